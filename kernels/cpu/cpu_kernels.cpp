@@ -1,0 +1,38 @@
+#include "kernels/cpu/cpu_kernels.hpp"
+
+#include "core/dtype.hpp"
+#include "kernels/cpu/elementwise/binary_ops.hpp"
+#include "kernels/cpu/elementwise/unary_ops.hpp"
+#include "kernels/cpu/reduce/reduce_ops.hpp"
+
+namespace mln::kernels {
+
+bool supports(mln_kernel kernel, mln_dtype dtype) {
+    if (!is_valid_dtype(dtype)) return false;
+    switch (kernel) {
+        case MLN_KERNEL_FILL:
+        case MLN_KERNEL_COPY:
+        case MLN_KERNEL_CAST:
+            return true;
+        case MLN_KERNEL_UNARY:
+            for (int op = MLN_UNARY_OP_IDENTITY; op <= MLN_UNARY_OP_TANH; ++op) {
+                if (unary_op_supports(static_cast<mln_unary_op>(op), dtype)) return true;
+            }
+            return false;
+        case MLN_KERNEL_BINARY:
+            for (int op = MLN_BINARY_OP_ADD; op <= MLN_BINARY_OP_POW; ++op) {
+                if (binary_op_supports(static_cast<mln_binary_op>(op), dtype)) return true;
+            }
+            return false;
+        case MLN_KERNEL_REDUCE:
+            for (int op = MLN_REDUCE_OP_SUM; op <= MLN_REDUCE_OP_MIN; ++op) {
+                if (reduce_op_supports(static_cast<mln_reduce_op>(op), dtype)) return true;
+            }
+            return false;
+        case MLN_KERNEL_GEMM:
+            return dtype == MLN_DTYPE_F32 || dtype == MLN_DTYPE_F64;
+    }
+    return false;
+}
+
+}  // namespace mln::kernels

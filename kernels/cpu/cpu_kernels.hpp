@@ -1,0 +1,24 @@
+// Entry points of the CPU kernel families. Arguments are validated by the api layer; inputs
+// are broadcast to the output's shape. A family throws Error(NOT_SUPPORTED) for an op/dtype
+// pair it does not implement, before touching memory.
+#pragma once
+
+#include <myelin.h>
+
+#include "core/kernel_args.hpp"
+#include "core/tensor_view.hpp"
+
+namespace mln::kernels {
+
+void fill(const TensorView& y, double value);
+void copy(const TensorView& x, const TensorView& y);
+void cast(const TensorView& x, const TensorView& y);
+void unary(mln_unary_op op, const TensorView& x, const TensorView& y);
+void binary(mln_binary_op op, const TensorView& a, const TensorView& b, const TensorView& y);
+void reduce(const ReduceArgs& args);
+void gemm(const GemmArgs& args);
+
+// Whether the family has at least one op for dtype.
+bool supports(mln_kernel kernel, mln_dtype dtype);
+
+}  // namespace mln::kernels

@@ -1,0 +1,3 @@
+using Myelin.Cli;
+
+return CliApplication.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,73 @@
+// The device interface. A backend is a table of function pointers; the api layer validates
+// every argument and then calls through the table, so a backend receives only valid views.
+// Backends throw mln::Error for requests they cannot serve (for example an op/dtype pair they
+// lack), which guard() turns into a status.
+#pragma once
+
+#include <myelin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/kernel_args.hpp"
+#include "core/tensor_view.hpp"
+
+namespace mln {
+
+struct DeviceOps {
+    // Memory. alloc throws Error(OUT_OF_MEMORY) when the request cannot be served.
+    void* (*alloc)(mln_device& device, std::size_t bytes);
+    void (*free)(mln_device& device, void* pointer);
+    // Copies between this device and `other` (or within this device); dst_device or
+    // src_device is this device.
+    void (*copy)(mln_device& dst_device, void* dst, mln_device& src_device, const void* src, std::size_t bytes);
+    mln_memory_stats (*memory_stats)(const mln_device& device);
+    void (*synchronize)(mln_device& device);
+
+    int32_t (*get_thread_count)(const mln_device& device);
+    void (*set_thread_count)(mln_device& device, int32_t count);
+
+    // Whether the family has at least one op for dtype; ops within a family may support fewer
+    // dtypes, which the family's slot reports with Error(NOT_SUPPORTED).
+    bool (*supports)(mln_kernel kernel, mln_dtype dtype);
+
+    // One slot per kernel family. Inputs of unary/binary/copy/cast are already broadcast to the
+    // output's shape.
+    void (*fill)(mln_device& device, const TensorView& y, double value);
+    void (*copy_tensor)(mln_device& device, const TensorView& x, const TensorView& y);
+    void (*cast)(mln_device& device, const TensorView& x, const TensorView& y);
+    void (*unary)(mln_device& device, mln_unary_op op, const TensorView& x, const TensorView& y);
+    void (*binary)(mln_device& device, mln_binary_op op, const TensorView& a, const TensorView& b,
+                   const TensorView& y);
+    void (*reduce)(mln_device& device, const ReduceArgs& args);
+    void (*gemm)(mln_device& device, const GemmArgs& args);
+};
+
+}  // namespace mln
+
+// The opaque handle of the C ABI.
+struct mln_device {
+    // Set while the handle lives; catches use of a destroyed or foreign pointer in most cases.
+    static constexpr uint32_t kLiveMagic = 0x4d4c4e44;  // "MLND"
+
+    uint32_t magic = kLiveMagic;
+    mln_device_kind kind = MLN_DEVICE_KIND_CPU;
+    int32_t ordinal = 0;
+    std::string name;
+    const mln::DeviceOps* ops = nullptr;
+};
+
+namespace mln {
+
+// Checks that `device` is a live handle and returns it.
+mln_device& require_device(mln_device* device, const char* name = "device");
+const mln_device& require_device(const mln_device* device, const char* name = "device");
+
+// Number of devices of `kind` (an mln_device_kind value) present; throws for an invalid kind.
+int32_t device_count(int32_t kind);
+// Opens a device; throws NOT_SUPPORTED for kinds this build lacks.
+mln_device* create_device(int32_t kind, int32_t ordinal);
+void destroy_device(mln_device* device) noexcept;
+
+}  // namespace mln

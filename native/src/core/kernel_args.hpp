@@ -1,0 +1,38 @@
+// Validated arguments of the kernel families that take more than one or two tensors.
+#pragma once
+
+#include <myelin.h>
+
+#include <cstdint>
+
+#include "core/tensor_view.hpp"
+
+namespace mln {
+
+// y = op over the axes set in reduced_axes (bit d = axis d of x). `y` is y's memory seen with
+// x's rank: a reduced axis has size 1 and stride 0 there, whether or not keepdims kept it.
+struct ReduceArgs {
+    mln_reduce_op op = MLN_REDUCE_OP_SUM;
+    TensorView x;
+    TensorView y;
+    uint32_t reduced_axes = 0;
+};
+
+// c = activation(alpha * op(a) * op(b) + beta * c + bias). `a` and `b` are already op(a) and
+// op(b): a transpose is a swap of shape and strides, so kernels never see transpose flags.
+// a is m x k, b is k x n, c is m x n; bias is a length-n vector when has_bias.
+struct GemmArgs {
+    TensorView a;
+    TensorView b;
+    TensorView c;
+    TensorView bias;
+    bool has_bias = false;
+    double alpha = 1.0;
+    double beta = 0.0;
+    mln_unary_op activation = MLN_UNARY_OP_IDENTITY;
+    int64_t m = 0;
+    int64_t n = 0;
+    int64_t k = 0;
+};
+
+}  // namespace mln

@@ -1,0 +1,187 @@
+#include "core/kernel_validation.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "core/dtype.hpp"
+#include "core/error.hpp"
+#include "core/names.hpp"
+#include "core/shape.hpp"
+#include "core/text.hpp"
+#include "core/validation.hpp"
+
+namespace mln {
+namespace {
+
+[[noreturn]] void invalid(const std::string& message) { throw Error(MLN_STATUS_INVALID_ARGUMENT, message); }
+
+// Rank-2 view with its two dimensions swapped (a transpose costs nothing).
+TensorView transposed(const TensorView& view) {
+    TensorView result = view;
+    std::swap(result.shape[0], result.shape[1]);
+    std::swap(result.strides[0], result.strides[1]);
+    return result;
+}
+
+}  // namespace
+
+void require_supported(const mln_device& device, mln_kernel kernel, mln_dtype dtype) {
+    if (!device.ops->supports(kernel, dtype)) {
+        throw Error(MLN_STATUS_NOT_SUPPORTED, cat(kernel_name(kernel), " is not supported for dtype ", dtype_name(dtype),
+                                                  " on ", device.name));
+    }
+}
+
+TensorView validate_fill(const mln_device& device, const mln_tensor_desc* y) {
+    TensorView view = validate_tensor("y", y, Access::write);
+    require_supported(device, MLN_KERNEL_FILL, view.dtype);
+    return view;
+}
+
+UnaryViews validate_copy(const mln_device& device, const mln_tensor_desc* x, const mln_tensor_desc* y) {
+    UnaryViews views{validate_tensor("x", x, Access::read), validate_tensor("y", y, Access::write)};
+    if (views.x.dtype != views.y.dtype) {
+        invalid(cat("dtypes differ: x is ", dtype_name(views.x.dtype), " but y is ", dtype_name(views.y.dtype),
+                    " (mln_cast converts)"));
+    }
+    require_same_shape("x", views.x, "y", views.y);
+    require_supported(device, MLN_KERNEL_COPY, views.y.dtype);
+    return views;
+}
+
+UnaryViews validate_cast(const mln_device& device, const mln_tensor_desc* x, const mln_tensor_desc* y) {
+    UnaryViews views{validate_tensor("x", x, Access::read), validate_tensor("y", y, Access::write)};
+    require_same_shape("x", views.x, "y", views.y);
+    require_supported(device, MLN_KERNEL_CAST, views.x.dtype);
+    require_supported(device, MLN_KERNEL_CAST, views.y.dtype);
+    return views;
+}
+
+UnaryViews validate_unary(const mln_device& device, const mln_tensor_desc* x, const mln_tensor_desc* y) {
+    UnaryViews views{validate_tensor("x", x, Access::read), validate_tensor("y", y, Access::write)};
+    require_same_dtype("x", views.x, "y", views.y);
+    require_same_shape("x", views.x, "y", views.y);
+    require_supported(device, MLN_KERNEL_UNARY, views.y.dtype);
+    return views;
+}
+
+BinaryViews validate_binary(const mln_device& device, const mln_tensor_desc* a, const mln_tensor_desc* b,
+                            const mln_tensor_desc* y) {
+    const TensorView va = validate_tensor("a", a, Access::read);
+    const TensorView vb = validate_tensor("b", b, Access::read);
+    const TensorView vy = validate_tensor("y", y, Access::write);
+    if (va.dtype != vb.dtype || va.dtype != vy.dtype) {
+        invalid(cat("dtypes differ: a is ", dtype_name(va.dtype), ", b is ", dtype_name(vb.dtype), ", y is ",
+                    dtype_name(vy.dtype)));
+    }
+    const Shape shape = broadcast_shapes("a", va, "b", vb);
+    if (shape.rank != vy.rank || !std::equal(shape.dims, shape.dims + shape.rank, vy.shape)) {
+        invalid(cat("y is ", shape_to_string(vy), " but a (", shape_to_string(va), ") and b (", shape_to_string(vb),
+                    ") broadcast to ", shape_to_string(shape.rank, shape.dims)));
+    }
+    require_supported(device, MLN_KERNEL_BINARY, vy.dtype);
+    return BinaryViews{broadcast_view(va, vy.rank, vy.shape), broadcast_view(vb, vy.rank, vy.shape), vy};
+}
+
+ReduceArgs validate_reduce(const mln_device& device, mln_reduce_op op, const mln_tensor_desc* x, const int32_t* axes,
+                           int32_t axis_count, int32_t keepdims, const mln_tensor_desc* y) {
+    ReduceArgs args;
+    args.op = op;
+    args.x = validate_tensor("x", x, Access::read);
+    const TensorView vy = validate_tensor("y", y, Access::write);
+    require_same_dtype("x", args.x, "y", vy);
+    const int32_t rank = args.x.rank;
+
+    if (axis_count < 0) invalid(cat("axis_count is ", axis_count, " but must be >= 0"));
+    if (axis_count > 0 && axes == nullptr) invalid(cat("axes is null but axis_count is ", axis_count));
+    if (axis_count == 0) args.reduced_axes = (1u << rank) - 1u;  // all axes (none for a scalar)
+    for (int32_t i = 0; i < axis_count; ++i) {
+        const int32_t axis = axes[i];
+        if (axis < -rank || axis >= rank) {
+            invalid(cat("axes[", i, "] is ", axis, " but x has rank ", rank, " (valid axes are ", -rank, "..",
+                        rank - 1, ")"));
+        }
+        const int32_t normalized = axis < 0 ? axis + rank : axis;
+        if (((args.reduced_axes >> normalized) & 1u) != 0) {
+            invalid(cat("axes[", i, "] is ", axis, ", which repeats axis ", normalized));
+        }
+        args.reduced_axes |= 1u << normalized;
+    }
+
+    // The shape y must have, and y's strides seen with x's rank.
+    int64_t expected[MLN_MAX_RANK] = {};
+    int32_t expected_rank = 0;
+    for (int32_t d = 0; d < rank; ++d) {
+        const bool reduced = ((args.reduced_axes >> d) & 1u) != 0;
+        if (reduced && keepdims == 0) continue;
+        expected[expected_rank++] = reduced ? 1 : args.x.shape[d];
+    }
+    if (vy.rank != expected_rank || !std::equal(expected, expected + expected_rank, vy.shape)) {
+        invalid(cat("y is ", shape_to_string(vy), " but reducing x (", shape_to_string(args.x), ") with keepdims=",
+                    keepdims != 0 ? 1 : 0, " gives ", shape_to_string(expected_rank, expected)));
+    }
+    args.y = vy;
+    args.y.rank = rank;
+    for (int32_t d = 0, yd = 0; d < rank; ++d) {
+        const bool reduced = ((args.reduced_axes >> d) & 1u) != 0;
+        args.y.shape[d] = reduced ? 1 : args.x.shape[d];
+        args.y.strides[d] = reduced ? 0 : vy.strides[yd];
+        if (!reduced || keepdims != 0) ++yd;
+    }
+
+    if ((op == MLN_REDUCE_OP_MAX || op == MLN_REDUCE_OP_MIN) && vy.element_count > 0) {
+        for (int32_t d = 0; d < rank; ++d) {
+            if (((args.reduced_axes >> d) & 1u) != 0 && args.x.shape[d] == 0) {
+                invalid(cat(reduce_op_name(op), " of an empty set: x is ", shape_to_string(args.x), " and axis ", d,
+                            " has size 0"));
+            }
+        }
+    }
+    require_supported(device, MLN_KERNEL_REDUCE, args.x.dtype);
+    return args;
+}
+
+GemmArgs validate_gemm(const mln_device& device, const mln_tensor_desc* a, int32_t transpose_a,
+                       const mln_tensor_desc* b, int32_t transpose_b, const mln_tensor_desc* c, double alpha,
+                       double beta, const mln_tensor_desc* bias, mln_unary_op activation) {
+    GemmArgs args;
+    const TensorView va = validate_tensor("a", a, Access::read);
+    const TensorView vb = validate_tensor("b", b, Access::read);
+    const TensorView vc = validate_tensor("c", c, Access::write);
+    for (const auto& [name, view] : {std::pair{"a", &va}, std::pair{"b", &vb}, std::pair{"c", &vc}}) {
+        if (view->rank != 2) invalid(cat(name, " has rank ", view->rank, " but gemm needs rank 2"));
+    }
+    if (va.dtype != vb.dtype || va.dtype != vc.dtype) {
+        invalid(cat("dtypes differ: a is ", dtype_name(va.dtype), ", b is ", dtype_name(vb.dtype), ", c is ",
+                    dtype_name(vc.dtype)));
+    }
+    args.a = transpose_a != 0 ? transposed(va) : va;
+    args.b = transpose_b != 0 ? transposed(vb) : vb;
+    args.m = args.a.shape[0];
+    args.k = args.a.shape[1];
+    args.n = args.b.shape[1];
+    if (args.b.shape[0] != args.k) {
+        invalid(cat("k mismatch: op(a) is ", shape_to_string(args.a), " but op(b) is ", shape_to_string(args.b),
+                    " (transpose_a=", transpose_a != 0 ? 1 : 0, ", transpose_b=", transpose_b != 0 ? 1 : 0, ")"));
+    }
+    if (vc.shape[0] != args.m || vc.shape[1] != args.n) {
+        invalid(cat("c is ", shape_to_string(vc), " but op(a) is ", shape_to_string(args.a), " and op(b) is ",
+                    shape_to_string(args.b), ", so c must be ", args.m, "x", args.n));
+    }
+    args.c = vc;
+    if (bias != nullptr) {
+        args.bias = validate_tensor("bias", bias, Access::read);
+        args.has_bias = true;
+        if (args.bias.rank != 1 || args.bias.shape[0] != args.n) {
+            invalid(cat("bias is ", shape_to_string(args.bias), " but must be a vector of length n = ", args.n));
+        }
+        require_same_dtype("bias", args.bias, "c", vc);
+    }
+    args.alpha = alpha;
+    args.beta = beta;
+    args.activation = activation;
+    require_supported(device, MLN_KERNEL_GEMM, vc.dtype);
+    return args;
+}
+
+}  // namespace mln

@@ -1,0 +1,40 @@
+// 64-byte aligned host memory with usage counters.
+//
+// Each block carries a 64-byte header in front of it that records the block's size (for the
+// live-bytes counter) and a magic value that detects pointers this allocator did not hand out
+// or already took back. The header keeps the user pointer 64-byte aligned.
+#pragma once
+
+#include <myelin.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace mln::cpu {
+
+class AlignedAllocator {
+public:
+    static constexpr std::size_t kAlignment = 64;
+
+    // Returns a unique 64-byte aligned pointer, also for 0 bytes. Throws
+    // Error(OUT_OF_MEMORY) with the byte count when the request cannot be served.
+    void* allocate(std::size_t bytes);
+    // Accepts nullptr. Throws Error(INVALID_ARGUMENT) for a pointer without a live header
+    // (and leaves it alone).
+    void deallocate(void* pointer);
+
+    mln_memory_stats stats() const noexcept;
+
+private:
+    std::atomic<int64_t> live_bytes_{0};
+    std::atomic<int64_t> peak_bytes_{0};
+    std::atomic<int64_t> live_allocations_{0};
+    std::atomic<int64_t> allocation_count_{0};
+    std::atomic<int64_t> free_count_{0};
+};
+
+// The allocator shared by every CPU device handle.
+AlignedAllocator& host_allocator();
+
+}  // namespace mln::cpu

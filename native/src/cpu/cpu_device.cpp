@@ -1,0 +1,70 @@
+#include "cpu/cpu_device.hpp"
+
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/text.hpp"
+#include "cpu/aligned_allocator.hpp"
+#include "cpu/thread_pool.hpp"
+#include "cpu/topology.hpp"
+#include "kernels/cpu/cpu_kernels.hpp"
+
+namespace mln::cpu {
+namespace {
+
+void* cpu_alloc(mln_device&, std::size_t bytes) { return host_allocator().allocate(bytes); }
+
+void cpu_free(mln_device&, void* pointer) { host_allocator().deallocate(pointer); }
+
+void cpu_copy(mln_device&, void* dst, mln_device&, const void* src, std::size_t bytes) {
+    if (bytes != 0) std::memcpy(dst, src, bytes);
+}
+
+mln_memory_stats cpu_memory_stats(const mln_device&) { return host_allocator().stats(); }
+
+// Kernels run on the calling thread and return when done, so there is nothing to wait for.
+void cpu_synchronize(mln_device&) {}
+
+int32_t cpu_get_thread_count(const mln_device&) { return thread_pool().thread_count(); }
+
+void cpu_set_thread_count(mln_device&, int32_t count) {
+    if (count < 0 || count > ThreadPool::kMaxThreads) {
+        throw Error(MLN_STATUS_INVALID_ARGUMENT,
+                    cat("count ", count, " is out of range (0 for the default, or 1..", ThreadPool::kMaxThreads, ")"));
+    }
+    thread_pool().set_thread_count(count == 0 ? physical_core_count() : count);
+}
+
+void cpu_fill(mln_device&, const TensorView& y, double value) { kernels::fill(y, value); }
+void cpu_copy_tensor(mln_device&, const TensorView& x, const TensorView& y) { kernels::copy(x, y); }
+void cpu_cast(mln_device&, const TensorView& x, const TensorView& y) { kernels::cast(x, y); }
+void cpu_unary(mln_device&, mln_unary_op op, const TensorView& x, const TensorView& y) { kernels::unary(op, x, y); }
+void cpu_binary(mln_device&, mln_binary_op op, const TensorView& a, const TensorView& b, const TensorView& y) {
+    kernels::binary(op, a, b, y);
+}
+void cpu_reduce(mln_device&, const ReduceArgs& args) { kernels::reduce(args); }
+void cpu_gemm(mln_device&, const GemmArgs& args) { kernels::gemm(args); }
+
+constexpr DeviceOps kCpuDeviceOps = {
+    cpu_alloc,
+    cpu_free,
+    cpu_copy,
+    cpu_memory_stats,
+    cpu_synchronize,
+    cpu_get_thread_count,
+    cpu_set_thread_count,
+    kernels::supports,
+    cpu_fill,
+    cpu_copy_tensor,
+    cpu_cast,
+    cpu_unary,
+    cpu_binary,
+    cpu_reduce,
+    cpu_gemm,
+};
+
+}  // namespace
+
+const DeviceOps& cpu_device_ops() { return kCpuDeviceOps; }
+
+}  // namespace mln::cpu

@@ -1,0 +1,145 @@
+#include "cpu/thread_pool.hpp"
+
+#include <algorithm>
+
+#include "cpu/topology.hpp"
+
+namespace mln::cpu {
+namespace {
+
+// Set while this thread runs chunks of a region, so a nested parallel_for runs inline.
+thread_local bool t_in_region = false;
+
+// Chunks per thread: a few, so uneven chunk costs still balance.
+constexpr int64_t kChunksPerThread = 4;
+
+}  // namespace
+
+ThreadPool::ThreadPool(int32_t thread_count) { start_workers(std::clamp(thread_count, 1, kMaxThreads) - 1); }
+
+ThreadPool::~ThreadPool() { stop_workers(); }
+
+int32_t ThreadPool::thread_count() const {
+    std::lock_guard lock(mutex_);
+    return static_cast<int32_t>(workers_.size()) + 1;
+}
+
+void ThreadPool::set_thread_count(int32_t count) {
+    std::lock_guard dispatch(dispatch_mutex_);
+    stop_workers();
+    start_workers(std::clamp(count, 1, kMaxThreads) - 1);
+}
+
+void ThreadPool::start_workers(int32_t worker_count) {
+    std::vector<std::thread> workers;
+    workers.reserve(static_cast<size_t>(worker_count));
+    uint64_t generation = 0;
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = false;
+        generation = generation_;
+    }
+    // Each worker starts from the generation current now (no region can start meanwhile: the
+    // caller holds dispatch_mutex_ or is the constructor), so a region that begins before the
+    // thread first runs is still seen as new.
+    for (int32_t i = 0; i < worker_count; ++i) {
+        workers.emplace_back([this, i, generation] { worker_loop(i, generation); });
+    }
+    std::lock_guard lock(mutex_);
+    workers_ = std::move(workers);
+}
+
+void ThreadPool::stop_workers() {
+    std::vector<std::thread> workers;
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        workers.swap(workers_);
+    }
+    wake_.notify_all();
+    for (auto& worker : workers) worker.join();
+}
+
+void ThreadPool::worker_loop(int32_t index, uint64_t seen) {
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+            if (stopping_) return;
+            seen = generation_;
+            if (index >= engaged_workers_) continue;
+        }
+        run_chunks();
+        std::lock_guard lock(mutex_);
+        if (--pending_workers_ == 0) done_.notify_one();
+    }
+}
+
+void ThreadPool::run_chunks() {
+    t_in_region = true;
+    for (;;) {
+        const int64_t begin = next_begin_.fetch_add(chunk_, std::memory_order_relaxed);
+        if (begin >= count_) break;
+        try {
+            (*body_)(begin, std::min(begin + chunk_, count_));
+        } catch (...) {
+            std::lock_guard lock(mutex_);
+            if (!error_) error_ = std::current_exception();
+            next_begin_.store(count_, std::memory_order_relaxed);  // stop handing out chunks
+        }
+    }
+    t_in_region = false;
+}
+
+void ThreadPool::parallel_for(int64_t count, int64_t grain, RangeBody body) {
+    if (count <= 0) return;
+    grain = std::max<int64_t>(grain, 1);
+    if (count <= grain || t_in_region) {
+        body(0, count);
+        return;
+    }
+    std::unique_lock dispatch(dispatch_mutex_, std::try_to_lock);
+    if (!dispatch.owns_lock() || workers_.empty()) {
+        body(0, count);
+        return;
+    }
+    const int64_t threads = static_cast<int64_t>(workers_.size()) + 1;
+    const int64_t chunk = std::max(grain, (count + threads * kChunksPerThread - 1) / (threads * kChunksPerThread));
+    const int64_t chunks = (count + chunk - 1) / chunk;
+    if (chunks <= 1) {
+        body(0, count);
+        return;
+    }
+    std::exception_ptr error;
+    {
+        std::lock_guard lock(mutex_);
+        body_ = &body;
+        count_ = count;
+        chunk_ = chunk;
+        next_begin_.store(0, std::memory_order_relaxed);
+        engaged_workers_ = static_cast<int32_t>(std::min<int64_t>(chunks - 1, threads - 1));
+        pending_workers_ = engaged_workers_;
+        error_ = nullptr;
+        ++generation_;
+    }
+    wake_.notify_all();
+    run_chunks();
+    {
+        // The body lives on this stack frame: wait until no worker can still be calling it.
+        std::unique_lock lock(mutex_);
+        done_.wait(lock, [&] { return pending_workers_ == 0; });
+        body_ = nullptr;
+        error = error_;
+        error_ = nullptr;
+    }
+    if (error) std::rethrow_exception(error);
+}
+
+ThreadPool& thread_pool() {
+    // Never destroyed: joining threads from a static destructor deadlocks on Windows when the
+    // DLL unloads under the loader lock; the OS reclaims the threads at exit.
+    static ThreadPool* pool = new ThreadPool(physical_core_count());
+    return *pool;
+}
+
+}  // namespace mln::cpu

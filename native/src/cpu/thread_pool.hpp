@@ -1,0 +1,78 @@
+// The process-wide pool of worker threads that CPU kernels share.
+//
+// Concurrency policy: one parallel region runs at a time. A caller that finds the pool busy
+// (another thread's region is running) or that is itself inside a region (a nested call) runs
+// its whole range inline on its own thread. So two threads calling kernels at once never
+// oversubscribe the cores and never wait on each other, and nesting cannot deadlock.
+//
+// Threads are persistent: workers sleep on a condition variable between regions. The calling
+// thread takes part in its own region, so a pool of N threads has N-1 workers.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "cpu/function_ref.hpp"
+
+namespace mln::cpu {
+
+// Receives a half-open index range [begin, end).
+using RangeBody = FunctionRef<void(int64_t begin, int64_t end)>;
+
+class ThreadPool {
+public:
+    static constexpr int32_t kMaxThreads = 1024;
+
+    explicit ThreadPool(int32_t thread_count);
+    ~ThreadPool();
+    ThreadPool(const ThreadPool&) = delete;
+    ThreadPool& operator=(const ThreadPool&) = delete;
+
+    // Threads that run a region, the caller included.
+    int32_t thread_count() const;
+    // 1..kMaxThreads. Waits for a running region to finish, then replaces the workers.
+    void set_thread_count(int32_t count);
+
+    // Calls body on disjoint chunks that cover [0, count) exactly once, each chunk at least
+    // `grain` long except the last. Runs inline when the range is one chunk, the pool has one
+    // thread, the pool is busy or the caller is inside a region. Rethrows the first exception
+    // a chunk threw, after every started chunk has finished.
+    void parallel_for(int64_t count, int64_t grain, RangeBody body);
+
+private:
+    void start_workers(int32_t worker_count);
+    void stop_workers();
+    void worker_loop(int32_t index, uint64_t seen_generation);
+    void run_chunks();
+
+    std::mutex dispatch_mutex_;  // held by the thread whose region runs
+    mutable std::mutex mutex_;   // guards the fields below
+    std::condition_variable wake_;
+    std::condition_variable done_;
+    std::vector<std::thread> workers_;  // replaced only while dispatch_mutex_ is held
+    uint64_t generation_ = 0;
+    bool stopping_ = false;
+
+    // The region being run.
+    const RangeBody* body_ = nullptr;
+    int64_t count_ = 0;
+    int64_t chunk_ = 0;
+    int32_t engaged_workers_ = 0;
+    int32_t pending_workers_ = 0;
+    std::exception_ptr error_;
+    std::atomic<int64_t> next_begin_{0};
+};
+
+// The pool all CPU devices share; its default size is the physical core count.
+ThreadPool& thread_pool();
+
+inline void parallel_for(int64_t count, int64_t grain, RangeBody body) {
+    thread_pool().parallel_for(count, grain, body);
+}
+
+}  // namespace mln::cpu

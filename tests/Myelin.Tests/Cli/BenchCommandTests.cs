@@ -1,0 +1,59 @@
+using System.Text.Json;
+using NUnit.Framework;
+
+namespace Myelin.Tests.Cli;
+
+public class BenchCommandTests
+{
+    [Test]
+    public void GemmJsonReportsEachShape()
+    {
+        int threadsBefore = Device.Cpu.ThreadCount;
+        (int exitCode, string output, string error) = CliRunner.Run("bench", "gemm", "--shapes", "8x8x8,16x4x2", "--threads", "1", "--min-seconds", "0.05", "--json");
+        Assert.That(exitCode, Is.Zero, error);
+        JsonElement report = CliRunner.LastLineJson(output);
+        Assert.That(report.GetProperty("benchmark").GetString(), Is.EqualTo("gemm"));
+        Assert.That(report.GetProperty("threads").GetInt32(), Is.EqualTo(1));
+        JsonElement[] results = report.GetProperty("results").EnumerateArray().ToArray();
+        Assert.That(results, Has.Length.EqualTo(2));
+        Assert.That(results[1].GetProperty("m").GetInt64(), Is.EqualTo(16));
+        Assert.That(results[1].GetProperty("n").GetInt64(), Is.EqualTo(4));
+        Assert.That(results[1].GetProperty("k").GetInt64(), Is.EqualTo(2));
+        foreach (JsonElement result in results)
+        {
+            double gflops = result.GetProperty("gflops").GetDouble();
+            Assert.That(gflops, Is.GreaterThan(0));
+            Assert.That(gflops, Is.GreaterThanOrEqualTo(result.GetProperty("median_gflops").GetDouble()));
+            Assert.That(result.GetProperty("repetitions").GetInt32(), Is.GreaterThanOrEqualTo(1));
+        }
+
+        Assert.That(Device.Cpu.ThreadCount, Is.EqualTo(threadsBefore), "the thread count is restored");
+    }
+
+    [Test]
+    public void GemmDefaultIsAHumanReadableLinePerShape()
+    {
+        (int exitCode, string output, _) = CliRunner.Run("bench", "gemm", "--shapes", "8x8x8", "--min-seconds", "0");
+        Assert.That(exitCode, Is.Zero);
+        Assert.That(output, Does.Contain("8x8x8").And.Contain("GFLOP/s"));
+    }
+
+    [TestCase("8x8")]
+    [TestCase("8x8x0")]
+    [TestCase("8xAx8")]
+    [TestCase("-8x8x8")]
+    public void BadShapeExitsWithOneAndNamesTheToken(string badToken)
+    {
+        (int exitCode, _, string error) = CliRunner.Run("bench", "gemm", "--shapes", $"4x4x4,{badToken}", "--json");
+        Assert.That(exitCode, Is.EqualTo(1));
+        Assert.That(error, Does.Contain($"'{badToken}'").And.Contain("MxNxK"));
+    }
+
+    [Test]
+    public void NonPositiveThreadCountIsAParseError()
+    {
+        (int exitCode, _, string error) = CliRunner.Run("bench", "gemm", "--shapes", "4x4x4", "--threads", "0");
+        Assert.That(exitCode, Is.EqualTo(1));
+        Assert.That(error, Does.Contain("--threads"));
+    }
+}

@@ -1,0 +1,208 @@
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/kernel_validation.hpp"
+#include "core/text.hpp"
+#include "cpu/isa.hpp"
+#include "kernel_test_support.hpp"
+#include "kernels/cpu/gemm/gemm_microkernel.hpp"
+#include "kernels/cpu/reference/reference_kernels.hpp"
+
+namespace mln::test {
+namespace {
+
+struct GemmCase {
+    int64_t m, n, k;
+    bool transpose_a, transpose_b;
+    double alpha, beta;
+    bool bias;
+    mln_unary_op activation;
+    bool strided;  // random strides (negative, gapped) on a, b and c
+};
+
+std::string describe(const GemmCase& g) {
+    return cat("m=", g.m, " n=", g.n, " k=", g.k, " ta=", g.transpose_a, " tb=", g.transpose_b, " alpha=", g.alpha,
+               " beta=", g.beta, " bias=", g.bias, " act=", g.activation, " strided=", g.strided);
+}
+
+template <class T>
+std::vector<int64_t> layout(const std::vector<int64_t>& shape, bool strided) {
+    return strided ? random_strides(shape) : contiguous_strides(shape);
+}
+
+// Runs mln_gemm and the reference twin on the same inputs and compares within a tolerance
+// that grows with k (the optimized kernel accumulates in T, the reference in double).
+template <class T>
+void check_gemm(mln_device* device, const GemmCase& g) {
+    const std::vector<int64_t> a_shape = g.transpose_a ? std::vector<int64_t>{g.k, g.m} : std::vector<int64_t>{g.m, g.k};
+    const std::vector<int64_t> b_shape = g.transpose_b ? std::vector<int64_t>{g.n, g.k} : std::vector<int64_t>{g.k, g.n};
+    const std::vector<int64_t> c_shape = {g.m, g.n};
+    HostTensor<T> a(a_shape, layout<T>(a_shape, g.strided));
+    HostTensor<T> b(b_shape, layout<T>(b_shape, g.strided));
+    HostTensor<T> c(c_shape, layout<T>(c_shape, g.strided));
+    HostTensor<T> want(c_shape);
+    HostTensor<T> bias({g.n});
+    fill_random(a);
+    fill_random(b);
+    fill_random(bias);
+    for (int64_t i = 0; i < c.count(); ++i) {
+        // With beta == 0, c must not be read: NaN there must not reach the result.
+        c.at(i) = g.beta == 0.0 ? std::numeric_limits<T>::quiet_NaN() : random_value<T>();
+        want.at(i) = c.at(i);
+    }
+    const GemmArgs reference_args =
+        validate_gemm(*device, a.desc(), g.transpose_a, b.desc(), g.transpose_b, want.desc(), g.alpha, g.beta,
+                      g.bias ? bias.desc() : nullptr, g.activation);
+    reference::gemm(reference_args);
+    ASSERT_EQ(mln_gemm(device, a.desc(), g.transpose_a, b.desc(), g.transpose_b, c.desc(), g.alpha, g.beta,
+                       g.bias ? bias.desc() : nullptr, g.activation),
+              MLN_STATUS_OK)
+        << mln_last_error();
+    // Inputs are in [-4, 4]: each product is below 16 in magnitude.
+    const double tolerance =
+        std::numeric_limits<T>::epsilon() * (16.0 * static_cast<double>(g.k + 2) * std::fabs(g.alpha) + 64.0);
+    for (int64_t i = 0; i < want.count(); ++i) {
+        ASSERT_FALSE(std::isnan(c.at(i))) << describe(g) << " element " << i;
+        ASSERT_NEAR(c.at(i), want.at(i), tolerance * (1.0 + std::fabs(want.at(i)))) << describe(g) << " element " << i;
+    }
+}
+
+class GemmTest : public CpuDeviceTest {};
+
+TEST_F(GemmTest, MatchesReferenceOnEdgeSizesEveryIsaAndTranspose) {
+    const int64_t sizes[][3] = {{0, 0, 0}, {0, 5, 3}, {5, 0, 3}, {5, 3, 0}, {1, 1, 1},   {1, 17, 1},
+                                {7, 13, 5}, {6, 16, 9}, {13, 31, 17}, {37, 41, 43}, {5, 2, 263}};
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const auto& size : sizes) {
+            for (int t = 0; t < 4; ++t) {
+                const GemmCase g{size[0], size[1], size[2], (t & 1) != 0, (t & 2) != 0, 1.0, 0.0,
+                                 false,   MLN_UNARY_OP_IDENTITY, false};
+                check_gemm<float>(device_, g);
+                check_gemm<double>(device_, g);
+            }
+        }
+    }
+}
+
+TEST_F(GemmTest, MatchesReferenceWithEpiloguesAndStrides) {
+    const mln_unary_op activations[] = {MLN_UNARY_OP_IDENTITY, MLN_UNARY_OP_RELU, MLN_UNARY_OP_TANH,
+                                        MLN_UNARY_OP_SIGMOID};
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (int trial = 0; trial < 24; ++trial) {
+            GemmCase g{uniform_int(1, 40), uniform_int(1, 40), uniform_int(1, 40), uniform_int(0, 1) == 1,
+                       uniform_int(0, 1) == 1, uniform(-2.0, 2.0), trial % 3 == 0 ? 0.0 : uniform(-1.0, 1.0),
+                       uniform_int(0, 1) == 1, activations[trial % 4], trial % 2 == 0};
+            check_gemm<float>(device_, g);
+            check_gemm<double>(device_, g);
+        }
+    }
+}
+
+TEST_F(GemmTest, LargeMultiBlockMultiThreaded) {
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        check_gemm<float>(device_, {157, 301, 290, false, true, 0.75, 0.5, true, MLN_UNARY_OP_RELU, false});
+        check_gemm<double>(device_, {131, 89, 300, true, false, 1.0, 0.0, true, MLN_UNARY_OP_IDENTITY, true});
+    }
+}
+
+TEST_F(GemmTest, EmptyDepthAppliesBetaBiasAndActivation) {
+    HostTensor<float> a({2, 0});
+    HostTensor<float> b({0, 3});
+    HostTensor<float> c({2, 3});
+    HostTensor<float> bias({3});
+    for (int i = 0; i < 6; ++i) c.at(i) = static_cast<float>(i) - 3.0f;
+    for (int j = 0; j < 3; ++j) bias.at(j) = 1.0f;
+    ASSERT_EQ(mln_gemm(device_, a.desc(), 0, b.desc(), 0, c.desc(), 1.0, 2.0, bias.desc(), MLN_UNARY_OP_RELU),
+              MLN_STATUS_OK)
+        << mln_last_error();
+    for (int i = 0; i < 6; ++i) EXPECT_EQ(c.at(i), std::max(0.0f, 2.0f * (static_cast<float>(i) - 3.0f) + 1.0f));
+    for (int i = 0; i < 6; ++i) c.at(i) = NAN;
+    ASSERT_EQ(mln_gemm(device_, a.desc(), 0, b.desc(), 0, c.desc(), 1.0, 0.0, nullptr, MLN_UNARY_OP_IDENTITY),
+              MLN_STATUS_OK);
+    for (int i = 0; i < 6; ++i) EXPECT_EQ(c.at(i), 0.0f);
+}
+
+TEST_F(GemmTest, NonFiniteInputsPropagateLikeReference) {
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        HostTensor<float> a({9, 20});
+        HostTensor<float> b({20, 19});
+        HostTensor<float> c({9, 19});
+        HostTensor<float> want({9, 19});
+        fill_random(a);
+        fill_random(b);
+        a.at(3 * 20 + 4) = INFINITY;  // row 3 becomes +-inf (or NaN where b is 0)
+        b.at(5 * 19 + 7) = NAN;       // column 7 becomes NaN
+        reference::gemm(validate_gemm(*device_, a.desc(), 0, b.desc(), 0, want.desc(), 1.0, 0.0, nullptr,
+                                      MLN_UNARY_OP_IDENTITY));
+        ASSERT_EQ(mln_gemm(device_, a.desc(), 0, b.desc(), 0, c.desc(), 1.0, 0.0, nullptr, MLN_UNARY_OP_IDENTITY),
+                  MLN_STATUS_OK);
+        for (int64_t i = 0; i < want.count(); ++i) {
+            if (std::isfinite(want.at(i))) {
+                EXPECT_NEAR(c.at(i), want.at(i), 1e-4 * (1.0 + std::fabs(want.at(i))));
+            } else {
+                EXPECT_TRUE(same_element(c.at(i), want.at(i))) << "element " << i << ": " << c.at(i) << " vs "
+                                                               << want.at(i);
+            }
+        }
+    }
+}
+
+// The micro-kernels on their own, against their contract.
+template <class T>
+void check_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
+    const int mr = micro.mr;
+    const int nr = micro.nr;
+    const int64_t ldc = nr + 3;
+    for (int64_t kc : {0, 1, 7, 64}) {
+        for (T beta : {T(0), T(0.5)}) {
+            std::vector<T> a(static_cast<size_t>(kc * mr));
+            std::vector<T> b(static_cast<size_t>(kc * nr));
+            std::vector<T> c(static_cast<size_t>(mr * ldc));
+            for (auto& v : a) v = random_value<T>();
+            for (auto& v : b) v = random_value<T>();
+            for (auto& v : c) v = beta == T(0) ? std::numeric_limits<T>::quiet_NaN() : random_value<T>();
+            const std::vector<T> c_before = c;
+            const T alpha = T(1.5);
+            micro.kernel(kc, a.data(), b.data(), c.data(), ldc, alpha, beta);
+            for (int i = 0; i < mr; ++i) {
+                for (int j = 0; j < ldc; ++j) {
+                    const size_t at = static_cast<size_t>(i * ldc + j);
+                    if (j >= nr) {  // outside the tile: untouched
+                        EXPECT_TRUE(same_element(c[at], c_before[at])) << micro.name;
+                        continue;
+                    }
+                    double sum = 0.0;
+                    for (int64_t p = 0; p < kc; ++p) {
+                        sum += static_cast<double>(a[static_cast<size_t>(p * mr + i)]) *
+                               static_cast<double>(b[static_cast<size_t>(p * nr + j)]);
+                    }
+                    double expected = alpha * sum;
+                    if (beta != T(0)) expected += beta * static_cast<double>(c_before[at]);
+                    EXPECT_NEAR(c[at], expected, 1e-4 * (1.0 + std::fabs(expected)))
+                        << micro.name << " kc=" << kc << " i=" << i << " j=" << j;
+                }
+            }
+        }
+    }
+}
+
+TEST(GemmMicroKernel, EveryMicroKernelHonoursItsContract) {
+    for (mln_isa isa : available_isas()) {
+        check_microkernel(kernels::sgemm_microkernel(isa));
+        check_microkernel(kernels::dgemm_microkernel(isa));
+    }
+    EXPECT_STREQ(kernels::sgemm_microkernel(MLN_ISA_SCALAR).name, "sgemm_scalar_4x8");
+    if (cpu::best_isa() == MLN_ISA_AVX2) {
+        EXPECT_STREQ(kernels::sgemm_microkernel(MLN_ISA_AVX2).name, "sgemm_avx2_6x16");
+        EXPECT_STREQ(kernels::dgemm_microkernel(MLN_ISA_AVX2).name, "dgemm_avx2_6x8");
+    }
+}
+
+}  // namespace
+}  // namespace mln::test
