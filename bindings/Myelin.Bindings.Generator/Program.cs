@@ -7,17 +7,20 @@ public static class Program
         "  writes the C# bindings of <header> to <output>;\n" +
         "  --check writes nothing and exits 1 if <output> differs from what would be generated.";
 
-    public static int Main(string[] args)
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>The command with its output streams given, so tests can read what it says.</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
     {
         bool check = args.Contains("--check");
         string[] paths = args.Where(a => a != "--check").ToArray();
         if (paths.Length != 2 || paths.Any(p => p.StartsWith('-')))
         {
-            Console.Error.WriteLine(Usage);
+            error.WriteLine(Usage);
             return 2;
         }
 
-        (string header, string output) = (paths[0], paths[1]);
+        (string header, string target) = (paths[0], paths[1]);
         string text;
         try
         {
@@ -25,26 +28,26 @@ public static class Program
         }
         catch (Exception e) when (e is BindingGeneratorException or LibClangNotFoundException or IOException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            error.WriteLine($"error: {e.Message}");
             return 1;
         }
 
         if (check)
         {
             // A Windows checkout may have turned "\n" into "\r\n"; that is not a difference.
-            string? existing = File.Exists(output) ? File.ReadAllText(output).Replace("\r\n", "\n", StringComparison.Ordinal) : null;
+            string? existing = File.Exists(target) ? File.ReadAllText(target).Replace("\r\n", "\n", StringComparison.Ordinal) : null;
             if (existing == text)
             {
-                Console.WriteLine($"{output} is up to date.");
+                output.WriteLine($"{target} is up to date.");
                 return 0;
             }
 
-            Console.Error.WriteLine($"{output} is out of date with {header}; regenerate it (see bindings/README.md).");
+            error.WriteLine($"{target} is out of date with {header}; regenerate it (see bindings/README.md).");
             return 1;
         }
 
-        WriteAtomically(output, text);
-        Console.WriteLine($"wrote {output}");
+        WriteAtomically(target, text);
+        output.WriteLine($"wrote {target}");
         return 0;
     }
 

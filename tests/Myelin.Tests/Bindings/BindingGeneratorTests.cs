@@ -223,13 +223,19 @@ public sealed class BindingGeneratorTests
         string header = HeaderFile("MLN_API void mln_f(void);\n");
         string output = _temp.File("out.g.cs");
 
-        Assert.That(Program.Main([header, output]), Is.EqualTo(0));
+        Assert.That(RunGenerator([header, output]).Code, Is.EqualTo(0));
         Assert.That(File.ReadAllText(output), Is.EqualTo(BindingGenerator.Generate(header)));
-        Assert.That(Program.Main(["--check", header, output]), Is.EqualTo(0));
+        var upToDate = RunGenerator(["--check", header, output]);
+        Assert.That(upToDate.Code, Is.EqualTo(0));
+        Assert.That(upToDate.Output, Does.Contain("is up to date"));
 
         File.AppendAllText(output, "// edited\n");
-        Assert.That(Program.Main(["--check", header, output]), Is.EqualTo(1));
-        Assert.That(Program.Main([header]), Is.EqualTo(2), "usage error");
+        var outOfDate = RunGenerator(["--check", header, output]);
+        Assert.That(outOfDate.Code, Is.EqualTo(1));
+        Assert.That(outOfDate.Error, Does.Contain("is out of date").And.Contain("regenerate"));
+        var usage = RunGenerator([header]);
+        Assert.That(usage.Code, Is.EqualTo(2), "usage error");
+        Assert.That(usage.Error, Does.StartWith("usage:"));
     }
 
     [Test]
@@ -238,8 +244,18 @@ public sealed class BindingGeneratorTests
         string output = _temp.File("out.g.cs");
         File.WriteAllText(output, "previous");
 
-        Assert.That(Program.Main([HeaderFile("MLN_API long mln_width(void);"), output]), Is.EqualTo(1));
+        var failed = RunGenerator([HeaderFile("MLN_API long mln_width(void);"), output]);
+        Assert.That(failed.Code, Is.EqualTo(1));
+        Assert.That(failed.Error, Does.Contain("mln_width").And.Contain("'long'"));
         Assert.That(File.ReadAllText(output), Is.EqualTo("previous"));
         Assert.That(Directory.GetFiles(_temp.Path), Has.Length.EqualTo(2), "no temporary file is left behind");
+    }
+
+    private static (int Code, string Output, string Error) RunGenerator(string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int code = Program.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
     }
 }
