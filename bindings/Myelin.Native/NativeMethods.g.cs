@@ -99,6 +99,14 @@ namespace Myelin
         Binary = 4,
         Reduce = 5,
         Gemm = 6,
+        Where = 7,
+        Softmax = 8,
+        Optimizer = 9,
+        Dropout = 10,
+        Conv = 11,
+        Pool = 12,
+        Normalization = 13,
+        Indexing = 14,
     }
 
     public enum UnaryOp : int
@@ -112,6 +120,75 @@ namespace Myelin
         Relu = 6,
         Sigmoid = 7,
         Tanh = 8,
+        /// <summary>
+        /// Activations. Parameterized ops read mln_unary's alpha/beta (listed); as a GEMM
+        /// activation they take the default given here. Other ops ignore alpha and beta.
+        /// </summary>
+        LeakyRelu = 9,
+        /// <summary>
+        /// x &lt; 0 ? alpha (e^x - 1) : x; alpha default 1
+        /// </summary>
+        Elu = 10,
+        /// <summary>
+        /// ONNX/PyTorch constants alpha 1.67326.., lambda 1.05070..
+        /// </summary>
+        Selu = 11,
+        /// <summary>
+        /// max(0,x) + min(0, alpha (e^(x/alpha) - 1)); alpha default 1
+        /// </summary>
+        Celu = 12,
+        /// <summary>
+        /// exact: 0.5 x (1 + erf(x / sqrt 2))
+        /// </summary>
+        Gelu = 13,
+        /// <summary>
+        /// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        /// </summary>
+        GeluTanh = 14,
+        /// <summary>
+        /// swish: x sigmoid(x)
+        /// </summary>
+        Silu = 15,
+        /// <summary>
+        /// x tanh(softplus(x))
+        /// </summary>
+        Mish = 16,
+        /// <summary>
+        /// log(1 + e^x)
+        /// </summary>
+        Softplus = 17,
+        /// <summary>
+        /// x / (1 + |x|)
+        /// </summary>
+        Softsign = 18,
+        /// <summary>
+        /// clamp(alpha x + beta, 0, 1); defaults 0.2, 0.5 (ONNX)
+        /// </summary>
+        HardSigmoid = 19,
+        /// <summary>
+        /// x clamp(x/6 + 1/2, 0, 1)
+        /// </summary>
+        HardSwish = 20,
+        /// <summary>
+        /// Math.
+        /// </summary>
+        Reciprocal = 21,
+        Square = 22,
+        Sin = 23,
+        Cos = 24,
+        Erf = 25,
+        Floor = 26,
+        Ceil = 27,
+        /// <summary>
+        /// halves to even
+        /// </summary>
+        Round = 28,
+        /// <summary>
+        /// -1, 0 or 1; keeps -0 and NaN; also signed integers
+        /// </summary>
+        Sign = 29,
+        Log1P = 30,
+        Expm1 = 31,
     }
 
     public enum BinaryOp : int
@@ -123,6 +200,22 @@ namespace Myelin
         Max = 4,
         Min = 5,
         Pow = 6,
+        /// <summary>
+        /// Comparisons: a and b of one numeric dtype (bool for eq/ne too), y is MLN_DTYPE_BOOL.
+        /// Any comparison with NaN is false except ne.
+        /// </summary>
+        Eq = 7,
+        Ne = 8,
+        Lt = 9,
+        Le = 10,
+        Gt = 11,
+        Ge = 12,
+        /// <summary>
+        /// Logic: a, b and y are MLN_DTYPE_BOOL.
+        /// </summary>
+        LogicalAnd = 13,
+        LogicalOr = 14,
+        LogicalXor = 15,
     }
 
     public enum ReduceOp : int
@@ -131,6 +224,79 @@ namespace Myelin
         Mean = 1,
         Max = 2,
         Min = 3,
+    }
+
+    public enum SoftmaxOp : int
+    {
+        /// <summary>
+        /// y = e^(x - max) / sum e^(x - max)
+        /// </summary>
+        Softmax = 0,
+        /// <summary>
+        /// y = x - max - log(sum e^(x - max))
+        /// </summary>
+        LogSoftmax = 1,
+    }
+
+    /// <summary>
+    /// Fused optimizer updates with PyTorch semantics (torch.optim, defaults there). g below is
+    /// grad + weight_decay * param (L2) for every kind except AdamW, which decays param by
+    /// (1 - lr * weight_decay) first (decoupled).
+    /// SGD:       param -= lr * g
+    /// MOMENTUM:  buf = step == 1 ? g : momentum * buf + (1 - dampening) * g; param -= lr * buf
+    /// NESTEROV:  buf as MOMENTUM; param -= lr * (g + momentum * buf)
+    /// RMSPROP:   (momentum must be 0) sq = alpha sq + (1 - alpha) g^2; centered: ga = alpha ga + (1 - alpha) g,
+    /// avg = sq - ga^2 (else avg = sq); param -= lr * g / (sqrt(avg) + eps)
+    /// ADAGRAD:   sum += g^2; param -= lr * g / (sqrt(sum) + eps)
+    /// ADAM/ADAMW: m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
+    /// param -= lr / (1 - beta1^step) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps)
+    /// States: MOMENTUM/NESTEROV state0 = buf; RMSPROP state0 = sq, state1 = ga (centered only);
+    /// ADAGRAD state0 = sum; ADAM/ADAMW state0 = m, state1 = v. Unused states must be NULL.
+    /// States start at zero (the caller fills them), param/grad/states share shape and float dtype.
+    /// </summary>
+    public enum OptimizerKind : int
+    {
+        Sgd = 0,
+        Momentum = 1,
+        Nesterov = 2,
+        Rmsprop = 3,
+        Adagrad = 4,
+        Adam = 5,
+        Adamw = 6,
+    }
+
+    /// <summary>
+    /// ---- Pooling ----
+    /// N-d max and average pooling (ONNX MaxPool / AveragePool) on contiguous NCHW tensors of one
+    /// float dtype. x: N x C x in, y: N x C x out with, per spatial dimension,
+    /// span = dilations*(kernel-1) + 1,  out = floor_or_ceil((in + pads_begin + pads_end - span) / strides) + 1,
+    /// and with ceil_mode a last window that would start inside the end padding is dropped. Pads
+    /// must be smaller than span. Average divides by the taps inside x, or with count_include_pad by
+    /// the taps inside the padded extent [-pads_begin, in + pads_end). A window holding no element of
+    /// x (possible only with dilation) gives -inf and index -1 (max) or NaN (average without pads).
+    /// Max propagates NaN; ties take the first tap in row-major window order. Global pooling is
+    /// mln_reduce over the spatial axes.
+    /// </summary>
+    public enum PoolMode : int
+    {
+        Max = 0,
+        Average = 1,
+    }
+
+    public enum PadMode : int
+    {
+        /// <summary>
+        /// value, converted to the dtype
+        /// </summary>
+        Constant = 0,
+        /// <summary>
+        /// mirror without repeating the border: pads &lt;= size - 1
+        /// </summary>
+        Reflect = 1,
+        /// <summary>
+        /// repeat the border element
+        /// </summary>
+        Edge = 2,
     }
 }
 
@@ -176,6 +342,108 @@ namespace Myelin.Native
         public int Rank;
         public fixed long Shape[8];
         public fixed long Strides[8];
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct OptimizerParams
+    {
+        public OptimizerKind Kind;
+        /// <summary>
+        /// RMSprop: nonzero for the centered variant
+        /// </summary>
+        public int Centered;
+        /// <summary>
+        /// 1 on the first update; bias correction (Adam) and buffer start
+        /// </summary>
+        public long Step;
+        public double Lr;
+        /// <summary>
+        /// MOMENTUM, NESTEROV
+        /// </summary>
+        public double Momentum;
+        /// <summary>
+        /// MOMENTUM (NESTEROV requires 0)
+        /// </summary>
+        public double Dampening;
+        public double WeightDecay;
+        /// <summary>
+        /// RMSprop smoothing constant (PyTorch alpha, Keras rho)
+        /// </summary>
+        public double Alpha;
+        public double Beta1;
+        public double Beta2;
+        public double Eps;
+    }
+
+    /// <summary>
+    /// ---- Convolution ----
+    /// N-d convolution (ONNX Conv semantics) on contiguous row-major NCHW tensors of one float
+    /// dtype (f32 or f64). Shapes, with spatial_rank r in 1..3 and G = groups:
+    /// x: N x C x in[0..r),  w: M x C/G x k[0..r),  bias: M,  y: N x M x out[0..r),
+    /// out[i] = floor((in[i] + pads_begin[i] + pads_end[i] - dilations[i]*(k[i]-1) - 1) / strides[i]) + 1.
+    /// C and M must be multiples of G. Only the first spatial_rank entries of each array are read.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct ConvParams
+    {
+        /// <summary>
+        /// 1, 2 or 3
+        /// </summary>
+        public int SpatialRank;
+        /// <summary>
+        /// &gt;= 1
+        /// </summary>
+        public fixed long Strides[3];
+        /// <summary>
+        /// &gt;= 1
+        /// </summary>
+        public fixed long Dilations[3];
+        /// <summary>
+        /// &gt;= 0
+        /// </summary>
+        public fixed long PadsBegin[3];
+        /// <summary>
+        /// &gt;= 0
+        /// </summary>
+        public fixed long PadsEnd[3];
+        /// <summary>
+        /// &gt;= 1
+        /// </summary>
+        public long Groups;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct PoolParams
+    {
+        /// <summary>
+        /// 1, 2 or 3
+        /// </summary>
+        public int SpatialRank;
+        /// <summary>
+        /// &gt;= 1
+        /// </summary>
+        public fixed long Kernel[3];
+        /// <summary>
+        /// &gt;= 1
+        /// </summary>
+        public fixed long Strides[3];
+        /// <summary>
+        /// &gt;= 1
+        /// </summary>
+        public fixed long Dilations[3];
+        /// <summary>
+        /// 0 &lt;= pad &lt; span
+        /// </summary>
+        public fixed long PadsBegin[3];
+        public fixed long PadsEnd[3];
+        /// <summary>
+        /// 0: floor, else ceil
+        /// </summary>
+        public int CeilMode;
+        /// <summary>
+        /// average only
+        /// </summary>
+        public int CountIncludePad;
     }
 
     public static unsafe partial class NativeMethods
@@ -360,14 +628,17 @@ namespace Myelin.Native
         public static partial Status Cast(DeviceHandle device, TensorDesc* x, TensorDesc* y);
 
         /// <summary>
-        /// y = op(x); same dtype and shape.
+        /// y = op(x); same dtype and shape. alpha and beta are the parameters of the ops that take
+        /// them (see mln_unary_op: leaky_relu, elu, celu use alpha; hard_sigmoid alpha and beta);
+        /// other ops ignore them.
         /// </summary>
         [LibraryImport(LibraryName, EntryPoint = "mln_unary")]
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-        public static partial Status Unary(DeviceHandle device, UnaryOp op, TensorDesc* x, TensorDesc* y);
+        public static partial Status Unary(DeviceHandle device, UnaryOp op, double alpha, double beta, TensorDesc* x, TensorDesc* y);
 
         /// <summary>
         /// y = op(a, b) with NumPy broadcasting; y's shape must be the broadcast shape of a and b.
+        /// a and b have one dtype; y has it too, except for comparisons (y is bool).
         /// </summary>
         [LibraryImport(LibraryName, EntryPoint = "mln_binary")]
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
@@ -383,13 +654,199 @@ namespace Myelin.Native
         public static partial Status Reduce(DeviceHandle device, ReduceOp op, TensorDesc* x, int* axes, int axisCount, int keepdims, TensorDesc* y);
 
         /// <summary>
-        /// c = activation(alpha * op(a) * op(b) + beta * c + bias), op(m) = m or its transpose.
-        /// a, b, c are rank 2 of one float dtype; op(a) is MxK, op(b) is KxN, c is MxN.
+        /// dx = dy * op'(x) elementwise for every mln_unary_op on f32/f64 (alpha, beta as mln_unary).
+        /// x, y = op(x), dy and dx have one shape and float dtype. Ops whose derivative comes from y
+        /// (identity, neg, sqrt, exp, relu, sigmoid, tanh, reciprocal, expm1, floor, ceil, round,
+        /// sign) accept x == NULL when y is given, and compute y from x when y is NULL; all other ops
+        /// need x and ignore y. floor/ceil/round/sign have derivative 0, abs and relu 0 at 0.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_unary_backward")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status UnaryBackward(DeviceHandle device, UnaryOp op, double alpha, double beta, TensorDesc* x, TensorDesc* y, TensorDesc* dy, TensorDesc* dx);
+
+        /// <summary>
+        /// y = cond ? a : b elementwise with NumPy broadcasting over all three; cond is bool, a and b
+        /// have y's dtype (any dtype), y's shape is the broadcast shape.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_where")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status Where(DeviceHandle device, TensorDesc* cond, TensorDesc* a, TensorDesc* b, TensorDesc* y);
+
+        /// <summary>
+        /// y = op(x) along `axis` (negative counts from the end); x and y of one float dtype and shape.
+        /// A row containing +Inf or NaN gives NaN in that row; a row of all -Inf gives NaN.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_softmax")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status Softmax(DeviceHandle device, SoftmaxOp op, int axis, TensorDesc* x, TensorDesc* y);
+
+        /// <summary>
+        /// dx from the forward output y and dy along `axis`:
+        /// softmax: dx = y * (dy - sum(dy * y)); log_softmax: dx = dy - e^y * sum(dy).
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_softmax_backward")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status SoftmaxBackward(DeviceHandle device, SoftmaxOp op, int axis, TensorDesc* y, TensorDesc* dy, TensorDesc* dx);
+
+        /// <summary>
+        /// One update of param in place from grad; see mln_optimizer_kind.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_optimizer_step")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status OptimizerStep(DeviceHandle device, OptimizerParams* @params, TensorDesc* param, TensorDesc* grad, TensorDesc* state0, TensorDesc* state1);
+
+        /// <summary>
+        /// Inverted dropout: mask = u &gt;= p, y = mask ? x / (1 - p) : 0. For the element at row-major
+        /// index i, u = (w &gt;&gt; 8) / 2^24 where w is 32-bit word k = offset + i of the Philox4x32-10
+        /// stream keyed by seed (word k % 4 of the block at counter (k / 4, 0, 0) as two 32-bit
+        /// halves). So the mask depends only on (seed, offset, index), never on threads or strides;
+        /// the backward is this same call on dy with the same seed and offset, and a caller advances
+        /// offset by the element count between calls. p in [0, 1): p == 0 copies. x and y of one float
+        /// dtype and shape; mask is NULL or bool of that shape.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_dropout")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status Dropout(DeviceHandle device, double p, ulong seed, ulong offset, TensorDesc* x, TensorDesc* y, TensorDesc* mask);
+
+        /// <summary>
+        /// ---- GEMM ----
+        /// c = activation(alpha * op(a) * op(b) + beta * c + bias + residual), op(m) = m or its transpose.
+        /// a, b, c are of one float dtype and rank &gt;= 2; op applies to the last two dimensions:
+        /// op(a) is MxK, op(b) is KxN, c ends in MxN. Leading (batch) dimensions follow NumPy matmul:
+        /// a's and b's broadcast against each other (aligned at the end, size 1 stretches, missing
+        /// ones count as 1) and c's must equal that broadcast; rank 2 everywhere is one product.
         /// With beta == 0, c is not read (NaN in c does not propagate). bias is NULL or rank 1 of
-        /// length N, added to every row. activation is MLN_UNARY_OP_IDENTITY for none.
+        /// length N, added to every row of every matrix. residual is NULL or a tensor of c's dtype
+        /// whose shape broadcasts to c's (a skip connection; any strides); it may be the very same
+        /// view as c (same data and strides: it then adds c's value before the call) but must not
+        /// otherwise overlap c. activation is MLN_UNARY_OP_IDENTITY for none.
         /// </summary>
         [LibraryImport(LibraryName, EntryPoint = "mln_gemm")]
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-        public static partial Status Gemm(DeviceHandle device, TensorDesc* a, int transposeA, TensorDesc* b, int transposeB, TensorDesc* c, double alpha, double beta, TensorDesc* bias, UnaryOp activation);
+        public static partial Status Gemm(DeviceHandle device, TensorDesc* a, int transposeA, TensorDesc* b, int transposeB, TensorDesc* c, double alpha, double beta, TensorDesc* bias, UnaryOp activation, TensorDesc* residual);
+
+        /// <summary>
+        /// y = conv(x, w) + bias; bias may be NULL.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_conv_forward")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status ConvForward(DeviceHandle device, ConvParams* @params, TensorDesc* x, TensorDesc* w, TensorDesc* bias, TensorDesc* y);
+
+        /// <summary>
+        /// dx = gradient of conv_forward with respect to x, given dy (dx is overwritten). dx's spatial
+        /// shape is any `in` that gives dy's `out` by the formula above, so this call is also the
+        /// forward pass of ConvTranspose: Y = mln_conv_backward_data(dy = X, w = W, dx = Y) with W
+        /// shaped C_in x C_out/G x k (ONNX ConvTranspose layout, C_in playing M), Y's spatial size
+        /// (in[i]-1)*strides[i] - pads_begin[i] - pads_end[i] + dilations[i]*(k[i]-1) + 1 + output_padding[i]
+        /// (output_padding &lt; strides), and ConvTranspose's bias added afterwards by broadcasting.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_conv_backward_data")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status ConvBackwardData(DeviceHandle device, ConvParams* @params, TensorDesc* dy, TensorDesc* w, TensorDesc* dx);
+
+        /// <summary>
+        /// dw = gradient of conv_forward with respect to w (overwritten), summed over the batch; dbias
+        /// (NULL for none) = dy summed over batch and space, per output channel.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_conv_backward_filter")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status ConvBackwardFilter(DeviceHandle device, ConvParams* @params, TensorDesc* x, TensorDesc* dy, TensorDesc* dw, TensorDesc* dbias);
+
+        /// <summary>
+        /// y = pool(x). indices: NULL, or (max only) i64 of y's shape receiving the flat row-major
+        /// position in x of each maximum, as ONNX MaxPool's Indices (storage_order 0).
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_pool_forward")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status PoolForward(DeviceHandle device, PoolMode mode, PoolParams* @params, TensorDesc* x, TensorDesc* y, TensorDesc* indices);
+
+        /// <summary>
+        /// dx = gradient of pooling given dy (dx is overwritten; its shape is x's). Max needs the
+        /// indices of the forward pass (each -1 or inside its own (n, c) plane); average takes NULL.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_pool_backward")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status PoolBackward(DeviceHandle device, PoolMode mode, PoolParams* @params, TensorDesc* dy, TensorDesc* indices, TensorDesc* dx);
+
+        /// <summary>
+        /// Batch norm with batch statistics over N and space (ONNX BatchNormalization,
+        /// training_mode=1). x: N x C x ... (rank &gt;= 2, N x spatial &gt; 0); scale, bias, running_mean,
+        /// running_var, saved_mean, saved_invstd: C. running_mean and running_var are both NULL or
+        /// both given; given, they are updated in place the ONNX way:
+        /// running = momentum * running + (1 - momentum) * batch statistic (the biased variance).
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_batch_norm_forward_training")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status BatchNormForwardTraining(DeviceHandle device, TensorDesc* x, TensorDesc* scale, TensorDesc* bias, double epsilon, double momentum, TensorDesc* runningMean, TensorDesc* runningVar, TensorDesc* y, TensorDesc* savedMean, TensorDesc* savedInvstd);
+
+        /// <summary>
+        /// Batch norm with the running statistics (inference).
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_batch_norm_forward_inference")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status BatchNormForwardInference(DeviceHandle device, TensorDesc* x, TensorDesc* scale, TensorDesc* bias, TensorDesc* runningMean, TensorDesc* runningVar, double epsilon, TensorDesc* y);
+
+        /// <summary>
+        /// Gradients of mln_batch_norm_forward_training.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_batch_norm_backward")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status BatchNormBackward(DeviceHandle device, TensorDesc* x, TensorDesc* dy, TensorDesc* scale, TensorDesc* savedMean, TensorDesc* savedInvstd, TensorDesc* dx, TensorDesc* dscale, TensorDesc* dbias);
+
+        /// <summary>
+        /// Layer norm over the trailing normalized_rank dimensions of x (ONNX LayerNormalization with
+        /// axis = rank - normalized_rank). scale and bias have the shape of those dimensions;
+        /// saved_mean and saved_invstd hold one value per row (the product of the leading
+        /// dimensions; any shape with that count, e.g. the leading dimensions with or without
+        /// trailing 1s).
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_layer_norm_forward")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status LayerNormForward(DeviceHandle device, TensorDesc* x, int normalizedRank, TensorDesc* scale, TensorDesc* bias, double epsilon, TensorDesc* y, TensorDesc* savedMean, TensorDesc* savedInvstd);
+
+        [LibraryImport(LibraryName, EntryPoint = "mln_layer_norm_backward")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status LayerNormBackward(DeviceHandle device, TensorDesc* x, TensorDesc* dy, int normalizedRank, TensorDesc* scale, TensorDesc* savedMean, TensorDesc* savedInvstd, TensorDesc* dx, TensorDesc* dscale, TensorDesc* dbias);
+
+        /// <summary>
+        /// Group norm (ONNX GroupNormalization, opset 21: per-channel scale and bias). x: N x C x ...
+        /// with groups dividing C; statistics per (n, group) over C/groups channels and space;
+        /// saved_mean and saved_invstd hold N x groups values.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_group_norm_forward")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status GroupNormForward(DeviceHandle device, TensorDesc* x, long groups, TensorDesc* scale, TensorDesc* bias, double epsilon, TensorDesc* y, TensorDesc* savedMean, TensorDesc* savedInvstd);
+
+        [LibraryImport(LibraryName, EntryPoint = "mln_group_norm_backward")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status GroupNormBackward(DeviceHandle device, TensorDesc* x, TensorDesc* dy, long groups, TensorDesc* scale, TensorDesc* savedMean, TensorDesc* savedInvstd, TensorDesc* dx, TensorDesc* dscale, TensorDesc* dbias);
+
+        /// <summary>
+        /// y = x gathered along axis (ONNX Gather): y's shape is x.shape[:axis] + indices.shape +
+        /// x.shape[axis+1:]. Any dtype.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_gather")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status Gather(DeviceHandle device, TensorDesc* x, int axis, TensorDesc* indices, TensorDesc* y);
+
+        /// <summary>
+        /// y[..., indices[j], ...] += updates[..., j, ...] along axis: the adjoint of mln_gather (its
+        /// gradient, and the gradient of an embedding lookup: fill dx with 0, then scatter-add dy).
+        /// updates has the shape mln_gather would give for (y, axis, indices). Repeated indices
+        /// accumulate in index order, so results are identical for any thread count. f32, f64, i32,
+        /// i64 (integers wrap).
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_scatter_add")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status ScatterAdd(DeviceHandle device, TensorDesc* updates, int axis, TensorDesc* indices, TensorDesc* y);
+
+        /// <summary>
+        /// y = x padded per dimension d by pads_begin[d] before and pads_end[d] after (ONNX Pad);
+        /// negative pads crop. y.shape[d] = x.shape[d] + pads_begin[d] + pads_end[d]. Any dtype.
+        /// The gradient of constant padding is this call with the pads negated.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_pad")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status Pad(DeviceHandle device, PadMode mode, TensorDesc* x, long* padsBegin, long* padsEnd, double value, TensorDesc* y);
     }
 }

@@ -15,12 +15,12 @@ bool supports(mln_kernel kernel, mln_dtype dtype) {
         case MLN_KERNEL_CAST:
             return true;
         case MLN_KERNEL_UNARY:
-            for (int op = MLN_UNARY_OP_IDENTITY; op <= MLN_UNARY_OP_TANH; ++op) {
+            for (int op = MLN_UNARY_OP_IDENTITY; op <= MLN_UNARY_OP_EXPM1; ++op) {
                 if (unary_op_supports(static_cast<mln_unary_op>(op), dtype)) return true;
             }
             return false;
         case MLN_KERNEL_BINARY:
-            for (int op = MLN_BINARY_OP_ADD; op <= MLN_BINARY_OP_POW; ++op) {
+            for (int op = MLN_BINARY_OP_ADD; op <= MLN_BINARY_OP_LOGICAL_XOR; ++op) {
                 if (binary_op_supports(static_cast<mln_binary_op>(op), dtype)) return true;
             }
             return false;
@@ -31,6 +31,18 @@ bool supports(mln_kernel kernel, mln_dtype dtype) {
             return false;
         case MLN_KERNEL_GEMM:
             return dtype == MLN_DTYPE_F32 || dtype == MLN_DTYPE_F64;
+        case MLN_KERNEL_WHERE:
+            return true;
+        case MLN_KERNEL_SOFTMAX:
+        case MLN_KERNEL_OPTIMIZER:
+        case MLN_KERNEL_DROPOUT:
+            return dtype == MLN_DTYPE_F32 || dtype == MLN_DTYPE_F64;
+        case MLN_KERNEL_CONV:
+        case MLN_KERNEL_POOL:
+        case MLN_KERNEL_NORMALIZATION:
+            return dtype == MLN_DTYPE_F32 || dtype == MLN_DTYPE_F64;
+        case MLN_KERNEL_INDEXING:
+            return true;
     }
     return false;
 }

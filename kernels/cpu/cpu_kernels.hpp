@@ -5,6 +5,7 @@
 
 #include <myelin.h>
 
+#include "core/elementwise_args.hpp"
 #include "core/kernel_args.hpp"
 #include "core/tensor_view.hpp"
 
@@ -13,10 +14,16 @@ namespace mln::kernels {
 void fill(const TensorView& y, double value);
 void copy(const TensorView& x, const TensorView& y);
 void cast(const TensorView& x, const TensorView& y);
-void unary(mln_unary_op op, const TensorView& x, const TensorView& y);
+void unary(mln_unary_op op, double alpha, double beta, const TensorView& x, const TensorView& y);
 void binary(mln_binary_op op, const TensorView& a, const TensorView& b, const TensorView& y);
 void reduce(const ReduceArgs& args);
 void gemm(const GemmArgs& args);
+void unary_backward(const UnaryBackwardArgs& args);
+void where(const WhereArgs& args);
+void softmax(const SoftmaxArgs& args);
+void softmax_backward(const SoftmaxArgs& args);
+void optimizer_step(const OptimizerArgs& args);
+void dropout(const DropoutArgs& args);
 
 // Whether the family has at least one op for dtype.
 bool supports(mln_kernel kernel, mln_dtype dtype);

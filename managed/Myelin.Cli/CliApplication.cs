@@ -12,6 +12,7 @@ public static class CliApplication
     {
         InfoCommand.Create(),
         BenchCommand.Create(),
+        GradCheckCommand.Create(),
     };
 
     /// <summary>

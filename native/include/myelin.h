@@ -133,7 +133,15 @@ typedef enum mln_kernel {
     MLN_KERNEL_UNARY = 3,
     MLN_KERNEL_BINARY = 4,
     MLN_KERNEL_REDUCE = 5,
-    MLN_KERNEL_GEMM = 6
+    MLN_KERNEL_GEMM = 6,
+    MLN_KERNEL_WHERE = 7,
+    MLN_KERNEL_SOFTMAX = 8,
+    MLN_KERNEL_OPTIMIZER = 9,
+    MLN_KERNEL_DROPOUT = 10,
+    MLN_KERNEL_CONV = 11,
+    MLN_KERNEL_POOL = 12,
+    MLN_KERNEL_NORMALIZATION = 13,
+    MLN_KERNEL_INDEXING = 14
 } mln_kernel;
 
 typedef struct mln_device mln_device;
@@ -212,7 +220,33 @@ typedef enum mln_unary_op {
     MLN_UNARY_OP_LOG = 5,
     MLN_UNARY_OP_RELU = 6,
     MLN_UNARY_OP_SIGMOID = 7,
-    MLN_UNARY_OP_TANH = 8
+    MLN_UNARY_OP_TANH = 8,
+    /* Activations. Parameterized ops read mln_unary's alpha/beta (listed); as a GEMM
+     * activation they take the default given here. Other ops ignore alpha and beta. */
+    MLN_UNARY_OP_LEAKY_RELU = 9,    /* x < 0 ? alpha x : x; alpha default 0.01 */
+    MLN_UNARY_OP_ELU = 10,          /* x < 0 ? alpha (e^x - 1) : x; alpha default 1 */
+    MLN_UNARY_OP_SELU = 11,         /* ONNX/PyTorch constants alpha 1.67326.., lambda 1.05070.. */
+    MLN_UNARY_OP_CELU = 12,         /* max(0,x) + min(0, alpha (e^(x/alpha) - 1)); alpha default 1 */
+    MLN_UNARY_OP_GELU = 13,         /* exact: 0.5 x (1 + erf(x / sqrt 2)) */
+    MLN_UNARY_OP_GELU_TANH = 14,    /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    MLN_UNARY_OP_SILU = 15,         /* swish: x sigmoid(x) */
+    MLN_UNARY_OP_MISH = 16,         /* x tanh(softplus(x)) */
+    MLN_UNARY_OP_SOFTPLUS = 17,     /* log(1 + e^x) */
+    MLN_UNARY_OP_SOFTSIGN = 18,     /* x / (1 + |x|) */
+    MLN_UNARY_OP_HARD_SIGMOID = 19, /* clamp(alpha x + beta, 0, 1); defaults 0.2, 0.5 (ONNX) */
+    MLN_UNARY_OP_HARD_SWISH = 20,   /* x clamp(x/6 + 1/2, 0, 1) */
+    /* Math. */
+    MLN_UNARY_OP_RECIPROCAL = 21,
+    MLN_UNARY_OP_SQUARE = 22,
+    MLN_UNARY_OP_SIN = 23,
+    MLN_UNARY_OP_COS = 24,
+    MLN_UNARY_OP_ERF = 25,
+    MLN_UNARY_OP_FLOOR = 26,
+    MLN_UNARY_OP_CEIL = 27,
+    MLN_UNARY_OP_ROUND = 28,        /* halves to even */
+    MLN_UNARY_OP_SIGN = 29,         /* -1, 0 or 1; keeps -0 and NaN; also signed integers */
+    MLN_UNARY_OP_LOG1P = 30,
+    MLN_UNARY_OP_EXPM1 = 31
 } mln_unary_op;
 
 typedef enum mln_binary_op {
@@ -222,7 +256,19 @@ typedef enum mln_binary_op {
     MLN_BINARY_OP_DIV = 3,
     MLN_BINARY_OP_MAX = 4,
     MLN_BINARY_OP_MIN = 5,
-    MLN_BINARY_OP_POW = 6
+    MLN_BINARY_OP_POW = 6,
+    /* Comparisons: a and b of one numeric dtype (bool for eq/ne too), y is MLN_DTYPE_BOOL.
+     * Any comparison with NaN is false except ne. */
+    MLN_BINARY_OP_EQ = 7,
+    MLN_BINARY_OP_NE = 8,
+    MLN_BINARY_OP_LT = 9,
+    MLN_BINARY_OP_LE = 10,
+    MLN_BINARY_OP_GT = 11,
+    MLN_BINARY_OP_GE = 12,
+    /* Logic: a, b and y are MLN_DTYPE_BOOL. */
+    MLN_BINARY_OP_LOGICAL_AND = 13,
+    MLN_BINARY_OP_LOGICAL_OR = 14,
+    MLN_BINARY_OP_LOGICAL_XOR = 15
 } mln_binary_op;
 
 typedef enum mln_reduce_op {
@@ -242,11 +288,14 @@ MLN_API mln_status mln_copy(mln_device* device, const mln_tensor_desc* x, const 
  * gives 1 for nonzero (NaN included); f16/bf16 round to nearest even. */
 MLN_API mln_status mln_cast(mln_device* device, const mln_tensor_desc* x, const mln_tensor_desc* y);
 
-/* y = op(x); same dtype and shape. */
-MLN_API mln_status mln_unary(mln_device* device, mln_unary_op op, const mln_tensor_desc* x,
-                             const mln_tensor_desc* y);
+/* y = op(x); same dtype and shape. alpha and beta are the parameters of the ops that take
+ * them (see mln_unary_op: leaky_relu, elu, celu use alpha; hard_sigmoid alpha and beta);
+ * other ops ignore them. */
+MLN_API mln_status mln_unary(mln_device* device, mln_unary_op op, double alpha, double beta,
+                             const mln_tensor_desc* x, const mln_tensor_desc* y);
 
-/* y = op(a, b) with NumPy broadcasting; y's shape must be the broadcast shape of a and b. */
+/* y = op(a, b) with NumPy broadcasting; y's shape must be the broadcast shape of a and b.
+ * a and b have one dtype; y has it too, except for comparisons (y is bool). */
 MLN_API mln_status mln_binary(mln_device* device, mln_binary_op op, const mln_tensor_desc* a,
                               const mln_tensor_desc* b, const mln_tensor_desc* y);
 
@@ -257,14 +306,275 @@ MLN_API mln_status mln_reduce(mln_device* device, mln_reduce_op op, const mln_te
                               const int32_t* axes, int32_t axis_count, int32_t keepdims,
                               const mln_tensor_desc* y);
 
-/* c = activation(alpha * op(a) * op(b) + beta * c + bias), op(m) = m or its transpose.
- * a, b, c are rank 2 of one float dtype; op(a) is MxK, op(b) is KxN, c is MxN.
+/* ---- Elementwise: backward, selection, softmax, optimizers, dropout ---- */
+
+/* dx = dy * op'(x) elementwise for every mln_unary_op on f32/f64 (alpha, beta as mln_unary).
+ * x, y = op(x), dy and dx have one shape and float dtype. Ops whose derivative comes from y
+ * (identity, neg, sqrt, exp, relu, sigmoid, tanh, reciprocal, expm1, floor, ceil, round,
+ * sign) accept x == NULL when y is given, and compute y from x when y is NULL; all other ops
+ * need x and ignore y. floor/ceil/round/sign have derivative 0, abs and relu 0 at 0. */
+MLN_API mln_status mln_unary_backward(mln_device* device, mln_unary_op op, double alpha, double beta,
+                                      const mln_tensor_desc* x, const mln_tensor_desc* y,
+                                      const mln_tensor_desc* dy, const mln_tensor_desc* dx);
+
+/* y = cond ? a : b elementwise with NumPy broadcasting over all three; cond is bool, a and b
+ * have y's dtype (any dtype), y's shape is the broadcast shape. */
+MLN_API mln_status mln_where(mln_device* device, const mln_tensor_desc* cond, const mln_tensor_desc* a,
+                             const mln_tensor_desc* b, const mln_tensor_desc* y);
+
+typedef enum mln_softmax_op {
+    MLN_SOFTMAX_OP_SOFTMAX = 0,     /* y = e^(x - max) / sum e^(x - max) */
+    MLN_SOFTMAX_OP_LOG_SOFTMAX = 1  /* y = x - max - log(sum e^(x - max)) */
+} mln_softmax_op;
+
+/* y = op(x) along `axis` (negative counts from the end); x and y of one float dtype and shape.
+ * A row containing +Inf or NaN gives NaN in that row; a row of all -Inf gives NaN. */
+MLN_API mln_status mln_softmax(mln_device* device, mln_softmax_op op, int32_t axis, const mln_tensor_desc* x,
+                               const mln_tensor_desc* y);
+
+/* dx from the forward output y and dy along `axis`:
+ * softmax: dx = y * (dy - sum(dy * y)); log_softmax: dx = dy - e^y * sum(dy). */
+MLN_API mln_status mln_softmax_backward(mln_device* device, mln_softmax_op op, int32_t axis,
+                                        const mln_tensor_desc* y, const mln_tensor_desc* dy,
+                                        const mln_tensor_desc* dx);
+
+/* Fused optimizer updates with PyTorch semantics (torch.optim, defaults there). g below is
+ * grad + weight_decay * param (L2) for every kind except AdamW, which decays param by
+ * (1 - lr * weight_decay) first (decoupled).
+ *  SGD:       param -= lr * g
+ *  MOMENTUM:  buf = step == 1 ? g : momentum * buf + (1 - dampening) * g; param -= lr * buf
+ *  NESTEROV:  buf as MOMENTUM; param -= lr * (g + momentum * buf)
+ *  RMSPROP:   (momentum must be 0) sq = alpha sq + (1 - alpha) g^2; centered: ga = alpha ga + (1 - alpha) g,
+ *             avg = sq - ga^2 (else avg = sq); param -= lr * g / (sqrt(avg) + eps)
+ *  ADAGRAD:   sum += g^2; param -= lr * g / (sqrt(sum) + eps)
+ *  ADAM/ADAMW: m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
+ *             param -= lr / (1 - beta1^step) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps)
+ * States: MOMENTUM/NESTEROV state0 = buf; RMSPROP state0 = sq, state1 = ga (centered only);
+ * ADAGRAD state0 = sum; ADAM/ADAMW state0 = m, state1 = v. Unused states must be NULL.
+ * States start at zero (the caller fills them), param/grad/states share shape and float dtype. */
+typedef enum mln_optimizer_kind {
+    MLN_OPTIMIZER_KIND_SGD = 0,
+    MLN_OPTIMIZER_KIND_MOMENTUM = 1,
+    MLN_OPTIMIZER_KIND_NESTEROV = 2,
+    MLN_OPTIMIZER_KIND_RMSPROP = 3,
+    MLN_OPTIMIZER_KIND_ADAGRAD = 4,
+    MLN_OPTIMIZER_KIND_ADAM = 5,
+    MLN_OPTIMIZER_KIND_ADAMW = 6
+} mln_optimizer_kind;
+
+typedef struct mln_optimizer_params {
+    mln_optimizer_kind kind;
+    int32_t centered;     /* RMSprop: nonzero for the centered variant */
+    int64_t step;         /* 1 on the first update; bias correction (Adam) and buffer start */
+    double lr;
+    double momentum;      /* MOMENTUM, NESTEROV */
+    double dampening;     /* MOMENTUM (NESTEROV requires 0) */
+    double weight_decay;
+    double alpha;         /* RMSprop smoothing constant (PyTorch alpha, Keras rho) */
+    double beta1;
+    double beta2;
+    double eps;
+} mln_optimizer_params;
+
+/* One update of param in place from grad; see mln_optimizer_kind. */
+MLN_API mln_status mln_optimizer_step(mln_device* device, const mln_optimizer_params* params,
+                                      const mln_tensor_desc* param, const mln_tensor_desc* grad,
+                                      const mln_tensor_desc* state0, const mln_tensor_desc* state1);
+
+/* Inverted dropout: mask = u >= p, y = mask ? x / (1 - p) : 0. For the element at row-major
+ * index i, u = (w >> 8) / 2^24 where w is 32-bit word k = offset + i of the Philox4x32-10
+ * stream keyed by seed (word k % 4 of the block at counter (k / 4, 0, 0) as two 32-bit
+ * halves). So the mask depends only on (seed, offset, index), never on threads or strides;
+ * the backward is this same call on dy with the same seed and offset, and a caller advances
+ * offset by the element count between calls. p in [0, 1): p == 0 copies. x and y of one float
+ * dtype and shape; mask is NULL or bool of that shape. */
+MLN_API mln_status mln_dropout(mln_device* device, double p, uint64_t seed, uint64_t offset,
+                               const mln_tensor_desc* x, const mln_tensor_desc* y, const mln_tensor_desc* mask);
+
+/* ---- GEMM ---- */
+/* c = activation(alpha * op(a) * op(b) + beta * c + bias + residual), op(m) = m or its transpose.
+ * a, b, c are of one float dtype and rank >= 2; op applies to the last two dimensions:
+ * op(a) is MxK, op(b) is KxN, c ends in MxN. Leading (batch) dimensions follow NumPy matmul:
+ * a's and b's broadcast against each other (aligned at the end, size 1 stretches, missing
+ * ones count as 1) and c's must equal that broadcast; rank 2 everywhere is one product.
  * With beta == 0, c is not read (NaN in c does not propagate). bias is NULL or rank 1 of
- * length N, added to every row. activation is MLN_UNARY_OP_IDENTITY for none. */
+ * length N, added to every row of every matrix. residual is NULL or a tensor of c's dtype
+ * whose shape broadcasts to c's (a skip connection; any strides); it may be the very same
+ * view as c (same data and strides: it then adds c's value before the call) but must not
+ * otherwise overlap c. activation is MLN_UNARY_OP_IDENTITY for none. */
 MLN_API mln_status mln_gemm(mln_device* device, const mln_tensor_desc* a, int32_t transpose_a,
                             const mln_tensor_desc* b, int32_t transpose_b, const mln_tensor_desc* c,
                             double alpha, double beta, const mln_tensor_desc* bias,
-                            mln_unary_op activation);
+                            mln_unary_op activation, const mln_tensor_desc* residual);
+
+/* ---- Convolution ---- */
+/* N-d convolution (ONNX Conv semantics) on contiguous row-major NCHW tensors of one float
+ * dtype (f32 or f64). Shapes, with spatial_rank r in 1..3 and G = groups:
+ *   x: N x C x in[0..r),  w: M x C/G x k[0..r),  bias: M,  y: N x M x out[0..r),
+ *   out[i] = floor((in[i] + pads_begin[i] + pads_end[i] - dilations[i]*(k[i]-1) - 1) / strides[i]) + 1.
+ * C and M must be multiples of G. Only the first spatial_rank entries of each array are read. */
+typedef struct mln_conv_params {
+    int32_t spatial_rank;   /* 1, 2 or 3 */
+    int64_t strides[3];     /* >= 1 */
+    int64_t dilations[3];   /* >= 1 */
+    int64_t pads_begin[3];  /* >= 0 */
+    int64_t pads_end[3];    /* >= 0 */
+    int64_t groups;         /* >= 1 */
+} mln_conv_params;
+
+/* y = conv(x, w) + bias; bias may be NULL. */
+MLN_API mln_status mln_conv_forward(mln_device* device, const mln_conv_params* params, const mln_tensor_desc* x,
+                                    const mln_tensor_desc* w, const mln_tensor_desc* bias,
+                                    const mln_tensor_desc* y);
+
+/* dx = gradient of conv_forward with respect to x, given dy (dx is overwritten). dx's spatial
+ * shape is any `in` that gives dy's `out` by the formula above, so this call is also the
+ * forward pass of ConvTranspose: Y = mln_conv_backward_data(dy = X, w = W, dx = Y) with W
+ * shaped C_in x C_out/G x k (ONNX ConvTranspose layout, C_in playing M), Y's spatial size
+ * (in[i]-1)*strides[i] - pads_begin[i] - pads_end[i] + dilations[i]*(k[i]-1) + 1 + output_padding[i]
+ * (output_padding < strides), and ConvTranspose's bias added afterwards by broadcasting. */
+MLN_API mln_status mln_conv_backward_data(mln_device* device, const mln_conv_params* params,
+                                          const mln_tensor_desc* dy, const mln_tensor_desc* w,
+                                          const mln_tensor_desc* dx);
+
+/* dw = gradient of conv_forward with respect to w (overwritten), summed over the batch; dbias
+ * (NULL for none) = dy summed over batch and space, per output channel. */
+MLN_API mln_status mln_conv_backward_filter(mln_device* device, const mln_conv_params* params,
+                                            const mln_tensor_desc* x, const mln_tensor_desc* dy,
+                                            const mln_tensor_desc* dw, const mln_tensor_desc* dbias);
+
+/* ---- Pooling ---- */
+/* N-d max and average pooling (ONNX MaxPool / AveragePool) on contiguous NCHW tensors of one
+ * float dtype. x: N x C x in, y: N x C x out with, per spatial dimension,
+ *   span = dilations*(kernel-1) + 1,  out = floor_or_ceil((in + pads_begin + pads_end - span) / strides) + 1,
+ * and with ceil_mode a last window that would start inside the end padding is dropped. Pads
+ * must be smaller than span. Average divides by the taps inside x, or with count_include_pad by
+ * the taps inside the padded extent [-pads_begin, in + pads_end). A window holding no element of
+ * x (possible only with dilation) gives -inf and index -1 (max) or NaN (average without pads).
+ * Max propagates NaN; ties take the first tap in row-major window order. Global pooling is
+ * mln_reduce over the spatial axes. */
+typedef enum mln_pool_mode {
+    MLN_POOL_MODE_MAX = 0,
+    MLN_POOL_MODE_AVERAGE = 1
+} mln_pool_mode;
+
+typedef struct mln_pool_params {
+    int32_t spatial_rank;      /* 1, 2 or 3 */
+    int64_t kernel[3];         /* >= 1 */
+    int64_t strides[3];        /* >= 1 */
+    int64_t dilations[3];      /* >= 1 */
+    int64_t pads_begin[3];     /* 0 <= pad < span */
+    int64_t pads_end[3];
+    int32_t ceil_mode;         /* 0: floor, else ceil */
+    int32_t count_include_pad; /* average only */
+} mln_pool_params;
+
+/* y = pool(x). indices: NULL, or (max only) i64 of y's shape receiving the flat row-major
+ * position in x of each maximum, as ONNX MaxPool's Indices (storage_order 0). */
+MLN_API mln_status mln_pool_forward(mln_device* device, mln_pool_mode mode, const mln_pool_params* params,
+                                    const mln_tensor_desc* x, const mln_tensor_desc* y,
+                                    const mln_tensor_desc* indices);
+
+/* dx = gradient of pooling given dy (dx is overwritten; its shape is x's). Max needs the
+ * indices of the forward pass (each -1 or inside its own (n, c) plane); average takes NULL. */
+MLN_API mln_status mln_pool_backward(mln_device* device, mln_pool_mode mode, const mln_pool_params* params,
+                                     const mln_tensor_desc* dy, const mln_tensor_desc* indices,
+                                     const mln_tensor_desc* dx);
+
+/* ---- Normalization ---- */
+/* Batch, layer and group normalization with their backward passes, on contiguous tensors of
+ * one float dtype; statistics accumulate in double, variance is two-pass and biased (divides
+ * by the count). y = (x - mean) * invstd * scale + bias with invstd = 1 / sqrt(var + epsilon).
+ * scale and bias are optional everywhere (NULL means 1 and 0). The forward passes save mean
+ * and invstd for the backward passes, which write dx (overwritten) and, where not NULL,
+ * dscale = sum(dy * xhat) and dbias = sum(dy) over the elements each parameter touches. */
+
+/* Batch norm with batch statistics over N and space (ONNX BatchNormalization,
+ * training_mode=1). x: N x C x ... (rank >= 2, N x spatial > 0); scale, bias, running_mean,
+ * running_var, saved_mean, saved_invstd: C. running_mean and running_var are both NULL or
+ * both given; given, they are updated in place the ONNX way:
+ * running = momentum * running + (1 - momentum) * batch statistic (the biased variance). */
+MLN_API mln_status mln_batch_norm_forward_training(mln_device* device, const mln_tensor_desc* x,
+                                                   const mln_tensor_desc* scale, const mln_tensor_desc* bias,
+                                                   double epsilon, double momentum,
+                                                   const mln_tensor_desc* running_mean,
+                                                   const mln_tensor_desc* running_var, const mln_tensor_desc* y,
+                                                   const mln_tensor_desc* saved_mean,
+                                                   const mln_tensor_desc* saved_invstd);
+
+/* Batch norm with the running statistics (inference). */
+MLN_API mln_status mln_batch_norm_forward_inference(mln_device* device, const mln_tensor_desc* x,
+                                                    const mln_tensor_desc* scale, const mln_tensor_desc* bias,
+                                                    const mln_tensor_desc* running_mean,
+                                                    const mln_tensor_desc* running_var, double epsilon,
+                                                    const mln_tensor_desc* y);
+
+/* Gradients of mln_batch_norm_forward_training. */
+MLN_API mln_status mln_batch_norm_backward(mln_device* device, const mln_tensor_desc* x, const mln_tensor_desc* dy,
+                                           const mln_tensor_desc* scale, const mln_tensor_desc* saved_mean,
+                                           const mln_tensor_desc* saved_invstd, const mln_tensor_desc* dx,
+                                           const mln_tensor_desc* dscale, const mln_tensor_desc* dbias);
+
+/* Layer norm over the trailing normalized_rank dimensions of x (ONNX LayerNormalization with
+ * axis = rank - normalized_rank). scale and bias have the shape of those dimensions;
+ * saved_mean and saved_invstd hold one value per row (the product of the leading
+ * dimensions; any shape with that count, e.g. the leading dimensions with or without
+ * trailing 1s). */
+MLN_API mln_status mln_layer_norm_forward(mln_device* device, const mln_tensor_desc* x, int32_t normalized_rank,
+                                          const mln_tensor_desc* scale, const mln_tensor_desc* bias, double epsilon,
+                                          const mln_tensor_desc* y, const mln_tensor_desc* saved_mean,
+                                          const mln_tensor_desc* saved_invstd);
+
+MLN_API mln_status mln_layer_norm_backward(mln_device* device, const mln_tensor_desc* x, const mln_tensor_desc* dy,
+                                           int32_t normalized_rank, const mln_tensor_desc* scale,
+                                           const mln_tensor_desc* saved_mean, const mln_tensor_desc* saved_invstd,
+                                           const mln_tensor_desc* dx, const mln_tensor_desc* dscale,
+                                           const mln_tensor_desc* dbias);
+
+/* Group norm (ONNX GroupNormalization, opset 21: per-channel scale and bias). x: N x C x ...
+ * with groups dividing C; statistics per (n, group) over C/groups channels and space;
+ * saved_mean and saved_invstd hold N x groups values. */
+MLN_API mln_status mln_group_norm_forward(mln_device* device, const mln_tensor_desc* x, int64_t groups,
+                                          const mln_tensor_desc* scale, const mln_tensor_desc* bias, double epsilon,
+                                          const mln_tensor_desc* y, const mln_tensor_desc* saved_mean,
+                                          const mln_tensor_desc* saved_invstd);
+
+MLN_API mln_status mln_group_norm_backward(mln_device* device, const mln_tensor_desc* x, const mln_tensor_desc* dy,
+                                           int64_t groups, const mln_tensor_desc* scale,
+                                           const mln_tensor_desc* saved_mean, const mln_tensor_desc* saved_invstd,
+                                           const mln_tensor_desc* dx, const mln_tensor_desc* dscale,
+                                           const mln_tensor_desc* dbias);
+
+/* ---- Indexing ---- */
+/* Contiguous tensors. Indices are i32 or i64 and may be negative (counting from the end, as
+ * in ONNX); an index outside -n..n-1 fails naming its value and position, before anything is
+ * written. */
+
+/* y = x gathered along axis (ONNX Gather): y's shape is x.shape[:axis] + indices.shape +
+ * x.shape[axis+1:]. Any dtype. */
+MLN_API mln_status mln_gather(mln_device* device, const mln_tensor_desc* x, int32_t axis,
+                              const mln_tensor_desc* indices, const mln_tensor_desc* y);
+
+/* y[..., indices[j], ...] += updates[..., j, ...] along axis: the adjoint of mln_gather (its
+ * gradient, and the gradient of an embedding lookup: fill dx with 0, then scatter-add dy).
+ * updates has the shape mln_gather would give for (y, axis, indices). Repeated indices
+ * accumulate in index order, so results are identical for any thread count. f32, f64, i32,
+ * i64 (integers wrap). */
+MLN_API mln_status mln_scatter_add(mln_device* device, const mln_tensor_desc* updates, int32_t axis,
+                                   const mln_tensor_desc* indices, const mln_tensor_desc* y);
+
+typedef enum mln_pad_mode {
+    MLN_PAD_MODE_CONSTANT = 0, /* value, converted to the dtype */
+    MLN_PAD_MODE_REFLECT = 1,  /* mirror without repeating the border: pads <= size - 1 */
+    MLN_PAD_MODE_EDGE = 2      /* repeat the border element */
+} mln_pad_mode;
+
+/* y = x padded per dimension d by pads_begin[d] before and pads_end[d] after (ONNX Pad);
+ * negative pads crop. y.shape[d] = x.shape[d] + pads_begin[d] + pads_end[d]. Any dtype.
+ * The gradient of constant padding is this call with the pads negated. */
+MLN_API mln_status mln_pad(mln_device* device, mln_pad_mode mode, const mln_tensor_desc* x,
+                           const int64_t* pads_begin, const int64_t* pads_end, double value,
+                           const mln_tensor_desc* y);
 
 #ifdef __cplusplus
 }

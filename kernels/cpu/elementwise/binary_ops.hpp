@@ -1,6 +1,7 @@
 // One struct per binary op, like unary_ops.hpp. Integer semantics: add/sub/mul wrap modulo
 // 2^bits; div truncates toward zero, x / 0 is 0 and MIN / -1 is MIN (wraps), so no input can
 // trap. Float max/min propagate NaN (if either input is NaN the result is NaN).
+// Comparisons and logic ops return Bool8 (`result_t<Op, T>` is an op's output type).
 #pragma once
 
 #include <myelin.h>
@@ -99,6 +100,86 @@ struct PowOp {
     static T apply(T a, T b) { return std::pow(a, b); }
 };
 
+// Comparisons: inputs of any numeric dtype (bool for eq/ne), output Bool8. IEEE semantics:
+// every comparison with NaN is false except ne.
+template <class T>
+constexpr bool is_comparable_v = is_float_v<T> || is_signed_int_v<T> || std::is_same_v<T, uint8_t>;
+
+struct ComparisonOp {
+    static constexpr bool kBoolResult = true;
+};
+
+template <class T>
+auto comparable_value(T v) {
+    if constexpr (std::is_same_v<T, Bool8>) return v.value != 0;
+    else return v;
+}
+
+struct EqOp : ComparisonOp {
+    template <class T>
+    static constexpr bool supports = is_comparable_v<T> || std::is_same_v<T, Bool8>;
+    template <class T>
+    static Bool8 apply(T a, T b) { return Bool8{comparable_value(a) == comparable_value(b)}; }
+};
+struct NeOp : ComparisonOp {
+    template <class T>
+    static constexpr bool supports = is_comparable_v<T> || std::is_same_v<T, Bool8>;
+    template <class T>
+    static Bool8 apply(T a, T b) { return Bool8{comparable_value(a) != comparable_value(b)}; }
+};
+struct LtOp : ComparisonOp {
+    template <class T>
+    static constexpr bool supports = is_comparable_v<T>;
+    template <class T>
+    static Bool8 apply(T a, T b) { return Bool8{a < b}; }
+};
+struct LeOp : ComparisonOp {
+    template <class T>
+    static constexpr bool supports = is_comparable_v<T>;
+    template <class T>
+    static Bool8 apply(T a, T b) { return Bool8{a <= b}; }
+};
+struct GtOp : ComparisonOp {
+    template <class T>
+    static constexpr bool supports = is_comparable_v<T>;
+    template <class T>
+    static Bool8 apply(T a, T b) { return Bool8{a > b}; }
+};
+struct GeOp : ComparisonOp {
+    template <class T>
+    static constexpr bool supports = is_comparable_v<T>;
+    template <class T>
+    static Bool8 apply(T a, T b) { return Bool8{a >= b}; }
+};
+
+// Logic on bool: any nonzero byte is true; the result is 0 or 1.
+struct LogicalOp : ComparisonOp {
+    template <class T>
+    static constexpr bool supports = std::is_same_v<T, Bool8>;
+};
+struct LogicalAndOp : LogicalOp {
+    static Bool8 apply(Bool8 a, Bool8 b) { return Bool8{a.value != 0 && b.value != 0}; }
+};
+struct LogicalOrOp : LogicalOp {
+    static Bool8 apply(Bool8 a, Bool8 b) { return Bool8{a.value != 0 || b.value != 0}; }
+};
+struct LogicalXorOp : LogicalOp {
+    static Bool8 apply(Bool8 a, Bool8 b) { return Bool8{(a.value != 0) != (b.value != 0)}; }
+};
+
+template <class Op, class = void>
+struct BinaryResult {
+    template <class T>
+    using type = T;
+};
+template <class Op>
+struct BinaryResult<Op, std::void_t<decltype(Op::kBoolResult)>> {
+    template <class T>
+    using type = Bool8;
+};
+template <class Op, class T>
+using result_t = typename BinaryResult<Op>::template type<T>;
+
 template <class Visitor>
 decltype(auto) visit_binary_op(mln_binary_op op, Visitor&& visitor) {
     switch (op) {
@@ -109,10 +190,22 @@ decltype(auto) visit_binary_op(mln_binary_op op, Visitor&& visitor) {
         case MLN_BINARY_OP_MAX: return visitor(MaxOp{});
         case MLN_BINARY_OP_MIN: return visitor(MinOp{});
         case MLN_BINARY_OP_POW: return visitor(PowOp{});
+        case MLN_BINARY_OP_EQ: return visitor(EqOp{});
+        case MLN_BINARY_OP_NE: return visitor(NeOp{});
+        case MLN_BINARY_OP_LT: return visitor(LtOp{});
+        case MLN_BINARY_OP_LE: return visitor(LeOp{});
+        case MLN_BINARY_OP_GT: return visitor(GtOp{});
+        case MLN_BINARY_OP_GE: return visitor(GeOp{});
+        case MLN_BINARY_OP_LOGICAL_AND: return visitor(LogicalAndOp{});
+        case MLN_BINARY_OP_LOGICAL_OR: return visitor(LogicalOrOp{});
+        case MLN_BINARY_OP_LOGICAL_XOR: return visitor(LogicalXorOp{});
     }
     throw Error(MLN_STATUS_INTERNAL, cat("unexpected binary op ", static_cast<int>(op), " reached a kernel"));
 }
 
+// Whether `op` is defined for inputs of `dtype`.
 bool binary_op_supports(mln_binary_op op, mln_dtype dtype);
+// Whether `op` gives bool whatever its inputs are (comparisons and logic).
+bool binary_op_returns_bool(mln_binary_op op);
 
 }  // namespace mln::kernels

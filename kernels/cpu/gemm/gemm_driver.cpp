@@ -1,15 +1,28 @@
-// Cache-blocked, packed, multithreaded GEMM (BLIS loop structure):
+// Cache-blocked, packed, multithreaded GEMM (BLIS loop structure), plus an unpacked path for
+// small matrices.
 //
-//   parallel over blocks of C (MC rows x NC columns)          -> one task each
-//     for each depth block of KC                              -> pack A block, pack B block
-//       for each NR column panel, for each MR row panel       -> micro-kernel
-//     epilogue (bias, activation) on the finished C block
+// Packed path (see PackedSchedule below for the tasks and their order):
+//   for each NC column block                          -> pack B for all of K (shared by the
+//                                                        threads, double-buffered)
+//     for each MC row block (one task each)
+//       for each KC depth block                       -> pack A block (the member's buffer)
+//         for each NR column panel, each MR row panel -> micro-kernel (+ fused epilogue on
+//                                                        the last depth block)
+// Threads claim tasks in order from one counter, so they split M dynamically and a thread
+// that starts late or shares its core with another process slows only its own task.
 //
-// Each task packs its own A and B blocks into thread-local buffers, so tasks never wait on
-// each other. beta applies to the first depth block only; later blocks accumulate (beta 1).
+// Small path (little work): one thread, no packing of A, B read in place when its rows are
+// contiguous; only edge panels (and a transposed B) are packed.
+//
+// beta applies to the first depth block only; later blocks accumulate (beta 1). The epilogue
+// (bias, residual, activation) runs on each tile right after its last depth block.
 #include <algorithm>
-#include <vector>
+#include <atomic>
+#include <memory>
+#include <new>
+#include <thread>
 
+#include "core/dtype.hpp"
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/cpu_kernels.hpp"
@@ -20,131 +33,402 @@
 namespace mln::kernels {
 namespace {
 
-// Depth of one packed block: A and B panels of this depth stay in L1/L2.
-constexpr int64_t kDepthBlock = 256;
-// Row and column blocks, in micro-tiles.
-constexpr int64_t kRowTilesPerBlock = 24;
-constexpr int64_t kColumnTilesPerBlock = 16;
-// Below this many multiply-adds a GEMM runs on the calling thread.
-constexpr int64_t kParallelMinimumWork = 64 * 64 * 64;
+// Blocking, in bytes so that float and double fill the caches alike: a KC x NR panel of B
+// stays in L1 (32 KiB), an MC x KC block of A in L2 (512 KiB), a KC x NC block of B in L3.
+constexpr int64_t kDepthBlockBytes = 256 * 4;
+constexpr int64_t kRowBlockBytes = 240 * 4;
+// Packed B for a whole column block (K x NC), double-buffered: a share of the 32 MiB L3.
+constexpr int64_t kPackedBBytes = 4 << 20;
+// Work (multiply-adds) from which a second thread pays for its start and the hand-offs.
+constexpr double kParallelMinimumWork = 80.0 * 80 * 80;
+// Work up to which the unpacked path wins (packing would cost more than it saves).
+constexpr int64_t kDirectMaximumWork = 96 * 96 * 96;
+constexpr int64_t kDirectMaximumDepth = 512;
+// Row blocks per member in a team, and the fewest MR tiles in a row block (each block reloads
+// the B panels from L2, so very thin blocks would cost more than they balance).
+constexpr int64_t kRowBlocksPerMember = 2;
+constexpr int64_t kMinimumRowBlockTiles = 8;
 
+int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+
+// A grow-only, cache-line aligned buffer (one per calling thread, reused across calls).
 template <class T>
-struct PackBuffers {
-    std::vector<T> a;
-    std::vector<T> b;
+class Workspace {
+public:
+    T* get(int64_t count) {
+        if (count > capacity_) {
+            data_.reset(new (std::align_val_t(64)) T[static_cast<size_t>(count)]);
+            capacity_ = count;
+        }
+        return data_.get();
+    }
+
+private:
+    struct Free {
+        void operator()(T* p) const { ::operator delete[](p, std::align_val_t(64)); }
+    };
+    std::unique_ptr<T[], Free> data_;
+    int64_t capacity_ = 0;
 };
 
 template <class T>
-PackBuffers<T>& thread_pack_buffers() {
-    thread_local PackBuffers<T> buffers;
-    return buffers;
+Workspace<T>& thread_workspace() {
+    thread_local Workspace<T> workspace;
+    return workspace;
 }
 
 template <class T>
-void gemm_block(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro, GemmEpilogue<T> epilogue, int64_t row,
-                int64_t rows, int64_t col, int64_t cols) {
-    const MatrixRef<T> a{static_cast<const T*>(args.a.data), args.a.strides[0], args.a.strides[1]};
-    const MatrixRef<T> b{static_cast<const T*>(args.b.data), args.b.strides[0], args.b.strides[1]};
-    T* const c = static_cast<T*>(args.c.data);
-    const int64_t c_row_stride = args.c.strides[0];
-    const int64_t c_col_stride = args.c.strides[1];
-    const T alpha = static_cast<T>(args.alpha);
-    const int mr = micro.mr;
-    const int nr = micro.nr;
+struct Problem {
+    MatrixRef<T> a;
+    MatrixRef<T> b;
+    T* c;
+    int64_t c_row_stride;
+    int64_t c_col_stride;
+    int64_t m, n, k;
+    T alpha;
+    T beta;
+    const T* bias;  // contiguous, padded with zeros to a multiple of NR; nullptr for none
+    MatrixRef<T> residual;
+    bool has_residual;
+    bool residual_in_kernel;  // unit column stride: the micro-kernel adds it
+    bool relu_in_kernel;      // the activation is ReLU and nothing comes after the kernel
+    GemmActivation<T> activation;
+    GemmMicroKernelInfo<T> micro;
+};
 
-    PackBuffers<T>& buffers = thread_pack_buffers<T>();
-    const int64_t padded_rows = (rows + mr - 1) / mr * mr;
-    const int64_t padded_cols = (cols + nr - 1) / nr * nr;
-    const int64_t depth_block = std::min(args.k, kDepthBlock);
-    buffers.a.resize(static_cast<size_t>(padded_rows * depth_block));
-    buffers.b.resize(static_cast<size_t>(padded_cols * depth_block));
-
+// One MR x NR tile (rows x cols valid) of C at (row, col) from the given operands.
+template <class T>
+void compute_tile(const Problem<T>& p, GemmMicroKernel<T> kernel, int64_t depth, const T* a, int64_t a_row_stride,
+                  int64_t a_col_stride, const T* b, int64_t b_row_stride, int64_t row, int64_t col, int64_t rows,
+                  int64_t cols, T beta, bool last) {
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    T* const c_tile = p.c + row * p.c_row_stride + col * p.c_col_stride;
+    if (rows == mr && cols == nr && p.c_col_stride == 1) {
+        if (!last) {
+            kernel(depth, a, a_row_stride, a_col_stride, b, b_row_stride, c_tile, p.c_row_stride, p.alpha, beta,
+                   nullptr);
+            return;
+        }
+        const GemmTileExtras<T> extras{p.bias != nullptr ? p.bias + col : nullptr,
+                                       p.residual_in_kernel ? &p.residual(row, col) : nullptr,
+                                       p.residual.row_stride, p.relu_in_kernel};
+        const bool fused = extras.bias != nullptr || extras.residual != nullptr || extras.relu;
+        kernel(depth, a, a_row_stride, a_col_stride, b, b_row_stride, c_tile, p.c_row_stride, p.alpha, beta,
+               fused ? &extras : nullptr);
+        if (p.has_residual && !p.residual_in_kernel) {
+            for (int64_t i = 0; i < rows; ++i) {
+                for (int64_t j = 0; j < cols; ++j) c_tile[i * p.c_row_stride + j] += p.residual(row + i, col + j);
+            }
+        }
+        if (p.activation != nullptr && !p.relu_in_kernel) p.activation(c_tile, rows, cols, p.c_row_stride, 1);
+        return;
+    }
+    // Edge tile or strided C: compute into scratch, then merge the valid part.
     T tile[kMaxMicroTile];
-    for (int64_t depth_start = 0; depth_start < args.k; depth_start += kDepthBlock) {
-        const int64_t depth = std::min(kDepthBlock, args.k - depth_start);
-        const T beta = depth_start == 0 ? static_cast<T>(args.beta) : T(1);
-        pack_a_panels(a, row, rows, depth_start, depth, mr, buffers.a.data());
-        pack_b_panels(b, depth_start, depth, col, cols, nr, buffers.b.data());
-        for (int64_t j = 0; j < cols; j += nr) {
-            const T* b_panel = buffers.b.data() + j * depth;
-            const int64_t tile_cols = std::min<int64_t>(nr, cols - j);
-            for (int64_t i = 0; i < rows; i += mr) {
-                const T* a_panel = buffers.a.data() + i * depth;
-                const int64_t tile_rows = std::min<int64_t>(mr, rows - i);
-                T* c_tile = c + (row + i) * c_row_stride + (col + j) * c_col_stride;
-                if (tile_rows == mr && tile_cols == nr && c_col_stride == 1) {
-                    micro.kernel(depth, a_panel, b_panel, c_tile, c_row_stride, alpha, beta);
-                    continue;
-                }
-                // Edge tile or strided C: compute into scratch, then merge the valid part.
-                micro.kernel(depth, a_panel, b_panel, tile, nr, alpha, T(0));
-                for (int64_t ti = 0; ti < tile_rows; ++ti) {
-                    for (int64_t tj = 0; tj < tile_cols; ++tj) {
-                        T& target = c_tile[ti * c_row_stride + tj * c_col_stride];
-                        target = beta == T(0) ? tile[ti * nr + tj] : tile[ti * nr + tj] + beta * target;
-                    }
-                }
+    kernel(depth, a, a_row_stride, a_col_stride, b, b_row_stride, tile, nr, p.alpha, T(0), nullptr);
+    for (int64_t i = 0; i < rows; ++i) {
+        for (int64_t j = 0; j < cols; ++j) {
+            T& target = c_tile[i * p.c_row_stride + j * p.c_col_stride];
+            T value = beta == T(0) ? tile[i * nr + j] : tile[i * nr + j] + beta * target;
+            if (last && p.bias != nullptr) value += p.bias[col + j];
+            if (last && p.has_residual) value += p.residual(row + i, col + j);
+            target = value;
+        }
+    }
+    if (last && p.activation != nullptr) p.activation(c_tile, rows, cols, p.c_row_stride, p.c_col_stride);
+}
+
+// Waits (spinning, then yielding) until `ready` holds. The awaited work is always claimed by
+// a running member, so the wait ends once that member is scheduled.
+template <class Ready>
+void wait_until(Ready&& ready) {
+    for (int polls = 0; !ready(); ++polls) {
+        if (polls >= 2048) std::this_thread::yield();
+    }
+}
+
+// The packed path as a list of tasks that team members claim in order from one counter, so
+// a member that is descheduled (shared cores) delays only the task it holds, never the others.
+// Per column block jc (NC columns, B packed for the whole depth K into one of two buffers):
+//   pack tasks:    one per (depth block, chunk of NR panels)  -> write B buffer jc % 2
+//   compute tasks: one per row block (all depth blocks in order, so a C tile is owned by
+//                  one task and the epilogue follows its last depth block)
+// A compute task waits until its block's pack tasks are done; a pack task waits until the
+// compute tasks of the block that last used its buffer (jc - 2) are done.
+template <class T>
+struct PackedSchedule {
+    int64_t depth_block, row_block, column_block;
+    int64_t depth_blocks, row_blocks, column_blocks, pack_chunks, chunk_panels;
+    int64_t pack_tasks;  // depth_blocks * pack_chunks
+    int64_t tasks_per_column_block;
+    T* b_buffers[2];
+    T* a_buffers;  // per member: row_block * depth_block
+    std::atomic<int64_t> next_task{0};
+    // Tasks finished per buffer, counted over every block that used it: block jc is the
+    // (jc / 2)-th user of buffer jc % 2, so the counts say which block is done.
+    std::atomic<int64_t> packed[2];
+    std::atomic<int64_t> computed[2];
+};
+
+template <class T>
+void run_pack_task(const Problem<T>& p, PackedSchedule<T>& s, int64_t jc_index, int64_t task) {
+    const int nr = p.micro.nr;
+    const int64_t buffer = jc_index % 2;
+    const int64_t earlier_users = jc_index / 2;
+    wait_until([&] { return s.computed[buffer].load(std::memory_order_acquire) >= earlier_users * s.row_blocks; });
+    const int64_t jc = jc_index * s.column_block;
+    const int64_t nc = std::min(s.column_block, p.n - jc);
+    const int64_t pc = task / s.pack_chunks * s.depth_block;
+    const int64_t kc = std::min(s.depth_block, p.k - pc);
+    const int64_t first_col = task % s.pack_chunks * s.chunk_panels * nr;
+    if (first_col < nc) {
+        // Depth block pc of the buffer starts at pc * padded nc; panel j of it at j * kc.
+        T* block = s.b_buffers[buffer] + pc * round_up(nc, nr);
+        pack_b_panels(p.b, pc, kc, jc + first_col, std::min(nc - first_col, s.chunk_panels * nr), nr,
+                      p.micro.packers, block + first_col * kc);
+    }
+    s.packed[buffer].fetch_add(1, std::memory_order_acq_rel);
+}
+
+template <class T>
+void run_compute_task(const Problem<T>& p, PackedSchedule<T>& s, int64_t jc_index, int64_t row_block_index,
+                      T* a_buffer) {
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    const int64_t buffer = jc_index % 2;
+    const int64_t users = jc_index / 2 + 1;
+    wait_until([&] { return s.packed[buffer].load(std::memory_order_acquire) >= users * s.pack_tasks; });
+    const int64_t jc = jc_index * s.column_block;
+    const int64_t nc = std::min(s.column_block, p.n - jc);
+    const int64_t ic = row_block_index * s.row_block;
+    const int64_t mc = std::min(s.row_block, p.m - ic);
+    for (int64_t pc = 0; pc < p.k && mc > 0; pc += s.depth_block) {
+        const int64_t kc = std::min(s.depth_block, p.k - pc);
+        const bool last = pc + kc == p.k;
+        const T beta = pc == 0 ? p.beta : T(1);
+        const T* b_block = s.b_buffers[buffer] + pc * round_up(nc, nr);
+        pack_a_panels(p.a, ic, mc, pc, kc, mr, p.micro.packers, a_buffer);
+        for (int64_t jr = 0; jr < nc; jr += nr) {
+            const T* b_panel = b_block + jr * kc;
+            const int64_t cols = std::min<int64_t>(nr, nc - jr);
+            for (int64_t ir = 0; ir < mc; ir += mr) {
+                compute_tile(p, p.micro.packed, kc, a_buffer + ir * kc, 1, mr, b_panel, nr, ic + ir, jc + jr,
+                             std::min<int64_t>(mr, mc - ir), cols, beta, last);
             }
         }
     }
-    if (epilogue != nullptr) {
-        const T* bias = args.has_bias ? static_cast<const T*>(args.bias.data) + col * args.bias.strides[0] : nullptr;
-        epilogue(c + row * c_row_stride + col * c_col_stride, rows, cols, c_row_stride, c_col_stride, bias,
-                 args.has_bias ? args.bias.strides[0] : 0);
+    s.computed[buffer].fetch_add(1, std::memory_order_acq_rel);
+}
+
+template <class T>
+void run_packed_tasks(const Problem<T>& p, PackedSchedule<T>& s, int32_t index) {
+    T* const a_buffer = s.a_buffers + index * s.row_block * s.depth_block;
+    const int64_t total = s.column_blocks * s.tasks_per_column_block;
+    for (;;) {
+        const int64_t task = s.next_task.fetch_add(1, std::memory_order_relaxed);
+        if (task >= total) return;
+        const int64_t jc_index = task / s.tasks_per_column_block;
+        const int64_t local = task % s.tasks_per_column_block;
+        if (local < s.pack_tasks) {
+            run_pack_task(p, s, jc_index, local);
+            continue;
+        }
+        run_compute_task(p, s, jc_index, local - s.pack_tasks, a_buffer);
     }
 }
 
-// K == 0: op(a) * op(b) is an empty sum, so c = activation(beta * c + bias).
 template <class T>
-void gemm_empty_depth(const GemmArgs& args, GemmEpilogue<T> epilogue) {
-    T* const c = static_cast<T*>(args.c.data);
-    const T beta = static_cast<T>(args.beta);
-    for (int64_t i = 0; i < args.m; ++i) {
-        for (int64_t j = 0; j < args.n; ++j) {
-            T& value = c[i * args.c.strides[0] + j * args.c.strides[1]];
-            value = beta == T(0) ? T(0) : beta * value;
+void gemm_packed(const Problem<T>& p, int32_t members) {
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    PackedSchedule<T> s;
+    // Depth blocks of equal size (784 = 4 x 196, not 3 x 256 + 16: a thin last block would
+    // pay the C tile's load and store for little work).
+    const int64_t max_depth_block = kDepthBlockBytes / static_cast<int64_t>(sizeof(T));
+    const int64_t depth_blocks = (p.k + max_depth_block - 1) / max_depth_block;
+    s.depth_block = std::min(p.k, round_up((p.k + depth_blocks - 1) / depth_blocks, 8));
+    s.depth_blocks = (p.k + s.depth_block - 1) / s.depth_block;
+    // Row blocks: at most the L2-sized MC; with several members, several blocks per member, so
+    // a member that starts late (or runs on a shared core) leaves only a short tail.
+    const int64_t max_row_block = kRowBlockBytes / static_cast<int64_t>(sizeof(T)) / mr * mr;
+    int64_t row_blocks = (p.m + max_row_block - 1) / max_row_block;
+    if (members > 1) row_blocks = std::max<int64_t>(row_blocks, kRowBlocksPerMember * members);
+    s.row_block = round_up((p.m + row_blocks - 1) / row_blocks, mr);
+    s.row_block = std::min(std::max<int64_t>(s.row_block, kMinimumRowBlockTiles * mr), round_up(p.m, mr));
+    // Then a whole number of blocks per member (128 rows: 4 x 32, not 48 + 48 + 32).
+    row_blocks = round_up((p.m + s.row_block - 1) / s.row_block, members);
+    s.row_block = round_up((p.m + row_blocks - 1) / row_blocks, mr);
+    s.row_blocks = (p.m + s.row_block - 1) / s.row_block;
+    // Column blocks: packed B (K x NC) within a share of L3; several when M alone cannot
+    // feed every member.
+    int64_t column_block = std::max<int64_t>(nr, kPackedBBytes / static_cast<int64_t>(sizeof(T)) / p.k / nr * nr);
+    if (s.row_blocks < members) column_block = std::min(column_block, round_up((p.n + 2 * members - 1) / (2 * members), nr));
+    s.column_block = std::min(column_block, round_up(p.n, nr));
+    s.column_blocks = (p.n + s.column_block - 1) / s.column_block;
+    const int64_t panels = (s.column_block + nr - 1) / nr;
+    // With one column block, one member (the first to arrive, so a running one) packs all of
+    // B: the others then wait only on a thread that is working. With several blocks packing is
+    // shared, and double buffering lets it overlap the previous block's compute tasks.
+    s.pack_chunks = s.column_blocks == 1 ? 1 : std::min<int64_t>(members, panels);
+    s.chunk_panels = (panels + s.pack_chunks - 1) / s.pack_chunks;
+    s.pack_tasks = s.depth_blocks * s.pack_chunks;
+    s.tasks_per_column_block = s.pack_tasks + s.row_blocks;
+    // Workspace (allocated here, so members never allocate): two B buffers, then A per member.
+    const int64_t b_size = round_up(s.column_block, nr) * p.k;
+    const int64_t a_size = s.row_block * s.depth_block;
+    T* workspace = thread_workspace<T>().get(2 * b_size + members * a_size);
+    s.b_buffers[0] = workspace;
+    s.b_buffers[1] = workspace + b_size;
+    s.a_buffers = workspace + 2 * b_size;
+    for (int i = 0; i < 2; ++i) {
+        s.packed[i].store(0, std::memory_order_relaxed);
+        s.computed[i].store(0, std::memory_order_relaxed);
+    }
+    // One chunk per member; a member that starts late finds the tasks taken and returns.
+    cpu::parallel_for(members, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t member = begin; member < end; ++member) run_packed_tasks(p, s, static_cast<int32_t>(member));
+    });
+}
+
+template <class T>
+void gemm_direct(const Problem<T>& p) {
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    const bool b_in_place = p.b.col_stride == 1;
+    const int64_t padded_n = round_up(p.n, nr);
+    // Packed B: all of it when its rows are strided, else only the last, partial panel.
+    const int64_t b_packed_size = b_in_place ? p.k * nr : p.k * padded_n;
+    T* const workspace = thread_workspace<T>().get(b_packed_size + p.k * mr);
+    T* const b_packed = workspace;
+    T* const a_edge = workspace + b_packed_size;
+    const int64_t full_cols = b_in_place ? p.n / nr * nr : 0;
+    if (full_cols < p.n) {
+        pack_b_panels(p.b, 0, p.k, full_cols, p.n - full_cols, nr, p.micro.packers, b_packed);
+    }
+    const int64_t full_rows = p.m / mr * mr;
+    if (full_rows < p.m) pack_a_panels(p.a, full_rows, p.m - full_rows, 0, p.k, mr, p.micro.packers, a_edge);
+    for (int64_t col = 0; col < p.n; col += nr) {
+        const int64_t cols = std::min<int64_t>(nr, p.n - col);
+        const T* b = col < full_cols ? &p.b(0, col) : b_packed + (col - full_cols) * p.k;
+        const int64_t b_row_stride = col < full_cols ? p.b.row_stride : nr;
+        for (int64_t row = 0; row < full_rows; row += mr) {
+            compute_tile(p, p.micro.strided, p.k, &p.a(row, 0), p.a.row_stride, p.a.col_stride, b, b_row_stride, row,
+                         col, mr, cols, p.beta, true);
+        }
+        if (full_rows < p.m) {
+            compute_tile(p, p.micro.packed, p.k, a_edge, 1, mr, b, b_row_stride, full_rows, col, p.m - full_rows, cols,
+                         p.beta, true);
         }
     }
-    if (epilogue != nullptr) {
-        epilogue(c, args.m, args.n, args.c.strides[0], args.c.strides[1],
-                 args.has_bias ? static_cast<const T*>(args.bias.data) : nullptr,
-                 args.has_bias ? args.bias.strides[0] : 0);
+}
+
+// K == 0: op(a) * op(b) is an empty sum, so c = activation(beta * c + bias + residual).
+template <class T>
+void gemm_empty_depth(const Problem<T>& p) {
+    for (int64_t i = 0; i < p.m; ++i) {
+        for (int64_t j = 0; j < p.n; ++j) {
+            T& target = p.c[i * p.c_row_stride + j * p.c_col_stride];
+            T value = p.beta == T(0) ? T(0) : p.beta * target;
+            if (p.bias != nullptr) value += p.bias[j];
+            if (p.has_residual) value += p.residual(i, j);
+            target = value;
+        }
     }
+    if (p.activation != nullptr) p.activation(p.c, p.m, p.n, p.c_row_stride, p.c_col_stride);
 }
 
 template <class T>
 void gemm_typed(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     if (args.m == 0 || args.n == 0) return;
-    const GemmEpilogue<T> epilogue = select_gemm_epilogue<T>(args.activation, args.has_bias);
+    Problem<T> p{};
+    p.a = {static_cast<const T*>(args.a.data), args.a.strides[0], args.a.strides[1]};
+    p.b = {static_cast<const T*>(args.b.data), args.b.strides[0], args.b.strides[1]};
+    p.c = static_cast<T*>(args.c.data);
+    p.c_row_stride = args.c.strides[0];
+    p.c_col_stride = args.c.strides[1];
+    p.m = args.m;
+    p.n = args.n;
+    p.k = args.k;
+    p.alpha = static_cast<T>(args.alpha);
+    p.beta = static_cast<T>(args.beta);
+    p.micro = micro;
+    // The bias as a contiguous, zero-padded vector: the micro-kernel loads NR at a time.
+    thread_local Workspace<T> bias_buffer;
+    if (args.has_bias) {
+        T* bias = bias_buffer.get(round_up(args.n, micro.nr));
+        const T* source = static_cast<const T*>(args.bias.data);
+        for (int64_t j = 0; j < args.n; ++j) bias[j] = source[j * args.bias.strides[0]];
+        std::fill(bias + args.n, bias + round_up(args.n, micro.nr), T(0));
+        p.bias = bias;
+    }
+    p.has_residual = args.has_residual;
+    if (args.has_residual) {
+        p.residual = {static_cast<const T*>(args.residual.data), args.residual.strides[0], args.residual.strides[1]};
+        p.residual_in_kernel = args.residual.strides[1] == 1;
+    }
+    p.activation = select_gemm_activation<T>(args.activation);
+    p.relu_in_kernel = args.activation == MLN_UNARY_OP_RELU && (!p.has_residual || p.residual_in_kernel);
     if (args.k == 0) {
-        gemm_empty_depth<T>(args, epilogue);
+        gemm_empty_depth(p);
         return;
     }
-    const int64_t row_block = micro.mr * kRowTilesPerBlock;
-    const int64_t col_block = micro.nr * kColumnTilesPerBlock;
-    const int64_t row_blocks = (args.m + row_block - 1) / row_block;
-    const int64_t col_blocks = (args.n + col_block - 1) / col_block;
-    const int64_t blocks = row_blocks * col_blocks;
-    // Saturating estimate of the work: any factor above the threshold decides alone.
-    const bool small = args.m < kParallelMinimumWork && args.n < kParallelMinimumWork &&
-                       args.k < kParallelMinimumWork && args.m * args.n < kParallelMinimumWork &&
-                       args.m * args.n * args.k < kParallelMinimumWork;
-    cpu::parallel_for(blocks, small ? blocks : 1, [&](int64_t begin, int64_t end) {
-        for (int64_t block = begin; block < end; ++block) {
-            const int64_t row = block / col_blocks * row_block;
-            const int64_t col = block % col_blocks * col_block;
-            gemm_block<T>(args, micro, epilogue, row, std::min(row_block, args.m - row), col,
-                          std::min(col_block, args.n - col));
-        }
+    // Multiply-adds, in double: the product of three int64 can overflow.
+    const double work = static_cast<double>(args.m) * static_cast<double>(args.n) * static_cast<double>(args.k);
+    const int32_t threads = cpu::thread_pool().thread_count();
+    if (threads > 1 && work >= kParallelMinimumWork) {
+        gemm_packed(p, threads);
+    } else if (work <= static_cast<double>(kDirectMaximumWork) && args.k <= kDirectMaximumDepth) {
+        gemm_direct(p);
+    } else {
+        gemm_packed(p, 1);
+    }
+}
+
+// One matrix product of a batch: args with every operand moved to batch element `index`.
+GemmArgs batch_element(const GemmArgs& args, int64_t index) {
+    GemmArgs element = args;
+    element.batch_rank = 0;
+    const auto size = static_cast<int64_t>(dtype_size(args.c.dtype));
+    for (int32_t d = args.batch_rank - 1; d >= 0; --d) {
+        const int64_t i = index % args.batch_shape[d];
+        index /= args.batch_shape[d];
+        auto advance = [&](TensorView& view, const int64_t* strides) {
+            view.data = static_cast<char*>(view.data) + i * strides[d] * size;
+        };
+        advance(element.a, args.a_batch_strides);
+        advance(element.b, args.b_batch_strides);
+        advance(element.c, args.c_batch_strides);
+        if (args.has_residual) advance(element.residual, args.residual_batch_strides);
+    }
+    return element;
+}
+
+template <class T>
+void gemm_batched(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
+    int64_t count = 1;
+    for (int32_t d = 0; d < args.batch_rank; ++d) count *= args.batch_shape[d];
+    // Small matrices: one thread per matrix (a product run inside the region stays on its
+    // thread). Large ones: one after the other, each on the whole team.
+    const bool small = static_cast<double>(args.m) * static_cast<double>(args.n) * static_cast<double>(args.k) <
+                       kParallelMinimumWork;
+    cpu::parallel_for(count, small ? 1 : count, [&](int64_t begin, int64_t end) {
+        for (int64_t index = begin; index < end; ++index) gemm_typed<T>(batch_element(args, index), micro);
     });
+}
+
+template <class T>
+void gemm_dispatch(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
+    if (args.batch_rank == 0) return gemm_typed<T>(args, micro);
+    gemm_batched<T>(args, micro);
 }
 
 }  // namespace
 
 void gemm(const GemmArgs& args) {
     const mln_isa isa = cpu::active_isa();
-    if (args.c.dtype == MLN_DTYPE_F32) return gemm_typed<float>(args, sgemm_microkernel(isa));
-    if (args.c.dtype == MLN_DTYPE_F64) return gemm_typed<double>(args, dgemm_microkernel(isa));
+    if (args.c.dtype == MLN_DTYPE_F32) return gemm_dispatch<float>(args, sgemm_microkernel(isa));
+    if (args.c.dtype == MLN_DTYPE_F64) return gemm_dispatch<double>(args, dgemm_microkernel(isa));
     throw Error(MLN_STATUS_NOT_SUPPORTED, cat("gemm is not supported for dtype ", dtype_name(args.c.dtype)));
 }
 

@@ -1,11 +1,13 @@
 // The GEMM micro-kernel contract (BLIS style) and the registry of micro-kernels.
 //
-// A micro-kernel computes one MR x NR tile of C from packed panels:
-//   C[i][j] = alpha * sum_p A[p*MR + i] * B[p*NR + j] + beta * C[i][j]   (0 <= p < kc)
-// where A holds kc columns of MR values and B holds kc rows of NR values (see gemm_pack.hpp),
-// and C is row-major with row stride ldc (elements) and unit column stride. With beta == 0
-// C is only written, never read. kc may be 0. The tile is always full: the driver passes a
-// scratch tile for edges and strided C.
+// A micro-kernel computes one full MR x NR tile of C:
+//   C[i][j] = alpha * sum_p A(i, p) * B(p, j) + beta * C[i][j]            (0 <= p < kc)
+// then, when `extras` is given, adds bias[j] and residual[i][j] and applies ReLU before the
+// single store (the fused epilogue: the tile is still in registers). A(i, p) is
+// a[i * a_row_stride + p * a_col_stride] (a packed panel: strides 1 and MR); B(p, j) is
+// b[p * b_row_stride + j] (a packed panel: row stride NR; unpacked B with unit column stride
+// also works). C is row-major with row stride ldc and unit column stride. With beta == 0 C is
+// only written, never read. kc may be 0. Edges and strided C go through a scratch tile.
 #pragma once
 
 #include <myelin.h>
@@ -15,32 +17,66 @@
 namespace mln::kernels {
 
 template <class T>
-using GemmMicroKernel = void (*)(int64_t kc, const T* a_panel, const T* b_panel, T* c, int64_t ldc, T alpha, T beta);
+struct GemmTileExtras {
+    const T* bias;                // NR contiguous values, or nullptr
+    const T* residual;            // MR x NR at residual[i * residual_row_stride + j], or nullptr
+    int64_t residual_row_stride;
+    bool relu;
+};
+
+template <class T>
+using GemmMicroKernel = void (*)(int64_t kc, const T* a, int64_t a_row_stride, int64_t a_col_stride, const T* b,
+                                 int64_t b_row_stride, T* c, int64_t ldc, T alpha, T beta,
+                                 const GemmTileExtras<T>* extras);
+
+// Vector packers for one full panel (MR rows of A or NR columns of B) in a common layout;
+// nullptr where the kernel set has none (gemm_pack.hpp's loops do the rest).
+template <class T>
+struct GemmPanelPackers {
+    using Packer = void (*)(const T* source, int64_t stride, int64_t depth, T* packed);
+    // `panels` consecutive full panels at once (packed one after the other).
+    using PanelsPacker = void (*)(const T* source, int64_t stride, int64_t depth, int64_t panels, T* packed);
+    Packer a_rows = nullptr;        // A(i, p) = source[i * stride + p]
+    PanelsPacker b_rows = nullptr;  // B(p, j) = source[p * stride + j]
+    Packer b_columns = nullptr;     // B(p, j) = source[j * stride + p]
+};
 
 template <class T>
 struct GemmMicroKernelInfo {
     const char* name;
     int mr;
     int nr;
-    GemmMicroKernel<T> kernel;
+    GemmMicroKernel<T> packed;   // any contract-conforming call whose A is a packed panel (strides 1, MR)
+    GemmMicroKernel<T> strided;  // any A strides (the unpacked small-matrix path)
+    GemmPanelPackers<T> packers{};
 };
 
 // Largest MR * NR of any micro-kernel (scratch tiles are sized by it).
 constexpr int kMaxMicroTile = 6 * 16;
 
 // Portable micro-kernels.
-void sgemm_scalar_4x8(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta);
-void dgemm_scalar_4x4(int64_t kc, const double* a, const double* b, double* c, int64_t ldc, double alpha,
-                      double beta);
+template <class T, int MR, int NR, bool kPackedA>
+void gemm_scalar_microkernel(int64_t kc, const T* a, int64_t a_row_stride, int64_t a_col_stride, const T* b,
+                             int64_t b_row_stride, T* c, int64_t ldc, T alpha, T beta,
+                             const GemmTileExtras<T>* extras);
 
 #if defined(MYELIN_X86_64_KERNELS)
 // AVX2 + FMA micro-kernels (gemm_microkernels_avx2.cpp); call only when the ISA allows.
-void sgemm_avx2_6x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta);
-void dgemm_avx2_6x8(int64_t kc, const double* a, const double* b, double* c, int64_t ldc, double alpha,
-                    double beta);
+void sgemm_avx2_6x16_packed(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride, const float* b,
+                            int64_t b_row_stride, float* c, int64_t ldc, float alpha, float beta,
+                            const GemmTileExtras<float>* extras);
+void sgemm_avx2_6x16_strided(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride, const float* b,
+                             int64_t b_row_stride, float* c, int64_t ldc, float alpha, float beta,
+                             const GemmTileExtras<float>* extras);
+void dgemm_avx2_6x8_packed(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride, const double* b,
+                           int64_t b_row_stride, double* c, int64_t ldc, double alpha, double beta,
+                           const GemmTileExtras<double>* extras);
+void dgemm_avx2_6x8_strided(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride,
+                            const double* b, int64_t b_row_stride, double* c, int64_t ldc, double alpha, double beta,
+                            const GemmTileExtras<double>* extras);
 #endif
 
-// The micro-kernel GEMM uses at `isa` (falls back to scalar for ISAs without one).
+// The micro-kernels GEMM uses at `isa` (falls back to scalar for ISAs without one).
 GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa);
 GemmMicroKernelInfo<double> dgemm_microkernel(mln_isa isa);
 

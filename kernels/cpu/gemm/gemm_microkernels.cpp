@@ -1,50 +1,74 @@
 #include "kernels/cpu/gemm/gemm_microkernel.hpp"
 
-namespace mln::kernels {
-namespace {
+#if defined(MYELIN_X86_64_KERNELS)
+#include "kernels/cpu/gemm/gemm_pack_avx2.hpp"
+#endif
 
-template <class T, int MR, int NR>
-void gemm_scalar_microkernel(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta) {
+namespace mln::kernels {
+
+template <class T, int MR, int NR, bool kPackedA>
+void gemm_scalar_microkernel(int64_t kc, const T* a, int64_t a_row_stride, int64_t a_col_stride, const T* b,
+                             int64_t b_row_stride, T* c, int64_t ldc, T alpha, T beta,
+                             const GemmTileExtras<T>* extras) {
+    if constexpr (kPackedA) {
+        a_row_stride = 1;
+        a_col_stride = MR;
+    }
     T accumulator[MR][NR] = {};
     for (int64_t p = 0; p < kc; ++p) {
         for (int i = 0; i < MR; ++i) {
-            const T a_value = a[p * MR + i];
-            for (int j = 0; j < NR; ++j) accumulator[i][j] += a_value * b[p * NR + j];
+            const T a_value = a[i * a_row_stride + p * a_col_stride];
+            for (int j = 0; j < NR; ++j) accumulator[i][j] += a_value * b[p * b_row_stride + j];
         }
     }
     for (int i = 0; i < MR; ++i) {
         T* row = c + i * ldc;
         for (int j = 0; j < NR; ++j) {
-            row[j] = beta == T(0) ? alpha * accumulator[i][j] : alpha * accumulator[i][j] + beta * row[j];
+            T value = beta == T(0) ? alpha * accumulator[i][j] : alpha * accumulator[i][j] + beta * row[j];
+            if (extras != nullptr) {
+                if (extras->bias != nullptr) value += extras->bias[j];
+                if (extras->residual != nullptr) value += extras->residual[i * extras->residual_row_stride + j];
+                if (extras->relu && value < T(0)) value = T(0);  // NaN stays NaN
+            }
+            row[j] = value;
         }
     }
 }
 
-}  // namespace
-
-void sgemm_scalar_4x8(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta) {
-    gemm_scalar_microkernel<float, 4, 8>(kc, a, b, c, ldc, alpha, beta);
-}
-
-void dgemm_scalar_4x4(int64_t kc, const double* a, const double* b, double* c, int64_t ldc, double alpha,
-                      double beta) {
-    gemm_scalar_microkernel<double, 4, 4>(kc, a, b, c, ldc, alpha, beta);
-}
+template void gemm_scalar_microkernel<float, 4, 8, true>(int64_t, const float*, int64_t, int64_t, const float*,
+                                                         int64_t, float*, int64_t, float, float,
+                                                         const GemmTileExtras<float>*);
+template void gemm_scalar_microkernel<float, 4, 8, false>(int64_t, const float*, int64_t, int64_t, const float*,
+                                                          int64_t, float*, int64_t, float, float,
+                                                          const GemmTileExtras<float>*);
+template void gemm_scalar_microkernel<double, 4, 4, true>(int64_t, const double*, int64_t, int64_t, const double*,
+                                                          int64_t, double*, int64_t, double, double,
+                                                          const GemmTileExtras<double>*);
+template void gemm_scalar_microkernel<double, 4, 4, false>(int64_t, const double*, int64_t, int64_t, const double*,
+                                                           int64_t, double*, int64_t, double, double,
+                                                           const GemmTileExtras<double>*);
 
 GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa) {
 #if defined(MYELIN_X86_64_KERNELS)
-    if (isa == MLN_ISA_AVX2 || isa == MLN_ISA_AVX512) return {"sgemm_avx2_6x16", 6, 16, sgemm_avx2_6x16};
+    if (isa == MLN_ISA_AVX2 || isa == MLN_ISA_AVX512) {
+        return {"sgemm_avx2_6x16", 6, 16, sgemm_avx2_6x16_packed, sgemm_avx2_6x16_strided,
+                {sgemm_avx2_pack_a6_rows, sgemm_avx2_pack_b16_rows, sgemm_avx2_pack_b16_columns}};
+    }
 #endif
     (void)isa;
-    return {"sgemm_scalar_4x8", 4, 8, sgemm_scalar_4x8};
+    return {"sgemm_scalar_4x8", 4, 8, gemm_scalar_microkernel<float, 4, 8, true>,
+            gemm_scalar_microkernel<float, 4, 8, false>};
 }
 
 GemmMicroKernelInfo<double> dgemm_microkernel(mln_isa isa) {
 #if defined(MYELIN_X86_64_KERNELS)
-    if (isa == MLN_ISA_AVX2 || isa == MLN_ISA_AVX512) return {"dgemm_avx2_6x8", 6, 8, dgemm_avx2_6x8};
+    if (isa == MLN_ISA_AVX2 || isa == MLN_ISA_AVX512) {
+        return {"dgemm_avx2_6x8", 6, 8, dgemm_avx2_6x8_packed, dgemm_avx2_6x8_strided};
+    }
 #endif
     (void)isa;
-    return {"dgemm_scalar_4x4", 4, 4, dgemm_scalar_4x4};
+    return {"dgemm_scalar_4x4", 4, 4, gemm_scalar_microkernel<double, 4, 4, true>,
+            gemm_scalar_microkernel<double, 4, 4, false>};
 }
 
 }  // namespace mln::kernels

@@ -2,6 +2,8 @@
 // not define inline functions or templates with external linkage that other files also use
 // (the linker could pick this file's AVX2 copy for them): everything but the exported kernels
 // lives in an anonymous namespace, and only intrinsics headers are included.
+//
+// Register budget (16 ymm): MR x 2 accumulators (12), two B vectors, one A broadcast.
 #include <immintrin.h>
 
 #include <cstdint>
@@ -18,9 +20,13 @@ struct Avx2Float {
     static Vector zero() { return _mm256_setzero_ps(); }
     static Vector load(const float* p) { return _mm256_loadu_ps(p); }
     static void store(float* p, Vector v) { _mm256_storeu_ps(p, v); }
-    static Vector broadcast(float x) { return _mm256_set1_ps(x); }
+    static Vector broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+    static Vector set1(float x) { return _mm256_set1_ps(x); }
     static Vector fmadd(Vector a, Vector b, Vector c) { return _mm256_fmadd_ps(a, b, c); }
+    static Vector add(Vector a, Vector b) { return _mm256_add_ps(a, b); }
     static Vector mul(Vector a, Vector b) { return _mm256_mul_ps(a, b); }
+    // max(0, x) with x second: NaN in x comes through, as ReluOp defines.
+    static Vector relu(Vector x) { return _mm256_max_ps(_mm256_setzero_ps(), x); }
 };
 
 struct Avx2Double {
@@ -30,59 +36,140 @@ struct Avx2Double {
     static Vector zero() { return _mm256_setzero_pd(); }
     static Vector load(const double* p) { return _mm256_loadu_pd(p); }
     static void store(double* p, Vector v) { _mm256_storeu_pd(p, v); }
-    static Vector broadcast(double x) { return _mm256_set1_pd(x); }
+    static Vector broadcast(const double* p) { return _mm256_broadcast_sd(p); }
+    static Vector set1(double x) { return _mm256_set1_pd(x); }
     static Vector fmadd(Vector a, Vector b, Vector c) { return _mm256_fmadd_pd(a, b, c); }
+    static Vector add(Vector a, Vector b) { return _mm256_add_pd(a, b); }
     static Vector mul(Vector a, Vector b) { return _mm256_mul_pd(a, b); }
+    static Vector relu(Vector x) { return _mm256_max_pd(_mm256_setzero_pd(), x); }
 };
 
-// MR rows x (VECTORS * lanes) columns, accumulators held in MR * VECTORS registers.
-template <class Isa, int MR, int VECTORS>
-void gemm_avx2_microkernel(int64_t kc, const typename Isa::Scalar* a, const typename Isa::Scalar* b,
-                           typename Isa::Scalar* c, int64_t ldc, typename Isa::Scalar alpha,
-                           typename Isa::Scalar beta) {
+// The 6 x (2 vectors) accumulators as named variables: GCC keeps these in registers, where an
+// array of vectors gets spilled to the stack inside the unrolled loop.
+template <class Isa>
+struct Accumulators6x2 {
     using Vector = typename Isa::Vector;
-    constexpr int NR = VECTORS * Isa::kLanes;
-    Vector accumulator[MR][VECTORS];
+    Vector c00 = Isa::zero(), c01 = Isa::zero(), c10 = Isa::zero(), c11 = Isa::zero(), c20 = Isa::zero(),
+           c21 = Isa::zero(), c30 = Isa::zero(), c31 = Isa::zero(), c40 = Isa::zero(), c41 = Isa::zero(),
+           c50 = Isa::zero(), c51 = Isa::zero();
+
+    // One depth step: two B vectors, six A broadcasts, twelve FMAs.
+    template <bool kPackedA>
+    __attribute__((always_inline)) void update(const typename Isa::Scalar* a, int64_t a_row_stride,
+                                               const typename Isa::Scalar* b) {
+        const Vector b0 = Isa::load(b);
+        const Vector b1 = Isa::load(b + Isa::kLanes);
+        const int64_t rs = kPackedA ? 1 : a_row_stride;
+        Vector x = Isa::broadcast(a);
+        c00 = Isa::fmadd(x, b0, c00);
+        c01 = Isa::fmadd(x, b1, c01);
+        x = Isa::broadcast(a + rs);
+        c10 = Isa::fmadd(x, b0, c10);
+        c11 = Isa::fmadd(x, b1, c11);
+        x = Isa::broadcast(a + 2 * rs);
+        c20 = Isa::fmadd(x, b0, c20);
+        c21 = Isa::fmadd(x, b1, c21);
+        x = Isa::broadcast(a + 3 * rs);
+        c30 = Isa::fmadd(x, b0, c30);
+        c31 = Isa::fmadd(x, b1, c31);
+        x = Isa::broadcast(a + 4 * rs);
+        c40 = Isa::fmadd(x, b0, c40);
+        c41 = Isa::fmadd(x, b1, c41);
+        x = Isa::broadcast(a + 5 * rs);
+        c50 = Isa::fmadd(x, b0, c50);
+        c51 = Isa::fmadd(x, b1, c51);
+    }
+};
+
+template <class Isa, bool kPackedA>
+void gemm_avx2_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t a_row_stride, int64_t a_col_stride,
+                           const typename Isa::Scalar* b, int64_t b_row_stride, typename Isa::Scalar* c,
+                           int64_t ldc, typename Isa::Scalar alpha, typename Isa::Scalar beta,
+                           const GemmTileExtras<typename Isa::Scalar>* extras) {
+    using Scalar = typename Isa::Scalar;
+    using Vector = typename Isa::Vector;
+    constexpr int MR = 6;
+    constexpr int kLanes = Isa::kLanes;
+    if constexpr (kPackedA) {
+        a_row_stride = 1;
+        a_col_stride = MR;
+    }
+    // C is touched only at the end; start bringing it in now.
     for (int i = 0; i < MR; ++i) {
-        for (int v = 0; v < VECTORS; ++v) accumulator[i][v] = Isa::zero();
+        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 2 * kLanes - 1), _MM_HINT_T0);
     }
-    for (int64_t p = 0; p < kc; ++p) {
-        Vector b_row[VECTORS];
-        for (int v = 0; v < VECTORS; ++v) b_row[v] = Isa::load(b + v * Isa::kLanes);
-        for (int i = 0; i < MR; ++i) {
-            const Vector a_value = Isa::broadcast(a[i]);
-            for (int v = 0; v < VECTORS; ++v) accumulator[i][v] = Isa::fmadd(a_value, b_row[v], accumulator[i][v]);
-        }
-        a += MR;
-        b += NR;
+    Accumulators6x2<Isa> acc;
+    int64_t p = 0;
+    for (; p + 2 <= kc; p += 2) {
+        _mm_prefetch(reinterpret_cast<const char*>(b + 8 * b_row_stride), _MM_HINT_T0);
+        if constexpr (kPackedA) _mm_prefetch(reinterpret_cast<const char*>(a + 16 * MR), _MM_HINT_T0);
+        acc.template update<kPackedA>(a, a_row_stride, b);
+        acc.template update<kPackedA>(a + a_col_stride, a_row_stride, b + b_row_stride);
+        a += 2 * a_col_stride;
+        b += 2 * b_row_stride;
     }
-    const Vector alpha_vector = Isa::broadcast(alpha);
-    if (beta == typename Isa::Scalar(0)) {
-        for (int i = 0; i < MR; ++i) {
-            for (int v = 0; v < VECTORS; ++v) {
-                Isa::store(c + i * ldc + v * Isa::kLanes, Isa::mul(alpha_vector, accumulator[i][v]));
+    for (; p < kc; ++p) {
+        acc.template update<kPackedA>(a, a_row_stride, b);
+        a += a_col_stride;
+        b += b_row_stride;
+    }
+    const Vector result[MR][2] = {{acc.c00, acc.c01}, {acc.c10, acc.c11}, {acc.c20, acc.c21},
+                                  {acc.c30, acc.c31}, {acc.c40, acc.c41}, {acc.c50, acc.c51}};
+
+    const Vector alpha_vector = Isa::set1(alpha);
+    const Vector beta_vector = Isa::set1(beta);
+    const bool read_c = beta != Scalar(0);
+    Vector bias[2] = {Isa::zero(), Isa::zero()};
+    if (extras != nullptr && extras->bias != nullptr) {
+        bias[0] = Isa::load(extras->bias);
+        bias[1] = Isa::load(extras->bias + kLanes);
+    }
+    for (int i = 0; i < MR; ++i) {
+        for (int v = 0; v < 2; ++v) {
+            Scalar* target = c + i * ldc + v * kLanes;
+            Vector value = Isa::mul(alpha_vector, result[i][v]);
+            if (read_c) value = Isa::fmadd(beta_vector, Isa::load(target), value);
+            if (extras != nullptr) {
+                value = Isa::add(value, bias[v]);
+                if (extras->residual != nullptr) {
+                    value = Isa::add(value, Isa::load(extras->residual + i * extras->residual_row_stride + v * kLanes));
+                }
+                if (extras->relu) value = Isa::relu(value);
             }
-        }
-    } else {
-        const Vector beta_vector = Isa::broadcast(beta);
-        for (int i = 0; i < MR; ++i) {
-            for (int v = 0; v < VECTORS; ++v) {
-                typename Isa::Scalar* target = c + i * ldc + v * Isa::kLanes;
-                Isa::store(target, Isa::fmadd(beta_vector, Isa::load(target), Isa::mul(alpha_vector, accumulator[i][v])));
-            }
+            Isa::store(target, value);
         }
     }
 }
 
 }  // namespace
 
-void sgemm_avx2_6x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta) {
-    gemm_avx2_microkernel<Avx2Float, 6, 2>(kc, a, b, c, ldc, alpha, beta);
+void sgemm_avx2_6x16_packed(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride, const float* b,
+                            int64_t b_row_stride, float* c, int64_t ldc, float alpha, float beta,
+                            const GemmTileExtras<float>* extras) {
+    gemm_avx2_microkernel<Avx2Float, true>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc, alpha,
+                                              beta, extras);
 }
 
-void dgemm_avx2_6x8(int64_t kc, const double* a, const double* b, double* c, int64_t ldc, double alpha,
-                    double beta) {
-    gemm_avx2_microkernel<Avx2Double, 6, 2>(kc, a, b, c, ldc, alpha, beta);
+void sgemm_avx2_6x16_strided(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride, const float* b,
+                             int64_t b_row_stride, float* c, int64_t ldc, float alpha, float beta,
+                             const GemmTileExtras<float>* extras) {
+    gemm_avx2_microkernel<Avx2Float, false>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc, alpha,
+                                               beta, extras);
+}
+
+void dgemm_avx2_6x8_packed(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride, const double* b,
+                           int64_t b_row_stride, double* c, int64_t ldc, double alpha, double beta,
+                           const GemmTileExtras<double>* extras) {
+    gemm_avx2_microkernel<Avx2Double, true>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc, alpha,
+                                               beta, extras);
+}
+
+void dgemm_avx2_6x8_strided(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride,
+                            const double* b, int64_t b_row_stride, double* c, int64_t ldc, double alpha, double beta,
+                            const GemmTileExtras<double>* extras) {
+    gemm_avx2_microkernel<Avx2Double, false>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc, alpha,
+                                                beta, extras);
 }
 
 }  // namespace mln::kernels

@@ -1,9 +1,12 @@
 // Packing of GEMM operands into the panel layouts the micro-kernels read (gemm_microkernel.hpp).
 // Packing reads any strides (transposes and negative strides included) and pads edge panels
-// with zeros, so micro-kernels always see full MR x kc and kc x NR panels.
+// with zeros, so micro-kernels always see full MR x kc and kc x NR panels. The loop order
+// follows the source's contiguous direction, so both transposes pack at streaming speed.
 #pragma once
 
 #include <cstdint>
+
+#include "kernels/cpu/gemm/gemm_microkernel.hpp"
 
 namespace mln::kernels {
 
@@ -19,28 +22,62 @@ struct MatrixRef {
 // Packs rows [row, row+rows) x columns [col, col+depth) of A into panels of MR rows:
 // panel r holds rows r*MR.. as depth columns of MR values, at packed + r*MR*depth.
 template <class T>
-void pack_a_panels(const MatrixRef<T>& a, int64_t row, int64_t rows, int64_t col, int64_t depth, int mr, T* packed) {
+void pack_a_panels(const MatrixRef<T>& a, int64_t row, int64_t rows, int64_t col, int64_t depth, int mr,
+                   const GemmPanelPackers<T>& packers, T* packed) {
     for (int64_t panel = 0; panel < rows; panel += mr) {
         const int64_t valid = rows - panel < mr ? rows - panel : mr;
-        for (int64_t p = 0; p < depth; ++p) {
-            for (int64_t i = 0; i < valid; ++i) packed[i] = a(row + panel + i, col + p);
-            for (int64_t i = valid; i < mr; ++i) packed[i] = T(0);
-            packed += mr;
+        const T* source = &a(row + panel, col);
+        if (packers.a_rows != nullptr && a.col_stride == 1 && valid == mr) {
+            packers.a_rows(source, a.row_stride, depth, packed);
+        } else if (a.row_stride == 1 && valid == mr) {  // op(a) columns are contiguous (a transposed)
+            for (int64_t p = 0; p < depth; ++p) {
+                for (int64_t i = 0; i < mr; ++i) packed[p * mr + i] = source[p * a.col_stride + i];
+            }
+        } else {  // walk each row along its contiguous direction (a not transposed)
+            for (int64_t i = 0; i < valid; ++i) {
+                const T* line = source + i * a.row_stride;
+                for (int64_t p = 0; p < depth; ++p) packed[p * mr + i] = line[p * a.col_stride];
+            }
+            for (int64_t i = valid; i < mr; ++i) {
+                for (int64_t p = 0; p < depth; ++p) packed[p * mr + i] = T(0);
+            }
         }
+        packed += mr * depth;
     }
 }
 
 // Packs rows [row, row+depth) x columns [col, col+cols) of B into panels of NR columns:
 // panel s holds columns s*NR.. as depth rows of NR values, at packed + s*NR*depth.
 template <class T>
-void pack_b_panels(const MatrixRef<T>& b, int64_t row, int64_t depth, int64_t col, int64_t cols, int nr, T* packed) {
-    for (int64_t panel = 0; panel < cols; panel += nr) {
+void pack_b_panels(const MatrixRef<T>& b, int64_t row, int64_t depth, int64_t col, int64_t cols, int nr,
+                   const GemmPanelPackers<T>& packers, T* packed) {
+    int64_t panel = 0;
+    if (packers.b_rows != nullptr && b.col_stride == 1 && cols >= nr) {
+        // All full panels in one pass over the rows (sequential reads of each source row).
+        const int64_t full = cols / nr;
+        packers.b_rows(&b(row, col), b.row_stride, depth, full, packed);
+        panel = full * nr;
+        packed += full * nr * depth;
+    }
+    for (; panel < cols; panel += nr) {
         const int64_t valid = cols - panel < nr ? cols - panel : nr;
-        for (int64_t p = 0; p < depth; ++p) {
-            for (int64_t j = 0; j < valid; ++j) packed[j] = b(row + p, col + panel + j);
-            for (int64_t j = valid; j < nr; ++j) packed[j] = T(0);
-            packed += nr;
+        const T* source = &b(row, col + panel);
+        if (packers.b_columns != nullptr && b.row_stride == 1 && valid == nr) {
+            packers.b_columns(source, b.col_stride, depth, packed);
+        } else if (b.col_stride == 1 && valid == nr) {  // rows of op(b) are contiguous (b not transposed)
+            for (int64_t p = 0; p < depth; ++p) {
+                for (int64_t j = 0; j < nr; ++j) packed[p * nr + j] = source[p * b.row_stride + j];
+            }
+        } else {  // walk each column along its contiguous direction (b transposed)
+            for (int64_t j = 0; j < valid; ++j) {
+                const T* line = source + j * b.col_stride;
+                for (int64_t p = 0; p < depth; ++p) packed[p * nr + j] = line[p * b.row_stride];
+            }
+            for (int64_t j = valid; j < nr; ++j) {
+                for (int64_t p = 0; p < depth; ++p) packed[p * nr + j] = T(0);
+            }
         }
+        packed += nr * depth;
     }
 }
 

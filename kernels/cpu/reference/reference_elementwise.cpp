@@ -37,14 +37,14 @@ void cast(const TensorView& x, const TensorView& y) {
     });
 }
 
-void unary(mln_unary_op op, const TensorView& x, const TensorView& y) {
-    kernels::visit_unary_op(op, [&](auto op_struct) {
+void unary(mln_unary_op op, double alpha, double beta, const TensorView& x, const TensorView& y) {
+    kernels::visit_unary_op(op, alpha, beta, [&](auto op_struct) {
         using Op = decltype(op_struct);
         visit_dtype(y.dtype, [&](auto tag) {
             using T = typename decltype(tag)::type;
             if constexpr (Op::template supports<T>) {
                 for_each_index(y.rank, y.shape, [&](const int64_t* index) {
-                    *element_at<T>(y, index) = Op::apply(*element_at<const T>(x, index));
+                    *element_at<T>(y, index) = op_struct.apply(*element_at<const T>(x, index));
                 });
             } else {
                 throw Error(MLN_STATUS_NOT_SUPPORTED, cat("reference ", unary_op_name(op), " lacks ", dtype_name(y.dtype)));
@@ -73,11 +73,11 @@ const T* broadcast_element(const TensorView& input, int32_t output_rank, const i
 void binary(mln_binary_op op, const TensorView& a, const TensorView& b, const TensorView& y) {
     kernels::visit_binary_op(op, [&](auto op_struct) {
         using Op = decltype(op_struct);
-        visit_dtype(y.dtype, [&](auto tag) {
+        visit_dtype(a.dtype, [&](auto tag) {
             using T = typename decltype(tag)::type;
             if constexpr (Op::template supports<T>) {
                 for_each_index(y.rank, y.shape, [&](const int64_t* index) {
-                    *element_at<T>(y, index) =
+                    *element_at<kernels::result_t<Op, T>>(y, index) =
                         Op::apply(*broadcast_element<T>(a, y.rank, index), *broadcast_element<T>(b, y.rank, index));
                 });
             } else {

@@ -16,7 +16,7 @@ void fill(const TensorView& y, double value);
 // x has y's shape (it may have zero strides).
 void copy(const TensorView& x, const TensorView& y);
 void cast(const TensorView& x, const TensorView& y);
-void unary(mln_unary_op op, const TensorView& x, const TensorView& y);
+void unary(mln_unary_op op, double alpha, double beta, const TensorView& x, const TensorView& y);
 // a and b broadcast against y NumPy style (this twin does its own index mapping).
 void binary(mln_binary_op op, const TensorView& a, const TensorView& b, const TensorView& y);
 // Reduces x over the axes in reduced_axes (bit d = axis d) into y, which has x's shape with

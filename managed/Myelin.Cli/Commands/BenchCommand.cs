@@ -9,7 +9,7 @@ internal static class BenchCommand
 {
     private const string DefaultShapes = "64x64x64,256x256x256,512x512x512";
 
-    public static Command Create() => new("bench", "Time native kernels.") { CreateGemm() };
+    public static Command Create() => new("bench", "Time native kernels and compiled graphs.") { CreateGemm(), TrainStepBenchCommand.Create() };
 
     private static Command CreateGemm()
     {

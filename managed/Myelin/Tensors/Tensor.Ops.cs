@@ -2,7 +2,7 @@ using Myelin.Native;
 
 namespace Myelin;
 
-// Eager operations: one wrapper per native kernel family. Output shapes are computed here so the result
+// Eager operations: one wrapper per native kernel family, calling the same Ops.KernelCalls as compiled graphs. Output shapes are computed here so the result
 // can be allocated; the native entry point validates everything again and its message surfaces as a
 // MyelinException.
 public sealed unsafe partial class Tensor
@@ -11,7 +11,7 @@ public sealed unsafe partial class Tensor
     public Tensor Fill(double value)
     {
         TensorDesc y = Describe();
-        NativeMethods.Check(NativeMethods.Fill(Device.Handle, &y, value));
+        Ops.KernelCalls.Fill(Device.Handle, &y, value);
         GC.KeepAlive(this);
         return this;
     }
@@ -23,7 +23,7 @@ public sealed unsafe partial class Tensor
         RequireSameDevice(nameof(CopyTo), this, destination);
         TensorDesc x = Describe();
         TensorDesc y = destination.Describe();
-        NativeMethods.Check(NativeMethods.Copy(Device.Handle, &x, &y));
+        Ops.KernelCalls.Copy(Device.Handle, &x, &y);
         GC.KeepAlive(this);
         GC.KeepAlive(destination);
     }
@@ -50,7 +50,7 @@ public sealed unsafe partial class Tensor
         {
             TensorDesc x = Describe();
             TensorDesc y = result.Describe();
-            NativeMethods.Check(NativeMethods.Cast(Device.Handle, &x, &y));
+            Ops.KernelCalls.Cast(Device.Handle, &x, &y);
             GC.KeepAlive(this);
             GC.KeepAlive(result);
         });
@@ -69,7 +69,7 @@ public sealed unsafe partial class Tensor
         {
             TensorDesc x = Describe();
             TensorDesc y = result.Describe();
-            NativeMethods.Check(NativeMethods.Unary(Device.Handle, op, &x, &y));
+            NativeMethods.Check(NativeMethods.Unary(Device.Handle, op, 0.0, 0.0, &x, &y));
             GC.KeepAlive(this);
             GC.KeepAlive(result);
         });
@@ -118,7 +118,7 @@ public sealed unsafe partial class Tensor
             TensorDesc ad = a.Describe();
             TensorDesc bd = b.Describe();
             TensorDesc y = result.Describe();
-            NativeMethods.Check(NativeMethods.Binary(a.Device.Handle, op, &ad, &bd, &y));
+            Ops.KernelCalls.Binary(a.Device.Handle, op, &ad, &bd, &y);
             GC.KeepAlive(a);
             GC.KeepAlive(b);
             GC.KeepAlive(result);
@@ -193,7 +193,7 @@ public sealed unsafe partial class Tensor
             TensorDesc y = result.Describe();
             fixed (int* axisPointer = axes)
             {
-                NativeMethods.Check(NativeMethods.Reduce(Device.Handle, op, &x, axisPointer, axes.Length, keepDims ? 1 : 0, &y));
+                Ops.KernelCalls.Reduce(Device.Handle, op, &x, axisPointer, axes.Length, keepDims, &y);
             }
 
             GC.KeepAlive(this);
@@ -226,30 +226,37 @@ public sealed unsafe partial class Tensor
     /// <summary>Minimum over <paramref name="axes"/>, keeping them with size 1 when <paramref name="keepDims"/>.</summary>
     public Tensor Min(int[] axes, bool keepDims) => Reduce(ReduceOp.Min, axes, keepDims);
 
-    /// <summary>The matrix product of two rank-2 tensors.</summary>
+    /// <summary>
+    /// The matrix product with NumPy matmul semantics: the last two dimensions multiply, leading (batch) dimensions
+    /// broadcast. Operands have rank 2 or more.
+    /// </summary>
     public static Tensor MatMul(Tensor a, Tensor b) => Gemm(a, b);
 
-    /// <summary>The matrix product of this rank-2 tensor and <paramref name="other"/>.</summary>
+    /// <summary>The matrix product (NumPy matmul semantics) of this tensor and <paramref name="other"/>.</summary>
     public Tensor MatMul(Tensor other) => Gemm(this, other);
 
     /// <summary>
-    /// <c>activation(alpha * op(a) * op(b) + beta * output + bias)</c>, where op transposes when asked.
-    /// op(a) is MxK, op(b) is KxN; <paramref name="bias"/> is null or of length N. Writes into
-    /// <paramref name="output"/> (MxN) when given and returns it; otherwise returns a new MxN tensor, in which
-    /// case <paramref name="beta"/> must be 0.
+    /// <c>activation(alpha * op(a) * op(b) + beta * output + bias + residual)</c>, where op transposes when asked.
+    /// op acts on the last two dimensions: op(a) is MxK, op(b) is KxN. Leading (batch) dimensions of a and b broadcast
+    /// (NumPy matmul), giving the output shape batch x M x N. <paramref name="bias"/> is null or of length N;
+    /// <paramref name="residual"/> is null or broadcasts to the output shape (any strides; it may be
+    /// <paramref name="output"/> itself but must not otherwise overlap it). Writes into <paramref name="output"/> when
+    /// given and returns it; otherwise returns a new tensor, in which case <paramref name="beta"/> must be 0.
     /// </summary>
-    /// <exception cref="ArgumentException">a or b is not rank 2, or beta is nonzero without an output.</exception>
+    /// <exception cref="ArgumentException">a or b has rank below 2, their batch dimensions do not broadcast, or beta is
+    /// nonzero without an output.</exception>
     /// <exception cref="MyelinException">The native check failed, such as a k mismatch (the message names both shapes).</exception>
     public static Tensor Gemm(Tensor a, Tensor b, bool transposeA = false, bool transposeB = false, double alpha = 1, double beta = 0,
-        Tensor? bias = null, UnaryOp activation = UnaryOp.Identity, Tensor? output = null)
+        Tensor? bias = null, UnaryOp activation = UnaryOp.Identity, Tensor? output = null, Tensor? residual = null)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
         RequireSameDevice(nameof(Gemm), a, b);
-        // The output shape needs rank 2; every other check (k, dtypes, bias) is the native one.
-        if (a.Rank != 2 || b.Rank != 2)
+        // The output shape needs rank >= 2 and broadcastable batch dimensions; every other check (k, dtypes, bias,
+        // residual) is the native one.
+        if (a.Rank < 2 || b.Rank < 2)
         {
-            throw new ArgumentException($"Gemm needs rank-2 operands but a is {a.Shape} and b is {b.Shape}.");
+            throw new ArgumentException($"Gemm needs operands of rank 2 or more but a is {a.Shape} and b is {b.Shape}.");
         }
 
         if (output is null && beta != 0)
@@ -257,13 +264,16 @@ public sealed unsafe partial class Tensor
             throw new ArgumentException($"Gemm with beta = {beta} accumulates into an output tensor, but none was given.", nameof(beta));
         }
 
-        long m = transposeA ? a.Shape[1] : a.Shape[0];
-        long n = transposeB ? b.Shape[0] : b.Shape[1];
-        Tensor result = output ?? Empty(new Shape(m, n), a.DType, a.Device);
+        Tensor result = output ?? Empty(MatMulShape(a.Shape, transposeA, b.Shape, transposeB), a.DType, a.Device);
         RequireSameDevice(nameof(Gemm), a, result);
         if (bias is not null)
         {
             RequireSameDevice(nameof(Gemm), a, bias);
+        }
+
+        if (residual is not null)
+        {
+            RequireSameDevice(nameof(Gemm), a, residual);
         }
 
         RunDisposingOnFailure(output is null ? result : null, () =>
@@ -272,14 +282,40 @@ public sealed unsafe partial class Tensor
             TensorDesc bd = b.Describe();
             TensorDesc cd = result.Describe();
             TensorDesc biasDesc = bias is null ? default : bias.Describe();
+            TensorDesc residualDesc = residual is null ? default : residual.Describe();
             NativeMethods.Check(NativeMethods.Gemm(a.Device.Handle, &ad, transposeA ? 1 : 0, &bd, transposeB ? 1 : 0, &cd,
-                alpha, beta, bias is null ? null : &biasDesc, activation));
+                alpha, beta, bias is null ? null : &biasDesc, activation, residual is null ? null : &residualDesc));
             GC.KeepAlive(a);
             GC.KeepAlive(b);
             GC.KeepAlive(result);
             GC.KeepAlive(bias);
+            GC.KeepAlive(residual);
         });
         return result;
+    }
+
+    /// <summary>The NumPy matmul output shape: broadcast batch dimensions, then M (from op(a)) and N (from op(b)).</summary>
+    private static Shape MatMulShape(Shape a, bool transposeA, Shape b, bool transposeB)
+    {
+        int batchRank = Math.Max(a.Rank, b.Rank) - 2;
+        var dims = new long[batchRank + 2];
+        for (int d = 0; d < batchRank; d++)
+        {
+            int fromA = d - (batchRank - (a.Rank - 2));
+            int fromB = d - (batchRank - (b.Rank - 2));
+            long da = fromA >= 0 ? a[fromA] : 1;
+            long db = fromB >= 0 ? b[fromB] : 1;
+            if (da != db && da != 1 && db != 1)
+            {
+                throw new ArgumentException($"Gemm: the batch dimensions of a ({a}) and b ({b}) do not broadcast.");
+            }
+
+            dims[d] = da == 1 ? db : da;
+        }
+
+        dims[batchRank] = transposeA ? a[-1] : a[-2];
+        dims[batchRank + 1] = transposeB ? b[-2] : b[-1];
+        return new Shape(dims);
     }
 
     /// <summary>Runs <paramref name="compute"/>; if it throws, disposes the freshly made <paramref name="created"/> (null when the caller owns the output).</summary>

@@ -3,6 +3,7 @@
 #include <myelin.h>
 
 #include "core/device.hpp"
+#include "core/elementwise_validation.hpp"
 #include "core/error.hpp"
 #include "core/kernel_validation.hpp"
 #include "core/raw_enum.hpp"
@@ -34,12 +35,14 @@ MLN_API mln_status mln_cast(mln_device* device, const mln_tensor_desc* x, const 
     });
 }
 
-MLN_API mln_status mln_unary(mln_device* device, mln_unary_op op, const mln_tensor_desc* x, const mln_tensor_desc* y) {
+MLN_API mln_status mln_unary(mln_device* device, mln_unary_op op, double alpha, double beta, const mln_tensor_desc* x,
+                             const mln_tensor_desc* y) {
     return mln::guard("mln_unary", [&] {
         mln_device& d = mln::require_device(device);
         const mln_unary_op checked_op = mln::validate_unary_op(mln::raw_enum(op), "op");
+        mln::validate_unary_params(checked_op, alpha, beta);
         const mln::UnaryViews views = mln::validate_unary(d, x, y);
-        d.ops->unary(d, checked_op, views.x, views.y);
+        d.ops->unary(d, checked_op, alpha, beta, views.x, views.y);
     });
 }
 
@@ -48,7 +51,7 @@ MLN_API mln_status mln_binary(mln_device* device, mln_binary_op op, const mln_te
     return mln::guard("mln_binary", [&] {
         mln_device& d = mln::require_device(device);
         const mln_binary_op checked_op = mln::validate_binary_op(mln::raw_enum(op));
-        const mln::BinaryViews views = mln::validate_binary(d, a, b, y);
+        const mln::BinaryViews views = mln::validate_binary(d, checked_op, a, b, y);
         d.ops->binary(d, checked_op, views.a, views.b, views.y);
     });
 }
@@ -65,12 +68,13 @@ MLN_API mln_status mln_reduce(mln_device* device, mln_reduce_op op, const mln_te
 
 MLN_API mln_status mln_gemm(mln_device* device, const mln_tensor_desc* a, int32_t transpose_a, const mln_tensor_desc* b,
                             int32_t transpose_b, const mln_tensor_desc* c, double alpha, double beta,
-                            const mln_tensor_desc* bias, mln_unary_op activation) {
+                            const mln_tensor_desc* bias, mln_unary_op activation,
+                            const mln_tensor_desc* residual) {
     return mln::guard("mln_gemm", [&] {
         mln_device& d = mln::require_device(device);
         const mln_unary_op checked_activation = mln::validate_unary_op(mln::raw_enum(activation), "activation");
-        const mln::GemmArgs args =
-            mln::validate_gemm(d, a, transpose_a, b, transpose_b, c, alpha, beta, bias, checked_activation);
+        const mln::GemmArgs args = mln::validate_gemm(d, a, transpose_a, b, transpose_b, c, alpha, beta, bias,
+                                                      checked_activation, residual);
         d.ops->gemm(d, args);
     });
 }

@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <string>
 
+#include "core/elementwise_args.hpp"
 #include "core/kernel_args.hpp"
+#include "core/nn_args.hpp"
 #include "core/tensor_view.hpp"
 
 namespace mln {
@@ -37,11 +39,33 @@ struct DeviceOps {
     void (*fill)(mln_device& device, const TensorView& y, double value);
     void (*copy_tensor)(mln_device& device, const TensorView& x, const TensorView& y);
     void (*cast)(mln_device& device, const TensorView& x, const TensorView& y);
-    void (*unary)(mln_device& device, mln_unary_op op, const TensorView& x, const TensorView& y);
+    void (*unary)(mln_device& device, mln_unary_op op, double alpha, double beta, const TensorView& x,
+                  const TensorView& y);
     void (*binary)(mln_device& device, mln_binary_op op, const TensorView& a, const TensorView& b,
                    const TensorView& y);
     void (*reduce)(mln_device& device, const ReduceArgs& args);
     void (*gemm)(mln_device& device, const GemmArgs& args);
+    // Elementwise families beyond unary/binary (core/elementwise_args.hpp).
+    void (*unary_backward)(mln_device& device, const UnaryBackwardArgs& args);
+    void (*where)(mln_device& device, const WhereArgs& args);
+    void (*softmax)(mln_device& device, const SoftmaxArgs& args);
+    void (*softmax_backward)(mln_device& device, const SoftmaxArgs& args);
+    void (*optimizer_step)(mln_device& device, const OptimizerArgs& args);
+    void (*dropout)(mln_device& device, const DropoutArgs& args);
+    // Neural-network families (core/nn_args.hpp).
+    void (*conv_forward)(mln_device& device, const ConvArgs& args);
+    void (*conv_backward_data)(mln_device& device, const ConvArgs& args);
+    void (*conv_backward_filter)(mln_device& device, const ConvArgs& args);
+    void (*pool_forward)(mln_device& device, const PoolArgs& args);
+    void (*pool_backward)(mln_device& device, const PoolArgs& args);
+    void (*batch_norm_training)(mln_device& device, const NormArgs& args);
+    void (*batch_norm_inference)(mln_device& device, const NormArgs& args);
+    void (*batch_norm_backward)(mln_device& device, const NormArgs& args);
+    void (*group_norm_forward)(mln_device& device, const NormArgs& args);  // layer norm too
+    void (*group_norm_backward)(mln_device& device, const NormArgs& args);
+    void (*gather)(mln_device& device, const GatherArgs& args);
+    void (*scatter_add)(mln_device& device, const GatherArgs& args);
+    void (*pad)(mln_device& device, const PadArgs& args);
 };
 
 }  // namespace mln

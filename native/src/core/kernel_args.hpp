@@ -27,12 +27,23 @@ struct GemmArgs {
     TensorView c;
     TensorView bias;
     bool has_bias = false;
+    TensorView residual;  // MxN, never overlapping c (a residual that is c itself folds into beta)
+    bool has_residual = false;
     double alpha = 1.0;
     double beta = 0.0;
     mln_unary_op activation = MLN_UNARY_OP_IDENTITY;
     int64_t m = 0;
     int64_t n = 0;
     int64_t k = 0;
+    // Batched matmul: a, b, c and residual above are the matrices of batch element 0; c has
+    // batch_rank leading dimensions of batch_shape, and each operand steps by its batch strides
+    // (0 where it broadcasts). batch_rank 0 is a single matrix product.
+    int32_t batch_rank = 0;
+    int64_t batch_shape[MLN_MAX_RANK] = {};
+    int64_t a_batch_strides[MLN_MAX_RANK] = {};
+    int64_t b_batch_strides[MLN_MAX_RANK] = {};
+    int64_t c_batch_strides[MLN_MAX_RANK] = {};
+    int64_t residual_batch_strides[MLN_MAX_RANK] = {};
 };
 
 }  // namespace mln

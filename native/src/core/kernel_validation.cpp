@@ -65,21 +65,26 @@ UnaryViews validate_unary(const mln_device& device, const mln_tensor_desc* x, co
     return views;
 }
 
-BinaryViews validate_binary(const mln_device& device, const mln_tensor_desc* a, const mln_tensor_desc* b,
-                            const mln_tensor_desc* y) {
+BinaryViews validate_binary(const mln_device& device, mln_binary_op op, const mln_tensor_desc* a,
+                            const mln_tensor_desc* b, const mln_tensor_desc* y) {
     const TensorView va = validate_tensor("a", a, Access::read);
     const TensorView vb = validate_tensor("b", b, Access::read);
     const TensorView vy = validate_tensor("y", y, Access::write);
-    if (va.dtype != vb.dtype || va.dtype != vy.dtype) {
+    // Comparisons and logic ops (every op from eq on) give bool whatever their inputs are.
+    const bool gives_bool = op >= MLN_BINARY_OP_EQ;
+    if (va.dtype != vb.dtype || (!gives_bool && va.dtype != vy.dtype)) {
         invalid(cat("dtypes differ: a is ", dtype_name(va.dtype), ", b is ", dtype_name(vb.dtype), ", y is ",
                     dtype_name(vy.dtype)));
+    }
+    if (gives_bool && vy.dtype != MLN_DTYPE_BOOL) {
+        invalid(cat("y is ", dtype_name(vy.dtype), " but ", binary_op_name(op), " gives bool"));
     }
     const Shape shape = broadcast_shapes("a", va, "b", vb);
     if (shape.rank != vy.rank || !std::equal(shape.dims, shape.dims + shape.rank, vy.shape)) {
         invalid(cat("y is ", shape_to_string(vy), " but a (", shape_to_string(va), ") and b (", shape_to_string(vb),
                     ") broadcast to ", shape_to_string(shape.rank, shape.dims)));
     }
-    require_supported(device, MLN_KERNEL_BINARY, vy.dtype);
+    require_supported(device, MLN_KERNEL_BINARY, va.dtype);
     return BinaryViews{broadcast_view(va, vy.rank, vy.shape), broadcast_view(vb, vy.rank, vy.shape), vy};
 }
 
@@ -141,22 +146,56 @@ ReduceArgs validate_reduce(const mln_device& device, mln_reduce_op op, const mln
     return args;
 }
 
+// Whether the byte ranges two rank-2 views span intersect (conservative: gaps count as spanned).
+static bool gemm_views_overlap(const TensorView& x, const TensorView& y) {
+    if (x.element_count == 0 || y.element_count == 0) return false;
+    auto span = [](const TensorView& v, uintptr_t& low, uintptr_t& high) {
+        int64_t lowest = 0;
+        int64_t highest = 0;
+        for (int32_t d = 0; d < v.rank; ++d) {
+            const int64_t reach = (v.shape[d] - 1) * v.strides[d];
+            (reach < 0 ? lowest : highest) += reach;
+        }
+        const auto size = static_cast<int64_t>(dtype_size(v.dtype));
+        low = reinterpret_cast<uintptr_t>(v.data) + static_cast<uintptr_t>(lowest * size);
+        high = reinterpret_cast<uintptr_t>(v.data) + static_cast<uintptr_t>((highest + 1) * size);
+    };
+    uintptr_t x_low = 0, x_high = 0, y_low = 0, y_high = 0;
+    span(x, x_low, x_high);
+    span(y, y_low, y_high);
+    return x_low < y_high && y_low < x_high;
+}
+
+// The matrix made of the last two dimensions of `view`.
+static TensorView gemm_matrix(const TensorView& view) {
+    TensorView matrix = view;
+    matrix.rank = 2;
+    for (int32_t d = 0; d < 2; ++d) {
+        matrix.shape[d] = view.shape[view.rank - 2 + d];
+        matrix.strides[d] = view.strides[view.rank - 2 + d];
+    }
+    matrix.element_count = matrix.shape[0] * matrix.shape[1];
+    return matrix;
+}
+
 GemmArgs validate_gemm(const mln_device& device, const mln_tensor_desc* a, int32_t transpose_a,
                        const mln_tensor_desc* b, int32_t transpose_b, const mln_tensor_desc* c, double alpha,
-                       double beta, const mln_tensor_desc* bias, mln_unary_op activation) {
+                       double beta, const mln_tensor_desc* bias, mln_unary_op activation,
+                       const mln_tensor_desc* residual) {
     GemmArgs args;
     const TensorView va = validate_tensor("a", a, Access::read);
     const TensorView vb = validate_tensor("b", b, Access::read);
     const TensorView vc = validate_tensor("c", c, Access::write);
     for (const auto& [name, view] : {std::pair{"a", &va}, std::pair{"b", &vb}, std::pair{"c", &vc}}) {
-        if (view->rank != 2) invalid(cat(name, " has rank ", view->rank, " but gemm needs rank 2"));
+        if (view->rank < 2) invalid(cat(name, " has rank ", view->rank, " but gemm needs rank >= 2"));
     }
     if (va.dtype != vb.dtype || va.dtype != vc.dtype) {
         invalid(cat("dtypes differ: a is ", dtype_name(va.dtype), ", b is ", dtype_name(vb.dtype), ", c is ",
                     dtype_name(vc.dtype)));
     }
-    args.a = transpose_a != 0 ? transposed(va) : va;
-    args.b = transpose_b != 0 ? transposed(vb) : vb;
+    args.a = transpose_a != 0 ? transposed(gemm_matrix(va)) : gemm_matrix(va);
+    args.b = transpose_b != 0 ? transposed(gemm_matrix(vb)) : gemm_matrix(vb);
+    args.c = gemm_matrix(vc);
     args.m = args.a.shape[0];
     args.k = args.a.shape[1];
     args.n = args.b.shape[1];
@@ -164,11 +203,41 @@ GemmArgs validate_gemm(const mln_device& device, const mln_tensor_desc* a, int32
         invalid(cat("k mismatch: op(a) is ", shape_to_string(args.a), " but op(b) is ", shape_to_string(args.b),
                     " (transpose_a=", transpose_a != 0 ? 1 : 0, ", transpose_b=", transpose_b != 0 ? 1 : 0, ")"));
     }
-    if (vc.shape[0] != args.m || vc.shape[1] != args.n) {
+    if (args.c.shape[0] != args.m || args.c.shape[1] != args.n) {
         invalid(cat("c is ", shape_to_string(vc), " but op(a) is ", shape_to_string(args.a), " and op(b) is ",
                     shape_to_string(args.b), ", so c must be ", args.m, "x", args.n));
     }
-    args.c = vc;
+    // Batch dimensions (all but the last two): c's must be the NumPy broadcast of a's and b's.
+    args.batch_rank = vc.rank - 2;
+    int64_t expected[MLN_MAX_RANK];
+    for (int64_t& dim : expected) dim = 1;
+    const int32_t operand_rank = std::max(va.rank, vb.rank) - 2;
+    for (const TensorView* view : {&va, &vb}) {
+        const int32_t offset = operand_rank - (view->rank - 2);
+        for (int32_t d = 0; d < view->rank - 2; ++d) {
+            int64_t& dim = expected[offset + d];
+            if (dim != 1 && view->shape[d] != 1 && view->shape[d] != dim) {
+                invalid(cat("batch dimensions of a (", shape_to_string(va), ") and b (", shape_to_string(vb),
+                            ") do not broadcast"));
+            }
+            if (view->shape[d] != 1) dim = view->shape[d];
+        }
+    }
+    bool batch_matches = operand_rank == args.batch_rank;
+    for (int32_t d = 0; batch_matches && d < args.batch_rank; ++d) batch_matches = expected[d] == vc.shape[d];
+    if (!batch_matches) {
+        invalid(cat("c is ", shape_to_string(vc), " but its batch dimensions must be the broadcast of a's (",
+                    shape_to_string(va), ") and b's (", shape_to_string(vb), ")"));
+    }
+    // Each operand's stride per batch dimension of c; 0 where it broadcasts.
+    auto batch_strides = [&](const TensorView& view, int64_t* strides) {
+        const TensorView stretched = broadcast_view(view, vc.rank, vc.shape);
+        for (int32_t d = 0; d < args.batch_rank; ++d) strides[d] = stretched.strides[d];
+    };
+    for (int32_t d = 0; d < args.batch_rank; ++d) args.batch_shape[d] = vc.shape[d];
+    batch_strides(va, args.a_batch_strides);
+    batch_strides(vb, args.b_batch_strides);
+    batch_strides(vc, args.c_batch_strides);
     if (bias != nullptr) {
         args.bias = validate_tensor("bias", bias, Access::read);
         args.has_bias = true;
@@ -179,6 +248,31 @@ GemmArgs validate_gemm(const mln_device& device, const mln_tensor_desc* a, int32
     }
     args.alpha = alpha;
     args.beta = beta;
+    if (residual != nullptr) {
+        const TensorView vr = validate_tensor("residual", residual, Access::read);
+        require_same_dtype("residual", vr, "c", vc);
+        bool broadcasts = vr.rank <= vc.rank;
+        for (int32_t d = 0; broadcasts && d < vr.rank; ++d) {
+            const int64_t dim = vr.shape[d];
+            broadcasts = dim == 1 || dim == vc.shape[vc.rank - vr.rank + d];
+        }
+        if (!broadcasts) {
+            invalid(cat("residual is ", shape_to_string(vr), " but must broadcast to c's shape ", shape_to_string(vc)));
+        }
+        const TensorView stretched = broadcast_view(vr, vc.rank, vc.shape);
+        bool same_view = stretched.data == vc.data;
+        for (int32_t d = 0; same_view && d < vc.rank; ++d) same_view = stretched.strides[d] == vc.strides[d];
+        if (same_view) {
+            args.beta += 1.0;  // residual is c itself: adding c's old value is beta + 1
+        } else if (gemm_views_overlap(stretched, vc)) {
+            invalid(cat("residual (", shape_to_string(vr), ") overlaps c (", shape_to_string(vc),
+                        ") without being the same view"));
+        } else {
+            args.residual = gemm_matrix(stretched);
+            args.has_residual = true;
+            for (int32_t d = 0; d < args.batch_rank; ++d) args.residual_batch_strides[d] = stretched.strides[d];
+        }
+    }
     args.activation = activation;
     require_supported(device, MLN_KERNEL_GEMM, vc.dtype);
     return args;

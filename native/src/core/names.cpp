@@ -13,6 +13,29 @@ const char* unary_op_name(int32_t op) noexcept {
         case MLN_UNARY_OP_RELU: return "relu";
         case MLN_UNARY_OP_SIGMOID: return "sigmoid";
         case MLN_UNARY_OP_TANH: return "tanh";
+        case MLN_UNARY_OP_LEAKY_RELU: return "leaky_relu";
+        case MLN_UNARY_OP_ELU: return "elu";
+        case MLN_UNARY_OP_SELU: return "selu";
+        case MLN_UNARY_OP_CELU: return "celu";
+        case MLN_UNARY_OP_GELU: return "gelu";
+        case MLN_UNARY_OP_GELU_TANH: return "gelu_tanh";
+        case MLN_UNARY_OP_SILU: return "silu";
+        case MLN_UNARY_OP_MISH: return "mish";
+        case MLN_UNARY_OP_SOFTPLUS: return "softplus";
+        case MLN_UNARY_OP_SOFTSIGN: return "softsign";
+        case MLN_UNARY_OP_HARD_SIGMOID: return "hard_sigmoid";
+        case MLN_UNARY_OP_HARD_SWISH: return "hard_swish";
+        case MLN_UNARY_OP_RECIPROCAL: return "reciprocal";
+        case MLN_UNARY_OP_SQUARE: return "square";
+        case MLN_UNARY_OP_SIN: return "sin";
+        case MLN_UNARY_OP_COS: return "cos";
+        case MLN_UNARY_OP_ERF: return "erf";
+        case MLN_UNARY_OP_FLOOR: return "floor";
+        case MLN_UNARY_OP_CEIL: return "ceil";
+        case MLN_UNARY_OP_ROUND: return "round";
+        case MLN_UNARY_OP_SIGN: return "sign";
+        case MLN_UNARY_OP_LOG1P: return "log1p";
+        case MLN_UNARY_OP_EXPM1: return "expm1";
     }
     return nullptr;
 }
@@ -26,6 +49,15 @@ const char* binary_op_name(int32_t op) noexcept {
         case MLN_BINARY_OP_MAX: return "max";
         case MLN_BINARY_OP_MIN: return "min";
         case MLN_BINARY_OP_POW: return "pow";
+        case MLN_BINARY_OP_EQ: return "eq";
+        case MLN_BINARY_OP_NE: return "ne";
+        case MLN_BINARY_OP_LT: return "lt";
+        case MLN_BINARY_OP_LE: return "le";
+        case MLN_BINARY_OP_GT: return "gt";
+        case MLN_BINARY_OP_GE: return "ge";
+        case MLN_BINARY_OP_LOGICAL_AND: return "logical_and";
+        case MLN_BINARY_OP_LOGICAL_OR: return "logical_or";
+        case MLN_BINARY_OP_LOGICAL_XOR: return "logical_xor";
     }
     return nullptr;
 }
@@ -49,6 +81,14 @@ const char* kernel_name(int32_t kernel) noexcept {
         case MLN_KERNEL_BINARY: return "binary";
         case MLN_KERNEL_REDUCE: return "reduce";
         case MLN_KERNEL_GEMM: return "gemm";
+        case MLN_KERNEL_CONV: return "conv";
+        case MLN_KERNEL_POOL: return "pool";
+        case MLN_KERNEL_NORMALIZATION: return "normalization";
+        case MLN_KERNEL_INDEXING: return "indexing";
+        case MLN_KERNEL_WHERE: return "where";
+        case MLN_KERNEL_SOFTMAX: return "softmax";
+        case MLN_KERNEL_OPTIMIZER: return "optimizer";
+        case MLN_KERNEL_DROPOUT: return "dropout";
     }
     return nullptr;
 }

@@ -8,6 +8,7 @@
 #include "cpu/thread_pool.hpp"
 #include "cpu/topology.hpp"
 #include "kernels/cpu/cpu_kernels.hpp"
+#include "kernels/cpu/nn_kernels.hpp"
 
 namespace mln::cpu {
 namespace {
@@ -38,12 +39,33 @@ void cpu_set_thread_count(mln_device&, int32_t count) {
 void cpu_fill(mln_device&, const TensorView& y, double value) { kernels::fill(y, value); }
 void cpu_copy_tensor(mln_device&, const TensorView& x, const TensorView& y) { kernels::copy(x, y); }
 void cpu_cast(mln_device&, const TensorView& x, const TensorView& y) { kernels::cast(x, y); }
-void cpu_unary(mln_device&, mln_unary_op op, const TensorView& x, const TensorView& y) { kernels::unary(op, x, y); }
+void cpu_unary(mln_device&, mln_unary_op op, double alpha, double beta, const TensorView& x, const TensorView& y) {
+    kernels::unary(op, alpha, beta, x, y);
+}
 void cpu_binary(mln_device&, mln_binary_op op, const TensorView& a, const TensorView& b, const TensorView& y) {
     kernels::binary(op, a, b, y);
 }
 void cpu_reduce(mln_device&, const ReduceArgs& args) { kernels::reduce(args); }
 void cpu_gemm(mln_device&, const GemmArgs& args) { kernels::gemm(args); }
+void cpu_unary_backward(mln_device&, const UnaryBackwardArgs& args) { kernels::unary_backward(args); }
+void cpu_where(mln_device&, const WhereArgs& args) { kernels::where(args); }
+void cpu_softmax(mln_device&, const SoftmaxArgs& args) { kernels::softmax(args); }
+void cpu_softmax_backward(mln_device&, const SoftmaxArgs& args) { kernels::softmax_backward(args); }
+void cpu_optimizer_step(mln_device&, const OptimizerArgs& args) { kernels::optimizer_step(args); }
+void cpu_dropout(mln_device&, const DropoutArgs& args) { kernels::dropout(args); }
+void cpu_conv_forward(mln_device&, const ConvArgs& args) { kernels::conv_forward(args); }
+void cpu_conv_backward_data(mln_device&, const ConvArgs& args) { kernels::conv_backward_data(args); }
+void cpu_conv_backward_filter(mln_device&, const ConvArgs& args) { kernels::conv_backward_filter(args); }
+void cpu_pool_forward(mln_device&, const PoolArgs& args) { kernels::pool_forward(args); }
+void cpu_pool_backward(mln_device&, const PoolArgs& args) { kernels::pool_backward(args); }
+void cpu_batch_norm_training(mln_device&, const NormArgs& args) { kernels::batch_norm_training(args); }
+void cpu_batch_norm_inference(mln_device&, const NormArgs& args) { kernels::batch_norm_inference(args); }
+void cpu_batch_norm_backward(mln_device&, const NormArgs& args) { kernels::batch_norm_backward(args); }
+void cpu_group_norm_forward(mln_device&, const NormArgs& args) { kernels::group_norm_forward(args); }
+void cpu_group_norm_backward(mln_device&, const NormArgs& args) { kernels::group_norm_backward(args); }
+void cpu_gather(mln_device&, const GatherArgs& args) { kernels::gather(args); }
+void cpu_scatter_add(mln_device&, const GatherArgs& args) { kernels::scatter_add(args); }
+void cpu_pad(mln_device&, const PadArgs& args) { kernels::pad(args); }
 
 constexpr DeviceOps kCpuDeviceOps = {
     cpu_alloc,
@@ -61,6 +83,25 @@ constexpr DeviceOps kCpuDeviceOps = {
     cpu_binary,
     cpu_reduce,
     cpu_gemm,
+    cpu_unary_backward,
+    cpu_where,
+    cpu_softmax,
+    cpu_softmax_backward,
+    cpu_optimizer_step,
+    cpu_dropout,
+    cpu_conv_forward,
+    cpu_conv_backward_data,
+    cpu_conv_backward_filter,
+    cpu_pool_forward,
+    cpu_pool_backward,
+    cpu_batch_norm_training,
+    cpu_batch_norm_inference,
+    cpu_batch_norm_backward,
+    cpu_group_norm_forward,
+    cpu_group_norm_backward,
+    cpu_gather,
+    cpu_scatter_add,
+    cpu_pad,
 };
 
 }  // namespace

@@ -1,6 +1,11 @@
 #include "cpu/thread_pool.hpp"
 
 #include <algorithm>
+#include <chrono>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
 
 #include "cpu/topology.hpp"
 
@@ -12,6 +17,19 @@ thread_local bool t_in_region = false;
 
 // Chunks per thread: a few, so uneven chunk costs still balance.
 constexpr int64_t kChunksPerThread = 4;
+
+// How long an idle worker keeps polling for the next region before it sleeps. Kernels in a
+// training step come back to back; a futex wake-up costs several microseconds, which is a
+// large share of a small GEMM.
+constexpr auto kWorkerSpin = std::chrono::microseconds(200);
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(_M_X64)
+    _mm_pause();
+#else
+    std::this_thread::yield();
+#endif
+}
 
 }  // namespace
 
@@ -62,6 +80,11 @@ void ThreadPool::stop_workers() {
 
 void ThreadPool::worker_loop(int32_t index, uint64_t seen) {
     for (;;) {
+        const auto spin_until = std::chrono::steady_clock::now() + kWorkerSpin;
+        for (int polls = 1; published_generation_.load(std::memory_order_acquire) == seen; ++polls) {
+            cpu_relax();
+            if (polls % 64 == 0 && std::chrono::steady_clock::now() >= spin_until) break;
+        }
         {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
@@ -121,6 +144,7 @@ void ThreadPool::parallel_for(int64_t count, int64_t grain, RangeBody body) {
         pending_workers_ = engaged_workers_;
         error_ = nullptr;
         ++generation_;
+        published_generation_.store(generation_, std::memory_order_release);
     }
     wake_.notify_all();
     run_chunks();

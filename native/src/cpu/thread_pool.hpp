@@ -60,6 +60,9 @@ private:
 
     // The region being run.
     const RangeBody* body_ = nullptr;
+    // generation_ mirrored for workers that spin briefly before sleeping: a region that comes
+    // soon after the last one starts without the latency of a wake-up.
+    std::atomic<uint64_t> published_generation_{0};
     int64_t count_ = 0;
     int64_t chunk_ = 0;
     int32_t engaged_workers_ = 0;

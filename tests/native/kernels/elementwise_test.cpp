@@ -1,8 +1,11 @@
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <limits>
 #include <vector>
 
 #include "kernel_test_support.hpp"
+#include "core/names.hpp"
 #include "kernels/cpu/reference/reference_kernels.hpp"
 
 namespace mln::test {
@@ -10,27 +13,151 @@ namespace {
 
 class ElementwiseTest : public CpuDeviceTest {};
 
+// Parameters of the parameterized ops that differ from their defaults, so the test sees
+// them honoured.
+double unary_alpha(mln_unary_op op) { return op == MLN_UNARY_OP_HARD_SIGMOID ? 0.3 : 0.37; }
+double unary_beta(mln_unary_op op) { return op == MLN_UNARY_OP_HARD_SIGMOID ? 0.4 : 0.0; }
+
+// f32 results may come from the AVX2 transcendentals (<= 2 ulp, see vector_math_avx2.hpp);
+// everything else is the very same scalar code as the reference, so it must match exactly.
 template <class T>
-void check_unary_against_reference(mln_device* device, mln_unary_op op, const std::vector<int64_t>& shape) {
-    HostTensor<T> x(shape, random_strides(shape));
-    HostTensor<T> y(shape, random_strides(shape));
+::testing::AssertionResult close_to_reference(HostTensor<T>& got, HostTensor<T>& want) {
+    for (int64_t i = 0; i < want.count(); ++i) {
+        const T g = got.at(i);
+        const T w = want.at(i);
+        if (same_element(g, w)) continue;
+        const double tolerance = std::is_same_v<T, float> ? 4e-6 * std::fabs(static_cast<double>(w)) + 1e-6 : 0.0;
+        if (!(std::fabs(static_cast<double>(g) - static_cast<double>(w)) <= tolerance)) {
+            return ::testing::AssertionFailure() << "element " << i << ": got " << g << ", want " << w;
+        }
+    }
+    return ::testing::AssertionSuccess();
+}
+
+template <class T>
+void check_unary_against_reference(mln_device* device, mln_unary_op op, const std::vector<int64_t>& shape,
+                                   bool contiguous = false) {
+    HostTensor<T> x(shape, contiguous ? contiguous_strides(shape) : random_strides(shape));
+    HostTensor<T> y(shape, contiguous ? contiguous_strides(shape) : random_strides(shape));
     HostTensor<T> want(shape);
     fill_random(x);
-    ASSERT_EQ(mln_unary(device, op, x.desc(), y.desc()), MLN_STATUS_OK) << mln_last_error();
-    reference::unary(op, x.view(), want.view());
-    EXPECT_TRUE(same_elements(y, want)) << "op " << op << " shape rank " << shape.size();
+    const double alpha = unary_alpha(op);
+    const double beta = unary_beta(op);
+    ASSERT_EQ(mln_unary(device, op, alpha, beta, x.desc(), y.desc()), MLN_STATUS_OK) << mln_last_error();
+    reference::unary(op, alpha, beta, x.view(), want.view());
+    if constexpr (std::is_floating_point_v<T>) {
+        EXPECT_TRUE(close_to_reference(y, want)) << "op " << unary_op_name(op) << " shape rank " << shape.size();
+    } else {
+        EXPECT_TRUE(same_elements(y, want)) << "op " << unary_op_name(op) << " shape rank " << shape.size();
+    }
 }
 
 TEST_F(ElementwiseTest, UnaryFloatOpsMatchReference) {
-    for (int op = MLN_UNARY_OP_IDENTITY; op <= MLN_UNARY_OP_TANH; ++op) {
-        for (int trial = 0; trial < 6; ++trial) {
-            const auto shape = random_shape(4, 9);
-            check_unary_against_reference<float>(device_, static_cast<mln_unary_op>(op), shape);
-            check_unary_against_reference<double>(device_, static_cast<mln_unary_op>(op), shape);
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (int op = MLN_UNARY_OP_IDENTITY; op <= MLN_UNARY_OP_EXPM1; ++op) {
+            const auto code = static_cast<mln_unary_op>(op);
+            for (int trial = 0; trial < 4; ++trial) {
+                const auto shape = random_shape(4, 9);
+                check_unary_against_reference<float>(device_, code, shape);
+                check_unary_against_reference<double>(device_, code, shape);
+            }
+            // Contiguous runs of edge lengths around the vector width.
+            for (int64_t n : {0, 1, 7, 8, 9, 17, 31, 101}) {
+                check_unary_against_reference<float>(device_, code, {n}, true);
+                check_unary_against_reference<double>(device_, code, {n}, true);
+            }
+        }
+        // Large enough to be split across the thread pool.
+        check_unary_against_reference<float>(device_, MLN_UNARY_OP_SIGMOID, {301, 457}, true);
+        check_unary_against_reference<float>(device_, MLN_UNARY_OP_GELU, {301, 457});
+        // Above kStreamingStoreBytes: non-temporal stores with an unaligned head.
+        check_unary_against_reference<float>(device_, MLN_UNARY_OP_TANH, {4200007}, true);
+    }
+}
+
+TEST_F(ElementwiseTest, UnaryActivationValues) {
+    // Spot values from the definitions (computed independently in double here).
+    const double xs[] = {-3.5, -1.0, -0.25, 0.0, 0.5, 2.0, 7.0};
+    struct Case {
+        mln_unary_op op;
+        double alpha, beta;
+        double (*f)(double x, double alpha, double beta);
+    };
+    const Case cases[] = {
+        {MLN_UNARY_OP_LEAKY_RELU, 0.1, 0, [](double x, double a, double) { return x < 0 ? a * x : x; }},
+        {MLN_UNARY_OP_ELU, 0.5, 0, [](double x, double a, double) { return x < 0 ? a * (std::exp(x) - 1) : x; }},
+        {MLN_UNARY_OP_SELU, 0, 0,
+         [](double x, double, double) {
+             return 1.0507009873554805 * (x < 0 ? 1.6732632423543772 * (std::exp(x) - 1) : x);
+         }},
+        {MLN_UNARY_OP_CELU, 2.0, 0, [](double x, double a, double) { return std::max(0.0, x) + std::min(0.0, a * (std::exp(x / a) - 1)); }},
+        {MLN_UNARY_OP_GELU, 0, 0, [](double x, double, double) { return 0.5 * x * std::erfc(-x / std::sqrt(2.0)); }},
+        {MLN_UNARY_OP_GELU_TANH, 0, 0,
+         [](double x, double, double) {
+             return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+         }},
+        {MLN_UNARY_OP_SILU, 0, 0, [](double x, double, double) { return x / (1 + std::exp(-x)); }},
+        {MLN_UNARY_OP_MISH, 0, 0, [](double x, double, double) { return x * std::tanh(std::log(1 + std::exp(x))); }},
+        {MLN_UNARY_OP_SOFTPLUS, 0, 0, [](double x, double, double) { return std::log(1 + std::exp(x)); }},
+        {MLN_UNARY_OP_SOFTSIGN, 0, 0, [](double x, double, double) { return x / (1 + std::fabs(x)); }},
+        {MLN_UNARY_OP_HARD_SIGMOID, 0.2, 0.5, [](double x, double a, double b) { return std::clamp(a * x + b, 0.0, 1.0); }},
+        {MLN_UNARY_OP_HARD_SWISH, 0, 0, [](double x, double, double) { return x * std::clamp(x / 6 + 0.5, 0.0, 1.0); }},
+        {MLN_UNARY_OP_RECIPROCAL, 0, 0, [](double x, double, double) { return 1 / x; }},
+        {MLN_UNARY_OP_SQUARE, 0, 0, [](double x, double, double) { return x * x; }},
+        {MLN_UNARY_OP_ERF, 0, 0, [](double x, double, double) { return std::erf(x); }},
+    };
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const Case& c : cases) {
+            HostTensor<float> x({7});
+            HostTensor<float> y({7});
+            HostTensor<double> xd({7});
+            HostTensor<double> yd({7});
+            for (int i = 0; i < 7; ++i) x.at(i) = static_cast<float>(xs[i]), xd.at(i) = xs[i];
+            ASSERT_EQ(mln_unary(device_, c.op, c.alpha, c.beta, x.desc(), y.desc()), MLN_STATUS_OK) << mln_last_error();
+            ASSERT_EQ(mln_unary(device_, c.op, c.alpha, c.beta, xd.desc(), yd.desc()), MLN_STATUS_OK) << mln_last_error();
+            for (int i = 0; i < 7; ++i) {
+                const double want = c.f(xs[i], c.alpha, c.beta);
+                if (std::isinf(want)) {
+                    EXPECT_EQ(y.at(i), want);
+                    EXPECT_EQ(yd.at(i), want);
+                    continue;
+                }
+                EXPECT_NEAR(y.at(i), want, 2e-6 * (1 + std::fabs(want))) << unary_op_name(c.op) << " at " << xs[i];
+                EXPECT_NEAR(yd.at(i), want, 1e-13 * (1 + std::fabs(want))) << unary_op_name(c.op) << " at " << xs[i];
+            }
         }
     }
-    // Large enough to be split across the thread pool.
-    check_unary_against_reference<float>(device_, MLN_UNARY_OP_SIGMOID, {301, 457});
+}
+
+TEST_F(ElementwiseTest, RoundingOpsAndSign) {
+    HostTensor<float> x({8});
+    HostTensor<float> y({8});
+    const float values[] = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.7f, NAN, -0.0f};
+    for (int i = 0; i < 8; ++i) x.at(i) = values[i];
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        ASSERT_EQ(mln_unary(device_, MLN_UNARY_OP_ROUND, 0, 0, x.desc(), y.desc()), MLN_STATUS_OK);
+        const float rounded[] = {0.0f, 2.0f, 2.0f, -0.0f, -2.0f, -3.0f};
+        for (int i = 0; i < 6; ++i) EXPECT_EQ(y.at(i), rounded[i]) << "half to even at " << values[i];
+        EXPECT_TRUE(std::isnan(y.at(6)));
+        ASSERT_EQ(mln_unary(device_, MLN_UNARY_OP_FLOOR, 0, 0, x.desc(), y.desc()), MLN_STATUS_OK);
+        EXPECT_EQ(y.at(5), -3.0f);
+        ASSERT_EQ(mln_unary(device_, MLN_UNARY_OP_CEIL, 0, 0, x.desc(), y.desc()), MLN_STATUS_OK);
+        EXPECT_EQ(y.at(5), -2.0f);
+    }
+    ASSERT_EQ(mln_unary(device_, MLN_UNARY_OP_SIGN, 0, 0, x.desc(), y.desc()), MLN_STATUS_OK);
+    EXPECT_EQ(y.at(0), 1.0f);
+    EXPECT_EQ(y.at(5), -1.0f);
+    EXPECT_TRUE(std::isnan(y.at(6)));
+    EXPECT_TRUE(std::signbit(y.at(7)) && y.at(7) == 0.0f);
+    HostTensor<int32_t> i({3});
+    i.at(0) = -7, i.at(1) = 0, i.at(2) = 9;
+    ASSERT_EQ(mln_unary(device_, MLN_UNARY_OP_SIGN, 0, 0, i.desc(), i.desc()), MLN_STATUS_OK);
+    EXPECT_EQ(i.at(0), -1);
+    EXPECT_EQ(i.at(1), 0);
+    EXPECT_EQ(i.at(2), 1);
 }
 
 TEST_F(ElementwiseTest, UnaryIntegerOpsMatchReference) {
@@ -49,24 +176,24 @@ TEST_F(ElementwiseTest, UnaryValues) {
     const float values[] = {-2.0f, -0.0f, 0.0f, 4.0f, NAN, INFINITY, -INFINITY};
     for (int i = 0; i < 7; ++i) x.at(i) = values[i];
     HostTensor<float> y({7});
-    ASSERT_EQ(mln_unary(device_, MLN_UNARY_OP_RELU, x.desc(), y.desc()), MLN_STATUS_OK);
+    ASSERT_EQ(mln_unary(device_, MLN_UNARY_OP_RELU, 0.0, 0.0, x.desc(), y.desc()), MLN_STATUS_OK);
     EXPECT_EQ(y.at(0), 0.0f);
     EXPECT_EQ(y.at(3), 4.0f);
     EXPECT_TRUE(std::isnan(y.at(4))) << "relu keeps NaN";
     EXPECT_EQ(y.at(5), INFINITY);
     EXPECT_EQ(y.at(6), 0.0f);
-    ASSERT_EQ(mln_unary(device_, MLN_UNARY_OP_SIGMOID, x.desc(), y.desc()), MLN_STATUS_OK);
+    ASSERT_EQ(mln_unary(device_, MLN_UNARY_OP_SIGMOID, 0.0, 0.0, x.desc(), y.desc()), MLN_STATUS_OK);
     EXPECT_FLOAT_EQ(y.at(3), 1.0f / (1.0f + std::exp(-4.0f)));
     EXPECT_EQ(y.at(5), 1.0f);
     EXPECT_EQ(y.at(6), 0.0f) << "no overflow to NaN at -inf";
-    ASSERT_EQ(mln_unary(device_, MLN_UNARY_OP_SQRT, x.desc(), y.desc()), MLN_STATUS_OK);
+    ASSERT_EQ(mln_unary(device_, MLN_UNARY_OP_SQRT, 0.0, 0.0, x.desc(), y.desc()), MLN_STATUS_OK);
     EXPECT_TRUE(std::isnan(y.at(0)));
     EXPECT_EQ(y.at(3), 2.0f);
 
     HostTensor<int32_t> i({2});
     i.at(0) = std::numeric_limits<int32_t>::min();
     i.at(1) = -5;
-    ASSERT_EQ(mln_unary(device_, MLN_UNARY_OP_ABS, i.desc(), i.desc()), MLN_STATUS_OK);
+    ASSERT_EQ(mln_unary(device_, MLN_UNARY_OP_ABS, 0.0, 0.0, i.desc(), i.desc()), MLN_STATUS_OK);
     EXPECT_EQ(i.at(0), std::numeric_limits<int32_t>::min()) << "abs(MIN) wraps";
     EXPECT_EQ(i.at(1), 5);
 }
@@ -76,7 +203,7 @@ TEST_F(ElementwiseTest, UnaryInPlace) {
     fill_random(x);
     std::vector<double> before;
     for (int64_t i = 0; i < x.count(); ++i) before.push_back(x.at(i));
-    ASSERT_EQ(mln_unary(device_, MLN_UNARY_OP_NEG, x.desc(), x.desc()), MLN_STATUS_OK);
+    ASSERT_EQ(mln_unary(device_, MLN_UNARY_OP_NEG, 0.0, 0.0, x.desc(), x.desc()), MLN_STATUS_OK);
     for (int64_t i = 0; i < x.count(); ++i) EXPECT_EQ(x.at(i), -before[static_cast<size_t>(i)]);
 }
 
@@ -115,9 +242,11 @@ void check_binary_against_reference(mln_device* device, mln_binary_op op, const 
 }
 
 TEST_F(ElementwiseTest, BinaryMatchesReferenceWithBroadcasting) {
+    for (mln_isa isa : available_isas()) {
+    ScopedIsa scoped(isa);
     for (int op = MLN_BINARY_OP_ADD; op <= MLN_BINARY_OP_POW; ++op) {
         for (int trial = 0; trial < 8; ++trial) {
-            const auto shape = random_shape(4, 6);
+            const auto shape = random_shape(4, 12);
             check_binary_against_reference<float>(device_, static_cast<mln_binary_op>(op), shape);
             check_binary_against_reference<double>(device_, static_cast<mln_binary_op>(op), shape);
             if (op != MLN_BINARY_OP_POW) {
@@ -127,6 +256,18 @@ TEST_F(ElementwiseTest, BinaryMatchesReferenceWithBroadcasting) {
         }
     }
     check_binary_against_reference<float>(device_, MLN_BINARY_OP_MUL, {64, 33, 40});
+    check_binary_against_reference<double>(device_, MLN_BINARY_OP_MAX, {64, 33, 40});
+    // Above kStreamingStoreBytes, with a row broadcast.
+    HostTensor<double> a({1001, 2003});
+    HostTensor<double> row({2003});
+    HostTensor<double> y({1001, 2003});
+    HostTensor<double> want({1001, 2003});
+    fill_random(a);
+    fill_random(row);
+    ASSERT_EQ(mln_binary(device_, MLN_BINARY_OP_SUB, a.desc(), row.desc(), y.desc()), MLN_STATUS_OK);
+    reference::binary(MLN_BINARY_OP_SUB, a.view(), row.view(), want.view());
+    EXPECT_TRUE(same_elements(y, want));
+    }
 }
 
 TEST_F(ElementwiseTest, BinaryRowAndScalarBroadcast) {

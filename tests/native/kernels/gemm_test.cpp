@@ -57,7 +57,7 @@ void check_gemm(mln_device* device, const GemmCase& g) {
                       g.bias ? bias.desc() : nullptr, g.activation);
     reference::gemm(reference_args);
     ASSERT_EQ(mln_gemm(device, a.desc(), g.transpose_a, b.desc(), g.transpose_b, c.desc(), g.alpha, g.beta,
-                       g.bias ? bias.desc() : nullptr, g.activation),
+                       g.bias ? bias.desc() : nullptr, g.activation, nullptr),
               MLN_STATUS_OK)
         << mln_last_error();
     // Inputs are in [-4, 4]: each product is below 16 in magnitude.
@@ -117,12 +117,12 @@ TEST_F(GemmTest, EmptyDepthAppliesBetaBiasAndActivation) {
     HostTensor<float> bias({3});
     for (int i = 0; i < 6; ++i) c.at(i) = static_cast<float>(i) - 3.0f;
     for (int j = 0; j < 3; ++j) bias.at(j) = 1.0f;
-    ASSERT_EQ(mln_gemm(device_, a.desc(), 0, b.desc(), 0, c.desc(), 1.0, 2.0, bias.desc(), MLN_UNARY_OP_RELU),
+    ASSERT_EQ(mln_gemm(device_, a.desc(), 0, b.desc(), 0, c.desc(), 1.0, 2.0, bias.desc(), MLN_UNARY_OP_RELU, nullptr),
               MLN_STATUS_OK)
         << mln_last_error();
     for (int i = 0; i < 6; ++i) EXPECT_EQ(c.at(i), std::max(0.0f, 2.0f * (static_cast<float>(i) - 3.0f) + 1.0f));
     for (int i = 0; i < 6; ++i) c.at(i) = NAN;
-    ASSERT_EQ(mln_gemm(device_, a.desc(), 0, b.desc(), 0, c.desc(), 1.0, 0.0, nullptr, MLN_UNARY_OP_IDENTITY),
+    ASSERT_EQ(mln_gemm(device_, a.desc(), 0, b.desc(), 0, c.desc(), 1.0, 0.0, nullptr, MLN_UNARY_OP_IDENTITY, nullptr),
               MLN_STATUS_OK);
     for (int i = 0; i < 6; ++i) EXPECT_EQ(c.at(i), 0.0f);
 }
@@ -140,7 +140,8 @@ TEST_F(GemmTest, NonFiniteInputsPropagateLikeReference) {
         b.at(5 * 19 + 7) = NAN;       // column 7 becomes NaN
         reference::gemm(validate_gemm(*device_, a.desc(), 0, b.desc(), 0, want.desc(), 1.0, 0.0, nullptr,
                                       MLN_UNARY_OP_IDENTITY));
-        ASSERT_EQ(mln_gemm(device_, a.desc(), 0, b.desc(), 0, c.desc(), 1.0, 0.0, nullptr, MLN_UNARY_OP_IDENTITY),
+        ASSERT_EQ(mln_gemm(device_, a.desc(), 0, b.desc(), 0, c.desc(), 1.0, 0.0, nullptr, MLN_UNARY_OP_IDENTITY,
+                           nullptr),
                   MLN_STATUS_OK);
         for (int64_t i = 0; i < want.count(); ++i) {
             if (std::isfinite(want.at(i))) {
@@ -169,7 +170,7 @@ void check_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
             for (auto& v : c) v = beta == T(0) ? std::numeric_limits<T>::quiet_NaN() : random_value<T>();
             const std::vector<T> c_before = c;
             const T alpha = T(1.5);
-            micro.kernel(kc, a.data(), b.data(), c.data(), ldc, alpha, beta);
+            micro.packed(kc, a.data(), 1, mr, b.data(), nr, c.data(), ldc, alpha, beta, nullptr);
             for (int i = 0; i < mr; ++i) {
                 for (int j = 0; j < ldc; ++j) {
                     const size_t at = static_cast<size_t>(i * ldc + j);

@@ -73,6 +73,61 @@ public class GemmTests
         Approx.AssertClose(c.ToArray<double>(), expected, 1e-12, 1e-12);
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ResidualIsAddedBeforeTheActivation(bool transposedResidual)
+    {
+        var random = new Random(7);
+        double[] a = Reference.RandomValues(random, 9 * 4);
+        double[] b = Reference.RandomValues(random, 4 * 7);
+        double[] bias = Reference.RandomValues(random, 7);
+        double[] residual = Reference.RandomValues(random, 9 * 7);
+        // The residual as given, or as a strided (transposed) view holding the same values.
+        Tensor residualTensor = transposedResidual
+            ? Tensor.FromArray(Enumerable.Range(0, 9 * 7).Select(i => residual[(i % 9) * 7 + i / 9]).ToArray(), 7, 9).Transpose()
+            : Tensor.FromArray(residual, 9, 7);
+        Tensor c = Tensor.Gemm(Tensor.FromArray(a, 9, 4), Tensor.FromArray(b, 4, 7), bias: Tensor.FromArray(bias),
+            activation: UnaryOp.Relu, residual: residualTensor);
+        double[] product = Reference.MatMul(a, [9, 4], false, b, [4, 7], false);
+        double[] expected = product.Select((p, i) => Math.Max(0, p + bias[i % 7] + residual[i])).ToArray();
+        Approx.AssertClose(c.ToArray<double>(), expected, 1e-12, 1e-12);
+    }
+
+    [Test]
+    public void ResidualThatIsTheOutputAddsItsOldValue()
+    {
+        var random = new Random(8);
+        double[] a = Reference.RandomValues(random, 5 * 3);
+        double[] b = Reference.RandomValues(random, 3 * 6);
+        double[] initial = Reference.RandomValues(random, 5 * 6);
+        Tensor c = Tensor.FromArray(initial, 5, 6);
+        Tensor.Gemm(Tensor.FromArray(a, 5, 3), Tensor.FromArray(b, 3, 6), beta: 0.5, output: c, residual: c);
+        double[] product = Reference.MatMul(a, [5, 3], false, b, [3, 6], false);
+        double[] expected = product.Select((p, i) => p + 1.5 * initial[i]).ToArray();
+        Approx.AssertClose(c.ToArray<double>(), expected, 1e-12, 1e-12);
+    }
+
+    [Test]
+    public void BatchedMatMulBroadcastsLeadingDimensions()
+    {
+        var random = new Random(9);
+        // a: 2x1x3x4, b: 5x4x6 -> c: 2x5x3x6.
+        double[] a = Reference.RandomValues(random, 2 * 3 * 4);
+        double[] b = Reference.RandomValues(random, 5 * 4 * 6);
+        Tensor c = Tensor.MatMul(Tensor.FromArray(a, 2, 1, 3, 4), Tensor.FromArray(b, 5, 4, 6));
+        Assert.That(c.Shape, Is.EqualTo(new Shape(2, 5, 3, 6)));
+        double[] actual = c.ToArray<double>();
+        for (int i = 0; i < 2; i++)
+        {
+            for (int j = 0; j < 5; j++)
+            {
+                double[] expected = Reference.MatMul(a.Skip(i * 12).Take(12).ToArray(), [3, 4], false,
+                    b.Skip(j * 24).Take(24).ToArray(), [4, 6], false);
+                Approx.AssertClose(actual.Skip((i * 5 + j) * 18).Take(18).ToArray(), expected, 1e-12, 1e-12);
+            }
+        }
+    }
+
     [Test]
     public void BetaZeroIgnoresNaNInTheOutput()
     {
@@ -94,8 +149,10 @@ public class GemmTests
     [Test]
     public void WrongRankOrBetaWithoutOutputIsRejectedBeforeTheNativeCall()
     {
-        Assert.That(() => Tensor.MatMul(Tensor.Zeros([2, 3, 4]), Tensor.Zeros([4, 2])),
-            Throws.ArgumentException.With.Message.Contains("2x3x4"));
+        Assert.That(() => Tensor.MatMul(Tensor.Zeros([4]), Tensor.Zeros([4, 2])),
+            Throws.ArgumentException.With.Message.Contains("rank 2 or more"));
+        Assert.That(() => Tensor.MatMul(Tensor.Zeros([2, 3, 4]), Tensor.Zeros([3, 4, 2])),
+            Throws.ArgumentException.With.Message.Contains("do not broadcast"));
         Assert.That(() => Tensor.Gemm(Tensor.Zeros([2, 2]), Tensor.Zeros([2, 2]), beta: 1),
             Throws.ArgumentException.With.Message.Contains("beta"));
     }

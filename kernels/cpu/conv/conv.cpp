@@ -1,0 +1,255 @@
+// Convolution drivers: im2col + GEMM per (image, group), with direct paths for pointwise
+// (1x1, stride 1, no padding: the NCHW image already is the column matrix) and depthwise
+// convolutions.
+//
+// Threading: GEMM called inside a parallel region runs on the calling thread (pool policy), so
+// each driver picks one level to parallelize. With enough (image, group) tasks to keep every
+// thread busy they are the parallel unit and each runs an inline im2col + GEMM; otherwise
+// (batch 1, few groups) the tasks run one after another and im2col/col2im and the GEMM itself
+// spread over the pool.
+#include <algorithm>
+#include <vector>
+
+#include "cpu/isa.hpp"
+#include "cpu/thread_pool.hpp"
+#include "kernels/cpu/conv/conv_depthwise.hpp"
+#include "kernels/cpu/conv/gemm_rowmajor.hpp"
+#include "kernels/cpu/conv/im2col.hpp"
+#include "kernels/cpu/nn_kernels.hpp"
+
+namespace mln::kernels {
+namespace {
+
+// Fixed number of batch slices whose filter gradients are summed separately and then added in
+// order: enough slices to occupy the threads at batch >= 8, and a result that does not depend
+// on the thread count.
+constexpr int64_t kFilterGradientSlices = 8;
+// Rows of the column matrix (or channels for col2im) per parallel chunk.
+constexpr int64_t kLoweringGrain = 4;
+
+template <class T>
+std::vector<T>& thread_columns() {
+    thread_local std::vector<T> columns;
+    return columns;
+}
+
+// Whether `tasks` independent tasks keep every thread of the pool busy with fair balance.
+bool tasks_fill_pool(int64_t tasks) {
+    const int64_t threads = cpu::thread_pool().thread_count();
+    return threads > 1 && tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads);
+}
+
+// Runs task(index, inner_parallel) for every index: in parallel when the tasks fill the pool,
+// else one after another with inner_parallel set so the task spreads its own work.
+template <class Task>
+void run_tasks(int64_t count, Task&& task) {
+    if (tasks_fill_pool(count)) {
+        cpu::parallel_for(count, 1, [&](int64_t begin, int64_t end) {
+            for (int64_t i = begin; i < end; ++i) task(i, false);
+        });
+    } else {
+        for (int64_t i = 0; i < count; ++i) task(i, true);
+    }
+}
+
+bool is_pointwise(const WindowGeometry& g) {
+    for (int d = 0; d < 3; ++d) {
+        if (g.kernel[d] != 1 || g.stride[d] != 1 || g.pad_begin[d] != 0 || g.out[d] != g.in[d]) return false;
+    }
+    return true;
+}
+
+template <class T>
+void im2col(const T* x, const WindowGeometry& g, int64_t rows, T* col, bool parallel) {
+    if (!parallel) return im2col_rows(x, g, 0, rows, col);
+    cpu::parallel_for(rows, kLoweringGrain, [&](int64_t begin, int64_t end) { im2col_rows(x, g, begin, end, col); });
+}
+
+template <class T>
+void col2im(const T* col, const WindowGeometry& g, int64_t channels, T* x, bool parallel) {
+    if (!parallel) return col2im_channels(col, g, 0, channels, x);
+    cpu::parallel_for(channels, 1, [&](int64_t begin, int64_t end) { col2im_channels(col, g, begin, end, x); });
+}
+
+// Sizes shared by the drivers.
+struct ConvSizes {
+    int64_t group_channels, group_out_channels, depth, in_size, out_size;
+    explicit ConvSizes(const ConvArgs& a)
+        : group_channels(a.channels / a.groups),
+          group_out_channels(a.out_channels / a.groups),
+          depth(a.channels / a.groups * a.geometry.kernel_size()),
+          in_size(a.geometry.in_size()),
+          out_size(a.geometry.out_size()) {}
+};
+
+template <class T>
+void conv_depthwise_forward(const ConvArgs& a) {
+    const DepthwiseChannelKernel<T> kernel = conv_depthwise_channel_kernel<T>(cpu::active_isa());
+    const ConvSizes s(a);
+    const T* x = static_cast<const T*>(a.x.data);
+    const T* w = static_cast<const T*>(a.w.data);
+    const T* bias = a.has_bias ? static_cast<const T*>(a.bias.data) : nullptr;
+    T* y = static_cast<T*>(a.y.data);
+    const int64_t kernel_size = a.geometry.kernel_size();
+    cpu::parallel_for(a.batch * a.channels, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t c = task % a.channels;
+            kernel(x + task * s.in_size, w + c * kernel_size, bias != nullptr ? bias[c] : T(0), a.geometry,
+                   y + task * s.out_size);
+        }
+    });
+}
+
+template <class T>
+void conv_forward_typed(const ConvArgs& a) {
+    if (a.batch == 0 || a.out_channels == 0) return;
+    if (a.groups == a.channels && a.groups == a.out_channels) return conv_depthwise_forward<T>(a);
+    const ConvSizes s(a);
+    const bool pointwise = is_pointwise(a.geometry);
+    const T* x = static_cast<const T*>(a.x.data);
+    const T* w = static_cast<const T*>(a.w.data);
+    const T* bias = a.has_bias ? static_cast<const T*>(a.bias.data) : nullptr;
+    T* y = static_cast<T*>(a.y.data);
+    run_tasks(a.batch * a.groups, [&](int64_t task, bool inner_parallel) {
+        const int64_t n = task / a.groups;
+        const int64_t g = task % a.groups;
+        const T* x_group = x + (n * a.channels + g * s.group_channels) * s.in_size;
+        T* y_group = y + (n * a.out_channels + g * s.group_out_channels) * s.out_size;
+        const T* columns = x_group;
+        if (!pointwise) {
+            std::vector<T>& buffer = thread_columns<T>();
+            buffer.resize(static_cast<size_t>(s.depth * s.out_size));
+            im2col(x_group, a.geometry, s.depth, buffer.data(), inner_parallel);
+            columns = buffer.data();
+        }
+        gemm_rowmajor<T>(false, false, s.group_out_channels, s.out_size, s.depth, w + g * s.group_out_channels * s.depth,
+                         s.depth, columns, s.out_size, y_group, s.out_size, 0.0);
+        if (bias != nullptr) {
+            for (int64_t m = 0; m < s.group_out_channels; ++m) {
+                const T b = bias[g * s.group_out_channels + m];
+                T* row = y_group + m * s.out_size;
+                for (int64_t p = 0; p < s.out_size; ++p) row[p] += b;
+            }
+        }
+    });
+}
+
+template <class T>
+void conv_backward_data_typed(const ConvArgs& a) {
+    if (a.batch == 0 || a.channels == 0) return;
+    const ConvSizes s(a);
+    const bool pointwise = is_pointwise(a.geometry);
+    const T* dy = static_cast<const T*>(a.y.data);
+    const T* w = static_cast<const T*>(a.w.data);
+    T* dx = static_cast<T*>(a.x.data);
+    run_tasks(a.batch * a.groups, [&](int64_t task, bool inner_parallel) {
+        const int64_t n = task / a.groups;
+        const int64_t g = task % a.groups;
+        const T* dy_group = dy + (n * a.out_channels + g * s.group_out_channels) * s.out_size;
+        const T* w_group = w + g * s.group_out_channels * s.depth;
+        T* dx_group = dx + (n * a.channels + g * s.group_channels) * s.in_size;
+        if (pointwise) {
+            gemm_rowmajor<T>(true, false, s.group_channels, s.out_size, s.group_out_channels, w_group, s.depth,
+                             dy_group, s.out_size, dx_group, s.in_size, 0.0);
+            return;
+        }
+        std::vector<T>& buffer = thread_columns<T>();
+        buffer.resize(static_cast<size_t>(s.depth * s.out_size));
+        gemm_rowmajor<T>(true, false, s.depth, s.out_size, s.group_out_channels, w_group, s.depth, dy_group,
+                         s.out_size, buffer.data(), s.out_size, 0.0);
+        col2im(buffer.data(), a.geometry, s.group_channels, dx_group, inner_parallel);
+    });
+}
+
+template <class T>
+void conv_backward_bias(const ConvArgs& a, const ConvSizes& s) {
+    const T* dy = static_cast<const T*>(a.y.data);
+    T* dbias = static_cast<T*>(a.bias.data);
+    cpu::parallel_for(a.out_channels, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t m = begin; m < end; ++m) {
+            double sum = 0.0;
+            for (int64_t n = 0; n < a.batch; ++n) {
+                const T* row = dy + (n * a.out_channels + m) * s.out_size;
+                for (int64_t p = 0; p < s.out_size; ++p) sum += static_cast<double>(row[p]);
+            }
+            dbias[m] = static_cast<T>(sum);
+        }
+    });
+}
+
+// dW_g = sum over images of dy_g (Mg x P) * columns^T (P x depth). Images are cut into fixed
+// slices; each (slice, group) task writes its own partial dW, and partials are added in slice
+// order.
+template <class T>
+void conv_backward_filter_typed(const ConvArgs& a) {
+    const ConvSizes s(a);
+    const int64_t filter_size = a.out_channels * s.depth;
+    T* dw = static_cast<T*>(a.w.data);
+    if (a.has_bias) conv_backward_bias<T>(a, s);
+    if (filter_size == 0) return;
+    if (a.batch == 0) {
+        std::fill(dw, dw + filter_size, T(0));
+        return;
+    }
+    const bool pointwise = is_pointwise(a.geometry);
+    const T* x = static_cast<const T*>(a.x.data);
+    const T* dy = static_cast<const T*>(a.y.data);
+    const int64_t slices = std::min(a.batch, kFilterGradientSlices);
+    std::vector<T> partials(slices > 1 ? static_cast<size_t>(slices * filter_size) : 0);
+    run_tasks(slices * a.groups, [&](int64_t task, bool inner_parallel) {
+        const int64_t slice = task / a.groups;
+        const int64_t g = task % a.groups;
+        T* dw_slice = slices > 1 ? partials.data() + slice * filter_size : dw;
+        T* dw_group = dw_slice + g * s.group_out_channels * s.depth;
+        const int64_t first = a.batch * slice / slices;
+        const int64_t last = a.batch * (slice + 1) / slices;
+        for (int64_t n = first; n < last; ++n) {
+            const T* x_group = x + (n * a.channels + g * s.group_channels) * s.in_size;
+            const T* dy_group = dy + (n * a.out_channels + g * s.group_out_channels) * s.out_size;
+            const T* columns = x_group;
+            if (!pointwise) {
+                std::vector<T>& buffer = thread_columns<T>();
+                buffer.resize(static_cast<size_t>(s.depth * s.out_size));
+                im2col(x_group, a.geometry, s.depth, buffer.data(), inner_parallel);
+                columns = buffer.data();
+            }
+            gemm_rowmajor<T>(false, true, s.group_out_channels, s.depth, s.out_size, dy_group, s.out_size, columns,
+                             s.out_size, dw_group, s.depth, n == first ? 0.0 : 1.0);
+        }
+    });
+    if (slices == 1) return;
+    cpu::parallel_for(filter_size, 1024, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+            T sum = partials[static_cast<size_t>(i)];
+            for (int64_t slice = 1; slice < slices; ++slice) sum += partials[static_cast<size_t>(slice * filter_size + i)];
+            dw[i] = sum;
+        }
+    });
+}
+
+template <template <class> class Fn>
+void dispatch_float(const TensorView& view, const ConvArgs& args) {
+    if (view.dtype == MLN_DTYPE_F64) return Fn<double>::run(args);
+    return Fn<float>::run(args);
+}
+
+template <class T>
+struct ForwardFn {
+    static void run(const ConvArgs& a) { conv_forward_typed<T>(a); }
+};
+template <class T>
+struct BackwardDataFn {
+    static void run(const ConvArgs& a) { conv_backward_data_typed<T>(a); }
+};
+template <class T>
+struct BackwardFilterFn {
+    static void run(const ConvArgs& a) { conv_backward_filter_typed<T>(a); }
+};
+
+}  // namespace
+
+void conv_forward(const ConvArgs& args) { dispatch_float<ForwardFn>(args.y, args); }
+void conv_backward_data(const ConvArgs& args) { dispatch_float<BackwardDataFn>(args.x, args); }
+void conv_backward_filter(const ConvArgs& args) { dispatch_float<BackwardFilterFn>(args.w, args); }
+
+}  // namespace mln::kernels

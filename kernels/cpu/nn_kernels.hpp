@@ -1,0 +1,40 @@
+// Entry points of the CPU neural-network kernel families: convolution, pooling,
+// normalization, indexing. Arguments are validated by the api layer (nn_validation).
+#pragma once
+
+#include <myelin.h>
+
+#include "core/nn_args.hpp"
+
+namespace mln::kernels {
+
+// y = conv(x, w) + bias.
+void conv_forward(const ConvArgs& args);
+// x := gradient of the input (overwritten) from y = dy.
+void conv_backward_data(const ConvArgs& args);
+// w := gradient of the filter (overwritten) from x and y = dy; bias := sum of dy when has_bias.
+void conv_backward_filter(const ConvArgs& args);
+
+// y = max or average over each window; indices (max, optional) = flat position in x.
+void pool_forward(const PoolArgs& args);
+// x := gradient of the input (overwritten) from y = dy (and the indices, for max).
+void pool_backward(const PoolArgs& args);
+
+// Batch norm with batch statistics: y, mean, invstd, and the running statistics when present.
+void batch_norm_training(const NormArgs& args);
+// Batch norm with the running statistics.
+void batch_norm_inference(const NormArgs& args);
+// dx (overwritten), dscale and dbias when present, from x, dy, scale and the saved statistics.
+void batch_norm_backward(const NormArgs& args);
+// Group norm (and layer norm, as one group): y, mean, invstd per (image, group).
+void group_norm_forward(const NormArgs& args);
+void group_norm_backward(const NormArgs& args);
+
+// rows = table[indices] along the axis; checks every index first (error names the first bad one).
+void gather(const GatherArgs& args);
+// table[indices] += rows along the axis (f32, f64, i32, i64); deterministic for any thread count.
+void scatter_add(const GatherArgs& args);
+// y = x padded or cropped; any dtype.
+void pad(const PadArgs& args);
+
+}  // namespace mln::kernels

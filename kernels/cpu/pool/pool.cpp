@@ -1,0 +1,172 @@
+// Max and average pooling over the 3-d WindowGeometry, one (image, channel) plane per task.
+// Window taps are clipped to x per dimension up front, so the inner loops test nothing.
+// Backward passes zero a plane and add into it in a fixed order: deterministic for any
+// thread count (a plane's indices never leave the plane).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/error.hpp"
+#include "core/text.hpp"
+#include "cpu/thread_pool.hpp"
+#include "kernels/cpu/nn_kernels.hpp"
+
+namespace mln::kernels {
+namespace {
+
+struct TapRange {
+    int64_t lo, hi;
+    int64_t size() const { return hi - lo; }
+};
+
+// Taps j in [0, kernel) with lower <= start + j*dilation < upper.
+TapRange taps_within(int64_t start, int64_t dilation, int64_t kernel, int64_t lower, int64_t upper) {
+    const int64_t lo = start >= lower ? 0 : (lower - start + dilation - 1) / dilation;
+    const int64_t hi = start >= upper ? 0 : (upper - start + dilation - 1) / dilation;
+    const int64_t clipped_lo = std::min(lo, kernel);
+    return {clipped_lo, std::max(clipped_lo, std::min(hi, kernel))};
+}
+
+// The window of output (od, oh, ow): its taps inside x, and the divisor of average pooling.
+struct Window {
+    TapRange taps[3];
+    int64_t start[3];
+    double divisor;
+};
+
+Window window_at(const PoolArgs& a, const int64_t* o) {
+    const WindowGeometry& g = a.geometry;
+    Window w;
+    double inside = 1.0;
+    double padded = 1.0;
+    for (int d = 0; d < 3; ++d) {
+        w.start[d] = o[d] * g.stride[d] - g.pad_begin[d];
+        w.taps[d] = taps_within(w.start[d], g.dilation[d], g.kernel[d], 0, g.in[d]);
+        inside *= static_cast<double>(w.taps[d].size());
+        padded *= static_cast<double>(
+            taps_within(w.start[d], g.dilation[d], g.kernel[d], -g.pad_begin[d], g.in[d] + g.pad_end[d]).size());
+    }
+    w.divisor = a.count_include_pad ? padded : inside;
+    return w;
+}
+
+// Calls visit(position in the plane) for every tap of `w` inside x, in row-major tap order.
+template <class Visit>
+void for_each_tap(const WindowGeometry& g, const Window& w, Visit&& visit) {
+    for (int64_t j0 = w.taps[0].lo; j0 < w.taps[0].hi; ++j0) {
+        const int64_t i0 = w.start[0] + j0 * g.dilation[0];
+        for (int64_t j1 = w.taps[1].lo; j1 < w.taps[1].hi; ++j1) {
+            const int64_t row = (i0 * g.in[1] + w.start[1] + j1 * g.dilation[1]) * g.in[2];
+            for (int64_t j2 = w.taps[2].lo; j2 < w.taps[2].hi; ++j2) visit(row + w.start[2] + j2 * g.dilation[2]);
+        }
+    }
+}
+
+template <class Body>
+void for_each_output(const WindowGeometry& g, Body&& body) {
+    int64_t o[3];
+    int64_t flat = 0;
+    for (o[0] = 0; o[0] < g.out[0]; ++o[0]) {
+        for (o[1] = 0; o[1] < g.out[1]; ++o[1]) {
+            for (o[2] = 0; o[2] < g.out[2]; ++o[2]) body(static_cast<const int64_t*>(o), flat++);
+        }
+    }
+}
+
+template <class T>
+void pool_forward_typed(const PoolArgs& a) {
+    const WindowGeometry& g = a.geometry;
+    const int64_t in_size = g.in_size();
+    const int64_t out_size = g.out_size();
+    const T* x = static_cast<const T*>(a.x.data);
+    T* y = static_cast<T*>(a.y.data);
+    int64_t* indices = a.has_indices ? static_cast<int64_t*>(a.indices.data) : nullptr;
+    cpu::parallel_for(a.batch * a.channels, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t plane = begin; plane < end; ++plane) {
+            const T* xp = x + plane * in_size;
+            T* yp = y + plane * out_size;
+            for_each_output(g, [&](const int64_t* o, int64_t flat) {
+                const Window w = window_at(a, o);
+                if (a.mode == MLN_POOL_MODE_AVERAGE) {
+                    double sum = 0.0;
+                    for_each_tap(g, w, [&](int64_t i) { sum += static_cast<double>(xp[i]); });
+                    yp[flat] = static_cast<T>(sum / w.divisor);
+                    return;
+                }
+                // Max: NaN wins (as in mln_reduce), ties keep the first tap.
+                T best = -std::numeric_limits<T>::infinity();
+                int64_t best_index = -1;
+                for_each_tap(g, w, [&](int64_t i) {
+                    const T v = xp[i];
+                    if (best_index < 0 || v > best || (std::isnan(v) && !std::isnan(best))) {
+                        best = v;
+                        best_index = i;
+                    }
+                });
+                yp[flat] = best;
+                if (indices != nullptr) indices[plane * out_size + flat] = best_index < 0 ? -1 : plane * in_size + best_index;
+            });
+        }
+    });
+}
+
+void check_indices(const PoolArgs& a) {
+    const int64_t in_size = a.geometry.in_size();
+    const int64_t out_size = a.geometry.out_size();
+    const int64_t* indices = static_cast<const int64_t*>(a.indices.data);
+    for (int64_t plane = 0; plane < a.batch * a.channels; ++plane) {
+        for (int64_t i = plane * out_size; i < (plane + 1) * out_size; ++i) {
+            const int64_t index = indices[i];
+            if (index != -1 && (index < plane * in_size || index >= (plane + 1) * in_size)) {
+                throw Error(MLN_STATUS_INVALID_ARGUMENT,
+                            cat("indices element ", i, " is ", index, " but must be -1 or in [", plane * in_size, ", ",
+                                (plane + 1) * in_size, "), the flat positions of its (n, c) = (", plane / a.channels,
+                                ", ", plane % a.channels, ") plane of dx (", a.x.shape[0], "x", a.x.shape[1], "x...)"));
+            }
+        }
+    }
+}
+
+template <class T>
+void pool_backward_typed(const PoolArgs& a) {
+    if (a.mode == MLN_POOL_MODE_MAX) check_indices(a);
+    const WindowGeometry& g = a.geometry;
+    const int64_t in_size = g.in_size();
+    const int64_t out_size = g.out_size();
+    const T* dy = static_cast<const T*>(a.y.data);
+    T* dx = static_cast<T*>(a.x.data);
+    const int64_t* indices = static_cast<const int64_t*>(a.indices.data);
+    cpu::parallel_for(a.batch * a.channels, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t plane = begin; plane < end; ++plane) {
+            T* dxp = dx + plane * in_size;
+            const T* dyp = dy + plane * out_size;
+            std::fill(dxp, dxp + in_size, T(0));
+            if (a.mode == MLN_POOL_MODE_MAX) {
+                for (int64_t i = 0; i < out_size; ++i) {
+                    const int64_t index = indices[plane * out_size + i];
+                    if (index >= 0) dxp[index - plane * in_size] += dyp[i];
+                }
+                continue;
+            }
+            for_each_output(g, [&](const int64_t* o, int64_t flat) {
+                const Window w = window_at(a, o);
+                const T share = static_cast<T>(static_cast<double>(dyp[flat]) / w.divisor);
+                for_each_tap(g, w, [&](int64_t i) { dxp[i] += share; });
+            });
+        }
+    });
+}
+
+}  // namespace
+
+void pool_forward(const PoolArgs& args) {
+    if (args.y.dtype == MLN_DTYPE_F64) return pool_forward_typed<double>(args);
+    pool_forward_typed<float>(args);
+}
+
+void pool_backward(const PoolArgs& args) {
+    if (args.x.dtype == MLN_DTYPE_F64) return pool_backward_typed<double>(args);
+    pool_backward_typed<float>(args);
+}
+
+}  // namespace mln::kernels

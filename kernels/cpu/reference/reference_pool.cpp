@@ -1,0 +1,107 @@
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels/cpu/reference/reference_indexing.hpp"
+#include "kernels/cpu/reference/reference_nn.hpp"
+
+namespace mln::reference {
+namespace {
+
+double load(const TensorView& view, const int64_t* index) {
+    if (view.dtype == MLN_DTYPE_F64) return *element_at<double>(view, index);
+    return *element_at<float>(view, index);
+}
+
+void store(const TensorView& view, const int64_t* index, double value) {
+    if (view.dtype == MLN_DTYPE_F64) {
+        *element_at<double>(view, index) = value;
+    } else {
+        *element_at<float>(view, index) = static_cast<float>(value);
+    }
+}
+
+int64_t flat_index(const TensorView& view, const int64_t* index) {
+    int64_t offset = 0;
+    for (int32_t d = 0; d < view.rank; ++d) offset = offset * view.shape[d] + index[d];
+    return offset;
+}
+
+// Calls visit(x_index, inside_x, inside_padded) for every tap of the window of output yi.
+template <class Visit>
+void for_each_tap(const mln_pool_params& p, const TensorView& x, const int64_t* yi, Visit&& visit) {
+    const int32_t r = p.spatial_rank;
+    for_each_index(r, p.kernel, [&](const int64_t* k) {
+        int64_t xi[MLN_MAX_RANK] = {yi[0], yi[1]};
+        bool inside = true;
+        bool inside_padded = true;
+        for (int32_t i = 0; i < r; ++i) {
+            const int64_t pos = yi[2 + i] * p.strides[i] - p.pads_begin[i] + k[i] * p.dilations[i];
+            xi[2 + i] = pos;
+            inside = inside && pos >= 0 && pos < x.shape[2 + i];
+            inside_padded = inside_padded && pos >= -p.pads_begin[i] && pos < x.shape[2 + i] + p.pads_end[i];
+        }
+        visit(static_cast<const int64_t*>(xi), inside, inside_padded);
+    });
+}
+
+double average_divisor(const mln_pool_params& p, const TensorView& x, const int64_t* yi) {
+    double inside_count = 0.0;
+    double padded_count = 0.0;
+    for_each_tap(p, x, yi, [&](const int64_t*, bool inside, bool inside_padded) {
+        inside_count += inside ? 1.0 : 0.0;
+        padded_count += inside_padded ? 1.0 : 0.0;
+    });
+    return p.count_include_pad != 0 ? padded_count : inside_count;
+}
+
+}  // namespace
+
+void pool_forward(mln_pool_mode mode, const mln_pool_params& p, const TensorView& x, const TensorView& y,
+                  const TensorView* indices) {
+    for_each_index(y.rank, y.shape, [&](const int64_t* yi) {
+        if (mode == MLN_POOL_MODE_AVERAGE) {
+            double sum = 0.0;
+            for_each_tap(p, x, yi, [&](const int64_t* xi, bool inside, bool) {
+                if (inside) sum += load(x, xi);
+            });
+            store(y, yi, sum / average_divisor(p, x, yi));
+            return;
+        }
+        bool found = false;
+        double best = -std::numeric_limits<double>::infinity();
+        int64_t best_index = -1;
+        for_each_tap(p, x, yi, [&](const int64_t* xi, bool inside, bool) {
+            if (!inside) return;
+            const double v = load(x, xi);
+            if (std::isnan(best)) return;
+            if (!found || v > best || std::isnan(v)) {
+                best = v;
+                best_index = flat_index(x, xi);
+                found = true;
+            }
+        });
+        store(y, yi, best);
+        if (indices != nullptr) *element_at<int64_t>(*indices, yi) = best_index;
+    });
+}
+
+void pool_backward(mln_pool_mode mode, const mln_pool_params& p, const TensorView& dy, const TensorView* indices,
+                   const TensorView& dx) {
+    std::vector<double> sums(static_cast<size_t>(dx.element_count), 0.0);
+    for_each_index(dy.rank, dy.shape, [&](const int64_t* yi) {
+        const double g = load(dy, yi);
+        if (mode == MLN_POOL_MODE_MAX) {
+            const int64_t index = *element_at<int64_t>(*indices, yi);
+            if (index >= 0) sums[static_cast<size_t>(index)] += g;
+            return;
+        }
+        const double divisor = average_divisor(p, dx, yi);
+        for_each_tap(p, dx, yi, [&](const int64_t* xi, bool inside, bool) {
+            if (inside) sums[static_cast<size_t>(flat_index(dx, xi))] += g / divisor;
+        });
+    });
+    for_each_index(dx.rank, dx.shape, [&](const int64_t* xi) { store(dx, xi, sums[static_cast<size_t>(flat_index(dx, xi))]); });
+}
+
+}  // namespace mln::reference

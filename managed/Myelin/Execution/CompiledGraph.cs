@@ -1,0 +1,156 @@
+using Myelin.Graphs;
+
+namespace Myelin.Execution;
+
+/// <summary>Options of <see cref="CompiledGraph.Compile"/>.</summary>
+public sealed record CompileOptions
+{
+    /// <summary>Run the optimization passes (dead code, constant folding, common subexpressions, simplification).</summary>
+    public bool Optimize { get; init; } = true;
+
+    /// <summary>Fuse MatMul/Gemm + bias + activation into one GEMM call.</summary>
+    public bool Fuse { get; init; } = true;
+
+    /// <summary>The device to run on (default: the CPU).</summary>
+    public Device? Device { get; init; }
+}
+
+/// <summary>
+/// A graph ready to run: <see cref="Run"/> checks the feeds, picks (or makes, once per input-shape signature) an
+/// <see cref="ExecutionPlan"/>, copies the feeds into its arena, launches every kernel and synchronizes once.
+/// After the first run with a signature, a run allocates no managed and no native memory. Runs of one compiled
+/// graph must not overlap (the plans' buffers are shared); compile once per thread to run concurrently.
+/// </summary>
+public sealed class CompiledGraph : IDisposable
+{
+    private readonly Graph _graph;
+    private readonly Value[] _outputs;
+    private readonly Dictionary<string, ExecutionPlan> _plans = [];
+    private readonly Tensor[] _feeds;
+    private ExecutionPlan? _last;
+
+    private CompiledGraph(Graph graph, Value[] outputs, Device device)
+    {
+        _graph = graph;
+        _outputs = outputs;
+        Device = device;
+        _feeds = new Tensor[graph.Inputs.Count];
+    }
+
+    /// <summary>The device the graph runs on.</summary>
+    public Device Device { get; }
+
+    /// <summary>The (optimized) graph.</summary>
+    public Graph Graph => _graph;
+
+    /// <summary>Number of plans made so far (one per input-shape signature).</summary>
+    public int PlanCount => _plans.Count;
+
+    /// <summary>
+    /// Compiles <paramref name="graph"/>'s marked outputs (and its side-effect nodes, such as optimizer updates).
+    /// The passes rewrite <paramref name="graph"/> in place.
+    /// </summary>
+    public static CompiledGraph Compile(Graph graph, CompileOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        options ??= new CompileOptions();
+        graph.Validate();
+        if (graph.Outputs.Count == 0 && !graph.Nodes.Any(n => n.Op.HasSideEffects))
+        {
+            throw new GraphValidationException("The graph has no outputs and no side effects: nothing to compile (call MarkOutput).");
+        }
+
+        Passes.PassPipeline.Run(graph, options);
+        return new CompiledGraph(graph, [.. graph.Outputs], options.Device ?? Device.Cpu);
+    }
+
+    /// <summary>
+    /// Runs the graph. The returned tensors belong to the compiled graph and are overwritten by the next run
+    /// (clone them to keep them).
+    /// </summary>
+    /// <exception cref="FeedException">A feed is missing, extra, or has the wrong dtype, shape or device.</exception>
+    public IReadOnlyList<Tensor> Run(IReadOnlyDictionary<string, Tensor> feeds)
+    {
+        ArgumentNullException.ThrowIfNull(feeds);
+        ExecutionPlan plan = PlanFor(feeds);
+        plan.Execute(Device, _feeds);
+        Array.Clear(_feeds);
+        return plan.Outputs;
+    }
+
+    /// <summary>The plan serving these feeds, made now if their shapes are new.</summary>
+    /// <exception cref="FeedException">A feed is missing, extra, or has the wrong dtype, shape or device.</exception>
+    public ExecutionPlan PlanFor(IReadOnlyDictionary<string, Tensor> feeds)
+    {
+        ArgumentNullException.ThrowIfNull(feeds);
+        IReadOnlyList<Value> inputs = _graph.Inputs;
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            Value input = inputs[i];
+            if (!feeds.TryGetValue(input.Name, out Tensor? feed) || feed is null)
+            {
+                throw new FeedException(input.Name, $"Feed '{input.Name}' ({input.Type}) is missing; the graph's inputs are {InputList()}.");
+            }
+
+            if (feed.DType != input.DType)
+            {
+                throw new FeedException(input.Name, $"Feed '{input.Name}' is {feed.DType.ShortName()} but the graph declares {input.Type}.");
+            }
+
+            if (feed.Device.Kind != Device.Kind || feed.Device.Ordinal != Device.Ordinal)
+            {
+                throw new FeedException(input.Name, $"Feed '{input.Name}' is on {feed.Device.Name} but the graph runs on {Device.Name}.");
+            }
+
+            feed.ThrowIfDisposed();
+            _feeds[i] = feed;
+        }
+
+        if (feeds.Count != inputs.Count)
+        {
+            throw ExtraFeed(feeds);
+        }
+
+        if (_last is not null && Matches(_last))
+        {
+            return _last;
+        }
+
+        string key = string.Join(";", _feeds.Select(f => f.Shape.ToString()));
+        if (!_plans.TryGetValue(key, out ExecutionPlan? plan))
+        {
+            plan = ExecutionPlan.Build(_graph, _outputs, Device, _feeds.Select(f => f.Shape).ToArray());
+            _plans[key] = plan;
+        }
+
+        _last = plan;
+        return plan;
+    }
+
+    // Kept out of PlanFor: a lambda capturing a local there would allocate its closure on every call.
+    private FeedException ExtraFeed(IReadOnlyDictionary<string, Tensor> feeds)
+    {
+        string extra = feeds.Keys.First(k => !_graph.Inputs.Any(v => v.Name == k));
+        return new FeedException(extra, $"Feed '{extra}' is not an input of the graph; its inputs are {InputList()}.");
+    }
+
+    private string InputList() => string.Join(", ", _graph.Inputs.Select(v => $"'{v.Name}'"));
+
+    private bool Matches(ExecutionPlan plan)
+    {
+        for (int i = 0; i < _feeds.Length; i++)
+        {
+            if (!_feeds[i].Shape.Dimensions.SequenceEqual(plan.InputShapes[i].Dimensions)) return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Frees every plan's memory.</summary>
+    public void Dispose()
+    {
+        foreach (ExecutionPlan plan in _plans.Values) plan.Dispose();
+        _plans.Clear();
+        _last = null;
+    }
+}

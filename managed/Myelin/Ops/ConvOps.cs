@@ -1,0 +1,192 @@
+using Myelin.Graphs;
+using Myelin.Native;
+
+namespace Myelin.Ops;
+
+/// <summary>Attribute handling shared by Conv and its backward ops (ONNX Conv attributes, auto_pad NOTSET).</summary>
+public abstract unsafe class ConvFamilyOp : OpDef
+{
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } =
+    [
+        new("strides", AttrKind.Ints, Optional: true), new("pads", AttrKind.Ints, Optional: true), new("dilations", AttrKind.Ints, Optional: true),
+        new("group", AttrKind.Int, 1L), new("kernel_shape", AttrKind.Ints, Optional: true),
+    ];
+
+    /// <summary>The native parameters for a node with <paramref name="spatialRank"/> spatial axes.</summary>
+    internal static ConvParams Parameters(Node node, int spatialRank)
+    {
+        if (spatialRank is < 1 or > 3) throw new GraphValidationException($"{node}: convolution needs 1 to 3 spatial axes, not {spatialRank}.", node.Name);
+        long[] strides = node.GetInts("strides") ?? Enumerable.Repeat(1L, spatialRank).ToArray();
+        long[] dilations = node.GetInts("dilations") ?? Enumerable.Repeat(1L, spatialRank).ToArray();
+        long[] pads = node.GetInts("pads") ?? new long[2 * spatialRank];
+        if (strides.Length != spatialRank || dilations.Length != spatialRank || pads.Length != 2 * spatialRank)
+        {
+            throw new GraphValidationException($"{node}: strides, dilations and pads must have {spatialRank}, {spatialRank} and {2 * spatialRank} entries.", node.Name);
+        }
+
+        var p = new ConvParams { SpatialRank = spatialRank, Groups = node.GetInt("group") };
+        for (int i = 0; i < spatialRank; i++)
+        {
+            p.Strides[i] = strides[i];
+            p.Dilations[i] = dilations[i];
+            p.PadsBegin[i] = pads[i];
+            p.PadsEnd[i] = pads[spatialRank + i];
+        }
+
+        return p;
+    }
+
+    /// <summary>The output type of a convolution of <paramref name="x"/> by <paramref name="w"/>.</summary>
+    internal static TensorType ConvOutput(InferContext context, TensorType x, TensorType w)
+    {
+        int r = x.Rank - 2;
+        ConvParams p = Parameters(context.Node, r);
+        if (w.Rank != x.Rank) context.Fail($"x is {x.ShapeText} but w is {w.ShapeText}; they need the same rank");
+        long group = p.Groups;
+        if (x[1].IsKnown && w[1].IsKnown && x[1].Value != w[1].Value * group) context.Fail($"x has {x[1]} channels but w expects {w[1]} x group {group}");
+        var dims = new Dim[x.Rank];
+        dims[0] = x[0];
+        dims[1] = w[0];
+        for (int i = 0; i < r; i++)
+        {
+            Dim input = x[2 + i], kernel = w[2 + i];
+            if (!input.IsKnown || !kernel.IsKnown) context.Fail($"spatial axis {i} must have a known size ({x.ShapeText}, {w.ShapeText})");
+            long span = p.Dilations[i] * (kernel.Value - 1) + 1, padded = input.Value + p.PadsBegin[i] + p.PadsEnd[i];
+            if (padded < span) context.Fail($"spatial axis {i}: padded size {padded} is smaller than the kernel span {span}");
+            dims[2 + i] = (padded - span) / p.Strides[i] + 1;
+        }
+
+        return new TensorType(x.DType, dims);
+    }
+
+    /// <summary>A pinned copy of the node's parameters for a launch.</summary>
+    internal static ConvParams[] Pinned(Node node, int spatialRank)
+    {
+        ConvParams[] pinned = GC.AllocateArray<ConvParams>(1, pinned: true);
+        pinned[0] = Parameters(node, spatialRank);
+        return pinned;
+    }
+
+    /// <summary>Attributes to pass on to the backward ops.</summary>
+    internal static Dictionary<string, object> CopyAttributes(Node node) => new(node.Attributes);
+}
+
+/// <summary>ONNX Conv (NCHW, 1 to 3 spatial axes, groups, explicit pads), bound to <c>mln_conv_forward</c>.</summary>
+public sealed unsafe class ConvOp : ConvFamilyOp
+{
+    /// <inheritdoc/>
+    public override string Name => "Conv";
+
+    /// <inheritdoc/>
+    public override int SinceVersion => 11;
+
+    /// <inheritdoc/>
+    public override int MinInputs => 2;
+
+    /// <inheritdoc/>
+    public override int MaxInputs => 3;
+
+    /// <inheritdoc/>
+    protected override TensorType[] Infer(InferContext context)
+    {
+        context.RequireSameFloat();
+        TensorType y = ConvOutput(context, context.Input(0), context.Input(1));
+        if (context.Inputs.Length == 3 && (context.Input(2).Rank != 1 || context.Input(2)[0] != context.Input(1)[0]))
+        {
+            context.Fail($"bias must have shape {context.Input(1)[0]} but has {context.Input(2).ShapeText}");
+        }
+
+        return [y];
+    }
+
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c)
+    {
+        Value dy = c.Dy()!;
+        Value dx = c.Graph.Apply("ConvGradData", [dy, c.X(1), c.X(0)], CopyAttributes(c.Node))[0];
+        Value dw = c.Graph.Apply("ConvGradFilter", [c.X(0), dy, c.X(1)], CopyAttributes(c.Node))[0];
+        if (c.Node.Inputs.Length < 3) return [dx, dw];
+        long[] axes = Enumerable.Range(0, c.X(0).Rank).Where(a => a != 1).Select(a => (long)a).ToArray();
+        return [dx, dw, dy.Sum(axes)];
+    }
+
+    /// <inheritdoc/>
+    public override KernelLaunch Bind(BindContext context) =>
+        new ConvForwardLaunch(Pinned(context.Node, context.InputShape(0).Length - 2), context.Input(0), context.Input(1),
+            context.InputCount == 3 ? context.Input(2) : null, context.Output(0));
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => new([[2, 2, 5, 5], [4, 1, 3, 3], [4]],
+        Attributes: new() { ["pads"] = new long[] { 1, 0, 1, 1 }, ["strides"] = new long[] { 2, 1 }, ["group"] = 2L });
+
+    private sealed class ConvForwardLaunch(ConvParams[] p, TensorDesc* x, TensorDesc* w, TensorDesc* bias, TensorDesc* y) : KernelLaunch
+    {
+        public override void Launch(DeviceHandle device)
+        {
+            fixed (ConvParams* parameters = p) NativeMethods.Check(NativeMethods.ConvForward(device, parameters, x, w, bias, y));
+        }
+    }
+}
+
+/// <summary>Myelin's ConvGradData(dy, w, x): the gradient of Conv with respect to x (x gives only the shape), <c>mln_conv_backward_data</c>.</summary>
+public sealed unsafe class ConvGradDataOp : ConvFamilyOp
+{
+    /// <inheritdoc/>
+    public override string Name => "ConvGradData";
+
+    /// <inheritdoc/>
+    public override string Domain => "ai.myelin";
+
+    /// <inheritdoc/>
+    public override int SinceVersion => 1;
+
+    /// <inheritdoc/>
+    public override int MinInputs => 3;
+
+    /// <inheritdoc/>
+    protected override TensorType[] Infer(InferContext context) => [context.Input(2).WithDType(context.Input(0).DType)];
+
+    /// <inheritdoc/>
+    public override KernelLaunch Bind(BindContext context) =>
+        new DataLaunch(Pinned(context.Node, context.InputShape(2).Length - 2), context.Input(0), context.Input(1), context.Output(0));
+
+    private sealed class DataLaunch(ConvParams[] p, TensorDesc* dy, TensorDesc* w, TensorDesc* dx) : KernelLaunch
+    {
+        public override void Launch(DeviceHandle device)
+        {
+            fixed (ConvParams* parameters = p) NativeMethods.Check(NativeMethods.ConvBackwardData(device, parameters, dy, w, dx));
+        }
+    }
+}
+
+/// <summary>Myelin's ConvGradFilter(x, dy, w): the gradient of Conv with respect to w (w gives only the shape), <c>mln_conv_backward_filter</c>.</summary>
+public sealed unsafe class ConvGradFilterOp : ConvFamilyOp
+{
+    /// <inheritdoc/>
+    public override string Name => "ConvGradFilter";
+
+    /// <inheritdoc/>
+    public override string Domain => "ai.myelin";
+
+    /// <inheritdoc/>
+    public override int SinceVersion => 1;
+
+    /// <inheritdoc/>
+    public override int MinInputs => 3;
+
+    /// <inheritdoc/>
+    protected override TensorType[] Infer(InferContext context) => [context.Input(2).WithDType(context.Input(0).DType)];
+
+    /// <inheritdoc/>
+    public override KernelLaunch Bind(BindContext context) =>
+        new FilterLaunch(Pinned(context.Node, context.InputShape(0).Length - 2), context.Input(0), context.Input(1), context.Output(0));
+
+    private sealed class FilterLaunch(ConvParams[] p, TensorDesc* x, TensorDesc* dy, TensorDesc* dw) : KernelLaunch
+    {
+        public override void Launch(DeviceHandle device)
+        {
+            fixed (ConvParams* parameters = p) NativeMethods.Check(NativeMethods.ConvBackwardFilter(device, parameters, x, dy, dw, null));
+        }
+    }
+}

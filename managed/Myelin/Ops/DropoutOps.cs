@@ -1,0 +1,88 @@
+using System.Runtime.CompilerServices;
+using Myelin.Graphs;
+using Myelin.Native;
+
+namespace Myelin.Ops;
+
+/// <summary>
+/// ONNX Dropout (opset 13): inputs data, optional constant ratio (default 0.5) and training_mode (default false, the
+/// identity); outputs the result and the bool mask. In training, <c>mln_dropout</c> (Philox) draws a new mask each run:
+/// the counter offset advances by the element count per launch and lives with the node, so re-planning keeps it.
+/// </summary>
+public sealed unsafe class DropoutOp : OpDef
+{
+    private static readonly ConditionalWeakTable<Node, StrongBox<ulong>> s_offsets = [];
+
+    /// <inheritdoc/>
+    public override string Name => "Dropout";
+
+    /// <inheritdoc/>
+    public override int MinInputs => 1;
+
+    /// <inheritdoc/>
+    public override bool IsDeterministic => false;
+
+    /// <inheritdoc/>
+    public override int MaxInputs => 3;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("seed", AttrKind.Int, 0L)];
+
+    private static (double Ratio, bool Training) Mode(Node node)
+    {
+        double ratio = 0.5;
+        bool training = false;
+        if (node.Inputs.Length > 1)
+        {
+            Value r = node.Inputs[1];
+            if (r.Kind != ValueKind.Constant || r.Data!.ElementCount != 1) throw new GraphValidationException($"{node}: ratio must be a constant scalar.", node.Name);
+            using Tensor f64 = r.Data.Cast(DType.F64);
+            ratio = f64.Item<double>();
+        }
+
+        if (node.Inputs.Length > 2)
+        {
+            Value t = node.Inputs[2];
+            if (t.Kind != ValueKind.Constant || t.DType != DType.Bool || t.Data!.ElementCount != 1) throw new GraphValidationException($"{node}: training_mode must be a constant bool scalar.", node.Name);
+            training = t.Data.Item<bool>();
+        }
+
+        if (ratio is < 0 or >= 1) throw new GraphValidationException($"{node}: ratio {ratio} is outside [0, 1).", node.Name);
+        return (ratio, training);
+    }
+
+    /// <inheritdoc/>
+    protected override TensorType[] Infer(InferContext context)
+    {
+        if (!context.Input(0).DType.IsFloatingPoint()) context.Fail($"data is {context.Input(0).DType.ShortName()}; it must be floating point");
+        Mode(context.Node);
+        return [context.Input(0), context.Input(0).WithDType(DType.Bool)];
+    }
+
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c)
+    {
+        (double ratio, bool training) = Mode(c.Node);
+        Value?[] rest = new Value?[c.Node.Inputs.Length - 1];
+        if (!training || ratio == 0) return [c.Dy(), .. rest];
+        return [c.Dy()! * c.Y(1).Cast(c.X(0).DType) * (1 / (1 - ratio)), .. rest];
+    }
+
+    /// <inheritdoc/>
+    public override KernelLaunch Bind(BindContext context)
+    {
+        (double ratio, bool training) = Mode(context.Node);
+        long count = context.InputShape(0).Aggregate(1L, (p, d) => p * d);
+        return new DropoutLaunch(training ? ratio : 0, (ulong)context.Node.GetInt("seed"), (ulong)count, s_offsets.GetOrCreateValue(context.Node),
+            context.Input(0), context.Output(0), context.Output(1));
+    }
+
+    private sealed class DropoutLaunch(double p, ulong seed, ulong count, StrongBox<ulong> offset, TensorDesc* x, TensorDesc* y, TensorDesc* mask) : KernelLaunch
+    {
+        public override void Launch(DeviceHandle device)
+        {
+            NativeMethods.Check(NativeMethods.Dropout(device, p, seed, offset.Value, x, y, mask));
+            offset.Value += count;
+        }
+    }
+}

@@ -1,0 +1,466 @@
+using Myelin.Graphs;
+
+namespace Myelin.Ops;
+
+/// <summary>
+/// An elementwise op bound to <c>mln_unary</c>; its gradient is one <c>UnaryGrad</c> node (<c>mln_unary_backward</c>).
+/// Subclasses map attributes to the kernel's alpha and beta.
+/// </summary>
+public abstract unsafe class UnaryKernelOp(string name, UnaryOp kernel, string domain = "", int since = 13) : OpDef
+{
+    /// <inheritdoc/>
+    public override string Name => name;
+
+    /// <inheritdoc/>
+    public override string Domain => domain;
+
+    /// <inheritdoc/>
+    public override int SinceVersion => since;
+
+    /// <inheritdoc/>
+    public override int MinInputs => 1;
+
+    /// <inheritdoc/>
+    public override bool IsElementwise => true;
+
+    /// <summary>The native op of a node (Gelu picks by its attribute).</summary>
+    public virtual UnaryOp KernelFor(Node node) => kernel;
+
+    /// <summary>The kernel's alpha and beta for a node.</summary>
+    public virtual (double Alpha, double Beta) Parameters(Node node) => (0, 0);
+
+    /// <inheritdoc/>
+    protected override TensorType[] Infer(InferContext context)
+    {
+        context.RequireSameFloat();
+        return [context.Input(0)];
+    }
+
+    /// <summary>Ops whose derivative the backward kernel computes from the output y alone (so x need not be kept).</summary>
+    internal static bool DerivativeFromOutput(UnaryOp op) => op is UnaryOp.Identity or UnaryOp.Neg or UnaryOp.Sqrt or UnaryOp.Exp
+        or UnaryOp.Relu or UnaryOp.Sigmoid or UnaryOp.Tanh or UnaryOp.Reciprocal;
+
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c)
+    {
+        (double alpha, double beta) = Parameters(c.Node);
+        UnaryOp op = KernelFor(c.Node);
+        bool fromY = DerivativeFromOutput(op);
+        return [c.Graph.Apply("UnaryGrad", [fromY ? c.Y() : c.X(0), c.Dy()!], new Dictionary<string, object>
+        {
+            ["op"] = (long)op, ["alpha"] = alpha, ["beta"] = beta, ["from_y"] = fromY ? 1L : 0L,
+        })[0]];
+    }
+
+    /// <inheritdoc/>
+    public override KernelLaunch Bind(BindContext context)
+    {
+        (double alpha, double beta) = Parameters(context.Node);
+        return new UnaryLaunch(KernelFor(context.Node), alpha, beta, context.Input(0), context.Output(0));
+    }
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => new([[2, 3]], -2, 2, AwayFromZero: 0.05);
+}
+
+/// <summary>Defines a unary op whose only difference from the base is its name and kernel.</summary>
+public abstract class SimpleUnaryOp(string name, UnaryOp kernel, string domain = "", int since = 13, double low = -2, double high = 2) : UnaryKernelOp(name, kernel, domain, since)
+{
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => new([[2, 3]], low, high, AwayFromZero: 0.05);
+}
+
+#pragma warning disable CS1591 // One line per op: the name says what it is; the ONNX spec documents it.
+public sealed class IdentityKernelOp() : SimpleUnaryOp("Copy", UnaryOp.Identity, "ai.myelin", 1);
+public sealed class NegOp() : SimpleUnaryOp("Neg", UnaryOp.Neg);
+public sealed class AbsOp() : SimpleUnaryOp("Abs", UnaryOp.Abs);
+public sealed class SqrtOp() : SimpleUnaryOp("Sqrt", UnaryOp.Sqrt, low: 0.5, high: 2);
+public sealed class ExpOp() : SimpleUnaryOp("Exp", UnaryOp.Exp);
+public sealed class LogOp() : SimpleUnaryOp("Log", UnaryOp.Log, low: 0.5, high: 2);
+public sealed class ReluOp() : SimpleUnaryOp("Relu", UnaryOp.Relu, since: 14);
+public sealed class SigmoidOp() : SimpleUnaryOp("Sigmoid", UnaryOp.Sigmoid);
+public sealed class TanhOp() : SimpleUnaryOp("Tanh", UnaryOp.Tanh);
+public sealed class SiluOp() : SimpleUnaryOp("Silu", UnaryOp.Silu, "ai.myelin", 1);
+public sealed class MishOp() : SimpleUnaryOp("Mish", UnaryOp.Mish, since: 18);
+public sealed class SoftplusOp() : SimpleUnaryOp("Softplus", UnaryOp.Softplus, since: 1);
+public sealed class SoftsignOp() : SimpleUnaryOp("Softsign", UnaryOp.Softsign, since: 1);
+public sealed class HardSwishOp() : SimpleUnaryOp("HardSwish", UnaryOp.HardSwish, since: 14);
+public sealed class ReciprocalOp() : SimpleUnaryOp("Reciprocal", UnaryOp.Reciprocal, low: 0.5, high: 2);
+public sealed class SquareOp() : SimpleUnaryOp("Square", UnaryOp.Square, "ai.myelin", 1);
+public sealed class SinOp() : SimpleUnaryOp("Sin", UnaryOp.Sin, since: 7);
+public sealed class CosOp() : SimpleUnaryOp("Cos", UnaryOp.Cos, since: 7);
+public sealed class ErfOp() : SimpleUnaryOp("Erf", UnaryOp.Erf);
+public sealed class Log1pOp() : SimpleUnaryOp("Log1p", UnaryOp.Log1P, "ai.myelin", 1, low: -0.5, high: 2);
+public sealed class Expm1Op() : SimpleUnaryOp("Expm1", UnaryOp.Expm1, "ai.myelin", 1);
+public sealed class SeluOp() : SimpleUnaryOp("Selu", UnaryOp.Selu, since: 6);
+#pragma warning restore CS1591
+
+/// <summary>A unary op whose derivative is 0 wherever it exists (Floor, Ceil, Round, Sign): differentiable, with no gradient flowing.</summary>
+public abstract class PiecewiseConstantOp(string name, UnaryOp kernel) : UnaryKernelOp(name, kernel)
+{
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c) => [null];
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => null;
+
+    /// <inheritdoc/>
+    public override bool IsDifferentiable => false;
+}
+
+#pragma warning disable CS1591
+public sealed class FloorOp() : PiecewiseConstantOp("Floor", UnaryOp.Floor);
+public sealed class CeilOp() : PiecewiseConstantOp("Ceil", UnaryOp.Ceil);
+public sealed class RoundOp() : PiecewiseConstantOp("Round", UnaryOp.Round);
+public sealed class SignOp() : PiecewiseConstantOp("Sign", UnaryOp.Sign);
+#pragma warning restore CS1591
+
+/// <summary>A unary op with an <c>alpha</c> attribute passed to the kernel.</summary>
+public abstract class AlphaUnaryOp(string name, UnaryOp kernel, double alpha, int since) : UnaryKernelOp(name, kernel, since: since)
+{
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("alpha", AttrKind.Float, alpha)];
+
+    /// <inheritdoc/>
+    public override (double Alpha, double Beta) Parameters(Node node) => (node.GetFloat("alpha"), 0);
+}
+
+#pragma warning disable CS1591
+public sealed class LeakyReluOp() : AlphaUnaryOp("LeakyRelu", UnaryOp.LeakyRelu, 0.01, 16);
+public sealed class EluOp() : AlphaUnaryOp("Elu", UnaryOp.Elu, 1.0, 6);
+public sealed class CeluOp() : AlphaUnaryOp("Celu", UnaryOp.Celu, 1.0, 12);
+#pragma warning restore CS1591
+
+/// <summary>ONNX HardSigmoid: clamp(alpha x + beta, 0, 1).</summary>
+public sealed class HardSigmoidOp() : UnaryKernelOp("HardSigmoid", UnaryOp.HardSigmoid, since: 6)
+{
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("alpha", AttrKind.Float, 0.2), new("beta", AttrKind.Float, 0.5)];
+
+    /// <inheritdoc/>
+    public override (double Alpha, double Beta) Parameters(Node node) => (node.GetFloat("alpha"), node.GetFloat("beta"));
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => new([[2, 3]], -2, 2, Attributes: new() { ["alpha"] = 0.3 });
+}
+
+/// <summary>ONNX Gelu (opset 20): exact, or the tanh approximation with approximate = "tanh".</summary>
+public sealed class GeluOp() : UnaryKernelOp("Gelu", UnaryOp.Gelu, since: 20)
+{
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("approximate", AttrKind.String, "none")];
+
+    /// <inheritdoc/>
+    public override UnaryOp KernelFor(Node node) => (string)node.Attributes["approximate"] switch
+    {
+        "none" => UnaryOp.Gelu,
+        "tanh" => UnaryOp.GeluTanh,
+        string other => throw new GraphValidationException($"{node}: approximate must be \"none\" or \"tanh\", not \"{other}\".", node.Name),
+    };
+
+    /// <inheritdoc/>
+    protected override TensorType[] Infer(InferContext context)
+    {
+        KernelFor(context.Node);
+        return base.Infer(context);
+    }
+}
+
+/// <summary>
+/// Myelin's UnaryGrad(x or y, dy) = dy * op'(x), one <c>mln_unary_backward</c> call. With from_y = 1 the first input is
+/// the forward output y (ops whose derivative y gives), else the forward input x. Differentiable again for the ops
+/// whose second derivative is listed here, so Hessian-vector products work through them.
+/// </summary>
+public sealed unsafe class UnaryGradOp : OpDef
+{
+    /// <inheritdoc/>
+    public override string Name => "UnaryGrad";
+
+    /// <inheritdoc/>
+    public override string Domain => "ai.myelin";
+
+    /// <inheritdoc/>
+    public override int SinceVersion => 1;
+
+    /// <inheritdoc/>
+    public override int MinInputs => 2;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } =
+        [new("op", AttrKind.Int), new("alpha", AttrKind.Float, 0.0), new("beta", AttrKind.Float, 0.0), new("from_y", AttrKind.Int, 0L)];
+
+    /// <inheritdoc/>
+    protected override TensorType[] Infer(InferContext context)
+    {
+        context.RequireSameFloat();
+        if (!context.Input(0).Equals(context.Input(1)))
+        {
+            context.Fail($"the forward value and dy must share a type but are {context.Input(0)} and {context.Input(1)}");
+        }
+
+        var op = (UnaryOp)context.Node.GetInt("op");
+        if (context.Node.GetInt("from_y") != 0 && !UnaryKernelOp.DerivativeFromOutput(op)) context.Fail($"the derivative of {op} needs x, not y");
+        return [context.Input(0)];
+    }
+
+    /// <inheritdoc/>
+    public override KernelLaunch Bind(BindContext context)
+    {
+        bool fromY = context.Node.GetInt("from_y") != 0;
+        return new UnaryBackwardLaunch((UnaryOp)context.Node.GetInt("op"), context.Node.GetFloat("alpha"), context.Node.GetFloat("beta"),
+            fromY ? null : context.Input(0), fromY ? context.Input(0) : null, context.Input(1), context.Output(0));
+    }
+
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c)
+    {
+        // dx = dy f'(x). d/d(dy) = ddx f'(x). With x as input, d/dx = ddx dy f''(x). With y = f(x) as input, the
+        // gradient flowing to y is multiplied by f'(x) on its way to x, so y gets ddx dy f''(x) / f'(x).
+        Value first = c.X(0), dy = c.X(1), ddx = c.Dy()!;
+        Value dDy = c.Graph.Apply("UnaryGrad", [first, ddx], new Dictionary<string, object>(c.Node.Attributes))[0];
+        var op = (UnaryOp)c.Node.GetInt("op");
+        Value y = first, x = first;
+        Value? factor = (c.Node.GetInt("from_y") != 0) switch
+        {
+            true => op switch
+            {
+                UnaryOp.Tanh => -2.0 * y,
+                UnaryOp.Sigmoid => 1.0 - 2.0 * y,
+                UnaryOp.Exp => c.Graph.Scalar(1, dy.DType),
+                UnaryOp.Sqrt => -0.5 / (y * y),
+                UnaryOp.Reciprocal => -2.0 * y,
+                UnaryOp.Identity or UnaryOp.Neg or UnaryOp.Relu => null,
+                _ => throw new GraphValidationException($"{c.Node}: the second derivative of {op} is not defined yet.", c.Node.Name),
+            },
+            false => op switch
+            {
+                UnaryOp.Log => -1.0 / (x * x),
+                UnaryOp.Square => x * 0.0 + 2.0,
+                UnaryOp.Sin => -c.Op("Sin", x),
+                UnaryOp.Cos => -c.Op("Cos", x),
+                UnaryOp.Softplus => c.Op("Sigmoid", x) * (1.0 - c.Op("Sigmoid", x)),
+                UnaryOp.Abs or UnaryOp.LeakyRelu or UnaryOp.Floor or UnaryOp.Ceil or UnaryOp.Round or UnaryOp.Sign => null,
+                _ => throw new GraphValidationException($"{c.Node}: the second derivative of {op} is not defined yet.", c.Node.Name),
+            },
+        };
+        return [factor is null ? null : ddx * dy * factor, dDy];
+    }
+}
+
+/// <summary>An elementwise op of two broadcast inputs bound to <c>mln_binary</c>.</summary>
+public abstract class BinaryKernelOp(string name, BinaryOp kernel, int since = 13) : OpDef
+{
+    /// <inheritdoc/>
+    public override string Name => name;
+
+    /// <inheritdoc/>
+    public override int SinceVersion => since;
+
+    /// <summary>The native op.</summary>
+    public BinaryOp Kernel => kernel;
+
+    /// <inheritdoc/>
+    public override int MinInputs => 2;
+
+    /// <inheritdoc/>
+    public override bool IsElementwise => true;
+
+    /// <inheritdoc/>
+    protected override TensorType[] Infer(InferContext context)
+    {
+        DType dtype = context.RequireSameFloat();
+        return [new TensorType(dtype, context.Broadcast(context.Input(0), context.Input(1)))];
+    }
+
+    /// <inheritdoc/>
+    public override unsafe KernelLaunch Bind(BindContext context) =>
+        new BinaryLaunch(kernel, context.Input(0), context.Input(1), context.Output(0));
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => new([[2, 3], [3]]);
+
+    /// <summary>1 where a &gt; b, else 0, in a's dtype (no gradient flows through the comparison).</summary>
+    internal static Value Greater(Value a, Value b) => a.Apply("Greater", b).Cast(a.DType);
+}
+
+/// <summary>ONNX Add.</summary>
+public sealed class AddOp() : BinaryKernelOp("Add", BinaryOp.Add, 14)
+{
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c) => [c.SumTo(c.Dy()!, c.X(0)), c.SumTo(c.Dy()!, c.X(1))];
+}
+
+/// <summary>ONNX Sub.</summary>
+public sealed class SubOp() : BinaryKernelOp("Sub", BinaryOp.Sub, 14)
+{
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c) => [c.SumTo(c.Dy()!, c.X(0)), c.SumTo(-c.Dy()!, c.X(1))];
+}
+
+/// <summary>ONNX Mul.</summary>
+public sealed class MulOp() : BinaryKernelOp("Mul", BinaryOp.Mul, 14)
+{
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c) => [c.SumTo(c.Dy()! * c.X(1), c.X(0)), c.SumTo(c.Dy()! * c.X(0), c.X(1))];
+}
+
+/// <summary>ONNX Div.</summary>
+public sealed class DivOp() : BinaryKernelOp("Div", BinaryOp.Div, 14)
+{
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c)
+    {
+        Value da = c.Dy()! / c.X(1);
+        return [c.SumTo(da, c.X(0)), c.SumTo(-(da * c.Y()), c.X(1))];
+    }
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => new([[2, 3], [3]], 0.5, 2);
+}
+
+/// <summary>ONNX Max (two inputs).</summary>
+public sealed class MaxOp() : BinaryKernelOp("Max", BinaryOp.Max)
+{
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c)
+    {
+        Value first = Greater(c.X(0), c.X(1));
+        return [c.SumTo(c.Dy()! * first, c.X(0)), c.SumTo(c.Dy()! * (1.0 - first), c.X(1))];
+    }
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => new([[2, 3], [3]], DistinctInputs: true);
+}
+
+/// <summary>ONNX Min (two inputs).</summary>
+public sealed class MinOp() : BinaryKernelOp("Min", BinaryOp.Min)
+{
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c)
+    {
+        Value first = Greater(c.X(1), c.X(0));
+        return [c.SumTo(c.Dy()! * first, c.X(0)), c.SumTo(c.Dy()! * (1.0 - first), c.X(1))];
+    }
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => new([[2, 3], [3]], DistinctInputs: true);
+}
+
+/// <summary>ONNX Pow.</summary>
+public sealed class PowOp() : BinaryKernelOp("Pow", BinaryOp.Pow, 15)
+{
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c)
+    {
+        Value a = c.X(0), b = c.X(1);
+        Value da = c.Dy()! * b * c.Op("Pow", a, b - 1.0);
+        Value db = c.Dy()! * c.Y() * a.Log();
+        return [c.SumTo(da, a), c.SumTo(db, b)];
+    }
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => new([[2, 3], [3]], 0.5, 2);
+}
+
+/// <summary>A comparison or logical op: bool output, no gradient.</summary>
+public abstract class PredicateOp(string name, BinaryOp kernel, bool logical) : OpDef
+{
+    /// <inheritdoc/>
+    public override string Name => name;
+
+    /// <inheritdoc/>
+    public override int MinInputs => 2;
+
+    /// <inheritdoc/>
+    public override bool IsDifferentiable => false;
+
+    /// <inheritdoc/>
+    protected override TensorType[] Infer(InferContext context)
+    {
+        TensorType a = context.Input(0), b = context.Input(1);
+        if (a.DType != b.DType) context.Fail($"inputs are {a.DType.ShortName()} and {b.DType.ShortName()}; they must match");
+        if (logical && a.DType != DType.Bool) context.Fail($"inputs must be bool, not {a.DType.ShortName()}");
+        return [new TensorType(DType.Bool, context.Broadcast(a, b))];
+    }
+
+    /// <inheritdoc/>
+    public override unsafe KernelLaunch Bind(BindContext context) => new BinaryLaunch(kernel, context.Input(0), context.Input(1), context.Output(0));
+}
+
+#pragma warning disable CS1591
+public sealed class EqualOp() : PredicateOp("Equal", BinaryOp.Eq, false);
+public sealed class LessOp() : PredicateOp("Less", BinaryOp.Lt, false);
+public sealed class LessOrEqualOp() : PredicateOp("LessOrEqual", BinaryOp.Le, false);
+public sealed class GreaterOp() : PredicateOp("Greater", BinaryOp.Gt, false);
+public sealed class GreaterOrEqualOp() : PredicateOp("GreaterOrEqual", BinaryOp.Ge, false);
+public sealed class AndOp() : PredicateOp("And", BinaryOp.LogicalAnd, true);
+public sealed class OrOp() : PredicateOp("Or", BinaryOp.LogicalOr, true);
+public sealed class XorOp() : PredicateOp("Xor", BinaryOp.LogicalXor, true);
+#pragma warning restore CS1591
+
+/// <summary>ONNX Where(cond, a, b), broadcasting over all three.</summary>
+public sealed unsafe class WhereOp : OpDef
+{
+    /// <inheritdoc/>
+    public override string Name => "Where";
+
+    /// <inheritdoc/>
+    public override int SinceVersion => 16;
+
+    /// <inheritdoc/>
+    public override int MinInputs => 3;
+
+    /// <inheritdoc/>
+    protected override TensorType[] Infer(InferContext context)
+    {
+        if (context.Input(0).DType != DType.Bool) context.Fail($"the condition must be bool, not {context.Input(0).DType.ShortName()}");
+        if (context.Input(1).DType != context.Input(2).DType) context.Fail($"branches are {context.Input(1).DType.ShortName()} and {context.Input(2).DType.ShortName()}");
+        Dim[] ab = context.Broadcast(context.Input(1), context.Input(2));
+        return [new TensorType(context.Input(1).DType, context.Broadcast(context.Input(0), new TensorType(context.Input(1).DType, ab)))];
+    }
+
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c)
+    {
+        Value zero = c.Graph.Scalar(0, c.Y().DType);
+        return [null, c.SumTo(c.Op("Where", c.X(0), c.Dy()!, zero), c.X(1)), c.SumTo(c.Op("Where", c.X(0), zero, c.Dy()!), c.X(2))];
+    }
+
+    /// <inheritdoc/>
+    public override KernelLaunch Bind(BindContext context) => new WhereLaunch(context.Input(0), context.Input(1), context.Input(2), context.Output(0));
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => new([[2, 3], [2, 3], [3]], AwayFromZero: 0.1,
+        Build: (g, x) => g.Apply("Where", [x[0].Apply("Greater", g.Scalar(0, x[0].DType)), x[1], x[2]]));
+}
+
+/// <summary>ONNX Cast: converts elements to the dtype of attribute <c>to</c> (an ONNX TensorProto type number).</summary>
+public sealed unsafe class CastOp : OpDef
+{
+    /// <inheritdoc/>
+    public override string Name => "Cast";
+
+    /// <inheritdoc/>
+    public override int MinInputs => 1;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("to", AttrKind.Int)];
+
+    /// <inheritdoc/>
+    protected override TensorType[] Infer(InferContext context)
+    {
+        var to = (DType)context.Node.GetInt("to");
+        if (!Enum.IsDefined(to)) context.Fail($"'to' = {(long)to} is not a dtype Myelin knows");
+        return [context.Input(0).WithDType(to)];
+    }
+
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c) =>
+        c.X(0).DType.IsFloatingPoint() && c.Y().DType.IsFloatingPoint() ? [c.Dy()!.Cast(c.X(0).DType)] : [null];
+
+    /// <inheritdoc/>
+    public override KernelLaunch Bind(BindContext context) => new CastLaunch(context.Input(0), context.Output(0));
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => new([[2, 3]], Attributes: new() { ["to"] = (long)DType.F64 });
+}

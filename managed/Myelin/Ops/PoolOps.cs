@@ -1,0 +1,189 @@
+using Myelin.Graphs;
+using Myelin.Native;
+
+namespace Myelin.Ops;
+
+/// <summary>ONNX MaxPool / AveragePool (NCHW, 1 to 3 spatial axes), bound to <c>mln_pool_forward</c>.</summary>
+public abstract unsafe class PoolKernelOp(string name, PoolMode mode) : OpDef
+{
+    /// <inheritdoc/>
+    public override string Name => name;
+
+    /// <inheritdoc/>
+    public override int SinceVersion => mode == PoolMode.Max ? 12 : 19;
+
+    /// <inheritdoc/>
+    public override int MinInputs => 1;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } =
+    [
+        new("kernel_shape", AttrKind.Ints), new("strides", AttrKind.Ints, Optional: true), new("pads", AttrKind.Ints, Optional: true),
+        new("dilations", AttrKind.Ints, Optional: true), new("ceil_mode", AttrKind.Int, 0L), new("count_include_pad", AttrKind.Int, 0L),
+    ];
+
+    /// <summary>The native parameters of a pooling node (its attributes, or those copied onto its backward node).</summary>
+    internal static PoolParams Parameters(Node node)
+    {
+        long[] kernel = node.GetInts("kernel_shape")!;
+        int r = kernel.Length;
+        if (r is < 1 or > 3) throw new GraphValidationException($"{node}: pooling needs 1 to 3 spatial axes, not {r}.", node.Name);
+        long[] strides = node.GetInts("strides") ?? Enumerable.Repeat(1L, r).ToArray();
+        long[] dilations = node.GetInts("dilations") ?? Enumerable.Repeat(1L, r).ToArray();
+        long[] pads = node.GetInts("pads") ?? new long[2 * r];
+        if (strides.Length != r || dilations.Length != r || pads.Length != 2 * r)
+        {
+            throw new GraphValidationException($"{node}: strides, dilations and pads must have {r}, {r} and {2 * r} entries.", node.Name);
+        }
+
+        var p = new PoolParams { SpatialRank = r, CeilMode = (int)node.GetInt("ceil_mode"), CountIncludePad = (int)node.GetInt("count_include_pad") };
+        for (int i = 0; i < r; i++)
+        {
+            p.Kernel[i] = kernel[i];
+            p.Strides[i] = strides[i];
+            p.Dilations[i] = dilations[i];
+            p.PadsBegin[i] = pads[i];
+            p.PadsEnd[i] = pads[r + i];
+        }
+
+        return p;
+    }
+
+    /// <inheritdoc/>
+    protected override TensorType[] Infer(InferContext context)
+    {
+        context.RequireSameFloat();
+        TensorType x = context.Input(0);
+        PoolParams p = Parameters(context.Node);
+        if (x.Rank != p.SpatialRank + 2) context.Fail($"x is {x.ShapeText} but kernel_shape has {p.SpatialRank} axes");
+        var dims = x.ToArray();
+        for (int i = 0; i < p.SpatialRank; i++)
+        {
+            Dim input = x[2 + i];
+            if (!input.IsKnown) context.Fail($"spatial axis {i} must have a known size");
+            long span = p.Dilations[i] * (p.Kernel[i] - 1) + 1, padded = input.Value + p.PadsBegin[i] + p.PadsEnd[i];
+            if (padded < span) context.Fail($"spatial axis {i}: padded size {padded} is smaller than the window {span}");
+            long output = p.CeilMode != 0 ? (padded - span + p.Strides[i] - 1) / p.Strides[i] + 1 : (padded - span) / p.Strides[i] + 1;
+            // A last window starting in the end padding is dropped (ceil mode), as ONNX and PyTorch do.
+            if (p.CeilMode != 0 && (output - 1) * p.Strides[i] >= input.Value + p.PadsBegin[i]) output--;
+            dims[2 + i] = output;
+        }
+
+        var y = new TensorType(x.DType, dims);
+        return mode == PoolMode.Max ? [y, y.WithDType(DType.I64)] : [y];
+    }
+
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c)
+    {
+        var attributes = new Dictionary<string, object>(c.Node.Attributes) { ["mode"] = (long)mode };
+        Value[] inputs = mode == PoolMode.Max ? [c.Dy()!, c.Y(1), c.X(0)] : [c.Dy()!, c.X(0)];
+        return [c.Graph.Apply("PoolGrad", inputs, attributes)[0]];
+    }
+
+    /// <inheritdoc/>
+    public override KernelLaunch Bind(BindContext context)
+    {
+        PoolParams[] p = GC.AllocateArray<PoolParams>(1, pinned: true);
+        p[0] = Parameters(context.Node);
+        return new PoolLaunch(mode, p, context.Input(0), context.Output(0), mode == PoolMode.Max ? context.Output(1) : null);
+    }
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => new([[1, 2, 5, 5]], DistinctInputs: true, Attributes: new()
+    {
+        ["kernel_shape"] = new long[] { 3, 2 }, ["strides"] = new long[] { 2, 1 }, ["pads"] = new long[] { 1, 0, 1, 1 },
+    });
+
+    private sealed class PoolLaunch(PoolMode mode, PoolParams[] p, TensorDesc* x, TensorDesc* y, TensorDesc* indices) : KernelLaunch
+    {
+        public override void Launch(DeviceHandle device)
+        {
+            fixed (PoolParams* parameters = p) NativeMethods.Check(NativeMethods.PoolForward(device, mode, parameters, x, y, indices));
+        }
+    }
+}
+
+/// <summary>ONNX MaxPool; its second output is ONNX's Indices (row-major flat positions in x).</summary>
+public sealed class MaxPoolOp() : PoolKernelOp("MaxPool", PoolMode.Max);
+
+/// <summary>ONNX AveragePool.</summary>
+public sealed class AveragePoolOp() : PoolKernelOp("AveragePool", PoolMode.Average);
+
+/// <summary>Myelin's PoolGrad(dy, [indices,] x): the pooling backward (x gives the shape), <c>mln_pool_backward</c>.</summary>
+public sealed unsafe class PoolGradOp : OpDef
+{
+    /// <inheritdoc/>
+    public override string Name => "PoolGrad";
+
+    /// <inheritdoc/>
+    public override string Domain => "ai.myelin";
+
+    /// <inheritdoc/>
+    public override int SinceVersion => 1;
+
+    /// <inheritdoc/>
+    public override int MinInputs => 2;
+
+    /// <inheritdoc/>
+    public override int MaxInputs => 3;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } =
+    [
+        new("mode", AttrKind.Int), new("kernel_shape", AttrKind.Ints), new("strides", AttrKind.Ints, Optional: true), new("pads", AttrKind.Ints, Optional: true),
+        new("dilations", AttrKind.Ints, Optional: true), new("ceil_mode", AttrKind.Int, 0L), new("count_include_pad", AttrKind.Int, 0L),
+    ];
+
+    /// <inheritdoc/>
+    public override bool IsDifferentiable => false;
+
+    /// <inheritdoc/>
+    protected override TensorType[] Infer(InferContext context) => [context.Inputs[^1].WithDType(context.Input(0).DType)];
+
+    /// <inheritdoc/>
+    public override KernelLaunch Bind(BindContext context)
+    {
+        PoolParams[] p = GC.AllocateArray<PoolParams>(1, pinned: true);
+        p[0] = PoolKernelOp.Parameters(context.Node);
+        var mode = (PoolMode)context.Node.GetInt("mode");
+        return new BackwardLaunch(mode, p, context.Input(0), mode == PoolMode.Max ? context.Input(1) : null, context.Output(0));
+    }
+
+    private sealed class BackwardLaunch(PoolMode mode, PoolParams[] p, TensorDesc* dy, TensorDesc* indices, TensorDesc* dx) : KernelLaunch
+    {
+        public override void Launch(DeviceHandle device)
+        {
+            fixed (PoolParams* parameters = p) NativeMethods.Check(NativeMethods.PoolBackward(device, mode, parameters, dy, indices, dx));
+        }
+    }
+}
+
+/// <summary>ONNX GlobalAveragePool / GlobalMaxPool: the mean or max over every spatial axis, kept with size 1.</summary>
+public abstract class GlobalPoolOp(string name, string reduction) : CompositeOp
+{
+    /// <inheritdoc/>
+    public override string Name => name;
+
+    /// <inheritdoc/>
+    public override int SinceVersion => 1;
+
+    /// <inheritdoc/>
+    public override int MinInputs => 1;
+
+    /// <inheritdoc/>
+    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    {
+        if (inputs[0].Rank < 3) context.Fail($"x is {inputs[0].Type.ShapeText}; it needs N x C and at least one spatial axis");
+        long[] axes = Enumerable.Range(2, inputs[0].Rank - 2).Select(a => (long)a).ToArray();
+        return graph.Apply(reduction, inputs, new Dictionary<string, object> { ["axes"] = axes, ["keepdims"] = 1L });
+    }
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => new([[2, 3, 2, 2]], DistinctInputs: true);
+}
+
+#pragma warning disable CS1591
+public sealed class GlobalAveragePoolOp() : GlobalPoolOp("GlobalAveragePool", "ReduceMean");
+public sealed class GlobalMaxPoolOp() : GlobalPoolOp("GlobalMaxPool", "ReduceMax");
+#pragma warning restore CS1591

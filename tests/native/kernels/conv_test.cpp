@@ -1,0 +1,293 @@
+// Convolution: the optimized drivers against the direct nested-loop reference twin, gradients
+// by central finite differences in double, and argument validation.
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/text.hpp"
+#include "kernel_test_support.hpp"
+#include "kernels/cpu/reference/reference_nn.hpp"
+
+namespace mln::test {
+namespace {
+
+struct ConvCase {
+    std::vector<int64_t> x_shape;  // N x C x spatial
+    int64_t out_channels;
+    std::vector<int64_t> kernel;
+    std::vector<int64_t> strides, dilations, pads_begin, pads_end;
+    int64_t groups;
+};
+
+mln_conv_params params_of(const ConvCase& c) {
+    mln_conv_params p{};
+    p.spatial_rank = static_cast<int32_t>(c.kernel.size());
+    for (size_t i = 0; i < c.kernel.size(); ++i) {
+        p.strides[i] = c.strides[i];
+        p.dilations[i] = c.dilations[i];
+        p.pads_begin[i] = c.pads_begin[i];
+        p.pads_end[i] = c.pads_end[i];
+    }
+    p.groups = c.groups;
+    return p;
+}
+
+std::vector<int64_t> w_shape_of(const ConvCase& c) {
+    std::vector<int64_t> shape = {c.out_channels, c.x_shape[1] / c.groups};
+    shape.insert(shape.end(), c.kernel.begin(), c.kernel.end());
+    return shape;
+}
+
+std::vector<int64_t> y_shape_of(const ConvCase& c) {
+    std::vector<int64_t> shape = {c.x_shape[0], c.out_channels};
+    for (size_t i = 0; i < c.kernel.size(); ++i) {
+        const int64_t span = c.dilations[i] * (c.kernel[i] - 1) + 1;
+        shape.push_back((c.x_shape[2 + i] + c.pads_begin[i] + c.pads_end[i] - span) / c.strides[i] + 1);
+    }
+    return shape;
+}
+
+std::string describe(const ConvCase& c) {
+    auto list = [](const std::vector<int64_t>& v) {
+        std::string s;
+        for (int64_t e : v) s += std::to_string(e) + ",";
+        return s;
+    };
+    return cat("x=", list(c.x_shape), " M=", c.out_channels, " k=", list(c.kernel), " s=", list(c.strides), " d=",
+               list(c.dilations), " pb=", list(c.pads_begin), " pe=", list(c.pads_end), " g=", c.groups);
+}
+
+std::vector<ConvCase> edge_cases() {
+    return {
+        // 2-d: plain 3x3, stride > kernel, dilation, asymmetric pads, groups 2, depthwise, 1x1.
+        {{2, 3, 7, 9}, 5, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 4, 11, 10}, 6, {2, 3}, {3, 4}, {1, 1}, {0, 1}, {1, 0}, 1},
+        {{2, 4, 9, 9}, 4, {3, 3}, {1, 2}, {2, 3}, {2, 0}, {1, 3}, 2},
+        {{3, 6, 8, 7}, 4, {3, 2}, {2, 1}, {1, 1}, {1, 0}, {0, 1}, 2},
+        {{2, 5, 9, 13}, 5, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 5},
+        {{1, 7, 10, 19}, 7, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 7},
+        {{2, 3, 9, 8}, 3, {5, 5}, {1, 2}, {2, 1}, {4, 2}, {3, 2}, 3},
+        {{2, 9, 5, 7}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 8, 5, 6}, 4, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {{1, 1, 1, 1}, 1, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{0, 3, 5, 5}, 2, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 3, 4, 4}, 2, {4, 4}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        // 1-d and 3-d.
+        {{3, 4, 17}, 6, {3}, {2}, {2}, {1}, {2}, 2},
+        {{2, 3, 5, 6, 7}, 4, {2, 3, 3}, {1, 2, 1}, {2, 1, 1}, {1, 0, 1}, {0, 1, 1}, 1},
+        {{1, 4, 5, 5, 6}, 4, {3, 3, 3}, {1, 1, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 4},
+        // Enough (image, group) tasks to run the images in parallel.
+        {{8, 4, 6, 6}, 8, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2},
+        {{9, 3, 5, 5}, 4, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+    };
+}
+
+template <class T>
+double tolerance(int64_t terms) {
+    return std::numeric_limits<T>::epsilon() * 16.0 * static_cast<double>(terms + 4);
+}
+
+template <class T>
+::testing::AssertionResult near_all(HostTensor<T>& got, HostTensor<T>& want, double tol) {
+    for (int64_t i = 0; i < want.count(); ++i) {
+        const double g = got.at(i);
+        const double w = want.at(i);
+        if (!(std::fabs(g - w) <= tol * (1.0 + std::fabs(w)))) {
+            return ::testing::AssertionFailure() << "element " << i << ": got " << g << ", want " << w;
+        }
+    }
+    return ::testing::AssertionSuccess();
+}
+
+template <class T>
+void check_against_reference(mln_device* device, const ConvCase& c) {
+    SCOPED_TRACE(describe(c));
+    const mln_conv_params p = params_of(c);
+    HostTensor<T> x(c.x_shape), w(w_shape_of(c)), bias({c.out_channels});
+    HostTensor<T> y(y_shape_of(c)), y_want(y_shape_of(c));
+    fill_random(x);
+    fill_random(w);
+    fill_random(bias);
+    for (int64_t i = 0; i < y.count(); ++i) y.at(i) = std::numeric_limits<T>::quiet_NaN();
+    ASSERT_EQ(mln_conv_forward(device, &p, x.desc(), w.desc(), bias.desc(), y.desc()), MLN_STATUS_OK) << mln_last_error();
+    const TensorView bias_view = bias.view();
+    reference::conv_forward(p, x.view(), w.view(), &bias_view, y_want.view());
+    int64_t terms = w.count() / std::max<int64_t>(c.out_channels, 1) * 16;
+    EXPECT_TRUE(near_all(y, y_want, tolerance<T>(terms))) << "forward";
+
+    // Backward passes, fed a random dy.
+    HostTensor<T> dy(y_shape_of(c)), dx(c.x_shape), dx_want(c.x_shape), dw(w_shape_of(c)), dw_want(w_shape_of(c));
+    HostTensor<T> dbias({c.out_channels}), dbias_want({c.out_channels});
+    fill_random(dy);
+    for (int64_t i = 0; i < dx.count(); ++i) dx.at(i) = std::numeric_limits<T>::quiet_NaN();
+    for (int64_t i = 0; i < dw.count(); ++i) dw.at(i) = std::numeric_limits<T>::quiet_NaN();
+    ASSERT_EQ(mln_conv_backward_data(device, &p, dy.desc(), w.desc(), dx.desc()), MLN_STATUS_OK) << mln_last_error();
+    reference::conv_backward_data(p, dy.view(), w.view(), dx_want.view());
+    EXPECT_TRUE(near_all(dx, dx_want, tolerance<T>(c.out_channels * 16 * 16))) << "backward data";
+    ASSERT_EQ(mln_conv_backward_filter(device, &p, x.desc(), dy.desc(), dw.desc(), dbias.desc()), MLN_STATUS_OK)
+        << mln_last_error();
+    const TensorView dbias_view = dbias_want.view();
+    reference::conv_backward_filter(p, x.view(), dy.view(), dw_want.view(), &dbias_view);
+    const int64_t per_filter = y.count() / std::max<int64_t>(c.out_channels, 1) * 16;
+    EXPECT_TRUE(near_all(dw, dw_want, tolerance<T>(per_filter))) << "backward filter";
+    EXPECT_TRUE(near_all(dbias, dbias_want, tolerance<T>(per_filter))) << "backward bias";
+}
+
+class ConvTest : public CpuDeviceTest {};
+
+TEST_F(ConvTest, MatchesReferenceOnEdgeCasesF32EveryIsa) {
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const ConvCase& c : edge_cases()) check_against_reference<float>(device_, c);
+    }
+}
+
+TEST_F(ConvTest, MatchesReferenceOnEdgeCasesF64) {
+    for (const ConvCase& c : edge_cases()) check_against_reference<double>(device_, c);
+}
+
+TEST_F(ConvTest, MatchesReferenceWithOneThreadAndWithThree) {
+    int32_t previous = 0;
+    ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
+    for (int32_t threads : {1, 3}) {
+        ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+        for (const ConvCase& c : edge_cases()) check_against_reference<float>(device_, c);
+    }
+    ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
+}
+
+// L = sum(y * r) for a fixed random r: dL/dx = backward_data(r), dL/dw = backward_filter(x, r),
+// dL/dbias = sum of r. Each is compared with (L(v + h) - L(v - h)) / 2h.
+TEST_F(ConvTest, GradientsMatchFiniteDifferences) {
+    const std::vector<ConvCase> cases = {
+        {{2, 4, 5, 6}, 4, {3, 2}, {2, 1}, {1, 2}, {1, 0}, {2, 1}, 2},
+        {{1, 3, 6, 5}, 3, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 3},
+        {{2, 2, 7}, 3, {2}, {3}, {1}, {0}, {1}, 1},
+    };
+    for (const ConvCase& c : cases) {
+        SCOPED_TRACE(describe(c));
+        const mln_conv_params p = params_of(c);
+        HostTensor<double> x(c.x_shape), w(w_shape_of(c)), bias({c.out_channels}), r(y_shape_of(c)),
+            y(y_shape_of(c));
+        HostTensor<double> dx(c.x_shape), dw(w_shape_of(c)), dbias({c.out_channels});
+        fill_random(x);
+        fill_random(w);
+        fill_random(bias);
+        fill_random(r);
+        ASSERT_EQ(mln_conv_backward_data(device_, &p, r.desc(), w.desc(), dx.desc()), MLN_STATUS_OK);
+        ASSERT_EQ(mln_conv_backward_filter(device_, &p, x.desc(), r.desc(), dw.desc(), dbias.desc()), MLN_STATUS_OK);
+        auto loss = [&] {
+            EXPECT_EQ(mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), y.desc()), MLN_STATUS_OK);
+            double sum = 0.0;
+            for (int64_t i = 0; i < y.count(); ++i) sum += y.at(i) * r.at(i);
+            return sum;
+        };
+        auto check = [&](HostTensor<double>& v, HostTensor<double>& grad, const char* name) {
+            for (int64_t i = 0; i < v.count(); ++i) {
+                const double saved = v.at(i);
+                const double h = 1e-5;
+                v.at(i) = saved + h;
+                const double plus = loss();
+                v.at(i) = saved - h;
+                const double minus = loss();
+                v.at(i) = saved;
+                EXPECT_NEAR(grad.at(i), (plus - minus) / (2 * h), 1e-6 * (1.0 + std::fabs(grad.at(i))))
+                    << name << " element " << i;
+            }
+        };
+        check(x, dx, "dx");
+        check(w, dw, "dw");
+        check(bias, dbias, "dbias");
+    }
+}
+
+// ConvTranspose as backward_data: dx may be larger than the smallest input that gives dy's
+// size (ONNX output_padding); the extra border receives what the adjoint gives it.
+TEST_F(ConvTest, BackwardDataServesConvTransposeWithOutputPadding) {
+    mln_conv_params p{};
+    p.spatial_rank = 2;
+    p.strides[0] = p.strides[1] = 2;
+    p.dilations[0] = p.dilations[1] = 1;
+    p.pads_begin[0] = p.pads_begin[1] = 1;
+    p.pads_end[0] = p.pads_end[1] = 1;
+    p.groups = 1;
+    HostTensor<float> input({2, 3, 4, 5}), w({3, 2, 3, 3}), y({2, 2, 8, 10}), want({2, 2, 8, 10});
+    fill_random(input);
+    fill_random(w);
+    ASSERT_EQ(mln_conv_backward_data(device_, &p, input.desc(), w.desc(), y.desc()), MLN_STATUS_OK) << mln_last_error();
+    reference::conv_backward_data(p, input.view(), w.view(), want.view());
+    EXPECT_TRUE(near_all(y, want, tolerance<float>(64)));
+}
+
+TEST_F(ConvTest, DeviceReportsTheNeuralNetworkFamilies) {
+    auto supports = [&](mln_kernel kernel, mln_dtype dtype) {
+        int32_t result = -1;
+        EXPECT_EQ(mln_device_supports(device_, kernel, dtype, &result), MLN_STATUS_OK) << mln_last_error();
+        return result;
+    };
+    for (mln_kernel kernel : {MLN_KERNEL_CONV, MLN_KERNEL_POOL, MLN_KERNEL_NORMALIZATION}) {
+        EXPECT_EQ(supports(kernel, MLN_DTYPE_F32), 1);
+        EXPECT_EQ(supports(kernel, MLN_DTYPE_F64), 1);
+        EXPECT_EQ(supports(kernel, MLN_DTYPE_F16), 0);
+        EXPECT_EQ(supports(kernel, MLN_DTYPE_I32), 0);
+    }
+    EXPECT_EQ(supports(MLN_KERNEL_INDEXING, MLN_DTYPE_I8), 1);
+    EXPECT_EQ(supports(MLN_KERNEL_INDEXING, MLN_DTYPE_BF16), 1);
+}
+
+TEST_F(ConvTest, RejectsBadArgumentsWithClearMessages) {
+    mln_conv_params p{};
+    p.spatial_rank = 2;
+    p.strides[0] = p.strides[1] = 1;
+    p.dilations[0] = p.dilations[1] = 1;
+    p.groups = 1;
+    HostTensor<float> x({1, 4, 5, 5}), w({6, 4, 3, 3}), y({1, 6, 3, 3}), bad_y({1, 6, 4, 3}), bias({5});
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, bad_y.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT,
+                            {"mln_conv_forward: y is 1x6x4x3 but x 1x4x5x5 and w 6x4x3x3", "give 1x6x3x3"}));
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), y.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"bias is 5 but must be a vector of length 6"}));
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, nullptr, x.desc(), w.desc(), nullptr, y.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"params is null"}));
+    p.groups = 3;
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, y.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"groups = 3 must divide"}));
+    p.groups = 2;
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, y.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"w.shape[1] must be 2"}));
+    p.groups = 1;
+    p.strides[1] = 0;
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, y.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"params.strides[1] is 0"}));
+    p.strides[1] = 1;
+    p.dilations[0] = 3;
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, y.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"smaller than the dilated kernel extent 7"}));
+    p.dilations[0] = 1;
+    p.spatial_rank = 4;
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, y.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"params.spatial_rank is 4"}));
+    p.spatial_rank = 1;
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, y.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"x is 1x4x5x5 (rank 4) but must have rank 3"}));
+    p.spatial_rank = 2;
+    HostTensor<float> strided_x({1, 4, 5, 5}, {100, 25, 1, 5});
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, strided_x.desc(), w.desc(), nullptr, y.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"x is 1x4x5x5 with strides [100,25,1,5]", "contiguous"}));
+    HostTensor<double> w64({6, 4, 3, 3});
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w64.desc(), nullptr, y.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"dtype"}));
+    HostTensor<int32_t> xi({1, 4, 5, 5}), wi({6, 4, 3, 3}), yi({1, 6, 3, 3});
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, xi.desc(), wi.desc(), nullptr, yi.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"x has dtype i32 but must be f32 or f64"}));
+    HostTensor<float> dx({1, 4, 6, 6});
+    EXPECT_TRUE(failed_with(mln_conv_backward_data(device_, &p, y.desc(), w.desc(), dx.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"mln_conv_backward_data: dy is 1x6x3x3 but dx 1x4x6x6"}));
+    HostTensor<float> dw({6, 4, 2, 3});
+    EXPECT_TRUE(failed_with(mln_conv_backward_filter(device_, &p, x.desc(), y.desc(), dw.desc(), nullptr),
+                            MLN_STATUS_INVALID_ARGUMENT, {"mln_conv_backward_filter: dy is 1x6x3x3 but x 1x4x5x5 and dw"}));
+}
+
+}  // namespace
+}  // namespace mln::test

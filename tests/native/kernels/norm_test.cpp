@@ -1,0 +1,293 @@
+// Normalization: forward against the reference twin, gradients by finite differences in
+// double, running statistics and inference by plain formulas, argument validation.
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/text.hpp"
+#include "kernel_test_support.hpp"
+#include "kernels/cpu/reference/reference_nn.hpp"
+
+namespace mln::test {
+namespace {
+
+enum class Kind { batch, layer, group };
+
+struct NormCase {
+    Kind kind;
+    std::vector<int64_t> x_shape;
+    int64_t attribute;  // normalized_rank (layer) or groups (group)
+};
+
+std::string describe(const NormCase& c) {
+    std::string shape;
+    for (int64_t d : c.x_shape) shape += std::to_string(d) + ",";
+    const char* kind = c.kind == Kind::batch ? "batch" : c.kind == Kind::layer ? "layer" : "group";
+    return cat(kind, " x=", shape, " attribute=", c.attribute);
+}
+
+std::vector<int64_t> parameter_shape(const NormCase& c) {
+    if (c.kind == Kind::layer) {
+        return std::vector<int64_t>(c.x_shape.end() - c.attribute, c.x_shape.end());
+    }
+    return {c.x_shape[1]};
+}
+
+std::vector<int64_t> statistics_shape(const NormCase& c) {
+    if (c.kind == Kind::batch) return {c.x_shape[1]};
+    if (c.kind == Kind::group) return {c.x_shape[0], c.attribute};
+    return std::vector<int64_t>(c.x_shape.begin(), c.x_shape.end() - c.attribute);
+}
+
+const mln_tensor_desc* desc_or_null(const HostTensor<float>* t) { return t != nullptr ? t->desc() : nullptr; }
+const mln_tensor_desc* desc_or_null(const HostTensor<double>* t) { return t != nullptr ? t->desc() : nullptr; }
+
+template <class T>
+mln_status forward(mln_device* device, const NormCase& c, HostTensor<T>& x, const HostTensor<T>* scale,
+                   const HostTensor<T>* bias, double epsilon, HostTensor<T>& y, HostTensor<T>& mean,
+                   HostTensor<T>& invstd) {
+    switch (c.kind) {
+        case Kind::batch:
+            return mln_batch_norm_forward_training(device, x.desc(), desc_or_null(scale), desc_or_null(bias), epsilon,
+                                                   0.9, nullptr, nullptr, y.desc(), mean.desc(), invstd.desc());
+        case Kind::layer:
+            return mln_layer_norm_forward(device, x.desc(), static_cast<int32_t>(c.attribute), desc_or_null(scale),
+                                          desc_or_null(bias), epsilon, y.desc(), mean.desc(), invstd.desc());
+        case Kind::group:
+            return mln_group_norm_forward(device, x.desc(), c.attribute, desc_or_null(scale), desc_or_null(bias),
+                                          epsilon, y.desc(), mean.desc(), invstd.desc());
+    }
+    return MLN_STATUS_INTERNAL;
+}
+
+template <class T>
+mln_status backward(mln_device* device, const NormCase& c, HostTensor<T>& x, HostTensor<T>& dy,
+                    const HostTensor<T>* scale, HostTensor<T>& mean, HostTensor<T>& invstd, HostTensor<T>& dx,
+                    HostTensor<T>& dscale, HostTensor<T>& dbias) {
+    switch (c.kind) {
+        case Kind::batch:
+            return mln_batch_norm_backward(device, x.desc(), dy.desc(), desc_or_null(scale), mean.desc(), invstd.desc(),
+                                           dx.desc(), dscale.desc(), dbias.desc());
+        case Kind::layer:
+            return mln_layer_norm_backward(device, x.desc(), dy.desc(), static_cast<int32_t>(c.attribute),
+                                           desc_or_null(scale), mean.desc(), invstd.desc(), dx.desc(), dscale.desc(),
+                                           dbias.desc());
+        case Kind::group:
+            return mln_group_norm_backward(device, x.desc(), dy.desc(), c.attribute, desc_or_null(scale), mean.desc(),
+                                           invstd.desc(), dx.desc(), dscale.desc(), dbias.desc());
+    }
+    return MLN_STATUS_INTERNAL;
+}
+
+template <class T>
+void reference_forward(const NormCase& c, HostTensor<T>& x, const HostTensor<T>* scale, const HostTensor<T>* bias,
+                       double epsilon, HostTensor<T>& y, HostTensor<T>& mean, HostTensor<T>& invstd) {
+    const TensorView scale_view = scale != nullptr ? scale->view() : TensorView{};
+    const TensorView bias_view = bias != nullptr ? bias->view() : TensorView{};
+    const TensorView* s = scale != nullptr ? &scale_view : nullptr;
+    const TensorView* b = bias != nullptr ? &bias_view : nullptr;
+    switch (c.kind) {
+        case Kind::batch: return reference::batch_norm_training(x.view(), s, b, epsilon, y.view(), mean.view(), invstd.view());
+        case Kind::layer:
+            return reference::layer_norm_forward(x.view(), static_cast<int32_t>(c.attribute), s, b, epsilon, y.view(),
+                                                 mean.view(), invstd.view());
+        case Kind::group:
+            return reference::group_norm_forward(x.view(), c.attribute, s, b, epsilon, y.view(), mean.view(),
+                                                 invstd.view());
+    }
+}
+
+std::vector<NormCase> cases() {
+    return {
+        {Kind::batch, {4, 3, 5, 7}, 0}, {Kind::batch, {1, 5, 3}, 0},   {Kind::batch, {7, 2}, 0},
+        {Kind::batch, {2, 3, 2, 3, 5}, 0}, {Kind::layer, {3, 4, 9}, 1}, {Kind::layer, {2, 3, 5, 2}, 2},
+        {Kind::layer, {17}, 1},          {Kind::layer, {2, 6}, 2},     {Kind::group, {2, 6, 5, 3}, 3},
+        {Kind::group, {3, 4, 7}, 1},     {Kind::group, {1, 8, 2, 2}, 8}, {Kind::group, {2, 5}, 5},
+    };
+}
+
+template <class T>
+::testing::AssertionResult near_all(HostTensor<T>& got, HostTensor<T>& want, double tol) {
+    for (int64_t i = 0; i < want.count(); ++i) {
+        const double g = got.at(i);
+        const double w = want.at(i);
+        if (!(std::fabs(g - w) <= tol * (1.0 + std::fabs(w)))) {
+            return ::testing::AssertionFailure() << "element " << i << ": got " << g << ", want " << w;
+        }
+    }
+    return ::testing::AssertionSuccess();
+}
+
+template <class T>
+void check_forward(mln_device* device, const NormCase& c, bool affine, double offset) {
+    SCOPED_TRACE(cat(describe(c), " affine=", affine, " offset=", offset));
+    HostTensor<T> x(c.x_shape), y(c.x_shape), y_want(c.x_shape), scale(parameter_shape(c)), bias(parameter_shape(c));
+    HostTensor<T> mean(statistics_shape(c)), invstd(statistics_shape(c)), mean_want(statistics_shape(c)),
+        invstd_want(statistics_shape(c));
+    for (int64_t i = 0; i < x.count(); ++i) x.at(i) = static_cast<T>(offset + uniform(-2.0, 2.0));
+    fill_random(scale);
+    fill_random(bias);
+    const double epsilon = 1e-5;
+    ASSERT_EQ(forward<T>(device, c, x, affine ? &scale : nullptr, affine ? &bias : nullptr, epsilon, y, mean, invstd),
+              MLN_STATUS_OK)
+        << mln_last_error();
+    reference_forward<T>(c, x, affine ? &scale : nullptr, affine ? &bias : nullptr, epsilon, y_want, mean_want,
+                         invstd_want);
+    const double tol = std::numeric_limits<T>::epsilon() * 64;
+    EXPECT_TRUE(near_all(y, y_want, tol)) << "y";
+    EXPECT_TRUE(near_all(mean, mean_want, tol)) << "mean";
+    EXPECT_TRUE(near_all(invstd, invstd_want, tol)) << "invstd";
+}
+
+class NormTest : public CpuDeviceTest {};
+
+TEST_F(NormTest, ForwardMatchesReferenceF32AndF64WithAndWithoutAffine) {
+    for (const NormCase& c : cases()) {
+        for (bool affine : {true, false}) {
+            check_forward<float>(device_, c, affine, 0.0);
+            check_forward<double>(device_, c, affine, 0.0);
+        }
+    }
+}
+
+// A mean far from zero relative to the spread: a one-pass E[x^2] - E[x]^2 in f32 would lose
+// every digit of the variance.
+TEST_F(NormTest, StatisticsStayAccurateForALargeMean) {
+    for (const NormCase& c : cases()) check_forward<float>(device_, c, true, 3000.0);
+}
+
+// L = sum(y * r): dx, dscale and dbias against central differences of L.
+TEST_F(NormTest, GradientsMatchFiniteDifferences) {
+    for (const NormCase& c : cases()) {
+        for (bool affine : {true, false}) {
+            SCOPED_TRACE(cat(describe(c), " affine=", affine));
+            HostTensor<double> x(c.x_shape), y(c.x_shape), r(c.x_shape), dx(c.x_shape);
+            HostTensor<double> scale(parameter_shape(c)), bias(parameter_shape(c)), dscale(parameter_shape(c)),
+                dbias(parameter_shape(c));
+            HostTensor<double> mean(statistics_shape(c)), invstd(statistics_shape(c));
+            fill_random(x);
+            fill_random(r);
+            fill_random(scale);
+            fill_random(bias);
+            HostTensor<double>* s = affine ? &scale : nullptr;
+            HostTensor<double>* b = affine ? &bias : nullptr;
+            const double epsilon = 1e-3;
+            ASSERT_EQ(forward<double>(device_, c, x, s, b, epsilon, y, mean, invstd), MLN_STATUS_OK) << mln_last_error();
+            ASSERT_EQ(backward<double>(device_, c, x, r, s, mean, invstd, dx, dscale, dbias), MLN_STATUS_OK)
+                << mln_last_error();
+            auto loss = [&] {
+                HostTensor<double> m(statistics_shape(c)), v(statistics_shape(c));
+                EXPECT_EQ(forward<double>(device_, c, x, s, b, epsilon, y, m, v), MLN_STATUS_OK);
+                double sum = 0.0;
+                for (int64_t i = 0; i < y.count(); ++i) sum += y.at(i) * r.at(i);
+                return sum;
+            };
+            auto check = [&](HostTensor<double>& v, HostTensor<double>& grad, const char* name) {
+                for (int64_t i = 0; i < v.count(); ++i) {
+                    const double saved = v.at(i);
+                    v.at(i) = saved + 1e-6;
+                    const double plus = loss();
+                    v.at(i) = saved - 1e-6;
+                    const double minus = loss();
+                    v.at(i) = saved;
+                    EXPECT_NEAR(grad.at(i), (plus - minus) / 2e-6, 2e-6 * (1.0 + std::fabs(grad.at(i))))
+                        << name << " element " << i;
+                }
+            };
+            check(x, dx, "dx");
+            if (affine) {
+                check(scale, dscale, "dscale");
+                check(bias, dbias, "dbias");
+            }
+        }
+    }
+}
+
+TEST_F(NormTest, BatchNormUpdatesRunningStatisticsAndInfersWithThem) {
+    const int64_t n = 3, channels = 2, spatial = 5;
+    HostTensor<float> x({n, channels, spatial}), y({n, channels, spatial}), mean({channels}), invstd({channels});
+    HostTensor<float> running_mean({channels}), running_var({channels}), scale({channels}), bias({channels});
+    fill_random(x);
+    fill_random(scale);
+    fill_random(bias);
+    const float old_mean[] = {0.5f, -1.0f};
+    const float old_var[] = {2.0f, 0.25f};
+    for (int c = 0; c < 2; ++c) {
+        running_mean.at(c) = old_mean[c];
+        running_var.at(c) = old_var[c];
+    }
+    const double momentum = 0.9;
+    const double epsilon = 1e-5;
+    ASSERT_EQ(mln_batch_norm_forward_training(device_, x.desc(), scale.desc(), bias.desc(), epsilon, momentum,
+                                              running_mean.desc(), running_var.desc(), y.desc(), mean.desc(),
+                                              invstd.desc()),
+              MLN_STATUS_OK)
+        << mln_last_error();
+    for (int64_t c = 0; c < channels; ++c) {
+        double sum = 0.0;
+        double squares = 0.0;
+        for (int64_t i = 0; i < n; ++i) {
+            for (int64_t s = 0; s < spatial; ++s) sum += x.at((i * channels + c) * spatial + s);
+        }
+        const double m = sum / (n * spatial);
+        for (int64_t i = 0; i < n; ++i) {
+            for (int64_t s = 0; s < spatial; ++s) {
+                const double d = x.at((i * channels + c) * spatial + s) - m;
+                squares += d * d;
+            }
+        }
+        const double var = squares / (n * spatial);
+        EXPECT_NEAR(running_mean.at(c), momentum * old_mean[c] + (1 - momentum) * m, 1e-5);
+        EXPECT_NEAR(running_var.at(c), momentum * old_var[c] + (1 - momentum) * var, 1e-5);
+    }
+    ASSERT_EQ(mln_batch_norm_forward_inference(device_, x.desc(), scale.desc(), bias.desc(), running_mean.desc(),
+                                               running_var.desc(), epsilon, y.desc()),
+              MLN_STATUS_OK)
+        << mln_last_error();
+    for (int64_t i = 0; i < x.count(); ++i) {
+        const int64_t c = i / spatial % channels;
+        const double want =
+            (x.at(i) - running_mean.at(c)) / std::sqrt(running_var.at(c) + epsilon) * scale.at(c) + bias.at(c);
+        EXPECT_NEAR(y.at(i), want, 1e-5 * (1 + std::fabs(want))) << "element " << i;
+    }
+}
+
+TEST_F(NormTest, RejectsBadArgumentsWithClearMessages) {
+    HostTensor<float> x({2, 6, 3}), y({2, 6, 3}), c6({6}), c5({5}), stats4({4}), stats6({6});
+    HostTensor<double> y64({2, 6, 3});
+    EXPECT_TRUE(failed_with(mln_batch_norm_forward_training(device_, x.desc(), c5.desc(), nullptr, 1e-5, 0.9, nullptr,
+                                                            nullptr, y.desc(), c6.desc(), c6.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"mln_batch_norm_forward_training: scale is 5 but must be 6"}));
+    EXPECT_TRUE(failed_with(mln_batch_norm_forward_training(device_, x.desc(), nullptr, nullptr, 1e-5, 1.5, nullptr,
+                                                            nullptr, y.desc(), c6.desc(), c6.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"momentum is 1.5"}));
+    EXPECT_TRUE(failed_with(mln_batch_norm_forward_training(device_, x.desc(), nullptr, nullptr, 1e-5, 0.9, c6.desc(),
+                                                            nullptr, y.desc(), c6.desc(), c6.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"both be given or both be null"}));
+    EXPECT_TRUE(failed_with(mln_batch_norm_forward_inference(device_, x.desc(), nullptr, nullptr, c6.desc(), c6.desc(),
+                                                             -1.0, y.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"epsilon is -1"}));
+    EXPECT_TRUE(failed_with(mln_group_norm_forward(device_, x.desc(), 4, nullptr, nullptr, 1e-5, y.desc(),
+                                                   stats4.desc(), stats4.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"mln_group_norm_forward: groups is 4 but must be >= 1 and divide the 6 channels"}));
+    EXPECT_TRUE(failed_with(mln_group_norm_forward(device_, x.desc(), 3, nullptr, nullptr, 1e-5, y.desc(),
+                                                   stats4.desc(), stats4.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"saved_mean is 4 (4 elements) but must hold 6 values (N x groups = 2x3)"}));
+    EXPECT_TRUE(failed_with(mln_layer_norm_forward(device_, x.desc(), 4, nullptr, nullptr, 1e-5, y.desc(),
+                                                   stats6.desc(), stats6.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"normalized_rank is 4 but x is 2x6x3 (valid 1..3)"}));
+    EXPECT_TRUE(failed_with(mln_layer_norm_forward(device_, x.desc(), 1, c6.desc(), nullptr, 1e-5, y.desc(),
+                                                   stats6.desc(), stats6.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"scale is 6 but must be 3"}));
+    EXPECT_TRUE(failed_with(mln_layer_norm_forward(device_, x.desc(), 1, nullptr, nullptr, 1e-5, y64.desc(),
+                                                   stats6.desc(), stats6.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"dtype"}));
+    HostTensor<float> empty({0, 6, 3});
+    EXPECT_TRUE(failed_with(mln_batch_norm_forward_training(device_, empty.desc(), nullptr, nullptr, 1e-5, 0.9, nullptr,
+                                                            nullptr, empty.desc(), c6.desc(), c6.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"at least one element per channel"}));
+}
+
+}  // namespace
+}  // namespace mln::test

@@ -1,0 +1,220 @@
+// Pooling: kernels against the direct reference twin, gradients by finite differences, and
+// argument validation.
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/text.hpp"
+#include "kernel_test_support.hpp"
+#include "kernels/cpu/reference/reference_nn.hpp"
+
+namespace mln::test {
+namespace {
+
+struct PoolCase {
+    std::vector<int64_t> x_shape;
+    std::vector<int64_t> kernel, strides, dilations, pads_begin, pads_end;
+    int32_t ceil_mode;
+    int32_t count_include_pad;
+};
+
+mln_pool_params params_of(const PoolCase& c) {
+    mln_pool_params p{};
+    p.spatial_rank = static_cast<int32_t>(c.kernel.size());
+    for (size_t i = 0; i < c.kernel.size(); ++i) {
+        p.kernel[i] = c.kernel[i];
+        p.strides[i] = c.strides[i];
+        p.dilations[i] = c.dilations[i];
+        p.pads_begin[i] = c.pads_begin[i];
+        p.pads_end[i] = c.pads_end[i];
+    }
+    p.ceil_mode = c.ceil_mode;
+    p.count_include_pad = c.count_include_pad;
+    return p;
+}
+
+// Output shape computed here independently: floor or ceil division, and with ceil_mode the
+// last window must start before the end padding.
+std::vector<int64_t> y_shape_of(const PoolCase& c) {
+    std::vector<int64_t> shape = {c.x_shape[0], c.x_shape[1]};
+    for (size_t i = 0; i < c.kernel.size(); ++i) {
+        const int64_t in = c.x_shape[2 + i];
+        const double span = static_cast<double>(c.dilations[i] * (c.kernel[i] - 1) + 1);
+        const double q = (static_cast<double>(in + c.pads_begin[i] + c.pads_end[i]) - span) /
+                         static_cast<double>(c.strides[i]);
+        int64_t out = static_cast<int64_t>(c.ceil_mode != 0 ? std::ceil(q) : std::floor(q)) + 1;
+        if (c.ceil_mode != 0 && (out - 1) * c.strides[i] >= in + c.pads_begin[i]) --out;
+        shape.push_back(out);
+    }
+    return shape;
+}
+
+std::string describe(const PoolCase& c) {
+    auto list = [](const std::vector<int64_t>& v) {
+        std::string s;
+        for (int64_t e : v) s += std::to_string(e) + ",";
+        return s;
+    };
+    return cat("x=", list(c.x_shape), " k=", list(c.kernel), " s=", list(c.strides), " d=", list(c.dilations),
+               " pb=", list(c.pads_begin), " pe=", list(c.pads_end), " ceil=", c.ceil_mode,
+               " include_pad=", c.count_include_pad);
+}
+
+std::vector<PoolCase> cases() {
+    return {
+        {{2, 3, 7, 9}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 0, 0},
+        {{2, 3, 7, 9}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1, 1},
+        {{1, 2, 8, 8}, {2, 2}, {3, 3}, {1, 1}, {0, 0}, {0, 0}, 1, 0},
+        {{1, 2, 9, 10}, {3, 2}, {2, 3}, {2, 1}, {2, 0}, {0, 1}, 0, 1},
+        {{2, 2, 6, 7}, {3, 3}, {2, 2}, {1, 1}, {0, 1}, {2, 0}, 1, 1},
+        {{3, 2, 13}, {4}, {3}, {1}, {2}, {1}, 1, 0},
+        {{1, 2, 5, 6, 7}, {2, 3, 2}, {2, 1, 2}, {1, 1, 2}, {1, 1, 0}, {0, 1, 1}, 0, 1},
+        {{0, 3, 5, 5}, {2, 2}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 0, 0},
+        {{1, 1, 1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0, 0},
+        {{2, 17, 3, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 0, 1},
+    };
+}
+
+template <class T>
+::testing::AssertionResult near_all(HostTensor<T>& got, HostTensor<T>& want, double tol) {
+    for (int64_t i = 0; i < want.count(); ++i) {
+        const double g = got.at(i);
+        const double w = want.at(i);
+        if (!(std::fabs(g - w) <= tol * (1.0 + std::fabs(w)) || (std::isnan(g) && std::isnan(w)) || g == w)) {
+            return ::testing::AssertionFailure() << "element " << i << ": got " << g << ", want " << w;
+        }
+    }
+    return ::testing::AssertionSuccess();
+}
+
+template <class T>
+void check_case(mln_device* device, const PoolCase& c) {
+    SCOPED_TRACE(describe(c));
+    const mln_pool_params p = params_of(c);
+    const double tol = std::numeric_limits<T>::epsilon() * 64;
+    HostTensor<T> x(c.x_shape), dy(y_shape_of(c));
+    fill_random(x);
+    fill_random(dy);
+    for (mln_pool_mode mode : {MLN_POOL_MODE_MAX, MLN_POOL_MODE_AVERAGE}) {
+        SCOPED_TRACE(mode == MLN_POOL_MODE_MAX ? "max" : "average");
+        HostTensor<T> y(y_shape_of(c)), y_want(y_shape_of(c));
+        HostTensor<int64_t> indices(y_shape_of(c)), indices_want(y_shape_of(c));
+        const bool max = mode == MLN_POOL_MODE_MAX;
+        ASSERT_EQ(mln_pool_forward(device, mode, &p, x.desc(), y.desc(), max ? indices.desc() : nullptr), MLN_STATUS_OK)
+            << mln_last_error();
+        const TensorView indices_view = indices_want.view();
+        reference::pool_forward(mode, p, x.view(), y_want.view(), max ? &indices_view : nullptr);
+        EXPECT_TRUE(near_all(y, y_want, tol));
+        if (max) {
+            EXPECT_TRUE(same_elements(indices, indices_want));
+        }
+
+        HostTensor<T> dx(c.x_shape), dx_want(c.x_shape);
+        for (int64_t i = 0; i < dx.count(); ++i) dx.at(i) = std::numeric_limits<T>::quiet_NaN();
+        ASSERT_EQ(mln_pool_backward(device, mode, &p, dy.desc(), max ? indices.desc() : nullptr, dx.desc()),
+                  MLN_STATUS_OK)
+            << mln_last_error();
+        const TensorView used_indices = indices.view();
+        reference::pool_backward(mode, p, dy.view(), max ? &used_indices : nullptr, dx_want.view());
+        EXPECT_TRUE(near_all(dx, dx_want, tol * 16));
+    }
+}
+
+class PoolTest : public CpuDeviceTest {};
+
+TEST_F(PoolTest, MatchesReferenceF32AndF64) {
+    for (const PoolCase& c : cases()) {
+        check_case<float>(device_, c);
+        check_case<double>(device_, c);
+    }
+}
+
+TEST_F(PoolTest, MaxPropagatesNaNAndKeepsTheFirstOfTies) {
+    mln_pool_params p{};
+    p.spatial_rank = 1;
+    p.kernel[0] = 3;
+    p.strides[0] = 3;
+    p.dilations[0] = 1;
+    HostTensor<float> x({1, 1, 6}), y({1, 1, 2});
+    HostTensor<int64_t> indices({1, 1, 2});
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const float values[] = {1.0f, nan, 5.0f, 2.0f, 2.0f, 1.0f};
+    for (int i = 0; i < 6; ++i) x.at(i) = values[i];
+    ASSERT_EQ(mln_pool_forward(device_, MLN_POOL_MODE_MAX, &p, x.desc(), y.desc(), indices.desc()), MLN_STATUS_OK);
+    EXPECT_TRUE(std::isnan(y.at(0)));
+    EXPECT_EQ(indices.at(0), 1);
+    EXPECT_EQ(y.at(1), 2.0f);
+    EXPECT_EQ(indices.at(1), 3);
+}
+
+// L = sum(y * r): the backward of r must match central differences of L (average pooling is
+// linear; max is piecewise linear and random data has no ties).
+TEST_F(PoolTest, GradientsMatchFiniteDifferences) {
+    for (const PoolCase& c : {cases()[1], cases()[3], cases()[6]}) {
+        SCOPED_TRACE(describe(c));
+        const mln_pool_params p = params_of(c);
+        for (mln_pool_mode mode : {MLN_POOL_MODE_MAX, MLN_POOL_MODE_AVERAGE}) {
+            const bool max = mode == MLN_POOL_MODE_MAX;
+            HostTensor<double> x(c.x_shape), r(y_shape_of(c)), y(y_shape_of(c)), dx(c.x_shape);
+            HostTensor<int64_t> indices(y_shape_of(c));
+            fill_random(x);
+            fill_random(r);
+            ASSERT_EQ(mln_pool_forward(device_, mode, &p, x.desc(), y.desc(), max ? indices.desc() : nullptr),
+                      MLN_STATUS_OK);
+            ASSERT_EQ(mln_pool_backward(device_, mode, &p, r.desc(), max ? indices.desc() : nullptr, dx.desc()),
+                      MLN_STATUS_OK);
+            auto loss = [&] {
+                EXPECT_EQ(mln_pool_forward(device_, mode, &p, x.desc(), y.desc(), nullptr), MLN_STATUS_OK);
+                double sum = 0.0;
+                for (int64_t i = 0; i < y.count(); ++i) sum += y.at(i) * r.at(i);
+                return sum;
+            };
+            for (int64_t i = 0; i < x.count(); ++i) {
+                const double saved = x.at(i);
+                x.at(i) = saved + 1e-6;
+                const double plus = loss();
+                x.at(i) = saved - 1e-6;
+                const double minus = loss();
+                x.at(i) = saved;
+                EXPECT_NEAR(dx.at(i), (plus - minus) / 2e-6, 1e-6) << (max ? "max" : "average") << " element " << i;
+            }
+        }
+    }
+}
+
+TEST_F(PoolTest, RejectsBadArgumentsWithClearMessages) {
+    mln_pool_params p{};
+    p.spatial_rank = 2;
+    p.kernel[0] = p.kernel[1] = 2;
+    p.strides[0] = p.strides[1] = 2;
+    p.dilations[0] = p.dilations[1] = 1;
+    HostTensor<float> x({1, 2, 5, 5}), y({1, 2, 2, 2}), bad_y({1, 2, 3, 2}), dx({1, 2, 5, 5});
+    HostTensor<int64_t> indices({1, 2, 2, 2});
+    HostTensor<int32_t> indices32({1, 2, 2, 2});
+    EXPECT_TRUE(failed_with(mln_pool_forward(device_, MLN_POOL_MODE_MAX, &p, x.desc(), bad_y.desc(), nullptr),
+                            MLN_STATUS_INVALID_ARGUMENT,
+                            {"mln_pool_forward: y is 1x2x3x2 but x 1x2x5x5 with kernel=[2,2]", "gives 1x2x2x2"}));
+    EXPECT_TRUE(failed_with(mln_pool_forward(device_, static_cast<mln_pool_mode>(7), &p, x.desc(), y.desc(), nullptr),
+                            MLN_STATUS_INVALID_ARGUMENT, {"mode is 7"}));
+    EXPECT_TRUE(failed_with(mln_pool_forward(device_, MLN_POOL_MODE_AVERAGE, &p, x.desc(), y.desc(), indices.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"indices must be null for average pooling"}));
+    EXPECT_TRUE(failed_with(mln_pool_forward(device_, MLN_POOL_MODE_MAX, &p, x.desc(), y.desc(), indices32.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"indices has dtype i32 but must be i64"}));
+    EXPECT_TRUE(failed_with(mln_pool_backward(device_, MLN_POOL_MODE_MAX, &p, y.desc(), nullptr, dx.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"mln_pool_backward: indices is null"}));
+    for (int64_t i = 0; i < indices.count(); ++i) indices.at(i) = 0;
+    indices.at(5) = 3;  // plane (0, 1) covers [25, 50)
+    EXPECT_TRUE(failed_with(mln_pool_backward(device_, MLN_POOL_MODE_MAX, &p, y.desc(), indices.desc(), dx.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"indices element 4 is 0 but must be -1 or in [25, 50)"}));
+    p.pads_begin[1] = 2;
+    EXPECT_TRUE(failed_with(mln_pool_forward(device_, MLN_POOL_MODE_MAX, &p, x.desc(), y.desc(), nullptr),
+                            MLN_STATUS_INVALID_ARGUMENT, {"smaller than the dilated window extent 2"}));
+    p.pads_begin[1] = 0;
+    p.kernel[0] = 0;
+    EXPECT_TRUE(failed_with(mln_pool_forward(device_, MLN_POOL_MODE_MAX, &p, x.desc(), y.desc(), nullptr),
+                            MLN_STATUS_INVALID_ARGUMENT, {"params.kernel[0] is 0"}));
+}
+
+}  // namespace
+}  // namespace mln::test
