@@ -9,6 +9,7 @@
 
 #include "core/dtype.hpp"
 #include "core/error.hpp"
+#include "core/shape.hpp"
 #include "core/text.hpp"
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/common/element_types.hpp"
@@ -26,14 +27,12 @@ int64_t index_at(const GatherArgs& a, int64_t j) {
 }
 
 std::string position_text(const TensorView& view, int64_t flat) {
-    std::string text = "[";
     int64_t index[MLN_MAX_RANK] = {};
     for (int32_t d = view.rank - 1; d >= 0; --d) {
         index[d] = flat % view.shape[d];
         flat /= view.shape[d];
     }
-    for (int32_t d = 0; d < view.rank; ++d) text += (d > 0 ? "," : "") + std::to_string(index[d]);
-    return text + "]";
+    return index_list_to_string(view.rank, index);
 }
 
 // Checks every index (ONNX: -axis_size..axis_size-1) before anything is written.

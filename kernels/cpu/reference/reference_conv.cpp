@@ -6,19 +6,6 @@
 namespace mln::reference {
 namespace {
 
-double load(const TensorView& view, const int64_t* index) {
-    if (view.dtype == MLN_DTYPE_F64) return *element_at<double>(view, index);
-    return *element_at<float>(view, index);
-}
-
-void store(const TensorView& view, const int64_t* index, double value) {
-    if (view.dtype == MLN_DTYPE_F64) {
-        *element_at<double>(view, index) = value;
-    } else {
-        *element_at<float>(view, index) = static_cast<float>(value);
-    }
-}
-
 // Calls visit(x_index, w_index, y_index) for every term of the convolution sum whose input
 // element lies inside x (padding contributes nothing).
 template <class Visit>
@@ -54,7 +41,7 @@ int64_t linear(const TensorView& view, const int64_t* index) {
 }
 
 void store_all(const TensorView& view, const std::vector<double>& values) {
-    for_each_index(view.rank, view.shape, [&](const int64_t* i) { store(view, i, values[static_cast<size_t>(linear(view, i))]); });
+    for_each_index(view.rank, view.shape, [&](const int64_t* i) { store_from_double(view, i, values[static_cast<size_t>(linear(view, i))]); });
 }
 
 }  // namespace
@@ -63,12 +50,12 @@ void conv_forward(const mln_conv_params& p, const TensorView& x, const TensorVie
                   const TensorView& y) {
     std::vector<double> sums(static_cast<size_t>(y.element_count), 0.0);
     for_each_term(p, x, w, y, [&](const int64_t* xi, const int64_t* wi, const int64_t* yi) {
-        sums[static_cast<size_t>(linear(y, yi))] += load(x, xi) * load(w, wi);
+        sums[static_cast<size_t>(linear(y, yi))] += load_as_double(x, xi) * load_as_double(w, wi);
     });
     if (bias != nullptr) {
         for_each_index(y.rank, y.shape, [&](const int64_t* yi) {
             const int64_t bi[1] = {yi[1]};
-            sums[static_cast<size_t>(linear(y, yi))] += load(*bias, bi);
+            sums[static_cast<size_t>(linear(y, yi))] += load_as_double(*bias, bi);
         });
     }
     store_all(y, sums);
@@ -77,7 +64,7 @@ void conv_forward(const mln_conv_params& p, const TensorView& x, const TensorVie
 void conv_backward_data(const mln_conv_params& p, const TensorView& dy, const TensorView& w, const TensorView& dx) {
     std::vector<double> sums(static_cast<size_t>(dx.element_count), 0.0);
     for_each_term(p, dx, w, dy, [&](const int64_t* xi, const int64_t* wi, const int64_t* yi) {
-        sums[static_cast<size_t>(linear(dx, xi))] += load(dy, yi) * load(w, wi);
+        sums[static_cast<size_t>(linear(dx, xi))] += load_as_double(dy, yi) * load_as_double(w, wi);
     });
     store_all(dx, sums);
 }
@@ -86,12 +73,12 @@ void conv_backward_filter(const mln_conv_params& p, const TensorView& x, const T
                           const TensorView* dbias) {
     std::vector<double> sums(static_cast<size_t>(dw.element_count), 0.0);
     for_each_term(p, x, dw, dy, [&](const int64_t* xi, const int64_t* wi, const int64_t* yi) {
-        sums[static_cast<size_t>(linear(dw, wi))] += load(dy, yi) * load(x, xi);
+        sums[static_cast<size_t>(linear(dw, wi))] += load_as_double(dy, yi) * load_as_double(x, xi);
     });
     store_all(dw, sums);
     if (dbias != nullptr) {
         std::vector<double> bias_sums(static_cast<size_t>(dbias->element_count), 0.0);
-        for_each_index(dy.rank, dy.shape, [&](const int64_t* yi) { bias_sums[static_cast<size_t>(yi[1])] += load(dy, yi); });
+        for_each_index(dy.rank, dy.shape, [&](const int64_t* yi) { bias_sums[static_cast<size_t>(yi[1])] += load_as_double(dy, yi); });
         store_all(*dbias, bias_sums);
     }
 }

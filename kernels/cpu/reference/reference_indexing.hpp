@@ -34,4 +34,18 @@ T* element_at(const TensorView& view, const int64_t* index) {
     return static_cast<T*>(view.data) + offset;
 }
 
+// The reference twins of float kernels compute in double whatever the element type is.
+inline double load_as_double(const TensorView& view, const int64_t* index) {
+    if (view.dtype == MLN_DTYPE_F64) return *element_at<double>(view, index);
+    return *element_at<float>(view, index);
+}
+
+inline void store_from_double(const TensorView& view, const int64_t* index, double value) {
+    if (view.dtype == MLN_DTYPE_F64) {
+        *element_at<double>(view, index) = value;
+    } else {
+        *element_at<float>(view, index) = static_cast<float>(value);
+    }
+}
+
 }  // namespace mln::reference

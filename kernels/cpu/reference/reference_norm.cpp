@@ -7,18 +7,13 @@
 namespace mln::reference {
 namespace {
 
-double load(const TensorView& view, const int64_t* index) {
-    if (view.dtype == MLN_DTYPE_F64) return *element_at<double>(view, index);
-    return *element_at<float>(view, index);
-}
-
 double load_flat(const TensorView& view, int64_t i) {
     int64_t index[MLN_MAX_RANK] = {};
     for (int32_t d = view.rank - 1; d >= 0; --d) {
         index[d] = i % view.shape[d];
         i /= view.shape[d];
     }
-    return load(view, index);
+    return load_as_double(view, index);
 }
 
 void store_flat(const TensorView& view, int64_t i, double value) {

@@ -8,19 +8,6 @@
 namespace mln::reference {
 namespace {
 
-double load(const TensorView& view, const int64_t* index) {
-    if (view.dtype == MLN_DTYPE_F64) return *element_at<double>(view, index);
-    return *element_at<float>(view, index);
-}
-
-void store(const TensorView& view, const int64_t* index, double value) {
-    if (view.dtype == MLN_DTYPE_F64) {
-        *element_at<double>(view, index) = value;
-    } else {
-        *element_at<float>(view, index) = static_cast<float>(value);
-    }
-}
-
 int64_t flat_index(const TensorView& view, const int64_t* index) {
     int64_t offset = 0;
     for (int32_t d = 0; d < view.rank; ++d) offset = offset * view.shape[d] + index[d];
@@ -63,9 +50,9 @@ void pool_forward(mln_pool_mode mode, const mln_pool_params& p, const TensorView
         if (mode == MLN_POOL_MODE_AVERAGE) {
             double sum = 0.0;
             for_each_tap(p, x, yi, [&](const int64_t* xi, bool inside, bool) {
-                if (inside) sum += load(x, xi);
+                if (inside) sum += load_as_double(x, xi);
             });
-            store(y, yi, sum / average_divisor(p, x, yi));
+            store_from_double(y, yi, sum / average_divisor(p, x, yi));
             return;
         }
         bool found = false;
@@ -73,7 +60,7 @@ void pool_forward(mln_pool_mode mode, const mln_pool_params& p, const TensorView
         int64_t best_index = -1;
         for_each_tap(p, x, yi, [&](const int64_t* xi, bool inside, bool) {
             if (!inside) return;
-            const double v = load(x, xi);
+            const double v = load_as_double(x, xi);
             if (std::isnan(best)) return;
             if (!found || v > best || std::isnan(v)) {
                 best = v;
@@ -81,7 +68,7 @@ void pool_forward(mln_pool_mode mode, const mln_pool_params& p, const TensorView
                 found = true;
             }
         });
-        store(y, yi, best);
+        store_from_double(y, yi, best);
         if (indices != nullptr) *element_at<int64_t>(*indices, yi) = best_index;
     });
 }
@@ -90,7 +77,7 @@ void pool_backward(mln_pool_mode mode, const mln_pool_params& p, const TensorVie
                    const TensorView& dx) {
     std::vector<double> sums(static_cast<size_t>(dx.element_count), 0.0);
     for_each_index(dy.rank, dy.shape, [&](const int64_t* yi) {
-        const double g = load(dy, yi);
+        const double g = load_as_double(dy, yi);
         if (mode == MLN_POOL_MODE_MAX) {
             const int64_t index = *element_at<int64_t>(*indices, yi);
             if (index >= 0) sums[static_cast<size_t>(index)] += g;
@@ -101,7 +88,7 @@ void pool_backward(mln_pool_mode mode, const mln_pool_params& p, const TensorVie
             if (inside) sums[static_cast<size_t>(flat_index(dx, xi))] += g / divisor;
         });
     });
-    for_each_index(dx.rank, dx.shape, [&](const int64_t* xi) { store(dx, xi, sums[static_cast<size_t>(flat_index(dx, xi))]); });
+    for_each_index(dx.rank, dx.shape, [&](const int64_t* xi) { store_from_double(dx, xi, sums[static_cast<size_t>(flat_index(dx, xi))]); });
 }
 
 }  // namespace mln::reference

@@ -309,10 +309,9 @@ void require_contiguous(const char* name, const TensorView& view) {
     int64_t expected = 1;
     for (int32_t d = view.rank - 1; d >= 0; --d) {
         if (view.shape[d] != 1 && view.strides[d] != expected && view.element_count != 0) {
-            std::string strides = "[";
-            for (int32_t i = 0; i < view.rank; ++i) strides += (i > 0 ? "," : "") + std::to_string(view.strides[i]);
-            invalid(cat(name, " is ", shape_to_string(view), " with strides ", strides,
-                        "] but must be contiguous row-major (copy it first)"));
+            invalid(cat(name, " is ", shape_to_string(view), " with strides ",
+                        index_list_to_string(view.rank, view.strides),
+                        " but must be contiguous row-major (copy it first)"));
         }
         expected *= view.shape[d];
     }

@@ -17,6 +17,15 @@ std::string shape_to_string(int32_t rank, const int64_t* shape) {
     return text;
 }
 
+std::string index_list_to_string(int32_t count, const int64_t* values) {
+    std::string text = "[";
+    for (int32_t i = 0; i < count; ++i) {
+        if (i > 0) text += ',';
+        text += std::to_string(values[i]);
+    }
+    return text + ']';
+}
+
 Shape broadcast_shapes(const char* name_a, const TensorView& a, const char* name_b, const TensorView& b) {
     Shape result;
     result.rank = std::max(a.rank, b.rank);

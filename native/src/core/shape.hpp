@@ -13,6 +13,8 @@ namespace mln {
 // "2x3x4"; "scalar" for rank 0.
 std::string shape_to_string(int32_t rank, const int64_t* shape);
 inline std::string shape_to_string(const TensorView& view) { return shape_to_string(view.rank, view.shape); }
+// "[2,0,-1]": a bracketed list, for strides and index positions in messages.
+std::string index_list_to_string(int32_t count, const int64_t* values);
 
 struct Shape {
     int32_t rank = 0;

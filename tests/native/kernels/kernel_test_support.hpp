@@ -62,4 +62,17 @@ template <class T>
     return ::testing::AssertionSuccess();
 }
 
+// Every element within tol relative to (1 + |want|); NaN matches NaN, infinities match themselves.
+template <class T>
+::testing::AssertionResult near_all(HostTensor<T>& got, HostTensor<T>& want, double tol) {
+    for (int64_t i = 0; i < want.count(); ++i) {
+        const double g = got.at(i);
+        const double w = want.at(i);
+        if (!(std::fabs(g - w) <= tol * (1.0 + std::fabs(w)) || (std::isnan(g) && std::isnan(w)) || g == w)) {
+            return ::testing::AssertionFailure() << "element " << i << ": got " << g << ", want " << w;
+        }
+    }
+    return ::testing::AssertionSuccess();
+}
+
 }  // namespace mln::test

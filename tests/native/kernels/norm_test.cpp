@@ -108,18 +108,6 @@ std::vector<NormCase> cases() {
 }
 
 template <class T>
-::testing::AssertionResult near_all(HostTensor<T>& got, HostTensor<T>& want, double tol) {
-    for (int64_t i = 0; i < want.count(); ++i) {
-        const double g = got.at(i);
-        const double w = want.at(i);
-        if (!(std::fabs(g - w) <= tol * (1.0 + std::fabs(w)))) {
-            return ::testing::AssertionFailure() << "element " << i << ": got " << g << ", want " << w;
-        }
-    }
-    return ::testing::AssertionSuccess();
-}
-
-template <class T>
 void check_forward(mln_device* device, const NormCase& c, bool affine, double offset) {
     SCOPED_TRACE(cat(describe(c), " affine=", affine, " offset=", offset));
     HostTensor<T> x(c.x_shape), y(c.x_shape), y_want(c.x_shape), scale(parameter_shape(c)), bias(parameter_shape(c));

@@ -77,18 +77,6 @@ std::vector<PoolCase> cases() {
 }
 
 template <class T>
-::testing::AssertionResult near_all(HostTensor<T>& got, HostTensor<T>& want, double tol) {
-    for (int64_t i = 0; i < want.count(); ++i) {
-        const double g = got.at(i);
-        const double w = want.at(i);
-        if (!(std::fabs(g - w) <= tol * (1.0 + std::fabs(w)) || (std::isnan(g) && std::isnan(w)) || g == w)) {
-            return ::testing::AssertionFailure() << "element " << i << ": got " << g << ", want " << w;
-        }
-    }
-    return ::testing::AssertionSuccess();
-}
-
-template <class T>
 void check_case(mln_device* device, const PoolCase& c) {
     SCOPED_TRACE(describe(c));
     const mln_pool_params p = params_of(c);
