@@ -43,13 +43,19 @@ internal static class GradCheckCommand
 
             int passed = results.Count(r => r.Ok);
             int failed = results.Count - passed;
+
+            // With every op checked, account for the rest of the registry: the ops declared not differentiable.
+            List<string> notDifferentiable = only is null ? GradCheck.NotDifferentiableOps.Select(o => o.Name).Order(StringComparer.Ordinal).ToList() : [];
+            List<string> gradientPending = only is null ? GradCheck.GradientPendingOps.Select(o => o.Name).Order(StringComparer.Ordinal).ToList() : [];
             if (asJson)
             {
                 output.WriteLine(JsonOutput.Serialize(new Report(passed, failed,
-                    results.Select(r => new OpResult(r.Op, r.Ok, double.IsFinite(r.MaxRelativeError) ? r.MaxRelativeError : null)).ToList())));
+                    results.Select(r => new OpResult(r.Op, r.Ok, double.IsFinite(r.MaxRelativeError) ? r.MaxRelativeError : null)).ToList(), notDifferentiable, gradientPending)));
             }
             else
             {
+                if (notDifferentiable.Count > 0) output.WriteLine($"{notDifferentiable.Count} ops not differentiable: {string.Join(", ", notDifferentiable)}");
+                if (gradientPending.Count > 0) output.WriteLine($"{gradientPending.Count} ops without a gradient of their own yet (second derivatives through them fail): {string.Join(", ", gradientPending)}");
                 output.WriteLine($"{passed} passed, {failed} failed");
             }
 
@@ -58,7 +64,8 @@ internal static class GradCheckCommand
         return command;
     }
 
-    private sealed record Report(int Passed, int Failed, IReadOnlyList<OpResult> Ops);
+    private sealed record Report(int Passed, int Failed, IReadOnlyList<OpResult> Ops, IReadOnlyList<string> NotDifferentiable,
+        IReadOnlyList<string> GradientPending);
 
     private sealed record OpResult(string Op, bool Ok, double? MaxRelErr);
 }

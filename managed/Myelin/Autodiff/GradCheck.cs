@@ -91,6 +91,12 @@ public static class GradCheck
     /// <summary>The registered ops that have a gradient-check case (every differentiable op should).</summary>
     public static IReadOnlyList<OpDef> CheckableOps => OpRegistry.All.Values.Where(op => op.GradCheckCase is not null).ToList();
 
+    /// <summary>The registered ops declared not differentiable (<see cref="OpDef.IsDifferentiable"/> false), which have no check.</summary>
+    public static IReadOnlyList<OpDef> NotDifferentiableOps => OpRegistry.All.Values.Where(op => !op.IsDifferentiable && op.GradCheckCase is null).ToList();
+
+    /// <summary>Differentiable ops whose own gradient is not built yet (<see cref="OpDef.HasGradient"/> false): backward ops, so only second derivatives are missing.</summary>
+    public static IReadOnlyList<OpDef> GradientPendingOps => OpRegistry.All.Values.Where(op => op.IsDifferentiable && !op.HasGradient && op.GradCheckCase is null).ToList();
+
     /// <summary>Checks one registered op on its <see cref="OpDef.GradCheckCase"/>.</summary>
     public static GradCheckResult CheckOp(OpDef op, int seed = 1)
     {

@@ -116,9 +116,11 @@ public sealed unsafe class ConvOp : ConvFamilyOp
         new ConvForwardLaunch(Pinned(context.Node, context.InputShape(0).Length - 2), context.Input(0), context.Input(1),
             context.InputCount == 3 ? context.Input(2) : null, context.Output(0));
 
+    /// <summary>Padding, stride and groups shared by the checks of Conv and its backward ops.</summary>
+    internal static Dictionary<string, object> CheckAttributes() => new() { ["pads"] = new long[] { 1, 0, 1, 1 }, ["strides"] = new long[] { 2, 1 }, ["group"] = 2L };
+
     /// <inheritdoc/>
-    public override GradCheckCase? GradCheckCase => new([[2, 2, 5, 5], [4, 1, 3, 3], [4]],
-        Attributes: new() { ["pads"] = new long[] { 1, 0, 1, 1 }, ["strides"] = new long[] { 2, 1 }, ["group"] = 2L });
+    public override GradCheckCase? GradCheckCase => new([[2, 2, 5, 5], [4, 1, 3, 3], [4]], Attributes: CheckAttributes());
 
     private sealed class ConvForwardLaunch(ConvParams[] p, TensorDesc* x, TensorDesc* w, TensorDesc* bias, TensorDesc* y) : KernelLaunch
     {
@@ -146,6 +148,24 @@ public sealed unsafe class ConvGradDataOp : ConvFamilyOp
 
     /// <inheritdoc/>
     protected override TensorType[] Infer(InferContext context) => [context.Input(2).WithDType(context.Input(0).DType)];
+
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c)
+    {
+        // dx = Conv^T(dy; w) is bilinear: <g, dx> = <Conv(g; w), dy>, so d/d(dy) = Conv(g; w) and d/dw = ConvGradFilter(g, dy).
+        // x gives only the shape.
+        Value g = c.Dy()!, dy = c.X(0), w = c.X(1);
+        return
+        [
+            c.Graph.Apply("Conv", [g, w], CopyAttributes(c.Node))[0],
+            c.Graph.Apply("ConvGradFilter", [g, dy, w], CopyAttributes(c.Node))[0],
+            null,
+        ];
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The inputs are dy, w and x of <see cref="ConvOp"/>'s check (x [2, 2, 5, 5] by w [4, 1, 3, 3] gives dy [2, 4, 3, 4]).</remarks>
+    public override GradCheckCase? GradCheckCase => new([[2, 4, 3, 4], [4, 1, 3, 3], [2, 2, 5, 5]], Attributes: ConvOp.CheckAttributes());
 
     /// <inheritdoc/>
     public override KernelLaunch Bind(BindContext context) =>
@@ -177,6 +197,24 @@ public sealed unsafe class ConvGradFilterOp : ConvFamilyOp
 
     /// <inheritdoc/>
     protected override TensorType[] Infer(InferContext context) => [context.Input(2).WithDType(context.Input(0).DType)];
+
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c)
+    {
+        // dw is bilinear in x and dy: <g, dw> = <Conv(x; g), dy>, so d/d(dy) = Conv(x; g) and d/dx = ConvGradData(dy, g).
+        // w gives only the shape.
+        Value g = c.Dy()!, x = c.X(0), dy = c.X(1);
+        return
+        [
+            c.Graph.Apply("ConvGradData", [dy, g, x], CopyAttributes(c.Node))[0],
+            c.Graph.Apply("Conv", [x, g], CopyAttributes(c.Node))[0],
+            null,
+        ];
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The inputs are x, dy and w of <see cref="ConvOp"/>'s check.</remarks>
+    public override GradCheckCase? GradCheckCase => new([[2, 2, 5, 5], [2, 4, 3, 4], [4, 1, 3, 3]], Attributes: ConvOp.CheckAttributes());
 
     /// <inheritdoc/>
     public override KernelLaunch Bind(BindContext context) =>

@@ -13,6 +13,12 @@ public sealed unsafe class DropoutOp : OpDef
 {
     private static readonly ConditionalWeakTable<Node, StrongBox<ulong>> s_offsets = [];
 
+    // Nodes whose counter offset stays put, so every run draws the same mask (finite differences need a fixed function).
+    private static readonly ConditionalWeakTable<Node, object> s_fixedMasks = [];
+
+    /// <summary>Makes <paramref name="node"/> draw the same mask on every run (for gradient checks).</summary>
+    internal static void FixMask(Node node) => s_fixedMasks.AddOrUpdate(node, node);
+
     /// <inheritdoc/>
     public override string Name => "Dropout";
 
@@ -73,9 +79,22 @@ public sealed unsafe class DropoutOp : OpDef
     {
         (double ratio, bool training) = Mode(context.Node);
         long count = context.InputShape(0).Aggregate(1L, (p, d) => p * d);
-        return new DropoutLaunch(training ? ratio : 0, (ulong)context.Node.GetInt("seed"), (ulong)count, s_offsets.GetOrCreateValue(context.Node),
-            context.Input(0), context.Output(0), context.Output(1));
+        return new DropoutLaunch(training ? ratio : 0, (ulong)context.Node.GetInt("seed"), s_fixedMasks.TryGetValue(context.Node, out _) ? 0 : (ulong)count,
+            s_offsets.GetOrCreateValue(context.Node), context.Input(0), context.Output(0), context.Output(1));
     }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Training mode, ratio 0.3, seed 7 and a fixed mask: the finite differences then see y = x mask / 0.7, so they check
+    /// that the gradient is mask / (1 - p) elementwise. The mask output is bool and not checked.
+    /// </remarks>
+    public override GradCheckCase? GradCheckCase => new([[4, 8]], Build: (g, x) =>
+    {
+        Value[] outputs = g.Apply("Dropout", [x[0], g.Scalar(0.3, DType.F64), g.Constant(Tensor.FromArray(new[] { true }, new long[0]).MoveToOuterScope())],
+            new Dictionary<string, object> { ["seed"] = 7L });
+        FixMask(outputs[0].Producer!);
+        return [outputs[0]];
+    });
 
     private sealed class DropoutLaunch(double p, ulong seed, ulong count, StrongBox<ulong> offset, TensorDesc* x, TensorDesc* y, TensorDesc* mask) : KernelLaunch
     {

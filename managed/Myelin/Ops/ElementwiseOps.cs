@@ -102,10 +102,8 @@ public abstract class PiecewiseConstantOp(string name, UnaryOp kernel) : UnaryKe
     public override Value?[] Gradient(GradientContext c) => [null];
 
     /// <inheritdoc/>
-    public override GradCheckCase? GradCheckCase => null;
-
-    /// <inheritdoc/>
-    public override bool IsDifferentiable => false;
+    /// <remarks>Samples in (0.1, 0.4): one integer interval, away from 0 (Sign) and 0.5 (Round), so the numeric derivative is 0.</remarks>
+    public override GradCheckCase? GradCheckCase => new([[2, 3]], 0.1, 0.4);
 }
 
 #pragma warning disable CS1591
@@ -245,6 +243,21 @@ public sealed unsafe class UnaryGradOp : OpDef
         };
         return [factor is null ? null : ddx * dy * factor, dDy];
     }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// One check over several kernels, both forms (from y and from x): the first input is treated as free, which is what
+    /// the builder's factors give (for y = f(x) they equal the partial derivative of dy f'(x(y)) in y). Inputs in
+    /// (0.5, 2) keep Log/Sqrt/Reciprocal defined and Relu/Abs away from their kinks.
+    /// </remarks>
+    public override GradCheckCase? GradCheckCase => new([[2, 3], [2, 3]], 0.5, 2, Build: (g, x) =>
+    [
+        .. new[] { UnaryOp.Tanh, UnaryOp.Sigmoid, UnaryOp.Exp, UnaryOp.Sqrt, UnaryOp.Reciprocal, UnaryOp.Relu }.Select(op => Apply(g, op, true, x)),
+        .. new[] { UnaryOp.Log, UnaryOp.Square, UnaryOp.Sin, UnaryOp.Cos, UnaryOp.Softplus, UnaryOp.Abs }.Select(op => Apply(g, op, false, x)),
+    ]);
+
+    private static Value Apply(Graph g, UnaryOp op, bool fromY, Value[] x) =>
+        g.Apply("UnaryGrad", [x[0], x[1]], new Dictionary<string, object> { ["op"] = (long)op, ["from_y"] = fromY ? 1L : 0L })[0];
 }
 
 /// <summary>An elementwise op of two broadcast inputs bound to <c>mln_binary</c>.</summary>

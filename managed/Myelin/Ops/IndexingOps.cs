@@ -69,6 +69,12 @@ public sealed unsafe class GatherGradOp : OpDef
         [c.Graph.Apply("Gather", [c.Dy()!, c.X(1)], new Dictionary<string, object> { ["axis"] = c.Node.GetInt("axis") })[0], null, null];
 
     /// <inheritdoc/>
+    /// <remarks>Index 3 repeats, so the scatter must add; x ([3, 4, 2]) gives only the shape, so its gradient is 0.</remarks>
+    public override GradCheckCase? GradCheckCase => new([[3, 2, 2, 2], [3, 4, 2]], Build: (g, x) =>
+        [g.Apply("GatherGrad", [x[0], g.Constant(Tensor.FromArray(new long[] { 3, 0, 3, 1 }, [2, 2]).MoveToOuterScope()), x[1]],
+            new Dictionary<string, object> { ["axis"] = 1L })[0]]);
+
+    /// <inheritdoc/>
     public override KernelLaunch Bind(BindContext context) =>
         new SequenceLaunch(new FillLaunch(context.Output(0), 0), new ScatterLaunch((int)context.Node.GetInt("axis"), context.Input(0), context.Input(1), context.Output(0)));
 

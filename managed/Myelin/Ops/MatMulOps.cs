@@ -180,7 +180,29 @@ public sealed unsafe class FusedGemmOp : OpDef
     }
 
     /// <inheritdoc/>
-    public override bool IsDifferentiable => false;
+    public override Value?[] Gradient(GradientContext c)
+    {
+        // dz = dy act'(z), from y (every epilogue activation's derivative is a function of its output); then Gemm's rule.
+        Value a = c.X(0), b = c.X(1), dy = c.Dy()!;
+        UnaryOp activation = Activations[(string)c.Node.Attributes["activation"]];
+        Value dz = activation == UnaryOp.Identity ? dy : c.Graph.Apply("UnaryGrad", [c.Y(), dy], new Dictionary<string, object>
+        {
+            ["op"] = (long)activation, ["from_y"] = 1L,
+        })[0];
+        bool ta = c.Node.GetInt("transA") != 0, tb = c.Node.GetInt("transB") != 0;
+        double alpha = c.Node.GetFloat("alpha");
+        Value G(Value x, Value y, bool tx, bool ty) => c.Graph.Apply("Gemm", [x, y], new Dictionary<string, object>
+        {
+            ["alpha"] = alpha, ["beta"] = 0.0, ["transA"] = tx ? 1L : 0L, ["transB"] = ty ? 1L : 0L,
+        })[0];
+        Value da = ta ? G(b, dz, tb, true) : G(dz, b, false, !tb);
+        Value db = tb ? G(dz, a, true, ta) : G(a, dz, !ta, false);
+        return c.Node.Inputs.Length < 3 ? [da, db] : [da, db, dz.Sum([0])];
+    }
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => new([[4, 3], [2, 4], [2]],
+        Attributes: new() { ["alpha"] = 0.5, ["transA"] = 1L, ["transB"] = 1L, ["activation"] = "Tanh" });
 
     /// <inheritdoc/>
     public override KernelLaunch Bind(BindContext context) => new GemmLaunch(

@@ -70,6 +70,30 @@ public sealed unsafe class SoftmaxGradOp : OpDef
     }
 
     /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c)
+    {
+        // Softmax: dx = y (dy - sum(dy y)). LogSoftmax: dx = dy - exp(y) sum(dy). Sums run over the axis, kept for broadcasting.
+        Value y = c.X(0), dy = c.X(1), g = c.Dy()!;
+        long[] axis = [c.Axis(c.Node.GetInt("axis"), y.Rank)];
+        if (c.Node.GetInt("log") == 0)
+        {
+            Value t = (g * y).Sum(axis, keepDims: true), s = (dy * y).Sum(axis, keepDims: true);
+            return [g * (dy - s) - dy * t, c.Graph.Apply("SoftmaxGrad", [y, g], new Dictionary<string, object>(c.Node.Attributes))[0]];
+        }
+
+        Value e = y.Exp();
+        return [-(g * e * dy.Sum(axis, keepDims: true)), g - (g * e).Sum(axis, keepDims: true)];
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>y and dy are free inputs; one output per form (softmax and log-softmax), along a middle axis.</remarks>
+    public override GradCheckCase? GradCheckCase => new([[2, 3, 4], [2, 3, 4]], Build: (g, x) =>
+    [
+        g.Apply("SoftmaxGrad", [x[0], x[1]], new Dictionary<string, object> { ["axis"] = 1L, ["log"] = 0L })[0],
+        g.Apply("SoftmaxGrad", [x[0], x[1]], new Dictionary<string, object> { ["axis"] = -2L, ["log"] = 1L })[0],
+    ]);
+
+    /// <inheritdoc/>
     public override KernelLaunch Bind(BindContext context) => new SoftmaxBackwardLaunch(
         context.Node.GetInt("log") != 0 ? SoftmaxOp.LogSoftmax : SoftmaxOp.Softmax, (int)context.Node.GetInt("axis"), context.Input(0), context.Input(1), context.Output(0));
 }

@@ -140,7 +140,7 @@ public sealed unsafe class NormGradOp : OpDef
     public override int MinInputs => 5;
 
     /// <inheritdoc/>
-    public override bool IsDifferentiable => false;
+    public override bool HasGradient => false;
 
     /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("kind", AttrKind.Int), new("normalized_rank", AttrKind.Int, 0L), new("groups", AttrKind.Int, 1L)];
@@ -261,7 +261,7 @@ public sealed unsafe class BatchNormGradOp : OpDef
     public override int MinInputs => 5;
 
     /// <inheritdoc/>
-    public override bool IsDifferentiable => false;
+    public override bool HasGradient => false;
 
     /// <inheritdoc/>
     protected override TensorType[] Infer(InferContext context) => [context.Input(0), context.Input(2), context.Input(2)];

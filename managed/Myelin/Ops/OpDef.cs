@@ -68,6 +68,12 @@ public abstract class OpDef
     /// <summary>Whether gradients flow through the op (integer and boolean results do not).</summary>
     public virtual bool IsDifferentiable => true;
 
+    /// <summary>
+    /// False for a differentiable op whose gradient builder is not written yet: differentiating through it
+    /// fails with a message naming the node instead of silently giving zero.
+    /// </summary>
+    public virtual bool HasGradient => true;
+
     /// <summary>Whether elementwise (same shape out as the broadcast of its inputs, one loop): fusion candidates.</summary>
     public virtual bool IsElementwise => false;
 

@@ -136,7 +136,7 @@ public sealed unsafe class PoolGradOp : OpDef
     ];
 
     /// <inheritdoc/>
-    public override bool IsDifferentiable => false;
+    public override bool HasGradient => false;
 
     /// <inheritdoc/>
     protected override TensorType[] Infer(InferContext context) => [context.Inputs[^1].WithDType(context.Input(0).DType)];

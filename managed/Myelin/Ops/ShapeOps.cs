@@ -209,7 +209,9 @@ public sealed class ReshapeOp : ReshapeLikeViewOp
     }
 
     /// <inheritdoc/>
-    public override GradCheckCase? GradCheckCase => null;
+    /// <remarks>The shape is a constant input (0 copies a dim, -1 is inferred); only the data input is checked.</remarks>
+    public override GradCheckCase? GradCheckCase => new([[2, 3, 4]], Build: (g, x) =>
+        [g.Apply("Reshape", [x[0], g.Constant(Tensor.FromArray(new long[] { 0, -1, 2 }).MoveToOuterScope())])[0]]);
 }
 
 /// <summary>ONNX Flatten: rank 2, dims before <c>axis</c> multiplied into the first.</summary>
@@ -312,6 +314,11 @@ public sealed class UnsqueezeOp : ReshapeLikeViewOp
         for (int i = 0, source = 0; i < rank; i++) dims[i] = inserted[i] ? Dim.Of(1) : x[source++];
         return [new TensorType(x.DType, dims)];
     }
+
+    /// <inheritdoc/>
+    /// <remarks>The axes are a constant input (a negative one included); only the data input is checked.</remarks>
+    public override GradCheckCase? GradCheckCase => new([[2, 3]], Build: (g, x) =>
+        [g.Apply("Unsqueeze", [x[0], g.Constant(Tensor.FromArray(new long[] { 0, -1 }).MoveToOuterScope())])[0]]);
 }
 
 /// <summary>Myelin's ReshapeLike(x, like): x's elements with like's shape (gradients of reshapes).</summary>

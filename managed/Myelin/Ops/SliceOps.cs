@@ -135,6 +135,14 @@ public sealed unsafe class SliceGradOp : OpDef
         [c.Graph.Apply("Slice", [c.Dy()!, .. c.Node.Inputs[2..]])[0], .. new Value?[c.Node.Inputs.Length - 1]];
 
     /// <inheritdoc/>
+    /// <remarks>dy is [4, 2], written into columns 1 and 3 of a [4, 5] x; x gives only the shape, so its gradient is 0.</remarks>
+    public override GradCheckCase? GradCheckCase => new([[4, 2], [4, 5]], Build: (g, x) =>
+    {
+        Value C(long v) => g.Constant(Tensor.FromArray(new[] { v }).MoveToOuterScope());
+        return [g.Apply("SliceGrad", [x[0], x[1], C(1), C(5), C(1), C(2)])[0]];
+    });
+
+    /// <inheritdoc/>
     public override KernelLaunch Bind(BindContext context)
     {
         // The slice of the output, seen as the forward Slice sees its input.
