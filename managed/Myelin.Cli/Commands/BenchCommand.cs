@@ -1,15 +1,14 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 
 namespace Myelin.Cli.Commands;
 
-/// <summary><c>myelin bench gemm</c>: times the native kernels.</summary>
+/// <summary><c>myelin bench</c>: times the native kernels (<c>gemm</c> here; the other kernels in their own files).</summary>
 internal static class BenchCommand
 {
     private const string DefaultShapes = "64x64x64,256x256x256,512x512x512";
 
-    public static Command Create() => new("bench", "Time native kernels and compiled graphs.") { CreateGemm(), TrainStepBenchCommand.Create() };
+    public static Command Create() => new("bench", "Time native kernels and compiled graphs.") { CreateGemm(), EltwiseBenchCommand.Create(), TrainStepBenchCommand.Create() };
 
     private static Command CreateGemm()
     {
@@ -30,65 +29,37 @@ internal static class BenchCommand
                 }
             },
         };
-        var threads = new Option<int?>("--threads") { Description = "Kernel threads (default: the current count, physical cores unless changed)." };
-        threads.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int?>() is < 1)
-            {
-                result.AddError("--threads must be at least 1.");
-            }
-        });
-        var minSeconds = new Option<double>("--min-seconds")
-        {
-            Description = "Timed repetitions per shape continue until this much time has passed.",
-            DefaultValueFactory = _ => 0.3,
-        };
+        var threads = BenchTiming.ThreadsOption();
+        var minSeconds = BenchTiming.MinSecondsOption();
         var json = new Option<bool>("--json") { Description = "Print one JSON object as the last line." };
 
         var command = new Command("gemm", "Time f32 GEMM (C = A * B) and report GFLOP/s per shape.") { shapes, threads, minSeconds, json };
-        command.SetAction(parseResult => CommandRunner.Run(parseResult, output =>
+        command.SetAction(parseResult => CommandRunner.Run(parseResult, output => BenchTiming.WithThreads(parseResult.GetValue(threads), () =>
         {
             GemmShape[] sizes = parseResult.GetValue(shapes) ?? [];
-            int? threadCount = parseResult.GetValue(threads);
-            int previousThreads = Device.Cpu.ThreadCount;
-            try
+            var results = new List<GemmResult>();
+            bool asJson = parseResult.GetValue(json);
+            foreach (GemmShape size in sizes)
             {
-                if (threadCount is int count)
+                GemmResult result = Measure(size, parseResult.GetValue(minSeconds));
+                results.Add(result);
+                if (!asJson)
                 {
-                    Device.Cpu.ThreadCount = count;
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"gemm {size,-16} best {result.Gflops,9:F2} GFLOP/s  median {result.MedianGflops,9:F2} GFLOP/s  ({result.Repetitions} runs)"));
                 }
-
-                var results = new List<GemmResult>();
-                bool asJson = parseResult.GetValue(json);
-                foreach (GemmShape size in sizes)
-                {
-                    GemmResult result = Measure(size, parseResult.GetValue(minSeconds));
-                    results.Add(result);
-                    if (!asJson)
-                    {
-                        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"gemm {size,-16} best {result.Gflops,9:F2} GFLOP/s  median {result.MedianGflops,9:F2} GFLOP/s  ({result.Repetitions} runs)"));
-                    }
-                }
-
-                var report = new GemmReport("gemm", Device.Cpu.ThreadCount, results);
-                if (asJson)
-                {
-                    output.WriteLine(JsonOutput.Serialize(report));
-                }
-
-                return 0;
             }
-            finally
+
+            if (asJson)
             {
-                // In-process callers (tests, hosts) keep the thread count they had.
-                Device.Cpu.ThreadCount = previousThreads;
+                output.WriteLine(JsonOutput.Serialize(new GemmReport("gemm", Device.Cpu.ThreadCount, results)));
             }
-        }));
+
+            return 0;
+        })));
         return command;
     }
 
-    /// <summary>One warm-up call, then timed calls until <paramref name="minSeconds"/> have passed.</summary>
     internal static GemmResult Measure(GemmShape size, double minSeconds)
     {
         using var scope = new TensorScope();
@@ -96,22 +67,8 @@ internal static class BenchCommand
         Tensor a = Tensor.Rand([size.M, size.K], generator: generator);
         Tensor b = Tensor.Rand([size.K, size.N], generator: generator);
         Tensor c = Tensor.Zeros([size.M, size.N]);
-        Tensor.Gemm(a, b, output: c);
-
-        var seconds = new List<double>();
-        var total = Stopwatch.StartNew();
-        do
-        {
-            long start = Stopwatch.GetTimestamp();
-            Tensor.Gemm(a, b, output: c);
-            seconds.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
-        }
-        while (total.Elapsed.TotalSeconds < minSeconds);
-
-        seconds.Sort();
-        double best = seconds[0];
-        double median = seconds[seconds.Count / 2];
-        return new GemmResult(size.M, size.N, size.K, Gflops(size, best), Gflops(size, median), best, seconds.Count);
+        BenchTiming.Times times = BenchTiming.Measure(() => Tensor.Gemm(a, b, output: c), minSeconds);
+        return new GemmResult(size.M, size.N, size.K, Gflops(size, times.Best), Gflops(size, times.Median), times.Best, times.Repetitions);
     }
 
     private static double Gflops(GemmShape size, double seconds) => Math.Round(size.FlopCount / seconds / 1e9, 3);

@@ -56,4 +56,32 @@ public class BenchCommandTests
         Assert.That(exitCode, Is.EqualTo(1));
         Assert.That(error, Does.Contain("--threads"));
     }
+
+    [Test]
+    public void EltwiseJsonReportsEachOpAgainstTheCopyBaseline()
+    {
+        (int exitCode, string output, string error) = CliRunner.Run("bench", "eltwise", "--ops", "relu, Add,gelu", "--elements", "4096", "--threads", "1", "--min-seconds", "0", "--json");
+        Assert.That(exitCode, Is.Zero, error);
+        JsonElement report = CliRunner.LastLineJson(output);
+        Assert.That(report.GetProperty("benchmark").GetString(), Is.EqualTo("eltwise"));
+        Assert.That(report.GetProperty("elements").GetInt64(), Is.EqualTo(4096));
+        double copy = report.GetProperty("copy_gbps").GetDouble();
+        Assert.That(copy, Is.GreaterThan(0));
+        JsonElement[] results = report.GetProperty("results").EnumerateArray().ToArray();
+        Assert.That(results.Select(r => r.GetProperty("op").GetString()), Is.EqualTo(new[] { "relu", "add", "gelu" }));
+        foreach (JsonElement result in results)
+        {
+            double gbps = result.GetProperty("gbps").GetDouble();
+            Assert.That(gbps, Is.GreaterThan(0));
+            Assert.That(result.GetProperty("fraction_of_copy").GetDouble(), Is.EqualTo(gbps / copy).Within(0.01 + 1e-3 * gbps / copy));
+        }
+    }
+
+    [Test]
+    public void EltwiseUnknownOpIsNamedInTheError()
+    {
+        (int exitCode, _, string error) = CliRunner.Run("bench", "eltwise", "--ops", "relu,frobnicate", "--elements", "16");
+        Assert.That(exitCode, Is.EqualTo(1));
+        Assert.That(error, Does.Contain("'frobnicate'").And.Contain("Relu"));
+    }
 }
