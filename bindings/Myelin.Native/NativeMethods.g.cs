@@ -107,6 +107,7 @@ namespace Myelin
         Pool = 12,
         Normalization = 13,
         Indexing = 14,
+        EltwiseProgram = 15,
     }
 
     public enum UnaryOp : int
@@ -298,6 +299,18 @@ namespace Myelin
         /// </summary>
         Edge = 2,
     }
+
+    public enum EltwiseKind : int
+    {
+        /// <summary>
+        /// dst = op(src0), op an mln_unary_op; alpha, beta as mln_unary
+        /// </summary>
+        Unary = 0,
+        /// <summary>
+        /// dst = op(src0, src1), op an mln_binary_op (not a comparison or logic op)
+        /// </summary>
+        Binary = 1,
+    }
 }
 
 namespace Myelin.Native
@@ -446,6 +459,33 @@ namespace Myelin.Native
         public int CountIncludePad;
     }
 
+    [StructLayout(LayoutKind.Sequential)]
+    public struct EltwiseInstruction
+    {
+        /// <summary>
+        /// mln_eltwise_kind
+        /// </summary>
+        public int Kind;
+        /// <summary>
+        /// mln_unary_op or mln_binary_op value
+        /// </summary>
+        public int Op;
+        /// <summary>
+        /// a temporary register (&gt;= input_count); may be overwritten later
+        /// </summary>
+        public int Dst;
+        /// <summary>
+        /// a register that holds a value: an input or an earlier dst
+        /// </summary>
+        public int Src0;
+        /// <summary>
+        /// binary only; ignored by unary instructions
+        /// </summary>
+        public int Src1;
+        public double Alpha;
+        public double Beta;
+    }
+
     public static unsafe partial class NativeMethods
     {
         /// <summary>
@@ -457,6 +497,19 @@ namespace Myelin.Native
         /// Largest tensor rank a descriptor can carry.
         /// </summary>
         public const int MaxRank = 8;
+
+        /// <summary>
+        /// A short program of elementwise ops evaluated in one pass over the output, so a chain such
+        /// as tanh(a * b + c) reads each input once and writes y once.
+        /// </summary>
+        public const int EltwiseMaxInstructions = 64;
+
+        public const int EltwiseMaxInputs = 16;
+
+        /// <summary>
+        /// Registers 0..input_count-1 hold the inputs; temporaries use input_count..MAX_REGISTERS-1.
+        /// </summary>
+        public const int EltwiseMaxRegisters = 80;
 
         /// <summary>
         /// Message of the last failed call on this thread; "" if none. Valid until the next call
@@ -848,5 +901,16 @@ namespace Myelin.Native
         [LibraryImport(LibraryName, EntryPoint = "mln_pad")]
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
         public static partial Status Pad(DeviceHandle device, PadMode mode, TensorDesc* x, long* padsBegin, long* padsEnd, double value, TensorDesc* y);
+
+        /// <summary>
+        /// Runs `program` (1..MLN_ELTWISE_MAX_INSTRUCTIONS instructions) elementwise over y's shape:
+        /// inputs[0..input_count-1] (1..MLN_ELTWISE_MAX_INPUTS descriptors, each NumPy-broadcastable
+        /// to y) are loaded into registers 0..input_count-1, the instructions run in order, and the
+        /// last instruction's dst is written to y. Inputs and y have one float dtype (f32 or f64);
+        /// every step rounds to that dtype, exactly as the separate mln_unary/mln_binary calls would.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_eltwise_program")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status EltwiseProgram(DeviceHandle device, EltwiseInstruction* program, int instructionCount, TensorDesc* inputs, int inputCount, TensorDesc* y);
     }
 }

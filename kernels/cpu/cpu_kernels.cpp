@@ -43,6 +43,8 @@ bool supports(mln_kernel kernel, mln_dtype dtype) {
             return dtype == MLN_DTYPE_F32 || dtype == MLN_DTYPE_F64;
         case MLN_KERNEL_INDEXING:
             return true;
+        case MLN_KERNEL_ELTWISE_PROGRAM:
+            return dtype == MLN_DTYPE_F32 || dtype == MLN_DTYPE_F64;
     }
     return false;
 }

@@ -141,7 +141,8 @@ typedef enum mln_kernel {
     MLN_KERNEL_CONV = 11,
     MLN_KERNEL_POOL = 12,
     MLN_KERNEL_NORMALIZATION = 13,
-    MLN_KERNEL_INDEXING = 14
+    MLN_KERNEL_INDEXING = 14,
+    MLN_KERNEL_ELTWISE_PROGRAM = 15
 } mln_kernel;
 
 typedef struct mln_device mln_device;
@@ -575,6 +576,39 @@ typedef enum mln_pad_mode {
 MLN_API mln_status mln_pad(mln_device* device, mln_pad_mode mode, const mln_tensor_desc* x,
                            const int64_t* pads_begin, const int64_t* pads_end, double value,
                            const mln_tensor_desc* y);
+
+/* ---- Fused elementwise programs ---- */
+
+/* A short program of elementwise ops evaluated in one pass over the output, so a chain such
+ * as tanh(a * b + c) reads each input once and writes y once. */
+#define MLN_ELTWISE_MAX_INSTRUCTIONS 64
+#define MLN_ELTWISE_MAX_INPUTS 16
+/* Registers 0..input_count-1 hold the inputs; temporaries use input_count..MAX_REGISTERS-1. */
+#define MLN_ELTWISE_MAX_REGISTERS 80
+
+typedef enum mln_eltwise_kind {
+    MLN_ELTWISE_KIND_UNARY = 0, /* dst = op(src0), op an mln_unary_op; alpha, beta as mln_unary */
+    MLN_ELTWISE_KIND_BINARY = 1 /* dst = op(src0, src1), op an mln_binary_op (not a comparison or logic op) */
+} mln_eltwise_kind;
+
+typedef struct mln_eltwise_instruction {
+    int32_t kind; /* mln_eltwise_kind */
+    int32_t op;   /* mln_unary_op or mln_binary_op value */
+    int32_t dst;  /* a temporary register (>= input_count); may be overwritten later */
+    int32_t src0; /* a register that holds a value: an input or an earlier dst */
+    int32_t src1; /* binary only; ignored by unary instructions */
+    double alpha;
+    double beta;
+} mln_eltwise_instruction;
+
+/* Runs `program` (1..MLN_ELTWISE_MAX_INSTRUCTIONS instructions) elementwise over y's shape:
+ * inputs[0..input_count-1] (1..MLN_ELTWISE_MAX_INPUTS descriptors, each NumPy-broadcastable
+ * to y) are loaded into registers 0..input_count-1, the instructions run in order, and the
+ * last instruction's dst is written to y. Inputs and y have one float dtype (f32 or f64);
+ * every step rounds to that dtype, exactly as the separate mln_unary/mln_binary calls would. */
+MLN_API mln_status mln_eltwise_program(mln_device* device, const mln_eltwise_instruction* program,
+                                       int32_t instruction_count, const mln_tensor_desc* inputs,
+                                       int32_t input_count, const mln_tensor_desc* y);
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,7 @@ public static class PassPipeline
         if (options.Fuse)
         {
             GemmEpilogueFusion.Run(graph);
+            ElementwiseFusion.Run(graph);
         }
 
         DeadCodeElimination.Run(graph);

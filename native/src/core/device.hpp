@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/elementwise_args.hpp"
+#include "core/eltwise_program_args.hpp"
 #include "core/kernel_args.hpp"
 #include "core/nn_args.hpp"
 #include "core/tensor_view.hpp"
@@ -66,6 +67,8 @@ struct DeviceOps {
     void (*gather)(mln_device& device, const GatherArgs& args);
     void (*scatter_add)(mln_device& device, const GatherArgs& args);
     void (*pad)(mln_device& device, const PadArgs& args);
+    // Fused elementwise programs (core/eltwise_program_args.hpp).
+    void (*eltwise_program)(mln_device& device, const EltwiseProgramArgs& args);
 };
 
 }  // namespace mln

@@ -89,6 +89,7 @@ const char* kernel_name(int32_t kernel) noexcept {
         case MLN_KERNEL_SOFTMAX: return "softmax";
         case MLN_KERNEL_OPTIMIZER: return "optimizer";
         case MLN_KERNEL_DROPOUT: return "dropout";
+        case MLN_KERNEL_ELTWISE_PROGRAM: return "eltwise_program";
     }
     return nullptr;
 }

@@ -8,6 +8,7 @@
 #include "cpu/thread_pool.hpp"
 #include "cpu/topology.hpp"
 #include "kernels/cpu/cpu_kernels.hpp"
+#include "kernels/cpu/elementwise/eltwise_program.hpp"
 #include "kernels/cpu/nn_kernels.hpp"
 
 namespace mln::cpu {
@@ -66,6 +67,7 @@ void cpu_group_norm_backward(mln_device&, const NormArgs& args) { kernels::group
 void cpu_gather(mln_device&, const GatherArgs& args) { kernels::gather(args); }
 void cpu_scatter_add(mln_device&, const GatherArgs& args) { kernels::scatter_add(args); }
 void cpu_pad(mln_device&, const PadArgs& args) { kernels::pad(args); }
+void cpu_eltwise_program(mln_device&, const EltwiseProgramArgs& args) { kernels::eltwise_program(args); }
 
 constexpr DeviceOps kCpuDeviceOps = {
     cpu_alloc,
@@ -102,6 +104,7 @@ constexpr DeviceOps kCpuDeviceOps = {
     cpu_gather,
     cpu_scatter_add,
     cpu_pad,
+    cpu_eltwise_program,
 };
 
 }  // namespace
