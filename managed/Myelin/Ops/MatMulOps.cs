@@ -85,17 +85,26 @@ public sealed unsafe class GemmOp : OpDef
     /// <inheritdoc/>
     public override Value?[] Gradient(GradientContext c)
     {
-        Value a = c.X(0), b = c.X(1), dy = c.Dy()!;
+        Value dy = c.Dy()!;
+        (Value da, Value db) = ProductGradients(c, dy);
+        if (c.Node.Inputs.Length < 3) return [da, db];
+        return [da, db, c.SumTo(dy * c.Node.GetFloat("beta"), c.X(2))];
+    }
+
+    /// <summary>
+    /// Gradients of a and b of <c>alpha * op(a) * op(b)</c> given the gradient <paramref name="dz"/> of that product,
+    /// from the node's transA, transB and alpha; FusedGemm applies it after its activation's derivative.
+    /// </summary>
+    internal static (Value A, Value B) ProductGradients(GradientContext c, Value dz)
+    {
+        Value a = c.X(0), b = c.X(1);
         bool ta = c.Node.GetInt("transA") != 0, tb = c.Node.GetInt("transB") != 0;
         double alpha = c.Node.GetFloat("alpha");
         Value G(Value x, Value y, bool tx, bool ty) => c.Graph.Apply("Gemm", [x, y], new Dictionary<string, object>
         {
             ["alpha"] = alpha, ["beta"] = 0.0, ["transA"] = tx ? 1L : 0L, ["transB"] = ty ? 1L : 0L,
         })[0];
-        Value da = ta ? G(b, dy, tb, true) : G(dy, b, false, !tb);
-        Value db = tb ? G(dy, a, true, ta) : G(a, dy, !ta, false);
-        if (c.Node.Inputs.Length < 3) return [da, db];
-        return [da, db, c.SumTo(dy * c.Node.GetFloat("beta"), c.X(2))];
+        return (ta ? G(b, dz, tb, true) : G(dz, b, false, !tb), tb ? G(dz, a, true, ta) : G(a, dz, !ta, false));
     }
 
     /// <inheritdoc/>
@@ -183,20 +192,13 @@ public sealed unsafe class FusedGemmOp : OpDef
     public override Value?[] Gradient(GradientContext c)
     {
         // dz = dy act'(z), from y (every epilogue activation's derivative is a function of its output); then Gemm's rule.
-        Value a = c.X(0), b = c.X(1), dy = c.Dy()!;
+        Value dy = c.Dy()!;
         UnaryOp activation = Activations[(string)c.Node.Attributes["activation"]];
         Value dz = activation == UnaryOp.Identity ? dy : c.Graph.Apply("UnaryGrad", [c.Y(), dy], new Dictionary<string, object>
         {
             ["op"] = (long)activation, ["from_y"] = 1L,
         })[0];
-        bool ta = c.Node.GetInt("transA") != 0, tb = c.Node.GetInt("transB") != 0;
-        double alpha = c.Node.GetFloat("alpha");
-        Value G(Value x, Value y, bool tx, bool ty) => c.Graph.Apply("Gemm", [x, y], new Dictionary<string, object>
-        {
-            ["alpha"] = alpha, ["beta"] = 0.0, ["transA"] = tx ? 1L : 0L, ["transB"] = ty ? 1L : 0L,
-        })[0];
-        Value da = ta ? G(b, dz, tb, true) : G(dz, b, false, !tb);
-        Value db = tb ? G(dz, a, true, ta) : G(a, dz, !ta, false);
+        (Value da, Value db) = GemmOp.ProductGradients(c, dz);
         return c.Node.Inputs.Length < 3 ? [da, db] : [da, db, dz.Sum([0])];
     }
 
