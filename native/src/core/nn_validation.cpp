@@ -120,6 +120,11 @@ void require_same_float_dtype(std::initializer_list<std::pair<const char*, const
     for (const auto& [name, view] : views) require_same_dtype(first_name, *first, name, *view);
 }
 
+void require_contiguous_float_operands(std::initializer_list<std::pair<const char*, const TensorView*>> views) {
+    require_same_float_dtype(views);
+    for (const auto& [name, view] : views) require_contiguous(name, *view);
+}
+
 TensorView validate_channel_vector(const char* name, const mln_tensor_desc* desc, Access access, int64_t length,
                                    const char* what) {
     TensorView view = validate_tensor(name, desc, access);
@@ -336,11 +341,8 @@ ConvArgs validate_conv_forward(const mln_device& device, const mln_conv_params* 
         args.bias = validate_channel_vector("bias", bias, Access::read, args.out_channels, "one per output channel");
         args.has_bias = true;
     }
-    require_same_float_dtype({{"x", &vx}, {"w", &vw}, {"y", &vy}});
+    require_contiguous_float_operands({{"x", &vx}, {"w", &vw}, {"y", &vy}});
     if (args.has_bias) require_same_dtype("bias", args.bias, "y", vy);
-    for (const auto& [name, view] : {std::pair{"x", &vx}, std::pair{"w", &vw}, std::pair{"y", &vy}}) {
-        require_contiguous(name, *view);
-    }
     require_supported(device, MLN_KERNEL_CONV, vy.dtype);
     return args;
 }
@@ -354,10 +356,7 @@ ConvArgs validate_conv_backward_data(const mln_device& device, const mln_conv_pa
     args.x = vdx;
     args.w = vw;
     args.y = vdy;
-    require_same_float_dtype({{"dy", &vdy}, {"w", &vw}, {"dx", &vdx}});
-    for (const auto& [name, view] : {std::pair{"dy", &vdy}, std::pair{"w", &vw}, std::pair{"dx", &vdx}}) {
-        require_contiguous(name, *view);
-    }
+    require_contiguous_float_operands({{"dy", &vdy}, {"w", &vw}, {"dx", &vdx}});
     require_supported(device, MLN_KERNEL_CONV, vdx.dtype);
     return args;
 }
@@ -376,11 +375,8 @@ ConvArgs validate_conv_backward_filter(const mln_device& device, const mln_conv_
         args.bias = validate_channel_vector("dbias", dbias, Access::write, args.out_channels, "one per output channel");
         args.has_bias = true;
     }
-    require_same_float_dtype({{"x", &vx}, {"dy", &vdy}, {"dw", &vdw}});
+    require_contiguous_float_operands({{"x", &vx}, {"dy", &vdy}, {"dw", &vdw}});
     if (args.has_bias) require_same_dtype("dbias", args.bias, "dw", vdw);
-    for (const auto& [name, view] : {std::pair{"x", &vx}, std::pair{"dy", &vdy}, std::pair{"dw", &vdw}}) {
-        require_contiguous(name, *view);
-    }
     require_supported(device, MLN_KERNEL_CONV, vdw.dtype);
     return args;
 }
