@@ -389,9 +389,7 @@ PoolArgs validate_pool_forward(const mln_device& device, int32_t mode, const mln
     args.x = vx;
     args.y = vy;
     attach_indices(args, indices, Access::write, "y");
-    require_same_float_dtype({{"x", &vx}, {"y", &vy}});
-    require_contiguous("x", vx);
-    require_contiguous("y", vy);
+    require_contiguous_float_operands({{"x", &vx}, {"y", &vy}});
     require_supported(device, MLN_KERNEL_POOL, vy.dtype);
     return args;
 }
@@ -404,9 +402,7 @@ PoolArgs validate_pool_backward(const mln_device& device, int32_t mode, const ml
     args.x = vdx;
     args.y = vdy;
     attach_indices(args, indices, Access::read, "dy");
-    require_same_float_dtype({{"dy", &vdy}, {"dx", &vdx}});
-    require_contiguous("dy", vdy);
-    require_contiguous("dx", vdx);
+    require_contiguous_float_operands({{"dy", &vdy}, {"dx", &vdx}});
     require_supported(device, MLN_KERNEL_POOL, vdx.dtype);
     return args;
 }
