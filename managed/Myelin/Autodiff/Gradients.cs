@@ -19,12 +19,45 @@ public static class Gradients
     public static Value?[] Of(Value y, IReadOnlyList<Value> wrt, Value? seed = null)
     {
         ArgumentNullException.ThrowIfNull(y);
-        Graph graph = y.Graph;
-        if (!y.DType.IsFloatingPoint())
+        if (seed is null)
         {
-            throw new GraphValidationException($"Cannot differentiate '{y.Name}' of dtype {y.DType.ShortName()}.");
+            RequireFloat(y);
+            Value one = y.Graph.Scalar(1, y.DType);
+            seed = y.Rank == 0 ? one : y.Graph.Apply("ExpandLike", [one, y])[0];
         }
 
+        return Of([y], [seed], wrt);
+    }
+
+    /// <summary>
+    /// The gradients of several values at once: <paramref name="seeds"/>[i] is dL/d<paramref name="ys"/>[i] (null where
+    /// no gradient reaches that value), and the result is dL/d<paramref name="wrt"/>, null where L does not depend on
+    /// it. This is the vector-Jacobian product of a multi-output function, as one reverse sweep.
+    /// </summary>
+    /// <exception cref="GraphValidationException">A seed does not match its value, or an op on the path has no gradient.</exception>
+    public static Value?[] Of(IReadOnlyList<Value> ys, IReadOnlyList<Value?> seeds, IReadOnlyList<Value> wrt)
+    {
+        ArgumentNullException.ThrowIfNull(ys);
+        ArgumentNullException.ThrowIfNull(seeds);
+        ArgumentNullException.ThrowIfNull(wrt);
+        if (ys.Count != seeds.Count) throw new ArgumentException($"{ys.Count} values but {seeds.Count} seeds.", nameof(seeds));
+        var contributions = new Dictionary<Value, List<Value>>();
+        for (int i = 0; i < ys.Count; i++)
+        {
+            if (seeds[i] is not { } seed) continue;
+            Value y = ys[i];
+            RequireFloat(y);
+            if (!seed.Type.Dims.SequenceEqual(y.Type.Dims) || seed.DType != y.DType)
+            {
+                throw new GraphValidationException($"The seed '{seed.Name}' is {seed.Type} but '{y.Name}' is {y.Type}.");
+            }
+
+            if (!contributions.TryGetValue(y, out List<Value>? list)) contributions[y] = list = [];
+            list.Add(seed);
+        }
+
+        if (contributions.Count == 0) return new Value?[wrt.Count];
+        Graph graph = ys[0].Graph;
         Node[] nodes = [.. graph.Nodes];
         var dependsOnWrt = new HashSet<Value>(wrt);
         foreach (Node node in nodes)
@@ -35,14 +68,6 @@ public static class Gradients
             }
         }
 
-        var contributions = new Dictionary<Value, List<Value>>();
-        if (seed is null)
-        {
-            Value one = graph.Scalar(1, y.DType);
-            seed = y.Rank == 0 ? one : graph.Apply("ExpandLike", [one, y])[0];
-        }
-
-        contributions[y] = [seed];
         for (int index = nodes.Length - 1; index >= 0; index--)
         {
             Node node = nodes[index];
@@ -81,6 +106,33 @@ public static class Gradients
         }
 
         return wrt.Select(w => contributions.TryGetValue(w, out List<Value>? list) ? Sum(list) : null).ToArray();
+    }
+
+    /// <summary>
+    /// The vector-Jacobian product of a function written as an expression of registered ops: <paramref name="expression"/>
+    /// receives stand-ins for <paramref name="inputs"/> and returns the function's outputs; the result holds, per input,
+    /// the sum over outputs of <paramref name="outputGradients"/> times the partial derivative (null where none flows).
+    /// Partial means each input is varied on its own, even where the real inputs depend on one another (a backward op's
+    /// x and dy, say): the stand-ins are fresh Identity values, so the sweep never follows the inputs' own producers.
+    /// A gradient builder uses this to differentiate a fused kernel through an equivalent expression; the expression's
+    /// forward nodes are dead code unless the gradient reads them, and the result is differentiable again.
+    /// </summary>
+    public static Value?[] OfExpression(IReadOnlyList<Value> inputs, Func<Value[], Value[]> expression, IReadOnlyList<Value?> outputGradients)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(expression);
+        if (inputs.Count == 0) throw new ArgumentException("The expression needs at least one input.", nameof(inputs));
+        Value[] standIns = inputs.Select(input => input.Graph.Apply("Identity", [input])[0]).ToArray();
+        Value[] outputs = expression(standIns);
+        return Of(outputs, outputGradients, standIns);
+    }
+
+    private static void RequireFloat(Value y)
+    {
+        if (!y.DType.IsFloatingPoint())
+        {
+            throw new GraphValidationException($"Cannot differentiate '{y.Name}' of dtype {y.DType.ShortName()}.");
+        }
     }
 
     private static Value Sum(List<Value> terms)
