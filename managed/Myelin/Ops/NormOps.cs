@@ -1,3 +1,4 @@
+using Myelin.Autodiff;
 using Myelin.Graphs;
 using Myelin.Native;
 
@@ -45,11 +46,11 @@ public sealed unsafe class LayerNormalizationOp : OpDef
     /// <inheritdoc/>
     public override Value?[] Gradient(GradientContext c)
     {
-        Value[] grads = c.Graph.Apply("NormGrad", [c.X(0), c.Dy()!, c.X(1), c.Y(1), c.Y(2)], new Dictionary<string, object>
+        int normalizedRank = NormalizedRank(c.Node, c.X(0).Rank);
+        return NormLayout.Layer(normalizedRank).ForwardGradient(c, dy => c.Graph.Apply("NormGrad", [c.X(0), dy, c.X(1), c.Y(1), c.Y(2)], new Dictionary<string, object>
         {
-            ["kind"] = 0L, ["normalized_rank"] = (long)NormalizedRank(c.Node, c.X(0).Rank),
-        });
-        return [grads[0], grads[1], grads[2]];
+            ["kind"] = 0L, ["normalized_rank"] = (long)normalizedRank,
+        }));
     }
 
     /// <inheritdoc/>
@@ -57,8 +58,9 @@ public sealed unsafe class LayerNormalizationOp : OpDef
         context.Input(0), context.Input(1), context.Input(2), context.Output(0), context.Output(1), context.Output(2));
 
     /// <inheritdoc/>
+    /// <remarks>All three outputs are checked: Mean and InvStdDev have gradients too (second derivatives reach them through NormGrad).</remarks>
     public override GradCheckCase? GradCheckCase => new([[3, 2, 4], [2, 4], [2, 4]], -2, 2, Attributes: new() { ["axis"] = 1L },
-        Build: (g, x) => [g.Apply("LayerNormalization", x, new Dictionary<string, object> { ["axis"] = 1L })[0]]);
+        Build: (g, x) => g.Apply("LayerNormalization", x, new Dictionary<string, object> { ["axis"] = 1L }));
 
     private sealed class NormLaunch(int normalizedRank, double epsilon, TensorDesc* x, TensorDesc* scale, TensorDesc* bias, TensorDesc* y, TensorDesc* mean, TensorDesc* invstd) : KernelLaunch
     {
@@ -102,11 +104,11 @@ public sealed unsafe class GroupNormalizationOp : OpDef
     /// <inheritdoc/>
     public override Value?[] Gradient(GradientContext c)
     {
-        Value[] grads = c.Graph.Apply("NormGrad", [c.X(0), c.Dy()!, c.X(1), c.Y(1), c.Y(2)], new Dictionary<string, object>
+        long groups = c.Node.GetInt("num_groups");
+        return NormLayout.Group(groups).ForwardGradient(c, dy => c.Graph.Apply("NormGrad", [c.X(0), dy, c.X(1), c.Y(1), c.Y(2)], new Dictionary<string, object>
         {
-            ["kind"] = 1L, ["groups"] = c.Node.GetInt("num_groups"),
-        });
-        return [grads[0], grads[1], grads[2]];
+            ["kind"] = 1L, ["groups"] = groups,
+        }));
     }
 
     /// <inheritdoc/>
@@ -114,8 +116,9 @@ public sealed unsafe class GroupNormalizationOp : OpDef
         context.Input(0), context.Input(1), context.Input(2), context.Output(0), context.Output(1), context.Output(2));
 
     /// <inheritdoc/>
+    /// <remarks>All three outputs are checked, as for <see cref="LayerNormalizationOp"/>.</remarks>
     public override GradCheckCase? GradCheckCase => new([[2, 4, 3], [4], [4]], -2, 2, Attributes: new() { ["num_groups"] = 2L },
-        Build: (g, x) => [g.Apply("GroupNormalization", x, new Dictionary<string, object> { ["num_groups"] = 2L })[0]]);
+        Build: (g, x) => g.Apply("GroupNormalization", x, new Dictionary<string, object> { ["num_groups"] = 2L }));
 
     private sealed class NormLaunch(long groups, double epsilon, TensorDesc* x, TensorDesc* scale, TensorDesc* bias, TensorDesc* y, TensorDesc* mean, TensorDesc* invstd) : KernelLaunch
     {
@@ -124,7 +127,12 @@ public sealed unsafe class GroupNormalizationOp : OpDef
     }
 }
 
-/// <summary>Myelin's NormGrad(x, dy, scale, mean, invstd) → (dx, dscale, dbias) for layer norm (kind 0) or group norm (kind 1).</summary>
+/// <summary>
+/// Myelin's NormGrad(x, dy, scale, mean, invstd) → (dx, dscale, dbias) for layer norm (kind 0) or group norm (kind 1):
+/// dx = invstd (g - mean(g) - xhat mean(g xhat)) with g = scale dy and xhat = (x - mean) invstd over each set, as a
+/// function of all five inputs (mean and invstd are taken as given, so their gradients flow back to the forward node
+/// that saved them).
+/// </summary>
 public sealed unsafe class NormGradOp : OpDef
 {
     /// <inheritdoc/>
@@ -140,13 +148,26 @@ public sealed unsafe class NormGradOp : OpDef
     public override int MinInputs => 5;
 
     /// <inheritdoc/>
-    public override bool HasGradient => false;
-
-    /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("kind", AttrKind.Int), new("normalized_rank", AttrKind.Int, 0L), new("groups", AttrKind.Int, 1L)];
 
     /// <inheritdoc/>
     protected override TensorType[] Infer(InferContext context) => [context.Input(0), context.Input(2), context.Input(2)];
+
+    private static NormLayout Layout(Node node) =>
+        node.GetInt("kind") == 0 ? NormLayout.Layer((int)node.GetInt("normalized_rank")) : NormLayout.Group(node.GetInt("groups"));
+
+    /// <inheritdoc/>
+    /// <remarks>The kernel's formula written with registered ops and differentiated by autodiff, so it is exact at every order.</remarks>
+    public override Value?[] Gradient(GradientContext c) =>
+        Gradients.OfExpression(c.Node.Inputs, v => Layout(c.Node).Backward(v[0], v[1], v[2], v[3], v[4]), c.OutputGradients);
+
+    /// <inheritdoc/>
+    /// <remarks>All five inputs are free (invstd of either sign is fine: the formula is a polynomial); one layer-norm and one group-norm node.</remarks>
+    public override GradCheckCase? GradCheckCase => new([[3, 2, 4], [3, 2, 4], [2, 4], [3, 1, 1], [3, 1, 1], [2, 4, 3], [2, 4, 3], [4], [2, 2], [2, 2]], Build: (g, x) =>
+    [
+        .. g.Apply("NormGrad", x[..5], new Dictionary<string, object> { ["kind"] = 0L, ["normalized_rank"] = 2L }),
+        .. g.Apply("NormGrad", x[5..], new Dictionary<string, object> { ["kind"] = 1L, ["groups"] = 2L }),
+    ]);
 
     /// <inheritdoc/>
     public override KernelLaunch Bind(BindContext c) => new NormLaunch(c.Node.GetInt("kind") == 0, (int)c.Node.GetInt("normalized_rank"), c.Node.GetInt("groups"),
@@ -165,7 +186,8 @@ public sealed unsafe class NormGradOp : OpDef
 /// ONNX BatchNormalization (opset 15) over N and space. With training_mode = 1 it normalizes by the batch statistics and
 /// updates input_mean and input_var (parameters) in place, running = momentum * running + (1 - momentum) * batch; its
 /// outputs are then Y and the saved mean and inverse standard deviation the backward reads (ONNX lists the running
-/// statistics as outputs instead: an exporter maps them to the updated parameters).
+/// statistics as outputs instead: an exporter maps them to the updated parameters). With training_mode = 0 it is the
+/// affine map (x - mean) / sqrt(var + epsilon) * scale + bias, differentiable in all five inputs.
 /// </summary>
 public sealed unsafe class BatchNormalizationOp : OpDef
 {
@@ -185,17 +207,25 @@ public sealed unsafe class BatchNormalizationOp : OpDef
     public override IReadOnlyList<int> MutatedInputs { get; } = [3, 4];
 
     /// <inheritdoc/>
+    public override IReadOnlyList<int> MutatedInputsOf(Node node) => Training(node) ? MutatedInputs : [];
+
+    /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } =
         [new("epsilon", AttrKind.Float, 1e-5), new("momentum", AttrKind.Float, 0.9), new("training_mode", AttrKind.Int, 0L)];
 
     private static bool Training(Node node) => node.GetInt("training_mode") != 0;
 
     /// <inheritdoc/>
-    public override GradCheckCase? GradCheckCase => new([[2, 3, 2, 1], [3], [3]], -2, 2, Build: (g, x) =>
+    /// <remarks>
+    /// A training-mode node (all three outputs; its running statistics are parameters it updates, not checked inputs) and an
+    /// inference-mode node on x, scale, bias, mean and exp(v) as the variance, which must be positive.
+    /// </remarks>
+    public override GradCheckCase? GradCheckCase => new([[2, 3, 2, 1], [3], [3], [3], [3]], -2, 2, Build: (g, x) =>
     [
-        g.Apply("BatchNormalization", [x[0], x[1], x[2],
+        .. g.Apply("BatchNormalization", [x[0], x[1], x[2],
             g.Parameter(g.Fresh("mean"), Tensor.Zeros([3], x[0].DType).MoveToOuterScope()), g.Parameter(g.Fresh("var"), Tensor.Ones([3], x[0].DType).MoveToOuterScope())],
-            new Dictionary<string, object> { ["training_mode"] = 1L })[0],
+            new Dictionary<string, object> { ["training_mode"] = 1L }),
+        g.Apply("BatchNormalization", [x[0], x[1], x[2], x[3], x[4].Exp()])[0],
     ]);
 
     /// <inheritdoc/>
@@ -220,11 +250,20 @@ public sealed unsafe class BatchNormalizationOp : OpDef
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Training mode: the fused BatchNormGrad, plus what reaches the saved statistics (second derivatives); the running
+    /// statistics do not affect the outputs, so they get none. Inference mode: autodiff of the affine map.
+    /// </remarks>
     public override Value?[] Gradient(GradientContext c)
     {
-        if (!Training(c.Node)) throw new GraphValidationException($"{c.Node}: the gradient of inference-mode batch norm is not defined yet; use training_mode = 1.", c.Node.Name);
-        Value[] grads = c.Graph.Apply("BatchNormGrad", [c.X(0), c.Dy()!, c.X(1), c.Y(1), c.Y(2)])[0..3];
-        return [grads[0], grads[1], grads[2], null, null];
+        double epsilon = c.Node.GetFloat("epsilon");
+        if (!Training(c.Node))
+        {
+            return Gradients.OfExpression(c.Node.Inputs, v => [NormLayout.Batch.Normalize(v[0], v[1], v[2], v[3], v[4], epsilon)], c.OutputGradients);
+        }
+
+        Value?[] grads = NormLayout.Batch.ForwardGradient(c, dy => c.Graph.Apply("BatchNormGrad", [c.X(0), dy, c.X(1), c.Y(1), c.Y(2)]));
+        return [.. grads, null, null];
     }
 
     /// <inheritdoc/>
@@ -245,7 +284,7 @@ public sealed unsafe class BatchNormalizationOp : OpDef
     }
 }
 
-/// <summary>Myelin's BatchNormGrad(x, dy, scale, saved_mean, saved_invstd) → (dx, dscale, dbias).</summary>
+/// <summary>Myelin's BatchNormGrad(x, dy, scale, saved_mean, saved_invstd) → (dx, dscale, dbias): <see cref="NormGradOp"/>'s formula with one set per channel.</summary>
 public sealed unsafe class BatchNormGradOp : OpDef
 {
     /// <inheritdoc/>
@@ -261,10 +300,16 @@ public sealed unsafe class BatchNormGradOp : OpDef
     public override int MinInputs => 5;
 
     /// <inheritdoc/>
-    public override bool HasGradient => false;
+    protected override TensorType[] Infer(InferContext context) => [context.Input(0), context.Input(2), context.Input(2)];
 
     /// <inheritdoc/>
-    protected override TensorType[] Infer(InferContext context) => [context.Input(0), context.Input(2), context.Input(2)];
+    /// <remarks>As <see cref="NormGradOp"/>: the kernel's formula differentiated by autodiff.</remarks>
+    public override Value?[] Gradient(GradientContext c) =>
+        Gradients.OfExpression(c.Node.Inputs, v => NormLayout.Batch.Backward(v[0], v[1], v[2], v[3], v[4]), c.OutputGradients);
+
+    /// <inheritdoc/>
+    /// <remarks>All five inputs are free, as for <see cref="NormGradOp"/>.</remarks>
+    public override GradCheckCase? GradCheckCase => new([[2, 3, 2, 1], [2, 3, 2, 1], [3], [3], [3]]);
 
     /// <inheritdoc/>
     public override KernelLaunch Bind(BindContext c) => new GradLaunch(c.Input(0), c.Input(1), c.Input(2), c.Input(3), c.Input(4), c.Output(0), c.Output(1), c.Output(2));
@@ -272,5 +317,116 @@ public sealed unsafe class BatchNormGradOp : OpDef
     private sealed class GradLaunch(TensorDesc* x, TensorDesc* dy, TensorDesc* scale, TensorDesc* mean, TensorDesc* invstd, TensorDesc* dx, TensorDesc* dscale, TensorDesc* dbias) : KernelLaunch
     {
         public override void Launch(DeviceHandle device) => NativeMethods.Check(NativeMethods.BatchNormBackward(device, x, dy, scale, mean, invstd, dx, dscale, dbias));
+    }
+}
+
+/// <summary>
+/// How a normalization groups x, in registered ops, so each fused norm kernel has an equivalent expression for autodiff
+/// to differentiate (its second derivatives). Two reshaped views of x: the statistics view, whose reduced axes hold one
+/// set sharing a mean and invstd, and the channel view, where scale and bias broadcast and their gradients reduce.
+/// Layer norm: both [rows, normalized elements]. Group norm: [N, groups, set] and [N, C, space]. Batch norm: both
+/// [N, C, space], with the sets across N and space.
+/// </summary>
+internal sealed class NormLayout
+{
+    private enum NormKind { Layer, Group, Batch }
+
+    private readonly NormKind _kind;
+    private readonly long _parameter;
+
+    private NormLayout(NormKind kind, long parameter)
+    {
+        _kind = kind;
+        _parameter = parameter;
+    }
+
+    /// <summary>Layer norm over the trailing <paramref name="normalizedRank"/> axes.</summary>
+    public static NormLayout Layer(int normalizedRank) => new(NormKind.Layer, normalizedRank);
+
+    /// <summary>Group norm with <paramref name="groups"/> groups of channels.</summary>
+    public static NormLayout Group(long groups) => new(NormKind.Group, groups);
+
+    /// <summary>Batch norm (statistics per channel).</summary>
+    public static NormLayout Batch { get; } = new(NormKind.Batch, 0);
+
+    private long[] StatisticsAxes => _kind switch { NormKind.Layer => [1], NormKind.Group => [2], _ => [0, 2] };
+
+    private long[] ParameterAxes => _kind == NormKind.Layer ? [0] : [0, 2];
+
+    private Value ChannelView(Value x) => _kind == NormKind.Layer
+        ? x.Graph.Apply("Flatten", [x], new Dictionary<string, object> { ["axis"] = (long)(x.Rank - _parameter) })[0]
+        : Reshape(x, 0, 0, -1);
+
+    private Value ParameterView(Value parameter) => _kind == NormKind.Layer ? Reshape(parameter, -1) : Reshape(parameter, -1, 1);
+
+    private Value StatisticsView(Value x) => _kind == NormKind.Group ? Reshape(x, 0, _parameter, -1) : ChannelView(x);
+
+    private Value StatisticView(Value statistic) => _kind == NormKind.Group ? Reshape(statistic, -1, _parameter, 1) : Reshape(statistic, -1, 1);
+
+    private static Value Reshape(Value x, params long[] shape) =>
+        x.Graph.Apply("Reshape", [x, x.Graph.Constant(Tensor.FromArray(shape).MoveToOuterScope())])[0];
+
+    /// <summary><paramref name="x"/> with <paramref name="like"/>'s shape (no node when it already has it).</summary>
+    private static Value As(Value x, Value like) =>
+        x.Type.Dims.SequenceEqual(like.Type.Dims) ? x : x.Graph.Apply("ReshapeLike", [x, like])[0];
+
+    /// <summary>The backward kernels' formula: dx, dscale and dbias from x, dy, scale and the saved mean and invstd.</summary>
+    public Value[] Backward(Value x, Value dy, Value scale, Value mean, Value invstd)
+    {
+        Value dyChannels = ChannelView(dy);
+        Value xs = StatisticsView(x);
+        Value r = StatisticView(invstd);
+        Value xhat = (xs - StatisticView(mean)) * r;
+        Value g = As(dyChannels * ParameterView(scale), xs);
+        long[] axes = StatisticsAxes;
+        Value dx = r * (g - g.Mean(axes, keepDims: true) - xhat * (g * xhat).Mean(axes, keepDims: true));
+        long[] parameterAxes = ParameterAxes;
+        return
+        [
+            As(dx, x),
+            As((dyChannels * As(xhat, dyChannels)).Sum(parameterAxes), scale),
+            As(dyChannels.Sum(parameterAxes), scale),
+        ];
+    }
+
+    /// <summary>The forward kernels' statistics of x (biased variance), shaped like the forward node's Mean and InvStdDev outputs.</summary>
+    public Value[] Statistics(Value x, double epsilon, Value meanLike, Value invstdLike)
+    {
+        Value xs = StatisticsView(x);
+        long[] axes = StatisticsAxes;
+        Value mean = xs.Mean(axes, keepDims: true);
+        Value variance = (xs - mean).Apply("Square").Mean(axes, keepDims: true);
+        return [As(mean, meanLike), As((variance + epsilon).Sqrt().Apply("Reciprocal"), invstdLike)];
+    }
+
+    /// <summary>Batch norm with given statistics (inference mode): (x - mean) / sqrt(variance + epsilon) * scale + bias.</summary>
+    public Value Normalize(Value x, Value scale, Value bias, Value mean, Value variance, double epsilon)
+    {
+        Value invstd = (ParameterView(variance) + epsilon).Sqrt().Apply("Reciprocal");
+        return As((ChannelView(x) - ParameterView(mean)) * invstd * ParameterView(scale) + ParameterView(bias), x);
+    }
+
+    /// <summary>
+    /// The gradient of a norm forward node (x, scale, bias, ...) → (y, mean, invstd): the fused backward
+    /// <paramref name="fusedBackward"/>(dy) for y, plus, where gradients reach the saved statistics (as second derivatives
+    /// do through the backward op), their derivative with respect to x. One entry per input among x, scale and bias.
+    /// </summary>
+    public Value?[] ForwardGradient(GradientContext c, Func<Value, Value[]> fusedBackward)
+    {
+        Value? dx = null, dscale = null, dbias = null;
+        if (c.Dy(0) is { } dy)
+        {
+            Value[] grads = fusedBackward(dy);
+            (dx, dscale, dbias) = (grads[0], grads[1], grads[2]);
+        }
+
+        if (c.Dy(1) is not null || c.Dy(2) is not null)
+        {
+            double epsilon = c.Node.GetFloat("epsilon");
+            Value fromStatistics = Gradients.OfExpression([c.X(0)], v => Statistics(v[0], epsilon, c.Y(1), c.Y(2)), [c.Dy(1), c.Dy(2)])[0]!;
+            dx = dx is null ? fromStatistics : dx + fromStatistics;
+        }
+
+        return [dx, dscale, dbias];
     }
 }

@@ -62,6 +62,9 @@ public abstract class OpDef
     /// <summary>The inputs (parameters) a side-effect op writes in place; every other reader of them runs first.</summary>
     public virtual IReadOnlyList<int> MutatedInputs => [];
 
+    /// <summary>The inputs <paramref name="node"/> writes in place: <see cref="MutatedInputs"/>, or fewer where its attributes say so (inference-mode batch norm writes none).</summary>
+    public virtual IReadOnlyList<int> MutatedInputsOf(Node node) => MutatedInputs;
+
     /// <summary>Whether equal inputs give equal outputs on every run (false for random ops), so passes may fold or merge it.</summary>
     public virtual bool IsDeterministic => !HasSideEffects;
 

@@ -136,10 +136,51 @@ public sealed unsafe class PoolGradOp : OpDef
     ];
 
     /// <inheritdoc/>
-    public override bool HasGradient => false;
+    protected override TensorType[] Infer(InferContext context) => [context.Inputs[^1].WithDType(context.Input(0).DType)];
 
     /// <inheritdoc/>
-    protected override TensorType[] Infer(InferContext context) => [context.Inputs[^1].WithDType(context.Input(0).DType)];
+    /// <remarks>
+    /// dx is linear in dy, so the gradient with respect to dy is the adjoint applied to g. Average: average pooling of g
+    /// with the same attributes (each window's divisor is the one the backward used). Max: the forward's selection,
+    /// g gathered at each window's flat index in x, and 0 where the window held no element of x (index -1).
+    /// x gives only the shape and the indices are integers, so neither gets a gradient.
+    /// </remarks>
+    public override Value?[] Gradient(GradientContext c)
+    {
+        Value g = c.Dy()!;
+        var poolAttributes = c.Node.Attributes.Where(a => a.Key != "mode").ToDictionary(a => a.Key, a => a.Value);
+        if ((PoolMode)c.Node.GetInt("mode") == PoolMode.Average)
+        {
+            return [c.Graph.Apply("AveragePool", [g], poolAttributes)[0], null];
+        }
+
+        Value indices = c.X(1);
+        Value flat = c.Graph.Apply("Reshape", [g, c.Graph.Constant(Tensor.FromArray(new long[] { -1 }).MoveToOuterScope())])[0];
+        Value selected = c.Graph.Apply("Gather", [flat, indices], new Dictionary<string, object> { ["axis"] = 0L })[0];
+        Value empty = c.Graph.Apply("Less", [indices, c.Graph.Scalar(0, indices.DType)])[0];
+        return [c.Graph.Apply("Where", [empty, c.Graph.Scalar(0, g.DType), selected])[0], null, null];
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// dy is free; the indices come from MaxPool of the x input (distinct values, so they hold still under the finite
+    /// differences, and x's gradient is 0 both ways). Three nodes: max and average mode on MaxPool's check (x [1, 2, 5, 5]
+    /// gives dy [1, 2, 3, 5]), and a dilated 1-d max pool on x [1, 1, 2] whose middle window lies wholly in the padding.
+    /// </remarks>
+    public override GradCheckCase? GradCheckCase => new([[1, 2, 3, 5], [1, 2, 5, 5], [1, 1, 3], [1, 1, 2]], DistinctInputs: true, Build: (g, x) =>
+    {
+        var pool = new Dictionary<string, object> { ["kernel_shape"] = new long[] { 3, 2 }, ["strides"] = new long[] { 2, 1 }, ["pads"] = new long[] { 1, 0, 1, 1 } };
+        var dilated = new Dictionary<string, object> { ["kernel_shape"] = new long[] { 2 }, ["dilations"] = new long[] { 3 }, ["pads"] = new long[] { 2, 2 } };
+        Value[] Grad(Value dy, Value input, Dictionary<string, object> attributes, PoolMode mode, bool withIndices) =>
+            g.Apply("PoolGrad", withIndices ? [dy, g.Apply("MaxPool", [input], attributes)[1], input] : [dy, input],
+                new Dictionary<string, object>(attributes) { ["mode"] = (long)mode });
+        return
+        [
+            .. Grad(x[0], x[1], pool, PoolMode.Max, true),
+            .. Grad(x[0], x[1], pool, PoolMode.Average, false),
+            .. Grad(x[2], x[3], dilated, PoolMode.Max, true),
+        ];
+    });
 
     /// <inheritdoc/>
     public override KernelLaunch Bind(BindContext context)

@@ -44,16 +44,16 @@ public static class Scheduler
         var predecessors = nodes.ToDictionary(n => n, n => n.Inputs.Select(v => v.Producer).Where(p => p is not null && index.ContainsKey(p)).Cast<Node>().ToHashSet());
         // Writers of one parameter through views (a chunked update) touch disjoint slices by construction, so they
         // are not ordered among themselves; every other reader of any view of the parameter runs before each writer.
-        var writers = nodes.Where(n => n.Op.MutatedInputs.Count > 0).ToList();
+        var writers = nodes.Where(n => n.Op.MutatedInputsOf(n).Count > 0).ToList();
         foreach (Node writer in writers)
         {
-            foreach (int mutated in writer.Op.MutatedInputs.Where(i => i < writer.Inputs.Length))
+            foreach (int mutated in writer.Op.MutatedInputsOf(writer).Where(i => i < writer.Inputs.Length))
             {
                 Value root = Root(writer.Inputs[mutated]);
                 foreach (Node reader in nodes)
                 {
                     if (reader != writer && !reader.Op.IsView && reader.Inputs.Any(v => Root(v) == root)
-                        && !(reader.Op.MutatedInputs.Count > 0 && reader.Op.MutatedInputs.Any(i => i < reader.Inputs.Length && Root(reader.Inputs[i]) == root)))
+                        && !(reader.Op.MutatedInputsOf(reader).Any(i => i < reader.Inputs.Length && Root(reader.Inputs[i]) == root)))
                     {
                         predecessors[writer].Add(reader);
                     }
