@@ -29,7 +29,11 @@ public sealed class ExpandOp : ViewOp
         }
 
         long[] shape = shapeTensor!.ToArray<long>();
-        if (shape.FirstOrDefault(d => d < 0, 0) is < 0 and var negative) context.Fail($"shape entry {negative} is negative");
+        foreach (long dim in shape)
+        {
+            if (dim < 0) context.Fail($"shape entry {dim} is negative");
+        }
+
         return [new TensorType(x.DType, context.Broadcast(x, new TensorType(x.DType, shape.Select(Dim.Of).ToArray())))];
     }
 

@@ -74,6 +74,20 @@ public class SplitOpTests
     }
 
     [Test]
+    public void SplitPartsAreViewsSoOnlyTheirConsumersLaunch()
+    {
+        var graph = new Graph();
+        Value x = graph.Input("x", DType.F64, 3, 4);
+        Value[] parts = graph.Apply("Split", [x], new Dictionary<string, object> { ["num_outputs"] = 3L });
+        graph.MarkOutput(parts.Select(p => p * 2.0).ToArray());
+        using Myelin.Execution.CompiledGraph compiled = Myelin.Execution.CompiledGraph.Compile(graph);
+        var feeds = new Dictionary<string, Tensor> { ["x"] = Tensor.FromArray(Distinct(12), new Shape(3, 4)).MoveToOuterScope() };
+        Assert.That(compiled.PlanFor(feeds).LaunchCount, Is.EqualTo(3), "three Mul launches and no copy for the split");
+        IReadOnlyList<Tensor> results = compiled.Run(feeds);
+        for (int i = 0; i < 3; i++) Approx.AssertClose(results[i].ToArray<double>(), Distinct(12)[(4 * i)..(4 * i + 4)].Select(v => 2 * v).ToArray());
+    }
+
+    [Test]
     public void SplitOfATransposedViewReadsTheRightElements()
     {
         // x is [3, 4]; its transpose [4, 3] is a strided view, split into rows 0..1 and 2..3 (num_outputs 2).
