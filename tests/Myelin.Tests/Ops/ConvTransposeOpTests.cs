@@ -94,6 +94,29 @@ public class ConvTransposeOpTests
         Approx.AssertClose(y.ToArray<double>(), expected, 1e-12, 1e-10);
     }
 
+    [TestCase("d1", new long[] { 3 }, new long[] { 1, 1 }, new long[] { 2 }, new long[] { 2 }, 1L)]
+    [TestCase("d2", new long[] { 2, 2 }, new long[] { 1, 0, 1, 0 }, new long[] { 1, 2 }, new long[] { 1, 1 }, 2L)]
+    public void ForwardAndGradientsMatchPyTorch(string prefix, long[] strides, long[] pads, long[] dilations, long[] outputPadding, long group)
+    {
+        // tests/fixtures/make_ops_fixtures.py: torch conv_transpose1d/2d and the gradients of sum(y * r).
+        using Fixture fixture = Fixture.Load("nn/conv_transpose.myfx");
+        Feed FeedOf(string name) => new(fixture[$"{prefix}.{name}"].ToArray<double>(), fixture[$"{prefix}.{name}"].Shape.ToArray());
+        double[] r = fixture[$"{prefix}.r"].ToArray<double>();
+        Tensor[] results = Run((g, v) =>
+        {
+            Value y = g.Apply("ConvTranspose", v, Attributes(strides, pads, dilations, outputPadding, group))[0];
+            Value loss = (y * g.Constant(Tensor.FromArray(r, y.Type.ToShape()).MoveToOuterScope())).Sum();
+            return [y, .. Myelin.Autodiff.Gradients.Of(loss, v).Select(d => d!)];
+        }, FeedOf("x"), FeedOf("w"), FeedOf("b"));
+        string[] names = ["y", "dx", "dw", "db"];
+        for (int i = 0; i < names.Length; i++)
+        {
+            Tensor expected = fixture[$"{prefix}.{names[i]}"];
+            Assert.That(results[i].Shape, Is.EqualTo(expected.Shape), names[i]);
+            Approx.AssertClose(results[i].ToArray<double>(), expected.ToArray<double>(), 1e-10, 1e-10);
+        }
+    }
+
     [Test]
     public void UnsupportedOrInconsistentAttributesFailNamingTheNode()
     {
