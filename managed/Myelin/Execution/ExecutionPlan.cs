@@ -185,6 +185,12 @@ public sealed unsafe class ExecutionPlan : IDisposable
                 }
 
                 placements[node.Outputs[0]] = source with { Layout = layout };
+                for (int i = 1; i < node.Outputs.Length; i++)
+                {
+                    Layout part = node.Op.ViewOutput(node, source.Layout, types[node.Outputs[i]].ToShape(), i) ?? throw new InvalidOperationException($"{node}: output {i} has no view.");
+                    placements[node.Outputs[i]] = source with { Layout = part };
+                }
+
                 continue;
             }
 

@@ -3,7 +3,7 @@ using Myelin.Graphs;
 
 namespace Myelin.Ops;
 
-/// <summary>Kinds of attribute values; stored as long, double, long[], double[] or string.</summary>
+/// <summary>Kinds of attribute values; stored as long, double, long[], double[], string or <see cref="Myelin.Tensor"/>.</summary>
 public enum AttrKind
 {
     /// <summary>A long.</summary>
@@ -20,6 +20,9 @@ public enum AttrKind
 
     /// <summary>A string.</summary>
     String,
+
+    /// <summary>A <see cref="Myelin.Tensor"/> (ONNX tensor attributes such as Constant's value); the node keeps a reference, so it must outlive the graph.</summary>
+    Tensor,
 }
 
 /// <summary>One attribute of an op's schema. A null default makes it required, unless <paramref name="Optional"/>.</summary>
@@ -90,6 +93,9 @@ public abstract class OpDef
     /// <summary>For a view op: the output layout over the input's memory, or null when the input's layout needs a copy first.</summary>
     public virtual Layout? View(Node node, Layout input, Shape output) => null;
 
+    /// <summary>For a view op with several outputs (Split): output <paramref name="outputIndex"/>'s layout over input 0's memory; output 0's is <see cref="View"/>'s.</summary>
+    public virtual Layout? ViewOutput(Node node, Layout input, Shape output, int outputIndex) => outputIndex == 0 ? View(node, input, output) : null;
+
     /// <summary>Whether the op's output is a view of input 0 (no kernel; planning aliases the buffers).</summary>
     public virtual bool IsView => false;
 
@@ -156,6 +162,7 @@ public abstract class OpDef
                 AttrKind.Ints => value switch { long[] l => l, int[] i => i.Select(x => (long)x).ToArray(), _ => throw new InvalidCastException() },
                 AttrKind.Floats => value switch { double[] d => d, float[] f => f.Select(x => (double)x).ToArray(), _ => throw new InvalidCastException() },
                 AttrKind.String => value as string ?? throw new InvalidCastException(),
+                AttrKind.Tensor => value as Tensor ?? throw new InvalidCastException(),
                 _ => throw new InvalidCastException(),
             };
         }

@@ -2,7 +2,12 @@ using Myelin.Graphs;
 
 namespace Myelin.Ops;
 
-/// <summary>An ONNX reduction with <c>axes</c> (all when absent) and <c>keepdims</c> attributes, bound to <c>mln_reduce</c>.</summary>
+/// <summary>
+/// An ONNX reduction bound to <c>mln_reduce</c>, in both of its forms: the reduced axes as the <c>axes</c> attribute
+/// (ReduceSum opsets 1 to 12, the others 1 to 17) or as an optional constant 1-d i64 input (ReduceSum from opset 13,
+/// the others from 18), never both. No axes reduces every axis, unless <c>noop_with_empty_axes</c> (from the same
+/// newer opsets) is set, which makes it the identity. <c>keepdims</c> keeps reduced axes as size 1.
+/// </summary>
 public abstract unsafe class ReduceKernelOp(string name, ReduceOp kernel) : OpDef
 {
     /// <inheritdoc/>
@@ -12,23 +17,43 @@ public abstract unsafe class ReduceKernelOp(string name, ReduceOp kernel) : OpDe
     public override int MinInputs => 1;
 
     /// <inheritdoc/>
+    public override int MaxInputs => 2;
+
+    /// <inheritdoc/>
     public override int SinceVersion => 1;
 
     /// <inheritdoc/>
-    public override int? UntilVersion => 17;
-
-    /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } =
-        [new("axes", AttrKind.Ints, Optional: true), new("keepdims", AttrKind.Int, 1L)];
+        [new("axes", AttrKind.Ints, Optional: true), new("keepdims", AttrKind.Int, 1L), new("noop_with_empty_axes", AttrKind.Int, 0L)];
 
-    /// <summary>The reduced axes, normalized; all axes when the attribute is absent.</summary>
-    internal static bool[] ReducedAxes(Node node, int rank, InferContext? context = null)
+    /// <summary>The axes named by a node's <c>axes</c> attribute, normalized; all axes when it is absent or empty.</summary>
+    internal static bool[] ReducedAxes(Node node, int rank, InferContext? context = null) => Reduced(node, node.GetInts("axes"), false, rank, context);
+
+    /// <summary>The axes a reduction node reduces, from its axes input or attribute and noop_with_empty_axes.</summary>
+    internal static bool[] ReductionAxes(Node node, int rank, InferContext? context = null)
+    {
+        long[]? axes = node.GetInts("axes");
+        if (node.Inputs.Length == 2)
+        {
+            if (axes is not null) throw new GraphValidationException($"{node}: axes are given both as the attribute and as the input; use one.", node.Name);
+            Value input = node.Inputs[1];
+            if (input.Kind != ValueKind.Constant || input.DType != DType.I64 || input.Rank != 1)
+            {
+                throw new GraphValidationException($"{node}: the axes input must be a constant 1-d i64 tensor.", node.Name);
+            }
+
+            axes = input.Data!.ToArray<long>();
+        }
+
+        return Reduced(node, axes, node.GetInt("noop_with_empty_axes") != 0, rank, context);
+    }
+
+    private static bool[] Reduced(Node node, long[]? axes, bool noopWhenEmpty, int rank, InferContext? context)
     {
         var reduced = new bool[rank];
-        long[]? axes = node.GetInts("axes");
         if (axes is null || axes.Length == 0)
         {
-            Array.Fill(reduced, true);
+            Array.Fill(reduced, !noopWhenEmpty);
             return reduced;
         }
 
@@ -51,8 +76,8 @@ public abstract unsafe class ReduceKernelOp(string name, ReduceOp kernel) : OpDe
     protected override TensorType[] Infer(InferContext context)
     {
         TensorType x = context.Input(0);
-        DType dtype = context.RequireSameFloat();
-        bool[] reduced = ReducedAxes(context.Node, x.Rank, context);
+        if (!x.DType.IsFloatingPoint()) context.Fail($"input 0 is {x.DType.ShortName()}; the op needs floating point");
+        bool[] reduced = ReductionAxes(context.Node, x.Rank, context);
         bool keep = context.Node.GetInt("keepdims") != 0;
         var dims = new List<Dim>();
         for (int axis = 0; axis < x.Rank; axis++)
@@ -61,40 +86,57 @@ public abstract unsafe class ReduceKernelOp(string name, ReduceOp kernel) : OpDe
             else if (keep) dims.Add(1);
         }
 
-        return [new TensorType(dtype, [.. dims])];
+        return [new TensorType(x.DType, [.. dims])];
     }
 
     /// <inheritdoc/>
     public override KernelLaunch Bind(BindContext context)
     {
-        bool[] reduced = ReducedAxes(context.Node, context.InputShape(0).Length);
+        bool[] reduced = ReductionAxes(context.Node, context.InputShape(0).Length);
         int[] axes = Enumerable.Range(0, reduced.Length).Where(a => reduced[a]).ToArray();
+        if (axes.Length == 0) return new CopyLaunch(context.Input(0), context.Output(0));
         return new ReduceLaunch(kernel, context.Input(0), context.Pin(axes), axes.Length, context.Node.GetInt("keepdims") != 0, context.Output(0));
     }
 
     /// <inheritdoc/>
     public override GradCheckCase? GradCheckCase => new([[2, 3, 4]], Attributes: new() { ["axes"] = new long[] { 1 }, ["keepdims"] = 0L });
 
-    /// <summary>dy broadcast back over the reduced axes to x's shape (a view).</summary>
-    internal static Value Unreduce(GradientContext c) =>
-        c.Graph.Apply("BroadcastReduced", [c.Dy()!, c.X(0)], new Dictionary<string, object>(c.Node.Attributes))[0];
+    /// <summary><paramref name="reducedValue"/> (dy or y) broadcast back over the reduced axes to x's shape (a view); itself when nothing is reduced.</summary>
+    internal static Value Unreduce(GradientContext c, Value reducedValue)
+    {
+        bool[] reduced = ReductionAxes(c.Node, c.X(0).Rank);
+        if (!reduced.Contains(true)) return reducedValue;
+        var attributes = new Dictionary<string, object>
+        {
+            ["axes"] = Enumerable.Range(0, reduced.Length).Where(a => reduced[a]).Select(a => (long)a).ToArray(),
+            ["keepdims"] = c.Node.GetInt("keepdims"),
+        };
+        return c.Graph.Apply("BroadcastReduced", [reducedValue, c.X(0)], attributes)[0];
+    }
+
+    /// <summary>dy broadcast back over the reduced axes to x's shape.</summary>
+    internal static Value Unreduce(GradientContext c) => Unreduce(c, c.Dy()!);
+
+    /// <summary>Gradients for x and (when given) the axes input, which has none.</summary>
+    internal static Value?[] ForX(GradientContext c, Value dx) => [dx, .. new Value?[c.Node.Inputs.Length - 1]];
 }
 
-/// <summary>ONNX ReduceSum (axes as an attribute, opsets 1 to 12).</summary>
+/// <summary>ONNX ReduceSum; its GradCheckCase uses the opset-13 form (axes as an input, a negative one, keepdims).</summary>
 public sealed class ReduceSumOp() : ReduceKernelOp("ReduceSum", ReduceOp.Sum)
 {
     /// <inheritdoc/>
-    public override int? UntilVersion => 12;
+    public override Value?[] Gradient(GradientContext c) => ForX(c, Unreduce(c));
 
     /// <inheritdoc/>
-    public override Value?[] Gradient(GradientContext c) => [Unreduce(c)];
+    public override GradCheckCase? GradCheckCase => new([[2, 3, 4]], Build: (g, x) =>
+        [g.Apply("ReduceSum", [x[0], g.Constant(Tensor.FromArray(new long[] { -1, 0 }).MoveToOuterScope())])[0]]);
 }
 
 /// <summary>ONNX ReduceMean.</summary>
 public sealed class ReduceMeanOp() : ReduceKernelOp("ReduceMean", ReduceOp.Mean)
 {
     /// <inheritdoc/>
-    public override Value?[] Gradient(GradientContext c) => [Unreduce(c) / c.Op("CountRatio", c.X(0), c.Y())];
+    public override Value?[] Gradient(GradientContext c) => ForX(c, Unreduce(c) / c.Op("CountRatio", c.X(0), c.Y()));
 }
 
 /// <summary>ONNX ReduceMax.</summary>
@@ -103,8 +145,8 @@ public sealed class ReduceMaxOp() : ReduceKernelOp("ReduceMax", ReduceOp.Max)
     /// <inheritdoc/>
     public override Value?[] Gradient(GradientContext c)
     {
-        Value yb = c.Graph.Apply("BroadcastReduced", [c.Y(), c.X(0)], new Dictionary<string, object>(c.Node.Attributes))[0];
-        return [Unreduce(c) * c.X(0).Apply("Equal", yb).Cast(c.X(0).DType)];
+        Value yb = Unreduce(c, c.Y());
+        return ForX(c, Unreduce(c) * c.X(0).Apply("Equal", yb).Cast(c.X(0).DType));
     }
 
     /// <inheritdoc/>
@@ -117,8 +159,8 @@ public sealed class ReduceMinOp() : ReduceKernelOp("ReduceMin", ReduceOp.Min)
     /// <inheritdoc/>
     public override Value?[] Gradient(GradientContext c)
     {
-        Value yb = c.Graph.Apply("BroadcastReduced", [c.Y(), c.X(0)], new Dictionary<string, object>(c.Node.Attributes))[0];
-        return [Unreduce(c) * c.X(0).Apply("Equal", yb).Cast(c.X(0).DType)];
+        Value yb = Unreduce(c, c.Y());
+        return ForX(c, Unreduce(c) * c.X(0).Apply("Equal", yb).Cast(c.X(0).DType));
     }
 
     /// <inheritdoc/>

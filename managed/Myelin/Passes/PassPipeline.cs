@@ -105,6 +105,16 @@ public static class ConstantFolding
         var removed = new HashSet<Node>();
         foreach (Node node in graph.Nodes.ToList())
         {
+            // Shape reads only its input's shape, so a concrete one folds whatever produces the input.
+            if (node.Op is Ops.ShapeOp && node.Inputs[0].Type.IsConcrete)
+            {
+                long[] dims = Ops.ShapeOp.Evaluate(node, node.Inputs[0].Type.ToShape().ToArray());
+                graph.ReplaceAllUses(node.Outputs[0], graph.Constant(Tensor.FromArray(dims, new Shape(dims.Length)).MoveToOuterScope()));
+                removed.Add(node);
+                folded++;
+                continue;
+            }
+
             if (!node.Op.IsDeterministic || node.Op.Name == "CountRatio" || node.Inputs.Length == 0
                 || !node.Inputs.All(v => v.Kind == ValueKind.Constant)
                 || node.Outputs.Any(o => !o.Type.IsConcrete || o.Type.ToShape().ElementCount > MaxFoldedElements))

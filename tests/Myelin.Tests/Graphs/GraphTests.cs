@@ -86,6 +86,6 @@ public class GraphTests
         Assert.That(OpRegistry.All.Count, Is.GreaterThanOrEqualTo(60));
         Assert.That(OpRegistry.FindOnnx("", "Relu", 14)?.Name, Is.EqualTo("Relu"));
         Assert.That(OpRegistry.FindOnnx("", "ReduceSum", 11)?.Name, Is.EqualTo("ReduceSum"));
-        Assert.That(OpRegistry.FindOnnx("", "ReduceSum", 13), Is.Null, "opset 13 ReduceSum takes axes as an input, which is not registered yet");
+        Assert.That(OpRegistry.FindOnnx("", "ReduceSum", 13)?.Name, Is.EqualTo("ReduceSum"), "one definition takes axes as the attribute (opsets 1-12) or the input (13+)");
     }
 }
