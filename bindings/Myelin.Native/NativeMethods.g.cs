@@ -779,11 +779,15 @@ namespace Myelin.Native
         public static partial Status Gemm(DeviceHandle device, TensorDesc* a, int transposeA, TensorDesc* b, int transposeB, TensorDesc* c, double alpha, double beta, TensorDesc* bias, UnaryOp activation, TensorDesc* residual);
 
         /// <summary>
-        /// y = conv(x, w) + bias; bias may be NULL.
+        /// y = activation(conv(x, w) + bias + residual), the epilogue of mln_gemm, applied to each
+        /// output block while it is still in cache. bias is NULL or one value per output channel (M).
+        /// residual is NULL or a contiguous tensor of y's dtype and exactly y's shape (no broadcasting;
+        /// a skip connection), not overlapping y. activation is MLN_UNARY_OP_IDENTITY for none; any
+        /// mln_unary_op, parameterized ones with the defaults listed there, as for mln_gemm.
         /// </summary>
         [LibraryImport(LibraryName, EntryPoint = "mln_conv_forward")]
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
-        public static partial Status ConvForward(DeviceHandle device, ConvParams* @params, TensorDesc* x, TensorDesc* w, TensorDesc* bias, TensorDesc* y);
+        public static partial Status ConvForward(DeviceHandle device, ConvParams* @params, TensorDesc* x, TensorDesc* w, TensorDesc* bias, UnaryOp activation, TensorDesc* residual, TensorDesc* y);
 
         /// <summary>
         /// dx = gradient of conv_forward with respect to x, given dy (dx is overwritten). dx's spatial

@@ -8,7 +8,7 @@
 
 namespace mln::kernels {
 
-// y = conv(x, w) + bias.
+// y = activation(conv(x, w) + bias + residual).
 void conv_forward(const ConvArgs& args);
 // x := gradient of the input (overwritten) from y = dy.
 void conv_backward_data(const ConvArgs& args);

@@ -423,9 +423,14 @@ typedef struct mln_conv_params {
     int64_t groups;         /* >= 1 */
 } mln_conv_params;
 
-/* y = conv(x, w) + bias; bias may be NULL. */
+/* y = activation(conv(x, w) + bias + residual), the epilogue of mln_gemm, applied to each
+ * output block while it is still in cache. bias is NULL or one value per output channel (M).
+ * residual is NULL or a contiguous tensor of y's dtype and exactly y's shape (no broadcasting;
+ * a skip connection), not overlapping y. activation is MLN_UNARY_OP_IDENTITY for none; any
+ * mln_unary_op, parameterized ones with the defaults listed there, as for mln_gemm. */
 MLN_API mln_status mln_conv_forward(mln_device* device, const mln_conv_params* params, const mln_tensor_desc* x,
                                     const mln_tensor_desc* w, const mln_tensor_desc* bias,
+                                    mln_unary_op activation, const mln_tensor_desc* residual,
                                     const mln_tensor_desc* y);
 
 /* dx = gradient of conv_forward with respect to x, given dy (dx is overwritten). dx's spatial

@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
         db.shape[0] = layer.out_channels;
         db.strides[0] = 1;
         const mln_tensor_desc dy = nchw(y.data(), batch, layer.out_channels, out, out);
-        auto run_myelin = [&] { check(mln_conv_forward(device, &params, &dx, &dw, &db, &dy), "mln_conv_forward"); };
+        auto run_myelin = [&] { check(mln_conv_forward(device, &params, &dx, &dw, &db, MLN_UNARY_OP_IDENTITY, nullptr, &dy), "mln_conv_forward"); };
 
         using tag = dnnl::memory::format_tag;
         using dt = dnnl::memory::data_type;

@@ -15,6 +15,7 @@
 #include "kernels/cpu/conv/conv_depthwise.hpp"
 #include "kernels/cpu/conv/gemm_rowmajor.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
+#include "kernels/cpu/gemm/gemm_epilogue.hpp"
 #include "kernels/cpu/nn_kernels.hpp"
 
 namespace mln::kernels {
@@ -82,6 +83,16 @@ struct ConvSizes {
           out_size(a.geometry.out_size()) {}
 };
 
+// The epilogue over `size` contiguous values of y that already hold part of the sum, while they
+// are in cache: y = activation(y + addend), addend a residual block or nullptr.
+template <class T>
+void finish_block(T* y_block, const T* addend, GemmActivation<T> activation, int64_t size) {
+    if (addend != nullptr) {
+        for (int64_t i = 0; i < size; ++i) y_block[i] += addend[i];
+    }
+    if (activation != nullptr) activation(y_block, 1, size, size, 1);
+}
+
 template <class T>
 void conv_depthwise_forward(const ConvArgs& a) {
     const DepthwiseChannelKernel<T> kernel = conv_depthwise_channel_kernel<T>(cpu::active_isa());
@@ -89,17 +100,26 @@ void conv_depthwise_forward(const ConvArgs& a) {
     const T* x = static_cast<const T*>(a.x.data);
     const T* w = static_cast<const T*>(a.w.data);
     const T* bias = a.has_bias ? static_cast<const T*>(a.bias.data) : nullptr;
+    const T* residual = a.has_residual ? static_cast<const T*>(a.residual.data) : nullptr;
+    const GemmActivation<T> activation = select_gemm_activation<T>(a.activation);
     T* y = static_cast<T*>(a.y.data);
     const int64_t kernel_size = a.geometry.kernel_size();
     cpu::parallel_for(a.batch * a.channels, 1, [&](int64_t begin, int64_t end) {
         for (int64_t task = begin; task < end; ++task) {
             const int64_t c = task % a.channels;
-            kernel(x + task * s.in_size, w + c * kernel_size, bias != nullptr ? bias[c] : T(0), a.geometry,
-                   y + task * s.out_size);
+            T* y_channel = y + task * s.out_size;
+            kernel(x + task * s.in_size, w + c * kernel_size, bias != nullptr ? bias[c] : T(0), a.geometry, y_channel);
+            finish_block(y_channel, residual != nullptr ? residual + task * s.out_size : nullptr, activation,
+                         s.out_size);
         }
     });
 }
 
+// Per (image, group): y_group = W_g (Mg x depth) * columns (depth x P) through the GEMM, whose
+// tile epilogue adds one addend and applies the activation. The addend is the residual block
+// (added in the micro-kernel) or, without a residual, the bias seen as an Mg x P matrix with
+// column stride 0. With both, the GEMM adds the residual and the bias and activation follow
+// on the (image, group) block right after its GEMM, still in cache.
 template <class T>
 void conv_forward_typed(const ConvArgs& a) {
     if (a.batch == 0 || a.out_channels == 0) return;
@@ -109,12 +129,17 @@ void conv_forward_typed(const ConvArgs& a) {
     const T* x = static_cast<const T*>(a.x.data);
     const T* w = static_cast<const T*>(a.w.data);
     const T* bias = a.has_bias ? static_cast<const T*>(a.bias.data) : nullptr;
+    const T* residual = a.has_residual ? static_cast<const T*>(a.residual.data) : nullptr;
+    const bool gemm_finishes = bias == nullptr || residual == nullptr;
+    const GemmActivation<T> activation = gemm_finishes ? nullptr : select_gemm_activation<T>(a.activation);
     T* y = static_cast<T*>(a.y.data);
     run_tasks(a.batch * a.groups, [&](int64_t task, bool inner_parallel) {
         const int64_t n = task / a.groups;
         const int64_t g = task % a.groups;
         const T* x_group = x + (n * a.channels + g * s.group_channels) * s.in_size;
-        T* y_group = y + (n * a.out_channels + g * s.group_out_channels) * s.out_size;
+        const int64_t y_offset = (n * a.out_channels + g * s.group_out_channels) * s.out_size;
+        T* y_group = y + y_offset;
+        const T* bias_group = bias != nullptr ? bias + g * s.group_out_channels : nullptr;
         const T* columns = x_group;
         if (!pointwise) {
             std::vector<T>& buffer = thread_columns<T>();
@@ -122,14 +147,21 @@ void conv_forward_typed(const ConvArgs& a) {
             im2col(x_group, a.geometry, s.depth, buffer.data(), inner_parallel);
             columns = buffer.data();
         }
+        RowMajorEpilogue<T> epilogue;
+        if (residual != nullptr) {
+            epilogue = {residual + y_offset, s.out_size, 1, MLN_UNARY_OP_IDENTITY};
+        } else if (bias_group != nullptr) {
+            epilogue = {bias_group, 1, 0, MLN_UNARY_OP_IDENTITY};
+        }
+        if (gemm_finishes) epilogue.activation = a.activation;
         gemm_rowmajor<T>(false, false, s.group_out_channels, s.out_size, s.depth, w + g * s.group_out_channels * s.depth,
-                         s.depth, columns, s.out_size, y_group, s.out_size, 0.0);
-        if (bias != nullptr) {
-            for (int64_t m = 0; m < s.group_out_channels; ++m) {
-                const T b = bias[g * s.group_out_channels + m];
-                T* row = y_group + m * s.out_size;
-                for (int64_t p = 0; p < s.out_size; ++p) row[p] += b;
-            }
+                         s.depth, columns, s.out_size, y_group, s.out_size, 0.0, epilogue);
+        if (gemm_finishes) return;
+        for (int64_t m = 0; m < s.group_out_channels; ++m) {
+            const T b = bias_group[m];
+            T* row = y_group + m * s.out_size;
+            for (int64_t p = 0; p < s.out_size; ++p) row[p] += b;
+            finish_block<T>(row, nullptr, activation, s.out_size);
         }
     });
 }

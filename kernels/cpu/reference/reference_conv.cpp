@@ -1,5 +1,7 @@
 #include <vector>
 
+#include "kernels/cpu/elementwise/unary_ops.hpp"
+
 #include "kernels/cpu/reference/reference_indexing.hpp"
 #include "kernels/cpu/reference/reference_nn.hpp"
 
@@ -47,15 +49,25 @@ void store_all(const TensorView& view, const std::vector<double>& values) {
 }  // namespace
 
 void conv_forward(const mln_conv_params& p, const TensorView& x, const TensorView& w, const TensorView* bias,
-                  const TensorView& y) {
+                  mln_unary_op activation, const TensorView* residual, const TensorView& y) {
     std::vector<double> sums(static_cast<size_t>(y.element_count), 0.0);
     for_each_term(p, x, w, y, [&](const int64_t* xi, const int64_t* wi, const int64_t* yi) {
         sums[static_cast<size_t>(linear(y, yi))] += load_as_double(x, xi) * load_as_double(w, wi);
     });
-    if (bias != nullptr) {
-        for_each_index(y.rank, y.shape, [&](const int64_t* yi) {
-            const int64_t bi[1] = {yi[1]};
-            sums[static_cast<size_t>(linear(y, yi))] += load_as_double(*bias, bi);
+    for_each_index(y.rank, y.shape, [&](const int64_t* yi) {
+        double& sum = sums[static_cast<size_t>(linear(y, yi))];
+        const int64_t bi[1] = {yi[1]};
+        if (bias != nullptr) sum += load_as_double(*bias, bi);
+        if (residual != nullptr) sum += load_as_double(*residual, yi);
+    });
+    // The activation in y's dtype, as the GEMM epilogue (and its reference) applies it.
+    if (y.dtype == MLN_DTYPE_F32) {
+        kernels::visit_unary_op(activation, [&](auto op) {
+            for (double& sum : sums) sum = static_cast<double>(op.apply(static_cast<float>(sum)));
+        });
+    } else {
+        kernels::visit_unary_op(activation, [&](auto op) {
+            for (double& sum : sums) sum = op.apply(sum);
         });
     }
     store_all(y, sums);

@@ -12,9 +12,11 @@
 
 namespace mln::reference {
 
-// y[n][m][o] = bias[m] + sum_{c in group(m), k} w[m][c][k] * x[n][g*C/G + c][o*stride - pad_begin + k*dilation].
+// y[n][m][o] = activation(bias[m] + residual[n][m][o]
+//                          + sum_{c in group(m), k} w[m][c][k] * x[n][g*C/G + c][o*stride - pad_begin + k*dilation]).
+// bias and residual may be null.
 void conv_forward(const mln_conv_params& p, const TensorView& x, const TensorView& w, const TensorView* bias,
-                  const TensorView& y);
+                  mln_unary_op activation, const TensorView* residual, const TensorView& y);
 // dx = the adjoint of conv_forward (without bias) applied to dy.
 void conv_backward_data(const mln_conv_params& p, const TensorView& dy, const TensorView& w, const TensorView& dx);
 // dw[m][c][k] = sum_{n,o} dy[n][m][o] * x[n][g*C/G + c][...]; dbias[m] = sum_{n,o} dy[n][m][o].

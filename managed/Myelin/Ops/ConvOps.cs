@@ -6,12 +6,15 @@ namespace Myelin.Ops;
 /// <summary>Attribute handling shared by Conv and its backward ops (ONNX Conv attributes, auto_pad NOTSET).</summary>
 public abstract unsafe class ConvFamilyOp : OpDef
 {
-    /// <inheritdoc/>
-    public override IReadOnlyList<AttrSpec> Attributes { get; } =
+    /// <summary>ONNX Conv's attributes, shared by the whole family.</summary>
+    internal static AttrSpec[] ConvAttributes { get; } =
     [
         new("strides", AttrKind.Ints, Optional: true), new("pads", AttrKind.Ints, Optional: true), new("dilations", AttrKind.Ints, Optional: true),
         new("group", AttrKind.Int, 1L), new("kernel_shape", AttrKind.Ints, Optional: true),
     ];
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes => ConvAttributes;
 
     /// <summary>The native parameters for a node with <paramref name="spatialRank"/> spatial axes.</summary>
     internal static ConvParams Parameters(Node node, int spatialRank)
@@ -114,20 +117,94 @@ public sealed unsafe class ConvOp : ConvFamilyOp
     /// <inheritdoc/>
     public override KernelLaunch Bind(BindContext context) =>
         new ConvForwardLaunch(Pinned(context.Node, context.InputShape(0).Length - 2), context.Input(0), context.Input(1),
-            context.InputCount == 3 ? context.Input(2) : null, context.Output(0));
+            context.InputCount == 3 ? context.Input(2) : null, UnaryOp.Identity, null, context.Output(0));
 
     /// <summary>Padding, stride and groups shared by the checks of Conv and its backward ops.</summary>
     internal static Dictionary<string, object> CheckAttributes() => new() { ["pads"] = new long[] { 1, 0, 1, 1 }, ["strides"] = new long[] { 2, 1 }, ["group"] = 2L };
 
     /// <inheritdoc/>
     public override GradCheckCase? GradCheckCase => new([[2, 2, 5, 5], [4, 1, 3, 3], [4]], Attributes: CheckAttributes());
+}
 
-    private sealed class ConvForwardLaunch(ConvParams[] p, TensorDesc* x, TensorDesc* w, TensorDesc* bias, TensorDesc* y) : KernelLaunch
+/// <summary>One <c>mln_conv_forward</c> call: y = activation(conv(x, w) + bias + residual), bias and residual optional.</summary>
+internal sealed unsafe class ConvForwardLaunch(ConvParams[] p, TensorDesc* x, TensorDesc* w, TensorDesc* bias, UnaryOp activation, TensorDesc* residual, TensorDesc* y)
+    : KernelLaunch
+{
+    /// <inheritdoc/>
+    public override void Launch(DeviceHandle device)
     {
-        public override void Launch(DeviceHandle device)
+        fixed (ConvParams* parameters = p) NativeMethods.Check(NativeMethods.ConvForward(device, parameters, x, w, bias, activation, residual, y));
+    }
+}
+
+/// <summary>
+/// Myelin's fused convolution: Y = activation(Conv(X, W) + bias + residual), one <c>mln_conv_forward</c> call whose
+/// epilogue adds the bias and residual and applies the activation to each output block while it is in cache. Inputs X,
+/// W, then an optional bias (one per output channel), then the residual (Y's exact shape) when <c>with_residual</c> is
+/// 1; Conv's attributes. The fusion pass (<see cref="Passes.EpilogueFusion"/>) makes it from Conv + Add + Add + activation.
+/// </summary>
+public sealed unsafe class FusedConvOp : ConvFamilyOp
+{
+    /// <inheritdoc/>
+    public override string Name => "FusedConv";
+
+    /// <inheritdoc/>
+    public override string Domain => "ai.myelin";
+
+    /// <inheritdoc/>
+    public override int SinceVersion => 1;
+
+    /// <inheritdoc/>
+    public override int MinInputs => 2;
+
+    /// <inheritdoc/>
+    public override int MaxInputs => 4;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } = [.. ConvAttributes, .. FusedEpilogue.Attributes];
+
+    /// <inheritdoc/>
+    protected override TensorType[] Infer(InferContext context)
+    {
+        context.RequireSameFloat();
+        TensorType y = ConvOutput(context, context.Input(0), context.Input(1));
+        FusedEpilogue.Check(context, y);
+        if (FusedEpilogue.BiasIndex(context.Node) is >= 0 and int bias && (context.Input(bias).Rank != 1 || context.Input(bias)[0] != context.Input(1)[0]))
         {
-            fixed (ConvParams* parameters = p) NativeMethods.Check(NativeMethods.ConvForward(device, parameters, x, w, bias, y));
+            context.Fail($"bias must have shape {context.Input(1)[0]} but has {context.Input(bias).ShapeText}");
         }
+
+        return [y];
+    }
+
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c)
+    {
+        // Conv's rule applied to dz, the gradient before the activation; bias and residual receive dz as Conv + Add would.
+        Value dz = FusedEpilogue.PreActivationGradient(c);
+        Dictionary<string, object> conv = WithoutEpilogue(c.Node);
+        Value dx = c.Graph.Apply("ConvGradData", [dz, c.X(1), c.X(0)], conv)[0];
+        Value dw = c.Graph.Apply("ConvGradFilter", [c.X(0), dz, c.X(1)], conv)[0];
+        long[] axes = Enumerable.Range(0, c.X(0).Rank).Where(a => a != 1).Select(a => (long)a).ToArray();
+        return FusedEpilogue.WithEpilogueGradients(c, dz, [dx, dw], g => g.Sum(axes));
+    }
+
+    /// <summary>The node's Conv attributes, without the epilogue's, for the Conv family ops its gradient uses.</summary>
+    private static Dictionary<string, object> WithoutEpilogue(Node node) =>
+        node.Attributes.Where(a => a.Key is not (FusedEpilogue.ActivationAttribute or FusedEpilogue.ResidualAttribute)).ToDictionary(a => a.Key, a => a.Value);
+
+    /// <inheritdoc/>
+    /// <remarks>Gelu: its derivative needs the pre-activation, so this checks the recomputing path (FusedGemm's checks the one from y).</remarks>
+    public override GradCheckCase? GradCheckCase => new([[2, 2, 5, 5], [4, 1, 3, 3], [4], [2, 4, 3, 4]],
+        Attributes: new(ConvOp.CheckAttributes()) { [FusedEpilogue.ActivationAttribute] = "Gelu", [FusedEpilogue.ResidualAttribute] = 1L });
+
+    /// <inheritdoc/>
+    public override KernelLaunch Bind(BindContext context)
+    {
+        int bias = FusedEpilogue.BiasIndex(context.Node), residual = FusedEpilogue.ResidualIndex(context.Node);
+        return new ConvForwardLaunch(Pinned(context.Node, context.InputShape(0).Length - 2), context.Input(0), context.Input(1),
+            bias >= 0 ? context.Input(bias) : null, FusedEpilogue.Activation(context.Node), residual >= 0 ? context.Input(residual) : null,
+            context.Output(0));
     }
 }
 

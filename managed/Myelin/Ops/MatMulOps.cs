@@ -136,8 +136,98 @@ public sealed unsafe class GemmOp : OpDef
 }
 
 /// <summary>
-/// Myelin's fused GEMM: Y = activation(alpha op(A) op(B) + bias), one <c>mln_gemm</c> call with its epilogue.
-/// The fusion pass makes it from MatMul/Gemm + Add + activation.
+/// The epilogue FusedGemm and FusedConv share: y = activation(product + bias + residual), applied by the kernel
+/// (<c>mln_gemm</c>, <c>mln_conv_forward</c>) to each output block while it is in cache. Inputs are the two
+/// operands, then an optional bias, then, when the node's <c>with_residual</c> is 1, a residual of y's exact shape.
+/// </summary>
+internal static class FusedEpilogue
+{
+    /// <summary>Name of the attribute that holds the activation's <see cref="UnaryOp"/> name.</summary>
+    internal const string ActivationAttribute = "activation";
+
+    /// <summary>Name of the attribute that says (1) the last input is a residual.</summary>
+    internal const string ResidualAttribute = "with_residual";
+
+    /// <summary>The epilogue's attributes, added to each fused op's own.</summary>
+    internal static AttrSpec[] Attributes { get; } = [new(ActivationAttribute, AttrKind.String, "Identity"), new(ResidualAttribute, AttrKind.Int, 0L)];
+
+    /// <summary>
+    /// Activations the fused ops apply, by <see cref="UnaryOp"/> name: those without parameters (the native epilogue
+    /// uses an op's default parameters, so a LeakyRelu with its own alpha stays a separate node).
+    /// </summary>
+    internal static IReadOnlyDictionary<string, UnaryOp> Activations { get; } = new[]
+    {
+        UnaryOp.Identity, UnaryOp.Relu, UnaryOp.Sigmoid, UnaryOp.Tanh, UnaryOp.Gelu, UnaryOp.GeluTanh, UnaryOp.Silu,
+        UnaryOp.Mish, UnaryOp.Softplus, UnaryOp.Softsign, UnaryOp.HardSwish, UnaryOp.Selu,
+    }.ToDictionary(op => op.ToString());
+
+    /// <summary>The node's activation; the name was checked by <see cref="Check"/>.</summary>
+    internal static UnaryOp Activation(Node node) => Activations[(string)node.Attributes[ActivationAttribute]];
+
+    /// <summary>Whether the node's last input is a residual.</summary>
+    internal static bool HasResidual(Node node) => node.GetInt(ResidualAttribute) != 0;
+
+    /// <summary>Index of the bias input, or -1 when the node has none.</summary>
+    internal static int BiasIndex(Node node) => node.Inputs.Length - (HasResidual(node) ? 1 : 0) == 3 ? 2 : -1;
+
+    /// <summary>Index of the residual input, or -1 when the node has none.</summary>
+    internal static int ResidualIndex(Node node) => HasResidual(node) ? node.Inputs.Length - 1 : -1;
+
+    /// <summary>Fails unless the activation is one the epilogue applies, the inputs fit the layout, and the residual has <paramref name="y"/>'s type.</summary>
+    internal static void Check(InferContext context, TensorType y)
+    {
+        string activation = (string)context.Node.Attributes[ActivationAttribute];
+        if (!Activations.ContainsKey(activation))
+        {
+            context.Fail($"activation '{activation}' is not one the fused epilogue applies ({string.Join(", ", Activations.Keys)})");
+        }
+
+        long withResidual = context.Node.GetInt(ResidualAttribute);
+        if (withResidual is not (0 or 1)) context.Fail($"with_residual must be 0 or 1, not {withResidual}");
+        if (withResidual == 1)
+        {
+            if (context.Inputs.Length < 3) context.Fail("with_residual is 1 but there is no residual input after the two operands");
+            TensorType residual = context.Inputs[^1];
+            if (!residual.Equals(y)) context.Fail($"the residual is {residual} but must be exactly the output's type {y}");
+        }
+    }
+
+    /// <summary>
+    /// The gradient of the pre-activation sum z (product + bias + residual) from the gradient of y: from y itself when
+    /// the activation's derivative is a function of its output, else from z recomputed by the same node without its
+    /// activation (a second product: training graphs, where the activation's input would stay live, keep Gelu-like
+    /// activations unfused anyway since z then has a second consumer).
+    /// </summary>
+    internal static Value PreActivationGradient(GradientContext c)
+    {
+        Value dy = c.Dy()!;
+        UnaryOp activation = Activation(c.Node);
+        if (activation == UnaryOp.Identity) return dy;
+        bool fromY = UnaryKernelOp.DerivativeFromOutput(activation);
+        Value input = c.Y();
+        if (!fromY)
+        {
+            var attributes = new Dictionary<string, object>(c.Node.Attributes) { [ActivationAttribute] = nameof(UnaryOp.Identity) };
+            input = c.Graph.Apply(c.Node.Op, c.Node.Inputs, attributes)[0];
+        }
+
+        return c.Graph.Apply("UnaryGrad", [input, dy], new Dictionary<string, object> { ["op"] = (long)activation, ["from_y"] = fromY ? 1L : 0L })[0];
+    }
+
+    /// <summary>Gradients of the bias (<paramref name="reduceBias"/> of dz) and residual (dz) in input order, after the operands'.</summary>
+    internal static Value?[] WithEpilogueGradients(GradientContext c, Value dz, Value?[] operandGradients, Func<Value, Value> reduceBias)
+    {
+        var gradients = new List<Value?>(operandGradients);
+        if (BiasIndex(c.Node) >= 0) gradients.Add(reduceBias(dz));
+        if (HasResidual(c.Node)) gradients.Add(dz);
+        return [.. gradients];
+    }
+}
+
+/// <summary>
+/// Myelin's fused GEMM: Y = activation(alpha op(A) op(B) + bias + residual), one <c>mln_gemm</c> call with its
+/// epilogue. Inputs A, B, then an optional bias of length N, then the residual (MxN) when <c>with_residual</c> is 1.
+/// The fusion pass (<see cref="Passes.EpilogueFusion"/>) makes it from MatMul/Gemm + Add + Add + activation.
 /// </summary>
 public sealed unsafe class FusedGemmOp : OpDef
 {
@@ -154,17 +244,11 @@ public sealed unsafe class FusedGemmOp : OpDef
     public override int MinInputs => 2;
 
     /// <inheritdoc/>
-    public override int MaxInputs => 3;
+    public override int MaxInputs => 4;
 
     /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } =
-        [new("alpha", AttrKind.Float, 1.0), new("transA", AttrKind.Int, 0L), new("transB", AttrKind.Int, 0L), new("activation", AttrKind.String, "Identity")];
-
-    /// <summary>Activations the GEMM epilogue applies, by op name.</summary>
-    public static IReadOnlyDictionary<string, UnaryOp> Activations { get; } = new Dictionary<string, UnaryOp>
-    {
-        ["Identity"] = UnaryOp.Identity, ["Relu"] = UnaryOp.Relu, ["Sigmoid"] = UnaryOp.Sigmoid, ["Tanh"] = UnaryOp.Tanh,
-    };
+        [new("alpha", AttrKind.Float, 1.0), new("transA", AttrKind.Int, 0L), new("transB", AttrKind.Int, 0L), .. FusedEpilogue.Attributes];
 
     /// <inheritdoc/>
     protected override TensorType[] Infer(InferContext context)
@@ -175,41 +259,38 @@ public sealed unsafe class FusedGemmOp : OpDef
         bool ta = context.Node.GetInt("transA") != 0, tb = context.Node.GetInt("transB") != 0;
         Dim m = ta ? a[1] : a[0], ka = ta ? a[0] : a[1], kb = tb ? b[1] : b[0], n = tb ? b[0] : b[1];
         if (ka != kb) context.Fail($"inner dims {ka} and {kb} differ");
-        if (context.Inputs.Length == 3 && (context.Input(2).Rank != 1 || context.Input(2)[0] != n))
+        var y = new TensorType(dtype, m, n);
+        FusedEpilogue.Check(context, y);
+        if (FusedEpilogue.BiasIndex(context.Node) is >= 0 and int bias && (context.Input(bias).Rank != 1 || context.Input(bias)[0] != n))
         {
-            context.Fail($"bias must have shape {n} but has {context.Input(2).ShapeText}");
+            context.Fail($"bias must have shape {n} but has {context.Input(bias).ShapeText}");
         }
 
-        if (!Activations.ContainsKey((string)context.Node.Attributes["activation"]))
-        {
-            context.Fail($"activation '{context.Node.Attributes["activation"]}' is not one the GEMM epilogue applies ({string.Join(", ", Activations.Keys)})");
-        }
-
-        return [new TensorType(dtype, m, n)];
+        return [y];
     }
 
     /// <inheritdoc/>
     public override Value?[] Gradient(GradientContext c)
     {
-        // dz = dy act'(z), from y (every epilogue activation's derivative is a function of its output); then Gemm's rule.
-        Value dy = c.Dy()!;
-        UnaryOp activation = Activations[(string)c.Node.Attributes["activation"]];
-        Value dz = activation == UnaryOp.Identity ? dy : c.Graph.Apply("UnaryGrad", [c.Y(), dy], new Dictionary<string, object>
-        {
-            ["op"] = (long)activation, ["from_y"] = 1L,
-        })[0];
+        Value dz = FusedEpilogue.PreActivationGradient(c);
         (Value da, Value db) = GemmOp.ProductGradients(c, dz);
-        return c.Node.Inputs.Length < 3 ? [da, db] : [da, db, dz.Sum([0])];
+        return FusedEpilogue.WithEpilogueGradients(c, dz, [da, db], g => g.Sum([0]));
     }
 
     /// <inheritdoc/>
-    public override GradCheckCase? GradCheckCase => new([[4, 3], [2, 4], [2]],
-        Attributes: new() { ["alpha"] = 0.5, ["transA"] = 1L, ["transB"] = 1L, ["activation"] = "Tanh" });
+    /// <remarks>Tanh: the activation's derivative comes from y (FusedConv's case checks the recomputing path).</remarks>
+    public override GradCheckCase? GradCheckCase => new([[4, 3], [2, 4], [2], [3, 2]],
+        Attributes: new() { ["alpha"] = 0.5, ["transA"] = 1L, ["transB"] = 1L, ["activation"] = "Tanh", ["with_residual"] = 1L });
 
     /// <inheritdoc/>
-    public override KernelLaunch Bind(BindContext context) => new GemmLaunch(
-        context.Input(0), context.Node.GetInt("transA") != 0, context.Input(1), context.Node.GetInt("transB") != 0, context.Output(0),
-        context.Node.GetFloat("alpha"), 0, context.InputCount == 3 ? context.Input(2) : null, Activations[(string)context.Node.Attributes["activation"]]);
+    public override KernelLaunch Bind(BindContext context)
+    {
+        int bias = FusedEpilogue.BiasIndex(context.Node), residual = FusedEpilogue.ResidualIndex(context.Node);
+        return new GemmLaunch(
+            context.Input(0), context.Node.GetInt("transA") != 0, context.Input(1), context.Node.GetInt("transB") != 0, context.Output(0),
+            context.Node.GetFloat("alpha"), 0, bias >= 0 ? context.Input(bias) : null, FusedEpilogue.Activation(context.Node),
+            residual >= 0 ? context.Input(residual) : null);
+    }
 }
 
 /// <summary>Several launches issued in order (a binding that needs more than one native call).</summary>

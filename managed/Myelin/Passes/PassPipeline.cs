@@ -18,7 +18,7 @@ public static class PassPipeline
 
         if (options.Fuse)
         {
-            GemmEpilogueFusion.Run(graph);
+            EpilogueFusion.Run(graph);
             ElementwiseFusion.Run(graph);
         }
 
@@ -185,93 +185,4 @@ public static class AlgebraicSimplification
 
     private static bool IsScalar(Value value, double expected) =>
         value.Kind == ValueKind.Constant && value.Data!.ElementCount == 1 && ConstantFolding.ReadAsDouble(value.Data)[0] == expected;
-}
-
-/// <summary>
-/// Folds MatMul (or Gemm without C) + Add of a length-N bias + Relu/Sigmoid/Tanh into one FusedGemm: one
-/// <c>mln_gemm</c> call whose epilogue adds the bias and applies the activation.
-/// </summary>
-public static class GemmEpilogueFusion
-{
-    /// <summary>Returns the number of GEMMs fused.</summary>
-    public static int Run(Graph graph)
-    {
-        int fused = 0;
-        var removed = new HashSet<Node>();
-        foreach (Node node in graph.Nodes.ToList())
-        {
-            if (removed.Contains(node) || !IsPlainGemm(node, out bool ta, out bool tb, out double alpha)) continue;
-            Value current = node.Outputs[0];
-            var absorbed = new List<Node> { node };
-            Value? bias = null;
-            if (SoleConsumer(graph, current) is { Op.Name: "Add" } add && !graph.Outputs.Contains(current))
-            {
-                Value other = add.Inputs[0] == current ? add.Inputs[1] : add.Inputs[0];
-                if (other.Rank == 1 && other.Type[0] == current.Type[1] && other.DType == current.DType && add.Outputs[0].Type.Equals(current.Type))
-                {
-                    bias = other;
-                    current = add.Outputs[0];
-                    absorbed.Add(add);
-                }
-            }
-
-            string activation = "Identity";
-            if (SoleConsumer(graph, current) is { } act && Ops.FusedGemmOp.Activations.ContainsKey(act.Op.Name) && act.Op.Name != "Identity"
-                && act.Op is Ops.UnaryKernelOp && !graph.Outputs.Contains(current))
-            {
-                activation = act.Op.Name;
-                current = act.Outputs[0];
-                absorbed.Add(act);
-            }
-
-            if (absorbed.Count == 1) continue;
-            Value[] inputs = bias is null ? [node.Inputs[0], node.Inputs[1]] : [node.Inputs[0], node.Inputs[1], bias];
-            Value fusedOutput = graph.Apply("FusedGemm", inputs, new Dictionary<string, object>
-            {
-                ["alpha"] = alpha, ["transA"] = ta ? 1L : 0L, ["transB"] = tb ? 1L : 0L, ["activation"] = activation,
-            }, graph.Fresh($"{node.Name}_fused"))[0];
-            graph.ReplaceAllUses(current, fusedOutput);
-            removed.UnionWith(absorbed);
-            fused++;
-        }
-
-        graph.RemoveNodes(removed);
-        graph.SortTopologically();
-        return fused;
-    }
-
-    private static bool IsPlainGemm(Node node, out bool transA, out bool transB, out double alpha)
-    {
-        transA = transB = false;
-        alpha = 1;
-        if (node.Op.Name == "MatMul")
-        {
-            return node.Inputs[0].Rank == 2 && node.Inputs[1].Rank == 2;
-        }
-
-        if (node.Op.Name == "Gemm" && node.Inputs.Length == 2)
-        {
-            transA = node.GetInt("transA") != 0;
-            transB = node.GetInt("transB") != 0;
-            alpha = node.GetFloat("alpha");
-            return true;
-        }
-
-        return false;
-    }
-
-    private static Node? SoleConsumer(Graph graph, Value value)
-    {
-        Node? only = null;
-        foreach (Node node in graph.Nodes)
-        {
-            if (node.Inputs.Contains(value))
-            {
-                if (only is not null) return null;
-                only = node;
-            }
-        }
-
-        return only;
-    }
 }

@@ -31,7 +31,8 @@ struct WindowGeometry {
 
 // x: batch x channels x in, w: out_channels x channels/groups x kernel, y: batch x
 // out_channels x out. For backward data, x and y are the gradients dx and dy; for backward
-// filter, w is dw and bias is dbias.
+// filter, w is dw and bias is dbias. Forward only: y = activation(conv + bias + residual), the
+// residual contiguous, of y's shape and not overlapping y.
 struct ConvArgs {
     WindowGeometry geometry;
     int64_t batch = 0;
@@ -43,6 +44,9 @@ struct ConvArgs {
     TensorView y;
     TensorView bias;
     bool has_bias = false;
+    TensorView residual;
+    bool has_residual = false;
+    mln_unary_op activation = MLN_UNARY_OP_IDENTITY;
 };
 
 // x: batch x channels x in, y (and indices, for max) batch x channels x out. For backward, x

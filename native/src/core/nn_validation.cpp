@@ -329,7 +329,8 @@ void require_float(const char* name, const TensorView& view) {
 }
 
 ConvArgs validate_conv_forward(const mln_device& device, const mln_conv_params* params, const mln_tensor_desc* x,
-                               const mln_tensor_desc* w, const mln_tensor_desc* bias, const mln_tensor_desc* y) {
+                               const mln_tensor_desc* w, const mln_tensor_desc* bias, mln_unary_op activation,
+                               const mln_tensor_desc* residual, const mln_tensor_desc* y) {
     const TensorView vx = validate_tensor("x", x, Access::read);
     const TensorView vw = validate_tensor("w", w, Access::read);
     const TensorView vy = validate_tensor("y", y, Access::write);
@@ -343,6 +344,24 @@ ConvArgs validate_conv_forward(const mln_device& device, const mln_conv_params* 
     }
     require_contiguous_float_operands({{"x", &vx}, {"w", &vw}, {"y", &vy}});
     if (args.has_bias) require_same_dtype("bias", args.bias, "y", vy);
+    if (residual != nullptr) {
+        args.residual = validate_tensor("residual", residual, Access::read);
+        args.has_residual = true;
+        const TensorView& vr = args.residual;
+        if (vr.rank != vy.rank || !std::equal(vr.shape, vr.shape + vr.rank, vy.shape)) {
+            invalid(cat("residual is ", shape_to_string(vr), " but must have exactly y's shape ", shape_to_string(vy)));
+        }
+        require_same_dtype("residual", vr, "y", vy);
+        require_contiguous("residual", vr);
+        // The kernel writes y block by block before reading the residual of later blocks.
+        const auto bytes = static_cast<int64_t>(dtype_size(vy.dtype)) * vy.element_count;
+        const char* r_begin = static_cast<const char*>(vr.data);
+        const char* y_begin = static_cast<const char*>(vy.data);
+        if (bytes > 0 && r_begin < y_begin + bytes && y_begin < r_begin + bytes) {
+            invalid(cat("residual (", shape_to_string(vr), ") overlaps y; pass a separate tensor"));
+        }
+    }
+    args.activation = activation;
     require_supported(device, MLN_KERNEL_CONV, vy.dtype);
     return args;
 }

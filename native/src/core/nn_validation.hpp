@@ -11,8 +11,10 @@
 
 namespace mln {
 
+// `activation` is already checked (validate_unary_op).
 ConvArgs validate_conv_forward(const mln_device& device, const mln_conv_params* params, const mln_tensor_desc* x,
-                               const mln_tensor_desc* w, const mln_tensor_desc* bias, const mln_tensor_desc* y);
+                               const mln_tensor_desc* w, const mln_tensor_desc* bias, mln_unary_op activation,
+                               const mln_tensor_desc* residual, const mln_tensor_desc* y);
 // Returns args with x = dx and y = dy.
 ConvArgs validate_conv_backward_data(const mln_device& device, const mln_conv_params* params,
                                      const mln_tensor_desc* dy, const mln_tensor_desc* w, const mln_tensor_desc* dx);

@@ -51,7 +51,7 @@ public class PassTests
         float[] reference = Run(new CompileOptions { Optimize = false, Fuse = false }, out _);
         foreach (Func<Graph, int> pass in new Func<Graph, int>[]
         {
-            DeadCodeElimination.Run, CommonSubexpressionElimination.Run, ConstantFolding.Run, AlgebraicSimplification.Run, GemmEpilogueFusion.Run,
+            DeadCodeElimination.Run, CommonSubexpressionElimination.Run, ConstantFolding.Run, AlgebraicSimplification.Run, EpilogueFusion.Run,
         })
         {
             (Graph g, _) = Build();

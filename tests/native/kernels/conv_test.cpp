@@ -98,9 +98,9 @@ void check_against_reference(mln_device* device, const ConvCase& c) {
     fill_random(w);
     fill_random(bias);
     for (int64_t i = 0; i < y.count(); ++i) y.at(i) = std::numeric_limits<T>::quiet_NaN();
-    ASSERT_EQ(mln_conv_forward(device, &p, x.desc(), w.desc(), bias.desc(), y.desc()), MLN_STATUS_OK) << mln_last_error();
+    ASSERT_EQ(mln_conv_forward(device, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_IDENTITY, nullptr, y.desc()), MLN_STATUS_OK) << mln_last_error();
     const TensorView bias_view = bias.view();
-    reference::conv_forward(p, x.view(), w.view(), &bias_view, y_want.view());
+    reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_IDENTITY, nullptr, y_want.view());
     int64_t terms = w.count() / std::max<int64_t>(c.out_channels, 1) * 16;
     EXPECT_TRUE(near_all(y, y_want, tolerance<T>(terms))) << "forward";
 
@@ -145,6 +145,101 @@ TEST_F(ConvTest, MatchesReferenceWithOneThreadAndWithThree) {
     ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
 }
 
+// The fused epilogue y = activation(conv + bias + residual) on every driver path (depthwise, 1x1,
+// im2col, groups; image-parallel and inner-parallel), each combination of bias and residual
+// the drivers treat differently, against the reference twin.
+struct EpilogueCase {
+    bool bias;
+    bool residual;
+    mln_unary_op activation;
+};
+
+template <class T>
+void check_epilogue_against_reference(mln_device* device, const ConvCase& c, const EpilogueCase& e) {
+    SCOPED_TRACE(cat(describe(c), " bias=", e.bias, " residual=", e.residual, " activation=",
+                     static_cast<int>(e.activation)));
+    const mln_conv_params p = params_of(c);
+    HostTensor<T> x(c.x_shape), w(w_shape_of(c)), bias({c.out_channels}), residual(y_shape_of(c));
+    HostTensor<T> y(y_shape_of(c)), y_want(y_shape_of(c));
+    fill_random(x);
+    fill_random(w);
+    fill_random(bias);
+    fill_random(residual);
+    for (int64_t i = 0; i < y.count(); ++i) y.at(i) = std::numeric_limits<T>::quiet_NaN();
+    ASSERT_EQ(mln_conv_forward(device, &p, x.desc(), w.desc(), e.bias ? bias.desc() : nullptr, e.activation,
+                               e.residual ? residual.desc() : nullptr, y.desc()),
+              MLN_STATUS_OK)
+        << mln_last_error();
+    const TensorView bias_view = bias.view();
+    const TensorView residual_view = residual.view();
+    reference::conv_forward(p, x.view(), w.view(), e.bias ? &bias_view : nullptr, e.activation,
+                            e.residual ? &residual_view : nullptr, y_want.view());
+    const int64_t terms = w.count() / std::max<int64_t>(c.out_channels, 1) * 16;
+    EXPECT_TRUE(near_all(y, y_want, tolerance<T>(terms)));
+}
+
+const EpilogueCase kEpilogues[] = {
+    {true, false, MLN_UNARY_OP_RELU},   {true, false, MLN_UNARY_OP_GELU},  {false, true, MLN_UNARY_OP_IDENTITY},
+    {false, true, MLN_UNARY_OP_RELU},   {true, true, MLN_UNARY_OP_RELU},   {true, true, MLN_UNARY_OP_SILU},
+    {false, false, MLN_UNARY_OP_TANH},
+};
+
+TEST_F(ConvTest, EpilogueMatchesReferenceOnEveryPathF32EveryIsa) {
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const ConvCase& c : edge_cases()) {
+            for (const EpilogueCase& e : kEpilogues) check_epilogue_against_reference<float>(device_, c, e);
+        }
+    }
+}
+
+TEST_F(ConvTest, EpilogueMatchesReferenceF64WithOneThreadAndWithThree) {
+    int32_t previous = 0;
+    ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
+    for (int32_t threads : {1, 3}) {
+        ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+        for (const ConvCase& c : edge_cases()) {
+            for (const EpilogueCase& e : kEpilogues) check_epilogue_against_reference<double>(device_, c, e);
+        }
+    }
+    ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
+}
+
+// Large enough for the packed GEMM path (many tiles, several depth blocks) on one image, so the
+// epilogue runs inside the blocked driver rather than the small unpacked path.
+TEST_F(ConvTest, EpilogueMatchesReferenceOnAPackedGemm) {
+    const ConvCase c{{1, 32, 20, 20}, 40, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1};
+    for (const EpilogueCase& e : kEpilogues) check_epilogue_against_reference<float>(device_, c, e);
+}
+
+TEST_F(ConvTest, EpilogueRejectsBadResidualAndActivation) {
+    mln_conv_params p{};
+    p.spatial_rank = 2;
+    p.strides[0] = p.strides[1] = 1;
+    p.dilations[0] = p.dilations[1] = 1;
+    p.groups = 1;
+    HostTensor<float> x({1, 4, 5, 5}), w({6, 4, 3, 3}), y({1, 6, 3, 3});
+    HostTensor<float> broadcastable({1, 6, 1, 3});
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, MLN_UNARY_OP_RELU,
+                                             broadcastable.desc(), y.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT,
+                            {"mln_conv_forward: residual is 1x6x1x3 but must have exactly y's shape 1x6x3x3"}));
+    HostTensor<double> residual64({1, 6, 3, 3});
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, MLN_UNARY_OP_RELU,
+                                             residual64.desc(), y.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"mln_conv_forward: dtypes differ: residual is f64 but y is f32"}));
+    HostTensor<float> strided({1, 6, 3, 3}, {54, 9, 1, 3});
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, MLN_UNARY_OP_RELU,
+                                             strided.desc(), y.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"mln_conv_forward: residual is 1x6x3x3 with strides", "contiguous"}));
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, MLN_UNARY_OP_RELU, y.desc(),
+                                             y.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"mln_conv_forward: residual (1x6x3x3) overlaps y"}));
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, static_cast<mln_unary_op>(99),
+                                             nullptr, y.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"mln_conv_forward: activation"}));
+}
+
 // L = sum(y * r) for a fixed random r: dL/dx = backward_data(r), dL/dw = backward_filter(x, r),
 // dL/dbias = sum of r. Each is compared with (L(v + h) - L(v - h)) / 2h.
 TEST_F(ConvTest, GradientsMatchFiniteDifferences) {
@@ -166,7 +261,7 @@ TEST_F(ConvTest, GradientsMatchFiniteDifferences) {
         ASSERT_EQ(mln_conv_backward_data(device_, &p, r.desc(), w.desc(), dx.desc()), MLN_STATUS_OK);
         ASSERT_EQ(mln_conv_backward_filter(device_, &p, x.desc(), r.desc(), dw.desc(), dbias.desc()), MLN_STATUS_OK);
         auto loss = [&] {
-            EXPECT_EQ(mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), y.desc()), MLN_STATUS_OK);
+            EXPECT_EQ(mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_IDENTITY, nullptr, y.desc()), MLN_STATUS_OK);
             double sum = 0.0;
             for (int64_t i = 0; i < y.count(); ++i) sum += y.at(i) * r.at(i);
             return sum;
@@ -231,43 +326,43 @@ TEST_F(ConvTest, RejectsBadArgumentsWithClearMessages) {
     p.dilations[0] = p.dilations[1] = 1;
     p.groups = 1;
     HostTensor<float> x({1, 4, 5, 5}), w({6, 4, 3, 3}), y({1, 6, 3, 3}), bad_y({1, 6, 4, 3}), bias({5});
-    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, bad_y.desc()),
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, MLN_UNARY_OP_IDENTITY, nullptr, bad_y.desc()),
                             MLN_STATUS_INVALID_ARGUMENT,
                             {"mln_conv_forward: y is 1x6x4x3 but x 1x4x5x5 and w 6x4x3x3", "give 1x6x3x3"}));
-    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), y.desc()),
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_IDENTITY, nullptr, y.desc()),
                             MLN_STATUS_INVALID_ARGUMENT, {"bias is 5 but must be a vector of length 6"}));
-    EXPECT_TRUE(failed_with(mln_conv_forward(device_, nullptr, x.desc(), w.desc(), nullptr, y.desc()),
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, nullptr, x.desc(), w.desc(), nullptr, MLN_UNARY_OP_IDENTITY, nullptr, y.desc()),
                             MLN_STATUS_INVALID_ARGUMENT, {"params is null"}));
     p.groups = 3;
-    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, y.desc()),
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, MLN_UNARY_OP_IDENTITY, nullptr, y.desc()),
                             MLN_STATUS_INVALID_ARGUMENT, {"groups = 3 must divide"}));
     p.groups = 2;
-    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, y.desc()),
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, MLN_UNARY_OP_IDENTITY, nullptr, y.desc()),
                             MLN_STATUS_INVALID_ARGUMENT, {"w.shape[1] must be 2"}));
     p.groups = 1;
     p.strides[1] = 0;
-    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, y.desc()),
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, MLN_UNARY_OP_IDENTITY, nullptr, y.desc()),
                             MLN_STATUS_INVALID_ARGUMENT, {"params.strides[1] is 0"}));
     p.strides[1] = 1;
     p.dilations[0] = 3;
-    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, y.desc()),
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, MLN_UNARY_OP_IDENTITY, nullptr, y.desc()),
                             MLN_STATUS_INVALID_ARGUMENT, {"smaller than the dilated kernel extent 7"}));
     p.dilations[0] = 1;
     p.spatial_rank = 4;
-    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, y.desc()),
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, MLN_UNARY_OP_IDENTITY, nullptr, y.desc()),
                             MLN_STATUS_INVALID_ARGUMENT, {"params.spatial_rank is 4"}));
     p.spatial_rank = 1;
-    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, y.desc()),
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, MLN_UNARY_OP_IDENTITY, nullptr, y.desc()),
                             MLN_STATUS_INVALID_ARGUMENT, {"x is 1x4x5x5 (rank 4) but must have rank 3"}));
     p.spatial_rank = 2;
     HostTensor<float> strided_x({1, 4, 5, 5}, {100, 25, 1, 5});
-    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, strided_x.desc(), w.desc(), nullptr, y.desc()),
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, strided_x.desc(), w.desc(), nullptr, MLN_UNARY_OP_IDENTITY, nullptr, y.desc()),
                             MLN_STATUS_INVALID_ARGUMENT, {"x is 1x4x5x5 with strides [100,25,1,5]", "contiguous"}));
     HostTensor<double> w64({6, 4, 3, 3});
-    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w64.desc(), nullptr, y.desc()),
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w64.desc(), nullptr, MLN_UNARY_OP_IDENTITY, nullptr, y.desc()),
                             MLN_STATUS_INVALID_ARGUMENT, {"dtype"}));
     HostTensor<int32_t> xi({1, 4, 5, 5}), wi({6, 4, 3, 3}), yi({1, 6, 3, 3});
-    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, xi.desc(), wi.desc(), nullptr, yi.desc()),
+    EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, xi.desc(), wi.desc(), nullptr, MLN_UNARY_OP_IDENTITY, nullptr, yi.desc()),
                             MLN_STATUS_INVALID_ARGUMENT, {"x has dtype i32 but must be f32 or f64"}));
     HostTensor<float> dx({1, 4, 6, 6});
     EXPECT_TRUE(failed_with(mln_conv_backward_data(device_, &p, y.desc(), w.desc(), dx.desc()),
