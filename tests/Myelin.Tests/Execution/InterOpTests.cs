@@ -112,6 +112,34 @@ public class InterOpTests
     }
 
     [Test]
+    public void ElementwiseReadersOfOneValueInOneStageNeverWriteOverIt()
+    {
+        float[] Run(int threads, out ExecutionPlan plan)
+        {
+            var g = new Graph();
+            Value x = g.Input("x", DType.F32, 16, 32);
+            Value v = x.MatMul(g.Parameter("w", Tensor.RandN([32, 16], generator: new Generator(seed: 41)).MoveToOuterScope()));
+            g.MarkOutput(g.Apply("Relu", [v], name: "relu")[0] + g.Apply("Exp", [v], name: "exp")[0]);
+            // Unfused, so Relu and Exp are separate kernels that each could write over v in place.
+            CompiledGraph compiled = CompiledGraph.Compile(g, new CompileOptions { Fuse = false, InterOpThreads = threads });
+            var feeds = new Dictionary<string, Tensor> { ["x"] = Tensor.RandN([16, 32], generator: new Generator(seed: 42)).MoveToOuterScope() };
+            plan = compiled.PlanFor(feeds);
+            float[] result = compiled.Run(feeds)[0].ToArray<float>();
+            compiled.Dispose();
+            return result;
+        }
+
+        float[] sequential = Run(1, out _);
+        float[] concurrent = Run(2, out ExecutionPlan plan);
+        Assert.That(StageOf(plan, "relu"), Does.Contain("exp"), "both readers of v run in one stage");
+        Assert.That(concurrent, Is.EqualTo(sequential));
+        using Tensor xData = Tensor.RandN([16, 32], generator: new Generator(seed: 42));
+        using Tensor wData = Tensor.RandN([32, 16], generator: new Generator(seed: 41));
+        double[] expected = Reference.MatMul(Reference.ToDouble(xData.ToArray<float>()), [16, 32], false, Reference.ToDouble(wData.ToArray<float>()), [32, 16], false).Select(v => Math.Max(v, 0) + Math.Exp(v)).ToArray();
+        Approx.AssertClose(concurrent, expected, 1e-5, 1e-5);
+    }
+
+    [Test]
     public void StagesRespectDataDependenciesThroughViews()
     {
         using CompiledGraph compiled = CompileBranchy(4);
