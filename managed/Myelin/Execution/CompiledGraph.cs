@@ -25,7 +25,8 @@ public sealed record CompileOptions
     /// buffers used in one stage cannot share arena space, so the arena can grow (the planner keeps each stage's
     /// estimated live bytes within 12.5% of the sequential peak, bar the first node of a stage). Kernels running
     /// concurrently share the native pool without oversubscribing it: a kernel that finds the pool busy runs on its
-    /// own thread. Results are bit-identical to a sequential run.
+    /// own thread. Results are bit-identical to a sequential run: a kernel splits its work by the pool's size, not by
+    /// which threads happen to take part.
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">The value is below 1 or above <see cref="MaxInterOpThreads"/>.</exception>
     public int InterOpThreads
@@ -44,7 +45,8 @@ public sealed record CompileOptions
 
 /// <summary>
 /// A graph ready to run: <see cref="Run"/> checks the feeds, picks (or makes, once per input-shape signature) an
-/// <see cref="ExecutionPlan"/>, copies the feeds into its arena, launches every kernel and synchronizes once.
+/// <see cref="ExecutionPlan"/>, copies the feeds into its arena, runs the plan's stages of kernel launches (on
+/// persistent inter-op workers where <see cref="CompileOptions.InterOpThreads"/> is above 1) and synchronizes once.
 /// After the first run with a signature, a run allocates no managed and no native memory. Runs of one compiled
 /// graph must not overlap (the plans' buffers are shared); compile once per thread to run concurrently.
 /// </summary>
