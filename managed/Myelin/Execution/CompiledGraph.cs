@@ -76,6 +76,9 @@ public sealed class CompiledGraph : IDisposable
     /// <summary>Managed bytes the inter-op worker threads have allocated so far (0 without workers); runs after warm-up leave it unchanged.</summary>
     internal long WorkerAllocatedBytes => _workers?.WorkerAllocatedBytes ?? 0;
 
+    /// <summary>Inter-op worker threads still running (0 without workers and after <see cref="Dispose"/>).</summary>
+    internal int LiveWorkerThreads => _workers?.LiveThreads ?? 0;
+
     /// <summary>The device the graph runs on.</summary>
     public Device Device { get; }
 

@@ -55,6 +55,9 @@ internal sealed class InterOpWorkers : IDisposable
         }
     }
 
+    /// <summary>Worker threads still running (0 once disposed).</summary>
+    public int LiveThreads => _threads.Count(t => t.IsAlive);
+
     /// <summary>Runs launches [<paramref name="begin"/>, <paramref name="end"/>) of <paramref name="plan"/> concurrently.</summary>
     public void Run(ExecutionPlan plan, DeviceHandle device, int begin, int end)
     {

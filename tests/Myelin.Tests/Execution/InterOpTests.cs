@@ -223,55 +223,41 @@ public class InterOpTests
     }
 
     [Test]
-    public void KernelFailureInABranchSurfacesWithTheNodeNameAndThePlanStaysUsable()
+    public void KernelFailureOnAWorkerSurfacesWithTheNodeNameAndThePlanStaysUsable()
     {
-        var failing = new FailingCopyOp();
-        Dictionary<string, Tensor> feeds = BranchyFeeds();
-        using CompiledGraph sequential = CompileBranchy(1);
-        float[][] expected = RunAll(sequential, feeds);
-        // The failing branch copies x and is concatenated along channels with the others (its 8 channels are x itself).
-        using CompiledGraph concurrent = CompileBranchy(2, (g, x) => g.Apply(failing, [x], name: "bad_branch")[0]);
-        Assert.That(StageOf(concurrent.PlanFor(feeds), "bad_branch").Count, Is.GreaterThan(1), "the failing node shares its stage");
+        // Two copies of x in one stage of two threads; each waits until both have started, so one of them runs on
+        // the worker for certain, and that one fails in the native copy.
+        var op = new RendezvousCopyOp(Environment.CurrentManagedThreadId);
+        var g = new Graph();
+        Value x = g.Input("x", DType.F32, 3, 4);
+        g.MarkOutput(g.Apply(op, [x], name: "copy_a")[0] + g.Apply(op, [x], name: "copy_b")[0]);
+        using CompiledGraph compiled = CompiledGraph.Compile(g, new CompileOptions { InterOpThreads = 2 });
+        var feeds = new Dictionary<string, Tensor> { ["x"] = Tensor.RandN([3, 4], generator: new Generator(seed: 51)).MoveToOuterScope() };
+        Assert.That(StageOf(compiled.PlanFor(feeds), "copy_a"), Is.EquivalentTo(new[] { "copy_a", "copy_b" }));
 
-        int callerThread = Environment.CurrentManagedThreadId;
-        bool failedOnWorker = false;
-        for (int attempt = 0; attempt < 200 && !failedOnWorker; attempt++)
-        {
-            var error = Assert.Throws<NodeExecutionException>(() => concurrent.Run(feeds))!;
-            Assert.That(error.NodeName, Is.EqualTo("bad_branch"));
-            Assert.That(error.Message, Does.Contain("node 'bad_branch' (FailingCopy)").And.Contain("mln_copy"));
-            Assert.That(error.Status, Is.EqualTo(Status.InvalidArgument));
-            failedOnWorker = failing.LastThread != callerThread;
-        }
-
-        Assert.That(failedOnWorker, Is.True, "the failing launch ran on an inter-op worker at least once");
-        failing.Fail = false;
         for (int run = 0; run < 3; run++)
         {
-            float[][] actual = RunAll(concurrent, feeds);
-            Assert.That(actual[1], Is.EqualTo(expected[1]), "heads after the failures");
-            float[] x = feeds["x"].ToArray<float>();
-            const int spatial = 144, channels = 16 + 8;
-            for (int n = 0; n < 2; n++)
-            {
-                Assert.That(actual[0].Skip(n * channels * spatial).Take(16 * spatial), Is.EqualTo(expected[0].Skip(n * 16 * spatial).Take(16 * spatial)), $"branches of image {n}");
-                Assert.That(actual[0].Skip((n * channels + 16) * spatial).Take(8 * spatial), Is.EqualTo(x.Skip(n * 8 * spatial).Take(8 * spatial)), $"copied x of image {n}");
-            }
+            var error = Assert.Throws<NodeExecutionException>(() => compiled.Run(feeds))!;
+            Assert.That(op.FailedNode, Is.AnyOf("copy_a", "copy_b"), "the launch on the worker failed");
+            Assert.That(error.NodeName, Is.EqualTo(op.FailedNode));
+            Assert.That(error.Message, Does.Contain($"node '{op.FailedNode}' (RendezvousCopy)").And.Contain("mln_copy"));
+            Assert.That(error.Status, Is.EqualTo(Status.InvalidArgument));
         }
+
+        op.Fail = false;
+        float[] doubled = feeds["x"].ToArray<float>().Select(v => v + v).ToArray();
+        for (int run = 0; run < 3; run++) Assert.That(compiled.Run(feeds)[0].ToArray<float>(), Is.EqualTo(doubled), $"run {run} after the failures");
     }
 
     [Test]
     public void DisposeStopsTheWorkers()
     {
-        if (!OperatingSystem.IsLinux()) Assert.Ignore("Counts threads by name through /proc.");
-        static int WorkerThreads() => Directory.GetDirectories("/proc/self/task").Count(task => File.ReadAllText(Path.Combine(task, "comm")).Trim().StartsWith("Myelin inter-op", StringComparison.Ordinal));
-        int before = WorkerThreads();
         CompiledGraph compiled = CompileBranchy(4);
         Dictionary<string, Tensor> feeds = BranchyFeeds();
         compiled.Run(feeds);
-        Assert.That(WorkerThreads(), Is.EqualTo(before + 3));
+        Assert.That(compiled.LiveWorkerThreads, Is.EqualTo(3));
         compiled.Dispose();
-        Assert.That(WorkerThreads(), Is.EqualTo(before));
+        Assert.That(compiled.LiveWorkerThreads, Is.Zero);
         Assert.Throws<ObjectDisposedException>(() => compiled.Run(feeds));
     }
 
@@ -318,14 +304,21 @@ public class InterOpTests
         }
     }
 
-    /// <summary>A copy that fails in the native copy (a wrong output shape) while <see cref="Fail"/> is set; records its thread.</summary>
-    private sealed unsafe class FailingCopyOp : OpDef
+    /// <summary>
+    /// A copy whose launches wait until two of them have started (so a stage of two runs one on each thread); while
+    /// <see cref="Fail"/> is set, the launch that is not on the test's thread fails in the native copy (a wrong output shape).
+    /// </summary>
+    private sealed unsafe class RendezvousCopyOp(int callerThread) : OpDef
     {
+        private int _arrived;
+
+        private int CallerThread { get; } = callerThread;
+
         public bool Fail { get; set; } = true;
 
-        public int LastThread { get; private set; }
+        public string? FailedNode { get; private set; }
 
-        public override string Name => "FailingCopy";
+        public override string Name => "RendezvousCopy";
 
         public override int MinInputs => 1;
 
@@ -337,15 +330,22 @@ public class InterOpTests
         {
             TensorDesc wrong = *context.Output(0);
             wrong.Shape[0] += 1;
-            return new FailingLaunch(this, context.Input(0), context.Output(0), context.NewDesc(wrong));
+            return new RendezvousLaunch(this, context.Node.Name, context.Input(0), context.Output(0), context.NewDesc(wrong));
         }
 
-        private sealed class FailingLaunch(FailingCopyOp op, TensorDesc* x, TensorDesc* y, TensorDesc* wrong) : KernelLaunch
+        private sealed class RendezvousLaunch(RendezvousCopyOp op, string node, TensorDesc* x, TensorDesc* y, TensorDesc* wrong) : KernelLaunch
         {
             public override void Launch(DeviceHandle device)
             {
-                op.LastThread = Environment.CurrentManagedThreadId;
-                KernelCalls.Copy(device, x, op.Fail ? wrong : y);
+                int arrived = Interlocked.Increment(ref op._arrived);
+                if (!SpinWait.SpinUntil(() => Volatile.Read(ref op._arrived) >= (arrived + 1) / 2 * 2, TimeSpan.FromSeconds(10)))
+                {
+                    throw new TimeoutException($"{node}: the other copy of its stage never started");
+                }
+
+                bool fail = op.Fail && Environment.CurrentManagedThreadId != op.CallerThread;
+                if (fail) op.FailedNode = node;
+                KernelCalls.Copy(device, x, fail ? wrong : y);
             }
         }
     }
