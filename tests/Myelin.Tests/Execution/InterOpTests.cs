@@ -179,6 +179,28 @@ public class InterOpTests
         }
     }
 
+    [Test]
+    public void ConcurrentChunkedTrainingStepsGiveBitIdenticalParametersAndLosses()
+    {
+        (float[] Losses, float[][] Parameters) Train(int threads)
+        {
+            ModelGraph mlp = BenchmarkModels.Mlp([40, 24, 5], seed: 8);
+            using CompiledGraph step = TrainingStep.Compile(mlp.Loss, mlp.Parameters, new Adam(LearningRate: 1e-2), new CompileOptions { InterOpThreads = threads }, gradientChunkBytes: 1024);
+            Dictionary<string, Tensor> feeds = MlpFeeds(6, 40, 5);
+            float[] losses = Enumerable.Range(0, 6).Select(_ => step.Run(feeds)[0].Item<float>()).ToArray();
+            return (losses, mlp.Parameters.Select(p => p.Data!.ToArray<float>()).ToArray());
+        }
+
+        (float[] losses, float[][] parameters) = Train(1);
+        Assert.That(losses[^1], Is.LessThan(losses[0]), "the steps train");
+        foreach (int threads in new[] { 2, 4 })
+        {
+            (float[] concurrentLosses, float[][] concurrentParameters) = Train(threads);
+            Assert.That(concurrentLosses, Is.EqualTo(losses), $"{threads} threads: losses");
+            for (int i = 0; i < parameters.Length; i++) Assert.That(concurrentParameters[i], Is.EqualTo(parameters[i]), $"{threads} threads: parameter {i}");
+        }
+    }
+
     [TestCase(1)]
     [TestCase(2)]
     [TestCase(4)]
