@@ -6,30 +6,42 @@ using Myelin.Scheduling;
 namespace Myelin.Execution;
 
 /// <summary>
-/// A graph compiled for one signature of input shapes: the node order, every intermediate's place in one
-/// arena (offsets from liveness, best fit), descriptors built once, and one kernel launch per node.
+/// A graph compiled for one signature of input shapes: the node order grouped into stages of independent nodes,
+/// every intermediate's place in one arena (offsets from liveness in stage units, best fit), descriptors built once,
+/// and one kernel launch per node. The launches of a stage may run concurrently (inter-op parallelism); two buffers
+/// used in one stage never share memory.
 /// </summary>
 public sealed unsafe class ExecutionPlan : IDisposable
 {
     private readonly Tensor? _arena;
     private readonly List<Tensor> _owned;
     private readonly KernelLaunch[] _launches;
+    private readonly string[] _launchNames;
+    private readonly string?[] _launchNodes;
+    private readonly int[] _stageStarts;
     private readonly TensorDesc*[] _inputDescs;
     private readonly DescTable _table;
 
-    private ExecutionPlan(Shape[] inputShapes, Tensor? arena, List<Tensor> owned, KernelLaunch[] launches, TensorDesc*[] inputDescs,
-        Tensor[] outputs, DescTable table, long arenaBytes, long naiveBytes, IReadOnlyList<string> order)
+    private ExecutionPlan(Shape[] inputShapes, Tensor? arena, List<Tensor> owned, KernelLaunch[] launches, string[] launchNames, string?[] launchNodes, int[] stageStarts,
+        TensorDesc*[] inputDescs, Tensor[] outputs, DescTable table, long arenaBytes, long naiveBytes, IReadOnlyList<string> order,
+        IReadOnlyList<IReadOnlyList<string>> stages, IReadOnlyList<BufferLifetime> lifetimes, IReadOnlyDictionary<int, long> offsets)
     {
         InputShapes = inputShapes;
         _arena = arena;
         _owned = owned;
         _launches = launches;
+        _launchNames = launchNames;
+        _launchNodes = launchNodes;
+        _stageStarts = stageStarts;
         _inputDescs = inputDescs;
         Outputs = outputs;
         _table = table;
         ArenaBytes = arenaBytes;
         NaiveBytes = naiveBytes;
         Order = order;
+        Stages = stages;
+        Lifetimes = lifetimes;
+        Offsets = offsets;
     }
 
     /// <summary>The input shapes this plan serves.</summary>
@@ -41,8 +53,11 @@ public sealed unsafe class ExecutionPlan : IDisposable
     /// <summary>Bytes the intermediates would take with a buffer each (the arena's baseline).</summary>
     public long NaiveBytes { get; }
 
-    /// <summary>Node names in execution order.</summary>
+    /// <summary>Node names in execution order (stage by stage).</summary>
     public IReadOnlyList<string> Order { get; }
+
+    /// <summary>What each stage launches, in order: node names, and "output 'name'" for a copy to a returned tensor.</summary>
+    public IReadOnlyList<IReadOnlyList<string>> Stages { get; }
 
     /// <summary>Number of kernel launches per run.</summary>
     public int LaunchCount => _launches.Length;
@@ -50,8 +65,18 @@ public sealed unsafe class ExecutionPlan : IDisposable
     /// <summary>The output tensors, overwritten by every run.</summary>
     internal Tensor[] Outputs { get; }
 
-    /// <summary>Copies feeds in, launches every kernel, and waits once at the end.</summary>
-    internal void Execute(Device device, Tensor[] feeds)
+    /// <summary>The arena's buffers with lifetimes in steps: 0 copies the feeds in, stage s runs at step s + 1.</summary>
+    internal IReadOnlyList<BufferLifetime> Lifetimes { get; }
+
+    /// <summary>Each arena buffer's offset.</summary>
+    internal IReadOnlyDictionary<int, long> Offsets { get; }
+
+    /// <summary>
+    /// Copies feeds in, runs the stages in order (a stage of several launches on <paramref name="workers"/> when
+    /// given, else on this thread), and waits once at the end.
+    /// </summary>
+    /// <exception cref="NodeExecutionException">A kernel failed; the plan stays usable.</exception>
+    internal void Execute(Device device, Tensor[] feeds, InterOpWorkers? workers)
     {
         DeviceHandle handle = device.Handle;
         for (int i = 0; i < feeds.Length; i++)
@@ -60,14 +85,34 @@ public sealed unsafe class ExecutionPlan : IDisposable
             KernelCalls.Copy(handle, &source, _inputDescs[i]);
         }
 
-        for (int i = 0; i < _launches.Length; i++)
+        for (int stage = 0; stage + 1 < _stageStarts.Length; stage++)
         {
-            _launches[i].Launch(handle);
+            int begin = _stageStarts[stage], end = _stageStarts[stage + 1];
+            if (workers is not null && end - begin > 1)
+            {
+                workers.Run(this, handle, begin, end);
+                continue;
+            }
+
+            for (int i = begin; i < end; i++) Launch(i, handle);
         }
 
         NativeMethods.Check(NativeMethods.DeviceSynchronize(handle));
         GC.KeepAlive(_table);
         GC.KeepAlive(feeds);
+    }
+
+    /// <summary>Issues launch <paramref name="index"/>; a failure is rethrown naming what it launches.</summary>
+    internal void Launch(int index, DeviceHandle device)
+    {
+        try
+        {
+            _launches[index].Launch(device);
+        }
+        catch (Exception e)
+        {
+            throw new NodeExecutionException(_launchNames[index], _launchNodes[index], e);
+        }
     }
 
     /// <summary>Frees the arena and the output buffers.</summary>
@@ -88,22 +133,30 @@ public sealed unsafe class ExecutionPlan : IDisposable
 
     private sealed record Placement(Buffer? Buffer, Tensor? External, Layout Layout);
 
-    /// <summary>Plans <paramref name="outputs"/> of <paramref name="graph"/> for inputs of <paramref name="inputShapes"/>.</summary>
-    internal static ExecutionPlan Build(Graph graph, IReadOnlyList<Value> outputs, Device device, Shape[] inputShapes)
+    /// <summary>
+    /// Plans <paramref name="outputs"/> of <paramref name="graph"/> for inputs of <paramref name="inputShapes"/>, in
+    /// stages of at most <paramref name="interOpThreads"/> launches (see <see cref="StagePlanner"/>).
+    /// </summary>
+    internal static ExecutionPlan Build(Graph graph, IReadOnlyList<Value> outputs, Device device, Shape[] inputShapes, int interOpThreads)
     {
         List<Node> live = Scheduler.LiveNodes(graph, outputs);
         Dictionary<Value, TensorType> types = ConcreteTypes(graph, live, inputShapes);
         long Bytes(Value v) => types[v].ToShape().ElementCount * v.DType.ElementSize();
         List<Node> order = Scheduler.Order(live, Bytes);
+        (Dictionary<Node, Layout[]> viewLayouts, HashSet<Node> copiedViews) = ViewLayouts(graph, order, types, inputShapes);
+        StagePlan stagePlan = StagePlanner.Plan(order, n => !n.Op.IsView || copiedViews.Contains(n), Bytes, interOpThreads, graph.Inputs, outputs);
+        var position = new Dictionary<Node, int>();
+        for (int k = 0; k < order.Count; k++) position[order[k]] = k;
+        List<Node> sequence = [.. order.OrderBy(n => stagePlan.StageOf[n]).ThenBy(n => position[n])];
 
         var buffers = new List<Buffer>();
         var placements = new Dictionary<Value, Placement>();
         var table = new DescTable();
         var owned = new List<Tensor>();
         var outputSet = new HashSet<Value>(outputs);
+        var descs = new Dictionary<Value, nint>();
         Tensor? arena = null;
         Dictionary<int, long> offsets = [];
-        var descs = new Dictionary<Value, nint>();
 
         Buffer NewBuffer(long bytes, int step)
         {
@@ -132,22 +185,33 @@ public sealed unsafe class ExecutionPlan : IDisposable
             naiveBytes += Bytes(graph.Inputs[i]);
         }
 
-        // The last step reading each value's memory (through any view), for in-place reuse.
+        // Steps: 0 copies the feeds in, stage s runs at step s + 1, output copies at the end.
+        int StepOf(Node node) => stagePlan.StageOf[node] + 1;
+        bool Reads(Node node) => !node.Op.IsView || copiedViews.Contains(node);
+
+        // The last step reading each value's memory (through any view), and how many launches read it at each step.
         var lastRead = new Dictionary<Value, int>();
-        for (int k = 0; k < order.Count; k++)
+        var readersAtStep = new Dictionary<(Value Root, int Step), int>();
+        foreach (Node node in sequence)
         {
-            foreach (Value input in order[k].Inputs) lastRead[Scheduler.Root(input)] = k + 1;
+            foreach (Value root in node.Inputs.Select(Scheduler.Root).Distinct())
+            {
+                lastRead[root] = Math.Max(lastRead.GetValueOrDefault(root), StepOf(node));
+                if (Reads(node)) readersAtStep[(root, StepOf(node))] = readersAtStep.GetValueOrDefault((root, StepOf(node))) + 1;
+            }
         }
 
         foreach (Value output in outputs) lastRead[Scheduler.Root(output)] = int.MaxValue;
 
+        // Elementwise kernels may write over an input that no later stage reads and no other launch of its stage reads.
         Value? InPlaceSource(Node node, Value output, int step)
         {
             if (node.Op is not (UnaryKernelOp or BinaryKernelOp) || outputSet.Contains(output)) return null;
             foreach (Value input in node.Inputs)
             {
                 if (input.Kind == ValueKind.Intermediate && input.Producer is { Op.IsView: false } && lastRead.GetValueOrDefault(input) == step
-                    && types[input].Equals(types[output]) && placements[input].Buffer is { Dedicated: null } && placements[input].Layout.IsContiguous)
+                    && readersAtStep[(input, step)] == 1 && types[input].Equals(types[output]) && placements[input].Buffer is { Dedicated: null }
+                    && placements[input].Layout.IsContiguous)
                 {
                     return input;
                 }
@@ -156,12 +220,10 @@ public sealed unsafe class ExecutionPlan : IDisposable
             return null;
         }
 
-        // Steps: 0 copies the feeds in, node k runs at step k + 1, output copies at the end.
-        var launchSteps = new List<(Node? Node, Func<KernelLaunch> Make)>();
-        for (int k = 0; k < order.Count; k++)
+        var launchSteps = new List<(int Step, Node? Node, string Name, Func<KernelLaunch> Make)>();
+        foreach (Node node in sequence)
         {
-            Node node = order[k];
-            int step = k + 1;
+            int step = StepOf(node);
             foreach (Value input in node.Inputs)
             {
                 Placement placement = Place(input);
@@ -171,25 +233,17 @@ public sealed unsafe class ExecutionPlan : IDisposable
             if (node.Op.IsView)
             {
                 Placement source = Place(node.Inputs[0]);
-                Shape outShape = types[node.Outputs[0]].ToShape();
-                Layout? layout = node.Op.View(node, source.Layout, outShape);
-                if (layout is null)
+                if (copiedViews.Contains(node))
                 {
                     // The input's layout cannot be re-seen this way: copy it to a contiguous buffer first.
-                    Shape inShape = types[node.Inputs[0]].ToShape();
-                    var copy = new Placement(NewBuffer(Bytes(node.Inputs[0]), step), null, Layout.Contiguous(inShape));
                     Value input = node.Inputs[0];
-                    launchSteps.Add((node, KernelLaunch () => new CopyLaunch(DescribeValue(input), DescribeCopy(copy, input.DType))));
+                    var copy = new Placement(NewBuffer(Bytes(input), step), null, Layout.Contiguous(types[input].ToShape()));
+                    launchSteps.Add((step, node, node.Name, KernelLaunch () => new CopyLaunch(DescribeValue(input), DescribeCopy(copy, input.DType))));
                     source = copy;
-                    layout = node.Op.View(node, copy.Layout, outShape) ?? throw new InvalidOperationException($"{node}: no view of a contiguous input.");
                 }
 
-                placements[node.Outputs[0]] = source with { Layout = layout };
-                for (int i = 1; i < node.Outputs.Length; i++)
-                {
-                    Layout part = node.Op.ViewOutput(node, source.Layout, types[node.Outputs[i]].ToShape(), i) ?? throw new InvalidOperationException($"{node}: output {i} has no view.");
-                    placements[node.Outputs[i]] = source with { Layout = part };
-                }
+                Layout[] outputLayouts = viewLayouts[node];
+                for (int i = 0; i < node.Outputs.Length; i++) placements[node.Outputs[i]] = source with { Layout = outputLayouts[i] };
 
                 continue;
             }
@@ -199,7 +253,6 @@ public sealed unsafe class ExecutionPlan : IDisposable
                 naiveBytes += Bytes(output);
                 if (InPlaceSource(node, output, step) is { } source)
                 {
-                    // Elementwise kernels may write over an input that no later step reads.
                     placements[output] = placements[source] with { };
                     continue;
                 }
@@ -213,12 +266,12 @@ public sealed unsafe class ExecutionPlan : IDisposable
                 }
             }
 
-            launchSteps.Add((node, () => node.Op.Bind(new BindContext(node, device, DescribeAll(node.Inputs), DescribeAll(node.Outputs), table))));
+            launchSteps.Add((step, node, node.Name, () => node.Op.Bind(new BindContext(node, device, DescribeAll(node.Inputs), DescribeAll(node.Outputs), table))));
         }
 
-        // Outputs that are not a dedicated node result (views, inputs, parameters) are copied out at the end.
+        // Outputs that are not a dedicated node result (views, inputs, parameters) are copied out in a last stage.
         var resultTensors = new Tensor[outputs.Count];
-        int finalStep = order.Count + 1;
+        int finalStep = stagePlan.StageOf.Values.DefaultIfEmpty(-1).Max() + 2;
         for (int i = 0; i < outputs.Count; i++)
         {
             Value output = outputs[i];
@@ -234,10 +287,10 @@ public sealed unsafe class ExecutionPlan : IDisposable
             owned.Add(result);
             resultTensors[i] = result;
             if (placement.Buffer is { } buffer) buffer.Last = finalStep;
-            launchSteps.Add((null, KernelLaunch () => new CopyLaunch(DescribeValue(output), table.Add(result.Describe()))));
+            launchSteps.Add((finalStep, null, $"output '{output.Name}'", KernelLaunch () => new CopyLaunch(DescribeValue(output), table.Add(result.Describe()))));
         }
 
-        // Arena: every buffer without a dedicated tensor, placed by lifetime.
+        // Arena: every buffer without a dedicated tensor, placed by lifetime in steps.
         var lifetimes = buffers.Where(b => b.Dedicated is null).Select(b => new BufferLifetime(b.Id, b.Bytes, b.First, b.Last)).ToList();
         (offsets, long arenaBytes) = ArenaPlanner.Plan(lifetimes);
         arena = arenaBytes > 0 ? Tensor.Empty(new Shape(arenaBytes), DType.U8, device, ownedByScope: false) : null;
@@ -272,9 +325,63 @@ public sealed unsafe class ExecutionPlan : IDisposable
         TensorDesc* DescribeCopy(Placement placement, DType dtype) => table.Add(DescTable.Describe(BasePointer(placement), dtype, placement.Layout));
 
         KernelLaunch[] launches = launchSteps.Select(s => s.Make()).ToArray();
+        var stageStarts = new List<int>();
+        var stages = new List<IReadOnlyList<string>>();
+        for (int i = 0; i < launchSteps.Count; i++)
+        {
+            if (i == 0 || launchSteps[i].Step != launchSteps[i - 1].Step)
+            {
+                stageStarts.Add(i);
+                stages.Add(new List<string>());
+            }
+
+            ((List<string>)stages[^1]).Add(launchSteps[i].Name);
+        }
+
+        stageStarts.Add(launchSteps.Count);
         TensorDesc*[] inputDescs = DescribeAll([.. graph.Inputs]);
-        return new ExecutionPlan(inputShapes, arena, owned, launches, inputDescs, resultTensors, table, arenaBytes, naiveBytes,
-            order.Select(n => n.Name).ToList());
+        return new ExecutionPlan(inputShapes, arena, owned, launches, launchSteps.Select(s => s.Node?.ToString() ?? s.Name).ToArray(),
+            launchSteps.Select(s => s.Node?.Name).ToArray(), [.. stageStarts], inputDescs,
+            resultTensors, table, arenaBytes, naiveBytes, sequence.Select(n => n.Name).ToList(), stages, lifetimes, offsets);
+    }
+
+    /// <summary>
+    /// Every view's layout over the memory it sees, and the views whose input's layout cannot be re-seen that way
+    /// (those copy their input to a contiguous buffer first). Results of other nodes, feeds and parameters are contiguous.
+    /// </summary>
+    private static (Dictionary<Node, Layout[]> Layouts, HashSet<Node> Copied) ViewLayouts(Graph graph, List<Node> order, Dictionary<Value, TensorType> types, Shape[] inputShapes)
+    {
+        var layouts = new Dictionary<Value, Layout>();
+        for (int i = 0; i < graph.Inputs.Count; i++) layouts[graph.Inputs[i]] = Layout.Contiguous(inputShapes[i]);
+        Layout LayoutOf(Value value) => layouts.TryGetValue(value, out Layout? layout) ? layout : Layout.Contiguous(types.TryGetValue(value, out TensorType? type) ? type.ToShape() : value.Data!.Shape);
+
+        var viewLayouts = new Dictionary<Node, Layout[]>();
+        var copied = new HashSet<Node>();
+        foreach (Node node in order.Where(n => n.Op.IsView))
+        {
+            Shape outShape = types[node.Outputs[0]].ToShape();
+            Layout? layout = node.Op.View(node, LayoutOf(node.Inputs[0]), outShape);
+            if (layout is null)
+            {
+                copied.Add(node);
+                layout = node.Op.View(node, Layout.Contiguous(types[node.Inputs[0]].ToShape()), outShape)
+                    ?? throw new InvalidOperationException($"{node}: no view of a contiguous input.");
+            }
+
+            Layout source = copied.Contains(node) ? Layout.Contiguous(types[node.Inputs[0]].ToShape()) : LayoutOf(node.Inputs[0]);
+            var outputs = new Layout[node.Outputs.Length];
+            outputs[0] = layout;
+            for (int i = 1; i < outputs.Length; i++)
+            {
+                outputs[i] = node.Op.ViewOutput(node, source, types[node.Outputs[i]].ToShape(), i)
+                    ?? throw new InvalidOperationException($"{node}: output {i} has no view.");
+            }
+
+            viewLayouts[node] = outputs;
+            for (int i = 0; i < outputs.Length; i++) layouts[node.Outputs[i]] = outputs[i];
+        }
+
+        return (viewLayouts, copied);
     }
 
     /// <summary>Binds the inputs' symbols from the fed shapes and infers every live value's concrete type.</summary>

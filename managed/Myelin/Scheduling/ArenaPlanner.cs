@@ -1,6 +1,9 @@
 namespace Myelin.Scheduling;
 
-/// <summary>A buffer to place in the arena: its size and the steps during which it is live (inclusive).</summary>
+/// <summary>
+/// A buffer to place in the arena: its size and the steps during which it is live (inclusive). A step may be a stage
+/// of launches that run concurrently: buffers live in a common step never share memory.
+/// </summary>
 public sealed record BufferLifetime(int Id, long Bytes, int FirstStep, int LastStep)
 {
     /// <summary>Whether the two buffers are live at a common step.</summary>

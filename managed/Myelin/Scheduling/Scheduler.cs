@@ -40,27 +40,7 @@ public static class Scheduler
         var index = new Dictionary<Node, int>();
         for (int i = 0; i < nodes.Count; i++) index[nodes[i]] = i;
 
-        // Predecessors: producers, plus readers of a parameter before its in-place writer.
-        var predecessors = nodes.ToDictionary(n => n, n => n.Inputs.Select(v => v.Producer).Where(p => p is not null && index.ContainsKey(p)).Cast<Node>().ToHashSet());
-        // Writers of one parameter through views (a chunked update) touch disjoint slices by construction, so they
-        // are not ordered among themselves; every other reader of any view of the parameter runs before each writer.
-        var writers = nodes.Where(n => n.Op.MutatedInputsOf(n).Count > 0).ToList();
-        foreach (Node writer in writers)
-        {
-            foreach (int mutated in writer.Op.MutatedInputsOf(writer).Where(i => i < writer.Inputs.Length))
-            {
-                Value root = Root(writer.Inputs[mutated]);
-                foreach (Node reader in nodes)
-                {
-                    if (reader != writer && !reader.Op.IsView && reader.Inputs.Any(v => Root(v) == root)
-                        && !(reader.Op.MutatedInputsOf(reader).Any(i => i < reader.Inputs.Length && Root(reader.Inputs[i]) == root)))
-                    {
-                        predecessors[writer].Add(reader);
-                    }
-                }
-            }
-        }
-
+        Dictionary<Node, HashSet<Node>> predecessors = Predecessors(nodes);
         var remainingUses = new Dictionary<Value, int>();
         foreach (Node node in nodes.Where(n => !n.Op.IsView))
         {
@@ -115,6 +95,38 @@ public static class Scheduler
 
         return order;
     }
+
+    /// <summary>
+    /// The nodes each of <paramref name="nodes"/> must run after: the producers of its inputs, and for an in-place
+    /// writer of a parameter, every other reader of that parameter.
+    /// </summary>
+    public static Dictionary<Node, HashSet<Node>> Predecessors(IReadOnlyList<Node> nodes)
+    {
+        var members = nodes.ToHashSet();
+        var predecessors = nodes.ToDictionary(n => n, n => n.Inputs.Select(v => v.Producer).Where(p => p is not null && members.Contains(p)).Cast<Node>().ToHashSet());
+        // Writers of one parameter through views (a chunked update) touch disjoint slices by construction, so they
+        // are not ordered among themselves; every other reader of any view of the parameter runs before each writer.
+        foreach (Node writer in nodes.Where(n => n.Op.MutatedInputsOf(n).Count > 0))
+        {
+            foreach (int mutated in writer.Op.MutatedInputsOf(writer).Where(i => i < writer.Inputs.Length))
+            {
+                Value root = Root(writer.Inputs[mutated]);
+                foreach (Node reader in nodes)
+                {
+                    if (reader != writer && !reader.Op.IsView && reader.Inputs.Any(v => Root(v) == root) && !Mutates(reader, root))
+                    {
+                        predecessors[writer].Add(reader);
+                    }
+                }
+            }
+        }
+
+        return predecessors;
+    }
+
+    /// <summary>Whether <paramref name="node"/> writes in place to the memory of <paramref name="root"/> (through any view).</summary>
+    public static bool Mutates(Node node, Value root) =>
+        node.Op.MutatedInputsOf(node).Any(i => i < node.Inputs.Length && Root(node.Inputs[i]) == root);
 
     /// <summary>The value whose memory <paramref name="value"/> views (itself unless made by a view op).</summary>
     public static Value Root(Value value)
