@@ -15,7 +15,8 @@ public sealed class Dropout : Layer
     {
         if (!(p is >= 0 and < 1)) throw new ArgumentOutOfRangeException(nameof(p), p, $"Dropout: p must lie in [0, 1), not {p}.");
         P = p;
-        Seed = (((long)(generator ?? Generator.Default).NextUInt32() << 31) ^ (generator ?? Generator.Default).NextUInt32()) & long.MaxValue;
+        Generator source = generator ?? Generator.Default;
+        Seed = (((long)source.NextUInt32() << 31) ^ source.NextUInt32()) & long.MaxValue;
     }
 
     /// <summary>Drop probability.</summary>

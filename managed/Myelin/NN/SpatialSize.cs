@@ -6,7 +6,7 @@ namespace Myelin.NN;
 /// A per-axis size argument as PyTorch takes it: one number for every spatial axis (<c>3</c>) or one per axis
 /// (<c>(3, 5)</c> or <c>new long[] { 3, 5 }</c>).
 /// </summary>
-public readonly struct SpatialSize : IEquatable<SpatialSize>
+public readonly struct SpatialSize
 {
     private readonly long[]? _perAxis;
     private readonly long _all;
@@ -43,21 +43,6 @@ public readonly struct SpatialSize : IEquatable<SpatialSize>
 
     /// <summary>Such as "3" or "(3, 5)".</summary>
     public override string ToString() => _perAxis is null ? _all.ToString(CultureInfo.InvariantCulture) : $"({string.Join(", ", _perAxis)})";
-
-    /// <inheritdoc/>
-    public bool Equals(SpatialSize other) => _all == other._all && (_perAxis ?? []).SequenceEqual(other._perAxis ?? []) && (_perAxis is null) == (other._perAxis is null);
-
-    /// <inheritdoc/>
-    public override bool Equals(object? obj) => obj is SpatialSize other && Equals(other);
-
-    /// <inheritdoc/>
-    public override int GetHashCode() => ToString().GetHashCode(StringComparison.Ordinal);
-
-    /// <summary>Equality.</summary>
-    public static bool operator ==(SpatialSize left, SpatialSize right) => left.Equals(right);
-
-    /// <summary>Inequality.</summary>
-    public static bool operator !=(SpatialSize left, SpatialSize right) => !left.Equals(right);
 }
 
 /// <summary>

@@ -91,10 +91,22 @@ public class LayersFixtureTests
     }
 
     [Test]
+    public void Conv1dSamePaddingWithAnEvenKernelPadsTheEndMore() => LayersHarness.CheckForwardAndGradients(new Conv1d(2, 3, 4, padding: "same"), "conv1d_same_even");
+
+    [Test]
     public void Conv3d() => LayersHarness.CheckForwardAndGradients(new Conv3d(2, 3, 2, stride: (1, 2, 1), padding: 1), "conv3d");
 
     [Test]
     public void MaxPool1dCeilMode() => LayersHarness.CheckForwardAndGradients(new MaxPool1d(2, stride: 2, ceilMode: true), "maxpool1d_ceil");
+
+    [Test]
+    public void MaxPool1dPoolsAnUnbatchedInputAsPyTorch()
+    {
+        using Fixture fixture = LayersHarness.Load("maxpool1d_ceil");
+        using var pool = new MaxPool1d(2, stride: 2, ceilMode: true);
+        using Tensor sample = fixture["x"].Select(0, 1).Contiguous();
+        Approx.AssertClose(LayersHarness.RunForward(pool, sample), Reference.ToDouble(fixture["y"].Select(0, 1).Contiguous().ToArray<float>()), 1e-6, 1e-6);
+    }
 
     [Test]
     public void MaxPool2dCeilModeWithPadding() => LayersHarness.CheckForwardAndGradients(new MaxPool2d(3, stride: 2, padding: 1, ceilMode: true), "maxpool2d_ceil");
@@ -114,6 +126,17 @@ public class LayersFixtureTests
 
     [Test]
     public void AdaptiveAvgPool2dToALargerAxis() => LayersHarness.CheckForwardAndGradients(new AdaptiveAvgPool2d((5, 2)), "adaptive_avgpool2d_up");
+
+    [Test]
+    public void GlobalAvgPoolIsTheSpatialMean()
+    {
+        var random = new Random(4);
+        double[] values = Reference.RandomValues(random, 2 * 3 * 4 * 5);
+        using Tensor x = Tensor.FromArray(Reference.ToSingle(values), [2, 3, 4, 5]);
+        using var pool = new GlobalAvgPool();
+        (double[] expected, _) = Reference.Reduce(values, [2, 3, 4, 5], [2, 3], keepDims: true, v => v.Average());
+        Approx.AssertClose(LayersHarness.RunForward(pool, x), expected, 1e-6, 1e-6);
+    }
 
     [TestCase("batchnorm2d", 2, 3, 0.1, true)]
     [TestCase("batchnorm1d", 1, 5, 0.3, true)]

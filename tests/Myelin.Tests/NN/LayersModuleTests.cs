@@ -36,6 +36,7 @@ public class LayersModuleTests
         Assert.That(embedding.ParameterCount, Is.EqualTo(40));
         using var prelu = new PReLU(3);
         Assert.That(prelu.ParameterCount, Is.EqualTo(3));
+        Assert.That(prelu.Weight.ToArray<float>(), Is.All.EqualTo(0.25f), "PyTorch's initial slope");
     }
 
     [Test]
