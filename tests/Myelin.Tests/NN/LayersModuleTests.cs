@@ -93,3 +93,31 @@ public class LayersModuleTests
         Assert.That(graph.Parameters.Select(p => p.Name), Is.EqualTo(new[] { "weight", "bias" }));
     }
 }
+
+/// <summary>The layers inside a compiled training step: fusion and planning keep batch-norm updates and dropout.</summary>
+public class LayersTrainingTests
+{
+    [Test]
+    public void ACnnWithBatchNormAndDropoutTrainsAndUpdatesItsRunningStatistics()
+    {
+        var generator = new Generator(8);
+        using var model = new Sequential(new Conv2d(2, 4, 3, padding: 1, generator: generator), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2),
+            new Flatten(), new Dropout(0.2, generator), new Linear(16, 3, generator: generator));
+        var graph = new Graph();
+        Value x = graph.Input("x", DType.F32, "N", 2, 4, 4);
+        Value target = graph.Input("target", DType.F32, "N", 3);
+        Value loss = graph.Apply("MeanSquaredError", [model.Forward(x), target])[0];
+        using Myelin.Execution.CompiledGraph step = Myelin.Optim.TrainingStep.Compile(loss, model.ParametersIn(graph), new Myelin.Optim.Sgd(LearningRate: 0.05));
+        using Tensor input = Tensor.RandN([8, 2, 4, 4], generator: new Generator(9)).MoveToOuterScope();
+        using Tensor goal = Tensor.Rand([8, 3], generator: new Generator(10)).MoveToOuterScope();
+        var feeds = new Dictionary<string, Tensor> { ["x"] = input, ["target"] = goal };
+        var bn = (BatchNorm2d)model.Layers[1];
+        float first = step.Run(feeds)[0].Item<float>();
+        float[] meanAfterOne = bn.RunningMean.ToArray<float>();
+        Assert.That(meanAfterOne, Has.Some.Not.EqualTo(0f), "the running mean moves after a step");
+        float last = first;
+        for (int i = 0; i < 80; i++) last = step.Run(feeds)[0].Item<float>();
+        Assert.That(last, Is.LessThan(first * 0.7f));
+        Assert.That(bn.RunningMean.ToArray<float>(), Is.Not.EqualTo(meanAfterOne), "and keeps moving");
+    }
+}
