@@ -1,0 +1,132 @@
+using Myelin.Graphs;
+
+namespace Myelin.NN;
+
+/// <summary>
+/// A convolution over 1 to 3 spatial axes of an N x C x spatial input (PyTorch's ConvNd, ONNX Conv): weight
+/// [out, in / groups, kernel...] and optional bias [out], both initialized as PyTorch (uniform in ±1/sqrt(fan-in)).
+/// </summary>
+public abstract class ConvLayer : Layer
+{
+    private readonly long[] _pads;
+
+    /// <summary>Creates the layer; see <see cref="Conv2d"/> for the arguments.</summary>
+    protected ConvLayer(int spatialRank, long inChannels, long outChannels, SpatialSize kernelSize, SpatialSize? stride, ConvPadding? padding,
+        SpatialSize? dilation, long groups, bool bias, Initializer? weightInit, Initializer? biasInit, DType dtype, Generator? generator)
+    {
+        string owner = GetType().Name;
+        if (inChannels <= 0 || outChannels <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inChannels), $"{owner}: in_channels ({inChannels}) and out_channels ({outChannels}) must be positive.");
+        }
+
+        if (groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(groups), $"{owner}: groups ({groups}) must be positive and divide in_channels ({inChannels}) and out_channels ({outChannels}).");
+        }
+
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        Groups = groups;
+        long[] kernel = kernelSize.Resolve(spatialRank, 1, owner, "kernel_size"), strides = (stride ?? 1).Resolve(spatialRank, 1, owner, "stride");
+        long[] dilations = (dilation ?? 1).Resolve(spatialRank, 1, owner, "dilation");
+        KernelSize = kernel;
+        Stride = strides;
+        Dilation = dilations;
+        Padding = padding ?? 0;
+        _pads = Padding.Resolve(kernel, strides, dilations, owner);
+        Shape weightShape = [outChannels, inChannels / groups, .. kernel];
+        Weight = AddParameter("weight", (weightInit ?? new FanInUniformInitializer()).Create(weightShape, dtype, generator));
+        if (bias) Bias = AddParameter("bias", (biasInit ?? new FanInUniformInitializer(weightShape)).Create([outChannels], dtype, generator));
+    }
+
+    /// <summary>Input channels.</summary>
+    public long InChannels { get; }
+
+    /// <summary>Output channels.</summary>
+    public long OutChannels { get; }
+
+    /// <summary>Channel groups: each output channel sees InChannels / Groups inputs.</summary>
+    public long Groups { get; }
+
+    /// <summary>Kernel size per spatial axis.</summary>
+    public IReadOnlyList<long> KernelSize { get; }
+
+    /// <summary>Stride per spatial axis.</summary>
+    public IReadOnlyList<long> Stride { get; }
+
+    /// <summary>Dilation per spatial axis.</summary>
+    public IReadOnlyList<long> Dilation { get; }
+
+    /// <summary>The padding as given.</summary>
+    public ConvPadding Padding { get; }
+
+    /// <summary>The weight, [out, in / groups, kernel...].</summary>
+    public Tensor Weight { get; }
+
+    /// <summary>The bias, [out], or null.</summary>
+    public Tensor? Bias { get; }
+
+    /// <inheritdoc/>
+    protected override Value Build(Value input)
+    {
+        int rank = KernelSize.Count + 2;
+        if (input.Rank != rank || !input.Type[1].IsKnown || input.Type[1].Value != InChannels)
+        {
+            throw new GraphValidationException($"{DisplayName}: expects N x {InChannels} x {rank - 2} spatial axes but got {input.Type.ShapeText}.");
+        }
+
+        Graph graph = input.Graph;
+        Value[] inputs = Bias is null ? [input, Use(graph, Weight)] : [input, Use(graph, Weight), Use(graph, Bias)];
+        var attributes = new Dictionary<string, object>
+        {
+            ["kernel_shape"] = KernelSize.ToArray(), ["strides"] = Stride.ToArray(), ["dilations"] = Dilation.ToArray(), ["pads"] = _pads.ToArray(), ["group"] = Groups,
+        };
+        return graph.Apply("Conv", inputs, attributes, NodeName(graph, "conv"))[0];
+    }
+}
+
+/// <summary>1-d convolution over N x C x L (PyTorch's Conv1d).</summary>
+public sealed class Conv1d : ConvLayer
+{
+    /// <summary>Creates the layer; the arguments are those of <see cref="Conv2d"/>.</summary>
+    public Conv1d(long inChannels, long outChannels, SpatialSize kernelSize, SpatialSize? stride = null, ConvPadding? padding = null, SpatialSize? dilation = null,
+        long groups = 1, bool bias = true, Initializer? weightInit = null, Initializer? biasInit = null, DType dtype = DType.F32, Generator? generator = null)
+        : base(1, inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias, weightInit, biasInit, dtype, generator)
+    {
+    }
+}
+
+/// <summary>2-d convolution over N x C x H x W (PyTorch's Conv2d).</summary>
+public sealed class Conv2d : ConvLayer
+{
+    /// <summary>Creates the layer.</summary>
+    /// <param name="inChannels">Input channels.</param>
+    /// <param name="outChannels">Output channels.</param>
+    /// <param name="kernelSize">Kernel size: one for every axis or one per axis.</param>
+    /// <param name="stride">Stride (default 1).</param>
+    /// <param name="padding">Zero padding on both sides of each axis, or "same" or "valid" (default 0).</param>
+    /// <param name="dilation">Spacing of kernel taps (default 1).</param>
+    /// <param name="groups">Channel groups (default 1; in_channels for a depthwise convolution).</param>
+    /// <param name="bias">Whether to add a learned bias.</param>
+    /// <param name="weightInit">Override for the weight's initializer.</param>
+    /// <param name="biasInit">Override for the bias's initializer.</param>
+    /// <param name="dtype">Parameter dtype.</param>
+    /// <param name="generator">Random source (default <see cref="Generator.Default"/>).</param>
+    public Conv2d(long inChannels, long outChannels, SpatialSize kernelSize, SpatialSize? stride = null, ConvPadding? padding = null, SpatialSize? dilation = null,
+        long groups = 1, bool bias = true, Initializer? weightInit = null, Initializer? biasInit = null, DType dtype = DType.F32, Generator? generator = null)
+        : base(2, inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias, weightInit, biasInit, dtype, generator)
+    {
+    }
+}
+
+/// <summary>3-d convolution over N x C x D x H x W (PyTorch's Conv3d).</summary>
+public sealed class Conv3d : ConvLayer
+{
+    /// <summary>Creates the layer; the arguments are those of <see cref="Conv2d"/>.</summary>
+    public Conv3d(long inChannels, long outChannels, SpatialSize kernelSize, SpatialSize? stride = null, ConvPadding? padding = null, SpatialSize? dilation = null,
+        long groups = 1, bool bias = true, Initializer? weightInit = null, Initializer? biasInit = null, DType dtype = DType.F32, Generator? generator = null)
+        : base(3, inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias, weightInit, biasInit, dtype, generator)
+    {
+    }
+}
