@@ -1,0 +1,121 @@
+using Myelin.Graphs;
+using Myelin.NN;
+using NUnit.Framework;
+
+namespace Myelin.Tests.NN;
+
+public class RecurrentTests
+{
+    private static IReadOnlyDictionary<string, Value> Outputs(RecurrentResult result)
+    {
+        var outputs = new Dictionary<string, Value> { ["output"] = result.Output, ["hidden"] = result.Hidden };
+        if (result.Cell is not null) outputs["cell"] = result.Cell;
+        return outputs;
+    }
+
+    private static void AssertMatches(string fixture, RecurrentLayer layer, bool initialStates)
+    {
+        using (layer)
+        {
+            string[] inputs = !initialStates ? ["x"] : layer is Lstm ? ["x", "h0", "c0"] : ["x", "h0"];
+            RecurrentTestHarness.AssertMatchesPyTorch(fixture, layer, inputs, v =>
+                Outputs(layer.Run(v["x"], initialStates ? v["h0"] : null, initialStates && layer is Lstm ? v["c0"] : null)));
+        }
+    }
+
+    [Test]
+    public void TwoLayerBidirectionalLstmWithInitialStatesMatchesPyTorch() =>
+        AssertMatches("lstm_bi2_init", new Lstm(3, 4, numLayers: 2, bidirectional: true), initialStates: true);
+
+    [Test]
+    public void TwoLayerBidirectionalBatchFirstLstmMatchesPyTorch() =>
+        AssertMatches("lstm_bi2_batchfirst", new Lstm(3, 4, numLayers: 2, batchFirst: true, bidirectional: true), initialStates: false);
+
+    [Test]
+    public void TwoLayerBidirectionalGruWithInitialStateMatchesPyTorch() =>
+        AssertMatches("gru_bi2_init", new Gru(3, 4, numLayers: 2, bidirectional: true), initialStates: true);
+
+    [Test]
+    public void TwoLayerBidirectionalBatchFirstGruMatchesPyTorch() =>
+        AssertMatches("gru_bi2_batchfirst", new Gru(3, 4, numLayers: 2, batchFirst: true, bidirectional: true), initialStates: false);
+
+    [Test]
+    public void StackedTanhRnnWithInitialStateMatchesPyTorch() =>
+        AssertMatches("rnn_tanh", new Rnn(3, 4, numLayers: 2), initialStates: true);
+
+    [Test]
+    public void BidirectionalBatchFirstReluRnnMatchesPyTorch() =>
+        AssertMatches("rnn_relu", new Rnn(3, 4, nonlinearity: "relu", batchFirst: true, bidirectional: true), initialStates: false);
+
+    [Test]
+    public void ParametersFollowPyTorchNamesShapesAndInitBounds()
+    {
+        using var lstm = new Lstm(3, 5, numLayers: 2, bidirectional: true, generator: new Generator(seed: 1));
+        var parameters = lstm.NamedParameters().ToDictionary(p => p.Path, p => p.Tensor);
+        Assert.That(parameters.Keys, Is.EqualTo(new[]
+        {
+            "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse",
+            "weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1", "weight_ih_l1_reverse", "weight_hh_l1_reverse", "bias_ih_l1_reverse", "bias_hh_l1_reverse",
+        }));
+        Assert.That(parameters["weight_ih_l0"].Shape, Is.EqualTo(new Shape(20, 3)));
+        Assert.That(parameters["weight_ih_l1_reverse"].Shape, Is.EqualTo(new Shape(20, 10)));
+        Assert.That(parameters["weight_hh_l1"].Shape, Is.EqualTo(new Shape(20, 5)));
+        float bound = 1 / MathF.Sqrt(5);
+        float[] all = parameters.Values.SelectMany(t => t.ToArray<float>()).ToArray();
+        Assert.That(all.Max(), Is.LessThanOrEqualTo(bound).And.GreaterThan(bound * 0.8f));
+        Assert.That(all.Min(), Is.GreaterThanOrEqualTo(-bound).And.LessThan(-bound * 0.8f));
+        Assert.That(lstm.ParameterCount, Is.EqualTo((2 * ((20 * 3) + (20 * 5) + (2 * 20))) + (2 * ((20 * 10) + (20 * 5) + (2 * 20)))));
+    }
+
+    [Test]
+    public void ForwardReturnsTheOutputSequenceInsideSequential()
+    {
+        using var model = new Sequential(new Gru(3, 4, batchFirst: true, bidirectional: true), new Linear(8, 2));
+        var graph = new Graph();
+        Value y = model.Forward(graph.Input("x", DType.F32, "N", 7, 3));
+        Assert.That(y.Type.ShapeText, Is.EqualTo(new TensorType(DType.F32, "N", 7, 2).ShapeText));
+    }
+
+    [Test]
+    public void DropoutBetweenLayersOnlyInTrainingMode()
+    {
+        using var lstm = new Lstm(3, 4, numLayers: 3, dropout: 0.5);
+        int Dropouts(bool training)
+        {
+            lstm.Train(training);
+            var graph = new Graph();
+            lstm.Forward(graph.Input("x", DType.F32, 5, 2, 3));
+            return graph.Nodes.Count(n => n.Op.Name == "Dropout");
+        }
+
+        Assert.That(Dropouts(training: true), Is.EqualTo(2));
+        Assert.That(Dropouts(training: false), Is.Zero);
+    }
+
+    [Test]
+    public void SymbolicSequenceLengthFailsNamingTheLayer()
+    {
+        using var model = new Sequential(new Lstm(3, 4));
+        var graph = new Graph();
+        var e = Assert.Throws<GraphValidationException>(() => model.Forward(graph.Input("x", DType.F32, "T", 2, 3)));
+        Assert.That(e!.Message, Does.Contain("Lstm '0'").And.Contain("sequence length"));
+    }
+
+    [Test]
+    public void BadInputsAndConfigurationFailNamingTheLayer()
+    {
+        using var model = new Sequential(new Gru(3, 4, numLayers: 2));
+        var graph = new Graph();
+        var features = Assert.Throws<GraphValidationException>(() => model.Forward(graph.Input("x", DType.F32, 5, 2, 6)));
+        Assert.That(features!.Message, Does.Contain("Gru '0'").And.Contain("3 input features"));
+        var gru = (Gru)model.Layers[0];
+        var state = Assert.Throws<GraphValidationException>(() => gru.Run(graph.Input("x2", DType.F32, 5, 2, 3), graph.Input("h0", DType.F32, 1, 2, 4)));
+        Assert.That(state!.Message, Does.Contain("Gru '0'").And.Contain("h0"));
+        var relu = Assert.Throws<ArgumentException>(() => _ = new Rnn(3, 4, nonlinearity: "sigmoid"));
+        Assert.That(relu!.Message, Does.Contain("Rnn").And.Contain("sigmoid"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ = new Lstm(3, 4, dropout: 1.5));
+        using var lstm = new Lstm(3, 4);
+        var missingCell = Assert.Throws<GraphValidationException>(() => lstm.Run(graph.Input("x3", DType.F32, 5, 2, 3), graph.Input("h0b", DType.F32, 1, 2, 4)));
+        Assert.That(missingCell!.Message, Does.Contain("c0"));
+    }
+}
