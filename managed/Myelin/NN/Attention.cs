@@ -121,18 +121,18 @@ public sealed class MultiheadAttention : Layer
             }
         }
 
-        Value q = BatchFirst ? query : query.Transpose(1, 0, 2);
-        Value k = BatchFirst ? key : key.Transpose(1, 0, 2);
-        Value v2 = BatchFirst ? value : value.Transpose(1, 0, 2);
-        if (q.Type[0] != k.Type[0] || k.Type[0] != v2.Type[0] || k.Type[1] != v2.Type[1])
+        // Projections read the inputs in their own layout (MatMul broadcasts over the leading axes), so neither the
+        // inputs nor their gradients pass through transposed views; only the heads are permuted.
+        int batchAxis = BatchFirst ? 0 : 1, lengthAxis = 1 - batchAxis;
+        if (query.Type[batchAxis] != key.Type[batchAxis] || key.Type[batchAxis] != value.Type[batchAxis] || key.Type[lengthAxis] != value.Type[lengthAxis])
         {
             Fail($"the query {query.Type.ShapeText}, key {key.Type.ShapeText} and value {value.Type.ShapeText} disagree on the batch or source length");
         }
 
         // [N, heads, L or S, head_dim]
-        q = SplitHeads(Project(q, 0, _qProjWeight), "q");
-        k = SplitHeads(Project(k, 1, _kProjWeight), "k");
-        v2 = SplitHeads(Project(v2, 2, _vProjWeight), "v");
+        Value q = SplitHeads(Project(query, 0, _qProjWeight), "q");
+        Value k = SplitHeads(Project(key, 1, _kProjWeight), "k");
+        Value v2 = SplitHeads(Project(value, 2, _vProjWeight), "v");
         Value scores = graph.Apply("MatMul", [q * (1 / Math.Sqrt(HeadDim)), k.Transpose(0, 1, 3, 2)], name: NodeName(graph, "scores"))[0];
         Dim batch = q.Type[0], target = q.Type[2], source = k.Type[2];
         if (attnMask is not null)
@@ -157,10 +157,9 @@ public sealed class MultiheadAttention : Layer
 
         Value weights = graph.Apply("Softmax", [scores], new Dictionary<string, object> { ["axis"] = -1L }, NodeName(graph, "softmax"))[0];
         if (Dropout > 0 && IsTraining) weights = SequenceOps.Dropout(weights, Dropout, NodeName(graph, "dropout"));
-        Value heads = graph.Apply("MatMul", [weights, v2], name: NodeName(graph, "context"))[0].Transpose(0, 2, 1, 3);
+        Value heads = graph.Apply("MatMul", [weights, v2], name: NodeName(graph, "context"))[0].Transpose(BatchFirst ? [0, 2, 1, 3] : [2, 0, 1, 3]);
         Value merged = graph.Apply("Reshape", [heads, graph.Constant(Tensor.FromArray(new long[] { 0, 0, EmbedDim }).MoveToOuterScope())])[0];
         Value output = OutProj.Forward(merged);
-        if (!BatchFirst) output = output.Transpose(1, 0, 2);
         Value? returned = !needWeights ? null : averageWeights ? weights.Mean([1]) : weights;
         return new AttentionResult(output, returned);
     }
@@ -169,7 +168,7 @@ public sealed class MultiheadAttention : Layer
     /// <remarks>Self-attention of <paramref name="input"/> without masks; needs kdim = vdim = E.</remarks>
     protected override Value Build(Value input) => Attend(input, input, input, needWeights: false).Output;
 
-    // x [N, len, features] W^T + b for projection 0 (q), 1 (k) or 2 (v): rows of in_proj_weight, or a separate weight.
+    // x [N, len, features] or [len, N, features] times W^T plus b, for projection 0 (q), 1 (k) or 2 (v): rows of in_proj_weight, or a separate weight.
     private Value Project(Value x, int index, Tensor? separate)
     {
         Graph graph = x.Graph;
@@ -180,12 +179,12 @@ public sealed class MultiheadAttention : Layer
         return _inProjBias is null ? y : y + SliceOp.Slice(Use(graph, _inProjBias), index * EmbedDim, (index + 1) * EmbedDim, axis: 0);
     }
 
-    // [N, len, E] -> [N, heads, len, head_dim]
+    // [N, len, E] or [len, N, E] -> [N, heads, len, head_dim]
     private Value SplitHeads(Value x, string what)
     {
         Graph graph = x.Graph;
         Value shape = graph.Constant(Tensor.FromArray(new long[] { 0, 0, NumHeads, HeadDim }).MoveToOuterScope());
-        return graph.Apply("Reshape", [x, shape], name: NodeName(graph, $"{what}_heads"))[0].Transpose(0, 2, 1, 3);
+        return graph.Apply("Reshape", [x, shape], name: NodeName(graph, $"{what}_heads"))[0].Transpose(BatchFirst ? [0, 2, 1, 3] : [1, 2, 0, 3]);
     }
 
     // A bool mask as -inf where true and 0 elsewhere; a float mask as is.
