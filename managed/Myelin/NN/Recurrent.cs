@@ -99,8 +99,8 @@ public abstract class RecurrentLayer : Layer
 
     /// <summary>
     /// One time step of the cell. <paramref name="inputGates"/> is x_t W_ih^T + b_ih and <paramref name="hiddenGates"/> is
-    /// h W_hh^T + b_hh, both [1, N, gates * hidden] with the gate blocks in PyTorch's order (read one with <see cref="Gate"/>);
-    /// <paramref name="hidden"/> and <paramref name="cell"/> are the previous states, [1, N, hidden].
+    /// h W_hh^T + b_hh, both [1, N, gates * hidden] ([N, 1, gates * hidden] when batch first) with the gate blocks in
+    /// PyTorch's order (read one with <see cref="Gate"/>); <paramref name="hidden"/> and <paramref name="cell"/> are the previous states, [1, N, hidden] (or [N, 1, hidden]).
     /// </summary>
     protected abstract (Value Hidden, Value? Cell) Step(Value inputGates, Value hiddenGates, Value hidden, Value? cell);
 
@@ -118,7 +118,7 @@ public abstract class RecurrentLayer : Layer
         ArgumentNullException.ThrowIfNull(input);
         Graph graph = input.Graph;
         if (input.Rank != 3) Fail($"expects a 3-d input [{(BatchFirst ? "N, T" : "T, N")}, {InputSize}] but got {input.Type.ShapeText}");
-        Dim time = input.Type[BatchFirst ? 1 : 0], features = input.Type[2];
+        Dim time = input.Type[TimeAxis], features = input.Type[2];
         if (features.IsKnown && features.Value != InputSize) Fail($"expects {InputSize} input features but got {input.Type.ShapeText}");
         if (!time.IsKnown) Fail($"needs a known sequence length to unroll over time, but the input {input.Type.ShapeText} has a symbolic T ({time})");
         if (time.Value == 0) Fail($"got an empty sequence ({input.Type.ShapeText})");
@@ -126,8 +126,10 @@ public abstract class RecurrentLayer : Layer
         if (HasCellState && (initialHidden is null) != (initialCell is null)) Fail("needs both initial states (h0 and c0) or neither");
         if (!HasCellState && initialCell is not null) Fail("has no cell state, but an initial cell state was given");
 
-        Value x = BatchFirst ? input.Transpose(1, 0, 2) : input;
-        Dim batch = x.Type[1];
+        // The time axis stays where the input has it: every step reads a slice of one projection and the outputs are
+        // concatenated along it, so no sequence passes through a transposed view (only the small states do).
+        Value x = input;
+        Dim batch = input.Type[1 - TimeAxis];
         CheckState(initialHidden, "h0", batch, input.DType);
         CheckState(initialCell, "c0", batch, input.DType);
 
@@ -140,25 +142,23 @@ public abstract class RecurrentLayer : Layer
             for (int direction = 0; direction < Directions; direction++)
             {
                 int index = layer * Directions + direction;
-                Value? h0 = initialHidden is null ? null : SliceOp.Slice(initialHidden, index, index + 1, axis: 0);
-                Value? c0 = initialCell is null ? null : SliceOp.Slice(initialCell, index, index + 1, axis: 0);
-                (outputs[direction], Value h, Value? c) = Unroll(x, index, direction == 1, h0, c0, time.Value);
-                finalHidden.Add(h);
-                if (c is not null) finalCell.Add(c);
+                (outputs[direction], Value h, Value? c) = Unroll(x, index, direction == 1, StepState(initialHidden, index), StepState(initialCell, index), time.Value);
+                finalHidden.Add(SwapStateLayout(h));
+                if (c is not null) finalCell.Add(SwapStateLayout(c));
             }
 
             x = Directions == 1 ? outputs[0] : Concat(graph, outputs, 2, $"concat_l{layer}");
         }
 
-        Value output = BatchFirst ? x.Transpose(1, 0, 2) : x;
-        return new RecurrentResult(output, Concat(graph, finalHidden, 0, "h_n"), HasCellState ? Concat(graph, finalCell, 0, "c_n") : null);
+        return new RecurrentResult(x, Concat(graph, finalHidden, 0, "h_n"), HasCellState ? Concat(graph, finalCell, 0, "c_n") : null);
     }
 
     /// <inheritdoc/>
     /// <remarks>The output sequence of <see cref="Run"/> from zero initial states.</remarks>
     protected override Value Build(Value input) => Run(input).Output;
 
-    // One layer and direction over the time-major x [T, N, in]: the output sequence [T, N, hidden] and the final states.
+    // One layer and direction over x [T, N, in] ([N, T, in] batch first): the output sequence [T, N, hidden] ([N, T, hidden])
+    // and the final states in the step layout.
     private (Value Output, Value Hidden, Value? Cell) Unroll(Value x, int index, bool reverse, Value? h, Value? c, long steps)
     {
         Graph graph = x.Graph;
@@ -173,7 +173,7 @@ public abstract class RecurrentLayer : Layer
         for (long s = 0; s < steps; s++)
         {
             long t = reverse ? steps - 1 - s : s;
-            Value stepGates = SliceOp.Slice(inputGates, t, t + 1, axis: 0);
+            Value stepGates = SliceOp.Slice(inputGates, t, t + 1, axis: TimeAxis);
             h ??= Zeros(graph, Gate(stepGates, 0));
             if (HasCellState) c ??= Zeros(graph, Gate(stepGates, 0));
             Value hiddenGates = graph.Apply("MatMul", [h, weightHhT], name: NodeName(graph, $"hidden_proj_{tag}_t{t}"))[0];
@@ -182,8 +182,16 @@ public abstract class RecurrentLayer : Layer
             outputs[t] = h;
         }
 
-        return (Concat(graph, outputs, 0, $"output_{tag}"), h!, c);
+        return (Concat(graph, outputs, TimeAxis, $"output_{tag}"), h!, c);
     }
+
+    private int TimeAxis => BatchFirst ? 1 : 0;
+
+    // Entry `index` of a stacked state [layers * directions, N, hidden] in the step layout.
+    private Value? StepState(Value? stacked, int index) => stacked is null ? null : SwapStateLayout(SliceOp.Slice(stacked, index, index + 1, axis: 0));
+
+    // [1, N, hidden] (stacked layout) to and from [N, 1, hidden] (the step layout when batch first).
+    private Value SwapStateLayout(Value state) => BatchFirst ? state.Transpose(1, 0, 2) : state;
 
     private static Value Zeros(Graph graph, Value like) => graph.Apply("ExpandLike", [graph.Scalar(0, like.DType), like])[0];
 
