@@ -1,5 +1,9 @@
+using Myelin.Execution;
 using Myelin.Graphs;
 using Myelin.NN;
+using Myelin.Ops;
+using Myelin.Optim;
+using Myelin.Tests.TestSupport;
 using NUnit.Framework;
 
 namespace Myelin.Tests.NN;
@@ -90,6 +94,77 @@ public class RecurrentTests
 
         Assert.That(Dropouts(training: true), Is.EqualTo(2));
         Assert.That(Dropouts(training: false), Is.Zero);
+    }
+
+    [Test]
+    public void OneGraphWithASymbolicBatchServesEveryBatchSize()
+    {
+        using var fixture = Fixture.Load("nn/sequence_lstm_bi2_batchfirst.myfx");
+        using var lstm = new Lstm(3, 4, numLayers: 2, batchFirst: true, bidirectional: true);
+        foreach ((string path, Tensor tensor) in lstm.NamedParameters()) fixture[$"p.{path}"].CopyTo(tensor);
+        var graph = new Graph();
+        RecurrentResult result = lstm.Run(graph.Input("x", DType.F32, "N", 5, 3));
+        graph.MarkOutput(result.Output, result.Hidden, result.Cell!);
+        using CompiledGraph compiled = CompiledGraph.Compile(graph);
+        IReadOnlyList<Tensor> y = compiled.Run(new Dictionary<string, Tensor> { ["x"] = fixture["x"] });
+        Approx.AssertClose(y[0].ToArray<float>(), Reference.ToDouble(fixture["y.output"].ToArray<float>()), 1e-5, 1e-4);
+        Approx.AssertClose(y[2].ToArray<float>(), Reference.ToDouble(fixture["y.cell"].ToArray<float>()), 1e-5, 1e-4);
+
+        // The second sequence alone gives that sequence's rows of the batched result.
+        using Tensor second = fixture["x"].Slice(0, 1, 2).Contiguous();
+        IReadOnlyList<Tensor> single = compiled.Run(new Dictionary<string, Tensor> { ["x"] = second });
+        Assert.That(single[1].Shape, Is.EqualTo(new Shape(4, 1, 4)));
+        float[] batched = fixture["y.hidden"].ToArray<float>();
+        float[] alone = single[1].ToArray<float>();
+        for (int s = 0; s < 4; s++)
+        {
+            for (int j = 0; j < 4; j++) Assert.That(alone[(s * 4) + j], Is.EqualTo(batched[(s * 8) + 4 + j]).Within(1e-5), $"h_n[{s}, 1, {j}]");
+        }
+    }
+
+    [Test]
+    public void TrainingModeDropoutChangesTheOutputOnlyBetweenLayers()
+    {
+        using var gru = new Gru(3, 4, numLayers: 2, dropout: 0.5, generator: new Generator(seed: 3));
+        using Tensor input = Tensor.RandN([6, 2, 3], generator: new Generator(seed: 4));
+        float[] Outputs(bool training, bool lastLayerState)
+        {
+            gru.Train(training);
+            var graph = new Graph();
+            RecurrentResult result = gru.Run(graph.Input("x", DType.F32, 6, 2, 3));
+            graph.MarkOutput(lastLayerState ? result.Hidden : result.Output);
+            using CompiledGraph compiled = CompiledGraph.Compile(graph);
+            return compiled.Run(new Dictionary<string, Tensor> { ["x"] = input })[0].ToArray<float>();
+        }
+
+        float[] evalHidden = Outputs(false, true), trainHidden = Outputs(true, true);
+        Assert.That(trainHidden[..8], Is.EqualTo(evalHidden[..8]), "layer 0 reads the input undropped");
+        Assert.That(trainHidden[8..], Is.Not.EqualTo(evalHidden[8..]), "layer 1 reads layer 0's output through dropout");
+        Assert.That(Outputs(true, false), Is.Not.EqualTo(Outputs(false, false)));
+    }
+
+    [Test]
+    public void LstmClassifierTrainsWithAdam()
+    {
+        using var lstm = new Lstm(2, 8, batchFirst: true, generator: new Generator(seed: 11));
+        using var head = new Linear(8, 1, generator: new Generator(seed: 12));
+        var graph = new Graph();
+        Value x = graph.Input("x", DType.F32, 16, 6, 2);
+        Value target = graph.Input("target", DType.F32, 16, 1);
+        Value last = SliceOp.Slice(lstm.Run(x).Hidden, 0, 1, axis: 0);
+        Value prediction = head.Forward(graph.Apply("Reshape", [last, graph.Constant(Tensor.FromArray(new long[] { 16, 8 }).MoveToOuterScope())])[0]);
+        Value loss = ((prediction - target) * (prediction - target)).Mean();
+        using CompiledGraph step = TrainingStep.Compile(loss, [.. lstm.ParametersIn(graph), .. head.ParametersIn(graph)], new Adam(LearningRate: 0.02));
+
+        // The target is the sum of the sequence's first feature: the model must carry it through time.
+        using Tensor xs = Tensor.RandN([16, 6, 2], generator: new Generator(seed: 13));
+        float[] data = xs.ToArray<float>();
+        float[] sums = Enumerable.Range(0, 16).Select(n => Enumerable.Range(0, 6).Sum(t => data[(n * 12) + (t * 2)]) / 3).ToArray();
+        using Tensor targets = Tensor.FromArray(sums, 16, 1);
+        var feeds = new Dictionary<string, Tensor> { ["x"] = xs, ["target"] = targets };
+        float first = step.Run(feeds)[0].Item<float>(), latest = first;
+        for (int i = 0; i < 150; i++) latest = step.Run(feeds)[0].Item<float>();
+        Assert.That(latest, Is.LessThan(first * 0.1f));
     }
 
     [Test]
