@@ -113,11 +113,11 @@ public sealed class MultiheadAttention : Layer
         Graph graph = query.Graph;
         DType dtype = OutProj.Weight.DType;
         string layout = BatchFirst ? "[N, L, features]" : "[L, N, features]";
-        foreach ((Value v, string name, long features) in new[] { (query, "query", EmbedDim), (key, "key", KeyDim), (value, "value", ValueDim) })
+        foreach ((Value operand, string name, long features) in new[] { (query, "query", EmbedDim), (key, "key", KeyDim), (value, "value", ValueDim) })
         {
-            if (v.Rank != 3 || v.DType != dtype || (v.Type[2].IsKnown && v.Type[2].Value != features))
+            if (operand.Rank != 3 || operand.DType != dtype || (operand.Type[2].IsKnown && operand.Type[2].Value != features))
             {
-                Fail($"expects the {name} as {dtype.ShortName()} {layout} with {features} features but got {v.Type}");
+                Fail($"expects the {name} as {dtype.ShortName()} {layout} with {features} features but got {operand.Type}");
             }
         }
 
@@ -132,7 +132,7 @@ public sealed class MultiheadAttention : Layer
         // [N, heads, L or S, head_dim]
         Value q = SplitHeads(Project(query, 0, _qProjWeight), "q");
         Value k = SplitHeads(Project(key, 1, _kProjWeight), "k");
-        Value v2 = SplitHeads(Project(value, 2, _vProjWeight), "v");
+        Value v = SplitHeads(Project(value, 2, _vProjWeight), "v");
         Value scores = graph.Apply("MatMul", [q * (1 / Math.Sqrt(HeadDim)), k.Transpose(0, 1, 3, 2)], name: NodeName(graph, "scores"))[0];
         Dim batch = q.Type[0], target = q.Type[2], source = k.Type[2];
         if (attnMask is not null)
@@ -157,7 +157,7 @@ public sealed class MultiheadAttention : Layer
 
         Value weights = graph.Apply("Softmax", [scores], new Dictionary<string, object> { ["axis"] = -1L }, NodeName(graph, "softmax"))[0];
         if (Dropout > 0 && IsTraining) weights = SequenceOps.Dropout(weights, Dropout, NodeName(graph, "dropout"));
-        Value heads = graph.Apply("MatMul", [weights, v2], name: NodeName(graph, "context"))[0].Transpose(BatchFirst ? [0, 2, 1, 3] : [2, 0, 1, 3]);
+        Value heads = graph.Apply("MatMul", [weights, v], name: NodeName(graph, "context"))[0].Transpose(BatchFirst ? [0, 2, 1, 3] : [2, 0, 1, 3]);
         Value merged = graph.Apply("Reshape", [heads, graph.Constant(Tensor.FromArray(new long[] { 0, 0, EmbedDim }).MoveToOuterScope())])[0];
         Value output = OutProj.Forward(merged);
         Value? returned = !needWeights ? null : averageWeights ? weights.Mean([1]) : weights;

@@ -45,9 +45,9 @@ public sealed class TransformerEncoderLayer : Layer
     public Value Encode(Value source, Value? mask = null, Value? keyPaddingMask = null)
     {
         ArgumentNullException.ThrowIfNull(source);
-        Value x = source;
-        x = _blocks.Residual(x, 0, h => SelfAttn.Attend(h, h, h, keyPaddingMask, mask, needWeights: false).Output, IsTraining, what => NodeName(source.Graph, what));
-        return _blocks.Residual(x, 1, h => _blocks.FeedForward(h, IsTraining, what => NodeName(source.Graph, what)), IsTraining, what => NodeName(source.Graph, what));
+        string Name(string what) => NodeName(source.Graph, what);
+        Value x = _blocks.Residual(source, 0, h => SelfAttn.Attend(h, h, h, keyPaddingMask, mask, needWeights: false).Output, IsTraining, Name);
+        return _blocks.Residual(x, 1, h => _blocks.FeedForward(h, IsTraining, Name), IsTraining, Name);
     }
 
     /// <inheritdoc/>

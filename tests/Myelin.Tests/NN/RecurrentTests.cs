@@ -78,6 +78,10 @@ public class RecurrentTests
         var graph = new Graph();
         Value y = model.Forward(graph.Input("x", DType.F32, "N", 7, 3));
         Assert.That(y.Type.ShapeText, Is.EqualTo(new TensorType(DType.F32, "N", 7, 2).ShapeText));
+        string summary = model.Summary(DType.F32, "N", 7, 3);
+        long gru = 2 * ((12 * 3) + (12 * 4) + (2 * 12));
+        Assert.That(summary, Does.Contain("Gru").And.Contain(gru.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.That(model.ParameterCount, Is.EqualTo(gru + (8 * 2) + 2));
     }
 
     [Test]
