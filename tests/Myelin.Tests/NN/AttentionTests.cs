@@ -56,6 +56,32 @@ public class AttentionTests
     }
 
     [Test]
+    public void TrainingDropoutZeroesOrRescalesEachAttentionWeight()
+    {
+        using var mha = new MultiheadAttention(4, 2, dropout: 0.5, batchFirst: true, generator: new Generator(seed: 8));
+        using Tensor input = Tensor.RandN([2, 5, 4], generator: new Generator(seed: 9));
+        float[] Weights(bool training)
+        {
+            mha.Train(training);
+            var graph = new Graph();
+            Value x = graph.Input("x", DType.F32, 2, 5, 4);
+            graph.MarkOutput(mha.Attend(x, x, x, averageWeights: false).Weights!);
+            using CompiledGraph compiled = CompiledGraph.Compile(graph);
+            return compiled.Run(new Dictionary<string, Tensor> { ["x"] = input })[0].ToArray<float>();
+        }
+
+        float[] eval = Weights(false), train = Weights(true);
+        int dropped = 0;
+        for (int i = 0; i < eval.Length; i++)
+        {
+            if (train[i] == 0) dropped++;
+            else Assert.That(train[i], Is.EqualTo(eval[i] * 2).Within(1e-5), $"weight {i} is kept and scaled by 1 / (1 - p)");
+        }
+
+        Assert.That(dropped, Is.InRange(eval.Length / 4, 3 * eval.Length / 4));
+    }
+
+    [Test]
     public void AFullyMaskedQueryGivesNaNAsInPyTorch()
     {
         using var mha = new MultiheadAttention(4, 1, batchFirst: true);
