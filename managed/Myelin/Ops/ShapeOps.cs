@@ -419,7 +419,8 @@ public sealed unsafe class SumToLikeOp : OpDef
             stride *= Math.Max(dim, 1);
         }
 
-        if (axes.Count == 0) return new CopyLaunch(context.Input(0), context.Output(0));
+        // Only leading axes of size 1 dropped (x 1x4x16, like 4x16): a copy into the output seen with x's rank.
+        if (axes.Count == 0) return new CopyLaunch(context.Input(0), context.NewDesc(kept));
         return new ReduceLaunch(ReduceOp.Sum, context.Input(0), context.Pin([.. axes]), axes.Count, true, context.NewDesc(kept));
     }
 
