@@ -42,7 +42,10 @@ public abstract class LossOp(string name) : CompositeOp
     {
         context.RequireSameFloat();
         if (!inputs[0].Type.Dims.SequenceEqual(inputs[1].Type.Dims)) context.Fail($"prediction {inputs[0].Type.ShapeText} and target {inputs[1].Type.ShapeText} differ");
-        for (int i = 2; i < inputs.Length; i++) context.Broadcast(inputs[i].Type, inputs[0].Type);
+        for (int i = 2; i < inputs.Length; i++)
+        {
+            if (!context.Broadcast(inputs[i].Type, inputs[0].Type).AsSpan().SequenceEqual(inputs[0].Type.Dims)) context.Fail($"input {i} {inputs[i].Type.ShapeText} does not broadcast to the prediction {inputs[0].Type.ShapeText}");
+        }
         string reduction = (string)attributes["reduction"];
         if (reduction is not ("none" or "sum" or "mean") && !(AllowsBatchMean && reduction == "batchmean"))
         {

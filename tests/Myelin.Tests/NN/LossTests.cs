@@ -108,6 +108,9 @@ public class LossTests
             Throws.InstanceOf<GraphValidationException>().With.Message.Contains("NllLoss: target 'soft' is f32"));
         Assert.That(() => new MseLoss().Apply(logits, g.Input("y", DType.F32, "N", 4)),
             Throws.InstanceOf<GraphValidationException>().With.Message.Contains("MseLoss: input Nx5 and target Nx4"));
+        using Tensor wrongWeight = Tensor.Ones([4]);
+        Assert.That(() => new BceWithLogitsLoss(posWeight: wrongWeight).Apply(logits, g.Input("t", DType.F32, "N", 5)),
+            Throws.InstanceOf<GraphValidationException>().With.Message.StartsWith("BceWithLogitsLoss: ").And.Message.Contains("shapes 4 and Nx5 do not broadcast"));
         Assert.That(() => new KLDivLoss().Apply(logits, g.Input("p64", DType.F64, "N", 5)),
             Throws.InstanceOf<GraphValidationException>().With.Message.StartsWith("KLDivLoss: "));
     }
