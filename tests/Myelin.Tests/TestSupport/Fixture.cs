@@ -45,10 +45,10 @@ public sealed class Fixture : IDisposable
             byte[] raw = reader.ReadBytes(checked((int)(elements * dtype.ElementSize())));
             tensors[name] = dtype switch
             {
-                DType.F32 => Tensor.FromArray(Cast<float>(raw), dims),
-                DType.F64 => Tensor.FromArray(Cast<double>(raw), dims),
-                DType.I64 => Tensor.FromArray(Cast<long>(raw), dims),
-                DType.Bool => Tensor.FromArray(Cast<bool>(raw), dims),
+                DType.F32 => Tensor.FromArray(Cast<float>(raw), new Shape(dims)),
+                DType.F64 => Tensor.FromArray(Cast<double>(raw), new Shape(dims)),
+                DType.I64 => Tensor.FromArray(Cast<long>(raw), new Shape(dims)),
+                DType.Bool => Tensor.FromArray(Cast<bool>(raw), new Shape(dims)),
                 _ => throw new InvalidDataException($"{relativePath}: tensor '{name}' has unsupported dtype {dtype}"),
             };
             tensors[name] = tensors[name].MoveToOuterScope();
