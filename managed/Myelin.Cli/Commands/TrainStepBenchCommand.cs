@@ -50,7 +50,7 @@ internal static class TrainStepBenchCommand
     {
         using var scope = new TensorScope();
         ModelGraph model = name == "cnn" ? BenchmarkModels.Cnn(seed: 1) : BenchmarkModels.Mlp(s_mlpSizes, seed: 1);
-        using CompiledGraph step = TrainingStep.Compile(model.Loss, model.Parameters, new Adam(LearningRate: 1e-3));
+        using CompiledGraph step = TrainingStep.Compile(model.Loss, model.Parameters, new Adam(learningRate: 1e-3));
         var generator = new Generator(seed: 2);
         Tensor x = Tensor.Rand(name == "cnn" ? [batch, 1, 28, 28] : [batch, s_mlpSizes[0]], generator: generator);
         const int classes = 10;

@@ -100,11 +100,14 @@ public sealed unsafe class SoftmaxGradOp : OpDef
 
 /// <summary>
 /// Myelin's OptimizerStep(param, grad[, state0[, state1]]): one fused <c>mln_optimizer_step</c> updating param and the
-/// states in place (PyTorch semantics). The step count lives with the node, so re-planning keeps it.
+/// states in place (PyTorch semantics). The step count lives with the node, so re-planning keeps it. A node given live
+/// settings (<see cref="UseLiveSettings"/>) reads them at every launch, so they change between runs without recompiling;
+/// otherwise its attributes hold. Adagrad's lr_decay scales the rate by 1 / (1 + (step - 1) * lr_decay) at launch.
 /// </summary>
 public sealed unsafe class OptimizerStepOp : OpDef
 {
     private static readonly ConditionalWeakTable<Node, StrongBox<long>> s_steps = [];
+    private static readonly ConditionalWeakTable<Node, Optim.ParameterGroup> s_liveSettings = [];
 
     /// <inheritdoc/>
     public override string Name => "OptimizerStep";
@@ -136,6 +139,7 @@ public sealed unsafe class OptimizerStepOp : OpDef
         new("kind", AttrKind.Int), new("lr", AttrKind.Float), new("momentum", AttrKind.Float, 0.0), new("dampening", AttrKind.Float, 0.0),
         new("weight_decay", AttrKind.Float, 0.0), new("alpha", AttrKind.Float, 0.99), new("beta1", AttrKind.Float, 0.9),
         new("beta2", AttrKind.Float, 0.999), new("eps", AttrKind.Float, 1e-8), new("centered", AttrKind.Int, 0L),
+        new("lr_decay", AttrKind.Float, 0.0),
     ];
 
     /// <inheritdoc/>
@@ -157,6 +161,16 @@ public sealed unsafe class OptimizerStepOp : OpDef
     /// <summary>How many updates this node has made.</summary>
     public static long StepCount(Node node) => s_steps.GetOrCreateValue(node).Value;
 
+    /// <summary>Sets how many updates this node has made (restoring an optimizer's state); the next launch is step <paramref name="count"/> + 1.</summary>
+    public static void SetStepCount(Node node, long count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        s_steps.GetOrCreateValue(node).Value = count;
+    }
+
+    /// <summary>Makes every launch of <paramref name="node"/> read the learning rate and other live settings from <paramref name="settings"/>.</summary>
+    public static void UseLiveSettings(Node node, Optim.ParameterGroup settings) => s_liveSettings.AddOrUpdate(node, settings);
+
     /// <inheritdoc/>
     public override KernelLaunch Bind(BindContext context)
     {
@@ -168,18 +182,31 @@ public sealed unsafe class OptimizerStepOp : OpDef
             Dampening = n.GetFloat("dampening"), WeightDecay = n.GetFloat("weight_decay"), Alpha = n.GetFloat("alpha"),
             Beta1 = n.GetFloat("beta1"), Beta2 = n.GetFloat("beta2"), Eps = n.GetFloat("eps"),
         };
-        return new OptimizerLaunch(parameters, s_steps.GetOrCreateValue(n), context.Input(0), context.Input(1),
-            context.InputCount > 2 ? context.Input(2) : null, context.InputCount > 3 ? context.Input(3) : null);
+        return new OptimizerLaunch(parameters, n.GetFloat("lr_decay"), s_liveSettings.TryGetValue(n, out Optim.ParameterGroup? live) ? live : null,
+            s_steps.GetOrCreateValue(n), context.Input(0), context.Input(1), context.InputCount > 2 ? context.Input(2) : null, context.InputCount > 3 ? context.Input(3) : null);
     }
 
-    private sealed class OptimizerLaunch(OptimizerParams[] parameters, StrongBox<long> step, TensorDesc* param, TensorDesc* grad, TensorDesc* state0, TensorDesc* state1) : KernelLaunch
+    private sealed class OptimizerLaunch(OptimizerParams[] parameters, double lrDecay, Optim.ParameterGroup? live, StrongBox<long> step,
+        TensorDesc* param, TensorDesc* grad, TensorDesc* state0, TensorDesc* state1) : KernelLaunch
     {
+        private readonly double _learningRate = parameters[0].Lr;
+
         public override void Launch(DeviceHandle device)
         {
-            parameters[0].Step = ++step.Value;
-            fixed (OptimizerParams* p = parameters)
+            ref OptimizerParams p = ref parameters[0];
+            p.Step = ++step.Value;
+            double learningRate = _learningRate, decay = lrDecay;
+            if (live is not null)
             {
-                KernelCalls.OptimizerStep(device, p, param, grad, state0, state1);
+                (learningRate, decay) = (live.LearningRate, live.LearningRateDecay);
+                (p.Momentum, p.Dampening, p.WeightDecay, p.Alpha, p.Beta1, p.Beta2, p.Eps) =
+                    (live.Momentum, live.Dampening, live.WeightDecay, live.Alpha, live.Beta1, live.Beta2, live.Epsilon);
+            }
+
+            p.Lr = learningRate / (1 + (p.Step - 1) * decay);
+            fixed (OptimizerParams* pinned = parameters)
+            {
+                KernelCalls.OptimizerStep(device, pinned, param, grad, state0, state1);
             }
         }
     }

@@ -5,74 +5,445 @@ using Myelin.Ops;
 
 namespace Myelin.Optim;
 
-/// <summary>An optimizer as graph nodes: one fused OptimizerStep per parameter, with its state as persistent parameters.</summary>
-public abstract record Optimizer(double LearningRate, double WeightDecay = 0)
+/// <summary>
+/// An optimizer as graph nodes: one fused OptimizerStep per parameter (mln_optimizer_step), with its state as
+/// persistent parameters, PyTorch semantics. Hyperparameters live in <see cref="Groups"/> (PyTorch's param_groups):
+/// the default group holds every parameter no other group names, and <see cref="AddGroup"/> gives a set of
+/// parameters its own settings. An optimizer serves one training graph.
+/// </summary>
+public abstract class Optimizer
 {
-    /// <summary>The native kind.</summary>
-    protected abstract OptimizerKind Kind { get; }
+    private readonly List<ParameterGroup> _groups = [];
+    private readonly Dictionary<Value, Slot> _slots = [];
+    private readonly double? _maxGradientNorm, _maxGradientValue;
 
-    /// <summary>How many state tensors each parameter needs.</summary>
-    protected abstract int StateCount { get; }
+    /// <summary>Creates the optimizer with its default group.</summary>
+    /// <param name="learningRate">The default group's learning rate.</param>
+    /// <param name="weightDecay">The default group's weight decay.</param>
+    /// <param name="l1">The default group's L1 penalty.</param>
+    protected Optimizer(double learningRate, double weightDecay, double l1)
+    {
+        ParameterGroup defaults = new(this, null);
+        _groups.Add(defaults);
+        defaults.LearningRate = learningRate;
+        defaults.WeightDecay = weightDecay;
+        defaults.L1 = l1;
+    }
 
-    /// <summary>Kind-specific attributes.</summary>
-    protected abstract Dictionary<string, object> KindAttributes();
+    /// <summary>The optimizer's name in messages, such as "Adam".</summary>
+    public abstract string Name { get; }
 
-    /// <summary>Creates the zeroed state tensors of <paramref name="parameter"/> as graph parameters.</summary>
-    public Value[] CreateState(Graph graph, Value parameter)
+    /// <summary>The parameter groups; the first is the default group.</summary>
+    public IReadOnlyList<ParameterGroup> Groups => _groups;
+
+    /// <summary>The default group (PyTorch's defaults), holding every parameter no other group names.</summary>
+    public ParameterGroup DefaultGroup => _groups[0];
+
+    /// <summary>
+    /// When set, gradients are scaled by max / (norm + 1e-6) where their global L2 norm over all parameters exceeds it
+    /// (PyTorch's clip_grad_norm_), after clipping by value.
+    /// </summary>
+    public double? MaxGradientNorm
+    {
+        get => _maxGradientNorm;
+        init => _maxGradientNorm = Positive(value, "max_norm");
+    }
+
+    /// <summary>When set, every gradient element is clamped to [-value, value] (PyTorch's clip_grad_value_), before clipping by norm.</summary>
+    public double? MaxGradientValue
+    {
+        get => _maxGradientValue;
+        init => _maxGradientValue = Positive(value, "clip_value");
+    }
+
+    /// <summary>Which setting a one-cycle schedule cycles: SGD's momentum, Adam's beta1, or none.</summary>
+    internal virtual CycledMomentum CycledMomentum => CycledMomentum.None;
+
+    /// <summary>
+    /// Adds a group of <paramref name="parameters"/> with the default group's settings, then <paramref name="configure"/>
+    /// applied (such as <c>g => g.LearningRate = 1e-3</c>). Call before the training graph is built.
+    /// </summary>
+    public ParameterGroup AddGroup(IEnumerable<Value> parameters, Action<ParameterGroup>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (_slots.Count > 0) throw new InvalidOperationException($"{Name}: groups must be added before the training graph is built.");
+        Value[] members = parameters.ToArray();
+        foreach (Value parameter in members)
+        {
+            if (_groups.Skip(1).Any(g => g.Parameters!.Contains(parameter)) || members.Count(p => ReferenceEquals(p, parameter)) > 1)
+            {
+                throw new ArgumentException($"{Name}: parameter '{parameter.Name}' is in more than one group.", nameof(parameters));
+            }
+        }
+
+        var group = new ParameterGroup(this, members);
+        group.CopySettingsFrom(DefaultGroup);
+        configure?.Invoke(group);
+        _groups.Add(group);
+        return group;
+    }
+
+    /// <summary>The group whose settings update <paramref name="parameter"/>.</summary>
+    public ParameterGroup GroupOf(Value parameter) =>
+        _groups.Skip(1).FirstOrDefault(g => g.Parameters!.Contains(parameter)) ?? DefaultGroup;
+
+    /// <summary>The native update kind of <paramref name="group"/>'s parameters.</summary>
+    private protected abstract OptimizerKind KindOf(ParameterGroup group);
+
+    /// <summary>The names of the state tensors one parameter of <paramref name="group"/> needs (PyTorch's state keys).</summary>
+    private protected abstract string[] StateNamesOf(ParameterGroup group);
+
+    /// <summary>The value a state tensor starts at.</summary>
+    private protected virtual double InitialStateValue(int index) => 0;
+
+    /// <summary>Kind-specific attributes of the update nodes (recorded in the graph; launches read the live group).</summary>
+    private protected virtual void AddKindAttributes(Dictionary<string, object> attributes, ParameterGroup group)
+    {
+    }
+
+    /// <summary>
+    /// The gradients the updates use: each parameter's gradient plus its group's l1 * sign(w), clipped by value then by
+    /// global norm where configured, all as graph ops.
+    /// </summary>
+    public Value[] ProcessGradients(IReadOnlyList<Value> parameters, IReadOnlyList<Value> gradients)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(gradients);
+        if (parameters.Count != gradients.Count)
+        {
+            throw new ArgumentException($"{Name}: {parameters.Count} parameters but {gradients.Count} gradients.", nameof(gradients));
+        }
+
+        var result = new Value[gradients.Count];
+        for (int i = 0; i < result.Length; i++)
+        {
+            double l1 = GroupOf(parameters[i]).L1;
+            result[i] = l1 == 0 ? gradients[i] : gradients[i] + parameters[i].Apply("Sign") * l1;
+        }
+
+        if (MaxGradientValue is { } clipValue) result = GradientClipping.ClipByValue(result, clipValue);
+        if (MaxGradientNorm is { } maxNorm) result = GradientClipping.ClipByGlobalNorm(result, maxNorm);
+        return result;
+    }
+
+    /// <summary>Adds the update of <paramref name="parameter"/> by <paramref name="gradient"/>, creating its state.</summary>
+    public void AddUpdate(Graph graph, Value parameter, Value gradient) => AddStep(graph, parameter, gradient, CreateState(graph, parameter));
+
+    /// <summary>Creates the state tensors of <paramref name="parameter"/> as graph parameters named "{parameter}.{state}".</summary>
+    internal Value[] CreateState(Graph graph, Value parameter)
     {
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(parameter);
-        var states = new Value[StateCount];
-        for (int i = 0; i < StateCount; i++)
+        if (parameter.Kind != ValueKind.Parameter || parameter.Data is null)
         {
-            Tensor state = Tensor.Zeros(parameter.Data!.Shape, parameter.DType, parameter.Data.Device).MoveToOuterScope();
-            states[i] = graph.Parameter($"{parameter.Name}.state{i}", state);
+            throw new GraphValidationException($"{Name}: '{parameter.Name}' is not a parameter with data, so it cannot be trained.");
         }
 
+        if (_slots.ContainsKey(parameter) || _slots.Keys.Any(p => p.Name == parameter.Name))
+        {
+            throw new InvalidOperationException($"{Name}: parameter '{parameter.Name}' already has an update; an optimizer serves one training graph.");
+        }
+
+        ParameterGroup group = GroupOf(parameter);
+        string[] names = StateNamesOf(group);
+        var states = new Value[names.Length];
+        for (int i = 0; i < names.Length; i++)
+        {
+            Tensor state = Tensor.Full(parameter.Data.Shape, InitialStateValue(i), parameter.DType, parameter.Data.Device).MoveToOuterScope();
+            states[i] = graph.Parameter($"{parameter.Name}.{names[i]}", state);
+        }
+
+        group.IsBuilt = true;
+        group.HasMomentumBuffer = names.Contains("momentum_buffer");
+        _slots[parameter] = new Slot(group, names, states, []);
         return states;
     }
 
-    /// <summary>Adds the update of <paramref name="parameter"/> by <paramref name="gradient"/>, creating its zeroed state.</summary>
-    public void AddUpdate(Graph graph, Value parameter, Value gradient) => AddStep(graph, parameter, gradient, CreateState(graph, parameter));
-
     /// <summary>Adds one fused update of <paramref name="parameter"/> (or a view of it) with <paramref name="states"/> (views alike).</summary>
-    public void AddStep(Graph graph, Value parameter, Value gradient, Value[] states)
+    internal void AddStep(Graph graph, Value parameter, Value gradient, Value[] states)
     {
-        ArgumentNullException.ThrowIfNull(graph);
-        Value[] inputs = [parameter, gradient, .. states];
-        Dictionary<string, object> attributes = KindAttributes();
-        attributes["kind"] = (long)Kind;
-        attributes["lr"] = LearningRate;
-        attributes["weight_decay"] = WeightDecay;
-        graph.Apply("OptimizerStep", inputs, attributes, graph.Fresh($"{Scheduling.Scheduler.Root(parameter).Name}_update"));
+        Slot slot = _slots[Scheduling.Scheduler.Root(parameter)];
+        ParameterGroup group = slot.Group;
+        var attributes = new Dictionary<string, object>
+        {
+            ["kind"] = (long)KindOf(group), ["lr"] = group.LearningRate, ["weight_decay"] = group.WeightDecay, ["eps"] = group.Epsilon,
+        };
+        AddKindAttributes(attributes, group);
+        graph.Apply("OptimizerStep", [parameter, gradient, .. states], attributes, graph.Fresh($"{Scheduling.Scheduler.Root(parameter).Name}_update"));
+        Node node = graph.Nodes[^1];
+        OptimizerStepOp.UseLiveSettings(node, group);
+        slot.Nodes.Add(node);
+    }
+
+    /// <summary>
+    /// A copy of the optimizer's state: "{parameter}.{state}" tensors (PyTorch's state names, such as exp_avg),
+    /// "{parameter}.step" step counters, and "groups.{i}.{setting}" live settings of each group.
+    /// </summary>
+    public OptimizerState SaveState()
+    {
+        var state = new OptimizerState();
+        foreach ((Value parameter, Slot slot) in _slots)
+        {
+            for (int i = 0; i < slot.States.Length; i++)
+            {
+                state.Tensors[$"{parameter.Name}.{slot.StateNames[i]}"] = slot.States[i].Data!.Clone().MoveToOuterScope();
+            }
+
+            state.Scalars[$"{parameter.Name}.step"] = slot.Nodes.Count == 0 ? 0 : OptimizerStepOp.StepCount(slot.Nodes[0]);
+        }
+
+        for (int g = 0; g < _groups.Count; g++)
+        {
+            foreach ((string name, Func<ParameterGroup, double> get, _) in s_settings) state.Scalars[$"groups.{g}.{name}"] = get(_groups[g]);
+        }
+
+        return state;
+    }
+
+    /// <summary>Restores a state from <see cref="SaveState"/> of an optimizer of the same kind and parameters, after the graph is built.</summary>
+    public void LoadState(OptimizerState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (_slots.Count == 0) throw new InvalidOperationException($"{Name}: the training graph is not built yet; load the state after TrainingStep.Compile.");
+        foreach ((Value parameter, Slot slot) in _slots)
+        {
+            for (int i = 0; i < slot.States.Length; i++)
+            {
+                Tensor saved = Lookup(state.Tensors, $"{parameter.Name}.{slot.StateNames[i]}");
+                Tensor target = slot.States[i].Data!;
+                if (saved.Shape != target.Shape || saved.DType != target.DType)
+                {
+                    throw new ArgumentException($"{Name}: saved state '{parameter.Name}.{slot.StateNames[i]}' is {saved.DType.ShortName()} {saved.Shape} but the parameter's is {target.DType.ShortName()} {target.Shape}.", nameof(state));
+                }
+
+                saved.CopyTo(target);
+            }
+
+            double step = Lookup(state.Scalars, $"{parameter.Name}.step");
+            foreach (Node node in slot.Nodes) OptimizerStepOp.SetStepCount(node, checked((long)step));
+        }
+
+        for (int g = 0; g < _groups.Count; g++)
+        {
+            foreach ((string name, _, Action<ParameterGroup, double> set) in s_settings) set(_groups[g], Lookup(state.Scalars, $"groups.{g}.{name}"));
+        }
+    }
+
+    private T Lookup<T>(Dictionary<string, T> entries, string key) => entries.TryGetValue(key, out T? value) ? value
+        : throw new KeyNotFoundException($"{Name}: the saved state has no entry '{key}'.");
+
+    private double? Positive(double? value, string name) => value is null or > 0 ? value
+        : throw new ArgumentOutOfRangeException(name, value, $"{Name}: {name} must be > 0 but is {value}.");
+
+    private static readonly (string Name, Func<ParameterGroup, double> Get, Action<ParameterGroup, double> Set)[] s_settings =
+    [
+        ("lr", g => g.LearningRate, (g, v) => g.LearningRate = v),
+        ("momentum", g => g.Momentum, (g, v) => g.Momentum = v),
+        ("dampening", g => g.Dampening, (g, v) => g.Dampening = v),
+        ("beta1", g => g.Beta1, (g, v) => g.Beta1 = v),
+        ("beta2", g => g.Beta2, (g, v) => g.Beta2 = v),
+        ("alpha", g => g.Alpha, (g, v) => g.Alpha = v),
+        ("eps", g => g.Epsilon, (g, v) => g.Epsilon = v),
+        ("weight_decay", g => g.WeightDecay, (g, v) => g.WeightDecay = v),
+        ("lr_decay", g => g.LearningRateDecay, (g, v) => g.LearningRateDecay = v),
+    ];
+
+    private sealed record Slot(ParameterGroup Group, string[] StateNames, Value[] States, List<Node> Nodes);
+}
+
+/// <summary>The hyperparameter a one-cycle schedule cycles inversely to the learning rate.</summary>
+internal enum CycledMomentum
+{
+    None,
+    Momentum,
+    Beta1,
+}
+
+/// <summary>
+/// SGD (PyTorch's torch.optim.SGD): with momentum when <c>momentum</c> is nonzero (buffer = g on the first step, then
+/// momentum * buffer + (1 - dampening) * g) and Nesterov's form g + momentum * buffer when <c>nesterov</c>.
+/// </summary>
+public sealed class Sgd : Optimizer
+{
+    /// <summary>Creates the optimizer; the settings become the default group's.</summary>
+    /// <param name="learningRate">Learning rate (PyTorch requires one; 0.01 here).</param>
+    /// <param name="momentum">Momentum factor.</param>
+    /// <param name="dampening">Dampening of the momentum buffer.</param>
+    /// <param name="nesterov">Nesterov momentum (needs momentum &gt; 0 and dampening 0).</param>
+    /// <param name="weightDecay">L2 penalty added to the gradient.</param>
+    /// <param name="l1">L1 penalty added to the gradient.</param>
+    public Sgd(double learningRate = 1e-2, double momentum = 0, double dampening = 0, bool nesterov = false, double weightDecay = 0, double l1 = 0)
+        : base(learningRate, weightDecay, l1)
+    {
+        DefaultGroup.Momentum = momentum;
+        DefaultGroup.Dampening = dampening;
+        Nesterov = nesterov;
+        if (nesterov && (momentum <= 0 || dampening != 0))
+        {
+            throw new ArgumentException($"Sgd: nesterov needs momentum > 0 and dampening 0 but has momentum {momentum}, dampening {dampening}.", nameof(nesterov));
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string Name => "Sgd";
+
+    /// <summary>Whether momentum is Nesterov's.</summary>
+    public bool Nesterov { get; }
+
+    internal override CycledMomentum CycledMomentum => CycledMomentum.Momentum;
+
+    private protected override OptimizerKind KindOf(ParameterGroup group)
+    {
+        if (group.Momentum == 0) return OptimizerKind.Sgd;
+        if (Nesterov && group.Dampening != 0) throw new ArgumentException($"Sgd: nesterov needs dampening 0 but a group has dampening {group.Dampening}.");
+        return Nesterov ? OptimizerKind.Nesterov : OptimizerKind.Momentum;
+    }
+
+    private protected override string[] StateNamesOf(ParameterGroup group) => group.Momentum == 0 ? [] : ["momentum_buffer"];
+
+    private protected override void AddKindAttributes(Dictionary<string, object> attributes, ParameterGroup group)
+    {
+        attributes["momentum"] = group.Momentum;
+        attributes["dampening"] = group.Dampening;
     }
 }
 
-/// <summary>Adam (AdamW when <paramref name="Decoupled"/>), PyTorch semantics.</summary>
-public sealed record Adam(double LearningRate = 1e-3, double Beta1 = 0.9, double Beta2 = 0.999, double Epsilon = 1e-8, double WeightDecay = 0, bool Decoupled = false)
-    : Optimizer(LearningRate, WeightDecay)
+/// <summary>
+/// Adam (PyTorch's torch.optim.Adam): m and v decay by beta1 and beta2, the step is lr / (1 - beta1^t) * m /
+/// (sqrt(v) / sqrt(1 - beta2^t) + eps) with t counted per parameter from 1; weight decay is L2 added to the gradient,
+/// or decoupled (param *= 1 - lr * weight_decay first) when <c>decoupled</c>, as <see cref="AdamW"/>. AMSGrad is not
+/// offered: the fused kernel keeps two state tensors per parameter and has no running maximum.
+/// </summary>
+public class Adam : Optimizer
 {
-    /// <inheritdoc/>
-    protected override OptimizerKind Kind => Decoupled ? OptimizerKind.Adamw : OptimizerKind.Adam;
+    /// <summary>Creates the optimizer; the settings become the default group's.</summary>
+    /// <param name="learningRate">Learning rate.</param>
+    /// <param name="beta1">First-moment decay, in [0, 1).</param>
+    /// <param name="beta2">Second-moment decay, in [0, 1).</param>
+    /// <param name="epsilon">Denominator term.</param>
+    /// <param name="weightDecay">L2 penalty, or the decoupled decay factor.</param>
+    /// <param name="decoupled">Decoupled weight decay (AdamW).</param>
+    /// <param name="l1">L1 penalty added to the gradient.</param>
+    public Adam(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0, bool decoupled = false,
+        double l1 = 0)
+        : base(learningRate, weightDecay, l1)
+    {
+        Decoupled = decoupled;
+        DefaultGroup.Beta1 = beta1;
+        DefaultGroup.Beta2 = beta2;
+        DefaultGroup.Epsilon = epsilon;
+    }
 
     /// <inheritdoc/>
-    protected override int StateCount => 2;
+    public override string Name => Decoupled ? "AdamW" : "Adam";
 
-    /// <inheritdoc/>
-    protected override Dictionary<string, object> KindAttributes() => new() { ["beta1"] = Beta1, ["beta2"] = Beta2, ["eps"] = Epsilon };
+    /// <summary>Whether weight decay is decoupled from the gradient (AdamW).</summary>
+    public bool Decoupled { get; }
+
+    internal override CycledMomentum CycledMomentum => CycledMomentum.Beta1;
+
+    private protected override OptimizerKind KindOf(ParameterGroup group) => Decoupled ? OptimizerKind.Adamw : OptimizerKind.Adam;
+
+    private protected override string[] StateNamesOf(ParameterGroup group) => ["exp_avg", "exp_avg_sq"];
+
+    private protected override void AddKindAttributes(Dictionary<string, object> attributes, ParameterGroup group)
+    {
+        attributes["beta1"] = group.Beta1;
+        attributes["beta2"] = group.Beta2;
+    }
 }
 
-/// <summary>SGD, with momentum (and Nesterov) when <paramref name="Momentum"/> is nonzero.</summary>
-public sealed record Sgd(double LearningRate = 1e-2, double Momentum = 0, bool Nesterov = false, double WeightDecay = 0) : Optimizer(LearningRate, WeightDecay)
+/// <summary>AdamW (PyTorch's torch.optim.AdamW): Adam with decoupled weight decay, 0.01 by default as in PyTorch.</summary>
+/// <param name="learningRate">Learning rate.</param>
+/// <param name="beta1">First-moment decay, in [0, 1).</param>
+/// <param name="beta2">Second-moment decay, in [0, 1).</param>
+/// <param name="epsilon">Denominator term.</param>
+/// <param name="weightDecay">Decoupled decay factor.</param>
+/// <param name="l1">L1 penalty added to the gradient.</param>
+public sealed class AdamW(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 1e-2, double l1 = 0)
+    : Adam(learningRate, beta1, beta2, epsilon, weightDecay, decoupled: true, l1);
+
+/// <summary>
+/// RMSprop (PyTorch's torch.optim.RMSprop): square_avg = alpha * square_avg + (1 - alpha) * g^2, and with
+/// <c>centered</c> the mean gradient's square is subtracted; step lr * g / (sqrt(avg) + eps). PyTorch's momentum option
+/// is not offered: the fused kernel has no RMSprop momentum buffer.
+/// </summary>
+public sealed class RmsProp : Optimizer
 {
-    /// <inheritdoc/>
-    protected override OptimizerKind Kind => Momentum == 0 ? OptimizerKind.Sgd : Nesterov ? OptimizerKind.Nesterov : OptimizerKind.Momentum;
+    /// <summary>Creates the optimizer; the settings become the default group's.</summary>
+    /// <param name="learningRate">Learning rate.</param>
+    /// <param name="alpha">Smoothing constant, in [0, 1).</param>
+    /// <param name="epsilon">Denominator term.</param>
+    /// <param name="weightDecay">L2 penalty added to the gradient.</param>
+    /// <param name="centered">Normalize by the gradient's estimated variance instead of its second moment.</param>
+    /// <param name="l1">L1 penalty added to the gradient.</param>
+    public RmsProp(double learningRate = 1e-2, double alpha = 0.99, double epsilon = 1e-8, double weightDecay = 0, bool centered = false, double l1 = 0)
+        : base(learningRate, weightDecay, l1)
+    {
+        Centered = centered;
+        DefaultGroup.Alpha = alpha;
+        DefaultGroup.Epsilon = epsilon;
+    }
 
     /// <inheritdoc/>
-    protected override int StateCount => Momentum == 0 ? 0 : 1;
+    public override string Name => "RmsProp";
+
+    /// <summary>Whether the variant is centered.</summary>
+    public bool Centered { get; }
+
+    private protected override OptimizerKind KindOf(ParameterGroup group) => OptimizerKind.Rmsprop;
+
+    private protected override string[] StateNamesOf(ParameterGroup group) => Centered ? ["square_avg", "grad_avg"] : ["square_avg"];
+
+    private protected override void AddKindAttributes(Dictionary<string, object> attributes, ParameterGroup group)
+    {
+        attributes["alpha"] = group.Alpha;
+        attributes["centered"] = Centered ? 1L : 0L;
+    }
+}
+
+/// <summary>
+/// Adagrad (PyTorch's torch.optim.Adagrad): sum += g^2, step lr / (1 + (t - 1) * lr_decay) * g / (sqrt(sum) + eps),
+/// the sum starting at <c>initialAccumulatorValue</c>.
+/// </summary>
+public sealed class Adagrad : Optimizer
+{
+    /// <summary>Creates the optimizer; the settings become the default group's.</summary>
+    /// <param name="learningRate">Learning rate.</param>
+    /// <param name="learningRateDecay">Learning-rate decay per step.</param>
+    /// <param name="weightDecay">L2 penalty added to the gradient.</param>
+    /// <param name="initialAccumulatorValue">Starting value of the sum of squares, at least 0.</param>
+    /// <param name="epsilon">Denominator term.</param>
+    /// <param name="l1">L1 penalty added to the gradient.</param>
+    public Adagrad(double learningRate = 1e-2, double learningRateDecay = 0, double weightDecay = 0, double initialAccumulatorValue = 0, double epsilon = 1e-10,
+        double l1 = 0)
+        : base(learningRate, weightDecay, l1)
+    {
+        if (!(initialAccumulatorValue >= 0 && double.IsFinite(initialAccumulatorValue)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(initialAccumulatorValue), initialAccumulatorValue,
+                $"Adagrad: initial_accumulator_value must be a finite number >= 0 but is {initialAccumulatorValue}.");
+        }
+
+        InitialAccumulatorValue = initialAccumulatorValue;
+        DefaultGroup.LearningRateDecay = learningRateDecay;
+        DefaultGroup.Epsilon = epsilon;
+    }
 
     /// <inheritdoc/>
-    protected override Dictionary<string, object> KindAttributes() => new() { ["momentum"] = Momentum };
+    public override string Name => "Adagrad";
+
+    /// <summary>The value the sum of squares starts at.</summary>
+    public double InitialAccumulatorValue { get; }
+
+    private protected override OptimizerKind KindOf(ParameterGroup group) => OptimizerKind.Adagrad;
+
+    private protected override string[] StateNamesOf(ParameterGroup group) => ["sum"];
+
+    private protected override double InitialStateValue(int index) => InitialAccumulatorValue;
+
+    private protected override void AddKindAttributes(Dictionary<string, object> attributes, ParameterGroup group) =>
+        attributes["lr_decay"] = group.LearningRateDecay;
 }
 
 /// <summary>Builds a training step (forward, backward, optimizer update) as one compiled graph.</summary>
@@ -86,7 +457,8 @@ public static class TrainingStep
 
     /// <summary>
     /// Adds the gradients of <paramref name="loss"/> with respect to <paramref name="parameters"/> and one update per
-    /// parameter to the graph, marks the loss as the output, and compiles. Each <c>Run</c> is then one step.
+    /// parameter to the graph, marks the loss as the output, and compiles. Each <c>Run</c> is then one step. The
+    /// gradients pass through <see cref="Optimizer.ProcessGradients"/> (L1 penalty, clipping) first.
     /// </summary>
     /// <param name="loss">The scalar loss.</param>
     /// <param name="parameters">The parameters to train.</param>
@@ -102,13 +474,11 @@ public static class TrainingStep
         Value?[] gradients = Gradients.Of(loss, parameters);
         for (int i = 0; i < parameters.Count; i++)
         {
-            if (gradients[i] is not { } gradient)
-            {
-                throw new GraphValidationException($"The loss '{loss.Name}' does not depend on parameter '{parameters[i].Name}'.");
-            }
-
-            AddUpdate(graph, optimizer, parameters[i], gradient, gradientChunkBytes);
+            if (gradients[i] is null) throw new GraphValidationException($"The loss '{loss.Name}' does not depend on parameter '{parameters[i].Name}'.");
         }
+
+        Value[] processed = optimizer.ProcessGradients(parameters, gradients.Select(g => g!).ToArray());
+        for (int i = 0; i < parameters.Count; i++) AddUpdate(graph, optimizer, parameters[i], processed[i], gradientChunkBytes);
 
         graph.ClearOutputs();
         graph.MarkOutput(loss);

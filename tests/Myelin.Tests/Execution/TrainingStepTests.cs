@@ -12,7 +12,7 @@ public class TrainingStepTests
     private static (CompiledGraph Step, Dictionary<string, Tensor> Feeds) MakeMlpStep(int batch, int[] sizes, bool fuse = true)
     {
         ModelGraph mlp = BenchmarkModels.Mlp(sizes, seed: 3);
-        CompiledGraph step = TrainingStep.Compile(mlp.Loss, mlp.Parameters, new Adam(LearningRate: 1e-2), new CompileOptions { Fuse = fuse });
+        CompiledGraph step = TrainingStep.Compile(mlp.Loss, mlp.Parameters, new Adam(learningRate: 1e-2), new CompileOptions { Fuse = fuse });
         var generator = new Generator(seed: 4);
         Tensor x = Tensor.Rand([batch, sizes[0]], generator: generator).MoveToOuterScope();
         float[] oneHot = new float[batch * sizes[^1]];
@@ -118,7 +118,7 @@ public class TrainingStepMemoryTests
         float[] Train(long chunkBytes)
         {
             ModelGraph mlp = BenchmarkModels.Mlp([40, 24, 5], seed: 8);
-            using CompiledGraph step = TrainingStep.Compile(mlp.Loss, mlp.Parameters, new Adam(LearningRate: 1e-2), gradientChunkBytes: chunkBytes);
+            using CompiledGraph step = TrainingStep.Compile(mlp.Loss, mlp.Parameters, new Adam(learningRate: 1e-2), gradientChunkBytes: chunkBytes);
             var feeds = new Dictionary<string, Tensor>
             {
                 ["x"] = Tensor.Rand([6, 40], generator: new Generator(seed: 2)).MoveToOuterScope(),

@@ -87,7 +87,7 @@ public class NnOpForwardTests
     public void CnnTrainStepLearnsAndAllocatesNothingAfterWarmUp()
     {
         ModelGraph cnn = BenchmarkModels.Cnn(seed: 2);
-        using CompiledGraph step = TrainingStep.Compile(cnn.Loss, cnn.Parameters, new Adam(LearningRate: 1e-2));
+        using CompiledGraph step = TrainingStep.Compile(cnn.Loss, cnn.Parameters, new Adam(learningRate: 1e-2));
         var feeds = new Dictionary<string, Tensor>
         {
             ["x"] = Tensor.Rand([4, 1, 28, 28], generator: new Generator(seed: 3)).MoveToOuterScope(),
