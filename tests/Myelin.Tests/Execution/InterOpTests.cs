@@ -185,7 +185,7 @@ public class InterOpTests
         (float[] Losses, float[][] Parameters) Train(int threads)
         {
             ModelGraph mlp = BenchmarkModels.Mlp([40, 24, 5], seed: 8);
-            using CompiledGraph step = TrainingStep.Compile(mlp.Loss, mlp.Parameters, new Adam(LearningRate: 1e-2), new CompileOptions { InterOpThreads = threads }, gradientChunkBytes: 1024);
+            using CompiledGraph step = TrainingStep.Compile(mlp.Loss, mlp.Parameters, new Adam(learningRate: 1e-2), new CompileOptions { InterOpThreads = threads }, gradientChunkBytes: 1024);
             Dictionary<string, Tensor> feeds = MlpFeeds(6, 40, 5);
             float[] losses = Enumerable.Range(0, 6).Select(_ => step.Run(feeds)[0].Item<float>()).ToArray();
             return (losses, mlp.Parameters.Select(p => p.Data!.ToArray<float>()).ToArray());
@@ -219,7 +219,7 @@ public class InterOpTests
     public void ConcurrentTrainingStepAllocatesNothingAfterWarmUpOnAnyThread()
     {
         ModelGraph mlp = BenchmarkModels.Mlp([64, 32, 16, 10], seed: 3);
-        using CompiledGraph step = TrainingStep.Compile(mlp.Loss, mlp.Parameters, new Adam(LearningRate: 1e-2), new CompileOptions { InterOpThreads = 2 });
+        using CompiledGraph step = TrainingStep.Compile(mlp.Loss, mlp.Parameters, new Adam(learningRate: 1e-2), new CompileOptions { InterOpThreads = 2 });
         Dictionary<string, Tensor> feeds = MlpFeeds(32, 64, 10);
         Assert.That(step.PlanFor(feeds).Stages.Any(s => s.Count > 1), Is.True, "the step has stages of concurrent launches");
         AssertNoAllocationPerRun(step, feeds);

@@ -107,7 +107,7 @@ public class LayersTrainingTests
         Value x = graph.Input("x", DType.F32, "N", 2, 4, 4);
         Value target = graph.Input("target", DType.F32, "N", 3);
         Value loss = graph.Apply("MeanSquaredError", [model.Forward(x), target])[0];
-        using Myelin.Execution.CompiledGraph step = Myelin.Optim.TrainingStep.Compile(loss, model.ParametersIn(graph), new Myelin.Optim.Sgd(LearningRate: 0.05));
+        using Myelin.Execution.CompiledGraph step = Myelin.Optim.TrainingStep.Compile(loss, model.ParametersIn(graph), new Myelin.Optim.Sgd(learningRate: 0.05));
         using Tensor input = Tensor.RandN([8, 2, 4, 4], generator: new Generator(9)).MoveToOuterScope();
         using Tensor goal = Tensor.Rand([8, 3], generator: new Generator(10)).MoveToOuterScope();
         var feeds = new Dictionary<string, Tensor> { ["x"] = input, ["target"] = goal };

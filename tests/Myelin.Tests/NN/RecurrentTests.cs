@@ -158,7 +158,7 @@ public class RecurrentTests
         Value last = SliceOp.Slice(lstm.Run(x).Hidden, 0, 1, axis: 0);
         Value prediction = head.Forward(graph.Apply("Reshape", [last, graph.Constant(Tensor.FromArray(new long[] { 16, 8 }).MoveToOuterScope())])[0]);
         Value loss = ((prediction - target) * (prediction - target)).Mean();
-        using CompiledGraph step = TrainingStep.Compile(loss, [.. lstm.ParametersIn(graph), .. head.ParametersIn(graph)], new Adam(LearningRate: 0.02));
+        using CompiledGraph step = TrainingStep.Compile(loss, [.. lstm.ParametersIn(graph), .. head.ParametersIn(graph)], new Adam(learningRate: 0.02));
 
         // The target is the sum of the sequence's first feature: the model must carry it through time.
         using Tensor xs = Tensor.RandN([16, 6, 2], generator: new Generator(seed: 13));
