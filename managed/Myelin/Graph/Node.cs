@@ -39,6 +39,21 @@ public sealed class Node
     /// <summary>An integer-list attribute, or null when absent.</summary>
     public long[]? GetInts(string name) => Attributes.TryGetValue(name, out object? value) ? (long[])value : null;
 
+    /// <summary>
+    /// The values of input <paramref name="index"/>, which must be a constant 1-d i64 tensor (ONNX's shape, axes and
+    /// split inputs); otherwise fails naming the node and the input as <paramref name="what"/>.
+    /// </summary>
+    public long[] ConstantInt64Input(int index, string what)
+    {
+        Value? input = index < Inputs.Length ? Inputs[index] : null;
+        if (input is not { Kind: ValueKind.Constant, DType: DType.I64, Rank: 1 })
+        {
+            throw new GraphValidationException($"{this}: the {what} input must be a constant 1-d i64 tensor.", Name);
+        }
+
+        return input.Data!.ToArray<long>();
+    }
+
     /// <summary>Such as <c>node 'fc2' (MatMul)</c>.</summary>
     public override string ToString() => $"node '{Name}' ({Op.Name})";
 }

@@ -30,9 +30,15 @@ public sealed class Dropout : Layer
     {
         ElementwiseActivation.RequireFloat(this, input);
         if (!IsTraining || P == 0) return input;
-        Graph graph = input.Graph;
+        return Apply(input, P, Seed, NodeName(input.Graph, "dropout"));
+    }
+
+    /// <summary>Adds a training-mode Dropout node named <paramref name="name"/> dropping with probability <paramref name="p"/>.</summary>
+    internal static Value Apply(Value x, double p, long seed, string name)
+    {
+        Graph graph = x.Graph;
         Value training = graph.Constant(Tensor.FromArray(new[] { true }, Shape.Scalar).MoveToOuterScope());
-        return graph.Apply("Dropout", [input, graph.Scalar(P, DType.F64), training], new Dictionary<string, object> { ["seed"] = Seed }, NodeName(graph, "dropout"))[0];
+        return graph.Apply("Dropout", [x, graph.Scalar(p, DType.F64), training], new Dictionary<string, object> { ["seed"] = seed }, name)[0];
     }
 }
 

@@ -327,11 +327,8 @@ internal static class SequenceOps
     /// </summary>
     public static Value Dropout(Value x, double p, string name)
     {
-        Graph graph = x.Graph;
-        Value ratio = graph.Scalar(p, DType.F64);
-        Value training = graph.Constant(Tensor.FromArray(new[] { true }, Array.Empty<long>()).MoveToOuterScope());
         ulong hash = 14695981039346656037;
         foreach (char ch in name) hash = (hash ^ ch) * 1099511628211;
-        return graph.Apply("Dropout", [x, ratio, training], new Dictionary<string, object> { ["seed"] = (long)(hash >> 1) }, name)[0];
+        return NN.Dropout.Apply(x, p, (long)(hash >> 1), name);
     }
 }

@@ -126,27 +126,6 @@ public sealed class TransformerDecoderLayer : Module
     }
 }
 
-/// <summary>A layer norm over the last axis with learned weight (ones) and bias (zeros), for the transformer layers.</summary>
-internal sealed class TransformerNorm : Layer
-{
-    private readonly Tensor _weight, _bias;
-    private readonly double _epsilon;
-
-    public TransformerNorm(long features, double epsilon, DType dtype)
-    {
-        _epsilon = epsilon;
-        _weight = AddParameter("weight", Tensor.Ones([features], dtype));
-        _bias = AddParameter("bias", Tensor.Zeros([features], dtype));
-    }
-
-    protected override Value Build(Value input)
-    {
-        Graph graph = input.Graph;
-        return graph.Apply("LayerNormalization", [input, Use(graph, _weight), Use(graph, _bias)],
-            new Dictionary<string, object> { ["axis"] = -1L, ["epsilon"] = _epsilon }, NodeName(graph, "layer_norm"))[0];
-    }
-}
-
 /// <summary>What encoder and decoder layers share: the feed-forward block, the norms, and the residual wiring.</summary>
 internal sealed class TransformerBlocks
 {
@@ -154,7 +133,7 @@ internal sealed class TransformerBlocks
     private readonly double _dropout, _layerNormEps;
     private readonly string _activation;
     private readonly bool _normFirst;
-    private readonly List<TransformerNorm> _norms = [];
+    private readonly List<LayerNorm> _norms = [];
     private Linear? _linear1, _linear2;
 
     public TransformerBlocks(string owner, long dModel, long dimFeedforward, double dropout, string activation, double layerNormEps, bool normFirst)
@@ -179,9 +158,9 @@ internal sealed class TransformerBlocks
         _linear2 = add("linear2", new Linear(_dimFeedforward, _dModel, dtype: dtype, generator: generator));
     }
 
-    public void AddNorms(Func<string, TransformerNorm, TransformerNorm> add, int count, DType dtype)
+    public void AddNorms(Func<string, LayerNorm, LayerNorm> add, int count, DType dtype)
     {
-        for (int i = 1; i <= count; i++) _norms.Add(add($"norm{i}", new TransformerNorm(_dModel, _layerNormEps, dtype)));
+        for (int i = 1; i <= count; i++) _norms.Add(add($"norm{i}", new LayerNorm(_dModel, _layerNormEps, dtype: dtype)));
     }
 
     public Value FeedForward(Value x, bool training, Func<string, string> name)
@@ -195,7 +174,7 @@ internal sealed class TransformerBlocks
     // Block `index` (its norm is norm{index + 1}) with its residual connection and the dropout after it.
     public Value Residual(Value x, int index, Func<Value, Value> block, bool training, Func<string, string> name)
     {
-        TransformerNorm norm = _norms[index];
+        LayerNorm norm = _norms[index];
         Value y = block(_normFirst ? norm.Forward(x) : x);
         if (training && _dropout > 0) y = SequenceOps.Dropout(y, _dropout, name($"dropout{index + 1}"));
         return _normFirst ? x + y : norm.Forward(x + y);

@@ -22,13 +22,7 @@ public sealed class ExpandOp : ViewOp
     protected override TensorType[] Infer(InferContext context)
     {
         TensorType x = context.Input(0);
-        Tensor? shapeTensor = context.ConstantInput(1);
-        if (shapeTensor is null || shapeTensor.DType != DType.I64 || shapeTensor.Rank != 1)
-        {
-            context.Fail("the shape input must be a constant 1-d i64 tensor");
-        }
-
-        long[] shape = shapeTensor!.ToArray<long>();
+        long[] shape = context.Node.ConstantInt64Input(1, "shape");
         foreach (long dim in shape)
         {
             if (dim < 0) context.Fail($"shape entry {dim} is negative");
@@ -91,13 +85,7 @@ public sealed class SplitOp : ViewOp
 
         if (hasSplit)
         {
-            Value split = node.Inputs[1];
-            if (split.Kind != ValueKind.Constant || split.DType != DType.I64 || split.Rank != 1)
-            {
-                throw new GraphValidationException($"{node}: the split input must be a constant 1-d i64 tensor.", node.Name);
-            }
-
-            long[] sizes = split.Data!.ToArray<long>();
+            long[] sizes = node.ConstantInt64Input(1, "split");
             if (sizes.Length == 0 || sizes.Any(s => s < 0) || sizes.Sum() != dim)
             {
                 throw new GraphValidationException($"{node}: split sizes [{string.Join(", ", sizes)}] must be non-negative and add up to the axis size {dim}.", node.Name);

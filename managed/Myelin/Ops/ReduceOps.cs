@@ -36,13 +36,7 @@ public abstract unsafe class ReduceKernelOp(string name, ReduceOp kernel) : OpDe
         if (node.Inputs.Length == 2)
         {
             if (axes is not null) throw new GraphValidationException($"{node}: axes are given both as the attribute and as the input; use one.", node.Name);
-            Value input = node.Inputs[1];
-            if (input.Kind != ValueKind.Constant || input.DType != DType.I64 || input.Rank != 1)
-            {
-                throw new GraphValidationException($"{node}: the axes input must be a constant 1-d i64 tensor.", node.Name);
-            }
-
-            axes = input.Data!.ToArray<long>();
+            axes = node.ConstantInt64Input(1, "axes");
         }
 
         return Reduced(node, axes, node.GetInt("noop_with_empty_axes") != 0, rank, context);

@@ -163,13 +163,7 @@ public sealed class ReshapeOp : ReshapeLikeViewOp
     protected override TensorType[] Infer(InferContext context)
     {
         TensorType x = context.Input(0);
-        Tensor? shapeTensor = context.ConstantInput(1);
-        if (shapeTensor is null || shapeTensor.DType != DType.I64 || shapeTensor.Rank != 1)
-        {
-            context.Fail("the shape input must be a constant 1-d i64 tensor");
-        }
-
-        long[] spec = shapeTensor!.ToArray<long>();
+        long[] spec = context.Node.ConstantInt64Input(1, "shape");
         var dims = new Dim[spec.Length];
         int inferred = -1;
         long knownSpec = 1;
@@ -276,12 +270,7 @@ public sealed class SqueezeOp : ReshapeLikeViewOp
         return [new TensorType(x.DType, [.. keep])];
     }
 
-    internal static long[] AxesInput(InferContext context)
-    {
-        Tensor? axes = context.ConstantInput(1);
-        if (axes is null || axes.DType != DType.I64 || axes.Rank != 1) context.Fail("the axes input must be a constant 1-d i64 tensor");
-        return axes!.ToArray<long>();
-    }
+    internal static long[] AxesInput(InferContext context) => context.Node.ConstantInt64Input(1, "axes");
 
     /// <inheritdoc/>
     public override GradCheckCase? GradCheckCase => new([[2, 1, 3]]);
