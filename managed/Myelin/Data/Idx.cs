@@ -223,11 +223,12 @@ public sealed class IdxArray
                 $"IDX file {labelsPath}: labels [{string.Join(", ", labels.Dimensions)}] do not match the {images.Dimensions[0]} images of {imagesPath}.");
         }
 
-        float scale = images.DataType == IdxDataType.UnsignedByte ? 1f / 255 : 1f;
+        // Bytes become x / 255, as torchvision's ToTensor.
+        float divisor = images.DataType == IdxDataType.UnsignedByte ? 255f : 1f;
         float[] features = images.ToSingleArray();
         for (int i = 0; i < features.Length; i++)
         {
-            features[i] *= scale;
+            features[i] /= divisor;
         }
 
         double[] values = labels.ToDoubleArray();
