@@ -121,7 +121,7 @@ public sealed class Standardize : IBatchTransform
 
 /// <summary>
 /// Per-feature min-max scaling to [<see cref="Low"/>, <see cref="High"/>] with the minimum and maximum fitted on
-/// training data only (as scikit-learn's MinMaxScaler); a constant feature maps to <see cref="Low"/>.
+/// training data only (as scikit-learn's MinMaxScaler); a constant feature keeps a range of 1, so its training value maps to <see cref="Low"/>.
 /// </summary>
 public sealed class MinMax : IBatchTransform
 {
