@@ -84,6 +84,7 @@ public sealed class Model : IDisposable
         RequireCompiled(nameof(TrainStep));
         _train ??= BuildTrainingGraph(batch);
         IReadOnlyList<Tensor> outputs = _train.Run(Feed(batch));
+        _feeds.Clear();
         for (int i = 0; i < _metrics.Length; i++) _metrics[i].Update(outputs[1], batch.Targets);
         return ScalarOf(outputs[0]);
     }
@@ -106,7 +107,7 @@ public sealed class Model : IDisposable
     /// Trains for <paramref name="epochs"/> passes over <paramref name="train"/>, evaluating on
     /// <paramref name="validation"/> after each. The batch size is the sources' (they batch the data). Each epoch's logs
     /// hold "loss" (the sample-weighted mean of the batch losses), the metrics, "val_"-prefixed validation results, and
-    /// "lr" (the default group's learning rate during the epoch). Batches are disposed after use.
+    /// "lr" (the default group's learning rate when the epoch began). Batches are disposed after use.
     /// </summary>
     /// <param name="train">The training batches.</param>
     /// <param name="validation">Batches evaluated after each epoch, or null.</param>
@@ -134,9 +135,9 @@ public sealed class Model : IDisposable
         var plan = new FitPlan(epochs, train.SampleCount, validation is not null);
         StopTraining = false;
         foreach (Callback hook in hooks) hook.Attach(this);
-        foreach (Callback hook in hooks) hook.OnTrainBegin(plan);
         try
         {
+            foreach (Callback hook in hooks) hook.OnTrainBegin(plan);
             for (int epoch = 0; epoch < epochs && !StopTraining; epoch++)
             {
                 foreach (Callback hook in hooks) hook.OnEpochBegin(epoch);
@@ -292,13 +293,13 @@ public sealed class Model : IDisposable
             {
                 _eval ??= BuildEvaluationGraph(batch);
                 IReadOnlyList<Tensor> outputs = _eval.Run(Feed(batch));
+                _feeds.Clear();
                 lossSum += ScalarOf(outputs[0]) * batch.Size;
                 samples += batch.Size;
                 foreach (Metric<double> metric in _metrics) metric.Update(outputs[1], batch.Targets);
             }
         }
 
-        _feeds.Clear();
         if (samples == 0) throw new InvalidOperationException($"Model of {Network.DisplayName}: the evaluation source yielded no samples.");
         var result = new Dictionary<string, double> { ["loss"] = lossSum / samples };
         foreach ((string name, double value) in MetricResults()) result[name] = value;
