@@ -465,8 +465,9 @@ public static class TrainingStep
     /// <param name="optimizer">The update rule.</param>
     /// <param name="options">Compile options.</param>
     /// <param name="gradientChunkBytes">Weight gradients of MatMuls larger than this are computed and applied in row blocks.</param>
+    /// <param name="extraOutputs">Values also returned by each run, after the loss (such as the predictions, for metrics).</param>
     public static CompiledGraph Compile(Value loss, IReadOnlyList<Value> parameters, Optimizer optimizer, CompileOptions? options = null,
-        long gradientChunkBytes = GradientChunkBytes)
+        long gradientChunkBytes = GradientChunkBytes, IReadOnlyList<Value>? extraOutputs = null)
     {
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -482,6 +483,7 @@ public static class TrainingStep
 
         graph.ClearOutputs();
         graph.MarkOutput(loss);
+        if (extraOutputs is not null) graph.MarkOutput([.. extraOutputs]);
         return CompiledGraph.Compile(graph, options);
     }
 
