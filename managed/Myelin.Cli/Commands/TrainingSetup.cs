@@ -164,6 +164,7 @@ internal static class TrainingSetup
                 break;
             case "cnn":
                 (long channels, long height, long width) = ImageDims(model, sampleShape);
+                if (height < 4 || width < 4) throw new ArgumentException($"--model cnn pools twice by 2 and needs images of at least 4x4, but they are {height}x{width}.");
                 network.Add(new Conv2d(channels, 32, 3, padding: 1, generator: generator)).Add(new ReLU()).Add(new MaxPool2d(2))
                     .Add(new Conv2d(32, 64, 3, padding: 1, generator: generator)).Add(new ReLU()).Add(new MaxPool2d(2))
                     .Add(new Flatten())
