@@ -13,6 +13,10 @@ public static class CliApplication
         InfoCommand.Create(),
         BenchCommand.Create(),
         GradCheckCommand.Create(),
+        DemoCommand.Create(),
+        TrainCommand.Create(),
+        EvalCommand.Create(),
+        PredictCommand.Create(),
     };
 
     /// <summary>
