@@ -33,6 +33,38 @@ public class LayersFixtureTests
     public void Conv3d() => LayerHarness.CheckForwardAndGradients(new Conv3d(2, 3, 2, stride: (1, 2, 1), padding: 1), "conv3d");
 
     [Test]
+    public void ConvTranspose2dWithEveryArgument()
+    {
+        using var deconv = new ConvTranspose2d(4, 6, (3, 2), stride: (2, 1), padding: (1, 0), outputPadding: (1, 0), groups: 2, dilation: (1, 2));
+        Assert.That(deconv.Weight.Shape, Is.EqualTo(new Shape(4, 3, 3, 2)), "weight [in, out / groups, kH, kW] as PyTorch");
+        LayerHarness.CheckForwardAndGradients(deconv, "conv_transpose2d");
+    }
+
+    [Test]
+    public void ConvTranspose2dInitializesFromTheFanInOfItsWeightsSecondAxis()
+    {
+        // PyTorch: fan_in = weight.size(1) * kH * kW = 4 * 9 = 36, so both parameters lie in ±1/6; the Conv2d-style fan
+        // of in_channels (16 * 9) would give ±1/12. With 576 weights the largest |w| comes close to the bound.
+        using var deconv = new ConvTranspose2d(16, 4, 3, generator: new Generator(11));
+        double bound = 1 / Math.Sqrt(36);
+        float[] weights = deconv.Weight.ToArray<float>(), biases = deconv.Bias!.ToArray<float>();
+        Assert.That(weights.Max(Math.Abs), Is.LessThanOrEqualTo(bound).And.GreaterThan(0.95 * bound));
+        Assert.That(biases.Max(Math.Abs), Is.LessThanOrEqualTo(bound));
+    }
+
+    [Test]
+    public void ConvTranspose2dRejectsBadArgumentsNamingThem()
+    {
+        Assert.That(() => new ConvTranspose2d(4, 6, 3, groups: 4), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("ConvTranspose2d: groups (4)"));
+        Assert.That(() => new ConvTranspose2d(4, 6, 3, stride: 2, outputPadding: 2),
+            Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("ConvTranspose2d: output_padding 2 on spatial axis 0 must be smaller than the stride 2"));
+        using var deconv = new ConvTranspose2d(4, 6, 3);
+        var graph = new Graph();
+        Assert.That(() => deconv.Forward(graph.Input("x", DType.F32, 1, 5, 8, 8)),
+            Throws.InstanceOf<GraphValidationException>().With.Message.Contains("ConvTranspose2d: expects N x 4 x H x W but got 1x5x8x8"));
+    }
+
+    [Test]
     public void MaxPool1dCeilMode() => LayerHarness.CheckForwardAndGradients(new MaxPool1d(2, stride: 2, ceilMode: true), "maxpool1d_ceil");
 
     [Test]
