@@ -66,7 +66,7 @@ public class ExecutionPlanTests
     }
 
     [Test]
-    public void KernelsWhoseNativeCallsNeedContiguousOperandsSayso()
+    public void KernelsWhoseNativeCallsNeedContiguousOperandsSaySo()
     {
         string[] contiguous = ["Conv", "ConvTranspose", "MaxPool", "AveragePool", "LayerNormalization", "GroupNormalization", "BatchNormalization", "Gather", "Pad"];
         foreach (string name in contiguous) Assert.That(OpRegistry.Get(name).RequiresContiguousInput(0), Is.True, name);
