@@ -133,6 +133,15 @@ public sealed unsafe class ExecutionPlan : IDisposable
 
     private sealed record Placement(Buffer? Buffer, Tensor? External, Layout Layout);
 
+    /// <summary>Launches run one after another as one launch: contiguous copies of a node's inputs, then its kernel.</summary>
+    private sealed class SequenceLaunch(KernelLaunch[] parts) : KernelLaunch
+    {
+        public override void Launch(DeviceHandle device)
+        {
+            foreach (KernelLaunch part in parts) part.Launch(device);
+        }
+    }
+
     /// <summary>
     /// Plans <paramref name="outputs"/> of <paramref name="graph"/> for inputs of <paramref name="inputShapes"/>, in
     /// stages of at most <paramref name="interOpThreads"/> launches (see <see cref="StagePlanner"/>).
@@ -140,7 +149,7 @@ public sealed unsafe class ExecutionPlan : IDisposable
     internal static ExecutionPlan Build(Graph graph, IReadOnlyList<Value> outputs, Device device, Shape[] inputShapes, int interOpThreads)
     {
         List<Node> live = Scheduler.LiveNodes(graph, outputs);
-        Dictionary<Value, TensorType> types = ConcreteTypes(graph, live, inputShapes);
+        Dictionary<Value, TensorType> types = ConcreteTypes(graph, live, outputs, inputShapes);
         long Bytes(Value v) => types[v].ToShape().ElementCount * v.DType.ElementSize();
         List<Node> order = Scheduler.Order(live, Bytes);
         (Dictionary<Node, Layout[]> viewLayouts, HashSet<Node> copiedViews) = ViewLayouts(graph, order, types, inputShapes);
@@ -266,7 +275,20 @@ public sealed unsafe class ExecutionPlan : IDisposable
                 }
             }
 
-            launchSteps.Add((step, node, node.Name, () => node.Op.Bind(new BindContext(node, device, DescribeAll(node.Inputs), DescribeAll(node.Outputs), table))));
+            // An input the kernel needs contiguous but a view left strided is copied to a buffer of its own first, in the
+            // node's launch, so no other launch of the stage can see the copy half written. Mutated inputs are never
+            // copied (the update would land in the copy); the native call rejects them with a message instead.
+            var contiguousCopies = new Placement?[node.Inputs.Length];
+            for (int i = 0; i < node.Inputs.Length; i++)
+            {
+                Value input = node.Inputs[i];
+                if (node.Op.RequiresContiguousInput(i) && !Place(input).Layout.IsContiguous && !node.Op.MutatedInputsOf(node).Contains(i))
+                {
+                    contiguousCopies[i] = new Placement(NewBuffer(Bytes(input), step), null, Layout.Contiguous(types[input].ToShape()));
+                }
+            }
+
+            launchSteps.Add((step, node, node.Name, () => BindWithCopies(node, contiguousCopies)));
         }
 
         // Outputs that are not a dedicated node result (views, inputs, parameters) are copied out in a last stage.
@@ -323,6 +345,25 @@ public sealed unsafe class ExecutionPlan : IDisposable
         }
 
         TensorDesc* DescribeCopy(Placement placement, DType dtype) => table.Add(DescTable.Describe(BasePointer(placement), dtype, placement.Layout));
+
+        KernelLaunch BindWithCopies(Node node, Placement?[] copies)
+        {
+            var inputs = new TensorDesc*[node.Inputs.Length];
+            var launches = new List<KernelLaunch>();
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                inputs[i] = DescribeValue(node.Inputs[i]);
+                if (copies[i] is not { } copy) continue;
+                TensorDesc* contiguous = DescribeCopy(copy, node.Inputs[i].DType);
+                launches.Add(new CopyLaunch(inputs[i], contiguous));
+                inputs[i] = contiguous;
+            }
+
+            KernelLaunch kernel = node.Op.Bind(new BindContext(node, device, inputs, DescribeAll(node.Outputs), table));
+            if (launches.Count == 0) return kernel;
+            launches.Add(kernel);
+            return new SequenceLaunch([.. launches]);
+        }
 
         KernelLaunch[] launches = launchSteps.Select(s => s.Make()).ToArray();
         var stageStarts = new List<int>();
@@ -384,8 +425,8 @@ public sealed unsafe class ExecutionPlan : IDisposable
         return (viewLayouts, copied);
     }
 
-    /// <summary>Binds the inputs' symbols from the fed shapes and infers every live value's concrete type.</summary>
-    private static Dictionary<Value, TensorType> ConcreteTypes(Graph graph, List<Node> live, Shape[] inputShapes)
+    /// <summary>Binds the inputs' symbols from the fed shapes and infers every live value's and output's concrete type.</summary>
+    private static Dictionary<Value, TensorType> ConcreteTypes(Graph graph, List<Node> live, IReadOnlyList<Value> outputs, Shape[] inputShapes)
     {
         var symbols = new Dictionary<string, (long Size, string Feed)>();
         var types = new Dictionary<Value, TensorType>();
@@ -429,10 +470,12 @@ public sealed unsafe class ExecutionPlan : IDisposable
 
         foreach (Node node in live)
         {
-            TensorType[] outputs = node.Op.InferTypes(node, node.Inputs.Select(TypeOf).ToArray());
-            for (int i = 0; i < outputs.Length; i++) types[node.Outputs[i]] = outputs[i];
+            TensorType[] results = node.Op.InferTypes(node, node.Inputs.Select(TypeOf).ToArray());
+            for (int i = 0; i < results.Length; i++) types[node.Outputs[i]] = results[i];
         }
 
+        // An output no node reads, such as a constant left by constant folding, still needs its type to be copied out.
+        foreach (Value output in outputs) TypeOf(output);
         return types;
     }
 }

@@ -13,13 +13,17 @@ public abstract class Layer : Module
 {
     private const string LayerKey = "Myelin.Layer";
 
-    // Per graph being summarized, the output type each layer produced, in call order.
-    private static readonly ConditionalWeakTable<Graph, List<(Layer Layer, TensorType Output)>> s_recorders = [];
+    // Per graph being summarized, each layer called, in pre-order (a row is claimed before the layer's children run),
+    // with the output type it produced (null while it is still building).
+    private static readonly ConditionalWeakTable<Graph, List<(Layer Layer, TensorType? Output)>> s_recorders = [];
 
     /// <summary>Applies the layer to <paramref name="input"/>, adding its nodes to the input's graph.</summary>
     public Value Forward(Value input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        s_recorders.TryGetValue(input.Graph, out List<(Layer Layer, TensorType? Output)>? record);
+        int row = record?.Count ?? 0;
+        record?.Add((this, null));
         Value output;
         try
         {
@@ -32,7 +36,7 @@ public abstract class Layer : Module
             throw named;
         }
 
-        if (s_recorders.TryGetValue(input.Graph, out List<(Layer, TensorType)>? record)) record.Add((this, output.Type));
+        if (record is not null) record[row] = (this, output.Type);
         return output;
     }
 
@@ -41,16 +45,19 @@ public abstract class Layer : Module
 
     /// <summary>
     /// A printable table of every layer called in a forward pass of an input shaped <paramref name="inputDims"/>
-    /// (symbols such as "N" allowed): path, type, output shape, and its own parameter count; then the totals.
+    /// (symbols such as "N" allowed), a parent before its children: path, type, output shape, and its own parameter
+    /// count; then the totals. As in Keras, a root that only contains other layers (a <see cref="Sequential"/>, no
+    /// parameters of its own) has no row.
     /// </summary>
     public string Summary(DType dtype, params Dim[] inputDims)
     {
         var graph = new Graph();
-        var record = new List<(Layer Layer, TensorType Output)>();
+        var record = new List<(Layer Layer, TensorType? Output)>();
         s_recorders.Add(graph, record);
         Forward(graph.Input("input", dtype, inputDims));
-        var rows = record.Select(r => (Name: r.Layer.Path.Length == 0 ? "(root)" : r.Layer.Path, Type: r.Layer.GetType().Name,
-            Shape: r.Output.ShapeText, Parameters: r.Layer.OwnParameterCount.ToString("N0", CultureInfo.InvariantCulture))).ToList();
+        bool rootIsContainer = Children.Any() && OwnParameterCount == 0;
+        var rows = record.Where(r => !(rootIsContainer && ReferenceEquals(r.Layer, this))).Select(r => (Name: r.Layer.Path.Length == 0 ? "(root)" : r.Layer.Path,
+            Type: r.Layer.GetType().Name, Shape: r.Output!.ShapeText, Parameters: r.Layer.OwnParameterCount.ToString("N0", CultureInfo.InvariantCulture))).ToList();
         rows.Insert(0, ("Layer", "Type", "Output shape", "Params"));
         int[] widths = [rows.Max(r => r.Name.Length), rows.Max(r => r.Type.Length), rows.Max(r => r.Shape.Length), rows.Max(r => r.Parameters.Length)];
         var text = new StringBuilder();

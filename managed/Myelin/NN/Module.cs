@@ -7,7 +7,8 @@ namespace Myelin.NN;
 /// A building block of a model: named parameters (trained), buffers (state such as batch-norm running statistics,
 /// not trained), child modules, and a train/eval mode. A module owns its tensors and disposes them with itself.
 /// Modules build graph fragments (see <see cref="Layer.Forward"/>), so one model serves training, inference and export;
-/// a parameter appears in a graph as one <see cref="ValueKind.Parameter"/> value named by its path ("encoder.fc1.weight").
+/// a parameter appears in a graph as one <see cref="ValueKind.Parameter"/> value named by its path ("encoder.fc1.weight"),
+/// or by a fresh name derived from it ("weight_3") when another module's value already took that name in the graph.
 /// </summary>
 public abstract class Module : IDisposable
 {
@@ -128,7 +129,8 @@ public abstract class Module : IDisposable
         Dictionary<Tensor, Value> values = s_graphValues.GetOrCreateValue(graph);
         if (!values.TryGetValue(tensor, out Value? value))
         {
-            value = graph.Parameter(path, tensor);
+            // Two root modules in one graph can share a path ("weight"): the first keeps it, later ones get a fresh name.
+            value = graph.Parameter(graph.IsNameTaken(path) ? graph.Fresh(path) : path, tensor);
             values[tensor] = value;
         }
 

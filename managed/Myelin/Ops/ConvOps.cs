@@ -16,6 +16,9 @@ public abstract unsafe class ConvFamilyOp : OpDef
     /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes => ConvAttributes;
 
+    /// <inheritdoc/>
+    public override bool RequiresContiguousInput(int index) => true;
+
     /// <summary>The native parameters for a node with <paramref name="spatialRank"/> spatial axes.</summary>
     internal static ConvParams Parameters(Node node, int spatialRank)
     {

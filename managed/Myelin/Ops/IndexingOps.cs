@@ -13,6 +13,9 @@ public sealed unsafe class GatherOp : OpDef
     public override int MinInputs => 2;
 
     /// <inheritdoc/>
+    public override bool RequiresContiguousInput(int index) => true;
+
+    /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("axis", AttrKind.Int, 0L)];
 
     /// <inheritdoc/>
@@ -59,6 +62,9 @@ public sealed unsafe class GatherGradOp : OpDef
     public override int MinInputs => 3;
 
     /// <inheritdoc/>
+    public override bool RequiresContiguousInput(int index) => true;
+
+    /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("axis", AttrKind.Int, 0L)];
 
     /// <inheritdoc/>
@@ -92,6 +98,9 @@ public sealed unsafe class PadOp : OpDef
 
     /// <inheritdoc/>
     public override int MinInputs => 2;
+
+    /// <inheritdoc/>
+    public override bool RequiresContiguousInput(int index) => true;
 
     /// <inheritdoc/>
     public override int MaxInputs => 3;

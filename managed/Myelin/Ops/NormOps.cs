@@ -17,6 +17,9 @@ public sealed unsafe class LayerNormalizationOp : OpDef
     public override int MinInputs => 3;
 
     /// <inheritdoc/>
+    public override bool RequiresContiguousInput(int index) => true;
+
+    /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("axis", AttrKind.Int, -1L), new("epsilon", AttrKind.Float, 1e-5), new("stash_type", AttrKind.Int, 1L)];
 
     internal static int NormalizedRank(Node node, int rank)
@@ -80,6 +83,9 @@ public sealed unsafe class GroupNormalizationOp : OpDef
 
     /// <inheritdoc/>
     public override int MinInputs => 3;
+
+    /// <inheritdoc/>
+    public override bool RequiresContiguousInput(int index) => true;
 
     /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("num_groups", AttrKind.Int), new("epsilon", AttrKind.Float, 1e-5)];
@@ -148,6 +154,9 @@ public sealed unsafe class NormGradOp : OpDef
     public override int MinInputs => 5;
 
     /// <inheritdoc/>
+    public override bool RequiresContiguousInput(int index) => true;
+
+    /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("kind", AttrKind.Int), new("normalized_rank", AttrKind.Int, 0L), new("groups", AttrKind.Int, 1L)];
 
     /// <inheritdoc/>
@@ -199,6 +208,9 @@ public sealed unsafe class BatchNormalizationOp : OpDef
 
     /// <inheritdoc/>
     public override int MinInputs => 5;
+
+    /// <inheritdoc/>
+    public override bool RequiresContiguousInput(int index) => true;
 
     /// <inheritdoc/>
     public override bool IsDeterministic => false;
@@ -298,6 +310,9 @@ public sealed unsafe class BatchNormGradOp : OpDef
 
     /// <inheritdoc/>
     public override int MinInputs => 5;
+
+    /// <inheritdoc/>
+    public override bool RequiresContiguousInput(int index) => true;
 
     /// <inheritdoc/>
     protected override TensorType[] Infer(InferContext context) => [context.Input(0), context.Input(2), context.Input(2)];

@@ -99,6 +99,13 @@ public abstract class OpDef
     /// <summary>Whether the op's output is a view of input 0 (no kernel; planning aliases the buffers).</summary>
     public virtual bool IsView => false;
 
+    /// <summary>
+    /// Whether the kernel needs input <paramref name="index"/> contiguous (its native call rejects strided operands,
+    /// as the conv, pool, norm, gather and pad validators do): the planner then copies a strided value, such as a
+    /// transposed view, to a contiguous buffer before the launch. False by default: the other kernels take strides.
+    /// </summary>
+    public virtual bool RequiresContiguousInput(int index) => false;
+
     /// <summary>The kernel call of a node, built once per plan with its descriptors.</summary>
     public virtual KernelLaunch Bind(BindContext context) =>
         throw new NotSupportedException($"{context.Node}: the op has no kernel binding on {context.Device.Name}.");

@@ -16,6 +16,9 @@ public abstract unsafe class PoolKernelOp(string name, PoolMode mode) : OpDef
     public override int MinInputs => 1;
 
     /// <inheritdoc/>
+    public override bool RequiresContiguousInput(int index) => true;
+
+    /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } =
     [
         new("kernel_shape", AttrKind.Ints), new("strides", AttrKind.Ints, Optional: true), new("pads", AttrKind.Ints, Optional: true),
@@ -124,6 +127,9 @@ public sealed unsafe class PoolGradOp : OpDef
 
     /// <inheritdoc/>
     public override int MinInputs => 2;
+
+    /// <inheritdoc/>
+    public override bool RequiresContiguousInput(int index) => true;
 
     /// <inheritdoc/>
     public override int MaxInputs => 3;

@@ -1,5 +1,3 @@
-using Myelin.Autodiff;
-using Myelin.Execution;
 using Myelin.Graphs;
 using Myelin.NN;
 using Myelin.Tests.TestSupport;
@@ -33,17 +31,11 @@ public class ActivationTests
     public void OutputAndInputGradientMatchPyTorch(string name, Func<Layer> create)
     {
         using Layer layer = create();
-        using Fixture fixture = LayersHarness.Load("activations");
+        using Fixture fixture = LayerHarness.Load("layers_activations");
         Tensor x = fixture["x"];
         var graph = new Graph();
         Value input = graph.Input("x", DType.F32, x.Shape.Select(d => Dim.Of(d)).ToArray());
-        Value y = layer.Forward(input);
-        Value dx = Gradients.Of((y * graph.Constant(fixture["r"])).Sum(), [input])[0]!;
-        graph.MarkOutput(y, dx);
-        using CompiledGraph compiled = CompiledGraph.Compile(graph);
-        IReadOnlyList<Tensor> outputs = compiled.Run(new Dictionary<string, Tensor> { ["x"] = x });
-        LayersHarness.AssertClose(outputs[0], fixture["y." + name], $"{name}: y");
-        LayersHarness.AssertClose(outputs[1], fixture["grad." + name], $"{name}: grad of x");
+        LayerHarness.AssertMatches(fixture, name, [(layer.Forward(input), "y." + name, "r")], [(input, "grad." + name)], new Dictionary<string, Tensor> { ["x"] = x });
     }
 
     [Test]

@@ -13,14 +13,14 @@ public class AttentionTests
     public void SelfAttentionMatchesPyTorch()
     {
         using var mha = new MultiheadAttention(8, 2);
-        RecurrentTestHarness.AssertMatchesPyTorch("mha_self", mha, ["query"], v => Outputs(mha.Attend(v["query"], v["query"], v["query"])));
+        LayerHarness.AssertSequenceMatches("mha_self", mha, ["query"], v => Outputs(mha.Attend(v["query"], v["query"], v["query"])));
     }
 
     [Test]
     public void CrossAttentionWithBoolMasksAndOtherKeyValueSizesMatchesPyTorch()
     {
         using var mha = new MultiheadAttention(8, 2, kdim: 5, vdim: 6, batchFirst: true);
-        RecurrentTestHarness.AssertMatchesPyTorch("mha_cross_masked", mha, ["query", "key", "value", "key_padding_mask", "attn_mask"],
+        LayerHarness.AssertSequenceMatches("mha_cross_masked", mha, ["query", "key", "value", "key_padding_mask", "attn_mask"],
             v => Outputs(mha.Attend(v["query"], v["key"], v["value"], v["key_padding_mask"], v["attn_mask"])));
     }
 
@@ -28,7 +28,7 @@ public class AttentionTests
     public void PerHeadFloatMaskWithoutBiasMatchesPyTorch()
     {
         using var mha = new MultiheadAttention(8, 2, bias: false);
-        RecurrentTestHarness.AssertMatchesPyTorch("mha_float_mask", mha, ["query", "key", "value", "attn_mask"],
+        LayerHarness.AssertSequenceMatches("mha_float_mask", mha, ["query", "key", "value", "attn_mask"],
             v => Outputs(mha.Attend(v["query"], v["key"], v["value"], attnMask: v["attn_mask"])));
     }
 

@@ -1,5 +1,7 @@
+using Myelin.Execution;
 using Myelin.Graphs;
 using Myelin.NN;
+using Myelin.Tests.TestSupport;
 using NUnit.Framework;
 
 namespace Myelin.Tests.NN;
@@ -61,15 +63,66 @@ public class LayersModuleTests
     {
         using var cnn = new Sequential(new Conv2d(1, 4, 3, padding: 1), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(64, 10));
         string expected = string.Join(Environment.NewLine,
-            "Layer   Type        Output shape  Params",
-            "0       Conv2d      Nx4x8x8           40",
-            "1       ReLU        Nx4x8x8            0",
-            "2       MaxPool2d   Nx4x4x4            0",
-            "3       Flatten     Nx64               0",
-            "4       Linear      Nx10             650",
-            "(root)  Sequential  Nx10               0",
+            "Layer  Type       Output shape  Params",
+            "0      Conv2d     Nx4x8x8           40",
+            "1      ReLU       Nx4x8x8            0",
+            "2      MaxPool2d  Nx4x4x4            0",
+            "3      Flatten    Nx64               0",
+            "4      Linear     Nx10             650",
             "Total parameters: 690");
         Assert.That(cnn.Summary(DType.F32, "N", 1, 8, 8), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void SummaryListsAParentBeforeItsChildren()
+    {
+        using var model = new Sequential(new Linear(3, 4), new Sequential(new ReLU(), new Linear(4, 2)), new Tanh());
+        string expected = string.Join(Environment.NewLine,
+            "Layer  Type        Output shape  Params",
+            "0      Linear      Nx4               16",
+            "1      Sequential  Nx2                0",
+            "1.0    ReLU        Nx4                0",
+            "1.1    Linear      Nx2               10",
+            "2      Tanh        Nx2                0",
+            "Total parameters: 26");
+        Assert.That(model.Summary(DType.F32, "N", 3), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void SummaryOfALeafLayerKeepsItsRootRow()
+    {
+        using var linear = new Linear(3, 4);
+        string expected = string.Join(Environment.NewLine,
+            "Layer   Type    Output shape  Params",
+            "(root)  Linear  Nx4               16",
+            "Total parameters: 16");
+        Assert.That(linear.Summary(DType.F32, "N", 3), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void TwoRootModulesInOneGraphGetDistinctParameterNames()
+    {
+        using var first = new Linear(3, 4, generator: new Generator(1));
+        using var second = new Linear(4, 2, generator: new Generator(2));
+        var graph = new Graph();
+        Value x = graph.Input("x", DType.F32, 5, 3);
+        Value y = second.Forward(first.Forward(x));
+        string[] names = graph.Parameters.Select(p => p.Name).ToArray();
+        Assert.That(names, Is.Unique);
+        Assert.That(names[..2], Is.EqualTo(new[] { "weight", "bias" }), "the first module keeps its paths");
+        Assert.That(names[2], Does.StartWith("weight_"));
+        Assert.That(names[3], Does.StartWith("bias_"));
+        Assert.That(second.ParametersIn(graph).Select(v => v.Name), Is.EqualTo(names[2..]), "the renamed values are reused");
+
+        // Each module computes with its own weights: y = (x W1^T + b1) W2^T + b2 in plain C#.
+        double[] input = Reference.RandomValues(new Random(3), 15);
+        double[] Affine(double[] v, long rows, Linear l) => Reference.Elementwise(
+            Reference.MatMul(v, [rows, l.InFeatures], false, Reference.ToDouble(l.Weight.ToArray<float>()), [l.OutFeatures, l.InFeatures], true), [rows, l.OutFeatures],
+            Reference.ToDouble(l.Bias!.ToArray<float>()), [l.OutFeatures], (a, b) => a + b);
+        graph.MarkOutput(y);
+        using CompiledGraph compiled = CompiledGraph.Compile(graph);
+        using Tensor feed = Tensor.FromArray(Reference.ToSingle(input), [5, 3]);
+        Approx.AssertClose(compiled.Run(new Dictionary<string, Tensor> { ["x"] = feed })[0].ToArray<float>(), Affine(Affine(input, 5, first), 5, second), 1e-5, 1e-5);
     }
 
     [Test]

@@ -1,5 +1,3 @@
-using Myelin.Autodiff;
-using Myelin.Execution;
 using Myelin.Graphs;
 using Myelin.NN;
 using Myelin.Tests.TestSupport;
@@ -135,17 +133,7 @@ internal static class LossHarness
         var g = new Graph();
         Value x = g.Input("input", input.DType, input.Shape.ToArray().Select(Dim.Of).ToArray());
         Value t = g.Input("target", target.DType, target.Shape.ToArray().Select(Dim.Of).ToArray());
-        Value y = loss.Apply(x, t);
-        Value dx = Gradients.Of((y * g.Constant(r)).Sum(), [x])[0]!;
-        g.MarkOutput(y, dx);
-        using CompiledGraph compiled = CompiledGraph.Compile(g);
-        IReadOnlyList<Tensor> results = compiled.Run(new Dictionary<string, Tensor> { ["input"] = input, ["target"] = target });
-        return (ToDouble(results[0]), ToDouble(results[1]));
-    }
-
-    private static double[] ToDouble(Tensor t)
-    {
-        using Tensor f64 = t.Cast(DType.F64);
-        return f64.ToArray<double>();
+        using LayerHarness.GradientRun run = LayerHarness.Run([loss.Apply(x, t)], [r], [x], new Dictionary<string, Tensor> { ["input"] = input, ["target"] = target });
+        return (LayerHarness.ToDouble(run.Outputs[0]), LayerHarness.ToDouble(run.Gradients[0]));
     }
 }

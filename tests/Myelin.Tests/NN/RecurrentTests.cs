@@ -22,7 +22,7 @@ public class RecurrentTests
         using (layer)
         {
             string[] inputs = !initialStates ? ["x"] : layer is Lstm ? ["x", "h0", "c0"] : ["x", "h0"];
-            RecurrentTestHarness.AssertMatchesPyTorch(fixture, layer, inputs, v =>
+            LayerHarness.AssertSequenceMatches(fixture, layer, inputs, v =>
                 Outputs(layer.Run(v["x"], initialStates ? v["h0"] : null, initialStates && layer is Lstm ? v["c0"] : null)));
         }
     }

@@ -12,7 +12,7 @@ public class TransformerTests
     {
         using var layer = new TransformerEncoderLayer(8, 2, dimFeedforward: 16, activation: activation, batchFirst: batchFirst, normFirst: normFirst);
         layer.Eval();
-        RecurrentTestHarness.AssertMatchesPyTorch(fixture, layer, ["src", "src_key_padding_mask"], v => new Dictionary<string, Value>
+        LayerHarness.AssertSequenceMatches(fixture, layer, ["src", "src_key_padding_mask"], v => new Dictionary<string, Value>
         {
             ["output"] = layer.Encode(v["src"], v["src"].Graph.Constant(AttentionMasks.SquareSubsequent(4).MoveToOuterScope()), v["src_key_padding_mask"]),
         });
@@ -24,7 +24,7 @@ public class TransformerTests
     {
         using var layer = new TransformerDecoderLayer(8, 2, dimFeedforward: 16, activation: activation, batchFirst: batchFirst, normFirst: normFirst);
         layer.Eval();
-        RecurrentTestHarness.AssertMatchesPyTorch(fixture, layer, ["tgt", "memory", "memory_key_padding_mask"], v => new Dictionary<string, Value>
+        LayerHarness.AssertSequenceMatches(fixture, layer, ["tgt", "memory", "memory_key_padding_mask"], v => new Dictionary<string, Value>
         {
             ["output"] = layer.Forward(v["tgt"], v["memory"], memoryKeyPaddingMask: v["memory_key_padding_mask"], causal: true),
         });

@@ -1,6 +1,7 @@
 using Myelin.Execution;
 using Myelin.Graphs;
 using Myelin.NN;
+using Myelin.Tests.NN;
 using Myelin.Optim;
 using Myelin.Tests.TestSupport;
 using NUnit.Framework;
@@ -121,7 +122,7 @@ internal static class OptimHarness
         }
 
         var mlp = new TinyMlp();
-        foreach ((string path, Tensor tensor) in mlp.NamedParameters()) fixture[$"mlp.{path}"].CopyTo(tensor);
+        LayerHarness.LoadState(mlp, fixture, "mlp.", bufferPrefix: null);
         Value x = graph.Input("x", DType.F64, 5, 3), t = graph.Input("t", DType.F64, 5, 2);
         Value y = mlp.Fc2.Forward(mlp.Fc1.Forward(x).Tanh());
         Value loss = (y - t).Apply("Square").Mean();

@@ -1,0 +1,75 @@
+using Myelin.Autodiff;
+using Myelin.Execution;
+using Myelin.Graphs;
+using Myelin.Ops;
+using Myelin.Tests.TestSupport;
+using NUnit.Framework;
+
+namespace Myelin.Tests.Execution;
+
+/// <summary>Planning corner cases: outputs that are plain constants, and kernels that need contiguous operands.</summary>
+public class ExecutionPlanTests
+{
+    [Test]
+    public void AGraphWhoseOutputFoldsToAConstantReturnsACopyOfIt()
+    {
+        // Cast(Shape(x)) of a concrete x folds to a constant: the plan has no node left and copies the constant out.
+        var graph = new Graph();
+        Value x = graph.Input("x", DType.F32, 2, 3, 5);
+        Value shape = graph.Apply("Shape", [x])[0].Cast(DType.F32);
+        graph.MarkOutput(shape, x.Relu());
+        using CompiledGraph compiled = CompiledGraph.Compile(graph);
+        Assert.That(compiled.Graph.Outputs[0].Kind, Is.EqualTo(ValueKind.Constant), "the output was folded");
+        using Tensor feed = Tensor.FromArray(Enumerable.Range(-15, 30).Select(i => (float)i).ToArray(), [2, 3, 5]);
+        IReadOnlyList<Tensor> results = compiled.Run(new Dictionary<string, Tensor> { ["x"] = feed });
+        Assert.That(results[0].ToArray<float>(), Is.EqualTo(new float[] { 2, 3, 5 }));
+        Assert.That(results[1].ToArray<float>(), Is.EqualTo(Enumerable.Range(-15, 30).Select(i => (float)Math.Max(i, 0)).ToArray()));
+    }
+
+    [Test]
+    public void AGraphOfOnlyAConstantOutputRuns()
+    {
+        var graph = new Graph();
+        using Tensor data = Tensor.FromArray(new long[] { 4, 1, 7 }, 3);
+        graph.MarkOutput(graph.Constant(data).Cast(DType.F64));
+        using CompiledGraph compiled = CompiledGraph.Compile(graph);
+        Assert.That(compiled.Run(new Dictionary<string, Tensor>())[0].ToArray<double>(), Is.EqualTo(new double[] { 4, 1, 7 }));
+    }
+
+    [Test]
+    public void LayerNormOfATransposedValueMatchesItOnAContiguousCopy()
+    {
+        // x^T is a strided view; the LayerNorm kernels (forward and NormGrad backward) need contiguous operands, so
+        // the planner copies it first. Reference: the same graph on a contiguous input holding x^T's values.
+        var generator = new Generator(7);
+        using Tensor xData = Tensor.RandN([6, 4], generator: generator);
+        using Tensor scale = Tensor.RandN([6], generator: generator), bias = Tensor.RandN([6], generator: generator), r = Tensor.RandN([4, 6], generator: generator);
+        using Tensor transposed = xData.Transpose(0, 1).Contiguous();
+
+        float[][] Run(bool transposeInGraph)
+        {
+            var graph = new Graph();
+            Value x = transposeInGraph ? graph.Input("x", DType.F32, 6, 4) : graph.Input("x", DType.F32, 4, 6);
+            Value input = transposeInGraph ? x.Transpose(1, 0) : x;
+            Value y = graph.Apply("LayerNormalization", [input, graph.Constant(scale), graph.Constant(bias)], new Dictionary<string, object> { ["axis"] = -1L })[0];
+            Value?[] grads = Gradients.Of((y * graph.Constant(r)).Sum(), [x]);
+            graph.MarkOutput(y, grads[0]!);
+            using CompiledGraph compiled = CompiledGraph.Compile(graph);
+            IReadOnlyList<Tensor> results = compiled.Run(new Dictionary<string, Tensor> { ["x"] = transposeInGraph ? xData : transposed });
+            float[] dx = transposeInGraph ? results[1].Transpose(0, 1).Contiguous().ToArray<float>() : results[1].ToArray<float>();
+            return [results[0].ToArray<float>(), dx];
+        }
+
+        float[][] strided = Run(transposeInGraph: true), contiguous = Run(transposeInGraph: false);
+        Approx.AssertClose(strided[0], Reference.ToDouble(contiguous[0]), 1e-6, 1e-6);
+        Approx.AssertClose(strided[1], Reference.ToDouble(contiguous[1]), 1e-6, 1e-6);
+    }
+
+    [Test]
+    public void KernelsWhoseNativeCallsNeedContiguousOperandsSaySo()
+    {
+        string[] contiguous = ["Conv", "ConvTranspose", "MaxPool", "AveragePool", "LayerNormalization", "GroupNormalization", "BatchNormalization", "Gather", "Pad"];
+        foreach (string name in contiguous) Assert.That(OpRegistry.Get(name).RequiresContiguousInput(0), Is.True, name);
+        foreach (string name in new[] { "Add", "Relu", "MatMul", "Transpose" }) Assert.That(OpRegistry.Get(name).RequiresContiguousInput(0), Is.False, name);
+    }
+}
