@@ -18,11 +18,12 @@ public sealed unsafe class ExecutionPlan : IDisposable
     private readonly KernelLaunch[] _launches;
     private readonly string[] _launchNames;
     private readonly string?[] _launchNodes;
+    private readonly string[] _launchOps;
     private readonly int[] _stageStarts;
     private readonly TensorDesc*[] _inputDescs;
     private readonly DescTable _table;
 
-    private ExecutionPlan(Shape[] inputShapes, Tensor? arena, List<Tensor> owned, KernelLaunch[] launches, string[] launchNames, string?[] launchNodes, int[] stageStarts,
+    private ExecutionPlan(Shape[] inputShapes, Tensor? arena, List<Tensor> owned, KernelLaunch[] launches, string[] launchNames, string?[] launchNodes, string[] launchOps, int[] stageStarts,
         TensorDesc*[] inputDescs, Tensor[] outputs, DescTable table, long arenaBytes, long naiveBytes, IReadOnlyList<string> order,
         IReadOnlyList<IReadOnlyList<string>> stages, IReadOnlyList<BufferLifetime> lifetimes, IReadOnlyDictionary<int, long> offsets)
     {
@@ -32,6 +33,7 @@ public sealed unsafe class ExecutionPlan : IDisposable
         _launches = launches;
         _launchNames = launchNames;
         _launchNodes = launchNodes;
+        _launchOps = launchOps;
         _stageStarts = stageStarts;
         _inputDescs = inputDescs;
         Outputs = outputs;
@@ -101,6 +103,35 @@ public sealed unsafe class ExecutionPlan : IDisposable
         GC.KeepAlive(_table);
         GC.KeepAlive(feeds);
     }
+
+    /// <summary>
+    /// Runs like <see cref="Execute"/> but one launch at a time on this thread, synchronizing the device after each,
+    /// and adds each launch's wall time in stopwatch ticks to <paramref name="ticks"/>[launch] (the feed copies are not timed).
+    /// </summary>
+    internal void ExecuteProfiled(Device device, Tensor[] feeds, long[] ticks)
+    {
+        DeviceHandle handle = device.Handle;
+        for (int i = 0; i < feeds.Length; i++)
+        {
+            TensorDesc source = feeds[i].Describe();
+            KernelCalls.Copy(handle, &source, _inputDescs[i]);
+        }
+
+        NativeMethods.Check(NativeMethods.DeviceSynchronize(handle));
+        for (int i = 0; i < _launches.Length; i++)
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            Launch(i, handle);
+            NativeMethods.Check(NativeMethods.DeviceSynchronize(handle));
+            ticks[i] += System.Diagnostics.Stopwatch.GetTimestamp() - start;
+        }
+
+        GC.KeepAlive(_table);
+        GC.KeepAlive(feeds);
+    }
+
+    /// <summary>What launch <paramref name="index"/> runs: its node's name (or "output 'name'" for a copy out) and op ("Copy" for a copy out).</summary>
+    internal (string Launch, string Op) DescribeLaunch(int index) => (_launchNodes[index] ?? _launchNames[index], _launchOps[index]);
 
     /// <summary>Issues launch <paramref name="index"/>; a failure is rethrown naming what it launches.</summary>
     internal void Launch(int index, DeviceHandle device)
@@ -382,7 +413,7 @@ public sealed unsafe class ExecutionPlan : IDisposable
         stageStarts.Add(launchSteps.Count);
         TensorDesc*[] inputDescs = DescribeAll([.. graph.Inputs]);
         return new ExecutionPlan(inputShapes, arena, owned, launches, launchSteps.Select(s => s.Node?.ToString() ?? s.Name).ToArray(),
-            launchSteps.Select(s => s.Node?.Name).ToArray(), [.. stageStarts], inputDescs,
+            launchSteps.Select(s => s.Node?.Name).ToArray(), launchSteps.Select(s => s.Node?.Op.Name ?? "Copy").ToArray(), [.. stageStarts], inputDescs,
             resultTensors, table, arenaBytes, naiveBytes, sequence.Select(n => n.Name).ToList(), stages, lifetimes, offsets);
     }
 

@@ -1,9 +1,17 @@
 using Myelin.Graphs;
+using Myelin.NN;
 
 namespace Myelin.Models;
 
 /// <summary>A model graph: its inputs, parameters and scalar loss.</summary>
-public sealed record ModelGraph(Graph Graph, Value Input, Value Target, IReadOnlyList<Value> Parameters, Value Loss);
+/// <param name="Graph">The graph.</param>
+/// <param name="Input">The input fed as "x".</param>
+/// <param name="Target">The target fed as "target".</param>
+/// <param name="Parameters">The trained parameters.</param>
+/// <param name="Loss">The scalar loss.</param>
+/// <param name="Owner">The module owning the parameters' tensors, when the model is built from NN layers: keep it
+/// alive while the graph runs and dispose it afterwards (null when the graph's parameters are scope-owned tensors).</param>
+public sealed record ModelGraph(Graph Graph, Value Input, Value Target, IReadOnlyList<Value> Parameters, Value Loss, Module? Owner = null);
 
 /// <summary>Small reference models for tests and the train-step benchmark.</summary>
 public static class BenchmarkModels
@@ -65,5 +73,38 @@ public static class BenchmarkModels
         Value logits = graph.Apply("Add", [h.MatMul(Param("fc.weight", [784, 10], 784)), Param("fc.bias", [10], 1, zero: true)], name: "fc")[0];
         Value loss = graph.Apply("SoftmaxCrossEntropy", [logits, target])[0];
         return new ModelGraph(graph, x, target, parameters, loss);
+    }
+
+    /// <summary>
+    /// A one-layer LSTM (<see cref="NN.Lstm"/>, <paramref name="inputSize"/> -> <paramref name="hiddenSize"/>) over
+    /// x [<paramref name="steps"/>, N, inputSize] (time first, PyTorch's default layout) with the mean squared error
+    /// (<see cref="MseLoss"/>) of its output sequence against target [steps, N, hiddenSize]; batch symbolic (N).
+    /// PyTorch's nn.LSTM initialization, drawn from <paramref name="seed"/>.
+    /// </summary>
+    public static ModelGraph Lstm(long inputSize = 128, long hiddenSize = 256, long steps = 64, ulong seed = 1, DType dtype = DType.F32)
+    {
+        var lstm = new Lstm(inputSize, hiddenSize, dtype: dtype, generator: new Generator(seed));
+        var graph = new Graph();
+        Value x = graph.Input("x", dtype, steps, "N", inputSize);
+        Value target = graph.Input("target", dtype, steps, "N", hiddenSize);
+        Value loss = new MseLoss().Apply(lstm.Run(x).Output, target);
+        return new ModelGraph(graph, x, target, lstm.ParametersIn(graph), loss, lstm);
+    }
+
+    /// <summary>
+    /// One post-norm <see cref="TransformerEncoderLayer"/> (d_model <paramref name="dModel"/>, <paramref name="heads"/>
+    /// heads, feed-forward <paramref name="feedForward"/>, ReLU) over x [<paramref name="steps"/>, N, dModel] (sequence
+    /// first, PyTorch's default layout) with the mean squared error (<see cref="MseLoss"/>) of its output against target
+    /// [steps, N, dModel]; batch symbolic (N). Dropout is 0 (PyTorch's default is 0.1) so that both sides of the
+    /// PyTorch comparison do the same arithmetic and the loss is deterministic.
+    /// </summary>
+    public static ModelGraph Transformer(long dModel = 256, int heads = 4, long feedForward = 1024, long steps = 128, ulong seed = 1, DType dtype = DType.F32)
+    {
+        var layer = new TransformerEncoderLayer(dModel, heads, feedForward, dropout: 0, dtype: dtype, generator: new Generator(seed));
+        var graph = new Graph();
+        Value x = graph.Input("x", dtype, steps, "N", dModel);
+        Value target = graph.Input("target", dtype, steps, "N", dModel);
+        Value loss = new MseLoss().Apply(layer.Encode(x), target);
+        return new ModelGraph(graph, x, target, layer.ParametersIn(graph), loss, layer);
     }
 }

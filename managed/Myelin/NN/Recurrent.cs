@@ -19,7 +19,7 @@ public sealed record RecurrentResult(Value Output, Value Hidden, Value? Cell);
 /// weight_hh_l{k} [gates * hidden, hidden], bias_ih_l{k} and bias_hh_l{k} [gates * hidden], with the suffix
 /// "_reverse" for the backward direction; all initialized uniform in ±1/sqrt(hidden).
 /// The graph unrolls over time, so the sequence length must be known when the graph is built (the batch may be
-/// symbolic). Per layer and direction, the input projection of all time steps is one MatMul; each step adds only
+/// symbolic). Per layer and direction, the input projection of all time steps is one GEMM; each step adds only
 /// h W_hh^T. Dropout (training mode only) applies to the outputs of every layer but the last, as in PyTorch.
 /// Inputs are batched: [T, N, features], or [N, T, features] when batch first (PyTorch's unbatched 2-d form is not
 /// accepted; add a batch axis of 1).
@@ -164,20 +164,22 @@ public abstract class RecurrentLayer : Layer
         Graph graph = x.Graph;
         (Tensor weightIh, Tensor weightHh, Tensor? biasIh, Tensor? biasHh) = _weights[index];
         string tag = $"l{index / Directions}{(reverse ? "_reverse" : "")}";
+        // Split hands each step its slice of the input projection as a view, and its gradient is one Concat (per-step
+        // slices would each pad a full-size gradient, and those T gradients would be summed).
         Value inputGates = graph.Apply("MatMul", [x, Use(graph, weightIh).Transpose(1, 0)], name: NodeName(graph, $"input_proj_{tag}"))[0];
         if (biasIh is not null) inputGates = graph.Apply("Add", [inputGates, Use(graph, biasIh)], name: NodeName(graph, $"input_bias_{tag}"))[0];
-        Value weightHhT = Use(graph, weightHh).Transpose(1, 0);
-        Value? bhh = biasHh is null ? null : Use(graph, biasHh);
+        Value[] stepInputGates = graph.Apply("Split", [inputGates], new Dictionary<string, object> { ["axis"] = (long)TimeAxis, ["num_outputs"] = steps },
+            NodeName(graph, $"input_steps_{tag}"));
 
         var outputs = new Value[steps];
         for (long s = 0; s < steps; s++)
         {
             long t = reverse ? steps - 1 - s : s;
-            Value stepGates = SliceOp.Slice(inputGates, t, t + 1, axis: TimeAxis);
+            Value stepGates = stepInputGates[t];
             h ??= Zeros(graph, Gate(stepGates, 0));
             if (HasCellState) c ??= Zeros(graph, Gate(stepGates, 0));
-            Value hiddenGates = graph.Apply("MatMul", [h, weightHhT], name: NodeName(graph, $"hidden_proj_{tag}_t{t}"))[0];
-            if (bhh is not null) hiddenGates = hiddenGates + bhh;
+            // A 2-d Gemm on the state's rows: its weight gradient is one GEMM, where a 3-d MatMul's is a batched product reduced afterwards.
+            Value hiddenGates = Unsqueeze(Projection(graph, Squeeze(h), weightHh, biasHh, $"hidden_proj_{tag}_t{t}"));
             (h, c) = Step(stepGates, hiddenGates, h, c);
             outputs[t] = h;
         }
@@ -186,6 +188,18 @@ public abstract class RecurrentLayer : Layer
     }
 
     private int TimeAxis => BatchFirst ? 1 : 0;
+
+    // rows W^T + b as one Gemm (rows [N, features], weight [gates * hidden, features]).
+    private Value Projection(Graph graph, Value rows, Tensor weight, Tensor? bias, string what) => graph.Apply("Gemm",
+        bias is null ? [rows, Use(graph, weight)] : [rows, Use(graph, weight), Use(graph, bias)],
+        new Dictionary<string, object> { ["transB"] = 1L }, NodeName(graph, what))[0];
+
+    // A state or step value in the step layout ([1, N, features], or [N, 1, features] batch first) to rows [N, features], and back.
+    private Value Squeeze(Value x) => x.Graph.Apply("Squeeze", [x, Axes(x.Graph)])[0];
+
+    private Value Unsqueeze(Value rows) => rows.Graph.Apply("Unsqueeze", [rows, Axes(rows.Graph)])[0];
+
+    private Value Axes(Graph graph) => graph.Constant(Tensor.FromArray(new long[] { TimeAxis }).MoveToOuterScope());
 
     // Entry `index` of a stacked state [layers * directions, N, hidden] in the step layout.
     private Value? StepState(Value? stacked, int index) => stacked is null ? null : SwapStateLayout(SliceOp.Slice(stacked, index, index + 1, axis: 0));

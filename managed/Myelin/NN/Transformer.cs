@@ -163,12 +163,15 @@ internal sealed class TransformerBlocks
         for (int i = 1; i <= count; i++) _norms.Add(add($"norm{i}", new LayerNorm(_dModel, _layerNormEps, dtype: dtype)));
     }
 
+    // The block runs on the rows [S * N, dModel] of x: each Linear is then one 2-d Gemm whose weight gradient is one
+    // GEMM (on a 3-d x it would be S batched products reduced afterwards); the output takes x's shape back.
     public Value FeedForward(Value x, bool training, Func<string, string> name)
     {
-        Value h = _linear1!.Forward(x);
+        Value rows = x.Graph.Apply("Reshape", [x, x.Graph.Constant(Tensor.FromArray(new long[] { -1, x.Type[x.Rank - 1].Value }).MoveToOuterScope())])[0];
+        Value h = _linear1!.Forward(rows);
         h = _activation == "relu" ? h.Relu() : h.Apply("Gelu");
         if (training && _dropout > 0) h = SequenceOps.Dropout(h, _dropout, name("dropout"));
-        return _linear2!.Forward(h);
+        return x.Graph.Apply("ReshapeLike", [_linear2!.Forward(h), x])[0];
     }
 
     // Block `index` (its norm is norm{index + 1}) with its residual connection and the dropout after it.
