@@ -29,7 +29,17 @@ public sealed unsafe class MatMulOp : OpDef
     {
         // Batched: the same products on the last two axes, summed over the batch axes an operand was broadcast along.
         Value a = c.X(0), b = c.X(1), dy = c.Dy()!;
-        return [c.SumTo(dy.MatMul(SwapLast(b)), a), c.SumTo(SwapLast(a).MatMul(dy), b)];
+        Value da = c.SumTo(dy.MatMul(SwapLast(b)), a);
+        if (b.Rank == 2 && a.Rank > 2)
+        {
+            // A 2-d weight applied to every row of a batch (x W in Linear, RNN and attention projections): its
+            // gradient is one GEMM over the flattened rows, A^T dy, instead of a product per batch entry and a sum.
+            var lastAxis = new Dictionary<string, object> { ["axis"] = (long)(a.Rank - 1) };
+            Value rows = c.Op("Flatten", [a], lastAxis), dyRows = c.Op("Flatten", [dy], lastAxis);
+            return [da, c.Op("Gemm", [rows, dyRows], new Dictionary<string, object> { ["transA"] = 1L })];
+        }
+
+        return [da, c.SumTo(SwapLast(a).MatMul(dy), b)];
     }
 
     private static Value SwapLast(Value x)
@@ -44,7 +54,9 @@ public sealed unsafe class MatMulOp : OpDef
         new GemmLaunch(context.Input(0), false, context.Input(1), false, context.Output(0), 1, 0, null, UnaryOp.Identity);
 
     /// <inheritdoc/>
-    public override GradCheckCase? GradCheckCase => new([[2, 1, 3, 4], [3, 4, 2]]);
+    /// <remarks>Two products: batched with broadcasting, and a 2-d weight under a 3-d input (the flattened-rows gradient).</remarks>
+    public override GradCheckCase? GradCheckCase => new([[2, 1, 3, 4], [3, 4, 2], [2, 3, 4], [4, 5]], Build: (g, x) =>
+        [x[0].MatMul(x[1]), x[2].MatMul(x[3])]);
 }
 
 /// <summary>ONNX Gemm: Y = alpha op(A) op(B) + beta C, C broadcast to MxN.</summary>
