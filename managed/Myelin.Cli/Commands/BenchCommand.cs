@@ -3,35 +3,23 @@ using System.Globalization;
 
 namespace Myelin.Cli.Commands;
 
-/// <summary><c>myelin bench</c>: times the native kernels (<c>gemm</c> here; the other kernels in their own files).</summary>
+/// <summary><c>myelin bench</c>: times the native kernels (<c>gemm</c> here; the others in their own files).</summary>
 internal static class BenchCommand
 {
     private const string DefaultShapes = "64x64x64,256x256x256,512x512x512";
 
-    public static Command Create() => new("bench", "Time native kernels and compiled graphs.") { CreateGemm(), EltwiseBenchCommand.Create(), TrainStepBenchCommand.Create() };
+    public static Command Create() => new("bench", "Time native kernels and compiled graphs.")
+    {
+        CreateGemm(), ConvBenchCommand.Create(), EltwiseBenchCommand.Create(), SoftmaxBenchCommand.Create(), NormBenchCommand.Create(),
+        PoolBenchCommand.Create(), TrainStepBenchCommand.Create(),
+    };
 
     private static Command CreateGemm()
     {
-        var shapes = new Option<GemmShape[]>("--shapes")
-        {
-            Description = "Comma-separated MxNxK sizes: C (MxN) = A (MxK) * B (KxN).",
-            DefaultValueFactory = _ => GemmShape.ParseList(DefaultShapes),
-            CustomParser = result =>
-            {
-                try
-                {
-                    return [.. result.Tokens.SelectMany(token => GemmShape.ParseList(token.Value))];
-                }
-                catch (FormatException exception)
-                {
-                    result.AddError($"--shapes: {exception.Message}.");
-                    return [];
-                }
-            },
-        };
+        var shapes = BenchTiming.ListOption("--shapes", "Comma-separated MxNxK sizes: C (MxN) = A (MxK) * B (KxN).", DefaultShapes, GemmShape.ParseList);
         var threads = BenchTiming.ThreadsOption();
         var minSeconds = BenchTiming.MinSecondsOption();
-        var json = new Option<bool>("--json") { Description = "Print one JSON object as the last line." };
+        var json = BenchTiming.JsonOption();
 
         var command = new Command("gemm", "Time f32 GEMM (C = A * B) and report GFLOP/s per shape.") { shapes, threads, minSeconds, json };
         command.SetAction(parseResult => CommandRunner.Run(parseResult, output => BenchTiming.WithThreads(parseResult.GetValue(threads), () =>
