@@ -417,9 +417,41 @@ void gemm_batched(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     });
 }
 
+// Whether the rows of `view` continue through the batch: batch element (i0, i1, ...) row r sits
+// where row ((i0 * s1 + i1) * ... ) * m + r of one tall matrix would.
+bool rows_continue_through_batch(const GemmArgs& args, const TensorView& view, const int64_t* batch_strides) {
+    int64_t expected = view.strides[0] * args.m;
+    for (int32_t d = args.batch_rank - 1; d >= 0; --d) {
+        if (args.batch_shape[d] != 1 && batch_strides[d] != expected) return false;
+        expected *= args.batch_shape[d];
+    }
+    return true;
+}
+
+// A weight shared by the whole batch (x W with x of shape [..., M, K]) is one product of a tall
+// matrix when a, c and the residual step through the batch as through more rows: one large GEMM
+// packs W once and threads well where many small ones would not.
+bool fold_batch_into_rows(GemmArgs& args) {
+    for (int32_t d = 0; d < args.batch_rank; ++d) {
+        if (args.b_batch_strides[d] != 0) return false;
+    }
+    if (!rows_continue_through_batch(args, args.a, args.a_batch_strides) ||
+        !rows_continue_through_batch(args, args.c, args.c_batch_strides) ||
+        (args.has_residual && !rows_continue_through_batch(args, args.residual, args.residual_batch_strides))) {
+        return false;
+    }
+    for (int32_t d = 0; d < args.batch_rank; ++d) args.m *= args.batch_shape[d];
+    args.a.shape[0] = args.c.shape[0] = args.m;
+    if (args.has_residual) args.residual.shape[0] = args.m;
+    args.batch_rank = 0;
+    return true;
+}
+
 template <class T>
 void gemm_dispatch(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     if (args.batch_rank == 0) return gemm_typed<T>(args, micro);
+    GemmArgs folded = args;
+    if (fold_batch_into_rows(folded)) return gemm_typed<T>(folded, micro);
     gemm_batched<T>(args, micro);
 }
 
