@@ -47,8 +47,10 @@ public sealed record AddingResult(int Steps, int SequenceLength, double LstmMse,
 /// The adding problem (Hochreiter and Schmidhuber 1997, in the form of Le et al. 2015): each time step carries a
 /// random number in [0, 1] and a marker; exactly two steps are marked, one in each half of the sequence, and the
 /// target is the sum of their numbers. Answering 1 always scores MSE 1/6 (the variance of the sum). Solving it means
-/// carrying one number across about T/2 steps: gated cells (LSTM, GRU) keep gradients alive that long, a plain tanh
-/// RNN's vanish, so it stays near the baseline.
+/// carrying one number across about T/2 steps: gated cells (LSTM, GRU) can keep gradients alive that long, a plain
+/// tanh RNN's vanish, so it stays near the baseline. How long a gated cell sits on the baseline plateau before it
+/// finds the solution varies with the cell and the seed (LSTMs from PyTorch's initialization often take longer than
+/// GRUs), so a run that stops early can leave one of them on the plateau; raise the step count to see it leave.
 /// </summary>
 public static class AddingExample
 {
