@@ -17,6 +17,7 @@ public static class CliApplication
         TrainCommand.Create(),
         EvalCommand.Create(),
         PredictCommand.Create(),
+        ExampleCommand.Create(),
     };
 
     /// <summary>
