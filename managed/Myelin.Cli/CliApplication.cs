@@ -13,6 +13,7 @@ public static class CliApplication
         InfoCommand.Create(),
         BenchCommand.Create(),
         GradCheckCommand.Create(),
+        ConformanceCommand.Create(),
     };
 
     /// <summary>

@@ -199,6 +199,9 @@ public sealed class Graph
         _nodes.AddRange(order);
     }
 
+    /// <summary>Whether a value or node of this graph is named <paramref name="name"/> (importers keep a model's names where they are free).</summary>
+    internal bool IsNameUsed(string name) => _names.Contains(name);
+
     /// <summary>A fresh unique name with the given prefix.</summary>
     internal string Fresh(string prefix)
     {
