@@ -36,24 +36,27 @@ public static class OnnxImporter
 
     /// <summary>Imports a serialized <c>ModelProto</c>.</summary>
     /// <inheritdoc cref="Load(string)" path="/exception"/>
-    public static OnnxModel Load(byte[] bytes)
+    public static OnnxModel Load(byte[] bytes) => Import(Parse(bytes));
+
+    /// <summary>Parses a serialized <c>ModelProto</c>.</summary>
+    internal static ModelProto Parse(byte[] bytes)
     {
         ArgumentNullException.ThrowIfNull(bytes);
-        ModelProto model;
         try
         {
-            model = ModelProto.Parser.ParseFrom(bytes);
+            return ModelProto.Parser.ParseFrom(bytes);
         }
         catch (InvalidProtocolBufferException exception)
         {
             throw new OnnxFormatException($"model: not a valid ONNX ModelProto ({exception.Message})", exception);
         }
-
-        return Import(model);
     }
 
-    /// <summary>Imports a parsed model.</summary>
-    internal static OnnxModel Import(ModelProto model)
+    /// <summary>
+    /// Imports a parsed model. Graph inputs named in <paramref name="bound"/> become constants holding copies of
+    /// the given tensors (for ops that need a shape or axes at build time that the model feeds at run time).
+    /// </summary>
+    internal static OnnxModel Import(ModelProto model, IReadOnlyDictionary<string, Tensor>? bound = null)
     {
         GraphProto proto = model.Graph ?? throw new OnnxFormatException("model.graph is missing: the bytes hold no ONNX graph.");
         Dictionary<string, long> opsets = ReadOpsets(model);
@@ -62,7 +65,7 @@ public static class OnnxImporter
         var tensors = new List<Tensor>();
         try
         {
-            var builder = new Builder(new Graph(), tensors);
+            var builder = new Builder(new Graph(), tensors, bound);
             (List<OnnxValueInfo> inputs, List<OnnxValueInfo> outputs) = builder.Build(proto, ops);
             string producer = $"{model.ProducerName} {model.ProducerVersion}".Trim();
             return new OnnxModel(builder.Graph, inputs, outputs, opsets, producer, tensors);
@@ -74,7 +77,7 @@ public static class OnnxImporter
         }
     }
 
-    private static Dictionary<string, long> ReadOpsets(ModelProto model)
+    internal static Dictionary<string, long> ReadOpsets(ModelProto model)
     {
         if (model.OpsetImport.Count == 0)
         {
@@ -148,7 +151,7 @@ public static class OnnxImporter
         string.IsNullOrEmpty(node.Name) ? $"#{index} {node.OpType}" : node.Name;
 
     /// <summary>Builds one graph: the ONNX names in scope and the tensors made for it.</summary>
-    private sealed class Builder(Graph graph, List<Tensor> tensors)
+    private sealed class Builder(Graph graph, List<Tensor> tensors, IReadOnlyDictionary<string, Tensor>? bound)
     {
         private readonly Dictionary<string, Value> _values = new(StringComparer.Ordinal);
 
@@ -196,7 +199,20 @@ public static class OnnxImporter
                     throw new OnnxFormatException($"graph.input '{input.Name}' is listed twice.");
                 }
 
-                TensorType type = InputType(input);
+                TensorType type = DeclaredType(input, $"graph.input '{input.Name}'");
+                if (bound is not null && bound.TryGetValue(input.Name, out Tensor? value))
+                {
+                    if (value.DType != type.DType)
+                    {
+                        throw new FeedException(input.Name, $"Feed '{input.Name}' is {value.DType.ShortName()} but the model declares {type}.");
+                    }
+
+                    Tensor copy = value.Clone();
+                    copy.Scope?.Remove(copy);
+                    _values[input.Name] = Graph.Constant(Own(copy), input.Name);
+                    continue;
+                }
+
                 _values[input.Name] = Graph.Input(input.Name, type.DType, type.ToArray());
                 inputs.Add(new OnnxValueInfo(input.Name, type));
             }
@@ -230,36 +246,6 @@ public static class OnnxImporter
         {
             tensors.Add(tensor);
             return tensor;
-        }
-
-        private static TensorType InputType(ValueInfoProto input)
-        {
-            string what = $"graph.input '{input.Name}'";
-            TypeProto.Types.Tensor tensorType = input.Type?.TensorType
-                ?? throw new OnnxFormatException($"{what}: only tensor inputs are supported (not sequences, maps or optionals).");
-            DType dtype = OnnxTensors.ToDType(tensorType.ElemType, what);
-            if (tensorType.Shape is null)
-            {
-                throw new OnnxFormatException($"{what}: the type has no shape; Myelin needs at least the input's rank.");
-            }
-
-            var dims = new Dim[tensorType.Shape.Dim.Count];
-            for (int axis = 0; axis < dims.Length; axis++)
-            {
-                TensorShapeProto.Types.Dimension dim = tensorType.Shape.Dim[axis];
-                if (dim.HasDimValue)
-                {
-                    if (dim.DimValue < 0) throw new OnnxFormatException($"{what}: dim {axis} is {dim.DimValue}; dims must not be negative.");
-                    dims[axis] = Dim.Of(dim.DimValue);
-                }
-                else
-                {
-                    // A dim with neither a value nor a name is unknown: it gets a symbol of its own.
-                    dims[axis] = Dim.Sym(dim.HasDimParam && !string.IsNullOrWhiteSpace(dim.DimParam) ? dim.DimParam : $"{input.Name}_dim{axis}");
-                }
-            }
-
-            return new TensorType(dtype, dims);
         }
 
         private void AddNode(NodeProto node, OpDef op, int index)
@@ -354,5 +340,35 @@ public static class OnnxImporter
             : a.Ints.Count > 0 ? AttributeProto.Types.AttributeType.Ints
             : a.Strings.Count > 0 ? AttributeProto.Types.AttributeType.Strings
             : AttributeProto.Types.AttributeType.Undefined;
+    }
+
+    /// <summary>The dtype and dims a graph input or output declares; <paramref name="what"/> names it in messages.</summary>
+    internal static TensorType DeclaredType(ValueInfoProto input, string what)
+    {
+        TypeProto.Types.Tensor tensorType = input.Type?.TensorType
+            ?? throw new OnnxFormatException($"{what}: only tensors are supported (not sequences, maps or optionals).");
+        DType dtype = OnnxTensors.ToDType(tensorType.ElemType, what);
+        if (tensorType.Shape is null)
+        {
+            throw new OnnxFormatException($"{what}: the type has no shape; Myelin needs at least the rank.");
+        }
+
+        var dims = new Dim[tensorType.Shape.Dim.Count];
+        for (int axis = 0; axis < dims.Length; axis++)
+        {
+            TensorShapeProto.Types.Dimension dim = tensorType.Shape.Dim[axis];
+            if (dim.HasDimValue)
+            {
+                if (dim.DimValue < 0) throw new OnnxFormatException($"{what}: dim {axis} is {dim.DimValue}; dims must not be negative.");
+                dims[axis] = Dim.Of(dim.DimValue);
+            }
+            else
+            {
+                // A dim with neither a value nor a name is unknown: it gets a symbol of its own.
+                dims[axis] = Dim.Sym(dim.HasDimParam && !string.IsNullOrWhiteSpace(dim.DimParam) ? dim.DimParam : $"{input.Name}_dim{axis}");
+            }
+        }
+
+        return new TensorType(dtype, dims);
     }
 }

@@ -127,6 +127,19 @@ public static class OnnxTensors
         return tensor;
     }
 
+    /// <summary>A string that equal tensors (dtype, shape and elements) and only they share: the key of a value-bound build.</summary>
+    internal static unsafe string ValueKey(Tensor tensor)
+    {
+        if (tensor.Device.Kind != DeviceKind.Cpu)
+        {
+            throw new Graphs.FeedException(tensor.Name ?? tensor.DisplayName, $"{tensor.DisplayName} is on {tensor.Device.Name}; a feed whose value the model needs when it is built must be on the CPU.");
+        }
+
+        using Tensor contiguous = tensor.Contiguous();
+        var bytes = new ReadOnlySpan<byte>(contiguous.DataPointer, checked((int)(contiguous.ElementCount * contiguous.ElementSize)));
+        return $"{tensor.DType.ShortName()}[{tensor.Shape}]{Convert.ToHexString(bytes)}";
+    }
+
     /// <summary>The Myelin dtype of an ONNX <c>TensorProto.DataType</c> (the enums share their numbers).</summary>
     internal static DType ToDType(int onnxType, string what) => onnxType switch
     {
