@@ -60,7 +60,7 @@ public static class OnnxImporter
     {
         GraphProto proto = model.Graph ?? throw new OnnxFormatException("model.graph is missing: the bytes hold no ONNX graph.");
         Dictionary<string, long> opsets = ReadOpsets(model);
-        OpDef[] ops = ResolveOps(proto, opsets);
+        (OpDef Op, long Opset)[] ops = ResolveOps(proto, opsets);
 
         var tensors = new List<Tensor>();
         try
@@ -105,9 +105,9 @@ public static class OnnxImporter
     private static string NormalizeDomain(string domain) => domain == "ai.onnx" ? "" : domain;
 
     /// <summary>The registry definition of every node, or one exception listing every op type without one.</summary>
-    private static OpDef[] ResolveOps(GraphProto graph, Dictionary<string, long> opsets)
+    private static (OpDef Op, long Opset)[] ResolveOps(GraphProto graph, Dictionary<string, long> opsets)
     {
-        var ops = new OpDef[graph.Node.Count];
+        var ops = new (OpDef, long)[graph.Node.Count];
         var missing = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
         for (int i = 0; i < graph.Node.Count; i++)
         {
@@ -124,7 +124,7 @@ public static class OnnxImporter
                 throw new OnnxFormatException($"node '{label}' ({node.OpType}): its domain '{node.Domain}' is not in model.opset_import.");
             }
 
-            OpDef? op = version > int.MaxValue ? null : OpRegistry.FindOnnx(domain, node.OpType, (int)version);
+            OpDef? op = OnnxOpsetAdapter.Resolve(domain, node.OpType, version);
             if (op is null)
             {
                 string type = domain.Length == 0 ? node.OpType : $"{domain}:{node.OpType}";
@@ -135,7 +135,7 @@ public static class OnnxImporter
             }
             else
             {
-                ops[i] = op;
+                ops[i] = (op, version);
             }
         }
 
@@ -157,7 +157,7 @@ public static class OnnxImporter
 
         public Graph Graph { get; } = graph;
 
-        public (List<OnnxValueInfo> Inputs, List<OnnxValueInfo> Outputs) Build(GraphProto proto, OpDef[] ops)
+        public (List<OnnxValueInfo> Inputs, List<OnnxValueInfo> Outputs) Build(GraphProto proto, (OpDef Op, long Opset)[] ops)
         {
             var initializerNames = new HashSet<string>(StringComparer.Ordinal);
             for (int i = 0; i < proto.Initializer.Count; i++)
@@ -219,7 +219,7 @@ public static class OnnxImporter
 
             for (int i = 0; i < proto.Node.Count; i++)
             {
-                AddNode(proto.Node[i], ops[i], i);
+                AddNode(proto.Node[i], ops[i].Op, ops[i].Opset, i);
             }
 
             var outputs = new List<OnnxValueInfo>();
@@ -248,7 +248,14 @@ public static class OnnxImporter
             return tensor;
         }
 
-        private void AddNode(NodeProto node, OpDef op, int index)
+        /// <summary>A graph constant of a tensor made here, which the model then owns.</summary>
+        private Value Constant(Tensor tensor)
+        {
+            tensor.Scope?.Remove(tensor);
+            return Graph.Constant(Own(tensor));
+        }
+
+        private void AddNode(NodeProto node, OpDef op, long opset, int index)
         {
             string label = NodeLabel(node, index);
             string where = $"node '{label}' ({node.OpType})";
@@ -256,7 +263,7 @@ public static class OnnxImporter
             // An empty name marks an omitted optional input; only trailing ones can be left off a registry op.
             int count = node.Input.Count;
             while (count > 0 && node.Input[count - 1].Length == 0) count--;
-            var inputs = new Value[count];
+            var inputs = new List<Value>(count);
             for (int i = 0; i < count; i++)
             {
                 string name = node.Input[i];
@@ -265,9 +272,9 @@ public static class OnnxImporter
                     throw new OnnxFormatException($"{where}: input {i} is omitted but a later input is given; Myelin's {op.Name} takes no gaps in its inputs.");
                 }
 
-                inputs[i] = _values.TryGetValue(name, out Value? value)
+                inputs.Add(_values.TryGetValue(name, out Value? value)
                     ? value
-                    : throw new OnnxFormatException($"{where}: input '{name}' is not produced by an earlier node, an initializer or a graph input (the nodes must be in topological order).");
+                    : throw new OnnxFormatException($"{where}: input '{name}' is not produced by an earlier node, an initializer or a graph input (the nodes must be in topological order)."));
             }
 
             var attributes = new Dictionary<string, object>(StringComparer.Ordinal);
@@ -288,7 +295,8 @@ public static class OnnxImporter
             Value[] outputs;
             try
             {
-                outputs = Graph.Apply(op, inputs, attributes, nodeName);
+                OnnxOpsetAdapter.Adapt(where, node.OpType, opset, op, node.Output.Count, inputs, attributes, Constant);
+                outputs = Graph.Apply(op, [.. inputs], attributes, nodeName);
             }
             catch (Exception exception) when (exception is ArgumentException or InvalidCastException or InvalidOperationException
                                                   or NotSupportedException or IndexOutOfRangeException or KeyNotFoundException or OverflowException)

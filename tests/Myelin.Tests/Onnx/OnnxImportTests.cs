@@ -274,4 +274,72 @@ public class OnnxImportTests
         ragged.RawData = ByteString.CopyFrom(new byte[7]);
         Assert.That(Assert.Throws<OnnxFormatException>(() => Parse(ragged))!.Message, Does.Contain("raw_data"));
     }
+
+    [Test]
+    public void OpsetSixAttributesMapOntoTheRegistrysNewerDefinitions()
+    {
+        // Opset 6: y = Softmax(Unsqueeze(x, axes = [0]) + b (broadcast = 1)), the softmax over the last axis.
+        float[] b = [0.5f, -1f, 2f];
+        var graph = new GraphProto { Name = "opset6" };
+        graph.Input.Add(TensorInfo("x", 1, 3));
+        graph.Initializer.Add(FloatTensor("b", b, [3], raw: false));
+        graph.Node.Add(Node("Unsqueeze", "u", ["x"], ["x2"], new AttributeProto { Name = "axes", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 0 } }));
+        graph.Node.Add(Node("Add", "add", ["x2", "b"], ["z"], new AttributeProto { Name = "broadcast", Type = AttributeProto.Types.AttributeType.Int, I = 1 }));
+        graph.Node.Add(Node("Softmax", "sm", ["z"], ["y"]));
+        graph.Output.Add(TensorInfo("y", 1, 1, 3));
+
+        using var scope = new TensorScope();
+        using InferenceSession session = InferenceSession.Load(Model(graph, opset: 6).ToByteArray());
+        float[] x = [1f, 0.25f, -0.5f];
+        double[] z = x.Zip(b, (p, q) => (double)p + q).ToArray();
+        double[] expected = z.Select(v => Math.Exp(v) / z.Sum(Math.Exp)).ToArray();
+        Tensor y = session.Run(new Dictionary<string, Tensor> { ["x"] = Tensor.FromArray(x) })[0];
+        Assert.That(y.Shape.ToArray(), Is.EqualTo(new long[] { 1, 3 }));
+        Assert.That(y.ToArray<float>().Select(v => (double)v), Is.EqualTo(expected).Within(1e-6));
+
+        // Before opset 13 Softmax flattens from its axis on: only the last axis means the same as today.
+        graph.Node[2].Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 0 });
+        Assert.That(Assert.Throws<OnnxFormatException>(() => OnnxImporter.Load(Model(graph, opset: 6).ToByteArray()))!.Message,
+            Does.Contain("node 'sm' (Softmax)").And.Contain("axis 0"));
+    }
+
+    [Test]
+    public void AShapeFedAsAnInputIsBoundPerValue()
+    {
+        // Reshape's shape is a graph input: the session builds the graph once per distinct shape value.
+        var graph = new GraphProto { Name = "reshape" };
+        graph.Input.Add(TensorInfo("x", 1, 2, 3));
+        graph.Input.Add(TensorInfo("shape", 7, 2));
+        graph.Node.Add(Node("Reshape", "r", ["x", "shape"], ["y"]));
+        graph.Output.Add(TensorInfo("y", 1, "a", "b"));
+
+        using var scope = new TensorScope();
+        using InferenceSession session = InferenceSession.Load(Model(graph).ToByteArray());
+        Assert.That(session.ValueBoundInputs, Is.EqualTo(new[] { "shape" }));
+        float[] x = [1, 2, 3, 4, 5, 6];
+        foreach (long[] shape in new[] { new long[] { 3, 2 }, [6, 1], [3, 2] })
+        {
+            Tensor y = session.Run(new Dictionary<string, Tensor> { ["x"] = Tensor.FromArray(x, 2, 3), ["shape"] = Tensor.FromArray(shape) })[0];
+            Assert.That(y.Shape.ToArray(), Is.EqualTo(shape));
+            Assert.That(y.ToArray<float>(), Is.EqualTo(x));
+        }
+
+        Assert.That(session.PlanCount, Is.EqualTo(2), "one build and plan per distinct shape value");
+        Assert.Throws<FeedException>(() => session.Run(new Dictionary<string, Tensor> { ["x"] = Tensor.FromArray(x, 2, 3) }));
+    }
+
+    [Test]
+    public void AConstantOutputIsReturnedWithoutPlanning()
+    {
+        // y = Shape(x) folds to a constant once x's shape is known at compile time.
+        var graph = new GraphProto { Name = "shape" };
+        graph.Input.Add(TensorInfo("x", 1, 4, 5));
+        graph.Node.Add(Node("Shape", "s", ["x"], ["y"]));
+        graph.Output.Add(TensorInfo("y", 7, 2));
+
+        using var scope = new TensorScope();
+        using InferenceSession session = InferenceSession.Load(Model(graph).ToByteArray());
+        Tensor y = session.Run(new Dictionary<string, Tensor> { ["x"] = Tensor.Zeros(new Shape(4, 5)) })[0];
+        Assert.That(y.ToArray<long>(), Is.EqualTo(new long[] { 4, 5 }));
+    }
 }
