@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Myelin.Tests.Cli;
+using Myelin.Tests.TestSupport;
 using NUnit.Framework;
 
 namespace Myelin.Tests.Onnx;
@@ -67,5 +68,33 @@ public class ConformanceRunnerTests
         {
             Directory.Delete(Path.GetDirectoryName(copy)!, recursive: true);
         }
+    }
+
+    [Test]
+    public void EverySuiteCaseHasItsExpectedStatus()
+    {
+        string data = RequireData();
+        string listPath = Path.Combine(Fixture.Directory, "..", "Myelin.Tests", "Onnx", "conformance-expected.txt");
+        Dictionary<string, string> expected = File.ReadAllLines(listPath)
+            .Where(line => line.Length > 0 && !line.StartsWith('#'))
+            .Select(line => line.Split(' '))
+            .ToDictionary(parts => parts[0], parts => parts[1]);
+
+        var unexpected = new List<string>();
+        foreach (string suite in new[] { "onnx-node", "onnx-pytorch" })
+        {
+            (_, string output, string error) = CliRunner.Run("conformance", Path.Combine(data, suite), "--json");
+            Assert.That(error, Is.Empty);
+            foreach (JsonElement result in CliRunner.LastLineJson(output).GetProperty("cases").EnumerateArray())
+            {
+                string name = $"{suite}/{result.GetProperty("name").GetString()}";
+                string status = result.GetProperty("status").GetString()!;
+                string want = expected.Remove(name, out string? listed) ? listed : "PASS";
+                if (status != want) unexpected.Add($"{name}: {status} (expected {want}) {result.GetProperty("detail")}");
+            }
+        }
+
+        unexpected.AddRange(expected.Keys.Select(name => $"{name}: listed but not found"));
+        Assert.That(unexpected, Is.Empty, "update conformance-expected.txt when a case starts passing");
     }
 }
