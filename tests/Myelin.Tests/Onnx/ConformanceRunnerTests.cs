@@ -83,7 +83,12 @@ public class ConformanceRunnerTests
         var unexpected = new List<string>();
         foreach (string suite in new[] { "onnx-node", "onnx-pytorch" })
         {
-            (_, string output, string error) = CliRunner.Run("conformance", Path.Combine(data, suite), "--json");
+            // SKIP marks a case that takes the process down with it (a Myelin bug noted in the list), so it is left out.
+            string[] cases = Directory.GetDirectories(Path.Combine(data, suite))
+                .Where(dir => File.Exists(Path.Combine(dir, "model.onnx")))
+                .Where(dir => expected.GetValueOrDefault($"{suite}/{Path.GetFileName(dir)}") != "SKIP")
+                .ToArray();
+            (_, string output, string error) = CliRunner.Run(["conformance", .. cases, "--json"]);
             Assert.That(error, Is.Empty);
             foreach (JsonElement result in CliRunner.LastLineJson(output).GetProperty("cases").EnumerateArray())
             {
@@ -94,7 +99,7 @@ public class ConformanceRunnerTests
             }
         }
 
-        unexpected.AddRange(expected.Keys.Select(name => $"{name}: listed but not found"));
+        unexpected.AddRange(expected.Where(p => p.Value != "SKIP").Select(p => $"{p.Key}: listed but not found"));
         Assert.That(unexpected, Is.Empty, "update conformance-expected.txt when a case starts passing");
     }
 }
