@@ -10,7 +10,8 @@ namespace Myelin.Onnx;
 /// (Squeeze/Unsqueeze axes and Split's split before 13, Pad's pads and value before 11, Slice's starts/ends/axes
 /// before 10, Dropout's ratio before 12) and drops the legacy ones that only restate the newer default
 /// (consumed_inputs, is_test, spatial = 1, broadcast without an axis). Softmax and LogSoftmax before 13 map only
-/// when their axis is the last, where the old 2-d coercion and the new per-axis semantics agree.
+/// when their axis is the last, where the old 2-d coercion and the new per-axis semantics agree. At every opset,
+/// auto_pad becomes explicit pads for the definitions that take only pads.
 /// </summary>
 internal static class OnnxOpsetAdapter
 {
@@ -63,6 +64,10 @@ internal static class OnnxOpsetAdapter
         if (op.Domain.Length != 0) return;
         attributes.Remove("consumed_inputs");
         Func<long[], Value> ints = values => constant(Tensor.FromArray(values));
+        if (attributes.ContainsKey("auto_pad") && !op.Attributes.Any(a => a.Name == "auto_pad"))
+        {
+            ExplicitPads(where, attributes, inputs);
+        }
 
         switch (opType)
         {
@@ -116,6 +121,57 @@ internal static class OnnxOpsetAdapter
                 if (attributes.Remove("axes", out object? sliceAxes)) inputs.Add(ints((long[])sliceAxes));
                 break;
         }
+    }
+
+    /// <summary>
+    /// Replaces a convolution's or pooling's auto_pad with the explicit pads it stands for, for a definition without
+    /// the attribute: VALID pads nothing; SAME_UPPER and SAME_LOWER pad so that each output dim is ceil(input /
+    /// stride), the odd element at the end (UPPER) or the start (LOWER), which needs the input's spatial dims.
+    /// </summary>
+    private static void ExplicitPads(string where, Dictionary<string, object> attributes, List<Value> inputs)
+    {
+        attributes.Remove("auto_pad", out object? mode);
+        if (mode is "NOTSET") return;
+        Dim[] dims = inputs[0].Type.ToArray();
+        int spatial = dims.Length - 2;
+        if (mode is "VALID")
+        {
+            attributes["pads"] = new long[2 * spatial];
+            return;
+        }
+
+        if (mode is not ("SAME_UPPER" or "SAME_LOWER"))
+        {
+            throw new OnnxFormatException($"{where}: auto_pad '{mode}' is not one of NOTSET, VALID, SAME_UPPER and SAME_LOWER.");
+        }
+
+        long[] kernel = attributes.TryGetValue("kernel_shape", out object? k) ? (long[])k
+            : inputs.Count > 1 && inputs[1].Type.Dims[2..].ToArray().All(d => d.IsKnown) ? inputs[1].Type.Dims[2..].ToArray().Select(d => d.Value).ToArray()
+            : throw new OnnxFormatException($"{where}: auto_pad {mode} needs kernel_shape or a weight of known shape.");
+        long[] strides = attributes.TryGetValue("strides", out object? st) ? (long[])st : Enumerable.Repeat(1L, spatial).ToArray();
+        long[] dilations = attributes.TryGetValue("dilations", out object? dl) ? (long[])dl : Enumerable.Repeat(1L, spatial).ToArray();
+        if (kernel.Length != spatial || strides.Length != spatial || dilations.Length != spatial)
+        {
+            throw new OnnxFormatException($"{where}: kernel_shape, strides and dilations must each have {spatial} values for a rank-{dims.Length} input.");
+        }
+
+        var pads = new long[2 * spatial];
+        for (int axis = 0; axis < spatial; axis++)
+        {
+            Dim size = dims[axis + 2];
+            if (!size.IsKnown)
+            {
+                throw new OnnxFormatException($"{where}: auto_pad {mode} needs the input's spatial dims, but dim {axis + 2} is {size}.");
+            }
+
+            long output = (size.Value + strides[axis] - 1) / strides[axis];
+            long total = Math.Max(0, (output - 1) * strides[axis] + (kernel[axis] - 1) * dilations[axis] + 1 - size.Value);
+            long small = total / 2;
+            pads[axis] = mode is "SAME_UPPER" ? small : total - small;
+            pads[axis + spatial] = total - pads[axis];
+        }
+
+        attributes["pads"] = pads;
     }
 
     /// <summary>Drops a legacy attribute that must have the value the registry's version assumes.</summary>

@@ -342,4 +342,42 @@ public class OnnxImportTests
         Tensor y = session.Run(new Dictionary<string, Tensor> { ["x"] = Tensor.Zeros(new Shape(4, 5)) })[0];
         Assert.That(y.ToArray<long>(), Is.EqualTo(new long[] { 4, 5 }));
     }
+
+    [TestCase("SAME_UPPER")]
+    [TestCase("SAME_LOWER")]
+    public void AutoPadBecomesExplicitPads(string mode)
+    {
+        // MaxPool 2x2, stride 1, over a 3x3 image: SAME keeps 3x3 and pads one row and column at the end (UPPER) or start (LOWER).
+        var graph = new GraphProto { Name = "pool" };
+        graph.Input.Add(TensorInfo("x", 1, 1, 1, 3, 3));
+        graph.Node.Add(Node("MaxPool", "pool", ["x"], ["y"],
+            new AttributeProto { Name = "kernel_shape", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 2, 2 } },
+            new AttributeProto { Name = "auto_pad", Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(mode) }));
+        graph.Output.Add(TensorInfo("y", 1, 1, 1, 3, 3));
+
+        float[] x = [1, -2, 3, -4, 5, -6, 7, -8, 9];
+        int offset = mode == "SAME_UPPER" ? 0 : -1;
+        var expected = new float[9];
+        for (int r = 0; r < 3; r++)
+        {
+            for (int c = 0; c < 3; c++)
+            {
+                float best = float.NegativeInfinity;
+                for (int i = r + offset; i < r + offset + 2; i++)
+                {
+                    for (int j = c + offset; j < c + offset + 2; j++)
+                    {
+                        if (i is >= 0 and < 3 && j is >= 0 and < 3) best = Math.Max(best, x[i * 3 + j]);
+                    }
+                }
+
+                expected[r * 3 + c] = best;
+            }
+        }
+
+        using var scope = new TensorScope();
+        using InferenceSession session = InferenceSession.Load(Model(graph).ToByteArray());
+        Tensor y = session.Run(new Dictionary<string, Tensor> { ["x"] = Tensor.FromArray(x, 1, 1, 3, 3) })[0];
+        Assert.That(y.ToArray<float>(), Is.EqualTo(expected));
+    }
 }
