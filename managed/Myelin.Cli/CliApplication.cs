@@ -18,6 +18,7 @@ public static class CliApplication
         EvalCommand.Create(),
         PredictCommand.Create(),
         ExampleCommand.Create(),
+        ConformanceCommand.Create(),
     };
 
     /// <summary>
