@@ -346,7 +346,8 @@ public sealed unsafe class ExecutionPlan : IDisposable
         // Arena: every buffer without a dedicated tensor, placed by lifetime in steps.
         var lifetimes = buffers.Where(b => b.Dedicated is null).Select(b => new BufferLifetime(b.Id, b.Bytes, b.First, b.Last)).ToList();
         (offsets, long arenaBytes) = ArenaPlanner.Plan(lifetimes);
-        arena = arenaBytes > 0 ? Tensor.Empty(new Shape(arenaBytes), DType.U8, device, ownedByScope: false) : null;
+        // Buffers of zero bytes still need a valid address, so an arena exists whenever any buffer does.
+        arena = lifetimes.Count > 0 ? Tensor.Empty(new Shape(Math.Max(arenaBytes, ArenaPlanner.Alignment)), DType.U8, device, ownedByScope: false) : null;
 
         void* BasePointer(Placement placement) => placement switch
         {
