@@ -108,7 +108,7 @@ public sealed class Graph
         {
             if (inputs.Length < op.MinInputs || inputs.Length > op.MaxInputs)
             {
-                throw new GraphValidationException($"{node}: takes {op.MinInputs} to {op.MaxInputs} inputs but got {inputs.Length}", nodeName);
+                throw new GraphValidationException($"{node}: takes {op.InputCountText} inputs but got {inputs.Length}", nodeName);
             }
 
             return composite.Expand(this, inputs, node.Attributes, new InferContext(node, inputs.Select(v => v.Type).ToArray()));

@@ -195,7 +195,8 @@ public sealed unsafe class ConcatOp : OpDef
     public override int MinInputs => 1;
 
     /// <inheritdoc/>
-    public override int MaxInputs => 64;
+    /// <remarks>Variadic as in ONNX: a recurrent layer joins one part per time step.</remarks>
+    public override int MaxInputs => int.MaxValue;
 
     /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("axis", AttrKind.Int)];

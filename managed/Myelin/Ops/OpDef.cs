@@ -113,14 +113,16 @@ public abstract class OpDef
     /// <summary>Inputs that <see cref="Autodiff.GradCheck"/> uses for this op, or null for an op it skips (not differentiable).</summary>
     public virtual GradCheckCase? GradCheckCase => null;
 
+    /// <summary>How many inputs the op takes, for messages: "2", "2 to 3" or "at least 1".</summary>
+    internal string InputCountText => MinInputs == MaxInputs ? $"{MinInputs}" : MaxInputs == int.MaxValue ? $"at least {MinInputs}" : $"{MinInputs} to {MaxInputs}";
+
     /// <summary>Infers a node's output types from <paramref name="inputs"/> (symbolic or concrete).</summary>
     public TensorType[] InferTypes(Node node, TensorType[] inputs)
     {
         var context = new InferContext(node, inputs);
         if (inputs.Length < MinInputs || inputs.Length > MaxInputs)
         {
-            string expected = MinInputs == MaxInputs ? $"{MinInputs}" : $"{MinInputs} to {MaxInputs}";
-            context.Fail($"takes {expected} inputs but got {inputs.Length}");
+            context.Fail($"takes {InputCountText} inputs but got {inputs.Length}");
         }
 
         return Infer(context);
