@@ -1,6 +1,5 @@
 using Myelin.Graphs;
 using Myelin.NN;
-using Myelin.Ops;
 using Myelin.Optim;
 
 namespace Myelin.Examples;
@@ -119,15 +118,9 @@ public static class AddingExample
         return (Tensor.FromArray(x, count, length, 2), ExampleData.Matrix(y, count, 1));
     }
 
-    /// <summary>
-    /// A recurrent layer read out by a linear head on its last layer's final hidden state: [N, T, F] to [N, out].
-    /// The sequence runs through the layer in chunks of at most <see cref="ChunkLength"/> steps, each starting from
-    /// the states the previous one ended in, which computes exactly the unchunked recurrence: a layer concatenates
-    /// its per-step outputs in one Concat node, and Concat takes at most 64 inputs.
-    /// </summary>
+    /// <summary>A recurrent layer read out by a linear head on its last layer's final hidden state: [N, T, F] to [N, out].</summary>
     private sealed class RecurrentRegressor : Layer
     {
-        private const int ChunkLength = 50;
         private readonly RecurrentLayer _recurrent;
         private readonly Linear _head;
         private readonly Flatten _dropLayerAxis;
@@ -141,16 +134,8 @@ public static class AddingExample
 
         protected override Value Build(Value input)
         {
-            long length = input.Type[1].Value;
-            Value? hidden = null, cell = null;
-            for (long start = 0; start < length; start += ChunkLength)
-            {
-                RecurrentResult chunk = _recurrent.Run(SliceOp.Slice(input, start, Math.Min(start + ChunkLength, length), axis: 1), hidden, cell);
-                (hidden, cell) = (chunk.Hidden, chunk.Cell);
-            }
-
             // Hidden is [layers, N, hidden]; with one layer, merging the first two axes leaves [N, hidden].
-            return _head.Forward(_dropLayerAxis.Forward(hidden!));
+            return _head.Forward(_dropLayerAxis.Forward(_recurrent.Run(input).Hidden));
         }
     }
 }
