@@ -3,12 +3,16 @@
 // where `columns` is the im2col matrix (im2col.hpp), never materialized: each KC x NC block of
 // it is lowered straight from the image into the GEMM's packed-B panel layout
 // (gemm_microkernel.hpp), into a per-thread buffer that stays in L2, and used there at once.
-// Each MR x KC panel of the weights is packed right before use, into L1, and reused over the
-// block's NR panels. The GEMM micro-kernels (kernels/cpu/gemm) do the arithmetic.
+// Each MR x KC panel of the weights comes into L1 once per block and serves all its NR panels.
+// It is packed there (contiguous reads in the micro-kernel) when the block has at least
+// kPackedPanelsMinimum NR panels to share the packing; with fewer (small images, deep layers)
+// the strided-A micro-kernel reads the weights in place, as packing would cost a pass over all
+// of them per block. A partial last panel is always packed, zero-padded. The GEMM micro-kernels
+// (kernels/cpu/gemm) do the arithmetic.
 //
 // Loop nest of one task (image n, group g, block of NC output positions, chunk of MR panels):
 //   for each KC depth block          -> lower columns[pc.., q0..] into NR panels (L2)
-//     for each MR panel of the chunk -> pack A panel (L1), reused over the NC / NR column panels
+//     for each MR panel of the chunk -> A panel (L1), reused over the NC / NR column panels
 //       for each NR panel            -> micro-kernel; epilogue on the last depth block
 // Tasks are claimed dynamically from one counter, so a thread that starts late or shares its
 // core slows only its own tasks. Rule for the parallel unit: blocks of output positions first
@@ -40,6 +44,7 @@ namespace implicit_gemm {
 // is at most 1 KiB of elements deep, as in the GEMM driver.
 constexpr int64_t kColumnBlockBytes = 256 << 10;
 constexpr int64_t kDepthBlockBytes = 256 * 4;
+constexpr int64_t kPackedPanelsMinimum = 8;
 
 inline int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 inline int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
@@ -130,9 +135,17 @@ struct Plan {
 };
 
 // One MR x NR tile of y_group at (row, col) for depth block [pc, pc+kc).
+// A panel as the micro-kernel reads it: A(i, k) = data[i * row_stride + k * col_stride].
 template <class T>
-void compute_tile(const Plan<T>& p, const T* a, const T* b, int64_t kc, const T* bias, const T* residual, T* y,
-                  int64_t row, int64_t col, bool first, bool last) {
+struct PanelA {
+    GemmMicroKernel<T> kernel;
+    const T* data;
+    int64_t row_stride, col_stride;
+};
+
+template <class T>
+void compute_tile(const Plan<T>& p, const PanelA<T>& a, const T* b, int64_t kc, const T* bias, const T* residual,
+                  T* y, int64_t row, int64_t col, bool first, bool last) {
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
     const int64_t ldc = p.out_size;
@@ -149,13 +162,13 @@ void compute_tile(const Plan<T>& p, const T* a, const T* b, int64_t kc, const T*
         const GemmTileExtras<T> extras{nullptr, residual != nullptr ? residual + row * ldc + col : nullptr, ldc,
                                        p.relu_in_kernel};
         const bool fused = last && (extras.residual != nullptr || extras.relu);
-        p.micro.packed(kc, a, 1, mr, b, nr, c, ldc, T(1), beta, fused ? &extras : nullptr);
+        a.kernel(kc, a.data, a.row_stride, a.col_stride, b, nr, c, ldc, T(1), beta, fused ? &extras : nullptr);
         if (last && p.activation != nullptr && !p.relu_in_kernel) p.activation(c, rows, cols, ldc, 1);
         return;
     }
     // Edge tile: compute into scratch, then merge the valid part.
     T tile[kMaxMicroTile];
-    p.micro.packed(kc, a, 1, mr, b, nr, tile, nr, T(1), T(0), nullptr);
+    a.kernel(kc, a.data, a.row_stride, a.col_stride, b, nr, tile, nr, T(1), T(0), nullptr);
     for (int64_t i = 0; i < rows; ++i) {
         T* target = c + i * ldc;
         const T start = bias != nullptr ? bias[row + i] : T(0);
@@ -188,7 +201,7 @@ void run_task(const Plan<T>& p, int64_t task, T* workspace) {
     T* y = p.y + y_offset;
     const T* residual = p.residual != nullptr ? p.residual + y_offset : nullptr;
     const T* bias = p.bias != nullptr ? p.bias + g * p.group_out_channels : nullptr;
-    const MatrixRef<T> weights{p.w + g * p.group_out_channels * p.depth, p.depth, 1};
+    const T* weights = p.w + g * p.group_out_channels * p.depth;
     T* const a_panel = workspace;
     T* const row = a_panel + mr * p.depth_block;
     T* const packed = row + round_up(p.column_block, nr);
@@ -200,10 +213,15 @@ void run_task(const Plan<T>& p, int64_t task, T* workspace) {
         const bool last = block + 1 == p.depth_blocks;
         lower_block(x, a.geometry, pc, kc, q0, cols, nr, row, packed);
         for (int64_t panel = first_panel; panel < last_panel; ++panel) {
-            pack_a_panels(weights, panel * mr, std::min<int64_t>(mr, p.group_out_channels - panel * mr), pc, kc, mr,
-                          p.micro.packers, a_panel);
+            const int64_t rows = std::min<int64_t>(mr, p.group_out_channels - panel * mr);
+            PanelA<T> a_in{p.micro.strided, weights + panel * mr * p.depth + pc, p.depth, 1};
+            if (rows < mr || panels >= kPackedPanelsMinimum) {
+                pack_a_panels(MatrixRef<T>{weights, p.depth, 1}, panel * mr, rows, pc, kc, mr, p.micro.packers,
+                              a_panel);
+                a_in = {p.micro.packed, a_panel, 1, mr};
+            }
             for (int64_t s = 0; s < panels; ++s) {
-                compute_tile(p, a_panel, packed + s * nr * kc, kc, bias, residual, y, panel * mr, q0 + s * nr, first,
+                compute_tile(p, a_in, packed + s * nr * kc, kc, bias, residual, y, panel * mr, q0 + s * nr, first,
                              last);
             }
         }
