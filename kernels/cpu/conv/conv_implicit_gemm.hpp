@@ -181,14 +181,17 @@ void compute_tile(const Plan<T>& p, const PanelA<T>& a, const T* b, int64_t kc, 
     if (last && p.activation != nullptr) p.activation(c, rows, cols, ldc, 1);
 }
 
+// `lowered`: the image's whole column matrix, lowered beforehand (shared mode), or nullptr for
+// a task that lowers its own blocks into `workspace`.
 template <class T>
-void run_task(const Plan<T>& p, int64_t task, T* workspace) {
+void run_task(const Plan<T>& p, int64_t task, T* workspace, const T* lowered) {
     const ConvArgs& a = *p.args;
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
     const int64_t chunk = task % p.row_chunks;
     task /= p.row_chunks;
-    const int64_t q0 = task % p.column_blocks * p.column_block;
+    const int64_t column_block_index = task % p.column_blocks;
+    const int64_t q0 = column_block_index * p.column_block;
     task /= p.column_blocks;
     const int64_t g = task % a.groups;
     const int64_t n = task / a.groups;
@@ -204,14 +207,20 @@ void run_task(const Plan<T>& p, int64_t task, T* workspace) {
     const T* weights = p.w + g * p.group_out_channels * p.depth;
     T* const a_panel = workspace;
     T* const row = a_panel + mr * p.depth_block;
-    T* const packed = row + round_up(p.column_block, nr);
+    const int64_t padded_block = round_up(p.column_block, nr);
+    T* const own_block = row + padded_block;
     // At least one depth block, so a zero-depth product still writes bias + residual.
     for (int64_t block = 0; block < p.depth_blocks; ++block) {
         const int64_t pc = block * p.depth_block;
         const int64_t kc = std::min(p.depth_block, p.depth - pc);
         const bool first = block == 0;
         const bool last = block + 1 == p.depth_blocks;
-        lower_block(x, a.geometry, pc, kc, q0, cols, nr, row, packed);
+        const T* packed = own_block;
+        if (lowered != nullptr) {
+            packed = lowered + (column_block_index * p.depth + pc) * padded_block;
+        } else {
+            lower_block(x, a.geometry, pc, kc, q0, cols, nr, row, own_block);
+        }
         for (int64_t panel = first_panel; panel < last_panel; ++panel) {
             const int64_t rows = std::min<int64_t>(mr, p.group_out_channels - panel * mr);
             PanelA<T> a_in{p.micro.strided, weights + panel * mr * p.depth + pc, p.depth, 1};
@@ -230,6 +239,12 @@ void run_task(const Plan<T>& p, int64_t task, T* workspace) {
 
 template <class T>
 std::vector<T>& column_buffer() {
+    thread_local std::vector<T> buffer;
+    return buffer;
+}
+
+template <class T>
+std::vector<T>& lowered_buffer() {
     thread_local std::vector<T> buffer;
     return buffer;
 }
@@ -256,14 +271,18 @@ void conv_forward(const ConvArgs& a) {
     p.column_blocks = ceil_div(p.out_size, max_column_block);
     p.row_panels = ceil_div(p.group_out_channels, mr);
     // The parallel unit (see the top): position blocks, more of them if that fills the pool
-    // while each keeps at least four NR panels, then chunks of the output channels.
+    // while each keeps at least four NR panels, then chunks of the output channels. Shared mode,
+    // for one image whose position blocks are too few to balance the pool (small, deep layers at
+    // batch 1): its column matrix is lowered once, by all threads, and tasks are chunks of the
+    // output channels, about four per thread, that share it.
     const int64_t threads = cpu::thread_pool().thread_count();
     auto fills_pool = [&](int64_t tasks) {
         return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
     };
     const int64_t images = a.batch * a.groups;
     const int64_t fewest_blocks = p.column_blocks;
-    for (int64_t blocks = fewest_blocks + 1; blocks <= fewest_blocks + threads; ++blocks) {
+    const bool shared = threads > 1 && images == 1 && fewest_blocks < 4 * threads;
+    for (int64_t blocks = fewest_blocks + 1; !shared && blocks <= fewest_blocks + threads; ++blocks) {
         if (fills_pool(images * p.column_blocks) || ceil_div(p.out_size, blocks) < 4 * nr) break;
         if (fills_pool(images * blocks)) p.column_blocks = blocks;
     }
@@ -271,7 +290,11 @@ void conv_forward(const ConvArgs& a) {
     p.column_blocks = ceil_div(p.out_size, p.column_block);
     const int64_t base_tasks = images * p.column_blocks;
     p.row_chunks = 1;
-    while (!fills_pool(base_tasks * p.row_chunks) && p.row_chunks < p.row_panels) ++p.row_chunks;
+    if (shared) {
+        p.row_chunks = std::min(p.row_panels, ceil_div(4 * threads, base_tasks));
+    } else {
+        while (!fills_pool(base_tasks * p.row_chunks) && p.row_chunks < p.row_panels) ++p.row_chunks;
+    }
     p.chunk_panels = ceil_div(p.row_panels, p.row_chunks);
     p.row_chunks = ceil_div(p.row_panels, p.chunk_panels);
 
@@ -286,6 +309,25 @@ void conv_forward(const ConvArgs& a) {
 
     const int64_t tasks = base_tasks * p.row_chunks;
     const int64_t workspace_size = mr * p.depth_block + round_up(p.column_block, nr) * (1 + p.depth_block);
+    const int64_t padded_block = round_up(p.column_block, nr);
+    const T* lowered = nullptr;
+    if (shared) {
+        std::vector<T>& all = lowered_buffer<T>();
+        all.resize(static_cast<size_t>(p.column_blocks * p.depth * padded_block));
+        cpu::parallel_for(p.column_blocks * p.depth_blocks, 1, [&](int64_t begin, int64_t end) {
+            std::vector<T>& row = column_buffer<T>();
+            row.resize(static_cast<size_t>(padded_block));
+            for (int64_t i = begin; i < end; ++i) {
+                const int64_t b = i / p.depth_blocks;
+                const int64_t pc = i % p.depth_blocks * p.depth_block;
+                const int64_t q0 = b * p.column_block;
+                lower_block(p.x, a.geometry, pc, std::min(p.depth_block, p.depth - pc), q0,
+                            std::min(p.column_block, p.out_size - q0), nr, row.data(),
+                            all.data() + (b * p.depth + pc) * padded_block);
+            }
+        });
+        lowered = all.data();
+    }
     std::atomic<int64_t> next_task{0};
     cpu::parallel_for(std::min(threads, tasks), 1, [&](int64_t begin, int64_t end) {
         std::vector<T>& buffer = column_buffer<T>();
@@ -294,7 +336,7 @@ void conv_forward(const ConvArgs& a) {
             for (;;) {
                 const int64_t task = next_task.fetch_add(1, std::memory_order_relaxed);
                 if (task >= tasks) break;
-                run_task(p, task, buffer.data());
+                run_task(p, task, buffer.data(), lowered);
             }
         }
     });
