@@ -215,7 +215,8 @@ TEST_F(ConvTest, EpilogueMatchesReferenceOnAPackedGemm) {
 // Shapes that exercise every seam of the implicit-GEMM forward (conv_implicit_gemm.hpp): several
 // depth blocks (f32 blocks of 256, f64 of 128), several blocks of output positions, positions
 // and output channels that are not multiples of the tile, output channels split into chunks
-// (one image with few positions), strides, dilation, asymmetric padding, groups, 1x1 and 3-d.
+// (one image with few positions: at 2 and 3 threads its columns are lowered once and shared),
+// strides, dilation, asymmetric padding, groups, 1x1 and 3-d.
 std::vector<ConvCase> implicit_gemm_cases() {
     return {
         {{1, 64, 7, 7}, 30, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
