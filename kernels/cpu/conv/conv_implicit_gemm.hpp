@@ -17,8 +17,10 @@
 // Tasks are claimed dynamically from one counter, so a thread that starts late or shares its
 // core slows only its own tasks. Rule for the parallel unit: blocks of output positions first
 // (no duplicated lowering); when (image, group, position block) tasks are too few to fill the
-// pool, the output channels are split into chunks as well (each chunk lowers its own copy of
-// the columns, a small cost next to the arithmetic it spreads).
+// pool, the output channels are split into chunks as well. For a single image (batch 1, one
+// group) that is short of position blocks, its whole column matrix is lowered once by all
+// threads first and the channel chunks share it (shared mode); otherwise each chunk lowers
+// its own copy of its blocks.
 //
 // Epilogue, per tile: the bias is written into the tile before the first depth block (beta 1
 // after), the residual and ReLU are fused into the micro-kernel's store on the last depth
@@ -40,8 +42,8 @@
 namespace mln::kernels {
 namespace implicit_gemm {
 
-// A KC x NC block of the columns takes at most this much (a share of the 512 KiB L2), and KC
-// is at most 1 KiB of elements deep, as in the GEMM driver.
+// A KC x NC block of the columns takes at most this much (a share of the 512 KiB L2); KC is at
+// most 1 KiB of elements (256 floats), as in the GEMM driver; the packing rule for A (above).
 constexpr int64_t kColumnBlockBytes = 256 << 10;
 constexpr int64_t kDepthBlockBytes = 256 * 4;
 constexpr int64_t kPackedPanelsMinimum = 8;
