@@ -1,6 +1,7 @@
-// Convolution drivers: im2col + GEMM per (image, group), with direct paths for pointwise
-// (1x1, stride 1, no padding: the NCHW image already is the column matrix) and depthwise
-// convolutions.
+// Convolution drivers. Forward: an implicit GEMM that lowers the image block by block straight
+// into the GEMM's packed panels (conv_implicit_gemm.hpp), or the depthwise path. Backward:
+// im2col/col2im + GEMM per (image, group), with a direct path for pointwise (1x1, stride 1, no
+// padding: the NCHW image already is the column matrix).
 //
 // Threading: GEMM called inside a parallel region runs on the calling thread (pool policy), so
 // each driver picks one level to parallelize. With enough (image, group) tasks to keep every
@@ -13,6 +14,7 @@
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/conv/conv_depthwise.hpp"
+#include "kernels/cpu/conv/conv_implicit_gemm.hpp"
 #include "kernels/cpu/conv/gemm_rowmajor.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
@@ -115,55 +117,12 @@ void conv_depthwise_forward(const ConvArgs& a) {
     });
 }
 
-// Per (image, group): y_group = W_g (Mg x depth) * columns (depth x P) through the GEMM, whose
-// tile epilogue adds one addend and applies the activation. The addend is the residual block
-// (added in the micro-kernel) or, without a residual, the bias seen as an Mg x P matrix with
-// column stride 0. With both, the GEMM adds the residual and the bias and activation follow
-// on the (image, group) block right after its GEMM, still in cache.
+// Every forward convolution but the depthwise one is an implicit GEMM (conv_implicit_gemm.hpp).
 template <class T>
 void conv_forward_typed(const ConvArgs& a) {
     if (a.batch == 0 || a.out_channels == 0) return;
     if (a.groups == a.channels && a.groups == a.out_channels) return conv_depthwise_forward<T>(a);
-    const ConvSizes s(a);
-    const bool pointwise = is_pointwise(a.geometry);
-    const T* x = static_cast<const T*>(a.x.data);
-    const T* w = static_cast<const T*>(a.w.data);
-    const T* bias = a.has_bias ? static_cast<const T*>(a.bias.data) : nullptr;
-    const T* residual = a.has_residual ? static_cast<const T*>(a.residual.data) : nullptr;
-    const bool gemm_finishes = bias == nullptr || residual == nullptr;
-    const GemmActivation<T> activation = gemm_finishes ? nullptr : select_gemm_activation<T>(a.activation);
-    T* y = static_cast<T*>(a.y.data);
-    run_tasks(a.batch * a.groups, [&](int64_t task, bool inner_parallel) {
-        const int64_t n = task / a.groups;
-        const int64_t g = task % a.groups;
-        const T* x_group = x + (n * a.channels + g * s.group_channels) * s.in_size;
-        const int64_t y_offset = (n * a.out_channels + g * s.group_out_channels) * s.out_size;
-        T* y_group = y + y_offset;
-        const T* bias_group = bias != nullptr ? bias + g * s.group_out_channels : nullptr;
-        const T* columns = x_group;
-        if (!pointwise) {
-            std::vector<T>& buffer = thread_columns<T>();
-            buffer.resize(static_cast<size_t>(s.depth * s.out_size));
-            im2col(x_group, a.geometry, s.depth, buffer.data(), inner_parallel);
-            columns = buffer.data();
-        }
-        RowMajorEpilogue<T> epilogue;
-        if (residual != nullptr) {
-            epilogue = {residual + y_offset, s.out_size, 1, MLN_UNARY_OP_IDENTITY};
-        } else if (bias_group != nullptr) {
-            epilogue = {bias_group, 1, 0, MLN_UNARY_OP_IDENTITY};
-        }
-        if (gemm_finishes) epilogue.activation = a.activation;
-        gemm_rowmajor<T>(false, false, s.group_out_channels, s.out_size, s.depth, w + g * s.group_out_channels * s.depth,
-                         s.depth, columns, s.out_size, y_group, s.out_size, 0.0, epilogue);
-        if (gemm_finishes) return;
-        for (int64_t m = 0; m < s.group_out_channels; ++m) {
-            const T b = bias_group[m];
-            T* row = y_group + m * s.out_size;
-            for (int64_t p = 0; p < s.out_size; ++p) row[p] += b;
-            finish_block<T>(row, nullptr, activation, s.out_size);
-        }
-    });
+    implicit_gemm::conv_forward<T>(a);
 }
 
 template <class T>

@@ -29,24 +29,12 @@ TensorView matrix_view(const T* data, int64_t rows, int64_t cols, int64_t row_st
     return view;
 }
 
-// The GEMM epilogue as the convolution drivers use it: c = activation(c + addend), applied by the
-// driver to each tile right after its last depth block. addend (m x n, strides row_stride and
-// col_stride) is a residual block (unit column stride: added in the micro-kernel) or a per-row
-// bias seen as a matrix with column stride 0; nullptr for none.
-template <class T>
-struct RowMajorEpilogue {
-    const T* addend = nullptr;
-    int64_t addend_row_stride = 0;
-    int64_t addend_col_stride = 1;
-    mln_unary_op activation = MLN_UNARY_OP_IDENTITY;
-};
-
-// c (m x n, row stride ldc) = epilogue(op(a) * op(b) + beta * c), where op(a) is m x k and op(b)
+// c (m x n, row stride ldc) = op(a) * op(b) + beta * c, where op(a) is m x k and op(b)
 // is k x n. a is stored m x k (lda) or, transposed, k x m (lda); likewise b. Threads per the
 // driver: a call from inside a parallel region runs on the calling thread.
 template <class T>
 void gemm_rowmajor(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
-                   const T* b, int64_t ldb, T* c, int64_t ldc, double beta, const RowMajorEpilogue<T>& epilogue = {}) {
+                   const T* b, int64_t ldb, T* c, int64_t ldc, double beta) {
     GemmArgs args;
     args.a = transpose_a ? matrix_view(a, m, k, 1, lda) : matrix_view(a, m, k, lda, 1);
     args.b = transpose_b ? matrix_view(b, k, n, 1, ldb) : matrix_view(b, k, n, ldb, 1);
@@ -55,11 +43,6 @@ void gemm_rowmajor(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int
     args.n = n;
     args.k = k;
     args.beta = beta;
-    if (epilogue.addend != nullptr) {
-        args.residual = matrix_view(epilogue.addend, m, n, epilogue.addend_row_stride, epilogue.addend_col_stride);
-        args.has_residual = true;
-    }
-    args.activation = epilogue.activation;
     gemm(args);
 }
 

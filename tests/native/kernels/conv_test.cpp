@@ -212,6 +212,42 @@ TEST_F(ConvTest, EpilogueMatchesReferenceOnAPackedGemm) {
     for (const EpilogueCase& e : kEpilogues) check_epilogue_against_reference<float>(device_, c, e);
 }
 
+// Shapes that exercise every seam of the implicit-GEMM forward (conv_implicit_gemm.hpp): several
+// depth blocks (f32 blocks of 256, f64 of 128), several blocks of output positions, positions
+// and output channels that are not multiples of the tile, output channels split into chunks
+// (one image with few positions: at 2 and 3 threads its columns are lowered once and shared),
+// strides, dilation, asymmetric padding, groups, 1x1 and 3-d.
+std::vector<ConvCase> implicit_gemm_cases() {
+    return {
+        {{1, 64, 7, 7}, 30, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 40, 23, 29}, 13, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 60, 9, 11}, 14, {3, 3}, {2, 2}, {2, 2}, {2, 1}, {1, 2}, 2},
+        {{1, 300, 9, 9}, 20, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 520, 5, 7}, 8, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 12, 6, 7, 8}, 9, {3, 3, 3}, {1, 2, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
+        {{1, 3, 70, 70}, 16, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
+    };
+}
+
+TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts) {
+    int32_t previous = 0;
+    ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
+    for (int32_t threads : {1, 2, 3}) {
+        ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+        for (mln_isa isa : available_isas()) {
+            ScopedIsa scoped(isa);
+            for (const ConvCase& c : implicit_gemm_cases()) {
+                for (const EpilogueCase& e : kEpilogues) check_epilogue_against_reference<float>(device_, c, e);
+            }
+        }
+        for (const ConvCase& c : implicit_gemm_cases()) {
+            check_epilogue_against_reference<double>(device_, c, {true, true, MLN_UNARY_OP_RELU});
+            check_epilogue_against_reference<double>(device_, c, {true, false, MLN_UNARY_OP_GELU});
+        }
+    }
+    ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
+}
+
 TEST_F(ConvTest, EpilogueRejectsBadResidualAndActivation) {
     mln_conv_params p{};
     p.spatial_rank = 2;

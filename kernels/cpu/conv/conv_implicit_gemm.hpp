@@ -1,0 +1,348 @@
+// Forward convolution as an implicit GEMM: per (image, group),
+//   y_group (Mg x P) = W_g (Mg x depth) * columns (depth x P)
+// where `columns` is the im2col matrix (im2col.hpp), never materialized: each KC x NC block of
+// it is lowered straight from the image into the GEMM's packed-B panel layout
+// (gemm_microkernel.hpp), into a per-thread buffer that stays in L2, and used there at once.
+// Each MR x KC panel of the weights comes into L1 once per block and serves all its NR panels.
+// It is packed there (contiguous reads in the micro-kernel) when the block has at least
+// kPackedPanelsMinimum NR panels to share the packing; with fewer (small images, deep layers)
+// the strided-A micro-kernel reads the weights in place, as packing would cost a pass over all
+// of them per block. A partial last panel is always packed, zero-padded. The GEMM micro-kernels
+// (kernels/cpu/gemm) do the arithmetic.
+//
+// Loop nest of one task (image n, group g, block of NC output positions, chunk of MR panels):
+//   for each KC depth block          -> lower columns[pc.., q0..] into NR panels (L2)
+//     for each MR panel of the chunk -> A panel (L1), reused over the NC / NR column panels
+//       for each NR panel            -> micro-kernel; epilogue on the last depth block
+// Tasks are claimed dynamically from one counter, so a thread that starts late or shares its
+// core slows only its own tasks. Rule for the parallel unit: blocks of output positions first
+// (no duplicated lowering); when (image, group, position block) tasks are too few to fill the
+// pool, the output channels are split into chunks as well. For a single image (batch 1, one
+// group) that is short of position blocks, its whole column matrix is lowered once by all
+// threads first and the channel chunks share it (shared mode); otherwise each chunk lowers
+// its own copy of its blocks.
+//
+// Epilogue, per tile: the bias is written into the tile before the first depth block (beta 1
+// after), the residual and ReLU are fused into the micro-kernel's store on the last depth
+// block, any other activation runs on the tile right after, while it is in L1.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "cpu/isa.hpp"
+#include "cpu/thread_pool.hpp"
+#include "kernels/cpu/conv/im2col.hpp"
+#include "kernels/cpu/gemm/gemm_epilogue.hpp"
+#include "kernels/cpu/gemm/gemm_microkernel.hpp"
+#include "kernels/cpu/gemm/gemm_pack.hpp"
+
+namespace mln::kernels {
+namespace implicit_gemm {
+
+// A KC x NC block of the columns takes at most this much (a share of the 512 KiB L2); KC is at
+// most 1 KiB of elements (256 floats), as in the GEMM driver; the packing rule for A (above).
+constexpr int64_t kColumnBlockBytes = 256 << 10;
+constexpr int64_t kDepthBlockBytes = 256 * 4;
+constexpr int64_t kPackedPanelsMinimum = 8;
+
+inline int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+inline int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
+
+template <class T>
+GemmMicroKernelInfo<T> micro_kernel(mln_isa isa) {
+    if constexpr (sizeof(T) == 4) {
+        return sgemm_microkernel(isa);
+    } else {
+        return dgemm_microkernel(isa);
+    }
+}
+
+// Row r of the column matrix of x (channels x in) over output positions [first, first+count),
+// written contiguously to dst.
+template <class T>
+void lower_row_segment(const T* x, const WindowGeometry& g, int64_t r, int64_t first, int64_t count, T* dst) {
+    int64_t t = r;
+    const int64_t kw = t % g.kernel[2];
+    t /= g.kernel[2];
+    const int64_t kh = t % g.kernel[1];
+    t /= g.kernel[1];
+    const int64_t kd = t % g.kernel[0];
+    const T* xc = x + t / g.kernel[0] * g.in_size();
+    const int64_t w_offset = kw * g.dilation[2] - g.pad_begin[2];
+    int64_t lo, hi;
+    valid_output_range(w_offset, g.stride[2], g.in[2], g.out[2], &lo, &hi);
+    int64_t ow = first % g.out[2];
+    int64_t oh = first / g.out[2] % g.out[1];
+    int64_t od = first / g.out[2] / g.out[1];
+    while (count > 0) {
+        const int64_t end = std::min(g.out[2], ow + count);
+        const int64_t run = end - ow;
+        const int64_t id = od * g.stride[0] - g.pad_begin[0] + kd * g.dilation[0];
+        const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
+        if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1]) {
+            std::fill(dst, dst + run, T(0));
+        } else {
+            const T* src = xc + (id * g.in[1] + ih) * g.in[2] + w_offset;
+            const int64_t a = std::clamp(lo, ow, end);
+            const int64_t b = std::clamp(hi, a, end);
+            std::fill(dst, dst + (a - ow), T(0));
+            if (g.stride[2] == 1) {
+                std::copy(src + a, src + b, dst + (a - ow));
+            } else {
+                for (int64_t i = a; i < b; ++i) dst[i - ow] = src[i * g.stride[2]];
+            }
+            std::fill(dst + (b - ow), dst + run, T(0));
+        }
+        dst += run;
+        count -= run;
+        ow = 0;
+        if (++oh == g.out[1]) {
+            oh = 0;
+            ++od;
+        }
+    }
+}
+
+// Columns [pc, pc+kc) x [q0, q0+cols) in NR panels (panel s at packed + s*NR*kc, row p of it at
+// + p*NR), the last panel padded with zeros. `row` is scratch of round_up(cols, NR) elements.
+template <class T>
+void lower_block(const T* x, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0, int64_t cols, int nr,
+                 T* row, T* packed) {
+    const int64_t panels = ceil_div(cols, nr);
+    std::fill(row + cols, row + panels * nr, T(0));
+    for (int64_t p = 0; p < kc; ++p) {
+        lower_row_segment(x, g, pc + p, q0, cols, row);
+        for (int64_t s = 0; s < panels; ++s) std::copy_n(row + s * nr, nr, packed + s * nr * kc + p * nr);
+    }
+}
+
+template <class T>
+struct Plan {
+    const ConvArgs* args;
+    GemmMicroKernelInfo<T> micro;
+    int64_t group_channels, group_out_channels, depth, out_size;
+    int64_t depth_block, depth_blocks;
+    int64_t column_block, column_blocks;
+    int64_t row_panels, chunk_panels, row_chunks;
+    const T* x;
+    const T* bias;
+    const T* residual;
+    T* y;
+    const T* w;
+    GemmActivation<T> activation;  // nullptr for the identity
+    bool relu_in_kernel;           // full tiles: the micro-kernel applies the ReLU
+};
+
+// One MR x NR tile of y_group at (row, col) for depth block [pc, pc+kc).
+// A panel as the micro-kernel reads it: A(i, k) = data[i * row_stride + k * col_stride].
+template <class T>
+struct PanelA {
+    GemmMicroKernel<T> kernel;
+    const T* data;
+    int64_t row_stride, col_stride;
+};
+
+template <class T>
+void compute_tile(const Plan<T>& p, const PanelA<T>& a, const T* b, int64_t kc, const T* bias, const T* residual,
+                  T* y, int64_t row, int64_t col, bool first, bool last) {
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    const int64_t ldc = p.out_size;
+    const int64_t rows = std::min<int64_t>(mr, p.group_out_channels - row);
+    const int64_t cols = std::min<int64_t>(nr, p.out_size - col);
+    T* const c = y + row * ldc + col;
+    if (rows == mr && cols == nr) {
+        T beta = T(1);
+        if (first && bias != nullptr) {
+            for (int64_t i = 0; i < mr; ++i) std::fill(c + i * ldc, c + i * ldc + nr, bias[row + i]);
+        } else if (first) {
+            beta = T(0);
+        }
+        const GemmTileExtras<T> extras{nullptr, residual != nullptr ? residual + row * ldc + col : nullptr, ldc,
+                                       p.relu_in_kernel};
+        const bool fused = last && (extras.residual != nullptr || extras.relu);
+        a.kernel(kc, a.data, a.row_stride, a.col_stride, b, nr, c, ldc, T(1), beta, fused ? &extras : nullptr);
+        if (last && p.activation != nullptr && !p.relu_in_kernel) p.activation(c, rows, cols, ldc, 1);
+        return;
+    }
+    // Edge tile: compute into scratch, then merge the valid part.
+    T tile[kMaxMicroTile];
+    a.kernel(kc, a.data, a.row_stride, a.col_stride, b, nr, tile, nr, T(1), T(0), nullptr);
+    for (int64_t i = 0; i < rows; ++i) {
+        T* target = c + i * ldc;
+        const T start = bias != nullptr ? bias[row + i] : T(0);
+        for (int64_t j = 0; j < cols; ++j) {
+            T value = tile[i * nr + j] + (first ? start : target[j]);
+            if (last && residual != nullptr) value += residual[(row + i) * ldc + col + j];
+            target[j] = value;
+        }
+    }
+    if (last && p.activation != nullptr) p.activation(c, rows, cols, ldc, 1);
+}
+
+// `lowered`: the image's whole column matrix, lowered beforehand (shared mode), or nullptr for
+// a task that lowers its own blocks into `workspace`.
+template <class T>
+void run_task(const Plan<T>& p, int64_t task, T* workspace, const T* lowered) {
+    const ConvArgs& a = *p.args;
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    const int64_t chunk = task % p.row_chunks;
+    task /= p.row_chunks;
+    const int64_t column_block_index = task % p.column_blocks;
+    const int64_t q0 = column_block_index * p.column_block;
+    task /= p.column_blocks;
+    const int64_t g = task % a.groups;
+    const int64_t n = task / a.groups;
+    const int64_t cols = std::min(p.column_block, p.out_size - q0);
+    const int64_t panels = ceil_div(cols, nr);
+    const int64_t first_panel = chunk * p.chunk_panels;
+    const int64_t last_panel = std::min(p.row_panels, first_panel + p.chunk_panels);
+    const T* x = p.x + (n * a.channels + g * p.group_channels) * a.geometry.in_size();
+    const int64_t y_offset = (n * a.out_channels + g * p.group_out_channels) * p.out_size;
+    T* y = p.y + y_offset;
+    const T* residual = p.residual != nullptr ? p.residual + y_offset : nullptr;
+    const T* bias = p.bias != nullptr ? p.bias + g * p.group_out_channels : nullptr;
+    const T* weights = p.w + g * p.group_out_channels * p.depth;
+    T* const a_panel = workspace;
+    T* const row = a_panel + mr * p.depth_block;
+    const int64_t padded_block = round_up(p.column_block, nr);
+    T* const own_block = row + padded_block;
+    // At least one depth block, so a zero-depth product still writes bias + residual.
+    for (int64_t block = 0; block < p.depth_blocks; ++block) {
+        const int64_t pc = block * p.depth_block;
+        const int64_t kc = std::min(p.depth_block, p.depth - pc);
+        const bool first = block == 0;
+        const bool last = block + 1 == p.depth_blocks;
+        const T* packed = own_block;
+        if (lowered != nullptr) {
+            packed = lowered + (column_block_index * p.depth + pc) * padded_block;
+        } else {
+            lower_block(x, a.geometry, pc, kc, q0, cols, nr, row, own_block);
+        }
+        for (int64_t panel = first_panel; panel < last_panel; ++panel) {
+            const int64_t rows = std::min<int64_t>(mr, p.group_out_channels - panel * mr);
+            PanelA<T> a_in{p.micro.strided, weights + panel * mr * p.depth + pc, p.depth, 1};
+            if (rows < mr || panels >= kPackedPanelsMinimum) {
+                pack_a_panels(MatrixRef<T>{weights, p.depth, 1}, panel * mr, rows, pc, kc, mr, p.micro.packers,
+                              a_panel);
+                a_in = {p.micro.packed, a_panel, 1, mr};
+            }
+            for (int64_t s = 0; s < panels; ++s) {
+                compute_tile(p, a_in, packed + s * nr * kc, kc, bias, residual, y, panel * mr, q0 + s * nr, first,
+                             last);
+            }
+        }
+    }
+}
+
+template <class T>
+std::vector<T>& column_buffer() {
+    thread_local std::vector<T> buffer;
+    return buffer;
+}
+
+template <class T>
+std::vector<T>& lowered_buffer() {
+    thread_local std::vector<T> buffer;
+    return buffer;
+}
+
+// y = activation(conv(x, w) + bias + residual) for any groups, through the packed micro-kernels.
+template <class T>
+void conv_forward(const ConvArgs& a) {
+    Plan<T> p{};
+    p.args = &a;
+    p.micro = micro_kernel<T>(cpu::active_isa());
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    p.group_channels = a.channels / a.groups;
+    p.group_out_channels = a.out_channels / a.groups;
+    p.depth = p.group_channels * a.geometry.kernel_size();
+    p.out_size = a.geometry.out_size();
+    if (p.out_size == 0) return;
+    // Depth blocks of equal size (as the GEMM driver: no thin last block).
+    const int64_t max_depth_block = kDepthBlockBytes / static_cast<int64_t>(sizeof(T));
+    p.depth_blocks = std::max<int64_t>(1, ceil_div(p.depth, max_depth_block));
+    p.depth_block = std::min(p.depth, round_up(ceil_div(p.depth, p.depth_blocks), 8));
+    const int64_t max_column_block = std::max<int64_t>(
+        nr, kColumnBlockBytes / static_cast<int64_t>(sizeof(T)) / std::max<int64_t>(p.depth_block, 1) / nr * nr);
+    p.column_blocks = ceil_div(p.out_size, max_column_block);
+    p.row_panels = ceil_div(p.group_out_channels, mr);
+    // The parallel unit (see the top): position blocks, more of them if that fills the pool
+    // while each keeps at least four NR panels, then chunks of the output channels. Shared mode,
+    // for one image whose position blocks are too few to balance the pool (small, deep layers at
+    // batch 1): its column matrix is lowered once, by all threads, and tasks are chunks of the
+    // output channels, about four per thread, that share it.
+    const int64_t threads = cpu::thread_pool().thread_count();
+    auto fills_pool = [&](int64_t tasks) {
+        return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
+    };
+    const int64_t images = a.batch * a.groups;
+    const int64_t fewest_blocks = p.column_blocks;
+    const bool shared = threads > 1 && images == 1 && fewest_blocks < 4 * threads;
+    for (int64_t blocks = fewest_blocks + 1; !shared && blocks <= fewest_blocks + threads; ++blocks) {
+        if (fills_pool(images * p.column_blocks) || ceil_div(p.out_size, blocks) < 4 * nr) break;
+        if (fills_pool(images * blocks)) p.column_blocks = blocks;
+    }
+    p.column_block = round_up(ceil_div(p.out_size, p.column_blocks), nr);
+    p.column_blocks = ceil_div(p.out_size, p.column_block);
+    const int64_t base_tasks = images * p.column_blocks;
+    p.row_chunks = 1;
+    if (shared) {
+        p.row_chunks = std::min(p.row_panels, ceil_div(4 * threads, base_tasks));
+    } else {
+        while (!fills_pool(base_tasks * p.row_chunks) && p.row_chunks < p.row_panels) ++p.row_chunks;
+    }
+    p.chunk_panels = ceil_div(p.row_panels, p.row_chunks);
+    p.row_chunks = ceil_div(p.row_panels, p.chunk_panels);
+
+    p.x = static_cast<const T*>(a.x.data);
+    p.bias = a.has_bias ? static_cast<const T*>(a.bias.data) : nullptr;
+    p.residual = a.has_residual ? static_cast<const T*>(a.residual.data) : nullptr;
+    p.y = static_cast<T*>(a.y.data);
+    p.relu_in_kernel = a.activation == MLN_UNARY_OP_RELU;
+    p.activation = select_gemm_activation<T>(a.activation);
+
+    p.w = static_cast<const T*>(a.w.data);
+
+    const int64_t tasks = base_tasks * p.row_chunks;
+    const int64_t workspace_size = mr * p.depth_block + round_up(p.column_block, nr) * (1 + p.depth_block);
+    const int64_t padded_block = round_up(p.column_block, nr);
+    const T* lowered = nullptr;
+    if (shared) {
+        std::vector<T>& all = lowered_buffer<T>();
+        all.resize(static_cast<size_t>(p.column_blocks * p.depth * padded_block));
+        cpu::parallel_for(p.column_blocks * p.depth_blocks, 1, [&](int64_t begin, int64_t end) {
+            std::vector<T>& row = column_buffer<T>();
+            row.resize(static_cast<size_t>(padded_block));
+            for (int64_t i = begin; i < end; ++i) {
+                const int64_t b = i / p.depth_blocks;
+                const int64_t pc = i % p.depth_blocks * p.depth_block;
+                const int64_t q0 = b * p.column_block;
+                lower_block(p.x, a.geometry, pc, std::min(p.depth_block, p.depth - pc), q0,
+                            std::min(p.column_block, p.out_size - q0), nr, row.data(),
+                            all.data() + (b * p.depth + pc) * padded_block);
+            }
+        });
+        lowered = all.data();
+    }
+    std::atomic<int64_t> next_task{0};
+    cpu::parallel_for(std::min(threads, tasks), 1, [&](int64_t begin, int64_t end) {
+        std::vector<T>& buffer = column_buffer<T>();
+        buffer.resize(static_cast<size_t>(workspace_size));
+        for (int64_t member = begin; member < end; ++member) {
+            for (;;) {
+                const int64_t task = next_task.fetch_add(1, std::memory_order_relaxed);
+                if (task >= tasks) break;
+                run_task(p, task, buffer.data(), lowered);
+            }
+        }
+    });
+}
+
+}  // namespace implicit_gemm
+}  // namespace mln::kernels
