@@ -15,22 +15,18 @@ public interface IBatchTransform
 /// Per-feature standardization, <c>(x - mean) / std</c>, with mean and population standard deviation fitted on
 /// training data only (as scikit-learn's StandardScaler); a feature of zero spread keeps scale 1.
 /// </summary>
-public sealed class Standardize : IBatchTransform
+public sealed class Standardize : FeatureScaler
 {
-    private readonly float[] _mean;
-    private readonly float[] _scale;
-
     private Standardize(float[] mean, float[] scale)
+        : base(mean, scale, low: 0, span: 1)
     {
-        _mean = mean;
-        _scale = scale;
     }
 
     /// <summary>The fitted mean of every feature.</summary>
-    public IReadOnlyList<float> Mean => _mean;
+    public IReadOnlyList<float> Mean => Shift;
 
     /// <summary>The fitted standard deviation of every feature (1 where the feature does not vary).</summary>
-    public IReadOnlyList<float> Scale => _scale;
+    public IReadOnlyList<float> Scale => Divisor;
 
     /// <summary>Fits the means and deviations on <paramref name="training"/> (never on validation or test data).</summary>
     /// <exception cref="ArgumentException">The dataset is empty.</exception>
@@ -75,8 +71,31 @@ public sealed class Standardize : IBatchTransform
 
         return new Standardize(mean.Select(m => (float)m).ToArray(), scale);
     }
+}
 
-    /// <summary>A copy of <paramref name="dataset"/> with standardized features.</summary>
+/// <summary>
+/// A fitted per-feature affine map, x' = low + (x - shift[f]) / divisor[f] * span, applied to datasets and batches:
+/// what <see cref="Standardize"/> and <see cref="MinMax"/> share once their statistics are fitted.
+/// </summary>
+public abstract class FeatureScaler : IBatchTransform
+{
+    private readonly float[] _shift;
+    private readonly float[] _divisor;
+    private readonly float _low;
+    private readonly float _span;
+
+    private protected FeatureScaler(float[] shift, float[] divisor, float low, float span)
+    {
+        (_shift, _divisor, _low, _span) = (shift, divisor, low, span);
+    }
+
+    /// <summary>What each feature is shifted by.</summary>
+    private protected IReadOnlyList<float> Shift => _shift;
+
+    /// <summary>What each shifted feature is divided by.</summary>
+    private protected IReadOnlyList<float> Divisor => _divisor;
+
+    /// <summary>A copy of <paramref name="dataset"/> with scaled features.</summary>
     public InMemoryDataset Apply(InMemoryDataset dataset)
     {
         ArgumentNullException.ThrowIfNull(dataset);
@@ -92,17 +111,7 @@ public sealed class Standardize : IBatchTransform
         Transform(batch.Inputs, batch.SampleSize);
     }
 
-    private void Transform(float[] features, int sampleSize)
-    {
-        RequireFeatureCount(sampleSize, _mean.Length, nameof(Standardize));
-        for (int i = 0; i < features.Length; i++)
-        {
-            int f = i % sampleSize;
-            features[i] = (features[i] - _mean[f]) / _scale[f];
-        }
-    }
-
-    internal static void RequireSamples(InMemoryDataset training, string transform)
+    private protected static void RequireSamples(InMemoryDataset training, string transform)
     {
         if (training.Count == 0)
         {
@@ -110,11 +119,17 @@ public sealed class Standardize : IBatchTransform
         }
     }
 
-    internal static void RequireFeatureCount(int sampleSize, int fitted, string transform)
+    private void Transform(float[] features, int sampleSize)
     {
-        if (sampleSize != fitted)
+        if (sampleSize != _shift.Length)
         {
-            throw new ArgumentException($"{transform} was fitted on samples of {fitted} features but was given samples of {sampleSize}.");
+            throw new ArgumentException($"{GetType().Name} was fitted on samples of {_shift.Length} features but was given samples of {sampleSize}.");
+        }
+
+        for (int i = 0; i < features.Length; i++)
+        {
+            int f = i % sampleSize;
+            features[i] = _low + (features[i] - _shift[f]) / _divisor[f] * _span;
         }
     }
 }
@@ -123,15 +138,11 @@ public sealed class Standardize : IBatchTransform
 /// Per-feature min-max scaling to [<see cref="Low"/>, <see cref="High"/>] with the minimum and maximum fitted on
 /// training data only (as scikit-learn's MinMaxScaler); a constant feature keeps a range of 1, so its training value maps to <see cref="Low"/>.
 /// </summary>
-public sealed class MinMax : IBatchTransform
+public sealed class MinMax : FeatureScaler
 {
-    private readonly float[] _min;
-    private readonly float[] _range;
-
     private MinMax(float[] min, float[] range, float low, float high)
+        : base(min, range, low, high - low)
     {
-        _min = min;
-        _range = range;
         Low = low;
         High = high;
     }
@@ -143,14 +154,14 @@ public sealed class MinMax : IBatchTransform
     public float High { get; }
 
     /// <summary>The fitted minimum of every feature.</summary>
-    public IReadOnlyList<float> Minimum => _min;
+    public IReadOnlyList<float> Minimum => Shift;
 
     /// <summary>Fits the per-feature minimum and maximum on <paramref name="training"/>.</summary>
     /// <exception cref="ArgumentException">The dataset is empty, or <paramref name="low"/> is not below <paramref name="high"/>.</exception>
     public static MinMax Fit(InMemoryDataset training, float low = 0, float high = 1)
     {
         ArgumentNullException.ThrowIfNull(training);
-        Standardize.RequireSamples(training, nameof(MinMax));
+        RequireSamples(training, nameof(MinMax));
         if (!(low < high))
         {
             throw new ArgumentException($"MinMax needs low < high but got low {low}, high {high}.", nameof(low));
@@ -174,33 +185,6 @@ public sealed class MinMax : IBatchTransform
         }
 
         return new MinMax(min, range, low, high);
-    }
-
-    /// <summary>A copy of <paramref name="dataset"/> with scaled features.</summary>
-    public InMemoryDataset Apply(InMemoryDataset dataset)
-    {
-        ArgumentNullException.ThrowIfNull(dataset);
-        float[] features = dataset.Features.ToArray();
-        Transform(features, dataset.SampleSize);
-        return dataset.WithFeatures(features);
-    }
-
-    /// <inheritdoc/>
-    public void Apply(BatchData batch, Generator random)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        Transform(batch.Inputs, batch.SampleSize);
-    }
-
-    private void Transform(float[] features, int sampleSize)
-    {
-        Standardize.RequireFeatureCount(sampleSize, _min.Length, nameof(MinMax));
-        float span = High - Low;
-        for (int i = 0; i < features.Length; i++)
-        {
-            int f = i % sampleSize;
-            features[i] = Low + (features[i] - _min[f]) / _range[f] * span;
-        }
     }
 }
 
