@@ -8,7 +8,7 @@ namespace Myelin.Examples;
 public sealed record AddingOptions
 {
     /// <summary>Adam steps per model, each on a fresh batch.</summary>
-    public int Steps { get; init; } = 1000;
+    public int Steps { get; init; } = 2500;
 
     /// <summary>Sequence length T.</summary>
     public int SequenceLength { get; init; } = 100;
