@@ -15,15 +15,7 @@ public abstract class ConvLayer : Layer
         SpatialSize? dilation, long groups, bool bias, Initializer? weightInit, Initializer? biasInit, DType dtype, Generator? generator)
     {
         string owner = GetType().Name;
-        if (inChannels <= 0 || outChannels <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(inChannels), $"{owner}: in_channels ({inChannels}) and out_channels ({outChannels}) must be positive.");
-        }
-
-        if (groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(groups), $"{owner}: groups ({groups}) must be positive and divide in_channels ({inChannels}) and out_channels ({outChannels}).");
-        }
+        ConvParameters.RequireChannels(owner, inChannels, outChannels, groups);
 
         InChannels = inChannels;
         OutChannels = outChannels;
@@ -35,9 +27,7 @@ public abstract class ConvLayer : Layer
         Dilation = dilations;
         Padding = padding ?? 0;
         _pads = Padding.Resolve(kernel, strides, dilations, owner);
-        Shape weightShape = [outChannels, inChannels / groups, .. kernel];
-        Weight = AddParameter("weight", (weightInit ?? new FanInUniformInitializer()).Create(weightShape, dtype, generator));
-        if (bias) Bias = AddParameter("bias", (biasInit ?? new FanInUniformInitializer(weightShape)).Create([outChannels], dtype, generator));
+        (Weight, Bias) = LayerParameters.WeightAndBias(AddParameter, [outChannels, inChannels / groups, .. kernel], outChannels, bias, weightInit, biasInit, dtype, generator);
     }
 
     /// <summary>Input channels.</summary>
@@ -162,15 +152,7 @@ public sealed class ConvTranspose2d : Layer
         Initializer? biasInit = null, DType dtype = DType.F32, Generator? generator = null)
     {
         const string owner = nameof(ConvTranspose2d);
-        if (inChannels <= 0 || outChannels <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(inChannels), $"{owner}: in_channels ({inChannels}) and out_channels ({outChannels}) must be positive.");
-        }
-
-        if (groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(groups), $"{owner}: groups ({groups}) must be positive and divide in_channels ({inChannels}) and out_channels ({outChannels}).");
-        }
+        ConvParameters.RequireChannels(owner, inChannels, outChannels, groups);
 
         InChannels = inChannels;
         OutChannels = outChannels;
@@ -189,9 +171,7 @@ public sealed class ConvTranspose2d : Layer
             }
         }
 
-        Shape weightShape = [inChannels, outChannels / groups, .. KernelSize];
-        Weight = AddParameter("weight", (weightInit ?? new FanInUniformInitializer()).Create(weightShape, dtype, generator));
-        if (bias) Bias = AddParameter("bias", (biasInit ?? new FanInUniformInitializer(weightShape)).Create([outChannels], dtype, generator));
+        (Weight, Bias) = LayerParameters.WeightAndBias(AddParameter, [inChannels, outChannels / groups, .. KernelSize], outChannels, bias, weightInit, biasInit, dtype, generator);
     }
 
     /// <summary>Input channels.</summary>
@@ -240,5 +220,23 @@ public sealed class ConvTranspose2d : Layer
             ["pads"] = Padding.Concat(Padding).ToArray(), ["output_padding"] = OutputPadding.ToArray(), ["group"] = Groups,
         };
         return graph.Apply("ConvTranspose", inputs, attributes, NodeName(graph, "conv_transpose"))[0];
+    }
+}
+
+/// <summary>The channel checks the convolution layers share.</summary>
+internal static class ConvParameters
+{
+    /// <summary>Fails unless both channel counts are positive and <paramref name="groups"/> divides them.</summary>
+    public static void RequireChannels(string owner, long inChannels, long outChannels, long groups)
+    {
+        if (inChannels <= 0 || outChannels <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inChannels), $"{owner}: in_channels ({inChannels}) and out_channels ({outChannels}) must be positive.");
+        }
+
+        if (groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(groups), $"{owner}: groups ({groups}) must be positive and divide in_channels ({inChannels}) and out_channels ({outChannels}).");
+        }
     }
 }

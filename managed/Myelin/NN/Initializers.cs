@@ -434,3 +434,19 @@ internal static class StandardNormal
         return x >= 0 ? r : 2 - r;
     }
 }
+
+/// <summary>PyTorch's default parameters of Linear and the convolution layers.</summary>
+internal static class LayerParameters
+{
+    /// <summary>
+    /// Registers the weight of <paramref name="weightShape"/> and, when <paramref name="bias"/>, a bias of
+    /// <paramref name="biasLength"/> (the output features or channels) through <paramref name="addParameter"/>; both uniform in ±1/sqrt(fan-in of the weight) unless overridden.
+    /// </summary>
+    public static (Tensor Weight, Tensor? Bias) WeightAndBias(Func<string, Tensor, Tensor> addParameter, Shape weightShape, long biasLength, bool bias,
+        Initializer? weightInit, Initializer? biasInit, DType dtype, Generator? generator)
+    {
+        Tensor weight = addParameter("weight", (weightInit ?? new FanInUniformInitializer()).Create(weightShape, dtype, generator));
+        Tensor? b = bias ? addParameter("bias", (biasInit ?? new FanInUniformInitializer(weightShape)).Create([biasLength], dtype, generator)) : null;
+        return (weight, b);
+    }
+}

@@ -27,9 +27,7 @@ public sealed class Linear : Layer
 
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
-        Shape weightShape = [outFeatures, inFeatures];
-        Weight = AddParameter("weight", (weightInit ?? new FanInUniformInitializer()).Create(weightShape, dtype, generator));
-        if (bias) Bias = AddParameter("bias", (biasInit ?? new FanInUniformInitializer(weightShape)).Create([outFeatures], dtype, generator));
+        (Weight, Bias) = LayerParameters.WeightAndBias(AddParameter, [outFeatures, inFeatures], outFeatures, bias, weightInit, biasInit, dtype, generator);
     }
 
     /// <summary>Input features.</summary>
