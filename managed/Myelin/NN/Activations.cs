@@ -178,7 +178,7 @@ public sealed class Softplus : Layer
 
 /// <summary>
 /// PReLU max(0, x) + a min(0, x) with a learned slope a: one shared (NumParameters 1) or one per channel
-/// (NumParameters C, axis 1 of the input, as PyTorch), initialized to Init (0.25). Composed of Relu, Min and Mul.
+/// (NumParameters C, axis 1 of the input, as PyTorch), initialized to Init (0.25). Applies the PRelu op.
 /// </summary>
 public sealed class PReLU : Layer
 {
@@ -213,9 +213,7 @@ public sealed class PReLU : Layer
             slope = graph.Apply("Reshape", [slope, GraphConstants.I64(graph, shape)], name: NodeName(graph, "slope"))[0];
         }
 
-        Value positive = graph.Apply("Relu", [input], name: NodeName(graph, "relu"))[0];
-        Value negative = graph.Apply("Min", [input, graph.Scalar(0, input.DType)], name: NodeName(graph, "negative"))[0];
-        return graph.Apply("Add", [positive, slope * negative], name: NodeName(graph, "prelu"))[0];
+        return graph.Apply("PRelu", [input, slope])[0];
     }
 }
 

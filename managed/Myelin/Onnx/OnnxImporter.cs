@@ -260,7 +260,8 @@ public static class OnnxImporter
             string label = NodeLabel(node, index);
             string where = $"node '{label}' ({node.OpType})";
 
-            // An empty name marks an omitted optional input; only trailing ones can be left off a registry op.
+            // An empty name marks an omitted optional input; trailing ones are left off, and one before a given input
+            // becomes the empty stand-in of OpDef.TakesOmittedInputs where the op reads it.
             int count = node.Input.Count;
             while (count > 0 && node.Input[count - 1].Length == 0) count--;
             var inputs = new List<Value>(count);
@@ -269,7 +270,9 @@ public static class OnnxImporter
                 string name = node.Input[i];
                 if (name.Length == 0)
                 {
-                    throw new OnnxFormatException($"{where}: input {i} is omitted but a later input is given; Myelin's {op.Name} takes no gaps in its inputs.");
+                    if (!op.TakesOmittedInputs) throw new OnnxFormatException($"{where}: input {i} is omitted but a later input is given; Myelin's {op.Name} takes no gaps in its inputs.");
+                    inputs.Add(Constant(Tensor.Zeros([0], DType.F32)));
+                    continue;
                 }
 
                 inputs.Add(_values.TryGetValue(name, out Value? value)

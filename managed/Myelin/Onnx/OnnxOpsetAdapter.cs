@@ -8,7 +8,7 @@ namespace Myelin.Onnx;
 /// and the registry's first version changed only the types they accept, or moved attributes to inputs, the
 /// registry's definition serves the old version too, and <see cref="Adapt"/> rewrites the attributes that moved
 /// (Squeeze/Unsqueeze axes and Split's split before 13, Pad's pads and value before 11, Slice's starts/ends/axes
-/// before 10, Dropout's ratio before 12) and drops the legacy ones that only restate the newer default
+/// before 10, Dropout's ratio before 12; PRelu's per-channel 1-d slope before 7 becomes [C, 1, ...]) and drops the legacy ones that only restate the newer default
 /// (consumed_inputs, is_test, spatial = 1, broadcast without an axis). Softmax and LogSoftmax before 13 map only
 /// when their axis is the last, where the old 2-d coercion and the new per-axis semantics agree. At every opset,
 /// auto_pad becomes explicit pads for the definitions that take only pads.
@@ -40,6 +40,9 @@ internal static class OnnxOpsetAdapter
         // Shape ops.
         ["Concat"] = 4, ["Transpose"] = 1, ["Flatten"] = 1, ["Reshape"] = 5, ["Gather"] = 1, ["Shape"] = 1, ["Cast"] = 6,
         ["Squeeze"] = 1, ["Unsqueeze"] = 1, ["Split"] = 2, ["Pad"] = 2, ["Slice"] = 1, ["Expand"] = 8, ["Dropout"] = 6,
+
+        // Before 7 a 1-d slope holds one value per channel (axis 1), which Adapt reshapes for unidirectional broadcasting.
+        ["PRelu"] = 1,
     };
 
     /// <summary>The registry definition serving (domain, opType) at <paramref name="opset"/>, directly or through an older-opset mapping; null when none.</summary>
@@ -96,6 +99,14 @@ internal static class OnnxOpsetAdapter
             case "Dropout" when opset < 12:
                 if (opset < 7) Require(where, attributes, "is_test", 1, opset);
                 if (attributes.Remove("ratio", out object? ratio)) inputs.Add(constant(Tensor.Scalar((float)Convert.ToDouble(ratio))));
+                break;
+            case "PRelu" when opset < 7:
+                if (inputs.Count == 2 && inputs[1].Rank == 1 && inputs[0].Rank > 2)
+                {
+                    long[] perChannel = [-1, .. Enumerable.Repeat(1L, inputs[0].Rank - 2)];
+                    inputs[1] = inputs[1].Graph.Apply("Reshape", [inputs[1], ints(perChannel)])[0];
+                }
+
                 break;
             case "Squeeze" or "Unsqueeze" when opset < 13:
                 if (attributes.Remove("axes", out object? axes)) inputs.Add(ints((long[])axes));

@@ -3,7 +3,7 @@ using Myelin.Graphs;
 
 namespace Myelin.Ops;
 
-/// <summary>Kinds of attribute values; stored as long, double, long[], double[], string or <see cref="Myelin.Tensor"/>.</summary>
+/// <summary>Kinds of attribute values; stored as long, double, long[], double[], string, <see cref="Myelin.Tensor"/> or string[].</summary>
 public enum AttrKind
 {
     /// <summary>A long.</summary>
@@ -23,6 +23,9 @@ public enum AttrKind
 
     /// <summary>A <see cref="Myelin.Tensor"/> (ONNX tensor attributes such as Constant's value); the node keeps a reference, so it must outlive the graph.</summary>
     Tensor,
+
+    /// <summary>A string[].</summary>
+    Strings,
 }
 
 /// <summary>One attribute of an op's schema. A null default makes it required, unless <paramref name="Optional"/>.</summary>
@@ -58,6 +61,19 @@ public abstract class OpDef
 
     /// <summary>Largest number of inputs.</summary>
     public virtual int MaxInputs => MinInputs;
+
+    /// <summary>
+    /// Whether an optional input may be omitted before a later one is given (ONNX's empty input name): the importer
+    /// then passes an empty 1-d tensor in its place, which the op reads as absent (see <see cref="IsOmitted"/>).
+    /// </summary>
+    public virtual bool TakesOmittedInputs => false;
+
+    /// <summary>Whether <paramref name="input"/> stands for an omitted optional input: an empty 1-d tensor, as <see cref="TakesOmittedInputs"/> describes.</summary>
+    public static bool IsOmitted(Value input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return input.Rank == 1 && input.Type[0] == Dim.Of(0);
+    }
 
     /// <summary>Whether the node must run even if nothing reads its outputs (it writes a parameter).</summary>
     public virtual bool HasSideEffects => false;
@@ -172,6 +188,7 @@ public abstract class OpDef
                 AttrKind.Floats => value switch { double[] d => d, float[] f => f.Select(x => (double)x).ToArray(), _ => throw new InvalidCastException() },
                 AttrKind.String => value as string ?? throw new InvalidCastException(),
                 AttrKind.Tensor => value as Tensor ?? throw new InvalidCastException(),
+                AttrKind.Strings => value as string[] ?? throw new InvalidCastException(),
                 _ => throw new InvalidCastException(),
             };
         }

@@ -160,10 +160,16 @@ public sealed class ReshapeOp : ReshapeLikeViewOp
     public override int MinInputs => 2;
 
     /// <inheritdoc/>
+    /// <remarks>allowzero = 1 (opset 14) makes a 0 in the shape a dim of size 0 rather than a copy of the input's dim.</remarks>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("allowzero", AttrKind.Int, 0L)];
+
+    /// <inheritdoc/>
     protected override TensorType[] Infer(InferContext context)
     {
         TensorType x = context.Input(0);
         long[] spec = context.Node.ConstantInt64Input(1, "shape");
+        bool allowZero = context.Node.GetInt("allowzero") != 0;
+        if (allowZero && spec.Contains(0) && spec.Contains(-1)) context.Fail("with allowzero = 1 the shape cannot hold both 0 and -1");
         var dims = new Dim[spec.Length];
         int inferred = -1;
         long knownSpec = 1;
@@ -177,7 +183,7 @@ public sealed class ReshapeOp : ReshapeLikeViewOp
             }
 
             if (spec[i] < -1) context.Fail($"shape entry {spec[i]} is negative");
-            dims[i] = spec[i] == 0 ? (i < x.Rank ? x[i] : Dim.Of(0)) : Dim.Of(spec[i]);
+            dims[i] = spec[i] == 0 && !allowZero ? (i < x.Rank ? x[i] : Dim.Of(0)) : Dim.Of(spec[i]);
             if (dims[i].IsKnown) knownSpec *= dims[i].Value;
         }
 
