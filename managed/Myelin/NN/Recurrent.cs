@@ -293,9 +293,8 @@ public sealed class Lstm : RecurrentLayer
     protected override (Value Hidden, Value? Cell) Step(Value inputGates, Value hiddenGates, Value hidden, Value? cell)
     {
         Value gates = inputGates + hiddenGates;
-        Value i = Gate(gates, 0).Sigmoid(), f = Gate(gates, 1).Sigmoid(), g = Gate(gates, 2).Tanh(), o = Gate(gates, 3).Sigmoid();
-        Value c = (f * cell!) + (i * g);
-        return (o * c.Tanh(), c);
+        Value i = Gate(gates, 0).Sigmoid(), f = Gate(gates, 1).Sigmoid(), g = Gate(gates, 2).Tanh();
+        return RecurrentCells.Lstm(i, f, g, _ => Gate(gates, 3).Sigmoid(), cell!, c => c.Tanh());
     }
 }
 
@@ -328,7 +327,7 @@ public sealed class Gru : RecurrentLayer
         Value r = (Gate(inputGates, 0) + Gate(hiddenGates, 0)).Sigmoid();
         Value z = (Gate(inputGates, 1) + Gate(hiddenGates, 1)).Sigmoid();
         Value n = (Gate(inputGates, 2) + (r * Gate(hiddenGates, 2))).Tanh();
-        return (n + (z * (hidden - n)), null);
+        return (RecurrentCells.Gru(z, n, hidden), null);
     }
 }
 
