@@ -7,7 +7,8 @@ namespace Myelin.Ops;
 /// says ("bij,bjk->bik"; without "->" the output is the labels that appear once, sorted; "..." stands for broadcast
 /// axes, placed first in an implicit output). A composite: a label repeated within one input takes its diagonal
 /// (a product with an identity mask, then a sum), labels that nothing later reads are summed out as soon as
-/// possible, and the inputs are multiplied pairwise after Transpose and Unsqueeze align their axes.
+/// possible, and the inputs are contracted pairwise, by one batched MatMul where the sizes are known (else a
+/// broadcast Mul and a sum).
 /// </summary>
 public sealed class EinsumOp : CompositeOp
 {
@@ -52,10 +53,9 @@ public sealed class EinsumOp : CompositeOp
         (Value product, List<char> productLabels) = terms[0];
         for (int k = 1; k < terms.Count; k++)
         {
-            List<char> union = [.. productLabels, .. terms[k].Labels.Where(l => !productLabels.Contains(l))];
-            product = Align(product, productLabels, union) * Align(terms[k].Value, terms[k].Labels, union);
             int folded = k;
-            (product, productLabels) = SumOut(product, union, [.. union.Where(l => output.Contains(l) || operands.Skip(folded + 1).Any(o => o.Contains(l)))]);
+            HashSet<char> keep = [.. productLabels.Concat(terms[k].Labels).Where(l => output.Contains(l) || operands.Skip(folded + 1).Any(o => o.Contains(l)))];
+            (product, productLabels) = Contract(product, productLabels, terms[k].Value, terms[k].Labels, keep);
         }
 
         (product, productLabels) = SumOut(product, productLabels, [.. output]);
@@ -174,6 +174,37 @@ public sealed class EinsumOp : CompositeOp
         }
 
         return (x, labels);
+    }
+
+    /// <summary>
+    /// The product of two terms with the labels outside <paramref name="keep"/> summed out. With every size known, one
+    /// batched MatMul: a [batch, a-only, shared] times b [batch, shared, b-only], the label groups flattened by Reshape
+    /// (the batch axes broadcast). Otherwise a broadcast Mul of the aligned terms, then a sum.
+    /// </summary>
+    private static (Value Value, List<char> Labels) Contract(Value a, List<char> aLabels, Value b, List<char> bLabels, HashSet<char> keep)
+    {
+        List<char> union = [.. aLabels, .. bLabels.Where(l => !aLabels.Contains(l))];
+        if (!a.Type.IsConcrete || !b.Type.IsConcrete)
+        {
+            return SumOut(Align(a, aLabels, union) * Align(b, bLabels, union), union, keep);
+        }
+
+        List<char> batch = [.. aLabels.Where(l => bLabels.Contains(l) && keep.Contains(l))];
+        List<char> shared = [.. aLabels.Where(l => bLabels.Contains(l) && !keep.Contains(l))];
+        List<char> aOnly = [.. aLabels.Where(l => !bLabels.Contains(l))], bOnly = [.. bLabels.Where(l => !aLabels.Contains(l))];
+        long Size(Value x, List<char> labels, char label) => x.Type[labels.IndexOf(label)].Value;
+        long Product(Value x, List<char> labels, List<char> group) => group.Aggregate(1L, (n, l) => n * Size(x, labels, l));
+        Value Matrix(Value x, List<char> labels, List<char> rows, List<char> columns)
+        {
+            x = Align(x, labels, [.. batch, .. rows, .. columns]);
+            long[] shape = [.. batch.Select(_ => 0L), Product(x, [.. batch, .. rows, .. columns], rows), Product(x, [.. batch, .. rows, .. columns], columns)];
+            return x.Graph.Apply("Reshape", [x, x.Graph.Constant(Tensor.FromArray(shape).MoveToOuterScope())])[0];
+        }
+
+        Value product = Matrix(a, aLabels, aOnly, shared).MatMul(Matrix(b, bLabels, shared, bOnly));
+        long[] unflattened = [.. batch.Select(_ => 0L), .. aOnly.Select(l => Size(a, aLabels, l)), .. bOnly.Select(l => Size(b, bLabels, l))];
+        product = product.Graph.Apply("Reshape", [product, product.Graph.Constant(Tensor.FromArray(unflattened).MoveToOuterScope())])[0];
+        return SumOut(product, [.. batch, .. aOnly, .. bOnly], keep);
     }
 
     /// <summary>Sums out the axes whose labels are not in <paramref name="keep"/>.</summary>
