@@ -17,6 +17,7 @@ public static class CliApplication
         TrainCommand.Create(),
         EvalCommand.Create(),
         PredictCommand.Create(),
+        ExportCommand.Create(),
         ExampleCommand.Create(),
         ConformanceCommand.Create(),
     };

@@ -6,6 +6,7 @@ using Myelin.Optim;
 using Myelin.Training;
 using Myelin.Execution;
 using Myelin.Graphs;
+using Myelin.Onnx;
 using NUnit.Framework;
 
 namespace Myelin.Tests;
@@ -88,5 +89,33 @@ public sealed class ReadmeExampleTests
         // An untrained guess is right 10% of the time; the network must do far better on digits it never saw.
         Assert.That(accuracy, Is.GreaterThan(0.9));
         Assert.That(history["loss"][^1], Is.LessThan(history["loss"][0]));
+    }
+
+    [Test]
+    public void OnnxExportExampleWritesModelsThatReimportWithTheSameOutputs()
+    {
+        using var scope = new TensorScope();
+        string directory = Directory.CreateTempSubdirectory("myelin-readme-onnx-").FullName;
+        try
+        {
+            using var network = new Sequential(new Linear(64, 128, generator: new Generator(1)), new ReLU(), new Dropout(0.1), new Linear(128, 10, generator: new Generator(2)));
+            using var model = new Model(network);
+            var graph = new Graph();
+            Value logits = graph.Input("x", DType.F32, "N", 3).MatMul(graph.Parameter("w", Tensor.RandN([3, 2], generator: new Generator(3)).MoveToOuterScope()));
+
+            model.ExportOnnx(Path.Combine(directory, "digits.onnx"), DType.F32, "N", 64);
+            OnnxExporter.Save(graph, [logits], Path.Combine(directory, "custom.onnx"));
+
+            using Tensor x = Tensor.RandN([5, 64], generator: new Generator(4));
+            using Tensor expected = model.Predict(x);
+            using var digits = InferenceSession.Load(Path.Combine(directory, "digits.onnx"));
+            Assert.That(digits.Run(new Dictionary<string, Tensor> { ["input"] = x })[0].ToArray<float>(), Is.EqualTo(expected.ToArray<float>()).Within(1e-5));
+            using var custom = InferenceSession.Load(Path.Combine(directory, "custom.onnx"));
+            Assert.That(custom.Outputs.Single().Name, Is.EqualTo(logits.Name));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 }

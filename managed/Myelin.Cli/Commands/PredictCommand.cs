@@ -68,7 +68,7 @@ internal static class PredictCommand
     }
 
     /// <summary>The sample shape and class count a weights file was trained for, from its standardization and classifier entries.</summary>
-    private static (long[] SampleShape, int Classes) Signature(string weightsPath)
+    internal static (long[] SampleShape, int Classes) Signature(string weightsPath)
     {
         Dictionary<string, Tensor> weights;
         try

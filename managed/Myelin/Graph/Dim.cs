@@ -52,6 +52,16 @@ public readonly struct Dim : IEquatable<Dim>
         return Sym($"{a}*{b}");
     }
 
+    /// <summary>
+    /// The factors of the size: itself for a number or a plain symbol; for a derived symbol such as <c>N*5</c> (see
+    /// <see cref="op_Multiply"/>), its symbols and numbers, so that shape inference can divide it again.
+    /// </summary>
+    public IEnumerable<Dim> Factors()
+    {
+        if (IsKnown || !Symbol!.Contains('*', StringComparison.Ordinal)) return [this];
+        return Symbol.Split('*').Select(part => long.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out long value) ? Of(value) : Sym(part));
+    }
+
     /// <inheritdoc/>
     public bool Equals(Dim other) => Value == other.Value && Symbol == other.Symbol;
 

@@ -58,6 +58,19 @@ public sealed unsafe class DropoutOp : OpDef
     }
 
     /// <inheritdoc/>
+    /// <remarks>An exported model is for inference, where dropout is the identity: the node is left out (its input passes on).</remarks>
+    public override void ExportOnnx(OnnxExportContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.Node.Outputs.Length > 1 && context.IsOutputUsed(1))
+        {
+            throw context.Unsupported("its mask is read, and an inference model has no dropout mask");
+        }
+
+        context.Alias(0, context.Input(0));
+    }
+
+    /// <inheritdoc/>
     protected override TensorType[] Infer(InferContext context)
     {
         if (!context.Input(0).DType.IsFloatingPoint()) context.Fail($"data is {context.Input(0).DType.ShortName()}; it must be floating point");

@@ -71,7 +71,12 @@ public abstract class SimpleUnaryOp(string name, UnaryOp kernel, string domain =
 }
 
 #pragma warning disable CS1591 // One line per op: the name says what it is; the ONNX spec documents it.
-public sealed class IdentityKernelOp() : SimpleUnaryOp("Copy", UnaryOp.Identity, "ai.myelin", 1);
+public sealed class IdentityKernelOp() : SimpleUnaryOp("Copy", UnaryOp.Identity, "ai.myelin", 1)
+{
+    /// <inheritdoc/>
+    public override void ExportOnnx(OnnxExportContext context) => context.Final("Identity", [context.Input(0)]);
+}
+
 public sealed class NegOp() : SimpleUnaryOp("Neg", UnaryOp.Neg);
 public sealed class AbsOp() : SimpleUnaryOp("Abs", UnaryOp.Abs);
 public sealed class SqrtOp() : SimpleUnaryOp("Sqrt", UnaryOp.Sqrt, low: 0.5, high: 2);
@@ -80,18 +85,61 @@ public sealed class LogOp() : SimpleUnaryOp("Log", UnaryOp.Log, low: 0.5, high: 
 public sealed class ReluOp() : SimpleUnaryOp("Relu", UnaryOp.Relu, since: 14);
 public sealed class SigmoidOp() : SimpleUnaryOp("Sigmoid", UnaryOp.Sigmoid);
 public sealed class TanhOp() : SimpleUnaryOp("Tanh", UnaryOp.Tanh);
-public sealed class SiluOp() : SimpleUnaryOp("Silu", UnaryOp.Silu, "ai.myelin", 1);
-public sealed class MishOp() : SimpleUnaryOp("Mish", UnaryOp.Mish, since: 18);
+public sealed class SiluOp() : SimpleUnaryOp("Silu", UnaryOp.Silu, "ai.myelin", 1)
+{
+    /// <inheritdoc/>
+    /// <remarks>ONNX has no Silu: x * Sigmoid(x).</remarks>
+    public override void ExportOnnx(OnnxExportContext context) =>
+        context.Final("Mul", [context.Input(0), context.Step("Sigmoid", context.Input(0))]);
+}
+
+public sealed class MishOp() : SimpleUnaryOp("Mish", UnaryOp.Mish, since: 18)
+{
+    /// <inheritdoc/>
+    /// <remarks>Before opset 18: x * Tanh(Softplus(x)), the definition of Mish.</remarks>
+    public override void ExportOnnx(OnnxExportContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.Opset >= SinceVersion)
+        {
+            context.Same();
+            return;
+        }
+
+        string x = context.Input(0);
+        context.Final("Mul", [x, context.Step("Tanh", context.Step("Softplus", x))]);
+    }
+}
+
 public sealed class SoftplusOp() : SimpleUnaryOp("Softplus", UnaryOp.Softplus, since: 1);
 public sealed class SoftsignOp() : SimpleUnaryOp("Softsign", UnaryOp.Softsign, since: 1);
 public sealed class HardSwishOp() : SimpleUnaryOp("HardSwish", UnaryOp.HardSwish, since: 14);
 public sealed class ReciprocalOp() : SimpleUnaryOp("Reciprocal", UnaryOp.Reciprocal, low: 0.5, high: 2);
-public sealed class SquareOp() : SimpleUnaryOp("Square", UnaryOp.Square, "ai.myelin", 1);
+public sealed class SquareOp() : SimpleUnaryOp("Square", UnaryOp.Square, "ai.myelin", 1)
+{
+    /// <inheritdoc/>
+    public override void ExportOnnx(OnnxExportContext context) => context.Final("Mul", [context.Input(0), context.Input(0)]);
+}
+
 public sealed class SinOp() : SimpleUnaryOp("Sin", UnaryOp.Sin, since: 7);
 public sealed class CosOp() : SimpleUnaryOp("Cos", UnaryOp.Cos, since: 7);
 public sealed class ErfOp() : SimpleUnaryOp("Erf", UnaryOp.Erf);
-public sealed class Log1pOp() : SimpleUnaryOp("Log1p", UnaryOp.Log1P, "ai.myelin", 1, low: -0.5, high: 2);
-public sealed class Expm1Op() : SimpleUnaryOp("Expm1", UnaryOp.Expm1, "ai.myelin", 1);
+public sealed class Log1pOp() : SimpleUnaryOp("Log1p", UnaryOp.Log1P, "ai.myelin", 1, low: -0.5, high: 2)
+{
+    /// <inheritdoc/>
+    /// <remarks>Log(1 + x): ONNX has no log1p, so the result loses the precision log1p keeps for tiny x.</remarks>
+    public override void ExportOnnx(OnnxExportContext context) =>
+        context.Final("Log", [context.Step("Add", context.Input(0), context.Scalar(1, context.Node.Inputs[0].DType, "one"))]);
+}
+
+public sealed class Expm1Op() : SimpleUnaryOp("Expm1", UnaryOp.Expm1, "ai.myelin", 1)
+{
+    /// <inheritdoc/>
+    /// <remarks>Exp(x) - 1: ONNX has no expm1, so the result loses the precision expm1 keeps for tiny x.</remarks>
+    public override void ExportOnnx(OnnxExportContext context) =>
+        context.Final("Sub", [context.Step("Exp", context.Input(0)), context.Scalar(1, context.Node.Inputs[0].DType, "one")]);
+}
+
 public sealed class SeluOp() : SimpleUnaryOp("Selu", UnaryOp.Selu, since: 6);
 #pragma warning restore CS1591
 
@@ -161,6 +209,30 @@ public sealed class GeluOp() : UnaryKernelOp("Gelu", UnaryOp.Gelu, since: 20)
     {
         KernelFor(context.Node);
         return base.Infer(context);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Before opset 20, the definitions: 0.5 x (1 + Erf(x / sqrt 2)), or with approximate = "tanh"
+    /// 0.5 x (1 + Tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+    /// </remarks>
+    public override void ExportOnnx(OnnxExportContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.Opset >= SinceVersion)
+        {
+            context.Same();
+            return;
+        }
+
+        string x = context.Input(0);
+        DType dtype = context.Node.Inputs[0].DType;
+        string inner = KernelFor(context.Node) == UnaryOp.Gelu
+            ? context.Step("Erf", context.Step("Mul", x, context.Scalar(1 / Math.Sqrt(2), dtype, "inv_sqrt2")))
+            : context.Step("Tanh", context.Step("Mul", context.Scalar(Math.Sqrt(2 / Math.PI), dtype, "sqrt_2_over_pi"),
+                context.Step("Add", x, context.Step("Mul", context.Scalar(0.044715, dtype, "cubic"), context.Step("Mul", x, context.Step("Mul", x, x))))));
+        string halfX = context.Step("Mul", x, context.Scalar(0.5, dtype, "half"));
+        context.Final("Mul", [halfX, context.Step("Add", inner, context.Scalar(1, dtype, "one"))]);
     }
 }
 

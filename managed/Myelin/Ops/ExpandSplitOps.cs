@@ -73,6 +73,24 @@ public sealed class SplitOp : ViewOp
         return (int)normalized;
     }
 
+    /// <inheritdoc/>
+    /// <remarks>Before opset 18 there is no num_outputs: the sizes become the split input, and every part is written, read or not.</remarks>
+    public override void ExportOnnx(OnnxExportContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.Opset >= 18 || context.Node.Inputs.Length == 2)
+        {
+            context.AddNode(OpType, context.Inputs(), context.AttributesWithout(context.Opset >= 18 ? [] : ["num_outputs"]), context.Outputs());
+            return;
+        }
+
+        TensorType x = context.Node.Inputs[0].Type;
+        int axis = Axis(context.Node, x.Rank);
+        if (!x[axis].IsKnown) throw context.Unsupported($"the split axis {axis} of {x.ShapeText} is symbolic, so num_outputs has no opset-{context.Opset} form");
+        long[] sizes = Sizes(context.Node, x[axis].Value);
+        context.AddNode(OpType, [context.Input(0), context.Int64s("split", sizes)], new Dictionary<string, object> { ["axis"] = (long)axis }, context.Outputs());
+    }
+
     /// <summary>The sizes of the parts when the split axis has <paramref name="dim"/> elements.</summary>
     internal static long[] Sizes(Node node, long dim)
     {

@@ -118,6 +118,45 @@ public sealed unsafe class GroupNormalizationOp : OpDef
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Before opset 21 (opset 18's GroupNormalization scales per group, not per channel), the definition: x reshaped
+    /// to [N, groups, -1], normalized over the last axis with ReduceMean, reshaped back, then scale * x + bias per channel.
+    /// </remarks>
+    public override void ExportOnnx(OnnxExportContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.IsOutputUsed(1) || context.IsOutputUsed(2)) throw context.Unsupported("its mean or inverse standard deviation is read; ONNX's GroupNormalization gives neither");
+        if (context.Opset >= SinceVersion)
+        {
+            context.Same();
+            return;
+        }
+
+        TensorType type = context.Node.Inputs[0].Type;
+        DType dtype = type.DType;
+        long groups = context.Node.GetInt("num_groups");
+        string grouped = context.Step("Reshape", context.Input(0), context.Int64s("grouped_shape", 0, groups, -1));
+        string centered = context.Step("Sub", grouped, context.Reduce("ReduceMean", grouped, [2], keepDims: true));
+        string variance = context.Reduce("ReduceMean", context.Step("Mul", centered, centered), [2], keepDims: true);
+        string deviation = context.Step("Sqrt", context.Step("Add", variance, context.Scalar(context.Node.GetFloat("epsilon"), dtype, "epsilon")));
+        string normalized = context.Step("Div", centered, deviation);
+        // Back to x's shape: its known dims, 0 for the batch (the same axis of the grouped tensor), -1 for another symbolic dim.
+        long[] shape = Enumerable.Range(0, type.Rank).Select(a => type[a].IsKnown ? type[a].Value : a == 0 ? 0L : -1L).ToArray();
+        if (shape.Count(d => d == -1) > 1) throw context.Unsupported($"x is {type.ShapeText}; a constant ONNX shape can restore at most one symbolic dim after the batch");
+        string restored = context.Step("Reshape", normalized, context.Int64s("shape", shape));
+        string scale = context.Input(1), bias = context.Input(2);
+        if (type.Rank > 2)
+        {
+            // Scale and bias [C] broadcast per channel as [C, 1, ..., 1].
+            string axes = context.Int64s("spatial_axes", Enumerable.Range(1, type.Rank - 2).Select(a => (long)a).ToArray());
+            scale = context.Step("Unsqueeze", scale, axes);
+            bias = context.Step("Unsqueeze", bias, axes);
+        }
+
+        context.Final("Add", [context.Step("Mul", restored, scale), bias]);
+    }
+
+    /// <inheritdoc/>
     public override KernelLaunch Bind(BindContext context) => new NormLaunch(context.Node.GetInt("num_groups"), context.Node.GetFloat("epsilon"),
         context.Input(0), context.Input(1), context.Input(2), context.Output(0), context.Output(1), context.Output(2));
 
@@ -276,6 +315,19 @@ public sealed unsafe class BatchNormalizationOp : OpDef
 
         Value?[] grads = NormLayout.Batch.ForwardGradient(c, dy => c.Graph.Apply("BatchNormGrad", [c.X(0), dy, c.X(1), c.Y(1), c.Y(2)]));
         return [.. grads, null, null];
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>A training-mode node updates statistics an inference model does not keep: it is refused, not silently switched to the running statistics.</remarks>
+    public override void ExportOnnx(OnnxExportContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (Training(context.Node))
+        {
+            throw context.Unsupported("it is in training mode (batch statistics); build the graph to export with the network in eval mode (Module.Eval())");
+        }
+
+        context.Same();
     }
 
     /// <inheritdoc/>

@@ -126,6 +126,27 @@ public abstract class OpDef
     public virtual KernelLaunch Bind(BindContext context) =>
         throw new NotSupportedException($"{context.Node}: the op has no kernel binding on {context.Device.Name}.");
 
+    /// <summary>
+    /// Writes the node as standard ONNX at <see cref="OnnxExportContext.Opset"/>. By default an ai.onnx op is written
+    /// as itself with all its attributes; an op whose ONNX form differs at that opset, or a Myelin op with a standard
+    /// equivalent, overrides this; any other Myelin op (gradients, optimizer updates, fused kernels) has no ONNX form.
+    /// </summary>
+    public virtual void ExportOnnx(OnnxExportContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (Domain.Length != 0)
+        {
+            throw context.Unsupported($"the op is internal to Myelin ({Domain}) and has no ONNX form; export the inference graph as built, before autodiff and the fusion passes of CompiledGraph.Compile");
+        }
+
+        if (SinceVersion > context.Opset)
+        {
+            throw context.Unsupported($"the op's registry version is from opset {SinceVersion}, after the exported opset {context.Opset}, and no older form is defined");
+        }
+
+        context.Same();
+    }
+
     /// <summary>Inputs that <see cref="Autodiff.GradCheck"/> uses for this op, or null for an op it skips (not differentiable).</summary>
     public virtual GradCheckCase? GradCheckCase => null;
 

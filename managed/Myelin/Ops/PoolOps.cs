@@ -25,6 +25,34 @@ public abstract unsafe class PoolKernelOp(string name, PoolMode mode) : OpDef
         new("dilations", AttrKind.Ints, Optional: true), new("ceil_mode", AttrKind.Int, 0L), new("count_include_pad", AttrKind.Int, 0L),
     ];
 
+    /// <inheritdoc/>
+    /// <remarks>
+    /// MaxPool has no count_include_pad; AveragePool before opset 19 has no dilations, so only unit dilations are
+    /// written as its older form.
+    /// </remarks>
+    public override void ExportOnnx(OnnxExportContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (mode == PoolMode.Max)
+        {
+            context.Same(context.AttributesWithout("count_include_pad"));
+            return;
+        }
+
+        if (context.Opset >= SinceVersion)
+        {
+            context.Same();
+            return;
+        }
+
+        if (context.Node.GetInts("dilations") is { } dilations && dilations.Any(d => d != 1))
+        {
+            throw context.Unsupported($"dilations [{string.Join(", ", dilations)}] need AveragePool from opset {SinceVersion}, after the exported opset {context.Opset}");
+        }
+
+        context.Same(context.AttributesWithout("dilations"));
+    }
+
     /// <summary>The native parameters of a pooling node (its attributes, or those copied onto its backward node).</summary>
     internal static PoolParams Parameters(Node node)
     {

@@ -95,6 +95,22 @@ public abstract unsafe class ReduceKernelOp(string name, ReduceOp kernel) : OpDe
     /// <inheritdoc/>
     public override GradCheckCase? GradCheckCase => new([[2, 3, 4]], Attributes: new() { ["axes"] = new long[] { 1 }, ["keepdims"] = 0L });
 
+    /// <inheritdoc/>
+    /// <remarks>The reduced axes written in the form the opset uses; a node that reduces nothing is the identity.</remarks>
+    public override void ExportOnnx(OnnxExportContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        bool[] reduced = ReductionAxes(context.Node, context.Node.Inputs[0].Rank);
+        long[] axes = Enumerable.Range(0, reduced.Length).Where(a => reduced[a]).Select(a => (long)a).ToArray();
+        if (axes.Length == 0)
+        {
+            context.Final("Identity", [context.Input(0)]);
+            return;
+        }
+
+        context.Reduce(OpType, context.Input(0), axes, context.Node.GetInt("keepdims") != 0, context.Output(0));
+    }
+
     /// <summary><paramref name="reducedValue"/> (dy or y) broadcast back over the reduced axes to x's shape (a view); itself when nothing is reduced.</summary>
     internal static Value Unreduce(GradientContext c, Value reducedValue)
     {
@@ -120,6 +136,7 @@ public sealed class ReduceSumOp() : ReduceKernelOp("ReduceSum", ReduceOp.Sum)
 {
     /// <inheritdoc/>
     public override Value?[] Gradient(GradientContext c) => ForX(c, Unreduce(c));
+
 
     /// <inheritdoc/>
     public override GradCheckCase? GradCheckCase => new([[2, 3, 4]], Build: (g, x) =>

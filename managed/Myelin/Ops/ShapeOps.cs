@@ -100,6 +100,10 @@ public sealed class StopGradientOp : ViewOp
 
     /// <inheritdoc/>
     public override Layout? View(Node node, Layout input, Shape output) => input;
+
+    /// <inheritdoc/>
+    /// <remarks>An inference model has no gradients to stop: the identity.</remarks>
+    public override void ExportOnnx(OnnxExportContext context) => context.Final("Identity", [context.Input(0)]);
 }
 
 /// <summary>ONNX Transpose (default: reverse the axes).</summary>
@@ -184,15 +188,22 @@ public sealed class ReshapeOp : ReshapeLikeViewOp
 
             if (spec[i] < -1) context.Fail($"shape entry {spec[i]} is negative");
             dims[i] = spec[i] == 0 && !allowZero ? (i < x.Rank ? x[i] : Dim.Of(0)) : Dim.Of(spec[i]);
-            if (dims[i].IsKnown) knownSpec *= dims[i].Value;
+        }
+
+        // Compared factor by factor, so that a derived dim such as N*5 divides by a given 5 and leaves N to infer.
+        var specSymbols = new List<Dim>();
+        foreach (Dim factor in dims.Where((_, i) => i != inferred).SelectMany(d => d.Factors()))
+        {
+            if (factor.IsKnown) knownSpec *= factor.Value;
+            else specSymbols.Add(factor);
         }
 
         long knownInput = 1;
         Dim symbolic = 1;
-        foreach (Dim d in x.Dims)
+        foreach (Dim factor in x.Dims.ToArray().SelectMany(d => d.Factors()))
         {
-            if (d.IsKnown) knownInput *= d.Value;
-            else if (!dims.Contains(d)) symbolic *= d;
+            if (factor.IsKnown) knownInput *= factor.Value;
+            else if (!specSymbols.Remove(factor)) symbolic *= factor;
         }
 
         if (inferred >= 0)
@@ -335,6 +346,30 @@ public sealed class ReshapeLikeOp : ReshapeLikeViewOp
     protected override TensorType[] Infer(InferContext context) => [context.Input(1).WithDType(context.Input(0).DType)];
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// A Reshape to a constant shape, which importers (Myelin's too) need when they build the graph: like's known dims,
+    /// 0 (copy x's dim) for a symbolic dim x has at the same axis, and -1 for at most one other symbolic dim.
+    /// </remarks>
+    public override void ExportOnnx(OnnxExportContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        TensorType x = context.Node.Inputs[0].Type, like = context.Node.Inputs[1].Type;
+        var shape = new long[like.Rank];
+        for (int axis = 0; axis < like.Rank; axis++)
+        {
+            Dim dim = like[axis];
+            shape[axis] = dim.IsKnown ? dim.Value : axis < x.Rank && x[axis] == dim ? 0 : -1;
+        }
+
+        if (shape.Count(d => d == -1) > 1)
+        {
+            throw context.Unsupported($"reshaping {x.ShapeText} to {like.ShapeText} needs more than one symbolic dim inferred, which a constant ONNX shape cannot say");
+        }
+
+        context.Final("Reshape", [context.Input(0), context.Int64s("shape", shape)]);
+    }
+
+    /// <inheritdoc/>
     public override GradCheckCase? GradCheckCase => new([[2, 3], [3, 2]]);
 }
 
@@ -366,6 +401,27 @@ public sealed class ExpandLikeOp : ViewOp
 
     /// <inheritdoc/>
     public override Value?[] Gradient(GradientContext c) => [c.SumTo(c.Dy()!, c.X(0)), null];
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Expand to a constant shape when like's dims are known. A symbolic dim (a batch) cannot be a constant, and
+    /// Expand(x, Shape(like)) would not import where Expand needs its shape at build time, so the broadcast comes
+    /// from Where(Equal(like, like), x, x): x either way (even where like is NaN), in the shape of the three broadcast.
+    /// </remarks>
+    public override void ExportOnnx(OnnxExportContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        TensorType like = context.Node.Inputs[1].Type;
+        string x = context.Input(0);
+        if (like.IsConcrete)
+        {
+            context.Final("Expand", [x, context.Int64s("shape", like.ToShape().ToArray())]);
+            return;
+        }
+
+        string always = context.Step("Equal", context.Input(1), context.Input(1));
+        context.Final("Where", [always, x, x]);
+    }
 
     /// <inheritdoc/>
     public override GradCheckCase? GradCheckCase => new([[3], [2, 3]]);

@@ -28,6 +28,25 @@ public sealed unsafe partial class Tensor
         return result;
     }
 
+    /// <summary>The elements' bytes in row-major order as stored (little-endian), for any layout and device: serialization's raw data.</summary>
+    internal byte[] ToBytes()
+    {
+        var result = new byte[checked(CheckedLength(Shape) * ElementSize)];
+        if (result.Length == 0)
+        {
+            return result;
+        }
+
+        using Tensor source = IsContiguous ? View(Shape, _strides, Offset) : Contiguous();
+        fixed (byte* destination = result)
+        {
+            CopyBytes(Device.Cpu, destination, Device, source.DataPointer, result.Length);
+        }
+
+        GC.KeepAlive(source);
+        return result;
+    }
+
     /// <summary>
     /// The elements of a contiguous CPU tensor, in place (writes change the tensor). The span is valid only
     /// while this tensor is alive.

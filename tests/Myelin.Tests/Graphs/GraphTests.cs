@@ -20,6 +20,19 @@ public class GraphTests
     }
 
     [Test]
+    public void ReshapeInfersASymbolicDimFromADerivedOne()
+    {
+        var g = new Graph();
+        Value x = g.Input("x", DType.F32, 5, "N", 8);
+        Value rows = g.Apply("Reshape", [x, g.Constant(Tensor.FromArray(new long[] { -1, 8 }).MoveToOuterScope())])[0];
+        Assert.That(rows.Type.ShapeText, Is.EqualTo("N*5x8"));
+        Value back = g.Apply("Reshape", [rows, g.Constant(Tensor.FromArray(new long[] { 5, -1, 8 }).MoveToOuterScope())])[0];
+        Assert.That(back.Type.ShapeText, Is.EqualTo("5xNx8"));
+        var error = Assert.Throws<GraphValidationException>(() => g.Apply("Reshape", [rows, g.Constant(Tensor.FromArray(new long[] { 3, -1, 8 }).MoveToOuterScope())]))!;
+        Assert.That(error.Message, Does.Contain("cannot reshape N*5x8 to [3, -1, 8]"));
+    }
+
+    [Test]
     public void SymbolicDimsFlowThroughInference()
     {
         var g = new Graph();
