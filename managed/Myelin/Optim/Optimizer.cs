@@ -198,6 +198,13 @@ public abstract class Optimizer
             state.Scalars[$"{parameter.Name}.step"] = slot.Nodes.Count == 0 ? 0 : OptimizerStepOp.StepCount(slot.Nodes[0]);
         }
 
+        // Loaded but not yet taken by a built graph: still the state to save.
+        if (_slots.Count == 0 && _pending is not null)
+        {
+            foreach ((string key, Tensor tensor) in _pending.Tensors) state.Tensors[key] = tensor.Clone().MoveToOuterScope();
+            foreach ((string key, double value) in _pending.Scalars.Where(p => !p.Key.StartsWith("groups.", StringComparison.Ordinal))) state.Scalars[key] = value;
+        }
+
         for (int g = 0; g < _groups.Count; g++)
         {
             foreach ((string name, Func<ParameterGroup, double> get, _) in s_settings) state.Scalars[$"groups.{g}.{name}"] = get(_groups[g]);

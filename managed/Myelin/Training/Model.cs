@@ -291,13 +291,21 @@ public sealed class Model : IDisposable
             ? _train.Graph.Nodes.Where(n => n.Op is DropoutOp).Select(n => (n.Name, Stream: DropoutOp.StreamOf(n))).Select(p => (p.Name, new RandomStreamState(p.Stream.Seed, p.Stream.Offset)))
             : (_pendingStreams ?? []).Select(p => (p.Key, p.Value));
         foreach ((string node, RandomStreamState stream) in streams) training.RandomStreams.Add(new RandomStream { Node = node, Seed = stream.Seed, Offset = stream.Offset });
-        foreach ((string key, Callback callback) in CallbackKeys(_callbacks))
+        if (_pendingCallbacks is not null)
         {
-            using StateDict? state = callback.SaveState();
-            if (state is not null) training.Callbacks.Add(new NamedState { Name = key, State = TrainingCheckpoint.ToProto(state) });
+            // Loaded and not yet handed to a Fit: saved as they are.
+            foreach ((string key, StateDict state) in _pendingCallbacks) training.Callbacks.Add(new NamedState { Name = key, State = TrainingCheckpoint.ToProto(state) });
+        }
+        else
+        {
+            foreach ((string key, Callback callback) in CallbackKeys(_callbacks))
+            {
+                using StateDict? state = callback.SaveState();
+                if (state is not null) training.Callbacks.Add(new NamedState { Name = key, State = TrainingCheckpoint.ToProto(state) });
+            }
         }
 
-        foreach (IReadOnlyDictionary<string, double> logs in _history)
+        foreach (IReadOnlyDictionary<string, double> logs in _pendingHistory ?? _history)
         {
             var entry = new EpochLogs();
             entry.Values.Add(logs.ToDictionary());

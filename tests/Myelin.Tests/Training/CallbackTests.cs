@@ -43,6 +43,31 @@ public class CallbackTests
     }
 
     [Test]
+    public void EarlyStoppingResumedFromACheckpointStopsAndRestoresAsTheUninterruptedRun()
+    {
+        double[] valLoss = [1.0, 0.8, 0.85, 0.79, 0.9, 0.7];
+        (Dictionary<string, float[]> Weights, int Stopped, int Best, int Epochs) Run(ulong seed, string? resumeFrom)
+        {
+            using Sequential network = TinyProblems.Regressor(seed);
+            using var model = new Model(network);
+            model.Compile(new MseLoss(), new Sgd(0.1));
+            using var stopping = new EarlyStopping("val_loss", minDelta: 0.02, patience: 2, restoreBestWeights: true);
+            var save = new ModelCheckpoint(Path.Combine(_directory, resumeFrom is null ? "epoch{epoch}.ckpt" : "resumed{epoch}.ckpt"));
+            int initialEpoch = resumeFrom is null ? 0 : model.LoadCheckpoint(resumeFrom);
+            History history = model.Fit(TinyProblems.Regression(8, 4, seed: 33), epochs: valLoss.Length, callbacks: [new ScriptedEpochs(valLoss), stopping, save],
+                progress: ProgressMode.None, initialEpoch: initialEpoch);
+            return (network.NamedParameters().ToDictionary(p => p.Path, p => p.Tensor.ToArray<float>()), stopping.StoppedEpoch, stopping.BestEpoch, history.Epochs.Count);
+        }
+
+        var uninterrupted = Run(31, null);
+        // Epoch 2's file holds epoch 1's weights as the best so far; another network resumed from it must restore them.
+        var resumed = Run(32, Path.Combine(_directory, "epoch2.ckpt"));
+        Assert.That((resumed.Stopped, resumed.Best, resumed.Epochs), Is.EqualTo((3, 1, 4)));
+        Assert.That((uninterrupted.Stopped, uninterrupted.Best, uninterrupted.Epochs), Is.EqualTo((3, 1, 4)));
+        foreach ((string path, float[] values) in uninterrupted.Weights) Assert.That(resumed.Weights[path], Is.EqualTo(values), path);
+    }
+
+    [Test]
     public void EarlyStoppingOnARisingMetricUsesMaxMode()
     {
         double[] valAccuracy = [0.5, 0.6, 0.6, 0.55];
