@@ -267,7 +267,7 @@ public sealed class Model : IDisposable
     public void LoadWeights(string path)
     {
         using TrainingCheckpoint checkpoint = TrainingCheckpoint.Load(path);
-        LoadCheckpointWeights(checkpoint);
+        CopyCheckpointWeights(checkpoint, MatchWeights(checkpoint));
     }
 
     /// <summary>
@@ -332,8 +332,16 @@ public sealed class Model : IDisposable
             throw new CheckpointException($"{path}: the checkpoint holds {checkpoint.OptimizerName} state but the model is compiled with {Optimizer.Name}.");
         }
 
-        LoadCheckpointWeights(checkpoint);
-        if (!checkpoint.HasTrainingState) return 0;
+        // The weights are checked before anything changes, and each later part before it is applied.
+        List<(string Path, Tensor Tensor)> targets = MatchWeights(checkpoint);
+        if (!checkpoint.HasTrainingState)
+        {
+            CopyCheckpointWeights(checkpoint, targets);
+            return 0;
+        }
+
+        if (_train is not null) RestoreStreams(checkpoint.RandomStreams, path);
+        else _pendingStreams = new Dictionary<string, RandomStreamState>(checkpoint.RandomStreams);
         if (Optimizer is not null && checkpoint.OptimizerState is not null)
         {
             try
@@ -346,8 +354,7 @@ public sealed class Model : IDisposable
             }
         }
 
-        if (_train is not null) RestoreStreams(checkpoint.RandomStreams, path);
-        else _pendingStreams = new Dictionary<string, RandomStreamState>(checkpoint.RandomStreams);
+        CopyCheckpointWeights(checkpoint, targets);
         DisposePendingCallbacks();
         _pendingCallbacks = new Dictionary<string, StateDict>(checkpoint.CallbackStates);
         checkpoint.CallbackStates.Clear();
@@ -368,8 +375,8 @@ public sealed class Model : IDisposable
 
     private IEnumerable<(string Path, Tensor Tensor)> NamedWeights() => Network.NamedParameters().Concat(Network.NamedBuffers());
 
-    /// <summary>Copies the checkpoint's weights into the network after checking that every one matches, naming the first that does not.</summary>
-    private void LoadCheckpointWeights(TrainingCheckpoint checkpoint)
+    /// <summary>The network's weights, after checking that the checkpoint's match them one for one; the first mismatch is named.</summary>
+    private List<(string Path, Tensor Tensor)> MatchWeights(TrainingCheckpoint checkpoint)
     {
         var targets = NamedWeights().ToList();
         foreach ((string path, Tensor target) in targets)
@@ -390,6 +397,11 @@ public sealed class Model : IDisposable
             throw new CheckpointException($"{checkpoint.Source}: the checkpoint's weight '{extra}' is not in {Network.DisplayName}; it was saved from another model.");
         }
 
+        return targets;
+    }
+
+    private static void CopyCheckpointWeights(TrainingCheckpoint checkpoint, List<(string Path, Tensor Tensor)> targets)
+    {
         foreach ((string path, Tensor target) in targets) checkpoint.Weights[path].CopyTo(target);
     }
 
