@@ -118,4 +118,46 @@ public sealed class ReadmeExampleTests
             Directory.Delete(directory, recursive: true);
         }
     }
+
+    [Test]
+    public void CheckpointExampleResumesAsTheUninterruptedRun()
+    {
+        string directory = Directory.CreateTempSubdirectory("myelin-readme-").FullName;
+        try
+        {
+            InMemoryDataset digits = Digits.Load();
+            const int Epochs = 4;
+            float[] Train(ulong seed, int crashAfter)
+            {
+                string path = Path.Combine(directory, $"run{seed}.ckpt");
+                var generator = new Generator(seed);
+                using var network = new Sequential(new Linear(64, 32, generator: generator), new ReLU(), new Dropout(0.1, generator), new Linear(32, 10, generator: generator));
+                using var model = new Model(network);
+                var optimizer = new Adam(1e-3);
+                model.Compile(new CrossEntropyLoss(), optimizer, new Accuracy());
+                var loader = new DataLoader(digits, 64, seed: 1);
+
+                // As in README.md, with a crash emulated by stopping early and a fresh model for the second part.
+                var scheduler = new LearningRateScheduler(new CosineAnnealingLR(optimizer, tMax: Epochs));
+                model.Fit(loader, epochs: crashAfter, callbacks: [scheduler, new ModelCheckpoint(path)], progress: ProgressMode.None);
+                if (crashAfter == Epochs) return network.NamedParameters().SelectMany(p => p.Tensor.ToArray<float>()).ToArray();
+
+                var otherGenerator = new Generator(seed + 100);
+                using var rebuilt = new Sequential(new Linear(64, 32, generator: otherGenerator), new ReLU(), new Dropout(0.1, otherGenerator), new Linear(32, 10, generator: otherGenerator));
+                using var resumed = new Model(rebuilt);
+                var freshOptimizer = new Adam(1e-3);
+                resumed.Compile(new CrossEntropyLoss(), freshOptimizer, new Accuracy());
+                var freshScheduler = new LearningRateScheduler(new CosineAnnealingLR(freshOptimizer, tMax: Epochs));
+                int epoch = resumed.LoadCheckpoint(path);
+                resumed.Fit(loader, epochs: Epochs, callbacks: [freshScheduler, new ModelCheckpoint(path)], progress: ProgressMode.None, initialEpoch: epoch);
+                return rebuilt.NamedParameters().SelectMany(p => p.Tensor.ToArray<float>()).ToArray();
+            }
+
+            Assert.That(Train(1, crashAfter: 2), Is.EqualTo(Train(1, crashAfter: Epochs)));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 }

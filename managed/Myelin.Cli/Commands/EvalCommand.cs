@@ -50,7 +50,7 @@ internal static class EvalCommand
         {
             model.LoadWeights(path);
         }
-        catch (Exception exception) when (exception is ArgumentException or InvalidDataException or EndOfStreamException)
+        catch (CheckpointException exception)
         {
             throw new ArgumentException($"--weights: {path} does not hold {modelName} weights for this data: {exception.Message}", exception);
         }

@@ -70,30 +70,25 @@ internal static class PredictCommand
     /// <summary>The sample shape and class count a weights file was trained for, from its standardization and classifier entries.</summary>
     internal static (long[] SampleShape, int Classes) Signature(string weightsPath)
     {
-        Dictionary<string, Tensor> weights;
+        TrainingCheckpoint checkpoint;
         try
         {
-            using FileStream stream = File.OpenRead(weightsPath);
-            weights = NamedTensorFormat.Instance.Read(stream);
+            checkpoint = TrainingCheckpoint.Load(weightsPath);
         }
-        catch (Exception exception) when (exception is InvalidDataException or EndOfStreamException)
+        catch (CheckpointException exception)
         {
-            throw new ArgumentException($"--weights: {weightsPath}: {exception.Message}", exception);
+            throw new ArgumentException($"--weights: {exception.Message}", exception);
         }
 
-        try
+        using (checkpoint)
         {
             string mean = TrainingSetup.StandardizeName + ".mean", classifier = TrainingSetup.ClassifierName + ".weight";
-            if (!weights.TryGetValue(mean, out Tensor? meanTensor) || !weights.TryGetValue(classifier, out Tensor? classifierTensor))
+            if (!checkpoint.Weights.TryGetValue(mean, out Tensor? meanTensor) || !checkpoint.Weights.TryGetValue(classifier, out Tensor? classifierTensor))
             {
                 throw new ArgumentException($"--weights: {weightsPath} has no '{mean}' and '{classifier}'; it was not saved by `myelin train --out`.");
             }
 
             return (meanTensor.Shape.ToArray(), checked((int)classifierTensor.Shape[0]));
-        }
-        finally
-        {
-            foreach (Tensor tensor in weights.Values) tensor.Dispose();
         }
     }
 

@@ -35,6 +35,11 @@ internal static class TrainCommand
         };
         TrainingSetup.AcceptOnly(schedule, TrainingSetup.ScheduleNames);
         var outFile = new Option<string?>("--out") { Description = "Save the trained weights (with the fitted standardization) to this file." };
+        var checkpoint = new Option<string?>("--checkpoint")
+        {
+            Description = "Save the full training state (weights, optimizer, schedule, random streams, history) to this file after every epoch, atomically.",
+        };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the --checkpoint file when it exists (same data, model and settings), up to --epochs in all." };
         var logDirectory = new Option<string?>("--log-dir") { Description = "Write TensorBoard event files (scalars and weight histograms) to this directory." };
         var threads = new Option<int?>("--threads") { Description = "Kernel threads (default: the runtime's choice)." };
         threads.Validators.Add(result =>
@@ -45,14 +50,18 @@ internal static class TrainCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object as the last line." };
         var command = new Command("train", "Train a classifier and report its held-out accuracy and loss.")
         {
-            data, model, epochs, batchSize, optimizer, learningRate, schedule, outFile, logDirectory, threads, json,
+            data, model, epochs, batchSize, optimizer, learningRate, schedule, outFile, checkpoint, resume, logDirectory, threads, json,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(resume) && result.GetValue(checkpoint) is null) result.AddError("--resume needs --checkpoint FILE.");
+        });
         command.SetAction(parseResult => TrainingSetup.Run(parseResult, "--data", output =>
         {
             if (parseResult.GetValue(threads) is int count) Device.Cpu.ThreadCount = count;
             var options = new TrainOptions(parseResult.GetValue(data)!, parseResult.GetValue(model)!, parseResult.GetValue(epochs), parseResult.GetValue(batchSize),
                 parseResult.GetValue(optimizer)!, parseResult.GetValue(learningRate), parseResult.GetValue(schedule)!, parseResult.GetValue(outFile),
-                parseResult.GetValue(logDirectory));
+                parseResult.GetValue(logDirectory), parseResult.GetValue(checkpoint), parseResult.GetValue(resume));
             TrainReport report = Train(options, output);
             if (parseResult.GetValue(json))
             {
@@ -88,7 +97,26 @@ internal static class TrainCommand
         if (board is not null) callbacks.Add(board);
         (ProgressMode mode, Callback? logger) = TrainingSetup.Progress(output);
         if (logger is not null) callbacks.Add(logger);
-        History history = model.Fit(loader, epochs: options.Epochs, callbacks: callbacks, progress: mode);
+        int initialEpoch = 0;
+        if (options.Checkpoint is not null)
+        {
+            callbacks.Add(new ModelCheckpoint(options.Checkpoint));
+            if (options.Resume && File.Exists(options.Checkpoint))
+            {
+                try
+                {
+                    initialEpoch = Math.Min(model.LoadCheckpoint(options.Checkpoint), options.Epochs);
+                }
+                catch (CheckpointException exception)
+                {
+                    throw new ArgumentException($"--checkpoint: {exception.Message}", exception);
+                }
+
+                output.WriteLine($"Resuming from {options.Checkpoint} after epoch {initialEpoch}.");
+            }
+        }
+
+        History history = model.Fit(loader, epochs: options.Epochs, callbacks: callbacks, progress: mode, initialEpoch: initialEpoch);
         IReadOnlyDictionary<string, double> results = model.Evaluate(TrainingSetup.EvaluationLoader(test, options.BatchSize));
         if (options.Out is not null) model.SaveWeights(options.Out);
         return new TrainReport(results["accuracy"], results["loss"], timer.MeanSeconds, history.Epochs.Count);
@@ -96,7 +124,7 @@ internal static class TrainCommand
 
     /// <summary>What <c>train</c> was asked to do.</summary>
     internal sealed record TrainOptions(string Data, string Model, int Epochs, int BatchSize, string Optimizer, double LearningRate, string Schedule,
-        string? Out, string? LogDirectory);
+        string? Out, string? LogDirectory, string? Checkpoint = null, bool Resume = false);
 
     /// <summary>The JSON of <c>train --json</c>.</summary>
     internal sealed record TrainReport(double TestAccuracy, double TestLoss, double SecondsPerEpoch, int Epochs);

@@ -8,16 +8,34 @@ namespace Myelin.Ops;
 /// ONNX Dropout (opset 13): inputs data, optional constant ratio (default 0.5) and training_mode (default false, the
 /// identity); outputs the result and the bool mask. In training, <c>mln_dropout</c> (Philox) draws a new mask each run:
 /// the counter offset advances by the element count per launch and lives with the node, so re-planning keeps it.
+/// The node's stream (seed and offset) can be read and set (<see cref="StreamOf"/>, <see cref="SetStream"/>), so a
+/// checkpoint resumes the same masks.
 /// </summary>
 public sealed unsafe class DropoutOp : OpDef
 {
-    private static readonly ConditionalWeakTable<Node, StrongBox<ulong>> s_offsets = [];
+    private static readonly ConditionalWeakTable<Node, MaskStream> s_streams = [];
 
     // Nodes whose counter offset stays put, so every run draws the same mask (finite differences need a fixed function).
     private static readonly ConditionalWeakTable<Node, object> s_fixedMasks = [];
 
     /// <summary>Makes <paramref name="node"/> draw the same mask on every run (for gradient checks).</summary>
     internal static void FixMask(Node node) => s_fixedMasks.AddOrUpdate(node, node);
+
+    /// <summary>The mask stream of <paramref name="node"/>: its seed (the "seed" attribute unless set) and the Philox counter offset of its next launch.</summary>
+    internal static (ulong Seed, ulong Offset) StreamOf(Node node)
+    {
+        MaskStream stream = Stream(node);
+        return (stream.Seed, stream.Offset);
+    }
+
+    /// <summary>Makes the next launch of <paramref name="node"/> draw from <paramref name="seed"/> at counter <paramref name="offset"/>.</summary>
+    internal static void SetStream(Node node, ulong seed, ulong offset)
+    {
+        MaskStream stream = Stream(node);
+        (stream.Seed, stream.Offset) = (seed, offset);
+    }
+
+    private static MaskStream Stream(Node node) => s_streams.GetValue(node, n => new MaskStream { Seed = (ulong)n.GetInt("seed") });
 
     /// <inheritdoc/>
     public override string Name => "Dropout";
@@ -92,8 +110,8 @@ public sealed unsafe class DropoutOp : OpDef
     {
         (double ratio, bool training) = Mode(context.Node);
         long count = context.InputShape(0).Aggregate(1L, (p, d) => p * d);
-        return new DropoutLaunch(training ? ratio : 0, (ulong)context.Node.GetInt("seed"), s_fixedMasks.TryGetValue(context.Node, out _) ? 0 : (ulong)count,
-            s_offsets.GetOrCreateValue(context.Node), context.Input(0), context.Output(0), context.Output(1));
+        return new DropoutLaunch(training ? ratio : 0, s_fixedMasks.TryGetValue(context.Node, out _) ? 0 : (ulong)count, Stream(context.Node),
+            context.Input(0), context.Output(0), context.Output(1));
     }
 
     /// <inheritdoc/>
@@ -109,12 +127,18 @@ public sealed unsafe class DropoutOp : OpDef
         return [outputs[0]];
     });
 
-    private sealed class DropoutLaunch(double p, ulong seed, ulong count, StrongBox<ulong> offset, TensorDesc* x, TensorDesc* y, TensorDesc* mask) : KernelLaunch
+    private sealed class MaskStream
+    {
+        public ulong Seed;
+        public ulong Offset;
+    }
+
+    private sealed class DropoutLaunch(double p, ulong count, MaskStream stream, TensorDesc* x, TensorDesc* y, TensorDesc* mask) : KernelLaunch
     {
         public override void Launch(DeviceHandle device)
         {
-            NativeMethods.Check(NativeMethods.Dropout(device, p, seed, offset.Value, x, y, mask));
-            offset.Value += count;
+            NativeMethods.Check(NativeMethods.Dropout(device, p, stream.Seed, stream.Offset, x, y, mask));
+            stream.Offset += count;
         }
     }
 }

@@ -17,6 +17,9 @@ public abstract class Optimizer
     private readonly Dictionary<Value, Slot> _slots = [];
     private readonly double? _maxGradientNorm, _maxGradientValue;
 
+    // A state loaded before the training graph was built: each parameter's part is copied in when its state is created.
+    private StateDict? _pending;
+
     /// <summary>Creates the optimizer with its default group.</summary>
     /// <param name="learningRate">The default group's learning rate.</param>
     /// <param name="weightDecay">The default group's weight decay.</param>
@@ -150,12 +153,14 @@ public abstract class Optimizer
         for (int i = 0; i < names.Length; i++)
         {
             Tensor state = Tensor.Full(parameter.Data.Shape, InitialStateValue(i), parameter.DType, parameter.Data.Device).MoveToOuterScope();
+            if (_pending is not null) CopySaved(_pending, $"{parameter.Name}.{names[i]}", state);
             states[i] = graph.Parameter($"{parameter.Name}.{names[i]}", state);
         }
 
         group.IsBuilt = true;
         group.HasMomentumBuffer = names.Contains("momentum_buffer");
-        _slots[parameter] = new Slot(group, names, states, []);
+        long steps = _pending is null ? 0 : checked((long)_pending.Scalar($"{parameter.Name}.step", Name));
+        _slots[parameter] = new Slot(group, names, states, [], steps);
         return states;
     }
 
@@ -172,6 +177,7 @@ public abstract class Optimizer
         graph.Apply("OptimizerStep", [parameter, gradient, .. states], attributes, graph.Fresh($"{Scheduling.Scheduler.Root(parameter).Name}_update"));
         Node node = graph.Nodes[^1];
         OptimizerStepOp.UseLiveSettings(node, group);
+        OptimizerStepOp.SetStepCount(node, slot.InitialStep);
         slot.Nodes.Add(node);
     }
 
@@ -179,9 +185,9 @@ public abstract class Optimizer
     /// A copy of the optimizer's state: "{parameter}.{state}" tensors (PyTorch's state names, such as exp_avg),
     /// "{parameter}.step" step counters, and "groups.{i}.{setting}" live settings of each group.
     /// </summary>
-    public OptimizerState SaveState()
+    public StateDict SaveState()
     {
-        var state = new OptimizerState();
+        var state = new StateDict();
         foreach ((Value parameter, Slot slot) in _slots)
         {
             for (int i = 0; i < slot.States.Length; i++)
@@ -192,6 +198,13 @@ public abstract class Optimizer
             state.Scalars[$"{parameter.Name}.step"] = slot.Nodes.Count == 0 ? 0 : OptimizerStepOp.StepCount(slot.Nodes[0]);
         }
 
+        // Loaded but not yet taken by a built graph: still the state to save.
+        if (_slots.Count == 0 && _pending is not null)
+        {
+            foreach ((string key, Tensor tensor) in _pending.Tensors) state.Tensors[key] = tensor.Clone().MoveToOuterScope();
+            foreach ((string key, double value) in _pending.Scalars.Where(p => !p.Key.StartsWith("groups.", StringComparison.Ordinal))) state.Scalars[key] = value;
+        }
+
         for (int g = 0; g < _groups.Count; g++)
         {
             foreach ((string name, Func<ParameterGroup, double> get, _) in s_settings) state.Scalars[$"groups.{g}.{name}"] = get(_groups[g]);
@@ -200,37 +213,71 @@ public abstract class Optimizer
         return state;
     }
 
-    /// <summary>Restores a state from <see cref="SaveState"/> of an optimizer of the same kind and parameters, after the graph is built.</summary>
-    public void LoadState(OptimizerState state)
+    /// <summary>
+    /// Restores a state from <see cref="SaveState"/> of an optimizer of the same kind, groups and parameters. The group
+    /// settings apply at once; the state tensors and step counts too when the training graph is built, otherwise when it
+    /// is (a copy is kept until then), so a checkpoint can be loaded into a fresh model before its first step.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">An entry is missing; the message names it.</exception>
+    /// <exception cref="ArgumentException">A state tensor's dtype or shape differs from its parameter's.</exception>
+    public void LoadState(StateDict state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        if (_slots.Count == 0) throw new InvalidOperationException($"{Name}: the training graph is not built yet; load the state after TrainingStep.Compile.");
         foreach ((Value parameter, Slot slot) in _slots)
         {
-            for (int i = 0; i < slot.States.Length; i++)
-            {
-                Tensor saved = Lookup(state.Tensors, $"{parameter.Name}.{slot.StateNames[i]}");
-                Tensor target = slot.States[i].Data!;
-                if (saved.Shape != target.Shape || saved.DType != target.DType)
-                {
-                    throw new ArgumentException($"{Name}: saved state '{parameter.Name}.{slot.StateNames[i]}' is {saved.DType.ShortName()} {saved.Shape} but the parameter's is {target.DType.ShortName()} {target.Shape}.", nameof(state));
-                }
+            for (int i = 0; i < slot.StateNames.Length; i++) Validate(state, $"{parameter.Name}.{slot.StateNames[i]}", slot.States[i].Data!);
+            state.Scalar($"{parameter.Name}.step", Name);
+        }
 
-                saved.CopyTo(target);
-            }
-
-            double step = Lookup(state.Scalars, $"{parameter.Name}.step");
-            foreach (Node node in slot.Nodes) OptimizerStepOp.SetStepCount(node, checked((long)step));
+        var settings = new double[_groups.Count, s_settings.Length];
+        for (int g = 0; g < _groups.Count; g++)
+        {
+            for (int s = 0; s < s_settings.Length; s++) settings[g, s] = state.Scalar($"groups.{g}.{s_settings[s].Name}", Name);
         }
 
         for (int g = 0; g < _groups.Count; g++)
         {
-            foreach ((string name, _, Action<ParameterGroup, double> set) in s_settings) set(_groups[g], Lookup(state.Scalars, $"groups.{g}.{name}"));
+            for (int s = 0; s < s_settings.Length; s++) s_settings[s].Set(_groups[g], settings[g, s]);
+        }
+
+        if (_slots.Count == 0)
+        {
+            _pending?.Dispose();
+            _pending = new StateDict();
+            foreach ((string key, Tensor tensor) in state.Tensors) _pending.Tensors[key] = tensor.Clone().MoveToOuterScope();
+            foreach ((string key, double value) in state.Scalars) _pending.Scalars[key] = value;
+            return;
+        }
+
+        foreach ((Value parameter, Slot slot) in _slots)
+        {
+            for (int i = 0; i < slot.States.Length; i++) CopySaved(state, $"{parameter.Name}.{slot.StateNames[i]}", slot.States[i].Data!);
+            long step = checked((long)state.Scalar($"{parameter.Name}.step", Name));
+            foreach (Node node in slot.Nodes) OptimizerStepOp.SetStepCount(node, step);
         }
     }
 
-    private T Lookup<T>(Dictionary<string, T> entries, string key) => entries.TryGetValue(key, out T? value) ? value
-        : throw new KeyNotFoundException($"{Name}: the saved state has no entry '{key}'.");
+    /// <summary>Frees a state loaded before the graph was built, once every update has taken its part.</summary>
+    internal void ReleasePendingState()
+    {
+        _pending?.Dispose();
+        _pending = null;
+    }
+
+    private void CopySaved(StateDict state, string key, Tensor target)
+    {
+        Validate(state, key, target);
+        state.Tensors[key].CopyTo(target);
+    }
+
+    private void Validate(StateDict state, string key, Tensor target)
+    {
+        Tensor saved = state.Tensor(key, Name);
+        if (saved.Shape != target.Shape || saved.DType != target.DType)
+        {
+            throw new ArgumentException($"{Name}: saved state '{key}' is {saved.DType.ShortName()} {saved.Shape} but the parameter's is {target.DType.ShortName()} {target.Shape}.", nameof(state));
+        }
+    }
 
     private double? Positive(double? value, string name) => value is null or > 0 ? value
         : throw new ArgumentOutOfRangeException(name, value, $"{Name}: {name} must be > 0 but is {value}.");
@@ -248,7 +295,7 @@ public abstract class Optimizer
         ("lr_decay", g => g.LearningRateDecay, (g, v) => g.LearningRateDecay = v),
     ];
 
-    private sealed record Slot(ParameterGroup Group, string[] StateNames, Value[] States, List<Node> Nodes);
+    private sealed record Slot(ParameterGroup Group, string[] StateNames, Value[] States, List<Node> Nodes, long InitialStep);
 }
 
 /// <summary>The hyperparameter a one-cycle schedule cycles inversely to the learning rate.</summary>
@@ -480,6 +527,7 @@ public static class TrainingStep
 
         Value[] processed = optimizer.ProcessGradients(parameters, gradients.Select(g => g!).ToArray());
         for (int i = 0; i < parameters.Count; i++) AddUpdate(graph, optimizer, parameters[i], processed[i], gradientChunkBytes);
+        optimizer.ReleasePendingState();
 
         graph.ClearOutputs();
         graph.MarkOutput(loss);

@@ -39,6 +39,47 @@ public abstract class LearningRateSchedule
         Apply();
     }
 
+    /// <summary>
+    /// The schedule's state for checkpoints: steps taken ("epoch"), base rates ("base_lr.{group}") and what its kind keeps
+    /// (a plateau's best value and rates, a restart's period, a wrapped schedule's state under "inner.").
+    /// </summary>
+    public StateDict SaveState()
+    {
+        var state = new StateDict();
+        WriteState(state.Scalars, "");
+        return state;
+    }
+
+    /// <summary>Restores a state from <see cref="SaveState"/> of a schedule of the same kind and applies its rates.</summary>
+    /// <exception cref="KeyNotFoundException">An entry is missing; the message names it.</exception>
+    /// <exception cref="ArgumentException">The state has another number of groups.</exception>
+    public void LoadState(StateDict state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ReadState(state, "");
+        Apply();
+    }
+
+    /// <summary>Adds this schedule's entries, each key prefixed by <paramref name="prefix"/>.</summary>
+    internal virtual void WriteState(Dictionary<string, double> scalars, string prefix)
+    {
+        scalars[prefix + "epoch"] = Epoch;
+        for (int i = 0; i < _baseRates.Length; i++) scalars[$"{prefix}base_lr.{i}"] = _baseRates[i];
+    }
+
+    /// <summary>Reads the entries <see cref="WriteState"/> wrote under <paramref name="prefix"/>.</summary>
+    internal virtual void ReadState(StateDict state, string prefix)
+    {
+        int groups = state.Scalars.Keys.Count(k => k.StartsWith(prefix + "base_lr.", StringComparison.Ordinal) && !k[(prefix.Length + 8)..].Contains('.'));
+        if (groups != _baseRates.Length)
+        {
+            throw new ArgumentException($"{GetType().Name}: the saved state has {groups} groups but {Optimizer.Name} has {_baseRates.Length}.", nameof(state));
+        }
+
+        Epoch = checked((int)state.Scalar(prefix + "epoch", GetType().Name));
+        for (int i = 0; i < _baseRates.Length; i++) _baseRates[i] = state.Scalar($"{prefix}base_lr.{i}", GetType().Name);
+    }
+
     /// <summary>Whether <see cref="Advance"/> needs a metric (ReduceLROnPlateau).</summary>
     internal virtual bool TakesMetric => false;
 
@@ -222,6 +263,20 @@ public sealed class CosineAnnealingWarmRestarts : LearningRateSchedule
     /// <inheritdoc/>
     public override double RateOf(int group) => EtaMin + (BaseRates[group] - EtaMin) * (1 + Math.Cos(Math.PI * _sinceRestart / _period)) / 2;
 
+    internal override void WriteState(Dictionary<string, double> scalars, string prefix)
+    {
+        base.WriteState(scalars, prefix);
+        scalars[prefix + "since_restart"] = _sinceRestart;
+        scalars[prefix + "period"] = _period;
+    }
+
+    internal override void ReadState(StateDict state, string prefix)
+    {
+        base.ReadState(state, prefix);
+        _sinceRestart = checked((int)state.Scalar(prefix + "since_restart", GetType().Name));
+        _period = checked((int)state.Scalar(prefix + "period", GetType().Name));
+    }
+
     internal override void Advance(double? metric)
     {
         base.Advance(metric);
@@ -284,6 +339,18 @@ public sealed class LinearWarmup : LearningRateSchedule
     }
 
     internal override void ApplyMomentum() => Inner.ApplyMomentum();
+
+    internal override void WriteState(Dictionary<string, double> scalars, string prefix)
+    {
+        base.WriteState(scalars, prefix);
+        Inner.WriteState(scalars, prefix + "inner.");
+    }
+
+    internal override void ReadState(StateDict state, string prefix)
+    {
+        base.ReadState(state, prefix);
+        Inner.ReadState(state, prefix + "inner.");
+    }
 }
 
 /// <summary>How <see cref="OneCycleLR"/> anneals between two values.</summary>
@@ -531,6 +598,24 @@ public sealed class ReduceLROnPlateau : LearningRateSchedule
             _cooldownLeft = Cooldown;
             _badEpochs = 0;
         }
+    }
+
+    internal override void WriteState(Dictionary<string, double> scalars, string prefix)
+    {
+        base.WriteState(scalars, prefix);
+        scalars[prefix + "best"] = _best;
+        scalars[prefix + "num_bad_epochs"] = _badEpochs;
+        scalars[prefix + "cooldown_counter"] = _cooldownLeft;
+        for (int i = 0; i < _rates.Length; i++) scalars[$"{prefix}lr.{i}"] = _rates[i];
+    }
+
+    internal override void ReadState(StateDict state, string prefix)
+    {
+        base.ReadState(state, prefix);
+        _best = state.Scalar(prefix + "best", GetType().Name);
+        _badEpochs = checked((int)state.Scalar(prefix + "num_bad_epochs", GetType().Name));
+        _cooldownLeft = checked((int)state.Scalar(prefix + "cooldown_counter", GetType().Name));
+        for (int i = 0; i < _rates.Length; i++) _rates[i] = state.Scalar($"{prefix}lr.{i}", GetType().Name);
     }
 
     private bool IsBetter(double current) => (Mode, ThresholdMode) switch

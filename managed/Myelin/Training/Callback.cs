@@ -42,6 +42,23 @@ public abstract class Callback
     {
     }
 
+    /// <summary>
+    /// The callback's state that affects the rest of training (a best value, a patience counter, a schedule's
+    /// position), stored in full checkpoints (<see cref="Model.SaveCheckpoint"/>); null when it has none.
+    /// </summary>
+    public virtual StateDict? SaveState() => null;
+
+    /// <summary>
+    /// Restores a state from <see cref="SaveState"/>. <see cref="Model.Fit"/> calls it after <see cref="OnTrainBegin"/>
+    /// when the model was loaded from a checkpoint holding a state for this callback (matched by type and position).
+    /// </summary>
+    public virtual void LoadState(StateDict state)
+    {
+    }
+
+    /// <summary>Whether Fit calls <see cref="OnEpochEnd"/> after every other callback's (checkpoint writers, which record the others' state).</summary>
+    internal virtual bool RunsLastAtEpochEnd => false;
+
     internal void Attach(Model model) => _model = model;
 }
 

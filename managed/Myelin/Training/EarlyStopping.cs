@@ -8,6 +8,7 @@ namespace Myelin.Training;
 public sealed class EarlyStopping : Callback, IDisposable
 {
     private readonly MetricMonitor _monitor;
+    private const string BestWeightsPrefix = "best_weights.";
     private IReadOnlyDictionary<string, Tensor>? _bestWeights;
     private int _wait;
 
@@ -80,6 +81,29 @@ public sealed class EarlyStopping : Callback, IDisposable
     {
         if (_bestWeights is not null) Model.LoadWeights(_bestWeights);
         ReleaseWeights();
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The best value and epoch, the epochs waited, and with restore_best_weights the best weights ("best_weights.{path}").</remarks>
+    public override StateDict? SaveState()
+    {
+        var state = new StateDict();
+        (state.Scalars["best"], state.Scalars["best_epoch"], state.Scalars["wait"], state.Scalars["stopped_epoch"]) = (_monitor.Best, BestEpoch, _wait, StoppedEpoch);
+        foreach ((string path, Tensor tensor) in _bestWeights ?? new Dictionary<string, Tensor>()) state.Tensors[BestWeightsPrefix + path] = tensor.Clone().MoveToOuterScope();
+        return state;
+    }
+
+    /// <inheritdoc/>
+    public override void LoadState(StateDict state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        _monitor.Best = state.Scalar("best", nameof(EarlyStopping));
+        BestEpoch = checked((int)state.Scalar("best_epoch", nameof(EarlyStopping)));
+        _wait = checked((int)state.Scalar("wait", nameof(EarlyStopping)));
+        StoppedEpoch = checked((int)state.Scalar("stopped_epoch", nameof(EarlyStopping)));
+        ReleaseWeights();
+        var best = state.Tensors.Where(t => t.Key.StartsWith(BestWeightsPrefix, StringComparison.Ordinal)).ToDictionary(t => t.Key[BestWeightsPrefix.Length..], t => t.Value.Clone().MoveToOuterScope());
+        _bestWeights = best.Count > 0 ? best : null;
     }
 
     /// <summary>Frees the copy of the best weights.</summary>

@@ -53,6 +53,13 @@ public sealed class LearningRateScheduler : Callback
     }
 
     /// <inheritdoc/>
+    /// <remarks>The schedule's state (<see cref="LearningRateSchedule.SaveState"/>).</remarks>
+    public override StateDict? SaveState() => Schedule.SaveState();
+
+    /// <inheritdoc/>
+    public override void LoadState(StateDict state) => Schedule.LoadState(state);
+
+    /// <inheritdoc/>
     public override void OnBatchEnd(int batch, BatchLogs logs)
     {
         if (Interval == ScheduleInterval.Batch) Schedule.Step();

@@ -4,7 +4,9 @@ using Myelin.Execution;
 using Myelin.Graphs;
 using Myelin.Metrics;
 using Myelin.NN;
+using Myelin.Ops;
 using Myelin.Optim;
+using Myelin.Training.CheckpointProto;
 
 namespace Myelin.Training;
 
@@ -25,6 +27,13 @@ public sealed class Model : IDisposable
     private Metric<double>[] _metrics = [];
     private string[] _metricNames = [];
     private CompiledGraph? _train, _eval, _predict;
+    private List<Callback> _callbacks = [];
+    private List<IReadOnlyDictionary<string, double>> _history = [];
+
+    // Loaded from a checkpoint, waiting for the training graph (dropout streams) or the next Fit (callbacks, history).
+    private Dictionary<string, RandomStreamState>? _pendingStreams;
+    private Dictionary<string, StateDict>? _pendingCallbacks;
+    private List<IReadOnlyDictionary<string, double>>? _pendingHistory;
 
     /// <summary>Wraps <paramref name="network"/>.</summary>
     /// <param name="network">The network; its output is the prediction the loss and metrics compare with the targets.</param>
@@ -50,6 +59,12 @@ public sealed class Model : IDisposable
 
     /// <summary>The names the metrics have in logs and history (snake case of the type name, such as "accuracy").</summary>
     public IReadOnlyList<string> MetricNames => _metricNames;
+
+    /// <summary>Epochs completed: set by <see cref="Fit"/> after each epoch (counting from its initial epoch) and by <see cref="LoadCheckpoint"/>.</summary>
+    public int Epoch { get; private set; }
+
+    /// <summary>Training steps taken (<see cref="TrainStep"/> runs, also those of earlier runs restored by <see cref="LoadCheckpoint"/>).</summary>
+    public long GlobalStep { get; private set; }
 
     /// <summary>Set (by a callback) to end <see cref="Fit"/> after the current batch; Fit clears it when it starts.</summary>
     public bool StopTraining { get; set; }
@@ -82,9 +97,16 @@ public sealed class Model : IDisposable
     {
         ArgumentNullException.ThrowIfNull(batch);
         RequireCompiled(nameof(TrainStep));
-        _train ??= BuildTrainingGraph(batch);
+        if (_train is null)
+        {
+            _train = BuildTrainingGraph(batch);
+            if (_pendingStreams is not null) RestoreStreams(_pendingStreams, "the loaded checkpoint");
+            _pendingStreams = null;
+        }
+
         IReadOnlyList<Tensor> outputs = _train.Run(Feed(batch));
         _feeds.Clear();
+        GlobalStep++;
         for (int i = 0; i < _metrics.Length; i++) _metrics[i].Update(outputs[1], batch.Targets);
         return ScalarOf(outputs[0]);
     }
@@ -109,17 +131,30 @@ public sealed class Model : IDisposable
     /// hold "loss" (the sample-weighted mean of the batch losses), the metrics, "val_"-prefixed validation results, and
     /// "lr" (the default group's learning rate when the epoch began). Batches are disposed after use.
     /// </summary>
+    /// <remarks>
+    /// Resuming (Keras's initial_epoch): after <see cref="LoadCheckpoint"/>, call Fit with the same total
+    /// <paramref name="epochs"/> and <paramref name="initialEpoch"/> = the checkpoint's epoch, with callbacks built as in
+    /// the first run: the callbacks get their saved states after <see cref="Callback.OnTrainBegin"/>, the sources are
+    /// asked for the same epoch numbers, and the returned history starts with the checkpoint's epochs. On the same
+    /// machine and thread count the run then matches the uninterrupted one bit for bit.
+    /// </remarks>
     /// <param name="train">The training batches.</param>
     /// <param name="validation">Batches evaluated after each epoch, or null.</param>
-    /// <param name="epochs">Number of epochs, at least 1.</param>
+    /// <param name="epochs">The epoch to stop at (the number of epochs when <paramref name="initialEpoch"/> is 0), at least 1.</param>
     /// <param name="callbacks">Hooks called in order around epochs and batches.</param>
     /// <param name="progress">How progress is shown; <see cref="ProgressMode.Auto"/> picks a live bar on an interactive console, lines otherwise.</param>
-    /// <returns>The logs of every epoch run.</returns>
+    /// <param name="initialEpoch">The 0-based epoch to start at, in [0, <paramref name="epochs"/>].</param>
+    /// <returns>The logs of every epoch run, after those of a loaded checkpoint.</returns>
     public History Fit(IBatchSource train, IBatchSource? validation = null, int epochs = 1, IEnumerable<Callback>? callbacks = null,
-        ProgressMode progress = ProgressMode.Auto)
+        ProgressMode progress = ProgressMode.Auto, int initialEpoch = 0)
     {
         ArgumentNullException.ThrowIfNull(train);
         if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, $"Model of {Network.DisplayName}: epochs must be at least 1 but is {epochs}.");
+        if (initialEpoch < 0 || initialEpoch > epochs)
+        {
+            throw new ArgumentOutOfRangeException(nameof(initialEpoch), initialEpoch, $"Model of {Network.DisplayName}: initialEpoch must be in [0, {epochs}] but is {initialEpoch}.");
+        }
+
         RequireCompiled(nameof(Fit));
         List<Callback> hooks = [.. callbacks ?? []];
         Callback? display = progress switch
@@ -132,13 +167,19 @@ public sealed class Model : IDisposable
         if (display is not null) hooks.Add(display);
 
         var history = new History();
-        var plan = new FitPlan(epochs, train.SampleCount, validation is not null);
+        _history = _pendingHistory ?? [];
+        foreach (IReadOnlyDictionary<string, double> logs in _history) history.Add(logs);
+        var plan = new FitPlan(epochs, train.SampleCount, validation is not null, initialEpoch);
         StopTraining = false;
+        _callbacks = hooks;
+        Callback[] epochEndOrder = [.. hooks.Where(h => !h.RunsLastAtEpochEnd), .. hooks.Where(h => h.RunsLastAtEpochEnd)];
         foreach (Callback hook in hooks) hook.Attach(this);
         try
         {
             foreach (Callback hook in hooks) hook.OnTrainBegin(plan);
-            for (int epoch = 0; epoch < epochs && !StopTraining; epoch++)
+            RestoreCallbacks(hooks);
+            Epoch = initialEpoch;
+            for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
             {
                 foreach (Callback hook in hooks) hook.OnEpochBegin(epoch);
                 double rate = Optimizer!.DefaultGroup.LearningRate;
@@ -150,7 +191,9 @@ public sealed class Model : IDisposable
 
                 logs["lr"] = rate;
                 history.Add(logs);
-                foreach (Callback hook in hooks) hook.OnEpochEnd(epoch, logs);
+                _history.Add(logs);
+                Epoch = epoch + 1;
+                foreach (Callback hook in epochEndOrder) hook.OnEpochEnd(epoch, logs);
             }
         }
         finally
@@ -215,35 +258,115 @@ public sealed class Model : IDisposable
         foreach ((string path, Tensor target) in targets) weights[path].CopyTo(target);
     }
 
-    /// <summary>Saves the network's weights to <paramref name="path"/> atomically (see <see cref="AtomicFile"/>).</summary>
+    /// <summary>Saves the network's weights to <paramref name="path"/> atomically, as a checkpoint without training state (see <see cref="TrainingCheckpoint"/>).</summary>
     /// <param name="path">The file.</param>
-    /// <param name="format">The file format; <see cref="NamedTensorFormat"/> by default.</param>
-    public void SaveWeights(string path, ICheckpointFormat? format = null)
+    public void SaveWeights(string path) => TrainingCheckpoint.Write(path, NamedWeights(), null);
+
+    /// <summary>Loads the weights of a checkpoint (<see cref="SaveWeights"/> or <see cref="SaveCheckpoint"/>) into the network, ignoring any training state.</summary>
+    /// <exception cref="CheckpointException">The file is unreadable, or its weights do not match the network's (the first mismatch is named).</exception>
+    public void LoadWeights(string path)
     {
-        format ??= NamedTensorFormat.Instance;
-        var weights = NamedWeights().Select(w => new KeyValuePair<string, Tensor>(w.Path, w.Tensor)).ToList();
-        AtomicFile.Write(path, stream => format.Write(stream, weights));
+        using TrainingCheckpoint checkpoint = TrainingCheckpoint.Load(path);
+        CopyCheckpointWeights(checkpoint, MatchWeights(checkpoint));
     }
 
-    /// <summary>Loads weights saved by <see cref="SaveWeights"/> into the network.</summary>
-    public void LoadWeights(string path, ICheckpointFormat? format = null)
+    /// <summary>
+    /// Saves the full training state to <paramref name="path"/> atomically: the weights, the epoch and step counts, the
+    /// optimizer's state (slots, step counters, group settings), every dropout node's random stream, the state of the
+    /// callbacks of the current (or last) <see cref="Fit"/> (schedules, early stopping, best checkpoint) and the history.
+    /// The data sources need no state: their shuffling and transforms are functions of their seed and the epoch number.
+    /// Save between epochs (as <see cref="ModelCheckpoint"/> does) for a checkpoint that resumes exactly.
+    /// </summary>
+    public void SaveCheckpoint(string path)
     {
-        format ??= NamedTensorFormat.Instance;
-        Dictionary<string, Tensor> weights;
-        using (FileStream stream = File.OpenRead(path)) weights = format.Read(stream);
-        try
+        var training = new TrainingState { Epoch = Epoch, GlobalStep = GlobalStep };
+        if (Optimizer is not null)
         {
-            LoadWeights(weights);
+            training.OptimizerName = Optimizer.Name;
+            using StateDict optimizer = Optimizer.SaveState();
+            training.Optimizer = TrainingCheckpoint.ToProto(optimizer);
         }
-        finally
+
+        IEnumerable<(string Node, RandomStreamState Stream)> streams = _train is not null
+            ? _train.Graph.Nodes.Where(n => n.Op is DropoutOp).Select(n => (n.Name, Stream: DropoutOp.StreamOf(n))).Select(p => (p.Name, new RandomStreamState(p.Stream.Seed, p.Stream.Offset)))
+            : (_pendingStreams ?? []).Select(p => (p.Key, p.Value));
+        foreach ((string node, RandomStreamState stream) in streams) training.RandomStreams.Add(new RandomStream { Node = node, Seed = stream.Seed, Offset = stream.Offset });
+        if (_pendingCallbacks is not null)
         {
-            foreach (Tensor tensor in weights.Values) tensor.Dispose();
+            // Loaded and not yet handed to a Fit: saved as they are.
+            foreach ((string key, StateDict state) in _pendingCallbacks) training.Callbacks.Add(new NamedState { Name = key, State = TrainingCheckpoint.ToProto(state) });
         }
+        else
+        {
+            foreach ((string key, Callback callback) in CallbackKeys(_callbacks))
+            {
+                using StateDict? state = callback.SaveState();
+                if (state is not null) training.Callbacks.Add(new NamedState { Name = key, State = TrainingCheckpoint.ToProto(state) });
+            }
+        }
+
+        foreach (IReadOnlyDictionary<string, double> logs in _pendingHistory ?? _history)
+        {
+            var entry = new EpochLogs();
+            entry.Values.Add(logs.ToDictionary());
+            training.History.Add(entry);
+        }
+
+        TrainingCheckpoint.Write(path, NamedWeights(), training);
     }
 
-    /// <summary>Frees the compiled graphs (not the network).</summary>
+    /// <summary>
+    /// Loads a checkpoint from <see cref="SaveCheckpoint"/> to resume training: the weights now; the optimizer's state
+    /// now (its tensors once the training graph is built, see <see cref="Optim.Optimizer.LoadState"/>); the dropout
+    /// streams when the training graph is built; the callback states and history at the next <see cref="Fit"/>, which
+    /// should start at the returned checkpoint's <see cref="TrainingCheckpoint.Epoch"/> (its initialEpoch). Compile the
+    /// model first with the same kind of optimizer (and groups) as the saved run. A weights-only file loads the weights.
+    /// </summary>
+    /// <returns>The epoch to resume at (epochs completed in the checkpoint).</returns>
+    /// <exception cref="CheckpointException">The file is unreadable, or was saved from another model or optimizer; the message names the first mismatch.</exception>
+    public int LoadCheckpoint(string path)
+    {
+        using TrainingCheckpoint checkpoint = TrainingCheckpoint.Load(path);
+        if (checkpoint.HasTrainingState && Optimizer is not null && checkpoint.OptimizerState is not null && checkpoint.OptimizerName != Optimizer.Name)
+        {
+            throw new CheckpointException($"{path}: the checkpoint holds {checkpoint.OptimizerName} state but the model is compiled with {Optimizer.Name}.");
+        }
+
+        // The weights are checked before anything changes, and each later part before it is applied.
+        List<(string Path, Tensor Tensor)> targets = MatchWeights(checkpoint);
+        if (!checkpoint.HasTrainingState)
+        {
+            CopyCheckpointWeights(checkpoint, targets);
+            return 0;
+        }
+
+        if (_train is not null) RestoreStreams(checkpoint.RandomStreams, path);
+        else _pendingStreams = new Dictionary<string, RandomStreamState>(checkpoint.RandomStreams);
+        if (Optimizer is not null && checkpoint.OptimizerState is not null)
+        {
+            try
+            {
+                Optimizer.LoadState(checkpoint.OptimizerState);
+            }
+            catch (Exception exception) when (exception is KeyNotFoundException or ArgumentException)
+            {
+                throw new CheckpointException($"{path}: training.optimizer: {exception.Message}", exception);
+            }
+        }
+
+        CopyCheckpointWeights(checkpoint, targets);
+        DisposePendingCallbacks();
+        _pendingCallbacks = new Dictionary<string, StateDict>(checkpoint.CallbackStates);
+        checkpoint.CallbackStates.Clear();
+        _pendingHistory = [.. checkpoint.History];
+        (Epoch, GlobalStep) = (checkpoint.Epoch, checkpoint.GlobalStep);
+        return checkpoint.Epoch;
+    }
+
+    /// <summary>Frees the compiled graphs (not the network) and any checkpoint state not yet restored.</summary>
     public void Dispose()
     {
+        DisposePendingCallbacks();
         _train?.Dispose();
         _eval?.Dispose();
         _predict?.Dispose();
@@ -251,6 +374,85 @@ public sealed class Model : IDisposable
     }
 
     private IEnumerable<(string Path, Tensor Tensor)> NamedWeights() => Network.NamedParameters().Concat(Network.NamedBuffers());
+
+    /// <summary>The network's weights, after checking that the checkpoint's match them one for one; the first mismatch is named.</summary>
+    private List<(string Path, Tensor Tensor)> MatchWeights(TrainingCheckpoint checkpoint)
+    {
+        var targets = NamedWeights().ToList();
+        foreach ((string path, Tensor target) in targets)
+        {
+            if (!checkpoint.Weights.TryGetValue(path, out Tensor? source))
+            {
+                throw new CheckpointException($"{checkpoint.Source}: the checkpoint has no weight '{path}' ({target.DType.ShortName()} {target.Shape}) of {Network.DisplayName}; it was saved from another model.");
+            }
+
+            if (source.Shape != target.Shape || source.DType != target.DType)
+            {
+                throw new CheckpointException($"{checkpoint.Source}: weight '{path}' is {source.DType.ShortName()} {source.Shape} in the checkpoint but {target.DType.ShortName()} {target.Shape} in {Network.DisplayName}; it was saved from another model.");
+            }
+        }
+
+        if (checkpoint.Weights.Keys.FirstOrDefault(k => !targets.Any(t => t.Path == k)) is { } extra)
+        {
+            throw new CheckpointException($"{checkpoint.Source}: the checkpoint's weight '{extra}' is not in {Network.DisplayName}; it was saved from another model.");
+        }
+
+        return targets;
+    }
+
+    private static void CopyCheckpointWeights(TrainingCheckpoint checkpoint, List<(string Path, Tensor Tensor)> targets)
+    {
+        foreach ((string path, Tensor target) in targets) checkpoint.Weights[path].CopyTo(target);
+    }
+
+    /// <summary>Sets the training graph's dropout streams from <paramref name="streams"/>; <paramref name="source"/> names them in messages.</summary>
+    private void RestoreStreams(IReadOnlyDictionary<string, RandomStreamState> streams, string source)
+    {
+        Node[] dropouts = _train!.Graph.Nodes.Where(n => n.Op is DropoutOp).ToArray();
+        Node? missing = dropouts.FirstOrDefault(n => !streams.ContainsKey(n.Name));
+        if (missing is not null || dropouts.Length != streams.Count)
+        {
+            throw new CheckpointException($"{source}: the training graph has {dropouts.Length} dropout nodes but the checkpoint has {streams.Count} random streams (first node without one: {missing?.Name ?? "none"}).");
+        }
+
+        foreach (Node node in dropouts) DropoutOp.SetStream(node, streams[node.Name].Seed, streams[node.Name].Offset);
+    }
+
+    /// <summary>Gives the callbacks the states of a loaded checkpoint, matched by <see cref="CallbackKeys"/>.</summary>
+    private void RestoreCallbacks(IReadOnlyList<Callback> hooks)
+    {
+        if (_pendingCallbacks is null) return;
+        try
+        {
+            foreach ((string key, Callback callback) in CallbackKeys(hooks))
+            {
+                if (_pendingCallbacks.TryGetValue(key, out StateDict? state)) callback.LoadState(state);
+            }
+        }
+        finally
+        {
+            DisposePendingCallbacks();
+            _pendingHistory = null;
+        }
+    }
+
+    private void DisposePendingCallbacks()
+    {
+        foreach (StateDict state in _pendingCallbacks?.Values.AsEnumerable() ?? []) state.Dispose();
+        _pendingCallbacks = null;
+    }
+
+    /// <summary>Each callback's key in checkpoints: its type name, with "#n" for the n-th (from 1) of a type that occurs more than once.</summary>
+    private static IEnumerable<(string Key, Callback Callback)> CallbackKeys(IReadOnlyList<Callback> hooks)
+    {
+        var seen = new Dictionary<string, int>();
+        foreach (Callback hook in hooks)
+        {
+            string type = hook.GetType().Name;
+            int n = seen[type] = seen.GetValueOrDefault(type) + 1;
+            yield return (hooks.Count(h => h.GetType().Name == type) > 1 ? $"{type}#{n}" : type, hook);
+        }
+    }
 
     private Dictionary<string, double> TrainEpoch(IBatchSource train, int epoch, List<Callback> hooks)
     {
@@ -396,7 +598,8 @@ public sealed class Model : IDisposable
 /// <param name="Epochs">Epochs requested.</param>
 /// <param name="SamplesPerEpoch">Training samples per epoch.</param>
 /// <param name="HasValidation">Whether each epoch ends with a validation pass.</param>
-public sealed record FitPlan(int Epochs, long SamplesPerEpoch, bool HasValidation);
+/// <param name="InitialEpoch">The 0-based epoch Fit starts at (after a checkpoint, the epochs it completed).</param>
+public sealed record FitPlan(int Epochs, long SamplesPerEpoch, bool HasValidation, int InitialEpoch = 0);
 
 /// <summary>One training batch's results, given to <see cref="Callback.OnBatchEnd"/>.</summary>
 /// <param name="Index">The batch's 0-based index in its epoch.</param>

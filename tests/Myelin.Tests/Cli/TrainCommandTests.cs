@@ -49,6 +49,33 @@ public class TrainCommandTests
     }
 
     [Test]
+    public void CheckpointResumeContinuesTheRunAndRefusesAnotherModelsFile()
+    {
+        string checkpoint = Path.Combine(_directory, "run.ckpt");
+        string[] train = ["train", "--data", _csv, "--model", "mlp", "--batch-size", "16", "--threads", "1", "--checkpoint", checkpoint, "--json"];
+        (int code, string output, string error) = CliRunner.Run([.. train, "--epochs", "2"]);
+        Assert.That(code, Is.Zero, error);
+        using (var saved = Myelin.Training.TrainingCheckpoint.Load(checkpoint)) Assert.That(saved.Epoch, Is.EqualTo(2));
+
+        (code, output, error) = CliRunner.Run([.. train, "--epochs", "3", "--resume"]);
+        Assert.That(code, Is.Zero, error);
+        Assert.That(output, Does.Contain($"Resuming from {checkpoint} after epoch 2.").And.Contain("Epoch 3/3").And.Not.Contain("Epoch 1/3"));
+        Assert.That(CliRunner.LastLineJson(output).GetProperty("epochs").GetInt32(), Is.EqualTo(3));
+        using (var saved = Myelin.Training.TrainingCheckpoint.Load(checkpoint)) Assert.That((saved.Epoch, saved.History.Count), Is.EqualTo((3, 3)));
+
+        (code, _, error) = CliRunner.Run("train", "--data", _csv, "--resume");
+        Assert.That(code, Is.Not.Zero);
+        Assert.That(error, Does.Contain("--resume needs --checkpoint FILE."));
+
+        string other = Path.Combine(_directory, "other.ckpt");
+        using (var network = new Myelin.NN.Sequential(new Myelin.NN.Linear(3, 2)))
+        using (var model = new Myelin.Training.Model(network)) model.SaveCheckpoint(other);
+        (code, _, error) = CliRunner.Run([.. train[..^3], "--checkpoint", other, "--resume", "--epochs", "1"]);
+        Assert.That(code, Is.Not.Zero);
+        Assert.That(error, Does.Contain("--checkpoint:").And.Contain(other).And.Contain("saved from another model"));
+    }
+
+    [Test]
     public void EvalAndPredictReproduceTheSavedModel()
     {
         string weights = Path.Combine(_directory, "blobs.weights");

@@ -41,7 +41,7 @@ public class OptimizerTrajectoryTests
             Optimizer optimizer = OptimHarness.MakeOptimizer(name, problem.Parameters);
             using CompiledGraph step = TrainingStep.Compile(problem.Loss, problem.Parameters, optimizer);
             for (int i = 0; i < Steps; i++) step.Run(problem.Feeds);
-            using OptimizerState state = optimizer.SaveState();
+            using StateDict state = optimizer.SaveState();
             string prefix = $"mlp.{name}.";
             string[] stateNames = fixture.Names.Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.Count(c => c == '.') == 4).ToArray();
             Assert.That(stateNames, Is.Not.Empty, name);

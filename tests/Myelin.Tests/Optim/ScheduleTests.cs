@@ -85,6 +85,60 @@ public class ScheduleTests
         }
     }
 
+    public static IEnumerable<string> AllScheduleNames => s_schedules.Keys.Concat(s_plateaus.Keys).Append("warmup_plateau");
+
+    [TestCaseSource(nameof(AllScheduleNames))]
+    public void ARestoredStateContinuesAsTheUninterruptedSchedule(string name)
+    {
+        double[] metric = [1.0, 0.9, 0.95, 0.97, 0.96, 0.99, 0.8, 0.85, 0.9, 0.92];
+        const int Saved = 5;
+        var sgd = new Sgd(0.1, momentum: 0.9);
+        LearningRateSchedule schedule = Create(name, sgd);
+        for (int k = 0; k < Saved; k++) Step(schedule, metric[k]);
+        using StateDict state = schedule.SaveState();
+        var expected = new List<(double Lr, double Momentum)>();
+        for (int k = Saved; k < metric.Length; k++)
+        {
+            Step(schedule, metric[k]);
+            expected.Add((sgd.DefaultGroup.LearningRate, sgd.DefaultGroup.Momentum));
+        }
+
+        // A fresh optimizer and schedule (at epoch 0) given the saved state.
+        var fresh = new Sgd(0.1, momentum: 0.9);
+        LearningRateSchedule restored = Create(name, fresh);
+        restored.LoadState(state);
+        Assert.That(restored.Epoch, Is.EqualTo(Saved));
+        var actual = new List<(double Lr, double Momentum)>();
+        for (int k = Saved; k < metric.Length; k++)
+        {
+            Step(restored, metric[k]);
+            actual.Add((fresh.DefaultGroup.LearningRate, fresh.DefaultGroup.Momentum));
+        }
+
+        Assert.That(actual, Is.EqualTo(expected));
+        Assert.That(() => Create(name, new Sgd(0.1, momentum: 0.9)).LoadState(new StateDict()), Throws.InstanceOf<ArgumentException>().Or.InstanceOf<KeyNotFoundException>());
+    }
+
+    private static LearningRateSchedule Create(string name, Optimizer optimizer) => name == "warmup_plateau"
+        ? new LinearWarmup(new ReduceLROnPlateau(optimizer, patience: 0, factor: 0.5), warmupSteps: 3, startFactor: 0.5)
+        : s_schedules.TryGetValue(name, out var schedule) ? schedule(optimizer) : s_plateaus[name](optimizer);
+
+    private static void Step(LearningRateSchedule schedule, double metric)
+    {
+        switch (schedule)
+        {
+            case ReduceLROnPlateau plateau:
+                plateau.Step(metric);
+                break;
+            case LinearWarmup { Inner: ReduceLROnPlateau } warmup:
+                warmup.Step(metric);
+                break;
+            default:
+                schedule.Step();
+                break;
+        }
+    }
+
     [Test]
     public void SchedulesDriveEveryGroupFromItsOwnBaseRate()
     {
