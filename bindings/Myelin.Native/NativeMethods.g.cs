@@ -225,6 +225,26 @@ namespace Myelin
         Mean = 1,
         Max = 2,
         Min = 3,
+        /// <summary>
+        /// floats and integers (which wrap)
+        /// </summary>
+        Prod = 4,
+        /// <summary>
+        /// sum of |x|; floats and integers
+        /// </summary>
+        L1 = 5,
+        /// <summary>
+        /// sqrt of the sum of x^2; floats
+        /// </summary>
+        L2 = 6,
+        /// <summary>
+        /// sum of x^2; floats and integers
+        /// </summary>
+        SumSquare = 7,
+        /// <summary>
+        /// log of the sum of e^x, shifted by the running maximum so nothing overflows; floats
+        /// </summary>
+        LogSumExp = 8,
     }
 
     public enum SoftmaxOp : int
@@ -700,11 +720,45 @@ namespace Myelin.Native
         /// <summary>
         /// y = op of x over `axes` (negative counts from the end; axis_count 0 means all axes).
         /// With keepdims != 0 the reduced axes stay in y's shape with size 1; otherwise they are
-        /// removed. Reducing an empty set: sum 0, mean NaN, max and min fail.
+        /// removed. Float sums, products and norms accumulate in double. Reducing an empty set: sum,
+        /// L1, L2 and sum_square 0, prod 1, mean NaN, log_sum_exp -inf, max and min fail.
         /// </summary>
         [LibraryImport(LibraryName, EntryPoint = "mln_reduce")]
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
         public static partial Status Reduce(DeviceHandle device, ReduceOp op, TensorDesc* x, int* axes, int axisCount, int keepdims, TensorDesc* y);
+
+        /// <summary>
+        /// The position along `axis` (negative counts from the end) of the maximum (op
+        /// MLN_REDUCE_OP_MAX) or minimum (MLN_REDUCE_OP_MIN) of x, as ONNX ArgMax and ArgMin. y is i64
+        /// with x's shape, the axis kept with size 1 (keepdims != 0) or removed. Ties give the first
+        /// position, or the last with select_last_index != 0. NaN is the extreme, as it is for
+        /// mln_reduce's max and min. x (f32, f64, i32 or i64) and y are contiguous; the axis must not
+        /// be empty unless y is.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_arg_reduce")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status ArgReduce(DeviceHandle device, ReduceOp op, TensorDesc* x, int axis, int keepdims, int selectLastIndex, TensorDesc* y);
+
+        /// <summary>
+        /// The k largest (largest != 0) or smallest elements of x along `axis`, as ONNX TopK:
+        /// values (x's dtype) and indices (i64, positions along the axis) have x's shape with that axis
+        /// of size k, 0 &lt;= k &lt;= its size. They are ordered from the most extreme; equal values keep
+        /// x's order (lower index first). NaN ranks above every number. x is f32, f64, i32 or i64;
+        /// all three are contiguous.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_top_k")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status TopK(DeviceHandle device, TensorDesc* x, int axis, long k, int largest, TensorDesc* values, TensorDesc* indices);
+
+        /// <summary>
+        /// Cumulative sum along `axis`, as ONNX CumSum: y[i] = sum of x[j] over j &lt;= i, or j &lt; i with
+        /// exclusive != 0 (the first sum is then 0); reverse != 0 sums from the end instead (j &gt;= i,
+        /// or j &gt; i). x and y have one dtype (f32, f64, i32, i64; floats accumulate in double,
+        /// integers wrap) and shape, and are contiguous.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_cumsum")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status Cumsum(DeviceHandle device, TensorDesc* x, int axis, int exclusive, int reverse, TensorDesc* y);
 
         /// <summary>
         /// dx = dy * op'(x) elementwise for every mln_unary_op on f32/f64 (alpha, beta as mln_unary).

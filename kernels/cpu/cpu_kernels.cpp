@@ -25,7 +25,7 @@ bool supports(mln_kernel kernel, mln_dtype dtype) {
             }
             return false;
         case MLN_KERNEL_REDUCE:
-            for (int op = MLN_REDUCE_OP_SUM; op <= MLN_REDUCE_OP_MIN; ++op) {
+            for (int op = MLN_REDUCE_OP_SUM; op <= kLastReduceOp; ++op) {
                 if (reduce_op_supports(static_cast<mln_reduce_op>(op), dtype)) return true;
             }
             return false;

@@ -17,6 +17,11 @@ void cast(const TensorView& x, const TensorView& y);
 void unary(mln_unary_op op, double alpha, double beta, const TensorView& x, const TensorView& y);
 void binary(mln_binary_op op, const TensorView& a, const TensorView& b, const TensorView& y);
 void reduce(const ReduceArgs& args);
+// Along one axis (kernels/cpu/reduce): position of the maximum or minimum, the k most extreme
+// values with their positions, and the cumulative sum.
+void arg_reduce(const ArgReduceArgs& args);
+void top_k(const TopKArgs& args);
+void cumsum(const CumSumArgs& args);
 void gemm(const GemmArgs& args);
 void unary_backward(const UnaryBackwardArgs& args);
 void where(const WhereArgs& args);

@@ -276,7 +276,12 @@ typedef enum mln_reduce_op {
     MLN_REDUCE_OP_SUM = 0,
     MLN_REDUCE_OP_MEAN = 1,
     MLN_REDUCE_OP_MAX = 2,
-    MLN_REDUCE_OP_MIN = 3
+    MLN_REDUCE_OP_MIN = 3,
+    MLN_REDUCE_OP_PROD = 4,       /* floats and integers (which wrap) */
+    MLN_REDUCE_OP_L1 = 5,         /* sum of |x|; floats and integers */
+    MLN_REDUCE_OP_L2 = 6,         /* sqrt of the sum of x^2; floats */
+    MLN_REDUCE_OP_SUM_SQUARE = 7, /* sum of x^2; floats and integers */
+    MLN_REDUCE_OP_LOG_SUM_EXP = 8 /* log of the sum of e^x, shifted by the running maximum so nothing overflows; floats */
 } mln_reduce_op;
 
 /* y[...] = value, converted to y's dtype. */
@@ -302,10 +307,35 @@ MLN_API mln_status mln_binary(mln_device* device, mln_binary_op op, const mln_te
 
 /* y = op of x over `axes` (negative counts from the end; axis_count 0 means all axes).
  * With keepdims != 0 the reduced axes stay in y's shape with size 1; otherwise they are
- * removed. Reducing an empty set: sum 0, mean NaN, max and min fail. */
+ * removed. Float sums, products and norms accumulate in double. Reducing an empty set: sum,
+ * L1, L2 and sum_square 0, prod 1, mean NaN, log_sum_exp -inf, max and min fail. */
 MLN_API mln_status mln_reduce(mln_device* device, mln_reduce_op op, const mln_tensor_desc* x,
                               const int32_t* axes, int32_t axis_count, int32_t keepdims,
                               const mln_tensor_desc* y);
+
+/* The position along `axis` (negative counts from the end) of the maximum (op
+ * MLN_REDUCE_OP_MAX) or minimum (MLN_REDUCE_OP_MIN) of x, as ONNX ArgMax and ArgMin. y is i64
+ * with x's shape, the axis kept with size 1 (keepdims != 0) or removed. Ties give the first
+ * position, or the last with select_last_index != 0. NaN is the extreme, as it is for
+ * mln_reduce's max and min. x (f32, f64, i32 or i64) and y are contiguous; the axis must not
+ * be empty unless y is. */
+MLN_API mln_status mln_arg_reduce(mln_device* device, mln_reduce_op op, const mln_tensor_desc* x, int32_t axis,
+                                  int32_t keepdims, int32_t select_last_index, const mln_tensor_desc* y);
+
+/* The k largest (largest != 0) or smallest elements of x along `axis`, as ONNX TopK:
+ * values (x's dtype) and indices (i64, positions along the axis) have x's shape with that axis
+ * of size k, 0 <= k <= its size. They are ordered from the most extreme; equal values keep
+ * x's order (lower index first). NaN ranks above every number. x is f32, f64, i32 or i64;
+ * all three are contiguous. */
+MLN_API mln_status mln_top_k(mln_device* device, const mln_tensor_desc* x, int32_t axis, int64_t k,
+                             int32_t largest, const mln_tensor_desc* values, const mln_tensor_desc* indices);
+
+/* Cumulative sum along `axis`, as ONNX CumSum: y[i] = sum of x[j] over j <= i, or j < i with
+ * exclusive != 0 (the first sum is then 0); reverse != 0 sums from the end instead (j >= i,
+ * or j > i). x and y have one dtype (f32, f64, i32, i64; floats accumulate in double,
+ * integers wrap) and shape, and are contiguous. */
+MLN_API mln_status mln_cumsum(mln_device* device, const mln_tensor_desc* x, int32_t axis, int32_t exclusive,
+                              int32_t reverse, const mln_tensor_desc* y);
 
 /* ---- Elementwise: backward, selection, softmax, optimizers, dropout ---- */
 

@@ -8,9 +8,9 @@ namespace Myelin.Onnx;
 /// and the registry's first version changed only the types they accept, or moved attributes to inputs, the
 /// registry's definition serves the old version too, and <see cref="Adapt"/> rewrites the attributes that moved
 /// (Squeeze/Unsqueeze axes and Split's split before 13, Pad's pads and value before 11, Slice's starts/ends/axes
-/// before 10, Dropout's ratio before 12; PRelu's per-channel 1-d slope before 7 becomes [C, 1, ...]) and drops the legacy ones that only restate the newer default
-/// (consumed_inputs, is_test, spatial = 1, broadcast without an axis). Softmax and LogSoftmax before 13 map only
-/// when their axis is the last, where the old 2-d coercion and the new per-axis semantics agree. At every opset,
+/// before 10, TopK's k before 10, Dropout's ratio before 12; PRelu's per-channel 1-d slope before 7 becomes [C, 1, ...]) and drops the legacy ones that only restate the newer default
+/// (consumed_inputs, is_test, spatial = 1, broadcast without an axis). Softmax, LogSoftmax and Hardmax before 13 map
+/// only when their axis is the last, where the old 2-d coercion and the new per-axis semantics agree. At every opset,
 /// auto_pad becomes explicit pads for the definitions that take only pads.
 /// </summary>
 internal static class OnnxOpsetAdapter
@@ -34,8 +34,11 @@ internal static class OnnxOpsetAdapter
         // Linear algebra and normalization: Gemm's broadcast (before 7) and BatchNormalization's is_test (before 7) and spatial (before 9) are adapted.
         ["MatMul"] = 1, ["Gemm"] = 6, ["BatchNormalization"] = 6,
 
-        // Before 13 the softmaxes flatten the input to 2-d at axis (default 1); Adapt accepts only the last axis, where the two agree.
-        ["Softmax"] = 1, ["LogSoftmax"] = 1,
+        // Before 13 the softmaxes and Hardmax flatten the input to 2-d at axis (default 1); Adapt accepts only the last axis, where the two agree.
+        ["Softmax"] = 1, ["LogSoftmax"] = 1, ["Hardmax"] = 1,
+
+        // TopK's k was an attribute before 10; Adapt moves it to the input. 11 added largest and sorted, whose defaults are the old behaviour.
+        ["TopK"] = 1,
 
         // Shape ops.
         ["Concat"] = 4, ["Transpose"] = 1, ["Flatten"] = 1, ["Reshape"] = 5, ["Gather"] = 1, ["Shape"] = 1, ["Cast"] = 6,
@@ -82,7 +85,7 @@ internal static class OnnxOpsetAdapter
 
                 attributes.Remove("broadcast");
                 break;
-            case "Softmax" or "LogSoftmax" when opset < 13:
+            case "Softmax" or "LogSoftmax" or "Hardmax" when opset < 13:
                 long softmaxAxis = attributes.TryGetValue("axis", out object? given) ? Convert.ToInt64(given) : 1;
                 int rank = inputs[0].Rank;
                 if ((softmaxAxis < 0 ? softmaxAxis + rank : softmaxAxis) != rank - 1)
@@ -107,6 +110,9 @@ internal static class OnnxOpsetAdapter
                     inputs[1] = inputs[1].Graph.Apply("Reshape", [inputs[1], ints(perChannel)])[0];
                 }
 
+                break;
+            case "TopK" when opset < 10:
+                if (attributes.Remove("k", out object? k)) inputs.Add(ints([Convert.ToInt64(k)]));
                 break;
             case "Squeeze" or "Unsqueeze" when opset < 13:
                 if (attributes.Remove("axes", out object? axes)) inputs.Add(ints((long[])axes));

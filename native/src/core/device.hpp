@@ -45,6 +45,10 @@ struct DeviceOps {
     void (*binary)(mln_device& device, mln_binary_op op, const TensorView& a, const TensorView& b,
                    const TensorView& y);
     void (*reduce)(mln_device& device, const ReduceArgs& args);
+    // Along one axis of contiguous tensors (core/kernel_args.hpp); the reduce family's dtypes.
+    void (*arg_reduce)(mln_device& device, const ArgReduceArgs& args);
+    void (*top_k)(mln_device& device, const TopKArgs& args);
+    void (*cumsum)(mln_device& device, const CumSumArgs& args);
     void (*gemm)(mln_device& device, const GemmArgs& args);
     // Elementwise families beyond unary/binary (core/elementwise_args.hpp).
     void (*unary_backward)(mln_device& device, const UnaryBackwardArgs& args);

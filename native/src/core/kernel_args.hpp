@@ -18,6 +18,43 @@ struct ReduceArgs {
     uint32_t reduced_axes = 0;
 };
 
+// A contiguous tensor seen as outer x size x inner around one axis: element (o, i, j) is at
+// (o * size + i) * inner + j.
+struct AxisLayout {
+    int32_t axis = 0;
+    int64_t outer = 1;  // product of the dimensions before the axis
+    int64_t size = 0;   // the axis' own
+    int64_t inner = 1;  // product of the dimensions after it
+};
+
+// y (i64, outer x inner) = position along the axis of x's maximum or minimum.
+struct ArgReduceArgs {
+    mln_reduce_op op = MLN_REDUCE_OP_MAX;  // MAX or MIN
+    bool select_last_index = false;
+    TensorView x;
+    TensorView y;
+    AxisLayout layout;  // of x
+};
+
+// values (x's dtype) and indices (i64), outer x k x inner, from x (outer x size x inner).
+struct TopKArgs {
+    int64_t k = 0;
+    bool largest = true;
+    TensorView x;
+    TensorView values;
+    TensorView indices;
+    AxisLayout layout;  // of x
+};
+
+// y = cumulative sum of x along the axis; x and y share the layout.
+struct CumSumArgs {
+    bool exclusive = false;
+    bool reverse = false;
+    TensorView x;
+    TensorView y;
+    AxisLayout layout;
+};
+
 // c = activation(alpha * op(a) * op(b) + beta * c + bias). `a` and `b` are already op(a) and
 // op(b): a transpose is a swap of shape and strides, so kernels never see transpose flags.
 // a is m x k, b is k x n, c is m x n; bias is a length-n vector when has_bias.

@@ -68,6 +68,11 @@ const char* reduce_op_name(int32_t op) noexcept {
         case MLN_REDUCE_OP_MEAN: return "mean";
         case MLN_REDUCE_OP_MAX: return "max";
         case MLN_REDUCE_OP_MIN: return "min";
+        case MLN_REDUCE_OP_PROD: return "prod";
+        case MLN_REDUCE_OP_L1: return "l1";
+        case MLN_REDUCE_OP_L2: return "l2";
+        case MLN_REDUCE_OP_SUM_SQUARE: return "sum_square";
+        case MLN_REDUCE_OP_LOG_SUM_EXP: return "log_sum_exp";
     }
     return nullptr;
 }

@@ -47,6 +47,9 @@ void cpu_binary(mln_device&, mln_binary_op op, const TensorView& a, const Tensor
     kernels::binary(op, a, b, y);
 }
 void cpu_reduce(mln_device&, const ReduceArgs& args) { kernels::reduce(args); }
+void cpu_arg_reduce(mln_device&, const ArgReduceArgs& args) { kernels::arg_reduce(args); }
+void cpu_top_k(mln_device&, const TopKArgs& args) { kernels::top_k(args); }
+void cpu_cumsum(mln_device&, const CumSumArgs& args) { kernels::cumsum(args); }
 void cpu_gemm(mln_device&, const GemmArgs& args) { kernels::gemm(args); }
 void cpu_unary_backward(mln_device&, const UnaryBackwardArgs& args) { kernels::unary_backward(args); }
 void cpu_where(mln_device&, const WhereArgs& args) { kernels::where(args); }
@@ -84,6 +87,9 @@ constexpr DeviceOps kCpuDeviceOps = {
     cpu_unary,
     cpu_binary,
     cpu_reduce,
+    cpu_arg_reduce,
+    cpu_top_k,
+    cpu_cumsum,
     cpu_gemm,
     cpu_unary_backward,
     cpu_where,

@@ -12,14 +12,22 @@ public class ReduceOpFormTests
     private static readonly Dictionary<string, Func<IReadOnlyList<double>, double>> s_references = new()
     {
         ["ReduceSum"] = v => v.Sum(), ["ReduceMean"] = v => v.Average(), ["ReduceMax"] = v => v.Max(), ["ReduceMin"] = v => v.Min(),
+        ["ReduceProd"] = v => v.Aggregate(1.0, (p, e) => p * e), ["ReduceL1"] = v => v.Sum(Math.Abs),
+        ["ReduceL2"] = v => Math.Sqrt(v.Sum(e => e * e)), ["ReduceSumSquare"] = v => v.Sum(e => e * e),
+        ["ReduceLogSumExp"] = v => Math.Log(v.Sum(Math.Exp)), ["ReduceLogSum"] = v => Math.Log(v.Sum()),
     };
+
+    private static readonly string[] s_ops = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSumExp", "ReduceLogSum"];
+
+    // ReduceLogSum needs positive sums.
+    private static double[] Values(int seed, string op) => Reference.RandomValues(new Random(seed), 24, op == "ReduceLogSum" ? 0.1 : -2, 2);
 
     private static readonly long[] s_dims = [2, 3, 4];
 
     [Test]
-    public void AxesInputAndAxesAttributeGiveTheReference([Values("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin")] string op, [Values] bool keepDims)
+    public void AxesInputAndAxesAttributeGiveTheReference([ValueSource(nameof(s_ops))] string op, [Values] bool keepDims)
     {
-        double[] x = Reference.RandomValues(new Random(3), 24);
+        double[] x = Values(3, op);
         (double[] expected, long[] expectedDims) = Reference.Reduce(x, s_dims, [0, 2], keepDims, s_references[op]);
         long keep = keepDims ? 1 : 0;
         Tensor[] results = Run((g, v) =>
@@ -35,9 +43,9 @@ public class ReduceOpFormTests
     }
 
     [Test]
-    public void EmptyAxesReduceEverythingUnlessNoopWithEmptyAxes([Values("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin")] string op)
+    public void EmptyAxesReduceEverythingUnlessNoopWithEmptyAxes([ValueSource(nameof(s_ops))] string op)
     {
-        double[] x = Reference.RandomValues(new Random(4), 24);
+        double[] x = Values(4, op);
         Tensor[] results = Run((g, v) =>
         [
             g.Apply(op, [v[0], Longs(g)], new Dictionary<string, object> { ["keepdims"] = 0L })[0],
@@ -54,10 +62,11 @@ public class ReduceOpFormTests
     }
 
     [Test]
-    public void GradientsOfTheInputFormMatchFiniteDifferences([Values("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin")] string op, [Values] bool noop)
+    public void GradientsOfTheInputFormMatchFiniteDifferences([ValueSource(nameof(s_ops))] string op, [Values] bool noop)
     {
-        // Distinct values keep Max/Min differentiable; the noop case checks the identity's gradient.
-        double[] x = Enumerable.Range(0, 24).Select(i => ((i * 7) % 24) / 10.0 - 1).ToArray();
+        // Distinct values away from 0 keep Max/Min and L1 differentiable (and LogSum's sums positive); the noop case
+        // checks the identity's gradient.
+        double[] x = Enumerable.Range(0, 24).Select(i => ((i * 7) % 24) / 10.0 + 0.05).ToArray();
         GradCheckResult result = GradCheck.Check(op, (g, v) =>
             [g.Apply(op, [v[0], noop ? Longs(g) : Longs(g, 1)], new Dictionary<string, object> { ["keepdims"] = 0L, ["noop_with_empty_axes"] = noop ? 1L : 0L })[0]],
             [x], [s_dims]);
@@ -83,10 +92,42 @@ public class ReduceOpFormTests
     [Test]
     public void BothFormsAreFoundForOldAndNewOpsets()
     {
-        foreach (string op in s_references.Keys)
+        foreach (string op in s_ops)
         {
             Assert.That(Myelin.Ops.OpRegistry.FindOnnx("", op, 11)?.Name, Is.EqualTo(op));
             Assert.That(Myelin.Ops.OpRegistry.FindOnnx("", op, 18)?.Name, Is.EqualTo(op));
         }
+    }
+
+    [Test]
+    public void ProdGradientIsTheProductOfTheOthersEvenWithZeros()
+    {
+        // Rows: no zero, one zero, two zeros. d prod / d x_i is the product of the other elements of the row.
+        double[] x = [2, 3, 4, 0, 5, 6, 0, 7, 0];
+        var graph = new Graph();
+        Value input = graph.Input("x", DType.F64, 3, 3);
+        Value y = graph.Apply("ReduceProd", [input], new Dictionary<string, object> { ["axes"] = new long[] { 1 }, ["keepdims"] = 0L })[0];
+        Value dx = Gradients.Of(y.Sum(), [input])[0]!;
+        graph.MarkOutput(y, dx);
+        using var compiled = Myelin.Execution.CompiledGraph.Compile(graph);
+        using var scope = new TensorScope();
+        IReadOnlyList<Tensor> results = compiled.Run(new Dictionary<string, Tensor> { ["x"] = Tensor.FromArray(x, 3, 3) });
+        double[] expected = new double[9];
+        for (int i = 0; i < 9; i++)
+        {
+            int row = i / 3;
+            expected[i] = Enumerable.Range(row * 3, 3).Where(j => j != i).Aggregate(1.0, (p, j) => p * x[j]);
+        }
+
+        Assert.That(results[0].ToArray<double>(), Is.EqualTo(new double[] { 24, 0, 0 }));
+        Assert.That(results[1].ToArray<double>(), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void LogSumExpDoesNotOverflow()
+    {
+        double[] x = [1000, 1000, -1000, 710];
+        Tensor[] results = Run((g, v) => [g.Apply("ReduceLogSumExp", [v[0]], new Dictionary<string, object> { ["keepdims"] = 0L })[0]], new Feed(x, [4]));
+        Approx.AssertClose(results[0].ToArray<double>(), [1000 + Math.Log(2 + Math.Exp(-290))], 1e-12, 1e-12);
     }
 }

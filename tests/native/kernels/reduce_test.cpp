@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "kernel_test_support.hpp"
+#include "kernels/cpu/reduce/reduce_ops.hpp"
 #include "kernels/cpu/reference/reference_kernels.hpp"
 
 namespace mln::test {
@@ -59,12 +60,13 @@ TEST_F(ReduceTest, MatchesReferenceOverRandomAxes) {
         const auto shape = random_shape(5, 6);
         const auto axes = random_axes(static_cast<int>(shape.size()));
         const bool keepdims = uniform_int(0, 1) == 1;
-        for (int op = MLN_REDUCE_OP_SUM; op <= MLN_REDUCE_OP_MIN; ++op) {
-            check_reduce<float>(device_, static_cast<mln_reduce_op>(op), shape, axes, keepdims);
-            check_reduce<double>(device_, static_cast<mln_reduce_op>(op), shape, axes, keepdims);
-            if (op != MLN_REDUCE_OP_MEAN) {
-                check_reduce<int32_t>(device_, static_cast<mln_reduce_op>(op), shape, axes, keepdims);
-                check_reduce<int64_t>(device_, static_cast<mln_reduce_op>(op), shape, axes, keepdims);
+        for (int raw = MLN_REDUCE_OP_SUM; raw <= kernels::kLastReduceOp; ++raw) {
+            const auto op = static_cast<mln_reduce_op>(raw);
+            check_reduce<float>(device_, op, shape, axes, keepdims);
+            check_reduce<double>(device_, op, shape, axes, keepdims);
+            if (kernels::reduce_op_supports(op, MLN_DTYPE_I32)) {
+                check_reduce<int32_t>(device_, op, shape, axes, keepdims);
+                check_reduce<int64_t>(device_, op, shape, axes, keepdims);
             }
         }
     }
@@ -126,6 +128,266 @@ TEST_F(ReduceTest, MaxMinPropagateNaNAndIntSumWraps) {
     HostTensor<int32_t> s({});
     ASSERT_EQ(mln_reduce(device_, MLN_REDUCE_OP_SUM, i.desc(), nullptr, 0, 0, s.desc()), MLN_STATUS_OK);
     EXPECT_EQ(s.at(0), std::numeric_limits<int32_t>::min());
+}
+
+TEST_F(ReduceTest, IntegerOnlyOpsRefuseIntegers) {
+    HostTensor<int32_t> x({3});
+    HostTensor<int32_t> y({});
+    EXPECT_EQ(mln_reduce(device_, MLN_REDUCE_OP_L2, x.desc(), nullptr, 0, 0, y.desc()), MLN_STATUS_NOT_SUPPORTED);
+    EXPECT_EQ(mln_reduce(device_, MLN_REDUCE_OP_LOG_SUM_EXP, x.desc(), nullptr, 0, 0, y.desc()),
+              MLN_STATUS_NOT_SUPPORTED);
+}
+
+// Values the formulas give by hand: the newer ops on one small row each.
+TEST_F(ReduceTest, NewOpsByHand) {
+    HostTensor<double> x({4});
+    x.at(0) = 1.0, x.at(1) = -2.0, x.at(2) = 3.0, x.at(3) = -4.0;
+    HostTensor<double> y({});
+    auto run = [&](mln_reduce_op op) {
+        EXPECT_EQ(mln_reduce(device_, op, x.desc(), nullptr, 0, 0, y.desc()), MLN_STATUS_OK) << mln_last_error();
+        return y.at(0);
+    };
+    EXPECT_EQ(run(MLN_REDUCE_OP_PROD), 24.0);
+    EXPECT_EQ(run(MLN_REDUCE_OP_L1), 10.0);
+    EXPECT_EQ(run(MLN_REDUCE_OP_SUM_SQUARE), 30.0);
+    EXPECT_NEAR(run(MLN_REDUCE_OP_L2), std::sqrt(30.0), 1e-15);
+    EXPECT_NEAR(run(MLN_REDUCE_OP_LOG_SUM_EXP), std::log(std::exp(1.0) + std::exp(-2.0) + std::exp(3.0) + std::exp(-4.0)),
+                1e-14);
+}
+
+TEST_F(ReduceTest, LogSumExpIsStableAndHandlesInfinities) {
+    HostTensor<float> x({3});
+    HostTensor<float> y({});
+    auto run = [&](float a, float b, float c) {
+        x.at(0) = a, x.at(1) = b, x.at(2) = c;
+        EXPECT_EQ(mln_reduce(device_, MLN_REDUCE_OP_LOG_SUM_EXP, x.desc(), nullptr, 0, 0, y.desc()), MLN_STATUS_OK);
+        return y.at(0);
+    };
+    // e^1000 overflows float and double; the shift keeps it exact.
+    EXPECT_NEAR(run(1000.0f, 1000.0f, -INFINITY), 1000.0f + std::log(2.0f), 1e-3);
+    EXPECT_EQ(run(-INFINITY, -INFINITY, -INFINITY), -INFINITY);
+    EXPECT_EQ(run(INFINITY, 1.0f, INFINITY), INFINITY);
+    EXPECT_TRUE(std::isnan(run(1.0f, NAN, 2.0f)));
+}
+
+TEST_F(ReduceTest, EmptySetsOfTheNewOps) {
+    HostTensor<float> x({2, 0});
+    HostTensor<float> y({2});
+    const int32_t axis1[] = {1};
+    const std::pair<mln_reduce_op, float> expected[] = {{MLN_REDUCE_OP_PROD, 1.0f},
+                                                        {MLN_REDUCE_OP_L1, 0.0f},
+                                                        {MLN_REDUCE_OP_L2, 0.0f},
+                                                        {MLN_REDUCE_OP_SUM_SQUARE, 0.0f},
+                                                        {MLN_REDUCE_OP_LOG_SUM_EXP, -INFINITY}};
+    for (const auto& [op, value] : expected) {
+        ASSERT_EQ(mln_reduce(device_, op, x.desc(), axis1, 1, 0, y.desc()), MLN_STATUS_OK) << mln_last_error();
+        EXPECT_EQ(y.at(0), value) << "op " << op;
+        EXPECT_EQ(y.at(1), value) << "op " << op;
+    }
+}
+
+// Small integers, so ties are common.
+template <class T>
+void fill_with_ties(HostTensor<T>& x) {
+    for (int64_t i = 0; i < x.count(); ++i) x.at(i) = static_cast<T>(uniform_int(-2, 2));
+}
+
+std::vector<int64_t> with_axis(std::vector<int64_t> shape, int32_t axis, int64_t size, bool keep) {
+    if (keep) shape[static_cast<size_t>(axis)] = size;
+    else shape.erase(shape.begin() + axis);
+    return shape;
+}
+
+class ArgReduceTest : public CpuDeviceTest {};
+
+template <class T>
+void check_arg_reduce(mln_device* device, mln_reduce_op op, const std::vector<int64_t>& shape, int32_t axis,
+                      bool keepdims, bool select_last) {
+    const auto rank = static_cast<int32_t>(shape.size());
+    const int32_t normalized = axis < 0 ? axis + rank : axis;
+    HostTensor<T> x(shape);
+    fill_with_ties(x);
+    HostTensor<int64_t> y(with_axis(shape, normalized, 1, keepdims));
+    HostTensor<int64_t> want(with_axis(shape, normalized, 1, true));
+    ASSERT_EQ(mln_arg_reduce(device, op, x.desc(), axis, keepdims ? 1 : 0, select_last ? 1 : 0, y.desc()), MLN_STATUS_OK)
+        << mln_last_error();
+    reference::arg_reduce(op, x.view(), normalized, select_last, want.view());
+    EXPECT_TRUE(same_elements(y, want)) << "op " << op << " axis " << axis << " select_last " << select_last;
+}
+
+TEST_F(ArgReduceTest, MatchesReference) {
+    for (int trial = 0; trial < 40; ++trial) {
+        auto shape = random_shape(4, 7);
+        if (shape.empty()) shape.push_back(5);
+        const auto rank = static_cast<int32_t>(shape.size());
+        const auto axis = static_cast<int32_t>(uniform_int(-rank, rank - 1));
+        const bool keepdims = uniform_int(0, 1) == 1;
+        for (mln_reduce_op op : {MLN_REDUCE_OP_MAX, MLN_REDUCE_OP_MIN}) {
+            for (bool last : {false, true}) {
+                check_arg_reduce<float>(device_, op, shape, axis, keepdims, last);
+                check_arg_reduce<double>(device_, op, shape, axis, keepdims, last);
+                check_arg_reduce<int32_t>(device_, op, shape, axis, keepdims, last);
+                check_arg_reduce<int64_t>(device_, op, shape, axis, keepdims, last);
+            }
+        }
+    }
+    // A wide inner extent spans several blocks of the strided path.
+    check_arg_reduce<float>(device_, MLN_REDUCE_OP_MAX, {3, 9, 700}, 1, false, false);
+    check_arg_reduce<float>(device_, MLN_REDUCE_OP_MIN, {3, 9, 700}, 1, true, true);
+}
+
+TEST_F(ArgReduceTest, TiesAndNaNByHand) {
+    HostTensor<float> x({2, 4});
+    const float values[] = {1, 3, 3, 2, 5, NAN, 7, NAN};
+    for (int i = 0; i < 8; ++i) x.at(i) = values[i];
+    HostTensor<int64_t> y({2});
+    ASSERT_EQ(mln_arg_reduce(device_, MLN_REDUCE_OP_MAX, x.desc(), 1, 0, 0, y.desc()), MLN_STATUS_OK);
+    EXPECT_EQ(y.at(0), 1);
+    EXPECT_EQ(y.at(1), 1);  // NaN is the extreme, as in mln_reduce's max
+    ASSERT_EQ(mln_arg_reduce(device_, MLN_REDUCE_OP_MAX, x.desc(), -1, 0, 1, y.desc()), MLN_STATUS_OK);
+    EXPECT_EQ(y.at(0), 2);
+    EXPECT_EQ(y.at(1), 3);
+    ASSERT_EQ(mln_arg_reduce(device_, MLN_REDUCE_OP_MIN, x.desc(), 1, 0, 0, y.desc()), MLN_STATUS_OK);
+    EXPECT_EQ(y.at(0), 0);
+    EXPECT_EQ(y.at(1), 1);
+}
+
+TEST_F(ArgReduceTest, RejectsBadArguments) {
+    HostTensor<float> x({2, 3});
+    HostTensor<int64_t> y({2});
+    EXPECT_EQ(mln_arg_reduce(device_, MLN_REDUCE_OP_SUM, x.desc(), 1, 0, 0, y.desc()), MLN_STATUS_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(mln_last_error()).find("MLN_REDUCE_OP_MAX"), std::string::npos) << mln_last_error();
+    EXPECT_EQ(mln_arg_reduce(device_, MLN_REDUCE_OP_MAX, x.desc(), 2, 0, 0, y.desc()), MLN_STATUS_INVALID_ARGUMENT);
+    EXPECT_EQ(mln_arg_reduce(device_, MLN_REDUCE_OP_MAX, x.desc(), 0, 0, 0, y.desc()), MLN_STATUS_INVALID_ARGUMENT);
+    HostTensor<int32_t> y32({2});
+    EXPECT_EQ(mln_arg_reduce(device_, MLN_REDUCE_OP_MAX, x.desc(), 1, 0, 0, y32.desc()), MLN_STATUS_INVALID_ARGUMENT);
+    HostTensor<float> strided({2, 3}, {1, 2});
+    EXPECT_EQ(mln_arg_reduce(device_, MLN_REDUCE_OP_MAX, strided.desc(), 1, 0, 0, y.desc()), MLN_STATUS_INVALID_ARGUMENT);
+    HostTensor<float> empty({2, 0});
+    EXPECT_EQ(mln_arg_reduce(device_, MLN_REDUCE_OP_MAX, empty.desc(), 1, 0, 0, y.desc()), MLN_STATUS_INVALID_ARGUMENT);
+}
+
+class TopKTest : public CpuDeviceTest {};
+
+template <class T>
+void check_top_k(mln_device* device, const std::vector<int64_t>& shape, int32_t axis, int64_t k, bool largest) {
+    const auto rank = static_cast<int32_t>(shape.size());
+    const int32_t normalized = axis < 0 ? axis + rank : axis;
+    HostTensor<T> x(shape);
+    fill_with_ties(x);
+    const auto out_shape = with_axis(shape, normalized, k, true);
+    HostTensor<T> values(out_shape);
+    HostTensor<int64_t> indices(out_shape);
+    HostTensor<T> want_values(out_shape);
+    HostTensor<int64_t> want_indices(out_shape);
+    ASSERT_EQ(mln_top_k(device, x.desc(), axis, k, largest ? 1 : 0, values.desc(), indices.desc()), MLN_STATUS_OK)
+        << mln_last_error();
+    reference::top_k(x.view(), normalized, k, largest, want_values.view(), want_indices.view());
+    EXPECT_TRUE(same_elements(values, want_values)) << "axis " << axis << " k " << k << " largest " << largest;
+    EXPECT_TRUE(same_elements(indices, want_indices)) << "axis " << axis << " k " << k << " largest " << largest;
+}
+
+TEST_F(TopKTest, MatchesReference) {
+    for (int trial = 0; trial < 40; ++trial) {
+        auto shape = random_shape(4, 7);
+        if (shape.empty()) shape.push_back(6);
+        const auto rank = static_cast<int32_t>(shape.size());
+        const auto axis = static_cast<int32_t>(uniform_int(-rank, rank - 1));
+        const int64_t k = uniform_int(0, shape[static_cast<size_t>(axis < 0 ? axis + rank : axis)]);
+        for (bool largest : {true, false}) {
+            check_top_k<float>(device_, shape, axis, k, largest);
+            check_top_k<double>(device_, shape, axis, k, largest);
+            check_top_k<int32_t>(device_, shape, axis, k, largest);
+            check_top_k<int64_t>(device_, shape, axis, k, largest);
+        }
+    }
+    check_top_k<float>(device_, {2, 300, 3}, 1, 40, true);
+}
+
+TEST_F(TopKTest, TiesKeepOrderAndNaNRanksFirst) {
+    HostTensor<float> x({5});
+    const float input[] = {3, 1, NAN, 3, 2};
+    for (int i = 0; i < 5; ++i) x.at(i) = input[i];
+    HostTensor<float> values({3});
+    HostTensor<int64_t> indices({3});
+    ASSERT_EQ(mln_top_k(device_, x.desc(), 0, 3, 1, values.desc(), indices.desc()), MLN_STATUS_OK) << mln_last_error();
+    EXPECT_TRUE(std::isnan(values.at(0)));
+    EXPECT_EQ(values.at(1), 3.0f);
+    EXPECT_EQ(values.at(2), 3.0f);
+    EXPECT_EQ(indices.at(0), 2);
+    EXPECT_EQ(indices.at(1), 0);
+    EXPECT_EQ(indices.at(2), 3);
+    ASSERT_EQ(mln_top_k(device_, x.desc(), 0, 3, 0, values.desc(), indices.desc()), MLN_STATUS_OK) << mln_last_error();
+    EXPECT_EQ(values.at(0), 1.0f);
+    EXPECT_EQ(values.at(1), 2.0f);
+    EXPECT_EQ(values.at(2), 3.0f);
+    EXPECT_EQ(indices.at(0), 1);
+    EXPECT_EQ(indices.at(1), 4);
+    EXPECT_EQ(indices.at(2), 0);
+}
+
+TEST_F(TopKTest, RejectsBadArguments) {
+    HostTensor<float> x({2, 3});
+    HostTensor<float> values({2, 4});
+    HostTensor<int64_t> indices({2, 4});
+    EXPECT_EQ(mln_top_k(device_, x.desc(), 1, 4, 1, values.desc(), indices.desc()), MLN_STATUS_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(mln_last_error()).find("k is 4"), std::string::npos) << mln_last_error();
+    HostTensor<float> values2({2, 2});
+    HostTensor<int64_t> indices3({2, 3});
+    EXPECT_EQ(mln_top_k(device_, x.desc(), 1, 2, 1, values2.desc(), indices3.desc()), MLN_STATUS_INVALID_ARGUMENT);
+    EXPECT_EQ(mln_top_k(device_, x.desc(), 1, -1, 1, values2.desc(), indices3.desc()), MLN_STATUS_INVALID_ARGUMENT);
+}
+
+class CumSumTest : public CpuDeviceTest {};
+
+template <class T>
+void check_cumsum(mln_device* device, const std::vector<int64_t>& shape, int32_t axis, bool exclusive, bool reverse) {
+    const auto rank = static_cast<int32_t>(shape.size());
+    HostTensor<T> x(shape);
+    fill_random(x);
+    HostTensor<T> y(shape);
+    HostTensor<T> want(shape);
+    ASSERT_EQ(mln_cumsum(device, x.desc(), axis, exclusive ? 1 : 0, reverse ? 1 : 0, y.desc()), MLN_STATUS_OK)
+        << mln_last_error();
+    reference::cumsum(x.view(), axis < 0 ? axis + rank : axis, exclusive, reverse, want.view());
+    if constexpr (std::is_floating_point_v<T>) {
+        EXPECT_TRUE(near_all(y, want, 1e-6)) << "axis " << axis << " exclusive " << exclusive << " reverse " << reverse;
+    } else {
+        EXPECT_TRUE(same_elements(y, want)) << "axis " << axis << " exclusive " << exclusive << " reverse " << reverse;
+    }
+}
+
+TEST_F(CumSumTest, MatchesReference) {
+    for (int trial = 0; trial < 30; ++trial) {
+        auto shape = random_shape(4, 7);
+        if (shape.empty()) shape.push_back(4);
+        const auto rank = static_cast<int32_t>(shape.size());
+        const auto axis = static_cast<int32_t>(uniform_int(-rank, rank - 1));
+        for (bool exclusive : {false, true}) {
+            for (bool reverse : {false, true}) {
+                check_cumsum<float>(device_, shape, axis, exclusive, reverse);
+                check_cumsum<double>(device_, shape, axis, exclusive, reverse);
+                check_cumsum<int32_t>(device_, shape, axis, exclusive, reverse);
+                check_cumsum<int64_t>(device_, shape, axis, exclusive, reverse);
+            }
+        }
+    }
+    check_cumsum<float>(device_, {2, 50, 600}, 1, false, true);
+}
+
+TEST_F(CumSumTest, ByHand) {
+    HostTensor<double> x({5});
+    for (int i = 0; i < 5; ++i) x.at(i) = i + 1;
+    HostTensor<double> y({5});
+    const double expected[4][5] = {{1, 3, 6, 10, 15}, {0, 1, 3, 6, 10}, {15, 14, 12, 9, 5}, {14, 12, 9, 5, 0}};
+    for (int flags = 0; flags < 4; ++flags) {
+        const int exclusive = flags & 1;
+        const int reverse = flags >> 1;
+        ASSERT_EQ(mln_cumsum(device_, x.desc(), 0, exclusive, reverse, y.desc()), MLN_STATUS_OK) << mln_last_error();
+        for (int i = 0; i < 5; ++i) EXPECT_EQ(y.at(i), expected[flags][i]) << "flags " << flags << " element " << i;
+    }
+    HostTensor<float> wrong({5});
+    EXPECT_EQ(mln_cumsum(device_, x.desc(), 0, 0, 0, wrong.desc()), MLN_STATUS_INVALID_ARGUMENT);
 }
 
 }  // namespace
