@@ -320,6 +320,21 @@ namespace Myelin
         Edge = 2,
     }
 
+    /// <summary>
+    /// How a scatter combines an update with the element it lands on (ONNX reduction attribute).
+    /// </summary>
+    public enum ScatterReduction : int
+    {
+        /// <summary>
+        /// replace; with repeated indices the last update wins
+        /// </summary>
+        None = 0,
+        Add = 1,
+        Mul = 2,
+        Max = 3,
+        Min = 4,
+    }
+
     public enum EltwiseKind : int
     {
         /// <summary>
@@ -959,6 +974,54 @@ namespace Myelin.Native
         [LibraryImport(LibraryName, EntryPoint = "mln_pad")]
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
         public static partial Status Pad(DeviceHandle device, PadMode mode, TensorDesc* x, long* padsBegin, long* padsEnd, double value, TensorDesc* y);
+
+        /// <summary>
+        /// y[i] = x[i with i[axis] replaced by indices[i]] (ONNX GatherElements): indices has x's rank,
+        /// y has indices' shape, and every other dimension of indices is at most x's. Any dtype.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_gather_elements")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status GatherElements(DeviceHandle device, TensorDesc* x, int axis, TensorDesc* indices, TensorDesc* y);
+
+        /// <summary>
+        /// y[j with j[axis] replaced by indices[j]] (reduction)= updates[j] for every position j of
+        /// updates (ONNX ScatterElements, applied to y in place: copy the data into y first). updates
+        /// and indices share a shape of y's rank, no larger than y on the other dimensions. Updates
+        /// apply in row-major order, so repeated indices give the same result for any thread count.
+        /// NONE: any dtype; the other reductions: f32, f64, i32, i64 (integers wrap). With
+        /// reduction ADD on zeros this is the adjoint of mln_gather_elements.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_scatter_elements")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status ScatterElements(DeviceHandle device, ScatterReduction reduction, TensorDesc* updates, int axis, TensorDesc* indices, TensorDesc* y);
+
+        /// <summary>
+        /// ONNX GatherND: indices (rank q, last dimension k) hold k-tuples addressing x (rank r) after
+        /// the first batch_dims dimensions, which x and indices share. y's shape is
+        /// indices.shape[:-1] + x.shape[batch_dims + k:]. Any dtype.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_gather_nd")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status GatherNd(DeviceHandle device, TensorDesc* x, int batchDims, TensorDesc* indices, TensorDesc* y);
+
+        /// <summary>
+        /// ONNX ScatterND on y in place (copy the data into y first): the slice of y addressed by each
+        /// k-tuple of indices (reduction)= the matching slice of updates, whose shape is the shape
+        /// mln_gather_nd gives for (y, batch_dims, indices). Row-major order; dtypes as
+        /// mln_scatter_elements. ONNX has batch_dims 0; with reduction ADD on zeros this is the adjoint
+        /// of mln_gather_nd for any batch_dims.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_scatter_nd")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status ScatterNd(DeviceHandle device, ScatterReduction reduction, TensorDesc* updates, int batchDims, TensorDesc* indices, TensorDesc* y);
+
+        /// <summary>
+        /// ONNX Trilu over the last two dimensions (rows i, columns j): y = x where j - i &gt;= k (upper
+        /// != 0) or j - i &lt;= k (upper == 0), else 0. x and y share a shape of rank &gt;= 2. Any dtype.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_trilu")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status Trilu(DeviceHandle device, int upper, long k, TensorDesc* x, TensorDesc* y);
 
         /// <summary>
         /// Runs `program` (1..MLN_ELTWISE_MAX_INSTRUCTIONS instructions) elementwise over y's shape:

@@ -36,5 +36,15 @@ void gather(const GatherArgs& args);
 void scatter_add(const GatherArgs& args);
 // y = x padded or cropped; any dtype.
 void pad(const PadArgs& args);
+// rows[i] = table[i with i[axis] = indices[i]]; any dtype; checks every index first.
+void gather_elements(const ElementIndexArgs& args);
+// table[j with j[axis] = indices[j]] (reduction)= rows[j] in row-major order of j.
+void scatter_elements(const ElementIndexArgs& args);
+// rows = the slices of table addressed by the index tuples; any dtype; checks every tuple first.
+void gather_nd(const GatherNdArgs& args);
+// table's addressed slices (reduction)= the slices of rows, in order.
+void scatter_nd(const GatherNdArgs& args);
+// y = x kept on one side of diagonal k of the last two dimensions, 0 elsewhere; any dtype.
+void trilu(const TriluArgs& args);
 
 }  // namespace mln::kernels

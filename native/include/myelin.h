@@ -612,6 +612,50 @@ MLN_API mln_status mln_pad(mln_device* device, mln_pad_mode mode, const mln_tens
                            const int64_t* pads_begin, const int64_t* pads_end, double value,
                            const mln_tensor_desc* y);
 
+/* How a scatter combines an update with the element it lands on (ONNX reduction attribute). */
+typedef enum mln_scatter_reduction {
+    MLN_SCATTER_REDUCTION_NONE = 0, /* replace; with repeated indices the last update wins */
+    MLN_SCATTER_REDUCTION_ADD = 1,
+    MLN_SCATTER_REDUCTION_MUL = 2,
+    MLN_SCATTER_REDUCTION_MAX = 3,
+    MLN_SCATTER_REDUCTION_MIN = 4
+} mln_scatter_reduction;
+
+/* y[i] = x[i with i[axis] replaced by indices[i]] (ONNX GatherElements): indices has x's rank,
+ * y has indices' shape, and every other dimension of indices is at most x's. Any dtype. */
+MLN_API mln_status mln_gather_elements(mln_device* device, const mln_tensor_desc* x, int32_t axis,
+                                       const mln_tensor_desc* indices, const mln_tensor_desc* y);
+
+/* y[j with j[axis] replaced by indices[j]] (reduction)= updates[j] for every position j of
+ * updates (ONNX ScatterElements, applied to y in place: copy the data into y first). updates
+ * and indices share a shape of y's rank, no larger than y on the other dimensions. Updates
+ * apply in row-major order, so repeated indices give the same result for any thread count.
+ * NONE: any dtype; the other reductions: f32, f64, i32, i64 (integers wrap). With
+ * reduction ADD on zeros this is the adjoint of mln_gather_elements. */
+MLN_API mln_status mln_scatter_elements(mln_device* device, mln_scatter_reduction reduction,
+                                        const mln_tensor_desc* updates, int32_t axis,
+                                        const mln_tensor_desc* indices, const mln_tensor_desc* y);
+
+/* ONNX GatherND: indices (rank q, last dimension k) hold k-tuples addressing x (rank r) after
+ * the first batch_dims dimensions, which x and indices share. y's shape is
+ * indices.shape[:-1] + x.shape[batch_dims + k:]. Any dtype. */
+MLN_API mln_status mln_gather_nd(mln_device* device, const mln_tensor_desc* x, int32_t batch_dims,
+                                 const mln_tensor_desc* indices, const mln_tensor_desc* y);
+
+/* ONNX ScatterND on y in place (copy the data into y first): the slice of y addressed by each
+ * k-tuple of indices (reduction)= the matching slice of updates, whose shape is the shape
+ * mln_gather_nd gives for (y, batch_dims, indices). Row-major order; dtypes as
+ * mln_scatter_elements. ONNX has batch_dims 0; with reduction ADD on zeros this is the adjoint
+ * of mln_gather_nd for any batch_dims. */
+MLN_API mln_status mln_scatter_nd(mln_device* device, mln_scatter_reduction reduction,
+                                  const mln_tensor_desc* updates, int32_t batch_dims,
+                                  const mln_tensor_desc* indices, const mln_tensor_desc* y);
+
+/* ONNX Trilu over the last two dimensions (rows i, columns j): y = x where j - i >= k (upper
+ * != 0) or j - i <= k (upper == 0), else 0. x and y share a shape of rank >= 2. Any dtype. */
+MLN_API mln_status mln_trilu(mln_device* device, int32_t upper, int64_t k, const mln_tensor_desc* x,
+                             const mln_tensor_desc* y);
+
 /* ---- Fused elementwise programs ---- */
 
 /* A short program of elementwise ops evaluated in one pass over the output, so a chain such

@@ -48,5 +48,19 @@ template <class T>
 void scatter_add(const TensorView& updates, int32_t axis, const TensorView& indices, const TensorView& y);
 template <class T>
 void pad(mln_pad_mode mode, const TensorView& x, const int64_t* pads_begin, T value, const TensorView& y);
+// ONNX GatherElements / ScatterElements (y updated in place), GatherND / ScatterND and Trilu by
+// their definitions (T as above); indices in range, axis non-negative.
+template <class T>
+void gather_elements(const TensorView& x, int32_t axis, const TensorView& indices, const TensorView& y);
+template <class T>
+void scatter_elements(mln_scatter_reduction reduction, const TensorView& updates, int32_t axis,
+                      const TensorView& indices, const TensorView& y);
+template <class T>
+void gather_nd(const TensorView& x, int32_t batch_dims, const TensorView& indices, const TensorView& y);
+template <class T>
+void scatter_nd(mln_scatter_reduction reduction, const TensorView& updates, int32_t batch_dims,
+                const TensorView& indices, const TensorView& y);
+template <class T>
+void trilu(bool upper, int64_t k, const TensorView& x, const TensorView& y);
 
 }  // namespace mln::reference

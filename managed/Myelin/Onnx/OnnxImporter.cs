@@ -300,6 +300,15 @@ public static class OnnxImporter
             {
                 OnnxOpsetAdapter.Adapt(where, node.OpType, opset, op, node.Output.Count, inputs, attributes, Constant);
                 outputs = Graph.Apply(op, [.. inputs], attributes, nodeName);
+
+                // A Shape of a concrete input is known now: later nodes that need their shape input when the graph
+                // is built (Reshape of Shape(x), as expanded ONNX functions write) see a constant. The Shape node
+                // is left without readers, and compiling removes it.
+                if (op is ShapeOp && inputs[0].Type.IsConcrete)
+                {
+                    long[] dims = ShapeOp.Evaluate(outputs[0].Producer!, inputs[0].Type.ToShape().ToArray());
+                    outputs = [Constant(Tensor.FromArray(dims, new Shape(dims.Length)))];
+                }
             }
             catch (Exception exception) when (exception is ArgumentException or InvalidCastException or InvalidOperationException
                                                   or NotSupportedException or IndexOutOfRangeException or KeyNotFoundException or OverflowException)

@@ -28,6 +28,9 @@ internal static class OnnxOpsetAdapter
         ["Add"] = 1, ["Sub"] = 1, ["Mul"] = 1, ["Div"] = 1, ["Pow"] = 1,
         ["Max"] = 6, ["Min"] = 6, ["Equal"] = 1, ["Less"] = 1, ["Greater"] = 1, ["And"] = 1, ["Or"] = 1, ["Xor"] = 1,
 
+        // Where: version 16 only added types.
+        ["Where"] = 9,
+
         // Convolution and pooling: later versions added attributes (storage_order, ceil_mode, dilations) whose defaults reproduce the old behaviour.
         ["Conv"] = 1, ["ConvTranspose"] = 1, ["MaxPool"] = 1, ["AveragePool"] = 1, ["GlobalAveragePool"] = 1, ["GlobalMaxPool"] = 1,
 
@@ -46,6 +49,9 @@ internal static class OnnxOpsetAdapter
 
         // Before 7 a 1-d slope holds one value per channel (axis 1), which Adapt reshapes for unidirectional broadcasting.
         ["PRelu"] = 1,
+
+        // Indexing: GatherElements 13 and GatherND 12/13 added types or batch_dims (default 0 reproduces 11).
+        ["GatherElements"] = 11, ["GatherND"] = 11,
     };
 
     /// <summary>The registry definition serving (domain, opType) at <paramref name="opset"/>, directly or through an older-opset mapping; null when none.</summary>

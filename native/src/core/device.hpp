@@ -71,6 +71,11 @@ struct DeviceOps {
     void (*gather)(mln_device& device, const GatherArgs& args);
     void (*scatter_add)(mln_device& device, const GatherArgs& args);
     void (*pad)(mln_device& device, const PadArgs& args);
+    void (*gather_elements)(mln_device& device, const ElementIndexArgs& args);
+    void (*scatter_elements)(mln_device& device, const ElementIndexArgs& args);
+    void (*gather_nd)(mln_device& device, const GatherNdArgs& args);
+    void (*scatter_nd)(mln_device& device, const GatherNdArgs& args);
+    void (*trilu)(mln_device& device, const TriluArgs& args);
     // Fused elementwise programs (core/eltwise_program_args.hpp).
     void (*eltwise_program)(mln_device& device, const EltwiseProgramArgs& args);
 };

@@ -106,4 +106,39 @@ struct PadArgs {
     double value = 0.0;
 };
 
+// GatherElements and ScatterElements: `table` (gathered from, or scattered into) and `indices`
+// share a rank; `rows` (gathered into, or the updates) has indices' shape. Contiguous; indices
+// i32 or i64, values checked by the kernel before anything is written.
+struct ElementIndexArgs {
+    TensorView table;
+    TensorView indices;
+    TensorView rows;
+    int32_t axis = 0;
+    mln_scatter_reduction reduction = MLN_SCATTER_REDUCTION_NONE;  // scatter only
+};
+
+// GatherND and ScatterND over contiguous tensors: `table` is x (gather) or y (scatter); `rows`
+// is y (gather) or the updates (scatter). Each of `batch` batches holds `lookups` index tuples
+// of `depth` values addressing the batch's sub-tensor of table (dims table.shape[batch_dims:]);
+// each tuple selects a run of `slice` contiguous elements.
+struct GatherNdArgs {
+    TensorView table;
+    TensorView indices;
+    TensorView rows;
+    int32_t batch_dims = 0;
+    int32_t depth = 0;
+    int64_t batch = 1;
+    int64_t lookups = 0;
+    int64_t slice = 1;
+    mln_scatter_reduction reduction = MLN_SCATTER_REDUCTION_NONE;  // scatter only
+};
+
+// Trilu over the last two dimensions of x and y (same shape, contiguous).
+struct TriluArgs {
+    TensorView x;
+    TensorView y;
+    bool upper = true;
+    int64_t k = 0;
+};
+
 }  // namespace mln

@@ -70,6 +70,11 @@ void cpu_group_norm_backward(mln_device&, const NormArgs& args) { kernels::group
 void cpu_gather(mln_device&, const GatherArgs& args) { kernels::gather(args); }
 void cpu_scatter_add(mln_device&, const GatherArgs& args) { kernels::scatter_add(args); }
 void cpu_pad(mln_device&, const PadArgs& args) { kernels::pad(args); }
+void cpu_gather_elements(mln_device&, const ElementIndexArgs& args) { kernels::gather_elements(args); }
+void cpu_scatter_elements(mln_device&, const ElementIndexArgs& args) { kernels::scatter_elements(args); }
+void cpu_gather_nd(mln_device&, const GatherNdArgs& args) { kernels::gather_nd(args); }
+void cpu_scatter_nd(mln_device&, const GatherNdArgs& args) { kernels::scatter_nd(args); }
+void cpu_trilu(mln_device&, const TriluArgs& args) { kernels::trilu(args); }
 void cpu_eltwise_program(mln_device&, const EltwiseProgramArgs& args) { kernels::eltwise_program(args); }
 
 constexpr DeviceOps kCpuDeviceOps = {
@@ -110,6 +115,11 @@ constexpr DeviceOps kCpuDeviceOps = {
     cpu_gather,
     cpu_scatter_add,
     cpu_pad,
+    cpu_gather_elements,
+    cpu_scatter_elements,
+    cpu_gather_nd,
+    cpu_scatter_nd,
+    cpu_trilu,
     cpu_eltwise_program,
 };
 
