@@ -37,4 +37,8 @@ void scatter_add(const GatherArgs& args);
 // y = x padded or cropped; any dtype.
 void pad(const PadArgs& args);
 
+// y = separable interpolation of x (ONNX Resize); x := its adjoint applied to y (backward).
+void resize_forward(const ResizeArgs& args);
+void resize_backward(const ResizeArgs& args);
+
 }  // namespace mln::kernels

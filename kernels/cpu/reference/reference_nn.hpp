@@ -49,4 +49,9 @@ void scatter_add(const TensorView& updates, int32_t axis, const TensorView& indi
 template <class T>
 void pad(mln_pad_mode mode, const TensorView& x, const int64_t* pads_begin, T value, const TensorView& y);
 
+// Resize by definition (O(|x| * |y|)): y[o] = sum_i x[i] * prod_d w_d(o_d, i_d), or the
+// extrapolation value where a coordinate falls outside the crop; backward is its transpose.
+void resize_forward(const mln_resize_params& p, const TensorView& x, const TensorView& y);
+void resize_backward(const mln_resize_params& p, const TensorView& dy, const TensorView& dx);
+
 }  // namespace mln::reference

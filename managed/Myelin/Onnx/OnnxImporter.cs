@@ -260,13 +260,19 @@ public static class OnnxImporter
             string label = NodeLabel(node, index);
             string where = $"node '{label}' ({node.OpType})";
 
-            // An empty name marks an omitted optional input; only trailing ones can be left off a registry op.
+            // An empty name marks an omitted optional input; only trailing ones can be left off, unless the op takes gaps as empty tensors.
             int count = node.Input.Count;
             while (count > 0 && node.Input[count - 1].Length == 0) count--;
             var inputs = new List<Value>(count);
             for (int i = 0; i < count; i++)
             {
                 string name = node.Input[i];
+                if (name.Length == 0 && op.AcceptsOmittedInputs)
+                {
+                    inputs.Add(Constant(Tensor.FromArray(Array.Empty<float>())));
+                    continue;
+                }
+
                 if (name.Length == 0)
                 {
                     throw new OnnxFormatException($"{where}: input {i} is omitted but a later input is given; Myelin's {op.Name} takes no gaps in its inputs.");

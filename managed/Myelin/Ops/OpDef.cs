@@ -59,6 +59,12 @@ public abstract class OpDef
     /// <summary>Largest number of inputs.</summary>
     public virtual int MaxInputs => MinInputs;
 
+    /// <summary>
+    /// Whether an ONNX node may omit an optional input before a given one; the omitted input then stands as an empty
+    /// 1-d tensor (as Resize's roi and scales, which opset 11 spelled that way). Others take no gaps.
+    /// </summary>
+    public virtual bool AcceptsOmittedInputs => false;
+
     /// <summary>Whether the node must run even if nothing reads its outputs (it writes a parameter).</summary>
     public virtual bool HasSideEffects => false;
 

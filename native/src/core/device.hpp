@@ -67,6 +67,8 @@ struct DeviceOps {
     void (*gather)(mln_device& device, const GatherArgs& args);
     void (*scatter_add)(mln_device& device, const GatherArgs& args);
     void (*pad)(mln_device& device, const PadArgs& args);
+    void (*resize_forward)(mln_device& device, const ResizeArgs& args);
+    void (*resize_backward)(mln_device& device, const ResizeArgs& args);
     // Fused elementwise programs (core/eltwise_program_args.hpp).
     void (*eltwise_program)(mln_device& device, const EltwiseProgramArgs& args);
 };

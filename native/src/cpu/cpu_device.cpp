@@ -67,6 +67,8 @@ void cpu_group_norm_backward(mln_device&, const NormArgs& args) { kernels::group
 void cpu_gather(mln_device&, const GatherArgs& args) { kernels::gather(args); }
 void cpu_scatter_add(mln_device&, const GatherArgs& args) { kernels::scatter_add(args); }
 void cpu_pad(mln_device&, const PadArgs& args) { kernels::pad(args); }
+void cpu_resize_forward(mln_device&, const ResizeArgs& args) { kernels::resize_forward(args); }
+void cpu_resize_backward(mln_device&, const ResizeArgs& args) { kernels::resize_backward(args); }
 void cpu_eltwise_program(mln_device&, const EltwiseProgramArgs& args) { kernels::eltwise_program(args); }
 
 constexpr DeviceOps kCpuDeviceOps = {
@@ -104,6 +106,8 @@ constexpr DeviceOps kCpuDeviceOps = {
     cpu_gather,
     cpu_scatter_add,
     cpu_pad,
+    cpu_resize_forward,
+    cpu_resize_backward,
     cpu_eltwise_program,
 };
 
