@@ -108,6 +108,7 @@ namespace Myelin
         Normalization = 13,
         Indexing = 14,
         EltwiseProgram = 15,
+        Resize = 20,
     }
 
     public enum UnaryOp : int
@@ -304,6 +305,56 @@ namespace Myelin
         Average = 1,
     }
 
+    /// <summary>
+    /// ---- Resize ----
+    /// Interpolation of every dimension of a contiguous tensor of one float dtype (ONNX Resize and
+    /// Upsample). Each output coordinate o along a dimension of input length n maps to an input
+    /// coordinate c by coordinate_mode, with L = scales[d] * n (the fractional resized length, as
+    /// ONNX's reference computes it; it differs from y's length when the scale does not divide n):
+    /// half_pixel (o + 0.5) / s - 0.5;  pytorch_half_pixel the same, or 0 when L &lt;= 1;
+    /// align_corners o * (n - 1) / (L - 1), or 0 when L &lt;= 1;  asymmetric o / s;
+    /// tf_half_pixel_for_nn (o + 0.5) / s;
+    /// half_pixel_symmetric n/2 * (1 - m/L) + (o + 0.5) / s - 0.5 with m = y's length;
+    /// tf_crop_and_resize roi_start*(n-1) + o*(roi_end-roi_start)*(n-1)/(L-1) (or the roi's middle
+    /// when L &lt;= 1); a coordinate outside [0, n-1] on any dimension gives extrapolation_value.
+    /// Nearest takes one input element (rounded by nearest_mode); linear takes floor(c) and
+    /// floor(c)+1 with weights 1-f and f (f = c - floor(c)); cubic takes floor(c)-1..floor(c)+2 with
+    /// the Keys kernel of parameter cubic_coeff_a. Taps outside [0, n-1] read the border element,
+    /// or with exclude_outside get weight 0 and the others are renormalized to sum 1. The result is
+    /// the product of these 1-d filters over the dimensions (separable).
+    /// </summary>
+    public enum ResizeMode : int
+    {
+        Nearest = 0,
+        Linear = 1,
+        Cubic = 2,
+    }
+
+    public enum ResizeCoordinateMode : int
+    {
+        HalfPixel = 0,
+        PytorchHalfPixel = 1,
+        AlignCorners = 2,
+        Asymmetric = 3,
+        TfHalfPixelForNn = 4,
+        TfCropAndResize = 5,
+        HalfPixelSymmetric = 6,
+    }
+
+    public enum ResizeNearestMode : int
+    {
+        /// <summary>
+        /// halves round down
+        /// </summary>
+        RoundPreferFloor = 0,
+        /// <summary>
+        /// halves round up
+        /// </summary>
+        RoundPreferCeil = 1,
+        Floor = 2,
+        Ceil = 3,
+    }
+
     public enum PadMode : int
     {
         /// <summary>
@@ -492,6 +543,44 @@ namespace Myelin.Native
         /// average only
         /// </summary>
         public int CountIncludePad;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct ResizeParams
+    {
+        /// <summary>
+        /// mln_resize_mode
+        /// </summary>
+        public int Mode;
+        /// <summary>
+        /// mln_resize_coordinate_mode
+        /// </summary>
+        public int CoordinateMode;
+        /// <summary>
+        /// mln_resize_nearest_mode (nearest only)
+        /// </summary>
+        public int NearestMode;
+        /// <summary>
+        /// 0 or 1 (linear and cubic)
+        /// </summary>
+        public int ExcludeOutside;
+        /// <summary>
+        /// cubic only, e.g. -0.75
+        /// </summary>
+        public double CubicCoeffA;
+        /// <summary>
+        /// tf_crop_and_resize only
+        /// </summary>
+        public double ExtrapolationValue;
+        /// <summary>
+        /// per dimension of x, &gt; 0
+        /// </summary>
+        public fixed double Scales[8];
+        /// <summary>
+        /// tf_crop_and_resize only: normalized crop per dimension
+        /// </summary>
+        public fixed double RoiStart[8];
+        public fixed double RoiEnd[8];
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -893,6 +982,21 @@ namespace Myelin.Native
         [LibraryImport(LibraryName, EntryPoint = "mln_pool_backward")]
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
         public static partial Status PoolBackward(DeviceHandle device, PoolMode mode, PoolParams* @params, TensorDesc* dy, TensorDesc* indices, TensorDesc* dx);
+
+        /// <summary>
+        /// y = resize(x). x and y have one rank; a dimension of y longer than 0 needs x's to be too.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_resize_forward")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status ResizeForward(DeviceHandle device, ResizeParams* @params, TensorDesc* x, TensorDesc* y);
+
+        /// <summary>
+        /// dx = the adjoint of mln_resize_forward applied to dy (dx overwritten): the gradient of a
+        /// resize with respect to x. Elements that took extrapolation_value pass no gradient.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_resize_backward")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status ResizeBackward(DeviceHandle device, ResizeParams* @params, TensorDesc* dy, TensorDesc* dx);
 
         /// <summary>
         /// Batch norm with batch statistics over N and space (ONNX BatchNormalization,

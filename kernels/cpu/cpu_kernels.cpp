@@ -44,6 +44,7 @@ bool supports(mln_kernel kernel, mln_dtype dtype) {
         case MLN_KERNEL_INDEXING:
             return true;
         case MLN_KERNEL_ELTWISE_PROGRAM:
+        case MLN_KERNEL_RESIZE:
             return dtype == MLN_DTYPE_F32 || dtype == MLN_DTYPE_F64;
     }
     return false;

@@ -47,4 +47,8 @@ void scatter_nd(const GatherNdArgs& args);
 // y = x kept on one side of diagonal k of the last two dimensions, 0 elsewhere; any dtype.
 void trilu(const TriluArgs& args);
 
+// y = separable interpolation of x (ONNX Resize); x := its adjoint applied to y (backward).
+void resize_forward(const ResizeArgs& args);
+void resize_backward(const ResizeArgs& args);
+
 }  // namespace mln::kernels

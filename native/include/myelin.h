@@ -142,7 +142,8 @@ typedef enum mln_kernel {
     MLN_KERNEL_POOL = 12,
     MLN_KERNEL_NORMALIZATION = 13,
     MLN_KERNEL_INDEXING = 14,
-    MLN_KERNEL_ELTWISE_PROGRAM = 15
+    MLN_KERNEL_ELTWISE_PROGRAM = 15,
+    MLN_KERNEL_RESIZE = 20
 } mln_kernel;
 
 typedef struct mln_device mln_device;
@@ -516,6 +517,66 @@ MLN_API mln_status mln_pool_forward(mln_device* device, mln_pool_mode mode, cons
 MLN_API mln_status mln_pool_backward(mln_device* device, mln_pool_mode mode, const mln_pool_params* params,
                                      const mln_tensor_desc* dy, const mln_tensor_desc* indices,
                                      const mln_tensor_desc* dx);
+
+/* ---- Resize ---- */
+/* Interpolation of every dimension of a contiguous tensor of one float dtype (ONNX Resize and
+ * Upsample). Each output coordinate o along a dimension of input length n maps to an input
+ * coordinate c by coordinate_mode, with L = scales[d] * n (the fractional resized length, as
+ * ONNX's reference computes it; it differs from y's length when the scale does not divide n):
+ *   half_pixel (o + 0.5) / s - 0.5;  pytorch_half_pixel the same, or 0 when L <= 1;
+ *   align_corners o * (n - 1) / (L - 1), or 0 when L <= 1;  asymmetric o / s;
+ *   tf_half_pixel_for_nn (o + 0.5) / s;
+ *   half_pixel_symmetric n/2 * (1 - m/L) + (o + 0.5) / s - 0.5 with m = y's length;
+ *   tf_crop_and_resize roi_start*(n-1) + o*(roi_end-roi_start)*(n-1)/(L-1) (or the roi's middle
+ *   when L <= 1); a coordinate outside [0, n-1] on any dimension gives extrapolation_value.
+ * Nearest takes one input element (rounded by nearest_mode); linear takes floor(c) and
+ * floor(c)+1 with weights 1-f and f (f = c - floor(c)); cubic takes floor(c)-1..floor(c)+2 with
+ * the Keys kernel of parameter cubic_coeff_a. Taps outside [0, n-1] read the border element,
+ * or with exclude_outside get weight 0 and the others are renormalized to sum 1. The result is
+ * the product of these 1-d filters over the dimensions (separable). */
+typedef enum mln_resize_mode {
+    MLN_RESIZE_MODE_NEAREST = 0,
+    MLN_RESIZE_MODE_LINEAR = 1,
+    MLN_RESIZE_MODE_CUBIC = 2
+} mln_resize_mode;
+
+typedef enum mln_resize_coordinate_mode {
+    MLN_RESIZE_COORDINATE_MODE_HALF_PIXEL = 0,
+    MLN_RESIZE_COORDINATE_MODE_PYTORCH_HALF_PIXEL = 1,
+    MLN_RESIZE_COORDINATE_MODE_ALIGN_CORNERS = 2,
+    MLN_RESIZE_COORDINATE_MODE_ASYMMETRIC = 3,
+    MLN_RESIZE_COORDINATE_MODE_TF_HALF_PIXEL_FOR_NN = 4,
+    MLN_RESIZE_COORDINATE_MODE_TF_CROP_AND_RESIZE = 5,
+    MLN_RESIZE_COORDINATE_MODE_HALF_PIXEL_SYMMETRIC = 6
+} mln_resize_coordinate_mode;
+
+typedef enum mln_resize_nearest_mode {
+    MLN_RESIZE_NEAREST_MODE_ROUND_PREFER_FLOOR = 0, /* halves round down */
+    MLN_RESIZE_NEAREST_MODE_ROUND_PREFER_CEIL = 1,  /* halves round up */
+    MLN_RESIZE_NEAREST_MODE_FLOOR = 2,
+    MLN_RESIZE_NEAREST_MODE_CEIL = 3
+} mln_resize_nearest_mode;
+
+typedef struct mln_resize_params {
+    int32_t mode;                  /* mln_resize_mode */
+    int32_t coordinate_mode;       /* mln_resize_coordinate_mode */
+    int32_t nearest_mode;          /* mln_resize_nearest_mode (nearest only) */
+    int32_t exclude_outside;       /* 0 or 1 (linear and cubic) */
+    double cubic_coeff_a;          /* cubic only, e.g. -0.75 */
+    double extrapolation_value;    /* tf_crop_and_resize only */
+    double scales[MLN_MAX_RANK];   /* per dimension of x, > 0 */
+    double roi_start[MLN_MAX_RANK]; /* tf_crop_and_resize only: normalized crop per dimension */
+    double roi_end[MLN_MAX_RANK];
+} mln_resize_params;
+
+/* y = resize(x). x and y have one rank; a dimension of y longer than 0 needs x's to be too. */
+MLN_API mln_status mln_resize_forward(mln_device* device, const mln_resize_params* params,
+                                      const mln_tensor_desc* x, const mln_tensor_desc* y);
+
+/* dx = the adjoint of mln_resize_forward applied to dy (dx overwritten): the gradient of a
+ * resize with respect to x. Elements that took extrapolation_value pass no gradient. */
+MLN_API mln_status mln_resize_backward(mln_device* device, const mln_resize_params* params,
+                                       const mln_tensor_desc* dy, const mln_tensor_desc* dx);
 
 /* ---- Normalization ---- */
 /* Batch, layer and group normalization with their backward passes, on contiguous tensors of

@@ -63,4 +63,9 @@ void scatter_nd(mln_scatter_reduction reduction, const TensorView& updates, int3
 template <class T>
 void trilu(bool upper, int64_t k, const TensorView& x, const TensorView& y);
 
+// Resize by definition (O(|x| * |y|)): y[o] = sum_i x[i] * prod_d w_d(o_d, i_d), or the
+// extrapolation value where a coordinate falls outside the crop; backward is its transpose.
+void resize_forward(const mln_resize_params& p, const TensorView& x, const TensorView& y);
+void resize_backward(const mln_resize_params& p, const TensorView& dy, const TensorView& dx);
+
 }  // namespace mln::reference

@@ -12,8 +12,9 @@ namespace Myelin.Onnx;
 /// </summary>
 /// <remarks>
 /// Some ops need a value when the graph is built (Reshape's shape, Slice's starts, Unsqueeze's axes, Dropout's
-/// ratio), and a model may feed it as a graph input. When the model does not build with its inputs unknown and
-/// it has such inputs (integer or bool, or 0-d), the session builds it at <see cref="Run"/> instead, with those
+/// ratio, Resize's scales), and a model may feed it as a graph input. When the model does not build with its inputs
+/// unknown and it has such inputs (integer or bool, 0-d, or float vectors of at most 2 x <see cref="Shape.MaxRank"/>
+/// values), the session builds it at <see cref="Run"/> instead, with those
 /// inputs bound to the fed values: once per distinct set of values, each build kept and reused.
 /// </remarks>
 public sealed class InferenceSession : IDisposable
@@ -150,7 +151,11 @@ public sealed class InferenceSession : IDisposable
     }
 
     private static string[] BindableInputs(ModelProto proto) =>
-        DeclaredInputs(proto).Where(i => i.Type.DType.IsInteger() || i.Type.DType == DType.Bool || i.Type.Rank == 0).Select(i => i.Name).ToArray();
+        DeclaredInputs(proto).Where(i => i.Type.DType.IsInteger() || i.Type.DType == DType.Bool || i.Type.Rank == 0 || IsShortFloatVector(i.Type)).Select(i => i.Name).ToArray();
+
+    // Such as Resize's scales and roi: one or two values per dimension.
+    private static bool IsShortFloatVector(TensorType type) =>
+        type.DType.IsFloatingPoint() && type.Rank == 1 && type[0].IsKnown && type[0].Value <= 2 * Shape.MaxRank;
 
     /// <summary>One imported and compiled build of the model. Outputs that are constants after optimization are returned from here, not planned.</summary>
     private sealed class Variant : IDisposable

@@ -8,7 +8,8 @@ namespace Myelin.Onnx;
 /// and the registry's first version changed only the types they accept, or moved attributes to inputs, the
 /// registry's definition serves the old version too, and <see cref="Adapt"/> rewrites the attributes that moved
 /// (Squeeze/Unsqueeze axes and Split's split before 13, Pad's pads and value before 11, Slice's starts/ends/axes
-/// before 10, TopK's k before 10, Dropout's ratio before 12; PRelu's per-channel 1-d slope before 7 becomes [C, 1, ...]) and drops the legacy ones that only restate the newer default
+/// before 10, TopK's k before 10, Dropout's ratio before 12, Upsample's scales before 9; PRelu's per-channel 1-d slope
+/// before 7 becomes [C, 1, ...]) and drops the legacy ones that only restate the newer default
 /// (consumed_inputs, is_test, spatial = 1, broadcast without an axis). Softmax, LogSoftmax and Hardmax before 13 map
 /// only when their axis is the last, where the old 2-d coercion and the new per-axis semantics agree. At every opset,
 /// auto_pad becomes explicit pads for the definitions that take only pads.
@@ -52,6 +53,11 @@ internal static class OnnxOpsetAdapter
 
         // Indexing: GatherElements 13 and GatherND 12/13 added types or batch_dims (default 0 reproduces 11).
         ["GatherElements"] = 11, ["GatherND"] = 11,
+
+        // Spatial ops: later versions added types or attributes (DepthToSpace's mode) whose defaults reproduce the old
+        // behaviour; Upsample's scales attribute (before 9) is adapted.
+        ["Tile"] = 6, ["DepthToSpace"] = 1, ["SpaceToDepth"] = 1, ["InstanceNormalization"] = 1, ["LRN"] = 1,
+        ["MeanVarianceNormalization"] = 9, ["Upsample"] = 7,
     };
 
     /// <summary>The registry definition serving (domain, opType) at <paramref name="opset"/>, directly or through an older-opset mapping; null when none.</summary>
@@ -135,6 +141,9 @@ internal static class OnnxOpsetAdapter
                     inputs.Add(constant(f64.Cast(inputs[0].DType)));
                 }
 
+                break;
+            case "Upsample" when opset < 9:
+                if (attributes.Remove("scales", out object? scales)) inputs.Add(constant(Tensor.FromArray(((double[])scales).Select(v => (float)v).ToArray())));
                 break;
             case "Slice" when opset < 10:
                 long[] starts = attributes.Remove("starts", out object? s) ? (long[])s : [];

@@ -6,9 +6,9 @@ namespace Myelin.Ops;
 /// <summary>
 /// ONNX ConvTranspose (opset 11): x [N, C_in, in...] by w [C_in, C_out/group, k...] plus an optional bias [C_out],
 /// 1 to 3 spatial axes. Output size per axis: stride (in - 1) + output_padding + dilation (k - 1) + 1 - pads;
-/// given <c>output_shape</c>, the pads are derived from it as the spec says (the larger half at the start).
-/// Only auto_pad NOTSET is supported, and output_padding must be smaller than the stride (the native kernel's
-/// range). The forward is <c>mln_conv_backward_data</c>, which is exactly this op, then the bias by broadcasting.
+/// given <c>output_shape</c> (or auto_pad SAME_UPPER/SAME_LOWER, which ask for in x stride), the pads are derived
+/// from it as the spec says (the larger half at the start, except for SAME_UPPER); a target beyond the unpadded size
+/// extends the end like output_padding. output_padding must stay smaller than the stride (the native kernel's range). The forward is <c>mln_conv_backward_data</c>, which is exactly this op, then the bias by broadcasting.
 /// </summary>
 public sealed unsafe class ConvTransposeOp : ConvFamilyOp
 {
@@ -38,14 +38,14 @@ public sealed unsafe class ConvTransposeOp : ConvFamilyOp
         int r = input.Length;
         GraphValidationException Error(string problem) => new($"{node}: {problem}.", node.Name);
         string autoPad = (string)node.Attributes["auto_pad"];
-        if (autoPad != "NOTSET") throw Error($"auto_pad '{autoPad}' is not supported; give explicit pads or output_shape (auto_pad NOTSET)");
+        if (autoPad is not ("NOTSET" or "VALID" or "SAME_UPPER" or "SAME_LOWER")) throw Error($"auto_pad '{autoPad}' is not one of NOTSET, VALID, SAME_UPPER and SAME_LOWER");
         if (node.GetInts("kernel_shape") is { } kernelShape && !kernelShape.SequenceEqual(kernel))
         {
             throw Error($"kernel_shape [{string.Join(", ", kernelShape)}] differs from w's spatial dims [{string.Join(", ", kernel)}]");
         }
 
         ConvParams p = Parameters(node, r);
-        long[] outputPadding = node.GetInts("output_padding") ?? new long[r];
+        long[] outputPadding = (long[])(node.GetInts("output_padding") ?? new long[r]).Clone();
         if (outputPadding.Length != r) throw Error($"output_padding must have {r} entries");
         long[]? outputShape = node.GetInts("output_shape");
         if (outputShape is not null && outputShape.Length == r + 2) outputShape = outputShape[2..];
@@ -61,12 +61,27 @@ public sealed unsafe class ConvTransposeOp : ConvFamilyOp
             }
 
             long full = p.Strides[i] * (input[i] - 1) + outputPadding[i] + p.Dilations[i] * (kernel[i] - 1) + 1;
-            if (outputShape is not null)
+            long? target = outputShape?[i] ?? (autoPad is "SAME_UPPER" or "SAME_LOWER" ? input[i] * p.Strides[i] : null);
+            if (autoPad == "VALID") p.PadsBegin[i] = p.PadsEnd[i] = 0;
+            if (target is long wanted)
             {
-                long total = full - outputShape[i];
-                if (total < 0) throw Error($"output_shape {outputShape[i]} on spatial axis {i} exceeds the unpadded size {full}");
-                p.PadsBegin[i] = total - total / 2;
-                p.PadsEnd[i] = total / 2;
+                // The spec's total padding; SAME_UPPER puts the smaller half first. A target beyond the unpadded size
+                // extends the end as output padding does (as ONNX Runtime does), within the kernel's range.
+                long total = full - wanted;
+                if (total < 0)
+                {
+                    if (outputPadding[i] - total >= p.Strides[i])
+                    {
+                        throw Error($"output_shape {wanted} on spatial axis {i} exceeds the unpadded size {full} by {-total}; with output_padding {outputPadding[i]} that must stay below the stride {p.Strides[i]}");
+                    }
+
+                    outputPadding[i] -= total;
+                    full = wanted;
+                    total = 0;
+                }
+
+                p.PadsBegin[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+                p.PadsEnd[i] = total - p.PadsBegin[i];
             }
 
             if (p.PadsBegin[i] < 0 || p.PadsEnd[i] < 0) throw Error($"pads on spatial axis {i} are negative");

@@ -76,6 +76,8 @@ struct DeviceOps {
     void (*gather_nd)(mln_device& device, const GatherNdArgs& args);
     void (*scatter_nd)(mln_device& device, const GatherNdArgs& args);
     void (*trilu)(mln_device& device, const TriluArgs& args);
+    void (*resize_forward)(mln_device& device, const ResizeArgs& args);
+    void (*resize_backward)(mln_device& device, const ResizeArgs& args);
     // Fused elementwise programs (core/eltwise_program_args.hpp).
     void (*eltwise_program)(mln_device& device, const EltwiseProgramArgs& args);
 };

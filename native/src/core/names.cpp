@@ -95,6 +95,7 @@ const char* kernel_name(int32_t kernel) noexcept {
         case MLN_KERNEL_OPTIMIZER: return "optimizer";
         case MLN_KERNEL_DROPOUT: return "dropout";
         case MLN_KERNEL_ELTWISE_PROGRAM: return "eltwise_program";
+        case MLN_KERNEL_RESIZE: return "resize";
     }
     return nullptr;
 }

@@ -141,4 +141,12 @@ struct TriluArgs {
     int64_t k = 0;
 };
 
+// y = resize(x) (forward) or x = adjoint(y) (backward, x and y being dx and dy); contiguous,
+// one float dtype, one rank. params as given by the caller, enums checked.
+struct ResizeArgs {
+    mln_resize_params params{};
+    TensorView x;
+    TensorView y;
+};
+
 }  // namespace mln

@@ -682,4 +682,53 @@ PadArgs validate_pad(const mln_device& device, int32_t mode, const mln_tensor_de
     return args;
 }
 
+ResizeArgs validate_resize(const mln_device& device, const mln_resize_params* params, const mln_tensor_desc* x,
+                           const mln_tensor_desc* y, bool backward) {
+    const char* x_name = backward ? "dx" : "x";
+    const char* y_name = backward ? "dy" : "y";
+    ResizeArgs args;
+    args.params = require_not_null(params, "params");
+    const mln_resize_params& p = args.params;
+    if (p.mode < MLN_RESIZE_MODE_NEAREST || p.mode > MLN_RESIZE_MODE_CUBIC) {
+        invalid(cat("params.mode is ", p.mode, " but must be MLN_RESIZE_MODE_NEAREST (0), LINEAR (1) or CUBIC (2)"));
+    }
+    if (p.coordinate_mode < MLN_RESIZE_COORDINATE_MODE_HALF_PIXEL ||
+        p.coordinate_mode > MLN_RESIZE_COORDINATE_MODE_HALF_PIXEL_SYMMETRIC) {
+        invalid(cat("params.coordinate_mode is ", p.coordinate_mode, " but must be an mln_resize_coordinate_mode (0..6)"));
+    }
+    if (p.nearest_mode < MLN_RESIZE_NEAREST_MODE_ROUND_PREFER_FLOOR || p.nearest_mode > MLN_RESIZE_NEAREST_MODE_CEIL) {
+        invalid(cat("params.nearest_mode is ", p.nearest_mode, " but must be an mln_resize_nearest_mode (0..3)"));
+    }
+    if (p.exclude_outside != 0 && p.exclude_outside != 1) {
+        invalid(cat("params.exclude_outside is ", p.exclude_outside, " but must be 0 or 1"));
+    }
+    if (!std::isfinite(p.cubic_coeff_a)) invalid(cat("params.cubic_coeff_a is ", p.cubic_coeff_a, " but must be finite"));
+    args.x = validate_tensor(x_name, x, backward ? Access::write : Access::read);
+    args.y = validate_tensor(y_name, y, backward ? Access::read : Access::write);
+    require_same_dtype(x_name, args.x, y_name, args.y);
+    require_float(x_name, args.x);
+    if (args.y.rank != args.x.rank) {
+        invalid(cat(y_name, " is ", shape_to_string(args.y), " but ", x_name, " is ", shape_to_string(args.x),
+                    "; the ranks must agree"));
+    }
+    const bool crop = p.coordinate_mode == MLN_RESIZE_COORDINATE_MODE_TF_CROP_AND_RESIZE;
+    for (int32_t d = 0; d < args.x.rank; ++d) {
+        if (!(p.scales[d] > 0.0) || !std::isfinite(p.scales[d])) {
+            invalid(cat("params.scales[", d, "] is ", p.scales[d], " but must be positive and finite"));
+        }
+        if (crop && (!std::isfinite(p.roi_start[d]) || !std::isfinite(p.roi_end[d]))) {
+            invalid(cat("params.roi_start[", d, "] = ", p.roi_start[d], " and roi_end[", d, "] = ", p.roi_end[d],
+                        " must be finite"));
+        }
+        if (args.x.shape[d] == 0 && args.y.shape[d] > 0) {
+            invalid(cat(y_name, " is ", shape_to_string(args.y), " but ", x_name, " (", shape_to_string(args.x),
+                        ") is empty along dimension ", d, ", so there is nothing to interpolate"));
+        }
+    }
+    require_contiguous(x_name, args.x);
+    require_contiguous(y_name, args.y);
+    require_supported(device, MLN_KERNEL_RESIZE, args.x.dtype);
+    return args;
+}
+
 }  // namespace mln

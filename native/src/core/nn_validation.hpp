@@ -72,6 +72,10 @@ GatherArgs validate_scatter_add(const mln_device& device, const mln_tensor_desc*
 PadArgs validate_pad(const mln_device& device, int32_t mode, const mln_tensor_desc* x, const int64_t* pads_begin,
                      const int64_t* pads_end, double value, const mln_tensor_desc* y);
 
+// Resize: forward takes (x, y), backward (dy, dx); the args' x is the input-sized tensor.
+ResizeArgs validate_resize(const mln_device& device, const mln_resize_params* params, const mln_tensor_desc* x,
+                           const mln_tensor_desc* y, bool backward);
+
 // Shared pieces, also used by the tests.
 void require_contiguous(const char* name, const TensorView& view);
 void require_float(const char* name, const TensorView& view);

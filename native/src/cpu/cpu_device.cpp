@@ -75,6 +75,8 @@ void cpu_scatter_elements(mln_device&, const ElementIndexArgs& args) { kernels::
 void cpu_gather_nd(mln_device&, const GatherNdArgs& args) { kernels::gather_nd(args); }
 void cpu_scatter_nd(mln_device&, const GatherNdArgs& args) { kernels::scatter_nd(args); }
 void cpu_trilu(mln_device&, const TriluArgs& args) { kernels::trilu(args); }
+void cpu_resize_forward(mln_device&, const ResizeArgs& args) { kernels::resize_forward(args); }
+void cpu_resize_backward(mln_device&, const ResizeArgs& args) { kernels::resize_backward(args); }
 void cpu_eltwise_program(mln_device&, const EltwiseProgramArgs& args) { kernels::eltwise_program(args); }
 
 constexpr DeviceOps kCpuDeviceOps = {
@@ -120,6 +122,8 @@ constexpr DeviceOps kCpuDeviceOps = {
     cpu_gather_nd,
     cpu_scatter_nd,
     cpu_trilu,
+    cpu_resize_forward,
+    cpu_resize_backward,
     cpu_eltwise_program,
 };
 

@@ -94,6 +94,23 @@ public class ConvTransposeOpTests
         Approx.AssertClose(y.ToArray<double>(), expected, 1e-12, 1e-10);
     }
 
+    // in 5, stride 2, kernel 3: the unpadded size is 11 and SAME asks for 10, total padding 1: SAME_UPPER puts it at
+    // the end, SAME_LOWER at the start. output_shape 12 goes one past the unpadded size: an output padding of 1.
+    [TestCase("SAME_UPPER", null, 0L, 1L, 0L)]
+    [TestCase("SAME_LOWER", null, 1L, 0L, 0L)]
+    [TestCase("NOTSET", 12L, 0L, 0L, 1L)]
+    public void AutoPadAndOutputShapeMatchTheScatterWithTheSpecsPads(string autoPad, long? outputShape, long padBegin, long padEnd, long outputPadding)
+    {
+        var random = new Random(11);
+        double[] x = Reference.RandomValues(random, 10), w = Reference.RandomValues(random, 18);
+        var attributes = new Dictionary<string, object> { ["strides"] = new long[] { 2 }, ["auto_pad"] = autoPad };
+        if (outputShape is long shape) attributes["output_shape"] = new[] { shape };
+        Tensor y = Run((g, v) => [g.Apply("ConvTranspose", v, attributes)[0]], new Feed(x, [1, 2, 5]), new Feed(w, [2, 3, 3]))[0];
+        (double[] expected, long[] dims) = Scatter(x, [1, 2, 5], w, [2, 3, 3], null, [2], [padBegin, padEnd], [1], [outputPadding], 1);
+        Assert.That(y.Shape.ToArray(), Is.EqualTo(dims));
+        Approx.AssertClose(y.ToArray<double>(), expected, 1e-12, 1e-10);
+    }
+
     [TestCase("d1", new long[] { 3 }, new long[] { 1, 1 }, new long[] { 2 }, new long[] { 2 }, 1L)]
     [TestCase("d2", new long[] { 2, 2 }, new long[] { 1, 0, 1, 0 }, new long[] { 1, 2 }, new long[] { 1, 1 }, 2L)]
     public void ForwardAndGradientsMatchPyTorch(string prefix, long[] strides, long[] pads, long[] dilations, long[] outputPadding, long group)
@@ -130,11 +147,11 @@ public class ConvTransposeOpTests
             return error;
         }
 
-        Assert.That(Fails("same", new() { ["auto_pad"] = "SAME_UPPER" }).Message, Does.Contain("auto_pad 'SAME_UPPER' is not supported"));
+        Assert.That(Fails("same", new() { ["auto_pad"] = "SAME" }).Message, Does.Contain("auto_pad 'SAME' is not one of NOTSET, VALID, SAME_UPPER and SAME_LOWER"));
         Assert.That(Fails("padding", new() { ["strides"] = new long[] { 2, 2 }, ["output_padding"] = new long[] { 2, 0 } }).Message, Does.Contain("output_padding 2"));
         Assert.That(Fails("channels", new(), g.Input("w3", DType.F32, 3, 2, 3, 3)).Message, Does.Contain("x has 4 channels"));
         Assert.That(Fails("groups", new() { ["group"] = 3L }).Message, Does.Contain("group 3"));
-        Assert.That(Fails("big", new() { ["output_shape"] = new long[] { 9, 9 } }).Message, Does.Contain("output_shape 9"));
+        Assert.That(Fails("big", new() { ["output_shape"] = new long[] { 9, 9 } }).Message, Does.Contain("output_shape 9").And.Contain("exceeds the unpadded size 7 by 2"));
         Assert.That(Fails("kernel", new() { ["kernel_shape"] = new long[] { 2, 2 } }).Message, Does.Contain("kernel_shape [2, 2]"));
     }
 }
