@@ -40,6 +40,22 @@ public sealed record CompileOptions
     /// <summary>The largest <see cref="InterOpThreads"/>.</summary>
     public const int MaxInterOpThreads = 256;
 
+    /// <summary>
+    /// The most bytes one plan may allocate (its arena of intermediates plus its result buffers), or null for no
+    /// limit. A plan past it is refused with a <see cref="MyelinException"/> (status OutOfMemory) naming the value
+    /// that did not fit, before the memory is touched: a guard for models whose shapes come from untrusted files.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is below 1.</exception>
+    public long? MemoryLimitBytes
+    {
+        get => _memoryLimitBytes;
+        init => _memoryLimitBytes = value is null or >= 1
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(MemoryLimitBytes), value, "MemoryLimitBytes must be at least 1 (null sets no limit).");
+    }
+
+    private readonly long? _memoryLimitBytes;
+
     private readonly int _interOpThreads = 1;
 }
 
@@ -66,12 +82,13 @@ public sealed class CompiledGraph : IDisposable
     private ExecutionPlan? _last;
     private bool _disposed;
 
-    private CompiledGraph(Graph graph, Value[] outputs, Device device, int interOpThreads)
+    private CompiledGraph(Graph graph, Value[] outputs, Device device, int interOpThreads, long? memoryLimitBytes)
     {
         _graph = graph;
         _outputs = outputs;
         Device = device;
         InterOpThreads = interOpThreads;
+        MemoryLimitBytes = memoryLimitBytes;
         _feeds = new Tensor[graph.Inputs.Count];
         _workers = interOpThreads > 1 ? new InterOpWorkers(interOpThreads) : null;
     }
@@ -87,6 +104,9 @@ public sealed class CompiledGraph : IDisposable
 
     /// <summary>The device the graph runs on.</summary>
     public Device Device { get; }
+
+    /// <summary>The most bytes one plan may allocate (<see cref="CompileOptions.MemoryLimitBytes"/>).</summary>
+    public long? MemoryLimitBytes { get; }
 
     /// <summary>The (optimized) graph.</summary>
     public Graph Graph => _graph;
@@ -109,7 +129,7 @@ public sealed class CompiledGraph : IDisposable
         }
 
         Passes.PassPipeline.Run(graph, options);
-        return new CompiledGraph(graph, [.. graph.Outputs], options.Device ?? Device.Cpu, options.InterOpThreads);
+        return new CompiledGraph(graph, [.. graph.Outputs], options.Device ?? Device.Cpu, options.InterOpThreads, options.MemoryLimitBytes);
     }
 
     /// <summary>
@@ -207,7 +227,7 @@ public sealed class CompiledGraph : IDisposable
         string key = string.Join(";", _feeds.Select(f => f.Shape.ToString()));
         if (!_plans.TryGetValue(key, out ExecutionPlan? plan))
         {
-            plan = ExecutionPlan.Build(_graph, _outputs, Device, _feeds.Select(f => f.Shape).ToArray(), InterOpThreads);
+            plan = ExecutionPlan.Build(_graph, _outputs, Device, _feeds.Select(f => f.Shape).ToArray(), InterOpThreads, MemoryLimitBytes);
             _plans[key] = plan;
         }
 

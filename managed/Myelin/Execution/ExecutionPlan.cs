@@ -175,13 +175,21 @@ public sealed unsafe class ExecutionPlan : IDisposable
 
     /// <summary>
     /// Plans <paramref name="outputs"/> of <paramref name="graph"/> for inputs of <paramref name="inputShapes"/>, in
-    /// stages of at most <paramref name="interOpThreads"/> launches (see <see cref="StagePlanner"/>).
+    /// stages of at most <paramref name="interOpThreads"/> launches (see <see cref="StagePlanner"/>), allocating at
+    /// most <paramref name="memoryLimit"/> bytes (null: no limit).
     /// </summary>
-    internal static ExecutionPlan Build(Graph graph, IReadOnlyList<Value> outputs, Device device, Shape[] inputShapes, int interOpThreads)
+    internal static ExecutionPlan Build(Graph graph, IReadOnlyList<Value> outputs, Device device, Shape[] inputShapes, int interOpThreads, long? memoryLimit = null)
     {
         List<Node> live = Scheduler.LiveNodes(graph, outputs);
         Dictionary<Value, TensorType> types = ConcreteTypes(graph, live, outputs, inputShapes);
-        long Bytes(Value v) => types[v].ToShape().ElementCount * v.DType.ElementSize();
+        long Bytes(Value v)
+        {
+            Shape shape = types[v].ToShape();
+            long size = v.DType.ElementSize();
+            return shape.ElementCount <= long.MaxValue / size
+                ? shape.ElementCount * size
+                : throw new MyelinException(Status.OutOfMemory, $"'{v.Name}' ({types[v]}) would take more than 2^63 bytes.");
+        }
         List<Node> order = Scheduler.Order(live, Bytes);
         (Dictionary<Node, Layout[]> viewLayouts, HashSet<Node> copiedViews) = ViewLayouts(graph, order, types, inputShapes);
         StagePlan stagePlan = StagePlanner.Plan(order, n => !n.Op.IsView || copiedViews.Contains(n), Bytes, interOpThreads, graph.Inputs, outputs);
@@ -197,6 +205,22 @@ public sealed unsafe class ExecutionPlan : IDisposable
         var descs = new Dictionary<Value, nint>();
         Tensor? arena = null;
         Dictionary<int, long> offsets = [];
+        long allocated = 0;
+
+        // Every buffer the plan allocates goes through here, so a limit is checked before the memory exists.
+        Tensor Allocate(Shape shape, DType dtype, string what)
+        {
+            long bytes = shape.ElementCount * dtype.ElementSize();
+            if (memoryLimit is { } limit && bytes > limit - allocated)
+            {
+                foreach (Tensor tensor in owned) tensor.Dispose();
+                throw new MyelinException(Status.OutOfMemory,
+                    $"The plan needs {bytes} bytes for {what} on top of {allocated} already planned; the memory limit (CompileOptions.MemoryLimitBytes) is {limit}.");
+            }
+
+            allocated += bytes;
+            return Tensor.Empty(shape, dtype, device, ownedByScope: false);
+        }
 
         Buffer NewBuffer(long bytes, int step)
         {
@@ -301,7 +325,7 @@ public sealed unsafe class ExecutionPlan : IDisposable
                 placements[output] = new Placement(buffer, null, Layout.Contiguous(types[output].ToShape()));
                 if (outputSet.Contains(output) && output.Kind == ValueKind.Intermediate)
                 {
-                    buffer.Dedicated = Tensor.Empty(types[output].ToShape(), output.DType, device, ownedByScope: false);
+                    buffer.Dedicated = Allocate(types[output].ToShape(), output.DType, $"output '{output.Name}' ({types[output]})");
                     owned.Add(buffer.Dedicated);
                 }
             }
@@ -336,7 +360,7 @@ public sealed unsafe class ExecutionPlan : IDisposable
                 continue;
             }
 
-            Tensor result = Tensor.Empty(types[output].ToShape(), output.DType, device, ownedByScope: false);
+            Tensor result = Allocate(types[output].ToShape(), output.DType, $"output '{output.Name}' ({types[output]})");
             owned.Add(result);
             resultTensors[i] = result;
             if (placement.Buffer is { } buffer) buffer.Last = finalStep;
@@ -345,9 +369,19 @@ public sealed unsafe class ExecutionPlan : IDisposable
 
         // Arena: every buffer without a dedicated tensor, placed by lifetime in steps.
         var lifetimes = buffers.Where(b => b.Dedicated is null).Select(b => new BufferLifetime(b.Id, b.Bytes, b.First, b.Last)).ToList();
-        (offsets, long arenaBytes) = ArenaPlanner.Plan(lifetimes);
+        long arenaBytes;
+        try
+        {
+            (offsets, arenaBytes) = ArenaPlanner.Plan(lifetimes);
+        }
+        catch (OverflowException exception)
+        {
+            foreach (Tensor tensor in owned) tensor.Dispose();
+            throw new MyelinException(Status.OutOfMemory, "The plan's arena of intermediates would take more than 2^63 bytes.", exception);
+        }
+
         // Buffers of zero bytes still need a valid address, so an arena exists whenever any buffer does.
-        arena = lifetimes.Count > 0 ? Tensor.Empty(new Shape(Math.Max(arenaBytes, ArenaPlanner.Alignment)), DType.U8, device, ownedByScope: false) : null;
+        arena = lifetimes.Count > 0 ? Allocate(new Shape(Math.Max(arenaBytes, ArenaPlanner.Alignment)), DType.U8, "the arena of intermediates") : null;
 
         void* BasePointer(Placement placement) => placement switch
         {

@@ -4,8 +4,8 @@ namespace Myelin.Graphs;
 public sealed class GraphValidationException : MyelinException
 {
     /// <summary>Creates the exception.</summary>
-    public GraphValidationException(string message, string? nodeName = null)
-        : base(Status.InvalidArgument, message)
+    public GraphValidationException(string message, string? nodeName = null, Exception? innerException = null)
+        : base(Status.InvalidArgument, message, innerException)
     {
         NodeName = nodeName;
     }

@@ -373,6 +373,11 @@ public static class OnnxImporter
             throw new OnnxFormatException($"{what}: the type has no shape; Myelin needs at least the rank.");
         }
 
+        if (tensorType.Shape.Dim.Count > Shape.MaxRank)
+        {
+            throw new OnnxFormatException($"{what}: the shape has {tensorType.Shape.Dim.Count} dims; Myelin tensors have at most {Shape.MaxRank}.");
+        }
+
         var dims = new Dim[tensorType.Shape.Dim.Count];
         for (int axis = 0; axis < dims.Length; axis++)
         {

@@ -59,6 +59,11 @@ public static class OnnxTensors
         }
 
         DType dtype = ToDType(proto.DataType, what);
+        if (proto.Dims.Count > Shape.MaxRank)
+        {
+            throw new OnnxFormatException($"{what}: dims has {proto.Dims.Count} entries; Myelin tensors have at most {Shape.MaxRank}.");
+        }
+
         var dims = new long[proto.Dims.Count];
         long count = 1;
         for (int i = 0; i < dims.Length; i++)

@@ -31,7 +31,9 @@ public abstract unsafe class ConvFamilyOp : OpDef
             throw new GraphValidationException($"{node}: strides, dilations and pads must have {spatialRank}, {spatialRank} and {2 * spatialRank} entries.", node.Name);
         }
 
+        CheckWindow(node, strides, dilations, pads);
         var p = new ConvParams { SpatialRank = spatialRank, Groups = node.GetInt("group") };
+        if (p.Groups < 1) throw new GraphValidationException($"{node}: group is {p.Groups}; it must be at least 1.", node.Name);
         for (int i = 0; i < spatialRank; i++)
         {
             p.Strides[i] = strides[i];
@@ -41,6 +43,17 @@ public abstract unsafe class ConvFamilyOp : OpDef
         }
 
         return p;
+    }
+
+    /// <summary>Refuses strides or dilations below 1 and negative pads, which would divide by zero or index before the input.</summary>
+    internal static void CheckWindow(Node node, long[] strides, long[] dilations, long[] pads)
+    {
+        if (strides.Any(s => s < 1) || dilations.Any(d => d < 1))
+        {
+            throw new GraphValidationException($"{node}: strides [{string.Join(", ", strides)}] and dilations [{string.Join(", ", dilations)}] must be at least 1.", node.Name);
+        }
+
+        if (pads.Any(p => p < 0)) throw new GraphValidationException($"{node}: pads [{string.Join(", ", pads)}] must not be negative.", node.Name);
     }
 
     /// <summary>The output type of a convolution of <paramref name="x"/> by <paramref name="w"/>.</summary>
@@ -58,7 +71,8 @@ public abstract unsafe class ConvFamilyOp : OpDef
         {
             Dim input = x[2 + i], kernel = w[2 + i];
             if (!input.IsKnown || !kernel.IsKnown) context.Fail($"spatial axis {i} must have a known size ({x.ShapeText}, {w.ShapeText})");
-            long span = p.Dilations[i] * (kernel.Value - 1) + 1, padded = input.Value + p.PadsBegin[i] + p.PadsEnd[i];
+            // Checked: attributes and dims come from a model file and may be anything up to 2^63 - 1.
+            long span = checked(p.Dilations[i] * (kernel.Value - 1) + 1), padded = checked(input.Value + p.PadsBegin[i] + p.PadsEnd[i]);
             if (padded < span) context.Fail($"spatial axis {i}: padded size {padded} is smaller than the kernel span {span}");
             dims[2 + i] = (padded - span) / p.Strides[i] + 1;
         }

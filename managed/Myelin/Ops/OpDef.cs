@@ -162,7 +162,29 @@ public abstract class OpDef
             context.Fail($"takes {InputCountText} inputs but got {inputs.Length}");
         }
 
-        return Infer(context);
+        // Dims and attributes may come from a model file: sizes past 2^63 - 1 are refused, not wrapped around.
+        string overflow = $"{node}: a size computed from its input shapes and attributes overflows a 64-bit integer (inputs {string.Join(", ", inputs.Select(i => i.ToString()))})";
+        TensorType[] results;
+        try
+        {
+            results = Infer(context);
+        }
+        catch (OverflowException exception)
+        {
+            throw new GraphValidationException($"{overflow}.", node.Name, exception);
+        }
+
+        foreach (TensorType result in results)
+        {
+            long count = 1;
+            foreach (Dim dim in result.Dims)
+            {
+                if (dim.IsKnown && dim.Value != 0 && count > long.MaxValue / dim.Value) throw new GraphValidationException($"{overflow}: an output would be {result}.", node.Name);
+                if (dim.IsKnown) count *= Math.Max(dim.Value, 1);
+            }
+        }
+
+        return results;
     }
 
     /// <summary>Checks attributes against the schema and fills in defaults.</summary>

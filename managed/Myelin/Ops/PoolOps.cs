@@ -67,6 +67,8 @@ public abstract unsafe class PoolKernelOp(string name, PoolMode mode) : OpDef
             throw new GraphValidationException($"{node}: strides, dilations and pads must have {r}, {r} and {2 * r} entries.", node.Name);
         }
 
+        if (kernel.Any(k => k < 1)) throw new GraphValidationException($"{node}: kernel_shape [{string.Join(", ", kernel)}] must be at least 1 on every axis.", node.Name);
+        ConvFamilyOp.CheckWindow(node, strides, dilations, pads);
         var p = new PoolParams { SpatialRank = r, CeilMode = (int)node.GetInt("ceil_mode"), CountIncludePad = (int)node.GetInt("count_include_pad") };
         for (int i = 0; i < r; i++)
         {
@@ -92,9 +94,10 @@ public abstract unsafe class PoolKernelOp(string name, PoolMode mode) : OpDef
         {
             Dim input = x[2 + i];
             if (!input.IsKnown) context.Fail($"spatial axis {i} must have a known size");
-            long span = p.Dilations[i] * (p.Kernel[i] - 1) + 1, padded = input.Value + p.PadsBegin[i] + p.PadsEnd[i];
+            // Checked: attributes and dims come from a model file and may be anything up to 2^63 - 1.
+            long span = checked(p.Dilations[i] * (p.Kernel[i] - 1) + 1), padded = checked(input.Value + p.PadsBegin[i] + p.PadsEnd[i]);
             if (padded < span) context.Fail($"spatial axis {i}: padded size {padded} is smaller than the window {span}");
-            long output = p.CeilMode != 0 ? (padded - span + p.Strides[i] - 1) / p.Strides[i] + 1 : (padded - span) / p.Strides[i] + 1;
+            long output = p.CeilMode != 0 ? checked(padded - span + p.Strides[i] - 1) / p.Strides[i] + 1 : (padded - span) / p.Strides[i] + 1;
             // A last window starting in the end padding is dropped (ceil mode), as ONNX and PyTorch do.
             if (p.CeilMode != 0 && (output - 1) * p.Strides[i] >= input.Value + p.PadsBegin[i]) output--;
             dims[2 + i] = output;

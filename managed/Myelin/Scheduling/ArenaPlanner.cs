@@ -20,6 +20,7 @@ public static class ArenaPlanner
     public const long Alignment = 64;
 
     /// <summary>Offsets by buffer id, and the arena size.</summary>
+    /// <exception cref="OverflowException">The arena would be larger than 2^63 - 1 bytes.</exception>
     public static (Dictionary<int, long> Offsets, long ArenaBytes) Plan(IReadOnlyList<BufferLifetime> buffers)
     {
         var offsets = new Dictionary<int, long>();
@@ -39,13 +40,13 @@ public static class ArenaPlanner
                     bestGap = gap;
                 }
 
-                cursor = Math.Max(cursor, offset + Align(other.Bytes));
+                cursor = Math.Max(cursor, checked(offset + Align(other.Bytes)));
             }
 
             long chosen = best >= 0 ? best : cursor;
             offsets[buffer.Id] = chosen;
             placed.Add((buffer, chosen));
-            arena = Math.Max(arena, chosen + size);
+            arena = Math.Max(arena, checked(chosen + size));
         }
 
         return (offsets, arena);
@@ -68,5 +69,5 @@ public static class ArenaPlanner
         return true;
     }
 
-    private static long Align(long bytes) => (bytes + Alignment - 1) / Alignment * Alignment;
+    private static long Align(long bytes) => checked(bytes + Alignment - 1) / Alignment * Alignment;
 }

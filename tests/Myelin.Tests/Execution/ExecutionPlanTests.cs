@@ -27,6 +27,24 @@ public class ExecutionPlanTests
     }
 
     [Test]
+    public void APlanPastTheMemoryLimitIsRefusedBeforeItAllocates()
+    {
+        // y = Relu(x) * 2 + 1 on N x 1024 floats: the result alone takes 4096 N bytes, the intermediates as much again.
+        var graph = new Graph();
+        Value x = graph.Input("x", DType.F32, "N", 1024);
+        graph.MarkOutput(x.Relu() * 2.0 + 1.0);
+        using CompiledGraph compiled = CompiledGraph.Compile(graph, new CompileOptions { MemoryLimitBytes = 64 * 4096 });
+        using Tensor small = Tensor.Full([4, 1024], -3), large = Tensor.Full([64, 1024], 2);
+        Assert.That(compiled.Run(new Dictionary<string, Tensor> { ["x"] = small })[0].ToArray<float>(), Is.All.EqualTo(1f));
+
+        var exception = Assert.Throws<MyelinException>(() => compiled.Run(new Dictionary<string, Tensor> { ["x"] = large }))!;
+        Assert.That(exception.Status, Is.EqualTo(Status.OutOfMemory));
+        Assert.That(exception.Message, Does.Contain("MemoryLimitBytes").And.Contain((64 * 4096).ToString()));
+        Assert.That(compiled.PlanCount, Is.EqualTo(1), "the refused plan is not kept");
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ = new CompileOptions { MemoryLimitBytes = 0 });
+    }
+
+    [Test]
     public void AGraphOfOnlyAConstantOutputRuns()
     {
         var graph = new Graph();

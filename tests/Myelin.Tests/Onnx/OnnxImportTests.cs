@@ -211,6 +211,16 @@ public class OnnxImportTests
         Assert.That(Assert.Throws<OnnxFormatException>(() => OnnxImporter.Load(twice.ToByteArray()))!.Message,
             Does.Contain("node 'act' (Relu)").And.Contain("'xw'"));
 
+        ModelProto deepInitializer = DenseModel();
+        deepInitializer.Graph.Initializer[1].Dims.Add(Enumerable.Repeat(1L, 10));
+        Assert.That(Assert.Throws<OnnxFormatException>(() => OnnxImporter.Load(deepInitializer.ToByteArray()))!.Message,
+            Does.Contain("initializer 'b'").And.Contain("11 entries"));
+
+        ModelProto deepInput = DenseModel();
+        for (int i = 0; i < 10; i++) deepInput.Graph.Input[0].Type.TensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = 1 });
+        Assert.That(Assert.Throws<OnnxFormatException>(() => OnnxImporter.Load(deepInput.ToByteArray()))!.Message,
+            Does.Contain("graph.input 'x'").And.Contain("12 dims"));
+
         ModelProto badAttribute = DenseModel();
         badAttribute.Graph.Node[3].Attribute.Add(new AttributeProto { Name = "bogus", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
         Assert.That(Assert.Throws<GraphValidationException>(() => OnnxImporter.Load(badAttribute.ToByteArray()))!.Message,
@@ -341,6 +351,22 @@ public class OnnxImportTests
         using InferenceSession session = InferenceSession.Load(Model(graph).ToByteArray());
         Tensor y = session.Run(new Dictionary<string, Tensor> { ["x"] = Tensor.Zeros(new Shape(4, 5)) })[0];
         Assert.That(y.ToArray<long>(), Is.EqualTo(new long[] { 4, 5 }));
+    }
+
+    [Test]
+    public void PoolingWindowsOfZeroStrideOrNegativePadsAreRefused()
+    {
+        foreach ((string attribute, long[] values) in new[] { ("strides", new long[] { 0, 1 }), ("pads", [0, -1, 0, 0]), ("dilations", [1, -2]), ("kernel_shape", [0, 2]) })
+        {
+            var graph = new GraphProto { Name = "pool" };
+            graph.Input.Add(TensorInfo("x", 1, 1, 1, 3, 3));
+            var attributes = new List<AttributeProto> { new() { Name = attribute, Type = AttributeProto.Types.AttributeType.Ints, Ints = { values } } };
+            if (attribute != "kernel_shape") attributes.Add(new AttributeProto { Name = "kernel_shape", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 2, 2 } });
+            graph.Node.Add(Node("MaxPool", "pool", ["x"], ["y"], [.. attributes]));
+            graph.Output.Add(TensorInfo("y", 1, 1, 1, 2, 2));
+            var exception = Assert.Catch<MyelinException>(() => OnnxImporter.Load(Model(graph).ToByteArray()).Dispose(), attribute)!;
+            Assert.That(exception.Message, Does.Contain("'pool'").And.Contain(attribute), attribute);
+        }
     }
 
     [TestCase("SAME_UPPER")]
