@@ -70,7 +70,7 @@ internal sealed class ResizeGeometry
         }
 
         double[]? given = FloatInput(node, 2, "scales");
-        long[]? sizes = node.Inputs.Length > 3 && !IsOmitted(node.Inputs[3]) ? node.ConstantInt64Input(3, "sizes") : null;
+        long[]? sizes = node.Inputs.Length > 3 && !OpDef.IsOmitted(node.Inputs[3]) ? node.ConstantInt64Input(3, "sizes") : null;
         if ((given is null) == (sizes is null)) Fail<int>(node, "exactly one of the scales and sizes inputs must be given (non-empty)");
         Dim[] output = x.ToArray();
         long[] known = axes.Select(a => x[(int)a].IsKnown ? x[(int)a].Value : -1).ToArray();
@@ -180,7 +180,7 @@ internal sealed class ResizeGeometry
     // A constant float input's values as doubles, or null when the input is omitted (empty).
     private static double[]? FloatInput(Node node, int index, string what)
     {
-        if (index >= node.Inputs.Length || IsOmitted(node.Inputs[index])) return null;
+        if (index >= node.Inputs.Length || OpDef.IsOmitted(node.Inputs[index])) return null;
         Value input = node.Inputs[index];
         if (input is not { Kind: ValueKind.Constant, Rank: 1 } || !input.DType.IsFloatingPoint())
         {
