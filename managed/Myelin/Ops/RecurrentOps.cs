@@ -86,9 +86,6 @@ public abstract class OnnxRecurrentOp(string name, int gates, string[] defaultAc
     /// <summary>Attributes of one cell kind (GRU's linear_before_reset, LSTM's input_forget).</summary>
     protected virtual IReadOnlyList<AttrSpec> CellAttributes => [];
 
-    /// <summary>Gate blocks stacked in W and R.</summary>
-    protected int Gates => gates;
-
     /// <summary>Whether the cell carries a cell state (LSTM).</summary>
     protected virtual bool HasCellState => false;
 
