@@ -86,9 +86,6 @@ public abstract class OnnxRecurrentOp(string name, int gates, string[] defaultAc
     /// <summary>Attributes of one cell kind (GRU's linear_before_reset, LSTM's input_forget).</summary>
     protected virtual IReadOnlyList<AttrSpec> CellAttributes => [];
 
-    /// <summary>Gate blocks stacked in W and R.</summary>
-    protected int Gates => gates;
-
     /// <summary>Whether the cell carries a cell state (LSTM).</summary>
     protected virtual bool HasCellState => false;
 
@@ -162,7 +159,7 @@ public abstract class OnnxRecurrentOp(string name, int gates, string[] defaultAc
         Require(initialHidden, "initial_h", layout == 0 ? [directions, batch, hidden] : [batch, directions, hidden]);
         if (lengths is not null && (lengths.DType is not (DType.I32 or DType.I64) || lengths.Rank != 1 || lengths.Type[0] != batch))
         {
-            context.Fail($"sequence_lens must be i32 [{batch}] but is {lengths.Type}");
+            context.Fail($"sequence_lens must be i32 or i64 [{batch}] but is {lengths.Type}");
         }
 
         CheckCellInputs(inputs, directions, batch, hidden, (int)layout, context);
@@ -290,7 +287,7 @@ public abstract class OnnxRecurrentOp(string name, int gates, string[] defaultAc
     private static Value Concat(Value[] parts, long axis) => parts.Length == 1 ? parts[0]
         : parts[0].Graph.Apply("Concat", parts, new Dictionary<string, object> { ["axis"] = axis })[0];
 
-    /// <summary>x_t W^T + Wb + h R^T + Rb for the gate blocks [first, first + count) of <paramref name="direction"/>.</summary>
+    /// <summary>h R^T + Rb for the gate blocks [first, first + count) of <paramref name="direction"/>, one Gemm.</summary>
     protected static Value HiddenProjection(Value hidden, Direction direction, int first, int count)
     {
         ArgumentNullException.ThrowIfNull(hidden);

@@ -74,6 +74,17 @@ public class EinsumOpTests
     }
 
     [Test]
+    public void EinsumOverASymbolicBatchMatchesAPlainReference()
+    {
+        // A symbolic size takes the broadcast-product path rather than the reshaped MatMul.
+        long[][] shapes = [[2, 2, 3], [2, 3, 4]];
+        double[][] data = [Distinct(12, 0.3), Distinct(24, 0.2)];
+        Tensor y = Run((g, v) => [g.Apply("Einsum", v, new Dictionary<string, object> { ["equation"] = "bij,bjk->bki" })[0]],
+            new Feed(data[0], shapes[0], [Dim.Sym("B"), 2, 3]), new Feed(data[1], shapes[1], [Dim.Sym("B"), 3, 4]))[0];
+        Approx.AssertClose(y.ToArray<double>(), Reference("bij,bjk->bki", data, shapes), 1e-10, 1e-10);
+    }
+
+    [Test]
     public void BadEquationsFailNamingTheNode()
     {
         var g = new Graph();

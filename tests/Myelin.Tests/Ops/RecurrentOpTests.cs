@@ -47,13 +47,14 @@ public class RecurrentOpTests
         return sum;
     }
 
-    [Test]
-    public void BidirectionalLstmWithPeepholesAndSequenceLengthsMatchesAPlainReference()
+    [TestCase(0L)]
+    [TestCase(1L)]
+    public void BidirectionalLstmWithPeepholesAndSequenceLengthsMatchesAPlainReference(long inputForget)
     {
         double[] x = Values(T * N * I, 1), w = Values(D * 4 * H * I, 2), r = Values(D * 4 * H * H, 3), bias = Values(D * 8 * H, 4);
         double[] h0 = Values(D * N * H, 5), c0 = Values(D * N * H, 6), p = Values(D * 3 * H, 7);
         Tensor[] outputs = Run((g, v) => g.Apply("LSTM", [v[0], v[1], v[2], v[3], g.Constant(Tensor.FromArray(s_lengths).MoveToOuterScope()), v[4], v[5], v[6]],
-                new Dictionary<string, object> { ["direction"] = "bidirectional", ["hidden_size"] = (long)H }),
+                new Dictionary<string, object> { ["direction"] = "bidirectional", ["hidden_size"] = (long)H, ["input_forget"] = inputForget }),
             new Feed(x, [T, N, I]), new Feed(w, [D, 4 * H, I]), new Feed(r, [D, 4 * H, H]), new Feed(bias, [D, 8 * H]),
             new Feed(h0, [D, N, H]), new Feed(c0, [D, N, H]), new Feed(p, [D, 3 * H]));
 
@@ -72,7 +73,8 @@ public class RecurrentOpTests
                     var newH = new double[H];
                     for (int k = 0; k < H; k++)
                     {
-                        double i = Sigmoid(Gate(0, k) + Peephole(0, k) * c[k]), f = Sigmoid(Gate(2, k) + Peephole(2, k) * c[k]);
+                        double i = Sigmoid(Gate(0, k) + Peephole(0, k) * c[k]);
+                        double f = inputForget != 0 ? 1 - i : Sigmoid(Gate(2, k) + Peephole(2, k) * c[k]);
                         newC[k] = f * c[k] + i * Math.Tanh(Gate(3, k));
                         double o = Sigmoid(Gate(1, k) + Peephole(1, k) * newC[k]);
                         newH[k] = o * Math.Tanh(newC[k]);
@@ -132,6 +134,37 @@ public class RecurrentOpTests
         }
 
         Approx.AssertClose(outputs[0].ToArray<double>(), y);
+        Approx.AssertClose(outputs[1].ToArray<double>(), yH);
+    }
+
+    [Test]
+    public void ReverseRnnWithAnAlternativeActivationAndClipMatchesAPlainReference()
+    {
+        // LeakyRelu with alpha 0.2 of the pre-activation clipped to ±0.5, reading the sequence backwards from zeros.
+        double[] x = Values(T * N * I, 12), w = Values(H * I, 13), r = Values(H * H, 14);
+        Tensor[] outputs = Run((g, v) => g.Apply("RNN", [v[0], v[1], v[2]], new Dictionary<string, object>
+            {
+                ["direction"] = "reverse", ["activations"] = new[] { "leakyrelu" }, ["activation_alpha"] = new[] { 0.2 }, ["clip"] = 0.5,
+            }),
+            new Feed(x, [T, N, I]), new Feed(w, [1, H, I]), new Feed(r, [1, H, H]));
+
+        var yH = new double[N * H];
+        for (int b = 0; b < N; b++)
+        {
+            var h = new double[H];
+            for (int t = T - 1; t >= 0; t--)
+            {
+                h = Enumerable.Range(0, H).Select(k =>
+                {
+                    double pre = Enumerable.Range(0, I).Sum(j => x[(t * N + b) * I + j] * w[k * I + j]) + Enumerable.Range(0, H).Sum(j => h[j] * r[k * H + j]);
+                    pre = Math.Clamp(pre, -0.5, 0.5);
+                    return pre < 0 ? 0.2 * pre : pre;
+                }).ToArray();
+            }
+
+            Array.Copy(h, 0, yH, b * H, H);
+        }
+
         Approx.AssertClose(outputs[1].ToArray<double>(), yH);
     }
 
