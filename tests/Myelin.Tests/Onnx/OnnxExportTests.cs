@@ -220,6 +220,18 @@ public class OnnxExportTests
     }
 
     [Test]
+    public void OutputNames_MustBeFreshAndUnique()
+    {
+        var graph = new Graph();
+        Value x = graph.Input("x", DType.F32, 2, 3);
+        Value y = x.Relu();
+        Value z = x.Tanh();
+        Assert.That(() => OnnxExporter.ToBytes(graph, [y], ["x"]), Throws.ArgumentException.With.Message.Contains("'x'"));
+        Assert.That(() => OnnxExporter.ToBytes(graph, [y, z], ["out", "out"]), Throws.ArgumentException.With.Message.Contains("Two outputs are named 'out'"));
+        Assert.That(() => OnnxExporter.ToBytes(graph, [], null), Throws.ArgumentException);
+    }
+
+    [Test]
     public void ACompiledGraphsFusedNode_IsRefused()
     {
         using var scope = new TensorScope();
