@@ -189,9 +189,9 @@ public static class OnnxExporter
                 string name = _outputNames[i];
                 if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException($"Output {i} has an empty name.", "outputNames");
                 if (_outputNames.Take(i).Contains(name)) throw new ArgumentException($"Two outputs are named '{name}'.", "outputNames");
-                if (_graph.Inputs.Any(v => v.Name == name && v != _outputs[i]) || _graph.Parameters.Any(v => v.Name == name))
+                if (name != _outputs[i].Name && _takenValues.Contains(name))
                 {
-                    throw new ArgumentException($"Output {i} is to be named '{name}', the name of a graph input or parameter.", "outputNames");
+                    throw new ArgumentException($"Output {i} is to be named '{name}', the name of another value of the graph.", "outputNames");
                 }
 
                 // The output's producer writes the name directly (no Identity), unless another output already claimed the value.

@@ -138,6 +138,40 @@ public class OnnxExportTests
         Assert.That(OpTypes(model), Does.Contain("LayerNormalization"));
     }
 
+    /// <summary>Layers beyond the models above, each with an input shape (batch symbolic where the layer allows).</summary>
+    private static IEnumerable<TestCaseData> Layers()
+    {
+        TestCaseData Case(string name, Func<Generator, Layer> create, long[] shape, params object[] dims) => new TestCaseData(create, shape, dims) { TestName = $"Layer_RoundTrips({name})" };
+        yield return Case("activations", g => new Sequential(new Linear(6, 6, generator: g), new LeakyReLU(0.2), new ELU(0.5), new SELU(), new HardSigmoid(),
+            new HardSwish(), new Softplus(2), new Softsign(), new Mish(), new SiLU(), new GELU("tanh"), new PReLU(), new Softmax(), new LogSoftmax()), [4, 6], "N", 6);
+        yield return Case("conv1d+avgpool", g => new Sequential(new Conv1d(3, 4, 3, padding: 1, generator: g), new AvgPool1d(2), new GroupNorm(2, 4), new GlobalAvgPool()), [2, 3, 8], "N", 3, 8);
+        yield return Case("convtranspose+adaptive", g => new Sequential(new ConvTranspose2d(2, 3, 3, stride: 2, generator: g), new AvgPool2d(2, countIncludePad: false),
+            new AdaptiveAvgPool2d(2), new Flatten(), new LayerNorm(12)), [2, 2, 4, 4], "N", 2, 4, 4);
+        yield return Case("gru", g => new Gru(3, 4, numLayers: 2, batchFirst: true, bidirectional: true, generator: g), [2, 5, 3], "N", 5, 3);
+        yield return Case("rnn", g => new Rnn(3, 4, nonlinearity: "relu", generator: g), [5, 2, 3], 5, "N", 3);
+        yield return Case("attention", g => new MultiheadAttention(8, 4, dropout: 0.2, batchFirst: true, generator: g), [2, 3, 8], "N", 3, 8);
+    }
+
+    [TestCaseSource(nameof(Layers))]
+    public void Layer_RoundTrips(Func<Generator, Layer> create, long[] shape, object[] dims)
+    {
+        using var scope = new TensorScope();
+        var generator = new Generator(17);
+        using Layer network = create(generator);
+        using Tensor x = Random(generator, shape);
+        AssertLayerRoundTrip(network, x, [.. dims.Select(d => d is string s ? Dim.Sym(s) : Dim.Of(Convert.ToInt64(d)))]);
+    }
+
+    [Test]
+    public void Embedding_WithAPaddingRow_RoundTrips()
+    {
+        using var scope = new TensorScope();
+        using var network = new Embedding(10, 4, paddingIdx: 0, generator: new Generator(19));
+        using Tensor ids = Tensor.FromArray(new long[] { 0, 3, 9, 0, 5, 1 }, [2, 3]);
+        ModelProto model = AssertLayerRoundTrip(network, ids, "N", 3);
+        Assert.That(OpTypes(model), Does.Contain("Gather"));
+    }
+
     [Test]
     public void CustomGraph_WithRewrittenOps_RoundTrips_AndLeavesTheLossOut()
     {
@@ -217,6 +251,18 @@ public class OnnxExportTests
         var error = Assert.Throws<OnnxExportException>(() => OnnxExporter.ToBytes(graph, [y]));
         Assert.That(error!.Message, Does.Contain("node 'ratio' (CountRatio)"));
         Assert.That(error.NodeName, Is.EqualTo("ratio"));
+    }
+
+    [Test]
+    public void OutputNames_MustBeFreshAndUnique()
+    {
+        var graph = new Graph();
+        Value x = graph.Input("x", DType.F32, 2, 3);
+        Value y = x.Relu();
+        Value z = x.Tanh();
+        Assert.That(() => OnnxExporter.ToBytes(graph, [y], ["x"]), Throws.ArgumentException.With.Message.Contains("'x'"));
+        Assert.That(() => OnnxExporter.ToBytes(graph, [y, z], ["out", "out"]), Throws.ArgumentException.With.Message.Contains("Two outputs are named 'out'"));
+        Assert.That(() => OnnxExporter.ToBytes(graph, [], null), Throws.ArgumentException);
     }
 
     [Test]
