@@ -44,7 +44,8 @@ public abstract class Callback
 
     /// <summary>
     /// The callback's state that affects the rest of training (a best value, a patience counter, a schedule's
-    /// position), stored in full checkpoints (<see cref="Model.SaveCheckpoint"/>); null when it has none.
+    /// position), stored in full checkpoints (<see cref="Model.SaveCheckpoint"/>); null when it has none. The caller
+    /// disposes the result.
     /// </summary>
     public virtual StateDict? SaveState() => null;
 

@@ -17,7 +17,7 @@ public sealed class TrainingCheckpoint : IDisposable
     /// <summary>The layout version written; files of a newer version are refused.</summary>
     public const int FormatVersion = 1;
 
-    // Field 15 (sha256), wire type 2 (length-delimited), then the 32-byte length: the last 34 bytes of every file.
+    // Field 15 (sha256), wire type 2 (length-delimited), the length 32 and the digest: the last 34 bytes of every file.
     private const byte DigestTag = (15 << 3) | 2;
     private const int DigestBytes = 32, TrailerBytes = DigestBytes + 2;
 

@@ -1,6 +1,7 @@
 using Myelin.Execution;
 using Myelin.Graphs;
 using Myelin.Models;
+using Myelin.Ops;
 using Myelin.Optim;
 using Myelin.Tests.TestSupport;
 using NUnit.Framework;
@@ -128,6 +129,38 @@ public class DropoutTests
         Assert.That(mask.Count(m => !m), Is.InRange(180, 320), "about a quarter dropped");
         bool[] next = compiled.Run(feeds)[1].ToArray<bool>();
         Assert.That(next, Is.Not.EqualTo(mask), "each run draws a new mask");
+    }
+
+    [Test]
+    public void AStreamSetFromAnotherNodeDrawsThatNodesNextMasks()
+    {
+        (CompiledGraph Compiled, Node Node) Build(long seed)
+        {
+            var g = new Graph();
+            Value x = g.Input("x", DType.F32, 1000);
+            Value[] outputs = g.Apply("Dropout", [x, g.Scalar(0.5), g.Constant(Tensor.Scalar(true).MoveToOuterScope())], new Dictionary<string, object> { ["seed"] = seed });
+            g.MarkOutput(outputs[1]);
+            return (CompiledGraph.Compile(g), outputs[1].Producer!);
+        }
+
+        var feeds = new Dictionary<string, Tensor> { ["x"] = Tensor.Ones([1000]).MoveToOuterScope() };
+        (CompiledGraph original, Node node) = Build(11);
+        using (original)
+        {
+            original.Run(feeds);
+            original.Run(feeds);
+            (ulong seed, ulong offset) = DropoutOp.StreamOf(node);
+            Assert.That((seed, offset), Is.EqualTo((11UL, 2000UL)), "the seed attribute, advanced by the element count per run");
+            bool[] third = original.Run(feeds)[0].ToArray<bool>();
+
+            (CompiledGraph copy, Node other) = Build(12);
+            using (copy)
+            {
+                DropoutOp.SetStream(other, seed, offset);
+                Assert.That(copy.Run(feeds)[0].ToArray<bool>(), Is.EqualTo(third));
+                Assert.That(DropoutOp.StreamOf(other), Is.EqualTo((11UL, 3000UL)));
+            }
+        }
     }
 }
 
