@@ -144,6 +144,9 @@ public abstract unsafe class ReduceKernelOp(string name, ReduceOp kernel) : OpDe
 
     /// <summary>dy broadcast back over the reduced axes to x's shape.</summary>
     internal static Value Unreduce(GradientContext c) => Unreduce(c, c.Dy()!);
+
+    /// <summary>The gradient of ReduceMax and ReduceMin: dy where x equals its set's result, 0 elsewhere.</summary>
+    private protected static Value AtExtremes(GradientContext c) => Unreduce(c) * c.X(0).Apply("Equal", Unreduce(c, c.Y())).Cast(c.X(0).DType);
 }
 
 /// <summary>ONNX ReduceSum; its GradCheckCase uses the opset-13 form (axes as an input, a negative one, keepdims).</summary>
@@ -168,7 +171,7 @@ public sealed class ReduceMeanOp() : ReduceKernelOp("ReduceMean", ReduceOp.Mean)
 public sealed class ReduceMaxOp() : ReduceKernelOp("ReduceMax", ReduceOp.Max)
 {
     /// <inheritdoc/>
-    protected override Value ReducedGradient(GradientContext c) => Unreduce(c) * c.X(0).Apply("Equal", Unreduce(c, c.Y())).Cast(c.X(0).DType);
+    protected override Value ReducedGradient(GradientContext c) => AtExtremes(c);
 
     /// <inheritdoc/>
     public override GradCheckCase? GradCheckCase => new([[2, 3, 4]], Attributes: new() { ["axes"] = new long[] { 1 }, ["keepdims"] = 0L }, DistinctInputs: true);
@@ -178,7 +181,7 @@ public sealed class ReduceMaxOp() : ReduceKernelOp("ReduceMax", ReduceOp.Max)
 public sealed class ReduceMinOp() : ReduceKernelOp("ReduceMin", ReduceOp.Min)
 {
     /// <inheritdoc/>
-    protected override Value ReducedGradient(GradientContext c) => Unreduce(c) * c.X(0).Apply("Equal", Unreduce(c, c.Y())).Cast(c.X(0).DType);
+    protected override Value ReducedGradient(GradientContext c) => AtExtremes(c);
 
     /// <inheritdoc/>
     public override GradCheckCase? GradCheckCase => new([[2, 3, 4]], Attributes: new() { ["axes"] = new long[] { 1 }, ["keepdims"] = 0L }, DistinctInputs: true);

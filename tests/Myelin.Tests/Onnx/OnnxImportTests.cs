@@ -314,6 +314,32 @@ public class OnnxImportTests
     }
 
     [Test]
+    public void OldTopKAndHardmaxMapOntoTheRegistrysDefinitions()
+    {
+        // Opset 1: TopK's k is an attribute (axis -1, largest and sorted implied); Hardmax flattens from axis 1, here the last.
+        var graph = new GraphProto { Name = "opset1" };
+        graph.Input.Add(TensorInfo("x", 1, 2, 4));
+        graph.Node.Add(Node("TopK", "top", ["x"], ["values", "indices"], new AttributeProto { Name = "k", Type = AttributeProto.Types.AttributeType.Int, I = 2 }));
+        graph.Node.Add(Node("Hardmax", "hard", ["x"], ["one_hot"]));
+        graph.Output.Add(TensorInfo("values", 1, 2, 2));
+        graph.Output.Add(TensorInfo("indices", 7, 2, 2));
+        graph.Output.Add(TensorInfo("one_hot", 1, 2, 4));
+
+        using var scope = new TensorScope();
+        using InferenceSession session = InferenceSession.Load(Model(graph, opset: 1).ToByteArray());
+        float[] x = [1, 5, 3, 5, -2, -1, -4, -3];
+        IReadOnlyList<Tensor> results = session.Run(new Dictionary<string, Tensor> { ["x"] = Tensor.FromArray(x, 2, 4) });
+        Assert.That(results[0].ToArray<float>(), Is.EqualTo(new float[] { 5, 5, -1, -2 }));
+        Assert.That(results[1].ToArray<long>(), Is.EqualTo(new long[] { 1, 3, 1, 0 }));
+        Assert.That(results[2].ToArray<float>(), Is.EqualTo(new float[] { 0, 1, 0, 0, 0, 1, 0, 0 }));
+
+        // Hardmax over axis 0 of a rank-2 input flattens everything before opset 13: not the per-axis meaning.
+        graph.Node[1].Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 0 });
+        Assert.That(Assert.Throws<OnnxFormatException>(() => OnnxImporter.Load(Model(graph, opset: 1).ToByteArray()))!.Message,
+            Does.Contain("node 'hard' (Hardmax)").And.Contain("axis 0"));
+    }
+
+    [Test]
     public void AShapeFedAsAnInputIsBoundPerValue()
     {
         // Reshape's shape is a graph input: the session builds the graph once per distinct shape value.

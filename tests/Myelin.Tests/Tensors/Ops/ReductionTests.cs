@@ -19,6 +19,11 @@ public class ReductionTests
         [ReduceOp.Mean] = values => values.Count == 0 ? double.NaN : values.Average(),
         [ReduceOp.Max] = values => values.Max(),
         [ReduceOp.Min] = values => values.Min(),
+        [ReduceOp.Prod] = values => values.Aggregate(1.0, (product, v) => product * v),
+        [ReduceOp.L1] = values => values.Sum(Math.Abs),
+        [ReduceOp.L2] = values => Math.Sqrt(values.Sum(v => v * v)),
+        [ReduceOp.SumSquare] = values => values.Sum(v => v * v),
+        [ReduceOp.LogSumExp] = values => Math.Log(values.Sum(Math.Exp)),
     };
 
     private static readonly (long[] Dims, int[] Axes)[] s_cases =
