@@ -50,15 +50,15 @@ std::vector<int64_t> slice_offsets(const GatherNdArgs& a, const char* table_name
 
 void gather_nd(const GatherNdArgs& args) {
     const std::vector<int64_t> offsets = slice_offsets(args, "x");
-    const size_t run = static_cast<size_t>(args.slice) * dtype_size(args.table.dtype);
+    const size_t element = dtype_size(args.table.dtype);
+    const size_t run = static_cast<size_t>(args.slice) * element;
     const char* table = static_cast<const char*>(args.table.data);
     char* rows = static_cast<char*>(args.rows.data);
     if (run == 0) return;
     cpu::parallel_for(static_cast<int64_t>(offsets.size()), 64, [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t) {
             std::memcpy(rows + static_cast<size_t>(t) * run,
-                        table + static_cast<size_t>(offsets[static_cast<size_t>(t)]) * dtype_size(args.table.dtype),
-                        run);
+                        table + static_cast<size_t>(offsets[static_cast<size_t>(t)]) * element, run);
         }
     });
 }

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Myelin.Graphs;
 using Myelin.Ops;
+using Myelin.Passes;
 using Onnx;
 
 namespace Myelin.Onnx;
@@ -301,13 +302,19 @@ public static class OnnxImporter
                 OnnxOpsetAdapter.Adapt(where, node.OpType, opset, op, node.Output.Count, inputs, attributes, Constant);
                 outputs = Graph.Apply(op, [.. inputs], attributes, nodeName);
 
-                // A Shape of a concrete input is known now: later nodes that need their shape input when the graph
-                // is built (Reshape of Shape(x), as expanded ONNX functions write) see a constant. The Shape node
-                // is left without readers, and compiling removes it.
-                if (op is ShapeOp && inputs[0].Type.IsConcrete)
+                // A Shape of a concrete input, or a node of constants (a bound input cast, say), is known now: later
+                // nodes that need an input's values when the graph is built (Reshape of Shape(x), Range of a computed
+                // limit, as expanded ONNX functions write) see a constant. The node is left without readers, and
+                // compiling removes it. A composite's expansion is left to fold node by node when compiled.
+                Node? producer = op is CompositeOp ? null : outputs[0].Producer;
+                if (producer is not null && op is ShapeOp && inputs[0].Type.IsConcrete)
                 {
-                    long[] dims = ShapeOp.Evaluate(outputs[0].Producer!, inputs[0].Type.ToShape().ToArray());
+                    long[] dims = ShapeOp.Evaluate(producer, inputs[0].Type.ToShape().ToArray());
                     outputs = [Constant(Tensor.FromArray(dims, new Shape(dims.Length)))];
+                }
+                else if (producer is not null && ConstantFolding.IsFoldable(producer))
+                {
+                    outputs = ConstantFolding.Evaluate(producer).Select(Constant).ToArray();
                 }
             }
             catch (Exception exception) when (exception is ArgumentException or InvalidCastException or InvalidOperationException

@@ -221,7 +221,7 @@ public sealed class RangeOp : CompositeOp
             long limit = BuildTimeValues.ConstantLongs(context, inputs, 1, "limit")[0];
             long delta = BuildTimeValues.ConstantLongs(context, inputs, 2, "delta")[0];
             if (delta == 0) context.Fail("delta is 0");
-            long count = Math.Max((long)Math.Ceiling((double)(limit - start) / delta), 0);
+            long count = Count((double)(limit - start) / delta, context);
             long[] values = Enumerable.Range(0, (int)count).Select(i => start + i * delta).ToArray();
             return [BuildTimeValues.Tensor(graph, values, new Shape(count), dtype)];
         }
@@ -231,10 +231,18 @@ public sealed class RangeOp : CompositeOp
             double limit = BuildTimeValues.Constant(context, inputs, 1, "limit")[0];
             double delta = BuildTimeValues.Constant(context, inputs, 2, "delta")[0];
             if (delta == 0) context.Fail("delta is 0");
-            long count = Math.Max((long)Math.Ceiling((limit - start) / delta), 0);
+            long count = Count((limit - start) / delta, context);
             double[] values = Enumerable.Range(0, (int)count).Select(i => start + i * delta).ToArray();
             return [BuildTimeValues.Tensor(graph, values, new Shape(count), dtype)];
         }
+    }
+
+    /// <summary>max(ceil(steps), 0), failing when the range would not fit in one tensor.</summary>
+    private static long Count(double steps, InferContext context)
+    {
+        double count = Math.Max(Math.Ceiling(steps), 0);
+        if (!(count <= int.MaxValue)) context.Fail($"the range has {count} elements; at most {int.MaxValue} are supported");
+        return (long)count;
     }
 }
 

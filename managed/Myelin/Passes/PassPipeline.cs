@@ -115,9 +115,7 @@ public static class ConstantFolding
                 continue;
             }
 
-            if (!node.Op.IsDeterministic || node.Op.Name == "CountRatio" || node.Inputs.Length == 0
-                || !node.Inputs.All(v => v.Kind == ValueKind.Constant)
-                || node.Outputs.Any(o => !o.Type.IsConcrete || o.Type.ToShape().ElementCount > MaxFoldedElements))
+            if (!IsFoldable(node))
             {
                 continue;
             }
@@ -136,8 +134,14 @@ public static class ConstantFolding
         return folded;
     }
 
+    /// <summary>Whether <paramref name="node"/> is deterministic with only constant inputs and small concrete outputs.</summary>
+    internal static bool IsFoldable(Node node) =>
+        node.Op.IsDeterministic && node.Op.Name != "CountRatio" && node.Inputs.Length > 0
+        && node.Inputs.All(v => v.Kind == ValueKind.Constant)
+        && node.Outputs.All(o => o.Type.IsConcrete && o.Type.ToShape().ElementCount <= MaxFoldedElements);
+
     /// <summary>Runs one node on its constant inputs through a one-node compiled graph (the same kernels as any run).</summary>
-    private static Tensor[] Evaluate(Node node)
+    internal static Tensor[] Evaluate(Node node)
     {
         var scratch = new Graph();
         Value[] inputs = node.Inputs.Select(v => scratch.Constant(v.Data!)).ToArray();

@@ -365,6 +365,32 @@ public class OnnxImportTests
     }
 
     [Test]
+    public void ValuesKnownAtImportFeedOpsThatNeedThemWhenTheGraphIsBuilt()
+    {
+        // y = Reshape(x + 1, Shape(x)) and r = Range(0, Cast<f32>(n), 1) with n a bound 0-d input: the Shape and the
+        // Cast are evaluated at import, so Reshape and Range see constants (as expanded ONNX functions need).
+        var graph = new GraphProto { Name = "known" };
+        graph.Input.Add(TensorInfo("x", 1, 2, 3));
+        graph.Input.Add(TensorInfo("n", 6));
+        graph.Initializer.Add(FloatTensor("one", [1f], [], raw: false));
+        graph.Initializer.Add(FloatTensor("zero", [0f], [], raw: false));
+        graph.Node.Add(Node("Add", "plus", ["x", "one"], ["x1"]));
+        graph.Node.Add(Node("Shape", "dims", ["x"], ["s"]));
+        graph.Node.Add(Node("Reshape", "same", ["x1", "s"], ["y"]));
+        graph.Node.Add(Node("Cast", "nf", ["n"], ["limit"], new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = 1 }));
+        graph.Node.Add(Node("Range", "steps", ["zero", "limit", "one"], ["r"]));
+        graph.Output.Add(TensorInfo("y", 1, 2, 3));
+        graph.Output.Add(TensorInfo("r", 1, "k"));
+
+        using var scope = new TensorScope();
+        using InferenceSession session = InferenceSession.Load(Model(graph).ToByteArray());
+        Assert.That(session.ValueBoundInputs, Is.EqualTo(new[] { "n" }));
+        IReadOnlyList<Tensor> outputs = session.Run(new Dictionary<string, Tensor> { ["x"] = Tensor.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }, 2, 3), ["n"] = Tensor.Scalar(4) });
+        Assert.That(outputs[0].ToArray<float>(), Is.EqualTo(new float[] { 2, 3, 4, 5, 6, 7 }));
+        Assert.That(outputs[1].ToArray<float>(), Is.EqualTo(new float[] { 0, 1, 2, 3 }));
+    }
+
+    [Test]
     public void AConstantOutputIsReturnedWithoutPlanning()
     {
         // y = Shape(x) folds to a constant once x's shape is known at compile time.
