@@ -11,7 +11,7 @@ internal static class BenchCommand
     public static Command Create() => new("bench", "Time native kernels and compiled graphs.")
     {
         CreateGemm(), ConvBenchCommand.Create(), EltwiseBenchCommand.Create(), SoftmaxBenchCommand.Create(), NormBenchCommand.Create(),
-        PoolBenchCommand.Create(), TrainStepBenchCommand.Create(),
+        PoolBenchCommand.Create(), TrainStepBenchCommand.Create(), OnnxBenchCommand.Create(),
     };
 
     private static Command CreateGemm()

@@ -20,20 +20,22 @@ namespace Myelin.Onnx;
 public sealed class InferenceSession : IDisposable
 {
     private readonly ModelProto _proto;
+    private readonly string? _externalDataDirectory;
     private readonly CompileOptions? _options;
     private readonly Variant? _single;
     private readonly string[] _bound = [];
     private readonly Dictionary<string, Variant> _variants = new(StringComparer.Ordinal);
 
-    private InferenceSession(ModelProto proto, CompileOptions? options)
+    private InferenceSession(ModelProto proto, CompileOptions? options, string? externalDataDirectory)
     {
         _proto = proto;
+        _externalDataDirectory = externalDataDirectory;
         _options = options;
         Opsets = OnnxImporter.ReadOpsets(proto);
         OnnxModel? model = null;
         try
         {
-            model = OnnxImporter.Import(proto);
+            model = OnnxImporter.Import(proto, externalDataDirectory);
         }
         catch (GraphValidationException) when (BindableInputs(proto).Length > 0)
         {
@@ -53,29 +55,37 @@ public sealed class InferenceSession : IDisposable
         }
     }
 
-    /// <summary>Loads the model file at <paramref name="path"/>; <paramref name="options"/> picks the device, passes and inter-op threads.</summary>
-    /// <exception cref="OnnxFormatException">The file is not a valid model; the message names the field or node.</exception>
+    /// <summary>
+    /// Loads the model file at <paramref name="path"/>; <paramref name="options"/> picks the device, passes and
+    /// inter-op threads. Tensors kept in external files are read relative to the model's directory.
+    /// </summary>
+    /// <exception cref="OnnxFormatException">The file is not a valid model, or its external data cannot be read; the message names the field or node.</exception>
     /// <exception cref="OnnxUnsupportedOpsException">The model uses ops the registry does not have at its opset.</exception>
     /// <exception cref="GraphValidationException">A node's inputs or attributes do not fit its op (named in the message).</exception>
     public static InferenceSession Load(string path, CompileOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        return Load(File.ReadAllBytes(path), options);
+        return Load(File.ReadAllBytes(path), options, OnnxImporter.ModelDirectory(path));
     }
 
-    /// <summary>Loads a model read to the end of <paramref name="stream"/>.</summary>
+    /// <summary>
+    /// Loads a model read to the end of <paramref name="stream"/>. A model with tensors in external files needs
+    /// <paramref name="externalDataDirectory"/>, the directory their locations are relative to; without it such a
+    /// model is refused.
+    /// </summary>
     /// <inheritdoc cref="Load(string, CompileOptions?)" path="/exception"/>
-    public static InferenceSession Load(Stream stream, CompileOptions? options = null)
+    public static InferenceSession Load(Stream stream, CompileOptions? options = null, string? externalDataDirectory = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var buffer = new MemoryStream();
         stream.CopyTo(buffer);
-        return Load(buffer.ToArray(), options);
+        return Load(buffer.ToArray(), options, externalDataDirectory);
     }
 
-    /// <summary>Loads a serialized <c>ModelProto</c>.</summary>
+    /// <summary>Loads a serialized <c>ModelProto</c>; <paramref name="externalDataDirectory"/> as in <see cref="Load(Stream, CompileOptions?, string?)"/>.</summary>
     /// <inheritdoc cref="Load(string, CompileOptions?)" path="/exception"/>
-    public static InferenceSession Load(byte[] bytes, CompileOptions? options = null) => new(OnnxImporter.Parse(bytes), options);
+    public static InferenceSession Load(byte[] bytes, CompileOptions? options = null, string? externalDataDirectory = null) =>
+        new(OnnxImporter.Parse(bytes), options, externalDataDirectory);
 
     /// <summary>The inputs to feed, by ONNX name, with their dtypes and (possibly symbolic) shapes.</summary>
     public IReadOnlyList<OnnxValueInfo> Inputs { get; }
@@ -136,7 +146,7 @@ public sealed class InferenceSession : IDisposable
         string key = string.Join(";", _bound.Select(name => OnnxTensors.ValueKey(feeds[name])));
         if (!_variants.TryGetValue(key, out Variant? variant))
         {
-            variant = new Variant(OnnxImporter.Import(_proto, bound), _options);
+            variant = new Variant(OnnxImporter.Import(_proto, _externalDataDirectory, bound), _options);
             _variants[key] = variant;
         }
 

@@ -15,29 +15,36 @@ namespace Myelin.Onnx;
 /// </summary>
 public static class OnnxImporter
 {
-    /// <summary>Imports the model file at <paramref name="path"/>.</summary>
-    /// <exception cref="OnnxFormatException">The file is not a valid model; the message names the field or node.</exception>
+    /// <summary>Imports the model file at <paramref name="path"/>; tensors kept in external files are read relative to its directory.</summary>
+    /// <exception cref="OnnxFormatException">The file is not a valid model, or its external data cannot be read; the message names the field or node.</exception>
     /// <exception cref="OnnxUnsupportedOpsException">The model uses ops the registry does not have at its opset.</exception>
     /// <exception cref="GraphValidationException">A node's inputs or attributes do not fit its op (named in the message).</exception>
     public static OnnxModel Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        return Load(File.ReadAllBytes(path));
+        return Load(File.ReadAllBytes(path), ModelDirectory(path));
     }
 
-    /// <summary>Imports a model read to the end of <paramref name="stream"/>.</summary>
+    /// <summary>
+    /// Imports a model read to the end of <paramref name="stream"/>. A model with tensors in external files needs
+    /// <paramref name="externalDataDirectory"/>, the directory their locations are relative to; without it such a
+    /// model is refused.
+    /// </summary>
     /// <inheritdoc cref="Load(string)" path="/exception"/>
-    public static OnnxModel Load(Stream stream)
+    public static OnnxModel Load(Stream stream, string? externalDataDirectory = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var buffer = new MemoryStream();
         stream.CopyTo(buffer);
-        return Load(buffer.ToArray());
+        return Load(buffer.ToArray(), externalDataDirectory);
     }
 
-    /// <summary>Imports a serialized <c>ModelProto</c>.</summary>
+    /// <summary>Imports a serialized <c>ModelProto</c>; <paramref name="externalDataDirectory"/> as in <see cref="Load(Stream, string?)"/>.</summary>
     /// <inheritdoc cref="Load(string)" path="/exception"/>
-    public static OnnxModel Load(byte[] bytes) => Import(Parse(bytes));
+    public static OnnxModel Load(byte[] bytes, string? externalDataDirectory = null) => Import(Parse(bytes), externalDataDirectory);
+
+    /// <summary>The directory holding the model file at <paramref name="path"/>, which its external data locations are relative to.</summary>
+    internal static string ModelDirectory(string path) => Path.GetDirectoryName(Path.GetFullPath(path))!;
 
     /// <summary>Parses a serialized <c>ModelProto</c>.</summary>
     internal static ModelProto Parse(byte[] bytes)
@@ -56,8 +63,9 @@ public static class OnnxImporter
     /// <summary>
     /// Imports a parsed model. Graph inputs named in <paramref name="bound"/> become constants holding copies of
     /// the given tensors (for ops that need a shape or axes at build time that the model feeds at run time).
+    /// External data is read relative to <paramref name="externalDataDirectory"/>; without it, a model with some is refused.
     /// </summary>
-    internal static OnnxModel Import(ModelProto model, IReadOnlyDictionary<string, Tensor>? bound = null)
+    internal static OnnxModel Import(ModelProto model, string? externalDataDirectory, IReadOnlyDictionary<string, Tensor>? bound = null)
     {
         GraphProto proto = model.Graph ?? throw new OnnxFormatException("model.graph is missing: the bytes hold no ONNX graph.");
         Dictionary<string, long> opsets = ReadOpsets(model);
@@ -66,7 +74,7 @@ public static class OnnxImporter
         var tensors = new List<Tensor>();
         try
         {
-            var builder = new Builder(new Graph(), tensors, bound);
+            var builder = new Builder(new Graph(), tensors, bound, externalDataDirectory is null ? null : new OnnxExternalData(externalDataDirectory));
             (List<OnnxValueInfo> inputs, List<OnnxValueInfo> outputs) = builder.Build(proto, ops);
             string producer = $"{model.ProducerName} {model.ProducerVersion}".Trim();
             return new OnnxModel(builder.Graph, inputs, outputs, opsets, producer, tensors);
@@ -152,7 +160,7 @@ public static class OnnxImporter
         string.IsNullOrEmpty(node.Name) ? $"#{index} {node.OpType}" : node.Name;
 
     /// <summary>Builds one graph: the ONNX names in scope and the tensors made for it.</summary>
-    private sealed class Builder(Graph graph, List<Tensor> tensors, IReadOnlyDictionary<string, Tensor>? bound)
+    private sealed class Builder(Graph graph, List<Tensor> tensors, IReadOnlyDictionary<string, Tensor>? bound, OnnxExternalData? external)
     {
         private readonly Dictionary<string, Value> _values = new(StringComparer.Ordinal);
 
@@ -175,7 +183,7 @@ public static class OnnxImporter
                     throw new OnnxFormatException($"graph.initializer '{name}' is defined twice.");
                 }
 
-                Tensor data = Own(OnnxTensors.ToTensor(initializer, $"initializer '{name}'"));
+                Tensor data = Own(OnnxTensors.ToTensor(initializer, $"initializer '{name}'", external));
                 _values[name] = Graph.Constant(data, name);
             }
 
@@ -348,7 +356,7 @@ public static class OnnxImporter
                 AttributeProto.Types.AttributeType.Float => (double)attribute.F,
                 AttributeProto.Types.AttributeType.Int => attribute.I,
                 AttributeProto.Types.AttributeType.String => attribute.S.ToStringUtf8(),
-                AttributeProto.Types.AttributeType.Tensor => Own(OnnxTensors.ToTensor(attribute.T ?? throw new OnnxFormatException($"{what}: the tensor is missing."), what)),
+                AttributeProto.Types.AttributeType.Tensor => Own(OnnxTensors.ToTensor(attribute.T ?? throw new OnnxFormatException($"{what}: the tensor is missing."), what, external)),
                 AttributeProto.Types.AttributeType.Floats => attribute.Floats.Select(f => (double)f).ToArray(),
                 AttributeProto.Types.AttributeType.Ints => attribute.Ints.ToArray(),
                 AttributeProto.Types.AttributeType.Strings => attribute.Strings.Select(s => s.ToStringUtf8()).ToArray(),

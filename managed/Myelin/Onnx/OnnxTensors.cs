@@ -44,15 +44,11 @@ public static class OnnxTensors
     /// <summary>
     /// Converts <paramref name="proto"/> into a new CPU tensor that no <see cref="TensorScope"/> owns. The element
     /// count that the dims declare must match the data the proto holds, so a proto cannot make the loader allocate
-    /// more than it carries.
+    /// more than it carries. Data in an external file is read through <paramref name="external"/>; without one
+    /// such a proto is refused.
     /// </summary>
-    internal static unsafe Tensor ToTensor(global::Onnx.TensorProto proto, string what)
+    internal static unsafe Tensor ToTensor(global::Onnx.TensorProto proto, string what, OnnxExternalData? external = null)
     {
-        if (proto.HasDataLocation && proto.DataLocation == global::Onnx.TensorProto.Types.DataLocation.External)
-        {
-            throw new OnnxFormatException($"{what}: data stored in an external file is not supported yet.");
-        }
-
         if (proto.Segment is not null)
         {
             throw new OnnxFormatException($"{what}: segmented tensors are not supported.");
@@ -85,6 +81,11 @@ public static class OnnxTensors
         }
 
         int size = dtype.ElementSize();
+        if (proto.HasDataLocation && proto.DataLocation == global::Onnx.TensorProto.Types.DataLocation.External)
+        {
+            return ReadExternal(proto, what, external, new Shape(dims), dtype);
+        }
+
         long held = proto.HasRawData ? proto.RawData.Length / size : TypedCount(proto, dtype);
         if (proto.HasRawData && proto.RawData.Length % size != 0)
         {
@@ -127,6 +128,33 @@ public static class OnnxTensors
             case DType.Bool or DType.U8 or DType.I8:
                 for (int i = 0; i < bytes.Length; i++) bytes[i] = dtype == DType.Bool ? (byte)(proto.Int32Data[i] != 0 ? 1 : 0) : (byte)proto.Int32Data[i];
                 break;
+        }
+
+        return tensor;
+    }
+
+    private static unsafe Tensor ReadExternal(global::Onnx.TensorProto proto, string what, OnnxExternalData? external, Shape shape, DType dtype)
+    {
+        if (external is null) throw new OnnxFormatException(OnnxExternalData.NoDirectoryMessage(what, proto));
+        if (proto.HasRawData || TypedCount(proto, dtype) > 0)
+        {
+            throw new OnnxFormatException($"{what}: data_location is EXTERNAL but the proto also holds data of its own.");
+        }
+
+        long bytes = shape.ElementCount <= long.MaxValue / dtype.ElementSize()
+            ? shape.ElementCount * dtype.ElementSize()
+            : throw new OnnxFormatException($"{what}: dims [{shape}] take more than 2^63 bytes.");
+        // The range is checked against the file before the tensor is allocated.
+        OnnxExternalData.Range range = external.Locate(proto, what, bytes);
+        Tensor tensor = Tensor.Empty(shape, dtype, Device.Cpu, ownedByScope: false);
+        try
+        {
+            OnnxExternalData.Read(range, what, (byte*)tensor.DataPointer);
+        }
+        catch
+        {
+            tensor.Dispose();
+            throw;
         }
 
         return tensor;

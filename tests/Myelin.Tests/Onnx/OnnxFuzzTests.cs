@@ -33,6 +33,22 @@ public class OnnxFuzzTests
     private static readonly long[] s_extremeInts = [0, -1, 1, 2, -2, 7, 64, int.MaxValue, int.MinValue, long.MaxValue, long.MinValue, 1L << 40, -(1L << 40)];
     private static readonly string[] s_extremeStrings = ["", " ", "NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER", "constant", "reflect", "edge", "bogus", "\u0000", "é"];
 
+    private string _directory = "";
+
+    /// <summary>A directory with a weights.bin for mutations that point initializers at external data.</summary>
+    [SetUp]
+    public void CreateDirectory()
+    {
+        _directory = Path.Combine(Path.GetTempPath(), $"myelin-fuzz-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(_directory);
+        var weights = new byte[256];
+        new Random(BaseSeed).NextBytes(weights);
+        File.WriteAllBytes(Path.Combine(_directory, "weights.bin"), weights);
+    }
+
+    [TearDown]
+    public void DeleteDirectory() => Directory.Delete(_directory, recursive: true);
+
     [Test]
     public void MutatedModelsLoadOrThrowMyelinExceptions()
     {
@@ -40,7 +56,7 @@ public class OnnxFuzzTests
         foreach (ModelProto seed in seeds)
         {
             // The seeds themselves must load and run, or the mutations would start from a broken model.
-            Assert.That(LoadAndRun(seed.ToByteArray()), Is.True, $"seed '{seed.Graph.Name}'");
+            Assert.That(LoadAndRun(seed.ToByteArray(), _directory), Is.True, $"seed '{seed.Graph.Name}'");
         }
 
         byte[][] seedBytes = seeds.Select(s => s.ToByteArray()).ToArray();
@@ -52,7 +68,7 @@ public class OnnxFuzzTests
         {
             (byte[] bytes, string description, int which) = MakeCase(index, seeds, seedBytes, opTypes);
             string where = $"case {index} (seed '{seeds[which].Graph.Name}': {description})";
-            var task = Task.Run(() => RunCase(bytes));
+            var task = Task.Run(() => RunCase(bytes, _directory));
             if (!task.Wait(s_caseLimit))
             {
                 Assert.Fail($"{where} ran past {s_caseLimit.TotalSeconds} s");
@@ -113,11 +129,11 @@ public class OnnxFuzzTests
     }
 
     /// <summary>Loads and runs one model: how far it got, and what went wrong unless it ran or threw a <see cref="MyelinException"/>.</summary>
-    private static (Outcome, string?) RunCase(byte[] bytes)
+    private static (Outcome, string?) RunCase(byte[] bytes, string directory)
     {
         try
         {
-            return (LoadAndRun(bytes) ? Outcome.Ran : Outcome.LoadedOnly, null);
+            return (LoadAndRun(bytes, directory) ? Outcome.Ran : Outcome.LoadedOnly, null);
         }
         catch (MyelinException)
         {
@@ -131,10 +147,10 @@ public class OnnxFuzzTests
     }
 
     /// <summary>Loads the model and runs it on feeds of ones (symbolic dims 2); false when the declared inputs are too large to feed.</summary>
-    private static bool LoadAndRun(byte[] bytes)
+    private static bool LoadAndRun(byte[] bytes, string directory)
     {
         using var scope = new TensorScope();
-        using InferenceSession session = InferenceSession.Load(bytes, s_options);
+        using InferenceSession session = InferenceSession.Load(bytes, s_options, directory);
         var feeds = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (OnnxValueInfo input in session.Inputs)
         {
@@ -313,6 +329,21 @@ public class OnnxFuzzTests
             {
                 TensorProto tensor = Pick(tensors);
                 tensor.DataLocation = TensorProto.Types.DataLocation.External;
+                if (random.Next(2) == 0)
+                {
+                    // A well-formed reference into weights.bin (256 bytes), at an offset that may or may not leave room.
+                    long length = tensor.HasRawData ? tensor.RawData.Length : 4L * (tensor.FloatData.Count + tensor.Int32Data.Count) + 8L * tensor.Int64Data.Count;
+                    tensor.ClearRawData();
+                    tensor.FloatData.Clear();
+                    tensor.Int32Data.Clear();
+                    tensor.Int64Data.Clear();
+                    string offset = Pick(["0", "4", "64", "200", "256"]);
+                    tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = "weights.bin" });
+                    tensor.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset });
+                    if (random.Next(2) == 0) tensor.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = $"{length}" });
+                    return $"tensor '{tensor.Name}' external data at {offset}";
+                }
+
                 if (random.Next(2) == 0) tensor.ClearRawData();
                 int entries = random.Next(4);
                 for (int i = 0; i < entries; i++)
@@ -320,7 +351,7 @@ public class OnnxFuzzTests
                     tensor.ExternalData.Add(new StringStringEntryProto
                     {
                         Key = Pick(["location", "offset", "length", "checksum", "bogus", "location"]),
-                        Value = Pick(["", "/etc/passwd", "../outside.bin", "weights.bin", "a/../../b", "-1", "0", "12", "99999999999999999999", "9223372036854775807", "x"]),
+                        Value = Pick(["", "/etc/passwd", "../outside.bin", "weights.bin", "weights.bin", "a/../../b", ".", "-1", "0", "4", "8", "24", "256", "99999999999999999999", "9223372036854775807", "x"]),
                     });
                 }
 
