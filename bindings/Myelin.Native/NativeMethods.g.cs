@@ -132,7 +132,7 @@ namespace Myelin
         /// </summary>
         Elu = 10,
         /// <summary>
-        /// ONNX/PyTorch constants alpha 1.67326.., lambda 1.05070..
+        /// x &lt; 0 ? beta alpha (e^x - 1) : beta x; alpha default 1.67326.., beta (ONNX gamma) 1.05070..
         /// </summary>
         Selu = 11,
         /// <summary>
@@ -191,10 +191,32 @@ namespace Myelin
         Sign = 29,
         Log1P = 30,
         Expm1 = 31,
+        Tan = 32,
+        Asin = 33,
+        Acos = 34,
+        Atan = 35,
+        Sinh = 36,
+        Cosh = 37,
+        Asinh = 38,
+        Acosh = 39,
+        Atanh = 40,
+        /// <summary>
+        /// x &lt; -alpha ? x + beta : x &gt; alpha ? x - beta : 0; alpha (lambd) default 0.5, beta (bias) 0
+        /// </summary>
+        Shrink = 41,
+        /// <summary>
+        /// x &gt; alpha ? x : 0; alpha default 1
+        /// </summary>
+        ThresholdedRelu = 42,
     }
 
     public enum BinaryOp : int
     {
+        /// <summary>
+        /// Arithmetic: f32, f64 and every integer dtype (integers wrap; integer div truncates toward
+        /// zero and x / 0 is 0; integer pow multiplies, a negative exponent truncates 1 / a^-b). max
+        /// and min also take f16.
+        /// </summary>
         Add = 0,
         Sub = 1,
         Mul = 2,
@@ -218,6 +240,17 @@ namespace Myelin
         LogicalAnd = 13,
         LogicalOr = 14,
         LogicalXor = 15,
+        /// <summary>
+        /// Remainders: mod has the divisor's sign (integers only, as ONNX Mod with fmod = 0), fmod the
+        /// dividend's (C fmod; floats, f16 included, and integers). x mod 0 and x fmod 0 are 0 on integers.
+        /// </summary>
+        Mod = 16,
+        Fmod = 17,
+        /// <summary>
+        /// Shifts of unsigned integers (u8); a shift by the bit width or more gives 0.
+        /// </summary>
+        ShiftLeft = 18,
+        ShiftRight = 19,
     }
 
     public enum ReduceOp : int

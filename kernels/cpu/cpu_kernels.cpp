@@ -15,12 +15,12 @@ bool supports(mln_kernel kernel, mln_dtype dtype) {
         case MLN_KERNEL_CAST:
             return true;
         case MLN_KERNEL_UNARY:
-            for (int op = MLN_UNARY_OP_IDENTITY; op <= MLN_UNARY_OP_EXPM1; ++op) {
+            for (int op = MLN_UNARY_OP_IDENTITY; op <= kLastUnaryOp; ++op) {
                 if (unary_op_supports(static_cast<mln_unary_op>(op), dtype)) return true;
             }
             return false;
         case MLN_KERNEL_BINARY:
-            for (int op = MLN_BINARY_OP_ADD; op <= MLN_BINARY_OP_LOGICAL_XOR; ++op) {
+            for (int op = MLN_BINARY_OP_ADD; op <= kLastBinaryOp; ++op) {
                 if (binary_op_supports(static_cast<mln_binary_op>(op), dtype)) return true;
             }
             return false;

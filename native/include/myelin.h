@@ -227,7 +227,7 @@ typedef enum mln_unary_op {
      * activation they take the default given here. Other ops ignore alpha and beta. */
     MLN_UNARY_OP_LEAKY_RELU = 9,    /* x < 0 ? alpha x : x; alpha default 0.01 */
     MLN_UNARY_OP_ELU = 10,          /* x < 0 ? alpha (e^x - 1) : x; alpha default 1 */
-    MLN_UNARY_OP_SELU = 11,         /* ONNX/PyTorch constants alpha 1.67326.., lambda 1.05070.. */
+    MLN_UNARY_OP_SELU = 11,         /* x < 0 ? beta alpha (e^x - 1) : beta x; alpha default 1.67326.., beta (ONNX gamma) 1.05070.. */
     MLN_UNARY_OP_CELU = 12,         /* max(0,x) + min(0, alpha (e^(x/alpha) - 1)); alpha default 1 */
     MLN_UNARY_OP_GELU = 13,         /* exact: 0.5 x (1 + erf(x / sqrt 2)) */
     MLN_UNARY_OP_GELU_TANH = 14,    /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
@@ -248,10 +248,24 @@ typedef enum mln_unary_op {
     MLN_UNARY_OP_ROUND = 28,        /* halves to even */
     MLN_UNARY_OP_SIGN = 29,         /* -1, 0 or 1; keeps -0 and NaN; also signed integers */
     MLN_UNARY_OP_LOG1P = 30,
-    MLN_UNARY_OP_EXPM1 = 31
+    MLN_UNARY_OP_EXPM1 = 31,
+    MLN_UNARY_OP_TAN = 32,
+    MLN_UNARY_OP_ASIN = 33,
+    MLN_UNARY_OP_ACOS = 34,
+    MLN_UNARY_OP_ATAN = 35,
+    MLN_UNARY_OP_SINH = 36,
+    MLN_UNARY_OP_COSH = 37,
+    MLN_UNARY_OP_ASINH = 38,
+    MLN_UNARY_OP_ACOSH = 39,
+    MLN_UNARY_OP_ATANH = 40,
+    MLN_UNARY_OP_SHRINK = 41,           /* x < -alpha ? x + beta : x > alpha ? x - beta : 0; alpha (lambd) default 0.5, beta (bias) 0 */
+    MLN_UNARY_OP_THRESHOLDED_RELU = 42  /* x > alpha ? x : 0; alpha default 1 */
 } mln_unary_op;
 
 typedef enum mln_binary_op {
+    /* Arithmetic: f32, f64 and every integer dtype (integers wrap; integer div truncates toward
+     * zero and x / 0 is 0; integer pow multiplies, a negative exponent truncates 1 / a^-b). max
+     * and min also take f16. */
     MLN_BINARY_OP_ADD = 0,
     MLN_BINARY_OP_SUB = 1,
     MLN_BINARY_OP_MUL = 2,
@@ -270,7 +284,14 @@ typedef enum mln_binary_op {
     /* Logic: a, b and y are MLN_DTYPE_BOOL. */
     MLN_BINARY_OP_LOGICAL_AND = 13,
     MLN_BINARY_OP_LOGICAL_OR = 14,
-    MLN_BINARY_OP_LOGICAL_XOR = 15
+    MLN_BINARY_OP_LOGICAL_XOR = 15,
+    /* Remainders: mod has the divisor's sign (integers only, as ONNX Mod with fmod = 0), fmod the
+     * dividend's (C fmod; floats, f16 included, and integers). x mod 0 and x fmod 0 are 0 on integers. */
+    MLN_BINARY_OP_MOD = 16,
+    MLN_BINARY_OP_FMOD = 17,
+    /* Shifts of unsigned integers (u8); a shift by the bit width or more gives 0. */
+    MLN_BINARY_OP_SHIFT_LEFT = 18,
+    MLN_BINARY_OP_SHIFT_RIGHT = 19
 } mln_binary_op;
 
 typedef enum mln_reduce_op {

@@ -60,6 +60,15 @@ struct FloatOp {
     static constexpr bool supports = is_float_v<T>;
 };
 
+// A float op with parameters (alpha, beta members) that mln_unary sets; as a GEMM activation
+// it keeps its defaults.
+struct ParameterizedOp : FloatOp {
+    static constexpr bool kParameterized = true;
+};
+
+template <class Op>
+constexpr bool is_parameterized_v = requires { Op::kParameterized; };
+
 struct IdentityOp {
     template <class T>
     static constexpr bool supports = is_float_v<T> || is_signed_int_v<T>;
@@ -146,7 +155,7 @@ struct TanhOp : FloatOp {
     static T derivative_from_y(T y) { return T(1) - y * y; }
 };
 
-struct LeakyReluOp : FloatOp {
+struct LeakyReluOp : ParameterizedOp {
     double alpha = 0.01;
     template <class T>
     T apply(T x) const { return x < T(0) ? T(alpha) * x : x; }
@@ -155,7 +164,7 @@ struct LeakyReluOp : FloatOp {
     T derivative(T x) const { return x > T(0) ? T(1) : (x <= T(0) ? T(alpha) : x); }
 };
 
-struct EluOp : FloatOp {
+struct EluOp : ParameterizedOp {
     double alpha = 1.0;
     template <class T>
     T apply(T x) const { return x < T(0) ? T(alpha) * std::expm1(x) : x; }
@@ -164,21 +173,24 @@ struct EluOp : FloatOp {
     T derivative(T x) const { return x > T(0) ? T(1) : (x <= T(0) ? T(alpha) * std::exp(x) : x); }
 };
 
-struct SeluOp : FloatOp {
+// beta is ONNX's gamma (PyTorch's scale, lambda in the paper).
+struct SeluOp : ParameterizedOp {
+    double alpha = detail::kSeluAlpha;
+    double beta = detail::kSeluLambda;
     template <class T>
-    static T apply(T x) {
-        return x < T(0) ? T(detail::kSeluLambda * detail::kSeluAlpha) * std::expm1(x) : T(detail::kSeluLambda) * x;
+    T apply(T x) const {
+        return x < T(0) ? T(beta * alpha) * std::expm1(x) : T(beta) * x;
     }
     static constexpr bool kGradFromY = false;
     template <class T>
-    static T derivative(T x) {
-        if (x > T(0)) return T(detail::kSeluLambda);
-        return x <= T(0) ? T(detail::kSeluLambda * detail::kSeluAlpha) * std::exp(x) : x;
+    T derivative(T x) const {
+        if (x > T(0)) return T(beta);
+        return x <= T(0) ? T(beta * alpha) * std::exp(x) : x;
     }
 };
 
 // max(0, x) + min(0, alpha * (exp(x / alpha) - 1)); alpha must be nonzero.
-struct CeluOp : FloatOp {
+struct CeluOp : ParameterizedOp {
     double alpha = 1.0;
     template <class T>
     T apply(T x) const { return x < T(0) ? T(alpha) * std::expm1(x / T(alpha)) : x; }
@@ -262,7 +274,7 @@ struct SoftsignOp : FloatOp {
 };
 
 // max(0, min(1, alpha x + beta)), ONNX defaults alpha 0.2, beta 0.5.
-struct HardSigmoidOp : FloatOp {
+struct HardSigmoidOp : ParameterizedOp {
     double alpha = 0.2;
     double beta = 0.5;
     template <class T>
@@ -380,6 +392,108 @@ struct Expm1Op : FloatOp {
     static T derivative_from_y(T y) { return y + T(1); }
 };
 
+struct TanOp : FloatOp {
+    template <class T>
+    static T apply(T x) { return std::tan(x); }
+    static constexpr bool kGradFromY = true;
+    template <class T>
+    static T derivative_from_y(T y) { return T(1) + y * y; }
+};
+
+struct AsinOp : FloatOp {
+    template <class T>
+    static T apply(T x) { return std::asin(x); }
+    static constexpr bool kGradFromY = false;
+    template <class T>
+    static T derivative(T x) { return T(1) / std::sqrt(T(1) - x * x); }
+};
+
+struct AcosOp : FloatOp {
+    template <class T>
+    static T apply(T x) { return std::acos(x); }
+    static constexpr bool kGradFromY = false;
+    template <class T>
+    static T derivative(T x) { return T(-1) / std::sqrt(T(1) - x * x); }
+};
+
+struct AtanOp : FloatOp {
+    template <class T>
+    static T apply(T x) { return std::atan(x); }
+    static constexpr bool kGradFromY = false;
+    template <class T>
+    static T derivative(T x) { return T(1) / (T(1) + x * x); }
+};
+
+struct SinhOp : FloatOp {
+    template <class T>
+    static T apply(T x) { return std::sinh(x); }
+    static constexpr bool kGradFromY = false;
+    template <class T>
+    static T derivative(T x) { return std::cosh(x); }
+};
+
+struct CoshOp : FloatOp {
+    template <class T>
+    static T apply(T x) { return std::cosh(x); }
+    static constexpr bool kGradFromY = false;
+    template <class T>
+    static T derivative(T x) { return std::sinh(x); }
+};
+
+struct AsinhOp : FloatOp {
+    template <class T>
+    static T apply(T x) { return std::asinh(x); }
+    static constexpr bool kGradFromY = false;
+    template <class T>
+    static T derivative(T x) { return T(1) / std::sqrt(x * x + T(1)); }
+};
+
+// Defined for x >= 1; the derivative is computed as 1 / (sqrt(x - 1) sqrt(x + 1)), which does not
+// overflow for large x.
+struct AcoshOp : FloatOp {
+    template <class T>
+    static T apply(T x) { return std::acosh(x); }
+    static constexpr bool kGradFromY = false;
+    template <class T>
+    static T derivative(T x) { return T(1) / (std::sqrt(x - T(1)) * std::sqrt(x + T(1))); }
+};
+
+struct AtanhOp : FloatOp {
+    template <class T>
+    static T apply(T x) { return std::atanh(x); }
+    static constexpr bool kGradFromY = false;
+    template <class T>
+    static T derivative(T x) { return T(1) / (T(1) - x * x); }
+};
+
+// ONNX Shrink: alpha is lambd, beta is bias.
+struct ShrinkOp : ParameterizedOp {
+    double alpha = 0.5;
+    double beta = 0.0;
+    template <class T>
+    T apply(T x) const {
+        if (x < T(-alpha)) return x + T(beta);
+        if (x > T(alpha)) return x - T(beta);
+        return x != x ? x : T(0);
+    }
+    static constexpr bool kGradFromY = false;
+    template <class T>
+    T derivative(T x) const { return x < T(-alpha) || x > T(alpha) ? T(1) : (x != x ? x : T(0)); }
+};
+
+// ONNX ThresholdedRelu: x where x > alpha, else 0.
+struct ThresholdedReluOp : ParameterizedOp {
+    double alpha = 1.0;
+    template <class T>
+    T apply(T x) const { return x > T(alpha) ? x : (x != x ? x : T(0)); }
+    static constexpr bool kGradFromY = false;
+    template <class T>
+    T derivative(T x) const { return x > T(alpha) ? T(1) : (x != x ? x : T(0)); }
+};
+
+// The last mln_unary_op, for loops over every op.
+constexpr mln_unary_op kLastUnaryOp = MLN_UNARY_OP_THRESHOLDED_RELU;
+
 // Calls visitor(op struct) with alpha/beta set for the ops that take them. `op` must be valid
 // (checked at the entry).
 template <class Visitor>
@@ -396,7 +510,7 @@ decltype(auto) visit_unary_op(mln_unary_op op, double alpha, double beta, Visito
         case MLN_UNARY_OP_TANH: return visitor(TanhOp{});
         case MLN_UNARY_OP_LEAKY_RELU: return visitor(LeakyReluOp{{}, alpha});
         case MLN_UNARY_OP_ELU: return visitor(EluOp{{}, alpha});
-        case MLN_UNARY_OP_SELU: return visitor(SeluOp{});
+        case MLN_UNARY_OP_SELU: return visitor(SeluOp{{}, alpha, beta});
         case MLN_UNARY_OP_CELU: return visitor(CeluOp{{}, alpha});
         case MLN_UNARY_OP_GELU: return visitor(GeluOp{});
         case MLN_UNARY_OP_GELU_TANH: return visitor(GeluTanhOp{});
@@ -417,6 +531,17 @@ decltype(auto) visit_unary_op(mln_unary_op op, double alpha, double beta, Visito
         case MLN_UNARY_OP_SIGN: return visitor(SignOp{});
         case MLN_UNARY_OP_LOG1P: return visitor(Log1pOp{});
         case MLN_UNARY_OP_EXPM1: return visitor(Expm1Op{});
+        case MLN_UNARY_OP_TAN: return visitor(TanOp{});
+        case MLN_UNARY_OP_ASIN: return visitor(AsinOp{});
+        case MLN_UNARY_OP_ACOS: return visitor(AcosOp{});
+        case MLN_UNARY_OP_ATAN: return visitor(AtanOp{});
+        case MLN_UNARY_OP_SINH: return visitor(SinhOp{});
+        case MLN_UNARY_OP_COSH: return visitor(CoshOp{});
+        case MLN_UNARY_OP_ASINH: return visitor(AsinhOp{});
+        case MLN_UNARY_OP_ACOSH: return visitor(AcoshOp{});
+        case MLN_UNARY_OP_ATANH: return visitor(AtanhOp{});
+        case MLN_UNARY_OP_SHRINK: return visitor(ShrinkOp{{}, alpha, beta});
+        case MLN_UNARY_OP_THRESHOLDED_RELU: return visitor(ThresholdedReluOp{{}, alpha});
     }
     throw Error(MLN_STATUS_INTERNAL, cat("unexpected unary op ", static_cast<int>(op), " reached a kernel"));
 }
@@ -426,8 +551,7 @@ template <class Visitor>
 decltype(auto) visit_unary_op(mln_unary_op op, Visitor&& visitor) {
     return visit_unary_op(op, LeakyReluOp{}.alpha, 0.0, [&](auto op_struct) -> decltype(auto) {
         using Op = decltype(op_struct);
-        if constexpr (std::is_same_v<Op, LeakyReluOp> || std::is_same_v<Op, EluOp> || std::is_same_v<Op, CeluOp> ||
-                      std::is_same_v<Op, HardSigmoidOp>) {
+        if constexpr (is_parameterized_v<Op>) {
             return visitor(Op{});
         } else {
             return visitor(op_struct);

@@ -25,9 +25,9 @@ internal static class OnnxOpsetAdapter
         ["Identity"] = 1, ["Erf"] = 9, ["Sin"] = 7, ["Cos"] = 7, ["Softplus"] = 1, ["Softsign"] = 1,
 
         // Binary: before 7 the second input broadcast only when broadcast = 1 (suffix-aligned without axis), which
-        // NumPy broadcasting covers; 7 onwards added types.
+        // NumPy broadcasting covers; 7 onwards added types. Max, Min, Sum and Mean before 8 took inputs of one shape.
         ["Add"] = 1, ["Sub"] = 1, ["Mul"] = 1, ["Div"] = 1, ["Pow"] = 1,
-        ["Max"] = 6, ["Min"] = 6, ["Equal"] = 1, ["Less"] = 1, ["Greater"] = 1, ["And"] = 1, ["Or"] = 1, ["Xor"] = 1,
+        ["Max"] = 6, ["Min"] = 6, ["Sum"] = 6, ["Mean"] = 6, ["Equal"] = 1, ["Less"] = 1, ["Greater"] = 1, ["And"] = 1, ["Or"] = 1, ["Xor"] = 1,
 
         // Where: version 16 only added types.
         ["Where"] = 9,

@@ -29,6 +29,9 @@ public abstract unsafe class UnaryKernelOp(string name, UnaryOp kernel, string d
     /// <summary>The kernel's alpha and beta for a node.</summary>
     public virtual (double Alpha, double Beta) Parameters(Node node) => (0, 0);
 
+    /// <summary>Whether the node computes what the kernel does with its default parameters (so a fused epilogue, which uses those, may take it).</summary>
+    public virtual bool UsesKernelDefaults(Node node) => Parameters(node) == (0, 0);
+
     /// <inheritdoc/>
     protected override TensorType[] Infer(InferContext context)
     {
@@ -140,8 +143,57 @@ public sealed class Expm1Op() : SimpleUnaryOp("Expm1", UnaryOp.Expm1, "ai.myelin
         context.Final("Sub", [context.Step("Exp", context.Input(0)), context.Scalar(1, context.Node.Inputs[0].DType, "one")]);
 }
 
-public sealed class SeluOp() : SimpleUnaryOp("Selu", UnaryOp.Selu, since: 6);
+public sealed class TanOp() : SimpleUnaryOp("Tan", UnaryOp.Tan, since: 7, low: -1.2, high: 1.2);
+public sealed class AsinOp() : SimpleUnaryOp("Asin", UnaryOp.Asin, since: 7, low: -0.8, high: 0.8);
+public sealed class AcosOp() : SimpleUnaryOp("Acos", UnaryOp.Acos, since: 7, low: -0.8, high: 0.8);
+public sealed class AtanOp() : SimpleUnaryOp("Atan", UnaryOp.Atan, since: 7);
+public sealed class SinhOp() : SimpleUnaryOp("Sinh", UnaryOp.Sinh, since: 9);
+public sealed class CoshOp() : SimpleUnaryOp("Cosh", UnaryOp.Cosh, since: 9);
+public sealed class AsinhOp() : SimpleUnaryOp("Asinh", UnaryOp.Asinh, since: 9);
+public sealed class AcoshOp() : SimpleUnaryOp("Acosh", UnaryOp.Acosh, since: 9, low: 1.2, high: 3);
+public sealed class AtanhOp() : SimpleUnaryOp("Atanh", UnaryOp.Atanh, since: 9, low: -0.8, high: 0.8);
 #pragma warning restore CS1591
+
+/// <summary>ONNX Selu: gamma (x &lt; 0 ? alpha (e^x - 1) : x); the kernel takes alpha and gamma as alpha and beta.</summary>
+public sealed class SeluOp() : UnaryKernelOp("Selu", UnaryOp.Selu, since: 6)
+{
+    // The ONNX defaults, float32 roundings of the constants of the SELU paper.
+    private const double DefaultAlpha = 1.67326319217681884765625, DefaultGamma = 1.05070102214813232421875;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("alpha", AttrKind.Float, DefaultAlpha), new("gamma", AttrKind.Float, DefaultGamma)];
+
+    /// <inheritdoc/>
+    public override (double Alpha, double Beta) Parameters(Node node) => (node.GetFloat("alpha"), node.GetFloat("gamma"));
+
+    /// <inheritdoc/>
+    public override bool UsesKernelDefaults(Node node) => Parameters(node) == (DefaultAlpha, DefaultGamma);
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => new([[2, 3]], -2, 2, AwayFromZero: 0.05, Attributes: new() { ["alpha"] = 2.0, ["gamma"] = 3.0 });
+}
+
+/// <summary>ONNX Shrink: x + bias below -lambd, x - bias above lambd, 0 between.</summary>
+public sealed class ShrinkOp() : UnaryKernelOp("Shrink", UnaryOp.Shrink, since: 9)
+{
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("lambd", AttrKind.Float, 0.5), new("bias", AttrKind.Float, 0.0)];
+
+    /// <inheritdoc/>
+    public override (double Alpha, double Beta) Parameters(Node node) => (node.GetFloat("lambd"), node.GetFloat("bias"));
+
+    /// <inheritdoc/>
+    /// <remarks>|x| at least 0.15 keeps the samples away from the kinks at +-lambd = 0.1.</remarks>
+    public override GradCheckCase? GradCheckCase => new([[2, 3]], -2, 2, AwayFromZero: 0.15, Attributes: new() { ["lambd"] = 0.1, ["bias"] = 0.3 });
+}
+
+/// <summary>ONNX ThresholdedRelu: x where x &gt; alpha, else 0.</summary>
+public sealed class ThresholdedReluOp() : AlphaUnaryOp("ThresholdedRelu", UnaryOp.ThresholdedRelu, 1.0, 10)
+{
+    /// <inheritdoc/>
+    /// <remarks>alpha 0 puts the kink at 0, which the samples avoid.</remarks>
+    public override GradCheckCase? GradCheckCase => new([[2, 3]], -2, 2, AwayFromZero: 0.05, Attributes: new() { ["alpha"] = 0.0 });
+}
 
 /// <summary>A unary op whose derivative is 0 wherever it exists (Floor, Ceil, Round, Sign): differentiable, with no gradient flowing.</summary>
 public abstract class PiecewiseConstantOp(string name, UnaryOp kernel) : UnaryKernelOp(name, kernel)
@@ -332,17 +384,22 @@ public sealed unsafe class UnaryGradOp : OpDef
         g.Apply("UnaryGrad", [x[0], x[1]], new Dictionary<string, object> { ["op"] = (long)op, ["from_y"] = fromY ? 1L : 0L })[0];
 }
 
-/// <summary>An elementwise op of two broadcast inputs bound to <c>mln_binary</c>.</summary>
-public abstract class BinaryKernelOp(string name, BinaryOp kernel, int since = 13) : OpDef
+/// <summary>
+/// An elementwise op of two broadcast inputs of one dtype bound to <c>mln_binary</c>. Integer results carry no gradient.
+/// </summary>
+public abstract class BinaryKernelOp(string name, BinaryOp kernel, int since = 13, string domain = "") : OpDef
 {
     /// <inheritdoc/>
     public override string Name => name;
 
     /// <inheritdoc/>
+    public override string Domain => domain;
+
+    /// <inheritdoc/>
     public override int SinceVersion => since;
 
-    /// <summary>The native op.</summary>
-    public BinaryOp Kernel => kernel;
+    /// <summary>The native op of a node (Mod and BitShift pick by attribute).</summary>
+    public virtual BinaryOp KernelFor(Node node) => kernel;
 
     /// <inheritdoc/>
     public override int MinInputs => 2;
@@ -350,16 +407,32 @@ public abstract class BinaryKernelOp(string name, BinaryOp kernel, int since = 1
     /// <inheritdoc/>
     public override bool IsElementwise => true;
 
+    /// <summary>Whether the op takes inputs of <paramref name="dtype"/>: floating point and integers unless overridden.</summary>
+    protected virtual bool Accepts(DType dtype) => dtype.IsFloatingPoint() || dtype.IsInteger();
+
+    /// <summary>The dtypes <see cref="Accepts"/> admits, for messages.</summary>
+    protected virtual string AcceptedText => "floating point or integers";
+
     /// <inheritdoc/>
     protected override TensorType[] Infer(InferContext context)
     {
-        DType dtype = context.RequireSameFloat();
-        return [new TensorType(dtype, context.Broadcast(context.Input(0), context.Input(1)))];
+        TensorType a = context.Input(0), b = context.Input(1);
+        if (a.DType != b.DType) context.Fail($"inputs are {a.DType.ShortName()} and {b.DType.ShortName()}; they must match");
+        if (!Accepts(a.DType)) context.Fail($"inputs are {a.DType.ShortName()}; the op needs {AcceptedText}");
+        KernelFor(context.Node);
+        return [new TensorType(a.DType, context.Broadcast(a, b))];
     }
 
     /// <inheritdoc/>
+    public sealed override Value?[] Gradient(GradientContext c) =>
+        c.Y().DType.IsFloatingPoint() ? FloatGradient(c) : new Value?[c.Node.Inputs.Length];
+
+    /// <summary>The input gradients of a floating-point node.</summary>
+    protected abstract Value?[] FloatGradient(GradientContext c);
+
+    /// <inheritdoc/>
     public override unsafe KernelLaunch Bind(BindContext context) =>
-        new BinaryLaunch(kernel, context.Input(0), context.Input(1), context.Output(0));
+        new BinaryLaunch(KernelFor(context.Node), context.Input(0), context.Input(1), context.Output(0));
 
     /// <inheritdoc/>
     public override GradCheckCase? GradCheckCase => new([[2, 3], [3]]);
@@ -372,28 +445,28 @@ public abstract class BinaryKernelOp(string name, BinaryOp kernel, int since = 1
 public sealed class AddOp() : BinaryKernelOp("Add", BinaryOp.Add, 14)
 {
     /// <inheritdoc/>
-    public override Value?[] Gradient(GradientContext c) => [c.SumTo(c.Dy()!, c.X(0)), c.SumTo(c.Dy()!, c.X(1))];
+    protected override Value?[] FloatGradient(GradientContext c) => [c.SumTo(c.Dy()!, c.X(0)), c.SumTo(c.Dy()!, c.X(1))];
 }
 
 /// <summary>ONNX Sub.</summary>
 public sealed class SubOp() : BinaryKernelOp("Sub", BinaryOp.Sub, 14)
 {
     /// <inheritdoc/>
-    public override Value?[] Gradient(GradientContext c) => [c.SumTo(c.Dy()!, c.X(0)), c.SumTo(-c.Dy()!, c.X(1))];
+    protected override Value?[] FloatGradient(GradientContext c) => [c.SumTo(c.Dy()!, c.X(0)), c.SumTo(-c.Dy()!, c.X(1))];
 }
 
 /// <summary>ONNX Mul.</summary>
 public sealed class MulOp() : BinaryKernelOp("Mul", BinaryOp.Mul, 14)
 {
     /// <inheritdoc/>
-    public override Value?[] Gradient(GradientContext c) => [c.SumTo(c.Dy()! * c.X(1), c.X(0)), c.SumTo(c.Dy()! * c.X(0), c.X(1))];
+    protected override Value?[] FloatGradient(GradientContext c) => [c.SumTo(c.Dy()! * c.X(1), c.X(0)), c.SumTo(c.Dy()! * c.X(0), c.X(1))];
 }
 
-/// <summary>ONNX Div.</summary>
+/// <summary>ONNX Div; integer division truncates toward zero (and x / 0 is 0).</summary>
 public sealed class DivOp() : BinaryKernelOp("Div", BinaryOp.Div, 14)
 {
     /// <inheritdoc/>
-    public override Value?[] Gradient(GradientContext c)
+    protected override Value?[] FloatGradient(GradientContext c)
     {
         Value da = c.Dy()! / c.X(1);
         return [c.SumTo(da, c.X(0)), c.SumTo(-(da * c.Y()), c.X(1))];
@@ -403,11 +476,11 @@ public sealed class DivOp() : BinaryKernelOp("Div", BinaryOp.Div, 14)
     public override GradCheckCase? GradCheckCase => new([[2, 3], [3]], 0.5, 2);
 }
 
-/// <summary>ONNX Max (two inputs).</summary>
-public sealed class MaxOp() : BinaryKernelOp("Max", BinaryOp.Max)
+/// <summary>The elementwise maximum of two inputs (NumPy's maximum); ONNX Max, of any number of inputs, chains it.</summary>
+public sealed class MaximumOp() : BinaryKernelOp("Maximum", BinaryOp.Max, 1, "ai.myelin")
 {
     /// <inheritdoc/>
-    public override Value?[] Gradient(GradientContext c)
+    protected override Value?[] FloatGradient(GradientContext c)
     {
         Value first = Greater(c.X(0), c.X(1));
         return [c.SumTo(c.Dy()! * first, c.X(0)), c.SumTo(c.Dy()! * (1.0 - first), c.X(1))];
@@ -417,11 +490,11 @@ public sealed class MaxOp() : BinaryKernelOp("Max", BinaryOp.Max)
     public override GradCheckCase? GradCheckCase => new([[2, 3], [3]], DistinctInputs: true);
 }
 
-/// <summary>ONNX Min (two inputs).</summary>
-public sealed class MinOp() : BinaryKernelOp("Min", BinaryOp.Min)
+/// <summary>The elementwise minimum of two inputs (NumPy's minimum); ONNX Min, of any number of inputs, chains it.</summary>
+public sealed class MinimumOp() : BinaryKernelOp("Minimum", BinaryOp.Min, 1, "ai.myelin")
 {
     /// <inheritdoc/>
-    public override Value?[] Gradient(GradientContext c)
+    protected override Value?[] FloatGradient(GradientContext c)
     {
         Value first = Greater(c.X(1), c.X(0));
         return [c.SumTo(c.Dy()! * first, c.X(0)), c.SumTo(c.Dy()! * (1.0 - first), c.X(1))];
@@ -431,20 +504,80 @@ public sealed class MinOp() : BinaryKernelOp("Min", BinaryOp.Min)
     public override GradCheckCase? GradCheckCase => new([[2, 3], [3]], DistinctInputs: true);
 }
 
-/// <summary>ONNX Pow.</summary>
-public sealed class PowOp() : BinaryKernelOp("Pow", BinaryOp.Pow, 15)
+/// <summary>a to the power b, both of one dtype (NumPy's power); ONNX Pow, whose exponent may have another dtype, casts to it.</summary>
+public sealed class PowerOp() : BinaryKernelOp("Power", BinaryOp.Pow, 1, "ai.myelin")
 {
     /// <inheritdoc/>
-    public override Value?[] Gradient(GradientContext c)
+    protected override Value?[] FloatGradient(GradientContext c)
     {
         Value a = c.X(0), b = c.X(1);
-        Value da = c.Dy()! * b * c.Op("Pow", a, b - 1.0);
+        Value da = c.Dy()! * b * c.Op("Power", a, b - 1.0);
         Value db = c.Dy()! * c.Y() * a.Log();
         return [c.SumTo(da, a), c.SumTo(db, b)];
     }
 
     /// <inheritdoc/>
     public override GradCheckCase? GradCheckCase => new([[2, 3], [3]], 0.5, 2);
+}
+
+/// <summary>
+/// ONNX Mod: with fmod = 0 (integers only) the remainder takes the divisor's sign, as Python's %; with fmod = 1 the
+/// dividend's, as C's fmod (required for floating point). An integer x mod 0 is 0.
+/// </summary>
+public sealed class ModOp() : BinaryKernelOp("Mod", BinaryOp.Mod, 10)
+{
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("fmod", AttrKind.Int, 0L)];
+
+    /// <inheritdoc/>
+    public override BinaryOp KernelFor(Node node) => node.GetInt("fmod") switch
+    {
+        1 => BinaryOp.Fmod,
+        0 when node.Inputs.Length > 0 && node.Inputs[0].DType.IsFloatingPoint() =>
+            throw new GraphValidationException($"{node}: fmod = 0 (the divisor's sign) is integer-only; floating-point inputs need fmod = 1.", node.Name),
+        0 => BinaryOp.Mod,
+        long other => throw new GraphValidationException($"{node}: fmod must be 0 or 1, not {other}.", node.Name),
+    };
+
+    /// <inheritdoc/>
+    /// <remarks>fmod(a, b) = a - trunc(a / b) b, so d/da = 1 and d/db = -trunc(a / b) = (y - a) / b.</remarks>
+    protected override Value?[] FloatGradient(GradientContext c) =>
+        [c.SumTo(c.Dy()!, c.X(0)), c.SumTo(c.Dy()! * (c.Y() - c.X(0)) / c.X(1), c.X(1))];
+
+    /// <inheritdoc/>
+    /// <remarks>a in (4.5, 5.5) and b in (3.2, 4.2) keep a / b inside (1, 2), away from the jumps at integers.</remarks>
+    public override GradCheckCase? GradCheckCase => new([[2, 3], [3]], Build: (g, x) =>
+        g.Apply("Mod", [x[0] * 0.5 + 5.0, x[1] * 0.5 + 3.7], new Dictionary<string, object> { ["fmod"] = 1L }));
+}
+
+/// <summary>ONNX BitShift of unsigned integers (Myelin has u8): direction LEFT or RIGHT; shifting by the bit width or more gives 0.</summary>
+public sealed class BitShiftOp() : BinaryKernelOp("BitShift", BinaryOp.ShiftLeft, 11)
+{
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("direction", AttrKind.String)];
+
+    /// <inheritdoc/>
+    public override bool IsDifferentiable => false;
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => null;
+
+    /// <inheritdoc/>
+    protected override bool Accepts(DType dtype) => dtype == DType.U8;
+
+    /// <inheritdoc/>
+    protected override string AcceptedText => "unsigned integers (u8)";
+
+    /// <inheritdoc/>
+    public override BinaryOp KernelFor(Node node) => (string)node.Attributes["direction"] switch
+    {
+        "LEFT" => BinaryOp.ShiftLeft,
+        "RIGHT" => BinaryOp.ShiftRight,
+        string other => throw new GraphValidationException($"{node}: direction must be \"LEFT\" or \"RIGHT\", not \"{other}\".", node.Name),
+    };
+
+    /// <inheritdoc/>
+    protected override Value?[] FloatGradient(GradientContext c) => new Value?[2];
 }
 
 /// <summary>A comparison or logical op: bool output, no gradient.</summary>

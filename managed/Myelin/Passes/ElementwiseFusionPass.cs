@@ -97,7 +97,7 @@ public static class ElementwiseFusion
             else
             {
                 var binary = (BinaryKernelOp)member.Op;
-                program.AddRange([(long)EltwiseKind.Binary, (long)binary.Kernel, dst, register[member.Inputs[0]], register[member.Inputs[1]]]);
+                program.AddRange([(long)EltwiseKind.Binary, (long)binary.KernelFor(member), dst, register[member.Inputs[0]], register[member.Inputs[1]]]);
                 parameters.AddRange([0.0, 0.0]);
             }
 

@@ -53,7 +53,7 @@ public static class EpilogueFusion
             }
 
             string activation = nameof(UnaryOp.Identity);
-            if (SoleConsumer(current) is { Op: UnaryKernelOp unary } act && unary.Parameters(act) == (0, 0)
+            if (SoleConsumer(current) is { Op: UnaryKernelOp unary } act && unary.UsesKernelDefaults(act)
                 && unary.KernelFor(act) is var kernel && kernel != UnaryOp.Identity && FusedEpilogue.Activations.ContainsKey(kernel.ToString()))
             {
                 activation = kernel.ToString();

@@ -43,7 +43,7 @@ void validate_instruction(int32_t index, const mln_eltwise_instruction& instruct
     } else if (instruction.kind == MLN_ELTWISE_KIND_BINARY) {
         const char* name = binary_op_name(instruction.op);
         if (name == nullptr) invalid(cat("program[", index, "]: op ", instruction.op, " is not a valid mln_binary_op"));
-        if (instruction.op >= MLN_BINARY_OP_EQ) {
+        if (binary_op_gives_bool(instruction.op)) {
             invalid(cat("program[", index, "]: ", name, " gives bool, which a float program cannot hold"));
         }
         require_defined(index, "src0", instruction.src0, defined);

@@ -70,8 +70,7 @@ BinaryViews validate_binary(const mln_device& device, mln_binary_op op, const ml
     const TensorView va = validate_tensor("a", a, Access::read);
     const TensorView vb = validate_tensor("b", b, Access::read);
     const TensorView vy = validate_tensor("y", y, Access::write);
-    // Comparisons and logic ops (every op from eq on) give bool whatever their inputs are.
-    const bool gives_bool = op >= MLN_BINARY_OP_EQ;
+    const bool gives_bool = binary_op_gives_bool(op);
     if (va.dtype != vb.dtype || (!gives_bool && va.dtype != vy.dtype)) {
         invalid(cat("dtypes differ: a is ", dtype_name(va.dtype), ", b is ", dtype_name(vb.dtype), ", y is ",
                     dtype_name(vy.dtype)));

@@ -36,6 +36,17 @@ const char* unary_op_name(int32_t op) noexcept {
         case MLN_UNARY_OP_SIGN: return "sign";
         case MLN_UNARY_OP_LOG1P: return "log1p";
         case MLN_UNARY_OP_EXPM1: return "expm1";
+        case MLN_UNARY_OP_TAN: return "tan";
+        case MLN_UNARY_OP_ASIN: return "asin";
+        case MLN_UNARY_OP_ACOS: return "acos";
+        case MLN_UNARY_OP_ATAN: return "atan";
+        case MLN_UNARY_OP_SINH: return "sinh";
+        case MLN_UNARY_OP_COSH: return "cosh";
+        case MLN_UNARY_OP_ASINH: return "asinh";
+        case MLN_UNARY_OP_ACOSH: return "acosh";
+        case MLN_UNARY_OP_ATANH: return "atanh";
+        case MLN_UNARY_OP_SHRINK: return "shrink";
+        case MLN_UNARY_OP_THRESHOLDED_RELU: return "thresholded_relu";
     }
     return nullptr;
 }
@@ -58,9 +69,15 @@ const char* binary_op_name(int32_t op) noexcept {
         case MLN_BINARY_OP_LOGICAL_AND: return "logical_and";
         case MLN_BINARY_OP_LOGICAL_OR: return "logical_or";
         case MLN_BINARY_OP_LOGICAL_XOR: return "logical_xor";
+        case MLN_BINARY_OP_MOD: return "mod";
+        case MLN_BINARY_OP_FMOD: return "fmod";
+        case MLN_BINARY_OP_SHIFT_LEFT: return "shift_left";
+        case MLN_BINARY_OP_SHIFT_RIGHT: return "shift_right";
     }
     return nullptr;
 }
+
+bool binary_op_gives_bool(int32_t op) noexcept { return op >= MLN_BINARY_OP_EQ && op <= MLN_BINARY_OP_LOGICAL_XOR; }
 
 const char* reduce_op_name(int32_t op) noexcept {
     switch (op) {

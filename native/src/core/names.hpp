@@ -11,6 +11,8 @@ namespace mln {
 // the enum, so these also serve as validity checks.
 const char* unary_op_name(int32_t op) noexcept;
 const char* binary_op_name(int32_t op) noexcept;
+// Whether binary op `op` is a comparison or logic op, whose result is bool whatever its inputs are.
+bool binary_op_gives_bool(int32_t op) noexcept;
 const char* reduce_op_name(int32_t op) noexcept;
 const char* kernel_name(int32_t kernel) noexcept;
 const char* device_kind_name(int32_t kind) noexcept;

@@ -192,6 +192,24 @@ public class EpilogueFusionPassTests
         Assert.That(Count(fused, "LeakyRelu"), Is.EqualTo(1));
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public void SeluFusesOnlyWithItsDefaultAlphaAndGamma(bool ownParameters)
+    {
+        // The epilogue's Selu uses the ONNX defaults; alpha 2 and gamma 3 keep the Selu node.
+        Dictionary<string, object>? attributes = ownParameters ? new() { ["alpha"] = 2.0, ["gamma"] = 3.0 } : null;
+        Graph fused = CompareFusedWithPlain(() =>
+        {
+            var g = new Graph();
+            Value x = g.Input("x", DType.F32, "N", 6);
+            Value z = x.MatMul(Param(g, "w", [6, 4], 29)) + Param(g, "b", [4], 30);
+            g.MarkOutput(g.Apply("Selu", [z], attributes)[0]);
+            return g;
+        }, Feed("x", [3, 6], 31));
+        Assert.That(fused.Nodes.Single(n => n.Op.Name == "FusedGemm").Attributes["activation"], Is.EqualTo(ownParameters ? "Identity" : "Selu"));
+        Assert.That(Count(fused, "Selu"), Is.EqualTo(ownParameters ? 1 : 0));
+    }
+
     [Test]
     public void FusedConvTrainingStepMatchesTheUnfusedOne()
     {

@@ -6,6 +6,8 @@
 
 #include "kernel_test_support.hpp"
 #include "core/names.hpp"
+#include "kernels/cpu/elementwise/binary_ops.hpp"
+#include "kernels/cpu/elementwise/unary_ops.hpp"
 #include "kernels/cpu/reference/reference_kernels.hpp"
 
 namespace mln::test {
@@ -15,8 +17,15 @@ class ElementwiseTest : public CpuDeviceTest {};
 
 // Parameters of the parameterized ops that differ from their defaults, so the test sees
 // them honoured.
-double unary_alpha(mln_unary_op op) { return op == MLN_UNARY_OP_HARD_SIGMOID ? 0.3 : 0.37; }
-double unary_beta(mln_unary_op op) { return op == MLN_UNARY_OP_HARD_SIGMOID ? 0.4 : 0.0; }
+double unary_alpha(mln_unary_op op) { return op == MLN_UNARY_OP_HARD_SIGMOID ? 0.3 : op == MLN_UNARY_OP_SELU ? 1.9 : 0.37; }
+double unary_beta(mln_unary_op op) {
+    switch (op) {
+        case MLN_UNARY_OP_HARD_SIGMOID: return 0.4;
+        case MLN_UNARY_OP_SHRINK: return 0.25;
+        case MLN_UNARY_OP_SELU: return 1.3;
+        default: return 0.0;
+    }
+}
 
 // f32 results may come from the AVX2 transcendentals (<= 2 ulp, see vector_math_avx2.hpp);
 // everything else is the very same scalar code as the reference, so it must match exactly.
@@ -55,7 +64,7 @@ void check_unary_against_reference(mln_device* device, mln_unary_op op, const st
 TEST_F(ElementwiseTest, UnaryFloatOpsMatchReference) {
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
-        for (int op = MLN_UNARY_OP_IDENTITY; op <= MLN_UNARY_OP_EXPM1; ++op) {
+        for (int op = MLN_UNARY_OP_IDENTITY; op <= kernels::kLastUnaryOp; ++op) {
             const auto code = static_cast<mln_unary_op>(op);
             for (int trial = 0; trial < 4; ++trial) {
                 const auto shape = random_shape(4, 9);
@@ -87,10 +96,19 @@ TEST_F(ElementwiseTest, UnaryActivationValues) {
     const Case cases[] = {
         {MLN_UNARY_OP_LEAKY_RELU, 0.1, 0, [](double x, double a, double) { return x < 0 ? a * x : x; }},
         {MLN_UNARY_OP_ELU, 0.5, 0, [](double x, double a, double) { return x < 0 ? a * (std::exp(x) - 1) : x; }},
-        {MLN_UNARY_OP_SELU, 0, 0,
+        {MLN_UNARY_OP_SELU, 1.6732632423543772, 1.0507009873554805,
          [](double x, double, double) {
              return 1.0507009873554805 * (x < 0 ? 1.6732632423543772 * (std::exp(x) - 1) : x);
          }},
+        {MLN_UNARY_OP_SELU, 2.0, 3.0, [](double x, double a, double g) { return g * (x < 0 ? a * (std::exp(x) - 1) : x); }},
+        {MLN_UNARY_OP_SHRINK, 1.5, 0.5,
+         [](double x, double l, double b) { return x < -l ? x + b : (x > l ? x - b : 0.0); }},
+        {MLN_UNARY_OP_THRESHOLDED_RELU, 0.5, 0, [](double x, double a, double) { return x > a ? x : 0.0; }},
+        {MLN_UNARY_OP_ATAN, 0, 0, [](double x, double, double) { return std::atan2(x, 1.0); }},
+        {MLN_UNARY_OP_SINH, 0, 0, [](double x, double, double) { return (std::exp(x) - std::exp(-x)) / 2; }},
+        {MLN_UNARY_OP_COSH, 0, 0, [](double x, double, double) { return (std::exp(x) + std::exp(-x)) / 2; }},
+        {MLN_UNARY_OP_ASINH, 0, 0, [](double x, double, double) { return std::log(x + std::sqrt(x * x + 1)); }},
+        {MLN_UNARY_OP_TAN, 0, 0, [](double x, double, double) { return std::sin(x) / std::cos(x); }},
         {MLN_UNARY_OP_CELU, 2.0, 0, [](double x, double a, double) { return std::max(0.0, x) + std::min(0.0, a * (std::exp(x / a) - 1)); }},
         {MLN_UNARY_OP_GELU, 0, 0, [](double x, double, double) { return 0.5 * x * std::erfc(-x / std::sqrt(2.0)); }},
         {MLN_UNARY_OP_GELU_TANH, 0, 0,
@@ -128,6 +146,36 @@ TEST_F(ElementwiseTest, UnaryActivationValues) {
                 EXPECT_NEAR(yd.at(i), want, 1e-13 * (1 + std::fabs(want))) << unary_op_name(c.op) << " at " << xs[i];
             }
         }
+    }
+}
+
+TEST_F(ElementwiseTest, InverseFunctionsInTheirDomains) {
+    // Written through atan2 and log, independently of the kernels' std::asin and friends; out of
+    // the domain the result is NaN.
+    struct Case {
+        mln_unary_op op;
+        std::vector<double> xs;
+        double (*f)(double x);
+        double outside;
+    };
+    const Case cases[] = {
+        {MLN_UNARY_OP_ASIN, {-0.99, -0.5, 0.0, 0.3, 0.9}, [](double x) { return std::atan2(x, std::sqrt(1 - x * x)); }, 1.5},
+        {MLN_UNARY_OP_ACOS, {-0.99, -0.5, 0.0, 0.3, 0.9}, [](double x) { return std::atan2(std::sqrt(1 - x * x), x); }, -1.5},
+        {MLN_UNARY_OP_ATANH, {-0.99, -0.5, 0.0, 0.3, 0.9}, [](double x) { return 0.5 * std::log((1 + x) / (1 - x)); }, 2.0},
+        {MLN_UNARY_OP_ACOSH, {1.0, 1.5, 3.0, 10.0, 1e3}, [](double x) { return std::log(x + std::sqrt(x * x - 1)); }, 0.5},
+    };
+    for (const Case& c : cases) {
+        const auto n = static_cast<int64_t>(c.xs.size());
+        HostTensor<double> x({n + 1});
+        HostTensor<double> y({n + 1});
+        for (int64_t i = 0; i < n; ++i) x.at(i) = c.xs[static_cast<size_t>(i)];
+        x.at(n) = c.outside;
+        ASSERT_EQ(mln_unary(device_, c.op, 0, 0, x.desc(), y.desc()), MLN_STATUS_OK) << mln_last_error();
+        for (int64_t i = 0; i < n; ++i) {
+            const double want = c.f(x.at(i));
+            EXPECT_NEAR(y.at(i), want, 1e-12 * (1 + std::fabs(want))) << unary_op_name(c.op) << " at " << x.at(i);
+        }
+        EXPECT_TRUE(std::isnan(y.at(n))) << unary_op_name(c.op) << " at " << c.outside;
     }
 }
 
@@ -241,19 +289,28 @@ void check_binary_against_reference(mln_device* device, mln_binary_op op, const 
     EXPECT_TRUE(same_elements(y, want)) << "op " << op;
 }
 
+// Every op the kernel defines for T (arithmetic, remainders, shifts), against the reference.
+template <class T>
+void check_binary_ops_for(mln_device* device, const std::vector<int64_t>& shape) {
+    for (int op = MLN_BINARY_OP_ADD; op <= kernels::kLastBinaryOp; ++op) {
+        const auto code = static_cast<mln_binary_op>(op);
+        if (binary_op_gives_bool(op) || !kernels::binary_op_supports(code, dtype_of<T>())) continue;
+        check_binary_against_reference<T>(device, code, shape);
+    }
+}
+
 TEST_F(ElementwiseTest, BinaryMatchesReferenceWithBroadcasting) {
     for (mln_isa isa : available_isas()) {
     ScopedIsa scoped(isa);
-    for (int op = MLN_BINARY_OP_ADD; op <= MLN_BINARY_OP_POW; ++op) {
-        for (int trial = 0; trial < 8; ++trial) {
-            const auto shape = random_shape(4, 12);
-            check_binary_against_reference<float>(device_, static_cast<mln_binary_op>(op), shape);
-            check_binary_against_reference<double>(device_, static_cast<mln_binary_op>(op), shape);
-            if (op != MLN_BINARY_OP_POW) {
-                check_binary_against_reference<int32_t>(device_, static_cast<mln_binary_op>(op), shape);
-                check_binary_against_reference<int64_t>(device_, static_cast<mln_binary_op>(op), shape);
-            }
-        }
+    for (int trial = 0; trial < 8; ++trial) {
+        const auto shape = random_shape(4, 12);
+        check_binary_ops_for<float>(device_, shape);
+        check_binary_ops_for<double>(device_, shape);
+        check_binary_ops_for<kernels::Half>(device_, shape);
+        check_binary_ops_for<int8_t>(device_, shape);
+        check_binary_ops_for<uint8_t>(device_, shape);
+        check_binary_ops_for<int32_t>(device_, shape);
+        check_binary_ops_for<int64_t>(device_, shape);
     }
     check_binary_against_reference<float>(device_, MLN_BINARY_OP_MUL, {64, 33, 40});
     check_binary_against_reference<double>(device_, MLN_BINARY_OP_MAX, {64, 33, 40});
@@ -300,6 +357,81 @@ TEST_F(ElementwiseTest, IntegerDivisionIsDefinedEverywhere) {
     EXPECT_EQ(y.at(2), 0) << "x / 0 is 0";
     EXPECT_EQ(y.at(3), std::numeric_limits<int32_t>::min()) << "MIN / -1 wraps";
     EXPECT_EQ(y.at(4), 0);
+}
+
+// y = op(a, b) for six element pairs, each written out by hand.
+template <class T>
+std::vector<T> binary_values(mln_device* device, mln_binary_op op, const std::vector<T>& as, const std::vector<T>& bs) {
+    const auto n = static_cast<int64_t>(as.size());
+    HostTensor<T> a({n});
+    HostTensor<T> b({n});
+    HostTensor<T> y({n});
+    for (int64_t i = 0; i < n; ++i) {
+        a.at(i) = as[static_cast<size_t>(i)];
+        b.at(i) = bs[static_cast<size_t>(i)];
+    }
+    EXPECT_EQ(mln_binary(device, op, a.desc(), b.desc(), y.desc()), MLN_STATUS_OK) << mln_last_error();
+    std::vector<T> result;
+    for (int64_t i = 0; i < n; ++i) result.push_back(y.at(i));
+    return result;
+}
+
+TEST_F(ElementwiseTest, RemaindersTakeTheDivisorsOrTheDividendsSign) {
+    const std::vector<int32_t> a = {-4, 7, 5, 4, -7, 8, 9, std::numeric_limits<int32_t>::min()};
+    const std::vector<int32_t> b = {2, -3, 8, -2, 3, 5, 0, -1};
+    EXPECT_EQ(binary_values(device_, MLN_BINARY_OP_MOD, a, b), (std::vector<int32_t>{0, -2, 5, 0, 2, 3, 0, 0}));
+    EXPECT_EQ(binary_values(device_, MLN_BINARY_OP_FMOD, a, b), (std::vector<int32_t>{0, 1, 5, 0, -1, 3, 0, 0}));
+    const std::vector<int8_t> a8 = {-128, 127, -5, 5};
+    const std::vector<int8_t> b8 = {3, -128, 3, -3};
+    EXPECT_EQ(binary_values(device_, MLN_BINARY_OP_MOD, a8, b8), (std::vector<int8_t>{1, -1, 1, -1}));
+    const std::vector<double> af = {-4.3, 7.2, 5.0, 4.3, -7.2, 8.0};
+    const std::vector<double> bf = {2.1, -3.4, 8.0, -2.1, 3.4, 5.0};
+    const std::vector<double> fmods = binary_values(device_, MLN_BINARY_OP_FMOD, af, bf);
+    for (size_t i = 0; i < af.size(); ++i) {
+        const double quotient = std::trunc(af[i] / bf[i]);
+        EXPECT_NEAR(fmods[i], af[i] - quotient * bf[i], 1e-12) << af[i] << " fmod " << bf[i];
+    }
+    HostTensor<double> x({2});
+    HostTensor<double> y({2});
+    EXPECT_EQ(mln_binary(device_, MLN_BINARY_OP_MOD, x.desc(), x.desc(), y.desc()), MLN_STATUS_NOT_SUPPORTED)
+        << "mod with the divisor's sign is integer-only";
+}
+
+TEST_F(ElementwiseTest, SmallIntegersShiftsAndIntegerPow) {
+    const std::vector<uint8_t> a = {250, 16, 4, 1, 200, 3};
+    const std::vector<uint8_t> b = {10, 1, 2, 3, 8, 7};
+    EXPECT_EQ(binary_values(device_, MLN_BINARY_OP_ADD, a, b), (std::vector<uint8_t>{4, 17, 6, 4, 208, 10})) << "wraps";
+    EXPECT_EQ(binary_values(device_, MLN_BINARY_OP_SUB, a, b), (std::vector<uint8_t>{240, 15, 2, 254, 192, 252}));
+    EXPECT_EQ(binary_values(device_, MLN_BINARY_OP_DIV, a, b), (std::vector<uint8_t>{25, 16, 2, 0, 25, 0}));
+    EXPECT_EQ(binary_values(device_, MLN_BINARY_OP_SHIFT_LEFT, a, b), (std::vector<uint8_t>{0, 32, 16, 8, 0, 128}));
+    EXPECT_EQ(binary_values(device_, MLN_BINARY_OP_SHIFT_RIGHT, a, b), (std::vector<uint8_t>{0, 8, 1, 0, 0, 0}));
+    const std::vector<int64_t> base = {1, 2, 3, -2, 5, -1, 2};
+    const std::vector<int64_t> exponent = {4, 5, 6, 3, 0, -3, -1};
+    EXPECT_EQ(binary_values(device_, MLN_BINARY_OP_POW, base, exponent), (std::vector<int64_t>{1, 32, 729, -8, 1, -1, 0}));
+    const std::vector<int8_t> small = {-7, 100, -128};
+    const std::vector<int8_t> other = {3, -100, 127};
+    EXPECT_EQ(binary_values(device_, MLN_BINARY_OP_MAX, small, other), (std::vector<int8_t>{3, 100, 127}));
+    EXPECT_EQ(binary_values(device_, MLN_BINARY_OP_MIN, small, other), (std::vector<int8_t>{-7, -100, -128}));
+}
+
+TEST_F(ElementwiseTest, HalfMaxMinAndFmod) {
+    const double as[] = {1.5, -2.0, 65504.0, -0.25, NAN};
+    const double bs[] = {-3.0, -1.0, 2.0, -0.5, 1.0};
+    std::vector<kernels::Half> a, b;
+    for (int i = 0; i < 5; ++i) {
+        a.push_back(kernels::half_from_double(as[i]));
+        b.push_back(kernels::half_from_double(bs[i]));
+    }
+    const auto max = binary_values(device_, MLN_BINARY_OP_MAX, a, b);
+    const auto min = binary_values(device_, MLN_BINARY_OP_MIN, a, b);
+    const auto fmod = binary_values(device_, MLN_BINARY_OP_FMOD, a, b);
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_EQ(kernels::half_to_float(max[static_cast<size_t>(i)]), std::max(as[i], bs[i]));
+        EXPECT_EQ(kernels::half_to_float(min[static_cast<size_t>(i)]), std::min(as[i], bs[i]));
+        EXPECT_EQ(kernels::half_to_float(fmod[static_cast<size_t>(i)]), std::fmod(as[i], bs[i]));
+    }
+    EXPECT_TRUE(std::isnan(kernels::half_to_float(max[4])));
+    EXPECT_TRUE(std::isnan(kernels::half_to_float(min[4])));
 }
 
 TEST_F(ElementwiseTest, FloatMaxMinPropagateNaN) {

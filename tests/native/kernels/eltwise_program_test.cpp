@@ -8,6 +8,7 @@
 
 #include "core/eltwise_program_validation.hpp"
 #include "kernel_test_support.hpp"
+#include "kernels/cpu/elementwise/unary_ops.hpp"
 #include "kernels/cpu/reference/reference_eltwise_program.hpp"
 #include "kernels/cpu/reference/reference_kernels.hpp"
 
@@ -35,7 +36,7 @@ std::vector<mln_eltwise_instruction> random_program(int32_t input_count, int32_t
     for (int32_t k = 0; k < length; ++k) {
         const auto dst = static_cast<int32_t>(uniform_int(input_count, input_count + 4));
         if (uniform_int(0, 1) == 0) {
-            const auto op = static_cast<mln_unary_op>(uniform_int(MLN_UNARY_OP_IDENTITY, MLN_UNARY_OP_EXPM1));
+            const auto op = static_cast<mln_unary_op>(uniform_int(MLN_UNARY_OP_IDENTITY, kernels::kLastUnaryOp));
             program.push_back(unary_instruction(op, dst, pick(), uniform(0.1, 2.0), uniform(-1.0, 1.0)));
         } else {
             const auto op = static_cast<mln_binary_op>(uniform_int(MLN_BINARY_OP_ADD, MLN_BINARY_OP_POW));

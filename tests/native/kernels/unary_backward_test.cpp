@@ -5,6 +5,7 @@
 
 #include "core/names.hpp"
 #include "kernel_test_support.hpp"
+#include "kernels/cpu/elementwise/unary_ops.hpp"
 
 namespace mln::test {
 namespace {
@@ -26,6 +27,17 @@ std::vector<double> sample_points(mln_unary_op op) {
             case MLN_UNARY_OP_LOG1P:
                 x = -0.8 + std::fabs(x);
                 break;
+            case MLN_UNARY_OP_ASIN:
+            case MLN_UNARY_OP_ACOS:
+            case MLN_UNARY_OP_ATANH:
+                x /= 3.3;  // inside (-1, 1)
+                break;
+            case MLN_UNARY_OP_ACOSH:
+                x = 1.2 + std::fabs(x);
+                break;
+            case MLN_UNARY_OP_TAN:
+                x /= 2.2;  // inside (-pi/2, pi/2)
+                break;
             default:
                 break;
         }
@@ -45,10 +57,10 @@ double run_unary(mln_device* device, mln_unary_op op, double alpha, double beta,
 }
 
 TEST_F(UnaryBackwardTest, MatchesFiniteDifferencesForEveryOp) {
-    for (int op = MLN_UNARY_OP_IDENTITY; op <= MLN_UNARY_OP_EXPM1; ++op) {
+    for (int op = MLN_UNARY_OP_IDENTITY; op <= kernels::kLastUnaryOp; ++op) {
         const auto code = static_cast<mln_unary_op>(op);
         const double alpha = code == MLN_UNARY_OP_HARD_SIGMOID ? 0.3 : 0.37;
-        const double beta = code == MLN_UNARY_OP_HARD_SIGMOID ? 0.4 : 0.0;
+        const double beta = code == MLN_UNARY_OP_HARD_SIGMOID ? 0.4 : code == MLN_UNARY_OP_SHRINK ? 0.25 : code == MLN_UNARY_OP_SELU ? 1.3 : 0.0;
         const auto xs = sample_points(code);
         const auto n = static_cast<int64_t>(xs.size());
         // x, dy and dx with different strides; y contiguous.
