@@ -487,6 +487,9 @@ public sealed class MaximumOp() : BinaryKernelOp("Maximum", BinaryOp.Max, 1, "ai
     }
 
     /// <inheritdoc/>
+    /// <inheritdoc/>
+    public override void ExportOnnx(OnnxExportContext context) => context.Final("Max", context.Inputs());
+
     public override GradCheckCase? GradCheckCase => new([[2, 3], [3]], DistinctInputs: true);
 }
 
@@ -501,6 +504,9 @@ public sealed class MinimumOp() : BinaryKernelOp("Minimum", BinaryOp.Min, 1, "ai
     }
 
     /// <inheritdoc/>
+    /// <inheritdoc/>
+    public override void ExportOnnx(OnnxExportContext context) => context.Final("Min", context.Inputs());
+
     public override GradCheckCase? GradCheckCase => new([[2, 3], [3]], DistinctInputs: true);
 }
 
@@ -517,6 +523,9 @@ public sealed class PowerOp() : BinaryKernelOp("Power", BinaryOp.Pow, 1, "ai.mye
     }
 
     /// <inheritdoc/>
+    /// <inheritdoc/>
+    public override void ExportOnnx(OnnxExportContext context) => context.Final("Pow", context.Inputs());
+
     public override GradCheckCase? GradCheckCase => new([[2, 3], [3]], 0.5, 2);
 }
 
