@@ -576,6 +576,11 @@ namespace Myelin.Native
         /// average only
         /// </summary>
         public int CountIncludePad;
+        /// <summary>
+        /// max indices: 0 row-major, 1 column-major within each (n, c) plane
+        /// (ONNX MaxPool storage_order); the backward reads row-major only
+        /// </summary>
+        public int StorageOrder;
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -1001,8 +1006,9 @@ namespace Myelin.Native
         public static partial Status ConvBackwardFilter(DeviceHandle device, ConvParams* @params, TensorDesc* x, TensorDesc* dy, TensorDesc* dw, TensorDesc* dbias);
 
         /// <summary>
-        /// y = pool(x). indices: NULL, or (max only) i64 of y's shape receiving the flat row-major
-        /// position in x of each maximum, as ONNX MaxPool's Indices (storage_order 0).
+        /// y = pool(x). indices: NULL, or (max only) i64 of y's shape receiving the flat position in x
+        /// of each maximum, as ONNX MaxPool's Indices: (n*C + c) * plane size + the position within the
+        /// plane, row-major (storage_order 0) or column-major (1).
         /// </summary>
         [LibraryImport(LibraryName, EntryPoint = "mln_pool_forward")]
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]

@@ -525,10 +525,13 @@ typedef struct mln_pool_params {
     int64_t pads_end[3];
     int32_t ceil_mode;         /* 0: floor, else ceil */
     int32_t count_include_pad; /* average only */
+    int32_t storage_order;     /* max indices: 0 row-major, 1 column-major within each (n, c) plane
+                                * (ONNX MaxPool storage_order); the backward reads row-major only */
 } mln_pool_params;
 
-/* y = pool(x). indices: NULL, or (max only) i64 of y's shape receiving the flat row-major
- * position in x of each maximum, as ONNX MaxPool's Indices (storage_order 0). */
+/* y = pool(x). indices: NULL, or (max only) i64 of y's shape receiving the flat position in x
+ * of each maximum, as ONNX MaxPool's Indices: (n*C + c) * plane size + the position within the
+ * plane, row-major (storage_order 0) or column-major (1). */
 MLN_API mln_status mln_pool_forward(mln_device* device, mln_pool_mode mode, const mln_pool_params* params,
                                     const mln_tensor_desc* x, const mln_tensor_desc* y,
                                     const mln_tensor_desc* indices);

@@ -73,6 +73,14 @@ void for_each_output(const WindowGeometry& g, Body&& body) {
     }
 }
 
+// The column-major position within a plane of the row-major position i (spatial dims seen as 3-d).
+int64_t column_major(const WindowGeometry& g, int64_t i) {
+    const int64_t w = i % g.in[2];
+    const int64_t h = (i / g.in[2]) % g.in[1];
+    const int64_t d = i / (g.in[2] * g.in[1]);
+    return (w * g.in[1] + h) * g.in[0] + d;
+}
+
 template <class T>
 void pool_forward_typed(const PoolArgs& a) {
     const WindowGeometry& g = a.geometry;
@@ -104,7 +112,11 @@ void pool_forward_typed(const PoolArgs& a) {
                     }
                 });
                 yp[flat] = best;
-                if (indices != nullptr) indices[plane * out_size + flat] = best_index < 0 ? -1 : plane * in_size + best_index;
+                if (indices != nullptr) {
+                    indices[plane * out_size + flat] =
+                        best_index < 0 ? -1
+                                       : plane * in_size + (a.column_major_indices ? column_major(g, best_index) : best_index);
+                }
             });
         }
     });

@@ -65,6 +65,16 @@ void pool_forward(mln_pool_mode mode, const mln_pool_params& p, const TensorView
             if (!found || v > best || std::isnan(v)) {
                 best = v;
                 best_index = flat_index(x, xi);
+                if (p.storage_order == 1) {
+                    // (n, c) plane first, then the spatial index with the first dimension varying fastest.
+                    int64_t plane_size = 1;
+                    int64_t spatial = 0;
+                    for (int32_t d = x.rank - 1; d >= 2; --d) {
+                        spatial = spatial * x.shape[d] + xi[d];
+                        plane_size *= x.shape[d];
+                    }
+                    best_index = (xi[0] * x.shape[1] + xi[1]) * plane_size + spatial;
+                }
                 found = true;
             }
         });

@@ -23,6 +23,7 @@ public abstract unsafe class PoolKernelOp(string name, PoolMode mode) : OpDef
     [
         new("kernel_shape", AttrKind.Ints), new("strides", AttrKind.Ints, Optional: true), new("pads", AttrKind.Ints, Optional: true),
         new("dilations", AttrKind.Ints, Optional: true), new("ceil_mode", AttrKind.Int, 0L), new("count_include_pad", AttrKind.Int, 0L),
+        .. StorageOrderAttribute(mode),
     ];
 
     /// <inheritdoc/>
@@ -53,6 +54,9 @@ public abstract unsafe class PoolKernelOp(string name, PoolMode mode) : OpDef
         context.Same(context.AttributesWithout("dilations"));
     }
 
+    // MaxPool's Indices may be column-major within each plane (storage_order 1).
+    private static AttrSpec[] StorageOrderAttribute(PoolMode mode) => mode == PoolMode.Max ? [new("storage_order", AttrKind.Int, 0L)] : [];
+
     /// <summary>The native parameters of a pooling node (its attributes, or those copied onto its backward node).</summary>
     internal static PoolParams Parameters(Node node)
     {
@@ -69,7 +73,12 @@ public abstract unsafe class PoolKernelOp(string name, PoolMode mode) : OpDef
 
         if (kernel.Any(k => k < 1)) throw new GraphValidationException($"{node}: kernel_shape [{string.Join(", ", kernel)}] must be at least 1 on every axis.", node.Name);
         ConvFamilyOp.CheckWindow(node, strides, dilations, pads);
-        var p = new PoolParams { SpatialRank = r, CeilMode = (int)node.GetInt("ceil_mode"), CountIncludePad = (int)node.GetInt("count_include_pad") };
+        long storageOrder = node.Attributes.TryGetValue("storage_order", out object? order) ? Convert.ToInt64(order) : 0;
+        if (storageOrder is not (0 or 1)) throw new GraphValidationException($"{node}: storage_order is {storageOrder} but must be 0 (row-major) or 1 (column-major).", node.Name);
+        var p = new PoolParams
+        {
+            SpatialRank = r, CeilMode = (int)node.GetInt("ceil_mode"), CountIncludePad = (int)node.GetInt("count_include_pad"), StorageOrder = (int)storageOrder,
+        };
         for (int i = 0; i < r; i++)
         {
             p.Kernel[i] = kernel[i];
@@ -111,7 +120,14 @@ public abstract unsafe class PoolKernelOp(string name, PoolMode mode) : OpDef
     public override Value?[] Gradient(GradientContext c)
     {
         var attributes = new Dictionary<string, object>(c.Node.Attributes) { ["mode"] = (long)mode };
-        Value[] inputs = mode == PoolMode.Max ? [c.Dy()!, c.Y(1), c.X(0)] : [c.Dy()!, c.X(0)];
+        Value indices = mode == PoolMode.Max ? c.Y(1) : c.X(0);
+        if (attributes.Remove("storage_order", out object? order) && Convert.ToInt64(order) != 0)
+        {
+            // PoolGrad reads row-major indices: a row-major twin of the forward gives them.
+            indices = c.Graph.Apply("MaxPool", [c.X(0)], c.Node.Attributes.Where(a => a.Key != "storage_order").ToDictionary())[1];
+        }
+
+        Value[] inputs = mode == PoolMode.Max ? [c.Dy()!, indices, c.X(0)] : [c.Dy()!, c.X(0)];
         return [c.Graph.Apply("PoolGrad", inputs, attributes)[0]];
     }
 

@@ -62,6 +62,7 @@ struct PoolArgs {
     TensorView y;
     TensorView indices;
     bool has_indices = false;
+    bool column_major_indices = false;  // forward only: storage_order 1
 };
 
 // Normalization over x seen as batch x channels x spatial (contiguous). Batch norm: one set of

@@ -408,6 +408,10 @@ PoolArgs validate_pool_forward(const mln_device& device, int32_t mode, const mln
     args.x = vx;
     args.y = vy;
     attach_indices(args, indices, Access::write, "y");
+    if (params->storage_order != 0 && params->storage_order != 1) {
+        invalid(cat("params.storage_order is ", params->storage_order, " but must be 0 (row-major) or 1 (column-major)"));
+    }
+    args.column_major_indices = params->storage_order == 1;
     require_contiguous_float_operands({{"x", &vx}, {"y", &vy}});
     require_supported(device, MLN_KERNEL_POOL, vy.dtype);
     return args;
@@ -421,6 +425,9 @@ PoolArgs validate_pool_backward(const mln_device& device, int32_t mode, const ml
     args.x = vdx;
     args.y = vdy;
     attach_indices(args, indices, Access::read, "dy");
+    if (params->storage_order != 0) {
+        invalid(cat("params.storage_order is ", params->storage_order, " but the backward reads row-major indices (0)"));
+    }
     require_contiguous_float_operands({{"dy", &vdy}, {"dx", &vdx}});
     require_supported(device, MLN_KERNEL_POOL, vdx.dtype);
     return args;

@@ -118,6 +118,42 @@ TEST_F(PoolTest, MatchesReferenceF32AndF64) {
     }
 }
 
+// storage_order 1: indices column-major within each (n, c) plane, as the reference computes them.
+TEST_F(PoolTest, ColumnMajorIndicesMatchReference) {
+    for (const PoolCase& c : {cases()[0], cases()[3], cases()[6]}) {
+        SCOPED_TRACE(describe(c));
+        mln_pool_params p = params_of(c);
+        p.storage_order = 1;
+        HostTensor<float> x(c.x_shape), y(y_shape_of(c)), y_want(y_shape_of(c));
+        HostTensor<int64_t> indices(y_shape_of(c)), indices_want(y_shape_of(c));
+        fill_random(x);
+        ASSERT_EQ(mln_pool_forward(device_, MLN_POOL_MODE_MAX, &p, x.desc(), y.desc(), indices.desc()), MLN_STATUS_OK)
+            << mln_last_error();
+        const TensorView indices_view = indices_want.view();
+        reference::pool_forward(MLN_POOL_MODE_MAX, p, x.view(), y_want.view(), &indices_view);
+        EXPECT_TRUE(same_elements(indices, indices_want));
+    }
+    // A 2 x 3 plane: the maximum at (row 0, column 2) is row-major 2 and column-major 2 * 2 + 0 = 4.
+    mln_pool_params p{};
+    p.spatial_rank = 2;
+    p.kernel[0] = 2;
+    p.kernel[1] = 3;
+    p.strides[0] = p.strides[1] = 1;
+    p.dilations[0] = p.dilations[1] = 1;
+    p.storage_order = 1;
+    HostTensor<float> x({1, 1, 2, 3}), y({1, 1, 1, 1}), dx({1, 1, 2, 3});
+    HostTensor<int64_t> indices({1, 1, 1, 1});
+    const float values[] = {1.0f, 2.0f, 9.0f, 3.0f, 4.0f, 5.0f};
+    for (int i = 0; i < 6; ++i) x.at(i) = values[i];
+    ASSERT_EQ(mln_pool_forward(device_, MLN_POOL_MODE_MAX, &p, x.desc(), y.desc(), indices.desc()), MLN_STATUS_OK);
+    EXPECT_EQ(indices.at(0), 4);
+    EXPECT_TRUE(failed_with(mln_pool_backward(device_, MLN_POOL_MODE_MAX, &p, y.desc(), indices.desc(), dx.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"the backward reads row-major indices"}));
+    p.storage_order = 2;
+    EXPECT_TRUE(failed_with(mln_pool_forward(device_, MLN_POOL_MODE_MAX, &p, x.desc(), y.desc(), indices.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"params.storage_order is 2"}));
+}
+
 TEST_F(PoolTest, MaxPropagatesNaNAndKeepsTheFirstOfTies) {
     mln_pool_params p{};
     p.spatial_rank = 1;
