@@ -163,7 +163,6 @@ public abstract class OpDef
         }
 
         // Dims and attributes may come from a model file: sizes past 2^63 - 1 are refused, not wrapped around.
-        string overflow = $"{node}: a size computed from its input shapes and attributes overflows a 64-bit integer (inputs {string.Join(", ", inputs.Select(i => i.ToString()))})";
         TensorType[] results;
         try
         {
@@ -171,7 +170,7 @@ public abstract class OpDef
         }
         catch (OverflowException exception)
         {
-            throw new GraphValidationException($"{overflow}.", node.Name, exception);
+            throw new GraphValidationException($"{OverflowText(node, inputs)}.", node.Name, exception);
         }
 
         foreach (TensorType result in results)
@@ -179,13 +178,18 @@ public abstract class OpDef
             long count = 1;
             foreach (Dim dim in result.Dims)
             {
-                if (dim.IsKnown && dim.Value != 0 && count > long.MaxValue / dim.Value) throw new GraphValidationException($"{overflow}: an output would be {result}.", node.Name);
-                if (dim.IsKnown) count *= Math.Max(dim.Value, 1);
+                // As Shape counts: a zero dim makes the count 0, after which nothing overflows.
+                if (!dim.IsKnown) continue;
+                if (dim.Value != 0 && count > long.MaxValue / dim.Value) throw new GraphValidationException($"{OverflowText(node, inputs)}: an output would be {result}.", node.Name);
+                count *= dim.Value;
             }
         }
 
         return results;
     }
+
+    private static string OverflowText(Node node, TensorType[] inputs) =>
+        $"{node}: a size computed from its input shapes and attributes overflows a 64-bit integer (inputs {string.Join(", ", inputs.Select(i => i.ToString()))})";
 
     /// <summary>Checks attributes against the schema and fills in defaults.</summary>
     internal IReadOnlyDictionary<string, object> ValidateAttributes(string nodeName, IReadOnlyDictionary<string, object>? given)
