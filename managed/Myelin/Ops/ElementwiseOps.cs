@@ -66,6 +66,21 @@ public abstract unsafe class UnaryKernelOp(string name, UnaryOp kernel, string d
     public override GradCheckCase? GradCheckCase => new([[2, 3]], -2, 2, AwayFromZero: 0.05);
 }
 
+/// <summary>A unary op on floating-point and signed integer inputs (Neg, Abs); integer results carry no gradient.</summary>
+public abstract class SignedUnaryOp(string name, UnaryOp kernel) : SimpleUnaryOp(name, kernel)
+{
+    /// <inheritdoc/>
+    protected override TensorType[] Infer(InferContext context)
+    {
+        DType dtype = context.Input(0).DType;
+        if (dtype is not (DType.I8 or DType.I32 or DType.I64)) context.RequireSameFloat();
+        return [context.Input(0)];
+    }
+
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c) => c.Y().DType.IsFloatingPoint() ? base.Gradient(c) : [null];
+}
+
 /// <summary>Defines a unary op whose only difference from the base is its name and kernel.</summary>
 public abstract class SimpleUnaryOp(string name, UnaryOp kernel, string domain = "", int since = 13, double low = -2, double high = 2) : UnaryKernelOp(name, kernel, domain, since)
 {
@@ -80,8 +95,8 @@ public sealed class IdentityKernelOp() : SimpleUnaryOp("Copy", UnaryOp.Identity,
     public override void ExportOnnx(OnnxExportContext context) => context.Final("Identity", [context.Input(0)]);
 }
 
-public sealed class NegOp() : SimpleUnaryOp("Neg", UnaryOp.Neg);
-public sealed class AbsOp() : SimpleUnaryOp("Abs", UnaryOp.Abs);
+public sealed class NegOp() : SignedUnaryOp("Neg", UnaryOp.Neg);
+public sealed class AbsOp() : SignedUnaryOp("Abs", UnaryOp.Abs);
 public sealed class SqrtOp() : SimpleUnaryOp("Sqrt", UnaryOp.Sqrt, low: 0.5, high: 2);
 public sealed class ExpOp() : SimpleUnaryOp("Exp", UnaryOp.Exp);
 public sealed class LogOp() : SimpleUnaryOp("Log", UnaryOp.Log, low: 0.5, high: 2);

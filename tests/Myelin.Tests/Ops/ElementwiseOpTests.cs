@@ -91,6 +91,17 @@ public class ElementwiseOpTests
     }
 
     [Test]
+    public void NegAndAbsTakeSignedIntegersAndRefuseUnsignedOnes()
+    {
+        long[] x = [-5, 0, 7, long.MaxValue];
+        Assert.That(RunTyped<long>("Neg", [x], [[4]]), Is.EqualTo(x.Select(v => -v).ToArray()));
+        Assert.That(RunTyped<long>("Abs", [x], [[4]]), Is.EqualTo(x.Select(Math.Abs).ToArray()));
+        sbyte[] small = [-3, 4];
+        Assert.That(RunTyped<sbyte>("Neg", [small], [[2]]), Is.EqualTo(new sbyte[] { 3, -4 }));
+        Assert.That(() => RunTyped<byte>("Neg", [new byte[] { 1 }], [[1]]), Throws.InstanceOf<GraphValidationException>().With.Message.Contains("Neg"));
+    }
+
+    [Test]
     public void ModFollowsTheDivisorOrWithFmodTheDividend()
     {
         int[] a = [-4, 7, 5, 4, -7, 8];
