@@ -96,8 +96,8 @@ public class ElementwiseOpTests
         long[] x = [-5, 0, 7, long.MaxValue];
         Assert.That(RunTyped<long>("Neg", [x], [[4]]), Is.EqualTo(x.Select(v => -v).ToArray()));
         Assert.That(RunTyped<long>("Abs", [x], [[4]]), Is.EqualTo(x.Select(Math.Abs).ToArray()));
-        sbyte[] small = [-3, 4];
-        Assert.That(RunTyped<sbyte>("Neg", [small], [[2]]), Is.EqualTo(new sbyte[] { 3, -4 }));
+        int[] small = [-3, 4];
+        Assert.That(RunTyped<int>("Abs", [small], [[2]]), Is.EqualTo(new[] { 3, 4 }));
         var error = Assert.Throws<GraphValidationException>(() => RunTyped<byte>("Neg", [new byte[] { 1 }], [[1]]));
         Assert.That(error!.Message, Does.Contain("u8"));
     }
