@@ -11,12 +11,13 @@ namespace Myelin.Tests.Training;
 /// </summary>
 public class CheckpointKillTests
 {
-    private const int Epochs = 20;
+    // Many more epochs than the kills use, so a run is still going when its kill arrives even if reading its output lags
+    // far behind on a loaded machine (an epoch of this run takes tens of milliseconds).
+    private const int Epochs = 60;
 
-    // (the epoch whose end line triggers the kill, milliseconds waited after the line): the checkpoint is written right
-    // after the line, so the short waits land before, during or after the write. Later epochs leave the child time to be
-    // killed before it finishes even when reading its output lags.
-    private static readonly (int Epoch, int DelayMs)[] s_kills = [(2, 0), (5, 1), (8, 3), (11, 8), (14, 20)];
+    // (epochs after the resumed one whose end line triggers the kill, milliseconds waited after the line): the checkpoint
+    // is written right after the line, so the short waits land before, during or after the write.
+    private static readonly (int Offset, int DelayMs)[] s_kills = [(2, 0), (3, 1), (3, 3), (4, 8), (4, 20)];
 
     private string _directory = "";
 
@@ -34,8 +35,9 @@ public class CheckpointKillTests
         RunToEnd(["--checkpoint", reference, "--out", referenceWeights]);
 
         int lastEpoch = 0, killed = 0;
-        foreach ((int epoch, int delay) in s_kills)
+        foreach ((int offset, int delay) in s_kills)
         {
+            int epoch = lastEpoch + offset;
             if (RunAndKill(["--checkpoint", checkpoint, "--resume"], epoch, delay)) killed++;
             Assert.That(File.Exists(checkpoint), Is.True, $"a checkpoint exists after the kill at epoch {epoch}");
             using TrainingCheckpoint left = TrainingCheckpoint.Load(checkpoint);
