@@ -22,7 +22,7 @@ internal static class OnnxOpsetAdapter
         // Unary math: versions 6 and 13 added types; opset 1 had consumed_inputs, which Adapt drops.
         ["Abs"] = 1, ["Neg"] = 1, ["Sqrt"] = 1, ["Exp"] = 1, ["Log"] = 1, ["Relu"] = 1, ["Sigmoid"] = 1, ["Tanh"] = 1,
         ["Reciprocal"] = 1, ["Floor"] = 1, ["Ceil"] = 1, ["Elu"] = 1, ["LeakyRelu"] = 1, ["Selu"] = 1, ["HardSigmoid"] = 1,
-        ["Identity"] = 1, ["Erf"] = 9, ["Sin"] = 7, ["Cos"] = 7, ["Softplus"] = 1, ["Softsign"] = 1,
+        ["Identity"] = 1, ["Erf"] = 9, ["Sin"] = 7, ["Cos"] = 7, ["Softplus"] = 1, ["Softsign"] = 1, ["Round"] = 11,
 
         // Binary: before 7 the second input broadcast only when broadcast = 1 (suffix-aligned without axis), which
         // NumPy broadcasting covers; 7 onwards added types. Max, Min, Sum and Mean before 8 took inputs of one shape.
