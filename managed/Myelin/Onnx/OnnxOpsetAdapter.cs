@@ -22,7 +22,7 @@ internal static class OnnxOpsetAdapter
         // Unary math: versions 6 and 13 added types; opset 1 had consumed_inputs, which Adapt drops.
         ["Abs"] = 1, ["Neg"] = 1, ["Sqrt"] = 1, ["Exp"] = 1, ["Log"] = 1, ["Relu"] = 1, ["Sigmoid"] = 1, ["Tanh"] = 1,
         ["Reciprocal"] = 1, ["Floor"] = 1, ["Ceil"] = 1, ["Elu"] = 1, ["LeakyRelu"] = 1, ["Selu"] = 1, ["HardSigmoid"] = 1,
-        ["Identity"] = 1, ["Erf"] = 9, ["Sin"] = 7, ["Cos"] = 7, ["Softplus"] = 1, ["Softsign"] = 1,
+        ["Identity"] = 1, ["Erf"] = 9, ["Sin"] = 7, ["Cos"] = 7, ["Softplus"] = 1, ["Softsign"] = 1, ["Round"] = 11,
 
         // Binary: before 7 the second input broadcast only when broadcast = 1 (suffix-aligned without axis), which
         // NumPy broadcasting covers; 7 onwards added types. Max, Min, Sum and Mean before 8 took inputs of one shape.
@@ -84,7 +84,8 @@ internal static class OnnxOpsetAdapter
         Func<long[], Value> ints = values => constant(Tensor.FromArray(values));
         if (attributes.ContainsKey("auto_pad") && !op.Attributes.Any(a => a.Name == "auto_pad"))
         {
-            ExplicitPads(where, attributes, inputs);
+            // QLinearConv's weight follows x and its scale and zero point.
+            ExplicitPads(where, attributes, inputs, weight: opType == "QLinearConv" ? 3 : 1);
         }
 
         switch (opType)
@@ -160,7 +161,7 @@ internal static class OnnxOpsetAdapter
     /// the attribute: VALID pads nothing; SAME_UPPER and SAME_LOWER pad so that each output dim is ceil(input /
     /// stride), the odd element at the end (UPPER) or the start (LOWER), which needs the input's spatial dims.
     /// </summary>
-    private static void ExplicitPads(string where, Dictionary<string, object> attributes, List<Value> inputs)
+    private static void ExplicitPads(string where, Dictionary<string, object> attributes, List<Value> inputs, int weight)
     {
         attributes.Remove("auto_pad", out object? mode);
         if (mode is "NOTSET") return;
@@ -178,7 +179,7 @@ internal static class OnnxOpsetAdapter
         }
 
         long[] kernel = attributes.TryGetValue("kernel_shape", out object? k) ? (long[])k
-            : inputs.Count > 1 && inputs[1].Type.Dims[2..].ToArray().All(d => d.IsKnown) ? inputs[1].Type.Dims[2..].ToArray().Select(d => d.Value).ToArray()
+            : inputs.Count > weight && inputs[weight].Rank == spatial + 2 && inputs[weight].Type.Dims[2..].ToArray().All(d => d.IsKnown) ? inputs[weight].Type.Dims[2..].ToArray().Select(d => d.Value).ToArray()
             : throw new OnnxFormatException($"{where}: auto_pad {mode} needs kernel_shape or a weight of known shape.");
         long[] strides = attributes.TryGetValue("strides", out object? st) ? (long[])st : Enumerable.Repeat(1L, spatial).ToArray();
         long[] dilations = attributes.TryGetValue("dilations", out object? dl) ? (long[])dl : Enumerable.Repeat(1L, spatial).ToArray();

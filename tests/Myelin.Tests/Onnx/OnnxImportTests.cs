@@ -458,4 +458,43 @@ public class OnnxImportTests
         Tensor y = session.Run(new Dictionary<string, Tensor> { ["x"] = Tensor.FromArray(x, 1, 1, 3, 3) })[0];
         Assert.That(y.ToArray<float>(), Is.EqualTo(expected));
     }
+
+    [Test]
+    public void QLinearConvAutoPadTakesTheKernelFromTheWeightInput()
+    {
+        // Unit scales and zero points: y is the plain sum of a 2x2 window over x padded at the end (SAME_UPPER).
+        var graph = new GraphProto { Name = "qconv" };
+        graph.Input.Add(TensorInfo("x", 2, 1, 1, 3, 3));
+        graph.Input.Add(TensorInfo("w", 2, 1, 1, 2, 2));
+        graph.Initializer.Add(FloatTensor("scale", [1], [], raw: false));
+        graph.Initializer.Add(new TensorProto { Name = "zero", DataType = 2, RawData = ByteString.CopyFrom(0) });
+        graph.Node.Add(Node("QLinearConv", "qconv", ["x", "scale", "zero", "w", "scale", "zero", "scale", "zero"], ["y"],
+            new AttributeProto { Name = "auto_pad", Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8("SAME_UPPER") }));
+        graph.Output.Add(TensorInfo("y", 2, 1, 1, 3, 3));
+
+        byte[] x = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+        byte[] w = [1, 2, 3, 4];
+        var expected = new byte[9];
+        for (int r = 0; r < 3; r++)
+        {
+            for (int c = 0; c < 3; c++)
+            {
+                int sum = 0;
+                for (int i = 0; i < 2; i++)
+                {
+                    for (int j = 0; j < 2; j++)
+                    {
+                        if (r + i < 3 && c + j < 3) sum += x[((r + i) * 3) + c + j] * w[(i * 2) + j];
+                    }
+                }
+
+                expected[(r * 3) + c] = (byte)Math.Min(sum, 255);
+            }
+        }
+
+        using var scope = new TensorScope();
+        using InferenceSession session = InferenceSession.Load(Model(graph, opset: 10).ToByteArray());
+        Tensor y = session.Run(new Dictionary<string, Tensor> { ["x"] = Tensor.FromArray(x, 1, 1, 3, 3), ["w"] = Tensor.FromArray(w, 1, 1, 2, 2) })[0];
+        Assert.That(y.ToArray<byte>(), Is.EqualTo(expected));
+    }
 }
