@@ -103,7 +103,9 @@ public sealed class Graph
             }
         }
 
-        var node = new Node(nodeName, op, inputs, op.ValidateAttributes(nodeName, attributes));
+        IReadOnlyDictionary<string, object> validated = op.ValidateAttributes(nodeName, attributes);
+        if (op.DefinitionFor(inputs, validated) is { } definition) return Apply(definition, inputs, attributes, name);
+        var node = new Node(nodeName, op, inputs, validated);
         if (op is CompositeOp composite)
         {
             if (inputs.Length < op.MinInputs || inputs.Length > op.MaxInputs)

@@ -447,3 +447,58 @@ public sealed unsafe class TriluOp : OpDef
         public override void Launch(DeviceHandle device) => NativeMethods.Check(NativeMethods.Trilu(device, upper, k, x, y));
     }
 }
+
+/// <summary>
+/// ONNX ReverseSequence: along time_axis, the first sequence_lens[b] elements of each batch entry b are reversed and
+/// the rest kept. Expanded as GatherElements along the time axis with indices Where(t &lt; len, len - 1 - t, t), built
+/// from the lengths at run time (x's dims must be known).
+/// </summary>
+public sealed class ReverseSequenceOp : CompositeOp
+{
+    /// <inheritdoc/>
+    public override string Name => "ReverseSequence";
+
+    /// <inheritdoc/>
+    public override int SinceVersion => 10;
+
+    /// <inheritdoc/>
+    public override int MinInputs => 2;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("batch_axis", AttrKind.Int, 1L), new("time_axis", AttrKind.Int, 0L)];
+
+    /// <inheritdoc/>
+    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(attributes);
+        ArgumentNullException.ThrowIfNull(context);
+        Value x = inputs[0], lengths = inputs[1];
+        if (x.Rank < 2) context.Fail($"x is {x.Type.ShapeText}; it needs at least a batch and a time axis");
+        long batchAxis = (long)attributes["batch_axis"], timeAxis = (long)attributes["time_axis"];
+        if (batchAxis is not (0 or 1) || timeAxis is not (0 or 1) || batchAxis == timeAxis)
+        {
+            context.Fail($"batch_axis ({batchAxis}) and time_axis ({timeAxis}) must be 0 and 1, one each");
+        }
+
+        long[] dims = SpatialComposite.KnownDims(context, x.Type, 0);
+        if (lengths.DType != DType.I64 || lengths.Rank != 1 || lengths.Type[0] != Dim.Of(dims[batchAxis]))
+        {
+            context.Fail($"sequence_lens is {lengths.Type}; it must be i64 of the batch size [{dims[batchAxis]}]");
+        }
+
+        long[] timeShape = [.. dims.Select((_, axis) => axis == timeAxis ? dims[axis] : 1L)];
+        long[] batchShape = [.. dims.Select((_, axis) => axis == batchAxis ? dims[axis] : 1L)];
+        long[] steps = [.. Enumerable.Range(0, (int)dims[timeAxis]).Select(t => (long)t)];
+        Value time = graph.Constant(Tensor.FromArray(steps, new Shape(timeShape)).MoveToOuterScope());
+        Value length = SpatialComposite.Reshape(graph, lengths, batchShape);
+        Value index = graph.Apply("Where", [time.Apply("Less", length), length - 1 - time, time])[0];
+        Value full = graph.Apply("Expand", [index, graph.Constant(Tensor.FromArray(dims, dims.Length).MoveToOuterScope())])[0];
+        return graph.Apply("GatherElements", [x, full], new Dictionary<string, object> { ["axis"] = timeAxis });
+    }
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => new([[3, 4, 2]], Build: (g, x) =>
+        g.Apply("ReverseSequence", [x[0], g.Constant(Tensor.FromArray(new long[] { 4, 1, 3 }, 3).MoveToOuterScope())], new Dictionary<string, object> { ["batch_axis"] = 0L, ["time_axis"] = 1L }));
+}

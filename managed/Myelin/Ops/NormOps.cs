@@ -268,6 +268,19 @@ public sealed unsafe class BatchNormalizationOp : OpDef
 
     /// <inheritdoc/>
     /// <remarks>
+    /// In training mode with running statistics that are not parameters (an imported ONNX node on graph inputs, say),
+    /// nothing can be updated in place: <see cref="BatchNormalizationBatchStatisticsOp"/> computes the new statistics as outputs.
+    /// </remarks>
+    public override OpDef? DefinitionFor(Value[] inputs, IReadOnlyDictionary<string, object> attributes)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(attributes);
+        bool statisticsAreParameters = inputs.Length == 5 && inputs[3..].All(v => Scheduling.Scheduler.Root(v).Kind == ValueKind.Parameter);
+        return (long)attributes["training_mode"] != 0 && inputs.Length == 5 && !statisticsAreParameters ? OpRegistry.Get("BatchNormalizationBatchStatistics") : null;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
     /// A training-mode node (all three outputs; its running statistics are parameters it updates, not checked inputs) and an
     /// inference-mode node on x, scale, bias, mean and exp(v) as the variance, which must be positive.
     /// </remarks>
@@ -346,6 +359,62 @@ public sealed unsafe class BatchNormalizationOp : OpDef
     {
         public override void Launch(DeviceHandle device) => NativeMethods.Check(NativeMethods.BatchNormForwardInference(device, x, scale, bias, mean, variance, epsilon, y));
     }
+}
+
+/// <summary>
+/// ONNX BatchNormalization in training mode (opset 14 on) as a pure function: y normalized with the batch mean and
+/// (biased) variance per channel, and the new running statistics mean momentum + batch mean (1 - momentum) and
+/// var momentum + batch variance (1 - momentum) as outputs. <see cref="BatchNormalizationOp"/> defers to it when the
+/// running statistics are not parameters it could update in place.
+/// </summary>
+public sealed class BatchNormalizationBatchStatisticsOp : CompositeOp
+{
+    /// <inheritdoc/>
+    public override string Name => "BatchNormalizationBatchStatistics";
+
+    /// <inheritdoc/>
+    public override string Domain => "ai.myelin";
+
+    /// <inheritdoc/>
+    public override int SinceVersion => 1;
+
+    /// <inheritdoc/>
+    public override int MinInputs => 5;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } =
+        [new("epsilon", AttrKind.Float, 1e-5), new("momentum", AttrKind.Float, 0.9), new("training_mode", AttrKind.Int, 1L)];
+
+    /// <inheritdoc/>
+    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(attributes);
+        ArgumentNullException.ThrowIfNull(context);
+        context.RequireSameFloat();
+        Value x = inputs[0];
+        if (x.Rank < 2) context.Fail($"x is {x.Type.ShapeText}; it needs N x C");
+        for (int i = 1; i < 5; i++)
+        {
+            if (inputs[i].Rank != 1 || inputs[i].Type[0] != x.Type[1]) context.Fail($"input {i} is {inputs[i].Type.ShapeText}; it must be [{x.Type[1]}]");
+        }
+
+        long[] axes = [0, .. Enumerable.Range(2, x.Rank - 2).Select(a => (long)a)];
+        Value mean = x.Mean(axes, keepDims: true);
+        Value centered = x - mean;
+        Value batchMean = SquashChannels(mean);
+        Value batchVariance = SquashChannels((centered * centered).Mean(axes, keepDims: true));
+        double momentum = (double)attributes["momentum"];
+        Value y = graph.Apply("BatchNormalization", [x, inputs[1], inputs[2], batchMean, batchVariance], new Dictionary<string, object> { ["epsilon"] = attributes["epsilon"] })[0];
+        return [y, inputs[3] * momentum + batchMean * (1 - momentum), inputs[4] * momentum + batchVariance * (1 - momentum)];
+    }
+
+    private static Value SquashChannels(Value statistic) =>
+        statistic.Graph.Apply("Reshape", [statistic, statistic.Graph.Constant(Tensor.FromArray(new long[] { -1 }).MoveToOuterScope())])[0];
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => new([[2, 3, 2, 1], [3], [3], [3], [3]], -2, 2, new() { ["momentum"] = 0.8 });
 }
 
 /// <summary>Myelin's BatchNormGrad(x, dy, scale, saved_mean, saved_invstd) → (dx, dscale, dbias): <see cref="NormGradOp"/>'s formula with one set per channel.</summary>

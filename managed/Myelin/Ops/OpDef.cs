@@ -99,6 +99,12 @@ public abstract class OpDef
     /// <summary>Whether elementwise (same shape out as the broadcast of its inputs, one loop): fusion candidates.</summary>
     public virtual bool IsElementwise => false;
 
+    /// <summary>
+    /// The op that defines a node of this op on <paramref name="inputs"/> with validated <paramref name="attributes"/>
+    /// when another does (a form only a composite computes), or null: <see cref="Graph.Apply(OpDef, Value[], IReadOnlyDictionary{string, object}?, string?)"/> applies that op instead.
+    /// </summary>
+    public virtual OpDef? DefinitionFor(Value[] inputs, IReadOnlyDictionary<string, object> attributes) => null;
+
     /// <summary>Output types from input types; call <see cref="InferContext.Fail"/> for bad inputs.</summary>
     protected abstract TensorType[] Infer(InferContext context);
 

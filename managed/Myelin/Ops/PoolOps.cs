@@ -281,3 +281,79 @@ public abstract class GlobalPoolOp(string name, string reduction) : CompositeOp
 public sealed class GlobalAveragePoolOp() : GlobalPoolOp("GlobalAveragePool", "ReduceMean");
 public sealed class GlobalMaxPoolOp() : GlobalPoolOp("GlobalMaxPool", "ReduceMax");
 #pragma warning restore CS1591
+
+/// <summary>
+/// ONNX MaxUnpool: zeros of the unpooled shape, (in - 1) stride - pads + kernel per spatial axis, with each X value at
+/// its index I (MaxPool's indices into the whole tensor, flattened): ScatterElements of the flattened X into flattened
+/// zeros. Given output_shape (a constant), pads are ignored and the result is padded with zeros at the end of each
+/// axis to that shape, as the ONNX reference and test data do (onnx/onnx#2398; ONNX Runtime indexes the larger shape instead).
+/// </summary>
+public sealed class MaxUnpoolOp : CompositeOp
+{
+    /// <inheritdoc/>
+    public override string Name => "MaxUnpool";
+
+    /// <inheritdoc/>
+    public override int SinceVersion => 9;
+
+    /// <inheritdoc/>
+    public override int MinInputs => 2;
+
+    /// <inheritdoc/>
+    public override int MaxInputs => 3;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } =
+        [new("kernel_shape", AttrKind.Ints), new("pads", AttrKind.Ints, Optional: true), new("strides", AttrKind.Ints, Optional: true)];
+
+    /// <inheritdoc/>
+    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(attributes);
+        ArgumentNullException.ThrowIfNull(context);
+        Value x = inputs[0], indices = inputs[1];
+        if (!x.DType.IsFloatingPoint()) context.Fail($"x is {x.Type}; the op needs floating point");
+        if (x.Rank < 3) context.Fail($"x is {x.Type.ShapeText}; it needs N x C and at least one spatial axis");
+        if (indices.DType != DType.I64 || !indices.Type.Dims.SequenceEqual(x.Type.Dims)) context.Fail($"I is {indices.Type}; it must be i64 of x's shape {x.Type.ShapeText}");
+        long[] dims = SpatialComposite.KnownDims(context, x.Type, 0);
+        int r = x.Rank - 2;
+        long[] kernel = (long[])attributes["kernel_shape"];
+        long[] strides = attributes.TryGetValue("strides", out object? s) ? (long[])s : [.. Enumerable.Repeat(1L, r)];
+        long[] pads = attributes.TryGetValue("pads", out object? p) ? (long[])p : new long[2 * r];
+        if (kernel.Length != r || strides.Length != r || pads.Length != 2 * r)
+        {
+            context.Fail($"kernel_shape, strides and pads have {kernel.Length}, {strides.Length} and {pads.Length} entries; x of rank {x.Rank} needs {r}, {r} and {2 * r}");
+        }
+
+        if (kernel.Any(k => k < 1) || strides.Any(k => k < 1) || pads.Any(k => k < 0)) context.Fail("kernel_shape and strides must be positive and pads not negative");
+        long[]? given = null;
+        if (inputs.Length == 3)
+        {
+            if (inputs[2] is not { Kind: ValueKind.Constant, DType: DType.I64, Rank: 1 }) context.Fail("output_shape must be a constant 1-d i64 tensor");
+            given = inputs[2].Data!.ToArray<long>();
+            pads = new long[2 * r];
+        }
+
+        long[] inferred = [dims[0], dims[1], .. Enumerable.Range(0, r).Select(i => (dims[2 + i] - 1) * strides[i] - pads[i] - pads[r + i] + kernel[i])];
+        if (inferred.Skip(2).Any(d => d < 1)) context.Fail($"the output shape [{string.Join(", ", inferred)}] has an empty spatial axis");
+        if (given is not null && (given.Length != x.Rank || given.Where((d, i) => d < inferred[i] || (i < 2 && d != inferred[i])).Any()))
+        {
+            context.Fail($"output_shape [{string.Join(", ", given)}] must have rank {x.Rank}, x's N and C, and spatial sizes at least the unpooled [{string.Join(", ", inferred.Skip(2))}]");
+        }
+
+        long total = inferred.Aggregate(1L, (a, d) => a * d);
+        Value zeros = graph.Constant(Tensor.Zeros([total], x.DType).MoveToOuterScope());
+        Value scattered = graph.Apply("ScatterElements", [zeros, SpatialComposite.Reshape(graph, indices, -1), SpatialComposite.Reshape(graph, x, -1)])[0];
+        Value unpooled = SpatialComposite.Reshape(graph, scattered, inferred);
+        if (given is null || given.SequenceEqual(inferred)) return [unpooled];
+        long[] padding = [.. new long[x.Rank], .. given.Select((d, i) => d - inferred[i])];
+        return graph.Apply("Pad", [unpooled, graph.Constant(Tensor.FromArray(padding, padding.Length).MoveToOuterScope())]);
+    }
+
+    /// <inheritdoc/>
+    public override GradCheckCase? GradCheckCase => new([[1, 2, 2, 2]], Build: (g, x) =>
+        g.Apply("MaxUnpool", [x[0], g.Constant(Tensor.FromArray(new long[] { 0, 3, 10, 14, 16, 21, 27, 30 }, new Shape(1, 2, 2, 2)).MoveToOuterScope())],
+            new Dictionary<string, object> { ["kernel_shape"] = new long[] { 2, 2 }, ["strides"] = new long[] { 2, 2 } }));
+}

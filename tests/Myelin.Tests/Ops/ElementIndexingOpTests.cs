@@ -114,4 +114,49 @@ public class ElementIndexingOpTests
         var error = Assert.Throws<GraphValidationException>(() => graph.Apply("Trilu", [x, k], name: "band"));
         Assert.That(error!.Message, Does.Contain("node 'band' (Trilu)").And.Contain("k must be a constant"));
     }
+
+    [TestCase(0L, 1L)]
+    [TestCase(1L, 0L)]
+    public void ReverseSequenceReversesThePrefixOfEachBatchEntryWithLengthsFedAtRunTime(long batchAxis, long timeAxis)
+    {
+        // x: 3 x 4 x 2 with batch and time on axes 0 and 1 in either order; y[.., t, b, ..] = x[.., len[b] - 1 - t, b, ..] for t < len[b].
+        long[] lengths = [4, 1, 3];
+        long[] dims = batchAxis == 0 ? [3, 4, 2] : [4, 3, 2];
+        double[] x = Distinct(24);
+        var graph = new Graph();
+        Value input = graph.Input("x", DType.F64, dims.Select(Dim.Of).ToArray());
+        Value lens = graph.Input("lens", DType.I64, Dim.Of(3));
+        graph.MarkOutput(graph.Apply("ReverseSequence", [input, lens], new Dictionary<string, object> { ["batch_axis"] = batchAxis, ["time_axis"] = timeAxis }));
+        using CompiledGraph compiled = CompiledGraph.Compile(graph);
+        double[] y = compiled.Run(new Dictionary<string, Tensor>
+        {
+            ["x"] = Tensor.FromArray(x, new Shape(dims)).MoveToOuterScope(),
+            ["lens"] = Tensor.FromArray(lengths, 3).MoveToOuterScope(),
+        })[0].ToArray<double>();
+        var expected = new double[24];
+        for (int b = 0; b < 3; b++)
+        {
+            for (int t = 0; t < 4; t++)
+            {
+                long source = t < lengths[b] ? lengths[b] - 1 - t : t;
+                for (int k = 0; k < 2; k++)
+                {
+                    expected[Offset(b, t, k)] = x[Offset(b, source, k)];
+                }
+            }
+        }
+
+        Assert.That(y, Is.EqualTo(expected));
+        long Offset(long b, long t, long k) => (batchAxis == 0 ? b * 4 + t : t * 3 + b) * 2 + k;
+    }
+
+    [Test]
+    public void ReverseSequenceRefusesLengthsOfAnotherBatchSize()
+    {
+        var graph = new Graph();
+        Value x = graph.Input("x", DType.F32, Dim.Of(4), Dim.Of(3));
+        Value lens = graph.Input("lens", DType.I64, Dim.Of(4));
+        var error = Assert.Throws<GraphValidationException>(() => graph.Apply("ReverseSequence", [x, lens], name: "rev"));
+        Assert.That(error!.Message, Does.Contain("node 'rev' (ReverseSequence)").And.Contain("batch size [3]"));
+    }
 }
