@@ -113,26 +113,8 @@ public sealed unsafe class GatherElementsOp : OpDef
 }
 
 /// <summary>Myelin's GatherElementsGrad(dy, indices, x): zeros shaped like x with dy scatter-added at the indices.</summary>
-public sealed unsafe class GatherElementsGradOp : OpDef
+public sealed unsafe class GatherElementsGradOp() : ScatterAddGradOp("GatherElementsGrad", "GatherElements", "axis")
 {
-    /// <inheritdoc/>
-    public override string Name => "GatherElementsGrad";
-
-    /// <inheritdoc/>
-    public override string Domain => "ai.myelin";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 1;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 3;
-
-    /// <inheritdoc/>
-    public override bool RequiresContiguousInput(int index) => true;
-
-    /// <inheritdoc/>
-    public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("axis", AttrKind.Int, 0L)];
-
     /// <inheritdoc/>
     protected override TensorType[] Infer(InferContext context)
     {
@@ -140,10 +122,6 @@ public sealed unsafe class GatherElementsGradOp : OpDef
         if (!context.Input(0).Dims.SequenceEqual(context.Input(1).Dims)) context.Fail($"dy {context.Input(0).ShapeText} and indices {context.Input(1).ShapeText} differ");
         return [context.Input(2).WithDType(context.Input(0).DType)];
     }
-
-    /// <inheritdoc/>
-    public override Value?[] Gradient(GradientContext c) =>
-        [c.Op("GatherElements", [c.Dy()!, c.X(1)], new Dictionary<string, object> { ["axis"] = c.Node.GetInt("axis") }), null, null];
 
     /// <inheritdoc/>
     public override GradCheckCase? GradCheckCase => new([[2, 3], [3, 4]], Build: (g, x) =>
@@ -291,26 +269,8 @@ public sealed unsafe class GatherNDOp : OpDef
 }
 
 /// <summary>Myelin's GatherNDGrad(dy, indices, x): zeros shaped like x with dy scatter-added at the addressed slices.</summary>
-public sealed unsafe class GatherNDGradOp : OpDef
+public sealed unsafe class GatherNDGradOp() : ScatterAddGradOp("GatherNDGrad", "GatherND", "batch_dims")
 {
-    /// <inheritdoc/>
-    public override string Name => "GatherNDGrad";
-
-    /// <inheritdoc/>
-    public override string Domain => "ai.myelin";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 1;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 3;
-
-    /// <inheritdoc/>
-    public override bool RequiresContiguousInput(int index) => true;
-
-    /// <inheritdoc/>
-    public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("batch_dims", AttrKind.Int, 0L)];
-
     /// <inheritdoc/>
     protected override TensorType[] Infer(InferContext context)
     {
@@ -318,10 +278,6 @@ public sealed unsafe class GatherNDGradOp : OpDef
         if (!context.Input(0).Dims.SequenceEqual(rows)) context.Fail($"dy is {context.Input(0).ShapeText} but the gather gives {new TensorType(DType.F32, rows).ShapeText}");
         return [context.Input(2).WithDType(context.Input(0).DType)];
     }
-
-    /// <inheritdoc/>
-    public override Value?[] Gradient(GradientContext c) =>
-        [c.Op("GatherND", [c.Dy()!, c.X(1)], new Dictionary<string, object> { ["batch_dims"] = c.Node.GetInt("batch_dims") }), null, null];
 
     /// <inheritdoc/>
     public override GradCheckCase? GradCheckCase => new([[2, 3, 4], [2, 3, 4]], Build: (g, x) =>

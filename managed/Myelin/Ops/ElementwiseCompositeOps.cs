@@ -78,23 +78,11 @@ public sealed class MeanOp() : VariadicOp("Mean", "Add")
 /// ONNX Pow: the result has the base's dtype. An exponent of another dtype is cast to the base's; an integer base
 /// with a floating-point exponent is raised in f64 and the result truncated back, as the ONNX reference does.
 /// </summary>
-public sealed class PowOp : CompositeOp
+public sealed class PowOp() : SimpleCompositeOp("Pow", 15, 2)
 {
     /// <inheritdoc/>
-    public override string Name => "Pow";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 15;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 2;
-
-    /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(context);
         Value a = inputs[0], b = inputs[1];
         for (int i = 0; i < 2; i++)
         {

@@ -118,11 +118,7 @@ public sealed class MishOp() : SimpleUnaryOp("Mish", UnaryOp.Mish, since: 18)
     public override void ExportOnnx(OnnxExportContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (context.Opset >= SinceVersion)
-        {
-            context.Same();
-            return;
-        }
+        if (context.SameSince(SinceVersion)) return;
 
         string x = context.Input(0);
         context.Final("Mul", [x, context.Step("Tanh", context.Step("Softplus", x))]);
@@ -286,11 +282,7 @@ public sealed class GeluOp() : UnaryKernelOp("Gelu", UnaryOp.Gelu, since: 20)
     public override void ExportOnnx(OnnxExportContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (context.Opset >= SinceVersion)
-        {
-            context.Same();
-            return;
-        }
+        if (context.SameSince(SinceVersion)) return;
 
         string x = context.Input(0);
         DType dtype = context.Node.Inputs[0].DType;

@@ -65,30 +65,14 @@ internal static class BuildTimeValues
 /// ONNX ConstantOfShape (opset 9; 20 added types): a tensor of the shape given by the 1-d i64 input, every element
 /// the one-element <c>value</c> tensor attribute (default f32 0). The shape input must be a constant.
 /// </summary>
-public sealed class ConstantOfShapeOp : CompositeOp
+public sealed class ConstantOfShapeOp() : SimpleCompositeOp("ConstantOfShape", 9, 1, differentiable: false)
 {
-    /// <inheritdoc/>
-    public override string Name => "ConstantOfShape";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 9;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 1;
-
-    /// <inheritdoc/>
-    public override bool IsDifferentiable => false;
-
     /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("value", AttrKind.Tensor, Optional: true)];
 
     /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(attributes);
-        ArgumentNullException.ThrowIfNull(context);
         if (inputs[0].DType != DType.I64 || inputs[0].Rank != 1) context.Fail($"the shape input is {inputs[0].Type}; it must be a 1-d i64 tensor");
         long[] dims = BuildTimeValues.ConstantLongs(context, inputs, 0, "the shape");
         if (dims.Any(d => d < 0)) context.Fail($"the shape [{string.Join(", ", dims)}] has a negative dimension");
@@ -109,26 +93,11 @@ public sealed class ConstantOfShapeOp : CompositeOp
 }
 
 /// <summary>ONNX Size (opsets 1 to 21, one semantics): the element count of the input as a 0-d i64 constant; the input's shape must be concrete.</summary>
-public sealed class SizeOp : CompositeOp
+public sealed class SizeOp() : SimpleCompositeOp("Size", 1, 1, differentiable: false)
 {
     /// <inheritdoc/>
-    public override string Name => "Size";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 1;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 1;
-
-    /// <inheritdoc/>
-    public override bool IsDifferentiable => false;
-
-    /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(context);
         Shape shape = BuildTimeValues.ConcreteShape(context, inputs[0], "the input");
         return [graph.Constant(Tensor.Scalar(shape.ElementCount).MoveToOuterScope())];
     }
@@ -138,30 +107,14 @@ public sealed class SizeOp : CompositeOp
 /// ONNX EyeLike (opset 9): a 2-d constant of the input's (concrete) shape with ones where column - row = <c>k</c>
 /// and zeros elsewhere, of dtype <c>dtype</c> (an ONNX TensorProto number; the input's dtype when absent).
 /// </summary>
-public sealed class EyeLikeOp : CompositeOp
+public sealed class EyeLikeOp() : SimpleCompositeOp("EyeLike", 9, 1, differentiable: false)
 {
-    /// <inheritdoc/>
-    public override string Name => "EyeLike";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 9;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 1;
-
-    /// <inheritdoc/>
-    public override bool IsDifferentiable => false;
-
     /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("dtype", AttrKind.Int, Optional: true), new("k", AttrKind.Int, 0L)];
 
     /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(attributes);
-        ArgumentNullException.ThrowIfNull(context);
         if (inputs[0].Rank != 2) context.Fail($"the input {inputs[0].Type.ShapeText} must be 2-d");
         Shape shape = BuildTimeValues.ConcreteShape(context, inputs[0], "the input");
         DType dtype = inputs[0].DType;
@@ -187,26 +140,11 @@ public sealed class EyeLikeOp : CompositeOp
 /// ONNX Range (opset 11): start, start + delta, ... up to (excluding) limit, in the inputs' dtype; the count is
 /// max(ceil((limit - start) / delta), 0). The three 0-d inputs must be constants; delta must not be 0.
 /// </summary>
-public sealed class RangeOp : CompositeOp
+public sealed class RangeOp() : SimpleCompositeOp("Range", 11, 3, differentiable: false)
 {
     /// <inheritdoc/>
-    public override string Name => "Range";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 11;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 3;
-
-    /// <inheritdoc/>
-    public override bool IsDifferentiable => false;
-
-    /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(context);
         DType dtype = inputs[0].DType;
         string[] names = ["start", "limit", "delta"];
         for (int i = 0; i < 3; i++)
@@ -247,26 +185,11 @@ public sealed class RangeOp : CompositeOp
 }
 
 /// <summary>ONNX NonZero (opset 9; 13 added types): the [rank, count] i64 indices of the nonzero elements, in row-major order. The input must be a constant.</summary>
-public sealed class NonZeroOp : CompositeOp
+public sealed class NonZeroOp() : SimpleCompositeOp("NonZero", 9, 1, differentiable: false)
 {
     /// <inheritdoc/>
-    public override string Name => "NonZero";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 9;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 1;
-
-    /// <inheritdoc/>
-    public override bool IsDifferentiable => false;
-
-    /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(context);
         double[] values = BuildTimeValues.Constant(context, inputs, 0, "the input");
         long[] dims = inputs[0].Type.ToShape().ToArray();
         long[] nonzero = Enumerable.Range(0, values.Length).Where(i => values[i] != 0).Select(i => (long)i).ToArray();
@@ -291,27 +214,14 @@ public sealed class NonZeroOp : CompositeOp
 /// flattened input when absent) whose entry in the 1-d bool condition is true; a condition shorter than the axis
 /// drops the rest. The condition must be a constant; the selection is a Gather, so the input's gradient flows.
 /// </summary>
-public sealed class CompressOp : CompositeOp
+public sealed class CompressOp() : SimpleCompositeOp("Compress", 9, 2)
 {
-    /// <inheritdoc/>
-    public override string Name => "Compress";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 9;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 2;
-
     /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("axis", AttrKind.Int, Optional: true)];
 
     /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(attributes);
-        ArgumentNullException.ThrowIfNull(context);
         if (inputs[1].Rank != 1) context.Fail($"the condition {inputs[1].Type.ShapeText} must be 1-d");
         Value input = inputs[0];
         int axis = 0;
@@ -346,27 +256,14 @@ public sealed class CompressOp : CompositeOp
 /// elsewhere (everywhere for an index outside -depth..depth-1). depth must be a constant; indices and values may be
 /// computed. A composite of Cast, Where, Equal and Gather, so the gradient reaches values.
 /// </summary>
-public sealed class OneHotOp : CompositeOp
+public sealed class OneHotOp() : SimpleCompositeOp("OneHot", 9, 3)
 {
-    /// <inheritdoc/>
-    public override string Name => "OneHot";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 9;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 3;
-
     /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("axis", AttrKind.Int, -1L)];
 
     /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(attributes);
-        ArgumentNullException.ThrowIfNull(context);
         Value indices = inputs[0], values = inputs[2];
         if (!BuildTimeValues.IsOneElement(inputs[1].Type)) context.Fail($"depth {inputs[1].Type.ShapeText} must have one element");
         if (values.Rank != 1 || values.Type[0] != Dim.Of(2)) context.Fail($"values {values.Type.ShapeText} must be [off, on]: 1-d of 2 elements");

@@ -46,11 +46,17 @@ public sealed unsafe class GatherOp : OpDef
     }
 }
 
-/// <summary>Myelin's GatherGrad(dy, indices, x): zeros shaped like x with dy scatter-added at the indices (<c>mln_scatter_add</c>).</summary>
-public sealed unsafe class GatherGradOp : OpDef
+/// <summary>
+/// The gradient of a gather on x (input 0) with <paramref name="attribute"/>: GradOp(dy, indices, x) gives zeros shaped
+/// like x with dy scatter-added where the gather read; its own gradient to dy is the gather of the incoming gradient.
+/// </summary>
+/// <param name="name">The Myelin op name.</param>
+/// <param name="gather">The gather whose gradient this is.</param>
+/// <param name="attribute">The gather's int attribute (default 0), which the scatter uses too.</param>
+public abstract class ScatterAddGradOp(string name, string gather, string attribute) : OpDef
 {
     /// <inheritdoc/>
-    public override string Name => "GatherGrad";
+    public override string Name => name;
 
     /// <inheritdoc/>
     public override string Domain => "ai.myelin";
@@ -65,14 +71,21 @@ public sealed unsafe class GatherGradOp : OpDef
     public override bool RequiresContiguousInput(int index) => true;
 
     /// <inheritdoc/>
-    public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("axis", AttrKind.Int, 0L)];
+    public override IReadOnlyList<AttrSpec> Attributes { get; } = [new(attribute, AttrKind.Int, 0L)];
 
+    /// <inheritdoc/>
+    public override Value?[] Gradient(GradientContext c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        return [c.Op(gather, [c.Dy()!, c.X(1)], new Dictionary<string, object> { [attribute] = c.Node.GetInt(attribute) }), null, null];
+    }
+}
+
+/// <summary>Myelin's GatherGrad(dy, indices, x): zeros shaped like x with dy scatter-added at the indices (<c>mln_scatter_add</c>).</summary>
+public sealed unsafe class GatherGradOp() : ScatterAddGradOp("GatherGrad", "Gather", "axis")
+{
     /// <inheritdoc/>
     protected override TensorType[] Infer(InferContext context) => [context.Input(2).WithDType(context.Input(0).DType)];
-
-    /// <inheritdoc/>
-    public override Value?[] Gradient(GradientContext c) =>
-        [c.Graph.Apply("Gather", [c.Dy()!, c.X(1)], new Dictionary<string, object> { ["axis"] = c.Node.GetInt("axis") })[0], null, null];
 
     /// <inheritdoc/>
     /// <remarks>Index 3 repeats, so the scatter must add; x ([3, 4, 2]) gives only the shape, so its gradient is 0.</remarks>

@@ -97,6 +97,18 @@ public abstract class OnnxExportContext
         AddNode(Node.Op.OpType, Inputs(), attributes ?? Node.Attributes, Outputs()[..count]);
     }
 
+    /// <summary>
+    /// Adds the node as the same ai.onnx op (see <see cref="Same"/>) when the exported opset is at least
+    /// <paramref name="since"/>, the op's registry version; returns whether it did, so that the caller writes an older
+    /// form otherwise.
+    /// </summary>
+    public bool SameSince(int since)
+    {
+        if (Opset < since) return false;
+        Same();
+        return true;
+    }
+
     /// <summary>The node's attributes without <paramref name="names"/> (those the declared opset's version of the op lacks).</summary>
     public Dictionary<string, object> AttributesWithout(params string[] names) =>
         Node.Attributes.Where(a => !names.Contains(a.Key)).ToDictionary(a => a.Key, a => a.Value);

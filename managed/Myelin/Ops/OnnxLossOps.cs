@@ -3,38 +3,35 @@ using Myelin.Graphs;
 namespace Myelin.Ops;
 
 /// <summary>
+/// The ONNX class-index losses of opset 12 (NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss): input, target and
+/// optional per-class weight, with the same <c>reduction</c> and <c>ignore_index</c> attributes.
+/// </summary>
+/// <param name="name">The ONNX op type.</param>
+public abstract class OnnxClassLossOp(string name) : SimpleCompositeOp(name, 12, 2, 3)
+{
+    /// <inheritdoc/>
+    public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("reduction", AttrKind.String, "mean"), new("ignore_index", AttrKind.Int, Optional: true)];
+
+    /// <summary>The per-class weight (input 2), or null when the node gives none.</summary>
+    protected static Value? Weight(Value[] inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        return inputs.Length > 2 ? inputs[2] : null;
+    }
+}
+
+/// <summary>
 /// ONNX NegativeLogLikelihoodLoss (opsets 12 and 13, which added only types): input [N, C, d1, ...] of
 /// log-probabilities, target [N, d1, ...] of class indices (i32 or i64), optional weight [C]. Per element
 /// loss = -weight[t] * input[n, t, d...] with t = target[n, d...], and 0 where t equals <c>ignore_index</c>.
 /// Reduction none keeps [N, d1, ...]; sum adds; mean divides the sum by the sum of the weights of the elements
 /// not ignored (their count without weights). A composite of GatherElements, Gather, Where and reductions.
 /// </summary>
-public sealed class NegativeLogLikelihoodLossOp : CompositeOp
+public sealed class NegativeLogLikelihoodLossOp() : OnnxClassLossOp("NegativeLogLikelihoodLoss")
 {
     /// <inheritdoc/>
-    public override string Name => "NegativeLogLikelihoodLoss";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 12;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 2;
-
-    /// <inheritdoc/>
-    public override int MaxInputs => 3;
-
-    /// <inheritdoc/>
-    public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("reduction", AttrKind.String, "mean"), new("ignore_index", AttrKind.Int, Optional: true)];
-
-    /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
-    {
-        ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(attributes);
-        ArgumentNullException.ThrowIfNull(context);
-        return [Loss(graph, inputs[0], inputs[1], inputs.Length > 2 ? inputs[2] : null, attributes, context)];
-    }
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context) =>
+        [Loss(graph, inputs[0], inputs[1], Weight(inputs), attributes, context)];
 
     /// <summary>Targets of the gradient checks for inputs [3, 4, 2], where class 2 is ignored.</summary>
     internal static Value CheckTarget(Graph graph) => graph.Constant(Tensor.FromArray(new long[] { 0, 2, 3, 1, 2, 3 }, [3, 2]).MoveToOuterScope());
@@ -94,33 +91,14 @@ public sealed class NegativeLogLikelihoodLossOp : CompositeOp
 /// [C]; the NegativeLogLikelihoodLoss of LogSoftmax(scores) over the class axis, with the same reduction and
 /// <c>ignore_index</c>. The second output is that log-probability tensor.
 /// </summary>
-public sealed class SoftmaxCrossEntropyLossOp : CompositeOp
+public sealed class SoftmaxCrossEntropyLossOp() : OnnxClassLossOp("SoftmaxCrossEntropyLoss")
 {
     /// <inheritdoc/>
-    public override string Name => "SoftmaxCrossEntropyLoss";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 12;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 2;
-
-    /// <inheritdoc/>
-    public override int MaxInputs => 3;
-
-    /// <inheritdoc/>
-    public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("reduction", AttrKind.String, "mean"), new("ignore_index", AttrKind.Int, Optional: true)];
-
-    /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(attributes);
-        ArgumentNullException.ThrowIfNull(context);
         if (inputs[0].Rank < 2) context.Fail($"the scores {inputs[0].Type.ShapeText} must be N x C x d1 x ...");
         Value logProbabilities = graph.Apply("LogSoftmax", [inputs[0]], new Dictionary<string, object> { ["axis"] = 1L })[0];
-        Value loss = NegativeLogLikelihoodLossOp.Loss(graph, logProbabilities, inputs[1], inputs.Length > 2 ? inputs[2] : null, attributes, context);
+        Value loss = NegativeLogLikelihoodLossOp.Loss(graph, logProbabilities, inputs[1], Weight(inputs), attributes, context);
         return [loss, logProbabilities];
     }
 

@@ -7,28 +7,11 @@ namespace Myelin.Ops;
 /// bound does not clip; when min &gt; max every element becomes max). A composite over Less, Greater and Where,
 /// which also serve integer dtypes; the gradient flows to x where min &lt; x &lt; max and to the bound that clips.
 /// </summary>
-public sealed class ClipOp : CompositeOp
+public sealed class ClipOp() : SimpleCompositeOp("Clip", 11, 1, 3, takesOmittedInputs: true)
 {
     /// <inheritdoc/>
-    public override string Name => "Clip";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 11;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 1;
-
-    /// <inheritdoc/>
-    public override int MaxInputs => 3;
-
-    /// <inheritdoc/>
-    public override bool TakesOmittedInputs => true;
-
-    /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(context);
         Value? Bound(int index, string name)
         {
             if (index >= inputs.Length || IsOmitted(inputs[index])) return null;
@@ -60,33 +43,20 @@ public sealed class ClipOp : CompositeOp
 }
 
 /// <summary>ONNX Clip opsets 6 to 10: the bounds are the float attributes min and max (default: unbounded).</summary>
-public sealed class ClipAttributeBoundsOp : CompositeOp
+public sealed class ClipAttributeBoundsOp() : SimpleCompositeOp("ClipAttributeBounds", 6, 1)
 {
     /// <inheritdoc/>
-    public override string Name => "ClipAttributeBounds";
-
-    /// <inheritdoc/>
     public override string OpType => "Clip";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 6;
 
     /// <inheritdoc/>
     public override int? UntilVersion => 10;
 
     /// <inheritdoc/>
-    public override int MinInputs => 1;
-
-    /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("min", AttrKind.Float, Optional: true), new("max", AttrKind.Float, Optional: true)];
 
     /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(attributes);
-        ArgumentNullException.ThrowIfNull(context);
         if (!inputs[0].DType.IsFloatingPoint()) context.Fail($"x is {inputs[0].DType.ShortName()}; before opset 11 Clip takes floating point");
         Value? Bound(string name) => attributes.TryGetValue(name, out object? value) ? graph.Scalar((double)value, inputs[0].DType) : null;
         return [ClipOp.Clamp(inputs[0], Bound("min"), Bound("max"))];
@@ -100,23 +70,11 @@ public sealed class ClipAttributeBoundsOp : CompositeOp
 /// ONNX PRelu: x where x &gt;= 0, else slope * x, with slope broadcasting to x's shape (unidirectionally). A
 /// composite over Less, Mul and Where; gradients flow to x and, summed over the broadcast axes, to slope.
 /// </summary>
-public sealed class PReluOp : CompositeOp
+public sealed class PReluOp() : SimpleCompositeOp("PRelu", 7, 2)
 {
     /// <inheritdoc/>
-    public override string Name => "PRelu";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 7;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 2;
-
-    /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(context);
         Value x = inputs[0], slope = inputs[1];
         if (x.DType != slope.DType) context.Fail($"x is {x.DType.ShortName()} but slope is {slope.DType.ShortName()}");
         if (!context.Broadcast(x.Type, slope.Type).AsSpan().SequenceEqual(x.Type.Dims))

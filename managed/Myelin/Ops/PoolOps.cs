@@ -40,11 +40,7 @@ public abstract unsafe class PoolKernelOp(string name, PoolMode mode) : OpDef
             return;
         }
 
-        if (context.Opset >= SinceVersion)
-        {
-            context.Same();
-            return;
-        }
+        if (context.SameSince(SinceVersion)) return;
 
         if (context.Node.GetInts("dilations") is { } dilations && dilations.Any(d => d != 1))
         {

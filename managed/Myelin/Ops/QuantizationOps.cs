@@ -126,35 +126,14 @@ internal static class Quantization
 /// with a 1-d scale, per slice along <c>axis</c>. The output dtype is the zero point's (u8 or i8), u8 without one.
 /// Computed in f32 for f32 x and scale (as the reference divides), f64 otherwise (an i32 x, exactly).
 /// </summary>
-public sealed class QuantizeLinearOp : CompositeOp
+public sealed class QuantizeLinearOp() : SimpleCompositeOp("QuantizeLinear", 10, 2, 3, differentiable: false, takesOmittedInputs: true)
 {
-    /// <inheritdoc/>
-    public override string Name => "QuantizeLinear";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 10;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 2;
-
-    /// <inheritdoc/>
-    public override int MaxInputs => 3;
-
-    /// <inheritdoc/>
-    public override bool TakesOmittedInputs => true;
-
-    /// <inheritdoc/>
-    public override bool IsDifferentiable => false;
-
     /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("axis", AttrKind.Int, 1L)];
 
     /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(attributes);
-        ArgumentNullException.ThrowIfNull(context);
         Value x = inputs[0], scale = inputs[1];
         Value? zeroPoint = Quantization.Optional(inputs, 2);
         if (!x.DType.IsFloatingPoint() && x.DType != DType.I32) context.Fail($"x is {x.DType.ShortName()}; QuantizeLinear takes floating point or i32");
@@ -173,35 +152,14 @@ public sealed class QuantizeLinearOp : CompositeOp
 /// ONNX DequantizeLinear (opsets 10 and 13): y = (x - x_zero_point) * x_scale in the scale's dtype, per tensor or
 /// per slice along <c>axis</c>. x is u8, i8 or i32; the difference is formed in f64, where it is exact.
 /// </summary>
-public sealed class DequantizeLinearOp : CompositeOp
+public sealed class DequantizeLinearOp() : SimpleCompositeOp("DequantizeLinear", 10, 2, 3, differentiable: false, takesOmittedInputs: true)
 {
-    /// <inheritdoc/>
-    public override string Name => "DequantizeLinear";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 10;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 2;
-
-    /// <inheritdoc/>
-    public override int MaxInputs => 3;
-
-    /// <inheritdoc/>
-    public override bool TakesOmittedInputs => true;
-
-    /// <inheritdoc/>
-    public override bool IsDifferentiable => false;
-
     /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes { get; } = [new("axis", AttrKind.Int, 1L)];
 
     /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(attributes);
-        ArgumentNullException.ThrowIfNull(context);
         Value x = inputs[0], scale = inputs[1];
         Value? zeroPoint = Quantization.Optional(inputs, 2);
         if (x.DType is not (DType.U8 or DType.I8 or DType.I32)) context.Fail($"x is {x.DType.ShortName()}; DequantizeLinear takes u8, i8 or i32");
@@ -220,26 +178,11 @@ public sealed class DequantizeLinearOp : CompositeOp
 /// order of the ONNX function body: scale = range / 255, zero point = round(clip(-min / scale, 0, 255)); outputs y,
 /// y_scale and y_zero_point.
 /// </summary>
-public sealed class DynamicQuantizeLinearOp : CompositeOp
+public sealed class DynamicQuantizeLinearOp() : SimpleCompositeOp("DynamicQuantizeLinear", 11, 1, differentiable: false)
 {
     /// <inheritdoc/>
-    public override string Name => "DynamicQuantizeLinear";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 11;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 1;
-
-    /// <inheritdoc/>
-    public override bool IsDifferentiable => false;
-
-    /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(graph);
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(context);
         Value x = inputs[0];
         if (x.DType != DType.F32) context.Fail($"x is {x.DType.ShortName()}; DynamicQuantizeLinear takes f32");
         var all = new Dictionary<string, object> { ["keepdims"] = 0L };
@@ -256,31 +199,11 @@ public sealed class DynamicQuantizeLinearOp : CompositeOp
 /// ONNX MatMulInteger (opset 10): (A - a_zero_point) @ (B - b_zero_point) as i32 for u8/i8 operands, zero points
 /// per tensor or per row of A / per column of B. Computed exactly in f64 (see <see cref="Quantization.IntegerCompute"/>).
 /// </summary>
-public sealed class MatMulIntegerOp : CompositeOp
+public sealed class MatMulIntegerOp() : SimpleCompositeOp("MatMulInteger", 10, 2, 4, differentiable: false, takesOmittedInputs: true)
 {
     /// <inheritdoc/>
-    public override string Name => "MatMulInteger";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 10;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 2;
-
-    /// <inheritdoc/>
-    public override int MaxInputs => 4;
-
-    /// <inheritdoc/>
-    public override bool TakesOmittedInputs => true;
-
-    /// <inheritdoc/>
-    public override bool IsDifferentiable => false;
-
-    /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(context);
         Value product = Quantization.IntegerMatMul(context, inputs[0], inputs[1], Quantization.Optional(inputs, 2), 2, Quantization.Optional(inputs, 3), 3);
         return [product.Cast(DType.I32)];
     }
@@ -290,34 +213,14 @@ public sealed class MatMulIntegerOp : CompositeOp
 /// ONNX ConvInteger (opset 10): Conv of (x - x_zero_point) by (w - w_zero_point) as i32 for u8/i8 operands, with
 /// Conv's attributes; w's zero point per tensor or per output channel. Computed exactly in f64.
 /// </summary>
-public sealed class ConvIntegerOp : CompositeOp
+public sealed class ConvIntegerOp() : SimpleCompositeOp("ConvInteger", 10, 2, 4, differentiable: false, takesOmittedInputs: true)
 {
-    /// <inheritdoc/>
-    public override string Name => "ConvInteger";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 10;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 2;
-
-    /// <inheritdoc/>
-    public override int MaxInputs => 4;
-
-    /// <inheritdoc/>
-    public override bool TakesOmittedInputs => true;
-
-    /// <inheritdoc/>
-    public override bool IsDifferentiable => false;
-
     /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes => ConvFamilyOp.ConvAttributes;
 
     /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(context);
         Value accumulator = Quantization.IntegerConv(context, inputs[0], 0, inputs[1], 1, Quantization.Optional(inputs, 2), 2, Quantization.Optional(inputs, 3), 3, attributes);
         return [accumulator.Cast(DType.I32)];
     }
@@ -328,25 +231,11 @@ public sealed class ConvIntegerOp : CompositeOp
 /// a_scale * b_scale and requantized to y_scale and y_zero_point (rounding halves to even, saturating). a's scale and
 /// zero point are per tensor or per row, b's per tensor or per column. The product is exact in f64; the scaling runs in f64.
 /// </summary>
-public sealed class QLinearMatMulOp : CompositeOp
+public sealed class QLinearMatMulOp() : SimpleCompositeOp("QLinearMatMul", 10, 8, differentiable: false)
 {
     /// <inheritdoc/>
-    public override string Name => "QLinearMatMul";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 10;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 8;
-
-    /// <inheritdoc/>
-    public override bool IsDifferentiable => false;
-
-    /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(context);
         Value a = inputs[0], aScale = inputs[1], b = inputs[3], bScale = inputs[4], yScale = inputs[6], yZero = inputs[7];
         Value product = Quantization.IntegerMatMul(context, a, b, inputs[2], 2, inputs[5], 5);
         if (aScale.Rank == 1 && !BuildTimeValues.IsOneElement(aScale.Type)) aScale = Quantization.AlongAxis(context, aScale, "a_scale", 1, a, -2);
@@ -360,34 +249,14 @@ public sealed class QLinearMatMulOp : CompositeOp
 /// bias B, scaled by x_scale * w_scale (w's per tensor or per output channel) and requantized to y_scale and
 /// y_zero_point (rounding halves to even, saturating), with Conv's attributes. Computed in f64, the sums exactly.
 /// </summary>
-public sealed class QLinearConvOp : CompositeOp
+public sealed class QLinearConvOp() : SimpleCompositeOp("QLinearConv", 10, 8, 9, differentiable: false, takesOmittedInputs: true)
 {
-    /// <inheritdoc/>
-    public override string Name => "QLinearConv";
-
-    /// <inheritdoc/>
-    public override int SinceVersion => 10;
-
-    /// <inheritdoc/>
-    public override int MinInputs => 8;
-
-    /// <inheritdoc/>
-    public override int MaxInputs => 9;
-
-    /// <inheritdoc/>
-    public override bool TakesOmittedInputs => true;
-
-    /// <inheritdoc/>
-    public override bool IsDifferentiable => false;
-
     /// <inheritdoc/>
     public override IReadOnlyList<AttrSpec> Attributes => ConvFamilyOp.ConvAttributes;
 
     /// <inheritdoc/>
-    public override Value[] Expand(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
+    protected override Value[] Build(Graph graph, Value[] inputs, IReadOnlyDictionary<string, object> attributes, InferContext context)
     {
-        ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(context);
         Value x = inputs[0], w = inputs[3], yZero = inputs[7];
         Value accumulator = Quantization.IntegerConv(context, x, 0, w, 3, inputs[2], 2, inputs[5], 5, attributes);
         Value? bias = Quantization.Optional(inputs, 8);
