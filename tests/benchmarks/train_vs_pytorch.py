@@ -9,14 +9,17 @@ keeping the better of the two. Prints ms/step of both and the ratio Myelin / PyT
   transformer  nn.TransformerEncoderLayer(256, 4, 1024, dropout=0), x [T=128, N=16, 256], MSE of its output.
   mlp, cnn     Myelin's benchmark models with softmax cross-entropy (the PyTorch side mirrors them).
 
-Fashion-MNIST seconds per epoch: once `myelin train` exists, pass --train-epochs to also run
+Fashion-MNIST seconds per epoch: --train-epochs also runs
 `myelin train --data fashion-mnist --model mlp|cnn --epochs 1 --batch-size 128 --optimizer adam --lr 1e-3 --json`
-(HOOK: see train_epoch_seconds below; it reports the JSON's seconds_per_epoch and skips with a message when the
-command or the dataset is missing).
+(its seconds_per_epoch) and one epoch of the same model in PyTorch (issue 6's mlp 784-256-128-10 and cnn
+conv32-pool-conv64-pool-128-10, Adam 1e-3, batch 128, shuffled, standardized pixels), timing the training pass alone,
+best of 1 and 2 torch threads. Both read /usr/share/datasets/fashion-mnist (Debian dataset-fashion-mnist); a missing
+dataset skips the pair with a message.
 
 Use /usr/bin/python3 (Debian's python3-torch 1.13). Without torch the PyTorch side is skipped with a message.
 """
 import argparse
+import gzip
 import json
 import os
 import subprocess
@@ -95,8 +98,54 @@ def run_torch(torch, model, steps):
     return best
 
 
+FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+
+
+def read_idx(path):
+    """The array of a (gzip) IDX file as a flat list of bytes and its dims."""
+    with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+        data = f.read()
+    rank = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(rank)]
+    return data[4 + 4 * rank:], dims
+
+
+def torch_epoch_seconds(torch, model):
+    """Best seconds of one Fashion-MNIST training epoch of issue 6's `model` over 1 and 2 torch threads, or None."""
+    images = os.path.join(FASHION_MNIST, "train-images-idx3-ubyte.gz")
+    if not os.path.exists(images):
+        print(f"note: {images} is missing (apt-get install dataset-fashion-mnist); PyTorch epoch skipped", file=sys.stderr)
+        return None
+    nn = torch.nn
+    pixels, dims = read_idx(images)
+    labels, _ = read_idx(os.path.join(FASHION_MNIST, "train-labels-idx1-ubyte.gz"))
+    x = torch.frombuffer(bytearray(pixels), dtype=torch.uint8).float().reshape(dims[0], 1, dims[1], dims[2])
+    x = (x - x.mean()) / x.std()
+    y = torch.frombuffer(bytearray(labels), dtype=torch.uint8).long()
+    best = None
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        torch.manual_seed(1)
+        if model == "mlp":
+            net = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+        else:
+            net = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),
+                                nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        order = torch.randperm(len(y))
+        start = time.perf_counter()
+        for i in range(0, len(y), 128):
+            batch = order[i:i + 128]
+            opt.zero_grad(set_to_none=True)
+            nn.functional.cross_entropy(net(x[batch]), y[batch]).backward()
+            opt.step()
+        seconds = time.perf_counter() - start
+        best = seconds if best is None else min(best, seconds)
+    return best
+
+
 def train_epoch_seconds(model, dotnet_args):
-    """HOOK for `myelin train` (Fashion-MNIST seconds per epoch); None with a message when it cannot run yet."""
+    """Seconds per Fashion-MNIST epoch of `myelin train`; None with a message when it cannot run."""
     cmd = myelin_cli(["train", "--data", "fashion-mnist", "--model", model, "--epochs", "1", "--batch-size", "128",
                       "--optimizer", "adam", "--lr", "1e-3", "--json"], dotnet_args)
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
@@ -110,7 +159,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default="lstm,transformer", help="comma-separated: lstm, transformer, mlp, cnn (default lstm,transformer)")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per side (default 20)")
-    parser.add_argument("--train-epochs", action="store_true", help="also time Fashion-MNIST epochs through `myelin train` (the hook)")
+    parser.add_argument("--train-epochs", action="store_true", help="also time one Fashion-MNIST epoch of mlp and cnn in `myelin train` and in PyTorch")
     parser.add_argument("--no-build", action="store_true", help="pass --no-build to dotnet run")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = parser.parse_args()
@@ -139,8 +188,9 @@ def main():
     if args.train_epochs:
         for m in ("mlp", "cnn"):
             seconds = train_epoch_seconds(m, dotnet_args)
+            theirs = torch_epoch_seconds(torch, m) if torch is not None else None
             if seconds is not None:
-                epochs[m] = seconds
+                epochs[m] = {"myelin": seconds, "torch": theirs, "ratio": round(seconds / theirs, 3) if theirs else None}
 
     if args.json:
         print(json.dumps({"train_step": rows, "fashion_mnist_seconds_per_epoch": epochs, "torch": torch.__version__ if torch else None}))
@@ -150,8 +200,9 @@ def main():
         torch_ms = f"{r['torch_ms']:.3f}" if "torch_ms" in r else "skipped"
         ratio = f"{r['ratio']:.3f}" if "ratio" in r else "-"
         print(f"{r['model']:<12} {r['batch_size']:>5} {r['myelin_ms']:>10.3f} {torch_ms:>9} {r.get('torch_threads', '-'):>7} {ratio:>12}")
-    for m, seconds in epochs.items():
-        print(f"fashion-mnist {m}: {seconds:.2f} s/epoch (myelin train)")
+    for m, e in epochs.items():
+        theirs = f"{e['torch']:.2f} s, myelin/torch {e['ratio']:.3f}" if e["torch"] else "skipped"
+        print(f"fashion-mnist {m}: myelin {e['myelin']:.2f} s/epoch, torch {theirs}")
 
 
 if __name__ == "__main__":
