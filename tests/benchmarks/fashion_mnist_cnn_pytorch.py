@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Test accuracy of issue 6's Fashion-MNIST cnn in PyTorch after each of two epochs, with the recipe `myelin train`
+uses (pixels scaled to [0, 1], Adam 1e-3, batch 128, shuffled, no augmentation): the reference point for the
+issue's ">= 0.90 after 2 epochs" target. Use /usr/bin/python3 (python3-torch, dataset-fashion-mnist).
+
+  /usr/bin/python3 tests/benchmarks/fashion_mnist_cnn_pytorch.py [--seed 1] [--epochs 2]
+"""
+import argparse
+import os
+import sys
+
+from train_vs_pytorch import FASHION_MNIST, read_idx
+
+
+def load(torch, kind):
+    pixels, dims = read_idx(os.path.join(FASHION_MNIST, f"{kind}-images-idx3-ubyte.gz"))
+    labels, _ = read_idx(os.path.join(FASHION_MNIST, f"{kind}-labels-idx1-ubyte.gz"))
+    x = torch.frombuffer(bytearray(pixels), dtype=torch.uint8).float().reshape(dims[0], 1, dims[1], dims[2]) / 255
+    return x, torch.frombuffer(bytearray(labels), dtype=torch.uint8).long()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=2)
+    args = parser.parse_args()
+    try:
+        import torch
+    except ImportError as error:
+        print(f"skipped: {error} (use /usr/bin/python3 with python3-torch)")
+        return 0
+    nn = torch.nn
+    x, y = load(torch, "train")
+    test_x, test_y = load(torch, "t10k")
+    torch.set_num_threads(2)
+    torch.manual_seed(args.seed)
+    net = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),
+                        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for epoch in range(args.epochs):
+        order = torch.randperm(len(y))
+        for i in range(0, len(y), 128):
+            batch = order[i:i + 128]
+            optimizer.zero_grad(set_to_none=True)
+            nn.functional.cross_entropy(net(x[batch]), y[batch]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            accuracy = (net(test_x).argmax(1) == test_y).float().mean().item()
+        print(f"epoch {epoch + 1}: test accuracy {accuracy:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
