@@ -59,6 +59,7 @@ namespace Myelin
         Avx512Bw = 64,
         Avx512Vl = 128,
         Neon = 256,
+        Avx512Dq = 512,
     }
 
     /// <summary>
@@ -75,7 +76,7 @@ namespace Myelin
         /// </summary>
         Avx2 = 1,
         /// <summary>
-        /// AVX-512 F/BW/VL
+        /// AVX-512 F/BW/VL/DQ, and everything AVX2 has
         /// </summary>
         Avx512 = 2,
         Neon = 3,

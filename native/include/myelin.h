@@ -91,14 +91,15 @@ typedef enum mln_cpu_features {
     MLN_CPU_FEATURES_AVX512F = 32,
     MLN_CPU_FEATURES_AVX512BW = 64,
     MLN_CPU_FEATURES_AVX512VL = 128,
-    MLN_CPU_FEATURES_NEON = 256
+    MLN_CPU_FEATURES_NEON = 256,
+    MLN_CPU_FEATURES_AVX512DQ = 512
 } mln_cpu_features;
 
 /* Instruction-set level of the CPU kernels. */
 typedef enum mln_isa {
     MLN_ISA_SCALAR = 0, /* portable C++, any CPU */
     MLN_ISA_AVX2 = 1,   /* AVX2 + FMA + F16C */
-    MLN_ISA_AVX512 = 2, /* AVX-512 F/BW/VL */
+    MLN_ISA_AVX512 = 2, /* AVX-512 F/BW/VL/DQ, and everything AVX2 has */
     MLN_ISA_NEON = 3
 } mln_isa;
 

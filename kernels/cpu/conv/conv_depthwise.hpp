@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "core/nn_args.hpp"
+#include "cpu/isa.hpp"
 
 namespace mln::kernels {
 
@@ -25,7 +26,7 @@ void conv_depthwise_channel_avx2(const double* x, const double* w, double bias, 
 template <class T>
 DepthwiseChannelKernel<T> conv_depthwise_channel_kernel(mln_isa isa) {
 #if defined(MYELIN_X86_64_KERNELS)
-    if (isa != MLN_ISA_SCALAR) return static_cast<DepthwiseChannelKernel<T>>(conv_depthwise_channel_avx2);
+    if (cpu::runs_avx2(isa)) return static_cast<DepthwiseChannelKernel<T>>(conv_depthwise_channel_avx2);
 #endif
     (void)isa;
     return static_cast<DepthwiseChannelKernel<T>>(conv_depthwise_channel_scalar);

@@ -16,7 +16,7 @@ namespace {
 template <class T>
 BinaryKernel<T> vector_binary_kernel(mln_binary_op op) {
 #if defined(MYELIN_X86_64_KERNELS)
-    if (cpu::active_isa() == MLN_ISA_AVX2) {
+    if (cpu::runs_avx2(cpu::active_isa())) {
         if constexpr (std::is_same_v<T, float>) return binary_avx2_f32(op);
         if constexpr (std::is_same_v<T, double>) return binary_avx2_f64(op);
     }

@@ -51,7 +51,7 @@ template <class T>
 VectorKernel<T> vector_kernel(const mln_eltwise_instruction& instruction) {
     VectorKernel<T> kernel;
 #if defined(MYELIN_X86_64_KERNELS)
-    if (cpu::active_isa() != MLN_ISA_AVX2) return kernel;
+    if (!cpu::runs_avx2(cpu::active_isa())) return kernel;
     if (instruction.kind == MLN_ELTWISE_KIND_UNARY) {
         if constexpr (std::is_same_v<T, float>) kernel.unary = unary_avx2_f32(static_cast<mln_unary_op>(instruction.op));
     } else if constexpr (std::is_same_v<T, float>) {

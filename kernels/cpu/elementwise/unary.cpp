@@ -16,7 +16,7 @@ template <class T>
 UnaryKernelF32 vector_unary_kernel(mln_unary_op op) {
 #if defined(MYELIN_X86_64_KERNELS)
     if constexpr (std::is_same_v<T, float>) {
-        if (cpu::active_isa() == MLN_ISA_AVX2) return unary_avx2_f32(op);
+        if (cpu::runs_avx2(cpu::active_isa())) return unary_avx2_f32(op);
     }
 #endif
     (void)op;

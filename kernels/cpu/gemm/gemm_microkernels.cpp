@@ -1,3 +1,4 @@
+#include "cpu/isa.hpp"
 #include "kernels/cpu/gemm/gemm_microkernel.hpp"
 
 #if defined(MYELIN_X86_64_KERNELS)
@@ -50,7 +51,7 @@ template void gemm_scalar_microkernel<double, 4, 4, false>(int64_t, const double
 
 GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa) {
 #if defined(MYELIN_X86_64_KERNELS)
-    if (isa == MLN_ISA_AVX2 || isa == MLN_ISA_AVX512) {
+    if (cpu::runs_avx2(isa)) {
         return {"sgemm_avx2_6x16", 6, 16, sgemm_avx2_6x16_packed, sgemm_avx2_6x16_strided,
                 {sgemm_avx2_pack_a6_rows, sgemm_avx2_pack_b16_rows, sgemm_avx2_pack_b16_columns}};
     }
@@ -62,7 +63,7 @@ GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa) {
 
 GemmMicroKernelInfo<double> dgemm_microkernel(mln_isa isa) {
 #if defined(MYELIN_X86_64_KERNELS)
-    if (isa == MLN_ISA_AVX2 || isa == MLN_ISA_AVX512) {
+    if (cpu::runs_avx2(isa)) {
         return {"dgemm_avx2_6x8", 6, 8, dgemm_avx2_6x8_packed, dgemm_avx2_6x8_strided};
     }
 #endif

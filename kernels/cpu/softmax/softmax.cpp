@@ -109,7 +109,7 @@ void visit_float(mln_dtype dtype, Visitor&& visitor) {
 }  // namespace
 
 void softmax(const SoftmaxArgs& args) {
-    const bool use_avx2 = cpu::active_isa() == MLN_ISA_AVX2;
+    const bool use_avx2 = cpu::runs_avx2(cpu::active_isa());
     visit_float(args.input.dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         const int32_t axis = args.axis;

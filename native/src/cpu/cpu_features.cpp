@@ -84,6 +84,7 @@ uint32_t detect() {
         features |= MLN_CPU_FEATURES_AVX512F;
         if (bit(leaf7.ebx, 30)) features |= MLN_CPU_FEATURES_AVX512BW;
         if (bit(leaf7.ebx, 31)) features |= MLN_CPU_FEATURES_AVX512VL;
+        if (bit(leaf7.ebx, 17)) features |= MLN_CPU_FEATURES_AVX512DQ;
     }
     return features;
 }

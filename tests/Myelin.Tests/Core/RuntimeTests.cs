@@ -24,9 +24,15 @@ public class RuntimeTests
         Assert.That(names.All(name => name == name.ToLowerInvariant()), Is.True, string.Join(" ", names));
         Assert.That(names.Contains("avx2"), Is.EqualTo(Runtime.CpuFeatures.HasFlag(CpuFeatures.Avx2)));
         Assert.That(names.Contains("sse4.2"), Is.EqualTo(Runtime.CpuFeatures.HasFlag(CpuFeatures.Sse42)));
-        if (Runtime.Isa == Isa.Avx2)
+        if (Runtime.Isa is Isa.Avx2 or Isa.Avx512)
         {
             Assert.That(Runtime.CpuFeatures.HasFlag(CpuFeatures.Avx2 | CpuFeatures.Fma), Is.True);
+        }
+
+        if (Runtime.Isa == Isa.Avx512)
+        {
+            Assert.That(Runtime.CpuFeatures.HasFlag(CpuFeatures.Avx512F | CpuFeatures.Avx512Bw | CpuFeatures.Avx512Vl | CpuFeatures.Avx512Dq), Is.True);
+            Assert.That(names, Does.Contain("avx512dq"));
         }
     }
 

@@ -29,7 +29,7 @@ TEST(CpuFeatures, ImplicationsHold) {
     if (has(f, MLN_CPU_FEATURES_AVX512F)) {
         EXPECT_TRUE(has(f, MLN_CPU_FEATURES_AVX2));
     }
-    if (has(f, MLN_CPU_FEATURES_AVX512BW) || has(f, MLN_CPU_FEATURES_AVX512VL)) {
+    if (has(f, MLN_CPU_FEATURES_AVX512BW) || has(f, MLN_CPU_FEATURES_AVX512VL) || has(f, MLN_CPU_FEATURES_AVX512DQ)) {
         EXPECT_TRUE(has(f, MLN_CPU_FEATURES_AVX512F));
     }
 #if defined(__x86_64__) || defined(_M_X64)
@@ -57,15 +57,30 @@ TEST(CpuFeatures, NameAndCores) {
 
 TEST(CpuIsa, BestIsaMatchesFeatures) {
     const uint32_t f = cpu::cpu_features();
-    const uint32_t avx2 = MLN_CPU_FEATURES_AVX2 | MLN_CPU_FEATURES_FMA | MLN_CPU_FEATURES_F16C;
+    const uint32_t avx2 = MLN_CPU_FEATURES_AVX | MLN_CPU_FEATURES_AVX2 | MLN_CPU_FEATURES_FMA | MLN_CPU_FEATURES_F16C;
+    const uint32_t avx512 = avx2 | MLN_CPU_FEATURES_AVX512F | MLN_CPU_FEATURES_AVX512BW | MLN_CPU_FEATURES_AVX512VL |
+                            MLN_CPU_FEATURES_AVX512DQ;
 #if defined(MYELIN_X86_64_KERNELS)
-    EXPECT_EQ(cpu::best_isa() == MLN_ISA_AVX2, (f & avx2) == avx2);
+    const mln_isa expected = (f & avx512) == avx512 ? MLN_ISA_AVX512
+                             : (f & avx2) == avx2   ? MLN_ISA_AVX2
+                                                    : MLN_ISA_SCALAR;
+    EXPECT_EQ(cpu::best_isa(), expected);
 #else
     (void)f;
     (void)avx2;
+    (void)avx512;
     EXPECT_EQ(cpu::best_isa(), MLN_ISA_SCALAR);
 #endif
-    EXPECT_NE(cpu::best_isa(), MLN_ISA_AVX512) << "no AVX-512 kernels exist yet";
+}
+
+TEST(CpuIsa, EveryLevelUpToTheBestCanBeSelected) {
+    const mln_isa best = cpu::best_isa();
+    for (mln_isa isa : {MLN_ISA_SCALAR, MLN_ISA_AVX2, MLN_ISA_AVX512}) {
+        if (isa > best) continue;
+        ScopedIsa selected(isa);
+        EXPECT_EQ(cpu::active_isa(), isa);
+        EXPECT_EQ(cpu::runs_avx2(isa), isa != MLN_ISA_SCALAR);
+    }
 }
 
 TEST(CpuIsa, SetLowerWorksHigherFails) {
@@ -77,11 +92,15 @@ TEST(CpuIsa, SetLowerWorksHigherFails) {
         ASSERT_EQ(mln_cpu_get_isa(&now), MLN_STATUS_OK);
         EXPECT_EQ(now, MLN_ISA_SCALAR);
     }
-    EXPECT_TRUE(failed_with(mln_cpu_set_isa(MLN_ISA_AVX512), MLN_STATUS_NOT_SUPPORTED,
-                            {"mln_cpu_set_isa: isa avx512 is not available"}));
+    EXPECT_TRUE(failed_with(mln_cpu_set_isa(MLN_ISA_NEON), MLN_STATUS_NOT_SUPPORTED,
+                            {"mln_cpu_set_isa: isa neon is not available"}));
     EXPECT_TRUE(failed_with(mln_cpu_set_isa(static_cast<mln_isa>(12)), MLN_STATUS_INVALID_ARGUMENT,
                             {"isa 12 is not a valid mln_isa"}));
-    if (cpu::best_isa() != MLN_ISA_AVX2) {
+    if (cpu::best_isa() < MLN_ISA_AVX512) {
+        EXPECT_TRUE(failed_with(mln_cpu_set_isa(MLN_ISA_AVX512), MLN_STATUS_NOT_SUPPORTED,
+                                {"mln_cpu_set_isa: isa avx512 is not available: it needs", "AVX-512 F/BW/VL/DQ"}));
+    }
+    if (cpu::best_isa() < MLN_ISA_AVX2) {
         EXPECT_EQ(mln_cpu_set_isa(MLN_ISA_AVX2), MLN_STATUS_NOT_SUPPORTED);
     }
     mln_isa end = MLN_ISA_NEON;
