@@ -72,10 +72,10 @@ void check_gemm(mln_device* device, const GemmCase& g) {
 class GemmTest : public CpuDeviceTest {};
 
 TEST_F(GemmTest, MatchesReferenceOnEdgeSizesEveryIsaAndTranspose) {
-    // Tile multiples and their neighbours for the 6 x 16 (AVX2) and 12 x 32 (AVX-512) kernels.
+    // Tile multiples and their neighbours for the 6 x 16 (AVX2) and 8 x 32 (AVX-512) kernels.
     const int64_t sizes[][3] = {{0, 0, 0},    {0, 5, 3},    {5, 0, 3},    {5, 3, 0},     {1, 1, 1},
                                 {1, 17, 1},   {7, 13, 5},   {6, 16, 9},   {13, 31, 17},  {37, 41, 43},
-                                {5, 2, 263},  {12, 32, 9},  {11, 33, 8},  {25, 63, 15},  {24, 64, 1}};
+                                {5, 2, 263},  {8, 32, 9},   {9, 33, 8},   {17, 63, 15},  {16, 64, 1}};
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const auto& size : sizes) {
@@ -208,8 +208,8 @@ TEST(GemmMicroKernel, EveryMicroKernelHonoursItsContract) {
         EXPECT_STREQ(kernels::dgemm_microkernel(MLN_ISA_AVX2).name, "dgemm_avx2_6x8");
     }
     if (cpu::best_isa() == MLN_ISA_AVX512) {
-        EXPECT_STREQ(kernels::sgemm_microkernel(MLN_ISA_AVX512).name, "sgemm_avx512_12x32");
-        EXPECT_STREQ(kernels::dgemm_microkernel(MLN_ISA_AVX512).name, "dgemm_avx512_12x16");
+        EXPECT_STREQ(kernels::sgemm_microkernel(MLN_ISA_AVX512).name, "sgemm_avx512_8x32");
+        EXPECT_STREQ(kernels::dgemm_microkernel(MLN_ISA_AVX512).name, "dgemm_avx512_8x16");
     }
 }
 
