@@ -49,6 +49,10 @@ struct GemmMicroKernelInfo {
     GemmMicroKernel<T> packed;   // any contract-conforming call whose A is a packed panel (strides 1, MR)
     GemmMicroKernel<T> strided;  // any A strides (the unpacked small-matrix path)
     GemmPanelPackers<T> packers{};
+    // Multiply-adds up to which GEMM on one thread skips packing (the unpacked path: A read in
+    // place through `strided`, B in place when its rows are contiguous). Measured per kernel:
+    // packing pays off sooner for the 6 x 16 AVX2 kernel on Zen 3 than for 8 x 32 on Zen 5.
+    int64_t direct_max_work = 96 * 96 * 96;
 };
 
 // Largest MR * NR of any micro-kernel (scratch tiles are sized by it).

@@ -114,6 +114,25 @@ TEST_F(GemmTest, LargeMultiBlockMultiThreaded) {
     }
 }
 
+// One thread: both sides of each micro-kernel's direct_max_work (up to 320^3 unpacked for the
+// AVX-512 kernels) and of the depth limit of the unpacked path.
+TEST_F(GemmTest, UnpackedAndPackedPathsAgreeOnOneThread) {
+    ASSERT_EQ(mln_device_set_thread_count(device_, 1), MLN_STATUS_OK);
+    const int64_t sizes[][3] = {{320, 320, 320}, {321, 321, 321}, {97, 95, 96}, {97, 97, 97}, {40, 33, 513}};
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const auto& size : sizes) {
+            for (int t = 0; t < 4; ++t) {
+                check_gemm<float>(device_, {size[0], size[1], size[2], (t & 1) != 0, (t & 2) != 0, 1.0,
+                                            t == 3 ? 0.5 : 0.0, t == 1, t == 2 ? MLN_UNARY_OP_RELU : MLN_UNARY_OP_IDENTITY,
+                                            false});
+            }
+            check_gemm<double>(device_, {size[0], size[1], size[2], true, false, 1.0, 0.0, true, MLN_UNARY_OP_RELU,
+                                         false});
+        }
+    }
+}
+
 TEST_F(GemmTest, EmptyDepthAppliesBetaBiasAndActivation) {
     HostTensor<float> a({2, 0});
     HostTensor<float> b({0, 3});
