@@ -177,39 +177,64 @@ TEST_F(GemmTest, NonFiniteInputsPropagateLikeReference) {
     }
 }
 
-// The micro-kernels on their own, against their contract.
+// The micro-kernels on their own, against their contract: packed A (strides 1, MR) and, through
+// `strided`, row-major A with a gap after each row; beta 0 (C holds NaN and must not be read)
+// and not; without extras and with bias + residual + ReLU fused on the store.
 template <class T>
 void check_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
     const int mr = micro.mr;
     const int nr = micro.nr;
     const int64_t ldc = nr + 3;
-    for (int64_t kc : {0, 1, 7, 64}) {
-        for (T beta : {T(0), T(0.5)}) {
-            std::vector<T> a(static_cast<size_t>(kc * mr));
-            std::vector<T> b(static_cast<size_t>(kc * nr));
-            std::vector<T> c(static_cast<size_t>(mr * ldc));
-            for (auto& v : a) v = random_value<T>();
-            for (auto& v : b) v = random_value<T>();
-            for (auto& v : c) v = beta == T(0) ? std::numeric_limits<T>::quiet_NaN() : random_value<T>();
-            const std::vector<T> c_before = c;
-            const T alpha = T(1.5);
-            micro.packed(kc, a.data(), 1, mr, b.data(), nr, c.data(), ldc, alpha, beta, nullptr);
-            for (int i = 0; i < mr; ++i) {
-                for (int j = 0; j < ldc; ++j) {
-                    const size_t at = static_cast<size_t>(i * ldc + j);
-                    if (j >= nr) {  // outside the tile: untouched
-                        EXPECT_TRUE(same_element(c[at], c_before[at])) << micro.name;
-                        continue;
+    for (bool packed : {true, false}) {
+        for (bool with_extras : {false, true}) {
+            for (int64_t kc : {0, 1, 7, 64}) {
+                for (T beta : {T(0), T(0.5)}) {
+                    // A(i, p) at a[i * a_row + p * a_col].
+                    const int64_t a_row = packed ? 1 : kc + 5;
+                    const int64_t a_col = packed ? mr : 1;
+                    std::vector<T> a(static_cast<size_t>(packed ? kc * mr : mr * (kc + 5)));
+                    std::vector<T> b(static_cast<size_t>(kc * nr));
+                    std::vector<T> c(static_cast<size_t>(mr * ldc));
+                    std::vector<T> bias(static_cast<size_t>(nr));
+                    std::vector<T> residual(static_cast<size_t>(mr * ldc));
+                    for (auto* v : {&a, &b, &bias, &residual}) {
+                        for (auto& x : *v) x = random_value<T>();
                     }
-                    double sum = 0.0;
-                    for (int64_t p = 0; p < kc; ++p) {
-                        sum += static_cast<double>(a[static_cast<size_t>(p * mr + i)]) *
-                               static_cast<double>(b[static_cast<size_t>(p * nr + j)]);
+                    residual[static_cast<size_t>(1 * ldc + 2)] = std::numeric_limits<T>::quiet_NaN();
+                    for (auto& v : c) v = beta == T(0) ? std::numeric_limits<T>::quiet_NaN() : random_value<T>();
+                    const std::vector<T> c_before = c;
+                    const T alpha = T(1.5);
+                    const kernels::GemmTileExtras<T> extras{bias.data(), residual.data(), ldc, true};
+                    (packed ? micro.packed : micro.strided)(kc, a.data(), a_row, a_col, b.data(), nr, c.data(), ldc,
+                                                            alpha, beta, with_extras ? &extras : nullptr);
+                    for (int i = 0; i < mr; ++i) {
+                        for (int j = 0; j < ldc; ++j) {
+                            const size_t at = static_cast<size_t>(i * ldc + j);
+                            if (j >= nr) {  // outside the tile: untouched
+                                EXPECT_TRUE(same_element(c[at], c_before[at])) << micro.name;
+                                continue;
+                            }
+                            double sum = 0.0;
+                            for (int64_t p = 0; p < kc; ++p) {
+                                sum += static_cast<double>(a[static_cast<size_t>(i * a_row + p * a_col)]) *
+                                       static_cast<double>(b[static_cast<size_t>(p * nr + j)]);
+                            }
+                            double expected = alpha * sum;
+                            if (beta != T(0)) expected += beta * static_cast<double>(c_before[at]);
+                            if (with_extras) {
+                                expected += static_cast<double>(bias[static_cast<size_t>(j)]) +
+                                            static_cast<double>(residual[at]);
+                                if (expected < 0.0) expected = 0.0;  // NaN stays NaN
+                            }
+                            if (std::isnan(expected)) {
+                                EXPECT_TRUE(std::isnan(c[at])) << micro.name << " i=" << i << " j=" << j;
+                                continue;
+                            }
+                            EXPECT_NEAR(c[at], expected, 1e-4 * (1.0 + std::fabs(expected)))
+                                << micro.name << (packed ? " packed" : " strided") << " extras=" << with_extras
+                                << " kc=" << kc << " i=" << i << " j=" << j;
+                        }
                     }
-                    double expected = alpha * sum;
-                    if (beta != T(0)) expected += beta * static_cast<double>(c_before[at]);
-                    EXPECT_NEAR(c[at], expected, 1e-4 * (1.0 + std::fabs(expected)))
-                        << micro.name << " kc=" << kc << " i=" << i << " j=" << j;
                 }
             }
         }
