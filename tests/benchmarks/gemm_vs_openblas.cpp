@@ -7,7 +7,8 @@
 // shared with other work approaches the unloaded figure; use enough --batches). Both results are checked against each other.
 // A second table times Myelin's fused epilogues against the plain GEMM of the same shape.
 //
-//   gemm_vs_openblas [--json] [--quick] [--min] [--batches N] [--threads 1,2] [--shapes MxNxK,...]
+//   gemm_vs_openblas [--json] [--quick] [--min] [--batch-ms MS] [--batches N] [--threads 1,2]
+//                    [--shapes MxNxK,...]
 //
 // OpenBLAS picks its kernels by CPU (the core it picked is printed); Debian's 0.3.21 runs its
 // AVX2 (Haswell) kernels on Zen 5, OPENBLAS_CORETYPE=SkylakeX its AVX-512 ones: the strict peer.
@@ -43,8 +44,11 @@ struct Options {
     std::vector<Shape> shapes;  // empty: the default list
 };
 
-// Each timed batch lasts at least this long, so timer resolution and one-off stalls vanish.
-constexpr double kBatchSeconds = 0.03;
+// Each timed batch lasts at least this long by default, so timer resolution and one-off stalls
+// vanish in the median. With --min, shorter batches (--batch-ms 2) are likelier to run whole
+// while the machine is free.
+constexpr double kDefaultBatchSeconds = 0.03;
+double g_batch_seconds = kDefaultBatchSeconds;
 
 [[noreturn]] void fail(const std::string& message) {
     std::fprintf(stderr, "gemm_vs_openblas: %s\n", message.c_str());
@@ -81,7 +85,7 @@ double now_seconds() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Calls per batch so that one batch lasts about kBatchSeconds.
+// Calls per batch so that one batch lasts about g_batch_seconds.
 template <class Call>
 int calibrate(Call&& call) {
     call();  // warm-up: page faults, pool start, pack buffers
@@ -90,8 +94,9 @@ int calibrate(Call&& call) {
         const double start = now_seconds();
         for (int i = 0; i < calls; ++i) call();
         const double elapsed = now_seconds() - start;
-        if (elapsed >= kBatchSeconds || calls >= (1 << 20)) return calls;
-        calls = elapsed <= 0.0 ? calls * 8 : std::max(calls + 1, static_cast<int>(calls * kBatchSeconds / elapsed * 1.2));
+        if (elapsed >= g_batch_seconds || calls >= (1 << 20)) return calls;
+        calls = elapsed <= 0.0 ? calls * 8
+                               : std::max(calls + 1, static_cast<int>(calls * g_batch_seconds / elapsed * 1.2));
     }
 }
 
@@ -224,6 +229,10 @@ Options parse(int argc, char** argv) {
             o.quick = true;
         } else if (arg == "--min") {
             o.fastest = true;
+        } else if (arg == "--batch-ms" && i + 1 < argc) {
+            const double ms = std::atof(argv[++i]);
+            if (!(ms > 0.0)) fail("--batch-ms wants a positive number of milliseconds");
+            g_batch_seconds = ms * 1e-3;
         } else if (arg == "--batches" && i + 1 < argc) {
             o.batches = std::max(1, std::atoi(argv[++i]));
         } else if (arg == "--threads" && i + 1 < argc) {
@@ -231,7 +240,8 @@ Options parse(int argc, char** argv) {
         } else if (arg == "--shapes" && i + 1 < argc) {
             o.shapes = parse_shapes(argv[++i]);
         } else {
-            fail("usage: gemm_vs_openblas [--json] [--quick] [--min] [--batches N] [--threads 1,2] [--shapes MxNxK,...]");
+            fail("usage: gemm_vs_openblas [--json] [--quick] [--min] [--batch-ms MS] [--batches N] [--threads 1,2] "
+                 "[--shapes MxNxK,...]");
         }
     }
     return o;
