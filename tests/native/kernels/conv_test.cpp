@@ -80,6 +80,18 @@ std::vector<ConvCase> edge_cases() {
         // Enough (image, group) tasks to run the images in parallel.
         {{8, 4, 6, 6}, 8, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2},
         {{9, 3, 5, 5}, 4, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        // Stride-1 backward data as a forward conv with flipped filters (at least 256 dx
+        // positions): pads 0, 1, asymmetric, dilation, groups, 1-d and 3-d.
+        {{2, 5, 13, 11}, 7, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 6, 17, 19}, 4, {3, 2}, {1, 1}, {2, 1}, {0, 1}, {3, 0}, 2},
+        {{3, 4, 11, 9}, 6, {5, 3}, {1, 1}, {1, 2}, {2, 0}, {1, 2}, 1},
+        {{2, 3, 131}, 5, {4}, {1}, {1}, {2}, {1}, 1},
+        {{1, 4, 7, 8, 6}, 4, {3, 3, 2}, {1, 1, 1}, {1, 1, 1}, {1, 0, 1}, {1, 2, 0}, 2},
+        // Depthwise backward over rows longer than the 16-lane accumulators: stride 1 and 2,
+        // dilation, a channel multiplier of 1 with uneven widths.
+        {{2, 3, 9, 37}, 3, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 3},
+        {{3, 2, 10, 41}, 2, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {0, 0}, 2},
+        {{1, 4, 12, 35}, 4, {3, 5}, {1, 1}, {2, 2}, {2, 4}, {2, 3}, 4},
     };
 }
 
