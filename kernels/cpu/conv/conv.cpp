@@ -132,6 +132,7 @@ void conv_forward_typed(const ConvArgs& a) {
 
 bool is_depthwise(const ConvArgs& a) { return a.groups == a.channels && a.groups == a.out_channels; }
 
+// Tasks: (image, block of kDepthwiseBlock channels).
 template <class T>
 void conv_depthwise_backward_data(const ConvArgs& a) {
     const DepthwiseBackwardDataKernel<T> kernel = conv_depthwise_backward_data_kernel<T>(cpu::active_isa());
@@ -140,9 +141,14 @@ void conv_depthwise_backward_data(const ConvArgs& a) {
     const T* w = static_cast<const T*>(a.w.data);
     T* dx = static_cast<T*>(a.x.data);
     const int64_t kernel_size = a.geometry.kernel_size();
-    cpu::parallel_for(a.batch * a.channels, 1, [&](int64_t begin, int64_t end) {
+    const int64_t blocks = (a.channels + kDepthwiseBlock<T> - 1) / kDepthwiseBlock<T>;
+    cpu::parallel_for(a.batch * blocks, 1, [&](int64_t begin, int64_t end) {
         for (int64_t task = begin; task < end; ++task) {
-            kernel(dy + task * s.out_size, w + task % a.channels * kernel_size, a.geometry, dx + task * s.in_size);
+            const int64_t n = task / blocks;
+            const int64_t c = task % blocks * kDepthwiseBlock<T>;
+            const int64_t channels = std::min(kDepthwiseBlock<T>, a.channels - c);
+            const int64_t first = n * a.channels + c;
+            kernel(dy + first * s.out_size, w + c * kernel_size, a.geometry, channels, dx + first * s.in_size);
         }
     });
 }
@@ -246,8 +252,8 @@ void conv_backward_bias(const ConvArgs& a, const ConvSizes& s) {
     });
 }
 
-// Each channel's taps summed over the whole batch by one task: no partials to add, and a result
-// that does not depend on the thread count.
+// Each block of kDepthwiseBlock channels summed over the whole batch by one task: no partials
+// to add, and a result that does not depend on the thread count.
 template <class T>
 void conv_depthwise_backward_filter(const ConvArgs& a, const ConvSizes& s) {
     const DepthwiseBackwardFilterKernel<T> kernel = conv_depthwise_backward_filter_kernel<T>(cpu::active_isa());
@@ -255,10 +261,12 @@ void conv_depthwise_backward_filter(const ConvArgs& a, const ConvSizes& s) {
     const T* dy = static_cast<const T*>(a.y.data);
     T* dw = static_cast<T*>(a.w.data);
     const int64_t kernel_size = a.geometry.kernel_size();
-    cpu::parallel_for(a.channels, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t c = begin; c < end; ++c) {
-            kernel(x + c * s.in_size, dy + c * s.out_size, a.geometry, a.batch, a.channels * s.in_size,
-                   a.channels * s.out_size, dw + c * kernel_size);
+    const int64_t blocks = (a.channels + kDepthwiseBlock<T> - 1) / kDepthwiseBlock<T>;
+    cpu::parallel_for(blocks, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t block = begin; block < end; ++block) {
+            const int64_t c = block * kDepthwiseBlock<T>;
+            kernel(x + c * s.in_size, dy + c * s.out_size, a.geometry, std::min(kDepthwiseBlock<T>, a.channels - c),
+                   a.batch, a.channels * s.in_size, a.channels * s.out_size, dw + c * kernel_size);
         }
     });
 }
