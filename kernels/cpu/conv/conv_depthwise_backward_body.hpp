@@ -154,14 +154,19 @@ void depthwise_backward_filter_body(const T* x, const T* dy, const WindowGeometr
                             const int64_t offset = kw * g.dilation[2] - g.pad_begin[2];
                             int64_t lo, hi;
                             valid_output_range(offset, g.stride[2], g.in[2], g.out[2], &lo, &hi);
-                            // The tap's lanes stay in registers over the row.
+                            // The tap's lanes stay in registers over the row, in four
+                            // independent sums so that the FMA latency does not bound the loop.
                             T* tap = dw_blocked + ((kd * g.kernel[1] + kh) * g.kernel[2] + kw) * L;
-                            T sum[L];
-                            std::copy(tap, tap + L, sum);
-                            for (int64_t ow = lo; ow < hi; ++ow) {
-                                lanes_multiply_add(sum, dy_row + ow * L, x_row + (ow * g.stride[2] + offset) * L);
+                            T sum[4][L] = {};
+                            const int64_t step = g.stride[2] * L;
+                            const T* x_at = x_row + (lo * g.stride[2] + offset) * L;
+                            const T* dy_at = dy_row + lo * L;
+                            int64_t ow = lo;
+                            for (; ow + 4 <= hi; ow += 4, x_at += 4 * step, dy_at += 4 * L) {
+                                for (int u = 0; u < 4; ++u) lanes_multiply_add(sum[u], dy_at + u * L, x_at + u * step);
                             }
-                            std::copy(sum, sum + L, tap);
+                            for (; ow < hi; ++ow, x_at += step, dy_at += L) lanes_multiply_add(sum[0], dy_at, x_at);
+                            for (int64_t j = 0; j < L; ++j) tap[j] += (sum[0][j] + sum[1][j]) + (sum[2][j] + sum[3][j]);
                         }
                     }
                 }
