@@ -292,6 +292,23 @@ TEST_F(ConvTest, EpilogueRejectsBadResidualAndActivation) {
                             MLN_STATUS_INVALID_ARGUMENT, {"mln_conv_forward: activation"}));
 }
 
+// Backward filter gathers small images in chunks (one GEMM over several images' positions) and
+// cuts the batch into fewer slices when the filter is large: chunks of 3-4 images (im2col,
+// pointwise, groups), and a 2.4 MB filter (6 slices in f32, 3 in f64).
+TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
+    const std::vector<ConvCase> cases = {
+        {{27, 3, 6, 7}, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{27, 6, 4, 5}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{19, 4, 5, 5}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {0, 0}, 2},
+        {{9, 256, 3, 3}, 256, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+    };
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const ConvCase& c : cases) check_against_reference<float>(device_, c);
+    }
+    for (const ConvCase& c : cases) check_against_reference<double>(device_, c);
+}
+
 // NaN and Inf reach the same outputs as in the reference twin on every backward path (depthwise
 // blocks, flipped-filter forward, GEMM + col2im, pointwise) at every ISA: in dy for backward
 // data, in x for backward filter (padding never multiplies them, so no 0 * Inf appears).
