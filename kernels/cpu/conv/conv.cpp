@@ -1,7 +1,11 @@
 // Convolution drivers. Forward: an implicit GEMM that lowers the image block by block straight
 // into the GEMM's packed panels (conv_implicit_gemm.hpp), or the depthwise path. Backward:
-// im2col/col2im + GEMM per (image, group), with a direct path for pointwise (1x1, stride 1, no
-// padding: the NCHW image already is the column matrix).
+// depthwise has direct kernels (conv_depthwise_backward.hpp). Backward data with stride 1 is the
+// forward convolution of dy with the flipped, transposed filters (so it runs the forward
+// drivers); other strides, and small images whose weights would cost more to rearrange than
+// they are used, take GEMM into columns + col2im. Backward filter: im2col + GEMM per (image,
+// group). Pointwise (1x1, stride 1, no padding) needs no lowering: the NCHW image already is
+// the column matrix.
 //
 // Threading: GEMM called inside a parallel region runs on the calling thread (pool policy), so
 // each driver picks one level to parallelize. With enough (image, group) tasks to keep every
@@ -14,6 +18,7 @@
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/conv/conv_depthwise.hpp"
+#include "kernels/cpu/conv/conv_depthwise_backward.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm.hpp"
 #include "kernels/cpu/conv/gemm_rowmajor.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
@@ -23,10 +28,16 @@
 namespace mln::kernels {
 namespace {
 
-// Fixed number of batch slices whose filter gradients are summed separately and then added in
-// order: enough slices to occupy the threads at batch >= 8, and a result that does not depend
-// on the thread count.
+// At most this many batch slices whose filter gradients are summed separately and then added in
+// order: enough slices to occupy the threads at batch >= 8. Fewer where their partial sums would
+// take more than kFilterPartialsBytes (deep layers: the partials would be a pass over memory per
+// image). The count depends on the sizes only, so the result does not depend on the thread count.
 constexpr int64_t kFilterGradientSlices = 8;
+constexpr int64_t kFilterPartialsBytes = 16 << 20;
+// Backward filter is a GEMM whose depth is the output positions; small images are gathered in
+// chunks of consecutive images until the depth reaches this, so that dW (the GEMM's C) is read
+// and written once per chunk instead of once per image.
+constexpr int64_t kFilterGradientMinDepth = 512;
 // Rows of the column matrix (or channels for col2im) per parallel chunk.
 constexpr int64_t kLoweringGrain = 4;
 
@@ -63,9 +74,10 @@ bool is_pointwise(const WindowGeometry& g) {
 }
 
 template <class T>
-void im2col(const T* x, const WindowGeometry& g, int64_t rows, T* col, bool parallel) {
-    if (!parallel) return im2col_rows(x, g, 0, rows, col);
-    cpu::parallel_for(rows, kLoweringGrain, [&](int64_t begin, int64_t end) { im2col_rows(x, g, begin, end, col); });
+void im2col(const T* x, const WindowGeometry& g, int64_t rows, T* col, int64_t ld, bool parallel) {
+    if (!parallel) return im2col_rows(x, g, 0, rows, col, ld);
+    cpu::parallel_for(rows, kLoweringGrain,
+                      [&](int64_t begin, int64_t end) { im2col_rows(x, g, begin, end, col, ld); });
 }
 
 template <class T>
@@ -125,9 +137,91 @@ void conv_forward_typed(const ConvArgs& a) {
     implicit_gemm::conv_forward<T>(a);
 }
 
+bool is_depthwise(const ConvArgs& a) { return a.groups == a.channels && a.groups == a.out_channels; }
+
+// Tasks: (image, block of kDepthwiseBlock channels).
+template <class T>
+void conv_depthwise_backward_data(const ConvArgs& a) {
+    const DepthwiseBackwardDataKernel<T> kernel = conv_depthwise_backward_data_kernel<T>(cpu::active_isa());
+    const ConvSizes s(a);
+    const T* dy = static_cast<const T*>(a.y.data);
+    const T* w = static_cast<const T*>(a.w.data);
+    T* dx = static_cast<T*>(a.x.data);
+    const int64_t kernel_size = a.geometry.kernel_size();
+    const int64_t blocks = (a.channels + kDepthwiseBlock<T> - 1) / kDepthwiseBlock<T>;
+    cpu::parallel_for(a.batch * blocks, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t n = task / blocks;
+            const int64_t c = task % blocks * kDepthwiseBlock<T>;
+            const int64_t channels = std::min(kDepthwiseBlock<T>, a.channels - c);
+            const int64_t first = n * a.channels + c;
+            kernel(dy + first * s.out_size, w + c * kernel_size, a.geometry, channels, dx + first * s.in_size);
+        }
+    });
+}
+
+// Below this many dx positions per group (batch x spatial: the columns of the GEMM), the
+// flipped filters are used too little to pay for rearranging them (one pass over all weights
+// costs about as much as a GEMM with 60 columns).
+constexpr int64_t kFlippedFilterMinColumns = 256;
+
+// The stride-1 backward data as a forward convolution: dx = conv(dy, w') with
+// w'[g][c][m][k] = w[g][m][c][K-1-k] (every spatial axis flipped, in and out channels swapped
+// within the group) and pads d*(k-1) - pad_begin before, in - out + pad_begin after. Returns
+// false where that does not apply (a stride above 1, a pad past the dilated kernel, too few
+// columns), leaving dx untouched.
+template <class T>
+bool conv_backward_data_as_forward(const ConvArgs& a) {
+    const WindowGeometry& g = a.geometry;
+    const ConvSizes s(a);
+    if (a.batch * s.in_size < kFlippedFilterMinColumns || is_pointwise(g)) return false;
+    WindowGeometry flipped = g;
+    for (int d = 0; d < 3; ++d) {
+        const int64_t span = g.dilation[d] * (g.kernel[d] - 1);
+        flipped.in[d] = g.out[d];
+        flipped.out[d] = g.in[d];
+        flipped.pad_begin[d] = span - g.pad_begin[d];
+        flipped.pad_end[d] = g.in[d] - g.out[d] + g.pad_begin[d];
+        if (g.stride[d] != 1 || flipped.pad_begin[d] < 0 || flipped.pad_end[d] < 0) return false;
+    }
+    const int64_t kernel_size = g.kernel_size();
+    // Its own buffer: the forward drivers may use the column buffers. The workers reach it
+    // through the pointer (a thread_local named in the lambda would be each worker's own).
+    thread_local std::vector<T> w_flipped_buffer;
+    w_flipped_buffer.resize(static_cast<size_t>(a.out_channels * s.depth));
+    T* w_flipped = w_flipped_buffer.data();
+    const T* w = static_cast<const T*>(a.w.data);
+    // Row (g, c, m) of w' gathers row (g, m, c) of w reversed.
+    cpu::parallel_for(a.channels, 4, [&](int64_t begin, int64_t end) {
+        for (int64_t row = begin; row < end; ++row) {
+            const int64_t group = row / s.group_channels;
+            const int64_t c = row % s.group_channels;
+            for (int64_t m = 0; m < s.group_out_channels; ++m) {
+                const T* src = w + ((group * s.group_out_channels + m) * s.group_channels + c) * kernel_size;
+                T* dst = w_flipped + (row * s.group_out_channels + m) * kernel_size;
+                for (int64_t k = 0; k < kernel_size; ++k) dst[k] = src[kernel_size - 1 - k];
+            }
+        }
+    });
+    ConvArgs forward;
+    forward.geometry = flipped;
+    forward.batch = a.batch;
+    forward.channels = a.out_channels;
+    forward.out_channels = a.channels;
+    forward.groups = a.groups;
+    forward.x = a.y;
+    forward.y = a.x;
+    forward.w = a.w;
+    forward.w.data = w_flipped;
+    conv_forward_typed<T>(forward);
+    return true;
+}
+
 template <class T>
 void conv_backward_data_typed(const ConvArgs& a) {
     if (a.batch == 0 || a.channels == 0) return;
+    if (is_depthwise(a)) return conv_depthwise_backward_data<T>(a);
+    if (conv_backward_data_as_forward<T>(a)) return;
     const ConvSizes s(a);
     const bool pointwise = is_pointwise(a.geometry);
     const T* dy = static_cast<const T*>(a.y.data);
@@ -168,9 +262,29 @@ void conv_backward_bias(const ConvArgs& a, const ConvSizes& s) {
     });
 }
 
+// Each block of kDepthwiseBlock channels summed over the whole batch by one task: no partials
+// to add, and a result that does not depend on the thread count.
+template <class T>
+void conv_depthwise_backward_filter(const ConvArgs& a, const ConvSizes& s) {
+    const DepthwiseBackwardFilterKernel<T> kernel = conv_depthwise_backward_filter_kernel<T>(cpu::active_isa());
+    const T* x = static_cast<const T*>(a.x.data);
+    const T* dy = static_cast<const T*>(a.y.data);
+    T* dw = static_cast<T*>(a.w.data);
+    const int64_t kernel_size = a.geometry.kernel_size();
+    const int64_t blocks = (a.channels + kDepthwiseBlock<T> - 1) / kDepthwiseBlock<T>;
+    cpu::parallel_for(blocks, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t block = begin; block < end; ++block) {
+            const int64_t c = block * kDepthwiseBlock<T>;
+            kernel(x + c * s.in_size, dy + c * s.out_size, a.geometry, std::min(kDepthwiseBlock<T>, a.channels - c),
+                   a.batch, a.channels * s.in_size, a.channels * s.out_size, dw + c * kernel_size);
+        }
+    });
+}
+
 // dW_g = sum over images of dy_g (Mg x P) * columns^T (P x depth). Images are cut into fixed
 // slices; each (slice, group) task writes its own partial dW, and partials are added in slice
-// order.
+// order. Within a slice, images go by chunks: their dy rows and columns side by side, so one
+// GEMM of depth chunk x P covers the chunk.
 template <class T>
 void conv_backward_filter_typed(const ConvArgs& a) {
     const ConvSizes s(a);
@@ -182,10 +296,13 @@ void conv_backward_filter_typed(const ConvArgs& a) {
         std::fill(dw, dw + filter_size, T(0));
         return;
     }
+    if (is_depthwise(a)) return conv_depthwise_backward_filter<T>(a, s);
     const bool pointwise = is_pointwise(a.geometry);
     const T* x = static_cast<const T*>(a.x.data);
     const T* dy = static_cast<const T*>(a.y.data);
-    const int64_t slices = std::min(a.batch, kFilterGradientSlices);
+    const int64_t partials_budget = kFilterPartialsBytes / (filter_size * static_cast<int64_t>(sizeof(T)));
+    const int64_t slices = std::max<int64_t>(1, std::min({a.batch, kFilterGradientSlices, partials_budget}));
+    const int64_t chunk_images = std::max<int64_t>(1, kFilterGradientMinDepth / std::max<int64_t>(s.out_size, 1));
     std::vector<T> partials(slices > 1 ? static_cast<size_t>(slices * filter_size) : 0);
     run_tasks(slices * a.groups, [&](int64_t task, bool inner_parallel) {
         const int64_t slice = task / a.groups;
@@ -194,18 +311,43 @@ void conv_backward_filter_typed(const ConvArgs& a) {
         T* dw_group = dw_slice + g * s.group_out_channels * s.depth;
         const int64_t first = a.batch * slice / slices;
         const int64_t last = a.batch * (slice + 1) / slices;
-        for (int64_t n = first; n < last; ++n) {
+        for (int64_t n = first; n < last; n += chunk_images) {
+            const int64_t images = std::min(chunk_images, last - n);
+            const int64_t depth = images * s.out_size;  // of the GEMM
             const T* x_group = x + (n * a.channels + g * s.group_channels) * s.in_size;
             const T* dy_group = dy + (n * a.out_channels + g * s.group_out_channels) * s.out_size;
             const T* columns = x_group;
-            if (!pointwise) {
+            const T* dy_rows = dy_group;
+            if (images > 1 || !pointwise) {
                 std::vector<T>& buffer = thread_columns<T>();
-                buffer.resize(static_cast<size_t>(s.depth * s.out_size));
-                im2col(x_group, a.geometry, s.depth, buffer.data(), inner_parallel);
+                buffer.resize(static_cast<size_t>(s.depth * depth));
+                for (int64_t i = 0; i < images; ++i) {
+                    const T* x_image = x_group + i * a.channels * s.in_size;
+                    T* col = buffer.data() + i * s.out_size;
+                    if (pointwise) {
+                        for (int64_t c = 0; c < s.group_channels; ++c) {
+                            std::copy(x_image + c * s.in_size, x_image + (c + 1) * s.in_size, col + c * depth);
+                        }
+                    } else {
+                        im2col(x_image, a.geometry, s.depth, col, depth, inner_parallel);
+                    }
+                }
                 columns = buffer.data();
             }
-            gemm_rowmajor<T>(false, true, s.group_out_channels, s.depth, s.out_size, dy_group, s.out_size, columns,
-                             s.out_size, dw_group, s.depth, n == first ? 0.0 : 1.0);
+            if (images > 1) {
+                thread_local std::vector<T> dy_buffer;
+                dy_buffer.resize(static_cast<size_t>(s.group_out_channels * depth));
+                for (int64_t i = 0; i < images; ++i) {
+                    const T* dy_image = dy_group + i * a.out_channels * s.out_size;
+                    for (int64_t m = 0; m < s.group_out_channels; ++m) {
+                        std::copy(dy_image + m * s.out_size, dy_image + (m + 1) * s.out_size,
+                                  dy_buffer.data() + m * depth + i * s.out_size);
+                    }
+                }
+                dy_rows = dy_buffer.data();
+            }
+            gemm_rowmajor<T>(false, true, s.group_out_channels, s.depth, depth, dy_rows, depth, columns, depth,
+                             dw_group, s.depth, n == first ? 0.0 : 1.0);
         }
     });
     if (slices == 1) return;

@@ -19,11 +19,13 @@ inline void valid_output_range(int64_t offset, int64_t stride, int64_t in, int64
     *hi = std::max(*lo, std::min(last, out));
 }
 
-// Writes rows [row_begin, row_end) of the column matrix of x (channels x in, contiguous).
+// Writes rows [row_begin, row_end) of the column matrix of x (channels x in, contiguous), row r
+// at col + r * ld (ld >= out size; 0 means the out size).
 template <class T>
-void im2col_rows(const T* x, const WindowGeometry& g, int64_t row_begin, int64_t row_end, T* col) {
+void im2col_rows(const T* x, const WindowGeometry& g, int64_t row_begin, int64_t row_end, T* col, int64_t ld = 0) {
     const int64_t out_size = g.out_size();
     const int64_t in_size = g.in_size();
+    if (ld == 0) ld = out_size;
     for (int64_t r = row_begin; r < row_end; ++r) {
         int64_t t = r;
         const int64_t kw = t % g.kernel[2];
@@ -33,7 +35,7 @@ void im2col_rows(const T* x, const WindowGeometry& g, int64_t row_begin, int64_t
         const int64_t kd = t % g.kernel[0];
         const int64_t c = t / g.kernel[0];
         const T* xc = x + c * in_size;
-        T* dst = col + r * out_size;
+        T* dst = col + r * ld;
         const int64_t w_offset = kw * g.dilation[2] - g.pad_begin[2];
         int64_t lo, hi;
         valid_output_range(w_offset, g.stride[2], g.in[2], g.out[2], &lo, &hi);
