@@ -1,0 +1,113 @@
+// Body of the max pooling plane kernel, compiled per ISA file on its FloatLanes type.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "core/nn_args.hpp"
+#include "kernels/cpu/common/float_lanes.hpp"
+
+namespace mln::kernels {
+namespace {
+
+template <class V>
+struct MaxPoolPlane {
+    using Reg = typename V::Reg;
+    using IReg = typename V::IReg;
+
+    // Taps j in [0, kernel) with 0 <= start + j * dilation < size.
+    static void valid_taps(int64_t start, int64_t dilation, int64_t kernel, int64_t size, int64_t* lo, int64_t* hi) {
+        const int64_t first = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
+        const int64_t end = start >= size ? 0 : (size - start + dilation - 1) / dilation;
+        *lo = std::min(first, kernel);
+        *hi = std::max(*lo, std::min(end, kernel));
+    }
+
+    static void run(const float* x, float* y, int64_t* indices, int64_t index_base, const WindowGeometry& g) {
+        const int64_t width = g.in[2];
+        const int64_t stride = g.stride[2], dilation = g.dilation[2], pad = g.pad_begin[2], kernel = g.kernel[2];
+        // Columns [vector_lo, vector_hi) have every tap inside the row; a strided load of
+        // stride 2 reads one float past its last lane, so those also keep that float inside.
+        const int64_t reach = (kernel - 1) * dilation + (stride == 2 ? 1 : 0);
+        const int64_t vector_lo = std::min(g.out[2], (pad + stride - 1) / stride);
+        const int64_t vector_hi =
+            width - 1 + pad - reach < 0 ? 0 : std::min(g.out[2], (width - 1 + pad - reach) / stride + 1);
+        // Starts (in the plane) of the window's rows inside x, in tap order.
+        std::vector<int64_t> row_starts(static_cast<size_t>(g.kernel[0] * g.kernel[1]));
+        int64_t* row_list = row_starts.data();
+        int64_t out_flat = 0;
+        for (int64_t od = 0; od < g.out[0]; ++od) {
+            int64_t d_lo, d_hi;
+            const int64_t d_start = od * g.stride[0] - g.pad_begin[0];
+            valid_taps(d_start, g.dilation[0], g.kernel[0], g.in[0], &d_lo, &d_hi);
+            for (int64_t oh = 0; oh < g.out[1]; ++oh, out_flat += g.out[2]) {
+                int64_t h_lo, h_hi;
+                const int64_t h_start = oh * g.stride[1] - g.pad_begin[1];
+                valid_taps(h_start, g.dilation[1], g.kernel[1], g.in[1], &h_lo, &h_hi);
+                int64_t row_count = 0;
+                for (int64_t kd = d_lo; kd < d_hi; ++kd) {
+                    for (int64_t kh = h_lo; kh < h_hi; ++kh) {
+                        const int64_t id = d_start + kd * g.dilation[0], ih = h_start + kh * g.dilation[1];
+                        row_list[row_count++] = (id * g.in[1] + ih) * width;
+                    }
+                }
+                float* y_row = y + out_flat;
+                int64_t* i_row = indices != nullptr ? indices + out_flat : nullptr;
+                const int64_t lo = row_count > 0 ? vector_lo : g.out[2];
+                int64_t ow = 0;
+                for (; ow < lo; ++ow) one_output(x, row_list, row_count, g, ow, y_row, i_row, index_base);
+                for (; ow + V::width <= vector_hi && row_count > 0; ow += V::width) {
+                    register_of_outputs(x, row_list, row_count, g, ow, y_row, i_row, index_base);
+                }
+                for (; ow < g.out[2]; ++ow) one_output(x, row_list, row_count, g, ow, y_row, i_row, index_base);
+            }
+        }
+    }
+
+    static void one_output(const float* x, const int64_t* rows, int64_t row_count, const WindowGeometry& g, int64_t ow,
+                           float* y_row, int64_t* i_row, int64_t index_base) {
+        int64_t w_lo, w_hi;
+        const int64_t w_start = ow * g.stride[2] - g.pad_begin[2];
+        valid_taps(w_start, g.dilation[2], g.kernel[2], g.in[2], &w_lo, &w_hi);
+        float best = -std::numeric_limits<float>::infinity();
+        int64_t best_position = -1;
+        for (int64_t r = 0; r < row_count; ++r) {
+            for (int64_t kw = w_lo; kw < w_hi; ++kw) {
+                const int64_t position = rows[r] + w_start + kw * g.dilation[2];
+                const float v = x[position];
+                if (best_position < 0 || v > best || (v != v && best == best)) {
+                    best = v;
+                    best_position = position;
+                }
+            }
+        }
+        y_row[ow] = best;
+        if (i_row != nullptr) i_row[ow] = best_position < 0 ? -1 : index_base + best_position;
+    }
+
+    static void register_of_outputs(const float* x, const int64_t* rows, int64_t row_count, const WindowGeometry& g,
+                                    int64_t ow, float* y_row, int64_t* i_row, int64_t index_base) {
+        const int64_t stride = g.stride[2];
+        const int64_t first_column = ow * stride - g.pad_begin[2];
+        const int32_t step = static_cast<int32_t>(stride);
+        Reg best = V::load_strided(x + rows[0] + first_column, stride);
+        IReg best_position = V::lane_positions(static_cast<int32_t>(rows[0] + first_column), step);
+        for (int64_t r = 0; r < row_count; ++r) {
+            for (int64_t kw = r == 0 ? 1 : 0; kw < g.kernel[2]; ++kw) {
+                const int64_t position = rows[r] + first_column + kw * g.dilation[2];
+                const Reg v = V::load_strided(x + position, stride);
+                // Take v where it is larger, or NaN over a number.
+                const auto take = V::either(V::greater(v, best), V::both(V::is_nan(v), V::negate(V::is_nan(best))));
+                best = V::select(take, v, best);
+                best_position = V::select(take, V::lane_positions(static_cast<int32_t>(position), step), best_position);
+            }
+        }
+        V::store(y_row + ow, best, AllLanes{});
+        if (i_row != nullptr) V::store_indices(i_row + ow, best_position, index_base);
+    }
+};
+
+}  // namespace
+}  // namespace mln::kernels
