@@ -40,20 +40,21 @@ struct ScalarLanes {
     static Reg add(Reg a, Reg b) { return a + b; }
     static Reg sub(Reg a, Reg b) { return a - b; }
     static Reg mul(Reg a, Reg b) { return a * b; }
+    static Reg fmadd(Reg a, Reg b, Reg c) { return a * b + c; }
     static double sum(Reg v) { return static_cast<double>(v); }
 
     // Comparisons and int32 lanes (pooling's argmax).
     using Cmp = bool;
     using IReg = int32_t;
     static Reg load_strided(const float* p, int64_t) { return *p; }
-    static Cmp greater(Reg a, Reg b) { return a > b; }
-    static Cmp is_nan(Reg a) { return std::isnan(a); }
-    static Cmp either(Cmp a, Cmp b) { return a || b; }
-    static Cmp both(Cmp a, Cmp b) { return a && b; }
-    static Cmp negate(Cmp a) { return !a; }
+    // Whether v replaces best in a max where NaN wins and the first NaN stays: v > best, or v
+    // NaN while best is not.
+    static Cmp takes_over(Reg v, Reg best) { return v > best || (std::isnan(v) && !std::isnan(best)); }
     static Reg select(Cmp c, Reg t, Reg f) { return c ? t : f; }
     static IReg select(Cmp c, IReg t, IReg f) { return c ? t : f; }
-    static IReg lane_positions(int32_t first, int32_t) { return first; }
+    // Lane i holds i * step; plus(steps, first) adds first to every lane.
+    static IReg lane_steps(int32_t) { return 0; }
+    static IReg plus(IReg steps, int32_t first) { return steps + first; }
     static void store_indices(int64_t* out, IReg positions, int64_t base) { *out = base + positions; }
 };
 
@@ -77,6 +78,7 @@ struct Avx2Lanes {
     static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
     static Reg sub(Reg a, Reg b) { return _mm256_sub_ps(a, b); }
     static Reg mul(Reg a, Reg b) { return _mm256_mul_ps(a, b); }
+    static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
     static double sum(Reg v) {
         const __m256d d = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
         const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(d), _mm256_extractf128_pd(d, 1));
@@ -96,20 +98,18 @@ struct Avx2Lanes {
         const __m256i offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<int>(s)));
         return _mm256_i32gather_ps(p, offsets, 4);
     }
-    static Cmp greater(Reg a, Reg b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
-    static Cmp is_nan(Reg a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
-    static Cmp either(Cmp a, Cmp b) { return _mm256_or_ps(a, b); }
-    static Cmp both(Cmp a, Cmp b) { return _mm256_and_ps(a, b); }
-    static Cmp negate(Cmp a) { return _mm256_xor_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32(-1))); }
+    // !(v <= best) is v > best or either NaN; best ordered leaves v > best or v NaN.
+    static Cmp takes_over(Reg v, Reg best) {
+        return _mm256_and_ps(_mm256_cmp_ps(v, best, _CMP_NLE_UQ), _mm256_cmp_ps(best, best, _CMP_ORD_Q));
+    }
     static Reg select(Cmp c, Reg t, Reg f) { return _mm256_blendv_ps(f, t, c); }
     static IReg select(Cmp c, IReg t, IReg f) {
         return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(f), _mm256_castsi256_ps(t), c));
     }
-    // first, first + step, ..., first + 7 step.
-    static IReg lane_positions(int32_t first, int32_t step) {
-        return _mm256_add_epi32(_mm256_set1_epi32(first),
-                                _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(step)));
+    static IReg lane_steps(int32_t step) {
+        return _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(step));
     }
+    static IReg plus(IReg steps, int32_t first) { return _mm256_add_epi32(steps, _mm256_set1_epi32(first)); }
     static void store_indices(int64_t* out, IReg positions, int64_t base) {
         const __m256i b = _mm256_set1_epi64x(base);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
@@ -137,6 +137,7 @@ struct Avx512Lanes {
     static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
     static Reg sub(Reg a, Reg b) { return _mm512_sub_ps(a, b); }
     static Reg mul(Reg a, Reg b) { return _mm512_mul_ps(a, b); }
+    static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
     static double sum(Reg v) {
         // The mask forms here and below, and no _mm512_reduce_add_pd: GCC 12's plain ones warn about an undefined pass-through register.
         const __m512d lo = _mm512_maskz_cvtps_pd(0xFF, _mm512_maskz_extractf32x8_ps(0xFF, v, 0));
@@ -159,18 +160,17 @@ struct Avx512Lanes {
             _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(static_cast<int>(s)));
         return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xFFFF, offsets, p, 4);
     }
-    static Cmp greater(Reg a, Reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
-    static Cmp is_nan(Reg a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
-    static Cmp either(Cmp a, Cmp b) { return static_cast<Cmp>(a | b); }
-    static Cmp both(Cmp a, Cmp b) { return static_cast<Cmp>(a & b); }
-    static Cmp negate(Cmp a) { return static_cast<Cmp>(~a); }
+    // As Avx2Lanes::takes_over, the ordered test as the compare's input mask.
+    static Cmp takes_over(Reg v, Reg best) {
+        return _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(best, best, _CMP_ORD_Q), v, best, _CMP_NLE_UQ);
+    }
     static Reg select(Cmp c, Reg t, Reg f) { return _mm512_mask_blend_ps(c, f, t); }
     static IReg select(Cmp c, IReg t, IReg f) { return _mm512_mask_blend_epi32(c, f, t); }
-    static IReg lane_positions(int32_t first, int32_t step) {
-        return _mm512_add_epi32(_mm512_set1_epi32(first),
-                                _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                                   _mm512_set1_epi32(step)));
+    static IReg lane_steps(int32_t step) {
+        return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                  _mm512_set1_epi32(step));
     }
+    static IReg plus(IReg steps, int32_t first) { return _mm512_add_epi32(steps, _mm512_set1_epi32(first)); }
     static void store_indices(int64_t* out, IReg positions, int64_t base) {
         const __m512i b = _mm512_set1_epi64(base);
         const __m256i low = _mm512_maskz_extracti32x8_epi32(0xFF, positions, 0);

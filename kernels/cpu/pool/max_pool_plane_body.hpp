@@ -34,6 +34,7 @@ struct MaxPoolPlane {
         const int64_t vector_lo = std::min(g.out[2], (pad + stride - 1) / stride);
         const int64_t vector_hi =
             width - 1 + pad - reach < 0 ? 0 : std::min(g.out[2], (width - 1 + pad - reach) / stride + 1);
+        const IReg steps = V::lane_steps(static_cast<int32_t>(stride));
         // Starts (in the plane) of the window's rows inside x, in tap order.
         std::vector<int64_t> row_starts(static_cast<size_t>(g.kernel[0] * g.kernel[1]));
         int64_t* row_list = row_starts.data();
@@ -58,8 +59,17 @@ struct MaxPoolPlane {
                 const int64_t lo = row_count > 0 ? vector_lo : g.out[2];
                 int64_t ow = 0;
                 for (; ow < lo; ++ow) one_output(x, row_list, row_count, g, ow, y_row, i_row, index_base);
-                for (; ow + V::width <= vector_hi && row_count > 0; ow += V::width) {
-                    register_of_outputs(x, row_list, row_count, g, ow, y_row, i_row, index_base);
+                if (row_count > 0 && vector_hi - ow >= V::width) {
+                    for (; ow + V::width <= vector_hi; ow += V::width) {
+                        register_of_outputs(x, row_list, row_count, g, steps, ow, y_row, i_row, index_base);
+                    }
+                    // The last partial register again ends at vector_hi, overlapping the one
+                    // before: recomputed outputs get the same values.
+                    if (ow < vector_hi) {
+                        register_of_outputs(x, row_list, row_count, g, steps, vector_hi - V::width, y_row, i_row,
+                                            index_base);
+                        ow = vector_hi;
+                    }
                 }
                 for (; ow < g.out[2]; ++ow) one_output(x, row_list, row_count, g, ow, y_row, i_row, index_base);
             }
@@ -77,7 +87,7 @@ struct MaxPoolPlane {
             for (int64_t kw = w_lo; kw < w_hi; ++kw) {
                 const int64_t position = rows[r] + w_start + kw * g.dilation[2];
                 const float v = x[position];
-                if (best_position < 0 || v > best || (v != v && best == best)) {
+                if (best_position < 0 || ScalarLanes::takes_over(v, best)) {
                     best = v;
                     best_position = position;
                 }
@@ -88,20 +98,18 @@ struct MaxPoolPlane {
     }
 
     static void register_of_outputs(const float* x, const int64_t* rows, int64_t row_count, const WindowGeometry& g,
-                                    int64_t ow, float* y_row, int64_t* i_row, int64_t index_base) {
+                                    IReg steps, int64_t ow, float* y_row, int64_t* i_row, int64_t index_base) {
         const int64_t stride = g.stride[2];
         const int64_t first_column = ow * stride - g.pad_begin[2];
-        const int32_t step = static_cast<int32_t>(stride);
         Reg best = V::load_strided(x + rows[0] + first_column, stride);
-        IReg best_position = V::lane_positions(static_cast<int32_t>(rows[0] + first_column), step);
+        IReg best_position = V::plus(steps, static_cast<int32_t>(rows[0] + first_column));
         for (int64_t r = 0; r < row_count; ++r) {
             for (int64_t kw = r == 0 ? 1 : 0; kw < g.kernel[2]; ++kw) {
                 const int64_t position = rows[r] + first_column + kw * g.dilation[2];
                 const Reg v = V::load_strided(x + position, stride);
-                // Take v where it is larger, or NaN over a number.
-                const auto take = V::either(V::greater(v, best), V::both(V::is_nan(v), V::negate(V::is_nan(best))));
+                const auto take = V::takes_over(v, best);
                 best = V::select(take, v, best);
-                best_position = V::select(take, V::lane_positions(static_cast<int32_t>(position), step), best_position);
+                best_position = V::select(take, V::plus(steps, static_cast<int32_t>(position)), best_position);
             }
         }
         V::store(y_row + ow, best, AllLanes{});
