@@ -33,14 +33,27 @@ struct DepthwiseLanes {
         const float* weights;
     };
 
+    // Output columns [lo, hi) have every tap inside the row (and a stride-2 load reads one
+    // float more, which must be inside too).
+    static void vector_columns(const WindowGeometry& g, int64_t* lo, int64_t* hi) {
+        const int64_t stride = g.stride[2], pad = g.pad_begin[2];
+        const int64_t reach = (g.kernel[2] - 1) * g.dilation[2] + (stride == 2 ? 1 : 0);
+        *lo = std::min(g.out[2], (pad + stride - 1) / stride);
+        *hi = g.in[2] - 1 + pad - reach < 0 ? 0 : std::min(g.out[2], (g.in[2] - 1 + pad - reach) / stride + 1);
+    }
+
+    // Whether rows have a whole register of such columns; if not, the plain body is faster.
+    static bool pays(const WindowGeometry& g) {
+        int64_t lo, hi;
+        vector_columns(g, &lo, &hi);
+        return hi - lo >= V::width;
+    }
+
     static void run(const float* x, const float* w, float bias, const WindowGeometry& g, float* y) {
         const int64_t width = g.in[2];
-        const int64_t stride = g.stride[2], dilation = g.dilation[2], pad = g.pad_begin[2], kernel = g.kernel[2];
-        // As in max pooling: every tap inside the row, and a stride-2 load reads one float more.
-        const int64_t reach = (kernel - 1) * dilation + (stride == 2 ? 1 : 0);
-        const int64_t vector_lo = std::min(g.out[2], (pad + stride - 1) / stride);
-        const int64_t vector_hi =
-            width - 1 + pad - reach < 0 ? 0 : std::min(g.out[2], (width - 1 + pad - reach) / stride + 1);
+        const int64_t kernel = g.kernel[2];
+        int64_t vector_lo, vector_hi;
+        vector_columns(g, &vector_lo, &vector_hi);
         std::vector<TapRow> rows(static_cast<size_t>(g.kernel[0] * g.kernel[1]));
         float* y_row = y;
         for (int64_t od = 0; od < g.out[0]; ++od) {
