@@ -250,13 +250,16 @@ void group_norm_backward_typed(const NormArgs& a) {
 
 // Batch norm treats a channel as `batch` spans of `spatial` contiguous floats when spatial is at
 // least this long; shorter planes (down to 1 for NxC) run as column strips over the images,
-// which read each image row contiguously instead of `batch * channels` tiny spans.
+// which read each image row contiguously instead of `batch * channels` short spans.
 constexpr int64_t kMinSpanSpatial = 64;
 // Group norm backward with spatial 1 (layer norm) sums dscale and dbias per block of this many
 // images, then adds the blocks in order: fixed partials for any thread count.
 constexpr int64_t kGradBlockImages = 32;
-// Column strips are at least this many floats wide, so a thread reads whole cache lines.
+// Column strips are at least this many floats wide, so a thread reads whole cache lines, and
+// hold at most kStripCacheFloats (or one kMinStripFloats-wide strip) so that a strip's passes
+// after the first read it from L2.
 constexpr int64_t kMinStripFloats = 256;
+constexpr int64_t kStripCacheFloats = int64_t{1} << 16;
 
 float parameter(const float* values, int64_t c, float absent) { return values != nullptr ? values[c] : absent; }
 
@@ -283,11 +286,16 @@ void store_batch_statistics(const NormArgs& a, int64_t c, double mean, double va
     running_var = static_cast<float>(a.momentum * running_var + (1.0 - a.momentum) * variance);
 }
 
-// Calls body(c0, c1) on channel ranges whose column strips are at least kMinStripFloats wide.
+// Calls body(c0, c1) on channel ranges whose column strips are at least kMinStripFloats wide
+// and, where the batch allows, at most kStripCacheFloats large.
 template <class Body>
 void for_channel_strips(const NormArgs& a, Body&& body) {
-    const int64_t grain = std::max<int64_t>(1, kMinStripFloats / std::max<int64_t>(1, a.spatial));
-    cpu::parallel_for(a.channels, grain, [&](int64_t begin, int64_t end) { body(begin, end); });
+    const int64_t spatial = std::max<int64_t>(1, a.spatial);
+    const int64_t grain = std::max<int64_t>(1, kMinStripFloats / spatial);
+    const int64_t cached = std::max(grain, kStripCacheFloats / std::max<int64_t>(1, spatial * a.batch));
+    cpu::parallel_for(a.channels, grain, [&](int64_t begin, int64_t end) {
+        for (int64_t c0 = begin; c0 < end; c0 += cached) body(c0, std::min(end, c0 + cached));
+    });
 }
 
 void batch_norm_training_f32(const NormArgs& a) {
