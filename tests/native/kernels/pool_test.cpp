@@ -174,8 +174,9 @@ TEST_F(PoolTest, MaxPropagatesNaNAndKeepsTheFirstOfTies) {
 
 // Rows wide enough for whole registers of outputs (16 lanes and more) with edge columns on both
 // sides: strides 1 and 2 (plain and shuffled loads), 3 (gathers), dilation, asymmetric
-// padding, 1-d and 3-d windows. Values are few and repeated (ties) with NaN sprinkled in.
-TEST_F(PoolTest, MaxVectorPathMatchesReferenceAtEveryIsa) {
+// padding, 1-d and 3-d windows. Max: values are few and repeated (ties) with NaN sprinkled in;
+// average: with and without count_include_pad.
+TEST_F(PoolTest, VectorPathsMatchReferenceAtEveryIsa) {
     const std::vector<PoolCase> wide = {
         {{2, 3, 9, 112}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 0, 0},
         {{1, 2, 5, 71}, {3, 2}, {1, 1}, {1, 1}, {1, 0}, {1, 1}, 0, 0},
@@ -190,7 +191,7 @@ TEST_F(PoolTest, MaxVectorPathMatchesReferenceAtEveryIsa) {
         for (const PoolCase& c : wide) {
             for (bool with_nan : {false, true}) {
                 SCOPED_TRACE(cat(describe(c), " isa=", static_cast<int>(isa), " nan=", with_nan));
-                const mln_pool_params p = params_of(c);
+                mln_pool_params p = params_of(c);
                 HostTensor<float> x(c.x_shape), y(y_shape_of(c)), y_want(y_shape_of(c)), y_plain(y_shape_of(c));
                 HostTensor<int64_t> indices(y_shape_of(c)), indices_want(y_shape_of(c));
                 for (int64_t i = 0; i < x.count(); ++i) {
@@ -205,9 +206,19 @@ TEST_F(PoolTest, MaxVectorPathMatchesReferenceAtEveryIsa) {
                     << mln_last_error();
                 const TensorView indices_view = indices_want.view();
                 reference::pool_forward(MLN_POOL_MODE_MAX, p, x.view(), y_want.view(), &indices_view);
-                EXPECT_TRUE(same_elements(y, y_want));
-                EXPECT_TRUE(same_elements(y_plain, y_want));
-                EXPECT_TRUE(same_elements(indices, indices_want));
+                EXPECT_TRUE(same_elements(y, y_want)) << "max";
+                EXPECT_TRUE(same_elements(y_plain, y_want)) << "max without indices";
+                EXPECT_TRUE(same_elements(indices, indices_want)) << "max indices";
+                for (int32_t include_pad : {0, 1}) {
+                    p.count_include_pad = include_pad;
+                    if (!with_nan) fill_random(x);
+                    ASSERT_EQ(mln_pool_forward(device_, MLN_POOL_MODE_AVERAGE, &p, x.desc(), y.desc(), nullptr),
+                              MLN_STATUS_OK)
+                        << mln_last_error();
+                    reference::pool_forward(MLN_POOL_MODE_AVERAGE, p, x.view(), y_want.view(), nullptr);
+                    EXPECT_TRUE(near_all(y, y_want, std::numeric_limits<float>::epsilon() * 64))
+                        << "average include_pad=" << include_pad;
+                }
             }
         }
     }
