@@ -2,11 +2,11 @@
 // f32, on ResNet-18's pooling and batch-norm shapes and on transformer layer norms.
 //
 // Myelin reads and writes plain layouts (NCHW, or rows x features). oneDNN pools plain NCHW (its
-// jit pooling takes it); its batch norm on plain NCHW falls back to a slow reference kernel,
-// so it gets its blocked layout (nChw16c) instead, reordered once outside the timing, as in a
-// framework that keeps activations blocked: its figure is its best case. Forward training and backward compute the statistics
-// (Myelin: mean and 1/std; oneDNN: mean and variance) and, for max pooling, the argmax (Myelin:
-// i64 indices; oneDNN: its workspace). Each case runs both in one process on the same data in
+// jit pooling takes it); on plain NCHW its batch norm picks a generic kernel (ncsp_bnorm) many
+// times slower, so it gets its blocked layout (nChw16c) instead, reordered once outside the
+// timing, as in a framework that keeps activations blocked: its figure is its best case.
+// Forward training and backward compute the statistics (Myelin: mean and 1/std; oneDNN: mean
+// and variance) and, for max pooling, the argmax (Myelin: i64 indices; oneDNN: its workspace). Each case runs both in one process on the same data in
 // alternating timed batches; each figure is the median per-call time over the batches. The
 // outputs (y, and dx for backward) are compared before timing.
 //

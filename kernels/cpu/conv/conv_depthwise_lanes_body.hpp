@@ -54,7 +54,10 @@ struct DepthwiseLanes {
         const int64_t kernel = g.kernel[2];
         int64_t vector_lo, vector_hi;
         vector_columns(g, &vector_lo, &vector_hi);
-        std::vector<TapRow> rows(static_cast<size_t>(g.kernel[0] * g.kernel[1]));
+        // On the stack for windows of up to 64 rows.
+        TapRow stack_rows[64];
+        std::vector<TapRow> heap_rows(g.kernel[0] * g.kernel[1] > 64 ? static_cast<size_t>(g.kernel[0] * g.kernel[1]) : 0);
+        TapRow* rows = heap_rows.empty() ? stack_rows : heap_rows.data();
         float* y_row = y;
         for (int64_t od = 0; od < g.out[0]; ++od) {
             int64_t d_lo, d_hi;
@@ -72,18 +75,18 @@ struct DepthwiseLanes {
                     }
                 }
                 int64_t ow = 0;
-                for (; ow < std::min(vector_lo, g.out[2]); ++ow) one_output(rows.data(), row_count, g, bias, ow, y_row);
+                for (; ow < std::min(vector_lo, g.out[2]); ++ow) one_output(rows, row_count, g, bias, ow, y_row);
                 if (vector_hi - ow >= V::width) {
                     for (; ow + V::width <= vector_hi; ow += V::width) {
-                        register_of_outputs(rows.data(), row_count, g, bias, ow, y_row);
+                        register_of_outputs(rows, row_count, g, bias, ow, y_row);
                     }
                     // The last partial register ends at vector_hi, overlapping the one before.
                     if (ow < vector_hi) {
-                        register_of_outputs(rows.data(), row_count, g, bias, vector_hi - V::width, y_row);
+                        register_of_outputs(rows, row_count, g, bias, vector_hi - V::width, y_row);
                         ow = vector_hi;
                     }
                 }
-                for (; ow < g.out[2]; ++ow) one_output(rows.data(), row_count, g, bias, ow, y_row);
+                for (; ow < g.out[2]; ++ow) one_output(rows, row_count, g, bias, ow, y_row);
             }
         }
     }

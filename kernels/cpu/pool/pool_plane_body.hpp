@@ -38,8 +38,10 @@ struct PoolPlane {
             width - 1 + pad - reach < 0 ? 0 : std::min(g.out[2], (width - 1 + pad - reach) / stride + 1);
         const IReg steps = V::lane_steps(static_cast<int32_t>(stride));
         // Starts (in the plane) of the window's rows inside x, in tap order.
-        std::vector<int64_t> row_starts(static_cast<size_t>(g.kernel[0] * g.kernel[1]));
-        int64_t* row_list = row_starts.data();
+        // On the stack for windows of up to 64 rows: a plane can be as small as one output.
+        int64_t stack_rows[64];
+        std::vector<int64_t> heap_rows(g.kernel[0] * g.kernel[1] > 64 ? static_cast<size_t>(g.kernel[0] * g.kernel[1]) : 0);
+        int64_t* row_list = heap_rows.empty() ? stack_rows : heap_rows.data();
         int64_t out_flat = 0;
         for (int64_t od = 0; od < g.out[0]; ++od) {
             int64_t d_lo, d_hi;
