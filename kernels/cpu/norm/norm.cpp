@@ -1,14 +1,20 @@
-// Batch and group normalization (layer norm runs as group norm with one group). Statistics are
-// two-pass in double (mean, then the mean of squared deviations), so a large mean does not
-// cancel the variance. Backward, with xhat = (x - mean) * invstd and g = dy * scale:
+// Batch and group normalization (layer norm runs as group norm with one group). f32 runs the
+// vector span kernels of norm_spans.hpp at the active ISA; f64 runs the plain loops below.
+// Statistics are two-pass (mean, then the mean of squared deviations, centred on the exact
+// mean), so a large mean does not cancel the variance. Backward, with xhat = (x - mean) * invstd
+// and g = dy * scale:
 //   dx = invstd * (g - mean_set(g) - xhat * mean_set(g * xhat)),
 //   dscale[c] = sum dy * xhat, dbias[c] = sum dy over the elements of channel c.
-// Every sum runs in a fixed order inside one task: results do not depend on the thread count.
+// Every sum runs in a fixed order inside one task, and partial sums are combined in a fixed
+// order: results do not depend on the thread count.
+#include <algorithm>
 #include <cmath>
-#include <type_traits>
+#include <vector>
 
+#include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/nn_kernels.hpp"
+#include "kernels/cpu/norm/norm_spans.hpp"
 
 namespace mln::kernels {
 namespace {
@@ -56,6 +62,8 @@ void normalize_blocks(const T* x, T* y, int64_t blocks, int64_t length, int64_t 
         for (int64_t i = 0; i < length; ++i) yb[i] = static_cast<T>((static_cast<double>(xb[i]) - mean) * a + bias);
     }
 }
+
+// ---- f64: plain loops ----------------------------------------------------------------------
 
 template <class T>
 void batch_norm_training_typed(const NormArgs& a) {
@@ -238,31 +246,387 @@ void group_norm_backward_typed(const NormArgs& a) {
     });
 }
 
-template <class Fn>
-void dispatch(const TensorView& view, Fn&& fn) {
-    if (view.dtype == MLN_DTYPE_F64) {
-        fn(static_cast<double*>(nullptr));
-    } else {
-        fn(static_cast<float*>(nullptr));
+// ---- f32: the span kernels of the active ISA -------------------------------------------------
+
+// Batch norm treats a channel as `batch` spans of `spatial` contiguous floats when spatial is at
+// least this long; shorter planes (down to 1 for NxC) run as column strips over the images,
+// which read each image row contiguously instead of `batch * channels` short spans.
+constexpr int64_t kMinSpanSpatial = 64;
+// Group norm backward with spatial 1 (layer norm) sums dscale and dbias per block of this many
+// images, then adds the blocks in order: fixed partials for any thread count.
+constexpr int64_t kGradBlockImages = 32;
+// Column strips are at least this many floats wide, so a thread reads whole cache lines, and
+// hold at most kStripCacheFloats (or one kMinStripFloats-wide strip) so that a strip's passes
+// after the first read it from L2.
+constexpr int64_t kMinStripFloats = 256;
+constexpr int64_t kStripCacheFloats = int64_t{1} << 16;
+
+float parameter(const float* values, int64_t c, float absent) { return values != nullptr ? values[c] : absent; }
+
+// Scale and bias as arrays (1 and 0 where absent), for the kernels that read them per element.
+struct AffineArrays {
+    std::vector<float> ones, zeros;
+    const float* scale;
+    const float* bias;
+    AffineArrays(const float* s, const float* b, int64_t channels) {
+        if (s == nullptr) ones.assign(static_cast<size_t>(channels), 1.0f);
+        if (b == nullptr) zeros.assign(static_cast<size_t>(channels), 0.0f);
+        scale = s != nullptr ? s : ones.data();
+        bias = b != nullptr ? b : zeros.data();
+    }
+};
+
+void store_batch_statistics(const NormArgs& a, int64_t c, double mean, double variance, double invstd) {
+    static_cast<float*>(a.mean.data)[c] = static_cast<float>(mean);
+    static_cast<float*>(a.invstd.data)[c] = static_cast<float>(invstd);
+    if (!a.has_running) return;
+    float& running_mean = static_cast<float*>(a.running_mean.data)[c];
+    float& running_var = static_cast<float*>(a.running_var.data)[c];
+    running_mean = static_cast<float>(a.momentum * running_mean + (1.0 - a.momentum) * mean);
+    running_var = static_cast<float>(a.momentum * running_var + (1.0 - a.momentum) * variance);
+}
+
+// Calls body(c0, c1) on channel ranges whose column strips are at least kMinStripFloats wide
+// and, where the batch allows, at most kStripCacheFloats large.
+template <class Body>
+void for_channel_strips(const NormArgs& a, Body&& body) {
+    const int64_t spatial = std::max<int64_t>(1, a.spatial);
+    const int64_t grain = std::max<int64_t>(1, kMinStripFloats / spatial);
+    const int64_t cached = std::max(grain, kStripCacheFloats / std::max<int64_t>(1, spatial * a.batch));
+    cpu::parallel_for(a.channels, grain, [&](int64_t begin, int64_t end) {
+        for (int64_t c0 = begin; c0 < end; c0 += cached) body(c0, std::min(end, c0 + cached));
+    });
+}
+
+void batch_norm_training_f32(const NormArgs& a) {
+    const NormSpanKernels& k = norm_span_kernels(cpu::active_isa());
+    const int64_t plane = a.channels * a.spatial;
+    const double count = static_cast<double>(a.batch * a.spatial);
+    const float* x = static_cast<const float*>(a.x.data);
+    float* y = static_cast<float*>(a.y.data);
+    const float* scale = data_of<float>(a.scale, a.has_scale);
+    const float* bias = data_of<float>(a.bias, a.has_bias);
+    if (a.spatial >= kMinSpanSpatial) {
+        cpu::parallel_for(a.channels, 1, [&](int64_t begin, int64_t end) {
+            for (int64_t c = begin; c < end; ++c) {
+                const float* xc = x + c * a.spatial;
+                const float shift = xc[0];
+                double sum = 0.0;
+                for (int64_t n = 0; n < a.batch; ++n) sum += k.sum(xc + n * plane, a.spatial, shift);
+                const double mean = shift + sum / count;
+                const SplitMean m = split_mean(mean);
+                double squares = 0.0;
+                for (int64_t n = 0; n < a.batch; ++n) squares += k.squared_deviation(xc + n * plane, a.spatial, m);
+                const double variance = squares / count;
+                const double invstd = 1.0 / std::sqrt(variance + a.epsilon);
+                const float gain = static_cast<float>(invstd * parameter(scale, c, 1.0f));
+                for (int64_t n = 0; n < a.batch; ++n) {
+                    k.normalize(xc + n * plane, y + c * a.spatial + n * plane, a.spatial, m, gain,
+                                parameter(bias, c, 0.0f));
+                }
+                store_batch_statistics(a, c, mean, variance, invstd);
+            }
+        });
+        return;
+    }
+    for_channel_strips(a, [&](int64_t c0, int64_t c1) {
+        const int64_t cols = (c1 - c0) * a.spatial;
+        const size_t n = static_cast<size_t>(cols);
+        std::vector<double> sums(n), squares(n);
+        std::vector<float> hi(n), lo(n), gain(n), shift(n);
+        std::vector<double> means(static_cast<size_t>(c1 - c0));
+        const float* xs = x + c0 * a.spatial;
+        // Shifted by the first image's values (row 0 of the strip).
+        k.column_sums(xs, a.batch, plane, cols, xs, sums.data());
+        for (int64_t c = c0; c < c1; ++c) {
+            double sum = 0.0;
+            for (int64_t s = 0; s < a.spatial; ++s) {
+                const size_t j = static_cast<size_t>((c - c0) * a.spatial + s);
+                sum += sums[j] + static_cast<double>(xs[j]) * static_cast<double>(a.batch);
+            }
+            const double mean = sum / count;
+            means[static_cast<size_t>(c - c0)] = mean;
+            const SplitMean m = split_mean(mean);
+            std::fill_n(hi.begin() + (c - c0) * a.spatial, a.spatial, m.hi);
+            std::fill_n(lo.begin() + (c - c0) * a.spatial, a.spatial, m.lo);
+        }
+        k.column_squared_deviations(xs, a.batch, plane, cols, hi.data(), lo.data(), squares.data());
+        for (int64_t c = c0; c < c1; ++c) {
+            double total = 0.0;
+            for (int64_t s = 0; s < a.spatial; ++s) total += squares[static_cast<size_t>((c - c0) * a.spatial + s)];
+            const double variance = total / count;
+            const double invstd = 1.0 / std::sqrt(variance + a.epsilon);
+            std::fill_n(gain.begin() + (c - c0) * a.spatial, a.spatial, static_cast<float>(invstd * parameter(scale, c, 1.0f)));
+            std::fill_n(shift.begin() + (c - c0) * a.spatial, a.spatial, parameter(bias, c, 0.0f));
+            store_batch_statistics(a, c, means[static_cast<size_t>(c - c0)], variance, invstd);
+        }
+        k.column_normalize(xs, y + c0 * a.spatial, a.batch, plane, cols, hi.data(), lo.data(), gain.data(), shift.data());
+    });
+}
+
+void batch_norm_inference_f32(const NormArgs& a) {
+    const NormSpanKernels& k = norm_span_kernels(cpu::active_isa());
+    const int64_t plane = a.channels * a.spatial;
+    const float* x = static_cast<const float*>(a.x.data);
+    float* y = static_cast<float*>(a.y.data);
+    const float* scale = data_of<float>(a.scale, a.has_scale);
+    const float* bias = data_of<float>(a.bias, a.has_bias);
+    const float* running_mean = static_cast<const float*>(a.running_mean.data);
+    const float* running_var = static_cast<const float*>(a.running_var.data);
+    auto gain_of = [&](int64_t c) {
+        return static_cast<float>(parameter(scale, c, 1.0f) / std::sqrt(static_cast<double>(running_var[c]) + a.epsilon));
+    };
+    if (a.spatial >= kMinSpanSpatial) {
+        cpu::parallel_for(a.batch * a.channels, 1, [&](int64_t begin, int64_t end) {
+            for (int64_t p = begin; p < end; ++p) {
+                const int64_t c = p % a.channels;
+                k.normalize(x + p * a.spatial, y + p * a.spatial, a.spatial, split_mean(running_mean[c]), gain_of(c),
+                            parameter(bias, c, 0.0f));
+            }
+        });
+        return;
+    }
+    // Per-column parameters once, then whole images per task.
+    const size_t n = static_cast<size_t>(plane);
+    std::vector<float> hi(n), lo(n, 0.0f), gain(n), shift(n);
+    for (int64_t c = 0; c < a.channels; ++c) {
+        const int64_t first = c * a.spatial;
+        std::fill_n(hi.begin() + first, a.spatial, running_mean[c]);
+        std::fill_n(gain.begin() + first, a.spatial, gain_of(c));
+        std::fill_n(shift.begin() + first, a.spatial, parameter(bias, c, 0.0f));
+    }
+    const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, plane));
+    cpu::parallel_for(a.batch, grain, [&](int64_t begin, int64_t end) {
+        k.column_normalize(x + begin * plane, y + begin * plane, end - begin, plane, plane, hi.data(), lo.data(),
+                           gain.data(), shift.data());
+    });
+}
+
+void batch_norm_backward_f32(const NormArgs& a) {
+    const NormSpanKernels& k = norm_span_kernels(cpu::active_isa());
+    const int64_t plane = a.channels * a.spatial;
+    const double count = static_cast<double>(a.batch * a.spatial);
+    const float* x = static_cast<const float*>(a.x.data);
+    const float* dy = static_cast<const float*>(a.dy.data);
+    float* dx = static_cast<float*>(a.dx.data);
+    const float* scale = data_of<float>(a.scale, a.has_scale);
+    const float* mean = static_cast<const float*>(a.mean.data);
+    const float* invstd = static_cast<const float*>(a.invstd.data);
+    // Writes dscale, dbias of channel c and returns dx's coefficients (see grad_apply).
+    struct Coefficients {
+        float gamma, mean_g, c, invstd;
+    };
+    auto finish_channel = [&](int64_t c, double sum_dy, double sum_dy_deviation) {
+        const double r = invstd[c];
+        const double gamma = parameter(scale, c, 1.0f);
+        if (a.has_dscale) static_cast<float*>(a.dscale.data)[c] = static_cast<float>(sum_dy_deviation * r);
+        if (a.has_dbias) static_cast<float*>(a.dbias.data)[c] = static_cast<float>(sum_dy);
+        const double mean_g = count > 0.0 ? gamma * sum_dy / count : 0.0;
+        const double mean_g_xhat = count > 0.0 ? gamma * sum_dy_deviation * r / count : 0.0;
+        return Coefficients{static_cast<float>(gamma), static_cast<float>(mean_g), static_cast<float>(r * mean_g_xhat),
+                            static_cast<float>(r)};
+    };
+    if (a.spatial >= kMinSpanSpatial) {
+        cpu::parallel_for(a.channels, 1, [&](int64_t begin, int64_t end) {
+            for (int64_t c = begin; c < end; ++c) {
+                const SplitMean m = split_mean(mean[c]);
+                const int64_t first = c * a.spatial;
+                double sum_dy = 0.0, sum_dy_deviation = 0.0;
+                for (int64_t n = 0; n < a.batch; ++n) {
+                    const GradSums s = k.grad_sums(x + first + n * plane, dy + first + n * plane, nullptr, a.spatial, m);
+                    sum_dy += s.g;
+                    sum_dy_deviation += s.g_deviation;
+                }
+                const Coefficients co = finish_channel(c, sum_dy, sum_dy_deviation);
+                for (int64_t n = 0; n < a.batch; ++n) {
+                    const int64_t at = first + n * plane;
+                    k.grad_apply(x + at, dy + at, dx + at, a.spatial, m, co.gamma, co.mean_g, co.c, co.invstd);
+                }
+            }
+        });
+        return;
+    }
+    for_channel_strips(a, [&](int64_t c0, int64_t c1) {
+        const int64_t cols = (c1 - c0) * a.spatial;
+        const size_t n = static_cast<size_t>(cols);
+        std::vector<double> sum_dy(n), sum_dy_deviation(n);
+        std::vector<float> hi(n), lo(n, 0.0f), gamma(n), mean_g(n), coefficient(n), r(n);
+        for (int64_t c = c0; c < c1; ++c) std::fill_n(hi.begin() + (c - c0) * a.spatial, a.spatial, mean[c]);
+        const int64_t first = c0 * a.spatial;
+        k.column_grad_sums(x + first, dy + first, a.batch, plane, cols, hi.data(), lo.data(), sum_dy.data(),
+                           sum_dy_deviation.data());
+        for (int64_t c = c0; c < c1; ++c) {
+            double g = 0.0, gd = 0.0;
+            const int64_t at = (c - c0) * a.spatial;
+            for (int64_t s = 0; s < a.spatial; ++s) {
+                g += sum_dy[static_cast<size_t>(at + s)];
+                gd += sum_dy_deviation[static_cast<size_t>(at + s)];
+            }
+            const Coefficients co = finish_channel(c, g, gd);
+            std::fill_n(gamma.begin() + at, a.spatial, co.gamma);
+            std::fill_n(mean_g.begin() + at, a.spatial, co.mean_g);
+            std::fill_n(coefficient.begin() + at, a.spatial, co.c);
+            std::fill_n(r.begin() + at, a.spatial, co.invstd);
+        }
+        k.column_grad_apply(x + first, dy + first, dx + first, a.batch, plane, cols, hi.data(), lo.data(),
+                            gamma.data(), mean_g.data(), coefficient.data(), r.data());
+    });
+}
+
+void group_norm_forward_f32(const NormArgs& a) {
+    const NormSpanKernels& k = norm_span_kernels(cpu::active_isa());
+    const int64_t group_channels = a.channels / a.groups;
+    const int64_t length = group_channels * a.spatial;
+    const float* x = static_cast<const float*>(a.x.data);
+    float* y = static_cast<float*>(a.y.data);
+    const float* scale = data_of<float>(a.scale, a.has_scale);
+    const float* bias = data_of<float>(a.bias, a.has_bias);
+    // Spatial 1 (layer norm): parameters per element of the set.
+    const bool per_element = a.spatial == 1 && (scale != nullptr || bias != nullptr);
+    const AffineArrays affine(per_element ? scale : nullptr, per_element ? bias : nullptr, per_element ? a.channels : 0);
+    float* mean_out = static_cast<float*>(a.mean.data);
+    float* invstd_out = static_cast<float*>(a.invstd.data);
+    cpu::parallel_for(a.batch * a.groups, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t set = begin; set < end; ++set) {
+            const float* xs = x + set * length;
+            float* ys = y + set * length;
+            const float shift = length > 0 ? xs[0] : 0.0f;
+            const double mean = shift + k.sum(xs, length, shift) / static_cast<double>(length);
+            const SplitMean m = split_mean(mean);
+            const double variance = k.squared_deviation(xs, length, m) / static_cast<double>(length);
+            const double invstd = 1.0 / std::sqrt(variance + a.epsilon);
+            mean_out[set] = static_cast<float>(mean);
+            invstd_out[set] = static_cast<float>(invstd);
+            const int64_t first_channel = set % a.groups * group_channels;
+            if (per_element) {
+                k.normalize_each(xs, ys, length, m, static_cast<float>(invstd), affine.scale + first_channel,
+                                 affine.bias + first_channel);
+                continue;
+            }
+            for (int64_t c = 0; c < group_channels; ++c) {
+                k.normalize(xs + c * a.spatial, ys + c * a.spatial, a.spatial, m,
+                            static_cast<float>(invstd * parameter(scale, first_channel + c, 1.0f)),
+                            parameter(bias, first_channel + c, 0.0f));
+            }
+        }
+    });
+}
+
+void group_norm_backward_f32(const NormArgs& a) {
+    const NormSpanKernels& k = norm_span_kernels(cpu::active_isa());
+    const int64_t group_channels = a.channels / a.groups;
+    const int64_t length = group_channels * a.spatial;
+    const int64_t sets = a.batch * a.groups;
+    const float* x = static_cast<const float*>(a.x.data);
+    const float* dy = static_cast<const float*>(a.dy.data);
+    float* dx = static_cast<float*>(a.dx.data);
+    const float* scale = data_of<float>(a.scale, a.has_scale);
+    const float* mean = static_cast<const float*>(a.mean.data);
+    const float* invstd = static_cast<const float*>(a.invstd.data);
+    float* dscale = a.has_dscale ? static_cast<float*>(a.dscale.data) : nullptr;
+    float* dbias = a.has_dbias ? static_cast<float*>(a.dbias.data) : nullptr;
+    const double inverse_length = 1.0 / static_cast<double>(length);
+    if (a.spatial == 1) {
+        // One pass per set: dx, and dscale/dbias partials per block of sets.
+        const AffineArrays affine(scale, nullptr, scale == nullptr ? a.channels : 0);
+        const int64_t blocks = (a.batch + kGradBlockImages - 1) / kGradBlockImages;
+        std::vector<float> partial(static_cast<size_t>(2 * blocks * a.channels), 0.0f);
+        cpu::parallel_for(blocks, 1, [&](int64_t begin, int64_t end) {
+            for (int64_t block = begin; block < end; ++block) {
+                float* block_dscale = partial.data() + 2 * block * a.channels;
+                float* block_dbias = block_dscale + a.channels;
+                const int64_t first_set = block * kGradBlockImages * a.groups;
+                for (int64_t set = first_set; set < std::min(sets, first_set + kGradBlockImages * a.groups); ++set) {
+                    const int64_t first_channel = set % a.groups * group_channels;
+                    const int64_t at = set * length;
+                    const SplitMean m = split_mean(mean[set]);
+                    const double r = invstd[set];
+                    const GradSums s =
+                        k.grad_sums(x + at, dy + at, scale != nullptr ? scale + first_channel : nullptr, length, m);
+                    const double mean_g = s.g * inverse_length;
+                    const double mean_g_xhat = s.g_deviation * r * inverse_length;
+                    k.grad_apply_each(x + at, dy + at, dx + at, length, m, static_cast<float>(r),
+                                      affine.scale + first_channel, static_cast<float>(mean_g),
+                                      static_cast<float>(r * mean_g_xhat), block_dscale + first_channel,
+                                      block_dbias + first_channel);
+                }
+            }
+        });
+        if (dscale == nullptr && dbias == nullptr) return;
+        cpu::parallel_for(a.channels, 256, [&](int64_t begin, int64_t end) {
+            for (int64_t c = begin; c < end; ++c) {
+                double ds = 0.0, db = 0.0;
+                for (int64_t block = 0; block < blocks; ++block) {
+                    ds += partial[static_cast<size_t>(2 * block * a.channels + c)];
+                    db += partial[static_cast<size_t>((2 * block + 1) * a.channels + c)];
+                }
+                if (dscale != nullptr) dscale[c] = static_cast<float>(ds);
+                if (dbias != nullptr) dbias[c] = static_cast<float>(db);
+            }
+        });
+        return;
+    }
+    // Spatial > 1: per (image, channel) sums of dy and dy * (x - mean) serve dx and dscale/dbias.
+    std::vector<double> channel_sums(static_cast<size_t>(2 * a.batch * a.channels));
+    cpu::parallel_for(sets, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t set = begin; set < end; ++set) {
+            const int64_t first_channel = set % a.groups * group_channels;
+            const SplitMean m = split_mean(mean[set]);
+            const double r = invstd[set];
+            double sum_g = 0.0, sum_g_deviation = 0.0;
+            for (int64_t c = 0; c < group_channels; ++c) {
+                const int64_t at = set * length + c * a.spatial;
+                const GradSums s = k.grad_sums(x + at, dy + at, nullptr, a.spatial, m);
+                const size_t slot = static_cast<size_t>(2 * (set * group_channels + c));
+                channel_sums[slot] = s.g;
+                channel_sums[slot + 1] = s.g_deviation;
+                const double gamma = parameter(scale, first_channel + c, 1.0f);
+                sum_g += gamma * s.g;
+                sum_g_deviation += gamma * s.g_deviation;
+            }
+            const float mean_g = static_cast<float>(sum_g * inverse_length);
+            const float coefficient = static_cast<float>(r * r * sum_g_deviation * inverse_length);
+            for (int64_t c = 0; c < group_channels; ++c) {
+                const int64_t at = set * length + c * a.spatial;
+                k.grad_apply(x + at, dy + at, dx + at, a.spatial, m, parameter(scale, first_channel + c, 1.0f), mean_g,
+                             coefficient, static_cast<float>(r));
+            }
+        }
+    });
+    if (dscale == nullptr && dbias == nullptr) return;
+    for (int64_t c = 0; c < a.channels; ++c) {
+        double ds = 0.0, db = 0.0;
+        for (int64_t n = 0; n < a.batch; ++n) {
+            const size_t slot = static_cast<size_t>(2 * (n * a.channels + c));
+            ds += channel_sums[slot + 1] * static_cast<double>(invstd[n * a.groups + c / group_channels]);
+            db += channel_sums[slot];
+        }
+        if (dscale != nullptr) dscale[c] = static_cast<float>(ds);
+        if (dbias != nullptr) dbias[c] = static_cast<float>(db);
     }
 }
 
 }  // namespace
 
 void batch_norm_training(const NormArgs& args) {
-    dispatch(args.x, [&](auto* tag) { batch_norm_training_typed<std::remove_pointer_t<decltype(tag)>>(args); });
+    if (args.x.dtype == MLN_DTYPE_F64) return batch_norm_training_typed<double>(args);
+    batch_norm_training_f32(args);
 }
 void batch_norm_inference(const NormArgs& args) {
-    dispatch(args.x, [&](auto* tag) { batch_norm_inference_typed<std::remove_pointer_t<decltype(tag)>>(args); });
+    if (args.x.dtype == MLN_DTYPE_F64) return batch_norm_inference_typed<double>(args);
+    batch_norm_inference_f32(args);
 }
 void batch_norm_backward(const NormArgs& args) {
-    dispatch(args.x, [&](auto* tag) { batch_norm_backward_typed<std::remove_pointer_t<decltype(tag)>>(args); });
+    if (args.x.dtype == MLN_DTYPE_F64) return batch_norm_backward_typed<double>(args);
+    batch_norm_backward_f32(args);
 }
 void group_norm_forward(const NormArgs& args) {
-    dispatch(args.x, [&](auto* tag) { group_norm_forward_typed<std::remove_pointer_t<decltype(tag)>>(args); });
+    if (args.x.dtype == MLN_DTYPE_F64) return group_norm_forward_typed<double>(args);
+    group_norm_forward_f32(args);
 }
 void group_norm_backward(const NormArgs& args) {
-    dispatch(args.x, [&](auto* tag) { group_norm_backward_typed<std::remove_pointer_t<decltype(tag)>>(args); });
+    if (args.x.dtype == MLN_DTYPE_F64) return group_norm_backward_typed<double>(args);
+    group_norm_backward_f32(args);
 }
 
 }  // namespace mln::kernels

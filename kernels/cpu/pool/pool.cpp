@@ -9,7 +9,9 @@
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "cpu/thread_pool.hpp"
+#include "cpu/isa.hpp"
 #include "kernels/cpu/nn_kernels.hpp"
+#include "kernels/cpu/pool/pool_plane.hpp"
 
 namespace mln::kernels {
 namespace {
@@ -79,6 +81,29 @@ int64_t column_major(const WindowGeometry& g, int64_t i) {
     const int64_t h = (i / g.in[2]) % g.in[1];
     const int64_t d = i / (g.in[2] * g.in[1]);
     return (w * g.in[1] + h) * g.in[0] + d;
+}
+
+// f32 pooling (max with row-major indices) runs the vector plane kernel, whose positions are
+// int32 lanes.
+bool runs_pool_plane_kernel(const PoolArgs& a) {
+    const WindowGeometry& g = a.geometry;
+    return a.y.dtype == MLN_DTYPE_F32 && !a.column_major_indices && g.in_size() < (int64_t{1} << 30) &&
+           g.stride[2] < (int64_t{1} << 20);
+}
+
+void pool_forward_planes(const PoolArgs& a) {
+    const PoolPlaneKernel kernel = pool_plane_kernel(cpu::active_isa());
+    const int64_t in_size = a.geometry.in_size();
+    const int64_t out_size = a.geometry.out_size();
+    const float* x = static_cast<const float*>(a.x.data);
+    float* y = static_cast<float*>(a.y.data);
+    int64_t* indices = a.has_indices ? static_cast<int64_t*>(a.indices.data) : nullptr;
+    cpu::parallel_for(a.batch * a.channels, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t plane = begin; plane < end; ++plane) {
+            kernel(x + plane * in_size, y + plane * out_size, indices != nullptr ? indices + plane * out_size : nullptr,
+                   plane * in_size, a);
+        }
+    });
 }
 
 template <class T>
@@ -172,6 +197,7 @@ void pool_backward_typed(const PoolArgs& a) {
 }  // namespace
 
 void pool_forward(const PoolArgs& args) {
+    if (runs_pool_plane_kernel(args)) return pool_forward_planes(args);
     if (args.y.dtype == MLN_DTYPE_F64) return pool_forward_typed<double>(args);
     pool_forward_typed<float>(args);
 }

@@ -192,6 +192,114 @@ TEST_F(NormTest, GradientsMatchFiniteDifferences) {
     }
 }
 
+// Shapes for the f32 vector paths: batch norm planes on both sides of the span/column switch
+// (spatial 64), strips wider than a column block (256), more images than a row block (64),
+// sets longer than a sum chunk (1024), layer norm with more rows than a gradient block (32),
+// and sizes that leave a tail in every register width.
+std::vector<NormCase> vector_path_cases() {
+    return {
+        {Kind::batch, {3, 5, 67}, 0},   {Kind::batch, {2, 3, 9, 9}, 0}, {Kind::batch, {1, 2, 1031}, 0},
+        {Kind::batch, {70, 300}, 0},    {Kind::batch, {67, 7, 3}, 0},   {Kind::batch, {5, 1, 1}, 0},
+        {Kind::layer, {33, 1030}, 1},   {Kind::layer, {70, 17}, 1},     {Kind::layer, {3, 5, 13}, 2},
+        {Kind::layer, {1, 1}, 1},       {Kind::group, {3, 6, 70}, 3},   {Kind::group, {65, 4}, 2},
+        {Kind::group, {2, 4, 300}, 1},
+    };
+}
+
+template <class To, class From>
+void copy_into(HostTensor<To>& to, HostTensor<From>& from) {
+    for (int64_t i = 0; i < from.count(); ++i) to.at(i) = static_cast<To>(from.at(i));
+}
+
+// The f32 kernels (vector spans at `isa`) against the f64 plain loops, which the finite-
+// difference test checks: forward y and statistics, backward dx, dscale, dbias, and batch norm
+// inference. `nan_at` >= 0 puts a NaN into x there: it must spread over its set only.
+void check_f32_against_f64(mln_device* device, const NormCase& c, bool affine, double offset, int64_t nan_at) {
+    SCOPED_TRACE(cat(describe(c), " affine=", affine, " offset=", offset, " nan_at=", nan_at));
+    const std::vector<int64_t> ps = parameter_shape(c), ss = statistics_shape(c);
+    HostTensor<float> x(c.x_shape), dy(c.x_shape), y(c.x_shape), dx(c.x_shape), scale(ps), bias(ps), dscale(ps),
+        dbias(ps), mean(ss), invstd(ss);
+    HostTensor<double> x64(c.x_shape), dy64(c.x_shape), y64(c.x_shape), dx64(c.x_shape), scale64(ps), bias64(ps),
+        dscale64(ps), dbias64(ps), mean64(ss), invstd64(ss);
+    for (int64_t i = 0; i < x.count(); ++i) x.at(i) = static_cast<float>(offset + uniform(-2.0, 2.0));
+    if (nan_at >= 0) x.at(nan_at % x.count()) = std::numeric_limits<float>::quiet_NaN();
+    fill_random(dy);
+    fill_random(scale);
+    fill_random(bias);
+    copy_into(x64, x);
+    copy_into(dy64, dy);
+    copy_into(scale64, scale);
+    copy_into(bias64, bias);
+    const double epsilon = 1e-5;
+    ASSERT_EQ(forward<float>(device, c, x, affine ? &scale : nullptr, affine ? &bias : nullptr, epsilon, y, mean, invstd),
+              MLN_STATUS_OK)
+        << mln_last_error();
+    ASSERT_EQ(forward<double>(device, c, x64, affine ? &scale64 : nullptr, affine ? &bias64 : nullptr, epsilon, y64,
+                              mean64, invstd64),
+              MLN_STATUS_OK)
+        << mln_last_error();
+    HostTensor<float> want(c.x_shape), want_stats(ss);
+    const double tol = std::numeric_limits<float>::epsilon() * 64;
+    copy_into(want, y64);
+    EXPECT_TRUE(near_all(y, want, tol)) << "y";
+    copy_into(want_stats, mean64);
+    EXPECT_TRUE(near_all(mean, want_stats, tol)) << "mean";
+    copy_into(want_stats, invstd64);
+    EXPECT_TRUE(near_all(invstd, want_stats, tol)) << "invstd";
+
+    // Backward from the f32 statistics in both, so only the backward arithmetic differs.
+    copy_into(mean64, mean);
+    copy_into(invstd64, invstd);
+    ASSERT_EQ(backward<float>(device, c, x, dy, affine ? &scale : nullptr, mean, invstd, dx, dscale, dbias), MLN_STATUS_OK)
+        << mln_last_error();
+    ASSERT_EQ(backward<double>(device, c, x64, dy64, affine ? &scale64 : nullptr, mean64, invstd64, dx64, dscale64,
+                               dbias64),
+              MLN_STATUS_OK)
+        << mln_last_error();
+    HostTensor<float> want_parameter(ps);
+    copy_into(want, dx64);
+    EXPECT_TRUE(near_all(dx, want, 1e-4)) << "dx";
+    copy_into(want_parameter, dscale64);
+    EXPECT_TRUE(near_all(dscale, want_parameter, 1e-4)) << "dscale";
+    copy_into(want_parameter, dbias64);
+    EXPECT_TRUE(near_all(dbias, want_parameter, 1e-4)) << "dbias";
+
+    if (c.kind != Kind::batch) return;
+    // Inference with the running statistics: a large running mean tests the centring.
+    HostTensor<float> running_mean(ss), running_var(ss);
+    HostTensor<double> running_mean64(ss), running_var64(ss);
+    for (int64_t i = 0; i < running_mean.count(); ++i) {
+        running_mean.at(i) = static_cast<float>(offset + uniform(-1.0, 1.0));
+        running_var.at(i) = static_cast<float>(uniform(0.5, 2.0));
+    }
+    copy_into(running_mean64, running_mean);
+    copy_into(running_var64, running_var);
+    ASSERT_EQ(mln_batch_norm_forward_inference(device, x.desc(), affine ? scale.desc() : nullptr,
+                                               affine ? bias.desc() : nullptr, running_mean.desc(), running_var.desc(),
+                                               epsilon, y.desc()),
+              MLN_STATUS_OK)
+        << mln_last_error();
+    ASSERT_EQ(mln_batch_norm_forward_inference(device, x64.desc(), affine ? scale64.desc() : nullptr,
+                                               affine ? bias64.desc() : nullptr, running_mean64.desc(),
+                                               running_var64.desc(), epsilon, y64.desc()),
+              MLN_STATUS_OK)
+        << mln_last_error();
+    copy_into(want, y64);
+    EXPECT_TRUE(near_all(y, want, tol)) << "inference y";
+}
+
+TEST_F(NormTest, F32VectorPathsMatchF64AtEveryIsa) {
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        SCOPED_TRACE(cat("isa ", static_cast<int>(isa)));
+        for (const NormCase& c : vector_path_cases()) {
+            for (bool affine : {true, false}) check_f32_against_f64(device_, c, affine, 0.0, -1);
+            check_f32_against_f64(device_, c, true, 3000.0, -1);
+            check_f32_against_f64(device_, c, true, 0.0, 12345);
+        }
+    }
+}
+
 TEST_F(NormTest, BatchNormUpdatesRunningStatisticsAndInfersWithThem) {
     const int64_t n = 3, channels = 2, spatial = 5;
     HostTensor<float> x({n, channels, spatial}), y({n, channels, spatial}), mean({channels}), invstd({channels});

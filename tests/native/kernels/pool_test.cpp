@@ -172,6 +172,58 @@ TEST_F(PoolTest, MaxPropagatesNaNAndKeepsTheFirstOfTies) {
     EXPECT_EQ(indices.at(1), 3);
 }
 
+// Rows wide enough for whole registers of outputs (16 lanes and more) with edge columns on both
+// sides: strides 1 and 2 (plain and shuffled loads), 3 (gathers), dilation, asymmetric
+// padding, 1-d and 3-d windows. Max: values are few and repeated (ties) with NaN sprinkled in;
+// average: with and without count_include_pad.
+TEST_F(PoolTest, VectorPathsMatchReferenceAtEveryIsa) {
+    const std::vector<PoolCase> wide = {
+        {{2, 3, 9, 112}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 0, 0},
+        {{1, 2, 5, 71}, {3, 2}, {1, 1}, {1, 1}, {1, 0}, {1, 1}, 0, 0},
+        {{1, 2, 4, 101}, {2, 3}, {1, 3}, {1, 2}, {0, 2}, {1, 1}, 1, 0},
+        {{2, 1, 67}, {5}, {2}, {1}, {2}, {2}, 0, 0},
+        {{1, 2, 3, 4, 53}, {2, 2, 3}, {1, 2, 1}, {1, 1, 1}, {1, 0, 1}, {0, 1, 1}, 0, 0},
+        {{1, 1, 7, 40}, {7, 7}, {1, 1}, {1, 1}, {3, 3}, {3, 3}, 0, 0},
+    };
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const PoolCase& c : wide) {
+            for (bool with_nan : {false, true}) {
+                SCOPED_TRACE(cat(describe(c), " isa=", static_cast<int>(isa), " nan=", with_nan));
+                mln_pool_params p = params_of(c);
+                HostTensor<float> x(c.x_shape), y(y_shape_of(c)), y_want(y_shape_of(c)), y_plain(y_shape_of(c));
+                HostTensor<int64_t> indices(y_shape_of(c)), indices_want(y_shape_of(c));
+                for (int64_t i = 0; i < x.count(); ++i) {
+                    x.at(i) = static_cast<float>(uniform_int(-3, 3));
+                    if (with_nan && uniform_int(0, 40) == 0) x.at(i) = nan;
+                }
+                ASSERT_EQ(mln_pool_forward(device_, MLN_POOL_MODE_MAX, &p, x.desc(), y.desc(), indices.desc()),
+                          MLN_STATUS_OK)
+                    << mln_last_error();
+                ASSERT_EQ(mln_pool_forward(device_, MLN_POOL_MODE_MAX, &p, x.desc(), y_plain.desc(), nullptr),
+                          MLN_STATUS_OK)
+                    << mln_last_error();
+                const TensorView indices_view = indices_want.view();
+                reference::pool_forward(MLN_POOL_MODE_MAX, p, x.view(), y_want.view(), &indices_view);
+                EXPECT_TRUE(same_elements(y, y_want)) << "max";
+                EXPECT_TRUE(same_elements(y_plain, y_want)) << "max without indices";
+                EXPECT_TRUE(same_elements(indices, indices_want)) << "max indices";
+                for (int32_t include_pad : {0, 1}) {
+                    p.count_include_pad = include_pad;
+                    if (!with_nan) fill_random(x);
+                    ASSERT_EQ(mln_pool_forward(device_, MLN_POOL_MODE_AVERAGE, &p, x.desc(), y.desc(), nullptr),
+                              MLN_STATUS_OK)
+                        << mln_last_error();
+                    reference::pool_forward(MLN_POOL_MODE_AVERAGE, p, x.view(), y_want.view(), nullptr);
+                    EXPECT_TRUE(near_all(y, y_want, std::numeric_limits<float>::epsilon() * 64))
+                        << "average include_pad=" << include_pad;
+                }
+            }
+        }
+    }
+}
+
 // L = sum(y * r): the backward of r must match central differences of L (average pooling is
 // linear; max is piecewise linear and random data has no ties).
 TEST_F(PoolTest, GradientsMatchFiniteDifferences) {

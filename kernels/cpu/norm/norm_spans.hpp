@@ -1,0 +1,82 @@
+// The f32 inner loops of batch, group and layer normalization, one table per ISA (scalar,
+// AVX2, AVX-512; bodies in norm_spans_body.hpp). The loop drivers in norm.cpp own the
+// threading and the order of every sum; these kernels sum a span or a column strip.
+//
+// Centring: mean is carried as hi + lo floats. For x within a factor 2 of hi, x - hi is exact
+// (Sterbenz), so (x - hi) - lo keeps the deviation accurate to an ulp of the deviation even
+// when |mean| is large against the spread; a single f32 mean would lose log2(|mean|/spread)
+// bits. Sums add f32 registers over at most kSumChunk elements (or kColumnRows rows) and
+// carry the totals in double; sums of x are shifted by an element of the set. That keeps the statistics within a few ulp of a double sum.
+#pragma once
+
+#include <myelin.h>
+
+#include <cstdint>
+
+namespace mln::kernels {
+
+struct SplitMean {
+    float hi;
+    float lo;
+};
+
+inline SplitMean split_mean(double mean) {
+    const float hi = static_cast<float>(mean);
+    return {hi, static_cast<float>(mean - static_cast<double>(hi))};
+}
+
+// Sums of g and g * (x - mean) over a span, g = dy or gamma * dy.
+struct GradSums {
+    double g;
+    double g_deviation;
+};
+
+struct NormSpanKernels {
+    // Sum of x[0, n) - shift. A shift near the mean (an element of the set) keeps the f32
+    // partial sums small, so they lose nothing to a large mean.
+    double (*sum)(const float* x, int64_t n, float shift);
+    // Sum of (x - mean)^2.
+    double (*squared_deviation)(const float* x, int64_t n, SplitMean mean);
+    // y = (x - mean) * a + b.
+    void (*normalize)(const float* x, float* y, int64_t n, SplitMean mean, float a, float b);
+    // y = (x - mean) * invstd * scale[i] + bias[i].
+    void (*normalize_each)(const float* x, float* y, int64_t n, SplitMean mean, float invstd, const float* scale,
+                           const float* bias);
+    // g = dy (gamma null) or gamma[i] * dy.
+    GradSums (*grad_sums)(const float* x, const float* dy, const float* gamma, int64_t n, SplitMean mean);
+    // dx = ((gamma * dy - mean_g) - (x - mean) * c) * invstd. invstd scales last, so a set
+    // whose g all equal mean_g gives 0 exactly (g is rounded as in the sums).
+    void (*grad_apply)(const float* x, const float* dy, float* dx, int64_t n, SplitMean mean, float gamma,
+                       float mean_g, float c, float invstd);
+    // The same with gamma[i]; also dscale[i] += dy * (x - mean) * invstd and dbias[i] += dy.
+    void (*grad_apply_each)(const float* x, const float* dy, float* dx, int64_t n, SplitMean mean, float invstd,
+                            const float* gamma, float mean_g, float c, float* dscale, float* dbias);
+
+    // Column forms: `rows` rows `stride` floats apart, `cols` wide; per-column arrays.
+    // sums[j] = sum over rows of x[r][j] - shift[j].
+    void (*column_sums)(const float* x, int64_t rows, int64_t stride, int64_t cols, const float* shift, double* sums);
+    // squares[j] = sum over rows of (x[r][j] - mean[j])^2.
+    void (*column_squared_deviations)(const float* x, int64_t rows, int64_t stride, int64_t cols,
+                                      const float* mean_hi, const float* mean_lo, double* squares);
+    // y[r][j] = (x[r][j] - mean[j]) * a[j] + b[j].
+    void (*column_normalize)(const float* x, float* y, int64_t rows, int64_t stride, int64_t cols,
+                             const float* mean_hi, const float* mean_lo, const float* a, const float* b);
+    // sum_dy[j] = sum of dy[r][j]; sum_dy_deviation[j] = sum of dy[r][j] * (x[r][j] - mean[j]).
+    void (*column_grad_sums)(const float* x, const float* dy, int64_t rows, int64_t stride, int64_t cols,
+                             const float* mean_hi, const float* mean_lo, double* sum_dy, double* sum_dy_deviation);
+    // dx[r][j] = ((gamma[j] * dy[r][j] - mean_g[j]) - (x[r][j] - mean[j]) * c[j]) * invstd[j].
+    void (*column_grad_apply)(const float* x, const float* dy, float* dx, int64_t rows, int64_t stride,
+                              int64_t cols, const float* mean_hi, const float* mean_lo, const float* gamma,
+                              const float* mean_g, const float* c, const float* invstd);
+};
+
+const NormSpanKernels& norm_span_kernels_scalar();
+#if defined(MYELIN_X86_64_KERNELS)
+const NormSpanKernels& norm_span_kernels_avx2();
+const NormSpanKernels& norm_span_kernels_avx512();
+#endif
+
+// The table for `isa`.
+const NormSpanKernels& norm_span_kernels(mln_isa isa);
+
+}  // namespace mln::kernels

@@ -1,0 +1,218 @@
+// Bodies of the NormSpanKernels, written once on a FloatLanes type and compiled per ISA file
+// (norm_spans.cpp, norm_spans_avx2.cpp, norm_spans_avx512.cpp). Internal linkage keeps the
+// differently compiled copies apart.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/cpu/common/float_lanes.hpp"
+#include "kernels/cpu/norm/norm_spans.hpp"
+
+namespace mln::kernels {
+namespace {
+
+// f32 registers sum at most this many elements before their total moves to double: a lane
+// adds at most kSumChunk / width terms in f32.
+constexpr int64_t kSumChunk = 1024;
+// Column forms: strips of at most kColumnWidth columns keep their f32 sums on the stack and
+// move them to double every kColumnRows rows.
+constexpr int64_t kColumnWidth = 256;
+constexpr int64_t kColumnRows = 64;
+
+template <class V>
+struct NormSpans {
+    using Reg = typename V::Reg;
+
+    // (x - mean), 0 in masked-off lanes.
+    template <class M>
+    static Reg deviation(const float* x, int64_t i, SplitMean mean, M m) {
+        return V::keep(V::sub(V::sub(V::load(x + i, m), V::set1(mean.hi)), V::set1(mean.lo)), m);
+    }
+
+    // Sum of term(i, mask) (registers, 0 in masked-off lanes) over [0, n), chunked.
+    template <class Term>
+    static double chunked_sum(int64_t n, Term&& term) {
+        double total = 0.0;
+        for (int64_t start = 0; start < n; start += kSumChunk) {
+            const int64_t length = std::min(kSumChunk, n - start);
+            Reg a = V::zero();
+            Reg b = V::zero();
+            int64_t i = 0;
+            // Two registers hide the add latency.
+            for (; i + 2 * V::width <= length; i += 2 * V::width) {
+                a = V::add(a, term(start + i, AllLanes{}));
+                b = V::add(b, term(start + i + V::width, AllLanes{}));
+            }
+            for_lanes<V>(length - i, [&](int64_t j, auto m) { a = V::add(a, term(start + i + j, m)); });
+            total += V::sum(V::add(a, b));
+        }
+        return total;
+    }
+
+    static double sum(const float* x, int64_t n, float shift) {
+        const Reg s = V::set1(shift);
+        return chunked_sum(n, [&](int64_t i, auto m) { return V::keep(V::sub(V::load(x + i, m), s), m); });
+    }
+
+    static double squared_deviation(const float* x, int64_t n, SplitMean mean) {
+        return chunked_sum(n, [&](int64_t i, auto m) {
+            const Reg d = deviation(x, i, mean, m);
+            return V::mul(d, d);
+        });
+    }
+
+    static void normalize(const float* x, float* y, int64_t n, SplitMean mean, float a, float b) {
+        const Reg va = V::set1(a), vb = V::set1(b);
+        for_lanes<V>(n, [&](int64_t i, auto m) { V::store(y + i, V::add(V::mul(deviation(x, i, mean, m), va), vb), m); });
+    }
+
+    static void normalize_each(const float* x, float* y, int64_t n, SplitMean mean, float invstd, const float* scale,
+                               const float* bias) {
+        const Reg r = V::set1(invstd);
+        for_lanes<V>(n, [&](int64_t i, auto m) {
+            const Reg xhat = V::mul(deviation(x, i, mean, m), r);
+            V::store(y + i, V::add(V::mul(xhat, V::load(scale + i, m)), V::load(bias + i, m)), m);
+        });
+    }
+
+    static GradSums grad_sums(const float* x, const float* dy, const float* gamma, int64_t n, SplitMean mean) {
+        GradSums sums{0.0, 0.0};
+        for (int64_t start = 0; start < n; start += kSumChunk) {
+            const int64_t length = std::min(kSumChunk, n - start);
+            Reg g_sum = V::zero(), gd_sum = V::zero();
+            for_lanes<V>(length, [&](int64_t j, auto m) {
+                const int64_t i = start + j;
+                Reg g = V::load(dy + i, m);
+                if (gamma != nullptr) g = V::mul(g, V::load(gamma + i, m));
+                g_sum = V::add(g_sum, g);
+                gd_sum = V::add(gd_sum, V::mul(g, deviation(x, i, mean, m)));
+            });
+            sums.g += V::sum(g_sum);
+            sums.g_deviation += V::sum(gd_sum);
+        }
+        return sums;
+    }
+
+    static void grad_apply(const float* x, const float* dy, float* dx, int64_t n, SplitMean mean, float gamma,
+                           float mean_g, float c, float invstd) {
+        const Reg vg = V::set1(gamma), vm = V::set1(mean_g), vc = V::set1(c), r = V::set1(invstd);
+        for_lanes<V>(n, [&](int64_t i, auto m) {
+            const Reg centred = V::sub(V::mul(V::load(dy + i, m), vg), vm);
+            V::store(dx + i, V::mul(V::sub(centred, V::mul(deviation(x, i, mean, m), vc)), r), m);
+        });
+    }
+
+    static void grad_apply_each(const float* x, const float* dy, float* dx, int64_t n, SplitMean mean, float invstd,
+                                const float* gamma, float mean_g, float c, float* dscale, float* dbias) {
+        const Reg r = V::set1(invstd), vm = V::set1(mean_g), vc = V::set1(c);
+        for_lanes<V>(n, [&](int64_t i, auto m) {
+            const Reg g = V::load(dy + i, m);
+            const Reg d = deviation(x, i, mean, m);
+            const Reg centred = V::sub(V::mul(g, V::load(gamma + i, m)), vm);
+            V::store(dx + i, V::mul(V::sub(centred, V::mul(d, vc)), r), m);
+            V::store(dscale + i, V::add(V::load(dscale + i, m), V::mul(V::mul(g, d), r)), m);
+            V::store(dbias + i, V::add(V::load(dbias + i, m), g), m);
+        });
+    }
+
+    // Runs add_row(row, strip start, strip width, f32 accumulators...) over strips of
+    // kColumnWidth columns and blocks of kColumnRows rows, moving each block's f32 sums into
+    // the double outputs.
+    template <int K, class AddRow>
+    static void column_accumulate(int64_t rows, int64_t cols, double* const (&out)[K], AddRow&& add_row) {
+        alignas(64) float acc[K][kColumnWidth];
+        for (int64_t c0 = 0; c0 < cols; c0 += kColumnWidth) {
+            const int64_t width = std::min(kColumnWidth, cols - c0);
+            for (int k = 0; k < K; ++k) std::fill(out[k] + c0, out[k] + c0 + width, 0.0);
+            for (int64_t r0 = 0; r0 < rows; r0 += kColumnRows) {
+                for (int k = 0; k < K; ++k) std::fill(acc[k], acc[k] + width, 0.0f);
+                const int64_t r1 = std::min(rows, r0 + kColumnRows);
+                for (int64_t r = r0; r < r1; ++r) add_row(r, c0, width, acc);
+                for (int k = 0; k < K; ++k) {
+                    for (int64_t j = 0; j < width; ++j) out[k][c0 + j] += static_cast<double>(acc[k][j]);
+                }
+            }
+        }
+    }
+
+    template <class M>
+    static Reg column_deviation(const float* x, int64_t j, const float* hi, const float* lo, M m) {
+        return V::keep(V::sub(V::sub(V::load(x + j, m), V::load(hi + j, m)), V::load(lo + j, m)), m);
+    }
+
+    static void column_sums(const float* x, int64_t rows, int64_t stride, int64_t cols, const float* shift,
+                            double* sums) {
+        double* const out[1] = {sums};
+        column_accumulate<1>(rows, cols, out, [&](int64_t r, int64_t c0, int64_t width, float (&acc)[1][kColumnWidth]) {
+            const float* row = x + r * stride + c0;
+            for_lanes<V>(width, [&](int64_t j, auto m) {
+                const Reg v = V::sub(V::load(row + j, m), V::load(shift + c0 + j, m));
+                V::store(acc[0] + j, V::add(V::load(acc[0] + j, m), v), m);
+            });
+        });
+    }
+
+    static void column_squared_deviations(const float* x, int64_t rows, int64_t stride, int64_t cols,
+                                          const float* mean_hi, const float* mean_lo, double* squares) {
+        double* const out[1] = {squares};
+        column_accumulate<1>(rows, cols, out, [&](int64_t r, int64_t c0, int64_t width, float (&acc)[1][kColumnWidth]) {
+            const float* row = x + r * stride + c0;
+            for_lanes<V>(width, [&](int64_t j, auto m) {
+                const Reg d = column_deviation(row, j, mean_hi + c0, mean_lo + c0, m);
+                V::store(acc[0] + j, V::add(V::load(acc[0] + j, m), V::mul(d, d)), m);
+            });
+        });
+    }
+
+    static void column_normalize(const float* x, float* y, int64_t rows, int64_t stride, int64_t cols,
+                                 const float* mean_hi, const float* mean_lo, const float* a, const float* b) {
+        for (int64_t r = 0; r < rows; ++r) {
+            const float* xr = x + r * stride;
+            float* yr = y + r * stride;
+            for_lanes<V>(cols, [&](int64_t j, auto m) {
+                const Reg d = column_deviation(xr, j, mean_hi, mean_lo, m);
+                V::store(yr + j, V::add(V::mul(d, V::load(a + j, m)), V::load(b + j, m)), m);
+            });
+        }
+    }
+
+    static void column_grad_sums(const float* x, const float* dy, int64_t rows, int64_t stride, int64_t cols,
+                                 const float* mean_hi, const float* mean_lo, double* sum_dy, double* sum_dy_deviation) {
+        double* const out[2] = {sum_dy, sum_dy_deviation};
+        column_accumulate<2>(rows, cols, out, [&](int64_t r, int64_t c0, int64_t width, float (&acc)[2][kColumnWidth]) {
+            const float* xr = x + r * stride + c0;
+            const float* dyr = dy + r * stride + c0;
+            for_lanes<V>(width, [&](int64_t j, auto m) {
+                const Reg g = V::load(dyr + j, m);
+                const Reg d = column_deviation(xr, j, mean_hi + c0, mean_lo + c0, m);
+                V::store(acc[0] + j, V::add(V::load(acc[0] + j, m), g), m);
+                V::store(acc[1] + j, V::add(V::load(acc[1] + j, m), V::mul(g, d)), m);
+            });
+        });
+    }
+
+    static void column_grad_apply(const float* x, const float* dy, float* dx, int64_t rows, int64_t stride,
+                                  int64_t cols, const float* mean_hi, const float* mean_lo, const float* gamma,
+                                  const float* mean_g, const float* c, const float* invstd) {
+        for (int64_t r = 0; r < rows; ++r) {
+            const float* xr = x + r * stride;
+            const float* dyr = dy + r * stride;
+            float* dxr = dx + r * stride;
+            for_lanes<V>(cols, [&](int64_t j, auto m) {
+                const Reg centred = V::sub(V::mul(V::load(dyr + j, m), V::load(gamma + j, m)), V::load(mean_g + j, m));
+                const Reg d = column_deviation(xr, j, mean_hi, mean_lo, m);
+                V::store(dxr + j, V::mul(V::sub(centred, V::mul(d, V::load(c + j, m))), V::load(invstd + j, m)), m);
+            });
+        }
+    }
+
+    static constexpr NormSpanKernels table{
+        sum,          squared_deviation, normalize,        normalize_each,   grad_sums,         grad_apply,
+        grad_apply_each, column_sums,    column_squared_deviations, column_normalize, column_grad_sums,
+        column_grad_apply,
+    };
+};
+
+}  // namespace
+}  // namespace mln::kernels
