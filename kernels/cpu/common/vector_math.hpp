@@ -18,8 +18,8 @@
 //
 // W provides: V (the float vector), Mask, set1, zero, add, sub, mul, div, fmadd (a b + c),
 // fnmadd (c - a b), fmsub (a b - c), min, max, round_nearest, floor, abs, copysign, neg,
-// lt, gt, eq, unordered, select (mask ? a : b), pow2 (2^n for integral n in [-126, 127]),
-// exponent_field (the biased exponent bits as a float), unit_mantissa (the bits with the
+// lt, gt, eq, unordered, select (mask ? a : b), scale_by_pow2 (a 2^n, rounded once, for
+// integral n in [-150, 128] and a in [0.7, 1.5]), exponent_field (the biased exponent bits as a float), unit_mantissa (the bits with the
 // exponent of 1.0).
 #pragma once
 
@@ -39,7 +39,7 @@ inline typename W::V polynomial(typename W::V x, const float (&c)[N]) {
 }
 
 // e^x = 2^n e^r, r = x - n ln2 in [-ln2/2, ln2/2] (Cody-Waite split of ln2 so n ln2_hi is
-// exact), e^r = 1 + r + r^2 P(r). 2^n is applied in two halves so results that are denormal
+// exact), e^r = 1 + r + r^2 P(r). W::scale_by_pow2 rounds once, so results that are denormal
 // or overflow come out right without a special case.
 template <class W>
 inline typename W::V exp(typename W::V x) {
@@ -51,9 +51,7 @@ inline typename W::V exp(typename W::V x) {
     r = W::fnmadd(n, W::set1(-2.12194440e-4f), r);
     const auto r2 = W::mul(r, r);
     const auto er = W::fmadd(r2, polynomial<W>(r, p), W::add(r, W::set1(1.0f)));
-    const auto half = W::floor(W::mul(n, W::set1(0.5f)));
-    const auto result = W::mul(W::mul(er, W::pow2(half)), W::pow2(W::sub(n, half)));
-    return nan_passthrough<W>(x, result);
+    return nan_passthrough<W>(x, W::scale_by_pow2(er, n));
 }
 
 // log x = e ln2 + log m, m in [sqrt(1/2), sqrt 2), log(1 + f) = f - f^2/2 + f^3 P(f).

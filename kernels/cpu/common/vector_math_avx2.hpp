@@ -45,9 +45,16 @@ struct Avx2F32 {
     static Mask unordered(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_UNORD_Q); }
     static Mask mask_and(Mask a, Mask b) { return _mm256_and_ps(a, b); }
     static V select(Mask m, V if_true, V if_false) { return _mm256_blendv_ps(if_false, if_true, m); }
+    // 2^n for integral n in [-126, 127].
     static V pow2(V n) {
         const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
         return _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23));
+    }
+    // In two halves, each a normal power of two: a 2^half is exact, so the one rounding is in
+    // the second product (as AVX-512's scalef, which gives the same bits).
+    static V scale_by_pow2(V a, V n) {
+        const V half = floor(mul(n, set1(0.5f)));
+        return mul(mul(a, pow2(half)), pow2(sub(n, half)));
     }
     static V exponent_field(V a) { return _mm256_cvtepi32_ps(_mm256_srli_epi32(_mm256_castps_si256(a), 23)); }
     static V unit_mantissa(V a) {
