@@ -56,6 +56,26 @@ struct Avx2F32 {
         const V half = floor(mul(n, set1(0.5f)));
         return mul(mul(a, pow2(half)), pow2(sub(n, half)));
     }
+    // Sums of float lanes kept in double (two halves of 4 doubles).
+    struct DoubleSum {
+        __m256d lo = _mm256_setzero_pd();
+        __m256d hi = _mm256_setzero_pd();
+    };
+    static void accumulate(DoubleSum& sum, V v) {
+        sum.lo = _mm256_add_pd(sum.lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+        sum.hi = _mm256_add_pd(sum.hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+    }
+    static double total(const DoubleSum& sum) {
+        alignas(32) double lanes[4];
+        _mm256_store_pd(lanes, _mm256_add_pd(sum.lo, sum.hi));
+        return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    }
+    static T reduce_max(V v) {
+        __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        m = _mm_max_ss(m, _mm_movehdup_ps(m));
+        return _mm_cvtss_f32(m);
+    }
     static V exponent_field(V a) { return _mm256_cvtepi32_ps(_mm256_srli_epi32(_mm256_castps_si256(a), 23)); }
     static V unit_mantissa(V a) {
         const __m256i bits = _mm256_castps_si256(a);

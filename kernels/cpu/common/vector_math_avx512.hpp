@@ -4,10 +4,12 @@
 #pragma once
 
 // GCC 12 reports the _mm512_undefined_* pass-through operand inside its own intrinsics
-// (_mm512_max_ps, _mm512_roundscale_ps, ...) as maybe uninitialized when they are inlined; a
-// false positive (fixed in GCC 13). The pragma must precede the intrinsics header.
+// (_mm512_max_ps, _mm512_roundscale_ps, _mm512_cvtps_pd, ...) as (maybe) uninitialized when
+// they are inlined; a false positive (fixed in GCC 13). The pragmas must precede the
+// intrinsics header.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include <immintrin.h>
 
@@ -54,6 +56,17 @@ struct Avx512F32 {
     static V select(Mask m, V if_true, V if_false) { return _mm512_mask_blend_ps(m, if_false, if_true); }
     // One instruction, rounded once: the same bits as Avx2F32's two exact-then-rounded products.
     static V scale_by_pow2(V a, V n) { return _mm512_scalef_ps(a, n); }
+    // Sums of float lanes kept in double (two halves of 8 doubles).
+    struct DoubleSum {
+        __m512d lo = _mm512_setzero_pd();
+        __m512d hi = _mm512_setzero_pd();
+    };
+    static void accumulate(DoubleSum& sum, V v) {
+        sum.lo = _mm512_add_pd(sum.lo, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+        sum.hi = _mm512_add_pd(sum.hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+    }
+    static double total(const DoubleSum& sum) { return _mm512_reduce_add_pd(_mm512_add_pd(sum.lo, sum.hi)); }
+    static T reduce_max(V v) { return _mm512_reduce_max_ps(v); }
     static V exponent_field(V a) { return _mm512_cvtepi32_ps(_mm512_srli_epi32(_mm512_castps_si512(a), 23)); }
     static V unit_mantissa(V a) {
         const __m512i bits = _mm512_castps_si512(a);
