@@ -26,12 +26,14 @@ template <class T>
 using BinaryKernel = void (*)(const T* a, int64_t a_step, const T* b, int64_t b_step, T* y, int64_t n, bool stream);
 
 // Maximum error in ulp of the f32 transcendentals that the unary kernels of exp, log, tanh,
-// sigmoid and erf are (common/vector_math.hpp), at every vector ISA.
+// sigmoid, erf, expm1 and log1p are (common/vector_math.hpp), at every vector ISA.
 constexpr double kExpMaxUlp = 1.5;
 constexpr double kLogMaxUlp = 1.0;
 constexpr double kTanhMaxUlp = 1.5;
 constexpr double kSigmoidMaxUlp = 3.0;
 constexpr double kErfMaxUlp = 3.0;
+constexpr double kExpm1MaxUlp = 2.5;
+constexpr double kLog1pMaxUlp = 3.0;
 
 #if defined(MYELIN_X86_64_KERNELS)
 UnaryKernelF32 unary_avx2_f32(mln_unary_op op);

@@ -25,7 +25,13 @@ template <class W>
 struct Params {
     typename W::V alpha;
     typename W::V beta;
+    typename W::V alpha_beta;  // alpha * beta rounded once, as the scalar ops' T(beta * alpha)
 };
+
+template <class W>
+Params<W> make_params(double alpha, double beta) {
+    return {W::set1(static_cast<float>(alpha)), W::set1(static_cast<float>(beta)), W::set1(static_cast<float>(alpha * beta))};
+}
 
 template <class W>
 inline typename W::V clamp01(typename W::V v) {
@@ -215,6 +221,76 @@ struct VecSquare {
     template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::mul(x, x); }
     template <class W> static auto derivative(const Params<W>&, typename W::V x) { return W::add(x, x); }
 };
+struct VecExpm1 {
+    static constexpr bool kGradFromY = true;
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return vmath::expm1<W>(x); }
+    template <class W> static auto derivative(const Params<W>&, typename W::V y) { return W::add(y, W::set1(1.0f)); }
+};
+struct VecLog1p {
+    static constexpr bool kGradFromY = false;
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return vmath::log1p<W>(x); }
+    template <class W>
+    static auto derivative(const Params<W>&, typename W::V x) { return W::div(W::set1(1.0f), W::add(W::set1(1.0f), x)); }
+};
+// ELU: alpha (e^x - 1) below 0.
+struct VecElu {
+    static constexpr bool kGradFromY = false;
+    template <class W>
+    static auto apply(const Params<W>& p, typename W::V x) {
+        return W::select(W::lt(x, W::zero()), W::mul(p.alpha, vmath::expm1<W>(x)), x);
+    }
+    template <class W>
+    static auto derivative(const Params<W>& p, typename W::V x) {
+        return piecewise<W>(W::gt(x, W::zero()), W::set1(1.0f), W::le(x, W::zero()), W::mul(p.alpha, vmath::exp<W>(x)), x);
+    }
+};
+// SELU: beta (alpha (e^x - 1) below 0, x above).
+struct VecSelu {
+    static constexpr bool kGradFromY = false;
+    template <class W>
+    static auto apply(const Params<W>& p, typename W::V x) {
+        return W::select(W::lt(x, W::zero()), W::mul(p.alpha_beta, vmath::expm1<W>(x)), W::mul(p.beta, x));
+    }
+    template <class W>
+    static auto derivative(const Params<W>& p, typename W::V x) {
+        return piecewise<W>(W::gt(x, W::zero()), p.beta, W::le(x, W::zero()), W::mul(p.alpha_beta, vmath::exp<W>(x)), x);
+    }
+};
+// CELU: alpha (e^(x / alpha) - 1) below 0.
+struct VecCelu {
+    static constexpr bool kGradFromY = false;
+    template <class W>
+    static auto apply(const Params<W>& p, typename W::V x) {
+        return W::select(W::lt(x, W::zero()), W::mul(p.alpha, vmath::expm1<W>(W::div(x, p.alpha))), x);
+    }
+    template <class W>
+    static auto derivative(const Params<W>& p, typename W::V x) {
+        return piecewise<W>(W::gt(x, W::zero()), W::set1(1.0f), W::le(x, W::zero()), vmath::exp<W>(W::div(x, p.alpha)), x);
+    }
+};
+// Softplus: max(x, 0) + log1p(e^-|x|), no overflow; derivative sigmoid(x).
+struct VecSoftplus {
+    static constexpr bool kGradFromY = false;
+    template <class W>
+    static auto softplus(typename W::V x) {
+        const auto tail = vmath::log1p<W>(vmath::exp<W>(W::neg(W::abs(x))));
+        return vmath::nan_passthrough<W>(x, W::add(W::max(x, W::zero()), tail));
+    }
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return softplus<W>(x); }
+    template <class W> static auto derivative(const Params<W>&, typename W::V x) { return vmath::sigmoid<W>(x); }
+};
+// Mish: x tanh(softplus(x)); derivative t + x (1 - t^2) sigmoid(x).
+struct VecMish {
+    static constexpr bool kGradFromY = false;
+    template <class W>
+    static auto apply(const Params<W>&, typename W::V x) { return W::mul(x, vmath::tanh<W>(VecSoftplus::softplus<W>(x))); }
+    template <class W>
+    static auto derivative(const Params<W>&, typename W::V x) {
+        const auto t = vmath::tanh<W>(VecSoftplus::softplus<W>(x));
+        return W::fmadd(W::mul(x, W::fnmadd(t, t, W::set1(1.0f))), vmath::sigmoid<W>(x), t);
+    }
+};
+
 // Piecewise constant: derivative 0, NaN where y is NaN.
 struct PiecewiseConstantDerivative {
     static constexpr bool kGradFromY = true;
@@ -275,7 +351,7 @@ void on_padded(const typename W::T* const (&inputs)[Inputs], const int64_t (&ste
 
 template <class Op, class W>
 void unary_run(double alpha, double beta, const float* x, float* y, int64_t n, bool stream) {
-    const Params<W> params{W::set1(static_cast<float>(alpha)), W::set1(static_cast<float>(beta))};
+    const Params<W> params = make_params<W>(alpha, beta);
     run_vectors<W>(y, n, stream, [&](int64_t i) { return Op::template apply<W>(params, W::load(x + i)); },
                    [&](int64_t begin, int64_t count) {
                        on_padded<W, 1>({x + begin}, {1}, y + begin, count, [&](const auto& in) {
@@ -287,7 +363,7 @@ void unary_run(double alpha, double beta, const float* x, float* y, int64_t n, b
 template <class Op, class W>
 void unary_backward_run(double alpha, double beta, const float* source, bool source_is_y, const float* dy,
                         float* dx, int64_t n, bool stream) {
-    const Params<W> params{W::set1(static_cast<float>(alpha)), W::set1(static_cast<float>(beta))};
+    const Params<W> params = make_params<W>(alpha, beta);
     const bool apply_first = Op::kGradFromY && !source_is_y;
     const auto gradient = [&](typename W::V v, typename W::V g) {
         if (apply_first) v = Op::template apply<W>(params, v);
@@ -337,6 +413,13 @@ UnaryKernels<W> unary_kernels(mln_unary_op op) {
         case MLN_UNARY_OP_FLOOR: return kernels_of<VecFloor, W>();
         case MLN_UNARY_OP_CEIL: return kernels_of<VecCeil, W>();
         case MLN_UNARY_OP_ROUND: return kernels_of<VecRound, W>();
+        case MLN_UNARY_OP_EXPM1: return kernels_of<VecExpm1, W>();
+        case MLN_UNARY_OP_LOG1P: return kernels_of<VecLog1p, W>();
+        case MLN_UNARY_OP_ELU: return kernels_of<VecElu, W>();
+        case MLN_UNARY_OP_SELU: return kernels_of<VecSelu, W>();
+        case MLN_UNARY_OP_CELU: return kernels_of<VecCelu, W>();
+        case MLN_UNARY_OP_SOFTPLUS: return kernels_of<VecSoftplus, W>();
+        case MLN_UNARY_OP_MISH: return kernels_of<VecMish, W>();
         default: return {};
     }
 }

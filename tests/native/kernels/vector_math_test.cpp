@@ -174,6 +174,34 @@ TEST_F(VectorMathTest, ErfWithinStatedUlp) {
 }
 
 
+TEST_F(VectorMathTest, Expm1WithinStatedUlp) {
+    for (mln_isa isa : vector_isas()) {
+        const Kernel f = vector_function(isa, MLN_UNARY_OP_EXPM1);
+        const Sweep s = sweep(f, [](double x) { return std::expm1(x); }, false);
+        std::printf("expm1 at isa %d: max %.3f ulp at x = %.9g\n", static_cast<int>(isa), s.max_ulp, s.worst_x);
+        EXPECT_LE(s.max_ulp, kernels::kExpm1MaxUlp) << "isa " << isa << ", worst x " << s.worst_x;
+        EXPECT_EQ(apply(f, -INFINITY), -1.0f);
+        EXPECT_EQ(apply(f, INFINITY), INFINITY);
+        EXPECT_TRUE(std::signbit(apply(f, -0.0f)));
+        EXPECT_TRUE(std::isnan(apply(f, NAN)));
+    }
+}
+
+TEST_F(VectorMathTest, Log1pWithinStatedUlp) {
+    for (mln_isa isa : vector_isas()) {
+        const Kernel f = vector_function(isa, MLN_UNARY_OP_LOG1P);
+        // Every float from -1 up (both signs of the sweep; below -1 the result is NaN).
+        const Sweep s = sweep(f, [](double x) { return x < -1 ? std::nan("") : std::log1p(x); }, false);
+        std::printf("log1p at isa %d: max %.3f ulp at x = %.9g\n", static_cast<int>(isa), s.max_ulp, s.worst_x);
+        EXPECT_LE(s.max_ulp, kernels::kLog1pMaxUlp) << "isa " << isa << ", worst x " << s.worst_x;
+        EXPECT_EQ(apply(f, -1.0f), -INFINITY);
+        EXPECT_EQ(apply(f, INFINITY), INFINITY);
+        EXPECT_TRUE(std::signbit(apply(f, -0.0f)));
+        EXPECT_TRUE(std::isnan(apply(f, -2.0f)));
+        EXPECT_TRUE(std::isnan(apply(f, NAN)));
+    }
+}
+
 // The vector ISAs run one template over different widths: every unary vector kernel must give
 // the same bits at each, whatever the run length (tails go through padded copies).
 TEST_F(VectorMathTest, VectorIsasAgreeBitForBit) {
