@@ -13,7 +13,8 @@
 //   erf      2.41 measured (bound 3)
 //   expm1    2.07 measured (bound 2.5)  expm1(-0) = -0, expm1(-inf) = -1
 //   log1p    2.37 measured (bound 3)    log1p(-1) = -inf, log1p(x < -1) = NaN
-// NaN in gives NaN out everywhere.
+// NaN in gives NaN out everywhere. (Mish has its own one-exp form in
+// elementwise_vector_loops.hpp: 4.38 ulp measured where its result is normal.)
 //
 // Polynomials: coefficients are Chebyshev fits (mpmath.chebyfit, 40 digits) of the reduced
 // function on the stated interval, rounded to float.

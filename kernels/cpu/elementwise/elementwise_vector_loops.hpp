@@ -279,15 +279,29 @@ struct VecSoftplus {
     template <class W> static auto apply(const Params<W>&, typename W::V x) { return softplus<W>(x); }
     template <class W> static auto derivative(const Params<W>&, typename W::V x) { return vmath::sigmoid<W>(x); }
 };
-// Mish: x tanh(softplus(x)); derivative t + x (1 - t^2) sigmoid(x).
+// Mish: x tanh(softplus(x)); derivative t + x (1 - t^2) sigmoid(x). With n = e^x,
+// t = tanh(log(1 + n)) = n (n + 2) / (n (n + 2) + 2) and sigmoid(x) = n / (1 + n): one exp and
+// no log. x is clamped to 20 for n, where t and sigmoid are 1 in float and n^2 is finite.
 struct VecMish {
     static constexpr bool kGradFromY = false;
     template <class W>
-    static auto apply(const Params<W>&, typename W::V x) { return W::mul(x, vmath::tanh<W>(VecSoftplus::softplus<W>(x))); }
+    static auto exp_clamped(typename W::V x) { return vmath::exp<W>(W::min(x, W::set1(20.0f))); }
+    template <class W>
+    static auto tanh_softplus(typename W::V n) {
+        const auto p = W::fmadd(n, n, W::add(n, n));  // n (n + 2) with one rounding
+        return W::div(p, W::add(p, W::set1(2.0f)));
+    }
+    template <class W>
+    static auto apply(const Params<W>&, typename W::V x) {
+        return vmath::nan_passthrough<W>(x, W::mul(x, tanh_softplus<W>(exp_clamped<W>(x))));
+    }
     template <class W>
     static auto derivative(const Params<W>&, typename W::V x) {
-        const auto t = vmath::tanh<W>(VecSoftplus::softplus<W>(x));
-        return W::fmadd(W::mul(x, W::fnmadd(t, t, W::set1(1.0f))), vmath::sigmoid<W>(x), t);
+        const auto n = exp_clamped<W>(x);
+        const auto t = tanh_softplus<W>(n);
+        const auto one = W::set1(1.0f);
+        const auto sigmoid = W::div(n, W::add(one, n));
+        return vmath::nan_passthrough<W>(x, W::fmadd(W::mul(x, W::fnmadd(t, t, one)), sigmoid, t));
     }
 };
 
