@@ -7,29 +7,16 @@
 #include "cpu/isa.hpp"
 #include "kernels/cpu/common/strided_loop.hpp"
 #include "kernels/cpu/cpu_kernels.hpp"
-#include "kernels/cpu/elementwise/elementwise_avx2.hpp"
+#include "kernels/cpu/elementwise/elementwise_vector.hpp"
 
 namespace mln::kernels {
 namespace {
-
-// The AVX2 kernel for contiguous f32/f64 runs of `op`, when the active ISA has one.
-template <class T>
-BinaryKernel<T> vector_binary_kernel(mln_binary_op op) {
-#if defined(MYELIN_X86_64_KERNELS)
-    if (cpu::runs_avx2(cpu::active_isa())) {
-        if constexpr (std::is_same_v<T, float>) return binary_avx2_f32(op);
-        if constexpr (std::is_same_v<T, double>) return binary_avx2_f64(op);
-    }
-#endif
-    (void)op;
-    return nullptr;
-}
 
 template <class Op, class T>
 void binary_typed(mln_binary_op code, const TensorView& a, const TensorView& b, const TensorView& y) {
     using Out = result_t<Op, T>;
     BinaryKernel<T> vector_kernel = nullptr;
-    if constexpr (std::is_same_v<Out, T> && is_float_v<T>) vector_kernel = vector_binary_kernel<T>(code);
+    if constexpr (std::is_same_v<Out, T> && is_float_v<T>) vector_kernel = vector_binary<T>(cpu::active_isa(), code);
     const bool stream = y.element_count * static_cast<int64_t>(sizeof(Out)) >= kStreamingStoreBytes;
     const auto loop = make_strided_loop<3>({&y, &a, &b});
     run_strided_loop(loop, kElementwiseGrain, [&](char* const* p, const int64_t* s, int64_t n) {

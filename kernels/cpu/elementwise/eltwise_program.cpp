@@ -12,7 +12,7 @@
 #include "cpu/isa.hpp"
 #include "kernels/cpu/common/strided_loop.hpp"
 #include "kernels/cpu/elementwise/binary_ops.hpp"
-#include "kernels/cpu/elementwise/elementwise_avx2.hpp"
+#include "kernels/cpu/elementwise/elementwise_vector.hpp"
 #include "kernels/cpu/elementwise/unary_ops.hpp"
 
 namespace mln::kernels {
@@ -38,7 +38,7 @@ bool instruction_supported(const mln_eltwise_instruction& instruction) {
     });
 }
 
-// The AVX2 kernels mln_unary/mln_binary use for contiguous runs, when the active ISA has one
+// The vector kernels mln_unary/mln_binary use for contiguous runs, when the active ISA has one
 // for the instruction's op: every register block is contiguous, so a fused chain computes
 // exactly what the separate calls would, at their speed.
 template <class T>
@@ -50,18 +50,12 @@ struct VectorKernel {
 template <class T>
 VectorKernel<T> vector_kernel(const mln_eltwise_instruction& instruction) {
     VectorKernel<T> kernel;
-#if defined(MYELIN_X86_64_KERNELS)
-    if (!cpu::runs_avx2(cpu::active_isa())) return kernel;
+    const mln_isa isa = cpu::active_isa();
     if (instruction.kind == MLN_ELTWISE_KIND_UNARY) {
-        if constexpr (std::is_same_v<T, float>) kernel.unary = unary_avx2_f32(static_cast<mln_unary_op>(instruction.op));
-    } else if constexpr (std::is_same_v<T, float>) {
-        kernel.binary = binary_avx2_f32(static_cast<mln_binary_op>(instruction.op));
+        if constexpr (std::is_same_v<T, float>) kernel.unary = vector_unary_f32(isa, static_cast<mln_unary_op>(instruction.op));
     } else {
-        kernel.binary = binary_avx2_f64(static_cast<mln_binary_op>(instruction.op));
+        kernel.binary = vector_binary<T>(isa, static_cast<mln_binary_op>(instruction.op));
     }
-#else
-    (void)instruction;
-#endif
     return kernel;
 }
 

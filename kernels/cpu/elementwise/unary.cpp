@@ -6,27 +6,16 @@
 #include "cpu/isa.hpp"
 #include "kernels/cpu/common/strided_loop.hpp"
 #include "kernels/cpu/cpu_kernels.hpp"
-#include "kernels/cpu/elementwise/elementwise_avx2.hpp"
+#include "kernels/cpu/elementwise/elementwise_vector.hpp"
 
 namespace mln::kernels {
 namespace {
 
-// The AVX2 kernel for contiguous f32 runs of `op`, when the active ISA has one.
-template <class T>
-UnaryKernelF32 vector_unary_kernel(mln_unary_op op) {
-#if defined(MYELIN_X86_64_KERNELS)
-    if constexpr (std::is_same_v<T, float>) {
-        if (cpu::runs_avx2(cpu::active_isa())) return unary_avx2_f32(op);
-    }
-#endif
-    (void)op;
-    return nullptr;
-}
-
 template <class Op, class T>
 void unary_typed(const Op& op, mln_unary_op code, double alpha, double beta, const TensorView& x,
                  const TensorView& y) {
-    const UnaryKernelF32 vector_kernel = vector_unary_kernel<T>(code);
+    UnaryKernelF32 vector_kernel = nullptr;
+    if constexpr (std::is_same_v<T, float>) vector_kernel = vector_unary_f32(cpu::active_isa(), code);
     const bool stream = y.element_count * static_cast<int64_t>(sizeof(T)) >= kStreamingStoreBytes;
     const auto loop = make_strided_loop<2>({&y, &x});
     run_strided_loop(loop, kElementwiseGrain, [&](char* const* p, const int64_t* s, int64_t n) {
@@ -47,10 +36,19 @@ void unary_typed(const Op& op, mln_unary_op code, double alpha, double beta, con
 
 // dx = dy * op'(source), where source is x or y (source_is_y) as the op's derivative needs.
 template <class Op, class T>
-void unary_backward_typed(const Op& op, const TensorView& source, bool source_is_y, const TensorView& dy,
-                          const TensorView& dx) {
+void unary_backward_typed(const Op& op, mln_unary_op code, double alpha, double beta, const TensorView& source,
+                          bool source_is_y, const TensorView& dy, const TensorView& dx) {
+    UnaryBackwardKernelF32 vector_kernel = nullptr;
+    if constexpr (std::is_same_v<T, float>) vector_kernel = vector_unary_backward_f32(cpu::active_isa(), code);
+    const bool stream = dx.element_count * static_cast<int64_t>(sizeof(T)) >= kStreamingStoreBytes;
     const auto loop = make_strided_loop<3>({&dx, &source, &dy});
     run_strided_loop(loop, kElementwiseGrain, [&](char* const* p, const int64_t* s, int64_t n) {
+        if constexpr (std::is_same_v<T, float>) {
+            if (vector_kernel != nullptr && s[0] == sizeof(T) && s[1] == sizeof(T) && s[2] == sizeof(T)) {
+                return vector_kernel(alpha, beta, reinterpret_cast<const T*>(p[1]), source_is_y,
+                                     reinterpret_cast<const T*>(p[2]), reinterpret_cast<T*>(p[0]), n, stream);
+            }
+        }
         for (int64_t i = 0; i < n; ++i) {
             const T v = *reinterpret_cast<const T*>(p[1] + i * s[1]);
             const T g = *reinterpret_cast<const T*>(p[2] + i * s[2]);
@@ -100,7 +98,8 @@ void unary_backward(const UnaryBackwardArgs& args) {
         visit_dtype(args.dx.dtype, [&](auto tag) {
             using T = typename decltype(tag)::type;
             if constexpr (Op::template supports<T> && is_float_v<T>) {
-                unary_backward_typed<Op, T>(op_struct, use_y ? args.y : args.x, use_y, args.dy, args.dx);
+                unary_backward_typed<Op, T>(op_struct, args.op, args.alpha, args.beta, use_y ? args.y : args.x, use_y, args.dy,
+                                            args.dx);
             } else {
                 throw Error(MLN_STATUS_NOT_SUPPORTED, cat("the backward of ", unary_op_name(args.op),
                                                           " is not supported for dtype ", dtype_name(args.dx.dtype)));

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Myelin;
 using NUnit.Framework;
 
 namespace Myelin.Tests.Cli;
@@ -58,25 +59,41 @@ public class BenchCommandTests
     }
 
     [Test]
-    public void EltwiseJsonReportsEachOpAgainstTheCopyBaseline()
+    public void EltwiseJsonReportsEachOpAgainstItsBaseline()
     {
-        (int exitCode, string output, string error) = CliRunner.Run("bench", "eltwise", "--ops", "relu, Add,gelu", "--elements", "4096", "--threads", "1", "--min-seconds", "0", "--json");
+        Isa before = Runtime.Isa;
+        (int exitCode, string output, string error) = CliRunner.Run("bench", "eltwise", "--ops", "relu, Add,gelu,tanh_backward", "--elements", "4096",
+            "--threads", "1", "--isa", "scalar", "--min-seconds", "0", "--json");
         Assert.That(exitCode, Is.Zero, error);
         JsonElement report = CliRunner.LastLineJson(output);
         Assert.That(report.GetProperty("benchmark").GetString(), Is.EqualTo("eltwise"));
         Assert.That(report.GetProperty("elements").GetInt64(), Is.EqualTo(4096));
-        double copy = report.GetProperty("copy_gbps").GetDouble();
-        Assert.That(copy, Is.GreaterThan(0));
+        Assert.That(report.GetProperty("isa").GetString(), Is.EqualTo("scalar"));
         JsonElement[] results = report.GetProperty("results").EnumerateArray().ToArray();
-        Assert.That(results.Select(r => r.GetProperty("op").GetString()), Is.EqualTo(new[] { "relu", "add", "gelu" }));
+        Assert.That(results.Select(r => r.GetProperty("op").GetString()), Is.EqualTo(new[] { "relu", "add", "gelu", "tanh_backward" }));
+        // Unary forward moves two streams (as a copy), binary and backward three (as STREAM's add).
+        Assert.That(results.Select(r => r.GetProperty("baseline").GetString()), Is.EqualTo(new[] { "copy", "add", "copy", "add" }));
         foreach (JsonElement result in results)
         {
             double gbps = result.GetProperty("gbps").GetDouble();
+            double baseline = result.GetProperty("baseline_gbps").GetDouble();
             Assert.That(gbps, Is.GreaterThan(0));
+            Assert.That(baseline, Is.GreaterThan(0));
             // Both rates are printed to 0.01 GB/s and the fraction to 0.001, so the ratio of the printed rates may be off by that rounding.
-            double ratio = gbps / copy, rounding = ratio * (0.005 / gbps + 0.005 / copy) + 0.0005;
-            Assert.That(result.GetProperty("fraction_of_copy").GetDouble(), Is.EqualTo(ratio).Within(rounding * 1.01));
+            double ratio = gbps / baseline, rounding = ratio * (0.005 / gbps + 0.005 / baseline) + 0.0005;
+            Assert.That(result.GetProperty("fraction").GetDouble(), Is.EqualTo(ratio).Within(rounding * 1.01));
         }
+
+        // The run is in-process: the ISA it selected is undone.
+        Assert.That(Runtime.Isa, Is.EqualTo(before));
+    }
+
+    [Test]
+    public void EltwiseUnknownIsaIsNamedInTheError()
+    {
+        (int exitCode, _, string error) = CliRunner.Run("bench", "eltwise", "--ops", "relu", "--elements", "16", "--isa", "sse9");
+        Assert.That(exitCode, Is.EqualTo(1));
+        Assert.That(error, Does.Contain("'sse9'").And.Contain("Avx512"));
     }
 
     [Test]

@@ -27,7 +27,7 @@ double unary_beta(mln_unary_op op) {
     }
 }
 
-// f32 results may come from the AVX2 transcendentals (<= 2 ulp, see vector_math_avx2.hpp);
+// f32 results may come from the vector transcendentals (<= 3 ulp, see common/vector_math.hpp);
 // everything else is the very same scalar code as the reference, so it must match exactly.
 template <class T>
 ::testing::AssertionResult close_to_reference(HostTensor<T>& got, HostTensor<T>& want) {

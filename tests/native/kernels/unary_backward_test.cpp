@@ -149,6 +149,74 @@ TEST_F(UnaryBackwardTest, F32AgreesWithF64AndEdgeCases) {
               MLN_STATUS_OK);
 }
 
+// Contiguous f32 backward runs take the vector kernels of the active ISA (AVX2, AVX-512);
+// they must agree with the scalar definitions (the scalar ISA) for every op, from x and from
+// y, on run lengths around every vector width, with NaN, infinities, zeros and denormals in
+// the input, and above the streaming-store size with a misaligned start.
+TEST_F(UnaryBackwardTest, VectorIsasMatchScalarDefinitions) {
+    const float specials[] = {0.0f, -0.0f, NAN, INFINITY, -INFINITY, 1e-40f, -1e-40f, 3.0f, -3.0f, 1e30f, -1e30f};
+    const auto fill = [&](HostTensor<float>& x, HostTensor<float>& dy, mln_unary_op op) {
+        const std::vector<double> xs = sample_points(op);
+        for (int64_t i = 0; i < x.count(); ++i) {
+            x.at(i) = i % 13 == 5 ? specials[static_cast<size_t>(i / 13) % std::size(specials)]
+                                  : static_cast<float>(xs[static_cast<size_t>(i) % xs.size()] * uniform(0.5, 1.5));
+            if (i < dy.count()) dy.at(i) = static_cast<float>(uniform(-2.0, 2.0));
+        }
+    };
+    const auto close = [](float got, float want, float g) {
+        if (std::isnan(want) || std::isnan(got)) return std::isnan(want) && std::isnan(got);
+        if (std::isinf(want) || std::isinf(got)) return got == want;
+        return std::fabs(got - want) <= 1e-5f * std::fabs(want) + 1e-6f * (1.0f + std::fabs(g));
+    };
+    for (mln_isa isa : available_isas()) {
+        if (isa == MLN_ISA_SCALAR) continue;
+        for (int op = MLN_UNARY_OP_IDENTITY; op <= kernels::kLastUnaryOp; ++op) {
+            const auto code = static_cast<mln_unary_op>(op);
+            const double alpha = code == MLN_UNARY_OP_HARD_SIGMOID ? 0.3 : 0.37;
+            const double beta = code == MLN_UNARY_OP_HARD_SIGMOID ? 0.4 : 0.0;
+            for (int64_t n : {0, 1, 7, 8, 15, 16, 17, 31, 33, 101, 4200007}) {
+                if (n > 1000 && code != MLN_UNARY_OP_GELU && code != MLN_UNARY_OP_SIGMOID) continue;
+                // One element of padding in front: the run starts misaligned.
+                HostTensor<float> x_storage({n + 1});
+                HostTensor<float> y_storage({n + 1});
+                HostTensor<float> dy({n});
+                HostTensor<float> got({n});
+                HostTensor<float> want({n});
+                mln_tensor_desc x_desc = *dy.desc();
+                mln_tensor_desc y_desc = *dy.desc();
+                x_desc.data = static_cast<float*>(x_storage.mutable_desc().data) + 1;
+                y_desc.data = static_cast<float*>(y_storage.mutable_desc().data) + 1;
+                fill(x_storage, dy, code);
+                ASSERT_EQ(mln_unary(device_, code, alpha, beta, &x_desc, &y_desc), MLN_STATUS_OK) << mln_last_error();
+                for (const bool from_y : {false, true}) {
+                    const mln_tensor_desc* x_arg = from_y ? nullptr : &x_desc;
+                    const mln_tensor_desc* y_arg = from_y ? &y_desc : nullptr;
+                    if (from_y && code != MLN_UNARY_OP_SIGMOID && code != MLN_UNARY_OP_TANH && code != MLN_UNARY_OP_EXP &&
+                        code != MLN_UNARY_OP_SQRT && code != MLN_UNARY_OP_RELU && code != MLN_UNARY_OP_RECIPROCAL) {
+                        continue;
+                    }
+                    {
+                        ScopedIsa scalar(MLN_ISA_SCALAR);
+                        ASSERT_EQ(mln_unary_backward(device_, code, alpha, beta, x_arg, y_arg, dy.desc(), want.desc()),
+                                  MLN_STATUS_OK) << mln_last_error();
+                    }
+                    {
+                        ScopedIsa vector(isa);
+                        ASSERT_EQ(mln_unary_backward(device_, code, alpha, beta, x_arg, y_arg, dy.desc(), got.desc()),
+                                  MLN_STATUS_OK) << mln_last_error();
+                    }
+                    for (int64_t i = 0; i < n; ++i) {
+                        const float xi = static_cast<const float*>(x_desc.data)[i];
+                        ASSERT_TRUE(close(got.at(i), want.at(i), dy.at(i)))
+                            << unary_op_name(op) << " isa " << isa << " n " << n << (from_y ? " from y" : " from x")
+                            << " at x = " << xi << ": got " << got.at(i) << ", want " << want.at(i);
+                    }
+                }
+            }
+        }
+    }
+}
+
 TEST_F(UnaryBackwardTest, Validation) {
     HostTensor<float> x({4});
     HostTensor<float> dy({4});

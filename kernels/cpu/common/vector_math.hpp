@@ -1,0 +1,171 @@
+// Float transcendentals written once over a vector-traits struct W (vector_math_avx2.hpp:
+// 8 lanes of __m256, vector_math_avx512.hpp: 16 lanes of __m512). Both instantiations run the
+// same operations in the same order, so they give bit-identical results lane for lane.
+//
+// Maximum errors in ulp of the exact value (double-precision std:: functions), measured by
+// tests/native/kernels/vector_math_test.cpp at every vector ISA over every 61st float bit
+// pattern of the whole finite range, both signs, denormal inputs and outputs included; the
+// stated bounds are the k*MaxUlp constants in elementwise_vector.hpp, which that test asserts:
+//   exp      1.21 measured (bound 1.5)  overflow to +inf, gradual underflow to 0
+//   log      0.81 measured (bound 1)    log(0) = -inf, log(x < 0) = NaN, log(inf) = inf
+//   tanh     1.32 measured (bound 1.5)  tanh(-0) = -0
+//   sigmoid  2.52 measured (bound 3)    e^x / (1 + e^x) for x < 0: no overflow
+//   erf      2.41 measured (bound 3)
+//   expm1    2.07 measured (bound 2.5)  expm1(-0) = -0, expm1(-inf) = -1
+//   log1p    2.37 measured (bound 3)    log1p(-1) = -inf, log1p(x < -1) = NaN
+// NaN in gives NaN out everywhere. (Mish has its own one-exp form in
+// elementwise_vector_loops.hpp: 4.38 ulp measured where its result is normal.)
+//
+// Polynomials: coefficients are Chebyshev fits (mpmath.chebyfit, 40 digits) of the reduced
+// function on the stated interval, rounded to float.
+//
+// W provides: V (the float vector), Mask, set1, zero, add, sub, mul, div, fmadd (a b + c),
+// fnmadd (c - a b), fmsub (a b - c), min, max, round_nearest, floor, abs, copysign, neg,
+// lt, gt, eq, unordered, select (mask ? a : b), scale_by_pow2 (a 2^n, rounded once, for
+// integral n in [-150, 128] and a in [0.7, 1.5]), exponent_field (the biased exponent bits as a float), unit_mantissa (the bits with the
+// exponent of 1.0).
+#pragma once
+
+namespace mln::kernels::vmath {
+
+template <class W>
+inline typename W::V nan_passthrough(typename W::V x, typename W::V result) {
+    return W::select(W::unordered(x, x), x, result);
+}
+
+// Horner with FMA; coefficients highest degree first.
+template <class W, int N>
+inline typename W::V polynomial(typename W::V x, const float (&c)[N]) {
+    typename W::V p = W::set1(c[0]);
+    for (int i = 1; i < N; ++i) p = W::fmadd(p, x, W::set1(c[i]));
+    return p;
+}
+
+// e^x = 2^n e^r, r = x - n ln2 in [-ln2/2, ln2/2] (Cody-Waite split of ln2 so n ln2_hi is
+// exact), e^r = 1 + r + r^2 P(r). W::scale_by_pow2 rounds once, so results that are denormal
+// or overflow come out right without a special case.
+template <class W>
+inline typename W::V exp(typename W::V x) {
+    static constexpr float p[] = {1.989098087e-04f, 1.393364103e-03f, 8.333310934e-03f,
+                                  4.166646501e-02f, 1.666666668e-01f, 5.000000013e-01f};
+    const auto xc = W::min(W::max(x, W::set1(-104.0f)), W::set1(89.0f));
+    const auto n = W::round_nearest(W::mul(xc, W::set1(1.44269504088896341f)));
+    auto r = W::fnmadd(n, W::set1(0.693359375f), xc);
+    r = W::fnmadd(n, W::set1(-2.12194440e-4f), r);
+    const auto r2 = W::mul(r, r);
+    const auto er = W::fmadd(r2, polynomial<W>(r, p), W::add(r, W::set1(1.0f)));
+    return nan_passthrough<W>(x, W::scale_by_pow2(er, n));
+}
+
+// log x = e ln2 + log m, m in [sqrt(1/2), sqrt 2), log(1 + f) = f - f^2/2 + f^3 P(f).
+template <class W>
+inline typename W::V log(typename W::V x) {
+    static constexpr float p[] = {6.971611471e-02f,  -1.147973385e-01f, 1.168541992e-01f,
+                                  -1.242568733e-01f, 1.424905765e-01f,  -1.666780232e-01f,
+                                  2.000071575e-01f,  -2.499999696e-01f, 3.333333118e-01f};
+    // Denormals: scale into the normal range first.
+    const auto is_denormal = W::lt(x, W::set1(1.17549435e-38f));
+    const auto xs = W::select(is_denormal, W::mul(x, W::set1(8388608.0f)), x);
+    const auto exponent_bias = W::select(is_denormal, W::set1(150.0f), W::set1(127.0f));
+
+    auto e = W::sub(W::exponent_field(xs), exponent_bias);
+    auto m = W::unit_mantissa(xs);
+    const auto above = W::gt(m, W::set1(1.41421356f));
+    m = W::select(above, W::mul(m, W::set1(0.5f)), m);
+    e = W::add(e, W::select(above, W::set1(1.0f), W::zero()));
+
+    const auto f = W::sub(m, W::set1(1.0f));
+    const auto f2 = W::mul(f, f);
+    auto y = W::mul(W::mul(f2, f), polynomial<W>(f, p));
+    y = W::fmadd(e, W::set1(-2.12194440e-4f), y);
+    y = W::fnmadd(f2, W::set1(0.5f), y);
+    auto result = W::add(f, y);
+    result = W::fmadd(e, W::set1(0.693359375f), result);
+
+    // Special values: x < 0 -> NaN, 0 -> -inf, +inf -> +inf.
+    const auto zero = W::zero();
+    result = W::select(W::eq(x, zero), W::set1(-__builtin_inff()), result);
+    result = W::select(W::lt(x, zero), W::set1(__builtin_nanf("")), result);
+    result = W::select(W::eq(x, W::set1(__builtin_inff())), x, result);
+    return nan_passthrough<W>(x, result);
+}
+
+// |x| < 0.625: x + x u R(u), u = x^2 (fit of tanh(x)/x); else 1 - 2 / (e^2|x| + 1).
+template <class W>
+inline typename W::V tanh(typename W::V x) {
+    static constexpr float r[] = {-5.657135184e-03f, 2.058819145e-02f, -5.372010766e-02f, 1.333111406e-01f,
+                                  -3.333325986e-01f};
+    const auto ax = W::abs(x);
+    const auto u = W::mul(x, x);
+    const auto small = W::fmadd(W::mul(x, u), polynomial<W>(u, r), x);
+    const auto e = exp<W>(W::add(ax, ax));
+    const auto one = W::set1(1.0f);
+    const auto large = W::sub(one, W::div(W::set1(2.0f), W::add(e, one)));
+    // tanh is odd: the sign of x also fixes tanh(-0) = -0.
+    const auto result = W::copysign(W::select(W::lt(ax, W::set1(0.625f)), small, large), x);
+    return nan_passthrough<W>(x, result);
+}
+
+template <class W>
+inline typename W::V sigmoid(typename W::V x) {
+    const auto e = exp<W>(W::neg(W::abs(x)));
+    const auto one = W::set1(1.0f);
+    const auto denominator = W::add(one, e);
+    const auto numerator = W::select(W::lt(x, W::zero()), e, one);
+    return nan_passthrough<W>(x, W::div(numerator, denominator));
+}
+
+// |x| < 0.875: x P(x^2) (fit of erf(x)/x); else 1 - e^-x^2 g(t), g(t) the fit of
+// erfc(x) e^(x^2) on x in [0.875, 4] with t = (x - 2.4375) / 1.5625. x^2 is split into
+// hi + lo (FMA) so e^-x^2 keeps full accuracy. Beyond 4, erf is 1 in float.
+template <class W>
+inline typename W::V erf(typename W::V x) {
+    static constexpr float small_p[] = {8.529401323e-05f,  -8.179632181e-04f, 5.204226694e-03f, -2.686066479e-02f,
+                                        1.128371805e-01f,  -3.761263519e-01f, 1.128379167e+00f};
+    static constexpr float large_p[] = {2.785988105e-05f,  -7.316456639e-05f, 9.767006162e-05f, -2.360257972e-04f,
+                                        6.674326310e-04f,  -1.558614139e-03f, 3.469578771e-03f, -7.608887723e-03f,
+                                        1.614824283e-02f,  -3.299060185e-02f, 6.469225602e-02f, -1.211887658e-01f,
+                                        2.155524792e-01f};
+    const auto ax = W::abs(x);
+    const auto small = W::mul(x, polynomial<W>(W::mul(x, x), small_p));
+
+    const auto axc = W::min(ax, W::set1(4.0f));
+    const auto t = W::fmadd(axc, W::set1(0.64f), W::set1(-1.56f));
+    const auto g = polynomial<W>(t, large_p);
+    const auto hi = W::mul(axc, axc);
+    const auto lo = W::fmsub(axc, axc, hi);
+    auto e = exp<W>(W::neg(hi));
+    e = W::fnmadd(e, lo, e);
+    const auto large = W::fnmadd(e, g, W::set1(1.0f));
+    const auto result = W::select(W::lt(ax, W::set1(0.875f)), small, W::copysign(large, x));
+    return nan_passthrough<W>(x, result);
+}
+
+// e^x - 1: |x| < 0.5 the Taylor series to x^10 (truncation below 2^-30 relative), so small
+// results keep full relative accuracy; else exp(x) - 1, where the subtraction loses at most
+// a bit and a half (e^x - 1 is at least 0.39 in magnitude there).
+template <class W>
+inline typename W::V expm1(typename W::V x) {
+    static constexpr float taylor[] = {1.0f / 3628800, 1.0f / 362880, 1.0f / 40320, 1.0f / 5040,
+                                       1.0f / 720,     1.0f / 120,    1.0f / 24,    1.0f / 6, 0.5f};
+    const auto small = W::fmadd(W::mul(x, x), polynomial<W>(x, taylor), x);
+    const auto large = W::sub(exp<W>(x), W::set1(1.0f));
+    // e^x - 1 has the sign of x: this also keeps expm1(-0) = -0.
+    return W::copysign(W::select(W::lt(W::abs(x), W::set1(0.5f)), small, large), x);
+}
+
+// log(1 + x) as log(w) x / (w - 1), w = 1 + x rounded (Goldberg): the quotient cancels the
+// rounding of w; x itself where w rounds to 1. log1p(inf) = inf, log1p(-1) = -inf,
+// x < -1 gives NaN.
+template <class W>
+inline typename W::V log1p(typename W::V x) {
+    const auto one = W::set1(1.0f);
+    const auto w = W::add(one, x);
+    const auto corrected = W::mul(log<W>(w), W::div(x, W::sub(w, one)));
+    auto result = W::select(W::eq(w, one), x, corrected);
+    result = W::select(W::eq(x, W::set1(__builtin_inff())), x, result);
+    result = W::select(W::eq(x, W::set1(-1.0f)), W::set1(-__builtin_inff()), result);
+    return nan_passthrough<W>(x, result);
+}
+
+}  // namespace mln::kernels::vmath

@@ -1,0 +1,98 @@
+// Vector traits for AVX-512 F/DQ (16 floats or 8 doubles per __m512, compares into mask
+// registers), the W of vector_math.hpp and of the elementwise loops. Include only from
+// *_avx512.cpp files.
+#pragma once
+
+// GCC 12 reports the _mm512_undefined_* pass-through operand inside its own intrinsics
+// (_mm512_max_ps, _mm512_roundscale_ps, _mm512_cvtps_pd, ...) as (maybe) uninitialized when
+// they are inlined; a false positive (fixed in GCC 13). The pragmas must precede the
+// intrinsics header.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+#include <immintrin.h>
+
+#include "kernels/cpu/common/vector_math.hpp"
+
+namespace mln::kernels {
+
+struct Avx512F32 {
+    using T = float;
+    using V = __m512;
+    using Mask = __mmask16;
+    static constexpr int kLanes = 16;
+    static constexpr int kBytes = 64;
+    static V load(const T* p) { return _mm512_loadu_ps(p); }
+    static void store(T* p, V v) { _mm512_storeu_ps(p, v); }
+    static void stream(T* p, V v) { _mm512_stream_ps(p, v); }
+    static V set1(T v) { return _mm512_set1_ps(v); }
+    static V zero() { return _mm512_setzero_ps(); }
+    static V add(V a, V b) { return _mm512_add_ps(a, b); }
+    static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+    static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+    static V div(V a, V b) { return _mm512_div_ps(a, b); }
+    static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+    static V fnmadd(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }
+    static V fmsub(V a, V b, V c) { return _mm512_fmsub_ps(a, b, c); }
+    static V min(V a, V b) { return _mm512_min_ps(a, b); }
+    static V max(V a, V b) { return _mm512_max_ps(a, b); }
+    static V sqrt(V a) { return _mm512_sqrt_ps(a); }
+    static V round_nearest(V a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+    static V floor(V a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+    static V ceil(V a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC); }
+    static V abs(V a) { return _mm512_andnot_ps(_mm512_set1_ps(-0.0f), a); }
+    static V neg(V a) { return _mm512_xor_ps(a, _mm512_set1_ps(-0.0f)); }
+    static V copysign(V magnitude, V sign) {
+        const V sign_bit = _mm512_set1_ps(-0.0f);
+        return _mm512_or_ps(_mm512_andnot_ps(sign_bit, magnitude), _mm512_and_ps(sign_bit, sign));
+    }
+    static Mask lt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+    static Mask le(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
+    static Mask gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+    static Mask eq(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+    static Mask unordered(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q); }
+    static Mask mask_and(Mask a, Mask b) { return static_cast<Mask>(a & b); }
+    static V select(Mask m, V if_true, V if_false) { return _mm512_mask_blend_ps(m, if_false, if_true); }
+    // One instruction, rounded once: the same bits as Avx2F32's two exact-then-rounded products.
+    static V scale_by_pow2(V a, V n) { return _mm512_scalef_ps(a, n); }
+    // Sums of float lanes kept in double (two halves of 8 doubles).
+    struct DoubleSum {
+        __m512d lo = _mm512_setzero_pd();
+        __m512d hi = _mm512_setzero_pd();
+    };
+    static void accumulate(DoubleSum& sum, V v) {
+        sum.lo = _mm512_add_pd(sum.lo, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+        sum.hi = _mm512_add_pd(sum.hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+    }
+    static double total(const DoubleSum& sum) { return _mm512_reduce_add_pd(_mm512_add_pd(sum.lo, sum.hi)); }
+    static T reduce_max(V v) { return _mm512_reduce_max_ps(v); }
+    static V exponent_field(V a) { return _mm512_cvtepi32_ps(_mm512_srli_epi32(_mm512_castps_si512(a), 23)); }
+    static V unit_mantissa(V a) {
+        const __m512i bits = _mm512_castps_si512(a);
+        return _mm512_castsi512_ps(
+            _mm512_or_si512(_mm512_and_si512(bits, _mm512_set1_epi32(0x007fffff)), _mm512_set1_epi32(0x3f800000)));
+    }
+};
+
+struct Avx512F64 {
+    using T = double;
+    using V = __m512d;
+    using Mask = __mmask8;
+    static constexpr int kLanes = 8;
+    static constexpr int kBytes = 64;
+    static V load(const T* p) { return _mm512_loadu_pd(p); }
+    static void store(T* p, V v) { _mm512_storeu_pd(p, v); }
+    static void stream(T* p, V v) { _mm512_stream_pd(p, v); }
+    static V set1(T v) { return _mm512_set1_pd(v); }
+    static V add(V a, V b) { return _mm512_add_pd(a, b); }
+    static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
+    static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+    static V div(V a, V b) { return _mm512_div_pd(a, b); }
+    static V max(V a, V b) { return _mm512_max_pd(a, b); }
+    static V min(V a, V b) { return _mm512_min_pd(a, b); }
+    static Mask unordered(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_UNORD_Q); }
+    static V select(Mask m, V if_true, V if_false) { return _mm512_mask_blend_pd(m, if_false, if_true); }
+};
+
+}  // namespace mln::kernels

@@ -1,0 +1,67 @@
+// Vector kernels for contiguous runs of elementwise ops, one set per vector ISA
+// (elementwise_avx2.cpp, elementwise_avx512.cpp: the same loops of elementwise_vector_loops.hpp
+// over that ISA's vector traits). The lookups return nullptr for ops without a vector version
+// and for the scalar ISA; callers keep their scalar loop then.
+#pragma once
+
+#include <myelin.h>
+
+#include <cstdint>
+#include <type_traits>
+
+namespace mln::kernels {
+
+// Outputs at least this large are written with non-temporal stores: they would not stay in
+// cache anyway, and streaming skips the read-for-ownership of every output line.
+constexpr int64_t kStreamingStoreBytes = int64_t{16} << 20;
+
+// y[i] = op(x[i]) for i < n; `stream` selects non-temporal stores (see kStreamingStoreBytes).
+using UnaryKernelF32 = void (*)(double alpha, double beta, const float* x, float* y, int64_t n, bool stream);
+// dx[i] = dy[i] * op'(...) for i < n, from source[i], which is y where the op's derivative is
+// taken from y (kGradFromY) and source_is_y, x otherwise (the op is then applied first).
+using UnaryBackwardKernelF32 = void (*)(double alpha, double beta, const float* source, bool source_is_y,
+                                        const float* dy, float* dx, int64_t n, bool stream);
+// y[i] = op(a[i * a_step], b[i * b_step]) for i < n; a_step and b_step are 0 or 1.
+template <class T>
+using BinaryKernel = void (*)(const T* a, int64_t a_step, const T* b, int64_t b_step, T* y, int64_t n, bool stream);
+
+// Maximum error in ulp of the f32 transcendentals that the unary kernels of exp, log, tanh,
+// sigmoid, erf, expm1 and log1p are (common/vector_math.hpp), at every vector ISA.
+constexpr double kExpMaxUlp = 1.5;
+constexpr double kLogMaxUlp = 1.0;
+constexpr double kTanhMaxUlp = 1.5;
+constexpr double kSigmoidMaxUlp = 3.0;
+constexpr double kErfMaxUlp = 3.0;
+constexpr double kExpm1MaxUlp = 2.5;
+constexpr double kLog1pMaxUlp = 3.0;
+// The mish kernel (elementwise_vector_loops.hpp VecMish) where its result is normal (x >= -87):
+// 4.38 measured.
+constexpr double kMishMaxUlp = 4.5;
+
+#if defined(MYELIN_X86_64_KERNELS)
+UnaryKernelF32 unary_avx2_f32(mln_unary_op op);
+UnaryKernelF32 unary_avx512_f32(mln_unary_op op);
+UnaryBackwardKernelF32 unary_backward_avx2_f32(mln_unary_op op);
+UnaryBackwardKernelF32 unary_backward_avx512_f32(mln_unary_op op);
+BinaryKernel<float> binary_avx2_f32(mln_binary_op op);
+BinaryKernel<float> binary_avx512_f32(mln_binary_op op);
+BinaryKernel<double> binary_avx2_f64(mln_binary_op op);
+BinaryKernel<double> binary_avx512_f64(mln_binary_op op);
+#endif
+
+// The kernels of `isa` (nullptr where it has none for op, and at the scalar ISA). Defined in
+// elementwise_vector.cpp, compiled without ISA flags, since callers run on any CPU.
+UnaryKernelF32 vector_unary_f32(mln_isa isa, mln_unary_op op);
+UnaryBackwardKernelF32 vector_unary_backward_f32(mln_isa isa, mln_unary_op op);
+BinaryKernel<float> vector_binary_f32(mln_isa isa, mln_binary_op op);
+BinaryKernel<double> vector_binary_f64(mln_isa isa, mln_binary_op op);
+
+// vector_binary_f32 or _f64 for T.
+template <class T>
+BinaryKernel<T> vector_binary(mln_isa isa, mln_binary_op op) {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
+    if constexpr (std::is_same_v<T, float>) return vector_binary_f32(isa, op);
+    else return vector_binary_f64(isa, op);
+}
+
+}  // namespace mln::kernels

@@ -1,0 +1,484 @@
+// The vector elementwise kernels, written once over the vector traits W of one ISA
+// (Avx2F32/Avx2F64 in vector_math_avx2.hpp, Avx512F32/Avx512F64 in vector_math_avx512.hpp).
+// Include only from the *_avx2.cpp / *_avx512.cpp file that instantiates them.
+//
+// Each vector op mirrors the scalar op struct of the same name (unary_ops.hpp, binary_ops.hpp):
+// the same formula, forward and derivative, with the transcendentals of vector_math.hpp. The
+// tail of a run goes through the same vector code on a padded copy, so an element's result
+// never depends on where a run starts or how the work was split across threads.
+#pragma once
+
+#include <myelin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include <immintrin.h>
+
+#include "kernels/cpu/common/vector_math.hpp"
+#include "kernels/cpu/elementwise/elementwise_vector.hpp"
+
+namespace mln::kernels::vector_loops {
+
+template <class W>
+struct Params {
+    typename W::V alpha;
+    typename W::V beta;
+    typename W::V alpha_beta;  // alpha * beta rounded once, as the scalar ops' T(beta * alpha)
+};
+
+template <class W>
+Params<W> make_params(double alpha, double beta) {
+    return {W::set1(static_cast<float>(alpha)), W::set1(static_cast<float>(beta)), W::set1(static_cast<float>(alpha * beta))};
+}
+
+template <class W>
+inline typename W::V clamp01(typename W::V v) {
+    return W::min(W::max(v, W::zero()), W::set1(1.0f));
+}
+
+// Derivative 1 where `positive`, `otherwise` where `non_positive`, v itself (NaN) elsewhere:
+// the shape of the scalar derivatives' NaN handling.
+template <class W>
+inline typename W::V piecewise(typename W::Mask positive, typename W::V one, typename W::Mask non_positive,
+                               typename W::V otherwise, typename W::V v) {
+    return W::select(positive, one, W::select(non_positive, otherwise, v));
+}
+
+// Unary ops: apply(p, x) is the forward; derivative(p, v) is op'(x) from v = y where
+// kGradFromY, else v = x (as the scalar struct of the same name).
+struct VecIdentity {
+    static constexpr bool kGradFromY = true;
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return x; }
+    template <class W> static auto derivative(const Params<W>&, typename W::V) { return W::set1(1.0f); }
+};
+struct VecNeg {
+    static constexpr bool kGradFromY = true;
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::neg(x); }
+    template <class W> static auto derivative(const Params<W>&, typename W::V) { return W::set1(-1.0f); }
+};
+struct VecAbs {
+    static constexpr bool kGradFromY = false;
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::abs(x); }
+    template <class W>
+    static auto derivative(const Params<W>&, typename W::V x) {
+        const auto zero = W::zero();
+        return W::select(W::gt(x, zero), W::set1(1.0f),
+                         W::select(W::lt(x, zero), W::set1(-1.0f), W::select(W::eq(x, zero), zero, x)));
+    }
+};
+struct VecSqrt {
+    static constexpr bool kGradFromY = true;
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::sqrt(x); }
+    template <class W> static auto derivative(const Params<W>&, typename W::V y) { return W::div(W::set1(0.5f), y); }
+};
+struct VecExp {
+    static constexpr bool kGradFromY = true;
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return vmath::exp<W>(x); }
+    template <class W> static auto derivative(const Params<W>&, typename W::V y) { return y; }
+};
+struct VecLog {
+    static constexpr bool kGradFromY = false;
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return vmath::log<W>(x); }
+    template <class W> static auto derivative(const Params<W>&, typename W::V x) { return W::div(W::set1(1.0f), x); }
+};
+// NaN-preserving max(0, x) style selects use compares that are false for NaN.
+struct VecRelu {
+    static constexpr bool kGradFromY = true;
+    template <class W>
+    static auto apply(const Params<W>&, typename W::V x) { return W::select(W::lt(x, W::zero()), W::zero(), x); }
+    template <class W>
+    static auto derivative(const Params<W>&, typename W::V y) {
+        return piecewise<W>(W::gt(y, W::zero()), W::set1(1.0f), W::eq(y, W::zero()), W::zero(), y);
+    }
+};
+struct VecSigmoid {
+    static constexpr bool kGradFromY = true;
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return vmath::sigmoid<W>(x); }
+    template <class W>
+    static auto derivative(const Params<W>&, typename W::V y) { return W::mul(y, W::sub(W::set1(1.0f), y)); }
+};
+struct VecTanh {
+    static constexpr bool kGradFromY = true;
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return vmath::tanh<W>(x); }
+    template <class W>
+    static auto derivative(const Params<W>&, typename W::V y) { return W::fnmadd(y, y, W::set1(1.0f)); }
+};
+struct VecErf {
+    static constexpr bool kGradFromY = false;
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return vmath::erf<W>(x); }
+    template <class W>
+    static auto derivative(const Params<W>&, typename W::V x) {
+        return W::mul(W::set1(1.12837916709551257390f), vmath::exp<W>(W::neg(W::mul(x, x))));
+    }
+};
+struct VecLeakyRelu {
+    static constexpr bool kGradFromY = false;
+    template <class W>
+    static auto apply(const Params<W>& p, typename W::V x) {
+        return W::select(W::lt(x, W::zero()), W::mul(p.alpha, x), x);
+    }
+    template <class W>
+    static auto derivative(const Params<W>& p, typename W::V x) {
+        return piecewise<W>(W::gt(x, W::zero()), W::set1(1.0f), W::le(x, W::zero()), p.alpha, x);
+    }
+};
+// Exact GELU: x Phi(x); derivative Phi(x) + x phi(x).
+struct VecGelu {
+    static constexpr bool kGradFromY = false;
+    template <class W>
+    static auto cdf(typename W::V x) {
+        const auto e = vmath::erf<W>(W::mul(x, W::set1(0.70710678118654752f)));
+        return W::mul(W::set1(0.5f), W::add(W::set1(1.0f), e));
+    }
+    template <class W>
+    static auto apply(const Params<W>&, typename W::V x) {
+        const auto e = vmath::erf<W>(W::mul(x, W::set1(0.70710678118654752f)));
+        return W::mul(W::mul(W::set1(0.5f), x), W::add(W::set1(1.0f), e));
+    }
+    template <class W>
+    static auto derivative(const Params<W>&, typename W::V x) {
+        const auto pdf = vmath::exp<W>(W::mul(W::set1(-0.5f), W::mul(x, x)));
+        return W::fmadd(W::mul(x, W::set1(0.39894228040143267794f)), pdf, cdf<W>(x));
+    }
+};
+// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+struct VecGeluTanh {
+    static constexpr bool kGradFromY = false;
+    template <class W>
+    static auto inner(typename W::V x) {
+        const auto x3 = W::mul(W::mul(x, x), x);
+        return W::mul(W::set1(0.79788456080286536f), W::fmadd(W::set1(0.044715f), x3, x));
+    }
+    template <class W>
+    static auto apply(const Params<W>&, typename W::V x) {
+        return W::mul(W::mul(W::set1(0.5f), x), W::add(W::set1(1.0f), vmath::tanh<W>(inner<W>(x))));
+    }
+    template <class W>
+    static auto derivative(const Params<W>&, typename W::V x) {
+        const auto t = vmath::tanh<W>(inner<W>(x));
+        const auto one = W::set1(1.0f);
+        const auto dinner = W::mul(W::set1(0.79788456080286536f), W::fmadd(W::set1(3 * 0.044715f), W::mul(x, x), one));
+        const auto half = W::set1(0.5f);
+        return W::fmadd(W::mul(W::mul(half, x), W::fnmadd(t, t, one)), dinner, W::mul(half, W::add(one, t)));
+    }
+};
+// SiLU: x sigmoid(x); derivative s (1 + x (1 - s)).
+struct VecSilu {
+    static constexpr bool kGradFromY = false;
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::mul(x, vmath::sigmoid<W>(x)); }
+    template <class W>
+    static auto derivative(const Params<W>&, typename W::V x) {
+        const auto s = vmath::sigmoid<W>(x);
+        const auto one = W::set1(1.0f);
+        return W::mul(s, W::fmadd(x, W::sub(one, s), one));
+    }
+};
+struct VecSoftsign {
+    static constexpr bool kGradFromY = false;
+    template <class W>
+    static auto apply(const Params<W>&, typename W::V x) { return W::div(x, W::add(W::set1(1.0f), W::abs(x))); }
+    template <class W>
+    static auto derivative(const Params<W>&, typename W::V x) {
+        const auto d = W::add(W::set1(1.0f), W::abs(x));
+        return W::div(W::set1(1.0f), W::mul(d, d));
+    }
+};
+struct VecHardSigmoid {
+    static constexpr bool kGradFromY = false;
+    template <class W>
+    static auto apply(const Params<W>& p, typename W::V x) {
+        return vmath::nan_passthrough<W>(x, clamp01<W>(W::fmadd(p.alpha, x, p.beta)));
+    }
+    template <class W>
+    static auto derivative(const Params<W>& p, typename W::V x) {
+        const auto v = W::fmadd(p.alpha, x, p.beta);
+        const auto inside = W::mask_and(W::gt(v, W::zero()), W::lt(v, W::set1(1.0f)));
+        return W::select(inside, p.alpha, W::select(W::unordered(v, v), v, W::zero()));
+    }
+};
+struct VecHardSwish {
+    static constexpr bool kGradFromY = false;
+    template <class W>
+    static auto apply(const Params<W>&, typename W::V x) {
+        const auto v = W::add(W::div(x, W::set1(6.0f)), W::set1(0.5f));
+        return vmath::nan_passthrough<W>(x, W::mul(x, clamp01<W>(v)));
+    }
+    template <class W>
+    static auto derivative(const Params<W>&, typename W::V x) {
+        const auto middle = W::add(W::div(x, W::set1(3.0f)), W::set1(0.5f));  // NaN stays NaN
+        return W::select(W::lt(x, W::set1(-3.0f)), W::zero(), W::select(W::gt(x, W::set1(3.0f)), W::set1(1.0f), middle));
+    }
+};
+struct VecReciprocal {
+    static constexpr bool kGradFromY = true;
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::div(W::set1(1.0f), x); }
+    template <class W> static auto derivative(const Params<W>&, typename W::V y) { return W::neg(W::mul(y, y)); }
+};
+struct VecSquare {
+    static constexpr bool kGradFromY = false;
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::mul(x, x); }
+    template <class W> static auto derivative(const Params<W>&, typename W::V x) { return W::add(x, x); }
+};
+struct VecExpm1 {
+    static constexpr bool kGradFromY = true;
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return vmath::expm1<W>(x); }
+    template <class W> static auto derivative(const Params<W>&, typename W::V y) { return W::add(y, W::set1(1.0f)); }
+};
+struct VecLog1p {
+    static constexpr bool kGradFromY = false;
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return vmath::log1p<W>(x); }
+    template <class W>
+    static auto derivative(const Params<W>&, typename W::V x) { return W::div(W::set1(1.0f), W::add(W::set1(1.0f), x)); }
+};
+// ELU: alpha (e^x - 1) below 0.
+struct VecElu {
+    static constexpr bool kGradFromY = false;
+    template <class W>
+    static auto apply(const Params<W>& p, typename W::V x) {
+        return W::select(W::lt(x, W::zero()), W::mul(p.alpha, vmath::expm1<W>(x)), x);
+    }
+    template <class W>
+    static auto derivative(const Params<W>& p, typename W::V x) {
+        return piecewise<W>(W::gt(x, W::zero()), W::set1(1.0f), W::le(x, W::zero()), W::mul(p.alpha, vmath::exp<W>(x)), x);
+    }
+};
+// SELU: beta (alpha (e^x - 1) below 0, x above).
+struct VecSelu {
+    static constexpr bool kGradFromY = false;
+    template <class W>
+    static auto apply(const Params<W>& p, typename W::V x) {
+        return W::select(W::lt(x, W::zero()), W::mul(p.alpha_beta, vmath::expm1<W>(x)), W::mul(p.beta, x));
+    }
+    template <class W>
+    static auto derivative(const Params<W>& p, typename W::V x) {
+        return piecewise<W>(W::gt(x, W::zero()), p.beta, W::le(x, W::zero()), W::mul(p.alpha_beta, vmath::exp<W>(x)), x);
+    }
+};
+// CELU: alpha (e^(x / alpha) - 1) below 0.
+struct VecCelu {
+    static constexpr bool kGradFromY = false;
+    template <class W>
+    static auto apply(const Params<W>& p, typename W::V x) {
+        return W::select(W::lt(x, W::zero()), W::mul(p.alpha, vmath::expm1<W>(W::div(x, p.alpha))), x);
+    }
+    template <class W>
+    static auto derivative(const Params<W>& p, typename W::V x) {
+        return piecewise<W>(W::gt(x, W::zero()), W::set1(1.0f), W::le(x, W::zero()), vmath::exp<W>(W::div(x, p.alpha)), x);
+    }
+};
+// Softplus: max(x, 0) + log1p(e^-|x|), no overflow; derivative sigmoid(x).
+struct VecSoftplus {
+    static constexpr bool kGradFromY = false;
+    template <class W>
+    static auto softplus(typename W::V x) {
+        const auto tail = vmath::log1p<W>(vmath::exp<W>(W::neg(W::abs(x))));
+        return vmath::nan_passthrough<W>(x, W::add(W::max(x, W::zero()), tail));
+    }
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return softplus<W>(x); }
+    template <class W> static auto derivative(const Params<W>&, typename W::V x) { return vmath::sigmoid<W>(x); }
+};
+// Mish: x tanh(softplus(x)); derivative t + x (1 - t^2) sigmoid(x). With n = e^x,
+// t = tanh(log(1 + n)) = n (n + 2) / (n (n + 2) + 2) and sigmoid(x) = n / (1 + n): one exp and
+// no log. x is clamped to 20 for n, where t and sigmoid are 1 in float and n^2 is finite.
+struct VecMish {
+    static constexpr bool kGradFromY = false;
+    template <class W>
+    static auto exp_clamped(typename W::V x) { return vmath::exp<W>(W::min(x, W::set1(20.0f))); }
+    template <class W>
+    static auto tanh_softplus(typename W::V n) {
+        const auto p = W::fmadd(n, n, W::add(n, n));  // n (n + 2) with one rounding
+        return W::div(p, W::add(p, W::set1(2.0f)));
+    }
+    template <class W>
+    static auto apply(const Params<W>&, typename W::V x) {
+        return vmath::nan_passthrough<W>(x, W::mul(x, tanh_softplus<W>(exp_clamped<W>(x))));
+    }
+    template <class W>
+    static auto derivative(const Params<W>&, typename W::V x) {
+        const auto n = exp_clamped<W>(x);
+        const auto t = tanh_softplus<W>(n);
+        const auto one = W::set1(1.0f);
+        const auto sigmoid = W::div(n, W::add(one, n));
+        return vmath::nan_passthrough<W>(x, W::fmadd(W::mul(x, W::fnmadd(t, t, one)), sigmoid, t));
+    }
+};
+
+// Piecewise constant: derivative 0, NaN where y is NaN.
+struct PiecewiseConstantDerivative {
+    static constexpr bool kGradFromY = true;
+    template <class W> static auto derivative(const Params<W>&, typename W::V y) { return W::sub(y, y); }
+};
+struct VecFloor : PiecewiseConstantDerivative {
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::floor(x); }
+};
+struct VecCeil : PiecewiseConstantDerivative {
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::ceil(x); }
+};
+struct VecRound : PiecewiseConstantDerivative {
+    template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::round_nearest(x); }
+};
+
+// Elements before y + result is vector-aligned (all of n if y is not element-aligned).
+template <class W>
+int64_t misaligned_head(const void* y, int64_t n) {
+    constexpr size_t size = sizeof(typename W::T);
+    const auto address = reinterpret_cast<uintptr_t>(y);
+    if (address % size != 0) return n;
+    return std::min<int64_t>(n, static_cast<int64_t>(((W::kBytes - address % W::kBytes) % W::kBytes) / size));
+}
+
+// Runs vector(i) -> V over [0, n) into y: whole vectors stored (streamed when `stream`, from
+// the first aligned one), the partial head and tail through partial(begin, count), which
+// evaluates the same vector code on padded copies.
+template <class W, class Vector, class Partial>
+void run_vectors(typename W::T* y, int64_t n, bool stream, Vector&& vector, Partial&& partial) {
+    constexpr int lanes = W::kLanes;
+    int64_t i = 0;
+    if (stream) {
+        const int64_t head = misaligned_head<W>(y, n);
+        if (head < lanes) {
+            if (head > 0) partial(0, head), i = head;
+            for (; i + lanes <= n; i += lanes) W::stream(y + i, vector(i));
+            _mm_sfence();
+        }
+    }
+    for (; i + lanes <= n; i += lanes) W::store(y + i, vector(i));
+    if (i < n) partial(i, n - i);
+}
+
+// Up to one vector of each input copied into zero-padded buffers, f evaluated on them, and
+// `count` results copied out.
+template <class W, int Inputs, class F>
+void on_padded(const typename W::T* const (&inputs)[Inputs], const int64_t (&steps)[Inputs], typename W::T* y,
+               int64_t count, F&& f) {
+    using T = typename W::T;
+    alignas(64) T buffers[Inputs][W::kLanes] = {};
+    for (int k = 0; k < Inputs; ++k) {
+        for (int64_t i = 0; i < count; ++i) buffers[k][i] = inputs[k][i * steps[k]];
+    }
+    alignas(64) T out[W::kLanes];
+    W::store(out, f(buffers));
+    std::memcpy(y, out, static_cast<size_t>(count) * sizeof(T));
+}
+
+template <class Op, class W>
+void unary_run(double alpha, double beta, const float* x, float* y, int64_t n, bool stream) {
+    const Params<W> params = make_params<W>(alpha, beta);
+    run_vectors<W>(y, n, stream, [&](int64_t i) { return Op::template apply<W>(params, W::load(x + i)); },
+                   [&](int64_t begin, int64_t count) {
+                       on_padded<W, 1>({x + begin}, {1}, y + begin, count, [&](const auto& in) {
+                           return Op::template apply<W>(params, W::load(in[0]));
+                       });
+                   });
+}
+
+template <class Op, class W>
+void unary_backward_run(double alpha, double beta, const float* source, bool source_is_y, const float* dy,
+                        float* dx, int64_t n, bool stream) {
+    const Params<W> params = make_params<W>(alpha, beta);
+    const bool apply_first = Op::kGradFromY && !source_is_y;
+    const auto gradient = [&](typename W::V v, typename W::V g) {
+        if (apply_first) v = Op::template apply<W>(params, v);
+        return W::mul(g, Op::template derivative<W>(params, v));
+    };
+    run_vectors<W>(dx, n, stream, [&](int64_t i) { return gradient(W::load(source + i), W::load(dy + i)); },
+                   [&](int64_t begin, int64_t count) {
+                       on_padded<W, 2>({source + begin, dy + begin}, {1, 1}, dx + begin, count, [&](const auto& in) {
+                           return gradient(W::load(in[0]), W::load(in[1]));
+                       });
+                   });
+}
+
+template <class W>
+struct UnaryKernels {
+    UnaryKernelF32 forward = nullptr;
+    UnaryBackwardKernelF32 backward = nullptr;
+};
+
+template <class Op, class W>
+constexpr UnaryKernels<W> kernels_of() {
+    return {&unary_run<Op, W>, &unary_backward_run<Op, W>};
+}
+
+template <class W>
+UnaryKernels<W> unary_kernels(mln_unary_op op) {
+    switch (op) {
+        case MLN_UNARY_OP_IDENTITY: return kernels_of<VecIdentity, W>();
+        case MLN_UNARY_OP_NEG: return kernels_of<VecNeg, W>();
+        case MLN_UNARY_OP_ABS: return kernels_of<VecAbs, W>();
+        case MLN_UNARY_OP_SQRT: return kernels_of<VecSqrt, W>();
+        case MLN_UNARY_OP_EXP: return kernels_of<VecExp, W>();
+        case MLN_UNARY_OP_LOG: return kernels_of<VecLog, W>();
+        case MLN_UNARY_OP_RELU: return kernels_of<VecRelu, W>();
+        case MLN_UNARY_OP_SIGMOID: return kernels_of<VecSigmoid, W>();
+        case MLN_UNARY_OP_TANH: return kernels_of<VecTanh, W>();
+        case MLN_UNARY_OP_LEAKY_RELU: return kernels_of<VecLeakyRelu, W>();
+        case MLN_UNARY_OP_GELU: return kernels_of<VecGelu, W>();
+        case MLN_UNARY_OP_GELU_TANH: return kernels_of<VecGeluTanh, W>();
+        case MLN_UNARY_OP_SILU: return kernels_of<VecSilu, W>();
+        case MLN_UNARY_OP_SOFTSIGN: return kernels_of<VecSoftsign, W>();
+        case MLN_UNARY_OP_HARD_SIGMOID: return kernels_of<VecHardSigmoid, W>();
+        case MLN_UNARY_OP_HARD_SWISH: return kernels_of<VecHardSwish, W>();
+        case MLN_UNARY_OP_RECIPROCAL: return kernels_of<VecReciprocal, W>();
+        case MLN_UNARY_OP_SQUARE: return kernels_of<VecSquare, W>();
+        case MLN_UNARY_OP_ERF: return kernels_of<VecErf, W>();
+        case MLN_UNARY_OP_FLOOR: return kernels_of<VecFloor, W>();
+        case MLN_UNARY_OP_CEIL: return kernels_of<VecCeil, W>();
+        case MLN_UNARY_OP_ROUND: return kernels_of<VecRound, W>();
+        case MLN_UNARY_OP_EXPM1: return kernels_of<VecExpm1, W>();
+        case MLN_UNARY_OP_LOG1P: return kernels_of<VecLog1p, W>();
+        case MLN_UNARY_OP_ELU: return kernels_of<VecElu, W>();
+        case MLN_UNARY_OP_SELU: return kernels_of<VecSelu, W>();
+        case MLN_UNARY_OP_CELU: return kernels_of<VecCelu, W>();
+        case MLN_UNARY_OP_SOFTPLUS: return kernels_of<VecSoftplus, W>();
+        case MLN_UNARY_OP_MISH: return kernels_of<VecMish, W>();
+        default: return {};
+    }
+}
+
+// Binary ops, over float or double traits.
+struct VecAdd { template <class W> static auto apply(typename W::V a, typename W::V b) { return W::add(a, b); } };
+struct VecSub { template <class W> static auto apply(typename W::V a, typename W::V b) { return W::sub(a, b); } };
+struct VecMul { template <class W> static auto apply(typename W::V a, typename W::V b) { return W::mul(a, b); } };
+struct VecDiv { template <class W> static auto apply(typename W::V a, typename W::V b) { return W::div(a, b); } };
+// max/min propagate NaN from either side, like MaxOp/MinOp (a + b is NaN there).
+struct VecMax {
+    template <class W>
+    static auto apply(typename W::V a, typename W::V b) { return W::select(W::unordered(a, b), W::add(a, b), W::max(a, b)); }
+};
+struct VecMin {
+    template <class W>
+    static auto apply(typename W::V a, typename W::V b) { return W::select(W::unordered(a, b), W::add(a, b), W::min(a, b)); }
+};
+
+template <class Op, class W>
+void binary_run(const typename W::T* a, int64_t a_step, const typename W::T* b, int64_t b_step, typename W::T* y,
+                int64_t n, bool stream) {
+    // A zero step is a scalar operand: broadcast once instead of loading.
+    const auto va = W::set1(*a);
+    const auto vb = W::set1(*b);
+    run_vectors<W>(
+        y, n, stream,
+        [&](int64_t i) { return Op::template apply<W>(a_step != 0 ? W::load(a + i) : va, b_step != 0 ? W::load(b + i) : vb); },
+        [&](int64_t begin, int64_t count) {
+            on_padded<W, 2>({a + begin * a_step, b + begin * b_step}, {a_step, b_step}, y + begin, count,
+                            [&](const auto& in) { return Op::template apply<W>(W::load(in[0]), W::load(in[1])); });
+        });
+}
+
+template <class W>
+BinaryKernel<typename W::T> binary_kernel(mln_binary_op op) {
+    switch (op) {
+        case MLN_BINARY_OP_ADD: return &binary_run<VecAdd, W>;
+        case MLN_BINARY_OP_SUB: return &binary_run<VecSub, W>;
+        case MLN_BINARY_OP_MUL: return &binary_run<VecMul, W>;
+        case MLN_BINARY_OP_DIV: return &binary_run<VecDiv, W>;
+        case MLN_BINARY_OP_MAX: return &binary_run<VecMax, W>;
+        case MLN_BINARY_OP_MIN: return &binary_run<VecMin, W>;
+        default: return nullptr;
+    }
+}
+
+}  // namespace mln::kernels::vector_loops
