@@ -6,7 +6,10 @@
 // the batches of the per-call time in a batch. Both results are checked against each other.
 // A second table times Myelin's fused epilogues against the plain GEMM of the same shape.
 //
-//   gemm_vs_openblas [--json] [--quick] [--batches N] [--threads 1,2]
+//   gemm_vs_openblas [--json] [--quick] [--batches N] [--threads 1,2] [--shapes MxNxK,...]
+//
+// OpenBLAS picks its kernels by CPU (the core it picked is printed); Debian's 0.3.21 runs its
+// AVX2 (Haswell) kernels on Zen 5, OPENBLAS_CORETYPE=SkylakeX its AVX-512 ones: the strict peer.
 //
 // Linux only (it re-executes itself through /proc/self/exe to configure OpenBLAS's threads).
 #include <cblas.h>
@@ -35,6 +38,7 @@ struct Options {
     bool quick = false;
     int batches = 7;
     std::vector<int> threads = {1, 2};
+    std::vector<Shape> shapes;  // empty: the default list
 };
 
 // Each timed batch lasts at least this long, so timer resolution and one-off stalls vanish.
@@ -190,6 +194,22 @@ std::vector<int> parse_list(const char* text) {
     return values;
 }
 
+// "64x64x64,128x256x784": shapes as MxNxK.
+std::vector<Shape> parse_shapes(const char* text) {
+    std::vector<Shape> shapes;
+    for (const char* p = text; *p != '\0';) {
+        long long m = 0, n = 0, k = 0;
+        int used = 0;
+        if (std::sscanf(p, "%lldx%lldx%lld%n", &m, &n, &k, &used) != 3 || m < 1 || n < 1 || k < 1) {
+            fail(std::string("bad shape list (want MxNxK,...): ") + text);
+        }
+        shapes.push_back({m, n, k});
+        p += used;
+        if (*p == ',') ++p;
+    }
+    return shapes;
+}
+
 Options parse(int argc, char** argv) {
     Options o;
     for (int i = 1; i < argc; ++i) {
@@ -202,8 +222,10 @@ Options parse(int argc, char** argv) {
             o.batches = std::max(1, std::atoi(argv[++i]));
         } else if (arg == "--threads" && i + 1 < argc) {
             o.threads = parse_list(argv[++i]);
+        } else if (arg == "--shapes" && i + 1 < argc) {
+            o.shapes = parse_shapes(argv[++i]);
         } else {
-            fail("usage: gemm_vs_openblas [--json] [--quick] [--batches N] [--threads 1,2]");
+            fail("usage: gemm_vs_openblas [--json] [--quick] [--batches N] [--threads 1,2] [--shapes MxNxK,...]");
         }
     }
     return o;
@@ -227,6 +249,7 @@ int main(int argc, char** argv) {
                                  {1024, 1024, 1024}, {2048, 2048, 2048}, {128, 256, 784}, {128, 128, 256},
                                  {784, 256, 128}};
     if (options.quick) shapes = {{64, 64, 64}, {256, 256, 256}, {512, 512, 512}, {128, 256, 784}};
+    if (!options.shapes.empty()) shapes = options.shapes;
     std::mt19937 rng(42);
     const char* cpu_name = "";
     mln_cpu_get_name(&cpu_name);
@@ -234,11 +257,14 @@ int main(int argc, char** argv) {
     bool first_json = true;
 
     if (options.json) {
-        std::printf("{\"cpu\": \"%s\", \"openblas\": \"%s\", \"rows\": [\n", cpu_name, openblas_get_config());
+        std::printf("{\"cpu\": \"%s\", \"openblas\": \"%s\", \"openblas_core\": \"%s\", \"rows\": [\n", cpu_name,
+                    openblas_get_config(), openblas_get_corename());
     } else {
-        std::printf("CPU: %s\nOpenBLAS: %s (OPENBLAS_THREAD_TIMEOUT=%s)\n"
+        const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+        std::printf("CPU: %s\nOpenBLAS: %s (OPENBLAS_THREAD_TIMEOUT=%s)\nOpenBLAS core: %s (OPENBLAS_CORETYPE=%s)\n"
                     "GFLOP/s = 2*M*N*K / median time per call over %d alternating batches\n\n",
-                    cpu_name, openblas_get_config(), std::getenv("OPENBLAS_THREAD_TIMEOUT"), options.batches);
+                    cpu_name, openblas_get_config(), std::getenv("OPENBLAS_THREAD_TIMEOUT"), openblas_get_corename(),
+                    coretype != nullptr ? coretype : "unset", options.batches);
         std::printf("%-18s %-5s %7s %10s %10s %7s %9s\n", "MxNxK", "trans", "threads", "Myelin", "OpenBLAS", "ratio",
                     "max|diff|");
     }

@@ -52,7 +52,7 @@ struct GemmMicroKernelInfo {
 };
 
 // Largest MR * NR of any micro-kernel (scratch tiles are sized by it).
-constexpr int kMaxMicroTile = 6 * 16;
+constexpr int kMaxMicroTile = 12 * 32;
 
 // Portable micro-kernels.
 template <class T, int MR, int NR, bool kPackedA>
@@ -74,6 +74,19 @@ void dgemm_avx2_6x8_packed(int64_t kc, const double* a, int64_t a_row_stride, in
 void dgemm_avx2_6x8_strided(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride,
                             const double* b, int64_t b_row_stride, double* c, int64_t ldc, double alpha, double beta,
                             const GemmTileExtras<double>* extras);
+// AVX-512 micro-kernels (gemm_microkernels_avx512.cpp); call only when the ISA allows.
+void sgemm_avx512_12x32_packed(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,
+                               const float* b, int64_t b_row_stride, float* c, int64_t ldc, float alpha, float beta,
+                               const GemmTileExtras<float>* extras);
+void sgemm_avx512_12x32_strided(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,
+                                const float* b, int64_t b_row_stride, float* c, int64_t ldc, float alpha, float beta,
+                                const GemmTileExtras<float>* extras);
+void dgemm_avx512_12x16_packed(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride,
+                               const double* b, int64_t b_row_stride, double* c, int64_t ldc, double alpha,
+                               double beta, const GemmTileExtras<double>* extras);
+void dgemm_avx512_12x16_strided(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride,
+                                const double* b, int64_t b_row_stride, double* c, int64_t ldc, double alpha,
+                                double beta, const GemmTileExtras<double>* extras);
 #endif
 
 // The micro-kernels GEMM uses at `isa` (falls back to scalar for ISAs without one).

@@ -3,6 +3,7 @@
 
 #if defined(MYELIN_X86_64_KERNELS)
 #include "kernels/cpu/gemm/gemm_pack_avx2.hpp"
+#include "kernels/cpu/gemm/gemm_pack_avx512.hpp"
 #endif
 
 namespace mln::kernels {
@@ -51,6 +52,10 @@ template void gemm_scalar_microkernel<double, 4, 4, false>(int64_t, const double
 
 GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa) {
 #if defined(MYELIN_X86_64_KERNELS)
+    if (isa == MLN_ISA_AVX512) {
+        return {"sgemm_avx512_12x32", 12, 32, sgemm_avx512_12x32_packed, sgemm_avx512_12x32_strided,
+                {sgemm_avx512_pack_a12_rows, sgemm_avx512_pack_b32_rows, sgemm_avx512_pack_b32_columns}};
+    }
     if (cpu::runs_avx2(isa)) {
         return {"sgemm_avx2_6x16", 6, 16, sgemm_avx2_6x16_packed, sgemm_avx2_6x16_strided,
                 {sgemm_avx2_pack_a6_rows, sgemm_avx2_pack_b16_rows, sgemm_avx2_pack_b16_columns}};
@@ -63,6 +68,9 @@ GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa) {
 
 GemmMicroKernelInfo<double> dgemm_microkernel(mln_isa isa) {
 #if defined(MYELIN_X86_64_KERNELS)
+    if (isa == MLN_ISA_AVX512) {
+        return {"dgemm_avx512_12x16", 12, 16, dgemm_avx512_12x16_packed, dgemm_avx512_12x16_strided};
+    }
     if (cpu::runs_avx2(isa)) {
         return {"dgemm_avx2_6x8", 6, 8, dgemm_avx2_6x8_packed, dgemm_avx2_6x8_strided};
     }

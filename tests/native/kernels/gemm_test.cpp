@@ -72,8 +72,10 @@ void check_gemm(mln_device* device, const GemmCase& g) {
 class GemmTest : public CpuDeviceTest {};
 
 TEST_F(GemmTest, MatchesReferenceOnEdgeSizesEveryIsaAndTranspose) {
-    const int64_t sizes[][3] = {{0, 0, 0}, {0, 5, 3}, {5, 0, 3}, {5, 3, 0}, {1, 1, 1},   {1, 17, 1},
-                                {7, 13, 5}, {6, 16, 9}, {13, 31, 17}, {37, 41, 43}, {5, 2, 263}};
+    // Tile multiples and their neighbours for the 6 x 16 (AVX2) and 12 x 32 (AVX-512) kernels.
+    const int64_t sizes[][3] = {{0, 0, 0},    {0, 5, 3},    {5, 0, 3},    {5, 3, 0},     {1, 1, 1},
+                                {1, 17, 1},   {7, 13, 5},   {6, 16, 9},   {13, 31, 17},  {37, 41, 43},
+                                {5, 2, 263},  {12, 32, 9},  {11, 33, 8},  {25, 63, 15},  {24, 64, 1}};
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const auto& size : sizes) {
@@ -107,6 +109,8 @@ TEST_F(GemmTest, LargeMultiBlockMultiThreaded) {
         ScopedIsa scoped(isa);
         check_gemm<float>(device_, {157, 301, 290, false, true, 0.75, 0.5, true, MLN_UNARY_OP_RELU, false});
         check_gemm<double>(device_, {131, 89, 300, true, false, 1.0, 0.0, true, MLN_UNARY_OP_IDENTITY, true});
+        check_gemm<float>(device_, {131, 97, 270, true, false, 1.0, 0.0, false, MLN_UNARY_OP_IDENTITY, false});
+        check_gemm<double>(device_, {157, 301, 290, false, true, 0.75, 0.5, true, MLN_UNARY_OP_RELU, false});
     }
 }
 
@@ -202,6 +206,10 @@ TEST(GemmMicroKernel, EveryMicroKernelHonoursItsContract) {
     if (cpu::runs_avx2(cpu::best_isa())) {
         EXPECT_STREQ(kernels::sgemm_microkernel(MLN_ISA_AVX2).name, "sgemm_avx2_6x16");
         EXPECT_STREQ(kernels::dgemm_microkernel(MLN_ISA_AVX2).name, "dgemm_avx2_6x8");
+    }
+    if (cpu::best_isa() == MLN_ISA_AVX512) {
+        EXPECT_STREQ(kernels::sgemm_microkernel(MLN_ISA_AVX512).name, "sgemm_avx512_12x32");
+        EXPECT_STREQ(kernels::dgemm_microkernel(MLN_ISA_AVX512).name, "dgemm_avx512_12x16");
     }
 }
 

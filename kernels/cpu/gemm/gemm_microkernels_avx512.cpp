@@ -1,0 +1,152 @@
+// AVX-512 GEMM micro-kernels: MR rows x 2 zmm vectors of C (sgemm 12 x 32, dgemm 12 x 16).
+// Compiled with AVX-512 flags, so (as in the AVX2 file) only the exported kernels leave this
+// file and only intrinsics headers are included.
+//
+// Register budget (32 zmm): MR x 2 accumulators (24), two B vectors, A broadcasts. Each depth
+// step is 2 B loads + MR broadcasts for 2 * MR FMAs, which keeps Zen 5's two 512-bit FMA pipes
+// ahead of its load ports; 12 rather than 14 rows because the GEMM shapes that matter here
+// (M = 64, 128, 256, 784) waste less on the last row panel (128 = 10 x 12 + 8 against
+// 9 x 14 + 2).
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/cpu/gemm/gemm_microkernel.hpp"
+
+namespace mln::kernels {
+namespace {
+
+struct Avx512Float {
+    using Scalar = float;
+    using Vector = __m512;
+    static constexpr int kLanes = 16;
+    static Vector zero() { return _mm512_setzero_ps(); }
+    static Vector load(const float* p) { return _mm512_loadu_ps(p); }
+    static void store(float* p, Vector v) { _mm512_storeu_ps(p, v); }
+    static Vector broadcast(const float* p) { return _mm512_set1_ps(*p); }
+    static Vector set1(float x) { return _mm512_set1_ps(x); }
+    static Vector fmadd(Vector a, Vector b, Vector c) { return _mm512_fmadd_ps(a, b, c); }
+    static Vector add(Vector a, Vector b) { return _mm512_add_ps(a, b); }
+    static Vector mul(Vector a, Vector b) { return _mm512_mul_ps(a, b); }
+    // max(0, x) with x second: NaN in x comes through, as ReluOp defines. The zero-masked form
+    // with every lane selected is the same instruction; GCC 12's plain _mm512_max_ps warns
+    // about its own uninitialised pass-through operand.
+    static Vector relu(Vector x) { return _mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_setzero_ps(), x); }
+};
+
+struct Avx512Double {
+    using Scalar = double;
+    using Vector = __m512d;
+    static constexpr int kLanes = 8;
+    static Vector zero() { return _mm512_setzero_pd(); }
+    static Vector load(const double* p) { return _mm512_loadu_pd(p); }
+    static void store(double* p, Vector v) { _mm512_storeu_pd(p, v); }
+    static Vector broadcast(const double* p) { return _mm512_set1_pd(*p); }
+    static Vector set1(double x) { return _mm512_set1_pd(x); }
+    static Vector fmadd(Vector a, Vector b, Vector c) { return _mm512_fmadd_pd(a, b, c); }
+    static Vector add(Vector a, Vector b) { return _mm512_add_pd(a, b); }
+    static Vector mul(Vector a, Vector b) { return _mm512_mul_pd(a, b); }
+    static Vector relu(Vector x) { return _mm512_maskz_max_pd(__mmask8(0xFF), _mm512_setzero_pd(), x); }
+};
+
+constexpr int kRows = 12;
+
+template <class Isa, bool kPackedA>
+void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t a_row_stride, int64_t a_col_stride,
+                             const typename Isa::Scalar* b, int64_t b_row_stride, typename Isa::Scalar* c,
+                             int64_t ldc, typename Isa::Scalar alpha, typename Isa::Scalar beta,
+                             const GemmTileExtras<typename Isa::Scalar>* extras) {
+    using Scalar = typename Isa::Scalar;
+    using Vector = typename Isa::Vector;
+    constexpr int MR = kRows;
+    constexpr int kLanes = Isa::kLanes;
+    if constexpr (kPackedA) {
+        a_row_stride = 1;
+        a_col_stride = MR;
+    }
+    // C is touched only at the end; start bringing it in now (a row of the tile is 128 bytes).
+    for (int i = 0; i < MR; ++i) {
+        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 2 * kLanes - 1), _MM_HINT_T0);
+    }
+    // Fully unrolled loops over constant indices: GCC keeps the whole array in registers.
+    Vector acc[MR][2];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = Isa::zero();
+    auto update = [&](const Scalar* a_step, const Scalar* b_step) __attribute__((always_inline)) {
+        const Vector b0 = Isa::load(b_step);
+        const Vector b1 = Isa::load(b_step + kLanes);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; ++i) {
+            const Vector x = Isa::broadcast(a_step + i * a_row_stride);
+            acc[i][0] = Isa::fmadd(x, b0, acc[i][0]);
+            acc[i][1] = Isa::fmadd(x, b1, acc[i][1]);
+        }
+    };
+    // One depth step per iteration: unrolled by two, GCC 12 interleaves the steps and runs out
+    // of registers (spills and copies in the loop); the loop overhead is 3 scalar instructions.
+    for (int64_t p = 0; p < kc; ++p) {
+        _mm_prefetch(reinterpret_cast<const char*>(b + 8 * b_row_stride), _MM_HINT_T0);
+        update(a, b);
+        a += a_col_stride;
+        b += b_row_stride;
+    }
+
+    const Vector alpha_vector = Isa::set1(alpha);
+    const Vector beta_vector = Isa::set1(beta);
+    const bool read_c = beta != Scalar(0);
+    Vector bias[2] = {Isa::zero(), Isa::zero()};
+    if (extras != nullptr && extras->bias != nullptr) {
+        bias[0] = Isa::load(extras->bias);
+        bias[1] = Isa::load(extras->bias + kLanes);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 2
+        for (int v = 0; v < 2; ++v) {
+            Scalar* target = c + i * ldc + v * kLanes;
+            Vector value = Isa::mul(alpha_vector, acc[i][v]);
+            if (read_c) value = Isa::fmadd(beta_vector, Isa::load(target), value);
+            if (extras != nullptr) {
+                value = Isa::add(value, bias[v]);
+                if (extras->residual != nullptr) {
+                    value = Isa::add(value, Isa::load(extras->residual + i * extras->residual_row_stride + v * kLanes));
+                }
+                if (extras->relu) value = Isa::relu(value);
+            }
+            Isa::store(target, value);
+        }
+    }
+}
+
+}  // namespace
+
+void sgemm_avx512_12x32_packed(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,
+                               const float* b, int64_t b_row_stride, float* c, int64_t ldc, float alpha, float beta,
+                               const GemmTileExtras<float>* extras) {
+    gemm_avx512_microkernel<Avx512Float, true>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc, alpha,
+                                               beta, extras);
+}
+
+void sgemm_avx512_12x32_strided(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,
+                                const float* b, int64_t b_row_stride, float* c, int64_t ldc, float alpha, float beta,
+                                const GemmTileExtras<float>* extras) {
+    gemm_avx512_microkernel<Avx512Float, false>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc, alpha,
+                                                beta, extras);
+}
+
+void dgemm_avx512_12x16_packed(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride,
+                               const double* b, int64_t b_row_stride, double* c, int64_t ldc, double alpha,
+                               double beta, const GemmTileExtras<double>* extras) {
+    gemm_avx512_microkernel<Avx512Double, true>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc, alpha,
+                                                beta, extras);
+}
+
+void dgemm_avx512_12x16_strided(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride,
+                                const double* b, int64_t b_row_stride, double* c, int64_t ldc, double alpha,
+                                double beta, const GemmTileExtras<double>* extras) {
+    gemm_avx512_microkernel<Avx512Double, false>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc, alpha,
+                                                 beta, extras);
+}
+
+}  // namespace mln::kernels

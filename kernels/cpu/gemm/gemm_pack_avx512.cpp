@@ -1,0 +1,64 @@
+// AVX-512 packing of full float panels for the 12 x 32 micro-kernel (the scalar loops in
+// gemm_pack.hpp do edges and other layouts). The transposing packers go through 8 x 8 register
+// transposes, so they read whole cache lines and write each panel sequentially. Compiled with
+// AVX-512 flags: only the exported functions leave this file.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/cpu/gemm/gemm_pack_avx512.hpp"
+#include "kernels/cpu/gemm/gemm_transpose_x86.hpp"
+
+namespace mln::kernels {
+
+void sgemm_avx512_pack_b32_rows(const float* b, int64_t row_stride, int64_t depth, int64_t panels, float* packed) {
+    // Row by row: each source row is read front to back (prefetch-friendly); the writes go to
+    // `panels` sequential streams.
+    const int64_t panel_size = 32 * depth;
+    for (int64_t p = 0; p < depth; ++p) {
+        const float* row = b + p * row_stride;
+        float* target = packed + p * 32;
+        for (int64_t s = 0; s < panels; ++s) {
+            _mm512_storeu_ps(target + s * panel_size, _mm512_loadu_ps(row + s * 32));
+            _mm512_storeu_ps(target + s * panel_size + 16, _mm512_loadu_ps(row + s * 32 + 16));
+        }
+    }
+}
+
+void sgemm_avx512_pack_b32_columns(const float* b, int64_t col_stride, int64_t depth, float* packed) {
+    int64_t p = 0;
+    for (; p + 8 <= depth; p += 8) {
+        for (int group = 0; group < 4; ++group) {
+            __m256 r[8];
+            for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(b + (group * 8 + j) * col_stride + p);
+            transpose8x8(r);
+            for (int q = 0; q < 8; ++q) _mm256_storeu_ps(packed + (p + q) * 32 + group * 8, r[q]);
+        }
+    }
+    for (; p < depth; ++p) {
+        for (int j = 0; j < 32; ++j) packed[p * 32 + j] = b[j * col_stride + p];
+    }
+}
+
+void sgemm_avx512_pack_a12_rows(const float* a, int64_t row_stride, int64_t depth, float* packed) {
+    int64_t p = 0;
+    for (; p + 8 <= depth; p += 8) {
+        // Rows 0-7 give columns' first 8 values, rows 8-11 (and 4 zero rows) the last 4.
+        __m256 low[8];
+        __m256 high[8];
+        for (int i = 0; i < 8; ++i) low[i] = _mm256_loadu_ps(a + i * row_stride + p);
+        for (int i = 0; i < 4; ++i) high[i] = _mm256_loadu_ps(a + (8 + i) * row_stride + p);
+        for (int i = 4; i < 8; ++i) high[i] = _mm256_setzero_ps();
+        transpose8x8(low);
+        transpose8x8(high);
+        for (int q = 0; q < 8; ++q) {
+            _mm256_storeu_ps(packed + (p + q) * 12, low[q]);
+            _mm_storeu_ps(packed + (p + q) * 12 + 8, _mm256_castps256_ps128(high[q]));
+        }
+    }
+    for (; p < depth; ++p) {
+        for (int i = 0; i < 12; ++i) packed[p * 12 + i] = a[i * row_stride + p];
+    }
+}
+
+}  // namespace mln::kernels
