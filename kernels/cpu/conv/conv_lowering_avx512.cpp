@@ -75,8 +75,9 @@ void block_origins(const WindowGeometry& g, int64_t q0, int64_t cols, int64_t pa
 // Small images make short row pieces, where the piece copier spends more on control than on data:
 // this variant gathers 16 columns per instruction from the block origins instead, one masked
 // gather per (row, 16 columns), whatever the stride, dilation and padding. Measured on Zen 5
-// (one thread, ns per lowered element, piece copier -> gather): 7x7 images 1.9 -> 0.95,
-// 14x14 1.3 -> 0.65, but 56x56 0.3 -> 0.65, hence gathers only for rows under 16 outputs.
+// (one thread, NR 32, ns per lowered element, AVX-512 piece copier -> gather): ResNet-18's
+// 7x7 outputs 1.4 -> 0.72, 14x14 0.69 -> 0.48, but 56x56 0.24 -> 0.64 and the 7x7/2 stem
+// (112 wide) 0.24 -> 0.43, hence gathers only for rows under 16 outputs.
 void lower_column_panels_gather(const float* x, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0,
                                 int64_t cols, int64_t nr, float* packed) {
     const int64_t padded = (cols + nr - 1) / nr * nr;
@@ -99,7 +100,11 @@ void lower_column_panels_gather(const float* x, const WindowGeometry& g, int64_t
         const __m512i shift_w = _mm512_set1_epi32(static_cast<int32_t>(sw));
         const __m512i shift = _mm512_set1_epi32(static_cast<int32_t>((sd * g.in[1] + sh) * g.in[2] + sw));
         float* row = packed + p * nr;
-        for (int64_t j = 0; j < padded; j += 16) {
+        for (int64_t j = 0, lane = 0; j < padded; j += 16, lane += 16) {
+            if (lane == nr) {
+                lane = 0;
+                row += nr * kc;
+            }
             // Unsigned compares take both bounds at once: a negative index is a huge unsigned one.
             const __m512i d = _mm512_add_epi32(_mm512_loadu_si512(origins.d + j), shift_d);
             const __m512i h = _mm512_add_epi32(_mm512_loadu_si512(origins.h + j), shift_h);
@@ -109,7 +114,7 @@ void lower_column_panels_gather(const float* x, const WindowGeometry& g, int64_t
             inside = _mm512_mask_cmplt_epu32_mask(inside, w, in_w);
             const __m512i offset = _mm512_add_epi32(_mm512_loadu_si512(origins.offset + j), shift);
             const __m512 values = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inside, offset, xc, 4);
-            _mm512_storeu_ps(row + j / nr * nr * kc + j % nr, values);
+            _mm512_storeu_ps(row + lane, values);
         }
     }
 }
