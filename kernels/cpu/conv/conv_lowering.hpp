@@ -3,7 +3,8 @@
 // columns [pc, pc+kc) x [q0, q0+cols) go to NR-wide panels, panel s at packed + s*NR*kc, row p
 // of it at + p*NR, the last panel padded with zeros. One variant per ISA; the AVX-512 one copies
 // a panel's piece of an image row with masked loads and does stride 2 with a two-source permute,
-// or, on images under 16 columns wide, gathers 16 columns at once.
+// or, on images under 16 columns wide, gathers 16 columns at once, or, where a stride-1 output
+// has the input's size, loads 16 columns at once under a mask of the padding.
 #pragma once
 
 #include <myelin.h>

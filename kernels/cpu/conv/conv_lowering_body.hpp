@@ -69,6 +69,32 @@ private:
     int64_t nr_, step_, lane_ = 0;
 };
 
+// The tap (channel, kd, kh, kw) of consecutive rows of the column matrix, advanced without the
+// divisions of a decomposition per row (they cost more than copying a short row).
+struct TapWalker {
+    TapWalker(const WindowGeometry& g, int64_t row) : g_(g) {
+        kw = row % g.kernel[2];
+        row /= g.kernel[2];
+        kh = row % g.kernel[1];
+        row /= g.kernel[1];
+        kd = row % g.kernel[0];
+        channel = row / g.kernel[0];
+    }
+    void next() {
+        if (++kw < g_.kernel[2]) return;
+        kw = 0;
+        if (++kh < g_.kernel[1]) return;
+        kh = 0;
+        if (++kd < g_.kernel[0]) return;
+        kd = 0;
+        ++channel;
+    }
+    int64_t channel, kd, kh, kw;
+
+private:
+    const WindowGeometry& g_;
+};
+
 template <class T, class Copier>
 void lower_column_panels_body(const T* x, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0, int64_t cols,
                               int64_t nr, T* packed) {
@@ -76,17 +102,26 @@ void lower_column_panels_body(const T* x, const WindowGeometry& g, int64_t pc, i
     const int64_t ow_first = q0 % g.out[2];
     const int64_t oh_first = q0 / g.out[2] % g.out[1];
     const int64_t od_first = q0 / g.out[2] / g.out[1];
-    for (int64_t p = 0; p < kc; ++p) {
-        int64_t t = pc + p;
-        const int64_t kw = t % g.kernel[2];
-        t /= g.kernel[2];
-        const int64_t kh = t % g.kernel[1];
-        t /= g.kernel[1];
-        const int64_t kd = t % g.kernel[0];
-        const T* xc = x + t / g.kernel[0] * g.in_size();
+    // The valid outputs of each kw, computed once per block (a division each) for common widths.
+    constexpr int64_t kCachedWidths = 16;
+    int64_t valid_lo[kCachedWidths], valid_hi[kCachedWidths];
+    const bool cached = g.kernel[2] <= kCachedWidths;
+    for (int64_t kw = 0; cached && kw < g.kernel[2]; ++kw) {
+        valid_output_range(kw * g.dilation[2] - g.pad_begin[2], g.stride[2], g.in[2], g.out[2], &valid_lo[kw],
+                           &valid_hi[kw]);
+    }
+    TapWalker tap(g, pc);
+    for (int64_t p = 0; p < kc; ++p, tap.next()) {
+        const int64_t kw = tap.kw, kh = tap.kh, kd = tap.kd;
+        const T* xc = x + tap.channel * g.in_size();
         const int64_t w_offset = kw * g.dilation[2] - g.pad_begin[2];
         int64_t lo, hi;
-        valid_output_range(w_offset, g.stride[2], g.in[2], g.out[2], &lo, &hi);
+        if (cached) {
+            lo = valid_lo[kw];
+            hi = valid_hi[kw];
+        } else {
+            valid_output_range(w_offset, g.stride[2], g.in[2], g.out[2], &lo, &hi);
+        }
         PanelRowWriter<T, Copier> out(packed + p * nr, nr, nr * kc);
         int64_t ow = ow_first, oh = oh_first, od = od_first;
         for (int64_t left = cols; left > 0;) {
