@@ -41,8 +41,8 @@ constexpr int64_t kRowBlockBytes = 240 * 4;
 constexpr int64_t kPackedBBytes = 4 << 20;
 // Work (multiply-adds) from which a second thread pays for its start and the hand-offs.
 constexpr double kParallelMinimumWork = 80.0 * 80 * 80;
-// Work up to which the unpacked path wins (packing would cost more than it saves).
-constexpr int64_t kDirectMaximumWork = 96 * 96 * 96;
+// Depth up to which the unpacked path may run (the work limit is the micro-kernel's
+// direct_max_work: up to there packing would cost more than it saves).
 constexpr int64_t kDirectMaximumDepth = 512;
 // Row blocks per member in a team, and the fewest MR tiles in a row block (each block reloads
 // the B panels from L2, so very thin blocks would cost more than they balance).
@@ -378,7 +378,7 @@ void gemm_typed(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     const int32_t threads = cpu::thread_pool().thread_count();
     if (threads > 1 && work >= kParallelMinimumWork) {
         gemm_packed(p, threads);
-    } else if (work <= static_cast<double>(kDirectMaximumWork) && args.k <= kDirectMaximumDepth) {
+    } else if (work <= static_cast<double>(micro.direct_max_work) && args.k <= kDirectMaximumDepth) {
         gemm_direct(p);
     } else {
         gemm_packed(p, 1);

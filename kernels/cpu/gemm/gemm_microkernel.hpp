@@ -49,10 +49,14 @@ struct GemmMicroKernelInfo {
     GemmMicroKernel<T> packed;   // any contract-conforming call whose A is a packed panel (strides 1, MR)
     GemmMicroKernel<T> strided;  // any A strides (the unpacked small-matrix path)
     GemmPanelPackers<T> packers{};
+    // Multiply-adds up to which GEMM on one thread skips packing (the unpacked path: A read in
+    // place through `strided`, B in place when its rows are contiguous). Measured per kernel:
+    // packing pays off sooner for the 6 x 16 AVX2 kernel on Zen 3 than for 8 x 32 on Zen 5.
+    int64_t direct_max_work = 96 * 96 * 96;
 };
 
 // Largest MR * NR of any micro-kernel (scratch tiles are sized by it).
-constexpr int kMaxMicroTile = 12 * 32;
+constexpr int kMaxMicroTile = 8 * 32;
 
 // Portable micro-kernels.
 template <class T, int MR, int NR, bool kPackedA>
@@ -75,16 +79,16 @@ void dgemm_avx2_6x8_strided(int64_t kc, const double* a, int64_t a_row_stride, i
                             const double* b, int64_t b_row_stride, double* c, int64_t ldc, double alpha, double beta,
                             const GemmTileExtras<double>* extras);
 // AVX-512 micro-kernels (gemm_microkernels_avx512.cpp); call only when the ISA allows.
-void sgemm_avx512_12x32_packed(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,
+void sgemm_avx512_8x32_packed(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,
                                const float* b, int64_t b_row_stride, float* c, int64_t ldc, float alpha, float beta,
                                const GemmTileExtras<float>* extras);
-void sgemm_avx512_12x32_strided(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,
+void sgemm_avx512_8x32_strided(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,
                                 const float* b, int64_t b_row_stride, float* c, int64_t ldc, float alpha, float beta,
                                 const GemmTileExtras<float>* extras);
-void dgemm_avx512_12x16_packed(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride,
+void dgemm_avx512_8x16_packed(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride,
                                const double* b, int64_t b_row_stride, double* c, int64_t ldc, double alpha,
                                double beta, const GemmTileExtras<double>* extras);
-void dgemm_avx512_12x16_strided(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride,
+void dgemm_avx512_8x16_strided(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride,
                                 const double* b, int64_t b_row_stride, double* c, int64_t ldc, double alpha,
                                 double beta, const GemmTileExtras<double>* extras);
 #endif

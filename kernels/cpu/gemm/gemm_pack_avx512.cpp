@@ -1,4 +1,4 @@
-// AVX-512 packing of full float panels for the 12 x 32 micro-kernel (the scalar loops in
+// AVX-512 packing of full float panels for the 8 x 32 micro-kernel (the scalar loops in
 // gemm_pack.hpp do edges and other layouts). The transposing packers go through 8 x 8 register
 // transposes, so they read whole cache lines and write each panel sequentially. Compiled with
 // AVX-512 flags: only the exported functions leave this file.
@@ -40,24 +40,16 @@ void sgemm_avx512_pack_b32_columns(const float* b, int64_t col_stride, int64_t d
     }
 }
 
-void sgemm_avx512_pack_a12_rows(const float* a, int64_t row_stride, int64_t depth, float* packed) {
+void sgemm_avx512_pack_a8_rows(const float* a, int64_t row_stride, int64_t depth, float* packed) {
     int64_t p = 0;
     for (; p + 8 <= depth; p += 8) {
-        // Rows 0-7 give columns' first 8 values, rows 8-11 (and 4 zero rows) the last 4.
-        __m256 low[8];
-        __m256 high[8];
-        for (int i = 0; i < 8; ++i) low[i] = _mm256_loadu_ps(a + i * row_stride + p);
-        for (int i = 0; i < 4; ++i) high[i] = _mm256_loadu_ps(a + (8 + i) * row_stride + p);
-        for (int i = 4; i < 8; ++i) high[i] = _mm256_setzero_ps();
-        transpose8x8(low);
-        transpose8x8(high);
-        for (int q = 0; q < 8; ++q) {
-            _mm256_storeu_ps(packed + (p + q) * 12, low[q]);
-            _mm_storeu_ps(packed + (p + q) * 12 + 8, _mm256_castps256_ps128(high[q]));
-        }
+        __m256 r[8];
+        for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(a + i * row_stride + p);
+        transpose8x8(r);
+        for (int q = 0; q < 8; ++q) _mm256_storeu_ps(packed + (p + q) * 8, r[q]);
     }
     for (; p < depth; ++p) {
-        for (int i = 0; i < 12; ++i) packed[p * 12 + i] = a[i * row_stride + p];
+        for (int i = 0; i < 8; ++i) packed[p * 8 + i] = a[i * row_stride + p];
     }
 }
 

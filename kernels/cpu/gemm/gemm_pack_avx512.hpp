@@ -1,5 +1,5 @@
 // AVX-512 packers for full float panels (gemm_pack_avx512.cpp); call only when the ISA allows.
-// Layouts as in gemm_pack.hpp: B panels of 32 columns, A panels of 12 rows.
+// Layouts as in gemm_pack.hpp: B panels of 32 columns, A panels of 8 rows.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@ namespace mln::kernels {
 void sgemm_avx512_pack_b32_rows(const float* b, int64_t row_stride, int64_t depth, int64_t panels, float* packed);
 // B(p, j) = b[j * col_stride + p] (columns contiguous, b transposed).
 void sgemm_avx512_pack_b32_columns(const float* b, int64_t col_stride, int64_t depth, float* packed);
-// A(i, p) = a[i * row_stride + p] (rows contiguous): 12 rows x depth columns.
-void sgemm_avx512_pack_a12_rows(const float* a, int64_t row_stride, int64_t depth, float* packed);
+// A(i, p) = a[i * row_stride + p] (rows contiguous): 8 rows x depth columns.
+void sgemm_avx512_pack_a8_rows(const float* a, int64_t row_stride, int64_t depth, float* packed);
 
 }  // namespace mln::kernels

@@ -72,10 +72,10 @@ void check_gemm(mln_device* device, const GemmCase& g) {
 class GemmTest : public CpuDeviceTest {};
 
 TEST_F(GemmTest, MatchesReferenceOnEdgeSizesEveryIsaAndTranspose) {
-    // Tile multiples and their neighbours for the 6 x 16 (AVX2) and 12 x 32 (AVX-512) kernels.
+    // Tile multiples and their neighbours for the 6 x 16 (AVX2) and 8 x 32 (AVX-512) kernels.
     const int64_t sizes[][3] = {{0, 0, 0},    {0, 5, 3},    {5, 0, 3},    {5, 3, 0},     {1, 1, 1},
                                 {1, 17, 1},   {7, 13, 5},   {6, 16, 9},   {13, 31, 17},  {37, 41, 43},
-                                {5, 2, 263},  {12, 32, 9},  {11, 33, 8},  {25, 63, 15},  {24, 64, 1}};
+                                {5, 2, 263},  {8, 32, 9},   {9, 33, 8},   {17, 63, 15},  {16, 64, 1}};
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const auto& size : sizes) {
@@ -111,6 +111,25 @@ TEST_F(GemmTest, LargeMultiBlockMultiThreaded) {
         check_gemm<double>(device_, {131, 89, 300, true, false, 1.0, 0.0, true, MLN_UNARY_OP_IDENTITY, true});
         check_gemm<float>(device_, {131, 97, 270, true, false, 1.0, 0.0, false, MLN_UNARY_OP_IDENTITY, false});
         check_gemm<double>(device_, {157, 301, 290, false, true, 0.75, 0.5, true, MLN_UNARY_OP_RELU, false});
+    }
+}
+
+// One thread: both sides of each micro-kernel's direct_max_work (up to 320^3 unpacked for the
+// AVX-512 kernels) and of the depth limit of the unpacked path.
+TEST_F(GemmTest, UnpackedAndPackedPathsAgreeOnOneThread) {
+    ASSERT_EQ(mln_device_set_thread_count(device_, 1), MLN_STATUS_OK);
+    const int64_t sizes[][3] = {{320, 320, 320}, {321, 321, 321}, {97, 95, 96}, {97, 97, 97}, {40, 33, 513}};
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const auto& size : sizes) {
+            for (int t = 0; t < 4; ++t) {
+                check_gemm<float>(device_, {size[0], size[1], size[2], (t & 1) != 0, (t & 2) != 0, 1.0,
+                                            t == 3 ? 0.5 : 0.0, t == 1, t == 2 ? MLN_UNARY_OP_RELU : MLN_UNARY_OP_IDENTITY,
+                                            false});
+            }
+            check_gemm<double>(device_, {size[0], size[1], size[2], true, false, 1.0, 0.0, true, MLN_UNARY_OP_RELU,
+                                         false});
+        }
     }
 }
 
@@ -208,8 +227,8 @@ TEST(GemmMicroKernel, EveryMicroKernelHonoursItsContract) {
         EXPECT_STREQ(kernels::dgemm_microkernel(MLN_ISA_AVX2).name, "dgemm_avx2_6x8");
     }
     if (cpu::best_isa() == MLN_ISA_AVX512) {
-        EXPECT_STREQ(kernels::sgemm_microkernel(MLN_ISA_AVX512).name, "sgemm_avx512_12x32");
-        EXPECT_STREQ(kernels::dgemm_microkernel(MLN_ISA_AVX512).name, "dgemm_avx512_12x16");
+        EXPECT_STREQ(kernels::sgemm_microkernel(MLN_ISA_AVX512).name, "sgemm_avx512_8x32");
+        EXPECT_STREQ(kernels::dgemm_microkernel(MLN_ISA_AVX512).name, "dgemm_avx512_8x16");
     }
 }
 
