@@ -1,13 +1,17 @@
-// Myelin convolution (public C API, mln_conv_forward) against oneDNN, on the conv layers of
-// ResNet-18 (224x224 input), f32, NCHW.
+// Myelin convolution (public C API: mln_conv_forward, mln_conv_backward_data,
+// mln_conv_backward_filter) against oneDNN, on the distinct conv layers of ResNet-18 or
+// MobileNet-v2 (224x224 input), f32, NCHW.
 //
-// Myelin reads and writes plain NCHW. oneDNN runs its forward primitive with the layouts it
-// prefers (format_tag::any): source, weights and destination are reordered once, outside the
-// timing, so its figure is its best case, as in a framework that keeps activations blocked.
-// Both run in one process on the same data in alternating timed batches; each figure is the
-// median per-call time over the batches. Outputs are compared before timing.
+// Myelin reads and writes plain NCHW. oneDNN runs its primitives (convolution_forward,
+// convolution_backward_data, convolution_backward_weights) with the layouts it prefers
+// (format_tag::any): inputs are reordered once, outside the timing, so its figure is its best
+// case, as in a framework that keeps activations blocked. Both run in one process on the same
+// data in alternating timed batches; each figure is the median per-call time over the batches.
+// Outputs are compared before timing. Forward adds a bias; the backward passes have none (the
+// layers of both networks are followed by batch norm).
 //
-//   conv_vs_onednn [--batch N] [--batches N] [--threads N]
+//   conv_vs_onednn [--layers resnet18|mobilenet_v2] [--pass forward|backward-data|backward-filter|all]
+//                  [--batch N] [--batches N] [--threads N] [--json]
 #include <myelin.h>
 
 #include <algorithm>
@@ -17,28 +21,61 @@
 #include <cstdlib>
 #include <cstring>
 #include <dnnl.hpp>
+#include <functional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
 
 struct Layer {
     const char* name;
-    int64_t in_channels, out_channels, size, kernel, stride, pad;
-    int count;  // how many times ResNet-18 has this exact conv
+    int64_t in_channels, out_channels, size, kernel, stride, pad, groups;
+    int count;  // how many times the network has this exact conv
 };
 
 // ResNet-18's convolutions: the stem, then per stage the 3x3 convs and the 1x1 stride-2
 // downsample of the shortcut.
-const Layer kResNet18[] = {
-    {"conv1 7x7/2", 3, 64, 224, 7, 2, 3, 1},       {"layer1 3x3", 64, 64, 56, 3, 1, 1, 4},
-    {"layer2 3x3/2", 64, 128, 56, 3, 2, 1, 1},     {"layer2 3x3", 128, 128, 28, 3, 1, 1, 3},
-    {"layer2 down 1x1/2", 64, 128, 56, 1, 2, 0, 1}, {"layer3 3x3/2", 128, 256, 28, 3, 2, 1, 1},
-    {"layer3 3x3", 256, 256, 14, 3, 1, 1, 3},      {"layer3 down 1x1/2", 128, 256, 28, 1, 2, 0, 1},
-    {"layer4 3x3/2", 256, 512, 14, 3, 2, 1, 1},    {"layer4 3x3", 512, 512, 7, 3, 1, 1, 3},
-    {"layer4 down 1x1/2", 256, 512, 14, 1, 2, 0, 1},
+const std::vector<Layer> kResNet18 = {
+    {"conv1 7x7/2", 3, 64, 224, 7, 2, 3, 1, 1},         {"layer1 3x3", 64, 64, 56, 3, 1, 1, 1, 4},
+    {"layer2 3x3/2", 64, 128, 56, 3, 2, 1, 1, 1},       {"layer2 3x3", 128, 128, 28, 3, 1, 1, 1, 3},
+    {"layer2 down 1x1/2", 64, 128, 56, 1, 2, 0, 1, 1},  {"layer3 3x3/2", 128, 256, 28, 3, 2, 1, 1, 1},
+    {"layer3 3x3", 256, 256, 14, 3, 1, 1, 1, 3},        {"layer3 down 1x1/2", 128, 256, 28, 1, 2, 0, 1, 1},
+    {"layer4 3x3/2", 256, 512, 14, 3, 2, 1, 1, 1},      {"layer4 3x3", 512, 512, 7, 3, 1, 1, 1, 3},
+    {"layer4 down 1x1/2", 256, 512, 14, 1, 2, 0, 1, 1},
 };
+
+// MobileNet-v2's 52 convolutions as distinct shapes: the 3x3/2 stem, then per inverted residual
+// block a pointwise expand ("pw C->C'"), a depthwise 3x3 ("dw", groups = channels, stride 1 or
+// 2) and a pointwise project; the last 1x1 to 1280 channels. Sizes are the input's.
+const std::vector<Layer> kMobileNetV2 = {
+    {"stem 3x3/2", 3, 32, 224, 3, 2, 1, 1, 1},        {"dw32 3x3 @112", 32, 32, 112, 3, 1, 1, 32, 1},
+    {"pw 32->16 @112", 32, 16, 112, 1, 1, 0, 1, 1},   {"pw 16->96 @112", 16, 96, 112, 1, 1, 0, 1, 1},
+    {"dw96 3x3/2 @112", 96, 96, 112, 3, 2, 1, 96, 1}, {"pw 96->24 @56", 96, 24, 56, 1, 1, 0, 1, 1},
+    {"pw 24->144 @56", 24, 144, 56, 1, 1, 0, 1, 2},   {"dw144 3x3 @56", 144, 144, 56, 3, 1, 1, 144, 1},
+    {"pw 144->24 @56", 144, 24, 56, 1, 1, 0, 1, 1},   {"dw144 3x3/2 @56", 144, 144, 56, 3, 2, 1, 144, 1},
+    {"pw 144->32 @28", 144, 32, 28, 1, 1, 0, 1, 1},   {"pw 32->192 @28", 32, 192, 28, 1, 1, 0, 1, 3},
+    {"dw192 3x3 @28", 192, 192, 28, 3, 1, 1, 192, 2}, {"pw 192->32 @28", 192, 32, 28, 1, 1, 0, 1, 2},
+    {"dw192 3x3/2 @28", 192, 192, 28, 3, 2, 1, 192, 1}, {"pw 192->64 @14", 192, 64, 14, 1, 1, 0, 1, 1},
+    {"pw 64->384 @14", 64, 384, 14, 1, 1, 0, 1, 4},   {"dw384 3x3 @14", 384, 384, 14, 3, 1, 1, 384, 4},
+    {"pw 384->64 @14", 384, 64, 14, 1, 1, 0, 1, 3},   {"pw 384->96 @14", 384, 96, 14, 1, 1, 0, 1, 1},
+    {"pw 96->576 @14", 96, 576, 14, 1, 1, 0, 1, 3},   {"dw576 3x3 @14", 576, 576, 14, 3, 1, 1, 576, 2},
+    {"pw 576->96 @14", 576, 96, 14, 1, 1, 0, 1, 2},   {"dw576 3x3/2 @14", 576, 576, 14, 3, 2, 1, 576, 1},
+    {"pw 576->160 @7", 576, 160, 7, 1, 1, 0, 1, 1},   {"pw 160->960 @7", 160, 960, 7, 1, 1, 0, 1, 3},
+    {"dw960 3x3 @7", 960, 960, 7, 3, 1, 1, 960, 3},   {"pw 960->160 @7", 960, 160, 7, 1, 1, 0, 1, 2},
+    {"pw 960->320 @7", 960, 320, 7, 1, 1, 0, 1, 1},   {"pw 320->1280 @7", 320, 1280, 7, 1, 1, 0, 1, 1},
+};
+
+enum class Pass { kForward, kBackwardData, kBackwardFilter };
+const char* pass_name(Pass pass) {
+    switch (pass) {
+        case Pass::kForward: return "forward";
+        case Pass::kBackwardData: return "backward-data";
+        case Pass::kBackwardFilter: return "backward-filter";
+    }
+    return "";
+}
 
 constexpr double kBatchSeconds = 0.05;
 
@@ -66,10 +103,13 @@ mln_tensor_desc nchw(float* data, int64_t n, int64_t c, int64_t h, int64_t w) {
     return desc;
 }
 
-// Seconds per call of `run`, timed over a batch of at least kBatchSeconds.
+// Seconds per call of `run`, timed over a batch of at least kBatchSeconds. A pause first lets
+// the other library's idle threads stop spinning (OpenMP's and Myelin's pools both spin a while
+// after work), so neither is timed against the other's spinning threads.
 template <class Run>
 double time_batch(Run&& run) {
     using clock = std::chrono::steady_clock;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
     int calls = 0;
     const auto start = clock::now();
     double elapsed = 0.0;
@@ -86,126 +126,333 @@ double median(std::vector<double> values) {
     return values[values.size() / 2];
 }
 
-}  // namespace
+// Largest |mine - theirs| relative to 1 + the largest |theirs|: the scale of the tensor, since
+// gradient entries that are sums over a whole batch may cancel to near zero. NaN anywhere gives
+// NaN.
+double worst_difference(const std::vector<float>& mine, const std::vector<float>& theirs) {
+    double scale = 0.0, worst = 0.0;
+    for (float v : theirs) scale = std::max(scale, static_cast<double>(std::fabs(v)));
+    for (size_t i = 0; i < mine.size(); ++i) {
+        const double difference = std::fabs(static_cast<double>(mine[i]) - static_cast<double>(theirs[i]));
+        if (std::isnan(difference)) return difference;
+        worst = std::max(worst, difference);
+    }
+    return worst / (1.0 + scale);
+}
 
-int main(int argc, char** argv) {
+// One layer's tensors in plain NCHW for both libraries, and the oneDNN descriptions of them.
+struct LayerData {
+    const Layer& layer;
+    int64_t batch, out;
+    std::vector<float> x, w, bias, y;
+    mln_conv_params params{};
+    dnnl::memory::dims src_dims, w_dims, dst_dims, strides, pads;
+    dnnl::memory::format_tag w_tag;
+
+    LayerData(const Layer& l, int64_t n, std::mt19937& rng) : layer(l), batch(n) {
+        out = (l.size + 2 * l.pad - l.kernel) / l.stride + 1;
+        std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+        x.resize(static_cast<size_t>(batch * l.in_channels * l.size * l.size));
+        w.resize(static_cast<size_t>(l.out_channels * (l.in_channels / l.groups) * l.kernel * l.kernel));
+        bias.resize(static_cast<size_t>(l.out_channels));
+        y.resize(static_cast<size_t>(batch * l.out_channels * out * out));
+        for (float& v : x) v = uniform(rng);
+        for (float& v : w) v = uniform(rng) * 0.1f;
+        for (float& v : bias) v = uniform(rng);
+        for (float& v : y) v = uniform(rng);
+        params.spatial_rank = 2;
+        for (int i = 0; i < 2; ++i) {
+            params.strides[i] = l.stride;
+            params.dilations[i] = 1;
+            params.pads_begin[i] = params.pads_end[i] = l.pad;
+        }
+        params.groups = l.groups;
+        src_dims = {batch, l.in_channels, l.size, l.size};
+        dst_dims = {batch, l.out_channels, out, out};
+        strides = {l.stride, l.stride};
+        pads = {l.pad, l.pad};
+        // Grouped weights are G x O/G x I/G x k x k in oneDNN: the same memory as Myelin's
+        // O x I/G x k x k.
+        if (l.groups == 1) {
+            w_dims = {l.out_channels, l.in_channels, l.kernel, l.kernel};
+            w_tag = dnnl::memory::format_tag::oihw;
+        } else {
+            w_dims = {l.groups, l.out_channels / l.groups, l.in_channels / l.groups, l.kernel, l.kernel};
+            w_tag = dnnl::memory::format_tag::goihw;
+        }
+    }
+
+    mln_tensor_desc x_desc() { return nchw(x.data(), batch, layer.in_channels, layer.size, layer.size); }
+    mln_tensor_desc w_desc() {
+        return nchw(w.data(), layer.out_channels, layer.in_channels / layer.groups, layer.kernel, layer.kernel);
+    }
+    mln_tensor_desc y_desc() { return nchw(y.data(), batch, layer.out_channels, out, out); }
+    mln_tensor_desc bias_desc() {
+        mln_tensor_desc desc{};
+        desc.data = bias.data();
+        desc.dtype = MLN_DTYPE_F32;
+        desc.rank = 1;
+        desc.shape[0] = layer.out_channels;
+        desc.strides[0] = 1;
+        return desc;
+    }
+    dnnl::memory::desc any(const dnnl::memory::dims& dims) const {
+        return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, dnnl::memory::format_tag::any);
+    }
+    dnnl::memory::desc plain(const dnnl::memory::dims& dims, dnnl::memory::format_tag tag) const {
+        return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, tag);
+    }
+    double gflop() const {
+        return 2.0 * static_cast<double>(batch * layer.out_channels * out * out * (layer.in_channels / layer.groups) *
+                                         layer.kernel * layer.kernel) * 1e-9;
+    }
+};
+
+// A prepared comparison: both libraries' calls, and the outputs to compare after one call each.
+struct Comparison {
+    std::function<void()> run_myelin, run_onednn;
+    std::function<void()> fetch_onednn;  // reorders oneDNN's output to plain layout
+    std::vector<float>* mine = nullptr;
+    std::vector<float> theirs;
+    // Keeps oneDNN objects alive while the lambdas use them.
+    std::vector<dnnl::memory> memories;
+    std::vector<dnnl::primitive> primitives;
+};
+
+dnnl::memory reordered(const dnnl::memory& user, const dnnl::memory::desc& desc, const dnnl::engine& engine,
+                       dnnl::stream& stream) {
+    dnnl::memory memory(desc, engine);
+    dnnl::reorder(user, memory).execute(stream, const_cast<dnnl::memory&>(user), memory);
+    stream.wait();
+    return memory;
+}
+
+dnnl::convolution_forward::primitive_desc forward_hint(LayerData& d, const dnnl::engine& engine, bool bias) {
+    const auto prop = bias ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
+    const auto desc = bias ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, d.any(d.src_dims),
+                                                             d.any(d.w_dims), d.plain({d.layer.out_channels}, dnnl::memory::format_tag::x),
+                                                             d.any(d.dst_dims), d.strides, d.pads, d.pads)
+                           : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, d.any(d.src_dims),
+                                                             d.any(d.w_dims), d.any(d.dst_dims), d.strides, d.pads, d.pads);
+    return dnnl::convolution_forward::primitive_desc(desc, engine);
+}
+
+void prepare(Comparison& c, Pass pass, LayerData& d, mln_device* device, const dnnl::engine& engine,
+             dnnl::stream& stream) {
+    using tag = dnnl::memory::format_tag;
+    dnnl::memory user_x(d.plain(d.src_dims, tag::nchw), engine, d.x.data());
+    dnnl::memory user_w(d.plain(d.w_dims, d.w_tag), engine, d.w.data());
+    dnnl::memory user_y(d.plain(d.dst_dims, tag::nchw), engine, d.y.data());
+    const mln_conv_params* params = &d.params;
+    if (pass == Pass::kForward) {
+        const auto pd = forward_hint(d, engine, true);
+        dnnl::memory src = reordered(user_x, pd.src_desc(), engine, stream);
+        dnnl::memory weights = reordered(user_w, pd.weights_desc(), engine, stream);
+        dnnl::memory bias(d.plain({d.layer.out_channels}, tag::x), engine, d.bias.data());
+        dnnl::memory dst(pd.dst_desc(), engine);
+        dnnl::convolution_forward conv(pd);
+        c.memories = {src, weights, bias, dst};
+        c.primitives = {conv};
+        c.run_myelin = [device, params, &d] {
+            const mln_tensor_desc x = d.x_desc(), w = d.w_desc(), b = d.bias_desc(), y = d.y_desc();
+            check(mln_conv_forward(device, params, &x, &w, &b, MLN_UNARY_OP_IDENTITY, nullptr, &y), "mln_conv_forward");
+        };
+        c.run_onednn = [conv, src, weights, bias, dst, &stream] {
+            conv.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}});
+            stream.wait();
+        };
+        c.mine = &d.y;
+        c.theirs.resize(d.y.size());
+        dnnl::memory out(d.plain(d.dst_dims, tag::nchw), engine, c.theirs.data());
+        c.fetch_onednn = [dst, out, &stream] {
+            dnnl::reorder(dst, out).execute(stream, const_cast<dnnl::memory&>(dst), const_cast<dnnl::memory&>(out));
+            stream.wait();
+        };
+    } else if (pass == Pass::kBackwardData) {
+        const auto hint = forward_hint(d, engine, false);
+        const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.any(d.src_dims),
+                                                         d.any(d.w_dims), d.any(d.dst_dims), d.strides, d.pads, d.pads);
+        const dnnl::convolution_backward_data::primitive_desc pd(desc, engine, hint);
+        dnnl::memory diff_dst = reordered(user_y, pd.diff_dst_desc(), engine, stream);
+        dnnl::memory weights = reordered(user_w, pd.weights_desc(), engine, stream);
+        dnnl::memory diff_src(pd.diff_src_desc(), engine);
+        dnnl::convolution_backward_data conv(pd);
+        c.memories = {diff_dst, weights, diff_src};
+        c.primitives = {conv};
+        c.run_myelin = [device, params, &d] {
+            const mln_tensor_desc dy = d.y_desc(), w = d.w_desc(), dx = d.x_desc();
+            check(mln_conv_backward_data(device, params, &dy, &w, &dx), "mln_conv_backward_data");
+        };
+        c.run_onednn = [conv, diff_dst, weights, diff_src, &stream] {
+            conv.execute(stream, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, diff_src}});
+            stream.wait();
+        };
+        c.mine = &d.x;
+        c.theirs.resize(d.x.size());
+        dnnl::memory out(d.plain(d.src_dims, tag::nchw), engine, c.theirs.data());
+        c.fetch_onednn = [diff_src, out, &stream] {
+            dnnl::reorder(diff_src, out).execute(stream, const_cast<dnnl::memory&>(diff_src), const_cast<dnnl::memory&>(out));
+            stream.wait();
+        };
+    } else {
+        const auto hint = forward_hint(d, engine, false);
+        const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, d.any(d.src_dims),
+                                                            d.any(d.w_dims), d.any(d.dst_dims), d.strides, d.pads, d.pads);
+        const dnnl::convolution_backward_weights::primitive_desc pd(desc, engine, hint);
+        dnnl::memory src = reordered(user_x, pd.src_desc(), engine, stream);
+        dnnl::memory diff_dst = reordered(user_y, pd.diff_dst_desc(), engine, stream);
+        dnnl::memory diff_weights(pd.diff_weights_desc(), engine);
+        dnnl::convolution_backward_weights conv(pd);
+        c.memories = {src, diff_dst, diff_weights};
+        c.primitives = {conv};
+        c.run_myelin = [device, params, &d] {
+            const mln_tensor_desc x = d.x_desc(), dy = d.y_desc(), dw = d.w_desc();
+            check(mln_conv_backward_filter(device, params, &x, &dy, &dw, nullptr), "mln_conv_backward_filter");
+        };
+        c.run_onednn = [conv, src, diff_dst, diff_weights, &stream] {
+            conv.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, diff_weights}});
+            stream.wait();
+        };
+        c.mine = &d.w;
+        c.theirs.resize(d.w.size());
+        dnnl::memory out(d.plain(d.w_dims, d.w_tag), engine, c.theirs.data());
+        c.fetch_onednn = [diff_weights, out, &stream] {
+            dnnl::reorder(diff_weights, out)
+                .execute(stream, const_cast<dnnl::memory&>(diff_weights), const_cast<dnnl::memory&>(out));
+            stream.wait();
+        };
+    }
+}
+
+struct Options {
+    std::string layers = "resnet18";
+    std::vector<Pass> passes = {Pass::kForward};
     int64_t batch = 1;
     int batches = 7;
     int threads = 0;
+    bool json = false;
+};
+
+Options parse(int argc, char** argv) {
+    Options o;
+    const char* usage =
+        "usage: conv_vs_onednn [--layers resnet18|mobilenet_v2] [--pass forward|backward-data|backward-filter|all] "
+        "[--batch N] [--batches N] [--threads N] [--json]";
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--batch" && i + 1 < argc) {
-            batch = std::atoll(argv[++i]);
+            o.batch = std::max<int64_t>(1, std::atoll(argv[++i]));
         } else if (arg == "--batches" && i + 1 < argc) {
-            batches = std::max(1, std::atoi(argv[++i]));
+            o.batches = std::max(1, std::atoi(argv[++i]));
         } else if (arg == "--threads" && i + 1 < argc) {
-            threads = std::atoi(argv[++i]);
+            o.threads = std::atoi(argv[++i]);
+        } else if (arg == "--layers" && i + 1 < argc) {
+            o.layers = argv[++i];
+            if (o.layers != "resnet18" && o.layers != "mobilenet_v2") fail(usage);
+        } else if (arg == "--pass" && i + 1 < argc) {
+            const std::string pass = argv[++i];
+            if (pass == "all") {
+                o.passes = {Pass::kForward, Pass::kBackwardData, Pass::kBackwardFilter};
+            } else if (pass == "forward") {
+                o.passes = {Pass::kForward};
+            } else if (pass == "backward-data") {
+                o.passes = {Pass::kBackwardData};
+            } else if (pass == "backward-filter") {
+                o.passes = {Pass::kBackwardFilter};
+            } else {
+                fail(usage);
+            }
+        } else if (arg == "--json") {
+            o.json = true;
         } else {
-            fail("usage: conv_vs_onednn [--batch N] [--batches N] [--threads N]");
+            fail(usage);
         }
     }
+    return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const Options options = parse(argc, argv);
+    const std::vector<Layer>& layers = options.layers == "resnet18" ? kResNet18 : kMobileNetV2;
     mln_device* device = nullptr;
     check(mln_device_create(MLN_DEVICE_KIND_CPU, 0, &device), "mln_device_create");
-    check(mln_device_set_thread_count(device, threads), "mln_device_set_thread_count");
+    check(mln_device_set_thread_count(device, options.threads), "mln_device_set_thread_count");
     int32_t thread_count = 0;
     check(mln_device_get_thread_count(device, &thread_count), "mln_device_get_thread_count");
+    const char* cpu_name = "";
+    mln_cpu_get_name(&cpu_name);
 
     dnnl::engine engine(dnnl::engine::kind::cpu, 0);
     dnnl::stream stream(engine);
     std::mt19937 rng(7);
-    std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
 
-    std::printf("ResNet-18 conv layers, batch %lld, f32, Myelin threads %d (oneDNN uses its own default)\n",
-                static_cast<long long>(batch), thread_count);
-    std::printf("%-20s %5s %8s %12s %12s %8s\n", "layer", "count", "GFLOP", "myelin ms", "onednn ms", "ratio");
-    double total_myelin = 0.0, total_onednn = 0.0;
-    for (const Layer& layer : kResNet18) {
-        const int64_t out = (layer.size + 2 * layer.pad - layer.kernel) / layer.stride + 1;
-        std::vector<float> x(static_cast<size_t>(batch * layer.in_channels * layer.size * layer.size));
-        std::vector<float> w(static_cast<size_t>(layer.out_channels * layer.in_channels * layer.kernel * layer.kernel));
-        std::vector<float> bias(static_cast<size_t>(layer.out_channels));
-        std::vector<float> y(static_cast<size_t>(batch * layer.out_channels * out * out));
-        std::vector<float> y_onednn(y.size());
-        for (float& v : x) v = uniform(rng);
-        for (float& v : w) v = uniform(rng) * 0.1f;
-        for (float& v : bias) v = uniform(rng);
-
-        mln_conv_params params{};
-        params.spatial_rank = 2;
-        for (int i = 0; i < 2; ++i) {
-            params.strides[i] = layer.stride;
-            params.dilations[i] = 1;
-            params.pads_begin[i] = params.pads_end[i] = layer.pad;
-        }
-        params.groups = 1;
-        const mln_tensor_desc dx = nchw(x.data(), batch, layer.in_channels, layer.size, layer.size);
-        const mln_tensor_desc dw = nchw(w.data(), layer.out_channels, layer.in_channels, layer.kernel, layer.kernel);
-        mln_tensor_desc db{};
-        db.data = bias.data();
-        db.dtype = MLN_DTYPE_F32;
-        db.rank = 1;
-        db.shape[0] = layer.out_channels;
-        db.strides[0] = 1;
-        const mln_tensor_desc dy = nchw(y.data(), batch, layer.out_channels, out, out);
-        auto run_myelin = [&] { check(mln_conv_forward(device, &params, &dx, &dw, &db, MLN_UNARY_OP_IDENTITY, nullptr, &dy), "mln_conv_forward"); };
-
-        using tag = dnnl::memory::format_tag;
-        using dt = dnnl::memory::data_type;
-        const dnnl::memory::dims src_dims = {batch, layer.in_channels, layer.size, layer.size};
-        const dnnl::memory::dims w_dims = {layer.out_channels, layer.in_channels, layer.kernel, layer.kernel};
-        const dnnl::memory::dims dst_dims = {batch, layer.out_channels, out, out};
-        const dnnl::memory::dims strides = {layer.stride, layer.stride};
-        const dnnl::memory::dims pads = {layer.pad, layer.pad};
-        const dnnl::convolution_forward::desc desc(
-            dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-            dnnl::memory::desc(src_dims, dt::f32, tag::any), dnnl::memory::desc(w_dims, dt::f32, tag::any),
-            dnnl::memory::desc({layer.out_channels}, dt::f32, tag::x), dnnl::memory::desc(dst_dims, dt::f32, tag::any),
-            strides, pads, pads);
-        const dnnl::convolution_forward::primitive_desc pd(desc, engine);
-        dnnl::memory user_src({src_dims, dt::f32, tag::nchw}, engine, x.data());
-        dnnl::memory user_w({w_dims, dt::f32, tag::oihw}, engine, w.data());
-        dnnl::memory user_dst({dst_dims, dt::f32, tag::nchw}, engine, y_onednn.data());
-        dnnl::memory bias_memory({{layer.out_channels}, dt::f32, tag::x}, engine, bias.data());
-        dnnl::memory src(pd.src_desc(), engine), weights(pd.weights_desc(), engine), dst(pd.dst_desc(), engine);
-        dnnl::reorder(user_src, src).execute(stream, user_src, src);
-        dnnl::reorder(user_w, weights).execute(stream, user_w, weights);
-        dnnl::convolution_forward conv(pd);
-        auto run_onednn = [&] {
-            conv.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias_memory},
-                                  {DNNL_ARG_DST, dst}});
-            stream.wait();
-        };
-
-        run_myelin();
-        run_onednn();
-        dnnl::reorder(dst, user_dst).execute(stream, dst, user_dst);
-        stream.wait();
-        double worst = 0.0;
-        for (size_t i = 0; i < y.size(); ++i) {
-            worst = std::max(worst, static_cast<double>(std::fabs(y[i] - y_onednn[i]) / (1.0f + std::fabs(y_onednn[i]))));
-        }
-        if (worst > 1e-3) fail(std::string(layer.name) + ": outputs differ by " + std::to_string(worst));
-
-        std::vector<double> myelin_times, onednn_times;
-        for (int b = 0; b < batches; ++b) {
-            if (b % 2 == 0) {
-                myelin_times.push_back(time_batch(run_myelin));
-                onednn_times.push_back(time_batch(run_onednn));
-            } else {
-                onednn_times.push_back(time_batch(run_onednn));
-                myelin_times.push_back(time_batch(run_myelin));
-            }
-        }
-        const double tm = median(myelin_times) * 1e3;
-        const double to = median(onednn_times) * 1e3;
-        const double gflop = 2.0 * static_cast<double>(batch * layer.out_channels * out * out * layer.in_channels *
-                                                       layer.kernel * layer.kernel) * 1e-9;
-        std::printf("%-20s %5d %8.3f %12.3f %12.3f %8.2f\n", layer.name, layer.count, gflop, tm, to, tm / to);
-        total_myelin += tm * layer.count;
-        total_onednn += to * layer.count;
+    if (options.json) {
+        std::printf("{\"cpu\": \"%s\", \"layers\": \"%s\", \"batch\": %lld, \"myelin_threads\": %d, \"passes\": [\n",
+                    cpu_name, options.layers.c_str(), static_cast<long long>(options.batch), thread_count);
+    } else {
+        std::printf("CPU: %s\n%s conv layers, batch %lld, f32, Myelin threads %d (oneDNN uses its own default)\n"
+                    "ms = median per-call time over %d alternating batches; ratio = Myelin / oneDNN\n",
+                    cpu_name, options.layers.c_str(), static_cast<long long>(options.batch), thread_count,
+                    options.batches);
     }
-    std::printf("%-20s %5s %8s %12.3f %12.3f %8.2f\n", "sum over all convs", "", "", total_myelin, total_onednn,
-                total_myelin / total_onednn);
+    bool first_pass = true;
+    for (Pass pass : options.passes) {
+        if (options.json) {
+            std::printf("%s  {\"pass\": \"%s\", \"rows\": [\n", first_pass ? "" : ",\n", pass_name(pass));
+        } else {
+            std::printf("\n%s\n%-20s %5s %8s %12s %12s %8s\n", pass_name(pass), "layer", "count", "GFLOP",
+                        "myelin ms", "onednn ms", "ratio");
+        }
+        first_pass = false;
+        double total_myelin = 0.0, total_onednn = 0.0;
+        bool first_row = true;
+        for (const Layer& layer : layers) {
+            LayerData data(layer, options.batch, rng);
+            Comparison c;
+            prepare(c, pass, data, device, engine, stream);
+            c.run_myelin();
+            c.run_onednn();
+            c.fetch_onednn();
+            const double worst = worst_difference(*c.mine, c.theirs);
+            if (!(worst <= 1e-4)) {
+                fail(std::string(pass_name(pass)) + " " + layer.name + ": outputs differ by " + std::to_string(worst));
+            }
+            std::vector<double> myelin_times, onednn_times;
+            for (int b = 0; b < options.batches; ++b) {
+                if (b % 2 == 0) {
+                    myelin_times.push_back(time_batch(c.run_myelin));
+                    onednn_times.push_back(time_batch(c.run_onednn));
+                } else {
+                    onednn_times.push_back(time_batch(c.run_onednn));
+                    myelin_times.push_back(time_batch(c.run_myelin));
+                }
+            }
+            const double tm = median(myelin_times) * 1e3;
+            const double to = median(onednn_times) * 1e3;
+            if (options.json) {
+                std::printf("%s    {\"layer\": \"%s\", \"count\": %d, \"gflop\": %.4f, \"myelin_ms\": %.4f, "
+                            "\"onednn_ms\": %.4f, \"ratio\": %.3f, \"max_difference\": %.2e}",
+                            first_row ? "" : ",\n", layer.name, layer.count, data.gflop(), tm, to, tm / to, worst);
+            } else {
+                std::printf("%-20s %5d %8.3f %12.3f %12.3f %8.2f\n", layer.name, layer.count, data.gflop(), tm, to,
+                            tm / to);
+            }
+            std::fflush(stdout);
+            first_row = false;
+            total_myelin += tm * layer.count;
+            total_onednn += to * layer.count;
+        }
+        if (options.json) {
+            std::printf("\n  ], \"total_myelin_ms\": %.4f, \"total_onednn_ms\": %.4f, \"total_ratio\": %.3f}",
+                        total_myelin, total_onednn, total_myelin / total_onednn);
+        } else {
+            std::printf("%-20s %5s %8s %12.3f %12.3f %8.2f\n", "sum over all convs", "", "", total_myelin,
+                        total_onednn, total_myelin / total_onednn);
+        }
+    }
+    if (options.json) std::printf("\n]}\n");
     mln_device_destroy(device);
     return 0;
 }

@@ -1,7 +1,11 @@
 // Convolution drivers. Forward: an implicit GEMM that lowers the image block by block straight
 // into the GEMM's packed panels (conv_implicit_gemm.hpp), or the depthwise path. Backward:
-// im2col/col2im + GEMM per (image, group), with a direct path for pointwise (1x1, stride 1, no
-// padding: the NCHW image already is the column matrix).
+// depthwise has direct kernels (conv_depthwise_backward.hpp). Backward data with stride 1 is the
+// forward convolution of dy with the flipped, transposed filters (so it runs the forward
+// drivers); other strides, and small images whose weights would cost more to rearrange than
+// they are used, take GEMM into columns + col2im. Backward filter: im2col + GEMM per (image,
+// group). Pointwise (1x1, stride 1, no padding) needs no lowering: the NCHW image already is
+// the column matrix.
 //
 // Threading: GEMM called inside a parallel region runs on the calling thread (pool policy), so
 // each driver picks one level to parallelize. With enough (image, group) tasks to keep every
@@ -14,6 +18,7 @@
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/conv/conv_depthwise.hpp"
+#include "kernels/cpu/conv/conv_depthwise_backward.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm.hpp"
 #include "kernels/cpu/conv/gemm_rowmajor.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
@@ -125,9 +130,88 @@ void conv_forward_typed(const ConvArgs& a) {
     implicit_gemm::conv_forward<T>(a);
 }
 
+bool is_depthwise(const ConvArgs& a) { return a.groups == a.channels && a.groups == a.out_channels; }
+
+// Tasks: (image, block of kDepthwiseBlock channels).
+template <class T>
+void conv_depthwise_backward_data(const ConvArgs& a) {
+    const DepthwiseBackwardDataKernel<T> kernel = conv_depthwise_backward_data_kernel<T>(cpu::active_isa());
+    const ConvSizes s(a);
+    const T* dy = static_cast<const T*>(a.y.data);
+    const T* w = static_cast<const T*>(a.w.data);
+    T* dx = static_cast<T*>(a.x.data);
+    const int64_t kernel_size = a.geometry.kernel_size();
+    const int64_t blocks = (a.channels + kDepthwiseBlock<T> - 1) / kDepthwiseBlock<T>;
+    cpu::parallel_for(a.batch * blocks, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t n = task / blocks;
+            const int64_t c = task % blocks * kDepthwiseBlock<T>;
+            const int64_t channels = std::min(kDepthwiseBlock<T>, a.channels - c);
+            const int64_t first = n * a.channels + c;
+            kernel(dy + first * s.out_size, w + c * kernel_size, a.geometry, channels, dx + first * s.in_size);
+        }
+    });
+}
+
+// Below this many dx positions per group (batch x spatial: the columns of the GEMM), the
+// flipped filters are used too little to pay for rearranging them (one pass over all weights
+// costs about as much as a GEMM with 60 columns).
+constexpr int64_t kFlippedFilterMinColumns = 256;
+
+// The stride-1 backward data as a forward convolution: dx = conv(dy, w') with
+// w'[g][c][m][k] = w[g][m][c][K-1-k] (every spatial axis flipped, in and out channels swapped
+// within the group) and pads d*(k-1) - pad_begin before, in - out + pad_begin after. Returns
+// false where that does not apply (a stride above 1, a pad past the dilated kernel, too few
+// columns), leaving dx untouched.
+template <class T>
+bool conv_backward_data_as_forward(const ConvArgs& a) {
+    const WindowGeometry& g = a.geometry;
+    const ConvSizes s(a);
+    if (a.batch * s.in_size < kFlippedFilterMinColumns || is_pointwise(g)) return false;
+    WindowGeometry flipped = g;
+    for (int d = 0; d < 3; ++d) {
+        const int64_t span = g.dilation[d] * (g.kernel[d] - 1);
+        flipped.in[d] = g.out[d];
+        flipped.out[d] = g.in[d];
+        flipped.pad_begin[d] = span - g.pad_begin[d];
+        flipped.pad_end[d] = g.in[d] - g.out[d] + g.pad_begin[d];
+        if (g.stride[d] != 1 || flipped.pad_begin[d] < 0 || flipped.pad_end[d] < 0) return false;
+    }
+    const int64_t kernel_size = g.kernel_size();
+    std::vector<T>& w_flipped = thread_columns<T>();
+    w_flipped.resize(static_cast<size_t>(a.out_channels * s.depth));
+    const T* w = static_cast<const T*>(a.w.data);
+    // Row (g, c, m) of w' gathers row (g, m, c) of w reversed.
+    cpu::parallel_for(a.channels, 4, [&](int64_t begin, int64_t end) {
+        for (int64_t row = begin; row < end; ++row) {
+            const int64_t group = row / s.group_channels;
+            const int64_t c = row % s.group_channels;
+            for (int64_t m = 0; m < s.group_out_channels; ++m) {
+                const T* src = w + ((group * s.group_out_channels + m) * s.group_channels + c) * kernel_size;
+                T* dst = w_flipped.data() + (row * s.group_out_channels + m) * kernel_size;
+                for (int64_t k = 0; k < kernel_size; ++k) dst[k] = src[kernel_size - 1 - k];
+            }
+        }
+    });
+    ConvArgs forward;
+    forward.geometry = flipped;
+    forward.batch = a.batch;
+    forward.channels = a.out_channels;
+    forward.out_channels = a.channels;
+    forward.groups = a.groups;
+    forward.x = a.y;
+    forward.y = a.x;
+    forward.w = a.w;
+    forward.w.data = w_flipped.data();
+    conv_forward_typed<T>(forward);
+    return true;
+}
+
 template <class T>
 void conv_backward_data_typed(const ConvArgs& a) {
     if (a.batch == 0 || a.channels == 0) return;
+    if (is_depthwise(a)) return conv_depthwise_backward_data<T>(a);
+    if (conv_backward_data_as_forward<T>(a)) return;
     const ConvSizes s(a);
     const bool pointwise = is_pointwise(a.geometry);
     const T* dy = static_cast<const T*>(a.y.data);
@@ -168,6 +252,25 @@ void conv_backward_bias(const ConvArgs& a, const ConvSizes& s) {
     });
 }
 
+// Each block of kDepthwiseBlock channels summed over the whole batch by one task: no partials
+// to add, and a result that does not depend on the thread count.
+template <class T>
+void conv_depthwise_backward_filter(const ConvArgs& a, const ConvSizes& s) {
+    const DepthwiseBackwardFilterKernel<T> kernel = conv_depthwise_backward_filter_kernel<T>(cpu::active_isa());
+    const T* x = static_cast<const T*>(a.x.data);
+    const T* dy = static_cast<const T*>(a.y.data);
+    T* dw = static_cast<T*>(a.w.data);
+    const int64_t kernel_size = a.geometry.kernel_size();
+    const int64_t blocks = (a.channels + kDepthwiseBlock<T> - 1) / kDepthwiseBlock<T>;
+    cpu::parallel_for(blocks, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t block = begin; block < end; ++block) {
+            const int64_t c = block * kDepthwiseBlock<T>;
+            kernel(x + c * s.in_size, dy + c * s.out_size, a.geometry, std::min(kDepthwiseBlock<T>, a.channels - c),
+                   a.batch, a.channels * s.in_size, a.channels * s.out_size, dw + c * kernel_size);
+        }
+    });
+}
+
 // dW_g = sum over images of dy_g (Mg x P) * columns^T (P x depth). Images are cut into fixed
 // slices; each (slice, group) task writes its own partial dW, and partials are added in slice
 // order.
@@ -182,6 +285,7 @@ void conv_backward_filter_typed(const ConvArgs& a) {
         std::fill(dw, dw + filter_size, T(0));
         return;
     }
+    if (is_depthwise(a)) return conv_depthwise_backward_filter<T>(a, s);
     const bool pointwise = is_pointwise(a.geometry);
     const T* x = static_cast<const T*>(a.x.data);
     const T* dy = static_cast<const T*>(a.y.data);

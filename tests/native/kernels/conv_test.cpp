@@ -84,6 +84,22 @@ std::vector<ConvCase> edge_cases() {
         // Enough (image, group) tasks to run the images in parallel.
         {{8, 4, 6, 6}, 8, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2},
         {{9, 3, 5, 5}, 4, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        // Stride-1 backward data as a forward conv with flipped filters (at least 256 dx
+        // positions): pads 0, 1, asymmetric, dilation, groups, 1-d and 3-d.
+        {{2, 5, 13, 11}, 7, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 6, 17, 19}, 4, {3, 2}, {1, 1}, {2, 1}, {0, 1}, {3, 0}, 2},
+        {{3, 4, 11, 9}, 6, {5, 3}, {1, 1}, {1, 2}, {2, 0}, {1, 2}, 1},
+        {{2, 3, 131}, 5, {4}, {1}, {1}, {2}, {1}, 1},
+        {{1, 4, 7, 8, 6}, 4, {3, 3, 2}, {1, 1, 1}, {1, 1, 1}, {1, 0, 1}, {1, 2, 0}, 2},
+        // Depthwise backward over rows longer than the 16-lane accumulators: stride 1 and 2,
+        // dilation, a channel multiplier of 1 with uneven widths.
+        {{2, 3, 9, 37}, 3, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 3},
+        {{3, 2, 10, 41}, 2, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {0, 0}, 2},
+        {{1, 4, 12, 35}, 4, {3, 5}, {1, 1}, {2, 2}, {2, 4}, {2, 3}, 4},
+        // Depthwise over more channels than one block of lanes (16 f32, 8 f64), with a partial
+        // last block.
+        {{2, 19, 6, 5}, 19, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 19},
+        {{3, 35, 5, 4}, 35, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 35},
     };
 }
 
@@ -366,6 +382,49 @@ TEST_F(ConvTest, EpilogueRejectsBadResidualAndActivation) {
     EXPECT_TRUE(failed_with(mln_conv_forward(device_, &p, x.desc(), w.desc(), nullptr, static_cast<mln_unary_op>(99),
                                              nullptr, y.desc()),
                             MLN_STATUS_INVALID_ARGUMENT, {"mln_conv_forward: activation"}));
+}
+
+// NaN and Inf reach the same outputs as in the reference twin on every backward path (depthwise
+// blocks, flipped-filter forward, GEMM + col2im, pointwise) at every ISA: in dy for backward
+// data, in x for backward filter (padding never multiplies them, so no 0 * Inf appears).
+TEST_F(ConvTest, BackwardPropagatesNanAndInfLikeReferenceEveryIsa) {
+    const std::vector<ConvCase> cases = {
+        {{2, 19, 6, 5}, 19, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 19},
+        {{3, 35, 5, 4}, 35, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 35},
+        {{2, 5, 13, 11}, 7, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 7, 10, 19}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 9, 5, 7}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+    };
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const ConvCase& c : cases) {
+            SCOPED_TRACE(cat(describe(c), " isa=", static_cast<int>(isa)));
+            const mln_conv_params p = params_of(c);
+            HostTensor<float> x(c.x_shape), w(w_shape_of(c)), dy(y_shape_of(c));
+            HostTensor<float> dx(c.x_shape), dx_want(c.x_shape), dw(w_shape_of(c)), dw_want(w_shape_of(c));
+            fill_random(x);
+            fill_random(w);
+            fill_random(dy);
+            dy.at(dy.count() / 3) = std::numeric_limits<float>::quiet_NaN();
+            dy.at(dy.count() - 2) = std::numeric_limits<float>::infinity();
+            x.at(x.count() / 2) = std::numeric_limits<float>::quiet_NaN();
+            x.at(1) = -std::numeric_limits<float>::infinity();
+            ASSERT_EQ(mln_conv_backward_data(device_, &p, dy.desc(), w.desc(), dx.desc()), MLN_STATUS_OK)
+                << mln_last_error();
+            reference::conv_backward_data(p, dy.view(), w.view(), dx_want.view());
+            EXPECT_TRUE(near_all(dx, dx_want, tolerance<float>(c.out_channels * 16 * 16))) << "backward data";
+            // Backward filter takes dy without its non-finite values, x with them.
+            fill_random(dy);
+            ASSERT_EQ(mln_conv_backward_filter(device_, &p, x.desc(), dy.desc(), dw.desc(), nullptr), MLN_STATUS_OK)
+                << mln_last_error();
+            reference::conv_backward_filter(p, x.view(), dy.view(), dw_want.view(), nullptr);
+            EXPECT_TRUE(near_all(dw, dw_want, tolerance<float>(dy.count() * 16))) << "backward filter";
+            int64_t non_finite = 0;
+            for (int64_t i = 0; i < dx_want.count(); ++i) non_finite += std::isfinite(dx_want.at(i)) ? 0 : 1;
+            for (int64_t i = 0; i < dw_want.count(); ++i) non_finite += std::isfinite(dw_want.at(i)) ? 0 : 1;
+            EXPECT_GT(non_finite, 0) << "the case must carry a non-finite value to an output";
+        }
+    }
 }
 
 // L = sum(y * r) for a fixed random r: dL/dx = backward_data(r), dL/dw = backward_filter(x, r),
