@@ -21,11 +21,15 @@ void conv_depthwise_channel_scalar(const double* x, const double* w, double bias
 #if defined(MYELIN_X86_64_KERNELS)
 void conv_depthwise_channel_avx2(const float* x, const float* w, float bias, const WindowGeometry& g, float* y);
 void conv_depthwise_channel_avx2(const double* x, const double* w, double bias, const WindowGeometry& g, double* y);
+void conv_depthwise_channel_avx512(const float* x, const float* w, float bias, const WindowGeometry& g, float* y);
+void conv_depthwise_channel_avx512(const double* x, const double* w, double bias, const WindowGeometry& g,
+                                   double* y);
 #endif
 
 template <class T>
 DepthwiseChannelKernel<T> conv_depthwise_channel_kernel(mln_isa isa) {
 #if defined(MYELIN_X86_64_KERNELS)
+    if (isa == MLN_ISA_AVX512) return static_cast<DepthwiseChannelKernel<T>>(conv_depthwise_channel_avx512);
     if (cpu::runs_avx2(isa)) return static_cast<DepthwiseChannelKernel<T>>(conv_depthwise_channel_avx2);
 #endif
     (void)isa;

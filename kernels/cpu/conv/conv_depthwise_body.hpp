@@ -1,5 +1,6 @@
 // The body of the direct depthwise kernel, compiled once per ISA file (conv_depthwise.cpp,
-// conv_depthwise_avx2.cpp). Internal linkage keeps the differently compiled copies apart.
+// conv_depthwise_avx2.cpp; conv_depthwise_avx512.cpp for f64). Internal linkage keeps the
+// differently compiled copies apart.
 #pragma once
 
 #include <algorithm>
