@@ -1,9 +1,10 @@
 // Compiled with AVX-512. f32: each output row is built 16 outputs at a time in a register over
 // all taps and stored once. Adding tap after tap into the row in memory (the shared body) makes
-// every pass wait for the previous pass's masked store, which AMD does not forward to a masked
-// load: on MobileNet-v2's 7- and 14-wide rows that cost ~20x the arithmetic. A tap's lanes whose
-// input lies in the padding are masked off; stride 1 loads, other strides gather. f64 and kernels
-// wider than 16 taps use the shared body, vectorized at this ISA.
+// every pass wait for the previous pass's masked store, which Zen 5 does not forward to a masked
+// load (the stall was most of the kernel's time on MobileNet-v2's 7- and 14-wide rows). A tap's
+// lanes whose input lies in the padding are masked off. Stride 1 loads, stride 2 (MobileNet's
+// downsampling) is two masked loads and a permute, larger strides gather. f64 and kernels wider
+// than 16 taps use the shared body, vectorized at this ISA.
 #include <immintrin.h>
 
 #include "kernels/cpu/conv/conv_depthwise.hpp"
@@ -19,6 +20,18 @@ __mmask16 lane_range(int64_t begin, int64_t end) {
     const uint32_t below_end = end >= 16 ? 0xFFFFu : (1u << end) - 1;
     const uint32_t below_begin = (1u << begin) - 1;
     return static_cast<__mmask16>(below_end & ~below_begin);
+}
+
+// Lanes i in [begin, end) = src[2 * i], others 0: the source elements 2*begin .. 2*(end-1), all
+// inside the row, in two masked loads, and the even ones kept by one two-source permute.
+__m512 load_stride2(const float* src, int64_t begin, int64_t end, __mmask16 lanes) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const int64_t first = 2 * begin, last = 2 * end - 1;  // source span [first, last)
+    const __mmask16 low_mask = lane_range(first < 16 ? first : 16, last < 16 ? last : 16);
+    const __mmask16 high_mask = lane_range(first > 16 ? first - 16 : 0, last > 16 ? last - 16 : 0);
+    const __m512 low = _mm512_maskz_loadu_ps(low_mask, src);
+    const __m512 high = _mm512_maskz_loadu_ps(high_mask, src + 16);
+    return _mm512_maskz_permutex2var_ps(lanes, low, even, high);
 }
 
 void depthwise_channel_f32(const float* x, const float* w, float bias, const WindowGeometry& g, float* y) {
@@ -52,9 +65,14 @@ void depthwise_channel_f32(const float* x, const float* w, float bias, const Win
                             const __mmask16 mask = lane_range(lo - first, hi - first);
                             // Lane i reads x_row[(first + i) * stride + offset]; masked lanes are not read.
                             const float* src = x_row + first * stride + kw * g.dilation[2] - g.pad_begin[2];
-                            const __m512 values =
-                                stride == 1 ? _mm512_maskz_loadu_ps(mask, src)
-                                            : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, gather_index, src, 4);
+                            __m512 values;
+                            if (stride == 1) {
+                                values = _mm512_maskz_loadu_ps(mask, src);
+                            } else if (stride == 2) {
+                                values = load_stride2(src, lo - first, hi - first, mask);
+                            } else {
+                                values = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, gather_index, src, 4);
+                            }
                             sum = _mm512_fmadd_ps(_mm512_set1_ps(taps[kw]), values, sum);
                         }
                     }
