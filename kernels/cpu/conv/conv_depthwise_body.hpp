@@ -1,5 +1,6 @@
 // The body of the direct depthwise kernel, compiled once per ISA file (conv_depthwise.cpp,
-// conv_depthwise_avx2.cpp). Internal linkage keeps the differently compiled copies apart.
+// conv_depthwise_avx2.cpp; conv_depthwise_avx512.cpp for f64). Internal linkage keeps the
+// differently compiled copies apart.
 #pragma once
 
 #include <algorithm>
@@ -13,6 +14,15 @@ namespace {
 
 template <class T>
 void depthwise_channel_body(const T* x, const T* w, T bias, const WindowGeometry& g, T* y) {
+    // The valid outputs of each kw, once per channel: the two divisions of valid_output_range
+    // per (row, tap) cost more than the row itself on small images (7x7: ~10x the whole kernel).
+    constexpr int64_t kCachedTaps = 16;
+    int64_t valid_lo[kCachedTaps], valid_hi[kCachedTaps];
+    const bool cached = g.kernel[2] <= kCachedTaps;
+    for (int64_t kw = 0; cached && kw < g.kernel[2]; ++kw) {
+        valid_output_range(kw * g.dilation[2] - g.pad_begin[2], g.stride[2], g.in[2], g.out[2], &valid_lo[kw],
+                           &valid_hi[kw]);
+    }
     for (int64_t od = 0; od < g.out[0]; ++od) {
         for (int64_t oh = 0; oh < g.out[1]; ++oh) {
             T* y_row = y + (od * g.out[1] + oh) * g.out[2];
@@ -28,7 +38,12 @@ void depthwise_channel_body(const T* x, const T* w, T bias, const WindowGeometry
                     for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
                         const int64_t offset = kw * g.dilation[2] - g.pad_begin[2];
                         int64_t lo, hi;
-                        valid_output_range(offset, g.stride[2], g.in[2], g.out[2], &lo, &hi);
+                        if (cached) {
+                            lo = valid_lo[kw];
+                            hi = valid_hi[kw];
+                        } else {
+                            valid_output_range(offset, g.stride[2], g.in[2], g.out[2], &lo, &hi);
+                        }
                         const T tap = taps[kw];
                         const T* src = x_row + offset;
                         if (g.stride[2] == 1) {

@@ -2,7 +2,8 @@
 //   y_group (Mg x P) = W_g (Mg x depth) * columns (depth x P)
 // where `columns` is the im2col matrix (im2col.hpp), never materialized: each KC x NC block of
 // it is lowered straight from the image into the GEMM's packed-B panel layout
-// (gemm_microkernel.hpp), into a per-thread buffer that stays in L2, and used there at once.
+// (gemm_microkernel.hpp) by the ISA's lowering (conv_lowering.hpp), into a per-thread buffer that
+// stays in L2, and used there at once.
 // Each MR x KC panel of the weights comes into L1 once per block and serves all its NR panels.
 // It is packed there (contiguous reads in the micro-kernel) when the block has at least
 // kPackedPanelsMinimum NR panels to share the packing; with fewer (small images, deep layers)
@@ -34,6 +35,7 @@
 
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/conv/conv_lowering.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
 #include "kernels/cpu/gemm/gemm_microkernel.hpp"
@@ -60,69 +62,11 @@ GemmMicroKernelInfo<T> micro_kernel(mln_isa isa) {
     }
 }
 
-// Row r of the column matrix of x (channels x in) over output positions [first, first+count),
-// written contiguously to dst.
-template <class T>
-void lower_row_segment(const T* x, const WindowGeometry& g, int64_t r, int64_t first, int64_t count, T* dst) {
-    int64_t t = r;
-    const int64_t kw = t % g.kernel[2];
-    t /= g.kernel[2];
-    const int64_t kh = t % g.kernel[1];
-    t /= g.kernel[1];
-    const int64_t kd = t % g.kernel[0];
-    const T* xc = x + t / g.kernel[0] * g.in_size();
-    const int64_t w_offset = kw * g.dilation[2] - g.pad_begin[2];
-    int64_t lo, hi;
-    valid_output_range(w_offset, g.stride[2], g.in[2], g.out[2], &lo, &hi);
-    int64_t ow = first % g.out[2];
-    int64_t oh = first / g.out[2] % g.out[1];
-    int64_t od = first / g.out[2] / g.out[1];
-    while (count > 0) {
-        const int64_t end = std::min(g.out[2], ow + count);
-        const int64_t run = end - ow;
-        const int64_t id = od * g.stride[0] - g.pad_begin[0] + kd * g.dilation[0];
-        const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
-        if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1]) {
-            std::fill(dst, dst + run, T(0));
-        } else {
-            const T* src = xc + (id * g.in[1] + ih) * g.in[2] + w_offset;
-            const int64_t a = std::clamp(lo, ow, end);
-            const int64_t b = std::clamp(hi, a, end);
-            std::fill(dst, dst + (a - ow), T(0));
-            if (g.stride[2] == 1) {
-                std::copy(src + a, src + b, dst + (a - ow));
-            } else {
-                for (int64_t i = a; i < b; ++i) dst[i - ow] = src[i * g.stride[2]];
-            }
-            std::fill(dst + (b - ow), dst + run, T(0));
-        }
-        dst += run;
-        count -= run;
-        ow = 0;
-        if (++oh == g.out[1]) {
-            oh = 0;
-            ++od;
-        }
-    }
-}
-
-// Columns [pc, pc+kc) x [q0, q0+cols) in NR panels (panel s at packed + s*NR*kc, row p of it at
-// + p*NR), the last panel padded with zeros. `row` is scratch of round_up(cols, NR) elements.
-template <class T>
-void lower_block(const T* x, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0, int64_t cols, int nr,
-                 T* row, T* packed) {
-    const int64_t panels = ceil_div(cols, nr);
-    std::fill(row + cols, row + panels * nr, T(0));
-    for (int64_t p = 0; p < kc; ++p) {
-        lower_row_segment(x, g, pc + p, q0, cols, row);
-        for (int64_t s = 0; s < panels; ++s) std::copy_n(row + s * nr, nr, packed + s * nr * kc + p * nr);
-    }
-}
-
 template <class T>
 struct Plan {
     const ConvArgs* args;
     GemmMicroKernelInfo<T> micro;
+    ColumnPanelLowering<T> lower;
     int64_t group_channels, group_out_channels, depth, out_size;
     int64_t depth_block, depth_blocks;
     int64_t column_block, column_blocks;
@@ -208,9 +152,8 @@ void run_task(const Plan<T>& p, int64_t task, T* workspace, const T* lowered) {
     const T* bias = p.bias != nullptr ? p.bias + g * p.group_out_channels : nullptr;
     const T* weights = p.w + g * p.group_out_channels * p.depth;
     T* const a_panel = workspace;
-    T* const row = a_panel + mr * p.depth_block;
     const int64_t padded_block = round_up(p.column_block, nr);
-    T* const own_block = row + padded_block;
+    T* const own_block = a_panel + mr * p.depth_block;
     // At least one depth block, so a zero-depth product still writes bias + residual.
     for (int64_t block = 0; block < p.depth_blocks; ++block) {
         const int64_t pc = block * p.depth_block;
@@ -221,7 +164,7 @@ void run_task(const Plan<T>& p, int64_t task, T* workspace, const T* lowered) {
         if (lowered != nullptr) {
             packed = lowered + (column_block_index * p.depth + pc) * padded_block;
         } else {
-            lower_block(x, a.geometry, pc, kc, q0, cols, nr, row, own_block);
+            p.lower(x, a.geometry, pc, kc, q0, cols, nr, own_block);
         }
         for (int64_t panel = first_panel; panel < last_panel; ++panel) {
             const int64_t rows = std::min<int64_t>(mr, p.group_out_channels - panel * mr);
@@ -257,6 +200,7 @@ void conv_forward(const ConvArgs& a) {
     Plan<T> p{};
     p.args = &a;
     p.micro = micro_kernel<T>(cpu::active_isa());
+    p.lower = column_panel_lowering<T>(cpu::active_isa());
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
     p.group_channels = a.channels / a.groups;
@@ -310,22 +254,19 @@ void conv_forward(const ConvArgs& a) {
     p.w = static_cast<const T*>(a.w.data);
 
     const int64_t tasks = base_tasks * p.row_chunks;
-    const int64_t workspace_size = mr * p.depth_block + round_up(p.column_block, nr) * (1 + p.depth_block);
+    const int64_t workspace_size = mr * p.depth_block + round_up(p.column_block, nr) * p.depth_block;
     const int64_t padded_block = round_up(p.column_block, nr);
     const T* lowered = nullptr;
     if (shared) {
         std::vector<T>& all = lowered_buffer<T>();
         all.resize(static_cast<size_t>(p.column_blocks * p.depth * padded_block));
         cpu::parallel_for(p.column_blocks * p.depth_blocks, 1, [&](int64_t begin, int64_t end) {
-            std::vector<T>& row = column_buffer<T>();
-            row.resize(static_cast<size_t>(padded_block));
             for (int64_t i = begin; i < end; ++i) {
                 const int64_t b = i / p.depth_blocks;
                 const int64_t pc = i % p.depth_blocks * p.depth_block;
                 const int64_t q0 = b * p.column_block;
-                lower_block(p.x, a.geometry, pc, std::min(p.depth_block, p.depth - pc), q0,
-                            std::min(p.column_block, p.out_size - q0), nr, row.data(),
-                            all.data() + (b * p.depth + pc) * padded_block);
+                p.lower(p.x, a.geometry, pc, std::min(p.depth_block, p.depth - pc), q0,
+                        std::min(p.column_block, p.out_size - q0), nr, all.data() + (b * p.depth + pc) * padded_block);
             }
         });
         lowered = all.data();

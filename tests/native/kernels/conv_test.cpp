@@ -1,11 +1,15 @@
 // Convolution: the optimized drivers against the direct nested-loop reference twin, gradients
 // by central finite differences in double, and argument validation.
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "core/text.hpp"
+#include "kernels/cpu/conv/conv_lowering.hpp"
+#include "kernels/cpu/conv/im2col.hpp"
 #include "kernel_test_support.hpp"
 #include "kernels/cpu/reference/reference_nn.hpp"
 
@@ -67,6 +71,7 @@ std::vector<ConvCase> edge_cases() {
         {{3, 6, 8, 7}, 4, {3, 2}, {2, 1}, {1, 1}, {1, 0}, {0, 1}, 2},
         {{2, 5, 9, 13}, 5, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 5},
         {{1, 7, 10, 19}, 7, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 7},
+        {{1, 3, 6, 41}, 3, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 3},  // depthwise rows over 16 outputs
         {{2, 3, 9, 8}, 3, {5, 5}, {1, 2}, {2, 1}, {4, 2}, {3, 2}, 3},
         {{2, 9, 5, 7}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 8, 5, 6}, 4, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 2},
@@ -262,6 +267,94 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
         }
     }
     ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
+}
+
+// Geometry of one image for the lowering tests: in/kernel/stride/dilation/pad per axis, out derived.
+WindowGeometry lowering_geometry(std::vector<int64_t> in, std::vector<int64_t> kernel, std::vector<int64_t> stride,
+                                 std::vector<int64_t> dilation, std::vector<int64_t> pad) {
+    WindowGeometry g;
+    const size_t skip = 3 - in.size();
+    g.spatial_rank = static_cast<int32_t>(in.size());
+    for (size_t i = 0; i < in.size(); ++i) {
+        const size_t d = skip + i;
+        g.in[d] = in[i];
+        g.kernel[d] = kernel[i];
+        g.stride[d] = stride[i];
+        g.dilation[d] = dilation[i];
+        g.pad_begin[d] = g.pad_end[d] = pad[i];
+        g.out[d] = (in[i] + 2 * pad[i] - dilation[i] * (kernel[i] - 1) - 1) / stride[i] + 1;
+    }
+    return g;
+}
+
+template <class T>
+void check_lowering(mln_isa isa, const WindowGeometry& g, int64_t channels, int64_t nr) {
+    SCOPED_TRACE(cat("isa=", static_cast<int>(isa), " nr=", nr, " in=", g.in[0], ",", g.in[1], ",", g.in[2],
+                     " k=", g.kernel[1], ",", g.kernel[2], " s=", g.stride[2], " d=", g.dilation[2],
+                     " p=", g.pad_begin[2]));
+    const int64_t depth = channels * g.kernel_size();
+    const int64_t out_size = g.out_size();
+    std::vector<T> x(static_cast<size_t>(channels * g.in_size()));
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<T>(i % 97) - T(40);
+    // Non-finite values are copied like any other.
+    x[x.size() / 3] = std::numeric_limits<T>::quiet_NaN();
+    x[x.size() / 2] = std::numeric_limits<T>::infinity();
+    std::vector<T> columns(static_cast<size_t>(depth * out_size));
+    kernels::im2col_rows(x.data(), g, 0, depth, columns.data());
+    const kernels::ColumnPanelLowering<T> lower = kernels::column_panel_lowering<T>(isa);
+    // Blocks that start and end inside and on panel and image-row edges, over all rows or a depth slice.
+    const int64_t starts[] = {0, 1, nr - 1, nr, g.out[2] + 3};
+    for (int64_t q0 : starts) {
+        for (int64_t cols : {int64_t{1}, nr - 1, nr, nr + 1, 3 * nr + 5, out_size}) {
+            if (q0 >= out_size) continue;
+            cols = std::min(cols, out_size - q0);
+            for (int64_t pc : {int64_t{0}, depth / 3}) {
+                const int64_t kc = std::max<int64_t>(1, depth - pc - depth / 4);
+                const int64_t panels = (cols + nr - 1) / nr;
+                std::vector<T> packed(static_cast<size_t>(panels * nr * kc + 1), T(-7));
+                lower(x.data(), g, pc, kc, q0, cols, nr, packed.data());
+                bool same = packed.back() == T(-7);  // nothing past the panels
+                for (int64_t p = 0; p < kc && same; ++p) {
+                    for (int64_t j = 0; j < panels * nr && same; ++j) {
+                        const T got = packed[static_cast<size_t>(j / nr * nr * kc + p * nr + j % nr)];
+                        const T want = j < cols ? columns[static_cast<size_t>((pc + p) * out_size + q0 + j)] : T(0);
+                        same = std::memcmp(&got, &want, sizeof(T)) == 0;
+                        EXPECT_TRUE(same) << "q0=" << q0 << " cols=" << cols << " pc=" << pc << " row " << p
+                                          << " column " << j << ": " << got << " vs " << want;
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST(ConvLoweringTest, PanelsMatchIm2colAtEveryIsaAndPanelWidth) {
+    const WindowGeometry geometries[] = {
+        lowering_geometry({9, 23}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+        lowering_geometry({11, 37}, {3, 3}, {2, 2}, {1, 1}, {1, 1}),
+        lowering_geometry({16, 40}, {7, 7}, {2, 2}, {1, 1}, {3, 3}),
+        lowering_geometry({13, 50}, {1, 1}, {2, 2}, {1, 1}, {0, 0}),
+        lowering_geometry({10, 31}, {3, 2}, {3, 3}, {2, 3}, {2, 1}),
+        lowering_geometry({3, 2}, {5, 5}, {1, 1}, {1, 1}, {2, 2}),
+        lowering_geometry({5, 6, 19}, {2, 3, 3}, {1, 2, 2}, {2, 1, 1}, {1, 1, 2}),
+        lowering_geometry({67}, {4}, {2}, {3}, {2}),
+        // Rows under 16 outputs (the AVX-512 gather path).
+        lowering_geometry({7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+        lowering_geometry({14, 15}, {3, 3}, {2, 2}, {1, 1}, {1, 1}),
+        lowering_geometry({4, 9, 5}, {3, 2, 3}, {2, 1, 1}, {1, 2, 1}, {1, 0, 2}),
+        // Stride 1, output the input's size (the AVX-512 masked-load path), dilated, 3-d and 1x1.
+        lowering_geometry({12, 20}, {3, 3}, {1, 1}, {2, 2}, {2, 2}),
+        lowering_geometry({4, 5, 6}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}),
+        lowering_geometry({6, 33}, {1, 1}, {1, 1}, {1, 1}, {0, 0}),
+    };
+    for (mln_isa isa : available_isas()) {
+        for (const WindowGeometry& g : geometries) {
+            for (int64_t nr : {4, 8, 16, 32}) {
+                check_lowering<float>(isa, g, 3, nr);
+                check_lowering<double>(isa, g, 2, nr);
+            }
+        }
+    }
 }
 
 TEST_F(ConvTest, EpilogueRejectsBadResidualAndActivation) {

@@ -1,0 +1,153 @@
+// The body of the column-panel lowering (conv_lowering.hpp), compiled once per ISA file with
+// that file's piece copier. Internal linkage keeps the differently compiled copies apart.
+//
+// A copier has, for n <= one panel's width:
+//   copy(src, stride, n, dst): dst[i] = src[i * stride]       zero(n, dst): dst[i] = 0
+// and reads no element of src past src[(n - 1) * stride] (it may be the image's last one).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "core/nn_args.hpp"
+#include "kernels/cpu/conv/im2col.hpp"
+
+namespace mln::kernels {
+namespace {
+
+// Plain loops: the compiler vectorizes them at the file's ISA.
+template <class T>
+struct LoopPieceCopier {
+    static void copy(const T* src, int64_t stride, int64_t n, T* dst) {
+        if (stride == 1) {
+            for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+        } else {
+            for (int64_t i = 0; i < n; ++i) dst[i] = src[i * stride];
+        }
+    }
+    static void zero(int64_t n, T* dst) {
+        for (int64_t i = 0; i < n; ++i) dst[i] = T(0);
+    }
+};
+
+// Writes consecutive columns of one row of the block into its panels, splitting each piece at
+// panel edges.
+template <class T, class Copier>
+class PanelRowWriter {
+public:
+    PanelRowWriter(T* row_start, int64_t nr, int64_t panel_step) : dst_(row_start), nr_(nr), step_(panel_step) {}
+
+    void zeros(int64_t n) {
+        while (n > 0) {
+            const int64_t take = std::min(n, nr_ - lane_);
+            Copier::zero(take, dst_ + lane_);
+            advance(take);
+            n -= take;
+        }
+    }
+
+    void copy(const T* src, int64_t stride, int64_t n) {
+        while (n > 0) {
+            const int64_t take = std::min(n, nr_ - lane_);
+            Copier::copy(src, stride, take, dst_ + lane_);
+            advance(take);
+            src += take * stride;
+            n -= take;
+        }
+    }
+
+private:
+    void advance(int64_t n) {
+        lane_ += n;
+        if (lane_ == nr_) {
+            lane_ = 0;
+            dst_ += step_;
+        }
+    }
+
+    T* dst_;
+    int64_t nr_, step_, lane_ = 0;
+};
+
+// The tap (channel, kd, kh, kw) of consecutive rows of the column matrix, advanced without the
+// divisions of a decomposition per row (they cost more than copying a short row).
+struct TapWalker {
+    TapWalker(const WindowGeometry& g, int64_t row) : g_(g) {
+        kw = row % g.kernel[2];
+        row /= g.kernel[2];
+        kh = row % g.kernel[1];
+        row /= g.kernel[1];
+        kd = row % g.kernel[0];
+        channel = row / g.kernel[0];
+    }
+    void next() {
+        if (++kw < g_.kernel[2]) return;
+        kw = 0;
+        if (++kh < g_.kernel[1]) return;
+        kh = 0;
+        if (++kd < g_.kernel[0]) return;
+        kd = 0;
+        ++channel;
+    }
+    int64_t channel, kd, kh, kw;
+
+private:
+    const WindowGeometry& g_;
+};
+
+template <class T, class Copier>
+void lower_column_panels_body(const T* x, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0, int64_t cols,
+                              int64_t nr, T* packed) {
+    const int64_t padding = (cols + nr - 1) / nr * nr - cols;
+    const int64_t ow_first = q0 % g.out[2];
+    const int64_t oh_first = q0 / g.out[2] % g.out[1];
+    const int64_t od_first = q0 / g.out[2] / g.out[1];
+    // The valid outputs of each kw, computed once per block (a division each) for common widths.
+    constexpr int64_t kCachedWidths = 16;
+    int64_t valid_lo[kCachedWidths], valid_hi[kCachedWidths];
+    const bool cached = g.kernel[2] <= kCachedWidths;
+    for (int64_t kw = 0; cached && kw < g.kernel[2]; ++kw) {
+        valid_output_range(kw * g.dilation[2] - g.pad_begin[2], g.stride[2], g.in[2], g.out[2], &valid_lo[kw],
+                           &valid_hi[kw]);
+    }
+    TapWalker tap(g, pc);
+    for (int64_t p = 0; p < kc; ++p, tap.next()) {
+        const int64_t kw = tap.kw, kh = tap.kh, kd = tap.kd;
+        const T* xc = x + tap.channel * g.in_size();
+        const int64_t w_offset = kw * g.dilation[2] - g.pad_begin[2];
+        int64_t lo, hi;
+        if (cached) {
+            lo = valid_lo[kw];
+            hi = valid_hi[kw];
+        } else {
+            valid_output_range(w_offset, g.stride[2], g.in[2], g.out[2], &lo, &hi);
+        }
+        PanelRowWriter<T, Copier> out(packed + p * nr, nr, nr * kc);
+        int64_t ow = ow_first, oh = oh_first, od = od_first;
+        for (int64_t left = cols; left > 0;) {
+            const int64_t end = std::min(g.out[2], ow + left);
+            const int64_t id = od * g.stride[0] - g.pad_begin[0] + kd * g.dilation[0];
+            const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
+            if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1]) {
+                out.zeros(end - ow);
+            } else {
+                const T* src = xc + (id * g.in[1] + ih) * g.in[2] + w_offset;
+                const int64_t a = std::clamp(lo, ow, end);
+                const int64_t b = std::clamp(hi, a, end);
+                out.zeros(a - ow);
+                out.copy(src + a * g.stride[2], g.stride[2], b - a);
+                out.zeros(end - b);
+            }
+            left -= end - ow;
+            ow = 0;
+            if (++oh == g.out[1]) {
+                oh = 0;
+                ++od;
+            }
+        }
+        out.zeros(padding);
+    }
+}
+
+}  // namespace
+}  // namespace mln::kernels
