@@ -3,7 +3,9 @@
 // unary exp and binary add on one large tensor. As in gemm_vs_openblas, the sides run in
 // alternating timed batches in one process and each figure is the median per-call time.
 // The last columns check the 16-bit results against the f32 one: max |difference| over
-// max |f32 result| (the inputs' own rounding to 16 bits dominates it).
+// max |f32 result| (the inputs' own rounding to 16 bits dominates it). A second table times
+// the conversions themselves (mln_cast on contiguous tensors) at each ISA against the scalar
+// twins.
 //
 //   half_vs_f32 [--batches N] [--threads N]
 #include <myelin.h>
@@ -176,6 +178,34 @@ int main(int argc, char** argv) {
         std::printf("%-28s %10.3f %10.3f %10.3f %8.2f %8.2f %9.1e %9.1e\n", name, t[0] * 1e3, t[1] * 1e3, t[2] * 1e3,
                     t[1] / t[0], t[2] / t[0], relative_error(out, MLN_DTYPE_F16, count), relative_error(out, MLN_DTYPE_BF16, count));
     }
+    std::printf("\nmln_cast of 4M contiguous elements, per-call ms at each ISA; ratio = scalar time / ISA time\n");
+    std::printf("%-28s %10s %10s %10s %8s %8s\n", "conversion", "scalar", "avx2", "avx512", "avx2 x", "avx512 x");
+    mln_isa initial_isa = MLN_ISA_SCALAR;
+    check(mln_cpu_get_isa(&initial_isa), "get isa");
+    const mln_isa isas[] = {MLN_ISA_SCALAR, MLN_ISA_AVX2, MLN_ISA_AVX512};
+    for (const mln_dtype dtype : {MLN_DTYPE_F16, MLN_DTYPE_BF16}) {
+        for (const bool narrowing : {true, false}) {
+            std::vector<std::function<void()>> sides;
+            std::vector<bool> available;
+            for (const mln_isa isa : isas) {
+                available.push_back(mln_cpu_set_isa(isa) == MLN_STATUS_OK);
+                sides.push_back([&, isa, dtype, narrowing] {
+                    if (mln_cpu_set_isa(isa) != MLN_STATUS_OK) return;
+                    const mln_tensor_desc wide = tensor(x.f32.data(), MLN_DTYPE_F32, {count});
+                    const mln_tensor_desc half = tensor(data_of(x, dtype), dtype, {count});
+                    check(narrowing ? mln_cast(device, &wide, &half) : mln_cast(device, &half, &wide), "cast");
+                });
+            }
+            const std::vector<double> t = time_sides(sides, batches);
+            const std::string name = std::string(narrowing ? "f32 -> " : "") + (dtype == MLN_DTYPE_F16 ? "f16" : "bf16") +
+                                     (narrowing ? "" : " -> f32");
+            std::printf("%-28s %10.3f", name.c_str(), t[0] * 1e3);
+            for (size_t i = 1; i < 3; ++i) available[i] ? std::printf(" %10.3f", t[i] * 1e3) : std::printf(" %10s", "-");
+            for (size_t i = 1; i < 3; ++i) available[i] ? std::printf(" %8.2f", t[0] / t[i]) : std::printf(" %8s", "-");
+            std::printf("\n");
+        }
+    }
+    check(mln_cpu_set_isa(initial_isa), "restore isa");
     mln_device_destroy(device);
     return 0;
 }
