@@ -145,4 +145,24 @@ public class HalfPrecisionTests
             Assert.That(format.Read(y)[i], Is.EqualTo(want[i]).Within(tolerance), $"element {i}");
         }
     }
+
+    [TestCaseSource(nameof(Formats))]
+    public void ACompiledGraphRunsAnElementwiseChainOnTheFormat(Format format)
+    {
+        // A chain the fusion passes may merge: each op rounds to the format unless fused (then only the last does).
+        var random = new Random(13);
+        float[] x = RandomValues(format, random, 4 * 33, 3);
+        var graph = new Graph();
+        Value input = graph.Input("x", format.DType, 4, 33);
+        graph.MarkOutput((input * 2.0 + 1.0).Relu());
+        using CompiledGraph compiled = CompiledGraph.Compile(graph);
+        Tensor y = compiled.Run(new Dictionary<string, Tensor> { ["x"] = format.Make(x, [4, 33]) })[0];
+        Assert.That(y.DType, Is.EqualTo(format.DType));
+        float[] got = format.Read(y);
+        for (int i = 0; i < x.Length; i++)
+        {
+            // x * 2 is exact, so one rounding of 2x + 1 either way.
+            Assert.That(got[i], Is.EqualTo(format.Round(Math.Max(x[i] * 2 + 1, 0f))), $"element {i}");
+        }
+    }
 }
