@@ -121,8 +121,8 @@ const HalfGemmCase kGemmCases[] = {
     {7, 13, 5, false, true, 1.0, 1.0, false, true, MLN_UNARY_OP_IDENTITY, true},
     {37, 41, 29, true, true, 0.5, -2.0, true, true, MLN_UNARY_OP_RELU, true},
     {130, 67, 257, false, false, 1.0, 0.0, true, false, MLN_UNARY_OP_IDENTITY, false},
-    // Several column blocks (the widened block of B holds 128 columns at k = 4096).
-    {5, 300, 4096, false, false, 1.0, 0.25, true, true, MLN_UNARY_OP_IDENTITY, true},
+    // Several column blocks (the widened block of B holds 128 columns at k = 16384).
+    {2, 300, 16384, false, false, 1.0, 0.25, true, true, MLN_UNARY_OP_IDENTITY, true},
     {5, 300, 4096, true, true, 1.0, 0.0, false, false, MLN_UNARY_OP_IDENTITY, false},
     // Enough work for the threaded, packed f32 path.
     {211, 150, 97, false, true, 1.0, 0.0, true, false, MLN_UNARY_OP_RELU, false},
