@@ -9,6 +9,11 @@ namespace mln::kernels {
 
 bool supports(mln_kernel kernel, mln_dtype dtype) {
     if (!is_valid_dtype(dtype)) return false;
+    // f16/bf16 unary, binary and gemm compute in f32 (kernels/cpu/half_kernels.hpp).
+    const bool half = dtype == MLN_DTYPE_F16 || dtype == MLN_DTYPE_BF16;
+    if (half && (kernel == MLN_KERNEL_UNARY || kernel == MLN_KERNEL_BINARY || kernel == MLN_KERNEL_GEMM)) {
+        return supports(kernel, MLN_DTYPE_F32);
+    }
     switch (kernel) {
         case MLN_KERNEL_FILL:
         case MLN_KERNEL_COPY:

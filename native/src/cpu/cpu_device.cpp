@@ -8,7 +8,9 @@
 #include "cpu/thread_pool.hpp"
 #include "cpu/topology.hpp"
 #include "kernels/cpu/cpu_kernels.hpp"
+#include "kernels/cpu/common/half_convert.hpp"
 #include "kernels/cpu/elementwise/eltwise_program.hpp"
+#include "kernels/cpu/half_kernels.hpp"
 #include "kernels/cpu/nn_kernels.hpp"
 
 namespace mln::cpu {
@@ -40,17 +42,23 @@ void cpu_set_thread_count(mln_device&, int32_t count) {
 void cpu_fill(mln_device&, const TensorView& y, double value) { kernels::fill(y, value); }
 void cpu_copy_tensor(mln_device&, const TensorView& x, const TensorView& y) { kernels::copy(x, y); }
 void cpu_cast(mln_device&, const TensorView& x, const TensorView& y) { kernels::cast(x, y); }
+// f16/bf16 storage computes in f32 (kernels/cpu/half_kernels.hpp).
 void cpu_unary(mln_device&, mln_unary_op op, double alpha, double beta, const TensorView& x, const TensorView& y) {
+    if (kernels::is_half_dtype(y.dtype)) return kernels::unary_half(op, alpha, beta, x, y);
     kernels::unary(op, alpha, beta, x, y);
 }
 void cpu_binary(mln_device&, mln_binary_op op, const TensorView& a, const TensorView& b, const TensorView& y) {
+    if (kernels::is_half_dtype(a.dtype)) return kernels::binary_half(op, a, b, y);
     kernels::binary(op, a, b, y);
 }
 void cpu_reduce(mln_device&, const ReduceArgs& args) { kernels::reduce(args); }
 void cpu_arg_reduce(mln_device&, const ArgReduceArgs& args) { kernels::arg_reduce(args); }
 void cpu_top_k(mln_device&, const TopKArgs& args) { kernels::top_k(args); }
 void cpu_cumsum(mln_device&, const CumSumArgs& args) { kernels::cumsum(args); }
-void cpu_gemm(mln_device&, const GemmArgs& args) { kernels::gemm(args); }
+void cpu_gemm(mln_device&, const GemmArgs& args) {
+    if (kernels::is_half_dtype(args.c.dtype)) return kernels::gemm_half(args);
+    kernels::gemm(args);
+}
 void cpu_unary_backward(mln_device&, const UnaryBackwardArgs& args) { kernels::unary_backward(args); }
 void cpu_where(mln_device&, const WhereArgs& args) { kernels::where(args); }
 void cpu_softmax(mln_device&, const SoftmaxArgs& args) { kernels::softmax(args); }

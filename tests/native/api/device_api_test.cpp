@@ -74,8 +74,12 @@ TEST_F(DeviceApiTest, Supports) {
     EXPECT_EQ(supports(MLN_KERNEL_UNARY, MLN_DTYPE_U8), 0);
     EXPECT_EQ(supports(MLN_KERNEL_BINARY, MLN_DTYPE_I64), 1);
     EXPECT_EQ(supports(MLN_KERNEL_BINARY, MLN_DTYPE_I8), 1);  // comparisons
-    EXPECT_EQ(supports(MLN_KERNEL_BINARY, MLN_DTYPE_F16), 1);  // max, min, fmod
-    EXPECT_EQ(supports(MLN_KERNEL_BINARY, MLN_DTYPE_BF16), 0);
+    // f16/bf16 unary, binary and gemm compute in f32.
+    for (mln_dtype dtype : {MLN_DTYPE_F16, MLN_DTYPE_BF16}) {
+        EXPECT_EQ(supports(MLN_KERNEL_UNARY, dtype), 1);
+        EXPECT_EQ(supports(MLN_KERNEL_BINARY, dtype), 1);
+        EXPECT_EQ(supports(MLN_KERNEL_GEMM, dtype), 1);
+    }
     EXPECT_EQ(supports(MLN_KERNEL_WHERE, MLN_DTYPE_F16), 1);
     EXPECT_EQ(supports(MLN_KERNEL_SOFTMAX, MLN_DTYPE_F64), 1);
     EXPECT_EQ(supports(MLN_KERNEL_OPTIMIZER, MLN_DTYPE_I32), 0);

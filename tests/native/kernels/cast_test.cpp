@@ -1,4 +1,5 @@
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -101,6 +102,40 @@ TEST_F(CastTest, HalfFromDoubleRoundsOnce) {
     HostTensor<Half> h({1});
     ASSERT_EQ(mln_cast(device_, x.desc(), h.desc()), MLN_STATUS_OK);
     EXPECT_EQ(h.at(0).bits, 0x3c01);
+}
+
+// Contiguous f32 <-> f16/bf16 runs take the vector converters: at every ISA, over more
+// elements than one parallel chunk, with random bit patterns (NaN, Inf, subnormals), the bits
+// equal the reference's.
+template <class Half16>
+void check_contiguous_half_casts(mln_device* device) {
+    const int64_t count = 100003;
+    HostTensor<float> wide({count});
+    for (int64_t i = 0; i < count; ++i) {
+        const auto bits = static_cast<uint32_t>(rng()());
+        std::memcpy(&wide.at(i), &bits, sizeof(bits));
+        if (i % 3 == 0) wide.at(i) = static_cast<float>(uniform(-70000.0, 70000.0));
+    }
+    HostTensor<Half16> want_narrow({count});
+    reference::cast(wide.view(), want_narrow.view());
+    HostTensor<float> want_wide({count});
+    reference::cast(want_narrow.view(), want_wide.view());
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        HostTensor<Half16> narrow({count});
+        ASSERT_EQ(mln_cast(device, wide.desc(), narrow.desc()), MLN_STATUS_OK) << mln_last_error();
+        EXPECT_EQ(std::memcmp(narrow.storage().data(), want_narrow.storage().data(), count * sizeof(Half16)), 0)
+            << "narrowing, isa " << isa;
+        HostTensor<float> back({count});
+        ASSERT_EQ(mln_cast(device, narrow.desc(), back.desc()), MLN_STATUS_OK) << mln_last_error();
+        EXPECT_EQ(std::memcmp(back.storage().data(), want_wide.storage().data(), count * sizeof(float)), 0)
+            << "widening, isa " << isa;
+    }
+}
+
+TEST_F(CastTest, ContiguousHalfRunsMatchReferenceAtEveryIsa) {
+    check_contiguous_half_casts<Half>(device_);
+    check_contiguous_half_casts<BFloat16>(device_);
 }
 
 }  // namespace
