@@ -846,7 +846,8 @@ namespace Myelin.Native
         /// <summary>
         /// y = op(x); same dtype and shape. alpha and beta are the parameters of the ops that take
         /// them (see mln_unary_op: leaky_relu, elu, celu use alpha; hard_sigmoid alpha and beta);
-        /// other ops ignore them.
+        /// other ops ignore them. On f16/bf16 an op defined for f32 computes in f32 and rounds the
+        /// result once to nearest even.
         /// </summary>
         [LibraryImport(LibraryName, EntryPoint = "mln_unary")]
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
@@ -854,7 +855,8 @@ namespace Myelin.Native
 
         /// <summary>
         /// y = op(a, b) with NumPy broadcasting; y's shape must be the broadcast shape of a and b.
-        /// a and b have one dtype; y has it too, except for comparisons (y is bool).
+        /// a and b have one dtype; y has it too, except for comparisons (y is bool). On f16/bf16 an
+        /// op defined for f32 computes in f32 and rounds the result once to nearest even.
         /// </summary>
         [LibraryImport(LibraryName, EntryPoint = "mln_binary")]
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
@@ -961,9 +963,10 @@ namespace Myelin.Native
         /// <summary>
         /// ---- GEMM ----
         /// c = activation(alpha * op(a) * op(b) + beta * c + bias + residual), op(m) = m or its transpose.
-        /// a, b, c are of one float dtype and rank &gt;= 2; op applies to the last two dimensions:
-        /// op(a) is MxK, op(b) is KxN, c ends in MxN. Leading (batch) dimensions follow NumPy matmul:
-        /// a's and b's broadcast against each other (aligned at the end, size 1 stretches, missing
+        /// a, b, c are of one float dtype (f32, f64, or f16/bf16 storage: widened exactly, multiplied
+        /// and accumulated in f32, the result rounded once to nearest even) and rank &gt;= 2; op
+        /// applies to the last two dimensions: op(a) is MxK, op(b) is KxN, c ends in MxN. Leading
+        /// (batch) dimensions follow NumPy matmul: a's and b's broadcast against each other (aligned at the end, size 1 stretches, missing
         /// ones count as 1) and c's must equal that broadcast; rank 2 everywhere is one product.
         /// With beta == 0, c is not read (NaN in c does not propagate). bias is NULL or rank 1 of
         /// length N, added to every row of every matrix. residual is NULL or a tensor of c's dtype

@@ -32,21 +32,22 @@ public class KernelBenchCommandTests
         JsonElement set = SingleSet(RunJson("bench", "conv", "--layers", "resnet18", "--direction", "forward"));
         JsonElement[] layers = [.. set.GetProperty("layers").EnumerateArray()];
 
-        // The C++ comparison's table, read from its source: {"name", in, out, size, kernel, stride, pad, count}.
+        // The C++ comparison's table, read from its source: {"name", in, out, size, kernel, stride, pad, groups, count}.
         string source = File.ReadAllText(Path.Combine(Fixture.Directory, "..", "benchmarks", "conv_vs_onednn.cpp"));
-        string table = source[source.IndexOf("kResNet18[]", StringComparison.Ordinal)..];
+        string table = source[source.IndexOf("kResNet18 =", StringComparison.Ordinal)..];
         table = table[..table.IndexOf("};", StringComparison.Ordinal)];
-        Match[] rows = Regex.Matches(table, @"\{""([^""]+)"",\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+)\}").ToArray();
+        Match[] rows = Regex.Matches(table, @"\{""([^""]+)"",\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+)\}").ToArray();
         Assert.That(layers, Has.Length.EqualTo(rows.Length).And.Length.EqualTo(11));
         for (int i = 0; i < rows.Length; i++)
         {
-            long[] v = [.. Enumerable.Range(2, 7).Select(g => long.Parse(rows[i].Groups[g].Value))];
+            long[] v = [.. Enumerable.Range(2, 8).Select(g => long.Parse(rows[i].Groups[g].Value))];
             Assert.That(layers[i].GetProperty("name").GetString(), Is.EqualTo(rows[i].Groups[1].Value));
             Assert.That(Dims(layers[i], "input"), Is.EqualTo(new[] { 1, v[0], v[2], v[2] }));
             Assert.That(Dims(layers[i], "filter"), Is.EqualTo(new[] { v[1], v[0], v[3], v[3] }));
             Assert.That(layers[i].GetProperty("stride").GetInt64(), Is.EqualTo(v[4]));
             Assert.That(layers[i].GetProperty("pad").GetInt64(), Is.EqualTo(v[5]));
-            Assert.That(layers[i].GetProperty("count").GetInt64(), Is.EqualTo(v[6]));
+            Assert.That(v[6], Is.EqualTo(1), "ResNet-18 has no grouped convolution");
+            Assert.That(layers[i].GetProperty("count").GetInt64(), Is.EqualTo(v[7]));
         }
 
         Assert.That(set.GetProperty("convs").GetInt32(), Is.EqualTo(20));
