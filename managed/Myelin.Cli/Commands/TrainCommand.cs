@@ -47,10 +47,11 @@ internal static class TrainCommand
             int? value = result.GetValueOrDefault<int?>();
             if (value is < 1) result.AddError($"--threads must be at least 1 but is {value}.");
         });
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the weight initialization and of the shuffling.", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object as the last line." };
         var command = new Command("train", "Train a classifier and report its held-out accuracy and loss.")
         {
-            data, model, epochs, batchSize, optimizer, learningRate, schedule, outFile, checkpoint, resume, logDirectory, threads, json,
+            data, model, epochs, batchSize, optimizer, learningRate, schedule, outFile, checkpoint, resume, logDirectory, threads, seed, json,
         };
         command.Validators.Add(result =>
         {
@@ -61,7 +62,7 @@ internal static class TrainCommand
             if (parseResult.GetValue(threads) is int count) Device.Cpu.ThreadCount = count;
             var options = new TrainOptions(parseResult.GetValue(data)!, parseResult.GetValue(model)!, parseResult.GetValue(epochs), parseResult.GetValue(batchSize),
                 parseResult.GetValue(optimizer)!, parseResult.GetValue(learningRate), parseResult.GetValue(schedule)!, parseResult.GetValue(outFile),
-                parseResult.GetValue(logDirectory), parseResult.GetValue(checkpoint), parseResult.GetValue(resume));
+                parseResult.GetValue(logDirectory), parseResult.GetValue(checkpoint), parseResult.GetValue(resume), parseResult.GetValue(seed));
             TrainReport report = Train(options, output);
             if (parseResult.GetValue(json))
             {
@@ -85,11 +86,11 @@ internal static class TrainCommand
         TrainingData data = TrainingSetup.LoadData(options.Data);
         InMemoryDataset train = TrainingSetup.ShapeFor(options.Model, data.Train);
         InMemoryDataset test = TrainingSetup.ShapeFor(options.Model, data.Test);
-        using Sequential network = TrainingSetup.BuildNetwork(options.Model, train.SampleShape, Math.Max(train.ClassCount, test.ClassCount));
-        if (data.IsTabular) ((Standardization)network.Layers[0]).Set(Standardize.Fit(train));
+        using Sequential network = TrainingSetup.BuildNetwork(options.Model, train.SampleShape, Math.Max(train.ClassCount, test.ClassCount), options.Seed);
+        ((Standardization)network.Layers[0]).Set(TrainingSetup.FitStandardization(data, train));
         Optimizer optimizer = TrainingSetup.CreateOptimizer(options.Optimizer, options.LearningRate);
         using Model model = TrainingSetup.Compile(network, optimizer);
-        var loader = new DataLoader(train, options.BatchSize, shuffle: true, seed: 1);
+        var loader = new DataLoader(train, options.BatchSize, shuffle: true, seed: options.Seed);
         var timer = new EpochTimer();
         List<Callback> callbacks = [timer];
         if (TrainingSetup.CreateSchedule(options.Schedule, optimizer, options.Epochs, loader.BatchCount) is { } scheduler) callbacks.Add(scheduler);
@@ -124,7 +125,7 @@ internal static class TrainCommand
 
     /// <summary>What <c>train</c> was asked to do.</summary>
     internal sealed record TrainOptions(string Data, string Model, int Epochs, int BatchSize, string Optimizer, double LearningRate, string Schedule,
-        string? Out, string? LogDirectory, string? Checkpoint = null, bool Resume = false);
+        string? Out, string? LogDirectory, string? Checkpoint = null, bool Resume = false, ulong Seed = 1);
 
     /// <summary>The JSON of <c>train --json</c>.</summary>
     internal sealed record TrainReport(double TestAccuracy, double TestLoss, double SecondsPerEpoch, int Epochs);

@@ -12,7 +12,7 @@ namespace Myelin.Cli.Commands;
 /// <param name="Name">The dataset as the user named it.</param>
 /// <param name="Train">Training samples.</param>
 /// <param name="Test">Held-out samples (Fashion-MNIST's test set, or the seeded stratified test part of a single set).</param>
-/// <param name="IsTabular">Whether the features are tabular (CSV, digits): the network standardizes them with statistics fitted on the training part.</param>
+/// <param name="IsTabular">Whether the features are tabular (CSV, digits), standardized per feature, rather than images (IDX), standardized per channel; both fitted on the training part.</param>
 internal sealed record TrainingData(string Name, InMemoryDataset Train, InMemoryDataset Test, bool IsTabular);
 
 /// <summary>What <c>train</c>, <c>eval</c>, <c>predict</c> and <c>demo</c> share: data, networks, optimizers, schedules and argument checks.</summary>
@@ -51,7 +51,8 @@ internal static class TrainingSetup
         "digits (the UCI digits embedded in Myelin), fashion-mnist (from " + FashionMnist.DefaultDirectory + "), "
         + "a directory of MNIST-layout IDX files (train-/t10k-images-idx3-ubyte, -labels-idx1-ubyte, raw or .gz), "
         + "or a CSV file whose last column is the class label. A single set (digits, CSV) is split "
-        + "stratified into 80% training and 20% test.";
+        + "stratified into 80% training and 20% test. The inputs are standardized with statistics of the training part only: "
+        + "per feature for CSV and digits, one mean and deviation per channel for images (IDX).";
 
     /// <summary>An option that must be at least 1.</summary>
     public static Option<int> PositiveInt(string name, string description, int defaultValue)
@@ -210,6 +211,15 @@ internal static class TrainingSetup
             ScheduleInterval.Batch),
         _ => throw new ArgumentException($"--schedule '{name}' is not one of {string.Join(", ", ScheduleNames)}."),
     };
+
+    /// <summary>
+    /// The standardization of <paramref name="data"/>, fitted on <paramref name="train"/> only: per feature for tabular
+    /// data, per channel for images (one mean and deviation over all pixels, so that rarely lit border pixels are not
+    /// blown up). Zero-mean, unit-variance inputs are what the initializations assume; on Fashion-MNIST's cnn they lift
+    /// the test accuracy after 2 epochs over pixels in [0, 1] (README, "Training recipe").
+    /// </summary>
+    public static Standardize FitStandardization(TrainingData data, InMemoryDataset train) =>
+        data.IsTabular || train.SampleShape.Count != 3 ? Standardize.Fit(train) : Standardize.FitPerChannel(train);
 
     /// <summary>A model of <paramref name="network"/> compiled with cross-entropy, <paramref name="optimizer"/> and accuracy.</summary>
     public static Model Compile(Layer network, Optimizer optimizer)

@@ -98,8 +98,14 @@ public abstract class RecurrentLayer : Layer
     protected virtual bool HasCellState => false;
 
     /// <summary>
+    /// Whether <see cref="Step"/> reads the two projections only through their sum, so that b_hh may join the input
+    /// projection (then <c>hiddenGates</c> is h W_hh^T and <c>inputGates</c> carries b_ih + b_hh). GRU scales b_hn by r.
+    /// </summary>
+    protected virtual bool FoldsHiddenBias => true;
+
+    /// <summary>
     /// One time step of the cell. <paramref name="inputGates"/> is x_t W_ih^T + b_ih and <paramref name="hiddenGates"/> is
-    /// h W_hh^T + b_hh, both [1, N, gates * hidden] ([N, 1, gates * hidden] when batch first) with the gate blocks in
+    /// h W_hh^T + b_hh (b_hh moved to <paramref name="inputGates"/> where <see cref="FoldsHiddenBias"/>), both [1, N, gates * hidden] ([N, 1, gates * hidden] when batch first) with the gate blocks in
     /// PyTorch's order (read one with <see cref="Gate"/>); <paramref name="hidden"/> and <paramref name="cell"/> are the previous states, [1, N, hidden] (or [N, 1, hidden]).
     /// </summary>
     protected abstract (Value Hidden, Value? Cell) Step(Value inputGates, Value hiddenGates, Value hidden, Value? cell);
@@ -164,10 +170,22 @@ public abstract class RecurrentLayer : Layer
         Graph graph = x.Graph;
         (Tensor weightIh, Tensor weightHh, Tensor? biasIh, Tensor? biasHh) = _weights[index];
         string tag = $"l{index / Directions}{(reverse ? "_reverse" : "")}";
+        // Where the cell only sums the two projections (LSTM, RNN), both biases join the input projection of all steps: one 2-d Gemm over the T * N rows, so the steps add no bias
+        // and the biases' gradient is one column sum over those rows (per-step biases cost T sums of [N, gates * hidden]).
         // Split hands each step its slice of the input projection as a view, and its gradient is one Concat (per-step
         // slices would each pad a full-size gradient, and those T gradients would be summed).
-        Value inputGates = graph.Apply("MatMul", [x, Use(graph, weightIh).Transpose(1, 0)], name: NodeName(graph, $"input_proj_{tag}"))[0];
-        if (biasIh is not null) inputGates = graph.Apply("Add", [inputGates, Use(graph, biasIh)], name: NodeName(graph, $"input_bias_{tag}"))[0];
+        Tensor? stepBias = FoldsHiddenBias ? null : biasHh;
+        Value? bias = (biasIh, FoldsHiddenBias ? biasHh : null) switch
+        {
+            (null, null) => null,
+            (not null, null) => Use(graph, biasIh),
+            (null, not null) => Use(graph, biasHh!),
+            _ => graph.Apply("Add", [Use(graph, biasIh), Use(graph, biasHh!)], name: NodeName(graph, $"bias_{tag}"))[0],
+        };
+        Value rows = graph.Apply("Reshape", [x, GraphConstants.I64(graph, [-1, weightIh.Shape[1]])])[0];
+        Value projected = Projection(graph, rows, Use(graph, weightIh), bias, $"input_proj_{tag}");
+        long[] sequenceShape = BatchFirst ? [-1, steps, weightIh.Shape[0]] : [steps, -1, weightIh.Shape[0]];
+        Value inputGates = graph.Apply("Reshape", [projected, GraphConstants.I64(graph, sequenceShape)])[0];
         Value[] stepInputGates = graph.Apply("Split", [inputGates], new Dictionary<string, object> { ["axis"] = (long)TimeAxis, ["num_outputs"] = steps },
             NodeName(graph, $"input_steps_{tag}"));
 
@@ -179,7 +197,7 @@ public abstract class RecurrentLayer : Layer
             h ??= Zeros(graph, Gate(stepGates, 0));
             if (HasCellState) c ??= Zeros(graph, Gate(stepGates, 0));
             // A 2-d Gemm on the state's rows: its weight gradient is one GEMM, where a 3-d MatMul's is a batched product reduced afterwards.
-            Value hiddenGates = Unsqueeze(Projection(graph, Squeeze(h), weightHh, biasHh, $"hidden_proj_{tag}_t{t}"));
+            Value hiddenGates = Unsqueeze(Projection(graph, Squeeze(h), Use(graph, weightHh), stepBias is null ? null : Use(graph, stepBias), $"hidden_proj_{tag}_t{t}"));
             (h, c) = Step(stepGates, hiddenGates, h, c);
             outputs[t] = h;
         }
@@ -190,8 +208,8 @@ public abstract class RecurrentLayer : Layer
     private int TimeAxis => BatchFirst ? 1 : 0;
 
     // rows W^T + b as one Gemm (rows [N, features], weight [gates * hidden, features]).
-    private Value Projection(Graph graph, Value rows, Tensor weight, Tensor? bias, string what) => graph.Apply("Gemm",
-        bias is null ? [rows, Use(graph, weight)] : [rows, Use(graph, weight), Use(graph, bias)],
+    private Value Projection(Graph graph, Value rows, Value weight, Value? bias, string what) => graph.Apply("Gemm",
+        bias is null ? [rows, weight] : [rows, weight, bias],
         new Dictionary<string, object> { ["transB"] = 1L }, NodeName(graph, what))[0];
 
     // A state or step value in the step layout ([1, N, features], or [N, 1, features] batch first) to rows [N, features], and back.
@@ -320,6 +338,9 @@ public sealed class Gru : RecurrentLayer
         : base(3, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, generator)
     {
     }
+
+    /// <inheritdoc/>
+    protected override bool FoldsHiddenBias => false;
 
     /// <inheritdoc/>
     protected override (Value Hidden, Value? Cell) Step(Value inputGates, Value hiddenGates, Value hidden, Value? cell)

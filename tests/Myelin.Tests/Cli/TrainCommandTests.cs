@@ -49,6 +49,22 @@ public class TrainCommandTests
     }
 
     [Test]
+    public void SeedDecidesTheRun()
+    {
+        double Loss(string seed)
+        {
+            (int exitCode, string output, string error) = CliRunner.Run("train", "--data", _csv, "--model", "mlp", "--epochs", "1", "--batch-size", "16",
+                "--threads", "1", "--seed", seed, "--json");
+            Assert.That(exitCode, Is.Zero, error);
+            return CliRunner.LastLineJson(output).GetProperty("test_loss").GetDouble();
+        }
+
+        double first = Loss("7");
+        Assert.That(Loss("7"), Is.EqualTo(first), "the same seed repeats the run");
+        Assert.That(Loss("8"), Is.Not.EqualTo(first), "another seed initializes and shuffles differently");
+    }
+
+    [Test]
     public void CheckpointResumeContinuesTheRunAndRefusesAnotherModelsFile()
     {
         string checkpoint = Path.Combine(_directory, "run.ckpt");

@@ -29,7 +29,7 @@ public class TrainStepBenchTests
     {
         (int exitCode, string output, string error) = CliRunner.Run("bench", "train-step", "--model", "lstm", "--size", "tiny", "--batch-size", "2", "--steps", "2", "--profile", "--json");
         Assert.That(exitCode, Is.Zero, error);
-        Assert.That(output, Does.Contain("profile: ").And.Contain("op MatMul").And.Contain("node "));
+        Assert.That(output, Does.Contain("profile: ").And.Contain("op Gemm").And.Contain("node "));
         Assert.That(CliRunner.LastLineJson(output).GetProperty("model").GetString(), Is.EqualTo("lstm"));
     }
 

@@ -26,6 +26,20 @@ public class TransformTests
     }
 
     [Test]
+    public void PerChannelStandardizeFitsOneMeanAndDeviationPerChannelOverAllPixels()
+    {
+        // Two samples [2, 1, 2]: channel 0 holds 0, 2, 4, 6 (mean 3, std sqrt(5)); channel 1 is constant 7 (scale 1).
+        var train = InMemoryDataset.FromLabels(new float[] { 0, 2, 7, 7, 4, 6, 7, 7 }, [2, 1, 2], [0, 1]);
+        Standardize standardize = Standardize.FitPerChannel(train);
+        Assert.That(standardize.Mean, Is.EqualTo(new float[] { 3, 3, 7, 7 }));
+        Assert.That(standardize.Scale, Is.EqualTo(new[] { MathF.Sqrt(5), MathF.Sqrt(5), 1, 1 }).Within(1e-6));
+        var test = InMemoryDataset.FromLabels(new float[] { 3 + MathF.Sqrt(5), 3, 8, 7 }, [2, 1, 2], [0]);
+        Assert.That(standardize.Apply(test).Features.ToArray(), Is.EqualTo(new float[] { 1, 0, 1, 0 }).Within(1e-6));
+        Assert.Throws<ArgumentException>(() => Standardize.FitPerChannel(InMemoryDataset.FromLabels(new float[] { 1, 2 }, [2], [0])), "flat features are not images");
+        Assert.Throws<ArgumentException>(() => Standardize.FitPerChannel(InMemoryDataset.FromLabels([], [1, 1, 1], [])), "nothing to fit on");
+    }
+
+    [Test]
     public void OneHotTurnsLabelsIntoFloatTargets()
     {
         var batch = new BatchData(3, new float[3], [1], [2, 0, 1], null, []);
