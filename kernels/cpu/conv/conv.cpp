@@ -4,7 +4,8 @@
 // forward convolution of dy with the flipped, transposed filters (so it runs the forward
 // drivers); other strides, and small images whose weights would cost more to rearrange than
 // they are used, take GEMM into columns + col2im. Backward filter: im2col + GEMM per (image,
-// group). Pointwise (1x1, stride 1, no padding) needs no lowering: the NCHW image already is
+// group), small images gathered in chunks, large ones lowered a block of rows at a time so the
+// columns stay in L2. Pointwise (1x1, stride 1, no padding) needs no lowering: the NCHW image already is
 // the column matrix.
 //
 // Threading: GEMM called inside a parallel region runs on the calling thread (pool policy), so
@@ -38,6 +39,11 @@ constexpr int64_t kFilterPartialsBytes = 16 << 20;
 // chunks of consecutive images until the depth reaches this, so that dW (the GEMM's C) is read
 // and written once per chunk instead of once per image.
 constexpr int64_t kFilterGradientMinDepth = 512;
+// Large images (conv1, layer1 of ResNet) are lowered a block of output rows at a time, so that
+// the column block the GEMM reads back is at most this big and still in L2 (1 MiB per core on
+// Zen 4/5); lowering a whole image wrote and re-read up to 7 MiB through memory. Blocks keep
+// at least kFilterGradientMinDepth positions, so dW is still read once per that many.
+constexpr int64_t kFilterColumnsBytes = 512 << 10;
 // Rows of the column matrix (or channels for col2im) per parallel chunk.
 constexpr int64_t kLoweringGrain = 4;
 
@@ -295,6 +301,44 @@ void conv_depthwise_backward_filter(const ConvArgs& a, const ConvSizes& s) {
     });
 }
 
+// Output positions cut into blocks of whole rows (or planes) along the outermost axis that has
+// more than one: block b covers units [b*units, ...) of that axis, each `unit` positions.
+struct PositionBlocks {
+    int axis = 0;
+    int64_t unit = 1, units = 1;
+
+    PositionBlocks(const WindowGeometry& g, int64_t max_positions) {
+        while (axis < 2 && g.out[axis] == 1) ++axis;
+        for (int d = axis + 1; d < 3; ++d) unit *= g.out[d];
+        units = std::max<int64_t>(1, max_positions / unit);
+    }
+    bool splits(const WindowGeometry& g) const { return units < g.out[axis]; }
+    // The geometry of the block starting at unit `first`: fewer outputs along the axis, the
+    // padding moved so that its output 0 reads where output `first` did.
+    WindowGeometry block(const WindowGeometry& g, int64_t first) const {
+        WindowGeometry part = g;
+        part.out[axis] = std::min(units, g.out[axis] - first);
+        part.pad_begin[axis] -= first * g.stride[axis];
+        return part;
+    }
+};
+
+// dW_g (+)= dy_g * columns^T for one image, its columns lowered block by block (PositionBlocks).
+template <class T>
+void filter_gradient_by_blocks(const T* x_image, const T* dy_image, const WindowGeometry& g, const ConvSizes& s,
+                               const PositionBlocks& blocks, int64_t out_channels, T* dw_group, bool accumulate,
+                               bool inner_parallel) {
+    std::vector<T>& buffer = thread_columns<T>();
+    for (int64_t first = 0; first < g.out[blocks.axis]; first += blocks.units) {
+        const WindowGeometry part = blocks.block(g, first);
+        const int64_t positions = part.out_size();
+        buffer.resize(static_cast<size_t>(s.depth * positions));
+        im2col(x_image, part, s.depth, buffer.data(), positions, inner_parallel);
+        gemm_rowmajor<T>(false, true, out_channels, s.depth, positions, dy_image + first * blocks.unit, s.out_size,
+                         buffer.data(), positions, dw_group, s.depth, accumulate || first > 0 ? 1.0 : 0.0);
+    }
+}
+
 // dW_g = sum over images of dy_g (Mg x P) * columns^T (P x depth). Images are cut into fixed
 // slices; each (slice, group) task writes its own partial dW, and partials are added in slice
 // order. Within a slice, images go by chunks: their dy rows and columns side by side, so one
@@ -317,6 +361,10 @@ void conv_backward_filter_typed(const ConvArgs& a) {
     const int64_t partials_budget = kFilterPartialsBytes / (filter_size * static_cast<int64_t>(sizeof(T)));
     const int64_t slices = std::max<int64_t>(1, std::min({a.batch, kFilterGradientSlices, partials_budget}));
     const int64_t chunk_images = std::max<int64_t>(1, kFilterGradientMinDepth / std::max<int64_t>(s.out_size, 1));
+    const PositionBlocks blocks(
+        a.geometry, std::max<int64_t>(kFilterGradientMinDepth,
+                                      kFilterColumnsBytes / (s.depth * static_cast<int64_t>(sizeof(T)))));
+    const bool by_blocks = !pointwise && blocks.splits(a.geometry);
     std::vector<T> partials(slices > 1 ? static_cast<size_t>(slices * filter_size) : 0);
     run_tasks(slices * a.groups, [&](int64_t task, bool inner_parallel) {
         const int64_t slice = task / a.groups;
@@ -325,6 +373,15 @@ void conv_backward_filter_typed(const ConvArgs& a) {
         T* dw_group = dw_slice + g * s.group_out_channels * s.depth;
         const int64_t first = a.batch * slice / slices;
         const int64_t last = a.batch * (slice + 1) / slices;
+        if (by_blocks) {
+            for (int64_t n = first; n < last; ++n) {
+                filter_gradient_by_blocks(x + (n * a.channels + g * s.group_channels) * s.in_size,
+                                          dy + (n * a.out_channels + g * s.group_out_channels) * s.out_size,
+                                          a.geometry, s, blocks, s.group_out_channels, dw_group, n > first,
+                                          inner_parallel);
+            }
+            return;
+        }
         for (int64_t n = first; n < last; n += chunk_images) {
             const int64_t images = std::min(chunk_images, last - n);
             const int64_t depth = images * s.out_size;  // of the GEMM
