@@ -29,8 +29,9 @@
 namespace mln::kernels {
 namespace {
 
-// At most this many batch slices whose filter gradients are summed separately and then added in
-// order: enough slices to occupy the threads at batch >= 8. Fewer where their partial sums would
+// At most this many batch slices (of images, or of (image, row block) pairs for large images)
+// whose filter gradients are summed separately and then added in order: enough slices to
+// occupy the threads at batch >= 8. Fewer where their partial sums would
 // take more than kFilterPartialsBytes (deep layers: the partials would be a pass over memory per
 // image). The count depends on the sizes only, so the result does not depend on the thread count.
 constexpr int64_t kFilterGradientSlices = 8;
@@ -323,20 +324,18 @@ struct PositionBlocks {
     }
 };
 
-// dW_g (+)= dy_g * columns^T for one image, its columns lowered block by block (PositionBlocks).
+// dW_g (+)= dy_g * columns^T over the positions of block `first` (PositionBlocks) of one image.
 template <class T>
-void filter_gradient_by_blocks(const T* x_image, const T* dy_image, const WindowGeometry& g, const ConvSizes& s,
-                               const PositionBlocks& blocks, int64_t out_channels, T* dw_group, bool accumulate,
-                               bool inner_parallel) {
+void filter_gradient_of_block(const T* x_image, const T* dy_image, const WindowGeometry& g, const ConvSizes& s,
+                              const PositionBlocks& blocks, int64_t first, T* dw_group, bool accumulate,
+                              bool inner_parallel) {
     std::vector<T>& buffer = thread_columns<T>();
-    for (int64_t first = 0; first < g.out[blocks.axis]; first += blocks.units) {
-        const WindowGeometry part = blocks.block(g, first);
-        const int64_t positions = part.out_size();
-        buffer.resize(static_cast<size_t>(s.depth * positions));
-        im2col(x_image, part, s.depth, buffer.data(), positions, inner_parallel);
-        gemm_rowmajor<T>(false, true, out_channels, s.depth, positions, dy_image + first * blocks.unit, s.out_size,
-                         buffer.data(), positions, dw_group, s.depth, accumulate || first > 0 ? 1.0 : 0.0);
-    }
+    const WindowGeometry part = blocks.block(g, first);
+    const int64_t positions = part.out_size();
+    buffer.resize(static_cast<size_t>(s.depth * positions));
+    im2col(x_image, part, s.depth, buffer.data(), positions, inner_parallel);
+    gemm_rowmajor<T>(false, true, s.group_out_channels, s.depth, positions, dy_image + first * blocks.unit,
+                     s.out_size, buffer.data(), positions, dw_group, s.depth, accumulate ? 1.0 : 0.0);
 }
 
 // dW_g = sum over images of dy_g (Mg x P) * columns^T (P x depth). Images are cut into fixed
@@ -359,29 +358,35 @@ void conv_backward_filter_typed(const ConvArgs& a) {
     const T* x = static_cast<const T*>(a.x.data);
     const T* dy = static_cast<const T*>(a.y.data);
     const int64_t partials_budget = kFilterPartialsBytes / (filter_size * static_cast<int64_t>(sizeof(T)));
-    const int64_t slices = std::max<int64_t>(1, std::min({a.batch, kFilterGradientSlices, partials_budget}));
     const int64_t chunk_images = std::max<int64_t>(1, kFilterGradientMinDepth / std::max<int64_t>(s.out_size, 1));
     const PositionBlocks blocks(
         a.geometry, std::max<int64_t>(kFilterGradientMinDepth,
                                       kFilterColumnsBytes / (s.depth * static_cast<int64_t>(sizeof(T)))));
     const bool by_blocks = !pointwise && blocks.splits(a.geometry);
+    // Slices cut the (image, block) pairs, so that one large image (batch 1) still gives
+    // the threads whole blocks to lower and multiply on their own, one barrier in all.
+    const int64_t image_blocks = by_blocks ? (a.geometry.out[blocks.axis] + blocks.units - 1) / blocks.units : 1;
+    const int64_t items = a.batch * image_blocks;
+    const int64_t slices = std::max<int64_t>(1, std::min({items, kFilterGradientSlices, partials_budget}));
     std::vector<T> partials(slices > 1 ? static_cast<size_t>(slices * filter_size) : 0);
     run_tasks(slices * a.groups, [&](int64_t task, bool inner_parallel) {
         const int64_t slice = task / a.groups;
         const int64_t g = task % a.groups;
         T* dw_slice = slices > 1 ? partials.data() + slice * filter_size : dw;
         T* dw_group = dw_slice + g * s.group_out_channels * s.depth;
-        const int64_t first = a.batch * slice / slices;
-        const int64_t last = a.batch * (slice + 1) / slices;
         if (by_blocks) {
-            for (int64_t n = first; n < last; ++n) {
-                filter_gradient_by_blocks(x + (n * a.channels + g * s.group_channels) * s.in_size,
-                                          dy + (n * a.out_channels + g * s.group_out_channels) * s.out_size,
-                                          a.geometry, s, blocks, s.group_out_channels, dw_group, n > first,
-                                          inner_parallel);
+            const int64_t first = items * slice / slices;
+            for (int64_t item = first; item < items * (slice + 1) / slices; ++item) {
+                const int64_t n = item / image_blocks;
+                filter_gradient_of_block(x + (n * a.channels + g * s.group_channels) * s.in_size,
+                                         dy + (n * a.out_channels + g * s.group_out_channels) * s.out_size,
+                                         a.geometry, s, blocks, item % image_blocks * blocks.units, dw_group,
+                                         item > first, inner_parallel);
             }
             return;
         }
+        const int64_t first = a.batch * slice / slices;
+        const int64_t last = a.batch * (slice + 1) / slices;
         for (int64_t n = first; n < last; n += chunk_images) {
             const int64_t images = std::min(chunk_images, last - n);
             const int64_t depth = images * s.out_size;  // of the GEMM
