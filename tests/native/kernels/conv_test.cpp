@@ -403,18 +403,20 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 }
 
 // Backward filter lowers an image whose column matrix exceeds its block budget a block of
-// output rows (or planes, or columns in 1-d) at a time: blocks of 18 + 7 rows, stride 2 with
-// dilation and asymmetric pads (20 + 10 rows), groups, 1-d (512 + 86 columns), 3-d (planes of
-// 4 + 2), a batch of 2, and 3 blocks of one image: the (image, block) pairs are the parallel
-// tasks, each summing its own partial; at 1, 2 and 3 threads.
+// output rows (or planes, or columns in 1-d) at a time, where that gives 4 blocks or more:
+// blocks of 18 rows (61 = 3 x 18 + 7), stride 2 with dilation and asymmetric pads (62 = 3 x 20
+// + 2), groups, 6 blocks of one image (the (image, block) pairs are the parallel tasks, each
+// summing its own partial), 1-d (1598 = 3 x 512 + 62 columns), 3-d (planes of 4 + 4 + 4 + 2),
+// and 2 blocks (not split); at 1, 2 and 3 threads.
 TEST_F(ConvTest, BackwardFilterLowersLargeImagesByBlocks) {
     const std::vector<ConvCase> cases = {
+        {{1, 32, 61, 27}, 5, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 32, 125, 50}, 3, {3, 3}, {2, 2}, {2, 2}, {1, 2}, {2, 1}, 1},
+        {{1, 32, 108, 27}, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 64, 61, 27}, 6, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2},
+        {{1, 128, 1600}, 4, {3}, {1}, {1}, {0}, {0}, 1},
+        {{1, 16, 14, 10, 12}, 3, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
         {{1, 32, 25, 27}, 5, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
-        {{1, 32, 61, 50}, 3, {3, 3}, {2, 2}, {2, 2}, {1, 2}, {2, 1}, 1},
-        {{1, 32, 54, 27}, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
-        {{2, 64, 25, 27}, 6, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2},
-        {{1, 128, 600}, 4, {3}, {1}, {1}, {0}, {0}, 1},
-        {{1, 16, 6, 10, 12}, 3, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
     };
     int32_t previous = 0;
     ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
