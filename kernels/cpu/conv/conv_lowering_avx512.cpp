@@ -127,7 +127,81 @@ void lower_column_panels_gather(const float* x, const WindowGeometry& g, int64_t
     }
 }
 
+// Per block column j: its output row and column (oh, ow); padding columns get a row no shift
+// brings inside the planes.
+struct PhaseOrigins {
+    alignas(64) int32_t h[kMaxPhaseColumns], w[kMaxPhaseColumns];
+};
+
 }  // namespace
+
+void split_phase_planes_avx512(const float* x, const WindowGeometry& g, int64_t channels, float* planes) {
+    const int64_t height = g.out[1], width = g.out[2], plane = height * width;
+    const int64_t in_h = g.in[1], in_w = g.in[2];
+    for (int64_t c = 0; c < channels; ++c) {
+        const float* xc = x + c * g.in_size();
+        float* pc = planes + c * 4 * plane;
+        for (int64_t ph = 0; ph < 2; ++ph) {
+            for (int64_t pw = 0; pw < 2; ++pw) {
+                float* dst = pc + (ph * 2 + pw) * plane;
+                // Columns 2j + pw inside the image: j < (in_w - pw + 1) / 2.
+                const int64_t inside_w = width < (in_w - pw + 1) / 2 ? width : (in_w - pw + 1) / 2;
+                for (int64_t i = 0; i < height; ++i) {
+                    const int64_t ih = 2 * i + ph;
+                    float* row = dst + i * width;
+                    // Plain loops: a std:: template instantiated here could replace the portable copy.
+                    const int64_t copied = ih < in_h ? inside_w : 0;
+                    const float* src = xc + ih * in_w + pw;
+                    for (int64_t j = 0; j < copied; ++j) row[j] = src[2 * j];
+                    for (int64_t j = copied; j < width; ++j) row[j] = 0.0f;
+                }
+            }
+        }
+    }
+}
+
+// Tap (channel, kh, kw) reads plane ((kh - pad_h) mod 2, (kw - pad_w) mod 2) of its channel at
+// row oh + floor((kh - pad_h) / 2), column ow + floor((kw - pad_w) / 2): input row
+// 2 * (oh + shift_h) + ph = 2 * oh - pad_h + kh, as the stride-2 window has it.
+void lower_phase_panels_avx512(const float* planes, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0,
+                               int64_t cols, int64_t nr, float* packed) {
+    const int64_t height = g.out[1], width = g.out[2], plane = height * width;
+    const int64_t padded = (cols + nr - 1) / nr * nr;
+    thread_local PhaseOrigins origins;
+    int64_t ow = q0 % width, oh = q0 / width;
+    for (int64_t j = 0; j < padded; ++j) {
+        origins.h[j] = static_cast<int32_t>(j < cols ? oh : INT32_MIN / 2);
+        origins.w[j] = static_cast<int32_t>(ow);
+        if (++ow == width) {
+            ow = 0;
+            ++oh;
+        }
+    }
+    const __m512i limit_h = _mm512_set1_epi32(static_cast<int32_t>(height));
+    const __m512i limit_w = _mm512_set1_epi32(static_cast<int32_t>(width));
+    TapWalker tap(g, pc);
+    for (int64_t p = 0; p < kc; ++p, tap.next()) {
+        const int64_t th = tap.kh - g.pad_begin[1], tw = tap.kw - g.pad_begin[2];
+        // Floor division by 2 and the parity, for negative offsets too.
+        const int64_t sh = th >> 1, sw = tw >> 1;
+        const float* source = planes + (tap.channel * 4 + (th & 1) * 2 + (tw & 1)) * plane + q0 + sh * width + sw;
+        const __m512i shift_h = _mm512_set1_epi32(static_cast<int32_t>(sh));
+        const __m512i shift_w = _mm512_set1_epi32(static_cast<int32_t>(sw));
+        float* row = packed + p * nr;
+        for (int64_t j = 0, lane = 0; j < padded; j += 16, lane += 16) {
+            if (lane == nr) {
+                lane = 0;
+                row += nr * kc;
+            }
+            // Unsigned compares take both bounds at once: a negative index is a huge unsigned one.
+            const __m512i h = _mm512_add_epi32(_mm512_load_si512(origins.h + j), shift_h);
+            const __m512i w = _mm512_add_epi32(_mm512_load_si512(origins.w + j), shift_w);
+            const __mmask16 inside =
+                _mm512_mask_cmplt_epu32_mask(_mm512_cmplt_epu32_mask(h, limit_h), w, limit_w);
+            _mm512_storeu_ps(row + lane, _mm512_maskz_loadu_ps(inside, source + j));
+        }
+    }
+}
 
 void lower_column_panels_avx512(const float* x, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0,
                                 int64_t cols, int64_t nr, float* packed) {
