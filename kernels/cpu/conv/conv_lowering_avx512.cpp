@@ -135,25 +135,31 @@ struct PhaseOrigins {
 
 }  // namespace
 
+// Input row ih goes to row ih / 2 of planes (ih % 2, 0) and (ih % 2, 1): 32 source elements give
+// 16 of each through two two-source permutes; lanes past the image load zeros.
 void split_phase_planes_avx512(const float* x, const WindowGeometry& g, int64_t channels, float* planes) {
     const int64_t height = g.out[1], width = g.out[2], plane = height * width;
     const int64_t in_h = g.in[1], in_w = g.in[2];
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     for (int64_t c = 0; c < channels; ++c) {
         const float* xc = x + c * g.in_size();
         float* pc = planes + c * 4 * plane;
         for (int64_t ph = 0; ph < 2; ++ph) {
-            for (int64_t pw = 0; pw < 2; ++pw) {
-                float* dst = pc + (ph * 2 + pw) * plane;
-                // Columns 2j + pw inside the image: j < (in_w - pw + 1) / 2.
-                const int64_t inside_w = width < (in_w - pw + 1) / 2 ? width : (in_w - pw + 1) / 2;
-                for (int64_t i = 0; i < height; ++i) {
-                    const int64_t ih = 2 * i + ph;
-                    float* row = dst + i * width;
-                    // Plain loops: a std:: template instantiated here could replace the portable copy.
-                    const int64_t copied = ih < in_h ? inside_w : 0;
-                    const float* src = xc + ih * in_w + pw;
-                    for (int64_t j = 0; j < copied; ++j) row[j] = src[2 * j];
-                    for (int64_t j = copied; j < width; ++j) row[j] = 0.0f;
+            for (int64_t i = 0; i < height; ++i) {
+                const int64_t ih = 2 * i + ph;
+                float* even_row = pc + ph * 2 * plane + i * width;
+                float* odd_row = even_row + plane;
+                const float* src = xc + ih * in_w;
+                const int64_t in_row = ih < in_h ? in_w : 0;  // rows past the image are zeros
+                for (int64_t j = 0; j < width; j += 16) {
+                    const int64_t left = in_row - 2 * j;
+                    const __m512 low = _mm512_maskz_loadu_ps(first_lanes(left > 0 ? left : 0), src + 2 * j);
+                    const __m512 high =
+                        _mm512_maskz_loadu_ps(first_lanes(left > 16 ? left - 16 : 0), src + 2 * j + 16);
+                    const __mmask16 store = first_lanes(width - j);
+                    _mm512_mask_storeu_ps(even_row + j, store, _mm512_permutex2var_ps(low, even, high));
+                    _mm512_mask_storeu_ps(odd_row + j, store, _mm512_permutex2var_ps(low, odd, high));
                 }
             }
         }

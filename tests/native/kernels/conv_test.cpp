@@ -375,6 +375,7 @@ TEST(ConvLoweringTest, PhasePlanePanelsMatchIm2col) {
         lowering_geometry({14, 15}, {3, 3}, {2, 2}, {1, 1}, {1, 1}),
         lowering_geometry({10, 8}, {2, 4}, {2, 2}, {1, 1}, {0, 1}),
         lowering_geometry({2, 3}, {3, 3}, {2, 2}, {1, 1}, {1, 1}),
+        lowering_geometry({9, 9}, {3, 3}, {2, 2}, {1, 1}, {2, 2}),  // planes past the image's rows and columns
     };
     const kernels::PhaseLowering<float> phases = kernels::phase_lowering<float>(MLN_ISA_AVX512);
     ASSERT_NE(phases.split, nullptr);
