@@ -3,7 +3,8 @@
 // where `columns` is the im2col matrix (im2col.hpp), never materialized: each KC x NC block of
 // it is lowered straight from the image into the GEMM's packed-B panel layout
 // (gemm_microkernel.hpp) by the ISA's lowering (conv_lowering.hpp), into a per-thread buffer that
-// stays in L2, and used there at once.
+// stays in L2, and used there at once. Stride-2 layers that the AVX-512 lowering takes from
+// polyphase planes have the planes split from the images first, by all threads.
 // Each MR x KC panel of the weights comes into L1 once per block and serves all its NR panels.
 // It is packed there (contiguous reads in the micro-kernel) when the block has at least
 // kPackedPanelsMinimum NR panels to share the packing; with fewer (small images, deep layers)

@@ -41,10 +41,12 @@ void lower_column_panels_avx512(const double* x, const WindowGeometry& g, int64_
 // out[2] of them (zeros past the image). Tap (kh, kw) then reads one plane at a fixed shift, so
 // a tap's row of the column matrix is the plane's elements q + shift under a mask of the
 // padding, as for stride 1 "same": one masked load per 16 columns instead of a strided copy per
-// image-row piece. Blocks of at most kMaxPhaseColumns (padded) columns. Not for 1x1 kernels:
-// they read one plane of the four, and the split costs more than it saves (ResNet-18's 1x1/2 on
-// Zen 5, one thread: 0.094 -> 0.112 ms), while its 3x3/2 layers went 0.77 -> 0.69 ms (56 wide)
-// and 0.74 -> 0.68 (28 wide).
+// image-row piece. Blocks of at most kMaxPhaseColumns (padded) columns. Measured on Zen 5, one
+// thread, lowering alone: the stem's 147 x 12544 columns 0.69-0.82 -> 0.38-0.45 ms plus a
+// 0.03 ms split; whole layers against oneDNN (min per call, interleaved): stem 1.56-1.60x ->
+// 1.52x, 3x3/2 1.58-1.67x -> 1.37x (56 wide), 1.46x -> 1.37-1.40x (28), 1.65-1.72x -> 1.60x
+// (14). Not for 1x1 kernels: they read one plane of the four, and the split cost more than it
+// saved (ResNet-18's 1x1/2: 0.094 -> 0.112 ms).
 constexpr int64_t kMaxPhaseColumns = 1024;
 
 inline bool phase_planes_apply(const WindowGeometry& g) {
