@@ -3,7 +3,8 @@
 // where `columns` is the im2col matrix (im2col.hpp), never materialized: each KC x NC block of
 // it is lowered straight from the image into the GEMM's packed-B panel layout
 // (gemm_microkernel.hpp) by the ISA's lowering (conv_lowering.hpp), into a per-thread buffer that
-// stays in L2, and used there at once.
+// stays in L2, and used there at once. Stride-2 layers that the AVX-512 lowering takes from
+// polyphase planes have the planes split from the images first, by all threads.
 // Each MR x KC panel of the weights comes into L1 once per block and serves all its NR panels.
 // It is packed there (contiguous reads in the micro-kernel) when the block has at least
 // kPackedPanelsMinimum NR panels to share the packing; with fewer (small images, deep layers)
@@ -67,6 +68,8 @@ struct Plan {
     const ConvArgs* args;
     GemmMicroKernelInfo<T> micro;
     ColumnPanelLowering<T> lower;
+    const T* source;              // what `lower` reads: x, or its polyphase planes
+    int64_t source_channel_size;  // elements per channel of source
     int64_t group_channels, group_out_channels, depth, out_size;
     int64_t depth_block, depth_blocks;
     int64_t column_block, column_blocks;
@@ -145,7 +148,7 @@ void run_task(const Plan<T>& p, int64_t task, T* workspace, const T* lowered) {
     const int64_t panels = ceil_div(cols, nr);
     const int64_t first_panel = chunk * p.chunk_panels;
     const int64_t last_panel = std::min(p.row_panels, first_panel + p.chunk_panels);
-    const T* x = p.x + (n * a.channels + g * p.group_channels) * a.geometry.in_size();
+    const T* x = p.source + (n * a.channels + g * p.group_channels) * p.source_channel_size;
     const int64_t y_offset = (n * a.out_channels + g * p.group_out_channels) * p.out_size;
     T* y = p.y + y_offset;
     const T* residual = p.residual != nullptr ? p.residual + y_offset : nullptr;
@@ -184,6 +187,12 @@ void run_task(const Plan<T>& p, int64_t task, T* workspace, const T* lowered) {
 
 template <class T>
 std::vector<T>& column_buffer() {
+    thread_local std::vector<T> buffer;
+    return buffer;
+}
+
+template <class T>
+std::vector<T>& phase_plane_buffer() {
     thread_local std::vector<T> buffer;
     return buffer;
 }
@@ -256,6 +265,22 @@ void conv_forward(const ConvArgs& a) {
     const int64_t tasks = base_tasks * p.row_chunks;
     const int64_t workspace_size = mr * p.depth_block + round_up(p.column_block, nr) * p.depth_block;
     const int64_t padded_block = round_up(p.column_block, nr);
+    // Stride-2 layers read polyphase planes (conv_lowering.hpp), split first by all threads.
+    p.source = p.x;
+    p.source_channel_size = a.geometry.in_size();
+    const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa());
+    if (phases.split != nullptr && phase_planes_apply(a.geometry) && nr % 16 == 0 &&
+        padded_block <= kMaxPhaseColumns) {
+        p.source_channel_size = phase_planes_channel_size(a.geometry);
+        std::vector<T>& planes = phase_plane_buffer<T>();
+        planes.resize(static_cast<size_t>(a.batch * a.channels * p.source_channel_size));
+        cpu::parallel_for(a.batch * a.channels, 1, [&](int64_t begin, int64_t end) {
+            phases.split(p.x + begin * a.geometry.in_size(), a.geometry, end - begin,
+                         planes.data() + begin * p.source_channel_size);
+        });
+        p.source = planes.data();
+        p.lower = phases.lower;
+    }
     const T* lowered = nullptr;
     if (shared) {
         std::vector<T>& all = lowered_buffer<T>();
@@ -265,7 +290,7 @@ void conv_forward(const ConvArgs& a) {
                 const int64_t b = i / p.depth_blocks;
                 const int64_t pc = i % p.depth_blocks * p.depth_block;
                 const int64_t q0 = b * p.column_block;
-                p.lower(p.x, a.geometry, pc, std::min(p.depth_block, p.depth - pc), q0,
+                p.lower(p.source, a.geometry, pc, std::min(p.depth_block, p.depth - pc), q0,
                         std::min(p.column_block, p.out_size - q0), nr, all.data() + (b * p.depth + pc) * padded_block);
             }
         });

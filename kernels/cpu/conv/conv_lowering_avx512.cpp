@@ -127,7 +127,87 @@ void lower_column_panels_gather(const float* x, const WindowGeometry& g, int64_t
     }
 }
 
+// Per block column j: its output row and column (oh, ow); padding columns get a row no shift
+// brings inside the planes.
+struct PhaseOrigins {
+    alignas(64) int32_t h[kMaxPhaseColumns], w[kMaxPhaseColumns];
+};
+
 }  // namespace
+
+// Input row ih goes to row ih / 2 of planes (ih % 2, 0) and (ih % 2, 1): 32 source elements give
+// 16 of each through two two-source permutes; lanes past the image load zeros.
+void split_phase_planes_avx512(const float* x, const WindowGeometry& g, int64_t channels, float* planes) {
+    const int64_t height = g.out[1], width = g.out[2], plane = height * width;
+    const int64_t in_h = g.in[1], in_w = g.in[2];
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int64_t c = 0; c < channels; ++c) {
+        const float* xc = x + c * g.in_size();
+        float* pc = planes + c * 4 * plane;
+        for (int64_t ph = 0; ph < 2; ++ph) {
+            for (int64_t i = 0; i < height; ++i) {
+                const int64_t ih = 2 * i + ph;
+                float* even_row = pc + ph * 2 * plane + i * width;
+                float* odd_row = even_row + plane;
+                const float* src = xc + ih * in_w;
+                const int64_t in_row = ih < in_h ? in_w : 0;  // rows past the image are zeros
+                for (int64_t j = 0; j < width; j += 16) {
+                    const int64_t left = in_row - 2 * j;
+                    const __m512 low = _mm512_maskz_loadu_ps(first_lanes(left > 0 ? left : 0), src + 2 * j);
+                    const __m512 high =
+                        _mm512_maskz_loadu_ps(first_lanes(left > 16 ? left - 16 : 0), src + 2 * j + 16);
+                    const __mmask16 store = first_lanes(width - j);
+                    _mm512_mask_storeu_ps(even_row + j, store, _mm512_permutex2var_ps(low, even, high));
+                    _mm512_mask_storeu_ps(odd_row + j, store, _mm512_permutex2var_ps(low, odd, high));
+                }
+            }
+        }
+    }
+}
+
+// Tap (channel, kh, kw) reads plane ((kh - pad_h) mod 2, (kw - pad_w) mod 2) of its channel at
+// row oh + floor((kh - pad_h) / 2), column ow + floor((kw - pad_w) / 2): input row
+// 2 * (oh + shift_h) + ph = 2 * oh - pad_h + kh, as the stride-2 window has it.
+void lower_phase_panels_avx512(const float* planes, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0,
+                               int64_t cols, int64_t nr, float* packed) {
+    const int64_t height = g.out[1], width = g.out[2], plane = height * width;
+    const int64_t padded = (cols + nr - 1) / nr * nr;
+    thread_local PhaseOrigins origins;
+    int64_t ow = q0 % width, oh = q0 / width;
+    for (int64_t j = 0; j < padded; ++j) {
+        origins.h[j] = static_cast<int32_t>(j < cols ? oh : INT32_MIN / 2);
+        origins.w[j] = static_cast<int32_t>(ow);
+        if (++ow == width) {
+            ow = 0;
+            ++oh;
+        }
+    }
+    const __m512i limit_h = _mm512_set1_epi32(static_cast<int32_t>(height));
+    const __m512i limit_w = _mm512_set1_epi32(static_cast<int32_t>(width));
+    TapWalker tap(g, pc);
+    for (int64_t p = 0; p < kc; ++p, tap.next()) {
+        const int64_t th = tap.kh - g.pad_begin[1], tw = tap.kw - g.pad_begin[2];
+        // Floor division by 2 and the parity, for negative offsets too.
+        const int64_t sh = th >> 1, sw = tw >> 1;
+        const float* source = planes + (tap.channel * 4 + (th & 1) * 2 + (tw & 1)) * plane + q0 + sh * width + sw;
+        const __m512i shift_h = _mm512_set1_epi32(static_cast<int32_t>(sh));
+        const __m512i shift_w = _mm512_set1_epi32(static_cast<int32_t>(sw));
+        float* row = packed + p * nr;
+        for (int64_t j = 0, lane = 0; j < padded; j += 16, lane += 16) {
+            if (lane == nr) {
+                lane = 0;
+                row += nr * kc;
+            }
+            // Unsigned compares take both bounds at once: a negative index is a huge unsigned one.
+            const __m512i h = _mm512_add_epi32(_mm512_load_si512(origins.h + j), shift_h);
+            const __m512i w = _mm512_add_epi32(_mm512_load_si512(origins.w + j), shift_w);
+            const __mmask16 inside =
+                _mm512_mask_cmplt_epu32_mask(_mm512_cmplt_epu32_mask(h, limit_h), w, limit_w);
+            _mm512_storeu_ps(row + lane, _mm512_maskz_loadu_ps(inside, source + j));
+        }
+    }
+}
 
 void lower_column_panels_avx512(const float* x, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0,
                                 int64_t cols, int64_t nr, float* packed) {
