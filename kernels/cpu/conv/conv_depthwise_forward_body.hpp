@@ -21,6 +21,53 @@
 namespace mln::kernels {
 namespace {
 
+// One output row of blocked positions: kUnroll positions at a time, each tap's lanes loaded once
+// for all of them, the sums in registers over every tap. Width is the kernel width when it is a
+// compile-time constant (3, MobileNet's), else 0 and read from g.
+constexpr int64_t kUnroll = 4;
+
+template <int64_t Width, class T>
+void forward_row(const T* window_row, const T* taps, const T* bias_lanes, const WindowGeometry& g,
+                 const int64_t tap_step[3], T* y_row) {
+    constexpr int64_t L = kLanes<T>;
+    const int64_t width = Width != 0 ? Width : g.kernel[2];
+    const int64_t step_d = tap_step[0], step_h = tap_step[1], step_w = tap_step[2];
+    const int64_t position_step = g.stride[2] * L;
+    int64_t ow = 0;
+    for (; ow + kUnroll <= g.out[2]; ow += kUnroll) {
+        const T* window = window_row + ow * position_step;
+        T sum[kUnroll][L];
+        for (int64_t u = 0; u < kUnroll; ++u) {
+            for (int64_t j = 0; j < L; ++j) sum[u][j] = bias_lanes[j];
+        }
+        const T* tap = taps;
+        for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+            for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+                const T* at = window + kd * step_d + kh * step_h;
+                for (int64_t kw = 0; kw < width; ++kw, tap += L, at += step_w) {
+                    for (int64_t u = 0; u < kUnroll; ++u) lanes_multiply_add(sum[u], tap, at + u * position_step);
+                }
+            }
+        }
+        for (int64_t u = 0; u < kUnroll; ++u) {
+            for (int64_t j = 0; j < L; ++j) y_row[(ow + u) * L + j] = sum[u][j];
+        }
+    }
+    for (; ow < g.out[2]; ++ow) {
+        const T* window = window_row + ow * position_step;
+        T sum[L];
+        for (int64_t j = 0; j < L; ++j) sum[j] = bias_lanes[j];
+        const T* tap = taps;
+        for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+            for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+                const T* at = window + kd * step_d + kh * step_h;
+                for (int64_t kw = 0; kw < width; ++kw, tap += L, at += step_w) lanes_multiply_add(sum, tap, at);
+            }
+        }
+        for (int64_t j = 0; j < L; ++j) y_row[ow * L + j] = sum[j];
+    }
+}
+
 template <class Tile, class T>
 void depthwise_forward_block_body(const T* x, const T* w, const T* bias, const WindowGeometry& g, int64_t channels,
                                   T* y) {
@@ -44,18 +91,24 @@ void depthwise_forward_block_body(const T* x, const T* w, const T* bias, const W
     taps_blocked(w, channels, kernel_size, taps);
     std::fill(bias_lanes, bias_lanes + L, T(0));
     if (bias != nullptr) std::copy(bias, bias + channels, bias_lanes);
-    std::fill(padded, padded + padded_size * L, T(0));
+    // Each padded row: the input row's blocked positions, zeros on both sides (all zeros for
+    // rows that no input row reaches); the interior is written once, not zeroed first.
     const int64_t w_begin = std::max<int64_t>(0, -g.pad_begin[2]);
-    const int64_t w_end = std::min(g.in[2], extent[2] - g.pad_begin[2]);
-    for (int64_t id = 0; id < g.in[0]; ++id) {
-        const int64_t pd = id + g.pad_begin[0];
-        if (pd < 0 || pd >= extent[0]) continue;
-        for (int64_t ih = 0; ih < g.in[1]; ++ih) {
-            const int64_t ph = ih + g.pad_begin[1];
-            if (ph < 0 || ph >= extent[1] || w_begin >= w_end) continue;
+    const int64_t w_end = std::max(w_begin, std::min(g.in[2], extent[2] - g.pad_begin[2]));
+    const int64_t left = w_begin + g.pad_begin[2], right = w_end + g.pad_begin[2];  // interior [left, right)
+    for (int64_t pd = 0; pd < extent[0]; ++pd) {
+        const int64_t id = pd - g.pad_begin[0];
+        for (int64_t ph = 0; ph < extent[1]; ++ph) {
+            const int64_t ih = ph - g.pad_begin[1];
+            T* row = padded + (pd * extent[1] + ph) * extent[2] * L;
+            if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1] || left >= right) {
+                std::fill(row, row + extent[2] * L, T(0));
+                continue;
+            }
+            std::fill(row, row + left * L, T(0));
             const T* src = blocked + ((id * g.in[1] + ih) * g.in[2] + w_begin) * L;
-            std::copy(src, src + (w_end - w_begin) * L,
-                      padded + ((pd * extent[1] + ph) * extent[2] + w_begin + g.pad_begin[2]) * L);
+            std::copy(src, src + (right - left) * L, row + left * L);
+            std::fill(row + right * L, row + extent[2] * L, T(0));
         }
     }
     // Steps between taps along each axis, in blocked elements.
@@ -66,20 +119,10 @@ void depthwise_forward_block_body(const T* x, const T* w, const T* bias, const W
         for (int64_t oh = 0; oh < g.out[1]; ++oh) {
             const T* window_row = padded + ((od * g.stride[0] * extent[1] + oh * g.stride[1]) * extent[2]) * L;
             T* y_row = y_blocked + (od * g.out[1] + oh) * g.out[2] * L;
-            for (int64_t ow = 0; ow < g.out[2]; ++ow) {
-                const T* window = window_row + ow * g.stride[2] * L;
-                T sum[L];
-                for (int64_t j = 0; j < L; ++j) sum[j] = bias_lanes[j];
-                const T* tap = taps;
-                for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
-                    for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
-                        const T* at = window + kd * tap_step[0] + kh * tap_step[1];
-                        for (int64_t kw = 0; kw < g.kernel[2]; ++kw, tap += L, at += tap_step[2]) {
-                            lanes_multiply_add(sum, tap, at);
-                        }
-                    }
-                }
-                for (int64_t j = 0; j < L; ++j) y_row[ow * L + j] = sum[j];
+            if (g.kernel[2] == 3) {
+                forward_row<3>(window_row, taps, bias_lanes, g, tap_step, y_row);
+            } else {
+                forward_row<0>(window_row, taps, bias_lanes, g, tap_step, y_row);
             }
         }
     }
