@@ -22,57 +22,60 @@ namespace mln::kernels {
 namespace {
 
 // One output row of blocked positions: kUnroll positions at a time, each tap's lanes loaded once
-// for all of them, the sums in registers over every tap. Width is the kernel width when it is a
-// compile-time constant (3, MobileNet's), else 0 and read from g.
+// for all of them, the sums over every tap. Width is the kernel width when it is a compile-time
+// constant (3, MobileNet's), else 0 and read from g. The portable one; an ISA file may pass its
+// own (the Row parameter of the body) where the compiler would keep the sums in memory.
 constexpr int64_t kUnroll = 4;
 
-template <int64_t Width, class T>
-void forward_row(const T* window_row, const T* taps, const T* bias_lanes, const WindowGeometry& g,
-                 const int64_t tap_step[3], T* y_row) {
-    constexpr int64_t L = kLanes<T>;
-    const int64_t width = Width != 0 ? Width : g.kernel[2];
-    const int64_t step_d = tap_step[0], step_h = tap_step[1], step_w = tap_step[2];
-    const int64_t position_step = g.stride[2] * L;
-    int64_t ow = 0;
-    for (; ow + kUnroll <= g.out[2]; ow += kUnroll) {
-        const T* window = window_row + ow * position_step;
-        T sum[kUnroll][L];
-        for (int64_t u = 0; u < kUnroll; ++u) {
-            for (int64_t j = 0; j < L; ++j) sum[u][j] = bias_lanes[j];
-        }
-        const T* tap = taps;
-        for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
-            for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
-                const T* at = window + kd * step_d + kh * step_h;
-                for (int64_t kw = 0; kw < width; ++kw, tap += L, at += step_w) {
-                    for (int64_t u = 0; u < kUnroll; ++u) lanes_multiply_add(sum[u], tap, at + u * position_step);
+struct PortableRow {
+    template <int64_t Width, class T>
+    static void run(const T* window_row, const T* taps, const T* bias_lanes, const WindowGeometry& g,
+                    const int64_t tap_step[3], T* y_row) {
+        constexpr int64_t L = kLanes<T>;
+        const int64_t width = Width != 0 ? Width : g.kernel[2];
+        const int64_t step_d = tap_step[0], step_h = tap_step[1], step_w = tap_step[2];
+        const int64_t position_step = g.stride[2] * L;
+        int64_t ow = 0;
+        for (; ow + kUnroll <= g.out[2]; ow += kUnroll) {
+            const T* window = window_row + ow * position_step;
+            T sum[kUnroll][L];
+            for (int64_t u = 0; u < kUnroll; ++u) {
+                for (int64_t j = 0; j < L; ++j) sum[u][j] = bias_lanes[j];
+            }
+            const T* tap = taps;
+            for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+                for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+                    const T* at = window + kd * step_d + kh * step_h;
+                    for (int64_t kw = 0; kw < width; ++kw, tap += L, at += step_w) {
+                        for (int64_t u = 0; u < kUnroll; ++u) lanes_multiply_add(sum[u], tap, at + u * position_step);
+                    }
                 }
             }
-        }
-        for (int64_t u = 0; u < kUnroll; ++u) {
-            for (int64_t j = 0; j < L; ++j) y_row[(ow + u) * L + j] = sum[u][j];
-        }
-    }
-    for (; ow < g.out[2]; ++ow) {
-        const T* window = window_row + ow * position_step;
-        T sum[L];
-        for (int64_t j = 0; j < L; ++j) sum[j] = bias_lanes[j];
-        const T* tap = taps;
-        for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
-            for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
-                const T* at = window + kd * step_d + kh * step_h;
-                for (int64_t kw = 0; kw < width; ++kw, tap += L, at += step_w) lanes_multiply_add(sum, tap, at);
+            for (int64_t u = 0; u < kUnroll; ++u) {
+                for (int64_t j = 0; j < L; ++j) y_row[(ow + u) * L + j] = sum[u][j];
             }
         }
-        for (int64_t j = 0; j < L; ++j) y_row[ow * L + j] = sum[j];
+        for (; ow < g.out[2]; ++ow) {
+            const T* window = window_row + ow * position_step;
+            T sum[L];
+            for (int64_t j = 0; j < L; ++j) sum[j] = bias_lanes[j];
+            const T* tap = taps;
+            for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+                for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+                    const T* at = window + kd * step_d + kh * step_h;
+                    for (int64_t kw = 0; kw < width; ++kw, tap += L, at += step_w) lanes_multiply_add(sum, tap, at);
+                }
+            }
+            for (int64_t j = 0; j < L; ++j) y_row[ow * L + j] = sum[j];
+        }
     }
-}
+};
 
 // Output rows per strip: the bordered input rows a strip reads take about this many bytes, so
 // the strip's blocked copies stay in the L2 cache between being written and read.
 constexpr int64_t kStripBytes = 96 << 10;
 
-template <class Tile, class T>
+template <class Tile, class Row, class T>
 void depthwise_forward_block_body(const T* x, const T* w, const T* bias, const WindowGeometry& g, int64_t channels,
                                   T* y) {
     constexpr int64_t L = kLanes<T>;
@@ -141,9 +144,9 @@ void depthwise_forward_block_body(const T* x, const T* w, const T* bias, const W
                 const T* window_row = padded + ((od * g.stride[0] * rows + oh * g.stride[1] - ph0) * extent[2]) * L;
                 T* y_row = y_blocked + (od * (oh1 - oh0) + oh - oh0) * g.out[2] * L;
                 if (g.kernel[2] == 3) {
-                    forward_row<3>(window_row, taps, bias_lanes, g, tap_step, y_row);
+                    Row::template run<3>(window_row, taps, bias_lanes, g, tap_step, y_row);
                 } else {
-                    forward_row<0>(window_row, taps, bias_lanes, g, tap_step, y_row);
+                    Row::template run<0>(window_row, taps, bias_lanes, g, tap_step, y_row);
                 }
             }
         }
