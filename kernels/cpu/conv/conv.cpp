@@ -109,7 +109,8 @@ void finish_block(T* y_block, const T* addend, GemmActivation<T> activation, int
 
 // The channel-blocked kernel (every tap one full-width FMA over a block of channels) beat the
 // per-channel one on every MobileNet-v2 depthwise layer, 112-wide rows included (conv_vs_onednn,
-// 1 thread: 2.2-3x faster at 112 and 56 wide, 3-5x at 28, 14 and 7). Per-channel stays for
+// 1 thread, AVX-512: 2.2-3x faster at 112 and 56 wide, 3-5x at 28, 14 and 7; AVX2: 1.3x at 112,
+// 2-6x from 28 down). Per-channel stays for
 // images with under half a block of channels on rows of a register or more of outputs, where
 // the blocked kernel's lanes would mostly be idle.
 template <class T>
