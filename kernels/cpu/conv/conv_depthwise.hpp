@@ -14,6 +14,11 @@
 
 namespace mln::kernels {
 
+// Channels per block of the channel-blocked kernels (conv_depthwise_blocked.hpp): 64 bytes, one
+// AVX-512 register (two AVX2 ones).
+template <class T>
+constexpr int64_t kDepthwiseBlock = 64 / static_cast<int64_t>(sizeof(T));
+
 // y (out) = sum over taps of w[tap] * x (in) + bias, for one channel.
 template <class T>
 using DepthwiseChannelKernel = void (*)(const T* x, const T* w, T bias, const WindowGeometry& g, T* y);
@@ -28,6 +33,29 @@ void conv_depthwise_channel_avx512(const double* x, const double* w, double bias
                                    double* y);
 #endif
 
+// y (channels x out, overwritten) = sum over taps of w[tap] * x (channels x in) + bias, for
+// `channels` <= kDepthwiseBlock consecutive channels of one image (w: channels x taps, bias:
+// `channels` values or nullptr), computed in the channel-blocked layout: every tap is one
+// full-width FMA over the block whatever the row width (conv_depthwise_forward_body.hpp).
+template <class T>
+using DepthwiseForwardBlockKernel = void (*)(const T* x, const T* w, const T* bias, const WindowGeometry& g,
+                                             int64_t channels, T* y);
+
+void conv_depthwise_forward_block_scalar(const float* x, const float* w, const float* bias, const WindowGeometry& g,
+                                         int64_t channels, float* y);
+void conv_depthwise_forward_block_scalar(const double* x, const double* w, const double* bias,
+                                         const WindowGeometry& g, int64_t channels, double* y);
+#if defined(MYELIN_X86_64_KERNELS)
+void conv_depthwise_forward_block_avx2(const float* x, const float* w, const float* bias, const WindowGeometry& g,
+                                       int64_t channels, float* y);
+void conv_depthwise_forward_block_avx2(const double* x, const double* w, const double* bias, const WindowGeometry& g,
+                                       int64_t channels, double* y);
+void conv_depthwise_forward_block_avx512(const float* x, const float* w, const float* bias, const WindowGeometry& g,
+                                         int64_t channels, float* y);
+void conv_depthwise_forward_block_avx512(const double* x, const double* w, const double* bias,
+                                         const WindowGeometry& g, int64_t channels, double* y);
+#endif
+
 template <class T>
 DepthwiseChannelKernel<T> conv_depthwise_channel_kernel(mln_isa isa) {
 #if defined(MYELIN_X86_64_KERNELS)
@@ -36,6 +64,16 @@ DepthwiseChannelKernel<T> conv_depthwise_channel_kernel(mln_isa isa) {
 #endif
     (void)isa;
     return static_cast<DepthwiseChannelKernel<T>>(conv_depthwise_channel_scalar);
+}
+
+template <class T>
+DepthwiseForwardBlockKernel<T> conv_depthwise_forward_block_kernel(mln_isa isa) {
+#if defined(MYELIN_X86_64_KERNELS)
+    if (isa == MLN_ISA_AVX512) return static_cast<DepthwiseForwardBlockKernel<T>>(conv_depthwise_forward_block_avx512);
+    if (cpu::runs_avx2(isa)) return static_cast<DepthwiseForwardBlockKernel<T>>(conv_depthwise_forward_block_avx2);
+#endif
+    (void)isa;
+    return static_cast<DepthwiseForwardBlockKernel<T>>(conv_depthwise_forward_block_scalar);
 }
 
 }  // namespace mln::kernels

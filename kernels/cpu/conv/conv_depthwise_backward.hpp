@@ -12,12 +12,9 @@
 
 #include "core/nn_args.hpp"
 #include "cpu/isa.hpp"
+#include "kernels/cpu/conv/conv_depthwise.hpp"
 
 namespace mln::kernels {
-
-// Channels per block: 64 bytes, one AVX-512 register (two AVX2 ones).
-template <class T>
-constexpr int64_t kDepthwiseBlock = 64 / static_cast<int64_t>(sizeof(T));
 
 // dx (channels x in, overwritten) = the adjoint of the forward window sum applied to dy
 // (channels x out), for `channels` <= kDepthwiseBlock consecutive channels of one image; w holds

@@ -1,5 +1,6 @@
-// Depthwise convolution forward on rows wide enough for whole registers of outputs (the
-// register-blocked f32 body of AVX2 and AVX-512) against the reference twin, at every ISA:
+// Depthwise convolution forward against the reference twin at every ISA, on the per-channel
+// kernels (few channels on rows wide enough for whole registers of outputs) and on the
+// channel-blocked kernel (half a block of channels or more):
 // strides 1, 2 (shuffled loads) and 3 (gathers), dilation, asymmetric padding, 1-d and 3-d,
 // and a NaN in x, which must reach exactly the outputs whose windows hold it.
 #include <cmath>
@@ -27,17 +28,12 @@ std::vector<int64_t> y_shape_of(const DepthwiseCase& c) {
     return shape;
 }
 
-class ConvDepthwiseTest : public CpuDeviceTest {};
+class ConvDepthwiseTest : public CpuDeviceTest {
+protected:
+    void expect_match_reference_at_every_isa(const std::vector<DepthwiseCase>& cases);
+};
 
-TEST_F(ConvDepthwiseTest, WideRowsMatchReferenceAtEveryIsa) {
-    const std::vector<DepthwiseCase> cases = {
-        {{2, 3, 9, 112}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}},
-        {{1, 4, 8, 113}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}},
-        {{1, 2, 6, 97}, {3, 5}, {1, 3}, {1, 2}, {2, 1}, {0, 3}},
-        {{2, 3, 71}, {7}, {2}, {1}, {3}, {3}},
-        {{1, 2, 3, 4, 59}, {2, 3, 3}, {1, 1, 2}, {1, 1, 1}, {1, 1, 1}, {0, 1, 1}},
-        {{1, 2, 5, 40}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}},
-    };
+void ConvDepthwiseTest::expect_match_reference_at_every_isa(const std::vector<DepthwiseCase>& cases) {
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const DepthwiseCase& c : cases) {
@@ -70,6 +66,36 @@ TEST_F(ConvDepthwiseTest, WideRowsMatchReferenceAtEveryIsa) {
             }
         }
     }
+}
+
+// Few channels on wide rows: the per-channel kernels.
+TEST_F(ConvDepthwiseTest, WideRowsMatchReferenceAtEveryIsa) {
+    expect_match_reference_at_every_isa({
+        {{2, 3, 9, 112}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}},
+        {{1, 4, 8, 113}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}},
+        {{1, 2, 6, 97}, {3, 5}, {1, 3}, {1, 2}, {2, 1}, {0, 3}},
+        {{2, 3, 71}, {7}, {2}, {1}, {3}, {3}},
+        {{1, 2, 3, 4, 59}, {2, 3, 3}, {1, 1, 2}, {1, 1, 1}, {1, 1, 1}, {0, 1, 1}},
+        {{1, 2, 5, 40}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}},
+    });
+}
+
+// Half a block of channels or more: the channel-blocked kernel. Channel counts that are not
+// multiples of the 16-lane block (a partial last block), rows shorter than a tile of 16
+// positions and rows that are not multiples of it, images tall enough for several strips of
+// rows (stride 1 and 2), dilation, asymmetric and negative-free padding, stride 3, 1-d and 3-d.
+TEST_F(ConvDepthwiseTest, ChannelBlocksMatchReferenceAtEveryIsa) {
+    expect_match_reference_at_every_isa({
+        {{1, 37, 45, 120}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}},
+        {{2, 21, 61, 101}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}},
+        {{1, 17, 30, 64}, {3, 3}, {1, 1}, {2, 2}, {2, 1}, {1, 2}},
+        {{1, 16, 7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}},
+        {{1, 24, 14, 14}, {5, 5}, {2, 2}, {1, 1}, {2, 1}, {1, 2}},
+        {{1, 33, 13, 11}, {3, 2}, {1, 1}, {1, 1}, {0, 0}, {0, 0}},
+        {{2, 19, 70}, {7}, {3}, {1}, {3}, {2}},
+        {{1, 18, 4, 6, 9}, {2, 3, 3}, {1, 2, 1}, {1, 1, 2}, {1, 1, 2}, {0, 1, 2}},
+        {{1, 9, 1, 1}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}},
+    });
 }
 
 }  // namespace
