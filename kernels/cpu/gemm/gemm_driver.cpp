@@ -43,8 +43,6 @@ constexpr int64_t kDepthBlockBytes = 256 * 4;
 constexpr int64_t kRowBlockBytes = 240 * 4;
 // Packed B for a whole column block (K x NC), double-buffered: a share of the 32 MiB L3.
 constexpr int64_t kPackedBBytes = 4 << 20;
-// Work (multiply-adds) from which a second thread pays for its start and the hand-offs.
-constexpr double kParallelMinimumWork = 80.0 * 80 * 80;
 // Depth up to which the unpacked path may run (the work limit is the micro-kernel's
 // direct_max_work: up to there packing would cost more than it saves).
 constexpr int64_t kDirectMaximumDepth = 512;
@@ -380,7 +378,7 @@ void gemm_typed(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     // Multiply-adds, in double: the product of three int64 can overflow.
     const double work = static_cast<double>(args.m) * static_cast<double>(args.n) * static_cast<double>(args.k);
     const int32_t threads = cpu::thread_pool().thread_count();
-    if (threads > 1 && work >= kParallelMinimumWork) {
+    if (threads > 1 && work >= static_cast<double>(micro.parallel_min_work)) {
         gemm_packed(p, threads);
     } else if (work <= static_cast<double>(micro.direct_max_work) && args.k <= kDirectMaximumDepth) {
         gemm_direct(p);
@@ -415,7 +413,7 @@ void gemm_batched(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     // Small matrices: one thread per matrix (a product run inside the region stays on its
     // thread). Large ones: one after the other, each on the whole team.
     const bool small = static_cast<double>(args.m) * static_cast<double>(args.n) * static_cast<double>(args.k) <
-                       kParallelMinimumWork;
+                       static_cast<double>(micro.parallel_min_work);
     cpu::parallel_for(count, small ? 1 : count, [&](int64_t begin, int64_t end) {
         for (int64_t index = begin; index < end; ++index) gemm_typed<T>(batch_element(args, index), micro);
     });

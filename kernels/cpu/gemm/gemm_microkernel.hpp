@@ -53,6 +53,9 @@ struct GemmMicroKernelInfo {
     // place through `strided`, B in place when its rows are contiguous). Measured per kernel:
     // packing pays off sooner for the 6 x 16 AVX2 kernel on Zen 3 than for 8 x 32 on Zen 5.
     int64_t direct_max_work = 96 * 96 * 96;
+    // Multiply-adds from which a second thread pays for its start and the hand-offs (a faster
+    // kernel finishes small products before a team would).
+    int64_t parallel_min_work = 80 * 80 * 80;
 };
 
 // Largest MR * NR of any micro-kernel (scratch tiles are sized by it).

@@ -56,9 +56,12 @@ GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa) {
         // Unpacked up to 320^3: on Zen 5 (one thread, min of batches, against the packed path)
         // 128^3 1.07-1.14x, 256^3 and 784x256x128 about 1.0-1.05x, 384^3 1.02-1.05x, while
         // 512^3 with A transposed lost 9% (its columns 2 KiB apart).
+        // A second thread from 20 M multiply-adds: below that one thread was faster on Zen 5
+        // (gemm_vs_openblas, median GFLOP/s, 1 thread / 2 threads: 128^3 191 / 93,
+        // 128x128x256 197 / 117, 256^3 200 / 199; 784x256x128 193 / 273).
         return {"sgemm_avx512_8x32", 8, 32, sgemm_avx512_8x32_packed, sgemm_avx512_8x32_strided,
                 {sgemm_avx512_pack_a8_rows, sgemm_avx512_pack_b32_rows, sgemm_avx512_pack_b32_columns},
-                320 * 320 * 320};
+                320 * 320 * 320, 20'000'000};
     }
     if (cpu::runs_avx2(isa)) {
         return {"sgemm_avx2_6x16", 6, 16, sgemm_avx2_6x16_packed, sgemm_avx2_6x16_strided,
