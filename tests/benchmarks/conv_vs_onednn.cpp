@@ -27,6 +27,8 @@
 #include <thread>
 #include <vector>
 
+#include "peer_bench.hpp"
+
 namespace {
 
 struct Layer {
@@ -89,42 +91,14 @@ void check(mln_status status, const char* what) {
 }
 
 mln_tensor_desc nchw(float* data, int64_t n, int64_t c, int64_t h, int64_t w) {
-    mln_tensor_desc desc{};
-    desc.data = data;
-    desc.dtype = MLN_DTYPE_F32;
-    desc.rank = 4;
-    const int64_t shape[4] = {n, c, h, w};
-    int64_t stride = 1;
-    for (int d = 3; d >= 0; --d) {
-        desc.shape[d] = shape[d];
-        desc.strides[d] = stride;
-        stride *= shape[d];
-    }
-    return desc;
+    return peer_bench::contiguous(data, MLN_DTYPE_F32, {n, c, h, w});
 }
 
-// Seconds per call of `run`, timed over a batch of at least kBatchSeconds. A pause first lets
-// the other library's idle threads stop spinning (OpenMP's and Myelin's pools both spin a while
-// after work), so neither is timed against the other's spinning threads.
 template <class Run>
 double time_batch(Run&& run) {
-    using clock = std::chrono::steady_clock;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    int calls = 0;
-    const auto start = clock::now();
-    double elapsed = 0.0;
-    do {
-        run();
-        ++calls;
-        elapsed = std::chrono::duration<double>(clock::now() - start).count();
-    } while (elapsed < kBatchSeconds);
-    return elapsed / calls;
+    return peer_bench::seconds_per_call(run, kBatchSeconds, std::chrono::milliseconds(5));
 }
-
-double median(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    return values[values.size() / 2];
-}
+using peer_bench::median;
 
 // Largest |mine - theirs| relative to 1 + the largest |theirs|: the scale of the tensor, since
 // gradient entries that are sums over a whole batch may cancel to near zero. NaN anywhere gives

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "peer_bench.hpp"
+
 namespace {
 
 constexpr double kBatchSeconds = 0.03;
@@ -32,18 +34,8 @@ void check(mln_status status, const char* what) {
     }
 }
 
-mln_tensor_desc tensor(void* data, mln_dtype dtype, std::vector<int64_t> shape) {
-    mln_tensor_desc desc{};
-    desc.data = data;
-    desc.dtype = dtype;
-    desc.rank = static_cast<int32_t>(shape.size());
-    int64_t stride = 1;
-    for (int d = desc.rank - 1; d >= 0; --d) {
-        desc.shape[d] = shape[static_cast<size_t>(d)];
-        desc.strides[d] = stride;
-        stride *= shape[static_cast<size_t>(d)];
-    }
-    return desc;
+mln_tensor_desc tensor(void* data, mln_dtype dtype, const std::vector<int64_t>& shape) {
+    return peer_bench::contiguous(data, dtype, shape);
 }
 
 double now_seconds() {

@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "peer_bench.hpp"
+
 namespace {
 
 constexpr double kBatchSeconds = 0.05;
@@ -38,19 +40,7 @@ void check(mln_status status, const char* what) {
     if (status != MLN_STATUS_OK) fail(std::string(what) + ": " + mln_last_error());
 }
 
-mln_tensor_desc contiguous(void* data, mln_dtype dtype, std::vector<int64_t> shape) {
-    mln_tensor_desc desc{};
-    desc.data = data;
-    desc.dtype = dtype;
-    desc.rank = static_cast<int32_t>(shape.size());
-    int64_t stride = 1;
-    for (int d = desc.rank - 1; d >= 0; --d) {
-        desc.shape[d] = shape[static_cast<size_t>(d)];
-        desc.strides[d] = stride;
-        stride *= shape[static_cast<size_t>(d)];
-    }
-    return desc;
-}
+using peer_bench::contiguous;
 
 mln_tensor_desc f32(std::vector<float>& v, std::vector<int64_t> shape) {
     return contiguous(v.data(), MLN_DTYPE_F32, std::move(shape));
@@ -58,22 +48,9 @@ mln_tensor_desc f32(std::vector<float>& v, std::vector<int64_t> shape) {
 
 template <class Run>
 double time_batch(Run&& run) {
-    using clock = std::chrono::steady_clock;
-    int calls = 0;
-    const auto start = clock::now();
-    double elapsed = 0.0;
-    do {
-        run();
-        ++calls;
-        elapsed = std::chrono::duration<double>(clock::now() - start).count();
-    } while (elapsed < kBatchSeconds);
-    return elapsed / calls;
+    return peer_bench::seconds_per_call(run, kBatchSeconds);
 }
-
-double median(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    return values[values.size() / 2];
-}
+using peer_bench::median;
 
 std::mt19937 g_rng(7);
 
