@@ -15,7 +15,8 @@ constexpr uint32_t kAvx2Requirements =
 constexpr uint32_t kAvx512Requirements = kAvx2Requirements | MLN_CPU_FEATURES_AVX512F | MLN_CPU_FEATURES_AVX512BW |
                                          MLN_CPU_FEATURES_AVX512VL | MLN_CPU_FEATURES_AVX512DQ;
 
-bool has_all(uint32_t required) { return (cpu_features() & required) == required; }
+// Unused in builds without x86-64 kernels (ARM64).
+[[maybe_unused]] bool has_all(uint32_t required) { return (cpu_features() & required) == required; }
 
 mln_isa detect_best_isa() noexcept {
 #if defined(MYELIN_X86_64_KERNELS)
