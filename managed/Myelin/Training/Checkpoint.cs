@@ -243,7 +243,8 @@ public sealed class CheckpointException : MyelinException
 /// <summary>
 /// Writes files so that a crash or failure mid-write never leaves a partial file in place: the content goes to a
 /// temporary file beside the target, is flushed to disk (fsync), and is then renamed over the target. A process killed
-/// mid-write can leave its temporary file ("{file}.{pid}.{guid}.tmp") behind, never a partial target.
+/// mid-write can leave its temporary file ("{file}.{pid}.{guid}.tmp") behind, never a partial target; the next
+/// successful write of the same file removes such leftovers of processes that are no longer running.
 /// </summary>
 public static class AtomicFile
 {
@@ -270,6 +271,53 @@ public static class AtomicFile
         {
             File.Delete(temporary);
             throw;
+        }
+
+        RemoveLeftovers(full);
+    }
+
+    // Temporary files of `full` written by processes that have ended (killed mid-write). Files of running processes,
+    // this one included, may be writes in progress and stay. Best effort: a file that cannot be removed stays too.
+    private static void RemoveLeftovers(string full)
+    {
+        string directory = Path.GetDirectoryName(full)!;
+        string prefix = Path.GetFileName(full) + ".";
+        foreach (string leftover in Directory.EnumerateFiles(directory, prefix + "*.tmp"))
+        {
+            string[] parts = Path.GetFileName(leftover)[prefix.Length..].Split('.');
+            if (parts.Length != 3 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int pid) ||
+                !Guid.TryParseExact(parts[1], "N", out _) || IsRunning(pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                File.Delete(leftover);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 }

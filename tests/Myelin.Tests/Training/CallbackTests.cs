@@ -125,6 +125,26 @@ public class CallbackTests
     }
 
     [Test]
+    public void ASaveRemovesTemporaryFilesOfEndedProcessesOnly()
+    {
+        string path = Path.Combine(_directory, "state.bin");
+        using var ended = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", "--version") { RedirectStandardOutput = true })!;
+        ended.WaitForExit();
+        string Leftover(int pid) => $"{path}.{pid}.{Guid.NewGuid():N}.tmp";
+        string killedMidWrite = Leftover(ended.Id);
+        string ownWrite = Leftover(Environment.ProcessId);
+        string unrelated = path + ".notes.tmp";
+        foreach (string file in new[] { killedMidWrite, ownWrite, unrelated }) File.WriteAllBytes(file, new byte[10]);
+
+        AtomicFile.Write(path, stream => stream.Write(new byte[] { 1, 2, 3 }));
+
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(new byte[] { 1, 2, 3 }));
+        Assert.That(File.Exists(killedMidWrite), Is.False, "left by a process that has ended");
+        Assert.That(File.Exists(ownWrite), Is.True, "a running process's write may be in progress");
+        Assert.That(File.Exists(unrelated), Is.True, "not a temporary file of AtomicFile");
+    }
+
+    [Test]
     public void LoadingMismatchedWeightsNamesTheWeight()
     {
         using Sequential network = TinyProblems.Regressor(seed: 29);

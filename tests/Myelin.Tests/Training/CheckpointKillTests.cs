@@ -57,6 +57,7 @@ public class CheckpointKillTests
         using TrainingCheckpoint expectedState = TrainingCheckpoint.Load(reference), actualState = TrainingCheckpoint.Load(checkpoint);
         Assert.That(actualState.History.Select(h => h["loss"]), Is.EqualTo(expectedState.History.Select(h => h["loss"])));
         Assert.That(actualState.Epoch, Is.EqualTo(Epochs));
+        Assert.That(Directory.GetFiles(_directory, "*.tmp"), Is.Empty, "temporary files of killed saves are removed by the next save");
     }
 
     private static ProcessStartInfo StartInfo(string[] extra)
