@@ -165,6 +165,7 @@ public sealed class Model : IDisposable
             _ => Console.IsOutputRedirected ? new ProgressLogger(Console.Out) : new ProgressBar(),
         };
         if (display is not null) hooks.Add(display);
+        RequireCallbackStatesMatched(hooks);
 
         var history = new History();
         _history = _pendingHistory ?? [];
@@ -416,6 +417,22 @@ public sealed class Model : IDisposable
         }
 
         foreach (Node node in dropouts) DropoutOp.SetStream(node, streams[node.Name].Seed, streams[node.Name].Offset);
+    }
+
+    /// <summary>
+    /// Refuses a Fit that lacks a callback whose state the loaded checkpoint holds (a schedule, early stopping, a best
+    /// checkpoint): dropping that state would make the resumed run differ from the saved one without a word. The
+    /// states stay loaded, so a Fit with the right callbacks can follow.
+    /// </summary>
+    private void RequireCallbackStatesMatched(IReadOnlyList<Callback> hooks)
+    {
+        if (_pendingCallbacks is null) return;
+        HashSet<string> keys = [.. CallbackKeys(hooks).Select(entry => entry.Key)];
+        string[] unmatched = [.. _pendingCallbacks.Keys.Where(key => !keys.Contains(key)).Order(StringComparer.Ordinal)];
+        if (unmatched.Length == 0) return;
+        throw new CheckpointException(
+            $"Model of {Network.DisplayName}: the loaded checkpoint holds the state of callback {string.Join(", ", unmatched)}, but Fit was given no callback " +
+            "with that key (the type name, with \"#n\" for the n-th of a type given more than once). Pass the callbacks of the run that saved the checkpoint.");
     }
 
     /// <summary>Gives the callbacks the states of a loaded checkpoint, matched by <see cref="CallbackKeys"/>.</summary>

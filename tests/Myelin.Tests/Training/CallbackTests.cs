@@ -68,6 +68,31 @@ public class CallbackTests
     }
 
     [Test]
+    public void ResumingWithoutACallbackWhoseStateWasSavedIsRefusedAndTheStateKept()
+    {
+        string saved = Path.Combine(_directory, "stopping{epoch}.ckpt");
+        using (Sequential network = TinyProblems.Regressor(seed: 34))
+        using (var model = new Model(network))
+        using (var stopping = new EarlyStopping("loss", patience: 5))
+        {
+            model.Compile(new MseLoss(), new Sgd(0.1));
+            model.Fit(TinyProblems.Regression(8, 4, seed: 35), epochs: 2, callbacks: [stopping, new ModelCheckpoint(saved)], progress: ProgressMode.None);
+        }
+
+        using Sequential resumedNetwork = TinyProblems.Regressor(seed: 36);
+        using var resumed = new Model(resumedNetwork);
+        resumed.Compile(new MseLoss(), new Sgd(0.1));
+        int initialEpoch = resumed.LoadCheckpoint(Path.Combine(_directory, "stopping2.ckpt"));
+        Assert.That(() => resumed.Fit(TinyProblems.Regression(8, 4, seed: 35), epochs: 3, progress: ProgressMode.None, initialEpoch: initialEpoch),
+            Throws.InstanceOf<CheckpointException>().With.Message.Contains("callback EarlyStopping, ModelCheckpoint").And.Message.Contains("Fit was given no callback"));
+
+        using var again = new EarlyStopping("loss", patience: 5);
+        History history = resumed.Fit(TinyProblems.Regression(8, 4, seed: 35), epochs: 3, callbacks: [again, new ModelCheckpoint(saved)], progress: ProgressMode.None,
+            initialEpoch: initialEpoch);
+        Assert.That(history.Epochs, Has.Count.EqualTo(3), "the refused Fit left the checkpoint's history and states in place");
+    }
+
+    [Test]
     public void EarlyStoppingOnARisingMetricUsesMaxMode()
     {
         double[] valAccuracy = [0.5, 0.6, 0.6, 0.55];
