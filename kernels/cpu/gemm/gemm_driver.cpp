@@ -11,8 +11,9 @@
 // Threads claim tasks in order from one counter, so they split M dynamically and a thread
 // that starts late or shares its core with another process slows only its own task.
 //
-// Small path (little work): one thread, no packing of A, B read in place when its rows are
-// contiguous; only edge panels (and a transposed B) are packed.
+// Unblocked path (one thread, up to moderate sizes): no cache blocking; each C tile is one
+// micro-kernel call over all of K. Operands are read in place where that is fast (see
+// plan_unblocked), else packed whole once.
 //
 // beta applies to the first depth block only; later blocks accumulate (beta 1). The epilogue
 // (bias, residual, activation) runs on each tile right after its last depth block.
@@ -43,9 +44,15 @@ constexpr int64_t kDepthBlockBytes = 256 * 4;
 constexpr int64_t kRowBlockBytes = 240 * 4;
 // Packed B for a whole column block (K x NC), double-buffered: a share of the 32 MiB L3.
 constexpr int64_t kPackedBBytes = 4 << 20;
-// Depth up to which the unpacked path may run (the work limit is the micro-kernel's
-// direct_max_work: up to there packing would cost more than it saves).
-constexpr int64_t kDirectMaximumDepth = 512;
+// The unblocked path (gemm_unblocked) reads an operand in place up to this size even when its
+// rows are strided or far apart: it then stays in L1, where packing it would cost more than it
+// saves (64^3 on Zen 5: 200 GFLOP/s with B in place, 188 packed).
+constexpr int64_t kInPlaceBytes = 32 << 10;
+// The most the unblocked path packs (A and B together). Up to there it ran as fast as or faster
+// than the blocked path on Zen 5 (one thread, min of batches): 128x256x784 208 / 194 GFLOP/s,
+// 512^3 212 / 209, 256^3 with A transposed 210 / 188; at 768^3, whose packed B alone is
+// 2.3 MiB, the blocked path was ahead with A transposed (190 / 194).
+constexpr int64_t kUnblockedPackedBytes = 2 << 20;
 // Row blocks per member in a team, and the fewest MR tiles in a row block (each block reloads
 // the B panels from L2, so very thin blocks would cost more than they balance).
 constexpr int64_t kRowBlocksPerMember = 2;
@@ -293,34 +300,52 @@ void gemm_packed(const Problem<T>& p, int32_t members) {
     });
 }
 
+// The unblocked path: no depth blocking, so each C tile is one micro-kernel call over all of K
+// (C loaded and stored once) and no packed block has to be sized to a cache. A is read in place
+// when its rows are contiguous, else packed whole; B is read in place when its rows are
+// contiguous and it is small, else packed whole into full-depth panels (read in place, a B
+// larger than L1 with a power-of-two row stride falls into a few cache sets).
+struct UnblockedPlan {
+    bool a_in_place;
+    bool b_in_place;
+    int64_t a_packed_size;
+    int64_t b_packed_size;
+};
+
 template <class T>
-void gemm_direct(const Problem<T>& p) {
+UnblockedPlan plan_unblocked(const Problem<T>& p) {
+    UnblockedPlan plan{};
+    const auto bytes = [](int64_t rows, int64_t cols) { return rows * cols * static_cast<int64_t>(sizeof(T)); };
+    plan.a_in_place = p.a.col_stride == 1 || bytes(p.m, p.k) <= kInPlaceBytes;
+    plan.b_in_place = p.b.col_stride == 1 && bytes(p.k, p.n) <= kInPlaceBytes;
+    // In place, only the last, partial panel is packed.
+    plan.a_packed_size = p.k * (plan.a_in_place ? p.micro.mr : round_up(p.m, p.micro.mr));
+    plan.b_packed_size = p.k * (plan.b_in_place ? p.micro.nr : round_up(p.n, p.micro.nr));
+    return plan;
+}
+
+template <class T>
+void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan) {
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
-    const bool b_in_place = p.b.col_stride == 1;
-    const int64_t padded_n = round_up(p.n, nr);
-    // Packed B: all of it when its rows are strided, else only the last, partial panel.
-    const int64_t b_packed_size = b_in_place ? p.k * nr : p.k * padded_n;
-    T* const workspace = thread_workspace<T>().get(b_packed_size + p.k * mr);
+    T* const workspace = thread_workspace<T>().get(plan.b_packed_size + plan.a_packed_size);
     T* const b_packed = workspace;
-    T* const a_edge = workspace + b_packed_size;
-    const int64_t full_cols = b_in_place ? p.n / nr * nr : 0;
-    if (full_cols < p.n) {
-        pack_b_panels(p.b, 0, p.k, full_cols, p.n - full_cols, nr, p.micro.packers, b_packed);
-    }
-    const int64_t full_rows = p.m / mr * mr;
-    if (full_rows < p.m) pack_a_panels(p.a, full_rows, p.m - full_rows, 0, p.k, mr, p.micro.packers, a_edge);
+    T* const a_packed = workspace + plan.b_packed_size;
+    const int64_t full_cols = plan.b_in_place ? p.n / nr * nr : 0;
+    if (full_cols < p.n) pack_b_panels(p.b, 0, p.k, full_cols, p.n - full_cols, nr, p.micro.packers, b_packed);
+    const int64_t full_rows = plan.a_in_place ? p.m / mr * mr : 0;
+    if (full_rows < p.m) pack_a_panels(p.a, full_rows, p.m - full_rows, 0, p.k, mr, p.micro.packers, a_packed);
     for (int64_t col = 0; col < p.n; col += nr) {
         const int64_t cols = std::min<int64_t>(nr, p.n - col);
         const T* b = col < full_cols ? &p.b(0, col) : b_packed + (col - full_cols) * p.k;
         const int64_t b_row_stride = col < full_cols ? p.b.row_stride : nr;
         for (int64_t row = 0; row < full_rows; row += mr) {
-            compute_tile(p, p.micro.strided, p.k, &p.a(row, 0), p.a.row_stride, p.a.col_stride, b, b_row_stride, row,
-                         col, mr, cols, p.beta, true);
+            compute_tile(p, p.micro.strided, p.k, &p.a(row, 0), p.a.row_stride, p.a.col_stride, b, b_row_stride, row, col, mr,
+                         cols, p.beta, true);
         }
-        if (full_rows < p.m) {
-            compute_tile(p, p.micro.packed, p.k, a_edge, 1, mr, b, b_row_stride, full_rows, col, p.m - full_rows, cols,
-                         p.beta, true);
+        for (int64_t row = full_rows; row < p.m; row += mr) {
+            compute_tile(p, p.micro.packed, p.k, a_packed + (row - full_rows) * p.k, 1, mr, b, b_row_stride, row,
+                         col, std::min<int64_t>(mr, p.m - row), cols, p.beta, true);
         }
     }
 }
@@ -377,14 +402,17 @@ void gemm_typed(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     }
     // Multiply-adds, in double: the product of three int64 can overflow.
     const double work = static_cast<double>(args.m) * static_cast<double>(args.n) * static_cast<double>(args.k);
-    const int32_t threads = cpu::thread_pool().thread_count();
-    if (threads > 1 && work >= static_cast<double>(micro.parallel_min_work)) {
-        gemm_packed(p, threads);
-    } else if (work <= static_cast<double>(micro.direct_max_work) && args.k <= kDirectMaximumDepth) {
-        gemm_direct(p);
-    } else {
-        gemm_packed(p, 1);
+    // The team size is asked for only where a team could run (it takes the pool's lock).
+    const int32_t threads =
+        work >= static_cast<double>(micro.parallel_min_work) ? cpu::thread_pool().thread_count() : 1;
+    if (threads > 1) return gemm_packed(p, threads);
+    if (work <= static_cast<double>(micro.unblocked_max_work)) {
+        const UnblockedPlan plan = plan_unblocked(p);
+        if ((plan.a_packed_size + plan.b_packed_size) * static_cast<int64_t>(sizeof(T)) <= kUnblockedPackedBytes) {
+            return gemm_unblocked(p, plan);
+        }
     }
+    gemm_packed(p, 1);
 }
 
 // One matrix product of a batch: args with every operand moved to batch element `index`.
