@@ -11,9 +11,9 @@
 // Threads claim tasks in order from one counter, so they split M dynamically and a thread
 // that starts late or shares its core with another process slows only its own task.
 //
-// Unblocked path (one thread, up to moderate sizes): no cache blocking; each C tile is one
-// micro-kernel call over all of K. Operands are read in place where that is fast (see
-// plan_unblocked), else packed whole once.
+// Unblocked path (up to moderate sizes, one thread or a team): no cache blocking; each C tile
+// is one micro-kernel call over all of K. Operands are read in place where that is fast (see
+// plan_unblocked), else packed whole once and shared by the team.
 //
 // beta applies to the first depth block only; later blocks accumulate (beta 1). The epilogue
 // (bias, residual, activation) runs on each tile right after its last depth block.
@@ -53,6 +53,9 @@ constexpr int64_t kInPlaceBytes = 32 << 10;
 // 512^3 212 / 209, 256^3 with A transposed 210 / 188; at 768^3, whose packed B alone is
 // 2.3 MiB, the blocked path was ahead with A transposed (190 / 194).
 constexpr int64_t kUnblockedPackedBytes = 2 << 20;
+// Blocks of C tiles per team member on the unblocked path (a few, so a member that starts late
+// or shares its core leaves a short tail).
+constexpr int64_t kUnblockedBlocksPerMember = 2;
 // Row blocks per member in a team, and the fewest MR tiles in a row block (each block reloads
 // the B panels from L2, so very thin blocks would cost more than they balance).
 constexpr int64_t kRowBlocksPerMember = 2;
@@ -324,30 +327,106 @@ UnblockedPlan plan_unblocked(const Problem<T>& p) {
     return plan;
 }
 
+// The unblocked path as tasks that team members claim in order from one counter: first the
+// packing (chunks of A's row panels, then of B's column panels: whatever is not read in
+// place; the packed operands are shared), then blocks of C tiles, each waiting until all
+// packing is done. A waiting member waits only on tasks that running members claimed. Blocks
+// split the columns first (a block's B panels stay in cache while A streams past them), the
+// rows only where there are too few columns. One member runs the same tasks without a team.
+struct UnblockedSchedule {
+    int64_t full_rows, full_cols;   // rows / columns read in place; the rest is packed
+    int64_t a_chunk_panels, a_chunks, b_chunk_panels, b_chunks;
+    int64_t row_block, column_block;  // in rows / columns (multiples of MR / NR)
+    int64_t row_blocks, column_blocks;
+    std::atomic<int64_t> next_task{0};
+    std::atomic<int64_t> packed{0};
+};
+
 template <class T>
-void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan) {
+void run_unblocked_block(const Problem<T>& p, const UnblockedSchedule& s, const T* a_packed, const T* b_packed,
+                         int64_t row_begin, int64_t row_end, int64_t col_begin, int64_t col_end) {
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    for (int64_t col = col_begin; col < col_end; col += nr) {
+        const int64_t cols = std::min<int64_t>(nr, p.n - col);
+        const T* b = col < s.full_cols ? &p.b(0, col) : b_packed + (col - s.full_cols) * p.k;
+        const int64_t b_row_stride = col < s.full_cols ? p.b.row_stride : nr;
+        for (int64_t row = row_begin; row < row_end; row += mr) {
+            if (row < s.full_rows) {
+                compute_tile(p, p.micro.strided, p.k, &p.a(row, 0), p.a.row_stride, p.a.col_stride, b, b_row_stride,
+                             row, col, mr, cols, p.beta, true);
+            } else {
+                compute_tile(p, p.micro.packed, p.k, a_packed + (row - s.full_rows) * p.k, 1, mr, b, b_row_stride,
+                             row, col, std::min<int64_t>(mr, p.m - row), cols, p.beta, true);
+            }
+        }
+    }
+}
+
+template <class T>
+void run_unblocked_tasks(const Problem<T>& p, UnblockedSchedule& s, T* a_packed, T* b_packed) {
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    const int64_t pack_tasks = s.a_chunks + s.b_chunks;
+    const int64_t total = pack_tasks + s.row_blocks * s.column_blocks;
+    for (;;) {
+        const int64_t task = s.next_task.fetch_add(1, std::memory_order_relaxed);
+        if (task >= total) return;
+        if (task < s.a_chunks) {
+            const int64_t row = s.full_rows + task * s.a_chunk_panels * mr;
+            pack_a_panels(p.a, row, std::min(p.m - row, s.a_chunk_panels * mr), 0, p.k, mr, p.micro.packers,
+                          a_packed + (row - s.full_rows) * p.k);
+            s.packed.fetch_add(1, std::memory_order_acq_rel);
+            continue;
+        }
+        if (task < pack_tasks) {
+            const int64_t col = s.full_cols + (task - s.a_chunks) * s.b_chunk_panels * nr;
+            pack_b_panels(p.b, 0, p.k, col, std::min(p.n - col, s.b_chunk_panels * nr), nr, p.micro.packers,
+                          b_packed + (col - s.full_cols) * p.k);
+            s.packed.fetch_add(1, std::memory_order_acq_rel);
+            continue;
+        }
+        wait_until([&] { return s.packed.load(std::memory_order_acquire) >= pack_tasks; });
+        const int64_t block = task - pack_tasks;
+        const int64_t row = block / s.column_blocks * s.row_block;
+        const int64_t col = block % s.column_blocks * s.column_block;
+        run_unblocked_block(p, s, a_packed, b_packed, row, std::min(p.m, row + s.row_block), col,
+                            std::min(p.n, col + s.column_block));
+    }
+}
+
+template <class T>
+void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t members) {
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
     T* const workspace = thread_workspace<T>().get(plan.b_packed_size + plan.a_packed_size);
     T* const b_packed = workspace;
     T* const a_packed = workspace + plan.b_packed_size;
-    const int64_t full_cols = plan.b_in_place ? p.n / nr * nr : 0;
-    if (full_cols < p.n) pack_b_panels(p.b, 0, p.k, full_cols, p.n - full_cols, nr, p.micro.packers, b_packed);
-    const int64_t full_rows = plan.a_in_place ? p.m / mr * mr : 0;
-    if (full_rows < p.m) pack_a_panels(p.a, full_rows, p.m - full_rows, 0, p.k, mr, p.micro.packers, a_packed);
-    for (int64_t col = 0; col < p.n; col += nr) {
-        const int64_t cols = std::min<int64_t>(nr, p.n - col);
-        const T* b = col < full_cols ? &p.b(0, col) : b_packed + (col - full_cols) * p.k;
-        const int64_t b_row_stride = col < full_cols ? p.b.row_stride : nr;
-        for (int64_t row = 0; row < full_rows; row += mr) {
-            compute_tile(p, p.micro.strided, p.k, &p.a(row, 0), p.a.row_stride, p.a.col_stride, b, b_row_stride, row, col, mr,
-                         cols, p.beta, true);
-        }
-        for (int64_t row = full_rows; row < p.m; row += mr) {
-            compute_tile(p, p.micro.packed, p.k, a_packed + (row - full_rows) * p.k, 1, mr, b, b_row_stride, row,
-                         col, std::min<int64_t>(mr, p.m - row), cols, p.beta, true);
-        }
-    }
+    UnblockedSchedule s;
+    s.full_rows = plan.a_in_place ? p.m / mr * mr : 0;
+    s.full_cols = plan.b_in_place ? p.n / nr * nr : 0;
+    const auto div_up = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+    const int64_t a_panels = div_up(p.m - s.full_rows, mr);
+    const int64_t b_panels = div_up(p.n - s.full_cols, nr);
+    s.a_chunk_panels = std::max<int64_t>(1, div_up(a_panels, members));
+    s.a_chunks = div_up(a_panels, s.a_chunk_panels);
+    s.b_chunk_panels = std::max<int64_t>(1, div_up(b_panels, members));
+    s.b_chunks = div_up(b_panels, s.b_chunk_panels);
+    // Blocks: one for a single member; else kUnblockedBlocksPerMember per member, split by
+    // columns while there are columns enough, then by rows.
+    const int64_t row_panels = div_up(p.m, mr);
+    const int64_t column_panels = div_up(p.n, nr);
+    const int64_t blocks = members == 1 ? 1 : kUnblockedBlocksPerMember * members;
+    s.column_blocks = std::min(column_panels, blocks);
+    s.row_blocks = std::min(row_panels, div_up(blocks, s.column_blocks));
+    s.column_block = div_up(column_panels, s.column_blocks) * nr;
+    s.row_block = div_up(row_panels, s.row_blocks) * mr;
+    s.column_blocks = div_up(p.n, s.column_block);
+    s.row_blocks = div_up(p.m, s.row_block);
+    if (members == 1) return run_unblocked_tasks(p, s, a_packed, b_packed);
+    cpu::parallel_for(members, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t member = begin; member < end; ++member) run_unblocked_tasks(p, s, a_packed, b_packed);
+    });
 }
 
 // K == 0: op(a) * op(b) is an empty sum, so c = activation(beta * c + bias + residual).
@@ -405,14 +484,13 @@ void gemm_typed(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     // The team size is asked for only where a team could run (it takes the pool's lock).
     const int32_t threads =
         work >= static_cast<double>(micro.parallel_min_work) ? cpu::thread_pool().thread_count() : 1;
-    if (threads > 1) return gemm_packed(p, threads);
     if (work <= static_cast<double>(micro.unblocked_max_work)) {
         const UnblockedPlan plan = plan_unblocked(p);
         if ((plan.a_packed_size + plan.b_packed_size) * static_cast<int64_t>(sizeof(T)) <= kUnblockedPackedBytes) {
-            return gemm_unblocked(p, plan);
+            return gemm_unblocked(p, plan, threads);
         }
     }
-    gemm_packed(p, 1);
+    gemm_packed(p, threads);
 }
 
 // One matrix product of a batch: args with every operand moved to batch element `index`.

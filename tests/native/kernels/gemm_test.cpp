@@ -137,6 +137,27 @@ TEST_F(GemmTest, UnblockedAndBlockedPathsAgreeOnOneThread) {
     }
 }
 
+// A team of three (more members than this machine may have cores, so some start late) on the
+// unblocked path split by columns (160 x 170, 203 x 77 with edge tiles), split by rows (one
+// column panel: 1000 x 9), and on the blocked path (A^T of 1040 x 512 is over the unblocked
+// path's 2 MiB), every transpose.
+TEST_F(GemmTest, TeamPathsAgreeWithReference) {
+    ASSERT_EQ(mln_device_set_thread_count(device_, 3), MLN_STATUS_OK);
+    const int64_t sizes[][3] = {{160, 170, 161}, {203, 77, 784}, {1000, 9, 512}, {1040, 9, 512}};
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const auto& size : sizes) {
+            for (int t = 0; t < 4; ++t) {
+                check_gemm<float>(device_, {size[0], size[1], size[2], (t & 1) != 0, (t & 2) != 0, 1.0,
+                                            t == 3 ? 0.5 : 0.0, t == 1, t == 2 ? MLN_UNARY_OP_RELU : MLN_UNARY_OP_IDENTITY,
+                                            false});
+            }
+        }
+        check_gemm<double>(device_, {203, 77, 784, true, false, 1.0, 0.0, true, MLN_UNARY_OP_RELU, false});
+    }
+    ASSERT_EQ(mln_device_set_thread_count(device_, 0), MLN_STATUS_OK);
+}
+
 TEST_F(GemmTest, EmptyDepthAppliesBetaBiasAndActivation) {
     HostTensor<float> a({2, 0});
     HostTensor<float> b({0, 3});
