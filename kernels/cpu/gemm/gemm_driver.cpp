@@ -45,9 +45,10 @@ constexpr int64_t kRowBlockBytes = 240 * 4;
 // Packed B for a whole column block (K x NC), double-buffered: a share of the 32 MiB L3.
 constexpr int64_t kPackedBBytes = 4 << 20;
 // The unblocked path (gemm_unblocked) reads an operand in place up to this size even when its
-// rows are strided or far apart: it then stays in L1, where packing it would cost more than it
-// saves (64^3 on Zen 5: 200 GFLOP/s with B in place, 188 packed).
-constexpr int64_t kInPlaceBytes = 32 << 10;
+// rows are strided or far apart: it then stays in L1 (48 KiB on Zen 5), where packing it would
+// cost more than it saves (64^3 on Zen 5: 200 GFLOP/s with B in place, 188 packed; 96^3 with
+// the AVX2 kernel 111 / 104; 128^3, B 64 KiB: 205 / 209).
+constexpr int64_t kInPlaceBytes = 48 << 10;
 // The most the unblocked path packs (A and B together). Up to there it ran as fast as or faster
 // than the blocked path on Zen 5 (one thread, min of batches): 128x256x784 208 / 194 GFLOP/s,
 // 512^3 212 / 209, 256^3 with A transposed 210 / 188; at 768^3, whose packed B alone is

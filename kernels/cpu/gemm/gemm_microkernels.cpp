@@ -70,7 +70,8 @@ GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa) {
     }
     if (cpu::runs_avx2(isa)) {
         return {"sgemm_avx2_6x16", 6, 16, sgemm_avx2_6x16_packed, sgemm_avx2_6x16_strided,
-                {sgemm_avx2_pack_a6_rows, sgemm_avx2_pack_b16_rows, sgemm_avx2_pack_b16_columns}};
+                {sgemm_avx2_pack_a6_rows, sgemm_avx2_pack_b16_rows, sgemm_avx2_pack_b16_columns,
+                 sgemm_avx2_pack_a6_columns}};
     }
 #endif
     (void)isa;
