@@ -424,7 +424,11 @@ void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t memb
     s.row_block = div_up(row_panels, s.row_blocks) * mr;
     s.column_blocks = div_up(p.n, s.column_block);
     s.row_blocks = div_up(p.m, s.row_block);
-    if (members == 1) return run_unblocked_tasks(p, s, a_packed, b_packed);
+    if (members == 1) {  // the same work without the task counter
+        if (s.full_rows < p.m) pack_a_panels(p.a, s.full_rows, p.m - s.full_rows, 0, p.k, mr, p.micro.packers, a_packed);
+        if (s.full_cols < p.n) pack_b_panels(p.b, 0, p.k, s.full_cols, p.n - s.full_cols, nr, p.micro.packers, b_packed);
+        return run_unblocked_block(p, s, a_packed, b_packed, 0, p.m, 0, p.n);
+    }
     cpu::parallel_for(members, 1, [&](int64_t begin, int64_t end) {
         for (int64_t member = begin; member < end; ++member) run_unblocked_tasks(p, s, a_packed, b_packed);
     });
