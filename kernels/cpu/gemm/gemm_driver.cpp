@@ -44,11 +44,17 @@ constexpr int64_t kDepthBlockBytes = 256 * 4;
 constexpr int64_t kRowBlockBytes = 240 * 4;
 // Packed B for a whole column block (K x NC), double-buffered: a share of the 32 MiB L3.
 constexpr int64_t kPackedBBytes = 4 << 20;
-// The unblocked path (gemm_unblocked) reads an operand in place up to this size even when its
-// rows are strided or far apart: it then stays in L1 (48 KiB on Zen 5), where packing it would
-// cost more than it saves (64^3 on Zen 5: 200 GFLOP/s with B in place, 188 packed; 96^3 with
-// the AVX2 kernel 111 / 104; 128^3, B 64 KiB: 205 / 209).
-constexpr int64_t kInPlaceBytes = 48 << 10;
+// The unblocked path (gemm_unblocked) reads B in place up to this size even when its rows are
+// strided or far apart: it then stays in L1 (48 KiB on Zen 5), where packing it would cost
+// more than it saves (64^3 on Zen 5: 200 GFLOP/s with B in place, 188 packed; 96^3 with the
+// AVX2 kernel 111 / 104; 128^3, B 64 KiB: 205 / 209). Each B panel serves every row tile, so
+// it must stay in L1, which a large B read in place with a power-of-two row stride does not.
+constexpr int64_t kInPlaceBBytes = 48 << 10;
+// A transposed (its columns contiguous) is read in place up to this size. Each A panel is read
+// once per column panel, from L2 either way; packing it whole costs a copy of A (128x128x256
+// with A^T on Zen 5: 211 GFLOP/s in place, 195 packed; 256^3: 205-210 in place in one run,
+// 185 in another, 206 packed).
+constexpr int64_t kInPlaceTransposedABytes = 128 << 10;
 // The most the unblocked path packs (A and B together). Up to there it ran as fast as or faster
 // than the blocked path on Zen 5 (one thread, min of batches): 128x256x784 208 / 194 GFLOP/s,
 // 512^3 212 / 209, 256^3 with A transposed 210 / 188; at 768^3, whose packed B alone is
@@ -320,8 +326,8 @@ template <class T>
 UnblockedPlan plan_unblocked(const Problem<T>& p) {
     UnblockedPlan plan{};
     const auto bytes = [](int64_t rows, int64_t cols) { return rows * cols * static_cast<int64_t>(sizeof(T)); };
-    plan.a_in_place = p.a.col_stride == 1 || bytes(p.m, p.k) <= kInPlaceBytes;
-    plan.b_in_place = p.b.col_stride == 1 && bytes(p.k, p.n) <= kInPlaceBytes;
+    plan.a_in_place = p.a.col_stride == 1 || bytes(p.m, p.k) <= kInPlaceTransposedABytes;
+    plan.b_in_place = p.b.col_stride == 1 && bytes(p.k, p.n) <= kInPlaceBBytes;
     // In place, only the last, partial panel is packed.
     plan.a_packed_size = p.k * (plan.a_in_place ? p.micro.mr : round_up(p.m, p.micro.mr));
     plan.b_packed_size = p.k * (plan.b_in_place ? p.micro.nr : round_up(p.n, p.micro.nr));

@@ -116,12 +116,13 @@ TEST_F(GemmTest, LargeMultiBlockMultiThreaded) {
 }
 
 // One thread: both sides of each limit of the unblocked path (gemm_driver.cpp): operands in
-// place up to 48 KiB (B 96 x 128 and A^T 128 x 96 exactly, then one more row and column), at
+// place up to 48 KiB for B (96 x 128 exactly, then one more row and column) and 128 KiB for A^T
+// (256 x 128, then 257 x 129), at
 // most 2 MiB packed (A^T of 980 x 512 just under with B's edge panel, 1040 x 512 over), the
 // AVX2 kernel's 96^3 work limit, and a depth past the old 512 limit with edge tiles everywhere.
 TEST_F(GemmTest, UnblockedAndBlockedPathsAgreeOnOneThread) {
     ASSERT_EQ(mln_device_set_thread_count(device_, 1), MLN_STATUS_OK);
-    const int64_t sizes[][3] = {{64, 128, 96}, {65, 129, 97}, {96, 33, 128}, {97, 33, 129}, {980, 9, 512},
+    const int64_t sizes[][3] = {{64, 128, 96}, {65, 129, 97}, {128, 33, 256}, {129, 33, 257}, {980, 9, 512},
                                 {1040, 9, 512}, {97, 95, 96}, {97, 97, 97}, {40, 33, 513}, {203, 77, 784}};
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
