@@ -312,7 +312,7 @@ void gemm_packed(const Problem<T>& p, int32_t members) {
 
 // The unblocked path: no depth blocking, so each C tile is one micro-kernel call over all of K
 // (C loaded and stored once) and no packed block has to be sized to a cache. A is read in place
-// when its rows are contiguous, else packed whole; B is read in place when its rows are
+// when its rows are contiguous or it is small, else packed whole; B is read in place when its rows are
 // contiguous and it is small, else packed whole into full-depth panels (read in place, a B
 // larger than L1 with a power-of-two row stride falls into a few cache sets).
 struct UnblockedPlan {
