@@ -63,6 +63,16 @@ constexpr int64_t kMinSliceDepth = 64;
 inline int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 inline int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
 
+// The packed panels start on a cache line: the lowering's 64-byte stores and the micro-kernel's
+// B loads then never straddle two lines (a vector's heap buffer is only 16-byte aligned).
+template <class T>
+constexpr int64_t kAlignElements = 64 / static_cast<int64_t>(sizeof(T));
+template <class T>
+T* cache_line_aligned(T* data) {
+    const auto address = reinterpret_cast<std::uintptr_t>(data);
+    return reinterpret_cast<T*>((address + 63) & ~std::uintptr_t{63});
+}
+
 template <class T>
 GemmMicroKernelInfo<T> micro_kernel(mln_isa isa) {
     if constexpr (sizeof(T) == 4) {
@@ -170,7 +180,7 @@ void run_task(const Plan<T>& p, int64_t task, T* workspace) {
     const T* bias = p.bias != nullptr && slice == 0 ? p.bias + g * p.group_out_channels : nullptr;
     const T* weights = p.w + g * p.group_out_channels * p.depth;
     T* const a_panel = workspace;
-    T* const packed = a_panel + mr * p.depth_block;
+    T* const packed = a_panel + round_up(mr * p.depth_block, kAlignElements<T>);
     const int64_t slice_begin = slice * p.slice_depth;
     const int64_t slice_end = std::min(p.depth, slice_begin + p.slice_depth);
     // At least one depth block, so a zero-depth product still writes bias + residual.
@@ -300,7 +310,8 @@ void conv_forward(const ConvArgs& a) {
     p.w = static_cast<const T*>(a.w.data);
 
     const int64_t tasks = base_tasks * p.row_chunks;
-    const int64_t workspace_size = mr * p.depth_block + round_up(p.column_block, nr) * p.depth_block;
+    const int64_t workspace_size = kAlignElements<T> + round_up(mr * p.depth_block, kAlignElements<T>) +
+                                   round_up(p.column_block, nr) * p.depth_block;
     const int64_t padded_block = round_up(p.column_block, nr);
     // Stride-2 layers read polyphase planes (conv_lowering.hpp), split first by all threads.
     p.source = p.x;
@@ -331,7 +342,7 @@ void conv_forward(const ConvArgs& a) {
             for (;;) {
                 const int64_t task = next_task.fetch_add(1, std::memory_order_relaxed);
                 if (task >= tasks) break;
-                run_task(p, task, buffer.data());
+                run_task(p, task, cache_line_aligned(buffer.data()));
             }
         }
     });
