@@ -90,7 +90,7 @@ struct Plan {
     const T* source;              // what `lower` reads: x, or its polyphase planes
     int64_t source_channel_size;  // elements per channel of source
     int64_t group_channels, group_out_channels, depth, out_size;
-    int64_t depth_block, depth_blocks;
+    int64_t depth_block;  // KC: blocks of equal size within the depth or a slice of it
     int64_t column_block, column_blocks;
     int64_t row_panels, chunk_panels, row_chunks;
     int64_t depth_slices, slice_depth;  // depth-slice mode when depth_slices > 1
