@@ -27,7 +27,9 @@
 // partial sum (the others); a last pass adds the partial sums and applies the epilogue. Nothing
 // is lowered twice and no thread waits for another's lowering, as with the chunks (which
 // lowered everything per thread) or a column matrix lowered by all threads before a barrier
-// (which cost a pass through memory and balanced 9 coarse tasks poorly).
+// (which cost a pass through memory and balanced 9 coarse tasks poorly). The price: with one
+// position block (7x7 and 14x14 images) that is one task per thread, so a thread that shares
+// its core delays the layer (more slices would balance, at an extra partial-sum pass each).
 //
 // Epilogue, per tile: the bias is written into the tile before the first depth block (beta 1
 // after), the residual and ReLU are fused into the micro-kernel's store on the last depth
