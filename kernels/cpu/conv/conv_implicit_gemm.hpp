@@ -153,6 +153,31 @@ void compute_tile(const Plan<T>& p, const PanelA<T>& a, const T* b, int64_t kc, 
     if (last && p.activation != nullptr) p.activation(c, rows, cols, ldc, 1);
 }
 
+// A partial last column panel of full rows (7x7 images: 17 of 32 columns) over several depth
+// blocks: the products add up in `sum` (MR x NR) and reach y once, after the slice's last block,
+// instead of a merge through y after every block.
+template <class T>
+void accumulate_edge_tile(const Plan<T>& p, const PanelA<T>& a, const T* b, int64_t kc, const T* bias,
+                          const T* residual, T* y, T* sum, int64_t row, int64_t col, bool first, bool final_block,
+                          bool last) {
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    a.kernel(kc, a.data, a.row_stride, a.col_stride, b, nr, sum, nr, T(1), first ? T(0) : T(1), nullptr);
+    if (!final_block) return;
+    const int64_t ldc = p.out_size;
+    const int64_t cols = std::min<int64_t>(nr, p.out_size - col);
+    T* const c = y + row * ldc + col;
+    for (int64_t i = 0; i < mr; ++i) {
+        const T start = bias != nullptr ? bias[row + i] : T(0);
+        for (int64_t j = 0; j < cols; ++j) {
+            T value = sum[i * nr + j] + start;
+            if (last && residual != nullptr) value += residual[(row + i) * ldc + col + j];
+            c[i * ldc + j] = value;
+        }
+    }
+    if (last && p.activation != nullptr) p.activation(c, mr, cols, ldc, 1);
+}
+
 // One task: (depth slice, image, group, position block, chunk of output channels).
 template <class T>
 void run_task(const Plan<T>& p, int64_t task, T* workspace) {
@@ -187,11 +212,14 @@ void run_task(const Plan<T>& p, int64_t task, T* workspace) {
     const int64_t slice_end = std::min(p.depth, slice_begin + p.slice_depth);
     // At least one depth block, so a zero-depth product still writes bias + residual.
     const int64_t depth_blocks = std::max<int64_t>(1, ceil_div(slice_end - slice_begin, p.depth_block));
+    T* const edge_sums = packed + round_up(p.column_block, nr) * p.depth_block;
+    const bool edge_in_sums = depth_blocks > 1 && cols % nr != 0;
     for (int64_t block = 0; block < depth_blocks; ++block) {
         const int64_t pc = slice_begin + block * p.depth_block;
         const int64_t kc = std::min(p.depth_block, slice_end - pc);
         const bool first = block == 0;
-        const bool last = block + 1 == depth_blocks && !sliced;
+        const bool final_block = block + 1 == depth_blocks;
+        const bool last = final_block && !sliced;
         p.lower(x, a.geometry, pc, kc, q0, cols, nr, packed);
         for (int64_t panel = first_panel; panel < last_panel; ++panel) {
             const int64_t rows = std::min<int64_t>(mr, p.group_out_channels - panel * mr);
@@ -202,8 +230,14 @@ void run_task(const Plan<T>& p, int64_t task, T* workspace) {
                 a_in = {p.micro.packed, a_panel, 1, mr};
             }
             for (int64_t s = 0; s < panels; ++s) {
-                compute_tile(p, a_in, packed + s * nr * kc, kc, bias, residual, y, panel * mr, q0 + s * nr, first,
-                             last);
+                if (edge_in_sums && rows == mr && s + 1 == panels) {
+                    accumulate_edge_tile(p, a_in, packed + s * nr * kc, kc, bias, residual, y,
+                                         edge_sums + (panel - first_panel) * mr * nr, panel * mr, q0 + s * nr, first,
+                                         final_block, last);
+                } else {
+                    compute_tile(p, a_in, packed + s * nr * kc, kc, bias, residual, y, panel * mr, q0 + s * nr,
+                                 first, last);
+                }
             }
         }
     }
@@ -313,7 +347,7 @@ void conv_forward(const ConvArgs& a) {
 
     const int64_t tasks = base_tasks * p.row_chunks;
     const int64_t workspace_size = kAlignElements<T> + round_up(mr * p.depth_block, kAlignElements<T>) +
-                                   round_up(p.column_block, nr) * p.depth_block;
+                                   round_up(p.column_block, nr) * p.depth_block + p.chunk_panels * mr * nr;
     const int64_t padded_block = round_up(p.column_block, nr);
     // Stride-2 layers read polyphase planes (conv_lowering.hpp), split first by all threads.
     p.source = p.x;
