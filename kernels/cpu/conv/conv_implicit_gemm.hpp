@@ -33,7 +33,9 @@
 //
 // Epilogue, per tile: the bias is written into the tile before the first depth block (beta 1
 // after), the residual and ReLU are fused into the micro-kernel's store on the last depth
-// block, any other activation runs on the tile right after, while it is in L1.
+// block, any other activation runs on the tile right after, while it is in L1. Edge tiles
+// (partial panels) go through a scratch tile; a partial last column panel keeps its sums there
+// over all depth blocks and takes bias, residual and activation on its way to y.
 #pragma once
 
 #include <algorithm>
