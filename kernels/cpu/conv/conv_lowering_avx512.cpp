@@ -83,7 +83,7 @@ void block_origins(const WindowGeometry& g, int64_t q0, int64_t cols, int64_t pa
 void lower_column_panels_gather(const float* x, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0,
                                 int64_t cols, int64_t nr, float* packed) {
     const int64_t padded = (cols + nr - 1) / nr * nr;
-    thread_local BlockOrigins origins;
+    BlockOrigins origins;  // on the stack (16 KiB): see PhaseOrigins
     block_origins(g, q0, cols, padded, &origins);
     // Stride 1 with outputs as wide and tall as the input ("same" padding): column q of a tap's
     // row is element q + shift of the channel, so a masked load does what the gather would.
@@ -128,7 +128,9 @@ void lower_column_panels_gather(const float* x, const WindowGeometry& g, int64_t
 }
 
 // Per block column j: its output row and column (oh, ow); padding columns get a row no shift
-// brings inside the planes.
+// brings inside the planes. Origins live on the stack, not in thread_local storage: in the shared
+// library a thread_local's address is a __tls_get_addr call that GCC made in every iteration of
+// the inner loop (with a vzeroupper and the loop's vectors spilled around it).
 struct PhaseOrigins {
     alignas(64) int32_t h[kMaxPhaseColumns], w[kMaxPhaseColumns];
 };
@@ -173,7 +175,7 @@ void lower_phase_panels_avx512(const float* planes, const WindowGeometry& g, int
                                int64_t cols, int64_t nr, float* packed) {
     const int64_t height = g.out[1], width = g.out[2], plane = height * width;
     const int64_t padded = (cols + nr - 1) / nr * nr;
-    thread_local PhaseOrigins origins;
+    PhaseOrigins origins;
     int64_t ow = q0 % width, oh = q0 / width;
     for (int64_t j = 0; j < padded; ++j) {
         origins.h[j] = static_cast<int32_t>(j < cols ? oh : INT32_MIN / 2);

@@ -11,8 +11,9 @@
 // Threads claim tasks in order from one counter, so they split M dynamically and a thread
 // that starts late or shares its core with another process slows only its own task.
 //
-// Small path (little work): one thread, no packing of A, B read in place when its rows are
-// contiguous; only edge panels (and a transposed B) are packed.
+// Unblocked path (up to moderate sizes, one thread or a team): no cache blocking; each C tile
+// is one micro-kernel call over all of K. Operands are read in place where that is fast (see
+// plan_unblocked), else packed whole once and shared by the team.
 //
 // beta applies to the first depth block only; later blocks accumulate (beta 1). The epilogue
 // (bias, residual, activation) runs on each tile right after its last depth block.
@@ -43,9 +44,25 @@ constexpr int64_t kDepthBlockBytes = 256 * 4;
 constexpr int64_t kRowBlockBytes = 240 * 4;
 // Packed B for a whole column block (K x NC), double-buffered: a share of the 32 MiB L3.
 constexpr int64_t kPackedBBytes = 4 << 20;
-// Depth up to which the unpacked path may run (the work limit is the micro-kernel's
-// direct_max_work: up to there packing would cost more than it saves).
-constexpr int64_t kDirectMaximumDepth = 512;
+// The unblocked path (gemm_unblocked) reads B in place up to this size even when its rows are
+// strided or far apart: it then stays in L1 (48 KiB on Zen 5), where packing it would cost
+// more than it saves (64^3 on Zen 5: 200 GFLOP/s with B in place, 188 packed; 96^3 with the
+// AVX2 kernel 111 / 104; 128^3, B 64 KiB: 205 / 209). Each B panel serves every row tile, so
+// it must stay in L1, which a large B read in place with a power-of-two row stride does not.
+constexpr int64_t kInPlaceBBytes = 48 << 10;
+// A transposed (its columns contiguous) is read in place up to this size. Each A panel is read
+// once per column panel, from L2 either way; packing it whole costs a copy of A (128x128x256
+// with A^T on Zen 5: 211 GFLOP/s in place, 195 packed; 256^3: 205-210 in place in one run,
+// 185 in another, 206 packed).
+constexpr int64_t kInPlaceTransposedABytes = 128 << 10;
+// The most the unblocked path packs (A and B together). Up to there it ran as fast as or faster
+// than the blocked path on Zen 5 (one thread, min of batches): 128x256x784 208 / 194 GFLOP/s,
+// 512^3 212 / 209, 256^3 with A transposed 210 / 188; at 768^3, whose packed B alone is
+// 2.3 MiB, the blocked path was ahead with A transposed (190 / 194).
+constexpr int64_t kUnblockedPackedBytes = 2 << 20;
+// Blocks of C tiles per team member on the unblocked path (a few, so a member that starts late
+// or shares its core leaves a short tail).
+constexpr int64_t kUnblockedBlocksPerMember = 2;
 // Row blocks per member in a team, and the fewest MR tiles in a row block (each block reloads
 // the B panels from L2, so very thin blocks would cost more than they balance).
 constexpr int64_t kRowBlocksPerMember = 2;
@@ -293,36 +310,134 @@ void gemm_packed(const Problem<T>& p, int32_t members) {
     });
 }
 
+// The unblocked path: no depth blocking, so each C tile is one micro-kernel call over all of K
+// (C loaded and stored once) and no packed block has to be sized to a cache. A is read in place
+// when its rows are contiguous or it is small, else packed whole; B is read in place when its rows are
+// contiguous and it is small, else packed whole into full-depth panels (read in place, a B
+// larger than L1 with a power-of-two row stride falls into a few cache sets).
+struct UnblockedPlan {
+    bool a_in_place;
+    bool b_in_place;
+    int64_t a_packed_size;
+    int64_t b_packed_size;
+};
+
 template <class T>
-void gemm_direct(const Problem<T>& p) {
+UnblockedPlan plan_unblocked(const Problem<T>& p) {
+    UnblockedPlan plan{};
+    const auto bytes = [](int64_t rows, int64_t cols) { return rows * cols * static_cast<int64_t>(sizeof(T)); };
+    plan.a_in_place = p.a.col_stride == 1 || bytes(p.m, p.k) <= kInPlaceTransposedABytes;
+    plan.b_in_place = p.b.col_stride == 1 && bytes(p.k, p.n) <= kInPlaceBBytes;
+    // In place, only the last, partial panel is packed.
+    plan.a_packed_size = p.k * (plan.a_in_place ? p.micro.mr : round_up(p.m, p.micro.mr));
+    plan.b_packed_size = p.k * (plan.b_in_place ? p.micro.nr : round_up(p.n, p.micro.nr));
+    return plan;
+}
+
+// The unblocked path as tasks that team members claim in order from one counter: first the
+// packing (chunks of A's row panels, then of B's column panels: whatever is not read in
+// place; the packed operands are shared), then blocks of C tiles, each waiting until all
+// packing is done. A waiting member waits only on tasks that running members claimed. Blocks
+// split the columns first (a block's B panels stay in cache while A streams past them), the
+// rows only where there are too few columns. One member runs the same tasks without a team.
+struct UnblockedSchedule {
+    int64_t full_rows, full_cols;   // rows / columns read in place; the rest is packed
+    int64_t a_chunk_panels, a_chunks, b_chunk_panels, b_chunks;
+    int64_t row_block, column_block;  // in rows / columns (multiples of MR / NR)
+    int64_t row_blocks, column_blocks;
+    std::atomic<int64_t> next_task{0};
+    std::atomic<int64_t> packed{0};
+};
+
+template <class T>
+void run_unblocked_block(const Problem<T>& p, const UnblockedSchedule& s, const T* a_packed, const T* b_packed,
+                         int64_t row_begin, int64_t row_end, int64_t col_begin, int64_t col_end) {
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
-    const bool b_in_place = p.b.col_stride == 1;
-    const int64_t padded_n = round_up(p.n, nr);
-    // Packed B: all of it when its rows are strided, else only the last, partial panel.
-    const int64_t b_packed_size = b_in_place ? p.k * nr : p.k * padded_n;
-    T* const workspace = thread_workspace<T>().get(b_packed_size + p.k * mr);
-    T* const b_packed = workspace;
-    T* const a_edge = workspace + b_packed_size;
-    const int64_t full_cols = b_in_place ? p.n / nr * nr : 0;
-    if (full_cols < p.n) {
-        pack_b_panels(p.b, 0, p.k, full_cols, p.n - full_cols, nr, p.micro.packers, b_packed);
-    }
-    const int64_t full_rows = p.m / mr * mr;
-    if (full_rows < p.m) pack_a_panels(p.a, full_rows, p.m - full_rows, 0, p.k, mr, p.micro.packers, a_edge);
-    for (int64_t col = 0; col < p.n; col += nr) {
+    for (int64_t col = col_begin; col < col_end; col += nr) {
         const int64_t cols = std::min<int64_t>(nr, p.n - col);
-        const T* b = col < full_cols ? &p.b(0, col) : b_packed + (col - full_cols) * p.k;
-        const int64_t b_row_stride = col < full_cols ? p.b.row_stride : nr;
-        for (int64_t row = 0; row < full_rows; row += mr) {
-            compute_tile(p, p.micro.strided, p.k, &p.a(row, 0), p.a.row_stride, p.a.col_stride, b, b_row_stride, row,
-                         col, mr, cols, p.beta, true);
-        }
-        if (full_rows < p.m) {
-            compute_tile(p, p.micro.packed, p.k, a_edge, 1, mr, b, b_row_stride, full_rows, col, p.m - full_rows, cols,
-                         p.beta, true);
+        const T* b = col < s.full_cols ? &p.b(0, col) : b_packed + (col - s.full_cols) * p.k;
+        const int64_t b_row_stride = col < s.full_cols ? p.b.row_stride : nr;
+        for (int64_t row = row_begin; row < row_end; row += mr) {
+            if (row < s.full_rows) {
+                compute_tile(p, p.micro.strided, p.k, &p.a(row, 0), p.a.row_stride, p.a.col_stride, b, b_row_stride,
+                             row, col, mr, cols, p.beta, true);
+            } else {
+                compute_tile(p, p.micro.packed, p.k, a_packed + (row - s.full_rows) * p.k, 1, mr, b, b_row_stride,
+                             row, col, std::min<int64_t>(mr, p.m - row), cols, p.beta, true);
+            }
         }
     }
+}
+
+template <class T>
+void run_unblocked_tasks(const Problem<T>& p, UnblockedSchedule& s, T* a_packed, T* b_packed) {
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    const int64_t pack_tasks = s.a_chunks + s.b_chunks;
+    const int64_t total = pack_tasks + s.row_blocks * s.column_blocks;
+    for (;;) {
+        const int64_t task = s.next_task.fetch_add(1, std::memory_order_relaxed);
+        if (task >= total) return;
+        if (task < s.a_chunks) {
+            const int64_t row = s.full_rows + task * s.a_chunk_panels * mr;
+            pack_a_panels(p.a, row, std::min(p.m - row, s.a_chunk_panels * mr), 0, p.k, mr, p.micro.packers,
+                          a_packed + (row - s.full_rows) * p.k);
+            s.packed.fetch_add(1, std::memory_order_acq_rel);
+            continue;
+        }
+        if (task < pack_tasks) {
+            const int64_t col = s.full_cols + (task - s.a_chunks) * s.b_chunk_panels * nr;
+            pack_b_panels(p.b, 0, p.k, col, std::min(p.n - col, s.b_chunk_panels * nr), nr, p.micro.packers,
+                          b_packed + (col - s.full_cols) * p.k);
+            s.packed.fetch_add(1, std::memory_order_acq_rel);
+            continue;
+        }
+        wait_until([&] { return s.packed.load(std::memory_order_acquire) >= pack_tasks; });
+        const int64_t block = task - pack_tasks;
+        const int64_t row = block / s.column_blocks * s.row_block;
+        const int64_t col = block % s.column_blocks * s.column_block;
+        run_unblocked_block(p, s, a_packed, b_packed, row, std::min(p.m, row + s.row_block), col,
+                            std::min(p.n, col + s.column_block));
+    }
+}
+
+template <class T>
+void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t members) {
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    T* const workspace = thread_workspace<T>().get(plan.b_packed_size + plan.a_packed_size);
+    T* const b_packed = workspace;
+    T* const a_packed = workspace + plan.b_packed_size;
+    UnblockedSchedule s;
+    s.full_rows = plan.a_in_place ? p.m / mr * mr : 0;
+    s.full_cols = plan.b_in_place ? p.n / nr * nr : 0;
+    const auto div_up = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+    const int64_t a_panels = div_up(p.m - s.full_rows, mr);
+    const int64_t b_panels = div_up(p.n - s.full_cols, nr);
+    s.a_chunk_panels = std::max<int64_t>(1, div_up(a_panels, members));
+    s.a_chunks = div_up(a_panels, s.a_chunk_panels);
+    s.b_chunk_panels = std::max<int64_t>(1, div_up(b_panels, members));
+    s.b_chunks = div_up(b_panels, s.b_chunk_panels);
+    // Blocks: one for a single member; else kUnblockedBlocksPerMember per member, split by
+    // columns while there are columns enough, then by rows.
+    const int64_t row_panels = div_up(p.m, mr);
+    const int64_t column_panels = div_up(p.n, nr);
+    const int64_t blocks = members == 1 ? 1 : kUnblockedBlocksPerMember * members;
+    s.column_blocks = std::min(column_panels, blocks);
+    s.row_blocks = std::min(row_panels, div_up(blocks, s.column_blocks));
+    s.column_block = div_up(column_panels, s.column_blocks) * nr;
+    s.row_block = div_up(row_panels, s.row_blocks) * mr;
+    s.column_blocks = div_up(p.n, s.column_block);
+    s.row_blocks = div_up(p.m, s.row_block);
+    if (members == 1) {  // the same work without the task counter
+        if (s.full_rows < p.m) pack_a_panels(p.a, s.full_rows, p.m - s.full_rows, 0, p.k, mr, p.micro.packers, a_packed);
+        if (s.full_cols < p.n) pack_b_panels(p.b, 0, p.k, s.full_cols, p.n - s.full_cols, nr, p.micro.packers, b_packed);
+        return run_unblocked_block(p, s, a_packed, b_packed, 0, p.m, 0, p.n);
+    }
+    cpu::parallel_for(members, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t member = begin; member < end; ++member) run_unblocked_tasks(p, s, a_packed, b_packed);
+    });
 }
 
 // K == 0: op(a) * op(b) is an empty sum, so c = activation(beta * c + bias + residual).
@@ -377,14 +492,16 @@ void gemm_typed(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     }
     // Multiply-adds, in double: the product of three int64 can overflow.
     const double work = static_cast<double>(args.m) * static_cast<double>(args.n) * static_cast<double>(args.k);
-    const int32_t threads = cpu::thread_pool().thread_count();
-    if (threads > 1 && work >= static_cast<double>(micro.parallel_min_work)) {
-        gemm_packed(p, threads);
-    } else if (work <= static_cast<double>(micro.direct_max_work) && args.k <= kDirectMaximumDepth) {
-        gemm_direct(p);
-    } else {
-        gemm_packed(p, 1);
+    // The team size is asked for only where a team could run (it takes the pool's lock).
+    const int32_t threads =
+        work >= static_cast<double>(micro.parallel_min_work) ? cpu::thread_pool().thread_count() : 1;
+    if (work <= static_cast<double>(micro.unblocked_max_work)) {
+        const UnblockedPlan plan = plan_unblocked(p);
+        if ((plan.a_packed_size + plan.b_packed_size) * static_cast<int64_t>(sizeof(T)) <= kUnblockedPackedBytes) {
+            return gemm_unblocked(p, plan, threads);
+        }
     }
+    gemm_packed(p, threads);
 }
 
 // One matrix product of a batch: args with every operand moved to batch element `index`.

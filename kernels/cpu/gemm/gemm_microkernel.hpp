@@ -39,6 +39,7 @@ struct GemmPanelPackers {
     Packer a_rows = nullptr;        // A(i, p) = source[i * stride + p]
     PanelsPacker b_rows = nullptr;  // B(p, j) = source[p * stride + j]
     Packer b_columns = nullptr;     // B(p, j) = source[j * stride + p]
+    PanelsPacker a_columns = nullptr;  // A(i, p) = source[p * stride + i] (a transposed)
 };
 
 template <class T>
@@ -49,10 +50,11 @@ struct GemmMicroKernelInfo {
     GemmMicroKernel<T> packed;   // any contract-conforming call whose A is a packed panel (strides 1, MR)
     GemmMicroKernel<T> strided;  // any A strides (the unpacked small-matrix path)
     GemmPanelPackers<T> packers{};
-    // Multiply-adds up to which GEMM on one thread skips packing (the unpacked path: A read in
-    // place through `strided`, B in place when its rows are contiguous). Measured per kernel:
-    // packing pays off sooner for the 6 x 16 AVX2 kernel on Zen 3 than for 8 x 32 on Zen 5.
-    int64_t direct_max_work = 96 * 96 * 96;
+    // Multiply-adds up to which GEMM on one thread may take the unblocked path (no depth or
+    // row blocking; A read in place through `strided` when its rows are contiguous). Measured
+    // per kernel: blocking pays off sooner for the 6 x 16 AVX2 kernel on Zen 3 than for 8 x 32
+    // on Zen 5.
+    int64_t unblocked_max_work = 96 * 96 * 96;
     // Multiply-adds from which a second thread pays for its start and the hand-offs (a faster
     // kernel finishes small products before a team would).
     int64_t parallel_min_work = 80 * 80 * 80;

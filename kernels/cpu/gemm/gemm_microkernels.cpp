@@ -53,19 +53,25 @@ template void gemm_scalar_microkernel<double, 4, 4, false>(int64_t, const double
 GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa) {
 #if defined(MYELIN_X86_64_KERNELS)
     if (isa == MLN_ISA_AVX512) {
-        // Unpacked up to 320^3: on Zen 5 (one thread, min of batches, against the packed path)
-        // 128^3 1.07-1.14x, 256^3 and 784x256x128 about 1.0-1.05x, 384^3 1.02-1.05x, while
-        // 512^3 with A transposed lost 9% (its columns 2 KiB apart).
-        // A second thread from 20 M multiply-adds: below that one thread was faster on Zen 5
-        // (gemm_vs_openblas, median GFLOP/s, 1 thread / 2 threads: 128^3 191 / 93,
-        // 128x128x256 197 / 117, 256^3 200 / 199; 784x256x128 193 / 273).
+        // Unblocked up to 512^3 (and 2 MiB packed, gemm_driver.cpp): on Zen 5 (one thread,
+        // min of batches, against the blocked path) 128x256x784 1.07x, 256^3 with A transposed
+        // 1.1x, 512^3 1.0-1.03x; at 768^3 and 1024^3 the blocked path was ahead with A
+        // transposed (A packed whole then outgrows L2).
+        // A second thread from 4 M multiply-adds (128x128x256 and up). The blocked team path
+        // paid off only from 20 M on Zen 5 (median GFLOP/s, 1 thread / 2 threads: 128^3 191 /
+        // 93, 128x128x256 197 / 117, 256^3 200 / 199); the unblocked team syncs once, after
+        // packing, and in the moments both cores were free (gemm_vs_openblas --min, a loaded
+        // machine) gave 128x128x256 280, 256^3 341, 784x256x128 392 against 1-thread 210-215.
+        // 128^3 (2 M) stays on one thread: 1.8x OpenBLAS on two already.
         return {"sgemm_avx512_8x32", 8, 32, sgemm_avx512_8x32_packed, sgemm_avx512_8x32_strided,
-                {sgemm_avx512_pack_a8_rows, sgemm_avx512_pack_b32_rows, sgemm_avx512_pack_b32_columns},
-                320 * 320 * 320, 20'000'000};
+                {sgemm_avx512_pack_a8_rows, sgemm_avx512_pack_b32_rows, sgemm_avx512_pack_b32_columns,
+                 sgemm_avx512_pack_a8_columns},
+                512 * 512 * 512, 4'000'000};
     }
     if (cpu::runs_avx2(isa)) {
         return {"sgemm_avx2_6x16", 6, 16, sgemm_avx2_6x16_packed, sgemm_avx2_6x16_strided,
-                {sgemm_avx2_pack_a6_rows, sgemm_avx2_pack_b16_rows, sgemm_avx2_pack_b16_columns}};
+                {sgemm_avx2_pack_a6_rows, sgemm_avx2_pack_b16_rows, sgemm_avx2_pack_b16_columns,
+                 sgemm_avx2_pack_a6_columns}};
     }
 #endif
     (void)isa;

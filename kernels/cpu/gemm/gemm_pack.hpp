@@ -24,7 +24,15 @@ struct MatrixRef {
 template <class T>
 void pack_a_panels(const MatrixRef<T>& a, int64_t row, int64_t rows, int64_t col, int64_t depth, int mr,
                    const GemmPanelPackers<T>& packers, T* packed) {
-    for (int64_t panel = 0; panel < rows; panel += mr) {
+    int64_t panel = 0;
+    if (packers.a_columns != nullptr && a.row_stride == 1 && rows >= mr) {
+        // All full panels in one pass over the columns of op(a) (sequential reads of each).
+        const int64_t full = rows / mr;
+        packers.a_columns(&a(row, col), a.col_stride, depth, full, packed);
+        panel = full * mr;
+        packed += full * mr * depth;
+    }
+    for (; panel < rows; panel += mr) {
         const int64_t valid = rows - panel < mr ? rows - panel : mr;
         const T* source = &a(row + panel, col);
         if (packers.a_rows != nullptr && a.col_stride == 1 && valid == mr) {

@@ -12,15 +12,20 @@
 namespace mln::kernels {
 
 void sgemm_avx2_pack_b16_rows(const float* b, int64_t row_stride, int64_t depth, int64_t panels, float* packed) {
-    // Row by row: each source row is read front to back (prefetch-friendly); the writes go to
-    // `panels` sequential streams.
+    // Panels lie 64 * depth bytes apart, often a power of two: writing one row to every panel in
+    // turn would thrash a few cache sets. So each panel gets a run of kSteps rows (kSteps * 64
+    // contiguous bytes) while those source rows stay in L1.
+    constexpr int64_t kSteps = 16;
     const int64_t panel_size = 16 * depth;
-    for (int64_t p = 0; p < depth; ++p) {
-        const float* row = b + p * row_stride;
-        float* target = packed + p * 16;
+    for (int64_t p0 = 0; p0 < depth; p0 += kSteps) {
+        const int64_t steps = depth - p0 < kSteps ? depth - p0 : kSteps;
         for (int64_t s = 0; s < panels; ++s) {
-            _mm256_storeu_ps(target + s * panel_size, _mm256_loadu_ps(row + s * 16));
-            _mm256_storeu_ps(target + s * panel_size + 8, _mm256_loadu_ps(row + s * 16 + 8));
+            const float* source = b + p0 * row_stride + s * 16;
+            float* target = packed + s * panel_size + p0 * 16;
+            for (int64_t q = 0; q < steps; ++q) {
+                _mm256_storeu_ps(target + q * 16, _mm256_loadu_ps(source + q * row_stride));
+                _mm256_storeu_ps(target + q * 16 + 8, _mm256_loadu_ps(source + q * row_stride + 8));
+            }
         }
     }
 }
@@ -54,6 +59,27 @@ void sgemm_avx2_pack_a6_rows(const float* a, int64_t row_stride, int64_t depth, 
     }
     for (; p < depth; ++p) {
         for (int i = 0; i < 6; ++i) packed[p * 6 + i] = a[i * row_stride + p];
+    }
+}
+
+void sgemm_avx2_pack_a6_columns(const float* a, int64_t col_stride, int64_t depth, int64_t panels, float* packed) {
+    // As sgemm_avx2_pack_b16_rows: runs of kSteps columns of op(a) per panel (panels lie
+    // 24 * depth bytes apart). 6 values: a 16-byte and an 8-byte move, never past the panel.
+    constexpr int64_t kSteps = 16;
+    const int64_t panel_size = 6 * depth;
+    for (int64_t p0 = 0; p0 < depth; p0 += kSteps) {
+        const int64_t steps = depth - p0 < kSteps ? depth - p0 : kSteps;
+        for (int64_t s = 0; s < panels; ++s) {
+            const float* source = a + p0 * col_stride + s * 6;
+            float* target = packed + s * panel_size + p0 * 6;
+            for (int64_t q = 0; q < steps; ++q) {
+                const float* from = source + q * col_stride;
+                float* to = target + q * 6;
+                _mm_storeu_ps(to, _mm_loadu_ps(from));
+                _mm_storel_epi64(reinterpret_cast<__m128i*>(to + 4),
+                                 _mm_loadl_epi64(reinterpret_cast<const __m128i*>(from + 4)));
+            }
+        }
     }
 }
 

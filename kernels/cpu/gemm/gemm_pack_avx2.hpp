@@ -12,5 +12,7 @@ void sgemm_avx2_pack_b16_rows(const float* b, int64_t row_stride, int64_t depth,
 void sgemm_avx2_pack_b16_columns(const float* b, int64_t col_stride, int64_t depth, float* packed);
 // A(i, p) = a[i * row_stride + p] (rows contiguous): 6 rows x depth columns.
 void sgemm_avx2_pack_a6_rows(const float* a, int64_t row_stride, int64_t depth, float* packed);
+// A(i, p) = a[p * col_stride + i] (columns contiguous, a transposed): `panels` panels of 6 rows.
+void sgemm_avx2_pack_a6_columns(const float* a, int64_t col_stride, int64_t depth, int64_t panels, float* packed);
 
 }  // namespace mln::kernels

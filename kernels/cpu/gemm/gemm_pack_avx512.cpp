@@ -12,15 +12,20 @@
 namespace mln::kernels {
 
 void sgemm_avx512_pack_b32_rows(const float* b, int64_t row_stride, int64_t depth, int64_t panels, float* packed) {
-    // Row by row: each source row is read front to back (prefetch-friendly); the writes go to
-    // `panels` sequential streams.
+    // Panels lie 128 * depth bytes apart, often a power of two: writing one row to every panel
+    // in turn would thrash a few cache sets. So each panel gets a run of kSteps rows (kSteps *
+    // 128 contiguous bytes) while those source rows stay in L1.
+    constexpr int64_t kSteps = 8;
     const int64_t panel_size = 32 * depth;
-    for (int64_t p = 0; p < depth; ++p) {
-        const float* row = b + p * row_stride;
-        float* target = packed + p * 32;
+    for (int64_t p0 = 0; p0 < depth; p0 += kSteps) {
+        const int64_t steps = depth - p0 < kSteps ? depth - p0 : kSteps;
         for (int64_t s = 0; s < panels; ++s) {
-            _mm512_storeu_ps(target + s * panel_size, _mm512_loadu_ps(row + s * 32));
-            _mm512_storeu_ps(target + s * panel_size + 16, _mm512_loadu_ps(row + s * 32 + 16));
+            const float* source = b + p0 * row_stride + s * 32;
+            float* target = packed + s * panel_size + p0 * 32;
+            for (int64_t q = 0; q < steps; ++q) {
+                _mm512_storeu_ps(target + q * 32, _mm512_loadu_ps(source + q * row_stride));
+                _mm512_storeu_ps(target + q * 32 + 16, _mm512_loadu_ps(source + q * row_stride + 16));
+            }
         }
     }
 }
@@ -50,6 +55,23 @@ void sgemm_avx512_pack_a8_rows(const float* a, int64_t row_stride, int64_t depth
     }
     for (; p < depth; ++p) {
         for (int i = 0; i < 8; ++i) packed[p * 8 + i] = a[i * row_stride + p];
+    }
+}
+
+void sgemm_avx512_pack_a8_columns(const float* a, int64_t col_stride, int64_t depth, int64_t panels, float* packed) {
+    // Column p of op(a) holds the p-th values of all panels. Panels lie 32 * depth bytes apart,
+    // often a power of two, so writing one value group per panel per column would thrash a few
+    // cache sets; instead each panel gets a run of kSteps columns (kSteps * 32 contiguous bytes)
+    // while those columns stay in L1.
+    constexpr int64_t kSteps = 16;
+    const int64_t panel_size = 8 * depth;
+    for (int64_t p0 = 0; p0 < depth; p0 += kSteps) {
+        const int64_t steps = depth - p0 < kSteps ? depth - p0 : kSteps;
+        for (int64_t s = 0; s < panels; ++s) {
+            const float* source = a + p0 * col_stride + s * 8;
+            float* target = packed + s * panel_size + p0 * 8;
+            for (int64_t q = 0; q < steps; ++q) _mm256_storeu_ps(target + q * 8, _mm256_loadu_ps(source + q * col_stride));
+        }
     }
 }
 

@@ -235,9 +235,10 @@ TEST_F(ConvTest, EpilogueMatchesReferenceOnAPackedGemm) {
 
 // Shapes that exercise every seam of the implicit-GEMM forward (conv_implicit_gemm.hpp): several
 // depth blocks (f32 blocks of 256, f64 of 128), several blocks of output positions, positions
-// and output channels that are not multiples of the tile, output channels split into chunks
-// (one image with few positions: at 2 and 3 threads its columns are lowered once and shared),
-// strides, dilation, asymmetric padding, groups, 1x1 and 3-d.
+// and output channels that are not multiples of the tile, output channels split into chunks,
+// the depth split into slices (one deep image with few positions at 2 and 3 threads: slices of
+// several depth blocks, starting inside a channel's taps, their partial sums added before the
+// epilogue), strides, dilation, asymmetric padding, groups, 1x1 and 3-d.
 std::vector<ConvCase> implicit_gemm_cases() {
     return {
         {{1, 64, 7, 7}, 30, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
@@ -253,6 +254,10 @@ std::vector<ConvCase> implicit_gemm_cases() {
         {{1, 4, 12, 9}, 11, {3, 2}, {2, 2}, {1, 1}, {0, 1}, {1, 0}, 1},
         {{1, 8, 40, 64}, 17, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, 1},
         {{2, 6, 10, 11}, 4, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 2},
+        // Depth slices over polyphase planes: 360 deep, slices of 184 or 120 (not whole channels).
+        {{1, 40, 15, 13}, 13, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        // Slices of several depth blocks each (f32 blocks of 256), 7x7 outputs as ResNet's layer4.
+        {{1, 140, 7, 7}, 19, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
 }
 

@@ -8,6 +8,7 @@
 #include "cpu/isa.hpp"
 #include "kernel_test_support.hpp"
 #include "kernels/cpu/gemm/gemm_microkernel.hpp"
+#include "kernels/cpu/gemm/gemm_pack.hpp"
 #include "kernels/cpu/reference/reference_kernels.hpp"
 
 namespace mln::test {
@@ -114,11 +115,15 @@ TEST_F(GemmTest, LargeMultiBlockMultiThreaded) {
     }
 }
 
-// One thread: both sides of each micro-kernel's direct_max_work (up to 320^3 unpacked for the
-// AVX-512 kernels) and of the depth limit of the unpacked path.
-TEST_F(GemmTest, UnpackedAndPackedPathsAgreeOnOneThread) {
+// One thread: both sides of each limit of the unblocked path (gemm_driver.cpp): operands in
+// place up to 48 KiB for B (96 x 128 exactly, then one more row and column) and 128 KiB for A^T
+// (256 x 128, then 257 x 129), at
+// most 2 MiB packed (A^T of 980 x 512 just under with B's edge panel, 1040 x 512 over), the
+// AVX2 kernel's 96^3 work limit, and a depth past the old 512 limit with edge tiles everywhere.
+TEST_F(GemmTest, UnblockedAndBlockedPathsAgreeOnOneThread) {
     ASSERT_EQ(mln_device_set_thread_count(device_, 1), MLN_STATUS_OK);
-    const int64_t sizes[][3] = {{320, 320, 320}, {321, 321, 321}, {97, 95, 96}, {97, 97, 97}, {40, 33, 513}};
+    const int64_t sizes[][3] = {{64, 128, 96}, {65, 129, 97}, {128, 33, 256}, {129, 33, 257}, {980, 9, 512},
+                                {1040, 9, 512}, {97, 95, 96}, {97, 97, 97}, {40, 33, 513}, {203, 77, 784}};
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const auto& size : sizes) {
@@ -131,6 +136,27 @@ TEST_F(GemmTest, UnpackedAndPackedPathsAgreeOnOneThread) {
                                          false});
         }
     }
+}
+
+// A team of three (more members than this machine may have cores, so some start late) on the
+// unblocked path split by columns (160 x 170, 203 x 77 with edge tiles), split by rows (one
+// column panel: 1000 x 9), and on the blocked path (A^T of 1040 x 512 is over the unblocked
+// path's 2 MiB), every transpose.
+TEST_F(GemmTest, TeamPathsAgreeWithReference) {
+    ASSERT_EQ(mln_device_set_thread_count(device_, 3), MLN_STATUS_OK);
+    const int64_t sizes[][3] = {{160, 170, 161}, {203, 77, 784}, {1000, 9, 512}, {1040, 9, 512}};
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const auto& size : sizes) {
+            for (int t = 0; t < 4; ++t) {
+                check_gemm<float>(device_, {size[0], size[1], size[2], (t & 1) != 0, (t & 2) != 0, 1.0,
+                                            t == 3 ? 0.5 : 0.0, t == 1, t == 2 ? MLN_UNARY_OP_RELU : MLN_UNARY_OP_IDENTITY,
+                                            false});
+            }
+        }
+        check_gemm<double>(device_, {203, 77, 784, true, false, 1.0, 0.0, true, MLN_UNARY_OP_RELU, false});
+    }
+    ASSERT_EQ(mln_device_set_thread_count(device_, 0), MLN_STATUS_OK);
 }
 
 TEST_F(GemmTest, EmptyDepthAppliesBetaBiasAndActivation) {
@@ -238,6 +264,50 @@ void check_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
                 }
             }
         }
+    }
+}
+
+// Each ISA's vector packers against the portable packing loops (no packers) on the same
+// source: both transposes of A and B, depths around the packers' step runs (8 and 16), one to
+// three full panels plus an edge panel, source strides with a gap.
+template <class T>
+void check_packers(const kernels::GemmMicroKernelInfo<T>& micro) {
+    const kernels::GemmPanelPackers<T> portable{};
+    for (int64_t depth : {0, 1, 7, 8, 9, 16, 17, 40}) {
+        for (int64_t panels : {1, 2, 3}) {
+            for (bool transposed : {false, true}) {
+                const int64_t rows = panels * micro.mr + 3;
+                const int64_t cols = panels * micro.nr + 5;  // 5 columns: 1 or 2 edge panels
+                // Source big enough for either orientation, with a gap of 3 after each line.
+                std::vector<T> source(static_cast<size_t>((std::max(rows, cols) + 3) * (depth + 3) + 64));
+                for (auto& x : source) x = random_value<T>();
+                const int64_t a_line = transposed ? rows + 3 : depth + 3;
+                const kernels::MatrixRef<T> a = transposed ? kernels::MatrixRef<T>{source.data(), 1, a_line}
+                                                           : kernels::MatrixRef<T>{source.data(), a_line, 1};
+                std::vector<T> want(static_cast<size_t>((panels + 1) * micro.mr * depth));
+                std::vector<T> got(want.size());
+                kernels::pack_a_panels(a, 0, rows, 0, depth, micro.mr, portable, want.data());
+                kernels::pack_a_panels(a, 0, rows, 0, depth, micro.mr, micro.packers, got.data());
+                EXPECT_EQ(got, want) << micro.name << " A depth=" << depth << " panels=" << panels
+                                     << " transposed=" << transposed;
+                const int64_t b_line = transposed ? depth + 3 : cols + 3;
+                const kernels::MatrixRef<T> b = transposed ? kernels::MatrixRef<T>{source.data(), 1, b_line}
+                                                           : kernels::MatrixRef<T>{source.data(), b_line, 1};
+                want.assign(static_cast<size_t>((panels + 2) * micro.nr * depth), T(0));
+                got.assign(want.size(), T(0));
+                kernels::pack_b_panels(b, 0, depth, 0, cols, micro.nr, portable, want.data());
+                kernels::pack_b_panels(b, 0, depth, 0, cols, micro.nr, micro.packers, got.data());
+                EXPECT_EQ(got, want) << micro.name << " B depth=" << depth << " panels=" << panels
+                                     << " transposed=" << transposed;
+            }
+        }
+    }
+}
+
+TEST(GemmPack, VectorPackersMatchThePortableLoops) {
+    for (mln_isa isa : available_isas()) {
+        check_packers(kernels::sgemm_microkernel(isa));
+        check_packers(kernels::dgemm_microkernel(isa));
     }
 }
 
