@@ -240,7 +240,7 @@ TEST_F(ConvWinogradTest, NonFiniteInputsStayNonFiniteAndDoNotLeaveTheirTiles) {
 // and 2).
 TEST_F(ConvWinogradTest, PublicForwardAndBackwardDataTakeItAndMatchReference) {
     const std::vector<WinogradCase> routed = {
-        {1, 32, 40, 14, 14, 1, 1, 1, 1}, {3, 48, 33, 9, 13, 1, 1, 1, 1}, {2, 37, 64, 11, 10, 0, 0, 0, 0}};
+        {1, 32, 40, 30, 30, 1, 1, 1, 1}, {3, 48, 33, 9, 13, 1, 1, 1, 1}, {4, 37, 64, 15, 14, 0, 0, 0, 0}};
     for (const WinogradCase& c : routed) {
         SCOPED_TRACE(describe(c));
         const mln_conv_params p = params_of(c);
@@ -262,7 +262,12 @@ TEST_F(ConvWinogradTest, PublicForwardAndBackwardDataTakeItAndMatchReference) {
                 }
             });
         }
-        // Backward data: dx = conv(dy, flipped w); exact in double, scale from |dy| and |w|.
+        // Backward data: dx = conv(dy, flipped w) with pads 2 - pad; exact in double, scale
+        // from |dy| and |w|.
+        const std::vector<int64_t> dy_shape = y_shape(c);
+        const WinogradCase flipped{c.batch, c.out_channels, c.channels, dy_shape[2], dy_shape[3],
+                                   2 - c.pad_top, 2 - c.pad_left, 2 - c.pad_bottom, 2 - c.pad_right};
+        ASSERT_TRUE(kernels::winograd_wins(WinogradProblem(flipped, {}).args(device_), MLN_DTYPE_F32));
         HostTensor<float> dy(y_shape(c)), w(w_shape(c)), dx(x_shape(c));
         fill_random(dy);
         fill_random(w);
