@@ -35,6 +35,8 @@ constexpr int64_t kChunkBytes = 256 << 10;
 // size: the transforms touch all 36 at once, and sizes such as 64 x 32 floats (8 KiB) put every
 // plane's line in the same L1 set (12 ways), which cost 2x on the input transform.
 constexpr int64_t kPlaneSkew = 16;
+// The output transform prefetches the plane this many output channels ahead.
+constexpr int64_t kOutputPrefetchPlanes = 2;
 
 int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
 int64_t round_up(int64_t value, int64_t multiple) { return ceil_div(value, multiple) * multiple; }
@@ -133,10 +135,12 @@ void run_task(const Plan& p, int64_t task) {
         }
         for (int64_t row = 0; row < rows; ++row) {
             const int64_t channel = m0 + row;
+            // Prefetch distance: kOutputPrefetchPlanes output channels, within the image.
+            const int64_t ahead = channel + kOutputPrefetchPlanes < a.out_channels ? kOutputPrefetchPlanes * out_size : 0;
             for_each_run(p, begin, end, [&](int64_t image, const WinogradTileRun& run, int64_t column) {
                 const int64_t plane = (image * a.out_channels + channel) * out_size;
                 p.transforms.output(m + row * ld + column, m_xi_stride, g, run, bias != nullptr ? bias[channel] : 0.0f,
-                                    residual != nullptr ? residual + plane : nullptr, p.relu, y + plane);
+                                    residual != nullptr ? residual + plane : nullptr, p.relu, y + plane, ahead);
                 if (p.activation != nullptr) {
                     const int64_t row0 = run.tile_row * kWinogradTile;
                     const int64_t col0 = run.tile0 * kWinogradTile;

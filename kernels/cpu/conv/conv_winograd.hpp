@@ -67,9 +67,11 @@ struct WinogradTransforms {
     // For output channel plane y (bias value `bias`, residual plane or nullptr): the run's
     // output tiles from M[xi][t] = m[xi * xi_stride + t], t in [0, count), with y =
     // activation(A^T M A + bias + residual), clipped to the output's size. relu: the activation
-    // is ReLU (fused); any other activation is applied by the caller.
+    // is ReLU (fused); any other activation is applied by the caller. ahead: elements from y
+    // (and residual) to the same region of a plane to be written later, prefetched now; 0 for
+    // none.
     void (*output)(const float* m, int64_t xi_stride, const WindowGeometry& g, const WinogradTileRun& run, float bias,
-                   const float* residual, bool relu, float* y);
+                   const float* residual, bool relu, float* y, int64_t ahead);
 };
 
 WinogradTransforms winograd_transforms_scalar();

@@ -22,6 +22,8 @@ namespace {
 // Longest run of tiles a transform takes (the driver cuts longer rows): its phase buffers
 // live on the stack.
 constexpr int64_t kWinogradMaxRun = 64;
+// How far ahead (in channels) the input transform prefetches its rows.
+constexpr int64_t kPrefetchChannels = 4;
 
 template <class V>
 struct WinogradMath {
@@ -125,6 +127,7 @@ void winograd_weights(const float* w, int64_t out_channels, int64_t channels, in
 // cost 70% of the whole layer at 64 channels (56 x 56, AVX-512).
 template <class V>
 struct PhaseShuffle {
+    static void prefetch(const float*) {}
     static void split(const float* src, int64_t lo, int64_t hi, float* phases, int64_t length) {
         for (int64_t q = 0; q < 4 * V::width; ++q) {
             phases[(q & 3) * length + (q >> 2)] = q >= lo && q < hi ? src[q] : 0.0f;
@@ -144,6 +147,7 @@ struct PhaseShuffle {
 #if defined(__AVX2__) && defined(__FMA__)
 template <>
 struct PhaseShuffle<Avx2Lanes> {
+    static void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
     // Lanes l in [lo, hi).
     static __m256i lanes(int64_t lo, int64_t hi) {
         const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -201,6 +205,7 @@ struct PhaseShuffle<Avx2Lanes> {
 #if defined(__AVX512F__)
 template <>
 struct PhaseShuffle<Avx512Lanes> {
+    static void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
     static __mmask16 lanes(int64_t lo, int64_t hi) {
         const uint32_t below = (1u << std::clamp<int64_t>(hi, 0, 16)) - 1u;
         const uint32_t above = (1u << std::clamp<int64_t>(lo, 0, 16)) - 1u;
@@ -274,7 +279,19 @@ void winograd_input(const float* x, const WindowGeometry& g, int64_t channels, c
     const int64_t row0 = run.tile_row * 4 - g.pad_begin[1];
     const int64_t col0 = run.tile0 * 4 - g.pad_begin[2];
     const int64_t plane_size = g.in[1] * g.in[2];
+    // The rows of a channel a few channels ahead are requested before they are needed: one
+    // channel's six short rows are too few loads in flight to hide the memory's latency (at
+    // batch 32, 64 channels at 56 x 56, the loads were most of the transform's time).
+    const int64_t first_row = std::max<int64_t>(row0, 0), last_row = std::min<int64_t>(row0 + 6, g.in[1]);
+    const int64_t first_col = std::max<int64_t>(col0, 0), last_col = std::min<int64_t>(col0 + 4 * run.count + 2, g.in[2]);
     for (int64_t c = 0; c < channels; ++c) {
+        if (c + kPrefetchChannels < channels && first_col < last_col) {
+            const float* ahead = x + (c + kPrefetchChannels) * plane_size;
+            for (int64_t r = first_row; r < last_row; ++r) {
+                for (int64_t q = first_col; q < last_col; q += 16) PhaseShuffle<V>::prefetch(ahead + r * g.in[2] + q);
+                PhaseShuffle<V>::prefetch(ahead + r * g.in[2] + last_col - 1);
+            }
+        }
         split_tile_rows<V>(x + c * plane_size, g, row0, col0, chunks, length, phases);
         float* v_c = v + c * ldv;
         for_lanes<V>(run.count, [&](int64_t t, auto mask) {
@@ -297,9 +314,26 @@ void winograd_input(const float* x, const WindowGeometry& g, int64_t channels, c
 
 template <class V>
 void winograd_output(const float* m, int64_t xi_stride, const WindowGeometry& g, const WinogradTileRun& run,
-                     float bias, const float* residual, bool relu, float* y) {
+                     float bias, const float* residual, bool relu, float* y, int64_t ahead) {
     using Math = WinogradMath<V>;
     using Reg = typename V::Reg;
+    const int64_t out_width = g.out[2];
+    const int64_t row0 = run.tile_row * 4;
+    const int64_t col0 = run.tile0 * 4;
+    const int64_t rows = std::min<int64_t>(4, g.out[1] - row0);
+    const int64_t cols = std::min<int64_t>(4 * run.count, out_width - col0);
+    // The same rows of a later plane are requested now: stores to lines not in cache stalled
+    // the store queue (batch 8, 64 channels at 56 x 56: most of this transform's time).
+    if (ahead != 0) {
+        for (int64_t i = 0; i < rows; ++i) {
+            const int64_t offset = (row0 + i) * out_width + col0 + ahead;
+            for (int64_t q = 0; q < cols; q += 16) {
+                PhaseShuffle<V>::prefetch(y + offset + q);
+                if (residual != nullptr) PhaseShuffle<V>::prefetch(residual + offset + q);
+            }
+            PhaseShuffle<V>::prefetch(y + offset + cols - 1);
+        }
+    }
     const int64_t chunks = (run.count + V::width - 1) / V::width;
     const int64_t length = chunks * V::width;
     alignas(64) float phases[4 * 4 * kWinogradMaxRun];  // [row i][phase j][tile]
@@ -318,11 +352,6 @@ void winograd_output(const float* m, int64_t xi_stride, const WindowGeometry& g,
             for (int j = 0; j < 4; ++j) V::store(phases + (i * 4 + j) * length + t, V::add(out[j], bias_lanes), AllLanes{});
         }
     });
-    const int64_t out_width = g.out[2];
-    const int64_t row0 = run.tile_row * 4;
-    const int64_t col0 = run.tile0 * 4;
-    const int64_t rows = std::min<int64_t>(4, g.out[1] - row0);
-    const int64_t cols = std::min<int64_t>(4 * run.count, out_width - col0);
     for (int64_t i = 0; i < rows; ++i) {
         const int64_t offset = (row0 + i) * out_width + col0;
         for (int64_t chunk = 0; chunk < chunks; ++chunk) {
