@@ -21,6 +21,7 @@
 #include "kernels/cpu/conv/conv_depthwise.hpp"
 #include "kernels/cpu/conv/conv_depthwise_backward.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm.hpp"
+#include "kernels/cpu/conv/conv_winograd.hpp"
 #include "kernels/cpu/conv/gemm_rowmajor.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
@@ -178,6 +179,7 @@ template <class T>
 void conv_forward_typed(const ConvArgs& a) {
     if (a.batch == 0 || a.out_channels == 0) return;
     if (a.groups == a.channels && a.groups == a.out_channels) return conv_depthwise_forward<T>(a);
+    if (winograd_wins(a, float_dtype_of<T>())) return conv_winograd_forward(a);
     implicit_gemm::conv_forward<T>(a);
 }
 
