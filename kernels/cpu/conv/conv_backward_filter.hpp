@@ -1,0 +1,228 @@
+// Backward filter of a convolution (not depthwise, not pointwise) as an implicit GEMM, per group:
+//   dW_g (Mg x depth) = sum over images of dy_g (Mg x P) * columns^T (P x depth)
+// The GEMM's depth runs over the output positions of every image. The column matrix (im2col.hpp)
+// is never whole in memory: for each block of at most KC positions of one image, a task lowers its
+// depth rows with the forward's vectorized lowering (conv_lowering.hpp, one panel as wide as the
+// block: plain rows of positions), transposes them into packed NR-wide B panels (gemm_pack.hpp;
+// KC x NR, L1), and runs the micro-kernels over them with dy read in place as the A operand
+// (8 rows of contiguous positions: the strided micro-kernel; only a partial last MR panel is
+// packed, zero-padded). dW tiles are C, written with beta 0 on the first block and accumulated
+// after, so no partial sums and no pass to add them.
+//
+// Parallel unit: tasks of (group, block of depth rows = columns of dW, chunk of output channels);
+// each covers all images and positions of its tile range, in one fixed order, so every element of
+// dW is summed the same way whatever the thread count. Depth rows are split first (no duplicated
+// work); only where they give too few tasks to fill the pool are the output channels chunked,
+// each chunk lowering its own copy of the columns.
+//
+// Loop nest of one task:
+//   for each image, each KC block of its positions -> lower rows (L2), transpose into NR panels
+//     for each NR panel (L1)                       -> over the MR panels of the chunk: micro-kernel
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "cpu/isa.hpp"
+#include "cpu/thread_pool.hpp"
+#include "kernels/cpu/conv/conv_implicit_gemm.hpp"
+#include "kernels/cpu/conv/conv_lowering.hpp"
+#include "kernels/cpu/gemm/gemm_microkernel.hpp"
+#include "kernels/cpu/gemm/gemm_pack.hpp"
+
+namespace mln::kernels {
+namespace backward_filter {
+
+using implicit_gemm::ceil_div;
+using implicit_gemm::round_up;
+
+// Positions per block (the GEMM's KC): a KC x NR panel of B stays in L1, as in the GEMM driver.
+constexpr int64_t kPositionBlockBytes = 256 * 4;
+// Depth rows (columns of dW) per task at most: rows lowered together, so the lowering's set-up per
+// call is shared; their lowered and packed copies (2 x 128 KiB at KC 256 in f32) stay in L2.
+constexpr int64_t kMaxTaskRows = 128;
+// Lowered rows are padded to a multiple of this many positions (the lowering's vector width).
+constexpr int64_t kRowAlignment = 16;
+
+template <class T>
+struct Plan {
+    const ConvArgs* args;
+    GemmMicroKernelInfo<T> micro;
+    ColumnPanelLowering<T> lower;
+    const T* source;              // what `lower` reads: x, or its polyphase planes
+    int64_t source_channel_size;  // elements per channel of source
+    const T* dy;
+    T* dw;
+    int64_t group_channels, group_out_channels, depth, out_size;
+    int64_t position_block, position_blocks;  // per image
+    int64_t task_rows, row_blocks;            // depth rows per task: a multiple of NR
+    int64_t chunk_panels, out_chunks;         // MR panels of output channels per task
+};
+
+// Per thread: the block's lowered rows, its packed NR panels, a packed partial A panel.
+template <class T>
+struct Workspace {
+    std::vector<T> lowered, packed, a_panel;
+};
+
+template <class T>
+Workspace<T>& thread_workspace() {
+    thread_local Workspace<T> workspace;
+    return workspace;
+}
+
+// One MR x NR tile of dW_g at c: (+)= A (rows x kc) * B panel (kc x NR). Edge tiles go through a
+// scratch tile.
+template <class T>
+void filter_tile(GemmMicroKernel<T> kernel, int mr, int nr, int64_t kc, const T* a, int64_t a_row_stride,
+                 int64_t a_col_stride, const T* b, T* c, int64_t ldc, int64_t rows, int64_t cols, bool first) {
+    if (rows == mr && cols == nr) {
+        kernel(kc, a, a_row_stride, a_col_stride, b, nr, c, ldc, T(1), first ? T(0) : T(1), nullptr);
+        return;
+    }
+    T tile[kMaxMicroTile];
+    kernel(kc, a, a_row_stride, a_col_stride, b, nr, tile, nr, T(1), T(0), nullptr);
+    for (int64_t i = 0; i < rows; ++i) {
+        T* target = c + i * ldc;
+        for (int64_t j = 0; j < cols; ++j) target[j] = first ? tile[i * nr + j] : target[j] + tile[i * nr + j];
+    }
+}
+
+template <class T>
+void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
+    const ConvArgs& a = *p.args;
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    const int64_t chunk = task % p.out_chunks;
+    task /= p.out_chunks;
+    const int64_t r0 = task % p.row_blocks * p.task_rows;
+    const int64_t g = task / p.row_blocks;
+    const int64_t rows = std::min(p.task_rows, p.depth - r0);
+    const int64_t panels = ceil_div(rows, nr);
+    const int64_t m_begin = chunk * p.chunk_panels * mr;
+    const int64_t m_end = std::min(p.group_out_channels, m_begin + p.chunk_panels * mr);
+    const int64_t partial_rows = (m_end - m_begin) % mr;
+    const int64_t full_end = m_end - partial_rows;
+    T* const dw = p.dw + g * p.group_out_channels * p.depth + r0;
+    T* const lowered = ws.lowered.data();
+    T* const packed = ws.packed.data();
+    T* const a_panel = ws.a_panel.data();
+    for (int64_t n = 0; n < a.batch; ++n) {
+        const T* x = p.source + (n * a.channels + g * p.group_channels) * p.source_channel_size;
+        const T* dy = p.dy + (n * a.out_channels + g * p.group_out_channels) * p.out_size;
+        for (int64_t block = 0; block < p.position_blocks; ++block) {
+            const int64_t q0 = block * p.position_block;
+            const int64_t kc = std::min(p.position_block, p.out_size - q0);
+            const int64_t ld = round_up(kc, kRowAlignment);
+            const bool first = n == 0 && block == 0;
+            // Row r of the block at lowered + r * ld, then B(q, j) = lowered[j * ld + q].
+            p.lower(x, a.geometry, r0, rows, q0, kc, ld, lowered);
+            pack_b_panels(MatrixRef<T>{lowered, 1, ld}, 0, kc, 0, rows, nr, p.micro.packers, packed);
+            if (partial_rows > 0) {
+                pack_a_panels(MatrixRef<T>{dy + q0, p.out_size, 1}, full_end, partial_rows, 0, kc, mr,
+                              p.micro.packers, a_panel);
+            }
+            for (int64_t s = 0; s < panels; ++s) {
+                const T* b = packed + s * nr * kc;
+                const int64_t cols = std::min<int64_t>(nr, rows - s * nr);
+                for (int64_t m = m_begin; m < full_end; m += mr) {
+                    filter_tile(p.micro.strided, mr, nr, kc, dy + m * p.out_size + q0, p.out_size, 1, b,
+                                dw + m * p.depth + s * nr, p.depth, mr, cols, first);
+                }
+                if (partial_rows > 0) {
+                    filter_tile(p.micro.packed, mr, nr, kc, a_panel, 1, mr, b, dw + full_end * p.depth + s * nr,
+                                p.depth, partial_rows, cols, first);
+                }
+            }
+        }
+    }
+}
+
+// dW for a convolution that is neither depthwise nor pointwise (the caller's paths), batch >= 1.
+template <class T>
+void conv_backward_filter(const ConvArgs& a) {
+    Plan<T> p{};
+    p.args = &a;
+    p.micro = implicit_gemm::micro_kernel<T>(cpu::active_isa());
+    p.lower = column_panel_lowering<T>(cpu::active_isa());
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    p.group_channels = a.channels / a.groups;
+    p.group_out_channels = a.out_channels / a.groups;
+    p.depth = p.group_channels * a.geometry.kernel_size();
+    p.out_size = a.geometry.out_size();
+    p.dy = static_cast<const T*>(a.y.data);
+    p.dw = static_cast<T*>(a.w.data);
+    if (p.out_size == 0 || p.depth == 0) {
+        std::fill(p.dw, p.dw + a.out_channels * p.depth, T(0));
+        return;
+    }
+    // Equal position blocks (no thin last one), multiples of the row alignment.
+    const int64_t max_block = kPositionBlockBytes / static_cast<int64_t>(sizeof(T));
+    p.position_block = std::min(p.out_size, round_up(ceil_div(p.out_size, ceil_div(p.out_size, max_block)),
+                                                     kRowAlignment));
+    p.position_blocks = ceil_div(p.out_size, p.position_block);
+
+    // Tasks (see the top): the fewest row blocks of at most kMaxTaskRows that fill the pool with
+    // equal tasks, then output channel chunks if the row blocks alone cannot.
+    const int64_t threads = cpu::thread_pool().thread_count();
+    auto fills_pool = [&](int64_t tasks) {
+        return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
+    };
+    const int64_t depth_panels = ceil_div(p.depth, nr);
+    int64_t panels_per_task = 1;
+    for (int64_t blocks = ceil_div(depth_panels, std::max<int64_t>(1, kMaxTaskRows / nr)); blocks <= depth_panels;
+         ++blocks) {
+        panels_per_task = ceil_div(depth_panels, blocks);
+        if (fills_pool(a.groups * ceil_div(depth_panels, panels_per_task))) break;
+    }
+    p.task_rows = panels_per_task * nr;
+    p.row_blocks = ceil_div(depth_panels, panels_per_task);
+    const int64_t row_panels = ceil_div(p.group_out_channels, mr);
+    p.out_chunks = 1;
+    while (!fills_pool(a.groups * p.row_blocks * p.out_chunks) && p.out_chunks < row_panels) ++p.out_chunks;
+    p.chunk_panels = ceil_div(row_panels, p.out_chunks);
+    p.out_chunks = ceil_div(row_panels, p.chunk_panels);
+
+    // Stride-2 layers read polyphase planes (conv_lowering.hpp), split first by all threads.
+    p.source = static_cast<const T*>(a.x.data);
+    p.source_channel_size = a.geometry.in_size();
+    const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa());
+    if (phases.split != nullptr && phase_planes_apply(a.geometry) &&
+        round_up(p.position_block, kRowAlignment) <= kMaxPhaseColumns) {
+        p.source_channel_size = phase_planes_channel_size(a.geometry);
+        thread_local std::vector<T> planes_buffer;
+        planes_buffer.resize(static_cast<size_t>(a.batch * a.channels * p.source_channel_size));
+        T* planes = planes_buffer.data();
+        const T* x = p.source;
+        cpu::parallel_for(a.batch * a.channels, 1, [&](int64_t begin, int64_t end) {
+            phases.split(x + begin * a.geometry.in_size(), a.geometry, end - begin,
+                         planes + begin * p.source_channel_size);
+        });
+        p.source = planes;
+        p.lower = phases.lower;
+    }
+
+    const int64_t tasks = a.groups * p.row_blocks * p.out_chunks;
+    const int64_t padded_rows = round_up(p.task_rows, nr);
+    const int64_t padded_block = round_up(p.position_block, kRowAlignment);
+    std::atomic<int64_t> next_task{0};
+    cpu::parallel_for(std::min(threads, tasks), 1, [&](int64_t begin, int64_t end) {
+        Workspace<T>& ws = thread_workspace<T>();
+        ws.lowered.resize(static_cast<size_t>(p.task_rows * padded_block));
+        ws.packed.resize(static_cast<size_t>(padded_rows * p.position_block));
+        ws.a_panel.resize(static_cast<size_t>(mr * p.position_block));
+        for (int64_t member = begin; member < end; ++member) {
+            for (;;) {
+                const int64_t task = next_task.fetch_add(1, std::memory_order_relaxed);
+                if (task >= tasks) break;
+                run_task(p, task, ws);
+            }
+        }
+    });
+}
+
+}  // namespace backward_filter
+}  // namespace mln::kernels
