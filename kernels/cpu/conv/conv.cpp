@@ -3,20 +3,22 @@
 // depthwise has direct kernels (conv_depthwise_backward.hpp). Backward data with stride 1 is the
 // forward convolution of dy with the flipped, transposed filters (so it runs the forward
 // drivers); other strides, and small images whose weights would cost more to rearrange than
-// they are used, take GEMM into columns + col2im. Backward filter: an implicit GEMM over the
+// they are used, take an implicit GEMM into columns + col2im by chunks of channels
+// (conv_backward_data.hpp). Backward filter: an implicit GEMM over the
 // output positions (conv_backward_filter.hpp). Pointwise (1x1, stride 1, no padding) needs no
 // lowering: the NCHW image already is the column matrix.
 //
 // Threading: GEMM called inside a parallel region runs on the calling thread (pool policy), so
-// each driver picks one level to parallelize. With enough (image, group) tasks to keep every
-// thread busy they are the parallel unit and each runs an inline im2col + GEMM; otherwise
-// (batch 1, few groups) the tasks run one after another and im2col/col2im and the GEMM itself
-// spread over the pool.
+// each driver picks one level to parallelize. The implicit GEMMs split their own tasks (see their
+// files). Pointwise: with enough (image, group) tasks to keep every thread busy they are the
+// parallel unit and each runs an inline GEMM; otherwise (batch 1, few groups) the tasks run one
+// after another and the GEMM itself spreads over the pool.
 #include <algorithm>
 #include <vector>
 
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/conv/conv_backward_data.hpp"
 #include "kernels/cpu/conv/conv_backward_filter.hpp"
 #include "kernels/cpu/conv/conv_depthwise.hpp"
 #include "kernels/cpu/conv/conv_depthwise_backward.hpp"
@@ -73,12 +75,6 @@ bool is_pointwise(const WindowGeometry& g) {
         if (g.kernel[d] != 1 || g.stride[d] != 1 || g.pad_begin[d] != 0 || g.out[d] != g.in[d]) return false;
     }
     return true;
-}
-
-template <class T>
-void col2im(const T* col, const WindowGeometry& g, int64_t channels, T* x, bool parallel) {
-    if (!parallel) return col2im_channels(col, g, 0, channels, x);
-    cpu::parallel_for(channels, 1, [&](int64_t begin, int64_t end) { col2im_channels(col, g, begin, end, x); });
 }
 
 // Sizes shared by the drivers.
@@ -247,27 +243,19 @@ void conv_backward_data_typed(const ConvArgs& a) {
     if (a.batch == 0 || a.channels == 0) return;
     if (is_depthwise(a)) return conv_depthwise_backward_data<T>(a);
     if (conv_backward_data_as_forward<T>(a)) return;
+    if (!is_pointwise(a.geometry)) return backward_data::conv_backward_data<T>(a);
     const ConvSizes s(a);
-    const bool pointwise = is_pointwise(a.geometry);
     const T* dy = static_cast<const T*>(a.y.data);
     const T* w = static_cast<const T*>(a.w.data);
     T* dx = static_cast<T*>(a.x.data);
-    run_tasks(a.batch * a.groups, [&](int64_t task, bool inner_parallel) {
+    run_tasks(a.batch * a.groups, [&](int64_t task, bool) {
         const int64_t n = task / a.groups;
         const int64_t g = task % a.groups;
         const T* dy_group = dy + (n * a.out_channels + g * s.group_out_channels) * s.out_size;
         const T* w_group = w + g * s.group_out_channels * s.depth;
         T* dx_group = dx + (n * a.channels + g * s.group_channels) * s.in_size;
-        if (pointwise) {
-            gemm_rowmajor<T>(true, false, s.group_channels, s.out_size, s.group_out_channels, w_group, s.depth,
-                             dy_group, s.out_size, dx_group, s.in_size, 0.0);
-            return;
-        }
-        std::vector<T>& buffer = thread_columns<T>();
-        buffer.resize(static_cast<size_t>(s.depth * s.out_size));
-        gemm_rowmajor<T>(true, false, s.depth, s.out_size, s.group_out_channels, w_group, s.depth, dy_group,
-                         s.out_size, buffer.data(), s.out_size, 0.0);
-        col2im(buffer.data(), a.geometry, s.group_channels, dx_group, inner_parallel);
+        gemm_rowmajor<T>(true, false, s.group_channels, s.out_size, s.group_out_channels, w_group, s.depth,
+                         dy_group, s.out_size, dx_group, s.in_size, 0.0);
     });
 }
 

@@ -475,7 +475,8 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // not a multiple of MR (13, 21) so one MR panel is packed, few depth rows (3 x 3 x 3 = 27) so that
 // 2 and 3 threads chunk the output channels, stride 2 from polyphase planes (3x3/2 and 7x7/2 with
 // "same" padding: AVX-512 f32), stride 2 with dilation and asymmetric pads, groups, 1-d and 3-d,
-// batch 1 and 5, f32 at every ISA and f64; at 1, 2 and 3 threads, every result bit for bit the
+// batch 1 and 5, small images several to a block (9 positions: all 5 images; 72: 3 + 2), f32 at
+// every ISA and f64; at 1, 2 and 3 threads, every result bit for bit the
 // same as at 1 thread (each dW element summed in one fixed order).
 TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
@@ -490,6 +491,7 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
         {{1, 128, 1600}, 4, {3}, {1}, {1}, {0}, {0}, 1},
         {{5, 16, 7, 10, 12}, 3, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
         {{5, 64, 5, 5}, 40, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{5, 6, 9, 8}, 13, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
     int32_t previous = 0;
     ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
@@ -513,6 +515,57 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
         for (int32_t threads : {2, 3}) {
             filter_gradient(c, x, dy, dw, threads);
             EXPECT_EQ(std::memcmp(dw.storage().data(), at_one.storage().data(), dw.storage().size() * sizeof(T)), 0)
+                << "differs from 1 thread at " << threads;
+        }
+    };
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const ConvCase& c : cases) check(0.0f, c);
+    }
+    for (const ConvCase& c : cases) check(0.0, c);
+    ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
+}
+
+// Backward data by columns + col2im (conv_backward_data.hpp) over its blocks and tasks: stride 2
+// (3x3 and 7x7 "same" padding, 1x1), small stride-1 images (under 256 dx positions), chunks of
+// channels (17 channels x 9 taps = 153 column rows: chunks of 14 channels), column rows that are
+// not a multiple of MR, positions under one NR panel (9) and with a partial last one, more output
+// channels than one KC block (300 > 256 f32, 128 f64), dilation, asymmetric pads, groups, 1-d and
+// 3-d, batch 1 and 5, f32 at every ISA and f64; at 1, 2 and 3 threads (chunks cut smaller to fill
+// the pool), every result bit for bit the same as at 1 thread.
+TEST_F(ConvTest, BackwardDataByColumnsMatchesReferenceAndThreadCountsAgree) {
+    const std::vector<ConvCase> cases = {
+        {{1, 17, 14, 14}, 24, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{5, 6, 7, 7}, 13, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 5, 6, 6}, 300, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 3, 38, 38}, 16, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
+        {{5, 8, 11, 13}, 10, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 7, 29, 23}, 5, {3, 3}, {2, 3}, {2, 1}, {2, 0}, {1, 2}, 1},
+        {{5, 12, 9, 10}, 10, {3, 2}, {2, 2}, {2, 1}, {2, 0}, {1, 1}, 2},
+        {{1, 4, 41}, 6, {5}, {3}, {1}, {2}, {1}, 2},
+        {{5, 6, 7, 6, 5}, 4, {3, 3, 3}, {2, 1, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
+    };
+    int32_t previous = 0;
+    ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
+    auto data_gradient = [&](const ConvCase& c, auto& dy, auto& w, auto& dx, int32_t threads) {
+        const mln_conv_params p = params_of(c);
+        EXPECT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+        for (auto& v : dx.storage()) v = std::numeric_limits<std::decay_t<decltype(v)>>::quiet_NaN();
+        EXPECT_EQ(mln_conv_backward_data(device_, &p, dy.desc(), w.desc(), dx.desc()), MLN_STATUS_OK)
+            << mln_last_error();
+    };
+    auto check = [&](auto element, const ConvCase& c) {
+        using T = decltype(element);
+        SCOPED_TRACE(cat(describe(c), " f", sizeof(T) * 8));
+        HostTensor<T> dy(y_shape_of(c)), w(w_shape_of(c)), dx_want(c.x_shape), at_one(c.x_shape), dx(c.x_shape);
+        fill_random(dy);
+        fill_random(w);
+        reference::conv_backward_data(params_of(c), dy.view(), w.view(), dx_want.view());
+        data_gradient(c, dy, w, at_one, 1);
+        EXPECT_TRUE(near_all(at_one, dx_want, tolerance<T>(c.out_channels * 16 * 16)));
+        for (int32_t threads : {2, 3}) {
+            data_gradient(c, dy, w, dx, threads);
+            EXPECT_EQ(std::memcmp(dx.storage().data(), at_one.storage().data(), dx.storage().size() * sizeof(T)), 0)
                 << "differs from 1 thread at " << threads;
         }
     };
