@@ -7,7 +7,7 @@
 // (im2col.hpp), so no column matrix of a whole image goes through memory. Both operands are read
 // in place: A = W_g^T through the strided micro-kernel (8 consecutive weights per output
 // channel), B = dy's rows (contiguous positions); only a partial last panel of either is packed,
-// zero-padded. Packing W^T cost as much as the arithmetic when the images are small (ResNet-18's
+// zero-padded, and A panels that serve many NR panels (large images). Packing W^T cost as much as the arithmetic when the images are small (ResNet-18's
 // 7x7 layers: 42% of the time in the transposing A pack of the GEMM it replaced, each weight
 // used for 49 positions only).
 //
@@ -88,6 +88,9 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     const T* dy = p.dy + (n * a.out_channels + g * p.group_out_channels) * positions;
     const T* w = p.w + g * p.group_out_channels * p.depth + r0;  // A(i, k) = w[i + k * depth]
     T* const columns = ws.columns.data();
+    // As in the forward implicit GEMM: an A panel serving many NR panels is packed (contiguous
+    // reads in the micro-kernel); with few, reading W^T in place costs less than packing it.
+    const bool packs_a = ceil_div(positions, nr) >= implicit_gemm::kPackedPanelsMinimum;
     for (int64_t k0 = 0; k0 < p.group_out_channels; k0 += p.out_channel_block) {
         const int64_t kc = std::min(p.out_channel_block, p.group_out_channels - k0);
         const bool first = k0 == 0;
@@ -102,7 +105,7 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             GemmMicroKernel<T> kernel = p.micro.strided;
             const T* a_data = w_block + i;
             int64_t a_row_stride = 1, a_col_stride = p.depth;
-            if (panel_rows < mr) {
+            if (panel_rows < mr || packs_a) {
                 pack_a_panels(MatrixRef<T>{w_block, 1, p.depth}, i, panel_rows, 0, kc, mr, p.micro.packers,
                               ws.a_panel.data());
                 kernel = p.micro.packed;

@@ -78,6 +78,39 @@ Workspace<T>& thread_workspace() {
     return workspace;
 }
 
+// Prefetches the next images' inputs of a task (its channels of x, its rows of dy) while the
+// current ones are multiplied, a few cache lines per micro-kernel call: at batch > 1 they come from
+// memory, and the lowering reads many short row pieces that the hardware prefetcher does not
+// follow (ResNet-18's 1x1/2 shortcut at batch 32: lowering 35-43% of the time without).
+class InputPrefetch {
+public:
+    void add(const void* data, int64_t bytes) {
+        if (ranges_ < kMaxRanges && bytes > 0) {
+            begin_[ranges_] = static_cast<const char*>(data);
+            end_[ranges_++] = static_cast<const char*>(data) + bytes;
+            lines_ += (bytes + kLine - 1) / kLine;
+        }
+    }
+    // Spreads the lines over `steps` calls of step().
+    void spread(int64_t steps) { per_step_ = (lines_ + steps - 1) / std::max<int64_t>(steps, 1); }
+    void step() {
+        for (int64_t i = 0; i < per_step_ && range_ < ranges_; ++i) {
+            __builtin_prefetch(begin_[range_]);
+            begin_[range_] += kLine;
+            if (begin_[range_] >= end_[range_]) ++range_;
+        }
+    }
+
+private:
+    static constexpr int64_t kLine = 64;
+    // Two per image, and a block has at most kPositionBlockBytes / 4 images (of one position).
+    static constexpr int kMaxRanges = 2 * kPositionBlockBytes / 4;
+    const char* begin_[kMaxRanges];
+    const char* end_[kMaxRanges];
+    int ranges_ = 0, range_ = 0;
+    int64_t lines_ = 0, per_step_ = 0;
+};
+
 template <class T>
 void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     const ConvArgs& a = *p.args;
@@ -98,9 +131,20 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     T* const packed = ws.packed.data();
     T* const a_panel = ws.a_panel.data();
     T* const dy_rows = ws.dy_rows.data();
+    const int64_t kernel_size = a.geometry.kernel_size();
+    const int64_t first_channel = r0 / kernel_size;
+    const int64_t task_channels = (r0 + rows - 1) / kernel_size + 1 - first_channel;
     for (int64_t n = 0; n < a.batch; n += p.block_images) {
         const int64_t images = std::min(p.block_images, a.batch - n);
         const T* dy = p.dy + (n * a.out_channels + g * p.group_out_channels) * p.out_size;
+        InputPrefetch prefetch;
+        for (int64_t i = n + images; i < std::min(a.batch, n + 2 * images); ++i) {
+            prefetch.add(p.source + (i * a.channels + g * p.group_channels + first_channel) * p.source_channel_size,
+                         task_channels * p.source_channel_size * static_cast<int64_t>(sizeof(T)));
+            prefetch.add(p.dy + (i * a.out_channels + g * p.group_out_channels + m_begin) * p.out_size,
+                         (m_end - m_begin) * p.out_size * static_cast<int64_t>(sizeof(T)));
+        }
+        prefetch.spread(p.position_blocks * panels * ceil_div(m_end - m_begin, mr));
         for (int64_t block = 0; block < p.position_blocks; ++block) {
             const int64_t q0 = block * p.position_block;
             const int64_t image_kc = std::min(p.position_block, p.out_size - q0);
@@ -141,10 +185,12 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                 const T* b = packed + s * nr * kc;
                 const int64_t cols = std::min<int64_t>(nr, rows - s * nr);
                 for (int64_t m = m_begin; m < full_end; m += mr) {
+                    prefetch.step();
                     accumulate_tile(p.micro.strided, mr, nr, kc, a_rows + (m - a_first) * a_stride, a_stride, 1, b, nr,
                                     dw + m * p.depth + s * nr, p.depth, mr, cols, first);
                 }
                 if (partial_rows > 0) {
+                    prefetch.step();
                     accumulate_tile(p.micro.packed, mr, nr, kc, a_panel, 1, mr, b, nr,
                                     dw + full_end * p.depth + s * nr, p.depth, partial_rows, cols, first);
                 }
