@@ -18,8 +18,9 @@
 //
 // Loop nest of one task:
 //   for each KC block of output channels      -> partial last NR panel of dy packed
-//     for each MR panel of the chunk's rows   -> (partial: packed) A panel, L1
-//       for each NR panel of positions        -> micro-kernel into the columns buffer (L2)
+//     for each NC block of positions (L2)
+//       for each MR panel of the chunk's rows -> (partial, or many NR panels: packed) A panel, L1
+//         for each NR panel of the block      -> micro-kernel into the columns buffer (L2)
 //   col2im of the chunk's channels
 #pragma once
 
@@ -43,6 +44,10 @@ using implicit_gemm::ceil_div;
 
 // Output channels per depth block of the GEMM (its KC): a KC x NR panel of dy in L1.
 constexpr int64_t kOutChannelBlockBytes = 256 * 4;
+// A KC x NC block of dy (positions) at most this big, so that it stays in L2 while every MR panel
+// of the chunk's rows passes over it (the 7x7/2 stem's 12544 positions streamed dy from L3 once
+// per MR panel without).
+constexpr int64_t kColumnBlockBytes = 256 << 10;
 // Column rows per task at most (128 x 784 positions: 400 KiB in f32, in L2 for col2im).
 constexpr int64_t kMaxChunkRows = 128;
 
@@ -55,6 +60,7 @@ struct Plan {
     T* dx;
     int64_t group_channels, group_out_channels, depth, kernel_size, out_size, in_size;
     int64_t out_channel_block;
+    int64_t column_block;  // positions per block: a multiple of NR
     int64_t chunk_channels, chunks;
 };
 
@@ -88,9 +94,6 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     const T* dy = p.dy + (n * a.out_channels + g * p.group_out_channels) * positions;
     const T* w = p.w + g * p.group_out_channels * p.depth + r0;  // A(i, k) = w[i + k * depth]
     T* const columns = ws.columns.data();
-    // As in the forward implicit GEMM: an A panel serving many NR panels is packed (contiguous
-    // reads in the micro-kernel); with few, reading W^T in place costs less than packing it.
-    const bool packs_a = ceil_div(positions, nr) >= implicit_gemm::kPackedPanelsMinimum;
     for (int64_t k0 = 0; k0 < p.group_out_channels; k0 += p.out_channel_block) {
         const int64_t kc = std::min(p.out_channel_block, p.group_out_channels - k0);
         const bool first = k0 == 0;
@@ -100,27 +103,35 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             pack_b_panels(MatrixRef<T>{dy_block + full_cols, positions, 1}, 0, kc, 0, partial_cols, nr,
                           p.micro.packers, ws.b_panel.data());
         }
-        for (int64_t i = 0; i < rows; i += mr) {
-            const int64_t panel_rows = std::min<int64_t>(mr, rows - i);
-            GemmMicroKernel<T> kernel = p.micro.strided;
-            const T* a_data = w_block + i;
-            int64_t a_row_stride = 1, a_col_stride = p.depth;
-            if (panel_rows < mr || packs_a) {
-                pack_a_panels(MatrixRef<T>{w_block, 1, p.depth}, i, panel_rows, 0, kc, mr, p.micro.packers,
-                              ws.a_panel.data());
-                kernel = p.micro.packed;
-                a_data = ws.a_panel.data();
-                a_row_stride = 1;
-                a_col_stride = mr;
-            }
-            T* c = columns + i * positions;
-            for (int64_t j = 0; j < full_cols; j += nr) {
-                accumulate_tile(kernel, mr, nr, kc, a_data, a_row_stride, a_col_stride, dy_block + j, positions,
-                                c + j, positions, panel_rows, nr, first);
-            }
-            if (partial_cols > 0) {
-                accumulate_tile(kernel, mr, nr, kc, a_data, a_row_stride, a_col_stride, ws.b_panel.data(), nr,
-                                c + full_cols, positions, panel_rows, partial_cols, first);
+        for (int64_t j0 = 0; j0 < positions; j0 += p.column_block) {
+            const int64_t j_end = std::min(positions, j0 + p.column_block);
+            const int64_t full_end = std::min(j_end, full_cols);
+            const bool partial = j_end > full_cols;
+            // As in the forward implicit GEMM: an A panel serving many NR panels is packed
+            // (contiguous reads in the micro-kernel); with few, reading W^T in place costs less.
+            const bool packs_a = ceil_div(j_end - j0, nr) >= implicit_gemm::kPackedPanelsMinimum;
+            for (int64_t i = 0; i < rows; i += mr) {
+                const int64_t panel_rows = std::min<int64_t>(mr, rows - i);
+                GemmMicroKernel<T> kernel = p.micro.strided;
+                const T* a_data = w_block + i;
+                int64_t a_row_stride = 1, a_col_stride = p.depth;
+                if (panel_rows < mr || packs_a) {
+                    pack_a_panels(MatrixRef<T>{w_block, 1, p.depth}, i, panel_rows, 0, kc, mr, p.micro.packers,
+                                  ws.a_panel.data());
+                    kernel = p.micro.packed;
+                    a_data = ws.a_panel.data();
+                    a_row_stride = 1;
+                    a_col_stride = mr;
+                }
+                T* c = columns + i * positions;
+                for (int64_t j = j0; j < full_end; j += nr) {
+                    accumulate_tile(kernel, mr, nr, kc, a_data, a_row_stride, a_col_stride, dy_block + j,
+                                    positions, c + j, positions, panel_rows, nr, first);
+                }
+                if (partial) {
+                    accumulate_tile(kernel, mr, nr, kc, a_data, a_row_stride, a_col_stride, ws.b_panel.data(), nr,
+                                    c + full_cols, positions, panel_rows, partial_cols, first);
+                }
             }
         }
     }
@@ -147,6 +158,9 @@ void conv_backward_data(const ConvArgs& a) {
         return;
     }
     p.out_channel_block = kOutChannelBlockBytes / static_cast<int64_t>(sizeof(T));
+    p.column_block = std::max<int64_t>(
+        p.micro.nr, kColumnBlockBytes / (std::min(p.out_channel_block, p.group_out_channels) *
+                                         static_cast<int64_t>(sizeof(T))) / p.micro.nr * p.micro.nr);
     const int64_t threads = cpu::thread_pool().thread_count();
     auto fills_pool = [&](int64_t tasks) {
         return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));

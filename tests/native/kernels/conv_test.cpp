@@ -530,7 +530,8 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
 // (3x3 and 7x7 "same" padding, 1x1), small stride-1 images (under 256 dx positions), chunks of
 // channels (17 channels x 9 taps = 153 column rows: chunks of 14 channels), column rows that are
 // not a multiple of MR, positions under one NR panel (9) and with a partial last one, more output
-// channels than one KC block (300 > 256 f32, 128 f64), dilation, asymmetric pads, groups, 1-d and
+// channels than one KC block (300 > 256 f32, 128 f64), positions over one NC block (360 > 256 at
+// KC 256: the second block ends in the partial panel), dilation, asymmetric pads, groups, 1-d and
 // 3-d, batch 1 and 5, f32 at every ISA and f64; at 1, 2 and 3 threads (chunks cut smaller to fill
 // the pool), every result bit for bit the same as at 1 thread.
 TEST_F(ConvTest, BackwardDataByColumnsMatchesReferenceAndThreadCountsAgree) {
@@ -538,6 +539,7 @@ TEST_F(ConvTest, BackwardDataByColumnsMatchesReferenceAndThreadCountsAgree) {
         {{1, 17, 14, 14}, 24, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{5, 6, 7, 7}, 13, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 5, 6, 6}, 300, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 3, 40, 36}, 260, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 3, 38, 38}, 16, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
         {{5, 8, 11, 13}, 10, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 7, 29, 23}, 5, {3, 3}, {2, 3}, {2, 1}, {2, 0}, {1, 2}, 1},
