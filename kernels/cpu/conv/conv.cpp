@@ -31,10 +31,10 @@
 namespace mln::kernels {
 namespace {
 
-// At most this many batch slices (pointwise backward filter) whose filter gradients are summed separately and then added in order: enough slices to
-// occupy the threads at batch >= 8. Fewer where their partial sums would
-// take more than kFilterPartialsBytes (deep layers: the partials would be a pass over memory per
-// image). The count depends on the sizes only, so the result does not depend on the thread count.
+// At most this many batch slices (pointwise backward filter) whose filter gradients are summed
+// separately and then added in order: enough slices to occupy the threads at batch >= 8. Fewer
+// where their partial sums would take more than kFilterPartialsBytes (deep layers: the partials
+// would be a pass over memory per image). The count depends on the sizes only, so the result does not depend on the thread count.
 constexpr int64_t kFilterGradientSlices = 8;
 constexpr int64_t kFilterPartialsBytes = 16 << 20;
 // Pointwise backward filter is a GEMM whose depth is the output positions; small images are

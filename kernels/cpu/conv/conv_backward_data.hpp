@@ -7,9 +7,9 @@
 // (im2col.hpp), so no column matrix of a whole image goes through memory. Both operands are read
 // in place: A = W_g^T through the strided micro-kernel (8 consecutive weights per output
 // channel), B = dy's rows (contiguous positions); only a partial last panel of either is packed,
-// zero-padded, and A panels that serve many NR panels (large images). Packing W^T cost as much as the arithmetic when the images are small (ResNet-18's
-// 7x7 layers: 42% of the time in the transposing A pack of the GEMM it replaced, each weight
-// used for 49 positions only).
+// zero-padded, and A panels that serve many NR panels (large images). Packing W^T cost as much
+// as the arithmetic when the images are small (ResNet-18's 7x7 layers: 42% of the time in the
+// transposing A pack of the GEMM it replaced, each weight used for 49 positions only).
 //
 // Tasks: (image, group, chunk of input channels), claimed dynamically; chunks are cut smaller
 // (down to one channel) until the tasks fill the pool. Each dx element is summed by col2im in a
