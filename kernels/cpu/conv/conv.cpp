@@ -3,21 +3,23 @@
 // depthwise has direct kernels (conv_depthwise_backward.hpp). Backward data with stride 1 is the
 // forward convolution of dy with the flipped, transposed filters (so it runs the forward
 // drivers); other strides, and small images whose weights would cost more to rearrange than
-// they are used, take GEMM into columns + col2im. Backward filter: im2col + GEMM per (image,
-// group), small images gathered in chunks, large ones lowered a block of rows at a time so the
-// columns stay in L2. Pointwise (1x1, stride 1, no padding) needs no lowering: the NCHW image already is
-// the column matrix.
+// they are used, take an implicit GEMM into columns + col2im by chunks of channels
+// (conv_backward_data.hpp). Backward filter: an implicit GEMM over the
+// output positions (conv_backward_filter.hpp). Pointwise (1x1, stride 1, no padding) needs no
+// lowering: the NCHW image already is the column matrix.
 //
 // Threading: GEMM called inside a parallel region runs on the calling thread (pool policy), so
-// each driver picks one level to parallelize. With enough (image, group) tasks to keep every
-// thread busy they are the parallel unit and each runs an inline im2col + GEMM; otherwise
-// (batch 1, few groups) the tasks run one after another and im2col/col2im and the GEMM itself
-// spread over the pool.
+// each driver picks one level to parallelize. The implicit GEMMs split their own tasks (see their
+// files). Pointwise: with enough (image, group) tasks to keep every thread busy they are the
+// parallel unit and each runs an inline GEMM; otherwise (batch 1, few groups) the tasks run one
+// after another and the GEMM itself spreads over the pool.
 #include <algorithm>
 #include <vector>
 
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/conv/conv_backward_data.hpp"
+#include "kernels/cpu/conv/conv_backward_filter.hpp"
 #include "kernels/cpu/conv/conv_depthwise.hpp"
 #include "kernels/cpu/conv/conv_depthwise_backward.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm.hpp"
@@ -30,28 +32,16 @@
 namespace mln::kernels {
 namespace {
 
-// At most this many batch slices (of images, or of (image, row block) pairs for large images)
-// whose filter gradients are summed separately and then added in order: enough slices to
-// occupy the threads at batch >= 8. Fewer where their partial sums would
-// take more than kFilterPartialsBytes (deep layers: the partials would be a pass over memory per
-// image). The count depends on the sizes only, so the result does not depend on the thread count.
+// At most this many batch slices (pointwise backward filter) whose filter gradients are summed
+// separately and then added in order: enough slices to occupy the threads at batch >= 8. Fewer
+// where their partial sums would take more than kFilterPartialsBytes (deep layers: the partials
+// would be a pass over memory per image). The count depends on the sizes only, so the result does not depend on the thread count.
 constexpr int64_t kFilterGradientSlices = 8;
 constexpr int64_t kFilterPartialsBytes = 16 << 20;
-// Backward filter is a GEMM whose depth is the output positions; small images are gathered in
-// chunks of consecutive images until the depth reaches this, so that dW (the GEMM's C) is read
-// and written once per chunk instead of once per image.
+// Pointwise backward filter is a GEMM whose depth is the output positions; small images are
+// gathered in chunks of consecutive images until the depth reaches this, so that dW (the GEMM's
+// C) is read and written once per chunk instead of once per image.
 constexpr int64_t kFilterGradientMinDepth = 512;
-// Large images (conv1, layer1 of ResNet) are lowered a block of output rows at a time, so that
-// the column block the GEMM reads back is at most this big and still in L2 (1 MiB per core on
-// Zen 4/5); lowering a whole image wrote and re-read up to 7 MiB through memory. Blocks keep
-// at least kFilterGradientMinDepth positions, so dW is still read once per that many.
-constexpr int64_t kFilterColumnsBytes = 512 << 10;
-// ... but only where an image gives at least this many blocks: with fewer, dW re-read per
-// block costs more than the columns' round trip saves (measured on ResNet-18 layer2, 2 blocks
-// per image: 1.37x -> 1.58x oneDNN's time at 1 thread).
-constexpr int64_t kFilterMinBlocks = 4;
-// Rows of the column matrix (or channels for col2im) per parallel chunk.
-constexpr int64_t kLoweringGrain = 4;
 
 template <class T>
 std::vector<T>& thread_columns() {
@@ -86,19 +76,6 @@ bool is_pointwise(const WindowGeometry& g) {
         if (g.kernel[d] != 1 || g.stride[d] != 1 || g.pad_begin[d] != 0 || g.out[d] != g.in[d]) return false;
     }
     return true;
-}
-
-template <class T>
-void im2col(const T* x, const WindowGeometry& g, int64_t rows, T* col, int64_t ld, bool parallel) {
-    if (!parallel) return im2col_rows(x, g, 0, rows, col, ld);
-    cpu::parallel_for(rows, kLoweringGrain,
-                      [&](int64_t begin, int64_t end) { im2col_rows(x, g, begin, end, col, ld); });
-}
-
-template <class T>
-void col2im(const T* col, const WindowGeometry& g, int64_t channels, T* x, bool parallel) {
-    if (!parallel) return col2im_channels(col, g, 0, channels, x);
-    cpu::parallel_for(channels, 1, [&](int64_t begin, int64_t end) { col2im_channels(col, g, begin, end, x); });
 }
 
 // Sizes shared by the drivers.
@@ -268,27 +245,19 @@ void conv_backward_data_typed(const ConvArgs& a) {
     if (a.batch == 0 || a.channels == 0) return;
     if (is_depthwise(a)) return conv_depthwise_backward_data<T>(a);
     if (conv_backward_data_as_forward<T>(a)) return;
+    if (!is_pointwise(a.geometry)) return backward_data::conv_backward_data<T>(a);
     const ConvSizes s(a);
-    const bool pointwise = is_pointwise(a.geometry);
     const T* dy = static_cast<const T*>(a.y.data);
     const T* w = static_cast<const T*>(a.w.data);
     T* dx = static_cast<T*>(a.x.data);
-    run_tasks(a.batch * a.groups, [&](int64_t task, bool inner_parallel) {
+    run_tasks(a.batch * a.groups, [&](int64_t task, bool) {
         const int64_t n = task / a.groups;
         const int64_t g = task % a.groups;
         const T* dy_group = dy + (n * a.out_channels + g * s.group_out_channels) * s.out_size;
         const T* w_group = w + g * s.group_out_channels * s.depth;
         T* dx_group = dx + (n * a.channels + g * s.group_channels) * s.in_size;
-        if (pointwise) {
-            gemm_rowmajor<T>(true, false, s.group_channels, s.out_size, s.group_out_channels, w_group, s.depth,
-                             dy_group, s.out_size, dx_group, s.in_size, 0.0);
-            return;
-        }
-        std::vector<T>& buffer = thread_columns<T>();
-        buffer.resize(static_cast<size_t>(s.depth * s.out_size));
-        gemm_rowmajor<T>(true, false, s.depth, s.out_size, s.group_out_channels, w_group, s.depth, dy_group,
-                         s.out_size, buffer.data(), s.out_size, 0.0);
-        col2im(buffer.data(), a.geometry, s.group_channels, dx_group, inner_parallel);
+        gemm_rowmajor<T>(true, false, s.group_channels, s.out_size, s.group_out_channels, w_group, s.depth,
+                         dy_group, s.out_size, dx_group, s.in_size, 0.0);
     });
 }
 
@@ -341,46 +310,11 @@ void conv_depthwise_backward_filter(const ConvArgs& a, const ConvSizes& s) {
     });
 }
 
-// Output positions cut into blocks of whole rows (or planes) along the outermost axis that has
-// more than one: block b covers units [b*units, ...) of that axis, each `unit` positions.
-struct PositionBlocks {
-    int axis = 0;
-    int64_t unit = 1, units = 1;
-
-    PositionBlocks(const WindowGeometry& g, int64_t max_positions) {
-        while (axis < 2 && g.out[axis] == 1) ++axis;
-        for (int d = axis + 1; d < 3; ++d) unit *= g.out[d];
-        units = std::max<int64_t>(1, max_positions / unit);
-    }
-    int64_t count(const WindowGeometry& g) const { return (g.out[axis] + units - 1) / units; }
-    // The geometry of the block starting at unit `first`: fewer outputs along the axis, the
-    // padding moved so that its output 0 reads where output `first` did.
-    WindowGeometry block(const WindowGeometry& g, int64_t first) const {
-        WindowGeometry part = g;
-        part.out[axis] = std::min(units, g.out[axis] - first);
-        part.pad_begin[axis] -= first * g.stride[axis];
-        return part;
-    }
-};
-
-// dW_g (+)= dy_g * columns^T over the positions of block `first` (PositionBlocks) of one image.
-template <class T>
-void filter_gradient_of_block(const T* x_image, const T* dy_image, const WindowGeometry& g, const ConvSizes& s,
-                              const PositionBlocks& blocks, int64_t first, T* dw_group, bool accumulate,
-                              bool inner_parallel) {
-    std::vector<T>& buffer = thread_columns<T>();
-    const WindowGeometry part = blocks.block(g, first);
-    const int64_t positions = part.out_size();
-    buffer.resize(static_cast<size_t>(s.depth * positions));
-    im2col(x_image, part, s.depth, buffer.data(), positions, inner_parallel);
-    gemm_rowmajor<T>(false, true, s.group_out_channels, s.depth, positions, dy_image + first * blocks.unit,
-                     s.out_size, buffer.data(), positions, dw_group, s.depth, accumulate ? 1.0 : 0.0);
-}
-
-// dW_g = sum over images of dy_g (Mg x P) * columns^T (P x depth). Images are cut into fixed
-// slices; each (slice, group) task writes its own partial dW, and partials are added in slice
-// order. Within a slice, images go by chunks: their dy rows and columns side by side, so one
-// GEMM of depth chunk x P covers the chunk.
+// dW_g = sum over images of dy_g (Mg x P) * columns^T (P x depth): an implicit GEMM
+// (conv_backward_filter.hpp) but for pointwise convolutions, whose images already are their
+// column matrices. For those, images are cut into fixed slices; each (slice, group) task writes
+// its own partial dW, and partials are added in slice order. Within a slice, images go by
+// chunks: their dy rows and columns side by side, so one GEMM of depth chunk x P covers the chunk.
 template <class T>
 void conv_backward_filter_typed(const ConvArgs& a) {
     const ConvSizes s(a);
@@ -394,36 +328,18 @@ void conv_backward_filter_typed(const ConvArgs& a) {
     }
     if (is_depthwise(a)) return conv_depthwise_backward_filter<T>(a, s);
     const bool pointwise = is_pointwise(a.geometry);
+    if (!pointwise) return backward_filter::conv_backward_filter<T>(a);
     const T* x = static_cast<const T*>(a.x.data);
     const T* dy = static_cast<const T*>(a.y.data);
     const int64_t partials_budget = kFilterPartialsBytes / (filter_size * static_cast<int64_t>(sizeof(T)));
     const int64_t chunk_images = std::max<int64_t>(1, kFilterGradientMinDepth / std::max<int64_t>(s.out_size, 1));
-    const PositionBlocks blocks(
-        a.geometry, std::max<int64_t>(kFilterGradientMinDepth,
-                                      kFilterColumnsBytes / (s.depth * static_cast<int64_t>(sizeof(T)))));
-    const bool by_blocks = !pointwise && blocks.count(a.geometry) >= kFilterMinBlocks;
-    // Slices cut the (image, block) pairs, so that one large image (batch 1) still gives
-    // the threads whole blocks to lower and multiply on their own, one barrier in all.
-    const int64_t image_blocks = by_blocks ? blocks.count(a.geometry) : 1;
-    const int64_t items = a.batch * image_blocks;
-    const int64_t slices = std::max<int64_t>(1, std::min({items, kFilterGradientSlices, partials_budget}));
+    const int64_t slices = std::max<int64_t>(1, std::min({a.batch, kFilterGradientSlices, partials_budget}));
     std::vector<T> partials(slices > 1 ? static_cast<size_t>(slices * filter_size) : 0);
-    run_tasks(slices * a.groups, [&](int64_t task, bool inner_parallel) {
+    run_tasks(slices * a.groups, [&](int64_t task, bool) {
         const int64_t slice = task / a.groups;
         const int64_t g = task % a.groups;
         T* dw_slice = slices > 1 ? partials.data() + slice * filter_size : dw;
         T* dw_group = dw_slice + g * s.group_out_channels * s.depth;
-        if (by_blocks) {
-            const int64_t first = items * slice / slices;
-            for (int64_t item = first; item < items * (slice + 1) / slices; ++item) {
-                const int64_t n = item / image_blocks;
-                filter_gradient_of_block(x + (n * a.channels + g * s.group_channels) * s.in_size,
-                                         dy + (n * a.out_channels + g * s.group_out_channels) * s.out_size,
-                                         a.geometry, s, blocks, item % image_blocks * blocks.units, dw_group,
-                                         item > first, inner_parallel);
-            }
-            return;
-        }
         const int64_t first = a.batch * slice / slices;
         const int64_t last = a.batch * (slice + 1) / slices;
         for (int64_t n = first; n < last; n += chunk_images) {
@@ -433,18 +349,14 @@ void conv_backward_filter_typed(const ConvArgs& a) {
             const T* dy_group = dy + (n * a.out_channels + g * s.group_out_channels) * s.out_size;
             const T* columns = x_group;
             const T* dy_rows = dy_group;
-            if (images > 1 || !pointwise) {
+            if (images > 1) {
                 std::vector<T>& buffer = thread_columns<T>();
                 buffer.resize(static_cast<size_t>(s.depth * depth));
                 for (int64_t i = 0; i < images; ++i) {
                     const T* x_image = x_group + i * a.channels * s.in_size;
                     T* col = buffer.data() + i * s.out_size;
-                    if (pointwise) {
-                        for (int64_t c = 0; c < s.group_channels; ++c) {
-                            std::copy(x_image + c * s.in_size, x_image + (c + 1) * s.in_size, col + c * depth);
-                        }
-                    } else {
-                        im2col(x_image, a.geometry, s.depth, col, depth, inner_parallel);
+                    for (int64_t c = 0; c < s.group_channels; ++c) {
+                        std::copy(x_image + c * s.in_size, x_image + (c + 1) * s.in_size, col + c * depth);
                     }
                 }
                 columns = buffer.data();

@@ -456,13 +456,14 @@ TEST_F(ConvTest, EpilogueRejectsBadResidualAndActivation) {
                             MLN_STATUS_INVALID_ARGUMENT, {"mln_conv_forward: activation"}));
 }
 
-// Backward filter gathers small images in chunks (one GEMM over several images' positions) and
-// cuts the batch into fewer slices when the filter is large: chunks of 3-4 images (im2col,
-// pointwise, groups), and a 2.4 MB filter (6 slices in f32, 3 in f64).
+// Pointwise backward filter gathers small images in chunks (one GEMM over several images'
+// positions) and cuts the batch into fewer slices when the filter is large: chunks of 3-4 images,
+// groups; the other cases run the implicit GEMM over many images and a 2.4 MB filter.
 TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
     const std::vector<ConvCase> cases = {
         {{27, 3, 6, 7}, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{27, 6, 4, 5}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{19, 8, 4, 5}, 6, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
         {{19, 4, 5, 5}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {0, 0}, 2},
         {{9, 256, 3, 3}, 256, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
@@ -473,32 +474,113 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
     for (const ConvCase& c : cases) check_against_reference<double>(device_, c);
 }
 
-// Backward filter lowers an image whose column matrix exceeds its block budget a block of
-// output rows (or planes, or columns in 1-d) at a time, where that gives 4 blocks or more:
-// blocks of 18 rows (61 = 3 x 18 + 7), stride 2 with dilation and asymmetric pads (62 = 3 x 20
-// + 2), groups, 6 blocks of one image (the (image, block) pairs are the parallel tasks, each
-// summing its own partial), 1-d (1598 = 3 x 512 + 62 columns), 3-d (planes of 4 + 4 + 4 + 2),
-// and 2 blocks (not split); at 1, 2 and 3 threads.
-TEST_F(ConvTest, BackwardFilterLowersLargeImagesByBlocks) {
+// The implicit-GEMM backward filter (conv_backward_filter.hpp) over its blocks and tasks: several
+// position blocks per image (KC 256 f32 / 128 f64; 61 x 27 = 1647 positions), depth rows over
+// one task's 128 (17 channels x 9 taps = 153: a partial last NR panel), output channels that are
+// not a multiple of MR (13, 21) so one MR panel is packed, few depth rows (3 x 3 x 3 = 27) so that
+// 2 and 3 threads chunk the output channels, stride 2 from polyphase planes (3x3/2 and 7x7/2 with
+// "same" padding: AVX-512 f32), stride 2 with dilation and asymmetric pads, groups, 1-d and 3-d,
+// batch 1 and 5, small images several to a block (9 positions: all 5 images; 72: 3 + 2), f32 at
+// every ISA and f64; at 1, 2 and 3 threads, every result bit for bit the
+// same as at 1 thread (each dW element summed in one fixed order).
+TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{1, 32, 61, 27}, 5, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{5, 17, 13, 11}, 13, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 3, 37, 41}, 21, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{5, 3, 23, 29}, 8, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 6, 28, 28}, 19, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{5, 3, 38, 38}, 16, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
         {{1, 32, 125, 50}, 3, {3, 3}, {2, 2}, {2, 2}, {1, 2}, {2, 1}, 1},
-        {{1, 32, 108, 27}, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
-        {{2, 64, 61, 27}, 6, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2},
+        {{5, 12, 17, 19}, 10, {3, 2}, {1, 2}, {2, 1}, {2, 0}, {1, 1}, 2},
         {{1, 128, 1600}, 4, {3}, {1}, {1}, {0}, {0}, 1},
-        {{1, 16, 14, 10, 12}, 3, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
-        {{1, 32, 25, 27}, 5, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{5, 16, 7, 10, 12}, 3, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
+        {{5, 64, 5, 5}, 40, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{5, 6, 9, 8}, 13, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
     int32_t previous = 0;
     ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
-    for (int32_t threads : {1, 2, 3}) {
-        ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
-        for (mln_isa isa : available_isas()) {
-            ScopedIsa scoped(isa);
-            for (const ConvCase& c : cases) check_against_reference<float>(device_, c);
+    auto filter_gradient = [&](const ConvCase& c, auto& x, auto& dy, auto& dw, int32_t threads) {
+        const mln_conv_params p = params_of(c);
+        EXPECT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+        for (auto& v : dw.storage()) v = std::numeric_limits<std::decay_t<decltype(v)>>::quiet_NaN();
+        EXPECT_EQ(mln_conv_backward_filter(device_, &p, x.desc(), dy.desc(), dw.desc(), nullptr), MLN_STATUS_OK)
+            << mln_last_error();
+    };
+    auto check = [&](auto element, const ConvCase& c) {
+        using T = decltype(element);
+        SCOPED_TRACE(cat(describe(c), " f", sizeof(T) * 8));
+        HostTensor<T> x(c.x_shape), dy(y_shape_of(c)), dw_want(w_shape_of(c)), at_one(w_shape_of(c)),
+            dw(w_shape_of(c));
+        fill_random(x);
+        fill_random(dy);
+        reference::conv_backward_filter(params_of(c), x.view(), dy.view(), dw_want.view(), nullptr);
+        filter_gradient(c, x, dy, at_one, 1);
+        EXPECT_TRUE(near_all(at_one, dw_want, tolerance<T>(dy.count() / c.out_channels * 16)));
+        for (int32_t threads : {2, 3}) {
+            filter_gradient(c, x, dy, dw, threads);
+            EXPECT_EQ(std::memcmp(dw.storage().data(), at_one.storage().data(), dw.storage().size() * sizeof(T)), 0)
+                << "differs from 1 thread at " << threads;
         }
-        for (const ConvCase& c : cases) check_against_reference<double>(device_, c);
+    };
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const ConvCase& c : cases) check(0.0f, c);
     }
+    for (const ConvCase& c : cases) check(0.0, c);
+    ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
+}
+
+// Backward data by columns + col2im (conv_backward_data.hpp) over its blocks and tasks: stride 2
+// (3x3 and 7x7 "same" padding, 1x1), small stride-1 images (under 256 dx positions), chunks of
+// channels (17 channels x 9 taps = 153 column rows: chunks of 14 channels), column rows that are
+// not a multiple of MR, positions under one NR panel (9) and with a partial last one, more output
+// channels than one KC block (300 > 256 f32, 128 f64), positions over one NC block (360 > 256 at
+// KC 256: the second block ends in the partial panel), dilation, asymmetric pads, groups, 1-d and
+// 3-d, batch 1 and 5, f32 at every ISA and f64; at 1, 2 and 3 threads (chunks cut smaller to fill
+// the pool), every result bit for bit the same as at 1 thread.
+TEST_F(ConvTest, BackwardDataByColumnsMatchesReferenceAndThreadCountsAgree) {
+    const std::vector<ConvCase> cases = {
+        {{1, 17, 14, 14}, 24, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{5, 6, 7, 7}, 13, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 5, 6, 6}, 300, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 3, 40, 36}, 260, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 3, 38, 38}, 16, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
+        {{5, 8, 11, 13}, 10, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 7, 29, 23}, 5, {3, 3}, {2, 3}, {2, 1}, {2, 0}, {1, 2}, 1},
+        {{5, 12, 9, 10}, 10, {3, 2}, {2, 2}, {2, 1}, {2, 0}, {1, 1}, 2},
+        {{1, 4, 41}, 6, {5}, {3}, {1}, {2}, {1}, 2},
+        {{5, 6, 7, 6, 5}, 4, {3, 3, 3}, {2, 1, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
+    };
+    int32_t previous = 0;
+    ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
+    auto data_gradient = [&](const ConvCase& c, auto& dy, auto& w, auto& dx, int32_t threads) {
+        const mln_conv_params p = params_of(c);
+        EXPECT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+        for (auto& v : dx.storage()) v = std::numeric_limits<std::decay_t<decltype(v)>>::quiet_NaN();
+        EXPECT_EQ(mln_conv_backward_data(device_, &p, dy.desc(), w.desc(), dx.desc()), MLN_STATUS_OK)
+            << mln_last_error();
+    };
+    auto check = [&](auto element, const ConvCase& c) {
+        using T = decltype(element);
+        SCOPED_TRACE(cat(describe(c), " f", sizeof(T) * 8));
+        HostTensor<T> dy(y_shape_of(c)), w(w_shape_of(c)), dx_want(c.x_shape), at_one(c.x_shape), dx(c.x_shape);
+        fill_random(dy);
+        fill_random(w);
+        reference::conv_backward_data(params_of(c), dy.view(), w.view(), dx_want.view());
+        data_gradient(c, dy, w, at_one, 1);
+        EXPECT_TRUE(near_all(at_one, dx_want, tolerance<T>(c.out_channels * 16 * 16)));
+        for (int32_t threads : {2, 3}) {
+            data_gradient(c, dy, w, dx, threads);
+            EXPECT_EQ(std::memcmp(dx.storage().data(), at_one.storage().data(), dx.storage().size() * sizeof(T)), 0)
+                << "differs from 1 thread at " << threads;
+        }
+    };
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const ConvCase& c : cases) check(0.0f, c);
+    }
+    for (const ConvCase& c : cases) check(0.0, c);
     ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
 }
 

@@ -1,0 +1,315 @@
+// Backward filter of a convolution (not depthwise, not pointwise) as an implicit GEMM, per group:
+//   dW_g (Mg x depth) = sum over images of dy_g (Mg x P) * columns^T (P x depth)
+// The GEMM's depth runs over the output positions of every image. The column matrix (im2col.hpp)
+// is never whole in memory: for each block of at most KC positions of one image, a task lowers its
+// depth rows with the forward's vectorized lowering (conv_lowering.hpp, one panel as wide as the
+// block: plain rows of positions), transposes them into packed NR-wide B panels (gemm_pack.hpp;
+// KC x NR, L1), and runs the micro-kernels over them with dy read in place as the A operand
+// (8 rows of contiguous positions: the strided micro-kernel; only a partial last MR panel is
+// packed, zero-padded). dW tiles are C, written with beta 0 on the first block and accumulated
+// after, so no partial sums and no pass to add them.
+//
+// Parallel unit: tasks of (group, blocks of depth rows = columns of dW, chunk of output channels);
+// each covers all images and positions of its tile range, in one fixed order, so every element of
+// dW is summed the same way whatever the thread count. Depth rows are split first (no duplicated
+// work); only where they give too few tasks to fill the pool are the output channels chunked,
+// each chunk lowering its own copy of the columns.
+//
+// Loop nest of one task:
+//   for each KC block of positions              -> lower rows (L2), transpose into NR panels (of one
+//                                                  image, or of several small ones side by side,
+//                                                  their dy rows copied side by side)
+//     for each NR panel (L1)                    -> over the MR panels of the chunk: micro-kernel
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "cpu/isa.hpp"
+#include "cpu/thread_pool.hpp"
+#include "kernels/cpu/conv/conv_backward_tile.hpp"
+#include "kernels/cpu/conv/conv_implicit_gemm.hpp"
+#include "kernels/cpu/conv/conv_lowering.hpp"
+#include "kernels/cpu/gemm/gemm_microkernel.hpp"
+#include "kernels/cpu/gemm/gemm_pack.hpp"
+
+namespace mln::kernels {
+namespace backward_filter {
+
+using implicit_gemm::ceil_div;
+using implicit_gemm::round_up;
+
+// Positions per block (the GEMM's KC): a KC x NR panel of B stays in L1, as in the GEMM driver.
+constexpr int64_t kPositionBlockBytes = 256 * 4;
+// Depth rows (columns of dW) per task at most: rows lowered together, so the lowering's set-up per
+// call is shared; their lowered and packed copies (2 x 128 KiB at KC 256 in f32) stay in L2.
+constexpr int64_t kMaxTaskRows = 128;
+// Lowered rows are padded to a multiple of this many positions (the lowering's vector width).
+constexpr int64_t kRowAlignment = 16;
+
+template <class T>
+struct Plan {
+    const ConvArgs* args;
+    GemmMicroKernelInfo<T> micro;
+    ColumnPanelLowering<T> lower;
+    const T* source;              // what `lower` reads: x, or its polyphase planes
+    int64_t source_channel_size;  // elements per channel of source
+    const T* dy;
+    T* dw;
+    int64_t group_channels, group_out_channels, depth, out_size;
+    int64_t position_block, position_blocks;  // per image
+    int64_t block_images;                     // images side by side in one block (small images)
+    int64_t task_rows, row_blocks;            // depth rows lowered together: a multiple of NR
+    int64_t group_blocks, row_groups;         // row blocks per task
+    int64_t chunk_panels, out_chunks;         // MR panels of output channels per task
+};
+
+// Per thread: an image's lowered rows, the block's packed NR panels, a packed partial A panel, and
+// dy's rows of the block's images side by side.
+template <class T>
+struct Workspace {
+    std::vector<T> lowered, packed, a_panel, dy_rows;
+};
+
+template <class T>
+Workspace<T>& thread_workspace() {
+    thread_local Workspace<T> workspace;
+    return workspace;
+}
+
+// Prefetches the next images' inputs of a task (its channels of x, its rows of dy) while the
+// current ones are multiplied, a few cache lines per micro-kernel call: at batch > 1 they come from
+// memory, and the lowering reads many short row pieces that the hardware prefetcher does not
+// follow (ResNet-18's 1x1/2 shortcut at batch 32: lowering 35-43% of the time without).
+class InputPrefetch {
+public:
+    void add(const void* data, int64_t bytes) {
+        if (ranges_ < kMaxRanges && bytes > 0) {
+            begin_[ranges_] = static_cast<const char*>(data);
+            end_[ranges_++] = static_cast<const char*>(data) + bytes;
+            lines_ += (bytes + kLine - 1) / kLine;
+        }
+    }
+    // Spreads the lines over `steps` calls of step().
+    void spread(int64_t steps) { per_step_ = (lines_ + steps - 1) / std::max<int64_t>(steps, 1); }
+    void step() {
+        for (int64_t i = 0; i < per_step_ && range_ < ranges_; ++i) {
+            __builtin_prefetch(begin_[range_]);
+            begin_[range_] += kLine;
+            if (begin_[range_] >= end_[range_]) ++range_;
+        }
+    }
+
+private:
+    static constexpr int64_t kLine = 64;
+    // Two per image, and a block has at most kPositionBlockBytes / 4 images (of one position).
+    static constexpr int kMaxRanges = 2 * kPositionBlockBytes / 4;
+    const char* begin_[kMaxRanges];
+    const char* end_[kMaxRanges];
+    int ranges_ = 0, range_ = 0;
+    int64_t lines_ = 0, per_step_ = 0;
+};
+
+template <class T>
+void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
+    const ConvArgs& a = *p.args;
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    const int64_t chunk = task % p.out_chunks;
+    task /= p.out_chunks;
+    const int64_t t0 = task % p.row_groups * p.group_blocks * p.task_rows;
+    const int64_t t1 = std::min(p.depth, t0 + p.group_blocks * p.task_rows);
+    const int64_t g = task / p.row_groups;
+    const int64_t m_begin = chunk * p.chunk_panels * mr;
+    const int64_t m_end = std::min(p.group_out_channels, m_begin + p.chunk_panels * mr);
+    const int64_t partial_rows = (m_end - m_begin) % mr;
+    const int64_t full_end = m_end - partial_rows;
+    T* const dw_group = p.dw + g * p.group_out_channels * p.depth;
+    T* const lowered = ws.lowered.data();
+    T* const packed = ws.packed.data();
+    T* const a_panel = ws.a_panel.data();
+    T* const dy_rows = ws.dy_rows.data();
+    const int64_t kernel_size = a.geometry.kernel_size();
+    const int64_t first_channel = t0 / kernel_size;
+    const int64_t task_channels = (t1 - 1) / kernel_size + 1 - first_channel;
+    for (int64_t n = 0; n < a.batch; n += p.block_images) {
+        const int64_t images = std::min(p.block_images, a.batch - n);
+        const T* dy = p.dy + (n * a.out_channels + g * p.group_out_channels) * p.out_size;
+        InputPrefetch prefetch;
+        for (int64_t i = n + images; i < std::min(a.batch, n + 2 * images); ++i) {
+            prefetch.add(p.source + (i * a.channels + g * p.group_channels + first_channel) * p.source_channel_size,
+                         task_channels * p.source_channel_size * static_cast<int64_t>(sizeof(T)));
+            prefetch.add(p.dy + (i * a.out_channels + g * p.group_out_channels + m_begin) * p.out_size,
+                         (m_end - m_begin) * p.out_size * static_cast<int64_t>(sizeof(T)));
+        }
+        prefetch.spread(p.position_blocks * ceil_div(t1 - t0, nr) * ceil_div(m_end - m_begin, mr));
+        for (int64_t block = 0; block < p.position_blocks; ++block) {
+            const int64_t q0 = block * p.position_block;
+            const int64_t image_kc = std::min(p.position_block, p.out_size - q0);
+            const int64_t kc = images * image_kc;
+            const int64_t ld = round_up(image_kc, kRowAlignment);
+            const bool first = n == 0 && block == 0;
+            // A(m, k) = a_rows[(m - a_first) * a_stride + k]: dy read in place for one image; the
+            // rows of several copied side by side.
+            const T* a_rows = dy + q0;
+            int64_t a_stride = p.out_size, a_first = 0;
+            if (images > 1) {
+                for (int64_t m = m_begin; m < m_end; ++m) {
+                    for (int64_t i = 0; i < images; ++i) {
+                        const T* source = dy + (i * a.out_channels + m) * p.out_size + q0;
+                        std::copy(source, source + image_kc, dy_rows + (m - m_begin) * kc + i * image_kc);
+                    }
+                }
+                a_rows = dy_rows;
+                a_stride = kc;
+                a_first = m_begin;
+            }
+            if (partial_rows > 0) {
+                pack_a_panels(MatrixRef<T>{a_rows, a_stride, 1}, full_end - a_first, partial_rows, 0, kc, mr,
+                              p.micro.packers, a_panel);
+            }
+            // Row blocks one after another on this block of positions: its dy rows stay in L2.
+            for (int64_t r0 = t0; r0 < t1; r0 += p.task_rows) {
+                const int64_t rows = std::min(p.task_rows, t1 - r0);
+                const int64_t panels = ceil_div(rows, nr);
+                T* const dw = dw_group + r0;
+                // Row r of an image's block at lowered + r * ld, then B(i * image_kc + q, j) =
+                // lowered[j * ld + q] for image i, into each NR panel.
+                for (int64_t i = 0; i < images; ++i) {
+                    p.lower(p.source + ((n + i) * a.channels + g * p.group_channels) * p.source_channel_size,
+                            a.geometry, r0, rows, q0, image_kc, ld, lowered);
+                    // Zero rows complete a partial last panel, so that every panel takes the vector
+                    // transpose (the packing's element loop was a third of MobileNet-v2's stem).
+                    std::fill(lowered + rows * ld, lowered + panels * nr * ld, T(0));
+                    for (int64_t s = 0; s < panels; ++s) {
+                        pack_b_panels(MatrixRef<T>{lowered + s * nr * ld, 1, ld}, 0, image_kc, 0, nr, nr,
+                                      p.micro.packers, packed + (s * kc + i * image_kc) * nr);
+                    }
+                }
+                for (int64_t s = 0; s < panels; ++s) {
+                    const T* b = packed + s * nr * kc;
+                    const int64_t cols = std::min<int64_t>(nr, rows - s * nr);
+                    for (int64_t m = m_begin; m < full_end; m += mr) {
+                        prefetch.step();
+                        accumulate_tile(p.micro.strided, mr, nr, kc, a_rows + (m - a_first) * a_stride, a_stride, 1,
+                                        b, nr, dw + m * p.depth + s * nr, p.depth, mr, cols, first);
+                    }
+                    if (partial_rows > 0) {
+                        prefetch.step();
+                        accumulate_tile(p.micro.packed, mr, nr, kc, a_panel, 1, mr, b, nr,
+                                        dw + full_end * p.depth + s * nr, p.depth, partial_rows, cols, first);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// dW for a convolution that is neither depthwise nor pointwise (the caller's paths), batch >= 1.
+template <class T>
+void conv_backward_filter(const ConvArgs& a) {
+    Plan<T> p{};
+    p.args = &a;
+    p.micro = implicit_gemm::micro_kernel<T>(cpu::active_isa());
+    p.lower = column_panel_lowering<T>(cpu::active_isa());
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    p.group_channels = a.channels / a.groups;
+    p.group_out_channels = a.out_channels / a.groups;
+    p.depth = p.group_channels * a.geometry.kernel_size();
+    p.out_size = a.geometry.out_size();
+    p.dy = static_cast<const T*>(a.y.data);
+    p.dw = static_cast<T*>(a.w.data);
+    if (p.out_size == 0 || p.depth == 0) {
+        std::fill(p.dw, p.dw + a.out_channels * p.depth, T(0));
+        return;
+    }
+    // Equal position blocks (no thin last one), multiples of the row alignment.
+    const int64_t max_block = kPositionBlockBytes / static_cast<int64_t>(sizeof(T));
+    p.position_block = std::min(p.out_size, round_up(ceil_div(p.out_size, ceil_div(p.out_size, max_block)),
+                                                     kRowAlignment));
+    p.position_blocks = ceil_div(p.out_size, p.position_block);
+    // Images smaller than a block go several to a block, so that dW tiles are loaded and stored
+    // once per block rather than once per small image (ResNet-18's 7x7 layers at batch 32: 5).
+    p.block_images = std::clamp<int64_t>(max_block / p.out_size, 1, a.batch);
+
+    // Tasks (see the top): the fewest row blocks of at most kMaxTaskRows that fill the pool with
+    // equal tasks, then output channel chunks if the row blocks alone cannot.
+    const int64_t threads = cpu::thread_pool().thread_count();
+    auto fills_pool = [&](int64_t tasks) {
+        return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
+    };
+    const int64_t depth_panels = ceil_div(p.depth, nr);
+    int64_t panels_per_task = 1;
+    for (int64_t blocks = ceil_div(depth_panels, std::max<int64_t>(1, kMaxTaskRows / nr)); blocks <= depth_panels;
+         ++blocks) {
+        panels_per_task = ceil_div(depth_panels, blocks);
+        if (fills_pool(a.groups * ceil_div(depth_panels, panels_per_task))) break;
+    }
+    p.task_rows = panels_per_task * nr;
+    p.row_blocks = ceil_div(depth_panels, panels_per_task);
+    const int64_t row_panels = ceil_div(p.group_out_channels, mr);
+    p.out_chunks = 1;
+    while (!fills_pool(a.groups * p.row_blocks * p.out_chunks) && p.out_chunks < row_panels) ++p.out_chunks;
+    p.chunk_panels = ceil_div(row_panels, p.out_chunks);
+    p.out_chunks = ceil_div(row_panels, p.chunk_panels);
+    // Then, over several images, row blocks merged into equal tasks of several, as long as two
+    // tasks per thread remain (one task on one thread): a task passes over each image once for all
+    // its row blocks, where separate tasks each read the image's dy again from memory (ResNet-18
+    // batch 32, 1 thread: layer1 104 -> 76 ms). At batch 1 the image stays in cache, and finer
+    // tasks balance better (2 threads: 7.1-7.8 ms summed over ResNet-18's layers, 8.7-10.6 merged).
+    p.row_groups = p.row_blocks;
+    for (int64_t groups = 1; a.batch > p.block_images && groups < p.row_blocks; ++groups) {
+        const int64_t tasks = a.groups * ceil_div(p.row_blocks, ceil_div(p.row_blocks, groups)) * p.out_chunks;
+        if (p.row_blocks % groups == 0 && (threads <= 1 || (tasks >= 2 * threads && tasks % threads == 0))) {
+            p.row_groups = groups;
+            break;
+        }
+    }
+    p.group_blocks = ceil_div(p.row_blocks, p.row_groups);
+    p.row_groups = ceil_div(p.row_blocks, p.group_blocks);
+
+    // Stride-2 layers read polyphase planes (conv_lowering.hpp), split first by all threads.
+    p.source = static_cast<const T*>(a.x.data);
+    p.source_channel_size = a.geometry.in_size();
+    const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa());
+    if (phases.split != nullptr && phase_planes_apply(a.geometry) &&
+        round_up(p.position_block, kRowAlignment) <= kMaxPhaseColumns) {
+        p.source_channel_size = phase_planes_channel_size(a.geometry);
+        thread_local std::vector<T> planes_buffer;
+        planes_buffer.resize(static_cast<size_t>(a.batch * a.channels * p.source_channel_size));
+        T* planes = planes_buffer.data();
+        const T* x = p.source;
+        cpu::parallel_for(a.batch * a.channels, 1, [&](int64_t begin, int64_t end) {
+            phases.split(x + begin * a.geometry.in_size(), a.geometry, end - begin,
+                         planes + begin * p.source_channel_size);
+        });
+        p.source = planes;
+        p.lower = phases.lower;
+    }
+
+    const int64_t tasks = a.groups * p.row_groups * p.out_chunks;
+    const int64_t padded_rows = round_up(p.task_rows, nr);
+    const int64_t padded_block = round_up(p.position_block, kRowAlignment);
+    std::atomic<int64_t> next_task{0};
+    cpu::parallel_for(std::min(threads, tasks), 1, [&](int64_t begin, int64_t end) {
+        Workspace<T>& ws = thread_workspace<T>();
+        const int64_t block_size = p.block_images * p.position_block;
+        ws.lowered.resize(static_cast<size_t>(p.task_rows * padded_block));
+        ws.packed.resize(static_cast<size_t>(padded_rows * block_size));
+        ws.a_panel.resize(static_cast<size_t>(mr * block_size));
+        if (p.block_images > 1) ws.dy_rows.resize(static_cast<size_t>(p.chunk_panels * mr * block_size));
+        for (int64_t member = begin; member < end; ++member) {
+            for (;;) {
+                const int64_t task = next_task.fetch_add(1, std::memory_order_relaxed);
+                if (task >= tasks) break;
+                run_task(p, task, ws);
+            }
+        }
+    });
+}
+
+}  // namespace backward_filter
+}  // namespace mln::kernels

@@ -1,0 +1,31 @@
+// One micro-kernel tile of the backward convolutions' implicit GEMMs (conv_backward_filter.hpp,
+// conv_backward_data.hpp), whose operands are read in place where they can be: C (rows x cols,
+// at most MR x NR, row stride ldc) = A * B over kc on the first depth block, C += A * B after.
+// A(i, k) = a[i * a_row_stride + k * a_col_stride], B(k, j) = b[k * b_row_stride + j] (a packed
+// panel or rows of contiguous values, NR of them readable). Edge tiles go through a scratch tile,
+// adding in the same order as the full ones, so a result does not depend on where tiles fall.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/cpu/gemm/gemm_microkernel.hpp"
+
+namespace mln::kernels {
+
+template <class T>
+void accumulate_tile(GemmMicroKernel<T> kernel, int mr, int nr, int64_t kc, const T* a, int64_t a_row_stride,
+                     int64_t a_col_stride, const T* b, int64_t b_row_stride, T* c, int64_t ldc, int64_t rows,
+                     int64_t cols, bool first) {
+    if (rows == mr && cols == nr) {
+        kernel(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc, T(1), first ? T(0) : T(1), nullptr);
+        return;
+    }
+    T tile[kMaxMicroTile];
+    kernel(kc, a, a_row_stride, a_col_stride, b, b_row_stride, tile, nr, T(1), T(0), nullptr);
+    for (int64_t i = 0; i < rows; ++i) {
+        T* target = c + i * ldc;
+        for (int64_t j = 0; j < cols; ++j) target[j] = first ? tile[i * nr + j] : target[j] + tile[i * nr + j];
+    }
+}
+
+}  // namespace mln::kernels
