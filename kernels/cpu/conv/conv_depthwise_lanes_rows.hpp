@@ -38,17 +38,19 @@ struct LanesRows {
         if constexpr (!Is3x3) {
             PortableRows::filter_sums<false>(windows, n, dy_tile, p, tap_step, acc);
         } else {
-            const int64_t sh = tap_step[1], sw = tap_step[2];
+            // Three row pointers and constant column offsets: nine offsets in registers did not
+            // fit, GCC reloaded them from the stack for every FMA (perf annotate).
+            const int64_t sh = tap_step[1];
             for (int64_t r = 0; r < R; ++r) {
                 const int64_t lane = r * V::width;
                 Reg a[9];
                 for (int k = 0; k < 9; ++k) a[k] = V::load(acc + k * L + lane, AllLanes{});
                 for (int64_t u = 0; u < n; ++u) {
                     const Reg d = V::load(dy_tile + u * L + lane, AllLanes{});
-                    const float* at = windows[u] + lane;
-                    for (int kh = 0; kh < 3; ++kh) {
+                    const float* row = windows[u] + lane;
+                    for (int kh = 0; kh < 3; ++kh, row += sh) {
                         for (int kw = 0; kw < 3; ++kw) {
-                            a[kh * 3 + kw] = V::fmadd(d, V::load(at + kh * sh + kw * sw, AllLanes{}), a[kh * 3 + kw]);
+                            a[kh * 3 + kw] = V::fmadd(d, V::load(row + kw * L, AllLanes{}), a[kh * 3 + kw]);
                         }
                     }
                 }
@@ -67,10 +69,11 @@ private:
             for (int64_t r = 0; r < R; ++r) s[g][r] = bias[r];
         }
         const float* tap = taps;
+        const int64_t column_step = Is3x3 ? L : tap_step[2];  // constant offsets for 3 x 3 (is_3x3)
         for (int64_t kd = 0; kd < depth; ++kd) {
             for (int64_t kh = 0; kh < height; ++kh) {
                 int64_t offset = kd * tap_step[0] + kh * tap_step[1];
-                for (int64_t kw = 0; kw < width; ++kw, tap += L, offset += tap_step[2]) {
+                for (int64_t kw = 0; kw < width; ++kw, tap += L, offset += column_step) {
                     for (int64_t r = 0; r < R; ++r) {
                         const Reg t = V::load(tap + r * V::width, AllLanes{});
                         for (int g = 0; g < G; ++g) {

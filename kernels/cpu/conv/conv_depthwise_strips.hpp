@@ -82,8 +82,9 @@ struct PaddedWindows {
 
     int64_t out_size() const { return out[0] * out[1] * out[2]; }
     int64_t kernel_size() const { return kernel[0] * kernel[1] * kernel[2]; }
-    // MobileNet's kernel, whose tap loops the rows unroll.
-    bool is_3x3() const { return kernel[0] == 1 && kernel[1] == 3 && kernel[2] == 3; }
+    // MobileNet's kernel, whose tap loops the rows unroll: 2-d 3 x 3, undilated along rows (a
+    // row's taps kLanes apart, constant address offsets).
+    bool is_3x3() const { return kernel[0] == 1 && kernel[1] == 3 && kernel[2] == 3 && dilation[2] == 1; }
 
 private:
     PaddedWindows& finish(const WindowGeometry& g) {
