@@ -29,25 +29,6 @@
 namespace mln::kernels {
 namespace {
 
-// A block's channels are kLanes streams a plane apart in NCHW, more than the hardware
-// prefetchers follow: each stream is prefetched this many positions ahead of its transposes.
-constexpr int64_t kPrefetchPositions = 64;
-
-template <class T>
-inline void prefetch_channels(const T* p, int64_t channel_stride, int64_t channels, bool for_write) {
-#if defined(__GNUC__)
-    for (int64_t j = 0; j < channels; ++j) {
-        if (for_write) {
-            __builtin_prefetch(p + j * channel_stride, 1);
-        } else {
-            __builtin_prefetch(p + j * channel_stride, 0);
-        }
-    }
-#else
-    (void)p, (void)channel_stride, (void)channels, (void)for_write;
-#endif
-}
-
 // Output o reads its taps at padded o * step + k * dilation (per axis); source element i lies at
 // padded i + lead, zeros elsewhere. extent: the padded size, every window and every source
 // element inside.
@@ -165,7 +146,6 @@ void fill_strip(const T* src, int64_t channels, int64_t channel_stride, const Pa
                         dst_row += row_len;
                     }
                 }
-                if (q + kPrefetchPositions < count) prefetch_channels(s + q + kPrefetchPositions, channel_stride, L, false);
                 Tile::transpose_rows(s + q, channel_stride, dst);
             }
         }
@@ -316,9 +296,6 @@ void depthwise_window_sums(const T* src, int64_t src_stride, const T* w, bool fl
                       } else {
                           Rows::template sums<false>(windows, n, taps, bias_lanes, p, tap_step, tile);
                       }
-                      if (first + kPrefetchPositions < dst_stride) {
-                          prefetch_channels(dst + first + kPrefetchPositions, dst_stride, channels, true);
-                      }
                       tile_to_channels<Tile>(tile, n, channels, dst + first, dst_stride);
                   });
     }
@@ -418,9 +395,6 @@ void depthwise_backward_filter_body(const T* x, const T* dy, const WindowGeometr
             tap_steps<T>(p, rows, tap_step);
             for_tiles(p, static_cast<const T*>(padded), row0, rows, oh0, oh1,
                       [&](const T* const* windows, int64_t count, int64_t first) {
-                          if (first + kPrefetchPositions < out_size) {
-                              prefetch_channels(dy_image + first + kPrefetchPositions, out_size, channels, false);
-                          }
                           channels_to_tile<Tile>(dy_image + first, out_size, count, channels, dy_tile);
                           if (p.is_3x3()) {
                               Rows::template filter_sums<true>(windows, count, dy_tile, p, tap_step, acc);
