@@ -1,8 +1,10 @@
-// Float lanes: one vector register of f32 with the few operations the normalization and
-// pooling bodies need, so a body is written once as a template on the lane type and compiled
-// per ISA file (the *_avx2.cpp and *_avx512.cpp files get the flags; the plain file gets the
-// one-lane scalar type). Everything here has internal linkage: the copies compiled with
-// different flags must never be merged by the linker.
+// Float lanes: one vector register of f32 with the few operations the normalization, pooling
+// and convolution kernels need, so a body is written once as a template on the lane type and
+// compiled per ISA file (the *_avx2.cpp and *_avx512.cpp files get the flags; the plain file
+// gets the one-lane scalar type), and the AVX-512 files write their masked lanes in one place.
+// The vector types build on the vector-math traits (vector_math_avx*.hpp: arithmetic, compares,
+// select) and add the lane masks. Everything here has internal linkage: the copies compiled
+// with different flags must never be merged by the linker.
 //
 // A loop runs full registers, then one masked register for the tail (for_lanes), so the
 // bodies have no scalar tail loop. Masked loads read nothing outside the mask (no fault past
@@ -12,8 +14,11 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__AVX2__) || defined(__AVX512F__)
-#include <immintrin.h>
+#if defined(__AVX2__) && defined(__FMA__)
+#include "kernels/cpu/common/vector_math_avx2.hpp"
+#endif
+#if defined(__AVX512F__)
+#include "kernels/cpu/common/vector_math_avx512.hpp"
 #endif
 
 namespace mln::kernels {
@@ -59,7 +64,8 @@ struct ScalarLanes {
 };
 
 #if defined(__AVX2__) && defined(__FMA__)
-struct Avx2Lanes {
+// Avx2F32's Mask (a compare result) is Cmp here; Mask is the tail mask of maskload/maskstore.
+struct Avx2Lanes : Avx2F32 {
     using Reg = __m256;
     using Mask = __m256i;
     static constexpr int64_t width = 8;
@@ -67,25 +73,19 @@ struct Avx2Lanes {
     static Mask first(int64_t n) {
         return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     }
-    static Reg load(const float* p, AllLanes) { return _mm256_loadu_ps(p); }
+    static Reg load(const float* p, AllLanes) { return Avx2F32::load(p); }
     static Reg load(const float* p, Mask m) { return _mm256_maskload_ps(p, m); }
-    static void store(float* p, Reg v, AllLanes) { _mm256_storeu_ps(p, v); }
+    static void store(float* p, Reg v, AllLanes) { Avx2F32::store(p, v); }
     static void store(float* p, Reg v, Mask m) { _mm256_maskstore_ps(p, m, v); }
     static Reg keep(Reg v, AllLanes) { return v; }
     static Reg keep(Reg v, Mask m) { return _mm256_and_ps(v, _mm256_castsi256_ps(m)); }
-    static Reg set1(float v) { return _mm256_set1_ps(v); }
-    static Reg zero() { return _mm256_setzero_ps(); }
-    static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
-    static Reg sub(Reg a, Reg b) { return _mm256_sub_ps(a, b); }
-    static Reg mul(Reg a, Reg b) { return _mm256_mul_ps(a, b); }
-    static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
     static double sum(Reg v) {
         const __m256d d = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
         const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(d), _mm256_extractf128_pd(d, 1));
         return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
     }
 
-    using Cmp = __m256;
+    using Cmp = Avx2F32::Mask;
     using IReg = __m256i;
     // p[0], p[s], ..., p[7 s]: a plain load for s = 1, two loads and a shuffle for s = 2, a
     // gather otherwise (s * 7 fits in int32: callers check plane sizes).
@@ -102,7 +102,7 @@ struct Avx2Lanes {
     static Cmp takes_over(Reg v, Reg best) {
         return _mm256_and_ps(_mm256_cmp_ps(v, best, _CMP_NLE_UQ), _mm256_cmp_ps(best, best, _CMP_ORD_Q));
     }
-    static Reg select(Cmp c, Reg t, Reg f) { return _mm256_blendv_ps(f, t, c); }
+    using Avx2F32::select;
     static IReg select(Cmp c, IReg t, IReg f) {
         return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(f), _mm256_castsi256_ps(t), c));
     }
@@ -121,23 +121,20 @@ struct Avx2Lanes {
 #endif
 
 #if defined(__AVX512F__)
-struct Avx512Lanes {
+struct Avx512Lanes : Avx512F32 {
     using Reg = __m512;
     using Mask = __mmask16;
     static constexpr int64_t width = 16;
-    static Mask first(int64_t n) { return static_cast<Mask>((1u << n) - 1u); }
-    static Reg load(const float* p, AllLanes) { return _mm512_loadu_ps(p); }
+    // Lanes [0, n) for n >= 0 (all of them from n = 16).
+    static Mask first(int64_t n) { return static_cast<Mask>(n >= 16 ? 0xFFFFu : (1u << (n > 0 ? n : 0)) - 1u); }
+    // Lanes [begin, end) for 0 <= begin, clipped to the register.
+    static Mask range(int64_t begin, int64_t end) { return static_cast<Mask>(first(end) & ~first(begin)); }
+    static Reg load(const float* p, AllLanes) { return Avx512F32::load(p); }
     static Reg load(const float* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }
-    static void store(float* p, Reg v, AllLanes) { _mm512_storeu_ps(p, v); }
+    static void store(float* p, Reg v, AllLanes) { Avx512F32::store(p, v); }
     static void store(float* p, Reg v, Mask m) { _mm512_mask_storeu_ps(p, m, v); }
     static Reg keep(Reg v, AllLanes) { return v; }
     static Reg keep(Reg v, Mask m) { return _mm512_maskz_mov_ps(m, v); }
-    static Reg set1(float v) { return _mm512_set1_ps(v); }
-    static Reg zero() { return _mm512_setzero_ps(); }
-    static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
-    static Reg sub(Reg a, Reg b) { return _mm512_sub_ps(a, b); }
-    static Reg mul(Reg a, Reg b) { return _mm512_mul_ps(a, b); }
-    static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
     static double sum(Reg v) {
         // The mask forms here and below, and no _mm512_reduce_add_pd: GCC 12's plain ones warn about an undefined pass-through register.
         const __m512d lo = _mm512_maskz_cvtps_pd(0xFF, _mm512_maskz_extractf32x8_ps(0xFF, v, 0));
@@ -147,15 +144,28 @@ struct Avx512Lanes {
         return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
     }
 
-    using Cmp = __mmask16;
+    // Lane i = p[2 i] where m has lane i, else 0; reads only those elements (each half of the
+    // source under the mask's bits spread to the even positions), then keeps the even ones.
+    static Reg load_even(const float* p, Mask m) {
+        const __m512 low = _mm512_maskz_loadu_ps(spread_to_even(m & 0xFFu), p);
+        const __m512 high = _mm512_maskz_loadu_ps(spread_to_even(m >> 8), p + 16);
+        return _mm512_permutex2var_ps(low, even_indices(), high);
+    }
+    // Elements p[0, n) (n >= 0; at most 32 are read) split by parity: even lane i = p[2 i], odd
+    // lane i = p[2 i + 1], 0 past n.
+    static void load_even_odd(const float* p, int64_t n, Reg* even, Reg* odd) {
+        const __m512 low = _mm512_maskz_loadu_ps(first(n), p);
+        const __m512 high = _mm512_maskz_loadu_ps(first(n - 16), p + 16);
+        *even = _mm512_permutex2var_ps(low, even_indices(), high);
+        *odd = _mm512_permutex2var_ps(low, _mm512_add_epi32(even_indices(), _mm512_set1_epi32(1)), high);
+    }
+
+    using Cmp = Avx512F32::Mask;
     using IReg = __m512i;
     // p[0], p[s], ..., p[15 s], as Avx2Lanes::load_strided.
     static Reg load_strided(const float* p, int64_t s) {
         if (s == 1) return _mm512_loadu_ps(p);
-        if (s == 2) {
-            const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-            return _mm512_permutex2var_ps(_mm512_loadu_ps(p), even, _mm512_loadu_ps(p + 16));
-        }
+        if (s == 2) return _mm512_permutex2var_ps(_mm512_loadu_ps(p), even_indices(), _mm512_loadu_ps(p + 16));
         const __m512i offsets = _mm512_mullo_epi32(
             _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(static_cast<int>(s)));
         return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xFFFF, offsets, p, 4);
@@ -164,7 +174,7 @@ struct Avx512Lanes {
     static Cmp takes_over(Reg v, Reg best) {
         return _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(best, best, _CMP_ORD_Q), v, best, _CMP_NLE_UQ);
     }
-    static Reg select(Cmp c, Reg t, Reg f) { return _mm512_mask_blend_ps(c, f, t); }
+    using Avx512F32::select;
     static IReg select(Cmp c, IReg t, IReg f) { return _mm512_mask_blend_epi32(c, f, t); }
     static IReg lane_steps(int32_t step) {
         return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
@@ -177,6 +187,19 @@ struct Avx512Lanes {
         const __m256i high = _mm512_maskz_extracti32x8_epi32(0xFF, positions, 1);
         _mm512_storeu_si512(out, _mm512_add_epi64(b, _mm512_maskz_cvtepi32_epi64(0xFF, low)));
         _mm512_storeu_si512(out + 8, _mm512_add_epi64(b, _mm512_maskz_cvtepi32_epi64(0xFF, high)));
+    }
+
+   private:
+    // Source lanes 0, 2, ..., 30 of a two-register permute.
+    static __m512i even_indices() {
+        return _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    }
+    // Bit i of the low 8 bits of m to bit 2 i.
+    static Mask spread_to_even(uint32_t m) {
+        m = (m | (m << 4)) & 0x0F0Fu;
+        m = (m | (m << 2)) & 0x3333u;
+        m = (m | (m << 1)) & 0x5555u;
+        return static_cast<Mask>(m);
     }
 };
 #endif

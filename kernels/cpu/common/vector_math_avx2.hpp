@@ -7,6 +7,9 @@
 #include "kernels/cpu/common/vector_math.hpp"
 
 namespace mln::kernels {
+// Internal linkage: float_lanes.hpp builds on these in files of every ISA level, and no copy
+// compiled with one level's flags may stand in for another's at link time.
+namespace {
 
 struct Avx2F32 {
     using T = float;
@@ -104,4 +107,5 @@ struct Avx2F64 {
     static V select(Mask m, V if_true, V if_false) { return _mm256_blendv_pd(if_false, if_true, m); }
 };
 
+}  // namespace
 }  // namespace mln::kernels

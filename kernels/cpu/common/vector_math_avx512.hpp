@@ -16,6 +16,9 @@
 #include "kernels/cpu/common/vector_math.hpp"
 
 namespace mln::kernels {
+// Internal linkage: float_lanes.hpp builds on these in files of every ISA level, and no copy
+// compiled with one level's flags may stand in for another's at link time.
+namespace {
 
 struct Avx512F32 {
     using T = float;
@@ -95,4 +98,5 @@ struct Avx512F64 {
     static V select(Mask m, V if_true, V if_false) { return _mm512_mask_blend_pd(m, if_false, if_true); }
 };
 
+}  // namespace
 }  // namespace mln::kernels

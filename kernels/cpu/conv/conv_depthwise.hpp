@@ -36,7 +36,7 @@ void conv_depthwise_channel_avx512(const double* x, const double* w, double bias
 // y (channels x out, overwritten) = sum over taps of w[tap] * x (channels x in) + bias, for
 // `channels` <= kDepthwiseBlock consecutive channels of one image (w: channels x taps, bias:
 // `channels` values or nullptr), computed in the channel-blocked layout: every tap is one
-// full-width FMA over the block whatever the row width (conv_depthwise_forward_body.hpp).
+// full-width FMA over the block whatever the row width (conv_depthwise_strips.hpp).
 template <class T>
 using DepthwiseForwardBlockKernel = void (*)(const T* x, const T* w, const T* bias, const WindowGeometry& g,
                                              int64_t channels, T* y);

@@ -5,8 +5,7 @@
 // lanes whose input lies in the padding are masked off. Stride 1 loads, stride 2 (MobileNet's
 // downsampling) is two masked loads and a permute, larger strides gather. f64 and kernels wider
 // than 16 taps use the shared body, vectorized at this ISA.
-#include <immintrin.h>
-
+#include "kernels/cpu/common/float_lanes.hpp"
 #include "kernels/cpu/conv/conv_depthwise.hpp"
 #include "kernels/cpu/conv/conv_depthwise_body.hpp"
 
@@ -15,24 +14,7 @@ namespace {
 
 constexpr int64_t kMaxTapsWide = 16;
 
-// Lanes [begin, end) of 16, for 0 <= begin <= end <= 16.
-__mmask16 lane_range(int64_t begin, int64_t end) {
-    const uint32_t below_end = end >= 16 ? 0xFFFFu : (1u << end) - 1;
-    const uint32_t below_begin = (1u << begin) - 1;
-    return static_cast<__mmask16>(below_end & ~below_begin);
-}
-
-// Lanes i in [begin, end) = src[2 * i], others 0: the source elements 2*begin .. 2*(end-1), all
-// inside the row, in two masked loads, and the even ones kept by one two-source permute.
-__m512 load_stride2(const float* src, int64_t begin, int64_t end, __mmask16 lanes) {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const int64_t first = 2 * begin, last = 2 * end - 1;  // source span [first, last)
-    const __mmask16 low_mask = lane_range(first < 16 ? first : 16, last < 16 ? last : 16);
-    const __mmask16 high_mask = lane_range(first > 16 ? first - 16 : 0, last > 16 ? last - 16 : 0);
-    const __m512 low = _mm512_maskz_loadu_ps(low_mask, src);
-    const __m512 high = _mm512_maskz_loadu_ps(high_mask, src + 16);
-    return _mm512_maskz_permutex2var_ps(lanes, low, even, high);
-}
+using Lanes = Avx512Lanes;
 
 void depthwise_channel_f32(const float* x, const float* w, float bias, const WindowGeometry& g, float* y) {
     int64_t valid_lo[kMaxTapsWide], valid_hi[kMaxTapsWide];
@@ -49,7 +31,7 @@ void depthwise_channel_f32(const float* x, const float* w, float bias, const Win
             float* y_row = y + (od * g.out[1] + oh) * g.out[2];
             for (int64_t first = 0; first < g.out[2]; first += 16) {
                 const int64_t count = g.out[2] - first < 16 ? g.out[2] - first : 16;
-                __m512 sum = _mm512_set1_ps(bias);
+                Lanes::Reg sum = Lanes::set1(bias);
                 for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
                     const int64_t id = od * g.stride[0] - g.pad_begin[0] + kd * g.dilation[0];
                     if (id < 0 || id >= g.in[0]) continue;
@@ -62,22 +44,22 @@ void depthwise_channel_f32(const float* x, const float* w, float bias, const Win
                             const int64_t lo = valid_lo[kw] > first ? valid_lo[kw] : first;
                             const int64_t hi = valid_hi[kw] < first + count ? valid_hi[kw] : first + count;
                             if (lo >= hi) continue;
-                            const __mmask16 mask = lane_range(lo - first, hi - first);
+                            const Lanes::Mask mask = Lanes::range(lo - first, hi - first);
                             // Lane i reads x_row[(first + i) * stride + offset]; masked lanes are not read.
                             const float* src = x_row + first * stride + kw * g.dilation[2] - g.pad_begin[2];
-                            __m512 values;
+                            Lanes::Reg values;
                             if (stride == 1) {
-                                values = _mm512_maskz_loadu_ps(mask, src);
+                                values = Lanes::load(src, mask);
                             } else if (stride == 2) {
-                                values = load_stride2(src, lo - first, hi - first, mask);
+                                values = Lanes::load_even(src, mask);
                             } else {
                                 values = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, gather_index, src, 4);
                             }
-                            sum = _mm512_fmadd_ps(_mm512_set1_ps(taps[kw]), values, sum);
+                            sum = Lanes::fmadd(Lanes::set1(taps[kw]), values, sum);
                         }
                     }
                 }
-                _mm512_mask_storeu_ps(y_row + first, lane_range(0, count), sum);
+                Lanes::store(y_row + first, sum, Lanes::first(count));
             }
         }
     }

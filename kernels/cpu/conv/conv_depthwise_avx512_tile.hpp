@@ -1,5 +1,5 @@
 // The AVX-512 16 x 16 f32 transpose of the channel-blocked layout (conv_depthwise_blocked.hpp),
-// for the AVX-512 depthwise files only.
+// each transposed row stored where its caller says, for the AVX-512 depthwise files only.
 // GCC 12 warns inside its own AVX-512 unpack intrinsics (a self-initialized undefined operand,
 // GCC bug 105593); the pragma must precede the first inclusion of the intrinsics headers.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -17,7 +17,7 @@ namespace {
 // The 16 x 16 f32 tile transposed in registers (unpack 32- and 64-bit pairs, then swap
 // 128-bit lanes twice) instead of 256 scalar moves; f64 keeps the portable tile.
 struct Avx512Tile {
-    static void transpose(const float* src, int64_t src_stride, float* dst, int64_t dst_stride) {
+    static void transpose_rows(const float* src, int64_t src_stride, float* const* dst_rows) {
         __m512 r[16], t[16];
         for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * src_stride);
         for (int i = 0; i < 8; ++i) {
@@ -42,10 +42,10 @@ struct Avx512Tile {
             r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
             r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
         }
-        for (int i = 0; i < 16; ++i) _mm512_storeu_ps(dst + i * dst_stride, r[i]);
+        for (int i = 0; i < 16; ++i) _mm512_storeu_ps(dst_rows[i], r[i]);
     }
-    static void transpose(const double* src, int64_t src_stride, double* dst, int64_t dst_stride) {
-        PortableTile::transpose(src, src_stride, dst, dst_stride);
+    static void transpose_rows(const double* src, int64_t src_stride, double* const* dst_rows) {
+        PortableTile::transpose_rows(src, src_stride, dst_rows);
     }
 };
 

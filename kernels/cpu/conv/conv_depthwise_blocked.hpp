@@ -23,53 +23,35 @@ std::vector<T>& depthwise_scratch(int which) {
     return buffers[which];
 }
 
-// A kLanes x kLanes transpose, dst[i][j] = src[j][i] with row strides in elements: the
-// portable one. An ISA file may pass its own (the Tile parameter of the bodies below).
+// A kLanes x kLanes transpose: row i of the result (position i's channels) is
+// dst_rows[i][j] = src[j * src_stride + i], each row to its own place (a padded row, a tile); the
+// portable one. An ISA file may pass its own (the Tile parameter of the bodies).
 struct PortableTile {
     template <class T>
-    static void transpose(const T* src, int64_t src_stride, T* dst, int64_t dst_stride) {
+    static void transpose_rows(const T* src, int64_t src_stride, T* const* dst_rows) {
         for (int64_t i = 0; i < kLanes<T>; ++i) {
-            for (int64_t j = 0; j < kLanes<T>; ++j) dst[i * dst_stride + j] = src[j * src_stride + i];
+            for (int64_t j = 0; j < kLanes<T>; ++j) dst_rows[i][j] = src[j * src_stride + i];
         }
     }
 };
 
-// blocked[p][j] = src[j * channel_stride + p] for j < channels, 0 for the other lanes. A full
-// block goes by whole tiles.
+// dst[i * dst_stride + j] = src[j * src_stride + i] for i, j < kLanes: the tile's rows at a fixed stride.
 template <class Tile, class T>
-void to_blocked(const T* src, int64_t channels, int64_t channel_stride, int64_t size, T* blocked) {
-    constexpr int64_t L = kLanes<T>;
-    int64_t p = 0;
-    if (channels == L) {
-        for (; p + L <= size; p += L) Tile::transpose(src + p, channel_stride, blocked + p * L, L);
-    } else {
-        std::fill(blocked, blocked + size * L, T(0));
-    }
-    for (int64_t j = 0; j < channels; ++j) {
-        const T* row = src + j * channel_stride;
-        for (int64_t q = p; q < size; ++q) blocked[q * L + j] = row[q];
-    }
+void transpose_tile(const T* src, int64_t src_stride, T* dst, int64_t dst_stride) {
+    T* rows[kLanes<T>];
+    for (int64_t i = 0; i < kLanes<T>; ++i) rows[i] = dst + i * dst_stride;
+    Tile::transpose_rows(src, src_stride, rows);
 }
 
-template <class Tile, class T>
-void from_blocked(const T* blocked, int64_t channels, int64_t channel_stride, int64_t size, T* dst) {
-    constexpr int64_t L = kLanes<T>;
-    int64_t p = 0;
-    if (channels == L) {
-        for (; p + L <= size; p += L) Tile::transpose(blocked + p * L, L, dst + p, channel_stride);
-    }
-    for (int64_t j = 0; j < channels; ++j) {
-        T* row = dst + j * channel_stride;
-        for (int64_t q = p; q < size; ++q) row[q] = blocked[q * L + j];
-    }
-}
-
-// taps[k][j] = w[j * kernel_size + k]: the block's filters, lane-major per tap.
+// taps[k][j] = w[j * kernel_size + k]: the block's filters, lane-major per tap; flipped, tap k
+// takes w's tap kernel_size - 1 - k (every spatial axis reversed, for backward data).
 template <class T>
-void taps_blocked(const T* w, int64_t channels, int64_t kernel_size, T* taps) {
+void taps_blocked(const T* w, int64_t channels, int64_t kernel_size, bool flipped, T* taps) {
     std::fill(taps, taps + kernel_size * kLanes<T>, T(0));
     for (int64_t j = 0; j < channels; ++j) {
-        for (int64_t k = 0; k < kernel_size; ++k) taps[k * kLanes<T> + j] = w[j * kernel_size + k];
+        for (int64_t k = 0; k < kernel_size; ++k) {
+            taps[k * kLanes<T> + j] = w[j * kernel_size + (flipped ? kernel_size - 1 - k : k)];
+        }
     }
 }
 

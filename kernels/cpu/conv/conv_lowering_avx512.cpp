@@ -1,42 +1,39 @@
 // Compiled with AVX-512. Pieces of an image row are short (at most one panel, often less than a
 // vector), so f32 pieces are moved 16 lanes at a time under a mask instead of through a loop
-// with a scalar tail; stride 2 loads the 32 (masked) source elements behind 16 outputs and keeps
-// the even ones with one two-source permute. Other strides and f64 use the plain loops.
+// with a scalar tail; stride 2 loads the (masked) even source elements behind 16 outputs and
+// keeps them with one two-source permute (Avx512Lanes::load_even). Other strides and f64 use
+// the plain loops.
 #include <immintrin.h>
 
 #include <climits>
 
+#include "kernels/cpu/common/float_lanes.hpp"
 #include "kernels/cpu/conv/conv_lowering.hpp"
 #include "kernels/cpu/conv/conv_lowering_body.hpp"
 
 namespace mln::kernels {
 namespace {
 
-__mmask16 first_lanes(int64_t n) { return static_cast<__mmask16>(n >= 16 ? 0xFFFF : (1u << n) - 1); }
+using Lanes = Avx512Lanes;
 
 struct Avx512FloatPieceCopier {
     static void copy(const float* src, int64_t stride, int64_t n, float* dst) {
         if (stride == 1) {
             for (int64_t i = 0; i < n; i += 16) {
-                const __mmask16 mask = first_lanes(n - i);
-                _mm512_mask_storeu_ps(dst + i, mask, _mm512_maskz_loadu_ps(mask, src + i));
+                const Lanes::Mask mask = Lanes::first(n - i);
+                Lanes::store(dst + i, Lanes::load(src + i, mask), mask);
             }
         } else if (stride == 2) {
-            const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
             for (int64_t i = 0; i < n; i += 16) {
-                // Source elements 0 .. 2*(count-1) of this step: the last odd one is not read.
-                const int64_t count = n - i < 16 ? n - i : 16;
-                const int64_t span = 2 * count - 1;
-                const __m512 low = _mm512_maskz_loadu_ps(first_lanes(span), src + 2 * i);
-                const __m512 high = _mm512_maskz_loadu_ps(first_lanes(span - 16 > 0 ? span - 16 : 0), src + 2 * i + 16);
-                _mm512_mask_storeu_ps(dst + i, first_lanes(count), _mm512_permutex2var_ps(low, even, high));
+                const Lanes::Mask mask = Lanes::first(n - i);
+                Lanes::store(dst + i, Lanes::load_even(src + 2 * i, mask), mask);
             }
         } else {
             for (int64_t i = 0; i < n; ++i) dst[i] = src[i * stride];
         }
     }
     static void zero(int64_t n, float* dst) {
-        for (int64_t i = 0; i < n; i += 16) _mm512_mask_storeu_ps(dst + i, first_lanes(n - i), _mm512_setzero_ps());
+        for (int64_t i = 0; i < n; i += 16) Lanes::store(dst + i, Lanes::zero(), Lanes::first(n - i));
     }
 };
 
@@ -142,8 +139,6 @@ struct PhaseOrigins {
 void split_phase_planes_avx512(const float* x, const WindowGeometry& g, int64_t channels, float* planes) {
     const int64_t height = g.out[1], width = g.out[2], plane = height * width;
     const int64_t in_h = g.in[1], in_w = g.in[2];
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     for (int64_t c = 0; c < channels; ++c) {
         const float* xc = x + c * g.in_size();
         float* pc = planes + c * 4 * plane;
@@ -155,13 +150,11 @@ void split_phase_planes_avx512(const float* x, const WindowGeometry& g, int64_t 
                 const float* src = xc + ih * in_w;
                 const int64_t in_row = ih < in_h ? in_w : 0;  // rows past the image are zeros
                 for (int64_t j = 0; j < width; j += 16) {
-                    const int64_t left = in_row - 2 * j;
-                    const __m512 low = _mm512_maskz_loadu_ps(first_lanes(left > 0 ? left : 0), src + 2 * j);
-                    const __m512 high =
-                        _mm512_maskz_loadu_ps(first_lanes(left > 16 ? left - 16 : 0), src + 2 * j + 16);
-                    const __mmask16 store = first_lanes(width - j);
-                    _mm512_mask_storeu_ps(even_row + j, store, _mm512_permutex2var_ps(low, even, high));
-                    _mm512_mask_storeu_ps(odd_row + j, store, _mm512_permutex2var_ps(low, odd, high));
+                    Lanes::Reg even, odd;
+                    Lanes::load_even_odd(src + 2 * j, in_row - 2 * j, &even, &odd);
+                    const Lanes::Mask store = Lanes::first(width - j);
+                    Lanes::store(even_row + j, even, store);
+                    Lanes::store(odd_row + j, odd, store);
                 }
             }
         }

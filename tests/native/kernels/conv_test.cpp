@@ -101,6 +101,18 @@ std::vector<ConvCase> edge_cases() {
         // last block.
         {{2, 19, 6, 5}, 19, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 19},
         {{3, 35, 5, 4}, 35, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 35},
+        // Depthwise through the padded strips (forward, backward filter, stride-1 backward data)
+        // and the strided backward-data scatter: stride 2 with dilation 2, unequal strides,
+        // stride 3 with asymmetric pads, 1-d and 3-d with strides, images tall enough for
+        // several strips, fewer channels than a block.
+        {{1, 17, 9, 11}, 17, {3, 3}, {2, 2}, {2, 2}, {2, 1}, {1, 2}, 17},
+        {{2, 16, 8, 13}, 16, {3, 3}, {2, 1}, {1, 1}, {1, 1}, {1, 1}, 16},
+        {{1, 20, 10, 10}, 20, {3, 3}, {3, 3}, {1, 1}, {0, 1}, {2, 0}, 20},
+        {{2, 18, 23}, 18, {5}, {2}, {1}, {2}, {2}, 18},
+        {{1, 16, 5, 6, 7}, 16, {3, 3, 3}, {2, 1, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 16},
+        {{1, 16, 150, 40}, 16, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 16},
+        {{1, 9, 150, 9}, 9, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 9},
+        {{1, 16, 9, 12}, 16, {3, 3}, {1, 1}, {2, 1}, {2, 1}, {2, 1}, 16},  // 3 x 3 rows, dilated between rows
     };
 }
 
