@@ -21,6 +21,7 @@
 #include "kernels/cpu/conv/conv_depthwise.hpp"
 #include "kernels/cpu/conv/conv_depthwise_backward.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm.hpp"
+#include "kernels/cpu/conv/conv_pointwise.hpp"
 #include "kernels/cpu/conv/gemm_rowmajor.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
@@ -178,6 +179,7 @@ template <class T>
 void conv_forward_typed(const ConvArgs& a) {
     if (a.batch == 0 || a.out_channels == 0) return;
     if (a.groups == a.channels && a.groups == a.out_channels) return conv_depthwise_forward<T>(a);
+    if (is_pointwise_geometry(a.geometry)) return conv_pointwise_forward<T>(a);
     implicit_gemm::conv_forward<T>(a);
 }
 
@@ -265,9 +267,9 @@ template <class T>
 void conv_backward_data_typed(const ConvArgs& a) {
     if (a.batch == 0 || a.channels == 0) return;
     if (is_depthwise(a)) return conv_depthwise_backward_data<T>(a);
+    if (is_pointwise_geometry(a.geometry)) return conv_pointwise_backward_data<T>(a);
     if (conv_backward_data_as_forward<T>(a)) return;
     const ConvSizes s(a);
-    const bool pointwise = is_pointwise(a.geometry);
     const T* dy = static_cast<const T*>(a.y.data);
     const T* w = static_cast<const T*>(a.w.data);
     T* dx = static_cast<T*>(a.x.data);
@@ -277,11 +279,6 @@ void conv_backward_data_typed(const ConvArgs& a) {
         const T* dy_group = dy + (n * a.out_channels + g * s.group_out_channels) * s.out_size;
         const T* w_group = w + g * s.group_out_channels * s.depth;
         T* dx_group = dx + (n * a.channels + g * s.group_channels) * s.in_size;
-        if (pointwise) {
-            gemm_rowmajor<T>(true, false, s.group_channels, s.out_size, s.group_out_channels, w_group, s.depth,
-                             dy_group, s.out_size, dx_group, s.in_size, 0.0);
-            return;
-        }
         std::vector<T>& buffer = thread_columns<T>();
         buffer.resize(static_cast<size_t>(s.depth * s.out_size));
         gemm_rowmajor<T>(true, false, s.depth, s.out_size, s.group_out_channels, w_group, s.depth, dy_group,

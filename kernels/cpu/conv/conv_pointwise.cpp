@@ -1,0 +1,247 @@
+// Pointwise convolution drivers (conv_pointwise.hpp). Both passes are one problem: for each of
+// the batch * groups images i (NCHW puts image n, group g at block n * groups + g),
+//   C_i (rows x P) = A_(i mod groups) (rows x depth) * B_i (depth x P)
+// with B_i and C_i consecutive blocks of rows of P positions.
+//
+// Blocking: the positions are cut into blocks whose depth x block slice of B takes at most
+// kColumnBlockBytes (a share of L2). A task walks the MR-row panels of A (its chunk of them)
+// over one such block: the first panel brings the slice in from memory, the others read it from
+// L2; each panel's A rows stay in L1 across the block's tiles; each output is stored once.
+// Parallel unit: (image, position block) tasks, more position blocks where that fills the pool,
+// then chunks of row panels; claimed dynamically from one counter, so a thread that shares its
+// core slows only its own tasks.
+#include "kernels/cpu/conv/conv_pointwise.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <vector>
+
+#include "cpu/thread_pool.hpp"
+#include "kernels/cpu/gemm/gemm_epilogue.hpp"
+
+namespace mln::kernels {
+namespace {
+
+constexpr int64_t kColumnBlockBytes = 256 << 10;
+// Position blocks keep at least this many full tiles when they are cut to fill the pool.
+constexpr int64_t kMinBlockTiles = 4;
+
+int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
+
+template <class T>
+struct PointwiseGemm {
+    int64_t images = 0;  // batch * groups
+    int64_t groups = 1;
+    int64_t rows = 0, depth = 0, positions = 0;
+    const T* a = nullptr;  // group g: A(i, k) = a[g * a_group_stride + i * a_row_stride + k * a_col_stride]
+    int64_t a_row_stride = 0, a_col_stride = 0, a_group_stride = 0;
+    const T* b = nullptr;  // image i: depth x positions at b + i * depth * positions
+    T* c = nullptr;        // image i: rows x positions at c + i * rows * positions
+    const T* bias = nullptr;      // rows per group, or nullptr
+    const T* residual = nullptr;  // as c, or nullptr
+    GemmActivation<T> activation = nullptr;  // after each strip, unless relu
+    bool relu = false;                       // fused into the kernel's store
+};
+
+template <class T>
+std::vector<T>& panel_buffer() {
+    thread_local std::vector<T> buffer;
+    return buffer;
+}
+
+// A's rows [row, row + rows) as a zero-padded MR-row packed panel (A(i, k) at k * mr + i), for
+// a last panel of fewer than MR rows: the kernel reads all MR rows of A.
+template <class T>
+const T* pack_edge_panel(const T* a, int64_t row_stride, int64_t col_stride, int64_t rows, int64_t depth, int mr) {
+    std::vector<T>& buffer = panel_buffer<T>();
+    buffer.assign(static_cast<size_t>(depth * mr), T(0));
+    for (int64_t i = 0; i < rows; ++i) {
+        for (int64_t k = 0; k < depth; ++k) buffer[static_cast<size_t>(k * mr + i)] = a[i * row_stride + k * col_stride];
+    }
+    return buffer.data();
+}
+
+template <class T>
+void run_pointwise_gemm(const PointwiseGemm<T>& p) {
+    if (p.images == 0 || p.rows == 0 || p.positions == 0) return;
+    const PointwiseKernelInfo<T> kernel = pointwise_kernel<T>(cpu::active_isa());
+    const int64_t mr = kernel.mr;
+    const int64_t nr = kernel.nr;
+    const int64_t threads = cpu::thread_pool().thread_count();
+    auto fills_pool = [&](int64_t tasks) {
+        return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
+    };
+    const int64_t max_block =
+        std::max(nr, kColumnBlockBytes / static_cast<int64_t>(sizeof(T)) / std::max<int64_t>(p.depth, 1) / nr * nr);
+    int64_t blocks = ceil_div(p.positions, max_block);
+    for (int64_t more = blocks + 1; more <= blocks + threads; ++more) {
+        if (fills_pool(p.images * blocks) || ceil_div(p.positions, more) < kMinBlockTiles * nr) break;
+        if (fills_pool(p.images * more)) blocks = more;
+    }
+    const int64_t block = ceil_div(ceil_div(p.positions, blocks), nr) * nr;
+    blocks = ceil_div(p.positions, block);
+    const int64_t panels = ceil_div(p.rows, mr);
+    int64_t chunks = 1;
+    while (!fills_pool(p.images * blocks * chunks) && chunks < panels) ++chunks;
+    const int64_t chunk_panels = ceil_div(panels, chunks);
+    chunks = ceil_div(panels, chunk_panels);
+    const int64_t tasks = p.images * blocks * chunks;
+
+    auto run_task = [&](int64_t task) {
+        const int64_t chunk = task % chunks;
+        const int64_t q0 = task / chunks % blocks * block;
+        const int64_t image = task / chunks / blocks;
+        const int64_t group = image % p.groups;
+        PointwiseStrip<T> s;
+        s.depth = p.depth;
+        s.b = p.b + image * p.depth * p.positions + q0;
+        s.b_row_stride = p.positions;
+        s.ldc = p.positions;
+        s.cols = std::min(block, p.positions - q0);
+        s.relu = p.relu;
+        const int64_t c_offset = image * p.rows * p.positions + q0;
+        const T* a_group = p.a + group * p.a_group_stride;
+        for (int64_t panel = chunk * chunk_panels; panel < std::min(panels, (chunk + 1) * chunk_panels); ++panel) {
+            const int64_t row = panel * mr;
+            s.rows = std::min(mr, p.rows - row);
+            s.a = a_group + row * p.a_row_stride;
+            s.a_row_stride = p.a_row_stride;
+            s.a_col_stride = p.a_col_stride;
+            if (s.rows < mr) {
+                s.a = pack_edge_panel(s.a, p.a_row_stride, p.a_col_stride, s.rows, p.depth, kernel.mr);
+                s.a_row_stride = 1;
+                s.a_col_stride = mr;
+            }
+            s.c = p.c + c_offset + row * p.positions;
+            s.bias = p.bias != nullptr ? p.bias + group * p.rows + row : nullptr;
+            s.residual = p.residual != nullptr ? p.residual + c_offset + row * p.positions : nullptr;
+            kernel.strip(s);
+            if (p.activation != nullptr) p.activation(s.c, s.rows, s.cols, s.ldc, 1);
+        }
+    };
+    if (threads <= 1 || tasks == 1) {
+        for (int64_t task = 0; task < tasks; ++task) run_task(task);
+        return;
+    }
+    std::atomic<int64_t> next_task{0};
+    cpu::parallel_for(std::min(threads, tasks), 1, [&](int64_t begin, int64_t end) {
+        for (int64_t member = begin; member < end; ++member) {
+            for (int64_t task; (task = next_task.fetch_add(1, std::memory_order_relaxed)) < tasks;) run_task(task);
+        }
+    });
+}
+
+// Positions of the output grid (all axes stride s, no padding) in the input grid.
+bool strided(const WindowGeometry& g) {
+    for (int d = 0; d < 3; ++d) {
+        if (g.out[d] != g.in[d]) return true;
+    }
+    return false;
+}
+
+// compact (channels x out) <- x (channels x in) at the strided positions, or the reverse with
+// zeros between (scatter).
+template <class T, bool kScatter>
+void move_strided(const WindowGeometry& g, int64_t channels, const T* from, T* to) {
+    const int64_t in_size = g.in_size();
+    const int64_t out_size = g.out_size();
+    cpu::parallel_for(channels, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t c = begin; c < end; ++c) {
+            const T* source = from + c * (kScatter ? out_size : in_size);
+            T* target = to + c * (kScatter ? in_size : out_size);
+            if constexpr (kScatter) std::fill(target, target + in_size, T(0));
+            int64_t q = 0;
+            for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
+                for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
+                    const int64_t row = (o0 * g.stride[0] * g.in[1] + o1 * g.stride[1]) * g.in[2];
+                    for (int64_t o2 = 0; o2 < g.out[2]; ++o2, ++q) {
+                        const int64_t at = row + o2 * g.stride[2];
+                        if constexpr (kScatter) {
+                            target[at] = source[q];
+                        } else {
+                            target[q] = source[at];
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+template <class T>
+std::vector<T>& compact_buffer() {
+    thread_local std::vector<T> buffer;
+    return buffer;
+}
+
+}  // namespace
+
+bool is_pointwise_geometry(const WindowGeometry& g) {
+    for (int d = 0; d < 3; ++d) {
+        if (g.kernel[d] != 1 || g.pad_begin[d] != 0 || g.pad_end[d] != 0) return false;
+        if (g.out[d] < 1 || (g.out[d] - 1) * g.stride[d] >= g.in[d]) return false;
+    }
+    return true;
+}
+
+template <class T>
+void conv_pointwise_forward(const ConvArgs& a) {
+    const WindowGeometry& g = a.geometry;
+    PointwiseGemm<T> p;
+    p.images = a.batch * a.groups;
+    p.groups = a.groups;
+    p.rows = a.out_channels / a.groups;
+    p.depth = a.channels / a.groups;
+    p.positions = g.out_size();
+    p.a = static_cast<const T*>(a.w.data);
+    p.a_row_stride = p.depth;
+    p.a_col_stride = 1;
+    p.a_group_stride = p.rows * p.depth;
+    p.b = static_cast<const T*>(a.x.data);
+    if (strided(g)) {
+        std::vector<T>& compact = compact_buffer<T>();
+        compact.resize(static_cast<size_t>(a.batch * a.channels * p.positions));
+        move_strided<T, false>(g, a.batch * a.channels, p.b, compact.data());
+        p.b = compact.data();
+    }
+    p.c = static_cast<T*>(a.y.data);
+    p.bias = a.has_bias ? static_cast<const T*>(a.bias.data) : nullptr;
+    p.residual = a.has_residual ? static_cast<const T*>(a.residual.data) : nullptr;
+    p.relu = a.activation == MLN_UNARY_OP_RELU;
+    p.activation = p.relu ? nullptr : select_gemm_activation<T>(a.activation);
+    run_pointwise_gemm(p);
+}
+
+template <class T>
+void conv_pointwise_backward_data(const ConvArgs& a) {
+    const WindowGeometry& g = a.geometry;
+    PointwiseGemm<T> p;
+    p.images = a.batch * a.groups;
+    p.groups = a.groups;
+    p.rows = a.channels / a.groups;
+    p.depth = a.out_channels / a.groups;
+    p.positions = g.out_size();
+    // A = W_g^T: A(i, k) = W_g[k][i].
+    p.a = static_cast<const T*>(a.w.data);
+    p.a_row_stride = 1;
+    p.a_col_stride = p.rows;
+    p.a_group_stride = p.rows * p.depth;
+    p.b = static_cast<const T*>(a.y.data);
+    T* dx = static_cast<T*>(a.x.data);
+    p.c = dx;
+    const bool scatter = strided(g);
+    if (scatter) {
+        std::vector<T>& compact = compact_buffer<T>();
+        compact.resize(static_cast<size_t>(a.batch * a.channels * p.positions));
+        p.c = compact.data();
+    }
+    run_pointwise_gemm(p);
+    if (scatter) move_strided<T, true>(g, a.batch * a.channels, p.c, dx);
+}
+
+template void conv_pointwise_forward<float>(const ConvArgs&);
+template void conv_pointwise_forward<double>(const ConvArgs&);
+template void conv_pointwise_backward_data<float>(const ConvArgs&);
+template void conv_pointwise_backward_data<double>(const ConvArgs&);
+
+}  // namespace mln::kernels
