@@ -388,6 +388,7 @@ void conv_backward_filter_typed(const ConvArgs& a) {
         return;
     }
     if (is_depthwise(a)) return conv_depthwise_backward_filter<T>(a, s);
+    if (is_pointwise_geometry(a.geometry) && conv_pointwise_backward_filter<T>(a)) return;
     const bool pointwise = is_pointwise(a.geometry);
     const T* x = static_cast<const T*>(a.x.data);
     const T* dy = static_cast<const T*>(a.y.data);

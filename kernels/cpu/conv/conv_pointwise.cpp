@@ -26,6 +26,16 @@ constexpr int64_t kColumnBlockBytes = 256 << 10;
 // Position blocks keep at least this many full tiles when they are cut to fill the pool.
 constexpr int64_t kMinBlockTiles = 4;
 
+// Backward filter (the dot kernel): positions per chunk such that the kernel's rows of dy stay
+// in L1 (kDotRowsBytes) while they meet every row of x, and a chunk of all rows of either
+// operand stays in L2 (kDotBlockBytes); the vector partial sums carried between chunks may take
+// kDotPartialBytes; images with fewer positions than kDotMinPositions take the GEMM path, where
+// the dot kernel's masked last step of each short row would waste lanes.
+constexpr int64_t kDotRowsBytes = 24 << 10;
+constexpr int64_t kDotBlockBytes = 256 << 10;
+constexpr int64_t kDotPartialBytes = 256 << 10;
+constexpr int64_t kDotMinPositions = 256;
+
 int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
 
 template <class T>
@@ -169,6 +179,12 @@ void move_strided(const WindowGeometry& g, int64_t channels, const T* from, T* t
 }
 
 template <class T>
+std::vector<T>& partial_buffer() {
+    thread_local std::vector<T> buffer;
+    return buffer;
+}
+
+template <class T>
 std::vector<T>& compact_buffer() {
     thread_local std::vector<T> buffer;
     return buffer;
@@ -239,9 +255,80 @@ void conv_pointwise_backward_data(const ConvArgs& a) {
     if (scatter) move_strided<T, true>(g, a.batch * a.channels, p.c, dx);
 }
 
+template <class T>
+bool conv_pointwise_backward_filter(const ConvArgs& a) {
+    const WindowGeometry& g = a.geometry;
+    const PointwiseKernelInfo<T> kernel = pointwise_kernel<T>(cpu::active_isa());
+    const int64_t rows = a.out_channels / a.groups;  // of dy per group
+    const int64_t cols = a.channels / a.groups;      // of x per group
+    const int64_t positions = g.out_size();
+    const int64_t lanes = kernel.lanes;
+    if (positions < kDotMinPositions || a.batch == 0 || rows == 0 || cols == 0) return false;
+    // Chunks: blocks of one image's positions (large images), or of whole images.
+    const int64_t max_block = std::max<int64_t>(
+        lanes, std::min(kDotRowsBytes / (kernel.dot_rows * static_cast<int64_t>(sizeof(T))),
+                        kDotBlockBytes / (std::max(rows, cols) * static_cast<int64_t>(sizeof(T)))) /
+                   lanes * lanes);
+    int64_t blocks = ceil_div(positions, max_block);
+    const int64_t block = ceil_div(ceil_div(positions, blocks), lanes) * lanes;
+    blocks = ceil_div(positions, block);
+    const int64_t images_per_chunk = blocks > 1 ? 1 : std::max<int64_t>(1, std::min(a.batch, max_block / positions));
+    const int64_t image_chunks = ceil_div(a.batch, images_per_chunk);
+    const int64_t chunks = image_chunks * blocks;
+    const int64_t row_tiles = ceil_div(rows, kernel.dot_rows);
+    const int64_t col_tiles = ceil_div(cols, kernel.dot_cols);
+    const int64_t tiles = a.groups * row_tiles * col_tiles;
+    const int64_t tile_size = kernel.dot_rows * kernel.dot_cols * lanes;
+    if (chunks > 1 && tiles * tile_size * static_cast<int64_t>(sizeof(T)) > kDotPartialBytes) return false;
+
+    const T* x = static_cast<const T*>(a.x.data);
+    if (strided(g)) {
+        std::vector<T>& compact = compact_buffer<T>();
+        compact.resize(static_cast<size_t>(a.batch * a.channels * positions));
+        move_strided<T, false>(g, a.batch * a.channels, x, compact.data());
+        x = compact.data();
+    }
+    const T* dy = static_cast<const T*>(a.y.data);
+    T* dw = static_cast<T*>(a.w.data);
+    cpu::parallel_for(tiles, 1, [&](int64_t begin, int64_t end) {
+        std::vector<T>& partials = partial_buffer<T>();
+        if (chunks > 1) partials.resize(static_cast<size_t>((end - begin) * tile_size));
+        for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+            const int64_t n = chunk / blocks * images_per_chunk;
+            const int64_t p0 = chunk % blocks * block;
+            for (int64_t tile = begin; tile < end; ++tile) {
+                const int64_t group = tile / (row_tiles * col_tiles);
+                const int64_t row = tile / col_tiles % row_tiles * kernel.dot_rows;
+                const int64_t col = tile % col_tiles * kernel.dot_cols;
+                PointwiseDot<T> d;
+                d.a = dy + (n * a.out_channels + group * rows + row) * positions + p0;
+                d.a_row_stride = positions;
+                d.a_image_stride = a.out_channels * positions;
+                d.rows = std::min<int64_t>(kernel.dot_rows, rows - row);
+                d.b = x + (n * a.channels + group * cols + col) * positions + p0;
+                d.b_row_stride = positions;
+                d.b_image_stride = a.channels * positions;
+                d.cols = std::min<int64_t>(kernel.dot_cols, cols - col);
+                d.positions = std::min(block, positions - p0);
+                d.images = std::min(images_per_chunk, a.batch - n);
+                d.partial = chunks > 1 ? partials.data() + (tile - begin) * tile_size : nullptr;
+                d.resume = chunk > 0;
+                if (chunk + 1 == chunks) {
+                    d.c = dw + (group * rows + row) * cols + col;
+                    d.ldc = cols;
+                }
+                kernel.dot(d);
+            }
+        }
+    });
+    return true;
+}
+
 template void conv_pointwise_forward<float>(const ConvArgs&);
 template void conv_pointwise_forward<double>(const ConvArgs&);
 template void conv_pointwise_backward_data<float>(const ConvArgs&);
 template void conv_pointwise_backward_data<double>(const ConvArgs&);
+template bool conv_pointwise_backward_filter<float>(const ConvArgs&);
+template bool conv_pointwise_backward_filter<double>(const ConvArgs&);
 
 }  // namespace mln::kernels

@@ -48,11 +48,40 @@ struct PointwiseStrip {
 template <class T>
 using PointwiseStripKernel = void (*)(const PointwiseStrip<T>& strip);
 
+// Backward filter, dW_g (Mg x Cg) = sum over images n of dy_ng (Mg x P) * x_ng^T, as dot
+// products along the positions, which both operands hold contiguously: a block of rows of dy and
+// of x is read in place, lanes run along the positions and each accumulator is one (row, row)
+// pair's vector of partial sums. One call:
+//   S(i, j) (+)= sum_{n < images} sum_{p < positions} A_n(i, p) * B_n(j, p)
+// for i < rows (at most the kernel's dot_rows), j < cols (at most dot_cols), A_n(i, p) =
+// a[n * a_image_stride + i * a_row_stride + p], B likewise. S lives in `partial` (dot_rows x
+// dot_cols vectors of the kernel's lanes) between calls: resume starts from it, else from 0;
+// with c set the sums are then reduced and written to C(i, j) = c[i * ldc + j], else left in
+// partial. Nothing outside rows x positions of A or cols x positions of B is read.
+template <class T>
+struct PointwiseDot {
+    const T* a = nullptr;
+    int64_t a_row_stride = 0, a_image_stride = 0, rows = 0;
+    const T* b = nullptr;
+    int64_t b_row_stride = 0, b_image_stride = 0, cols = 0;
+    int64_t positions = 0, images = 0;
+    T* partial = nullptr;
+    bool resume = false;
+    T* c = nullptr;
+    int64_t ldc = 0;
+};
+
+template <class T>
+using PointwiseDotKernel = void (*)(const PointwiseDot<T>& dot);
+
 template <class T>
 struct PointwiseKernelInfo {
     PointwiseStripKernel<T> strip;
     int mr;  // rows per strip
     int nr;  // columns per full tile
+    PointwiseDotKernel<T> dot;
+    int dot_rows, dot_cols;
+    int lanes;  // elements per partial-sum vector
 };
 
 PointwiseKernelInfo<float> pointwise_kernel_scalar(float);
@@ -84,5 +113,9 @@ template <class T>
 void conv_pointwise_forward(const ConvArgs& a);
 template <class T>
 void conv_pointwise_backward_data(const ConvArgs& a);
+// dW only (the bias gradient is the caller's). Returns false, leaving dW untouched, where the
+// GEMM path serves better (few positions per image, or partial sums that would not fit in L2).
+template <class T>
+bool conv_pointwise_backward_filter(const ConvArgs& a);
 
 }  // namespace mln::kernels

@@ -27,6 +27,11 @@ struct Avx2FloatLanes {
     static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
     // max returns its second operand when either is NaN: NaN in x comes through.
     static Reg relu(Reg x) { return _mm256_max_ps(_mm256_setzero_ps(), x); }
+    static float sum(Reg v) {
+        __m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+        return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
+    }
 };
 
 struct Avx2DoubleLanes {
@@ -45,17 +50,31 @@ struct Avx2DoubleLanes {
     static Reg add(Reg a, Reg b) { return _mm256_add_pd(a, b); }
     static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_pd(a, b, c); }
     static Reg relu(Reg x) { return _mm256_max_pd(_mm256_setzero_pd(), x); }
+    static double sum(Reg v) {
+        const __m128d q = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+        return _mm_cvtsd_f64(_mm_add_sd(q, _mm_unpackhi_pd(q, q)));
+    }
 };
 
 using FloatBody = PointwiseStripBody<Avx2FloatLanes, 6, 2>;
 using DoubleBody = PointwiseStripBody<Avx2DoubleLanes, 6, 2>;
 
+// Dot kernel: 3 x 3 accumulators + 3 A registers + 1 B register = 13 of the 16.
+using FloatDot = PointwiseDotBody<Avx2FloatLanes, 3, 3>;
+using DoubleDot = PointwiseDotBody<Avx2DoubleLanes, 3, 3>;
+
 void strip_f32(const PointwiseStrip<float>& s) { FloatBody::strip(s); }
 void strip_f64(const PointwiseStrip<double>& s) { DoubleBody::strip(s); }
+void dot_f32(const PointwiseDot<float>& d) { FloatDot::dot(d); }
+void dot_f64(const PointwiseDot<double>& d) { DoubleDot::dot(d); }
 
 }  // namespace
 
-PointwiseKernelInfo<float> pointwise_kernel_avx2(float) { return {strip_f32, 6, FloatBody::kColumns}; }
-PointwiseKernelInfo<double> pointwise_kernel_avx2(double) { return {strip_f64, 6, DoubleBody::kColumns}; }
+PointwiseKernelInfo<float> pointwise_kernel_avx2(float) {
+    return {strip_f32, 6, FloatBody::kColumns, dot_f32, 3, 3, Avx2FloatLanes::width};
+}
+PointwiseKernelInfo<double> pointwise_kernel_avx2(double) {
+    return {strip_f64, 6, DoubleBody::kColumns, dot_f64, 3, 3, Avx2DoubleLanes::width};
+}
 
 }  // namespace mln::kernels

@@ -2,7 +2,7 @@
 // template on a lane type L and compiled per ISA file (conv_pointwise{,_avx2,_avx512}.cpp), with
 // L providing: Scalar, Reg, Mask, width, first(n) (lanes [0, n)), load/store whole or masked
 // (masked loads read nothing outside the mask and give 0 there), broadcast, set1, zero, add,
-// fmadd, relu (max(0, x) that lets NaN in x through, as ReluOp). Internal linkage: the copies
+// fmadd, relu (max(0, x) that lets NaN in x through, as ReluOp), sum (of the lanes). Internal linkage: the copies
 // compiled with different flags must never be merged by the linker.
 //
 // A tile is MR rows x V <= NV registers; its accumulators start at bias (plus C when
@@ -19,6 +19,24 @@
 namespace mln::kernels {
 namespace {
 
+template <class L, bool kMasked>
+typename L::Reg load_lanes(const typename L::Scalar* p, typename L::Mask mask) {
+    if constexpr (kMasked) {
+        return L::load(p, mask);
+    } else {
+        return L::load(p);
+    }
+}
+
+template <class L, bool kMasked>
+void store_lanes(typename L::Scalar* p, typename L::Reg v, typename L::Mask mask) {
+    if constexpr (kMasked) {
+        L::store(p, v, mask);
+    } else {
+        L::store(p, v);
+    }
+}
+
 template <class L, int MR, int NV>
 struct PointwiseStripBody {
     using T = typename L::Scalar;
@@ -26,23 +44,6 @@ struct PointwiseStripBody {
     using Mask = typename L::Mask;
     static constexpr int64_t kWidth = L::width;
     static constexpr int64_t kColumns = NV * kWidth;
-
-    template <bool kMasked>
-    static Reg load(const T* p, Mask mask) {
-        if constexpr (kMasked) {
-            return L::load(p, mask);
-        } else {
-            return L::load(p);
-        }
-    }
-    template <bool kMasked>
-    static void store(T* p, Reg v, Mask mask) {
-        if constexpr (kMasked) {
-            L::store(p, v, mask);
-        } else {
-            L::store(p, v);
-        }
-    }
 
     // The MR x (V * width) tile at column col. kUnitRowStride: A's rows are adjacent
     // (a_row_stride 1: W^T read in place, or a packed panel), so the MR broadcasts of a step use
@@ -58,7 +59,7 @@ struct PointwiseStripBody {
             if (s.accumulate && i < s.rows) {
 #pragma GCC unroll 4
                 for (int v = 0; v < V; ++v) {
-                    acc[i][v] = L::add(acc[i][v], load<kMasked>(s.c + i * s.ldc + col + v * kWidth, mask[v]));
+                    acc[i][v] = L::add(acc[i][v], load_lanes<L, kMasked>(s.c + i * s.ldc + col + v * kWidth, mask[v]));
                 }
             }
         }
@@ -68,7 +69,7 @@ struct PointwiseStripBody {
         for (int64_t k = 0; k < s.depth; ++k) {
             Reg bv[V];
 #pragma GCC unroll 4
-            for (int v = 0; v < V; ++v) bv[v] = load<kMasked>(b + v * kWidth, mask[v]);
+            for (int v = 0; v < V; ++v) bv[v] = load_lanes<L, kMasked>(b + v * kWidth, mask[v]);
 #pragma GCC unroll 16
             for (int i = 0; i < MR; ++i) {
                 const Reg x = L::broadcast(a + i * a_row_stride);
@@ -85,9 +86,9 @@ struct PointwiseStripBody {
             for (int v = 0; v < V; ++v) {
                 const int64_t at = i * s.ldc + col + v * kWidth;
                 Reg value = acc[i][v];
-                if (s.residual != nullptr) value = L::add(value, load<kMasked>(s.residual + at, mask[v]));
+                if (s.residual != nullptr) value = L::add(value, load_lanes<L, kMasked>(s.residual + at, mask[v]));
                 if (s.relu) value = L::relu(value);
-                store<kMasked>(s.c + at, value, mask[v]);
+                store_lanes<L, kMasked>(s.c + at, value, mask[v]);
             }
         }
     }
@@ -114,6 +115,63 @@ struct PointwiseStripBody {
     static void strip(const PointwiseStrip<T>& s) {
         if (s.a_row_stride == 1) return run<true>(s);
         run<false>(s);
+    }
+};
+
+// The backward-filter dot kernel (PointwiseDot): DI rows of A and DJ rows of B per call, DI * DJ
+// accumulators; a step loads DI + DJ registers (the DI of A first, then B one at a time) for
+// DI * DJ FMAs; the tail of each image's positions is one masked step. Rows past `rows` or
+// `cols` repeat the last one and are not written.
+template <class L, int DI, int DJ>
+struct PointwiseDotBody {
+    using T = typename L::Scalar;
+    using Reg = typename L::Reg;
+    using Mask = typename L::Mask;
+    static constexpr int64_t kWidth = L::width;
+
+    template <bool kMasked>
+    static void step(const T* const (&a)[DI], const T* const (&b)[DJ], int64_t p, Mask mask, Reg (&acc)[DI][DJ]) {
+        Reg av[DI];
+#pragma GCC unroll 8
+        for (int i = 0; i < DI; ++i) av[i] = load_lanes<L, kMasked>(a[i] + p, mask);
+#pragma GCC unroll 8
+        for (int j = 0; j < DJ; ++j) {
+            const Reg bv = load_lanes<L, kMasked>(b[j] + p, mask);
+#pragma GCC unroll 8
+            for (int i = 0; i < DI; ++i) acc[i][j] = L::fmadd(av[i], bv, acc[i][j]);
+        }
+    }
+
+    static void dot(const PointwiseDot<T>& d) {
+        Reg acc[DI][DJ];
+#pragma GCC unroll 8
+        for (int i = 0; i < DI; ++i) {
+#pragma GCC unroll 8
+            for (int j = 0; j < DJ; ++j) acc[i][j] = d.resume ? L::load(d.partial + (i * DJ + j) * kWidth) : L::zero();
+        }
+        const int64_t full = d.positions / kWidth * kWidth;
+        const Mask tail = full < d.positions ? L::first(d.positions - full) : Mask{};
+        for (int64_t n = 0; n < d.images; ++n) {
+            const T* a[DI];
+            const T* b[DJ];
+#pragma GCC unroll 8
+            for (int i = 0; i < DI; ++i) a[i] = d.a + n * d.a_image_stride + std::min<int64_t>(i, d.rows - 1) * d.a_row_stride;
+#pragma GCC unroll 8
+            for (int j = 0; j < DJ; ++j) b[j] = d.b + n * d.b_image_stride + std::min<int64_t>(j, d.cols - 1) * d.b_row_stride;
+            for (int64_t p = 0; p < full; p += kWidth) step<false>(a, b, p, tail, acc);
+            if (full < d.positions) step<true>(a, b, full, tail, acc);
+        }
+        if (d.c == nullptr) {
+#pragma GCC unroll 8
+            for (int i = 0; i < DI; ++i) {
+#pragma GCC unroll 8
+                for (int j = 0; j < DJ; ++j) L::store(d.partial + (i * DJ + j) * kWidth, acc[i][j]);
+            }
+            return;
+        }
+        for (int i = 0; i < DI && i < d.rows; ++i) {
+            for (int j = 0; j < DJ && j < d.cols; ++j) d.c[i * d.ldc + j] = L::sum(acc[i][j]);
+        }
     }
 };
 

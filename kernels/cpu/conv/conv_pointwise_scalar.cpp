@@ -25,17 +25,25 @@ struct ScalarLanes {
     static Reg fmadd(Reg a, Reg b, Reg c) { return a * b + c; }
     // As max(0, x) on x86: 0 only where 0 > x, so NaN comes through.
     static Reg relu(Reg x) { return T(0) > x ? T(0) : x; }
+    static T sum(Reg v) { return v; }
 };
 
 using FloatBody = PointwiseStripBody<ScalarLanes<float>, 4, 4>;
 using DoubleBody = PointwiseStripBody<ScalarLanes<double>, 4, 4>;
 
+using FloatDot = PointwiseDotBody<ScalarLanes<float>, 2, 2>;
+using DoubleDot = PointwiseDotBody<ScalarLanes<double>, 2, 2>;
+
 void strip_f32(const PointwiseStrip<float>& s) { FloatBody::strip(s); }
 void strip_f64(const PointwiseStrip<double>& s) { DoubleBody::strip(s); }
+void dot_f32(const PointwiseDot<float>& d) { FloatDot::dot(d); }
+void dot_f64(const PointwiseDot<double>& d) { DoubleDot::dot(d); }
 
 }  // namespace
 
-PointwiseKernelInfo<float> pointwise_kernel_scalar(float) { return {strip_f32, 4, FloatBody::kColumns}; }
-PointwiseKernelInfo<double> pointwise_kernel_scalar(double) { return {strip_f64, 4, DoubleBody::kColumns}; }
+PointwiseKernelInfo<float> pointwise_kernel_scalar(float) { return {strip_f32, 4, FloatBody::kColumns, dot_f32, 2, 2, 1}; }
+PointwiseKernelInfo<double> pointwise_kernel_scalar(double) {
+    return {strip_f64, 4, DoubleBody::kColumns, dot_f64, 2, 2, 1};
+}
 
 }  // namespace mln::kernels
