@@ -50,23 +50,36 @@ struct PointwiseStripBody {
     // constant offsets from one pointer.
     template <int V, bool kMasked, bool kUnitRowStride>
     static void tile(const PointwiseStrip<T>& s, int64_t col, const Mask (&mask)[NV]) {
+        // Fields as locals first: the stores through c could alias s for all the compiler knows,
+        // and would make it reload every flag after each store (a quarter of the instructions
+        // of a depth-16 tile, measured in the disassembly).
+        T* const c = s.c + col;
+        const int64_t ldc = s.ldc;
+        const int64_t rows = s.rows;
+        const T* const bias = s.bias;
+        const T* const residual = s.residual != nullptr ? s.residual + col : nullptr;
+        const bool relu = s.relu;
+        const bool accumulate = s.accumulate;
+        const int64_t depth = s.depth;
+        const int64_t a_row_stride = kUnitRowStride ? 1 : s.a_row_stride;
+        const int64_t a_col_stride = s.a_col_stride;
+        const int64_t b_row_stride = s.b_row_stride;
         Reg acc[MR][V];
 #pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) {
-            const Reg start = s.bias != nullptr ? L::set1(s.bias[std::min<int64_t>(i, s.rows - 1)]) : L::zero();
+            const Reg start = bias != nullptr ? L::set1(bias[std::min<int64_t>(i, rows - 1)]) : L::zero();
 #pragma GCC unroll 4
             for (int v = 0; v < V; ++v) acc[i][v] = start;
-            if (s.accumulate && i < s.rows) {
+            if (accumulate && i < rows) {
 #pragma GCC unroll 4
                 for (int v = 0; v < V; ++v) {
-                    acc[i][v] = L::add(acc[i][v], load_lanes<L, kMasked>(s.c + i * s.ldc + col + v * kWidth, mask[v]));
+                    acc[i][v] = L::add(acc[i][v], load_lanes<L, kMasked>(c + i * ldc + v * kWidth, mask[v]));
                 }
             }
         }
         const T* a = s.a;
         const T* b = s.b + col;
-        const int64_t a_row_stride = kUnitRowStride ? 1 : s.a_row_stride;
-        for (int64_t k = 0; k < s.depth; ++k) {
+        for (int64_t k = 0; k < depth; ++k) {
             Reg bv[V];
 #pragma GCC unroll 4
             for (int v = 0; v < V; ++v) bv[v] = load_lanes<L, kMasked>(b + v * kWidth, mask[v]);
@@ -76,19 +89,19 @@ struct PointwiseStripBody {
 #pragma GCC unroll 4
                 for (int v = 0; v < V; ++v) acc[i][v] = L::fmadd(x, bv[v], acc[i][v]);
             }
-            a += s.a_col_stride;
-            b += s.b_row_stride;
+            a += a_col_stride;
+            b += b_row_stride;
         }
 #pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) {
-            if (i >= s.rows) break;
+            if (i >= rows) break;
 #pragma GCC unroll 4
             for (int v = 0; v < V; ++v) {
-                const int64_t at = i * s.ldc + col + v * kWidth;
+                const int64_t at = i * ldc + v * kWidth;
                 Reg value = acc[i][v];
-                if (s.residual != nullptr) value = L::add(value, load_lanes<L, kMasked>(s.residual + at, mask[v]));
-                if (s.relu) value = L::relu(value);
-                store_lanes<L, kMasked>(s.c + at, value, mask[v]);
+                if (residual != nullptr) value = L::add(value, load_lanes<L, kMasked>(residual + at, mask[v]));
+                if (relu) value = L::relu(value);
+                store_lanes<L, kMasked>(c + at, value, mask[v]);
             }
         }
     }
