@@ -152,10 +152,25 @@ bool strided(const WindowGeometry& g) {
     return false;
 }
 
+// One row of the output grid: gather (to[o] = from[o * stride]) or scatter (to[o * stride] =
+// from[o]). A constant stride lets the compiler vectorize the row (stride 2: loads and shuffles);
+// the per-element loop with a run-time stride took a fifth of ResNet-18's 64->128 1x1/2 forward.
+template <class T, bool kScatter, int64_t kStride>
+void move_row(const T* from, int64_t count, int64_t stride, T* to) {
+    const int64_t step = kStride != 0 ? kStride : stride;
+    for (int64_t o = 0; o < count; ++o) {
+        if constexpr (kScatter) {
+            to[o * step] = from[o];
+        } else {
+            to[o] = from[o * step];
+        }
+    }
+}
+
 // compact (channels x out) <- x (channels x in) at the strided positions, or the reverse with
 // zeros between (scatter).
-template <class T, bool kScatter>
-void move_strided(const WindowGeometry& g, int64_t channels, const T* from, T* to) {
+template <class T, bool kScatter, int64_t kStride>
+void move_strided_rows(const WindowGeometry& g, int64_t channels, const T* from, T* to) {
     const int64_t in_size = g.in_size();
     const int64_t out_size = g.out_size();
     cpu::parallel_for(channels, 1, [&](int64_t begin, int64_t end) {
@@ -163,22 +178,26 @@ void move_strided(const WindowGeometry& g, int64_t channels, const T* from, T* t
             const T* source = from + c * (kScatter ? out_size : in_size);
             T* target = to + c * (kScatter ? in_size : out_size);
             if constexpr (kScatter) std::fill(target, target + in_size, T(0));
-            int64_t q = 0;
             for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
                 for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
                     const int64_t row = (o0 * g.stride[0] * g.in[1] + o1 * g.stride[1]) * g.in[2];
-                    for (int64_t o2 = 0; o2 < g.out[2]; ++o2, ++q) {
-                        const int64_t at = row + o2 * g.stride[2];
-                        if constexpr (kScatter) {
-                            target[at] = source[q];
-                        } else {
-                            target[q] = source[at];
-                        }
+                    const int64_t q = (o0 * g.out[1] + o1) * g.out[2];
+                    if constexpr (kScatter) {
+                        move_row<T, true, kStride>(source + q, g.out[2], g.stride[2], target + row);
+                    } else {
+                        move_row<T, false, kStride>(source + row, g.out[2], g.stride[2], target + q);
                     }
                 }
             }
         }
     });
+}
+
+template <class T, bool kScatter>
+void move_strided(const WindowGeometry& g, int64_t channels, const T* from, T* to) {
+    if (g.stride[2] == 1) return move_strided_rows<T, kScatter, 1>(g, channels, from, to);
+    if (g.stride[2] == 2) return move_strided_rows<T, kScatter, 2>(g, channels, from, to);
+    move_strided_rows<T, kScatter, 0>(g, channels, from, to);
 }
 
 template <class T>
