@@ -28,14 +28,17 @@ constexpr int64_t kMinBlockTiles = 4;
 
 // Backward filter (the dot kernel): positions per chunk such that the kernel's rows of dy stay
 // in L1 (kDotRowsBytes) while they meet every row of x, and a chunk of all rows of either
-// operand stays in L2 (kDotBlockBytes); the vector partial sums carried between chunks may take
-// kDotPartialBytes. The dot kernel runs at about 100-140 GFLOP/s on Zen 5 (1 thread), below the
-// packed GEMM, so it takes only the layers whose GEMM is short of full tiles: x with at most
-// half the channels of dy (dW's columns, the GEMM's N, are then few: 16 of its 32-wide panels
-// on MobileNet-v2's 16->96 at 112x112, 3.4x oneDNN's time as a GEMM, 1.8-2.1x as dots), with
-// at least kDotMinPositions positions per image (fewer: the per-call reduction dominates).
+// operand stays in L2 (kDotBlockBytes: larger chunks won over a 256 KiB budget, whose short
+// chunks paid the kernel's start and reduction too often: 16->96 at 28x28 118 -> 151 GFLOP/s);
+// the vector partial sums carried between chunks may take kDotPartialBytes. Images of fewer than
+// kDotMinPositions positions take the GEMM path: at 14x14 the dot kernel ran at 97 GFLOP/s
+// (2.2-2.4x oneDNN's time, the GEMM 1.05-1.15x), its per-call reduction and masked last step
+// weighing on 13 steps per row. From 28x28 up it beat or matched the packed GEMM on every
+// MobileNet-v2 and ResNet-18 layer (1 thread, Zen 5; the GEMM packs and transposes both
+// operands, a pass over each as long as the arithmetic on these shapes): 16->96 at 112 3.4x ->
+// 1.7x oneDNN's time, 144->24 at 56 1.5x -> 1.05x, 144->32 at 28 1.8x -> 1.4x.
 constexpr int64_t kDotRowsBytes = 24 << 10;
-constexpr int64_t kDotBlockBytes = 256 << 10;
+constexpr int64_t kDotBlockBytes = 768 << 10;
 constexpr int64_t kDotPartialBytes = 256 << 10;
 constexpr int64_t kDotMinPositions = 256;
 
@@ -285,7 +288,7 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
     const int64_t cols = a.channels / a.groups;      // of x per group
     const int64_t positions = g.out_size();
     const int64_t lanes = kernel.lanes;
-    if (positions < kDotMinPositions || 2 * cols > rows || a.batch == 0 || cols == 0) return false;
+    if (positions < kDotMinPositions || a.batch == 0 || cols == 0) return false;
     // Chunks: blocks of one image's positions (large images), or of whole images.
     const int64_t max_block = std::max<int64_t>(
         lanes, std::min(kDotRowsBytes / (kernel.dot_rows * static_cast<int64_t>(sizeof(T))),
@@ -335,6 +338,9 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
                 d.images = std::min(images_per_chunk, a.batch - n);
                 d.partial = chunks > 1 ? partials.data() + (tile - begin) * tile_size : nullptr;
                 d.resume = chunk > 0;
+                // The first tile of a row of tiles brings its rows of dy in from memory; it
+                // fetches the next row of tiles' rows at the same time.
+                if (col == 0 && row + kernel.dot_rows < rows) d.a_prefetch = kernel.dot_rows * positions;
                 if (chunk + 1 == chunks) {
                     d.c = dw + (group * rows + row) * cols + col;
                     d.ldc = cols;

@@ -69,6 +69,9 @@ struct PointwiseDot {
     bool resume = false;
     T* c = nullptr;
     int64_t ldc = 0;
+    // When nonzero: while reading A's rows, prefetch into L2 the lines this many elements further
+    // on (the caller's next rows of A).
+    int64_t a_prefetch = 0;
 };
 
 template <class T>

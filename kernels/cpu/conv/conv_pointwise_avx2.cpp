@@ -27,6 +27,7 @@ struct Avx2FloatLanes {
     static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
     // max returns its second operand when either is NaN: NaN in x comes through.
     static Reg relu(Reg x) { return _mm256_max_ps(_mm256_setzero_ps(), x); }
+    static void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T1); }
     static float sum(Reg v) {
         __m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
         q = _mm_add_ps(q, _mm_movehl_ps(q, q));
@@ -50,6 +51,7 @@ struct Avx2DoubleLanes {
     static Reg add(Reg a, Reg b) { return _mm256_add_pd(a, b); }
     static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_pd(a, b, c); }
     static Reg relu(Reg x) { return _mm256_max_pd(_mm256_setzero_pd(), x); }
+    static void prefetch(const double* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T1); }
     static double sum(Reg v) {
         const __m128d q = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
         return _mm_cvtsd_f64(_mm_add_sd(q, _mm_unpackhi_pd(q, q)));

@@ -2,7 +2,8 @@
 // template on a lane type L and compiled per ISA file (conv_pointwise{,_avx2,_avx512}.cpp), with
 // L providing: Scalar, Reg, Mask, width, first(n) (lanes [0, n)), load/store whole or masked
 // (masked loads read nothing outside the mask and give 0 there), broadcast, set1, zero, add,
-// fmadd, relu (max(0, x) that lets NaN in x through, as ReluOp), sum (of the lanes). Internal linkage: the copies
+// fmadd, relu (max(0, x) that lets NaN in x through, as ReluOp), sum (of the lanes), prefetch
+// (a line into L2). Internal linkage: the copies
 // compiled with different flags must never be merged by the linker.
 //
 // A tile is MR rows x V <= NV registers; its accumulators start at bias (plus C when
@@ -171,7 +172,15 @@ struct PointwiseDotBody {
             for (int i = 0; i < DI; ++i) a[i] = d.a + n * d.a_image_stride + std::min<int64_t>(i, d.rows - 1) * d.a_row_stride;
 #pragma GCC unroll 8
             for (int j = 0; j < DJ; ++j) b[j] = d.b + n * d.b_image_stride + std::min<int64_t>(j, d.cols - 1) * d.b_row_stride;
-            for (int64_t p = 0; p < full; p += kWidth) step<false>(a, b, p, tail, acc);
+            if (d.a_prefetch != 0) {
+                for (int64_t p = 0; p < full; p += kWidth) {
+#pragma GCC unroll 8
+                    for (int i = 0; i < DI; ++i) L::prefetch(a[i] + p + d.a_prefetch);
+                    step<false>(a, b, p, tail, acc);
+                }
+            } else {
+                for (int64_t p = 0; p < full; p += kWidth) step<false>(a, b, p, tail, acc);
+            }
             if (full < d.positions) step<true>(a, b, full, tail, acc);
         }
         if (d.c == nullptr) {

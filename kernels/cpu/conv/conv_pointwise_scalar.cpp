@@ -26,6 +26,7 @@ struct ScalarLanes {
     // As max(0, x) on x86: 0 only where 0 > x, so NaN comes through.
     static Reg relu(Reg x) { return T(0) > x ? T(0) : x; }
     static T sum(Reg v) { return v; }
+    static void prefetch(const T*) {}
 };
 
 using FloatBody = PointwiseStripBody<ScalarLanes<float>, 4, 4>;

@@ -279,9 +279,9 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // that are primes or not multiples of any strip tile (AVX-512 8 x 32 / 8 x 16, AVX2 6 x 16 /
 // 6 x 8, scalar 4 x 4) or dot tile (6 x 4, 3 x 3, 2 x 2), a depth of 300 summed in registers,
 // batch 1 and 3, stride 2 (gathered forward, scattered backward data) and stride 3 on one axis,
-// groups, 1-d and 3-d; backward filter through the dot kernel (>= 256 positions and x with at
-// most half of dy's channels: whole images per chunk, several images per chunk, blocks of one
-// image's positions with partial sums carried between them) and through the GEMM (the others). Every epilogue in f32 at every ISA, all
+// groups, 1-d and 3-d; backward filter through the dot kernel (>= 256 positions: whole images
+// per chunk, several images per chunk, blocks of one image's positions with partial sums carried
+// between them) and through the GEMM (fewer positions). Every epilogue in f32 at every ISA, all
 // three passes in f32 and f64, at 1, 2 and 3 threads.
 std::vector<ConvCase> pointwise_cases() {
     return {
@@ -549,8 +549,7 @@ TEST_F(ConvTest, BackwardPropagatesNanAndInfLikeReferenceEveryIsa) {
         {{2, 5, 13, 11}, 7, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 7, 10, 19}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 9, 5, 7}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
-        // Pointwise with the backward filter's dot kernel (>= 256 positions, x with at most half
-        // of dy's channels), and stride 2.
+        // Pointwise with the backward filter's dot kernel (>= 256 positions), and stride 2.
         {{1, 5, 20, 21}, 10, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 8, 9, 11}, 5, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
