@@ -27,8 +27,9 @@ namespace mln::kernels {
 // then ReLU if relu; A(i, k) = a[i * a_row_stride + k * a_col_stride], B(k, j) =
 // b[k * b_row_stride + j], C(i, j) = c[i * ldc + j], residual(i, j) = residual[i * ldc + j];
 // bias and residual may be nullptr. C is read only when accumulating, so NaN in an output
-// that is overwritten does not propagate. Nothing outside rows x cols of B, C or the residual is
-// read or written.
+// that is overwritten does not propagate. Nothing outside depth x cols of B or rows x cols of C
+// and the residual is read or written; A must have all MR rows readable (the kernel computes
+// them all and drops those past `rows`: the driver passes a zero-padded panel for a last one).
 template <class T>
 struct PointwiseStrip {
     int64_t depth = 0;
