@@ -300,8 +300,14 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
     const int64_t images_per_chunk = blocks > 1 ? 1 : std::max<int64_t>(1, std::min(a.batch, max_block / positions));
     const int64_t image_chunks = ceil_div(a.batch, images_per_chunk);
     const int64_t chunks = image_chunks * blocks;
-    const int64_t row_tiles = ceil_div(rows, kernel.dot_rows);
-    const int64_t col_tiles = ceil_div(cols, kernel.dot_cols);
+    // The kernel's A rows are dy's (dW's rows), unless x's channels fill its tiles of rows and
+    // dy's do not: then A is x and dW is written transposed (MobileNet-v2 144->32, 192->32: 32
+    // rows of dy in tiles of 6 computed 36).
+    const bool x_as_a = rows % kernel.dot_rows != 0 && cols % kernel.dot_rows == 0;
+    const int64_t a_rows = x_as_a ? cols : rows;
+    const int64_t b_rows = x_as_a ? rows : cols;
+    const int64_t row_tiles = ceil_div(a_rows, kernel.dot_rows);
+    const int64_t col_tiles = ceil_div(b_rows, kernel.dot_cols);
     const int64_t tiles = a.groups * row_tiles * col_tiles;
     const int64_t tile_size = kernel.dot_rows * kernel.dot_cols * lanes;
     if (chunks > 1 && tiles * tile_size * static_cast<int64_t>(sizeof(T)) > kDotPartialBytes) return false;
@@ -314,6 +320,11 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
         x = compact.data();
     }
     const T* dy = static_cast<const T*>(a.y.data);
+    // Per operand: its tensor, channels per image.
+    const T* a_source = x_as_a ? x : dy;
+    const T* b_source = x_as_a ? dy : x;
+    const int64_t a_channels = x_as_a ? a.channels : a.out_channels;
+    const int64_t b_channels = x_as_a ? a.out_channels : a.channels;
     T* dw = static_cast<T*>(a.w.data);
     cpu::parallel_for(tiles, 1, [&](int64_t begin, int64_t end) {
         std::vector<T>& partials = partial_buffer<T>();
@@ -326,24 +337,26 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
                 const int64_t row = tile / col_tiles % row_tiles * kernel.dot_rows;
                 const int64_t col = tile % col_tiles * kernel.dot_cols;
                 PointwiseDot<T> d;
-                d.a = dy + (n * a.out_channels + group * rows + row) * positions + p0;
+                d.a = a_source + (n * a_channels + group * a_rows + row) * positions + p0;
                 d.a_row_stride = positions;
-                d.a_image_stride = a.out_channels * positions;
-                d.rows = std::min<int64_t>(kernel.dot_rows, rows - row);
-                d.b = x + (n * a.channels + group * cols + col) * positions + p0;
+                d.a_image_stride = a_channels * positions;
+                d.rows = std::min<int64_t>(kernel.dot_rows, a_rows - row);
+                d.b = b_source + (n * b_channels + group * b_rows + col) * positions + p0;
                 d.b_row_stride = positions;
-                d.b_image_stride = a.channels * positions;
-                d.cols = std::min<int64_t>(kernel.dot_cols, cols - col);
+                d.b_image_stride = b_channels * positions;
+                d.cols = std::min<int64_t>(kernel.dot_cols, b_rows - col);
                 d.positions = std::min(block, positions - p0);
                 d.images = std::min(images_per_chunk, a.batch - n);
                 d.partial = chunks > 1 ? partials.data() + (tile - begin) * tile_size : nullptr;
                 d.resume = chunk > 0;
-                // The first tile of a row of tiles brings its rows of dy in from memory; it
+                // The first tile of a row of tiles brings its rows of A in from memory; it
                 // fetches the next row of tiles' rows at the same time.
-                if (col == 0 && row + kernel.dot_rows < rows) d.a_prefetch = kernel.dot_rows * positions;
+                if (col == 0 && row + kernel.dot_rows < a_rows) d.a_prefetch = kernel.dot_rows * positions;
                 if (chunk + 1 == chunks) {
-                    d.c = dw + (group * rows + row) * cols + col;
-                    d.ldc = cols;
+                    T* dw_group = dw + group * rows * cols;
+                    d.c = x_as_a ? dw_group + col * cols + row : dw_group + row * cols + col;
+                    d.c_row_stride = x_as_a ? 1 : cols;
+                    d.c_col_stride = x_as_a ? cols : 1;
                 }
                 kernel.dot(d);
             }

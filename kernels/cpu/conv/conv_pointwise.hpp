@@ -57,7 +57,8 @@ using PointwiseStripKernel = void (*)(const PointwiseStrip<T>& strip);
 // for i < rows (at most the kernel's dot_rows), j < cols (at most dot_cols), A_n(i, p) =
 // a[n * a_image_stride + i * a_row_stride + p], B likewise. S lives in `partial` (dot_rows x
 // dot_cols vectors of the kernel's lanes) between calls: resume starts from it, else from 0;
-// with c set the sums are then reduced and written to C(i, j) = c[i * ldc + j], else left in
+// with c set the sums are then reduced and written to C(i, j) = c[i * c_row_stride + j *
+// c_col_stride] (a transposed C: dW with x as A), else left in
 // partial. Nothing outside rows x positions of A or cols x positions of B is read.
 template <class T>
 struct PointwiseDot {
@@ -69,7 +70,7 @@ struct PointwiseDot {
     T* partial = nullptr;
     bool resume = false;
     T* c = nullptr;
-    int64_t ldc = 0;
+    int64_t c_row_stride = 0, c_col_stride = 1;
     // When nonzero: while reading A's rows, prefetch into L2 the lines this many elements further
     // on (the caller's next rows of A).
     int64_t a_prefetch = 0;

@@ -192,7 +192,7 @@ struct PointwiseDotBody {
             return;
         }
         for (int i = 0; i < DI && i < d.rows; ++i) {
-            for (int j = 0; j < DJ && j < d.cols; ++j) d.c[i * d.ldc + j] = L::sum(acc[i][j]);
+            for (int j = 0; j < DJ && j < d.cols; ++j) d.c[i * d.c_row_stride + j * d.c_col_stride] = L::sum(acc[i][j]);
         }
     }
 };

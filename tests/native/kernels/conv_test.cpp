@@ -281,7 +281,9 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // batch 1 and 3, stride 2 (gathered forward, scattered backward data) and stride 3 on one axis,
 // groups, 1-d and 3-d; backward filter through the dot kernel (>= 256 positions: whole images
 // per chunk, several images per chunk, blocks of one image's positions with partial sums carried
-// between them) and through the GEMM (fewer positions). Every epilogue in f32 at every ISA, all
+// between them; x as the kernel's A, dW written transposed, where x's channels fill its tiles and
+// dy's do not: 18 of x and 20 of dy, and the 3-d case's 6 and 13) and through the GEMM (fewer
+// positions). Every epilogue in f32 at every ISA, all
 // three passes in f32 and f64, at 1, 2 and 3 threads.
 std::vector<ConvCase> pointwise_cases() {
     return {
@@ -294,6 +296,7 @@ std::vector<ConvCase> pointwise_cases() {
         {{1, 5, 45, 47}, 12, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 9, 14, 16}, 11, {1, 1}, {3, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 8, 17, 16}, 20, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {{2, 18, 16, 17}, 20, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 5, 300}, 11, {1}, {1}, {1}, {0}, {0}, 1},
         {{1, 6, 4, 9, 10}, 13, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}, 1},
     };
