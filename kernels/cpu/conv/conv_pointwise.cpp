@@ -23,6 +23,9 @@ namespace mln::kernels {
 namespace {
 
 constexpr int64_t kColumnBlockBytes = 256 << 10;
+// Depth per pass over C: a panel of A (MR rows of this) stays in L1 while it meets every image
+// of its group; deeper products take several passes, C read back once per pass.
+constexpr int64_t kDepthBlockBytes = 2 << 10;
 // Position blocks keep at least this many full tiles when they are cut to fill the pool.
 constexpr int64_t kMinBlockTiles = 4;
 
@@ -87,52 +90,73 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
     auto fills_pool = [&](int64_t tasks) {
         return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
     };
-    const int64_t max_block =
-        std::max(nr, kColumnBlockBytes / static_cast<int64_t>(sizeof(T)) / std::max<int64_t>(p.depth, 1) / nr * nr);
+    // Depth blocks of equal size (no thin last one).
+    const int64_t depth_blocks =
+        std::max<int64_t>(1, ceil_div(p.depth, kDepthBlockBytes / static_cast<int64_t>(sizeof(T))));
+    const int64_t depth_block = ceil_div(p.depth, depth_blocks);
+    const int64_t max_block = std::max(
+        nr, kColumnBlockBytes / static_cast<int64_t>(sizeof(T)) / std::max<int64_t>(depth_block, 1) / nr * nr);
     int64_t blocks = ceil_div(p.positions, max_block);
+    // Small images go in groups that share each panel of A while it is in L1 (deep layers at
+    // batch 32: one image per task streamed all of W from L3 per image, 1.2 MB for 49 positions).
+    const int64_t group_images = blocks > 1 ? 1
+                                            : std::max<int64_t>(1, std::min(max_block / p.positions,
+                                                                            ceil_div(p.images, threads)));
+    const int64_t image_groups = ceil_div(p.images, group_images);
     for (int64_t more = blocks + 1; more <= blocks + threads; ++more) {
-        if (fills_pool(p.images * blocks) || ceil_div(p.positions, more) < kMinBlockTiles * nr) break;
-        if (fills_pool(p.images * more)) blocks = more;
+        if (fills_pool(image_groups * blocks) || ceil_div(p.positions, more) < kMinBlockTiles * nr) break;
+        if (fills_pool(image_groups * more)) blocks = more;
     }
     const int64_t block = ceil_div(ceil_div(p.positions, blocks), nr) * nr;
     blocks = ceil_div(p.positions, block);
     const int64_t panels = ceil_div(p.rows, mr);
     int64_t chunks = 1;
-    while (!fills_pool(p.images * blocks * chunks) && chunks < panels) ++chunks;
+    while (!fills_pool(image_groups * blocks * chunks) && chunks < panels) ++chunks;
     const int64_t chunk_panels = ceil_div(panels, chunks);
     chunks = ceil_div(panels, chunk_panels);
-    const int64_t tasks = p.images * blocks * chunks;
+    const int64_t tasks = image_groups * blocks * chunks;
 
+    // Task: (group of images, block of positions, chunk of row panels); each depth block
+    // accumulates into C, the bias added on the first, residual and ReLU on the last.
     auto run_task = [&](int64_t task) {
         const int64_t chunk = task % chunks;
         const int64_t q0 = task / chunks % blocks * block;
-        const int64_t image = task / chunks / blocks;
-        const int64_t group = image % p.groups;
+        const int64_t first_image = task / chunks / blocks * group_images;
+        const int64_t last_image = std::min(p.images, first_image + group_images);
         PointwiseStrip<T> s;
-        s.depth = p.depth;
-        s.b = p.b + image * p.depth * p.positions + q0;
         s.b_row_stride = p.positions;
         s.ldc = p.positions;
         s.cols = std::min(block, p.positions - q0);
-        s.relu = p.relu;
-        const int64_t c_offset = image * p.rows * p.positions + q0;
-        const T* a_group = p.a + group * p.a_group_stride;
-        for (int64_t panel = chunk * chunk_panels; panel < std::min(panels, (chunk + 1) * chunk_panels); ++panel) {
-            const int64_t row = panel * mr;
-            s.rows = std::min(mr, p.rows - row);
-            s.a = a_group + row * p.a_row_stride;
-            s.a_row_stride = p.a_row_stride;
-            s.a_col_stride = p.a_col_stride;
-            if (s.rows < mr) {
-                s.a = pack_edge_panel(s.a, p.a_row_stride, p.a_col_stride, s.rows, p.depth, kernel.mr);
-                s.a_row_stride = 1;
-                s.a_col_stride = mr;
+        const int64_t first_panel = chunk * chunk_panels;
+        const int64_t last_panel = std::min(panels, first_panel + chunk_panels);
+        for (int64_t kb = 0; kb < depth_blocks; ++kb) {
+            const int64_t k0 = kb * depth_block;
+            const bool last_depth = kb + 1 == depth_blocks;
+            s.depth = std::min(depth_block, p.depth - k0);
+            s.accumulate = kb > 0;
+            s.relu = last_depth && p.relu;
+            for (int64_t panel = first_panel; panel < last_panel; ++panel) {
+                const int64_t row = panel * mr;
+                s.rows = std::min(mr, p.rows - row);
+                for (int64_t image = first_image; image < last_image; ++image) {
+                    const int64_t group = image % p.groups;
+                    s.a = p.a + group * p.a_group_stride + row * p.a_row_stride + k0 * p.a_col_stride;
+                    s.a_row_stride = p.a_row_stride;
+                    s.a_col_stride = p.a_col_stride;
+                    if (s.rows < mr) {
+                        s.a = pack_edge_panel(s.a, p.a_row_stride, p.a_col_stride, s.rows, s.depth, kernel.mr);
+                        s.a_row_stride = 1;
+                        s.a_col_stride = mr;
+                    }
+                    s.b = p.b + (image * p.depth + k0) * p.positions + q0;
+                    const int64_t c_offset = (image * p.rows + row) * p.positions + q0;
+                    s.c = p.c + c_offset;
+                    s.bias = kb == 0 && p.bias != nullptr ? p.bias + group * p.rows + row : nullptr;
+                    s.residual = last_depth && p.residual != nullptr ? p.residual + c_offset : nullptr;
+                    kernel.strip(s);
+                    if (last_depth && p.activation != nullptr) p.activation(s.c, s.rows, s.cols, s.ldc, 1);
+                }
             }
-            s.c = p.c + c_offset + row * p.positions;
-            s.bias = p.bias != nullptr ? p.bias + group * p.rows + row : nullptr;
-            s.residual = p.residual != nullptr ? p.residual + c_offset + row * p.positions : nullptr;
-            kernel.strip(s);
-            if (p.activation != nullptr) p.activation(s.c, s.rows, s.cols, s.ldc, 1);
         }
     };
     if (threads <= 1 || tasks == 1) {

@@ -277,7 +277,8 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 
 // The pointwise (1x1) drivers (conv_pointwise.hpp) on every seam: channel counts and positions
 // that are primes or not multiples of any strip tile (AVX-512 8 x 32 / 8 x 16, AVX2 6 x 16 /
-// 6 x 8, scalar 4 x 4) or dot tile (6 x 4, 3 x 3, 2 x 2), a depth of 300 summed in registers,
+// 6 x 8, scalar 4 x 4) or dot tile (6 x 4, 3 x 3, 2 x 2), a depth of 300 (one pass over C in
+// f32, two in f64) and of 530 (two passes in f32, three in f64) with images grouped per task,
 // batch 1 and 3, stride 2 (gathered forward, scattered backward data) and stride 3 on one axis,
 // groups, 1-d and 3-d; backward filter through the dot kernel (>= 256 positions: whole images
 // per chunk, several images per chunk, blocks of one image's positions with partial sums carried
@@ -292,6 +293,7 @@ std::vector<ConvCase> pointwise_cases() {
         {{1, 10, 61, 59}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 13, 23, 29}, 7, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 300, 7, 7}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{3, 530, 5, 6}, 21, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 20, 15, 13}, 33, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 5, 45, 47}, 12, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 9, 14, 16}, 11, {1, 1}, {3, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
