@@ -1,18 +1,20 @@
 // Convolution drivers. Forward: an implicit GEMM that lowers the image block by block straight
-// into the GEMM's packed panels (conv_implicit_gemm.hpp), or the depthwise path. Backward:
+// into the GEMM's packed panels (conv_implicit_gemm.hpp), Winograd F(4x4, 3x3) for the 3x3
+// stride-1 convs where it wins (conv_winograd.hpp), or the depthwise path. Backward:
 // depthwise has direct kernels (conv_depthwise_backward.hpp). Backward data with stride 1 is the
 // forward convolution of dy with the flipped, transposed filters (so it runs the forward
 // drivers); other strides, and small images whose weights would cost more to rearrange than
 // they are used, take an implicit GEMM into columns + col2im by chunks of channels
 // (conv_backward_data.hpp). Backward filter: an implicit GEMM over the
-// output positions (conv_backward_filter.hpp). Pointwise (1x1, stride 1, no padding) needs no
-// lowering: the NCHW image already is the column matrix.
+// output positions (conv_backward_filter.hpp). Pointwise convs (1x1, no padding, any stride) need
+// no lowering and have their own kernels for all three passes (conv_pointwise.hpp), but for the
+// filter gradient of small images: a GEMM per chunk of images (below).
 //
 // Threading: GEMM called inside a parallel region runs on the calling thread (pool policy), so
-// each driver picks one level to parallelize. The implicit GEMMs split their own tasks (see their
-// files). Pointwise: with enough (image, group) tasks to keep every thread busy they are the
-// parallel unit and each runs an inline GEMM; otherwise (batch 1, few groups) the tasks run one
-// after another and the GEMM itself spreads over the pool.
+// each driver picks one level to parallelize. The implicit GEMMs and the pointwise kernels split
+// their own tasks (see their files). The pointwise filter-gradient GEMM: with enough (slice,
+// group) tasks to keep every thread busy they are the parallel unit and each runs an inline GEMM;
+// otherwise the tasks run one after another and the GEMM itself spreads over the pool.
 #include <algorithm>
 #include <vector>
 
@@ -23,6 +25,7 @@
 #include "kernels/cpu/conv/conv_depthwise.hpp"
 #include "kernels/cpu/conv/conv_depthwise_backward.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm.hpp"
+#include "kernels/cpu/conv/conv_pointwise.hpp"
 #include "kernels/cpu/conv/conv_winograd.hpp"
 #include "kernels/cpu/conv/gemm_rowmajor.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
@@ -156,6 +159,7 @@ template <class T>
 void conv_forward_typed(const ConvArgs& a) {
     if (a.batch == 0 || a.out_channels == 0) return;
     if (a.groups == a.channels && a.groups == a.out_channels) return conv_depthwise_forward<T>(a);
+    if (is_pointwise_geometry(a.geometry)) return conv_pointwise_forward<T>(a);
     if (winograd_wins(a, float_dtype_of<T>())) return conv_winograd_forward(a);
     implicit_gemm::conv_forward<T>(a);
 }
@@ -197,7 +201,7 @@ template <class T>
 bool conv_backward_data_as_forward(const ConvArgs& a) {
     const WindowGeometry& g = a.geometry;
     const ConvSizes s(a);
-    if (a.batch * s.in_size < kFlippedFilterMinColumns || is_pointwise(g)) return false;
+    if (a.batch * s.in_size < kFlippedFilterMinColumns) return false;
     WindowGeometry flipped = g;
     for (int d = 0; d < 3; ++d) {
         const int64_t span = g.dilation[d] * (g.kernel[d] - 1);
@@ -244,21 +248,9 @@ template <class T>
 void conv_backward_data_typed(const ConvArgs& a) {
     if (a.batch == 0 || a.channels == 0) return;
     if (is_depthwise(a)) return conv_depthwise_backward_data<T>(a);
+    if (is_pointwise_geometry(a.geometry)) return conv_pointwise_backward_data<T>(a);
     if (conv_backward_data_as_forward<T>(a)) return;
-    if (!is_pointwise(a.geometry)) return backward_data::conv_backward_data<T>(a);
-    const ConvSizes s(a);
-    const T* dy = static_cast<const T*>(a.y.data);
-    const T* w = static_cast<const T*>(a.w.data);
-    T* dx = static_cast<T*>(a.x.data);
-    run_tasks(a.batch * a.groups, [&](int64_t task, bool) {
-        const int64_t n = task / a.groups;
-        const int64_t g = task % a.groups;
-        const T* dy_group = dy + (n * a.out_channels + g * s.group_out_channels) * s.out_size;
-        const T* w_group = w + g * s.group_out_channels * s.depth;
-        T* dx_group = dx + (n * a.channels + g * s.group_channels) * s.in_size;
-        gemm_rowmajor<T>(true, false, s.group_channels, s.out_size, s.group_out_channels, w_group, s.depth,
-                         dy_group, s.out_size, dx_group, s.in_size, 0.0);
-    });
+    backward_data::conv_backward_data<T>(a);
 }
 
 // Adds row[0, size) into the lanes of sums in double. Independent lanes, not one running sum:
@@ -327,6 +319,7 @@ void conv_backward_filter_typed(const ConvArgs& a) {
         return;
     }
     if (is_depthwise(a)) return conv_depthwise_backward_filter<T>(a, s);
+    if (is_pointwise_geometry(a.geometry) && conv_pointwise_backward_filter<T>(a)) return;
     const bool pointwise = is_pointwise(a.geometry);
     if (!pointwise) return backward_filter::conv_backward_filter<T>(a);
     const T* x = static_cast<const T*>(a.x.data);

@@ -292,6 +292,53 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
     ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
 }
 
+// The pointwise (1x1) drivers (conv_pointwise.hpp) on every seam: channel counts and positions
+// that are primes or not multiples of any strip tile (AVX-512 8 x 32 / 8 x 16, AVX2 6 x 16 /
+// 6 x 8, scalar 4 x 4) or dot tile (6 x 4, 3 x 3, 2 x 2), a depth of 300 (one pass over C in
+// f32, two in f64) and of 530 (two passes in f32, three in f64) with images grouped per task,
+// batch 1 and 3, stride 2 (gathered forward, scattered backward data) and stride 3 on one axis,
+// groups, 1-d and 3-d; backward filter through the dot kernel (>= 256 positions: whole images
+// per chunk, several images per chunk, blocks of one image's positions with partial sums carried
+// between them; x as the kernel's A, dW written transposed, where x's channels fill its tiles and
+// dy's do not: 18 of x and 20 of dy, and the 3-d case's 6 and 13) and through the GEMM (fewer
+// positions). Every epilogue in f32 at every ISA, all
+// three passes in f32 and f64, at 1, 2 and 3 threads.
+std::vector<ConvCase> pointwise_cases() {
+    return {
+        {{1, 17, 13, 11}, 29, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{3, 16, 19, 17}, 96, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 10, 61, 59}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 13, 23, 29}, 7, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 300, 7, 7}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{3, 530, 5, 6}, 21, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 20, 15, 13}, 33, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 5, 45, 47}, 12, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 9, 14, 16}, 11, {1, 1}, {3, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 8, 17, 16}, 20, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {{2, 18, 16, 17}, 20, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 5, 300}, 11, {1}, {1}, {1}, {0}, {0}, 1},
+        {{1, 6, 4, 9, 10}, 13, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}, 1},
+    };
+}
+
+TEST_F(ConvTest, PointwiseMatchesReferenceAtEveryIsaAndThreadCount) {
+    int32_t previous = 0;
+    ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
+    for (int32_t threads : {1, 2, 3}) {
+        ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+        for (mln_isa isa : available_isas()) {
+            ScopedIsa scoped(isa);
+            for (const ConvCase& c : pointwise_cases()) {
+                check_against_reference<float>(device_, c);
+                check_against_reference<double>(device_, c);
+                for (const EpilogueCase& e : kEpilogues) check_epilogue_against_reference<float>(device_, c, e);
+                check_epilogue_against_reference<double>(device_, c, {true, true, MLN_UNARY_OP_RELU});
+            }
+        }
+    }
+    ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
+}
+
 // Geometry of one image for the lowering tests: in/kernel/stride/dilation/pad per axis, out derived.
 WindowGeometry lowering_geometry(std::vector<int64_t> in, std::vector<int64_t> kernel, std::vector<int64_t> stride,
                                  std::vector<int64_t> dilation, std::vector<int64_t> pad) {
@@ -606,6 +653,9 @@ TEST_F(ConvTest, BackwardPropagatesNanAndInfLikeReferenceEveryIsa) {
         {{2, 5, 13, 11}, 7, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 7, 10, 19}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 9, 5, 7}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        // Pointwise with the backward filter's dot kernel (>= 256 positions), and stride 2.
+        {{1, 5, 20, 21}, 10, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 8, 9, 11}, 5, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);

@@ -1,0 +1,399 @@
+// Pointwise convolution drivers (conv_pointwise.hpp). Both passes are one problem: for each of
+// the batch * groups images i (NCHW puts image n, group g at block n * groups + g),
+//   C_i (rows x P) = A_(i mod groups) (rows x depth) * B_i (depth x P)
+// with B_i and C_i consecutive blocks of rows of P positions.
+//
+// Blocking: the positions are cut into blocks whose depth x block slice of B takes at most
+// kColumnBlockBytes (a share of L2). A task walks the MR-row panels of A (its chunk of them)
+// over one such block: the first panel brings the slice in from memory, the others read it from
+// L2; each panel's A rows stay in L1 across the block's tiles; each output is stored once.
+// Parallel unit: (image, position block) tasks, more position blocks where that fills the pool,
+// then chunks of row panels; claimed dynamically from one counter, so a thread that shares its
+// core slows only its own tasks.
+#include "kernels/cpu/conv/conv_pointwise.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <vector>
+
+#include "cpu/thread_pool.hpp"
+#include "kernels/cpu/gemm/gemm_epilogue.hpp"
+
+namespace mln::kernels {
+namespace {
+
+constexpr int64_t kColumnBlockBytes = 256 << 10;
+// Depth per pass over C: a panel of A (MR rows of this) stays in L1 while it meets every image
+// of its group; deeper products take several passes, C read back once per pass.
+constexpr int64_t kDepthBlockBytes = 2 << 10;
+// Position blocks keep at least this many full tiles when they are cut to fill the pool.
+constexpr int64_t kMinBlockTiles = 4;
+
+// Backward filter (the dot kernel): positions per chunk such that the kernel's rows of dy stay
+// in L1 (kDotRowsBytes) while they meet every row of x, and a chunk of all rows of either
+// operand stays in L2 (kDotBlockBytes: larger chunks won over a 256 KiB budget, whose short
+// chunks paid the kernel's start and reduction too often: 16->96 at 28x28 118 -> 151 GFLOP/s);
+// the vector partial sums carried between chunks may take kDotPartialBytes. Images of fewer than
+// kDotMinPositions positions take the GEMM path: at 14x14 the dot kernel ran at 97 GFLOP/s
+// (2.2-2.4x oneDNN's time, the GEMM 1.05-1.15x), its per-call reduction and masked last step
+// weighing on 13 steps per row. From 28x28 up it beat or matched the packed GEMM on every
+// MobileNet-v2 and ResNet-18 layer (1 thread, Zen 5; the GEMM packs and transposes both
+// operands, a pass over each as long as the arithmetic on these shapes): 16->96 at 112 3.4x ->
+// 1.7x oneDNN's time, 144->24 at 56 1.5x -> 1.05x, 144->32 at 28 1.8x -> 1.4x.
+constexpr int64_t kDotRowsBytes = 24 << 10;
+constexpr int64_t kDotBlockBytes = 768 << 10;
+constexpr int64_t kDotPartialBytes = 256 << 10;
+constexpr int64_t kDotMinPositions = 256;
+
+int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
+
+template <class T>
+struct PointwiseGemm {
+    int64_t images = 0;  // batch * groups
+    int64_t groups = 1;
+    int64_t rows = 0, depth = 0, positions = 0;
+    const T* a = nullptr;  // group g: A(i, k) = a[g * a_group_stride + i * a_row_stride + k * a_col_stride]
+    int64_t a_row_stride = 0, a_col_stride = 0, a_group_stride = 0;
+    const T* b = nullptr;  // image i: depth x positions at b + i * depth * positions
+    T* c = nullptr;        // image i: rows x positions at c + i * rows * positions
+    const T* bias = nullptr;      // rows per group, or nullptr
+    const T* residual = nullptr;  // as c, or nullptr
+    GemmActivation<T> activation = nullptr;  // after each strip, unless relu
+    bool relu = false;                       // fused into the kernel's store
+};
+
+template <class T>
+std::vector<T>& panel_buffer() {
+    thread_local std::vector<T> buffer;
+    return buffer;
+}
+
+// A's rows [row, row + rows) as a zero-padded MR-row packed panel (A(i, k) at k * mr + i), for
+// a last panel of fewer than MR rows: the kernel reads all MR rows of A.
+template <class T>
+const T* pack_edge_panel(const T* a, int64_t row_stride, int64_t col_stride, int64_t rows, int64_t depth, int mr) {
+    std::vector<T>& buffer = panel_buffer<T>();
+    buffer.assign(static_cast<size_t>(depth * mr), T(0));
+    for (int64_t i = 0; i < rows; ++i) {
+        for (int64_t k = 0; k < depth; ++k) buffer[static_cast<size_t>(k * mr + i)] = a[i * row_stride + k * col_stride];
+    }
+    return buffer.data();
+}
+
+template <class T>
+void run_pointwise_gemm(const PointwiseGemm<T>& p) {
+    if (p.images == 0 || p.rows == 0 || p.positions == 0) return;
+    const PointwiseKernelInfo<T> kernel = pointwise_kernel<T>(cpu::active_isa());
+    const int64_t mr = kernel.mr;
+    const int64_t nr = kernel.nr;
+    const int64_t threads = cpu::thread_pool().thread_count();
+    auto fills_pool = [&](int64_t tasks) {
+        return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
+    };
+    // Depth blocks of equal size (no thin last one).
+    const int64_t depth_blocks =
+        std::max<int64_t>(1, ceil_div(p.depth, kDepthBlockBytes / static_cast<int64_t>(sizeof(T))));
+    const int64_t depth_block = ceil_div(p.depth, depth_blocks);
+    const int64_t max_block = std::max(
+        nr, kColumnBlockBytes / static_cast<int64_t>(sizeof(T)) / std::max<int64_t>(depth_block, 1) / nr * nr);
+    int64_t blocks = ceil_div(p.positions, max_block);
+    // Small images go in groups that share each panel of A while it is in L1 (deep layers at
+    // batch 32: one image per task streamed all of W from L3 per image, 1.2 MB for 49 positions).
+    const int64_t group_images = blocks > 1 ? 1
+                                            : std::max<int64_t>(1, std::min(max_block / p.positions,
+                                                                            ceil_div(p.images, threads)));
+    const int64_t image_groups = ceil_div(p.images, group_images);
+    for (int64_t more = blocks + 1; more <= blocks + threads; ++more) {
+        if (fills_pool(image_groups * blocks) || ceil_div(p.positions, more) < kMinBlockTiles * nr) break;
+        if (fills_pool(image_groups * more)) blocks = more;
+    }
+    const int64_t block = ceil_div(ceil_div(p.positions, blocks), nr) * nr;
+    blocks = ceil_div(p.positions, block);
+    const int64_t panels = ceil_div(p.rows, mr);
+    int64_t chunks = 1;
+    while (!fills_pool(image_groups * blocks * chunks) && chunks < panels) ++chunks;
+    const int64_t chunk_panels = ceil_div(panels, chunks);
+    chunks = ceil_div(panels, chunk_panels);
+    const int64_t tasks = image_groups * blocks * chunks;
+
+    // Task: (group of images, block of positions, chunk of row panels); each depth block
+    // accumulates into C, the bias added on the first, residual and ReLU on the last.
+    auto run_task = [&](int64_t task) {
+        const int64_t chunk = task % chunks;
+        const int64_t q0 = task / chunks % blocks * block;
+        const int64_t first_image = task / chunks / blocks * group_images;
+        const int64_t last_image = std::min(p.images, first_image + group_images);
+        PointwiseStrip<T> s;
+        s.b_row_stride = p.positions;
+        s.ldc = p.positions;
+        s.cols = std::min(block, p.positions - q0);
+        const int64_t first_panel = chunk * chunk_panels;
+        const int64_t last_panel = std::min(panels, first_panel + chunk_panels);
+        for (int64_t kb = 0; kb < depth_blocks; ++kb) {
+            const int64_t k0 = kb * depth_block;
+            const bool last_depth = kb + 1 == depth_blocks;
+            s.depth = std::min(depth_block, p.depth - k0);
+            s.accumulate = kb > 0;
+            s.relu = last_depth && p.relu;
+            for (int64_t panel = first_panel; panel < last_panel; ++panel) {
+                const int64_t row = panel * mr;
+                s.rows = std::min(mr, p.rows - row);
+                for (int64_t image = first_image; image < last_image; ++image) {
+                    const int64_t group = image % p.groups;
+                    s.a = p.a + group * p.a_group_stride + row * p.a_row_stride + k0 * p.a_col_stride;
+                    s.a_row_stride = p.a_row_stride;
+                    s.a_col_stride = p.a_col_stride;
+                    if (s.rows < mr) {
+                        s.a = pack_edge_panel(s.a, p.a_row_stride, p.a_col_stride, s.rows, s.depth, kernel.mr);
+                        s.a_row_stride = 1;
+                        s.a_col_stride = mr;
+                    }
+                    s.b = p.b + (image * p.depth + k0) * p.positions + q0;
+                    const int64_t c_offset = (image * p.rows + row) * p.positions + q0;
+                    s.c = p.c + c_offset;
+                    s.bias = kb == 0 && p.bias != nullptr ? p.bias + group * p.rows + row : nullptr;
+                    s.residual = last_depth && p.residual != nullptr ? p.residual + c_offset : nullptr;
+                    kernel.strip(s);
+                    if (last_depth && p.activation != nullptr) p.activation(s.c, s.rows, s.cols, s.ldc, 1);
+                }
+            }
+        }
+    };
+    if (threads <= 1 || tasks == 1) {
+        for (int64_t task = 0; task < tasks; ++task) run_task(task);
+        return;
+    }
+    std::atomic<int64_t> next_task{0};
+    cpu::parallel_for(std::min(threads, tasks), 1, [&](int64_t begin, int64_t end) {
+        for (int64_t member = begin; member < end; ++member) {
+            for (int64_t task; (task = next_task.fetch_add(1, std::memory_order_relaxed)) < tasks;) run_task(task);
+        }
+    });
+}
+
+// Positions of the output grid (all axes stride s, no padding) in the input grid.
+bool strided(const WindowGeometry& g) {
+    for (int d = 0; d < 3; ++d) {
+        if (g.out[d] != g.in[d]) return true;
+    }
+    return false;
+}
+
+// One row of the output grid: gather (to[o] = from[o * stride]) or scatter (to[o * stride] =
+// from[o]). A constant stride lets the compiler vectorize the row (stride 2: loads and shuffles);
+// the per-element loop with a run-time stride took a fifth of ResNet-18's 64->128 1x1/2 forward.
+template <class T, bool kScatter, int64_t kStride>
+void move_row(const T* from, int64_t count, int64_t stride, T* to) {
+    const int64_t step = kStride != 0 ? kStride : stride;
+    for (int64_t o = 0; o < count; ++o) {
+        if constexpr (kScatter) {
+            to[o * step] = from[o];
+        } else {
+            to[o] = from[o * step];
+        }
+    }
+}
+
+// compact (channels x out) <- x (channels x in) at the strided positions, or the reverse with
+// zeros between (scatter).
+template <class T, bool kScatter, int64_t kStride>
+void move_strided_rows(const WindowGeometry& g, int64_t channels, const T* from, T* to) {
+    const int64_t in_size = g.in_size();
+    const int64_t out_size = g.out_size();
+    cpu::parallel_for(channels, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t c = begin; c < end; ++c) {
+            const T* source = from + c * (kScatter ? out_size : in_size);
+            T* target = to + c * (kScatter ? in_size : out_size);
+            if constexpr (kScatter) std::fill(target, target + in_size, T(0));
+            for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
+                for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
+                    const int64_t row = (o0 * g.stride[0] * g.in[1] + o1 * g.stride[1]) * g.in[2];
+                    const int64_t q = (o0 * g.out[1] + o1) * g.out[2];
+                    if constexpr (kScatter) {
+                        move_row<T, true, kStride>(source + q, g.out[2], g.stride[2], target + row);
+                    } else {
+                        move_row<T, false, kStride>(source + row, g.out[2], g.stride[2], target + q);
+                    }
+                }
+            }
+        }
+    });
+}
+
+template <class T, bool kScatter>
+void move_strided(const WindowGeometry& g, int64_t channels, const T* from, T* to) {
+    if (g.stride[2] == 1) return move_strided_rows<T, kScatter, 1>(g, channels, from, to);
+    if (g.stride[2] == 2) return move_strided_rows<T, kScatter, 2>(g, channels, from, to);
+    move_strided_rows<T, kScatter, 0>(g, channels, from, to);
+}
+
+template <class T>
+std::vector<T>& partial_buffer() {
+    thread_local std::vector<T> buffer;
+    return buffer;
+}
+
+template <class T>
+std::vector<T>& compact_buffer() {
+    thread_local std::vector<T> buffer;
+    return buffer;
+}
+
+}  // namespace
+
+bool is_pointwise_geometry(const WindowGeometry& g) {
+    for (int d = 0; d < 3; ++d) {
+        if (g.kernel[d] != 1 || g.pad_begin[d] != 0 || g.pad_end[d] != 0) return false;
+        if (g.out[d] < 1 || (g.out[d] - 1) * g.stride[d] >= g.in[d]) return false;
+    }
+    return true;
+}
+
+template <class T>
+void conv_pointwise_forward(const ConvArgs& a) {
+    const WindowGeometry& g = a.geometry;
+    PointwiseGemm<T> p;
+    p.images = a.batch * a.groups;
+    p.groups = a.groups;
+    p.rows = a.out_channels / a.groups;
+    p.depth = a.channels / a.groups;
+    p.positions = g.out_size();
+    p.a = static_cast<const T*>(a.w.data);
+    p.a_row_stride = p.depth;
+    p.a_col_stride = 1;
+    p.a_group_stride = p.rows * p.depth;
+    p.b = static_cast<const T*>(a.x.data);
+    if (strided(g)) {
+        std::vector<T>& compact = compact_buffer<T>();
+        compact.resize(static_cast<size_t>(a.batch * a.channels * p.positions));
+        move_strided<T, false>(g, a.batch * a.channels, p.b, compact.data());
+        p.b = compact.data();
+    }
+    p.c = static_cast<T*>(a.y.data);
+    p.bias = a.has_bias ? static_cast<const T*>(a.bias.data) : nullptr;
+    p.residual = a.has_residual ? static_cast<const T*>(a.residual.data) : nullptr;
+    p.relu = a.activation == MLN_UNARY_OP_RELU;
+    p.activation = p.relu ? nullptr : select_gemm_activation<T>(a.activation);
+    run_pointwise_gemm(p);
+}
+
+template <class T>
+void conv_pointwise_backward_data(const ConvArgs& a) {
+    const WindowGeometry& g = a.geometry;
+    PointwiseGemm<T> p;
+    p.images = a.batch * a.groups;
+    p.groups = a.groups;
+    p.rows = a.channels / a.groups;
+    p.depth = a.out_channels / a.groups;
+    p.positions = g.out_size();
+    // A = W_g^T: A(i, k) = W_g[k][i].
+    p.a = static_cast<const T*>(a.w.data);
+    p.a_row_stride = 1;
+    p.a_col_stride = p.rows;
+    p.a_group_stride = p.rows * p.depth;
+    p.b = static_cast<const T*>(a.y.data);
+    T* dx = static_cast<T*>(a.x.data);
+    p.c = dx;
+    const bool scatter = strided(g);
+    if (scatter) {
+        std::vector<T>& compact = compact_buffer<T>();
+        compact.resize(static_cast<size_t>(a.batch * a.channels * p.positions));
+        p.c = compact.data();
+    }
+    run_pointwise_gemm(p);
+    if (scatter) move_strided<T, true>(g, a.batch * a.channels, p.c, dx);
+}
+
+template <class T>
+bool conv_pointwise_backward_filter(const ConvArgs& a) {
+    const WindowGeometry& g = a.geometry;
+    const PointwiseKernelInfo<T> kernel = pointwise_kernel<T>(cpu::active_isa());
+    const int64_t rows = a.out_channels / a.groups;  // of dy per group
+    const int64_t cols = a.channels / a.groups;      // of x per group
+    const int64_t positions = g.out_size();
+    const int64_t lanes = kernel.lanes;
+    if (positions < kDotMinPositions || a.batch == 0 || cols == 0) return false;
+    // Chunks: blocks of one image's positions (large images), or of whole images.
+    const int64_t max_block = std::max<int64_t>(
+        lanes, std::min(kDotRowsBytes / (kernel.dot_rows * static_cast<int64_t>(sizeof(T))),
+                        kDotBlockBytes / (std::max(rows, cols) * static_cast<int64_t>(sizeof(T)))) /
+                   lanes * lanes);
+    int64_t blocks = ceil_div(positions, max_block);
+    const int64_t block = ceil_div(ceil_div(positions, blocks), lanes) * lanes;
+    blocks = ceil_div(positions, block);
+    const int64_t images_per_chunk = blocks > 1 ? 1 : std::max<int64_t>(1, std::min(a.batch, max_block / positions));
+    const int64_t image_chunks = ceil_div(a.batch, images_per_chunk);
+    const int64_t chunks = image_chunks * blocks;
+    // The kernel's A rows are dy's (dW's rows), unless x's channels fill its tiles of rows and
+    // dy's do not: then A is x and dW is written transposed (MobileNet-v2 144->32, 192->32: 32
+    // rows of dy in tiles of 6 computed 36).
+    const bool x_as_a = rows % kernel.dot_rows != 0 && cols % kernel.dot_rows == 0;
+    const int64_t a_rows = x_as_a ? cols : rows;
+    const int64_t b_rows = x_as_a ? rows : cols;
+    const int64_t row_tiles = ceil_div(a_rows, kernel.dot_rows);
+    const int64_t col_tiles = ceil_div(b_rows, kernel.dot_cols);
+    const int64_t tiles = a.groups * row_tiles * col_tiles;
+    const int64_t tile_size = kernel.dot_rows * kernel.dot_cols * lanes;
+    if (chunks > 1 && tiles * tile_size * static_cast<int64_t>(sizeof(T)) > kDotPartialBytes) return false;
+
+    const T* x = static_cast<const T*>(a.x.data);
+    if (strided(g)) {
+        std::vector<T>& compact = compact_buffer<T>();
+        compact.resize(static_cast<size_t>(a.batch * a.channels * positions));
+        move_strided<T, false>(g, a.batch * a.channels, x, compact.data());
+        x = compact.data();
+    }
+    const T* dy = static_cast<const T*>(a.y.data);
+    // Per operand: its tensor, channels per image.
+    const T* a_source = x_as_a ? x : dy;
+    const T* b_source = x_as_a ? dy : x;
+    const int64_t a_channels = x_as_a ? a.channels : a.out_channels;
+    const int64_t b_channels = x_as_a ? a.out_channels : a.channels;
+    T* dw = static_cast<T*>(a.w.data);
+    cpu::parallel_for(tiles, 1, [&](int64_t begin, int64_t end) {
+        std::vector<T>& partials = partial_buffer<T>();
+        if (chunks > 1) partials.resize(static_cast<size_t>((end - begin) * tile_size));
+        for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+            const int64_t n = chunk / blocks * images_per_chunk;
+            const int64_t p0 = chunk % blocks * block;
+            for (int64_t tile = begin; tile < end; ++tile) {
+                const int64_t group = tile / (row_tiles * col_tiles);
+                const int64_t row = tile / col_tiles % row_tiles * kernel.dot_rows;
+                const int64_t col = tile % col_tiles * kernel.dot_cols;
+                PointwiseDot<T> d;
+                d.a = a_source + (n * a_channels + group * a_rows + row) * positions + p0;
+                d.a_row_stride = positions;
+                d.a_image_stride = a_channels * positions;
+                d.rows = std::min<int64_t>(kernel.dot_rows, a_rows - row);
+                d.b = b_source + (n * b_channels + group * b_rows + col) * positions + p0;
+                d.b_row_stride = positions;
+                d.b_image_stride = b_channels * positions;
+                d.cols = std::min<int64_t>(kernel.dot_cols, b_rows - col);
+                d.positions = std::min(block, positions - p0);
+                d.images = std::min(images_per_chunk, a.batch - n);
+                d.partial = chunks > 1 ? partials.data() + (tile - begin) * tile_size : nullptr;
+                d.resume = chunk > 0;
+                // The first tile of a row of tiles brings its rows of A in from memory; it
+                // fetches the next row of tiles' rows at the same time.
+                if (col == 0 && row + kernel.dot_rows < a_rows) d.a_prefetch = kernel.dot_rows * positions;
+                if (chunk + 1 == chunks) {
+                    T* dw_group = dw + group * rows * cols;
+                    d.c = x_as_a ? dw_group + col * cols + row : dw_group + row * cols + col;
+                    d.c_row_stride = x_as_a ? 1 : cols;
+                    d.c_col_stride = x_as_a ? cols : 1;
+                }
+                kernel.dot(d);
+            }
+        }
+    });
+    return true;
+}
+
+template void conv_pointwise_forward<float>(const ConvArgs&);
+template void conv_pointwise_forward<double>(const ConvArgs&);
+template void conv_pointwise_backward_data<float>(const ConvArgs&);
+template void conv_pointwise_backward_data<double>(const ConvArgs&);
+template bool conv_pointwise_backward_filter<float>(const ConvArgs&);
+template bool conv_pointwise_backward_filter<double>(const ConvArgs&);
+
+}  // namespace mln::kernels

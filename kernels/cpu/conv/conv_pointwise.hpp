@@ -1,0 +1,126 @@
+// Pointwise (1x1) convolution: with a 1x1 kernel and no padding the NCHW image already is the
+// GEMM's column matrix, so every pass is a GEMM per (image, group) whose operands are read in
+// place, never lowered or packed:
+//   forward        y_g  (Mg x P) = W_g   (Mg x Cg) * x_g  (Cg x P)  + bias, residual, activation
+//   backward data  dx_g (Cg x P) = W_g^T (Cg x Mg) * dy_g (Mg x P)
+// A strip kernel computes MR rows of C across a block of columns: each MR x NR tile sums the
+// whole depth in registers (one store per output, the bias in the accumulators' start value,
+// residual and ReLU at the store), reading B (the image's rows) with row stride P and A (the
+// weights, tiny next to the images) through any strides, so W^T needs no copy either. The last
+// tile of a strip is masked instead of going through a scratch tile. Stride-s 1x1 layers
+// (ResNet's shortcut) gather the strided positions into a compact image first (forward) or
+// scatter a compact dx with zeros between (backward data). See conv_pointwise.cpp for the
+// blocking and threading.
+#pragma once
+
+#include <myelin.h>
+
+#include <cstdint>
+
+#include "core/nn_args.hpp"
+#include "cpu/isa.hpp"
+
+namespace mln::kernels {
+
+// One strip: C(i, j) for rows i < rows (at most the kernel's MR) and columns j < cols:
+//   C(i, j) = (accumulate ? C(i, j) : 0) + bias[i] + sum_{k < depth} A(i, k) * B(k, j) + residual(i, j)
+// then ReLU if relu; A(i, k) = a[i * a_row_stride + k * a_col_stride], B(k, j) =
+// b[k * b_row_stride + j], C(i, j) = c[i * ldc + j], residual(i, j) = residual[i * ldc + j];
+// bias and residual may be nullptr. C is read only when accumulating, so NaN in an output
+// that is overwritten does not propagate. Nothing outside depth x cols of B or rows x cols of C
+// and the residual is read or written; A must have all MR rows readable (the kernel computes
+// them all and drops those past `rows`: the driver passes a zero-padded panel for a last one).
+template <class T>
+struct PointwiseStrip {
+    int64_t depth = 0;
+    const T* a = nullptr;
+    int64_t a_row_stride = 0, a_col_stride = 0;
+    const T* b = nullptr;
+    int64_t b_row_stride = 0;
+    T* c = nullptr;
+    int64_t ldc = 0;
+    int64_t rows = 0, cols = 0;
+    const T* bias = nullptr;
+    const T* residual = nullptr;
+    bool relu = false;
+    bool accumulate = false;
+};
+
+template <class T>
+using PointwiseStripKernel = void (*)(const PointwiseStrip<T>& strip);
+
+// Backward filter, dW_g (Mg x Cg) = sum over images n of dy_ng (Mg x P) * x_ng^T, as dot
+// products along the positions, which both operands hold contiguously: a block of rows of dy and
+// of x is read in place, lanes run along the positions and each accumulator is one (row, row)
+// pair's vector of partial sums. One call:
+//   S(i, j) (+)= sum_{n < images} sum_{p < positions} A_n(i, p) * B_n(j, p)
+// for i < rows (at most the kernel's dot_rows), j < cols (at most dot_cols), A_n(i, p) =
+// a[n * a_image_stride + i * a_row_stride + p], B likewise. S lives in `partial` (dot_rows x
+// dot_cols vectors of the kernel's lanes) between calls: resume starts from it, else from 0;
+// with c set the sums are then reduced and written to C(i, j) = c[i * c_row_stride + j *
+// c_col_stride] (a transposed C: dW with x as A), else left in
+// partial. Nothing outside rows x positions of A or cols x positions of B is read.
+template <class T>
+struct PointwiseDot {
+    const T* a = nullptr;
+    int64_t a_row_stride = 0, a_image_stride = 0, rows = 0;
+    const T* b = nullptr;
+    int64_t b_row_stride = 0, b_image_stride = 0, cols = 0;
+    int64_t positions = 0, images = 0;
+    T* partial = nullptr;
+    bool resume = false;
+    T* c = nullptr;
+    int64_t c_row_stride = 0, c_col_stride = 1;
+    // When nonzero: while reading A's rows, prefetch into L2 the lines this many elements further
+    // on (the caller's next rows of A).
+    int64_t a_prefetch = 0;
+};
+
+template <class T>
+using PointwiseDotKernel = void (*)(const PointwiseDot<T>& dot);
+
+template <class T>
+struct PointwiseKernelInfo {
+    PointwiseStripKernel<T> strip;
+    int mr;  // rows per strip
+    int nr;  // columns per full tile
+    PointwiseDotKernel<T> dot;
+    int dot_rows, dot_cols;
+    int lanes;  // elements per partial-sum vector
+};
+
+PointwiseKernelInfo<float> pointwise_kernel_scalar(float);
+PointwiseKernelInfo<double> pointwise_kernel_scalar(double);
+#if defined(MYELIN_X86_64_KERNELS)
+PointwiseKernelInfo<float> pointwise_kernel_avx2(float);
+PointwiseKernelInfo<double> pointwise_kernel_avx2(double);
+PointwiseKernelInfo<float> pointwise_kernel_avx512(float);
+PointwiseKernelInfo<double> pointwise_kernel_avx512(double);
+#endif
+
+// The strip kernel that runs at `isa`.
+template <class T>
+PointwiseKernelInfo<T> pointwise_kernel(mln_isa isa) {
+#if defined(MYELIN_X86_64_KERNELS)
+    if (isa == MLN_ISA_AVX512) return pointwise_kernel_avx512(T{});
+    if (cpu::runs_avx2(isa)) return pointwise_kernel_avx2(T{});
+#endif
+    (void)isa;
+    return pointwise_kernel_scalar(T{});
+}
+
+// Whether the pointwise drivers take this geometry: every kernel axis 1, no padding, any
+// stride (dilation does not matter with one tap).
+bool is_pointwise_geometry(const WindowGeometry& g);
+
+// The passes of a pointwise convolution (is_pointwise_geometry), any groups; f32 and f64.
+template <class T>
+void conv_pointwise_forward(const ConvArgs& a);
+template <class T>
+void conv_pointwise_backward_data(const ConvArgs& a);
+// dW only (the bias gradient is the caller's). Returns false, leaving dW untouched, where the
+// GEMM path serves better (few positions per image, or partial sums that would not fit in L2).
+template <class T>
+bool conv_pointwise_backward_filter(const ConvArgs& a);
+
+}  // namespace mln::kernels

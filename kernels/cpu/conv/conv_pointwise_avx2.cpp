@@ -1,0 +1,82 @@
+// AVX2 + FMA pointwise strip kernels: 6 rows x 2 ymm registers (f32 6 x 16, f64 6 x 8), the
+// shape of the GEMM's AVX2 micro-kernel: 12 accumulators, 2 B registers and a broadcast fill
+// 15 of the 16 registers.
+#include <immintrin.h>
+
+#include "kernels/cpu/conv/conv_pointwise_body.hpp"
+
+namespace mln::kernels {
+namespace {
+
+struct Avx2FloatLanes {
+    using Scalar = float;
+    using Reg = __m256;
+    using Mask = __m256i;
+    static constexpr int64_t width = 8;
+    static Mask first(int64_t n) {
+        return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    }
+    static Reg load(const float* p) { return _mm256_loadu_ps(p); }
+    static Reg load(const float* p, Mask m) { return _mm256_maskload_ps(p, m); }
+    static void store(float* p, Reg v) { _mm256_storeu_ps(p, v); }
+    static void store(float* p, Reg v, Mask m) { _mm256_maskstore_ps(p, m, v); }
+    static Reg broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+    static Reg set1(float v) { return _mm256_set1_ps(v); }
+    static Reg zero() { return _mm256_setzero_ps(); }
+    static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
+    static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
+    // max returns its second operand when either is NaN: NaN in x comes through.
+    static Reg relu(Reg x) { return _mm256_max_ps(_mm256_setzero_ps(), x); }
+    static void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T1); }
+    static float sum(Reg v) {
+        __m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+        return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
+    }
+};
+
+struct Avx2DoubleLanes {
+    using Scalar = double;
+    using Reg = __m256d;
+    using Mask = __m256i;
+    static constexpr int64_t width = 4;
+    static Mask first(int64_t n) { return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3)); }
+    static Reg load(const double* p) { return _mm256_loadu_pd(p); }
+    static Reg load(const double* p, Mask m) { return _mm256_maskload_pd(p, m); }
+    static void store(double* p, Reg v) { _mm256_storeu_pd(p, v); }
+    static void store(double* p, Reg v, Mask m) { _mm256_maskstore_pd(p, m, v); }
+    static Reg broadcast(const double* p) { return _mm256_broadcast_sd(p); }
+    static Reg set1(double v) { return _mm256_set1_pd(v); }
+    static Reg zero() { return _mm256_setzero_pd(); }
+    static Reg add(Reg a, Reg b) { return _mm256_add_pd(a, b); }
+    static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_pd(a, b, c); }
+    static Reg relu(Reg x) { return _mm256_max_pd(_mm256_setzero_pd(), x); }
+    static void prefetch(const double* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T1); }
+    static double sum(Reg v) {
+        const __m128d q = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+        return _mm_cvtsd_f64(_mm_add_sd(q, _mm_unpackhi_pd(q, q)));
+    }
+};
+
+using FloatBody = PointwiseStripBody<Avx2FloatLanes, 6, 2>;
+using DoubleBody = PointwiseStripBody<Avx2DoubleLanes, 6, 2>;
+
+// Dot kernel: 3 x 3 accumulators + 3 A registers + 1 B register = 13 of the 16.
+using FloatDot = PointwiseDotBody<Avx2FloatLanes, 3, 3>;
+using DoubleDot = PointwiseDotBody<Avx2DoubleLanes, 3, 3>;
+
+void strip_f32(const PointwiseStrip<float>& s) { FloatBody::strip(s); }
+void strip_f64(const PointwiseStrip<double>& s) { DoubleBody::strip(s); }
+void dot_f32(const PointwiseDot<float>& d) { FloatDot::dot(d); }
+void dot_f64(const PointwiseDot<double>& d) { DoubleDot::dot(d); }
+
+}  // namespace
+
+PointwiseKernelInfo<float> pointwise_kernel_avx2(float) {
+    return {strip_f32, 6, FloatBody::kColumns, dot_f32, 3, 3, Avx2FloatLanes::width};
+}
+PointwiseKernelInfo<double> pointwise_kernel_avx2(double) {
+    return {strip_f64, 6, DoubleBody::kColumns, dot_f64, 3, 3, Avx2DoubleLanes::width};
+}
+
+}  // namespace mln::kernels

@@ -1,0 +1,83 @@
+// AVX-512 pointwise strip kernels: 8 rows x 2 zmm registers (f32 8 x 32, f64 8 x 16), the
+// shape of the GEMM's AVX-512 micro-kernel: 16 accumulators keep both FMA pipes fed, and 8 rows
+// divide the channel counts the networks use.
+#include <immintrin.h>
+
+#include "kernels/cpu/conv/conv_pointwise_body.hpp"
+
+namespace mln::kernels {
+namespace {
+
+struct Avx512FloatLanes {
+    using Scalar = float;
+    using Reg = __m512;
+    using Mask = __mmask16;
+    static constexpr int64_t width = 16;
+    static Mask first(int64_t n) { return static_cast<Mask>((1u << n) - 1u); }
+    static Reg load(const float* p) { return _mm512_loadu_ps(p); }
+    static Reg load(const float* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }
+    static void store(float* p, Reg v) { _mm512_storeu_ps(p, v); }
+    static void store(float* p, Reg v, Mask m) { _mm512_mask_storeu_ps(p, m, v); }
+    static Reg broadcast(const float* p) { return _mm512_set1_ps(*p); }
+    static Reg set1(float v) { return _mm512_set1_ps(v); }
+    static Reg zero() { return _mm512_setzero_ps(); }
+    static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
+    static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+    // The zero-masked form with every lane selected: GCC 12's plain _mm512_max_ps warns about
+    // its own uninitialised pass-through operand. x second: NaN in x comes through.
+    static Reg relu(Reg x) { return _mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_setzero_ps(), x); }
+    // Halves by the zero-masked extracts, for the same GCC 12 warning.
+    static void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T1); }
+    static float sum(Reg v) {
+        const __m256 h = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xFF, v, 0), _mm512_maskz_extractf32x8_ps(0xFF, v, 1));
+        __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+        q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+        return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
+    }
+};
+
+struct Avx512DoubleLanes {
+    using Scalar = double;
+    using Reg = __m512d;
+    using Mask = __mmask8;
+    static constexpr int64_t width = 8;
+    static Mask first(int64_t n) { return static_cast<Mask>((1u << n) - 1u); }
+    static Reg load(const double* p) { return _mm512_loadu_pd(p); }
+    static Reg load(const double* p, Mask m) { return _mm512_maskz_loadu_pd(m, p); }
+    static void store(double* p, Reg v) { _mm512_storeu_pd(p, v); }
+    static void store(double* p, Reg v, Mask m) { _mm512_mask_storeu_pd(p, m, v); }
+    static Reg broadcast(const double* p) { return _mm512_set1_pd(*p); }
+    static Reg set1(double v) { return _mm512_set1_pd(v); }
+    static Reg zero() { return _mm512_setzero_pd(); }
+    static Reg add(Reg a, Reg b) { return _mm512_add_pd(a, b); }
+    static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_pd(a, b, c); }
+    static Reg relu(Reg x) { return _mm512_maskz_max_pd(__mmask8(0xFF), _mm512_setzero_pd(), x); }
+    static void prefetch(const double* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T1); }
+    static double sum(Reg v) {
+        const __m256d h = _mm256_add_pd(_mm512_maskz_extractf64x4_pd(0xF, v, 0), _mm512_maskz_extractf64x4_pd(0xF, v, 1));
+        const __m128d q = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
+        return _mm_cvtsd_f64(_mm_add_sd(q, _mm_unpackhi_pd(q, q)));
+    }
+};
+
+using FloatBody = PointwiseStripBody<Avx512FloatLanes, 8, 2>;
+using DoubleBody = PointwiseStripBody<Avx512DoubleLanes, 8, 2>;
+// Dot kernel: 6 x 4 accumulators + 6 A registers + 1 B register = 31 of the 32.
+using FloatDot = PointwiseDotBody<Avx512FloatLanes, 6, 4>;
+using DoubleDot = PointwiseDotBody<Avx512DoubleLanes, 6, 4>;
+
+void strip_f32(const PointwiseStrip<float>& s) { FloatBody::strip(s); }
+void strip_f64(const PointwiseStrip<double>& s) { DoubleBody::strip(s); }
+void dot_f32(const PointwiseDot<float>& d) { FloatDot::dot(d); }
+void dot_f64(const PointwiseDot<double>& d) { DoubleDot::dot(d); }
+
+}  // namespace
+
+PointwiseKernelInfo<float> pointwise_kernel_avx512(float) {
+    return {strip_f32, 8, FloatBody::kColumns, dot_f32, 6, 4, Avx512FloatLanes::width};
+}
+PointwiseKernelInfo<double> pointwise_kernel_avx512(double) {
+    return {strip_f64, 8, DoubleBody::kColumns, dot_f64, 6, 4, Avx512DoubleLanes::width};
+}
+
+}  // namespace mln::kernels

@@ -1,0 +1,201 @@
+// The pointwise strip kernel (conv_pointwise.hpp's PointwiseStrip contract), written once as a
+// template on a lane type L and compiled per ISA file (conv_pointwise{,_avx2,_avx512}.cpp), with
+// L providing: Scalar, Reg, Mask, width, first(n) (lanes [0, n)), load/store whole or masked
+// (masked loads read nothing outside the mask and give 0 there), broadcast, set1, zero, add,
+// fmadd, relu (max(0, x) that lets NaN in x through, as ReluOp), sum (of the lanes), prefetch
+// (a line into L2). Internal linkage: the copies
+// compiled with different flags must never be merged by the linker.
+//
+// A tile is MR rows x V <= NV registers; its accumulators start at bias (plus C when
+// accumulating), take every depth step as V loads of B, MR broadcasts of A and MR * V FMAs, and
+// are stored once with residual and ReLU applied. The strip's last tile uses as many registers
+// as its columns need, the last one masked.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/cpu/conv/conv_pointwise.hpp"
+
+namespace mln::kernels {
+namespace {
+
+template <class L, bool kMasked>
+typename L::Reg load_lanes(const typename L::Scalar* p, typename L::Mask mask) {
+    if constexpr (kMasked) {
+        return L::load(p, mask);
+    } else {
+        return L::load(p);
+    }
+}
+
+template <class L, bool kMasked>
+void store_lanes(typename L::Scalar* p, typename L::Reg v, typename L::Mask mask) {
+    if constexpr (kMasked) {
+        L::store(p, v, mask);
+    } else {
+        L::store(p, v);
+    }
+}
+
+template <class L, int MR, int NV>
+struct PointwiseStripBody {
+    using T = typename L::Scalar;
+    using Reg = typename L::Reg;
+    using Mask = typename L::Mask;
+    static constexpr int64_t kWidth = L::width;
+    static constexpr int64_t kColumns = NV * kWidth;
+
+    // The MR x (V * width) tile at column col. kUnitRowStride: A's rows are adjacent
+    // (a_row_stride 1: W^T read in place, or a packed panel), so the MR broadcasts of a step use
+    // constant offsets from one pointer.
+    template <int V, bool kMasked, bool kUnitRowStride>
+    static void tile(const PointwiseStrip<T>& s, int64_t col, const Mask (&mask)[NV]) {
+        // Fields as locals first: the stores through c could alias s for all the compiler knows,
+        // and would make it reload every flag after each store (a quarter of the instructions
+        // of a depth-16 tile, measured in the disassembly).
+        T* const c = s.c + col;
+        const int64_t ldc = s.ldc;
+        const int64_t rows = s.rows;
+        const T* const bias = s.bias;
+        const T* const residual = s.residual != nullptr ? s.residual + col : nullptr;
+        const bool relu = s.relu;
+        const bool accumulate = s.accumulate;
+        const int64_t depth = s.depth;
+        const int64_t a_row_stride = kUnitRowStride ? 1 : s.a_row_stride;
+        const int64_t a_col_stride = s.a_col_stride;
+        const int64_t b_row_stride = s.b_row_stride;
+        Reg acc[MR][V];
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; ++i) {
+            const Reg start = bias != nullptr ? L::set1(bias[std::min<int64_t>(i, rows - 1)]) : L::zero();
+#pragma GCC unroll 4
+            for (int v = 0; v < V; ++v) acc[i][v] = start;
+            if (accumulate && i < rows) {
+#pragma GCC unroll 4
+                for (int v = 0; v < V; ++v) {
+                    acc[i][v] = L::add(acc[i][v], load_lanes<L, kMasked>(c + i * ldc + v * kWidth, mask[v]));
+                }
+            }
+        }
+        const T* a = s.a;
+        const T* b = s.b + col;
+        for (int64_t k = 0; k < depth; ++k) {
+            Reg bv[V];
+#pragma GCC unroll 4
+            for (int v = 0; v < V; ++v) bv[v] = load_lanes<L, kMasked>(b + v * kWidth, mask[v]);
+#pragma GCC unroll 16
+            for (int i = 0; i < MR; ++i) {
+                const Reg x = L::broadcast(a + i * a_row_stride);
+#pragma GCC unroll 4
+                for (int v = 0; v < V; ++v) acc[i][v] = L::fmadd(x, bv[v], acc[i][v]);
+            }
+            a += a_col_stride;
+            b += b_row_stride;
+        }
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; ++i) {
+            if (i >= rows) break;
+#pragma GCC unroll 4
+            for (int v = 0; v < V; ++v) {
+                const int64_t at = i * ldc + v * kWidth;
+                Reg value = acc[i][v];
+                if (residual != nullptr) value = L::add(value, load_lanes<L, kMasked>(residual + at, mask[v]));
+                if (relu) value = L::relu(value);
+                store_lanes<L, kMasked>(c + at, value, mask[v]);
+            }
+        }
+    }
+
+    // The strip's last tile: V registers for `cols` < kColumns columns, the last one masked.
+    template <int V, bool kUnitRowStride>
+    static void last_tile(const PointwiseStrip<T>& s, int64_t col, int64_t cols) {
+        if constexpr (V > 1) {
+            if (cols <= (V - 1) * kWidth) return last_tile<V - 1, kUnitRowStride>(s, col, cols);
+        }
+        Mask mask[NV];
+        for (int v = 0; v < NV; ++v) mask[v] = L::first(std::clamp<int64_t>(cols - v * kWidth, 1, kWidth));
+        tile<V, true, kUnitRowStride>(s, col, mask);
+    }
+
+    template <bool kUnitRowStride>
+    static void run(const PointwiseStrip<T>& s) {
+        const Mask all[NV] = {};
+        int64_t col = 0;
+        for (; col + kColumns <= s.cols; col += kColumns) tile<NV, false, kUnitRowStride>(s, col, all);
+        if (col < s.cols) last_tile<NV, kUnitRowStride>(s, col, s.cols - col);
+    }
+
+    static void strip(const PointwiseStrip<T>& s) {
+        if (s.a_row_stride == 1) return run<true>(s);
+        run<false>(s);
+    }
+};
+
+// The backward-filter dot kernel (PointwiseDot): DI rows of A and DJ rows of B per call, DI * DJ
+// accumulators; a step loads DI + DJ registers (the DI of A first, then B one at a time) for
+// DI * DJ FMAs; the tail of each image's positions is one masked step. Rows past `rows` or
+// `cols` repeat the last one and are not written.
+template <class L, int DI, int DJ>
+struct PointwiseDotBody {
+    using T = typename L::Scalar;
+    using Reg = typename L::Reg;
+    using Mask = typename L::Mask;
+    static constexpr int64_t kWidth = L::width;
+
+    template <bool kMasked>
+    static void step(const T* const (&a)[DI], const T* const (&b)[DJ], int64_t p, Mask mask, Reg (&acc)[DI][DJ]) {
+        Reg av[DI];
+#pragma GCC unroll 8
+        for (int i = 0; i < DI; ++i) av[i] = load_lanes<L, kMasked>(a[i] + p, mask);
+#pragma GCC unroll 8
+        for (int j = 0; j < DJ; ++j) {
+            const Reg bv = load_lanes<L, kMasked>(b[j] + p, mask);
+#pragma GCC unroll 8
+            for (int i = 0; i < DI; ++i) acc[i][j] = L::fmadd(av[i], bv, acc[i][j]);
+        }
+    }
+
+    static void dot(const PointwiseDot<T>& d) {
+        Reg acc[DI][DJ];
+#pragma GCC unroll 8
+        for (int i = 0; i < DI; ++i) {
+#pragma GCC unroll 8
+            for (int j = 0; j < DJ; ++j) acc[i][j] = d.resume ? L::load(d.partial + (i * DJ + j) * kWidth) : L::zero();
+        }
+        const int64_t full = d.positions / kWidth * kWidth;
+        const Mask tail = full < d.positions ? L::first(d.positions - full) : Mask{};
+        for (int64_t n = 0; n < d.images; ++n) {
+            const T* a[DI];
+            const T* b[DJ];
+#pragma GCC unroll 8
+            for (int i = 0; i < DI; ++i) a[i] = d.a + n * d.a_image_stride + std::min<int64_t>(i, d.rows - 1) * d.a_row_stride;
+#pragma GCC unroll 8
+            for (int j = 0; j < DJ; ++j) b[j] = d.b + n * d.b_image_stride + std::min<int64_t>(j, d.cols - 1) * d.b_row_stride;
+            if (d.a_prefetch != 0) {
+                for (int64_t p = 0; p < full; p += kWidth) {
+#pragma GCC unroll 8
+                    for (int i = 0; i < DI; ++i) L::prefetch(a[i] + p + d.a_prefetch);
+                    step<false>(a, b, p, tail, acc);
+                }
+            } else {
+                for (int64_t p = 0; p < full; p += kWidth) step<false>(a, b, p, tail, acc);
+            }
+            if (full < d.positions) step<true>(a, b, full, tail, acc);
+        }
+        if (d.c == nullptr) {
+#pragma GCC unroll 8
+            for (int i = 0; i < DI; ++i) {
+#pragma GCC unroll 8
+                for (int j = 0; j < DJ; ++j) L::store(d.partial + (i * DJ + j) * kWidth, acc[i][j]);
+            }
+            return;
+        }
+        for (int i = 0; i < DI && i < d.rows; ++i) {
+            for (int j = 0; j < DJ && j < d.cols; ++j) d.c[i * d.c_row_stride + j * d.c_col_stride] = L::sum(acc[i][j]);
+        }
+    }
+};
+
+}  // namespace
+}  // namespace mln::kernels
