@@ -56,9 +56,9 @@ T reduce_one(const T* x, const DimList& reduced) {
     return Op::template finish<T>(accumulator, reduced.count);
 }
 
-// Columns one task of reduce_columns accumulates: a strip of rows 512 B of f32 long, enough for
-// the hardware prefetcher to stream each row piece, and short enough that a [T*B, H] bias
-// gradient with H = 256 still splits across two threads.
+// Columns one task of reduce_columns accumulates: 512 B of each f32 row, enough for the hardware
+// prefetcher to stream each row piece, and narrow enough that a [T*B, H] bias gradient with
+// H = 256 still splits across two threads.
 constexpr int64_t kColumnStrip = 128;
 
 // Reduces outer dimensions of x into its contiguous innermost kept dimension (the columns; a bias
