@@ -70,8 +70,12 @@ struct ReduceMaxOp {
     static constexpr bool supports = is_float_v<T> || is_binary_int_v<T>;
     template <class T>
     using Accumulator = T;
+    // -inf for floats: with the lowest finite value, the max of a set of -inf alone came out finite.
     template <class T>
-    static T identity() { return std::numeric_limits<T>::lowest(); }
+    static T identity() {
+        if constexpr (std::numeric_limits<T>::has_infinity) return -std::numeric_limits<T>::infinity();
+        else return std::numeric_limits<T>::lowest();
+    }
     // Once the accumulator is NaN no comparison is true, so it stays NaN.
     template <class T>
     static T step(T accumulator, T value) { return (value != value || value > accumulator) ? value : accumulator; }
@@ -85,7 +89,10 @@ struct ReduceMinOp {
     template <class T>
     using Accumulator = T;
     template <class T>
-    static T identity() { return std::numeric_limits<T>::max(); }
+    static T identity() {
+        if constexpr (std::numeric_limits<T>::has_infinity) return std::numeric_limits<T>::infinity();
+        else return std::numeric_limits<T>::max();
+    }
     template <class T>
     static T step(T accumulator, T value) { return (value != value || value < accumulator) ? value : accumulator; }
     template <class T>

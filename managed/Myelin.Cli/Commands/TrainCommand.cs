@@ -30,7 +30,7 @@ internal static class TrainCommand
         });
         var schedule = new Option<string>("--schedule")
         {
-            Description = "Learning-rate schedule: none, step (x0.1 every third of the epochs), cosine (to 0 over the epochs), exponential (x0.9 per epoch), onecycle (per batch).",
+            Description = "Learning-rate schedule: none, step (x0.1 every third of the epochs), cosine (to 0 over all batches, per batch), exponential (x0.9 per epoch), onecycle (per batch).",
             DefaultValueFactory = _ => "none",
         };
         TrainingSetup.AcceptOnly(schedule, TrainingSetup.ScheduleNames);

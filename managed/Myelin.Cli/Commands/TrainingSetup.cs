@@ -198,14 +198,15 @@ internal static class TrainingSetup
 
     /// <summary>
     /// The schedule callback <paramref name="name"/>, or null for "none": step divides the rate by 10 every third of the
-    /// epochs, cosine anneals to 0 over the epochs, exponential multiplies it by 0.9 per epoch, onecycle rises to
-    /// the given rate and anneals per batch.
+    /// epochs, cosine anneals from the given rate to 0 over all batches of the run (stepped per batch, as Keras'
+    /// CosineDecay or PyTorch's CosineAnnealingLR stepped per batch: per epoch, a 2-epoch run would only halve the rate
+    /// once), exponential multiplies it by 0.9 per epoch, onecycle rises to the given rate and anneals per batch.
     /// </summary>
     public static LearningRateScheduler? CreateSchedule(string name, Optimizer optimizer, int epochs, int batchesPerEpoch) => name switch
     {
         "none" => null,
         "step" => new LearningRateScheduler(new StepLR(optimizer, stepSize: Math.Max(1, epochs / 3))),
-        "cosine" => new LearningRateScheduler(new CosineAnnealingLR(optimizer, tMax: epochs)),
+        "cosine" => new LearningRateScheduler(new CosineAnnealingLR(optimizer, tMax: epochs * batchesPerEpoch), ScheduleInterval.Batch),
         "exponential" => new LearningRateScheduler(new ExponentialLR(optimizer, gamma: 0.9)),
         "onecycle" => new LearningRateScheduler(new OneCycleLR(optimizer, maxLr: optimizer.DefaultGroup.LearningRate, totalSteps: epochs * batchesPerEpoch),
             ScheduleInterval.Batch),

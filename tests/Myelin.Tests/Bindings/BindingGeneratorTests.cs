@@ -255,7 +255,7 @@ public sealed class BindingGeneratorTests
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        int code = Program.Run(args, output, error);
+        int code = Myelin.Bindings.Generator.Program.Run(args, output, error);
         return (code, output.ToString(), error.ToString());
     }
 }

@@ -79,6 +79,95 @@ TEST_F(ReduceTest, LargeAndAllAxes) {
     check_reduce<float>(device_, MLN_REDUCE_OP_MIN, {20, 30, 40}, {0, 2}, true);
 }
 
+// Outer axes reduced into contiguous innermost columns (a bias gradient's sum over the rows of
+// [N, H]) stream rows through strips of column accumulators. Each output still takes its values in
+// the reference's row-major order, so sums, means, maxima and minima agree bit for bit; the
+// other ops within rounding. Row and column counts: 1, primes, and either side of the 128-column
+// strip; x contiguous (the streamed layout) and y with random strides; NaN and infinities spread
+// through x when `specials` is set.
+template <class T>
+void check_columns(mln_device* device, mln_reduce_op op, const std::vector<int64_t>& shape, const std::vector<int32_t>& axes,
+                   bool specials) {
+    uint32_t mask = 0;
+    for (int32_t axis : axes) mask |= 1u << axis;
+    const auto out_shape = reduced_shape(shape, mask, false);
+    HostTensor<T> x(shape);
+    HostTensor<T> y(out_shape, random_strides(out_shape));
+    HostTensor<T> want(out_shape);
+    fill_random(x);
+    if constexpr (std::is_floating_point_v<T>) {
+        if (specials) {
+            const T values[] = {std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::infinity(),
+                                -std::numeric_limits<T>::infinity()};
+            for (int64_t i = 0; i < x.count(); ++i) {
+                if (uniform_int(0, 30) == 0) x.at(i) = values[uniform_int(0, 2)];
+            }
+        }
+    }
+    ASSERT_EQ(mln_reduce(device, op, x.desc(), axes.data(), static_cast<int32_t>(axes.size()), 0, y.desc()), MLN_STATUS_OK)
+        << mln_last_error();
+    reference::reduce(op, x.view(), mask, false, want.view());
+    const bool exact = op == MLN_REDUCE_OP_SUM || op == MLN_REDUCE_OP_MEAN || op == MLN_REDUCE_OP_MAX || op == MLN_REDUCE_OP_MIN;
+    for (int64_t i = 0; i < want.count(); ++i) {
+        const T got = y.at(i), expected = want.at(i);
+        if constexpr (std::is_floating_point_v<T>) {
+            if (exact || std::isnan(expected) || std::isinf(expected)) {
+                ASSERT_TRUE(same_element(got, expected)) << "op " << op << " element " << i << ": " << got << " vs " << expected;
+            } else {
+                ASSERT_NEAR(got, expected, 1e-5 * (1.0 + std::fabs(expected))) << "op " << op << " element " << i;
+            }
+        } else {
+            ASSERT_EQ(got, expected) << "op " << op << " element " << i;
+        }
+    }
+}
+
+TEST_F(ReduceTest, LeadingAxesIntoContiguousColumnsMatchReference) {
+    for (int64_t rows : {0, 1, 2, 7, 131}) {
+        for (int64_t columns : {1, 2, 17, 127, 128, 129, 257, 389}) {
+            for (int raw = MLN_REDUCE_OP_SUM; raw <= kernels::kLastReduceOp; ++raw) {
+                const auto op = static_cast<mln_reduce_op>(raw);
+                // Max and min of an empty set are refused, not computed.
+                if (rows == 0 && (op == MLN_REDUCE_OP_MAX || op == MLN_REDUCE_OP_MIN)) continue;
+                SCOPED_TRACE(testing::Message() << rows << " x " << columns);
+                check_columns<float>(device_, op, {rows, columns}, {0}, false);
+                check_columns<float>(device_, op, {rows, columns}, {0}, true);
+                check_columns<double>(device_, op, {rows, columns}, {0}, true);
+                if (kernels::reduce_op_supports(op, MLN_DTYPE_I32)) check_columns<int32_t>(device_, op, {rows, columns}, {0}, false);
+            }
+        }
+    }
+}
+
+TEST_F(ReduceTest, OuterAxesAroundKeptOnesIntoContiguousColumnsMatchReference) {
+    for (int raw = MLN_REDUCE_OP_SUM; raw <= kernels::kLastReduceOp; ++raw) {
+        const auto op = static_cast<mln_reduce_op>(raw);
+        check_columns<float>(device_, op, {5, 13, 131}, {1}, true);      // kept outer axis, reduced middle
+        check_columns<float>(device_, op, {5, 13, 131}, {0, 1}, true);   // merged reduced axes
+        check_columns<double>(device_, op, {3, 4, 7, 130}, {0, 2}, true);  // reduced axes on both sides of a kept one
+        check_columns<float>(device_, op, {11, 1, 3, 129}, {0, 1}, false);  // a reduced axis of size 1
+    }
+}
+
+TEST_F(ReduceTest, LeadingAxisSumIsTheSameBitsWithOneTwoAndThreeThreads) {
+    HostTensor<float> x({999, 300});
+    fill_random(x);
+    int32_t previous = 0;
+    ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
+    std::vector<std::vector<float>> results;
+    for (int32_t threads : {1, 2, 3}) {
+        ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+        HostTensor<float> y({300});
+        const int32_t axis0[] = {0};
+        ASSERT_EQ(mln_reduce(device_, MLN_REDUCE_OP_SUM, x.desc(), axis0, 1, 0, y.desc()), MLN_STATUS_OK) << mln_last_error();
+        results.emplace_back();
+        for (int64_t i = 0; i < y.count(); ++i) results.back().push_back(y.at(i));
+    }
+    ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
+    EXPECT_EQ(results[0], results[1]);
+    EXPECT_EQ(results[0], results[2]);
+}
+
 TEST_F(ReduceTest, FloatSumAccumulatesAccurately) {
     // 2^24 + 1 + 1 + ... loses every 1 in float accumulation.
     HostTensor<float> x({1001});
@@ -128,6 +217,18 @@ TEST_F(ReduceTest, MaxMinPropagateNaNAndIntSumWraps) {
     HostTensor<int32_t> s({});
     ASSERT_EQ(mln_reduce(device_, MLN_REDUCE_OP_SUM, i.desc(), nullptr, 0, 0, s.desc()), MLN_STATUS_OK);
     EXPECT_EQ(s.at(0), std::numeric_limits<int32_t>::min());
+}
+
+TEST_F(ReduceTest, MaxOfMinusInfinitiesIsMinusInfinity) {
+    HostTensor<float> x({2, 3});
+    for (int64_t i = 0; i < x.count(); ++i) x.at(i) = -INFINITY;
+    HostTensor<float> y({2});
+    const int32_t axis1[] = {1};
+    ASSERT_EQ(mln_reduce(device_, MLN_REDUCE_OP_MAX, x.desc(), axis1, 1, 0, y.desc()), MLN_STATUS_OK);
+    EXPECT_EQ(y.at(0), -INFINITY);
+    for (int64_t i = 0; i < x.count(); ++i) x.at(i) = INFINITY;
+    ASSERT_EQ(mln_reduce(device_, MLN_REDUCE_OP_MIN, x.desc(), axis1, 1, 0, y.desc()), MLN_STATUS_OK);
+    EXPECT_EQ(y.at(1), INFINITY);
 }
 
 TEST_F(ReduceTest, IntegerOnlyOpsRefuseIntegers) {
