@@ -200,14 +200,22 @@ void conv_winograd_forward(const ConvArgs& a) {
     p.tiles_per_image = p.tiles_y * p.tiles_x;
     p.tiles = a.batch * p.tiles_per_image;
     const int64_t threads = cpu::thread_pool().thread_count();
+    // From two tasks per thread an uneven split (7 blocks on 2 threads) beats splitting the
+    // output channels too, which repeats each block's input transform.
     auto fills_pool = [&](int64_t tasks) {
-        return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
+        return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 2 * threads));
     };
     const int64_t point_bytes = kWinogradPoints * static_cast<int64_t>(sizeof(float));
     const int64_t max_block = std::max<int64_t>(nr, kTransformedBlockBytes / point_bytes / std::max<int64_t>(a.channels, 1) / nr * nr);
     p.blocks = ceil_div(p.tiles, max_block);
     p.block_tiles = round_up(ceil_div(p.tiles, p.blocks), nr);
     p.blocks = ceil_div(p.tiles, p.block_tiles);
+    // Blocks of equal size where they share the threads evenly and cost no more padding:
+    // 49 tiles as 25 + 24 (both padded to 32) rather than 32 + 17 on 2 threads.
+    const int64_t even_tiles = ceil_div(p.tiles, p.blocks);
+    if (threads > 1 && p.blocks % threads == 0 && round_up(even_tiles, nr) * p.blocks <= round_up(p.tiles, nr)) {
+        p.block_tiles = even_tiles;
+    }
     const int64_t max_chunk = std::max<int64_t>(mr, kChunkBytes / point_bytes / p.block_tiles / mr * mr);
     p.chunks = ceil_div(a.out_channels, max_chunk);
     p.chunk_rows = round_up(ceil_div(a.out_channels, p.chunks), mr);
