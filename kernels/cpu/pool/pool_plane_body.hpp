@@ -37,6 +37,7 @@ struct PoolPlane {
         const int64_t vector_hi =
             width - 1 + pad - reach < 0 ? 0 : std::min(g.out[2], (width - 1 + pad - reach) / stride + 1);
         const IReg steps = V::lane_steps(static_cast<int32_t>(stride));
+        const int64_t in_size = g.in_size();
         // Starts (in the plane) of the window's rows inside x, in tap order.
         // On the stack for windows of up to 64 rows: a plane can be as small as one output.
         int64_t stack_rows[64];
@@ -73,19 +74,25 @@ struct PoolPlane {
                     if (max) return max_one(x, row_list, row_count, g, column, y_row, i_row, index_base);
                     average_one(x, row_list, row_count, g, counts, column, y_row);
                 };
-                auto registers = [&](int64_t column) {
-                    if (max) return max_register(x, row_list, row_count, g, steps, column, y_row, i_row, index_base);
-                    average_register(x, row_list, row_count, g, counts, column, y_row);
+                auto registers = [&](int64_t column, int64_t lanes) {
+                    if (max) return max_register(x, row_list, row_count, g, steps, column, lanes, y_row, i_row, index_base);
+                    average_register(x, row_list, row_count, g, counts, column, lanes, y_row);
                 };
                 for (; ow < lo; ++ow) one(ow);
                 if (row_count > 0 && vector_hi - ow >= V::width) {
-                    for (; ow + V::width <= vector_hi; ow += V::width) registers(ow);
+                    for (; ow + V::width <= vector_hi; ow += V::width) registers(ow, V::width);
                     // The last partial register again ends at vector_hi, overlapping the one
                     // before: recomputed outputs get the same values.
                     if (ow < vector_hi) {
-                        registers(vector_hi - V::width);
+                        registers(vector_hi - V::width, V::width);
                         ow = vector_hi;
                     }
+                } else if (row_count > 0 && ow < vector_hi &&
+                           row_list[row_count - 1] + ow * stride - pad + (V::width - 1) * stride + reach < in_size) {
+                    // Rows shorter than a register (28 or 14 wide at stride 2): one register whose
+                    // loads run on into the next rows of the plane, its first lanes stored.
+                    registers(ow, vector_hi - ow);
+                    ow = vector_hi;
                 }
                 for (; ow < g.out[2]; ++ow) one(ow);
             }
@@ -114,8 +121,14 @@ struct PoolPlane {
     }
 
     // Columns here have all kernel[2] taps inside x, so the divisor is one per row of outputs.
+    // Stores the first `lanes` lanes of v (all of them when lanes is the width).
+    static void store_lanes(float* y, Reg v, int64_t lanes) {
+        if (lanes == V::width) return V::store(y, v, AllLanes{});
+        V::store(y, v, V::first(lanes));
+    }
+
     static void average_register(const float* x, const int64_t* rows, int64_t row_count, const WindowGeometry& g,
-                                 Counts counts, int64_t ow, float* y_row) {
+                                 Counts counts, int64_t ow, int64_t lanes, float* y_row) {
         const int64_t stride = g.stride[2];
         const int64_t first_column = ow * stride - g.pad_begin[2];
         Reg sum = V::zero();
@@ -125,7 +138,7 @@ struct PoolPlane {
             }
         }
         const int64_t divisor = (counts.include_pad ? counts.padded_rows : row_count) * g.kernel[2];
-        V::store(y_row + ow, V::mul(sum, V::set1(1.0f / static_cast<float>(divisor))), AllLanes{});
+        store_lanes(y_row + ow, V::mul(sum, V::set1(1.0f / static_cast<float>(divisor))), lanes);
     }
 
     static void max_one(const float* x, const int64_t* rows, int64_t row_count, const WindowGeometry& g, int64_t ow,
@@ -150,7 +163,8 @@ struct PoolPlane {
     }
 
     static void max_register(const float* x, const int64_t* rows, int64_t row_count, const WindowGeometry& g,
-                                    IReg steps, int64_t ow, float* y_row, int64_t* i_row, int64_t index_base) {
+                                    IReg steps, int64_t ow, int64_t lanes, float* y_row, int64_t* i_row,
+                                    int64_t index_base) {
         const int64_t stride = g.stride[2];
         const int64_t first_column = ow * stride - g.pad_begin[2];
         Reg best = V::load_strided(x + rows[0] + first_column, stride);
@@ -164,8 +178,12 @@ struct PoolPlane {
                 best_position = V::select(take, V::plus(steps, static_cast<int32_t>(position)), best_position);
             }
         }
-        V::store(y_row + ow, best, AllLanes{});
-        if (i_row != nullptr) V::store_indices(i_row + ow, best_position, index_base);
+        store_lanes(y_row + ow, best, lanes);
+        if (i_row == nullptr) return;
+        if (lanes == V::width) return V::store_indices(i_row + ow, best_position, index_base);
+        int64_t all[V::width];
+        V::store_indices(all, best_position, index_base);
+        std::copy(all, all + lanes, i_row + ow);
     }
 };
 

@@ -184,6 +184,14 @@ TEST_F(PoolTest, VectorPathsMatchReferenceAtEveryIsa) {
         {{2, 1, 67}, {5}, {2}, {1}, {2}, {2}, 0, 0},
         {{1, 2, 3, 4, 53}, {2, 2, 3}, {1, 2, 1}, {1, 1, 1}, {1, 0, 1}, {0, 1, 1}, 0, 0},
         {{1, 1, 7, 40}, {7, 7}, {1, 1}, {1, 1}, {3, 3}, {3, 3}, 0, 0},
+        // Rows of fewer outputs than a register: one register reading on into the next rows,
+        // the plane's last rows one output at a time.
+        {{2, 3, 28, 28}, {2, 2}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 0, 0},
+        {{2, 3, 14, 14}, {2, 2}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 0, 0},
+        {{1, 2, 7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 0, 0},
+        {{1, 2, 9, 19}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {0, 1}, 0, 0},
+        {{2, 3, 20}, {2}, {2}, {1}, {0}, {0}, 0, 0},
+        {{1, 2, 6, 11}, {2, 2}, {3, 3}, {1, 2}, {0, 1}, {0, 1}, 0, 0},
     };
     const float nan = std::numeric_limits<float>::quiet_NaN();
     for (mln_isa isa : available_isas()) {
