@@ -20,6 +20,7 @@
 
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_backward_data.hpp"
 #include "kernels/cpu/conv/conv_backward_filter.hpp"
 #include "kernels/cpu/conv/conv_depthwise.hpp"
@@ -46,11 +47,12 @@ constexpr int64_t kFilterPartialsBytes = 16 << 20;
 // C) is read and written once per chunk instead of once per image.
 constexpr int64_t kFilterGradientMinDepth = 512;
 
-template <class T>
-std::vector<T>& thread_columns() {
-    thread_local std::vector<T> columns;
-    return columns;
-}
+// Per-thread scratch (thread_scratch.hpp): the pointwise filter gradient's gathered columns and dy
+// rows.
+struct GatheredColumns;
+struct GatheredRows;
+// Backward data's flipped filters.
+struct FlippedFilters;
 
 // Whether `tasks` independent tasks keep every thread of the pool busy with fair balance. From
 // two tasks per thread an uneven split (7 blocks on 2 threads: 4 and 3) beats running them one
@@ -214,7 +216,7 @@ bool conv_backward_data_as_forward(const ConvArgs& a) {
     const int64_t kernel_size = g.kernel_size();
     // Its own buffer: the forward drivers may use the column buffers. The workers reach it
     // through the pointer (a thread_local named in the lambda would be each worker's own).
-    thread_local std::vector<T> w_flipped_buffer;
+    std::vector<T>& w_flipped_buffer = thread_buffer<T, FlippedFilters>();
     w_flipped_buffer.resize(static_cast<size_t>(a.out_channels * s.depth));
     T* w_flipped = w_flipped_buffer.data();
     const T* w = static_cast<const T*>(a.w.data);
@@ -343,7 +345,7 @@ void conv_backward_filter_typed(const ConvArgs& a) {
             const T* columns = x_group;
             const T* dy_rows = dy_group;
             if (images > 1) {
-                std::vector<T>& buffer = thread_columns<T>();
+                std::vector<T>& buffer = thread_buffer<T, GatheredColumns>();
                 buffer.resize(static_cast<size_t>(s.depth * depth));
                 for (int64_t i = 0; i < images; ++i) {
                     const T* x_image = x_group + i * a.channels * s.in_size;
@@ -355,7 +357,7 @@ void conv_backward_filter_typed(const ConvArgs& a) {
                 columns = buffer.data();
             }
             if (images > 1) {
-                thread_local std::vector<T> dy_buffer;
+                std::vector<T>& dy_buffer = thread_buffer<T, GatheredRows>();
                 dy_buffer.resize(static_cast<size_t>(s.group_out_channels * depth));
                 for (int64_t i = 0; i < images; ++i) {
                     const T* dy_image = dy_group + i * a.out_channels * s.out_size;

@@ -25,12 +25,12 @@
 #pragma once
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <vector>
 
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_backward_tile.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
@@ -68,12 +68,6 @@ template <class T>
 struct Workspace {
     std::vector<T> columns, a_panel, b_panel;
 };
-
-template <class T>
-Workspace<T>& thread_workspace() {
-    thread_local Workspace<T> workspace;
-    return workspace;
-}
 
 template <class T>
 void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
@@ -174,20 +168,16 @@ void conv_backward_data(const ConvArgs& a) {
     const int64_t tasks = a.batch * a.groups * p.chunks;
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
-    std::atomic<int64_t> next_task{0};
-    cpu::parallel_for(std::min(threads, tasks), 1, [&](int64_t begin, int64_t end) {
-        Workspace<T>& ws = thread_workspace<T>();
-        ws.columns.resize(static_cast<size_t>(p.chunk_channels * p.kernel_size * p.out_size));
-        ws.a_panel.resize(static_cast<size_t>(mr * p.out_channel_block));
-        ws.b_panel.resize(static_cast<size_t>(nr * p.out_channel_block));
-        for (int64_t member = begin; member < end; ++member) {
-            for (;;) {
-                const int64_t task = next_task.fetch_add(1, std::memory_order_relaxed);
-                if (task >= tasks) break;
-                run_task(p, task, ws);
-            }
-        }
-    });
+    cpu::for_each_claimed(
+        tasks, threads,
+        [&]() -> Workspace<T>& {
+            Workspace<T>& ws = thread_scratch<Workspace<T>>();
+            ws.columns.resize(static_cast<size_t>(p.chunk_channels * p.kernel_size * p.out_size));
+            ws.a_panel.resize(static_cast<size_t>(mr * p.out_channel_block));
+            ws.b_panel.resize(static_cast<size_t>(nr * p.out_channel_block));
+            return ws;
+        },
+        [&](int64_t task, Workspace<T>& ws) { run_task(p, task, ws); });
 }
 
 }  // namespace backward_data

@@ -23,12 +23,12 @@
 #pragma once
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <vector>
 
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_backward_tile.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm.hpp"
 #include "kernels/cpu/conv/conv_lowering.hpp"
@@ -72,12 +72,8 @@ template <class T>
 struct Workspace {
     std::vector<T> lowered, packed, a_panel, dy_rows;
 };
-
-template <class T>
-Workspace<T>& thread_workspace() {
-    thread_local Workspace<T> workspace;
-    return workspace;
-}
+// The polyphase planes of stride-2 inputs (thread_scratch.hpp).
+struct FilterPhasePlanes;
 
 // Prefetches the next images' inputs of a task (its channels of x, its rows of dy) while the
 // current ones are multiplied, a few cache lines per micro-kernel call: at batch > 1 they come from
@@ -278,7 +274,7 @@ void conv_backward_filter(const ConvArgs& a) {
     if (phases.split != nullptr && phase_planes_apply(a.geometry) &&
         round_up(p.position_block, kRowAlignment) <= kMaxPhaseColumns) {
         p.source_channel_size = phase_planes_channel_size(a.geometry);
-        thread_local std::vector<T> planes_buffer;
+        std::vector<T>& planes_buffer = thread_buffer<T, FilterPhasePlanes>();
         planes_buffer.resize(static_cast<size_t>(a.batch * a.channels * p.source_channel_size));
         T* planes = planes_buffer.data();
         const T* x = p.source;
@@ -293,22 +289,18 @@ void conv_backward_filter(const ConvArgs& a) {
     const int64_t tasks = a.groups * p.row_groups * p.out_chunks;
     const int64_t padded_rows = round_up(p.task_rows, nr);
     const int64_t padded_block = round_up(p.position_block, kRowAlignment);
-    std::atomic<int64_t> next_task{0};
-    cpu::parallel_for(std::min(threads, tasks), 1, [&](int64_t begin, int64_t end) {
-        Workspace<T>& ws = thread_workspace<T>();
-        const int64_t block_size = p.block_images * p.position_block;
-        ws.lowered.resize(static_cast<size_t>(p.task_rows * padded_block));
-        ws.packed.resize(static_cast<size_t>(padded_rows * block_size));
-        ws.a_panel.resize(static_cast<size_t>(mr * block_size));
-        if (p.block_images > 1) ws.dy_rows.resize(static_cast<size_t>(p.chunk_panels * mr * block_size));
-        for (int64_t member = begin; member < end; ++member) {
-            for (;;) {
-                const int64_t task = next_task.fetch_add(1, std::memory_order_relaxed);
-                if (task >= tasks) break;
-                run_task(p, task, ws);
-            }
-        }
-    });
+    cpu::for_each_claimed(
+        tasks, threads,
+        [&]() -> Workspace<T>& {
+            Workspace<T>& ws = thread_scratch<Workspace<T>>();
+            const int64_t block_size = p.block_images * p.position_block;
+            ws.lowered.resize(static_cast<size_t>(p.task_rows * padded_block));
+            ws.packed.resize(static_cast<size_t>(padded_rows * block_size));
+            ws.a_panel.resize(static_cast<size_t>(mr * block_size));
+            if (p.block_images > 1) ws.dy_rows.resize(static_cast<size_t>(p.chunk_panels * mr * block_size));
+            return ws;
+        },
+        [&](int64_t task, Workspace<T>& ws) { run_task(p, task, ws); });
 }
 
 }  // namespace backward_filter

@@ -39,12 +39,12 @@
 #pragma once
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <vector>
 
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_lowering.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
@@ -265,23 +265,10 @@ void add_partial_sums(const Plan<T>& p, int64_t begin, int64_t end) {
     }
 }
 
-template <class T>
-std::vector<T>& column_buffer() {
-    thread_local std::vector<T> buffer;
-    return buffer;
-}
-
-template <class T>
-std::vector<T>& phase_plane_buffer() {
-    thread_local std::vector<T> buffer;
-    return buffer;
-}
-
-template <class T>
-std::vector<T>& partial_sum_buffer() {
-    thread_local std::vector<T> buffer;
-    return buffer;
-}
+// Per-thread scratch (thread_scratch.hpp).
+struct ColumnBlocks;
+struct PhasePlanes;
+struct DepthSlicePartials;
 
 // y = activation(conv(x, w) + bias + residual) for any groups, through the packed micro-kernels.
 template <class T>
@@ -358,7 +345,7 @@ void conv_forward(const ConvArgs& a) {
     if (phases.split != nullptr && phase_planes_apply(a.geometry) && nr % 16 == 0 &&
         padded_block <= kMaxPhaseColumns) {
         p.source_channel_size = phase_planes_channel_size(a.geometry);
-        std::vector<T>& planes = phase_plane_buffer<T>();
+        std::vector<T>& planes = thread_buffer<T, PhasePlanes>();
         planes.resize(static_cast<size_t>(a.batch * a.channels * p.source_channel_size));
         cpu::parallel_for(a.batch * a.channels, 1, [&](int64_t begin, int64_t end) {
             phases.split(p.x + begin * a.geometry.in_size(), a.geometry, end - begin,
@@ -368,22 +355,18 @@ void conv_forward(const ConvArgs& a) {
         p.lower = phases.lower;
     }
     if (p.depth_slices > 1) {
-        std::vector<T>& partial_sums = partial_sum_buffer<T>();
+        std::vector<T>& partial_sums = thread_buffer<T, DepthSlicePartials>();
         partial_sums.resize(static_cast<size_t>((p.depth_slices - 1) * a.batch * a.out_channels * p.out_size));
         p.partial_sums = partial_sums.data();
     }
-    std::atomic<int64_t> next_task{0};
-    cpu::parallel_for(std::min(threads, tasks), 1, [&](int64_t begin, int64_t end) {
-        std::vector<T>& buffer = column_buffer<T>();
-        buffer.resize(static_cast<size_t>(workspace_size));
-        for (int64_t member = begin; member < end; ++member) {
-            for (;;) {
-                const int64_t task = next_task.fetch_add(1, std::memory_order_relaxed);
-                if (task >= tasks) break;
-                run_task(p, task, cache_line_aligned(buffer.data()));
-            }
-        }
-    });
+    cpu::for_each_claimed(
+        tasks, threads,
+        [&] {
+            std::vector<T>& buffer = thread_buffer<T, ColumnBlocks>();
+            buffer.resize(static_cast<size_t>(workspace_size));
+            return cache_line_aligned(buffer.data());
+        },
+        [&](int64_t task, T* workspace) { run_task(p, task, workspace); });
     if (p.depth_slices > 1) {
         cpu::parallel_for(a.batch * a.out_channels, 8, [&](int64_t begin, int64_t end) {
             add_partial_sums(p, begin, end);

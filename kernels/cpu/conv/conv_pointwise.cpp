@@ -13,10 +13,10 @@
 #include "kernels/cpu/conv/conv_pointwise.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <vector>
 
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
 
 namespace mln::kernels {
@@ -62,17 +62,16 @@ struct PointwiseGemm {
     bool relu = false;                       // fused into the kernel's store
 };
 
-template <class T>
-std::vector<T>& panel_buffer() {
-    thread_local std::vector<T> buffer;
-    return buffer;
-}
+// Per-thread scratch (thread_scratch.hpp).
+struct EdgePanel;
+struct FilterPartials;
+struct CompactImages;
 
 // A's rows [row, row + rows) as a zero-padded MR-row packed panel (A(i, k) at k * mr + i), for
 // a last panel of fewer than MR rows: the kernel reads all MR rows of A.
 template <class T>
 const T* pack_edge_panel(const T* a, int64_t row_stride, int64_t col_stride, int64_t rows, int64_t depth, int mr) {
-    std::vector<T>& buffer = panel_buffer<T>();
+    std::vector<T>& buffer = thread_buffer<T, EdgePanel>();
     buffer.assign(static_cast<size_t>(depth * mr), T(0));
     for (int64_t i = 0; i < rows; ++i) {
         for (int64_t k = 0; k < depth; ++k) buffer[static_cast<size_t>(k * mr + i)] = a[i * row_stride + k * col_stride];
@@ -159,16 +158,7 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             }
         }
     };
-    if (threads <= 1 || tasks == 1) {
-        for (int64_t task = 0; task < tasks; ++task) run_task(task);
-        return;
-    }
-    std::atomic<int64_t> next_task{0};
-    cpu::parallel_for(std::min(threads, tasks), 1, [&](int64_t begin, int64_t end) {
-        for (int64_t member = begin; member < end; ++member) {
-            for (int64_t task; (task = next_task.fetch_add(1, std::memory_order_relaxed)) < tasks;) run_task(task);
-        }
-    });
+    cpu::for_each_claimed(tasks, threads, run_task);
 }
 
 // Positions of the output grid (all axes stride s, no padding) in the input grid.
@@ -227,18 +217,6 @@ void move_strided(const WindowGeometry& g, int64_t channels, const T* from, T* t
     move_strided_rows<T, kScatter, 0>(g, channels, from, to);
 }
 
-template <class T>
-std::vector<T>& partial_buffer() {
-    thread_local std::vector<T> buffer;
-    return buffer;
-}
-
-template <class T>
-std::vector<T>& compact_buffer() {
-    thread_local std::vector<T> buffer;
-    return buffer;
-}
-
 }  // namespace
 
 bool is_pointwise_geometry(const WindowGeometry& g) {
@@ -264,7 +242,7 @@ void conv_pointwise_forward(const ConvArgs& a) {
     p.a_group_stride = p.rows * p.depth;
     p.b = static_cast<const T*>(a.x.data);
     if (strided(g)) {
-        std::vector<T>& compact = compact_buffer<T>();
+        std::vector<T>& compact = thread_buffer<T, CompactImages>();
         compact.resize(static_cast<size_t>(a.batch * a.channels * p.positions));
         move_strided<T, false>(g, a.batch * a.channels, p.b, compact.data());
         p.b = compact.data();
@@ -296,7 +274,7 @@ void conv_pointwise_backward_data(const ConvArgs& a) {
     p.c = dx;
     const bool scatter = strided(g);
     if (scatter) {
-        std::vector<T>& compact = compact_buffer<T>();
+        std::vector<T>& compact = thread_buffer<T, CompactImages>();
         compact.resize(static_cast<size_t>(a.batch * a.channels * p.positions));
         p.c = compact.data();
     }
@@ -338,7 +316,7 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
 
     const T* x = static_cast<const T*>(a.x.data);
     if (strided(g)) {
-        std::vector<T>& compact = compact_buffer<T>();
+        std::vector<T>& compact = thread_buffer<T, CompactImages>();
         compact.resize(static_cast<size_t>(a.batch * a.channels * positions));
         move_strided<T, false>(g, a.batch * a.channels, x, compact.data());
         x = compact.data();
@@ -351,7 +329,7 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
     const int64_t b_channels = x_as_a ? a.out_channels : a.channels;
     T* dw = static_cast<T*>(a.w.data);
     cpu::parallel_for(tiles, 1, [&](int64_t begin, int64_t end) {
-        std::vector<T>& partials = partial_buffer<T>();
+        std::vector<T>& partials = thread_buffer<T, FilterPartials>();
         if (chunks > 1) partials.resize(static_cast<size_t>((end - begin) * tile_size));
         for (int64_t chunk = 0; chunk < chunks; ++chunk) {
             const int64_t n = chunk / blocks * images_per_chunk;

@@ -12,10 +12,10 @@
 #include "kernels/cpu/conv/conv_winograd.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <vector>
 
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_winograd_body.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
 #include "kernels/cpu/gemm/gemm_microkernel.hpp"
@@ -68,15 +68,10 @@ void for_each_run(const Plan& p, int64_t begin, int64_t end, F&& f) {
     }
 }
 
-std::vector<float>& transformed_input_buffer() {
-    thread_local std::vector<float> buffer;
-    return buffer;
-}
-
-std::vector<float>& transformed_output_buffer() {
-    thread_local std::vector<float> buffer;
-    return buffer;
-}
+// Per-thread scratch (thread_scratch.hpp): V, M and U.
+struct TransformedInput;
+struct TransformedOutput;
+struct TransformedWeights;
 
 void run_task(const Plan& p, int64_t task) {
     const ConvArgs& a = *p.args;
@@ -90,7 +85,7 @@ void run_task(const Plan& p, int64_t task) {
     const int mr = p.micro.mr;
     const int64_t ld = round_up(count, nr);
     const int64_t v_xi_stride = a.channels * ld + kPlaneSkew;
-    std::vector<float>& v_buffer = transformed_input_buffer();
+    std::vector<float>& v_buffer = thread_buffer<float, TransformedInput>();
     v_buffer.resize(static_cast<size_t>(kWinogradPoints * v_xi_stride));
     float* v = v_buffer.data();
     const float* x = static_cast<const float*>(a.x.data);
@@ -107,7 +102,7 @@ void run_task(const Plan& p, int64_t task) {
         }
     }
     const int64_t m_xi_stride = p.chunk_rows * ld + kPlaneSkew;
-    std::vector<float>& m_buffer = transformed_output_buffer();
+    std::vector<float>& m_buffer = thread_buffer<float, TransformedOutput>();
     m_buffer.resize(static_cast<size_t>(kWinogradPoints * m_xi_stride));
     float* m = m_buffer.data();
     const float* bias = a.has_bias ? static_cast<const float*>(a.bias.data) : nullptr;
@@ -150,11 +145,6 @@ void run_task(const Plan& p, int64_t task) {
             });
         }
     }
-}
-
-std::vector<float>& transformed_weights_buffer() {
-    thread_local std::vector<float> buffer;
-    return buffer;
 }
 
 }  // namespace
@@ -237,7 +227,7 @@ void conv_winograd_forward(const ConvArgs& a) {
 
     // U for every filter, once per call, by all threads. The workers reach it through the
     // pointer (a thread_local named in the lambda would be each worker's own).
-    std::vector<float>& u_buffer = transformed_weights_buffer();
+    std::vector<float>& u_buffer = thread_buffer<float, TransformedWeights>();
     u_buffer.resize(static_cast<size_t>(kWinogradPoints * p.u_xi_stride));
     float* u = u_buffer.data();
     const float* w = static_cast<const float*>(a.w.data);
@@ -247,16 +237,7 @@ void conv_winograd_forward(const ConvArgs& a) {
     p.u = u;
 
     const int64_t tasks = p.blocks * p.chunk_groups;
-    std::atomic<int64_t> next_task{0};
-    cpu::parallel_for(std::min(threads, tasks), 1, [&](int64_t begin, int64_t end) {
-        for (int64_t member = begin; member < end; ++member) {
-            for (;;) {
-                const int64_t task = next_task.fetch_add(1, std::memory_order_relaxed);
-                if (task >= tasks) break;
-                run_task(p, task);
-            }
-        }
-    });
+    cpu::for_each_claimed(tasks, threads, [&](int64_t task) { run_task(p, task); });
 }
 
 }  // namespace mln::kernels

@@ -26,6 +26,7 @@
 #include "core/dtype.hpp"
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/cpu_kernels.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
 #include "kernels/cpu/gemm/gemm_microkernel.hpp"
@@ -90,11 +91,8 @@ private:
     int64_t capacity_ = 0;
 };
 
-template <class T>
-Workspace<T>& thread_workspace() {
-    thread_local Workspace<T> workspace;
-    return workspace;
-}
+// The bias as a zero-padded vector (thread_scratch.hpp, beside the packing workspace).
+struct BiasVector;
 
 template <class T>
 struct Problem {
@@ -296,7 +294,7 @@ void gemm_packed(const Problem<T>& p, int32_t members) {
     // Workspace (allocated here, so members never allocate): two B buffers, then A per member.
     const int64_t b_size = round_up(s.column_block, nr) * p.k;
     const int64_t a_size = s.row_block * s.depth_block;
-    T* workspace = thread_workspace<T>().get(2 * b_size + members * a_size);
+    T* workspace = thread_scratch<Workspace<T>>().get(2 * b_size + members * a_size);
     s.b_buffers[0] = workspace;
     s.b_buffers[1] = workspace + b_size;
     s.a_buffers = workspace + 2 * b_size;
@@ -406,7 +404,7 @@ template <class T>
 void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t members) {
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
-    T* const workspace = thread_workspace<T>().get(plan.b_packed_size + plan.a_packed_size);
+    T* const workspace = thread_scratch<Workspace<T>>().get(plan.b_packed_size + plan.a_packed_size);
     T* const b_packed = workspace;
     T* const a_packed = workspace + plan.b_packed_size;
     UnblockedSchedule s;
@@ -471,7 +469,7 @@ void gemm_typed(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     p.beta = static_cast<T>(args.beta);
     p.micro = micro;
     // The bias as a contiguous, zero-padded vector: the micro-kernel loads NR at a time.
-    thread_local Workspace<T> bias_buffer;
+    Workspace<T>& bias_buffer = thread_scratch<Workspace<T>, BiasVector>();
     if (args.has_bias) {
         T* bias = bias_buffer.get(round_up(args.n, micro.nr));
         const T* source = static_cast<const T*>(args.bias.data);

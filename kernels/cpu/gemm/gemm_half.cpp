@@ -10,6 +10,7 @@
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/common/half_convert.hpp"
+#include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/cpu_kernels.hpp"
 #include "kernels/cpu/half_kernels.hpp"
 
@@ -115,14 +116,10 @@ struct Scratch {
     std::vector<float> a, b, c, bias, residual;
 };
 
-Scratch& thread_scratch() {
-    thread_local Scratch scratch;
-    return scratch;
-}
 
 void gemm_half_matrix(const GemmArgs& args, const HalfConverter& converter) {
     if (args.m == 0 || args.n == 0) return;
-    Scratch& scratch = thread_scratch();
+    Scratch& scratch = thread_scratch<Scratch>();
     GemmArgs wide = args;
     wide.a = widen_matrix(args.a, converter, scratch.a);
     const int64_t fitting = kColumnBlockBytes / static_cast<int64_t>(sizeof(float)) / std::max<int64_t>(1, args.k);

@@ -9,6 +9,7 @@
 // thread takes part in its own region, so a pool of N threads has N-1 workers.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -76,6 +77,27 @@ ThreadPool& thread_pool();
 
 inline void parallel_for(int64_t count, int64_t grain, RangeBody body) {
     thread_pool().parallel_for(count, grain, body);
+}
+
+// Runs task(index, state) for every index in [0, count) on at most `members` threads of the
+// pool, which claim indices one at a time from a shared counter: a thread that starts late or
+// shares its core takes fewer tasks instead of holding up the region. start() runs on each
+// thread before its first claim (its workspace, say) and its result is every task's `state`.
+template <class Start, class Task>
+void for_each_claimed(int64_t count, int64_t members, Start&& start, Task&& task) {
+    std::atomic<int64_t> next{0};
+    parallel_for(std::min(members, count), 1, [&](int64_t begin, int64_t end) {
+        auto&& state = start();
+        for (int64_t member = begin; member < end; ++member) {
+            for (int64_t index; (index = next.fetch_add(1, std::memory_order_relaxed)) < count;) task(index, state);
+        }
+    });
+}
+
+// for_each_claimed for tasks without per-thread state: task(index).
+template <class Task>
+void for_each_claimed(int64_t count, int64_t members, Task&& task) {
+    for_each_claimed(count, members, [] { return 0; }, [&](int64_t index, int) { task(index); });
 }
 
 }  // namespace mln::cpu
