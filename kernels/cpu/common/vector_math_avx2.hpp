@@ -97,10 +97,12 @@ struct Avx2F64 {
     static void store(T* p, V v) { _mm256_storeu_pd(p, v); }
     static void stream(T* p, V v) { _mm256_stream_pd(p, v); }
     static V set1(T v) { return _mm256_set1_pd(v); }
+    static V zero() { return _mm256_setzero_pd(); }
     static V add(V a, V b) { return _mm256_add_pd(a, b); }
     static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
     static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
     static V div(V a, V b) { return _mm256_div_pd(a, b); }
+    static V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
     static V max(V a, V b) { return _mm256_max_pd(a, b); }
     static V min(V a, V b) { return _mm256_min_pd(a, b); }
     static Mask unordered(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_UNORD_Q); }

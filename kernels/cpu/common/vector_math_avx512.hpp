@@ -88,10 +88,12 @@ struct Avx512F64 {
     static void store(T* p, V v) { _mm512_storeu_pd(p, v); }
     static void stream(T* p, V v) { _mm512_stream_pd(p, v); }
     static V set1(T v) { return _mm512_set1_pd(v); }
+    static V zero() { return _mm512_setzero_pd(); }
     static V add(V a, V b) { return _mm512_add_pd(a, b); }
     static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
     static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
     static V div(V a, V b) { return _mm512_div_pd(a, b); }
+    static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
     static V max(V a, V b) { return _mm512_max_pd(a, b); }
     static V min(V a, V b) { return _mm512_min_pd(a, b); }
     static Mask unordered(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_UNORD_Q); }

@@ -3,28 +3,27 @@
 // 15 of the 16 registers.
 #include <immintrin.h>
 
+#include "kernels/cpu/common/vector_math_avx2.hpp"
 #include "kernels/cpu/conv/conv_pointwise_body.hpp"
 
 namespace mln::kernels {
 namespace {
 
-struct Avx2FloatLanes {
+// The vector traits' arithmetic plus the masks (integer ones, for maskload/maskstore),
+// broadcast, ReLU and sum the bodies need.
+struct Avx2FloatLanes : Avx2F32 {
     using Scalar = float;
-    using Reg = __m256;
+    using Reg = V;
     using Mask = __m256i;
-    static constexpr int64_t width = 8;
+    static constexpr int64_t width = kLanes;
+    using Avx2F32::load;
+    using Avx2F32::store;
     static Mask first(int64_t n) {
         return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     }
-    static Reg load(const float* p) { return _mm256_loadu_ps(p); }
     static Reg load(const float* p, Mask m) { return _mm256_maskload_ps(p, m); }
-    static void store(float* p, Reg v) { _mm256_storeu_ps(p, v); }
     static void store(float* p, Reg v, Mask m) { _mm256_maskstore_ps(p, m, v); }
     static Reg broadcast(const float* p) { return _mm256_broadcast_ss(p); }
-    static Reg set1(float v) { return _mm256_set1_ps(v); }
-    static Reg zero() { return _mm256_setzero_ps(); }
-    static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
-    static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
     // max returns its second operand when either is NaN: NaN in x comes through.
     static Reg relu(Reg x) { return _mm256_max_ps(_mm256_setzero_ps(), x); }
     static void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T1); }
@@ -35,21 +34,17 @@ struct Avx2FloatLanes {
     }
 };
 
-struct Avx2DoubleLanes {
+struct Avx2DoubleLanes : Avx2F64 {
     using Scalar = double;
-    using Reg = __m256d;
+    using Reg = V;
     using Mask = __m256i;
-    static constexpr int64_t width = 4;
+    static constexpr int64_t width = kLanes;
+    using Avx2F64::load;
+    using Avx2F64::store;
     static Mask first(int64_t n) { return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3)); }
-    static Reg load(const double* p) { return _mm256_loadu_pd(p); }
     static Reg load(const double* p, Mask m) { return _mm256_maskload_pd(p, m); }
-    static void store(double* p, Reg v) { _mm256_storeu_pd(p, v); }
     static void store(double* p, Reg v, Mask m) { _mm256_maskstore_pd(p, m, v); }
     static Reg broadcast(const double* p) { return _mm256_broadcast_sd(p); }
-    static Reg set1(double v) { return _mm256_set1_pd(v); }
-    static Reg zero() { return _mm256_setzero_pd(); }
-    static Reg add(Reg a, Reg b) { return _mm256_add_pd(a, b); }
-    static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_pd(a, b, c); }
     static Reg relu(Reg x) { return _mm256_max_pd(_mm256_setzero_pd(), x); }
     static void prefetch(const double* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T1); }
     static double sum(Reg v) {

@@ -3,26 +3,23 @@
 // divide the channel counts the networks use.
 #include <immintrin.h>
 
+#include "kernels/cpu/common/vector_math_avx512.hpp"
 #include "kernels/cpu/conv/conv_pointwise_body.hpp"
 
 namespace mln::kernels {
 namespace {
 
-struct Avx512FloatLanes {
+// The vector traits' arithmetic plus the masks, broadcast, ReLU and sum the bodies need.
+struct Avx512FloatLanes : Avx512F32 {
     using Scalar = float;
-    using Reg = __m512;
-    using Mask = __mmask16;
-    static constexpr int64_t width = 16;
+    using Reg = V;
+    static constexpr int64_t width = kLanes;
+    using Avx512F32::load;
+    using Avx512F32::store;
     static Mask first(int64_t n) { return static_cast<Mask>((1u << n) - 1u); }
-    static Reg load(const float* p) { return _mm512_loadu_ps(p); }
     static Reg load(const float* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }
-    static void store(float* p, Reg v) { _mm512_storeu_ps(p, v); }
     static void store(float* p, Reg v, Mask m) { _mm512_mask_storeu_ps(p, m, v); }
     static Reg broadcast(const float* p) { return _mm512_set1_ps(*p); }
-    static Reg set1(float v) { return _mm512_set1_ps(v); }
-    static Reg zero() { return _mm512_setzero_ps(); }
-    static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
-    static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
     // The zero-masked form with every lane selected: GCC 12's plain _mm512_max_ps warns about
     // its own uninitialised pass-through operand. x second: NaN in x comes through.
     static Reg relu(Reg x) { return _mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_setzero_ps(), x); }
@@ -36,21 +33,16 @@ struct Avx512FloatLanes {
     }
 };
 
-struct Avx512DoubleLanes {
+struct Avx512DoubleLanes : Avx512F64 {
     using Scalar = double;
-    using Reg = __m512d;
-    using Mask = __mmask8;
-    static constexpr int64_t width = 8;
+    using Reg = V;
+    static constexpr int64_t width = kLanes;
+    using Avx512F64::load;
+    using Avx512F64::store;
     static Mask first(int64_t n) { return static_cast<Mask>((1u << n) - 1u); }
-    static Reg load(const double* p) { return _mm512_loadu_pd(p); }
     static Reg load(const double* p, Mask m) { return _mm512_maskz_loadu_pd(m, p); }
-    static void store(double* p, Reg v) { _mm512_storeu_pd(p, v); }
     static void store(double* p, Reg v, Mask m) { _mm512_mask_storeu_pd(p, m, v); }
     static Reg broadcast(const double* p) { return _mm512_set1_pd(*p); }
-    static Reg set1(double v) { return _mm512_set1_pd(v); }
-    static Reg zero() { return _mm512_setzero_pd(); }
-    static Reg add(Reg a, Reg b) { return _mm512_add_pd(a, b); }
-    static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_pd(a, b, c); }
     static Reg relu(Reg x) { return _mm512_maskz_max_pd(__mmask8(0xFF), _mm512_setzero_pd(), x); }
     static void prefetch(const double* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T1); }
     static double sum(Reg v) {
