@@ -2,7 +2,9 @@
 // pool_plane_body.hpp). The output columns whose windows lie inside x along the row run a
 // register of outputs at a time: each tap is one (strided) load and a compare and two blends
 // (max) or an add (average), instead of a loop over taps per output. The few columns at the
-// row ends run one at a time. Max gives the plain loop's result: NaN wins (the first NaN in
+// row ends run one at a time. Rows of fewer such columns than a register (28 or 14 wide at
+// stride 2) run one register whose loads go on into the plane's next rows, its first lanes
+// stored; the plane's last rows, whose loads would leave the plane, go one at a time. Max gives the plain loop's result: NaN wins (the first NaN in
 // row-major tap order), ties keep the first tap, a window without an element of x gives -inf
 // and index -1. Average sums in f32 (the plain loop in double) and divides by the count of
 // taps inside x, or inside the padded extent with count_include_pad.
