@@ -155,6 +155,46 @@ void check_against_reference(mln_device* device, const ConvCase& c) {
     EXPECT_TRUE(near_all(dbias, dbias_want, tolerance<T>(per_filter))) << "backward bias";
 }
 
+// check(element, c) for every case: in f32 at every ISA, then in f64.
+template <class Check>
+void for_every_isa_and_f64(const std::vector<ConvCase>& cases, Check&& check) {
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const ConvCase& c : cases) {
+            SCOPED_TRACE(cat(describe(c), " f32 isa=", static_cast<int>(isa)));
+            check(0.0f, c);
+        }
+    }
+    for (const ConvCase& c : cases) {
+        SCOPED_TRACE(cat(describe(c), " f64"));
+        check(0.0, c);
+    }
+}
+
+// A pass that overwrites its result (every element: the result starts as NaN): at 1 thread within
+// `tolerance` of the reference twin, at 2 and 3 threads the same bits as at 1 thread.
+template <class T, class Reference, class Pass>
+void expect_reference_at_one_thread_and_same_bits_at_more(mln_device* device, const std::vector<int64_t>& shape,
+                                                          double tolerance, Reference&& reference, Pass&& pass) {
+    int32_t previous = 0;
+    ASSERT_EQ(mln_device_get_thread_count(device, &previous), MLN_STATUS_OK);
+    HostTensor<T> want(shape), at_one(shape), result(shape);
+    reference(want.view());
+    auto run = [&](HostTensor<T>& out, int32_t threads) {
+        EXPECT_EQ(mln_device_set_thread_count(device, threads), MLN_STATUS_OK);
+        for (T& v : out.storage()) v = std::numeric_limits<T>::quiet_NaN();
+        EXPECT_EQ(pass(out), MLN_STATUS_OK) << mln_last_error();
+    };
+    run(at_one, 1);
+    EXPECT_TRUE(near_all(at_one, want, tolerance));
+    for (int32_t threads : {2, 3}) {
+        run(result, threads);
+        EXPECT_EQ(std::memcmp(result.storage().data(), at_one.storage().data(), result.storage().size() * sizeof(T)), 0)
+            << "differs from 1 thread at " << threads;
+    }
+    ASSERT_EQ(mln_device_set_thread_count(device, previous), MLN_STATUS_OK);
+}
+
 class ConvTest : public CpuDeviceTest {};
 
 TEST_F(ConvTest, MatchesReferenceOnEdgeCasesF32EveryIsa) {
@@ -557,37 +597,19 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
         {{5, 64, 5, 5}, 40, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{5, 6, 9, 8}, 13, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
-    int32_t previous = 0;
-    ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
-    auto filter_gradient = [&](const ConvCase& c, auto& x, auto& dy, auto& dw, int32_t threads) {
-        const mln_conv_params p = params_of(c);
-        EXPECT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
-        for (auto& v : dw.storage()) v = std::numeric_limits<std::decay_t<decltype(v)>>::quiet_NaN();
-        EXPECT_EQ(mln_conv_backward_filter(device_, &p, x.desc(), dy.desc(), dw.desc(), nullptr), MLN_STATUS_OK)
-            << mln_last_error();
-    };
-    auto check = [&](auto element, const ConvCase& c) {
+    for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
         using T = decltype(element);
-        SCOPED_TRACE(cat(describe(c), " f", sizeof(T) * 8));
-        HostTensor<T> x(c.x_shape), dy(y_shape_of(c)), dw_want(w_shape_of(c)), at_one(w_shape_of(c)),
-            dw(w_shape_of(c));
+        HostTensor<T> x(c.x_shape), dy(y_shape_of(c));
         fill_random(x);
         fill_random(dy);
-        reference::conv_backward_filter(params_of(c), x.view(), dy.view(), dw_want.view(), nullptr);
-        filter_gradient(c, x, dy, at_one, 1);
-        EXPECT_TRUE(near_all(at_one, dw_want, tolerance<T>(dy.count() / c.out_channels * 16)));
-        for (int32_t threads : {2, 3}) {
-            filter_gradient(c, x, dy, dw, threads);
-            EXPECT_EQ(std::memcmp(dw.storage().data(), at_one.storage().data(), dw.storage().size() * sizeof(T)), 0)
-                << "differs from 1 thread at " << threads;
-        }
-    };
-    for (mln_isa isa : available_isas()) {
-        ScopedIsa scoped(isa);
-        for (const ConvCase& c : cases) check(0.0f, c);
-    }
-    for (const ConvCase& c : cases) check(0.0, c);
-    ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
+        const mln_conv_params p = params_of(c);
+        expect_reference_at_one_thread_and_same_bits_at_more<T>(
+            device_, w_shape_of(c), tolerance<T>(dy.count() / c.out_channels * 16),
+            [&](const TensorView& want) { reference::conv_backward_filter(p, x.view(), dy.view(), want, nullptr); },
+            [&](HostTensor<T>& dw) {
+                return mln_conv_backward_filter(device_, &p, x.desc(), dy.desc(), dw.desc(), nullptr);
+            });
+    });
 }
 
 // Backward data by columns + col2im (conv_backward_data.hpp) over its blocks and tasks: stride 2
@@ -611,36 +633,17 @@ TEST_F(ConvTest, BackwardDataByColumnsMatchesReferenceAndThreadCountsAgree) {
         {{1, 4, 41}, 6, {5}, {3}, {1}, {2}, {1}, 2},
         {{5, 6, 7, 6, 5}, 4, {3, 3, 3}, {2, 1, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
     };
-    int32_t previous = 0;
-    ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
-    auto data_gradient = [&](const ConvCase& c, auto& dy, auto& w, auto& dx, int32_t threads) {
-        const mln_conv_params p = params_of(c);
-        EXPECT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
-        for (auto& v : dx.storage()) v = std::numeric_limits<std::decay_t<decltype(v)>>::quiet_NaN();
-        EXPECT_EQ(mln_conv_backward_data(device_, &p, dy.desc(), w.desc(), dx.desc()), MLN_STATUS_OK)
-            << mln_last_error();
-    };
-    auto check = [&](auto element, const ConvCase& c) {
+    for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
         using T = decltype(element);
-        SCOPED_TRACE(cat(describe(c), " f", sizeof(T) * 8));
-        HostTensor<T> dy(y_shape_of(c)), w(w_shape_of(c)), dx_want(c.x_shape), at_one(c.x_shape), dx(c.x_shape);
+        HostTensor<T> dy(y_shape_of(c)), w(w_shape_of(c));
         fill_random(dy);
         fill_random(w);
-        reference::conv_backward_data(params_of(c), dy.view(), w.view(), dx_want.view());
-        data_gradient(c, dy, w, at_one, 1);
-        EXPECT_TRUE(near_all(at_one, dx_want, tolerance<T>(c.out_channels * 16 * 16)));
-        for (int32_t threads : {2, 3}) {
-            data_gradient(c, dy, w, dx, threads);
-            EXPECT_EQ(std::memcmp(dx.storage().data(), at_one.storage().data(), dx.storage().size() * sizeof(T)), 0)
-                << "differs from 1 thread at " << threads;
-        }
-    };
-    for (mln_isa isa : available_isas()) {
-        ScopedIsa scoped(isa);
-        for (const ConvCase& c : cases) check(0.0f, c);
-    }
-    for (const ConvCase& c : cases) check(0.0, c);
-    ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
+        const mln_conv_params p = params_of(c);
+        expect_reference_at_one_thread_and_same_bits_at_more<T>(
+            device_, c.x_shape, tolerance<T>(c.out_channels * 16 * 16),
+            [&](const TensorView& want) { reference::conv_backward_data(p, dy.view(), w.view(), want); },
+            [&](HostTensor<T>& dx) { return mln_conv_backward_data(device_, &p, dy.desc(), w.desc(), dx.desc()); });
+    });
 }
 
 // NaN and Inf reach the same outputs as in the reference twin on every backward path (depthwise
