@@ -40,8 +40,6 @@
 namespace mln::kernels {
 namespace backward_data {
 
-using implicit_gemm::ceil_div;
-
 // Output channels per depth block of the GEMM (its KC): a KC x NR panel of dy in L1.
 constexpr int64_t kOutChannelBlockBytes = 256 * 4;
 // A KC x NC block of dy (positions) at most this big, so that it stays in L2 while every MR panel

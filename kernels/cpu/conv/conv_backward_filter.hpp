@@ -38,9 +38,6 @@
 namespace mln::kernels {
 namespace backward_filter {
 
-using implicit_gemm::ceil_div;
-using implicit_gemm::round_up;
-
 // Positions per block (the GEMM's KC): a KC x NR panel of B stays in L1, as in the GEMM driver.
 constexpr int64_t kPositionBlockBytes = 256 * 4;
 // Depth rows (columns of dW) per task at most: rows lowered together, so the lowering's set-up per

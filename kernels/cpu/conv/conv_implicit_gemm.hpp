@@ -44,6 +44,7 @@
 
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/blocking.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_lowering.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
@@ -63,9 +64,6 @@ constexpr int64_t kPackedPanelsMinimum = 8;
 // store stay small against kc multiply-adds, and the partial-sum pass (one add per output per
 // extra slice) against the slice's work.
 constexpr int64_t kMinSliceDepth = 64;
-
-inline int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
-inline int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
 
 // The packed panels start on a cache line: the lowering's 64-byte stores and the micro-kernel's
 // B loads then never straddle two lines (a vector's heap buffer is only 16-byte aligned).

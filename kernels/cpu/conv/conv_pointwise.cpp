@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/blocking.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
 
@@ -44,8 +45,6 @@ constexpr int64_t kDotRowsBytes = 24 << 10;
 constexpr int64_t kDotBlockBytes = 768 << 10;
 constexpr int64_t kDotPartialBytes = 256 << 10;
 constexpr int64_t kDotMinPositions = 256;
-
-int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
 
 template <class T>
 struct PointwiseGemm {

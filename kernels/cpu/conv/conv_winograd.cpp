@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/blocking.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_winograd_body.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
@@ -37,9 +38,6 @@ constexpr int64_t kChunkBytes = 256 << 10;
 constexpr int64_t kPlaneSkew = 16;
 // The output transform prefetches the plane this many output channels ahead.
 constexpr int64_t kOutputPrefetchPlanes = 2;
-
-int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
-int64_t round_up(int64_t value, int64_t multiple) { return ceil_div(value, multiple) * multiple; }
 
 struct Plan {
     const ConvArgs* args;

@@ -26,6 +26,7 @@
 #include "core/dtype.hpp"
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/blocking.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/cpu_kernels.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
@@ -68,8 +69,6 @@ constexpr int64_t kUnblockedBlocksPerMember = 2;
 // the B panels from L2, so very thin blocks would cost more than they balance).
 constexpr int64_t kRowBlocksPerMember = 2;
 constexpr int64_t kMinimumRowBlockTiles = 8;
-
-int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 
 // A grow-only, cache-line aligned buffer (one per calling thread, reused across calls).
 template <class T>
@@ -410,24 +409,23 @@ void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t memb
     UnblockedSchedule s;
     s.full_rows = plan.a_in_place ? p.m / mr * mr : 0;
     s.full_cols = plan.b_in_place ? p.n / nr * nr : 0;
-    const auto div_up = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
-    const int64_t a_panels = div_up(p.m - s.full_rows, mr);
-    const int64_t b_panels = div_up(p.n - s.full_cols, nr);
-    s.a_chunk_panels = std::max<int64_t>(1, div_up(a_panels, members));
-    s.a_chunks = div_up(a_panels, s.a_chunk_panels);
-    s.b_chunk_panels = std::max<int64_t>(1, div_up(b_panels, members));
-    s.b_chunks = div_up(b_panels, s.b_chunk_panels);
+    const int64_t a_panels = ceil_div(p.m - s.full_rows, mr);
+    const int64_t b_panels = ceil_div(p.n - s.full_cols, nr);
+    s.a_chunk_panels = std::max<int64_t>(1, ceil_div(a_panels, members));
+    s.a_chunks = ceil_div(a_panels, s.a_chunk_panels);
+    s.b_chunk_panels = std::max<int64_t>(1, ceil_div(b_panels, members));
+    s.b_chunks = ceil_div(b_panels, s.b_chunk_panels);
     // Blocks: one for a single member; else kUnblockedBlocksPerMember per member, split by
     // columns while there are columns enough, then by rows.
-    const int64_t row_panels = div_up(p.m, mr);
-    const int64_t column_panels = div_up(p.n, nr);
+    const int64_t row_panels = ceil_div(p.m, mr);
+    const int64_t column_panels = ceil_div(p.n, nr);
     const int64_t blocks = members == 1 ? 1 : kUnblockedBlocksPerMember * members;
     s.column_blocks = std::min(column_panels, blocks);
-    s.row_blocks = std::min(row_panels, div_up(blocks, s.column_blocks));
-    s.column_block = div_up(column_panels, s.column_blocks) * nr;
-    s.row_block = div_up(row_panels, s.row_blocks) * mr;
-    s.column_blocks = div_up(p.n, s.column_block);
-    s.row_blocks = div_up(p.m, s.row_block);
+    s.row_blocks = std::min(row_panels, ceil_div(blocks, s.column_blocks));
+    s.column_block = ceil_div(column_panels, s.column_blocks) * nr;
+    s.row_block = ceil_div(row_panels, s.row_blocks) * mr;
+    s.column_blocks = ceil_div(p.n, s.column_block);
+    s.row_blocks = ceil_div(p.m, s.row_block);
     if (members == 1) {  // the same work without the task counter
         if (s.full_rows < p.m) pack_a_panels(p.a, s.full_rows, p.m - s.full_rows, 0, p.k, mr, p.micro.packers, a_packed);
         if (s.full_cols < p.n) pack_b_panels(p.b, 0, p.k, s.full_cols, p.n - s.full_cols, nr, p.micro.packers, b_packed);
