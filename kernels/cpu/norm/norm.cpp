@@ -248,10 +248,11 @@ void group_norm_backward_typed(const NormArgs& a) {
 
 // ---- f32: the span kernels of the active ISA -------------------------------------------------
 
-// Batch norm treats a channel as `batch` spans of `spatial` contiguous floats when spatial is at
-// least this long; shorter planes (down to 1 for NxC) run as column strips over the images,
-// which read each image row contiguously instead of `batch * channels` short spans.
-constexpr int64_t kMinSpanSpatial = 64;
+// Batch norm treats a channel as `batch` spans of `spatial` contiguous floats (one kernel call
+// per pass over the channel) when spatial is at least this long; shorter planes (down to 1 for
+// NxC), which would leave most of a register's lanes masked off, run as column strips over the
+// images.
+constexpr int64_t kMinSpanSpatial = 16;
 // Group norm backward with spatial 1 (layer norm) sums dscale and dbias per block of this many
 // images, then adds the blocks in order: fixed partials for any thread count.
 constexpr int64_t kGradBlockImages = 32;
@@ -307,23 +308,19 @@ void batch_norm_training_f32(const NormArgs& a) {
     const float* scale = data_of<float>(a.scale, a.has_scale);
     const float* bias = data_of<float>(a.bias, a.has_bias);
     if (a.spatial >= kMinSpanSpatial) {
+        const Spans spans{a.batch, a.spatial, plane};
         cpu::parallel_for(a.channels, 1, [&](int64_t begin, int64_t end) {
             for (int64_t c = begin; c < end; ++c) {
+                // The channel's three passes run back to back, so the second and third read it
+                // from L1/L2 where it fits (up to 14x14 planes at batch 32).
                 const float* xc = x + c * a.spatial;
-                const float shift = xc[0];
-                double sum = 0.0;
-                for (int64_t n = 0; n < a.batch; ++n) sum += k.sum(xc + n * plane, a.spatial, shift);
-                const double mean = shift + sum / count;
+                const float shift = a.batch > 0 ? xc[0] : 0.0f;
+                const double mean = shift + k.sum(xc, spans, shift) / count;
                 const SplitMean m = split_mean(mean);
-                double squares = 0.0;
-                for (int64_t n = 0; n < a.batch; ++n) squares += k.squared_deviation(xc + n * plane, a.spatial, m);
-                const double variance = squares / count;
+                const double variance = k.squared_deviation(xc, spans, m) / count;
                 const double invstd = 1.0 / std::sqrt(variance + a.epsilon);
                 const float gain = static_cast<float>(invstd * parameter(scale, c, 1.0f));
-                for (int64_t n = 0; n < a.batch; ++n) {
-                    k.normalize(xc + n * plane, y + c * a.spatial + n * plane, a.spatial, m, gain,
-                                parameter(bias, c, 0.0f));
-                }
+                k.normalize(xc, y + c * a.spatial, spans, m, gain, parameter(bias, c, 0.0f));
                 store_batch_statistics(a, c, mean, variance, invstd);
             }
         });
@@ -377,10 +374,10 @@ void batch_norm_inference_f32(const NormArgs& a) {
         return static_cast<float>(parameter(scale, c, 1.0f) / std::sqrt(static_cast<double>(running_var[c]) + a.epsilon));
     };
     if (a.spatial >= kMinSpanSpatial) {
-        cpu::parallel_for(a.batch * a.channels, 1, [&](int64_t begin, int64_t end) {
-            for (int64_t p = begin; p < end; ++p) {
-                const int64_t c = p % a.channels;
-                k.normalize(x + p * a.spatial, y + p * a.spatial, a.spatial, split_mean(running_mean[c]), gain_of(c),
+        const Spans spans{a.batch, a.spatial, plane};
+        cpu::parallel_for(a.channels, 1, [&](int64_t begin, int64_t end) {
+            for (int64_t c = begin; c < end; ++c) {
+                k.normalize(x + c * a.spatial, y + c * a.spatial, spans, split_mean(running_mean[c]), gain_of(c),
                             parameter(bias, c, 0.0f));
             }
         });
@@ -427,21 +424,14 @@ void batch_norm_backward_f32(const NormArgs& a) {
                             static_cast<float>(r)};
     };
     if (a.spatial >= kMinSpanSpatial) {
+        const Spans spans{a.batch, a.spatial, plane};
         cpu::parallel_for(a.channels, 1, [&](int64_t begin, int64_t end) {
             for (int64_t c = begin; c < end; ++c) {
                 const SplitMean m = split_mean(mean[c]);
                 const int64_t first = c * a.spatial;
-                double sum_dy = 0.0, sum_dy_deviation = 0.0;
-                for (int64_t n = 0; n < a.batch; ++n) {
-                    const GradSums s = k.grad_sums(x + first + n * plane, dy + first + n * plane, nullptr, a.spatial, m);
-                    sum_dy += s.g;
-                    sum_dy_deviation += s.g_deviation;
-                }
-                const Coefficients co = finish_channel(c, sum_dy, sum_dy_deviation);
-                for (int64_t n = 0; n < a.batch; ++n) {
-                    const int64_t at = first + n * plane;
-                    k.grad_apply(x + at, dy + at, dx + at, a.spatial, m, co.gamma, co.mean_g, co.c, co.invstd);
-                }
+                const GradSums s = k.grad_sums(x + first, dy + first, nullptr, spans, m);
+                const Coefficients co = finish_channel(c, s.g, s.g_deviation);
+                k.grad_apply(x + first, dy + first, dx + first, spans, m, co.gamma, co.mean_g, co.c, co.invstd);
             }
         });
         return;
@@ -491,9 +481,9 @@ void group_norm_forward_f32(const NormArgs& a) {
             const float* xs = x + set * length;
             float* ys = y + set * length;
             const float shift = length > 0 ? xs[0] : 0.0f;
-            const double mean = shift + k.sum(xs, length, shift) / static_cast<double>(length);
+            const double mean = shift + k.sum(xs, one_span(length), shift) / static_cast<double>(length);
             const SplitMean m = split_mean(mean);
-            const double variance = k.squared_deviation(xs, length, m) / static_cast<double>(length);
+            const double variance = k.squared_deviation(xs, one_span(length), m) / static_cast<double>(length);
             const double invstd = 1.0 / std::sqrt(variance + a.epsilon);
             mean_out[set] = static_cast<float>(mean);
             invstd_out[set] = static_cast<float>(invstd);
@@ -504,7 +494,7 @@ void group_norm_forward_f32(const NormArgs& a) {
                 continue;
             }
             for (int64_t c = 0; c < group_channels; ++c) {
-                k.normalize(xs + c * a.spatial, ys + c * a.spatial, a.spatial, m,
+                k.normalize(xs + c * a.spatial, ys + c * a.spatial, one_span(a.spatial), m,
                             static_cast<float>(invstd * parameter(scale, first_channel + c, 1.0f)),
                             parameter(bias, first_channel + c, 0.0f));
             }
@@ -542,7 +532,7 @@ void group_norm_backward_f32(const NormArgs& a) {
                     const SplitMean m = split_mean(mean[set]);
                     const double r = invstd[set];
                     const GradSums s =
-                        k.grad_sums(x + at, dy + at, scale != nullptr ? scale + first_channel : nullptr, length, m);
+                        k.grad_sums(x + at, dy + at, scale != nullptr ? scale + first_channel : nullptr, one_span(length), m);
                     const double mean_g = s.g * inverse_length;
                     const double mean_g_xhat = s.g_deviation * r * inverse_length;
                     k.grad_apply_each(x + at, dy + at, dx + at, length, m, static_cast<float>(r),
@@ -576,7 +566,7 @@ void group_norm_backward_f32(const NormArgs& a) {
             double sum_g = 0.0, sum_g_deviation = 0.0;
             for (int64_t c = 0; c < group_channels; ++c) {
                 const int64_t at = set * length + c * a.spatial;
-                const GradSums s = k.grad_sums(x + at, dy + at, nullptr, a.spatial, m);
+                const GradSums s = k.grad_sums(x + at, dy + at, nullptr, one_span(a.spatial), m);
                 const size_t slot = static_cast<size_t>(2 * (set * group_channels + c));
                 channel_sums[slot] = s.g;
                 channel_sums[slot + 1] = s.g_deviation;
@@ -588,7 +578,7 @@ void group_norm_backward_f32(const NormArgs& a) {
             const float coefficient = static_cast<float>(r * r * sum_g_deviation * inverse_length);
             for (int64_t c = 0; c < group_channels; ++c) {
                 const int64_t at = set * length + c * a.spatial;
-                k.grad_apply(x + at, dy + at, dx + at, a.spatial, m, parameter(scale, first_channel + c, 1.0f), mean_g,
+                k.grad_apply(x + at, dy + at, dx + at, one_span(a.spatial), m, parameter(scale, first_channel + c, 1.0f), mean_g,
                              coefficient, static_cast<float>(r));
             }
         }

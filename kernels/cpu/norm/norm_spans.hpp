@@ -31,22 +31,32 @@ struct GradSums {
     double g_deviation;
 };
 
+// A set of `blocks` spans of `length` contiguous floats, `stride` floats apart (a channel of
+// batch norm: one span per image; one span: blocks 1). Outputs share the input's layout.
+struct Spans {
+    int64_t blocks;
+    int64_t length;
+    int64_t stride;
+};
+
+inline Spans one_span(int64_t length) { return {1, length, length}; }
+
 struct NormSpanKernels {
-    // Sum of x[0, n) - shift. A shift near the mean (an element of the set) keeps the f32
-    // partial sums small, so they lose nothing to a large mean.
-    double (*sum)(const float* x, int64_t n, float shift);
+    // Sum of x - shift over the set. A shift near the mean (an element of the set) keeps the
+    // f32 partial sums small, so they lose nothing to a large mean.
+    double (*sum)(const float* x, Spans s, float shift);
     // Sum of (x - mean)^2.
-    double (*squared_deviation)(const float* x, int64_t n, SplitMean mean);
+    double (*squared_deviation)(const float* x, Spans s, SplitMean mean);
     // y = (x - mean) * a + b.
-    void (*normalize)(const float* x, float* y, int64_t n, SplitMean mean, float a, float b);
-    // y = (x - mean) * invstd * scale[i] + bias[i].
+    void (*normalize)(const float* x, float* y, Spans s, SplitMean mean, float a, float b);
+    // y = (x - mean) * invstd * scale[i] + bias[i] over one span.
     void (*normalize_each)(const float* x, float* y, int64_t n, SplitMean mean, float invstd, const float* scale,
                            const float* bias);
-    // g = dy (gamma null) or gamma[i] * dy.
-    GradSums (*grad_sums)(const float* x, const float* dy, const float* gamma, int64_t n, SplitMean mean);
+    // g = dy (gamma null) or gamma[i] * dy, i the position within the span.
+    GradSums (*grad_sums)(const float* x, const float* dy, const float* gamma, Spans s, SplitMean mean);
     // dx = ((gamma * dy - mean_g) - (x - mean) * c) * invstd. invstd scales last, so a set
     // whose g all equal mean_g gives 0 exactly (g is rounded as in the sums).
-    void (*grad_apply)(const float* x, const float* dy, float* dx, int64_t n, SplitMean mean, float gamma,
+    void (*grad_apply)(const float* x, const float* dy, float* dx, Spans s, SplitMean mean, float gamma,
                        float mean_g, float c, float invstd);
     // The same with gamma[i]; also dscale[i] += dy * (x - mean) * invstd and dbias[i] += dy.
     void (*grad_apply_each)(const float* x, const float* dy, float* dx, int64_t n, SplitMean mean, float invstd,

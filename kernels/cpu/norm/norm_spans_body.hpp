@@ -20,6 +20,17 @@ constexpr int64_t kSumChunk = 1024;
 constexpr int64_t kColumnWidth = 256;
 constexpr int64_t kColumnRows = 64;
 
+// v, rounded as its own operation. GCC contracts a * b - c into one FMA in C++ even in ISO
+// mode wherever FMA is enabled (the ISA files), which keeps the product's rounding error; g =
+// gamma * dy must round as in the sums for a set of equal g to give dx = 0 exactly.
+template <class R>
+R rounded(R v) {
+#if defined(__GNUC__) && defined(__FMA__)
+    __asm__("" : "+v"(v));
+#endif
+    return v;
+}
+
 template <class V>
 struct NormSpans {
     using Reg = typename V::Reg;
@@ -30,41 +41,77 @@ struct NormSpans {
         return V::keep(V::sub(V::sub(V::load(x + i, m), V::set1(mean.hi)), V::set1(mean.lo)), m);
     }
 
-    // Sum of term(i, mask) (registers, 0 in masked-off lanes) over [0, n), chunked.
-    template <class Term>
-    static double chunked_sum(int64_t n, Term&& term) {
-        double total = 0.0;
-        for (int64_t start = 0; start < n; start += kSumChunk) {
-            const int64_t length = std::min(kSumChunk, n - start);
-            Reg a = V::zero();
-            Reg b = V::zero();
-            int64_t i = 0;
-            // Two registers hide the add latency.
-            for (; i + 2 * V::width <= length; i += 2 * V::width) {
-                a = V::add(a, term(start + i, AllLanes{}));
-                b = V::add(b, term(start + i + V::width, AllLanes{}));
+    // Runs body(offset of the piece in x, its position in the span, its length) over pieces of
+    // the spans of `s` in order, and flush() whenever the next piece would take the elements
+    // summed since the last flush past kSumChunk, and once at the end. Short spans (a 7x7
+    // plane) share one chunk, so their f32 registers move to double once per kSumChunk
+    // elements, not once per span.
+    template <class Body, class Flush>
+    static void for_chunks(Spans s, Body&& body, Flush&& flush) {
+        int64_t pending = 0;
+        for (int64_t blk = 0; blk < s.blocks; ++blk) {
+            for (int64_t start = 0; start < s.length; start += kSumChunk) {
+                const int64_t length = std::min(kSumChunk, s.length - start);
+                if (pending + length > kSumChunk) {
+                    flush();
+                    pending = 0;
+                }
+                body(blk * s.stride + start, start, length);
+                pending += length;
             }
-            for_lanes<V>(length - i, [&](int64_t j, auto m) { a = V::add(a, term(start + i + j, m)); });
-            total += V::sum(V::add(a, b));
         }
+        flush();
+    }
+
+    // Sum of term(i, mask) (registers, 0 in masked-off lanes) over the set, chunked.
+    template <class Term>
+    static double chunked_sum(Spans s, Term&& term) {
+        double total = 0.0;
+        Reg a = V::zero();
+        Reg b = V::zero();
+        for_chunks(
+            s,
+            [&](int64_t at, int64_t, int64_t length) {
+                int64_t i = 0;
+                // Two registers hide the add latency.
+                for (; i + 2 * V::width <= length; i += 2 * V::width) {
+                    a = V::add(a, term(at + i, AllLanes{}));
+                    b = V::add(b, term(at + i + V::width, AllLanes{}));
+                }
+                for_lanes<V>(length - i, [&](int64_t j, auto m) { a = V::add(a, term(at + i + j, m)); });
+            },
+            [&] {
+                total += V::sum(V::add(a, b));
+                a = V::zero();
+                b = V::zero();
+            });
         return total;
     }
 
-    static double sum(const float* x, int64_t n, float shift) {
-        const Reg s = V::set1(shift);
-        return chunked_sum(n, [&](int64_t i, auto m) { return V::keep(V::sub(V::load(x + i, m), s), m); });
+    // f(offset in x, mask) over the registers of every span.
+    template <class F>
+    static void for_spans(Spans s, F&& f) {
+        for (int64_t blk = 0; blk < s.blocks; ++blk) {
+            const int64_t base = blk * s.stride;
+            for_lanes<V>(s.length, [&](int64_t i, auto m) { f(base + i, m); });
+        }
     }
 
-    static double squared_deviation(const float* x, int64_t n, SplitMean mean) {
-        return chunked_sum(n, [&](int64_t i, auto m) {
+    static double sum(const float* x, Spans s, float shift) {
+        const Reg v = V::set1(shift);
+        return chunked_sum(s, [&](int64_t i, auto m) { return V::keep(V::sub(V::load(x + i, m), v), m); });
+    }
+
+    static double squared_deviation(const float* x, Spans s, SplitMean mean) {
+        return chunked_sum(s, [&](int64_t i, auto m) {
             const Reg d = deviation(x, i, mean, m);
             return V::mul(d, d);
         });
     }
 
-    static void normalize(const float* x, float* y, int64_t n, SplitMean mean, float a, float b) {
+    static void normalize(const float* x, float* y, Spans s, SplitMean mean, float a, float b) {
         const Reg va = V::set1(a), vb = V::set1(b);
-        for_lanes<V>(n, [&](int64_t i, auto m) { V::store(y + i, V::add(V::mul(deviation(x, i, mean, m), va), vb), m); });
+        for_spans(s, [&](int64_t i, auto m) { V::store(y + i, V::add(V::mul(deviation(x, i, mean, m), va), vb), m); });
     }
 
     static void normalize_each(const float* x, float* y, int64_t n, SplitMean mean, float invstd, const float* scale,
@@ -76,29 +123,33 @@ struct NormSpans {
         });
     }
 
-    static GradSums grad_sums(const float* x, const float* dy, const float* gamma, int64_t n, SplitMean mean) {
+    static GradSums grad_sums(const float* x, const float* dy, const float* gamma, Spans s, SplitMean mean) {
         GradSums sums{0.0, 0.0};
-        for (int64_t start = 0; start < n; start += kSumChunk) {
-            const int64_t length = std::min(kSumChunk, n - start);
-            Reg g_sum = V::zero(), gd_sum = V::zero();
-            for_lanes<V>(length, [&](int64_t j, auto m) {
-                const int64_t i = start + j;
-                Reg g = V::load(dy + i, m);
-                if (gamma != nullptr) g = V::mul(g, V::load(gamma + i, m));
-                g_sum = V::add(g_sum, g);
-                gd_sum = V::add(gd_sum, V::mul(g, deviation(x, i, mean, m)));
+        Reg g_sum = V::zero(), gd_sum = V::zero();
+        for_chunks(
+            s,
+            [&](int64_t at, int64_t position, int64_t length) {
+                for_lanes<V>(length, [&](int64_t j, auto m) {
+                    Reg g = V::load(dy + at + j, m);
+                    if (gamma != nullptr) g = rounded(V::mul(g, V::load(gamma + position + j, m)));
+                    g_sum = V::add(g_sum, g);
+                    gd_sum = V::add(gd_sum, V::mul(g, deviation(x, at + j, mean, m)));
+                });
+            },
+            [&] {
+                sums.g += V::sum(g_sum);
+                sums.g_deviation += V::sum(gd_sum);
+                g_sum = V::zero();
+                gd_sum = V::zero();
             });
-            sums.g += V::sum(g_sum);
-            sums.g_deviation += V::sum(gd_sum);
-        }
         return sums;
     }
 
-    static void grad_apply(const float* x, const float* dy, float* dx, int64_t n, SplitMean mean, float gamma,
+    static void grad_apply(const float* x, const float* dy, float* dx, Spans s, SplitMean mean, float gamma,
                            float mean_g, float c, float invstd) {
         const Reg vg = V::set1(gamma), vm = V::set1(mean_g), vc = V::set1(c), r = V::set1(invstd);
-        for_lanes<V>(n, [&](int64_t i, auto m) {
-            const Reg centred = V::sub(V::mul(V::load(dy + i, m), vg), vm);
+        for_spans(s, [&](int64_t i, auto m) {
+            const Reg centred = V::sub(rounded(V::mul(V::load(dy + i, m), vg)), vm);
             V::store(dx + i, V::mul(V::sub(centred, V::mul(deviation(x, i, mean, m), vc)), r), m);
         });
     }
@@ -109,7 +160,7 @@ struct NormSpans {
         for_lanes<V>(n, [&](int64_t i, auto m) {
             const Reg g = V::load(dy + i, m);
             const Reg d = deviation(x, i, mean, m);
-            const Reg centred = V::sub(V::mul(g, V::load(gamma + i, m)), vm);
+            const Reg centred = V::sub(rounded(V::mul(g, V::load(gamma + i, m))), vm);
             V::store(dx + i, V::mul(V::sub(centred, V::mul(d, vc)), r), m);
             V::store(dscale + i, V::add(V::load(dscale + i, m), V::mul(V::mul(g, d), r)), m);
             V::store(dbias + i, V::add(V::load(dbias + i, m), g), m);
@@ -200,7 +251,8 @@ struct NormSpans {
             const float* dyr = dy + r * stride;
             float* dxr = dx + r * stride;
             for_lanes<V>(cols, [&](int64_t j, auto m) {
-                const Reg centred = V::sub(V::mul(V::load(dyr + j, m), V::load(gamma + j, m)), V::load(mean_g + j, m));
+                const Reg centred =
+                    V::sub(rounded(V::mul(V::load(dyr + j, m), V::load(gamma + j, m))), V::load(mean_g + j, m));
                 const Reg d = column_deviation(xr, j, mean_hi, mean_lo, m);
                 V::store(dxr + j, V::mul(V::sub(centred, V::mul(d, V::load(c + j, m))), V::load(invstd + j, m)), m);
             });

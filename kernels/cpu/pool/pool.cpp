@@ -3,6 +3,7 @@
 // Backward passes zero a plane and add into it in a fixed order: deterministic for any
 // thread count (a plane's indices never leave the plane).
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 
@@ -12,6 +13,7 @@
 #include "cpu/isa.hpp"
 #include "kernels/cpu/nn_kernels.hpp"
 #include "kernels/cpu/pool/pool_plane.hpp"
+#include "kernels/cpu/reduce/row_sums.hpp"
 
 namespace mln::kernels {
 namespace {
@@ -83,6 +85,42 @@ int64_t column_major(const WindowGeometry& g, int64_t i) {
     return (w * g.in[1] + h) * g.in[0] + d;
 }
 
+// Whether the only output's window takes every element of the plane (global pooling): its taps
+// inside x are distinct positions, so as many as the plane has elements cover it.
+bool window_covers_plane(const PoolArgs& a) {
+    const WindowGeometry& g = a.geometry;
+    if (g.out_size() != 1) return false;
+    const int64_t origin[3] = {0, 0, 0};
+    const Window w = window_at(a, origin);
+    for (int d = 0; d < 3; ++d) {
+        if (w.taps[d].size() != g.in[d]) return false;
+    }
+    return true;
+}
+
+// Planes summed per row-sum call: their sums stay on the stack.
+constexpr int64_t kGlobalPoolPlanes = 64;
+
+// f32 global average pooling: y = the row sums of x as an [N*C, plane] matrix over the divisor,
+// summed in double (the plane kernel sums in f32).
+void average_pool_global_f32(const PoolArgs& a) {
+    const RowSumsKernel row_sums = row_sums_kernel(cpu::active_isa());
+    const int64_t in_size = a.geometry.in_size();
+    const int64_t origin[3] = {0, 0, 0};
+    const double divisor = window_at(a, origin).divisor;
+    const float* x = static_cast<const float*>(a.x.data);
+    float* y = static_cast<float*>(a.y.data);
+    const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, in_size));
+    cpu::parallel_for(a.batch * a.channels, grain, [&](int64_t begin, int64_t end) {
+        double sums[kGlobalPoolPlanes];
+        for (int64_t first = begin; first < end; first += kGlobalPoolPlanes) {
+            const int64_t planes = std::min(kGlobalPoolPlanes, end - first);
+            row_sums(x + first * in_size, planes, in_size, in_size, sums);
+            for (int64_t p = 0; p < planes; ++p) y[first + p] = static_cast<float>(sums[p] / divisor);
+        }
+    });
+}
+
 // f32 pooling (max with row-major indices) runs the vector plane kernel, whose positions are
 // int32 lanes.
 bool runs_pool_plane_kernel(const PoolArgs& a) {
@@ -147,41 +185,54 @@ void pool_forward_typed(const PoolArgs& a) {
     });
 }
 
-void check_indices(const PoolArgs& a) {
+// The error for indices element i (of plane `plane`), outside its plane.
+Error bad_index(const PoolArgs& a, int64_t i, int64_t index) {
     const int64_t in_size = a.geometry.in_size();
-    const int64_t out_size = a.geometry.out_size();
-    const int64_t* indices = static_cast<const int64_t*>(a.indices.data);
-    for (int64_t plane = 0; plane < a.batch * a.channels; ++plane) {
-        for (int64_t i = plane * out_size; i < (plane + 1) * out_size; ++i) {
-            const int64_t index = indices[i];
-            if (index != -1 && (index < plane * in_size || index >= (plane + 1) * in_size)) {
-                throw Error(MLN_STATUS_INVALID_ARGUMENT,
-                            cat("indices element ", i, " is ", index, " but must be -1 or in [", plane * in_size, ", ",
-                                (plane + 1) * in_size, "), the flat positions of its (n, c) = (", plane / a.channels,
-                                ", ", plane % a.channels, ") plane of dx (", a.x.shape[0], "x", a.x.shape[1], "x...)"));
-            }
-        }
-    }
+    const int64_t plane = i / a.geometry.out_size();
+    return Error(MLN_STATUS_INVALID_ARGUMENT,
+                 cat("indices element ", i, " is ", index, " but must be -1 or in [", plane * in_size, ", ",
+                     (plane + 1) * in_size, "), the flat positions of its (n, c) = (", plane / a.channels, ", ",
+                     plane % a.channels, ") plane of dx (", a.x.shape[0], "x", a.x.shape[1], "x...)"));
 }
 
 template <class T>
 void pool_backward_typed(const PoolArgs& a) {
-    if (a.mode == MLN_POOL_MODE_MAX) check_indices(a);
     const WindowGeometry& g = a.geometry;
     const int64_t in_size = g.in_size();
     const int64_t out_size = g.out_size();
     const T* dy = static_cast<const T*>(a.y.data);
     T* dx = static_cast<T*>(a.x.data);
     const int64_t* indices = static_cast<const int64_t*>(a.indices.data);
+    const bool global_average = a.mode == MLN_POOL_MODE_AVERAGE && window_covers_plane(a);
+    // Max: indices are checked while scattering; the first bad element (lowest position, for
+    // any thread count) is reported after the loop, and dx is then unspecified.
+    constexpr int64_t kNoBadIndex = std::numeric_limits<int64_t>::max();
+    std::atomic<int64_t> first_bad{kNoBadIndex};
     cpu::parallel_for(a.batch * a.channels, 1, [&](int64_t begin, int64_t end) {
         for (int64_t plane = begin; plane < end; ++plane) {
             T* dxp = dx + plane * in_size;
             const T* dyp = dy + plane * out_size;
+            if (global_average) {
+                const int64_t origin[3] = {0, 0, 0};
+                std::fill(dxp, dxp + in_size, static_cast<T>(static_cast<double>(dyp[0]) / window_at(a, origin).divisor));
+                continue;
+            }
             std::fill(dxp, dxp + in_size, T(0));
             if (a.mode == MLN_POOL_MODE_MAX) {
+                const int64_t* plane_indices = indices + plane * out_size;
+                const int64_t base = plane * in_size;
                 for (int64_t i = 0; i < out_size; ++i) {
-                    const int64_t index = indices[plane * out_size + i];
-                    if (index >= 0) dxp[index - plane * in_size] += dyp[i];
+                    // One unsigned compare: -1 wraps past in_size like every other bad index.
+                    const uint64_t at = static_cast<uint64_t>(plane_indices[i]) - static_cast<uint64_t>(base);
+                    if (at < static_cast<uint64_t>(in_size)) {
+                        dxp[at] += dyp[i];
+                    } else if (plane_indices[i] != -1) {
+                        int64_t seen = first_bad.load();
+                        const int64_t position = plane * out_size + i;
+                        while (position < seen && !first_bad.compare_exchange_weak(seen, position)) {
+                        }
+                        break;
+                    }
                 }
                 continue;
             }
@@ -192,11 +243,16 @@ void pool_backward_typed(const PoolArgs& a) {
             });
         }
     });
+    const int64_t bad = first_bad.load();
+    if (bad != kNoBadIndex) throw bad_index(a, bad, indices[bad]);
 }
 
 }  // namespace
 
 void pool_forward(const PoolArgs& args) {
+    if (args.y.dtype == MLN_DTYPE_F32 && args.mode == MLN_POOL_MODE_AVERAGE && window_covers_plane(args)) {
+        return average_pool_global_f32(args);
+    }
     if (runs_pool_plane_kernel(args)) return pool_forward_planes(args);
     if (args.y.dtype == MLN_DTYPE_F64) return pool_forward_typed<double>(args);
     pool_forward_typed<float>(args);

@@ -4,8 +4,10 @@
 
 #include "core/dtype.hpp"
 #include "core/names.hpp"
+#include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/cpu_kernels.hpp"
+#include "kernels/cpu/reduce/row_sums.hpp"
 
 namespace mln::kernels {
 namespace {
@@ -34,9 +36,14 @@ inline bool next_index(const DimList& dims, int rank, int64_t* index, int64_t& o
     return false;
 }
 
+// f32 Sum and Mean add each value into a double, as the row-sum kernel does: their contiguous
+// rows run it (vector loads and double lanes instead of one scalar add chain).
+template <class Op, class T>
+constexpr bool sums_rows_v = std::is_same_v<T, float> && (std::is_same_v<Op, ReduceSumOp> || std::is_same_v<Op, ReduceMeanOp>);
+
 // Reduces the elements of x reachable from `x` through the reduced dimensions.
 template <class Op, class T>
-T reduce_one(const T* x, const DimList& reduced) {
+T reduce_one(const T* x, const DimList& reduced, RowSumsKernel row_sums) {
     auto accumulator = Op::template identity<T>();
     if (reduced.count == 0) return Op::template finish<T>(accumulator, 0);
     const int last = reduced.rank - 1;
@@ -48,7 +55,13 @@ T reduce_one(const T* x, const DimList& reduced) {
     do {
         const T* row = x + offset;
         if (inner_stride == 1) {
-            for (int64_t i = 0; i < inner_size; ++i) accumulator = Op::template step<T>(accumulator, row[i]);
+            if constexpr (sums_rows_v<Op, T>) {
+                double sum = 0.0;
+                row_sums(row, 1, inner_size, inner_size, &sum);
+                accumulator += sum;
+            } else {
+                for (int64_t i = 0; i < inner_size; ++i) accumulator = Op::template step<T>(accumulator, row[i]);
+            }
         } else {
             for (int64_t i = 0; i < inner_size; ++i) accumulator = Op::template step<T>(accumulator, row[i * inner_stride]);
         }
@@ -158,6 +171,7 @@ void reduce_typed(const ReduceArgs& args) {
             return;
         }
     }
+    const RowSumsKernel row_sums = row_sums_kernel(cpu::active_isa());
     const int64_t grain = std::max<int64_t>(1, kReduceGrainElements / std::max<int64_t>(reduced.count, 1));
     cpu::parallel_for(kept.count, grain, [&](int64_t begin, int64_t end) {
         for (int64_t output = begin; output < end; ++output) {
@@ -170,7 +184,7 @@ void reduce_typed(const ReduceArgs& args) {
                 x_offset += i * kept.x_strides[d];
                 y_offset += i * kept.y_strides[d];
             }
-            y_data[y_offset] = reduce_one<Op, T>(x_data + x_offset, reduced);
+            y_data[y_offset] = reduce_one<Op, T>(x_data + x_offset, reduced, row_sums);
         }
     });
 }

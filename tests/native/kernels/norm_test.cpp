@@ -195,7 +195,7 @@ TEST_F(NormTest, GradientsMatchFiniteDifferences) {
 // Shapes for the f32 vector paths: batch norm planes on both sides of the span/column switch
 // (spatial 64), strips wider than a column block (256), more images than a row block (64),
 // sets longer than a sum chunk (1024), layer norm with more rows than a gradient block (32),
-// and sizes that leave a tail in every register width.
+// sizes that leave a tail in every register width, and many short spans in one sum chunk.
 std::vector<NormCase> vector_path_cases() {
     return {
         {Kind::batch, {3, 5, 67}, 0},   {Kind::batch, {2, 3, 9, 9}, 0}, {Kind::batch, {1, 2, 1031}, 0},
@@ -203,6 +203,11 @@ std::vector<NormCase> vector_path_cases() {
         {Kind::layer, {33, 1030}, 1},   {Kind::layer, {70, 17}, 1},     {Kind::layer, {3, 5, 13}, 2},
         {Kind::layer, {1, 1}, 1},       {Kind::group, {3, 6, 70}, 3},   {Kind::group, {65, 4}, 2},
         {Kind::group, {2, 4, 300}, 1},
+        // Batch norm planes on either side of the span/column threshold (16) and ResNet's 7x7
+        // and 14x14, whose spans share a sum chunk.
+        {Kind::batch, {4, 3, 1}, 0},    {Kind::batch, {3, 4, 7}, 0},    {Kind::batch, {5, 3, 15}, 0},
+        {Kind::batch, {3, 2, 4, 4}, 0}, {Kind::batch, {3, 3, 17}, 0},   {Kind::batch, {5, 3, 7, 7}, 0},
+        {Kind::batch, {3, 2, 14, 14}, 0}, {Kind::batch, {40, 2, 49}, 0},
     };
 }
 

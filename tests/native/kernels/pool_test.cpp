@@ -177,7 +177,7 @@ TEST_F(PoolTest, MaxPropagatesNaNAndKeepsTheFirstOfTies) {
 // padding, 1-d and 3-d windows. Max: values are few and repeated (ties) with NaN sprinkled in;
 // average: with and without count_include_pad.
 TEST_F(PoolTest, VectorPathsMatchReferenceAtEveryIsa) {
-    const std::vector<PoolCase> wide = {
+    std::vector<PoolCase> wide = {
         {{2, 3, 9, 112}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 0, 0},
         {{1, 2, 5, 71}, {3, 2}, {1, 1}, {1, 1}, {1, 0}, {1, 1}, 0, 0},
         {{1, 2, 4, 101}, {2, 3}, {1, 3}, {1, 2}, {0, 2}, {1, 1}, 1, 0},
@@ -193,6 +193,20 @@ TEST_F(PoolTest, VectorPathsMatchReferenceAtEveryIsa) {
         {{2, 3, 20}, {2}, {2}, {1}, {0}, {0}, 0, 0},
         {{1, 2, 6, 11}, {2, 2}, {3, 3}, {1, 2}, {0, 1}, {0, 1}, 0, 0},
     };
+    // Windows covering the plane (global pooling: average runs as row sums), planes of 1, 7,
+    // 15, 16, 17, 49 and 196 elements, one padded.
+    const std::vector<PoolCase> global = {
+        {{3, 2, 1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0, 0},
+        {{2, 3, 1, 7}, {1, 7}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0, 0},
+        {{1, 5, 3, 5}, {3, 5}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0, 0},
+        {{2, 2, 4, 4}, {4, 4}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0, 0},
+        {{1, 3, 17}, {17}, {1}, {1}, {0}, {0}, 0, 0},
+        {{3, 7, 7, 7}, {7, 7}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0, 0},
+        {{2, 3, 14, 14}, {14, 14}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0, 0},
+        {{2, 3, 5, 5}, {7, 7}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 0, 0},
+        {{1, 2, 2, 3, 4}, {2, 3, 4}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}, 0, 0},
+    };
+    wide.insert(wide.end(), global.begin(), global.end());
     const float nan = std::numeric_limits<float>::quiet_NaN();
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
@@ -234,6 +248,49 @@ TEST_F(PoolTest, VectorPathsMatchReferenceAtEveryIsa) {
 
 // L = sum(y * r): the backward of r must match central differences of L (average pooling is
 // linear; max is piecewise linear and random data has no ties).
+// Global average pooling at every ISA, forward and backward, against the reference, with
+// NaN and infinities spreading to their plane only.
+TEST_F(PoolTest, GlobalAverageMatchesReferenceAtEveryIsa) {
+    const std::vector<PoolCase> global = {
+        {{5, 3, 1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0, 0},
+        {{2, 3, 1, 7}, {1, 7}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0, 1},
+        {{1, 5, 3, 5}, {3, 5}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0, 0},
+        {{2, 2, 4, 4}, {4, 4}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0, 0},
+        {{1, 3, 17}, {17}, {1}, {1}, {0}, {0}, 0, 0},
+        {{3, 70, 7, 7}, {7, 7}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0, 0},
+        {{2, 3, 14, 14}, {14, 14}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 0, 0},
+        {{2, 3, 5, 5}, {7, 7}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 0, 1},
+        {{2, 3, 5, 5}, {7, 7}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 0, 0},
+    };
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const PoolCase& c : global) {
+            for (bool special : {false, true}) {
+                SCOPED_TRACE(cat(describe(c), " isa=", static_cast<int>(isa), " special=", special));
+                const mln_pool_params p = params_of(c);
+                HostTensor<float> x(c.x_shape), y(y_shape_of(c)), y_want(y_shape_of(c)), dy(y_shape_of(c));
+                HostTensor<float> dx(c.x_shape), dx_want(c.x_shape);
+                fill_random(x);
+                fill_random(dy);
+                if (special) {
+                    x.at(0) = std::numeric_limits<float>::quiet_NaN();
+                    x.at(x.count() - 1) = std::numeric_limits<float>::infinity();
+                    dy.at(0) = -std::numeric_limits<float>::infinity();
+                }
+                ASSERT_EQ(mln_pool_forward(device_, MLN_POOL_MODE_AVERAGE, &p, x.desc(), y.desc(), nullptr), MLN_STATUS_OK)
+                    << mln_last_error();
+                reference::pool_forward(MLN_POOL_MODE_AVERAGE, p, x.view(), y_want.view(), nullptr);
+                EXPECT_TRUE(near_all(y, y_want, std::numeric_limits<float>::epsilon() * 16));
+                ASSERT_EQ(mln_pool_backward(device_, MLN_POOL_MODE_AVERAGE, &p, dy.desc(), nullptr, dx.desc()),
+                          MLN_STATUS_OK)
+                    << mln_last_error();
+                reference::pool_backward(MLN_POOL_MODE_AVERAGE, p, dy.view(), nullptr, dx_want.view());
+                EXPECT_TRUE(near_all(dx, dx_want, std::numeric_limits<float>::epsilon() * 16));
+            }
+        }
+    }
+}
+
 TEST_F(PoolTest, GradientsMatchFiniteDifferences) {
     for (const PoolCase& c : {cases()[1], cases()[3], cases()[6]}) {
         SCOPED_TRACE(describe(c));
@@ -291,6 +348,27 @@ TEST_F(PoolTest, RejectsBadArgumentsWithClearMessages) {
     indices.at(5) = 3;  // plane (0, 1) covers [25, 50)
     EXPECT_TRUE(failed_with(mln_pool_backward(device_, MLN_POOL_MODE_MAX, &p, y.desc(), indices.desc(), dx.desc()),
                             MLN_STATUS_INVALID_ARGUMENT, {"indices element 4 is 0 but must be -1 or in [25, 50)"}));
+    // -1 (a window without elements) passes; the first bad element is named, whichever plane
+    // a thread reaches first.
+    for (int64_t i = 0; i < indices.count(); ++i) indices.at(i) = i < 4 ? 0 : 25;
+    indices.at(1) = -1;
+    indices.at(6) = std::numeric_limits<int64_t>::min();
+    indices.at(7) = 50;
+    EXPECT_TRUE(failed_with(mln_pool_backward(device_, MLN_POOL_MODE_MAX, &p, y.desc(), indices.desc(), dx.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"indices element 6 is -9223372036854775808 but must be -1 or in [25, 50)"}));
+    indices.at(6) = 25;
+    indices.at(2) = -2;
+    EXPECT_TRUE(failed_with(mln_pool_backward(device_, MLN_POOL_MODE_MAX, &p, y.desc(), indices.desc(), dx.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"indices element 2 is -2 but must be -1 or in [0, 25)"}));
+    indices.at(2) = 0;
+    indices.at(7) = 49;
+    HostTensor<float> dy({1, 2, 2, 2});
+    for (int64_t i = 0; i < dy.count(); ++i) dy.at(i) = static_cast<float>(i + 1);
+    ASSERT_EQ(mln_pool_backward(device_, MLN_POOL_MODE_MAX, &p, dy.desc(), indices.desc(), dx.desc()), MLN_STATUS_OK)
+        << mln_last_error();
+    EXPECT_EQ(dx.at(0), 1.0f + 3.0f + 4.0f);  // element 1 is -1: no share
+    EXPECT_EQ(dx.at(25), 5.0f + 6.0f + 7.0f);
+    EXPECT_EQ(dx.at(49), 8.0f);
     p.pads_begin[1] = 2;
     EXPECT_TRUE(failed_with(mln_pool_forward(device_, MLN_POOL_MODE_MAX, &p, x.desc(), y.desc(), nullptr),
                             MLN_STATUS_INVALID_ARGUMENT, {"smaller than the dilated window extent 2"}));

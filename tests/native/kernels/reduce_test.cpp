@@ -2,6 +2,7 @@
 #include <limits>
 #include <vector>
 
+#include "core/text.hpp"
 #include "kernel_test_support.hpp"
 #include "kernels/cpu/reduce/reduce_ops.hpp"
 #include "kernels/cpu/reference/reference_kernels.hpp"
@@ -166,6 +167,38 @@ TEST_F(ReduceTest, LeadingAxisSumIsTheSameBitsWithOneTwoAndThreeThreads) {
     ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
     EXPECT_EQ(results[0], results[1]);
     EXPECT_EQ(results[0], results[2]);
+}
+
+// Sums and means over contiguous rows (a conv bias gradient: axes N, H*W of NCHW; the last axis
+// alone) run the row-sum kernel: each ISA against the reference, rows of 0, 1, 7, 15, 16, 17,
+// 49 and 196 elements and longer, NaN and infinities included.
+TEST_F(ReduceTest, ContiguousRowSumsMatchReferenceAtEveryIsa) {
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (int64_t plane : {0, 1, 7, 15, 16, 17, 49, 196, 1031}) {
+            for (bool special : {false, true}) {
+                SCOPED_TRACE(cat("isa ", static_cast<int>(isa), " plane ", plane, " special ", special));
+                HostTensor<float> x({3, 5, plane});
+                fill_random(x);
+                if (special && plane > 0) {
+                    x.at(plane + 1 < x.count() ? plane + 1 : 0) = std::numeric_limits<float>::quiet_NaN();
+                    x.at(x.count() - 1) = std::numeric_limits<float>::infinity();
+                }
+                for (mln_reduce_op op : {MLN_REDUCE_OP_SUM, MLN_REDUCE_OP_MEAN}) {
+                    const int32_t bias_axes[] = {0, 2};
+                    HostTensor<float> y({5}), want({5});
+                    ASSERT_EQ(mln_reduce(device_, op, x.desc(), bias_axes, 2, 0, y.desc()), MLN_STATUS_OK) << mln_last_error();
+                    reference::reduce(op, x.view(), 0b101u, false, want.view());
+                    EXPECT_TRUE(near_all(y, want, 1e-6)) << "op " << op << " axes 0, 2";
+                    const int32_t last_axis[] = {2};
+                    HostTensor<float> rows({3, 5}), rows_want({3, 5});
+                    ASSERT_EQ(mln_reduce(device_, op, x.desc(), last_axis, 1, 0, rows.desc()), MLN_STATUS_OK) << mln_last_error();
+                    reference::reduce(op, x.view(), 0b100u, false, rows_want.view());
+                    EXPECT_TRUE(near_all(rows, rows_want, 1e-6)) << "op " << op << " axis 2";
+                }
+            }
+        }
+    }
 }
 
 TEST_F(ReduceTest, FloatSumAccumulatesAccurately) {
