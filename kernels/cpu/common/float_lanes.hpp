@@ -32,6 +32,7 @@ struct ScalarLanes {
     using Mask = bool;  // never built: a one-lane loop has no tail
     static constexpr int64_t width = 1;
     static Mask first(int64_t) { return true; }
+    static Mask last(int64_t) { return true; }
     static Reg load(const float* p, AllLanes) { return *p; }
     static Reg load(const float* p, Mask m) { return m ? *p : 0.0f; }
     static void store(float* p, Reg v, AllLanes) { *p = v; }
@@ -72,6 +73,10 @@ struct Avx2Lanes : Avx2F32 {
     // Lanes [0, n), 0 < n < 8.
     static Mask first(int64_t n) {
         return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    }
+    // Lanes [8 - n, 8), 0 < n < 8.
+    static Mask last(int64_t n) {
+        return _mm256_cmpgt_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<int>(7 - n)));
     }
     static Reg load(const float* p, AllLanes) { return Avx2F32::load(p); }
     static Reg load(const float* p, Mask m) { return _mm256_maskload_ps(p, m); }
@@ -129,6 +134,8 @@ struct Avx512Lanes : Avx512F32 {
     static Mask first(int64_t n) { return static_cast<Mask>(n >= 16 ? 0xFFFFu : (1u << (n > 0 ? n : 0)) - 1u); }
     // Lanes [begin, end) for 0 <= begin, clipped to the register.
     static Mask range(int64_t begin, int64_t end) { return static_cast<Mask>(first(end) & ~first(begin)); }
+    // Lanes [16 - n, 16), 0 < n <= 16.
+    static Mask last(int64_t n) { return range(16 - n, 16); }
     static Reg load(const float* p, AllLanes) { return Avx512F32::load(p); }
     static Reg load(const float* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }
     static void store(float* p, Reg v, AllLanes) { Avx512F32::store(p, v); }

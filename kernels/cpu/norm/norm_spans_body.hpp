@@ -35,10 +35,41 @@ template <class V>
 struct NormSpans {
     using Reg = typename V::Reg;
 
-    // (x - mean), 0 in masked-off lanes.
+    // The tail of a span of at least a register: the register ending the span, loaded whole,
+    // of which the lanes in `mask` (the last ones) are new. AMD runs masked loads slowly; a
+    // masked store of the new lanes leaves the lanes before them as written (y may be x).
+    struct Tail {
+        typename V::Mask mask;
+    };
+    static Reg load(const float* p, AllLanes) { return V::load(p, AllLanes{}); }
+    static Reg load(const float* p, Tail) { return V::load(p, AllLanes{}); }
+    template <class M>
+    static Reg load(const float* p, M m) { return V::load(p, m); }
+    static Reg keep(Reg v, AllLanes) { return v; }
+    static Reg keep(Reg v, Tail t) { return V::keep(v, t.mask); }
+    template <class M>
+    static Reg keep(Reg v, M m) { return V::keep(v, m); }
+    static void store(float* p, Reg v, AllLanes) { V::store(p, v, AllLanes{}); }
+    static void store(float* p, Reg v, Tail t) { V::store(p, v, t.mask); }
+    template <class M>
+    static void store(float* p, Reg v, M m) { V::store(p, v, m); }
+
+    // f(offset, lanes) over the registers of [at, at + length), of a span that holds `before`
+    // more elements before at: whole registers, then the tail as a Tail register (spans of at
+    // least a register) or a masked one.
+    template <class F>
+    static void span_registers(int64_t at, int64_t length, F&& f, int64_t before = 0) {
+        int64_t i = 0;
+        for (; i + V::width <= length; i += V::width) f(at + i, AllLanes{});
+        if (i == length) return;
+        if (before + length >= V::width) f(at + length - V::width, Tail{V::last(length - i)});
+        else f(at + i, V::first(length - i));
+    }
+
+    // (x - mean), 0 in lanes that are not the call's.
     template <class M>
     static Reg deviation(const float* x, int64_t i, SplitMean mean, M m) {
-        return V::keep(V::sub(V::sub(V::load(x + i, m), V::set1(mean.hi)), V::set1(mean.lo)), m);
+        return keep(V::sub(V::sub(load(x + i, m), V::set1(mean.hi)), V::set1(mean.lo)), m);
     }
 
     // Runs body(offset of the piece in x, its position in the span, its length) over pieces of
@@ -63,7 +94,7 @@ struct NormSpans {
         flush();
     }
 
-    // Sum of term(i, mask) (registers, 0 in masked-off lanes) over the set, chunked.
+    // Sum of term(i, lanes) (registers, 0 in lanes not the call's) over the set, chunked.
     template <class Term>
     static double chunked_sum(Spans s, Term&& term) {
         double total = 0.0;
@@ -78,7 +109,7 @@ struct NormSpans {
                     a = V::add(a, term(at + i, AllLanes{}));
                     b = V::add(b, term(at + i + V::width, AllLanes{}));
                 }
-                for_lanes<V>(length - i, [&](int64_t j, auto m) { a = V::add(a, term(at + i + j, m)); });
+                span_registers(at + i, length - i, [&](int64_t j, auto m) { a = V::add(a, term(j, m)); }, i);
             },
             [&] {
                 total += V::sum(V::add(a, b));
@@ -88,18 +119,15 @@ struct NormSpans {
         return total;
     }
 
-    // f(offset in x, mask) over the registers of every span.
+    // f(offset in x, lanes) over the registers of every span.
     template <class F>
     static void for_spans(Spans s, F&& f) {
-        for (int64_t blk = 0; blk < s.blocks; ++blk) {
-            const int64_t base = blk * s.stride;
-            for_lanes<V>(s.length, [&](int64_t i, auto m) { f(base + i, m); });
-        }
+        for (int64_t blk = 0; blk < s.blocks; ++blk) span_registers(blk * s.stride, s.length, f);
     }
 
     static double sum(const float* x, Spans s, float shift) {
         const Reg v = V::set1(shift);
-        return chunked_sum(s, [&](int64_t i, auto m) { return V::keep(V::sub(V::load(x + i, m), v), m); });
+        return chunked_sum(s, [&](int64_t i, auto m) { return keep(V::sub(load(x + i, m), v), m); });
     }
 
     static double squared_deviation(const float* x, Spans s, SplitMean mean) {
@@ -111,7 +139,7 @@ struct NormSpans {
 
     static void normalize(const float* x, float* y, Spans s, SplitMean mean, float a, float b) {
         const Reg va = V::set1(a), vb = V::set1(b);
-        for_spans(s, [&](int64_t i, auto m) { V::store(y + i, V::add(V::mul(deviation(x, i, mean, m), va), vb), m); });
+        for_spans(s, [&](int64_t i, auto m) { store(y + i, V::add(V::mul(deviation(x, i, mean, m), va), vb), m); });
     }
 
     static void normalize_each(const float* x, float* y, int64_t n, SplitMean mean, float invstd, const float* scale,
@@ -129,11 +157,13 @@ struct NormSpans {
         for_chunks(
             s,
             [&](int64_t at, int64_t position, int64_t length) {
-                for_lanes<V>(length, [&](int64_t j, auto m) {
-                    Reg g = V::load(dy + at + j, m);
-                    if (gamma != nullptr) g = rounded(V::mul(g, V::load(gamma + position + j, m)));
+                // gamma is indexed by the position in the span.
+                const int64_t to_position = position - at;
+                span_registers(at, length, [&](int64_t i, auto m) {
+                    Reg g = keep(load(dy + i, m), m);
+                    if (gamma != nullptr) g = rounded(V::mul(g, load(gamma + (i + to_position), m)));
                     g_sum = V::add(g_sum, g);
-                    gd_sum = V::add(gd_sum, V::mul(g, deviation(x, at + j, mean, m)));
+                    gd_sum = V::add(gd_sum, V::mul(g, deviation(x, i, mean, m)));
                 });
             },
             [&] {
@@ -149,8 +179,8 @@ struct NormSpans {
                            float mean_g, float c, float invstd) {
         const Reg vg = V::set1(gamma), vm = V::set1(mean_g), vc = V::set1(c), r = V::set1(invstd);
         for_spans(s, [&](int64_t i, auto m) {
-            const Reg centred = V::sub(rounded(V::mul(V::load(dy + i, m), vg)), vm);
-            V::store(dx + i, V::mul(V::sub(centred, V::mul(deviation(x, i, mean, m), vc)), r), m);
+            const Reg centred = V::sub(rounded(V::mul(load(dy + i, m), vg)), vm);
+            store(dx + i, V::mul(V::sub(centred, V::mul(deviation(x, i, mean, m), vc)), r), m);
         });
     }
 
