@@ -14,6 +14,8 @@
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/nn_kernels.hpp"
+#include "kernels/cpu/common/blocking.hpp"
+#include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/norm/norm_spans.hpp"
 
 namespace mln::kernels {
@@ -262,6 +264,78 @@ constexpr int64_t kGradBlockImages = 32;
 constexpr int64_t kMinStripFloats = 256;
 constexpr int64_t kStripCacheFloats = int64_t{1} << 16;
 
+// Batch norm planes shorter than this (7x7 .. 28x28 at ResNet's batch) stream the images in
+// memory order, each pass over all of them: a channel-major walk would read 32 short spans a
+// plane apart, which the hardware prefetcher does not follow. Longer planes run channel by
+// channel, the passes after the first reading the channel from cache.
+constexpr int64_t kStreamBelowSpatial = 256;
+// Spans per streaming task, at least, in floats.
+constexpr int64_t kStreamGrainFloats = 8192;
+
+// The streaming passes' per-span sums and per-channel parameters, kept by the calling thread
+// between calls: resizing a warm buffer writes nothing, where fresh vectors would zero (and
+// page in) them on every call.
+struct StreamScratch {
+    std::vector<double> first, second;
+    std::vector<float> shift, hi, lo, gain, offset;
+};
+
+StreamScratch& stream_scratch(const NormArgs& a, int64_t blocks) {
+    StreamScratch& s = thread_scratch<StreamScratch>();
+    const size_t sums = static_cast<size_t>(blocks * a.channels), channels = static_cast<size_t>(a.channels);
+    s.first.resize(sums);
+    s.second.resize(sums);
+    for (std::vector<float>* v : {&s.shift, &s.hi, &s.lo, &s.gain, &s.offset}) v->resize(channels);
+    return s;
+}
+
+// Streaming statistics run blocks of images (a channel's elements in a block near the f32 sum
+// chunk of the channel kernels) times groups of channels as tasks; the blocks' double sums add
+// up in block order, whatever the thread count.
+constexpr int64_t kStreamBlockFloats = 1024;
+constexpr int64_t kStreamGroupChannels = 64;
+
+struct ImageBlocks {
+    int64_t images, count, groups;
+};
+
+ImageBlocks image_blocks(const NormArgs& a) {
+    const int64_t images = std::max<int64_t>(1, kStreamBlockFloats / a.spatial);
+    return {images, ceil_div(a.batch, images), ceil_div(a.channels, kStreamGroupChannels)};
+}
+
+// Calls run(first image, images, first channel, channels, block) on every (block, group) task.
+template <class Run>
+void for_image_blocks(const NormArgs& a, const ImageBlocks& b, Run&& run) {
+    cpu::parallel_for(b.count * b.groups, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t t = begin; t < end; ++t) {
+            const int64_t block = t / b.groups, c0 = t % b.groups * kStreamGroupChannels;
+            const int64_t n0 = block * b.images;
+            run(n0, std::min(b.images, a.batch - n0), c0, std::min(kStreamGroupChannels, a.channels - c0), block);
+        }
+    });
+}
+
+bool streams_images(const NormArgs& a) {
+    return a.batch > 0 && a.spatial >= kMinSpanSpatial && a.spatial < kStreamBelowSpatial;
+}
+
+// Calls body(first span, its channel, span count) on ranges of the batch * channels spans
+// (channel c of image n is span n * channels + c, all back to back), split at image ends so
+// that per-channel arrays index from the range's first channel.
+template <class Body>
+void for_span_ranges(const NormArgs& a, Body&& body) {
+    const int64_t grain = std::max<int64_t>(1, kStreamGrainFloats / a.spatial);
+    cpu::parallel_for(a.batch * a.channels, grain, [&](int64_t begin, int64_t end) {
+        for (int64_t p = begin; p < end;) {
+            const int64_t c = p % a.channels;
+            const int64_t count = std::min(end - p, a.channels - c);
+            body(p, c, count);
+            p += count;
+        }
+    });
+}
+
 float parameter(const float* values, int64_t c, float absent) { return values != nullptr ? values[c] : absent; }
 
 // Scale and bias as arrays (1 and 0 where absent), for the kernels that read them per element.
@@ -307,6 +381,63 @@ void batch_norm_training_f32(const NormArgs& a) {
     float* y = static_cast<float*>(a.y.data);
     const float* scale = data_of<float>(a.scale, a.has_scale);
     const float* bias = data_of<float>(a.bias, a.has_bias);
+    if (streams_images(a)) {
+        // Two passes in memory order. Each (block, group) task sums its block about the channel's
+        // first element, then its squared deviations about the block's own mean while the block
+        // is in L2; the blocks combine exactly (Chan et al.): M2 = sum of M2_b + n_b (mean_b -
+        // mean)^2. Then y.
+        const int64_t channels = a.channels, spatial = a.spatial;
+        const ImageBlocks blocks = image_blocks(a);
+        StreamScratch& scratch = stream_scratch(a, blocks.count);
+        std::vector<float>& shift = scratch.shift;
+        for (int64_t c = 0; c < channels; ++c) shift[static_cast<size_t>(c)] = x[c * spatial];
+        double* sums = scratch.first.data();
+        double* squares = scratch.second.data();
+        for_image_blocks(a, blocks, [&](int64_t n0, int64_t images, int64_t c0, int64_t group, int64_t block) {
+            const float* xb = x + n0 * plane + c0 * spatial;
+            double* block_sums = sums + block * channels + c0;
+            k.channel_sums(xb, images, plane, group, spatial, shift.data() + c0, block_sums);
+            float block_hi[kStreamGroupChannels], block_lo[kStreamGroupChannels];
+            for (int64_t j = 0; j < group; ++j) {
+                const SplitMean m = split_mean(shift[static_cast<size_t>(c0 + j)] +
+                                               block_sums[j] / static_cast<double>(images * spatial));
+                block_hi[j] = m.hi;
+                block_lo[j] = m.lo;
+            }
+            k.channel_squared_deviations(xb, images, plane, group, spatial, block_hi, block_lo,
+                                         squares + block * channels + c0);
+        });
+        std::vector<float>& hi = scratch.hi;
+        std::vector<float>& lo = scratch.lo;
+        std::vector<float>& gain = scratch.gain;
+        std::vector<float>& offset = scratch.offset;
+        for (int64_t c = 0; c < channels; ++c) {
+            const double first = shift[static_cast<size_t>(c)];
+            double total = 0.0;
+            for (int64_t block = 0; block < blocks.count; ++block) total += sums[block * channels + c];
+            const double mean = first + total / count;
+            double m2 = 0.0;
+            for (int64_t block = 0; block < blocks.count; ++block) {
+                const double n = static_cast<double>(std::min(blocks.images, a.batch - block * blocks.images) * spatial);
+                const double d = first + sums[block * channels + c] / n - mean;
+                m2 += squares[block * channels + c] + n * d * d;
+            }
+            const double variance = m2 / count;
+            const double invstd = 1.0 / std::sqrt(variance + a.epsilon);
+            const SplitMean m = split_mean(mean);
+            const size_t i = static_cast<size_t>(c);
+            hi[i] = m.hi;
+            lo[i] = m.lo;
+            gain[i] = static_cast<float>(invstd * parameter(scale, c, 1.0f));
+            offset[i] = parameter(bias, c, 0.0f);
+            store_batch_statistics(a, c, mean, variance, invstd);
+        }
+        for_span_ranges(a, [&](int64_t p, int64_t c, int64_t count) {
+            k.span_normalize(x + p * spatial, y + p * spatial, count, spatial, hi.data() + c, lo.data() + c,
+                             gain.data() + c, offset.data() + c);
+        });
+        return;
+    }
     if (a.spatial >= kMinSpanSpatial) {
         const Spans spans{a.batch, a.spatial, plane};
         cpu::parallel_for(a.channels, 1, [&](int64_t begin, int64_t end) {
@@ -374,12 +505,19 @@ void batch_norm_inference_f32(const NormArgs& a) {
         return static_cast<float>(parameter(scale, c, 1.0f) / std::sqrt(static_cast<double>(running_var[c]) + a.epsilon));
     };
     if (a.spatial >= kMinSpanSpatial) {
-        const Spans spans{a.batch, a.spatial, plane};
-        cpu::parallel_for(a.channels, 1, [&](int64_t begin, int64_t end) {
-            for (int64_t c = begin; c < end; ++c) {
-                k.normalize(x + c * a.spatial, y + c * a.spatial, spans, split_mean(running_mean[c]), gain_of(c),
-                            parameter(bias, c, 0.0f));
-            }
+        // Images in memory order, each channel's span with its parameters.
+        StreamScratch& scratch = stream_scratch(a, 0);
+        std::vector<float>& lo = scratch.lo;
+        std::vector<float>& gain = scratch.gain;
+        std::vector<float>& offset = scratch.offset;
+        std::fill(lo.begin(), lo.end(), 0.0f);
+        for (int64_t c = 0; c < a.channels; ++c) {
+            gain[static_cast<size_t>(c)] = gain_of(c);
+            offset[static_cast<size_t>(c)] = parameter(bias, c, 0.0f);
+        }
+        for_span_ranges(a, [&](int64_t p, int64_t c, int64_t count) {
+            k.span_normalize(x + p * a.spatial, y + p * a.spatial, count, a.spatial, running_mean + c, lo.data() + c,
+                             gain.data() + c, offset.data() + c);
         });
         return;
     }
@@ -423,6 +561,40 @@ void batch_norm_backward_f32(const NormArgs& a) {
         return Coefficients{static_cast<float>(gamma), static_cast<float>(mean_g), static_cast<float>(r * mean_g_xhat),
                             static_cast<float>(r)};
     };
+    if (streams_images(a)) {
+        const int64_t channels = a.channels, spatial = a.spatial;
+        const ImageBlocks blocks = image_blocks(a);
+        StreamScratch& scratch = stream_scratch(a, blocks.count);
+        double* sum_dy = scratch.first.data();
+        double* sum_dy_deviation = scratch.second.data();
+        for_image_blocks(a, blocks, [&](int64_t n0, int64_t images, int64_t c0, int64_t group, int64_t block) {
+            const int64_t at = n0 * plane + c0 * spatial;
+            k.channel_grad_sums(x + at, dy + at, images, plane, group, spatial, mean + c0, sum_dy + block * channels + c0,
+                                sum_dy_deviation + block * channels + c0);
+        });
+        std::vector<float>& gamma = scratch.shift;
+        std::vector<float>& mean_g = scratch.hi;
+        std::vector<float>& coefficient = scratch.lo;
+        std::vector<float>& r = scratch.gain;
+        for (int64_t c = 0; c < channels; ++c) {
+            double g = 0.0, gd = 0.0;
+            for (int64_t block = 0; block < blocks.count; ++block) {
+                g += sum_dy[block * channels + c];
+                gd += sum_dy_deviation[block * channels + c];
+            }
+            const Coefficients co = finish_channel(c, g, gd);
+            const size_t i = static_cast<size_t>(c);
+            gamma[i] = co.gamma;
+            mean_g[i] = co.mean_g;
+            coefficient[i] = co.c;
+            r[i] = co.invstd;
+        }
+        for_span_ranges(a, [&](int64_t p, int64_t c, int64_t count) {
+            k.span_grad_apply(x + p * spatial, dy + p * spatial, dx + p * spatial, count, spatial, mean + c,
+                              gamma.data() + c, mean_g.data() + c, coefficient.data() + c, r.data() + c);
+        });
+        return;
+    }
     if (a.spatial >= kMinSpanSpatial) {
         const Spans spans{a.batch, a.spatial, plane};
         cpu::parallel_for(a.channels, 1, [&](int64_t begin, int64_t end) {

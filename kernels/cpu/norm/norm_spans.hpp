@@ -62,6 +62,30 @@ struct NormSpanKernels {
     void (*grad_apply_each)(const float* x, const float* dy, float* dx, int64_t n, SplitMean mean, float invstd,
                             const float* gamma, float mean_g, float c, float* dscale, float* dbias);
 
+    // Channel forms, for short planes streamed in memory order: `images` images `image_stride`
+    // floats apart, each with `channels` spans of `length` floats back to back; per-channel
+    // arrays and outputs. Each channel's sums build up in f32 registers over all the images
+    // (no horizontal sum per span) and reach double once per call: callers keep a call's
+    // elements per channel near kSumChunk.
+    // sums[c] = sum of x - shift[c].
+    void (*channel_sums)(const float* x, int64_t images, int64_t image_stride, int64_t channels, int64_t length,
+                         const float* shift, double* sums);
+    // squares[c] = sum of (x - mean[c])^2.
+    void (*channel_squared_deviations)(const float* x, int64_t images, int64_t image_stride, int64_t channels,
+                                       int64_t length, const float* mean_hi, const float* mean_lo, double* squares);
+    // sum_dy[c] = sum of dy; sum_dy_deviation[c] = sum of dy * (x - mean[c]).
+    void (*channel_grad_sums)(const float* x, const float* dy, int64_t images, int64_t image_stride, int64_t channels,
+                              int64_t length, const float* mean_hi, double* sum_dy, double* sum_dy_deviation);
+    // Consecutive-span forms: `spans` spans of `length` floats back to back (channels of an
+    // image), span j with its channel's parameters at index j of each array.
+    // y = (x - mean[j]) * a[j] + b[j].
+    void (*span_normalize)(const float* x, float* y, int64_t spans, int64_t length, const float* mean_hi,
+                           const float* mean_lo, const float* a, const float* b);
+    // dx = ((gamma[j] * dy - mean_g[j]) - (x - mean[j]) * c[j]) * invstd[j].
+    void (*span_grad_apply)(const float* x, const float* dy, float* dx, int64_t spans, int64_t length,
+                            const float* mean_hi, const float* gamma, const float* mean_g, const float* c,
+                            const float* invstd);
+
     // Column forms: `rows` rows `stride` floats apart, `cols` wide; per-column arrays.
     // sums[j] = sum over rows of x[r][j] - shift[j].
     void (*column_sums)(const float* x, int64_t rows, int64_t stride, int64_t cols, const float* shift, double* sums);

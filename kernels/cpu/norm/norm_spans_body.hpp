@@ -175,13 +175,18 @@ struct NormSpans {
         return sums;
     }
 
+    // One register of grad_apply.
+    template <class M>
+    static void apply_register(const float* x, const float* dy, float* dx, int64_t i, M m, SplitMean mean, Reg vg,
+                               Reg vm, Reg vc, Reg r) {
+        const Reg centred = V::sub(rounded(V::mul(load(dy + i, m), vg)), vm);
+        store(dx + i, V::mul(V::sub(centred, V::mul(deviation(x, i, mean, m), vc)), r), m);
+    }
+
     static void grad_apply(const float* x, const float* dy, float* dx, Spans s, SplitMean mean, float gamma,
                            float mean_g, float c, float invstd) {
         const Reg vg = V::set1(gamma), vm = V::set1(mean_g), vc = V::set1(c), r = V::set1(invstd);
-        for_spans(s, [&](int64_t i, auto m) {
-            const Reg centred = V::sub(rounded(V::mul(load(dy + i, m), vg)), vm);
-            store(dx + i, V::mul(V::sub(centred, V::mul(deviation(x, i, mean, m), vc)), r), m);
-        });
+        for_spans(s, [&](int64_t i, auto m) { apply_register(x, dy, dx, i, m, mean, vg, vm, vc, r); });
     }
 
     static void grad_apply_each(const float* x, const float* dy, float* dx, int64_t n, SplitMean mean, float invstd,
@@ -195,6 +200,81 @@ struct NormSpans {
             V::store(dscale + i, V::add(V::load(dscale + i, m), V::mul(V::mul(g, d), r)), m);
             V::store(dbias + i, V::add(V::load(dbias + i, m), g), m);
         });
+    }
+
+    // acc[c] (K registers per channel) += term(c, offset, lanes, acc[c]) over the registers of
+    // every span, in blocks of kChannelBlock channels whose registers stay in L1; out[k][c] =
+    // the sum of acc[c][k]'s lanes.
+    static constexpr int64_t kChannelBlock = 64;
+    template <int K, class Term>
+    static void channel_accumulate(int64_t images, int64_t image_stride, int64_t channels, int64_t length,
+                                   double* const (&out)[K], Term&& term) {
+        Reg acc[kChannelBlock][K];
+        for (int64_t c0 = 0; c0 < channels; c0 += kChannelBlock) {
+            const int64_t block = std::min(kChannelBlock, channels - c0);
+            for (int64_t j = 0; j < block; ++j) {
+                for (int k = 0; k < K; ++k) acc[j][k] = V::zero();
+            }
+            for (int64_t n = 0; n < images; ++n) {
+                for (int64_t j = 0; j < block; ++j) {
+                    const int64_t c = c0 + j;
+                    span_registers(n * image_stride + c * length, length,
+                                   [&](int64_t i, auto m) { term(c, i, m, acc[j]); });
+                }
+            }
+            for (int64_t j = 0; j < block; ++j) {
+                for (int k = 0; k < K; ++k) out[k][c0 + j] = V::sum(acc[j][k]);
+            }
+        }
+    }
+
+    static void channel_sums(const float* x, int64_t images, int64_t image_stride, int64_t channels, int64_t length,
+                             const float* shift, double* sums) {
+        double* const out[1] = {sums};
+        channel_accumulate<1>(images, image_stride, channels, length, out, [&](int64_t c, int64_t i, auto m, Reg(&a)[1]) {
+            a[0] = V::add(a[0], keep(V::sub(load(x + i, m), V::set1(shift[c])), m));
+        });
+    }
+
+    static void channel_squared_deviations(const float* x, int64_t images, int64_t image_stride, int64_t channels,
+                                           int64_t length, const float* mean_hi, const float* mean_lo, double* squares) {
+        double* const out[1] = {squares};
+        channel_accumulate<1>(images, image_stride, channels, length, out, [&](int64_t c, int64_t i, auto m, Reg(&a)[1]) {
+            const Reg d = deviation(x, i, {mean_hi[c], mean_lo[c]}, m);
+            a[0] = V::add(a[0], V::mul(d, d));
+        });
+    }
+
+    static void channel_grad_sums(const float* x, const float* dy, int64_t images, int64_t image_stride,
+                                  int64_t channels, int64_t length, const float* mean_hi, double* sum_dy,
+                                  double* sum_dy_deviation) {
+        double* const out[2] = {sum_dy, sum_dy_deviation};
+        channel_accumulate<2>(images, image_stride, channels, length, out, [&](int64_t c, int64_t i, auto m, Reg(&a)[2]) {
+            const Reg g = keep(load(dy + i, m), m);
+            a[0] = V::add(a[0], g);
+            a[1] = V::add(a[1], V::mul(g, deviation(x, i, {mean_hi[c], 0.0f}, m)));
+        });
+    }
+
+    static void span_normalize(const float* x, float* y, int64_t spans, int64_t length, const float* mean_hi,
+                               const float* mean_lo, const float* a, const float* b) {
+        for (int64_t j = 0; j < spans; ++j) {
+            const Reg va = V::set1(a[j]), vb = V::set1(b[j]);
+            const SplitMean mean{mean_hi[j], mean_lo[j]};
+            span_registers(j * length, length, [&](int64_t i, auto m) {
+                store(y + i, V::add(V::mul(deviation(x, i, mean, m), va), vb), m);
+            });
+        }
+    }
+
+    static void span_grad_apply(const float* x, const float* dy, float* dx, int64_t spans, int64_t length,
+                                const float* mean_hi, const float* gamma, const float* mean_g, const float* c,
+                                const float* invstd) {
+        for (int64_t j = 0; j < spans; ++j) {
+            const Reg vg = V::set1(gamma[j]), vm = V::set1(mean_g[j]), vc = V::set1(c[j]), r = V::set1(invstd[j]);
+            const SplitMean mean{mean_hi[j], 0.0f};
+            span_registers(j * length, length, [&](int64_t i, auto m) { apply_register(x, dy, dx, i, m, mean, vg, vm, vc, r); });
+        }
     }
 
     // Runs add_row(row, strip start, strip width, f32 accumulators...) over strips of
@@ -291,8 +371,8 @@ struct NormSpans {
 
     static constexpr NormSpanKernels table{
         sum,          squared_deviation, normalize,        normalize_each,   grad_sums,         grad_apply,
-        grad_apply_each, column_sums,    column_squared_deviations, column_normalize, column_grad_sums,
-        column_grad_apply,
+        grad_apply_each, channel_sums, channel_squared_deviations, channel_grad_sums, span_normalize, span_grad_apply,
+        column_sums, column_squared_deviations, column_normalize, column_grad_sums, column_grad_apply,
     };
 };
 

@@ -195,15 +195,31 @@ Error bad_index(const PoolArgs& a, int64_t i, int64_t index) {
                      plane % a.channels, ") plane of dx (", a.x.shape[0], "x", a.x.shape[1], "x...)"));
 }
 
+// Global average pooling backward: each plane of dx is its dy over the divisor.
+template <class T>
+void average_pool_global_backward(const PoolArgs& a) {
+    const int64_t in_size = a.geometry.in_size();
+    const int64_t origin[3] = {0, 0, 0};
+    const double divisor = window_at(a, origin).divisor;
+    const T* dy = static_cast<const T*>(a.y.data);
+    T* dx = static_cast<T*>(a.x.data);
+    const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, in_size));
+    cpu::parallel_for(a.batch * a.channels, grain, [&](int64_t begin, int64_t end) {
+        for (int64_t plane = begin; plane < end; ++plane) {
+            std::fill_n(dx + plane * in_size, in_size, static_cast<T>(static_cast<double>(dy[plane]) / divisor));
+        }
+    });
+}
+
 template <class T>
 void pool_backward_typed(const PoolArgs& a) {
+    if (a.mode == MLN_POOL_MODE_AVERAGE && window_covers_plane(a)) return average_pool_global_backward<T>(a);
     const WindowGeometry& g = a.geometry;
     const int64_t in_size = g.in_size();
     const int64_t out_size = g.out_size();
     const T* dy = static_cast<const T*>(a.y.data);
     T* dx = static_cast<T*>(a.x.data);
     const int64_t* indices = static_cast<const int64_t*>(a.indices.data);
-    const bool global_average = a.mode == MLN_POOL_MODE_AVERAGE && window_covers_plane(a);
     // Max: indices are checked while scattering; the first bad element (lowest position, for
     // any thread count) is reported after the loop, and dx is then unspecified.
     constexpr int64_t kNoBadIndex = std::numeric_limits<int64_t>::max();
@@ -212,11 +228,6 @@ void pool_backward_typed(const PoolArgs& a) {
         for (int64_t plane = begin; plane < end; ++plane) {
             T* dxp = dx + plane * in_size;
             const T* dyp = dy + plane * out_size;
-            if (global_average) {
-                const int64_t origin[3] = {0, 0, 0};
-                std::fill(dxp, dxp + in_size, static_cast<T>(static_cast<double>(dyp[0]) / window_at(a, origin).divisor));
-                continue;
-            }
             std::fill(dxp, dxp + in_size, T(0));
             if (a.mode == MLN_POOL_MODE_MAX) {
                 const int64_t* plane_indices = indices + plane * out_size;

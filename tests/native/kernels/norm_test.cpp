@@ -203,11 +203,13 @@ std::vector<NormCase> vector_path_cases() {
         {Kind::layer, {33, 1030}, 1},   {Kind::layer, {70, 17}, 1},     {Kind::layer, {3, 5, 13}, 2},
         {Kind::layer, {1, 1}, 1},       {Kind::group, {3, 6, 70}, 3},   {Kind::group, {65, 4}, 2},
         {Kind::group, {2, 4, 300}, 1},
-        // Batch norm planes on either side of the span/column threshold (16) and ResNet's 7x7
-        // and 14x14, whose spans share a sum chunk.
+        // Batch norm planes on either side of the column (16) and streaming (256) thresholds,
+        // ResNet's 7x7 and 14x14, several image blocks (1024 floats of a channel) and channel
+        // groups (64).
         {Kind::batch, {4, 3, 1}, 0},    {Kind::batch, {3, 4, 7}, 0},    {Kind::batch, {5, 3, 15}, 0},
         {Kind::batch, {3, 2, 4, 4}, 0}, {Kind::batch, {3, 3, 17}, 0},   {Kind::batch, {5, 3, 7, 7}, 0},
-        {Kind::batch, {3, 2, 14, 14}, 0}, {Kind::batch, {40, 2, 49}, 0},
+        {Kind::batch, {3, 2, 14, 14}, 0}, {Kind::batch, {40, 2, 49}, 0},  {Kind::batch, {70, 2, 17}, 0},
+        {Kind::batch, {3, 70, 16}, 0},  {Kind::batch, {2, 3, 255}, 0},  {Kind::batch, {4, 3, 256}, 0},
     };
 }
 
