@@ -316,6 +316,14 @@ void for_image_blocks(const NormArgs& a, const ImageBlocks& b, Run&& run) {
     });
 }
 
+// Outputs of at least this many bytes are written with non-temporal stores: they would not stay
+// in cache, and a plain store first reads each line it writes (the elementwise kernels' bound).
+constexpr int64_t kStreamingStoreBytes = int64_t{16} << 20;
+
+bool streams_stores(const NormArgs& a) {
+    return a.batch * a.channels * a.spatial * static_cast<int64_t>(sizeof(float)) >= kStreamingStoreBytes;
+}
+
 bool streams_images(const NormArgs& a) {
     return a.batch > 0 && a.spatial >= kMinSpanSpatial && a.spatial < kStreamBelowSpatial;
 }
@@ -374,6 +382,7 @@ void for_channel_strips(const NormArgs& a, Body&& body) {
 }
 
 void batch_norm_training_f32(const NormArgs& a) {
+    const bool stream = streams_stores(a);
     const NormSpanKernels& k = norm_span_kernels(cpu::active_isa());
     const int64_t plane = a.channels * a.spatial;
     const double count = static_cast<double>(a.batch * a.spatial);
@@ -434,7 +443,7 @@ void batch_norm_training_f32(const NormArgs& a) {
         }
         for_span_ranges(a, [&](int64_t p, int64_t c, int64_t count) {
             k.span_normalize(x + p * spatial, y + p * spatial, count, spatial, hi.data() + c, lo.data() + c,
-                             gain.data() + c, offset.data() + c);
+                             gain.data() + c, offset.data() + c, stream);
         });
         return;
     }
@@ -451,7 +460,7 @@ void batch_norm_training_f32(const NormArgs& a) {
                 const double variance = k.squared_deviation(xc, spans, m) / count;
                 const double invstd = 1.0 / std::sqrt(variance + a.epsilon);
                 const float gain = static_cast<float>(invstd * parameter(scale, c, 1.0f));
-                k.normalize(xc, y + c * a.spatial, spans, m, gain, parameter(bias, c, 0.0f));
+                k.normalize(xc, y + c * a.spatial, spans, m, gain, parameter(bias, c, 0.0f), stream);
                 store_batch_statistics(a, c, mean, variance, invstd);
             }
         });
@@ -493,6 +502,7 @@ void batch_norm_training_f32(const NormArgs& a) {
 }
 
 void batch_norm_inference_f32(const NormArgs& a) {
+    const bool stream = streams_stores(a);
     const NormSpanKernels& k = norm_span_kernels(cpu::active_isa());
     const int64_t plane = a.channels * a.spatial;
     const float* x = static_cast<const float*>(a.x.data);
@@ -517,7 +527,7 @@ void batch_norm_inference_f32(const NormArgs& a) {
         }
         for_span_ranges(a, [&](int64_t p, int64_t c, int64_t count) {
             k.span_normalize(x + p * a.spatial, y + p * a.spatial, count, a.spatial, running_mean + c, lo.data() + c,
-                             gain.data() + c, offset.data() + c);
+                             gain.data() + c, offset.data() + c, stream);
         });
         return;
     }
@@ -538,6 +548,7 @@ void batch_norm_inference_f32(const NormArgs& a) {
 }
 
 void batch_norm_backward_f32(const NormArgs& a) {
+    const bool stream = streams_stores(a);
     const NormSpanKernels& k = norm_span_kernels(cpu::active_isa());
     const int64_t plane = a.channels * a.spatial;
     const double count = static_cast<double>(a.batch * a.spatial);
@@ -603,7 +614,7 @@ void batch_norm_backward_f32(const NormArgs& a) {
                 const int64_t first = c * a.spatial;
                 const GradSums s = k.grad_sums(x + first, dy + first, nullptr, spans, m);
                 const Coefficients co = finish_channel(c, s.g, s.g_deviation);
-                k.grad_apply(x + first, dy + first, dx + first, spans, m, co.gamma, co.mean_g, co.c, co.invstd);
+                k.grad_apply(x + first, dy + first, dx + first, spans, m, co.gamma, co.mean_g, co.c, co.invstd, stream);
             }
         });
         return;
@@ -668,7 +679,7 @@ void group_norm_forward_f32(const NormArgs& a) {
             for (int64_t c = 0; c < group_channels; ++c) {
                 k.normalize(xs + c * a.spatial, ys + c * a.spatial, one_span(a.spatial), m,
                             static_cast<float>(invstd * parameter(scale, first_channel + c, 1.0f)),
-                            parameter(bias, first_channel + c, 0.0f));
+                            parameter(bias, first_channel + c, 0.0f), false);
             }
         }
     });
@@ -751,7 +762,7 @@ void group_norm_backward_f32(const NormArgs& a) {
             for (int64_t c = 0; c < group_channels; ++c) {
                 const int64_t at = set * length + c * a.spatial;
                 k.grad_apply(x + at, dy + at, dx + at, one_span(a.spatial), m, parameter(scale, first_channel + c, 1.0f), mean_g,
-                             coefficient, static_cast<float>(r));
+                             coefficient, static_cast<float>(r), false);
             }
         }
     });

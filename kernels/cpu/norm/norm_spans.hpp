@@ -47,8 +47,9 @@ struct NormSpanKernels {
     double (*sum)(const float* x, Spans s, float shift);
     // Sum of (x - mean)^2.
     double (*squared_deviation)(const float* x, Spans s, SplitMean mean);
-    // y = (x - mean) * a + b.
-    void (*normalize)(const float* x, float* y, Spans s, SplitMean mean, float a, float b);
+    // y = (x - mean) * a + b. `stream` (here and below): write y with non-temporal stores, for
+    // outputs that would not stay in cache.
+    void (*normalize)(const float* x, float* y, Spans s, SplitMean mean, float a, float b, bool stream);
     // y = (x - mean) * invstd * scale[i] + bias[i] over one span.
     void (*normalize_each)(const float* x, float* y, int64_t n, SplitMean mean, float invstd, const float* scale,
                            const float* bias);
@@ -57,7 +58,7 @@ struct NormSpanKernels {
     // dx = ((gamma * dy - mean_g) - (x - mean) * c) * invstd. invstd scales last, so a set
     // whose g all equal mean_g gives 0 exactly (g is rounded as in the sums).
     void (*grad_apply)(const float* x, const float* dy, float* dx, Spans s, SplitMean mean, float gamma,
-                       float mean_g, float c, float invstd);
+                       float mean_g, float c, float invstd, bool stream);
     // The same with gamma[i]; also dscale[i] += dy * (x - mean) * invstd and dbias[i] += dy.
     void (*grad_apply_each)(const float* x, const float* dy, float* dx, int64_t n, SplitMean mean, float invstd,
                             const float* gamma, float mean_g, float c, float* dscale, float* dbias);
@@ -80,7 +81,7 @@ struct NormSpanKernels {
     // image), span j with its channel's parameters at index j of each array.
     // y = (x - mean[j]) * a[j] + b[j].
     void (*span_normalize)(const float* x, float* y, int64_t spans, int64_t length, const float* mean_hi,
-                           const float* mean_lo, const float* a, const float* b);
+                           const float* mean_lo, const float* a, const float* b, bool stream);
     // dx = ((gamma[j] * dy - mean_g[j]) - (x - mean[j]) * c[j]) * invstd[j].
     void (*span_grad_apply)(const float* x, const float* dy, float* dx, int64_t spans, int64_t length,
                             const float* mean_hi, const float* gamma, const float* mean_g, const float* c,

@@ -66,6 +66,39 @@ struct NormSpans {
         else f(at + i, V::first(length - i));
     }
 
+    // out[i] = value(i, lanes) over [at, at + length) of a span holding `before` more elements
+    // before at. With `stream`, the registers from the first aligned one on are written with
+    // non-temporal stores (the caller fences).
+    template <class F>
+    static void write_registers(float* out, int64_t at, int64_t length, bool stream, F&& value) {
+        int64_t i = 0;
+        if constexpr (V::width > 1) {
+            constexpr uintptr_t kBytes = V::width * sizeof(float);
+            const uintptr_t address = reinterpret_cast<uintptr_t>(out + at);
+            if (stream && address % sizeof(float) == 0) {
+                const int64_t head = static_cast<int64_t>((kBytes - address % kBytes) % kBytes / sizeof(float));
+                if (head > 0 && head < length) {
+                    const auto m = V::first(head);
+                    store(out + at, value(at, m), m);
+                    i = head;
+                }
+                if (head < length) {
+                    for (; i + V::width <= length; i += V::width) V::stream(out + at + i, value(at + i, AllLanes{}));
+                }
+            }
+        }
+        span_registers(at + i, length - i, [&](int64_t j, auto m) { store(out + j, value(j, m), m); }, i);
+    }
+
+    // Orders the non-temporal stores of write_registers before what follows.
+    static void fence_streams(bool stream) {
+#if defined(__AVX2__)
+        if (stream) _mm_sfence();
+#else
+        (void)stream;
+#endif
+    }
+
     // (x - mean), 0 in lanes that are not the call's.
     template <class M>
     static Reg deviation(const float* x, int64_t i, SplitMean mean, M m) {
@@ -137,9 +170,13 @@ struct NormSpans {
         });
     }
 
-    static void normalize(const float* x, float* y, Spans s, SplitMean mean, float a, float b) {
+    static void normalize(const float* x, float* y, Spans s, SplitMean mean, float a, float b, bool stream) {
         const Reg va = V::set1(a), vb = V::set1(b);
-        for_spans(s, [&](int64_t i, auto m) { store(y + i, V::add(V::mul(deviation(x, i, mean, m), va), vb), m); });
+        for (int64_t blk = 0; blk < s.blocks; ++blk) {
+            write_registers(y, blk * s.stride, s.length, stream,
+                            [&](int64_t i, auto m) { return V::add(V::mul(deviation(x, i, mean, m), va), vb); });
+        }
+        fence_streams(stream);
     }
 
     static void normalize_each(const float* x, float* y, int64_t n, SplitMean mean, float invstd, const float* scale,
@@ -177,16 +214,19 @@ struct NormSpans {
 
     // One register of grad_apply.
     template <class M>
-    static void apply_register(const float* x, const float* dy, float* dx, int64_t i, M m, SplitMean mean, Reg vg,
-                               Reg vm, Reg vc, Reg r) {
+    static Reg applied(const float* x, const float* dy, int64_t i, M m, SplitMean mean, Reg vg, Reg vm, Reg vc, Reg r) {
         const Reg centred = V::sub(rounded(V::mul(load(dy + i, m), vg)), vm);
-        store(dx + i, V::mul(V::sub(centred, V::mul(deviation(x, i, mean, m), vc)), r), m);
+        return V::mul(V::sub(centred, V::mul(deviation(x, i, mean, m), vc)), r);
     }
 
     static void grad_apply(const float* x, const float* dy, float* dx, Spans s, SplitMean mean, float gamma,
-                           float mean_g, float c, float invstd) {
+                           float mean_g, float c, float invstd, bool stream) {
         const Reg vg = V::set1(gamma), vm = V::set1(mean_g), vc = V::set1(c), r = V::set1(invstd);
-        for_spans(s, [&](int64_t i, auto m) { apply_register(x, dy, dx, i, m, mean, vg, vm, vc, r); });
+        for (int64_t blk = 0; blk < s.blocks; ++blk) {
+            write_registers(dx, blk * s.stride, s.length, stream,
+                            [&](int64_t i, auto m) { return applied(x, dy, i, m, mean, vg, vm, vc, r); });
+        }
+        fence_streams(stream);
     }
 
     static void grad_apply_each(const float* x, const float* dy, float* dx, int64_t n, SplitMean mean, float invstd,
@@ -257,14 +297,14 @@ struct NormSpans {
     }
 
     static void span_normalize(const float* x, float* y, int64_t spans, int64_t length, const float* mean_hi,
-                               const float* mean_lo, const float* a, const float* b) {
+                               const float* mean_lo, const float* a, const float* b, bool stream) {
         for (int64_t j = 0; j < spans; ++j) {
             const Reg va = V::set1(a[j]), vb = V::set1(b[j]);
             const SplitMean mean{mean_hi[j], mean_lo[j]};
-            span_registers(j * length, length, [&](int64_t i, auto m) {
-                store(y + i, V::add(V::mul(deviation(x, i, mean, m), va), vb), m);
-            });
+            write_registers(y, j * length, length, stream,
+                            [&](int64_t i, auto m) { return V::add(V::mul(deviation(x, i, mean, m), va), vb); });
         }
+        fence_streams(stream);
     }
 
     static void span_grad_apply(const float* x, const float* dy, float* dx, int64_t spans, int64_t length,
@@ -273,7 +313,8 @@ struct NormSpans {
         for (int64_t j = 0; j < spans; ++j) {
             const Reg vg = V::set1(gamma[j]), vm = V::set1(mean_g[j]), vc = V::set1(c[j]), r = V::set1(invstd[j]);
             const SplitMean mean{mean_hi[j], 0.0f};
-            span_registers(j * length, length, [&](int64_t i, auto m) { apply_register(x, dy, dx, i, m, mean, vg, vm, vc, r); });
+            span_registers(j * length, length,
+                           [&](int64_t i, auto m) { store(dx + i, applied(x, dy, i, m, mean, vg, vm, vc, r), m); });
         }
     }
 
