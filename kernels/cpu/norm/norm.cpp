@@ -654,11 +654,21 @@ void group_norm_forward_f32(const NormArgs& a) {
     float* y = static_cast<float*>(a.y.data);
     const float* scale = data_of<float>(a.scale, a.has_scale);
     const float* bias = data_of<float>(a.bias, a.has_bias);
-    // Spatial 1 (layer norm): parameters per element of the set.
-    const bool per_element = a.spatial == 1 && (scale != nullptr || bias != nullptr);
-    const AffineArrays affine(per_element ? scale : nullptr, per_element ? bias : nullptr, per_element ? a.channels : 0);
     float* mean_out = static_cast<float*>(a.mean.data);
     float* invstd_out = static_cast<float*>(a.invstd.data);
+    if (a.spatial == 1 && a.groups == 1) {
+        // Layer norm: parameters per element of the set (1 and 0 where absent), many sets a call.
+        const AffineArrays affine(scale, bias, a.channels);
+        const int64_t grain = std::max<int64_t>(1, kMinStripFloats * 16 / std::max<int64_t>(1, length));
+        cpu::parallel_for(a.batch, grain, [&](int64_t begin, int64_t end) {
+            k.normalize_sets(x + begin * length, y + begin * length, end - begin, length, a.epsilon, affine.scale,
+                             affine.bias, mean_out + begin, invstd_out + begin);
+        });
+        return;
+    }
+    // Spatial 1 (group norm of NxC): parameters per element of the set.
+    const bool per_element = a.spatial == 1 && (scale != nullptr || bias != nullptr);
+    const AffineArrays affine(per_element ? scale : nullptr, per_element ? bias : nullptr, per_element ? a.channels : 0);
     cpu::parallel_for(a.batch * a.groups, 1, [&](int64_t begin, int64_t end) {
         for (int64_t set = begin; set < end; ++set) {
             const float* xs = x + set * length;

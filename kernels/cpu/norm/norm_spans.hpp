@@ -53,6 +53,12 @@ struct NormSpanKernels {
     // y = (x - mean) * invstd * scale[i] + bias[i] over one span.
     void (*normalize_each)(const float* x, float* y, int64_t n, SplitMean mean, float invstd, const float* scale,
                            const float* bias);
+    // Layer norm of `sets` sets of `length` floats back to back: per set, mean (about the set's
+    // first element, as sum) and variance (as squared_deviation) into mean and invstd, then
+    // y = (x - mean) * invstd * scale[i] + bias[i]. One call for many short sets, so one set's
+    // statistics overlap the next one's loads.
+    void (*normalize_sets)(const float* x, float* y, int64_t sets, int64_t length, double epsilon,
+                           const float* scale, const float* bias, float* mean, float* invstd);
     // g = dy (gamma null) or gamma[i] * dy, i the position within the span.
     GradSums (*grad_sums)(const float* x, const float* dy, const float* gamma, Spans s, SplitMean mean);
     // dx = ((gamma * dy - mean_g) - (x - mean) * c) * invstd. invstd scales last, so a set

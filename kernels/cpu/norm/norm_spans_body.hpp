@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/cpu/common/float_lanes.hpp"
@@ -186,6 +187,21 @@ struct NormSpans {
             const Reg xhat = V::mul(deviation(x, i, mean, m), r);
             V::store(y + i, V::add(V::mul(xhat, V::load(scale + i, m)), V::load(bias + i, m)), m);
         });
+    }
+
+    static void normalize_sets(const float* x, float* y, int64_t sets, int64_t length, double epsilon,
+                               const float* scale, const float* bias, float* mean_out, float* invstd_out) {
+        const double count = static_cast<double>(length);
+        for (int64_t set = 0; set < sets; ++set) {
+            const float* xs = x + set * length;
+            const float shift = length > 0 ? xs[0] : 0.0f;
+            const double mean = shift + sum(xs, one_span(length), shift) / count;
+            const SplitMean m = split_mean(mean);
+            const double invstd = 1.0 / std::sqrt(squared_deviation(xs, one_span(length), m) / count + epsilon);
+            mean_out[set] = static_cast<float>(mean);
+            invstd_out[set] = static_cast<float>(invstd);
+            normalize_each(xs, y + set * length, length, m, static_cast<float>(invstd), scale, bias);
+        }
     }
 
     static GradSums grad_sums(const float* x, const float* dy, const float* gamma, Spans s, SplitMean mean) {
@@ -411,7 +427,7 @@ struct NormSpans {
     }
 
     static constexpr NormSpanKernels table{
-        sum,          squared_deviation, normalize,        normalize_each,   grad_sums,         grad_apply,
+        sum,          squared_deviation, normalize,        normalize_each,   normalize_sets, grad_sums, grad_apply,
         grad_apply_each, channel_sums, channel_squared_deviations, channel_grad_sums, span_normalize, span_grad_apply,
         column_sums, column_squared_deviations, column_normalize, column_grad_sums, column_grad_apply,
     };
