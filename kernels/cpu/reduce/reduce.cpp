@@ -41,6 +41,9 @@ inline bool next_index(const DimList& dims, int rank, int64_t* index, int64_t& o
 template <class Op, class T>
 constexpr bool sums_rows_v = std::is_same_v<T, float> && (std::is_same_v<Op, ReduceSumOp> || std::is_same_v<Op, ReduceMeanOp>);
 
+// Rows summed per row-sum call when a second reduced dimension steps over contiguous rows.
+constexpr int64_t kRowSumBatch = 64;
+
 // Reduces the elements of x reachable from `x` through the reduced dimensions.
 template <class Op, class T>
 T reduce_one(const T* x, const DimList& reduced, RowSumsKernel row_sums) {
@@ -52,16 +55,28 @@ T reduce_one(const T* x, const DimList& reduced, RowSumsKernel row_sums) {
     int64_t offset = 0;
     const int64_t inner_size = reduced.shape[last];
     const int64_t inner_stride = reduced.x_strides[last];
+    if constexpr (sums_rows_v<Op, T>) {
+        if (inner_stride == 1) {
+            // Contiguous rows: the row-sum kernel over the rows of the next dimension too (the
+            // images of a conv bias gradient), kRowSumBatch a call, added in row order.
+            const int rows_dim = last - 1;
+            const int64_t rows = rows_dim >= 0 ? reduced.shape[rows_dim] : 1;
+            const int64_t row_stride = rows_dim >= 0 ? reduced.x_strides[rows_dim] : 0;
+            double sums[kRowSumBatch];
+            do {
+                for (int64_t r0 = 0; r0 < rows; r0 += kRowSumBatch) {
+                    const int64_t count = std::min(kRowSumBatch, rows - r0);
+                    row_sums(x + offset + r0 * row_stride, count, inner_size, row_stride, sums);
+                    for (int64_t r = 0; r < count; ++r) accumulator += sums[r];
+                }
+            } while (rows_dim >= 0 && next_index(reduced, rows_dim, index, offset));
+            return Op::template finish<T>(accumulator, reduced.count);
+        }
+    }
     do {
         const T* row = x + offset;
         if (inner_stride == 1) {
-            if constexpr (sums_rows_v<Op, T>) {
-                double sum = 0.0;
-                row_sums(row, 1, inner_size, inner_size, &sum);
-                accumulator += sum;
-            } else {
-                for (int64_t i = 0; i < inner_size; ++i) accumulator = Op::template step<T>(accumulator, row[i]);
-            }
+            for (int64_t i = 0; i < inner_size; ++i) accumulator = Op::template step<T>(accumulator, row[i]);
         } else {
             for (int64_t i = 0; i < inner_size; ++i) accumulator = Op::template step<T>(accumulator, row[i * inner_stride]);
         }
