@@ -198,6 +198,18 @@ TEST_F(ReduceTest, ContiguousRowSumsMatchReferenceAtEveryIsa) {
                 }
             }
         }
+        // Three reduced dimensions apart (the outer one walked around the row-sum batches),
+        // more rows than a batch (64).
+        for (int64_t plane : {7, 17, 49}) {
+            SCOPED_TRACE(cat("isa ", static_cast<int>(isa), " plane ", plane));
+            HostTensor<float> x({3, 2, 70, 2, plane});
+            fill_random(x);
+            const int32_t axes[] = {0, 2, 4};
+            HostTensor<float> y({2, 2}), want({2, 2});
+            ASSERT_EQ(mln_reduce(device_, MLN_REDUCE_OP_SUM, x.desc(), axes, 3, 0, y.desc()), MLN_STATUS_OK) << mln_last_error();
+            reference::reduce(MLN_REDUCE_OP_SUM, x.view(), 0b10101u, false, want.view());
+            EXPECT_TRUE(near_all(y, want, 1e-6));
+        }
     }
 }
 
