@@ -1,7 +1,8 @@
 // Batch and group normalization (layer norm runs as group norm with one group). f32 runs the
 // vector span kernels of norm_spans.hpp at the active ISA; f64 runs the plain loops below.
 // Statistics are two-pass (mean, then the mean of squared deviations, centred on the exact
-// mean), so a large mean does not cancel the variance. Backward, with xhat = (x - mean) * invstd
+// mean; streamed short planes centre each block of images on its own mean and combine the
+// blocks exactly), so a large mean does not cancel the variance. Backward, with xhat = (x - mean) * invstd
 // and g = dy * scale:
 //   dx = invstd * (g - mean_set(g) - xhat * mean_set(g * xhat)),
 //   dscale[c] = sum dy * xhat, dbias[c] = sum dy over the elements of channel c.
@@ -264,10 +265,10 @@ constexpr int64_t kGradBlockImages = 32;
 constexpr int64_t kMinStripFloats = 256;
 constexpr int64_t kStripCacheFloats = int64_t{1} << 16;
 
-// Batch norm planes shorter than this (7x7 .. 28x28 at ResNet's batch) stream the images in
-// memory order, each pass over all of them: a channel-major walk would read 32 short spans a
-// plane apart, which the hardware prefetcher does not follow. Longer planes run channel by
-// channel, the passes after the first reading the channel from cache.
+// Batch norm planes shorter than this (ResNet's 7x7 and 14x14) stream the images in memory
+// order, each pass over all of them: a channel-major walk would read 32 short spans a plane
+// apart, which the hardware prefetcher does not follow. Longer planes run channel by channel,
+// the passes after the first reading the channel from cache (28x28 measured about even).
 constexpr int64_t kStreamBelowSpatial = 256;
 // Spans per streaming task, at least, in floats.
 constexpr int64_t kStreamGrainFloats = 8192;

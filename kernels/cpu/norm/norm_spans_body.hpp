@@ -67,9 +67,8 @@ struct NormSpans {
         else f(at + i, V::first(length - i));
     }
 
-    // out[i] = value(i, lanes) over [at, at + length) of a span holding `before` more elements
-    // before at. With `stream`, the registers from the first aligned one on are written with
-    // non-temporal stores (the caller fences).
+    // out[i] = value(i, lanes) over the span [at, at + length). With `stream`, the registers
+    // from the first aligned one on are written with non-temporal stores (the caller fences).
     template <class F>
     static void write_registers(float* out, int64_t at, int64_t length, bool stream, F&& value) {
         int64_t i = 0;
