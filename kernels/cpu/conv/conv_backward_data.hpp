@@ -14,8 +14,8 @@
 //
 // Tasks: (image, group, chunk of input channels), claimed dynamically; chunks are cut smaller
 // (down to one channel) until the tasks fill the pool. Each dx element is summed by col2im in a
-// fixed order from column values whose sums do not depend on the tiles, so the result does not
-// depend on the thread count.
+// fixed order from column values whose sums do not depend on the tiles, so the result of the
+// column path does not depend on the thread count.
 //
 // Loop nest of one task (dy's partial last NR panel is packed before the tasks):
 //   for each KC block of output channels
@@ -211,7 +211,9 @@ void conv_backward_data(const ConvArgs& a) {
 // input and output channels swapped. The phases' taps partition the kernel: the multiply-adds
 // are the column path's, without its column buffer and col2im (3x3/2: 1, 2, 2 and 4 taps; the
 // 1-tap phase is a pointwise GEMM). Each phase's dx values come out contiguous, in a buffer of a
-// slice of images, and one pass interleaves them into dx rows.
+// slice of images, and one pass interleaves them into dx rows. The rounding is the forward
+// convolution's: the same at any thread count except where it splits the depth (one image of
+// few position blocks on several threads: conv_implicit_gemm.hpp), unlike the column path's.
 
 // One axis of one phase: its positions j (size), taps and the forward convolution's geometry.
 struct PhaseAxis {
