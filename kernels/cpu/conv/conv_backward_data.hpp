@@ -22,7 +22,7 @@
 //     for each NC block of positions (L2)
 //       for each MR panel of the chunk's rows -> (partial, or many NR panels: packed) A panel, L1
 //         for each NR panel of the block      -> micro-kernel into the columns buffer (L2)
-//   col2im of the chunk's channels
+//   col2im of the chunk's channels, one dx row at a time (im2col.hpp)
 #pragma once
 
 #include <algorithm>
@@ -72,7 +72,7 @@ struct PartialPanels;
 
 template <class T>
 struct Workspace {
-    std::vector<T> columns, a_panel;
+    std::vector<T> columns, a_panel, phase_rows;
 };
 
 template <class T>
@@ -133,7 +133,8 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             }
         }
     }
-    col2im_channels(columns, a.geometry, 0, channels, p.dx + (n * a.channels + g * p.group_channels + c0) * p.in_size);
+    col2im_rows(columns, a.geometry, channels, p.dx + (n * a.channels + g * p.group_channels + c0) * p.in_size,
+                   ws.phase_rows);
 }
 
 // dx for a convolution that is neither depthwise nor pointwise, batch >= 1.
