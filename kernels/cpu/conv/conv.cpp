@@ -252,6 +252,7 @@ void conv_backward_data_typed(const ConvArgs& a) {
     if (is_depthwise(a)) return conv_depthwise_backward_data<T>(a);
     if (is_pointwise_geometry(a.geometry)) return conv_pointwise_backward_data<T>(a);
     if (conv_backward_data_as_forward<T>(a)) return;
+    if (backward_data::conv_backward_data_polyphase<T>(a, [](const ConvArgs& f) { conv_forward_typed<T>(f); })) return;
     backward_data::conv_backward_data<T>(a);
 }
 

@@ -1,6 +1,7 @@
-// Backward data of a convolution by columns + col2im, for what the flipped-filter forward path
-// does not take (strides above 1, small images), neither depthwise nor pointwise. Per image and
-// group:
+// Backward data of a convolution that is neither depthwise nor pointwise, for what the
+// flipped-filter forward path does not take (strides above 1, small images): by polyphase
+// (strides above 1 with many positions: stride-1 forward convolutions, one per phase of dx; at
+// the end of this file) or else by columns + col2im. Per image and group:
 //   columns (depth x P) = W_g^T (depth x Mg) * dy_g (Mg x P),   dx_g = col2im(columns)
 // as an implicit GEMM over chunks of input channels: a task computes the column rows of its
 // channels (kernel-size rows each) into a buffer that stays in L2 and folds them into dx at once
@@ -13,23 +14,25 @@
 //
 // Tasks: (image, group, chunk of input channels), claimed dynamically; chunks are cut smaller
 // (down to one channel) until the tasks fill the pool. Each dx element is summed by col2im in a
-// fixed order from column values whose sums do not depend on the tiles, so the result does not
-// depend on the thread count.
+// fixed order from column values whose sums do not depend on the tiles, so the result of the
+// column path does not depend on the thread count.
 //
-// Loop nest of one task:
-//   for each KC block of output channels      -> partial last NR panel of dy packed
+// Loop nest of one task (dy's partial last NR panel is packed before the tasks):
+//   for each KC block of output channels
 //     for each NC block of positions (L2)
 //       for each MR panel of the chunk's rows -> (partial, or many NR panels: packed) A panel, L1
 //         for each NR panel of the block      -> micro-kernel into the columns buffer (L2)
-//   col2im of the chunk's channels
+//   col2im of the chunk's channels, one dx row at a time (im2col.hpp)
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <numeric>
 #include <vector>
 
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/blocking.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_backward_tile.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm.hpp"
@@ -60,11 +63,16 @@ struct Plan {
     int64_t out_channel_block;
     int64_t column_block;  // positions per block: a multiple of NR
     int64_t chunk_channels, chunks;
+    // dy's partial last NR panel of positions per image and group (group_out_channels rows of
+    // NR, zero-padded), packed once for all tasks; nullptr when the positions fill whole panels.
+    const T* dy_partial;
 };
+
+struct PartialPanels;
 
 template <class T>
 struct Workspace {
-    std::vector<T> columns, a_panel, b_panel;
+    std::vector<T> columns, a_panel, phase_rows;
 };
 
 template <class T>
@@ -91,10 +99,8 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         const bool first = k0 == 0;
         const T* dy_block = dy + k0 * positions;
         const T* w_block = w + k0 * p.depth;
-        if (partial_cols > 0) {
-            pack_b_panels(MatrixRef<T>{dy_block + full_cols, positions, 1}, 0, kc, 0, partial_cols, nr,
-                          p.micro.packers, ws.b_panel.data());
-        }
+        const T* dy_partial =
+            partial_cols > 0 ? p.dy_partial + ((n * a.groups + g) * p.group_out_channels + k0) * nr : nullptr;
         for (int64_t j0 = 0; j0 < positions; j0 += p.column_block) {
             const int64_t j_end = std::min(positions, j0 + p.column_block);
             const int64_t full_end = std::min(j_end, full_cols);
@@ -121,13 +127,14 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                                     positions, c + j, positions, panel_rows, nr, first);
                 }
                 if (partial) {
-                    accumulate_tile(kernel, mr, nr, kc, a_data, a_row_stride, a_col_stride, ws.b_panel.data(), nr,
+                    accumulate_tile(kernel, mr, nr, kc, a_data, a_row_stride, a_col_stride, dy_partial, nr,
                                     c + full_cols, positions, panel_rows, partial_cols, first);
                 }
             }
         }
     }
-    col2im_channels(columns, a.geometry, 0, channels, p.dx + (n * a.channels + g * p.group_channels + c0) * p.in_size);
+    col2im_rows(columns, a.geometry, channels, p.dx + (n * a.channels + g * p.group_channels + c0) * p.in_size,
+                   ws.phase_rows);
 }
 
 // dx for a convolution that is neither depthwise nor pointwise, batch >= 1.
@@ -166,16 +173,257 @@ void conv_backward_data(const ConvArgs& a) {
     const int64_t tasks = a.batch * a.groups * p.chunks;
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
+    // The partial panel of dy once per image and group: each task packing it again cost 12% of
+    // ResNet-18's 512-channel 3x3/2 layer at batch 1 (49 positions: 17 in the partial panel, 19
+    // tasks). The workers reach the buffer through the pointer.
+    const int64_t full_cols = p.out_size / nr * nr;
+    if (full_cols < p.out_size) {
+        std::vector<T>& partial_buffer = thread_buffer<T, PartialPanels>();
+        partial_buffer.resize(static_cast<size_t>(a.batch * a.out_channels * nr));
+        T* partial = partial_buffer.data();
+        cpu::parallel_for(a.batch * a.groups, 1, [&](int64_t begin, int64_t end) {
+            for (int64_t image_group = begin; image_group < end; ++image_group) {
+                pack_b_panels(MatrixRef<T>{p.dy + image_group * p.group_out_channels * p.out_size + full_cols,
+                                           p.out_size, 1},
+                              0, p.group_out_channels, 0, p.out_size - full_cols, nr, p.micro.packers,
+                              partial + image_group * p.group_out_channels * nr);
+            }
+        });
+        p.dy_partial = partial;
+    }
     cpu::for_each_claimed(
         tasks, threads,
         [&]() -> Workspace<T>& {
             Workspace<T>& ws = thread_scratch<Workspace<T>>();
             ws.columns.resize(static_cast<size_t>(p.chunk_channels * p.kernel_size * p.out_size));
             ws.a_panel.resize(static_cast<size_t>(mr * p.out_channel_block));
-            ws.b_panel.resize(static_cast<size_t>(nr * p.out_channel_block));
             return ws;
         },
         [&](int64_t task, Workspace<T>& ws) { run_task(p, task, ws); });
+}
+
+
+// ---- Polyphase: a strided backward data as stride-1 forward convolutions ----------------------
+//
+// Along an axis with stride s, dilation r and pad p, dx position i = phase + s j takes dy[o] w[k]
+// only from the taps k with (phase + p - k r) divisible by s, at o = j + (phase + p - k r) / s.
+// So each phase (one per axis, s of them) of dx is a stride-1 forward convolution of dy with the
+// phase's taps (in decreasing k: increasing offsets, s / gcd(s, r) apart, dilation r / gcd(s, r)),
+// input and output channels swapped. The phases' taps partition the kernel: the multiply-adds
+// are the column path's, without its column buffer and col2im (3x3/2: 1, 2, 2 and 4 taps; the
+// 1-tap phase is a pointwise GEMM). Each phase's dx values come out contiguous, in a buffer of a
+// slice of images, and one pass interleaves them into dx rows. The rounding is the forward
+// convolution's: the same at any thread count except where it splits the depth (one image of
+// few position blocks on several threads: conv_implicit_gemm.hpp), unlike the column path's.
+
+// One axis of one phase: its positions j (size), taps and the forward convolution's geometry.
+struct PhaseAxis {
+    int64_t size = 0;       // positions of dx in the phase
+    int64_t taps = 0;       // 0: no tap reaches these positions (dx is 0 there)
+    int64_t first_tap = 0;  // the largest k of the phase; tap t is first_tap - t * tap_step
+    int64_t tap_step = 1;
+    int64_t dilation = 1;
+    int64_t pad_begin = 0, pad_end = 0;
+};
+
+inline PhaseAxis phase_axis(const WindowGeometry& g, int d, int64_t phase) {
+    PhaseAxis axis;
+    const int64_t s = g.stride[d], r = g.dilation[d];
+    axis.size = phase < g.in[d] ? ceil_div(g.in[d] - phase, s) : 0;
+    axis.tap_step = s / std::gcd(s, r);
+    axis.dilation = r / std::gcd(s, r);
+    int64_t first_offset = 0;
+    for (int64_t k = g.kernel[d] - 1; k >= 0; --k) {
+        const int64_t offset = phase + g.pad_begin[d] - k * r;  // s * (o - j)
+        if (offset % s != 0) continue;
+        if (axis.taps++ == 0) {
+            axis.first_tap = k;
+            first_offset = offset / s;
+        }
+    }
+    axis.pad_begin = -first_offset;
+    axis.pad_end = axis.size - g.out[d] - axis.pad_begin + axis.dilation * (axis.taps - 1);
+    return axis;
+}
+
+// Where the polyphase path serves: dx channels per group (the phase GEMMs' rows) from 32 (the
+// 7x7/2 stem's 3 make too short a GEMM), and dx positions per phase (batch x in / phases, the
+// GEMMs' columns) from 1024: the phase filters are a pass over all of w, which few columns do
+// not repay. Measured on Zen 5, one thread, ResNet-18's 3x3/2 layers against the column path
+// (a loaded machine: +-15% from run to run): batch 32 (1568 to 25088 positions per phase)
+// 0.8x to 1.07x of its time; batch 1 and 64 channels at 56 (784) even; 196 positions 1.2x to
+// 1.6x, 49 positions (512 channels at 7) 2x to 3x slower.
+constexpr int64_t kPolyphaseMinChannels = 32;
+constexpr int64_t kPolyphaseMinPositions = 1024;
+// Phase results of a slice of images at most this big (in L3 for the interleaving pass).
+constexpr int64_t kPolyphaseSliceBytes = 8 << 20;
+
+// Phases along the last axis that one dx row interleaves at most (its stride).
+constexpr int64_t kPolyphaseMaxRowPhases = 16;
+
+struct PhaseFilters;
+struct PhaseResults;
+
+// dx by polyphase where it applies (a stride above 1, kPolyphaseMinChannels, no phase whose
+// forward convolution would need a negative pad), through `forward` (the forward convolution
+// dispatcher); false, leaving dx untouched, elsewhere.
+template <class T, class Forward>
+bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
+    const WindowGeometry& g = a.geometry;
+    const int64_t phases = g.stride[0] * g.stride[1] * g.stride[2];
+    if (phases == 1 || g.stride[2] > kPolyphaseMaxRowPhases || a.channels / a.groups < kPolyphaseMinChannels ||
+        a.batch * g.in_size() < kPolyphaseMinPositions * phases) {
+        return false;
+    }
+    std::vector<PhaseAxis> axes(static_cast<size_t>(g.stride[0] + g.stride[1] + g.stride[2]));
+    const PhaseAxis* axis[3] = {axes.data(), axes.data() + g.stride[0], axes.data() + g.stride[0] + g.stride[1]};
+    for (int d = 0; d < 3; ++d) {
+        for (int64_t phase = 0; phase < g.stride[d]; ++phase) {
+            PhaseAxis& e = axes[static_cast<size_t>(axis[d] - axes.data() + phase)];
+            e = phase_axis(g, d, phase);
+            if (e.size > 0 && e.taps > 0 && (e.pad_begin < 0 || e.pad_end < 0)) return false;
+        }
+    }
+    // Phase q = (q0, q1, q2), row-major; its filters and results in one buffer each, in order.
+    struct Phase {
+        const PhaseAxis* axis[3];
+        int64_t size, taps, filter_offset, result_offset;  // result offset per image
+    };
+    std::vector<Phase> phase_list(static_cast<size_t>(phases));
+    const int64_t group_channels = a.channels / a.groups, group_out_channels = a.out_channels / a.groups;
+    int64_t filter_size = 0, image_size = 0;
+    for (int64_t q = 0; q < phases; ++q) {
+        Phase& ph = phase_list[static_cast<size_t>(q)];
+        const int64_t q0 = q / (g.stride[1] * g.stride[2]), q1 = q / g.stride[2] % g.stride[1], q2 = q % g.stride[2];
+        ph.axis[0] = axis[0] + q0;
+        ph.axis[1] = axis[1] + q1;
+        ph.axis[2] = axis[2] + q2;
+        ph.size = ph.axis[0]->size * ph.axis[1]->size * ph.axis[2]->size;
+        ph.taps = ph.axis[0]->taps * ph.axis[1]->taps * ph.axis[2]->taps;
+        ph.filter_offset = filter_size;
+        ph.result_offset = image_size * a.channels;
+        if (ph.size > 0 && ph.taps > 0) {
+            filter_size += a.channels * group_out_channels * ph.taps;
+            image_size += ph.size;
+        }
+    }
+    const T* w = static_cast<const T*>(a.w.data);
+    // The workers reach the buffers through pointers (a thread_local named in a lambda would be
+    // each worker's own).
+    std::vector<T>& filter_buffer = thread_buffer<T, PhaseFilters>();
+    filter_buffer.resize(static_cast<size_t>(filter_size));
+    T* filters = filter_buffer.data();
+    // Phase filters: row (group, c) gathers the phase's taps of w[group][m][c] for every m. The
+    // kernel's taps in phase order (`order`: each phase's taps as its forward convolution reads
+    // them); a few rows at a time, m outermost, so that w is read in order and each phase's rows
+    // are written in order (one row at a time read a cache line of w per weight).
+    const int64_t kernel_size = g.kernel_size();
+    std::vector<int64_t> order;
+    order.reserve(static_cast<size_t>(kernel_size));
+    for (const Phase& ph : phase_list) {
+        if (ph.size == 0 || ph.taps == 0) continue;
+        for (int64_t t0 = 0; t0 < ph.axis[0]->taps; ++t0) {
+            const int64_t k0 = ph.axis[0]->first_tap - t0 * ph.axis[0]->tap_step;
+            for (int64_t t1 = 0; t1 < ph.axis[1]->taps; ++t1) {
+                const int64_t k1 = ph.axis[1]->first_tap - t1 * ph.axis[1]->tap_step;
+                for (int64_t t2 = 0; t2 < ph.axis[2]->taps; ++t2) {
+                    const int64_t k2 = ph.axis[2]->first_tap - t2 * ph.axis[2]->tap_step;
+                    order.push_back((k0 * g.kernel[1] + k1) * g.kernel[2] + k2);
+                }
+            }
+        }
+    }
+    constexpr int64_t kGatherRows = 8;
+    cpu::parallel_for(ceil_div(a.channels, kGatherRows), 1, [&](int64_t begin, int64_t end) {
+        for (int64_t row0 = begin * kGatherRows; row0 < std::min(a.channels, end * kGatherRows); row0 += kGatherRows) {
+            const int64_t row1 = std::min(a.channels, row0 + kGatherRows);
+            for (int64_t m = 0; m < group_out_channels; ++m) {
+                for (int64_t row = row0; row < row1; ++row) {
+                    const int64_t group = row / group_channels, c = row % group_channels;
+                    const T* src = w + ((group * group_out_channels + m) * group_channels + c) * kernel_size;
+                    const int64_t* k = order.data();
+                    for (const Phase& ph : phase_list) {
+                        if (ph.size == 0 || ph.taps == 0) continue;
+                        T* dst = filters + ph.filter_offset + (row * group_out_channels + m) * ph.taps;
+                        for (int64_t t = 0; t < ph.taps; ++t) dst[t] = src[*k++];
+                    }
+                }
+            }
+        }
+    });
+    const int64_t slice_images =
+        std::clamp<int64_t>(kPolyphaseSliceBytes / std::max<int64_t>(1, image_size * a.channels * static_cast<int64_t>(sizeof(T))),
+                            1, a.batch);
+    std::vector<T>& result_buffer = thread_buffer<T, PhaseResults>();
+    result_buffer.resize(static_cast<size_t>(slice_images * image_size * a.channels));
+    T* results = result_buffer.data();
+    const T* dy = static_cast<const T*>(a.y.data);
+    T* dx = static_cast<T*>(a.x.data);
+    for (int64_t n0 = 0; n0 < a.batch; n0 += slice_images) {
+        const int64_t images = std::min(slice_images, a.batch - n0);
+        for (const Phase& ph : phase_list) {
+            if (ph.size == 0 || ph.taps == 0) continue;
+            ConvArgs f;
+            for (int d = 0; d < 3; ++d) {
+                f.geometry.in[d] = g.out[d];
+                f.geometry.out[d] = ph.axis[d]->size;
+                f.geometry.kernel[d] = ph.axis[d]->taps;
+                f.geometry.dilation[d] = ph.axis[d]->dilation;
+                f.geometry.pad_begin[d] = ph.axis[d]->pad_begin;
+                f.geometry.pad_end[d] = ph.axis[d]->pad_end;
+            }
+            f.geometry.spatial_rank = g.spatial_rank;
+            f.batch = images;
+            f.channels = a.out_channels;
+            f.out_channels = a.channels;
+            f.groups = a.groups;
+            f.x = a.y;
+            f.x.data = const_cast<T*>(dy + n0 * a.out_channels * g.out_size());
+            f.w = a.w;
+            f.w.data = filters + ph.filter_offset;
+            f.y = a.x;
+            f.y.data = results + ph.result_offset * images;
+            forward(f);
+        }
+        // dx rows from the phases' rows: row (i0, i1) of a plane interleaves the rows of phases
+        // (i0 % s0, i1 % s1, q2) for every q2; zeros where a phase has no tap.
+        const int64_t s0 = g.stride[0], s1 = g.stride[1], s2 = g.stride[2];
+        const int64_t rows = g.in[0] * g.in[1];
+        cpu::parallel_for(images * a.channels, 1, [&](int64_t begin, int64_t end) {
+            const T* src[kPolyphaseMaxRowPhases];
+            for (int64_t plane = begin; plane < end; ++plane) {
+                T* dx_plane = dx + (n0 * a.channels + plane) * g.in_size();
+                for (int64_t row = 0; row < rows; ++row) {
+                    const int64_t i0 = row / g.in[1], i1 = row % g.in[1];
+                    const int64_t q01 = ((i0 % s0) * s1 + i1 % s1) * s2;
+                    for (int64_t q2 = 0; q2 < s2; ++q2) {
+                        const Phase& ph = phase_list[static_cast<size_t>(q01 + q2)];
+                        src[q2] = ph.size == 0 || ph.taps == 0
+                                      ? nullptr
+                                      : results + ph.result_offset * images + plane * ph.size +
+                                            ((i0 / s0) * ph.axis[1]->size + i1 / s1) * ph.axis[2]->size;
+                    }
+                    T* out = dx_plane + row * g.in[2];
+                    if (s2 == 2 && src[0] != nullptr && src[1] != nullptr) {
+                        const T* even = src[0];
+                        const T* odd = src[1];
+                        const int64_t pairs = g.in[2] / 2;
+                        for (int64_t j = 0; j < pairs; ++j) {
+                            out[2 * j] = even[j];
+                            out[2 * j + 1] = odd[j];
+                        }
+                        if (g.in[2] % 2 != 0) out[g.in[2] - 1] = even[pairs];
+                    } else {
+                        for (int64_t i2 = 0; i2 < g.in[2]; ++i2) {
+                            const T* from = src[i2 % s2];
+                            out[i2] = from != nullptr ? from[i2 / s2] : T(0);
+                        }
+                    }
+                }
+            }
+        });
+    }
+    return true;
 }
 
 }  // namespace backward_data

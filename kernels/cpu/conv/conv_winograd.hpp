@@ -4,11 +4,11 @@
 // so the 36 positions xi of the transformed domain are 36 independent GEMMs
 //   M[xi] (out_channels x tiles) = U[xi] (out_channels x channels) * V[xi] (channels x tiles)
 // with 36 multiply-adds per tile and channel pair instead of 16 * 9 = 144 (4x fewer).
-// The driver (conv_winograd.cpp): U for all filters once per call (weights change every
-// training step, so nothing is cached), packed as the GEMM micro-kernel's A panels; then tasks
-// of (block of tiles, group of output-channel chunks): V of the block's tiles (all channels),
-// the 36 GEMMs by the GEMM micro-kernels, and the output transform per chunk of output channels
-// with bias, residual and activation at the store.
+// The driver (conv_winograd.cpp): U (weights change every training step, so nothing is
+// cached) packed as the GEMM micro-kernel's A panels, V, the 36 GEMMs by the GEMM
+// micro-kernels, and the output transform per chunk of output channels with bias, residual and
+// activation at the store; tasks are blocks of tiles, or (batch 1, small images, several
+// threads) chunks of output channels over a V of all tiles made first by all threads.
 //
 // F(4x4, 3x3) rather than F(2x2, 3x3): 4x fewer multiply-adds instead of 2.25x, for an error
 // about 13x the implicit GEMM's yet a few millionths of the terms' magnitude

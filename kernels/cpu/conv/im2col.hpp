@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "core/nn_args.hpp"
+#include "kernels/cpu/common/blocking.hpp"
 
 namespace mln::kernels {
 
@@ -60,35 +62,72 @@ void im2col_rows(const T* x, const WindowGeometry& g, int64_t row_begin, int64_t
     }
 }
 
-// Overwrites channels [channel_begin, channel_end) of x (channels x in) with the sum of the
-// column-matrix entries that im2col would have read from each element. Each channel is summed
-// in a fixed order, so the result does not depend on how channels are split among threads.
+// col2im of channels [0, channels) of `columns` (rows (c, kd, kh, kw) of the out size) into dx
+// (channels x in), one dx row at a time: the windows that reach the row (kd, kh and their od,
+// oh) add their kw column rows into the row's s2 phases (phase q holds positions q + s2 j), each
+// a contiguous run, and the row is then written once by interleaving the phases. Adding into dx
+// with stride s2 (scalar) after zeroing it cost 21% of ResNet-18's 64-channel 3x3/2 backward data
+// at batch 1, this 17%. Each dx element adds its terms in a fixed (kd, kh, kw) order, so the
+// result does not depend on how channels are split among threads. phase_rows: scratch.
 template <class T>
-void col2im_channels(const T* col, const WindowGeometry& g, int64_t channel_begin, int64_t channel_end, T* x) {
-    const int64_t out_size = g.out_size();
-    const int64_t in_size = g.in_size();
-    const int64_t kernel_size = g.kernel_size();
-    for (int64_t c = channel_begin; c < channel_end; ++c) {
-        T* xc = x + c * in_size;
-        std::fill(xc, xc + in_size, T(0));
-        for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
-            for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
-                for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
-                    const int64_t r = c * kernel_size + (kd * g.kernel[1] + kh) * g.kernel[2] + kw;
-                    const T* src = col + r * out_size;
-                    const int64_t w_offset = kw * g.dilation[2] - g.pad_begin[2];
-                    int64_t lo, hi;
-                    valid_output_range(w_offset, g.stride[2], g.in[2], g.out[2], &lo, &hi);
-                    for (int64_t od = 0; od < g.out[0]; ++od) {
-                        const int64_t id = od * g.stride[0] - g.pad_begin[0] + kd * g.dilation[0];
-                        for (int64_t oh = 0; oh < g.out[1]; ++oh) {
-                            const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
-                            if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1]) continue;
-                            T* dst = xc + (id * g.in[1] + ih) * g.in[2] + w_offset;
-                            const T* row = src + (od * g.out[1] + oh) * g.out[2];
-                            for (int64_t ow = lo; ow < hi; ++ow) dst[ow * g.stride[2]] += row[ow];
+void col2im_rows(const T* columns, const WindowGeometry& g, int64_t channels, T* dx, std::vector<T>& phase_rows) {
+    const int64_t s2 = g.stride[2];
+    const int64_t phase_length = ceil_div(g.in[2], s2);
+    phase_rows.resize(static_cast<size_t>(s2 * phase_length));
+    T* phases = phase_rows.data();
+    const int64_t out_size = g.out_size(), kernel_size = g.kernel_size();
+    // Per kw: its phase, the shift from ow to the phase index, and the valid ow.
+    struct Tap {
+        int64_t phase, shift, lo, hi;
+    };
+    std::vector<Tap> taps(static_cast<size_t>(g.kernel[2]));
+    for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+        const int64_t offset = kw * g.dilation[2] - g.pad_begin[2];  // iw = ow * s2 + offset
+        Tap& t = taps[static_cast<size_t>(kw)];
+        t.phase = ((offset % s2) + s2) % s2;
+        t.shift = (offset - t.phase) / s2;
+        valid_output_range(offset, s2, g.in[2], g.out[2], &t.lo, &t.hi);
+    }
+    // The output index o whose window puts tap k at input i along axis d, or -1.
+    auto source = [&](int d, int64_t i, int64_t k) -> int64_t {
+        const int64_t span = i + g.pad_begin[d] - k * g.dilation[d];
+        if (span < 0 || span % g.stride[d] != 0) return -1;
+        const int64_t o = span / g.stride[d];
+        return o < g.out[d] ? o : -1;
+    };
+    for (int64_t c = 0; c < channels; ++c) {
+        for (int64_t id = 0; id < g.in[0]; ++id) {
+            for (int64_t ih = 0; ih < g.in[1]; ++ih) {
+                std::fill(phases, phases + s2 * phase_length, T(0));
+                for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+                    const int64_t od = source(0, id, kd);
+                    if (od < 0) continue;
+                    for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+                        const int64_t oh = source(1, ih, kh);
+                        if (oh < 0) continue;
+                        const T* row = columns + (c * kernel_size + (kd * g.kernel[1] + kh) * g.kernel[2]) * out_size +
+                                       (od * g.out[1] + oh) * g.out[2];
+                        for (const Tap& t : taps) {
+                            T* target = phases + t.phase * phase_length + t.shift;
+                            for (int64_t ow = t.lo; ow < t.hi; ++ow) target[ow] += row[ow];
+                            row += out_size;
                         }
                     }
+                }
+                T* out = dx + (c * g.in[0] * g.in[1] + id * g.in[1] + ih) * g.in[2];
+                if (s2 == 1) {
+                    std::copy(phases, phases + g.in[2], out);
+                } else if (s2 == 2) {
+                    const T* even = phases;
+                    const T* odd = phases + phase_length;
+                    const int64_t pairs = g.in[2] / 2;
+                    for (int64_t j = 0; j < pairs; ++j) {
+                        out[2 * j] = even[j];
+                        out[2 * j + 1] = odd[j];
+                    }
+                    if (g.in[2] % 2 != 0) out[g.in[2] - 1] = even[pairs];
+                } else {
+                    for (int64_t iw = 0; iw < g.in[2]; ++iw) out[iw] = phases[(iw % s2) * phase_length + iw / s2];
                 }
             }
         }

@@ -646,8 +646,40 @@ TEST_F(ConvTest, BackwardDataByColumnsMatchesReferenceAndThreadCountsAgree) {
     });
 }
 
+// Backward data by polyphase (conv_backward_data.hpp: one stride-1 forward convolution per
+// phase of dx, at least 32 channels per group and 1024 positions per phase): 3x3/2 with pads 1
+// and 0 and odd sizes (phases of 23 and 22 rows), dilation 2 with stride 2 (odd phases reached
+// by no tap: zeros), groups, a 2x2 kernel with stride 3 (phases without taps), strides 2 x 1, 1-d
+// and 3-d, batch 1 and 2; pads past the kernel (3 with 3x3/2: a phase would need a negative pad)
+// and 31 channels take the column path. f32 at every ISA and f64, 1-3 threads, same bits.
+TEST_F(ConvTest, BackwardDataByPolyphaseMatchesReferenceAndThreadCountsAgree) {
+    const std::vector<ConvCase> cases = {
+        {{2, 32, 46, 45}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 33, 67, 64}, 17, {3, 3}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 32, 70, 66}, 12, {3, 3}, {2, 2}, {2, 2}, {2, 2}, {2, 2}, 1},
+        {{2, 64, 48, 48}, 48, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 2},
+        {{1, 32, 100, 99}, 8, {2, 2}, {3, 3}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 32, 64, 40}, 8, {3, 3}, {2, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 32, 2100}, 16, {5}, {2}, {1}, {2}, {2}, 1},
+        {{1, 32, 24, 24, 16}, 8, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
+        {{1, 32, 64, 64}, 8, {3, 3}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
+        {{1, 31, 64, 64}, 8, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+    };
+    for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
+        using T = decltype(element);
+        HostTensor<T> dy(y_shape_of(c)), w(w_shape_of(c));
+        fill_random(dy);
+        fill_random(w);
+        const mln_conv_params p = params_of(c);
+        expect_reference_at_one_thread_and_same_bits_at_more<T>(
+            device_, c.x_shape, tolerance<T>(c.out_channels * 16 * 16),
+            [&](const TensorView& want) { reference::conv_backward_data(p, dy.view(), w.view(), want); },
+            [&](HostTensor<T>& dx) { return mln_conv_backward_data(device_, &p, dy.desc(), w.desc(), dx.desc()); });
+    });
+}
+
 // NaN and Inf reach the same outputs as in the reference twin on every backward path (depthwise
-// blocks, flipped-filter forward, GEMM + col2im, pointwise) at every ISA: in dy for backward
+// blocks, flipped-filter forward, GEMM + col2im, polyphase, pointwise) at every ISA: in dy for backward
 // data, in x for backward filter (padding never multiplies them, so no 0 * Inf appears).
 TEST_F(ConvTest, BackwardPropagatesNanAndInfLikeReferenceEveryIsa) {
     const std::vector<ConvCase> cases = {
@@ -655,6 +687,7 @@ TEST_F(ConvTest, BackwardPropagatesNanAndInfLikeReferenceEveryIsa) {
         {{3, 35, 5, 4}, 35, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 35},
         {{2, 5, 13, 11}, 7, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 7, 10, 19}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 32, 64, 64}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 9, 5, 7}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         // Pointwise with the backward filter's dot kernel (>= 256 positions), and stride 2.
         {{1, 5, 20, 21}, 10, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <string>
@@ -151,6 +152,11 @@ std::vector<WinogradCase> cases() {
         {1, 31, 37, 6, 5, 1, 1, 1, 1},    {3, 37, 29, 7, 7, 1, 1, 1, 1},    {1, 67, 9, 10, 11, 1, 1, 1, 1},
         {1, 5, 131, 8, 9, 1, 1, 1, 1},    {2, 3, 4, 5, 260, 1, 1, 1, 1},    {1, 200, 70, 14, 14, 1, 1, 1, 1},
         {2, 5, 6, 4, 6, 3, 0, 3, 4},  // pads past the kernel: whole tiles of zeros
+        // The schedules at 2 and 3 threads: 7 blocks of tiles (the blocked one); 9 tiles, and 81
+        // tiles in 3 blocks, whose V of all tiles fits the shared-input budget (37 output channels:
+        // chunks of 1 and 2 panels); 81 tiles whose V does not (chunk groups of the blocked one).
+        {2, 64, 19, 37, 38, 1, 1, 1, 1},  {1, 40, 37, 10, 10, 1, 1, 1, 1},  {1, 130, 17, 36, 36, 1, 1, 1, 1},
+        {1, 160, 17, 36, 36, 1, 1, 1, 1},
     };
 }
 
@@ -186,15 +192,26 @@ TEST_F(ConvWinogradTest, MatchesDoubleReferenceAtEveryIsaAndThreadCount) {
             WinogradProblem problem(c, e);
             problem.compute_exact();
             ASSERT_TRUE(kernels::winograd_applies(problem.args(device_), MLN_DTYPE_F32));
+            // Each output's arithmetic does not depend on the schedule: the same bits at every
+            // thread count (per ISA).
+            std::vector<std::vector<float>> one_thread;
             with_threads({1, 2, 3}, [&] {
-                for (mln_isa isa : available_isas()) {
-                    SCOPED_TRACE(cat("isa=", static_cast<int>(isa)));
-                    ScopedIsa scoped(isa);
+                const std::vector<mln_isa> isas = available_isas();
+                for (size_t k = 0; k < isas.size(); ++k) {
+                    SCOPED_TRACE(cat("isa=", static_cast<int>(isas[k])));
+                    ScopedIsa scoped(isas[k]);
                     for (int64_t i = 0; i < problem.y.count(); ++i) problem.y.at(i) = std::numeric_limits<float>::quiet_NaN();
                     kernels::conv_winograd_forward(problem.args(device_));
                     const double error = problem.max_relative_error();
                     EXPECT_LE(error, kernels::kWinogradRelativeError);
                     worst = std::max(worst, error);
+                    std::vector<float> y(static_cast<size_t>(problem.y.count()));
+                    for (int64_t i = 0; i < problem.y.count(); ++i) y[static_cast<size_t>(i)] = problem.y.at(i);
+                    if (one_thread.size() < isas.size()) {
+                        one_thread.push_back(std::move(y));
+                    } else {
+                        EXPECT_EQ(0, std::memcmp(y.data(), one_thread[k].data(), y.size() * sizeof(float)));
+                    }
                 }
             });
         }
