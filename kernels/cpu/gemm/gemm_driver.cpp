@@ -52,6 +52,13 @@ constexpr int64_t kPackedBBytes = 4 << 20;
 // AVX2 kernel 111 / 104; 128^3, B 64 KiB: 205 / 209). Each B panel serves every row tile, so
 // it must stay in L1, which a large B read in place with a power-of-two row stride does not.
 constexpr int64_t kInPlaceBBytes = 48 << 10;
+// A transposed (its columns contiguous) is read in place up to this size (half of L2 on Zen 5).
+// Each A panel is read once per column panel, from L2 either way, and packing A whole costs a
+// copy before any product, which a team shares across cores and waits for. In place against
+// packed whole (Zen 5, one thread, CPU time, min of 5 runs under load): 256^3 178 / 182 us,
+// 128x256x784 290 / 293, 784x256x128 274 / 302; at 512^3 (1 MiB, row stride 2 KiB: each A
+// panel falls into two L1 sets) packing won in one run (1548 / 1603) and lost in another.
+constexpr int64_t kInPlaceTransposedABytes = 512 << 10;
 // The most the unblocked path packs (A and B together). Up to there it ran as fast as or faster
 // than the blocked path on Zen 5 (one thread, min of batches): 128x256x784 208 / 194 GFLOP/s,
 // 512^3 212 / 209, 256^3 with A transposed 210 / 188; at 768^3, whose packed B alone is
@@ -304,7 +311,7 @@ void gemm_packed(const Problem<T>& p, int32_t members) {
 
 // The unblocked path: no depth blocking, so each C tile is one micro-kernel call over all of K
 // (C loaded and stored once) and no packed block has to be sized to a cache. A is read in place
-// when its rows or its columns are contiguous, else packed whole; B is read in place when its rows are
+// when its rows are contiguous or it is small, else packed whole; B is read in place when its rows are
 // contiguous and it is small, else packed whole into full-depth panels (read in place, a B
 // larger than L1 with a power-of-two row stride falls into a few cache sets).
 struct UnblockedPlan {
@@ -318,12 +325,7 @@ template <class T>
 UnblockedPlan plan_unblocked(const Problem<T>& p) {
     UnblockedPlan plan{};
     const auto bytes = [](int64_t rows, int64_t cols) { return rows * cols * static_cast<int64_t>(sizeof(T)); };
-    // A is read in place whenever its rows or its columns are contiguous:
-    // each A panel is read once per column panel, from L2 either way, and packing it costs a copy
-    // of A before any product, which a team shares across cores and waits for. A transposed, in
-    // place against packed whole (Zen 5, one thread, CPU time, min of 5 runs under load): 256^3
-    // 178 / 182 us, 128x256x784 290 / 293, 784x256x128 274 / 302, 512^3 1452 / 1482.
-    plan.a_in_place = p.a.col_stride == 1 || p.a.row_stride == 1;
+    plan.a_in_place = p.a.col_stride == 1 || bytes(p.m, p.k) <= kInPlaceTransposedABytes;
     plan.b_in_place = p.b.col_stride == 1 && bytes(p.k, p.n) <= kInPlaceBBytes;
     // In place, only the last, partial panel is packed.
     plan.a_packed_size = p.k * (plan.a_in_place ? p.micro.mr : round_up(p.m, p.micro.mr));
