@@ -55,9 +55,9 @@ constexpr int64_t kInPlaceBBytes = 48 << 10;
 // A transposed (its columns contiguous) is read in place up to this size (half of L2 on Zen 5).
 // Each A panel is read once per column panel, from L2 either way, and packing A whole costs a
 // copy before any product, which a team shares across cores and waits for. In place against
-// packed whole (Zen 5, one thread, CPU time, min of 5 runs under load): 256^3 178 / 182 us,
-// 128x256x784 290 / 293, 784x256x128 274 / 302; at 512^3 (1 MiB, row stride 2 KiB: each A
-// panel falls into two L1 sets) packing won in one run (1548 / 1603) and lost in another.
+// packed whole (Zen 5, one thread, CPU time per call, median of 7 runs under load): 256^3
+// 177 / 179 us, 128x256x784 287 / 287, 784x256x128 266 / 274. At 512^3 (1 MiB, row stride
+// 2 KiB: an A panel falls into two L1 sets) the runs disagreed, so it stays packed.
 constexpr int64_t kInPlaceTransposedABytes = 512 << 10;
 // The most the unblocked path packs (A and B together). Up to there it ran as fast as or faster
 // than the blocked path on Zen 5 (one thread, min of batches): 128x256x784 208 / 194 GFLOP/s,
@@ -469,9 +469,8 @@ void gemm_typed(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     p.beta = static_cast<T>(args.beta);
     p.micro = micro;
     // The bias as a contiguous, zero-padded vector: the micro-kernel loads NR at a time.
-    Workspace<T>& bias_buffer = thread_scratch<Workspace<T>, BiasVector>();
     if (args.has_bias) {
-        T* bias = bias_buffer.get(round_up(args.n, micro.nr));
+        T* bias = thread_scratch<Workspace<T>, BiasVector>().get(round_up(args.n, micro.nr));
         const T* source = static_cast<const T*>(args.bias.data);
         for (int64_t j = 0; j < args.n; ++j) bias[j] = source[j * args.bias.strides[0]];
         std::fill(bias + args.n, bias + round_up(args.n, micro.nr), T(0));
