@@ -98,9 +98,10 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
     // alias them, so per element they were reloaded and retested: 60-odd branches a tile).
     // Zen 5, one thread, 784x256x128, CPU time per call, median of 7 runs under load, against
     // the plain product (264 us): bias + ReLU +4.0% before, +3.2% after; with the residual
-    // +17.5% before, +14.5% after. The rest of the residual's cost is its memory traffic: a
-    // residual that stays in L1 (row stride 0) cost 1-2%, and prefetching the residual tile at
-    // the kernel start or one tile ahead changed nothing measurable.
+    // +17.5% before, +14.5% after. The rest of the residual's cost is memory traffic: a
+    // residual that stays in L1 (row stride 0) cost 1-2%, prefetching the residual tile at the
+    // kernel start or one tile ahead changed nothing measurable, and the tile order did
+    // (kStripTiles in gemm_driver.cpp).
     if (alpha != Scalar(1)) {  // x * 1 is x exactly (NaN, infinities and signed zeros included)
         const Vector alpha_vector = Isa::set1(alpha);
 #pragma GCC unroll 16
