@@ -52,11 +52,13 @@ constexpr int64_t kPackedBBytes = 4 << 20;
 // AVX2 kernel 111 / 104; 128^3, B 64 KiB: 205 / 209). Each B panel serves every row tile, so
 // it must stay in L1, which a large B read in place with a power-of-two row stride does not.
 constexpr int64_t kInPlaceBBytes = 48 << 10;
-// A transposed (its columns contiguous) is read in place up to this size. Each A panel is read
-// once per column panel, from L2 either way; packing it whole costs a copy of A (128x128x256
-// with A^T on Zen 5: 211 GFLOP/s in place, 195 packed; 256^3: 205-210 in place in one run,
-// 185 in another, 206 packed).
-constexpr int64_t kInPlaceTransposedABytes = 128 << 10;
+// A transposed (its columns contiguous) is read in place up to this size (half of L2 on Zen 5).
+// Each A panel is read once per column panel, from L2 either way, and packing A whole costs a
+// copy before any product, which a team shares across cores and waits for. In place against
+// packed whole (Zen 5, one thread, CPU time per call, median of 7 runs under load): 256^3
+// 177 / 179 us, 128x256x784 287 / 287, 784x256x128 266 / 274. At 512^3 (1 MiB, row stride
+// 2 KiB: an A panel falls into two L1 sets) the runs disagreed, so it stays packed.
+constexpr int64_t kInPlaceTransposedABytes = 512 << 10;
 // The most the unblocked path packs (A and B together). Up to there it ran as fast as or faster
 // than the blocked path on Zen 5 (one thread, min of batches): 128x256x784 208 / 194 GFLOP/s,
 // 512^3 212 / 209, 256^3 with A transposed 210 / 188; at 768^3, whose packed B alone is
@@ -65,6 +67,17 @@ constexpr int64_t kUnblockedPackedBytes = 2 << 20;
 // Blocks of C tiles per team member on the unblocked path (a few, so a member that starts late
 // or shares its core leaves a short tail).
 constexpr int64_t kUnblockedBlocksPerMember = 2;
+// Row tiles per strip on the unblocked path, for depths where the strip of A and a B panel fit
+// in L1 (48 KiB on Zen 5). Tile by tile, the C tiles and residual tiles of one B panel lie down
+// a column of row-major matrices, 2 lines per row at one row stride (1 KiB for N = 256), so
+// they crowd a few L2 sets and evict A; in strips, each C and residual row is taken whole.
+// 784x256x128 on Zen 5 (one thread, CPU time per call, median of 5 runs under load, all rows
+// / strips of 2, 4, 8 tiles): plain 270 / 269, 272 / 267, 272 / 269 us; with bias + ReLU +
+// residual 298 / 289, 305 / 287, 303 / 290 (a rerun at 4: 335 / 321). Deeper products gain
+// nothing: 256^3 173 / 172, 128x256x784 268 / 272 (the B panel alone outgrows L1 there); 64^3
+// and 128^3, all in L1, stay within 1%.
+constexpr int64_t kStripTiles = 4;
+constexpr int64_t kStripL1Bytes = 48 << 10;
 // Row blocks per member in a team, and the fewest MR tiles in a row block (each block reloads
 // the B panels from L2, so very thin blocks would cost more than they balance).
 constexpr int64_t kRowBlocksPerMember = 2;
@@ -342,6 +355,7 @@ struct UnblockedSchedule {
     int64_t a_chunk_panels, a_chunks, b_chunk_panels, b_chunks;
     int64_t row_block, column_block;  // in rows / columns (multiples of MR / NR)
     int64_t row_blocks, column_blocks;
+    int64_t row_strip;  // rows whose tiles run against one B panel before the next (a multiple of MR)
     std::atomic<int64_t> next_task{0};
     std::atomic<int64_t> packed{0};
 };
@@ -351,17 +365,20 @@ void run_unblocked_block(const Problem<T>& p, const UnblockedSchedule& s, const 
                          int64_t row_begin, int64_t row_end, int64_t col_begin, int64_t col_end) {
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
-    for (int64_t col = col_begin; col < col_end; col += nr) {
-        const int64_t cols = std::min<int64_t>(nr, p.n - col);
-        const T* b = col < s.full_cols ? &p.b(0, col) : b_packed + (col - s.full_cols) * p.k;
-        const int64_t b_row_stride = col < s.full_cols ? p.b.row_stride : nr;
-        for (int64_t row = row_begin; row < row_end; row += mr) {
-            if (row < s.full_rows) {
-                compute_tile(p, p.micro.strided, p.k, &p.a(row, 0), p.a.row_stride, p.a.col_stride, b, b_row_stride,
-                             row, col, mr, cols, p.beta, true);
-            } else {
-                compute_tile(p, p.micro.packed, p.k, a_packed + (row - s.full_rows) * p.k, 1, mr, b, b_row_stride,
-                             row, col, std::min<int64_t>(mr, p.m - row), cols, p.beta, true);
+    for (int64_t strip = row_begin; strip < row_end; strip += s.row_strip) {
+        const int64_t strip_end = std::min(row_end, strip + s.row_strip);
+        for (int64_t col = col_begin; col < col_end; col += nr) {
+            const int64_t cols = std::min<int64_t>(nr, p.n - col);
+            const T* b = col < s.full_cols ? &p.b(0, col) : b_packed + (col - s.full_cols) * p.k;
+            const int64_t b_row_stride = col < s.full_cols ? p.b.row_stride : nr;
+            for (int64_t row = strip; row < strip_end; row += mr) {
+                if (row < s.full_rows) {
+                    compute_tile(p, p.micro.strided, p.k, &p.a(row, 0), p.a.row_stride, p.a.col_stride, b,
+                                 b_row_stride, row, col, mr, cols, p.beta, true);
+                } else {
+                    compute_tile(p, p.micro.packed, p.k, a_packed + (row - s.full_rows) * p.k, 1, mr, b, b_row_stride,
+                                 row, col, std::min<int64_t>(mr, p.m - row), cols, p.beta, true);
+                }
             }
         }
     }
@@ -426,6 +443,10 @@ void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t memb
     s.row_block = ceil_div(row_panels, s.row_blocks) * mr;
     s.column_blocks = ceil_div(p.n, s.column_block);
     s.row_blocks = ceil_div(p.m, s.row_block);
+    // Within a block, strips of kStripTiles row tiles where such a strip of A and one B panel
+    // fit in L1 together (shallow products), else all rows against each B panel in turn.
+    const int64_t strip_bytes = p.k * (nr + kStripTiles * mr) * static_cast<int64_t>(sizeof(T));
+    s.row_strip = strip_bytes <= kStripL1Bytes ? kStripTiles * mr : round_up(p.m, mr);
     if (members == 1) {  // the same work without the task counter
         if (s.full_rows < p.m) pack_a_panels(p.a, s.full_rows, p.m - s.full_rows, 0, p.k, mr, p.micro.packers, a_packed);
         if (s.full_cols < p.n) pack_b_panels(p.b, 0, p.k, s.full_cols, p.n - s.full_cols, nr, p.micro.packers, b_packed);
@@ -467,9 +488,8 @@ void gemm_typed(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     p.beta = static_cast<T>(args.beta);
     p.micro = micro;
     // The bias as a contiguous, zero-padded vector: the micro-kernel loads NR at a time.
-    Workspace<T>& bias_buffer = thread_scratch<Workspace<T>, BiasVector>();
     if (args.has_bias) {
-        T* bias = bias_buffer.get(round_up(args.n, micro.nr));
+        T* bias = thread_scratch<Workspace<T>, BiasVector>().get(round_up(args.n, micro.nr));
         const T* source = static_cast<const T*>(args.bias.data);
         for (int64_t j = 0; j < args.n; ++j) bias[j] = source[j * args.bias.strides[0]];
         std::fill(bias + args.n, bias + round_up(args.n, micro.nr), T(0));
