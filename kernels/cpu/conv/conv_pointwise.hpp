@@ -49,6 +49,15 @@ struct PointwiseStrip {
 template <class T>
 using PointwiseStripKernel = void (*)(const PointwiseStrip<T>& strip);
 
+// The same outputs for a strip's last few columns (cols fewer than a register's lanes), which
+// the strip kernel would compute in a masked register: a whole vector of FMAs per row and depth
+// step for them (49 positions at 7x7 are 3 full registers and one lane: a quarter of the work).
+// Here they are dot products along the depth instead, so A's columns must be adjacent
+// (a_col_stride 1: the forward pass's W) and B comes transposed, each column depth-contiguous:
+// B(k, j) = b[j * b_row_stride + k]. Only the `rows` rows of A are read.
+template <class T>
+using PointwiseTailKernel = void (*)(const PointwiseStrip<T>& tail);
+
 // Backward filter, dW_g (Mg x Cg) = sum over images n of dy_ng (Mg x P) * x_ng^T, as dot
 // products along the positions, which both operands hold contiguously: a block of rows of dy and
 // of x is read in place, lanes run along the positions and each accumulator is one (row, row)
@@ -84,6 +93,7 @@ struct PointwiseKernelInfo {
     PointwiseStripKernel<T> strip;
     int mr;  // rows per strip
     int nr;  // columns per full tile
+    PointwiseTailKernel<T> tail;
     PointwiseDotKernel<T> dot;
     int dot_rows, dot_cols;
     int lanes;  // elements per partial-sum vector

@@ -60,16 +60,18 @@ using DoubleDot = PointwiseDotBody<Avx512DoubleLanes, 6, 4>;
 
 void strip_f32(const PointwiseStrip<float>& s) { FloatBody::strip(s); }
 void strip_f64(const PointwiseStrip<double>& s) { DoubleBody::strip(s); }
+void tail_f32(const PointwiseStrip<float>& s) { FloatBody::tail(s); }
+void tail_f64(const PointwiseStrip<double>& s) { DoubleBody::tail(s); }
 void dot_f32(const PointwiseDot<float>& d) { FloatDot::dot(d); }
 void dot_f64(const PointwiseDot<double>& d) { DoubleDot::dot(d); }
 
 }  // namespace
 
 PointwiseKernelInfo<float> pointwise_kernel_avx512(float) {
-    return {strip_f32, 8, FloatBody::kColumns, dot_f32, 6, 4, Avx512FloatLanes::width};
+    return {strip_f32, 8, FloatBody::kColumns, tail_f32, dot_f32, 6, 4, Avx512FloatLanes::width};
 }
 PointwiseKernelInfo<double> pointwise_kernel_avx512(double) {
-    return {strip_f64, 8, DoubleBody::kColumns, dot_f64, 6, 4, Avx512DoubleLanes::width};
+    return {strip_f64, 8, DoubleBody::kColumns, tail_f64, dot_f64, 6, 4, Avx512DoubleLanes::width};
 }
 
 }  // namespace mln::kernels

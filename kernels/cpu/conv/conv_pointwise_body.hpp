@@ -9,7 +9,8 @@
 // A tile is MR rows x V <= NV registers; its accumulators start at bias (plus C when
 // accumulating), take every depth step as V loads of B, MR broadcasts of A and MR * V FMAs, and
 // are stored once with residual and ReLU applied. The strip's last tile uses as many registers
-// as its columns need, the last one masked.
+// as its columns need, the last one masked. The tail kernel (PointwiseTailKernel) computes a few
+// last columns as dot products along the depth instead.
 #pragma once
 
 #include <algorithm>
@@ -129,6 +130,60 @@ struct PointwiseStripBody {
     static void strip(const PointwiseStrip<T>& s) {
         if (s.a_row_stride == 1) return run<true>(s);
         run<false>(s);
+    }
+
+    // The tail kernel (PointwiseTailKernel): MR rows of A times J columns of B per pass, MR * J
+    // accumulators summed across their lanes at the end, the depth's last step masked. Rows
+    // past `rows` repeat the last one and are not written.
+    template <bool kMasked, int J>
+    static void dot_step(const T* const (&a)[MR], const T* const (&b)[J], int64_t k, Mask mask, Reg (&acc)[MR][J]) {
+        Reg bv[J];
+        for (int j = 0; j < J; ++j) bv[j] = load_lanes<L, kMasked>(b[j] + k, mask);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; ++i) {
+            const Reg av = load_lanes<L, kMasked>(a[i] + k, mask);
+            for (int j = 0; j < J; ++j) acc[i][j] = L::fmadd(av, bv[j], acc[i][j]);
+        }
+    }
+
+    // C(i, col) = (bias + C) + sum + residual, then ReLU: the tile's epilogue, one output.
+    static void finish(const PointwiseStrip<T>& s, int64_t i, int64_t col, T sum) {
+        T* const out = s.c + i * s.ldc + col;
+        T value = s.bias != nullptr ? s.bias[i] : T(0);
+        if (s.accumulate) value += *out;
+        value += sum;
+        if (s.residual != nullptr) value += s.residual[i * s.ldc + col];
+        if (s.relu && T(0) > value) value = T(0);  // as L::relu: NaN comes through
+        *out = value;
+    }
+
+    template <int J>
+    static void tail_columns(const PointwiseStrip<T>& s, int64_t col) {
+        Reg acc[MR][J];
+        const T* a[MR];
+        for (int i = 0; i < MR; ++i) {
+            a[i] = s.a + std::min<int64_t>(i, s.rows - 1) * s.a_row_stride;
+            for (int j = 0; j < J; ++j) acc[i][j] = L::zero();
+        }
+        const T* b[J];
+        for (int j = 0; j < J; ++j) b[j] = s.b + (col + j) * s.b_row_stride;
+        const int64_t depth = s.depth;
+        const int64_t full = depth / kWidth * kWidth;
+        const Mask last = full < depth ? L::first(depth - full) : Mask{};
+        for (int64_t k = 0; k < full; k += kWidth) dot_step<false, J>(a, b, k, last, acc);
+        if (full < depth) dot_step<true, J>(a, b, full, last, acc);
+        for (int64_t i = 0; i < s.rows && i < MR; ++i) {
+            for (int j = 0; j < J; ++j) finish(s, i, col + j, L::sum(acc[i][j]));
+        }
+    }
+
+    // Two columns per pass: 2 * MR accumulators, MR + 2 loads per 2 * MR FMAs.
+    static constexpr int kTailColumns = 2;
+
+    static void tail(const PointwiseStrip<T>& s) {
+        int64_t col = 0;
+        for (; col + kTailColumns <= s.cols; col += kTailColumns) tail_columns<kTailColumns>(s, col);
+        for (; col < s.cols; ++col) tail_columns<1>(s, col);
     }
 };
 
