@@ -363,6 +363,17 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
     const int64_t a_channels = x_as_a ? a.channels : a.out_channels;
     const int64_t b_channels = x_as_a ? a.out_channels : a.channels;
     T* dw = static_cast<T*>(a.w.data);
+    // Offsets of a tile's first rows of A and B in a chunk.
+    auto first_a = [&](int64_t chunk, int64_t tile) {
+        const int64_t group = tile / (row_tiles * col_tiles);
+        const int64_t row = tile / col_tiles % row_tiles * kernel.dot_rows;
+        return (chunk / blocks * images_per_chunk * a_channels + group * a_rows + row) * positions + chunk % blocks * block;
+    };
+    auto first_b = [&](int64_t chunk, int64_t tile) {
+        const int64_t group = tile / (row_tiles * col_tiles);
+        const int64_t col = tile % col_tiles * kernel.dot_cols;
+        return (chunk / blocks * images_per_chunk * b_channels + group * b_rows + col) * positions + chunk % blocks * block;
+    };
     cpu::parallel_for(tiles, 1, [&](int64_t begin, int64_t end) {
         std::vector<T>& partials = thread_buffer<T, FilterPartials>();
         if (chunks > 1) partials.resize(static_cast<size_t>((end - begin) * tile_size));
@@ -374,11 +385,11 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
                 const int64_t row = tile / col_tiles % row_tiles * kernel.dot_rows;
                 const int64_t col = tile % col_tiles * kernel.dot_cols;
                 PointwiseDot<T> d;
-                d.a = a_source + (n * a_channels + group * a_rows + row) * positions + p0;
+                d.a = a_source + first_a(chunk, tile);
                 d.a_row_stride = positions;
                 d.a_image_stride = a_channels * positions;
                 d.rows = std::min<int64_t>(kernel.dot_rows, a_rows - row);
-                d.b = b_source + (n * b_channels + group * b_rows + col) * positions + p0;
+                d.b = b_source + first_b(chunk, tile);
                 d.b_row_stride = positions;
                 d.b_image_stride = b_channels * positions;
                 d.cols = std::min<int64_t>(kernel.dot_cols, b_rows - col);
@@ -387,8 +398,16 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
                 d.partial = chunks > 1 ? partials.data() + (tile - begin) * tile_size : nullptr;
                 d.resume = chunk > 0;
                 // The first tile of a row of tiles brings its rows of A in from memory; it
-                // fetches the next row of tiles' rows at the same time.
+                // fetches the next row of tiles' rows at the same time. Likewise the thread's
+                // first row of tiles for B's rows, and its last tile of a chunk for the next
+                // chunk's first tile (1 thread: 4-7% off the 112x112 layers at batch 1, 6-16%
+                // off the 112x112 and 56x56 ones at batch 8).
                 if (col == 0 && row + kernel.dot_rows < a_rows) d.a_prefetch = kernel.dot_rows * positions;
+                if (tile - begin < col_tiles && col + kernel.dot_cols < b_rows) d.b_prefetch = kernel.dot_cols * positions;
+                if (tile + 1 == end && chunk + 1 < chunks) {
+                    d.a_prefetch = first_a(chunk + 1, begin) - first_a(chunk, tile);
+                    d.b_prefetch = first_b(chunk + 1, begin) - first_b(chunk, tile);
+                }
                 if (chunk + 1 == chunks) {
                     T* dw_group = dw + group * rows * cols;
                     d.c = x_as_a ? dw_group + col * cols + row : dw_group + row * cols + col;

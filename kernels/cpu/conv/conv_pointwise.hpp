@@ -83,6 +83,8 @@ struct PointwiseDot {
     // When nonzero: while reading A's rows, prefetch into L2 the lines this many elements further
     // on (the caller's next rows of A).
     int64_t a_prefetch = 0;
+    // Likewise for B's rows (the caller's next tile's, while its first row of tiles brings B in).
+    int64_t b_prefetch = 0;
 };
 
 template <class T>

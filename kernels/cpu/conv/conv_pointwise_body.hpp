@@ -227,10 +227,16 @@ struct PointwiseDotBody {
             for (int i = 0; i < DI; ++i) a[i] = d.a + n * d.a_image_stride + std::min<int64_t>(i, d.rows - 1) * d.a_row_stride;
 #pragma GCC unroll 8
             for (int j = 0; j < DJ; ++j) b[j] = d.b + n * d.b_image_stride + std::min<int64_t>(j, d.cols - 1) * d.b_row_stride;
-            if (d.a_prefetch != 0) {
+            if (d.a_prefetch != 0 || d.b_prefetch != 0) {
                 for (int64_t p = 0; p < full; p += kWidth) {
+                    if (d.a_prefetch != 0) {
 #pragma GCC unroll 8
-                    for (int i = 0; i < DI; ++i) L::prefetch(a[i] + p + d.a_prefetch);
+                        for (int i = 0; i < DI; ++i) L::prefetch(a[i] + p + d.a_prefetch);
+                    }
+                    if (d.b_prefetch != 0) {
+#pragma GCC unroll 8
+                        for (int j = 0; j < DJ; ++j) L::prefetch(b[j] + p + d.b_prefetch);
+                    }
                     step<false>(a, b, p, tail, acc);
                 }
             } else {
