@@ -384,16 +384,31 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
         for (int64_t chunk = 0; chunk < chunks; ++chunk) {
             const int64_t n = chunk / blocks * images_per_chunk;
             const int64_t p0 = chunk % blocks * block;
+            // The tile's coordinates step along without divisions (their 64-bit divides were
+            // 8% of 144->32 at 28x28, 192 tiles of 49 steps each).
+            int64_t group = begin / (row_tiles * col_tiles);
+            int64_t row = begin / col_tiles % row_tiles * kernel.dot_rows;
+            int64_t col = begin % col_tiles * kernel.dot_cols;
+            const T* a_chunk = a_source + first_a(chunk, 0);
+            const T* b_chunk = b_source + first_b(chunk, 0);
             for (int64_t tile = begin; tile < end; ++tile) {
-                const int64_t group = tile / (row_tiles * col_tiles);
-                const int64_t row = tile / col_tiles % row_tiles * kernel.dot_rows;
-                const int64_t col = tile % col_tiles * kernel.dot_cols;
+                if (tile > begin) {
+                    col += kernel.dot_cols;
+                    if (col >= b_rows) {
+                        col = 0;
+                        row += kernel.dot_rows;
+                        if (row >= a_rows) {
+                            row = 0;
+                            ++group;
+                        }
+                    }
+                }
                 PointwiseDot<T> d;
-                d.a = a_source + first_a(chunk, tile);
+                d.a = a_chunk + (group * a_rows + row) * positions;
                 d.a_row_stride = positions;
                 d.a_image_stride = a_channels * positions;
                 d.rows = std::min<int64_t>(kernel.dot_rows, a_rows - row);
-                d.b = b_source + first_b(chunk, tile);
+                d.b = b_chunk + (group * b_rows + col) * positions;
                 d.b_row_stride = positions;
                 d.b_image_stride = b_channels * positions;
                 d.cols = std::min<int64_t>(kernel.dot_cols, b_rows - col);
