@@ -115,13 +115,16 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
     chunks = ceil_div(panels, chunk_panels);
     const int64_t tasks = image_groups * blocks * chunks;
     // The last few positions (fewer than a quarter of a register's lanes: the masked register
-    // would cost at least four times their work) go to the tail kernel where A's columns are
-    // adjacent (forward: W), with each image's tail columns of B gathered depth-contiguous once
-    // here. Backward data keeps the masked register: A = W^T has its rows adjacent, and the
-    // rows-across-lanes form of the tail (broadcasts of B) measured 5-13% slower on MobileNet-v2's
-    // 7x7 and 14x14 layers, whose W^T columns miss L1 as much as the strip's broadcasts do.
+    // would cost at least four times their work) go to the tail kernel, with each image's tail
+    // columns of B gathered depth-contiguous once here. Where A's columns are adjacent (forward:
+    // W) it runs per panel and depth block, as dot products along the depth. Backward data's
+    // A = W^T has its rows adjacent: the tail runs once per task and image, over the task's
+    // rows and the whole depth, rows across the lanes (per 8-row panel that form measured 5-13%
+    // slower than the masked register on MobileNet-v2's 7x7 and 14x14 layers: each depth step
+    // a W^T column line that misses L1, for one FMA).
     const int64_t tail_cols = p.positions % kernel.lanes;
-    const bool use_tail = tail_cols != 0 && tail_cols * 4 <= kernel.lanes && p.a_col_stride == 1;
+    const bool use_tail = tail_cols != 0 && tail_cols * 4 <= kernel.lanes;
+    const bool tail_per_panel = p.a_col_stride == 1;
     const T* tail_b = nullptr;
     if (use_tail) {
         std::vector<T>& gathered = thread_buffer<T, TailColumns>();
@@ -176,7 +179,7 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
                     s.bias = kb == 0 && p.bias != nullptr ? p.bias + group * p.rows + row : nullptr;
                     s.residual = last_depth && p.residual != nullptr ? p.residual + c_offset : nullptr;
                     kernel.strip(s);
-                    if (has_tail) {
+                    if (has_tail && tail_per_panel) {
                         PointwiseStrip<T> t = s;
                         t.a = p.a + group * p.a_group_stride + row * p.a_row_stride + k0;
                         t.a_row_stride = p.a_row_stride;
@@ -188,9 +191,33 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
                         t.cols = tail_cols;
                         kernel.tail(t);
                     }
-                    if (last_depth && p.activation != nullptr) p.activation(s.c, s.rows, s.cols + (has_tail ? tail_cols : 0), s.ldc, 1);
+                    if (last_depth && p.activation != nullptr) {
+                        p.activation(s.c, s.rows, s.cols + (has_tail && tail_per_panel ? tail_cols : 0), s.ldc, 1);
+                    }
                 }
             }
+        }
+        if (!has_tail || tail_per_panel) return;
+        const int64_t row0 = first_panel * mr;
+        for (int64_t image = first_image; image < last_image; ++image) {
+            const int64_t group = image % p.groups;
+            const int64_t c_offset = (image * p.rows + row0) * p.positions + p.positions - tail_cols;
+            PointwiseStrip<T> t;
+            t.depth = p.depth;
+            t.a = p.a + group * p.a_group_stride + row0 * p.a_row_stride;
+            t.a_row_stride = p.a_row_stride;
+            t.a_col_stride = p.a_col_stride;
+            t.b = tail_b + image * tail_cols * p.depth;
+            t.b_row_stride = p.depth;
+            t.c = p.c + c_offset;
+            t.ldc = p.positions;
+            t.rows = std::min(p.rows, last_panel * mr) - row0;
+            t.cols = tail_cols;
+            t.bias = p.bias != nullptr ? p.bias + group * p.rows + row0 : nullptr;
+            t.residual = p.residual != nullptr ? p.residual + c_offset : nullptr;
+            t.relu = p.relu;
+            kernel.tail(t);
+            if (p.activation != nullptr) p.activation(t.c, t.rows, t.cols, t.ldc, 1);
         }
     };
     cpu::for_each_claimed(tasks, threads, run_task);

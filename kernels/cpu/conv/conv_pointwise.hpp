@@ -52,9 +52,10 @@ using PointwiseStripKernel = void (*)(const PointwiseStrip<T>& strip);
 // The same outputs for a strip's last few columns (cols fewer than a register's lanes), which
 // the strip kernel would compute in a masked register: a whole vector of FMAs per row and depth
 // step for them (49 positions at 7x7 are 3 full registers and one lane: a quarter of the work).
-// Here they are dot products along the depth instead, so A's columns must be adjacent
-// (a_col_stride 1: the forward pass's W) and B comes transposed, each column depth-contiguous:
-// B(k, j) = b[j * b_row_stride + k]. Only the `rows` rows of A are read.
+// Any number of rows; B comes transposed, each column depth-contiguous: B(k, j) = b[j *
+// b_row_stride + k]. Where A's columns are adjacent (a_col_stride 1: the forward pass's W)
+// they are dot products along the depth, otherwise A's rows must be (a_row_stride 1: backward
+// data's W^T) and the rows go across the lanes. Only the `rows` rows of A are read.
 template <class T>
 using PointwiseTailKernel = void (*)(const PointwiseStrip<T>& tail);
 

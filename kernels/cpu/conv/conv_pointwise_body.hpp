@@ -180,10 +180,63 @@ struct PointwiseStripBody {
     // Two columns per pass: 2 * MR accumulators, MR + 2 loads per 2 * MR FMAs.
     static constexpr int kTailColumns = 2;
 
+    // Rows across the lanes, for A's rows adjacent (backward data's W^T): R registers of rows
+    // per pass (the last one masked when kMasked), one column: per depth step R loads of A, a
+    // broadcast of B and R FMAs.
+    static constexpr int kTailRowRegs = 4;
+
+    template <int R, bool kMasked>
+    static void tail_rows_block(const PointwiseStrip<T>& s, int64_t row, int64_t col) {
+        const int64_t rows = std::min<int64_t>(R * kWidth, s.rows - row);
+        const Mask mask = L::first(rows - (R - 1) * kWidth);
+        Reg acc[R];
+        for (int r = 0; r < R; ++r) acc[r] = L::zero();
+        const T* a = s.a + row;
+        const T* b = s.b + col * s.b_row_stride;
+        const int64_t a_col_stride = s.a_col_stride;
+        for (int64_t k = 0; k < s.depth; ++k, a += a_col_stride) {
+            const Reg bv = L::broadcast(b + k);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; ++r) {
+                const Reg av = r + 1 == R ? load_lanes<L, kMasked>(a + r * kWidth, mask) : L::load(a + r * kWidth);
+                acc[r] = L::fmadd(av, bv, acc[r]);
+            }
+        }
+        T sums[R * kWidth];
+        for (int r = 0; r < R; ++r) L::store(sums + r * kWidth, acc[r]);
+        for (int64_t i = 0; i < rows; ++i) finish(s, row + i, col, sums[i]);
+    }
+
+    // The last rows: as many registers as they need, the last one masked.
+    template <int R>
+    static void tail_rows_last(const PointwiseStrip<T>& s, int64_t row, int64_t col) {
+        if constexpr (R > 1) {
+            if (s.rows - row <= (R - 1) * kWidth) return tail_rows_last<R - 1>(s, row, col);
+        }
+        tail_rows_block<R, true>(s, row, col);
+    }
+
     static void tail(const PointwiseStrip<T>& s) {
-        int64_t col = 0;
-        for (; col + kTailColumns <= s.cols; col += kTailColumns) tail_columns<kTailColumns>(s, col);
-        for (; col < s.cols; ++col) tail_columns<1>(s, col);
+        if (s.a_col_stride != 1) {
+            constexpr int64_t kRows = kTailRowRegs * kWidth;
+            for (int64_t col = 0; col < s.cols; ++col) {
+                int64_t row = 0;
+                for (; row + kRows <= s.rows; row += kRows) tail_rows_block<kTailRowRegs, false>(s, row, col);
+                if (row < s.rows) tail_rows_last<kTailRowRegs>(s, row, col);
+            }
+            return;
+        }
+        for (int64_t row = 0; row < s.rows; row += MR) {
+            PointwiseStrip<T> rows = s;
+            rows.a = s.a + row * s.a_row_stride;
+            rows.c = s.c + row * s.ldc;
+            rows.bias = s.bias != nullptr ? s.bias + row : nullptr;
+            rows.residual = s.residual != nullptr ? s.residual + row * s.ldc : nullptr;
+            rows.rows = std::min<int64_t>(MR, s.rows - row);
+            int64_t col = 0;
+            for (; col + kTailColumns <= s.cols; col += kTailColumns) tail_columns<kTailColumns>(rows, col);
+            for (; col < s.cols; ++col) tail_columns<1>(rows, col);
+        }
     }
 };
 
