@@ -49,6 +49,16 @@ struct PointwiseStrip {
 template <class T>
 using PointwiseStripKernel = void (*)(const PointwiseStrip<T>& strip);
 
+// The same outputs for a strip's last few columns (cols fewer than a register's lanes), which
+// the strip kernel would compute in a masked register: a whole vector of FMAs per row and depth
+// step for them (49 positions at 7x7 are 3 full registers and one lane: a quarter of the work).
+// Any number of rows; B comes transposed, each column depth-contiguous: B(k, j) = b[j *
+// b_row_stride + k]. Where A's columns are adjacent (a_col_stride 1: the forward pass's W)
+// they are dot products along the depth, otherwise A's rows must be (a_row_stride 1: backward
+// data's W^T) and the rows go across the lanes. Only the `rows` rows of A are read.
+template <class T>
+using PointwiseTailKernel = void (*)(const PointwiseStrip<T>& tail);
+
 // Backward filter, dW_g (Mg x Cg) = sum over images n of dy_ng (Mg x P) * x_ng^T, as dot
 // products along the positions, which both operands hold contiguously: a block of rows of dy and
 // of x is read in place, lanes run along the positions and each accumulator is one (row, row)
@@ -74,6 +84,8 @@ struct PointwiseDot {
     // When nonzero: while reading A's rows, prefetch into L2 the lines this many elements further
     // on (the caller's next rows of A).
     int64_t a_prefetch = 0;
+    // Likewise for B's rows (the caller's next tile's, while its first row of tiles brings B in).
+    int64_t b_prefetch = 0;
 };
 
 template <class T>
@@ -84,6 +96,7 @@ struct PointwiseKernelInfo {
     PointwiseStripKernel<T> strip;
     int mr;  // rows per strip
     int nr;  // columns per full tile
+    PointwiseTailKernel<T> tail;
     PointwiseDotKernel<T> dot;
     int dot_rows, dot_cols;
     int lanes;  // elements per partial-sum vector

@@ -62,16 +62,18 @@ using DoubleDot = PointwiseDotBody<Avx2DoubleLanes, 3, 3>;
 
 void strip_f32(const PointwiseStrip<float>& s) { FloatBody::strip(s); }
 void strip_f64(const PointwiseStrip<double>& s) { DoubleBody::strip(s); }
+void tail_f32(const PointwiseStrip<float>& s) { FloatBody::tail(s); }
+void tail_f64(const PointwiseStrip<double>& s) { DoubleBody::tail(s); }
 void dot_f32(const PointwiseDot<float>& d) { FloatDot::dot(d); }
 void dot_f64(const PointwiseDot<double>& d) { DoubleDot::dot(d); }
 
 }  // namespace
 
 PointwiseKernelInfo<float> pointwise_kernel_avx2(float) {
-    return {strip_f32, 6, FloatBody::kColumns, dot_f32, 3, 3, Avx2FloatLanes::width};
+    return {strip_f32, 6, FloatBody::kColumns, tail_f32, dot_f32, 3, 3, Avx2FloatLanes::width};
 }
 PointwiseKernelInfo<double> pointwise_kernel_avx2(double) {
-    return {strip_f64, 6, DoubleBody::kColumns, dot_f64, 3, 3, Avx2DoubleLanes::width};
+    return {strip_f64, 6, DoubleBody::kColumns, tail_f64, dot_f64, 3, 3, Avx2DoubleLanes::width};
 }
 
 }  // namespace mln::kernels

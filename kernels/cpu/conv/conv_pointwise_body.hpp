@@ -9,7 +9,8 @@
 // A tile is MR rows x V <= NV registers; its accumulators start at bias (plus C when
 // accumulating), take every depth step as V loads of B, MR broadcasts of A and MR * V FMAs, and
 // are stored once with residual and ReLU applied. The strip's last tile uses as many registers
-// as its columns need, the last one masked.
+// as its columns need, the last one masked. The tail kernel (PointwiseTailKernel) computes a few
+// last columns as dot products along the depth instead.
 #pragma once
 
 #include <algorithm>
@@ -130,6 +131,113 @@ struct PointwiseStripBody {
         if (s.a_row_stride == 1) return run<true>(s);
         run<false>(s);
     }
+
+    // The tail kernel (PointwiseTailKernel): MR rows of A times J columns of B per pass, MR * J
+    // accumulators summed across their lanes at the end, the depth's last step masked. Rows
+    // past `rows` repeat the last one and are not written.
+    template <bool kMasked, int J>
+    static void dot_step(const T* const (&a)[MR], const T* const (&b)[J], int64_t k, Mask mask, Reg (&acc)[MR][J]) {
+        Reg bv[J];
+        for (int j = 0; j < J; ++j) bv[j] = load_lanes<L, kMasked>(b[j] + k, mask);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; ++i) {
+            const Reg av = load_lanes<L, kMasked>(a[i] + k, mask);
+            for (int j = 0; j < J; ++j) acc[i][j] = L::fmadd(av, bv[j], acc[i][j]);
+        }
+    }
+
+    // C(i, col) = (bias + C) + sum + residual, then ReLU: the tile's epilogue, one output.
+    static void finish(const PointwiseStrip<T>& s, int64_t i, int64_t col, T sum) {
+        T* const out = s.c + i * s.ldc + col;
+        T value = s.bias != nullptr ? s.bias[i] : T(0);
+        if (s.accumulate) value += *out;
+        value += sum;
+        if (s.residual != nullptr) value += s.residual[i * s.ldc + col];
+        if (s.relu && T(0) > value) value = T(0);  // as L::relu: NaN comes through
+        *out = value;
+    }
+
+    template <int J>
+    static void tail_columns(const PointwiseStrip<T>& s, int64_t col) {
+        Reg acc[MR][J];
+        const T* a[MR];
+        for (int i = 0; i < MR; ++i) {
+            a[i] = s.a + std::min<int64_t>(i, s.rows - 1) * s.a_row_stride;
+            for (int j = 0; j < J; ++j) acc[i][j] = L::zero();
+        }
+        const T* b[J];
+        for (int j = 0; j < J; ++j) b[j] = s.b + (col + j) * s.b_row_stride;
+        const int64_t depth = s.depth;
+        const int64_t full = depth / kWidth * kWidth;
+        const Mask last = full < depth ? L::first(depth - full) : Mask{};
+        for (int64_t k = 0; k < full; k += kWidth) dot_step<false, J>(a, b, k, last, acc);
+        if (full < depth) dot_step<true, J>(a, b, full, last, acc);
+        for (int64_t i = 0; i < s.rows && i < MR; ++i) {
+            for (int j = 0; j < J; ++j) finish(s, i, col + j, L::sum(acc[i][j]));
+        }
+    }
+
+    // Two columns per pass: 2 * MR accumulators, MR + 2 loads per 2 * MR FMAs.
+    static constexpr int kTailColumns = 2;
+
+    // Rows across the lanes, for A's rows adjacent (backward data's W^T): R registers of rows
+    // per pass (the last one masked when kMasked), one column: per depth step R loads of A, a
+    // broadcast of B and R FMAs.
+    static constexpr int kTailRowRegs = 4;
+
+    template <int R, bool kMasked>
+    static void tail_rows_block(const PointwiseStrip<T>& s, int64_t row, int64_t col) {
+        const int64_t rows = std::min<int64_t>(R * kWidth, s.rows - row);
+        const Mask mask = L::first(rows - (R - 1) * kWidth);
+        Reg acc[R];
+        for (int r = 0; r < R; ++r) acc[r] = L::zero();
+        const T* a = s.a + row;
+        const T* b = s.b + col * s.b_row_stride;
+        const int64_t a_col_stride = s.a_col_stride;
+        for (int64_t k = 0; k < s.depth; ++k, a += a_col_stride) {
+            const Reg bv = L::broadcast(b + k);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; ++r) {
+                const Reg av = r + 1 == R ? load_lanes<L, kMasked>(a + r * kWidth, mask) : L::load(a + r * kWidth);
+                acc[r] = L::fmadd(av, bv, acc[r]);
+            }
+        }
+        T sums[R * kWidth];
+        for (int r = 0; r < R; ++r) L::store(sums + r * kWidth, acc[r]);
+        for (int64_t i = 0; i < rows; ++i) finish(s, row + i, col, sums[i]);
+    }
+
+    // The last rows: as many registers as they need, the last one masked.
+    template <int R>
+    static void tail_rows_last(const PointwiseStrip<T>& s, int64_t row, int64_t col) {
+        if constexpr (R > 1) {
+            if (s.rows - row <= (R - 1) * kWidth) return tail_rows_last<R - 1>(s, row, col);
+        }
+        tail_rows_block<R, true>(s, row, col);
+    }
+
+    static void tail(const PointwiseStrip<T>& s) {
+        if (s.a_col_stride != 1) {
+            constexpr int64_t kRows = kTailRowRegs * kWidth;
+            for (int64_t col = 0; col < s.cols; ++col) {
+                int64_t row = 0;
+                for (; row + kRows <= s.rows; row += kRows) tail_rows_block<kTailRowRegs, false>(s, row, col);
+                if (row < s.rows) tail_rows_last<kTailRowRegs>(s, row, col);
+            }
+            return;
+        }
+        for (int64_t row = 0; row < s.rows; row += MR) {
+            PointwiseStrip<T> rows = s;
+            rows.a = s.a + row * s.a_row_stride;
+            rows.c = s.c + row * s.ldc;
+            rows.bias = s.bias != nullptr ? s.bias + row : nullptr;
+            rows.residual = s.residual != nullptr ? s.residual + row * s.ldc : nullptr;
+            rows.rows = std::min<int64_t>(MR, s.rows - row);
+            int64_t col = 0;
+            for (; col + kTailColumns <= s.cols; col += kTailColumns) tail_columns<kTailColumns>(rows, col);
+            for (; col < s.cols; ++col) tail_columns<1>(rows, col);
+        }
+    }
 };
 
 // The backward-filter dot kernel (PointwiseDot): DI rows of A and DJ rows of B per call, DI * DJ
@@ -172,10 +280,16 @@ struct PointwiseDotBody {
             for (int i = 0; i < DI; ++i) a[i] = d.a + n * d.a_image_stride + std::min<int64_t>(i, d.rows - 1) * d.a_row_stride;
 #pragma GCC unroll 8
             for (int j = 0; j < DJ; ++j) b[j] = d.b + n * d.b_image_stride + std::min<int64_t>(j, d.cols - 1) * d.b_row_stride;
-            if (d.a_prefetch != 0) {
+            if (d.a_prefetch != 0 || d.b_prefetch != 0) {
                 for (int64_t p = 0; p < full; p += kWidth) {
+                    if (d.a_prefetch != 0) {
 #pragma GCC unroll 8
-                    for (int i = 0; i < DI; ++i) L::prefetch(a[i] + p + d.a_prefetch);
+                        for (int i = 0; i < DI; ++i) L::prefetch(a[i] + p + d.a_prefetch);
+                    }
+                    if (d.b_prefetch != 0) {
+#pragma GCC unroll 8
+                        for (int j = 0; j < DJ; ++j) L::prefetch(b[j] + p + d.b_prefetch);
+                    }
                     step<false>(a, b, p, tail, acc);
                 }
             } else {

@@ -37,14 +37,16 @@ using DoubleDot = PointwiseDotBody<ScalarLanes<double>, 2, 2>;
 
 void strip_f32(const PointwiseStrip<float>& s) { FloatBody::strip(s); }
 void strip_f64(const PointwiseStrip<double>& s) { DoubleBody::strip(s); }
+void tail_f32(const PointwiseStrip<float>& s) { FloatBody::tail(s); }
+void tail_f64(const PointwiseStrip<double>& s) { DoubleBody::tail(s); }
 void dot_f32(const PointwiseDot<float>& d) { FloatDot::dot(d); }
 void dot_f64(const PointwiseDot<double>& d) { DoubleDot::dot(d); }
 
 }  // namespace
 
-PointwiseKernelInfo<float> pointwise_kernel_scalar(float) { return {strip_f32, 4, FloatBody::kColumns, dot_f32, 2, 2, 1}; }
+PointwiseKernelInfo<float> pointwise_kernel_scalar(float) { return {strip_f32, 4, FloatBody::kColumns, tail_f32, dot_f32, 2, 2, 1}; }
 PointwiseKernelInfo<double> pointwise_kernel_scalar(double) {
-    return {strip_f64, 4, DoubleBody::kColumns, dot_f64, 2, 2, 1};
+    return {strip_f64, 4, DoubleBody::kColumns, tail_f64, dot_f64, 2, 2, 1};
 }
 
 }  // namespace mln::kernels

@@ -333,7 +333,7 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 }
 
 // The pointwise (1x1) drivers (conv_pointwise.hpp) on every seam: channel counts and positions
-// that are primes or not multiples of any strip tile (AVX-512 8 x 32 / 8 x 16, AVX2 6 x 16 /
+// that are primes or not multiples of any strip tile (AVX-512 8 x 48 / 8 x 24, AVX2 6 x 16 /
 // 6 x 8, scalar 4 x 4) or dot tile (6 x 4, 3 x 3, 2 x 2), a depth of 300 (one pass over C in
 // f32, two in f64) and of 530 (two passes in f32, three in f64) with images grouped per task,
 // batch 1 and 3, stride 2 (gathered forward, scattered backward data) and stride 3 on one axis,
@@ -341,7 +341,11 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // per chunk, several images per chunk, blocks of one image's positions with partial sums carried
 // between them; x as the kernel's A, dW written transposed, where x's channels fill its tiles and
 // dy's do not: 18 of x and 20 of dy, and the 3-d case's 6 and 13) and through the GEMM (fewer
-// positions). Every epilogue in f32 at every ISA, all
+// positions). The tail kernel (positions mod a register's lanes at most a quarter of them: 49,
+// 196, 2 and 323 positions at AVX-512 f32, 49 at every vector ISA): forward on full and edge
+// panels (13 and 20 rows), backward data with rows across lanes (530, 300, 20, 12 rows: full
+// and masked registers), 530 deep (two passes over C), stride 2 (49 gathered positions), groups;
+// an image of 2 positions is all tail. Every epilogue in f32 at every ISA, all
 // three passes in f32 and f64, at 1, 2 and 3 threads.
 std::vector<ConvCase> pointwise_cases() {
     return {
@@ -358,6 +362,11 @@ std::vector<ConvCase> pointwise_cases() {
         {{2, 18, 16, 17}, 20, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 5, 300}, 11, {1}, {1}, {1}, {0}, {0}, 1},
         {{1, 6, 4, 9, 10}, 13, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}, 1},
+        {{1, 12, 7, 7}, 20, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 530, 14, 14}, 13, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 33, 1, 2}, 19, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 20, 14, 14}, 24, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 16, 7, 7}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
     };
 }
 
