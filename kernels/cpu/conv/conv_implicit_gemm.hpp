@@ -31,6 +31,10 @@
 // position block (7x7 and 14x14 images) that is one task per thread, so a thread that shares
 // its core delays the layer (more slices would balance, at an extra partial-sum pass each).
 //
+// One image whose positions fill the 32-lane panels poorly (14x14: 196 of 224 lanes, 7x7: 49 of
+// 64) takes the transposed form instead (namespace transposed below): positions broadcast, output
+// channels in the vectors.
+//
 // Epilogue, per tile: the bias is written into the tile before the first depth block (beta 1
 // after), the residual and ReLU are fused into the micro-kernel's store on the last depth
 // block, any other activation runs on the tile right after, while it is in L1. Edge tiles
@@ -39,6 +43,9 @@
 #pragma once
 
 #include <algorithm>
+#if defined(MYELIN_X86_64_KERNELS)
+#include <xmmintrin.h>
+#endif
 #include <cstdint>
 #include <vector>
 
@@ -46,6 +53,7 @@
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/common/blocking.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
+#include "kernels/cpu/conv/conv_implicit_gemm_kernel.hpp"
 #include "kernels/cpu/conv/conv_lowering.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
@@ -267,6 +275,155 @@ void add_partial_sums(const Plan<T>& p, int64_t begin, int64_t end) {
 struct ColumnBlocks;
 struct PhasePlanes;
 struct DepthSlicePartials;
+struct PositionSums;
+
+// Transposed form, for one image (batch 1, one group) whose output positions fill the 8 x 32
+// kernel's vectors poorly (14x14, 7x7): y^T (P x M) = columns^T (P x depth) * w^T (depth x M),
+// positions on the broadcast side in tiles of 14 rows (any count works without padding), 32
+// output channels per tile from a packed panel of w^T (packed once per depth block: each weight
+// once per call). Per task (a slice of the depth, one per thread as in depth-slice mode; all
+// of it on one thread):
+//   for each KC depth block          -> lower columns[pc.., all positions] as one panel (L2)
+//     for each 32-channel panel      -> pack w^T's kc x 32 panel (L1)
+//       for each 14-position tile    -> micro-kernel into the slice's y^T sums (beta 1 after
+//                                       the first block)
+// then one pass writes y = the slices' sums transposed + bias + residual, activation.
+namespace transposed {
+
+constexpr int64_t kDepthBlock = 128;  // the w^T panel (16 KiB) and the A rows a tile reads stay in L1
+constexpr int64_t kMaxPositions = 1024;  // the lowered block (kDepthBlock x positions) stays in L2
+
+// Multiply-adds the plain form's MR x NR kernel spends (rows padded to MR, positions to NR)
+// against the transposed form's (channels padded to 32, positions exact), with a 5% margin for
+// the w^T packing and the transposing pass.
+inline bool pays(int64_t out_channels, int64_t positions, int64_t mr, int64_t nr) {
+    const int64_t plain = round_up(out_channels, mr) * round_up(positions, nr);
+    const int64_t transposed = round_up(out_channels, kPositionsTileColumns) * positions;
+    return transposed * 21 < plain * 20;
+}
+
+// Stride-2 layers that the plain form reads from polyphase planes stay there: measured on Zen 5
+// (one thread, min of 7 interleaved runs), ResNet-18's 3x3/2 took 4-8% longer transposed.
+template <class T>
+bool applies(const ConvArgs& a, int64_t depth, int64_t positions, const GemmMicroKernelInfo<T>& plain) {
+#if defined(MYELIN_X86_64_KERNELS)
+    return sizeof(T) == 4 && cpu::active_isa() == MLN_ISA_AVX512 && a.batch * a.groups == 1 && depth > 0 &&
+           positions <= kMaxPositions && !phase_planes_apply(a.geometry) &&
+           pays(a.out_channels, positions, plain.mr, plain.nr);
+#else
+    (void)a, (void)depth, (void)positions, (void)plain;
+    return false;
+#endif
+}
+
+#if defined(MYELIN_X86_64_KERNELS)
+inline void run_slice(const ConvArgs& a, const ColumnPanelLowering<float>& lower, int64_t depth, int64_t begin, int64_t end, float* sums, float* workspace) {
+    const int64_t positions = a.geometry.out_size();
+    const int64_t lowered_width = round_up(positions, 16);
+    const int64_t channels_padded = round_up(a.out_channels, kPositionsTileColumns);
+    const float* x = static_cast<const float*>(a.x.data);
+    const float* w = static_cast<const float*>(a.w.data);
+    float* const lowered = workspace;
+    float* const panel = lowered + round_up(kDepthBlock * lowered_width, kAlignElements<float>);
+    const int64_t blocks = ceil_div(end - begin, kDepthBlock);
+    const int64_t block_depth = round_up(ceil_div(end - begin, blocks), 8);
+    for (int64_t pc = begin; pc < end; pc += block_depth) {
+        const int64_t kc = std::min(block_depth, end - pc);
+        const bool accumulate = pc != begin;
+        lower(x, a.geometry, pc, kc, 0, positions, lowered_width, lowered);
+        for (int64_t oc = 0; oc < a.out_channels; oc += kPositionsTileColumns) {
+            pack_transposed_weights_avx512(w + oc * depth + pc, depth,
+                                           std::min<int64_t>(kPositionsTileColumns, a.out_channels - oc), kc, panel);
+            // The weights come from L3 or memory, each once: the tiles of this panel prefetch
+            // the next panel's, a line per depth step, so the loads overlap the arithmetic.
+            const bool last_panel = oc + kPositionsTileColumns >= a.out_channels;
+            const int64_t next_oc = last_panel ? 0 : oc + kPositionsTileColumns;
+            const int64_t next_pc = last_panel ? pc + block_depth : pc;
+            const int64_t next_rows = std::min<int64_t>(kPositionsTileColumns, a.out_channels - next_oc);
+            const int64_t next_kc = std::min(block_depth, end - next_pc);
+            const int64_t row_lines = ceil_div(next_kc * 4, 64);
+            const int64_t tiles = ceil_div(positions, kPositionsTileRows);
+            const int64_t rows_per_tile = ceil_div(next_rows, tiles);
+            const bool prefetching = next_pc < end;
+            for (int64_t q = 0, tile = 0; q < positions; q += kPositionsTileRows, ++tile) {
+                const int rows = static_cast<int>(std::min<int64_t>(kPositionsTileRows, positions - q));
+                const int64_t first_row = std::min(next_rows, tile * rows_per_tile);
+                const int64_t prefetch_rows = std::min(next_rows - first_row, rows_per_tile);
+                const PrefetchLines prefetch{
+                    reinterpret_cast<const char*>(w + (next_oc + first_row) * depth + next_pc), depth * 4,
+                    next_kc * 4, prefetching ? std::min(kc, prefetch_rows * row_lines) : 0};
+                positions_tile_avx512(rows)(kc, lowered + q, lowered_width, panel, sums + q * channels_padded + oc,
+                                            channels_padded, accumulate, prefetch);
+            }
+        }
+    }
+}
+#endif
+
+// y rows [begin, end) = sum over slices of the transposed sums + bias + residual, activation.
+template <class T>
+void write_rows(const ConvArgs& a, const T* sums, int64_t slices, const GemmActivation<T>& activation, int64_t begin,
+                int64_t end) {
+    const int64_t positions = a.geometry.out_size();
+    const int64_t ld = round_up(a.out_channels, kPositionsTileColumns);
+    const int64_t slice_size = positions * ld;
+    T* const y = static_cast<T*>(a.y.data);
+    const T* bias = a.has_bias ? static_cast<const T*>(a.bias.data) : nullptr;
+    const T* residual = a.has_residual ? static_cast<const T*>(a.residual.data) : nullptr;
+    for (int64_t r = begin; r < end; ++r) {
+        T* row = y + r * positions;
+        const T start = bias != nullptr ? bias[r] : T(0);
+        for (int64_t q = 0; q < positions; ++q) row[q] = start + sums[q * ld + r];
+        for (int64_t s = 1; s < slices; ++s) {
+            const T* part = sums + s * slice_size;
+            for (int64_t q = 0; q < positions; ++q) row[q] += part[q * ld + r];
+        }
+        if (residual != nullptr) {
+            const T* res = residual + r * positions;
+            for (int64_t q = 0; q < positions; ++q) row[q] += res[q];
+        }
+        if (activation != nullptr) activation(row, 1, positions, positions, 1);
+    }
+}
+
+template <class T>
+void conv_forward(const ConvArgs& a, int64_t depth) {
+#if defined(MYELIN_X86_64_KERNELS)
+    if constexpr (sizeof(T) == 4) {
+        const int64_t positions = a.geometry.out_size();
+        const int64_t threads = cpu::thread_pool().thread_count();
+        int64_t slice_depth = depth;
+        if (threads > 1 && depth >= threads * kMinSliceDepth) slice_depth = round_up(ceil_div(depth, threads), 8);
+        const int64_t slices = ceil_div(depth, slice_depth);
+        const int64_t slice_size = positions * round_up(a.out_channels, kPositionsTileColumns);
+        std::vector<T>& sums = thread_buffer<T, PositionSums>();
+        sums.resize(static_cast<size_t>(slices * slice_size));
+        const ColumnPanelLowering<T> lower = column_panel_lowering<T>(cpu::active_isa());
+        const int64_t workspace_size = kAlignElements<T> +
+                                       round_up(kDepthBlock * round_up(positions, 16), kAlignElements<T>) +
+                                       kDepthBlock * kPositionsTileColumns;
+        cpu::for_each_claimed(
+            slices, threads,
+            [&] {
+                std::vector<T>& buffer = thread_buffer<T, ColumnBlocks>();
+                buffer.resize(static_cast<size_t>(workspace_size));
+                return cache_line_aligned(buffer.data());
+            },
+            [&](int64_t slice, T* workspace) {
+                run_slice(a, lower, depth, slice * slice_depth, std::min(depth, (slice + 1) * slice_depth),
+                          sums.data() + slice * slice_size, workspace);
+            });
+        const GemmActivation<T> activation = select_gemm_activation<T>(a.activation);
+        cpu::parallel_for(a.out_channels, 16, [&](int64_t begin, int64_t end) {
+            write_rows<T>(a, sums.data(), slices, activation, begin, end);
+        });
+    }
+#else
+    (void)a, (void)depth;
+#endif
+}
+
+}  // namespace transposed
 
 // y = activation(conv(x, w) + bias + residual) for any groups, through the packed micro-kernels.
 template <class T>
@@ -282,6 +439,7 @@ void conv_forward(const ConvArgs& a) {
     p.depth = p.group_channels * a.geometry.kernel_size();
     p.out_size = a.geometry.out_size();
     if (p.out_size == 0) return;
+    if (transposed::applies<T>(a, p.depth, p.out_size, p.micro)) return transposed::conv_forward<T>(a, p.depth);
     const int64_t threads = cpu::thread_pool().thread_count();
     const int64_t images = a.batch * a.groups;
     // Depth blocks of equal size (as the GEMM driver: no thin last block), within a slice of
