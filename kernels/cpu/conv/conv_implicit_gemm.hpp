@@ -123,15 +123,25 @@ struct PanelA {
     int64_t row_stride, col_stride;
 };
 
+// bias_tile: nullptr, or on the first depth block the panel's bias as an MR x NR tile (row i
+// all bias[row + i]), which full tiles take as the micro-kernel's residual operand with beta 0
+// when no residual is due in the same call: no fill of the tile and no read of it back, which
+// cost 16% of a 27-deep layer (MobileNet-v2's stem) on one thread.
 template <class T>
-void compute_tile(const Plan<T>& p, const PanelA<T>& a, const T* b, int64_t kc, const T* bias, const T* residual,
-                  T* y, int64_t row, int64_t col, bool first, bool last) {
+void compute_tile(const Plan<T>& p, const PanelA<T>& a, const T* b, int64_t kc, const T* bias, const T* bias_tile,
+                  const T* residual, T* y, int64_t row, int64_t col, bool first, bool last) {
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
     const int64_t ldc = p.out_size;
     const int64_t rows = std::min<int64_t>(mr, p.group_out_channels - row);
     const int64_t cols = std::min<int64_t>(nr, p.out_size - col);
     T* const c = y + row * ldc + col;
+    if (rows == mr && cols == nr && bias_tile != nullptr && !(last && residual != nullptr)) {
+        const GemmTileExtras<T> extras{nullptr, bias_tile, nr, last && p.relu_in_kernel};
+        a.kernel(kc, a.data, a.row_stride, a.col_stride, b, nr, c, ldc, T(1), T(0), &extras);
+        if (last && p.activation != nullptr && !p.relu_in_kernel) p.activation(c, rows, cols, ldc, 1);
+        return;
+    }
     if (rows == mr && cols == nr) {
         T beta = T(1);
         if (first && bias != nullptr) {
@@ -221,6 +231,7 @@ void run_task(const Plan<T>& p, int64_t task, T* workspace) {
     // At least one depth block, so a zero-depth product still writes bias + residual.
     const int64_t depth_blocks = std::max<int64_t>(1, ceil_div(slice_end - slice_begin, p.depth_block));
     T* const edge_sums = packed + round_up(p.column_block, nr) * p.depth_block;
+    T* const bias_tile = edge_sums + p.chunk_panels * mr * nr;
     const bool edge_in_sums = depth_blocks > 1 && cols % nr != 0;
     for (int64_t block = 0; block < depth_blocks; ++block) {
         const int64_t pc = slice_begin + block * p.depth_block;
@@ -237,14 +248,18 @@ void run_task(const Plan<T>& p, int64_t task, T* workspace) {
                               a_panel);
                 a_in = {p.micro.packed, a_panel, 1, mr};
             }
+            const bool bias_by_tile = first && bias != nullptr && rows == mr;
+            if (bias_by_tile) {
+                for (int64_t i = 0; i < mr; ++i) std::fill(bias_tile + i * nr, bias_tile + (i + 1) * nr, bias[panel * mr + i]);
+            }
             for (int64_t s = 0; s < panels; ++s) {
                 if (edge_in_sums && rows == mr && s + 1 == panels) {
                     accumulate_edge_tile(p, a_in, packed + s * nr * kc, kc, bias, residual, y,
                                          edge_sums + (panel - first_panel) * mr * nr, panel * mr, q0 + s * nr, first,
                                          final_block, last);
                 } else {
-                    compute_tile(p, a_in, packed + s * nr * kc, kc, bias, residual, y, panel * mr, q0 + s * nr,
-                                 first, last);
+                    compute_tile(p, a_in, packed + s * nr * kc, kc, bias, bias_by_tile ? bias_tile : nullptr, residual,
+                                 y, panel * mr, q0 + s * nr, first, last);
                 }
             }
         }
@@ -444,12 +459,18 @@ void conv_forward(const ConvArgs& a) {
     const int64_t images = a.batch * a.groups;
     // Depth blocks of equal size (as the GEMM driver: no thin last block), within a slice of
     // the depth in depth-slice mode; NC positions in a block from them.
+    // Stride-2 layers read polyphase planes (conv_lowering.hpp) in blocks of at most
+    // kMaxPhaseColumns: shallow ones (MobileNet-v2's 3-channel stem, 27 deep) would otherwise take
+    // blocks of 2048 and the strided piece copier, 34% of the layer's time on one thread.
+    const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa());
+    const bool phase_source = phases.split != nullptr && phase_planes_apply(a.geometry) && nr % 16 == 0;
     const int64_t max_depth_block = kDepthBlockBytes / static_cast<int64_t>(sizeof(T));
     auto block_sizes = [&](int64_t depth) {
         const int64_t blocks = std::max<int64_t>(1, ceil_div(depth, max_depth_block));
         p.depth_block = std::min(depth, round_up(ceil_div(depth, blocks), 8));
-        const int64_t max_column_block = std::max<int64_t>(
+        int64_t max_column_block = std::max<int64_t>(
             nr, kColumnBlockBytes / static_cast<int64_t>(sizeof(T)) / std::max<int64_t>(p.depth_block, 1) / nr * nr);
+        if (phase_source) max_column_block = std::min(max_column_block, kMaxPhaseColumns / nr * nr);
         p.column_blocks = ceil_div(p.out_size, max_column_block);
     };
     block_sizes(p.depth);
@@ -492,14 +513,12 @@ void conv_forward(const ConvArgs& a) {
 
     const int64_t tasks = base_tasks * p.row_chunks;
     const int64_t workspace_size = kAlignElements<T> + round_up(mr * p.depth_block, kAlignElements<T>) +
-                                   round_up(p.column_block, nr) * p.depth_block + p.chunk_panels * mr * nr;
+                                   round_up(p.column_block, nr) * p.depth_block + p.chunk_panels * mr * nr + mr * nr;
     const int64_t padded_block = round_up(p.column_block, nr);
     // Stride-2 layers read polyphase planes (conv_lowering.hpp), split first by all threads.
     p.source = p.x;
     p.source_channel_size = a.geometry.in_size();
-    const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa());
-    if (phases.split != nullptr && phase_planes_apply(a.geometry) && nr % 16 == 0 &&
-        padded_block <= kMaxPhaseColumns) {
+    if (phase_source && padded_block <= kMaxPhaseColumns) {
         p.source_channel_size = phase_planes_channel_size(a.geometry);
         std::vector<T>& planes = thread_buffer<T, PhasePlanes>();
         planes.resize(static_cast<size_t>(a.batch * a.channels * p.source_channel_size));

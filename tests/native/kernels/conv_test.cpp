@@ -306,6 +306,9 @@ std::vector<ConvCase> implicit_gemm_cases() {
         {{1, 4, 12, 9}, 11, {3, 2}, {2, 2}, {1, 1}, {0, 1}, {1, 0}, 1},
         {{1, 8, 40, 64}, 17, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, 1},
         {{2, 6, 10, 11}, 4, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 2},
+        // A shallow stem (27 deep) over more than one phase block of positions (33 x 35 = 1155 >
+        // 1024), the bias through the micro-kernel's residual operand in one depth block.
+        {{1, 3, 66, 70}, 16, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // Depth slices over polyphase planes: 360 deep, slices of 184 or 120 (not whole channels).
         {{1, 40, 15, 13}, 13, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // Slices of several depth blocks each (f32 blocks of 256), 7x7 outputs as ResNet's layer4.
