@@ -373,33 +373,26 @@ inline void run_slice(const ConvArgs& a, const ColumnPanelLowering<float>& lower
         }
     }
 }
-#endif
 
 // y rows [begin, end) = sum over slices of the transposed sums + bias + residual, activation.
-template <class T>
-void write_rows(const ConvArgs& a, const T* sums, int64_t slices, const GemmActivation<T>& activation, int64_t begin,
-                int64_t end) {
+inline void write_rows(const ConvArgs& a, const float* sums, int64_t slices, const GemmActivation<float>& activation,
+                       int64_t begin, int64_t end) {
     const int64_t positions = a.geometry.out_size();
     const int64_t ld = round_up(a.out_channels, kPositionsTileColumns);
-    const int64_t slice_size = positions * ld;
-    T* const y = static_cast<T*>(a.y.data);
-    const T* bias = a.has_bias ? static_cast<const T*>(a.bias.data) : nullptr;
-    const T* residual = a.has_residual ? static_cast<const T*>(a.residual.data) : nullptr;
+    float* const y = static_cast<float*>(a.y.data);
+    write_transposed_sums_avx512(sums, ld, slices, positions * ld, positions, begin, end,
+                                 a.has_bias ? static_cast<const float*>(a.bias.data) : nullptr, y);
+    const float* residual = a.has_residual ? static_cast<const float*>(a.residual.data) : nullptr;
     for (int64_t r = begin; r < end; ++r) {
-        T* row = y + r * positions;
-        const T start = bias != nullptr ? bias[r] : T(0);
-        for (int64_t q = 0; q < positions; ++q) row[q] = start + sums[q * ld + r];
-        for (int64_t s = 1; s < slices; ++s) {
-            const T* part = sums + s * slice_size;
-            for (int64_t q = 0; q < positions; ++q) row[q] += part[q * ld + r];
-        }
+        float* row = y + r * positions;
         if (residual != nullptr) {
-            const T* res = residual + r * positions;
+            const float* res = residual + r * positions;
             for (int64_t q = 0; q < positions; ++q) row[q] += res[q];
         }
         if (activation != nullptr) activation(row, 1, positions, positions, 1);
     }
 }
+#endif
 
 template <class T>
 void conv_forward(const ConvArgs& a, int64_t depth) {
@@ -430,7 +423,7 @@ void conv_forward(const ConvArgs& a, int64_t depth) {
             });
         const GemmActivation<T> activation = select_gemm_activation<T>(a.activation);
         cpu::parallel_for(a.out_channels, 16, [&](int64_t begin, int64_t end) {
-            write_rows<T>(a, sums.data(), slices, activation, begin, end);
+            write_rows(a, sums.data(), slices, activation, begin, end);
         });
     }
 #else

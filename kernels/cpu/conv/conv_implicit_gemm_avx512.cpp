@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include <array>
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 
@@ -68,7 +69,7 @@ constexpr auto kTiles = tile_table(std::make_integer_sequence<int, kPositionsTil
 // The zero-masked forms with every lane selected are the same instructions; GCC 12's plain ones
 // warn about their own uninitialised pass-through operand.
 constexpr __mmask16 kAll = 0xFFFF;
-void transpose16x16(__m512 (&r)[16]) {
+__attribute__((always_inline)) inline void transpose16x16(__m512 (&r)[16]) {
     __m512 t[16];
     for (int i = 0; i < 16; i += 2) {
         t[i] = _mm512_maskz_unpacklo_ps(kAll, r[i], r[i + 1]);
@@ -118,6 +119,33 @@ void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t 
     for (int64_t p = 0; p < kc; ++p) {
         for (int64_t j = j0; j < rows; ++j) panel[p * kWidth + j] = w[j * row_stride + p];
         for (int64_t j = rows; j < kWidth; ++j) panel[p * kWidth + j] = 0.0f;
+    }
+}
+
+// 16 x 16 blocks: 16 positions' rows of channel sums (summed over the slices) transposed in
+// registers into 16 channels' rows of positions.
+void write_transposed_sums_avx512(const float* sums, int64_t ld, int64_t slices, int64_t slice_size,
+                                  int64_t positions, int64_t row_begin, int64_t row_end, const float* bias, float* y) {
+    for (int64_t r0 = row_begin; r0 < row_end; r0 += 16) {
+        const int64_t rows = std::min<int64_t>(16, row_end - r0);
+        const __mmask16 row_mask = static_cast<__mmask16>((1u << rows) - 1u);
+        const __m512 start = bias != nullptr ? _mm512_maskz_loadu_ps(row_mask, bias + r0) : _mm512_setzero_ps();
+        for (int64_t q0 = 0; q0 < positions; q0 += 16) {
+            const int64_t count = std::min<int64_t>(16, positions - q0);
+            __m512 r[16];
+            for (int64_t q = 0; q < 16; ++q) {
+                r[q] = _mm512_setzero_ps();
+                if (q >= count) continue;
+                const float* line = sums + (q0 + q) * ld + r0;
+                r[q] = _mm512_add_ps(start, _mm512_maskz_loadu_ps(row_mask, line));
+                for (int64_t s = 1; s < slices; ++s) {
+                    r[q] = _mm512_add_ps(r[q], _mm512_maskz_loadu_ps(row_mask, line + s * slice_size));
+                }
+            }
+            transpose16x16(r);
+            const __mmask16 store = static_cast<__mmask16>((1u << count) - 1u);
+            for (int64_t i = 0; i < rows; ++i) _mm512_mask_storeu_ps(y + (r0 + i) * positions + q0, store, r[i]);
+        }
     }
 }
 

@@ -26,6 +26,10 @@ using PositionsTileKernel = void (*)(int64_t kc, const float* a, int64_t a_strid
 PositionsTileKernel positions_tile_avx512(int rows);
 // The B panel: panel[p * 32 + j] = w[j * row_stride + p] for j < rows <= 32, zero for the rest.
 void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t rows, int64_t kc, float* panel);
+// y[r * positions + q] = bias[r] (0 for nullptr) + sum over s < slices of
+// sums[s * slice_size + q * ld + r], for rows r in [row_begin, row_end).
+void write_transposed_sums_avx512(const float* sums, int64_t ld, int64_t slices, int64_t slice_size,
+                                  int64_t positions, int64_t row_begin, int64_t row_end, const float* bias, float* y);
 #endif
 
 }  // namespace mln::kernels
