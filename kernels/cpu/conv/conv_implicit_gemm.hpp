@@ -317,13 +317,11 @@ inline bool pays(int64_t out_channels, int64_t positions, int64_t mr, int64_t nr
     return transposed * 21 < plain * 20;
 }
 
-// Stride-2 layers that the plain form reads from polyphase planes stay there: measured on Zen 5
-// (one thread, min of 7 interleaved runs), ResNet-18's 3x3/2 took 4-8% longer transposed.
 template <class T>
 bool applies(const ConvArgs& a, int64_t depth, int64_t positions, const GemmMicroKernelInfo<T>& plain) {
 #if defined(MYELIN_X86_64_KERNELS)
     return sizeof(T) == 4 && cpu::active_isa() == MLN_ISA_AVX512 && a.batch * a.groups == 1 && depth > 0 &&
-           positions <= kMaxPositions && !phase_planes_apply(a.geometry) &&
+           positions <= kMaxPositions &&
            pays(a.out_channels, positions, plain.mr, plain.nr);
 #else
     (void)a, (void)depth, (void)positions, (void)plain;
@@ -332,11 +330,10 @@ bool applies(const ConvArgs& a, int64_t depth, int64_t positions, const GemmMicr
 }
 
 #if defined(MYELIN_X86_64_KERNELS)
-inline void run_slice(const ConvArgs& a, const ColumnPanelLowering<float>& lower, int64_t depth, int64_t begin, int64_t end, float* sums, float* workspace) {
+inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLowering<float>& lower, int64_t depth, int64_t begin, int64_t end, float* sums, float* workspace) {
     const int64_t positions = a.geometry.out_size();
     const int64_t lowered_width = round_up(positions, 16);
     const int64_t channels_padded = round_up(a.out_channels, kPositionsTileColumns);
-    const float* x = static_cast<const float*>(a.x.data);
     const float* w = static_cast<const float*>(a.w.data);
     float* const lowered = workspace;
     float* const panel = lowered + round_up(kDepthBlock * lowered_width, kAlignElements<float>);
@@ -406,7 +403,23 @@ void conv_forward(const ConvArgs& a, int64_t depth) {
         const int64_t slice_size = positions * round_up(a.out_channels, kPositionsTileColumns);
         std::vector<T>& sums = thread_buffer<T, PositionSums>();
         sums.resize(static_cast<size_t>(slices * slice_size));
-        const ColumnPanelLowering<T> lower = column_panel_lowering<T>(cpu::active_isa());
+        // Stride 2 lowers from polyphase planes, as in the plain form (its gathers cost 15% of
+        // ResNet-18's 3x3/2 at 14x14 outputs).
+        ColumnPanelLowering<T> lower = column_panel_lowering<T>(cpu::active_isa());
+        const T* source = static_cast<const T*>(a.x.data);
+        const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa());
+        if (phases.split != nullptr && phase_planes_apply(a.geometry) &&
+            round_up(positions, 16) <= kMaxPhaseColumns) {
+            const int64_t channel_size = phase_planes_channel_size(a.geometry);
+            std::vector<T>& planes = thread_buffer<T, PhasePlanes>();
+            planes.resize(static_cast<size_t>(a.channels * channel_size));
+            cpu::parallel_for(a.channels, 1, [&](int64_t begin, int64_t end) {
+                phases.split(source + begin * a.geometry.in_size(), a.geometry, end - begin,
+                             planes.data() + begin * channel_size);
+            });
+            source = planes.data();
+            lower = phases.lower;
+        }
         const int64_t workspace_size = kAlignElements<T> +
                                        round_up(kDepthBlock * round_up(positions, 16), kAlignElements<T>) +
                                        kDepthBlock * kPositionsTileColumns;
@@ -418,7 +431,7 @@ void conv_forward(const ConvArgs& a, int64_t depth) {
                 return cache_line_aligned(buffer.data());
             },
             [&](int64_t slice, T* workspace) {
-                run_slice(a, lower, depth, slice * slice_depth, std::min(depth, (slice + 1) * slice_depth),
+                run_slice(a, source, lower, depth, slice * slice_depth, std::min(depth, (slice + 1) * slice_depth),
                           sums.data() + slice * slice_size, workspace);
             });
         const GemmActivation<T> activation = select_gemm_activation<T>(a.activation);
