@@ -43,9 +43,6 @@
 #pragma once
 
 #include <algorithm>
-#if defined(MYELIN_X86_64_KERNELS)
-#include <xmmintrin.h>
-#endif
 #include <cstdint>
 #include <vector>
 
@@ -291,6 +288,7 @@ struct ColumnBlocks;
 struct PhasePlanes;
 struct DepthSlicePartials;
 struct PositionSums;
+struct PackedWeights;
 
 // Transposed form, for one image (batch 1, one group) whose output positions fill the 8 x 32
 // kernel's vectors poorly (14x14, 7x7): y^T (P x M) = columns^T (P x depth) * w^T (depth x M),
@@ -320,9 +318,8 @@ inline bool pays(int64_t out_channels, int64_t positions, int64_t mr, int64_t nr
 template <class T>
 bool applies(const ConvArgs& a, int64_t depth, int64_t positions, const GemmMicroKernelInfo<T>& plain) {
 #if defined(MYELIN_X86_64_KERNELS)
-    return sizeof(T) == 4 && cpu::active_isa() == MLN_ISA_AVX512 && a.batch * a.groups == 1 && depth > 0 &&
-           positions <= kMaxPositions &&
-           pays(a.out_channels, positions, plain.mr, plain.nr);
+    return sizeof(T) == 4 && cpu::active_isa() == MLN_ISA_AVX512 && a.groups == 1 && depth > 0 &&
+           positions <= kMaxPositions && pays(a.out_channels, positions, plain.mr, plain.nr);
 #else
     (void)a, (void)depth, (void)positions, (void)plain;
     return false;
@@ -330,22 +327,38 @@ bool applies(const ConvArgs& a, int64_t depth, int64_t positions, const GemmMicr
 }
 
 #if defined(MYELIN_X86_64_KERNELS)
-inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLowering<float>& lower, int64_t depth, int64_t begin, int64_t end, float* sums, float* workspace) {
+// Depth blocks of equal size within [begin, end).
+inline int64_t block_depth_of(int64_t begin, int64_t end) {
+    return round_up(ceil_div(end - begin, ceil_div(end - begin, kDepthBlock)), 8);
+}
+
+// Depth [begin, end) of image x's product into sums (positions x channels padded to 32), w^T
+// panels from `packed_weights` (block b's panel j at (b * panels + j) * block_depth * 32) or,
+// for nullptr, packed here.
+inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLowering<float>& lower, int64_t depth,
+                      int64_t begin, int64_t end, const float* packed_weights, float* sums, float* workspace) {
     const int64_t positions = a.geometry.out_size();
     const int64_t lowered_width = round_up(positions, 16);
     const int64_t channels_padded = round_up(a.out_channels, kPositionsTileColumns);
     const float* w = static_cast<const float*>(a.w.data);
     float* const lowered = workspace;
     float* const panel = lowered + round_up(kDepthBlock * lowered_width, kAlignElements<float>);
-    const int64_t blocks = ceil_div(end - begin, kDepthBlock);
-    const int64_t block_depth = round_up(ceil_div(end - begin, blocks), 8);
+    const int64_t block_depth = block_depth_of(begin, end);
+    const int64_t panels = ceil_div(a.out_channels, kPositionsTileColumns);
     for (int64_t pc = begin; pc < end; pc += block_depth) {
         const int64_t kc = std::min(block_depth, end - pc);
         const bool accumulate = pc != begin;
         lower(x, a.geometry, pc, kc, 0, positions, lowered_width, lowered);
         for (int64_t oc = 0; oc < a.out_channels; oc += kPositionsTileColumns) {
-            pack_transposed_weights_avx512(w + oc * depth + pc, depth,
-                                           std::min<int64_t>(kPositionsTileColumns, a.out_channels - oc), kc, panel);
+            const float* b = panel;
+            if (packed_weights != nullptr) {
+                b = packed_weights + ((pc - begin) / block_depth * panels + oc / kPositionsTileColumns) *
+                                         block_depth * kPositionsTileColumns;
+            } else {
+                pack_transposed_weights_avx512(w + oc * depth + pc, depth,
+                                               std::min<int64_t>(kPositionsTileColumns, a.out_channels - oc), kc,
+                                               panel);
+            }
             // The weights come from L3 or memory, each once: the tiles of this panel prefetch
             // the next panel's, a line per depth step, so the loads overlap the arithmetic.
             const bool last_panel = oc + kPositionsTileColumns >= a.out_channels;
@@ -356,7 +369,7 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
             const int64_t row_lines = ceil_div(next_kc * 4, 64);
             const int64_t tiles = ceil_div(positions, kPositionsTileRows);
             const int64_t rows_per_tile = ceil_div(next_rows, tiles);
-            const bool prefetching = next_pc < end;
+            const bool prefetching = next_pc < end && packed_weights == nullptr;
             for (int64_t q = 0, tile = 0; q < positions; q += kPositionsTileRows, ++tile) {
                 const int rows = static_cast<int>(std::min<int64_t>(kPositionsTileRows, positions - q));
                 const int64_t first_row = std::min(next_rows, tile * rows_per_tile);
@@ -364,22 +377,24 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
                 const PrefetchLines prefetch{
                     reinterpret_cast<const char*>(w + (next_oc + first_row) * depth + next_pc), depth * 4,
                     next_kc * 4, prefetching ? std::min(kc, prefetch_rows * row_lines) : 0};
-                positions_tile_avx512(rows)(kc, lowered + q, lowered_width, panel, sums + q * channels_padded + oc,
+                positions_tile_avx512(rows)(kc, lowered + q, lowered_width, b, sums + q * channels_padded + oc,
                                             channels_padded, accumulate, prefetch);
             }
         }
     }
 }
 
-// y rows [begin, end) = sum over slices of the transposed sums + bias + residual, activation.
-inline void write_rows(const ConvArgs& a, const float* sums, int64_t slices, const GemmActivation<float>& activation,
-                       int64_t begin, int64_t end) {
+// Image n's y rows [begin, end) = sum over slices of the transposed sums + bias + residual,
+// activation.
+inline void write_rows(const ConvArgs& a, int64_t n, const float* sums, int64_t slices,
+                       const GemmActivation<float>& activation, int64_t begin, int64_t end) {
     const int64_t positions = a.geometry.out_size();
     const int64_t ld = round_up(a.out_channels, kPositionsTileColumns);
-    float* const y = static_cast<float*>(a.y.data);
+    const int64_t image = n * a.out_channels * positions;
+    float* const y = static_cast<float*>(a.y.data) + image;
     write_transposed_sums_avx512(sums, ld, slices, positions * ld, positions, begin, end,
                                  a.has_bias ? static_cast<const float*>(a.bias.data) : nullptr, y);
-    const float* residual = a.has_residual ? static_cast<const float*>(a.residual.data) : nullptr;
+    const float* residual = a.has_residual ? static_cast<const float*>(a.residual.data) + image : nullptr;
     for (int64_t r = begin; r < end; ++r) {
         float* row = y + r * positions;
         if (residual != nullptr) {
@@ -391,53 +406,86 @@ inline void write_rows(const ConvArgs& a, const float* sums, int64_t slices, con
 }
 #endif
 
+// One image: a slice of the depth per thread, each packing its w^T panels (each weight once),
+// the slices' sums added on the way to y. Several: w^T packed once by all threads, then one
+// image per task, written to y by the thread that computed it.
 template <class T>
 void conv_forward(const ConvArgs& a, int64_t depth) {
 #if defined(MYELIN_X86_64_KERNELS)
     if constexpr (sizeof(T) == 4) {
         const int64_t positions = a.geometry.out_size();
         const int64_t threads = cpu::thread_pool().thread_count();
-        int64_t slice_depth = depth;
-        if (threads > 1 && depth >= threads * kMinSliceDepth) slice_depth = round_up(ceil_div(depth, threads), 8);
-        const int64_t slices = ceil_div(depth, slice_depth);
-        const int64_t slice_size = positions * round_up(a.out_channels, kPositionsTileColumns);
-        std::vector<T>& sums = thread_buffer<T, PositionSums>();
-        sums.resize(static_cast<size_t>(slices * slice_size));
+        const int64_t sums_size = positions * round_up(a.out_channels, kPositionsTileColumns);
+        const GemmActivation<T> activation = select_gemm_activation<T>(a.activation);
         // Stride 2 lowers from polyphase planes, as in the plain form (its gathers cost 15% of
         // ResNet-18's 3x3/2 at 14x14 outputs).
         ColumnPanelLowering<T> lower = column_panel_lowering<T>(cpu::active_isa());
         const T* source = static_cast<const T*>(a.x.data);
+        int64_t source_image = a.channels * a.geometry.in_size();
         const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa());
         if (phases.split != nullptr && phase_planes_apply(a.geometry) &&
             round_up(positions, 16) <= kMaxPhaseColumns) {
             const int64_t channel_size = phase_planes_channel_size(a.geometry);
             std::vector<T>& planes = thread_buffer<T, PhasePlanes>();
-            planes.resize(static_cast<size_t>(a.channels * channel_size));
-            cpu::parallel_for(a.channels, 1, [&](int64_t begin, int64_t end) {
+            planes.resize(static_cast<size_t>(a.batch * a.channels * channel_size));
+            cpu::parallel_for(a.batch * a.channels, 1, [&](int64_t begin, int64_t end) {
                 phases.split(source + begin * a.geometry.in_size(), a.geometry, end - begin,
                              planes.data() + begin * channel_size);
             });
             source = planes.data();
+            source_image = a.channels * channel_size;
             lower = phases.lower;
         }
-        const int64_t workspace_size = kAlignElements<T> +
-                                       round_up(kDepthBlock * round_up(positions, 16), kAlignElements<T>) +
-                                       kDepthBlock * kPositionsTileColumns;
+        const int64_t lowered_size = round_up(kDepthBlock * round_up(positions, 16), kAlignElements<T>);
+        if (a.batch == 1) {
+            int64_t slice_depth = depth;
+            if (threads > 1 && depth >= threads * kMinSliceDepth) slice_depth = round_up(ceil_div(depth, threads), 8);
+            const int64_t slices = ceil_div(depth, slice_depth);
+            std::vector<T>& sums = thread_buffer<T, PositionSums>();
+            sums.resize(static_cast<size_t>(slices * sums_size));
+            cpu::for_each_claimed(
+                slices, threads,
+                [&] {
+                    std::vector<T>& buffer = thread_buffer<T, ColumnBlocks>();
+                    buffer.resize(static_cast<size_t>(kAlignElements<T> + lowered_size + kDepthBlock * kPositionsTileColumns));
+                    return cache_line_aligned(buffer.data());
+                },
+                [&](int64_t slice, T* workspace) {
+                    run_slice(a, source, lower, depth, slice * slice_depth, std::min(depth, (slice + 1) * slice_depth),
+                              nullptr, sums.data() + slice * sums_size, workspace);
+                });
+            cpu::parallel_for(a.out_channels, 16, [&](int64_t begin, int64_t end) {
+                write_rows(a, 0, sums.data(), slices, activation, begin, end);
+            });
+            return;
+        }
+        const int64_t block_depth = block_depth_of(0, depth);
+        const int64_t blocks = ceil_div(depth, block_depth);
+        const int64_t panels = ceil_div(a.out_channels, kPositionsTileColumns);
+        const int64_t panel_size = block_depth * kPositionsTileColumns;
+        std::vector<T>& packed = thread_buffer<T, PackedWeights>();
+        packed.resize(static_cast<size_t>(blocks * panels * panel_size));
+        const T* w = static_cast<const T*>(a.w.data);
+        cpu::parallel_for(blocks * panels, 1, [&](int64_t begin, int64_t end) {
+            for (int64_t task = begin; task < end; ++task) {
+                const int64_t pc = task / panels * block_depth, oc = task % panels * kPositionsTileColumns;
+                pack_transposed_weights_avx512(w + oc * depth + pc, depth,
+                                               std::min<int64_t>(kPositionsTileColumns, a.out_channels - oc),
+                                               std::min(block_depth, depth - pc), packed.data() + task * panel_size);
+            }
+        });
         cpu::for_each_claimed(
-            slices, threads,
+            a.batch, threads,
             [&] {
                 std::vector<T>& buffer = thread_buffer<T, ColumnBlocks>();
-                buffer.resize(static_cast<size_t>(workspace_size));
+                buffer.resize(static_cast<size_t>(kAlignElements<T> + lowered_size + sums_size));
                 return cache_line_aligned(buffer.data());
             },
-            [&](int64_t slice, T* workspace) {
-                run_slice(a, source, lower, depth, slice * slice_depth, std::min(depth, (slice + 1) * slice_depth),
-                          sums.data() + slice * slice_size, workspace);
+            [&](int64_t n, T* workspace) {
+                T* sums = workspace + lowered_size;
+                run_slice(a, source + n * source_image, lower, depth, 0, depth, packed.data(), sums, workspace);
+                write_rows(a, n, sums, 1, activation, 0, a.out_channels);
             });
-        const GemmActivation<T> activation = select_gemm_activation<T>(a.activation);
-        cpu::parallel_for(a.out_channels, 16, [&](int64_t begin, int64_t end) {
-            write_rows(a, sums.data(), slices, activation, begin, end);
-        });
     }
 #else
     (void)a, (void)depth;

@@ -328,6 +328,10 @@ std::vector<ConvCase> implicit_gemm_cases() {
         // sizes (27 x 25 to 14 x 13: 182 positions).
         {{1, 20, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 9, 27, 25}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        // Transposed over a batch (w^T packed once, an image per task): with planes, with a
+        // partial last channel panel and 10 depth blocks.
+        {{3, 20, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 140, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
 }
 
