@@ -31,8 +31,13 @@
 // position block (7x7 and 14x14 images) that is one task per thread, so a thread that shares
 // its core delays the layer (more slices would balance, at an extra partial-sum pass each).
 //
-// Epilogue, per tile: the bias is written into the tile before the first depth block (beta 1
-// after), the residual and ReLU are fused into the micro-kernel's store on the last depth
+// Images whose positions fill the 32-lane panels poorly (14x14: 196 of 224 lanes, 7x7: 49 of
+// 64) take the transposed form instead (namespace transposed below): positions broadcast, output
+// channels in the vectors.
+//
+// Epilogue, per tile: the bias enters on the first depth block (full tiles: as an MR x NR bias
+// tile in the micro-kernel's residual operand, beta 0; others: written into the tile first, beta
+// 1 after), the residual and ReLU are fused into the micro-kernel's store on the last depth
 // block, any other activation runs on the tile right after, while it is in L1. Edge tiles
 // (partial panels) go through a scratch tile; a partial last column panel keeps its sums there
 // over all depth blocks and takes bias, residual and activation on its way to y.
@@ -46,6 +51,7 @@
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/common/blocking.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
+#include "kernels/cpu/conv/conv_implicit_gemm_kernel.hpp"
 #include "kernels/cpu/conv/conv_lowering.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
@@ -115,15 +121,25 @@ struct PanelA {
     int64_t row_stride, col_stride;
 };
 
+// bias_tile: nullptr, or on the first depth block the panel's bias as an MR x NR tile (row i
+// all bias[row + i]), which full tiles take as the micro-kernel's residual operand with beta 0
+// when no residual is due in the same call: no fill of the tile and no read of it back, which
+// cost 16% of a 27-deep layer (MobileNet-v2's stem) on one thread.
 template <class T>
-void compute_tile(const Plan<T>& p, const PanelA<T>& a, const T* b, int64_t kc, const T* bias, const T* residual,
-                  T* y, int64_t row, int64_t col, bool first, bool last) {
+void compute_tile(const Plan<T>& p, const PanelA<T>& a, const T* b, int64_t kc, const T* bias, const T* bias_tile,
+                  const T* residual, T* y, int64_t row, int64_t col, bool first, bool last) {
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
     const int64_t ldc = p.out_size;
     const int64_t rows = std::min<int64_t>(mr, p.group_out_channels - row);
     const int64_t cols = std::min<int64_t>(nr, p.out_size - col);
     T* const c = y + row * ldc + col;
+    if (rows == mr && cols == nr && bias_tile != nullptr && !(last && residual != nullptr)) {
+        const GemmTileExtras<T> extras{nullptr, bias_tile, nr, last && p.relu_in_kernel};
+        a.kernel(kc, a.data, a.row_stride, a.col_stride, b, nr, c, ldc, T(1), T(0), &extras);
+        if (last && p.activation != nullptr && !p.relu_in_kernel) p.activation(c, rows, cols, ldc, 1);
+        return;
+    }
     if (rows == mr && cols == nr) {
         T beta = T(1);
         if (first && bias != nullptr) {
@@ -213,6 +229,7 @@ void run_task(const Plan<T>& p, int64_t task, T* workspace) {
     // At least one depth block, so a zero-depth product still writes bias + residual.
     const int64_t depth_blocks = std::max<int64_t>(1, ceil_div(slice_end - slice_begin, p.depth_block));
     T* const edge_sums = packed + round_up(p.column_block, nr) * p.depth_block;
+    T* const bias_tile = edge_sums + p.chunk_panels * mr * nr;
     const bool edge_in_sums = depth_blocks > 1 && cols % nr != 0;
     for (int64_t block = 0; block < depth_blocks; ++block) {
         const int64_t pc = slice_begin + block * p.depth_block;
@@ -229,14 +246,18 @@ void run_task(const Plan<T>& p, int64_t task, T* workspace) {
                               a_panel);
                 a_in = {p.micro.packed, a_panel, 1, mr};
             }
+            const bool bias_by_tile = first && bias != nullptr && rows == mr;
+            if (bias_by_tile) {
+                for (int64_t i = 0; i < mr; ++i) std::fill(bias_tile + i * nr, bias_tile + (i + 1) * nr, bias[panel * mr + i]);
+            }
             for (int64_t s = 0; s < panels; ++s) {
                 if (edge_in_sums && rows == mr && s + 1 == panels) {
                     accumulate_edge_tile(p, a_in, packed + s * nr * kc, kc, bias, residual, y,
                                          edge_sums + (panel - first_panel) * mr * nr, panel * mr, q0 + s * nr, first,
                                          final_block, last);
                 } else {
-                    compute_tile(p, a_in, packed + s * nr * kc, kc, bias, residual, y, panel * mr, q0 + s * nr,
-                                 first, last);
+                    compute_tile(p, a_in, packed + s * nr * kc, kc, bias, bias_by_tile ? bias_tile : nullptr, residual,
+                                 y, panel * mr, q0 + s * nr, first, last);
                 }
             }
         }
@@ -267,6 +288,217 @@ void add_partial_sums(const Plan<T>& p, int64_t begin, int64_t end) {
 struct ColumnBlocks;
 struct PhasePlanes;
 struct DepthSlicePartials;
+struct PositionSums;
+struct PackedWeights;
+
+// Transposed form, for images (one group) whose output positions fill the 8 x 32 kernel's
+// vectors poorly (14x14: 196 of 224 lanes, 7x7: 49 of 64): y^T (P x M) = columns^T (P x depth) *
+// w^T (depth x M), positions on the broadcast side in tiles of 14 rows (any count works without
+// padding), 32 output channels per tile from a packed panel of w^T. Per task (batch 1: a slice
+// of the depth, one per thread as in depth-slice mode, each packing its own w^T panels; a batch:
+// one image, w^T packed once before by all threads):
+//   for each KC depth block          -> lower columns[pc.., all positions] as one panel (L2),
+//                                       stride 2 from polyphase planes
+//     for each 32-channel panel      -> pack w^T's kc x 32 panel (L1), the next one prefetched
+//                                       inside the tiles (the weights come from L3 or memory)
+//       for each 14-position tile    -> micro-kernel into y^T sums (beta 1 after the first block)
+// then y = the sums (of all slices) transposed + bias + residual, activation.
+// Measured on Zen 5, one thread, CPU time (min of 6 interleaved runs, contended machine), plain
+// -> transposed: ResNet-18 3x3 at 14x14 1.48 -> 1.38 ms, at 7x7 1.72 -> 1.67 ms (w^T packing
+// is 19% of it: 4.7 MB of weights for 49 positions), 3x3/2 to 14x14 0.74 -> 0.69 ms, to 7x7
+// 0.85 -> 0.82 ms; at batch 32 3x3/2 to 14x14 26.6 -> 25.0 ms, to 7x7 29.4 -> 25.8 ms.
+namespace transposed {
+
+constexpr int64_t kDepthBlock = 128;  // the w^T panel (16 KiB) and the A rows a tile reads stay in L1
+constexpr int64_t kMaxPositions = 1024;  // the lowered block (kDepthBlock x positions) stays in L2
+
+// Multiply-adds the plain form's MR x NR kernel spends (rows padded to MR, positions to NR)
+// against the transposed form's (channels padded to 32, positions exact), with a 5% margin for
+// the w^T packing and the transposing pass.
+inline bool pays(int64_t out_channels, int64_t positions, int64_t mr, int64_t nr) {
+    const int64_t plain = round_up(out_channels, mr) * round_up(positions, nr);
+    const int64_t transposed = round_up(out_channels, kPositionsTileColumns) * positions;
+    return transposed * 21 < plain * 20;
+}
+
+template <class T>
+bool applies(const ConvArgs& a, int64_t depth, int64_t positions, const GemmMicroKernelInfo<T>& plain) {
+#if defined(MYELIN_X86_64_KERNELS)
+    return sizeof(T) == 4 && cpu::active_isa() == MLN_ISA_AVX512 && a.groups == 1 && depth > 0 &&
+           positions <= kMaxPositions && pays(a.out_channels, positions, plain.mr, plain.nr);
+#else
+    (void)a, (void)depth, (void)positions, (void)plain;
+    return false;
+#endif
+}
+
+#if defined(MYELIN_X86_64_KERNELS)
+// Depth blocks of equal size within [begin, end).
+inline int64_t block_depth_of(int64_t begin, int64_t end) {
+    return round_up(ceil_div(end - begin, ceil_div(end - begin, kDepthBlock)), 8);
+}
+
+// Depth [begin, end) of image x's product into sums (positions x channels padded to 32), w^T
+// panels from `packed_weights` (block b's panel j at (b * panels + j) * block_depth * 32) or,
+// for nullptr, packed here.
+inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLowering<float>& lower, int64_t depth,
+                      int64_t begin, int64_t end, const float* packed_weights, float* sums, float* workspace) {
+    const int64_t positions = a.geometry.out_size();
+    const int64_t lowered_width = round_up(positions, 16);
+    const int64_t channels_padded = round_up(a.out_channels, kPositionsTileColumns);
+    const float* w = static_cast<const float*>(a.w.data);
+    float* const lowered = workspace;
+    float* const panel = lowered + round_up(kDepthBlock * lowered_width, kAlignElements<float>);
+    const int64_t block_depth = block_depth_of(begin, end);
+    const int64_t panels = ceil_div(a.out_channels, kPositionsTileColumns);
+    for (int64_t pc = begin; pc < end; pc += block_depth) {
+        const int64_t kc = std::min(block_depth, end - pc);
+        const bool accumulate = pc != begin;
+        lower(x, a.geometry, pc, kc, 0, positions, lowered_width, lowered);
+        for (int64_t oc = 0; oc < a.out_channels; oc += kPositionsTileColumns) {
+            const float* b = panel;
+            if (packed_weights != nullptr) {
+                b = packed_weights + ((pc - begin) / block_depth * panels + oc / kPositionsTileColumns) *
+                                         block_depth * kPositionsTileColumns;
+            } else {
+                pack_transposed_weights_avx512(w + oc * depth + pc, depth,
+                                               std::min<int64_t>(kPositionsTileColumns, a.out_channels - oc), kc,
+                                               panel);
+            }
+            // The weights come from L3 or memory, each once: the tiles of this panel prefetch
+            // the next panel's, a line per depth step, so the loads overlap the arithmetic.
+            const bool last_panel = oc + kPositionsTileColumns >= a.out_channels;
+            const int64_t next_oc = last_panel ? 0 : oc + kPositionsTileColumns;
+            const int64_t next_pc = last_panel ? pc + block_depth : pc;
+            const int64_t next_rows = std::min<int64_t>(kPositionsTileColumns, a.out_channels - next_oc);
+            const int64_t next_kc = std::min(block_depth, end - next_pc);
+            const int64_t row_lines = ceil_div(next_kc * 4, 64);
+            const int64_t tiles = ceil_div(positions, kPositionsTileRows);
+            const int64_t rows_per_tile = ceil_div(next_rows, tiles);
+            const bool prefetching = next_pc < end && packed_weights == nullptr;
+            for (int64_t q = 0, tile = 0; q < positions; q += kPositionsTileRows, ++tile) {
+                const int rows = static_cast<int>(std::min<int64_t>(kPositionsTileRows, positions - q));
+                const int64_t first_row = std::min(next_rows, tile * rows_per_tile);
+                const int64_t prefetch_rows = std::min(next_rows - first_row, rows_per_tile);
+                const PrefetchLines prefetch{
+                    reinterpret_cast<const char*>(w + (next_oc + first_row) * depth + next_pc), depth * 4,
+                    next_kc * 4, prefetching ? std::min(kc, prefetch_rows * row_lines) : 0};
+                positions_tile_avx512(rows)(kc, lowered + q, lowered_width, b, sums + q * channels_padded + oc,
+                                            channels_padded, accumulate, prefetch);
+            }
+        }
+    }
+}
+
+// Image n's y rows [begin, end) = sum over slices of the transposed sums + bias + residual,
+// activation.
+inline void write_rows(const ConvArgs& a, int64_t n, const float* sums, int64_t slices,
+                       const GemmActivation<float>& activation, int64_t begin, int64_t end) {
+    const int64_t positions = a.geometry.out_size();
+    const int64_t ld = round_up(a.out_channels, kPositionsTileColumns);
+    const int64_t image = n * a.out_channels * positions;
+    float* const y = static_cast<float*>(a.y.data) + image;
+    write_transposed_sums_avx512(sums, ld, slices, positions * ld, positions, begin, end,
+                                 a.has_bias ? static_cast<const float*>(a.bias.data) : nullptr, y);
+    const float* residual = a.has_residual ? static_cast<const float*>(a.residual.data) + image : nullptr;
+    for (int64_t r = begin; r < end; ++r) {
+        float* row = y + r * positions;
+        if (residual != nullptr) {
+            const float* res = residual + r * positions;
+            for (int64_t q = 0; q < positions; ++q) row[q] += res[q];
+        }
+        if (activation != nullptr) activation(row, 1, positions, positions, 1);
+    }
+}
+#endif
+
+// One image: a slice of the depth per thread, each packing its w^T panels (each weight once),
+// the slices' sums added on the way to y. Several: w^T packed once by all threads, then one
+// image per task, written to y by the thread that computed it.
+template <class T>
+void conv_forward(const ConvArgs& a, int64_t depth) {
+#if defined(MYELIN_X86_64_KERNELS)
+    if constexpr (sizeof(T) == 4) {
+        const int64_t positions = a.geometry.out_size();
+        const int64_t threads = cpu::thread_pool().thread_count();
+        const int64_t sums_size = positions * round_up(a.out_channels, kPositionsTileColumns);
+        const GemmActivation<T> activation = select_gemm_activation<T>(a.activation);
+        // Stride 2 lowers from polyphase planes, as in the plain form (its gathers cost 15% of
+        // ResNet-18's 3x3/2 at 14x14 outputs).
+        ColumnPanelLowering<T> lower = column_panel_lowering<T>(cpu::active_isa());
+        const T* source = static_cast<const T*>(a.x.data);
+        int64_t source_image = a.channels * a.geometry.in_size();
+        const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa());
+        if (phases.split != nullptr && phase_planes_apply(a.geometry) &&
+            round_up(positions, 16) <= kMaxPhaseColumns) {
+            const int64_t channel_size = phase_planes_channel_size(a.geometry);
+            std::vector<T>& planes = thread_buffer<T, PhasePlanes>();
+            planes.resize(static_cast<size_t>(a.batch * a.channels * channel_size));
+            cpu::parallel_for(a.batch * a.channels, 1, [&](int64_t begin, int64_t end) {
+                phases.split(source + begin * a.geometry.in_size(), a.geometry, end - begin,
+                             planes.data() + begin * channel_size);
+            });
+            source = planes.data();
+            source_image = a.channels * channel_size;
+            lower = phases.lower;
+        }
+        const int64_t lowered_size = round_up(kDepthBlock * round_up(positions, 16), kAlignElements<T>);
+        if (a.batch == 1) {
+            int64_t slice_depth = depth;
+            if (threads > 1 && depth >= threads * kMinSliceDepth) slice_depth = round_up(ceil_div(depth, threads), 8);
+            const int64_t slices = ceil_div(depth, slice_depth);
+            std::vector<T>& sums = thread_buffer<T, PositionSums>();
+            sums.resize(static_cast<size_t>(slices * sums_size));
+            cpu::for_each_claimed(
+                slices, threads,
+                [&] {
+                    std::vector<T>& buffer = thread_buffer<T, ColumnBlocks>();
+                    buffer.resize(static_cast<size_t>(kAlignElements<T> + lowered_size + kDepthBlock * kPositionsTileColumns));
+                    return cache_line_aligned(buffer.data());
+                },
+                [&](int64_t slice, T* workspace) {
+                    run_slice(a, source, lower, depth, slice * slice_depth, std::min(depth, (slice + 1) * slice_depth),
+                              nullptr, sums.data() + slice * sums_size, workspace);
+                });
+            cpu::parallel_for(a.out_channels, 16, [&](int64_t begin, int64_t end) {
+                write_rows(a, 0, sums.data(), slices, activation, begin, end);
+            });
+            return;
+        }
+        const int64_t block_depth = block_depth_of(0, depth);
+        const int64_t blocks = ceil_div(depth, block_depth);
+        const int64_t panels = ceil_div(a.out_channels, kPositionsTileColumns);
+        const int64_t panel_size = block_depth * kPositionsTileColumns;
+        std::vector<T>& packed = thread_buffer<T, PackedWeights>();
+        packed.resize(static_cast<size_t>(blocks * panels * panel_size));
+        const T* w = static_cast<const T*>(a.w.data);
+        cpu::parallel_for(blocks * panels, 1, [&](int64_t begin, int64_t end) {
+            for (int64_t task = begin; task < end; ++task) {
+                const int64_t pc = task / panels * block_depth, oc = task % panels * kPositionsTileColumns;
+                pack_transposed_weights_avx512(w + oc * depth + pc, depth,
+                                               std::min<int64_t>(kPositionsTileColumns, a.out_channels - oc),
+                                               std::min(block_depth, depth - pc), packed.data() + task * panel_size);
+            }
+        });
+        cpu::for_each_claimed(
+            a.batch, threads,
+            [&] {
+                std::vector<T>& buffer = thread_buffer<T, ColumnBlocks>();
+                buffer.resize(static_cast<size_t>(kAlignElements<T> + lowered_size + sums_size));
+                return cache_line_aligned(buffer.data());
+            },
+            [&](int64_t n, T* workspace) {
+                T* sums = workspace + lowered_size;
+                run_slice(a, source + n * source_image, lower, depth, 0, depth, packed.data(), sums, workspace);
+                write_rows(a, n, sums, 1, activation, 0, a.out_channels);
+            });
+    }
+#else
+    (void)a, (void)depth;
+#endif
+}
+
+}  // namespace transposed
 
 // y = activation(conv(x, w) + bias + residual) for any groups, through the packed micro-kernels.
 template <class T>
@@ -282,16 +514,23 @@ void conv_forward(const ConvArgs& a) {
     p.depth = p.group_channels * a.geometry.kernel_size();
     p.out_size = a.geometry.out_size();
     if (p.out_size == 0) return;
+    if (transposed::applies<T>(a, p.depth, p.out_size, p.micro)) return transposed::conv_forward<T>(a, p.depth);
     const int64_t threads = cpu::thread_pool().thread_count();
     const int64_t images = a.batch * a.groups;
     // Depth blocks of equal size (as the GEMM driver: no thin last block), within a slice of
     // the depth in depth-slice mode; NC positions in a block from them.
+    // Stride-2 layers read polyphase planes (conv_lowering.hpp) in blocks of at most
+    // kMaxPhaseColumns: shallow ones (MobileNet-v2's 3-channel stem, 27 deep) would otherwise take
+    // blocks of 2048 and the strided piece copier, 34% of the layer's time on one thread.
+    const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa());
+    const bool phase_source = phases.split != nullptr && phase_planes_apply(a.geometry) && nr % 16 == 0;
     const int64_t max_depth_block = kDepthBlockBytes / static_cast<int64_t>(sizeof(T));
     auto block_sizes = [&](int64_t depth) {
         const int64_t blocks = std::max<int64_t>(1, ceil_div(depth, max_depth_block));
         p.depth_block = std::min(depth, round_up(ceil_div(depth, blocks), 8));
-        const int64_t max_column_block = std::max<int64_t>(
+        int64_t max_column_block = std::max<int64_t>(
             nr, kColumnBlockBytes / static_cast<int64_t>(sizeof(T)) / std::max<int64_t>(p.depth_block, 1) / nr * nr);
+        if (phase_source) max_column_block = std::min(max_column_block, kMaxPhaseColumns / nr * nr);
         p.column_blocks = ceil_div(p.out_size, max_column_block);
     };
     block_sizes(p.depth);
@@ -334,14 +573,12 @@ void conv_forward(const ConvArgs& a) {
 
     const int64_t tasks = base_tasks * p.row_chunks;
     const int64_t workspace_size = kAlignElements<T> + round_up(mr * p.depth_block, kAlignElements<T>) +
-                                   round_up(p.column_block, nr) * p.depth_block + p.chunk_panels * mr * nr;
+                                   round_up(p.column_block, nr) * p.depth_block + p.chunk_panels * mr * nr + mr * nr;
     const int64_t padded_block = round_up(p.column_block, nr);
     // Stride-2 layers read polyphase planes (conv_lowering.hpp), split first by all threads.
     p.source = p.x;
     p.source_channel_size = a.geometry.in_size();
-    const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa());
-    if (phases.split != nullptr && phase_planes_apply(a.geometry) && nr % 16 == 0 &&
-        padded_block <= kMaxPhaseColumns) {
+    if (phase_source && padded_block <= kMaxPhaseColumns) {
         p.source_channel_size = phase_planes_channel_size(a.geometry);
         std::vector<T>& planes = thread_buffer<T, PhasePlanes>();
         planes.resize(static_cast<size_t>(a.batch * a.channels * p.source_channel_size));

@@ -306,10 +306,32 @@ std::vector<ConvCase> implicit_gemm_cases() {
         {{1, 4, 12, 9}, 11, {3, 2}, {2, 2}, {1, 1}, {0, 1}, {1, 0}, 1},
         {{1, 8, 40, 64}, 17, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, 1},
         {{2, 6, 10, 11}, 4, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 2},
+        // A shallow stem (27 deep) over more than one phase block of positions (33 x 35 = 1155 >
+        // 1024), the bias through the micro-kernel's residual operand in one depth block.
+        {{1, 3, 66, 70}, 16, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // Depth slices over polyphase planes: 360 deep, slices of 184 or 120 (not whole channels).
         {{1, 40, 15, 13}, 13, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // Slices of several depth blocks each (f32 blocks of 256), 7x7 outputs as ResNet's layer4.
         {{1, 140, 7, 7}, 19, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        // The transposed form (AVX-512 f32, one image, positions that fill 32-lane panels
+        // poorly): 49 positions in tiles of 14 + 7 over 10 depth blocks of 128 (1260 deep: a
+        // partial last block, slices at 2 and 3 threads); 143 positions (tiles ending in 3
+        // rows) and 90 output channels (a partial last 32-channel panel); stride 2 with
+        // dilation (gathered, no polyphase planes); 3-d; a single output position.
+        {{1, 140, 7, 7}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 24, 13, 11}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 37, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 20, 13, 13}, 64, {3, 3}, {2, 2}, {2, 2}, {2, 2}, {2, 2}, 1},
+        {{1, 8, 3, 5, 5}, 64, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
+        {{1, 50, 3, 3}, 33, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        // Transposed over polyphase planes (AVX-512): 3x3/2 to 7x7 as ResNet's layer4, and odd
+        // sizes (27 x 25 to 14 x 13: 182 positions).
+        {{1, 20, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 9, 27, 25}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        // Transposed over a batch (w^T packed once, an image per task): with planes, with a
+        // partial last channel panel and 10 depth blocks.
+        {{3, 20, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 140, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
 }
 

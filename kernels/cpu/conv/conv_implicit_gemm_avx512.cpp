@@ -1,0 +1,152 @@
+// AVX-512 micro-kernel of the implicit GEMM's transposed form (conv_implicit_gemm.hpp): output
+// positions on the broadcast side, 32 output channels in two vectors. Small deep images (ResNet's
+// 14x14 and 7x7) have position counts that are multiples of 7 but not of 16, so rows of 14
+// positions (7 for the rest) keep every lane busy where the 8 x 32 GEMM kernel, positions in its
+// vectors, computed 224 columns for 196 and 64 for 49.
+// 14 rows x 2 vectors: 28 accumulators + 2 B vectors + 1 broadcast = 31 zmm registers.
+#include <immintrin.h>
+
+#include <array>
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
+#include "kernels/cpu/conv/conv_implicit_gemm_kernel.hpp"
+
+namespace mln::kernels {
+namespace {
+
+// C(i, j) (+)= sum_p A(i, p) B(p, j) for i < R, j < 32: A(i, p) = a[p * a_stride + i],
+// B(p, j) = b[p * 32 + j], C(i, j) = c[i * ldc + j].
+template <int R>
+void positions_tile(int64_t kc, const float* a, int64_t a_stride, const float* b, float* c, int64_t ldc,
+                    bool accumulate, const PrefetchLines& prefetch) {
+    const char* line = prefetch.start;
+    int64_t left = prefetch.count, in_row = 0;
+    __m512 acc[R][2];
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int64_t p = 0; p < kc; ++p) {
+        const __m512 b0 = _mm512_loadu_ps(b);
+        const __m512 b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 16
+        for (int i = 0; i < R; ++i) {
+            const __m512 x = _mm512_set1_ps(a[i]);
+            acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
+        }
+        a += a_stride;
+        b += 32;
+        if (left > 0) {
+            _mm_prefetch(line + in_row, _MM_HINT_T0);
+            --left;
+            in_row += 64;
+            if (in_row >= prefetch.row_bytes) {
+                in_row = 0;
+                line += prefetch.row_stride;
+            }
+        }
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+        float* row = c + i * ldc;
+        if (accumulate) {
+            acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(row));
+            acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(row + 16));
+        }
+        _mm512_storeu_ps(row, acc[i][0]);
+        _mm512_storeu_ps(row + 16, acc[i][1]);
+    }
+}
+
+template <int... R>
+constexpr std::array<PositionsTileKernel, sizeof...(R)> tile_table(std::integer_sequence<int, R...>) {
+    return {positions_tile<R + 1>...};
+}
+constexpr auto kTiles = tile_table(std::make_integer_sequence<int, kPositionsTileRows>{});
+
+// 16 x 16 transpose in registers: 64 shuffles for 256 elements (the 8 x 8 one takes 24 for 64).
+// The zero-masked forms with every lane selected are the same instructions; GCC 12's plain ones
+// warn about their own uninitialised pass-through operand.
+constexpr __mmask16 kAll = 0xFFFF;
+__attribute__((always_inline)) inline void transpose16x16(__m512 (&r)[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_maskz_unpacklo_ps(kAll, r[i], r[i + 1]);
+        t[i + 1] = _mm512_maskz_unpackhi_ps(kAll, r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_maskz_shuffle_ps(kAll, t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_maskz_shuffle_ps(kAll, t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm512_maskz_shuffle_ps(kAll, t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_maskz_shuffle_ps(kAll, t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int h = 0; h < 16; h += 8) {
+        for (int i = 0; i < 4; ++i) {
+            t[h + i] = _mm512_maskz_shuffle_f32x4(kAll, r[h + i], r[h + i + 4], 0x88);
+            t[h + i + 4] = _mm512_maskz_shuffle_f32x4(kAll, r[h + i], r[h + i + 4], 0xDD);
+        }
+    }
+    for (int i = 0; i < 8; ++i) {
+        r[i] = _mm512_maskz_shuffle_f32x4(kAll, t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_maskz_shuffle_f32x4(kAll, t[i], t[i + 8], 0xDD);
+    }
+}
+
+}  // namespace
+
+PositionsTileKernel positions_tile_avx512(int rows) { return kTiles[static_cast<size_t>(rows - 1)]; }
+
+// 16 rows at a time over the whole depth, a full line of each per step: a step over all 32
+// rows, half a line each (the GEMM's column packer), keeps 32 lines live, which on weights
+// 2^k * 4.5 KiB apart (a 3x3 layer of 512 channels) share two L1 sets and evict each other
+// before the second half of each line is read.
+void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t rows, int64_t kc, float* panel) {
+    constexpr int64_t kWidth = kPositionsTileColumns;
+    int64_t j0 = 0;
+    for (; j0 + 16 <= rows; j0 += 16) {
+        int64_t p = 0;
+        for (; p + 16 <= kc; p += 16) {
+            __m512 r[16];
+            for (int j = 0; j < 16; ++j) r[j] = _mm512_loadu_ps(w + (j0 + j) * row_stride + p);
+            transpose16x16(r);
+            for (int q = 0; q < 16; ++q) _mm512_storeu_ps(panel + (p + q) * kWidth + j0, r[q]);
+        }
+        for (; p < kc; ++p) {
+            for (int64_t j = j0; j < j0 + 16; ++j) panel[p * kWidth + j] = w[j * row_stride + p];
+        }
+    }
+    for (int64_t p = 0; p < kc; ++p) {
+        for (int64_t j = j0; j < rows; ++j) panel[p * kWidth + j] = w[j * row_stride + p];
+        for (int64_t j = rows; j < kWidth; ++j) panel[p * kWidth + j] = 0.0f;
+    }
+}
+
+// 16 x 16 blocks: 16 positions' rows of channel sums (summed over the slices) transposed in
+// registers into 16 channels' rows of positions.
+void write_transposed_sums_avx512(const float* sums, int64_t ld, int64_t slices, int64_t slice_size,
+                                  int64_t positions, int64_t row_begin, int64_t row_end, const float* bias, float* y) {
+    for (int64_t r0 = row_begin; r0 < row_end; r0 += 16) {
+        const int64_t rows = std::min<int64_t>(16, row_end - r0);
+        const __mmask16 row_mask = static_cast<__mmask16>((1u << rows) - 1u);
+        const __m512 start = bias != nullptr ? _mm512_maskz_loadu_ps(row_mask, bias + r0) : _mm512_setzero_ps();
+        for (int64_t q0 = 0; q0 < positions; q0 += 16) {
+            const int64_t count = std::min<int64_t>(16, positions - q0);
+            __m512 r[16];
+            for (int64_t q = 0; q < 16; ++q) {
+                r[q] = _mm512_setzero_ps();
+                if (q >= count) continue;
+                const float* line = sums + (q0 + q) * ld + r0;
+                r[q] = _mm512_add_ps(start, _mm512_maskz_loadu_ps(row_mask, line));
+                for (int64_t s = 1; s < slices; ++s) {
+                    r[q] = _mm512_add_ps(r[q], _mm512_maskz_loadu_ps(row_mask, line + s * slice_size));
+                }
+            }
+            transpose16x16(r);
+            const __mmask16 store = static_cast<__mmask16>((1u << count) - 1u);
+            for (int64_t i = 0; i < rows; ++i) _mm512_mask_storeu_ps(y + (r0 + i) * positions + q0, store, r[i]);
+        }
+    }
+}
+
+}  // namespace mln::kernels

@@ -1,0 +1,35 @@
+// The transposed implicit GEMM's micro-kernel (conv_implicit_gemm_avx512.cpp): a tile of `rows`
+// output positions x 32 output channels, C(i, j) (+)= sum_p A(i, p) B(p, j) with
+// A(i, p) = a[p * a_stride + i] (the lowered columns, positions contiguous), B(p, j) =
+// b[p * 32 + j] (a packed panel of the transposed weights), C(i, j) = c[i * ldc + j].
+#pragma once
+
+#include <cstdint>
+
+namespace mln::kernels {
+
+constexpr int kPositionsTileRows = 14;
+constexpr int kPositionsTileColumns = 32;
+
+// Lines to prefetch, one per depth step: `count` lines of rows `row_bytes` long, `row_stride`
+// bytes apart, from `start` (the weights of the next panel, spread over this panel's tiles).
+struct PrefetchLines {
+    const char* start;
+    int64_t row_stride, row_bytes, count;
+};
+
+using PositionsTileKernel = void (*)(int64_t kc, const float* a, int64_t a_stride, const float* b, float* c,
+                                     int64_t ldc, bool accumulate, const PrefetchLines& prefetch);
+
+#if defined(MYELIN_X86_64_KERNELS)
+// rows in [1, kPositionsTileRows]; call only at MLN_ISA_AVX512.
+PositionsTileKernel positions_tile_avx512(int rows);
+// The B panel: panel[p * 32 + j] = w[j * row_stride + p] for j < rows <= 32, zero for the rest.
+void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t rows, int64_t kc, float* panel);
+// y[r * positions + q] = bias[r] (0 for nullptr) + sum over s < slices of
+// sums[s * slice_size + q * ld + r], for rows r in [row_begin, row_end).
+void write_transposed_sums_avx512(const float* sums, int64_t ld, int64_t slices, int64_t slice_size,
+                                  int64_t positions, int64_t row_begin, int64_t row_end, const float* bias, float* y);
+#endif
+
+}  // namespace mln::kernels
