@@ -1,0 +1,335 @@
+// Compiled with AVX-512: the NCHW 3 x 3 depthwise kernels (conv_depthwise_3x3.hpp).
+// GCC 12 warns inside its own AVX-512 intrinsics (a self-initialized undefined operand, GCC bug
+// 105593); the pragma must precede the first inclusion of the intrinsics headers.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/cpu/conv/conv_depthwise_3x3.hpp"
+
+namespace mln::kernels {
+namespace {
+
+constexpr int64_t kTaps = 9;
+
+__mmask16 lanes_below(int64_t n) { return static_cast<__mmask16>(n >= 16 ? 0xFFFFu : n <= 0 ? 0u : (1u << n) - 1u); }
+// Lanes i with begin <= i < end.
+__mmask16 lanes_between(int64_t begin, int64_t end) {
+    return static_cast<__mmask16>(lanes_below(end) & ~lanes_below(begin));
+}
+
+// ---- Stride 1, rows as wide as the source's: the plane as one flat row. ----
+
+// Output p = (oh, ow) reads source (oh + kh - pad_h, ow + kw - pad_w), which is flat position
+// p + offset[tap] when both planes have `width` columns; masks[v * 9 + tap] holds the lanes of
+// register v (positions 16 v + lane) whose tap lies in the source (and whose position in the output).
+struct FlatPlane {
+    int64_t width, src_rows, out_rows, size;  // size: out_rows * width
+    int64_t offset[kTaps];
+    const __mmask16* masks;
+
+    FlatPlane(int64_t width_, int64_t src_rows_, int64_t out_rows_, int64_t pad_h, int64_t pad_w,
+              std::vector<__mmask16>& storage)
+        : width(width_), src_rows(src_rows_), out_rows(out_rows_), size(width_ * out_rows_) {
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            for (int64_t kw = 0; kw < 3; ++kw) offset[kh * 3 + kw] = (kh - pad_h) * width + kw - pad_w;
+        }
+        const int64_t vectors = (size + 15) / 16;
+        storage.resize(static_cast<size_t>(vectors * kTaps));
+        // Each lane's (row, column), advanced 16 positions a register: one wrap at most when
+        // 16 % width < width.
+        alignas(64) int32_t row0[16], col0[16];
+        for (int32_t i = 0; i < 16; ++i) {
+            row0[i] = static_cast<int32_t>(i / width);
+            col0[i] = static_cast<int32_t>(i % width);
+        }
+        __m512i row = _mm512_load_si512(row0), col = _mm512_load_si512(col0);
+        const __m512i col_step = _mm512_set1_epi32(static_cast<int32_t>(16 % width));
+        const __m512i row_step = _mm512_set1_epi32(static_cast<int32_t>(16 / width));
+        const __m512i widths = _mm512_set1_epi32(static_cast<int32_t>(width)), one = _mm512_set1_epi32(1);
+        auto within = [](__m512i v, int64_t lo, int64_t hi) {
+            return static_cast<__mmask16>(_mm512_cmpge_epi32_mask(v, _mm512_set1_epi32(static_cast<int32_t>(lo))) &
+                                          _mm512_cmplt_epi32_mask(v, _mm512_set1_epi32(static_cast<int32_t>(hi))));
+        };
+        for (int64_t v = 0; v < vectors; ++v) {
+            __mmask16 row_ok[3], col_ok[3];
+            for (int64_t k = 0; k < 3; ++k) {
+                // Source row oh + k - pad_h in [0, src_rows), and oh an output row.
+                row_ok[k] = static_cast<__mmask16>(within(row, pad_h - k, src_rows + pad_h - k) &
+                                                   within(row, 0, out_rows));
+                col_ok[k] = within(col, pad_w - k, width + pad_w - k);
+            }
+            for (int64_t kh = 0; kh < 3; ++kh) {
+                for (int64_t kw = 0; kw < 3; ++kw) {
+                    storage[static_cast<size_t>(v * kTaps + kh * 3 + kw)] =
+                        static_cast<__mmask16>(row_ok[kh] & col_ok[kw]);
+                }
+            }
+            col = _mm512_add_epi32(col, col_step);
+            row = _mm512_add_epi32(row, row_step);
+            const __mmask16 wrapped = _mm512_cmpge_epi32_mask(col, widths);
+            col = _mm512_mask_sub_epi32(col, wrapped, col, widths);
+            row = _mm512_mask_add_epi32(row, wrapped, row, one);
+        }
+        masks = storage.data();
+    }
+};
+
+// out (size) = bias + sum over taps of taps[tap] * src at the tap's offset.
+void flat_window_sums(const float* src, const float* taps, float bias, const FlatPlane& f, float* out) {
+    __m512 w[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
+    const __m512 b = _mm512_set1_ps(bias);
+    const __mmask16* m = f.masks;
+    for (int64_t p = 0; p < f.size; p += 16, m += kTaps) {
+        __m512 sum = b;
+        for (int64_t t = 0; t < kTaps; ++t) {
+            sum = _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(m[t], src + p + f.offset[t]), w[t], sum, m[t]);
+        }
+        if (p + 16 <= f.size) {
+            _mm512_storeu_ps(out + p, sum);
+        } else {
+            _mm512_mask_storeu_ps(out + p, lanes_below(f.size - p), sum);
+        }
+    }
+}
+
+// acc[tap] += dy . src at the tap's offset, over one plane.
+void flat_filter_sums(const float* src, const float* dy, const FlatPlane& f, __m512* acc) {
+    const __mmask16* m = f.masks;
+    for (int64_t p = 0; p < f.size; p += 16, m += kTaps) {
+        const __m512 d = _mm512_maskz_loadu_ps(lanes_below(f.size - p), dy + p);
+        for (int64_t t = 0; t < kTaps; ++t) {
+            acc[t] = _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(m[t], src + p + f.offset[t]), d, acc[t], m[t]);
+        }
+    }
+}
+
+thread_local std::vector<__mmask16> t_flat_masks;
+
+// ---- Stride 2 along rows. ----
+
+// One register of up to 16 outputs of a row (columns first..first + count): its three taps read
+// source columns base + 2 i + kw (base = 2 first - pad), taken from the 33 columns from base,
+// loaded in three registers (load[r]: the columns that lie in the row; the third needs only its
+// lane 0); tap[kw]: the lanes whose column lies in the row.
+struct Stride2Columns {
+    int64_t base;
+    __mmask16 load[3], tap[3];
+};
+
+std::vector<Stride2Columns>& stride2_columns(int64_t out_width, int64_t in_width, int64_t pad) {
+    thread_local std::vector<Stride2Columns> columns;
+    columns.clear();
+    for (int64_t first = 0; first < out_width; first += 16) {
+        Stride2Columns c;
+        const int64_t count = std::min<int64_t>(16, out_width - first);
+        c.base = 2 * first - pad;
+        for (int64_t r = 0; r < 3; ++r) {
+            c.load[r] = lanes_between(-(c.base + 16 * r), in_width - (c.base + 16 * r));
+        }
+        c.load[2] = static_cast<__mmask16>(c.load[2] & 1u);
+        for (int64_t kw = 0; kw < 3; ++kw) {
+            __mmask16 valid = 0;
+            for (int64_t i = 0; i < count; ++i) {
+                const int64_t column = c.base + 2 * i + kw;
+                if (column >= 0 && column < in_width) valid = static_cast<__mmask16>(valid | (1u << i));
+            }
+            c.tap[kw] = valid;
+        }
+        columns.push_back(c);
+    }
+    return columns;
+}
+
+// The three taps of a source row for a register of outputs: tap kw lane i = row[base + 2 i + kw]
+// (0 outside the row).
+struct RowTaps {
+    __m512 t[3];
+};
+
+inline RowTaps stride2_taps(const float* row, const Stride2Columns& c) {
+    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odds = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const float* at = row + c.base;
+    const __m512 a0 = _mm512_maskz_loadu_ps(c.load[0], at);
+    const __m512 a1 = _mm512_maskz_loadu_ps(c.load[1], at + 16);
+    const __m512 a2 = _mm512_maskz_loadu_ps(c.load[2], at + 32);
+    RowTaps r;
+    r.t[0] = _mm512_permutex2var_ps(a0, evens, a1);
+    r.t[1] = _mm512_permutex2var_ps(a0, odds, a1);
+    // Columns base + 2 i + 2: tap 0 moved down a lane, column base + 32 in lane 15.
+    r.t[2] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(a2), _mm512_castps_si512(r.t[0]), 1));
+    return r;
+}
+
+void stride2_window_sums(const float* x, const float* taps, float bias, const WindowGeometry& g,
+                         const std::vector<Stride2Columns>& columns, float* y) {
+    __m512 w[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
+    const int64_t out_width = g.out[2];
+    for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+        float* y_row = y + oh * out_width;
+        for (size_t v = 0; v < columns.size(); ++v) {
+            const Stride2Columns& c = columns[v];
+            __m512 sum = _mm512_set1_ps(bias);
+            for (int64_t kh = 0; kh < 3; ++kh) {
+                const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh;
+                if (ih < 0 || ih >= g.in[1]) continue;
+                const RowTaps r = stride2_taps(x + ih * g.in[2], c);
+                for (int64_t kw = 0; kw < 3; ++kw) {
+                    sum = _mm512_mask3_fmadd_ps(r.t[kw], w[kh * 3 + kw], sum, c.tap[kw]);
+                }
+            }
+            const int64_t first = static_cast<int64_t>(v) * 16;
+            _mm512_mask_storeu_ps(y_row + first, lanes_below(out_width - first), sum);
+        }
+    }
+}
+
+void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
+                         const std::vector<Stride2Columns>& columns, __m512* acc) {
+    const int64_t out_width = g.out[2];
+    for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+        const float* dy_row = dy + oh * out_width;
+        for (size_t v = 0; v < columns.size(); ++v) {
+            const Stride2Columns& c = columns[v];
+            const int64_t first = static_cast<int64_t>(v) * 16;
+            const __m512 d = _mm512_maskz_loadu_ps(lanes_below(out_width - first), dy_row + first);
+            for (int64_t kh = 0; kh < 3; ++kh) {
+                const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh;
+                if (ih < 0 || ih >= g.in[1]) continue;
+                const RowTaps r = stride2_taps(x + ih * g.in[2], c);
+                for (int64_t kw = 0; kw < 3; ++kw) {
+                    acc[kh * 3 + kw] = _mm512_mask3_fmadd_ps(r.t[kw], d, acc[kh * 3 + kw], c.tap[kw]);
+                }
+            }
+        }
+    }
+}
+
+// Backward data at stride 2 x 2: dx column j takes tap kw from dy column (j + pad - kw) / 2
+// where that is whole. Of 32 dx columns from j0 (even), the even ones (lane i: j0 + 2 i) take
+// the taps with kw = pad mod 2, the odd ones the others, each from dy columns j0 / 2 + i + shift
+// (shift in -1..1): a plain shifted load. The two registers are then interleaved. Rows likewise:
+// dx row i takes tap row kh from dy row (i + pad - kh) / 2 where whole and inside.
+void stride2_backward_data_plane(const float* dy, const float* taps, const WindowGeometry& g, float* dx) {
+    const __m512i interleave_low =
+        _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i interleave_high =
+        _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    __m512 w[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
+    const int64_t pad_h = g.pad_begin[1], pad_w = g.pad_begin[2];
+    const int64_t dy_width = g.out[2], dx_width = g.in[2];
+    int64_t parity[3], shift[3];
+    for (int64_t kw = 0; kw < 3; ++kw) {
+        parity[kw] = ((kw - pad_w) % 2 + 2) % 2;
+        shift[kw] = (parity[kw] + pad_w - kw) / 2;
+    }
+    for (int64_t i = 0; i < g.in[1]; ++i) {
+        const float* rows[3];
+        int64_t row_taps[3], contributing = 0;
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            const int64_t t = i + pad_h - kh;
+            if (t < 0 || t % 2 != 0 || t / 2 >= g.out[1]) continue;
+            rows[contributing] = dy + t / 2 * dy_width;
+            row_taps[contributing++] = kh * 3;
+        }
+        float* dx_row = dx + i * dx_width;
+        for (int64_t j0 = 0; j0 < dx_width; j0 += 32) {
+            const int64_t o0 = j0 / 2;
+            __m512 sums[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+            __mmask16 load[3];
+            for (int64_t kw = 0; kw < 3; ++kw) load[kw] = lanes_between(-(o0 + shift[kw]), dy_width - (o0 + shift[kw]));
+            for (int64_t r = 0; r < contributing; ++r) {
+                for (int64_t kw = 0; kw < 3; ++kw) {
+                    const __m512 v = _mm512_maskz_loadu_ps(load[kw], rows[r] + o0 + shift[kw]);
+                    sums[parity[kw]] =
+                        _mm512_mask3_fmadd_ps(v, w[row_taps[r] + kw], sums[parity[kw]], load[kw]);
+                }
+            }
+            const __m512 low = _mm512_permutex2var_ps(sums[0], interleave_low, sums[1]);
+            const __m512 high = _mm512_permutex2var_ps(sums[0], interleave_high, sums[1]);
+            _mm512_mask_storeu_ps(dx_row + j0, lanes_below(dx_width - j0), low);
+            _mm512_mask_storeu_ps(dx_row + j0 + 16, lanes_below(dx_width - j0 - 16), high);
+        }
+    }
+}
+
+bool is_flat(const WindowGeometry& g) { return g.stride[1] == 1 && g.stride[2] == 1 && g.out[2] == g.in[2]; }
+
+}  // namespace
+
+void conv_depthwise_3x3_forward_avx512(const float* x, const float* w, const float* bias, const WindowGeometry& g,
+                                       int64_t channels, float* y) {
+    const int64_t in_size = g.in_size(), out_size = g.out_size();
+    if (out_size == 0) return;
+    if (is_flat(g)) {
+        const FlatPlane f(g.in[2], g.in[1], g.out[1], g.pad_begin[1], g.pad_begin[2], t_flat_masks);
+        for (int64_t c = 0; c < channels; ++c) {
+            flat_window_sums(x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, f, y + c * out_size);
+        }
+        return;
+    }
+    const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], g.pad_begin[2]);
+    for (int64_t c = 0; c < channels; ++c) {
+        stride2_window_sums(x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, g, columns,
+                            y + c * out_size);
+    }
+}
+
+void conv_depthwise_3x3_backward_data_avx512(const float* dy, const float* w, const WindowGeometry& g,
+                                             int64_t channels, float* dx) {
+    const int64_t in_size = g.in_size(), out_size = g.out_size();
+    if (in_size == 0) return;
+    if (is_flat(g)) {
+        // The transposed convolution at stride 1: dx = window sums of dy with the flipped
+        // filter, dy read from (i - (2 - pad)) in each axis.
+        const FlatPlane f(g.in[2], g.out[1], g.in[1], 2 - g.pad_begin[1], 2 - g.pad_begin[2], t_flat_masks);
+        float flipped[kTaps];
+        for (int64_t c = 0; c < channels; ++c) {
+            for (int64_t t = 0; t < kTaps; ++t) flipped[t] = w[c * kTaps + kTaps - 1 - t];
+            flat_window_sums(dy + c * out_size, flipped, 0.0f, f, dx + c * in_size);
+        }
+        return;
+    }
+    for (int64_t c = 0; c < channels; ++c) {
+        stride2_backward_data_plane(dy + c * out_size, w + c * kTaps, g, dx + c * in_size);
+    }
+}
+
+void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, const WindowGeometry& g,
+                                               int64_t channels, int64_t images, int64_t x_image_stride,
+                                               int64_t dy_image_stride, float* dw) {
+    const int64_t in_size = g.in_size(), out_size = g.out_size();
+    // sum_plane(x plane, dy plane, acc) adds one image's nine dot products of a channel.
+    auto each_channel = [&](auto&& sum_plane) {
+        for (int64_t c = 0; c < channels; ++c) {
+            __m512 acc[kTaps];
+            for (int64_t t = 0; t < kTaps; ++t) acc[t] = _mm512_setzero_ps();
+            for (int64_t n = 0; n < images; ++n) {
+                sum_plane(x + n * x_image_stride + c * in_size, dy + n * dy_image_stride + c * out_size, acc);
+            }
+            for (int64_t t = 0; t < kTaps; ++t) dw[c * kTaps + t] = _mm512_reduce_add_ps(acc[t]);
+        }
+    };
+    if (is_flat(g)) {
+        const FlatPlane f(g.in[2], g.in[1], g.out[1], g.pad_begin[1], g.pad_begin[2], t_flat_masks);
+        each_channel([&](const float* x_plane, const float* dy_plane, __m512* acc) {
+            flat_filter_sums(x_plane, dy_plane, f, acc);
+        });
+        return;
+    }
+    const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], g.pad_begin[2]);
+    each_channel([&](const float* x_plane, const float* dy_plane, __m512* acc) {
+        stride2_filter_sums(x_plane, dy_plane, g, columns, acc);
+    });
+}
+
+}  // namespace mln::kernels
