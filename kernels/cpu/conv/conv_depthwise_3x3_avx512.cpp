@@ -80,32 +80,46 @@ struct FlatPlane {
     }
 };
 
-// out (size) = bias + sum over taps of taps[tap] * src at the tap's offset.
+// out (size) = bias + sum over taps of taps[tap] * src at the tap's offset. One sum per filter
+// row, added to the total: a chain of nine dependent FMAs per register kept too few registers in
+// flight.
 void flat_window_sums(const float* src, const float* taps, float bias, const FlatPlane& f, float* out) {
     __m512 w[kTaps];
-    for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
+    int64_t offset[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) {
+        w[t] = _mm512_set1_ps(taps[t]);
+        offset[t] = f.offset[t];
+    }
     const __m512 b = _mm512_set1_ps(bias);
     const __mmask16* m = f.masks;
-    for (int64_t p = 0; p < f.size; p += 16, m += kTaps) {
+    const int64_t size = f.size;
+    for (int64_t p = 0; p < size; p += 16, m += kTaps) {
         __m512 sum = b;
-        for (int64_t t = 0; t < kTaps; ++t) {
-            sum = _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(m[t], src + p + f.offset[t]), w[t], sum, m[t]);
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            __m512 row_sum = _mm512_setzero_ps();
+            for (int64_t t = kh * 3; t < kh * 3 + 3; ++t) {
+                row_sum = _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(m[t], src + p + offset[t]), w[t], row_sum, m[t]);
+            }
+            sum = _mm512_add_ps(sum, row_sum);
         }
-        if (p + 16 <= f.size) {
+        if (p + 16 <= size) {
             _mm512_storeu_ps(out + p, sum);
         } else {
-            _mm512_mask_storeu_ps(out + p, lanes_below(f.size - p), sum);
+            _mm512_mask_storeu_ps(out + p, lanes_below(size - p), sum);
         }
     }
 }
 
 // acc[tap] += dy . src at the tap's offset, over one plane.
 void flat_filter_sums(const float* src, const float* dy, const FlatPlane& f, __m512* acc) {
+    int64_t offset[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) offset[t] = f.offset[t];
     const __mmask16* m = f.masks;
-    for (int64_t p = 0; p < f.size; p += 16, m += kTaps) {
-        const __m512 d = _mm512_maskz_loadu_ps(lanes_below(f.size - p), dy + p);
+    const int64_t size = f.size;
+    for (int64_t p = 0; p < size; p += 16, m += kTaps) {
+        const __m512 d = _mm512_maskz_loadu_ps(lanes_below(size - p), dy + p);
         for (int64_t t = 0; t < kTaps; ++t) {
-            acc[t] = _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(m[t], src + p + f.offset[t]), d, acc[t], m[t]);
+            acc[t] = _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(m[t], src + p + offset[t]), d, acc[t], m[t]);
         }
     }
 }
@@ -168,94 +182,136 @@ inline RowTaps stride2_taps(const float* row, const Stride2Columns& c) {
     return r;
 }
 
+// The source rows output row oh reads (oh * stride - pad + kh inside the plane): rows[r] from
+// filter row kh[r], r < count.
+struct SourceRows {
+    const float* rows[3];
+    int64_t kh[3];
+    int64_t count = 0;
+
+    SourceRows(const float* plane, const WindowGeometry& g, int64_t oh) {
+        for (int64_t k = 0; k < 3; ++k) {
+            const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + k;
+            if (ih < 0 || ih >= g.in[1]) continue;
+            rows[count] = plane + ih * g.in[2];
+            kh[count++] = k;
+        }
+    }
+};
+
 void stride2_window_sums(const float* x, const float* taps, float bias, const WindowGeometry& g,
                          const std::vector<Stride2Columns>& columns, float* y) {
     __m512 w[kTaps];
     for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
-    const int64_t out_width = g.out[2];
-    for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+    const __m512 b = _mm512_set1_ps(bias);
+    const int64_t out_width = g.out[2], out_rows = g.out[1];
+    const Stride2Columns* column_begin = columns.data();
+    const int64_t column_count = static_cast<int64_t>(columns.size());
+    for (int64_t oh = 0; oh < out_rows; ++oh) {
+        const SourceRows source(x, g, oh);
         float* y_row = y + oh * out_width;
-        for (size_t v = 0; v < columns.size(); ++v) {
-            const Stride2Columns& c = columns[v];
-            __m512 sum = _mm512_set1_ps(bias);
-            for (int64_t kh = 0; kh < 3; ++kh) {
-                const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh;
-                if (ih < 0 || ih >= g.in[1]) continue;
-                const RowTaps r = stride2_taps(x + ih * g.in[2], c);
+        for (int64_t v = 0; v < column_count; ++v) {
+            const Stride2Columns& c = column_begin[v];
+            // One sum per source row (shorter FMA chains), added to the total.
+            __m512 sum = b;
+            for (int64_t r = 0; r < source.count; ++r) {
+                const RowTaps t = stride2_taps(source.rows[r], c);
+                const __m512* row_w = w + source.kh[r] * 3;
+                __m512 row_sum = _mm512_setzero_ps();
                 for (int64_t kw = 0; kw < 3; ++kw) {
-                    sum = _mm512_mask3_fmadd_ps(r.t[kw], w[kh * 3 + kw], sum, c.tap[kw]);
+                    row_sum = _mm512_mask3_fmadd_ps(t.t[kw], row_w[kw], row_sum, c.tap[kw]);
                 }
+                sum = _mm512_add_ps(sum, row_sum);
             }
-            const int64_t first = static_cast<int64_t>(v) * 16;
-            _mm512_mask_storeu_ps(y_row + first, lanes_below(out_width - first), sum);
+            _mm512_mask_storeu_ps(y_row + v * 16, lanes_below(out_width - v * 16), sum);
         }
     }
 }
 
 void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
                          const std::vector<Stride2Columns>& columns, __m512* acc) {
-    const int64_t out_width = g.out[2];
-    for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+    const int64_t out_width = g.out[2], out_rows = g.out[1];
+    const Stride2Columns* column_begin = columns.data();
+    const int64_t column_count = static_cast<int64_t>(columns.size());
+    __m512 a[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
+    for (int64_t oh = 0; oh < out_rows; ++oh) {
         const float* dy_row = dy + oh * out_width;
-        for (size_t v = 0; v < columns.size(); ++v) {
-            const Stride2Columns& c = columns[v];
-            const int64_t first = static_cast<int64_t>(v) * 16;
-            const __m512 d = _mm512_maskz_loadu_ps(lanes_below(out_width - first), dy_row + first);
-            for (int64_t kh = 0; kh < 3; ++kh) {
-                const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh;
-                if (ih < 0 || ih >= g.in[1]) continue;
-                const RowTaps r = stride2_taps(x + ih * g.in[2], c);
-                for (int64_t kw = 0; kw < 3; ++kw) {
-                    acc[kh * 3 + kw] = _mm512_mask3_fmadd_ps(r.t[kw], d, acc[kh * 3 + kw], c.tap[kw]);
+        // Rows that exist for every filter row: the nine sums by constant index (in registers).
+        const SourceRows source(x, g, oh);
+        for (int64_t v = 0; v < column_count; ++v) {
+            const Stride2Columns& c = column_begin[v];
+            const __m512 d = _mm512_maskz_loadu_ps(lanes_below(out_width - v * 16), dy_row + v * 16);
+            for (int64_t r = 0; r < source.count; ++r) {
+                const RowTaps t = stride2_taps(source.rows[r], c);
+                const int64_t kh = source.kh[r];
+                if (kh == 0) {
+                    for (int64_t kw = 0; kw < 3; ++kw) a[kw] = _mm512_mask3_fmadd_ps(t.t[kw], d, a[kw], c.tap[kw]);
+                } else if (kh == 1) {
+                    for (int64_t kw = 0; kw < 3; ++kw) {
+                        a[3 + kw] = _mm512_mask3_fmadd_ps(t.t[kw], d, a[3 + kw], c.tap[kw]);
+                    }
+                } else {
+                    for (int64_t kw = 0; kw < 3; ++kw) {
+                        a[6 + kw] = _mm512_mask3_fmadd_ps(t.t[kw], d, a[6 + kw], c.tap[kw]);
+                    }
                 }
             }
         }
     }
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
 }
 
 // Backward data at stride 2 x 2: dx column j takes tap kw from dy column (j + pad - kw) / 2
 // where that is whole. Of 32 dx columns from j0 (even), the even ones (lane i: j0 + 2 i) take
 // the taps with kw = pad mod 2, the odd ones the others, each from dy columns j0 / 2 + i + shift
 // (shift in -1..1): a plain shifted load. The two registers are then interleaved. Rows likewise:
-// dx row i takes tap row kh from dy row (i + pad - kh) / 2 where whole and inside.
+// dx row i takes tap row kh from dy row (i + pad - kh) / 2 where whole and inside. OddPad: the
+// row pad's parity, which fixes which taps make the even columns (sums in registers).
+template <bool OddPad>
 void stride2_backward_data_plane(const float* dy, const float* taps, const WindowGeometry& g, float* dx) {
-    const __m512i interleave_low =
-        _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i interleave_high =
-        _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512i interleave_low = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i interleave_high = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
     __m512 w[kTaps];
     for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
     const int64_t pad_h = g.pad_begin[1], pad_w = g.pad_begin[2];
-    const int64_t dy_width = g.out[2], dx_width = g.in[2];
-    int64_t parity[3], shift[3];
-    for (int64_t kw = 0; kw < 3; ++kw) {
-        parity[kw] = ((kw - pad_w) % 2 + 2) % 2;
-        shift[kw] = (parity[kw] + pad_w - kw) / 2;
-    }
-    for (int64_t i = 0; i < g.in[1]; ++i) {
-        const float* rows[3];
-        int64_t row_taps[3], contributing = 0;
+    const int64_t dy_width = g.out[2], dx_width = g.in[2], dy_rows = g.out[1], dx_rows = g.in[1];
+    // Tap kw reads dy column j0 / 2 + i + shift[kw].
+    int64_t shift[3];
+    for (int64_t kw = 0; kw < 3; ++kw) shift[kw] = (((kw - pad_w) % 2 + 2) % 2 + pad_w - kw) / 2;
+    for (int64_t i = 0; i < dx_rows; ++i) {
+        const float* rows[2];
+        const __m512* row_w[2];
+        int64_t contributing = 0;
         for (int64_t kh = 0; kh < 3; ++kh) {
             const int64_t t = i + pad_h - kh;
-            if (t < 0 || t % 2 != 0 || t / 2 >= g.out[1]) continue;
+            if (t < 0 || t % 2 != 0 || t / 2 >= dy_rows) continue;
             rows[contributing] = dy + t / 2 * dy_width;
-            row_taps[contributing++] = kh * 3;
+            row_w[contributing++] = w + kh * 3;
         }
         float* dx_row = dx + i * dx_width;
         for (int64_t j0 = 0; j0 < dx_width; j0 += 32) {
             const int64_t o0 = j0 / 2;
-            __m512 sums[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
             __mmask16 load[3];
             for (int64_t kw = 0; kw < 3; ++kw) load[kw] = lanes_between(-(o0 + shift[kw]), dy_width - (o0 + shift[kw]));
+            __m512 even = _mm512_setzero_ps(), odd = _mm512_setzero_ps();
             for (int64_t r = 0; r < contributing; ++r) {
-                for (int64_t kw = 0; kw < 3; ++kw) {
-                    const __m512 v = _mm512_maskz_loadu_ps(load[kw], rows[r] + o0 + shift[kw]);
-                    sums[parity[kw]] =
-                        _mm512_mask3_fmadd_ps(v, w[row_taps[r] + kw], sums[parity[kw]], load[kw]);
+                const float* at = rows[r] + o0;
+                const __m512 v0 = _mm512_maskz_loadu_ps(load[0], at + shift[0]);
+                const __m512 v1 = _mm512_maskz_loadu_ps(load[1], at + shift[1]);
+                const __m512 v2 = _mm512_maskz_loadu_ps(load[2], at + shift[2]);
+                if constexpr (OddPad) {  // kw 1 even, kw 0 and 2 odd
+                    even = _mm512_mask3_fmadd_ps(v1, row_w[r][1], even, load[1]);
+                    odd = _mm512_mask3_fmadd_ps(v0, row_w[r][0], odd, load[0]);
+                    odd = _mm512_mask3_fmadd_ps(v2, row_w[r][2], odd, load[2]);
+                } else {  // kw 0 and 2 even, kw 1 odd
+                    even = _mm512_mask3_fmadd_ps(v0, row_w[r][0], even, load[0]);
+                    even = _mm512_mask3_fmadd_ps(v2, row_w[r][2], even, load[2]);
+                    odd = _mm512_mask3_fmadd_ps(v1, row_w[r][1], odd, load[1]);
                 }
             }
-            const __m512 low = _mm512_permutex2var_ps(sums[0], interleave_low, sums[1]);
-            const __m512 high = _mm512_permutex2var_ps(sums[0], interleave_high, sums[1]);
+            const __m512 low = _mm512_permutex2var_ps(even, interleave_low, odd);
+            const __m512 high = _mm512_permutex2var_ps(even, interleave_high, odd);
             _mm512_mask_storeu_ps(dx_row + j0, lanes_below(dx_width - j0), low);
             _mm512_mask_storeu_ps(dx_row + j0 + 16, lanes_below(dx_width - j0 - 16), high);
         }
@@ -300,7 +356,11 @@ void conv_depthwise_3x3_backward_data_avx512(const float* dy, const float* w, co
         return;
     }
     for (int64_t c = 0; c < channels; ++c) {
-        stride2_backward_data_plane(dy + c * out_size, w + c * kTaps, g, dx + c * in_size);
+        if (g.pad_begin[2] % 2 != 0) {
+            stride2_backward_data_plane<true>(dy + c * out_size, w + c * kTaps, g, dx + c * in_size);
+        } else {
+            stride2_backward_data_plane<false>(dy + c * out_size, w + c * kTaps, g, dx + c * in_size);
+        }
     }
 }
 
