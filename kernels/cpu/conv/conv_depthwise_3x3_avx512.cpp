@@ -26,19 +26,18 @@ __mmask16 lanes_between(int64_t begin, int64_t end) {
 // ---- Stride 1, rows as wide as the source's: the plane as one flat row. ----
 
 // Output p = (oh, ow) reads source (oh + kh - pad_h, ow + kw - pad_w), which is flat position
-// p + offset[tap] when both planes have `width` columns; masks[v * 9 + tap] holds the lanes of
-// register v (positions 16 v + lane) whose tap lies in the source (and whose position in the output).
+// p + first_tap + kh width + kw when both planes have `width` columns; masks[v * 9 + tap] holds
+// the lanes of register v (positions 16 v + lane) whose tap lies in the source (and whose
+// position in the output).
 struct FlatPlane {
     int64_t width, src_rows, out_rows, size;  // size: out_rows * width
-    int64_t offset[kTaps];
+    int64_t first_tap;
     const __mmask16* masks;
 
     FlatPlane(int64_t width_, int64_t src_rows_, int64_t out_rows_, int64_t pad_h, int64_t pad_w,
               std::vector<__mmask16>& storage)
-        : width(width_), src_rows(src_rows_), out_rows(out_rows_), size(width_ * out_rows_) {
-        for (int64_t kh = 0; kh < 3; ++kh) {
-            for (int64_t kw = 0; kw < 3; ++kw) offset[kh * 3 + kw] = (kh - pad_h) * width + kw - pad_w;
-        }
+        : width(width_), src_rows(src_rows_), out_rows(out_rows_), size(width_ * out_rows_),
+          first_tap(-pad_h * width_ - pad_w) {
         const int64_t vectors = (size + 15) / 16;
         storage.resize(static_cast<size_t>(vectors * kTaps));
         // Each lane's (row, column), advanced 16 positions a register: one wrap at most when
@@ -80,28 +79,54 @@ struct FlatPlane {
     }
 };
 
-// out (size) = bias + sum over taps of taps[tap] * src at the tap's offset. One sum per filter
-// row, added to the total: a chain of nine dependent FMAs per register kept too few registers in
-// flight.
+// Whether every tap of register m lies in the source: the corner taps' masks bound the others'
+// (a tap's mask is its row's lanes & its column's lanes).
+inline bool interior(const __mmask16* m) { return (m[0] & m[kTaps - 1]) == 0xFFFF; }
+
+// row[kw] . w + c for the lanes of register m's tap `tap` that lie in the source (c elsewhere).
+// Interior registers load every lane (no mask registers to fill). The mask is read once for the
+// load and the FMA: GCC read it twice, through a general register, when each took it from m.
+template <bool Masked>
+inline __m512 tap_fmadd(const float* row, int64_t kw, __m512 w, __m512 c, const __mmask16* m, int64_t tap) {
+    if constexpr (Masked) {
+        const __mmask16 k = m[tap];
+        return _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(k, row + kw), w, c, k);
+    }
+    (void)m;
+    (void)tap;
+    return _mm512_fmadd_ps(_mm512_loadu_ps(row + kw), w, c);
+}
+
+// sum = bias + the nine taps of register p. One sum per filter row, added to the total: a
+// chain of nine dependent FMAs per register kept too few registers in flight.
+template <bool Masked>
+inline __m512 flat_sum(const float* src, int64_t width, const __m512* w, __m512 bias, const __mmask16* m) {
+    __m512 sum = bias;
+    const float* row = src;
+    for (int64_t kh = 0; kh < 3; ++kh, row += width) {
+        __m512 row_sum = _mm512_setzero_ps();
+        for (int64_t kw = 0; kw < 3; ++kw) {
+            const int64_t tap = kh * 3 + kw;
+            row_sum = tap_fmadd<Masked>(row, kw, w[tap], row_sum, m, tap);
+        }
+        sum = _mm512_add_ps(sum, row_sum);
+    }
+    return sum;
+}
+
+// out (size) = bias + sum over taps of taps[tap] * the source at the tap.
 void flat_window_sums(const float* src, const float* taps, float bias, const FlatPlane& f, float* out) {
     __m512 w[kTaps];
-    int64_t offset[kTaps];
-    for (int64_t t = 0; t < kTaps; ++t) {
-        w[t] = _mm512_set1_ps(taps[t]);
-        offset[t] = f.offset[t];
-    }
+    for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
     const __m512 b = _mm512_set1_ps(bias);
     const __mmask16* m = f.masks;
-    const int64_t size = f.size;
+    const int64_t size = f.size, width = f.width;
+    const float* at = src + f.first_tap;
+    // Planes narrower than a register have no interior register: no test.
+    const bool test_interior = width >= 16;
     for (int64_t p = 0; p < size; p += 16, m += kTaps) {
-        __m512 sum = b;
-        for (int64_t kh = 0; kh < 3; ++kh) {
-            __m512 row_sum = _mm512_setzero_ps();
-            for (int64_t t = kh * 3; t < kh * 3 + 3; ++t) {
-                row_sum = _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(m[t], src + p + offset[t]), w[t], row_sum, m[t]);
-            }
-            sum = _mm512_add_ps(sum, row_sum);
-        }
+        const __m512 sum = test_interior && interior(m) ? flat_sum<false>(at + p, width, w, b, m)
+                                                        : flat_sum<true>(at + p, width, w, b, m);
         if (p + 16 <= size) {
             _mm512_storeu_ps(out + p, sum);
         } else {
@@ -110,18 +135,33 @@ void flat_window_sums(const float* src, const float* taps, float bias, const Fla
     }
 }
 
-// acc[tap] += dy . src at the tap's offset, over one plane.
-void flat_filter_sums(const float* src, const float* dy, const FlatPlane& f, __m512* acc) {
-    int64_t offset[kTaps];
-    for (int64_t t = 0; t < kTaps; ++t) offset[t] = f.offset[t];
-    const __mmask16* m = f.masks;
-    const int64_t size = f.size;
-    for (int64_t p = 0; p < size; p += 16, m += kTaps) {
-        const __m512 d = _mm512_maskz_loadu_ps(lanes_below(size - p), dy + p);
-        for (int64_t t = 0; t < kTaps; ++t) {
-            acc[t] = _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(m[t], src + p + offset[t]), d, acc[t], m[t]);
+// acc[tap] += d . the source at the tap, for register p.
+template <bool Masked>
+inline void flat_products(const float* src, int64_t width, __m512 d, const __mmask16* m, __m512* acc) {
+    const float* row = src;
+    for (int64_t kh = 0; kh < 3; ++kh, row += width) {
+        for (int64_t kw = 0; kw < 3; ++kw) {
+            const int64_t tap = kh * 3 + kw;
+            acc[tap] = tap_fmadd<Masked>(row, kw, d, acc[tap], m, tap);
         }
     }
+}
+
+// acc[tap] += dy . the source at the tap, over one plane.
+void flat_filter_sums(const float* src, const float* dy, const FlatPlane& f, __m512* acc) {
+    __m512 a[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
+    const __mmask16* m = f.masks;
+    const int64_t size = f.size, width = f.width;
+    const float* at = src + f.first_tap;
+    for (int64_t p = 0; p < size; p += 16, m += kTaps) {
+        if (width >= 16 && p + 16 <= size && interior(m)) {
+            flat_products<false>(at + p, width, _mm512_loadu_ps(dy + p), m, a);
+        } else {
+            flat_products<true>(at + p, width, _mm512_maskz_loadu_ps(lanes_below(size - p), dy + p), m, a);
+        }
+    }
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
 }
 
 thread_local std::vector<__mmask16> t_flat_masks;
