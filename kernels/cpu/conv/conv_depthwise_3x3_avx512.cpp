@@ -95,36 +95,49 @@ private:
     }
 };
 
-// Whether every tap of register m lies in the source: the corner taps' masks bound the others'
-// (a tap's mask is its row's lanes & its column's lanes).
-inline bool interior(const __mmask16* m) { return (m[0] & m[kTaps - 1]) == 0xFFFF; }
+// Which taps of a register of the flat plane need their masks. Interior: every tap lies in the
+// source (the corner taps' masks bound the others': a tap's mask is its row's lanes & its
+// column's). Columns: every source row exists, so the middle column's taps need no mask and the
+// left (right) column's taps share one; on a 14-wide plane most registers are such. Border: each
+// tap its own mask.
+enum class Border { Interior, Columns, All };
 
-// row[kw] . w + c for the lanes of register m's tap `tap` that lie in the source (c elsewhere).
-// Interior registers load every lane (no mask registers to fill). The mask is read once for the
-// load and the FMA: GCC read it twice, through a general register, when each took it from m.
-template <bool Masked>
-inline __m512 tap_fmadd(const float* row, int64_t kw, __m512 w, __m512 c, const __mmask16* m, int64_t tap) {
-    if constexpr (Masked) {
-        const __mmask16 k = m[tap];
-        return _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(k, row + kw), w, c, k);
-    }
+inline Border border_of(const __mmask16* m, bool may_be_interior) {
+    if (may_be_interior && (m[0] & m[kTaps - 1]) == 0xFFFF) return Border::Interior;
+    if ((m[1] & m[7]) == 0xFFFF) return Border::Columns;
+    return Border::All;
+}
+
+// The mask of tap (kh, kw) under B, or none (0xFFFF: every lane).
+template <Border B>
+inline __mmask16 tap_mask(const __mmask16* m, int64_t kh, int64_t kw) {
+    if constexpr (B == Border::All) return m[kh * 3 + kw];
+    if constexpr (B == Border::Columns) return kw == 1 ? 0xFFFF : m[3 + kw];
     (void)m;
-    (void)tap;
-    return _mm512_fmadd_ps(_mm512_loadu_ps(row + kw), w, c);
+    (void)kh;
+    (void)kw;
+    return 0xFFFF;
+}
+
+// row[kw] . w + c for the lanes whose tap lies in the source (c elsewhere). The mask is read
+// once for the load and the FMA: GCC read it twice, through a general register, when each took
+// it from m.
+template <Border B>
+inline __m512 tap_fmadd(const float* row, int64_t kh, int64_t kw, __m512 w, __m512 c, const __mmask16* m) {
+    if (B == Border::Interior || (B == Border::Columns && kw == 1)) return _mm512_fmadd_ps(_mm512_loadu_ps(row + kw), w, c);
+    const __mmask16 k = tap_mask<B>(m, kh, kw);
+    return _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(k, row + kw), w, c, k);
 }
 
 // sum = bias + the nine taps of register p. One sum per filter row, added to the total: a
 // chain of nine dependent FMAs per register kept too few registers in flight.
-template <bool Masked>
+template <Border B>
 inline __m512 flat_sum(const float* src, int64_t width, const __m512* w, __m512 bias, const __mmask16* m) {
     __m512 sum = bias;
     const float* row = src;
     for (int64_t kh = 0; kh < 3; ++kh, row += width) {
         __m512 row_sum = _mm512_setzero_ps();
-        for (int64_t kw = 0; kw < 3; ++kw) {
-            const int64_t tap = kh * 3 + kw;
-            row_sum = tap_fmadd<Masked>(row, kw, w[tap], row_sum, m, tap);
-        }
+        for (int64_t kw = 0; kw < 3; ++kw) row_sum = tap_fmadd<B>(row, kh, kw, w[kh * 3 + kw], row_sum, m);
         sum = _mm512_add_ps(sum, row_sum);
     }
     return sum;
@@ -138,11 +151,14 @@ void flat_window_sums(const float* src, const float* taps, float bias, const Fla
     const __mmask16* m = f.masks;
     const int64_t size = f.size, width = f.width;
     const float* at = src + f.first_tap;
-    // Planes narrower than a register have no interior register: no test.
-    const bool test_interior = width >= 16;
+    const bool may_be_interior = width >= 16;  // narrower planes: every register spans a row end
     for (int64_t p = 0; p < size; p += 16, m += kTaps) {
-        const __m512 sum = test_interior && interior(m) ? flat_sum<false>(at + p, width, w, b, m)
-                                                        : flat_sum<true>(at + p, width, w, b, m);
+        __m512 sum;
+        switch (border_of(m, may_be_interior)) {
+            case Border::Interior: sum = flat_sum<Border::Interior>(at + p, width, w, b, m); break;
+            case Border::Columns: sum = flat_sum<Border::Columns>(at + p, width, w, b, m); break;
+            default: sum = flat_sum<Border::All>(at + p, width, w, b, m); break;
+        }
         if (p + 16 <= size) {
             _mm512_storeu_ps(out + p, sum);
         } else {
@@ -152,29 +168,30 @@ void flat_window_sums(const float* src, const float* taps, float bias, const Fla
 }
 
 // acc[tap] += d . the source at the tap, for register p.
-template <bool Masked>
+template <Border B>
 inline void flat_products(const float* src, int64_t width, __m512 d, const __mmask16* m, __m512* acc) {
     const float* row = src;
     for (int64_t kh = 0; kh < 3; ++kh, row += width) {
-        for (int64_t kw = 0; kw < 3; ++kw) {
-            const int64_t tap = kh * 3 + kw;
-            acc[tap] = tap_fmadd<Masked>(row, kw, d, acc[tap], m, tap);
-        }
+        for (int64_t kw = 0; kw < 3; ++kw) acc[kh * 3 + kw] = tap_fmadd<B>(row, kh, kw, d, acc[kh * 3 + kw], m);
     }
 }
 
-// acc[tap] += dy . the source at the tap, over one plane.
+// acc[tap] += dy . the source at the tap, over one plane. Registers other than Border::All hold
+// 16 outputs (their masks are full), so dy loads whole.
 void flat_filter_sums(const float* src, const float* dy, const FlatPlane& f, __m512* acc) {
     __m512 a[kTaps];
     for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
     const __mmask16* m = f.masks;
     const int64_t size = f.size, width = f.width;
     const float* at = src + f.first_tap;
+    const bool may_be_interior = width >= 16;
     for (int64_t p = 0; p < size; p += 16, m += kTaps) {
-        if (width >= 16 && p + 16 <= size && interior(m)) {
-            flat_products<false>(at + p, width, _mm512_loadu_ps(dy + p), m, a);
-        } else {
-            flat_products<true>(at + p, width, _mm512_maskz_loadu_ps(lanes_below(size - p), dy + p), m, a);
+        switch (border_of(m, may_be_interior)) {
+            case Border::Interior: flat_products<Border::Interior>(at + p, width, _mm512_loadu_ps(dy + p), m, a); break;
+            case Border::Columns: flat_products<Border::Columns>(at + p, width, _mm512_loadu_ps(dy + p), m, a); break;
+            default:
+                flat_products<Border::All>(at + p, width, _mm512_maskz_loadu_ps(lanes_below(size - p), dy + p), m, a);
+                break;
         }
     }
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
@@ -191,6 +208,7 @@ thread_local FlatPlane::Cache t_flat_masks;
 struct Stride2Columns {
     int64_t base;
     __mmask16 load[3], tap[3];
+    bool interior;  // every mask full (load[2]: its lane 0)
 };
 
 std::vector<Stride2Columns>& stride2_columns(int64_t out_width, int64_t in_width, int64_t pad) {
@@ -212,6 +230,8 @@ std::vector<Stride2Columns>& stride2_columns(int64_t out_width, int64_t in_width
             }
             c.tap[kw] = valid;
         }
+        c.interior = c.load[0] == 0xFFFF && c.load[1] == 0xFFFF && c.load[2] == 1 && c.tap[0] == 0xFFFF &&
+                     c.tap[1] == 0xFFFF && c.tap[2] == 0xFFFF;
         columns.push_back(c);
     }
     return columns;
@@ -223,19 +243,41 @@ struct RowTaps {
     __m512 t[3];
 };
 
+// Masked: loads masked to the row (interior registers: every lane in it).
+template <bool Masked>
 inline RowTaps stride2_taps(const float* row, const Stride2Columns& c) {
     const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odds = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const float* at = row + c.base;
-    const __m512 a0 = _mm512_maskz_loadu_ps(c.load[0], at);
-    const __m512 a1 = _mm512_maskz_loadu_ps(c.load[1], at + 16);
-    const __m512 a2 = _mm512_maskz_loadu_ps(c.load[2], at + 32);
+    __m512 a0, a1, a2;
+    if constexpr (Masked) {
+        a0 = _mm512_maskz_loadu_ps(c.load[0], at);
+        a1 = _mm512_maskz_loadu_ps(c.load[1], at + 16);
+        a2 = _mm512_maskz_loadu_ps(c.load[2], at + 32);
+    } else {
+        a0 = _mm512_loadu_ps(at);
+        a1 = _mm512_loadu_ps(at + 16);
+        a2 = _mm512_maskz_loadu_ps(1, at + 32);
+    }
     RowTaps r;
     r.t[0] = _mm512_permutex2var_ps(a0, evens, a1);
     r.t[1] = _mm512_permutex2var_ps(a0, odds, a1);
     // Columns base + 2 i + 2: tap 0 moved down a lane, column base + 32 in lane 15.
     r.t[2] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(a2), _mm512_castps_si512(r.t[0]), 1));
     return r;
+}
+
+// The sum over one source row's taps (filter row w[0..2]) for a register of outputs; Masked:
+// lanes whose tap lies outside the row left out.
+template <bool Masked>
+inline __m512 stride2_row_sum(const float* row, const __m512* w, const Stride2Columns& c) {
+    const RowTaps t = stride2_taps<Masked>(row, c);
+    if constexpr (Masked) {
+        __m512 sum = _mm512_maskz_mul_ps(c.tap[0], t.t[0], w[0]);
+        sum = _mm512_mask3_fmadd_ps(t.t[1], w[1], sum, c.tap[1]);
+        return _mm512_mask3_fmadd_ps(t.t[2], w[2], sum, c.tap[2]);
+    }
+    return _mm512_fmadd_ps(t.t[2], w[2], _mm512_fmadd_ps(t.t[1], w[1], _mm512_mul_ps(t.t[0], w[0])));
 }
 
 // The source rows output row oh reads (oh * stride - pad + kh inside the plane): rows[r] from
@@ -270,14 +312,14 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
             const Stride2Columns& c = column_begin[v];
             // One sum per source row (shorter FMA chains), added to the total.
             __m512 sum = b;
-            for (int64_t r = 0; r < source.count; ++r) {
-                const RowTaps t = stride2_taps(source.rows[r], c);
-                const __m512* row_w = w + source.kh[r] * 3;
-                __m512 row_sum = _mm512_setzero_ps();
-                for (int64_t kw = 0; kw < 3; ++kw) {
-                    row_sum = _mm512_mask3_fmadd_ps(t.t[kw], row_w[kw], row_sum, c.tap[kw]);
+            if (c.interior) {
+                for (int64_t r = 0; r < source.count; ++r) {
+                    sum = _mm512_add_ps(sum, stride2_row_sum<false>(source.rows[r], w + source.kh[r] * 3, c));
                 }
-                sum = _mm512_add_ps(sum, row_sum);
+            } else {
+                for (int64_t r = 0; r < source.count; ++r) {
+                    sum = _mm512_add_ps(sum, stride2_row_sum<true>(source.rows[r], w + source.kh[r] * 3, c));
+                }
             }
             _mm512_mask_storeu_ps(y_row + v * 16, lanes_below(out_width - v * 16), sum);
         }
@@ -299,7 +341,7 @@ void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& 
             const Stride2Columns& c = column_begin[v];
             const __m512 d = _mm512_maskz_loadu_ps(lanes_below(out_width - v * 16), dy_row + v * 16);
             for (int64_t r = 0; r < source.count; ++r) {
-                const RowTaps t = stride2_taps(source.rows[r], c);
+                const RowTaps t = stride2_taps<true>(source.rows[r], c);
                 const int64_t kh = source.kh[r];
                 if (kh == 0) {
                     for (int64_t kw = 0; kw < 3; ++kw) a[kw] = _mm512_mask3_fmadd_ps(t.t[kw], d, a[kw], c.tap[kw]);
