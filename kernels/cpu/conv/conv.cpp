@@ -115,8 +115,9 @@ bool depthwise_forward_blocked(const ConvArgs& a) {
     return a.channels >= kDepthwiseBlock<T> / 2 || a.geometry.out[2] < kDepthwiseBlock<T>;
 }
 
-// Per-channel tasks, or tasks of (image, block of kDepthwiseBlock channels) for the blocked
-// kernel; either finishes its outputs (residual, activation) while they are in cache.
+// Per-channel tasks, or tasks of (image, block of kDepthwiseBlock channels) for the NCHW 3x3
+// kernel where it runs (conv_depthwise_3x3.hpp) or the blocked one; either finishes its outputs
+// (residual, activation) while they are in cache.
 template <class T>
 void conv_depthwise_forward(const ConvArgs& a) {
     const ConvSizes s(a);

@@ -2,7 +2,8 @@
 // so a GEMM would have a single row. The kernel walks output rows and adds one shifted input
 // row per filter tap, which vectorizes along the row when the stride is 1. f32 on AVX2 sums a
 // register of outputs over all taps instead where rows hold one (conv_depthwise_lanes_body.hpp);
-// f32 on AVX-512 does so on every row with masked lanes (conv_depthwise_avx512.cpp).
+// f32 on AVX-512 does so on every row with masked lanes (conv_depthwise_avx512.cpp). MobileNet's
+// 3 x 3 f32 at AVX-512 has its own NCHW kernels (conv_depthwise_3x3.hpp), selected below.
 #pragma once
 
 #include <myelin.h>

@@ -4,8 +4,9 @@
 // - stride 1 with output rows as wide as the input's (pad 1 both sides): the plane read as one
 //   flat row, 16 outputs a register across row ends, every tap a constant offset in that row and
 //   a lane mask (precomputed once per call) for the borders: a 7-wide plane keeps every lane busy;
-// - stride 2 along rows: per output row, 32 inputs loaded in two registers and split into the
-//   even and odd elements (the three taps of the row) by permutes.
+// - stride 2 along rows (rows of 9 or more outputs: conv_depthwise_3x3.cpp): per output row, 32
+//   inputs loaded in two registers and split into the even and odd elements (the three taps of
+//   the row) by permutes.
 // Backward data at stride 1 is the forward loop with the flipped filter; at stride 2 it makes the
 // even and odd columns of a dx row from shifted dy rows and interleaves them. Backward filter is
 // nine dot products per channel summed in registers over the batch. Padding taps are masked out
