@@ -466,15 +466,26 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
                                                int64_t channels, int64_t images, int64_t x_image_stride,
                                                int64_t dy_image_stride, float* dw) {
     const int64_t in_size = g.in_size(), out_size = g.out_size();
-    // sum_plane(x plane, dy plane, acc) adds one image's nine dot products of a channel.
+    // sum_plane(x plane, dy plane, acc) adds one image's nine dot products of a channel. Images
+    // outermost, then up to 16 channels, whose planes lie one after the other: a channel through
+    // every image first read a 7 x 7 plane (196 bytes) per image, far apart, and ran 2x slower
+    // than the channel-blocked kernel at batch 32.
+    constexpr int64_t kGroup = 16;
     auto each_channel = [&](auto&& sum_plane) {
-        for (int64_t c = 0; c < channels; ++c) {
-            __m512 acc[kTaps];
-            for (int64_t t = 0; t < kTaps; ++t) acc[t] = _mm512_setzero_ps();
-            for (int64_t n = 0; n < images; ++n) {
-                sum_plane(x + n * x_image_stride + c * in_size, dy + n * dy_image_stride + c * out_size, acc);
+        alignas(64) __m512 acc[kGroup][kTaps];
+        for (int64_t c0 = 0; c0 < channels; c0 += kGroup) {
+            const int64_t group = std::min(kGroup, channels - c0);
+            for (int64_t c = 0; c < group; ++c) {
+                for (int64_t t = 0; t < kTaps; ++t) acc[c][t] = _mm512_setzero_ps();
             }
-            for (int64_t t = 0; t < kTaps; ++t) dw[c * kTaps + t] = _mm512_reduce_add_ps(acc[t]);
+            for (int64_t n = 0; n < images; ++n) {
+                const float* x_image = x + n * x_image_stride + c0 * in_size;
+                const float* dy_image = dy + n * dy_image_stride + c0 * out_size;
+                for (int64_t c = 0; c < group; ++c) sum_plane(x_image + c * in_size, dy_image + c * out_size, acc[c]);
+            }
+            for (int64_t c = 0; c < group; ++c) {
+                for (int64_t t = 0; t < kTaps; ++t) dw[(c0 + c) * kTaps + t] = _mm512_reduce_add_ps(acc[c][t]);
+            }
         }
     };
     if (is_flat(g)) {
