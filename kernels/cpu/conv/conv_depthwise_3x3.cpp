@@ -11,10 +11,13 @@ bool is_2d_3x3(const WindowGeometry& g) {
            g.dilation[1] == 1 && g.dilation[2] == 1 && g.in_size() < kMaxPlane && g.out_size() < kMaxPlane;
 }
 
-// At row stride 2 a register holds one output row: on rows of 8 or fewer outputs most lanes
-// idle, and the channel-blocked kernels ran faster (MobileNet-v2's 14x14 stride 2, 7 wide: 1.7x
-// forward, 1.4x backward data, 1.6x backward filter; 14 wide about even; one thread, AVX-512).
-constexpr int64_t kMinStride2Width = 9;
+// At row stride 2 a register holds at most one output row, and the channel-blocked kernels ran
+// about as fast or faster on narrow rows (conv_vs_onednn, MobileNet-v2, one thread, AVX-512):
+// forward on 28- and 14-wide rows 1.3x faster at batch 32 (even at batch 1), 7-wide 1.7-1.9x at
+// both; backward data lost only on 7-wide rows (1.4x). Backward filter at stride 2 ran slower at
+// batch 32 on every layer (1.25-1.9x), so it stays channel-blocked.
+constexpr int64_t kMinStride2ForwardWidth = 32;
+constexpr int64_t kMinStride2BackwardDataWidth = 9;
 
 bool is_flat(const WindowGeometry& g) { return g.stride[1] == 1 && g.stride[2] == 1 && g.out[2] == g.in[2]; }
 
@@ -22,12 +25,14 @@ bool is_flat(const WindowGeometry& g) { return g.stride[1] == 1 && g.stride[2] =
 
 bool depthwise_3x3_nchw_forward_applies(const WindowGeometry& g) {
     if (!is_2d_3x3(g)) return false;
-    return is_flat(g) || (g.stride[2] == 2 && g.out[2] >= kMinStride2Width);
+    return is_flat(g) || (g.stride[2] == 2 && g.out[2] >= kMinStride2ForwardWidth);
 }
 
 bool depthwise_3x3_nchw_backward_data_applies(const WindowGeometry& g) {
     if (!is_2d_3x3(g)) return false;
-    return is_flat(g) || (g.stride[1] == 2 && g.stride[2] == 2 && g.out[2] >= kMinStride2Width);
+    return is_flat(g) || (g.stride[1] == 2 && g.stride[2] == 2 && g.out[2] >= kMinStride2BackwardDataWidth);
 }
+
+bool depthwise_3x3_nchw_backward_filter_applies(const WindowGeometry& g) { return is_2d_3x3(g) && is_flat(g); }
 
 }  // namespace mln::kernels

@@ -4,12 +4,12 @@
 // - stride 1 with output rows as wide as the input's (pad 1 both sides): the plane read as one
 //   flat row, 16 outputs a register across row ends, every tap a constant offset in that row and
 //   a lane mask (precomputed once per call) for the borders: a 7-wide plane keeps every lane busy;
-// - stride 2 along rows (rows of 9 or more outputs: conv_depthwise_3x3.cpp): per output row, 32
+// - forward at stride 2 along rows (wide rows: conv_depthwise_3x3.cpp): per output row, 32
 //   inputs loaded in two registers and split into the even and odd elements (the three taps of
 //   the row) by permutes.
 // Backward data at stride 1 is the forward loop with the flipped filter; at stride 2 it makes the
 // even and odd columns of a dx row from shifted dy rows and interleaves them. Backward filter is
-// nine dot products per channel summed in registers over the batch. Padding taps are masked out
+// nine dot products per channel summed in registers over the batch (stride 1). Padding taps are masked out
 // of the sums (not multiplied by a zero), so NaN and Inf weights reach exactly the outputs of the
 // reference twin.
 #pragma once
@@ -20,10 +20,12 @@
 
 namespace mln::kernels {
 
-// Whether the geometry is 2-d 3 x 3 undilated and (forward, backward filter) stride 1 with
-// out width == in width or row stride 2, or (backward data) stride 1 likewise or stride 2 x 2.
+// Whether the geometry is 2-d 3 x 3 undilated and: stride 1 with out width == in width (every
+// pass); or (forward) row stride 2 with rows of 32+ outputs, (backward data) stride 2 x 2 with
+// rows of 9+ outputs (conv_depthwise_3x3.cpp says why).
 bool depthwise_3x3_nchw_forward_applies(const WindowGeometry& g);
 bool depthwise_3x3_nchw_backward_data_applies(const WindowGeometry& g);
+bool depthwise_3x3_nchw_backward_filter_applies(const WindowGeometry& g);
 
 #if defined(MYELIN_X86_64_KERNELS)
 // Same contracts as the channel-blocked kernels (conv_depthwise.hpp, conv_depthwise_backward.hpp),

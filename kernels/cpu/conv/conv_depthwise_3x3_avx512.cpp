@@ -326,40 +326,6 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
     }
 }
 
-void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
-                         const std::vector<Stride2Columns>& columns, __m512* acc) {
-    const int64_t out_width = g.out[2], out_rows = g.out[1];
-    const Stride2Columns* column_begin = columns.data();
-    const int64_t column_count = static_cast<int64_t>(columns.size());
-    __m512 a[kTaps];
-    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
-    for (int64_t oh = 0; oh < out_rows; ++oh) {
-        const float* dy_row = dy + oh * out_width;
-        // Rows that exist for every filter row: the nine sums by constant index (in registers).
-        const SourceRows source(x, g, oh);
-        for (int64_t v = 0; v < column_count; ++v) {
-            const Stride2Columns& c = column_begin[v];
-            const __m512 d = _mm512_maskz_loadu_ps(lanes_below(out_width - v * 16), dy_row + v * 16);
-            for (int64_t r = 0; r < source.count; ++r) {
-                const RowTaps t = stride2_taps<true>(source.rows[r], c);
-                const int64_t kh = source.kh[r];
-                if (kh == 0) {
-                    for (int64_t kw = 0; kw < 3; ++kw) a[kw] = _mm512_mask3_fmadd_ps(t.t[kw], d, a[kw], c.tap[kw]);
-                } else if (kh == 1) {
-                    for (int64_t kw = 0; kw < 3; ++kw) {
-                        a[3 + kw] = _mm512_mask3_fmadd_ps(t.t[kw], d, a[3 + kw], c.tap[kw]);
-                    }
-                } else {
-                    for (int64_t kw = 0; kw < 3; ++kw) {
-                        a[6 + kw] = _mm512_mask3_fmadd_ps(t.t[kw], d, a[6 + kw], c.tap[kw]);
-                    }
-                }
-            }
-        }
-    }
-    for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
-}
-
 // Backward data at stride 2 x 2: dx column j takes tap kw from dy column (j + pad - kw) / 2
 // where that is whole. Of 32 dx columns from j0 (even), the even ones (lane i: j0 + 2 i) take
 // the taps with kw = pad mod 2, the odd ones the others, each from dy columns j0 / 2 + i + shift
@@ -466,39 +432,26 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
                                                int64_t channels, int64_t images, int64_t x_image_stride,
                                                int64_t dy_image_stride, float* dw) {
     const int64_t in_size = g.in_size(), out_size = g.out_size();
-    // sum_plane(x plane, dy plane, acc) adds one image's nine dot products of a channel. Images
-    // outermost, then up to 16 channels, whose planes lie one after the other: a channel through
-    // every image first read a 7 x 7 plane (196 bytes) per image, far apart, and ran 2x slower
-    // than the channel-blocked kernel at batch 32.
+    const FlatPlane f(g.in[2], g.in[1], g.out[1], g.pad_begin[1], g.pad_begin[2], t_flat_masks);
+    // Images outermost, then up to 16 channels, whose planes lie one after the other: a channel
+    // through every image first read a 7 x 7 plane (196 bytes) per image, far apart, and ran 2x
+    // slower than the channel-blocked kernel at batch 32.
     constexpr int64_t kGroup = 16;
-    auto each_channel = [&](auto&& sum_plane) {
-        alignas(64) __m512 acc[kGroup][kTaps];
-        for (int64_t c0 = 0; c0 < channels; c0 += kGroup) {
-            const int64_t group = std::min(kGroup, channels - c0);
-            for (int64_t c = 0; c < group; ++c) {
-                for (int64_t t = 0; t < kTaps; ++t) acc[c][t] = _mm512_setzero_ps();
-            }
-            for (int64_t n = 0; n < images; ++n) {
-                const float* x_image = x + n * x_image_stride + c0 * in_size;
-                const float* dy_image = dy + n * dy_image_stride + c0 * out_size;
-                for (int64_t c = 0; c < group; ++c) sum_plane(x_image + c * in_size, dy_image + c * out_size, acc[c]);
-            }
-            for (int64_t c = 0; c < group; ++c) {
-                for (int64_t t = 0; t < kTaps; ++t) dw[(c0 + c) * kTaps + t] = _mm512_reduce_add_ps(acc[c][t]);
-            }
+    alignas(64) __m512 acc[kGroup][kTaps];
+    for (int64_t c0 = 0; c0 < channels; c0 += kGroup) {
+        const int64_t group = std::min(kGroup, channels - c0);
+        for (int64_t c = 0; c < group; ++c) {
+            for (int64_t t = 0; t < kTaps; ++t) acc[c][t] = _mm512_setzero_ps();
         }
-    };
-    if (is_flat(g)) {
-        const FlatPlane f(g.in[2], g.in[1], g.out[1], g.pad_begin[1], g.pad_begin[2], t_flat_masks);
-        each_channel([&](const float* x_plane, const float* dy_plane, __m512* acc) {
-            flat_filter_sums(x_plane, dy_plane, f, acc);
-        });
-        return;
+        for (int64_t n = 0; n < images; ++n) {
+            const float* x_image = x + n * x_image_stride + c0 * in_size;
+            const float* dy_image = dy + n * dy_image_stride + c0 * out_size;
+            for (int64_t c = 0; c < group; ++c) flat_filter_sums(x_image + c * in_size, dy_image + c * out_size, f, acc[c]);
+        }
+        for (int64_t c = 0; c < group; ++c) {
+            for (int64_t t = 0; t < kTaps; ++t) dw[(c0 + c) * kTaps + t] = _mm512_reduce_add_ps(acc[c][t]);
+        }
     }
-    const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], g.pad_begin[2]);
-    each_channel([&](const float* x_plane, const float* dy_plane, __m512* acc) {
-        stride2_filter_sums(x_plane, dy_plane, g, columns, acc);
-    });
 }
 
 }  // namespace mln::kernels

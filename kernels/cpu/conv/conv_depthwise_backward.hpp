@@ -100,7 +100,7 @@ template <class T>
 DepthwiseBackwardFilterKernel<T> conv_depthwise_3x3_backward_filter_kernel(mln_isa isa, const WindowGeometry& g) {
 #if defined(MYELIN_X86_64_KERNELS)
     if constexpr (std::is_same_v<T, float>) {
-        if (isa == MLN_ISA_AVX512 && depthwise_3x3_nchw_forward_applies(g)) {
+        if (isa == MLN_ISA_AVX512 && depthwise_3x3_nchw_backward_filter_applies(g)) {
             return conv_depthwise_3x3_backward_filter_avx512;
         }
     }

@@ -173,12 +173,15 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 18, 13, 15, 1, 0, 0});
     cases.push_back({1, 18, 11, 17, 1, 2, 0});
     cases.push_back({1, 18, 11, 17, 1, 0, 2});
-    // Stride 2: odd and even sizes, pads 0 and 1, rows of 7 to 56 outputs, rows of 16 outputs
-    // and just over.
+    // Stride 2: odd and even sizes, pads 0 and 1, rows of 7 to 56 outputs, rows of 16 and 32
+    // outputs and just over.
     for (int64_t width : {14, 15, 17, 28, 31, 33, 35, 112}) {
         cases.push_back({1, 21, width == 112 ? 9 : width, width, 2, 1, 1});
     }
     cases.push_back({2, 5, 19, 33, 2, 0, 0});
+    cases.push_back({1, 21, 11, 67, 2, 1, 1});  // 34 outputs a row: two full registers and a tail
+    cases.push_back({2, 5, 9, 65, 2, 0, 0});    // 32 outputs a row
+    cases.push_back({1, 5, 8, 66, 2, 1, 0});
     cases.push_back({1, 16, 20, 37, 2, 0, 1});
     cases.push_back({1, 16, 21, 38, 2, 1, 0});
     cases.push_back({1, 9, 3, 3, 2, 1, 1});
