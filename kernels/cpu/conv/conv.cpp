@@ -115,8 +115,9 @@ bool depthwise_forward_blocked(const ConvArgs& a) {
     return a.channels >= kDepthwiseBlock<T> / 2 || a.geometry.out[2] < kDepthwiseBlock<T>;
 }
 
-// Per-channel tasks, or tasks of (image, block of kDepthwiseBlock channels) for the blocked
-// kernel; either finishes its outputs (residual, activation) while they are in cache.
+// Per-channel tasks, or tasks of (image, block of kDepthwiseBlock channels) for the NCHW 3x3
+// kernel where it runs (conv_depthwise_3x3.hpp) or the blocked one; either finishes its outputs
+// (residual, activation) while they are in cache.
 template <class T>
 void conv_depthwise_forward(const ConvArgs& a) {
     const ConvSizes s(a);
@@ -127,8 +128,11 @@ void conv_depthwise_forward(const ConvArgs& a) {
     const GemmActivation<T> activation = select_gemm_activation<T>(a.activation);
     T* y = static_cast<T*>(a.y.data);
     const int64_t kernel_size = a.geometry.kernel_size();
-    if (depthwise_forward_blocked<T>(a)) {
-        const DepthwiseForwardBlockKernel<T> kernel = conv_depthwise_forward_block_kernel<T>(cpu::active_isa());
+    DepthwiseForwardBlockKernel<T> kernel = conv_depthwise_3x3_forward_kernel<T>(cpu::active_isa(), a.geometry);
+    if (kernel == nullptr && depthwise_forward_blocked<T>(a)) {
+        kernel = conv_depthwise_forward_block_kernel<T>(cpu::active_isa());
+    }
+    if (kernel != nullptr) {
         const int64_t blocks = (a.channels + kDepthwiseBlock<T> - 1) / kDepthwiseBlock<T>;
         cpu::parallel_for(a.batch * blocks, 1, [&](int64_t begin, int64_t end) {
             for (int64_t task = begin; task < end; ++task) {
@@ -144,12 +148,12 @@ void conv_depthwise_forward(const ConvArgs& a) {
         });
         return;
     }
-    const DepthwiseChannelKernel<T> kernel = conv_depthwise_channel_kernel<T>(cpu::active_isa());
+    const DepthwiseChannelKernel<T> channel_kernel = conv_depthwise_channel_kernel<T>(cpu::active_isa());
     cpu::parallel_for(a.batch * a.channels, 1, [&](int64_t begin, int64_t end) {
         for (int64_t task = begin; task < end; ++task) {
             const int64_t c = task % a.channels;
             T* y_channel = y + task * s.out_size;
-            kernel(x + task * s.in_size, w + c * kernel_size, bias != nullptr ? bias[c] : T(0), a.geometry, y_channel);
+            channel_kernel(x + task * s.in_size, w + c * kernel_size, bias != nullptr ? bias[c] : T(0), a.geometry, y_channel);
             finish_block(y_channel, residual != nullptr ? residual + task * s.out_size : nullptr, activation,
                          s.out_size);
         }
@@ -171,7 +175,8 @@ bool is_depthwise(const ConvArgs& a) { return a.groups == a.channels && a.groups
 // Tasks: (image, block of kDepthwiseBlock channels).
 template <class T>
 void conv_depthwise_backward_data(const ConvArgs& a) {
-    const DepthwiseBackwardDataKernel<T> kernel = conv_depthwise_backward_data_kernel<T>(cpu::active_isa());
+    DepthwiseBackwardDataKernel<T> kernel = conv_depthwise_3x3_backward_data_kernel<T>(cpu::active_isa(), a.geometry);
+    if (kernel == nullptr) kernel = conv_depthwise_backward_data_kernel<T>(cpu::active_isa());
     const ConvSizes s(a);
     const T* dy = static_cast<const T*>(a.y.data);
     const T* w = static_cast<const T*>(a.w.data);
@@ -290,7 +295,9 @@ void conv_backward_bias(const ConvArgs& a, const ConvSizes& s) {
 // to add, and a result that does not depend on the thread count.
 template <class T>
 void conv_depthwise_backward_filter(const ConvArgs& a, const ConvSizes& s) {
-    const DepthwiseBackwardFilterKernel<T> kernel = conv_depthwise_backward_filter_kernel<T>(cpu::active_isa());
+    DepthwiseBackwardFilterKernel<T> kernel =
+        conv_depthwise_3x3_backward_filter_kernel<T>(cpu::active_isa(), a.geometry);
+    if (kernel == nullptr) kernel = conv_depthwise_backward_filter_kernel<T>(cpu::active_isa());
     const T* x = static_cast<const T*>(a.x.data);
     const T* dy = static_cast<const T*>(a.y.data);
     T* dw = static_cast<T*>(a.w.data);

@@ -2,15 +2,18 @@
 // so a GEMM would have a single row. The kernel walks output rows and adds one shifted input
 // row per filter tap, which vectorizes along the row when the stride is 1. f32 on AVX2 sums a
 // register of outputs over all taps instead where rows hold one (conv_depthwise_lanes_body.hpp);
-// f32 on AVX-512 does so on every row with masked lanes (conv_depthwise_avx512.cpp).
+// f32 on AVX-512 does so on every row with masked lanes (conv_depthwise_avx512.cpp). MobileNet's
+// 3 x 3 f32 at AVX-512 has its own NCHW kernels (conv_depthwise_3x3.hpp), selected below.
 #pragma once
 
 #include <myelin.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "core/nn_args.hpp"
 #include "cpu/isa.hpp"
+#include "kernels/cpu/conv/conv_depthwise_3x3.hpp"
 
 namespace mln::kernels {
 
@@ -74,6 +77,20 @@ DepthwiseForwardBlockKernel<T> conv_depthwise_forward_block_kernel(mln_isa isa) 
 #endif
     (void)isa;
     return static_cast<DepthwiseForwardBlockKernel<T>>(conv_depthwise_forward_block_scalar);
+}
+
+// The NCHW 3 x 3 kernel (conv_depthwise_3x3.hpp) where it runs: AVX-512, f32, its geometry;
+// else nullptr. It takes any number of channels.
+template <class T>
+DepthwiseForwardBlockKernel<T> conv_depthwise_3x3_forward_kernel(mln_isa isa, const WindowGeometry& g) {
+#if defined(MYELIN_X86_64_KERNELS)
+    if constexpr (std::is_same_v<T, float>) {
+        if (isa == MLN_ISA_AVX512 && depthwise_3x3_nchw_forward_applies(g)) return conv_depthwise_3x3_forward_avx512;
+    }
+#endif
+    (void)isa;
+    (void)g;
+    return nullptr;
 }
 
 }  // namespace mln::kernels

@@ -9,6 +9,7 @@
 #include <myelin.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "core/nn_args.hpp"
 #include "cpu/isa.hpp"
@@ -77,6 +78,36 @@ DepthwiseBackwardFilterKernel<T> conv_depthwise_backward_filter_kernel(mln_isa i
 #endif
     (void)isa;
     return static_cast<DepthwiseBackwardFilterKernel<T>>(conv_depthwise_backward_filter_scalar);
+}
+
+// The NCHW 3 x 3 kernels (conv_depthwise_3x3.hpp) where they run: AVX-512, f32, their
+// geometry; else nullptr. They take any number of channels.
+template <class T>
+DepthwiseBackwardDataKernel<T> conv_depthwise_3x3_backward_data_kernel(mln_isa isa, const WindowGeometry& g) {
+#if defined(MYELIN_X86_64_KERNELS)
+    if constexpr (std::is_same_v<T, float>) {
+        if (isa == MLN_ISA_AVX512 && depthwise_3x3_nchw_backward_data_applies(g)) {
+            return conv_depthwise_3x3_backward_data_avx512;
+        }
+    }
+#endif
+    (void)isa;
+    (void)g;
+    return nullptr;
+}
+
+template <class T>
+DepthwiseBackwardFilterKernel<T> conv_depthwise_3x3_backward_filter_kernel(mln_isa isa, const WindowGeometry& g) {
+#if defined(MYELIN_X86_64_KERNELS)
+    if constexpr (std::is_same_v<T, float>) {
+        if (isa == MLN_ISA_AVX512 && depthwise_3x3_nchw_backward_filter_applies(g)) {
+            return conv_depthwise_3x3_backward_filter_avx512;
+        }
+    }
+#endif
+    (void)isa;
+    (void)g;
+    return nullptr;
 }
 
 }  // namespace mln::kernels

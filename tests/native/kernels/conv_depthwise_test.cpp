@@ -2,7 +2,9 @@
 // kernels (few channels on rows wide enough for whole registers of outputs) and on the
 // channel-blocked kernel (half a block of channels or more):
 // strides 1, 2 (shuffled loads) and 3 (gathers), dilation, asymmetric padding, 1-d and 3-d,
-// and a NaN in x, which must reach exactly the outputs whose windows hold it.
+// and a NaN in x, which must reach exactly the outputs whose windows hold it. Then MobileNet's
+// 3 x 3 in all three passes (the NCHW kernels at AVX-512, conv_depthwise_3x3.hpp) with plane
+// widths around the register width, odd sizes at stride 2, pads 0 and 1, NaN and Inf.
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -96,6 +98,104 @@ TEST_F(ConvDepthwiseTest, ChannelBlocksMatchReferenceAtEveryIsa) {
         {{1, 18, 4, 6, 9}, {2, 3, 3}, {1, 2, 1}, {1, 1, 2}, {1, 1, 2}, {0, 1, 2}},
         {{1, 9, 1, 1}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}},
     });
+}
+
+struct Depthwise3x3Case {
+    int64_t batch, channels, height, width, stride, pad_begin, pad_end;
+};
+
+// Forward (NaN and Inf in x), backward data (NaN and Inf in dy) and backward filter (NaN and Inf
+// in x) of a 3 x 3 depthwise convolution against the reference twin at every ISA.
+void expect_3x3_passes_match_reference(mln_device* device, const Depthwise3x3Case& c, bool non_finite) {
+    const DepthwiseCase shape{{c.batch, c.channels, c.height, c.width}, {3, 3}, {c.stride, c.stride}, {1, 1},
+                              {c.pad_begin, c.pad_begin}, {c.pad_end, c.pad_end}};
+    mln_conv_params p{};
+    p.spatial_rank = 2;
+    p.groups = c.channels;
+    for (int i = 0; i < 2; ++i) {
+        p.strides[i] = c.stride;
+        p.dilations[i] = 1;
+        p.pads_begin[i] = c.pad_begin;
+        p.pads_end[i] = c.pad_end;
+    }
+    const std::vector<int64_t> y_shape = y_shape_of(shape);
+    HostTensor<float> x(shape.x_shape), w({c.channels, 1, 3, 3}), bias({c.channels});
+    HostTensor<float> y(y_shape), y_want(y_shape), dy(y_shape), dx(shape.x_shape), dx_want(shape.x_shape);
+    HostTensor<float> dw({c.channels, 1, 3, 3}), dw_want({c.channels, 1, 3, 3});
+    fill_random(x);
+    fill_random(w);
+    fill_random(bias);
+    fill_random(dy);
+    if (non_finite) {
+        x.at(x.count() / 2) = std::numeric_limits<float>::quiet_NaN();
+        x.at(x.count() - 1) = std::numeric_limits<float>::infinity();
+        x.at(0) = -std::numeric_limits<float>::infinity();
+    }
+    for (float& v : y.storage()) v = std::numeric_limits<float>::quiet_NaN();
+    ASSERT_EQ(mln_conv_forward(device, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_IDENTITY, nullptr, y.desc()),
+              MLN_STATUS_OK)
+        << mln_last_error();
+    const TensorView bias_view = bias.view();
+    reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_IDENTITY, nullptr, y_want.view());
+    const double eps = std::numeric_limits<float>::epsilon();
+    EXPECT_TRUE(near_all(y, y_want, eps * 16 * 16)) << "forward";
+
+    // Backward filter: finite dy (x carries the non-finite values).
+    for (float& v : dw.storage()) v = std::numeric_limits<float>::quiet_NaN();
+    ASSERT_EQ(mln_conv_backward_filter(device, &p, x.desc(), dy.desc(), dw.desc(), nullptr), MLN_STATUS_OK)
+        << mln_last_error();
+    reference::conv_backward_filter(p, x.view(), dy.view(), dw_want.view(), nullptr);
+    EXPECT_TRUE(near_all(dw, dw_want, eps * 16 * static_cast<double>(dy.count() / c.channels + 4)))
+        << "backward filter";
+
+    if (non_finite) {
+        dy.at(dy.count() / 3) = std::numeric_limits<float>::quiet_NaN();
+        dy.at(dy.count() - 1) = std::numeric_limits<float>::infinity();
+        dy.at(0) = -std::numeric_limits<float>::infinity();
+    }
+    for (float& v : dx.storage()) v = std::numeric_limits<float>::quiet_NaN();
+    ASSERT_EQ(mln_conv_backward_data(device, &p, dy.desc(), w.desc(), dx.desc()), MLN_STATUS_OK) << mln_last_error();
+    reference::conv_backward_data(p, dy.view(), w.view(), dx_want.view());
+    EXPECT_TRUE(near_all(dx, dx_want, eps * 16 * 16)) << "backward data";
+}
+
+TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
+    std::vector<Depthwise3x3Case> cases;
+    // Stride 1, pad 1 (the flat plane): square and oblong planes around 16 lanes, 1 x 1, a
+    // partial channel block.
+    for (int64_t width : {1, 7, 13, 14, 15, 16, 17, 28, 31, 112}) {
+        cases.push_back({1, 19, width == 112 ? 5 : width, width, 1, 1, 1});
+    }
+    cases.push_back({2, 3, 9, 7, 1, 1, 1});
+    cases.push_back({1, 17, 1, 33, 1, 1, 1});
+    // Stride 1, pad 0 (rows narrower than the input's: the channel-blocked kernels) and
+    // asymmetric pads that keep the width (pad 2 before, 0 after).
+    cases.push_back({1, 18, 13, 15, 1, 0, 0});
+    cases.push_back({1, 18, 11, 17, 1, 2, 0});
+    cases.push_back({1, 18, 11, 17, 1, 0, 2});
+    // Stride 2: odd and even sizes, pads 0 and 1, rows of 7 to 56 outputs, rows of 16 and 32
+    // outputs and just over.
+    for (int64_t width : {14, 15, 17, 28, 31, 33, 35, 112}) {
+        cases.push_back({1, 21, width == 112 ? 9 : width, width, 2, 1, 1});
+    }
+    cases.push_back({2, 5, 19, 33, 2, 0, 0});
+    cases.push_back({1, 21, 11, 67, 2, 1, 1});  // 34 outputs a row: two full registers and a tail
+    cases.push_back({2, 5, 9, 65, 2, 0, 0});    // 32 outputs a row
+    cases.push_back({1, 5, 8, 66, 2, 1, 0});
+    cases.push_back({1, 16, 20, 37, 2, 0, 1});
+    cases.push_back({1, 16, 21, 38, 2, 1, 0});
+    cases.push_back({1, 9, 3, 3, 2, 1, 1});
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const Depthwise3x3Case& c : cases) {
+            for (bool non_finite : {false, true}) {
+                SCOPED_TRACE(cat("n=", c.batch, " c=", c.channels, " ", c.height, "x", c.width, " s=", c.stride,
+                                 " pads=", c.pad_begin, ",", c.pad_end, " isa=", static_cast<int>(isa),
+                                 " non_finite=", non_finite));
+                expect_3x3_passes_match_reference(device_, c, non_finite);
+            }
+        }
+    }
 }
 
 }  // namespace

@@ -1,0 +1,42 @@
+// MobileNet's depthwise convolutions (2-d, 3 x 3, undilated) straight in NCHW on AVX-512, f32:
+// no channel-blocked copy in or out (conv_depthwise_strips.hpp), which cost more than the sums
+// themselves on these memory-bound layers. Two shapes of the loop:
+// - stride 1 with output rows as wide as the input's (pad 1 both sides): the plane read as one
+//   flat row, 16 outputs a register across row ends, every tap a constant offset in that row and
+//   a lane mask (precomputed once per call) for the borders: a 7-wide plane keeps every lane busy;
+// - forward at stride 2 along rows (wide rows: conv_depthwise_3x3.cpp): per output row, 32
+//   inputs loaded in two registers and split into the even and odd elements (the three taps of
+//   the row) by permutes.
+// Backward data at stride 1 is the forward loop with the flipped filter; at stride 2 it makes the
+// even and odd columns of a dx row from shifted dy rows and interleaves them. Backward filter is
+// nine dot products per channel summed in registers over the batch (stride 1). Padding taps are masked out
+// of the sums (not multiplied by a zero), so NaN and Inf weights reach exactly the outputs of the
+// reference twin.
+#pragma once
+
+#include <cstdint>
+
+#include "core/nn_args.hpp"
+
+namespace mln::kernels {
+
+// Whether the geometry is 2-d 3 x 3 undilated and: stride 1 with out width == in width (every
+// pass); or (forward) row stride 2 with rows of 32+ outputs, (backward data) stride 2 x 2 with
+// rows of 9+ outputs (conv_depthwise_3x3.cpp says why).
+bool depthwise_3x3_nchw_forward_applies(const WindowGeometry& g);
+bool depthwise_3x3_nchw_backward_data_applies(const WindowGeometry& g);
+bool depthwise_3x3_nchw_backward_filter_applies(const WindowGeometry& g);
+
+#if defined(MYELIN_X86_64_KERNELS)
+// Same contracts as the channel-blocked kernels (conv_depthwise.hpp, conv_depthwise_backward.hpp),
+// for any number of consecutive channels of one image (filter: all images).
+void conv_depthwise_3x3_forward_avx512(const float* x, const float* w, const float* bias, const WindowGeometry& g,
+                                       int64_t channels, float* y);
+void conv_depthwise_3x3_backward_data_avx512(const float* dy, const float* w, const WindowGeometry& g,
+                                             int64_t channels, float* dx);
+void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, const WindowGeometry& g,
+                                               int64_t channels, int64_t images, int64_t x_image_stride,
+                                               int64_t dy_image_stride, float* dw);
+#endif
+
+}  // namespace mln::kernels
