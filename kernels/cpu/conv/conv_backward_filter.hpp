@@ -9,11 +9,13 @@
 // packed, zero-padded). dW tiles are C, written with beta 0 on the first block and accumulated
 // after, so no partial sums and no pass to add them.
 //
-// Parallel unit: tasks of (group, blocks of depth rows = columns of dW, chunk of output channels);
-// each covers all images and positions of its tile range, in one fixed order, so every element of
-// dW is summed the same way whatever the thread count. Depth rows are split first (no duplicated
-// work); only where they give too few tasks to fill the pool are the output channels chunked,
-// each chunk lowering its own copy of the columns.
+// Parallel unit: tasks of (reduction slice, group, blocks of depth rows = columns of dW, chunk of
+// output channels). A reduction slice is a run of (image, position block) pairs summed into its
+// own copy of dW (slice 0: dW itself), the copies added in slice order at the end; the slice
+// count follows from the shape alone, so every element of dW is summed the same way whatever the
+// thread count. Depth rows are split next (no duplicated work); only where slices and rows give
+// too few tasks to fill the pool are the output channels chunked, each chunk lowering its own
+// copy of the columns.
 //
 // Loop nest of one task:
 //   for each KC block of positions              -> lower rows (L2), transpose into NR panels (of one
@@ -45,6 +47,10 @@ constexpr int64_t kPositionBlockBytes = 256 * 4;
 constexpr int64_t kMaxTaskRows = 128;
 // Lowered rows are padded to a multiple of this many positions (the lowering's vector width).
 constexpr int64_t kRowAlignment = 16;
+// Reduction slices (see conv_backward_filter) at most, and the largest share of the inputs'
+// bytes that their partial copies of dW may take.
+constexpr int64_t kMaxReductionSlices = 6;
+constexpr int64_t kPartialsShare = 16;
 
 template <class T>
 struct Plan {
@@ -58,6 +64,11 @@ struct Plan {
     int64_t group_channels, group_out_channels, depth, out_size;
     int64_t position_block, position_blocks;  // per image
     int64_t block_images;                     // images side by side in one block (small images)
+    int64_t image_groups;                     // blocks of block_images images
+    // The reduction (image groups x position blocks, image-major) cut into slices of equal
+    // length; slice 0 sums into dw, slice s > 0 into partials + (s - 1) * dw_size.
+    int64_t reduction_slices, dw_size;
+    T* partials;
     int64_t task_rows, row_blocks;            // depth rows lowered together: a multiple of NR
     int64_t group_blocks, row_groups;         // row blocks per task
     int64_t chunk_panels, out_chunks;         // MR panels of output channels per task
@@ -69,8 +80,9 @@ template <class T>
 struct Workspace {
     std::vector<T> lowered, packed, a_panel, dy_rows;
 };
-// The polyphase planes of stride-2 inputs (thread_scratch.hpp).
+// The polyphase planes of stride-2 inputs, the reduction slices' partial dW (thread_scratch.hpp).
 struct FilterPhasePlanes;
+struct FilterSlicePartials;
 
 // Prefetches the next images' inputs of a task (its channels of x, its rows of dy) while the
 // current ones are multiplied, a few cache lines per micro-kernel call: at batch > 1 they come from
@@ -114,12 +126,17 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     task /= p.out_chunks;
     const int64_t t0 = task % p.row_groups * p.group_blocks * p.task_rows;
     const int64_t t1 = std::min(p.depth, t0 + p.group_blocks * p.task_rows);
-    const int64_t g = task / p.row_groups;
+    task /= p.row_groups;
+    const int64_t g = task % a.groups;
+    const int64_t slice = task / a.groups;
+    const int64_t units = p.image_groups * p.position_blocks;
+    const int64_t u_begin = slice * units / p.reduction_slices;
+    const int64_t u_end = (slice + 1) * units / p.reduction_slices;
     const int64_t m_begin = chunk * p.chunk_panels * mr;
     const int64_t m_end = std::min(p.group_out_channels, m_begin + p.chunk_panels * mr);
     const int64_t partial_rows = (m_end - m_begin) % mr;
     const int64_t full_end = m_end - partial_rows;
-    T* const dw_group = p.dw + g * p.group_out_channels * p.depth;
+    T* const dw_group = (slice == 0 ? p.dw : p.partials + (slice - 1) * p.dw_size) + g * p.group_out_channels * p.depth;
     T* const lowered = ws.lowered.data();
     T* const packed = ws.packed.data();
     T* const a_panel = ws.a_panel.data();
@@ -127,23 +144,29 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     const int64_t kernel_size = a.geometry.kernel_size();
     const int64_t first_channel = t0 / kernel_size;
     const int64_t task_channels = (t1 - 1) / kernel_size + 1 - first_channel;
-    for (int64_t n = 0; n < a.batch; n += p.block_images) {
+    for (int64_t u = u_begin; u < u_end;) {
+        const int64_t n = u / p.position_blocks * p.block_images;
+        const int64_t block_begin = u % p.position_blocks;
+        const int64_t block_end = std::min(p.position_blocks, block_begin + u_end - u);
+        const bool at_begin = u == u_begin;
+        u += block_end - block_begin;
         const int64_t images = std::min(p.block_images, a.batch - n);
         const T* dy = p.dy + (n * a.out_channels + g * p.group_out_channels) * p.out_size;
         InputPrefetch prefetch;
-        for (int64_t i = n + images; i < std::min(a.batch, n + 2 * images); ++i) {
+        const int64_t prefetch_end = u < u_end ? std::min(a.batch, n + 2 * images) : n + images;
+        for (int64_t i = n + images; i < prefetch_end; ++i) {
             prefetch.add(p.source + (i * a.channels + g * p.group_channels + first_channel) * p.source_channel_size,
                          task_channels * p.source_channel_size * static_cast<int64_t>(sizeof(T)));
             prefetch.add(p.dy + (i * a.out_channels + g * p.group_out_channels + m_begin) * p.out_size,
                          (m_end - m_begin) * p.out_size * static_cast<int64_t>(sizeof(T)));
         }
-        prefetch.spread(p.position_blocks * ceil_div(t1 - t0, nr) * ceil_div(m_end - m_begin, mr));
-        for (int64_t block = 0; block < p.position_blocks; ++block) {
+        prefetch.spread((block_end - block_begin) * ceil_div(t1 - t0, nr) * ceil_div(m_end - m_begin, mr));
+        for (int64_t block = block_begin; block < block_end; ++block) {
             const int64_t q0 = block * p.position_block;
             const int64_t image_kc = std::min(p.position_block, p.out_size - q0);
             const int64_t kc = images * image_kc;
             const int64_t ld = round_up(image_kc, kRowAlignment);
-            const bool first = n == 0 && block == 0;
+            const bool first = at_begin && block == block_begin;
             // A(m, k) = a_rows[(m - a_first) * a_stride + k]: dy read in place for one image; the
             // rows of several copied side by side.
             const T* a_rows = dy + q0;
@@ -227,6 +250,21 @@ void conv_backward_filter(const ConvArgs& a) {
     // Images smaller than a block go several to a block, so that dW tiles are loaded and stored
     // once per block rather than once per small image (ResNet-18's 7x7 layers at batch 32: 5).
     p.block_images = std::clamp<int64_t>(max_block / p.out_size, 1, a.batch);
+    p.image_groups = ceil_div(a.batch, p.block_images);
+    // The reduction over images and positions cut into slices of equal length, each summed by its
+    // own tasks into its own copy of dW, the copies added in slice order at the end: threads then
+    // share the positions rather than dW's columns alone, which, split, have each task read all of
+    // dy (ResNet-18 batch 32, 2 threads: layer1's six row blocks read it six times) and balance
+    // poorly where they are few (7x7 stem: 5 NR panels, 3 + 2 on 2 threads; MobileNet-v2's
+    // stem: one panel, and its columns lowered once per output channel chunk). The count
+    // depends on the shape alone, never on the thread count (results stay the same bits at any
+    // thread count): the most, up to kMaxReductionSlices and one that 2 or 3 threads divide,
+    // whose partials stay within 1 / kPartialsShare of the inputs' bytes.
+    p.dw_size = a.out_channels * p.depth;
+    const int64_t input_elements = a.batch * (a.channels * a.geometry.in_size() + a.out_channels * p.out_size);
+    p.reduction_slices = std::min({kMaxReductionSlices, p.image_groups * p.position_blocks,
+                                   1 + input_elements / (kPartialsShare * p.dw_size)});
+    if (p.reduction_slices == 5) p.reduction_slices = 4;
 
     // Tasks (see the top): the fewest row blocks of at most kMaxTaskRows that fill the pool with
     // equal tasks, then output channel chunks if the row blocks alone cannot.
@@ -239,23 +277,28 @@ void conv_backward_filter(const ConvArgs& a) {
     for (int64_t blocks = ceil_div(depth_panels, std::max<int64_t>(1, kMaxTaskRows / nr)); blocks <= depth_panels;
          ++blocks) {
         panels_per_task = ceil_div(depth_panels, blocks);
-        if (fills_pool(a.groups * ceil_div(depth_panels, panels_per_task))) break;
+        if (fills_pool(p.reduction_slices * a.groups * ceil_div(depth_panels, panels_per_task))) break;
     }
     p.task_rows = panels_per_task * nr;
     p.row_blocks = ceil_div(depth_panels, panels_per_task);
     const int64_t row_panels = ceil_div(p.group_out_channels, mr);
     p.out_chunks = 1;
-    while (!fills_pool(a.groups * p.row_blocks * p.out_chunks) && p.out_chunks < row_panels) ++p.out_chunks;
+    while (!fills_pool(p.reduction_slices * a.groups * p.row_blocks * p.out_chunks) && p.out_chunks < row_panels) {
+        ++p.out_chunks;
+    }
     p.chunk_panels = ceil_div(row_panels, p.out_chunks);
     p.out_chunks = ceil_div(row_panels, p.chunk_panels);
     // Then, over several images, row blocks merged into equal tasks of several, as long as two
     // tasks per thread remain (one task on one thread): a task passes over each image once for all
     // its row blocks, where separate tasks each read the image's dy again from memory (ResNet-18
     // batch 32, 1 thread: layer1 104 -> 76 ms). At batch 1 the image stays in cache, and finer
-    // tasks balance better (2 threads: 7.1-7.8 ms summed over ResNet-18's layers, 8.7-10.6 merged).
+    // tasks balance better (2 threads: 7.1-7.8 ms summed over ResNet-18's layers, 8.7-10.6 merged)
+    // unless reduction slices already make the tasks many.
     p.row_groups = p.row_blocks;
-    for (int64_t groups = 1; a.batch > p.block_images && groups < p.row_blocks; ++groups) {
-        const int64_t tasks = a.groups * ceil_div(p.row_blocks, ceil_div(p.row_blocks, groups)) * p.out_chunks;
+    for (int64_t groups = 1; (a.batch > p.block_images || p.reduction_slices > 1) && groups < p.row_blocks;
+         ++groups) {
+        const int64_t tasks =
+            p.reduction_slices * a.groups * ceil_div(p.row_blocks, ceil_div(p.row_blocks, groups)) * p.out_chunks;
         if (p.row_blocks % groups == 0 && (threads <= 1 || (tasks >= 2 * threads && tasks % threads == 0))) {
             p.row_groups = groups;
             break;
@@ -283,7 +326,12 @@ void conv_backward_filter(const ConvArgs& a) {
         p.lower = phases.lower;
     }
 
-    const int64_t tasks = a.groups * p.row_groups * p.out_chunks;
+    if (p.reduction_slices > 1) {
+        std::vector<T>& partials = thread_buffer<T, FilterSlicePartials>();
+        partials.resize(static_cast<size_t>((p.reduction_slices - 1) * p.dw_size));
+        p.partials = partials.data();
+    }
+    const int64_t tasks = p.reduction_slices * a.groups * p.row_groups * p.out_chunks;
     const int64_t padded_rows = round_up(p.task_rows, nr);
     const int64_t padded_block = round_up(p.position_block, kRowAlignment);
     cpu::for_each_claimed(
@@ -298,6 +346,14 @@ void conv_backward_filter(const ConvArgs& a) {
             return ws;
         },
         [&](int64_t task, Workspace<T>& ws) { run_task(p, task, ws); });
+    if (p.reduction_slices > 1) {
+        cpu::parallel_for(p.dw_size, 4096, [&](int64_t begin, int64_t end) {
+            for (int64_t slice = 1; slice < p.reduction_slices; ++slice) {
+                const T* partial = p.partials + (slice - 1) * p.dw_size;
+                for (int64_t i = begin; i < end; ++i) p.dw[i] += partial[i];
+            }
+        });
+    }
 }
 
 }  // namespace backward_filter
