@@ -3,11 +3,17 @@
 // The GEMM's depth runs over the output positions of every image. The column matrix (im2col.hpp)
 // is never whole in memory: for each block of at most KC positions of one image, a task lowers its
 // depth rows with the forward's vectorized lowering (conv_lowering.hpp, one panel as wide as the
-// block: plain rows of positions), transposes them into packed NR-wide B panels (gemm_pack.hpp;
-// KC x NR, L1), and runs the micro-kernels over them with dy read in place as the A operand
-// (8 rows of contiguous positions: the strided micro-kernel; only a partial last MR panel is
-// packed, zero-padded). dW tiles are C, written with beta 0 on the first block and accumulated
-// after, so no partial sums and no pass to add them.
+// block: plain rows of positions). One operand is read in place as the strided micro-kernel's A
+// (8 rows of contiguous positions), the other transposed into packed NR-wide B panels
+// (gemm_pack.hpp; KC x NR, L1); the packing costs as much as its operand is large, so the smaller
+// is packed:
+//  - fewer output channels than depth rows (ResNet's 3x3 and 7x7 layers), one image per block:
+//    the GEMM transposed, dW^T = columns * dy^T; lowered rows are A, dy's rows packed once per
+//    block for all the task's row blocks; C is the task's dW^T tile range, kept per thread and
+//    transposed into dW at the end of the task (its tiles stay in L2 as dW's would).
+//  - otherwise dy is A in place (only a partial last MR panel packed, zero-padded) and the
+//    lowered rows are packed; dW tiles are C.
+// C is written with beta 0 on a task's first block and accumulated after.
 //
 // Parallel unit: tasks of (reduction slice, group, blocks of depth rows = columns of dW, chunk of
 // output channels). A reduction slice is a run of (image, position block) pairs summed into its
@@ -18,10 +24,15 @@
 // copy of the columns.
 //
 // Loop nest of one task:
-//   for each KC block of positions              -> lower rows (L2), transpose into NR panels (of one
+//   for each KC block of positions of its slice -> lowered rows as A: pack dy's rows (NR panels)
+//     for each row block                        -> lower rows (L2); per NR panel of dy (L1), over
+//                                                  the MR panels of rows: micro-kernel
+//   or
+//   for each KC block of positions of its slice
+//     for each row block                        -> lower rows (L2), transpose into NR panels (of one
 //                                                  image, or of several small ones side by side,
 //                                                  their dy rows copied side by side)
-//     for each NR panel (L1)                    -> over the MR panels of the chunk: micro-kernel
+//       for each NR panel (L1)                  -> over the MR panels of the chunk: micro-kernel
 #pragma once
 
 #include <algorithm>
@@ -72,13 +83,16 @@ struct Plan {
     int64_t task_rows, row_blocks;            // depth rows lowered together: a multiple of NR
     int64_t group_blocks, row_groups;         // row blocks per task
     int64_t chunk_panels, out_chunks;         // MR panels of output channels per task
+    // The GEMM transposed, dW^T = columns * dy^T: the lowered rows are A, read in place, and dy
+    // is packed, where dy has fewer rows than the columns (see conv_backward_filter).
+    bool lowered_as_a;
 };
 
 // Per thread: an image's lowered rows, the block's packed NR panels, a packed partial A panel, and
 // dy's rows of the block's images side by side.
 template <class T>
 struct Workspace {
-    std::vector<T> lowered, packed, a_panel, dy_rows;
+    std::vector<T> lowered, packed, a_panel, dy_rows, dy_packed, dw_t;
 };
 // The polyphase planes of stride-2 inputs, the reduction slices' partial dW (thread_scratch.hpp).
 struct FilterPhasePlanes;
@@ -141,6 +155,9 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     T* const packed = ws.packed.data();
     T* const a_panel = ws.a_panel.data();
     T* const dy_rows = ws.dy_rows.data();
+    T* const dy_packed = ws.dy_packed.data();
+    T* const dw_t = ws.dw_t.data();  // dW^T of the task's tile range when p.lowered_as_a
+    const int64_t ld_t = m_end - m_begin;
     const int64_t kernel_size = a.geometry.kernel_size();
     const int64_t first_channel = t0 / kernel_size;
     const int64_t task_channels = (t1 - 1) / kernel_size + 1 - first_channel;
@@ -167,6 +184,30 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             const int64_t kc = images * image_kc;
             const int64_t ld = round_up(image_kc, kRowAlignment);
             const bool first = at_begin && block == block_begin;
+            if (p.lowered_as_a) {
+                // B(k, m) = dy[m][q0 + k]: the chunk's dy rows packed once for all row blocks.
+                pack_b_panels(MatrixRef<T>{dy + q0, 1, p.out_size}, 0, kc, m_begin, m_end - m_begin, nr,
+                              p.micro.packers, dy_packed);
+                for (int64_t r0 = t0; r0 < t1; r0 += p.task_rows) {
+                    const int64_t rows = std::min(p.task_rows, t1 - r0);
+                    // A(j, k) = lowered[j * ld + k], read in place; zero rows complete the last
+                    // MR panel (its tile keeps only the valid rows).
+                    p.lower(p.source + (n * a.channels + g * p.group_channels) * p.source_channel_size, a.geometry,
+                            r0, rows, q0, image_kc, ld, lowered);
+                    std::fill(lowered + rows * ld, lowered + round_up(rows, mr) * ld, T(0));
+                    for (int64_t s = 0; s * nr < m_end - m_begin; ++s) {
+                        const T* b = dy_packed + s * nr * kc;
+                        const int64_t cols = std::min<int64_t>(nr, m_end - m_begin - s * nr);
+                        for (int64_t i = 0; i < rows; i += mr) {
+                            prefetch.step();
+                            accumulate_tile(p.micro.strided, mr, nr, kc, lowered + i * ld, ld, 1, b, nr,
+                                            dw_t + (r0 - t0 + i) * ld_t + s * nr, ld_t,
+                                            std::min<int64_t>(mr, rows - i), cols, first);
+                        }
+                    }
+                }
+                continue;
+            }
             // A(m, k) = a_rows[(m - a_first) * a_stride + k]: dy read in place for one image; the
             // rows of several copied side by side.
             const T* a_rows = dy + q0;
@@ -219,6 +260,11 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                     }
                 }
             }
+        }
+    }
+    if (p.lowered_as_a) {
+        for (int64_t m = m_begin; m < m_end; ++m) {
+            for (int64_t j = t0; j < t1; ++j) dw_group[m * p.depth + j] = dw_t[(j - t0) * ld_t + m - m_begin];
         }
     }
 }
@@ -307,6 +353,12 @@ void conv_backward_filter(const ConvArgs& a) {
     p.group_blocks = ceil_div(p.row_blocks, p.row_groups);
     p.row_groups = ceil_div(p.row_blocks, p.group_blocks);
 
+    // Which operand is packed: the transposition into panels costs as much as the operand is
+    // large, so the smaller one, dy where it has fewer rows (output channels) than the columns
+    // (depth rows; ResNet-18's 3x3 layers: 9 or 4.5 x fewer). One image per block only (the
+    // lowering writes one image's rows).
+    p.lowered_as_a = p.block_images == 1 && p.group_out_channels < p.depth;
+
     // Stride-2 layers read polyphase planes (conv_lowering.hpp), split first by all threads.
     p.source = static_cast<const T*>(a.x.data);
     p.source_channel_size = a.geometry.in_size();
@@ -339,10 +391,15 @@ void conv_backward_filter(const ConvArgs& a) {
         [&]() -> Workspace<T>& {
             Workspace<T>& ws = thread_scratch<Workspace<T>>();
             const int64_t block_size = p.block_images * p.position_block;
-            ws.lowered.resize(static_cast<size_t>(p.task_rows * padded_block));
+            // Whole NR panels of rows (task_rows) or, as A, whole MR panels (MR need not divide NR).
+            ws.lowered.resize(static_cast<size_t>(round_up(p.task_rows, mr) * padded_block));
             ws.packed.resize(static_cast<size_t>(padded_rows * block_size));
             ws.a_panel.resize(static_cast<size_t>(mr * block_size));
             if (p.block_images > 1) ws.dy_rows.resize(static_cast<size_t>(p.chunk_panels * mr * block_size));
+            if (p.lowered_as_a) {
+                ws.dy_packed.resize(static_cast<size_t>(round_up(p.chunk_panels * mr, nr) * block_size));
+                ws.dw_t.resize(static_cast<size_t>(p.group_blocks * p.task_rows * p.chunk_panels * mr));
+            }
             return ws;
         },
         [&](int64_t task, Workspace<T>& ws) { run_task(p, task, ws); });

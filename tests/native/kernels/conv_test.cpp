@@ -584,7 +584,9 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // 6; small images several to a block in 3 slices of 4 blocks) and into fewer where the partial
 // copies of dW would be large against the inputs, f32 at every ISA and f64; at 1, 2 and 3
 // threads, every result bit for bit the same as at 1 thread (each dW element summed in one fixed
-// order: the slice count depends on the shape alone).
+// order: the slice count depends on the shape alone). Both orientations of the GEMM: the lowered
+// rows as A (fewer output channels than depth rows, one image per block: most cases) and dy as
+// A (more output channels, 24 > 18; several images per block).
 TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{1, 32, 61, 27}, 5, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
@@ -600,6 +602,7 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
         {{5, 64, 5, 5}, 40, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{5, 6, 9, 8}, 13, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{12, 3, 9, 8}, 8, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 2, 20, 20}, 24, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
     for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
         using T = decltype(element);
