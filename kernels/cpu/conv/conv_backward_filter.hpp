@@ -214,9 +214,10 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                 pack_b_panels(MatrixRef<T>{dy + q0, 1, p.out_size}, 0, kc, m_begin, m_end - m_begin, nr,
                               p.micro.packers, dy_packed);
                 const int64_t next_kc = std::min(p.position_block, p.out_size - q0 - image_kc);
-                RowsPrefetch next_dy(dy + m_begin * p.out_size + q0 + image_kc, block + 1 < block_end ? m_end - m_begin : 0,
-                                     next_kc * static_cast<int64_t>(sizeof(T)), p.out_size * static_cast<int64_t>(sizeof(T)),
-                                     ceil_div(t1 - t0, mr) * ceil_div(m_end - m_begin, nr));
+                const int64_t element = static_cast<int64_t>(sizeof(T));
+                RowsPrefetch next_dy(dy + m_begin * p.out_size + q0 + image_kc,
+                                     block + 1 < block_end ? m_end - m_begin : 0, next_kc * element,
+                                     p.out_size * element, ceil_div(t1 - t0, mr) * ceil_div(m_end - m_begin, nr));
                 for (int64_t r0 = t0; r0 < t1; r0 += p.task_rows) {
                     const int64_t rows = std::min(p.task_rows, t1 - r0);
                     // A(j, k) = lowered[j * ld + k], read in place; zero rows complete the last
