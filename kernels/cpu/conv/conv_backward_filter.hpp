@@ -199,8 +199,10 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         for (int64_t i = n + images; i < prefetch_end; ++i) {
             prefetch.add(p.source + (i * a.channels + g * p.group_channels + first_channel) * p.source_channel_size,
                          task_channels * p.source_channel_size * static_cast<int64_t>(sizeof(T)));
-            prefetch.add(p.dy + (i * a.out_channels + g * p.group_out_channels + m_begin) * p.out_size,
-                         (m_end - m_begin) * p.out_size * static_cast<int64_t>(sizeof(T)));
+            if (!p.lowered_as_a) {  // there, the next position block's dy rows are prefetched
+                prefetch.add(p.dy + (i * a.out_channels + g * p.group_out_channels + m_begin) * p.out_size,
+                             (m_end - m_begin) * p.out_size * static_cast<int64_t>(sizeof(T)));
+            }
         }
         prefetch.spread((block_end - block_begin) * ceil_div(t1 - t0, nr) * ceil_div(m_end - m_begin, mr));
         for (int64_t block = block_begin; block < block_end; ++block) {
@@ -213,10 +215,13 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                 // B(k, m) = dy[m][q0 + k]: the chunk's dy rows packed once for all row blocks.
                 pack_b_panels(MatrixRef<T>{dy + q0, 1, p.out_size}, 0, kc, m_begin, m_end - m_begin, nr,
                               p.micro.packers, dy_packed);
-                const int64_t next_kc = std::min(p.position_block, p.out_size - q0 - image_kc);
+                // The next block of the slice: of this image, or the first of the next image.
+                const bool next_in_image = block + 1 < block_end;
+                const int64_t next_q0 = next_in_image ? q0 + image_kc : a.out_channels * p.out_size;
+                const int64_t next_kc = std::min(p.position_block, next_in_image ? p.out_size - next_q0 : p.out_size);
                 const int64_t element = static_cast<int64_t>(sizeof(T));
-                RowsPrefetch next_dy(dy + m_begin * p.out_size + q0 + image_kc,
-                                     block + 1 < block_end ? m_end - m_begin : 0, next_kc * element,
+                const int64_t next_rows = next_in_image || u < u_end ? m_end - m_begin : 0;
+                RowsPrefetch next_dy(dy + m_begin * p.out_size + next_q0, next_rows, next_kc * element,
                                      p.out_size * element, ceil_div(t1 - t0, mr) * ceil_div(m_end - m_begin, nr));
                 for (int64_t r0 = t0; r0 < t1; r0 += p.task_rows) {
                     const int64_t rows = std::min(p.task_rows, t1 - r0);
