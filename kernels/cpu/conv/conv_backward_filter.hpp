@@ -299,8 +299,15 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         }
     }
     if (p.lowered_as_a) {
-        for (int64_t m = m_begin; m < m_end; ++m) {
-            for (int64_t j = t0; j < t1; ++j) dw_group[m * p.depth + j] = dw_t[(j - t0) * ld_t + m - m_begin];
+        // dW^T into dW by 16 columns of dW at a time: their 16 rows of dw_t stay in L1 while they
+        // are read across (the plain loop missed a line per element: 4% of ResNet-18's layer2 at
+        // batch 1, one thread).
+        constexpr int64_t kBand = 16;
+        for (int64_t j0 = t0; j0 < t1; j0 += kBand) {
+            const int64_t j1 = std::min(t1, j0 + kBand);
+            for (int64_t m = m_begin; m < m_end; ++m) {
+                for (int64_t j = j0; j < j1; ++j) dw_group[m * p.depth + j] = dw_t[(j - t0) * ld_t + m - m_begin];
+            }
         }
     }
 }
@@ -349,17 +356,28 @@ void conv_backward_filter(const ConvArgs& a) {
     if (p.reduction_slices == 5) p.reduction_slices = 4;
 
     // Tasks (see the top): the fewest row blocks of at most kMaxTaskRows that fill the pool with
-    // equal tasks, then output channel chunks if the row blocks alone cannot.
+    // equal tasks, then output channel chunks if the row blocks alone cannot. A count of tasks
+    // that the threads divide comes first, with row blocks down to half the largest (ResNet-18's
+    // layer2 3x3 at batch 1, 2 threads: 12 tasks of 3 NR panels rather than 9 of 4, 5 + 4 a thread).
     const int64_t threads = cpu::thread_pool().thread_count();
     auto fills_pool = [&](int64_t tasks) {
         return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
     };
     const int64_t depth_panels = ceil_div(p.depth, nr);
-    int64_t panels_per_task = 1;
-    for (int64_t blocks = ceil_div(depth_panels, std::max<int64_t>(1, kMaxTaskRows / nr)); blocks <= depth_panels;
-         ++blocks) {
-        panels_per_task = ceil_div(depth_panels, blocks);
-        if (fills_pool(p.reduction_slices * a.groups * ceil_div(depth_panels, panels_per_task))) break;
+    const int64_t fewest_blocks = ceil_div(depth_panels, std::max<int64_t>(1, kMaxTaskRows / nr));
+    auto row_tasks = [&](int64_t panels) { return p.reduction_slices * a.groups * ceil_div(depth_panels, panels); };
+    int64_t panels_per_task = 0;
+    for (int64_t blocks = fewest_blocks; threads > 1 && blocks <= std::min(depth_panels, 2 * fewest_blocks); ++blocks) {
+        const int64_t tasks = row_tasks(ceil_div(depth_panels, blocks));
+        if (tasks >= threads && tasks % threads == 0) {
+            panels_per_task = ceil_div(depth_panels, blocks);
+            break;
+        }
+    }
+    for (int64_t blocks = fewest_blocks; panels_per_task == 0 && blocks <= depth_panels; ++blocks) {
+        if (fills_pool(row_tasks(ceil_div(depth_panels, blocks))) || blocks == depth_panels) {
+            panels_per_task = ceil_div(depth_panels, blocks);
+        }
     }
     p.task_rows = panels_per_task * nr;
     p.row_blocks = ceil_div(depth_panels, panels_per_task);
@@ -375,10 +393,11 @@ void conv_backward_filter(const ConvArgs& a) {
     // its row blocks, where separate tasks each read the image's dy again from memory (ResNet-18
     // batch 32, 1 thread: layer1 104 -> 76 ms). At batch 1 the image stays in cache, and finer
     // tasks balance better (2 threads: 7.1-7.8 ms summed over ResNet-18's layers, 8.7-10.6 merged)
-    // unless reduction slices already make the tasks many.
+    // unless reduction slices already make the tasks many, or one thread runs them all (dy, when
+    // packed, is then packed once for all row blocks).
     p.row_groups = p.row_blocks;
-    for (int64_t groups = 1; (a.batch > p.block_images || p.reduction_slices > 1) && groups < p.row_blocks;
-         ++groups) {
+    const bool merge = threads <= 1 || a.batch > p.block_images || p.reduction_slices > 1;
+    for (int64_t groups = 1; merge && groups < p.row_blocks; ++groups) {
         const int64_t tasks =
             p.reduction_slices * a.groups * ceil_div(p.row_blocks, ceil_div(p.row_blocks, groups)) * p.out_chunks;
         if (p.row_blocks % groups == 0 && (threads <= 1 || (tasks >= 2 * threads && tasks % threads == 0))) {
@@ -390,10 +409,12 @@ void conv_backward_filter(const ConvArgs& a) {
     p.row_groups = ceil_div(p.row_blocks, p.group_blocks);
 
     // Which operand is packed: the transposition into panels costs as much as the operand is
-    // large, so the smaller one, dy where it has fewer rows (output channels) than the columns
-    // (depth rows; ResNet-18's 3x3 layers: 9 or 4.5 x fewer). One image per block only (the
-    // lowering writes one image's rows).
-    p.lowered_as_a = p.block_images == 1 && p.group_out_channels < p.depth;
+    // large, so the smaller one per task, dy where its chunk has fewer rows (output channels) than
+    // the task's columns (depth rows; ResNet-18's 3x3 layers on one thread: 9 or 4.5 x fewer).
+    // One image per block only (the lowering writes one image's rows). Either way each element of
+    // dW is the same chain of multiply-adds, so the choice does not change a bit.
+    p.lowered_as_a = p.block_images == 1 && std::min(p.group_out_channels, p.chunk_panels * mr) <
+                                                std::min(p.depth, p.group_blocks * p.task_rows);
 
     // Stride-2 layers read polyphase planes (conv_lowering.hpp), split first by all threads.
     p.source = static_cast<const T*>(a.x.data);
