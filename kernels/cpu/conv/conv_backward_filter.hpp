@@ -70,6 +70,9 @@ struct Plan {
     ColumnPanelLowering<T> lower;
     const T* source;              // what `lower` reads: x, or its polyphase planes
     int64_t source_channel_size;  // elements per channel of source
+    // Where set, each task splits its images' channels into polyphase planes itself, just before
+    // lowering them (source is then x and the planes are per thread; see conv_backward_filter).
+    PhasePlaneSplit<T> split_in_task;
     const T* dy;
     T* dw;
     int64_t group_channels, group_out_channels, depth, out_size;
@@ -92,7 +95,7 @@ struct Plan {
 // dy's rows of the block's images side by side.
 template <class T>
 struct Workspace {
-    std::vector<T> lowered, packed, a_panel, dy_rows, dy_packed, dw_t;
+    std::vector<T> lowered, packed, a_panel, dy_rows, dy_packed, dw_t, planes;
 };
 // The polyphase planes of stride-2 inputs, the reduction slices' partial dW (thread_scratch.hpp).
 struct FilterPhasePlanes;
@@ -194,6 +197,14 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         u += block_end - block_begin;
         const int64_t images = std::min(p.block_images, a.batch - n);
         const T* dy = p.dy + (n * a.out_channels + g * p.group_out_channels) * p.out_size;
+        // What the lowering reads of image n's group: one image per block where split in task.
+        const T* image_source = p.source + (n * a.channels + g * p.group_channels) * p.source_channel_size;
+        if (p.split_in_task) {
+            const int64_t plane_size = phase_planes_channel_size(a.geometry);
+            p.split_in_task(image_source + first_channel * p.source_channel_size, a.geometry, task_channels,
+                            ws.planes.data() + first_channel * plane_size);
+            image_source = ws.planes.data();
+        }
         InputPrefetch prefetch;
         const int64_t prefetch_end = u < u_end ? std::min(a.batch, n + 2 * images) : n + images;
         for (int64_t i = n + images; i < prefetch_end; ++i) {
@@ -227,8 +238,7 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                     const int64_t rows = std::min(p.task_rows, t1 - r0);
                     // A(j, k) = lowered[j * ld + k], read in place; zero rows complete the last
                     // MR panel (its tile keeps only the valid rows).
-                    p.lower(p.source + (n * a.channels + g * p.group_channels) * p.source_channel_size, a.geometry,
-                            r0, rows, q0, image_kc, ld, lowered);
+                    p.lower(image_source, a.geometry, r0, rows, q0, image_kc, ld, lowered);
                     std::fill(lowered + rows * ld, lowered + round_up(rows, mr) * ld, T(0));
                     for (int64_t s = 0; s * nr < m_end - m_begin; ++s) {
                         const T* b = dy_packed + s * nr * kc;
@@ -271,8 +281,8 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                 // Row r of an image's block at lowered + r * ld, then B(i * image_kc + q, j) =
                 // lowered[j * ld + q] for image i, into each NR panel.
                 for (int64_t i = 0; i < images; ++i) {
-                    p.lower(p.source + ((n + i) * a.channels + g * p.group_channels) * p.source_channel_size,
-                            a.geometry, r0, rows, q0, image_kc, ld, lowered);
+                    p.lower(image_source + i * a.channels * p.source_channel_size, a.geometry, r0, rows, q0, image_kc,
+                            ld, lowered);
                     // Zero rows complete a partial last panel, so that every panel takes the vector
                     // transpose (the packing's element loop was a third of MobileNet-v2's stem).
                     std::fill(lowered + rows * ld, lowered + panels * nr * ld, T(0));
@@ -416,12 +426,23 @@ void conv_backward_filter(const ConvArgs& a) {
     p.lowered_as_a = p.block_images == 1 && std::min(p.group_out_channels, p.chunk_panels * mr) <
                                                 std::min(p.depth, p.group_blocks * p.task_rows);
 
-    // Stride-2 layers read polyphase planes (conv_lowering.hpp), split first by all threads.
+    // Stride-2 layers read polyphase planes (conv_lowering.hpp). With one image per block and
+    // slices of two images or more, each task splits the channels of its rows of each image as it
+    // comes to it, so the planes are still in L2 when lowered (ResNet-18 batch 32: 25 MB of planes
+    // of layer2's 3x3/2 were written and read back from memory; one thread: 8% less time on it);
+    // an image that two slices share is split twice. Otherwise (slices within one image would
+    // each split it whole: MobileNet-v2's stem at batch 1, 1.35 x the time) all threads split
+    // the whole batch first.
     p.source = static_cast<const T*>(a.x.data);
     p.source_channel_size = a.geometry.in_size();
     const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa());
     if (phases.split != nullptr && phase_planes_apply(a.geometry) &&
-        round_up(p.position_block, kRowAlignment) <= kMaxPhaseColumns) {
+        round_up(p.position_block, kRowAlignment) <= kMaxPhaseColumns && p.block_images == 1 &&
+        a.batch >= 2 * p.reduction_slices) {
+        p.split_in_task = phases.split;
+        p.lower = phases.lower;
+    } else if (phases.split != nullptr && phase_planes_apply(a.geometry) &&
+               round_up(p.position_block, kRowAlignment) <= kMaxPhaseColumns) {
         p.source_channel_size = phase_planes_channel_size(a.geometry);
         std::vector<T>& planes_buffer = thread_buffer<T, FilterPhasePlanes>();
         planes_buffer.resize(static_cast<size_t>(a.batch * a.channels * p.source_channel_size));
@@ -453,6 +474,9 @@ void conv_backward_filter(const ConvArgs& a) {
             ws.packed.resize(static_cast<size_t>(padded_rows * block_size));
             ws.a_panel.resize(static_cast<size_t>(mr * block_size));
             if (p.block_images > 1) ws.dy_rows.resize(static_cast<size_t>(p.chunk_panels * mr * block_size));
+            if (p.split_in_task != nullptr) {
+                ws.planes.resize(static_cast<size_t>(p.group_channels * phase_planes_channel_size(a.geometry)));
+            }
             if (p.lowered_as_a) {
                 ws.dy_packed.resize(static_cast<size_t>(round_up(p.chunk_panels * mr, nr) * block_size));
                 ws.dw_t.resize(static_cast<size_t>(p.group_blocks * p.task_rows * p.chunk_panels * mr));

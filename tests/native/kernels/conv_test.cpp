@@ -586,7 +586,9 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // threads, every result bit for bit the same as at 1 thread (each dW element summed in one fixed
 // order: the slice count depends on the shape alone). Both orientations of the GEMM: the lowered
 // rows as A (fewer output channels than depth rows, one image per block: most cases) and dy as
-// A (more output channels, 24 > 18; several images per block).
+// A (more output channels, 24 > 18; several images per block). Stride-2 planes split inside the
+// tasks (batch 5 in 2 slices; batch 12 in 4 slices, at 3 threads three row blocks: tasks whose
+// rows start inside the channels) and up front (batch 1).
 TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{1, 32, 61, 27}, 5, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
@@ -603,6 +605,7 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
         {{5, 6, 9, 8}, 13, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{12, 3, 9, 8}, 8, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 2, 20, 20}, 24, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{12, 16, 29, 31}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
     for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
         using T = decltype(element);
