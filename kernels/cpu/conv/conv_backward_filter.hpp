@@ -23,7 +23,7 @@
 // too few tasks to fill the pool are the output channels chunked, each chunk lowering its own
 // copy of the columns.
 //
-// Loop nest of one task:
+// Loop nest of one task (per image first, at stride 2: its channels split into polyphase planes):
 //   for each KC block of positions of its slice -> lowered rows as A: pack dy's rows (NR panels)
 //     for each row block                        -> lower rows (L2); per NR panel of dy (L1), over
 //                                                  the MR panels of rows: micro-kernel
@@ -101,10 +101,11 @@ struct Workspace {
 struct FilterPhasePlanes;
 struct FilterSlicePartials;
 
-// Prefetches the next images' inputs of a task (its channels of x, its rows of dy) while the
-// current ones are multiplied, a few cache lines per micro-kernel call: at batch > 1 they come from
-// memory, and the lowering reads many short row pieces that the hardware prefetcher does not
-// follow (ResNet-18's 1x1/2 shortcut at batch 32: lowering 35-43% of the time without).
+// Prefetches the next images' inputs of a task (its channels of x; its rows of dy where dy is A)
+// while the current ones are multiplied, a few cache lines per micro-kernel call: at batch > 1
+// they come from memory, and the lowering reads many short row pieces that the hardware
+// prefetcher does not follow (ResNet-18's 1x1/2 shortcut at batch 32: lowering 35-43% of the
+// time without).
 class InputPrefetch {
 public:
     void add(const void* data, int64_t bytes) {
