@@ -62,6 +62,10 @@ constexpr int64_t kRowAlignment = 16;
 // bytes that their partial copies of dW may take.
 constexpr int64_t kMaxReductionSlices = 6;
 constexpr int64_t kPartialsShare = 16;
+// Packed elements that copying one element of dW^T back into dW costs (see lowered_as_a), set
+// where ResNet-18's layer2 3x3 at batch 1 (784 positions, a task's 1152 depth rows against 128
+// output channels) measured the same either way on one thread.
+constexpr int64_t kTransposeCost = 8;
 
 template <class T>
 struct Plan {
@@ -424,8 +428,15 @@ void conv_backward_filter(const ConvArgs& a) {
     // the task's columns (depth rows; ResNet-18's 3x3 layers on one thread: 9 or 4.5 x fewer).
     // One image per block only (the lowering writes one image's rows). Either way each element of
     // dW is the same chain of multiply-adds, so the choice does not change a bit.
-    p.lowered_as_a = p.block_images == 1 && std::min(p.group_out_channels, p.chunk_panels * mr) <
-                                                std::min(p.depth, p.group_blocks * p.task_rows);
+    // The transposition of dW^T back into dW (per task, strided) costs about kTransposeCost
+    // packed elements per element of dW, so the choice weighs it against the packing saved over
+    // the task's positions (ResNet-18's layer3 3x3 at batch 1, 196 positions: 20% slower with
+    // dy packed).
+    const int64_t chunk_rows = std::min(p.group_out_channels, p.chunk_panels * mr);
+    const int64_t task_depth_rows = std::min(p.depth, p.group_blocks * p.task_rows);
+    const int64_t task_positions = a.batch * p.out_size / p.reduction_slices;
+    p.lowered_as_a = p.block_images == 1 && chunk_rows < task_depth_rows &&
+                     (task_depth_rows - chunk_rows) * task_positions > kTransposeCost * task_depth_rows * chunk_rows;
 
     // Stride-2 layers read polyphase planes (conv_lowering.hpp). With one image per block and
     // slices of two images or more, each task splits the channels of its rows of each image as it

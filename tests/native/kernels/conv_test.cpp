@@ -586,9 +586,11 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // threads, every result bit for bit the same as at 1 thread (each dW element summed in one fixed
 // order: the slice count depends on the shape alone). Both orientations of the GEMM: the lowered
 // rows as A (fewer output channels than depth rows, one image per block: most cases) and dy as
-// A (more output channels, 24 > 18; several images per block). Stride-2 planes split inside the
-// tasks (batch 5 in 2 slices; batch 12 in 4 slices, at 3 threads three row blocks: tasks whose
-// rows start inside the channels) and up front (batch 1).
+// A (more output channels, 24 > 18; several images per block; batch 12 at 3 threads, whose
+// 64-row tasks would pay more to copy dW^T back than packing dy saves: the orientations differ
+// between thread counts, the bits do not). Stride-2 planes split inside the tasks (batch 5 in 2
+// slices; batch 12 in 4 slices, at 3 threads three row blocks: tasks whose rows start inside the
+// channels) and up front (batch 1).
 TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{1, 32, 61, 27}, 5, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
