@@ -3,23 +3,36 @@
 // The GEMM's depth runs over the output positions of every image. The column matrix (im2col.hpp)
 // is never whole in memory: for each block of at most KC positions of one image, a task lowers its
 // depth rows with the forward's vectorized lowering (conv_lowering.hpp, one panel as wide as the
-// block: plain rows of positions), transposes them into packed NR-wide B panels (gemm_pack.hpp;
-// KC x NR, L1), and runs the micro-kernels over them with dy read in place as the A operand
-// (8 rows of contiguous positions: the strided micro-kernel; only a partial last MR panel is
-// packed, zero-padded). dW tiles are C, written with beta 0 on the first block and accumulated
-// after, so no partial sums and no pass to add them.
+// block: plain rows of positions). One operand is read in place as the strided micro-kernel's A
+// (8 rows of contiguous positions), the other transposed into packed NR-wide B panels
+// (gemm_pack.hpp; KC x NR, L1); the packing costs as much as its operand is large, so the smaller
+// is packed:
+//  - fewer output channels than depth rows (ResNet's 3x3 and 7x7 layers), one image per block:
+//    the GEMM transposed, dW^T = columns * dy^T; lowered rows are A, dy's rows packed once per
+//    block for all the task's row blocks; C is the task's dW^T tile range, kept per thread and
+//    transposed into dW at the end of the task (its tiles stay in L2 as dW's would).
+//  - otherwise dy is A in place (only a partial last MR panel packed, zero-padded) and the
+//    lowered rows are packed; dW tiles are C.
+// C is written with beta 0 on a task's first block and accumulated after.
 //
-// Parallel unit: tasks of (group, blocks of depth rows = columns of dW, chunk of output channels);
-// each covers all images and positions of its tile range, in one fixed order, so every element of
-// dW is summed the same way whatever the thread count. Depth rows are split first (no duplicated
-// work); only where they give too few tasks to fill the pool are the output channels chunked,
-// each chunk lowering its own copy of the columns.
+// Parallel unit: tasks of (reduction slice, group, blocks of depth rows = columns of dW, chunk of
+// output channels). A reduction slice is a run of (image, position block) pairs summed into its
+// own copy of dW (slice 0: dW itself), the copies added in slice order at the end; the slice
+// count follows from the shape alone, so every element of dW is summed the same way whatever the
+// thread count. Depth rows are split next (no duplicated work); only where slices and rows give
+// too few tasks to fill the pool are the output channels chunked, each chunk lowering its own
+// copy of the columns.
 //
-// Loop nest of one task:
-//   for each KC block of positions              -> lower rows (L2), transpose into NR panels (of one
+// Loop nest of one task (per image first, at stride 2: its channels split into polyphase planes):
+//   for each KC block of positions of its slice -> lowered rows as A: pack dy's rows (NR panels)
+//     for each row block                        -> lower rows (L2); per NR panel of dy (L1), over
+//                                                  the MR panels of rows: micro-kernel
+//   or
+//   for each KC block of positions of its slice
+//     for each row block                        -> lower rows (L2), transpose into NR panels (of one
 //                                                  image, or of several small ones side by side,
 //                                                  their dy rows copied side by side)
-//     for each NR panel (L1)                    -> over the MR panels of the chunk: micro-kernel
+//       for each NR panel (L1)                  -> over the MR panels of the chunk: micro-kernel
 #pragma once
 
 #include <algorithm>
@@ -45,6 +58,14 @@ constexpr int64_t kPositionBlockBytes = 256 * 4;
 constexpr int64_t kMaxTaskRows = 128;
 // Lowered rows are padded to a multiple of this many positions (the lowering's vector width).
 constexpr int64_t kRowAlignment = 16;
+// Reduction slices (see conv_backward_filter) at most, and the largest share of the inputs'
+// bytes that their partial copies of dW may take.
+constexpr int64_t kMaxReductionSlices = 6;
+constexpr int64_t kPartialsShare = 16;
+// Packed elements that copying one element of dW^T back into dW costs (see lowered_as_a), set
+// where ResNet-18's layer2 3x3 at batch 1 (784 positions, a task's 1152 depth rows against 128
+// output channels) measured the same either way on one thread.
+constexpr int64_t kTransposeCost = 8;
 
 template <class T>
 struct Plan {
@@ -53,29 +74,42 @@ struct Plan {
     ColumnPanelLowering<T> lower;
     const T* source;              // what `lower` reads: x, or its polyphase planes
     int64_t source_channel_size;  // elements per channel of source
+    // Where set, each task splits its images' channels into polyphase planes itself, just before
+    // lowering them (source is then x and the planes are per thread; see conv_backward_filter).
+    PhasePlaneSplit<T> split_in_task;
     const T* dy;
     T* dw;
     int64_t group_channels, group_out_channels, depth, out_size;
     int64_t position_block, position_blocks;  // per image
     int64_t block_images;                     // images side by side in one block (small images)
+    int64_t image_groups;                     // blocks of block_images images
+    // The reduction (image groups x position blocks, image-major) cut into slices of equal
+    // length; slice 0 sums into dw, slice s > 0 into partials + (s - 1) * dw_size.
+    int64_t reduction_slices, dw_size;
+    T* partials;
     int64_t task_rows, row_blocks;            // depth rows lowered together: a multiple of NR
     int64_t group_blocks, row_groups;         // row blocks per task
     int64_t chunk_panels, out_chunks;         // MR panels of output channels per task
+    // The GEMM transposed, dW^T = columns * dy^T: the lowered rows are A, read in place, and dy
+    // is packed, where dy has fewer rows than the columns (see conv_backward_filter).
+    bool lowered_as_a;
 };
 
 // Per thread: an image's lowered rows, the block's packed NR panels, a packed partial A panel, and
 // dy's rows of the block's images side by side.
 template <class T>
 struct Workspace {
-    std::vector<T> lowered, packed, a_panel, dy_rows;
+    std::vector<T> lowered, packed, a_panel, dy_rows, dy_packed, dw_t, planes;
 };
-// The polyphase planes of stride-2 inputs (thread_scratch.hpp).
+// The polyphase planes of stride-2 inputs, the reduction slices' partial dW (thread_scratch.hpp).
 struct FilterPhasePlanes;
+struct FilterSlicePartials;
 
-// Prefetches the next images' inputs of a task (its channels of x, its rows of dy) while the
-// current ones are multiplied, a few cache lines per micro-kernel call: at batch > 1 they come from
-// memory, and the lowering reads many short row pieces that the hardware prefetcher does not
-// follow (ResNet-18's 1x1/2 shortcut at batch 32: lowering 35-43% of the time without).
+// Prefetches the next images' inputs of a task (its channels of x; its rows of dy where dy is A)
+// while the current ones are multiplied, a few cache lines per micro-kernel call: at batch > 1
+// they come from memory, and the lowering reads many short row pieces that the hardware
+// prefetcher does not follow (ResNet-18's 1x1/2 shortcut at batch 32: lowering 35-43% of the
+// time without).
 class InputPrefetch {
 public:
     void add(const void* data, int64_t bytes) {
@@ -105,6 +139,31 @@ private:
     int64_t lines_ = 0, per_step_ = 0;
 };
 
+// Prefetches `rows` rows of `bytes` bytes, `stride` bytes apart, a few cache lines per step():
+// the next position block's dy rows, which the packing reads as that many short streams, more
+// than the hardware prefetcher follows (ResNet-18's 7x7/2 stem: 64 rows of 1 KiB).
+class RowsPrefetch {
+public:
+    RowsPrefetch(const void* data, int64_t rows, int64_t bytes, int64_t stride, int64_t steps)
+        : row_(static_cast<const char*>(data)), rows_(rows), lines_per_row_((bytes + kLine - 1) / kLine),
+          stride_(stride), per_step_((rows * lines_per_row_ + steps - 1) / std::max<int64_t>(steps, 1)) {}
+    void step() {
+        for (int64_t i = 0; i < per_step_ && rows_ > 0; ++i) {
+            __builtin_prefetch(row_ + line_ * kLine);
+            if (++line_ == lines_per_row_) {
+                line_ = 0;
+                row_ += stride_;
+                --rows_;
+            }
+        }
+    }
+
+private:
+    static constexpr int64_t kLine = 64;
+    const char* row_;
+    int64_t rows_, lines_per_row_, stride_, per_step_, line_ = 0;
+};
+
 template <class T>
 void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     const ConvArgs& a = *p.args;
@@ -114,36 +173,92 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     task /= p.out_chunks;
     const int64_t t0 = task % p.row_groups * p.group_blocks * p.task_rows;
     const int64_t t1 = std::min(p.depth, t0 + p.group_blocks * p.task_rows);
-    const int64_t g = task / p.row_groups;
+    task /= p.row_groups;
+    const int64_t g = task % a.groups;
+    const int64_t slice = task / a.groups;
+    const int64_t units = p.image_groups * p.position_blocks;
+    const int64_t u_begin = slice * units / p.reduction_slices;
+    const int64_t u_end = (slice + 1) * units / p.reduction_slices;
     const int64_t m_begin = chunk * p.chunk_panels * mr;
     const int64_t m_end = std::min(p.group_out_channels, m_begin + p.chunk_panels * mr);
     const int64_t partial_rows = (m_end - m_begin) % mr;
     const int64_t full_end = m_end - partial_rows;
-    T* const dw_group = p.dw + g * p.group_out_channels * p.depth;
+    T* const dw_group = (slice == 0 ? p.dw : p.partials + (slice - 1) * p.dw_size) + g * p.group_out_channels * p.depth;
     T* const lowered = ws.lowered.data();
     T* const packed = ws.packed.data();
     T* const a_panel = ws.a_panel.data();
     T* const dy_rows = ws.dy_rows.data();
+    T* const dy_packed = ws.dy_packed.data();
+    T* const dw_t = ws.dw_t.data();  // dW^T of the task's tile range when p.lowered_as_a
+    const int64_t ld_t = m_end - m_begin;
     const int64_t kernel_size = a.geometry.kernel_size();
     const int64_t first_channel = t0 / kernel_size;
     const int64_t task_channels = (t1 - 1) / kernel_size + 1 - first_channel;
-    for (int64_t n = 0; n < a.batch; n += p.block_images) {
+    for (int64_t u = u_begin; u < u_end;) {
+        const int64_t n = u / p.position_blocks * p.block_images;
+        const int64_t block_begin = u % p.position_blocks;
+        const int64_t block_end = std::min(p.position_blocks, block_begin + u_end - u);
+        const bool at_begin = u == u_begin;
+        u += block_end - block_begin;
         const int64_t images = std::min(p.block_images, a.batch - n);
         const T* dy = p.dy + (n * a.out_channels + g * p.group_out_channels) * p.out_size;
+        // What the lowering reads of image n's group: one image per block where split in task.
+        const T* image_source = p.source + (n * a.channels + g * p.group_channels) * p.source_channel_size;
+        if (p.split_in_task) {
+            const int64_t plane_size = phase_planes_channel_size(a.geometry);
+            p.split_in_task(image_source + first_channel * p.source_channel_size, a.geometry, task_channels,
+                            ws.planes.data() + first_channel * plane_size);
+            image_source = ws.planes.data();
+        }
         InputPrefetch prefetch;
-        for (int64_t i = n + images; i < std::min(a.batch, n + 2 * images); ++i) {
+        const int64_t prefetch_end = u < u_end ? std::min(a.batch, n + 2 * images) : n + images;
+        for (int64_t i = n + images; i < prefetch_end; ++i) {
             prefetch.add(p.source + (i * a.channels + g * p.group_channels + first_channel) * p.source_channel_size,
                          task_channels * p.source_channel_size * static_cast<int64_t>(sizeof(T)));
-            prefetch.add(p.dy + (i * a.out_channels + g * p.group_out_channels + m_begin) * p.out_size,
-                         (m_end - m_begin) * p.out_size * static_cast<int64_t>(sizeof(T)));
+            if (!p.lowered_as_a) {  // there, the next position block's dy rows are prefetched
+                prefetch.add(p.dy + (i * a.out_channels + g * p.group_out_channels + m_begin) * p.out_size,
+                             (m_end - m_begin) * p.out_size * static_cast<int64_t>(sizeof(T)));
+            }
         }
-        prefetch.spread(p.position_blocks * ceil_div(t1 - t0, nr) * ceil_div(m_end - m_begin, mr));
-        for (int64_t block = 0; block < p.position_blocks; ++block) {
+        prefetch.spread((block_end - block_begin) * ceil_div(t1 - t0, nr) * ceil_div(m_end - m_begin, mr));
+        for (int64_t block = block_begin; block < block_end; ++block) {
             const int64_t q0 = block * p.position_block;
             const int64_t image_kc = std::min(p.position_block, p.out_size - q0);
             const int64_t kc = images * image_kc;
             const int64_t ld = round_up(image_kc, kRowAlignment);
-            const bool first = n == 0 && block == 0;
+            const bool first = at_begin && block == block_begin;
+            if (p.lowered_as_a) {
+                // B(k, m) = dy[m][q0 + k]: the chunk's dy rows packed once for all row blocks.
+                pack_b_panels(MatrixRef<T>{dy + q0, 1, p.out_size}, 0, kc, m_begin, m_end - m_begin, nr,
+                              p.micro.packers, dy_packed);
+                // The next block of the slice: of this image, or the first of the next image.
+                const bool next_in_image = block + 1 < block_end;
+                const int64_t next_q0 = next_in_image ? q0 + image_kc : a.out_channels * p.out_size;
+                const int64_t next_kc = std::min(p.position_block, next_in_image ? p.out_size - next_q0 : p.out_size);
+                const int64_t element = static_cast<int64_t>(sizeof(T));
+                const int64_t next_rows = next_in_image || u < u_end ? m_end - m_begin : 0;
+                RowsPrefetch next_dy(dy + m_begin * p.out_size + next_q0, next_rows, next_kc * element,
+                                     p.out_size * element, ceil_div(t1 - t0, mr) * ceil_div(m_end - m_begin, nr));
+                for (int64_t r0 = t0; r0 < t1; r0 += p.task_rows) {
+                    const int64_t rows = std::min(p.task_rows, t1 - r0);
+                    // A(j, k) = lowered[j * ld + k], read in place; zero rows complete the last
+                    // MR panel (its tile keeps only the valid rows).
+                    p.lower(image_source, a.geometry, r0, rows, q0, image_kc, ld, lowered);
+                    std::fill(lowered + rows * ld, lowered + round_up(rows, mr) * ld, T(0));
+                    for (int64_t s = 0; s * nr < m_end - m_begin; ++s) {
+                        const T* b = dy_packed + s * nr * kc;
+                        const int64_t cols = std::min<int64_t>(nr, m_end - m_begin - s * nr);
+                        for (int64_t i = 0; i < rows; i += mr) {
+                            prefetch.step();
+                            next_dy.step();
+                            accumulate_tile(p.micro.strided, mr, nr, kc, lowered + i * ld, ld, 1, b, nr,
+                                            dw_t + (r0 - t0 + i) * ld_t + s * nr, ld_t,
+                                            std::min<int64_t>(mr, rows - i), cols, first);
+                        }
+                    }
+                }
+                continue;
+            }
             // A(m, k) = a_rows[(m - a_first) * a_stride + k]: dy read in place for one image; the
             // rows of several copied side by side.
             const T* a_rows = dy + q0;
@@ -171,8 +286,8 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                 // Row r of an image's block at lowered + r * ld, then B(i * image_kc + q, j) =
                 // lowered[j * ld + q] for image i, into each NR panel.
                 for (int64_t i = 0; i < images; ++i) {
-                    p.lower(p.source + ((n + i) * a.channels + g * p.group_channels) * p.source_channel_size,
-                            a.geometry, r0, rows, q0, image_kc, ld, lowered);
+                    p.lower(image_source + i * a.channels * p.source_channel_size, a.geometry, r0, rows, q0, image_kc,
+                            ld, lowered);
                     // Zero rows complete a partial last panel, so that every panel takes the vector
                     // transpose (the packing's element loop was a third of MobileNet-v2's stem).
                     std::fill(lowered + rows * ld, lowered + panels * nr * ld, T(0));
@@ -195,6 +310,18 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                                         dw + full_end * p.depth + s * nr, p.depth, partial_rows, cols, first);
                     }
                 }
+            }
+        }
+    }
+    if (p.lowered_as_a) {
+        // dW^T into dW by 16 columns of dW at a time: their 16 rows of dw_t stay in L1 while they
+        // are read across (the plain loop missed a line per element: 4% of ResNet-18's layer2 at
+        // batch 1, one thread).
+        constexpr int64_t kBand = 16;
+        for (int64_t j0 = t0; j0 < t1; j0 += kBand) {
+            const int64_t j1 = std::min(t1, j0 + kBand);
+            for (int64_t m = m_begin; m < m_end; ++m) {
+                for (int64_t j = j0; j < j1; ++j) dw_group[m * p.depth + j] = dw_t[(j - t0) * ld_t + m - m_begin];
             }
         }
     }
@@ -227,35 +354,67 @@ void conv_backward_filter(const ConvArgs& a) {
     // Images smaller than a block go several to a block, so that dW tiles are loaded and stored
     // once per block rather than once per small image (ResNet-18's 7x7 layers at batch 32: 5).
     p.block_images = std::clamp<int64_t>(max_block / p.out_size, 1, a.batch);
+    p.image_groups = ceil_div(a.batch, p.block_images);
+    // The reduction over images and positions cut into slices of equal length, each summed by its
+    // own tasks into its own copy of dW, the copies added in slice order at the end: threads then
+    // share the positions rather than dW's columns alone, which, split, have each task read all of
+    // dy (ResNet-18 batch 32, 2 threads: layer1's six row blocks read it six times) and balance
+    // poorly where they are few (7x7 stem: 5 NR panels, 3 + 2 on 2 threads; MobileNet-v2's
+    // stem: one panel, and its columns lowered once per output channel chunk). The count
+    // depends on the shape alone, never on the thread count (results stay the same bits at any
+    // thread count): the most, up to kMaxReductionSlices and one that 2 or 3 threads divide,
+    // whose partials stay within 1 / kPartialsShare of the inputs' bytes.
+    p.dw_size = a.out_channels * p.depth;
+    const int64_t input_elements = a.batch * (a.channels * a.geometry.in_size() + a.out_channels * p.out_size);
+    p.reduction_slices = std::min({kMaxReductionSlices, p.image_groups * p.position_blocks,
+                                   1 + input_elements / (kPartialsShare * p.dw_size)});
+    if (p.reduction_slices == 5) p.reduction_slices = 4;
 
     // Tasks (see the top): the fewest row blocks of at most kMaxTaskRows that fill the pool with
-    // equal tasks, then output channel chunks if the row blocks alone cannot.
+    // equal tasks, then output channel chunks if the row blocks alone cannot. A count of tasks
+    // that the threads divide comes first, with row blocks down to half the largest (ResNet-18's
+    // layer2 3x3 at batch 1, 2 threads: 12 tasks of 3 NR panels rather than 9 of 4, 5 + 4 a thread).
     const int64_t threads = cpu::thread_pool().thread_count();
     auto fills_pool = [&](int64_t tasks) {
         return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
     };
     const int64_t depth_panels = ceil_div(p.depth, nr);
-    int64_t panels_per_task = 1;
-    for (int64_t blocks = ceil_div(depth_panels, std::max<int64_t>(1, kMaxTaskRows / nr)); blocks <= depth_panels;
-         ++blocks) {
-        panels_per_task = ceil_div(depth_panels, blocks);
-        if (fills_pool(a.groups * ceil_div(depth_panels, panels_per_task))) break;
+    const int64_t fewest_blocks = ceil_div(depth_panels, std::max<int64_t>(1, kMaxTaskRows / nr));
+    auto row_tasks = [&](int64_t panels) { return p.reduction_slices * a.groups * ceil_div(depth_panels, panels); };
+    int64_t panels_per_task = 0;
+    for (int64_t blocks = fewest_blocks; threads > 1 && blocks <= std::min(depth_panels, 2 * fewest_blocks); ++blocks) {
+        const int64_t tasks = row_tasks(ceil_div(depth_panels, blocks));
+        if (tasks >= threads && tasks % threads == 0) {
+            panels_per_task = ceil_div(depth_panels, blocks);
+            break;
+        }
+    }
+    for (int64_t blocks = fewest_blocks; panels_per_task == 0 && blocks <= depth_panels; ++blocks) {
+        if (fills_pool(row_tasks(ceil_div(depth_panels, blocks))) || blocks == depth_panels) {
+            panels_per_task = ceil_div(depth_panels, blocks);
+        }
     }
     p.task_rows = panels_per_task * nr;
     p.row_blocks = ceil_div(depth_panels, panels_per_task);
     const int64_t row_panels = ceil_div(p.group_out_channels, mr);
     p.out_chunks = 1;
-    while (!fills_pool(a.groups * p.row_blocks * p.out_chunks) && p.out_chunks < row_panels) ++p.out_chunks;
+    while (!fills_pool(p.reduction_slices * a.groups * p.row_blocks * p.out_chunks) && p.out_chunks < row_panels) {
+        ++p.out_chunks;
+    }
     p.chunk_panels = ceil_div(row_panels, p.out_chunks);
     p.out_chunks = ceil_div(row_panels, p.chunk_panels);
     // Then, over several images, row blocks merged into equal tasks of several, as long as two
     // tasks per thread remain (one task on one thread): a task passes over each image once for all
     // its row blocks, where separate tasks each read the image's dy again from memory (ResNet-18
     // batch 32, 1 thread: layer1 104 -> 76 ms). At batch 1 the image stays in cache, and finer
-    // tasks balance better (2 threads: 7.1-7.8 ms summed over ResNet-18's layers, 8.7-10.6 merged).
+    // tasks balance better (2 threads: 7.1-7.8 ms summed over ResNet-18's layers, 8.7-10.6 merged)
+    // unless reduction slices already make the tasks many, or one thread runs them all (dy, when
+    // packed, is then packed once for all row blocks).
     p.row_groups = p.row_blocks;
-    for (int64_t groups = 1; a.batch > p.block_images && groups < p.row_blocks; ++groups) {
-        const int64_t tasks = a.groups * ceil_div(p.row_blocks, ceil_div(p.row_blocks, groups)) * p.out_chunks;
+    const bool merge = threads <= 1 || a.batch > p.block_images || p.reduction_slices > 1;
+    for (int64_t groups = 1; merge && groups < p.row_blocks; ++groups) {
+        const int64_t tasks =
+            p.reduction_slices * a.groups * ceil_div(p.row_blocks, ceil_div(p.row_blocks, groups)) * p.out_chunks;
         if (p.row_blocks % groups == 0 && (threads <= 1 || (tasks >= 2 * threads && tasks % threads == 0))) {
             p.row_groups = groups;
             break;
@@ -264,12 +423,38 @@ void conv_backward_filter(const ConvArgs& a) {
     p.group_blocks = ceil_div(p.row_blocks, p.row_groups);
     p.row_groups = ceil_div(p.row_blocks, p.group_blocks);
 
-    // Stride-2 layers read polyphase planes (conv_lowering.hpp), split first by all threads.
+    // Which operand is packed: the transposition into panels costs as much as the operand is
+    // large, so the smaller one per task, dy where its chunk has fewer rows (output channels) than
+    // the task's columns (depth rows; ResNet-18's 3x3 layers on one thread: 9 or 4.5 x fewer).
+    // One image per block only (the lowering writes one image's rows). Either way each element of
+    // dW is the same chain of multiply-adds, so the choice does not change a bit.
+    // The transposition of dW^T back into dW (per task, strided) costs about kTransposeCost
+    // packed elements per element of dW, so the choice weighs it against the packing saved over
+    // the task's positions (ResNet-18's layer3 3x3 at batch 1, 196 positions: 20% slower with
+    // dy packed).
+    const int64_t chunk_rows = std::min(p.group_out_channels, p.chunk_panels * mr);
+    const int64_t task_depth_rows = std::min(p.depth, p.group_blocks * p.task_rows);
+    const int64_t task_positions = a.batch * p.out_size / p.reduction_slices;
+    p.lowered_as_a = p.block_images == 1 && chunk_rows < task_depth_rows &&
+                     (task_depth_rows - chunk_rows) * task_positions > kTransposeCost * task_depth_rows * chunk_rows;
+
+    // Stride-2 layers read polyphase planes (conv_lowering.hpp). With one image per block and
+    // slices of two images or more, each task splits the channels of its rows of each image as it
+    // comes to it, so the planes are still in L2 when lowered (ResNet-18 batch 32: 25 MB of planes
+    // of layer2's 3x3/2 were written and read back from memory; one thread: 8% less time on it);
+    // an image that two slices share is split twice. Otherwise (slices within one image would
+    // each split it whole: MobileNet-v2's stem at batch 1, 1.35 x the time) all threads split
+    // the whole batch first.
     p.source = static_cast<const T*>(a.x.data);
     p.source_channel_size = a.geometry.in_size();
     const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa());
     if (phases.split != nullptr && phase_planes_apply(a.geometry) &&
-        round_up(p.position_block, kRowAlignment) <= kMaxPhaseColumns) {
+        round_up(p.position_block, kRowAlignment) <= kMaxPhaseColumns && p.block_images == 1 &&
+        a.batch >= 2 * p.reduction_slices) {
+        p.split_in_task = phases.split;
+        p.lower = phases.lower;
+    } else if (phases.split != nullptr && phase_planes_apply(a.geometry) &&
+               round_up(p.position_block, kRowAlignment) <= kMaxPhaseColumns) {
         p.source_channel_size = phase_planes_channel_size(a.geometry);
         std::vector<T>& planes_buffer = thread_buffer<T, FilterPhasePlanes>();
         planes_buffer.resize(static_cast<size_t>(a.batch * a.channels * p.source_channel_size));
@@ -283,7 +468,12 @@ void conv_backward_filter(const ConvArgs& a) {
         p.lower = phases.lower;
     }
 
-    const int64_t tasks = a.groups * p.row_groups * p.out_chunks;
+    if (p.reduction_slices > 1) {
+        std::vector<T>& partials = thread_buffer<T, FilterSlicePartials>();
+        partials.resize(static_cast<size_t>((p.reduction_slices - 1) * p.dw_size));
+        p.partials = partials.data();
+    }
+    const int64_t tasks = p.reduction_slices * a.groups * p.row_groups * p.out_chunks;
     const int64_t padded_rows = round_up(p.task_rows, nr);
     const int64_t padded_block = round_up(p.position_block, kRowAlignment);
     cpu::for_each_claimed(
@@ -291,13 +481,29 @@ void conv_backward_filter(const ConvArgs& a) {
         [&]() -> Workspace<T>& {
             Workspace<T>& ws = thread_scratch<Workspace<T>>();
             const int64_t block_size = p.block_images * p.position_block;
-            ws.lowered.resize(static_cast<size_t>(p.task_rows * padded_block));
+            // Whole NR panels of rows (task_rows) or, as A, whole MR panels (MR need not divide NR).
+            ws.lowered.resize(static_cast<size_t>(round_up(p.task_rows, mr) * padded_block));
             ws.packed.resize(static_cast<size_t>(padded_rows * block_size));
             ws.a_panel.resize(static_cast<size_t>(mr * block_size));
             if (p.block_images > 1) ws.dy_rows.resize(static_cast<size_t>(p.chunk_panels * mr * block_size));
+            if (p.split_in_task != nullptr) {
+                ws.planes.resize(static_cast<size_t>(p.group_channels * phase_planes_channel_size(a.geometry)));
+            }
+            if (p.lowered_as_a) {
+                ws.dy_packed.resize(static_cast<size_t>(round_up(p.chunk_panels * mr, nr) * block_size));
+                ws.dw_t.resize(static_cast<size_t>(p.group_blocks * p.task_rows * p.chunk_panels * mr));
+            }
             return ws;
         },
         [&](int64_t task, Workspace<T>& ws) { run_task(p, task, ws); });
+    if (p.reduction_slices > 1) {
+        cpu::parallel_for(p.dw_size, 4096, [&](int64_t begin, int64_t end) {
+            for (int64_t slice = 1; slice < p.reduction_slices; ++slice) {
+                const T* partial = p.partials + (slice - 1) * p.dw_size;
+                for (int64_t i = begin; i < end; ++i) p.dw[i] += partial[i];
+            }
+        });
+    }
 }
 
 }  // namespace backward_filter

@@ -610,9 +610,18 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // not a multiple of MR (13, 21) so one MR panel is packed, few depth rows (3 x 3 x 3 = 27) so that
 // 2 and 3 threads chunk the output channels, stride 2 from polyphase planes (3x3/2 and 7x7/2 with
 // "same" padding: AVX-512 f32), stride 2 with dilation and asymmetric pads, groups, 1-d and 3-d,
-// batch 1 and 5, small images several to a block (9 positions: all 5 images; 72: 3 + 2), f32 at
-// every ISA and f64; at 1, 2 and 3 threads, every result bit for bit the
-// same as at 1 thread (each dW element summed in one fixed order).
+// batch 1 and 5, small images several to a block (9 positions: all 5 images; 72: 3 + 2), the
+// reduction cut into 2, 3, 4 and 6 slices (slices that end inside an image: 15 position blocks in
+// 6; small images several to a block in 3 slices of 4 blocks) and into fewer where the partial
+// copies of dW would be large against the inputs, f32 at every ISA and f64; at 1, 2 and 3
+// threads, every result bit for bit the same as at 1 thread (each dW element summed in one fixed
+// order: the slice count depends on the shape alone). Both orientations of the GEMM: the lowered
+// rows as A (fewer output channels than depth rows, one image per block: most cases) and dy as
+// A (more output channels, 24 > 18; several images per block; batch 12 at 3 threads, whose
+// 64-row tasks would pay more to copy dW^T back than packing dy saves: the orientations differ
+// between thread counts, the bits do not). Stride-2 planes split inside the tasks (batch 5 in 2
+// slices; batch 12 in 4 slices, at 3 threads three row blocks: tasks whose rows start inside the
+// channels) and up front (batch 1).
 TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{1, 32, 61, 27}, 5, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
@@ -627,6 +636,9 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
         {{5, 16, 7, 10, 12}, 3, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
         {{5, 64, 5, 5}, 40, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{5, 6, 9, 8}, 13, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{12, 3, 9, 8}, 8, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 2, 20, 20}, 24, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{12, 16, 29, 31}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
     for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
         using T = decltype(element);
