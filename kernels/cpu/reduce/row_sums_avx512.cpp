@@ -6,7 +6,10 @@
 namespace mln::kernels {
 namespace {
 
-__m512d widen(const float* p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
+// The all-lanes mask form: GCC 12 flags the plain form's undefined pass-through operand as
+// maybe uninitialized (a false positive); both are one vcvtps2pd.
+__m512d widen(__m256 v) { return _mm512_maskz_cvtps_pd(0xFF, v); }
+__m512d widen(const float* p) { return widen(_mm256_loadu_ps(p)); }
 
 }  // namespace
 
@@ -25,7 +28,7 @@ void row_sums_avx512(const float* x, int64_t rows, int64_t length, int64_t strid
         if (i < length) {
             // Lanes [0, length - i) of a masked load; it reads nothing past the row.
             const __mmask8 mask = static_cast<__mmask8>((1u << (length - i)) - 1u);
-            a1 = _mm512_add_pd(a1, _mm512_cvtps_pd(_mm256_maskz_loadu_ps(mask, row + i)));
+            a1 = _mm512_add_pd(a1, widen(_mm256_maskz_loadu_ps(mask, row + i)));
         }
         alignas(64) double lanes[8];
         _mm512_store_pd(lanes, _mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3)));
