@@ -23,6 +23,11 @@ constexpr int64_t kChunksPerThread = 4;
 // large share of a small GEMM.
 constexpr auto kWorkerSpin = std::chrono::microseconds(200);
 
+// How long the calling thread, done with its chunks, polls for the workers to finish theirs
+// before it sleeps: halves of a batch-1 layer end microseconds apart, and a sleeping caller
+// costs a futex wake-up (tens of microseconds on a VM whose vCPU halted) on every call.
+constexpr auto kCallerSpin = std::chrono::microseconds(100);
+
 void cpu_relax() {
 #if defined(__x86_64__) || defined(_M_X64)
     _mm_pause();
@@ -94,7 +99,7 @@ void ThreadPool::worker_loop(int32_t index, uint64_t seen) {
         }
         run_chunks();
         std::lock_guard lock(mutex_);
-        if (--pending_workers_ == 0) done_.notify_one();
+        if (pending_workers_.fetch_sub(1, std::memory_order_acq_rel) == 1) done_.notify_one();
     }
 }
 
@@ -141,17 +146,22 @@ void ThreadPool::parallel_for(int64_t count, int64_t grain, RangeBody body) {
         chunk_ = chunk;
         next_begin_.store(0, std::memory_order_relaxed);
         engaged_workers_ = static_cast<int32_t>(std::min<int64_t>(chunks - 1, threads - 1));
-        pending_workers_ = engaged_workers_;
+        pending_workers_.store(engaged_workers_, std::memory_order_relaxed);
         error_ = nullptr;
         ++generation_;
         published_generation_.store(generation_, std::memory_order_release);
     }
     wake_.notify_all();
     run_chunks();
+    const auto spin_until = std::chrono::steady_clock::now() + kCallerSpin;
+    for (int polls = 1; pending_workers_.load(std::memory_order_acquire) != 0; ++polls) {
+        cpu_relax();
+        if (polls % 64 == 0 && std::chrono::steady_clock::now() >= spin_until) break;
+    }
     {
         // The body lives on this stack frame: wait until no worker can still be calling it.
         std::unique_lock lock(mutex_);
-        done_.wait(lock, [&] { return pending_workers_ == 0; });
+        done_.wait(lock, [&] { return pending_workers_.load(std::memory_order_relaxed) == 0; });
         body_ = nullptr;
         error = error_;
         error_ = nullptr;

@@ -67,7 +67,9 @@ private:
     int64_t count_ = 0;
     int64_t chunk_ = 0;
     int32_t engaged_workers_ = 0;
-    int32_t pending_workers_ = 0;
+    // Written under mutex_ (so done_'s waiter misses no wake-up); atomic so the caller can poll
+    // it without the lock before it sleeps.
+    std::atomic<int32_t> pending_workers_{0};
     std::exception_ptr error_;
     std::atomic<int64_t> next_begin_{0};
 };
