@@ -500,6 +500,13 @@ void conv_forward(const ConvArgs& a, int64_t depth) {
 
 }  // namespace transposed
 
+// Whether conv_forward takes the transposed form for a.
+template <class T>
+bool takes_transposed_form(const ConvArgs& a) {
+    const int64_t depth = a.channels / a.groups * a.geometry.kernel_size();
+    return transposed::applies<T>(a, depth, a.geometry.out_size(), micro_kernel<T>(cpu::active_isa()));
+}
+
 // y = activation(conv(x, w) + bias + residual) for any groups, through the packed micro-kernels.
 template <class T>
 void conv_forward(const ConvArgs& a) {
