@@ -332,6 +332,10 @@ std::vector<ConvCase> implicit_gemm_cases() {
         // partial last channel panel and 10 depth blocks.
         {{3, 20, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 140, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        // Transposed at batch 1 split by 32-channel panels among the threads (the cases above
+        // with 64 and 90 channels at 2 and 3 threads take it or depth slices): 9 panels, the last
+        // partial, uneven ranges at 2 threads (4 + 5), 3 each at 3 threads.
+        {{1, 16, 7, 7}, 280, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
 }
 
