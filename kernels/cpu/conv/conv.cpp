@@ -198,6 +198,12 @@ void conv_depthwise_backward_data(const ConvArgs& a) {
 // flipped filters are used too little to pay for rearranging them (one pass over all weights
 // costs about as much as a GEMM with 60 columns).
 constexpr int64_t kFlippedFilterMinColumns = 256;
+// Where the forward takes the implicit GEMM's transposed form (AVX-512, 14x14 and 7x7 images),
+// the columns path costs more against it: ResNet-18's 3x3 at 14x14 (256 channels, 196 columns),
+// one thread, contended machine, Myelin / oneDNN: flipped 1.26-1.40, columns 1.37-1.59. At 7x7
+// (512 channels, 49 columns) the flip pass over 9.4 MB of weights loses: 1.55-2.9 against
+// 1.52-1.72. So half the columns suffice there.
+constexpr int64_t kFlippedFilterMinColumnsTransposed = 128;
 
 // The stride-1 backward data as a forward convolution: dx = conv(dy, w') with
 // w'[g][c][m][k] = w[g][m][c][K-1-k] (every spatial axis flipped, in and out channels swapped
@@ -208,7 +214,6 @@ template <class T>
 bool conv_backward_data_as_forward(const ConvArgs& a) {
     const WindowGeometry& g = a.geometry;
     const ConvSizes s(a);
-    if (a.batch * s.in_size < kFlippedFilterMinColumns) return false;
     WindowGeometry flipped = g;
     for (int d = 0; d < 3; ++d) {
         const int64_t span = g.dilation[d] * (g.kernel[d] - 1);
@@ -217,6 +222,20 @@ bool conv_backward_data_as_forward(const ConvArgs& a) {
         flipped.pad_begin[d] = span - g.pad_begin[d];
         flipped.pad_end[d] = g.in[d] - g.out[d] + g.pad_begin[d];
         if (g.stride[d] != 1 || flipped.pad_begin[d] < 0 || flipped.pad_end[d] < 0) return false;
+    }
+    ConvArgs forward;
+    forward.geometry = flipped;
+    forward.batch = a.batch;
+    forward.channels = a.out_channels;
+    forward.out_channels = a.channels;
+    forward.groups = a.groups;
+    forward.x = a.y;
+    forward.y = a.x;
+    forward.w = a.w;
+    const bool transposed_form = !winograd_wins(forward, float_dtype_of<T>()) &&
+                                 implicit_gemm::takes_transposed_form<T>(forward);
+    if (a.batch * s.in_size < (transposed_form ? kFlippedFilterMinColumnsTransposed : kFlippedFilterMinColumns)) {
+        return false;
     }
     const int64_t kernel_size = g.kernel_size();
     // Its own buffer: the forward drivers may use the column buffers. The workers reach it
@@ -237,15 +256,6 @@ bool conv_backward_data_as_forward(const ConvArgs& a) {
             }
         }
     });
-    ConvArgs forward;
-    forward.geometry = flipped;
-    forward.batch = a.batch;
-    forward.channels = a.out_channels;
-    forward.out_channels = a.channels;
-    forward.groups = a.groups;
-    forward.x = a.y;
-    forward.y = a.x;
-    forward.w = a.w;
     forward.w.data = w_flipped;
     conv_forward_typed<T>(forward);
     return true;

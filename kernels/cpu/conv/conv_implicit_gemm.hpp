@@ -294,9 +294,9 @@ struct PackedWeights;
 // Transposed form, for images (one group) whose output positions fill the 8 x 32 kernel's
 // vectors poorly (14x14: 196 of 224 lanes, 7x7: 49 of 64): y^T (P x M) = columns^T (P x depth) *
 // w^T (depth x M), positions on the broadcast side in tiles of 14 rows (any count works without
-// padding), 32 output channels per tile from a packed panel of w^T. Per task (batch 1: a slice
-// of the depth, one per thread as in depth-slice mode, each packing its own w^T panels; a batch:
-// one image, w^T packed once before by all threads):
+// padding), 32 output channels per tile from a packed panel of w^T. Per task (batch 1: a range
+// of 32-channel panels or a slice of the depth per thread, each packing its own w^T panels; a
+// batch: one image, w^T packed once before by all threads):
 //   for each KC depth block          -> lower columns[pc.., all positions] as one panel (L2),
 //                                       stride 2 from polyphase planes
 //     for each 32-channel panel      -> pack w^T's kc x 32 panel (L1), the next one prefetched
@@ -338,11 +338,13 @@ inline int64_t block_depth_of(int64_t begin, int64_t end) {
     return round_up(ceil_div(end - begin, ceil_div(end - begin, kDepthBlock)), 8);
 }
 
-// Depth [begin, end) of image x's product into sums (positions x channels padded to 32), w^T
+// Depth [begin, end) of image x's product, output channels [oc_begin, oc_end) (oc_begin a
+// multiple of 32), into sums (positions x channels padded to 32), w^T
 // panels from `packed_weights` (block b's panel j at (b * panels + j) * block_depth * 32) or,
 // for nullptr, packed here.
 inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLowering<float>& lower, int64_t depth,
-                      int64_t begin, int64_t end, const float* packed_weights, float* sums, float* workspace) {
+                      int64_t begin, int64_t end, int64_t oc_begin, int64_t oc_end, const float* packed_weights,
+                      float* sums, float* workspace) {
     const int64_t positions = a.geometry.out_size();
     const int64_t lowered_width = round_up(positions, 16);
     const int64_t channels_padded = round_up(a.out_channels, kPositionsTileColumns);
@@ -355,22 +357,21 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
         const int64_t kc = std::min(block_depth, end - pc);
         const bool accumulate = pc != begin;
         lower(x, a.geometry, pc, kc, 0, positions, lowered_width, lowered);
-        for (int64_t oc = 0; oc < a.out_channels; oc += kPositionsTileColumns) {
+        for (int64_t oc = oc_begin; oc < oc_end; oc += kPositionsTileColumns) {
             const float* b = panel;
             if (packed_weights != nullptr) {
                 b = packed_weights + ((pc - begin) / block_depth * panels + oc / kPositionsTileColumns) *
                                          block_depth * kPositionsTileColumns;
             } else {
                 pack_transposed_weights_avx512(w + oc * depth + pc, depth,
-                                               std::min<int64_t>(kPositionsTileColumns, a.out_channels - oc), kc,
-                                               panel);
+                                               std::min<int64_t>(kPositionsTileColumns, oc_end - oc), kc, panel);
             }
             // The weights come from L3 or memory, each once: the tiles of this panel prefetch
             // the next panel's, a line per depth step, so the loads overlap the arithmetic.
-            const bool last_panel = oc + kPositionsTileColumns >= a.out_channels;
-            const int64_t next_oc = last_panel ? 0 : oc + kPositionsTileColumns;
+            const bool last_panel = oc + kPositionsTileColumns >= oc_end;
+            const int64_t next_oc = last_panel ? oc_begin : oc + kPositionsTileColumns;
             const int64_t next_pc = last_panel ? pc + block_depth : pc;
-            const int64_t next_rows = std::min<int64_t>(kPositionsTileColumns, a.out_channels - next_oc);
+            const int64_t next_rows = std::min<int64_t>(kPositionsTileColumns, oc_end - next_oc);
             const int64_t next_kc = std::min(block_depth, end - next_pc);
             const int64_t row_lines = ceil_div(next_kc * 4, 64);
             const int64_t tiles = ceil_div(positions, kPositionsTileRows);
@@ -412,9 +413,18 @@ inline void write_rows(const ConvArgs& a, int64_t n, const float* sums, int64_t 
 }
 #endif
 
-// One image: a slice of the depth per thread, each packing its w^T panels (each weight once),
-// the slices' sums added on the way to y. Several: w^T packed once by all threads, then one
-// image per task, written to y by the thread that computed it.
+// One image on several threads: where the 32-channel panels divide evenly among the threads (or
+// are at least 4 per thread), each thread takes a range of them over the whole depth, packing
+// only its own w^T panels, lowering the columns itself (the lowering is a small share: 49 or 196
+// positions against 32-channel panels), and writes its channels' rows of y at once: no
+// partial-sum pass and no second fork-join. Otherwise (or on one thread) a slice of the depth per
+// thread, each packing its w^T panels (each weight once), the slices' sums added on the way to y.
+// Measured (2 threads, batch 1, contended machine, min / 25th percentile of 3000 interleaved
+// calls, ms), depth slices -> channel ranges: ResNet-18 3x3 at 7x7 0.715 / 2.005 -> 0.707 / 1.922,
+// 0.731 / 1.823 -> 0.721 / 1.750; at 14x14 0.618 / 1.475 -> 0.588 / 1.446; 3x3/2 to 7x7 0.361 /
+// 1.165 -> 0.356 / 0.965; 3x3/2 to 14x14 0.323 / 1.068 -> 0.308 / 0.699.
+// Several images: w^T packed once by all threads, then one image per task, written to y by the
+// thread that computed it.
 template <class T>
 void conv_forward(const ConvArgs& a, int64_t depth) {
 #if defined(MYELIN_X86_64_KERNELS)
@@ -443,6 +453,28 @@ void conv_forward(const ConvArgs& a, int64_t depth) {
             lower = phases.lower;
         }
         const int64_t lowered_size = round_up(kDepthBlock * round_up(positions, 16), kAlignElements<T>);
+        const int64_t channel_panels = ceil_div(a.out_channels, kPositionsTileColumns);
+        if (a.batch == 1 && threads > 1 && channel_panels >= threads &&
+            (channel_panels % threads == 0 || channel_panels >= 4 * threads)) {
+            std::vector<T>& sums = thread_buffer<T, PositionSums>();
+            sums.resize(static_cast<size_t>(sums_size + kAlignElements<T>));
+            T* const sums_data = cache_line_aligned(sums.data());
+            cpu::for_each_claimed(
+                threads, threads,
+                [&] {
+                    std::vector<T>& buffer = thread_buffer<T, ColumnBlocks>();
+                    buffer.resize(static_cast<size_t>(kAlignElements<T> + lowered_size + kDepthBlock * kPositionsTileColumns));
+                    return cache_line_aligned(buffer.data());
+                },
+                [&](int64_t part, T* workspace) {
+                    const int64_t oc_begin = part * channel_panels / threads * kPositionsTileColumns;
+                    const int64_t oc_end =
+                        std::min(a.out_channels, (part + 1) * channel_panels / threads * kPositionsTileColumns);
+                    run_slice(a, source, lower, depth, 0, depth, oc_begin, oc_end, nullptr, sums_data, workspace);
+                    write_rows(a, 0, sums_data, 1, activation, oc_begin, oc_end);
+                });
+            return;
+        }
         if (a.batch == 1) {
             int64_t slice_depth = depth;
             if (threads > 1 && depth >= threads * kMinSliceDepth) slice_depth = round_up(ceil_div(depth, threads), 8);
@@ -458,7 +490,7 @@ void conv_forward(const ConvArgs& a, int64_t depth) {
                 },
                 [&](int64_t slice, T* workspace) {
                     run_slice(a, source, lower, depth, slice * slice_depth, std::min(depth, (slice + 1) * slice_depth),
-                              nullptr, sums.data() + slice * sums_size, workspace);
+                              0, a.out_channels, nullptr, sums.data() + slice * sums_size, workspace);
                 });
             cpu::parallel_for(a.out_channels, 16, [&](int64_t begin, int64_t end) {
                 write_rows(a, 0, sums.data(), slices, activation, begin, end);
@@ -489,7 +521,8 @@ void conv_forward(const ConvArgs& a, int64_t depth) {
             },
             [&](int64_t n, T* workspace) {
                 T* sums = workspace + lowered_size;
-                run_slice(a, source + n * source_image, lower, depth, 0, depth, packed.data(), sums, workspace);
+                run_slice(a, source + n * source_image, lower, depth, 0, depth, 0, a.out_channels, packed.data(), sums,
+                          workspace);
                 write_rows(a, n, sums, 1, activation, 0, a.out_channels);
             });
     }
@@ -499,6 +532,13 @@ void conv_forward(const ConvArgs& a, int64_t depth) {
 }
 
 }  // namespace transposed
+
+// Whether conv_forward takes the transposed form for a.
+template <class T>
+bool takes_transposed_form(const ConvArgs& a) {
+    const int64_t depth = a.channels / a.groups * a.geometry.kernel_size();
+    return transposed::applies<T>(a, depth, a.geometry.out_size(), micro_kernel<T>(cpu::active_isa()));
+}
 
 // y = activation(conv(x, w) + bias + residual) for any groups, through the packed micro-kernels.
 template <class T>

@@ -332,6 +332,10 @@ std::vector<ConvCase> implicit_gemm_cases() {
         // partial last channel panel and 10 depth blocks.
         {{3, 20, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 140, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        // Transposed at batch 1 split by 32-channel panels among the threads (the cases above
+        // with 64 and 90 channels at 2 and 3 threads take it or depth slices): 9 panels, the last
+        // partial, uneven ranges at 2 threads (4 + 5), 3 each at 3 threads.
+        {{1, 16, 7, 7}, 280, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
 }
 
@@ -687,6 +691,38 @@ TEST_F(ConvTest, BackwardDataByColumnsMatchesReferenceAndThreadCountsAgree) {
             [&](const TensorView& want) { reference::conv_backward_data(p, dy.view(), w.view(), want); },
             [&](HostTensor<T>& dx) { return mln_conv_backward_data(device_, &p, dy.desc(), w.desc(), dx.desc()); });
     });
+}
+
+// Stride-1 backward data under 256 dx positions as a forward conv with flipped filters where that
+// forward takes the implicit GEMM's transposed form (conv.cpp, AVX-512 f32): 14x14 with 90 dx
+// channels (a partial 32-channel panel; depth slices at 2 and 3 threads), 7x7 over a batch of 3
+// (147 positions, w^T packed once); 117 positions stay on the column path. Every ISA (the others
+// take the column path) and f64, 1-3 threads, each within tolerance of the reference twin.
+TEST_F(ConvTest, BackwardDataByFlippedFiltersInTheTransposedFormMatchesReference) {
+    const std::vector<ConvCase> cases = {
+        {{1, 90, 14, 14}, 48, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{3, 64, 7, 7}, 40, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 64, 9, 13}, 40, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+    };
+    int32_t previous = 0;
+    ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
+    for (int32_t threads : {1, 2, 3}) {
+        ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+        for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
+            using T = decltype(element);
+            SCOPED_TRACE(cat("threads=", threads));
+            HostTensor<T> dy(y_shape_of(c)), w(w_shape_of(c)), dx(c.x_shape), dx_want(c.x_shape);
+            fill_random(dy);
+            fill_random(w);
+            for (T& v : dx.storage()) v = std::numeric_limits<T>::quiet_NaN();
+            const mln_conv_params p = params_of(c);
+            ASSERT_EQ(mln_conv_backward_data(device_, &p, dy.desc(), w.desc(), dx.desc()), MLN_STATUS_OK)
+                << mln_last_error();
+            reference::conv_backward_data(p, dy.view(), w.view(), dx_want.view());
+            EXPECT_TRUE(near_all(dx, dx_want, tolerance<T>(c.out_channels * 16 * 16)));
+        });
+    }
+    ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
 }
 
 // Backward data by polyphase (conv_backward_data.hpp: one stride-1 forward convolution per
