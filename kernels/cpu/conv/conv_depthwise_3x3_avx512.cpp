@@ -197,6 +197,28 @@ void flat_filter_sums(const float* src, const float* dy, const FlatPlane& f, __m
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
 }
 
+// Lane c of the result = the sum of v[c]'s 16 lanes: four rounds of shuffle-and-add, each
+// halving the registers and doubling the channels a register holds (45 instructions for 16
+// sums, against about 130 for 16 separate reductions).
+inline __m512 sum_across_lanes16(__m512* v) {
+    // Round 1 (within 128-bit lanes): [a b a b], partials of the pair (a, b).
+    for (int64_t i = 0; i < 8; ++i) {
+        v[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+    }
+    // Round 2: [a b c d] in each 128-bit lane.
+    for (int64_t i = 0; i < 4; ++i) {
+        v[i] = _mm512_add_ps(_mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    }
+    // Rounds 3 and 4 across 128-bit lanes: lanes (0, 1) and (2, 3) added, then the halves.
+    for (int64_t i = 0; i < 2; ++i) {
+        v[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+    return _mm512_add_ps(_mm512_shuffle_f32x4(v[0], v[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(v[0], v[1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
 thread_local FlatPlane::Cache t_flat_masks;
 
 // ---- Stride 2 along rows. ----
@@ -440,7 +462,8 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
     alignas(64) __m512 acc[kGroup][kTaps];
     for (int64_t c0 = 0; c0 < channels; c0 += kGroup) {
         const int64_t group = std::min(kGroup, channels - c0);
-        for (int64_t c = 0; c < group; ++c) {
+        // All 16 zeroed: the sums below add every register.
+        for (int64_t c = 0; c < kGroup; ++c) {
             for (int64_t t = 0; t < kTaps; ++t) acc[c][t] = _mm512_setzero_ps();
         }
         for (int64_t n = 0; n < images; ++n) {
@@ -448,8 +471,14 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
             const float* dy_image = dy + n * dy_image_stride + c0 * out_size;
             for (int64_t c = 0; c < group; ++c) flat_filter_sums(x_image + c * in_size, dy_image + c * out_size, f, acc[c]);
         }
+        alignas(64) float sums[kTaps][kGroup];
+        for (int64_t t = 0; t < kTaps; ++t) {
+            __m512 lanes[kGroup];
+            for (int64_t c = 0; c < kGroup; ++c) lanes[c] = acc[c][t];
+            _mm512_store_ps(sums[t], sum_across_lanes16(lanes));
+        }
         for (int64_t c = 0; c < group; ++c) {
-            for (int64_t t = 0; t < kTaps; ++t) dw[(c0 + c) * kTaps + t] = _mm512_reduce_add_ps(acc[c][t]);
+            for (int64_t t = 0; t < kTaps; ++t) dw[(c0 + c) * kTaps + t] = sums[t][c];
         }
     }
 }
