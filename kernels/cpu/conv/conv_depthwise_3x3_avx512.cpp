@@ -330,6 +330,27 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
     for (int64_t oh = 0; oh < out_rows; ++oh) {
         const SourceRows source(x, g, oh);
         float* y_row = y + oh * out_width;
+        if (source.count == 3) {
+            // Every filter row in the plane (all rows but the borders'): the taps' row indices
+            // constant, so the nine weights stay in registers and the three sums unroll; the
+            // loop below over a counted list of rows ran ~20% slower on 112-wide planes.
+            for (int64_t v = 0; v < column_count; ++v) {
+                const Stride2Columns& c = column_begin[v];
+                __m512 top, middle, bottom;
+                if (c.interior) {
+                    top = stride2_row_sum<false>(source.rows[0], w, c);
+                    middle = stride2_row_sum<false>(source.rows[1], w + 3, c);
+                    bottom = stride2_row_sum<false>(source.rows[2], w + 6, c);
+                } else {
+                    top = stride2_row_sum<true>(source.rows[0], w, c);
+                    middle = stride2_row_sum<true>(source.rows[1], w + 3, c);
+                    bottom = stride2_row_sum<true>(source.rows[2], w + 6, c);
+                }
+                const __m512 sum = _mm512_add_ps(_mm512_add_ps(b, top), _mm512_add_ps(middle, bottom));
+                _mm512_mask_storeu_ps(y_row + v * 16, lanes_below(out_width - v * 16), sum);
+            }
+            continue;
+        }
         for (int64_t v = 0; v < column_count; ++v) {
             const Stride2Columns& c = column_begin[v];
             // One sum per source row (shorter FMA chains), added to the total.
