@@ -9,7 +9,8 @@
 //   the row) by permutes.
 // Backward data at stride 1 is the forward loop with the flipped filter; at stride 2 it makes the
 // even and odd columns of a dx row from shifted dy rows and interleaves them. Backward filter is
-// nine dot products per channel summed in registers over the batch (stride 1). Padding taps are masked out
+// nine dot products per channel summed in registers over the batch (stride 2: the forward's
+// even/odd split), 16 channels' sums reduced across lanes together. Padding taps are masked out
 // of the sums (not multiplied by a zero), so NaN and Inf weights reach exactly the outputs of the
 // reference twin.
 #pragma once
@@ -22,10 +23,11 @@ namespace mln::kernels {
 
 // Whether the geometry is 2-d 3 x 3 undilated and: stride 1 with out width == in width (every
 // pass); or (forward) row stride 2 with rows of 32+ outputs, (backward data) stride 2 x 2 with
-// rows of 9+ outputs (conv_depthwise_3x3.cpp says why).
+// rows of 9+ outputs, (backward filter) stride 2 x 2 with rows of 16+ outputs over one image
+// (conv_depthwise_3x3.cpp says why).
 bool depthwise_3x3_nchw_forward_applies(const WindowGeometry& g);
 bool depthwise_3x3_nchw_backward_data_applies(const WindowGeometry& g);
-bool depthwise_3x3_nchw_backward_filter_applies(const WindowGeometry& g);
+bool depthwise_3x3_nchw_backward_filter_applies(const WindowGeometry& g, int64_t images);
 
 #if defined(MYELIN_X86_64_KERNELS)
 // Same contracts as the channel-blocked kernels (conv_depthwise.hpp, conv_depthwise_backward.hpp),

@@ -185,6 +185,10 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 16, 20, 37, 2, 0, 1});
     cases.push_back({1, 16, 21, 38, 2, 1, 0});
     cases.push_back({1, 9, 3, 3, 2, 1, 1});
+    // Stride-2 backward filter in NCHW (batch 1, 16+ outputs a row): two channel groups and a
+    // tail, a full and a partial register a row; at batch 2 the same shape goes channel-blocked.
+    cases.push_back({1, 33, 13, 41, 2, 1, 1});
+    cases.push_back({2, 33, 13, 41, 2, 1, 1});
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const Depthwise3x3Case& c : cases) {
