@@ -371,7 +371,9 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // 196, 2 and 323 positions at AVX-512 f32, 49 at every vector ISA): forward on full and edge
 // panels (13 and 20 rows), backward data with rows across lanes (530, 300, 20, 12 rows: full
 // and masked registers), 530 deep (two passes over C), stride 2 (49 gathered positions), groups;
-// an image of 2 positions is all tail. Every epilogue in f32 at every ISA, all
+// an image of 2 positions is all tail. Strided forward on several threads gathers per task:
+// 31 x 23 outputs (position blocks that start inside an output row) and 3-d stride 2 (runs that
+// cross a plane). Every epilogue in f32 at every ISA, all
 // three passes in f32 and f64, at 1, 2 and 3 threads.
 std::vector<ConvCase> pointwise_cases() {
     return {
@@ -393,6 +395,8 @@ std::vector<ConvCase> pointwise_cases() {
         {{1, 33, 1, 2}, 19, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 20, 14, 14}, 24, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 16, 7, 7}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {{1, 7, 61, 45}, 10, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 6, 5, 9, 10}, 13, {1, 1, 1}, {2, 2, 2}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}, 1},
     };
 }
 
