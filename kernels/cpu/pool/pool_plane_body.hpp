@@ -49,9 +49,9 @@ struct PoolPlane {
         // max over the kernel's columns is computed once and reused by every output row whose
         // window holds that row (stride 2 of 3 rows: every other row twice).
         const int64_t plane_rows = g.in[0] * g.in[1];
-        const int64_t row_columns = vector_hi - vector_lo;
+        const int64_t row_columns = g.out[2];
         RowMaxima* maxima = nullptr;
-        if (max && g.kernel[2] > 1 && row_columns >= V::width &&
+        if (max && g.kernel[2] > 1 && vector_hi - vector_lo >= V::width && every_column_has_taps(g) &&
             plane_rows * row_columns * static_cast<int64_t>(sizeof(float) + sizeof(int32_t)) <= kRowMaximaBytes) {
             maxima = &thread_scratch<RowMaxima>();
             maxima->values.resize(static_cast<size_t>(plane_rows * row_columns));
@@ -94,26 +94,33 @@ struct PoolPlane {
                     if (max) return max_register(x, row_list, row_count, g, steps, column, lanes, y_row, i_row, index_base);
                     average_register(x, row_list, row_count, g, counts, column, lanes, y_row);
                 };
-                for (; ow < lo; ++ow) one(ow);
                 if (maxima != nullptr && row_count > 0) {
                     int64_t* offsets = maxima->offsets.data();
                     for (int64_t r = 0; r < row_count; ++r) {
                         const int64_t plane_row = row_list[r] / width;
-                        offsets[r] = plane_row * row_columns - vector_lo;
+                        offsets[r] = plane_row * row_columns;
                         if (maxima->done[static_cast<size_t>(plane_row)]) continue;
                         maxima->done[static_cast<size_t>(plane_row)] = 1;
-                        float* values = maxima->values.data() + plane_row * row_columns - vector_lo;
-                        int32_t* positions = maxima->positions.data() + plane_row * row_columns - vector_lo;
+                        float* values = maxima->values.data() + plane_row * row_columns;
+                        int32_t* positions = maxima->positions.data() + plane_row * row_columns;
+                        for (int64_t column = 0; column < vector_lo; ++column) {
+                            row_max_one(x, row_list[r], g, column, values, positions);
+                        }
+                        for (int64_t column = vector_hi; column < g.out[2]; ++column) {
+                            row_max_one(x, row_list[r], g, column, values, positions);
+                        }
                         for_column_registers(vector_lo, vector_hi, [&](int64_t column) {
                             row_max_register(x, row_list[r], g, steps, column, values, positions);
                         });
                     }
-                    for_column_registers(vector_lo, vector_hi, [&](int64_t column) {
+                    for_column_registers(0, g.out[2], [&](int64_t column) {
                         combine_rows(*maxima, offsets, row_count, column, y_row + column,
                                      i_row != nullptr ? i_row + column : nullptr, index_base);
                     });
-                    ow = vector_hi;
-                } else if (row_count > 0 && vector_hi - ow >= V::width) {
+                    continue;
+                }
+                for (; ow < lo; ++ow) one(ow);
+                if (row_count > 0 && vector_hi - ow >= V::width) {
                     for (; ow + V::width <= vector_hi; ow += V::width) registers(ow, V::width);
                     // The last partial register again ends at vector_hi, overlapping the one
                     // before: recomputed outputs get the same values.
@@ -138,7 +145,7 @@ struct PoolPlane {
         std::vector<float> values;
         std::vector<int32_t> positions;
         std::vector<uint8_t> done;
-        // Per row of the current window, where its maxima start (less the first vector column).
+        // Per row of the current window, where its maxima start.
         std::vector<int64_t> offsets;
     };
     // Planes whose row maxima take more than this run unseparated (the maxima would leave L2).
@@ -151,6 +158,35 @@ struct PoolPlane {
         int64_t column = lo;
         for (; column + V::width <= hi; column += V::width) f(column);
         if (column < hi) f(hi - V::width);
+    }
+
+    // Whether every output column's window holds a column of x (row maxima exist everywhere).
+    static bool every_column_has_taps(const WindowGeometry& g) {
+        for (int64_t ow = 0; ow < g.out[2]; ++ow) {
+            int64_t lo, hi;
+            valid_taps(ow * g.stride[2] - g.pad_begin[2], g.dilation[2], g.kernel[2], g.in[2], &lo, &hi);
+            if (lo == hi) return false;
+        }
+        return true;
+    }
+
+    // As row_max_register for one (edge) column, over its taps inside x.
+    static void row_max_one(const float* x, int64_t row, const WindowGeometry& g, int64_t ow, float* values,
+                            int32_t* positions) {
+        int64_t w_lo, w_hi;
+        const int64_t w_start = row + ow * g.stride[2] - g.pad_begin[2];
+        valid_taps(w_start - row, g.dilation[2], g.kernel[2], g.in[2], &w_lo, &w_hi);
+        int64_t best_position = w_start + w_lo * g.dilation[2];
+        float best = x[best_position];
+        for (int64_t kw = w_lo + 1; kw < w_hi; ++kw) {
+            const int64_t position = w_start + kw * g.dilation[2];
+            if (ScalarLanes::takes_over(x[position], best)) {
+                best = x[position];
+                best_position = position;
+            }
+        }
+        values[ow] = best;
+        positions[ow] = static_cast<int32_t>(best_position);
     }
 
     static IReg load_positions(const int32_t* p) {
