@@ -184,9 +184,8 @@ TEST_F(PoolTest, VectorPathsMatchReferenceAtEveryIsa) {
         {{2, 1, 67}, {5}, {2}, {1}, {2}, {2}, 0, 0},
         {{1, 2, 3, 4, 53}, {2, 2, 3}, {1, 2, 1}, {1, 1, 1}, {1, 0, 1}, {0, 1, 1}, 0, 0},
         {{1, 1, 7, 40}, {7, 7}, {1, 1}, {1, 1}, {3, 3}, {3, 3}, 0, 0},
-        // Max runs separably (row maxima reused across output rows): 3x3/2 pad 1 rows of 8, 9,
-        // 16, 17, 32 and 33 vector columns; stride 1 of 16; a 3-d window; a plane whose row
-        // maxima would exceed their cache budget (runs unseparated).
+        // Rows of 8, 9, 16, 17, 32 and 33 vector columns at 3x3/2 pad 1 (whole and overlapping
+        // registers of both widths); stride 1 of 16; a 3-d window; a tall plane.
         {{1, 2, 11, 19}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 0, 0},
         {{1, 2, 10, 21}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 0, 0},
         {{1, 2, 9, 35}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 0, 0},
