@@ -405,14 +405,7 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
                     }
                     T* out = dx_plane + row * g.in[2];
                     if (s2 == 2 && src[0] != nullptr && src[1] != nullptr) {
-                        const T* even = src[0];
-                        const T* odd = src[1];
-                        const int64_t pairs = g.in[2] / 2;
-                        for (int64_t j = 0; j < pairs; ++j) {
-                            out[2 * j] = even[j];
-                            out[2 * j + 1] = odd[j];
-                        }
-                        if (g.in[2] % 2 != 0) out[g.in[2] - 1] = even[pairs];
+                        interleave_phase_pair(src[0], src[1], g.in[2], out);
                     } else {
                         for (int64_t i2 = 0; i2 < g.in[2]; ++i2) {
                             const T* from = src[i2 % s2];

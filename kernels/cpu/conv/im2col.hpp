@@ -62,6 +62,18 @@ void im2col_rows(const T* x, const WindowGeometry& g, int64_t row_begin, int64_t
     }
 }
 
+// out[2j] = even[j], out[2j + 1] = odd[j] for a row of `length` (an odd length ends on even's
+// last element): a stride-2 row rebuilt from its two phases.
+template <class T>
+void interleave_phase_pair(const T* even, const T* odd, int64_t length, T* out) {
+    const int64_t pairs = length / 2;
+    for (int64_t j = 0; j < pairs; ++j) {
+        out[2 * j] = even[j];
+        out[2 * j + 1] = odd[j];
+    }
+    if (length % 2 != 0) out[length - 1] = even[pairs];
+}
+
 // col2im of channels [0, channels) of `columns` (rows (c, kd, kh, kw) of the out size) into dx
 // (channels x in), one dx row at a time: the windows that reach the row (kd, kh and their od,
 // oh) add their kw column rows into the row's s2 phases (phase q holds positions q + s2 j), each
@@ -118,14 +130,7 @@ void col2im_rows(const T* columns, const WindowGeometry& g, int64_t channels, T*
                 if (s2 == 1) {
                     std::copy(phases, phases + g.in[2], out);
                 } else if (s2 == 2) {
-                    const T* even = phases;
-                    const T* odd = phases + phase_length;
-                    const int64_t pairs = g.in[2] / 2;
-                    for (int64_t j = 0; j < pairs; ++j) {
-                        out[2 * j] = even[j];
-                        out[2 * j + 1] = odd[j];
-                    }
-                    if (g.in[2] % 2 != 0) out[g.in[2] - 1] = even[pairs];
+                    interleave_phase_pair(phases, phases + phase_length, g.in[2], out);
                 } else {
                     for (int64_t iw = 0; iw < g.in[2]; ++iw) out[iw] = phases[(iw % s2) * phase_length + iw / s2];
                 }
