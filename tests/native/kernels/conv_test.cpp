@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <vector>
@@ -195,6 +196,19 @@ void expect_reference_at_one_thread_and_same_bits_at_more(mln_device* device, co
     ASSERT_EQ(mln_device_set_thread_count(device, previous), MLN_STATUS_OK);
 }
 
+// body() at each of `thread_counts` device threads, the device's own count restored after.
+template <class Body>
+void at_thread_counts(mln_device* device, std::initializer_list<int32_t> thread_counts, Body&& body) {
+    int32_t previous = 0;
+    ASSERT_EQ(mln_device_get_thread_count(device, &previous), MLN_STATUS_OK);
+    for (int32_t threads : thread_counts) {
+        ASSERT_EQ(mln_device_set_thread_count(device, threads), MLN_STATUS_OK);
+        SCOPED_TRACE(cat("threads=", threads));
+        body();
+    }
+    ASSERT_EQ(mln_device_set_thread_count(device, previous), MLN_STATUS_OK);
+}
+
 class ConvTest : public CpuDeviceTest {};
 
 TEST_F(ConvTest, MatchesReferenceOnEdgeCasesF32EveryIsa) {
@@ -209,13 +223,9 @@ TEST_F(ConvTest, MatchesReferenceOnEdgeCasesF64) {
 }
 
 TEST_F(ConvTest, MatchesReferenceWithOneThreadAndWithThree) {
-    int32_t previous = 0;
-    ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
-    for (int32_t threads : {1, 3}) {
-        ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+    at_thread_counts(device_, {1, 3}, [&] {
         for (const ConvCase& c : edge_cases()) check_against_reference<float>(device_, c);
-    }
-    ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
+    });
 }
 
 // The fused epilogue y = activation(conv + bias + residual) on every driver path (depthwise, 1x1,
@@ -267,15 +277,11 @@ TEST_F(ConvTest, EpilogueMatchesReferenceOnEveryPathF32EveryIsa) {
 }
 
 TEST_F(ConvTest, EpilogueMatchesReferenceF64WithOneThreadAndWithThree) {
-    int32_t previous = 0;
-    ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
-    for (int32_t threads : {1, 3}) {
-        ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+    at_thread_counts(device_, {1, 3}, [&] {
         for (const ConvCase& c : edge_cases()) {
             for (const EpilogueCase& e : kEpilogues) check_epilogue_against_reference<double>(device_, c, e);
         }
-    }
-    ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
+    });
 }
 
 // Large enough for the packed GEMM path (many tiles, several depth blocks) on one image, so the
@@ -340,10 +346,7 @@ std::vector<ConvCase> implicit_gemm_cases() {
 }
 
 TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts) {
-    int32_t previous = 0;
-    ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
-    for (int32_t threads : {1, 2, 3}) {
-        ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+    at_thread_counts(device_, {1, 2, 3}, [&] {
         for (mln_isa isa : available_isas()) {
             ScopedIsa scoped(isa);
             for (const ConvCase& c : implicit_gemm_cases()) {
@@ -354,8 +357,7 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
             check_epilogue_against_reference<double>(device_, c, {true, true, MLN_UNARY_OP_RELU});
             check_epilogue_against_reference<double>(device_, c, {true, false, MLN_UNARY_OP_GELU});
         }
-    }
-    ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
+    });
 }
 
 // The pointwise (1x1) drivers (conv_pointwise.hpp) on every seam: channel counts and positions
@@ -401,10 +403,7 @@ std::vector<ConvCase> pointwise_cases() {
 }
 
 TEST_F(ConvTest, PointwiseMatchesReferenceAtEveryIsaAndThreadCount) {
-    int32_t previous = 0;
-    ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
-    for (int32_t threads : {1, 2, 3}) {
-        ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+    at_thread_counts(device_, {1, 2, 3}, [&] {
         for (mln_isa isa : available_isas()) {
             ScopedIsa scoped(isa);
             for (const ConvCase& c : pointwise_cases()) {
@@ -414,8 +413,7 @@ TEST_F(ConvTest, PointwiseMatchesReferenceAtEveryIsaAndThreadCount) {
                 check_epilogue_against_reference<double>(device_, c, {true, true, MLN_UNARY_OP_RELU});
             }
         }
-    }
-    ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
+    });
 }
 
 // Geometry of one image for the lowering tests: in/kernel/stride/dilation/pad per axis, out derived.
@@ -708,13 +706,9 @@ TEST_F(ConvTest, BackwardDataByFlippedFiltersInTheTransposedFormMatchesReference
         {{3, 64, 7, 7}, 40, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 64, 9, 13}, 40, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
-    int32_t previous = 0;
-    ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
-    for (int32_t threads : {1, 2, 3}) {
-        ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+    at_thread_counts(device_, {1, 2, 3}, [&] {
         for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
             using T = decltype(element);
-            SCOPED_TRACE(cat("threads=", threads));
             HostTensor<T> dy(y_shape_of(c)), w(w_shape_of(c)), dx(c.x_shape), dx_want(c.x_shape);
             fill_random(dy);
             fill_random(w);
@@ -725,8 +719,7 @@ TEST_F(ConvTest, BackwardDataByFlippedFiltersInTheTransposedFormMatchesReference
             reference::conv_backward_data(p, dy.view(), w.view(), dx_want.view());
             EXPECT_TRUE(near_all(dx, dx_want, tolerance<T>(c.out_channels * 16 * 16)));
         });
-    }
-    ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
+    });
 }
 
 // Backward data by polyphase (conv_backward_data.hpp: one stride-1 forward convolution per

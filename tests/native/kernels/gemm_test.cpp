@@ -70,6 +70,15 @@ void check_gemm(mln_device* device, const GemmCase& g) {
     }
 }
 
+// f32 m x n x k in each transpose combination, each with its own epilogue: plain (NN), bias (TN),
+// ReLU (NT), beta 0.5 (TT).
+void check_every_transpose_f32(mln_device* device, int64_t m, int64_t n, int64_t k) {
+    for (int t = 0; t < 4; ++t) {
+        check_gemm<float>(device, {m, n, k, (t & 1) != 0, (t & 2) != 0, 1.0, t == 3 ? 0.5 : 0.0, t == 1,
+                                   t == 2 ? MLN_UNARY_OP_RELU : MLN_UNARY_OP_IDENTITY, false});
+    }
+}
+
 class GemmTest : public CpuDeviceTest {};
 
 TEST_F(GemmTest, MatchesReferenceOnEdgeSizesEveryIsaAndTranspose) {
@@ -128,11 +137,7 @@ TEST_F(GemmTest, UnblockedAndBlockedPathsAgreeOnOneThread) {
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const auto& size : sizes) {
-            for (int t = 0; t < 4; ++t) {
-                check_gemm<float>(device_, {size[0], size[1], size[2], (t & 1) != 0, (t & 2) != 0, 1.0,
-                                            t == 3 ? 0.5 : 0.0, t == 1, t == 2 ? MLN_UNARY_OP_RELU : MLN_UNARY_OP_IDENTITY,
-                                            false});
-            }
+            check_every_transpose_f32(device_, size[0], size[1], size[2]);
             check_gemm<double>(device_, {size[0], size[1], size[2], true, false, 1.0, 0.0, true, MLN_UNARY_OP_RELU,
                                          false});
         }
@@ -149,11 +154,7 @@ TEST_F(GemmTest, TeamPathsAgreeWithReference) {
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const auto& size : sizes) {
-            for (int t = 0; t < 4; ++t) {
-                check_gemm<float>(device_, {size[0], size[1], size[2], (t & 1) != 0, (t & 2) != 0, 1.0,
-                                            t == 3 ? 0.5 : 0.0, t == 1, t == 2 ? MLN_UNARY_OP_RELU : MLN_UNARY_OP_IDENTITY,
-                                            false});
-            }
+            check_every_transpose_f32(device_, size[0], size[1], size[2]);
         }
         check_gemm<double>(device_, {203, 77, 784, true, false, 1.0, 0.0, true, MLN_UNARY_OP_RELU, false});
     }
