@@ -196,19 +196,6 @@ void expect_reference_at_one_thread_and_same_bits_at_more(mln_device* device, co
     ASSERT_EQ(mln_device_set_thread_count(device, previous), MLN_STATUS_OK);
 }
 
-// body() at each of `thread_counts` device threads, the device's own count restored after.
-template <class Body>
-void at_thread_counts(mln_device* device, std::initializer_list<int32_t> thread_counts, Body&& body) {
-    int32_t previous = 0;
-    ASSERT_EQ(mln_device_get_thread_count(device, &previous), MLN_STATUS_OK);
-    for (int32_t threads : thread_counts) {
-        ASSERT_EQ(mln_device_set_thread_count(device, threads), MLN_STATUS_OK);
-        SCOPED_TRACE(cat("threads=", threads));
-        body();
-    }
-    ASSERT_EQ(mln_device_set_thread_count(device, previous), MLN_STATUS_OK);
-}
-
 class ConvTest : public CpuDeviceTest {};
 
 TEST_F(ConvTest, MatchesReferenceOnEdgeCasesF32EveryIsa) {

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -165,19 +164,7 @@ const Epilogue kEpilogues[] = {
     {true, true, MLN_UNARY_OP_RELU},       {true, true, MLN_UNARY_OP_TANH},  {true, false, MLN_UNARY_OP_GELU},
 };
 
-class ConvWinogradTest : public CpuDeviceTest {
-protected:
-    void with_threads(const std::vector<int32_t>& counts, const std::function<void()>& body) {
-        int32_t previous = 0;
-        ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
-        for (int32_t threads : counts) {
-            SCOPED_TRACE(cat("threads=", threads));
-            ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
-            body();
-        }
-        ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
-    }
-};
+class ConvWinogradTest : public CpuDeviceTest {};
 
 TEST_F(ConvWinogradTest, MatchesDoubleReferenceAtEveryIsaAndThreadCount) {
     double worst = 0.0;
@@ -195,7 +182,7 @@ TEST_F(ConvWinogradTest, MatchesDoubleReferenceAtEveryIsaAndThreadCount) {
             // Each output's arithmetic does not depend on the schedule: the same bits at every
             // thread count (per ISA).
             std::vector<std::vector<float>> one_thread;
-            with_threads({1, 2, 3}, [&] {
+            at_thread_counts(device_, {1, 2, 3}, [&] {
                 const std::vector<mln_isa> isas = available_isas();
                 for (size_t k = 0; k < isas.size(); ++k) {
                     SCOPED_TRACE(cat("isa=", static_cast<int>(isas[k])));
@@ -291,7 +278,7 @@ TEST_F(ConvWinogradTest, PublicForwardAndBackwardDataTakeItAndMatchReference) {
             WinogradProblem problem(c, e);
             ASSERT_TRUE(kernels::winograd_wins(problem.args(device_), MLN_DTYPE_F32));
             problem.compute_exact();
-            with_threads({1, 3}, [&] {
+            at_thread_counts(device_, {1, 3}, [&] {
                 for (mln_isa isa : available_isas()) {
                     SCOPED_TRACE(cat("isa=", static_cast<int>(isa), " activation=", static_cast<int>(e.activation)));
                     ScopedIsa scoped(isa);
@@ -321,7 +308,7 @@ TEST_F(ConvWinogradTest, PublicForwardAndBackwardDataTakeItAndMatchReference) {
         copy_values(dy, dyd, true);
         copy_values(w, wd, true);
         reference::conv_backward_data(p, dyd.view(), wd.view(), scale.view());
-        with_threads({1, 3}, [&] {
+        at_thread_counts(device_, {1, 3}, [&] {
             for (mln_isa isa : available_isas()) {
                 SCOPED_TRACE(cat("backward data isa=", static_cast<int>(isa)));
                 ScopedIsa scoped(isa);

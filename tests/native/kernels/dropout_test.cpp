@@ -30,19 +30,15 @@ TEST_F(DropoutTest, MatchesReferenceAndIgnoresThreadsAndStrides) {
     HostTensor<kernels::Bool8> want_mask(shape);
     reference::dropout(0.3, 1234, 77, x.view(), want.view(), want_mask.view());
 
-    int32_t default_threads = 0;
-    ASSERT_EQ(mln_device_get_thread_count(device_, &default_threads), MLN_STATUS_OK);
-    for (int32_t threads : {1, 2, 3, 7}) {
-        ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+    at_thread_counts(device_, {1, 2, 3, 7}, [&] {
         HostTensor<float> y(shape, random_strides(shape));
         HostTensor<kernels::Bool8> mask(shape, random_strides(shape));
         ASSERT_EQ(mln_dropout(device_, 0.3, 1234, 77, x.desc(), y.desc(), mask.desc()), MLN_STATUS_OK) << mln_last_error();
         for (int64_t i = 0; i < x.count(); ++i) {
-            ASSERT_EQ(mask.at(i).value, want_mask.at(i).value) << "threads " << threads << " element " << i;
-            ASSERT_NEAR(y.at(i), want.at(i), 1e-6f * std::fabs(want.at(i))) << "threads " << threads;
+            ASSERT_EQ(mask.at(i).value, want_mask.at(i).value) << "element " << i;
+            ASSERT_NEAR(y.at(i), want.at(i), 1e-6f * std::fabs(want.at(i))) << "element " << i;
         }
-    }
-    ASSERT_EQ(mln_device_set_thread_count(device_, default_threads), MLN_STATUS_OK);
+    });
 }
 
 TEST_F(DropoutTest, KeepRateScalingAndOffset) {

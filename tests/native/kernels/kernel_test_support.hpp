@@ -3,6 +3,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
+#include <string>
 #include <limits>
 #include <type_traits>
 #include <vector>
@@ -73,6 +75,20 @@ template <class T>
         }
     }
     return ::testing::AssertionSuccess();
+}
+
+// body() at each of `thread_counts` device threads (SCOPED_TRACE names the count), the device's own
+// count restored after.
+template <class Body>
+void at_thread_counts(mln_device* device, std::initializer_list<int32_t> thread_counts, Body&& body) {
+    int32_t previous = 0;
+    ASSERT_EQ(mln_device_get_thread_count(device, &previous), MLN_STATUS_OK);
+    for (int32_t threads : thread_counts) {
+        ASSERT_EQ(mln_device_set_thread_count(device, threads), MLN_STATUS_OK);
+        SCOPED_TRACE("threads=" + std::to_string(threads));
+        body();
+    }
+    ASSERT_EQ(mln_device_set_thread_count(device, previous), MLN_STATUS_OK);
 }
 
 }  // namespace mln::test

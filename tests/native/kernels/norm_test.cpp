@@ -322,8 +322,6 @@ TEST_F(NormTest, LargeOutputsWithStreamingStoresMatchF64AtEveryVectorIsa) {
 // Every path (column strips, streamed images in several blocks and channel groups, channel by
 // channel, layer norm) gives the same bits with 1, 2 and 3 threads.
 TEST_F(NormTest, F32ResultsAreTheSameBitsForOneTwoAndThreeThreads) {
-    int32_t previous = 0;
-    ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
     for (const NormCase& c : {NormCase{Kind::batch, {70, 3, 7}, 0}, NormCase{Kind::batch, {45, 130, 49}, 0},
                               NormCase{Kind::batch, {5, 3, 300}, 0}, NormCase{Kind::layer, {70, 33}, 1}}) {
         SCOPED_TRACE(describe(c));
@@ -334,8 +332,7 @@ TEST_F(NormTest, F32ResultsAreTheSameBitsForOneTwoAndThreeThreads) {
         fill_random(scale);
         fill_random(bias);
         std::vector<std::vector<float>> results;
-        for (int32_t threads : {1, 2, 3}) {
-            ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+        at_thread_counts(device_, {1, 2, 3}, [&] {
             HostTensor<float> y(c.x_shape), dx(c.x_shape), mean(ss), invstd(ss), dscale(ps), dbias(ps);
             ASSERT_EQ(forward<float>(device_, c, x, &scale, &bias, 1e-5, y, mean, invstd), MLN_STATUS_OK) << mln_last_error();
             ASSERT_EQ(backward<float>(device_, c, x, dy, &scale, mean, invstd, dx, dscale, dbias), MLN_STATUS_OK)
@@ -344,12 +341,12 @@ TEST_F(NormTest, F32ResultsAreTheSameBitsForOneTwoAndThreeThreads) {
             for (HostTensor<float>* t : {&y, &dx, &mean, &invstd, &dscale, &dbias}) {
                 for (int64_t i = 0; i < t->count(); ++i) results.back().push_back(t->at(i));
             }
-        }
+        });
+        ASSERT_EQ(results.size(), 3u);
         // Bitwise: NaN-free random data, so == compares the bits that matter.
         EXPECT_EQ(results[0], results[1]);
         EXPECT_EQ(results[0], results[2]);
     }
-    ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
 }
 
 TEST_F(NormTest, BatchNormUpdatesRunningStatisticsAndInfersWithThem) {

@@ -153,18 +153,15 @@ TEST_F(ReduceTest, OuterAxesAroundKeptOnesIntoContiguousColumnsMatchReference) {
 TEST_F(ReduceTest, LeadingAxisSumIsTheSameBitsWithOneTwoAndThreeThreads) {
     HostTensor<float> x({999, 300});
     fill_random(x);
-    int32_t previous = 0;
-    ASSERT_EQ(mln_device_get_thread_count(device_, &previous), MLN_STATUS_OK);
     std::vector<std::vector<float>> results;
-    for (int32_t threads : {1, 2, 3}) {
-        ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+    at_thread_counts(device_, {1, 2, 3}, [&] {
         HostTensor<float> y({300});
         const int32_t axis0[] = {0};
         ASSERT_EQ(mln_reduce(device_, MLN_REDUCE_OP_SUM, x.desc(), axis0, 1, 0, y.desc()), MLN_STATUS_OK) << mln_last_error();
         results.emplace_back();
         for (int64_t i = 0; i < y.count(); ++i) results.back().push_back(y.at(i));
-    }
-    ASSERT_EQ(mln_device_set_thread_count(device_, previous), MLN_STATUS_OK);
+    });
+    ASSERT_EQ(results.size(), 3u);
     EXPECT_EQ(results[0], results[1]);
     EXPECT_EQ(results[0], results[2]);
 }
