@@ -196,14 +196,10 @@ void conv_depthwise_backward_data(const ConvArgs& a) {
 
 // Below this many dx positions per group (batch x spatial: the columns of the GEMM), the
 // flipped filters are used too little to pay for rearranging them (one pass over all weights
-// costs about as much as a GEMM with 60 columns).
+// costs about as much as a GEMM with 60 columns). Where the forward takes the implicit GEMM's
+// transposed form (AVX-512, 14x14 and 7x7 images) there is no such pass: it reads the filters
+// flipped as it packs them, at any column count.
 constexpr int64_t kFlippedFilterMinColumns = 256;
-// Where the forward takes the implicit GEMM's transposed form (AVX-512, 14x14 and 7x7 images),
-// the columns path costs more against it: ResNet-18's 3x3 at 14x14 (256 channels, 196 columns),
-// one thread, contended machine, Myelin / oneDNN: flipped 1.26-1.40, columns 1.37-1.59. At 7x7
-// (512 channels, 49 columns) the flip pass over 9.4 MB of weights loses: 1.55-2.9 against
-// 1.52-1.72. So half the columns suffice there.
-constexpr int64_t kFlippedFilterMinColumnsTransposed = 128;
 
 // The stride-1 backward data as a forward convolution: dx = conv(dy, w') with
 // w'[g][c][m][k] = w[g][m][c][K-1-k] (every spatial axis flipped, in and out channels swapped
@@ -234,9 +230,11 @@ bool conv_backward_data_as_forward(const ConvArgs& a) {
     forward.w = a.w;
     const bool transposed_form = !winograd_wins(forward, float_dtype_of<T>()) &&
                                  implicit_gemm::takes_transposed_form<T>(forward);
-    if (a.batch * s.in_size < (transposed_form ? kFlippedFilterMinColumnsTransposed : kFlippedFilterMinColumns)) {
-        return false;
+    if (transposed_form) {
+        implicit_gemm::conv_forward_from_flipped_filters<T>(forward);
+        return true;
     }
+    if (a.batch * s.in_size < kFlippedFilterMinColumns) return false;
     const int64_t kernel_size = g.kernel_size();
     // Its own buffer: the forward drivers may use the column buffers. The workers reach it
     // through the pointer (a thread_local named in the lambda would be each worker's own).

@@ -332,23 +332,53 @@ bool applies(const ConvArgs& a, int64_t depth, int64_t positions, const GemmMicr
 #endif
 }
 
+// Where w^T's elements come from (pack_panel below).
+struct FilterSource {
+    const float* w;
+    int64_t depth;
+    int64_t flipped_kernel_size;  // 0: the forward's own filters
+    int64_t out_channels;
+};
+
 #if defined(MYELIN_X86_64_KERNELS)
 // Depth blocks of equal size within [begin, end).
 inline int64_t block_depth_of(int64_t begin, int64_t end) {
     return round_up(ceil_div(end - begin, ceil_div(end - begin, kDepthBlock)), 8);
 }
 
+// w^T(p, j) = w[j * depth + p] for FilterSource{w, depth, 0, out_channels}; with K =
+// flipped_kernel_size > 0 a backward pass's filters read flipped instead: w^T(p, j) =
+// w[m][j][K - 1 - k] for p = m * K + k (conv_backward_data as the forward of dy, no pass
+// rearranging all filters first).
+inline void pack_panel(const FilterSource& f, int64_t oc, int64_t rows, int64_t pc, int64_t kc, float* panel) {
+    const int64_t k = f.flipped_kernel_size;
+    if (k == 0) return pack_transposed_weights_avx512(f.w + oc * f.depth + pc, f.depth, rows, kc, panel);
+    pack_flipped_weights_avx512(f.w + oc * k, f.out_channels * k, k, rows, pc, kc, panel);
+}
+
+// The memory pack_panel reads: `count` runs of `bytes`, `stride` bytes apart, from `start`.
+struct MemoryRuns {
+    const char* start;
+    int64_t stride, bytes, count;
+};
+inline MemoryRuns panel_runs(const FilterSource& f, int64_t oc, int64_t rows, int64_t pc, int64_t kc) {
+    const int64_t k = f.flipped_kernel_size;
+    if (k == 0) return {reinterpret_cast<const char*>(f.w + oc * f.depth + pc), f.depth * 4, kc * 4, rows};
+    const int64_t m = pc / k;
+    return {reinterpret_cast<const char*>(f.w + (m * f.out_channels + oc) * k), f.out_channels * k * 4, rows * k * 4,
+            (pc + kc - 1) / k - m + 1};
+}
+
 // Depth [begin, end) of image x's product, output channels [oc_begin, oc_end) (oc_begin a
 // multiple of 32), into sums (positions x channels padded to 32), w^T
 // panels from `packed_weights` (block b's panel j at (b * panels + j) * block_depth * 32) or,
-// for nullptr, packed here.
-inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLowering<float>& lower, int64_t depth,
-                      int64_t begin, int64_t end, int64_t oc_begin, int64_t oc_end, const float* packed_weights,
-                      float* sums, float* workspace) {
+// for nullptr, packed here from `filters`.
+inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLowering<float>& lower,
+                      const FilterSource& filters, int64_t begin, int64_t end, int64_t oc_begin, int64_t oc_end,
+                      const float* packed_weights, float* sums, float* workspace) {
     const int64_t positions = a.geometry.out_size();
     const int64_t lowered_width = round_up(positions, 16);
     const int64_t channels_padded = round_up(a.out_channels, kPositionsTileColumns);
-    const float* w = static_cast<const float*>(a.w.data);
     float* const lowered = workspace;
     float* const panel = lowered + round_up(kDepthBlock * lowered_width, kAlignElements<float>);
     const int64_t block_depth = block_depth_of(begin, end);
@@ -363,8 +393,7 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
                 b = packed_weights + ((pc - begin) / block_depth * panels + oc / kPositionsTileColumns) *
                                          block_depth * kPositionsTileColumns;
             } else {
-                pack_transposed_weights_avx512(w + oc * depth + pc, depth,
-                                               std::min<int64_t>(kPositionsTileColumns, oc_end - oc), kc, panel);
+                pack_panel(filters, oc, std::min<int64_t>(kPositionsTileColumns, oc_end - oc), pc, kc, panel);
             }
             // The weights come from L3 or memory, each once: the tiles of this panel prefetch
             // the next panel's, a line per depth step, so the loads overlap the arithmetic.
@@ -373,17 +402,18 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
             const int64_t next_pc = last_panel ? pc + block_depth : pc;
             const int64_t next_rows = std::min<int64_t>(kPositionsTileColumns, oc_end - next_oc);
             const int64_t next_kc = std::min(block_depth, end - next_pc);
-            const int64_t row_lines = ceil_div(next_kc * 4, 64);
-            const int64_t tiles = ceil_div(positions, kPositionsTileRows);
-            const int64_t rows_per_tile = ceil_div(next_rows, tiles);
             const bool prefetching = next_pc < end && packed_weights == nullptr;
+            const MemoryRuns next =
+                prefetching ? panel_runs(filters, next_oc, next_rows, next_pc, next_kc) : MemoryRuns{nullptr, 0, 0, 0};
+            const int64_t run_lines = ceil_div(next.bytes, 64);
+            const int64_t tiles = ceil_div(positions, kPositionsTileRows);
+            const int64_t runs_per_tile = ceil_div(next.count, tiles);
             for (int64_t q = 0, tile = 0; q < positions; q += kPositionsTileRows, ++tile) {
                 const int rows = static_cast<int>(std::min<int64_t>(kPositionsTileRows, positions - q));
-                const int64_t first_row = std::min(next_rows, tile * rows_per_tile);
-                const int64_t prefetch_rows = std::min(next_rows - first_row, rows_per_tile);
-                const PrefetchLines prefetch{
-                    reinterpret_cast<const char*>(w + (next_oc + first_row) * depth + next_pc), depth * 4,
-                    next_kc * 4, prefetching ? std::min(kc, prefetch_rows * row_lines) : 0};
+                const int64_t first_run = std::min(next.count, tile * runs_per_tile);
+                const int64_t prefetch_runs = std::min(next.count - first_run, runs_per_tile);
+                const PrefetchLines prefetch{next.start + first_run * next.stride, next.stride, next.bytes,
+                                             std::min(kc, prefetch_runs * run_lines)};
                 positions_tile_avx512(rows)(kc, lowered + q, lowered_width, b, sums + q * channels_padded + oc,
                                             channels_padded, accumulate, prefetch);
             }
@@ -426,9 +456,10 @@ inline void write_rows(const ConvArgs& a, int64_t n, const float* sums, int64_t 
 // Several images: w^T packed once by all threads, then one image per task, written to y by the
 // thread that computed it.
 template <class T>
-void conv_forward(const ConvArgs& a, int64_t depth) {
+void conv_forward(const ConvArgs& a, const FilterSource& filters) {
 #if defined(MYELIN_X86_64_KERNELS)
     if constexpr (sizeof(T) == 4) {
+        const int64_t depth = filters.depth;
         const int64_t positions = a.geometry.out_size();
         const int64_t threads = cpu::thread_pool().thread_count();
         const int64_t sums_size = positions * round_up(a.out_channels, kPositionsTileColumns);
@@ -470,7 +501,7 @@ void conv_forward(const ConvArgs& a, int64_t depth) {
                     const int64_t oc_begin = part * channel_panels / threads * kPositionsTileColumns;
                     const int64_t oc_end =
                         std::min(a.out_channels, (part + 1) * channel_panels / threads * kPositionsTileColumns);
-                    run_slice(a, source, lower, depth, 0, depth, oc_begin, oc_end, nullptr, sums_data, workspace);
+                    run_slice(a, source, lower, filters, 0, depth, oc_begin, oc_end, nullptr, sums_data, workspace);
                     write_rows(a, 0, sums_data, 1, activation, oc_begin, oc_end);
                 });
             return;
@@ -489,7 +520,7 @@ void conv_forward(const ConvArgs& a, int64_t depth) {
                     return cache_line_aligned(buffer.data());
                 },
                 [&](int64_t slice, T* workspace) {
-                    run_slice(a, source, lower, depth, slice * slice_depth, std::min(depth, (slice + 1) * slice_depth),
+                    run_slice(a, source, lower, filters, slice * slice_depth, std::min(depth, (slice + 1) * slice_depth),
                               0, a.out_channels, nullptr, sums.data() + slice * sums_size, workspace);
                 });
             cpu::parallel_for(a.out_channels, 16, [&](int64_t begin, int64_t end) {
@@ -503,13 +534,11 @@ void conv_forward(const ConvArgs& a, int64_t depth) {
         const int64_t panel_size = block_depth * kPositionsTileColumns;
         std::vector<T>& packed = thread_buffer<T, PackedWeights>();
         packed.resize(static_cast<size_t>(blocks * panels * panel_size));
-        const T* w = static_cast<const T*>(a.w.data);
         cpu::parallel_for(blocks * panels, 1, [&](int64_t begin, int64_t end) {
             for (int64_t task = begin; task < end; ++task) {
                 const int64_t pc = task / panels * block_depth, oc = task % panels * kPositionsTileColumns;
-                pack_transposed_weights_avx512(w + oc * depth + pc, depth,
-                                               std::min<int64_t>(kPositionsTileColumns, a.out_channels - oc),
-                                               std::min(block_depth, depth - pc), packed.data() + task * panel_size);
+                pack_panel(filters, oc, std::min<int64_t>(kPositionsTileColumns, a.out_channels - oc), pc,
+                           std::min(block_depth, depth - pc), packed.data() + task * panel_size);
             }
         });
         cpu::for_each_claimed(
@@ -521,13 +550,13 @@ void conv_forward(const ConvArgs& a, int64_t depth) {
             },
             [&](int64_t n, T* workspace) {
                 T* sums = workspace + lowered_size;
-                run_slice(a, source + n * source_image, lower, depth, 0, depth, 0, a.out_channels, packed.data(), sums,
+                run_slice(a, source + n * source_image, lower, filters, 0, depth, 0, a.out_channels, packed.data(), sums,
                           workspace);
                 write_rows(a, n, sums, 1, activation, 0, a.out_channels);
             });
     }
 #else
-    (void)a, (void)depth;
+    (void)a, (void)filters;
 #endif
 }
 
@@ -538,6 +567,17 @@ template <class T>
 bool takes_transposed_form(const ConvArgs& a) {
     const int64_t depth = a.channels / a.groups * a.geometry.kernel_size();
     return transposed::applies<T>(a, depth, a.geometry.out_size(), micro_kernel<T>(cpu::active_isa()));
+}
+
+// Backward data of a stride-1 convolution as the forward of dy (conv.cpp's
+// conv_backward_data_as_forward builds `forward`: dy as x, dx as y) where that forward takes the
+// transposed form: w^T's panels read straight from the original filters forward.w (M x C x k,
+// M = forward.channels, C = forward.out_channels), flipped on the way.
+template <class T>
+void conv_forward_from_flipped_filters(const ConvArgs& forward) {
+    const int64_t k = forward.geometry.kernel_size();
+    transposed::conv_forward<T>(forward, {static_cast<const float*>(forward.w.data), forward.channels * k, k,
+                                          forward.out_channels});
 }
 
 // y = activation(conv(x, w) + bias + residual) for any groups, through the packed micro-kernels.
@@ -554,7 +594,9 @@ void conv_forward(const ConvArgs& a) {
     p.depth = p.group_channels * a.geometry.kernel_size();
     p.out_size = a.geometry.out_size();
     if (p.out_size == 0) return;
-    if (transposed::applies<T>(a, p.depth, p.out_size, p.micro)) return transposed::conv_forward<T>(a, p.depth);
+    if (transposed::applies<T>(a, p.depth, p.out_size, p.micro)) {
+        return transposed::conv_forward<T>(a, {static_cast<const float*>(a.w.data), p.depth, 0, a.out_channels});
+    }
     const int64_t threads = cpu::thread_pool().thread_count();
     const int64_t images = a.batch * a.groups;
     // Depth blocks of equal size (as the GEMM driver: no thin last block), within a slice of

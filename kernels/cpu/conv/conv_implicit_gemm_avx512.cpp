@@ -146,6 +146,55 @@ void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t 
     }
 }
 
+// The same from the backward pass's filters, flipped on the way (conv_backward_data as the
+// forward of dy): w^T(p, j) = w[m * m_stride + j * K + K - 1 - k] for p = m * K + k. For each m,
+// 16 channels' K taps are 16 * K contiguous floats; their columns of 4 taps go through the
+// broadcast-load transpose above (a last column of 4 overlapping the one before where K is not a
+// multiple of 4), each tap's vector stored at its reversed row.
+void pack_flipped_weights_avx512(const float* w, int64_t m_stride, int64_t kernel_size, int64_t rows, int64_t pc,
+                                 int64_t kc, float* panel) {
+    constexpr int64_t kWidth = kPositionsTileColumns;
+    const int64_t K = kernel_size;
+    int64_t j0 = 0;
+    for (; K >= 4 && j0 + 16 <= rows; j0 += 16) {
+        for (int64_t m = pc / K; m * K < pc + kc; ++m) {
+            const float* block = w + m * m_stride + j0 * K;
+            for (int64_t start = 0, done = 0; done < K; start = std::min(start + 4, K - 4)) {
+                __m512 u[4];
+#pragma GCC unroll 4
+                for (int b = 0; b < 4; ++b) {
+                    const float* piece = block + b * K + start;
+                    __m512 v = _mm512_maskz_broadcast_f32x4(kAll, _mm_loadu_ps(piece));
+                    v = _mm512_mask_broadcast_f32x4(v, 0x00F0, _mm_loadu_ps(piece + 4 * K));
+                    v = _mm512_mask_broadcast_f32x4(v, 0x0F00, _mm_loadu_ps(piece + 8 * K));
+                    u[b] = _mm512_mask_broadcast_f32x4(v, 0xF000, _mm_loadu_ps(piece + 12 * K));
+                }
+                const __m512 t0 = _mm512_maskz_unpacklo_ps(kAll, u[0], u[1]);
+                const __m512 t1 = _mm512_maskz_unpackhi_ps(kAll, u[0], u[1]);
+                const __m512 t2 = _mm512_maskz_unpacklo_ps(kAll, u[2], u[3]);
+                const __m512 t3 = _mm512_maskz_unpackhi_ps(kAll, u[2], u[3]);
+                const __m512 taps[4] = {
+                    _mm512_maskz_shuffle_ps(kAll, t0, t2, 0x44), _mm512_maskz_shuffle_ps(kAll, t0, t2, 0xEE),
+                    _mm512_maskz_shuffle_ps(kAll, t1, t3, 0x44), _mm512_maskz_shuffle_ps(kAll, t1, t3, 0xEE)};
+#pragma GCC unroll 4
+                for (int d = 0; d < 4; ++d) {
+                    const int64_t row = m * K + K - 1 - (start + d);
+                    if (start + d >= done && row >= pc && row < pc + kc) {
+                        _mm512_storeu_ps(panel + (row - pc) * kWidth + j0, taps[d]);
+                    }
+                }
+                done = start + 4;
+            }
+        }
+    }
+    if (j0 == kWidth) return;
+    for (int64_t i = 0; i < kc; ++i) {
+        const int64_t m = (pc + i) / K, tap = K - 1 - (pc + i) % K;
+        for (int64_t j = j0; j < rows; ++j) panel[i * kWidth + j] = w[m * m_stride + j * K + tap];
+        for (int64_t j = rows; j < kWidth; ++j) panel[i * kWidth + j] = 0.0f;
+    }
+}
+
 // 16 x 16 blocks: 16 positions' rows of channel sums (summed over the slices) transposed in
 // registers into 16 channels' rows of positions.
 void write_transposed_sums_avx512(const float* sums, int64_t ld, int64_t slices, int64_t slice_size,

@@ -26,6 +26,10 @@ using PositionsTileKernel = void (*)(int64_t kc, const float* a, int64_t a_strid
 PositionsTileKernel positions_tile_avx512(int rows);
 // The B panel: panel[p * 32 + j] = w[j * row_stride + p] for j < rows <= 32, zero for the rest.
 void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t rows, int64_t kc, float* panel);
+// The same from a backward pass's filters, flipped: panel[i * 32 + j] = w[m * m_stride + j * K
+// + K - 1 - k] for p = pc + i = m * K + k, i < kc, j < rows <= 32 (K = kernel_size).
+void pack_flipped_weights_avx512(const float* w, int64_t m_stride, int64_t kernel_size, int64_t rows, int64_t pc,
+                                 int64_t kc, float* panel);
 // y[r * positions + q] = bias[r] (0 for nullptr) + sum over s < slices of
 // sums[s * slice_size + q * ld + r], for rows r in [row_begin, row_end).
 void write_transposed_sums_avx512(const float* sums, int64_t ld, int64_t slices, int64_t slice_size,

@@ -686,16 +686,24 @@ TEST_F(ConvTest, BackwardDataByColumnsMatchesReferenceAndThreadCountsAgree) {
     });
 }
 
-// Stride-1 backward data under 256 dx positions as a forward conv with flipped filters where that
-// forward takes the implicit GEMM's transposed form (conv.cpp, AVX-512 f32): 14x14 with 90 dx
-// channels (a partial 32-channel panel; depth slices at 2 and 3 threads), 7x7 over a batch of 3
-// (147 positions, w^T packed once); 117 positions stay on the column path. Every ISA (the others
-// take the column path) and f64, 1-3 threads, each within tolerance of the reference twin.
+// Stride-1 backward data under 256 dx positions as a forward conv where that forward takes the
+// implicit GEMM's transposed form (conv.cpp, AVX-512 f32), its w^T panels packed straight from the
+// unflipped filters: 14x14 with 90 dx channels (a partial 32-channel panel: 16-row blocks and
+// single rows; depth slices at 2 and 3 threads), 7x7 over a batch of 3 (147 positions, w^T packed
+// once), 117 positions; 7x7 at batch 1 with 80 dx channels (a last panel of exactly 16) and 33
+// dy channels (the split by channel panels at 2 threads); kernels of 4 taps (2x2, asymmetric
+// pads), 3 taps (1x3: fewer than a 4-tap column, element by element) and 27 (3x3x3). Every
+// ISA (the others take the column path) and f64, 1-3 threads, each within tolerance of the
+// reference twin.
 TEST_F(ConvTest, BackwardDataByFlippedFiltersInTheTransposedFormMatchesReference) {
     const std::vector<ConvCase> cases = {
         {{1, 90, 14, 14}, 48, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{3, 64, 7, 7}, 40, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 64, 9, 13}, 40, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 80, 7, 7}, 33, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 64, 9, 12}, 24, {2, 2}, {1, 1}, {1, 1}, {0, 0}, {1, 1}, 1},
+        {{1, 64, 7, 7}, 20, {1, 3}, {1, 1}, {1, 1}, {0, 1}, {0, 1}, 1},
+        {{1, 64, 3, 5, 5}, 12, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
     };
     at_thread_counts(device_, {1, 2, 3}, [&] {
         for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
