@@ -93,47 +93,51 @@ __attribute__((always_inline)) inline void transpose16x16(__m512 (&r)[16]) {
     }
 }
 
+// Four columns of a 16 x 16 block of w^T, transposed half by the loads: a 128-bit broadcast load
+// per row piece, merged under a mask into its lane, gathers 4 rows' 4-element pieces into one
+// vector (loads and blends, no shuffle), so only the 4 x 4 transposes inside the lanes take
+// shuffles: 32 per block against the register transpose's 64. column[d] lane j = row j's element
+// d (rows `row_stride` apart from `piece`).
+__attribute__((always_inline)) inline void four_columns(const float* piece, int64_t row_stride, __m512 (&column)[4]) {
+    __m512 u[4];  // u[b] lane 4a + e = row 4a + b's element e
+#pragma GCC unroll 4
+    for (int b = 0; b < 4; ++b) {
+        const float* row = piece + b * row_stride;
+        __m512 v = _mm512_maskz_broadcast_f32x4(kAll, _mm_loadu_ps(row));
+        v = _mm512_mask_broadcast_f32x4(v, 0x00F0, _mm_loadu_ps(row + 4 * row_stride));
+        v = _mm512_mask_broadcast_f32x4(v, 0x0F00, _mm_loadu_ps(row + 8 * row_stride));
+        u[b] = _mm512_mask_broadcast_f32x4(v, 0xF000, _mm_loadu_ps(row + 12 * row_stride));
+    }
+    const __m512 t0 = _mm512_maskz_unpacklo_ps(kAll, u[0], u[1]);
+    const __m512 t1 = _mm512_maskz_unpackhi_ps(kAll, u[0], u[1]);
+    const __m512 t2 = _mm512_maskz_unpacklo_ps(kAll, u[2], u[3]);
+    const __m512 t3 = _mm512_maskz_unpackhi_ps(kAll, u[2], u[3]);
+    column[0] = _mm512_maskz_shuffle_ps(kAll, t0, t2, 0x44);
+    column[1] = _mm512_maskz_shuffle_ps(kAll, t0, t2, 0xEE);
+    column[2] = _mm512_maskz_shuffle_ps(kAll, t1, t3, 0x44);
+    column[3] = _mm512_maskz_shuffle_ps(kAll, t1, t3, 0xEE);
+}
+
 }  // namespace
 
 PositionsTileKernel positions_tile_avx512(int rows) { return kTiles[static_cast<size_t>(rows - 1)]; }
 
 // 16 rows at a time over the whole depth (a step over all 32 rows, half a line each, as the
 // GEMM's column packer does, keeps 32 lines live, which on weights 2^k * 4.5 KiB apart (a 3x3
-// layer of 512 channels) share two L1 sets and evict each other). Each 16 x 16 block is
-// transposed half by the loads: a 128-bit broadcast load per row piece, merged under a mask into
-// its lane, gathers 4 rows' 4-element pieces into one vector (loads and blends, no shuffle), so
-// only the 4 x 4 transposes inside the lanes take shuffles: 32 per block against the register
-// transpose's 64 (all-lanes maskz forms, as in transpose16x16). Measured on Zen 5 (one thread, min of 300 passes over a 512 x 4608 layer's
-// weights in the transposed form's order): 0.27 -> 0.17 ms from memory, 0.245 -> 0.12 ms from L1.
+// layer of 512 channels) share two L1 sets and evict each other), 4 columns at a time by
+// four_columns. Measured on Zen 5 (one thread, min of 300 passes over a 512 x 4608 layer's
+// weights in the transposed form's order) against transpose16x16: 0.27 -> 0.17 ms from memory,
+// 0.245 -> 0.12 ms from L1.
 void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t rows, int64_t kc, float* panel) {
     constexpr int64_t kWidth = kPositionsTileColumns;
     int64_t j0 = 0;
     for (; j0 + 16 <= rows; j0 += 16) {
-        const float* block_rows = w + j0 * row_stride;
         int64_t p = 0;
-        for (; p + 16 <= kc; p += 16) {
-            // Piece c (elements 4c..4c+3 of the block's columns): u[b] lane a = row 4a + b.
+        for (; p + 4 <= kc; p += 4) {
+            __m512 c[4];
+            four_columns(w + j0 * row_stride + p, row_stride, c);
 #pragma GCC unroll 4
-            for (int c = 0; c < 4; ++c) {
-                __m512 u[4];
-#pragma GCC unroll 4
-                for (int b = 0; b < 4; ++b) {
-                    const float* piece = block_rows + b * row_stride + p + 4 * c;
-                    __m512 v = _mm512_maskz_broadcast_f32x4(kAll, _mm_loadu_ps(piece));
-                    v = _mm512_mask_broadcast_f32x4(v, 0x00F0, _mm_loadu_ps(piece + 4 * row_stride));
-                    v = _mm512_mask_broadcast_f32x4(v, 0x0F00, _mm_loadu_ps(piece + 8 * row_stride));
-                    u[b] = _mm512_mask_broadcast_f32x4(v, 0xF000, _mm_loadu_ps(piece + 12 * row_stride));
-                }
-                const __m512 t0 = _mm512_maskz_unpacklo_ps(kAll, u[0], u[1]);
-                const __m512 t1 = _mm512_maskz_unpackhi_ps(kAll, u[0], u[1]);
-                const __m512 t2 = _mm512_maskz_unpacklo_ps(kAll, u[2], u[3]);
-                const __m512 t3 = _mm512_maskz_unpackhi_ps(kAll, u[2], u[3]);
-                float* out = panel + (p + 4 * c) * kWidth + j0;
-                _mm512_storeu_ps(out, _mm512_maskz_shuffle_ps(kAll, t0, t2, 0x44));
-                _mm512_storeu_ps(out + kWidth, _mm512_maskz_shuffle_ps(kAll, t0, t2, 0xEE));
-                _mm512_storeu_ps(out + 2 * kWidth, _mm512_maskz_shuffle_ps(kAll, t1, t3, 0x44));
-                _mm512_storeu_ps(out + 3 * kWidth, _mm512_maskz_shuffle_ps(kAll, t1, t3, 0xEE));
-            }
+            for (int d = 0; d < 4; ++d) _mm512_storeu_ps(panel + (p + d) * kWidth + j0, c[d]);
         }
         for (; p < kc; ++p) {
             for (int64_t j = j0; j < j0 + 16; ++j) panel[p * kWidth + j] = w[j * row_stride + p];
@@ -148,9 +152,9 @@ void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t 
 
 // The same from the backward pass's filters, flipped on the way (conv_backward_data as the
 // forward of dy): w^T(p, j) = w[m * m_stride + j * K + K - 1 - k] for p = m * K + k. For each m,
-// 16 channels' K taps are 16 * K contiguous floats; their columns of 4 taps go through the
-// broadcast-load transpose above (a last column of 4 overlapping the one before where K is not a
-// multiple of 4), each tap's vector stored at its reversed row.
+// 16 channels' K taps are 16 * K contiguous floats; their columns of 4 taps go through
+// four_columns (a last column of 4 overlapping the one before where K is not a multiple of 4),
+// each tap's vector stored at its reversed row.
 void pack_flipped_weights_avx512(const float* w, int64_t m_stride, int64_t kernel_size, int64_t rows, int64_t pc,
                                  int64_t kc, float* panel) {
     constexpr int64_t kWidth = kPositionsTileColumns;
@@ -160,22 +164,8 @@ void pack_flipped_weights_avx512(const float* w, int64_t m_stride, int64_t kerne
         for (int64_t m = pc / K; m * K < pc + kc; ++m) {
             const float* block = w + m * m_stride + j0 * K;
             for (int64_t start = 0, done = 0; done < K; start = std::min(start + 4, K - 4)) {
-                __m512 u[4];
-#pragma GCC unroll 4
-                for (int b = 0; b < 4; ++b) {
-                    const float* piece = block + b * K + start;
-                    __m512 v = _mm512_maskz_broadcast_f32x4(kAll, _mm_loadu_ps(piece));
-                    v = _mm512_mask_broadcast_f32x4(v, 0x00F0, _mm_loadu_ps(piece + 4 * K));
-                    v = _mm512_mask_broadcast_f32x4(v, 0x0F00, _mm_loadu_ps(piece + 8 * K));
-                    u[b] = _mm512_mask_broadcast_f32x4(v, 0xF000, _mm_loadu_ps(piece + 12 * K));
-                }
-                const __m512 t0 = _mm512_maskz_unpacklo_ps(kAll, u[0], u[1]);
-                const __m512 t1 = _mm512_maskz_unpackhi_ps(kAll, u[0], u[1]);
-                const __m512 t2 = _mm512_maskz_unpacklo_ps(kAll, u[2], u[3]);
-                const __m512 t3 = _mm512_maskz_unpackhi_ps(kAll, u[2], u[3]);
-                const __m512 taps[4] = {
-                    _mm512_maskz_shuffle_ps(kAll, t0, t2, 0x44), _mm512_maskz_shuffle_ps(kAll, t0, t2, 0xEE),
-                    _mm512_maskz_shuffle_ps(kAll, t1, t3, 0x44), _mm512_maskz_shuffle_ps(kAll, t1, t3, 0xEE)};
+                __m512 taps[4];
+                four_columns(block + start, K, taps);
 #pragma GCC unroll 4
                 for (int d = 0; d < 4; ++d) {
                     const int64_t row = m * K + K - 1 - (start + d);
