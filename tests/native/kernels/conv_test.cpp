@@ -692,7 +692,7 @@ TEST_F(ConvTest, BackwardDataByColumnsMatchesReferenceAndThreadCountsAgree) {
 // single rows; depth slices at 2 and 3 threads), 7x7 over a batch of 3 (147 positions, w^T packed
 // once), 117 positions; 7x7 at batch 1 with 80 dx channels (a last panel of exactly 16) and 33
 // dy channels (the split by channel panels at 2 threads); kernels of 4 taps (2x2, asymmetric
-// pads), 3 taps (1x3: fewer than a 4-tap column, element by element) and 27 (3x3x3). Every
+// pads), 3 taps (1x3: no whole 4-tap column, all taps gathered) and 27 (3x3x3). Every
 // ISA (the others take the column path) and f64, 1-3 threads, each within tolerance of the
 // reference twin.
 TEST_F(ConvTest, BackwardDataByFlippedFiltersInTheTransposedFormMatchesReference) {
