@@ -325,6 +325,26 @@ std::vector<ConvCase> implicit_gemm_cases() {
         // partial last channel panel and 10 depth blocks.
         {{3, 20, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 140, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        // The shallow direct kernel (AVX-512 f32, stride 2, at most 192 deep; conv_shallow_direct.hpp):
+        // ResNet's 7x7/2 stem above (pad 3: column shifts -2..1), then odd sizes and 13 output
+        // channels (a partial 8-row panel, a partial last 32-position tile), rows narrower than a
+        // tile (7 wide: a tile spans 5 rows), asymmetric pads (0 before: no zero row above;
+        // 2 after), even kernels (2x2 and 4x4), pad 2 with a 5x5 kernel, 7 channels of 3x3 (63
+        // deep); a batch of 3 (an image per task, its own planes) and of 2 (fewer images than 3
+        // threads: shared planes split by bands), 192 deep with an 8x8 kernel (5 column shifts)
+        // and with 12 channels of 4x4 (the deepest it takes), 208 deep (the implicit GEMM again).
+        {{1, 3, 31, 29}, 13, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 2, 14, 13}, 9, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 3, 19, 23}, 8, {3, 3}, {2, 2}, {1, 1}, {0, 0}, {2, 2}, 1},
+        {{1, 4, 17, 16}, 11, {2, 2}, {2, 2}, {1, 1}, {0, 1}, {1, 0}, 1},
+        {{1, 3, 21, 20}, 16, {4, 4}, {2, 2}, {1, 1}, {1, 2}, {2, 1}, 1},
+        {{1, 3, 22, 25}, 10, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, 1},
+        {{1, 7, 33, 35}, 24, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{3, 3, 30, 30}, 21, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
+        {{2, 3, 25, 27}, 17, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 3, 18, 18}, 8, {8, 8}, {2, 2}, {1, 1}, {3, 3}, {4, 4}, 1},
+        {{1, 12, 12, 12}, 8, {4, 4}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 13, 12, 12}, 8, {4, 4}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // Transposed at batch 1 split by 32-channel panels among the threads (the cases above
         // with 64 and 90 channels at 2 and 3 threads take it or depth slices): 9 panels, the last
         // partial, uneven ranges at 2 threads (4 + 5), 3 each at 3 threads.

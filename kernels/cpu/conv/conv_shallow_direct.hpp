@@ -1,0 +1,49 @@
+// Direct forward convolution for shallow stride-2 convs (network stems: ResNet's 7x7/2 and
+// MobileNet-v2's 3x3/2 over 3 input channels, 147 and 27 deep), AVX-512 f32. The implicit GEMM
+// (conv_implicit_gemm.hpp) lowers every tap's row of the column matrix into packed panels
+// before it multiplies; for a depth this small the lowering and the tile stores are a large
+// share of the layer (the 7x7/2 stem: 0.4 of 1.5 ms on one thread). Here the micro-kernel reads
+// the columns in place instead, from polyphase planes (conv_lowering.hpp) with zero rows above
+// and below: with positions q = oh * W + ow in the vector lanes, tap (c, kh, kw)'s row of the
+// column matrix is the plane of (c, kh - pad mod 2, kw - pad mod 2) at q + a fixed offset, under
+// a mask of the lanes whose ow + the tap's column shift leaves [0, W) (those would read the row
+// before or after). So each depth step is two masked loads of 16 positions + 8 broadcast
+// weights for 16 FMAs into an 8 x 32 tile, which starts from the bias and ends with the
+// residual and ReLU (other activations run on the tile after it is stored).
+//
+// Per tile of 32 positions: the lane masks of each column shift (a few: 4 for 7x7, 2 for 3x3),
+// then the tile of every 8-channel panel of the packed weights. Batch 1: the planes are split by
+// all threads, then tasks of 8 tiles are claimed; a batch of at least as many images as threads:
+// one image per task, its planes split into the thread's own buffer (about 600 KB for a
+// 224x224 RGB image: they stay in L2 while its tiles read them).
+#pragma once
+
+#include <cstdint>
+
+#include "core/nn_args.hpp"
+
+namespace mln::kernels {
+namespace shallow_direct {
+
+// The deepest product read in place: the columns a 32-position tile reads (kMaxDepth rows of
+// 128 bytes, about 24 KB) stay in L1 across the tile's weight panels.
+constexpr int64_t kMaxDepth = 192;
+constexpr int kTileRows = 8;
+constexpr int kTileColumns = 32;
+
+// Whether conv_forward runs a (f32 at the active ISA).
+bool applies(const ConvArgs& a);
+// y = activation(conv(x, w) + bias + residual), f32; applies(a) holds.
+void conv_forward(const ConvArgs& a);
+
+#if defined(MYELIN_X86_64_KERNELS)
+// c[i * ldc + j] = bias[i] (0 for nullptr) + sum over p < depth of a[p * 8 + i] *
+// (bit j of masks[mask_index[p]] ? source[offsets[p] + j] : 0) (+ residual[i * ldc + j], then
+// max(0, .) for relu), for rows i < rows and the columns j whose bit is set in `columns`.
+void shallow_direct_tile_avx512(int64_t depth, const float* a, const float* source, const int32_t* offsets,
+                                const uint8_t* mask_index, const uint32_t* masks, const float* bias,
+                                const float* residual, int64_t ldc, float* c, int rows, uint32_t columns, bool relu);
+#endif
+
+}  // namespace shallow_direct
+}  // namespace mln::kernels
