@@ -1,7 +1,6 @@
 #include "kernels/cpu/conv/conv_shallow_direct.hpp"
 
 #include <algorithm>
-#include <utility>
 #include <vector>
 
 #include "cpu/isa.hpp"
@@ -14,36 +13,41 @@
 namespace mln::kernels::shallow_direct {
 namespace {
 
-// Tiles per task at batch 1: 256 positions, about 50 tasks for a 112x112 output.
-constexpr int64_t kTilesPerTask = 8;
+// Output positions per task (a band of whole output rows): 7 rows of a 112-wide stem output,
+// 16 bands per image.
+constexpr int64_t kBandPositions = 768;
 // Guard elements before and after the planes: lanes outside a mask may point there (never read).
 constexpr int64_t kGuard = 64;
 
 // Per-thread scratch (thread_scratch.hpp).
-struct SharedPlanes;
-struct ImagePlanes;
+struct BandPlanes;
 struct TileMasks;
 
-// The layout of one image's padded planes and, per depth row, where its tap reads them.
+// Bands of output rows and their planes, and per depth row where its tap reads them.
 struct Layout {
-    int64_t width, first_row, rows, plane_stride, image_size;
-    int64_t shift_min;                   // the smallest column shift (a tap's floor((kw - pad) / 2))
-    std::vector<int32_t> offsets;        // per depth row: from the tile's position q in the image's planes
-    std::vector<uint8_t> shift_index;    // per depth row: its column shift - shift_min
-    int64_t shifts;                      // distinct column shifts
+    int64_t width, band_rows, bands;
+    int64_t first_row;     // the plane row above a band's first output row that its taps read first
+    int64_t plane_rows;    // plane rows a band's taps read: band_rows plus the rows above and below
+    int64_t plane_stride;  // elements per plane of a band
+    int64_t shift_min;     // the smallest column shift (a tap's floor((kw - pad) / 2))
+    int64_t shifts;        // distinct column shifts
+    std::vector<int32_t> offsets;      // per depth row: from the tile's position in its band's planes
+    std::vector<uint8_t> shift_index;  // per depth row: its column shift - shift_min
 };
 
 Layout layout_of(const ConvArgs& a, int64_t depth) {
     const WindowGeometry& g = a.geometry;
     Layout l;
     l.width = g.out[2];
-    // Tap row th = kh - pad reads plane row oh + floor(th / 2): rows [floor(-pad / 2),
-    // out + floor((k - 1 - pad) / 2)) hold every row a tap reads; those outside the image are zeros.
+    l.band_rows = std::clamp<int64_t>(kBandPositions / l.width, 1, g.out[1]);
+    l.bands = ceil_div(g.out[1], l.band_rows);
+    // Tap row th = kh - pad reads plane row oh + floor(th / 2): a band of rows [r, r + band_rows)
+    // reads plane rows [r + floor(-pad / 2), r + band_rows + floor((k - 1 - pad) / 2)); those
+    // outside the image are zeros.
     const int64_t row_min = (-g.pad_begin[1]) >> 1, row_max = (g.kernel[1] - 1 - g.pad_begin[1]) >> 1;
     l.first_row = std::min<int64_t>(0, row_min);
-    l.rows = g.out[1] + std::max<int64_t>(0, row_max) - l.first_row;
-    l.plane_stride = round_up(l.rows * l.width, 16);
-    l.image_size = a.channels * 4 * l.plane_stride;
+    l.plane_rows = l.band_rows + std::max<int64_t>(0, row_max) - l.first_row;
+    l.plane_stride = round_up(l.plane_rows * l.width, 16);
     l.shift_min = (-g.pad_begin[2]) >> 1;
     l.shifts = ((g.kernel[2] - 1 - g.pad_begin[2]) >> 1) - l.shift_min + 1;
     l.offsets.resize(static_cast<size_t>(depth));
@@ -85,9 +89,10 @@ bool applies(const ConvArgs& a) {
     const WindowGeometry& g = a.geometry;
     const int64_t depth = a.channels / a.groups * g.kernel_size();
     const int64_t shifts = ((g.kernel[2] - 1 - g.pad_begin[2]) >> 1) - ((-g.pad_begin[2]) >> 1) + 1;
-    // Offsets are int32: the planes of one image stay far below 2^31 elements.
+    // Offsets are int32: a band's planes stay far below 2^31 elements.
     return cpu::active_isa() == MLN_ISA_AVX512 && a.groups == 1 && depth > 0 && depth <= kMaxDepth &&
-           phase_planes_apply(g) && shifts <= 64 && a.channels * 4 * (g.out[1] + g.kernel[1]) * g.out[2] < (int64_t{1} << 30);
+           phase_planes_apply(g) && shifts <= 32 &&
+           a.channels * 4 * (kBandPositions + (g.kernel[1] + 2) * g.out[2]) < (int64_t{1} << 30);
 #else
     (void)a;
     return false;
@@ -100,7 +105,6 @@ void conv_forward(const ConvArgs& a) {
     const int64_t depth = a.channels * g.kernel_size();
     const int64_t positions = g.out_size();
     const int64_t panels = ceil_div(a.out_channels, kTileRows);
-    const int64_t tiles = ceil_div(positions, kTileColumns);
     const Layout l = layout_of(a, depth);
     // Weights as depth x 8 panels (rows past out_channels zero), bias padded to the panels.
     std::vector<float> packed(static_cast<size_t>(panels * depth * kTileRows), 0.0f);
@@ -117,71 +121,46 @@ void conv_forward(const ConvArgs& a) {
     const float* residual = a.has_residual ? static_cast<const float*>(a.residual.data) : nullptr;
     float* y = static_cast<float*>(a.y.data);
     const int64_t y_image = a.out_channels * positions;
+    const int64_t band_planes_size = a.channels * 4 * l.plane_stride;
 
-    // Tiles [first, last) of image n, reading its planes.
-    auto run_tiles = [&](int64_t n, const float* planes, int64_t first, int64_t last, uint32_t* masks) {
-        for (int64_t tile = first; tile < last; ++tile) {
-            const int64_t q0 = tile * kTileColumns;
-            const int64_t cols = std::min<int64_t>(kTileColumns, positions - q0);
-            tile_masks(l, q0, cols, masks);
-            const uint32_t columns = cols == kTileColumns ? ~uint32_t{0} : (uint32_t{1} << cols) - 1;
-            for (int64_t panel = 0; panel < panels; ++panel) {
-                const int rows = static_cast<int>(std::min<int64_t>(kTileRows, a.out_channels - panel * kTileRows));
-                const int64_t at = n * y_image + panel * kTileRows * positions + q0;
-                shallow_direct_tile_avx512(depth, packed.data() + panel * depth * kTileRows, planes + q0,
-                                           l.offsets.data(), l.shift_index.data(), masks, a.has_bias ? bias.data() + panel * kTileRows : nullptr,
-                                           residual != nullptr ? residual + at : nullptr, positions, y + at, rows,
-                                           columns, relu);
-                if (activation != nullptr) activation(y + at, rows, cols, positions, 1);
+    // One task: a band of output rows of image n, from its own planes (split here: no pass over
+    // the whole input first, and the planes stay in L1/L2 while its tiles read them).
+    struct Scratch {
+        float* planes;
+        uint32_t* masks;
+    };
+    cpu::for_each_claimed(
+        a.batch * l.bands, cpu::thread_pool().thread_count(),
+        [&] {
+            std::vector<float>& planes = thread_buffer<float, BandPlanes>();
+            planes.resize(static_cast<size_t>(band_planes_size + 2 * kGuard));
+            std::vector<uint32_t>& masks = thread_buffer<uint32_t, TileMasks>();
+            masks.resize(static_cast<size_t>(l.shifts));
+            return Scratch{planes.data() + kGuard, masks.data()};
+        },
+        [&](int64_t task, const Scratch& scratch) {
+            const int64_t n = task / l.bands, row = task % l.bands * l.band_rows;
+            const int64_t rows = std::min(l.band_rows, g.out[1] - row);
+            split_phase_planes_rows_avx512(x + n * a.channels * g.in_size(), g, a.channels, row + l.first_row,
+                                           rows + l.plane_rows - l.band_rows, l.plane_stride, scratch.planes);
+            const int64_t band_begin = row * l.width, band_end = (row + rows) * l.width;
+            for (int64_t q0 = band_begin; q0 < band_end; q0 += kTileColumns) {
+                const int64_t cols = std::min<int64_t>(kTileColumns, band_end - q0);
+                tile_masks(l, q0, cols, scratch.masks);
+                const uint32_t columns = cols == kTileColumns ? ~uint32_t{0} : (uint32_t{1} << cols) - 1;
+                for (int64_t panel = 0; panel < panels; ++panel) {
+                    const int panel_rows = static_cast<int>(std::min<int64_t>(kTileRows, a.out_channels - panel * kTileRows));
+                    const int64_t at = n * y_image + panel * kTileRows * positions + q0;
+                    shallow_direct_tile_avx512(depth, packed.data() + panel * depth * kTileRows,
+                                               scratch.planes + (q0 - band_begin), l.offsets.data(),
+                                               l.shift_index.data(), scratch.masks,
+                                               a.has_bias ? bias.data() + panel * kTileRows : nullptr,
+                                               residual != nullptr ? residual + at : nullptr, positions, y + at,
+                                               panel_rows, columns, relu);
+                    if (activation != nullptr) activation(y + at, panel_rows, cols, positions, 1);
+                }
             }
-        }
-    };
-    auto masks_buffer = [&] {
-        std::vector<uint32_t>& masks = thread_buffer<uint32_t, TileMasks>();
-        masks.resize(static_cast<size_t>(l.shifts));
-        return masks.data();
-    };
-    // Plane rows [first, first + rows) of every channel of image x_image into planes.
-    auto split = [&](const float* x_image, int64_t channels, int64_t first, int64_t rows, float* planes) {
-        split_phase_planes_rows_avx512(x_image, g, channels, l.first_row + first, rows, l.plane_stride,
-                                       planes + first * l.width);
-    };
-    const int64_t threads = cpu::thread_pool().thread_count();
-    if (a.batch >= threads) {
-        cpu::for_each_claimed(
-            a.batch, threads,
-            [&] {
-                std::vector<float>& buffer = thread_buffer<float, ImagePlanes>();
-                buffer.resize(static_cast<size_t>(l.image_size + 2 * kGuard));
-                return std::make_pair(buffer.data() + kGuard, masks_buffer());
-            },
-            [&](int64_t n, const std::pair<float*, uint32_t*>& scratch) {
-                split(x + n * a.channels * g.in_size(), a.channels, 0, l.rows, scratch.first);
-                run_tiles(n, scratch.first, 0, tiles, scratch.second);
-            });
-        return;
-    }
-    // Fewer images than threads: their planes split by all threads (bands of 16 rows of a
-    // channel), then tasks of kTilesPerTask tiles.
-    std::vector<float>& buffer = thread_buffer<float, SharedPlanes>();
-    buffer.resize(static_cast<size_t>(a.batch * l.image_size + 2 * kGuard));
-    float* const planes = buffer.data() + kGuard;
-    constexpr int64_t kBandRows = 16;
-    const int64_t bands = ceil_div(l.rows, kBandRows);
-    cpu::parallel_for(a.batch * a.channels * bands, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t task = begin; task < end; ++task) {
-            const int64_t band = task % bands, channel = task / bands;  // channel over the batch
-            const int64_t first = band * kBandRows;
-            split(x + channel * g.in_size(), 1, first, std::min(kBandRows, l.rows - first),
-                  planes + channel * 4 * l.plane_stride);
-        }
-    });
-    const int64_t blocks = ceil_div(tiles, kTilesPerTask);
-    cpu::for_each_claimed(a.batch * blocks, threads, masks_buffer, [&](int64_t task, uint32_t* masks) {
-        const int64_t n = task / blocks, block = task % blocks;
-        run_tiles(n, planes + n * l.image_size, block * kTilesPerTask, std::min(tiles, (block + 1) * kTilesPerTask),
-                  masks);
-    });
+        });
 #else
     (void)a;
 #endif

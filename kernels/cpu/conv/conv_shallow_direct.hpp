@@ -11,11 +11,12 @@
 // weights for 16 FMAs into an 8 x 32 tile, which starts from the bias and ends with the
 // residual and ReLU (other activations run on the tile after it is stored).
 //
-// Per tile of 32 positions: the lane masks of each column shift (a few: 4 for 7x7, 2 for 3x3),
-// then the tile of every 8-channel panel of the packed weights. Batch 1: the planes are split by
-// all threads, then tasks of 8 tiles are claimed; a batch of at least as many images as threads:
-// one image per task, its planes split into the thread's own buffer (about 600 KB for a
-// 224x224 RGB image: they stay in L2 while its tiles read them).
+// Tasks are bands of about 768 output positions (whole rows) of an image, claimed by the
+// threads; each splits the plane rows its band reads into the thread's own buffer (54 KB for a
+// 7-row band of a 224x224 RGB stem: the planes stay in L1/L2 while its tiles read them, and no
+// pass over the whole input comes first), then per tile of 32 positions computes the lane masks
+// of each column shift (a few: 4 for 7x7, 2 for 3x3) and runs every 8-channel panel of the
+// packed weights.
 #pragma once
 
 #include <cstdint>
