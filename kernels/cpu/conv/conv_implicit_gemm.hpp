@@ -54,7 +54,7 @@
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm_kernel.hpp"
 #include "kernels/cpu/conv/conv_lowering.hpp"
-#include "kernels/cpu/conv/conv_shallow_direct.hpp"
+#include "kernels/cpu/conv/conv_phase_direct.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
 #include "kernels/cpu/gemm/gemm_microkernel.hpp"
@@ -562,7 +562,7 @@ void conv_forward(const ConvArgs& a) {
     if (p.out_size == 0) return;
     if (transposed::applies<T>(a, p.depth, p.out_size, p.micro)) return transposed::conv_forward<T>(a, p.depth);
     if constexpr (sizeof(T) == 4) {
-        if (shallow_direct::applies(a)) return shallow_direct::conv_forward(a);
+        if (phase_direct::applies(a)) return phase_direct::conv_forward(a);
     }
     const int64_t threads = cpu::thread_pool().thread_count();
     const int64_t images = a.batch * a.groups;

@@ -1,4 +1,4 @@
-#include "kernels/cpu/conv/conv_shallow_direct.hpp"
+#include "kernels/cpu/conv/conv_phase_direct.hpp"
 
 #include <algorithm>
 #include <vector>
@@ -10,44 +10,64 @@
 #include "kernels/cpu/conv/conv_lowering.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
 
-namespace mln::kernels::shallow_direct {
+namespace mln::kernels::phase_direct {
 namespace {
 
-// Output positions per task (a band of whole output rows): 7 rows of a 112-wide stem output,
-// 16 bands per image.
-constexpr int64_t kBandPositions = 768;
+// Output positions per task (a block of whole rows or tiles): 6 rows of a 112-wide stem output,
+// 19 blocks per image; more, smaller blocks where the images are too few to fill the threads.
+constexpr int64_t kBlockPositions = 768;
+// Depth per pass over a tile: its columns (kc rows of 128 bytes) stay in L1 across the weight
+// panels.
+constexpr int64_t kBlockDepth = 192;
 // Guard elements before and after the planes: lanes outside a mask may point there (never read).
 constexpr int64_t kGuard = 64;
 
 // Per-thread scratch (thread_scratch.hpp).
-struct BandPlanes;
+struct BlockPlanes;
 struct TileMasks;
 
-// Bands of output rows and their planes, and per depth row where its tap reads them.
+// Blocks of output positions and their planes, and per depth row where its tap reads them.
 struct Layout {
-    int64_t width, band_rows, bands;
-    int64_t first_row;     // the plane row above a band's first output row that its taps read first
-    int64_t plane_rows;    // plane rows a band's taps read: band_rows plus the rows above and below
-    int64_t plane_stride;  // elements per plane of a band
+    int64_t width;
+    // Blocks are made of units: whole output rows where a row fills a tile (the tiles restart at
+    // each block: its planes then hold no partial rows, 17% more rows than its outputs at
+    // 6-row blocks of a 3x3 stem instead of 31% at 768 positions, 6% of the layer), else whole
+    // tiles (28x28 outputs: 12 + 13 tiles on 2 threads, where 14-row blocks were 13 + 13).
+    int64_t unit, units, block_units, blocks;  // per image: block b is units [b, b + 1) * block_units
+    int64_t first_row;     // the plane row above a block's first output row that its taps read first
+    int64_t halo_rows;     // plane rows its taps read beyond its output rows
+    int64_t plane_stride;  // elements per plane of a block
     int64_t shift_min;     // the smallest column shift (a tap's floor((kw - pad) / 2))
     int64_t shifts;        // distinct column shifts
-    std::vector<int32_t> offsets;      // per depth row: from the tile's position in its band's planes
+    std::vector<int32_t> offsets;      // per depth row: from the tile's position in its block's planes
     std::vector<uint8_t> shift_index;  // per depth row: its column shift - shift_min
 };
 
 Layout layout_of(const ConvArgs& a, int64_t depth) {
     const WindowGeometry& g = a.geometry;
+    const int64_t threads = cpu::thread_pool().thread_count();
     Layout l;
     l.width = g.out[2];
-    l.band_rows = std::clamp<int64_t>(kBandPositions / l.width, 1, g.out[1]);
-    l.bands = ceil_div(g.out[1], l.band_rows);
-    // Tap row th = kh - pad reads plane row oh + floor(th / 2): a band of rows [r, r + band_rows)
-    // reads plane rows [r + floor(-pad / 2), r + band_rows + floor((k - 1 - pad) / 2)); those
-    // outside the image are zeros.
+    l.unit = l.width >= kTileColumns ? l.width : kTileColumns;
+    l.units = ceil_div(g.out_size(), l.unit);
+    // As the implicit GEMM's position blocks: more of them while that fills the pool better and
+    // each keeps 4 tiles.
+    auto fills_pool = [&](int64_t tasks) {
+        return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
+    };
+    l.blocks = ceil_div(l.units, std::max<int64_t>(1, kBlockPositions / l.unit));
+    while (!fills_pool(a.batch * l.blocks) && g.out_size() >= 4 * kTileColumns * (l.blocks + 1)) ++l.blocks;
+    l.block_units = ceil_div(l.units, l.blocks);
+    l.blocks = ceil_div(l.units, l.block_units);
+    // Tap row th = kh - pad reads plane row oh + floor(th / 2): output rows [r0, r1) read plane
+    // rows [r0 + floor(-pad / 2), r1 + floor((k - 1 - pad) / 2)); those outside the image are
+    // zeros.
     const int64_t row_min = (-g.pad_begin[1]) >> 1, row_max = (g.kernel[1] - 1 - g.pad_begin[1]) >> 1;
     l.first_row = std::min<int64_t>(0, row_min);
-    l.plane_rows = l.band_rows + std::max<int64_t>(0, row_max) - l.first_row;
-    l.plane_stride = round_up(l.plane_rows * l.width, 16);
+    l.halo_rows = std::max<int64_t>(0, row_max) - l.first_row;
+    // Output rows a block touches: a block of tiles may start inside a row.
+    const int64_t block_rows = ceil_div(l.block_units * l.unit, l.width) + (l.unit == l.width ? 0 : 1);
+    l.plane_stride = round_up((block_rows + l.halo_rows) * l.width, 16);
     l.shift_min = (-g.pad_begin[2]) >> 1;
     l.shifts = ((g.kernel[2] - 1 - g.pad_begin[2]) >> 1) - l.shift_min + 1;
     l.offsets.resize(static_cast<size_t>(depth));
@@ -90,9 +110,9 @@ bool applies(const ConvArgs& a) {
     const int64_t depth = a.channels / a.groups * g.kernel_size();
     const int64_t shifts = ((g.kernel[2] - 1 - g.pad_begin[2]) >> 1) - ((-g.pad_begin[2]) >> 1) + 1;
     // Offsets are int32: a band's planes stay far below 2^31 elements.
-    return cpu::active_isa() == MLN_ISA_AVX512 && a.groups == 1 && depth > 0 && depth <= kMaxDepth &&
+    return cpu::active_isa() == MLN_ISA_AVX512 && a.groups == 1 && depth > 0 && a.channels <= kMaxChannels &&
            phase_planes_apply(g) && shifts <= 32 &&
-           a.channels * 4 * (kBandPositions + (g.kernel[1] + 2) * g.out[2]) < (int64_t{1} << 30);
+           a.channels * 4 * (kBlockPositions + (g.kernel[1] + 4) * g.out[2]) < (int64_t{1} << 30);
 #else
     (void)a;
     return false;
@@ -121,43 +141,52 @@ void conv_forward(const ConvArgs& a) {
     const float* residual = a.has_residual ? static_cast<const float*>(a.residual.data) : nullptr;
     float* y = static_cast<float*>(a.y.data);
     const int64_t y_image = a.out_channels * positions;
-    const int64_t band_planes_size = a.channels * 4 * l.plane_stride;
+    const int64_t block_planes_size = a.channels * 4 * l.plane_stride;
+    const int64_t depth_blocks = ceil_div(depth, kBlockDepth);
+    const int64_t block_depth = std::min(depth, round_up(ceil_div(depth, depth_blocks), 8));
 
-    // One task: a band of output rows of image n, from its own planes (split here: no pass over
+    // One task: a block of whole tiles of image n, from its own planes (split here: no pass over
     // the whole input first, and the planes stay in L1/L2 while its tiles read them).
     struct Scratch {
         float* planes;
         uint32_t* masks;
     };
     cpu::for_each_claimed(
-        a.batch * l.bands, cpu::thread_pool().thread_count(),
+        a.batch * l.blocks, cpu::thread_pool().thread_count(),
         [&] {
-            std::vector<float>& planes = thread_buffer<float, BandPlanes>();
-            planes.resize(static_cast<size_t>(band_planes_size + 2 * kGuard));
+            std::vector<float>& planes = thread_buffer<float, BlockPlanes>();
+            planes.resize(static_cast<size_t>(block_planes_size + 2 * kGuard));
             std::vector<uint32_t>& masks = thread_buffer<uint32_t, TileMasks>();
             masks.resize(static_cast<size_t>(l.shifts));
             return Scratch{planes.data() + kGuard, masks.data()};
         },
         [&](int64_t task, const Scratch& scratch) {
-            const int64_t n = task / l.bands, row = task % l.bands * l.band_rows;
-            const int64_t rows = std::min(l.band_rows, g.out[1] - row);
+            const int64_t n = task / l.blocks, block = task % l.blocks;
+            const int64_t begin = block * l.block_units * l.unit;
+            const int64_t end = std::min(positions, (block + 1) * l.block_units * l.unit);
+            const int64_t row = begin / l.width, rows = ceil_div(end, l.width) - row;
             split_phase_planes_rows_avx512(x + n * a.channels * g.in_size(), g, a.channels, row + l.first_row,
-                                           rows + l.plane_rows - l.band_rows, l.plane_stride, scratch.planes);
-            const int64_t band_begin = row * l.width, band_end = (row + rows) * l.width;
-            for (int64_t q0 = band_begin; q0 < band_end; q0 += kTileColumns) {
-                const int64_t cols = std::min<int64_t>(kTileColumns, band_end - q0);
+                                           rows + l.halo_rows, l.plane_stride, scratch.planes);
+            for (int64_t q0 = begin; q0 < end; q0 += kTileColumns) {
+                const int64_t cols = std::min<int64_t>(kTileColumns, end - q0);
                 tile_masks(l, q0, cols, scratch.masks);
                 const uint32_t columns = cols == kTileColumns ? ~uint32_t{0} : (uint32_t{1} << cols) - 1;
-                for (int64_t panel = 0; panel < panels; ++panel) {
-                    const int panel_rows = static_cast<int>(std::min<int64_t>(kTileRows, a.out_channels - panel * kTileRows));
-                    const int64_t at = n * y_image + panel * kTileRows * positions + q0;
-                    shallow_direct_tile_avx512(depth, packed.data() + panel * depth * kTileRows,
-                                               scratch.planes + (q0 - band_begin), l.offsets.data(),
-                                               l.shift_index.data(), scratch.masks,
-                                               a.has_bias ? bias.data() + panel * kTileRows : nullptr,
-                                               residual != nullptr ? residual + at : nullptr, positions, y + at,
-                                               panel_rows, columns, relu);
-                    if (activation != nullptr) activation(y + at, panel_rows, cols, positions, 1);
+                for (int64_t pc = 0; pc < depth; pc += block_depth) {
+                    const int64_t kc = std::min(block_depth, depth - pc);
+                    const bool first = pc == 0, last = pc + kc == depth;
+                    for (int64_t panel = 0; panel < panels; ++panel) {
+                        const int panel_rows =
+                            static_cast<int>(std::min<int64_t>(kTileRows, a.out_channels - panel * kTileRows));
+                        const int64_t at = n * y_image + panel * kTileRows * positions + q0;
+                        phase_direct_tile_avx512(
+                            kc, packed.data() + (panel * depth + pc) * kTileRows, scratch.planes + (q0 - row * l.width),
+                            l.offsets.data() + pc,
+                            l.shift_index.data() + pc, scratch.masks,
+                            a.has_bias && first ? bias.data() + panel * kTileRows : nullptr,
+                            residual != nullptr && last ? residual + at : nullptr, positions, y + at, panel_rows,
+                            columns, relu && last, !first);
+                        if (activation != nullptr && last) activation(y + at, panel_rows, cols, positions, 1);
+                    }
                 }
             }
         });
@@ -166,4 +195,4 @@ void conv_forward(const ConvArgs& a) {
 #endif
 }
 
-}  // namespace mln::kernels::shallow_direct
+}  // namespace mln::kernels::phase_direct

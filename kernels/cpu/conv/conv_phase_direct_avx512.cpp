@@ -1,20 +1,35 @@
-// The shallow direct convolution's tile kernel (conv_shallow_direct.hpp), compiled with AVX-512.
+// The polyphase direct convolution's tile kernel (conv_phase_direct.hpp), compiled with AVX-512.
 #include <immintrin.h>
 
 #include <cstdint>
 
-#include "kernels/cpu/conv/conv_shallow_direct.hpp"
+#include "kernels/cpu/conv/conv_phase_direct.hpp"
 
-namespace mln::kernels::shallow_direct {
+namespace mln::kernels::phase_direct {
 
-void shallow_direct_tile_avx512(int64_t depth, const float* a, const float* source, const int32_t* offsets,
-                                const uint8_t* mask_index, const uint32_t* masks, const float* bias,
-                                const float* residual, int64_t ldc, float* c, int rows, uint32_t columns, bool relu) {
+namespace {
+
+template <bool kAccumulate>
+void tile(int64_t depth, const float* a, const float* source, const int32_t* offsets, const uint8_t* mask_index,
+          const uint32_t* masks, const float* bias, const float* residual, int64_t ldc, float* c, int rows,
+          uint32_t columns, bool relu) {
     constexpr int MR = kTileRows;
+    const __mmask16 low = static_cast<__mmask16>(columns), high = static_cast<__mmask16>(columns >> 16);
     // Fully unrolled loops over constant indices: GCC keeps the whole array in registers.
     __m512 acc[MR][2];
+    if constexpr (kAccumulate) {
 #pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = bias != nullptr ? _mm512_set1_ps(bias[i]) : _mm512_setzero_ps();
+        for (int i = 0; i < MR; ++i) {
+            acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+            if (i < rows) {
+                acc[i][0] = _mm512_maskz_loadu_ps(low, c + i * ldc);
+                acc[i][1] = _mm512_maskz_loadu_ps(high, c + i * ldc + 16);
+            }
+        }
+    } else {
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = bias != nullptr ? _mm512_set1_ps(bias[i]) : _mm512_setzero_ps();
+    }
     for (int64_t p = 0; p < depth; ++p) {
         const float* s = source + offsets[p];
         const uint32_t m = masks[mask_index[p]];
@@ -28,7 +43,6 @@ void shallow_direct_tile_avx512(int64_t depth, const float* a, const float* sour
         }
         a += MR;
     }
-    const __mmask16 low = static_cast<__mmask16>(columns), high = static_cast<__mmask16>(columns >> 16);
     if (residual != nullptr) {
 #pragma GCC unroll 8
         for (int i = 0; i < MR; ++i) {
@@ -65,4 +79,15 @@ void shallow_direct_tile_avx512(int64_t depth, const float* a, const float* sour
     }
 }
 
-}  // namespace mln::kernels::shallow_direct
+}  // namespace
+
+// Two instantiations: the start from c costs the first depth block (and every stem) nothing.
+void phase_direct_tile_avx512(int64_t depth, const float* a, const float* source, const int32_t* offsets,
+                                const uint8_t* mask_index, const uint32_t* masks, const float* bias,
+                                const float* residual, int64_t ldc, float* c, int rows, uint32_t columns, bool relu,
+                                bool accumulate) {
+    (accumulate ? tile<true> : tile<false>)(depth, a, source, offsets, mask_index, masks, bias, residual, ldc, c, rows,
+                                            columns, relu);
+}
+
+}  // namespace mln::kernels::phase_direct
