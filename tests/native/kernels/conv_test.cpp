@@ -711,6 +711,40 @@ TEST_F(ConvTest, BackwardDataByColumnsMatchesReferenceAndThreadCountsAgree) {
     });
 }
 
+// The polyphase direct forward (conv_phase_direct.hpp, AVX-512 f32) sums every output in the same
+// order whatever block of positions holds it, so its results are the same bits at any thread
+// count: the 7x7/2 stem over a batch of 2 (blocks of whole rows), 64 channels of 3x3/2 (three
+// depth blocks, blocks of tiles that start inside a row), with bias, residual and ReLU, within
+// tolerance of the reference twin at 1 thread.
+TEST_F(ConvTest, PhaseDirectForwardIsTheSameBitsAtAnyThreadCount) {
+    const std::vector<ConvCase> cases = {
+        {{2, 3, 45, 51}, 16, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
+        {{1, 64, 40, 38}, 19, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+    };
+    const std::vector<mln_isa> isas = available_isas();
+    if (std::find(isas.begin(), isas.end(), MLN_ISA_AVX512) == isas.end()) GTEST_SKIP() << "no AVX-512 here";
+    ScopedIsa scoped(MLN_ISA_AVX512);
+    for (const ConvCase& c : cases) {
+        SCOPED_TRACE(describe(c));
+        const mln_conv_params p = params_of(c);
+        HostTensor<float> x(c.x_shape), w(w_shape_of(c)), bias({c.out_channels}), residual(y_shape_of(c));
+        fill_random(x);
+        fill_random(w);
+        fill_random(bias);
+        fill_random(residual);
+        const TensorView bias_view = bias.view(), residual_view = residual.view();
+        expect_reference_at_one_thread_and_same_bits_at_more<float>(
+            device_, y_shape_of(c), tolerance<float>(w.count() / c.out_channels * 16),
+            [&](const TensorView& want) {
+                reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_RELU, &residual_view, want);
+            },
+            [&](HostTensor<float>& y) {
+                return mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_RELU,
+                                        residual.desc(), y.desc());
+            });
+    }
+}
+
 // Stride-1 backward data under 256 dx positions as a forward conv with flipped filters where that
 // forward takes the implicit GEMM's transposed form (conv.cpp, AVX-512 f32): 14x14 with 90 dx
 // channels (a partial 32-channel panel; depth slices at 2 and 3 threads), 7x7 over a batch of 3
