@@ -34,7 +34,8 @@
 //
 // Images whose positions fill the 32-lane panels poorly (14x14: 196 of 224 lanes, 7x7: 49 of
 // 64) take the transposed form instead (namespace transposed below): positions broadcast, output
-// channels in the vectors.
+// channels in the vectors. Other stride-2 2-d convs from at most 64 channels (the stems) run
+// without lowering at AVX-512 f32 (conv_phase_direct.hpp).
 //
 // Epilogue, per tile: the bias enters on the first depth block (full tiles: as an MR x NR bias
 // tile in the micro-kernel's residual operand, beta 0; others: written into the tile first, beta
@@ -569,8 +570,9 @@ void conv_forward(const ConvArgs& a) {
     // Depth blocks of equal size (as the GEMM driver: no thin last block), within a slice of
     // the depth in depth-slice mode; NC positions in a block from them.
     // Stride-2 layers read polyphase planes (conv_lowering.hpp) in blocks of at most
-    // kMaxPhaseColumns: shallow ones (MobileNet-v2's 3-channel stem, 27 deep) would otherwise take
-    // blocks of 2048 and the strided piece copier, 34% of the layer's time on one thread.
+    // kMaxPhaseColumns: shallow ones (MobileNet-v2's 3-channel stem, 27 deep, before the direct
+    // kernel took it) would otherwise take blocks of 2048 and the strided piece copier, 34% of the
+    // layer's time on one thread.
     const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa());
     const bool phase_source = phases.split != nullptr && phase_planes_apply(a.geometry) && nr % 16 == 0;
     const int64_t max_depth_block = kDepthBlockBytes / static_cast<int64_t>(sizeof(T));
