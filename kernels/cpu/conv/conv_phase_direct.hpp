@@ -15,8 +15,9 @@
 //
 // Tasks are blocks of about 768 output positions (whole rows, or whole tiles where a row is
 // shorter than a tile) of an image, claimed by the threads; each splits the plane rows its block
-// reads into the thread's own buffer (54 KB for a 6-row block of a 224x224 RGB stem: the planes
-// stay in L1/L2 while its tiles read them, and no pass over the whole input comes first), then
+// reads into the thread's own buffer (38 KB for a 6-row block of a 224x224 RGB 3x3/2 stem, 48 KB
+// for the 7x7/2: the planes stay in L1/L2 while its tiles read them, and no pass over the whole
+// input comes first), then
 // per tile of 32 positions computes the lane masks of each column shift (a few: 4 for 7x7, 2 for
 // 3x3) and runs every 8-channel panel of the packed weights.
 //
@@ -35,7 +36,7 @@
 namespace mln::kernels {
 namespace phase_direct {
 
-// Input channels it takes at most: measured to 64 (a block's planes, 460 KB there, stay in L2).
+// Input channels it takes at most: measured to 64 (a block's planes, 490 KB there, stay in L2).
 constexpr int64_t kMaxChannels = 64;
 constexpr int kTileRows = 8;
 constexpr int kTileColumns = 32;
