@@ -20,8 +20,9 @@
 // core slows only its own tasks. Rule for the parallel unit: blocks of output positions first
 // (no duplicated lowering); when (image, group, position block) tasks are too few to fill the
 // pool, the output channels are split into chunks as well, each chunk lowering its own copy of
-// its blocks. A single image (batch 1, one group) that is short of position blocks (small,
-// deep layers) splits the depth instead (depth-slice mode): one slice per thread, each task a
+// its blocks. A single image (batch 1, one group) whose positions cannot fill the pool with
+// blocks of four NR panels or more (small, deep layers) splits the depth instead (depth-slice
+// mode): one slice per thread, each task a
 // (slice, position block) pair that lowers only its slice's rows of the columns and multiplies
 // them by the matching columns of the weights, all output channels, into y (slice 0) or a
 // partial sum (the others); a last pass adds the partial sums and applies the epilogue. Nothing
@@ -33,7 +34,8 @@
 //
 // Images whose positions fill the 32-lane panels poorly (14x14: 196 of 224 lanes, 7x7: 49 of
 // 64) take the transposed form instead (namespace transposed below): positions broadcast, output
-// channels in the vectors.
+// channels in the vectors. Other stride-2 2-d convs from at most 64 channels (the stems) run
+// without lowering at AVX-512 f32 (conv_phase_direct.hpp).
 //
 // Epilogue, per tile: the bias enters on the first depth block (full tiles: as an MR x NR bias
 // tile in the micro-kernel's residual operand, beta 0; others: written into the tile first, beta
@@ -53,6 +55,7 @@
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm_kernel.hpp"
 #include "kernels/cpu/conv/conv_lowering.hpp"
+#include "kernels/cpu/conv/conv_phase_direct.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
 #include "kernels/cpu/gemm/gemm_microkernel.hpp"
@@ -99,7 +102,10 @@ struct Plan {
     int64_t source_channel_size;  // elements per channel of source
     int64_t group_channels, group_out_channels, depth, out_size;
     int64_t depth_block;  // KC: blocks of equal size within the depth or a slice of it
-    int64_t column_block, column_blocks;
+    // Blocks of whole NR panels, panels [b * column_panels / column_blocks, ...) for block b:
+    // their sizes differ by one panel at most (784 positions in 2 blocks: 12 + 12.5 panels, not
+    // 13 + 11.5). column_block: the widest one's positions.
+    int64_t column_panels, column_block, column_blocks;
     int64_t row_panels, chunk_panels, row_chunks;
     int64_t depth_slices, slice_depth;  // depth-slice mode when depth_slices > 1
     T* partial_sums;                    // slices 1.. write here, each as large as y
@@ -202,13 +208,14 @@ void run_task(const Plan<T>& p, int64_t task, T* workspace) {
     const int nr = p.micro.nr;
     const int64_t chunk = task % p.row_chunks;
     task /= p.row_chunks;
-    const int64_t q0 = task % p.column_blocks * p.column_block;
+    const int64_t column = task % p.column_blocks;
+    const int64_t q0 = column * p.column_panels / p.column_blocks * nr;
     task /= p.column_blocks;
     const int64_t g = task % a.groups;
     task /= a.groups;
     const int64_t n = task % a.batch;
     const int64_t slice = task / a.batch;
-    const int64_t cols = std::min(p.column_block, p.out_size - q0);
+    const int64_t cols = std::min((column + 1) * p.column_panels / p.column_blocks * nr, p.out_size) - q0;
     const int64_t panels = ceil_div(cols, nr);
     const int64_t first_panel = chunk * p.chunk_panels;
     const int64_t last_panel = std::min(p.row_panels, first_panel + p.chunk_panels);
@@ -604,13 +611,17 @@ void conv_forward(const ConvArgs& a) {
     if (transposed::applies<T>(a, p.depth, p.out_size, p.micro)) {
         return transposed::conv_forward<T>(a, {static_cast<const float*>(a.w.data), p.depth, 0, a.out_channels});
     }
+    if constexpr (sizeof(T) == 4) {
+        if (phase_direct::applies(a)) return phase_direct::conv_forward(a);
+    }
     const int64_t threads = cpu::thread_pool().thread_count();
     const int64_t images = a.batch * a.groups;
     // Depth blocks of equal size (as the GEMM driver: no thin last block), within a slice of
     // the depth in depth-slice mode; NC positions in a block from them.
     // Stride-2 layers read polyphase planes (conv_lowering.hpp) in blocks of at most
-    // kMaxPhaseColumns: shallow ones (MobileNet-v2's 3-channel stem, 27 deep) would otherwise take
-    // blocks of 2048 and the strided piece copier, 34% of the layer's time on one thread.
+    // kMaxPhaseColumns: shallow ones (MobileNet-v2's 3-channel stem, 27 deep, before the direct
+    // kernel took it) would otherwise take blocks of 2048 and the strided piece copier, 34% of the
+    // layer's time on one thread.
     const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa());
     const bool phase_source = phases.split != nullptr && phase_planes_apply(a.geometry) && nr % 16 == 0;
     const int64_t max_depth_block = kDepthBlockBytes / static_cast<int64_t>(sizeof(T));
@@ -626,25 +637,30 @@ void conv_forward(const ConvArgs& a) {
     p.row_panels = ceil_div(p.group_out_channels, mr);
     // The parallel unit (see the top): position blocks, more of them if that fills the pool
     // while each keeps at least four NR panels, then chunks of the output channels. One image
-    // whose position blocks are too few to balance the pool (small, deep layers at batch 1)
-    // takes depth-slice mode instead where each thread's slice keeps kMinSliceDepth.
+    // whose position blocks still do not fill the pool (small, deep layers at batch 1) takes
+    // depth-slice mode instead where each thread's slice keeps kMinSliceDepth. ResNet-18's
+    // 3x3/2 at 28x28 outputs (784 positions, 576 deep) took slices while its 3 cache-sized
+    // blocks did not fill 2 threads; 4 position blocks do, without the partial-sum pass: 2
+    // threads, contended machine, same-run A/B, min per call 0.50-0.51 -> 0.44-0.47 ms, CPU
+    // time per call 1.37-1.38 -> 1.10-1.17 ms (1 thread: 0.74).
     auto fills_pool = [&](int64_t tasks) {
         return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
     };
     p.depth_slices = 1;
     p.slice_depth = std::max<int64_t>(p.depth, 1);
-    if (threads > 1 && images == 1 && p.column_blocks < 4 * threads && p.depth >= threads * kMinSliceDepth) {
+    p.column_panels = ceil_div(p.out_size, nr);
+    const int64_t fewest_blocks = p.column_blocks;
+    for (int64_t blocks = fewest_blocks + 1; blocks <= fewest_blocks + threads; ++blocks) {
+        if (fills_pool(images * p.column_blocks) || p.column_panels < 4 * blocks) break;
+        if (fills_pool(images * blocks)) p.column_blocks = blocks;
+    }
+    if (threads > 1 && images == 1 && !fills_pool(p.column_blocks) && p.depth >= threads * kMinSliceDepth) {
         p.slice_depth = round_up(ceil_div(p.depth, threads), 8);
         p.depth_slices = ceil_div(p.depth, p.slice_depth);
         block_sizes(p.slice_depth);
     }
-    const int64_t fewest_blocks = p.column_blocks;
-    for (int64_t blocks = fewest_blocks + 1; p.depth_slices == 1 && blocks <= fewest_blocks + threads; ++blocks) {
-        if (fills_pool(images * p.column_blocks) || ceil_div(p.out_size, blocks) < 4 * nr) break;
-        if (fills_pool(images * blocks)) p.column_blocks = blocks;
-    }
-    p.column_block = round_up(ceil_div(p.out_size, p.column_blocks), nr);
-    p.column_blocks = ceil_div(p.out_size, p.column_block);
+    p.column_blocks = std::min(p.column_blocks, p.column_panels);
+    p.column_block = ceil_div(p.column_panels, p.column_blocks) * nr;
     const int64_t base_tasks = p.depth_slices * images * p.column_blocks;
     p.row_chunks = 1;
     while (!fills_pool(base_tasks * p.row_chunks) && p.row_chunks < p.row_panels) ++p.row_chunks;

@@ -63,6 +63,11 @@ using PhasePlaneSplit = void (*)(const T* x, const WindowGeometry& g, int64_t ch
 
 #if defined(MYELIN_X86_64_KERNELS)
 void split_phase_planes_avx512(const float* x, const WindowGeometry& g, int64_t channels, float* planes);
+// The planes' rows [first_row, first_row + rows) (first_row may be negative: rows above the
+// image, zeros like those below it), out[2] wide; plane (c, ph, pw) starts at
+// planes + (4 c + 2 ph + pw) * plane_stride. split_phase_planes_avx512 is rows [0, out[1]).
+void split_phase_planes_rows_avx512(const float* x, const WindowGeometry& g, int64_t channels, int64_t first_row,
+                                    int64_t rows, int64_t plane_stride, float* planes);
 // As ColumnPanelLowering, reading the planes of split_phase_planes_avx512 instead of the image;
 // nr a multiple of 16, round_up(cols, nr) <= kMaxPhaseColumns.
 void lower_phase_panels_avx512(const float* planes, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0,

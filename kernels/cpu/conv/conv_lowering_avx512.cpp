@@ -135,20 +135,22 @@ struct PhaseOrigins {
 }  // namespace
 
 // Input row ih goes to row ih / 2 of planes (ih % 2, 0) and (ih % 2, 1): 32 source elements give
-// 16 of each through two two-source permutes; lanes past the image load zeros.
-void split_phase_planes_avx512(const float* x, const WindowGeometry& g, int64_t channels, float* planes) {
-    const int64_t height = g.out[1], width = g.out[2], plane = height * width;
+// 16 of each through two two-source permutes; lanes and rows past the image load zeros.
+void split_phase_planes_rows_avx512(const float* x, const WindowGeometry& g, int64_t channels, int64_t first_row,
+                                    int64_t rows, int64_t plane_stride, float* planes) {
+    const int64_t width = g.out[2];
     const int64_t in_h = g.in[1], in_w = g.in[2];
     for (int64_t c = 0; c < channels; ++c) {
         const float* xc = x + c * g.in_size();
-        float* pc = planes + c * 4 * plane;
+        float* pc = planes + c * 4 * plane_stride;
         for (int64_t ph = 0; ph < 2; ++ph) {
-            for (int64_t i = 0; i < height; ++i) {
-                const int64_t ih = 2 * i + ph;
-                float* even_row = pc + ph * 2 * plane + i * width;
-                float* odd_row = even_row + plane;
-                const float* src = xc + ih * in_w;
-                const int64_t in_row = ih < in_h ? in_w : 0;  // rows past the image are zeros
+            for (int64_t r = 0; r < rows; ++r) {
+                const int64_t ih = 2 * (first_row + r) + ph;
+                float* even_row = pc + ph * 2 * plane_stride + r * width;
+                float* odd_row = even_row + plane_stride;
+                const bool inside = ih >= 0 && ih < in_h;
+                const float* src = inside ? xc + ih * in_w : xc;
+                const int64_t in_row = inside ? in_w : 0;
                 for (int64_t j = 0; j < width; j += 16) {
                     Lanes::Reg even, odd;
                     Lanes::load_even_odd(src + 2 * j, in_row - 2 * j, &even, &odd);
@@ -159,6 +161,11 @@ void split_phase_planes_avx512(const float* x, const WindowGeometry& g, int64_t 
             }
         }
     }
+}
+
+void split_phase_planes_avx512(const float* x, const WindowGeometry& g, int64_t channels, float* planes) {
+    const int64_t plane = g.out[1] * g.out[2];
+    split_phase_planes_rows_avx512(x, g, channels, 0, g.out[1], plane, planes);
 }
 
 // Tap (channel, kh, kw) reads plane ((kh - pad_h) mod 2, (kw - pad_w) mod 2) of its channel at

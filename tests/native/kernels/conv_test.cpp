@@ -293,17 +293,21 @@ std::vector<ConvCase> implicit_gemm_cases() {
         {{1, 520, 5, 7}, 8, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 12, 6, 7, 8}, 9, {3, 3, 3}, {1, 2, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
         {{1, 3, 70, 70}, 16, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
-        // Stride 2 from polyphase planes (AVX-512): odd sizes, asymmetric pads, two position
-        // blocks, groups over a batch.
+        // Stride 2 from polyphase planes (AVX-512; one group and at most 64 channels: the direct
+        // kernel below): odd sizes, asymmetric pads, two position blocks, groups over a batch.
         {{1, 5, 13, 17}, 9, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 4, 12, 9}, 11, {3, 2}, {2, 2}, {1, 1}, {0, 1}, {1, 0}, 1},
         {{1, 8, 40, 64}, 17, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, 1},
         {{2, 6, 10, 11}, 4, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 2},
         // A shallow stem (27 deep) over more than one phase block of positions (33 x 35 = 1155 >
-        // 1024), the bias through the micro-kernel's residual operand in one depth block.
+        // 1024) below AVX-512, the bias through the micro-kernel's residual operand in one depth
+        // block.
         {{1, 3, 66, 70}, 16, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
-        // Depth slices over polyphase planes: 360 deep, slices of 184 or 120 (not whole channels).
+        // Depth slices over polyphase planes: 360 deep, slices of 184 or 120 (not whole channels;
+        // AVX-512: the direct kernel, two depth blocks of 184 and 176); 648 deep from 72 channels
+        // (AVX-512 too: 90 positions, slices at 2 and 3 threads).
         {{1, 40, 15, 13}, 13, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 72, 17, 19}, 13, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // Slices of several depth blocks each (f32 blocks of 256), 7x7 outputs as ResNet's layer4.
         {{1, 140, 7, 7}, 19, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         // The transposed form (AVX-512 f32, one image, positions that fill 32-lane panels
@@ -325,6 +329,31 @@ std::vector<ConvCase> implicit_gemm_cases() {
         // partial last channel panel and 10 depth blocks.
         {{3, 20, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 140, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        // The polyphase direct kernel (AVX-512 f32, stride 2, one group, at most 64 channels;
+        // conv_phase_direct.hpp): ResNet's 7x7/2 stem above (pad 3: column shifts -2..1), then
+        // odd sizes and 13 output channels (a partial 8-row panel, a partial last 32-position
+        // tile), rows narrower than a tile (7 wide: a tile spans 5 rows), asymmetric pads (0
+        // before: no zero row above; 2 after), even kernels (2x2 and 4x4), pad 2 with a 5x5
+        // kernel, 7 channels of 3x3 (63 deep); a batch of 3 and of 2 (blocks per image at 1, 2 and
+        // 3 threads); 192 deep with an 8x8 kernel (5 column shifts, one depth block) and 12 or 13
+        // channels of 4x4 (192 and 208 deep: one and two depth blocks); 64 channels of 3x3 over a
+        // 40 x 38 image (576 deep: 3 depth blocks, 20-wide rows in blocks of tiles that start
+        // inside a row, 380 positions: several blocks at 2 and 3 threads) and 65 channels (the
+        // implicit GEMM again).
+        {{1, 3, 31, 29}, 13, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 2, 14, 13}, 9, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 3, 19, 23}, 8, {3, 3}, {2, 2}, {1, 1}, {0, 0}, {2, 2}, 1},
+        {{1, 4, 17, 16}, 11, {2, 2}, {2, 2}, {1, 1}, {0, 1}, {1, 0}, 1},
+        {{1, 3, 21, 20}, 16, {4, 4}, {2, 2}, {1, 1}, {1, 2}, {2, 1}, 1},
+        {{1, 3, 22, 25}, 10, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, 1},
+        {{1, 7, 33, 35}, 24, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{3, 3, 30, 30}, 21, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
+        {{2, 3, 25, 27}, 17, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 3, 18, 18}, 8, {8, 8}, {2, 2}, {1, 1}, {3, 3}, {4, 4}, 1},
+        {{1, 12, 12, 12}, 8, {4, 4}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 13, 12, 12}, 8, {4, 4}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 64, 40, 38}, 19, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 65, 20, 21}, 16, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // Transposed at batch 1 split by 32-channel panels among the threads (the cases above
         // with 64 and 90 channels at 2 and 3 threads take it or depth slices): 9 panels, the last
         // partial, uneven ranges at 2 threads (4 + 5), 3 each at 3 threads.
@@ -684,6 +713,40 @@ TEST_F(ConvTest, BackwardDataByColumnsMatchesReferenceAndThreadCountsAgree) {
             [&](const TensorView& want) { reference::conv_backward_data(p, dy.view(), w.view(), want); },
             [&](HostTensor<T>& dx) { return mln_conv_backward_data(device_, &p, dy.desc(), w.desc(), dx.desc()); });
     });
+}
+
+// The polyphase direct forward (conv_phase_direct.hpp, AVX-512 f32) sums every output in the same
+// order whatever block of positions holds it, so its results are the same bits at any thread
+// count: the 7x7/2 stem over a batch of 2 (blocks of whole rows), 64 channels of 3x3/2 (three
+// depth blocks, blocks of tiles that start inside a row), with bias, residual and ReLU, within
+// tolerance of the reference twin at 1 thread.
+TEST_F(ConvTest, PhaseDirectForwardIsTheSameBitsAtAnyThreadCount) {
+    const std::vector<ConvCase> cases = {
+        {{2, 3, 45, 51}, 16, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
+        {{1, 64, 40, 38}, 19, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+    };
+    const std::vector<mln_isa> isas = available_isas();
+    if (std::find(isas.begin(), isas.end(), MLN_ISA_AVX512) == isas.end()) GTEST_SKIP() << "no AVX-512 here";
+    ScopedIsa scoped(MLN_ISA_AVX512);
+    for (const ConvCase& c : cases) {
+        SCOPED_TRACE(describe(c));
+        const mln_conv_params p = params_of(c);
+        HostTensor<float> x(c.x_shape), w(w_shape_of(c)), bias({c.out_channels}), residual(y_shape_of(c));
+        fill_random(x);
+        fill_random(w);
+        fill_random(bias);
+        fill_random(residual);
+        const TensorView bias_view = bias.view(), residual_view = residual.view();
+        expect_reference_at_one_thread_and_same_bits_at_more<float>(
+            device_, y_shape_of(c), tolerance<float>(w.count() / c.out_channels * 16),
+            [&](const TensorView& want) {
+                reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_RELU, &residual_view, want);
+            },
+            [&](HostTensor<float>& y) {
+                return mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_RELU,
+                                        residual.desc(), y.desc());
+            });
+    }
 }
 
 // Stride-1 backward data under 256 dx positions as a forward conv where that forward takes the

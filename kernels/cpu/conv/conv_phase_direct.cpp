@@ -1,0 +1,198 @@
+#include "kernels/cpu/conv/conv_phase_direct.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "cpu/isa.hpp"
+#include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/blocking.hpp"
+#include "kernels/cpu/common/thread_scratch.hpp"
+#include "kernels/cpu/conv/conv_lowering.hpp"
+#include "kernels/cpu/gemm/gemm_epilogue.hpp"
+
+namespace mln::kernels::phase_direct {
+namespace {
+
+// Output positions per task (a block of whole rows or tiles): 6 rows of a 112-wide stem output,
+// 19 blocks per image; more, smaller blocks where the images are too few to fill the threads.
+constexpr int64_t kBlockPositions = 768;
+// Depth per pass over a tile: its columns (kc rows of 128 bytes) stay in L1 across the weight
+// panels.
+constexpr int64_t kBlockDepth = 192;
+// Guard elements before and after the planes: lanes outside a mask may point there (never read).
+constexpr int64_t kGuard = 64;
+
+// Per-thread scratch (thread_scratch.hpp).
+struct BlockPlanes;
+struct TileMasks;
+
+// Blocks of output positions and their planes, and per depth row where its tap reads them.
+struct Layout {
+    int64_t width;
+    // Blocks are made of units: whole output rows where a row fills a tile (the tiles restart at
+    // each block: its planes then hold no partial rows, 17% more rows than its outputs at
+    // 6-row blocks of a 3x3 stem instead of 31% at 768 positions, 6% of the layer), else whole
+    // tiles (28x28 outputs: 12 + 13 tiles on 2 threads, where 14-row blocks were 13 + 13).
+    int64_t unit, units, block_units, blocks;  // per image: block b is units [b, b + 1) * block_units
+    int64_t first_row;     // the plane row above a block's first output row that its taps read first
+    int64_t halo_rows;     // plane rows its taps read beyond its output rows
+    int64_t plane_stride;  // elements per plane of a block
+    int64_t shift_min;     // the smallest column shift (a tap's floor((kw - pad) / 2))
+    int64_t shifts;        // distinct column shifts
+    std::vector<int32_t> offsets;      // per depth row: from the tile's position in its block's planes
+    std::vector<uint8_t> shift_index;  // per depth row: its column shift - shift_min
+};
+
+Layout layout_of(const ConvArgs& a, int64_t depth) {
+    const WindowGeometry& g = a.geometry;
+    const int64_t threads = cpu::thread_pool().thread_count();
+    Layout l;
+    l.width = g.out[2];
+    l.unit = l.width >= kTileColumns ? l.width : kTileColumns;
+    l.units = ceil_div(g.out_size(), l.unit);
+    // As the implicit GEMM's position blocks: more of them while that fills the pool better and
+    // each keeps 4 tiles.
+    auto fills_pool = [&](int64_t tasks) {
+        return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
+    };
+    l.blocks = ceil_div(l.units, std::max<int64_t>(1, kBlockPositions / l.unit));
+    while (!fills_pool(a.batch * l.blocks) && g.out_size() >= 4 * kTileColumns * (l.blocks + 1)) ++l.blocks;
+    l.block_units = ceil_div(l.units, l.blocks);
+    l.blocks = ceil_div(l.units, l.block_units);
+    // Tap row th = kh - pad reads plane row oh + floor(th / 2): output rows [r0, r1) read plane
+    // rows [r0 + floor(-pad / 2), r1 + floor((k - 1 - pad) / 2)); those outside the image are
+    // zeros.
+    const int64_t row_min = (-g.pad_begin[1]) >> 1, row_max = (g.kernel[1] - 1 - g.pad_begin[1]) >> 1;
+    l.first_row = std::min<int64_t>(0, row_min);
+    l.halo_rows = std::max<int64_t>(0, row_max) - l.first_row;
+    // Output rows a block touches: a block of tiles may start inside a row.
+    const int64_t block_rows = ceil_div(l.block_units * l.unit, l.width) + (l.unit == l.width ? 0 : 1);
+    l.plane_stride = round_up((block_rows + l.halo_rows) * l.width, 16);
+    l.shift_min = (-g.pad_begin[2]) >> 1;
+    l.shifts = ((g.kernel[2] - 1 - g.pad_begin[2]) >> 1) - l.shift_min + 1;
+    l.offsets.resize(static_cast<size_t>(depth));
+    l.shift_index.resize(static_cast<size_t>(depth));
+    for (int64_t p = 0; p < depth; ++p) {
+        const int64_t kw = p % g.kernel[2], kh = p / g.kernel[2] % g.kernel[1], c = p / g.kernel_size();
+        const int64_t th = kh - g.pad_begin[1], tw = kw - g.pad_begin[2];
+        const int64_t plane = c * 4 + (th & 1) * 2 + (tw & 1);
+        l.offsets[static_cast<size_t>(p)] =
+            static_cast<int32_t>(plane * l.plane_stride + ((th >> 1) - l.first_row) * l.width + (tw >> 1));
+        l.shift_index[static_cast<size_t>(p)] = static_cast<uint8_t>((tw >> 1) - l.shift_min);
+    }
+    return l;
+}
+
+// Lane masks of the tile at q0 (cols positions), per column shift s (masks[s - shift_min]): the
+// lanes whose column ow + s stays in [0, width). Row by row: a row's lanes [j0, j1) have columns
+// ow0.., so shift s keeps lanes j0 + [max(0, -s - ow0), min(j1 - j0, width - s - ow0)).
+void tile_masks(const Layout& l, int64_t q0, int64_t cols, uint32_t* masks) {
+    std::fill_n(masks, l.shifts, 0u);
+    auto lanes = [](int64_t begin, int64_t end) -> uint32_t {
+        if (end <= begin) return 0;
+        const uint64_t high = end >= 32 ? ~uint64_t{0} : (uint64_t{1} << end) - 1;
+        return static_cast<uint32_t>(high & ~((uint64_t{1} << begin) - 1));
+    };
+    for (int64_t j0 = 0, ow0 = q0 % l.width; j0 < cols; j0 += l.width - ow0, ow0 = 0) {
+        const int64_t run = std::min(cols - j0, l.width - ow0);
+        for (int64_t s = 0; s < l.shifts; ++s) {
+            const int64_t shift = l.shift_min + s;
+            masks[s] |= lanes(j0 + std::max<int64_t>(0, -shift - ow0), j0 + std::min(run, l.width - shift - ow0));
+        }
+    }
+}
+
+}  // namespace
+
+bool applies(const ConvArgs& a) {
+#if defined(MYELIN_X86_64_KERNELS)
+    const WindowGeometry& g = a.geometry;
+    const int64_t depth = a.channels / a.groups * g.kernel_size();
+    const int64_t shifts = ((g.kernel[2] - 1 - g.pad_begin[2]) >> 1) - ((-g.pad_begin[2]) >> 1) + 1;
+    // Offsets are int32: a band's planes stay far below 2^31 elements.
+    return cpu::active_isa() == MLN_ISA_AVX512 && a.groups == 1 && depth > 0 && a.channels <= kMaxChannels &&
+           phase_planes_apply(g) && shifts <= 32 &&
+           a.channels * 4 * (kBlockPositions + (g.kernel[1] + 4) * g.out[2]) < (int64_t{1} << 30);
+#else
+    (void)a;
+    return false;
+#endif
+}
+
+void conv_forward(const ConvArgs& a) {
+#if defined(MYELIN_X86_64_KERNELS)
+    const WindowGeometry& g = a.geometry;
+    const int64_t depth = a.channels * g.kernel_size();
+    const int64_t positions = g.out_size();
+    const int64_t panels = ceil_div(a.out_channels, kTileRows);
+    const Layout l = layout_of(a, depth);
+    // Weights as depth x 8 panels (rows past out_channels zero), bias padded to the panels.
+    std::vector<float> packed(static_cast<size_t>(panels * depth * kTileRows), 0.0f);
+    std::vector<float> bias(static_cast<size_t>(panels * kTileRows), 0.0f);
+    const float* w = static_cast<const float*>(a.w.data);
+    for (int64_t m = 0; m < a.out_channels; ++m) {
+        float* panel = packed.data() + m / kTileRows * depth * kTileRows + m % kTileRows;
+        for (int64_t p = 0; p < depth; ++p) panel[p * kTileRows] = w[m * depth + p];
+    }
+    if (a.has_bias) std::copy_n(static_cast<const float*>(a.bias.data), a.out_channels, bias.begin());
+    const bool relu = a.activation == MLN_UNARY_OP_RELU;
+    const GemmActivation<float> activation = relu ? nullptr : select_gemm_activation<float>(a.activation);
+    const float* x = static_cast<const float*>(a.x.data);
+    const float* residual = a.has_residual ? static_cast<const float*>(a.residual.data) : nullptr;
+    float* y = static_cast<float*>(a.y.data);
+    const int64_t y_image = a.out_channels * positions;
+    const int64_t block_planes_size = a.channels * 4 * l.plane_stride;
+    const int64_t depth_blocks = ceil_div(depth, kBlockDepth);
+    const int64_t block_depth = std::min(depth, round_up(ceil_div(depth, depth_blocks), 8));
+
+    // One task: a block of whole tiles of image n, from its own planes (split here: no pass over
+    // the whole input first, and the planes stay in L1/L2 while its tiles read them).
+    struct Scratch {
+        float* planes;
+        uint32_t* masks;
+    };
+    cpu::for_each_claimed(
+        a.batch * l.blocks, cpu::thread_pool().thread_count(),
+        [&] {
+            std::vector<float>& planes = thread_buffer<float, BlockPlanes>();
+            planes.resize(static_cast<size_t>(block_planes_size + 2 * kGuard));
+            std::vector<uint32_t>& masks = thread_buffer<uint32_t, TileMasks>();
+            masks.resize(static_cast<size_t>(l.shifts));
+            return Scratch{planes.data() + kGuard, masks.data()};
+        },
+        [&](int64_t task, const Scratch& scratch) {
+            const int64_t n = task / l.blocks, block = task % l.blocks;
+            const int64_t begin = block * l.block_units * l.unit;
+            const int64_t end = std::min(positions, (block + 1) * l.block_units * l.unit);
+            const int64_t row = begin / l.width, rows = ceil_div(end, l.width) - row;
+            split_phase_planes_rows_avx512(x + n * a.channels * g.in_size(), g, a.channels, row + l.first_row,
+                                           rows + l.halo_rows, l.plane_stride, scratch.planes);
+            for (int64_t q0 = begin; q0 < end; q0 += kTileColumns) {
+                const int64_t cols = std::min<int64_t>(kTileColumns, end - q0);
+                tile_masks(l, q0, cols, scratch.masks);
+                const uint32_t columns = cols == kTileColumns ? ~uint32_t{0} : (uint32_t{1} << cols) - 1;
+                for (int64_t pc = 0; pc < depth; pc += block_depth) {
+                    const int64_t kc = std::min(block_depth, depth - pc);
+                    const bool first = pc == 0, last = pc + kc == depth;
+                    for (int64_t panel = 0; panel < panels; ++panel) {
+                        const int panel_rows =
+                            static_cast<int>(std::min<int64_t>(kTileRows, a.out_channels - panel * kTileRows));
+                        const int64_t at = n * y_image + panel * kTileRows * positions + q0;
+                        phase_direct_tile_avx512(
+                            kc, packed.data() + (panel * depth + pc) * kTileRows, scratch.planes + (q0 - row * l.width),
+                            l.offsets.data() + pc,
+                            l.shift_index.data() + pc, scratch.masks,
+                            a.has_bias && first ? bias.data() + panel * kTileRows : nullptr,
+                            residual != nullptr && last ? residual + at : nullptr, positions, y + at, panel_rows,
+                            columns, relu && last, !first);
+                        if (activation != nullptr && last) activation(y + at, panel_rows, cols, positions, 1);
+                    }
+                }
+            }
+        });
+#else
+    (void)a;
+#endif
+}
+
+}  // namespace mln::kernels::phase_direct

@@ -1,0 +1,61 @@
+// Direct forward convolution for stride-2 convs over few input channels (network stems:
+// ResNet's 7x7/2 and MobileNet-v2's 3x3/2 over 3 channels, 147 and 27 deep; ResNet's 3x3/2 from
+// 64 channels), AVX-512 f32. The implicit GEMM (conv_implicit_gemm.hpp) lowers every tap's row of
+// the column matrix into packed panels before it multiplies; for a small depth the lowering and
+// the tile stores are a large share of the layer (the 7x7/2 stem: 0.4 of 1.5 ms on one thread).
+// Here the micro-kernel reads the columns in place instead, from polyphase planes
+// (conv_lowering.hpp) with zero rows above and below: with positions q = oh * W + ow in the
+// vector lanes, tap (c, kh, kw)'s row of the column matrix is the plane of (c, kh - pad mod 2,
+// kw - pad mod 2) at q + a fixed offset, under a mask of the lanes whose ow + the tap's column
+// shift leaves [0, W) (those would read the row before or after). So each depth step is two
+// masked loads of 16 positions + 8 broadcast weights for 16 FMAs into an 8 x 32 tile, which
+// starts from the bias and ends with the residual and ReLU (other activations run on the tile
+// after it is stored); depth blocks of at most 192 keep a tile's columns in L1 across the
+// weight panels, the tile accumulating in y between them.
+//
+// Tasks are blocks of about 768 output positions (whole rows, or whole tiles where a row is
+// shorter than a tile) of an image, claimed by the threads; each splits the plane rows its block
+// reads into the thread's own buffer (38 KB for a 6-row block of a 224x224 RGB 3x3/2 stem, 48 KB
+// for the 7x7/2: the planes stay in L1/L2 while its tiles read them, and no pass over the whole
+// input comes first), then
+// per tile of 32 positions computes the lane masks of each column shift (a few: 4 for 7x7, 2 for
+// 3x3) and runs every 8-channel panel of the packed weights.
+//
+// Measured on Zen 5 (contended machine, same-run A/B against the implicit GEMM, min per call,
+// ms; the A/B harness favours the library loaded first by about 5%, here the old one): 7x7/2
+// stem 1 thread 1.25 -> 1.13-1.15, 2 threads 0.89 -> 0.61; MobileNet-v2's stem 1 thread 0.158 ->
+// 0.126-0.13, 2 threads 0.17-0.20 -> 0.076-0.094, batch 32 on 2 threads CPU time per call 11.4 ->
+// 7.6-7.9; ResNet-18's 3x3/2 from 64 channels (576 deep) 1 thread even (0.62), 2 threads
+// 0.45 -> 0.35-0.37 (CPU time per call 1.14-1.19 -> 0.95-0.99).
+#pragma once
+
+#include <cstdint>
+
+#include "core/nn_args.hpp"
+
+namespace mln::kernels {
+namespace phase_direct {
+
+// Input channels it takes at most: measured to 64 (a block's planes, 490 KB there, stay in L2).
+constexpr int64_t kMaxChannels = 64;
+constexpr int kTileRows = 8;
+constexpr int kTileColumns = 32;
+
+// Whether conv_forward runs a (f32 at the active ISA).
+bool applies(const ConvArgs& a);
+// y = activation(conv(x, w) + bias + residual), f32; applies(a) holds.
+void conv_forward(const ConvArgs& a);
+
+#if defined(MYELIN_X86_64_KERNELS)
+// c[i * ldc + j] = (accumulate ? c[i * ldc + j] : bias[i], 0 for nullptr) + sum over p < depth
+// of a[p * 8 + i] * (bit j of masks[mask_index[p]] ? source[offsets[p] + j] : 0)
+// (+ residual[i * ldc + j], then max(0, .) for relu), for rows i < rows and the columns j whose
+// bit is set in `columns`.
+void phase_direct_tile_avx512(int64_t depth, const float* a, const float* source, const int32_t* offsets,
+                                const uint8_t* mask_index, const uint32_t* masks, const float* bias,
+                                const float* residual, int64_t ldc, float* c, int rows, uint32_t columns, bool relu,
+                                bool accumulate);
+#endif
+
+}  // namespace phase_direct
+}  // namespace mln::kernels
