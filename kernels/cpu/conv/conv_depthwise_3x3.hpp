@@ -22,12 +22,12 @@
 namespace mln::kernels {
 
 // Whether the geometry is 2-d 3 x 3 undilated and: stride 1 with out width == in width (every
-// pass); or (forward) row stride 2 with rows of 32+ outputs, (backward data) stride 2 x 2 with
-// rows of 9+ outputs, (backward filter) stride 2 x 2 with rows of 16+ outputs over one image
+// pass); or (forward) row stride 2 with rows of 14+ outputs, (backward data) stride 2 x 2 with
+// rows of 9+ outputs, (backward filter) stride 2 x 2 with rows of 14+ outputs
 // (conv_depthwise_3x3.cpp says why).
 bool depthwise_3x3_nchw_forward_applies(const WindowGeometry& g);
 bool depthwise_3x3_nchw_backward_data_applies(const WindowGeometry& g);
-bool depthwise_3x3_nchw_backward_filter_applies(const WindowGeometry& g, int64_t images);
+bool depthwise_3x3_nchw_backward_filter_applies(const WindowGeometry& g);
 
 #if defined(MYELIN_X86_64_KERNELS)
 // Same contracts as the channel-blocked kernels (conv_depthwise.hpp, conv_depthwise_backward.hpp),

@@ -23,6 +23,21 @@ __mmask16 lanes_between(int64_t begin, int64_t end) {
     return static_cast<__mmask16>(lanes_below(end) & ~lanes_below(begin));
 }
 
+// Prefetches into L1 the `floats` floats kPrefetchBytes past `from`. The stride-2 loops read
+// three rows at a time and advance two a step, which the hardware prefetchers did not follow:
+// fed from DRAM (MobileNet-v2 dw96/2 at 112, batch 32, one thread) the forward waited on its
+// rows and ran 3.9x slower than with this (prefetching 1.8 KiB ahead: 1.8x slower than 7 KiB;
+// 3.6, 7 and 14 KiB within noise), from L3 (batch 1) 1.25x slower; backward data at batch 32
+// 1.5x, backward filter at batch 1 1.4x. The stride-1 flat loops read one stream, which the
+// hardware follows (prefetching there measured within noise). Past a plane this fetches the
+// next channel's, read next; a prefetch past the tensor does not fault.
+constexpr int64_t kPrefetchBytes = int64_t{8} << 10;
+
+inline void prefetch_ahead(const float* from, int64_t floats) {
+    const char* at = reinterpret_cast<const char*>(from) + kPrefetchBytes;
+    for (int64_t b = 0; b < floats * static_cast<int64_t>(sizeof(float)); b += 64) _mm_prefetch(at + b, _MM_HINT_T0);
+}
+
 // ---- Stride 1, rows as wide as the source's: the plane as one flat row. ----
 
 // Output p = (oh, ow) reads source (oh + kh - pad_h, ow + kw - pad_w), which is flat position
@@ -327,9 +342,11 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
     const int64_t out_width = g.out[2], out_rows = g.out[1];
     const Stride2Columns* column_begin = columns.data();
     const int64_t column_count = static_cast<int64_t>(columns.size());
+    const int64_t row_step = g.stride[1] * g.in[2];
     for (int64_t oh = 0; oh < out_rows; ++oh) {
         const SourceRows source(x, g, oh);
         float* y_row = y + oh * out_width;
+        prefetch_ahead(x + oh * row_step, row_step);
         if (source.count == 3) {
             // Every filter row in the plane (all rows but the borders'): the taps' row indices
             // constant, so the nine weights stay in registers and the three sums unroll; the
@@ -398,6 +415,8 @@ void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& 
             rows[kh] = ih >= 0 && ih < g.in[1] ? x + ih * g.in[2] : nullptr;
         }
         const float* dy_row = dy + oh * out_width;
+        prefetch_ahead(x + oh * g.stride[1] * g.in[2], g.stride[1] * g.in[2]);
+        prefetch_ahead(dy_row, out_width);
         for (int64_t v = 0; v < column_count; ++v) {
             const Stride2Columns& c = columns[v];
             if (c.interior) {
@@ -444,6 +463,7 @@ void stride2_backward_data_plane(const float* dy, const float* taps, const Windo
             row_w[contributing++] = w + kh * 3;
         }
         float* dx_row = dx + i * dx_width;
+        if (i % 2 == 0) prefetch_ahead(dy + i / 2 * dy_width, dy_width);
         for (int64_t j0 = 0; j0 < dx_width; j0 += 32) {
             const int64_t o0 = j0 / 2;
             __mmask16 load[3];

@@ -173,9 +173,9 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 18, 13, 15, 1, 0, 0});
     cases.push_back({1, 18, 11, 17, 1, 2, 0});
     cases.push_back({1, 18, 11, 17, 1, 0, 2});
-    // Stride 2: odd and even sizes, pads 0 and 1, rows of 7 to 56 outputs, rows of 16 and 32
-    // outputs and just over.
-    for (int64_t width : {14, 15, 17, 28, 31, 33, 35, 112}) {
+    // Stride 2: odd and even sizes, pads 0 and 1, rows of 7 to 56 outputs, rows of 13 and 14
+    // outputs (channel-blocked and NCHW forward and filter), 16 and 32 outputs and just over.
+    for (int64_t width : {14, 15, 17, 25, 27, 28, 31, 33, 35, 112}) {
         cases.push_back({1, 21, width == 112 ? 9 : width, width, 2, 1, 1});
     }
     cases.push_back({2, 5, 19, 33, 2, 0, 0});
@@ -185,8 +185,8 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 16, 20, 37, 2, 0, 1});
     cases.push_back({1, 16, 21, 38, 2, 1, 0});
     cases.push_back({1, 9, 3, 3, 2, 1, 1});
-    // Stride-2 backward filter in NCHW (batch 1, 16+ outputs a row): two channel groups and a
-    // tail, a full and a partial register a row; at batch 2 the same shape goes channel-blocked.
+    // Stride-2 backward filter in NCHW (14+ outputs a row): two channel groups and a tail, a full
+    // and a partial register a row, summed over one image and over two.
     cases.push_back({1, 33, 13, 41, 2, 1, 1});
     cases.push_back({2, 33, 13, 41, 2, 1, 1});
     for (mln_isa isa : available_isas()) {
