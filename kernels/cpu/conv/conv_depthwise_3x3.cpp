@@ -27,9 +27,11 @@ bool is_flat(const WindowGeometry& g) { return g.stride[1] == 1 && g.stride[2] =
 
 }  // namespace
 
+bool depthwise_3x3_pairs_fit(const WindowGeometry& g) { return g.stride[2] == 2 && g.in[2] <= 16 && g.out[2] <= 8; }
+
 bool depthwise_3x3_nchw_forward_applies(const WindowGeometry& g) {
     if (!is_2d_3x3(g)) return false;
-    return is_flat(g) || (g.stride[2] == 2 && g.out[2] >= kMinStride2ForwardWidth);
+    return is_flat(g) || (g.stride[2] == 2 && g.out[2] >= kMinStride2ForwardWidth) || depthwise_3x3_pairs_fit(g);
 }
 
 bool depthwise_3x3_nchw_backward_data_applies(const WindowGeometry& g) {
@@ -39,7 +41,9 @@ bool depthwise_3x3_nchw_backward_data_applies(const WindowGeometry& g) {
 
 bool depthwise_3x3_nchw_backward_filter_applies(const WindowGeometry& g) {
     if (!is_2d_3x3(g)) return false;
-    return is_flat(g) || (g.stride[1] == 2 && g.stride[2] == 2 && g.out[2] >= kMinStride2BackwardFilterWidth);
+    return is_flat(g) ||
+           (g.stride[1] == 2 && g.stride[2] == 2 &&
+            (g.out[2] >= kMinStride2BackwardFilterWidth || depthwise_3x3_pairs_fit(g)));
 }
 
 }  // namespace mln::kernels

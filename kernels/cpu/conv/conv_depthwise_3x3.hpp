@@ -28,6 +28,9 @@ namespace mln::kernels {
 bool depthwise_3x3_nchw_forward_applies(const WindowGeometry& g);
 bool depthwise_3x3_nchw_backward_data_applies(const WindowGeometry& g);
 bool depthwise_3x3_nchw_backward_filter_applies(const WindowGeometry& g);
+// Whether a 2-d 3 x 3 geometry at row stride 2 has source rows of <= 16 columns and rows of <= 8
+// outputs: the forward and filter kernels then put two channels in a register.
+bool depthwise_3x3_pairs_fit(const WindowGeometry& g);
 
 #if defined(MYELIN_X86_64_KERNELS)
 // Same contracts as the channel-blocked kernels (conv_depthwise.hpp, conv_depthwise_backward.hpp),

@@ -4,7 +4,8 @@
 // strides 1, 2 (shuffled loads) and 3 (gathers), dilation, asymmetric padding, 1-d and 3-d,
 // and a NaN in x, which must reach exactly the outputs whose windows hold it. Then MobileNet's
 // 3 x 3 in all three passes (the NCHW kernels at AVX-512, conv_depthwise_3x3.hpp) with plane
-// widths around the register width, odd sizes at stride 2, pads 0 and 1, NaN and Inf.
+// widths around the register width, odd sizes at stride 2, rows narrow enough for two channels
+// a register, pads 0 and 1, NaN and Inf.
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -185,6 +186,13 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 16, 20, 37, 2, 0, 1});
     cases.push_back({1, 16, 21, 38, 2, 1, 0});
     cases.push_back({1, 9, 3, 3, 2, 1, 1});
+    // Stride 2 on source rows of <= 16 columns (two channels a register at AVX-512): 16 columns
+    // and 8 outputs, an odd channel count (the last channel alone, in a group and as the only
+    // channel), pads 0 and 1, uneven pads, two images.
+    cases.push_back({2, 17, 13, 16, 2, 0, 0});
+    cases.push_back({1, 1, 16, 16, 2, 1, 1});
+    cases.push_back({2, 7, 9, 13, 2, 1, 0});
+    cases.push_back({1, 32, 14, 14, 2, 0, 1});
     // Stride-2 backward filter in NCHW (14+ outputs a row): two channel groups and a tail, a full
     // and a partial register a row, summed over one image and over two.
     cases.push_back({1, 33, 13, 41, 2, 1, 1});
