@@ -27,7 +27,9 @@ bool is_flat(const WindowGeometry& g) { return g.stride[1] == 1 && g.stride[2] =
 
 }  // namespace
 
-bool depthwise_3x3_pairs_fit(const WindowGeometry& g) { return g.stride[2] == 2 && g.in[2] <= 16 && g.out[2] <= 8; }
+bool depthwise_3x3_pairs_fit(const WindowGeometry& g) {
+    return (g.stride[2] == 1 || g.stride[2] == 2) && g.in[2] <= 16 && g.out[2] <= 8;
+}
 
 bool depthwise_3x3_nchw_forward_applies(const WindowGeometry& g) {
     if (!is_2d_3x3(g)) return false;
@@ -41,9 +43,8 @@ bool depthwise_3x3_nchw_backward_data_applies(const WindowGeometry& g) {
 
 bool depthwise_3x3_nchw_backward_filter_applies(const WindowGeometry& g) {
     if (!is_2d_3x3(g)) return false;
-    return is_flat(g) ||
-           (g.stride[1] == 2 && g.stride[2] == 2 &&
-            (g.out[2] >= kMinStride2BackwardFilterWidth || depthwise_3x3_pairs_fit(g)));
+    return is_flat(g) || depthwise_3x3_pairs_fit(g) ||
+           (g.stride[1] == 2 && g.stride[2] == 2 && g.out[2] >= kMinStride2BackwardFilterWidth);
 }
 
 }  // namespace mln::kernels

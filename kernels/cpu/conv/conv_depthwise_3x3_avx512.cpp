@@ -435,13 +435,14 @@ void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& 
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
 }
 
-// ---- Stride 2 along rows of up to 16 source columns: two channels a register. ----
+// ---- Rows of up to 16 source columns and 8 outputs (stride 1 or 2): two channels a register. ----
 
 // A row of up to 8 outputs left half a register or more idle; two channels' rows share one:
 // lanes 0-7 channel a, 8-15 channel b. A source row of each (<= 16 columns) loads whole into
-// one register; tap kw of output lane i (half h) is source column 2 i - pad + kw of the half's
-// channel: index[kw] picks it from the two loads, tap[kw] holds the lanes where it lies in the
-// row and i is an output.
+// one register; tap kw of output lane i (half h) is source column stride i - pad + kw of the
+// half's channel: index[kw] picks it from the two loads, tap[kw] holds the lanes where it lies
+// in the row and i is an output. Against the flat plane at stride 1 on 7 x 7 planes (one thread,
+// min CPU time): forward 1.12x, filter 1.17x faster at batch 1, filter 3x at batch 32.
 struct PairColumns {
     __m512i index[3];
     __mmask16 tap[3];
@@ -456,7 +457,7 @@ struct PairColumns {
             alignas(64) int32_t lanes[16];
             __mmask16 valid = 0;
             for (int64_t lane = 0; lane < 16; ++lane) {
-                const int64_t half = lane / 8, i = lane % 8, column = 2 * i - g.pad_begin[2] + kw;
+                const int64_t half = lane / 8, i = lane % 8, column = g.stride[2] * i - g.pad_begin[2] + kw;
                 const bool inside = i < out_width && column >= 0 && column < in_width;
                 lanes[lane] = static_cast<int32_t>(inside ? half * 16 + column : 0);
                 if (inside) valid = static_cast<__mmask16>(valid | (1u << lane));
@@ -670,13 +671,6 @@ void conv_depthwise_3x3_forward_avx512(const float* x, const float* w, const flo
                                        int64_t channels, float* y) {
     const int64_t in_size = g.in_size(), out_size = g.out_size();
     if (out_size == 0) return;
-    if (is_flat(g)) {
-        const FlatPlane f(g.in[2], g.in[1], g.out[1], g.pad_begin[1], g.pad_begin[2], t_flat_masks);
-        for (int64_t c = 0; c < channels; ++c) {
-            flat_window_sums(x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, f, y + c * out_size);
-        }
-        return;
-    }
     if (depthwise_3x3_pairs_fit(g)) {
         const PairColumns columns(g);
         for (int64_t a = 0; a < channels; a += 2) {
@@ -684,6 +678,13 @@ void conv_depthwise_3x3_forward_avx512(const float* x, const float* w, const flo
             pair_window_sums(x + a * in_size, x + b * in_size, w + a * kTaps, w + b * kTaps,
                              bias != nullptr ? bias[a] : 0.0f, bias != nullptr ? bias[b] : 0.0f, g, columns,
                              y + a * out_size, y + b * out_size, b != a);
+        }
+        return;
+    }
+    if (is_flat(g)) {
+        const FlatPlane f(g.in[2], g.in[1], g.out[1], g.pad_begin[1], g.pad_begin[2], t_flat_masks);
+        for (int64_t c = 0; c < channels; ++c) {
+            flat_window_sums(x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, f, y + c * out_size);
         }
         return;
     }
@@ -722,6 +723,7 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
                                                int64_t channels, int64_t images, int64_t x_image_stride,
                                                int64_t dy_image_stride, float* dw) {
     const FilterSumsLayout layout{g.in_size(), g.out_size(), x_image_stride, dy_image_stride};
+    if (depthwise_3x3_pairs_fit(g)) return pair_filter_sums_by_channel_groups(x, dy, layout, channels, images, g, dw);
     if (is_flat(g)) {
         const FlatPlane f(g.in[2], g.in[1], g.out[1], g.pad_begin[1], g.pad_begin[2], t_flat_masks);
         filter_sums_by_channel_groups(x, dy, layout, channels, images, dw, [&](const float* xc, const float* dyc, __m512* acc) {
@@ -729,7 +731,6 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
         });
         return;
     }
-    if (depthwise_3x3_pairs_fit(g)) return pair_filter_sums_by_channel_groups(x, dy, layout, channels, images, g, dw);
     const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], g.pad_begin[2]);
     filter_sums_by_channel_groups(x, dy, layout, channels, images, dw, [&](const float* xc, const float* dyc, __m512* acc) {
         stride2_filter_sums(xc, dyc, g, columns, acc);

@@ -186,9 +186,12 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 16, 20, 37, 2, 0, 1});
     cases.push_back({1, 16, 21, 38, 2, 1, 0});
     cases.push_back({1, 9, 3, 3, 2, 1, 1});
-    // Stride 2 on source rows of <= 16 columns (two channels a register at AVX-512): 16 columns
-    // and 8 outputs, an odd channel count (the last channel alone, in a group and as the only
-    // channel), pads 0 and 1, uneven pads, two images.
+    // Rows of <= 16 source columns and <= 8 outputs (two channels a register at AVX-512; stride
+    // 1 above: the 1-, 7- and 9-wide planes): at stride 1 with pad 0 and uneven pads; at stride
+    // 2 16 columns and 8 outputs, an odd channel count (the last channel alone, in a group and
+    // as the only channel), pads 0 and 1, uneven pads, two images.
+    cases.push_back({1, 18, 9, 9, 1, 0, 0});
+    cases.push_back({2, 5, 6, 8, 1, 2, 0});
     cases.push_back({2, 17, 13, 16, 2, 0, 0});
     cases.push_back({1, 1, 16, 16, 2, 1, 1});
     cases.push_back({2, 7, 9, 13, 2, 1, 0});
