@@ -303,8 +303,7 @@ void conv_backward_bias(const ConvArgs& a, const ConvSizes& s) {
 // to add, and a result that does not depend on the thread count.
 template <class T>
 void conv_depthwise_backward_filter(const ConvArgs& a, const ConvSizes& s) {
-    DepthwiseBackwardFilterKernel<T> kernel =
-        conv_depthwise_3x3_backward_filter_kernel<T>(cpu::active_isa(), a.geometry, a.batch);
+    DepthwiseBackwardFilterKernel<T> kernel = conv_depthwise_3x3_backward_filter_kernel<T>(cpu::active_isa(), a.geometry);
     if (kernel == nullptr) kernel = conv_depthwise_backward_filter_kernel<T>(cpu::active_isa());
     const T* x = static_cast<const T*>(a.x.data);
     const T* dy = static_cast<const T*>(a.y.data);

@@ -1,12 +1,14 @@
 // MobileNet's depthwise convolutions (2-d, 3 x 3, undilated) straight in NCHW on AVX-512, f32:
 // no channel-blocked copy in or out (conv_depthwise_strips.hpp), which cost more than the sums
-// themselves on these memory-bound layers. Two shapes of the loop:
+// themselves on these memory-bound layers. Three shapes of the loop:
 // - stride 1 with output rows as wide as the input's (pad 1 both sides): the plane read as one
 //   flat row, 16 outputs a register across row ends, every tap a constant offset in that row and
-//   a lane mask (precomputed once per call) for the borders: a 7-wide plane keeps every lane busy;
+//   a lane mask (precomputed once per call) for the borders;
 // - forward at stride 2 along rows (wide rows: conv_depthwise_3x3.cpp): per output row, 32
 //   inputs loaded in two registers and split into the even and odd elements (the three taps of
-//   the row) by permutes.
+//   the row) by permutes;
+// - forward and filter on rows of <= 16 source columns and <= 8 outputs (7 x 7 planes, stride 2
+//   from 14 x 14): two channels' rows in one register, each tap picked by a permute.
 // Backward data at stride 1 is the forward loop with the flipped filter; at stride 2 it makes the
 // even and odd columns of a dx row from shifted dy rows and interleaves them. Backward filter is
 // nine dot products per channel summed in registers over the batch (stride 2: the forward's
@@ -22,12 +24,15 @@
 namespace mln::kernels {
 
 // Whether the geometry is 2-d 3 x 3 undilated and: stride 1 with out width == in width (every
-// pass); or (forward) row stride 2 with rows of 32+ outputs, (backward data) stride 2 x 2 with
-// rows of 9+ outputs, (backward filter) stride 2 x 2 with rows of 16+ outputs over one image
+// pass); or (forward) row stride 2 with rows of 14+ outputs, (backward data) stride 2 x 2 with
+// rows of 9+ outputs, (backward filter) stride 2 x 2 with rows of 14+ outputs
 // (conv_depthwise_3x3.cpp says why).
 bool depthwise_3x3_nchw_forward_applies(const WindowGeometry& g);
 bool depthwise_3x3_nchw_backward_data_applies(const WindowGeometry& g);
-bool depthwise_3x3_nchw_backward_filter_applies(const WindowGeometry& g, int64_t images);
+bool depthwise_3x3_nchw_backward_filter_applies(const WindowGeometry& g);
+// Whether a 2-d 3 x 3 geometry at row stride 1 or 2 has source rows of <= 16 columns and rows of
+// <= 8 outputs: the forward and filter kernels then put two channels in a register.
+bool depthwise_3x3_pairs_fit(const WindowGeometry& g);
 
 #if defined(MYELIN_X86_64_KERNELS)
 // Same contracts as the channel-blocked kernels (conv_depthwise.hpp, conv_depthwise_backward.hpp),

@@ -97,18 +97,16 @@ DepthwiseBackwardDataKernel<T> conv_depthwise_3x3_backward_data_kernel(mln_isa i
 }
 
 template <class T>
-DepthwiseBackwardFilterKernel<T> conv_depthwise_3x3_backward_filter_kernel(mln_isa isa, const WindowGeometry& g,
-                                                                          int64_t images) {
+DepthwiseBackwardFilterKernel<T> conv_depthwise_3x3_backward_filter_kernel(mln_isa isa, const WindowGeometry& g) {
 #if defined(MYELIN_X86_64_KERNELS)
     if constexpr (std::is_same_v<T, float>) {
-        if (isa == MLN_ISA_AVX512 && depthwise_3x3_nchw_backward_filter_applies(g, images)) {
+        if (isa == MLN_ISA_AVX512 && depthwise_3x3_nchw_backward_filter_applies(g)) {
             return conv_depthwise_3x3_backward_filter_avx512;
         }
     }
 #endif
     (void)isa;
     (void)g;
-    (void)images;
     return nullptr;
 }
 

@@ -103,6 +103,27 @@ struct Strips {
     }
 };
 
+inline void prefetch_for_read(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p);
+#else
+    (void)p;
+#endif
+}
+
+// How far ahead of a source element fill_strip prefetches, in elements. The copy reads 16
+// channel planes side by side, 16 streams the hardware prefetchers did not keep fed from DRAM:
+// at batch 32 (one thread, AVX-512 and AVX2) MobileNet-v2's 14 x 14 planes ran 1.3-1.6x faster
+// forward and 1.4-2.3x in the filter gradient with this, larger planes within noise (5% at
+// most), batch 1 the same. A plane of up to 4 KiB: the same channel of the next block, the
+// task a thread runs next; a larger one: 8 KiB on in the same plane.
+template <class T>
+int64_t strip_prefetch_distance(int64_t channel_stride) {
+    constexpr int64_t kAheadBytes = int64_t{8} << 10;
+    const int64_t plane_bytes = channel_stride * static_cast<int64_t>(sizeof(T));
+    return plane_bytes <= kAheadBytes / 2 ? kLanes<T> * channel_stride : kAheadBytes / static_cast<int64_t>(sizeof(T));
+}
+
 // Padded rows [row0, row0 + rows) of every padded plane, blocked, from src (channels x the
 // source's positions, channel_stride apart): zeros where no source element lies, lanes past
 // `channels` zero.
@@ -136,8 +157,10 @@ void fill_strip(const T* src, int64_t channels, int64_t channel_stride, const Pa
         T* dst_row = plane + (r_lo * p.extent[2] + p.lead[2]) * L;
         int64_t column = 0;
         int64_t q = 0;
+        const int64_t ahead = strip_prefetch_distance<T>(channel_stride);
         if (channels == L) {
             for (; q + L <= count; q += L) {
+                for (int64_t j = 0; j < L; ++j) prefetch_for_read(s + j * channel_stride + q + ahead);
                 T* dst[L];
                 for (int64_t u = 0; u < L; ++u) {
                     dst[u] = dst_row + column * L;

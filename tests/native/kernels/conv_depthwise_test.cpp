@@ -4,7 +4,8 @@
 // strides 1, 2 (shuffled loads) and 3 (gathers), dilation, asymmetric padding, 1-d and 3-d,
 // and a NaN in x, which must reach exactly the outputs whose windows hold it. Then MobileNet's
 // 3 x 3 in all three passes (the NCHW kernels at AVX-512, conv_depthwise_3x3.hpp) with plane
-// widths around the register width, odd sizes at stride 2, pads 0 and 1, NaN and Inf.
+// widths around the register width, odd sizes at stride 2, rows narrow enough for two channels
+// a register, pads 0 and 1, NaN and Inf.
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -173,9 +174,9 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 18, 13, 15, 1, 0, 0});
     cases.push_back({1, 18, 11, 17, 1, 2, 0});
     cases.push_back({1, 18, 11, 17, 1, 0, 2});
-    // Stride 2: odd and even sizes, pads 0 and 1, rows of 7 to 56 outputs, rows of 16 and 32
-    // outputs and just over.
-    for (int64_t width : {14, 15, 17, 28, 31, 33, 35, 112}) {
+    // Stride 2: odd and even sizes, pads 0 and 1, rows of 7 to 56 outputs, rows of 13 and 14
+    // outputs (channel-blocked and NCHW forward and filter), 16 and 32 outputs and just over.
+    for (int64_t width : {14, 15, 17, 25, 27, 28, 31, 33, 35, 112}) {
         cases.push_back({1, 21, width == 112 ? 9 : width, width, 2, 1, 1});
     }
     cases.push_back({2, 5, 19, 33, 2, 0, 0});
@@ -185,8 +186,18 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 16, 20, 37, 2, 0, 1});
     cases.push_back({1, 16, 21, 38, 2, 1, 0});
     cases.push_back({1, 9, 3, 3, 2, 1, 1});
-    // Stride-2 backward filter in NCHW (batch 1, 16+ outputs a row): two channel groups and a
-    // tail, a full and a partial register a row; at batch 2 the same shape goes channel-blocked.
+    // Rows of <= 16 source columns and <= 8 outputs (two channels a register at AVX-512; stride
+    // 1 above: the 1-, 7- and 9-wide planes): at stride 1 with pad 0 and uneven pads; at stride
+    // 2 16 columns and 8 outputs, an odd channel count (the last channel alone, in a group and
+    // as the only channel), pads 0 and 1, uneven pads, two images.
+    cases.push_back({1, 18, 9, 9, 1, 0, 0});
+    cases.push_back({2, 5, 6, 8, 1, 2, 0});
+    cases.push_back({2, 17, 13, 16, 2, 0, 0});
+    cases.push_back({1, 1, 16, 16, 2, 1, 1});
+    cases.push_back({2, 7, 9, 13, 2, 1, 0});
+    cases.push_back({1, 32, 14, 14, 2, 0, 1});
+    // Stride-2 backward filter in NCHW (14+ outputs a row): two channel groups and a tail, a full
+    // and a partial register a row, summed over one image and over two.
     cases.push_back({1, 33, 13, 41, 2, 1, 1});
     cases.push_back({2, 33, 13, 41, 2, 1, 1});
     for (mln_isa isa : available_isas()) {
