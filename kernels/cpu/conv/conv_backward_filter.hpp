@@ -14,6 +14,8 @@
 //  - otherwise dy is A in place (only a partial last MR panel packed, zero-padded) and the
 //    lowered rows are packed; dW tiles are C.
 // C is written with beta 0 on a task's first block and accumulated after.
+// At stride 1 with wide rows, direct mode (run_direct_task) replaces the lowered rows as A by
+// the image itself, zero-padded, read in place.
 //
 // Parallel unit: tasks of (reduction slice, group, blocks of depth rows = columns of dW, chunk of
 // output channels). A reduction slice is a run of (image, position block) pairs summed into its
@@ -42,6 +44,7 @@
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
+#include "kernels/cpu/conv/conv_backward_filter_rows.hpp"
 #include "kernels/cpu/conv/conv_backward_tile.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm.hpp"
 #include "kernels/cpu/conv/conv_lowering.hpp"
@@ -93,13 +96,20 @@ struct Plan {
     // The GEMM transposed, dW^T = columns * dy^T: the lowered rows are A, read in place, and dy
     // is packed, where dy has fewer rows than the columns (see conv_backward_filter).
     bool lowered_as_a;
+    // Direct mode (see direct_applies): A read from zero-padded copies of the image's channels,
+    // chunk_channels of them per task (channel_chunks per group); padded_w wide, padded_channel
+    // apart. Tasks are (slice, group, channel chunk).
+    bool direct;
+    int64_t padded_w, padded_channel;
+    int64_t chunk_channels, channel_chunks;
+    DirectRowsKernel<T> rows_kernel;  // nullptr: the GEMM micro-kernel, one output row per call
 };
 
 // Per thread: an image's lowered rows, the block's packed NR panels, a packed partial A panel, and
 // dy's rows of the block's images side by side.
 template <class T>
 struct Workspace {
-    std::vector<T> lowered, packed, a_panel, dy_rows, dy_packed, dw_t, planes;
+    std::vector<T> lowered, packed, a_panel, dy_rows, dy_packed, dw_t, planes, padded;
 };
 // The polyphase planes of stride-2 inputs, the reduction slices' partial dW (thread_scratch.hpp).
 struct FilterPhasePlanes;
@@ -327,6 +337,231 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     }
 }
 
+// Direct mode: the GEMM transposed (dW^T = columns * dy^T, as lowered_as_a) without lowering.
+// At stride 1 a column row (c, kh, kw) over the positions of one output row is a contiguous piece
+// of the channel's zero-padded copy (padded_w wide): element (oh + kh dh) * padded_w + ow + kw dw.
+// So the strided micro-kernel reads A in place there, one output row at a time, MR channels of
+// one tap per panel (a_row_stride: the padded channel size); dW^T's rows are kept in (tap,
+// channel) order and put back in dW's order at the end of the task. The lowering this replaces
+// was a fifth of ResNet-18's layer1 3x3 (batch 1, one thread). Decided by the shape alone, since
+// summing per output row rounds differently from the lowered path's whole blocks: 2-d (or 1-d),
+// stride 1, rows of at least kDirectMinWidth outputs (each row is one micro-kernel call, which
+// loads and stores its C tile), fewer output channels than depth rows (dy is the packed operand).
+constexpr int64_t kDirectMinWidth = 16;
+// Taps at most (the task's table of tap offsets).
+constexpr int64_t kMaxDirectTaps = 64;
+// A group's dW at most this big: the tiles of dW^T are loaded and stored once per position block,
+// from L2 (ResNet-18's layer3 and layer4 3x3, 2.4 and 9.4 MB of dW against 196 and 49 positions
+// per image: 1.3x and 2.4x the time of the lowered path).
+constexpr int64_t kDirectMaxFilterBytes = 1 << 20;
+
+template <class T>
+bool direct_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
+    const WindowGeometry& g = a.geometry;
+    return g.in[0] == 1 && g.kernel[0] == 1 && g.out[0] == 1 && g.pad_begin[0] == 0 && g.stride[1] == 1 &&
+           g.stride[2] == 1 && g.out[2] >= kDirectMinWidth && g.kernel_size() <= kMaxDirectTaps &&
+           group_out_channels < depth &&
+           group_out_channels * depth * static_cast<int64_t>(sizeof(T)) <= kDirectMaxFilterBytes;
+}
+
+// Channels [0, channels) of one image's group (x, in[1] x in[2] each) into padded rows: row ih +
+// pad_begin[1] of channel c at padded + c * padded_channel, its elements at pad_begin[2]..; zeros
+// around. Channels up to round_up(channels, mr) are zeroed (a partial MR panel reads them).
+template <class T>
+void pad_channels(const T* x, const WindowGeometry& g, int64_t channels, int64_t padded_channels,
+                  int64_t padded_w, int64_t padded_channel, T* padded) {
+    const int64_t top = g.pad_begin[1], left = g.pad_begin[2];
+    const int64_t padded_h = padded_channel / padded_w;
+    for (int64_t c = 0; c < padded_channels; ++c) {
+        T* out = padded + c * padded_channel;
+        if (c >= channels) {
+            std::fill(out, out + padded_channel, T(0));
+            continue;
+        }
+        const T* in = x + c * g.in[1] * g.in[2];
+        std::fill(out, out + top * padded_w, T(0));
+        for (int64_t ih = 0; ih < g.in[1]; ++ih) {
+            T* row = out + (ih + top) * padded_w;
+            std::fill(row, row + left, T(0));
+            std::copy(in + ih * g.in[2], in + (ih + 1) * g.in[2], row + left);
+            std::fill(row + left + g.in[2], row + padded_w, T(0));
+        }
+        std::fill(out + (g.in[1] + top) * padded_w, out + padded_h * padded_w, T(0));
+    }
+}
+
+// One dW^T tile (rows x cols of it) of direct mode through p.rows_kernel, as accumulate_tile:
+// edge tiles through a scratch tile, added in the same order as full ones.
+template <class T>
+void accumulate_rows_tile(const Plan<T>& p, int64_t out_rows, int64_t length, const T* a, const T* b, T* c,
+                          int64_t ldc, int64_t rows, int64_t cols, bool first) {
+    if (rows == p.micro.mr && cols == p.micro.nr) {
+        p.rows_kernel(out_rows, length, a, p.padded_channel, p.padded_w, b, c, ldc, first);
+        return;
+    }
+    T tile[kMaxMicroTile];
+    p.rows_kernel(out_rows, length, a, p.padded_channel, p.padded_w, b, tile, p.micro.nr, true);
+    for (int64_t i = 0; i < rows; ++i) {
+        T* target = c + i * ldc;
+        const T* source = tile + i * p.micro.nr;
+        for (int64_t j = 0; j < cols; ++j) target[j] = first ? source[j] : target[j] + source[j];
+    }
+}
+
+template <class T>
+void run_direct_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
+    const ConvArgs& a = *p.args;
+    const WindowGeometry& geo = a.geometry;
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    const int64_t chunk = task % p.channel_chunks;
+    task /= p.channel_chunks;
+    const int64_t g = task % a.groups;
+    const int64_t slice = task / a.groups;
+    const int64_t units = p.image_groups * p.position_blocks;
+    const int64_t u_begin = slice * units / p.reduction_slices;
+    const int64_t u_end = (slice + 1) * units / p.reduction_slices;
+    const int64_t c0 = chunk * p.chunk_channels;
+    const int64_t channels = std::min(p.chunk_channels, p.group_channels - c0);
+    const int64_t panel_channels = round_up(channels, mr);  // dW^T rows per tap
+    const int64_t kernel_size = geo.kernel_size();
+    const int64_t out_channels = p.group_out_channels;
+    T* const dw_group = (slice == 0 ? p.dw : p.partials + (slice - 1) * p.dw_size) + g * out_channels * p.depth;
+    T* const padded = ws.padded.data();
+    T* const dy_packed = ws.dy_packed.data();
+    T* const dw_t = ws.dw_t.data();  // row tap * panel_channels + c, out_channels wide
+    // Where tap t's piece starts in a padded channel, relative to the output row's.
+    int64_t tap_offset[kMaxDirectTaps];
+    for (int64_t t = 0; t < kernel_size; ++t) {
+        tap_offset[t] = t / geo.kernel[2] * geo.dilation[1] * p.padded_w + t % geo.kernel[2] * geo.dilation[2];
+    }
+    const int64_t out_w = geo.out[2];
+    for (int64_t u = u_begin; u < u_end;) {
+        const int64_t n = u / p.position_blocks;
+        const int64_t block_begin = u % p.position_blocks;
+        const int64_t block_end = std::min(p.position_blocks, block_begin + u_end - u);
+        const bool at_begin = u == u_begin;
+        u += block_end - block_begin;
+        const T* dy = p.dy + (n * a.out_channels + g * out_channels) * p.out_size;
+        pad_channels(p.source + (n * a.channels + g * p.group_channels + c0) * geo.in_size(), geo, channels,
+                     panel_channels, p.padded_w, p.padded_channel, padded);
+        for (int64_t block = block_begin; block < block_end; ++block) {
+            const int64_t q0 = block * p.position_block;
+            const int64_t kc = std::min(p.position_block, p.out_size - q0);
+            const bool first_block = at_begin && block == block_begin;
+            pack_b_panels(MatrixRef<T>{dy + q0, 1, p.out_size}, 0, kc, 0, out_channels, nr, p.micro.packers,
+                          dy_packed);
+            // dy's NR panels innermost: the A pieces of a (tap, channel panel), short and scattered,
+            // stay in L1 for all of them while dy's panels stream in order (ResNet-18's layer1 3x3,
+            // batch 1, one thread: 1.19 -> 1.15 ms CPU time).
+            for (int64_t t = 0; t < kernel_size; ++t) {
+                for (int64_t c = 0; c < channels; c += mr) {
+                    const T* const a_tap = padded + c * p.padded_channel + tap_offset[t];
+                    const int64_t tile_rows = std::min<int64_t>(mr, channels - c);
+                    for (int64_t s = 0; s * nr < out_channels; ++s) {
+                        const T* b = dy_packed + s * nr * kc;
+                        const int64_t cols = std::min<int64_t>(nr, out_channels - s * nr);
+                        T* const tile = dw_t + (t * panel_channels + c) * out_channels + s * nr;
+                        // The block's positions as rectangles of whole output rows, or pieces of
+                        // one (a block that starts or ends within a row).
+                        for (int64_t q = q0; q < q0 + kc;) {
+                            const int64_t oh = q / out_w, ow = q % out_w;
+                            const bool whole_rows = ow == 0 && q0 + kc - q >= out_w;
+                            const int64_t rows = whole_rows ? (q0 + kc - q) / out_w : 1;
+                            const int64_t length = whole_rows ? out_w : std::min(out_w - ow, q0 + kc - q);
+                            const T* const a_rows = a_tap + oh * p.padded_w + ow;
+                            const T* const b_rows = b + (q - q0) * nr;
+                            const bool first = first_block && q == q0;
+                            if (p.rows_kernel != nullptr) {
+                                accumulate_rows_tile(p, rows, length, a_rows, b_rows, tile, out_channels, tile_rows,
+                                                     cols, first);
+                            } else {
+                                for (int64_t r = 0; r < rows; ++r) {
+                                    accumulate_tile(p.micro.strided, mr, nr, length, a_rows + r * p.padded_w,
+                                                    p.padded_channel, 1, b_rows + r * length * nr, nr, tile,
+                                                    out_channels, tile_rows, cols, first && r == 0);
+                                }
+                            }
+                            q += rows * length;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // dW^T into dW: element (c0 + c) * kernel_size + t of each output channel's filter, by bands
+    // of kBand output channels: their rows of dW are written in order while each line of dw_t is
+    // read once. (A whole column of dW at a time thrashed L1 where the filter size is a multiple
+    // of 512 bytes: ResNet-18's layer2 3x3, 128 lines on 8 sets, a quarter of the time.)
+    constexpr int64_t kBand = 16;
+    for (int64_t m0 = 0; m0 < out_channels; m0 += kBand) {
+        const int64_t m1 = std::min(out_channels, m0 + kBand);
+        for (int64_t c = 0; c < channels; ++c) {
+            for (int64_t t = 0; t < kernel_size; ++t) {
+                const T* source = dw_t + (t * panel_channels + c) * out_channels;
+                T* target = dw_group + (c0 + c) * kernel_size + t;
+                for (int64_t m = m0; m < m1; ++m) target[m * p.depth] = source[m];
+            }
+        }
+    }
+}
+
+// Runs the planned tasks on `threads` threads, then adds the slices' partial dW into dW.
+template <class T>
+void run_plan(Plan<T>& p, int64_t tasks, int64_t threads) {
+    const ConvArgs& a = *p.args;
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    if (p.reduction_slices > 1) {
+        std::vector<T>& partials = thread_buffer<T, FilterSlicePartials>();
+        partials.resize(static_cast<size_t>((p.reduction_slices - 1) * p.dw_size));
+        p.partials = partials.data();
+    }
+    const int64_t padded_rows = round_up(p.task_rows, nr);
+    const int64_t padded_block = round_up(p.position_block, kRowAlignment);
+    cpu::for_each_claimed(
+        tasks, threads,
+        [&]() -> Workspace<T>& {
+            Workspace<T>& ws = thread_scratch<Workspace<T>>();
+            if (p.direct) {
+                ws.padded.resize(static_cast<size_t>(round_up(p.chunk_channels, mr) * p.padded_channel));
+                ws.dy_packed.resize(static_cast<size_t>(round_up(p.group_out_channels, nr) * p.position_block));
+                ws.dw_t.resize(static_cast<size_t>(a.geometry.kernel_size() * round_up(p.chunk_channels, mr) *
+                                                   p.group_out_channels));
+                return ws;
+            }
+            const int64_t block_size = p.block_images * p.position_block;
+            // Whole NR panels of rows (task_rows) or, as A, whole MR panels (MR need not divide NR).
+            ws.lowered.resize(static_cast<size_t>(round_up(p.task_rows, mr) * padded_block));
+            ws.packed.resize(static_cast<size_t>(padded_rows * block_size));
+            ws.a_panel.resize(static_cast<size_t>(mr * block_size));
+            if (p.block_images > 1) ws.dy_rows.resize(static_cast<size_t>(p.chunk_panels * mr * block_size));
+            if (p.split_in_task != nullptr) {
+                ws.planes.resize(static_cast<size_t>(p.group_channels * phase_planes_channel_size(a.geometry)));
+            }
+            if (p.lowered_as_a) {
+                ws.dy_packed.resize(static_cast<size_t>(round_up(p.chunk_panels * mr, nr) * block_size));
+                ws.dw_t.resize(static_cast<size_t>(p.group_blocks * p.task_rows * p.chunk_panels * mr));
+            }
+            return ws;
+        },
+        [&](int64_t task, Workspace<T>& ws) {
+            if (p.direct) {
+                run_direct_task(p, task, ws);
+            } else {
+                run_task(p, task, ws);
+            }
+        });
+    if (p.reduction_slices > 1) {
+        cpu::parallel_for(p.dw_size, 4096, [&](int64_t begin, int64_t end) {
+            for (int64_t slice = 1; slice < p.reduction_slices; ++slice) {
+                const T* partial = p.partials + (slice - 1) * p.dw_size;
+                for (int64_t i = begin; i < end; ++i) p.dw[i] += partial[i];
+            }
+        });
+    }
+}
+
 // dW for a convolution that is neither depthwise nor pointwise (the caller's paths), batch >= 1.
 template <class T>
 void conv_backward_filter(const ConvArgs& a) {
@@ -346,14 +581,21 @@ void conv_backward_filter(const ConvArgs& a) {
         std::fill(p.dw, p.dw + a.out_channels * p.depth, T(0));
         return;
     }
-    // Equal position blocks (no thin last one), multiples of the row alignment.
+    // Equal position blocks (no thin last one), multiples of the row alignment; in direct mode
+    // equal counts of whole output rows (a row longer than a block is cut).
     const int64_t max_block = kPositionBlockBytes / static_cast<int64_t>(sizeof(T));
-    p.position_block = std::min(p.out_size, round_up(ceil_div(p.out_size, ceil_div(p.out_size, max_block)),
-                                                     kRowAlignment));
+    p.direct = direct_applies<T>(a, p.group_out_channels, p.depth);
+    const int64_t out_w = a.geometry.out[2], out_h = a.geometry.out[1];
+    if (p.direct && out_w < max_block) {
+        p.position_block = ceil_div(out_h, ceil_div(out_h, max_block / out_w)) * out_w;
+    } else {
+        p.position_block = std::min(p.out_size, round_up(ceil_div(p.out_size, ceil_div(p.out_size, max_block)),
+                                                         kRowAlignment));
+    }
     p.position_blocks = ceil_div(p.out_size, p.position_block);
     // Images smaller than a block go several to a block, so that dW tiles are loaded and stored
     // once per block rather than once per small image (ResNet-18's 7x7 layers at batch 32: 5).
-    p.block_images = std::clamp<int64_t>(max_block / p.out_size, 1, a.batch);
+    p.block_images = p.direct ? 1 : std::clamp<int64_t>(max_block / p.out_size, 1, a.batch);
     p.image_groups = ceil_div(a.batch, p.block_images);
     // The reduction over images and positions cut into slices of equal length, each summed by its
     // own tasks into its own copy of dW, the copies added in slice order at the end: threads then
@@ -378,6 +620,20 @@ void conv_backward_filter(const ConvArgs& a) {
     auto fills_pool = [&](int64_t tasks) {
         return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
     };
+    if (p.direct) {
+        // The fewest chunks of whole MR panels of channels that fill the pool.
+        const int64_t channel_panels = ceil_div(p.group_channels, mr);
+        int64_t chunks = 1;
+        while (!fills_pool(p.reduction_slices * a.groups * chunks) && chunks < channel_panels) ++chunks;
+        p.chunk_channels = std::min(p.group_channels, ceil_div(channel_panels, chunks) * mr);
+        p.channel_chunks = ceil_div(p.group_channels, p.chunk_channels);
+        p.source = static_cast<const T*>(a.x.data);
+        p.rows_kernel = direct_rows_kernel<T>(cpu::active_isa(), mr, nr);
+        p.padded_w = a.geometry.in[2] + a.geometry.pad_begin[2] + a.geometry.pad_end[2];
+        p.padded_channel = p.padded_w * (a.geometry.in[1] + a.geometry.pad_begin[1] + a.geometry.pad_end[1]);
+        run_plan(p, p.reduction_slices * a.groups * p.channel_chunks, threads);
+        return;
+    }
     const int64_t depth_panels = ceil_div(p.depth, nr);
     const int64_t fewest_blocks = ceil_div(depth_panels, std::max<int64_t>(1, kMaxTaskRows / nr));
     auto row_tasks = [&](int64_t panels) { return p.reduction_slices * a.groups * ceil_div(depth_panels, panels); };
@@ -468,42 +724,8 @@ void conv_backward_filter(const ConvArgs& a) {
         p.lower = phases.lower;
     }
 
-    if (p.reduction_slices > 1) {
-        std::vector<T>& partials = thread_buffer<T, FilterSlicePartials>();
-        partials.resize(static_cast<size_t>((p.reduction_slices - 1) * p.dw_size));
-        p.partials = partials.data();
-    }
     const int64_t tasks = p.reduction_slices * a.groups * p.row_groups * p.out_chunks;
-    const int64_t padded_rows = round_up(p.task_rows, nr);
-    const int64_t padded_block = round_up(p.position_block, kRowAlignment);
-    cpu::for_each_claimed(
-        tasks, threads,
-        [&]() -> Workspace<T>& {
-            Workspace<T>& ws = thread_scratch<Workspace<T>>();
-            const int64_t block_size = p.block_images * p.position_block;
-            // Whole NR panels of rows (task_rows) or, as A, whole MR panels (MR need not divide NR).
-            ws.lowered.resize(static_cast<size_t>(round_up(p.task_rows, mr) * padded_block));
-            ws.packed.resize(static_cast<size_t>(padded_rows * block_size));
-            ws.a_panel.resize(static_cast<size_t>(mr * block_size));
-            if (p.block_images > 1) ws.dy_rows.resize(static_cast<size_t>(p.chunk_panels * mr * block_size));
-            if (p.split_in_task != nullptr) {
-                ws.planes.resize(static_cast<size_t>(p.group_channels * phase_planes_channel_size(a.geometry)));
-            }
-            if (p.lowered_as_a) {
-                ws.dy_packed.resize(static_cast<size_t>(round_up(p.chunk_panels * mr, nr) * block_size));
-                ws.dw_t.resize(static_cast<size_t>(p.group_blocks * p.task_rows * p.chunk_panels * mr));
-            }
-            return ws;
-        },
-        [&](int64_t task, Workspace<T>& ws) { run_task(p, task, ws); });
-    if (p.reduction_slices > 1) {
-        cpu::parallel_for(p.dw_size, 4096, [&](int64_t begin, int64_t end) {
-            for (int64_t slice = 1; slice < p.reduction_slices; ++slice) {
-                const T* partial = p.partials + (slice - 1) * p.dw_size;
-                for (int64_t i = begin; i < end; ++i) p.dw[i] += partial[i];
-            }
-        });
-    }
+    run_plan(p, tasks, threads);
 }
 
 }  // namespace backward_filter

@@ -632,6 +632,15 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
         {{12, 3, 9, 8}, 8, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 2, 20, 20}, 24, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{12, 16, 29, 31}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        // Direct mode (stride 1, rows of 16 outputs or more, fewer output channels than depth
+        // rows): channels not a multiple of MR (11) and output channels not of NR (37) with
+        // dilation and asymmetric pads over 3 images (slices); groups with a 3x2 kernel; rows
+        // longer than a position block (300 wide: blocks start and end inside rows); 5x5 taps
+        // over 40 channels (several channel chunks at 2 and 3 threads).
+        {{3, 11, 20, 23}, 37, {3, 3}, {1, 1}, {2, 1}, {2, 0}, {1, 1}, 1},
+        {{2, 12, 18, 17}, 6, {3, 2}, {1, 1}, {1, 1}, {1, 0}, {1, 1}, 2},
+        {{1, 9, 3, 300}, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 40, 24, 24}, 16, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, 1},
     };
     for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
         using T = decltype(element);
@@ -743,12 +752,14 @@ TEST_F(ConvTest, BackwardDataByPolyphaseMatchesReferenceAndThreadCountsAgree) {
 
 // NaN and Inf reach the same outputs as in the reference twin on every backward path (depthwise
 // blocks, flipped-filter forward, GEMM + col2im, polyphase, pointwise) at every ISA: in dy for backward
-// data, in x for backward filter (padding never multiplies them, so no 0 * Inf appears).
+// data, in x for backward filter (padding never multiplies them, so no 0 * Inf appears; the
+// direct mode's padded copy only feeds real output positions).
 TEST_F(ConvTest, BackwardPropagatesNanAndInfLikeReferenceEveryIsa) {
     const std::vector<ConvCase> cases = {
         {{2, 19, 6, 5}, 19, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 19},
         {{3, 35, 5, 4}, 35, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 35},
         {{2, 5, 13, 11}, 7, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 5, 9, 20}, 7, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},  // backward filter's direct mode
         {{1, 7, 10, 19}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 32, 64, 64}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 9, 5, 7}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
