@@ -641,6 +641,15 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
         {{2, 12, 18, 17}, 6, {3, 2}, {1, 1}, {1, 1}, {1, 0}, {1, 1}, 2},
         {{1, 9, 3, 300}, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 40, 24, 24}, 16, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, 1},
+        // Dot mode (AVX-512 f32; stride 2, at most 64 depth rows, 8 output channels or more):
+        // MobileNet-v2's stem shape at 3 images (slices over images); 12 output channels and 20
+        // depth rows (tiles that overlap the one before); 5x4 taps with dilation 2 and pads 3 / 0
+        // and 0 / 2 (margins on one side only, more than one margin row); odd sizes whose last
+        // plane row and column run past the image; rows of 36 outputs (a masked last vector).
+        {{3, 3, 40, 38}, 32, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 5, 33, 35}, 12, {2, 2}, {2, 2}, {1, 1}, {1, 0}, {0, 1}, 1},
+        {{1, 2, 41, 73}, 9, {5, 4}, {2, 2}, {2, 2}, {3, 0}, {0, 2}, 1},
+        {{2, 4, 31, 71}, 16, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 2},
     };
     for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
         using T = decltype(element);
@@ -760,6 +769,7 @@ TEST_F(ConvTest, BackwardPropagatesNanAndInfLikeReferenceEveryIsa) {
         {{3, 35, 5, 4}, 35, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 35},
         {{2, 5, 13, 11}, 7, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 5, 9, 20}, 7, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},  // backward filter's direct mode
+        {{1, 3, 36, 34}, 8, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},  // and dot mode
         {{1, 7, 10, 19}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 32, 64, 64}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 9, 5, 7}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
