@@ -360,12 +360,26 @@ constexpr int64_t kMaxDirectTaps = 64;
 // per image: 1.3x and 2.4x the time of the lowered path).
 constexpr int64_t kDirectMaxFilterBytes = 1 << 20;
 
+// At stride 2 (f32 where padded phase planes exist: AVX-512) A is read from the four phase
+// planes of each channel (conv_backward_filter_rows.hpp), tap (kh, kw) from plane ((kh - pad)
+// mod 2, (kw - pad) mod 2) at a fixed shift, as in dot mode; channels from kDirectMinPhaseChannels
+// (an MR panel of one tap holds channels only: the 7x7/2 stem's 3 would fill 3 rows of 8).
+// ResNet-18's layer2 3x3/2, one thread, CPU time under load: batch 1 0.67 -> 0.62-0.63 ms,
+// batch 32 22.8 -> 21.7 ms.
+constexpr int64_t kDirectMinPhaseChannels = 16;
+
+// floor(e / 2) for any sign.
+inline int64_t floor_half(int64_t e) { return e >= 0 ? e / 2 : -((1 - e) / 2); }
+
 template <class T>
 bool direct_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
     const WindowGeometry& g = a.geometry;
-    return g.in[0] == 1 && g.kernel[0] == 1 && g.out[0] == 1 && g.pad_begin[0] == 0 && g.stride[1] == 1 &&
-           g.stride[2] == 1 && g.out[2] >= kDirectMinWidth && g.kernel_size() <= kMaxDirectTaps &&
-           group_out_channels < depth &&
+    const bool stride_1 = g.stride[1] == 1 && g.stride[2] == 1;
+    const bool phase_planes = g.stride[1] == 2 && g.stride[2] == 2 && sizeof(T) == 4 &&
+                              backward_filter_dot(cpu::active_isa()).phase_rows != nullptr &&
+                              a.channels / a.groups >= kDirectMinPhaseChannels && g.in_size() < (int64_t{1} << 30);
+    return g.in[0] == 1 && g.kernel[0] == 1 && g.out[0] == 1 && g.pad_begin[0] == 0 && (stride_1 || phase_planes) &&
+           g.out[2] >= kDirectMinWidth && g.kernel_size() <= kMaxDirectTaps && group_out_channels < depth &&
            group_out_channels * depth * static_cast<int64_t>(sizeof(T)) <= kDirectMaxFilterBytes;
 }
 
@@ -437,8 +451,17 @@ void run_direct_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     T* const dw_t = ws.dw_t.data();  // row tap * panel_channels + c, out_channels wide
     // Where tap t's piece starts in a padded channel, relative to the output row's.
     int64_t tap_offset[kMaxDirectTaps];
+    const bool phases = geo.stride[1] == 2;
     for (int64_t t = 0; t < kernel_size; ++t) {
-        tap_offset[t] = t / geo.kernel[2] * geo.dilation[1] * p.padded_w + t % geo.kernel[2] * geo.dilation[2];
+        const int64_t dh = t / geo.kernel[2] * geo.dilation[1], dw = t % geo.kernel[2] * geo.dilation[2];
+        if (phases) {
+            const int64_t eh = dh - geo.pad_begin[1], ew = dw - geo.pad_begin[2];
+            const int64_t oi = floor_half(eh), oj = floor_half(ew);
+            tap_offset[t] = (2 * (eh - 2 * oi) + ew - 2 * oj) * (p.padded_channel / 4) +
+                            (oi + p.plane_top) * p.padded_w + oj + p.plane_left;
+        } else {
+            tap_offset[t] = dh * p.padded_w + dw;
+        }
     }
     const int64_t out_w = geo.out[2];
     for (int64_t u = u_begin; u < u_end;) {
@@ -448,8 +471,16 @@ void run_direct_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         const bool at_begin = u == u_begin;
         u += block_end - block_begin;
         const T* dy = p.dy + (n * a.out_channels + g * out_channels) * p.out_size;
-        pad_channels(p.source + (n * a.channels + g * p.group_channels + c0) * geo.in_size(), geo, channels,
-                     panel_channels, p.padded_w, p.padded_channel, padded);
+        const T* const image = p.source + (n * a.channels + g * p.group_channels + c0) * geo.in_size();
+        if constexpr (sizeof(T) == 4) {
+            if (phases) {
+                backward_filter_dot(cpu::active_isa())
+                    .phase_rows(image, geo, channels, p.plane_top, p.plane_left, p.padded_channel / 4 / p.padded_w,
+                                p.padded_w, 0, p.padded_channel / 4 / p.padded_w, padded);
+                std::fill(padded + channels * p.padded_channel, padded + panel_channels * p.padded_channel, T(0));
+            }
+        }
+        if (!phases) pad_channels(image, geo, channels, panel_channels, p.padded_w, p.padded_channel, padded);
         for (int64_t block = block_begin; block < block_end; ++block) {
             const int64_t q0 = block * p.position_block;
             const int64_t kc = std::min(p.position_block, p.out_size - q0);
@@ -536,9 +567,6 @@ bool dot_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
            g.out[2] >= kDotLanes && depth >= kDotCols && depth <= kDotMaxDepth &&
            group_out_channels >= kDotRows && g.in_size() < (int64_t{1} << 30);
 }
-
-// floor(e / 2) for any sign.
-inline int64_t floor_half(int64_t e) { return e >= 0 ? e / 2 : -((1 - e) / 2); }
 
 template <class T>
 void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
@@ -630,6 +658,18 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         (void)task;
         (void)ws;
     }
+}
+
+// The padded phase planes' margins and sizes (stride 2: dot mode, direct mode).
+template <class T>
+void set_phase_planes(Plan<T>& p) {
+    const WindowGeometry& geo = p.args->geometry;
+    p.plane_top = ceil_div(geo.pad_begin[1], 2);
+    p.plane_left = ceil_div(geo.pad_begin[2], 2);
+    const int64_t below = std::max<int64_t>(0, floor_half((geo.kernel[1] - 1) * geo.dilation[1] - geo.pad_begin[1]));
+    const int64_t right = std::max<int64_t>(0, floor_half((geo.kernel[2] - 1) * geo.dilation[2] - geo.pad_begin[2]));
+    p.padded_w = geo.out[2] + p.plane_left + right;
+    p.padded_channel = 4 * p.padded_w * (geo.out[1] + p.plane_top + below);
 }
 
 // Runs the planned tasks on `threads` threads, then adds the slices' partial dW into dW.
@@ -759,14 +799,8 @@ void conv_backward_filter(const ConvArgs& a) {
         return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
     };
     if (p.dot) {
-        const WindowGeometry& geo = a.geometry;
         p.source = static_cast<const T*>(a.x.data);
-        p.plane_top = ceil_div(geo.pad_begin[1], 2);
-        p.plane_left = ceil_div(geo.pad_begin[2], 2);
-        const int64_t below = std::max<int64_t>(0, floor_half((geo.kernel[1] - 1) * geo.dilation[1] - geo.pad_begin[1]));
-        const int64_t right = std::max<int64_t>(0, floor_half((geo.kernel[2] - 1) * geo.dilation[2] - geo.pad_begin[2]));
-        p.padded_w = geo.out[2] + p.plane_left + right;
-        p.padded_channel = 4 * p.padded_w * (geo.out[1] + p.plane_top + below);
+        set_phase_planes(p);
         run_plan(p, p.reduction_slices * a.groups, threads);
         return;
     }
@@ -779,8 +813,12 @@ void conv_backward_filter(const ConvArgs& a) {
         p.channel_chunks = ceil_div(p.group_channels, p.chunk_channels);
         p.source = static_cast<const T*>(a.x.data);
         p.rows_kernel = direct_rows_kernel<T>(cpu::active_isa(), mr, nr);
-        p.padded_w = a.geometry.in[2] + a.geometry.pad_begin[2] + a.geometry.pad_end[2];
-        p.padded_channel = p.padded_w * (a.geometry.in[1] + a.geometry.pad_begin[1] + a.geometry.pad_end[1]);
+        if (a.geometry.stride[1] == 2) {
+            set_phase_planes(p);
+        } else {
+            p.padded_w = a.geometry.in[2] + a.geometry.pad_begin[2] + a.geometry.pad_end[2];
+            p.padded_channel = p.padded_w * (a.geometry.in[1] + a.geometry.pad_begin[1] + a.geometry.pad_end[1]);
+        }
         run_plan(p, p.reduction_slices * a.groups * p.channel_chunks, threads);
         return;
     }

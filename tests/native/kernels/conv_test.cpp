@@ -641,6 +641,11 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
         {{2, 12, 18, 17}, 6, {3, 2}, {1, 1}, {1, 1}, {1, 0}, {1, 1}, 2},
         {{1, 9, 3, 300}, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 40, 24, 24}, 16, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, 1},
+        // Direct mode at stride 2 from padded phase planes (AVX-512 f32, 16 channels or more):
+        // 17 channels (a partial MR panel), 20 output channels, 2 images; a 4x5 kernel dilated
+        // along the width, pads 2 / 0 (height) and 1 / 3 (width).
+        {{2, 17, 35, 37}, 20, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 16, 40, 45}, 8, {4, 5}, {2, 2}, {1, 2}, {2, 1}, {0, 3}, 1},
         // Dot mode (AVX-512 f32; stride 2, at most 64 depth rows, 8 output channels or more):
         // MobileNet-v2's stem shape at 3 images (slices over images); 12 output channels and 20
         // depth rows (tiles that overlap the one before); 5x4 taps with dilation 2 and pads 3 / 0
