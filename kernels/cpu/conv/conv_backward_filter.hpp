@@ -102,7 +102,7 @@ struct Plan {
     bool direct;
     int64_t padded_w, padded_channel;
     int64_t chunk_channels, channel_chunks;
-    DirectRowsKernel<T> rows_kernel;  // nullptr: the GEMM micro-kernel, one output row per call
+    DirectRowsKernel<T> rows_kernel;
     // Dot mode (see dot_applies): tasks are (slice, group); the phase planes of a channel
     // (padded_channel: 4 planes, padded_w wide) with plane_top rows and plane_left columns of margin.
     bool dot;
@@ -378,7 +378,9 @@ bool direct_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth
     const bool phase_planes = g.stride[1] == 2 && g.stride[2] == 2 && sizeof(T) == 4 &&
                               backward_filter_dot(cpu::active_isa()).phase_rows != nullptr &&
                               a.channels / a.groups >= kDirectMinPhaseChannels && g.in_size() < (int64_t{1} << 30);
-    return g.in[0] == 1 && g.kernel[0] == 1 && g.out[0] == 1 && g.pad_begin[0] == 0 && (stride_1 || phase_planes) &&
+    const GemmMicroKernelInfo<T> micro = implicit_gemm::micro_kernel<T>(cpu::active_isa());
+    return direct_rows_kernel<T>(cpu::active_isa(), micro.mr, micro.nr) != nullptr && g.in[0] == 1 &&
+           g.kernel[0] == 1 && g.out[0] == 1 && g.pad_begin[0] == 0 && (stride_1 || phase_planes) &&
            g.out[2] >= kDirectMinWidth && g.kernel_size() <= kMaxDirectTaps && group_out_channels < depth &&
            group_out_channels * depth * static_cast<int64_t>(sizeof(T)) <= kDirectMaxFilterBytes;
 }
@@ -508,16 +510,8 @@ void run_direct_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                             const T* const a_rows = a_tap + oh * p.padded_w + ow;
                             const T* const b_rows = b + (q - q0) * nr;
                             const bool first = first_block && q == q0;
-                            if (p.rows_kernel != nullptr) {
-                                accumulate_rows_tile(p, rows, length, a_rows, b_rows, tile, out_channels, tile_rows,
-                                                     cols, first);
-                            } else {
-                                for (int64_t r = 0; r < rows; ++r) {
-                                    accumulate_tile(p.micro.strided, mr, nr, length, a_rows + r * p.padded_w,
-                                                    p.padded_channel, 1, b_rows + r * length * nr, nr, tile,
-                                                    out_channels, tile_rows, cols, first && r == 0);
-                                }
-                            }
+                            accumulate_rows_tile(p, rows, length, a_rows, b_rows, tile, out_channels, tile_rows, cols,
+                                                 first);
                             q += rows * length;
                         }
                     }

@@ -7,8 +7,8 @@
 // registers over the whole rectangle (ResNet-18's layer2 3x3, 28 wide, batch 1, one thread, CPU
 // time: lowered path 1.43 ms, direct with the GEMM micro-kernel per row 1.94, with this 1.19).
 // C is written with beta 0 when `first`.
-// AVX-512 only (MR 8, NR two registers, as the AVX-512 GEMM micro-kernels); elsewhere the
-// direct mode calls the GEMM micro-kernel once per row.
+// AVX-512 f32 only (MR 8, NR two registers, as the AVX-512 GEMM micro-kernel), where direct mode
+// was measured; elsewhere the backward filter lowers the columns.
 #pragma once
 
 #include <myelin.h>
@@ -47,16 +47,14 @@ void padded_phase_rows_avx512(const float* x, const WindowGeometry& g, int64_t c
                               int64_t plane_h, int64_t plane_w, int64_t i0, int64_t i1, float* planes);
 void backward_filter_rows_avx512(int64_t rows, int64_t length, const float* a, int64_t a_row_stride, int64_t a_pitch,
                                  const float* b, float* c, int64_t ldc, bool first);
-void backward_filter_rows_avx512(int64_t rows, int64_t length, const double* a, int64_t a_row_stride,
-                                 int64_t a_pitch, const double* b, double* c, int64_t ldc, bool first);
 #endif
 
 // The kernel for `isa` and the GEMM micro-kernel's tile (mr x nr), or nullptr where none fits.
 template <class T>
 DirectRowsKernel<T> direct_rows_kernel(mln_isa isa, int mr, int nr) {
 #if defined(MYELIN_X86_64_KERNELS)
-    if (isa == MLN_ISA_AVX512 && mr == 8 && nr == 128 / static_cast<int>(sizeof(T))) {
-        return static_cast<DirectRowsKernel<T>>(backward_filter_rows_avx512);
+    if constexpr (sizeof(T) == 4) {
+        if (isa == MLN_ISA_AVX512 && mr == 8 && nr == 32) return backward_filter_rows_avx512;
     }
 #endif
     (void)isa;

@@ -1,6 +1,8 @@
-// AVX-512 micro-kernel of the direct backward filter (conv_backward_filter_rows.hpp): 8 rows x
-// 2 registers of C, the loop of the AVX-512 GEMM micro-kernel (gemm_microkernels_avx512.cpp)
-// with an outer loop over output rows. Only intrinsics headers are included (AVX-512 flags).
+// AVX-512 kernels of the backward filter's direct and dot modes (conv_backward_filter_rows.hpp)
+// and their padded phase planes. The direct micro-kernel is the AVX-512 GEMM micro-kernel's loop
+// (gemm_microkernels_avx512.cpp: 8 rows x 2 registers of C) inside a loop over output rows.
+// Besides intrinsics only headers of internal linkage or declarations are included (AVX-512
+// flags: no inline function compiled here may be the copy the linker keeps).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -21,18 +23,6 @@ struct Avx512Float {
     static Vector broadcast(const float* p) { return _mm512_set1_ps(*p); }
     static Vector fmadd(Vector a, Vector b, Vector c) { return _mm512_fmadd_ps(a, b, c); }
     static Vector add(Vector a, Vector b) { return _mm512_add_ps(a, b); }
-};
-
-struct Avx512Double {
-    using Scalar = double;
-    using Vector = __m512d;
-    static constexpr int kLanes = 8;
-    static Vector zero() { return _mm512_setzero_pd(); }
-    static Vector load(const double* p) { return _mm512_loadu_pd(p); }
-    static void store(double* p, Vector v) { _mm512_storeu_pd(p, v); }
-    static Vector broadcast(const double* p) { return _mm512_set1_pd(*p); }
-    static Vector fmadd(Vector a, Vector b, Vector c) { return _mm512_fmadd_pd(a, b, c); }
-    static Vector add(Vector a, Vector b) { return _mm512_add_pd(a, b); }
 };
 
 template <class Isa>
@@ -158,11 +148,6 @@ void padded_phase_rows_avx512(const float* x, const WindowGeometry& g, int64_t c
 void backward_filter_rows_avx512(int64_t rows, int64_t length, const float* a, int64_t a_row_stride, int64_t a_pitch,
                                  const float* b, float* c, int64_t ldc, bool first) {
     rows_kernel<Avx512Float>(rows, length, a, a_row_stride, a_pitch, b, c, ldc, first);
-}
-
-void backward_filter_rows_avx512(int64_t rows, int64_t length, const double* a, int64_t a_row_stride,
-                                 int64_t a_pitch, const double* b, double* c, int64_t ldc, bool first) {
-    rows_kernel<Avx512Double>(rows, length, a, a_row_stride, a_pitch, b, c, ldc, first);
 }
 
 }  // namespace mln::kernels

@@ -632,8 +632,8 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
         {{12, 3, 9, 8}, 8, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 2, 20, 20}, 24, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{12, 16, 29, 31}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
-        // Direct mode (stride 1, rows of 16 outputs or more, fewer output channels than depth
-        // rows): channels not a multiple of MR (11) and output channels not of NR (37) with
+        // Direct mode (AVX-512 f32; stride 1, rows of 16 outputs or more, fewer output channels
+        // than depth rows; elsewhere the lowered path): channels not a multiple of MR (11) and output channels not of NR (37) with
         // dilation and asymmetric pads over 3 images (slices); groups with a 3x2 kernel; rows
         // longer than a position block (300 wide: blocks start and end inside rows); 5x5 taps
         // over 40 channels (several channel chunks at 2 and 3 threads).
