@@ -14,8 +14,10 @@
 //  - otherwise dy is A in place (only a partial last MR panel packed, zero-padded) and the
 //    lowered rows are packed; dW tiles are C.
 // C is written with beta 0 on a task's first block and accumulated after.
-// At stride 1 with wide rows, direct mode (run_direct_task) replaces the lowered rows as A by
-// the image itself, zero-padded, read in place.
+// At AVX-512 f32 two modes lower nothing: direct mode (run_direct_task; stride 1, and stride 2
+// with 16+ channels) reads A, in place of the lowered rows, from a zero-padded copy of the image
+// or its padded phase planes; dot mode (run_dot_task; stride 2, few depth rows) sums dy's rows
+// against the column rows read from padded phase planes as dot products along the positions.
 //
 // Parallel unit: tasks of (reduction slice, group, blocks of depth rows = columns of dW, chunk of
 // output channels). A reduction slice is a run of (image, position block) pairs summed into its
