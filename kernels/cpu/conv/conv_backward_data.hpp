@@ -66,17 +66,86 @@ struct Plan {
     // dy's partial last NR panel of positions per image and group (group_out_channels rows of
     // NR, zero-padded), packed once for all tasks; nullptr when the positions fill whole panels.
     const T* dy_partial;
+    bool transposed;  // see run_transposed_task
 };
 
 struct PartialPanels;
 
 template <class T>
 struct Workspace {
-    std::vector<T> columns, a_panel, phase_rows;
+    std::vector<T> columns, a_panel, phase_rows, columns_t, b_panel;
 };
+
+// Few positions (at most kTransposedMaxPositions): the GEMM transposed, columns^T (P x rows) =
+// dy^T * W_g, positions in MR panels of A (dy read in place, a_col_stride P) and the chunk's
+// depth rows in NR panels of B (W's rows read in place), then transposed into the columns for
+// col2im. A last NR panel of positions was mostly padding (ResNet-18's 3x3/2 layers at batch 1:
+// 49 positions = 32 + 17, 196 = 6 x 32 + 4); MR panels waste less (49 = 6 x 8 + 1). A partial
+// panel of positions is packed, zero-padded, and one of rows at the end of W's rows (nothing is
+// read past dy's or W's rows). Zen 5, one thread, CPU time under load: ResNet-18's layer4 3x3/2
+// (49 positions) at batch 1 1.01-1.04 -> 0.86-0.89 ms; layer3's (196) 0.77-0.81 either way.
+constexpr int64_t kTransposedMaxPositions = 128;
+
+template <class T>
+void run_transposed_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
+    const ConvArgs& a = *p.args;
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    const int64_t chunk = task % p.chunks;
+    task /= p.chunks;
+    const int64_t g = task % a.groups;
+    const int64_t n = task / a.groups;
+    const int64_t c0 = chunk * p.chunk_channels;
+    const int64_t channels = std::min(p.chunk_channels, p.group_channels - c0);
+    const int64_t rows = channels * p.kernel_size;
+    const int64_t positions = p.out_size;
+    const int64_t full_positions = positions / mr * mr;
+    const T* dy = p.dy + (n * a.out_channels + g * p.group_out_channels) * positions;
+    const T* w = p.w + g * p.group_out_channels * p.depth + c0 * p.kernel_size;  // B(k, j) = w[k * depth + j]
+    T* const columns_t = ws.columns_t.data();  // (position, row) at position * rows + row
+    for (int64_t k0 = 0; k0 < p.group_out_channels; k0 += p.out_channel_block) {
+        const int64_t kc = std::min(p.out_channel_block, p.group_out_channels - k0);
+        const bool first = k0 == 0;
+        const T* dy_block = dy + k0 * positions;
+        const T* w_block = w + k0 * p.depth;
+        if (full_positions < positions) {
+            pack_a_panels(MatrixRef<T>{dy_block, 1, positions}, full_positions, positions - full_positions, 0, kc, mr,
+                          p.micro.packers, ws.a_panel.data());
+        }
+        for (int64_t j0 = 0; j0 < rows; j0 += nr) {
+            const int64_t cols = std::min<int64_t>(nr, rows - j0);
+            const T* b = w_block + j0;
+            int64_t b_row_stride = p.depth;
+            // A partial panel reads W's next weights in place where the row has NR of them;
+            // at the end of the row (the last chunk) it is packed.
+            if (c0 * p.kernel_size + j0 + nr > p.depth) {
+                pack_b_panels(MatrixRef<T>{w_block, p.depth, 1}, 0, kc, j0, cols, nr, p.micro.packers,
+                              ws.b_panel.data());
+                b = ws.b_panel.data();
+                b_row_stride = nr;
+            }
+            T* const c = columns_t + j0;
+            for (int64_t i = 0; i < full_positions; i += mr) {
+                accumulate_tile(p.micro.strided, mr, nr, kc, dy_block + i, 1, positions, b, b_row_stride, c + i * rows,
+                                rows, mr, cols, first);
+            }
+            if (full_positions < positions) {
+                accumulate_tile(p.micro.packed, mr, nr, kc, ws.a_panel.data(), 1, mr, b, b_row_stride,
+                                c + full_positions * rows, rows, positions - full_positions, cols, first);
+            }
+        }
+    }
+    T* const columns = ws.columns.data();
+    for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t q = 0; q < positions; ++q) columns[r * positions + q] = columns_t[q * rows + r];
+    }
+    col2im_rows(columns, a.geometry, channels, p.dx + (n * a.channels + g * p.group_channels + c0) * p.in_size,
+                ws.phase_rows);
+}
 
 template <class T>
 void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
+    if (p.transposed) return run_transposed_task(p, task, ws);
     const ConvArgs& a = *p.args;
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
@@ -173,11 +242,12 @@ void conv_backward_data(const ConvArgs& a) {
     const int64_t tasks = a.batch * a.groups * p.chunks;
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
+    p.transposed = p.out_size <= kTransposedMaxPositions;
     // The partial panel of dy once per image and group: each task packing it again cost 12% of
     // ResNet-18's 512-channel 3x3/2 layer at batch 1 (49 positions: 17 in the partial panel, 19
     // tasks). The workers reach the buffer through the pointer.
     const int64_t full_cols = p.out_size / nr * nr;
-    if (full_cols < p.out_size) {
+    if (full_cols < p.out_size && !p.transposed) {
         std::vector<T>& partial_buffer = thread_buffer<T, PartialPanels>();
         partial_buffer.resize(static_cast<size_t>(a.batch * a.out_channels * nr));
         T* partial = partial_buffer.data();
@@ -197,6 +267,10 @@ void conv_backward_data(const ConvArgs& a) {
             Workspace<T>& ws = thread_scratch<Workspace<T>>();
             ws.columns.resize(static_cast<size_t>(p.chunk_channels * p.kernel_size * p.out_size));
             ws.a_panel.resize(static_cast<size_t>(mr * p.out_channel_block));
+            if (p.transposed) {
+                ws.columns_t.resize(static_cast<size_t>(p.chunk_channels * p.kernel_size * p.out_size));
+                ws.b_panel.resize(static_cast<size_t>(nr * p.out_channel_block));
+            }
             return ws;
         },
         [&](int64_t task, Workspace<T>& ws) { run_task(p, task, ws); });

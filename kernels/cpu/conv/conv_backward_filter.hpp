@@ -14,6 +14,10 @@
 //  - otherwise dy is A in place (only a partial last MR panel packed, zero-padded) and the
 //    lowered rows are packed; dW tiles are C.
 // C is written with beta 0 on a task's first block and accumulated after.
+// At AVX-512 f32 two modes lower nothing: direct mode (run_direct_task; stride 1, and stride 2
+// with 16+ channels) reads A, in place of the lowered rows, from a zero-padded copy of the image
+// or its padded phase planes; dot mode (run_dot_task; stride 2, few depth rows) sums dy's rows
+// against the column rows read from padded phase planes as dot products along the positions.
 //
 // Parallel unit: tasks of (reduction slice, group, blocks of depth rows = columns of dW, chunk of
 // output channels). A reduction slice is a run of (image, position block) pairs summed into its
@@ -42,6 +46,7 @@
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
+#include "kernels/cpu/conv/conv_backward_filter_rows.hpp"
 #include "kernels/cpu/conv/conv_backward_tile.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm.hpp"
 #include "kernels/cpu/conv/conv_lowering.hpp"
@@ -93,13 +98,25 @@ struct Plan {
     // The GEMM transposed, dW^T = columns * dy^T: the lowered rows are A, read in place, and dy
     // is packed, where dy has fewer rows than the columns (see conv_backward_filter).
     bool lowered_as_a;
+    // Direct mode (see direct_applies): A read from zero-padded copies of the image's channels,
+    // chunk_channels of them per task (channel_chunks per group); padded_w wide, padded_channel
+    // apart. Tasks are (slice, group, channel chunk).
+    bool direct;
+    int64_t padded_w, padded_channel;
+    int64_t chunk_channels, channel_chunks;
+    DirectRowsKernel<T> rows_kernel;
+    // Dot mode (see dot_applies): tasks are (slice, group); the phase planes of a channel
+    // (padded_channel: 4 planes, padded_w wide) with plane_top rows and plane_left columns of margin.
+    bool dot;
+    int64_t plane_top, plane_left;
 };
 
 // Per thread: an image's lowered rows, the block's packed NR panels, a packed partial A panel, and
 // dy's rows of the block's images side by side.
 template <class T>
 struct Workspace {
-    std::vector<T> lowered, packed, a_panel, dy_rows, dy_packed, dw_t, planes;
+    std::vector<T> lowered, packed, a_panel, dy_rows, dy_packed, dw_t, planes, padded, sums;
+    std::vector<int64_t> offsets;
 };
 // The polyphase planes of stride-2 inputs, the reduction slices' partial dW (thread_scratch.hpp).
 struct FilterPhasePlanes;
@@ -327,6 +344,395 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     }
 }
 
+// Direct mode: the GEMM transposed (dW^T = columns * dy^T, as lowered_as_a) without lowering.
+// At stride 1 a column row (c, kh, kw) over the positions of one output row is a contiguous piece
+// of the channel's zero-padded copy (padded_w wide): element (oh + kh dh) * padded_w + ow + kw dw.
+// So the direct micro-kernel (conv_backward_filter_rows.hpp) reads A in place there, walking the
+// block's output rows, MR channels of one tap per panel (a_row_stride: the padded channel size);
+// dW^T's rows are kept in (tap, channel) order and put back in dW's order at the end of the task.
+// The lowering this replaces was a fifth of ResNet-18's layer1 3x3 (batch 1, one thread; CPU time
+// under load 1.36-1.39 -> 1.15-1.20 ms, batch 32 44-47 -> 39 ms; layer2 3x3 1.28-1.31 -> 1.16-1.22,
+// batch 32 41-44 -> 36-37). Decided by the shape and ISA alone, since it rounds differently from
+// the lowered path: 2-d (or 1-d), rows of at least kDirectMinWidth outputs (narrower ones were
+// not measured), fewer output channels than depth rows (dy is the packed operand).
+constexpr int64_t kDirectMinWidth = 16;
+// Taps at most (the task's table of tap offsets).
+constexpr int64_t kMaxDirectTaps = 64;
+// A group's dW at most this big: the tiles of dW^T are loaded and stored once per position block,
+// from L2 (ResNet-18's layer3 and layer4 3x3, 2.4 and 9.4 MB of dW against 196 and 49 positions
+// per image: 1.3x and 2.4x the time of the lowered path).
+constexpr int64_t kDirectMaxFilterBytes = 1 << 20;
+
+// At stride 2 (f32 where padded phase planes exist: AVX-512) A is read from the four phase
+// planes of each channel (conv_backward_filter_rows.hpp), tap (kh, kw) from plane ((kh - pad)
+// mod 2, (kw - pad) mod 2) at a fixed shift, as in dot mode; channels from kDirectMinPhaseChannels
+// (an MR panel of one tap holds channels only: the 7x7/2 stem's 3 would fill 3 rows of 8).
+// ResNet-18's layer2 3x3/2, one thread, CPU time under load: batch 1 0.67 -> 0.62-0.63 ms,
+// batch 32 22.8 -> 21.7 ms.
+constexpr int64_t kDirectMinPhaseChannels = 16;
+
+// floor(e / 2) for any sign.
+inline int64_t floor_half(int64_t e) { return e >= 0 ? e / 2 : -((1 - e) / 2); }
+
+template <class T>
+bool direct_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
+    const WindowGeometry& g = a.geometry;
+    const bool stride_1 = g.stride[1] == 1 && g.stride[2] == 1;
+    const bool phase_planes = g.stride[1] == 2 && g.stride[2] == 2 && sizeof(T) == 4 &&
+                              backward_filter_dot(cpu::active_isa()).phase_rows != nullptr &&
+                              a.channels / a.groups >= kDirectMinPhaseChannels && g.in_size() < (int64_t{1} << 30);
+    const GemmMicroKernelInfo<T> micro = implicit_gemm::micro_kernel<T>(cpu::active_isa());
+    return direct_rows_kernel<T>(cpu::active_isa(), micro.mr, micro.nr) != nullptr && g.in[0] == 1 &&
+           g.kernel[0] == 1 && g.out[0] == 1 && g.pad_begin[0] == 0 && (stride_1 || phase_planes) &&
+           g.out[2] >= kDirectMinWidth && g.kernel_size() <= kMaxDirectTaps && group_out_channels < depth &&
+           group_out_channels * depth * static_cast<int64_t>(sizeof(T)) <= kDirectMaxFilterBytes;
+}
+
+// Channels [0, channels) of one image's group (x, in[1] x in[2] each) into padded rows: row ih +
+// pad_begin[1] of channel c at padded + c * padded_channel, its elements at pad_begin[2]..; zeros
+// around. Channels up to round_up(channels, mr) are zeroed (a partial MR panel reads them).
+template <class T>
+void pad_channels(const T* x, const WindowGeometry& g, int64_t channels, int64_t padded_channels,
+                  int64_t padded_w, int64_t padded_channel, T* padded) {
+    const int64_t top = g.pad_begin[1], left = g.pad_begin[2];
+    const int64_t padded_h = padded_channel / padded_w;
+    for (int64_t c = 0; c < padded_channels; ++c) {
+        T* out = padded + c * padded_channel;
+        if (c >= channels) {
+            std::fill(out, out + padded_channel, T(0));
+            continue;
+        }
+        const T* in = x + c * g.in[1] * g.in[2];
+        std::fill(out, out + top * padded_w, T(0));
+        for (int64_t ih = 0; ih < g.in[1]; ++ih) {
+            T* row = out + (ih + top) * padded_w;
+            std::fill(row, row + left, T(0));
+            std::copy(in + ih * g.in[2], in + (ih + 1) * g.in[2], row + left);
+            std::fill(row + left + g.in[2], row + padded_w, T(0));
+        }
+        std::fill(out + (g.in[1] + top) * padded_w, out + padded_h * padded_w, T(0));
+    }
+}
+
+// One dW^T tile (rows x cols of it) of direct mode through p.rows_kernel, as accumulate_tile:
+// edge tiles through a scratch tile, added in the same order as full ones.
+template <class T>
+void accumulate_rows_tile(const Plan<T>& p, int64_t out_rows, int64_t length, const T* a, const T* b, T* c,
+                          int64_t ldc, int64_t rows, int64_t cols, bool first) {
+    if (rows == p.micro.mr && cols == p.micro.nr) {
+        p.rows_kernel(out_rows, length, a, p.padded_channel, p.padded_w, b, c, ldc, first);
+        return;
+    }
+    T tile[kMaxMicroTile];
+    p.rows_kernel(out_rows, length, a, p.padded_channel, p.padded_w, b, tile, p.micro.nr, true);
+    for (int64_t i = 0; i < rows; ++i) {
+        T* target = c + i * ldc;
+        const T* source = tile + i * p.micro.nr;
+        for (int64_t j = 0; j < cols; ++j) target[j] = first ? source[j] : target[j] + source[j];
+    }
+}
+
+template <class T>
+void run_direct_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
+    const ConvArgs& a = *p.args;
+    const WindowGeometry& geo = a.geometry;
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    const int64_t chunk = task % p.channel_chunks;
+    task /= p.channel_chunks;
+    const int64_t g = task % a.groups;
+    const int64_t slice = task / a.groups;
+    const int64_t units = p.image_groups * p.position_blocks;
+    const int64_t u_begin = slice * units / p.reduction_slices;
+    const int64_t u_end = (slice + 1) * units / p.reduction_slices;
+    const int64_t c0 = chunk * p.chunk_channels;
+    const int64_t channels = std::min(p.chunk_channels, p.group_channels - c0);
+    const int64_t panel_channels = round_up(channels, mr);  // dW^T rows per tap
+    const int64_t kernel_size = geo.kernel_size();
+    const int64_t out_channels = p.group_out_channels;
+    T* const dw_group = (slice == 0 ? p.dw : p.partials + (slice - 1) * p.dw_size) + g * out_channels * p.depth;
+    T* const padded = ws.padded.data();
+    T* const dy_packed = ws.dy_packed.data();
+    T* const dw_t = ws.dw_t.data();  // row tap * panel_channels + c, out_channels wide
+    // Where tap t's piece starts in a padded channel, relative to the output row's.
+    int64_t tap_offset[kMaxDirectTaps];
+    const bool phases = geo.stride[1] == 2;
+    for (int64_t t = 0; t < kernel_size; ++t) {
+        const int64_t dh = t / geo.kernel[2] * geo.dilation[1], dw = t % geo.kernel[2] * geo.dilation[2];
+        if (phases) {
+            const int64_t eh = dh - geo.pad_begin[1], ew = dw - geo.pad_begin[2];
+            const int64_t oi = floor_half(eh), oj = floor_half(ew);
+            tap_offset[t] = (2 * (eh - 2 * oi) + ew - 2 * oj) * (p.padded_channel / 4) +
+                            (oi + p.plane_top) * p.padded_w + oj + p.plane_left;
+        } else {
+            tap_offset[t] = dh * p.padded_w + dw;
+        }
+    }
+    const int64_t out_w = geo.out[2];
+    for (int64_t u = u_begin; u < u_end;) {
+        const int64_t n = u / p.position_blocks;
+        const int64_t block_begin = u % p.position_blocks;
+        const int64_t block_end = std::min(p.position_blocks, block_begin + u_end - u);
+        const bool at_begin = u == u_begin;
+        u += block_end - block_begin;
+        const T* dy = p.dy + (n * a.out_channels + g * out_channels) * p.out_size;
+        const T* const image = p.source + (n * a.channels + g * p.group_channels + c0) * geo.in_size();
+        if constexpr (sizeof(T) == 4) {
+            if (phases) {
+                backward_filter_dot(cpu::active_isa())
+                    .phase_rows(image, geo, channels, p.plane_top, p.plane_left, p.padded_channel / 4 / p.padded_w,
+                                p.padded_w, 0, p.padded_channel / 4 / p.padded_w, padded);
+                std::fill(padded + channels * p.padded_channel, padded + panel_channels * p.padded_channel, T(0));
+            }
+        }
+        if (!phases) pad_channels(image, geo, channels, panel_channels, p.padded_w, p.padded_channel, padded);
+        for (int64_t block = block_begin; block < block_end; ++block) {
+            const int64_t q0 = block * p.position_block;
+            const int64_t kc = std::min(p.position_block, p.out_size - q0);
+            const bool first_block = at_begin && block == block_begin;
+            pack_b_panels(MatrixRef<T>{dy + q0, 1, p.out_size}, 0, kc, 0, out_channels, nr, p.micro.packers,
+                          dy_packed);
+            // dy's NR panels innermost: the A pieces of a (tap, channel panel), short and scattered,
+            // stay in L1 for all of them while dy's panels stream in order (ResNet-18's layer1 3x3,
+            // batch 1, one thread: 1.19 -> 1.15 ms CPU time).
+            for (int64_t t = 0; t < kernel_size; ++t) {
+                for (int64_t c = 0; c < channels; c += mr) {
+                    const T* const a_tap = padded + c * p.padded_channel + tap_offset[t];
+                    const int64_t tile_rows = std::min<int64_t>(mr, channels - c);
+                    for (int64_t s = 0; s * nr < out_channels; ++s) {
+                        const T* b = dy_packed + s * nr * kc;
+                        const int64_t cols = std::min<int64_t>(nr, out_channels - s * nr);
+                        T* const tile = dw_t + (t * panel_channels + c) * out_channels + s * nr;
+                        // The block's positions as rectangles of whole output rows, or pieces of
+                        // one (a block that starts or ends within a row).
+                        for (int64_t q = q0; q < q0 + kc;) {
+                            const int64_t oh = q / out_w, ow = q % out_w;
+                            const bool whole_rows = ow == 0 && q0 + kc - q >= out_w;
+                            const int64_t rows = whole_rows ? (q0 + kc - q) / out_w : 1;
+                            const int64_t length = whole_rows ? out_w : std::min(out_w - ow, q0 + kc - q);
+                            const T* const a_rows = a_tap + oh * p.padded_w + ow;
+                            const T* const b_rows = b + (q - q0) * nr;
+                            const bool first = first_block && q == q0;
+                            accumulate_rows_tile(p, rows, length, a_rows, b_rows, tile, out_channels, tile_rows, cols,
+                                                 first);
+                            q += rows * length;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // dW^T into dW: element (c0 + c) * kernel_size + t of each output channel's filter, by bands
+    // of kBand output channels: their rows of dW are written in order while each line of dw_t is
+    // read once. (A whole column of dW at a time thrashed L1 where the filter size is a multiple
+    // of 512 bytes: ResNet-18's layer2 3x3, 128 lines on 8 sets, a quarter of the time.)
+    constexpr int64_t kBand = 16;
+    for (int64_t m0 = 0; m0 < out_channels; m0 += kBand) {
+        const int64_t m1 = std::min(out_channels, m0 + kBand);
+        for (int64_t c = 0; c < channels; ++c) {
+            for (int64_t t = 0; t < kernel_size; ++t) {
+                const T* source = dw_t + (t * panel_channels + c) * out_channels;
+                T* target = dw_group + (c0 + c) * kernel_size + t;
+                for (int64_t m = m0; m < m1; ++m) target[m * p.depth] = source[m];
+            }
+        }
+    }
+}
+
+// Dot mode: few depth rows at stride 2 (MobileNet-v2's stem: 27 rows against 32 output
+// channels), f32 where a dot kernel exists (AVX-512). dW(m, j) = sum over positions of dy(m, q)
+// * column(j, q) as dot products along the positions (backward_filter_dot_avx512), dy read in
+// place and each column row read in place from zero-padded phase planes of the image: tap (kh,
+// kw) reads plane ((kh - pad) mod 2, (kw - pad) mod 2) at a fixed shift, contiguous along an
+// output row. No lowering, no transposition into panels, no padding rows in the tiles (the GEMM
+// path spent 30% of the stem's time lowering, packing and zeroing). Each task (a reduction slice)
+// keeps the 16 lane sums of every (m, j) over its positions and adds the lanes up at its end.
+// Measured on Zen 5, one thread, CPU time per call under load: the stem at batch 1 0.22 -> 0.20
+// ms, at batch 32 10.7 -> 9.3 ms; the dot kernel is then 70% of the time. Tiles of 8 dy rows
+// outermost (blocks of 4 rows of 112: 14 KiB of dy in L1 while the column rows pass): with
+// the column tiles outermost 0.22 (blocks of 512 positions) and 0.22-0.24 (2048).
+constexpr int64_t kDotMaxDepth = 64;
+// Positions per block at most: 8 rows of dy (16 KiB) stay in L1 while the block's column rows
+// (L2) pass under them.
+constexpr int64_t kDotBlockPositions = 512;
+
+template <class T>
+bool dot_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
+    const WindowGeometry& g = a.geometry;
+    return sizeof(T) == 4 && backward_filter_dot(cpu::active_isa()).dot != nullptr && g.in[0] == 1 &&
+           g.kernel[0] == 1 && g.out[0] == 1 && g.pad_begin[0] == 0 && g.stride[1] == 2 && g.stride[2] == 2 &&
+           g.out[2] >= kDotLanes && depth >= kDotCols && depth <= kDotMaxDepth &&
+           group_out_channels >= kDotRows && g.in_size() < (int64_t{1} << 30);
+}
+
+template <class T>
+void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
+    if constexpr (sizeof(T) == 4) {
+        const ConvArgs& a = *p.args;
+        const WindowGeometry& geo = a.geometry;
+        const BackwardFilterDot kernels = backward_filter_dot(cpu::active_isa());
+        const int64_t g = task % a.groups;
+        const int64_t slice = task / a.groups;
+        const int64_t units = p.image_groups * p.position_blocks;
+        const int64_t u_begin = slice * units / p.reduction_slices;
+        const int64_t u_end = (slice + 1) * units / p.reduction_slices;
+        const int64_t out_channels = p.group_out_channels;
+        const int64_t row_tiles = ceil_div(out_channels, kDotRows), col_tiles = ceil_div(p.depth, kDotCols);
+        const int64_t tile_sums = kDotRows * kDotCols * kDotLanes;
+        float* const sums = ws.sums.data();
+        std::fill(sums, sums + row_tiles * col_tiles * tile_sums, 0.0f);
+        float* const planes = ws.padded.data();
+        const int64_t plane = p.padded_channel / 4;
+        const int64_t kernel_size = geo.kernel_size();
+        // Column row j: its plane and shift, relative to the output row's start in the planes.
+        std::vector<int64_t>& column_offset = ws.offsets;
+        column_offset.resize(static_cast<size_t>(p.depth));
+        int64_t min_row = 0, max_row = 0;
+        for (int64_t j = 0; j < p.depth; ++j) {
+            const int64_t c = j / kernel_size, t = j % kernel_size;
+            const int64_t eh = t / geo.kernel[2] * geo.dilation[1] - geo.pad_begin[1];
+            const int64_t ew = t % geo.kernel[2] * geo.dilation[2] - geo.pad_begin[2];
+            const int64_t oi = floor_half(eh), oj = floor_half(ew);
+            min_row = std::min(min_row, oi);
+            max_row = std::max(max_row, oi);
+            column_offset[static_cast<size_t>(j)] = (4 * c + 2 * (eh - 2 * oi) + (ew - 2 * oj)) * plane +
+                                                    (oi + p.plane_top) * p.padded_w + oj + p.plane_left;
+        }
+        const int64_t out_w = geo.out[2];
+        for (int64_t u = u_begin; u < u_end;) {
+            const int64_t n = u / p.position_blocks;
+            const int64_t block_begin = u % p.position_blocks;
+            const int64_t block_end = std::min(p.position_blocks, block_begin + u_end - u);
+            u += block_end - block_begin;
+            const float* dy = reinterpret_cast<const float*>(p.dy) + (n * a.out_channels + g * out_channels) * p.out_size;
+            // The plane rows that this image's blocks of the slice read.
+            const int64_t oh0 = block_begin * p.position_block / out_w;
+            const int64_t oh1 = std::min(geo.out[1], block_end * p.position_block / out_w);
+            kernels.phase_rows(reinterpret_cast<const float*>(p.source) +
+                                   (n * a.channels + g * p.group_channels) * geo.in_size(),
+                               geo, p.group_channels, p.plane_top, p.plane_left, p.padded_channel / 4 / p.padded_w,
+                               p.padded_w, oh0 + min_row + p.plane_top, oh1 + max_row + p.plane_top, planes);
+            for (int64_t block = block_begin; block < block_end; ++block) {
+                const int64_t q0 = block * p.position_block;
+                const int64_t rows = std::min(p.position_block, p.out_size - q0) / out_w;
+                const int64_t oh = q0 / out_w;
+                for (int64_t it = 0; it < row_tiles; ++it) {
+                    // The last tile overlaps the one before rather than reading past dy's rows;
+                    // the rows they share come out the same bits in both.
+                    const int64_t m0 = std::min(it * kDotRows, out_channels - kDotRows);
+                    for (int64_t jt = 0; jt < col_tiles; ++jt) {
+                        const int64_t j0 = std::min(jt * kDotCols, p.depth - kDotCols);
+                        const float* b[kDotCols];
+                        for (int j = 0; j < kDotCols; ++j) {
+                            b[j] = planes + column_offset[static_cast<size_t>(j0 + j)] + oh * p.padded_w;
+                        }
+                        kernels.dot(rows, out_w, dy + m0 * p.out_size + q0, p.out_size, b, p.padded_w,
+                                    sums + (it * col_tiles + jt) * tile_sums);
+                    }
+                }
+            }
+        }
+        // Each (m, j): its lanes added in one fixed order.
+        float* const dw_group =
+            reinterpret_cast<float*>(slice == 0 ? p.dw : p.partials + (slice - 1) * p.dw_size) + g * out_channels * p.depth;
+        for (int64_t it = 0; it < row_tiles; ++it) {
+            const int64_t m0 = std::min(it * kDotRows, out_channels - kDotRows);
+            for (int64_t jt = 0; jt < col_tiles; ++jt) {
+                const int64_t j0 = std::min(jt * kDotCols, p.depth - kDotCols);
+                const float* tile = sums + (it * col_tiles + jt) * tile_sums;
+                for (int64_t i = 0; i < kDotRows; ++i) {
+                    for (int64_t j = 0; j < kDotCols; ++j) {
+                        const float* lanes = tile + (i * kDotCols + j) * kDotLanes;
+                        float sum = 0.0f;
+                        for (int64_t l = 0; l < kDotLanes; ++l) sum += lanes[l];
+                        dw_group[(m0 + i) * p.depth + j0 + j] = sum;
+                    }
+                }
+            }
+        }
+    } else {
+        (void)p;
+        (void)task;
+        (void)ws;
+    }
+}
+
+// The padded phase planes' margins and sizes (stride 2: dot mode, direct mode).
+template <class T>
+void set_phase_planes(Plan<T>& p) {
+    const WindowGeometry& geo = p.args->geometry;
+    p.plane_top = ceil_div(geo.pad_begin[1], 2);
+    p.plane_left = ceil_div(geo.pad_begin[2], 2);
+    const int64_t below = std::max<int64_t>(0, floor_half((geo.kernel[1] - 1) * geo.dilation[1] - geo.pad_begin[1]));
+    const int64_t right = std::max<int64_t>(0, floor_half((geo.kernel[2] - 1) * geo.dilation[2] - geo.pad_begin[2]));
+    p.padded_w = geo.out[2] + p.plane_left + right;
+    p.padded_channel = 4 * p.padded_w * (geo.out[1] + p.plane_top + below);
+}
+
+// Runs the planned tasks on `threads` threads, then adds the slices' partial dW into dW.
+template <class T>
+void run_plan(Plan<T>& p, int64_t tasks, int64_t threads) {
+    const ConvArgs& a = *p.args;
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    if (p.reduction_slices > 1) {
+        std::vector<T>& partials = thread_buffer<T, FilterSlicePartials>();
+        partials.resize(static_cast<size_t>((p.reduction_slices - 1) * p.dw_size));
+        p.partials = partials.data();
+    }
+    const int64_t padded_rows = round_up(p.task_rows, nr);
+    const int64_t padded_block = round_up(p.position_block, kRowAlignment);
+    cpu::for_each_claimed(
+        tasks, threads,
+        [&]() -> Workspace<T>& {
+            Workspace<T>& ws = thread_scratch<Workspace<T>>();
+            if (p.dot) {
+                ws.padded.resize(static_cast<size_t>(p.group_channels * p.padded_channel));
+                ws.sums.resize(static_cast<size_t>(ceil_div(p.group_out_channels, kDotRows) *
+                                                   ceil_div(p.depth, kDotCols) * kDotRows * kDotCols * kDotLanes));
+                return ws;
+            }
+            if (p.direct) {
+                ws.padded.resize(static_cast<size_t>(round_up(p.chunk_channels, mr) * p.padded_channel));
+                ws.dy_packed.resize(static_cast<size_t>(round_up(p.group_out_channels, nr) * p.position_block));
+                ws.dw_t.resize(static_cast<size_t>(a.geometry.kernel_size() * round_up(p.chunk_channels, mr) *
+                                                   p.group_out_channels));
+                return ws;
+            }
+            const int64_t block_size = p.block_images * p.position_block;
+            // Whole NR panels of rows (task_rows) or, as A, whole MR panels (MR need not divide NR).
+            ws.lowered.resize(static_cast<size_t>(round_up(p.task_rows, mr) * padded_block));
+            ws.packed.resize(static_cast<size_t>(padded_rows * block_size));
+            ws.a_panel.resize(static_cast<size_t>(mr * block_size));
+            if (p.block_images > 1) ws.dy_rows.resize(static_cast<size_t>(p.chunk_panels * mr * block_size));
+            if (p.split_in_task != nullptr) {
+                ws.planes.resize(static_cast<size_t>(p.group_channels * phase_planes_channel_size(a.geometry)));
+            }
+            if (p.lowered_as_a) {
+                ws.dy_packed.resize(static_cast<size_t>(round_up(p.chunk_panels * mr, nr) * block_size));
+                ws.dw_t.resize(static_cast<size_t>(p.group_blocks * p.task_rows * p.chunk_panels * mr));
+            }
+            return ws;
+        },
+        [&](int64_t task, Workspace<T>& ws) {
+            if (p.dot) {
+                run_dot_task(p, task, ws);
+            } else if (p.direct) {
+                run_direct_task(p, task, ws);
+            } else {
+                run_task(p, task, ws);
+            }
+        });
+    if (p.reduction_slices > 1) {
+        cpu::parallel_for(p.dw_size, 4096, [&](int64_t begin, int64_t end) {
+            for (int64_t slice = 1; slice < p.reduction_slices; ++slice) {
+                const T* partial = p.partials + (slice - 1) * p.dw_size;
+                for (int64_t i = begin; i < end; ++i) p.dw[i] += partial[i];
+            }
+        });
+    }
+}
+
 // dW for a convolution that is neither depthwise nor pointwise (the caller's paths), batch >= 1.
 template <class T>
 void conv_backward_filter(const ConvArgs& a) {
@@ -346,14 +752,25 @@ void conv_backward_filter(const ConvArgs& a) {
         std::fill(p.dw, p.dw + a.out_channels * p.depth, T(0));
         return;
     }
-    // Equal position blocks (no thin last one), multiples of the row alignment.
+    // Equal position blocks (no thin last one), multiples of the row alignment; in direct mode
+    // equal counts of whole output rows (a row longer than a block is cut).
     const int64_t max_block = kPositionBlockBytes / static_cast<int64_t>(sizeof(T));
-    p.position_block = std::min(p.out_size, round_up(ceil_div(p.out_size, ceil_div(p.out_size, max_block)),
-                                                     kRowAlignment));
+    p.direct = direct_applies<T>(a, p.group_out_channels, p.depth);
+    p.dot = dot_applies<T>(a, p.group_out_channels, p.depth);
+    const int64_t out_w = a.geometry.out[2], out_h = a.geometry.out[1];
+    if (p.direct && out_w < max_block) {
+        p.position_block = ceil_div(out_h, ceil_div(out_h, max_block / out_w)) * out_w;
+    } else if (p.dot) {
+        const int64_t max_rows = std::max<int64_t>(1, kDotBlockPositions / out_w);
+        p.position_block = ceil_div(out_h, ceil_div(out_h, max_rows)) * out_w;
+    } else {
+        p.position_block = std::min(p.out_size, round_up(ceil_div(p.out_size, ceil_div(p.out_size, max_block)),
+                                                         kRowAlignment));
+    }
     p.position_blocks = ceil_div(p.out_size, p.position_block);
     // Images smaller than a block go several to a block, so that dW tiles are loaded and stored
     // once per block rather than once per small image (ResNet-18's 7x7 layers at batch 32: 5).
-    p.block_images = std::clamp<int64_t>(max_block / p.out_size, 1, a.batch);
+    p.block_images = p.direct || p.dot ? 1 : std::clamp<int64_t>(max_block / p.out_size, 1, a.batch);
     p.image_groups = ceil_div(a.batch, p.block_images);
     // The reduction over images and positions cut into slices of equal length, each summed by its
     // own tasks into its own copy of dW, the copies added in slice order at the end: threads then
@@ -378,6 +795,30 @@ void conv_backward_filter(const ConvArgs& a) {
     auto fills_pool = [&](int64_t tasks) {
         return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
     };
+    if (p.dot) {
+        p.source = static_cast<const T*>(a.x.data);
+        set_phase_planes(p);
+        run_plan(p, p.reduction_slices * a.groups, threads);
+        return;
+    }
+    if (p.direct) {
+        // The fewest chunks of whole MR panels of channels that fill the pool.
+        const int64_t channel_panels = ceil_div(p.group_channels, mr);
+        int64_t chunks = 1;
+        while (!fills_pool(p.reduction_slices * a.groups * chunks) && chunks < channel_panels) ++chunks;
+        p.chunk_channels = std::min(p.group_channels, ceil_div(channel_panels, chunks) * mr);
+        p.channel_chunks = ceil_div(p.group_channels, p.chunk_channels);
+        p.source = static_cast<const T*>(a.x.data);
+        p.rows_kernel = direct_rows_kernel<T>(cpu::active_isa(), mr, nr);
+        if (a.geometry.stride[1] == 2) {
+            set_phase_planes(p);
+        } else {
+            p.padded_w = a.geometry.in[2] + a.geometry.pad_begin[2] + a.geometry.pad_end[2];
+            p.padded_channel = p.padded_w * (a.geometry.in[1] + a.geometry.pad_begin[1] + a.geometry.pad_end[1]);
+        }
+        run_plan(p, p.reduction_slices * a.groups * p.channel_chunks, threads);
+        return;
+    }
     const int64_t depth_panels = ceil_div(p.depth, nr);
     const int64_t fewest_blocks = ceil_div(depth_panels, std::max<int64_t>(1, kMaxTaskRows / nr));
     auto row_tasks = [&](int64_t panels) { return p.reduction_slices * a.groups * ceil_div(depth_panels, panels); };
@@ -468,42 +909,8 @@ void conv_backward_filter(const ConvArgs& a) {
         p.lower = phases.lower;
     }
 
-    if (p.reduction_slices > 1) {
-        std::vector<T>& partials = thread_buffer<T, FilterSlicePartials>();
-        partials.resize(static_cast<size_t>((p.reduction_slices - 1) * p.dw_size));
-        p.partials = partials.data();
-    }
     const int64_t tasks = p.reduction_slices * a.groups * p.row_groups * p.out_chunks;
-    const int64_t padded_rows = round_up(p.task_rows, nr);
-    const int64_t padded_block = round_up(p.position_block, kRowAlignment);
-    cpu::for_each_claimed(
-        tasks, threads,
-        [&]() -> Workspace<T>& {
-            Workspace<T>& ws = thread_scratch<Workspace<T>>();
-            const int64_t block_size = p.block_images * p.position_block;
-            // Whole NR panels of rows (task_rows) or, as A, whole MR panels (MR need not divide NR).
-            ws.lowered.resize(static_cast<size_t>(round_up(p.task_rows, mr) * padded_block));
-            ws.packed.resize(static_cast<size_t>(padded_rows * block_size));
-            ws.a_panel.resize(static_cast<size_t>(mr * block_size));
-            if (p.block_images > 1) ws.dy_rows.resize(static_cast<size_t>(p.chunk_panels * mr * block_size));
-            if (p.split_in_task != nullptr) {
-                ws.planes.resize(static_cast<size_t>(p.group_channels * phase_planes_channel_size(a.geometry)));
-            }
-            if (p.lowered_as_a) {
-                ws.dy_packed.resize(static_cast<size_t>(round_up(p.chunk_panels * mr, nr) * block_size));
-                ws.dw_t.resize(static_cast<size_t>(p.group_blocks * p.task_rows * p.chunk_panels * mr));
-            }
-            return ws;
-        },
-        [&](int64_t task, Workspace<T>& ws) { run_task(p, task, ws); });
-    if (p.reduction_slices > 1) {
-        cpu::parallel_for(p.dw_size, 4096, [&](int64_t begin, int64_t end) {
-            for (int64_t slice = 1; slice < p.reduction_slices; ++slice) {
-                const T* partial = p.partials + (slice - 1) * p.dw_size;
-                for (int64_t i = begin; i < end; ++i) p.dw[i] += partial[i];
-            }
-        });
-    }
+    run_plan(p, tasks, threads);
 }
 
 }  // namespace backward_filter

@@ -665,6 +665,29 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
         {{12, 3, 9, 8}, 8, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 2, 20, 20}, 24, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{12, 16, 29, 31}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        // Direct mode (AVX-512 f32; stride 1, rows of 16 outputs or more, fewer output channels
+        // than depth rows; elsewhere the lowered path): channels not a multiple of MR (11) and output channels not of NR (37) with
+        // dilation and asymmetric pads over 3 images (slices); groups with a 3x2 kernel; rows
+        // longer than a position block (300 wide: blocks start and end inside rows); 5x5 taps
+        // over 40 channels (several channel chunks at 2 and 3 threads).
+        {{3, 11, 20, 23}, 37, {3, 3}, {1, 1}, {2, 1}, {2, 0}, {1, 1}, 1},
+        {{2, 12, 18, 17}, 6, {3, 2}, {1, 1}, {1, 1}, {1, 0}, {1, 1}, 2},
+        {{1, 9, 3, 300}, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 40, 24, 24}, 16, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, 1},
+        // Direct mode at stride 2 from padded phase planes (AVX-512 f32, 16 channels or more):
+        // 17 channels (a partial MR panel), 20 output channels, 2 images; a 4x5 kernel dilated
+        // along the width, pads 2 / 0 (height) and 1 / 3 (width).
+        {{2, 17, 35, 37}, 20, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 16, 40, 45}, 8, {4, 5}, {2, 2}, {1, 2}, {2, 1}, {0, 3}, 1},
+        // Dot mode (AVX-512 f32; stride 2, at most 64 depth rows, 8 output channels or more):
+        // MobileNet-v2's stem shape at 3 images (slices over images); 12 output channels and 20
+        // depth rows (tiles that overlap the one before); 5x4 taps with dilation 2 and pads 3 / 0
+        // and 0 / 2 (margins on one side only, more than one margin row); odd sizes whose last
+        // plane row and column run past the image; rows of 36 outputs (a masked last vector).
+        {{3, 3, 40, 38}, 32, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 5, 33, 35}, 12, {2, 2}, {2, 2}, {1, 1}, {1, 0}, {0, 1}, 1},
+        {{1, 2, 41, 73}, 9, {5, 4}, {2, 2}, {2, 2}, {3, 0}, {0, 2}, 1},
+        {{2, 4, 31, 71}, 16, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 2},
     };
     for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
         using T = decltype(element);
@@ -688,7 +711,9 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
 // channels than one KC block (300 > 256 f32, 128 f64), positions over one NC block (360 > 256 at
 // KC 256: the second block ends in the partial panel), dilation, asymmetric pads, groups, 1-d and
 // 3-d, batch 1 and 5, f32 at every ISA and f64; at 1, 2 and 3 threads (chunks cut smaller to fill
-// the pool), every result bit for bit the same as at 1 thread.
+// the pool), every result bit for bit the same as at 1 thread. Up to 128 positions the GEMM runs
+// transposed (49 positions: a partial MR panel; chunks of 14 channels whose partial NR panel of
+// rows is read in place, the last chunk's packed at the end of W's rows; 300 output channels).
 TEST_F(ConvTest, BackwardDataByColumnsMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{1, 17, 14, 14}, 24, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
@@ -818,12 +843,15 @@ TEST_F(ConvTest, BackwardDataByPolyphaseMatchesReferenceAndThreadCountsAgree) {
 
 // NaN and Inf reach the same outputs as in the reference twin on every backward path (depthwise
 // blocks, flipped-filter forward, GEMM + col2im, polyphase, pointwise) at every ISA: in dy for backward
-// data, in x for backward filter (padding never multiplies them, so no 0 * Inf appears).
+// data, in x for backward filter (padding never multiplies them, so no 0 * Inf appears; the
+// direct mode's padded copy only feeds real output positions).
 TEST_F(ConvTest, BackwardPropagatesNanAndInfLikeReferenceEveryIsa) {
     const std::vector<ConvCase> cases = {
         {{2, 19, 6, 5}, 19, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 19},
         {{3, 35, 5, 4}, 35, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 35},
         {{2, 5, 13, 11}, 7, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 5, 9, 20}, 7, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},  // backward filter's direct mode
+        {{1, 3, 36, 34}, 8, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},  // and dot mode
         {{1, 7, 10, 19}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 32, 64, 64}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 9, 5, 7}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},

@@ -1,0 +1,79 @@
+// The direct backward filter's micro-kernel (conv_backward_filter.hpp, direct mode): one tile of
+// dW^T, MR depth rows (channels of one tap) x NR output channels, over a rectangle of output
+// positions, `rows` output rows of `length` each:
+//   C(i, j) (+)= sum_{r < rows, q < length} a[i * a_row_stride + r * a_pitch + q] * b[(r * length + q) * NR + j]
+// A is read in place from the padded image (a_pitch: the padded row), B is dy packed in NR-wide
+// panels. The GEMM micro-kernel does one output row per call; this one keeps the tile in
+// registers over the whole rectangle (ResNet-18's layer2 3x3, 28 wide, batch 1, one thread, CPU
+// time: lowered path 1.43 ms, direct with the GEMM micro-kernel per row 1.94, with this 1.19).
+// C is written with beta 0 when `first`.
+// AVX-512 f32 only (MR 8, NR two registers, as the AVX-512 GEMM micro-kernel), where direct mode
+// was measured; elsewhere the backward filter lowers the columns.
+#pragma once
+
+#include <myelin.h>
+
+#include <cstdint>
+
+#include "core/nn_args.hpp"
+
+namespace mln::kernels {
+
+template <class T>
+using DirectRowsKernel = void (*)(int64_t rows, int64_t length, const T* a, int64_t a_row_stride, int64_t a_pitch,
+                                  const T* b, T* c, int64_t ldc, bool first);
+
+// Dot mode (conv_backward_filter.hpp: few depth rows at stride 2): sums of 8 rows of dy against
+// 3 rows of the column matrix, both contiguous along the positions, the lanes running along them:
+//   S(i, j) += sum_{r < rows, q < width} a[i * a_row_stride + r * width + q] * b[j][r * b_pitch + q]
+// per (i, j) a vector of 16 partial sums at sums + (i * 3 + j) * 16 (lanes past width read 0).
+// Nothing is transposed or packed, and no row of the tile is padding (8 x 32 GEMM tiles over
+// MobileNet-v2's stem, 27 deep, were 27 / 32 useful).
+constexpr int kDotRows = 8;
+constexpr int kDotCols = 3;
+constexpr int kDotLanes = 16;
+using BackwardFilterDotKernel = void (*)(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
+                                         const float* const* b, int64_t b_pitch, float* sums);
+// Rows [i0, i1) of the stride-2 phase planes of `channels` channels of x (2-d; plane (ph, pw) of
+// channel c at planes + (4 c + 2 ph + pw) * plane_h * plane_w): element (i, j) = x[2 (i - top) +
+// ph][2 (j - left) + pw], 0 outside the image.
+using PaddedPhaseRows = void (*)(const float* x, const WindowGeometry& g, int64_t channels, int64_t top, int64_t left,
+                                 int64_t plane_h, int64_t plane_w, int64_t i0, int64_t i1, float* planes);
+
+#if defined(MYELIN_X86_64_KERNELS)
+void backward_filter_dot_avx512(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
+                                const float* const* b, int64_t b_pitch, float* sums);
+void padded_phase_rows_avx512(const float* x, const WindowGeometry& g, int64_t channels, int64_t top, int64_t left,
+                              int64_t plane_h, int64_t plane_w, int64_t i0, int64_t i1, float* planes);
+void backward_filter_rows_avx512(int64_t rows, int64_t length, const float* a, int64_t a_row_stride, int64_t a_pitch,
+                                 const float* b, float* c, int64_t ldc, bool first);
+#endif
+
+// The kernel for `isa` and the GEMM micro-kernel's tile (mr x nr), or nullptr where none fits.
+template <class T>
+DirectRowsKernel<T> direct_rows_kernel(mln_isa isa, int mr, int nr) {
+#if defined(MYELIN_X86_64_KERNELS)
+    if constexpr (sizeof(T) == 4) {
+        if (isa == MLN_ISA_AVX512 && mr == 8 && nr == 32) return backward_filter_rows_avx512;
+    }
+#endif
+    (void)isa;
+    (void)mr;
+    (void)nr;
+    return nullptr;
+}
+
+struct BackwardFilterDot {
+    BackwardFilterDotKernel dot = nullptr;  // nullptr: none at this ISA
+    PaddedPhaseRows phase_rows = nullptr;
+};
+
+inline BackwardFilterDot backward_filter_dot(mln_isa isa) {
+#if defined(MYELIN_X86_64_KERNELS)
+    if (isa == MLN_ISA_AVX512) return {backward_filter_dot_avx512, padded_phase_rows_avx512};
+#endif
+    (void)isa;
+    return {};
+}
+
+}  // namespace mln::kernels

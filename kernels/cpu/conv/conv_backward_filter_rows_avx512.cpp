@@ -1,0 +1,153 @@
+// AVX-512 kernels of the backward filter's direct and dot modes (conv_backward_filter_rows.hpp)
+// and their padded phase planes. The direct micro-kernel is the AVX-512 GEMM micro-kernel's loop
+// (gemm_microkernels_avx512.cpp: 8 rows x 2 registers of C) inside a loop over output rows.
+// Besides intrinsics only headers of internal linkage or declarations are included (AVX-512
+// flags: no inline function compiled here may be the copy the linker keeps).
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/cpu/common/float_lanes.hpp"
+#include "kernels/cpu/conv/conv_backward_filter_rows.hpp"
+
+namespace mln::kernels {
+namespace {
+
+struct Avx512Float {
+    using Scalar = float;
+    using Vector = __m512;
+    static constexpr int kLanes = 16;
+    static Vector zero() { return _mm512_setzero_ps(); }
+    static Vector load(const float* p) { return _mm512_loadu_ps(p); }
+    static void store(float* p, Vector v) { _mm512_storeu_ps(p, v); }
+    static Vector broadcast(const float* p) { return _mm512_set1_ps(*p); }
+    static Vector fmadd(Vector a, Vector b, Vector c) { return _mm512_fmadd_ps(a, b, c); }
+    static Vector add(Vector a, Vector b) { return _mm512_add_ps(a, b); }
+};
+
+template <class Isa>
+void rows_kernel(int64_t rows, int64_t length, const typename Isa::Scalar* a, int64_t a_row_stride, int64_t a_pitch,
+                 const typename Isa::Scalar* b, typename Isa::Scalar* c, int64_t ldc, bool first) {
+    using Vector = typename Isa::Vector;
+    constexpr int MR = 8;
+    constexpr int kLanes = Isa::kLanes;
+    constexpr int NR = 2 * kLanes;
+    for (int i = 0; i < MR; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    Vector acc[MR][2];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = Isa::zero();
+    for (int64_t r = 0; r < rows; ++r) {
+        const typename Isa::Scalar* a_row = a + r * a_pitch;
+        for (int64_t q = 0; q < length; ++q) {
+            _mm_prefetch(reinterpret_cast<const char*>(b + 8 * NR), _MM_HINT_T0);
+            const Vector b0 = Isa::load(b);
+            const Vector b1 = Isa::load(b + kLanes);
+#pragma GCC unroll 16
+            for (int i = 0; i < MR; ++i) {
+                const Vector x = Isa::broadcast(a_row + i * a_row_stride + q);
+                acc[i][0] = Isa::fmadd(x, b0, acc[i][0]);
+                acc[i][1] = Isa::fmadd(x, b1, acc[i][1]);
+            }
+            b += NR;
+        }
+    }
+    if (!first) {
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; ++i) {
+            acc[i][0] = Isa::add(Isa::load(c + i * ldc), acc[i][0]);
+            acc[i][1] = Isa::add(Isa::load(c + i * ldc + kLanes), acc[i][1]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+        Isa::store(c + i * ldc, acc[i][0]);
+        Isa::store(c + i * ldc + kLanes, acc[i][1]);
+    }
+}
+
+}  // namespace
+
+void backward_filter_dot_avx512(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
+                                const float* const* b, int64_t b_pitch, float* sums) {
+    using Lanes = Avx512Lanes;
+    __m512 acc[kDotRows][kDotCols];
+#pragma GCC unroll 32
+    for (int i = 0; i < kDotRows; ++i) {
+#pragma GCC unroll 4
+        for (int j = 0; j < kDotCols; ++j) acc[i][j] = _mm512_loadu_ps(sums + (i * kDotCols + j) * kDotLanes);
+    }
+    const float* b0 = b[0];
+    const float* b1 = b[1];
+    const float* b2 = b[2];
+    for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t q = 0; q < width; q += kDotLanes) {
+            const __mmask16 mask = Lanes::first(width - q);
+            const __m512 x0 = _mm512_maskz_loadu_ps(mask, b0 + q);
+            const __m512 x1 = _mm512_maskz_loadu_ps(mask, b1 + q);
+            const __m512 x2 = _mm512_maskz_loadu_ps(mask, b2 + q);
+#pragma GCC unroll 32
+            for (int i = 0; i < kDotRows; ++i) {
+                const __m512 y = _mm512_maskz_loadu_ps(mask, a + i * a_row_stride + q);
+                acc[i][0] = _mm512_fmadd_ps(y, x0, acc[i][0]);
+                acc[i][1] = _mm512_fmadd_ps(y, x1, acc[i][1]);
+                acc[i][2] = _mm512_fmadd_ps(y, x2, acc[i][2]);
+            }
+        }
+        a += width;
+        b0 += b_pitch;
+        b1 += b_pitch;
+        b2 += b_pitch;
+    }
+#pragma GCC unroll 32
+    for (int i = 0; i < kDotRows; ++i) {
+#pragma GCC unroll 4
+        for (int j = 0; j < kDotCols; ++j) _mm512_storeu_ps(sums + (i * kDotCols + j) * kDotLanes, acc[i][j]);
+    }
+}
+
+void padded_phase_rows_avx512(const float* x, const WindowGeometry& g, int64_t channels, int64_t top, int64_t left,
+                              int64_t plane_h, int64_t plane_w, int64_t i0, int64_t i1, float* planes) {
+    using Lanes = Avx512Lanes;
+    const int64_t plane = plane_h * plane_w;
+    for (int64_t c = 0; c < channels; ++c) {
+        const float* xc = x + c * g.in[1] * g.in[2];
+        for (int64_t ph = 0; ph < 2; ++ph) {
+            float* even_plane = planes + (4 * c + 2 * ph) * plane;
+            float* odd_plane = even_plane + plane;
+            for (int64_t i = i0; i < i1; ++i) {
+                float* even = even_plane + i * plane_w;
+                float* odd = odd_plane + i * plane_w;
+                const int64_t ih = 2 * (i - top) + ph;
+                // Columns j < left and rows outside the image: zeros (n <= 0 loads nothing).
+                const float* source = xc + ih * g.in[2];
+                for (int64_t j = 0; j < plane_w; j += kDotLanes) {
+                    const __mmask16 mask = Lanes::first(plane_w - j);
+                    __m512 e = _mm512_setzero_ps(), o = _mm512_setzero_ps();
+                    if (ih >= 0 && ih < g.in[1] && j >= left) {
+                        Lanes::load_even_odd(source + 2 * (j - left), g.in[2] - 2 * (j - left), &e, &o);
+                    } else if (ih >= 0 && ih < g.in[1] && j + kDotLanes > left) {
+                        // The vector that holds the left margin: lanes l >= left - j from column 0.
+                        const int64_t shift = left - j;
+                        __m512 se, so;
+                        Lanes::load_even_odd(source, g.in[2], &se, &so);
+                        const __m512i index = _mm512_sub_epi32(
+                            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                            _mm512_set1_epi32(static_cast<int>(shift)));
+                        const __mmask16 inside = static_cast<__mmask16>(~Lanes::first(shift));
+                        e = _mm512_maskz_permutexvar_ps(inside, index, se);
+                        o = _mm512_maskz_permutexvar_ps(inside, index, so);
+                    }
+                    _mm512_mask_storeu_ps(even + j, mask, e);
+                    _mm512_mask_storeu_ps(odd + j, mask, o);
+                }
+            }
+        }
+    }
+}
+
+void backward_filter_rows_avx512(int64_t rows, int64_t length, const float* a, int64_t a_row_stride, int64_t a_pitch,
+                                 const float* b, float* c, int64_t ldc, bool first) {
+    rows_kernel<Avx512Float>(rows, length, a, a_row_stride, a_pitch, b, c, ldc, first);
+}
+
+}  // namespace mln::kernels
