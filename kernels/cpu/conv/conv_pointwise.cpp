@@ -7,9 +7,9 @@
 // kColumnBlockBytes (a share of L2). A task walks the MR-row panels of A (its chunk of them)
 // over one such block: the first panel brings the slice in from memory, the others read it from
 // L2; each panel's A rows stay in L1 across the block's tiles; each output is stored once.
-// Parallel unit: (image, position block) tasks, more position blocks where that fills the pool,
-// then chunks of row panels; claimed dynamically from one counter, so a thread that shares its
-// core slows only its own tasks.
+// Parallel unit: (image group, position block, chunk of row panels) tasks, each axis split
+// evenly, the counts chosen for the shortest estimated run on the pool (split_tasks); claimed
+// dynamically from one counter, so a thread that shares its core slows only its own tasks.
 #include "kernels/cpu/conv/conv_pointwise.hpp"
 
 #include <algorithm>
@@ -29,6 +29,8 @@ constexpr int64_t kColumnBlockBytes = 256 << 10;
 constexpr int64_t kDepthBlockBytes = 2 << 10;
 // Position blocks keep at least this many full tiles when they are cut to fill the pool.
 constexpr int64_t kMinBlockTiles = 4;
+// The tail kernel takes fewer columns than a quarter of the widest register's lanes (16 f32).
+constexpr int64_t kMaxTailColumns = 4;
 
 // Backward filter (the dot kernel): positions per chunk such that the kernel's rows of dy stay
 // in L1 (kDotRowsBytes) while they meet every row of x, and a chunk of all rows of either
@@ -70,6 +72,8 @@ struct EdgePanel;
 struct FilterPartials;
 struct CompactImages;
 struct TailColumns;
+struct TailTile;
+struct TailResidual;
 struct TaskColumns;
 
 // Position of output position q (all axes stride s, no padding) in the input grid.
@@ -138,6 +142,84 @@ const T* pack_edge_panel(const T* a, int64_t row_stride, int64_t col_stride, int
     return buffer.data();
 }
 
+// Part i of `total` split into `parts` nearly equal parts begins at split_begin(i, ...).
+int64_t split_begin(int64_t i, int64_t parts, int64_t total) { return i * total / parts; }
+
+// Position blocks that begin on whole tiles and hold about equally many registers of columns:
+// block i covers [begin(i), begin(i + 1)), the last one up to the end, the tail kernel's columns
+// included. (Blocks rounded up to whole tiles left 3 tiles to one thread and 1 tile + the tail to
+// the other at 196 positions.)
+struct PositionBlocks {
+    int64_t count = 1;
+    int64_t positions = 0;       // of the image
+    int64_t registers = 1;       // registers of the columns before the tail kernel's, at least 1
+    int64_t tile_registers = 1;  // per full tile
+    int64_t lanes = 1;
+
+    int64_t begin(int64_t i) const {
+        if (i >= count) return positions;
+        // i * registers / count, to the nearest whole tile.
+        return (2 * i * registers + count * tile_registers) / (2 * count * tile_registers) * tile_registers * lanes;
+    }
+    int64_t largest() const {  // registers of the largest block
+        int64_t most = 0;
+        for (int64_t i = 0; i < count; ++i) {
+            const int64_t end = i + 1 < count ? begin(i + 1) / lanes : registers;
+            most = std::max(most, end - begin(i) / lanes);
+        }
+        return most;
+    }
+};
+
+// The run's tasks: image groups x position blocks x chunks of row panels, each axis split evenly.
+struct TaskSplit {
+    int64_t image_groups = 1;
+    PositionBlocks blocks;
+    int64_t chunks = 1;
+    int64_t tasks() const { return image_groups * blocks.count * chunks; }
+};
+
+// What split_tasks chooses from.
+struct TaskBounds {
+    int64_t images = 0, panels = 0;
+    int64_t min_blocks = 1;     // for the L2 budget of a block of B
+    int64_t group_images = 1;   // most images per group (1 where the positions take several blocks)
+    int64_t min_block_registers = 0;  // of blocks added to fill the pool
+    PositionBlocks blocks;      // count unset
+};
+
+// The split with the shortest estimated run on `threads` threads claiming tasks from a counter:
+// ceil(tasks / threads) rounds of the largest task (images x row panels x registers of columns).
+// Fewer tasks first: a split is taken over one with fewer tasks only if it is estimated at least
+// 2% faster (each task reads its panels of A and its images' block of B again).
+TaskSplit split_tasks(const TaskBounds& b, int64_t threads) {
+    TaskSplit best;
+    double best_time = 0.0;
+    const int64_t first_groups = ceil_div(b.images, b.group_images);
+    const int64_t full_tiles = std::max<int64_t>(1, b.blocks.registers / b.blocks.tile_registers);
+    for (int64_t groups = first_groups; groups <= std::min(b.images, first_groups + threads - 1); ++groups) {
+        for (int64_t count = b.min_blocks; count < b.min_blocks + threads && count <= std::max(full_tiles, b.min_blocks);
+             ++count) {
+            if (count > b.min_blocks && b.blocks.registers / count < b.min_block_registers) break;
+            TaskSplit split;
+            split.image_groups = groups;
+            split.blocks = b.blocks;
+            split.blocks.count = count;
+            const int64_t registers = split.blocks.largest();
+            for (int64_t chunks = 1; chunks <= std::min(b.panels, 4 * threads); ++chunks) {
+                split.chunks = chunks;
+                const double time = static_cast<double>(ceil_div(split.tasks(), threads) * ceil_div(b.images, groups) *
+                                                        ceil_div(b.panels, chunks) * registers);
+                if (best_time == 0.0 || time < 0.98 * best_time) {
+                    best = split;
+                    best_time = time;
+                }
+            }
+        }
+    }
+    return best;
+}
+
 template <class T>
 void run_pointwise_gemm(const PointwiseGemm<T>& p) {
     if (p.images == 0 || p.rows == 0 || p.positions == 0) return;
@@ -145,77 +227,92 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
     const int64_t mr = kernel.mr;
     const int64_t nr = kernel.nr;
     const int64_t threads = cpu::thread_pool().thread_count();
-    auto fills_pool = [&](int64_t tasks) {
-        return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
-    };
     // Depth blocks of equal size (no thin last one).
     const int64_t depth_blocks =
         std::max<int64_t>(1, ceil_div(p.depth, kDepthBlockBytes / static_cast<int64_t>(sizeof(T))));
     const int64_t depth_block = ceil_div(p.depth, depth_blocks);
     const int64_t max_block = std::max(
         nr, kColumnBlockBytes / static_cast<int64_t>(sizeof(T)) / std::max<int64_t>(depth_block, 1) / nr * nr);
-    int64_t blocks = ceil_div(p.positions, max_block);
+    const int64_t tail_cols = p.positions % kernel.lanes;
+    const bool use_tail = tail_cols != 0 && tail_cols * 4 <= kernel.lanes && tail_cols <= kMaxTailColumns;
+    TaskBounds bounds;
+    bounds.images = p.images;
+    bounds.panels = ceil_div(p.rows, mr);
+    bounds.min_blocks = ceil_div(p.positions, max_block);
     // Small images go in groups that share each panel of A while it is in L1 (deep layers at
     // batch 32: one image per task streamed all of W from L3 per image, 1.2 MB for 49 positions).
-    const int64_t group_images = blocks > 1 ? 1
-                                            : std::max<int64_t>(1, std::min(max_block / p.positions,
-                                                                            ceil_div(p.images, threads)));
-    const int64_t image_groups = ceil_div(p.images, group_images);
-    for (int64_t more = blocks + 1; more <= blocks + threads; ++more) {
-        if (fills_pool(image_groups * blocks) || ceil_div(p.positions, more) < kMinBlockTiles * nr) break;
-        if (fills_pool(image_groups * more)) blocks = more;
-    }
-    const int64_t block = ceil_div(ceil_div(p.positions, blocks), nr) * nr;
-    blocks = ceil_div(p.positions, block);
-    const int64_t panels = ceil_div(p.rows, mr);
-    int64_t chunks = 1;
-    while (!fills_pool(image_groups * blocks * chunks) && chunks < panels) ++chunks;
-    const int64_t chunk_panels = ceil_div(panels, chunks);
-    chunks = ceil_div(panels, chunk_panels);
-    const int64_t tasks = image_groups * blocks * chunks;
+    bounds.group_images = bounds.min_blocks > 1 ? 1
+                                                : std::max<int64_t>(1, std::min(max_block / p.positions,
+                                                                                ceil_div(p.images, threads)));
+    bounds.min_block_registers = kMinBlockTiles * nr / kernel.lanes;
+    bounds.blocks.positions = p.positions;
+    bounds.blocks.lanes = kernel.lanes;
+    bounds.blocks.tile_registers = nr / kernel.lanes;
+    bounds.blocks.registers = std::max<int64_t>(1, ceil_div(p.positions - (use_tail ? tail_cols : 0), kernel.lanes));
+    const TaskSplit split = split_tasks(bounds, threads);
+    const int64_t panels = bounds.panels;
     // The last few positions (fewer than a quarter of a register's lanes: the masked register
-    // would cost at least four times their work) go to the tail kernel, with each image's tail
-    // columns of B gathered depth-contiguous once here. Where A's columns are adjacent (forward:
-    // W) it runs per panel and depth block, as dot products along the depth. Backward data's
-    // A = W^T has its rows adjacent: the tail runs once per task and image, over the task's
-    // rows and the whole depth, rows across the lanes (per 8-row panel that form measured 5-13%
-    // slower than the masked register on MobileNet-v2's 7x7 and 14x14 layers: each depth step
-    // a W^T column line that misses L1, for one FMA).
-    const int64_t tail_cols = p.positions % kernel.lanes;
-    const bool use_tail = tail_cols != 0 && tail_cols * 4 <= kernel.lanes;
+    // would cost at least four times their work) go to the tail kernel, with the tail columns of
+    // B of the task's images gathered depth-contiguous by the task that computes them (gathered
+    // once for all images before the tasks, they were a serial pass over every row of B). Where A's
+    // columns are adjacent (forward: W) it runs per panel and depth block, as dot products along
+    // the depth. Backward data's A = W^T has its rows adjacent: the tail runs once per task and
+    // image, over the task's rows and the whole depth, rows across the lanes (per 8-row panel
+    // that form measured 5-13% slower than the masked register on MobileNet-v2's 7x7 and 14x14
+    // layers: each depth step a W^T column line that misses L1, for one FMA).
     const bool tail_per_panel = p.a_col_stride == 1;
-    const T* tail_b = nullptr;
     const int64_t b_positions = p.strided_b != nullptr ? p.strided_b->in_size() : p.positions;
-    if (use_tail) {
+    // tail(image, j, k) = B(image, k, positions - tail_cols + j) at to[c * column_stride + k *
+    // depth_stride], c = (image - first) * tail_cols + j: depth-contiguous columns (column_stride
+    // depth) for the tail kernel, rows of all the columns (depth_stride their count) for a strip.
+    auto gather_tail = [&](int64_t first, int64_t last, int64_t column_stride, int64_t depth_stride) {
         std::vector<T>& gathered = thread_buffer<T, TailColumns>();
-        gathered.resize(static_cast<size_t>(p.images * tail_cols * p.depth));
+        gathered.resize(static_cast<size_t>((last - first) * tail_cols * p.depth));
+        int64_t at[kMaxTailColumns];
         for (int64_t j = 0; j < tail_cols; ++j) {
             const int64_t q = p.positions - tail_cols + j;
-            const int64_t at = p.strided_b != nullptr ? input_position(*p.strided_b, q) : q;
-            for (int64_t image = 0; image < p.images; ++image) {
-                const T* b = p.b + image * p.depth * b_positions + at;
-                T* to = gathered.data() + (image * tail_cols + j) * p.depth;
-                for (int64_t k = 0; k < p.depth; ++k) to[k] = b[k * b_positions];
+            at[j] = p.strided_b != nullptr ? input_position(*p.strided_b, q) : q;
+        }
+        for (int64_t image = first; image < last; ++image) {
+            const T* b = p.b + image * p.depth * b_positions;
+            T* to = gathered.data() + (image - first) * tail_cols * column_stride;
+            // Each row's tail columns together: one line of B for all of them.
+            for (int64_t k = 0; k < p.depth; ++k) {
+                for (int64_t j = 0; j < tail_cols; ++j) to[j * column_stride + k * depth_stride] = b[k * b_positions + at[j]];
             }
         }
-        tail_b = gathered.data();
-    }
+        return static_cast<const T*>(gathered.data());
+    };
 
     // Task: (group of images, block of positions, chunk of row panels); each depth block
     // accumulates into C, the bias added on the first, residual and ReLU on the last.
     auto run_task = [&](int64_t task) {
-        const int64_t chunk = task % chunks;
-        const int64_t q0 = task / chunks % blocks * block;
-        const int64_t first_image = task / chunks / blocks * group_images;
-        const int64_t last_image = std::min(p.images, first_image + group_images);
+        const int64_t chunk = task % split.chunks;
+        const int64_t block = task / split.chunks % split.blocks.count;
+        const int64_t image_group = task / split.chunks / split.blocks.count;
+        const int64_t q0 = split.blocks.begin(block);
+        const int64_t first_image = split_begin(image_group, split.image_groups, p.images);
+        const int64_t last_image = split_begin(image_group + 1, split.image_groups, p.images);
         PointwiseStrip<T> s;
         s.b_row_stride = p.positions;
         s.ldc = p.positions;
-        s.cols = std::min(block, p.positions - q0);
+        s.cols = split.blocks.begin(block + 1) - q0;
         const bool has_tail = use_tail && q0 + s.cols == p.positions;
         if (has_tail) s.cols -= tail_cols;
-        const int64_t first_panel = chunk * chunk_panels;
-        const int64_t last_panel = std::min(panels, first_panel + chunk_panels);
+        // Forward over several images with half a register or more of tail columns in all: those
+        // columns side by side as one strip's, a broadcast of W per row and depth step for all of
+        // them, instead of each image's dot products and their sums across the lanes (1 thread,
+        // batch 32: MobileNet-v2's 64->384 and 96->576 at 14x14, 3 images of 4 columns per task,
+        // 5-10% faster; with fewer columns the masked register measured 3-8% slower at batch 1).
+        const int64_t tail_width = (last_image - first_image) * tail_cols;
+        const bool shared_tail = has_tail && tail_per_panel && p.groups == 1 && 2 * tail_width >= kernel.lanes;
+        const T* tail_b = nullptr;
+        if (has_tail) {
+            tail_b = shared_tail ? gather_tail(first_image, last_image, 1, tail_width)
+                                 : gather_tail(first_image, last_image, p.depth, 1);
+        }
+        const int64_t first_panel = split_begin(chunk, split.chunks, panels);
+        const int64_t last_panel = split_begin(chunk + 1, split.chunks, panels);
         // B(image, k, j) = b_task[(image - first_image) * b_image_stride + k * s.b_row_stride + j].
         const T* b_task = p.b + first_image * p.depth * p.positions + q0;
         int64_t b_image_stride = p.depth * p.positions;
@@ -255,12 +352,12 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
                     s.bias = kb == 0 && p.bias != nullptr ? p.bias + group * p.rows + row : nullptr;
                     s.residual = last_depth && p.residual != nullptr ? p.residual + c_offset : nullptr;
                     kernel.strip(s);
-                    if (has_tail && tail_per_panel) {
+                    if (has_tail && tail_per_panel && !shared_tail) {
                         PointwiseStrip<T> t = s;
                         t.a = p.a + group * p.a_group_stride + row * p.a_row_stride + k0;
                         t.a_row_stride = p.a_row_stride;
                         t.a_col_stride = 1;
-                        t.b = tail_b + image * tail_cols * p.depth + k0;
+                        t.b = tail_b + (image - first_image) * tail_cols * p.depth + k0;
                         t.b_row_stride = p.depth;
                         t.c = s.c + s.cols;
                         t.residual = s.residual != nullptr ? s.residual + s.cols : nullptr;
@@ -268,7 +365,45 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
                         kernel.tail(t);
                     }
                     if (last_depth && p.activation != nullptr) {
-                        p.activation(s.c, s.rows, s.cols + (has_tail && tail_per_panel ? tail_cols : 0), s.ldc, 1);
+                        const bool tail_here = has_tail && tail_per_panel && !shared_tail;
+                        p.activation(s.c, s.rows, s.cols + (tail_here ? tail_cols : 0), s.ldc, 1);
+                    }
+                }
+                if (shared_tail) {
+                    // The strip into a rows x tail_width tile, C's values (when accumulating) and the
+                    // residual's copied in, the results copied out; A as the images' strips had it.
+                    std::vector<T>& tile = thread_buffer<T, TailTile>();
+                    std::vector<T>& residual = thread_buffer<T, TailResidual>();
+                    tile.resize(static_cast<size_t>(mr * tail_width));
+                    const bool add_residual = last_depth && p.residual != nullptr;
+                    if (add_residual) residual.resize(static_cast<size_t>(mr * tail_width));
+                    auto at = [&](int64_t image, int64_t i) {
+                        return (image * p.rows + row + i) * p.positions + p.positions - tail_cols;
+                    };
+                    for (int64_t i = 0; i < s.rows; ++i) {
+                        for (int64_t image = first_image; image < last_image; ++image) {
+                            const int64_t to = i * tail_width + (image - first_image) * tail_cols;
+                            if (s.accumulate) std::copy_n(p.c + at(image, i), tail_cols, tile.data() + to);
+                            if (add_residual) std::copy_n(p.residual + at(image, i), tail_cols, residual.data() + to);
+                        }
+                    }
+                    PointwiseStrip<T> t = s;
+                    t.b = tail_b + k0 * tail_width;
+                    t.b_row_stride = tail_width;
+                    t.c = tile.data();
+                    t.ldc = tail_width;
+                    t.cols = tail_width;
+                    t.bias = kb == 0 && p.bias != nullptr ? p.bias + row : nullptr;
+                    t.residual = add_residual ? residual.data() : nullptr;
+                    kernel.strip(t);
+                    for (int64_t image = first_image; image < last_image; ++image) {
+                        for (int64_t i = 0; i < s.rows; ++i) {
+                            const T* from = tile.data() + i * tail_width + (image - first_image) * tail_cols;
+                            std::copy_n(from, tail_cols, p.c + at(image, i));
+                        }
+                        if (last_depth && p.activation != nullptr) {
+                            p.activation(p.c + at(image, 0), s.rows, tail_cols, p.positions, 1);
+                        }
                     }
                 }
             }
@@ -283,7 +418,7 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             t.a = p.a + group * p.a_group_stride + row0 * p.a_row_stride;
             t.a_row_stride = p.a_row_stride;
             t.a_col_stride = p.a_col_stride;
-            t.b = tail_b + image * tail_cols * p.depth;
+            t.b = tail_b + (image - first_image) * tail_cols * p.depth;
             t.b_row_stride = p.depth;
             t.c = p.c + c_offset;
             t.ldc = p.positions;
@@ -296,7 +431,7 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             if (p.activation != nullptr) p.activation(t.c, t.rows, t.cols, t.ldc, 1);
         }
     };
-    cpu::for_each_claimed(tasks, threads, run_task);
+    cpu::for_each_claimed(split.tasks(), threads, run_task);
 }
 
 // Positions of the output grid (all axes stride s, no padding) in the input grid.

@@ -395,7 +395,12 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // and masked registers), 530 deep (two passes over C), stride 2 (49 gathered positions), groups;
 // an image of 2 positions is all tail. Strided forward on several threads gathers per task:
 // 31 x 23 outputs (position blocks that start inside an output row) and 3-d stride 2 (runs that
-// cross a plane). Every epilogue in f32 at every ISA, all
+// cross a plane). Task splits (split_tasks): position blocks on whole tiles of about equal
+// registers where the L2 budget takes two (196 positions 400 deep) or the pool more (784
+// positions at 2 and 3 threads, the last block ending in a one-register tile), images in uneven
+// groups (7 images of 7x7 in groups of 2 and 3). Forward tail columns of several images as one
+// strip (AVX-512 f32, half a register or more): 4 images of 196 positions (16 or 8 columns), 2
+// of 100 positions 530 deep (8 columns over two depth blocks: C copied in and accumulated). Every epilogue in f32 at every ISA, all
 // three passes in f32 and f64, at 1, 2 and 3 threads.
 std::vector<ConvCase> pointwise_cases() {
     return {
@@ -419,6 +424,11 @@ std::vector<ConvCase> pointwise_cases() {
         {{2, 16, 7, 7}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
         {{1, 7, 61, 45}, 10, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 6, 5, 9, 10}, 13, {1, 1, 1}, {2, 2, 2}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}, 1},
+        {{1, 400, 14, 14}, 8, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 40, 28, 28}, 16, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{7, 24, 7, 7}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{4, 12, 14, 14}, 20, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 530, 10, 10}, 9, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
 }
 
