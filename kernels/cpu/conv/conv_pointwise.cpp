@@ -11,6 +11,7 @@
 // then chunks of row panels; claimed dynamically from one counter, so a thread that shares its
 // core slows only its own tasks.
 #include "kernels/cpu/conv/conv_pointwise.hpp"
+#include "kernels/cpu/conv/conv_pointwise_filter.hpp"
 
 #include <algorithm>
 #include <vector>
@@ -412,14 +413,21 @@ void conv_pointwise_backward_data(const ConvArgs& a) {
 }
 
 template <class T>
-bool conv_pointwise_backward_filter(const ConvArgs& a) {
+void conv_pointwise_backward_filter(const ConvArgs& a) {
     const WindowGeometry& g = a.geometry;
     const PointwiseKernelInfo<T> kernel = pointwise_kernel<T>(cpu::active_isa());
     const int64_t rows = a.out_channels / a.groups;  // of dy per group
     const int64_t cols = a.channels / a.groups;      // of x per group
     const int64_t positions = g.out_size();
     const int64_t lanes = kernel.lanes;
-    if (positions < kDotMinPositions || a.batch == 0 || cols == 0) return false;
+    const T* x = static_cast<const T*>(a.x.data);
+    if (strided(g)) {
+        std::vector<T>& compact = thread_buffer<T, CompactImages>();
+        compact.resize(static_cast<size_t>(a.batch * a.channels * positions));
+        move_strided<T, false>(g, a.batch * a.channels, x, compact.data());
+        x = compact.data();
+    }
+    if (positions < kDotMinPositions) return conv_pointwise_backward_filter_gemm<T>(a, x);
     // Chunks: blocks of one image's positions (large images), or of whole images.
     const int64_t max_block = std::max<int64_t>(
         lanes, std::min(kDotRowsBytes / (kernel.dot_rows * static_cast<int64_t>(sizeof(T))),
@@ -441,14 +449,8 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
     const int64_t col_tiles = ceil_div(b_rows, kernel.dot_cols);
     const int64_t tiles = a.groups * row_tiles * col_tiles;
     const int64_t tile_size = kernel.dot_rows * kernel.dot_cols * lanes;
-    if (chunks > 1 && tiles * tile_size * static_cast<int64_t>(sizeof(T)) > kDotPartialBytes) return false;
-
-    const T* x = static_cast<const T*>(a.x.data);
-    if (strided(g)) {
-        std::vector<T>& compact = thread_buffer<T, CompactImages>();
-        compact.resize(static_cast<size_t>(a.batch * a.channels * positions));
-        move_strided<T, false>(g, a.batch * a.channels, x, compact.data());
-        x = compact.data();
+    if (chunks > 1 && tiles * tile_size * static_cast<int64_t>(sizeof(T)) > kDotPartialBytes) {
+        return conv_pointwise_backward_filter_gemm<T>(a, x);
     }
     const T* dy = static_cast<const T*>(a.y.data);
     // Per operand: its tensor, channels per image.
@@ -531,14 +533,13 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
             }
         }
     });
-    return true;
 }
 
 template void conv_pointwise_forward<float>(const ConvArgs&);
 template void conv_pointwise_forward<double>(const ConvArgs&);
 template void conv_pointwise_backward_data<float>(const ConvArgs&);
 template void conv_pointwise_backward_data<double>(const ConvArgs&);
-template bool conv_pointwise_backward_filter<float>(const ConvArgs&);
-template bool conv_pointwise_backward_filter<double>(const ConvArgs&);
+template void conv_pointwise_backward_filter<float>(const ConvArgs&);
+template void conv_pointwise_backward_filter<double>(const ConvArgs&);
 
 }  // namespace mln::kernels

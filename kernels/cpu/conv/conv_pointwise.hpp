@@ -131,9 +131,10 @@ template <class T>
 void conv_pointwise_forward(const ConvArgs& a);
 template <class T>
 void conv_pointwise_backward_data(const ConvArgs& a);
-// dW only (the bias gradient is the caller's). Returns false, leaving dW untouched, where the
-// GEMM path serves better (few positions per image, or partial sums that would not fit in L2).
+// dW only (the bias gradient is the caller's). By the dot kernel, or by GEMMs over chunks of
+// images (conv_pointwise_filter.hpp) where those serve better: few positions per image, or
+// partial sums that would not fit in L2.
 template <class T>
-bool conv_pointwise_backward_filter(const ConvArgs& a);
+void conv_pointwise_backward_filter(const ConvArgs& a);
 
 }  // namespace mln::kernels

@@ -1,0 +1,142 @@
+// Pointwise backward filter by GEMM (conv_pointwise_filter.hpp):
+//   dW_g (Mg x Cg) = sum over images n of dy_ng (Mg x P) * x_ng^T (P x Cg)
+// The images are cut into slices fixed by the shape; each (slice, group) task sums its images
+// into its own copy of dW (slice 0's is dW itself) and the copies are added in slice order at
+// the end, so every element of dW is summed in one order whatever the thread count. Within a
+// slice the images go by chunks: their dy rows and x rows copied side by side, so that one GEMM
+// of depth (chunk images x P) covers the chunk and dW, the GEMM's C, is read and written once
+// per chunk rather than once per image.
+//
+// Threading: GEMM called inside a parallel region runs on the calling thread (pool policy). With
+// enough (slice, group) tasks to keep every thread busy they are the parallel unit and each runs
+// an inline GEMM; otherwise the tasks run one after another, each copying its chunks' rows and
+// running its GEMMs over the whole pool (the GEMM splits C, never the depth: same bits).
+#include "kernels/cpu/conv/conv_pointwise_filter.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/thread_scratch.hpp"
+#include "kernels/cpu/conv/gemm_rowmajor.hpp"
+
+namespace mln::kernels {
+namespace {
+
+// Slices at most: enough to occupy the threads at batch >= 8.
+constexpr int64_t kMaxSlices = 8;
+// The slices' copies of dW take at most this share of the inputs' elements: each copy is a pass
+// over dW and the final sum reads them all. (Under a cap of 16 MiB of copies instead,
+// MobileNet-v2's 7x7 layers at batch 32 summed 8 copies of up to 1.6 MB against 2-10 MB of
+// inputs; one slice by this share took 0.79-0.86x the time, 1 thread, CPU time.)
+constexpr int64_t kPartialsShare = 16;
+// Small images are copied side by side in chunks of consecutive images until the GEMM's depth
+// reaches this, so that dW (the GEMM's C) is read and written once per chunk instead of once per
+// image. (2048 measured 2-7% slower on MobileNet-v2's 14x14 layers at batch 32, 1 thread.)
+constexpr int64_t kChunkDepth = 512;
+
+// Per-thread scratch (thread_scratch.hpp): a chunk's x rows and dy rows side by side.
+struct ChunkColumns;
+struct ChunkRows;
+
+// Whether `tasks` independent tasks keep every thread of the pool busy with fair balance. From
+// two tasks per thread an uneven split (7 on 2 threads: 4 and 3) beats running them one after
+// another with the GEMM split inside: a second thread gained nothing on such GEMMs (ResNet-18
+// layer1 backward filter at batch 1, Zen 5: 2.64 ms on 2 threads that way, 1.87 ms on 1).
+bool tasks_fill_pool(int64_t tasks) {
+    const int64_t threads = cpu::thread_pool().thread_count();
+    return threads > 1 && tasks >= threads && (tasks % threads == 0 || tasks >= 2 * threads);
+}
+
+// Runs task(index, inner_parallel) for every index: in parallel when the tasks fill the pool,
+// else one after another with inner_parallel set so the task spreads its own work.
+template <class Task>
+void run_tasks(int64_t count, Task&& task) {
+    if (tasks_fill_pool(count)) {
+        cpu::parallel_for(count, 1, [&](int64_t begin, int64_t end) {
+            for (int64_t i = begin; i < end; ++i) task(i, false);
+        });
+    } else {
+        for (int64_t i = 0; i < count; ++i) task(i, true);
+    }
+}
+
+// to[r * images * positions + i * positions + p] = from[i * image_stride + r * positions + p]:
+// `rows` rows of `images` consecutive images side by side, row by row (over the pool if
+// parallel).
+template <class T>
+void copy_rows_side_by_side(const T* from, int64_t rows, int64_t images, int64_t image_stride, int64_t positions,
+                            T* to, bool parallel) {
+    const int64_t depth = images * positions;
+    auto copy = [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            for (int64_t i = 0; i < images; ++i) {
+                const T* row = from + i * image_stride + r * positions;
+                std::copy(row, row + positions, to + r * depth + i * positions);
+            }
+        }
+    };
+    if (parallel) {
+        cpu::parallel_for(rows, 1, copy);
+    } else {
+        copy(0, rows);
+    }
+}
+
+}  // namespace
+
+template <class T>
+void conv_pointwise_backward_filter_gemm(const ConvArgs& a, const T* x) {
+    const int64_t positions = a.geometry.out_size();
+    const int64_t channels = a.channels / a.groups;          // of x per group: dW's columns
+    const int64_t out_channels = a.out_channels / a.groups;  // of dy per group: dW's rows
+    const int64_t filter_size = a.out_channels * channels;
+    const T* dy = static_cast<const T*>(a.y.data);
+    T* dw = static_cast<T*>(a.w.data);
+    const int64_t inputs = a.batch * (a.channels + a.out_channels) * positions;
+    const int64_t slices =
+        std::max<int64_t>(1, std::min({a.batch, kMaxSlices, inputs / kPartialsShare / std::max<int64_t>(filter_size, 1)}));
+    const int64_t chunk_images = std::max<int64_t>(1, kChunkDepth / std::max<int64_t>(positions, 1));
+    std::vector<T> partials(slices > 1 ? static_cast<size_t>((slices - 1) * filter_size) : 0);
+    run_tasks(slices * a.groups, [&](int64_t task, bool inner_parallel) {
+        const int64_t slice = task / a.groups;
+        const int64_t g = task % a.groups;
+        T* dw_slice = slice > 0 ? partials.data() + (slice - 1) * filter_size : dw;
+        T* dw_group = dw_slice + g * out_channels * channels;
+        const int64_t first = a.batch * slice / slices;
+        const int64_t last = a.batch * (slice + 1) / slices;
+        for (int64_t n = first; n < last; n += chunk_images) {
+            const int64_t images = std::min(chunk_images, last - n);
+            const int64_t depth = images * positions;  // of the GEMM
+            const T* columns = x + (n * a.channels + g * channels) * positions;
+            const T* dy_rows = dy + (n * a.out_channels + g * out_channels) * positions;
+            if (images > 1) {
+                std::vector<T>& column_buffer = thread_buffer<T, ChunkColumns>();
+                column_buffer.resize(static_cast<size_t>(channels * depth));
+                copy_rows_side_by_side(columns, channels, images, a.channels * positions, positions, column_buffer.data(),
+                                       inner_parallel);
+                columns = column_buffer.data();
+                std::vector<T>& row_buffer = thread_buffer<T, ChunkRows>();
+                row_buffer.resize(static_cast<size_t>(out_channels * depth));
+                copy_rows_side_by_side(dy_rows, out_channels, images, a.out_channels * positions, positions,
+                                       row_buffer.data(), inner_parallel);
+                dy_rows = row_buffer.data();
+            }
+            gemm_rowmajor<T>(false, true, out_channels, channels, depth, dy_rows, depth, columns, depth, dw_group,
+                             channels, n == first ? 0.0 : 1.0);
+        }
+    });
+    if (slices == 1) return;
+    cpu::parallel_for(filter_size, 1024, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+            T sum = dw[i];
+            for (int64_t slice = 1; slice < slices; ++slice) sum += partials[static_cast<size_t>((slice - 1) * filter_size + i)];
+            dw[i] = sum;
+        }
+    });
+}
+
+template void conv_pointwise_backward_filter_gemm<float>(const ConvArgs&, const float*);
+template void conv_pointwise_backward_filter_gemm<double>(const ConvArgs&, const double*);
+
+}  // namespace mln::kernels
