@@ -93,11 +93,9 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a, const T* x) {
     const int64_t filter_size = a.out_channels * channels;
     const T* dy = static_cast<const T*>(a.y.data);
     T* dw = static_cast<T*>(a.w.data);
-    const int64_t inputs = a.batch * (a.channels + a.out_channels) * positions;
-    const int64_t slices =
-        std::max<int64_t>(1, std::min({a.batch, kMaxSlices, inputs / kPartialsShare / std::max<int64_t>(filter_size, 1)}));
+    const int64_t slices = pointwise_filter_slices(a.batch, a.batch * (a.channels + a.out_channels) * positions, filter_size);
     const int64_t chunk_images = std::max<int64_t>(1, kChunkDepth / std::max<int64_t>(positions, 1));
-    std::vector<T> partials(slices > 1 ? static_cast<size_t>((slices - 1) * filter_size) : 0);
+    std::vector<T> partials(static_cast<size_t>((slices - 1) * filter_size));
     run_tasks(slices * a.groups, [&](int64_t task, bool inner_parallel) {
         const int64_t slice = task / a.groups;
         const int64_t g = task % a.groups;
@@ -126,11 +124,20 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a, const T* x) {
                              channels, n == first ? 0.0 : 1.0);
         }
     });
-    if (slices == 1) return;
-    cpu::parallel_for(filter_size, 1024, [&](int64_t begin, int64_t end) {
+    add_slice_sums(dw, partials.data(), slices, filter_size);
+}
+
+int64_t pointwise_filter_slices(int64_t units, int64_t input_elements, int64_t filter_size) {
+    return std::max<int64_t>(1, std::min({units, kMaxSlices, input_elements / kPartialsShare / std::max<int64_t>(filter_size, 1)}));
+}
+
+template <class T>
+void add_slice_sums(T* dw, const T* copies, int64_t slices, int64_t size) {
+    if (slices <= 1) return;
+    cpu::parallel_for(size, 1024, [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {
             T sum = dw[i];
-            for (int64_t slice = 1; slice < slices; ++slice) sum += partials[static_cast<size_t>((slice - 1) * filter_size + i)];
+            for (int64_t slice = 1; slice < slices; ++slice) sum += copies[(slice - 1) * size + i];
             dw[i] = sum;
         }
     });
@@ -138,5 +145,7 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a, const T* x) {
 
 template void conv_pointwise_backward_filter_gemm<float>(const ConvArgs&, const float*);
 template void conv_pointwise_backward_filter_gemm<double>(const ConvArgs&, const double*);
+template void add_slice_sums<float>(float*, const float*, int64_t, int64_t);
+template void add_slice_sums<double>(double*, const double*, int64_t, int64_t);
 
 }  // namespace mln::kernels

@@ -3,6 +3,8 @@
 // partial sums would not fit in L2. See conv_pointwise_filter.cpp.
 #pragma once
 
+#include <cstdint>
+
 #include "core/nn_args.hpp"
 
 namespace mln::kernels {
@@ -12,5 +14,16 @@ namespace mln::kernels {
 // itself at stride 1, a strided layer's positions gathered into a compact copy otherwise.
 template <class T>
 void conv_pointwise_backward_filter_gemm(const ConvArgs& a, const T* x);
+
+// Both drivers cut the sum over the images into slices: runs of consecutive images (of `units`
+// runs), each summed into its own copy of dW (slice 0's is dW itself), the copies then added in
+// slice order, so every element of dW is summed in one order whatever the thread count. The
+// count follows from the shape alone: at most 8 (enough to occupy the threads), fewer where the
+// copies of dW (filter_size elements each) would weigh against the inputs (input_elements).
+int64_t pointwise_filter_slices(int64_t units, int64_t input_elements, int64_t filter_size);
+
+// dw[i] += copies[(s - 1) * size + i] for s = 1 .. slices - 1 in order, over the pool.
+template <class T>
+void add_slice_sums(T* dw, const T* copies, int64_t slices, int64_t size);
 
 }  // namespace mln::kernels

@@ -604,8 +604,10 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // compact positions, which took the implicit GEMM before); images of >= 256 positions whose
 // dot-kernel partial sums would exceed the budget (AVX-512: 200 tiles of 6 x 4 x 16 f32) -- 600
 // positions (x as the dot kernel's A) and 1025 (two blocks per image; chunks of one image, so a
-// slice of two images accumulates a second GEMM into its dW). Dot kernel: blocks of one image's
-// positions with partial sums (3599 positions), several images per chunk (420).
+// slice of two images accumulates a second GEMM into its dW). Dot kernel, its image chunks in
+// slices: blocks of one image's positions with partial sums (3599 positions, 2 slices of 4
+// blocks), two images per chunk (420: 2 slices of one chunk), one image per chunk (520 positions:
+// batch 9 in 8 slices, one of two chunks; groups).
 TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{27, 6, 4, 5}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
@@ -616,6 +618,8 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{9, 48, 25, 41}, 100, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 10, 61, 59}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{4, 16, 20, 21}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{9, 6, 20, 26}, 10, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{6, 8, 20, 26}, 12, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
     };
     for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
         using T = decltype(element);
