@@ -600,7 +600,8 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // The pointwise backward filter's two drivers (conv_pointwise.cpp's dot kernel,
 // conv_pointwise_filter.cpp's GEMMs over chunks of images), f32 at every ISA and f64, at 1, 2
 // and 3 threads, every result bit for bit the same as at 1 thread. GEMMs: small images (20
-// positions) in 8 slices of 3-4 images, one chunk each, and in groups; stride 2 (16 and 64
+// positions) in 8 slices of 3-4 images, one chunk each, and in groups, transposed (dy's rows
+// fewer than x's, at most 32: those two and 40->16 over 144 positions); stride 2 (16 and 64
 // compact positions, which took the implicit GEMM before); images of >= 256 positions whose
 // dot-kernel partial sums would exceed the budget (AVX-512: 200 tiles of 6 x 4 x 16 f32) -- 600
 // positions (x as the dot kernel's A) and 1025 (two blocks per image; chunks of one image, so a
@@ -612,6 +613,7 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{27, 6, 4, 5}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{19, 8, 4, 5}, 6, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {{4, 40, 12, 12}, 16, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{9, 20, 7, 7}, 24, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{3, 12, 15, 16}, 20, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{10, 48, 20, 30}, 100, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
