@@ -343,6 +343,11 @@ void move_strided(const WindowGeometry& g, int64_t channels, const T* from, T* t
 
 }  // namespace
 
+template <class T>
+void gather_strided_positions(const WindowGeometry& g, int64_t channels, const T* x, T* compact) {
+    move_strided<T, false>(g, channels, x, compact);
+}
+
 bool is_pointwise_geometry(const WindowGeometry& g) {
     for (int d = 0; d < 3; ++d) {
         if (g.kernel[d] != 1 || g.pad_begin[d] != 0 || g.pad_end[d] != 0) return false;
@@ -420,14 +425,7 @@ void conv_pointwise_backward_filter(const ConvArgs& a) {
     const int64_t cols = a.channels / a.groups;      // of x per group
     const int64_t positions = g.out_size();
     const int64_t lanes = kernel.lanes;
-    const T* x = static_cast<const T*>(a.x.data);
-    if (strided(g)) {
-        std::vector<T>& compact = thread_buffer<T, CompactImages>();
-        compact.resize(static_cast<size_t>(a.batch * a.channels * positions));
-        move_strided<T, false>(g, a.batch * a.channels, x, compact.data());
-        x = compact.data();
-    }
-    if (positions < kDotMinPositions) return conv_pointwise_backward_filter_gemm<T>(a, x);
+    if (positions < kDotMinPositions) return conv_pointwise_backward_filter_gemm<T>(a);
     // Chunks: blocks of one image's positions (large images), or of whole images.
     const int64_t max_block = std::max<int64_t>(
         lanes, std::min(kDotRowsBytes / (kernel.dot_rows * static_cast<int64_t>(sizeof(T))),
@@ -457,7 +455,14 @@ void conv_pointwise_backward_filter(const ConvArgs& a) {
     const int64_t slices = pointwise_filter_slices(image_chunks, a.batch * (a.channels + a.out_channels) * positions, filter_size);
     const int64_t slice_chunks = ceil_div(image_chunks, slices) * blocks;  // at most
     if (slice_chunks > 1 && tiles * tile_size * static_cast<int64_t>(sizeof(T)) > kDotPartialBytes) {
-        return conv_pointwise_backward_filter_gemm<T>(a, x);
+        return conv_pointwise_backward_filter_gemm<T>(a);
+    }
+    const T* x = static_cast<const T*>(a.x.data);
+    if (strided(g)) {
+        std::vector<T>& compact = thread_buffer<T, CompactImages>();
+        compact.resize(static_cast<size_t>(a.batch * a.channels * positions));
+        move_strided<T, false>(g, a.batch * a.channels, x, compact.data());
+        x = compact.data();
     }
     const T* dy = static_cast<const T*>(a.y.data);
     // Per operand: its tensor, channels per image.
@@ -554,6 +559,8 @@ void conv_pointwise_backward_filter(const ConvArgs& a) {
     add_slice_sums(dw, slice_sums.data(), slices, filter_size);
 }
 
+template void gather_strided_positions<float>(const WindowGeometry&, int64_t, const float*, float*);
+template void gather_strided_positions<double>(const WindowGeometry&, int64_t, const double*, double*);
 template void conv_pointwise_forward<float>(const ConvArgs&);
 template void conv_pointwise_forward<double>(const ConvArgs&);
 template void conv_pointwise_backward_data<float>(const ConvArgs&);

@@ -126,6 +126,11 @@ PointwiseKernelInfo<T> pointwise_kernel(mln_isa isa) {
 // stride (dilation does not matter with one tap).
 bool is_pointwise_geometry(const WindowGeometry& g);
 
+// x's positions of a strided pointwise geometry, `channels` channels of g.in_size() each,
+// gathered into `compact` (channels x g.out_size()); over the pool.
+template <class T>
+void gather_strided_positions(const WindowGeometry& g, int64_t channels, const T* x, T* compact);
+
 // The passes of a pointwise convolution (is_pointwise_geometry), any groups; f32 and f64.
 template <class T>
 void conv_pointwise_forward(const ConvArgs& a);

@@ -9,11 +9,11 @@
 
 namespace mln::kernels {
 
-// dW_g = sum over images n of dy_ng (Mg x P) * x_ng^T (P x Cg), written to a.w (the bias
-// gradient is the caller's). x is batch x channels x P with P = a.geometry.out_size(): a.x
-// itself at stride 1, a strided layer's positions gathered into a compact copy otherwise.
+// dW_g = sum over images n of dy_ng (Mg x P) * x_ng^T (P x Cg), P = a.geometry.out_size(),
+// written to a.w (the bias gradient is the caller's); a strided layer's positions of x are
+// gathered chunk by chunk.
 template <class T>
-void conv_pointwise_backward_filter_gemm(const ConvArgs& a, const T* x);
+void conv_pointwise_backward_filter_gemm(const ConvArgs& a);
 
 // Both drivers cut the sum over the images into slices: runs of consecutive images (of `units`
 // runs), each summed into its own copy of dW (slice 0's is dW itself), the copies then added in

@@ -604,8 +604,9 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // fewer than x's, at most 32: those two and 40->16 over 144 positions); stride 2 (16 and 64
 // compact positions, which took the implicit GEMM before); images of >= 256 positions whose
 // dot-kernel partial sums would exceed the budget (AVX-512: 200 tiles of 6 x 4 x 16 f32) -- 600
-// positions (x as the dot kernel's A) and 1025 (two blocks per image; chunks of one image, so a
-// slice of two images accumulates a second GEMM into its dW). Dot kernel, its image chunks in
+// positions (x as the dot kernel's A) and 1025 at stride 2 (two blocks per image; chunks of one
+// image, each gathered on its own, so a slice of two images accumulates a second GEMM into its
+// dW). Strided chunks of several images are gathered, then copied side by side. Dot kernel, its image chunks in
 // slices: blocks of one image's positions with partial sums (3599 positions, 2 slices of 4
 // blocks), two images per chunk (420: 2 slices of one chunk), one image per chunk (520 positions:
 // batch 9 in 8 slices, one of two chunks; groups).
@@ -617,7 +618,7 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{9, 20, 7, 7}, 24, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{3, 12, 15, 16}, 20, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{10, 48, 20, 30}, 100, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
-        {{9, 48, 25, 41}, 100, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{9, 48, 49, 81}, 100, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 10, 61, 59}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{4, 16, 20, 21}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{9, 6, 20, 26}, 10, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
