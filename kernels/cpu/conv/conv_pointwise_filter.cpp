@@ -3,9 +3,9 @@
 // The images are cut into slices fixed by the shape; each (slice, group) task sums its images
 // into its own copy of dW (slice 0's is dW itself) and the copies are added in slice order at
 // the end, so every element of dW is summed in one order whatever the thread count. Within a
-// slice the images go by chunks: their dy rows and x rows copied side by side, so that one GEMM
-// of depth (chunk images x P) covers the chunk and dW, the GEMM's C, is read and written once
-// per chunk rather than once per image. Where dy has few rows the GEMM runs transposed (dW^T =
+// slice each image is a GEMM read in place, but for images of very few positions: their dy rows
+// and x rows are copied side by side in chunks, one GEMM of depth (chunk images x P) per chunk
+// (kChunkDepth). Where dy has few rows the GEMM runs transposed (dW^T =
 // x rows * dy rows^T; kMaxRowsTransposed).
 //
 // Threading: GEMM called inside a parallel region runs on the calling thread (pool policy). With
@@ -32,10 +32,12 @@ constexpr int64_t kMaxSlices = 8;
 // MobileNet-v2's 7x7 layers at batch 32 summed 8 copies of up to 1.6 MB against 2-10 MB of
 // inputs; one slice by this share took 0.79-0.86x the time, 1 thread, CPU time.)
 constexpr int64_t kPartialsShare = 16;
-// Small images are copied side by side in chunks of consecutive images until the GEMM's depth
-// reaches this, so that dW (the GEMM's C) is read and written once per chunk instead of once per
-// image. (2048 measured 2-7% slower on MobileNet-v2's 14x14 layers at batch 32, 1 thread.)
-constexpr int64_t kChunkDepth = 512;
+// Only images of very few positions are copied side by side, in chunks of consecutive images
+// until the GEMM's depth reaches this, so that dW (the GEMM's C) is read and written once per
+// chunk rather than per image of a handful of positions. From 49 positions up a GEMM per image
+// read in place measured faster than copying to 512 deep (MobileNet-v2 at batch 32, 1 thread,
+// CPU time, both orders: 14x14 layers 0.83-0.98x, 7x7 0.87-0.96x the time).
+constexpr int64_t kChunkDepth = 64;
 
 // Where dy has at most this many rows per group and x more, the GEMM runs transposed (x's rows
 // as its A, dW^T as C): dy's 32 rows as A ran at 80-105 GFLOP/s, x's at 140 (MobileNet-v2

@@ -598,9 +598,9 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 }
 
 // The pointwise backward filter's two drivers (conv_pointwise.cpp's dot kernel,
-// conv_pointwise_filter.cpp's GEMMs over chunks of images), f32 at every ISA and f64, at 1, 2
-// and 3 threads, every result bit for bit the same as at 1 thread. GEMMs: small images (20
-// positions) in 8 slices of 3-4 images, one chunk each, and in groups, transposed (dy's rows
+// conv_pointwise_filter.cpp's GEMMs per image or chunk of tiny images), f32 at every ISA and
+// f64, at 1, 2 and 3 threads, every result bit for bit the same as at 1 thread. GEMMs: images
+// of 20 positions in 8 slices of 3-4 images, copied side by side in chunks of 3, and in groups, transposed (dy's rows
 // fewer than x's, at most 32: those two and 40->16 over 144 positions); stride 2 (16 and 64
 // compact positions, which took the implicit GEMM before); images of >= 256 positions whose
 // dot-kernel partial sums would exceed the budget (AVX-512: 200 tiles of 6 x 4 x 16 f32) -- 600
