@@ -8,10 +8,8 @@
 // (kChunkDepth). Where dy has few rows the GEMM runs transposed (dW^T =
 // x rows * dy rows^T; kMaxRowsTransposed).
 //
-// Threading: GEMM called inside a parallel region runs on the calling thread (pool policy). With
-// enough (slice, group) tasks to keep every thread busy they are the parallel unit and each runs
-// an inline GEMM; otherwise the tasks run one after another, each copying its chunks' rows and
-// running its GEMMs over the whole pool (the GEMM splits C, never the depth: same bits).
+// Threading: tasks of (slice, group, block of the GEMMs' rows), each GEMM on its task's thread
+// (GEMM called inside a parallel region runs on the calling thread: pool policy).
 #include "kernels/cpu/conv/conv_pointwise_filter.hpp"
 
 #include <algorithm>
@@ -46,53 +44,26 @@ constexpr int64_t kChunkDepth = 64;
 // 1.05-1.23x the time transposed).
 constexpr int64_t kMaxRowsTransposed = 32;
 
+// Blocks of the GEMMs' rows (dW's rows, or dW^T's) are cut at multiples of this many rows.
+constexpr int64_t kRowBlockAlign = 16;
+
 // Per-thread scratch (thread_scratch.hpp): a chunk's x rows and dy rows side by side.
 struct ChunkColumns;
 struct ChunkRows;
 // A strided layer's chunk of x at its output positions.
 struct ChunkCompact;
 
-// Whether `tasks` independent tasks keep every thread of the pool busy with fair balance. From
-// two tasks per thread an uneven split (7 on 2 threads: 4 and 3) beats running them one after
-// another with the GEMM split inside: a second thread gained nothing on such GEMMs (ResNet-18
-// layer1 backward filter at batch 1, Zen 5: 2.64 ms on 2 threads that way, 1.87 ms on 1).
-bool tasks_fill_pool(int64_t tasks) {
-    const int64_t threads = cpu::thread_pool().thread_count();
-    return threads > 1 && tasks >= threads && (tasks % threads == 0 || tasks >= 2 * threads);
-}
-
-// Runs task(index, inner_parallel) for every index: in parallel when the tasks fill the pool,
-// else one after another with inner_parallel set so the task spreads its own work.
-template <class Task>
-void run_tasks(int64_t count, Task&& task) {
-    if (tasks_fill_pool(count)) {
-        cpu::parallel_for(count, 1, [&](int64_t begin, int64_t end) {
-            for (int64_t i = begin; i < end; ++i) task(i, false);
-        });
-    } else {
-        for (int64_t i = 0; i < count; ++i) task(i, true);
-    }
-}
-
 // to[r * images * positions + i * positions + p] = from[i * image_stride + r * positions + p]:
-// `rows` rows of `images` consecutive images side by side, row by row (over the pool if
-// parallel).
+// `rows` rows of `images` consecutive images side by side.
 template <class T>
 void copy_rows_side_by_side(const T* from, int64_t rows, int64_t images, int64_t image_stride, int64_t positions,
-                            T* to, bool parallel) {
+                            T* to) {
     const int64_t depth = images * positions;
-    auto copy = [&](int64_t begin, int64_t end) {
-        for (int64_t r = begin; r < end; ++r) {
-            for (int64_t i = 0; i < images; ++i) {
-                const T* row = from + i * image_stride + r * positions;
-                std::copy(row, row + positions, to + r * depth + i * positions);
-            }
+    for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t i = 0; i < images; ++i) {
+            const T* row = from + i * image_stride + r * positions;
+            std::copy(row, row + positions, to + r * depth + i * positions);
         }
-    };
-    if (parallel) {
-        cpu::parallel_for(rows, 1, copy);
-    } else {
-        copy(0, rows);
     }
 }
 
@@ -113,10 +84,28 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     const int64_t slices = pointwise_filter_slices(a.batch, a.batch * (a.channels + a.out_channels) * positions, filter_size);
     const int64_t chunk_images = std::max<int64_t>(1, kChunkDepth / std::max<int64_t>(positions, 1));
     const bool transposed = out_channels <= kMaxRowsTransposed && channels > out_channels;
+    // Tasks: (slice, group, block of the GEMMs' rows), each running its GEMMs on its own thread;
+    // the rows are split only as far as filling the pool needs. (Tasks one after another with
+    // each GEMM spread over the pool took twice the time on 2 threads: MobileNet-v2's 7x7 layers
+    // at batch 32, one slice, GEMMs 49 deep.) Each element of dW is still summed in one order.
+    const int64_t gemm_rows = transposed ? channels : out_channels;
+    const int64_t max_row_blocks = std::max<int64_t>(1, gemm_rows / kRowBlockAlign);
+    const int64_t threads = cpu::thread_pool().thread_count();
+    const int64_t units = slices * a.groups;
+    int64_t row_blocks = 1;
+    while (row_blocks < max_row_blocks && (units * row_blocks) % threads != 0 && units * row_blocks < 4 * threads) {
+        ++row_blocks;
+    }
+    auto row_block_start = [&](int64_t block) {
+        return block == row_blocks ? gemm_rows : gemm_rows * block / row_blocks / kRowBlockAlign * kRowBlockAlign;
+    };
     std::vector<T> partials(static_cast<size_t>((slices - 1) * filter_size));
-    run_tasks(slices * a.groups, [&](int64_t task, bool inner_parallel) {
-        const int64_t slice = task / a.groups;
-        const int64_t g = task % a.groups;
+    cpu::for_each_claimed(units * row_blocks, threads, [&](int64_t task) {
+        const int64_t slice = task / row_blocks / a.groups;
+        const int64_t g = task / row_blocks % a.groups;
+        const int64_t row0 = row_block_start(task % row_blocks);
+        const int64_t rows = row_block_start(task % row_blocks + 1) - row0;
+        if (rows == 0) return;
         T* dw_slice = slice > 0 ? partials.data() + (slice - 1) * filter_size : dw;
         T* dw_group = dw_slice + g * out_channels * channels;
         const int64_t first = a.batch * slice / slices;
@@ -144,30 +133,29 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
             if (images > 1) {
                 std::vector<T>& column_buffer = thread_buffer<T, ChunkColumns>();
                 column_buffer.resize(static_cast<size_t>(channels * depth));
-                copy_rows_side_by_side(columns, channels, images, column_image_stride, positions, column_buffer.data(),
-                                       inner_parallel);
+                copy_rows_side_by_side(columns, channels, images, column_image_stride, positions, column_buffer.data());
                 columns = column_buffer.data();
                 std::vector<T>& row_buffer = thread_buffer<T, ChunkRows>();
                 row_buffer.resize(static_cast<size_t>(out_channels * depth));
                 copy_rows_side_by_side(dy_rows, out_channels, images, a.out_channels * positions, positions,
-                                       row_buffer.data(), inner_parallel);
+                                       row_buffer.data());
                 dy_rows = row_buffer.data();
             }
             const double beta = n == first ? 0.0 : 1.0;
             if (transposed) {
                 // dW^T (Cg x Mg) = x rows * dy rows^T, C viewed through dW transposed.
                 GemmArgs args;
-                args.a = matrix_view(columns, channels, depth, depth, 1);
+                args.a = matrix_view(columns + row0 * depth, rows, depth, depth, 1);
                 args.b = matrix_view(dy_rows, depth, out_channels, 1, depth);
-                args.c = matrix_view(dw_group, channels, out_channels, 1, channels);
-                args.m = channels;
+                args.c = matrix_view(dw_group + row0, rows, out_channels, 1, channels);
+                args.m = rows;
                 args.n = out_channels;
                 args.k = depth;
                 args.beta = beta;
                 gemm(args);
             } else {
-                gemm_rowmajor<T>(false, true, out_channels, channels, depth, dy_rows, depth, columns, depth, dw_group,
-                                 channels, beta);
+                gemm_rowmajor<T>(false, true, rows, channels, depth, dy_rows + row0 * depth, depth, columns, depth,
+                                 dw_group + row0 * channels, channels, beta);
             }
         }
     });

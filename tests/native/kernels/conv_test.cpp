@@ -601,7 +601,8 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // conv_pointwise_filter.cpp's GEMMs per image or chunk of tiny images), f32 at every ISA and
 // f64, at 1, 2 and 3 threads, every result bit for bit the same as at 1 thread. GEMMs: images
 // of 20 positions in 8 slices of 3-4 images, copied side by side in chunks of 3, and in groups, transposed (dy's rows
-// fewer than x's, at most 32: those two and 40->16 over 144 positions); stride 2 (16 and 64
+// fewer than x's, at most 32: those two and 40->16 over 144 positions, whose 3 slices take two
+// blocks of rows each at 2 threads, one at 1 and 3); stride 2 (16 and 64
 // compact positions, which took the implicit GEMM before); images of >= 256 positions whose
 // dot-kernel partial sums would exceed the budget (AVX-512: 200 tiles of 6 x 4 x 16 f32) -- 600
 // positions (x as the dot kernel's A) and 1025 at stride 2 (two blocks per image; chunks of one
