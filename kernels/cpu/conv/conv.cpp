@@ -7,14 +7,11 @@
 // they are used, take an implicit GEMM into columns + col2im by chunks of channels
 // (conv_backward_data.hpp). Backward filter: an implicit GEMM over the
 // output positions (conv_backward_filter.hpp). Pointwise convs (1x1, no padding, any stride) need
-// no lowering and have their own kernels for all three passes (conv_pointwise.hpp), but for the
-// filter gradient of small images: a GEMM per chunk of images (below).
+// no lowering and have their own drivers for all three passes (conv_pointwise.hpp).
 //
 // Threading: GEMM called inside a parallel region runs on the calling thread (pool policy), so
 // each driver picks one level to parallelize. The implicit GEMMs and the pointwise kernels split
-// their own tasks (see their files). The pointwise filter-gradient GEMM: with enough (slice,
-// group) tasks to keep every thread busy they are the parallel unit and each runs an inline GEMM;
-// otherwise the tasks run one after another and the GEMM itself spreads over the pool.
+// their own tasks (see their files).
 #include <algorithm>
 #include <vector>
 
@@ -36,52 +33,8 @@
 namespace mln::kernels {
 namespace {
 
-// At most this many batch slices (pointwise backward filter) whose filter gradients are summed
-// separately and then added in order: enough slices to occupy the threads at batch >= 8. Fewer
-// where their partial sums would take more than kFilterPartialsBytes (deep layers: the partials
-// would be a pass over memory per image). The count depends on the sizes only, so the result does not depend on the thread count.
-constexpr int64_t kFilterGradientSlices = 8;
-constexpr int64_t kFilterPartialsBytes = 16 << 20;
-// Pointwise backward filter is a GEMM whose depth is the output positions; small images are
-// gathered in chunks of consecutive images until the depth reaches this, so that dW (the GEMM's
-// C) is read and written once per chunk instead of once per image.
-constexpr int64_t kFilterGradientMinDepth = 512;
-
-// Per-thread scratch (thread_scratch.hpp): the pointwise filter gradient's gathered columns and dy
-// rows.
-struct GatheredColumns;
-struct GatheredRows;
 // Backward data's flipped filters.
 struct FlippedFilters;
-
-// Whether `tasks` independent tasks keep every thread of the pool busy with fair balance. From
-// two tasks per thread an uneven split (7 blocks on 2 threads: 4 and 3) beats running them one
-// after another with the GEMM split inside: a second thread gained nothing on such GEMMs
-// (ResNet-18 layer1 backward filter at batch 1, Zen 5: 2.64 ms on 2 threads that way, 1.87 ms on 1).
-bool tasks_fill_pool(int64_t tasks) {
-    const int64_t threads = cpu::thread_pool().thread_count();
-    return threads > 1 && tasks >= threads && (tasks % threads == 0 || tasks >= 2 * threads);
-}
-
-// Runs task(index, inner_parallel) for every index: in parallel when the tasks fill the pool,
-// else one after another with inner_parallel set so the task spreads its own work.
-template <class Task>
-void run_tasks(int64_t count, Task&& task) {
-    if (tasks_fill_pool(count)) {
-        cpu::parallel_for(count, 1, [&](int64_t begin, int64_t end) {
-            for (int64_t i = begin; i < end; ++i) task(i, false);
-        });
-    } else {
-        for (int64_t i = 0; i < count; ++i) task(i, true);
-    }
-}
-
-bool is_pointwise(const WindowGeometry& g) {
-    for (int d = 0; d < 3; ++d) {
-        if (g.kernel[d] != 1 || g.stride[d] != 1 || g.pad_begin[d] != 0 || g.out[d] != g.in[d]) return false;
-    }
-    return true;
-}
 
 // Sizes shared by the drivers.
 struct ConvSizes {
@@ -319,11 +272,7 @@ void conv_depthwise_backward_filter(const ConvArgs& a, const ConvSizes& s) {
     });
 }
 
-// dW_g = sum over images of dy_g (Mg x P) * columns^T (P x depth): an implicit GEMM
-// (conv_backward_filter.hpp) but for pointwise convolutions, whose images already are their
-// column matrices. For those, images are cut into fixed slices; each (slice, group) task writes
-// its own partial dW, and partials are added in slice order. Within a slice, images go by
-// chunks: their dy rows and columns side by side, so one GEMM of depth chunk x P covers the chunk.
+// dW: the depthwise and pointwise drivers, else the implicit GEMM (conv_backward_filter.hpp).
 template <class T>
 void conv_backward_filter_typed(const ConvArgs& a) {
     const ConvSizes s(a);
@@ -336,65 +285,8 @@ void conv_backward_filter_typed(const ConvArgs& a) {
         return;
     }
     if (is_depthwise(a)) return conv_depthwise_backward_filter<T>(a, s);
-    if (is_pointwise_geometry(a.geometry) && conv_pointwise_backward_filter<T>(a)) return;
-    const bool pointwise = is_pointwise(a.geometry);
-    if (!pointwise) return backward_filter::conv_backward_filter<T>(a);
-    const T* x = static_cast<const T*>(a.x.data);
-    const T* dy = static_cast<const T*>(a.y.data);
-    const int64_t partials_budget = kFilterPartialsBytes / (filter_size * static_cast<int64_t>(sizeof(T)));
-    const int64_t chunk_images = std::max<int64_t>(1, kFilterGradientMinDepth / std::max<int64_t>(s.out_size, 1));
-    const int64_t slices = std::max<int64_t>(1, std::min({a.batch, kFilterGradientSlices, partials_budget}));
-    std::vector<T> partials(slices > 1 ? static_cast<size_t>(slices * filter_size) : 0);
-    run_tasks(slices * a.groups, [&](int64_t task, bool) {
-        const int64_t slice = task / a.groups;
-        const int64_t g = task % a.groups;
-        T* dw_slice = slices > 1 ? partials.data() + slice * filter_size : dw;
-        T* dw_group = dw_slice + g * s.group_out_channels * s.depth;
-        const int64_t first = a.batch * slice / slices;
-        const int64_t last = a.batch * (slice + 1) / slices;
-        for (int64_t n = first; n < last; n += chunk_images) {
-            const int64_t images = std::min(chunk_images, last - n);
-            const int64_t depth = images * s.out_size;  // of the GEMM
-            const T* x_group = x + (n * a.channels + g * s.group_channels) * s.in_size;
-            const T* dy_group = dy + (n * a.out_channels + g * s.group_out_channels) * s.out_size;
-            const T* columns = x_group;
-            const T* dy_rows = dy_group;
-            if (images > 1) {
-                std::vector<T>& buffer = thread_buffer<T, GatheredColumns>();
-                buffer.resize(static_cast<size_t>(s.depth * depth));
-                for (int64_t i = 0; i < images; ++i) {
-                    const T* x_image = x_group + i * a.channels * s.in_size;
-                    T* col = buffer.data() + i * s.out_size;
-                    for (int64_t c = 0; c < s.group_channels; ++c) {
-                        std::copy(x_image + c * s.in_size, x_image + (c + 1) * s.in_size, col + c * depth);
-                    }
-                }
-                columns = buffer.data();
-            }
-            if (images > 1) {
-                std::vector<T>& dy_buffer = thread_buffer<T, GatheredRows>();
-                dy_buffer.resize(static_cast<size_t>(s.group_out_channels * depth));
-                for (int64_t i = 0; i < images; ++i) {
-                    const T* dy_image = dy_group + i * a.out_channels * s.out_size;
-                    for (int64_t m = 0; m < s.group_out_channels; ++m) {
-                        std::copy(dy_image + m * s.out_size, dy_image + (m + 1) * s.out_size,
-                                  dy_buffer.data() + m * depth + i * s.out_size);
-                    }
-                }
-                dy_rows = dy_buffer.data();
-            }
-            gemm_rowmajor<T>(false, true, s.group_out_channels, s.depth, depth, dy_rows, depth, columns, depth,
-                             dw_group, s.depth, n == first ? 0.0 : 1.0);
-        }
-    });
-    if (slices == 1) return;
-    cpu::parallel_for(filter_size, 1024, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-            T sum = partials[static_cast<size_t>(i)];
-            for (int64_t slice = 1; slice < slices; ++slice) sum += partials[static_cast<size_t>(slice * filter_size + i)];
-            dw[i] = sum;
-        }
-    });
+    if (is_pointwise_geometry(a.geometry)) return conv_pointwise_backward_filter<T>(a);
+    backward_filter::conv_backward_filter<T>(a);
 }
 
 template <template <class> class Fn>

@@ -11,6 +11,7 @@
 // evenly, the counts chosen for the shortest estimated run on the pool (split_tasks); claimed
 // dynamically from one counter, so a thread that shares its core slows only its own tasks.
 #include "kernels/cpu/conv/conv_pointwise.hpp"
+#include "kernels/cpu/conv/conv_pointwise_filter.hpp"
 
 #include <algorithm>
 #include <vector>
@@ -477,6 +478,11 @@ void move_strided(const WindowGeometry& g, int64_t channels, const T* from, T* t
 
 }  // namespace
 
+template <class T>
+void gather_strided_positions(const WindowGeometry& g, int64_t channels, const T* x, T* compact) {
+    move_strided<T, false>(g, channels, x, compact);
+}
+
 bool is_pointwise_geometry(const WindowGeometry& g) {
     for (int d = 0; d < 3; ++d) {
         if (g.kernel[d] != 1 || g.pad_begin[d] != 0 || g.pad_end[d] != 0) return false;
@@ -547,14 +553,14 @@ void conv_pointwise_backward_data(const ConvArgs& a) {
 }
 
 template <class T>
-bool conv_pointwise_backward_filter(const ConvArgs& a) {
+void conv_pointwise_backward_filter(const ConvArgs& a) {
     const WindowGeometry& g = a.geometry;
     const PointwiseKernelInfo<T> kernel = pointwise_kernel<T>(cpu::active_isa());
     const int64_t rows = a.out_channels / a.groups;  // of dy per group
     const int64_t cols = a.channels / a.groups;      // of x per group
     const int64_t positions = g.out_size();
     const int64_t lanes = kernel.lanes;
-    if (positions < kDotMinPositions || a.batch == 0 || cols == 0) return false;
+    if (positions < kDotMinPositions) return conv_pointwise_backward_filter_gemm<T>(a);
     // Chunks: blocks of one image's positions (large images), or of whole images.
     const int64_t max_block = std::max<int64_t>(
         lanes, std::min(kDotRowsBytes / (kernel.dot_rows * static_cast<int64_t>(sizeof(T))),
@@ -565,7 +571,6 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
     blocks = ceil_div(positions, block);
     const int64_t images_per_chunk = blocks > 1 ? 1 : std::max<int64_t>(1, std::min(a.batch, max_block / positions));
     const int64_t image_chunks = ceil_div(a.batch, images_per_chunk);
-    const int64_t chunks = image_chunks * blocks;
     // The kernel's A rows are dy's (dW's rows), unless x's channels fill its tiles of rows and
     // dy's do not: then A is x and dW is written transposed (MobileNet-v2 144->32, 192->32: 32
     // rows of dy in tiles of 6 computed 36).
@@ -576,8 +581,17 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
     const int64_t col_tiles = ceil_div(b_rows, kernel.dot_cols);
     const int64_t tiles = a.groups * row_tiles * col_tiles;
     const int64_t tile_size = kernel.dot_rows * kernel.dot_cols * lanes;
-    if (chunks > 1 && tiles * tile_size * static_cast<int64_t>(sizeof(T)) > kDotPartialBytes) return false;
-
+    // Reduction slices: runs of image chunks, each summed into its own copy of dW (the rule of
+    // conv_pointwise_filter.hpp, shared with the GEMM path). Threads then split the images, not
+    // only the tiles: a range of tiles reads all of B against its share of A, so two ranges read
+    // B twice (batch 32, 2 threads, loaded machine: 32->16 at 112x112 0.73-0.80x the CPU time,
+    // 144->24 at 56x56 0.82-0.93x; 1 thread within 1.5%).
+    const int64_t filter_size = a.out_channels * cols;
+    const int64_t slices = pointwise_filter_slices(image_chunks, a.batch * (a.channels + a.out_channels) * positions, filter_size);
+    const int64_t slice_chunks = ceil_div(image_chunks, slices) * blocks;  // at most
+    if (slice_chunks > 1 && tiles * tile_size * static_cast<int64_t>(sizeof(T)) > kDotPartialBytes) {
+        return conv_pointwise_backward_filter_gemm<T>(a);
+    }
     const T* x = static_cast<const T*>(a.x.data);
     if (strided(g)) {
         std::vector<T>& compact = thread_buffer<T, CompactImages>();
@@ -592,6 +606,7 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
     const int64_t a_channels = x_as_a ? a.channels : a.out_channels;
     const int64_t b_channels = x_as_a ? a.out_channels : a.channels;
     T* dw = static_cast<T*>(a.w.data);
+    std::vector<T> slice_sums(static_cast<size_t>((slices - 1) * filter_size));
     // Offsets of a tile's first rows of A and B in a chunk.
     auto first_a = [&](int64_t chunk, int64_t tile) {
         const int64_t group = tile / (row_tiles * col_tiles);
@@ -603,14 +618,24 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
         const int64_t col = tile % col_tiles * kernel.dot_cols;
         return (chunk / blocks * images_per_chunk * b_channels + group * b_rows + col) * positions + chunk % blocks * block;
     };
-    // One range of tiles per thread: each range walks every chunk, so a range reads all of B
-    // (and its rows of A) once; the pool's default of four ranges per thread read B four times
-    // per thread (16->96 at 112x112, batch 8: 2 threads took 3x the time of 1).
+    // Tasks: (slice, range of tiles), with as few ranges as fill the pool: each range walks
+    // every chunk of its slice, so it reads all of the slice's B (and its rows of A) once; the
+    // pool's default of four ranges per thread read B four times per thread (16->96 at 112x112,
+    // batch 8: 2 threads took 3x the time of 1).
     const int64_t threads = cpu::thread_pool().thread_count();
-    cpu::parallel_for(tiles, ceil_div(tiles, threads), [&](int64_t begin, int64_t end) {
+    int64_t ranges = 1;
+    while (ranges < tiles && (slices * ranges) % threads != 0 && slices * ranges < 4 * threads) ++ranges;
+    cpu::for_each_claimed(slices * ranges, threads, [&](int64_t task) {
+        const int64_t slice = task / ranges;
+        const int64_t begin = tiles * (task % ranges) / ranges;
+        const int64_t end = tiles * (task % ranges + 1) / ranges;
+        const int64_t first_chunk = image_chunks * slice / slices * blocks;
+        const int64_t end_chunk = image_chunks * (slice + 1) / slices * blocks;
+        T* dw_slice = slice > 0 ? slice_sums.data() + (slice - 1) * filter_size : dw;
         std::vector<T>& partials = thread_buffer<T, FilterPartials>();
-        if (chunks > 1) partials.resize(static_cast<size_t>((end - begin) * tile_size));
-        for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+        const bool carry = end_chunk - first_chunk > 1;
+        if (carry) partials.resize(static_cast<size_t>((end - begin) * tile_size));
+        for (int64_t chunk = first_chunk; chunk < end_chunk; ++chunk) {
             const int64_t n = chunk / blocks * images_per_chunk;
             const int64_t p0 = chunk % blocks * block;
             // The tile's coordinates step along without divisions (their 64-bit divides were
@@ -643,8 +668,8 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
                 d.cols = std::min<int64_t>(kernel.dot_cols, b_rows - col);
                 d.positions = std::min(block, positions - p0);
                 d.images = std::min(images_per_chunk, a.batch - n);
-                d.partial = chunks > 1 ? partials.data() + (tile - begin) * tile_size : nullptr;
-                d.resume = chunk > 0;
+                d.partial = carry ? partials.data() + (tile - begin) * tile_size : nullptr;
+                d.resume = chunk > first_chunk;
                 // The first tile of a row of tiles brings its rows of A in from memory; it
                 // fetches the next row of tiles' rows at the same time. Likewise the thread's
                 // first row of tiles for B's rows, and its last tile of a chunk for the next
@@ -652,12 +677,12 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
                 // off the 112x112 and 56x56 ones at batch 8).
                 if (col == 0 && row + kernel.dot_rows < a_rows) d.a_prefetch = kernel.dot_rows * positions;
                 if (tile - begin < col_tiles && col + kernel.dot_cols < b_rows) d.b_prefetch = kernel.dot_cols * positions;
-                if (tile + 1 == end && chunk + 1 < chunks) {
+                if (tile + 1 == end && chunk + 1 < end_chunk) {
                     d.a_prefetch = first_a(chunk + 1, begin) - first_a(chunk, tile);
                     d.b_prefetch = first_b(chunk + 1, begin) - first_b(chunk, tile);
                 }
-                if (chunk + 1 == chunks) {
-                    T* dw_group = dw + group * rows * cols;
+                if (chunk + 1 == end_chunk) {
+                    T* dw_group = dw_slice + group * rows * cols;
                     d.c = x_as_a ? dw_group + col * cols + row : dw_group + row * cols + col;
                     d.c_row_stride = x_as_a ? 1 : cols;
                     d.c_col_stride = x_as_a ? cols : 1;
@@ -666,14 +691,16 @@ bool conv_pointwise_backward_filter(const ConvArgs& a) {
             }
         }
     });
-    return true;
+    add_slice_sums(dw, slice_sums.data(), slices, filter_size);
 }
 
+template void gather_strided_positions<float>(const WindowGeometry&, int64_t, const float*, float*);
+template void gather_strided_positions<double>(const WindowGeometry&, int64_t, const double*, double*);
 template void conv_pointwise_forward<float>(const ConvArgs&);
 template void conv_pointwise_forward<double>(const ConvArgs&);
 template void conv_pointwise_backward_data<float>(const ConvArgs&);
 template void conv_pointwise_backward_data<double>(const ConvArgs&);
-template bool conv_pointwise_backward_filter<float>(const ConvArgs&);
-template bool conv_pointwise_backward_filter<double>(const ConvArgs&);
+template void conv_pointwise_backward_filter<float>(const ConvArgs&);
+template void conv_pointwise_backward_filter<double>(const ConvArgs&);
 
 }  // namespace mln::kernels

@@ -126,14 +126,20 @@ PointwiseKernelInfo<T> pointwise_kernel(mln_isa isa) {
 // stride (dilation does not matter with one tap).
 bool is_pointwise_geometry(const WindowGeometry& g);
 
+// x's positions of a strided pointwise geometry, `channels` channels of g.in_size() each,
+// gathered into `compact` (channels x g.out_size()); over the pool.
+template <class T>
+void gather_strided_positions(const WindowGeometry& g, int64_t channels, const T* x, T* compact);
+
 // The passes of a pointwise convolution (is_pointwise_geometry), any groups; f32 and f64.
 template <class T>
 void conv_pointwise_forward(const ConvArgs& a);
 template <class T>
 void conv_pointwise_backward_data(const ConvArgs& a);
-// dW only (the bias gradient is the caller's). Returns false, leaving dW untouched, where the
-// GEMM path serves better (few positions per image, or partial sums that would not fit in L2).
+// dW only (the bias gradient is the caller's). By the dot kernel, or by GEMMs over chunks of
+// images (conv_pointwise_filter.hpp) where those serve better: few positions per image, or
+// partial sums that would not fit in L2.
 template <class T>
-bool conv_pointwise_backward_filter(const ConvArgs& a);
+void conv_pointwise_backward_filter(const ConvArgs& a);
 
 }  // namespace mln::kernels

@@ -271,7 +271,8 @@ struct PointwiseStripBody {
 // The backward-filter dot kernel (PointwiseDot): DI rows of A and DJ rows of B per call, DI * DJ
 // accumulators; a step loads DI + DJ registers (the DI of A first, then B one at a time) for
 // DI * DJ FMAs; the tail of each image's positions is one masked step. Rows past `rows` or
-// `cols` repeat the last one and are not written.
+// `cols` repeat the last one and are not written. Where L has sum4 (four registers' lanes summed
+// together) and DJ is 4, each row's sums are reduced by it.
 template <class L, int DI, int DJ>
 struct PointwiseDotBody {
     using T = typename L::Scalar;
@@ -334,7 +335,13 @@ struct PointwiseDotBody {
             return;
         }
         for (int i = 0; i < DI && i < d.rows; ++i) {
-            for (int j = 0; j < DJ && j < d.cols; ++j) d.c[i * d.c_row_stride + j * d.c_col_stride] = L::sum(acc[i][j]);
+            T sums[DJ];
+            if constexpr (DJ == 4 && requires(T* out) { L::sum4(acc[i], out); }) {
+                L::sum4(acc[i], sums);
+            } else {
+                for (int j = 0; j < DJ; ++j) sums[j] = L::sum(acc[i][j]);
+            }
+            for (int j = 0; j < DJ && j < d.cols; ++j) d.c[i * d.c_row_stride + j * d.c_col_stride] = sums[j];
         }
     }
 };

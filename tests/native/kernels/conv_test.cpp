@@ -640,6 +640,49 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
     for (const ConvCase& c : cases) check_against_reference<double>(device_, c);
 }
 
+// The pointwise backward filter's two drivers (conv_pointwise.cpp's dot kernel,
+// conv_pointwise_filter.cpp's GEMMs per image or chunk of tiny images), f32 at every ISA and
+// f64, at 1, 2 and 3 threads, every result bit for bit the same as at 1 thread. GEMMs: images
+// of 20 positions in 8 slices of 3-4 images, copied side by side in chunks of 3, and in groups, transposed (dy's rows
+// fewer than x's, at most 32: those two and 40->16 over 144 positions, whose 3 slices take two
+// blocks of rows each at 2 threads, one at 1 and 3); stride 2 (16 and 64
+// compact positions, which took the implicit GEMM before); images of >= 256 positions whose
+// dot-kernel partial sums would exceed the budget (AVX-512: 200 tiles of 6 x 4 x 16 f32) -- 600
+// positions (x as the dot kernel's A) and 1025 at stride 2 (two blocks per image; chunks of one
+// image, each gathered on its own, so a slice of two images accumulates a second GEMM into its
+// dW). Strided chunks of several images are gathered, then copied side by side. Dot kernel, its image chunks in
+// slices: blocks of one image's positions with partial sums (3599 positions, 2 slices of 4
+// blocks), two images per chunk (420: 2 slices of one chunk), one image per chunk (520 positions:
+// batch 9 in 8 slices, one of two chunks; groups).
+TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
+    const std::vector<ConvCase> cases = {
+        {{27, 6, 4, 5}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{19, 8, 4, 5}, 6, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {{4, 40, 12, 12}, 16, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{9, 20, 7, 7}, 24, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{3, 12, 15, 16}, 20, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{10, 48, 20, 30}, 100, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{9, 48, 49, 81}, 100, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 10, 61, 59}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{4, 16, 20, 21}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{9, 6, 20, 26}, 10, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{6, 8, 20, 26}, 12, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+    };
+    for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
+        using T = decltype(element);
+        HostTensor<T> x(c.x_shape), dy(y_shape_of(c));
+        fill_random(x);
+        fill_random(dy);
+        const mln_conv_params p = params_of(c);
+        expect_reference_at_one_thread_and_same_bits_at_more<T>(
+            device_, w_shape_of(c), tolerance<T>(dy.count() / c.out_channels * 16),
+            [&](const TensorView& want) { reference::conv_backward_filter(p, x.view(), dy.view(), want, nullptr); },
+            [&](HostTensor<T>& dw) {
+                return mln_conv_backward_filter(device_, &p, x.desc(), dy.desc(), dw.desc(), nullptr);
+            });
+    });
+}
+
 // The implicit-GEMM backward filter (conv_backward_filter.hpp) over its blocks and tasks: several
 // position blocks per image (KC 256 f32 / 128 f64; 61 x 27 = 1647 positions), depth rows over
 // one task's 128 (17 channels x 9 taps = 153: a partial last NR panel), output channels that are

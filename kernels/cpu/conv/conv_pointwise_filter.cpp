@@ -1,0 +1,186 @@
+// Pointwise backward filter by GEMM (conv_pointwise_filter.hpp):
+//   dW_g (Mg x Cg) = sum over images n of dy_ng (Mg x P) * x_ng^T (P x Cg)
+// The images are cut into slices fixed by the shape; each (slice, group) task sums its images
+// into its own copy of dW (slice 0's is dW itself) and the copies are added in slice order at
+// the end, so every element of dW is summed in one order whatever the thread count. Within a
+// slice each image is a GEMM read in place, but for images of very few positions: their dy rows
+// and x rows are copied side by side in chunks, one GEMM of depth (chunk images x P) per chunk
+// (kChunkDepth). Where dy has few rows the GEMM runs transposed (dW^T =
+// x rows * dy rows^T; kMaxRowsTransposed).
+//
+// Threading: tasks of (slice, group, block of the GEMMs' rows), each GEMM on its task's thread
+// (GEMM called inside a parallel region runs on the calling thread: pool policy).
+#include "kernels/cpu/conv/conv_pointwise_filter.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/thread_scratch.hpp"
+#include "kernels/cpu/conv/conv_pointwise.hpp"
+#include "kernels/cpu/conv/gemm_rowmajor.hpp"
+
+namespace mln::kernels {
+namespace {
+
+// Slices at most: enough to occupy the threads at batch >= 8.
+constexpr int64_t kMaxSlices = 8;
+// The slices' copies of dW take at most this share of the inputs' elements: each copy is a pass
+// over dW and the final sum reads them all. (Under a cap of 16 MiB of copies instead,
+// MobileNet-v2's 7x7 layers at batch 32 summed 8 copies of up to 1.6 MB against 2-10 MB of
+// inputs; one slice by this share took 0.79-0.86x the time, 1 thread, CPU time.)
+constexpr int64_t kPartialsShare = 16;
+// Only images of very few positions are copied side by side, in chunks of consecutive images
+// until the GEMM's depth reaches this, so that dW (the GEMM's C) is read and written once per
+// chunk rather than per image of a handful of positions. From 49 positions up a GEMM per image
+// read in place measured faster than copying to 512 deep (MobileNet-v2 at batch 32, 1 thread,
+// CPU time, both orders: 14x14 layers 0.83-0.98x, 7x7 0.87-0.96x the time).
+constexpr int64_t kChunkDepth = 64;
+
+// Where dy has at most this many rows per group and x more, the GEMM runs transposed (x's rows
+// as its A, dW^T as C): dy's 32 rows as A ran at 80-105 GFLOP/s, x's at 140 (MobileNet-v2
+// 144->32 and 192->32 at 28x28, batch 32, 1 thread: 0.59x and 0.73x the time, same bits); from
+// 64 rows of dy the product as written was as fast or faster (192->64, 576->160, 960->320:
+// 1.05-1.23x the time transposed).
+constexpr int64_t kMaxRowsTransposed = 32;
+
+// Blocks of the GEMMs' rows (dW's rows, or dW^T's) are cut at multiples of this many rows.
+constexpr int64_t kRowBlockAlign = 16;
+
+// Per-thread scratch (thread_scratch.hpp): a chunk's x rows and dy rows side by side.
+struct ChunkColumns;
+struct ChunkRows;
+// A strided layer's chunk of x at its output positions.
+struct ChunkCompact;
+
+// to[r * images * positions + i * positions + p] = from[i * image_stride + r * positions + p]:
+// `rows` rows of `images` consecutive images side by side.
+template <class T>
+void copy_rows_side_by_side(const T* from, int64_t rows, int64_t images, int64_t image_stride, int64_t positions,
+                            T* to) {
+    const int64_t depth = images * positions;
+    for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t i = 0; i < images; ++i) {
+            const T* row = from + i * image_stride + r * positions;
+            std::copy(row, row + positions, to + r * depth + i * positions);
+        }
+    }
+}
+
+}  // namespace
+
+template <class T>
+void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
+    const WindowGeometry& geometry = a.geometry;
+    const int64_t positions = geometry.out_size();
+    const int64_t in_size = geometry.in_size();
+    const bool strided = in_size != positions;
+    const T* x = static_cast<const T*>(a.x.data);
+    const int64_t channels = a.channels / a.groups;          // of x per group: dW's columns
+    const int64_t out_channels = a.out_channels / a.groups;  // of dy per group: dW's rows
+    const int64_t filter_size = a.out_channels * channels;
+    const T* dy = static_cast<const T*>(a.y.data);
+    T* dw = static_cast<T*>(a.w.data);
+    const int64_t slices = pointwise_filter_slices(a.batch, a.batch * (a.channels + a.out_channels) * positions, filter_size);
+    const int64_t chunk_images = std::max<int64_t>(1, kChunkDepth / std::max<int64_t>(positions, 1));
+    const bool transposed = out_channels <= kMaxRowsTransposed && channels > out_channels;
+    // Tasks: (slice, group, block of the GEMMs' rows), each running its GEMMs on its own thread;
+    // the rows are split only as far as filling the pool needs. (Tasks one after another with
+    // each GEMM spread over the pool took twice the time on 2 threads: MobileNet-v2's 7x7 layers
+    // at batch 32, one slice, GEMMs 49 deep.) Each element of dW is still summed in one order.
+    const int64_t gemm_rows = transposed ? channels : out_channels;
+    const int64_t max_row_blocks = std::max<int64_t>(1, gemm_rows / kRowBlockAlign);
+    const int64_t threads = cpu::thread_pool().thread_count();
+    const int64_t units = slices * a.groups;
+    int64_t row_blocks = 1;
+    while (row_blocks < max_row_blocks && (units * row_blocks) % threads != 0 && units * row_blocks < 4 * threads) {
+        ++row_blocks;
+    }
+    auto row_block_start = [&](int64_t block) {
+        return block == row_blocks ? gemm_rows : gemm_rows * block / row_blocks / kRowBlockAlign * kRowBlockAlign;
+    };
+    std::vector<T> partials(static_cast<size_t>((slices - 1) * filter_size));
+    cpu::for_each_claimed(units * row_blocks, threads, [&](int64_t task) {
+        const int64_t slice = task / row_blocks / a.groups;
+        const int64_t g = task / row_blocks % a.groups;
+        const int64_t row0 = row_block_start(task % row_blocks);
+        const int64_t rows = row_block_start(task % row_blocks + 1) - row0;
+        if (rows == 0) return;
+        T* dw_slice = slice > 0 ? partials.data() + (slice - 1) * filter_size : dw;
+        T* dw_group = dw_slice + g * out_channels * channels;
+        const int64_t first = a.batch * slice / slices;
+        const int64_t last = a.batch * (slice + 1) / slices;
+        for (int64_t n = first; n < last; n += chunk_images) {
+            const int64_t images = std::min(chunk_images, last - n);
+            const int64_t depth = images * positions;  // of the GEMM
+            const T* columns = x + (n * a.channels + g * channels) * in_size;
+            int64_t column_image_stride = a.channels * positions;
+            if (strided) {
+                // Gathered per chunk, while it stays in cache for the GEMM: a separate pass over
+                // the batch wrote and re-read the compact images (ResNet-18's 1x1/2 layers at
+                // batch 32, 1 thread: 64->128 took 1.5x the time of the same GEMMs at stride 1;
+                // gathered per chunk 0.91-0.93x the time of the separate pass, the others 0.97-1.0x).
+                std::vector<T>& compact = thread_buffer<T, ChunkCompact>();
+                compact.resize(static_cast<size_t>(images * channels * positions));
+                for (int64_t i = 0; i < images; ++i) {
+                    gather_strided_positions(geometry, channels, columns + i * a.channels * in_size,
+                                             compact.data() + i * channels * positions);
+                }
+                columns = compact.data();
+                column_image_stride = channels * positions;
+            }
+            const T* dy_rows = dy + (n * a.out_channels + g * out_channels) * positions;
+            if (images > 1) {
+                std::vector<T>& column_buffer = thread_buffer<T, ChunkColumns>();
+                column_buffer.resize(static_cast<size_t>(channels * depth));
+                copy_rows_side_by_side(columns, channels, images, column_image_stride, positions, column_buffer.data());
+                columns = column_buffer.data();
+                std::vector<T>& row_buffer = thread_buffer<T, ChunkRows>();
+                row_buffer.resize(static_cast<size_t>(out_channels * depth));
+                copy_rows_side_by_side(dy_rows, out_channels, images, a.out_channels * positions, positions,
+                                       row_buffer.data());
+                dy_rows = row_buffer.data();
+            }
+            const double beta = n == first ? 0.0 : 1.0;
+            if (transposed) {
+                // dW^T (Cg x Mg) = x rows * dy rows^T, C viewed through dW transposed.
+                GemmArgs args;
+                args.a = matrix_view(columns + row0 * depth, rows, depth, depth, 1);
+                args.b = matrix_view(dy_rows, depth, out_channels, 1, depth);
+                args.c = matrix_view(dw_group + row0, rows, out_channels, 1, channels);
+                args.m = rows;
+                args.n = out_channels;
+                args.k = depth;
+                args.beta = beta;
+                gemm(args);
+            } else {
+                gemm_rowmajor<T>(false, true, rows, channels, depth, dy_rows + row0 * depth, depth, columns, depth,
+                                 dw_group + row0 * channels, channels, beta);
+            }
+        }
+    });
+    add_slice_sums(dw, partials.data(), slices, filter_size);
+}
+
+int64_t pointwise_filter_slices(int64_t units, int64_t input_elements, int64_t filter_size) {
+    return std::max<int64_t>(1, std::min({units, kMaxSlices, input_elements / kPartialsShare / std::max<int64_t>(filter_size, 1)}));
+}
+
+template <class T>
+void add_slice_sums(T* dw, const T* copies, int64_t slices, int64_t size) {
+    if (slices <= 1) return;
+    cpu::parallel_for(size, 1024, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+            T sum = dw[i];
+            for (int64_t slice = 1; slice < slices; ++slice) sum += copies[(slice - 1) * size + i];
+            dw[i] = sum;
+        }
+    });
+}
+
+template void conv_pointwise_backward_filter_gemm<float>(const ConvArgs&);
+template void conv_pointwise_backward_filter_gemm<double>(const ConvArgs&);
+template void add_slice_sums<float>(float*, const float*, int64_t, int64_t);
+template void add_slice_sums<double>(double*, const double*, int64_t, int64_t);
+
+}  // namespace mln::kernels

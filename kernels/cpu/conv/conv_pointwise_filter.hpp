@@ -1,0 +1,29 @@
+// Pointwise (1x1) backward filter as GEMMs over chunks of images, for the shapes the dot kernel
+// (conv_pointwise.hpp) serves worse: images of few positions, and many images whose vector
+// partial sums would not fit in L2. See conv_pointwise_filter.cpp.
+#pragma once
+
+#include <cstdint>
+
+#include "core/nn_args.hpp"
+
+namespace mln::kernels {
+
+// dW_g = sum over images n of dy_ng (Mg x P) * x_ng^T (P x Cg), P = a.geometry.out_size(),
+// written to a.w (the bias gradient is the caller's); a strided layer's positions of x are
+// gathered chunk by chunk.
+template <class T>
+void conv_pointwise_backward_filter_gemm(const ConvArgs& a);
+
+// Both drivers cut the sum over the images into slices: runs of consecutive images (of `units`
+// runs), each summed into its own copy of dW (slice 0's is dW itself), the copies then added in
+// slice order, so every element of dW is summed in one order whatever the thread count. The
+// count follows from the shape alone: at most 8 (enough to occupy the threads), fewer where the
+// copies of dW (filter_size elements each) would weigh against the inputs (input_elements).
+int64_t pointwise_filter_slices(int64_t units, int64_t input_elements, int64_t filter_size);
+
+// dw[i] += copies[(s - 1) * size + i] for s = 1 .. slices - 1 in order, over the pool.
+template <class T>
+void add_slice_sums(T* dw, const T* copies, int64_t slices, int64_t size);
+
+}  // namespace mln::kernels
