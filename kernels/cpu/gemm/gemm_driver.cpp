@@ -426,32 +426,32 @@ void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t memb
     UnblockedSchedule s;
     s.full_rows = plan.a_in_place ? p.m / mr * mr : 0;
     s.full_cols = plan.b_in_place ? p.n / nr * nr : 0;
+    // Within a block, strips of kStripTiles row tiles where such a strip of A and one B panel
+    // fit in L1 together (shallow products), else all rows against each B panel in turn.
+    const int64_t strip_bytes = p.k * (nr + kStripTiles * mr) * static_cast<int64_t>(sizeof(T));
+    s.row_strip = strip_bytes <= kStripL1Bytes ? kStripTiles * mr : round_up(p.m, mr);
+    if (members == 1) {  // the same work without the task counter (or the team's divisions: small products)
+        if (s.full_rows < p.m) pack_a_panels(p.a, s.full_rows, p.m - s.full_rows, 0, p.k, mr, p.micro.packers, a_packed);
+        if (s.full_cols < p.n) pack_b_panels(p.b, 0, p.k, s.full_cols, p.n - s.full_cols, nr, p.micro.packers, b_packed);
+        return run_unblocked_block(p, s, a_packed, b_packed, 0, p.m, 0, p.n);
+    }
     const int64_t a_panels = ceil_div(p.m - s.full_rows, mr);
     const int64_t b_panels = ceil_div(p.n - s.full_cols, nr);
     s.a_chunk_panels = std::max<int64_t>(1, ceil_div(a_panels, members));
     s.a_chunks = ceil_div(a_panels, s.a_chunk_panels);
     s.b_chunk_panels = std::max<int64_t>(1, ceil_div(b_panels, members));
     s.b_chunks = ceil_div(b_panels, s.b_chunk_panels);
-    // Blocks: one for a single member; else kUnblockedBlocksPerMember per member, split by
-    // columns while there are columns enough, then by rows.
+    // Blocks: kUnblockedBlocksPerMember per member, split by columns while there are columns
+    // enough, then by rows.
     const int64_t row_panels = ceil_div(p.m, mr);
     const int64_t column_panels = ceil_div(p.n, nr);
-    const int64_t blocks = members == 1 ? 1 : kUnblockedBlocksPerMember * members;
+    const int64_t blocks = kUnblockedBlocksPerMember * members;
     s.column_blocks = std::min(column_panels, blocks);
     s.row_blocks = std::min(row_panels, ceil_div(blocks, s.column_blocks));
     s.column_block = ceil_div(column_panels, s.column_blocks) * nr;
     s.row_block = ceil_div(row_panels, s.row_blocks) * mr;
     s.column_blocks = ceil_div(p.n, s.column_block);
     s.row_blocks = ceil_div(p.m, s.row_block);
-    // Within a block, strips of kStripTiles row tiles where such a strip of A and one B panel
-    // fit in L1 together (shallow products), else all rows against each B panel in turn.
-    const int64_t strip_bytes = p.k * (nr + kStripTiles * mr) * static_cast<int64_t>(sizeof(T));
-    s.row_strip = strip_bytes <= kStripL1Bytes ? kStripTiles * mr : round_up(p.m, mr);
-    if (members == 1) {  // the same work without the task counter
-        if (s.full_rows < p.m) pack_a_panels(p.a, s.full_rows, p.m - s.full_rows, 0, p.k, mr, p.micro.packers, a_packed);
-        if (s.full_cols < p.n) pack_b_panels(p.b, 0, p.k, s.full_cols, p.n - s.full_cols, nr, p.micro.packers, b_packed);
-        return run_unblocked_block(p, s, a_packed, b_packed, 0, p.m, 0, p.n);
-    }
     cpu::parallel_for(members, 1, [&](int64_t begin, int64_t end) {
         for (int64_t member = begin; member < end; ++member) run_unblocked_tasks(p, s, a_packed, b_packed);
     });
@@ -475,7 +475,8 @@ void gemm_empty_depth(const Problem<T>& p) {
 template <class T>
 void gemm_typed(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     if (args.m == 0 || args.n == 0) return;
-    Problem<T> p{};
+    // Every member is set below; value-initialising first cost a `rep stos` per call.
+    Problem<T> p;
     p.a = {static_cast<const T*>(args.a.data), args.a.strides[0], args.a.strides[1]};
     p.b = {static_cast<const T*>(args.b.data), args.b.strides[0], args.b.strides[1]};
     p.c = static_cast<T*>(args.c.data);
@@ -487,6 +488,7 @@ void gemm_typed(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     p.alpha = static_cast<T>(args.alpha);
     p.beta = static_cast<T>(args.beta);
     p.micro = micro;
+    p.bias = nullptr;
     // The bias as a contiguous, zero-padded vector: the micro-kernel loads NR at a time.
     if (args.has_bias) {
         T* bias = thread_scratch<Workspace<T>, BiasVector>().get(round_up(args.n, micro.nr));
@@ -496,6 +498,8 @@ void gemm_typed(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
         p.bias = bias;
     }
     p.has_residual = args.has_residual;
+    p.residual = {nullptr, 0, 0};
+    p.residual_in_kernel = false;
     if (args.has_residual) {
         p.residual = {static_cast<const T*>(args.residual.data), args.residual.strides[0], args.residual.strides[1]};
         p.residual_in_kernel = args.residual.strides[1] == 1;
