@@ -121,15 +121,18 @@ struct Problem {
     bool has_residual;
     bool residual_in_kernel;  // unit column stride: the micro-kernel adds it
     bool relu_in_kernel;      // the activation is ReLU and nothing comes after the kernel
+    bool has_epilogue;        // bias, residual or activation
+    bool epilogue_in_kernel;  // the micro-kernel does all of it (GemmTileExtras)
     GemmActivation<T> activation;
     GemmMicroKernelInfo<T> micro;
 };
 
-// One MR x NR tile (rows x cols valid) of C at (row, col) from the given operands.
+// One MR x NR tile (rows x cols valid) of C at (row, col) from the given operands: any tile,
+// any epilogue (compute_tile below takes the common case inline).
 template <class T>
-void compute_tile(const Problem<T>& p, GemmMicroKernel<T> kernel, int64_t depth, const T* a, int64_t a_row_stride,
-                  int64_t a_col_stride, const T* b, int64_t b_row_stride, int64_t row, int64_t col, int64_t rows,
-                  int64_t cols, T beta, bool last) {
+void compute_any_tile(const Problem<T>& p, GemmMicroKernel<T> kernel, int64_t depth, const T* a,
+                      int64_t a_row_stride, int64_t a_col_stride, const T* b, int64_t b_row_stride, int64_t row,
+                      int64_t col, int64_t rows, int64_t cols, T beta, bool last) {
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
     T* const c_tile = p.c + row * p.c_row_stride + col * p.c_col_stride;
@@ -166,6 +169,30 @@ void compute_tile(const Problem<T>& p, GemmMicroKernel<T> kernel, int64_t depth,
         }
     }
     if (last && p.activation != nullptr) p.activation(c_tile, rows, cols, p.c_row_stride, p.c_col_stride);
+}
+
+// compute_any_tile, with a full tile of unit-stride C whose epilogue the micro-kernel does
+// handed to the micro-kernel in place: a call less per tile (64^3 is 16 tiles of 512 cycles).
+template <class T>
+inline __attribute__((always_inline)) void compute_tile(const Problem<T>& p, GemmMicroKernel<T> kernel, int64_t depth,
+                                                        const T* a, int64_t a_row_stride, int64_t a_col_stride,
+                                                        const T* b, int64_t b_row_stride, int64_t row, int64_t col,
+                                                        int64_t rows, int64_t cols, T beta, bool last) {
+    if (rows == p.micro.mr && cols == p.micro.nr && p.c_col_stride == 1 && (!last || p.epilogue_in_kernel)) {
+        T* const c_tile = p.c + row * p.c_row_stride + col;
+        if (!last || !p.has_epilogue) {
+            kernel(depth, a, a_row_stride, a_col_stride, b, b_row_stride, c_tile, p.c_row_stride, p.alpha, beta,
+                   nullptr);
+            return;
+        }
+        const GemmTileExtras<T> extras{p.bias != nullptr ? p.bias + col : nullptr,
+                                       p.has_residual ? &p.residual(row, col) : nullptr, p.residual.row_stride,
+                                       p.relu_in_kernel};
+        kernel(depth, a, a_row_stride, a_col_stride, b, b_row_stride, c_tile, p.c_row_stride, p.alpha, beta, &extras);
+        return;
+    }
+    compute_any_tile(p, kernel, depth, a, a_row_stride, a_col_stride, b, b_row_stride, row, col, rows, cols, beta,
+                     last);
 }
 
 // Waits (spinning, then yielding) until `ready` holds. The awaited work is always claimed by
@@ -506,6 +533,8 @@ void gemm_typed(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     }
     p.activation = select_gemm_activation<T>(args.activation);
     p.relu_in_kernel = args.activation == MLN_UNARY_OP_RELU && (!p.has_residual || p.residual_in_kernel);
+    p.has_epilogue = p.bias != nullptr || p.has_residual || p.activation != nullptr;
+    p.epilogue_in_kernel = (!p.has_residual || p.residual_in_kernel) && (p.activation == nullptr || p.relu_in_kernel);
     if (args.k == 0) {
         gemm_empty_depth(p);
         return;
