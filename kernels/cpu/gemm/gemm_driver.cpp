@@ -59,6 +59,11 @@ constexpr int64_t kInPlaceBBytes = 48 << 10;
 // 177 / 179 us, 128x256x784 287 / 287, 784x256x128 266 / 274. At 512^3 (1 MiB, row stride
 // 2 KiB: an A panel falls into two L1 sets) the runs disagreed, so it stays packed.
 constexpr int64_t kInPlaceTransposedABytes = 512 << 10;
+// ... and only while A's rows (op(a)'s columns) are shorter than a page: from 4 KiB on, each
+// depth step of an in-place panel falls on a new page. Packed instead (Zen 5, one thread, CPU
+// time, min of 21 batches, TN / TT): 1024x1024x64 1.16 / 1.14x, 2048x512x32 1.15 / 1.14x,
+// 1024x256x64 1.09 / 1.11x, 1024x128x128 1.07 / 1.06x; 768x768x64 (3 KiB rows) stays in place.
+constexpr int64_t kPageBytes = 4096;
 // The most the unblocked path packs (A and B together). Up to there it ran as fast as or faster
 // than the blocked path on Zen 5 (one thread, min of batches): 128x256x784 208 / 194 GFLOP/s,
 // 512^3 212 / 209, 256^3 with A transposed 210 / 188; at 768^3, whose packed B alone is
@@ -363,7 +368,8 @@ template <class T>
 UnblockedPlan plan_unblocked(const Problem<T>& p) {
     UnblockedPlan plan{};
     const auto bytes = [](int64_t rows, int64_t cols) { return rows * cols * static_cast<int64_t>(sizeof(T)); };
-    plan.a_in_place = p.a.col_stride == 1 || bytes(p.m, p.k) <= kInPlaceTransposedABytes;
+    plan.a_in_place = p.a.col_stride == 1 || (bytes(p.m, p.k) <= kInPlaceTransposedABytes &&
+                                              bytes(1, p.a.col_stride) < kPageBytes);
     plan.b_in_place = p.b.col_stride == 1 && bytes(p.k, p.n) <= kInPlaceBBytes;
     // In place, only the last, partial panel is packed.
     plan.a_packed_size = p.k * (plan.a_in_place ? p.micro.mr : round_up(p.m, p.micro.mr));
