@@ -59,6 +59,11 @@ constexpr int64_t kInPlaceBBytes = 48 << 10;
 // 177 / 179 us, 128x256x784 287 / 287, 784x256x128 266 / 274. At 512^3 (1 MiB, row stride
 // 2 KiB: an A panel falls into two L1 sets) the runs disagreed, so it stays packed.
 constexpr int64_t kInPlaceTransposedABytes = 512 << 10;
+// ... and only while A's rows (op(a)'s columns) are shorter than a page: from 4 KiB on, each
+// depth step of an in-place panel falls on a new page. Packed instead (Zen 5, one thread, CPU
+// time, min of 21 batches, TN / TT): 1024x1024x64 1.16 / 1.14x, 2048x512x32 1.15 / 1.14x,
+// 1024x256x64 1.09 / 1.11x, 1024x128x128 1.07 / 1.06x; 768x768x64 (3 KiB rows) stays in place.
+constexpr int64_t kPageBytes = 4096;
 // The most the unblocked path packs (A and B together). Up to there it ran as fast as or faster
 // than the blocked path on Zen 5 (one thread, min of batches): 128x256x784 208 / 194 GFLOP/s,
 // 512^3 212 / 209, 256^3 with A transposed 210 / 188; at 768^3, whose packed B alone is
@@ -121,15 +126,18 @@ struct Problem {
     bool has_residual;
     bool residual_in_kernel;  // unit column stride: the micro-kernel adds it
     bool relu_in_kernel;      // the activation is ReLU and nothing comes after the kernel
+    bool has_epilogue;        // bias, residual or activation
+    bool epilogue_in_kernel;  // the micro-kernel does all of it (GemmTileExtras)
     GemmActivation<T> activation;
     GemmMicroKernelInfo<T> micro;
 };
 
-// One MR x NR tile (rows x cols valid) of C at (row, col) from the given operands.
+// One MR x NR tile (rows x cols valid) of C at (row, col) from the given operands: any tile,
+// any epilogue (compute_tile below takes the common case inline).
 template <class T>
-void compute_tile(const Problem<T>& p, GemmMicroKernel<T> kernel, int64_t depth, const T* a, int64_t a_row_stride,
-                  int64_t a_col_stride, const T* b, int64_t b_row_stride, int64_t row, int64_t col, int64_t rows,
-                  int64_t cols, T beta, bool last) {
+void compute_any_tile(const Problem<T>& p, GemmMicroKernel<T> kernel, int64_t depth, const T* a,
+                      int64_t a_row_stride, int64_t a_col_stride, const T* b, int64_t b_row_stride, int64_t row,
+                      int64_t col, int64_t rows, int64_t cols, T beta, bool last) {
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
     T* const c_tile = p.c + row * p.c_row_stride + col * p.c_col_stride;
@@ -166,6 +174,30 @@ void compute_tile(const Problem<T>& p, GemmMicroKernel<T> kernel, int64_t depth,
         }
     }
     if (last && p.activation != nullptr) p.activation(c_tile, rows, cols, p.c_row_stride, p.c_col_stride);
+}
+
+// compute_any_tile, with a full tile of unit-stride C whose epilogue the micro-kernel does
+// handed to the micro-kernel in place: a call less per tile (64^3 is 16 tiles of 512 cycles).
+template <class T>
+inline __attribute__((always_inline)) void compute_tile(const Problem<T>& p, GemmMicroKernel<T> kernel, int64_t depth,
+                                                        const T* a, int64_t a_row_stride, int64_t a_col_stride,
+                                                        const T* b, int64_t b_row_stride, int64_t row, int64_t col,
+                                                        int64_t rows, int64_t cols, T beta, bool last) {
+    if (rows == p.micro.mr && cols == p.micro.nr && p.c_col_stride == 1 && (!last || p.epilogue_in_kernel)) {
+        T* const c_tile = p.c + row * p.c_row_stride + col;
+        if (!last || !p.has_epilogue) {
+            kernel(depth, a, a_row_stride, a_col_stride, b, b_row_stride, c_tile, p.c_row_stride, p.alpha, beta,
+                   nullptr);
+            return;
+        }
+        const GemmTileExtras<T> extras{p.bias != nullptr ? p.bias + col : nullptr,
+                                       p.has_residual ? &p.residual(row, col) : nullptr, p.residual.row_stride,
+                                       p.relu_in_kernel};
+        kernel(depth, a, a_row_stride, a_col_stride, b, b_row_stride, c_tile, p.c_row_stride, p.alpha, beta, &extras);
+        return;
+    }
+    compute_any_tile(p, kernel, depth, a, a_row_stride, a_col_stride, b, b_row_stride, row, col, rows, cols, beta,
+                     last);
 }
 
 // Waits (spinning, then yielding) until `ready` holds. The awaited work is always claimed by
@@ -336,7 +368,8 @@ template <class T>
 UnblockedPlan plan_unblocked(const Problem<T>& p) {
     UnblockedPlan plan{};
     const auto bytes = [](int64_t rows, int64_t cols) { return rows * cols * static_cast<int64_t>(sizeof(T)); };
-    plan.a_in_place = p.a.col_stride == 1 || bytes(p.m, p.k) <= kInPlaceTransposedABytes;
+    plan.a_in_place = p.a.col_stride == 1 || (bytes(p.m, p.k) <= kInPlaceTransposedABytes &&
+                                              bytes(1, p.a.col_stride) < kPageBytes);
     plan.b_in_place = p.b.col_stride == 1 && bytes(p.k, p.n) <= kInPlaceBBytes;
     // In place, only the last, partial panel is packed.
     plan.a_packed_size = p.k * (plan.a_in_place ? p.micro.mr : round_up(p.m, p.micro.mr));
@@ -426,32 +459,32 @@ void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t memb
     UnblockedSchedule s;
     s.full_rows = plan.a_in_place ? p.m / mr * mr : 0;
     s.full_cols = plan.b_in_place ? p.n / nr * nr : 0;
+    // Within a block, strips of kStripTiles row tiles where such a strip of A and one B panel
+    // fit in L1 together (shallow products), else all rows against each B panel in turn.
+    const int64_t strip_bytes = p.k * (nr + kStripTiles * mr) * static_cast<int64_t>(sizeof(T));
+    s.row_strip = strip_bytes <= kStripL1Bytes ? kStripTiles * mr : round_up(p.m, mr);
+    if (members == 1) {  // the same work without the task counter (or the team's divisions: small products)
+        if (s.full_rows < p.m) pack_a_panels(p.a, s.full_rows, p.m - s.full_rows, 0, p.k, mr, p.micro.packers, a_packed);
+        if (s.full_cols < p.n) pack_b_panels(p.b, 0, p.k, s.full_cols, p.n - s.full_cols, nr, p.micro.packers, b_packed);
+        return run_unblocked_block(p, s, a_packed, b_packed, 0, p.m, 0, p.n);
+    }
     const int64_t a_panels = ceil_div(p.m - s.full_rows, mr);
     const int64_t b_panels = ceil_div(p.n - s.full_cols, nr);
     s.a_chunk_panels = std::max<int64_t>(1, ceil_div(a_panels, members));
     s.a_chunks = ceil_div(a_panels, s.a_chunk_panels);
     s.b_chunk_panels = std::max<int64_t>(1, ceil_div(b_panels, members));
     s.b_chunks = ceil_div(b_panels, s.b_chunk_panels);
-    // Blocks: one for a single member; else kUnblockedBlocksPerMember per member, split by
-    // columns while there are columns enough, then by rows.
+    // Blocks: kUnblockedBlocksPerMember per member, split by columns while there are columns
+    // enough, then by rows.
     const int64_t row_panels = ceil_div(p.m, mr);
     const int64_t column_panels = ceil_div(p.n, nr);
-    const int64_t blocks = members == 1 ? 1 : kUnblockedBlocksPerMember * members;
+    const int64_t blocks = kUnblockedBlocksPerMember * members;
     s.column_blocks = std::min(column_panels, blocks);
     s.row_blocks = std::min(row_panels, ceil_div(blocks, s.column_blocks));
     s.column_block = ceil_div(column_panels, s.column_blocks) * nr;
     s.row_block = ceil_div(row_panels, s.row_blocks) * mr;
     s.column_blocks = ceil_div(p.n, s.column_block);
     s.row_blocks = ceil_div(p.m, s.row_block);
-    // Within a block, strips of kStripTiles row tiles where such a strip of A and one B panel
-    // fit in L1 together (shallow products), else all rows against each B panel in turn.
-    const int64_t strip_bytes = p.k * (nr + kStripTiles * mr) * static_cast<int64_t>(sizeof(T));
-    s.row_strip = strip_bytes <= kStripL1Bytes ? kStripTiles * mr : round_up(p.m, mr);
-    if (members == 1) {  // the same work without the task counter
-        if (s.full_rows < p.m) pack_a_panels(p.a, s.full_rows, p.m - s.full_rows, 0, p.k, mr, p.micro.packers, a_packed);
-        if (s.full_cols < p.n) pack_b_panels(p.b, 0, p.k, s.full_cols, p.n - s.full_cols, nr, p.micro.packers, b_packed);
-        return run_unblocked_block(p, s, a_packed, b_packed, 0, p.m, 0, p.n);
-    }
     cpu::parallel_for(members, 1, [&](int64_t begin, int64_t end) {
         for (int64_t member = begin; member < end; ++member) run_unblocked_tasks(p, s, a_packed, b_packed);
     });
@@ -475,7 +508,8 @@ void gemm_empty_depth(const Problem<T>& p) {
 template <class T>
 void gemm_typed(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     if (args.m == 0 || args.n == 0) return;
-    Problem<T> p{};
+    // Every member is set below; value-initialising first cost a `rep stos` per call.
+    Problem<T> p;
     p.a = {static_cast<const T*>(args.a.data), args.a.strides[0], args.a.strides[1]};
     p.b = {static_cast<const T*>(args.b.data), args.b.strides[0], args.b.strides[1]};
     p.c = static_cast<T*>(args.c.data);
@@ -487,6 +521,7 @@ void gemm_typed(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     p.alpha = static_cast<T>(args.alpha);
     p.beta = static_cast<T>(args.beta);
     p.micro = micro;
+    p.bias = nullptr;
     // The bias as a contiguous, zero-padded vector: the micro-kernel loads NR at a time.
     if (args.has_bias) {
         T* bias = thread_scratch<Workspace<T>, BiasVector>().get(round_up(args.n, micro.nr));
@@ -496,12 +531,16 @@ void gemm_typed(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
         p.bias = bias;
     }
     p.has_residual = args.has_residual;
+    p.residual = {nullptr, 0, 0};
+    p.residual_in_kernel = false;
     if (args.has_residual) {
         p.residual = {static_cast<const T*>(args.residual.data), args.residual.strides[0], args.residual.strides[1]};
         p.residual_in_kernel = args.residual.strides[1] == 1;
     }
     p.activation = select_gemm_activation<T>(args.activation);
     p.relu_in_kernel = args.activation == MLN_UNARY_OP_RELU && (!p.has_residual || p.residual_in_kernel);
+    p.has_epilogue = p.bias != nullptr || p.has_residual || p.activation != nullptr;
+    p.epilogue_in_kernel = (!p.has_residual || p.residual_in_kernel) && (p.activation == nullptr || p.relu_in_kernel);
     if (args.k == 0) {
         gemm_empty_depth(p);
         return;

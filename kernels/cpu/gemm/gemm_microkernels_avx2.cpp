@@ -94,10 +94,14 @@ void gemm_avx2_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t a_
         a_row_stride = 1;
         a_col_stride = MR;
     }
-    // C is touched only at the end; start bringing it in now.
-    for (int i = 0; i < MR; ++i) {
-        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 2 * kLanes - 1), _MM_HINT_T0);
+    // C is read only at the end (beta != 0); start bringing it in now. With beta 0 it is only
+    // written and the store buffer takes the misses (as in the AVX-512 kernel; this kernel on
+    // Zen 5, one thread, CPU time: 32^3 and 64^3 +1-2%, 96^3 to 1024x1024x64 within 1%).
+    if (beta != typename Isa::Scalar(0)) {
+        for (int i = 0; i < MR; ++i) {
+            _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 2 * kLanes - 1), _MM_HINT_T0);
+        }
     }
     Accumulators6x2<Isa> acc;
     int64_t p = 0;

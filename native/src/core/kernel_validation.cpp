@@ -233,10 +233,12 @@ GemmArgs validate_gemm(const mln_device& device, const mln_tensor_desc* a, int32
         const TensorView stretched = broadcast_view(view, vc.rank, vc.shape);
         for (int32_t d = 0; d < args.batch_rank; ++d) strides[d] = stretched.strides[d];
     };
-    for (int32_t d = 0; d < args.batch_rank; ++d) args.batch_shape[d] = vc.shape[d];
-    batch_strides(va, args.a_batch_strides);
-    batch_strides(vb, args.b_batch_strides);
-    batch_strides(vc, args.c_batch_strides);
+    if (args.batch_rank > 0) {
+        for (int32_t d = 0; d < args.batch_rank; ++d) args.batch_shape[d] = vc.shape[d];
+        batch_strides(va, args.a_batch_strides);
+        batch_strides(vb, args.b_batch_strides);
+        batch_strides(vc, args.c_batch_strides);
+    }
     if (bias != nullptr) {
         args.bias = validate_tensor("bias", bias, Access::read);
         args.has_bias = true;

@@ -39,6 +39,12 @@ TensorView validate_tensor(const char* name, const mln_tensor_desc* desc, Access
     view.data = desc->data;
     view.dtype = static_cast<mln_dtype>(dtype);
     view.rank = desc->rank;
+    // Every entry written here (zeros past the rank), so the compiler drops the default zeroing,
+    // which GCC emits as `rep stos` (about 10 ns on Zen 5, paid on every kernel call).
+    for (int32_t d = 0; d < MLN_MAX_RANK; ++d) {
+        view.shape[d] = d < desc->rank ? desc->shape[d] : 0;
+        view.strides[d] = d < desc->rank ? desc->strides[d] : 0;
+    }
     int64_t count = 1;
     for (int32_t d = 0; d < desc->rank; ++d) {
         const int64_t size = desc->shape[d];
@@ -50,8 +56,6 @@ TensorView validate_tensor(const char* name, const mln_tensor_desc* desc, Access
             invalid(cat(name, " has shape ", shape_to_string(desc->rank, desc->shape),
                         " whose element count overflows int64"));
         }
-        view.shape[d] = size;
-        view.strides[d] = desc->strides[d];
     }
     view.element_count = count;
     if (count == 0) return view;  // nothing is read or written, so data and strides do not matter

@@ -126,14 +126,16 @@ TEST_F(GemmTest, LargeMultiBlockMultiThreaded) {
 
 // One thread: both sides of each limit of the unblocked path (gemm_driver.cpp): operands in
 // place up to 48 KiB for B (96 x 128 exactly, then one more row and column) and 512 KiB for A^T
-// (256 x 512, then 257 x 513), at most 2 MiB packed (A^T of 980 x 512 just under with B's edge
+// (256 x 512, then 257 x 513) while its rows are under 4 KiB (1023 x 64 in place, 1024 x 64
+// packed), at most 2 MiB packed (A^T of 980 x 512 just under with B's edge
 // panel, 1040 x 512 over; B of 512 x 980 just under with A's edge panel, 512 x 1040 over), the
 // AVX2 kernel's 96^3 work limit, and a depth past the old 512 limit with edge tiles everywhere.
 TEST_F(GemmTest, UnblockedAndBlockedPathsAgreeOnOneThread) {
     ASSERT_EQ(mln_device_set_thread_count(device_, 1), MLN_STATUS_OK);
     const int64_t sizes[][3] = {{64, 128, 96},  {65, 129, 97}, {256, 33, 512}, {257, 33, 513},
                                 {980, 9, 512},  {1040, 9, 512}, {9, 980, 512}, {9, 1040, 512},
-                                {97, 95, 96},   {97, 97, 97},  {40, 33, 513},  {203, 77, 784}};
+                                {97, 95, 96},   {97, 97, 97},  {40, 33, 513},  {203, 77, 784},
+                                {1023, 40, 64}, {1024, 40, 64}};
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const auto& size : sizes) {
