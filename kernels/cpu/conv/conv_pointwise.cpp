@@ -14,12 +14,14 @@
 #include "kernels/cpu/conv/conv_pointwise_filter.hpp"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/common/blocking.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
+#include "kernels/cpu/gemm/gemm_microkernel.hpp"
 
 namespace mln::kernels {
 namespace {
@@ -43,7 +45,9 @@ constexpr int64_t kMaxTailColumns = 4;
 // weighing on 13 steps per row. From 28x28 up it beat or matched the packed GEMM on every
 // MobileNet-v2 and ResNet-18 layer (1 thread, Zen 5; the GEMM packs and transposes both
 // operands, a pass over each as long as the arithmetic on these shapes): 16->96 at 112 3.4x ->
-// 1.7x oneDNN's time, 144->24 at 56 1.5x -> 1.05x, 144->32 at 28 1.8x -> 1.4x.
+// 1.7x oneDNN's time, 144->24 at 56 1.5x -> 1.05x, 144->32 at 28 1.8x -> 1.4x. (Since the
+// GEMM path reads each image in place it wins at 28x28 where its columns fill whole tiles: see
+// conv_pointwise_backward_filter.)
 constexpr int64_t kDotRowsBytes = 24 << 10;
 constexpr int64_t kDotBlockBytes = 768 << 10;
 constexpr int64_t kDotPartialBytes = 256 << 10;
@@ -571,6 +575,16 @@ void conv_pointwise_backward_filter(const ConvArgs& a) {
     blocks = ceil_div(positions, block);
     const int64_t images_per_chunk = blocks > 1 ? 1 : std::max<int64_t>(1, std::min(a.batch, max_block / positions));
     const int64_t image_chunks = ceil_div(a.batch, images_per_chunk);
+    // Images of one block (28x28, 32x32) whose GEMM fills the micro-kernel's column tiles take
+    // the GEMM path (AVX-512 f32, 1 thread, CPU time: MobileNet-v2 144->32, 32->192, 192->32 at
+    // 28x28 0.74-0.79x the dot kernel's time at batch 1, 0.67-0.75x at batch 2-8; ResNet-18's
+    // 64->128 /2 0.75x, 0.70-0.84x; 32->96 0.73x, 64->96 0.82x; with partial column tiles the
+    // GEMM was slower: 24, 16 and 48 columns 1.04-2x). Measured on AVX-512 only: other ISAs keep
+    // the dot kernel. (From batch 16 these shapes' partial sums already send them to the GEMM.)
+    if (blocks == 1 && std::is_same_v<T, float> && cpu::active_isa() == MLN_ISA_AVX512 &&
+        pointwise_filter_gemm_fills_columns(a, sgemm_microkernel(MLN_ISA_AVX512).nr)) {
+        return conv_pointwise_backward_filter_gemm<T>(a);
+    }
     // The kernel's A rows are dy's (dW's rows), unless x's channels fill its tiles of rows and
     // dy's do not: then A is x and dW is written transposed (MobileNet-v2 144->32, 192->32: 32
     // rows of dy in tiles of 6 computed 36).

@@ -67,7 +67,18 @@ void copy_rows_side_by_side(const T* from, int64_t rows, int64_t images, int64_t
     }
 }
 
+bool gemm_transposed(int64_t channels, int64_t out_channels) {
+    return out_channels <= kMaxRowsTransposed && channels > out_channels;
+}
+
 }  // namespace
+
+bool pointwise_filter_gemm_fills_columns(const ConvArgs& a, int64_t nr) {
+    const int64_t channels = a.channels / a.groups;
+    const int64_t out_channels = a.out_channels / a.groups;
+    const int64_t columns = gemm_transposed(channels, out_channels) ? out_channels : channels;
+    return columns % nr == 0;
+}
 
 template <class T>
 void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
@@ -83,7 +94,7 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     T* dw = static_cast<T*>(a.w.data);
     const int64_t slices = pointwise_filter_slices(a.batch, a.batch * (a.channels + a.out_channels) * positions, filter_size);
     const int64_t chunk_images = std::max<int64_t>(1, kChunkDepth / std::max<int64_t>(positions, 1));
-    const bool transposed = out_channels <= kMaxRowsTransposed && channels > out_channels;
+    const bool transposed = gemm_transposed(channels, out_channels);
     // Tasks: (slice, group, block of the GEMMs' rows), each running its GEMMs on its own thread;
     // the rows are split only as far as filling the pool needs. (Tasks one after another with
     // each GEMM spread over the pool took twice the time on 2 threads: MobileNet-v2's 7x7 layers

@@ -15,6 +15,10 @@ namespace mln::kernels {
 template <class T>
 void conv_pointwise_backward_filter_gemm(const ConvArgs& a);
 
+// Whether the GEMM path's products have a multiple of `nr` columns (dW's, or dW^T's where the
+// GEMM runs transposed): no partial column tiles.
+bool pointwise_filter_gemm_fills_columns(const ConvArgs& a, int64_t nr);
+
 // Both drivers cut the sum over the images into slices: runs of consecutive images (of `units`
 // runs), each summed into its own copy of dW (slice 0's is dW itself), the copies then added in
 // slice order, so every element of dW is summed in one order whatever the thread count. The

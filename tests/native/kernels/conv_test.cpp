@@ -653,7 +653,9 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // dW). Strided chunks of several images are gathered, then copied side by side. Dot kernel, its image chunks in
 // slices: blocks of one image's positions with partial sums (3599 positions, 2 slices of 4
 // blocks), two images per chunk (420: 2 slices of one chunk), one image per chunk (520 positions:
-// batch 9 in 8 slices, one of two chunks; groups).
+// batch 9 in 8 slices, one of two chunks; groups). Images of one block whose GEMM has a multiple
+// of 32 columns take the GEMM at AVX-512 f32 and the dot kernel elsewhere: 32 channels of x (400
+// positions, batch 2) and, transposed, 32 of dy (289 positions).
 TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{27, 6, 4, 5}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
@@ -667,6 +669,8 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{4, 16, 20, 21}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{9, 6, 20, 26}, 10, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{6, 8, 20, 26}, 12, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {{2, 32, 20, 20}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 64, 17, 17}, 32, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
         using T = decltype(element);
