@@ -632,21 +632,19 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                 }
             }
         }
-        // Each (m, j): its lanes added in one fixed order.
+        // Each (m, j): its lanes added in one fixed order (the 16-lane sums were 8% of the stem's
+        // time at batch 1 added one lane at a time).
+        float* const totals = sums + row_tiles * col_tiles * tile_sums;
+        kernels.totals(sums, row_tiles * col_tiles * kDotRows * kDotCols, totals);
         float* const dw_group =
             reinterpret_cast<float*>(slice == 0 ? p.dw : p.partials + (slice - 1) * p.dw_size) + g * out_channels * p.depth;
         for (int64_t it = 0; it < row_tiles; ++it) {
             const int64_t m0 = std::min(it * kDotRows, out_channels - kDotRows);
             for (int64_t jt = 0; jt < col_tiles; ++jt) {
                 const int64_t j0 = std::min(jt * kDotCols, p.depth - kDotCols);
-                const float* tile = sums + (it * col_tiles + jt) * tile_sums;
+                const float* tile = totals + (it * col_tiles + jt) * kDotRows * kDotCols;
                 for (int64_t i = 0; i < kDotRows; ++i) {
-                    for (int64_t j = 0; j < kDotCols; ++j) {
-                        const float* lanes = tile + (i * kDotCols + j) * kDotLanes;
-                        float sum = 0.0f;
-                        for (int64_t l = 0; l < kDotLanes; ++l) sum += lanes[l];
-                        dw_group[(m0 + i) * p.depth + j0 + j] = sum;
-                    }
+                    for (int64_t j = 0; j < kDotCols; ++j) dw_group[(m0 + i) * p.depth + j0 + j] = tile[i * kDotCols + j];
                 }
             }
         }
@@ -688,8 +686,9 @@ void run_plan(Plan<T>& p, int64_t tasks, int64_t threads) {
             Workspace<T>& ws = thread_scratch<Workspace<T>>();
             if (p.dot) {
                 ws.padded.resize(static_cast<size_t>(p.group_channels * p.padded_channel));
+                // The tiles' lane sums, then their totals.
                 ws.sums.resize(static_cast<size_t>(ceil_div(p.group_out_channels, kDotRows) *
-                                                   ceil_div(p.depth, kDotCols) * kDotRows * kDotCols * kDotLanes));
+                                                   ceil_div(p.depth, kDotCols) * kDotRows * kDotCols * (kDotLanes + 1)));
                 return ws;
             }
             if (p.direct) {

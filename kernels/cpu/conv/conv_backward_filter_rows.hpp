@@ -34,6 +34,8 @@ constexpr int kDotCols = 3;
 constexpr int kDotLanes = 16;
 using BackwardFilterDotKernel = void (*)(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
                                          const float* const* b, int64_t b_pitch, float* sums);
+// totals[k] = the sum of the 16 lanes at sums + 16 k, k < count, each added in the same tree.
+using DotLaneTotals = void (*)(const float* sums, int64_t count, float* totals);
 // Rows [i0, i1) of the stride-2 phase planes of `channels` channels of x (2-d; plane (ph, pw) of
 // channel c at planes + (4 c + 2 ph + pw) * plane_h * plane_w): element (i, j) = x[2 (i - top) +
 // ph][2 (j - left) + pw], 0 outside the image.
@@ -43,6 +45,7 @@ using PaddedPhaseRows = void (*)(const float* x, const WindowGeometry& g, int64_
 #if defined(MYELIN_X86_64_KERNELS)
 void backward_filter_dot_avx512(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
                                 const float* const* b, int64_t b_pitch, float* sums);
+void backward_filter_dot_totals_avx512(const float* sums, int64_t count, float* totals);
 void padded_phase_rows_avx512(const float* x, const WindowGeometry& g, int64_t channels, int64_t top, int64_t left,
                               int64_t plane_h, int64_t plane_w, int64_t i0, int64_t i1, float* planes);
 void backward_filter_rows_avx512(int64_t rows, int64_t length, const float* a, int64_t a_row_stride, int64_t a_pitch,
@@ -66,11 +69,12 @@ DirectRowsKernel<T> direct_rows_kernel(mln_isa isa, int mr, int nr) {
 struct BackwardFilterDot {
     BackwardFilterDotKernel dot = nullptr;  // nullptr: none at this ISA
     PaddedPhaseRows phase_rows = nullptr;
+    DotLaneTotals totals = nullptr;
 };
 
 inline BackwardFilterDot backward_filter_dot(mln_isa isa) {
 #if defined(MYELIN_X86_64_KERNELS)
-    if (isa == MLN_ISA_AVX512) return {backward_filter_dot_avx512, padded_phase_rows_avx512};
+    if (isa == MLN_ISA_AVX512) return {backward_filter_dot_avx512, padded_phase_rows_avx512, backward_filter_dot_totals_avx512};
 #endif
     (void)isa;
     return {};

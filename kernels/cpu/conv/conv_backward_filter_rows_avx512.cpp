@@ -105,6 +105,49 @@ void backward_filter_dot_avx512(int64_t rows, int64_t width, const float* a, int
     }
 }
 
+void backward_filter_dot_totals_avx512(const float* sums, int64_t count, float* totals) {
+    // Sixteen vectors at a time, transposed as they are added (45 shuffles and adds where one at a
+    // time would take 16 x 15 adds); pairs of lanes 8, 4, 2, then 1 apart, so every total is the
+    // same tree of adds. A last partial group is copied into zeroed vectors first.
+    alignas(64) float tail[kDotLanes * kDotLanes];
+    for (int64_t k0 = 0; k0 < count; k0 += kDotLanes) {
+        const float* group = sums + k0 * kDotLanes;
+        const int64_t n = count - k0 < kDotLanes ? count - k0 : kDotLanes;
+        if (n < kDotLanes) {
+            for (int64_t i = 0; i < kDotLanes * kDotLanes; ++i) tail[i] = i < n * kDotLanes ? group[i] : 0.0f;
+            group = tail;
+        }
+        // Level 1: vectors 2k and 2k + 1 as [2k's lanes l + (l + 8) | 2k + 1's], l < 8.
+        __m512 half[8];
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) {
+            const __m512 a = _mm512_loadu_ps(group + (2 * k) * kDotLanes);
+            const __m512 b = _mm512_loadu_ps(group + (2 * k + 1) * kDotLanes);
+            half[k] = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(1, 0, 1, 0)),
+                                    _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
+        }
+        // Level 2: 128-bit block b of quarter[k] holds vector 4k + b's lanes l + (l + 4), l < 4.
+        __m512 quarter[4];
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+            quarter[k] = _mm512_add_ps(_mm512_shuffle_f32x4(half[2 * k], half[2 * k + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                       _mm512_shuffle_f32x4(half[2 * k], half[2 * k + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+        }
+        // Level 3: block b of eighth[k] holds vectors 8k + b and 8k + 4 + b, two lanes each.
+        __m512 eighth[2];
+#pragma GCC unroll 2
+        for (int k = 0; k < 2; ++k) {
+            eighth[k] = _mm512_add_ps(_mm512_shuffle_ps(quarter[2 * k], quarter[2 * k + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                                      _mm512_shuffle_ps(quarter[2 * k], quarter[2 * k + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+        }
+        // Level 4: lane 4b + s holds vector b + 4s's total; put vector i's total in lane i.
+        const __m512 mixed = _mm512_add_ps(_mm512_shuffle_ps(eighth[0], eighth[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                           _mm512_shuffle_ps(eighth[0], eighth[1], _MM_SHUFFLE(3, 1, 3, 1)));
+        const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+        _mm512_mask_storeu_ps(totals + k0, Avx512Lanes::first(n), _mm512_permutexvar_ps(order, mixed));
+    }
+}
+
 void padded_phase_rows_avx512(const float* x, const WindowGeometry& g, int64_t channels, int64_t top, int64_t left,
                               int64_t plane_h, int64_t plane_w, int64_t i0, int64_t i1, float* planes) {
     using Lanes = Avx512Lanes;
