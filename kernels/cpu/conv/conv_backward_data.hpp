@@ -76,6 +76,37 @@ struct Workspace {
     std::vector<T> columns, a_panel, phase_rows, columns_t, b_panel;
 };
 
+// Task `task`: image n, group g (image_group = n * groups + g) and the chunk of the group's input
+// channels from c0, whose rows of the columns are [first_row, first_row + rows) of the depth.
+template <class T>
+struct TaskChunk {
+    int64_t image_group;
+    int64_t channels;
+    int64_t first_row;
+    int64_t rows;
+    const T* dy;  // the image's dy rows of the group
+    const T* w;   // the group's weights from column first_row
+    T* dx;        // the chunk's dx planes
+};
+
+template <class T>
+TaskChunk<T> task_chunk(const Plan<T>& p, int64_t task) {
+    const ConvArgs& a = *p.args;
+    const int64_t chunk = task % p.chunks;
+    const int64_t image_group = task / p.chunks;
+    const int64_t g = image_group % a.groups;
+    const int64_t n = image_group / a.groups;
+    const int64_t c0 = chunk * p.chunk_channels;
+    const int64_t channels = std::min(p.chunk_channels, p.group_channels - c0);
+    return {image_group,
+            channels,
+            c0 * p.kernel_size,
+            channels * p.kernel_size,
+            p.dy + (n * a.out_channels + g * p.group_out_channels) * p.out_size,
+            p.w + g * p.group_out_channels * p.depth + c0 * p.kernel_size,
+            p.dx + (n * a.channels + g * p.group_channels + c0) * p.in_size};
+}
+
 // Few positions (at most kTransposedMaxPositions): the GEMM transposed, columns^T (P x rows) =
 // dy^T * W_g, positions in MR panels of A (dy read in place, a_col_stride P) and the chunk's
 // depth rows in NR panels of B (W's rows read in place), then transposed into the columns for
@@ -91,17 +122,12 @@ void run_transposed_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     const ConvArgs& a = *p.args;
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
-    const int64_t chunk = task % p.chunks;
-    task /= p.chunks;
-    const int64_t g = task % a.groups;
-    const int64_t n = task / a.groups;
-    const int64_t c0 = chunk * p.chunk_channels;
-    const int64_t channels = std::min(p.chunk_channels, p.group_channels - c0);
-    const int64_t rows = channels * p.kernel_size;
+    const TaskChunk<T> t = task_chunk(p, task);
+    const int64_t rows = t.rows;
     const int64_t positions = p.out_size;
     const int64_t full_positions = positions / mr * mr;
-    const T* dy = p.dy + (n * a.out_channels + g * p.group_out_channels) * positions;
-    const T* w = p.w + g * p.group_out_channels * p.depth + c0 * p.kernel_size;  // B(k, j) = w[k * depth + j]
+    const T* dy = t.dy;
+    const T* w = t.w;  // B(k, j) = w[k * depth + j]
     T* const columns_t = ws.columns_t.data();  // (position, row) at position * rows + row
     for (int64_t k0 = 0; k0 < p.group_out_channels; k0 += p.out_channel_block) {
         const int64_t kc = std::min(p.out_channel_block, p.group_out_channels - k0);
@@ -118,7 +144,7 @@ void run_transposed_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             int64_t b_row_stride = p.depth;
             // A partial panel reads W's next weights in place where the row has NR of them;
             // at the end of the row (the last chunk) it is packed.
-            if (c0 * p.kernel_size + j0 + nr > p.depth) {
+            if (t.first_row + j0 + nr > p.depth) {
                 pack_b_panels(MatrixRef<T>{w_block, p.depth, 1}, 0, kc, j0, cols, nr, p.micro.packers,
                               ws.b_panel.data());
                 b = ws.b_panel.data();
@@ -139,7 +165,7 @@ void run_transposed_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     for (int64_t r = 0; r < rows; ++r) {
         for (int64_t q = 0; q < positions; ++q) columns[r * positions + q] = columns_t[q * rows + r];
     }
-    col2im_rows(columns, a.geometry, channels, p.dx + (n * a.channels + g * p.group_channels + c0) * p.in_size,
+    col2im_rows(columns, a.geometry, t.channels, t.dx,
                 ws.phase_rows);
 }
 
@@ -149,19 +175,13 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     const ConvArgs& a = *p.args;
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
-    const int64_t chunk = task % p.chunks;
-    task /= p.chunks;
-    const int64_t g = task % a.groups;
-    const int64_t n = task / a.groups;
-    const int64_t c0 = chunk * p.chunk_channels;
-    const int64_t channels = std::min(p.chunk_channels, p.group_channels - c0);
-    const int64_t r0 = c0 * p.kernel_size;
-    const int64_t rows = channels * p.kernel_size;
+    const TaskChunk<T> t = task_chunk(p, task);
+    const int64_t rows = t.rows;
     const int64_t positions = p.out_size;
     const int64_t full_cols = positions / nr * nr;
     const int64_t partial_cols = positions - full_cols;
-    const T* dy = p.dy + (n * a.out_channels + g * p.group_out_channels) * positions;
-    const T* w = p.w + g * p.group_out_channels * p.depth + r0;  // A(i, k) = w[i + k * depth]
+    const T* dy = t.dy;
+    const T* w = t.w;  // A(i, k) = w[i + k * depth]
     T* const columns = ws.columns.data();
     for (int64_t k0 = 0; k0 < p.group_out_channels; k0 += p.out_channel_block) {
         const int64_t kc = std::min(p.out_channel_block, p.group_out_channels - k0);
@@ -169,7 +189,7 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         const T* dy_block = dy + k0 * positions;
         const T* w_block = w + k0 * p.depth;
         const T* dy_partial =
-            partial_cols > 0 ? p.dy_partial + ((n * a.groups + g) * p.group_out_channels + k0) * nr : nullptr;
+            partial_cols > 0 ? p.dy_partial + (t.image_group * p.group_out_channels + k0) * nr : nullptr;
         for (int64_t j0 = 0; j0 < positions; j0 += p.column_block) {
             const int64_t j_end = std::min(positions, j0 + p.column_block);
             const int64_t full_end = std::min(j_end, full_cols);
@@ -202,7 +222,7 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             }
         }
     }
-    col2im_rows(columns, a.geometry, channels, p.dx + (n * a.channels + g * p.group_channels + c0) * p.in_size,
+    col2im_rows(columns, a.geometry, t.channels, t.dx,
                    ws.phase_rows);
 }
 
