@@ -44,6 +44,10 @@ struct PointwiseStrip {
     const T* residual = nullptr;
     bool relu = false;
     bool accumulate = false;
+    // Full tiles prefetch the next tile's columns of B (into L2) as they step along the depth:
+    // B comes from memory in as many rows as the depth, more streams than the hardware
+    // prefetchers follow.
+    bool prefetch_b = false;
 };
 
 template <class T>

@@ -50,7 +50,7 @@ struct PointwiseStripBody {
     // The MR x (V * width) tile at column col. kUnitRowStride: A's rows are adjacent
     // (a_row_stride 1: W^T read in place, or a packed panel), so the MR broadcasts of a step use
     // constant offsets from one pointer.
-    template <int V, bool kMasked, bool kUnitRowStride>
+    template <int V, bool kMasked, bool kUnitRowStride, bool kPrefetch = false>
     static void tile(const PointwiseStrip<T>& s, int64_t col, const Mask (&mask)[NV]) {
         // Fields as locals first: the stores through c could alias s for all the compiler knows,
         // and would make it reload every flag after each store (a quarter of the instructions
@@ -85,6 +85,10 @@ struct PointwiseStripBody {
             Reg bv[V];
 #pragma GCC unroll 4
             for (int v = 0; v < V; ++v) bv[v] = load_lanes<L, kMasked>(b + v * kWidth, mask[v]);
+            if constexpr (kPrefetch) {
+#pragma GCC unroll 4
+                for (int v = 0; v < V; ++v) L::prefetch(b + kColumns + v * kWidth);
+            }
 #pragma GCC unroll 16
             for (int i = 0; i < MR; ++i) {
                 const Reg x = L::broadcast(a + i * a_row_stride);
@@ -123,7 +127,11 @@ struct PointwiseStripBody {
     static void run(const PointwiseStrip<T>& s) {
         const Mask all[NV] = {};
         int64_t col = 0;
-        for (; col + kColumns <= s.cols; col += kColumns) tile<NV, false, kUnitRowStride>(s, col, all);
+        if (s.prefetch_b) {
+            for (; col + kColumns <= s.cols; col += kColumns) tile<NV, false, kUnitRowStride, true>(s, col, all);
+        } else {
+            for (; col + kColumns <= s.cols; col += kColumns) tile<NV, false, kUnitRowStride>(s, col, all);
+        }
         if (col < s.cols) last_tile<NV, kUnitRowStride>(s, col, s.cols - col);
     }
 
