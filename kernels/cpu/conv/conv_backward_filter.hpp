@@ -92,6 +92,8 @@ struct Plan {
     // length; slice 0 sums into dw, slice s > 0 into partials + (s - 1) * dw_size.
     int64_t reduction_slices, dw_size;
     T* partials;
+    // The first unit of slice s (slice s covers [slice_start(s), slice_start(s + 1))).
+    int64_t slice_start(int64_t s) const { return s * image_groups * position_blocks / reduction_slices; }
     int64_t task_rows, row_blocks;            // depth rows lowered together: a multiple of NR
     int64_t group_blocks, row_groups;         // row blocks per task
     int64_t chunk_panels, out_chunks;         // MR panels of output channels per task
@@ -193,9 +195,8 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     task /= p.row_groups;
     const int64_t g = task % a.groups;
     const int64_t slice = task / a.groups;
-    const int64_t units = p.image_groups * p.position_blocks;
-    const int64_t u_begin = slice * units / p.reduction_slices;
-    const int64_t u_end = (slice + 1) * units / p.reduction_slices;
+    const int64_t u_begin = p.slice_start(slice);
+    const int64_t u_end = p.slice_start(slice + 1);
     const int64_t m_begin = chunk * p.chunk_panels * mr;
     const int64_t m_end = std::min(p.group_out_channels, m_begin + p.chunk_panels * mr);
     const int64_t partial_rows = (m_end - m_begin) % mr;
@@ -442,9 +443,8 @@ void run_direct_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     task /= p.channel_chunks;
     const int64_t g = task % a.groups;
     const int64_t slice = task / a.groups;
-    const int64_t units = p.image_groups * p.position_blocks;
-    const int64_t u_begin = slice * units / p.reduction_slices;
-    const int64_t u_end = (slice + 1) * units / p.reduction_slices;
+    const int64_t u_begin = p.slice_start(slice);
+    const int64_t u_end = p.slice_start(slice + 1);
     const int64_t c0 = chunk * p.chunk_channels;
     const int64_t channels = std::min(p.chunk_channels, p.group_channels - c0);
     const int64_t panel_channels = round_up(channels, mr);  // dW^T rows per tap
@@ -573,9 +573,8 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         const BackwardFilterDot kernels = backward_filter_dot(cpu::active_isa());
         const int64_t g = task % a.groups;
         const int64_t slice = task / a.groups;
-        const int64_t units = p.image_groups * p.position_blocks;
-        const int64_t u_begin = slice * units / p.reduction_slices;
-        const int64_t u_end = (slice + 1) * units / p.reduction_slices;
+        const int64_t u_begin = p.slice_start(slice);
+        const int64_t u_end = p.slice_start(slice + 1);
         const int64_t out_channels = p.group_out_channels;
         const int64_t row_tiles = ceil_div(out_channels, kDotRows), col_tiles = ceil_div(p.depth, kDotCols);
         const int64_t tile_sums = kDotRows * kDotCols * kDotLanes;

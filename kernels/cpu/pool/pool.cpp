@@ -98,6 +98,15 @@ bool window_covers_plane(const PoolArgs& a) {
     return true;
 }
 
+// Global pooling's divisor: the only output window's.
+double global_divisor(const PoolArgs& a) {
+    const int64_t origin[3] = {0, 0, 0};
+    return window_at(a, origin).divisor;
+}
+
+// Planes per task of global pooling: about 16 Ki elements each.
+int64_t global_plane_grain(int64_t in_size) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, in_size)); }
+
 // Planes summed per row-sum call: their sums stay on the stack.
 constexpr int64_t kGlobalPoolPlanes = 64;
 
@@ -106,11 +115,10 @@ constexpr int64_t kGlobalPoolPlanes = 64;
 void average_pool_global_f32(const PoolArgs& a) {
     const RowSumsKernel row_sums = row_sums_kernel(cpu::active_isa());
     const int64_t in_size = a.geometry.in_size();
-    const int64_t origin[3] = {0, 0, 0};
-    const double divisor = window_at(a, origin).divisor;
+    const double divisor = global_divisor(a);
     const float* x = static_cast<const float*>(a.x.data);
     float* y = static_cast<float*>(a.y.data);
-    const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, in_size));
+    const int64_t grain = global_plane_grain(in_size);
     cpu::parallel_for(a.batch * a.channels, grain, [&](int64_t begin, int64_t end) {
         double sums[kGlobalPoolPlanes];
         for (int64_t first = begin; first < end; first += kGlobalPoolPlanes) {
@@ -199,11 +207,10 @@ Error bad_index(const PoolArgs& a, int64_t i, int64_t index) {
 template <class T>
 void average_pool_global_backward(const PoolArgs& a) {
     const int64_t in_size = a.geometry.in_size();
-    const int64_t origin[3] = {0, 0, 0};
-    const double divisor = window_at(a, origin).divisor;
+    const double divisor = global_divisor(a);
     const T* dy = static_cast<const T*>(a.y.data);
     T* dx = static_cast<T*>(a.x.data);
-    const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, in_size));
+    const int64_t grain = global_plane_grain(in_size);
     cpu::parallel_for(a.batch * a.channels, grain, [&](int64_t begin, int64_t end) {
         for (int64_t plane = begin; plane < end; ++plane) {
             std::fill_n(dx + plane * in_size, in_size, static_cast<T>(static_cast<double>(dy[plane]) / divisor));
