@@ -376,6 +376,8 @@ std::vector<ConvCase> implicit_gemm_cases() {
         // with 64 and 90 channels at 2 and 3 threads take it or depth slices): 9 panels, the last
         // partial, uneven ranges at 2 threads (4 + 5), 3 each at 3 threads.
         {{1, 16, 7, 7}, 280, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        // The same over polyphase planes, each thread splitting the image's planes itself.
+        {{1, 12, 14, 13}, 280, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // A last channel panel of exactly 16 (80 channels: the w^T packer's 16-row blocks end
         // with no row left), 31 input channels (279 deep: blocks of 96, 96 and 87, the last
         // ending 7 short of a 16-deep step).
