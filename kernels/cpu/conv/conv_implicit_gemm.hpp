@@ -467,6 +467,14 @@ inline void write_rows(const ConvArgs& a, int64_t n, const float* sums, int64_t 
 // calls, ms), depth slices -> channel ranges: ResNet-18 3x3 at 7x7 0.715 / 2.005 -> 0.707 / 1.922,
 // 0.731 / 1.823 -> 0.721 / 1.750; at 14x14 0.618 / 1.475 -> 0.588 / 1.446; 3x3/2 to 7x7 0.361 /
 // 1.165 -> 0.356 / 0.965; 3x3/2 to 14x14 0.323 / 1.068 -> 0.308 / 0.699.
+// Where a second thread's time goes (per thread, 2 threads against 1, fastest 5% of 3000 calls
+// timed per phase, contended machine, us): 512 channels at 7x7, lowering 45-60 against 38 (every
+// thread lowers all columns), w^T packing 123-166 for half the weights against 136 for all (the
+// 9.4 MB weight stream per call moves at ~70 GB/s on one thread or two), tiles 570-670 against
+// 1090 / 2; 256 at 14x14, lowering 52 against 50, tiles 559 against 1046 / 2. Tried and measured
+// no faster: each range in two depth halves claimed dynamically for balance (per-call
+// alternating A/B), the panel after next prefetched into L2, tiles of 13 + 12 + 12 + 12 rows
+// for 49 positions instead of 14 + 14 + 14 + 7.
 // Several images: w^T packed once by all threads, then one image per task, written to y by the
 // thread that computed it.
 template <class T>
