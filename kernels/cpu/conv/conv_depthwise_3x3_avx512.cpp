@@ -11,9 +11,14 @@
 #include <vector>
 
 #include "kernels/cpu/conv/conv_depthwise_3x3.hpp"
+#include "kernels/cpu/conv/conv_depthwise_filter_avx512.hpp"
 
 namespace mln::kernels {
 namespace {
+
+using depthwise_filter::filter_sums_by_channel_groups;
+using depthwise_filter::FilterSumsLayout;
+using depthwise_filter::sum_across_lanes16;
 
 constexpr int64_t kTaps = 9;
 
@@ -180,58 +185,6 @@ void flat_window_sums(const float* src, const float* taps, float bias, const Fla
             _mm512_mask_storeu_ps(out + p, lanes_below(size - p), sum);
         }
     }
-}
-
-// acc[tap] += d . the source at the tap, for register p.
-template <Border B>
-inline void flat_products(const float* src, int64_t width, __m512 d, const __mmask16* m, __m512* acc) {
-    const float* row = src;
-    for (int64_t kh = 0; kh < 3; ++kh, row += width) {
-        for (int64_t kw = 0; kw < 3; ++kw) acc[kh * 3 + kw] = tap_fmadd<B>(row, kh, kw, d, acc[kh * 3 + kw], m);
-    }
-}
-
-// acc[tap] += dy . the source at the tap, over one plane. Registers other than Border::All hold
-// 16 outputs (their masks are full), so dy loads whole.
-void flat_filter_sums(const float* src, const float* dy, const FlatPlane& f, __m512* acc) {
-    __m512 a[kTaps];
-    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
-    const __mmask16* m = f.masks;
-    const int64_t size = f.size, width = f.width;
-    const float* at = src + f.first_tap;
-    const bool may_be_interior = width >= 16;
-    for (int64_t p = 0; p < size; p += 16, m += kTaps) {
-        switch (border_of(m, may_be_interior)) {
-            case Border::Interior: flat_products<Border::Interior>(at + p, width, _mm512_loadu_ps(dy + p), m, a); break;
-            case Border::Columns: flat_products<Border::Columns>(at + p, width, _mm512_loadu_ps(dy + p), m, a); break;
-            default:
-                flat_products<Border::All>(at + p, width, _mm512_maskz_loadu_ps(lanes_below(size - p), dy + p), m, a);
-                break;
-        }
-    }
-    for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
-}
-
-// Lane c of the result = the sum of v[c]'s 16 lanes: four rounds of shuffle-and-add, each
-// halving the registers and doubling the channels a register holds (45 instructions for 16
-// sums, against about 130 for 16 separate reductions).
-inline __m512 sum_across_lanes16(__m512* v) {
-    // Round 1 (within 128-bit lanes): [a b a b], partials of the pair (a, b).
-    for (int64_t i = 0; i < 8; ++i) {
-        v[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
-    }
-    // Round 2: [a b c d] in each 128-bit lane.
-    for (int64_t i = 0; i < 4; ++i) {
-        v[i] = _mm512_add_ps(_mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-                             _mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
-    }
-    // Rounds 3 and 4 across 128-bit lanes: lanes (0, 1) and (2, 3) added, then the halves.
-    for (int64_t i = 0; i < 2; ++i) {
-        v[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
-                             _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
-    }
-    return _mm512_add_ps(_mm512_shuffle_f32x4(v[0], v[1], _MM_SHUFFLE(2, 0, 2, 0)),
-                         _mm512_shuffle_f32x4(v[0], v[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
 thread_local FlatPlane::Cache t_flat_masks;
@@ -668,42 +621,6 @@ void stride2_backward_data_plane(const float* dy, const float* taps, const Windo
 
 bool is_flat(const WindowGeometry& g) { return g.stride[1] == 1 && g.stride[2] == 1 && g.out[2] == g.in[2]; }
 
-struct FilterSumsLayout {
-    int64_t in_size, out_size, x_image_stride, dy_image_stride;
-};
-
-// dw (channels x 9) = the plane sums (plane_sums(x plane, dy plane, acc): acc[tap] += its
-// products) over every image. Images outermost, then up to 16 channels, whose planes lie one
-// after the other: a channel through every image first read a 7 x 7 plane (196 bytes) per
-// image, far apart, and ran 2x slower than the channel-blocked kernel at batch 32.
-template <class PlaneSums>
-void filter_sums_by_channel_groups(const float* x, const float* dy, const FilterSumsLayout& l, int64_t channels,
-                                   int64_t images, float* dw, PlaneSums&& plane_sums) {
-    constexpr int64_t kGroup = 16;
-    alignas(64) __m512 acc[kGroup][kTaps];
-    for (int64_t c0 = 0; c0 < channels; c0 += kGroup) {
-        const int64_t group = std::min(kGroup, channels - c0);
-        // All 16 zeroed: the sums below add every register.
-        for (int64_t c = 0; c < kGroup; ++c) {
-            for (int64_t t = 0; t < kTaps; ++t) acc[c][t] = _mm512_setzero_ps();
-        }
-        for (int64_t n = 0; n < images; ++n) {
-            const float* x_image = x + n * l.x_image_stride + c0 * l.in_size;
-            const float* dy_image = dy + n * l.dy_image_stride + c0 * l.out_size;
-            for (int64_t c = 0; c < group; ++c) plane_sums(x_image + c * l.in_size, dy_image + c * l.out_size, acc[c]);
-        }
-        alignas(64) float sums[kTaps][kGroup];
-        for (int64_t t = 0; t < kTaps; ++t) {
-            __m512 lanes[kGroup];
-            for (int64_t c = 0; c < kGroup; ++c) lanes[c] = acc[c][t];
-            _mm512_store_ps(sums[t], sum_across_lanes16(lanes));
-        }
-        for (int64_t c = 0; c < group; ++c) {
-            for (int64_t t = 0; t < kTaps; ++t) dw[(c0 + c) * kTaps + t] = sums[t][c];
-        }
-    }
-}
-
 // filter_sums_by_channel_groups for pair_filter_sums: a group's 8 pairs summed over every
 // image, then each pair's halves split into two channels' registers for the reduction.
 void pair_filter_sums_by_channel_groups(const float* x, const float* dy, const FilterSumsLayout& l, int64_t channels,
@@ -799,13 +716,7 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
                                                int64_t dy_image_stride, float* dw) {
     const FilterSumsLayout layout{g.in_size(), g.out_size(), x_image_stride, dy_image_stride};
     if (depthwise_3x3_pairs_fit(g)) return pair_filter_sums_by_channel_groups(x, dy, layout, channels, images, g, dw);
-    if (is_flat(g)) {
-        const FlatPlane f(g.in[2], g.in[1], g.out[1], g.pad_begin[1], g.pad_begin[2], t_flat_masks);
-        filter_sums_by_channel_groups(x, dy, layout, channels, images, dw, [&](const float* xc, const float* dyc, __m512* acc) {
-            flat_filter_sums(xc, dyc, f, acc);
-        });
-        return;
-    }
+    if (is_flat(g)) return depthwise_filter::flat_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
     const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], g.pad_begin[2]);
     filter_sums_by_channel_groups(x, dy, layout, channels, images, dw, [&](const float* xc, const float* dyc, __m512* acc) {
         stride2_filter_sums(xc, dyc, g, columns, acc);

@@ -169,6 +169,10 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     }
     cases.push_back({2, 3, 9, 7, 1, 1, 1});
     cases.push_back({1, 17, 1, 33, 1, 1, 1});
+    // The filter's flat plane: column masks repeating every 3 (24 wide) and 5 (40 wide)
+    // registers, over two images.
+    cases.push_back({2, 19, 11, 24, 1, 1, 1});
+    cases.push_back({2, 17, 20, 40, 1, 1, 1});
     // Stride 1, pad 0 (rows narrower than the input's: the channel-blocked kernels) and
     // asymmetric pads that keep the width (pad 2 before, 0 after).
     cases.push_back({1, 18, 13, 15, 1, 0, 0});
