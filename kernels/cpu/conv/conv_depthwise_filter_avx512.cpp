@@ -7,6 +7,8 @@
 // sums (not multiplied by a zero), so NaN and Inf reach exactly the sums of the reference twin.
 #include "kernels/cpu/conv/conv_depthwise_filter_avx512.hpp"
 
+#include "kernels/cpu/conv/conv_depthwise_avx512_tile.hpp"
+
 #include <numeric>
 #include <vector>
 
@@ -164,6 +166,152 @@ void flat_plane_filter_sums(const float* x, const float* dy, const FlatFilterPla
 }
 
 thread_local FlatFilterPlane::Cache t_flat_plane;
+
+// ---- Small planes: 16 channels at a time in channel-minor order (oneDNN's nChw16c). ----
+
+// dst[p * 16 + c] = src[c * plane + p] for p < plane, c < channels (0 for the others): 16 x 16
+// tiles transposed in registers; a partial tile goes through a zero-filled copy.
+void transpose_to_channel_minor(const float* src, int64_t plane, int64_t channels, float* dst) {
+    for (int64_t p0 = 0; p0 < plane; p0 += 16) {
+        const int64_t count = std::min<int64_t>(16, plane - p0);
+        float* rows[16];
+        if (count == 16 && channels == 16) {
+            for (int64_t i = 0; i < 16; ++i) rows[i] = dst + (p0 + i) * 16;
+            Avx512Tile::transpose_rows(src + p0, plane, rows);
+            continue;
+        }
+        alignas(64) float tile[16][16], transposed[16][16];
+        for (int64_t c = 0; c < 16; ++c) {
+            const __m512 row = c < channels ? _mm512_maskz_loadu_ps(lanes_below(count), src + c * plane + p0)
+                                            : _mm512_setzero_ps();
+            _mm512_store_ps(tile[c], row);
+        }
+        for (int64_t i = 0; i < 16; ++i) rows[i] = transposed[i];
+        Avx512Tile::transpose_rows(&tile[0][0], 16, rows);
+        for (int64_t i = 0; i < count; ++i) _mm512_store_ps(dst + (p0 + i) * 16, _mm512_load_ps(transposed[i]));
+    }
+}
+
+// The outputs [begin, end) along one axis whose tap k lies in the source: 0 <= o stride - pad + k < in.
+struct TapRange {
+    int64_t begin, end;
+    TapRange(int64_t in, int64_t out, int64_t stride, int64_t pad, int64_t k) {
+        const int64_t last = in - 1 + pad - k;  // o stride <= last
+        end = last < 0 ? 0 : std::min(out, last / stride + 1);
+        begin = std::min(end, pad - k <= 0 ? int64_t{0} : (pad - k + stride - 1) / stride);
+    }
+};
+
+struct ChannelMinorPlane {
+    int64_t in_width, out_rows, out_width, stride_h, stride_w, pad_h, pad_w;
+    TapRange rows[3], columns[3];
+    int64_t all_columns_begin, all_columns_end;  // outputs whose three column taps lie in the row
+
+    explicit ChannelMinorPlane(const WindowGeometry& g)
+        : in_width(g.in[2]), out_rows(g.out[1]), out_width(g.out[2]), stride_h(g.stride[1]), stride_w(g.stride[2]),
+          pad_h(g.pad_begin[1]), pad_w(g.pad_begin[2]),
+          rows{{g.in[1], g.out[1], g.stride[1], g.pad_begin[1], 0}, {g.in[1], g.out[1], g.stride[1], g.pad_begin[1], 1},
+               {g.in[1], g.out[1], g.stride[1], g.pad_begin[1], 2}},
+          columns{{g.in[2], g.out[2], g.stride[2], g.pad_begin[2], 0}, {g.in[2], g.out[2], g.stride[2], g.pad_begin[2], 1},
+                  {g.in[2], g.out[2], g.stride[2], g.pad_begin[2], 2}} {
+        all_columns_begin = std::max({columns[0].begin, columns[1].begin, columns[2].begin});
+        all_columns_end = std::max(all_columns_begin, std::min({columns[0].end, columns[1].end, columns[2].end}));
+    }
+};
+
+// acc[tap] += the products of output ow of one row (dy at d_row) with its taps in the source
+// rows x_rows[kh] (present[kh]); AllColumns: every column tap in the row.
+template <bool AllColumns>
+inline void channel_minor_products(const float* const* x_rows, const bool* present, const float* d_row, int64_t ow,
+                                   const ChannelMinorPlane& c, __m512* acc) {
+    const __m512 d = _mm512_load_ps(d_row + ow * 16);
+    const int64_t column = ow * c.stride_w - c.pad_w;
+    for (int64_t kh = 0; kh < 3; ++kh) {
+        if (!present[kh]) continue;
+        for (int64_t kw = 0; kw < 3; ++kw) {
+            if (!AllColumns && (ow < c.columns[kw].begin || ow >= c.columns[kw].end)) continue;
+            acc[kh * 3 + kw] = _mm512_fmadd_ps(_mm512_load_ps(x_rows[kh] + (column + kw) * 16), d, acc[kh * 3 + kw]);
+        }
+    }
+}
+
+// channel_minor_products over outputs [begin, end) of a row whose three source rows are present
+// and whose column taps all lie in it, at column stride 1: each output's taps are the previous
+// output's moved one column, so one new source column is loaded per row (4 loads per 9 FMAs,
+// not 10).
+inline void channel_minor_inner_row(const float* const* x_rows, const float* d_row, int64_t begin, int64_t end,
+                                    int64_t pad_w, __m512* acc) {
+    if (begin >= end) return;
+    __m512 x[3][3];
+    for (int64_t kh = 0; kh < 3; ++kh) {
+        for (int64_t kw = 0; kw < 2; ++kw) x[kh][kw + 1] = _mm512_load_ps(x_rows[kh] + (begin - pad_w + kw) * 16);
+    }
+    for (int64_t ow = begin; ow < end; ++ow) {
+        const __m512 d = _mm512_load_ps(d_row + ow * 16);
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            x[kh][0] = x[kh][1];
+            x[kh][1] = x[kh][2];
+            x[kh][2] = _mm512_load_ps(x_rows[kh] + (ow - pad_w + 2) * 16);
+            for (int64_t kw = 0; kw < 3; ++kw) acc[kh * 3 + kw] = _mm512_fmadd_ps(x[kh][kw], d, acc[kh * 3 + kw]);
+        }
+    }
+}
+
+// acc[tap] (lane: channel) += dy . the source at the tap over one image's plane, both in
+// channel-minor order: each tap's products are one FMA over 16 channels, no lane masks, no
+// sums across lanes.
+void channel_minor_plane_sums(const float* xt, const float* dyt, const ChannelMinorPlane& c, __m512* acc) {
+    __m512 a[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
+    for (int64_t oh = 0; oh < c.out_rows; ++oh) {
+        const float* x_rows[3];
+        bool present[3];
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            present[kh] = oh >= c.rows[kh].begin && oh < c.rows[kh].end;
+            x_rows[kh] = xt + (oh * c.stride_h - c.pad_h + kh) * c.in_width * 16;
+        }
+        const float* d_row = dyt + oh * c.out_width * 16;
+        int64_t ow = 0;
+        for (; ow < c.all_columns_begin; ++ow) channel_minor_products<false>(x_rows, present, d_row, ow, c, a);
+        if (c.stride_w == 1 && present[0] && present[1] && present[2]) {
+            channel_minor_inner_row(x_rows, d_row, ow, c.all_columns_end, c.pad_w, a);
+            ow = std::max(ow, c.all_columns_end);
+        }
+        for (; ow < c.all_columns_end; ++ow) channel_minor_products<true>(x_rows, present, d_row, ow, c, a);
+        for (; ow < c.out_width; ++ow) channel_minor_products<false>(x_rows, present, d_row, ow, c, a);
+    }
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
+}
+
+}  // namespace
+
+bool channel_minor_filter_fits(const WindowGeometry& g) {
+    return g.in_size() <= kChannelMinorMaxPlane && g.out_size() <= kChannelMinorMaxPlane;
+}
+
+void channel_minor_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
+                                      const FilterSumsLayout& l, int64_t channels, int64_t images, float* dw) {
+    constexpr int64_t kGroup = 16;
+    const ChannelMinorPlane plane(g);
+    alignas(64) float xt[kChannelMinorMaxPlane * kGroup], dyt[kChannelMinorMaxPlane * kGroup];
+    for (int64_t c0 = 0; c0 < channels; c0 += kGroup) {
+        const int64_t group = std::min(kGroup, channels - c0);
+        __m512 acc[kTaps];
+        for (int64_t t = 0; t < kTaps; ++t) acc[t] = _mm512_setzero_ps();
+        for (int64_t n = 0; n < images; ++n) {
+            transpose_to_channel_minor(x + n * l.x_image_stride + c0 * l.in_size, l.in_size, group, xt);
+            transpose_to_channel_minor(dy + n * l.dy_image_stride + c0 * l.out_size, l.out_size, group, dyt);
+            channel_minor_plane_sums(xt, dyt, plane, acc);
+        }
+        alignas(64) float sums[kTaps][kGroup];
+        for (int64_t t = 0; t < kTaps; ++t) _mm512_store_ps(sums[t], acc[t]);
+        for (int64_t c = 0; c < group; ++c) {
+            for (int64_t t = 0; t < kTaps; ++t) dw[(c0 + c) * kTaps + t] = sums[t][c];
+        }
+    }
+}
+
+namespace {
 
 }  // namespace
 

@@ -84,6 +84,15 @@ void filter_sums_by_channel_groups(const float* x, const float* dy, const Filter
 void flat_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g, const FilterSumsLayout& l,
                              int64_t channels, int64_t images, float* dw);
 
+// Planes of up to this many positions (in and out) go 16 channels at a time transposed to
+// channel-minor order: x and dy then take 16 KiB each, in L1.
+constexpr int64_t kChannelMinorMaxPlane = 256;
+bool channel_minor_filter_fits(const WindowGeometry& g);
+// dw of a 2-d 3 x 3 geometry whose planes fit (channel_minor_filter_fits), for `channels`
+// consecutive channels summed over `images` images.
+void channel_minor_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
+                                      const FilterSumsLayout& l, int64_t channels, int64_t images, float* dw);
+
 }  // namespace depthwise_filter
 
 }  // namespace mln::kernels
