@@ -192,6 +192,14 @@ void transpose_to_channel_minor(const float* src, int64_t plane, int64_t channel
     }
 }
 
+// Prefetches floats [from, from + count) into L2. The next image's planes of a group of channels
+// lie a whole image of channels away, where the hardware prefetchers did not follow: at batch
+// 32 (from DRAM) the 7 x 7 planes ran 1.2x slower without this.
+inline void prefetch_to_l2(const float* from, int64_t count) {
+    const char* at = reinterpret_cast<const char*>(from);
+    for (int64_t b = 0; b < count * static_cast<int64_t>(sizeof(float)); b += 64) _mm_prefetch(at + b, _MM_HINT_T1);
+}
+
 // The outputs [begin, end) along one axis whose tap k lies in the source: 0 <= o stride - pad + k < in.
 struct TapRange {
     int64_t begin, end;
@@ -286,7 +294,8 @@ void channel_minor_plane_sums(const float* xt, const float* dyt, const ChannelMi
 }  // namespace
 
 bool channel_minor_filter_fits(const WindowGeometry& g) {
-    return g.in_size() <= kChannelMinorMaxPlane && g.out_size() <= kChannelMinorMaxPlane;
+    return g.stride[1] == 1 && g.stride[2] == 1 && g.in_size() <= kChannelMinorMaxPlane &&
+           g.out_size() <= kChannelMinorMaxPlane;
 }
 
 void channel_minor_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
@@ -299,6 +308,10 @@ void channel_minor_filter_sums_avx512(const float* x, const float* dy, const Win
         __m512 acc[kTaps];
         for (int64_t t = 0; t < kTaps; ++t) acc[t] = _mm512_setzero_ps();
         for (int64_t n = 0; n < images; ++n) {
+            if (n + 1 < images) {
+                prefetch_to_l2(x + (n + 1) * l.x_image_stride + c0 * l.in_size, group * l.in_size);
+                prefetch_to_l2(dy + (n + 1) * l.dy_image_stride + c0 * l.out_size, group * l.out_size);
+            }
             transpose_to_channel_minor(x + n * l.x_image_stride + c0 * l.in_size, l.in_size, group, xt);
             transpose_to_channel_minor(dy + n * l.dy_image_stride + c0 * l.out_size, l.out_size, group, dyt);
             channel_minor_plane_sums(xt, dyt, plane, acc);

@@ -204,9 +204,9 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     // positions): the filter two channels a register.
     cases.push_back({2, 17, 40, 16, 2, 1, 1});
     cases.push_back({1, 18, 30, 9, 1, 0, 0});
-    // Planes of up to 256 positions: the filter 16 channels at a time in channel-minor order
-    // (above: stride 1 and 2, pads 0, 1 and 2 before, partial groups and tiles of positions);
-    // here exactly 256 positions in and out, and 256 in with 64 out.
+    // Planes of up to 256 positions at stride 1: the filter 16 channels at a time in
+    // channel-minor order (above: pads 0, 1 and 2 before, partial groups and tiles of
+    // positions); here exactly 256 positions in and out over two images, and 256 in at stride 2.
     cases.push_back({2, 35, 16, 16, 1, 1, 1});
     cases.push_back({1, 16, 8, 32, 2, 1, 0});
     // Stride-2 backward filter in NCHW (14+ outputs a row): two channel groups and a tail, a full
