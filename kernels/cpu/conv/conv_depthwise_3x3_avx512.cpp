@@ -404,9 +404,16 @@ inline void stride2_tap_products(const RowTaps& t, __m512 d, const Stride2Column
 // once, not 1.5 times as when each output row loaded its three (stride2_filter_sums_by_rows):
 // MobileNet-v2 shapes, one thread, batch 1, min CPU time per call, 1.25x faster
 // from 28-wide planes, 1.15x from 56-wide.
+//
+// The masks and sums are local copies: read through the references they were reloaded from
+// memory around every FMA (a store through __m512* may alias anything), and the masked strips
+// ran 1.3-1.8x slower than the interior ones.
 template <bool Masked>
-void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g, const Stride2Columns& c,
-                          int64_t first_column, bool prefetch, __m512* a) {
+void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g, const Stride2Columns& columns,
+                          int64_t first_column, bool prefetch, __m512* acc) {
+    const Stride2Columns c = columns;
+    __m512 a[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
     const int64_t out_width = g.out[2], out_rows = g.out[1], in_width = g.in[2], in_rows = g.in[1];
     const int64_t pad = g.pad_begin[1];
     const __mmask16 d_lanes = lanes_below(out_width - first_column);
@@ -433,6 +440,7 @@ void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry&
             stride2_tap_products<Masked>(carried, d, c, a + 6);
         }
     }
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
 }
 
 // Planes up to this size (in L1) go one column strip after another (stride2_filter_strip),
