@@ -339,55 +339,6 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
     }
 }
 
-// acc[tap] += d . the taps of one source row (filter row acc[0..2]) for a register of dy;
-// Masked: each product only on the lanes whose tap lies in the row and whose output exists (a
-// padding tap is left out, not multiplied by a zero).
-template <bool Masked>
-inline void stride2_row_products(const float* row, __m512 d, const Stride2Columns& c, __m512* acc) {
-    const RowTaps t = stride2_taps<Masked>(row, c);
-    for (int64_t kw = 0; kw < 3; ++kw) {
-        acc[kw] = Masked ? _mm512_mask3_fmadd_ps(t.t[kw], d, acc[kw], c.tap[kw]) : _mm512_fmadd_ps(t.t[kw], d, acc[kw]);
-    }
-}
-
-// acc[tap] += dy . the source at the tap over one plane at stride 2 x 2, output rows outermost:
-// the forward's even/odd split of 32 source columns per register of dy. Filter rows go in a
-// loop of constant bounds (a missing one skipped), so the nine sums stay in registers: indexed
-// by a row list's entries they went through memory and ran slower than the channel-blocked
-// kernel.
-void stride2_filter_sums_by_rows(const float* x, const float* dy, const WindowGeometry& g,
-                                 const std::vector<Stride2Columns>& columns, __m512* acc) {
-    __m512 a[kTaps];
-    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
-    const int64_t out_width = g.out[2], out_rows = g.out[1];
-    const int64_t column_count = static_cast<int64_t>(columns.size());
-    for (int64_t oh = 0; oh < out_rows; ++oh) {
-        const float* rows[3];
-        for (int64_t kh = 0; kh < 3; ++kh) {
-            const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh;
-            rows[kh] = ih >= 0 && ih < g.in[1] ? x + ih * g.in[2] : nullptr;
-        }
-        const float* dy_row = dy + oh * out_width;
-        prefetch_ahead(x + oh * g.stride[1] * g.in[2], g.stride[1] * g.in[2]);
-        prefetch_ahead(dy_row, out_width);
-        for (int64_t v = 0; v < column_count; ++v) {
-            const Stride2Columns& c = columns[v];
-            if (c.interior) {
-                const __m512 d = _mm512_loadu_ps(dy_row + v * 16);
-                for (int64_t kh = 0; kh < 3; ++kh) {
-                    if (rows[kh] != nullptr) stride2_row_products<false>(rows[kh], d, c, a + kh * 3);
-                }
-            } else {
-                const __m512 d = _mm512_maskz_loadu_ps(lanes_below(out_width - v * 16), dy_row + v * 16);
-                for (int64_t kh = 0; kh < 3; ++kh) {
-                    if (rows[kh] != nullptr) stride2_row_products<true>(rows[kh], d, c, a + kh * 3);
-                }
-            }
-        }
-    }
-    for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
-}
-
 // acc[tap] += d . taps (one source row's, filter row acc[0..2]) for a register of dy; Masked:
 // each product only on the lanes whose tap lies in the row and whose output exists (a padding
 // tap is left out, not multiplied by a zero).
@@ -398,28 +349,28 @@ inline void stride2_tap_products(const RowTaps& t, __m512 d, const Stride2Column
     }
 }
 
-// acc[tap] += dy . the source at the tap over one column strip (register c of every dy row) at
-// stride 2 x 2. Output row oh reads source rows 2 oh - pad + kh: its bottom row (kh 2) is the next
-// output row's top (kh 0), so those taps are kept for it, and each source row is loaded and split
-// once, not 1.5 times as when each output row loaded its three (stride2_filter_sums_by_rows):
-// MobileNet-v2 shapes, one thread, batch 1, min CPU time per call, 1.25x faster
-// from 28-wide planes, 1.15x from 56-wide.
+// acc[tap] += dy . the source at the tap over one column strip (register c of dy rows
+// [oh_begin, oh_end)) at stride 2 x 2. Output row oh reads source rows 2 oh - pad + kh: its
+// bottom row (kh 2) is the next output row's top (kh 0), so those taps are kept for it, and each
+// source row is loaded and split once, not 1.5 times as when each output row loaded its three:
+// MobileNet-v2 shapes, one thread, batch 1, min CPU time per call, 1.25x faster from 28-wide
+// planes, 1.15x from 56-wide.
 //
-// The masks and sums are local copies: read through the references they were reloaded from
-// memory around every FMA (a store through __m512* may alias anything), and the masked strips
-// ran 1.3-1.8x slower than the interior ones.
+// The masks and sums are local copies: taken through the references (a store through __m512*
+// may alias anything, so the compiler could not keep them in registers) the masked strips ran
+// 1.5-1.7x slower (MobileNet-v2 56- and 28-wide planes at stride 2, one thread, batch 1).
 template <bool Masked>
 void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g, const Stride2Columns& columns,
-                          int64_t first_column, bool prefetch, __m512* acc) {
+                          int64_t first_column, int64_t oh_begin, int64_t oh_end, bool prefetch, __m512* acc) {
     const Stride2Columns c = columns;
     __m512 a[kTaps];
     for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
-    const int64_t out_width = g.out[2], out_rows = g.out[1], in_width = g.in[2], in_rows = g.in[1];
+    const int64_t out_width = g.out[2], in_width = g.in[2], in_rows = g.in[1];
     const int64_t pad = g.pad_begin[1];
     const __mmask16 d_lanes = lanes_below(out_width - first_column);
     RowTaps carried;
     bool have_carried = false;  // carried holds the taps of source row 2 oh - pad
-    for (int64_t oh = 0; oh < out_rows; ++oh) {
+    for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
         const int64_t top = 2 * oh - pad;
         const float* dy_row = dy + oh * out_width + first_column;
         if (prefetch) {
@@ -443,29 +394,33 @@ void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry&
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
 }
 
-// Planes up to this size (in L1) go one column strip after another (stride2_filter_strip),
-// larger ones by rows: on 112-wide planes (50 KiB) strips over the whole plane ran 1.2x slower
-// than rows outermost, strips over bands of 6 KiB of rows within noise of it.
-constexpr int64_t kStride2FilterStripPlaneBytes = 16 << 10;
+// Output rows a band of column strips covers: its source rows about 8 KiB, in L1 while every
+// strip of the band reads them. Against output rows outermost (each row's registers in turn) on
+// 112-wide planes and strips over whole 56-wide planes: 1.15-1.2x and 1.05-1.1x faster at batch
+// 1, 1.2x and 1.4x at batch 32 (one thread, interleaved min times, a loaded machine).
+constexpr int64_t kStride2FilterBandBytes = 8 << 10;
 
 // acc[tap] += dy . the source at the tap over one plane at stride 2 x 2: the forward's even/odd
-// split of 32 source columns per register of dy.
+// split of 32 source columns per register of dy, in bands of output rows, each band one column
+// strip after another.
 void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
                          const std::vector<Stride2Columns>& columns, __m512* acc) {
-    if (g.in_size() * static_cast<int64_t>(sizeof(float)) > kStride2FilterStripPlaneBytes) {
-        return stride2_filter_sums_by_rows(x, dy, g, columns, acc);
-    }
+    const int64_t out_rows = g.out[1];
+    const int64_t band = std::max<int64_t>(1, kStride2FilterBandBytes / (2 * g.in[2] * static_cast<int64_t>(sizeof(float))));
     // The nine sums stay in registers.
     __m512 a[kTaps];
     for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
     const int64_t column_count = static_cast<int64_t>(columns.size());
-    for (int64_t v = 0; v < column_count; ++v) {
-        const Stride2Columns& c = columns[v];
-        // The first strip prefetches the rows ahead for the others.
-        if (c.interior) {
-            stride2_filter_strip<false>(x, dy, g, c, v * 16, v == 0, a);
-        } else {
-            stride2_filter_strip<true>(x, dy, g, c, v * 16, v == 0, a);
+    for (int64_t oh0 = 0; oh0 < out_rows; oh0 += band) {
+        const int64_t oh1 = std::min(out_rows, oh0 + band);
+        for (int64_t v = 0; v < column_count; ++v) {
+            const Stride2Columns& c = columns[v];
+            // The first strip prefetches the rows ahead for the others.
+            if (c.interior) {
+                stride2_filter_strip<false>(x, dy, g, c, v * 16, oh0, oh1, v == 0, a);
+            } else {
+                stride2_filter_strip<true>(x, dy, g, c, v * 16, oh0, oh1, v == 0, a);
+            }
         }
     }
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
