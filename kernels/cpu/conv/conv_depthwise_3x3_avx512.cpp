@@ -339,6 +339,55 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
     }
 }
 
+// acc[tap] += d . the taps of one source row (filter row acc[0..2]) for a register of dy;
+// Masked: each product only on the lanes whose tap lies in the row and whose output exists (a
+// padding tap is left out, not multiplied by a zero).
+template <bool Masked>
+inline void stride2_row_products(const float* row, __m512 d, const Stride2Columns& c, __m512* acc) {
+    const RowTaps t = stride2_taps<Masked>(row, c);
+    for (int64_t kw = 0; kw < 3; ++kw) {
+        acc[kw] = Masked ? _mm512_mask3_fmadd_ps(t.t[kw], d, acc[kw], c.tap[kw]) : _mm512_fmadd_ps(t.t[kw], d, acc[kw]);
+    }
+}
+
+// acc[tap] += dy . the source at the tap over one plane at stride 2 x 2, output rows outermost:
+// the forward's even/odd split of 32 source columns per register of dy. Filter rows go in a
+// loop of constant bounds (a missing one skipped), so the nine sums stay in registers: indexed
+// by a row list's entries they went through memory and ran slower than the channel-blocked
+// kernel.
+void stride2_filter_sums_by_rows(const float* x, const float* dy, const WindowGeometry& g,
+                                 const std::vector<Stride2Columns>& columns, __m512* acc) {
+    __m512 a[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
+    const int64_t out_width = g.out[2], out_rows = g.out[1];
+    const int64_t column_count = static_cast<int64_t>(columns.size());
+    for (int64_t oh = 0; oh < out_rows; ++oh) {
+        const float* rows[3];
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh;
+            rows[kh] = ih >= 0 && ih < g.in[1] ? x + ih * g.in[2] : nullptr;
+        }
+        const float* dy_row = dy + oh * out_width;
+        prefetch_ahead(x + oh * g.stride[1] * g.in[2], g.stride[1] * g.in[2]);
+        prefetch_ahead(dy_row, out_width);
+        for (int64_t v = 0; v < column_count; ++v) {
+            const Stride2Columns& c = columns[v];
+            if (c.interior) {
+                const __m512 d = _mm512_loadu_ps(dy_row + v * 16);
+                for (int64_t kh = 0; kh < 3; ++kh) {
+                    if (rows[kh] != nullptr) stride2_row_products<false>(rows[kh], d, c, a + kh * 3);
+                }
+            } else {
+                const __m512 d = _mm512_maskz_loadu_ps(lanes_below(out_width - v * 16), dy_row + v * 16);
+                for (int64_t kh = 0; kh < 3; ++kh) {
+                    if (rows[kh] != nullptr) stride2_row_products<true>(rows[kh], d, c, a + kh * 3);
+                }
+            }
+        }
+    }
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
+}
+
 // acc[tap] += d . taps (one source row's, filter row acc[0..2]) for a register of dy; Masked:
 // each product only on the lanes whose tap lies in the row and whose output exists (a padding
 // tap is left out, not multiplied by a zero).
@@ -352,7 +401,8 @@ inline void stride2_tap_products(const RowTaps& t, __m512 d, const Stride2Column
 // acc[tap] += dy . the source at the tap over one column strip (register c of dy rows
 // [oh_begin, oh_end)) at stride 2 x 2. Output row oh reads source rows 2 oh - pad + kh: its
 // bottom row (kh 2) is the next output row's top (kh 0), so those taps are kept for it, and each
-// source row is loaded and split once, not 1.5 times as when each output row loaded its three:
+// source row is loaded and split once, not 1.5 times as when each output row loaded its three
+// (stride2_filter_sums_by_rows):
 // MobileNet-v2 shapes, one thread, batch 1, min CPU time per call, 1.25x faster from 28-wide
 // planes, 1.15x from 56-wide.
 //
@@ -394,10 +444,14 @@ void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry&
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
 }
 
+// Planes up to this size go in bands of column strips (stride2_filter_strip), larger ones by
+// rows: on 112-wide planes (50 KiB) strips over the whole plane ran 1.2x slower than rows
+// outermost; bands of 8 KiB of source rows 1.15-1.2x faster at batch 1 but 1.0-1.5x slower at
+// batch 32 (from DRAM; one thread, interleaved min times, a loaded machine).
+constexpr int64_t kStride2FilterStripPlaneBytes = 16 << 10;
 // Output rows a band of column strips covers: its source rows about 8 KiB, in L1 while every
-// strip of the band reads them. Against output rows outermost (each row's registers in turn) on
-// 112-wide planes and strips over whole 56-wide planes: 1.15-1.2x and 1.05-1.1x faster at batch
-// 1, 1.2x and 1.4x at batch 32 (one thread, interleaved min times, a loaded machine).
+// strip of the band reads them. Against strips over the whole plane on 56-wide planes (12.5
+// KiB): 1.2-1.4x faster at batch 32, within noise at batch 1 (0.85-1.08x).
 constexpr int64_t kStride2FilterBandBytes = 8 << 10;
 
 // acc[tap] += dy . the source at the tap over one plane at stride 2 x 2: the forward's even/odd
@@ -405,8 +459,12 @@ constexpr int64_t kStride2FilterBandBytes = 8 << 10;
 // strip after another.
 void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
                          const std::vector<Stride2Columns>& columns, __m512* acc) {
+    if (g.in_size() * static_cast<int64_t>(sizeof(float)) > kStride2FilterStripPlaneBytes) {
+        return stride2_filter_sums_by_rows(x, dy, g, columns, acc);
+    }
     const int64_t out_rows = g.out[1];
-    const int64_t band = std::max<int64_t>(1, kStride2FilterBandBytes / (2 * g.in[2] * static_cast<int64_t>(sizeof(float))));
+    const int64_t band =
+        std::max<int64_t>(1, kStride2FilterBandBytes / (2 * g.in[2] * static_cast<int64_t>(sizeof(float))));
     // The nine sums stay in registers.
     __m512 a[kTaps];
     for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];

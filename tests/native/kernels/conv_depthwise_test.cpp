@@ -213,12 +213,14 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     // and a partial register a row, summed over one image and over two.
     cases.push_back({1, 33, 13, 41, 2, 1, 1});
     cases.push_back({2, 33, 13, 41, 2, 1, 1});
-    // Tall planes at stride 2, pads 0, 1 and 2 before: 112-wide and 67-wide, the filter in bands
-    // of 9 and 15 output rows (column strips within a band carry rows; a band starts afresh).
+    // Tall planes at stride 2, pads 0, 1 and 2 before: 112-wide (the filter one output row at a
+    // time) and 67-wide (the filter in bands of 15 output rows of column strips, carrying rows
+    // within a band).
     cases.push_back({1, 3, 40, 112, 2, 1, 1});
     cases.push_back({2, 3, 31, 112, 2, 0, 0});
     cases.push_back({1, 5, 50, 67, 2, 1, 0});
     cases.push_back({1, 2, 29, 112, 2, 2, 0});
+    cases.push_back({2, 3, 57, 56, 2, 1, 1});  // 29 output rows: bands of 18 and 11
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const Depthwise3x3Case& c : cases) {
