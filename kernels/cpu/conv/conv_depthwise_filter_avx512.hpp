@@ -87,7 +87,8 @@ void flat_filter_sums_avx512(const float* x, const float* dy, const WindowGeomet
 // Planes of up to this many positions (in and out) at stride 1 go 16 channels at a time
 // transposed to channel-minor order: x and dy then take 16 KiB each, in L1. Against the flat
 // plane and the two-channel registers (MobileNet-v2, one thread, interleaved min times): 14 x 14
-// 1.3x, 7 x 7 1.5x faster at batch 1. At stride 2 (14 x 14 to 7 x 7) the copy of the whole
+// 1.3x, 7 x 7 1.5x faster at batch 1, 14 x 14 1.2-1.35x at batch 32; 28 x 28 (784 positions,
+// out of L1) ran 1.3x slower than the flat plane at batch 1, 1.45x at 32. At stride 2 (14 x 14 to 7 x 7) the copy of the whole
 // source for a quarter of the outputs made it 1.1-1.5x slower than two channels a register at
 // batch 32 (within 5% at batch 1), so stride 2 stays there.
 constexpr int64_t kChannelMinorMaxPlane = 256;
