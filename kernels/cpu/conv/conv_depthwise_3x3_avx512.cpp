@@ -11,9 +11,14 @@
 #include <vector>
 
 #include "kernels/cpu/conv/conv_depthwise_3x3.hpp"
+#include "kernels/cpu/conv/conv_depthwise_filter_avx512.hpp"
 
 namespace mln::kernels {
 namespace {
+
+using depthwise_filter::filter_sums_by_channel_groups;
+using depthwise_filter::FilterSumsLayout;
+using depthwise_filter::sum_across_lanes16;
 
 constexpr int64_t kTaps = 9;
 
@@ -180,58 +185,6 @@ void flat_window_sums(const float* src, const float* taps, float bias, const Fla
             _mm512_mask_storeu_ps(out + p, lanes_below(size - p), sum);
         }
     }
-}
-
-// acc[tap] += d . the source at the tap, for register p.
-template <Border B>
-inline void flat_products(const float* src, int64_t width, __m512 d, const __mmask16* m, __m512* acc) {
-    const float* row = src;
-    for (int64_t kh = 0; kh < 3; ++kh, row += width) {
-        for (int64_t kw = 0; kw < 3; ++kw) acc[kh * 3 + kw] = tap_fmadd<B>(row, kh, kw, d, acc[kh * 3 + kw], m);
-    }
-}
-
-// acc[tap] += dy . the source at the tap, over one plane. Registers other than Border::All hold
-// 16 outputs (their masks are full), so dy loads whole.
-void flat_filter_sums(const float* src, const float* dy, const FlatPlane& f, __m512* acc) {
-    __m512 a[kTaps];
-    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
-    const __mmask16* m = f.masks;
-    const int64_t size = f.size, width = f.width;
-    const float* at = src + f.first_tap;
-    const bool may_be_interior = width >= 16;
-    for (int64_t p = 0; p < size; p += 16, m += kTaps) {
-        switch (border_of(m, may_be_interior)) {
-            case Border::Interior: flat_products<Border::Interior>(at + p, width, _mm512_loadu_ps(dy + p), m, a); break;
-            case Border::Columns: flat_products<Border::Columns>(at + p, width, _mm512_loadu_ps(dy + p), m, a); break;
-            default:
-                flat_products<Border::All>(at + p, width, _mm512_maskz_loadu_ps(lanes_below(size - p), dy + p), m, a);
-                break;
-        }
-    }
-    for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
-}
-
-// Lane c of the result = the sum of v[c]'s 16 lanes: four rounds of shuffle-and-add, each
-// halving the registers and doubling the channels a register holds (45 instructions for 16
-// sums, against about 130 for 16 separate reductions).
-inline __m512 sum_across_lanes16(__m512* v) {
-    // Round 1 (within 128-bit lanes): [a b a b], partials of the pair (a, b).
-    for (int64_t i = 0; i < 8; ++i) {
-        v[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
-    }
-    // Round 2: [a b c d] in each 128-bit lane.
-    for (int64_t i = 0; i < 4; ++i) {
-        v[i] = _mm512_add_ps(_mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-                             _mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
-    }
-    // Rounds 3 and 4 across 128-bit lanes: lanes (0, 1) and (2, 3) added, then the halves.
-    for (int64_t i = 0; i < 2; ++i) {
-        v[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
-                             _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
-    }
-    return _mm512_add_ps(_mm512_shuffle_f32x4(v[0], v[1], _MM_SHUFFLE(2, 0, 2, 0)),
-                         _mm512_shuffle_f32x4(v[0], v[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
 thread_local FlatPlane::Cache t_flat_masks;
@@ -445,21 +398,29 @@ inline void stride2_tap_products(const RowTaps& t, __m512 d, const Stride2Column
     }
 }
 
-// acc[tap] += dy . the source at the tap over one column strip (register c of every dy row) at
-// stride 2 x 2. Output row oh reads source rows 2 oh - pad + kh: its bottom row (kh 2) is the next
-// output row's top (kh 0), so those taps are kept for it, and each source row is loaded and split
-// once, not 1.5 times as when each output row loaded its three (stride2_filter_sums_by_rows):
-// MobileNet-v2 shapes, one thread, batch 1, min CPU time per call, 1.25x faster
-// from 28-wide planes, 1.15x from 56-wide.
+// acc[tap] += dy . the source at the tap over one column strip (register c of dy rows
+// [oh_begin, oh_end)) at stride 2 x 2. Output row oh reads source rows 2 oh - pad + kh: its
+// bottom row (kh 2) is the next output row's top (kh 0), so those taps are kept for it, and each
+// source row is loaded and split once, not 1.5 times as when each output row loaded its three
+// (stride2_filter_sums_by_rows):
+// MobileNet-v2 shapes, one thread, batch 1, min CPU time per call, 1.25x faster from 28-wide
+// planes, 1.15x from 56-wide.
+//
+// The masks and sums are local copies: taken through the references (a store through __m512*
+// may alias anything, so the compiler could not keep them in registers) the masked strips ran
+// 1.5-1.7x slower (MobileNet-v2 56- and 28-wide planes at stride 2, one thread, batch 1).
 template <bool Masked>
-void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g, const Stride2Columns& c,
-                          int64_t first_column, bool prefetch, __m512* a) {
-    const int64_t out_width = g.out[2], out_rows = g.out[1], in_width = g.in[2], in_rows = g.in[1];
+void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g, const Stride2Columns& columns,
+                          int64_t first_column, int64_t oh_begin, int64_t oh_end, bool prefetch, __m512* acc) {
+    const Stride2Columns c = columns;
+    __m512 a[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
+    const int64_t out_width = g.out[2], in_width = g.in[2], in_rows = g.in[1];
     const int64_t pad = g.pad_begin[1];
     const __mmask16 d_lanes = lanes_below(out_width - first_column);
     RowTaps carried;
     bool have_carried = false;  // carried holds the taps of source row 2 oh - pad
-    for (int64_t oh = 0; oh < out_rows; ++oh) {
+    for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
         const int64_t top = 2 * oh - pad;
         const float* dy_row = dy + oh * out_width + first_column;
         if (prefetch) {
@@ -480,31 +441,44 @@ void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry&
             stride2_tap_products<Masked>(carried, d, c, a + 6);
         }
     }
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
 }
 
-// Planes up to this size (in L1) go one column strip after another (stride2_filter_strip),
-// larger ones by rows: on 112-wide planes (50 KiB) strips over the whole plane ran 1.2x slower
-// than rows outermost, strips over bands of 6 KiB of rows within noise of it.
+// Planes up to this size go in bands of column strips (stride2_filter_strip), larger ones by
+// rows: on 112-wide planes (50 KiB) strips over the whole plane ran 1.2x slower than rows
+// outermost; bands of 8 KiB of source rows 1.15-1.2x faster at batch 1 but 1.0-1.5x slower at
+// batch 32 (from DRAM; one thread, interleaved min times, a loaded machine).
 constexpr int64_t kStride2FilterStripPlaneBytes = 16 << 10;
+// Output rows a band of column strips covers: its source rows about 8 KiB, in L1 while every
+// strip of the band reads them. Against strips over the whole plane on 56-wide planes (12.5
+// KiB): 1.2-1.4x faster at batch 32, within noise at batch 1 (0.85-1.08x).
+constexpr int64_t kStride2FilterBandBytes = 8 << 10;
 
 // acc[tap] += dy . the source at the tap over one plane at stride 2 x 2: the forward's even/odd
-// split of 32 source columns per register of dy.
+// split of 32 source columns per register of dy, in bands of output rows, each band one column
+// strip after another.
 void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
                          const std::vector<Stride2Columns>& columns, __m512* acc) {
     if (g.in_size() * static_cast<int64_t>(sizeof(float)) > kStride2FilterStripPlaneBytes) {
         return stride2_filter_sums_by_rows(x, dy, g, columns, acc);
     }
+    const int64_t out_rows = g.out[1];
+    const int64_t band =
+        std::max<int64_t>(1, kStride2FilterBandBytes / (2 * g.in[2] * static_cast<int64_t>(sizeof(float))));
     // The nine sums stay in registers.
     __m512 a[kTaps];
     for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
     const int64_t column_count = static_cast<int64_t>(columns.size());
-    for (int64_t v = 0; v < column_count; ++v) {
-        const Stride2Columns& c = columns[v];
-        // The first strip prefetches the rows ahead for the others.
-        if (c.interior) {
-            stride2_filter_strip<false>(x, dy, g, c, v * 16, v == 0, a);
-        } else {
-            stride2_filter_strip<true>(x, dy, g, c, v * 16, v == 0, a);
+    for (int64_t oh0 = 0; oh0 < out_rows; oh0 += band) {
+        const int64_t oh1 = std::min(out_rows, oh0 + band);
+        for (int64_t v = 0; v < column_count; ++v) {
+            const Stride2Columns& c = columns[v];
+            // The first strip prefetches the rows ahead for the others.
+            if (c.interior) {
+                stride2_filter_strip<false>(x, dy, g, c, v * 16, oh0, oh1, v == 0, a);
+            } else {
+                stride2_filter_strip<true>(x, dy, g, c, v * 16, oh0, oh1, v == 0, a);
+            }
         }
     }
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
@@ -668,42 +642,6 @@ void stride2_backward_data_plane(const float* dy, const float* taps, const Windo
 
 bool is_flat(const WindowGeometry& g) { return g.stride[1] == 1 && g.stride[2] == 1 && g.out[2] == g.in[2]; }
 
-struct FilterSumsLayout {
-    int64_t in_size, out_size, x_image_stride, dy_image_stride;
-};
-
-// dw (channels x 9) = the plane sums (plane_sums(x plane, dy plane, acc): acc[tap] += its
-// products) over every image. Images outermost, then up to 16 channels, whose planes lie one
-// after the other: a channel through every image first read a 7 x 7 plane (196 bytes) per
-// image, far apart, and ran 2x slower than the channel-blocked kernel at batch 32.
-template <class PlaneSums>
-void filter_sums_by_channel_groups(const float* x, const float* dy, const FilterSumsLayout& l, int64_t channels,
-                                   int64_t images, float* dw, PlaneSums&& plane_sums) {
-    constexpr int64_t kGroup = 16;
-    alignas(64) __m512 acc[kGroup][kTaps];
-    for (int64_t c0 = 0; c0 < channels; c0 += kGroup) {
-        const int64_t group = std::min(kGroup, channels - c0);
-        // All 16 zeroed: the sums below add every register.
-        for (int64_t c = 0; c < kGroup; ++c) {
-            for (int64_t t = 0; t < kTaps; ++t) acc[c][t] = _mm512_setzero_ps();
-        }
-        for (int64_t n = 0; n < images; ++n) {
-            const float* x_image = x + n * l.x_image_stride + c0 * l.in_size;
-            const float* dy_image = dy + n * l.dy_image_stride + c0 * l.out_size;
-            for (int64_t c = 0; c < group; ++c) plane_sums(x_image + c * l.in_size, dy_image + c * l.out_size, acc[c]);
-        }
-        alignas(64) float sums[kTaps][kGroup];
-        for (int64_t t = 0; t < kTaps; ++t) {
-            __m512 lanes[kGroup];
-            for (int64_t c = 0; c < kGroup; ++c) lanes[c] = acc[c][t];
-            _mm512_store_ps(sums[t], sum_across_lanes16(lanes));
-        }
-        for (int64_t c = 0; c < group; ++c) {
-            for (int64_t t = 0; t < kTaps; ++t) dw[(c0 + c) * kTaps + t] = sums[t][c];
-        }
-    }
-}
-
 // filter_sums_by_channel_groups for pair_filter_sums: a group's 8 pairs summed over every
 // image, then each pair's halves split into two channels' registers for the reduction.
 void pair_filter_sums_by_channel_groups(const float* x, const float* dy, const FilterSumsLayout& l, int64_t channels,
@@ -798,14 +736,11 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
                                                int64_t channels, int64_t images, int64_t x_image_stride,
                                                int64_t dy_image_stride, float* dw) {
     const FilterSumsLayout layout{g.in_size(), g.out_size(), x_image_stride, dy_image_stride};
-    if (depthwise_3x3_pairs_fit(g)) return pair_filter_sums_by_channel_groups(x, dy, layout, channels, images, g, dw);
-    if (is_flat(g)) {
-        const FlatPlane f(g.in[2], g.in[1], g.out[1], g.pad_begin[1], g.pad_begin[2], t_flat_masks);
-        filter_sums_by_channel_groups(x, dy, layout, channels, images, dw, [&](const float* xc, const float* dyc, __m512* acc) {
-            flat_filter_sums(xc, dyc, f, acc);
-        });
-        return;
+    if (depthwise_filter::channel_minor_filter_fits(g)) {
+        return depthwise_filter::channel_minor_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
     }
+    if (depthwise_3x3_pairs_fit(g)) return pair_filter_sums_by_channel_groups(x, dy, layout, channels, images, g, dw);
+    if (is_flat(g)) return depthwise_filter::flat_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
     const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], g.pad_begin[2]);
     filter_sums_by_channel_groups(x, dy, layout, channels, images, dw, [&](const float* xc, const float* dyc, __m512* acc) {
         stride2_filter_sums(xc, dyc, g, columns, acc);

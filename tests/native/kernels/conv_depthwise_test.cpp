@@ -169,6 +169,10 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     }
     cases.push_back({2, 3, 9, 7, 1, 1, 1});
     cases.push_back({1, 17, 1, 33, 1, 1, 1});
+    // The filter's flat plane: column masks repeating every 3 (24 wide) and 5 (40 wide)
+    // registers, over two images.
+    cases.push_back({2, 19, 11, 24, 1, 1, 1});
+    cases.push_back({2, 17, 20, 40, 1, 1, 1});
     // Stride 1, pad 0 (rows narrower than the input's: the channel-blocked kernels) and
     // asymmetric pads that keep the width (pad 2 before, 0 after).
     cases.push_back({1, 18, 13, 15, 1, 0, 0});
@@ -196,16 +200,27 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 1, 16, 16, 2, 1, 1});
     cases.push_back({2, 7, 9, 13, 2, 1, 0});
     cases.push_back({1, 32, 14, 14, 2, 0, 1});
+    // The same row widths on planes too large for the filter's channel-minor copy (over 256
+    // positions): the filter two channels a register.
+    cases.push_back({2, 17, 40, 16, 2, 1, 1});
+    cases.push_back({1, 18, 30, 9, 1, 0, 0});
+    // Planes of up to 256 positions at stride 1: the filter 16 channels at a time in
+    // channel-minor order (above: pads 0, 1 and 2 before, partial groups and tiles of
+    // positions); here exactly 256 positions in and out over two images, and 256 in at stride 2.
+    cases.push_back({2, 35, 16, 16, 1, 1, 1});
+    cases.push_back({1, 16, 8, 32, 2, 1, 0});
     // Stride-2 backward filter in NCHW (14+ outputs a row): two channel groups and a tail, a full
     // and a partial register a row, summed over one image and over two.
     cases.push_back({1, 33, 13, 41, 2, 1, 1});
     cases.push_back({2, 33, 13, 41, 2, 1, 1});
     // Tall planes at stride 2, pads 0, 1 and 2 before: 112-wide (the filter one output row at a
-    // time) and 67-wide (the filter in column strips over the plane, carrying rows).
+    // time) and 67-wide (the filter in bands of 15 output rows of column strips, carrying rows
+    // within a band).
     cases.push_back({1, 3, 40, 112, 2, 1, 1});
     cases.push_back({2, 3, 31, 112, 2, 0, 0});
     cases.push_back({1, 5, 50, 67, 2, 1, 0});
     cases.push_back({1, 2, 29, 112, 2, 2, 0});
+    cases.push_back({2, 3, 57, 56, 2, 1, 1});  // 29 output rows: bands of 18 and 11
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const Depthwise3x3Case& c : cases) {

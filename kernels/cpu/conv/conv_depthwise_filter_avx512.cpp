@@ -1,0 +1,343 @@
+// Compiled with AVX-512: two depthwise 3 x 3 filter gradients (conv_depthwise_3x3.hpp).
+// - The flat plane (stride 1, output rows as wide as the input's): the plane read as one flat
+//   row, 16 outputs a register across row ends; output p takes tap (kh, kw) from flat source
+//   position p + first_tap + kh width + kw. Each source row of a register is loaded once (16
+//   columns, then the next 16, carried to the next register) and the kw = 1, 2 taps are that
+//   pair shifted by valignd, not three unaligned loads per row (MobileNet-v2, one thread, batch
+//   1: 112-, 56- and 28-wide planes 1.4-1.6x faster). A tap outside the source is masked out
+//   of the sums (not multiplied by a zero), so NaN and Inf reach exactly the sums of the
+//   reference twin.
+// - Small planes (conv_depthwise_filter_avx512.hpp): 16 channels transposed to channel-minor
+//   order, where a tap outside the source is a range of outputs left out of its loop.
+#include "kernels/cpu/conv/conv_depthwise_filter_avx512.hpp"
+
+#include "kernels/cpu/conv/conv_depthwise_avx512_tile.hpp"
+
+#include <numeric>
+#include <vector>
+
+namespace mln::kernels::depthwise_filter {
+namespace {
+
+__mmask16 lanes_below(int64_t n) { return static_cast<__mmask16>(n >= 16 ? 0xFFFFu : n <= 0 ? 0u : (1u << n) - 1u); }
+// Lanes i with begin <= i < end.
+__mmask16 lanes_between(int64_t begin, int64_t end) {
+    return static_cast<__mmask16>(lanes_below(end) & ~lanes_below(begin));
+}
+
+// The lane masks of a register near the plane's borders: tap[kh * 3 + kw] the lanes whose tap
+// lies in the source (and whose output exists), load[kh][h] the lanes of the h-th 16 floats
+// source row kh loads that lie in the plane, dy the outputs.
+struct BorderRegister {
+    __mmask16 tap[kTaps];
+    __mmask16 load[3][2];
+    __mmask16 dy;
+};
+
+// The flat plane of a stride-1 geometry with out width == in width. Lane masks of the three
+// column taps repeat every `period` registers (width / gcd(width, 16)): column_masks[r * 3 + kw]
+// holds the lanes of register r (mod period) whose tap column kw lies in the row. Registers
+// [interior_begin, interior_end) have every tap row in the source for all 16 lanes and load
+// inside the plane (unmasked); the others take their masks from borders (the first
+// interior_begin registers, then those from interior_end).
+struct FlatFilterPlane {
+    int64_t width, size, first_tap, period, registers, interior_begin, interior_end;
+    const __mmask16* column_masks;
+    const BorderRegister* borders;
+
+    // The masks of the last plane a thread built, kept for its next call: building them for a
+    // 14 x 14 plane took half as long as the sums of the 16 channels a call gets.
+    struct Cache {
+        int64_t key[5] = {-1, -1, -1, -1, -1};
+        std::vector<__mmask16> column_masks;
+        std::vector<BorderRegister> borders;
+    };
+
+    FlatFilterPlane(const WindowGeometry& g, Cache& cache)
+        : width(g.in[2]), size(g.out[1] * g.in[2]), registers((size + 15) / 16) {
+        const int64_t pad_h = g.pad_begin[1], pad_w = g.pad_begin[2], src_rows = g.in[1], out_rows = g.out[1];
+        const int64_t in_size = src_rows * width;
+        first_tap = -pad_h * width - pad_w;
+        // Tap row kh lies in the source for the outputs [row_begin[kh], row_end[kh]).
+        int64_t row_begin[3], row_end[3];
+        int64_t begin = 0, end = size;
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            row_begin[kh] = std::clamp(pad_h - kh, int64_t{0}, out_rows) * width;
+            row_end[kh] = std::max(row_begin[kh], std::clamp(src_rows + pad_h - kh, int64_t{0}, out_rows) * width);
+            begin = std::max(begin, row_begin[kh]);
+            end = std::min(end, row_end[kh]);
+            // Loads from p + first_tap + kh width to 32 floats past it inside [0, in_size).
+            const int64_t offset = first_tap + kh * width;
+            begin = std::max(begin, -offset);
+            end = std::min(end, in_size - offset - 16);
+        }
+        interior_begin = std::min(registers, (begin + 15) / 16);
+        interior_end = std::clamp(end >= 16 ? (end - 16) / 16 + 1 : int64_t{0}, interior_begin, registers);
+
+        period = width / std::gcd(width, int64_t{16});
+        const int64_t key[5] = {width, src_rows, out_rows, pad_h, pad_w};
+        if (!std::equal(key, key + 5, cache.key)) {
+            build(pad_w, in_size, row_begin, row_end, cache);
+            std::copy(key, key + 5, cache.key);
+        }
+        column_masks = cache.column_masks.data();
+        borders = cache.borders.data();
+    }
+
+private:
+    void build(int64_t pad_w, int64_t in_size, const int64_t* row_begin, const int64_t* row_end, Cache& storage) const {
+        storage.column_masks.resize(static_cast<size_t>(period * 3));
+        for (int64_t r = 0; r < period; ++r) {
+            for (int64_t kw = 0; kw < 3; ++kw) {
+                __mmask16 valid = 0;
+                for (int64_t lane = 0; lane < 16; ++lane) {
+                    const int64_t column = (r * 16 + lane) % width + kw - pad_w;
+                    if (column >= 0 && column < width) valid = static_cast<__mmask16>(valid | (1u << lane));
+                }
+                storage.column_masks[static_cast<size_t>(r * 3 + kw)] = valid;
+            }
+        }
+        storage.borders.clear();
+        for (int64_t v = 0; v < registers; ++v) {
+            if (v == interior_begin) v = interior_end;
+            if (v == registers) break;
+            const int64_t p = v * 16;
+            const __mmask16* columns = storage.column_masks.data() + (v % period) * 3;
+            BorderRegister b;
+            b.dy = lanes_below(size - p);
+            for (int64_t kh = 0; kh < 3; ++kh) {
+                const __mmask16 rows = lanes_between(row_begin[kh] - p, row_end[kh] - p);
+                for (int64_t kw = 0; kw < 3; ++kw) b.tap[kh * 3 + kw] = static_cast<__mmask16>(rows & columns[kw]);
+                const int64_t at = p + first_tap + kh * width;
+                b.load[kh][0] = lanes_between(-at, in_size - at);
+                b.load[kh][1] = lanes_between(-at - 16, in_size - at - 16);
+            }
+            storage.borders.push_back(b);
+        }
+    }
+};
+
+// acc[kw] += d . (the pair (low, high) of one source row shifted by kw), on the lanes of m[kw].
+inline void row_products(__m512 low, __m512 high, __m512 d, const __mmask16* m, __m512* acc) {
+    const __m512i lo = _mm512_castps_si512(low), hi = _mm512_castps_si512(high);
+    acc[0] = _mm512_mask3_fmadd_ps(low, d, acc[0], m[0]);
+    acc[1] = _mm512_mask3_fmadd_ps(_mm512_castsi512_ps(_mm512_alignr_epi32(hi, lo, 1)), d, acc[1], m[1]);
+    acc[2] = _mm512_mask3_fmadd_ps(_mm512_castsi512_ps(_mm512_alignr_epi32(hi, lo, 2)), d, acc[2], m[2]);
+}
+
+// The products of register v near the plane's borders, every load and tap masked (b).
+inline void border_register_products(const float* x, const float* dy, const FlatFilterPlane& f, int64_t v,
+                                     const BorderRegister& b, __m512* acc) {
+    const int64_t p = v * 16;
+    const __m512 d = _mm512_maskz_loadu_ps(b.dy, dy + p);
+    for (int64_t kh = 0; kh < 3; ++kh) {
+        const float* at = x + p + f.first_tap + kh * f.width;
+        const __m512 low = _mm512_maskz_loadu_ps(b.load[kh][0], at);
+        const __m512 high = _mm512_maskz_loadu_ps(b.load[kh][1], at + 16);
+        row_products(low, high, d, b.tap + kh * 3, acc + kh * 3);
+    }
+}
+
+// acc[tap] += dy . the source at the tap, over one plane.
+void flat_plane_filter_sums(const float* x, const float* dy, const FlatFilterPlane& f, __m512* acc) {
+    __m512 a[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
+    const int64_t interior_end = f.interior_end;
+    const BorderRegister* border = f.borders;
+    int64_t v = 0;
+    for (; v < f.interior_begin; ++v) border_register_products(x, dy, f, v, *border++, a);
+    if (v < interior_end) {
+        int64_t r = v % f.period;
+        const float* rows[3];
+        __m512 low[3];
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            rows[kh] = x + f.first_tap + kh * f.width;
+            low[kh] = _mm512_loadu_ps(rows[kh] + v * 16);
+        }
+        for (; v < interior_end; ++v, r = r + 1 == f.period ? 0 : r + 1) {
+            const int64_t p = v * 16;
+            const __m512 d = _mm512_loadu_ps(dy + p);
+            const __mmask16* m = f.column_masks + r * 3;
+            for (int64_t kh = 0; kh < 3; ++kh) {
+                const __m512 high = _mm512_loadu_ps(rows[kh] + p + 16);
+                row_products(low[kh], high, d, m, a + kh * 3);
+                low[kh] = high;
+            }
+        }
+    }
+    for (; v < f.registers; ++v) border_register_products(x, dy, f, v, *border++, a);
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
+}
+
+thread_local FlatFilterPlane::Cache t_flat_plane;
+
+// ---- Small planes: 16 channels at a time in channel-minor order (oneDNN's nChw16c). ----
+
+// dst[p * 16 + c] = src[c * plane + p] for p < plane, c < channels (0 for the others): 16 x 16
+// tiles transposed in registers; a partial tile goes through a zero-filled copy.
+void transpose_to_channel_minor(const float* src, int64_t plane, int64_t channels, float* dst) {
+    for (int64_t p0 = 0; p0 < plane; p0 += 16) {
+        const int64_t count = std::min<int64_t>(16, plane - p0);
+        float* rows[16];
+        if (count == 16 && channels == 16) {
+            for (int64_t i = 0; i < 16; ++i) rows[i] = dst + (p0 + i) * 16;
+            Avx512Tile::transpose_rows(src + p0, plane, rows);
+            continue;
+        }
+        alignas(64) float tile[16][16], transposed[16][16];
+        for (int64_t c = 0; c < 16; ++c) {
+            const __m512 row = c < channels ? _mm512_maskz_loadu_ps(lanes_below(count), src + c * plane + p0)
+                                            : _mm512_setzero_ps();
+            _mm512_store_ps(tile[c], row);
+        }
+        for (int64_t i = 0; i < 16; ++i) rows[i] = transposed[i];
+        Avx512Tile::transpose_rows(&tile[0][0], 16, rows);
+        for (int64_t i = 0; i < count; ++i) _mm512_store_ps(dst + (p0 + i) * 16, _mm512_load_ps(transposed[i]));
+    }
+}
+
+// Prefetches floats [from, from + count) into L2. The next image's planes of a group of channels
+// lie a whole image of channels away, where the hardware prefetchers did not follow: at batch
+// 32 (from DRAM) the 7 x 7 planes ran 1.2x slower without this.
+inline void prefetch_to_l2(const float* from, int64_t count) {
+    const char* at = reinterpret_cast<const char*>(from);
+    for (int64_t b = 0; b < count * static_cast<int64_t>(sizeof(float)); b += 64) _mm_prefetch(at + b, _MM_HINT_T1);
+}
+
+// The outputs [begin, end) along one axis whose tap k lies in the source: 0 <= o stride - pad + k < in.
+struct TapRange {
+    int64_t begin, end;
+    TapRange(int64_t in, int64_t out, int64_t stride, int64_t pad, int64_t k) {
+        const int64_t last = in - 1 + pad - k;  // o stride <= last
+        end = last < 0 ? 0 : std::min(out, last / stride + 1);
+        begin = std::min(end, pad - k <= 0 ? int64_t{0} : (pad - k + stride - 1) / stride);
+    }
+};
+
+struct ChannelMinorPlane {
+    int64_t in_width, out_rows, out_width, stride_h, stride_w, pad_h, pad_w;
+    TapRange rows[3], columns[3];
+    int64_t all_columns_begin, all_columns_end;  // outputs whose three column taps lie in the row
+
+    explicit ChannelMinorPlane(const WindowGeometry& g)
+        : in_width(g.in[2]), out_rows(g.out[1]), out_width(g.out[2]), stride_h(g.stride[1]), stride_w(g.stride[2]),
+          pad_h(g.pad_begin[1]), pad_w(g.pad_begin[2]),
+          rows{{g.in[1], g.out[1], g.stride[1], g.pad_begin[1], 0}, {g.in[1], g.out[1], g.stride[1], g.pad_begin[1], 1},
+               {g.in[1], g.out[1], g.stride[1], g.pad_begin[1], 2}},
+          columns{{g.in[2], g.out[2], g.stride[2], g.pad_begin[2], 0}, {g.in[2], g.out[2], g.stride[2], g.pad_begin[2], 1},
+                  {g.in[2], g.out[2], g.stride[2], g.pad_begin[2], 2}} {
+        all_columns_begin = std::max({columns[0].begin, columns[1].begin, columns[2].begin});
+        all_columns_end = std::max(all_columns_begin, std::min({columns[0].end, columns[1].end, columns[2].end}));
+    }
+};
+
+// acc[tap] += the products of output ow of one row (dy at d_row) with its taps in the source
+// rows x_rows[kh] (present[kh]); AllColumns: every column tap in the row.
+template <bool AllColumns>
+inline void channel_minor_products(const float* const* x_rows, const bool* present, const float* d_row, int64_t ow,
+                                   const ChannelMinorPlane& c, __m512* acc) {
+    const __m512 d = _mm512_load_ps(d_row + ow * 16);
+    const int64_t column = ow * c.stride_w - c.pad_w;
+    for (int64_t kh = 0; kh < 3; ++kh) {
+        if (!present[kh]) continue;
+        for (int64_t kw = 0; kw < 3; ++kw) {
+            if (!AllColumns && (ow < c.columns[kw].begin || ow >= c.columns[kw].end)) continue;
+            acc[kh * 3 + kw] = _mm512_fmadd_ps(_mm512_load_ps(x_rows[kh] + (column + kw) * 16), d, acc[kh * 3 + kw]);
+        }
+    }
+}
+
+// channel_minor_products over outputs [begin, end) of a row whose three source rows are present
+// and whose column taps all lie in it, at column stride 1: each output's taps are the previous
+// output's moved one column, so one new source column is loaded per row (4 loads per 9 FMAs,
+// not 10).
+inline void channel_minor_inner_row(const float* const* x_rows, const float* d_row, int64_t begin, int64_t end,
+                                    int64_t pad_w, __m512* acc) {
+    if (begin >= end) return;
+    __m512 x[3][3];
+    for (int64_t kh = 0; kh < 3; ++kh) {
+        for (int64_t kw = 0; kw < 2; ++kw) x[kh][kw + 1] = _mm512_load_ps(x_rows[kh] + (begin - pad_w + kw) * 16);
+    }
+    for (int64_t ow = begin; ow < end; ++ow) {
+        const __m512 d = _mm512_load_ps(d_row + ow * 16);
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            x[kh][0] = x[kh][1];
+            x[kh][1] = x[kh][2];
+            x[kh][2] = _mm512_load_ps(x_rows[kh] + (ow - pad_w + 2) * 16);
+            for (int64_t kw = 0; kw < 3; ++kw) acc[kh * 3 + kw] = _mm512_fmadd_ps(x[kh][kw], d, acc[kh * 3 + kw]);
+        }
+    }
+}
+
+// acc[tap] (lane: channel) += dy . the source at the tap over one image's plane, both in
+// channel-minor order: each tap's products are one FMA over 16 channels, no lane masks, no
+// sums across lanes.
+void channel_minor_plane_sums(const float* xt, const float* dyt, const ChannelMinorPlane& c, __m512* acc) {
+    __m512 a[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
+    for (int64_t oh = 0; oh < c.out_rows; ++oh) {
+        const float* x_rows[3];
+        bool present[3];
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            present[kh] = oh >= c.rows[kh].begin && oh < c.rows[kh].end;
+            x_rows[kh] = xt + (oh * c.stride_h - c.pad_h + kh) * c.in_width * 16;
+        }
+        const float* d_row = dyt + oh * c.out_width * 16;
+        int64_t ow = 0;
+        for (; ow < c.all_columns_begin; ++ow) channel_minor_products<false>(x_rows, present, d_row, ow, c, a);
+        if (c.stride_w == 1 && present[0] && present[1] && present[2]) {
+            channel_minor_inner_row(x_rows, d_row, ow, c.all_columns_end, c.pad_w, a);
+            ow = std::max(ow, c.all_columns_end);
+        }
+        for (; ow < c.all_columns_end; ++ow) channel_minor_products<true>(x_rows, present, d_row, ow, c, a);
+        for (; ow < c.out_width; ++ow) channel_minor_products<false>(x_rows, present, d_row, ow, c, a);
+    }
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
+}
+
+}  // namespace
+
+bool channel_minor_filter_fits(const WindowGeometry& g) {
+    return g.stride[1] == 1 && g.stride[2] == 1 && g.in_size() <= kChannelMinorMaxPlane &&
+           g.out_size() <= kChannelMinorMaxPlane;
+}
+
+void channel_minor_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
+                                      const FilterSumsLayout& l, int64_t channels, int64_t images, float* dw) {
+    constexpr int64_t kGroup = 16;
+    const ChannelMinorPlane plane(g);
+    alignas(64) float xt[kChannelMinorMaxPlane * kGroup], dyt[kChannelMinorMaxPlane * kGroup];
+    for (int64_t c0 = 0; c0 < channels; c0 += kGroup) {
+        const int64_t group = std::min(kGroup, channels - c0);
+        __m512 acc[kTaps];
+        for (int64_t t = 0; t < kTaps; ++t) acc[t] = _mm512_setzero_ps();
+        for (int64_t n = 0; n < images; ++n) {
+            if (n + 1 < images) {
+                prefetch_to_l2(x + (n + 1) * l.x_image_stride + c0 * l.in_size, group * l.in_size);
+                prefetch_to_l2(dy + (n + 1) * l.dy_image_stride + c0 * l.out_size, group * l.out_size);
+            }
+            transpose_to_channel_minor(x + n * l.x_image_stride + c0 * l.in_size, l.in_size, group, xt);
+            transpose_to_channel_minor(dy + n * l.dy_image_stride + c0 * l.out_size, l.out_size, group, dyt);
+            channel_minor_plane_sums(xt, dyt, plane, acc);
+        }
+        alignas(64) float sums[kTaps][kGroup];
+        for (int64_t t = 0; t < kTaps; ++t) _mm512_store_ps(sums[t], acc[t]);
+        for (int64_t c = 0; c < group; ++c) {
+            for (int64_t t = 0; t < kTaps; ++t) dw[(c0 + c) * kTaps + t] = sums[t][c];
+        }
+    }
+}
+
+namespace {
+
+}  // namespace
+
+void flat_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g, const FilterSumsLayout& l,
+                             int64_t channels, int64_t images, float* dw) {
+    const FlatFilterPlane f(g, t_flat_plane);
+    filter_sums_by_channel_groups(x, dy, l, channels, images, dw, [&](const float* xc, const float* dyc, __m512* acc) {
+        flat_plane_filter_sums(xc, dyc, f, acc);
+    });
+}
+
+}  // namespace mln::kernels::depthwise_filter

@@ -1,0 +1,103 @@
+// The depthwise 3 x 3 backward-filter pieces the AVX-512 files share (conv_depthwise_3x3.hpp):
+// the driver that sums a group of 16 channels' planes over every image and the reduction of
+// their 16 lanes. For *_avx512.cpp files only.
+// GCC 12 warns inside its own AVX-512 intrinsics (a self-initialized undefined operand, GCC bug
+// 105593); the pragma must precede the first inclusion of the intrinsics headers.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "core/nn_args.hpp"
+
+namespace mln::kernels {
+
+namespace depthwise_filter {
+
+constexpr int64_t kTaps = 9;
+
+struct FilterSumsLayout {
+    int64_t in_size, out_size, x_image_stride, dy_image_stride;
+};
+
+// Lane c of the result = the sum of v[c]'s 16 lanes: four rounds of shuffle-and-add, each
+// halving the registers and doubling the channels a register holds (45 instructions for 16
+// sums, against about 130 for 16 separate reductions).
+inline __m512 sum_across_lanes16(__m512* v) {
+    // Round 1 (within 128-bit lanes): [a b a b], partials of the pair (a, b).
+    for (int64_t i = 0; i < 8; ++i) {
+        v[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+    }
+    // Round 2: [a b c d] in each 128-bit lane.
+    for (int64_t i = 0; i < 4; ++i) {
+        v[i] = _mm512_add_ps(_mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    }
+    // Rounds 3 and 4 across 128-bit lanes: lanes (0, 1) and (2, 3) added, then the halves.
+    for (int64_t i = 0; i < 2; ++i) {
+        v[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+    return _mm512_add_ps(_mm512_shuffle_f32x4(v[0], v[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(v[0], v[1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+// dw (channels x 9) = the plane sums (plane_sums(x plane, dy plane, acc): acc[tap] += its
+// products) over every image. Images outermost, then up to 16 channels, whose planes lie one
+// after the other: a channel through every image first read a 7 x 7 plane (196 bytes) per
+// image, far apart, and ran 2x slower than the channel-blocked kernel at batch 32.
+template <class PlaneSums>
+void filter_sums_by_channel_groups(const float* x, const float* dy, const FilterSumsLayout& l, int64_t channels,
+                                   int64_t images, float* dw, PlaneSums&& plane_sums) {
+    constexpr int64_t kGroup = 16;
+    alignas(64) __m512 acc[kGroup][kTaps];
+    for (int64_t c0 = 0; c0 < channels; c0 += kGroup) {
+        const int64_t group = std::min(kGroup, channels - c0);
+        // All 16 zeroed: the sums below add every register.
+        for (int64_t c = 0; c < kGroup; ++c) {
+            for (int64_t t = 0; t < kTaps; ++t) acc[c][t] = _mm512_setzero_ps();
+        }
+        for (int64_t n = 0; n < images; ++n) {
+            const float* x_image = x + n * l.x_image_stride + c0 * l.in_size;
+            const float* dy_image = dy + n * l.dy_image_stride + c0 * l.out_size;
+            for (int64_t c = 0; c < group; ++c) plane_sums(x_image + c * l.in_size, dy_image + c * l.out_size, acc[c]);
+        }
+        alignas(64) float sums[kTaps][kGroup];
+        for (int64_t t = 0; t < kTaps; ++t) {
+            __m512 lanes[kGroup];
+            for (int64_t c = 0; c < kGroup; ++c) lanes[c] = acc[c][t];
+            _mm512_store_ps(sums[t], sum_across_lanes16(lanes));
+        }
+        for (int64_t c = 0; c < group; ++c) {
+            for (int64_t t = 0; t < kTaps; ++t) dw[(c0 + c) * kTaps + t] = sums[t][c];
+        }
+    }
+}
+
+// dw of a stride-1 3 x 3 geometry whose output rows are as wide as the input's (the flat plane,
+// conv_depthwise_3x3.hpp), for `channels` consecutive channels summed over `images` images.
+void flat_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g, const FilterSumsLayout& l,
+                             int64_t channels, int64_t images, float* dw);
+
+// Planes of up to this many positions (in and out) at stride 1 go 16 channels at a time
+// transposed to channel-minor order: x and dy then take 16 KiB each, in L1. Against the flat
+// plane and the two-channel registers (MobileNet-v2, one thread, interleaved min times): 14 x 14
+// 1.3x, 7 x 7 1.5x faster at batch 1, 14 x 14 1.2-1.35x at batch 32; 28 x 28 (784 positions,
+// out of L1) ran 1.3x slower than the flat plane at batch 1, 1.45x at 32. At stride 2 (14 x 14 to 7 x 7) the copy of the whole
+// source for a quarter of the outputs made it 1.1-1.5x slower than two channels a register at
+// batch 32 (within 5% at batch 1), so stride 2 stays there.
+constexpr int64_t kChannelMinorMaxPlane = 256;
+bool channel_minor_filter_fits(const WindowGeometry& g);
+// dw of a 2-d 3 x 3 geometry whose planes fit (channel_minor_filter_fits), for `channels`
+// consecutive channels summed over `images` images.
+void channel_minor_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
+                                      const FilterSumsLayout& l, int64_t channels, int64_t images, float* dw);
+
+}  // namespace depthwise_filter
+
+}  // namespace mln::kernels
