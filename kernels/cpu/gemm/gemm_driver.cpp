@@ -73,18 +73,26 @@ constexpr int64_t kUnblockedPackedBytes = 2 << 20;
 // or shares its core leaves a short tail).
 constexpr int64_t kUnblockedBlocksPerMember = 2;
 // Tile order on the unblocked path. Column panel by column panel (all row tiles against one B
-// panel, which stays in L1), the C and residual tiles lie down a column of row-major matrices,
-// 2 lines per row at one row stride (1 KiB for N = 256): they crowd a few cache sets and evict
-// A. Row tile by row tile (one MR-row tile of A against every B panel of the block), each C and
-// residual row is taken whole, but all of the block's B is read again for every row tile, so
-// this order is taken only where a tile of A and a B panel fit in L1 (48 KiB on Zen 5) and the
-// block's B in half of L2 (1 MiB). Zen 5, one thread, CPU time per call, row tile order against
-// the earlier strips of 4 row tiles (or all rows where those outgrew L1), median of 61
-// alternating batches, 2-3 runs under load: with bias + ReLU + residual 784x256x128 0.96-0.99x,
-// 256x1024x64 0.86-0.88x, 128x2048x64 0.84x, 64x2048x128 0.93-0.97x, 512x512x128 0.97x, 256^3
-// 0.99x; plain products 0.98-1.01x (128^3 TT 1.00-1.01x); with B's limit at 1 MiB instead,
-// 128x1024x256 fused 1.06x and 64x2048x128 plain 1.02x. The AVX2 kernel run on Zen 5: 0.99-1.01x.
-constexpr int64_t kRowTileL1Bytes = 48 << 10;
+// panel, which stays in L1), the C tiles and residual tiles of one B panel lie down a column of
+// row-major matrices, 2 lines per row at one row stride (1 KiB for N = 256), so they crowd a
+// few L2 sets and evict A; in strips of kStripTiles row tiles, or row tile by row tile (one
+// tile of A against every B panel of the block), each C and residual row is taken whole.
+// Strips where such a strip of A and a B panel fit in L1 (48 KiB on Zen 5): 784x256x128 on
+// Zen 5 (one thread, CPU time per call, median of 5 runs under load, all rows / strips of 2, 4,
+// 8 tiles): plain 270 / 269, 272 / 267, 272 / 269 us; with bias + ReLU + residual 298 / 289,
+// 305 / 287, 303 / 290. Deeper products gain nothing: 256^3 173 / 172, 128x256x784 268 / 272;
+// 64^3 and 128^3, all in L1, stay within 1%.
+// Row tile by row tile reads all of the block's B again for every row tile, so it is taken only
+// where the block's B fits in half of L2 (1 MiB) and a tile of A and a B panel in half of L1.
+// Against strips of 4 (Zen 5, one thread, CPU time per call, median of 41-121 alternating
+// batches, 2-3 runs under load), with bias + ReLU + residual: 784x256x128 0.96-0.99x,
+// 256x1024x64 0.86-0.88x, 128x2048x64 0.84x, 512x512x128 0.97x; plain products 0.98-1.01x.
+// Beyond those limits it lost: B up to 1 MiB, 128x1024x256 fused 1.06x and 64x2048x128 plain
+// 1.02x; a tile of A and a B panel up to all of L1, 128x128x256 with A transposed 1.01-1.02x.
+// The AVX2 kernel run on Zen 5: 0.99-1.01x.
+constexpr int64_t kStripTiles = 4;
+constexpr int64_t kStripL1Bytes = 48 << 10;
+constexpr int64_t kRowTileL1Bytes = 24 << 10;
 constexpr int64_t kRowTileBBytes = 512 << 10;
 // Row blocks per member in a team, and the fewest MR tiles in a row block (each block reloads
 // the B panels from L2, so very thin blocks would cost more than they balance).
@@ -452,14 +460,16 @@ void run_unblocked_tasks(const Problem<T>& p, UnblockedSchedule& s, T* a_packed,
     }
 }
 
-// Rows that run against one B panel before the next in a block `columns` wide: one row tile
-// where that order pays (kRowTileBBytes), else all of them.
+// Rows that run against one B panel before the next in a block `columns` wide (see
+// kStripTiles): one row tile, a strip of kStripTiles, or all rows.
 template <class T>
 int64_t unblocked_row_strip(const Problem<T>& p, int64_t columns) {
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
     const auto size = static_cast<int64_t>(sizeof(T));
-    const bool row_tiles = p.k * (p.micro.nr + p.micro.mr) * size <= kRowTileL1Bytes &&
-                           p.k * std::min(columns, p.n) * size <= kRowTileBBytes;
-    return row_tiles ? p.micro.mr : round_up(p.m, p.micro.mr);
+    if (p.k * (nr + mr) * size <= kRowTileL1Bytes && p.k * std::min(columns, p.n) * size <= kRowTileBBytes) return mr;
+    if (p.k * (nr + kStripTiles * mr) * size <= kStripL1Bytes) return kStripTiles * mr;
+    return round_up(p.m, mr);
 }
 
 template <class T>
