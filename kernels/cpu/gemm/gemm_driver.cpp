@@ -89,7 +89,9 @@ constexpr int64_t kUnblockedBlocksPerMember = 2;
 // 256x1024x64 0.86-0.88x, 128x2048x64 0.84x, 512x512x128 0.97x; plain products 0.98-1.01x.
 // Beyond those limits it lost: B up to 1 MiB, 128x1024x256 fused 1.06x and 64x2048x128 plain
 // 1.02x; a tile of A and a B panel up to all of L1, 128x128x256 with A transposed 1.01-1.02x.
-// The AVX2 kernel run on Zen 5: 0.99-1.01x.
+// Only for kernels that measured faster (GemmMicroKernelInfo::row_tile_order): the AVX2 float
+// kernel run on Zen 5 gave 0.99-1.01x, the AVX-512 double one 1.00-1.05x (256x1024x64 plain
+// 1.04-1.05x, fused 1.05-1.07x; 784x256x128 fused 1.01-1.02x).
 constexpr int64_t kStripTiles = 4;
 constexpr int64_t kStripL1Bytes = 48 << 10;
 constexpr int64_t kRowTileL1Bytes = 24 << 10;
@@ -467,7 +469,10 @@ int64_t unblocked_row_strip(const Problem<T>& p, int64_t columns) {
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
     const auto size = static_cast<int64_t>(sizeof(T));
-    if (p.k * (nr + mr) * size <= kRowTileL1Bytes && p.k * std::min(columns, p.n) * size <= kRowTileBBytes) return mr;
+    if (p.micro.row_tile_order && p.k * (nr + mr) * size <= kRowTileL1Bytes &&
+        p.k * std::min(columns, p.n) * size <= kRowTileBBytes) {
+        return mr;
+    }
     if (p.k * (nr + kStripTiles * mr) * size <= kStripL1Bytes) return kStripTiles * mr;
     return round_up(p.m, mr);
 }
