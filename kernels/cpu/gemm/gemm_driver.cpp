@@ -72,17 +72,30 @@ constexpr int64_t kUnblockedPackedBytes = 2 << 20;
 // Blocks of C tiles per team member on the unblocked path (a few, so a member that starts late
 // or shares its core leaves a short tail).
 constexpr int64_t kUnblockedBlocksPerMember = 2;
-// Row tiles per strip on the unblocked path, for depths where the strip of A and a B panel fit
-// in L1 (48 KiB on Zen 5). Tile by tile, the C tiles and residual tiles of one B panel lie down
-// a column of row-major matrices, 2 lines per row at one row stride (1 KiB for N = 256), so
-// they crowd a few L2 sets and evict A; in strips, each C and residual row is taken whole.
-// 784x256x128 on Zen 5 (one thread, CPU time per call, median of 5 runs under load, all rows
-// / strips of 2, 4, 8 tiles): plain 270 / 269, 272 / 267, 272 / 269 us; with bias + ReLU +
-// residual 298 / 289, 305 / 287, 303 / 290 (a rerun at 4: 335 / 321). Deeper products gain
-// nothing: 256^3 173 / 172, 128x256x784 268 / 272 (the B panel alone outgrows L1 there); 64^3
-// and 128^3, all in L1, stay within 1%.
+// Tile order on the unblocked path. Column panel by column panel (all row tiles against one B
+// panel, which stays in L1), the C tiles and residual tiles of one B panel lie down a column of
+// row-major matrices, 2 lines per row at one row stride (1 KiB for N = 256), so they crowd a
+// few L2 sets and evict A; in strips of kStripTiles row tiles, or row tile by row tile (one
+// tile of A against every B panel of the block), each C and residual row is taken whole.
+// Strips where such a strip of A and a B panel fit in L1 (48 KiB on Zen 5): 784x256x128 on
+// Zen 5 (one thread, CPU time per call, median of 5 runs under load, all rows / strips of 2, 4,
+// 8 tiles): plain 270 / 269, 272 / 267, 272 / 269 us; with bias + ReLU + residual 298 / 289,
+// 305 / 287, 303 / 290. Deeper products gain nothing: 256^3 173 / 172, 128x256x784 268 / 272;
+// 64^3 and 128^3, all in L1, stay within 1%.
+// Row tile by row tile reads all of the block's B again for every row tile, so it is taken only
+// where the block's B fits in half of L2 (1 MiB) and a tile of A and a B panel in half of L1.
+// Against strips of 4 (Zen 5, one thread, CPU time per call, median of 41-121 alternating
+// batches, 2-3 runs under load), with bias + ReLU + residual: 784x256x128 0.96-0.99x,
+// 256x1024x64 0.86-0.88x, 128x2048x64 0.84x, 512x512x128 0.97x; plain products 0.98-1.01x.
+// Beyond those limits it lost: B up to 1 MiB, 128x1024x256 fused 1.06x and 64x2048x128 plain
+// 1.02x; a tile of A and a B panel up to all of L1, 128x128x256 with A transposed 1.01-1.02x.
+// Only for kernels that measured faster (GemmMicroKernelInfo::row_tile_order): the AVX2 float
+// kernel run on Zen 5 gave 0.99-1.01x, the AVX-512 double one 1.00-1.05x (256x1024x64 plain
+// 1.04-1.05x, fused 1.05-1.07x; 784x256x128 fused 1.01-1.02x).
 constexpr int64_t kStripTiles = 4;
 constexpr int64_t kStripL1Bytes = 48 << 10;
+constexpr int64_t kRowTileL1Bytes = 24 << 10;
+constexpr int64_t kRowTileBBytes = 512 << 10;
 // Row blocks per member in a team, and the fewest MR tiles in a row block (each block reloads
 // the B panels from L2, so very thin blocks would cost more than they balance).
 constexpr int64_t kRowBlocksPerMember = 2;
@@ -449,6 +462,21 @@ void run_unblocked_tasks(const Problem<T>& p, UnblockedSchedule& s, T* a_packed,
     }
 }
 
+// Rows that run against one B panel before the next in a block `columns` wide (see
+// kStripTiles): one row tile, a strip of kStripTiles, or all rows.
+template <class T>
+int64_t unblocked_row_strip(const Problem<T>& p, int64_t columns) {
+    const int mr = p.micro.mr;
+    const int nr = p.micro.nr;
+    const auto size = static_cast<int64_t>(sizeof(T));
+    if (p.micro.row_tile_order && p.k * (nr + mr) * size <= kRowTileL1Bytes &&
+        p.k * std::min(columns, p.n) * size <= kRowTileBBytes) {
+        return mr;
+    }
+    if (p.k * (nr + kStripTiles * mr) * size <= kStripL1Bytes) return kStripTiles * mr;
+    return round_up(p.m, mr);
+}
+
 template <class T>
 void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t members) {
     const int mr = p.micro.mr;
@@ -459,11 +487,8 @@ void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t memb
     UnblockedSchedule s;
     s.full_rows = plan.a_in_place ? p.m / mr * mr : 0;
     s.full_cols = plan.b_in_place ? p.n / nr * nr : 0;
-    // Within a block, strips of kStripTiles row tiles where such a strip of A and one B panel
-    // fit in L1 together (shallow products), else all rows against each B panel in turn.
-    const int64_t strip_bytes = p.k * (nr + kStripTiles * mr) * static_cast<int64_t>(sizeof(T));
-    s.row_strip = strip_bytes <= kStripL1Bytes ? kStripTiles * mr : round_up(p.m, mr);
     if (members == 1) {  // the same work without the task counter (or the team's divisions: small products)
+        s.row_strip = unblocked_row_strip(p, p.n);
         if (s.full_rows < p.m) pack_a_panels(p.a, s.full_rows, p.m - s.full_rows, 0, p.k, mr, p.micro.packers, a_packed);
         if (s.full_cols < p.n) pack_b_panels(p.b, 0, p.k, s.full_cols, p.n - s.full_cols, nr, p.micro.packers, b_packed);
         return run_unblocked_block(p, s, a_packed, b_packed, 0, p.m, 0, p.n);
@@ -485,6 +510,7 @@ void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t memb
     s.row_block = ceil_div(row_panels, s.row_blocks) * mr;
     s.column_blocks = ceil_div(p.n, s.column_block);
     s.row_blocks = ceil_div(p.m, s.row_block);
+    s.row_strip = unblocked_row_strip(p, s.column_block);
     cpu::parallel_for(members, 1, [&](int64_t begin, int64_t end) {
         for (int64_t member = begin; member < end; ++member) run_unblocked_tasks(p, s, a_packed, b_packed);
     });

@@ -116,12 +116,16 @@ TEST_F(GemmResidualTest, ResidualEpilogueEveryLayoutActivationIsaAndThreadCount)
 
 // Sizes just around MR (6, 4), NR (16, 8), the row block (240), depth block (256) and the
 // column block (3072), primes, 1, and the small/packed and 1/2-thread switch points (80^3 and,
-// for the AVX-512 kernel, 20 M multiply-adds: 271^3 below, 272^3 above).
+// for the AVX-512 kernel, 20 M multiply-adds: 271^3 below, 272^3 above), and the unblocked
+// path's tile orders (8 x 32 floats: row tiles up to k = 153 with B within 512 KiB, 128 x 1024
+// not 128 x 1025, strips of 4 row tiles up to k = 192; 6 x 16 floats: strips up to k = 307).
 TEST_F(GemmResidualTest, AdversarialSizesAroundEveryBlockingConstant) {
     const int64_t sizes[][3] = {{1, 1, 257},    {5, 17, 255},   {7, 15, 256},  {6, 16, 257},   {239, 33, 31},
                                 {241, 47, 513}, {487, 9, 3},    {13, 3075, 5}, {97, 89, 83},   {96, 96, 96},
                                 {81, 80, 80},   {2, 1023, 129}, {31, 2, 600},  {1, 300, 300}, {300, 1, 300},
-                                {271, 271, 271}, {272, 272, 272}};
+                                {271, 271, 271}, {272, 272, 272}, {17, 40, 153}, {17, 40, 154},
+                                {17, 40, 192},  {17, 40, 193},  {13, 33, 307},   {13, 33, 308},
+                                {41, 1024, 128}, {41, 1025, 128}};
     for (int32_t threads : {1, 2}) {
         ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
         for (mln_isa isa : available_isas()) {
