@@ -39,7 +39,7 @@ namespace phase_direct {
 // Input channels it takes at most: measured to 64 (a block's planes, 490 KB there, stay in L2).
 constexpr int64_t kMaxChannels = 64;
 // Output channels per tile at most: the channels are split into panels of balanced heights up to
-// 14 (64 -> 13, 13, 13, 13, 12; 32 -> 11, 11, 10), 28 accumulators of 32 registers. Against 8-row
+// 14 (64 -> 12, 13, 13, 13, 13; 32 -> 10, 11, 11), 28 accumulators of 32 registers. Against 8-row
 // panels (Zen 5, the tile loop alone over L1-resident planes, thread CPU time): the 7x7/2 stem
 // 218 -> 225 GFLOP/s, the 3x3/2 from 64 channels 213 -> 228-234, MobileNet-v2's 27-deep stem
 // 163 -> 168; whole layers, one thread, same-run A/B in both load orders, CPU time per call on a
