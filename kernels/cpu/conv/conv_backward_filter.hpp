@@ -549,12 +549,15 @@ void run_direct_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
 // keeps the 16 lane sums of every (m, j) over its positions and adds the lanes up at its end.
 // Measured on Zen 5, one thread, CPU time per call under load: the stem at batch 1 0.22 -> 0.20
 // ms, at batch 32 10.7 -> 9.3 ms; the dot kernel is then 70% of the time. Tiles of 8 dy rows
-// outermost (blocks of 4 rows of 112: 14 KiB of dy in L1 while the column rows pass): with
+// outermost (then blocks of 4 rows of 112: 14 KiB of dy in L1 while the column rows pass): with
 // the column tiles outermost 0.22 (blocks of 512 positions) and 0.22-0.24 (2048).
 constexpr int64_t kDotMaxDepth = 64;
-// Positions per block at most: 8 rows of dy (16 KiB) stay in L1 while the block's column rows
-// (L2) pass under them.
-constexpr int64_t kDotBlockPositions = 512;
+// Positions per block at most: a tile's 8 rows of dy (28 KiB at 9 rows of 112) stay in L1 while
+// the block's column rows (L2) pass under them; longer blocks load and store each tile's sums
+// less often. With aligned planes (align_dot_planes), MobileNet-v2's stem at batch 1, one thread,
+// CPU time per call, same-run A/B in both load orders on a loaded machine: 512 -> 1024 (9 rows)
+// 6-11% faster; 768 (6 rows) 0-6%, 1536 and 2048 5-9% slower than 1024.
+constexpr int64_t kDotBlockPositions = 1024;
 
 template <class T>
 bool dot_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
