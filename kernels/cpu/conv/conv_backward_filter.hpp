@@ -549,12 +549,15 @@ void run_direct_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
 // keeps the 16 lane sums of every (m, j) over its positions and adds the lanes up at its end.
 // Measured on Zen 5, one thread, CPU time per call under load: the stem at batch 1 0.22 -> 0.20
 // ms, at batch 32 10.7 -> 9.3 ms; the dot kernel is then 70% of the time. Tiles of 8 dy rows
-// outermost (blocks of 4 rows of 112: 14 KiB of dy in L1 while the column rows pass): with
+// outermost (then blocks of 4 rows of 112: 14 KiB of dy in L1 while the column rows pass): with
 // the column tiles outermost 0.22 (blocks of 512 positions) and 0.22-0.24 (2048).
 constexpr int64_t kDotMaxDepth = 64;
-// Positions per block at most: 8 rows of dy (16 KiB) stay in L1 while the block's column rows
-// (L2) pass under them.
-constexpr int64_t kDotBlockPositions = 512;
+// Positions per block at most: a tile's 8 rows of dy (28 KiB at 9 rows of 112) stay in L1 while
+// the block's column rows (L2) pass under them; longer blocks load and store each tile's sums
+// less often. With aligned planes (align_dot_planes), MobileNet-v2's stem at batch 1, one thread,
+// CPU time per call, same-run A/B in both load orders on a loaded machine: 512 -> 1024 (9 rows)
+// 6-11% faster; 768 (6 rows) 0-6%, 1536 and 2048 5-9% slower than 1024.
+constexpr int64_t kDotBlockPositions = 1024;
 
 template <class T>
 bool dot_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
@@ -580,7 +583,7 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         const int64_t tile_sums = kDotRows * kDotCols * kDotLanes;
         float* const sums = ws.sums.data();
         std::fill(sums, sums + row_tiles * col_tiles * tile_sums, 0.0f);
-        float* const planes = ws.padded.data();
+        float* const planes = implicit_gemm::cache_line_aligned(ws.padded.data());
         const int64_t plane = p.padded_channel / 4;
         const int64_t kernel_size = geo.kernel_size();
         // Column row j: its plane and shift, relative to the output row's start in the planes.
@@ -666,6 +669,22 @@ void set_phase_planes(Plan<T>& p) {
     p.padded_channel = 4 * p.padded_w * (geo.out[1] + p.plane_top + below);
 }
 
+// Dot mode's planes laid out for aligned loads: rows a whole number of vectors long, and extra
+// zero columns on the left so that column plane_left (where the taps with no column shift read,
+// two of the three of a 3x3 kernel) starts a vector; the buffer starts on a cache line (run_dot_task).
+// A load that straddles two cache lines costs about two: MobileNet-v2's stem read 113-wide rows at
+// shifts 0 and 1, nearly every load straddling; now a third of them do (the taps at column shift
+// -1). Zen 5, one thread, batch 1, CPU time per call, same-run A/B in both load orders on a loaded
+// machine: -1% to -11%, same bits.
+template <class T>
+void align_dot_planes(Plan<T>& p) {
+    const int64_t plane_h = p.padded_channel / 4 / p.padded_w;
+    const int64_t lead = (kDotLanes - p.plane_left % kDotLanes) % kDotLanes;
+    p.plane_left += lead;
+    p.padded_w = round_up(p.padded_w + lead, kDotLanes);
+    p.padded_channel = 4 * p.padded_w * plane_h;
+}
+
 // Runs the planned tasks on `threads` threads, then adds the slices' partial dW into dW.
 template <class T>
 void run_plan(Plan<T>& p, int64_t tasks, int64_t threads) {
@@ -684,7 +703,7 @@ void run_plan(Plan<T>& p, int64_t tasks, int64_t threads) {
         [&]() -> Workspace<T>& {
             Workspace<T>& ws = thread_scratch<Workspace<T>>();
             if (p.dot) {
-                ws.padded.resize(static_cast<size_t>(p.group_channels * p.padded_channel));
+                ws.padded.resize(static_cast<size_t>(p.group_channels * p.padded_channel + kDotLanes));
                 // The tiles' lane sums, then their totals.
                 ws.sums.resize(static_cast<size_t>(ceil_div(p.group_out_channels, kDotRows) *
                                                    ceil_div(p.depth, kDotCols) * kDotRows * kDotCols * (kDotLanes + 1)));
@@ -796,6 +815,7 @@ void conv_backward_filter(const ConvArgs& a) {
     if (p.dot) {
         p.source = static_cast<const T*>(a.x.data);
         set_phase_planes(p);
+        align_dot_planes(p);
         run_plan(p, p.reduction_slices * a.groups, threads);
         return;
     }

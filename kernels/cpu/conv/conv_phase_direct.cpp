@@ -23,6 +23,7 @@ constexpr int64_t kBlockDepth = 192;
 constexpr int64_t kGuard = 64;
 
 // Per-thread scratch (thread_scratch.hpp).
+struct PackedWeights;
 struct BlockPlanes;
 struct TileMasks;
 
@@ -124,17 +125,22 @@ void conv_forward(const ConvArgs& a) {
     const WindowGeometry& g = a.geometry;
     const int64_t depth = a.channels * g.kernel_size();
     const int64_t positions = g.out_size();
-    const int64_t panels = ceil_div(a.out_channels, kTileRows);
+    // Panels of balanced heights: panel i holds output channels [first_row(i), first_row(i + 1)).
+    const int64_t panels = ceil_div(a.out_channels, kMaxTileRows);
+    auto first_row = [&](int64_t panel) { return panel * a.out_channels / panels; };
     const Layout l = layout_of(a, depth);
-    // Weights as depth x 8 panels (rows past out_channels zero), bias padded to the panels.
-    std::vector<float> packed(static_cast<size_t>(panels * depth * kTileRows), 0.0f);
-    std::vector<float> bias(static_cast<size_t>(panels * kTileRows), 0.0f);
+    // Weights as one depth x rows panel each, rows contiguous: the panel of channels [m0, m1)
+    // starts at m0 * depth. The calling thread's buffer: steady calls neither allocate nor clear.
+    std::vector<float>& packed = thread_buffer<float, PackedWeights>();
+    packed.resize(static_cast<size_t>(a.out_channels * depth));
     const float* w = static_cast<const float*>(a.w.data);
-    for (int64_t m = 0; m < a.out_channels; ++m) {
-        float* panel = packed.data() + m / kTileRows * depth * kTileRows + m % kTileRows;
-        for (int64_t p = 0; p < depth; ++p) panel[p * kTileRows] = w[m * depth + p];
+    for (int64_t panel = 0; panel < panels; ++panel) {
+        const int64_t m0 = first_row(panel), rows = first_row(panel + 1) - m0;
+        for (int64_t i = 0; i < rows; ++i) {
+            for (int64_t p = 0; p < depth; ++p) packed[static_cast<size_t>(m0 * depth + p * rows + i)] = w[(m0 + i) * depth + p];
+        }
     }
-    if (a.has_bias) std::copy_n(static_cast<const float*>(a.bias.data), a.out_channels, bias.begin());
+    const float* bias = a.has_bias ? static_cast<const float*>(a.bias.data) : nullptr;
     const bool relu = a.activation == MLN_UNARY_OP_RELU;
     const GemmActivation<float> activation = relu ? nullptr : select_gemm_activation<float>(a.activation);
     const float* x = static_cast<const float*>(a.x.data);
@@ -175,17 +181,15 @@ void conv_forward(const ConvArgs& a) {
                     const int64_t kc = std::min(block_depth, depth - pc);
                     const bool first = pc == 0, last = pc + kc == depth;
                     for (int64_t panel = 0; panel < panels; ++panel) {
-                        const int panel_rows =
-                            static_cast<int>(std::min<int64_t>(kTileRows, a.out_channels - panel * kTileRows));
-                        const int64_t at = n * y_image + panel * kTileRows * positions + q0;
-                        phase_direct_tile_avx512(
-                            kc, packed.data() + (panel * depth + pc) * kTileRows, scratch.planes + (q0 - row * l.width),
-                            l.offsets.data() + pc,
-                            l.shift_index.data() + pc, scratch.masks,
-                            a.has_bias && first ? bias.data() + panel * kTileRows : nullptr,
-                            residual != nullptr && last ? residual + at : nullptr, positions, y + at, panel_rows,
-                            columns, relu && last, !first);
-                        if (activation != nullptr && last) activation(y + at, panel_rows, cols, positions, 1);
+                        const int64_t m0 = first_row(panel), rows = first_row(panel + 1) - m0;
+                        const int64_t at = n * y_image + m0 * positions + q0;
+                        phase_direct_tile_avx512(kc, packed.data() + m0 * depth + pc * rows,
+                                                 scratch.planes + (q0 - row * l.width), l.offsets.data() + pc,
+                                                 l.shift_index.data() + pc, scratch.masks,
+                                                 bias != nullptr && first ? bias + m0 : nullptr,
+                                                 residual != nullptr && last ? residual + at : nullptr, positions,
+                                                 y + at, static_cast<int>(rows), columns, relu && last, !first);
+                        if (activation != nullptr && last) activation(y + at, rows, cols, positions, 1);
                     }
                 }
             }

@@ -8,7 +8,7 @@
 // vector lanes, tap (c, kh, kw)'s row of the column matrix is the plane of (c, kh - pad mod 2,
 // kw - pad mod 2) at q + a fixed offset, under a mask of the lanes whose ow + the tap's column
 // shift leaves [0, W) (those would read the row before or after). So each depth step is two
-// masked loads of 16 positions + 8 broadcast weights for 16 FMAs into an 8 x 32 tile, which
+// masked loads of 16 positions + up to 14 broadcast weights for 28 FMAs into a 14 x 32 tile, which
 // starts from the bias and ends with the residual and ReLU (other activations run on the tile
 // after it is stored); depth blocks of at most 192 keep a tile's columns in L1 across the
 // weight panels, the tile accumulating in y between them.
@@ -19,7 +19,7 @@
 // for the 7x7/2: the planes stay in L1/L2 while its tiles read them, and no pass over the whole
 // input comes first), then
 // per tile of 32 positions computes the lane masks of each column shift (a few: 4 for 7x7, 2 for
-// 3x3) and runs every 8-channel panel of the packed weights.
+// 3x3) and runs every panel of the packed weights (up to 14 output channels each).
 //
 // Measured on Zen 5 (contended machine, same-run A/B against the implicit GEMM, min per call,
 // ms; the A/B harness favours the library loaded first by about 5%, here the old one): 7x7/2
@@ -38,7 +38,14 @@ namespace phase_direct {
 
 // Input channels it takes at most: measured to 64 (a block's planes, 490 KB there, stay in L2).
 constexpr int64_t kMaxChannels = 64;
-constexpr int kTileRows = 8;
+// Output channels per tile at most: the channels are split into panels of balanced heights up to
+// 14 (64 -> 12, 13, 13, 13, 13; 32 -> 10, 11, 11), 28 accumulators of 32 registers. Against 8-row
+// panels (Zen 5, the tile loop alone over L1-resident planes, thread CPU time): the 7x7/2 stem
+// 218 -> 225 GFLOP/s, the 3x3/2 from 64 channels 213 -> 228-234, MobileNet-v2's 27-deep stem
+// 163 -> 168; whole layers, one thread, same-run A/B in both load orders, CPU time per call on a
+// loaded machine: the 3x3/2 from 64 channels -6 to -11%, MobileNet-v2's stem -4 to -7%, the
+// 7x7/2 stem -1 to -3%.
+constexpr int kMaxTileRows = 14;
 constexpr int kTileColumns = 32;
 
 // Whether conv_forward runs a (f32 at the active ISA).
@@ -48,9 +55,9 @@ void conv_forward(const ConvArgs& a);
 
 #if defined(MYELIN_X86_64_KERNELS)
 // c[i * ldc + j] = (accumulate ? c[i * ldc + j] : bias[i], 0 for nullptr) + sum over p < depth
-// of a[p * 8 + i] * (bit j of masks[mask_index[p]] ? source[offsets[p] + j] : 0)
+// of a[p * rows + i] * (bit j of masks[mask_index[p]] ? source[offsets[p] + j] : 0)
 // (+ residual[i * ldc + j], then max(0, .) for relu), for rows i < rows and the columns j whose
-// bit is set in `columns`.
+// bit is set in `columns`; rows in [1, kMaxTileRows].
 void phase_direct_tile_avx512(int64_t depth, const float* a, const float* source, const int32_t* offsets,
                                 const uint8_t* mask_index, const uint32_t* masks, const float* bias,
                                 const float* residual, int64_t ldc, float* c, int rows, uint32_t columns, bool relu,

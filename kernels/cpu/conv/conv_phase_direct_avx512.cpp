@@ -1,7 +1,9 @@
 // The polyphase direct convolution's tile kernel (conv_phase_direct.hpp), compiled with AVX-512.
 #include <immintrin.h>
 
+#include <array>
 #include <cstdint>
+#include <utility>
 
 #include "kernels/cpu/conv/conv_phase_direct.hpp"
 
@@ -9,25 +11,22 @@ namespace mln::kernels::phase_direct {
 
 namespace {
 
-template <bool kAccumulate>
+// An MR x 32 tile: MR is the panel's height, so no row of the FMAs is wasted on padding.
+template <int MR, bool kAccumulate>
 void tile(int64_t depth, const float* a, const float* source, const int32_t* offsets, const uint8_t* mask_index,
-          const uint32_t* masks, const float* bias, const float* residual, int64_t ldc, float* c, int rows,
-          uint32_t columns, bool relu) {
-    constexpr int MR = kTileRows;
+          const uint32_t* masks, const float* bias, const float* residual, int64_t ldc, float* c, uint32_t columns,
+          bool relu) {
     const __mmask16 low = static_cast<__mmask16>(columns), high = static_cast<__mmask16>(columns >> 16);
     // Fully unrolled loops over constant indices: GCC keeps the whole array in registers.
     __m512 acc[MR][2];
     if constexpr (kAccumulate) {
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) {
-            acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-            if (i < rows) {
-                acc[i][0] = _mm512_maskz_loadu_ps(low, c + i * ldc);
-                acc[i][1] = _mm512_maskz_loadu_ps(high, c + i * ldc + 16);
-            }
+            acc[i][0] = _mm512_maskz_loadu_ps(low, c + i * ldc);
+            acc[i][1] = _mm512_maskz_loadu_ps(high, c + i * ldc + 16);
         }
     } else {
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = bias != nullptr ? _mm512_set1_ps(bias[i]) : _mm512_setzero_ps();
     }
     for (int64_t p = 0; p < depth; ++p) {
@@ -35,7 +34,7 @@ void tile(int64_t depth, const float* a, const float* source, const int32_t* off
         const uint32_t m = masks[mask_index[p]];
         const __m512 b0 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), s);
         const __m512 b1 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m >> 16), s + 16);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) {
             const __m512 x = _mm512_set1_ps(a[i]);
             acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
@@ -44,50 +43,55 @@ void tile(int64_t depth, const float* a, const float* source, const int32_t* off
         a += MR;
     }
     if (residual != nullptr) {
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) {
-            if (i < rows) {
-                acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_maskz_loadu_ps(low, residual + i * ldc));
-                acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_maskz_loadu_ps(high, residual + i * ldc + 16));
-            }
+            acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_maskz_loadu_ps(low, residual + i * ldc));
+            acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_maskz_loadu_ps(high, residual + i * ldc + 16));
         }
     }
     if (relu) {
         // max(0, x) with x second: NaN in x comes through, as ReluOp defines.
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) {
             acc[i][0] = _mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_setzero_ps(), acc[i][0]);
             acc[i][1] = _mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_setzero_ps(), acc[i][1]);
         }
     }
     if (columns == ~uint32_t{0}) {
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) {
-            if (i < rows) {
-                _mm512_storeu_ps(c + i * ldc, acc[i][0]);
-                _mm512_storeu_ps(c + i * ldc + 16, acc[i][1]);
-            }
+            _mm512_storeu_ps(c + i * ldc, acc[i][0]);
+            _mm512_storeu_ps(c + i * ldc + 16, acc[i][1]);
         }
         return;
     }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-        if (i < rows) {
-            _mm512_mask_storeu_ps(c + i * ldc, low, acc[i][0]);
-            _mm512_mask_storeu_ps(c + i * ldc + 16, high, acc[i][1]);
-        }
+        _mm512_mask_storeu_ps(c + i * ldc, low, acc[i][0]);
+        _mm512_mask_storeu_ps(c + i * ldc + 16, high, acc[i][1]);
     }
 }
 
+using TileKernel = void (*)(int64_t, const float*, const float*, const int32_t*, const uint8_t*, const uint32_t*,
+                            const float*, const float*, int64_t, float*, uint32_t, bool);
+
+// kernels[accumulate][rows - 1]: one instantiation per panel height.
+template <int... I>
+constexpr std::array<std::array<TileKernel, sizeof...(I)>, 2> tile_kernels(std::integer_sequence<int, I...>) {
+    return {{{tile<I + 1, false>...}, {tile<I + 1, true>...}}};
+}
+constexpr auto kTileKernels = tile_kernels(std::make_integer_sequence<int, kMaxTileRows>());
+
 }  // namespace
 
-// Two instantiations: the start from c costs the first depth block (and every stem) nothing.
+// The start from c is a separate instantiation: it costs the first depth block (and every stem)
+// nothing.
 void phase_direct_tile_avx512(int64_t depth, const float* a, const float* source, const int32_t* offsets,
                                 const uint8_t* mask_index, const uint32_t* masks, const float* bias,
                                 const float* residual, int64_t ldc, float* c, int rows, uint32_t columns, bool relu,
                                 bool accumulate) {
-    (accumulate ? tile<true> : tile<false>)(depth, a, source, offsets, mask_index, masks, bias, residual, ldc, c, rows,
-                                            columns, relu);
+    kTileKernels[accumulate ? 1 : 0][static_cast<size_t>(rows - 1)](depth, a, source, offsets, mask_index, masks, bias,
+                                                                     residual, ldc, c, columns, relu);
 }
 
 }  // namespace mln::kernels::phase_direct

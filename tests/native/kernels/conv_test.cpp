@@ -349,7 +349,7 @@ std::vector<ConvCase> implicit_gemm_cases() {
         {{2, 140, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         // The polyphase direct kernel (AVX-512 f32, stride 2, one group, at most 64 channels;
         // conv_phase_direct.hpp): ResNet's 7x7/2 stem above (pad 3: column shifts -2..1), then
-        // odd sizes and 13 output channels (a partial 8-row panel, a partial last 32-position
+        // odd sizes and 13 output channels (one 13-row panel, a partial last 32-position
         // tile), rows narrower than a tile (7 wide: a tile spans 5 rows), asymmetric pads (0
         // before: no zero row above; 2 after), even kernels (2x2 and 4x4), pad 2 with a 5x5
         // kernel, 7 channels of 3x3 (63 deep); a batch of 3 and of 2 (blocks per image at 1, 2 and
@@ -357,8 +357,12 @@ std::vector<ConvCase> implicit_gemm_cases() {
         // channels of 4x4 (192 and 208 deep: one and two depth blocks); 64 channels of 3x3 over a
         // 40 x 38 image (576 deep: 3 depth blocks, 20-wide rows in blocks of tiles that start
         // inside a row, 380 positions: several blocks at 2 and 3 threads) and 65 channels (the
-        // implicit GEMM again).
+        // implicit GEMM again). Output channels split into panels of balanced heights up to 14:
+        // 1 (one row), 43 (10, 11, 11, 11), 64 (12, 13, 13, 13, 13) over a 7x7 kernel.
         {{1, 3, 31, 29}, 13, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 3, 17, 19}, 1, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 3, 23, 21}, 43, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 3, 26, 24}, 64, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
         {{1, 2, 14, 13}, 9, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 3, 19, 23}, 8, {3, 3}, {2, 2}, {1, 1}, {0, 0}, {2, 2}, 1},
         {{1, 4, 17, 16}, 11, {2, 2}, {2, 2}, {1, 1}, {0, 1}, {1, 0}, 1},
