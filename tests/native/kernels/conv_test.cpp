@@ -672,7 +672,10 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // slices (a chunk's rows of B, x's here, take at most 384 KiB): blocks of one image's positions
 // with partial sums (3599 positions against 64 rows of x, 2 slices of 3 blocks), two images per
 // chunk (420 positions, 80 rows: 2 slices of one chunk), one image per chunk (520 positions, 100
-// rows: batch 9 in 8 slices, one of two chunks; groups of 100). Images of one block whose GEMM has a multiple
+// rows: batch 9 in 8 slices, one of two chunks; groups of 100). Both channel counts filling the
+// kernel's tiles of rows (48 of x, 24 of dy at every ISA): x, the larger, is A and dW is written
+// transposed: 3 images of 420 positions in one chunk, and one image of 4489 positions in 2
+// blocks (f32) with partial sums carried between them. Images of one block whose GEMM has a multiple
 // of 32 columns take the GEMM at AVX-512 f32 and the dot kernel elsewhere: 32 channels of x (400
 // positions, batch 2) and, transposed, 32 of dy (289 positions).
 TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
@@ -690,6 +693,8 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{6, 200, 20, 26}, 12, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
         {{2, 32, 20, 20}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 64, 17, 17}, 32, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{3, 48, 20, 21}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 48, 67, 67}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
