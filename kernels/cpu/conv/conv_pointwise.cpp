@@ -576,15 +576,16 @@ void conv_pointwise_backward_filter(const ConvArgs& a) {
     const int64_t positions = g.out_size();
     const int64_t lanes = kernel.lanes;
     if (positions < kDotMinPositions) return conv_pointwise_backward_filter_gemm<T>(a);
-    // The kernel's A rows are dy's (dW's rows), unless x's channels fill its tiles of rows and
-    // dy's do not (MobileNet-v2 144->32, 192->32: 32 rows of dy in tiles of 6 computed 36) or
-    // both do and x has more: then A is x and dW is written transposed. B, the operand whose
-    // chunk stays in L2, is then the one with fewer rows, so chunks are longer (96->24 and
-    // 144->24 at 56x56: one chunk per image instead of 4-5; 1 thread, CPU time, A/B in one
-    // process on a loaded machine: AVX-512 0.72-0.80x and 0.74-0.78x the time at batch 1,
-    // 0.75-0.92x at batch 8 and 32; AVX2 0.87-0.91x).
-    const bool x_as_a =
-        cols % kernel.dot_rows == 0 && (rows % kernel.dot_rows != 0 || rows < cols);
+    // The kernel's A rows are x's, dW written transposed, where x's channels fill its tiles of
+    // rows better than dy's (MobileNet-v2 144->32, 192->32: 32 rows of dy in tiles of 6 computed
+    // 36), or as well and x has more: B, the operand whose chunk stays in L2, is then the one with
+    // fewer rows, so chunks are longer (96->24 and 144->24 at 56x56: one chunk per image instead
+    // of 4-5; 32->16 at 112x112: 3 instead of 5; 1 thread, CPU time, A/B in one process on a
+    // loaded machine: AVX-512 0.72-0.84x, 0.74-0.81x and 0.89-0.90x the time at batch 1,
+    // 0.75-0.92x at batch 8 and 32; AVX2 0.87-0.95x).
+    const int64_t padded_rows = ceil_div(rows, kernel.dot_rows) * kernel.dot_rows;
+    const int64_t padded_cols = ceil_div(cols, kernel.dot_rows) * kernel.dot_rows;
+    const bool x_as_a = padded_cols * rows < padded_rows * cols || (padded_cols * rows == padded_rows * cols && rows < cols);
     const int64_t a_rows = x_as_a ? cols : rows;
     const int64_t b_rows = x_as_a ? rows : cols;
     // Chunks: blocks of one image's positions (large images), or of whole images.

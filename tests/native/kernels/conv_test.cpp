@@ -675,7 +675,8 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // rows: batch 9 in 8 slices, one of two chunks; groups of 100). Both channel counts filling the
 // kernel's tiles of rows (48 of x, 24 of dy at every ISA): x, the larger, is A and dW is written
 // transposed: 3 images of 420 positions in one chunk, and one image of 4489 positions in 2
-// blocks (f32) with partial sums carried between them. Images of one block whose GEMM has a multiple
+// blocks (f32) with partial sums carried between them; 32 of x and 16 of dy, which fill the
+// tiles of 6 equally badly (x as A, its last row tile partial; at AVX2 x fills tiles of 3 better). Images of one block whose GEMM has a multiple
 // of 32 columns take the GEMM at AVX-512 f32 and the dot kernel elsewhere: 32 channels of x (400
 // positions, batch 2) and, transposed, 32 of dy (289 positions).
 TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
@@ -695,6 +696,7 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{1, 64, 17, 17}, 32, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{3, 48, 20, 21}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 48, 67, 67}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 32, 17, 19}, 16, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
