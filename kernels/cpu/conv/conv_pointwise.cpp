@@ -43,7 +43,8 @@ constexpr int64_t kMaxTailColumns = 4;
 // which outweighed keeping the tile's rows of A in L1 (a 24 KiB budget cut 56x56 into 4
 // chunks and 112x112 into 13; by B's rows instead, 1 and 3-6: 1 thread, batch 1, loaded
 // machine, CPU time, A/B in one process: 24->144 at 56x56 0.76x the time, 16->96 at 112x112
-// 0.83x, 32->16 at 112x112 0.91x, 96->24 and 144->24 at 56x56 unchanged). Images of fewer than
+// 0.83x, 32->16 at 112x112 0.91x; 96->24 and 144->24 at 56x56, whose B was then x with 96 and
+// 144 rows, unchanged: see x_as_a below). Images of fewer than
 // kDotMinPositions positions take the GEMM path: at 14x14 the dot kernel ran at 97 GFLOP/s
 // (2.2-2.4x oneDNN's time, the GEMM 1.05-1.15x), its per-call reduction and masked last step
 // weighing on 13 steps per row. From 28x28 up it beat or matched the packed GEMM on every
@@ -585,7 +586,8 @@ void conv_pointwise_backward_filter(const ConvArgs& a) {
     // 0.75-0.92x at batch 8 and 32; AVX2 0.87-0.95x).
     const int64_t padded_rows = ceil_div(rows, kernel.dot_rows) * kernel.dot_rows;
     const int64_t padded_cols = ceil_div(cols, kernel.dot_rows) * kernel.dot_rows;
-    const bool x_as_a = padded_cols * rows < padded_rows * cols || (padded_cols * rows == padded_rows * cols && rows < cols);
+    const bool x_as_a =
+        padded_cols * rows < padded_rows * cols || (padded_cols * rows == padded_rows * cols && rows < cols);
     const int64_t a_rows = x_as_a ? cols : rows;
     const int64_t b_rows = x_as_a ? rows : cols;
     // Chunks: blocks of one image's positions (large images), or of whole images.
