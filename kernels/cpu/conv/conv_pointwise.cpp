@@ -35,11 +35,16 @@ constexpr int64_t kMinBlockTiles = 4;
 // The tail kernel takes fewer columns than a quarter of the widest register's lanes (16 f32).
 constexpr int64_t kMaxTailColumns = 4;
 
-// Backward filter (the dot kernel): positions per chunk such that the kernel's rows of dy stay
-// in L1 (kDotRowsBytes) while they meet every row of x, and a chunk of all rows of either
-// operand stays in L2 (kDotBlockBytes: larger chunks won over a 256 KiB budget, whose short
-// chunks paid the kernel's start and reduction too often: 16->96 at 28x28 118 -> 151 GFLOP/s);
-// the vector partial sums carried between chunks may take kDotPartialBytes. Images of fewer than
+// Backward filter (the dot kernel): positions per chunk such that the chunk's rows of B (x's,
+// or dy's where x is A), which every row of tiles reads again, stay in L2 (kDotBlockBytes);
+// dy's (A's) rows are streamed, each tile's from L2 for the later tiles of its row. The vector
+// partial sums carried between chunks may take kDotPartialBytes. Chunks are as long as that
+// allows: each chunk costs every tile a load and a store of its partial sums (24 registers),
+// which outweighed keeping the tile's rows of A in L1 (a 24 KiB budget cut 56x56 into 4
+// chunks and 112x112 into 13; by B's rows instead, 1 and 3-6: 1 thread, batch 1, loaded
+// machine, CPU time, A/B in one process: 24->144 at 56x56 0.76x the time, 16->96 at 112x112
+// 0.83x, 32->16 at 112x112 0.91x; 96->24 and 144->24 at 56x56, whose B was then x with 96 and
+// 144 rows, unchanged: see x_as_a below). Images of fewer than
 // kDotMinPositions positions take the GEMM path: at 14x14 the dot kernel ran at 97 GFLOP/s
 // (2.2-2.4x oneDNN's time, the GEMM 1.05-1.15x), its per-call reduction and masked last step
 // weighing on 13 steps per row. From 28x28 up it beat or matched the packed GEMM on every
@@ -48,8 +53,7 @@ constexpr int64_t kMaxTailColumns = 4;
 // 1.7x oneDNN's time, 144->24 at 56 1.5x -> 1.05x, 144->32 at 28 1.8x -> 1.4x. (Since the
 // GEMM path reads each image in place it wins at 28x28 where its columns fill whole tiles: see
 // conv_pointwise_backward_filter.)
-constexpr int64_t kDotRowsBytes = 24 << 10;
-constexpr int64_t kDotBlockBytes = 768 << 10;
+constexpr int64_t kDotBlockBytes = 384 << 10;
 constexpr int64_t kDotPartialBytes = 256 << 10;
 constexpr int64_t kDotMinPositions = 256;
 
@@ -573,11 +577,22 @@ void conv_pointwise_backward_filter(const ConvArgs& a) {
     const int64_t positions = g.out_size();
     const int64_t lanes = kernel.lanes;
     if (positions < kDotMinPositions) return conv_pointwise_backward_filter_gemm<T>(a);
+    // The kernel's A rows are x's, dW written transposed, where x's channels fill its tiles of
+    // rows better than dy's (MobileNet-v2 144->32, 192->32: 32 rows of dy in tiles of 6 computed
+    // 36), or as well and x has more: B, the operand whose chunk stays in L2, is then the one with
+    // fewer rows, so chunks are longer (96->24 and 144->24 at 56x56: one chunk per image instead
+    // of 4-5; 32->16 at 112x112: 3 instead of 5; 1 thread, CPU time, A/B in one process on a
+    // loaded machine: AVX-512 0.72-0.84x, 0.74-0.81x and 0.89-0.90x the time at batch 1,
+    // 0.75-0.92x at batch 8 and 32; AVX2 0.87-0.95x).
+    const int64_t padded_rows = ceil_div(rows, kernel.dot_rows) * kernel.dot_rows;
+    const int64_t padded_cols = ceil_div(cols, kernel.dot_rows) * kernel.dot_rows;
+    const bool x_as_a =
+        padded_cols * rows < padded_rows * cols || (padded_cols * rows == padded_rows * cols && rows < cols);
+    const int64_t a_rows = x_as_a ? cols : rows;
+    const int64_t b_rows = x_as_a ? rows : cols;
     // Chunks: blocks of one image's positions (large images), or of whole images.
-    const int64_t max_block = std::max<int64_t>(
-        lanes, std::min(kDotRowsBytes / (kernel.dot_rows * static_cast<int64_t>(sizeof(T))),
-                        kDotBlockBytes / (std::max(rows, cols) * static_cast<int64_t>(sizeof(T)))) /
-                   lanes * lanes);
+    const int64_t max_block =
+        std::max<int64_t>(lanes, kDotBlockBytes / (b_rows * static_cast<int64_t>(sizeof(T))) / lanes * lanes);
     int64_t blocks = ceil_div(positions, max_block);
     const int64_t block = ceil_div(ceil_div(positions, blocks), lanes) * lanes;
     blocks = ceil_div(positions, block);
@@ -593,12 +608,6 @@ void conv_pointwise_backward_filter(const ConvArgs& a) {
         pointwise_filter_gemm_fills_columns(a, sgemm_microkernel(MLN_ISA_AVX512).nr)) {
         return conv_pointwise_backward_filter_gemm<T>(a);
     }
-    // The kernel's A rows are dy's (dW's rows), unless x's channels fill its tiles of rows and
-    // dy's do not: then A is x and dW is written transposed (MobileNet-v2 144->32, 192->32: 32
-    // rows of dy in tiles of 6 computed 36).
-    const bool x_as_a = rows % kernel.dot_rows != 0 && cols % kernel.dot_rows == 0;
-    const int64_t a_rows = x_as_a ? cols : rows;
-    const int64_t b_rows = x_as_a ? rows : cols;
     const int64_t row_tiles = ceil_div(a_rows, kernel.dot_rows);
     const int64_t col_tiles = ceil_div(b_rows, kernel.dot_cols);
     const int64_t tiles = a.groups * row_tiles * col_tiles;

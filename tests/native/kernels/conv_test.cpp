@@ -411,7 +411,7 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // batch 1 and 3, stride 2 (gathered forward, scattered backward data) and stride 3 on one axis,
 // groups, 1-d and 3-d; backward filter through the dot kernel (>= 256 positions: whole images
 // per chunk, several images per chunk, blocks of one image's positions with partial sums carried
-// between them; x as the kernel's A, dW written transposed, where x's channels fill its tiles and
+// between them: 3599 positions against 70 rows of x, 3 blocks in f32; x as the kernel's A, dW written transposed, where x's channels fill its tiles and
 // dy's do not: 18 of x and 20 of dy, and the 3-d case's 6 and 13) and through the GEMM (fewer
 // positions). The tail kernel (positions mod a register's lanes at most a quarter of them: 49,
 // 196, 2 and 323 positions at AVX-512 f32, 49 at every vector ISA): forward on full and edge
@@ -430,7 +430,7 @@ std::vector<ConvCase> pointwise_cases() {
     return {
         {{1, 17, 13, 11}, 29, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{3, 16, 19, 17}, 96, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
-        {{1, 10, 61, 59}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 70, 61, 59}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 13, 23, 29}, 7, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 300, 7, 7}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{3, 530, 5, 6}, 21, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
@@ -675,9 +675,14 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // positions (x as the dot kernel's A) and 1025 at stride 2 (two blocks per image; chunks of one
 // image, each gathered on its own, so a slice of two images accumulates a second GEMM into its
 // dW). Strided chunks of several images are gathered, then copied side by side. Dot kernel, its image chunks in
-// slices: blocks of one image's positions with partial sums (3599 positions, 2 slices of 4
-// blocks), two images per chunk (420: 2 slices of one chunk), one image per chunk (520 positions:
-// batch 9 in 8 slices, one of two chunks; groups). Images of one block whose GEMM has a multiple
+// slices (a chunk's rows of B, x's here, take at most 384 KiB): blocks of one image's positions
+// with partial sums (3599 positions against 64 rows of x, 2 slices of 3 blocks), two images per
+// chunk (420 positions, 80 rows: 2 slices of one chunk), one image per chunk (520 positions, 100
+// rows: batch 9 in 8 slices, one of two chunks; groups of 100). Both channel counts filling the
+// kernel's tiles of rows (48 of x, 24 of dy at every ISA): x, the larger, is A and dW is written
+// transposed: 3 images of 420 positions in one chunk, and one image of 4489 positions in 2
+// blocks (f32) with partial sums carried between them; 32 of x and 16 of dy, which fill the
+// tiles of 6 equally badly (x as A, its last row tile partial; at AVX2 x fills tiles of 3 better). Images of one block whose GEMM has a multiple
 // of 32 columns take the GEMM at AVX-512 f32 and the dot kernel elsewhere: 32 channels of x (400
 // positions, batch 2) and, transposed, 32 of dy (289 positions).
 TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
@@ -689,12 +694,15 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{3, 12, 15, 16}, 20, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{10, 48, 20, 30}, 100, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{9, 48, 49, 81}, 100, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
-        {{2, 10, 61, 59}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
-        {{4, 16, 20, 21}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
-        {{9, 6, 20, 26}, 10, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
-        {{6, 8, 20, 26}, 12, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {{2, 64, 61, 59}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{4, 80, 20, 21}, 48, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{9, 100, 20, 26}, 10, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{6, 200, 20, 26}, 12, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
         {{2, 32, 20, 20}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 64, 17, 17}, 32, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{3, 48, 20, 21}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 48, 67, 67}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 32, 17, 19}, 16, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
