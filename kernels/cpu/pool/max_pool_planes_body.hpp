@@ -115,28 +115,38 @@ struct PositionLanes<Avx512Lanes> {
 #endif
 
 // Lanes i of row[c + i * stride] where 0 <= c + i * stride < width, -inf in the others, reading
-// nothing outside the row: the loads of the registers at a row's ends.
+// nothing outside the row: the loads of the registers at a row's ends. inside() computes the
+// lanes once per call (a Mask), load() runs per row.
 template <class V>
 struct ClippedLoads;
 
 template <>
 struct ClippedLoads<ScalarLanes> {
-    static float load(const float* row, int64_t c, int64_t, int64_t width) {
-        return c >= 0 && c < width ? row[c] : -std::numeric_limits<float>::infinity();
+    using Mask = uint32_t;
+    static Mask inside(int64_t c, int64_t, int64_t width) { return c >= 0 && c < width ? 1u : 0u; }
+    static float load(const float* row, int64_t c, int64_t, Mask m) {
+        return m != 0 ? row[c] : -std::numeric_limits<float>::infinity();
     }
 };
 
 #if defined(__AVX2__) && defined(__FMA__)
 template <>
 struct ClippedLoads<Avx2Lanes> {
-    // A masked gather (vmaskmovps would do for stride 1, but only the row ends come here).
-    static __m256 load(const float* row, int64_t c, int64_t stride, int64_t width) {
-        const __m256i columns = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(c)),
-                                                 Avx2Lanes::lane_steps(static_cast<int32_t>(stride)));
-        const __m256i inside = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), columns),
-                                                   _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(width)), columns));
-        const __m256 minus_infinity = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
-        return _mm256_mask_i32gather_ps(minus_infinity, row, columns, _mm256_castsi256_ps(inside), 4);
+    // A masked gather (vmaskmovps would do for stride 1, but only the row ends come here); bit i
+    // of the mask for lane i.
+    using Mask = uint32_t;
+    static Mask inside(int64_t c, int64_t stride, int64_t width) {
+        Mask m = 0;
+        for (int64_t i = 0; i < 8; ++i) m |= (c + i * stride >= 0 && c + i * stride < width ? 1u : 0u) << i;
+        return m;
+    }
+    static __m256 load(const float* row, int64_t c, int64_t stride, Mask m) {
+        const __m256i bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+        const __m256i lanes = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(static_cast<int32_t>(m)), bits), bits);
+        const __m256i columns =
+            _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(c)), Avx2Lanes::lane_steps(static_cast<int32_t>(stride)));
+        return _mm256_mask_i32gather_ps(_mm256_set1_ps(-std::numeric_limits<float>::infinity()), row, columns,
+                                        _mm256_castsi256_ps(lanes), 4);
     }
 };
 #endif
@@ -144,25 +154,30 @@ struct ClippedLoads<Avx2Lanes> {
 #if defined(__AVX512F__)
 template <>
 struct ClippedLoads<Avx512Lanes> {
-    // Masked loads of the elements inside the row (no fault past its ends), for strides 1 and
-    // 2; a masked gather for the others.
-    static __m512 load(const float* row, int64_t c, int64_t stride, int64_t width) {
+    // Strides 1 and 2: masked loads of the elements inside the row (no fault past its ends), bit
+    // e of the mask for element c + e, e < 32. Others: a masked gather, bit i for lane i.
+    using Mask = uint32_t;
+    static Mask inside(int64_t c, int64_t stride, int64_t width) {
+        if (stride <= 2) {
+            const int64_t lo = std::clamp<int64_t>(-c, 0, 32), hi = std::clamp<int64_t>(width - c, 0, 32);
+            return static_cast<Mask>(((uint64_t{1} << hi) - 1) & ~((uint64_t{1} << lo) - 1));
+        }
+        Mask m = 0;
+        for (int64_t i = 0; i < 16; ++i) m |= (c + i * stride >= 0 && c + i * stride < width ? 1u : 0u) << i;
+        return m;
+    }
+    static __m512 load(const float* row, int64_t c, int64_t stride, Mask m) {
         const __m512 minus_infinity = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
         if (stride <= 2) {
-            // Bit e: element c + e inside the row, e < 32.
-            const int64_t lo = std::clamp<int64_t>(-c, 0, 32), hi = std::clamp<int64_t>(width - c, 0, 32);
-            const uint64_t inside = ((uint64_t{1} << hi) - 1) & ~((uint64_t{1} << lo) - 1);
-            const __m512 low = _mm512_mask_loadu_ps(minus_infinity, static_cast<__mmask16>(inside), row + c);
+            const __m512 low = _mm512_mask_loadu_ps(minus_infinity, static_cast<__mmask16>(m), row + c);
             if (stride == 1) return low;
-            const __m512 high = _mm512_mask_loadu_ps(minus_infinity, static_cast<__mmask16>(inside >> 16), row + c + 16);
+            const __m512 high = _mm512_mask_loadu_ps(minus_infinity, static_cast<__mmask16>(m >> 16), row + c + 16);
             return _mm512_permutex2var_ps(
                 low, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), high);
         }
         const __m512i columns = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(c)),
                                                  Avx512Lanes::lane_steps(static_cast<int32_t>(stride)));
-        const __mmask16 inside = _mm512_mask_cmplt_epi32_mask(_mm512_cmpge_epi32_mask(columns, _mm512_setzero_si512()),
-                                                              columns, _mm512_set1_epi32(static_cast<int32_t>(width)));
-        return _mm512_mask_i32gather_ps(minus_infinity, inside, columns, row, 4);
+        return _mm512_mask_i32gather_ps(minus_infinity, static_cast<__mmask16>(m), columns, row, 4);
     }
 };
 #endif
@@ -172,9 +187,10 @@ struct MaxPoolPlanes {
     using Reg = typename V::Reg;
     using IReg = typename V::IReg;
     using P = PositionLanes<V>;
+    using Clipped = ClippedLoads<V>;
     static constexpr int64_t W = V::width;
-    // The row pass's column for a window without an element of x: far enough below 0 that a
-    // row start (< 2^30) added to it stays negative.
+    // The row pass's position for a window without an element of x: far enough below 0 that it
+    // stays negative (index -1) whatever the row.
     static constexpr int32_t kEmpty = -(int32_t{1} << 30);
     // Outputs per chunk (values and positions: 32 KiB, in L1/L2) before they go out to y.
     static constexpr int64_t kChunkOutputs = 4096;
@@ -183,12 +199,14 @@ struct MaxPoolPlanes {
     struct Rows {
         int64_t width, out_w, stride, dilation, kernel, pad;
         int64_t registers;  // registers of output columns per row
-        int64_t extent;     // floats one strided load reads from its start
         int64_t left;       // columns [0, left) have taps in the left padding
+        // Per register, whether its loads stay inside the row; per (register, tap), the lanes
+        // inside the row, for the registers that do not.
+        std::vector<uint8_t> clipped;
+        std::vector<typename Clipped::Mask> inside;
     };
 
-    static Rows rows_of(const WindowGeometry& g) {
-        Rows r;
+    static void layout(const WindowGeometry& g, Rows& r) {
         r.width = g.in[2];
         r.out_w = g.out[2];
         r.stride = g.stride[2];
@@ -196,28 +214,42 @@ struct MaxPoolPlanes {
         r.kernel = g.kernel[2];
         r.pad = g.pad_begin[2];
         r.registers = (r.out_w + W - 1) / W;
-        // A register, two for stride 2 (even and odd elements), else a gather's lanes.
-        r.extent = r.stride == 1 ? W : r.stride == 2 ? 2 * W : (W - 1) * r.stride + 1;
         r.left = std::min(r.out_w, (r.pad + r.stride - 1) / r.stride);
-        return r;
+        // What one strided load reads from its start: a register, two for stride 2 (even and
+        // odd elements), else a gather's lanes.
+        const int64_t extent = r.stride == 1 ? W : r.stride == 2 ? 2 * W : (W - 1) * r.stride + 1;
+        const int64_t reach = (r.kernel - 1) * r.dilation + extent;
+        r.clipped.resize(static_cast<size_t>(r.registers));
+        r.inside.resize(static_cast<size_t>(r.registers * r.kernel));
+        for (int64_t i = 0; i < r.registers; ++i) {
+            const int64_t c = i * W * r.stride - r.pad;
+            r.clipped[static_cast<size_t>(i)] = c < 0 || c + reach > r.width;
+            for (int64_t kw = 0; kw < r.kernel; ++kw) {
+                r.inside[static_cast<size_t>(i * r.kernel + kw)] = Clipped::inside(c + kw * r.dilation, r.stride, r.width);
+            }
+        }
     }
 
-    // A row of x in a window: its cached row results and its start in the plane.
+    // A row of x in a window: where its row results are cached, and the row.
     struct WindowRow {
-        const float* values;
-        const int32_t* columns;
-        int32_t start;
+        int64_t slot;
+        int64_t row;
     };
 
     struct Scratch {
+        Rows rows;
         std::vector<float> row_values, out_values;
-        std::vector<int32_t> row_columns, out_positions;
+        std::vector<int32_t> row_positions, out_positions;
         std::vector<int64_t> tags;
+        // Per output row (of a plane), its window's rows in tap order: entries [first[q],
+        // first[q + 1]) of `window`.
         std::vector<WindowRow> window;
+        std::vector<int64_t> first;
     };
 
     // Column j's fold over the row's elements alone (kEmpty and -inf when it has none).
-    static void fold_column(const Rows& r, const float* x_row, int64_t j, float* value, int32_t* column) {
+    static void fold_column(const Rows& r, const float* x_row, int32_t row_start, int64_t j, float* value,
+                            int32_t* position) {
         float best = -std::numeric_limits<float>::infinity();
         int32_t chosen = kEmpty;
         const int64_t start = j * r.stride - r.pad;
@@ -226,52 +258,52 @@ struct MaxPoolPlanes {
             const int64_t c = start + kw * r.dilation;
             if (chosen == kEmpty || ScalarLanes::takes_over(x_row[c], best)) {
                 best = x_row[c];
-                chosen = static_cast<int32_t>(c);
+                chosen = row_start + static_cast<int32_t>(c);
             }
         }
         *value = best;
-        *column = chosen;
+        *position = chosen;
     }
 
-    // Row pass: per output column, the fold of the row's kernel[2] taps and the chosen column.
-    // Registers whose loads stay inside the row read it directly; those at its ends read it
-    // clipped, with -inf for the padding. K and S: kernel[2] and stride[2] when compiled in (the
-    // tap loop unrolls, the strided load has no branch), else 0.
+    // Row pass: per output column, the fold of the row's kernel[2] taps and the chosen
+    // element's position in the plane (row_start + column). Registers whose loads stay inside
+    // the row read it directly; those at its ends read it clipped, with -inf for the padding.
+    // K and S: kernel[2] and stride[2] when compiled in (the tap loop unrolls, the strided load
+    // has no branch), else 0.
     template <int K, int S>
-    static void fold_row(const Rows& r, const float* x_row, float* values, int32_t* columns) {
+    static void fold_row(const Rows& r, const float* x_row, int32_t row_start, float* values, int32_t* positions) {
         const int64_t kernel = K > 0 ? K : r.kernel, stride = S > 0 ? S : r.stride;
         const IReg steps = V::lane_steps(static_cast<int32_t>(stride));
-        const int64_t reach = (kernel - 1) * r.dilation + r.extent;
         for (int64_t i = 0; i < r.registers; ++i) {
             const int64_t c = i * W * stride - r.pad;
-            const IReg first = V::plus(steps, static_cast<int32_t>(c));
+            const IReg first = V::plus(steps, static_cast<int32_t>(c) + row_start);
             auto fold = [&](auto load) {
-                Reg best = load(c);
-                IReg column = first;
+                Reg best = load(0);
+                IReg position = first;
                 for (int64_t kw = 1; kw < kernel; ++kw) {
-                    const int64_t offset = kw * r.dilation;
-                    const Reg v = load(c + offset);
+                    const Reg v = load(kw);
                     const auto take = V::takes_over(v, best);
                     best = V::select(take, v, best);
-                    column = V::select(take, V::plus(first, static_cast<int32_t>(offset)), column);
+                    position = V::select(take, V::plus(first, static_cast<int32_t>(kw * r.dilation)), position);
                 }
                 V::store(values + i * W, best, AllLanes{});
-                P::store(columns + i * W, column);
+                P::store(positions + i * W, position);
             };
-            if (c >= 0 && c + reach <= r.width) {
-                fold([&](int64_t at) { return V::load_strided(x_row + at, stride); });
+            if (!r.clipped[static_cast<size_t>(i)]) {
+                fold([&](int64_t kw) { return V::load_strided(x_row + c + kw * r.dilation, stride); });
             } else {
-                fold([&](int64_t at) { return ClippedLoads<V>::load(x_row, at, stride, r.width); });
+                const auto* inside = r.inside.data() + i * kernel;
+                fold([&](int64_t kw) { return Clipped::load(x_row, c + kw * r.dilation, stride, inside[kw]); });
             }
         }
         // A left column whose padding won: its elements of x are all -inf (a tie the padding,
         // coming first, keeps) or it has none. Either way the column folds again without it.
         for (int64_t j = 0; j < r.left; ++j) {
-            if (columns[j] < 0) fold_column(r, x_row, j, values + j, columns + j);
+            if (positions[j] < row_start) fold_column(r, x_row, row_start, j, values + j, positions + j);
         }
     }
 
-    using FoldRow = void (*)(const Rows&, const float*, float*, int32_t*);
+    using FoldRow = void (*)(const Rows&, const float*, int32_t, float*, int32_t*);
     // The common windows (3x3/2, 2x2/2, 3x3/1) compiled in.
     static FoldRow fold_row_for(int64_t kernel, int64_t stride) {
         if (kernel == 3 && stride == 2) return fold_row<3, 2>;
@@ -280,40 +312,57 @@ struct MaxPoolPlanes {
         return fold_row<0, 0>;
     }
 
-    // Row results are cached in slots by (depth, row) of x modulo powers of two at least a
-    // window's extent, so the rows of one window never share a slot and consecutive windows
-    // (3x3/2: every other row) find the rows they share.
-    struct Cache {
-        int64_t depth_slots, row_slots;
-        FoldRow fold;
-    };
-
     static int64_t power_of_two_at_least(int64_t n) {
         int64_t p = 1;
         while (p < n) p *= 2;
         return p;
     }
 
+    // The rows of every output row's window, in tap order, with their cache slots: by (depth,
+    // row) of x modulo powers of two at least a window's extent, so the rows of one window never
+    // share a slot and consecutive windows (3x3/2: every other row) find the rows they share.
+    static int64_t window_rows(const WindowGeometry& g, Scratch& s) {
+        const int64_t depth_slots = power_of_two_at_least((g.kernel[0] - 1) * g.dilation[0] + 1);
+        const int64_t row_slots = power_of_two_at_least((g.kernel[1] - 1) * g.dilation[1] + 1);
+        const int64_t out_rows = g.out[0] * g.out[1];
+        s.window.clear();
+        s.first.resize(static_cast<size_t>(out_rows + 1));
+        for (int64_t q = 0; q < out_rows; ++q) {
+            s.first[static_cast<size_t>(q)] = static_cast<int64_t>(s.window.size());
+            const int64_t d_start = q / g.out[1] * g.stride[0] - g.pad_begin[0];
+            const int64_t h_start = q % g.out[1] * g.stride[1] - g.pad_begin[1];
+            const TapRange d_taps = taps_within(d_start, g.dilation[0], g.kernel[0], 0, g.in[0]);
+            const TapRange h_taps = taps_within(h_start, g.dilation[1], g.kernel[1], 0, g.in[1]);
+            for (int64_t kd = d_taps.lo; kd < d_taps.hi; ++kd) {
+                const int64_t id = d_start + kd * g.dilation[0];
+                for (int64_t kh = h_taps.lo; kh < h_taps.hi; ++kh) {
+                    const int64_t ih = h_start + kh * g.dilation[1];
+                    s.window.push_back({(id & (depth_slots - 1)) * row_slots + (ih & (row_slots - 1)), id * g.in[1] + ih});
+                }
+            }
+        }
+        s.first[static_cast<size_t>(out_rows)] = static_cast<int64_t>(s.window.size());
+        return depth_slots * row_slots;
+    }
+
     static void run(const float* x, float* y, int64_t* indices, int64_t first_plane, int64_t planes,
                     const PoolArgs& a, bool stream) {
         const WindowGeometry& g = a.geometry;
         if (g.out_size() == 0 || planes == 0) return;
-        const Rows r = rows_of(g);
+        Scratch& s = thread_scratch<Scratch>();
+        Rows& r = s.rows;
+        layout(g, r);
+        const FoldRow fold = fold_row_for(r.kernel, r.stride);
         const int64_t in_size = g.in_size(), out_size = g.out_size();
         const int64_t out_rows = g.out[0] * g.out[1];
         const int64_t row_floats = r.registers * W;
-        const Cache cache{power_of_two_at_least((g.kernel[0] - 1) * g.dilation[0] + 1),
-                          power_of_two_at_least((g.kernel[1] - 1) * g.dilation[1] + 1), fold_row_for(r.kernel, r.stride)};
-        const int64_t slots = cache.depth_slots * cache.row_slots;
+        const int64_t slots = window_rows(g, s);
         const int64_t chunk_rows = std::max<int64_t>(1, kChunkOutputs / std::max<int64_t>(1, r.out_w));
-
-        Scratch& s = thread_scratch<Scratch>();
         s.row_values.resize(static_cast<size_t>(slots * row_floats));
-        s.row_columns.resize(static_cast<size_t>(slots * row_floats));
+        s.row_positions.resize(static_cast<size_t>(slots * row_floats));
         s.out_values.resize(static_cast<size_t>(std::min(chunk_rows, out_rows) * r.out_w + row_floats));
         s.out_positions.resize(s.out_values.size());
         s.tags.resize(static_cast<size_t>(slots));
-        s.window.resize(static_cast<size_t>(g.kernel[0] * g.kernel[1]));
 
         for (int64_t plane = first_plane; plane < first_plane + planes; ++plane) {
             const float* xp = x + plane * in_size;
@@ -321,8 +370,23 @@ struct MaxPoolPlanes {
             for (int64_t q0 = 0; q0 < out_rows; q0 += chunk_rows) {
                 const int64_t q1 = std::min(out_rows, q0 + chunk_rows);
                 for (int64_t q = q0; q < q1; ++q) {
-                    window_row(g, r, cache, s, xp, q, s.out_values.data() + (q - q0) * r.out_w,
-                               s.out_positions.data() + (q - q0) * r.out_w);
+                    float* values = s.out_values.data() + (q - q0) * r.out_w;
+                    int32_t* positions = s.out_positions.data() + (q - q0) * r.out_w;
+                    const WindowRow* rows = s.window.data() + s.first[static_cast<size_t>(q)];
+                    const int64_t count = s.first[static_cast<size_t>(q + 1)] - s.first[static_cast<size_t>(q)];
+                    for (int64_t t = 0; t < count; ++t) {
+                        const int64_t slot = rows[t].slot, row = rows[t].row;
+                        if (s.tags[static_cast<size_t>(slot)] == row) continue;
+                        fold(r, xp + row * r.width, static_cast<int32_t>(row * r.width),
+                             s.row_values.data() + slot * row_floats, s.row_positions.data() + slot * row_floats);
+                        s.tags[static_cast<size_t>(slot)] = row;
+                    }
+                    fold_window(s, rows, count, row_floats, values, positions);
+                    if (count == 0) {
+                        // No row of the window inside x.
+                        std::fill(values, values + r.out_w, -std::numeric_limits<float>::infinity());
+                        std::fill(positions, positions + r.out_w, -1);
+                    }
                 }
                 const int64_t n = (q1 - q0) * r.out_w, flat = plane * out_size + q0 * r.out_w;
                 P::write_values(y + flat, s.out_values.data(), n, stream);
@@ -334,46 +398,22 @@ struct MaxPoolPlanes {
 #endif
     }
 
-    // Window pass for output row q (od, oh): folds the row results of the window's rows of x,
-    // in tap order, into `values` and `positions` (whole registers: up to row_floats written).
-    static void window_row(const WindowGeometry& g, const Rows& r, const Cache& cache, Scratch& s, const float* xp,
-                           int64_t q, float* values, int32_t* positions) {
-        const int64_t od = q / g.out[1], oh = q % g.out[1];
-        const int64_t d_start = od * g.stride[0] - g.pad_begin[0], h_start = oh * g.stride[1] - g.pad_begin[1];
-        const TapRange d_taps = taps_within(d_start, g.dilation[0], g.kernel[0], 0, g.in[0]);
-        const TapRange h_taps = taps_within(h_start, g.dilation[1], g.kernel[1], 0, g.in[1]);
-        const int64_t row_floats = r.registers * W;
-        int64_t count = 0;
-        for (int64_t kd = d_taps.lo; kd < d_taps.hi; ++kd) {
-            const int64_t id = d_start + kd * g.dilation[0];
-            for (int64_t kh = h_taps.lo; kh < h_taps.hi; ++kh) {
-                const int64_t ih = h_start + kh * g.dilation[1];
-                const int64_t row = id * g.in[1] + ih;
-                const int64_t slot = (id & (cache.depth_slots - 1)) * cache.row_slots + (ih & (cache.row_slots - 1));
-                float* row_values = s.row_values.data() + slot * row_floats;
-                int32_t* row_columns = s.row_columns.data() + slot * row_floats;
-                if (s.tags[static_cast<size_t>(slot)] != row) {
-                    cache.fold(r, xp + row * r.width, row_values, row_columns);
-                    s.tags[static_cast<size_t>(slot)] = row;
-                }
-                s.window[static_cast<size_t>(count++)] = {row_values, row_columns, static_cast<int32_t>(row * r.width)};
-            }
-        }
-        if (count == 0) {
-            // No row of the window inside x.
-            std::fill(values, values + r.out_w, -std::numeric_limits<float>::infinity());
-            std::fill(positions, positions + r.out_w, -1);
-            return;
-        }
-        const WindowRow* rows = s.window.data();
+    // Window pass for one output row: folds the cached row results of its window's `count` rows
+    // (at least 1), in tap order, into `values` and `positions` (whole registers: row_floats).
+    static void fold_window(const Scratch& s, const WindowRow* rows, int64_t count, int64_t row_floats, float* values,
+                            int32_t* positions) {
+        if (count == 0) return;
+        const float* v0 = s.row_values.data() + rows[0].slot * row_floats;
+        const int32_t* p0 = s.row_positions.data() + rows[0].slot * row_floats;
         for (int64_t i = 0; i < row_floats; i += W) {
-            Reg best = V::load(rows[0].values + i, AllLanes{});
-            IReg position = V::plus(P::load(rows[0].columns + i), rows[0].start);
+            Reg best = V::load(v0 + i, AllLanes{});
+            IReg position = P::load(p0 + i);
             for (int64_t t = 1; t < count; ++t) {
-                const Reg v = V::load(rows[t].values + i, AllLanes{});
+                const int64_t at = rows[t].slot * row_floats + i;
+                const Reg v = V::load(s.row_values.data() + at, AllLanes{});
                 const auto take = V::takes_over(v, best);
                 best = V::select(take, v, best);
-                position = V::select(take, V::plus(P::load(rows[t].columns + i), rows[t].start), position);
+                position = V::select(take, P::load(s.row_positions.data() + at), position);
             }
             V::store(values + i, best, AllLanes{});
             P::store(positions + i, position);
