@@ -269,8 +269,8 @@ struct MaxPoolPlanes {
     // element's position in the plane (row_start + column). Registers whose loads stay inside
     // the row read it directly; those at its ends read it clipped, with -inf for the padding.
     // K and S: kernel[2] and stride[2] when compiled in (the tap loop unrolls, the strided load
-    // has no branch), else 0.
-    template <int K, int S>
+    // has no branch), else 0. Without Positions (no indices wanted) only values fold.
+    template <int K, int S, bool Positions>
     static void fold_row(const Rows& r, const float* x_row, int32_t row_start, float* values, int32_t* positions) {
         const int64_t kernel = K > 0 ? K : r.kernel, stride = S > 0 ? S : r.stride;
         const IReg steps = V::lane_steps(static_cast<int32_t>(stride));
@@ -284,10 +284,12 @@ struct MaxPoolPlanes {
                     const Reg v = load(kw);
                     const auto take = V::takes_over(v, best);
                     best = V::select(take, v, best);
-                    position = V::select(take, V::plus(first, static_cast<int32_t>(kw * r.dilation)), position);
+                    if constexpr (Positions) {
+                        position = V::select(take, V::plus(first, static_cast<int32_t>(kw * r.dilation)), position);
+                    }
                 }
                 V::store(values + i * W, best, AllLanes{});
-                P::store(positions + i * W, position);
+                if constexpr (Positions) P::store(positions + i * W, position);
             };
             if (!r.clipped[static_cast<size_t>(i)]) {
                 fold([&](int64_t kw) { return V::load_strided(x_row + c + kw * r.dilation, stride); });
@@ -297,7 +299,9 @@ struct MaxPoolPlanes {
             }
         }
         // A left column whose padding won: its elements of x are all -inf (a tie the padding,
-        // coming first, keeps) or it has none. Either way the column folds again without it.
+        // coming first, keeps) or it has none. Either way the column folds again without it
+        // (for its position: the value is -inf either way).
+        if constexpr (!Positions) return;
         for (int64_t j = 0; j < r.left; ++j) {
             if (positions[j] < row_start) fold_column(r, x_row, row_start, j, values + j, positions + j);
         }
@@ -305,11 +309,12 @@ struct MaxPoolPlanes {
 
     using FoldRow = void (*)(const Rows&, const float*, int32_t, float*, int32_t*);
     // The common windows (3x3/2, 2x2/2, 3x3/1) compiled in.
+    template <bool Positions>
     static FoldRow fold_row_for(int64_t kernel, int64_t stride) {
-        if (kernel == 3 && stride == 2) return fold_row<3, 2>;
-        if (kernel == 2 && stride == 2) return fold_row<2, 2>;
-        if (kernel == 3 && stride == 1) return fold_row<3, 1>;
-        return fold_row<0, 0>;
+        if (kernel == 3 && stride == 2) return fold_row<3, 2, Positions>;
+        if (kernel == 2 && stride == 2) return fold_row<2, 2, Positions>;
+        if (kernel == 3 && stride == 1) return fold_row<3, 1, Positions>;
+        return fold_row<0, 0, Positions>;
     }
 
     static int64_t power_of_two_at_least(int64_t n) {
@@ -347,12 +352,19 @@ struct MaxPoolPlanes {
 
     static void run(const float* x, float* y, int64_t* indices, int64_t first_plane, int64_t planes,
                     const PoolArgs& a, bool stream) {
+        if (indices != nullptr) return run_planes<true>(x, y, indices, first_plane, planes, a, stream);
+        run_planes<false>(x, y, nullptr, first_plane, planes, a, stream);
+    }
+
+    template <bool Positions>
+    static void run_planes(const float* x, float* y, int64_t* indices, int64_t first_plane, int64_t planes,
+                           const PoolArgs& a, bool stream) {
         const WindowGeometry& g = a.geometry;
         if (g.out_size() == 0 || planes == 0) return;
         Scratch& s = thread_scratch<Scratch>();
         Rows& r = s.rows;
         layout(g, r);
-        const FoldRow fold = fold_row_for(r.kernel, r.stride);
+        const FoldRow fold = fold_row_for<Positions>(r.kernel, r.stride);
         const int64_t in_size = g.in_size(), out_size = g.out_size();
         const int64_t out_rows = g.out[0] * g.out[1];
         const int64_t row_floats = r.registers * W;
@@ -371,7 +383,7 @@ struct MaxPoolPlanes {
                 const int64_t q1 = std::min(out_rows, q0 + chunk_rows);
                 for (int64_t q = q0; q < q1; ++q) {
                     float* values = s.out_values.data() + (q - q0) * r.out_w;
-                    int32_t* positions = s.out_positions.data() + (q - q0) * r.out_w;
+                    int32_t* out_positions = s.out_positions.data() + (q - q0) * r.out_w;
                     const WindowRow* rows = s.window.data() + s.first[static_cast<size_t>(q)];
                     const int64_t count = s.first[static_cast<size_t>(q + 1)] - s.first[static_cast<size_t>(q)];
                     for (int64_t t = 0; t < count; ++t) {
@@ -381,16 +393,16 @@ struct MaxPoolPlanes {
                              s.row_values.data() + slot * row_floats, s.row_positions.data() + slot * row_floats);
                         s.tags[static_cast<size_t>(slot)] = row;
                     }
-                    fold_window(s, rows, count, row_floats, values, positions);
+                    fold_window<Positions>(s, rows, count, row_floats, values, out_positions);
                     if (count == 0) {
                         // No row of the window inside x.
                         std::fill(values, values + r.out_w, -std::numeric_limits<float>::infinity());
-                        std::fill(positions, positions + r.out_w, -1);
+                        std::fill(out_positions, out_positions + r.out_w, -1);
                     }
                 }
                 const int64_t n = (q1 - q0) * r.out_w, flat = plane * out_size + q0 * r.out_w;
                 P::write_values(y + flat, s.out_values.data(), n, stream);
-                if (indices != nullptr) P::write_indices(indices + flat, s.out_positions.data(), n, plane * in_size, stream);
+                if constexpr (Positions) P::write_indices(indices + flat, s.out_positions.data(), n, plane * in_size, stream);
             }
         }
 #if defined(__AVX2__)
@@ -399,7 +411,9 @@ struct MaxPoolPlanes {
     }
 
     // Window pass for one output row: folds the cached row results of its window's `count` rows
-    // (at least 1), in tap order, into `values` and `positions` (whole registers: row_floats).
+    // (at least 1), in tap order, into `values` and (with Positions) `positions` (whole
+    // registers: row_floats).
+    template <bool Positions>
     static void fold_window(const Scratch& s, const WindowRow* rows, int64_t count, int64_t row_floats, float* values,
                             int32_t* positions) {
         if (count == 0) return;
@@ -407,16 +421,16 @@ struct MaxPoolPlanes {
         const int32_t* p0 = s.row_positions.data() + rows[0].slot * row_floats;
         for (int64_t i = 0; i < row_floats; i += W) {
             Reg best = V::load(v0 + i, AllLanes{});
-            IReg position = P::load(p0 + i);
+            IReg position = Positions ? P::load(p0 + i) : IReg{};
             for (int64_t t = 1; t < count; ++t) {
                 const int64_t at = rows[t].slot * row_floats + i;
                 const Reg v = V::load(s.row_values.data() + at, AllLanes{});
                 const auto take = V::takes_over(v, best);
                 best = V::select(take, v, best);
-                position = V::select(take, P::load(s.row_positions.data() + at), position);
+                if constexpr (Positions) position = V::select(take, P::load(s.row_positions.data() + at), position);
             }
             V::store(values + i, best, AllLanes{});
-            P::store(positions + i, position);
+            if constexpr (Positions) P::store(positions + i, position);
         }
     }
 };
