@@ -12,24 +12,13 @@
 #include "cpu/thread_pool.hpp"
 #include "cpu/isa.hpp"
 #include "kernels/cpu/nn_kernels.hpp"
+#include "kernels/cpu/pool/max_pool_planes.hpp"
 #include "kernels/cpu/pool/pool_plane.hpp"
+#include "kernels/cpu/pool/pool_taps.hpp"
 #include "kernels/cpu/reduce/row_sums.hpp"
 
 namespace mln::kernels {
 namespace {
-
-struct TapRange {
-    int64_t lo, hi;
-    int64_t size() const { return hi - lo; }
-};
-
-// Taps j in [0, kernel) with lower <= start + j*dilation < upper.
-TapRange taps_within(int64_t start, int64_t dilation, int64_t kernel, int64_t lower, int64_t upper) {
-    const int64_t lo = start >= lower ? 0 : (lower - start + dilation - 1) / dilation;
-    const int64_t hi = start >= upper ? 0 : (upper - start + dilation - 1) / dilation;
-    const int64_t clipped_lo = std::min(lo, kernel);
-    return {clipped_lo, std::max(clipped_lo, std::min(hi, kernel))};
-}
 
 // The window of output (od, oh, ow): its taps inside x, and the divisor of average pooling.
 struct Window {
@@ -129,7 +118,7 @@ void average_pool_global_f32(const PoolArgs& a) {
     });
 }
 
-// f32 pooling (max with row-major indices) runs the vector plane kernel, whose positions are
+// f32 pooling (max with row-major indices) runs the vector plane kernels, whose positions are
 // int32 lanes.
 bool runs_pool_plane_kernel(const PoolArgs& a) {
     const WindowGeometry& g = a.geometry;
@@ -137,18 +126,30 @@ bool runs_pool_plane_kernel(const PoolArgs& a) {
            g.stride[2] < (int64_t{1} << 20);
 }
 
-void pool_forward_planes(const PoolArgs& a) {
+// Outputs (y and indices) of at least this many bytes are written with non-temporal stores:
+// they would not stay in cache, and a plain store first reads each line it writes.
+constexpr int64_t kStreamingStoreBytes = int64_t{16} << 20;
+
+void max_pool_forward_planes(const PoolArgs& a) {
+    const MaxPoolPlanesKernel kernel = max_pool_planes_kernel(cpu::active_isa());
+    const float* x = static_cast<const float*>(a.x.data);
+    float* y = static_cast<float*>(a.y.data);
+    int64_t* indices = a.has_indices ? static_cast<int64_t*>(a.indices.data) : nullptr;
+    const int64_t planes = a.batch * a.channels;
+    const int64_t output_bytes =
+        planes * a.geometry.out_size() * static_cast<int64_t>(sizeof(float) + (indices != nullptr ? sizeof(int64_t) : 0));
+    const bool stream = output_bytes >= kStreamingStoreBytes;
+    cpu::parallel_for(planes, 1, [&](int64_t begin, int64_t end) { kernel(x, y, indices, begin, end - begin, a, stream); });
+}
+
+void average_pool_forward_planes(const PoolArgs& a) {
     const PoolPlaneKernel kernel = pool_plane_kernel(cpu::active_isa());
     const int64_t in_size = a.geometry.in_size();
     const int64_t out_size = a.geometry.out_size();
     const float* x = static_cast<const float*>(a.x.data);
     float* y = static_cast<float*>(a.y.data);
-    int64_t* indices = a.has_indices ? static_cast<int64_t*>(a.indices.data) : nullptr;
     cpu::parallel_for(a.batch * a.channels, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t plane = begin; plane < end; ++plane) {
-            kernel(x + plane * in_size, y + plane * out_size, indices != nullptr ? indices + plane * out_size : nullptr,
-                   plane * in_size, a);
-        }
+        for (int64_t plane = begin; plane < end; ++plane) kernel(x + plane * in_size, y + plane * out_size, a);
     });
 }
 
@@ -271,7 +272,9 @@ void pool_forward(const PoolArgs& args) {
     if (args.y.dtype == MLN_DTYPE_F32 && args.mode == MLN_POOL_MODE_AVERAGE && window_covers_plane(args)) {
         return average_pool_global_f32(args);
     }
-    if (runs_pool_plane_kernel(args)) return pool_forward_planes(args);
+    if (runs_pool_plane_kernel(args)) {
+        return args.mode == MLN_POOL_MODE_MAX ? max_pool_forward_planes(args) : average_pool_forward_planes(args);
+    }
     if (args.y.dtype == MLN_DTYPE_F64) return pool_forward_typed<double>(args);
     pool_forward_typed<float>(args);
 }

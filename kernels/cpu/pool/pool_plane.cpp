@@ -5,8 +5,8 @@
 
 namespace mln::kernels {
 
-void pool_plane_scalar(const float* x, float* y, int64_t* indices, int64_t index_base, const PoolArgs& a) {
-    PoolPlane<ScalarLanes>::run(x, y, indices, index_base, a);
+void pool_plane_scalar(const float* x, float* y, const PoolArgs& a) {
+    PoolPlane<ScalarLanes>::run(x, y, a);
 }
 
 PoolPlaneKernel pool_plane_kernel(mln_isa isa) {

@@ -1,4 +1,4 @@
-// Body of the pooling plane kernel, compiled per ISA file on its FloatLanes type.
+// Body of the average pooling plane kernel, compiled per ISA file on its FloatLanes type.
 #pragma once
 
 #include <algorithm>
@@ -8,6 +8,7 @@
 
 #include "core/nn_args.hpp"
 #include "kernels/cpu/common/float_lanes.hpp"
+#include "kernels/cpu/pool/pool_taps.hpp"
 
 namespace mln::kernels {
 namespace {
@@ -15,19 +16,16 @@ namespace {
 template <class V>
 struct PoolPlane {
     using Reg = typename V::Reg;
-    using IReg = typename V::IReg;
 
     // Taps j in [0, kernel) with 0 <= start + j * dilation < size.
     static void valid_taps(int64_t start, int64_t dilation, int64_t kernel, int64_t size, int64_t* lo, int64_t* hi) {
-        const int64_t first = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
-        const int64_t end = start >= size ? 0 : (size - start + dilation - 1) / dilation;
-        *lo = std::min(first, kernel);
-        *hi = std::max(*lo, std::min(end, kernel));
+        const TapRange taps = taps_within(start, dilation, kernel, 0, size);
+        *lo = taps.lo;
+        *hi = taps.hi;
     }
 
-    static void run(const float* x, float* y, int64_t* indices, int64_t index_base, const PoolArgs& a) {
+    static void run(const float* x, float* y, const PoolArgs& a) {
         const WindowGeometry& g = a.geometry;
-        const bool max = a.mode == MLN_POOL_MODE_MAX;
         const int64_t width = g.in[2];
         const int64_t stride = g.stride[2], dilation = g.dilation[2], pad = g.pad_begin[2], kernel = g.kernel[2];
         // Columns [vector_lo, vector_hi) have every tap inside the row; a strided load of
@@ -36,7 +34,6 @@ struct PoolPlane {
         const int64_t vector_lo = std::min(g.out[2], (pad + stride - 1) / stride);
         const int64_t vector_hi =
             width - 1 + pad - reach < 0 ? 0 : std::min(g.out[2], (width - 1 + pad - reach) / stride + 1);
-        const IReg steps = V::lane_steps(static_cast<int32_t>(stride));
         const int64_t in_size = g.in_size();
         // Starts (in the plane) of the window's rows inside x, in tap order.
         // On the stack for windows of up to 64 rows: a plane can be as small as one output.
@@ -67,15 +64,10 @@ struct PoolPlane {
                     }
                 }
                 float* y_row = y + out_flat;
-                int64_t* i_row = indices != nullptr ? indices + out_flat : nullptr;
                 const int64_t lo = row_count > 0 ? vector_lo : g.out[2];
                 int64_t ow = 0;
-                auto one = [&](int64_t column) {
-                    if (max) return max_one(x, row_list, row_count, g, column, y_row, i_row, index_base);
-                    average_one(x, row_list, row_count, g, counts, column, y_row);
-                };
+                auto one = [&](int64_t column) { average_one(x, row_list, row_count, g, counts, column, y_row); };
                 auto registers = [&](int64_t column, int64_t lanes) {
-                    if (max) return max_register(x, row_list, row_count, g, steps, column, lanes, y_row, i_row, index_base);
                     average_register(x, row_list, row_count, g, counts, column, lanes, y_row);
                 };
                 for (; ow < lo; ++ow) one(ow);
@@ -139,51 +131,6 @@ struct PoolPlane {
         }
         const int64_t divisor = (counts.include_pad ? counts.padded_rows : row_count) * g.kernel[2];
         store_lanes(y_row + ow, V::mul(sum, V::set1(1.0f / static_cast<float>(divisor))), lanes);
-    }
-
-    static void max_one(const float* x, const int64_t* rows, int64_t row_count, const WindowGeometry& g, int64_t ow,
-                           float* y_row, int64_t* i_row, int64_t index_base) {
-        int64_t w_lo, w_hi;
-        const int64_t w_start = ow * g.stride[2] - g.pad_begin[2];
-        valid_taps(w_start, g.dilation[2], g.kernel[2], g.in[2], &w_lo, &w_hi);
-        float best = -std::numeric_limits<float>::infinity();
-        int64_t best_position = -1;
-        for (int64_t r = 0; r < row_count; ++r) {
-            for (int64_t kw = w_lo; kw < w_hi; ++kw) {
-                const int64_t position = rows[r] + w_start + kw * g.dilation[2];
-                const float v = x[position];
-                if (best_position < 0 || ScalarLanes::takes_over(v, best)) {
-                    best = v;
-                    best_position = position;
-                }
-            }
-        }
-        y_row[ow] = best;
-        if (i_row != nullptr) i_row[ow] = best_position < 0 ? -1 : index_base + best_position;
-    }
-
-    static void max_register(const float* x, const int64_t* rows, int64_t row_count, const WindowGeometry& g,
-                                    IReg steps, int64_t ow, int64_t lanes, float* y_row, int64_t* i_row,
-                                    int64_t index_base) {
-        const int64_t stride = g.stride[2];
-        const int64_t first_column = ow * stride - g.pad_begin[2];
-        Reg best = V::load_strided(x + rows[0] + first_column, stride);
-        IReg best_position = V::plus(steps, static_cast<int32_t>(rows[0] + first_column));
-        for (int64_t r = 0; r < row_count; ++r) {
-            for (int64_t kw = r == 0 ? 1 : 0; kw < g.kernel[2]; ++kw) {
-                const int64_t position = rows[r] + first_column + kw * g.dilation[2];
-                const Reg v = V::load_strided(x + position, stride);
-                const auto take = V::takes_over(v, best);
-                best = V::select(take, v, best);
-                best_position = V::select(take, V::plus(steps, static_cast<int32_t>(position)), best_position);
-            }
-        }
-        store_lanes(y_row + ow, best, lanes);
-        if (i_row == nullptr) return;
-        if (lanes == V::width) return V::store_indices(i_row + ow, best_position, index_base);
-        int64_t all[V::width];
-        V::store_indices(all, best_position, index_base);
-        std::copy(all, all + lanes, i_row + ow);
     }
 };
 

@@ -203,6 +203,16 @@ TEST_F(PoolTest, VectorPathsMatchReferenceAtEveryIsa) {
         {{1, 2, 9, 19}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {0, 1}, 0, 0},
         {{2, 3, 20}, {2}, {2}, {1}, {0}, {0}, 0, 0},
         {{1, 2, 6, 11}, {2, 2}, {3, 3}, {1, 2}, {0, 1}, {0, 1}, 0, 0},
+        // Windows whose taps skip over x (no element: -inf, index -1), on rows and columns.
+        {{1, 2, 1, 1}, {2, 2}, {1, 1}, {5, 5}, {4, 4}, {1, 1}, 0, 0},
+        {{1, 2, 3, 2}, {2, 2}, {1, 1}, {4, 4}, {3, 3}, {1, 2}, 0, 0},
+        // Row ends read clipped at every stride (2x2/2, 3x3/1, gathers), 3-d windows sharing
+        // cached rows across depth, dilated rows.
+        {{2, 2, 5, 37}, {2, 2}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1, 0},
+        {{1, 2, 6, 35}, {3, 3}, {1, 1}, {1, 1}, {2, 1}, {0, 1}, 0, 0},
+        {{1, 2, 5, 50}, {3, 4}, {2, 3}, {1, 1}, {1, 2}, {1, 1}, 1, 0},
+        {{1, 1, 5, 6, 40}, {3, 3, 3}, {1, 2, 2}, {2, 1, 1}, {2, 1, 1}, {2, 1, 1}, 0, 0},
+        {{1, 1, 9, 33}, {3, 3}, {2, 2}, {3, 2}, {3, 2}, {3, 2}, 0, 0},
     };
     // Windows covering the plane (global pooling: average runs as row sums), planes of 1, 7,
     // 15, 16, 17, 49 and 196 elements, one padded.
@@ -219,17 +229,22 @@ TEST_F(PoolTest, VectorPathsMatchReferenceAtEveryIsa) {
     };
     wide.insert(wide.end(), global.begin(), global.end());
     const float nan = std::numeric_limits<float>::quiet_NaN();
+    const float infinity = std::numeric_limits<float>::infinity();
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const PoolCase& c : wide) {
-            for (bool with_nan : {false, true}) {
-                SCOPED_TRACE(cat(describe(c), " isa=", static_cast<int>(isa), " nan=", with_nan));
+            // Special values: none, NaN now and then, or -inf for a third of x (windows of
+            // only -inf, where the first tap inside x must win over the padding).
+            for (int special : {0, 1, 2}) {
+                const bool with_nan = special == 1;
+                SCOPED_TRACE(cat(describe(c), " isa=", static_cast<int>(isa), " special=", special));
                 mln_pool_params p = params_of(c);
                 HostTensor<float> x(c.x_shape), y(y_shape_of(c)), y_want(y_shape_of(c)), y_plain(y_shape_of(c));
                 HostTensor<int64_t> indices(y_shape_of(c)), indices_want(y_shape_of(c));
                 for (int64_t i = 0; i < x.count(); ++i) {
                     x.at(i) = static_cast<float>(uniform_int(-3, 3));
                     if (with_nan && uniform_int(0, 40) == 0) x.at(i) = nan;
+                    if (special == 2 && uniform_int(0, 2) == 0) x.at(i) = -infinity;
                 }
                 ASSERT_EQ(mln_pool_forward(device_, MLN_POOL_MODE_MAX, &p, x.desc(), y.desc(), indices.desc()),
                           MLN_STATUS_OK)

@@ -1,0 +1,12 @@
+// Compiled with AVX-512: max pooling on 16-lane registers.
+#include "kernels/cpu/pool/max_pool_planes.hpp"
+#include "kernels/cpu/pool/max_pool_planes_body.hpp"
+
+namespace mln::kernels {
+
+void max_pool_planes_avx512(const float* x, float* y, int64_t* indices, int64_t first_plane, int64_t planes,
+                          const PoolArgs& a, bool stream) {
+    MaxPoolPlanes<Avx512Lanes>::run(x, y, indices, first_plane, planes, a, stream);
+}
+
+}  // namespace mln::kernels
