@@ -103,7 +103,7 @@ using peer_bench::median;
 // Largest |mine - theirs| relative to 1 + the largest |theirs|: the scale of the tensor, since
 // gradient entries that are sums over a whole batch may cancel to near zero. NaN anywhere gives
 // NaN.
-double worst_difference(const std::vector<float>& mine, const std::vector<float>& theirs) {
+double worst_difference(const peer_bench::AlignedVector<float>& mine, const std::vector<float>& theirs) {
     double scale = 0.0, worst = 0.0;
     for (float v : theirs) scale = std::max(scale, static_cast<double>(std::fabs(v)));
     for (size_t i = 0; i < mine.size(); ++i) {
@@ -118,7 +118,7 @@ double worst_difference(const std::vector<float>& mine, const std::vector<float>
 struct LayerData {
     const Layer& layer;
     int64_t batch, out;
-    std::vector<float> x, w, bias, y;
+    peer_bench::AlignedVector<float> x, w, bias, y;  // Myelin's tensors, and the sources of oneDNN's copies
     mln_conv_params params{};
     dnnl::memory::dims src_dims, w_dims, dst_dims, strides, pads;
     dnnl::memory::format_tag w_tag;
@@ -186,7 +186,7 @@ struct LayerData {
 struct Comparison {
     std::function<void()> run_myelin, run_onednn;
     std::function<void()> fetch_onednn;  // reorders oneDNN's output to plain layout
-    std::vector<float>* mine = nullptr;
+    peer_bench::AlignedVector<float>* mine = nullptr;
     std::vector<float> theirs;
     // Keeps oneDNN objects alive while the lambdas use them.
     std::vector<dnnl::memory> memories;

@@ -6,11 +6,33 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <thread>
 #include <vector>
 
 namespace peer_bench {
+
+// Tensors placed as a runtime places its own: on a cache-line boundary. Myelin's allocator and a
+// peer's reordered copies both start there; a large std::vector from malloc starts 16 bytes past
+// a page, which splits every other vector load across two lines.
+template <class T>
+struct CacheLineAllocator {
+    using value_type = T;
+    static constexpr std::align_val_t kAlignment{64};
+    CacheLineAllocator() = default;
+    template <class U>
+    CacheLineAllocator(const CacheLineAllocator<U>&) {}
+    T* allocate(size_t count) { return static_cast<T*>(::operator new(count * sizeof(T), kAlignment)); }
+    void deallocate(T* p, size_t) { ::operator delete(p, kAlignment); }
+    template <class U>
+    bool operator==(const CacheLineAllocator<U>&) const {
+        return true;
+    }
+};
+template <class T>
+using AlignedVector = std::vector<T, CacheLineAllocator<T>>;
 
 // A row-major contiguous descriptor of `shape` over `data`.
 inline mln_tensor_desc contiguous(void* data, mln_dtype dtype, const std::vector<int64_t>& shape) {
