@@ -10,7 +10,8 @@
 // - forward and filter on rows of <= 16 source columns and <= 8 outputs (7 x 7 planes, stride 2
 //   from 14 x 14): two channels' rows in one register, each tap picked by a permute.
 // Backward data at stride 1 is the forward loop with the flipped filter; at stride 2 it makes the
-// even and odd columns of a dx row from shifted dy rows and interleaves them. Backward filter is
+// even and odd columns of a dx row from shifted dy rows and interleaves them, two dx rows a step
+// (each dy row loaded once for both). Backward filter is
 // nine dot products per channel summed in registers over the batch (stride 2: the forward's
 // even/odd split), 16 channels' sums reduced across lanes together. Padding taps are masked out
 // of the sums (not multiplied by a zero), so NaN and Inf weights reach exactly the outputs of the

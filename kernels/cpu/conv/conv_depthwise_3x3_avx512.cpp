@@ -39,6 +39,15 @@ inline void prefetch_ahead(const float* from, int64_t floats) {
     for (int64_t b = 0; b < floats * static_cast<int64_t>(sizeof(float)); b += 64) _mm_prefetch(at + b, _MM_HINT_T0);
 }
 
+// prefetch_ahead for a range about to be written (prefetchw: the lines come in owned). Stride-2
+// backward data writes two dx rows a step, block by block, back and forth between them, which
+// the hardware prefetchers did not follow from DRAM: MobileNet-v2 dw144/2 at batch 32, one
+// thread, 1.15x slower than writing one row after the other, 1.1x faster with this.
+inline void prefetch_write_ahead(float* from, int64_t floats) {
+    char* at = reinterpret_cast<char*>(from) + kPrefetchBytes;
+    for (int64_t b = 0; b < floats * static_cast<int64_t>(sizeof(float)); b += 64) _m_prefetchw(at + b);
+}
+
 // ---- Stride 1, rows as wide as the source's: the plane as one flat row. ----
 
 // Output p = (oh, ow) reads source (oh + kh - pad_h, ow + kw - pad_w), which is flat position
@@ -772,6 +781,7 @@ void stride2_backward_data_plane(const float* dy, const float* taps, const Windo
         const float* middle = dy_row(i, 1);
         const float* bottom = dy_row(i, 2);
         if (middle != nullptr && i + 1 < dx_rows && middle + dy_width == dy_row(i + 1, 0)) {
+            prefetch_write_ahead(dx_row, 2 * dx_width);
             stride2_data_row_pair<OddPad>(middle, w, dy_width, columns, base, dx_width, dx_row);
             i += 2;
             continue;

@@ -206,6 +206,13 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({2, 3, 31, 112, 2, 0, 0});
     cases.push_back({1, 5, 50, 67, 2, 1, 0});
     cases.push_back({1, 2, 29, 112, 2, 2, 0});
+    // Stride-2 backward data two dx rows a step (NCHW, 9+ dy columns): planes of 2, 3 and 4
+    // rows (a pair, a pair and a lone row, the lone first row of an even pad), dx rows past the
+    // last dy row's reach (zero), pads 0, 1 and 2 before.
+    cases.push_back({1, 3, 2, 19, 2, 1, 1});
+    cases.push_back({1, 3, 3, 18, 2, 0, 1});
+    cases.push_back({1, 3, 4, 20, 2, 2, 0});
+    cases.push_back({1, 3, 10, 20, 2, 0, 0});
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const Depthwise3x3Case& c : cases) {
