@@ -6,7 +6,8 @@
 //   a lane mask (precomputed once per call) for the borders;
 // - forward at stride 2 along rows (wide rows: conv_depthwise_3x3.cpp): per output row, 32
 //   inputs loaded in two registers and split into the even and odd elements (the three taps of
-//   the row) by permutes;
+//   the row) by permutes, two output rows a step where both lie inside (the source row between
+//   them split once);
 // - forward and filter on rows of <= 16 source columns and <= 8 outputs (7 x 7 planes, stride 2
 //   from 14 x 14): two channels' rows in one register, each tap picked by a permute.
 // Backward data at stride 1 is the forward loop with the flipped filter; at stride 2 it makes the

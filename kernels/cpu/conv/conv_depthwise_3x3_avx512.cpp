@@ -314,17 +314,38 @@ inline RowTaps stride2_taps(const float* row, const Stride2Columns& c) {
     return r;
 }
 
-// The sum over one source row's taps (filter row w[0..2]) for a register of outputs; Masked:
+// The sum over one source row's taps t (filter row w[0..2]) for a register of outputs; Masked:
 // lanes whose tap lies outside the row left out.
 template <bool Masked>
-inline __m512 stride2_row_sum(const float* row, const __m512* w, const Stride2Columns& c) {
-    const RowTaps t = stride2_taps<Masked>(row, c);
+inline __m512 stride2_taps_sum(const RowTaps& t, const __m512* w, const Stride2Columns& c) {
     if constexpr (Masked) {
         __m512 sum = _mm512_maskz_mul_ps(c.tap[0], t.t[0], w[0]);
         sum = _mm512_mask3_fmadd_ps(t.t[1], w[1], sum, c.tap[1]);
         return _mm512_mask3_fmadd_ps(t.t[2], w[2], sum, c.tap[2]);
     }
     return _mm512_fmadd_ps(t.t[2], w[2], _mm512_fmadd_ps(t.t[1], w[1], _mm512_mul_ps(t.t[0], w[0])));
+}
+
+template <bool Masked>
+inline __m512 stride2_row_sum(const float* row, const __m512* w, const Stride2Columns& c) {
+    return stride2_taps_sum<Masked>(stride2_taps<Masked>(row, c), w, c);
+}
+
+// Output rows oh and oh + 1 with all their source rows in the plane, rows[0..4] from source row
+// 2 oh - pad: row 2 is the bottom of the first and the top of the second, loaded and split once
+// for both (5 splits for two rows instead of 6, one pass over the registers instead of two):
+// MobileNet-v2 dw96/2, dw144/2 and dw192/2, one thread, min CPU time, 1.06-1.15x faster at
+// batch 1, 1.05-1.25x at batch 32.
+template <bool Masked>
+inline void stride2_row_pair_sums(const float* const* rows, const __m512* w, __m512 b, const Stride2Columns& c,
+                                  __m512& first, __m512& second) {
+    const RowTaps shared = stride2_taps<Masked>(rows[2], c);
+    const __m512 top = stride2_row_sum<Masked>(rows[0], w, c);
+    const __m512 middle = stride2_row_sum<Masked>(rows[1], w + 3, c);
+    first = _mm512_add_ps(_mm512_add_ps(b, top), _mm512_add_ps(middle, stride2_taps_sum<Masked>(shared, w + 6, c)));
+    const __m512 lower = stride2_row_sum<Masked>(rows[3], w + 3, c);
+    const __m512 bottom = stride2_row_sum<Masked>(rows[4], w + 6, c);
+    second = _mm512_add_ps(_mm512_add_ps(b, stride2_taps_sum<Masked>(shared, w, c)), _mm512_add_ps(lower, bottom));
 }
 
 // The source rows output row oh reads (oh * stride - pad + kh inside the plane): rows[r] from
@@ -353,9 +374,30 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
     const Stride2Columns* column_begin = columns.data();
     const int64_t column_count = static_cast<int64_t>(columns.size());
     const int64_t row_step = g.stride[1] * g.in[2];
+    const int64_t in_width = g.in[2];
     for (int64_t oh = 0; oh < out_rows; ++oh) {
         const SourceRows source(x, g, oh);
         float* y_row = y + oh * out_width;
+        const int64_t next_top = (oh + 1) * g.stride[1] - g.pad_begin[1];
+        if (source.count == 3 && g.stride[1] == 2 && oh + 1 < out_rows && next_top + 2 < g.in[1]) {
+            prefetch_ahead(x + oh * row_step, 2 * row_step);
+            const float* rows[5];
+            for (int64_t r = 0; r < 5; ++r) rows[r] = source.rows[0] + r * in_width;
+            for (int64_t v = 0; v < column_count; ++v) {
+                const Stride2Columns& c = column_begin[v];
+                __m512 first, second;
+                if (c.interior) {
+                    stride2_row_pair_sums<false>(rows, w, b, c, first, second);
+                } else {
+                    stride2_row_pair_sums<true>(rows, w, b, c, first, second);
+                }
+                const __mmask16 out = lanes_below(out_width - v * 16);
+                _mm512_mask_storeu_ps(y_row + v * 16, out, first);
+                _mm512_mask_storeu_ps(y_row + out_width + v * 16, out, second);
+            }
+            ++oh;
+            continue;
+        }
         prefetch_ahead(x + oh * row_step, row_step);
         if (source.count == 3) {
             // Every filter row in the plane (all rows but the borders'): the taps' row indices

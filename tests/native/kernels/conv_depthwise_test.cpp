@@ -213,6 +213,12 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 3, 3, 18, 2, 0, 1});
     cases.push_back({1, 3, 4, 20, 2, 2, 0});
     cases.push_back({1, 3, 10, 20, 2, 0, 0});
+    // Stride-2 forward two output rows a step (NCHW, 14+ outputs a row): short planes ending in
+    // a pair or a lone row, pads 0, 1 and 2 before.
+    cases.push_back({1, 3, 5, 29, 2, 0, 0});
+    cases.push_back({1, 3, 6, 30, 2, 1, 1});
+    cases.push_back({1, 3, 7, 31, 2, 2, 0});
+    cases.push_back({1, 3, 8, 45, 2, 1, 0});
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const Depthwise3x3Case& c : cases) {
