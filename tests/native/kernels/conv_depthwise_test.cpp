@@ -219,6 +219,11 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 3, 6, 30, 2, 1, 1});
     cases.push_back({1, 3, 7, 31, 2, 2, 0});
     cases.push_back({1, 3, 8, 45, 2, 1, 0});
+    // Two channels a register at stride 1 carrying source rows from one output row to the next:
+    // a tall plane, two rows with pad 0 before and 2 after, one row.
+    cases.push_back({1, 3, 20, 7, 1, 1, 1});
+    cases.push_back({1, 3, 2, 5, 1, 0, 2});
+    cases.push_back({2, 3, 1, 8, 1, 1, 1});
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const Depthwise3x3Case& c : cases) {
