@@ -904,6 +904,94 @@ void stride2_backward_data_plane(const float* dy, const float* taps, const Windo
     }
 }
 
+// Backward data at stride 2 x 2 on dy rows of <= 8 columns and dx rows of <= 16: two channels a
+// register, as the forward's pairs (lanes 0-7 channel a, 8-15 channel b). Lane i of a half makes
+// dx columns 2 i (even) and 2 i + 1 (odd) from dy columns i + base and i + base + far
+// (stride2_data_taps), picked from the two channels' dy rows by permutes; each dx row is then
+// picked back from the even and odd registers.
+struct PairDataColumns {
+    __m512i near_index, far_index;  // the dy columns of the lanes, from the two rows' loads
+    __m512i store_index[2];         // channel h's dx row from the even (0-15) and odd (16-31) lanes
+    Stride2DataColumns masks;       // near, far: the lanes whose dy column lies in the row
+    __mmask16 dy_load, dx_store;
+    int64_t dy_width, dx_width;
+
+    PairDataColumns(const WindowGeometry& g, int64_t base, int64_t far) : dy_width(g.out[2]), dx_width(g.in[2]) {
+        alignas(64) int32_t near_lanes[16], far_lanes[16], store_lanes[2][16];
+        masks = Stride2DataColumns{};
+        for (int64_t lane = 0; lane < 16; ++lane) {
+            const int64_t half = lane / 8, i = lane % 8;
+            const int64_t near_column = i + base, far_column = i + base + far;
+            const bool near_inside = near_column >= 0 && near_column < dy_width;
+            const bool far_inside = far_column >= 0 && far_column < dy_width;
+            near_lanes[lane] = static_cast<int32_t>(near_inside ? half * 16 + near_column : 0);
+            far_lanes[lane] = static_cast<int32_t>(far_inside ? half * 16 + far_column : 0);
+            if (near_inside) masks.near = static_cast<__mmask16>(masks.near | (1u << lane));
+            if (far_inside) masks.far = static_cast<__mmask16>(masks.far | (1u << lane));
+            for (int64_t h = 0; h < 2; ++h) {
+                store_lanes[h][lane] = static_cast<int32_t>((lane % 2 != 0 ? 16 : 0) + h * 8 + lane / 2);
+            }
+        }
+        near_index = _mm512_load_si512(near_lanes);
+        far_index = _mm512_load_si512(far_lanes);
+        for (int64_t h = 0; h < 2; ++h) store_index[h] = _mm512_load_si512(store_lanes[h]);
+        dy_load = lanes_below(dy_width);
+        dx_store = lanes_below(dx_width);
+    }
+
+    DyLoads loads(const float* a, const float* b) const {
+        const __m512 ra = _mm512_maskz_loadu_ps(dy_load, a), rb = _mm512_maskz_loadu_ps(dy_load, b);
+        return {_mm512_permutex2var_ps(ra, near_index, rb), _mm512_permutex2var_ps(ra, far_index, rb)};
+    }
+
+    void store(__m512 even, __m512 odd, float* a, float* b, bool store_b) const {
+        _mm512_mask_storeu_ps(a, dx_store, _mm512_permutex2var_ps(even, store_index[0], odd));
+        if (store_b) _mm512_mask_storeu_ps(b, dx_store, _mm512_permutex2var_ps(even, store_index[1], odd));
+    }
+};
+
+// dx of channels a and b (dy planes dya, dyb; filters wa, wb) at stride 2 x 2, rows as
+// stride2_backward_data_plane: two dx rows a step where row i takes filter row 1 from dy row m
+// and row i + 1 filter rows 2 (m) and 0 (m + 1). store_b false: b is a stand-in.
+template <bool OddPad>
+void pair_stride2_backward_data(const float* dya, const float* dyb, const float* wa, const float* wb,
+                                const WindowGeometry& g, const PairDataColumns& c, float* dxa, float* dxb,
+                                bool store_b) {
+    RowWeights w[3];
+    for (int64_t t = 0; t < kTaps; ++t) w[t / 3].w[t % 3] = pair_of(wa[t], wb[t]);
+    const int64_t pad_h = g.pad_begin[1], dy_rows = g.out[1], dx_rows = g.in[1];
+    const int64_t dy_width = c.dy_width, dx_width = c.dx_width;
+    // The dy row of dx row i at filter row kh, or -1.
+    auto dy_row = [&](int64_t i, int64_t kh) -> int64_t {
+        const int64_t t = i + pad_h - kh;
+        return t >= 0 && t % 2 == 0 && t / 2 < dy_rows ? t / 2 : -1;
+    };
+    auto loads = [&](int64_t row) { return c.loads(dya + row * dy_width, dyb + row * dy_width); };
+    for (int64_t i = 0; i < dx_rows;) {
+        prefetch_ahead(dya + i / 2 * dy_width, dy_width);
+        prefetch_ahead(dyb + i / 2 * dy_width, dy_width);
+        const int64_t top = dy_row(i, 0), middle = dy_row(i, 1), bottom = dy_row(i, 2);
+        __m512 even = _mm512_setzero_ps(), odd = _mm512_setzero_ps();
+        if (middle >= 0 && i + 1 < dx_rows && dy_row(i + 1, 0) == middle + 1) {
+            const DyLoads upper = loads(middle), lower = loads(middle + 1);
+            stride2_data_taps<OddPad, true>(upper, w[1], c.masks, even, odd);
+            c.store(even, odd, dxa + i * dx_width, dxb + i * dx_width, store_b);
+            even = _mm512_setzero_ps();
+            odd = _mm512_setzero_ps();
+            stride2_data_taps<OddPad, true>(upper, w[2], c.masks, even, odd);
+            stride2_data_taps<OddPad, true>(lower, w[0], c.masks, even, odd);
+            c.store(even, odd, dxa + (i + 1) * dx_width, dxb + (i + 1) * dx_width, store_b);
+            i += 2;
+            continue;
+        }
+        if (middle >= 0) stride2_data_taps<OddPad, true>(loads(middle), w[1], c.masks, even, odd);
+        if (top >= 0) stride2_data_taps<OddPad, true>(loads(top), w[0], c.masks, even, odd);
+        if (bottom >= 0) stride2_data_taps<OddPad, true>(loads(bottom), w[2], c.masks, even, odd);
+        c.store(even, odd, dxa + i * dx_width, dxb + i * dx_width, store_b);
+        ++i;
+    }
+}
+
 bool is_flat(const WindowGeometry& g) { return g.stride[1] == 1 && g.stride[2] == 1 && g.out[2] == g.in[2]; }
 
 struct FilterSumsLayout {
@@ -1030,6 +1118,20 @@ void conv_depthwise_3x3_backward_data_avx512(const float* dy, const float* w, co
     }
     const int64_t pad_w = g.pad_begin[2];
     const int64_t base = pad_w % 2 != 0 ? (pad_w - 1) / 2 : pad_w / 2;
+    if (depthwise_3x3_backward_data_pairs_fit(g)) {
+        const PairDataColumns columns(g, base, pad_w % 2 != 0 ? 1 : -1);
+        for (int64_t a = 0; a < channels; a += 2) {
+            const int64_t b = std::min(a + 1, channels - 1);  // an odd last channel paired with itself
+            const float *dya = dy + a * out_size, *dyb = dy + b * out_size;
+            float *dxa = dx + a * in_size, *dxb = dx + b * in_size;
+            if (pad_w % 2 != 0) {
+                pair_stride2_backward_data<true>(dya, dyb, w + a * kTaps, w + b * kTaps, g, columns, dxa, dxb, b != a);
+            } else {
+                pair_stride2_backward_data<false>(dya, dyb, w + a * kTaps, w + b * kTaps, g, columns, dxa, dxb, b != a);
+            }
+        }
+        return;
+    }
     const std::vector<Stride2DataColumns>& columns = stride2_data_columns(g, base, pad_w % 2 != 0 ? 1 : -1);
     for (int64_t c = 0; c < channels; ++c) {
         if (pad_w % 2 != 0) {

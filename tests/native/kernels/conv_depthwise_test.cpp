@@ -224,6 +224,13 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 3, 20, 7, 1, 1, 1});
     cases.push_back({1, 3, 2, 5, 1, 0, 2});
     cases.push_back({2, 3, 1, 8, 1, 1, 1});
+    // Stride-2 backward data two channels a register (dy rows of <= 8, dx rows of <= 16): pad 2
+    // before (even), dx rows past the last dy row's reach, a 1 x 1 plane, 17 dx columns (the
+    // row kernels again).
+    cases.push_back({1, 3, 9, 15, 2, 2, 0});
+    cases.push_back({1, 5, 10, 10, 2, 0, 0});
+    cases.push_back({2, 3, 1, 1, 2, 1, 1});
+    cases.push_back({1, 3, 6, 17, 2, 1, 1});
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const Depthwise3x3Case& c : cases) {
