@@ -626,14 +626,52 @@ inline PairRowTaps pair_row_taps(const float* xa, const float* xb, const WindowG
 }
 
 // y of channels a and b (planes xa, xb; filters wa, wb): their window sums, two rows a register.
-// store_b false: b is a stand-in (an odd last channel), its outputs not stored.
+// store_b false: b is a stand-in (an odd last channel), its outputs not stored. At row stride 2
+// two output rows a step where their five source rows lie inside, the one they share split
+// once (dw576/2 at 14 x 14, one thread, min CPU time: 1.1x faster at batches 1 and 32).
 void pair_window_sums(const float* xa, const float* xb, const float* wa, const float* wb, float bias_a, float bias_b,
                       const WindowGeometry& g, const PairColumns& c, float* ya, float* yb, bool store_b) {
     __m512 w[kTaps];
     for (int64_t t = 0; t < kTaps; ++t) w[t] = pair_of(wa[t], wb[t]);
     const __m512 bias = pair_of(bias_a, bias_b);
     const int64_t row_step = g.stride[1] * c.in_width;
+    // The taps of source row ih of both channels, and their sum with filter row kh.
+    auto taps = [&](int64_t ih, __m512* t) {
+        const __m512 a = _mm512_maskz_loadu_ps(c.load, xa + ih * c.in_width);
+        const __m512 b = _mm512_maskz_loadu_ps(c.load, xb + ih * c.in_width);
+        for (int64_t kw = 0; kw < 3; ++kw) t[kw] = _mm512_permutex2var_ps(a, c.index[kw], b);
+    };
+    auto row_sum = [&](const __m512* t, int64_t kh) {
+        const __m512 sum = _mm512_maskz_mul_ps(c.tap[0], t[0], w[kh * 3]);
+        return _mm512_mask3_fmadd_ps(t[2], w[kh * 3 + 2], _mm512_mask3_fmadd_ps(t[1], w[kh * 3 + 1], sum, c.tap[1]),
+                                     c.tap[2]);
+    };
+    auto store = [&](int64_t oh, __m512 sum) {
+        _mm512_mask_storeu_ps(ya + oh * c.out_width, c.out, sum);
+        if (store_b) {
+            _mm512_mask_storeu_ps(yb + oh * c.out_width, c.out, _mm512_shuffle_f32x4(sum, sum, _MM_SHUFFLE(3, 2, 3, 2)));
+        }
+    };
     for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+        const int64_t top = oh * g.stride[1] - g.pad_begin[1];
+        if (g.stride[1] == 2 && top >= 0 && oh + 1 < g.out[1] && top + 4 < g.in[1]) {
+            // Two output rows, all five source rows inside: the shared one (top + 2) split once.
+            prefetch_ahead(xa + oh * row_step, 2 * row_step);
+            prefetch_ahead(xb + oh * row_step, 2 * row_step);
+            __m512 t[3], shared[3];
+            taps(top + 2, shared);
+            taps(top, t);
+            __m512 first = _mm512_add_ps(bias, row_sum(t, 0));
+            taps(top + 1, t);
+            first = _mm512_add_ps(first, _mm512_add_ps(row_sum(t, 1), row_sum(shared, 2)));
+            store(oh, first);
+            taps(top + 3, t);
+            __m512 second = _mm512_add_ps(_mm512_add_ps(bias, row_sum(shared, 0)), row_sum(t, 1));
+            taps(top + 4, t);
+            store(oh + 1, _mm512_add_ps(second, row_sum(t, 2)));
+            ++oh;
+            continue;
+        }
         prefetch_ahead(xa + oh * row_step, row_step);
         prefetch_ahead(xb + oh * row_step, row_step);
         __m512 sum = bias;
