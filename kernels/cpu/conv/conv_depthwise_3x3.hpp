@@ -11,7 +11,8 @@
 // - forward and filter on rows of <= 16 source columns and <= 8 outputs (7 x 7 planes, stride 2
 //   from 14 x 14): two channels' rows in one register, each tap picked by a permute (the forward
 //   at row stride 1 keeps a source row's taps for the next two output rows).
-// Backward data at stride 1 is the forward loop with the flipped filter; at stride 2 (rows of dy
+// Backward data at stride 1 is the forward loop with the flipped filter (flat, or two channels a
+// register on rows of <= 8); at stride 2 (rows of dy
 // of <= 8 two channels a register, as the forward's) it makes the
 // even and odd columns of a dx row from shifted dy rows and interleaves them, two dx rows a step
 // (each dy row loaded once for both). Backward filter is

@@ -1150,6 +1150,29 @@ void conv_depthwise_3x3_backward_data_avx512(const float* dy, const float* w, co
     if (is_flat(g)) {
         // The transposed convolution at stride 1: dx = window sums of dy with the flipped
         // filter, dy read from (i - (2 - pad)) in each axis.
+        WindowGeometry transposed = g;
+        for (int64_t d = 0; d < 3; ++d) {
+            transposed.in[d] = g.out[d];
+            transposed.out[d] = g.in[d];
+            transposed.pad_begin[d] = g.kernel[d] - 1 - g.pad_begin[d];
+            transposed.pad_end[d] = g.kernel[d] - 1 - g.pad_end[d];
+        }
+        if (depthwise_3x3_pairs_fit(transposed)) {
+            // dx rows of <= 8: two channels a register, as the forward (dw960 at 7 x 7, one
+            // thread, min CPU time: 1.08x faster than the flat plane at batch 1, the same at 32).
+            const PairColumns columns(transposed);
+            float flipped[2][kTaps];
+            for (int64_t a = 0; a < channels; a += 2) {
+                const int64_t b = std::min(a + 1, channels - 1);  // an odd last channel paired with itself
+                for (int64_t t = 0; t < kTaps; ++t) {
+                    flipped[0][t] = w[a * kTaps + kTaps - 1 - t];
+                    flipped[1][t] = w[b * kTaps + kTaps - 1 - t];
+                }
+                pair_window_sums_stride1(dy + a * out_size, dy + b * out_size, flipped[0], flipped[1], 0.0f, 0.0f,
+                                         transposed, columns, dx + a * in_size, dx + b * in_size, b != a);
+            }
+            return;
+        }
         const FlatPlane f(g.in[2], g.out[1], g.in[1], 2 - g.pad_begin[1], 2 - g.pad_begin[2], t_flat_masks);
         float flipped[kTaps];
         for (int64_t c = 0; c < channels; ++c) {
