@@ -6,11 +6,16 @@
 //   a lane mask (precomputed once per call) for the borders;
 // - forward at stride 2 along rows (wide rows: conv_depthwise_3x3.cpp): per output row, 32
 //   inputs loaded in two registers and split into the even and odd elements (the three taps of
-//   the row) by permutes;
+//   the row) by permutes, two output rows a step where both lie inside (the source row between
+//   them split once);
 // - forward and filter on rows of <= 16 source columns and <= 8 outputs (7 x 7 planes, stride 2
-//   from 14 x 14): two channels' rows in one register, each tap picked by a permute.
-// Backward data at stride 1 is the forward loop with the flipped filter; at stride 2 it makes the
-// even and odd columns of a dx row from shifted dy rows and interleaves them. Backward filter is
+//   from 14 x 14): two channels' rows in one register, each tap picked by a permute (the forward
+//   at row stride 1 keeps a source row's taps for the next two output rows).
+// Backward data at stride 1 is the forward loop with the flipped filter (flat, or two channels a
+// register on rows of <= 8); at stride 2 (rows of dy
+// of <= 8 two channels a register, as the forward's) it makes the
+// even and odd columns of a dx row from shifted dy rows and interleaves them, two dx rows a step
+// (each dy row loaded once for both). Backward filter is
 // nine dot products per channel summed in registers over the batch (stride 2: the forward's
 // even/odd split), 16 channels' sums reduced across lanes together. Padding taps are masked out
 // of the sums (not multiplied by a zero), so NaN and Inf weights reach exactly the outputs of the
@@ -25,7 +30,8 @@ namespace mln::kernels {
 
 // Whether the geometry is 2-d 3 x 3 undilated and: stride 1 with out width == in width (every
 // pass); or (forward) row stride 2 with rows of 14+ outputs, (backward data) stride 2 x 2 with
-// rows of 9+ outputs, (backward filter) stride 2 x 2 with rows of 14+ outputs
+// rows of 9+ outputs or of <= 8 from <= 16 (two channels a register), (backward filter) stride
+// 2 x 2 with rows of 14+ outputs
 // (conv_depthwise_3x3.cpp says why).
 bool depthwise_3x3_nchw_forward_applies(const WindowGeometry& g);
 bool depthwise_3x3_nchw_backward_data_applies(const WindowGeometry& g);
@@ -33,6 +39,9 @@ bool depthwise_3x3_nchw_backward_filter_applies(const WindowGeometry& g);
 // Whether a 2-d 3 x 3 geometry at row stride 1 or 2 has source rows of <= 16 columns and rows of
 // <= 8 outputs: the forward and filter kernels then put two channels in a register.
 bool depthwise_3x3_pairs_fit(const WindowGeometry& g);
+// Whether backward data at stride 2 x 2 has dy rows of <= 8 columns and dx rows of <= 16: two
+// channels a register then.
+bool depthwise_3x3_backward_data_pairs_fit(const WindowGeometry& g);
 
 #if defined(MYELIN_X86_64_KERNELS)
 // Same contracts as the channel-blocked kernels (conv_depthwise.hpp, conv_depthwise_backward.hpp),

@@ -221,6 +221,31 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 5, 50, 67, 2, 1, 0});
     cases.push_back({1, 2, 29, 112, 2, 2, 0});
     cases.push_back({2, 3, 57, 56, 2, 1, 1});  // 29 output rows: bands of 18 and 11
+    // Stride-2 backward data two dx rows a step (NCHW, 9+ dy columns): planes of 2, 3 and 4
+    // rows (a pair, a pair and a lone row, the lone first row of an even pad), dx rows past the
+    // last dy row's reach (zero), pads 0, 1 and 2 before.
+    cases.push_back({1, 3, 2, 19, 2, 1, 1});
+    cases.push_back({1, 3, 3, 18, 2, 0, 1});
+    cases.push_back({1, 3, 4, 20, 2, 2, 0});
+    cases.push_back({1, 3, 10, 20, 2, 0, 0});
+    // Stride-2 forward two output rows a step (NCHW, 14+ outputs a row): short planes ending in
+    // a pair or a lone row, pads 0, 1 and 2 before.
+    cases.push_back({1, 3, 5, 29, 2, 0, 0});
+    cases.push_back({1, 3, 6, 30, 2, 1, 1});
+    cases.push_back({1, 3, 7, 31, 2, 2, 0});
+    cases.push_back({1, 3, 8, 45, 2, 1, 0});
+    // Two channels a register at stride 1 carrying source rows from one output row to the next:
+    // a tall plane, two rows with pad 0 before and 2 after, one row.
+    cases.push_back({1, 3, 20, 7, 1, 1, 1});
+    cases.push_back({1, 3, 2, 5, 1, 0, 2});
+    cases.push_back({2, 3, 1, 8, 1, 1, 1});
+    // Stride-2 backward data two channels a register (dy rows of <= 8, dx rows of <= 16): pad 2
+    // before (even), dx rows past the last dy row's reach, a 1 x 1 plane, 17 dx columns (the
+    // row kernels again).
+    cases.push_back({1, 3, 9, 15, 2, 2, 0});
+    cases.push_back({1, 5, 10, 10, 2, 0, 0});
+    cases.push_back({2, 3, 1, 1, 2, 1, 1});
+    cases.push_back({1, 3, 6, 17, 2, 1, 1});
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const Depthwise3x3Case& c : cases) {
