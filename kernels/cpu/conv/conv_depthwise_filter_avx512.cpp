@@ -344,11 +344,7 @@ void channel_minor_filter_sums_avx512(const float* x, const float* dy, const Win
             transpose_to_channel_minor(dy + n * l.dy_image_stride + c0 * l.out_size, l.out_size, group, dyt);
             channel_minor_plane_sums(xt, dyt, plane, acc);
         }
-        alignas(64) float sums[kTaps][kGroup];
-        for (int64_t t = 0; t < kTaps; ++t) _mm512_store_ps(sums[t], acc[t]);
-        for (int64_t c = 0; c < group; ++c) {
-            for (int64_t t = 0; t < kTaps; ++t) dw[(c0 + c) * kTaps + t] = sums[t][c];
-        }
+        store_tap_sums(acc, group, dw + c0 * kTaps);
     }
 }
 
