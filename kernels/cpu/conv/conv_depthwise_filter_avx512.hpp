@@ -121,7 +121,9 @@ void flat_filter_sums_avx512(const float* x, const float* dy, const WindowGeomet
 // 1.3x, 7 x 7 1.5x faster at batch 1, 14 x 14 1.2-1.35x at batch 32; 28 x 28 (784 positions,
 // out of L1) ran 1.3x slower than the flat plane at batch 1, 1.45x at 32. At stride 2 (14 x 14 to 7 x 7) the copy of the whole
 // source for a quarter of the outputs made it 1.1-1.5x slower than two channels a register at
-// batch 32 (within 5% at batch 1), so stride 2 stays there.
+// batch 32 (within 5% at batch 1), so stride 2 stays there. Re-measured with the four-position
+// copy (dw576/2 @ 14): 1.2x faster at batch 1, within 3% at 2, 1.23x slower at 8 and 1.03-1.06x
+// at 32 (out of L2), so still not taken.
 constexpr int64_t kChannelMinorMaxPlane = 256;
 bool channel_minor_filter_fits(const WindowGeometry& g);
 // dw of a 2-d 3 x 3 geometry whose planes fit (channel_minor_filter_fits), for `channels`
