@@ -47,6 +47,39 @@ inline __m512 sum_across_lanes16(__m512* v) {
                          _mm512_shuffle_f32x4(v[0], v[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
+// dw[c * 9 + t] = lane c of taps[t] for c < group (16 channels' nine sums, lane = channel): a
+// 16 x 16 register transpose (rows 9-15 zero) and one masked store of nine floats a channel.
+// Storing the registers and reading them back one float at a time stalled on store forwarding
+// (~9% of the time of a 7 x 7 call at batch 1 in perf).
+inline void store_tap_sums(const __m512* taps, int64_t group, float* dw) {
+    __m512 r[16], t[16];
+    for (int64_t i = 0; i < 16; ++i) r[i] = i < kTaps ? taps[i] : _mm512_setzero_ps();
+    for (int64_t i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int64_t i = 0; i < 4; ++i) {
+        const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+        const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int64_t i = 0; i < 2; ++i) {
+        for (int64_t j = 0; j < 4; ++j) {
+            t[8 * i + j] = _mm512_shuffle_f32x4(r[8 * i + j], r[8 * i + j + 4], 0x88);
+            t[8 * i + j + 4] = _mm512_shuffle_f32x4(r[8 * i + j], r[8 * i + j + 4], 0xdd);
+        }
+    }
+    for (int64_t j = 0; j < 8; ++j) {
+        r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
+        r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
+    }
+    constexpr __mmask16 kTapLanes = (1u << kTaps) - 1u;
+    for (int64_t c = 0; c < group; ++c) _mm512_mask_storeu_ps(dw + c * kTaps, kTapLanes, r[c]);
+}
+
 // dw (channels x 9) = the plane sums (plane_sums(x plane, dy plane, acc): acc[tap] += its
 // products) over every image. Images outermost, then up to 16 channels, whose planes lie one
 // after the other: a channel through every image first read a 7 x 7 plane (196 bytes) per
@@ -67,15 +100,13 @@ void filter_sums_by_channel_groups(const float* x, const float* dy, const Filter
             const float* dy_image = dy + n * l.dy_image_stride + c0 * l.out_size;
             for (int64_t c = 0; c < group; ++c) plane_sums(x_image + c * l.in_size, dy_image + c * l.out_size, acc[c]);
         }
-        alignas(64) float sums[kTaps][kGroup];
+        __m512 sums[kTaps];
         for (int64_t t = 0; t < kTaps; ++t) {
             __m512 lanes[kGroup];
             for (int64_t c = 0; c < kGroup; ++c) lanes[c] = acc[c][t];
-            _mm512_store_ps(sums[t], sum_across_lanes16(lanes));
+            sums[t] = sum_across_lanes16(lanes);
         }
-        for (int64_t c = 0; c < group; ++c) {
-            for (int64_t t = 0; t < kTaps; ++t) dw[(c0 + c) * kTaps + t] = sums[t][c];
-        }
+        store_tap_sums(sums, group, dw + c0 * kTaps);
     }
 }
 
@@ -90,7 +121,9 @@ void flat_filter_sums_avx512(const float* x, const float* dy, const WindowGeomet
 // 1.3x, 7 x 7 1.5x faster at batch 1, 14 x 14 1.2-1.35x at batch 32; 28 x 28 (784 positions,
 // out of L1) ran 1.3x slower than the flat plane at batch 1, 1.45x at 32. At stride 2 (14 x 14 to 7 x 7) the copy of the whole
 // source for a quarter of the outputs made it 1.1-1.5x slower than two channels a register at
-// batch 32 (within 5% at batch 1), so stride 2 stays there.
+// batch 32 (within 5% at batch 1), so stride 2 stays there. Re-measured with the four-position
+// copy (dw576/2 @ 14): 1.2x faster at batch 1, within 3% at 2, 1.23x slower at 8 and 1.03-1.06x
+// at 32 (out of L2), so still not taken.
 constexpr int64_t kChannelMinorMaxPlane = 256;
 bool channel_minor_filter_fits(const WindowGeometry& g);
 // dw of a 2-d 3 x 3 geometry whose planes fit (channel_minor_filter_fits), for `channels`

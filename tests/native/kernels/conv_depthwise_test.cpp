@@ -209,6 +209,11 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     // positions); here exactly 256 positions in and out over two images, and 256 in at stride 2.
     cases.push_back({2, 35, 16, 16, 1, 1, 1});
     cases.push_back({1, 16, 8, 32, 2, 1, 0});
+    // The copy to channel-minor order four positions at a time: planes of 4k + 2 and 4k + 3
+    // positions with whole groups of 16 channels, and 4k + 1 with a group of one channel.
+    cases.push_back({2, 32, 7, 10, 1, 1, 1});
+    cases.push_back({1, 16, 3, 5, 1, 1, 1});
+    cases.push_back({1, 33, 7, 7, 1, 1, 1});
     // Stride-2 backward filter in NCHW (14+ outputs a row): two channel groups and a tail, a full
     // and a partial register a row, summed over one image and over two.
     cases.push_back({1, 33, 13, 41, 2, 1, 1});
