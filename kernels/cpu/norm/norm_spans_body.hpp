@@ -264,6 +264,7 @@ struct NormSpans {
     template <int K, class Term>
     static void channel_accumulate(int64_t images, int64_t image_stride, int64_t channels, int64_t length,
                                    double* const (&out)[K], Term&& term) {
+        if (length > kSumChunk) return long_channel_accumulate<K>(images, image_stride, channels, length, out, term);
         Reg acc[kChannelBlock][K];
         for (int64_t c0 = 0; c0 < channels; c0 += kChannelBlock) {
             const int64_t block = std::min(kChannelBlock, channels - c0);
@@ -280,6 +281,28 @@ struct NormSpans {
             for (int64_t j = 0; j < block; ++j) {
                 for (int k = 0; k < K; ++k) out[k][c0 + j] = V::sum(acc[j][k]);
             }
+        }
+    }
+
+    // channel_accumulate for spans longer than kSumChunk (one image per call): channel by
+    // channel, moving the registers to double every kSumChunk elements. Kept apart so that the
+    // short-span loop above compiles as before (7x7 forward measured 3-5% slower with the
+    // chunking inside it).
+    template <int K, class Term>
+    static void long_channel_accumulate(int64_t images, int64_t image_stride, int64_t channels, int64_t length,
+                                        double* const (&out)[K], Term& term) {
+        for (int64_t c = 0; c < channels; ++c) {
+            Reg acc[K];
+            double total[K] = {};
+            for (int64_t n = 0; n < images; ++n) {
+                for (int64_t start = 0; start < length; start += kSumChunk) {
+                    for (int k = 0; k < K; ++k) acc[k] = V::zero();
+                    span_registers(n * image_stride + c * length + start, std::min(kSumChunk, length - start),
+                                   [&](int64_t i, auto m) { term(c, i, m, acc); }, start);
+                    for (int k = 0; k < K; ++k) total[k] += V::sum(acc[k]);
+                }
+            }
+            for (int k = 0; k < K; ++k) out[k][c] = total[k];
         }
     }
 
