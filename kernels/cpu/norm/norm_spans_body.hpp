@@ -32,6 +32,15 @@ R rounded(R v) {
     return v;
 }
 
+// A hint to load the cache line at p (none where the compiler has no prefetch builtin).
+inline void prefetch_line(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p);
+#else
+    (void)p;
+#endif
+}
+
 template <class V>
 struct NormSpans {
     using Reg = typename V::Reg;
@@ -259,11 +268,18 @@ struct NormSpans {
 
     // acc[c] (K registers per channel) += term(c, offset, lanes, acc[c]) over the registers of
     // every span, in blocks of kChannelBlock channels whose registers stay in L1; out[k][c] =
-    // the sum of acc[c][k]'s lanes.
+    // the sum of acc[c][k]'s lanes. prefetch(byte offset) is called on the lines of the span
+    // kPrefetchSpans ahead: the walk jumps an image ahead every kChannelBlock spans and the
+    // hardware prefetcher stops at 4 KB pages (backward sums of 32x256x14x14 0.83-0.89x time,
+    // 32x512x7x7 0.94-0.95x, 1 thread). Spans of kPrefetchBelowLength floats and more (28x28:
+    // 1.04-1.06x with it) run long enough for the hardware prefetcher.
+    static constexpr int64_t kPrefetchSpans = 8;
+    static constexpr int64_t kPrefetchBelowLength = 256;
     static constexpr int64_t kChannelBlock = 64;
-    template <int K, class Term>
+    template <int K, class Term, class Prefetch>
     static void channel_accumulate(int64_t images, int64_t image_stride, int64_t channels, int64_t length,
-                                   double* const (&out)[K], Term&& term) {
+                                   double* const (&out)[K], Term&& term, Prefetch&& prefetch) {
+        if (length > kSumChunk) return long_channel_accumulate<K>(images, image_stride, channels, length, out, term);
         Reg acc[kChannelBlock][K];
         for (int64_t c0 = 0; c0 < channels; c0 += kChannelBlock) {
             const int64_t block = std::min(kChannelBlock, channels - c0);
@@ -273,6 +289,16 @@ struct NormSpans {
             for (int64_t n = 0; n < images; ++n) {
                 for (int64_t j = 0; j < block; ++j) {
                     const int64_t c = c0 + j;
+                    // The span kPrefetchSpans ahead in this walk (in the next image past the
+                    // block's end).
+                    const int64_t ahead = j + kPrefetchSpans;
+                    const int64_t ahead_image = n + ahead / block;
+                    if (length < kPrefetchBelowLength && ahead_image < images) {
+                        const int64_t at = ahead_image * image_stride + (c0 + ahead % block) * length;
+                        for (int64_t byte = 0; byte < length * int64_t{sizeof(float)}; byte += 64) {
+                            prefetch(at * int64_t{sizeof(float)} + byte);
+                        }
+                    }
                     span_registers(n * image_stride + c * length, length,
                                    [&](int64_t i, auto m) { term(c, i, m, acc[j]); });
                 }
@@ -283,12 +309,34 @@ struct NormSpans {
         }
     }
 
+    // channel_accumulate for spans longer than kSumChunk (one image per call): channel by
+    // channel, moving the registers to double every kSumChunk elements. Kept apart so that the
+    // short-span loop above compiles as before (7x7 forward measured 3-5% slower with the
+    // chunking inside it).
+    template <int K, class Term>
+    static void long_channel_accumulate(int64_t images, int64_t image_stride, int64_t channels, int64_t length,
+                                        double* const (&out)[K], Term& term) {
+        for (int64_t c = 0; c < channels; ++c) {
+            Reg acc[K];
+            double total[K] = {};
+            for (int64_t n = 0; n < images; ++n) {
+                for (int64_t start = 0; start < length; start += kSumChunk) {
+                    for (int k = 0; k < K; ++k) acc[k] = V::zero();
+                    span_registers(n * image_stride + c * length + start, std::min(kSumChunk, length - start),
+                                   [&](int64_t i, auto m) { term(c, i, m, acc); }, start);
+                    for (int k = 0; k < K; ++k) total[k] += V::sum(acc[k]);
+                }
+            }
+            for (int k = 0; k < K; ++k) out[k][c] = total[k];
+        }
+    }
+
     static void channel_sums(const float* x, int64_t images, int64_t image_stride, int64_t channels, int64_t length,
                              const float* shift, double* sums) {
         double* const out[1] = {sums};
         channel_accumulate<1>(images, image_stride, channels, length, out, [&](int64_t c, int64_t i, auto m, Reg(&a)[1]) {
             a[0] = V::add(a[0], keep(V::sub(load(x + i, m), V::set1(shift[c])), m));
-        });
+        }, [&](int64_t byte) { prefetch_line(reinterpret_cast<const char*>(x) + byte); });
     }
 
     static void channel_squared_deviations(const float* x, int64_t images, int64_t image_stride, int64_t channels,
@@ -297,7 +345,7 @@ struct NormSpans {
         channel_accumulate<1>(images, image_stride, channels, length, out, [&](int64_t c, int64_t i, auto m, Reg(&a)[1]) {
             const Reg d = deviation(x, i, {mean_hi[c], mean_lo[c]}, m);
             a[0] = V::add(a[0], V::mul(d, d));
-        });
+        }, [](int64_t) {});  // Its caller just read the block with channel_sums: it is in L2.
     }
 
     static void channel_grad_sums(const float* x, const float* dy, int64_t images, int64_t image_stride,
@@ -308,6 +356,9 @@ struct NormSpans {
             const Reg g = keep(load(dy + i, m), m);
             a[0] = V::add(a[0], g);
             a[1] = V::add(a[1], V::mul(g, deviation(x, i, {mean_hi[c], 0.0f}, m)));
+        }, [&](int64_t byte) {
+            prefetch_line(reinterpret_cast<const char*>(x) + byte);
+            prefetch_line(reinterpret_cast<const char*>(dy) + byte);
         });
     }
 

@@ -203,13 +203,16 @@ std::vector<NormCase> vector_path_cases() {
         {Kind::layer, {33, 1030}, 1},   {Kind::layer, {70, 17}, 1},     {Kind::layer, {3, 5, 13}, 2},
         {Kind::layer, {1, 1}, 1},       {Kind::group, {3, 6, 70}, 3},   {Kind::group, {65, 4}, 2},
         {Kind::group, {2, 4, 300}, 1},
-        // Batch norm planes on either side of the column (16) and streaming (256) thresholds,
+        // Batch norm planes on either side of the column (16) and streaming (forward 1024,
+        // backward 4096) thresholds,
         // ResNet's 7x7 and 14x14, several image blocks (1024 floats of a channel) and channel
-        // groups (64).
+        // groups (64), streamed planes longer than a sum chunk (1024).
         {Kind::batch, {4, 3, 1}, 0},    {Kind::batch, {3, 4, 7}, 0},    {Kind::batch, {5, 3, 15}, 0},
         {Kind::batch, {3, 2, 4, 4}, 0}, {Kind::batch, {3, 3, 17}, 0},   {Kind::batch, {5, 3, 7, 7}, 0},
         {Kind::batch, {3, 2, 14, 14}, 0}, {Kind::batch, {40, 2, 49}, 0},  {Kind::batch, {70, 2, 17}, 0},
         {Kind::batch, {3, 70, 16}, 0},  {Kind::batch, {2, 3, 255}, 0},  {Kind::batch, {4, 3, 256}, 0},
+        {Kind::batch, {2, 3, 1023}, 0}, {Kind::batch, {3, 2, 1024}, 0}, {Kind::batch, {3, 2, 56, 56}, 0},
+        {Kind::batch, {2, 3, 4095}, 0}, {Kind::batch, {1, 2, 4096}, 0},
     };
 }
 
@@ -323,7 +326,8 @@ TEST_F(NormTest, LargeOutputsWithStreamingStoresMatchF64AtEveryVectorIsa) {
 // channel, layer norm) gives the same bits with 1, 2 and 3 threads.
 TEST_F(NormTest, F32ResultsAreTheSameBitsForOneTwoAndThreeThreads) {
     for (const NormCase& c : {NormCase{Kind::batch, {70, 3, 7}, 0}, NormCase{Kind::batch, {45, 130, 49}, 0},
-                              NormCase{Kind::batch, {5, 3, 300}, 0}, NormCase{Kind::layer, {70, 33}, 1}}) {
+                              NormCase{Kind::batch, {5, 3, 300}, 0}, NormCase{Kind::batch, {3, 2, 4100}, 0},
+                              NormCase{Kind::layer, {70, 33}, 1}}) {
         SCOPED_TRACE(describe(c));
         const std::vector<int64_t> ps = parameter_shape(c), ss = statistics_shape(c);
         HostTensor<float> x(c.x_shape), dy(c.x_shape), scale(ps), bias(ps);
