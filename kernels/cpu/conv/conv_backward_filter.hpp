@@ -45,6 +45,7 @@
 
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/prefetch.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_backward_filter_rows.hpp"
 #include "kernels/cpu/conv/conv_backward_tile.hpp"
@@ -142,7 +143,7 @@ public:
     void spread(int64_t steps) { per_step_ = (lines_ + steps - 1) / std::max<int64_t>(steps, 1); }
     void step() {
         for (int64_t i = 0; i < per_step_ && range_ < ranges_; ++i) {
-            __builtin_prefetch(begin_[range_]);
+            prefetch_for_read(begin_[range_]);
             begin_[range_] += kLine;
             if (begin_[range_] >= end_[range_]) ++range_;
         }
@@ -168,7 +169,7 @@ public:
           stride_(stride), per_step_((rows * lines_per_row_ + steps - 1) / std::max<int64_t>(steps, 1)) {}
     void step() {
         for (int64_t i = 0; i < per_step_ && rows_ > 0; ++i) {
-            __builtin_prefetch(row_ + line_ * kLine);
+            prefetch_for_read(row_ + line_ * kLine);
             if (++line_ == lines_per_row_) {
                 line_ = 0;
                 row_ += stride_;

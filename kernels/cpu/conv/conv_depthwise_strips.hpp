@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/nn_args.hpp"
+#include "kernels/cpu/common/prefetch.hpp"
 #include "kernels/cpu/conv/conv_depthwise_blocked.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
 
@@ -102,14 +103,6 @@ struct Strips {
         return planar ? (oh1 - 1 - oh0) * p.step[1] + (p.kernel[1] - 1) * p.dilation[1] + 1 : p.extent[1];
     }
 };
-
-inline void prefetch_for_read(const void* p) {
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(p);
-#else
-    (void)p;
-#endif
-}
 
 // How far ahead of a source element fill_strip prefetches, in elements. The copy reads 16
 // channel planes side by side, 16 streams the hardware prefetchers did not keep fed from DRAM:

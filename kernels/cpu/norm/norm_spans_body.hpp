@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "kernels/cpu/common/float_lanes.hpp"
+#include "kernels/cpu/common/prefetch.hpp"
 #include "kernels/cpu/norm/norm_spans.hpp"
 
 namespace mln::kernels {
@@ -30,15 +31,6 @@ R rounded(R v) {
     __asm__("" : "+v"(v));
 #endif
     return v;
-}
-
-// A hint to load the cache line at p (none where the compiler has no prefetch builtin).
-inline void prefetch_line(const void* p) {
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(p);
-#else
-    (void)p;
-#endif
 }
 
 template <class V>
@@ -336,7 +328,7 @@ struct NormSpans {
         double* const out[1] = {sums};
         channel_accumulate<1>(images, image_stride, channels, length, out, [&](int64_t c, int64_t i, auto m, Reg(&a)[1]) {
             a[0] = V::add(a[0], keep(V::sub(load(x + i, m), V::set1(shift[c])), m));
-        }, [&](int64_t byte) { prefetch_line(reinterpret_cast<const char*>(x) + byte); });
+        }, [&](int64_t byte) { prefetch_for_read(reinterpret_cast<const char*>(x) + byte); });
     }
 
     static void channel_squared_deviations(const float* x, int64_t images, int64_t image_stride, int64_t channels,
@@ -357,8 +349,8 @@ struct NormSpans {
             a[0] = V::add(a[0], g);
             a[1] = V::add(a[1], V::mul(g, deviation(x, i, {mean_hi[c], 0.0f}, m)));
         }, [&](int64_t byte) {
-            prefetch_line(reinterpret_cast<const char*>(x) + byte);
-            prefetch_line(reinterpret_cast<const char*>(dy) + byte);
+            prefetch_for_read(reinterpret_cast<const char*>(x) + byte);
+            prefetch_for_read(reinterpret_cast<const char*>(dy) + byte);
         });
     }
 
