@@ -1,6 +1,12 @@
 #include "kernels/cpu/conv/conv_phase_direct.hpp"
 
+#if defined(MYELIN_X86_64_KERNELS)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <vector>
 
 #include "cpu/isa.hpp"
@@ -59,6 +65,21 @@ Layout layout_of(const ConvArgs& a, int64_t depth) {
     l.blocks = ceil_div(l.units, std::max<int64_t>(1, kBlockPositions / l.unit));
     while (!fills_pool(a.batch * l.blocks) && g.out_size() >= 4 * kTileColumns * (l.blocks + 1)) ++l.blocks;
     l.block_units = ceil_div(l.units, l.blocks);
+    // Of the block sizes within a quarter of that, the one whose tasks spread most evenly over the
+    // threads (the units the busiest thread runs; the nearest size on ties): MobileNet-v2's stem
+    // at batch 1 on 2 threads takes 16 blocks of 7 rows (8 + 8) instead of 19 of 6 (10 + 9):
+    // median 0.125-0.128 -> 0.120-0.123 ms (same-run A/B, loaded machine), batch 32 even to -3%;
+    // ResNet-18's 7x7/2 stem even.
+    if (threads > 1) {
+        auto busiest = [&](int64_t units) { return ceil_div(a.batch * ceil_div(l.units, units), threads) * units; };
+        const int64_t target = l.block_units;
+        for (int64_t units = std::max<int64_t>(1, target * 3 / 4); units <= target * 5 / 4; ++units) {
+            const int64_t load = busiest(units), best = busiest(l.block_units);
+            if (load < best || (load == best && std::abs(units - target) < std::abs(l.block_units - target))) {
+                l.block_units = units;
+            }
+        }
+    }
     l.blocks = ceil_div(l.units, l.block_units);
     // Tap row th = kh - pad reads plane row oh + floor(th / 2): output rows [r0, r1) read plane
     // rows [r0 + floor(-pad / 2), r1 + floor((k - 1 - pad) / 2)); those outside the image are
@@ -131,15 +152,34 @@ void conv_forward(const ConvArgs& a) {
     const Layout l = layout_of(a, depth);
     // Weights as one depth x rows panel each, rows contiguous: the panel of channels [m0, m1)
     // starts at m0 * depth. The calling thread's buffer: steady calls neither allocate nor clear.
+    // Packed inside the parallel region, a panel by whichever thread claims it first: before its
+    // first task each thread packs the panels nobody has claimed yet, then waits for the others'
+    // (at most one panel each); a thread that starts late finds them all packed. Serial, the
+    // packing held the second thread idle (ResNet-18's 3x3/2 from 64 channels: 295 KB, ~25 us).
+    // Zen 5, 2 threads, batch 1, loaded machine (probe run at real-time priority, same-run A/B
+    // in both orders), median ms: that layer 0.35-0.44 -> 0.33-0.39, MobileNet-v2's stem 0.087-0.17
+    // -> 0.079-0.13; one thread even.
     std::vector<float>& packed = thread_buffer<float, PackedWeights>();
     packed.resize(static_cast<size_t>(a.out_channels * depth));
     const float* w = static_cast<const float*>(a.w.data);
-    for (int64_t panel = 0; panel < panels; ++panel) {
-        const int64_t m0 = first_row(panel), rows = first_row(panel + 1) - m0;
-        for (int64_t i = 0; i < rows; ++i) {
-            for (int64_t p = 0; p < depth; ++p) packed[static_cast<size_t>(m0 * depth + p * rows + i)] = w[(m0 + i) * depth + p];
+    enum : int { kUnclaimed, kPacking, kPacked };
+    std::vector<std::atomic<int>> panel_state(static_cast<size_t>(panels));
+    auto pack_panels = [&] {
+        for (int64_t panel = 0; panel < panels; ++panel) {
+            std::atomic<int>& state = panel_state[static_cast<size_t>(panel)];
+            int expected = kUnclaimed;
+            if (!state.compare_exchange_strong(expected, kPacking, std::memory_order_relaxed)) continue;
+            const int64_t m0 = first_row(panel), rows = first_row(panel + 1) - m0;
+            float* dst = packed.data() + m0 * depth;
+            for (int64_t p = 0; p < depth; ++p) {
+                for (int64_t i = 0; i < rows; ++i) dst[p * rows + i] = w[(m0 + i) * depth + p];
+            }
+            state.store(kPacked, std::memory_order_release);
         }
-    }
+        for (const std::atomic<int>& state : panel_state) {
+            while (state.load(std::memory_order_acquire) != kPacked) _mm_pause();
+        }
+    };
     const float* bias = a.has_bias ? static_cast<const float*>(a.bias.data) : nullptr;
     const bool relu = a.activation == MLN_UNARY_OP_RELU;
     const GemmActivation<float> activation = relu ? nullptr : select_gemm_activation<float>(a.activation);
@@ -160,6 +200,7 @@ void conv_forward(const ConvArgs& a) {
     cpu::for_each_claimed(
         a.batch * l.blocks, cpu::thread_pool().thread_count(),
         [&] {
+            pack_panels();
             std::vector<float>& planes = thread_buffer<float, BlockPlanes>();
             planes.resize(static_cast<size_t>(block_planes_size + 2 * kGuard));
             std::vector<uint32_t>& masks = thread_buffer<uint32_t, TileMasks>();
