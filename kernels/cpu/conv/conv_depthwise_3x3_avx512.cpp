@@ -66,7 +66,7 @@ inline void prefetch_write_ahead(float* from, int64_t floats) {
 struct FlatPlane {
     int64_t width, src_rows, out_rows, size;  // size: out_rows * width
     int64_t first_tap;
-    int64_t interior_begin, interior_end, period;
+    int64_t interior_begin, interior_end, period, interior_phase;  // interior_phase: interior_begin % period
     const __mmask16* masks;
     const __mmask16* column_masks;
 
@@ -94,6 +94,7 @@ struct FlatPlane {
         }
         interior_begin = std::min(registers, (begin + 15) / 16);
         interior_end = std::clamp(end >= 16 ? (end - 16) / 16 + 1 : int64_t{0}, interior_begin, registers);
+        interior_phase = interior_begin % period;
         const int64_t key[5] = {width, src_rows, out_rows, pad_h, pad_w};
         if (!std::equal(key, key + 5, cache.key)) {
             build(pad_h, pad_w, cache.masks);
@@ -216,15 +217,18 @@ void flat_window_sums(const float* src, const float* taps, float bias, const Fla
     int64_t p = 0;
     for (; p < interior_begin; p += 16) flat_border_register(at, p, f, w, b, out);
     if (p < interior_end) {
-        int64_t r = (p / 16) % f.period;
+        // Locals: GCC re-read them from f after each store to out.
+        const int64_t period = f.period;
+        const __mmask16* column_masks = f.column_masks;
+        int64_t r = f.interior_phase;
         const float* rows[3];
         __m512 low[3];
         for (int64_t kh = 0; kh < 3; ++kh) {
             rows[kh] = at + kh * width;
             low[kh] = _mm512_loadu_ps(rows[kh] + p);
         }
-        for (; p < interior_end; p += 16, r = r + 1 == f.period ? 0 : r + 1) {
-            const __mmask16* m = f.column_masks + r * 3;
+        for (; p < interior_end; p += 16, r = r + 1 == period ? 0 : r + 1) {
+            const __mmask16* m = column_masks + r * 3;
             __m512 sum = b;
             for (int64_t kh = 0; kh < 3; ++kh) {
                 const __m512 high = _mm512_loadu_ps(rows[kh] + p + 16);
