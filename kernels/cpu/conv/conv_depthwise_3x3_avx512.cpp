@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <numeric>
 #include <type_traits>
 #include <vector>
 
@@ -58,32 +59,67 @@ inline void prefetch_write_ahead(float* from, int64_t floats) {
 // Output p = (oh, ow) reads source (oh + kh - pad_h, ow + kw - pad_w), which is flat position
 // p + first_tap + kh width + kw when both planes have `width` columns; masks[v * 9 + tap] holds
 // the lanes of register v (positions 16 v + lane) whose tap lies in the source (and whose
-// position in the output).
+// position in the output). Registers [interior_begin, interior_end) have every tap row in the
+// source for all 16 lanes and read 32 floats from p + first_tap + kh width inside the source;
+// their column taps' masks repeat every `period` registers (width / gcd(width, 16)):
+// column_masks[r * 3 + kw] for register r (mod period).
 struct FlatPlane {
     int64_t width, src_rows, out_rows, size;  // size: out_rows * width
     int64_t first_tap;
+    int64_t interior_begin, interior_end, period, interior_phase;  // interior_phase: interior_begin % period
     const __mmask16* masks;
+    const __mmask16* column_masks;
 
     // The masks of the last plane a thread built, kept for its next call: a 112 x 112 plane's
     // took about as long as 8 of its channels' sums (784 registers), and a layer calls once per
     // block of channels.
     struct Cache {
         int64_t key[5] = {-1, -1, -1, -1, -1};
-        std::vector<__mmask16> masks;
+        std::vector<__mmask16> masks, column_masks;
     };
 
     FlatPlane(int64_t width_, int64_t src_rows_, int64_t out_rows_, int64_t pad_h, int64_t pad_w, Cache& cache)
         : width(width_), src_rows(src_rows_), out_rows(out_rows_), size(width_ * out_rows_),
-          first_tap(-pad_h * width_ - pad_w) {
+          first_tap(-pad_h * width_ - pad_w), period(width_ / std::gcd(width_, int64_t{16})) {
+        const int64_t registers = (size + 15) / 16, in_size = src_rows * width;
+        int64_t begin = 0, end = size;
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            // Tap row kh lies in the source for the outputs of rows [pad_h - kh, src_rows + pad_h - kh).
+            begin = std::max(begin, std::clamp(pad_h - kh, int64_t{0}, out_rows) * width);
+            end = std::min(end, std::clamp(src_rows + pad_h - kh, int64_t{0}, out_rows) * width);
+            // Loads from p + offset to 32 floats past it inside [0, in_size).
+            const int64_t offset = first_tap + kh * width;
+            begin = std::max(begin, -offset);
+            end = std::min(end, in_size - offset - 16);
+        }
+        interior_begin = std::min(registers, (begin + 15) / 16);
+        interior_end = std::clamp(end >= 16 ? (end - 16) / 16 + 1 : int64_t{0}, interior_begin, registers);
+        interior_phase = interior_begin % period;
         const int64_t key[5] = {width, src_rows, out_rows, pad_h, pad_w};
         if (!std::equal(key, key + 5, cache.key)) {
             build(pad_h, pad_w, cache.masks);
+            build_columns(pad_w, cache.column_masks);
             std::copy(key, key + 5, cache.key);
         }
         masks = cache.masks.data();
+        column_masks = cache.column_masks.data();
     }
 
 private:
+    void build_columns(int64_t pad_w, std::vector<__mmask16>& storage) const {
+        storage.resize(static_cast<size_t>(period * 3));
+        for (int64_t r = 0; r < period; ++r) {
+            for (int64_t kw = 0; kw < 3; ++kw) {
+                __mmask16 valid = 0;
+                for (int64_t lane = 0; lane < 16; ++lane) {
+                    const int64_t column = (r * 16 + lane) % width + kw - pad_w;
+                    if (column >= 0 && column < width) valid = static_cast<__mmask16>(valid | (1u << lane));
+                }
+                storage[static_cast<size_t>(r * 3 + kw)] = valid;
+            }
+        }
+    }
+
     void build(int64_t pad_h, int64_t pad_w, std::vector<__mmask16>& storage) const {
         const int64_t vectors = (size + 15) / 16;
         storage.resize(static_cast<size_t>(vectors * kTaps));
@@ -125,76 +161,84 @@ private:
     }
 };
 
-// Which taps of a register of the flat plane need their masks. Interior: every tap lies in the
-// source (the corner taps' masks bound the others': a tap's mask is its row's lanes & its
-// column's). Columns: every source row exists, so the middle column's taps need no mask and the
-// left (right) column's taps share one; on a 14-wide plane most registers are such. Border: each
-// tap its own mask.
-enum class Border { Interior, Columns, All };
-
-inline Border border_of(const __mmask16* m, bool may_be_interior) {
-    if (may_be_interior && (m[0] & m[kTaps - 1]) == 0xFFFF) return Border::Interior;
-    if ((m[1] & m[7]) == 0xFFFF) return Border::Columns;
-    return Border::All;
-}
-
-// The mask of tap (kh, kw) under B, or none (0xFFFF: every lane).
-template <Border B>
-inline __mmask16 tap_mask(const __mmask16* m, int64_t kh, int64_t kw) {
-    if constexpr (B == Border::All) return m[kh * 3 + kw];
-    if constexpr (B == Border::Columns) return kw == 1 ? 0xFFFF : m[3 + kw];
-    (void)m;
-    (void)kh;
-    (void)kw;
-    return 0xFFFF;
-}
-
-// row[kw] . w + c for the lanes whose tap lies in the source (c elsewhere). The mask is read
-// once for the load and the FMA: GCC read it twice, through a general register, when each took
-// it from m.
-template <Border B>
-inline __m512 tap_fmadd(const float* row, int64_t kh, int64_t kw, __m512 w, __m512 c, const __mmask16* m) {
-    if (B == Border::Interior || (B == Border::Columns && kw == 1)) return _mm512_fmadd_ps(_mm512_loadu_ps(row + kw), w, c);
-    const __mmask16 k = tap_mask<B>(m, kh, kw);
-    return _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(k, row + kw), w, c, k);
-}
-
-// sum = bias + the nine taps of register p. One sum per filter row, added to the total: a
-// chain of nine dependent FMAs per register kept too few registers in flight.
-template <Border B>
-inline __m512 flat_sum(const float* src, int64_t width, const __m512* w, __m512 bias, const __mmask16* m) {
+// sum = bias + the nine taps of register p, each load and FMA on the lanes of its mask m[tap].
+// One sum per filter row, added to the total: a chain of nine dependent FMAs per register kept
+// too few registers in flight.
+inline __m512 flat_border_sum(const float* src, int64_t width, const __m512* w, __m512 bias, const __mmask16* m) {
     __m512 sum = bias;
     const float* row = src;
     for (int64_t kh = 0; kh < 3; ++kh, row += width) {
         __m512 row_sum = _mm512_setzero_ps();
-        for (int64_t kw = 0; kw < 3; ++kw) row_sum = tap_fmadd<B>(row, kh, kw, w[kh * 3 + kw], row_sum, m);
+        for (int64_t kw = 0; kw < 3; ++kw) {
+            const __mmask16 k = m[kh * 3 + kw];
+            row_sum = _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(k, row + kw), w[kh * 3 + kw], row_sum, k);
+        }
         sum = _mm512_add_ps(sum, row_sum);
     }
     return sum;
 }
 
-// out (size) = bias + sum over taps of taps[tap] * the source at the tap.
+// The sum over one source row's taps (filter row w[0..2]) for a register of outputs, the row
+// read as the pair (low, high) of 16 floats from its first tap: tap kw is the pair shifted by kw
+// lanes (valignd), on the lanes of m[kw] (a tap outside the source is left out, not multiplied
+// by a zero).
+inline __m512 pair_row_sum(__m512 low, __m512 high, const __m512* w, const __mmask16* m) {
+    const __m512i lo = _mm512_castps_si512(low), hi = _mm512_castps_si512(high);
+    __m512 sum = _mm512_maskz_mul_ps(m[0], low, w[0]);
+    sum = _mm512_mask3_fmadd_ps(_mm512_castsi512_ps(_mm512_alignr_epi32(hi, lo, 1)), w[1], sum, m[1]);
+    return _mm512_mask3_fmadd_ps(_mm512_castsi512_ps(_mm512_alignr_epi32(hi, lo, 2)), w[2], sum, m[2]);
+}
+
+// out[p] for register p of the plane near its borders: every tap its mask from the table (loads
+// of each tap masked: 1.1x faster on 14-wide planes than the row pairs below with masked loads).
+inline void flat_border_register(const float* at, int64_t p, const FlatPlane& f, const __m512* w, __m512 b,
+                                 float* out) {
+    const __m512 sum = flat_border_sum(at + p, f.width, w, b, f.masks + (p / 16) * kTaps);
+    if (p + 16 <= f.size) {
+        _mm512_storeu_ps(out + p, sum);
+    } else {
+        _mm512_mask_storeu_ps(out + p, lanes_below(f.size - p), sum);
+    }
+}
+
+// out (size) = bias + sum over taps of taps[tap] * the source at the tap. Interior registers load
+// each source row once (16 floats, the next 16 carried to the next register) and build the
+// other column taps by valignd: 3 loads a register instead of 9 unaligned ones, and 3 column
+// masks from a table of `period` registers instead of 9 from the plane's (MobileNet-v2, one
+// thread, batch 1, same-process min CPU time: 112-, 56- and 28-wide planes 1.4-1.8x faster,
+// 14-wide 1.05-1.1x).
 void flat_window_sums(const float* src, const float* taps, float bias, const FlatPlane& f, float* out) {
     __m512 w[kTaps];
     for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
     const __m512 b = _mm512_set1_ps(bias);
-    const __mmask16* m = f.masks;
     const int64_t size = f.size, width = f.width;
     const float* at = src + f.first_tap;
-    const bool may_be_interior = width >= 16;  // narrower planes: every register spans a row end
-    for (int64_t p = 0; p < size; p += 16, m += kTaps) {
-        __m512 sum;
-        switch (border_of(m, may_be_interior)) {
-            case Border::Interior: sum = flat_sum<Border::Interior>(at + p, width, w, b, m); break;
-            case Border::Columns: sum = flat_sum<Border::Columns>(at + p, width, w, b, m); break;
-            default: sum = flat_sum<Border::All>(at + p, width, w, b, m); break;
+    const int64_t interior_begin = f.interior_begin * 16, interior_end = f.interior_end * 16;
+    int64_t p = 0;
+    for (; p < interior_begin; p += 16) flat_border_register(at, p, f, w, b, out);
+    if (p < interior_end) {
+        // Locals: GCC re-read them from f after each store to out.
+        const int64_t period = f.period;
+        const __mmask16* column_masks = f.column_masks;
+        int64_t r = f.interior_phase;
+        const float* rows[3];
+        __m512 low[3];
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            rows[kh] = at + kh * width;
+            low[kh] = _mm512_loadu_ps(rows[kh] + p);
         }
-        if (p + 16 <= size) {
+        for (; p < interior_end; p += 16, r = r + 1 == period ? 0 : r + 1) {
+            const __mmask16* m = column_masks + r * 3;
+            __m512 sum = b;
+            for (int64_t kh = 0; kh < 3; ++kh) {
+                const __m512 high = _mm512_loadu_ps(rows[kh] + p + 16);
+                sum = _mm512_add_ps(sum, pair_row_sum(low[kh], high, w + kh * 3, m));
+                low[kh] = high;
+            }
             _mm512_storeu_ps(out + p, sum);
-        } else {
-            _mm512_mask_storeu_ps(out + p, lanes_below(size - p), sum);
         }
     }
+    for (; p < size; p += 16) flat_border_register(at, p, f, w, b, out);
 }
 
 thread_local FlatPlane::Cache t_flat_masks;
