@@ -98,7 +98,7 @@ struct FlatPlane {
         const int64_t key[5] = {width, src_rows, out_rows, pad_h, pad_w};
         if (!std::equal(key, key + 5, cache.key)) {
             build(pad_h, pad_w, cache.masks);
-            build_columns(pad_w, cache.column_masks);
+            build_flat_column_masks(width, period, pad_w, cache.column_masks);
             std::copy(key, key + 5, cache.key);
         }
         masks = cache.masks.data();
@@ -106,20 +106,6 @@ struct FlatPlane {
     }
 
 private:
-    void build_columns(int64_t pad_w, std::vector<__mmask16>& storage) const {
-        storage.resize(static_cast<size_t>(period * 3));
-        for (int64_t r = 0; r < period; ++r) {
-            for (int64_t kw = 0; kw < 3; ++kw) {
-                __mmask16 valid = 0;
-                for (int64_t lane = 0; lane < 16; ++lane) {
-                    const int64_t column = (r * 16 + lane) % width + kw - pad_w;
-                    if (column >= 0 && column < width) valid = static_cast<__mmask16>(valid | (1u << lane));
-                }
-                storage[static_cast<size_t>(r * 3 + kw)] = valid;
-            }
-        }
-    }
-
     void build(int64_t pad_h, int64_t pad_w, std::vector<__mmask16>& storage) const {
         const int64_t vectors = (size + 15) / 16;
         storage.resize(static_cast<size_t>(vectors * kTaps));

@@ -1,6 +1,6 @@
-// The AVX-512 16 x 16 f32 transpose: in registers, and of the channel-blocked layout
-// (conv_depthwise_blocked.hpp) with each transposed row stored where its caller says. For the
-// AVX-512 depthwise files only.
+// AVX-512 pieces the depthwise files share: the 16 x 16 f32 transpose (in registers, and of the
+// channel-blocked layout of conv_depthwise_blocked.hpp with each transposed row stored where its
+// caller says) and the flat plane's column masks. For the AVX-512 depthwise files only.
 // GCC 12 warns inside its own AVX-512 unpack intrinsics (a self-initialized undefined operand,
 // GCC bug 105593); the pragma must precede the first inclusion of the intrinsics headers.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -9,6 +9,9 @@
 #pragma once
 
 #include <immintrin.h>
+
+#include <cstdint>
+#include <vector>
 
 #include "kernels/cpu/conv/conv_depthwise_blocked.hpp"
 
@@ -55,6 +58,24 @@ struct Avx512Tile {
         PortableTile::transpose_rows(src, src_stride, dst_rows);
     }
 };
+
+// The flat plane's column masks (a plane read as one row, 16 outputs a register across row ends
+// of `width`): lane l of register r, tap column kw, is valid where (r * 16 + l) % width + kw -
+// pad_w lies inside the row. They repeat every `period` = width / gcd(width, 16) registers:
+// masks[r * 3 + kw] for r < period.
+inline void build_flat_column_masks(int64_t width, int64_t period, int64_t pad_w, std::vector<__mmask16>& masks) {
+    masks.resize(static_cast<size_t>(period * 3));
+    for (int64_t r = 0; r < period; ++r) {
+        for (int64_t kw = 0; kw < 3; ++kw) {
+            __mmask16 valid = 0;
+            for (int64_t lane = 0; lane < 16; ++lane) {
+                const int64_t column = (r * 16 + lane) % width + kw - pad_w;
+                if (column >= 0 && column < width) valid = static_cast<__mmask16>(valid | (1u << lane));
+            }
+            masks[static_cast<size_t>(r * 3 + kw)] = valid;
+        }
+    }
+}
 
 }  // namespace
 }  // namespace mln::kernels

@@ -84,17 +84,7 @@ struct FlatFilterPlane {
 
 private:
     void build(int64_t pad_w, int64_t in_size, const int64_t* row_begin, const int64_t* row_end, Cache& storage) const {
-        storage.column_masks.resize(static_cast<size_t>(period * 3));
-        for (int64_t r = 0; r < period; ++r) {
-            for (int64_t kw = 0; kw < 3; ++kw) {
-                __mmask16 valid = 0;
-                for (int64_t lane = 0; lane < 16; ++lane) {
-                    const int64_t column = (r * 16 + lane) % width + kw - pad_w;
-                    if (column >= 0 && column < width) valid = static_cast<__mmask16>(valid | (1u << lane));
-                }
-                storage.column_masks[static_cast<size_t>(r * 3 + kw)] = valid;
-            }
-        }
+        build_flat_column_masks(width, period, pad_w, storage.column_masks);
         storage.borders.clear();
         for (int64_t v = 0; v < registers; ++v) {
             if (v == interior_begin) v = interior_end;
