@@ -1,9 +1,5 @@
 #include "kernels/cpu/conv/conv_phase_direct.hpp"
 
-#if defined(MYELIN_X86_64_KERNELS)
-#include <immintrin.h>
-#endif
-
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -177,7 +173,7 @@ void conv_forward(const ConvArgs& a) {
             state.store(kPacked, std::memory_order_release);
         }
         for (const std::atomic<int>& state : panel_state) {
-            while (state.load(std::memory_order_acquire) != kPacked) _mm_pause();
+            while (state.load(std::memory_order_acquire) != kPacked) cpu::cpu_relax();
         }
     };
     const float* bias = a.has_bias ? static_cast<const float*>(a.bias.data) : nullptr;

@@ -28,6 +28,8 @@ constexpr auto kWorkerSpin = std::chrono::microseconds(200);
 // costs a futex wake-up (tens of microseconds on a VM whose vCPU halted) on every call.
 constexpr auto kCallerSpin = std::chrono::microseconds(100);
 
+}  // namespace
+
 void cpu_relax() {
 #if defined(__x86_64__) || defined(_M_X64)
     _mm_pause();
@@ -35,8 +37,6 @@ void cpu_relax() {
     std::this_thread::yield();
 #endif
 }
-
-}  // namespace
 
 ThreadPool::ThreadPool(int32_t thread_count) { start_workers(std::clamp(thread_count, 1, kMaxThreads) - 1); }
 

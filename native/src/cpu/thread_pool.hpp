@@ -77,6 +77,9 @@ private:
 // The pool all CPU devices share; its default size is the physical core count.
 ThreadPool& thread_pool();
 
+// One step of a spin-wait on another thread (pause on x86, a yield elsewhere).
+void cpu_relax();
+
 inline void parallel_for(int64_t count, int64_t grain, RangeBody body) {
     thread_pool().parallel_for(count, grain, body);
 }
