@@ -21,6 +21,7 @@ namespace {
 using depthwise_filter::filter_sums_by_channel_groups;
 using depthwise_filter::FilterSumsLayout;
 using depthwise_filter::sum_across_lanes16;
+using depthwise_filter::store_tap_sums;
 
 constexpr int64_t kTaps = 9;
 
@@ -1080,18 +1081,16 @@ void pair_filter_sums_by_channel_groups(const float* x, const float* dy, const F
                                  dy_image + b * l.out_size, g, columns, acc[k]);
             }
         }
-        alignas(64) float sums[kTaps][kGroup];
+        __m512 sums[kTaps];
         for (int64_t t = 0; t < kTaps; ++t) {
             __m512 lanes[kGroup];
             for (int64_t k = 0; k < kPairs; ++k) {
                 lanes[2 * k] = _mm512_maskz_mov_ps(0x00FF, acc[k][t]);
                 lanes[2 * k + 1] = _mm512_maskz_mov_ps(0xFF00, acc[k][t]);
             }
-            _mm512_store_ps(sums[t], sum_across_lanes16(lanes));
+            sums[t] = sum_across_lanes16(lanes);
         }
-        for (int64_t c = 0; c < group; ++c) {
-            for (int64_t t = 0; t < kTaps; ++t) dw[(c0 + c) * kTaps + t] = sums[t][c];
-        }
+        store_tap_sums(sums, group, dw + c0 * kTaps);
     }
 }
 
