@@ -17,8 +17,8 @@ namespace {
 // The i64 index of int32 plane position p: -1 for a window without an element of x (p < 0).
 inline int64_t index_of(int32_t p, int64_t base) { return p < 0 ? -1 : base + p; }
 
-// int32 position registers of a FloatLanes type (loads and stores), and the copy of a chunk
-// of outputs to y and indices; `stream` writes the aligned registers non-temporally.
+// int32 position registers of a FloatLanes type (loads and stores), and the copy of a chunk's
+// positions to the i64 indices; `stream` writes the aligned registers non-temporally.
 template <class V>
 struct PositionLanes;
 
@@ -26,7 +26,6 @@ template <>
 struct PositionLanes<ScalarLanes> {
     static int32_t load(const int32_t* p) { return *p; }
     static void store(int32_t* p, int32_t v) { *p = v; }
-    static void write_values(float* to, const float* from, int64_t n, bool) { std::copy(from, from + n, to); }
     static void write_indices(int64_t* to, const int32_t* from, int64_t n, int64_t base, bool) {
         for (int64_t i = 0; i < n; ++i) to[i] = index_of(from[i], base);
     }
@@ -46,19 +45,6 @@ template <>
 struct PositionLanes<Avx2Lanes> {
     static __m256i load(const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
     static void store(int32_t* p, __m256i v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
-    static void write_values(float* to, const float* from, int64_t n, bool stream) {
-        int64_t i = unaligned_head(to, n, 32, stream);
-        std::copy(from, from + i, to);
-        for (; i + 8 <= n; i += 8) {
-            const __m256 v = _mm256_loadu_ps(from + i);
-            if (stream) {
-                _mm256_stream_ps(to + i, v);
-            } else {
-                _mm256_storeu_ps(to + i, v);
-            }
-        }
-        std::copy(from + i, from + n, to + i);
-    }
     static void write_indices(int64_t* to, const int32_t* from, int64_t n, int64_t base, bool stream) {
         int64_t i = unaligned_head(to, n, 32, stream);
         for (int64_t j = 0; j < i; ++j) to[j] = index_of(from[j], base);
@@ -82,19 +68,6 @@ template <>
 struct PositionLanes<Avx512Lanes> {
     static __m512i load(const int32_t* p) { return _mm512_loadu_si512(p); }
     static void store(int32_t* p, __m512i v) { _mm512_storeu_si512(p, v); }
-    static void write_values(float* to, const float* from, int64_t n, bool stream) {
-        int64_t i = unaligned_head(to, n, 64, stream);
-        std::copy(from, from + i, to);
-        for (; i + 16 <= n; i += 16) {
-            const __m512 v = _mm512_loadu_ps(from + i);
-            if (stream) {
-                _mm512_stream_ps(to + i, v);
-            } else {
-                _mm512_storeu_ps(to + i, v);
-            }
-        }
-        std::copy(from + i, from + n, to + i);
-    }
     static void write_indices(int64_t* to, const int32_t* from, int64_t n, int64_t base, bool stream) {
         int64_t i = unaligned_head(to, n, 64, stream);
         for (int64_t j = 0; j < i; ++j) to[j] = index_of(from[j], base);
@@ -113,6 +86,27 @@ struct PositionLanes<Avx512Lanes> {
     }
 };
 #endif
+
+// The chunk's values out to y: whole registers, written non-temporally from the first aligned
+// one with `stream` (the elements before it and the tail plainly).
+template <class V>
+void write_values(float* to, const float* from, int64_t n, bool stream) {
+    if constexpr (V::width == 1) {
+        std::copy(from, from + n, to);
+    } else {
+        int64_t i = unaligned_head(to, n, V::width * int64_t{sizeof(float)}, stream);
+        std::copy(from, from + i, to);
+        for (; i + V::width <= n; i += V::width) {
+            const typename V::Reg v = V::load(from + i, AllLanes{});
+            if (stream) {
+                V::stream(to + i, v);
+            } else {
+                V::store(to + i, v, AllLanes{});
+            }
+        }
+        std::copy(from + i, from + n, to + i);
+    }
+}
 
 // Lanes i of row[c + i * stride] where 0 <= c + i * stride < width, -inf in the others, reading
 // nothing outside the row: the loads of the registers at a row's ends. inside() computes the
@@ -401,7 +395,7 @@ struct MaxPoolPlanes {
                     }
                 }
                 const int64_t n = (q1 - q0) * r.out_w, flat = plane * out_size + q0 * r.out_w;
-                P::write_values(y + flat, s.out_values.data(), n, stream);
+                write_values<V>(y + flat, s.out_values.data(), n, stream);
                 if constexpr (Positions) P::write_indices(indices + flat, s.out_positions.data(), n, plane * in_size, stream);
             }
         }
