@@ -305,7 +305,8 @@ struct PackedWeights;
 // of 32-channel panels or a slice of the depth per thread, each packing its own w^T panels; a
 // batch: one image, w^T packed once before by all threads):
 //   for each KC depth block          -> lower columns[pc.., all positions] as one panel (L2),
-//                                       stride 2 from polyphase planes
+//                                       stride 2 from polyphase planes, stride 1 "same" with
+//                                       masks made once per tap (lower_same_size_avx512)
 //     for each 32-channel panel      -> pack w^T's kc x 32 panel (L1), the next one prefetched
 //                                       inside the tiles (the weights come from L3 or memory)
 //       for each 14-position tile    -> micro-kernel into y^T sums (beta 1 after the first block)
@@ -488,7 +489,10 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters) {
         const GemmActivation<T> activation = select_gemm_activation<T>(a.activation);
         // Stride 2 lowers from polyphase planes, as in the plain form (its gathers cost 15% of
         // ResNet-18's 3x3/2 at 14x14 outputs).
-        const ColumnPanelLowering<T> image_lower = column_panel_lowering<T>(cpu::active_isa());
+        const int64_t lowered_width = round_up(positions, 16);
+        const ColumnPanelLowering<T> image_lower = same_size_lowering_applies(a.geometry, positions, lowered_width)
+                                                       ? lower_same_size_avx512
+                                                       : column_panel_lowering<T>(cpu::active_isa());
         const T* const x = static_cast<const T*>(a.x.data);
         const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa());
         const bool phase_source = phases.split != nullptr && phase_planes_apply(a.geometry) &&
@@ -503,7 +507,7 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters) {
             phases.split(x, a.geometry, a.channels, planes.data());
             return planes.data();
         };
-        const int64_t lowered_size = round_up(kDepthBlock * round_up(positions, 16), kAlignElements<T>);
+        const int64_t lowered_size = round_up(kDepthBlock * lowered_width, kAlignElements<T>);
         const int64_t channel_panels = ceil_div(a.out_channels, kPositionsTileColumns);
         if (a.batch == 1 && threads > 1 && channel_panels >= threads &&
             (channel_panels % threads == 0 || channel_panels >= 4 * threads)) {

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "core/nn_args.hpp"
+
 namespace mln::kernels {
 
 constexpr int kPositionsTileRows = 14;
@@ -30,6 +32,11 @@ void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t 
 // + K - 1 - k] for p = pc + i = m * K + k, i < kc, j < rows <= 32 (K = kernel_size).
 void pack_flipped_weights_avx512(const float* w, int64_t m_stride, int64_t kernel_size, int64_t rows, int64_t pc,
                                  int64_t kc, float* panel);
+// The transposed form's lowering where it applies (stride 1, output the input's size, 2-d, at
+// most 7x7 taps, nr a multiple of 16, at most 1024 padded columns): as ColumnPanelLowering.
+bool same_size_lowering_applies(const WindowGeometry& g, int64_t cols, int64_t nr);
+void lower_same_size_avx512(const float* x, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0,
+                            int64_t cols, int64_t nr, float* packed);
 // y[r * positions + q] = bias[r] (0 for nullptr) + sum over s < slices of
 // sums[s * slice_size + q * ld + r], for rows r in [row_begin, row_end).
 void write_transposed_sums_avx512(const float* sums, int64_t ld, int64_t slices, int64_t slice_size,

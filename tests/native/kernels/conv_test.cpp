@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/text.hpp"
+#include "kernels/cpu/conv/conv_implicit_gemm_kernel.hpp"
 #include "kernels/cpu/conv/conv_lowering.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
 #include "kernel_test_support.hpp"
@@ -488,8 +489,10 @@ WindowGeometry lowering_geometry(std::vector<int64_t> in, std::vector<int64_t> k
     return g;
 }
 
+// `lower` against im2col; nullptr: the ISA's column_panel_lowering.
 template <class T>
-void check_lowering(mln_isa isa, const WindowGeometry& g, int64_t channels, int64_t nr) {
+void check_lowering(mln_isa isa, const WindowGeometry& g, int64_t channels, int64_t nr,
+                    kernels::ColumnPanelLowering<T> lower = nullptr) {
     SCOPED_TRACE(cat("isa=", static_cast<int>(isa), " nr=", nr, " in=", g.in[0], ",", g.in[1], ",", g.in[2],
                      " k=", g.kernel[1], ",", g.kernel[2], " s=", g.stride[2], " d=", g.dilation[2],
                      " p=", g.pad_begin[2]));
@@ -502,7 +505,7 @@ void check_lowering(mln_isa isa, const WindowGeometry& g, int64_t channels, int6
     x[x.size() / 2] = std::numeric_limits<T>::infinity();
     std::vector<T> columns(static_cast<size_t>(depth * out_size));
     kernels::im2col_rows(x.data(), g, 0, depth, columns.data());
-    const kernels::ColumnPanelLowering<T> lower = kernels::column_panel_lowering<T>(isa);
+    if (lower == nullptr) lower = kernels::column_panel_lowering<T>(isa);
     // Blocks that start and end inside and on panel and image-row edges, over all rows or a depth slice.
     const int64_t starts[] = {0, 1, nr - 1, nr, g.out[2] + 3};
     for (int64_t q0 : starts) {
@@ -559,6 +562,41 @@ TEST(ConvLoweringTest, PanelsMatchIm2colAtEveryIsaAndPanelWidth) {
 }
 
 #if defined(MYELIN_X86_64_KERNELS)
+// The transposed implicit GEMM's lowering for stride 1 with outputs the input's size (masks per
+// tap): 3x3 as ResNet's 14x14 and 7x7, dilated and wider than the pad, asymmetric pads, 1x1, a
+// 7x7 kernel (49 taps, the most it takes), an even kernel, a 1-wide image; blocks that start and
+// end inside rows and panels (check_lowering), NaN and Inf copied.
+TEST(ConvLoweringTest, SameSizePanelsMatchIm2col) {
+    const std::vector<mln_isa> isas = available_isas();
+    if (std::find(isas.begin(), isas.end(), MLN_ISA_AVX512) == isas.end()) GTEST_SKIP() << "no AVX-512 here";
+    std::vector<WindowGeometry> geometries = {
+        lowering_geometry({14, 14}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+        lowering_geometry({7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+        lowering_geometry({12, 20}, {3, 3}, {1, 1}, {2, 2}, {2, 2}),
+        lowering_geometry({9, 23}, {1, 1}, {1, 1}, {1, 1}, {0, 0}),
+        lowering_geometry({11, 13}, {7, 7}, {1, 1}, {1, 1}, {3, 3}),
+        lowering_geometry({5, 1}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
+    };
+    // Asymmetric: 2x2 kernel, pad 0 before and 1 after keeps the size.
+    WindowGeometry even = lowering_geometry({6, 9}, {2, 2}, {1, 1}, {1, 1}, {0, 0});
+    even.pad_end[1] = even.pad_end[2] = 1;
+    even.out[1] = 6;
+    even.out[2] = 9;
+    geometries.push_back(even);
+    for (const WindowGeometry& g : geometries) {
+        for (int64_t nr : {16, 32}) {
+            ASSERT_TRUE(kernels::same_size_lowering_applies(g, g.out_size(), nr));
+            check_lowering<float>(MLN_ISA_AVX512, g, 3, nr, kernels::lower_same_size_avx512);
+        }
+    }
+    // Not taken: stride 2, an output of another size, 3-d, more than 49 taps, too many columns.
+    EXPECT_FALSE(kernels::same_size_lowering_applies(lowering_geometry({14, 15}, {3, 3}, {2, 2}, {1, 1}, {1, 1}), 56, 64));
+    EXPECT_FALSE(kernels::same_size_lowering_applies(lowering_geometry({14, 14}, {3, 3}, {1, 1}, {1, 1}, {0, 0}), 144, 144));
+    EXPECT_FALSE(kernels::same_size_lowering_applies(lowering_geometry({4, 5, 6}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}), 120, 128));
+    EXPECT_FALSE(kernels::same_size_lowering_applies(lowering_geometry({9, 9}, {9, 9}, {1, 1}, {1, 1}, {4, 4}), 81, 96));
+    EXPECT_FALSE(kernels::same_size_lowering_applies(lowering_geometry({40, 40}, {3, 3}, {1, 1}, {1, 1}, {1, 1}), 1600, 1600));
+}
+
 // The stride-2 lowering from polyphase planes against im2col, on blocks that start and end inside
 // and on panel and image-row edges, with NaN and Inf copied like any other value.
 TEST(ConvLoweringTest, PhasePlanePanelsMatchIm2col) {
