@@ -322,6 +322,15 @@ struct PackedWeights;
 // their multiply-adds, the panel after next prefetched into L2 (1.244 / 1.265 -> 1.258 /
 // 1.239; at 14x14 slower, 1.17 -> 1.14); only the last tile packing (1.29 -> 1.25); depth
 // blocks of 64 (1.58 -> 1.46) or 192 (same); prefetching into L2 instead of L1 (1.26 -> 1.22).
+// Also tried and slower (one thread, same-process A/B of min per call, contended machine):
+// the last 7-row tile of a 49-position panel packing the next panel inside its depth loop (a
+// 16 x 4 piece every other step, double-buffered panels) 1.03-1.06x at 7x7 (1.13x with the other
+// tiles prefetching into L2), its pack loads stalling; the tiles prefetching their C rows before
+// accumulating 1.01x; A rows prefetched 8 steps ahead 1.00-1.02x; depth blocks of 96 1.01-1.02x;
+// the depth loop unrolled by 2 1.00x; planes split per depth block inside each thread's slice
+// (instead of the whole image up front) 1.00x on one thread, 1.05-1.09x at 7x7 on two; the
+// stride-2 lowering from planes with masks made once per tap, as lower_same_size_avx512 does for
+// stride 1, 0.99-1.00x (its share 4.1 -> 3.4% at 7x7, none at 14x14).
 namespace transposed {
 
 constexpr int64_t kDepthBlock = 128;  // the w^T panel (16 KiB) and the A rows a tile reads stay in L1
