@@ -437,7 +437,9 @@ inline void stride2_row_products(const float* row, __m512 d, const Stride2Column
 // the forward's even/odd split of 32 source columns per register of dy. Filter rows go in a
 // loop of constant bounds (a missing one skipped), so the nine sums stay in registers: indexed
 // by a row list's entries they went through memory and ran slower than the channel-blocked
-// kernel.
+// kernel. Splitting each source row once into even and odd columns (a per-thread buffer in L1,
+// shared by the two output rows reading it; the taps then plain loads and one valignd) ran
+// 1.35-1.5x slower (dw96/2 @ 112, one thread, batch 1, also with 4 channels in L2).
 void stride2_filter_sums_by_rows(const float* x, const float* dy, const WindowGeometry& g,
                                  const std::vector<Stride2Columns>& columns, __m512* acc) {
     __m512 a[kTaps];
@@ -1197,7 +1199,7 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
                                                int64_t channels, int64_t images, int64_t x_image_stride,
                                                int64_t dy_image_stride, float* dw) {
     const FilterSumsLayout layout{g.in_size(), g.out_size(), x_image_stride, dy_image_stride};
-    if (depthwise_filter::channel_minor_filter_fits(g)) {
+    if (depthwise_filter::channel_minor_filter_fits(g, images)) {
         return depthwise_filter::channel_minor_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
     }
     if (depthwise_3x3_pairs_fit(g)) return pair_filter_sums_by_channel_groups(x, dy, layout, channels, images, g, dw);

@@ -311,9 +311,9 @@ void channel_minor_plane_sums(const float* xt, const float* dyt, const ChannelMi
 
 }  // namespace
 
-bool channel_minor_filter_fits(const WindowGeometry& g) {
-    return g.stride[1] == 1 && g.stride[2] == 1 && g.in_size() <= kChannelMinorMaxPlane &&
-           g.out_size() <= kChannelMinorMaxPlane;
+bool channel_minor_filter_fits(const WindowGeometry& g, int64_t images) {
+    const bool stride_fits = (g.stride[1] == 1 && g.stride[2] == 1) || (images == 1 && g.stride[1] == 2 && g.stride[2] == 2);
+    return stride_fits && g.in_size() <= kChannelMinorMaxPlane && g.out_size() <= kChannelMinorMaxPlane;
 }
 
 void channel_minor_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
