@@ -530,10 +530,14 @@ void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry&
 }
 
 // Planes up to this size go in bands of column strips (stride2_filter_strip), larger ones by
-// rows: on 112-wide planes (50 KiB) strips over the whole plane ran 1.2x slower than rows
-// outermost; bands of 8 KiB of source rows 1.15-1.2x faster at batch 1 but 1.0-1.5x slower at
-// batch 32 (from DRAM; one thread, interleaved min times, a loaded machine).
+// rows when summed over more than kStride2FilterBandsMaxImages images: on 112-wide planes (50
+// KiB) strips over the whole plane ran 1.2x slower than rows outermost; bands of 8 KiB of
+// source rows 1.15-1.2x faster at batch 1 but 1.0-1.5x slower at batch 32 (from DRAM; one
+// thread, interleaved min times, a loaded machine). Re-measured (dw96/2 @ 112, one thread,
+// same-process A/B both ways round, a loaded machine where the same code differed by up to 20%
+// between runs): bands 1.25-1.4x faster at batch 1, 0.97-1.17x at 4, 0.84-1.14x at 8.
 constexpr int64_t kStride2FilterStripPlaneBytes = 16 << 10;
+constexpr int64_t kStride2FilterBandsMaxImages = 4;
 // Output rows a band of column strips covers: its source rows about 8 KiB, in L1 while every
 // strip of the band reads them. Against strips over the whole plane on 56-wide planes (12.5
 // KiB): 1.2-1.4x faster at batch 32, within noise at batch 1 (0.85-1.08x).
@@ -543,8 +547,9 @@ constexpr int64_t kStride2FilterBandBytes = 8 << 10;
 // split of 32 source columns per register of dy, in bands of output rows, each band one column
 // strip after another.
 void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
-                         const std::vector<Stride2Columns>& columns, __m512* acc) {
-    if (g.in_size() * static_cast<int64_t>(sizeof(float)) > kStride2FilterStripPlaneBytes) {
+                         const std::vector<Stride2Columns>& columns, int64_t images, __m512* acc) {
+    if (images > kStride2FilterBandsMaxImages &&
+        g.in_size() * static_cast<int64_t>(sizeof(float)) > kStride2FilterStripPlaneBytes) {
         return stride2_filter_sums_by_rows(x, dy, g, columns, acc);
     }
     const int64_t out_rows = g.out[1];
@@ -1220,7 +1225,7 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
     if (is_flat(g)) return depthwise_filter::flat_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
     const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], g.pad_begin[2]);
     filter_sums_by_channel_groups(x, dy, layout, channels, images, dw, [&](const float* xc, const float* dyc, __m512* acc) {
-        stride2_filter_sums(xc, dyc, g, columns, acc);
+        stride2_filter_sums(xc, dyc, g, columns, images, acc);
     });
 }
 

@@ -772,7 +772,8 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
 // The depthwise 3 x 3 backward filter's paths, threads splitting the channels: 16 channels at a
 // time in channel-minor order at stride 1 (14 x 14, 7 x 7) and, at batch 1, stride 2 (14 x 14, an
 // odd 13 x 15 with pad 2 before); two channels a register (stride 2 over two images); the flat
-// plane (28 x 28); stride-2 column strips (56 wide) and rows (112 wide). Each channel's sums
+// plane (28 x 28); stride-2 column strips (56 wide; 112 wide over one image) and rows (112
+// wide over five images). Each channel's sums
 // are added in one order whatever channels a thread gets, so every thread count gives the same
 // bits.
 TEST_F(ConvTest, DepthwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
@@ -784,7 +785,8 @@ TEST_F(ConvTest, DepthwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{2, 33, 14, 14}, 33, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 33},
         {{1, 20, 28, 28}, 20, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 20},
         {{1, 18, 56, 56}, 18, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 18},
-        {{2, 5, 21, 112}, 5, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 5},
+        {{1, 5, 41, 112}, 5, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 5},
+        {{5, 5, 41, 112}, 5, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 5},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
