@@ -174,10 +174,15 @@ inline void transpose_four_positions(const float* src, int64_t plane, int64_t ch
     __m512 r[4];
     for (int64_t i = 0; i < 4; ++i) {
         if constexpr (Full) {
-            __m512 v = _mm512_castps128_ps512(_mm_loadu_ps(src + i * plane));
-            v = _mm512_insertf32x4(v, _mm_loadu_ps(src + (i + 4) * plane), 1);
-            v = _mm512_insertf32x4(v, _mm_loadu_ps(src + (i + 8) * plane), 2);
-            r[i] = _mm512_insertf32x4(v, _mm_loadu_ps(src + (i + 12) * plane), 3);
+            // Channel i + 4 k at row + k * four_planes: four row pointers and one stride (k = 3
+            // as twice it plus it), not 16 plane offsets, which spilled to the stack (1-4% faster
+            // on 7 x 7 and 14 x 14, one thread, batch 1, same-process A/B both ways round).
+            const float* row = src + i * plane;
+            const int64_t four_planes = 4 * plane;
+            __m512 v = _mm512_castps128_ps512(_mm_loadu_ps(row));
+            v = _mm512_insertf32x4(v, _mm_loadu_ps(row + four_planes), 1);
+            v = _mm512_insertf32x4(v, _mm_loadu_ps(row + 2 * four_planes), 2);
+            r[i] = _mm512_insertf32x4(v, _mm_loadu_ps(row + 2 * four_planes + four_planes), 3);
         } else {
             __m512 v = _mm512_setzero_ps();
             for (int64_t k = 0; k < 4; ++k) {
