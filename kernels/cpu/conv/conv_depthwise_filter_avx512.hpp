@@ -104,7 +104,8 @@ void flat_filter_sums_avx512(const float* x, const float* dy, const WindowGeomet
 // made it 1.1-1.5x slower than two channels a register at batch 32 (within 5% at batch 1).
 // Re-measured with the four-position copy (dw576/2 @ 14): 1.2x faster at batch 1, within 3% at
 // 2, 1.23x slower at 8 and 1.03-1.06x at 32 (out of L2), so stride 2 takes it for one image
-// only (1.17x faster again, same-process A/B, one thread).
+// only (1.17x faster again, same-process A/B, one thread); from 28 x 28 (784 source positions)
+// it ran 1.5x slower than the column strips at batch 1.
 constexpr int64_t kChannelMinorMaxPlane = 256;
 bool channel_minor_filter_fits(const WindowGeometry& g, int64_t images);
 // dw of a 2-d 3 x 3 geometry whose planes fit (channel_minor_filter_fits), for `channels`
