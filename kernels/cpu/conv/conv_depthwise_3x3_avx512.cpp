@@ -756,8 +756,8 @@ void pair_filter_sums(const float* xa, const float* xb, const float* dya, const 
     const __mmask8 out = static_cast<__mmask8>(c.out);
     const int64_t row_step = g.stride[1] * c.in_width;
     // At row stride 2 an output row's bottom source row is the next one's top: its taps are kept,
-    // not loaded and permuted again (dw576/2 @ 14, one thread, same-process A/B: batch 2 and 32
-    // 1.04-1.13x faster, batch 8 within noise; same bits).
+    // not loaded and permuted again (dw576/2 @ 14, one thread, same-process A/B: batch 2
+    // 1.01-1.07x faster both ways round, batch 32 1.04-1.13x, batch 8 within noise; same bits).
     __m512 carried[3];
     int64_t carried_row = -1;
     for (int64_t oh = 0; oh < g.out[1]; ++oh) {
