@@ -437,7 +437,9 @@ inline void stride2_row_products(const float* row, __m512 d, const Stride2Column
 // the forward's even/odd split of 32 source columns per register of dy. Filter rows go in a
 // loop of constant bounds (a missing one skipped), so the nine sums stay in registers: indexed
 // by a row list's entries they went through memory and ran slower than the channel-blocked
-// kernel.
+// kernel. Splitting each source row once into even and odd columns (a per-thread buffer in L1,
+// shared by the two output rows reading it; the taps then plain loads and one valignd) ran
+// 1.35-1.5x slower (dw96/2 @ 112, one thread, batch 1, also with 4 channels in L2).
 void stride2_filter_sums_by_rows(const float* x, const float* dy, const WindowGeometry& g,
                                  const std::vector<Stride2Columns>& columns, __m512* acc) {
     __m512 a[kTaps];
@@ -528,10 +530,14 @@ void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry&
 }
 
 // Planes up to this size go in bands of column strips (stride2_filter_strip), larger ones by
-// rows: on 112-wide planes (50 KiB) strips over the whole plane ran 1.2x slower than rows
-// outermost; bands of 8 KiB of source rows 1.15-1.2x faster at batch 1 but 1.0-1.5x slower at
-// batch 32 (from DRAM; one thread, interleaved min times, a loaded machine).
+// rows when summed over more than kStride2FilterBandsMaxImages images: on 112-wide planes (50
+// KiB) strips over the whole plane ran 1.2x slower than rows outermost; bands of 8 KiB of
+// source rows 1.15-1.2x faster at batch 1 but 1.0-1.5x slower at batch 32 (from DRAM; one
+// thread, interleaved min times, a loaded machine). Re-measured (dw96/2 @ 112, one thread,
+// same-process A/B both ways round, a loaded machine where the same code differed by up to 20%
+// between runs): bands 1.25-1.4x faster at batch 1, 0.97-1.17x at 4, 0.84-1.14x at 8.
 constexpr int64_t kStride2FilterStripPlaneBytes = 16 << 10;
+constexpr int64_t kStride2FilterBandsMaxImages = 4;
 // Output rows a band of column strips covers: its source rows about 8 KiB, in L1 while every
 // strip of the band reads them. Against strips over the whole plane on 56-wide planes (12.5
 // KiB): 1.2-1.4x faster at batch 32, within noise at batch 1 (0.85-1.08x).
@@ -541,8 +547,9 @@ constexpr int64_t kStride2FilterBandBytes = 8 << 10;
 // split of 32 source columns per register of dy, in bands of output rows, each band one column
 // strip after another.
 void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
-                         const std::vector<Stride2Columns>& columns, __m512* acc) {
-    if (g.in_size() * static_cast<int64_t>(sizeof(float)) > kStride2FilterStripPlaneBytes) {
+                         const std::vector<Stride2Columns>& columns, int64_t images, __m512* acc) {
+    if (images > kStride2FilterBandsMaxImages &&
+        g.in_size() * static_cast<int64_t>(sizeof(float)) > kStride2FilterStripPlaneBytes) {
         return stride2_filter_sums_by_rows(x, dy, g, columns, acc);
     }
     const int64_t out_rows = g.out[1];
@@ -748,6 +755,11 @@ void pair_filter_sums(const float* xa, const float* xb, const float* dya, const 
     for (int64_t t = 0; t < kTaps; ++t) s[t] = acc[t];
     const __mmask8 out = static_cast<__mmask8>(c.out);
     const int64_t row_step = g.stride[1] * c.in_width;
+    // At row stride 2 an output row's bottom source row is the next one's top: its taps are kept,
+    // not loaded and permuted again (dw576/2 @ 14, one thread, same-process A/B: batch 2
+    // 1.01-1.07x faster both ways round, batch 32 1.04-1.13x, batch 8 within noise; same bits).
+    __m512 carried[3];
+    int64_t carried_row = -1;
     for (int64_t oh = 0; oh < g.out[1]; ++oh) {
         prefetch_ahead(xa + oh * row_step, row_step);
         prefetch_ahead(xb + oh * row_step, row_step);
@@ -758,11 +770,20 @@ void pair_filter_sums(const float* xa, const float* xb, const float* dya, const 
         for (int64_t kh = 0; kh < 3; ++kh) {
             const int64_t ih = source_row(g, oh, kh);
             if (ih < 0) continue;
-            const __m512 a = _mm512_maskz_loadu_ps(c.load, xa + ih * c.in_width);
-            const __m512 b = _mm512_maskz_loadu_ps(c.load, xb + ih * c.in_width);
+            __m512 t[3];
+            if (kh == 0 && ih == carried_row) {
+                for (int64_t kw = 0; kw < 3; ++kw) t[kw] = carried[kw];
+            } else {
+                const __m512 a = _mm512_maskz_loadu_ps(c.load, xa + ih * c.in_width);
+                const __m512 b = _mm512_maskz_loadu_ps(c.load, xb + ih * c.in_width);
+                for (int64_t kw = 0; kw < 3; ++kw) t[kw] = _mm512_permutex2var_ps(a, c.index[kw], b);
+            }
             for (int64_t kw = 0; kw < 3; ++kw) {
-                s[kh * 3 + kw] =
-                    _mm512_mask3_fmadd_ps(_mm512_permutex2var_ps(a, c.index[kw], b), d, s[kh * 3 + kw], c.tap[kw]);
+                s[kh * 3 + kw] = _mm512_mask3_fmadd_ps(t[kw], d, s[kh * 3 + kw], c.tap[kw]);
+            }
+            if (kh == 2) {
+                for (int64_t kw = 0; kw < 3; ++kw) carried[kw] = t[kw];
+                carried_row = ih;
             }
         }
     }
@@ -1197,14 +1218,14 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
                                                int64_t channels, int64_t images, int64_t x_image_stride,
                                                int64_t dy_image_stride, float* dw) {
     const FilterSumsLayout layout{g.in_size(), g.out_size(), x_image_stride, dy_image_stride};
-    if (depthwise_filter::channel_minor_filter_fits(g)) {
+    if (depthwise_filter::channel_minor_filter_fits(g, images)) {
         return depthwise_filter::channel_minor_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
     }
     if (depthwise_3x3_pairs_fit(g)) return pair_filter_sums_by_channel_groups(x, dy, layout, channels, images, g, dw);
     if (is_flat(g)) return depthwise_filter::flat_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
     const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], g.pad_begin[2]);
     filter_sums_by_channel_groups(x, dy, layout, channels, images, dw, [&](const float* xc, const float* dyc, __m512* acc) {
-        stride2_filter_sums(xc, dyc, g, columns, acc);
+        stride2_filter_sums(xc, dyc, g, columns, images, acc);
     });
 }
 

@@ -233,10 +233,11 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     // and a partial register a row, summed over one image and over two.
     cases.push_back({1, 33, 13, 41, 2, 1, 1});
     cases.push_back({2, 33, 13, 41, 2, 1, 1});
-    // Tall planes at stride 2, pads 0, 1 and 2 before: 112-wide (the filter one output row at a
-    // time) and 67-wide (the filter in bands of 15 output rows of column strips, carrying rows
-    // within a band).
+    // Tall planes at stride 2, pads 0, 1 and 2 before: 112-wide (over 16 KiB: the filter one
+    // output row at a time over more than 4 images, else in bands of column strips) and 67-wide
+    // (the filter in bands of 15 output rows of column strips, carrying rows within a band).
     cases.push_back({1, 3, 40, 112, 2, 1, 1});
+    cases.push_back({5, 3, 40, 112, 2, 1, 1});
     cases.push_back({2, 3, 31, 112, 2, 0, 0});
     cases.push_back({1, 5, 50, 67, 2, 1, 0});
     cases.push_back({1, 2, 29, 112, 2, 2, 0});

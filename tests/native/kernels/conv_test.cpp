@@ -807,6 +807,28 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
 
+// The depthwise 3 x 3 backward filter's paths, threads splitting the channels: 16 channels at a
+// time in channel-minor order at stride 1 (14 x 14, 7 x 7) and, at batch 1, stride 2 (14 x 14, an
+// odd 13 x 15 with pad 2 before); two channels a register (stride 2 over two images); the flat
+// plane (28 x 28); stride-2 column strips (56 wide; 112 wide over one image) and rows (112
+// wide over five images). Each channel's sums
+// are added in one order whatever channels a thread gets, so every thread count gives the same
+// bits.
+TEST_F(ConvTest, DepthwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
+    const std::vector<ConvCase> cases = {
+        {{1, 40, 14, 14}, 40, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 40},
+        {{2, 35, 7, 7}, 35, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 35},
+        {{1, 40, 14, 14}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 40},
+        {{1, 33, 13, 15}, 33, {3, 3}, {2, 2}, {1, 1}, {2, 2}, {0, 0}, 33},
+        {{2, 33, 14, 14}, 33, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 33},
+        {{1, 20, 28, 28}, 20, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 20},
+        {{1, 18, 56, 56}, 18, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 18},
+        {{1, 5, 41, 112}, 5, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 5},
+        {{5, 5, 41, 112}, 5, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 5},
+    };
+    expect_backward_filter_reference_and_same_bits(device_, cases);
+}
+
 // Backward data by columns + col2im (conv_backward_data.hpp) over its blocks and tasks: stride 2
 // (3x3 and 7x7 "same" padding, 1x1), small stride-1 images (under 256 dx positions), chunks of
 // channels (17 channels x 9 taps = 153 column rows: chunks of 14 channels), column rows that are
