@@ -13,11 +13,14 @@
 //
 // Unblocked path (up to moderate sizes, one thread or a team): no cache blocking; each C tile
 // is one micro-kernel call over all of K. Operands are read in place where that is fast (see
-// plan_unblocked), else packed whole once and shared by the team. On one thread, a B with
-// contiguous rows is packed by the first row tile run against each panel, on the way
-// (GemmCopyingMicroKernel), instead of in a pass before any product: Zen 5, one thread, CPU
-// time per call, median of 61 alternating batches under load, against packing first: 256^3
-// 0.99x (A transposed 0.99x), 128x256x784 0.95-0.99x, 784x256x128 and 512^3 1.00x.
+// plan_unblocked), else packed whole once and shared by the team. A B with contiguous rows is
+// packed by the first row tile run against each panel, on the way (GemmCopyingMicroKernel),
+// instead of in a pass before any product, where one thread runs the product or the team's
+// blocks span all rows. Zen 5, CPU time per call, median of 61 alternating batches under load,
+// against packing first, one thread: 256^3 0.99x (A transposed 0.99x), 128x256x784
+// 0.95-0.99x, 784x256x128 and 512^3 1.00x; two threads (wall time, the fastest of 301 batches,
+// a machine loaded 4x over: medians meaningless): 256^3 0.82-0.97x, 784x256x128 0.94-0.95x,
+// 128x256x784 0.74-0.75x.
 //
 // beta applies to the first depth block only; later blocks accumulate (beta 1). The epilogue
 // (bias, residual, activation) runs on each tile right after its last depth block.
@@ -425,8 +428,10 @@ struct UnblockedSchedule {
     int64_t row_blocks, column_blocks;
     int64_t row_strip;  // rows whose tiles run against one B panel before the next (a multiple of MR)
     // Full B panels are packed by the first row tile run against them (GemmCopyingMicroKernel)
-    // rather than before any product: one member only, B not read in place (full_cols 0).
+    // rather than before any product (B not read in place, so full_cols is 0): on one member, or
+    // in a team whose blocks span all rows (each panel is then used by one block only).
     bool copy_b = false;
+    int64_t b_pack_begin;  // first column the packing before the products covers
     std::atomic<int64_t> next_task{0};
     std::atomic<int64_t> packed{0};
 };
@@ -481,7 +486,7 @@ void run_unblocked_tasks(const Problem<T>& p, UnblockedSchedule& s, T* a_packed,
             continue;
         }
         if (task < pack_tasks) {
-            const int64_t col = s.full_cols + (task - s.a_chunks) * s.b_chunk_panels * nr;
+            const int64_t col = s.b_pack_begin + (task - s.a_chunks) * s.b_chunk_panels * nr;
             pack_b_panels(p.b, 0, p.k, col, std::min(p.n - col, s.b_chunk_panels * nr), nr, p.micro.packers,
                           b_packed + (col - s.full_cols) * p.k);
             s.packed.fetch_add(1, std::memory_order_acq_rel);
@@ -521,25 +526,21 @@ void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t memb
     UnblockedSchedule s;
     s.full_rows = plan.a_in_place ? p.m / mr * mr : 0;
     s.full_cols = plan.b_in_place ? p.n / nr * nr : 0;
+    // Rows of B contiguous but packed whole (too large to read in place): the first row tile
+    // packs each full panel as it goes (one member, or blocks spanning all rows, below); only
+    // the edge panel is packed before the products.
+    const bool can_copy_b = !plan.b_in_place && p.b.col_stride == 1 && p.micro.strided_copying_b != nullptr;
     if (members == 1) {  // the same work without the task counter (or the team's divisions: small products)
         s.row_strip = unblocked_row_strip(p, p.n);
         if (s.full_rows < p.m) pack_a_panels(p.a, s.full_rows, p.m - s.full_rows, 0, p.k, mr, p.micro.packers, a_packed);
-        // Rows of B contiguous but packed whole (too large to read in place): the first row tile
-        // packs each full panel as it goes; only the edge panel is packed here.
-        s.copy_b = !plan.b_in_place && p.b.col_stride == 1 && p.micro.strided_copying_b != nullptr;
-        const int64_t first_packed_col = s.copy_b ? p.n / nr * nr : s.full_cols;
-        if (first_packed_col < p.n) {
-            pack_b_panels(p.b, 0, p.k, first_packed_col, p.n - first_packed_col, nr, p.micro.packers,
-                          b_packed + (first_packed_col - s.full_cols) * p.k);
+        s.copy_b = can_copy_b;
+        s.b_pack_begin = s.copy_b ? p.n / nr * nr : s.full_cols;
+        if (s.b_pack_begin < p.n) {
+            pack_b_panels(p.b, 0, p.k, s.b_pack_begin, p.n - s.b_pack_begin, nr, p.micro.packers,
+                          b_packed + (s.b_pack_begin - s.full_cols) * p.k);
         }
         return run_unblocked_block(p, s, a_packed, b_packed, 0, p.m, 0, p.n);
     }
-    const int64_t a_panels = ceil_div(p.m - s.full_rows, mr);
-    const int64_t b_panels = ceil_div(p.n - s.full_cols, nr);
-    s.a_chunk_panels = std::max<int64_t>(1, ceil_div(a_panels, members));
-    s.a_chunks = ceil_div(a_panels, s.a_chunk_panels);
-    s.b_chunk_panels = std::max<int64_t>(1, ceil_div(b_panels, members));
-    s.b_chunks = ceil_div(b_panels, s.b_chunk_panels);
     // Blocks: kUnblockedBlocksPerMember per member, split by columns while there are columns
     // enough, then by rows.
     const int64_t row_panels = ceil_div(p.m, mr);
@@ -552,6 +553,14 @@ void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t memb
     s.column_blocks = ceil_div(p.n, s.column_block);
     s.row_blocks = ceil_div(p.m, s.row_block);
     s.row_strip = unblocked_row_strip(p, s.column_block);
+    s.copy_b = can_copy_b && s.row_blocks == 1;
+    s.b_pack_begin = s.copy_b ? p.n / nr * nr : s.full_cols;
+    const int64_t a_panels = ceil_div(p.m - s.full_rows, mr);
+    const int64_t b_panels = ceil_div(p.n - s.b_pack_begin, nr);
+    s.a_chunk_panels = std::max<int64_t>(1, ceil_div(a_panels, members));
+    s.a_chunks = ceil_div(a_panels, s.a_chunk_panels);
+    s.b_chunk_panels = std::max<int64_t>(1, ceil_div(b_panels, members));
+    s.b_chunks = ceil_div(b_panels, s.b_chunk_panels);
     cpu::parallel_for(members, 1, [&](int64_t begin, int64_t end) {
         for (int64_t member = begin; member < end; ++member) run_unblocked_tasks(p, s, a_packed, b_packed);
     });
