@@ -180,7 +180,7 @@ void compute_any_tile(const Problem<T>& p, GemmMicroKernel<T> kernel, int64_t de
     if (rows == mr && cols == nr && p.c_col_stride == 1) {
         if (!last) {
             run_kernel<T>(p, kernel, b_copy, depth, a, a_row_stride, a_col_stride, b, b_row_stride, c_tile,
-                       p.c_row_stride, beta, nullptr);
+                          p.c_row_stride, beta, nullptr);
             return;
         }
         const GemmTileExtras<T> extras{p.bias != nullptr ? p.bias + col : nullptr,
@@ -188,7 +188,7 @@ void compute_any_tile(const Problem<T>& p, GemmMicroKernel<T> kernel, int64_t de
                                        p.residual.row_stride, p.relu_in_kernel};
         const bool fused = extras.bias != nullptr || extras.residual != nullptr || extras.relu;
         run_kernel<T>(p, kernel, b_copy, depth, a, a_row_stride, a_col_stride, b, b_row_stride, c_tile, p.c_row_stride,
-                   beta, fused ? &extras : nullptr);
+                      beta, fused ? &extras : nullptr);
         if (p.has_residual && !p.residual_in_kernel) {
             for (int64_t i = 0; i < rows; ++i) {
                 for (int64_t j = 0; j < cols; ++j) c_tile[i * p.c_row_stride + j] += p.residual(row + i, col + j);
@@ -224,14 +224,14 @@ inline __attribute__((always_inline)) void compute_tile(const Problem<T>& p, Gem
         T* const c_tile = p.c + row * p.c_row_stride + col;
         if (!last || !p.has_epilogue) {
             run_kernel<T>(p, kernel, b_copy, depth, a, a_row_stride, a_col_stride, b, b_row_stride, c_tile,
-                       p.c_row_stride, beta, nullptr);
+                          p.c_row_stride, beta, nullptr);
             return;
         }
         const GemmTileExtras<T> extras{p.bias != nullptr ? p.bias + col : nullptr,
                                        p.has_residual ? &p.residual(row, col) : nullptr, p.residual.row_stride,
                                        p.relu_in_kernel};
         run_kernel<T>(p, kernel, b_copy, depth, a, a_row_stride, a_col_stride, b, b_row_stride, c_tile, p.c_row_stride,
-                   beta, &extras);
+                      beta, &extras);
         return;
     }
     compute_any_tile(p, kernel, depth, a, a_row_stride, a_col_stride, b, b_row_stride, row, col, rows, cols, beta,
