@@ -29,6 +29,15 @@ using GemmMicroKernel = void (*)(int64_t kc, const T* a, int64_t a_row_stride, i
                                  int64_t b_row_stride, T* c, int64_t ldc, T alpha, T beta,
                                  const GemmTileExtras<T>* extras);
 
+// A micro-kernel (any A strides, like `strided`) that also stores the B rows it reads (unit
+// column stride, any row stride) to b_copy as a packed panel (kc rows of NR, row stride NR):
+// the first row tile run against a column panel packs it on the way, so no packing pass over
+// B comes before the products.
+template <class T>
+using GemmCopyingMicroKernel = void (*)(int64_t kc, const T* a, int64_t a_row_stride, int64_t a_col_stride,
+                                        const T* b, int64_t b_row_stride, T* b_copy, T* c, int64_t ldc, T alpha,
+                                        T beta, const GemmTileExtras<T>* extras);
+
 // Vector packers for one full panel (MR rows of A or NR columns of B) in a common layout;
 // nullptr where the kernel set has none (gemm_pack.hpp's loops do the rest).
 template <class T>
@@ -62,6 +71,8 @@ struct GemmMicroKernelInfo {
     // kRowTileL1Bytes): measured faster with a residual for the AVX-512 float kernel only (the
     // double one ran 1-5% slower, the AVX2 one the same).
     bool row_tile_order = false;
+    // Optional (nullptr: the driver packs B first): see GemmCopyingMicroKernel.
+    GemmCopyingMicroKernel<T> strided_copying_b = nullptr;
 };
 
 // Largest MR * NR of any micro-kernel (scratch tiles are sized by it).
@@ -94,6 +105,9 @@ void sgemm_avx512_8x32_packed(int64_t kc, const float* a, int64_t a_row_stride, 
 void sgemm_avx512_8x32_strided(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,
                                 const float* b, int64_t b_row_stride, float* c, int64_t ldc, float alpha, float beta,
                                 const GemmTileExtras<float>* extras);
+void sgemm_avx512_8x32_strided_copying_b(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,
+                                          const float* b, int64_t b_row_stride, float* b_copy, float* c, int64_t ldc,
+                                          float alpha, float beta, const GemmTileExtras<float>* extras);
 void dgemm_avx512_8x16_packed(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride,
                                const double* b, int64_t b_row_stride, double* c, int64_t ldc, double alpha,
                                double beta, const GemmTileExtras<double>* extras);

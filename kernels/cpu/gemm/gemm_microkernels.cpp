@@ -66,7 +66,7 @@ GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa) {
         return {"sgemm_avx512_8x32", 8, 32, sgemm_avx512_8x32_packed, sgemm_avx512_8x32_strided,
                 {sgemm_avx512_pack_a8_rows, sgemm_avx512_pack_b32_rows, sgemm_avx512_pack_b32_columns,
                  sgemm_avx512_pack_a8_columns},
-                512 * 512 * 512, 4'000'000, true};
+                512 * 512 * 512, 4'000'000, true, sgemm_avx512_8x32_strided_copying_b};
     }
     if (cpu::runs_avx2(isa)) {
         return {"sgemm_avx2_6x16", 6, 16, sgemm_avx2_6x16_packed, sgemm_avx2_6x16_strided,

@@ -52,11 +52,13 @@ struct Avx512Double {
 
 constexpr int kRows = 8;
 
-template <class Isa, bool kPackedA>
+// kCopyB: also store each B row read (2 vectors) to b_copy, a packed panel (row stride NR).
+template <class Isa, bool kPackedA, bool kCopyB = false>
 void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t a_row_stride, int64_t a_col_stride,
                              const typename Isa::Scalar* b, int64_t b_row_stride, typename Isa::Scalar* c,
                              int64_t ldc, typename Isa::Scalar alpha, typename Isa::Scalar beta,
-                             const GemmTileExtras<typename Isa::Scalar>* extras) {
+                             const GemmTileExtras<typename Isa::Scalar>* extras,
+                             typename Isa::Scalar* b_copy = nullptr) {
     using Scalar = typename Isa::Scalar;
     using Vector = typename Isa::Vector;
     constexpr int MR = kRows;
@@ -80,9 +82,7 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
     Vector acc[MR][2];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = Isa::zero();
-    auto update = [&](const Scalar* a_step, const Scalar* b_step) __attribute__((always_inline)) {
-        const Vector b0 = Isa::load(b_step);
-        const Vector b1 = Isa::load(b_step + kLanes);
+    auto update = [&](const Scalar* a_step, Vector b0, Vector b1) __attribute__((always_inline)) {
 #pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) {
             const Vector x = Isa::broadcast(a_step + i * a_row_stride);
@@ -92,11 +92,26 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
     };
     // One depth step per iteration: unrolled by two, GCC 12 interleaves the steps and runs out
     // of registers (spills and copies in the loop); the loop overhead is 3 scalar instructions.
-    for (int64_t p = 0; p < kc; ++p) {
-        _mm_prefetch(reinterpret_cast<const char*>(b + 8 * b_row_stride), _MM_HINT_T0);
-        update(a, b);
-        a += a_col_stride;
-        b += b_row_stride;
+    if constexpr (kCopyB) {
+        // The copy's end bounds the loop: no counter register (the strided form uses every other
+        // general register already).
+        for (Scalar* const end = b_copy + kc * 2 * kLanes; b_copy != end; b_copy += 2 * kLanes) {
+            _mm_prefetch(reinterpret_cast<const char*>(b + 8 * b_row_stride), _MM_HINT_T0);
+            const Vector b0 = Isa::load(b);
+            const Vector b1 = Isa::load(b + kLanes);
+            Isa::store(b_copy, b0);
+            Isa::store(b_copy + kLanes, b1);
+            update(a, b0, b1);
+            a += a_col_stride;
+            b += b_row_stride;
+        }
+    } else {
+        for (int64_t p = 0; p < kc; ++p) {
+            _mm_prefetch(reinterpret_cast<const char*>(b + 8 * b_row_stride), _MM_HINT_T0);
+            update(a, Isa::load(b), Isa::load(b + kLanes));
+            a += a_col_stride;
+            b += b_row_stride;
+        }
     }
 
     // The epilogue in passes over the whole tile, each behind one branch, every load (C for
@@ -179,6 +194,13 @@ void sgemm_avx512_8x32_strided(int64_t kc, const float* a, int64_t a_row_stride,
                                 const GemmTileExtras<float>* extras) {
     gemm_avx512_microkernel<Avx512Float, false>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc, alpha,
                                                 beta, extras);
+}
+
+void sgemm_avx512_8x32_strided_copying_b(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,
+                                          const float* b, int64_t b_row_stride, float* b_copy, float* c, int64_t ldc,
+                                          float alpha, float beta, const GemmTileExtras<float>* extras) {
+    gemm_avx512_microkernel<Avx512Float, false, true>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc,
+                                                      alpha, beta, extras, b_copy);
 }
 
 void dgemm_avx512_8x16_packed(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride,

@@ -1,7 +1,7 @@
 // AVX-512 packing of full float panels for the 8 x 32 micro-kernel (the scalar loops in
 // gemm_pack.hpp do edges and other layouts). The transposing packers go through 8 x 8 register
-// transposes, so they read whole cache lines and write each panel sequentially. Compiled with
-// AVX-512 flags: only the exported functions leave this file.
+// transposes (transpose8x8_copy), so they read whole cache lines and write each panel
+// sequentially. Compiled with AVX-512 flags: only the exported functions leave this file.
 #include <immintrin.h>
 
 #include <cstdint>
@@ -34,10 +34,7 @@ void sgemm_avx512_pack_b32_columns(const float* b, int64_t col_stride, int64_t d
     int64_t p = 0;
     for (; p + 8 <= depth; p += 8) {
         for (int group = 0; group < 4; ++group) {
-            __m256 r[8];
-            for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(b + (group * 8 + j) * col_stride + p);
-            transpose8x8(r);
-            for (int q = 0; q < 8; ++q) _mm256_storeu_ps(packed + (p + q) * 32 + group * 8, r[q]);
+            transpose8x8_copy(b + group * 8 * col_stride + p, col_stride, packed + p * 32 + group * 8, 32);
         }
     }
     for (; p < depth; ++p) {
@@ -47,12 +44,7 @@ void sgemm_avx512_pack_b32_columns(const float* b, int64_t col_stride, int64_t d
 
 void sgemm_avx512_pack_a8_rows(const float* a, int64_t row_stride, int64_t depth, float* packed) {
     int64_t p = 0;
-    for (; p + 8 <= depth; p += 8) {
-        __m256 r[8];
-        for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(a + i * row_stride + p);
-        transpose8x8(r);
-        for (int q = 0; q < 8; ++q) _mm256_storeu_ps(packed + (p + q) * 8, r[q]);
-    }
+    for (; p + 8 <= depth; p += 8) transpose8x8_copy(a + p, row_stride, packed + p * 8, 8);
     for (; p < depth; ++p) {
         for (int i = 0; i < 8; ++i) packed[p * 8 + i] = a[i * row_stride + p];
     }

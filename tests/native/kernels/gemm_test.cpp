@@ -130,12 +130,15 @@ TEST_F(GemmTest, LargeMultiBlockMultiThreaded) {
 // packed), at most 2 MiB packed (A^T of 980 x 512 just under with B's edge
 // panel, 1040 x 512 over; B of 512 x 980 just under with A's edge panel, 512 x 1040 over), the
 // AVX2 kernel's 96^3 work limit, and a depth past the old 512 limit with edge tiles everywhere.
+// Where B is packed whole, the first row tile packs each full panel as it reads it
+// (strided_copying_b): an edge row tile first (5 rows), with packed A (1024 x 40 x 64 transposed),
+// and with an edge panel packed before (33, 129 columns).
 TEST_F(GemmTest, UnblockedAndBlockedPathsAgreeOnOneThread) {
     ASSERT_EQ(mln_device_set_thread_count(device_, 1), MLN_STATUS_OK);
     const int64_t sizes[][3] = {{64, 128, 96},  {65, 129, 97}, {256, 33, 512}, {257, 33, 513},
                                 {980, 9, 512},  {1040, 9, 512}, {9, 980, 512}, {9, 1040, 512},
                                 {97, 95, 96},   {97, 97, 97},  {40, 33, 513},  {203, 77, 784},
-                                {1023, 40, 64}, {1024, 40, 64}};
+                                {1023, 40, 64}, {1024, 40, 64}, {5, 300, 200}};
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const auto& size : sizes) {
@@ -208,14 +211,18 @@ TEST_F(GemmTest, NonFiniteInputsPropagateLikeReference) {
 }
 
 // The micro-kernels on their own, against their contract: packed A (strides 1, MR) and, through
-// `strided`, row-major A with a gap after each row; beta 0 (C holds NaN and must not be read)
+// `strided` and `strided_copying_b` (where the set has one; B read at a gapped row stride and
+// copied), row-major A with a gap after each row; beta 0 (C holds NaN and must not be read)
 // and not; without extras and with bias + residual + ReLU fused on the store.
 template <class T>
 void check_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
     const int mr = micro.mr;
     const int nr = micro.nr;
     const int64_t ldc = nr + 3;
-    for (bool packed : {true, false}) {
+    for (int form = 0; form < 3; ++form) {  // packed A, strided A, strided A copying B
+        const bool packed = form == 0;
+        const bool copying = form == 2;
+        if (copying && micro.strided_copying_b == nullptr) continue;
         for (bool with_extras : {false, true}) {
             for (int64_t kc : {0, 1, 7, 64}) {
                 for (T beta : {T(0), T(0.5)}) {
@@ -235,8 +242,23 @@ void check_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
                     const std::vector<T> c_before = c;
                     const T alpha = T(1.5);
                     const kernels::GemmTileExtras<T> extras{bias.data(), residual.data(), ldc, true};
-                    (packed ? micro.packed : micro.strided)(kc, a.data(), a_row, a_col, b.data(), nr, c.data(), ldc,
-                                                            alpha, beta, with_extras ? &extras : nullptr);
+                    // The copying kernel reads B at a row stride with a gap and must copy it packed.
+                    const int64_t b_line = nr + 7;
+                    std::vector<T> b_source(static_cast<size_t>(kc * b_line));
+                    std::vector<T> b_copy(static_cast<size_t>(kc * nr), std::numeric_limits<T>::quiet_NaN());
+                    for (int64_t p = 0; p < kc; ++p) {
+                        for (int j = 0; j < nr; ++j) {
+                            b_source[static_cast<size_t>(p * b_line + j)] = b[static_cast<size_t>(p * nr + j)];
+                        }
+                    }
+                    if (copying) {
+                        micro.strided_copying_b(kc, a.data(), a_row, a_col, b_source.data(), b_line, b_copy.data(),
+                                                c.data(), ldc, alpha, beta, with_extras ? &extras : nullptr);
+                        EXPECT_EQ(b_copy, b) << micro.name << " copy of B, kc=" << kc;
+                    } else {
+                        (packed ? micro.packed : micro.strided)(kc, a.data(), a_row, a_col, b.data(), nr, c.data(),
+                                                                ldc, alpha, beta, with_extras ? &extras : nullptr);
+                    }
                     for (int i = 0; i < mr; ++i) {
                         for (int j = 0; j < ldc; ++j) {
                             const size_t at = static_cast<size_t>(i * ldc + j);
@@ -261,7 +283,8 @@ void check_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
                                 continue;
                             }
                             EXPECT_NEAR(c[at], expected, 1e-4 * (1.0 + std::fabs(expected)))
-                                << micro.name << (packed ? " packed" : " strided") << " extras=" << with_extras
+                                << micro.name << (packed ? " packed" : copying ? " copying B" : " strided")
+                                << " extras=" << with_extras
                                 << " kc=" << kc << " i=" << i << " j=" << j;
                         }
                     }
