@@ -5,8 +5,8 @@
 // the end, so every element of dW is summed in one order whatever the thread count. Within a
 // slice each image is a GEMM read in place, but for images of very few positions: their dy rows
 // and x rows are copied side by side in chunks, one GEMM of depth (chunk images x P) per chunk
-// (kChunkDepth). Where dy has few rows the GEMM runs transposed (dW^T =
-// x rows * dy rows^T; kMaxRowsTransposed).
+// (kChunkDepth). Where x has more rows than dy the GEMM may run transposed (dW^T =
+// x rows * dy rows^T; gemm_transposed).
 //
 // Threading: tasks of (slice, group, block of the GEMMs' rows), each GEMM on its task's thread
 // (GEMM called inside a parallel region runs on the calling thread: pool policy).
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/blocking.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_pointwise.hpp"
 #include "kernels/cpu/conv/gemm_rowmajor.hpp"
@@ -37,12 +38,18 @@ constexpr int64_t kPartialsShare = 16;
 // CPU time, both orders: 14x14 layers 0.83-0.98x, 7x7 0.87-0.96x the time).
 constexpr int64_t kChunkDepth = 64;
 
-// Where dy has at most this many rows per group and x more, the GEMM runs transposed (x's rows
-// as its A, dW^T as C): dy's 32 rows as A ran at 80-105 GFLOP/s, x's at 140 (MobileNet-v2
-// 144->32 and 192->32 at 28x28, batch 32, 1 thread: 0.59x and 0.73x the time, same bits); from
-// 64 rows of dy the product as written was as fast or faster (192->64, 576->160, 960->320:
-// 1.05-1.23x the time transposed).
+// Where x has more channels than dy per group the GEMM may run transposed (x's rows as its A,
+// dW^T as C). The GEMM driver reads A in place and packs B, transposing its columns, so
+// transposed it packs dy, the operand with fewer rows. C is then a contiguous dW^T per slice (a
+// strided C would go through a scratch tile and a scalar merge per micro-kernel call), turned
+// into dW by the final sum over the slices. Taken where dy has at most kMaxRowsTransposed rows
+// (dy's 32 rows as A ran at 80-105 GFLOP/s, x's at 140: MobileNet-v2 144->32 and 192->32 at
+// 28x28, batch 32, 1 thread: 0.59x and 0.73x the time), or where the images have at least
+// kMinPositionsTransposed positions: MobileNet-v2 at 14x14, batch 32, 1 thread, CPU time, A/B
+// in one process, loaded machine: 192->64 0.88x, 384->64 0.88x, 384->96 0.93x, 576->96 0.86x
+// the time; at 7x7 it lost (960->160 and 960->320 1.08x, 576->160 0.98x).
 constexpr int64_t kMaxRowsTransposed = 32;
+constexpr int64_t kMinPositionsTransposed = 128;
 
 // Blocks of the GEMMs' rows (dW's rows, or dW^T's) are cut at multiples of this many rows.
 constexpr int64_t kRowBlockAlign = 16;
@@ -67,16 +74,19 @@ void copy_rows_side_by_side(const T* from, int64_t rows, int64_t images, int64_t
     }
 }
 
-bool gemm_transposed(int64_t channels, int64_t out_channels) {
-    return out_channels <= kMaxRowsTransposed && channels > out_channels;
+bool gemm_transposed(int64_t channels, int64_t out_channels, int64_t positions) {
+    return channels > out_channels && (out_channels <= kMaxRowsTransposed || positions >= kMinPositionsTransposed);
 }
+
+// Uninitialized storage for the slices' sums (each is written by its first GEMM, beta 0).
+struct SliceSums;
 
 }  // namespace
 
 bool pointwise_filter_gemm_fills_columns(const ConvArgs& a, int64_t nr) {
     const int64_t channels = a.channels / a.groups;
     const int64_t out_channels = a.out_channels / a.groups;
-    const int64_t columns = gemm_transposed(channels, out_channels) ? out_channels : channels;
+    const int64_t columns = gemm_transposed(channels, out_channels, a.geometry.out_size()) ? out_channels : channels;
     return columns % nr == 0;
 }
 
@@ -94,7 +104,7 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     T* dw = static_cast<T*>(a.w.data);
     const int64_t slices = pointwise_filter_slices(a.batch, a.batch * (a.channels + a.out_channels) * positions, filter_size);
     const int64_t chunk_images = std::max<int64_t>(1, kChunkDepth / std::max<int64_t>(positions, 1));
-    const bool transposed = gemm_transposed(channels, out_channels);
+    const bool transposed = gemm_transposed(channels, out_channels, positions);
     // Tasks: (slice, group, block of the GEMMs' rows), each running its GEMMs on its own thread;
     // the rows are split only as far as filling the pool needs. (Tasks one after another with
     // each GEMM spread over the pool took twice the time on 2 threads: MobileNet-v2's 7x7 layers
@@ -110,21 +120,31 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     auto row_block_start = [&](int64_t block) {
         return block == row_blocks ? gemm_rows : gemm_rows * block / row_blocks / kRowBlockAlign * kRowBlockAlign;
     };
-    std::vector<T> partials(static_cast<size_t>((slices - 1) * filter_size));
+    // The slices' sums: slice 0's is dW itself, but for a transposed GEMM (every slice's dW^T).
+    std::vector<T>& sums = thread_buffer<T, SliceSums>();
+    sums.resize(static_cast<size_t>((transposed ? slices : slices - 1) * filter_size));
     cpu::for_each_claimed(units * row_blocks, threads, [&](int64_t task) {
         const int64_t slice = task / row_blocks / a.groups;
         const int64_t g = task / row_blocks % a.groups;
         const int64_t row0 = row_block_start(task % row_blocks);
         const int64_t rows = row_block_start(task % row_blocks + 1) - row0;
         if (rows == 0) return;
-        T* dw_slice = slice > 0 ? partials.data() + (slice - 1) * filter_size : dw;
-        T* dw_group = dw_slice + g * out_channels * channels;
+        T* c;  // the task's rows of dW_g, or of dW_g^T
+        if (transposed) {
+            c = sums.data() + slice * filter_size + (g * channels + row0) * out_channels;
+        } else {
+            T* dw_slice = slice > 0 ? sums.data() + (slice - 1) * filter_size : dw;
+            c = dw_slice + (g * out_channels + row0) * channels;
+        }
+        // x's rows the task reads: all of them as B, its block as A.
+        const int64_t x_row0 = transposed ? row0 : 0;
+        const int64_t x_rows = transposed ? rows : channels;
         const int64_t first = a.batch * slice / slices;
         const int64_t last = a.batch * (slice + 1) / slices;
         for (int64_t n = first; n < last; n += chunk_images) {
             const int64_t images = std::min(chunk_images, last - n);
             const int64_t depth = images * positions;  // of the GEMM
-            const T* columns = x + (n * a.channels + g * channels) * in_size;
+            const T* columns = x + (n * a.channels + g * channels + x_row0) * in_size;
             int64_t column_image_stride = a.channels * positions;
             if (strided) {
                 // Gathered per chunk, while it stays in cache for the GEMM: a separate pass over
@@ -132,19 +152,19 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
                 // batch 32, 1 thread: 64->128 took 1.5x the time of the same GEMMs at stride 1;
                 // gathered per chunk 0.91-0.93x the time of the separate pass, the others 0.97-1.0x).
                 std::vector<T>& compact = thread_buffer<T, ChunkCompact>();
-                compact.resize(static_cast<size_t>(images * channels * positions));
+                compact.resize(static_cast<size_t>(images * x_rows * positions));
                 for (int64_t i = 0; i < images; ++i) {
-                    gather_strided_positions(geometry, channels, columns + i * a.channels * in_size,
-                                             compact.data() + i * channels * positions);
+                    gather_strided_positions(geometry, x_rows, columns + i * a.channels * in_size,
+                                             compact.data() + i * x_rows * positions);
                 }
                 columns = compact.data();
-                column_image_stride = channels * positions;
+                column_image_stride = x_rows * positions;
             }
             const T* dy_rows = dy + (n * a.out_channels + g * out_channels) * positions;
             if (images > 1) {
                 std::vector<T>& column_buffer = thread_buffer<T, ChunkColumns>();
-                column_buffer.resize(static_cast<size_t>(channels * depth));
-                copy_rows_side_by_side(columns, channels, images, column_image_stride, positions, column_buffer.data());
+                column_buffer.resize(static_cast<size_t>(x_rows * depth));
+                copy_rows_side_by_side(columns, x_rows, images, column_image_stride, positions, column_buffer.data());
                 columns = column_buffer.data();
                 std::vector<T>& row_buffer = thread_buffer<T, ChunkRows>();
                 row_buffer.resize(static_cast<size_t>(out_channels * depth));
@@ -154,23 +174,20 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
             }
             const double beta = n == first ? 0.0 : 1.0;
             if (transposed) {
-                // dW^T (Cg x Mg) = x rows * dy rows^T, C viewed through dW transposed.
-                GemmArgs args;
-                args.a = matrix_view(columns + row0 * depth, rows, depth, depth, 1);
-                args.b = matrix_view(dy_rows, depth, out_channels, 1, depth);
-                args.c = matrix_view(dw_group + row0, rows, out_channels, 1, channels);
-                args.m = rows;
-                args.n = out_channels;
-                args.k = depth;
-                args.beta = beta;
-                gemm(args);
+                // dW_g^T (Cg x Mg) = x rows * dy rows^T.
+                gemm_rowmajor<T>(false, true, rows, out_channels, depth, columns, depth, dy_rows, depth,
+                                 c, out_channels, beta);
             } else {
-                gemm_rowmajor<T>(false, true, rows, channels, depth, dy_rows + row0 * depth, depth, columns, depth,
-                                 dw_group + row0 * channels, channels, beta);
+                gemm_rowmajor<T>(false, true, rows, channels, depth, dy_rows + row0 * depth, depth, columns, depth, c,
+                                 channels, beta);
             }
         }
     });
-    add_slice_sums(dw, partials.data(), slices, filter_size);
+    if (transposed) {
+        add_transposed_slice_sums(dw, sums.data(), slices, a.groups, out_channels, channels);
+    } else {
+        add_slice_sums(dw, sums.data(), slices, filter_size);
+    }
 }
 
 int64_t pointwise_filter_slices(int64_t units, int64_t input_elements, int64_t filter_size) {
@@ -189,9 +206,36 @@ void add_slice_sums(T* dw, const T* copies, int64_t slices, int64_t size) {
     });
 }
 
+template <class T>
+void add_transposed_slice_sums(T* dw, T* copies, int64_t slices, int64_t groups, int64_t rows, int64_t cols) {
+    // The copies summed into the first where they lie (contiguous), then that one transposed in
+    // square blocks, which keep a block's lines of both sides in L1.
+    const int64_t group_size = rows * cols;
+    add_slice_sums(copies, copies + groups * group_size, slices, groups * group_size);
+    constexpr int64_t kBlock = 16;
+    const int64_t row_blocks = ceil_div(rows, kBlock);
+    const int64_t col_blocks = ceil_div(cols, kBlock);
+    cpu::parallel_for(groups * row_blocks * col_blocks, 16, [&](int64_t begin, int64_t end) {
+        for (int64_t block = begin; block < end; ++block) {
+            const int64_t g = block / (row_blocks * col_blocks);
+            const int64_t row0 = block / col_blocks % row_blocks * kBlock;
+            const int64_t col0 = block % col_blocks * kBlock;
+            const int64_t row_end = std::min(rows, row0 + kBlock);
+            const int64_t col_end = std::min(cols, col0 + kBlock);
+            T* to = dw + g * group_size;
+            const T* from = copies + g * group_size;
+            for (int64_t row = row0; row < row_end; ++row) {
+                for (int64_t col = col0; col < col_end; ++col) to[row * cols + col] = from[col * rows + row];
+            }
+        }
+    });
+}
+
 template void conv_pointwise_backward_filter_gemm<float>(const ConvArgs&);
 template void conv_pointwise_backward_filter_gemm<double>(const ConvArgs&);
 template void add_slice_sums<float>(float*, const float*, int64_t, int64_t);
 template void add_slice_sums<double>(double*, const double*, int64_t, int64_t);
+template void add_transposed_slice_sums<float>(float*, float*, int64_t, int64_t, int64_t, int64_t);
+template void add_transposed_slice_sums<double>(double*, double*, int64_t, int64_t, int64_t, int64_t);
 
 }  // namespace mln::kernels
