@@ -31,12 +31,18 @@ constexpr int64_t kMaxSlices = 8;
 // MobileNet-v2's 7x7 layers at batch 32 summed 8 copies of up to 1.6 MB against 2-10 MB of
 // inputs; one slice by this share took 0.79-0.86x the time, 1 thread, CPU time.)
 constexpr int64_t kPartialsShare = 16;
-// Only images of very few positions are copied side by side, in chunks of consecutive images
-// until the GEMM's depth reaches this, so that dW (the GEMM's C) is read and written once per
-// chunk rather than per image of a handful of positions. From 49 positions up a GEMM per image
-// read in place measured faster than copying to 512 deep (MobileNet-v2 at batch 32, 1 thread,
-// CPU time, both orders: 14x14 layers 0.83-0.98x, 7x7 0.87-0.96x the time).
+// Images of few positions are copied side by side, in chunks of consecutive images until the
+// GEMM's depth reaches kChunkDepth, so that dW (the GEMM's C) is read and written once per chunk
+// rather than per image. From 49 positions up a GEMM per image read in place measured faster
+// than copying to 512 deep (MobileNet-v2 at batch 32, 1 thread, CPU time, both orders: 14x14
+// layers 0.83-0.98x, 7x7 0.87-0.96x the time), but where dW_g is larger (kLargeFilterBytes: it
+// is then read from L3 for each image) chunks of kLargeFilterChunkDepth paid for their copies
+// (7x7 layers at batch 32, 1 thread, CPU time, A/B in one process, loaded machine, 3 runs:
+// 320->1280 0.91-0.95x, 960->320 0.94-0.98x, 160->960 0.84-0.97x, 960->160 0.94-1.06x; smaller
+// filters lost: 576->160 0.97-1.04x; at 14x14 2 images per chunk took 1.0-1.2x the time).
 constexpr int64_t kChunkDepth = 64;
+constexpr int64_t kLargeFilterBytes = 512 << 10;
+constexpr int64_t kLargeFilterChunkDepth = 256;
 
 // Where x has more channels than dy per group the GEMM may run transposed (x's rows as its A,
 // dW^T as C). The GEMM driver reads A in place and packs B, transposing its columns, so
@@ -103,7 +109,10 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     const T* dy = static_cast<const T*>(a.y.data);
     T* dw = static_cast<T*>(a.w.data);
     const int64_t slices = pointwise_filter_slices(a.batch, a.batch * (a.channels + a.out_channels) * positions, filter_size);
-    const int64_t chunk_images = std::max<int64_t>(1, kChunkDepth / std::max<int64_t>(positions, 1));
+    const int64_t chunk_depth = out_channels * channels * static_cast<int64_t>(sizeof(T)) > kLargeFilterBytes
+                                    ? kLargeFilterChunkDepth
+                                    : kChunkDepth;
+    const int64_t chunk_images = std::max<int64_t>(1, chunk_depth / std::max<int64_t>(positions, 1));
     const bool transposed = gemm_transposed(channels, out_channels, positions);
     // Tasks: (slice, group, block of the GEMMs' rows), each running its GEMMs on its own thread;
     // the rows are split only as far as filling the pool needs. (Tasks one after another with
