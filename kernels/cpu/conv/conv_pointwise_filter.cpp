@@ -113,15 +113,21 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
                                     ? kLargeFilterChunkDepth
                                     : kChunkDepth;
     const int64_t chunk_images = std::max<int64_t>(1, chunk_depth / std::max<int64_t>(positions, 1));
-    const bool transposed = gemm_transposed(channels, out_channels, positions);
     // Tasks: (slice, group, block of the GEMMs' rows), each running its GEMMs on its own thread;
     // the rows are split only as far as filling the pool needs. (Tasks one after another with
     // each GEMM spread over the pool took twice the time on 2 threads: MobileNet-v2's 7x7 layers
     // at batch 32, one slice, GEMMs 49 deep.) Each element of dW is still summed in one order.
-    const int64_t gemm_rows = transposed ? channels : out_channels;
-    const int64_t max_row_blocks = std::max<int64_t>(1, gemm_rows / kRowBlockAlign);
     const int64_t threads = cpu::thread_pool().thread_count();
     const int64_t units = slices * a.groups;
+    // Where the rows are split, each block's task packs all of B (and copies it, in chunks): B is
+    // then the operand with fewer rows whatever the positions (the orientation changes no bits).
+    // The two tasks of a split run one after the other on 1 thread (CPU time, A/B in one process,
+    // loaded machine: MobileNet-v2 7x7 at batch 32): 960->160 0.76x, 960->320 0.89x, 576->160
+    // 0.95x the time of both packing x; two slices instead of a split took 0.95-1.10x of this.
+    const bool rows_split = units % threads != 0 && units < 4 * threads;
+    const bool transposed = gemm_transposed(channels, out_channels, positions) || (rows_split && channels > out_channels);
+    const int64_t gemm_rows = transposed ? channels : out_channels;
+    const int64_t max_row_blocks = std::max<int64_t>(1, gemm_rows / kRowBlockAlign);
     int64_t row_blocks = 1;
     while (row_blocks < max_row_blocks && (units * row_blocks) % threads != 0 && units * row_blocks < 4 * threads) {
         ++row_blocks;
@@ -145,9 +151,11 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
             T* dw_slice = slice > 0 ? sums.data() + (slice - 1) * filter_size : dw;
             c = dw_slice + (g * out_channels + row0) * channels;
         }
-        // x's rows the task reads: all of them as B, its block as A.
+        // The rows of x and dy the task reads: all of B's, its block of A's.
         const int64_t x_row0 = transposed ? row0 : 0;
         const int64_t x_rows = transposed ? rows : channels;
+        const int64_t dy_row0 = transposed ? 0 : row0;
+        const int64_t dy_rows_read = transposed ? out_channels : rows;
         const int64_t first = a.batch * slice / slices;
         const int64_t last = a.batch * (slice + 1) / slices;
         for (int64_t n = first; n < last; n += chunk_images) {
@@ -169,15 +177,15 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
                 columns = compact.data();
                 column_image_stride = x_rows * positions;
             }
-            const T* dy_rows = dy + (n * a.out_channels + g * out_channels) * positions;
+            const T* dy_rows = dy + (n * a.out_channels + g * out_channels + dy_row0) * positions;
             if (images > 1) {
                 std::vector<T>& column_buffer = thread_buffer<T, ChunkColumns>();
                 column_buffer.resize(static_cast<size_t>(x_rows * depth));
                 copy_rows_side_by_side(columns, x_rows, images, column_image_stride, positions, column_buffer.data());
                 columns = column_buffer.data();
                 std::vector<T>& row_buffer = thread_buffer<T, ChunkRows>();
-                row_buffer.resize(static_cast<size_t>(out_channels * depth));
-                copy_rows_side_by_side(dy_rows, out_channels, images, a.out_channels * positions, positions,
+                row_buffer.resize(static_cast<size_t>(dy_rows_read * depth));
+                copy_rows_side_by_side(dy_rows, dy_rows_read, images, a.out_channels * positions, positions,
                                        row_buffer.data());
                 dy_rows = row_buffer.data();
             }
@@ -187,7 +195,7 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
                 gemm_rowmajor<T>(false, true, rows, out_channels, depth, columns, depth, dy_rows, depth,
                                  c, out_channels, beta);
             } else {
-                gemm_rowmajor<T>(false, true, rows, channels, depth, dy_rows + row0 * depth, depth, columns, depth, c,
+                gemm_rowmajor<T>(false, true, rows, channels, depth, dy_rows, depth, columns, depth, c,
                                  channels, beta);
             }
         }
