@@ -53,9 +53,13 @@ constexpr int64_t kLargeFilterChunkDepth = 256;
 // 28x28, batch 32, 1 thread: 0.59x and 0.73x the time), or where the images have at least
 // kMinPositionsTransposed positions: MobileNet-v2 at 14x14, batch 32, 1 thread, CPU time, A/B
 // in one process, loaded machine: 192->64 0.88x, 384->64 0.88x, 384->96 0.93x, 576->96 0.86x
-// the time; at 7x7 it lost (960->160 and 960->320 1.08x, 576->160 0.98x).
+// the time; at 7x7 it lost (960->160 and 960->320 1.08x, 576->160 0.98x). The transpose at the
+// end is paid once per call, the packing it saves per image: positions are a reason only where
+// the packing saved is kPackingPerTransposed times dW's elements (at batch 1 the same 14x14
+// layers took 1.03-1.09x the time transposed, at batch 4 0.93-0.95x).
 constexpr int64_t kMaxRowsTransposed = 32;
 constexpr int64_t kMinPositionsTransposed = 128;
+constexpr int64_t kPackingPerTransposed = 4;
 
 // Blocks of the GEMMs' rows (dW's rows, or dW^T's) are cut at multiples of this many rows.
 constexpr int64_t kRowBlockAlign = 16;
@@ -80,8 +84,15 @@ void copy_rows_side_by_side(const T* from, int64_t rows, int64_t images, int64_t
     }
 }
 
-bool gemm_transposed(int64_t channels, int64_t out_channels, int64_t positions) {
-    return channels > out_channels && (out_channels <= kMaxRowsTransposed || positions >= kMinPositionsTransposed);
+// By the shape alone (the driver adds the threads' split of the rows).
+bool gemm_transposed(const ConvArgs& a) {
+    const int64_t channels = a.channels / a.groups;
+    const int64_t out_channels = a.out_channels / a.groups;
+    const int64_t positions = a.geometry.out_size();
+    const bool packing_pays = a.batch * positions * (channels - out_channels) >=
+                              kPackingPerTransposed * out_channels * channels;
+    return channels > out_channels &&
+           (out_channels <= kMaxRowsTransposed || (positions >= kMinPositionsTransposed && packing_pays));
 }
 
 // Uninitialized storage for the slices' sums (each is written by its first GEMM, beta 0).
@@ -92,7 +103,7 @@ struct SliceSums;
 bool pointwise_filter_gemm_fills_columns(const ConvArgs& a, int64_t nr) {
     const int64_t channels = a.channels / a.groups;
     const int64_t out_channels = a.out_channels / a.groups;
-    const int64_t columns = gemm_transposed(channels, out_channels, a.geometry.out_size()) ? out_channels : channels;
+    const int64_t columns = gemm_transposed(a) ? out_channels : channels;
     return columns % nr == 0;
 }
 
@@ -125,7 +136,7 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     // loaded machine: MobileNet-v2 7x7 at batch 32): 960->160 0.76x, 960->320 0.89x, 576->160
     // 0.95x the time of both packing x; two slices instead of a split took 0.95-1.10x of this.
     const bool rows_split = units % threads != 0 && units < 4 * threads;
-    const bool transposed = gemm_transposed(channels, out_channels, positions) || (rows_split && channels > out_channels);
+    const bool transposed = gemm_transposed(a) || (rows_split && channels > out_channels);
     const int64_t gemm_rows = transposed ? channels : out_channels;
     const int64_t max_row_blocks = std::max<int64_t>(1, gemm_rows / kRowBlockAlign);
     int64_t row_blocks = 1;
