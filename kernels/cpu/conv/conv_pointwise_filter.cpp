@@ -136,7 +136,11 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     // loaded machine: MobileNet-v2 7x7 at batch 32): 960->160 0.76x, 960->320 0.89x, 576->160
     // 0.95x the time of both packing x; two slices instead of a split took 0.95-1.10x of this.
     const bool rows_split = units % threads != 0 && units < 4 * threads;
-    const bool transposed = gemm_transposed(a) || (rows_split && channels > out_channels);
+    // (Again only where x's packing saved, x's rows over the batch, is kPackingPerTransposed times
+    // dW's elements: at batch 1 the 7x7 layers above took 1.5-1.7x the time transposed.)
+    const bool transposed =
+        gemm_transposed(a) || (rows_split && channels > out_channels &&
+                               a.batch * positions >= kPackingPerTransposed * out_channels);
     const int64_t gemm_rows = transposed ? channels : out_channels;
     const int64_t max_row_blocks = std::max<int64_t>(1, gemm_rows / kRowBlockAlign);
     int64_t row_blocks = 1;

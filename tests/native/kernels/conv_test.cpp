@@ -693,8 +693,8 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // copy images of few positions side by side up to 256 deep: 330 -> 410 over 35 positions (7
 // images in one chunk of 245; at 2 and 3 threads each row block copies its own rows of dy) and
 // 300 -> 450 at stride 2 (25 positions: 6 images gathered into one chunk). Where the rows are
-// split (one slice at 2 and 3 threads) x's rows are A whatever the positions: 200 -> 40 over 49
-// positions runs transposed at 2 and 3 threads only, with the same bits.
+// split (one slice at 2 and 3 threads) x's rows are A whatever the positions, given images enough:
+// 200 -> 40 over 4 images of 49 positions runs transposed at 2 and 3 threads only, same bits.
 TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{27, 6, 4, 5}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
@@ -719,7 +719,7 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{9, 50, 9, 9}, 20, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{7, 330, 5, 7}, 410, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{6, 300, 9, 9}, 450, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
-        {{2, 200, 7, 7}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{4, 200, 7, 7}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
