@@ -5,8 +5,8 @@
 // the end, so every element of dW is summed in one order whatever the thread count. Within a
 // slice each image is a GEMM read in place, but for images of very few positions: their dy rows
 // and x rows are copied side by side in chunks, one GEMM of depth (chunk images x P) per chunk
-// (kChunkDepth). Where dy has few rows the GEMM runs transposed (dW^T =
-// x rows * dy rows^T; kMaxRowsTransposed).
+// (kChunkDepth). Where x has more rows than dy the GEMM may run transposed (dW^T =
+// x rows * dy rows^T; gemm_transposed).
 //
 // Threading: tasks of (slice, group, block of the GEMMs' rows), each GEMM on its task's thread
 // (GEMM called inside a parallel region runs on the calling thread: pool policy).
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/blocking.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_pointwise.hpp"
 #include "kernels/cpu/conv/gemm_rowmajor.hpp"
@@ -30,19 +31,35 @@ constexpr int64_t kMaxSlices = 8;
 // MobileNet-v2's 7x7 layers at batch 32 summed 8 copies of up to 1.6 MB against 2-10 MB of
 // inputs; one slice by this share took 0.79-0.86x the time, 1 thread, CPU time.)
 constexpr int64_t kPartialsShare = 16;
-// Only images of very few positions are copied side by side, in chunks of consecutive images
-// until the GEMM's depth reaches this, so that dW (the GEMM's C) is read and written once per
-// chunk rather than per image of a handful of positions. From 49 positions up a GEMM per image
-// read in place measured faster than copying to 512 deep (MobileNet-v2 at batch 32, 1 thread,
-// CPU time, both orders: 14x14 layers 0.83-0.98x, 7x7 0.87-0.96x the time).
+// Images of few positions are copied side by side, in chunks of consecutive images until the
+// GEMM's depth reaches kChunkDepth, so that dW (the GEMM's C) is read and written once per chunk
+// rather than per image. From 49 positions up a GEMM per image read in place measured faster
+// than copying to 512 deep (MobileNet-v2 at batch 32, 1 thread, CPU time, both orders: 14x14
+// layers 0.83-0.98x, 7x7 0.87-0.96x the time), but where dW_g is larger (kLargeFilterBytes: it
+// is then read from L3 for each image) chunks of kLargeFilterChunkDepth paid for their copies
+// (7x7 layers at batch 32, 1 thread, CPU time, A/B in one process, loaded machine, 3 runs:
+// 320->1280 0.91-0.95x, 960->320 0.94-0.98x, 160->960 0.84-0.97x, 960->160 0.94-1.06x; smaller
+// filters lost: 576->160 0.97-1.04x; at 14x14 2 images per chunk took 1.0-1.2x the time).
 constexpr int64_t kChunkDepth = 64;
+constexpr int64_t kLargeFilterBytes = 512 << 10;
+constexpr int64_t kLargeFilterChunkDepth = 256;
 
-// Where dy has at most this many rows per group and x more, the GEMM runs transposed (x's rows
-// as its A, dW^T as C): dy's 32 rows as A ran at 80-105 GFLOP/s, x's at 140 (MobileNet-v2
-// 144->32 and 192->32 at 28x28, batch 32, 1 thread: 0.59x and 0.73x the time, same bits); from
-// 64 rows of dy the product as written was as fast or faster (192->64, 576->160, 960->320:
-// 1.05-1.23x the time transposed).
+// Where x has more channels than dy per group the GEMM may run transposed (x's rows as its A,
+// dW^T as C). The GEMM driver reads A in place and packs B, transposing its columns, so
+// transposed it packs dy, the operand with fewer rows. C is then a contiguous dW^T per slice (a
+// strided C would go through a scratch tile and a scalar merge per micro-kernel call), turned
+// into dW by the final sum over the slices. Taken where dy has at most kMaxRowsTransposed rows
+// (dy's 32 rows as A ran at 80-105 GFLOP/s, x's at 140: MobileNet-v2 144->32 and 192->32 at
+// 28x28, batch 32, 1 thread: 0.59x and 0.73x the time), or where the images have at least
+// kMinPositionsTransposed positions: MobileNet-v2 at 14x14, batch 32, 1 thread, CPU time, A/B
+// in one process, loaded machine: 192->64 0.88x, 384->64 0.88x, 384->96 0.93x, 576->96 0.86x
+// the time; at 7x7 it lost (960->160 and 960->320 1.08x, 576->160 0.98x). The transpose at the
+// end is paid once per call, the packing it saves per image: positions are a reason only where
+// the packing saved is kPackingPerTransposed times dW's elements (at batch 1 the same 14x14
+// layers took 1.03-1.09x the time transposed, at batch 4 0.93-0.95x).
 constexpr int64_t kMaxRowsTransposed = 32;
+constexpr int64_t kMinPositionsTransposed = 128;
+constexpr int64_t kPackingPerTransposed = 4;
 
 // Blocks of the GEMMs' rows (dW's rows, or dW^T's) are cut at multiples of this many rows.
 constexpr int64_t kRowBlockAlign = 16;
@@ -67,16 +84,26 @@ void copy_rows_side_by_side(const T* from, int64_t rows, int64_t images, int64_t
     }
 }
 
-bool gemm_transposed(int64_t channels, int64_t out_channels) {
-    return out_channels <= kMaxRowsTransposed && channels > out_channels;
+// By the shape alone (the driver adds the threads' split of the rows).
+bool gemm_transposed(const ConvArgs& a) {
+    const int64_t channels = a.channels / a.groups;
+    const int64_t out_channels = a.out_channels / a.groups;
+    const int64_t positions = a.geometry.out_size();
+    const bool packing_pays = a.batch * positions * (channels - out_channels) >=
+                              kPackingPerTransposed * out_channels * channels;
+    return channels > out_channels &&
+           (out_channels <= kMaxRowsTransposed || (positions >= kMinPositionsTransposed && packing_pays));
 }
+
+// Uninitialized storage for the slices' sums (each is written by its first GEMM, beta 0).
+struct SliceSums;
 
 }  // namespace
 
 bool pointwise_filter_gemm_fills_columns(const ConvArgs& a, int64_t nr) {
     const int64_t channels = a.channels / a.groups;
     const int64_t out_channels = a.out_channels / a.groups;
-    const int64_t columns = gemm_transposed(channels, out_channels) ? out_channels : channels;
+    const int64_t columns = gemm_transposed(a) ? out_channels : channels;
     return columns % nr == 0;
 }
 
@@ -93,16 +120,29 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     const T* dy = static_cast<const T*>(a.y.data);
     T* dw = static_cast<T*>(a.w.data);
     const int64_t slices = pointwise_filter_slices(a.batch, a.batch * (a.channels + a.out_channels) * positions, filter_size);
-    const int64_t chunk_images = std::max<int64_t>(1, kChunkDepth / std::max<int64_t>(positions, 1));
-    const bool transposed = gemm_transposed(channels, out_channels);
+    const int64_t chunk_depth = out_channels * channels * static_cast<int64_t>(sizeof(T)) > kLargeFilterBytes
+                                    ? kLargeFilterChunkDepth
+                                    : kChunkDepth;
+    const int64_t chunk_images = std::max<int64_t>(1, chunk_depth / std::max<int64_t>(positions, 1));
     // Tasks: (slice, group, block of the GEMMs' rows), each running its GEMMs on its own thread;
     // the rows are split only as far as filling the pool needs. (Tasks one after another with
     // each GEMM spread over the pool took twice the time on 2 threads: MobileNet-v2's 7x7 layers
     // at batch 32, one slice, GEMMs 49 deep.) Each element of dW is still summed in one order.
-    const int64_t gemm_rows = transposed ? channels : out_channels;
-    const int64_t max_row_blocks = std::max<int64_t>(1, gemm_rows / kRowBlockAlign);
     const int64_t threads = cpu::thread_pool().thread_count();
     const int64_t units = slices * a.groups;
+    // Where the rows are split, each block's task packs all of B (and copies it, in chunks): B is
+    // then the operand with fewer rows whatever the positions (the orientation changes no bits).
+    // The two tasks of a split run one after the other on 1 thread (CPU time, A/B in one process,
+    // loaded machine: MobileNet-v2 7x7 at batch 32): 960->160 0.76x, 960->320 0.89x, 576->160
+    // 0.95x the time of both packing x; two slices instead of a split took 0.95-1.10x of this.
+    const bool rows_split = units % threads != 0 && units < 4 * threads;
+    // (Again only where x's packing saved, x's rows over the batch, is kPackingPerTransposed times
+    // dW's elements: at batch 1 the 7x7 layers above took 1.5-1.7x the time transposed.)
+    const bool transposed =
+        gemm_transposed(a) || (rows_split && channels > out_channels &&
+                               a.batch * positions >= kPackingPerTransposed * out_channels);
+    const int64_t gemm_rows = transposed ? channels : out_channels;
+    const int64_t max_row_blocks = std::max<int64_t>(1, gemm_rows / kRowBlockAlign);
     int64_t row_blocks = 1;
     while (row_blocks < max_row_blocks && (units * row_blocks) % threads != 0 && units * row_blocks < 4 * threads) {
         ++row_blocks;
@@ -110,21 +150,33 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     auto row_block_start = [&](int64_t block) {
         return block == row_blocks ? gemm_rows : gemm_rows * block / row_blocks / kRowBlockAlign * kRowBlockAlign;
     };
-    std::vector<T> partials(static_cast<size_t>((slices - 1) * filter_size));
+    // The slices' sums: slice 0's is dW itself, but for a transposed GEMM (every slice's dW^T).
+    std::vector<T>& sums = thread_buffer<T, SliceSums>();
+    sums.resize(static_cast<size_t>((transposed ? slices : slices - 1) * filter_size));
     cpu::for_each_claimed(units * row_blocks, threads, [&](int64_t task) {
         const int64_t slice = task / row_blocks / a.groups;
         const int64_t g = task / row_blocks % a.groups;
         const int64_t row0 = row_block_start(task % row_blocks);
         const int64_t rows = row_block_start(task % row_blocks + 1) - row0;
         if (rows == 0) return;
-        T* dw_slice = slice > 0 ? partials.data() + (slice - 1) * filter_size : dw;
-        T* dw_group = dw_slice + g * out_channels * channels;
+        T* c;  // the task's rows of dW_g, or of dW_g^T
+        if (transposed) {
+            c = sums.data() + slice * filter_size + (g * channels + row0) * out_channels;
+        } else {
+            T* dw_slice = slice > 0 ? sums.data() + (slice - 1) * filter_size : dw;
+            c = dw_slice + (g * out_channels + row0) * channels;
+        }
+        // The rows of x and dy the task reads: all of B's, its block of A's.
+        const int64_t x_row0 = transposed ? row0 : 0;
+        const int64_t x_rows = transposed ? rows : channels;
+        const int64_t dy_row0 = transposed ? 0 : row0;
+        const int64_t dy_rows_read = transposed ? out_channels : rows;
         const int64_t first = a.batch * slice / slices;
         const int64_t last = a.batch * (slice + 1) / slices;
         for (int64_t n = first; n < last; n += chunk_images) {
             const int64_t images = std::min(chunk_images, last - n);
             const int64_t depth = images * positions;  // of the GEMM
-            const T* columns = x + (n * a.channels + g * channels) * in_size;
+            const T* columns = x + (n * a.channels + g * channels + x_row0) * in_size;
             int64_t column_image_stride = a.channels * positions;
             if (strided) {
                 // Gathered per chunk, while it stays in cache for the GEMM: a separate pass over
@@ -132,45 +184,42 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
                 // batch 32, 1 thread: 64->128 took 1.5x the time of the same GEMMs at stride 1;
                 // gathered per chunk 0.91-0.93x the time of the separate pass, the others 0.97-1.0x).
                 std::vector<T>& compact = thread_buffer<T, ChunkCompact>();
-                compact.resize(static_cast<size_t>(images * channels * positions));
+                compact.resize(static_cast<size_t>(images * x_rows * positions));
                 for (int64_t i = 0; i < images; ++i) {
-                    gather_strided_positions(geometry, channels, columns + i * a.channels * in_size,
-                                             compact.data() + i * channels * positions);
+                    gather_strided_positions(geometry, x_rows, columns + i * a.channels * in_size,
+                                             compact.data() + i * x_rows * positions);
                 }
                 columns = compact.data();
-                column_image_stride = channels * positions;
+                column_image_stride = x_rows * positions;
             }
-            const T* dy_rows = dy + (n * a.out_channels + g * out_channels) * positions;
+            const T* dy_rows = dy + (n * a.out_channels + g * out_channels + dy_row0) * positions;
             if (images > 1) {
                 std::vector<T>& column_buffer = thread_buffer<T, ChunkColumns>();
-                column_buffer.resize(static_cast<size_t>(channels * depth));
-                copy_rows_side_by_side(columns, channels, images, column_image_stride, positions, column_buffer.data());
+                column_buffer.resize(static_cast<size_t>(x_rows * depth));
+                copy_rows_side_by_side(columns, x_rows, images, column_image_stride, positions, column_buffer.data());
                 columns = column_buffer.data();
                 std::vector<T>& row_buffer = thread_buffer<T, ChunkRows>();
-                row_buffer.resize(static_cast<size_t>(out_channels * depth));
-                copy_rows_side_by_side(dy_rows, out_channels, images, a.out_channels * positions, positions,
+                row_buffer.resize(static_cast<size_t>(dy_rows_read * depth));
+                copy_rows_side_by_side(dy_rows, dy_rows_read, images, a.out_channels * positions, positions,
                                        row_buffer.data());
                 dy_rows = row_buffer.data();
             }
             const double beta = n == first ? 0.0 : 1.0;
             if (transposed) {
-                // dW^T (Cg x Mg) = x rows * dy rows^T, C viewed through dW transposed.
-                GemmArgs args;
-                args.a = matrix_view(columns + row0 * depth, rows, depth, depth, 1);
-                args.b = matrix_view(dy_rows, depth, out_channels, 1, depth);
-                args.c = matrix_view(dw_group + row0, rows, out_channels, 1, channels);
-                args.m = rows;
-                args.n = out_channels;
-                args.k = depth;
-                args.beta = beta;
-                gemm(args);
+                // dW_g^T (Cg x Mg) = x rows * dy rows^T.
+                gemm_rowmajor<T>(false, true, rows, out_channels, depth, columns, depth, dy_rows, depth,
+                                 c, out_channels, beta);
             } else {
-                gemm_rowmajor<T>(false, true, rows, channels, depth, dy_rows + row0 * depth, depth, columns, depth,
-                                 dw_group + row0 * channels, channels, beta);
+                gemm_rowmajor<T>(false, true, rows, channels, depth, dy_rows, depth, columns, depth, c,
+                                 channels, beta);
             }
         }
     });
-    add_slice_sums(dw, partials.data(), slices, filter_size);
+    if (transposed) {
+        add_transposed_slice_sums(dw, sums.data(), slices, a.groups, out_channels, channels);
+    } else {
+        add_slice_sums(dw, sums.data(), slices, filter_size);
+    }
 }
 
 int64_t pointwise_filter_slices(int64_t units, int64_t input_elements, int64_t filter_size) {
@@ -189,9 +238,36 @@ void add_slice_sums(T* dw, const T* copies, int64_t slices, int64_t size) {
     });
 }
 
+template <class T>
+void add_transposed_slice_sums(T* dw, T* copies, int64_t slices, int64_t groups, int64_t rows, int64_t cols) {
+    // The copies summed into the first where they lie (contiguous), then that one transposed in
+    // square blocks, which keep a block's lines of both sides in L1.
+    const int64_t group_size = rows * cols;
+    add_slice_sums(copies, copies + groups * group_size, slices, groups * group_size);
+    constexpr int64_t kBlock = 16;
+    const int64_t row_blocks = ceil_div(rows, kBlock);
+    const int64_t col_blocks = ceil_div(cols, kBlock);
+    cpu::parallel_for(groups * row_blocks * col_blocks, 16, [&](int64_t begin, int64_t end) {
+        for (int64_t block = begin; block < end; ++block) {
+            const int64_t g = block / (row_blocks * col_blocks);
+            const int64_t row0 = block / col_blocks % row_blocks * kBlock;
+            const int64_t col0 = block % col_blocks * kBlock;
+            const int64_t row_end = std::min(rows, row0 + kBlock);
+            const int64_t col_end = std::min(cols, col0 + kBlock);
+            T* to = dw + g * group_size;
+            const T* from = copies + g * group_size;
+            for (int64_t row = row0; row < row_end; ++row) {
+                for (int64_t col = col0; col < col_end; ++col) to[row * cols + col] = from[col * rows + row];
+            }
+        }
+    });
+}
+
 template void conv_pointwise_backward_filter_gemm<float>(const ConvArgs&);
 template void conv_pointwise_backward_filter_gemm<double>(const ConvArgs&);
 template void add_slice_sums<float>(float*, const float*, int64_t, int64_t);
 template void add_slice_sums<double>(double*, const double*, int64_t, int64_t);
+template void add_transposed_slice_sums<float>(float*, float*, int64_t, int64_t, int64_t, int64_t);
+template void add_transposed_slice_sums<double>(double*, double*, int64_t, int64_t, int64_t, int64_t);
 
 }  // namespace mln::kernels

@@ -30,4 +30,10 @@ int64_t pointwise_filter_slices(int64_t units, int64_t input_elements, int64_t f
 template <class T>
 void add_slice_sums(T* dw, const T* copies, int64_t slices, int64_t size);
 
+// dw_g (rows x cols) = the sum over s = 0 .. slices - 1, in order, of copy s of dw_g^T
+// (copies[s * groups * rows * cols + g * rows * cols + j * rows + i] for dw_g(i, j)), over the
+// pool; the first copy is overwritten with the sum.
+template <class T>
+void add_transposed_slice_sums(T* dw, T* copies, int64_t slices, int64_t groups, int64_t rows, int64_t cols);
+
 }  // namespace mln::kernels

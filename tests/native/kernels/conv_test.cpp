@@ -722,7 +722,17 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // blocks (f32) with partial sums carried between them; 32 of x and 16 of dy, which fill the
 // tiles of 6 equally badly (x as A, its last row tile partial; at AVX2 x fills tiles of 3 better). Images of one block whose GEMM has a multiple
 // of 32 columns take the GEMM at AVX-512 f32 and the dot kernel elsewhere: 32 channels of x (400
-// positions, batch 2) and, transposed, 32 of dy (289 positions).
+// positions, batch 2) and, transposed, 32 of dy (289 positions). Transposed GEMMs with more than
+// 32 rows of dy (images of 128 positions or more, x's channels more than dy's; dW^T summed per
+// slice and transposed at the end): 70 -> 37 over 144 positions in 2 slices, the same in 2
+// groups, 90 -> 40 at stride 2 (169 positions, one slice: at 2 and 3 threads row blocks of x
+// that start inside the channels, each gathering its own rows), and 50 -> 20 at stride 2 over 25
+// positions (chunks of 2 images, their gathered rows copied side by side). Filters over 512 KiB
+// copy images of few positions side by side up to 256 deep: 330 -> 410 over 35 positions (7
+// images in one chunk of 245; at 2 and 3 threads each row block copies its own rows of dy) and
+// 300 -> 450 at stride 2 (25 positions: 6 images gathered into one chunk). Where the rows are
+// split (one slice at 2 and 3 threads) x's rows are A whatever the positions, given images enough:
+// 200 -> 40 over 4 images of 49 positions runs transposed at 2 and 3 threads only, same bits.
 TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{27, 6, 4, 5}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
@@ -741,6 +751,13 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{3, 48, 20, 21}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 48, 67, 67}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 32, 17, 19}, 16, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{8, 70, 12, 12}, 37, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{6, 140, 12, 12}, 74, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {{3, 90, 25, 25}, 40, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{9, 50, 9, 9}, 20, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{7, 330, 5, 7}, 410, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{6, 300, 9, 9}, 450, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{4, 200, 7, 7}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
