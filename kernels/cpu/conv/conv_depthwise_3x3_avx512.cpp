@@ -269,26 +269,31 @@ std::vector<Stride2Columns>& stride2_columns(int64_t out_width, int64_t in_width
 }
 
 // The three taps of a source row for a register of outputs: tap kw lane i = row[base + 2 i + kw]
-// (0 outside the row).
+// (0 outside the row where the loads are masked; else whatever lies there, which the masked
+// sums leave out).
 struct RowTaps {
     __m512 t[3];
 };
 
-// Masked: loads masked to the row (interior registers: every lane in it).
-template <bool Masked>
+// MaskedLoads: loads masked to the row (interior registers: every lane in it). Unmasked, the 33
+// columns from base must lie in the tensor. The lone column base + 32 is one scalar load:
+// as a masked vector load, and with masked loads in place of unmasked ones where the columns
+// lie in the plane, the stride-2 forward ran 1.1-1.15x slower on cache-resident MobileNet-v2
+// planes (standalone loop of the kernel, one thread, 112-, 56- and 28-wide rows).
+template <bool Masked, bool MaskedLoads = Masked>
 inline RowTaps stride2_taps(const float* row, const Stride2Columns& c) {
     const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odds = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const float* at = row + c.base;
     __m512 a0, a1, a2;
-    if constexpr (Masked) {
+    if constexpr (MaskedLoads) {
         a0 = _mm512_maskz_loadu_ps(c.load[0], at);
         a1 = _mm512_maskz_loadu_ps(c.load[1], at + 16);
         a2 = _mm512_maskz_loadu_ps(c.load[2], at + 32);
     } else {
         a0 = _mm512_loadu_ps(at);
         a1 = _mm512_loadu_ps(at + 16);
-        a2 = _mm512_maskz_loadu_ps(1, at + 32);
+        a2 = _mm512_castps128_ps512(_mm_load_ss(at + 32));
     }
     RowTaps r;
     r.t[0] = _mm512_permutex2var_ps(a0, evens, a1);
@@ -310,9 +315,9 @@ inline __m512 stride2_taps_sum(const RowTaps& t, const __m512* w, const Stride2C
     return _mm512_fmadd_ps(t.t[2], w[2], _mm512_fmadd_ps(t.t[1], w[1], _mm512_mul_ps(t.t[0], w[0])));
 }
 
-template <bool Masked>
+template <bool Masked, bool MaskedLoads = Masked>
 inline __m512 stride2_row_sum(const float* row, const __m512* w, const Stride2Columns& c) {
-    return stride2_taps_sum<Masked>(stride2_taps<Masked>(row, c), w, c);
+    return stride2_taps_sum<Masked>(stride2_taps<Masked, MaskedLoads>(row, c), w, c);
 }
 
 // Output rows oh and oh + 1 with all their source rows in the plane, rows[0..4] from source row
@@ -320,16 +325,22 @@ inline __m512 stride2_row_sum(const float* row, const __m512* w, const Stride2Co
 // for both (5 splits for two rows instead of 6, one pass over the registers instead of two):
 // MobileNet-v2 dw96/2, dw144/2 and dw192/2, one thread, min CPU time, 1.06-1.15x faster at
 // batch 1, 1.05-1.25x at batch 32.
-template <bool Masked>
+template <bool Masked, bool MaskedLoads>
 inline void stride2_row_pair_sums(const float* const* rows, const __m512* w, __m512 b, const Stride2Columns& c,
                                   __m512& first, __m512& second) {
-    const RowTaps shared = stride2_taps<Masked>(rows[2], c);
-    const __m512 top = stride2_row_sum<Masked>(rows[0], w, c);
-    const __m512 middle = stride2_row_sum<Masked>(rows[1], w + 3, c);
+    const RowTaps shared = stride2_taps<Masked, MaskedLoads>(rows[2], c);
+    const __m512 top = stride2_row_sum<Masked, MaskedLoads>(rows[0], w, c);
+    const __m512 middle = stride2_row_sum<Masked, MaskedLoads>(rows[1], w + 3, c);
     first = _mm512_add_ps(_mm512_add_ps(b, top), _mm512_add_ps(middle, stride2_taps_sum<Masked>(shared, w + 6, c)));
-    const __m512 lower = stride2_row_sum<Masked>(rows[3], w + 3, c);
-    const __m512 bottom = stride2_row_sum<Masked>(rows[4], w + 6, c);
+    const __m512 lower = stride2_row_sum<Masked, MaskedLoads>(rows[3], w + 3, c);
+    const __m512 bottom = stride2_row_sum<Masked, MaskedLoads>(rows[4], w + 6, c);
     second = _mm512_add_ps(_mm512_add_ps(b, stride2_taps_sum<Masked>(shared, w, c)), _mm512_add_ps(lower, bottom));
+}
+
+// Whether the 33 columns from c.base of the source rows that start first_row .. last_row floats
+// into the plane (in_size floats) lie in it: then unmasked loads may read them.
+inline bool columns_in_plane(int64_t first_row, int64_t last_row, const Stride2Columns& c, int64_t in_size) {
+    return first_row + c.base >= 0 && last_row + c.base + 33 <= in_size;
 }
 
 // The source rows output row oh reads (oh * stride - pad + kh inside the plane): rows[r] from
@@ -358,7 +369,7 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
     const Stride2Columns* column_begin = columns.data();
     const int64_t column_count = static_cast<int64_t>(columns.size());
     const int64_t row_step = g.stride[1] * g.in[2];
-    const int64_t in_width = g.in[2];
+    const int64_t in_width = g.in[2], in_size = g.in_size();
     for (int64_t oh = 0; oh < out_rows; ++oh) {
         const SourceRows source(x, g, oh);
         float* y_row = y + oh * out_width;
@@ -367,13 +378,16 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
             prefetch_ahead(x + oh * row_step, 2 * row_step);
             const float* rows[5];
             for (int64_t r = 0; r < 5; ++r) rows[r] = source.rows[0] + r * in_width;
+            const int64_t first_row = rows[0] - x, last_row = rows[4] - x;
             for (int64_t v = 0; v < column_count; ++v) {
                 const Stride2Columns& c = column_begin[v];
                 __m512 first, second;
                 if (c.interior) {
-                    stride2_row_pair_sums<false>(rows, w, b, c, first, second);
+                    stride2_row_pair_sums<false, false>(rows, w, b, c, first, second);
+                } else if (columns_in_plane(first_row, last_row, c, in_size)) {
+                    stride2_row_pair_sums<true, false>(rows, w, b, c, first, second);
                 } else {
-                    stride2_row_pair_sums<true>(rows, w, b, c, first, second);
+                    stride2_row_pair_sums<true, true>(rows, w, b, c, first, second);
                 }
                 const __mmask16 out = lanes_below(out_width - v * 16);
                 _mm512_mask_storeu_ps(y_row + v * 16, out, first);
@@ -387,6 +401,7 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
             // Every filter row in the plane (all rows but the borders'): the taps' row indices
             // constant, so the nine weights stay in registers and the three sums unroll; the
             // loop below over a counted list of rows ran 1.15-1.25x slower on 112-wide planes.
+            const int64_t first_row = source.rows[0] - x, last_row = source.rows[2] - x;
             for (int64_t v = 0; v < column_count; ++v) {
                 const Stride2Columns& c = column_begin[v];
                 __m512 top, middle, bottom;
@@ -394,6 +409,10 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
                     top = stride2_row_sum<false>(source.rows[0], w, c);
                     middle = stride2_row_sum<false>(source.rows[1], w + 3, c);
                     bottom = stride2_row_sum<false>(source.rows[2], w + 6, c);
+                } else if (columns_in_plane(first_row, last_row, c, in_size)) {
+                    top = stride2_row_sum<true, false>(source.rows[0], w, c);
+                    middle = stride2_row_sum<true, false>(source.rows[1], w + 3, c);
+                    bottom = stride2_row_sum<true, false>(source.rows[2], w + 6, c);
                 } else {
                     top = stride2_row_sum<true>(source.rows[0], w, c);
                     middle = stride2_row_sum<true>(source.rows[1], w + 3, c);

@@ -254,6 +254,12 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 3, 6, 30, 2, 1, 1});
     cases.push_back({1, 3, 7, 31, 2, 2, 0});
     cases.push_back({1, 3, 8, 45, 2, 1, 0});
+    // Stride-2 forward border registers (a row's first and last) loading unmasked across the row
+    // ends inside the plane, masked in its first and last rows: 28 and 56 wide (every register
+    // a border one), NaN and Inf at row ends.
+    cases.push_back({1, 3, 28, 28, 2, 1, 1});
+    cases.push_back({1, 2, 56, 56, 2, 1, 1});
+    cases.push_back({1, 3, 9, 56, 2, 0, 1});
     // Two channels a register at stride 1 carrying source rows from one output row to the next:
     // a tall plane, two rows with pad 0 before and 2 after, one row.
     cases.push_back({1, 3, 20, 7, 1, 1, 1});
