@@ -269,8 +269,7 @@ std::vector<Stride2Columns>& stride2_columns(int64_t out_width, int64_t in_width
 }
 
 // The three taps of a source row for a register of outputs: tap kw lane i = row[base + 2 i + kw]
-// (0 outside the row where the loads are masked; else whatever lies there, which the masked
-// sums leave out).
+// (0 outside the row).
 struct RowTaps {
     __m512 t[3];
 };
@@ -305,22 +304,25 @@ inline RowTaps stride2_taps(const float* row, const Stride2Columns& c) {
     return stride2_split(a0, a1, a2);
 }
 
-// The forward's taps. MaskedLoads: loads masked to the row; else unmasked, the 33 columns from
-// base in the tensor, and the lone 33rd column a scalar load. Against stride2_taps's loads
-// (masked on every border register, the 33rd column a one-lane masked vector load), on
-// cache-resident MobileNet-v2 planes (standalone loop of the kernel, one thread, min of 8
-// alternating runs): 112-wide rows 1.15x faster, 56-wide 1.1x, 28-wide 1.05x; the scalar load
-// alone is most of it (1.1x, 1.04x, 1.07x); unmasked border loads with the one-lane masked load
-// gained nothing.
-template <bool MaskedLoads>
+// The forward's taps: stride2_taps's loads but the lone 33rd column a scalar load where it lies
+// in the row, not a one-lane masked vector load: MobileNet-v2 dw96/2 at 112, dw144/2 at 56 and dw192/2 at 28, one thread, same-process min
+// times, 1.05-1.1x faster at batch 1, 1.1x at batch 32 (dw192/2 the same). Unmasked border
+// loads where the columns lie in the plane (the sums' masks leaving the other rows' out) gained
+// a little more at batch 1 but ran dw96/2 1.13x slower at batch 32. The backward filter keeps
+// stride2_taps (its code unchanged here).
+template <bool Masked>
 inline RowTaps stride2_forward_taps(const float* row, const Stride2Columns& c) {
-    if constexpr (MaskedLoads) {
-        return stride2_taps<true>(row, c);
+    const float* at = row + c.base;
+    __m512 a0, a1;
+    if constexpr (Masked) {
+        a0 = _mm512_maskz_loadu_ps(c.load[0], at);
+        a1 = _mm512_maskz_loadu_ps(c.load[1], at + 16);
     } else {
-        const float* at = row + c.base;
-        const __m512 a0 = _mm512_loadu_ps(at), a1 = _mm512_loadu_ps(at + 16);
-        return stride2_split(a0, a1, _mm512_castps128_ps512(_mm_load_ss(at + 32)));
+        a0 = _mm512_loadu_ps(at);
+        a1 = _mm512_loadu_ps(at + 16);
     }
+    const __m512 a2 = !Masked || c.load[2] != 0 ? _mm512_castps128_ps512(_mm_load_ss(at + 32)) : _mm512_setzero_ps();
+    return stride2_split(a0, a1, a2);
 }
 
 // The sum over one source row's taps t (filter row w[0..2]) for a register of outputs; Masked:
@@ -335,9 +337,9 @@ inline __m512 stride2_taps_sum(const RowTaps& t, const __m512* w, const Stride2C
     return _mm512_fmadd_ps(t.t[2], w[2], _mm512_fmadd_ps(t.t[1], w[1], _mm512_mul_ps(t.t[0], w[0])));
 }
 
-template <bool Masked, bool MaskedLoads = Masked>
+template <bool Masked>
 inline __m512 stride2_row_sum(const float* row, const __m512* w, const Stride2Columns& c) {
-    return stride2_taps_sum<Masked>(stride2_forward_taps<MaskedLoads>(row, c), w, c);
+    return stride2_taps_sum<Masked>(stride2_forward_taps<Masked>(row, c), w, c);
 }
 
 // Output rows oh and oh + 1 with all their source rows in the plane, rows[0..4] from source row
@@ -345,22 +347,16 @@ inline __m512 stride2_row_sum(const float* row, const __m512* w, const Stride2Co
 // for both (5 splits for two rows instead of 6, one pass over the registers instead of two):
 // MobileNet-v2 dw96/2, dw144/2 and dw192/2, one thread, min CPU time, 1.06-1.15x faster at
 // batch 1, 1.05-1.25x at batch 32.
-template <bool Masked, bool MaskedLoads>
+template <bool Masked>
 inline void stride2_row_pair_sums(const float* const* rows, const __m512* w, __m512 b, const Stride2Columns& c,
                                   __m512& first, __m512& second) {
-    const RowTaps shared = stride2_forward_taps<MaskedLoads>(rows[2], c);
-    const __m512 top = stride2_row_sum<Masked, MaskedLoads>(rows[0], w, c);
-    const __m512 middle = stride2_row_sum<Masked, MaskedLoads>(rows[1], w + 3, c);
+    const RowTaps shared = stride2_forward_taps<Masked>(rows[2], c);
+    const __m512 top = stride2_row_sum<Masked>(rows[0], w, c);
+    const __m512 middle = stride2_row_sum<Masked>(rows[1], w + 3, c);
     first = _mm512_add_ps(_mm512_add_ps(b, top), _mm512_add_ps(middle, stride2_taps_sum<Masked>(shared, w + 6, c)));
-    const __m512 lower = stride2_row_sum<Masked, MaskedLoads>(rows[3], w + 3, c);
-    const __m512 bottom = stride2_row_sum<Masked, MaskedLoads>(rows[4], w + 6, c);
+    const __m512 lower = stride2_row_sum<Masked>(rows[3], w + 3, c);
+    const __m512 bottom = stride2_row_sum<Masked>(rows[4], w + 6, c);
     second = _mm512_add_ps(_mm512_add_ps(b, stride2_taps_sum<Masked>(shared, w, c)), _mm512_add_ps(lower, bottom));
-}
-
-// Whether the 33 columns from c.base of the source rows that start first_row .. last_row floats
-// into the plane (in_size floats) lie in it: then unmasked loads may read them.
-inline bool columns_in_plane(int64_t first_row, int64_t last_row, const Stride2Columns& c, int64_t in_size) {
-    return first_row + c.base >= 0 && last_row + c.base + 33 <= in_size;
 }
 
 // The source rows output row oh reads (oh * stride - pad + kh inside the plane): rows[r] from
@@ -389,7 +385,7 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
     const Stride2Columns* column_begin = columns.data();
     const int64_t column_count = static_cast<int64_t>(columns.size());
     const int64_t row_step = g.stride[1] * g.in[2];
-    const int64_t in_width = g.in[2], in_size = g.in_size();
+    const int64_t in_width = g.in[2];
     for (int64_t oh = 0; oh < out_rows; ++oh) {
         const SourceRows source(x, g, oh);
         float* y_row = y + oh * out_width;
@@ -398,16 +394,13 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
             prefetch_ahead(x + oh * row_step, 2 * row_step);
             const float* rows[5];
             for (int64_t r = 0; r < 5; ++r) rows[r] = source.rows[0] + r * in_width;
-            const int64_t first_row = rows[0] - x, last_row = rows[4] - x;
             for (int64_t v = 0; v < column_count; ++v) {
                 const Stride2Columns& c = column_begin[v];
                 __m512 first, second;
                 if (c.interior) {
-                    stride2_row_pair_sums<false, false>(rows, w, b, c, first, second);
-                } else if (columns_in_plane(first_row, last_row, c, in_size)) {
-                    stride2_row_pair_sums<true, false>(rows, w, b, c, first, second);
+                    stride2_row_pair_sums<false>(rows, w, b, c, first, second);
                 } else {
-                    stride2_row_pair_sums<true, true>(rows, w, b, c, first, second);
+                    stride2_row_pair_sums<true>(rows, w, b, c, first, second);
                 }
                 const __mmask16 out = lanes_below(out_width - v * 16);
                 _mm512_mask_storeu_ps(y_row + v * 16, out, first);
@@ -421,7 +414,6 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
             // Every filter row in the plane (all rows but the borders'): the taps' row indices
             // constant, so the nine weights stay in registers and the three sums unroll; the
             // loop below over a counted list of rows ran 1.15-1.25x slower on 112-wide planes.
-            const int64_t first_row = source.rows[0] - x, last_row = source.rows[2] - x;
             for (int64_t v = 0; v < column_count; ++v) {
                 const Stride2Columns& c = column_begin[v];
                 __m512 top, middle, bottom;
@@ -429,10 +421,6 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
                     top = stride2_row_sum<false>(source.rows[0], w, c);
                     middle = stride2_row_sum<false>(source.rows[1], w + 3, c);
                     bottom = stride2_row_sum<false>(source.rows[2], w + 6, c);
-                } else if (columns_in_plane(first_row, last_row, c, in_size)) {
-                    top = stride2_row_sum<true, false>(source.rows[0], w, c);
-                    middle = stride2_row_sum<true, false>(source.rows[1], w + 3, c);
-                    bottom = stride2_row_sum<true, false>(source.rows[2], w + 6, c);
                 } else {
                     top = stride2_row_sum<true>(source.rows[0], w, c);
                     middle = stride2_row_sum<true>(source.rows[1], w + 3, c);
