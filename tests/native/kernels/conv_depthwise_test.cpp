@@ -255,6 +255,11 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 3, 6, 30, 2, 1, 1});
     cases.push_back({1, 3, 7, 31, 2, 2, 0});
     cases.push_back({1, 3, 8, 45, 2, 1, 0});
+    // Stride-2 forward on rows where every register is a border one (masked loads, the 33rd
+    // column loaded alone where it lies in the row): 28 and 56 wide, pads 1 and 0 before.
+    cases.push_back({1, 3, 28, 28, 2, 1, 1});
+    cases.push_back({1, 2, 56, 56, 2, 1, 1});
+    cases.push_back({1, 3, 9, 56, 2, 0, 1});
     // Two channels a register at stride 1 carrying source rows from one output row to the next:
     // a tall plane, two rows with pad 0 before and 2 after, one row.
     cases.push_back({1, 3, 20, 7, 1, 1, 1});
