@@ -426,7 +426,8 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // positions at 2 and 3 threads, the last block ending in a one-register tile), images in uneven
 // groups (7 images of 7x7 in groups of 2 and 3). Forward tail columns of several images as one
 // strip (AVX-512 f32, half a register or more): 4 images of 196 positions (16 or 8 columns), 2
-// of 100 positions 1100 deep (8 columns over two depth blocks: C copied in and accumulated). Every epilogue in f32 at every ISA, all
+// of 100 positions 1100 deep (8 columns over two depth blocks: C copied in and accumulated).
+// An x of 8 MB (forward prefetches its next tile's columns). Every epilogue in f32 at every ISA, all
 // three passes in f32 and f64, at 1, 2 and 3 threads.
 std::vector<ConvCase> pointwise_cases() {
     return {
@@ -456,6 +457,7 @@ std::vector<ConvCase> pointwise_cases() {
         {{4, 12, 14, 14}, 20, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 1100, 10, 10}, 9, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{3, 1100, 7, 7}, 20, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 64, 130, 130}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
 }
 
