@@ -28,12 +28,25 @@ namespace {
 
 constexpr int64_t kColumnBlockBytes = 256 << 10;
 // Depth per pass over C: a panel of A (MR rows of this) stays in L1 while it meets every image
-// of its group; deeper products take several passes, C read back once per pass.
+// of its group; deeper products take several passes, C read back once per pass. AVX-512 (48 KiB
+// L1 on Zen 5; its panel is 8 rows) takes twice the depth: one pass instead of two for 960 deep
+// (1 thread, batch 32, A/B in one process on a loaded machine, 2 runs, the unchanged library
+// 0.96-1.03x itself: MobileNet-v2 forward 960->160 and 960->320 at 7x7 0.91-0.95x the time,
+// 576->96 and 576->160 0.96-0.99x; backward data 160->960 0.90-0.95x, 96->576 0.99x, 320->1280
+// 0.97-1.01x). Other ISAs keep the measured 2 KiB (Zen 3: 32 KiB L1).
 constexpr int64_t kDepthBlockBytes = 2 << 10;
+constexpr int64_t kDepthBlockBytesAvx512 = 4 << 10;
 // Position blocks keep at least this many full tiles when they are cut to fill the pool.
 constexpr int64_t kMinBlockTiles = 4;
 // The tail kernel takes fewer columns than a quarter of the widest register's lanes (16 f32).
 constexpr int64_t kMaxTailColumns = 4;
+// The forward pass prefetches the next tile's columns of x on a task's first panel
+// (PointwiseStrip::prefetch_b) where x takes at least this much: it then comes from memory
+// (1 thread, batch 32, A/B in one process on a loaded machine, 2 runs, the unchanged library
+// 0.96-1.06x itself: MobileNet-v2 144->32 and 192->32 at 28x28 0.75-0.82x the time, 96->24 and
+// 144->24 at 56x56 0.89-0.91x, 32->16 at 112x112 0.89-0.93x, 24->144 0.95x; 14x14, 7x7 and
+// ResNet-18's 1x1/2 within the noise; at batch 1, x in cache, 1.00-1.01x on the sum, so off there).
+constexpr int64_t kForwardPrefetchBytes = int64_t{8} << 20;
 
 // Backward filter (the dot kernel): positions per chunk such that the chunk's rows of B (x's,
 // or dy's where x is A), which every row of tiles reads again, stay in L2 (kDotBlockBytes);
@@ -238,8 +251,9 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
     const int64_t nr = kernel.nr;
     const int64_t threads = cpu::thread_pool().thread_count();
     // Depth blocks of equal size (no thin last one).
+    const int64_t depth_block_bytes = cpu::active_isa() == MLN_ISA_AVX512 ? kDepthBlockBytesAvx512 : kDepthBlockBytes;
     const int64_t depth_blocks =
-        std::max<int64_t>(1, ceil_div(p.depth, kDepthBlockBytes / static_cast<int64_t>(sizeof(T))));
+        std::max<int64_t>(1, ceil_div(p.depth, depth_block_bytes / static_cast<int64_t>(sizeof(T))));
     const int64_t depth_block = ceil_div(p.depth, depth_blocks);
     const int64_t max_block = std::max(
         nr, kColumnBlockBytes / static_cast<int64_t>(sizeof(T)) / std::max<int64_t>(depth_block, 1) / nr * nr);
@@ -532,6 +546,7 @@ void conv_pointwise_forward(const ConvArgs& a) {
     p.residual = a.has_residual ? static_cast<const T*>(a.residual.data) : nullptr;
     p.relu = a.activation == MLN_UNARY_OP_RELU;
     p.activation = p.relu ? nullptr : select_gemm_activation<T>(a.activation);
+    p.prefetch_b = p.images * p.depth * p.positions * static_cast<int64_t>(sizeof(T)) >= kForwardPrefetchBytes;
     run_pointwise_gemm(p);
 }
 
@@ -561,8 +576,8 @@ void conv_pointwise_backward_data(const ConvArgs& a) {
     // The first panel of a task reads its block of dy from memory, depth (out_channels) rows
     // at once; prefetching the next tile's columns measured faster there (1 thread, batch 32,
     // loaded machine, 4 paired runs: MobileNet-v2 16->96 at 112x112 1.08-1.37x -> 0.98-1.23x
-    // oneDNN's time, 32->16 at 112x112 1.42-1.63x -> 1.27-1.44x); on the forward pass it was
-    // within the noise, so it stays off there.
+    // oneDNN's time, 32->16 at 112x112 1.42-1.63x -> 1.27-1.44x); the forward pass does it only
+    // where x comes from memory (kForwardPrefetchBytes).
     p.prefetch_b = true;
     run_pointwise_gemm(p);
     if (scatter) move_strided<T, true>(g, a.batch * a.channels, p.c, dx);

@@ -408,7 +408,9 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // The pointwise (1x1) drivers (conv_pointwise.hpp) on every seam: channel counts and positions
 // that are primes or not multiples of any strip tile (AVX-512 8 x 48 / 8 x 24, AVX2 6 x 16 /
 // 6 x 8, scalar 4 x 4) or dot tile (6 x 4, 3 x 3, 2 x 2), a depth of 300 (one pass over C in
-// f32, two in f64) and of 530 (two passes in f32, three in f64) with images grouped per task,
+// f32, two in f64 below AVX-512), of 530 (two passes in f32 and three in f64 below AVX-512; at
+// AVX-512, whose passes are twice as deep, one and two) and of 1100 (at AVX-512 two passes in f32,
+// three in f64) with images grouped per task,
 // batch 1 and 3, stride 2 (gathered forward, scattered backward data) and stride 3 on one axis,
 // groups, 1-d and 3-d; backward filter through the dot kernel (>= 256 positions: whole images
 // per chunk, several images per chunk, blocks of one image's positions with partial sums carried
@@ -425,7 +427,8 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // positions at 2 and 3 threads, the last block ending in a one-register tile), images in uneven
 // groups (7 images of 7x7 in groups of 2 and 3). Forward tail columns of several images as one
 // strip (AVX-512 f32, half a register or more): 4 images of 196 positions (16 or 8 columns), 2
-// of 100 positions 530 deep (8 columns over two depth blocks: C copied in and accumulated). Every epilogue in f32 at every ISA, all
+// of 100 positions 1100 deep (8 columns over two depth blocks: C copied in and accumulated).
+// An x of 8 MB (forward prefetches its next tile's columns). Every epilogue in f32 at every ISA, all
 // three passes in f32 and f64, at 1, 2 and 3 threads.
 std::vector<ConvCase> pointwise_cases() {
     return {
@@ -453,7 +456,9 @@ std::vector<ConvCase> pointwise_cases() {
         {{1, 40, 28, 28}, 16, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{7, 24, 7, 7}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{4, 12, 14, 14}, 20, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
-        {{2, 530, 10, 10}, 9, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 1100, 10, 10}, 9, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{3, 1100, 7, 7}, 20, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 64, 130, 130}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
 }
 
