@@ -559,6 +559,10 @@ constexpr int64_t kDotMaxDepth = 64;
 // CPU time per call, same-run A/B in both load orders on a loaded machine: 512 -> 1024 (9 rows)
 // 6-11% faster; 768 (6 rows) 0-6%, 1536 and 2048 5-9% slower than 1024.
 constexpr int64_t kDotBlockPositions = 1024;
+// Inputs (x and dy) of at least this many bytes are prefetched a block ahead (run_dot_task): they
+// come from memory. MobileNet-v2's stem, one thread, same-run A/B, loaded machine: batch 32
+// 0.81-0.91 of the time (median; min 0.76-0.83); at batch 1 (2.2 MB, in cache) the prefetches cost 4.5%.
+constexpr int64_t kDotPrefetchInputBytes = int64_t{16} << 20;
 
 template <class T>
 bool dot_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
@@ -602,36 +606,76 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                                                     (oi + p.plane_top) * p.padded_w + oj + p.plane_left;
         }
         const int64_t out_w = geo.out[2];
-        for (int64_t u = u_begin; u < u_end;) {
+        const float* const x = reinterpret_cast<const float*>(p.source);
+        const int64_t plane_h = p.padded_channel / 4 / p.padded_w;
+        // The plane rows that block u reads, [first, end).
+        auto plane_rows = [&](int64_t u, int64_t* first, int64_t* end) {
+            const int64_t q0 = u % p.position_blocks * p.position_block;
+            const int64_t oh = q0 / out_w;
+            *first = oh + min_row + p.plane_top;
+            *end = oh + std::min(p.position_block, p.out_size - q0) / out_w + max_row + p.plane_top;
+        };
+        // Each block splits only the plane rows that the blocks before it in this image left
+        // unsplit (the planes are the whole image's, so the bits are those of one split per
+        // image). Where the inputs are too large to stay in cache between calls, the next
+        // block's dy rows and new rows of x are prefetched across the block's dot calls: they
+        // come from memory, dy in rows of 4 KiB, each in a page of its own, that the hardware
+        // prefetcher does not enter.
+        const bool prefetch = (a.batch * (a.channels * geo.in_size() + a.out_channels * p.out_size)) * 4 >=
+                              kDotPrefetchInputBytes;
+        int64_t split_image = -1, split_end = 0;
+        for (int64_t u = u_begin; u < u_end; ++u) {
             const int64_t n = u / p.position_blocks;
-            const int64_t block_begin = u % p.position_blocks;
-            const int64_t block_end = std::min(p.position_blocks, block_begin + u_end - u);
-            u += block_end - block_begin;
+            const int64_t q0 = u % p.position_blocks * p.position_block;
+            const int64_t rows = std::min(p.position_block, p.out_size - q0) / out_w;
+            const int64_t oh = q0 / out_w;
             const float* dy = reinterpret_cast<const float*>(p.dy) + (n * a.out_channels + g * out_channels) * p.out_size;
-            // The plane rows that this image's blocks of the slice read.
-            const int64_t oh0 = block_begin * p.position_block / out_w;
-            const int64_t oh1 = std::min(geo.out[1], block_end * p.position_block / out_w);
-            kernels.phase_rows(reinterpret_cast<const float*>(p.source) +
-                                   (n * a.channels + g * p.group_channels) * geo.in_size(),
-                               geo, p.group_channels, p.plane_top, p.plane_left, p.padded_channel / 4 / p.padded_w,
-                               p.padded_w, oh0 + min_row + p.plane_top, oh1 + max_row + p.plane_top, planes);
-            for (int64_t block = block_begin; block < block_end; ++block) {
-                const int64_t q0 = block * p.position_block;
-                const int64_t rows = std::min(p.position_block, p.out_size - q0) / out_w;
-                const int64_t oh = q0 / out_w;
-                for (int64_t it = 0; it < row_tiles; ++it) {
-                    // The last tile overlaps the one before rather than reading past dy's rows;
-                    // the rows they share come out the same bits in both.
-                    const int64_t m0 = std::min(it * kDotRows, out_channels - kDotRows);
-                    for (int64_t jt = 0; jt < col_tiles; ++jt) {
-                        const int64_t j0 = std::min(jt * kDotCols, p.depth - kDotCols);
-                        const float* b[kDotCols];
-                        for (int j = 0; j < kDotCols; ++j) {
-                            b[j] = planes + column_offset[static_cast<size_t>(j0 + j)] + oh * p.padded_w;
-                        }
-                        kernels.dot(rows, out_w, dy + m0 * p.out_size + q0, p.out_size, b, p.padded_w,
-                                    sums + (it * col_tiles + jt) * tile_sums);
+            const float* x_image = x + (n * a.channels + g * p.group_channels) * geo.in_size();
+            int64_t i0, i1;
+            plane_rows(u, &i0, &i1);
+            if (n != split_image) {
+                split_image = n;
+                split_end = i0;
+            }
+            if (i1 > split_end) {
+                kernels.phase_rows(x_image, geo, p.group_channels, p.plane_top, p.plane_left, plane_h, p.padded_w,
+                                   split_end, i1, planes);
+                split_end = i1;
+            }
+            // What block u + 1 reads first: its dy rows and the input rows of its plane rows past
+            // this block's (all of them in a new image); input row 2 (i - top) + ph of plane row i.
+            const int64_t steps = row_tiles * col_tiles;
+            RowsPrefetch next_dy(dy, 0, 0, 0, steps), next_x(x_image, 0, 0, 0, steps);
+            if (u + 1 < u_end && prefetch) {
+                const int64_t next_n = (u + 1) / p.position_blocks;
+                const int64_t next_q0 = (u + 1) % p.position_blocks * p.position_block;
+                const float* next_dy_rows = reinterpret_cast<const float*>(p.dy) +
+                                            (next_n * a.out_channels + g * out_channels) * p.out_size + next_q0;
+                next_dy = RowsPrefetch(next_dy_rows, out_channels, std::min(p.position_block, p.out_size - next_q0) * 4,
+                                       p.out_size * 4, steps);
+                int64_t next_i0, next_i1;
+                plane_rows(u + 1, &next_i0, &next_i1);
+                if (next_n == n) next_i0 = std::max(next_i0, i1);
+                const int64_t ih0 = std::clamp<int64_t>(2 * (next_i0 - p.plane_top), 0, geo.in[1]);
+                const int64_t ih1 = std::clamp<int64_t>(2 * (next_i1 - p.plane_top), 0, geo.in[1]);
+                const float* next_x_rows = x + (next_n * a.channels + g * p.group_channels) * geo.in_size() + ih0 * geo.in[2];
+                next_x = RowsPrefetch(next_x_rows, p.group_channels, std::max<int64_t>(0, ih1 - ih0) * geo.in[2] * 4, geo.in_size() * 4,
+                                      steps);
+            }
+            for (int64_t it = 0; it < row_tiles; ++it) {
+                // The last tile overlaps the one before rather than reading past dy's rows;
+                // the rows they share come out the same bits in both.
+                const int64_t m0 = std::min(it * kDotRows, out_channels - kDotRows);
+                for (int64_t jt = 0; jt < col_tiles; ++jt) {
+                    const int64_t j0 = std::min(jt * kDotCols, p.depth - kDotCols);
+                    const float* b[kDotCols];
+                    for (int j = 0; j < kDotCols; ++j) {
+                        b[j] = planes + column_offset[static_cast<size_t>(j0 + j)] + oh * p.padded_w;
                     }
+                    kernels.dot(rows, out_w, dy + m0 * p.out_size + q0, p.out_size, b, p.padded_w,
+                                sums + (it * col_tiles + jt) * tile_sums);
+                    next_dy.step();
+                    next_x.step();
                 }
             }
         }
