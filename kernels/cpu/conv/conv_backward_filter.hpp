@@ -159,31 +159,6 @@ private:
     int64_t lines_ = 0, per_step_ = 0;
 };
 
-// Prefetches `rows` rows of `bytes` bytes, `stride` bytes apart, a few cache lines per step():
-// the next position block's dy rows, which the packing reads as that many short streams, more
-// than the hardware prefetcher follows (ResNet-18's 7x7/2 stem: 64 rows of 1 KiB).
-class RowsPrefetch {
-public:
-    RowsPrefetch(const void* data, int64_t rows, int64_t bytes, int64_t stride, int64_t steps)
-        : row_(static_cast<const char*>(data)), rows_(rows), lines_per_row_((bytes + kLine - 1) / kLine),
-          stride_(stride), per_step_((rows * lines_per_row_ + steps - 1) / std::max<int64_t>(steps, 1)) {}
-    void step() {
-        for (int64_t i = 0; i < per_step_ && rows_ > 0; ++i) {
-            prefetch_for_read(row_ + line_ * kLine);
-            if (++line_ == lines_per_row_) {
-                line_ = 0;
-                row_ += stride_;
-                --rows_;
-            }
-        }
-    }
-
-private:
-    static constexpr int64_t kLine = 64;
-    const char* row_;
-    int64_t rows_, lines_per_row_, stride_, per_step_, line_ = 0;
-};
-
 template <class T>
 void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     const ConvArgs& a = *p.args;
