@@ -108,8 +108,9 @@ struct Plan {
     int64_t padded_w, padded_channel;
     int64_t chunk_channels, channel_chunks;
     DirectRowsKernel<T> rows_kernel;
-    // Dot mode (see dot_applies): tasks are (slice, group); the phase planes of a channel
-    // (padded_channel: 4 planes, padded_w wide) with plane_top rows and plane_left columns of margin.
+    // Dot mode (see dot_applies): tasks are (slice, group); the phase planes of a channel's rows
+    // that one position block reads (padded_channel: 4 planes, padded_w wide) with plane_top rows
+    // and plane_left columns of margin.
     bool dot;
     int64_t plane_top, plane_left;
 };
@@ -548,6 +549,20 @@ bool dot_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
            group_out_channels >= kDotRows && g.in_size() < (int64_t{1} << 30);
 }
 
+// The plane rows that the taps read relative to their output row, [min_row, max_row] (0 included).
+struct DotTapRows {
+    int64_t min_row, max_row;
+};
+inline DotTapRows dot_tap_rows(const WindowGeometry& geo) {
+    DotTapRows rows{0, 0};
+    for (int64_t kh = 0; kh < geo.kernel[1]; ++kh) {
+        const int64_t oi = floor_half(kh * geo.dilation[1] - geo.pad_begin[1]);
+        rows.min_row = std::min(rows.min_row, oi);
+        rows.max_row = std::max(rows.max_row, oi);
+    }
+    return rows;
+}
+
 template <class T>
 void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     if constexpr (sizeof(T) == 4) {
@@ -566,20 +581,15 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         float* const planes = implicit_gemm::cache_line_aligned(ws.padded.data());
         const int64_t kernel_size = geo.kernel_size();
         const int64_t out_w = geo.out[2];
-        // The taps' plane rows relative to their output row: [min_row, max_row].
-        int64_t min_row = 0, max_row = 0;
-        for (int64_t t = 0; t < kernel_size; ++t) {
-            const int64_t oi = floor_half(t / geo.kernel[2] * geo.dilation[1] - geo.pad_begin[1]);
-            min_row = std::min(min_row, oi);
-            max_row = std::max(max_row, oi);
-        }
+        const DotTapRows taps = dot_tap_rows(geo);
+        const int64_t min_row = taps.min_row, max_row = taps.max_row;
         // The planes hold one block's rows (its output rows' plane rows, [first, end) of the
         // image's), block_plane apart: 61 KB for MobileNet-v2's stem, which stay in L2 under the
         // streams of dy and x where the image's planes (700 KB) did not. Same-run A/B in both
         // load orders, one thread: batch 32 3-5% less time, batch 1 about 2% (the rows it shares
         // with the block before split again: 10 plane rows per 9 output rows).
-        const int64_t block_plane_h = p.position_block / out_w + max_row - min_row;
-        const int64_t block_plane = block_plane_h * p.padded_w;
+        const int64_t block_plane = p.padded_channel / 4;
+        const int64_t block_plane_h = block_plane / p.padded_w;
         // Column row j: its plane and shift, relative to the block's first output row.
         std::vector<int64_t>& column_offset = ws.offsets;
         column_offset.resize(static_cast<size_t>(p.depth));
@@ -836,6 +846,9 @@ void conv_backward_filter(const ConvArgs& a) {
         p.source = static_cast<const T*>(a.x.data);
         set_phase_planes(p);
         align_dot_planes(p);
+        // Planes of one position block's rows (run_dot_task).
+        const DotTapRows taps = dot_tap_rows(a.geometry);
+        p.padded_channel = 4 * p.padded_w * (p.position_block / out_w + taps.max_row - taps.min_row);
         run_plan(p, p.reduction_slices * a.groups, threads);
         return;
     }
