@@ -108,8 +108,9 @@ struct Plan {
     int64_t padded_w, padded_channel;
     int64_t chunk_channels, channel_chunks;
     DirectRowsKernel<T> rows_kernel;
-    // Dot mode (see dot_applies): tasks are (slice, group); the phase planes of a channel
-    // (padded_channel: 4 planes, padded_w wide) with plane_top rows and plane_left columns of margin.
+    // Dot mode (see dot_applies): tasks are (slice, group); the phase planes of a channel's rows
+    // that one position block reads (padded_channel: 4 planes, padded_w wide) with plane_top rows
+    // and plane_left columns of margin.
     bool dot;
     int64_t plane_top, plane_left;
 };
@@ -157,31 +158,6 @@ private:
     const char* end_[kMaxRanges];
     int ranges_ = 0, range_ = 0;
     int64_t lines_ = 0, per_step_ = 0;
-};
-
-// Prefetches `rows` rows of `bytes` bytes, `stride` bytes apart, a few cache lines per step():
-// the next position block's dy rows, which the packing reads as that many short streams, more
-// than the hardware prefetcher follows (ResNet-18's 7x7/2 stem: 64 rows of 1 KiB).
-class RowsPrefetch {
-public:
-    RowsPrefetch(const void* data, int64_t rows, int64_t bytes, int64_t stride, int64_t steps)
-        : row_(static_cast<const char*>(data)), rows_(rows), lines_per_row_((bytes + kLine - 1) / kLine),
-          stride_(stride), per_step_((rows * lines_per_row_ + steps - 1) / std::max<int64_t>(steps, 1)) {}
-    void step() {
-        for (int64_t i = 0; i < per_step_ && rows_ > 0; ++i) {
-            prefetch_for_read(row_ + line_ * kLine);
-            if (++line_ == lines_per_row_) {
-                line_ = 0;
-                row_ += stride_;
-                --rows_;
-            }
-        }
-    }
-
-private:
-    static constexpr int64_t kLine = 64;
-    const char* row_;
-    int64_t rows_, lines_per_row_, stride_, per_step_, line_ = 0;
 };
 
 template <class T>
@@ -559,6 +535,10 @@ constexpr int64_t kDotMaxDepth = 64;
 // CPU time per call, same-run A/B in both load orders on a loaded machine: 512 -> 1024 (9 rows)
 // 6-11% faster; 768 (6 rows) 0-6%, 1536 and 2048 5-9% slower than 1024.
 constexpr int64_t kDotBlockPositions = 1024;
+// Inputs (x and dy) of at least this many bytes are prefetched a block ahead (run_dot_task): they
+// come from memory. MobileNet-v2's stem, one thread, same-run A/B, loaded machine: batch 32
+// 0.81-0.91 of the time (median; min 0.76-0.83); at batch 1 (2.2 MB, in cache) the prefetches cost 4.5%.
+constexpr int64_t kDotPrefetchInputBytes = int64_t{16} << 20;
 
 template <class T>
 bool dot_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
@@ -567,6 +547,20 @@ bool dot_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
            g.kernel[0] == 1 && g.out[0] == 1 && g.pad_begin[0] == 0 && g.stride[1] == 2 && g.stride[2] == 2 &&
            g.out[2] >= kDotLanes && depth >= kDotCols && depth <= kDotMaxDepth &&
            group_out_channels >= kDotRows && g.in_size() < (int64_t{1} << 30);
+}
+
+// The plane rows that the taps read relative to their output row, [min_row, max_row] (0 included).
+struct DotTapRows {
+    int64_t min_row, max_row;
+};
+inline DotTapRows dot_tap_rows(const WindowGeometry& geo) {
+    DotTapRows rows{0, 0};
+    for (int64_t kh = 0; kh < geo.kernel[1]; ++kh) {
+        const int64_t oi = floor_half(kh * geo.dilation[1] - geo.pad_begin[1]);
+        rows.min_row = std::min(rows.min_row, oi);
+        rows.max_row = std::max(rows.max_row, oi);
+    }
+    return rows;
 }
 
 template <class T>
@@ -585,53 +579,88 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         float* const sums = ws.sums.data();
         std::fill(sums, sums + row_tiles * col_tiles * tile_sums, 0.0f);
         float* const planes = implicit_gemm::cache_line_aligned(ws.padded.data());
-        const int64_t plane = p.padded_channel / 4;
         const int64_t kernel_size = geo.kernel_size();
-        // Column row j: its plane and shift, relative to the output row's start in the planes.
+        const int64_t out_w = geo.out[2];
+        const DotTapRows taps = dot_tap_rows(geo);
+        const int64_t min_row = taps.min_row, max_row = taps.max_row;
+        // The planes hold one block's rows (its output rows' plane rows, [first, end) of the
+        // image's), block_plane apart: 61 KB for MobileNet-v2's stem, which stay in L2 under the
+        // streams of dy and x where the image's planes (700 KB) did not. Same-run A/B in both
+        // load orders, one thread: batch 32 3-5% less time, batch 1 about 2% (the rows it shares
+        // with the block before split again: 10 plane rows per 9 output rows).
+        const int64_t block_plane = p.padded_channel / 4;
+        const int64_t block_plane_h = block_plane / p.padded_w;
+        // Column row j: its plane and shift, relative to the block's first output row.
         std::vector<int64_t>& column_offset = ws.offsets;
         column_offset.resize(static_cast<size_t>(p.depth));
-        int64_t min_row = 0, max_row = 0;
         for (int64_t j = 0; j < p.depth; ++j) {
             const int64_t c = j / kernel_size, t = j % kernel_size;
             const int64_t eh = t / geo.kernel[2] * geo.dilation[1] - geo.pad_begin[1];
             const int64_t ew = t % geo.kernel[2] * geo.dilation[2] - geo.pad_begin[2];
             const int64_t oi = floor_half(eh), oj = floor_half(ew);
-            min_row = std::min(min_row, oi);
-            max_row = std::max(max_row, oi);
-            column_offset[static_cast<size_t>(j)] = (4 * c + 2 * (eh - 2 * oi) + (ew - 2 * oj)) * plane +
-                                                    (oi + p.plane_top) * p.padded_w + oj + p.plane_left;
+            column_offset[static_cast<size_t>(j)] = (4 * c + 2 * (eh - 2 * oi) + (ew - 2 * oj)) * block_plane +
+                                                    (oi - min_row) * p.padded_w + oj + p.plane_left;
         }
-        const int64_t out_w = geo.out[2];
-        for (int64_t u = u_begin; u < u_end;) {
+        const float* const x = reinterpret_cast<const float*>(p.source);
+        // The plane rows that block u reads, [first, end).
+        auto plane_rows = [&](int64_t u, int64_t* first, int64_t* end) {
+            const int64_t q0 = u % p.position_blocks * p.position_block;
+            const int64_t oh = q0 / out_w;
+            *first = oh + min_row + p.plane_top;
+            *end = oh + std::min(p.position_block, p.out_size - q0) / out_w + max_row + p.plane_top;
+        };
+        // Each block splits its plane rows (those it shares with the block before it again).
+        // Where the inputs are too large to stay in cache between calls, the next block's dy
+        // rows and new rows of x are prefetched across the block's dot calls: they come from
+        // memory, dy in rows of 4 KiB, each in a page of its own, that the hardware prefetcher
+        // does not enter.
+        const bool prefetch = (a.batch * (a.channels * geo.in_size() + a.out_channels * p.out_size)) * 4 >=
+                              kDotPrefetchInputBytes;
+        for (int64_t u = u_begin; u < u_end; ++u) {
             const int64_t n = u / p.position_blocks;
-            const int64_t block_begin = u % p.position_blocks;
-            const int64_t block_end = std::min(p.position_blocks, block_begin + u_end - u);
-            u += block_end - block_begin;
+            const int64_t q0 = u % p.position_blocks * p.position_block;
+            const int64_t rows = std::min(p.position_block, p.out_size - q0) / out_w;
             const float* dy = reinterpret_cast<const float*>(p.dy) + (n * a.out_channels + g * out_channels) * p.out_size;
-            // The plane rows that this image's blocks of the slice read.
-            const int64_t oh0 = block_begin * p.position_block / out_w;
-            const int64_t oh1 = std::min(geo.out[1], block_end * p.position_block / out_w);
-            kernels.phase_rows(reinterpret_cast<const float*>(p.source) +
-                                   (n * a.channels + g * p.group_channels) * geo.in_size(),
-                               geo, p.group_channels, p.plane_top, p.plane_left, p.padded_channel / 4 / p.padded_w,
-                               p.padded_w, oh0 + min_row + p.plane_top, oh1 + max_row + p.plane_top, planes);
-            for (int64_t block = block_begin; block < block_end; ++block) {
-                const int64_t q0 = block * p.position_block;
-                const int64_t rows = std::min(p.position_block, p.out_size - q0) / out_w;
-                const int64_t oh = q0 / out_w;
-                for (int64_t it = 0; it < row_tiles; ++it) {
-                    // The last tile overlaps the one before rather than reading past dy's rows;
-                    // the rows they share come out the same bits in both.
-                    const int64_t m0 = std::min(it * kDotRows, out_channels - kDotRows);
-                    for (int64_t jt = 0; jt < col_tiles; ++jt) {
-                        const int64_t j0 = std::min(jt * kDotCols, p.depth - kDotCols);
-                        const float* b[kDotCols];
-                        for (int j = 0; j < kDotCols; ++j) {
-                            b[j] = planes + column_offset[static_cast<size_t>(j0 + j)] + oh * p.padded_w;
-                        }
-                        kernels.dot(rows, out_w, dy + m0 * p.out_size + q0, p.out_size, b, p.padded_w,
-                                    sums + (it * col_tiles + jt) * tile_sums);
+            const float* x_image = x + (n * a.channels + g * p.group_channels) * geo.in_size();
+            int64_t i0, i1;
+            plane_rows(u, &i0, &i1);
+            // The image's plane rows [i0, i1) at rows [0, i1 - i0) (the top margin moved up by i0).
+            kernels.phase_rows(x_image, geo, p.group_channels, p.plane_top - i0, p.plane_left, block_plane_h,
+                               p.padded_w, 0, i1 - i0, planes);
+            // What block u + 1 reads first: its dy rows and the input rows of its plane rows past
+            // this block's (all of them in a new image); input row 2 (i - top) + ph of plane row i.
+            const int64_t steps = row_tiles * col_tiles;
+            RowsPrefetch next_dy(dy, 0, 0, 0, steps), next_x(x_image, 0, 0, 0, steps);
+            if (u + 1 < u_end && prefetch) {
+                const int64_t next_n = (u + 1) / p.position_blocks;
+                const int64_t next_q0 = (u + 1) % p.position_blocks * p.position_block;
+                const float* next_dy_rows = reinterpret_cast<const float*>(p.dy) +
+                                            (next_n * a.out_channels + g * out_channels) * p.out_size + next_q0;
+                next_dy = RowsPrefetch(next_dy_rows, out_channels, std::min(p.position_block, p.out_size - next_q0) * 4,
+                                       p.out_size * 4, steps);
+                int64_t next_i0, next_i1;
+                plane_rows(u + 1, &next_i0, &next_i1);
+                if (next_n == n) next_i0 = std::max(next_i0, i1);
+                const int64_t ih0 = std::clamp<int64_t>(2 * (next_i0 - p.plane_top), 0, geo.in[1]);
+                const int64_t ih1 = std::clamp<int64_t>(2 * (next_i1 - p.plane_top), 0, geo.in[1]);
+                const float* next_x_rows = x + (next_n * a.channels + g * p.group_channels) * geo.in_size() + ih0 * geo.in[2];
+                next_x = RowsPrefetch(next_x_rows, p.group_channels, std::max<int64_t>(0, ih1 - ih0) * geo.in[2] * 4,
+                                      geo.in_size() * 4, steps);
+            }
+            for (int64_t it = 0; it < row_tiles; ++it) {
+                // The last tile overlaps the one before rather than reading past dy's rows;
+                // the rows they share come out the same bits in both.
+                const int64_t m0 = std::min(it * kDotRows, out_channels - kDotRows);
+                for (int64_t jt = 0; jt < col_tiles; ++jt) {
+                    const int64_t j0 = std::min(jt * kDotCols, p.depth - kDotCols);
+                    const float* b[kDotCols];
+                    for (int j = 0; j < kDotCols; ++j) {
+                        b[j] = planes + column_offset[static_cast<size_t>(j0 + j)];
                     }
+                    kernels.dot(rows, out_w, dy + m0 * p.out_size + q0, p.out_size, b, p.padded_w,
+                                sums + (it * col_tiles + jt) * tile_sums);
+                    next_dy.step();
+                    next_x.step();
                 }
             }
         }
@@ -817,6 +846,9 @@ void conv_backward_filter(const ConvArgs& a) {
         p.source = static_cast<const T*>(a.x.data);
         set_phase_planes(p);
         align_dot_planes(p);
+        // Planes of one position block's rows (run_dot_task).
+        const DotTapRows taps = dot_tap_rows(a.geometry);
+        p.padded_channel = 4 * p.padded_w * (p.position_block / out_w + taps.max_row - taps.min_row);
         run_plan(p, p.reduction_slices * a.groups, threads);
         return;
     }

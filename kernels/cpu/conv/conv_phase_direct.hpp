@@ -57,11 +57,12 @@ void conv_forward(const ConvArgs& a);
 // c[i * ldc + j] = (accumulate ? c[i * ldc + j] : bias[i], 0 for nullptr) + sum over p < depth
 // of a[p * rows + i] * (bit j of masks[mask_index[p]] ? source[offsets[p] + j] : 0)
 // (+ residual[i * ldc + j], then max(0, .) for relu), for rows i < rows and the columns j whose
-// bit is set in `columns`; rows in [1, kMaxTileRows].
+// bit is set in `columns`; rows in [1, kMaxTileRows]. `stream`: whole tiles (all 32 columns) are
+// written with non-temporal stores, c and ldc then multiples of 16 floats (the caller fences).
 void phase_direct_tile_avx512(int64_t depth, const float* a, const float* source, const int32_t* offsets,
                                 const uint8_t* mask_index, const uint32_t* masks, const float* bias,
                                 const float* residual, int64_t ldc, float* c, int rows, uint32_t columns, bool relu,
-                                bool accumulate);
+                                bool accumulate, bool stream);
 #endif
 
 }  // namespace phase_direct

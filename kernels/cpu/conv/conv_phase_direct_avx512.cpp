@@ -15,7 +15,7 @@ namespace {
 template <int MR, bool kAccumulate>
 void tile(int64_t depth, const float* a, const float* source, const int32_t* offsets, const uint8_t* mask_index,
           const uint32_t* masks, const float* bias, const float* residual, int64_t ldc, float* c, uint32_t columns,
-          bool relu) {
+          bool relu, bool stream) {
     const __mmask16 low = static_cast<__mmask16>(columns), high = static_cast<__mmask16>(columns >> 16);
     // Fully unrolled loops over constant indices: GCC keeps the whole array in registers.
     __m512 acc[MR][2];
@@ -57,6 +57,14 @@ void tile(int64_t depth, const float* a, const float* source, const int32_t* off
             acc[i][1] = _mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_setzero_ps(), acc[i][1]);
         }
     }
+    if (columns == ~uint32_t{0} && stream) {
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; ++i) {
+            _mm512_stream_ps(c + i * ldc, acc[i][0]);
+            _mm512_stream_ps(c + i * ldc + 16, acc[i][1]);
+        }
+        return;
+    }
     if (columns == ~uint32_t{0}) {
 #pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) {
@@ -73,7 +81,7 @@ void tile(int64_t depth, const float* a, const float* source, const int32_t* off
 }
 
 using TileKernel = void (*)(int64_t, const float*, const float*, const int32_t*, const uint8_t*, const uint32_t*,
-                            const float*, const float*, int64_t, float*, uint32_t, bool);
+                            const float*, const float*, int64_t, float*, uint32_t, bool, bool);
 
 // kernels[accumulate][rows - 1]: one instantiation per panel height.
 template <int... I>
@@ -89,9 +97,9 @@ constexpr auto kTileKernels = tile_kernels(std::make_integer_sequence<int, kMaxT
 void phase_direct_tile_avx512(int64_t depth, const float* a, const float* source, const int32_t* offsets,
                                 const uint8_t* mask_index, const uint32_t* masks, const float* bias,
                                 const float* residual, int64_t ldc, float* c, int rows, uint32_t columns, bool relu,
-                                bool accumulate) {
+                                bool accumulate, bool stream) {
     kTileKernels[accumulate ? 1 : 0][static_cast<size_t>(rows - 1)](depth, a, source, offsets, mask_index, masks, bias,
-                                                                     residual, ldc, c, columns, relu);
+                                                                     residual, ldc, c, columns, relu, stream);
 }
 
 }  // namespace mln::kernels::phase_direct

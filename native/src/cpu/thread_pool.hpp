@@ -99,6 +99,25 @@ void for_each_claimed(int64_t count, int64_t members, Start&& start, Task&& task
     });
 }
 
+// for_each_claimed where each thread claims its next index before it runs the current one:
+// task(index, next, state), next being the index the thread runs after this one (count where
+// none), so that a task can prefetch its successor's inputs. A thread holds one claimed index
+// ahead that the others cannot take.
+template <class Start, class Task>
+void for_each_claimed_ahead(int64_t count, int64_t members, Start&& start, Task&& task) {
+    std::atomic<int64_t> next{0};
+    parallel_for(std::min(members, count), 1, [&](int64_t begin, int64_t end) {
+        auto&& state = start();
+        for (int64_t member = begin; member < end; ++member) {
+            for (int64_t index = next.fetch_add(1, std::memory_order_relaxed); index < count;) {
+                const int64_t following = std::min(count, next.fetch_add(1, std::memory_order_relaxed));
+                task(index, following, state);
+                index = following;
+            }
+        }
+    });
+}
+
 // for_each_claimed for tasks without per-thread state: task(index).
 template <class Task>
 void for_each_claimed(int64_t count, int64_t members, Task&& task) {

@@ -6,6 +6,7 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "test_support.hpp"
@@ -29,6 +30,37 @@ TEST(ThreadPool, CoversEveryIndexExactlyOnce) {
     cpu::ThreadPool pool(4);
     for (int64_t count : {0, 1, 2, 7, 64, 1000, 100003}) {
         for (int64_t grain : {1, 3, 64, 5000}) expect_exact_cover(pool, count, grain);
+    }
+}
+
+// for_each_claimed_ahead runs every index once, and the `next` each task is given is the index
+// its thread runs after it (count after its last), always later than its own.
+TEST(ThreadPool, ClaimedAheadTasksKnowTheirThreadsNextIndex) {
+    for (int64_t count : {0, 1, 2, 7, 100}) {
+        for (int64_t members : {1, 2, 3}) {
+            std::mutex mutex;
+            std::vector<std::vector<std::pair<int64_t, int64_t>>> runs;  // per thread: (index, next)
+            cpu::for_each_claimed_ahead(
+                count, members,
+                [&] {
+                    std::lock_guard lock(mutex);
+                    runs.emplace_back();
+                    return runs.size() - 1;
+                },
+                [&](int64_t index, int64_t next, size_t thread) {
+                    std::lock_guard lock(mutex);
+                    runs[thread].emplace_back(index, next);
+                });
+            std::vector<int> visits(static_cast<size_t>(count));
+            for (const auto& run : runs) {
+                for (size_t i = 0; i < run.size(); ++i) {
+                    ASSERT_LT(run[i].first, run[i].second) << "count " << count;
+                    ++visits[static_cast<size_t>(run[i].first)];
+                    EXPECT_EQ(run[i].second, i + 1 < run.size() ? run[i + 1].first : count) << "count " << count;
+                }
+            }
+            for (int64_t i = 0; i < count; ++i) EXPECT_EQ(visits[static_cast<size_t>(i)], 1) << "index " << i;
+        }
     }
 }
 
