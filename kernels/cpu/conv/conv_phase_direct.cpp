@@ -10,6 +10,7 @@
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/common/blocking.hpp"
 #include "kernels/cpu/common/prefetch.hpp"
+#include "kernels/cpu/common/streaming_stores.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_lowering.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
@@ -27,10 +28,6 @@ constexpr int64_t kBlockPositions = 768;
 // Depth per pass over a tile: its columns (kc rows of 128 bytes) stay in L1 across the weight
 // panels.
 constexpr int64_t kBlockDepth = 192;
-// Outputs of at least this many bytes are written with non-temporal stores (conv_forward).
-// MobileNet-v2's stem at batch 32 (51 MB of y), same-run A/B on a loaded machine: one thread
-// 0.90 of the time, two 0.63-0.86.
-constexpr int64_t kStreamingStoreBytes = int64_t{16} << 20;
 // Where x and y together take at least this many bytes (they come from memory), each task
 // prefetches the next one's input rows if those take at most kPrefetchBlockBytes (L2 holds them
 // beside the block's planes: MobileNet-v2's 3x3/2 stem, 43 KB, and ResNet-18's 7x7/2, 54 KB, not

@@ -9,11 +9,9 @@
 #include <cstdint>
 #include <type_traits>
 
-namespace mln::kernels {
+#include "kernels/cpu/common/streaming_stores.hpp"
 
-// Outputs at least this large are written with non-temporal stores: they would not stay in
-// cache anyway, and streaming skips the read-for-ownership of every output line.
-constexpr int64_t kStreamingStoreBytes = int64_t{16} << 20;
+namespace mln::kernels {
 
 // y[i] = op(x[i]) for i < n; `stream` selects non-temporal stores (see kStreamingStoreBytes).
 using UnaryKernelF32 = void (*)(double alpha, double beta, const float* x, float* y, int64_t n, bool stream);

@@ -14,9 +14,10 @@
 
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
-#include "kernels/cpu/nn_kernels.hpp"
 #include "kernels/cpu/common/blocking.hpp"
+#include "kernels/cpu/common/streaming_stores.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
+#include "kernels/cpu/nn_kernels.hpp"
 #include "kernels/cpu/norm/norm_spans.hpp"
 
 namespace mln::kernels {
@@ -321,10 +322,6 @@ void for_image_blocks(const NormArgs& a, const ImageBlocks& b, Run&& run) {
         }
     });
 }
-
-// Outputs of at least this many bytes are written with non-temporal stores: they would not stay
-// in cache, and a plain store first reads each line it writes (the elementwise kernels' bound).
-constexpr int64_t kStreamingStoreBytes = int64_t{16} << 20;
 
 bool streams_stores(const NormArgs& a) {
     return a.batch * a.channels * a.spatial * static_cast<int64_t>(sizeof(float)) >= kStreamingStoreBytes;

@@ -11,6 +11,7 @@
 #include "core/text.hpp"
 #include "cpu/thread_pool.hpp"
 #include "cpu/isa.hpp"
+#include "kernels/cpu/common/streaming_stores.hpp"
 #include "kernels/cpu/nn_kernels.hpp"
 #include "kernels/cpu/pool/max_pool_planes.hpp"
 #include "kernels/cpu/pool/pool_plane.hpp"
@@ -125,10 +126,6 @@ bool runs_pool_plane_kernel(const PoolArgs& a) {
     return a.y.dtype == MLN_DTYPE_F32 && !a.column_major_indices && g.in_size() < (int64_t{1} << 30) &&
            g.stride[2] < (int64_t{1} << 20);
 }
-
-// Outputs (y and indices) of at least this many bytes are written with non-temporal stores:
-// they would not stay in cache, and a plain store first reads each line it writes.
-constexpr int64_t kStreamingStoreBytes = int64_t{16} << 20;
 
 void max_pool_forward_planes(const PoolArgs& a) {
     const MaxPoolPlanesKernel kernel = max_pool_planes_kernel(cpu::active_isa());
