@@ -306,7 +306,9 @@ struct PackedWeights;
 // batch: one image, w^T packed once before by all threads):
 //   for each KC depth block          -> lower columns[pc.., all positions] as one panel (L2),
 //                                       stride 2 from polyphase planes, stride 1 "same" with
-//                                       masks made once per tap (lower_same_size_avx512)
+//                                       masks made once per tap (lower_same_size_avx512); or,
+//                                       stride 1 "same" 7 or 14 wide, no lowering: the tiles
+//                                       read a zero-padded copy of the image in place
 //     for each 32-channel panel      -> pack w^T's kc x 32 panel (L1), the next one prefetched
 //                                       inside the tiles (the weights come from L3 or memory)
 //       for each 14-position tile    -> micro-kernel into y^T sums (beta 1 after the first block)
@@ -395,13 +397,72 @@ inline MemoryRuns panel_runs(const FilterSource& f, int64_t oc, int64_t rows, in
             (pc + kc - 1) / k - m + 1};
 }
 
+// Stride-1 2-d images whose output is the input's size, 7 or 14 wide (ResNet's 14x14 and 7x7):
+// the tiles (14 positions: whole output rows) read A straight from a zero-padded copy of the image
+// (padded_positions_tile_avx512) instead of lowered columns: a copy of the image (9 / 7 x 9 / 7
+// of it at 7x7) instead of a pass writing depth x positions (9x the image) per call, which at 2
+// threads each thread made for all positions. Measured on Zen 5 (batch 1, contended machine,
+// same-process A/B against the lowering, min over alternating calls): one thread, thread CPU
+// time, ResNet-18's 3x3 at 14x14 0.982-0.991x forward, 0.984x backward data, at 7x7 0.980-0.995x
+// and 0.983x; two threads, both threads' CPU time summed, 0.964 / 1.008 (14x14 forward /
+// backward data) and 0.965 / 0.950 (7x7); per-call wall time at two threads too noisy to tell.
+inline bool padded_source_applies(const WindowGeometry& g, int64_t channels) {
+    const int64_t width = g.out[2];
+    const int64_t plane = (g.in[1] + g.pad_begin[1] + g.pad_end[1]) * (g.in[2] + g.pad_begin[2] + g.pad_end[2]);
+    return g.in[0] == 1 && g.out[0] == 1 && g.kernel[0] == 1 && g.stride[1] == 1 && g.stride[2] == 1 &&
+           g.out[1] == g.in[1] && g.out[2] == g.in[2] && (width == 7 || width == 14) && g.pad_begin[1] >= 0 &&
+           g.pad_begin[2] >= 0 && g.pad_end[1] >= 0 && g.pad_end[2] >= 0 && channels * plane < (int64_t{1} << 30);
+}
+
+// The zero-padded image: pitch floats to a row, plane to a channel.
+struct PaddedImage {
+    int64_t pitch, plane;
+    explicit PaddedImage(const WindowGeometry& g)
+        : pitch(g.in[2] + g.pad_begin[2] + g.pad_end[2]),
+          plane((g.in[1] + g.pad_begin[1] + g.pad_end[1]) * (g.in[2] + g.pad_begin[2] + g.pad_end[2])) {}
+};
+
+// Channels [begin, end) of x into padded (PaddedImage layout).
+inline void pad_channels(const float* x, const WindowGeometry& g, int64_t begin, int64_t end, float* padded) {
+    const PaddedImage layout(g);
+    const int64_t height = g.in[1], width = g.in[2];
+    for (int64_t c = begin; c < end; ++c) {
+        float* plane = padded + c * layout.plane;
+        std::fill(plane, plane + layout.plane, 0.0f);
+        for (int64_t r = 0; r < height; ++r) {
+            const float* row = x + (c * height + r) * width;
+            std::copy(row, row + width, plane + (r + g.pad_begin[1]) * layout.pitch + g.pad_begin[2]);
+        }
+    }
+}
+
+// offsets[i] = where depth row pc + i (channel, tap) starts in the padded image; counters, no
+// division per row (the divisions took 2-3% of the layer).
+inline void padded_offsets(const WindowGeometry& g, int64_t pc, int64_t kc, int32_t* offsets) {
+    const PaddedImage layout(g);
+    const int64_t kw_count = g.kernel[2], taps = g.kernel[1] * kw_count;
+    int64_t channel = pc / taps, kh = pc % taps / kw_count, kw = pc % taps % kw_count;
+    for (int64_t i = 0; i < kc; ++i) {
+        offsets[i] = static_cast<int32_t>(channel * layout.plane + kh * g.dilation[1] * layout.pitch +
+                                          kw * g.dilation[2]);
+        if (++kw == kw_count) {
+            kw = 0;
+            if (++kh == g.kernel[1]) {
+                kh = 0;
+                ++channel;
+            }
+        }
+    }
+}
+
 // Depth [begin, end) of image x's product, output channels [oc_begin, oc_end) (oc_begin a
 // multiple of 32), into sums (positions x channels padded to 32), w^T
 // panels from `packed_weights` (block b's panel j at (b * panels + j) * block_depth * 32) or,
-// for nullptr, packed here from `filters`.
+// for nullptr, packed here from `filters`. padded: x is the zero-padded image
+// (padded_source_applies), read in place; otherwise x is what `lower` reads.
 inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLowering<float>& lower,
                       const FilterSource& filters, int64_t begin, int64_t end, int64_t oc_begin, int64_t oc_end,
-                      const float* packed_weights, float* sums, float* workspace) {
+                      const float* packed_weights, float* sums, float* workspace, bool padded) {
     const int64_t positions = a.geometry.out_size();
     const int64_t lowered_width = round_up(positions, 16);
     const int64_t channels_padded = round_up(a.out_channels, kPositionsTileColumns);
@@ -412,7 +473,12 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
     for (int64_t pc = begin; pc < end; pc += block_depth) {
         const int64_t kc = std::min(block_depth, end - pc);
         const bool accumulate = pc != begin;
-        lower(x, a.geometry, pc, kc, 0, positions, lowered_width, lowered);
+        int32_t offsets[kDepthBlock];
+        if (padded) {
+            padded_offsets(a.geometry, pc, kc, offsets);
+        } else {
+            lower(x, a.geometry, pc, kc, 0, positions, lowered_width, lowered);
+        }
         for (int64_t oc = oc_begin; oc < oc_end; oc += kPositionsTileColumns) {
             const float* b = panel;
             if (packed_weights != nullptr) {
@@ -440,8 +506,15 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
                 const int64_t prefetch_runs = std::min(next.count - first_run, runs_per_tile);
                 const PrefetchLines prefetch{next.start + first_run * next.stride, next.stride, next.bytes,
                                              std::min(kc, prefetch_runs * run_lines)};
-                positions_tile_avx512(rows)(kc, lowered + q, lowered_width, b, sums + q * channels_padded + oc,
-                                            channels_padded, accumulate, prefetch);
+                float* const c = sums + q * channels_padded + oc;
+                if (padded) {
+                    const int64_t width = a.geometry.out[2], pitch = PaddedImage(a.geometry).pitch;
+                    padded_positions_tile_avx512(rows, static_cast<int>(width))(
+                        kc, x + q / width * pitch, offsets, pitch, b, c, channels_padded, accumulate, prefetch);
+                } else {
+                    positions_tile_avx512(rows)(kc, lowered + q, lowered_width, b, c, channels_padded, accumulate,
+                                                prefetch);
+                }
             }
         }
     }
@@ -509,13 +582,24 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters) {
         const bool phase_source = phases.split != nullptr && phase_planes_apply(a.geometry) &&
                                   round_up(positions, 16) <= kMaxPhaseColumns;
         const ColumnPanelLowering<T> lower = phase_source ? phases.lower : image_lower;
-        const int64_t channel_size = phase_source ? phase_planes_channel_size(a.geometry) : a.geometry.in_size();
+        const bool padded = !phase_source && padded_source_applies(a.geometry, a.channels);
+        const int64_t channel_size = phase_source ? phase_planes_channel_size(a.geometry)
+                                     : padded     ? PaddedImage(a.geometry).plane
+                                                  : a.geometry.in_size();
         const int64_t source_image = a.channels * channel_size;
-        // The planes of image 0, in this thread's buffer.
-        auto own_planes = [&] {
+        // Channels [begin, end) of x (images one after another) into source's layout.
+        auto prepare = [&](int64_t begin, int64_t end, T* source) {
+            if (phase_source) {
+                phases.split(x + begin * a.geometry.in_size(), a.geometry, end - begin, source + begin * channel_size);
+            } else {
+                pad_channels(x, a.geometry, begin, end, source);
+            }
+        };
+        // Image 0's planes or padded copy, in this thread's buffer.
+        auto own_source = [&] {
             std::vector<T>& planes = thread_buffer<T, PhasePlanes>();
             planes.resize(static_cast<size_t>(source_image));
-            phases.split(x, a.geometry, a.channels, planes.data());
+            prepare(0, a.channels, planes.data());
             return planes.data();
         };
         const int64_t lowered_size = round_up(kDepthBlock * lowered_width, kAlignElements<T>);
@@ -540,19 +624,19 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters) {
                     const int64_t oc_begin = part * channel_panels / threads * kPositionsTileColumns;
                     const int64_t oc_end =
                         std::min(a.out_channels, (part + 1) * channel_panels / threads * kPositionsTileColumns);
-                    const T* const source = phase_source ? own_planes() : x;
-                    run_slice(a, source, lower, filters, 0, depth, oc_begin, oc_end, nullptr, sums_data, workspace);
+                    const T* const source = phase_source || padded ? own_source() : x;
+                    run_slice(a, source, lower, filters, 0, depth, oc_begin, oc_end, nullptr, sums_data, workspace,
+                              padded);
                     write_rows(a, 0, sums_data, 1, activation, oc_begin, oc_end);
                 });
             return;
         }
         const T* source = x;
-        if (phase_source) {
+        if (phase_source || padded) {
             std::vector<T>& planes = thread_buffer<T, PhasePlanes>();
             planes.resize(static_cast<size_t>(a.batch * source_image));
-            cpu::parallel_for(a.batch * a.channels, 1, [&](int64_t begin, int64_t end) {
-                phases.split(x + begin * a.geometry.in_size(), a.geometry, end - begin, planes.data() + begin * channel_size);
-            });
+            cpu::parallel_for(a.batch * a.channels, 1,
+                              [&](int64_t begin, int64_t end) { prepare(begin, end, planes.data()); });
             source = planes.data();
         }
         if (a.batch == 1) {
@@ -570,7 +654,7 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters) {
                 },
                 [&](int64_t slice, T* workspace) {
                     run_slice(a, source, lower, filters, slice * slice_depth, std::min(depth, (slice + 1) * slice_depth),
-                              0, a.out_channels, nullptr, sums.data() + slice * sums_size, workspace);
+                              0, a.out_channels, nullptr, sums.data() + slice * sums_size, workspace, padded);
                 });
             cpu::parallel_for(a.out_channels, 16, [&](int64_t begin, int64_t end) {
                 write_rows(a, 0, sums.data(), slices, activation, begin, end);
@@ -600,7 +684,7 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters) {
             [&](int64_t n, T* workspace) {
                 T* sums = workspace + lowered_size;
                 run_slice(a, source + n * source_image, lower, filters, 0, depth, 0, a.out_channels, packed.data(), sums,
-                          workspace);
+                          workspace, padded);
                 write_rows(a, n, sums, 1, activation, 0, a.out_channels);
             });
     }

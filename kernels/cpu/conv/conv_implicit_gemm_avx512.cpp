@@ -17,26 +17,27 @@
 namespace mln::kernels {
 namespace {
 
-// C(i, j) (+)= sum_p A(i, p) B(p, j) for i < R, j < 32: A(i, p) = a[p * a_stride + i],
-// B(p, j) = b[p * 32 + j], C(i, j) = c[i * ldc + j].
-template <int R>
-void positions_tile(int64_t kc, const float* a, int64_t a_stride, const float* b, float* c, int64_t ldc,
-                    bool accumulate, const PrefetchLines& prefetch) {
+// C(i, j) (+)= sum_p A(i, p) B(p, j) for i < R, j < 32: A(i, p) = row_at(p)[(i / S) * pitch + i % S]
+// (S positions to an output row, rows `pitch` apart), B(p, j) = b[p * 32 + j], C(i, j) = c[i * ldc + j].
+template <int R, int S, class RowAt>
+__attribute__((always_inline)) inline void tile_product(int64_t kc, RowAt row_at, int64_t pitch, const float* b,
+                                                        float* c, int64_t ldc, bool accumulate,
+                                                        const PrefetchLines& prefetch) {
     const char* line = prefetch.start;
     int64_t left = prefetch.count, in_row = 0;
     __m512 acc[R][2];
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     for (int64_t p = 0; p < kc; ++p) {
+        const float* a = row_at(p);
         const __m512 b0 = _mm512_loadu_ps(b);
         const __m512 b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 16
         for (int i = 0; i < R; ++i) {
-            const __m512 x = _mm512_set1_ps(a[i]);
+            const __m512 x = _mm512_set1_ps(a[(i / S) * pitch + i % S]);
             acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
             acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
         }
-        a += a_stride;
         b += 32;
         if (left > 0) {
             _mm_prefetch(line + in_row, _MM_HINT_T0);
@@ -58,6 +59,20 @@ void positions_tile(int64_t kc, const float* a, int64_t a_stride, const float* b
         _mm512_storeu_ps(row, acc[i][0]);
         _mm512_storeu_ps(row + 16, acc[i][1]);
     }
+}
+
+// A from the lowered columns: A(i, p) = a[p * a_stride + i].
+template <int R>
+void positions_tile(int64_t kc, const float* a, int64_t a_stride, const float* b, float* c, int64_t ldc,
+                    bool accumulate, const PrefetchLines& prefetch) {
+    tile_product<R, R>(kc, [&](int64_t p) { return a + p * a_stride; }, 0, b, c, ldc, accumulate, prefetch);
+}
+
+// A from the zero-padded image in place: A(i, p) = a[offsets[p] + (i / S) * pitch + i % S].
+template <int R, int S>
+void padded_positions_tile(int64_t kc, const float* a, const int32_t* offsets, int64_t pitch, const float* b,
+                           float* c, int64_t ldc, bool accumulate, const PrefetchLines& prefetch) {
+    tile_product<R, S>(kc, [&](int64_t p) { return a + offsets[p]; }, pitch, b, c, ldc, accumulate, prefetch);
 }
 
 template <int... R>
@@ -122,6 +137,13 @@ __attribute__((always_inline)) inline void four_columns(const float* piece, int6
 }  // namespace
 
 PositionsTileKernel positions_tile_avx512(int rows) { return kTiles[static_cast<size_t>(rows - 1)]; }
+
+PaddedTileKernel padded_positions_tile_avx512(int rows, int width) {
+    if (rows == 14 && width == 14) return padded_positions_tile<14, 14>;
+    if (rows == 14 && width == 7) return padded_positions_tile<14, 7>;
+    if (rows == 7 && width == 7) return padded_positions_tile<7, 7>;
+    return nullptr;
+}
 
 // 16 rows at a time over the whole depth (a step over all 32 rows, half a line each, as the
 // GEMM's column packer does, keeps 32 lines live, which on weights 2^k * 4.5 KiB apart (a 3x3

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/text.hpp"
+#include "kernels/cpu/conv/conv_implicit_gemm.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm_kernel.hpp"
 #include "kernels/cpu/conv/conv_lowering.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
@@ -387,6 +388,15 @@ std::vector<ConvCase> implicit_gemm_cases() {
         // with no row left), 31 input channels (279 deep: blocks of 96, 96 and 87, the last
         // ending 7 short of a 16-deep step).
         {{1, 31, 7, 7}, 80, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        // Stride-1 "same" images 14 and 7 wide read from a zero-padded copy in place of lowered
+        // columns (padded_source_applies): 14x14 (one output row per tile), dilation 2 with pad
+        // 2, a 5x5 kernel at 7x7 (tiles of two rows, pad wider than a row's margin), a 2x2
+        // kernel with pads 0 before and 1 after, a batch of 2 (padded by all threads first).
+        {{1, 40, 14, 14}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 20, 14, 14}, 64, {3, 3}, {1, 1}, {2, 2}, {2, 2}, {2, 2}, 1},
+        {{1, 12, 7, 7}, 64, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, 1},
+        {{1, 30, 7, 7}, 64, {2, 2}, {1, 1}, {1, 1}, {0, 0}, {1, 1}, 1},
+        {{2, 24, 14, 14}, 96, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
 }
 
@@ -600,6 +610,21 @@ TEST(ConvLoweringTest, SameSizePanelsMatchIm2col) {
     EXPECT_FALSE(kernels::same_size_lowering_applies(lowering_geometry({4, 5, 6}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}), 120, 128));
     EXPECT_FALSE(kernels::same_size_lowering_applies(lowering_geometry({9, 9}, {9, 9}, {1, 1}, {1, 1}, {4, 4}), 81, 96));
     EXPECT_FALSE(kernels::same_size_lowering_applies(lowering_geometry({40, 40}, {3, 3}, {1, 1}, {1, 1}, {1, 1}), 1600, 1600));
+}
+
+// Which images the transposed form reads from a zero-padded copy (the cases in
+// implicit_gemm_cases rely on it): stride 1, output the input's size, 2-d, 7 or 14 wide.
+TEST(ConvLoweringTest, PaddedSourceTakesSameSizeImagesSevenOrFourteenWide) {
+    using kernels::implicit_gemm::transposed::padded_source_applies;
+    EXPECT_TRUE(padded_source_applies(lowering_geometry({14, 14}, {3, 3}, {1, 1}, {1, 1}, {1, 1}), 256));
+    EXPECT_TRUE(padded_source_applies(lowering_geometry({7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}), 512));
+    EXPECT_TRUE(padded_source_applies(lowering_geometry({14, 14}, {3, 3}, {1, 1}, {2, 2}, {2, 2}), 20));
+    EXPECT_TRUE(padded_source_applies(lowering_geometry({3, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}), 8));
+    EXPECT_FALSE(padded_source_applies(lowering_geometry({13, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1}), 24));
+    EXPECT_FALSE(padded_source_applies(lowering_geometry({14, 14}, {3, 3}, {2, 2}, {1, 1}, {1, 1}), 256));
+    EXPECT_FALSE(padded_source_applies(lowering_geometry({14, 14}, {3, 3}, {1, 1}, {1, 1}, {0, 0}), 256));
+    EXPECT_FALSE(padded_source_applies(lowering_geometry({2, 7, 7}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}), 8));
+    EXPECT_FALSE(padded_source_applies(lowering_geometry({7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}), int64_t{1} << 24));
 }
 
 // The stride-2 lowering from polyphase planes against im2col, on blocks that start and end inside
