@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/common/blocking.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
@@ -64,6 +65,16 @@ constexpr int64_t kPackingPerTransposed = 4;
 // Blocks of the GEMMs' rows (dW's rows, or dW^T's) are cut at multiples of this many rows.
 constexpr int64_t kRowBlockAlign = 16;
 
+// The broadcast kernel: one operand's channels fill one zmm's lanes, more than half of them (8
+// channels of x against 40 of dy at 28x28 took 1.3-1.5x the dot kernel's time); images of at
+// least kBroadcastMinPositions positions (below, the GEMM path's rules apply). 1 thread, CPU
+// time, A/B in one process, loaded machine, batch 1 and 8: 16->96 at 17x17 to 112x112
+// 0.66-0.91x, 16->256 at 28x28 0.64-0.80x, 64->16 at 28x28 0.73-0.94x, 32->16 0.82-0.99x
+// (at 56x56 1.02-1.08x, at 112x112 0.91x).
+constexpr int64_t kBroadcastMaxChannels = 16;
+constexpr int64_t kBroadcastMinChannels = 9;
+constexpr int64_t kBroadcastMinPositions = 256;
+
 // Per-thread scratch (thread_scratch.hpp): a chunk's x rows and dy rows side by side.
 struct ChunkColumns;
 struct ChunkRows;
@@ -99,6 +110,26 @@ bool gemm_transposed(const ConvArgs& a) {
 struct SliceSums;
 
 }  // namespace
+
+bool conv_pointwise_backward_filter_broadcast(const ConvArgs& a) {
+#if defined(MYELIN_X86_64_KERNELS)
+    const int64_t positions = a.geometry.out_size();
+    const bool serves = cpu::active_isa() == MLN_ISA_AVX512 && a.w.dtype == MLN_DTYPE_F32 && a.groups == 1 &&
+                        a.geometry.in_size() == positions && positions >= kBroadcastMinPositions &&
+                        std::min(a.channels, a.out_channels) <= kBroadcastMaxChannels &&
+                        (pointwise_filter_broadcast_takes_x(a) ? a.channels : a.out_channels) >= kBroadcastMinChannels;
+    if (!serves) return false;
+    conv_pointwise_backward_filter_broadcast_avx512(a);
+    return true;
+#else
+    return false;
+#endif
+}
+
+bool pointwise_filter_broadcast_takes_x(const ConvArgs& a) {
+    return a.channels <= kBroadcastMaxChannels &&
+           (a.out_channels > kBroadcastMaxChannels || a.channels >= a.out_channels);
+}
 
 bool pointwise_filter_gemm_fills_columns(const ConvArgs& a, int64_t nr) {
     const int64_t channels = a.channels / a.groups;

@@ -15,6 +15,13 @@ namespace mln::kernels {
 template <class T>
 void conv_pointwise_backward_filter_gemm(const ConvArgs& a);
 
+// Runs the broadcast kernel (conv_pointwise_filter_avx512.cpp: AVX-512 f32, one group, stride
+// 1, large images, one operand of at most 16 channels) where it serves the call; false where not.
+bool conv_pointwise_backward_filter_broadcast(const ConvArgs& a);
+// Whether it transposes x (else dy): the operand of at most 16 channels, the larger if both are.
+bool pointwise_filter_broadcast_takes_x(const ConvArgs& a);
+void conv_pointwise_backward_filter_broadcast_avx512(const ConvArgs& a);
+
 // Whether the GEMM path's products have a multiple of `nr` columns (dW's, or dW^T's where the
 // GEMM runs transposed): no partial column tiles.
 bool pointwise_filter_gemm_fills_columns(const ConvArgs& a, int64_t nr);
