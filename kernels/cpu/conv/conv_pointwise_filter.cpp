@@ -65,15 +65,29 @@ constexpr int64_t kPackingPerTransposed = 4;
 // Blocks of the GEMMs' rows (dW's rows, or dW^T's) are cut at multiples of this many rows.
 constexpr int64_t kRowBlockAlign = 16;
 
-// The broadcast kernel: one operand's channels fill one zmm's lanes, more than half of them (8
-// channels of x against 40 of dy at 28x28 took 1.3-1.5x the dot kernel's time); images of at
-// least kBroadcastMinPositions positions (below, the GEMM path's rules apply). 1 thread, CPU
-// time, A/B in one process, loaded machine, batch 1 and 8: 16->96 at 17x17 to 112x112
-// 0.66-0.91x, 16->256 at 28x28 0.64-0.80x, 64->16 at 28x28 0.73-0.94x, 32->16 0.82-0.99x
-// (at 56x56 1.02-1.08x, at 112x112 0.91x).
-constexpr int64_t kBroadcastMaxChannels = 16;
+// The broadcast kernel transposes an operand of kBroadcastMinChannels to kBroadcastMaxChannels
+// channels (one or two zmm of lanes per position, more than half of the first filled: 8 channels
+// of x against 40 of dy at 28x28 took 1.3-1.5x the dot kernel's time) where the other has at
+// least kBroadcastRowsPerLane times as many rows as the transposed one has lanes (each position
+// is transposed once for that many FMAs per lane: 32 -> 16 with x's 32 channels transposed
+// against 16 rows of dy took 1.12-1.28x the time at batch 8 and 32, with dy's 16 against x's 32
+// rows 0.91-1.08x), on images of at least kBroadcastMinPositions positions (below, the GEMM
+// path's rules apply). 1 thread, CPU time, A/B in one process against the dot kernel, loaded
+// machine, batch 1 / 8 / 32: MobileNet-v2 16->96 at 112x112 0.84-0.86x / 0.74x / 0.68x,
+// 24->144 at 56x56 0.91-0.93x / 0.79x / 0.89x, 144->24 0.89-0.92x / 0.77x / 0.86x, 96->24
+// 0.89-0.96x / 0.89x / 0.95x; 16->96 at 17x17 to 56x56 0.68-0.93x, 16->256 at 28x28 0.68-0.80x,
+// 64->16 at 28x28 0.75-0.98x.
 constexpr int64_t kBroadcastMinChannels = 9;
+constexpr int64_t kBroadcastMaxChannels = 32;
+constexpr int64_t kBroadcastRowsPerLane = 3;
 constexpr int64_t kBroadcastMinPositions = 256;
+
+// Whether the broadcast kernel may transpose an operand of `channels` channels against `rows`
+// rows of the other.
+bool broadcast_transposes(int64_t channels, int64_t rows) {
+    return channels >= kBroadcastMinChannels && channels <= kBroadcastMaxChannels &&
+           rows >= kBroadcastRowsPerLane * ceil_div(channels, int64_t{16}) * 16;
+}
 
 // Per-thread scratch (thread_scratch.hpp): a chunk's x rows and dy rows side by side.
 struct ChunkColumns;
@@ -116,8 +130,8 @@ bool conv_pointwise_backward_filter_broadcast(const ConvArgs& a) {
     const int64_t positions = a.geometry.out_size();
     const bool serves = cpu::active_isa() == MLN_ISA_AVX512 && a.w.dtype == MLN_DTYPE_F32 && a.groups == 1 &&
                         a.geometry.in_size() == positions && positions >= kBroadcastMinPositions &&
-                        std::min(a.channels, a.out_channels) <= kBroadcastMaxChannels &&
-                        (pointwise_filter_broadcast_takes_x(a) ? a.channels : a.out_channels) >= kBroadcastMinChannels;
+                        (broadcast_transposes(a.channels, a.out_channels) ||
+                         broadcast_transposes(a.out_channels, a.channels));
     if (!serves) return false;
     conv_pointwise_backward_filter_broadcast_avx512(a);
     return true;
@@ -127,8 +141,7 @@ bool conv_pointwise_backward_filter_broadcast(const ConvArgs& a) {
 }
 
 bool pointwise_filter_broadcast_takes_x(const ConvArgs& a) {
-    return a.channels <= kBroadcastMaxChannels &&
-           (a.out_channels > kBroadcastMaxChannels || a.channels >= a.out_channels);
+    return broadcast_transposes(a.channels, a.out_channels);
 }
 
 bool pointwise_filter_gemm_fills_columns(const ConvArgs& a, int64_t nr) {

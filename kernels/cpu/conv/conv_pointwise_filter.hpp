@@ -16,9 +16,10 @@ template <class T>
 void conv_pointwise_backward_filter_gemm(const ConvArgs& a);
 
 // Runs the broadcast kernel (conv_pointwise_filter_avx512.cpp: AVX-512 f32, one group, stride
-// 1, large images, one operand of at most 16 channels) where it serves the call; false where not.
+// 1, large images, one operand of 9 to 32 channels against 3 times as many rows of the other per
+// lane) where it serves the call; false where not.
 bool conv_pointwise_backward_filter_broadcast(const ConvArgs& a);
-// Whether it transposes x (else dy): the operand of at most 16 channels, the larger if both are.
+// Whether it transposes x (else dy: at most one of them qualifies).
 bool pointwise_filter_broadcast_takes_x(const ConvArgs& a);
 void conv_pointwise_backward_filter_broadcast_avx512(const ConvArgs& a);
 

@@ -1,12 +1,13 @@
 // Pointwise backward filter by broadcasts (conv_pointwise_filter.hpp), AVX-512 f32: where one
-// operand (B: x or dy) has at most 16 channels, a block of its positions is transposed once into
-// one zmm per position (its channels across the lanes, zero past the last), and every row of the
-// other operand (A) is broadcast element by element against it:
-//   acc[r] (16 lanes) += A(r, p) * Bt(p)      for p along the block
+// operand (B: x or dy) has at most 32 channels, a block of its positions is transposed once into
+// one or two zmm per position (its channels across the lanes, zero past the last), and every row
+// of the other operand (A) is broadcast element by element against it:
+//   acc[r] (16 or 32 lanes) += A(r, p) * Bt(p)      for p along the block
 // Each A element is read once, by an FMA's embedded broadcast, straight from its row; a tile of
-// kTileRows accumulators stays in registers for the whole block, and Bt (one 64-byte load per
-// kTileRows FMAs) is read from L2. The dot kernel instead kept 16-lane partial sums per (row,
-// row) pair, 10 vector loads per 24 FMAs from L2 and a reduction across the lanes.
+// 24 accumulators stays in registers for the whole block, and Bt is read from L2. The dot kernel
+// instead kept 16-lane partial sums per (row, row) pair, 10 vector loads per 24 FMAs from L2 and
+// a reduction across the lanes. The broadcasts bound the one-register form: in L1, 24 rows x 1
+// register ran at 154 GFLOP/s, 12 x 2 at 214 (1 thread, Zen 5).
 //
 // Every element of dW is summed in one order whatever the thread count: over the slice's images
 // in order, positions in order within a lane, the slices added in order at the end (the rule of
@@ -26,11 +27,11 @@ namespace mln::kernels {
 namespace {
 
 constexpr int64_t kLanes = 16;
-// Accumulators per register tile: 24 of the 32 zmm, one more for Bt; the broadcasts are FMA
-// memory operands and take none.
+// Accumulators per register tile: 24 of the 32 zmm (24 rows against one register of Bt, or 12
+// against two), the others for Bt; the broadcasts are FMA memory operands and take none.
 constexpr int kTileRows = 24;
-// Positions per transposed block: Bt takes 64 bytes per position, 256 KiB at most, so that it
-// stays in L2 while every tile of A's rows streams past it.
+// Positions per transposed block of one register per position (half as many of two): Bt takes
+// 256 KiB at most, so that it stays in L2 while every tile of A's rows streams past it.
 constexpr int64_t kBlockPositions = 4096;
 
 // Rows of A are fetched this far ahead (a line per row every 16 positions).
@@ -68,46 +69,59 @@ inline void transpose16(__m512 r[16]) {
     }
 }
 
-// bt[p * 16 + j] = b[j * ldb + p] for p < positions, j < rows (at most 16), 0 for j >= rows.
-void transpose_block(const float* b, int64_t ldb, int64_t rows, int64_t positions, float* bt) {
+// bt[p * width + j] = b[j * ldb + p] for p < positions, j < rows, 0 for rows <= j < width (a
+// multiple of 16 lanes).
+void transpose_block(const float* b, int64_t ldb, int64_t rows, int64_t width, int64_t positions, float* bt) {
     for (int64_t p = 0; p < positions; p += kLanes) {
         const int64_t count = std::min(kLanes, positions - p);
         const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
-        __m512 r[16];
-        for (int64_t j = 0; j < kLanes; ++j) {
-            r[j] = j < rows ? _mm512_maskz_loadu_ps(mask, b + j * ldb + p) : _mm512_setzero_ps();
+        for (int64_t j0 = 0; j0 < width; j0 += kLanes) {
+            __m512 r[16];
+            for (int64_t j = 0; j < kLanes; ++j) {
+                r[j] = j0 + j < rows ? _mm512_maskz_loadu_ps(mask, b + (j0 + j) * ldb + p) : _mm512_setzero_ps();
+            }
+            transpose16(r);
+            for (int64_t k = 0; k < count; ++k) _mm512_storeu_ps(bt + (p + k) * width + j0, r[k]);
         }
-        transpose16(r);
-        for (int64_t k = 0; k < count; ++k) _mm512_storeu_ps(bt + (p + k) * kLanes, r[k]);
     }
 }
 
-// acc[r * 16 + j] += sum over p < positions of a[r * lda + p] * bt[p * 16 + j], r < R.
-// acc[r * 16 + j] += sum over p < positions of a[r * lda + p] * bt[p * 16 + j], r < R.
-template <int R>
+// acc[r * W + j] += sum over p < positions of a[r * lda + p] * bt[p * W + j], r < R, j < W =
+// 16 NB (each broadcast feeds NB FMAs).
+template <int R, int NB>
 void accumulate_tile(const float* a, int64_t lda, const float* bt, int64_t positions, float* acc) {
-    __m512 s[R];
+    constexpr int64_t width = NB * kLanes;
+    __m512 s[R][NB];
 #pragma GCC unroll 32
-    for (int r = 0; r < R; ++r) s[r] = _mm512_loadu_ps(acc + r * kLanes);
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 2
+        for (int j = 0; j < NB; ++j) s[r][j] = _mm512_loadu_ps(acc + r * width + j * kLanes);
+    }
+    auto position = [&](int64_t q) {
+        __m512 b[NB];
+#pragma GCC unroll 2
+        for (int j = 0; j < NB; ++j) b[j] = _mm512_loadu_ps(bt + q * width + j * kLanes);
+#pragma GCC unroll 32
+        for (int r = 0; r < R; ++r) {
+            const __m512 v = _mm512_set1_ps(a[r * lda + q]);
+#pragma GCC unroll 2
+            for (int j = 0; j < NB; ++j) s[r][j] = _mm512_fmadd_ps(v, b[j], s[r][j]);
+        }
+    };
     int64_t p = 0;
     for (; p + kLanes <= positions; p += kLanes) {
 #pragma GCC unroll 32
         for (int r = 0; r < R; ++r) {
             _mm_prefetch(reinterpret_cast<const char*>(a + r * lda + p + kPrefetchPositions), _MM_HINT_T0);
         }
-        for (int64_t q = p; q < p + kLanes; ++q) {
-            const __m512 b = _mm512_loadu_ps(bt + q * kLanes);
-#pragma GCC unroll 32
-            for (int r = 0; r < R; ++r) s[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * lda + q]), b, s[r]);
-        }
+        for (int64_t q = p; q < p + kLanes; ++q) position(q);
     }
-    for (; p < positions; ++p) {
-        const __m512 b = _mm512_loadu_ps(bt + p * kLanes);
+    for (; p < positions; ++p) position(p);
 #pragma GCC unroll 32
-        for (int r = 0; r < R; ++r) s[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * lda + p]), b, s[r]);
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 2
+        for (int j = 0; j < NB; ++j) _mm512_storeu_ps(acc + r * width + j * kLanes, s[r][j]);
     }
-#pragma GCC unroll 32
-    for (int r = 0; r < R; ++r) _mm512_storeu_ps(acc + r * kLanes, s[r]);
 }
 
 // acc += a[base + offset * 4 bytes] (broadcast) * b. The full tile's 24 rows are addressed as 8
@@ -145,7 +159,7 @@ inline void full_tile_step(__m512 (&s)[kTileRows], const float* const (&base)[kT
 }
 
 template <>
-void accumulate_tile<kTileRows>(const float* a, int64_t lda, const float* bt, int64_t positions, float* acc) {
+void accumulate_tile<kTileRows, 1>(const float* a, int64_t lda, const float* bt, int64_t positions, float* acc) {
     __m512 s[kTileRows];
 #pragma GCC unroll 32
     for (int r = 0; r < kTileRows; ++r) s[r] = _mm512_loadu_ps(acc + r * kLanes);
@@ -171,14 +185,18 @@ void accumulate_tile<kTileRows>(const float* a, int64_t lda, const float* bt, in
     for (int r = 0; r < kTileRows; ++r) _mm512_storeu_ps(acc + r * kLanes, s[r]);
 }
 
-// Rows [0, rows) of A against the block, in tiles of kTileRows, the last cut into 8, 4, 2, 1.
+// Rows [0, rows) of A against the block of NB registers per position: full tiles of
+// kTileRows / NB rows (24 or 12 accumulators), the last cut into 8, 4, 2, 1 rows.
+template <int NB>
 void accumulate_rows(const float* a, int64_t lda, int64_t rows, const float* bt, int64_t positions, float* acc) {
+    constexpr int full = kTileRows / NB;
+    constexpr int64_t width = NB * kLanes;
     int64_t r = 0;
-    for (; r + kTileRows <= rows; r += kTileRows) accumulate_tile<kTileRows>(a + r * lda, lda, bt, positions, acc + r * kLanes);
-    for (; r + 8 <= rows; r += 8) accumulate_tile<8>(a + r * lda, lda, bt, positions, acc + r * kLanes);
-    for (; r + 4 <= rows; r += 4) accumulate_tile<4>(a + r * lda, lda, bt, positions, acc + r * kLanes);
-    for (; r + 2 <= rows; r += 2) accumulate_tile<2>(a + r * lda, lda, bt, positions, acc + r * kLanes);
-    for (; r < rows; ++r) accumulate_tile<1>(a + r * lda, lda, bt, positions, acc + r * kLanes);
+    for (; r + full <= rows; r += full) accumulate_tile<full, NB>(a + r * lda, lda, bt, positions, acc + r * width);
+    for (; r + 8 <= rows; r += 8) accumulate_tile<8, NB>(a + r * lda, lda, bt, positions, acc + r * width);
+    for (; r + 4 <= rows; r += 4) accumulate_tile<4, NB>(a + r * lda, lda, bt, positions, acc + r * width);
+    for (; r + 2 <= rows; r += 2) accumulate_tile<2, NB>(a + r * lda, lda, bt, positions, acc + r * width);
+    for (; r < rows; ++r) accumulate_tile<1, NB>(a + r * lda, lda, bt, positions, acc + r * width);
 }
 
 }  // namespace
@@ -197,7 +215,8 @@ void conv_pointwise_backward_filter_broadcast_avx512(const ConvArgs& a) {
     float* dw = static_cast<float*>(a.w.data);
     const int64_t filter_size = out_channels * channels;
     const int64_t slices = pointwise_filter_slices(a.batch, a.batch * (channels + out_channels) * positions, filter_size);
-    const int64_t blocks = ceil_div(positions, kBlockPositions);
+    const int64_t width = ceil_div(b_rows, kLanes) * kLanes;  // of Bt: 16 or 32
+    const int64_t blocks = ceil_div(positions * width, kBlockPositions * kLanes);
     const int64_t block = ceil_div(ceil_div(positions, blocks), kLanes) * kLanes;
     // Tasks: (slice, range of A's rows), as few ranges as fill the pool (each range
     // transposes all of its slice's B).
@@ -212,22 +231,26 @@ void conv_pointwise_backward_filter_broadcast_avx512(const ConvArgs& a) {
         const int64_t row_end = std::min(a_rows, tiles * (task % ranges + 1) / ranges * kRangeAlign);
         if (row_end <= row0) return;
         std::vector<float>& bt = thread_buffer<float, TransposedBlock>();
-        bt.resize(static_cast<size_t>(block * kLanes));
+        bt.resize(static_cast<size_t>(block * width));
         std::vector<float>& acc = thread_buffer<float, TileSums>();
-        acc.assign(static_cast<size_t>((row_end - row0) * kLanes), 0.0f);
+        acc.assign(static_cast<size_t>((row_end - row0) * width), 0.0f);
         for (int64_t n = a.batch * slice / slices; n < a.batch * (slice + 1) / slices; ++n) {
             const float* a_image = a_source + (n * a_rows + row0) * positions;
             const float* b_image = b_source + n * b_rows * positions;
             for (int64_t p0 = 0; p0 < positions; p0 += block) {
                 const int64_t count = std::min(block, positions - p0);
-                transpose_block(b_image + p0, positions, b_rows, count, bt.data());
-                accumulate_rows(a_image + p0, positions, row_end - row0, bt.data(), count, acc.data());
+                transpose_block(b_image + p0, positions, b_rows, width, count, bt.data());
+                if (width == kLanes) {
+                    accumulate_rows<1>(a_image + p0, positions, row_end - row0, bt.data(), count, acc.data());
+                } else {
+                    accumulate_rows<2>(a_image + p0, positions, row_end - row0, bt.data(), count, acc.data());
+                }
             }
         }
         float* dw_slice = slice > 0 ? slice_sums.data() + (slice - 1) * filter_size : dw;
         for (int64_t r = row0; r < row_end; ++r) {
             for (int64_t j = 0; j < b_rows; ++j) {
-                const float sum = acc[static_cast<size_t>((r - row0) * kLanes + j)];
+                const float sum = acc[static_cast<size_t>((r - row0) * width + j)];
                 if (x_as_b) {
                     dw_slice[r * channels + j] = sum;
                 } else {
