@@ -82,6 +82,16 @@ constexpr int64_t kBroadcastMaxChannels = 32;
 constexpr int64_t kBroadcastRowsPerLane = 3;
 constexpr int64_t kBroadcastMinPositions = 256;
 
+// The broadcast kernel's lanes per register; floats per transposed block of B (256 KiB, so that
+// it stays in L2 while every tile of A's rows streams past it); threads' ranges of A's rows cut
+// at multiples of kBroadcastRangeAlign rows into near-equal shares (32 rows on 2 threads as 16 +
+// 16, not one full tile of 24 against 8).
+constexpr int64_t kBroadcastLanes = 16;
+constexpr int64_t kBroadcastBlockFloats = 64 << 10;
+constexpr int64_t kBroadcastRangeAlign = 8;
+struct BroadcastTransposed;
+struct BroadcastSums;
+
 // Whether the broadcast kernel may transpose an operand of `channels` channels against `rows`
 // rows of the other.
 bool broadcast_transposes(int64_t channels, int64_t rows) {
@@ -125,6 +135,72 @@ struct SliceSums;
 
 }  // namespace
 
+#if defined(MYELIN_X86_64_KERNELS)
+namespace {
+
+// The broadcast kernel's driver: every element of dW is summed in one order whatever the thread
+// count: over the slice's images in order, positions in order within a lane, the slices added in
+// order at the end; threads split a slice's rows of A, which changes no sum.
+void conv_pointwise_backward_filter_broadcast_f32(const ConvArgs& a) {
+    const int64_t positions = a.geometry.out_size();
+    const int64_t channels = a.channels;          // of x: dW's columns
+    const int64_t out_channels = a.out_channels;  // of dy: dW's rows
+    const bool x_as_b = pointwise_filter_broadcast_takes_x(a);
+    const int64_t a_rows = x_as_b ? out_channels : channels;
+    const int64_t b_rows = x_as_b ? channels : out_channels;
+    const float* x = static_cast<const float*>(a.x.data);
+    const float* dy = static_cast<const float*>(a.y.data);
+    const float* a_source = x_as_b ? dy : x;
+    const float* b_source = x_as_b ? x : dy;
+    float* dw = static_cast<float*>(a.w.data);
+    const int64_t filter_size = out_channels * channels;
+    const int64_t slices = pointwise_filter_slices(a.batch, a.batch * (channels + out_channels) * positions, filter_size);
+    const int64_t width = ceil_div(b_rows, kBroadcastLanes) * kBroadcastLanes;  // of Bt: 16 or 32
+    const int64_t blocks = ceil_div(positions * width, kBroadcastBlockFloats);
+    const int64_t block = ceil_div(ceil_div(positions, blocks), kBroadcastLanes) * kBroadcastLanes;
+    // Tasks: (slice, range of A's rows), as few ranges as fill the pool (each range
+    // transposes all of its slice's B).
+    const int64_t row_units = ceil_div(a_rows, kBroadcastRangeAlign);
+    const int64_t threads = cpu::thread_pool().thread_count();
+    int64_t ranges = 1;
+    while (ranges < row_units && (slices * ranges) % threads != 0 && slices * ranges < 4 * threads) ++ranges;
+    std::vector<float> slice_sums(static_cast<size_t>((slices - 1) * filter_size));
+    cpu::for_each_claimed(slices * ranges, threads, [&](int64_t task) {
+        const int64_t slice = task / ranges;
+        const int64_t row0 = row_units * (task % ranges) / ranges * kBroadcastRangeAlign;
+        const int64_t row_end = std::min(a_rows, row_units * (task % ranges + 1) / ranges * kBroadcastRangeAlign);
+        if (row_end <= row0) return;
+        std::vector<float>& bt = thread_buffer<float, BroadcastTransposed>();
+        bt.resize(static_cast<size_t>(block * width));
+        std::vector<float>& acc = thread_buffer<float, BroadcastSums>();
+        acc.assign(static_cast<size_t>((row_end - row0) * width), 0.0f);
+        for (int64_t n = a.batch * slice / slices; n < a.batch * (slice + 1) / slices; ++n) {
+            const float* a_image = a_source + (n * a_rows + row0) * positions;
+            const float* b_image = b_source + n * b_rows * positions;
+            for (int64_t p0 = 0; p0 < positions; p0 += block) {
+                const int64_t count = std::min(block, positions - p0);
+                pointwise_filter_broadcast_block_avx512(b_image + p0, positions, b_rows, width, a_image + p0,
+                                                        positions, row_end - row0, count, bt.data(), acc.data());
+            }
+        }
+        float* dw_slice = slice > 0 ? slice_sums.data() + (slice - 1) * filter_size : dw;
+        for (int64_t r = row0; r < row_end; ++r) {
+            for (int64_t j = 0; j < b_rows; ++j) {
+                const float sum = acc[static_cast<size_t>((r - row0) * width + j)];
+                if (x_as_b) {
+                    dw_slice[r * channels + j] = sum;
+                } else {
+                    dw_slice[j * channels + r] = sum;
+                }
+            }
+        }
+    });
+    add_slice_sums(dw, slice_sums.data(), slices, filter_size);
+}
+
+}  // namespace
+#endif
+
 bool conv_pointwise_backward_filter_broadcast(const ConvArgs& a) {
 #if defined(MYELIN_X86_64_KERNELS)
     const int64_t positions = a.geometry.out_size();
@@ -133,7 +209,7 @@ bool conv_pointwise_backward_filter_broadcast(const ConvArgs& a) {
                         (broadcast_transposes(a.channels, a.out_channels) ||
                          broadcast_transposes(a.out_channels, a.channels));
     if (!serves) return false;
-    conv_pointwise_backward_filter_broadcast_avx512(a);
+    conv_pointwise_backward_filter_broadcast_f32(a);
     return true;
 #else
     return false;

@@ -21,7 +21,12 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a);
 bool conv_pointwise_backward_filter_broadcast(const ConvArgs& a);
 // Whether it transposes x (else dy: at most one of them qualifies).
 bool pointwise_filter_broadcast_takes_x(const ConvArgs& a);
-void conv_pointwise_backward_filter_broadcast_avx512(const ConvArgs& a);
+// One block of positions of the broadcast kernel: bt (positions x width, width 16 or 32) = B's
+// b_rows rows (b[j * ldb + p]) transposed, zero past b_rows; then acc[r * width + j] += sum over
+// p of a[r * lda + p] * bt[p * width + j] for r < a_rows.
+void pointwise_filter_broadcast_block_avx512(const float* b, int64_t ldb, int64_t b_rows, int64_t width,
+                                             const float* a, int64_t lda, int64_t a_rows, int64_t positions,
+                                             float* bt, float* acc);
 
 // Whether the GEMM path's products have a multiple of `nr` columns (dW's, or dW^T's where the
 // GEMM runs transposed): no partial column tiles.

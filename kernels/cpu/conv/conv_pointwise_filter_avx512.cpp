@@ -8,19 +8,17 @@
 // instead kept 16-lane partial sums per (row, row) pair, 10 vector loads per 24 FMAs from L2 and
 // a reduction across the lanes. The broadcasts bound the one-register form: in L1, 24 rows x 1
 // register ran at 154 GFLOP/s, 12 x 2 at 214 (1 thread, Zen 5).
-//
-// Every element of dW is summed in one order whatever the thread count: over the slice's images
-// in order, positions in order within a lane, the slices added in order at the end (the rule of
-// conv_pointwise_filter.hpp); threads split a slice's rows of A, which changes no sum.
+// The driver (slices, threads, blocks) is conv_pointwise_filter.cpp's.
+// GCC 12 warns inside its own AVX-512 intrinsics (a self-initialized undefined operand, GCC bug
+// 105593); the pragma must precede the first inclusion of the intrinsics headers.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include <algorithm>
 #include <utility>
-#include <vector>
 
-#include "cpu/thread_pool.hpp"
-#include "kernels/cpu/common/blocking.hpp"
-#include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_pointwise_filter.hpp"
 
 namespace mln::kernels {
@@ -30,19 +28,8 @@ constexpr int64_t kLanes = 16;
 // Accumulators per register tile: 24 of the 32 zmm (24 rows against one register of Bt, or 12
 // against two), the others for Bt; the broadcasts are FMA memory operands and take none.
 constexpr int kTileRows = 24;
-// Positions per transposed block of one register per position (half as many of two): Bt takes
-// 256 KiB at most, so that it stays in L2 while every tile of A's rows streams past it.
-constexpr int64_t kBlockPositions = 4096;
-
 // Rows of A are fetched this far ahead (a line per row every 16 positions).
 constexpr int64_t kPrefetchPositions = 64;
-
-// Threads' ranges of A's rows are cut at multiples of this many rows, into near-equal shares
-// (32 rows on 2 threads as 16 + 16, not one full tile of 24 against 8).
-constexpr int64_t kRangeAlign = 8;
-
-struct TransposedBlock;
-struct TileSums;
 
 // The 16 x 16 block of r transposed in place (r[j] lane k becomes r[k] lane j).
 inline void transpose16(__m512 r[16]) {
@@ -201,65 +188,15 @@ void accumulate_rows(const float* a, int64_t lda, int64_t rows, const float* bt,
 
 }  // namespace
 
-void conv_pointwise_backward_filter_broadcast_avx512(const ConvArgs& a) {
-    const int64_t positions = a.geometry.out_size();
-    const int64_t channels = a.channels;          // of x: dW's columns
-    const int64_t out_channels = a.out_channels;  // of dy: dW's rows
-    const bool x_as_b = pointwise_filter_broadcast_takes_x(a);
-    const int64_t a_rows = x_as_b ? out_channels : channels;
-    const int64_t b_rows = x_as_b ? channels : out_channels;
-    const float* x = static_cast<const float*>(a.x.data);
-    const float* dy = static_cast<const float*>(a.y.data);
-    const float* a_source = x_as_b ? dy : x;
-    const float* b_source = x_as_b ? x : dy;
-    float* dw = static_cast<float*>(a.w.data);
-    const int64_t filter_size = out_channels * channels;
-    const int64_t slices = pointwise_filter_slices(a.batch, a.batch * (channels + out_channels) * positions, filter_size);
-    const int64_t width = ceil_div(b_rows, kLanes) * kLanes;  // of Bt: 16 or 32
-    const int64_t blocks = ceil_div(positions * width, kBlockPositions * kLanes);
-    const int64_t block = ceil_div(ceil_div(positions, blocks), kLanes) * kLanes;
-    // Tasks: (slice, range of A's rows), as few ranges as fill the pool (each range
-    // transposes all of its slice's B).
-    const int64_t tiles = ceil_div(a_rows, kRangeAlign);
-    const int64_t threads = cpu::thread_pool().thread_count();
-    int64_t ranges = 1;
-    while (ranges < tiles && (slices * ranges) % threads != 0 && slices * ranges < 4 * threads) ++ranges;
-    std::vector<float> slice_sums(static_cast<size_t>((slices - 1) * filter_size));
-    cpu::for_each_claimed(slices * ranges, threads, [&](int64_t task) {
-        const int64_t slice = task / ranges;
-        const int64_t row0 = tiles * (task % ranges) / ranges * kRangeAlign;
-        const int64_t row_end = std::min(a_rows, tiles * (task % ranges + 1) / ranges * kRangeAlign);
-        if (row_end <= row0) return;
-        std::vector<float>& bt = thread_buffer<float, TransposedBlock>();
-        bt.resize(static_cast<size_t>(block * width));
-        std::vector<float>& acc = thread_buffer<float, TileSums>();
-        acc.assign(static_cast<size_t>((row_end - row0) * width), 0.0f);
-        for (int64_t n = a.batch * slice / slices; n < a.batch * (slice + 1) / slices; ++n) {
-            const float* a_image = a_source + (n * a_rows + row0) * positions;
-            const float* b_image = b_source + n * b_rows * positions;
-            for (int64_t p0 = 0; p0 < positions; p0 += block) {
-                const int64_t count = std::min(block, positions - p0);
-                transpose_block(b_image + p0, positions, b_rows, width, count, bt.data());
-                if (width == kLanes) {
-                    accumulate_rows<1>(a_image + p0, positions, row_end - row0, bt.data(), count, acc.data());
-                } else {
-                    accumulate_rows<2>(a_image + p0, positions, row_end - row0, bt.data(), count, acc.data());
-                }
-            }
-        }
-        float* dw_slice = slice > 0 ? slice_sums.data() + (slice - 1) * filter_size : dw;
-        for (int64_t r = row0; r < row_end; ++r) {
-            for (int64_t j = 0; j < b_rows; ++j) {
-                const float sum = acc[static_cast<size_t>((r - row0) * width + j)];
-                if (x_as_b) {
-                    dw_slice[r * channels + j] = sum;
-                } else {
-                    dw_slice[j * channels + r] = sum;
-                }
-            }
-        }
-    });
-    add_slice_sums(dw, slice_sums.data(), slices, filter_size);
+void pointwise_filter_broadcast_block_avx512(const float* b, int64_t ldb, int64_t b_rows, int64_t width,
+                                             const float* a, int64_t lda, int64_t a_rows, int64_t positions,
+                                             float* bt, float* acc) {
+    transpose_block(b, ldb, b_rows, width, positions, bt);
+    if (width == kLanes) {
+        accumulate_rows<1>(a, lda, a_rows, bt, positions, acc);
+    } else {
+        accumulate_rows<2>(a, lda, a_rows, bt, positions, acc);
+    }
 }
 
 }  // namespace mln::kernels
