@@ -24,6 +24,7 @@
 #include "kernels/cpu/conv/conv_depthwise_backward.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm.hpp"
 #include "kernels/cpu/conv/conv_pointwise.hpp"
+#include "kernels/cpu/conv/conv_pointwise_filter.hpp"
 #include "kernels/cpu/conv/conv_winograd.hpp"
 #include "kernels/cpu/conv/gemm_rowmajor.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
@@ -285,7 +286,10 @@ void conv_backward_filter_typed(const ConvArgs& a) {
         return;
     }
     if (is_depthwise(a)) return conv_depthwise_backward_filter<T>(a, s);
-    if (is_pointwise_geometry(a.geometry)) return conv_pointwise_backward_filter<T>(a);
+    if (is_pointwise_geometry(a.geometry)) {
+        if (conv_pointwise_backward_filter_broadcast(a)) return;
+        return conv_pointwise_backward_filter<T>(a);
+    }
     backward_filter::conv_backward_filter<T>(a);
 }
 

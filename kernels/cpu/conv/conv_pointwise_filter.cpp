@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/common/blocking.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
@@ -64,6 +65,40 @@ constexpr int64_t kPackingPerTransposed = 4;
 // Blocks of the GEMMs' rows (dW's rows, or dW^T's) are cut at multiples of this many rows.
 constexpr int64_t kRowBlockAlign = 16;
 
+// The broadcast kernel transposes an operand of kBroadcastMinChannels to kBroadcastMaxChannels
+// channels (one or two zmm of lanes per position, more than half of the first filled: 8 channels
+// of x against 40 of dy at 28x28 took 1.3-1.5x the dot kernel's time) where the other has at
+// least kBroadcastRowsPerLane times as many rows as the transposed one has lanes (each position
+// is transposed once for that many FMAs per lane: 32 -> 16 with x's 32 channels transposed
+// against 16 rows of dy took 1.12-1.28x the time at batch 8 and 32, with dy's 16 against x's 32
+// rows 0.91-1.08x), on images of at least kBroadcastMinPositions positions (below, the GEMM
+// path's rules apply). 1 thread, CPU time, A/B in one process against the dot kernel, loaded
+// machine, batch 1 / 8 / 32: MobileNet-v2 16->96 at 112x112 0.84-0.86x / 0.74x / 0.68x,
+// 24->144 at 56x56 0.91-0.93x / 0.79x / 0.89x, 144->24 0.89-0.92x / 0.77x / 0.86x, 96->24
+// 0.89-0.96x / 0.89x / 0.95x; 16->96 at 17x17 to 56x56 0.68-0.93x, 16->256 at 28x28 0.68-0.80x,
+// 64->16 at 28x28 0.75-0.98x.
+constexpr int64_t kBroadcastMinChannels = 9;
+constexpr int64_t kBroadcastMaxChannels = 32;
+constexpr int64_t kBroadcastRowsPerLane = 3;
+constexpr int64_t kBroadcastMinPositions = 256;
+
+// The broadcast kernel's lanes per register; floats per transposed block of B (256 KiB, so that
+// it stays in L2 while every tile of A's rows streams past it); threads' ranges of A's rows cut
+// at multiples of kBroadcastRangeAlign rows into near-equal shares (32 rows on 2 threads as 16 +
+// 16, not one full tile of 24 against 8).
+constexpr int64_t kBroadcastLanes = 16;
+constexpr int64_t kBroadcastBlockFloats = 64 << 10;
+constexpr int64_t kBroadcastRangeAlign = 8;
+struct BroadcastTransposed;
+struct BroadcastSums;
+
+// Whether the broadcast kernel may transpose an operand of `channels` channels against `rows`
+// rows of the other.
+bool broadcast_transposes(int64_t channels, int64_t rows) {
+    return channels >= kBroadcastMinChannels && channels <= kBroadcastMaxChannels &&
+           rows >= kBroadcastRowsPerLane * ceil_div(channels, int64_t{16}) * 16;
+}
+
 // Per-thread scratch (thread_scratch.hpp): a chunk's x rows and dy rows side by side.
 struct ChunkColumns;
 struct ChunkRows;
@@ -99,6 +134,91 @@ bool gemm_transposed(const ConvArgs& a) {
 struct SliceSums;
 
 }  // namespace
+
+#if defined(MYELIN_X86_64_KERNELS)
+namespace {
+
+// The broadcast kernel's driver: every element of dW is summed in one order whatever the thread
+// count: over the slice's images in order, positions in order within a lane, the slices added in
+// order at the end; threads split a slice's rows of A, which changes no sum.
+void conv_pointwise_backward_filter_broadcast_f32(const ConvArgs& a) {
+    const int64_t positions = a.geometry.out_size();
+    const int64_t channels = a.channels;          // of x: dW's columns
+    const int64_t out_channels = a.out_channels;  // of dy: dW's rows
+    const bool x_as_b = pointwise_filter_broadcast_takes_x(a);
+    const int64_t a_rows = x_as_b ? out_channels : channels;
+    const int64_t b_rows = x_as_b ? channels : out_channels;
+    const float* x = static_cast<const float*>(a.x.data);
+    const float* dy = static_cast<const float*>(a.y.data);
+    const float* a_source = x_as_b ? dy : x;
+    const float* b_source = x_as_b ? x : dy;
+    float* dw = static_cast<float*>(a.w.data);
+    const int64_t filter_size = out_channels * channels;
+    const int64_t slices = pointwise_filter_slices(a.batch, a.batch * (channels + out_channels) * positions, filter_size);
+    const int64_t width = ceil_div(b_rows, kBroadcastLanes) * kBroadcastLanes;  // of Bt: 16 or 32
+    const int64_t blocks = ceil_div(positions * width, kBroadcastBlockFloats);
+    const int64_t block = ceil_div(ceil_div(positions, blocks), kBroadcastLanes) * kBroadcastLanes;
+    // Tasks: (slice, range of A's rows), as few ranges as fill the pool (each range
+    // transposes all of its slice's B).
+    const int64_t row_units = ceil_div(a_rows, kBroadcastRangeAlign);
+    const int64_t threads = cpu::thread_pool().thread_count();
+    int64_t ranges = 1;
+    while (ranges < row_units && (slices * ranges) % threads != 0 && slices * ranges < 4 * threads) ++ranges;
+    std::vector<float> slice_sums(static_cast<size_t>((slices - 1) * filter_size));
+    cpu::for_each_claimed(slices * ranges, threads, [&](int64_t task) {
+        const int64_t slice = task / ranges;
+        const int64_t row0 = row_units * (task % ranges) / ranges * kBroadcastRangeAlign;
+        const int64_t row_end = std::min(a_rows, row_units * (task % ranges + 1) / ranges * kBroadcastRangeAlign);
+        if (row_end <= row0) return;
+        std::vector<float>& bt = thread_buffer<float, BroadcastTransposed>();
+        bt.resize(static_cast<size_t>(block * width));
+        std::vector<float>& acc = thread_buffer<float, BroadcastSums>();
+        acc.assign(static_cast<size_t>((row_end - row0) * width), 0.0f);
+        for (int64_t n = a.batch * slice / slices; n < a.batch * (slice + 1) / slices; ++n) {
+            const float* a_image = a_source + (n * a_rows + row0) * positions;
+            const float* b_image = b_source + n * b_rows * positions;
+            for (int64_t p0 = 0; p0 < positions; p0 += block) {
+                const int64_t count = std::min(block, positions - p0);
+                pointwise_filter_broadcast_block_avx512(b_image + p0, positions, b_rows, width, a_image + p0,
+                                                        positions, row_end - row0, count, bt.data(), acc.data());
+            }
+        }
+        float* dw_slice = slice > 0 ? slice_sums.data() + (slice - 1) * filter_size : dw;
+        for (int64_t r = row0; r < row_end; ++r) {
+            for (int64_t j = 0; j < b_rows; ++j) {
+                const float sum = acc[static_cast<size_t>((r - row0) * width + j)];
+                if (x_as_b) {
+                    dw_slice[r * channels + j] = sum;
+                } else {
+                    dw_slice[j * channels + r] = sum;
+                }
+            }
+        }
+    });
+    add_slice_sums(dw, slice_sums.data(), slices, filter_size);
+}
+
+}  // namespace
+#endif
+
+bool conv_pointwise_backward_filter_broadcast(const ConvArgs& a) {
+#if defined(MYELIN_X86_64_KERNELS)
+    const int64_t positions = a.geometry.out_size();
+    const bool serves = cpu::active_isa() == MLN_ISA_AVX512 && a.w.dtype == MLN_DTYPE_F32 && a.groups == 1 &&
+                        a.geometry.in_size() == positions && positions >= kBroadcastMinPositions &&
+                        (broadcast_transposes(a.channels, a.out_channels) ||
+                         broadcast_transposes(a.out_channels, a.channels));
+    if (!serves) return false;
+    conv_pointwise_backward_filter_broadcast_f32(a);
+    return true;
+#else
+    return false;
+#endif
+}
+
+bool pointwise_filter_broadcast_takes_x(const ConvArgs& a) {
+    return broadcast_transposes(a.channels, a.out_channels);
+}
 
 bool pointwise_filter_gemm_fills_columns(const ConvArgs& a, int64_t nr) {
     const int64_t channels = a.channels / a.groups;

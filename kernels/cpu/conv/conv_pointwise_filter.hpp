@@ -15,6 +15,19 @@ namespace mln::kernels {
 template <class T>
 void conv_pointwise_backward_filter_gemm(const ConvArgs& a);
 
+// Runs the broadcast kernel (conv_pointwise_filter_avx512.cpp: AVX-512 f32, one group, stride
+// 1, large images, one operand of 9 to 32 channels against 3 times as many rows of the other per
+// lane) where it serves the call; false where not.
+bool conv_pointwise_backward_filter_broadcast(const ConvArgs& a);
+// Whether it transposes x (else dy: at most one of them qualifies).
+bool pointwise_filter_broadcast_takes_x(const ConvArgs& a);
+// One block of positions of the broadcast kernel: bt (positions x width, width 16 or 32) = B's
+// b_rows rows (b[j * ldb + p]) transposed, zero past b_rows; then acc[r * width + j] += sum over
+// p of a[r * lda + p] * bt[p * width + j] for r < a_rows.
+void pointwise_filter_broadcast_block_avx512(const float* b, int64_t ldb, int64_t b_rows, int64_t width,
+                                             const float* a, int64_t lda, int64_t a_rows, int64_t positions,
+                                             float* bt, float* acc);
+
 // Whether the GEMM path's products have a multiple of `nr` columns (dW's, or dW^T's where the
 // GEMM runs transposed): no partial column tiles.
 bool pointwise_filter_gemm_fills_columns(const ConvArgs& a, int64_t nr);

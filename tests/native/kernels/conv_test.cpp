@@ -792,6 +792,29 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
 
+// The pointwise backward filter's broadcast kernel (conv_pointwise_filter_avx512.cpp: AVX-512
+// f32, one operand of 9 to 32 channels transposed into one or two registers per position, the
+// other's rows, 3 per lane or more, broadcast against it in tiles of 24 rows (one register) or 12
+// (two), then 8, 4, 2 and 1), f32 at every ISA (the others take the dot kernel or the GEMMs) and
+// f64, at 1, 2 and 3 threads, same bits. One register: x transposed, 16 -> 96 over 4099
+// positions (two blocks of positions, a tail of 3 past the last 16); 11 -> 53, rows 24 + 24 + 4
+// + 1, 1-d over 1031 positions, batch 9 in slices; dy's 16 channels against 50 rows of x (dW
+// written transposed). Two registers: x's 32 channels against 107 rows of dy (12 x 8 + 8 + 2 +
+// 1); dy's 20 channels against x's 100 rows (12 x 8 + 4; 3-d). Threads' ranges of rows are cut
+// at multiples of 8 (53 rows at 2 and 3 threads). 32 -> 16 (rows too few per lane either way)
+// takes the dot kernel.
+TEST_F(ConvTest, PointwiseBackwardFilterBroadcastMatchesReferenceAndThreadCountsAgree) {
+    const std::vector<ConvCase> cases = {
+        {{2, 16, 4099}, 96, {1}, {1}, {1}, {0}, {0}, 1},
+        {{9, 11, 1031}, 53, {1}, {1}, {1}, {0}, {0}, 1},
+        {{1, 50, 23, 23}, 16, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 32, 17, 19}, 107, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 100, 5, 7, 9}, 20, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}, 1},
+        {{3, 32, 19, 17}, 16, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+    };
+    expect_backward_filter_reference_and_same_bits(device_, cases);
+}
+
 // The implicit-GEMM backward filter (conv_backward_filter.hpp) over its blocks and tasks: several
 // position blocks per image (KC 256 f32 / 128 f64; 61 x 27 = 1647 positions), depth rows over
 // one task's 128 (17 channels x 9 taps = 153: a partial last NR panel), output channels that are

@@ -1,0 +1,202 @@
+// Pointwise backward filter by broadcasts (conv_pointwise_filter.hpp), AVX-512 f32: where one
+// operand (B: x or dy) has at most 32 channels, a block of its positions is transposed once into
+// one or two zmm per position (its channels across the lanes, zero past the last), and every row
+// of the other operand (A) is broadcast element by element against it:
+//   acc[r] (16 or 32 lanes) += A(r, p) * Bt(p)      for p along the block
+// Each A element is read once, by an FMA's embedded broadcast, straight from its row; a tile of
+// 24 accumulators stays in registers for the whole block, and Bt is read from L2. The dot kernel
+// instead kept 16-lane partial sums per (row, row) pair, 10 vector loads per 24 FMAs from L2 and
+// a reduction across the lanes. The broadcasts bound the one-register form: in L1, 24 rows x 1
+// register ran at 154 GFLOP/s, 12 x 2 at 214 (1 thread, Zen 5).
+// The driver (slices, threads, blocks) is conv_pointwise_filter.cpp's.
+// GCC 12 warns inside its own AVX-512 intrinsics (a self-initialized undefined operand, GCC bug
+// 105593); the pragma must precede the first inclusion of the intrinsics headers.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "kernels/cpu/conv/conv_pointwise_filter.hpp"
+
+namespace mln::kernels {
+namespace {
+
+constexpr int64_t kLanes = 16;
+// Accumulators per register tile: 24 of the 32 zmm (24 rows against one register of Bt, or 12
+// against two), the others for Bt; the broadcasts are FMA memory operands and take none.
+constexpr int kTileRows = 24;
+// Rows of A are fetched this far ahead (a line per row every 16 positions).
+constexpr int64_t kPrefetchPositions = 64;
+
+// The 16 x 16 block of r transposed in place (r[j] lane k becomes r[k] lane j).
+inline void transpose16(__m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; ++i) {
+        u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int h = 0; h < 2; ++h) {
+        for (int i = 0; i < 4; ++i) {
+            t[8 * h + i] = _mm512_shuffle_f32x4(u[8 * h + i], u[8 * h + 4 + i], 0x88);
+            t[8 * h + 4 + i] = _mm512_shuffle_f32x4(u[8 * h + i], u[8 * h + 4 + i], 0xDD);
+        }
+    }
+    for (int i = 0; i < 8; ++i) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
+    }
+}
+
+// bt[p * width + j] = b[j * ldb + p] for p < positions, j < rows, 0 for rows <= j < width (a
+// multiple of 16 lanes).
+void transpose_block(const float* b, int64_t ldb, int64_t rows, int64_t width, int64_t positions, float* bt) {
+    for (int64_t p = 0; p < positions; p += kLanes) {
+        const int64_t count = std::min(kLanes, positions - p);
+        const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
+        for (int64_t j0 = 0; j0 < width; j0 += kLanes) {
+            __m512 r[16];
+            for (int64_t j = 0; j < kLanes; ++j) {
+                r[j] = j0 + j < rows ? _mm512_maskz_loadu_ps(mask, b + (j0 + j) * ldb + p) : _mm512_setzero_ps();
+            }
+            transpose16(r);
+            for (int64_t k = 0; k < count; ++k) _mm512_storeu_ps(bt + (p + k) * width + j0, r[k]);
+        }
+    }
+}
+
+// acc[r * W + j] += sum over p < positions of a[r * lda + p] * bt[p * W + j], r < R, j < W =
+// 16 NB (each broadcast feeds NB FMAs).
+template <int R, int NB>
+void accumulate_tile(const float* a, int64_t lda, const float* bt, int64_t positions, float* acc) {
+    constexpr int64_t width = NB * kLanes;
+    __m512 s[R][NB];
+#pragma GCC unroll 32
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 2
+        for (int j = 0; j < NB; ++j) s[r][j] = _mm512_loadu_ps(acc + r * width + j * kLanes);
+    }
+    auto position = [&](int64_t q) {
+        __m512 b[NB];
+#pragma GCC unroll 2
+        for (int j = 0; j < NB; ++j) b[j] = _mm512_loadu_ps(bt + q * width + j * kLanes);
+#pragma GCC unroll 32
+        for (int r = 0; r < R; ++r) {
+            const __m512 v = _mm512_set1_ps(a[r * lda + q]);
+#pragma GCC unroll 2
+            for (int j = 0; j < NB; ++j) s[r][j] = _mm512_fmadd_ps(v, b[j], s[r][j]);
+        }
+    };
+    int64_t p = 0;
+    for (; p + kLanes <= positions; p += kLanes) {
+#pragma GCC unroll 32
+        for (int r = 0; r < R; ++r) {
+            _mm_prefetch(reinterpret_cast<const char*>(a + r * lda + p + kPrefetchPositions), _MM_HINT_T0);
+        }
+        for (int64_t q = p; q < p + kLanes; ++q) position(q);
+    }
+    for (; p < positions; ++p) position(p);
+#pragma GCC unroll 32
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 2
+        for (int j = 0; j < NB; ++j) _mm512_storeu_ps(acc + r * width + j * kLanes, s[r][j]);
+    }
+}
+
+// acc += a[base + offset * 4 bytes] (broadcast) * b. The full tile's 24 rows are addressed as 8
+// bases, each reaching its next two rows through one index register (lda scaled by 4 and 8
+// bytes): the compiler, given 24 row pointers, kept 14 of them on the stack and reloaded them
+// for every position (125 against 161 GFLOP/s for this form, 16->96 at 112x112's shape, 1 thread).
+template <int Offset>
+inline void fma_broadcast(__m512& acc, __m512 b, const float* base) {
+    asm("vfmadd231ps %c3(%1)%{1to16%}, %2, %0" : "+v"(acc) : "r"(base), "v"(b), "i"(Offset * 4));
+}
+template <int Offset, int Scale>
+inline void fma_broadcast(__m512& acc, __m512 b, const float* base, int64_t lda) {
+    asm("vfmadd231ps %c4(%1,%2,%c5)%{1to16%}, %3, %0"
+        : "+v"(acc)
+        : "r"(base), "r"(lda), "v"(b), "i"(Offset * 4), "i"(Scale));
+}
+
+// One position q of a 16-position step of the full tile.
+template <int Q>
+inline void full_tile_position(__m512 (&s)[kTileRows], const float* const (&base)[kTileRows / 3], int64_t lda,
+                               const float* bt) {
+    const __m512 b = _mm512_loadu_ps(bt + Q * kLanes);
+#pragma GCC unroll 8
+    for (int k = 0; k < kTileRows / 3; ++k) {
+        fma_broadcast<Q>(s[3 * k], b, base[k]);
+        fma_broadcast<Q, 4>(s[3 * k + 1], b, base[k], lda);
+        fma_broadcast<Q, 8>(s[3 * k + 2], b, base[k], lda);
+    }
+}
+
+template <int... Q>
+inline void full_tile_step(__m512 (&s)[kTileRows], const float* const (&base)[kTileRows / 3], int64_t lda,
+                           const float* bt, std::integer_sequence<int, Q...>) {
+    (full_tile_position<Q>(s, base, lda, bt), ...);
+}
+
+template <>
+void accumulate_tile<kTileRows, 1>(const float* a, int64_t lda, const float* bt, int64_t positions, float* acc) {
+    __m512 s[kTileRows];
+#pragma GCC unroll 32
+    for (int r = 0; r < kTileRows; ++r) s[r] = _mm512_loadu_ps(acc + r * kLanes);
+    const float* base[kTileRows / 3];
+    for (int k = 0; k < kTileRows / 3; ++k) base[k] = a + 3 * k * lda;
+    int64_t p = 0;
+    for (; p + kLanes <= positions; p += kLanes) {
+        // The rows' next lines, a line per row every 16 positions (161 against 125 GFLOP/s
+        // without, A read from L3: 16->96 at 112x112's shape, 1 thread).
+#pragma GCC unroll 32
+        for (int r = 0; r < kTileRows; ++r) {
+            _mm_prefetch(reinterpret_cast<const char*>(a + r * lda + p + kPrefetchPositions), _MM_HINT_T0);
+        }
+        full_tile_step(s, base, lda, bt + p * kLanes, std::make_integer_sequence<int, kLanes>{});
+        for (int k = 0; k < kTileRows / 3; ++k) base[k] += kLanes;
+    }
+    for (; p < positions; ++p) {
+        const __m512 b = _mm512_loadu_ps(bt + p * kLanes);
+#pragma GCC unroll 32
+        for (int r = 0; r < kTileRows; ++r) s[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * lda + p]), b, s[r]);
+    }
+#pragma GCC unroll 32
+    for (int r = 0; r < kTileRows; ++r) _mm512_storeu_ps(acc + r * kLanes, s[r]);
+}
+
+// Rows [0, rows) of A against the block of NB registers per position: full tiles of
+// kTileRows / NB rows (24 or 12 accumulators), the last cut into 8, 4, 2, 1 rows.
+template <int NB>
+void accumulate_rows(const float* a, int64_t lda, int64_t rows, const float* bt, int64_t positions, float* acc) {
+    constexpr int full = kTileRows / NB;
+    constexpr int64_t width = NB * kLanes;
+    int64_t r = 0;
+    for (; r + full <= rows; r += full) accumulate_tile<full, NB>(a + r * lda, lda, bt, positions, acc + r * width);
+    for (; r + 8 <= rows; r += 8) accumulate_tile<8, NB>(a + r * lda, lda, bt, positions, acc + r * width);
+    for (; r + 4 <= rows; r += 4) accumulate_tile<4, NB>(a + r * lda, lda, bt, positions, acc + r * width);
+    for (; r + 2 <= rows; r += 2) accumulate_tile<2, NB>(a + r * lda, lda, bt, positions, acc + r * width);
+    for (; r < rows; ++r) accumulate_tile<1, NB>(a + r * lda, lda, bt, positions, acc + r * width);
+}
+
+}  // namespace
+
+void pointwise_filter_broadcast_block_avx512(const float* b, int64_t ldb, int64_t b_rows, int64_t width,
+                                             const float* a, int64_t lda, int64_t a_rows, int64_t positions,
+                                             float* bt, float* acc) {
+    transpose_block(b, ldb, b_rows, width, positions, bt);
+    if (width == kLanes) {
+        accumulate_rows<1>(a, lda, a_rows, bt, positions, acc);
+    } else {
+        accumulate_rows<2>(a, lda, a_rows, bt, positions, acc);
+    }
+}
+
+}  // namespace mln::kernels
