@@ -115,6 +115,8 @@ void accumulate_tile(const float* a, int64_t lda, const float* bt, int64_t posit
 // bases, each reaching its next two rows through one index register (lda scaled by 4 and 8
 // bytes): the compiler, given 24 row pointers, kept 14 of them on the stack and reloaded them
 // for every position (125 against 161 GFLOP/s for this form, 16->96 at 112x112's shape, 1 thread).
+// (GCC-style inline assembly; MSVC, which has none on x64, gets the same FMA by intrinsics.)
+#if defined(__GNUC__)
 template <int Offset>
 inline void fma_broadcast(__m512& acc, __m512 b, const float* base) {
     asm("vfmadd231ps %c3(%1)%{1to16%}, %2, %0" : "+v"(acc) : "r"(base), "v"(b), "i"(Offset * 4));
@@ -125,6 +127,16 @@ inline void fma_broadcast(__m512& acc, __m512 b, const float* base, int64_t lda)
         : "+v"(acc)
         : "r"(base), "r"(lda), "v"(b), "i"(Offset * 4), "i"(Scale));
 }
+#else
+template <int Offset>
+inline void fma_broadcast(__m512& acc, __m512 b, const float* base) {
+    acc = _mm512_fmadd_ps(_mm512_set1_ps(base[Offset]), b, acc);
+}
+template <int Offset, int Scale>
+inline void fma_broadcast(__m512& acc, __m512 b, const float* base, int64_t lda) {
+    acc = _mm512_fmadd_ps(_mm512_set1_ps(base[Offset + lda * Scale / 4]), b, acc);
+}
+#endif
 
 // One position q of a 16-position step of the full tile.
 template <int Q>
