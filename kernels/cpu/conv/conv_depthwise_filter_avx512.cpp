@@ -312,15 +312,27 @@ inline void channel_minor_inner_row(const float* const* x_rows, const float* d_r
     for (int64_t kh = 0; kh < 3; ++kh) {
         for (int64_t kw = 0; kw < 2; ++kw) x[kh][kw + 1] = _mm512_load_ps(x_rows[kh] + (begin - pad_w + kw) * 16);
     }
-    for (int64_t ow = begin; ow < end; ++ow) {
+    // Odd outputs into their own nine sums: two FMA chains a tap (nine chains of 4-cycle FMAs
+    // barely cover two FMAs a cycle). 14 x 14 1-3.5% faster at batch 1, 2-15% at 32; 7 x 7
+    // within 1% (MobileNet-v2, one thread, same-process min CPU time both ways round).
+    __m512 odd[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) odd[t] = _mm512_setzero_ps();
+    const auto output = [&](int64_t ow, __m512* sums) {
         const __m512 d = _mm512_load_ps(d_row + ow * 16);
         for (int64_t kh = 0; kh < 3; ++kh) {
             x[kh][0] = x[kh][1];
             x[kh][1] = x[kh][2];
             x[kh][2] = _mm512_load_ps(x_rows[kh] + (ow - pad_w + 2) * 16);
-            for (int64_t kw = 0; kw < 3; ++kw) acc[kh * 3 + kw] = _mm512_fmadd_ps(x[kh][kw], d, acc[kh * 3 + kw]);
+            for (int64_t kw = 0; kw < 3; ++kw) sums[kh * 3 + kw] = _mm512_fmadd_ps(x[kh][kw], d, sums[kh * 3 + kw]);
         }
+    };
+    int64_t ow = begin;
+    for (; ow + 2 <= end; ow += 2) {
+        output(ow, acc);
+        output(ow + 1, odd);
     }
+    if (ow < end) output(ow, acc);
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = _mm512_add_ps(acc[t], odd[t]);
 }
 
 // acc[tap] (lane: channel) += dy . the source at the tap over one image's plane, both in
