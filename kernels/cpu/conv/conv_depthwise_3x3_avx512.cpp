@@ -287,7 +287,10 @@ inline RowTaps stride2_split(__m512 a0, __m512 a1, __m512 a2) {
 }
 
 // The backward filter's taps. Masked: loads masked to the row (interior registers: every lane
-// in it).
+// in it, the 33rd column a scalar load: against a one-lane masked load, dw96/2 @ 112 1.06-1.09x
+// faster at batch 1, 1.06-1.1x at 32, the other MobileNet-v2 stride-2 layers within 2%; one
+// thread, same-process min CPU time both ways round. The scalar load on masked registers too,
+// guarded by load[2] as the forward's, ran dw192/2 @ 28 1.08-1.13x slower).
 template <bool Masked>
 inline RowTaps stride2_taps(const float* row, const Stride2Columns& c) {
     const float* at = row + c.base;
@@ -299,7 +302,7 @@ inline RowTaps stride2_taps(const float* row, const Stride2Columns& c) {
     } else {
         a0 = _mm512_loadu_ps(at);
         a1 = _mm512_loadu_ps(at + 16);
-        a2 = _mm512_maskz_loadu_ps(1, at + 32);
+        a2 = _mm512_castps128_ps512(_mm_load_ss(at + 32));
     }
     return stride2_split(a0, a1, a2);
 }
@@ -308,8 +311,8 @@ inline RowTaps stride2_taps(const float* row, const Stride2Columns& c) {
 // in the row, not a one-lane masked vector load: MobileNet-v2 dw96/2 at 112, dw144/2 at 56 and dw192/2 at 28, one thread, same-process min
 // times, 1.05-1.1x faster at batch 1, 1.1x at batch 32 (dw192/2 the same). Unmasked border
 // loads where the columns lie in the plane (the sums' masks leaving the other rows' out) gained
-// a little more at batch 1 but ran dw96/2 1.13x slower at batch 32. The backward filter keeps
-// stride2_taps (its code unchanged here).
+// a little more at batch 1 but ran dw96/2 1.13x slower at batch 32. The backward filter has its
+// own stride2_taps (the scalar load on interior registers only).
 template <bool Masked>
 inline RowTaps stride2_forward_taps(const float* row, const Stride2Columns& c) {
     const float* at = row + c.base;

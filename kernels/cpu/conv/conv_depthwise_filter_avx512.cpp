@@ -166,34 +166,23 @@ thread_local FlatFilterPlane::Cache t_flat_plane;
 // lanes (8 shuffles) finishes the job: no lane-crossing stages as in a 16 x 16 register tile.
 // Against that tile (64 shuffles, partial tiles through a zero-filled copy), one 16-channel
 // plane ran 2.6-2.8x faster (7 x 7, 14 x 14, 16 x 16; Zen 5, same-process interleaved).
-// Full: all 16 channels and 4 positions present, unmasked loads; otherwise `count` positions
-// (< 4 allowed) and the channels below `channels`, the others zero.
-template <bool Full>
+// `count` positions (< 4 allowed) of the channels below `channels`, the others zero: the planes
+// or channel groups the eight-position copy does not take (masked loads; the full copy of four
+// positions with four row pointers, once the tail of the 16-channel planes, gave way to the
+// overlapping eight positions).
 inline void transpose_four_positions(const float* src, int64_t plane, int64_t channels, int64_t count, float* dst) {
     const __mmask8 positions = static_cast<__mmask8>(count >= 4 ? 0xFu : (1u << count) - 1u);
     __m512 r[4];
     for (int64_t i = 0; i < 4; ++i) {
-        if constexpr (Full) {
-            // Channel i + 4 k at row + k * four_planes: four row pointers and one stride (k = 3
-            // as twice it plus it), not 16 plane offsets, which spilled to the stack (1-4% faster
-            // on 7 x 7 and 14 x 14, one thread, batch 1, same-process A/B both ways round).
-            const float* row = src + i * plane;
-            const int64_t four_planes = 4 * plane;
-            __m512 v = _mm512_castps128_ps512(_mm_loadu_ps(row));
-            v = _mm512_insertf32x4(v, _mm_loadu_ps(row + four_planes), 1);
-            v = _mm512_insertf32x4(v, _mm_loadu_ps(row + 2 * four_planes), 2);
-            r[i] = _mm512_insertf32x4(v, _mm_loadu_ps(row + 2 * four_planes + four_planes), 3);
-        } else {
-            __m512 v = _mm512_setzero_ps();
-            for (int64_t k = 0; k < 4; ++k) {
-                const int64_t c = i + 4 * k;
-                if (c < channels) {
-                    v = _mm512_mask_broadcast_f32x4(v, static_cast<__mmask16>(0xFu << (4 * k)),
-                                                    _mm_maskz_loadu_ps(positions, src + c * plane));
-                }
+        __m512 v = _mm512_setzero_ps();
+        for (int64_t k = 0; k < 4; ++k) {
+            const int64_t c = i + 4 * k;
+            if (c < channels) {
+                v = _mm512_mask_broadcast_f32x4(v, static_cast<__mmask16>(0xFu << (4 * k)),
+                                                _mm_maskz_loadu_ps(positions, src + c * plane));
             }
-            r[i] = v;
         }
+        r[i] = v;
     }
     const __m512d t0 = _mm512_castps_pd(_mm512_unpacklo_ps(r[0], r[1]));
     const __m512d t1 = _mm512_castps_pd(_mm512_unpackhi_ps(r[0], r[1]));
@@ -202,7 +191,7 @@ inline void transpose_four_positions(const float* src, int64_t plane, int64_t ch
     const __m512 columns[4] = {_mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2)), _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2)),
                                _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3)), _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3))};
     for (int64_t j = 0; j < 4; ++j) {
-        if (Full || j < count) _mm512_store_ps(dst + j * 16, columns[j]);
+        if (j < count) _mm512_store_ps(dst + j * 16, columns[j]);
     }
 }
 
@@ -243,11 +232,16 @@ inline void transpose_eight_positions(const float* src, int64_t plane, float* ds
 // dst[p * 16 + c] = src[c * plane + p] for p < plane, c < channels (0 for the others).
 void transpose_to_channel_minor(const float* src, int64_t plane, int64_t channels, float* dst) {
     int64_t p = 0;
-    if (channels == 16) {
+    if (channels == 16 && plane >= 8) {
         for (; p + 8 <= plane; p += 8) transpose_eight_positions(src + p, plane, dst + p * 16);
-        for (; p + 4 <= plane; p += 4) transpose_four_positions<true>(src + p, plane, channels, 4, dst + p * 16);
+        // The last positions as the eight up to the end, writing some again: against four at a
+        // time and a masked partial copy, 7 x 7 2-3% faster at batch 1 and 1.1-1.2x at 32,
+        // 14 x 14 within 1% at batch 1 and 1.03-1.3x at 32, dy of 14 x 14/2 5% (one thread,
+        // same-process min CPU time both ways round, a loaded machine).
+        if (p < plane) transpose_eight_positions(src + plane - 8, plane, dst + (plane - 8) * 16);
+        return;
     }
-    for (; p < plane; p += 4) transpose_four_positions<false>(src + p, plane, channels, plane - p, dst + p * 16);
+    for (; p < plane; p += 4) transpose_four_positions(src + p, plane, channels, plane - p, dst + p * 16);
 }
 
 // Prefetches floats [from, from + count) into L2. The next image's planes of a group of channels
@@ -272,6 +266,9 @@ struct ChannelMinorPlane {
     int64_t in_width, out_rows, out_width, stride_h, stride_w, pad_h, pad_w;
     TapRange rows[3], columns[3];
     int64_t all_columns_begin, all_columns_end;  // outputs whose three column taps lie in the row
+    // At column stride 1: the output before all_columns_begin lacks only its kw 0 tap (left),
+    // the one at all_columns_end only its kw 2 (right), so channel_minor_inner_row takes them.
+    bool left_edge_slides, right_edge_slides;
 
     explicit ChannelMinorPlane(const WindowGeometry& g)
         : in_width(g.in[2]), out_rows(g.out[1]), out_width(g.out[2]), stride_h(g.stride[1]), stride_w(g.stride[2]),
@@ -282,6 +279,11 @@ struct ChannelMinorPlane {
                   {g.in[2], g.out[2], g.stride[2], g.pad_begin[2], 2}} {
         all_columns_begin = std::max({columns[0].begin, columns[1].begin, columns[2].begin});
         all_columns_end = std::max(all_columns_begin, std::min({columns[0].end, columns[1].end, columns[2].end}));
+        const auto has_tap = [&](int64_t ow, int64_t kw) { return ow >= columns[kw].begin && ow < columns[kw].end; };
+        const bool slides = stride_w == 1 && all_columns_begin < all_columns_end;
+        const int64_t left = all_columns_begin - 1, right = all_columns_end;
+        left_edge_slides = slides && left >= 0 && has_tap(left, 1) && has_tap(left, 2);
+        right_edge_slides = slides && right < out_width && has_tap(right, 0) && has_tap(right, 1);
     }
 };
 
@@ -301,24 +303,55 @@ inline void channel_minor_products(const float* const* x_rows, const bool* prese
     }
 }
 
-// channel_minor_products over outputs [begin, end) of a row whose three source rows are present
-// and whose column taps all lie in it, at column stride 1: each output's taps are the previous
-// output's moved one column, so one new source column is loaded per row (4 loads per 9 FMAs,
-// not 10).
+// channel_minor_products over outputs [begin, end) of a row whose source rows [KhBegin, KhEnd)
+// are present (the others not) and whose column taps all lie in it, at column stride 1: each
+// output's taps are the previous output's moved one column, so one new source column is loaded
+// per row (4 loads per 9 FMAs, not 10). The top and bottom rows (two source rows) here too, not
+// output by output: 14 x 14 and 7 x 7 0-4% faster at batch 1, dw384 @ 14 2-3% at 32 (others
+// within noise; MobileNet-v2, one thread, same-process min CPU time both ways round).
+// Left, right: outputs begin - 1 and end too, whose taps other than kw 0, kw 2 are the columns
+// loaded first and last (the border columns of a row of pad 1 at both ends), not output by
+// output: 14 x 14 and 7 x 7 1.1-1.2x faster at batch 1, 1.0-1.25x at 32 (one thread,
+// same-process min CPU time both ways round, a loaded machine).
+template <int64_t KhBegin, int64_t KhEnd>
 inline void channel_minor_inner_row(const float* const* x_rows, const float* d_row, int64_t begin, int64_t end,
-                                    int64_t pad_w, __m512* acc) {
+                                    int64_t pad_w, bool left, bool right, __m512* acc) {
     if (begin >= end) return;
     __m512 x[3][3];
-    for (int64_t kh = 0; kh < 3; ++kh) {
+    for (int64_t kh = KhBegin; kh < KhEnd; ++kh) {
         for (int64_t kw = 0; kw < 2; ++kw) x[kh][kw + 1] = _mm512_load_ps(x_rows[kh] + (begin - pad_w + kw) * 16);
     }
-    for (int64_t ow = begin; ow < end; ++ow) {
+    if (left) {
+        const __m512 d = _mm512_load_ps(d_row + (begin - 1) * 16);
+        for (int64_t kh = KhBegin; kh < KhEnd; ++kh) {
+            for (int64_t kw = 1; kw < 3; ++kw) acc[kh * 3 + kw] = _mm512_fmadd_ps(x[kh][kw], d, acc[kh * 3 + kw]);
+        }
+    }
+    // Odd outputs into their own nine sums: two FMA chains a tap (nine chains of 4-cycle FMAs
+    // barely cover two FMAs a cycle). 14 x 14 1-3.5% faster at batch 1, 2-15% at 32; 7 x 7
+    // within 1% (MobileNet-v2, one thread, same-process min CPU time both ways round).
+    __m512 odd[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) odd[t] = _mm512_setzero_ps();
+    const auto output = [&](int64_t ow, __m512* sums) {
         const __m512 d = _mm512_load_ps(d_row + ow * 16);
-        for (int64_t kh = 0; kh < 3; ++kh) {
+        for (int64_t kh = KhBegin; kh < KhEnd; ++kh) {
             x[kh][0] = x[kh][1];
             x[kh][1] = x[kh][2];
             x[kh][2] = _mm512_load_ps(x_rows[kh] + (ow - pad_w + 2) * 16);
-            for (int64_t kw = 0; kw < 3; ++kw) acc[kh * 3 + kw] = _mm512_fmadd_ps(x[kh][kw], d, acc[kh * 3 + kw]);
+            for (int64_t kw = 0; kw < 3; ++kw) sums[kh * 3 + kw] = _mm512_fmadd_ps(x[kh][kw], d, sums[kh * 3 + kw]);
+        }
+    };
+    int64_t ow = begin;
+    for (; ow + 2 <= end; ow += 2) {
+        output(ow, acc);
+        output(ow + 1, odd);
+    }
+    if (ow < end) output(ow, acc);
+    for (int64_t t = KhBegin * 3; t < KhEnd * 3; ++t) acc[t] = _mm512_add_ps(acc[t], odd[t]);
+    if (right) {
+        const __m512 d = _mm512_load_ps(d_row + end * 16);
+        for (int64_t kh = KhBegin; kh < KhEnd; ++kh) {
+            for (int64_t kw = 0; kw < 2; ++kw) acc[kh * 3 + kw] = _mm512_fmadd_ps(x[kh][kw + 1], d, acc[kh * 3 + kw]);
         }
     }
 }
@@ -338,10 +371,21 @@ void channel_minor_plane_sums(const float* xt, const float* dyt, const ChannelMi
         }
         const float* d_row = dyt + oh * c.out_width * 16;
         int64_t ow = 0;
-        for (; ow < c.all_columns_begin; ++ow) channel_minor_products<false>(x_rows, present, d_row, ow, c, a);
-        if (c.stride_w == 1 && present[0] && present[1] && present[2]) {
-            channel_minor_inner_row(x_rows, d_row, ow, c.all_columns_end, c.pad_w, a);
-            ow = std::max(ow, c.all_columns_end);
+        const bool slide = c.stride_w == 1 && present[1] && (present[0] || present[2]);
+        const bool left = slide && c.left_edge_slides, right = slide && c.right_edge_slides;
+        for (; ow < c.all_columns_begin - (left ? 1 : 0); ++ow) {
+            channel_minor_products<false>(x_rows, present, d_row, ow, c, a);
+        }
+        if (slide) {
+            const int64_t begin = c.all_columns_begin, end = c.all_columns_end;
+            if (!present[0]) {
+                channel_minor_inner_row<1, 3>(x_rows, d_row, begin, end, c.pad_w, left, right, a);
+            } else if (!present[2]) {
+                channel_minor_inner_row<0, 2>(x_rows, d_row, begin, end, c.pad_w, left, right, a);
+            } else {
+                channel_minor_inner_row<0, 3>(x_rows, d_row, begin, end, c.pad_w, left, right, a);
+            }
+            ow = std::max(begin, end) + (right ? 1 : 0);
         }
         for (; ow < c.all_columns_end; ++ow) channel_minor_products<true>(x_rows, present, d_row, ow, c, a);
         for (; ow < c.out_width; ++ow) channel_minor_products<false>(x_rows, present, d_row, ow, c, a);
@@ -352,7 +396,9 @@ void channel_minor_plane_sums(const float* xt, const float* dyt, const ChannelMi
 }  // namespace
 
 bool channel_minor_filter_fits(const WindowGeometry& g, int64_t images) {
-    const bool stride_fits = (g.stride[1] == 1 && g.stride[2] == 1) || (images == 1 && g.stride[1] == 2 && g.stride[2] == 2);
+    const bool stride2_images = images == 1 || images >= kChannelMinorStride2MinImages;
+    const bool stride_fits =
+        (g.stride[1] == 1 && g.stride[2] == 1) || (stride2_images && g.stride[1] == 2 && g.stride[2] == 2);
     return stride_fits && g.in_size() <= kChannelMinorMaxPlane && g.out_size() <= kChannelMinorMaxPlane;
 }
 

@@ -95,8 +95,8 @@ void filter_sums_by_channel_groups(const float* x, const float* dy, const Filter
 void flat_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g, const FilterSumsLayout& l,
                              int64_t channels, int64_t images, float* dw);
 
-// Planes of up to this many positions (in and out) at stride 1, and at stride 2 for one image,
-// go 16 channels at a time transposed to channel-minor order: x and dy then take 16 KiB each, in
+// Planes of up to this many positions (in and out) at stride 1, and at stride 2 for one image or
+// kChannelMinorStride2MinImages and more, go 16 channels at a time transposed to channel-minor order: x and dy then take 16 KiB each, in
 // L1. Against the flat plane and the two-channel registers (MobileNet-v2, one thread,
 // interleaved min times): 14 x 14 1.3x, 7 x 7 1.5x faster at batch 1, 14 x 14 1.2-1.35x at batch
 // 32; 28 x 28 (784 positions, out of L1) ran 1.3x slower than the flat plane at batch 1, 1.45x at
@@ -105,8 +105,13 @@ void flat_filter_sums_avx512(const float* x, const float* dy, const WindowGeomet
 // Re-measured with the four-position copy (dw576/2 @ 14): 1.2x faster at batch 1, within 3% at
 // 2, 1.23x slower at 8 and 1.03-1.06x at 32 (out of L2), so stride 2 takes it for one image
 // only (1.17x faster again, same-process A/B, one thread); from 28 x 28 (784 source positions)
-// it ran 1.5x slower than the column strips at batch 1.
+// it ran 1.5x slower than the column strips at batch 1. With the eight-position copy and the
+// sliding rows (dw576/2 @ 14, one thread, same-process A/B both ways round): 1.08-1.1x slower
+// at batches 4 and 8; at 16 1.02-1.04x faster on a loaded machine but 1.08x slower on a
+// quieter one; at 24 1.09-1.12x faster (loaded); at 32 1.01-1.05x (quieter) to 1.15-1.35x
+// (loaded), at 64 1.1-1.6x (loaded).
 constexpr int64_t kChannelMinorMaxPlane = 256;
+constexpr int64_t kChannelMinorStride2MinImages = 32;
 bool channel_minor_filter_fits(const WindowGeometry& g, int64_t images);
 // dw of a 2-d 3 x 3 geometry whose planes fit (channel_minor_filter_fits), for `channels`
 // consecutive channels summed over `images` images.

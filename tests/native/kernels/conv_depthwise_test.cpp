@@ -224,8 +224,13 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     // positions); here exactly 256 positions in and out over two images, and 256 in at stride 2.
     cases.push_back({2, 35, 16, 16, 1, 1, 1});
     cases.push_back({1, 16, 8, 32, 2, 1, 0});
-    // The copy to channel-minor order four positions at a time: planes of 4k + 2 and 4k + 3
-    // positions with whole groups of 16 channels, and 4k + 1 with a group of one channel.
+    // Stride 2 over 32 images and more (channel-minor again; 2 to 31 images two channels a
+    // register): a group of 16 and a group of one, pads 1 and uneven.
+    cases.push_back({32, 17, 14, 14, 2, 1, 1});
+    cases.push_back({33, 16, 13, 15, 2, 0, 1});
+    // The copy to channel-minor order: planes of 4k + 2 and 4k + 3 positions with whole groups
+    // of 16 channels (the last eight positions overlapping the others), and 4k + 1 with a group
+    // of one channel (four positions at a time).
     cases.push_back({2, 32, 7, 10, 1, 1, 1});
     cases.push_back({1, 16, 3, 5, 1, 1, 1});
     cases.push_back({1, 33, 7, 7, 1, 1, 1});
