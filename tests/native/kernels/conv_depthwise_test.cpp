@@ -184,6 +184,9 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     // registers, over two images.
     cases.push_back({2, 19, 11, 24, 1, 1, 1});
     cases.push_back({2, 17, 20, 40, 1, 1, 1});
+    // Flat planes over 16 KiB (the filter prefetching ahead, past the last plane's end too).
+    cases.push_back({1, 3, 40, 112, 1, 1, 1});
+    cases.push_back({2, 2, 67, 67, 1, 1, 1});
     // The forward's flat plane: an interior of many registers with column masks repeating every
     // 13, and two rows (no interior register).
     cases.push_back({1, 3, 30, 13, 1, 1, 1});
