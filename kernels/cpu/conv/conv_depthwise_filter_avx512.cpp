@@ -126,15 +126,14 @@ inline void border_register_products(const float* x, const float* dy, const Flat
     }
 }
 
-// Prefetch: each interior register prefetches the x and dy lines kFlatPrefetchBytes ahead (the
-// hardware prefetchers alone left the loop waiting on L3 and DRAM). MobileNet-v2 dw32 @ 112 (50
-// KiB planes), one thread, same-process A/B both ways round: 1.12-1.14x faster at batch 1,
-// 1.2-1.25x at 4, 1.5-1.6x at 32; 8 KiB ahead within 1% at batch 1. On 56- and 28-wide planes
-// (12.5 KiB and less) it ran 1.04-1.1x slower, so it is on over kFlatPrefetchMinPlaneBytes.
+// Each interior register prefetches the x and dy lines kFlatPrefetchBytes ahead (the hardware
+// prefetchers alone left the loop waiting on L3 and DRAM). MobileNet-v2, one thread, same-process
+// A/B both ways round: dw32 @ 112 1.12-1.14x faster at batch 1, 1.2-1.25x at 4, 1.5-1.6x at 32;
+// dw144 @ 56 and dw192 @ 28 within 3% at batch 1, 1.4-1.75x faster at 32. 2 KiB ahead ran
+// dw32 @ 112 3% faster at batch 1 but 1.1x slower at 32; 8 KiB within 1% at batch 1.
 constexpr int64_t kFlatPrefetchBytes = int64_t{4} << 10;
-constexpr int64_t kFlatPrefetchMinPlaneBytes = int64_t{16} << 10;
+
 // acc[tap] += dy . the source at the tap, over one plane.
-template <bool Prefetch>
 void flat_plane_filter_sums(const float* x, const float* dy, const FlatFilterPlane& f, __m512* acc) {
     __m512 a[kTaps];
     for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
@@ -152,10 +151,8 @@ void flat_plane_filter_sums(const float* x, const float* dy, const FlatFilterPla
         }
         for (; v < interior_end; ++v, r = r + 1 == f.period ? 0 : r + 1) {
             const int64_t p = v * 16;
-            if constexpr (Prefetch) {
-                _mm_prefetch(reinterpret_cast<const char*>(rows[2] + p) + kFlatPrefetchBytes, _MM_HINT_T0);
-                _mm_prefetch(reinterpret_cast<const char*>(dy + p) + kFlatPrefetchBytes, _MM_HINT_T0);
-            }
+            _mm_prefetch(reinterpret_cast<const char*>(rows[2] + p) + kFlatPrefetchBytes, _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(dy + p) + kFlatPrefetchBytes, _MM_HINT_T0);
             const __m512 d = _mm512_loadu_ps(dy + p);
             const __mmask16* m = f.column_masks + r * 3;
             for (int64_t kh = 0; kh < 3; ++kh) {
@@ -439,14 +436,8 @@ void channel_minor_filter_sums_avx512(const float* x, const float* dy, const Win
 void flat_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g, const FilterSumsLayout& l,
                              int64_t channels, int64_t images, float* dw) {
     const FlatFilterPlane f(g, t_flat_plane);
-    if (l.in_size * static_cast<int64_t>(sizeof(float)) > kFlatPrefetchMinPlaneBytes) {
-        return filter_sums_by_channel_groups(x, dy, l, channels, images, dw,
-                                             [&](const float* xc, const float* dyc, __m512* acc) {
-                                                 flat_plane_filter_sums<true>(xc, dyc, f, acc);
-                                             });
-    }
     filter_sums_by_channel_groups(x, dy, l, channels, images, dw, [&](const float* xc, const float* dyc, __m512* acc) {
-        flat_plane_filter_sums<false>(xc, dyc, f, acc);
+        flat_plane_filter_sums(xc, dyc, f, acc);
     });
 }
 
