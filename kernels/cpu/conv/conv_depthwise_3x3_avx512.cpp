@@ -513,6 +513,26 @@ inline void stride2_tap_products(const RowTaps& t, __m512 d, const Stride2Column
     }
 }
 
+// Prefetches kPrefetchBytes ahead (about the same strip a band later) the lines a strip reads
+// of the next two source rows (33 columns from column `base` of `row`, rows `width` apart) and
+// its register of dy. Against the first strip of a band prefetching whole rows for the others (MobileNet-v2,
+// one thread, same-process A/B both ways round): batch 1 dw96/2 @ 112 1.2-1.3x, dw144/2 @ 56
+// 1.06-1.08x, dw192/2 @ 28 1.07-1.12x faster; batch 4 1.14-1.23x, 1.07x, 1.04x; batch 32 (56-
+// and 28-wide) within 4%. Two lines a row (the ends of the 33 columns, missing a middle line)
+// ran dw96/2 1.5x slower at batch 4.
+inline void prefetch_strip_ahead(const float* row, int64_t base, int64_t width, const float* dy_row) {
+    const int64_t row_bytes = width * static_cast<int64_t>(sizeof(float));
+    // The offset added whole: base may be -1 (pad), row + base then before the tensor.
+    const char* at = reinterpret_cast<const char*>(row) + (kPrefetchBytes + base * static_cast<int64_t>(sizeof(float)));
+    // 33 columns (132 bytes) touch up to three lines, 16 dy floats up to two.
+    for (int64_t r = 0; r < 2; ++r) {
+        for (int64_t b = 0; b <= 128; b += 64) _mm_prefetch(at + r * row_bytes + b, _MM_HINT_T0);
+    }
+    const char* d = reinterpret_cast<const char*>(dy_row) + kPrefetchBytes;
+    _mm_prefetch(d, _MM_HINT_T0);
+    _mm_prefetch(d + 63, _MM_HINT_T0);
+}
+
 // acc[tap] += dy . the source at the tap over one column strip (register c of dy rows
 // [oh_begin, oh_end)) at stride 2 x 2. Output row oh reads source rows 2 oh - pad + kh: its
 // bottom row (kh 2) is the next output row's top (kh 0), so those taps are kept for it, and each
@@ -526,7 +546,7 @@ inline void stride2_tap_products(const RowTaps& t, __m512 d, const Stride2Column
 // 1.5-1.7x slower (MobileNet-v2 56- and 28-wide planes at stride 2, one thread, batch 1).
 template <bool Masked>
 void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g, const Stride2Columns& columns,
-                          int64_t first_column, int64_t oh_begin, int64_t oh_end, bool prefetch, __m512* acc) {
+                          int64_t first_column, int64_t oh_begin, int64_t oh_end, __m512* acc) {
     const Stride2Columns c = columns;
     __m512 a[kTaps];
     for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
@@ -538,10 +558,7 @@ void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry&
     for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
         const int64_t top = 2 * oh - pad;
         const float* dy_row = dy + oh * out_width + first_column;
-        if (prefetch) {
-            prefetch_ahead(x + (top + 1) * in_width, 2 * in_width);
-            prefetch_ahead(dy_row, out_width);
-        }
+        prefetch_strip_ahead(x + (top + 1) * in_width, c.base, in_width, dy_row);
         const __m512 d = Masked ? _mm512_maskz_loadu_ps(d_lanes, dy_row) : _mm512_loadu_ps(dy_row);
         if (top >= 0 && top < in_rows) {
             if (!have_carried) carried = stride2_taps<Masked>(x + top * in_width, c);
@@ -593,11 +610,10 @@ void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& 
         const int64_t oh1 = std::min(out_rows, oh0 + band);
         for (int64_t v = 0; v < column_count; ++v) {
             const Stride2Columns& c = columns[v];
-            // The first strip prefetches the rows ahead for the others.
             if (c.interior) {
-                stride2_filter_strip<false>(x, dy, g, c, v * 16, oh0, oh1, v == 0, a);
+                stride2_filter_strip<false>(x, dy, g, c, v * 16, oh0, oh1, a);
             } else {
-                stride2_filter_strip<true>(x, dy, g, c, v * 16, oh0, oh1, v == 0, a);
+                stride2_filter_strip<true>(x, dy, g, c, v * 16, oh0, oh1, a);
             }
         }
     }
