@@ -669,8 +669,7 @@ void conv_pointwise_backward_filter(const ConvArgs& a) {
     // pool's default of four ranges per thread read B four times per thread (16->96 at 112x112,
     // batch 8: 2 threads took 3x the time of 1).
     const int64_t threads = cpu::thread_pool().thread_count();
-    int64_t ranges = 1;
-    while (ranges < tiles && (slices * ranges) % threads != 0 && slices * ranges < 4 * threads) ++ranges;
+    const int64_t ranges = parts_to_fill_threads(slices, tiles, threads);
     cpu::for_each_claimed(slices * ranges, threads, [&](int64_t task) {
         const int64_t slice = task / ranges;
         const int64_t begin = tiles * (task % ranges) / ranges;

@@ -162,8 +162,7 @@ void conv_pointwise_backward_filter_broadcast_f32(const ConvArgs& a) {
     // transposes all of its slice's B).
     const int64_t row_units = ceil_div(a_rows, kBroadcastRangeAlign);
     const int64_t threads = cpu::thread_pool().thread_count();
-    int64_t ranges = 1;
-    while (ranges < row_units && (slices * ranges) % threads != 0 && slices * ranges < 4 * threads) ++ranges;
+    const int64_t ranges = parts_to_fill_threads(slices, row_units, threads);
     std::vector<float> slice_sums(static_cast<size_t>((slices - 1) * filter_size));
     cpu::for_each_claimed(slices * ranges, threads, [&](int64_t task) {
         const int64_t slice = task / ranges;
@@ -255,7 +254,7 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     // The two tasks of a split run one after the other on 1 thread (CPU time, A/B in one process,
     // loaded machine: MobileNet-v2 7x7 at batch 32): 960->160 0.76x, 960->320 0.89x, 576->160
     // 0.95x the time of both packing x; two slices instead of a split took 0.95-1.10x of this.
-    const bool rows_split = units % threads != 0 && units < 4 * threads;
+    const bool rows_split = tasks_underfill(units, threads);
     // (Again only where x's packing saved, x's rows over the batch, is kPackingPerTransposed times
     // dW's elements: at batch 1 the 7x7 layers above took 1.5-1.7x the time transposed.)
     const bool transposed =
@@ -263,10 +262,7 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
                                a.batch * positions >= kPackingPerTransposed * out_channels);
     const int64_t gemm_rows = transposed ? channels : out_channels;
     const int64_t max_row_blocks = std::max<int64_t>(1, gemm_rows / kRowBlockAlign);
-    int64_t row_blocks = 1;
-    while (row_blocks < max_row_blocks && (units * row_blocks) % threads != 0 && units * row_blocks < 4 * threads) {
-        ++row_blocks;
-    }
+    const int64_t row_blocks = parts_to_fill_threads(units, max_row_blocks, threads);
     auto row_block_start = [&](int64_t block) {
         return block == row_blocks ? gemm_rows : gemm_rows * block / row_blocks / kRowBlockAlign * kRowBlockAlign;
     };
