@@ -881,7 +881,9 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
 // time in channel-minor order at stride 1 (14 x 14, 7 x 7) and, at batch 1, stride 2 (14 x 14, an
 // odd 13 x 15 with pad 2 before); two channels a register (stride 2 over two images); the flat
 // plane (28 x 28); stride-2 column strips (56 wide; 112 wide over one image) and rows (112
-// wide over five images). Each channel's sums
+// wide over five images). A task's blocks of 16 channels go to the kernel in one call: 200
+// channels (13 blocks, the last half full) in chunks of two blocks at 2 and 3 threads, channel
+// minor and two channels a register. Each channel's sums
 // are added in one order whatever channels a thread gets, so every thread count gives the same
 // bits.
 TEST_F(ConvTest, DepthwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
@@ -895,6 +897,8 @@ TEST_F(ConvTest, DepthwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{1, 18, 56, 56}, 18, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 18},
         {{1, 5, 41, 112}, 5, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 5},
         {{5, 5, 41, 112}, 5, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 5},
+        {{1, 200, 7, 7}, 200, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 200},
+        {{3, 200, 14, 14}, 200, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 200},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
