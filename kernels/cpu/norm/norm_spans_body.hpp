@@ -367,13 +367,14 @@ struct NormSpans {
 
     static void span_grad_apply(const float* x, const float* dy, float* dx, int64_t spans, int64_t length,
                                 const float* mean_hi, const float* gamma, const float* mean_g, const float* c,
-                                const float* invstd) {
+                                const float* invstd, bool stream) {
         for (int64_t j = 0; j < spans; ++j) {
             const Reg vg = V::set1(gamma[j]), vm = V::set1(mean_g[j]), vc = V::set1(c[j]), r = V::set1(invstd[j]);
             const SplitMean mean{mean_hi[j], 0.0f};
-            span_registers(j * length, length,
-                           [&](int64_t i, auto m) { store(dx + i, applied(x, dy, i, m, mean, vg, vm, vc, r), m); });
+            write_registers(dx, j * length, length, stream,
+                            [&](int64_t i, auto m) { return applied(x, dy, i, m, mean, vg, vm, vc, r); });
         }
+        fence_streams(stream);
     }
 
     // Runs add_row(row, strip start, strip width, f32 accumulators...) over strips of
