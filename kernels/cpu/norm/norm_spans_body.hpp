@@ -268,6 +268,10 @@ struct NormSpans {
     static constexpr int64_t kPrefetchSpans = 8;
     static constexpr int64_t kPrefetchBelowLength = 256;
     static constexpr int64_t kChannelBlock = 64;
+    // Spans of at least this many floats sum as two chains in registers (1 thread, same-process
+    // A/B CPU time: forward training 32x128x28x28 0.88x, backward 0.94x; 14x14 even; 7x7
+    // forward 1.15x, so short spans keep the one chain).
+    static constexpr int64_t kSplitSumsLength = 16 * V::width;
     template <int K, class Term, class Prefetch>
     static void channel_accumulate(int64_t images, int64_t image_stride, int64_t channels, int64_t length,
                                    double* const (&out)[K], Term&& term, Prefetch&& prefetch) {
@@ -291,8 +295,24 @@ struct NormSpans {
                             prefetch(at * int64_t{sizeof(float)} + byte);
                         }
                     }
-                    span_registers(n * image_stride + c * length, length,
-                                   [&](int64_t i, auto m) { term(c, i, m, acc[j]); });
+                    if (length < kSplitSumsLength) {
+                        span_registers(n * image_stride + c * length, length,
+                                       [&](int64_t i, auto m) { term(c, i, m, acc[j]); });
+                        continue;
+                    }
+                    // A long span sums into registers of its own, two sets alternating, and
+                    // adds them to the channel's accumulators once: no dependency chain through
+                    // acc (memory) or along the whole span.
+                    Reg part[2][K];
+                    for (int k = 0; k < K; ++k) part[0][k] = part[1][k] = V::zero();
+                    const int64_t at = n * image_stride + c * length;
+                    int64_t i = 0;
+                    for (; i + 2 * V::width <= length; i += 2 * V::width) {
+                        term(c, at + i, AllLanes{}, part[0]);
+                        term(c, at + i + V::width, AllLanes{}, part[1]);
+                    }
+                    span_registers(at + i, length - i, [&](int64_t r, auto m) { term(c, r, m, part[0]); }, i);
+                    for (int k = 0; k < K; ++k) acc[j][k] = V::add(acc[j][k], V::add(part[0][k], part[1][k]));
                 }
             }
             for (int64_t j = 0; j < block; ++j) {
@@ -313,10 +333,18 @@ struct NormSpans {
             double total[K] = {};
             for (int64_t n = 0; n < images; ++n) {
                 for (int64_t start = 0; start < length; start += kSumChunk) {
-                    for (int k = 0; k < K; ++k) acc[k] = V::zero();
-                    span_registers(n * image_stride + c * length + start, std::min(kSumChunk, length - start),
-                                   [&](int64_t i, auto m) { term(c, i, m, acc); }, start);
-                    for (int k = 0; k < K; ++k) total[k] += V::sum(acc[k]);
+                    // Two sets of registers alternate, to halve the add chains (backward sums
+                    // of 32x64x56x56, 1 thread, same-process A/B CPU time 0.95x).
+                    Reg second[K];
+                    for (int k = 0; k < K; ++k) acc[k] = second[k] = V::zero();
+                    const int64_t at = n * image_stride + c * length + start, chunk = std::min(kSumChunk, length - start);
+                    int64_t i = 0;
+                    for (; i + 2 * V::width <= chunk; i += 2 * V::width) {
+                        term(c, at + i, AllLanes{}, acc);
+                        term(c, at + i + V::width, AllLanes{}, second);
+                    }
+                    span_registers(at + i, chunk - i, [&](int64_t r, auto m) { term(c, r, m, acc); }, start + i);
+                    for (int k = 0; k < K; ++k) total[k] += V::sum(V::add(acc[k], second[k]));
                 }
             }
             for (int k = 0; k < K; ++k) out[k][c] = total[k];
