@@ -189,11 +189,20 @@ struct NormSpans {
         });
     }
 
+    // normalize_sets asks for the set this many sets ahead of the one it starts: sets one after
+    // another, each read three times in quick succession, leave the hardware prefetcher behind
+    // (8192x768, 1 thread, same-process A/B CPU time 0.83-0.85x; 2048x256 0.98-0.99x; 4 sets
+    // ahead the same). Backward (x and dy ahead, 1 or 2 sets) measured 1.13-1.22x slower.
+    static constexpr int64_t kPrefetchSets = 2;
     static void normalize_sets(const float* x, float* y, int64_t sets, int64_t length, double epsilon,
                                const float* scale, const float* bias, float* mean_out, float* invstd_out) {
         const double count = static_cast<double>(length);
         for (int64_t set = 0; set < sets; ++set) {
             const float* xs = x + set * length;
+            if (set + kPrefetchSets < sets) {
+                const char* ahead = reinterpret_cast<const char*>(xs + kPrefetchSets * length);
+                for (int64_t byte = 0; byte < length * int64_t{sizeof(float)}; byte += 64) prefetch_for_read(ahead + byte);
+            }
             const float shift = length > 0 ? xs[0] : 0.0f;
             const double mean = shift + sum(xs, one_span(length), shift) / count;
             const SplitMean m = split_mean(mean);
