@@ -159,8 +159,19 @@ struct NormSpans {
         for (int64_t blk = 0; blk < s.blocks; ++blk) span_registers(blk * s.stride, s.length, f);
     }
 
+    // Sets of several spans ask for the next span's line as they read each register: their
+    // first pass reads spans a plane apart, where the hardware prefetcher starts over (batch
+    // norm forward training channel by channel, 1 thread, same-process A/B CPU time:
+    // 32x64x56x56 0.86-0.89x, 32x64x112x112 0.95x). grad_sums (x and dy) measured 1.03-1.05x
+    // slower with it on 112x112.
     static double sum(const float* x, Spans s, float shift) {
         const Reg v = V::set1(shift);
+        if (s.blocks > 1) {
+            return chunked_sum(s, [&](int64_t i, auto m) {
+                prefetch_for_read(x + i + s.stride);
+                return keep(V::sub(load(x + i, m), v), m);
+            });
+        }
         return chunked_sum(s, [&](int64_t i, auto m) { return keep(V::sub(load(x + i, m), v), m); });
     }
 
