@@ -605,7 +605,7 @@ void batch_norm_backward_f32(const NormArgs& a) {
         }
         for_span_ranges(a, [&](int64_t p, int64_t c, int64_t count) {
             k.span_grad_apply(x + p * spatial, dy + p * spatial, dx + p * spatial, count, spatial, mean + c,
-                              gamma.data() + c, mean_g.data() + c, coefficient.data() + c, r.data() + c);
+                              gamma.data() + c, mean_g.data() + c, coefficient.data() + c, r.data() + c, stream);
         });
         return;
     }

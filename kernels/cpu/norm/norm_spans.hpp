@@ -91,7 +91,7 @@ struct NormSpanKernels {
     // dx = ((gamma[j] * dy - mean_g[j]) - (x - mean[j]) * c[j]) * invstd[j].
     void (*span_grad_apply)(const float* x, const float* dy, float* dx, int64_t spans, int64_t length,
                             const float* mean_hi, const float* gamma, const float* mean_g, const float* c,
-                            const float* invstd);
+                            const float* invstd, bool stream);
 
     // Column forms: `rows` rows `stride` floats apart, `cols` wide; per-column arrays.
     // sums[j] = sum over rows of x[r][j] - shift[j].
