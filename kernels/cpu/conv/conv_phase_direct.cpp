@@ -306,8 +306,13 @@ void conv_forward(const ConvArgs& a) {
     if (prefetch) {
         cpu::for_each_claimed_ahead(tasks, threads, start, run);
     } else {
-        cpu::for_each_claimed(tasks, threads, start,
-                              [&](int64_t task, const Scratch& scratch) { run(task, tasks, scratch); });
+        // Each thread its own share of the blocks first (for_each_claimed_affine): called again,
+        // it rewrites outputs it holds in its own cache. MobileNet-v2's stem, batch 1, 2 threads,
+        // same-process A/B in both orders (batches of 20 calls, real-time priority on a loaded
+        // machine), median per call: 0.82-0.85 of the time of tasks claimed in turn; ResNet-18's
+        // 7x7/2 stem 0.97-1.02, its 3x3/2 from 64 channels 0.95-1.04.
+        cpu::for_each_claimed_affine(tasks, threads, start,
+                                     [&](int64_t task, const Scratch& scratch) { run(task, tasks, scratch); });
     }
 #else
     (void)a;
