@@ -199,10 +199,7 @@ void conv_forward(const ConvArgs& a) {
             int expected = kUnclaimed;
             if (!state.compare_exchange_strong(expected, kPacking, std::memory_order_relaxed)) continue;
             const int64_t m0 = first_row(panel), rows = first_row(panel + 1) - m0;
-            float* dst = packed.data() + m0 * depth;
-            for (int64_t p = 0; p < depth; ++p) {
-                for (int64_t i = 0; i < rows; ++i) dst[p * rows + i] = w[(m0 + i) * depth + p];
-            }
+            pack_phase_direct_panel_avx512(w + m0 * depth, depth, rows, packed.data() + m0 * depth);
             state.store(kPacked, std::memory_order_release);
         }
         for (const std::atomic<int>& state : panel_state) {
