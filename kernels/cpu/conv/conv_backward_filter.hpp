@@ -715,7 +715,12 @@ void align_dot_planes(Plan<T>& p) {
     p.padded_channel = 4 * p.padded_w * plane_h;
 }
 
-// Runs the planned tasks on `threads` threads, then adds the slices' partial dW into dW.
+// Runs the planned tasks on `threads` threads, then adds the slices' partial dW into dW. Each
+// thread runs its own contiguous share of the tasks first (for_each_claimed_affine): called again,
+// it reads the inputs it read last time, still in its own cache. Batch 1, 2 threads, same-process
+// A/B in both orders (batches of 20 calls, real-time priority, loaded machine), median: ResNet-18's
+// 7x7/2 stem 0.95-0.97 of the time, MobileNet-v2's stem 0.92-1.02, ResNet-18's 3x3/2 from 64
+// channels 0.94-1.04; batch 32 even.
 template <class T>
 void run_plan(Plan<T>& p, int64_t tasks, int64_t threads) {
     const ConvArgs& a = *p.args;
@@ -728,7 +733,7 @@ void run_plan(Plan<T>& p, int64_t tasks, int64_t threads) {
     }
     const int64_t padded_rows = round_up(p.task_rows, nr);
     const int64_t padded_block = round_up(p.position_block, kRowAlignment);
-    cpu::for_each_claimed(
+    cpu::for_each_claimed_affine(
         tasks, threads,
         [&]() -> Workspace<T>& {
             Workspace<T>& ws = thread_scratch<Workspace<T>>();

@@ -199,10 +199,7 @@ void conv_forward(const ConvArgs& a) {
             int expected = kUnclaimed;
             if (!state.compare_exchange_strong(expected, kPacking, std::memory_order_relaxed)) continue;
             const int64_t m0 = first_row(panel), rows = first_row(panel + 1) - m0;
-            float* dst = packed.data() + m0 * depth;
-            for (int64_t p = 0; p < depth; ++p) {
-                for (int64_t i = 0; i < rows; ++i) dst[p * rows + i] = w[(m0 + i) * depth + p];
-            }
+            pack_phase_direct_panel_avx512(w + m0 * depth, depth, rows, packed.data() + m0 * depth);
             state.store(kPacked, std::memory_order_release);
         }
         for (const std::atomic<int>& state : panel_state) {
@@ -256,12 +253,22 @@ void conv_forward(const ConvArgs& a) {
         masks.resize(static_cast<size_t>(l.shifts));
         return Scratch{planes.data() + kGuard, masks.data()};
     };
+    // Depth blocks outermost within a task: each splits the planes of the channels it reads
+    // first (where the depth takes several blocks, the input rows of the next block's channels
+    // are prefetched across this one's tiles), so the split of all but the first block's
+    // channels reads L2 instead of waiting for x from L3 before any tile starts; the tiles'
+    // partial sums wait in y (L2) between blocks. ResNet-18's 3x3/2 from 64 channels (3 depth
+    // blocks), same-process A/B in both orders (batches of calls, real-time priority, loaded
+    // machine), median: batch 1 one thread 0.97-0.99 of the time of tiles outermost, two threads
+    // 0.97-1.01, batch 32 two threads 0.96-0.97; the stems (one depth block) as before.
+    const int64_t kernel_size = g.kernel_size();
+    auto channels_through = [&](int64_t depth_end) { return (depth_end - 1) / kernel_size + 1; };
     auto run = [&](int64_t task, int64_t next, const Scratch& scratch) {
         const int64_t n = task / l.blocks;
         int64_t begin, end, row, rows;
         block_of(task, &begin, &end, &row, &rows);
-        split_phase_planes_rows_avx512(x + n * x_image, g, a.channels, row + l.first_row, rows + l.halo_rows,
-                                       l.plane_stride, scratch.planes);
+        const float* x_image_n = x + n * x_image;
+        const int64_t tiles = ceil_div(end - begin, kTileColumns);
         RowsPrefetch next_input(x, 0, 0, 0, 1);
         if (prefetch && next < tasks) {
             int64_t next_begin, next_end, next_row, next_rows;
@@ -270,21 +277,39 @@ void conv_forward(const ConvArgs& a) {
             const int64_t ih1 = std::clamp<int64_t>(2 * (next_row + next_rows + l.first_row + l.halo_rows), 0, g.in[1]);
             next_input = RowsPrefetch(x + next / l.blocks * x_image + ih0 * g.in[2], a.channels,
                                       std::max<int64_t>(0, ih1 - ih0) * g.in[2] * static_cast<int64_t>(sizeof(float)),
-                                      g.in_size() * static_cast<int64_t>(sizeof(float)),
-                                      ceil_div(end - begin, kTileColumns));
+                                      g.in_size() * static_cast<int64_t>(sizeof(float)), tiles * depth_blocks);
         }
-        for (int64_t q0 = begin; q0 < end; q0 += kTileColumns) {
-            const int64_t cols = std::min<int64_t>(kTileColumns, end - q0);
-            const uint32_t* masks = scratch.masks;
-            if (cols == kTileColumns) {
-                masks = l.masks_of_whole_tile(q0);
-            } else {
-                tile_masks(l, q0, cols, scratch.masks);
+        // The input rows this block's planes hold.
+        const int64_t ih0 = std::clamp<int64_t>(2 * (row + l.first_row), 0, g.in[1]);
+        const int64_t ih1 = std::clamp<int64_t>(2 * (row + rows + l.first_row + l.halo_rows), 0, g.in[1]);
+        int64_t split_channels = 0;
+        for (int64_t pc = 0; pc < depth; pc += block_depth) {
+            const int64_t kc = std::min(block_depth, depth - pc);
+            const bool first = pc == 0, last = pc + kc == depth;
+            const int64_t needed = channels_through(pc + kc);
+            if (needed > split_channels) {
+                split_phase_planes_rows_avx512(x_image_n + split_channels * g.in_size(), g, needed - split_channels,
+                                               row + l.first_row, rows + l.halo_rows, l.plane_stride,
+                                               scratch.planes + split_channels * 4 * l.plane_stride);
+                split_channels = needed;
             }
-            const uint32_t columns = cols == kTileColumns ? ~uint32_t{0} : (uint32_t{1} << cols) - 1;
-            for (int64_t pc = 0; pc < depth; pc += block_depth) {
-                const int64_t kc = std::min(block_depth, depth - pc);
-                const bool first = pc == 0, last = pc + kc == depth;
+            RowsPrefetch next_channels(x, 0, 0, 0, 1);
+            if (!last) {
+                const int64_t next_needed = channels_through(std::min(depth, pc + kc + block_depth));
+                next_channels = RowsPrefetch(
+                    x_image_n + split_channels * g.in_size() + ih0 * g.in[2], next_needed - split_channels,
+                    std::max<int64_t>(0, ih1 - ih0) * g.in[2] * static_cast<int64_t>(sizeof(float)),
+                    g.in_size() * static_cast<int64_t>(sizeof(float)), tiles * panels);
+            }
+            for (int64_t q0 = begin; q0 < end; q0 += kTileColumns) {
+                const int64_t cols = std::min<int64_t>(kTileColumns, end - q0);
+                const uint32_t* masks = scratch.masks;
+                if (cols == kTileColumns) {
+                    masks = l.masks_of_whole_tile(q0);
+                } else {
+                    tile_masks(l, q0, cols, scratch.masks);
+                }
+                const uint32_t columns = cols == kTileColumns ? ~uint32_t{0} : (uint32_t{1} << cols) - 1;
                 for (int64_t panel = 0; panel < panels; ++panel) {
                     const int64_t m0 = first_row(panel), panel_rows = first_row(panel + 1) - m0;
                     const int64_t at = n * y_image + m0 * positions + q0;
@@ -296,9 +321,10 @@ void conv_forward(const ConvArgs& a) {
                                              static_cast<int>(panel_rows), columns, relu && last, !first,
                                              stream && last && activation == nullptr);
                     if (activation != nullptr && last) activation(y + at, panel_rows, cols, positions, 1);
+                    next_channels.step();
                 }
+                next_input.step();
             }
-            next_input.step();
         }
         if (stream) _mm_sfence();
     };
@@ -306,8 +332,13 @@ void conv_forward(const ConvArgs& a) {
     if (prefetch) {
         cpu::for_each_claimed_ahead(tasks, threads, start, run);
     } else {
-        cpu::for_each_claimed(tasks, threads, start,
-                              [&](int64_t task, const Scratch& scratch) { run(task, tasks, scratch); });
+        // Each thread its own share of the blocks first (for_each_claimed_affine): called again,
+        // it rewrites outputs it holds in its own cache. MobileNet-v2's stem, batch 1, 2 threads,
+        // same-process A/B in both orders (batches of 20 calls, real-time priority on a loaded
+        // machine), median per call: 0.82-0.85 of the time of tasks claimed in turn; ResNet-18's
+        // 7x7/2 stem 0.97-1.02, its 3x3/2 from 64 channels 0.95-1.04.
+        cpu::for_each_claimed_affine(tasks, threads, start,
+                                     [&](int64_t task, const Scratch& scratch) { run(task, tasks, scratch); });
     }
 #else
     (void)a;

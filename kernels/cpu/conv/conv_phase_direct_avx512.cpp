@@ -1,6 +1,13 @@
-// The polyphase direct convolution's tile kernel (conv_phase_direct.hpp), compiled with AVX-512.
+// The polyphase direct convolution's tile kernel and weight packer (conv_phase_direct.hpp),
+// compiled with AVX-512.
+// GCC 12 warns inside its own AVX-512 intrinsics (a self-initialized undefined operand, GCC bug
+// 105593); the pragma must precede the first inclusion of the intrinsics headers.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <utility>
@@ -90,7 +97,51 @@ constexpr std::array<std::array<TileKernel, sizeof...(I)>, 2> tile_kernels(std::
 }
 constexpr auto kTileKernels = tile_kernels(std::make_integer_sequence<int, kMaxTileRows>());
 
+// r[k] = column k of the 16 x 16 matrix whose rows are r[0..15]: within each 128-bit lane,
+// unpacks and shuffles give 4 x 4 blocks, then lane shuffles gather them.
+void transpose16x16(__m512 r[16]) {
+    __m512 a[16], b[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) {
+        a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // b[4 g + j], lane L: column 4 L + j of rows 4 g .. 4 g + 3.
+#pragma GCC unroll 4
+    for (int g = 0; g < 4; ++g) {
+        b[4 * g + 0] = _mm512_shuffle_ps(a[4 * g], a[4 * g + 2], 0x44);
+        b[4 * g + 1] = _mm512_shuffle_ps(a[4 * g], a[4 * g + 2], 0xEE);
+        b[4 * g + 2] = _mm512_shuffle_ps(a[4 * g + 1], a[4 * g + 3], 0x44);
+        b[4 * g + 3] = _mm512_shuffle_ps(a[4 * g + 1], a[4 * g + 3], 0xEE);
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+        const __m512 u0 = _mm512_shuffle_f32x4(b[j], b[4 + j], 0x88), v0 = _mm512_shuffle_f32x4(b[j], b[4 + j], 0xDD);
+        const __m512 u1 = _mm512_shuffle_f32x4(b[8 + j], b[12 + j], 0x88);
+        const __m512 v1 = _mm512_shuffle_f32x4(b[8 + j], b[12 + j], 0xDD);
+        r[j] = _mm512_shuffle_f32x4(u0, u1, 0x88);
+        r[4 + j] = _mm512_shuffle_f32x4(v0, v1, 0x88);
+        r[8 + j] = _mm512_shuffle_f32x4(u0, u1, 0xDD);
+        r[12 + j] = _mm512_shuffle_f32x4(v0, v1, 0xDD);
+    }
+}
+
 }  // namespace
+
+void pack_phase_direct_panel_avx512(const float* w, int64_t depth, int64_t rows, float* panel) {
+    const __mmask16 row_lanes = static_cast<__mmask16>((1u << rows) - 1);
+    for (int64_t p0 = 0; p0 < depth; p0 += 16) {
+        const int64_t steps = std::min<int64_t>(16, depth - p0);
+        const __mmask16 step_lanes = static_cast<__mmask16>((1u << steps) - 1);
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; ++i) {
+            r[i] = i < rows ? _mm512_maskz_loadu_ps(step_lanes, w + i * depth + p0) : _mm512_setzero_ps();
+        }
+        transpose16x16(r);
+        for (int64_t k = 0; k < steps; ++k) _mm512_mask_storeu_ps(panel + (p0 + k) * rows, row_lanes, r[k]);
+    }
+}
 
 // The start from c is a separate instantiation: it costs the first depth block (and every stem)
 // nothing.

@@ -14,6 +14,8 @@ namespace {
 
 // Set while this thread runs chunks of a region, so a nested parallel_for runs inline.
 thread_local bool t_in_region = false;
+// pool_thread_index(): set by each worker for its lifetime.
+thread_local int32_t t_pool_index = 0;
 
 // Chunks per thread: a few, so uneven chunk costs still balance.
 constexpr int64_t kChunksPerThread = 4;
@@ -83,7 +85,10 @@ void ThreadPool::stop_workers() {
     for (auto& worker : workers) worker.join();
 }
 
+int32_t pool_thread_index() { return t_pool_index; }
+
 void ThreadPool::worker_loop(int32_t index, uint64_t seen) {
+    t_pool_index = index + 1;
     for (;;) {
         const auto spin_until = std::chrono::steady_clock::now() + kWorkerSpin;
         for (int polls = 1; published_generation_.load(std::memory_order_acquire) == seen; ++polls) {

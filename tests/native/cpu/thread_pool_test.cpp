@@ -1,5 +1,6 @@
 #include "cpu/thread_pool.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -57,6 +58,44 @@ TEST(ThreadPool, ClaimedAheadTasksKnowTheirThreadsNextIndex) {
                     ASSERT_LT(run[i].first, run[i].second) << "count " << count;
                     ++visits[static_cast<size_t>(run[i].first)];
                     EXPECT_EQ(run[i].second, i + 1 < run.size() ? run[i + 1].first : count) << "count " << count;
+                }
+            }
+            for (int64_t i = 0; i < count; ++i) EXPECT_EQ(visits[static_cast<size_t>(i)], 1) << "index " << i;
+        }
+    }
+}
+
+// for_each_claimed_affine runs every index once; the indices a thread runs from its own share
+// (share pool_thread_index() % members of equal contiguous ones) are that share's first ones, in
+// order: others take from a share's far end only.
+TEST(ThreadPool, AffineClaimsRunEachThreadsShareFromItsStart) {
+    for (int64_t count : {0, 1, 2, 7, 100, 1001}) {
+        for (int64_t members : {1, 2, 3, 8}) {
+            std::mutex mutex;
+            std::vector<std::pair<int32_t, std::vector<int64_t>>> runs;  // per thread: (pool index, indices)
+            cpu::for_each_claimed_affine(
+                count, members,
+                [&] {
+                    std::lock_guard lock(mutex);
+                    runs.emplace_back(cpu::pool_thread_index(), std::vector<int64_t>{});
+                    return runs.size() - 1;
+                },
+                [&](int64_t index, size_t thread) {
+                    std::lock_guard lock(mutex);
+                    runs[thread].second.push_back(index);
+                });
+            std::vector<int> visits(static_cast<size_t>(count));
+            const int64_t shares = std::min(members, count);
+            for (const auto& [pool_index, indices] : runs) {
+                const int64_t own = pool_index % std::max<int64_t>(shares, 1);
+                const int64_t begin = own * count / std::max<int64_t>(shares, 1);
+                const int64_t end = (own + 1) * count / std::max<int64_t>(shares, 1);
+                int64_t expected = begin;
+                for (int64_t index : indices) {
+                    ASSERT_LE(0, index);
+                    ASSERT_LT(index, count);
+                    ++visits[static_cast<size_t>(index)];
+                    if (index >= begin && index < end) EXPECT_EQ(index, expected++) << "count " << count;
                 }
             }
             for (int64_t i = 0; i < count; ++i) EXPECT_EQ(visits[static_cast<size_t>(i)], 1) << "index " << i;
