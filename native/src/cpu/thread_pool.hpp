@@ -129,9 +129,11 @@ int32_t pool_thread_index();
 // in turn, about half of them are lines the other core holds dirty, and each such store waits
 // for that core (Zen 5 VM, 2 vCPUs: 241 ns one way between them; rewriting 0.8 MB last written
 // by the other core took 32 us, 12 us where this core wrote it). A thread that starts late or
-// shares its core still takes fewer tasks. count < 2^31.
+// shares its core still takes fewer tasks. Shares pack into 32 bits: from 2^32 tasks (never a
+// kernel's count) it claims in turn instead.
 template <class Start, class Task>
 void for_each_claimed_affine(int64_t count, int64_t members, Start&& start, Task&& task) {
+    if (count >= (int64_t{1} << 32)) return for_each_claimed(count, members, start, task);
     members = std::min(members, count);
     if (members <= 0) return;
     // Share m: [begin, end) packed as end << 32 | begin, the owner taking begin, others end - 1.
