@@ -25,6 +25,7 @@
 // beta applies to the first depth block only; later blocks accumulate (beta 1). The epilogue
 // (bias, residual, activation) runs on each tile right after its last depth block.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <memory>
 #include <new>
@@ -705,12 +706,27 @@ void gemm_dispatch(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     gemm_batched<T>(args, micro);
 }
 
+// The micro-kernel set of each ISA, built once. Built per call, the set came back by value and
+// was read at once with wider loads than had stored it: store forwarding failed and the load
+// waited for the stores to retire (Zen 5, 8x32x1: gemm_typed's hottest instructions).
+template <class T>
+const GemmMicroKernelInfo<T>& microkernel_for(mln_isa isa, GemmMicroKernelInfo<T> (*select)(mln_isa)) {
+    static const std::array<GemmMicroKernelInfo<T>, MLN_ISA_NEON + 1> table = [select] {
+        std::array<GemmMicroKernelInfo<T>, MLN_ISA_NEON + 1> sets;
+        for (size_t i = 0; i < sets.size(); ++i) sets[i] = select(static_cast<mln_isa>(i));
+        return sets;
+    }();
+    return table[static_cast<size_t>(isa)];
+}
+
 }  // namespace
 
 void gemm(const GemmArgs& args) {
     const mln_isa isa = cpu::active_isa();
-    if (args.c.dtype == MLN_DTYPE_F32) return gemm_dispatch<float>(args, sgemm_microkernel(isa));
-    if (args.c.dtype == MLN_DTYPE_F64) return gemm_dispatch<double>(args, dgemm_microkernel(isa));
+    if (args.c.dtype == MLN_DTYPE_F32) return gemm_dispatch<float>(args, microkernel_for<float>(isa, sgemm_microkernel));
+    if (args.c.dtype == MLN_DTYPE_F64) {
+        return gemm_dispatch<double>(args, microkernel_for<double>(isa, dgemm_microkernel));
+    }
     throw Error(MLN_STATUS_NOT_SUPPORTED, cat("gemm is not supported for dtype ", dtype_name(args.c.dtype)));
 }
 
