@@ -634,8 +634,9 @@ struct PairColumns {
     __mmask16 load;  // the source row's columns
     __mmask16 out;   // a row's outputs, lanes 0-7
     int64_t in_width, out_width;
+    bool narrow;  // source rows of <= 8 columns
 
-    explicit PairColumns(const WindowGeometry& g) : in_width(g.in[2]), out_width(g.out[2]) {
+    explicit PairColumns(const WindowGeometry& g) : in_width(g.in[2]), out_width(g.out[2]), narrow(g.in[2] <= 8) {
         load = lanes_below(in_width);
         out = lanes_below(out_width);
         for (int64_t kw = 0; kw < 3; ++kw) {
@@ -650,6 +651,21 @@ struct PairColumns {
             index[kw] = _mm512_load_si512(lanes);
             tap[kw] = valid;
         }
+    }
+
+    // A source row, a 256-bit load where it fits: on Zen 5 a 512-bit access spans two cache
+    // lines wherever it does not start on one, whatever its mask (dw960 at 7 x 7: 1.05x faster).
+    __m512 load_row(const float* row) const {
+        if (narrow) return _mm512_zextps256_ps512(_mm256_maskz_loadu_ps(static_cast<__mmask8>(load), row));
+        return _mm512_maskz_loadu_ps(load, row);
+    }
+
+    // A row's outputs of channel a (lanes 0-7) to ya and, when store_b, of b (8-15) to yb: two
+    // 256-bit masked stores (against 512-bit ones, which always split across cache lines here:
+    // dw960 at 7 x 7, one thread, 1.15x faster).
+    void store_row(__m512 sum, float* ya, float* yb, bool store_b) const {
+        _mm256_mask_storeu_ps(ya, static_cast<__mmask8>(out), _mm512_castps512_ps256(sum));
+        if (store_b) _mm256_mask_storeu_ps(yb, static_cast<__mmask8>(out), _mm512_extractf32x8_ps(sum, 1));
     }
 };
 
@@ -677,8 +693,8 @@ inline PairRowTaps pair_row_taps(const float* xa, const float* xb, const WindowG
         for (int64_t kw = 0; kw < 3; ++kw) r.t[kw] = _mm512_setzero_ps();
         return r;
     }
-    const __m512 a = _mm512_maskz_loadu_ps(c.load, xa + ih * c.in_width);
-    const __m512 b = _mm512_maskz_loadu_ps(c.load, xb + ih * c.in_width);
+    const __m512 a = c.load_row(xa + ih * c.in_width);
+    const __m512 b = c.load_row(xb + ih * c.in_width);
     for (int64_t kw = 0; kw < 3; ++kw) r.t[kw] = _mm512_permutex2var_ps(a, c.index[kw], b);
     return r;
 }
@@ -695,8 +711,8 @@ void pair_window_sums(const float* xa, const float* xb, const float* wa, const f
     const int64_t row_step = g.stride[1] * c.in_width;
     // The taps of source row ih of both channels, and their sum with filter row kh.
     auto taps = [&](int64_t ih, __m512* t) {
-        const __m512 a = _mm512_maskz_loadu_ps(c.load, xa + ih * c.in_width);
-        const __m512 b = _mm512_maskz_loadu_ps(c.load, xb + ih * c.in_width);
+        const __m512 a = c.load_row(xa + ih * c.in_width);
+        const __m512 b = c.load_row(xb + ih * c.in_width);
         for (int64_t kw = 0; kw < 3; ++kw) t[kw] = _mm512_permutex2var_ps(a, c.index[kw], b);
     };
     auto row_sum = [&](const __m512* t, int64_t kh) {
@@ -704,12 +720,7 @@ void pair_window_sums(const float* xa, const float* xb, const float* wa, const f
         return _mm512_mask3_fmadd_ps(t[2], w[kh * 3 + 2], _mm512_mask3_fmadd_ps(t[1], w[kh * 3 + 1], sum, c.tap[1]),
                                      c.tap[2]);
     };
-    auto store = [&](int64_t oh, __m512 sum) {
-        _mm512_mask_storeu_ps(ya + oh * c.out_width, c.out, sum);
-        if (store_b) {
-            _mm512_mask_storeu_ps(yb + oh * c.out_width, c.out, _mm512_shuffle_f32x4(sum, sum, _MM_SHUFFLE(3, 2, 3, 2)));
-        }
-    };
+    auto store = [&](int64_t oh, __m512 sum) { c.store_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b); };
     for (int64_t oh = 0; oh < g.out[1]; ++oh) {
         const int64_t top = oh * g.stride[1] - g.pad_begin[1];
         if (g.stride[1] == 2 && top >= 0 && oh + 1 < g.out[1] && top + 4 < g.in[1]) {
@@ -736,17 +747,14 @@ void pair_window_sums(const float* xa, const float* xb, const float* wa, const f
         for (int64_t kh = 0; kh < 3; ++kh) {
             const int64_t ih = source_row(g, oh, kh);
             if (ih < 0) continue;
-            const __m512 a = _mm512_maskz_loadu_ps(c.load, xa + ih * c.in_width);
-            const __m512 b = _mm512_maskz_loadu_ps(c.load, xb + ih * c.in_width);
+            const __m512 a = c.load_row(xa + ih * c.in_width);
+            const __m512 b = c.load_row(xb + ih * c.in_width);
             __m512 row_sum = _mm512_maskz_mul_ps(c.tap[0], _mm512_permutex2var_ps(a, c.index[0], b), w[kh * 3]);
             row_sum = _mm512_mask3_fmadd_ps(_mm512_permutex2var_ps(a, c.index[1], b), w[kh * 3 + 1], row_sum, c.tap[1]);
             row_sum = _mm512_mask3_fmadd_ps(_mm512_permutex2var_ps(a, c.index[2], b), w[kh * 3 + 2], row_sum, c.tap[2]);
             sum = _mm512_add_ps(sum, row_sum);
         }
-        _mm512_mask_storeu_ps(ya + oh * c.out_width, c.out, sum);
-        if (store_b) {
-            _mm512_mask_storeu_ps(yb + oh * c.out_width, c.out, _mm512_shuffle_f32x4(sum, sum, _MM_SHUFFLE(3, 2, 3, 2)));
-        }
+        c.store_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
     }
 }
 
@@ -787,10 +795,7 @@ __attribute__((always_inline)) inline void pair_window_sums_stride1(const float*
             row_sum = _mm512_mask3_fmadd_ps(t[2], w[kh * 3 + 2], row_sum, c.tap[2]);
             sum = _mm512_add_ps(sum, row_sum);
         }
-        _mm512_mask_storeu_ps(ya + oh * c.out_width, c.out, sum);
-        if (store_b) {
-            _mm512_mask_storeu_ps(yb + oh * c.out_width, c.out, _mm512_shuffle_f32x4(sum, sum, _MM_SHUFFLE(3, 2, 3, 2)));
-        }
+        c.store_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
     }
 }
 

@@ -213,6 +213,10 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     // 2 16 columns and 8 outputs, an odd channel count (the last channel alone, in a group and
     // as the only channel), pads 0 and 1, uneven pads, two images.
     cases.push_back({1, 18, 9, 9, 1, 0, 0});
+    // Source rows of 8 columns (the last that load as 256 bits) and of 10 with 8 outputs (512-bit
+    // loads, every lane of the 256-bit stores).
+    cases.push_back({1, 5, 8, 8, 1, 1, 1});
+    cases.push_back({1, 5, 10, 10, 1, 0, 0});
     cases.push_back({2, 5, 6, 8, 1, 2, 0});
     cases.push_back({2, 17, 13, 16, 2, 0, 0});
     cases.push_back({1, 1, 16, 16, 2, 1, 1});
