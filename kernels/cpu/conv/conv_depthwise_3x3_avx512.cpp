@@ -452,6 +452,45 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
     }
 }
 
+// stride2_window_sums at stride 2 x 2 on rows of one register of outputs (<= 16: 14 x 14 from
+// 28 x 28, or from 27 x 27): the plane's rows in one loop of counted row pairs between its
+// border rows, no list of source rows built per output row, and the plane prefetched at once
+// (a 28 x 28 plane is 49 lines). Masked: c's lanes are not all full.
+template <bool Masked>
+void stride2_narrow_window_sums(const float* x, const float* taps, float bias, const WindowGeometry& g,
+                                const Stride2Columns& c, float* y) {
+    __m512 w[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
+    const __m512 b = _mm512_set1_ps(bias);
+    const int64_t out_width = g.out[2], out_rows = g.out[1], in_width = g.in[2], in_rows = g.in[1];
+    const int64_t pad = g.pad_begin[1];
+    const __mmask16 out = lanes_below(out_width);
+    prefetch_ahead(x, g.in_size());
+    // Output rows [first, last) read three source rows inside the plane.
+    const int64_t first = std::min(out_rows, (pad + 1) / 2);
+    const int64_t last = std::clamp((in_rows + pad - 3) / 2 + 1, first, out_rows);
+    auto border_row = [&](int64_t oh) {
+        __m512 sum = b;
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            const int64_t ih = 2 * oh - pad + kh;
+            if (ih >= 0 && ih < in_rows) sum = _mm512_add_ps(sum, stride2_row_sum<true>(x + ih * in_width, w + kh * 3, c));
+        }
+        _mm512_mask_storeu_ps(y + oh * out_width, out, sum);
+    };
+    for (int64_t oh = 0; oh < first; ++oh) border_row(oh);
+    int64_t oh = first;
+    for (; oh + 1 < last; oh += 2) {
+        const float* rows[5];
+        rows[0] = x + (2 * oh - pad) * in_width;
+        for (int64_t r = 1; r < 5; ++r) rows[r] = rows[r - 1] + in_width;
+        __m512 upper, lower;
+        stride2_row_pair_sums<Masked>(rows, w, b, c, upper, lower);
+        _mm512_mask_storeu_ps(y + oh * out_width, out, upper);
+        _mm512_mask_storeu_ps(y + (oh + 1) * out_width, out, lower);
+    }
+    for (; oh < out_rows; ++oh) border_row(oh);
+}
+
 // acc[tap] += d . the taps of one source row (filter row acc[0..2]) for a register of dy;
 // Masked: each product only on the lanes whose tap lies in the row and whose output exists (a
 // padding tap is left out, not multiplied by a zero).
@@ -1198,6 +1237,19 @@ void conv_depthwise_3x3_forward_avx512(const float* x, const float* w, const flo
         return;
     }
     const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], g.pad_begin[2]);
+    if (g.stride[1] == 2 && columns.size() == 1) {
+        const Stride2Columns narrow = columns[0];
+        for (int64_t c = 0; c < channels; ++c) {
+            const float* xc = x + c * in_size;
+            const float bias_c = bias != nullptr ? bias[c] : 0.0f;
+            if (narrow.interior) {
+                stride2_narrow_window_sums<false>(xc, w + c * kTaps, bias_c, g, narrow, y + c * out_size);
+            } else {
+                stride2_narrow_window_sums<true>(xc, w + c * kTaps, bias_c, g, narrow, y + c * out_size);
+            }
+        }
+        return;
+    }
     for (int64_t c = 0; c < channels; ++c) {
         stride2_window_sums(x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, g, columns,
                             y + c * out_size);

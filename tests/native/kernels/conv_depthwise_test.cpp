@@ -208,6 +208,12 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 16, 20, 37, 2, 0, 1});
     cases.push_back({1, 16, 21, 38, 2, 1, 0});
     cases.push_back({1, 9, 3, 3, 2, 1, 1});
+    // Stride 2 on rows of one register of outputs (the forward's plane-at-once loop): planes of
+    // 1 to 5 rows (no pair of inside rows, one pair, a pair and a bottom border row), pads 0 and
+    // 2 before.
+    for (int64_t height : {1, 2, 3, 4, 5}) cases.push_back({1, 3, height, 29, 2, 1, 1});
+    cases.push_back({1, 3, 6, 30, 2, 0, 0});
+    cases.push_back({1, 3, 9, 31, 2, 2, 0});
     // Rows of <= 16 source columns and <= 8 outputs (two channels a register at AVX-512; stride
     // 1 above: the 1-, 7- and 9-wide planes): at stride 1 with pad 0 and uneven pads; at stride
     // 2 16 columns and 8 outputs, an odd channel count (the last channel alone, in a group and
