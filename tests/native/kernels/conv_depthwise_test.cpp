@@ -103,6 +103,7 @@ TEST_F(ConvDepthwiseTest, ChannelBlocksMatchReferenceAtEveryIsa) {
 
 struct Depthwise3x3Case {
     int64_t batch, channels, height, width, stride, pad_begin, pad_end;
+    int64_t row_stride = 0;  // 0: stride
 };
 
 // NaN and Inf at both ends of a middle row of a middle channel: the flat plane reads them across
@@ -117,13 +118,14 @@ void set_row_ends_non_finite(HostTensor<float>& t) {
 // Forward (NaN and Inf in x), backward data (NaN and Inf in dy) and backward filter (NaN and Inf
 // in x) of a 3 x 3 depthwise convolution against the reference twin at every ISA.
 void expect_3x3_passes_match_reference(mln_device* device, const Depthwise3x3Case& c, bool non_finite) {
-    const DepthwiseCase shape{{c.batch, c.channels, c.height, c.width}, {3, 3}, {c.stride, c.stride}, {1, 1},
+    const int64_t row_stride = c.row_stride != 0 ? c.row_stride : c.stride;
+    const DepthwiseCase shape{{c.batch, c.channels, c.height, c.width}, {3, 3}, {row_stride, c.stride}, {1, 1},
                               {c.pad_begin, c.pad_begin}, {c.pad_end, c.pad_end}};
     mln_conv_params p{};
     p.spatial_rank = 2;
     p.groups = c.channels;
     for (int i = 0; i < 2; ++i) {
-        p.strides[i] = c.stride;
+        p.strides[i] = i == 0 ? row_stride : c.stride;
         p.dilations[i] = 1;
         p.pads_begin[i] = c.pad_begin;
         p.pads_end[i] = c.pad_end;
@@ -214,6 +216,9 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     for (int64_t height : {1, 2, 3, 4, 5}) cases.push_back({1, 3, height, 29, 2, 1, 1});
     cases.push_back({1, 3, 6, 30, 2, 0, 0});
     cases.push_back({1, 3, 9, 31, 2, 2, 0});
+    // Column stride 2 at row strides 1 and 3 (the forward row by row).
+    cases.push_back({1, 3, 9, 30, 2, 1, 1, 1});
+    cases.push_back({2, 3, 11, 37, 2, 1, 1, 3});
     // Rows of <= 16 source columns and <= 8 outputs (two channels a register at AVX-512; stride
     // 1 above: the 1-, 7- and 9-wide planes): at stride 1 with pad 0 and uneven pads; at stride
     // 2 16 columns and 8 outputs, an odd channel count (the last channel alone, in a group and
@@ -295,7 +300,8 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
         for (const Depthwise3x3Case& c : cases) {
             for (bool non_finite : {false, true}) {
                 SCOPED_TRACE(cat("n=", c.batch, " c=", c.channels, " ", c.height, "x", c.width, " s=", c.stride,
-                                 " pads=", c.pad_begin, ",", c.pad_end, " isa=", static_cast<int>(isa),
+                                 " row s=", c.row_stride, " pads=", c.pad_begin, ",", c.pad_end,
+                                 " isa=", static_cast<int>(isa),
                                  " non_finite=", non_finite));
                 expect_3x3_passes_match_reference(device_, c, non_finite);
             }
