@@ -228,6 +228,13 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     // loads, every lane of the 256-bit stores).
     cases.push_back({1, 5, 8, 8, 1, 1, 1});
     cases.push_back({1, 5, 10, 10, 1, 0, 0});
+    // Stride 1, rows of 9 to 16 columns as wide as the source's (one output row a register):
+    // planes of 1 and 2 rows, 9 and 16 columns, pads 2 before and 2 after.
+    cases.push_back({1, 3, 1, 12, 1, 1, 1});
+    cases.push_back({1, 3, 2, 16, 1, 1, 1});
+    cases.push_back({2, 3, 4, 9, 1, 1, 1});
+    cases.push_back({1, 5, 11, 15, 1, 2, 0});
+    cases.push_back({1, 5, 11, 15, 1, 0, 2});
     cases.push_back({2, 5, 6, 8, 1, 2, 0});
     cases.push_back({2, 17, 13, 16, 2, 0, 0});
     cases.push_back({1, 1, 16, 16, 2, 1, 1});
