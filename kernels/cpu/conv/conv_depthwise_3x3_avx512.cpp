@@ -981,8 +981,9 @@ __attribute__((always_inline)) inline void row_window_sums_stride1(const float* 
     }
 }
 
-// The forward's loop over channels, not inlined into conv_depthwise_3x3_forward_avx512: inlined
-// there (beside the pairs' loops), dw384 and dw576 @ 14 ran 1.5x slower.
+// The forward's and backward data's loops over channels, not inlined into their kernels:
+// inlined there (beside the pairs' loops), dw384 and dw576 @ 14 ran 1.4-1.5x slower (register
+// allocation: the backward data's depended on the pairs' code beside it).
 __attribute__((noinline)) void rows_forward(const float* x, const float* w, const float* bias, const WindowGeometry& g,
                                             int64_t channels, float* y) {
     const int64_t in_size = g.in_size(), out_size = g.out_size();
@@ -990,6 +991,18 @@ __attribute__((noinline)) void rows_forward(const float* x, const float* w, cons
     for (int64_t c = 0; c < channels; ++c) {
         row_window_sums_stride1(x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, g, columns,
                                 y + c * out_size);
+    }
+}
+
+// transposed: the forward geometry of the stride-1 backward data (dy the source, dx the output).
+__attribute__((noinline)) void rows_backward_data(const float* dy, const float* w, const WindowGeometry& transposed,
+                                                  int64_t channels, float* dx) {
+    const int64_t dy_size = transposed.in_size(), dx_size = transposed.out_size();
+    const RowColumns columns(transposed);
+    float flipped[kTaps];
+    for (int64_t c = 0; c < channels; ++c) {
+        for (int64_t t = 0; t < kTaps; ++t) flipped[t] = w[c * kTaps + kTaps - 1 - t];
+        row_window_sums_stride1(dy + c * dy_size, flipped, 0.0f, transposed, columns, dx + c * dx_size);
     }
 }
 
@@ -1449,15 +1462,8 @@ void conv_depthwise_3x3_backward_data_avx512(const float* dy, const float* w, co
             }
             return;
         }
+        if (rows_fit(transposed)) return rows_backward_data(dy, w, transposed, channels, dx);
         float flipped[kTaps];
-        if (rows_fit(transposed)) {
-            const RowColumns columns(transposed);
-            for (int64_t c = 0; c < channels; ++c) {
-                for (int64_t t = 0; t < kTaps; ++t) flipped[t] = w[c * kTaps + kTaps - 1 - t];
-                row_window_sums_stride1(dy + c * out_size, flipped, 0.0f, transposed, columns, dx + c * in_size);
-            }
-            return;
-        }
         const FlatPlane f(g.in[2], g.out[1], g.in[1], 2 - g.pad_begin[1], 2 - g.pad_begin[2], t_flat_masks);
         for (int64_t c = 0; c < channels; ++c) {
             for (int64_t t = 0; t < kTaps; ++t) flipped[t] = w[c * kTaps + kTaps - 1 - t];
