@@ -379,6 +379,8 @@ struct SourceRows {
     }
 };
 
+// Forward at row stride 1 (or above 2) and column stride 2, row by row; row stride 2 goes through
+// the plane loops below.
 void stride2_window_sums(const float* x, const float* taps, float bias, const WindowGeometry& g,
                          const std::vector<Stride2Columns>& columns, float* y) {
     __m512 w[kTaps];
@@ -388,30 +390,9 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
     const Stride2Columns* column_begin = columns.data();
     const int64_t column_count = static_cast<int64_t>(columns.size());
     const int64_t row_step = g.stride[1] * g.in[2];
-    const int64_t in_width = g.in[2];
     for (int64_t oh = 0; oh < out_rows; ++oh) {
         const SourceRows source(x, g, oh);
         float* y_row = y + oh * out_width;
-        const int64_t next_top = (oh + 1) * g.stride[1] - g.pad_begin[1];
-        if (source.count == 3 && g.stride[1] == 2 && oh + 1 < out_rows && next_top + 2 < g.in[1]) {
-            prefetch_ahead(x + oh * row_step, 2 * row_step);
-            const float* rows[5];
-            for (int64_t r = 0; r < 5; ++r) rows[r] = source.rows[0] + r * in_width;
-            for (int64_t v = 0; v < column_count; ++v) {
-                const Stride2Columns& c = column_begin[v];
-                __m512 first, second;
-                if (c.interior) {
-                    stride2_row_pair_sums<false>(rows, w, b, c, first, second);
-                } else {
-                    stride2_row_pair_sums<true>(rows, w, b, c, first, second);
-                }
-                const __mmask16 out = lanes_below(out_width - v * 16);
-                _mm512_mask_storeu_ps(y_row + v * 16, out, first);
-                _mm512_mask_storeu_ps(y_row + out_width + v * 16, out, second);
-            }
-            ++oh;
-            continue;
-        }
         prefetch_ahead(x + oh * row_step, row_step);
         if (source.count == 3) {
             // Every filter row in the plane (all rows but the borders'): the taps' row indices
@@ -450,6 +431,96 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
             _mm512_mask_storeu_ps(y_row + v * 16, lanes_below(out_width - v * 16), sum);
         }
     }
+}
+
+// stride2_window_sums at stride 2 x 2 on rows of one register of outputs (<= 16: 14 x 14 from
+// 28 x 28, or from 27 x 27): the plane's rows in one loop of counted row pairs between its
+// border rows, no list of source rows built per output row, and the plane prefetched at once
+// (a 28 x 28 plane is 49 lines). Masked: c's lanes are not all full.
+template <bool Masked>
+void stride2_narrow_window_sums(const float* x, const float* taps, float bias, const WindowGeometry& g,
+                                const Stride2Columns& c, float* y) {
+    __m512 w[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
+    const __m512 b = _mm512_set1_ps(bias);
+    const int64_t out_width = g.out[2], out_rows = g.out[1], in_width = g.in[2], in_rows = g.in[1];
+    const int64_t pad = g.pad_begin[1];
+    const __mmask16 out = lanes_below(out_width);
+    prefetch_ahead(x, g.in_size());
+    // Output rows [first, last) read three source rows inside the plane.
+    const int64_t first = std::min(out_rows, (pad + 1) / 2);
+    const int64_t last = std::clamp((in_rows + pad - 3) / 2 + 1, first, out_rows);
+    auto border_row = [&](int64_t oh) {
+        __m512 sum = b;
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            const int64_t ih = 2 * oh - pad + kh;
+            if (ih >= 0 && ih < in_rows) sum = _mm512_add_ps(sum, stride2_row_sum<true>(x + ih * in_width, w + kh * 3, c));
+        }
+        _mm512_mask_storeu_ps(y + oh * out_width, out, sum);
+    };
+    for (int64_t oh = 0; oh < first; ++oh) border_row(oh);
+    int64_t oh = first;
+    for (; oh + 1 < last; oh += 2) {
+        const float* rows[5];
+        rows[0] = x + (2 * oh - pad) * in_width;
+        for (int64_t r = 1; r < 5; ++r) rows[r] = rows[r - 1] + in_width;
+        __m512 upper, lower;
+        stride2_row_pair_sums<Masked>(rows, w, b, c, upper, lower);
+        _mm512_mask_storeu_ps(y + oh * out_width, out, upper);
+        _mm512_mask_storeu_ps(y + (oh + 1) * out_width, out, lower);
+    }
+    for (; oh < out_rows; ++oh) border_row(oh);
+}
+
+// stride2_narrow_window_sums on rows of two or more registers of outputs, two source rows
+// prefetched a pair as stride2_window_sums (dw96/2 @ 112 1.07-1.08x, dw144/2 @ 56 1.09-1.1x
+// faster than stride2_window_sums at batch 1, one thread; for rows of one register this ran
+// 1.2x slower than stride2_narrow_window_sums, whose masking is fixed at compile time).
+void stride2_plane_window_sums(const float* x, const float* taps, float bias, const WindowGeometry& g,
+                               const std::vector<Stride2Columns>& columns, float* y) {
+    __m512 w[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
+    const __m512 b = _mm512_set1_ps(bias);
+    const int64_t out_width = g.out[2], out_rows = g.out[1], in_width = g.in[2], in_rows = g.in[1];
+    const int64_t pad = g.pad_begin[1];
+    const Stride2Columns* column_begin = columns.data();
+    const int64_t column_count = static_cast<int64_t>(columns.size());
+    // Output rows [first, last) read three source rows inside the plane.
+    const int64_t first = std::min(out_rows, (pad + 1) / 2);
+    const int64_t last = std::clamp((in_rows + pad - 3) / 2 + 1, first, out_rows);
+    auto border_row = [&](int64_t oh) {
+        for (int64_t v = 0; v < column_count; ++v) {
+            __m512 sum = b;
+            for (int64_t kh = 0; kh < 3; ++kh) {
+                const int64_t ih = 2 * oh - pad + kh;
+                if (ih < 0 || ih >= in_rows) continue;
+                sum = _mm512_add_ps(sum, stride2_row_sum<true>(x + ih * in_width, w + kh * 3, column_begin[v]));
+            }
+            _mm512_mask_storeu_ps(y + oh * out_width + v * 16, lanes_below(out_width - v * 16), sum);
+        }
+    };
+    for (int64_t oh = 0; oh < first; ++oh) border_row(oh);
+    int64_t oh = first;
+    for (; oh + 1 < last; oh += 2) {
+        const float* rows[5];
+        rows[0] = x + (2 * oh - pad) * in_width;
+        for (int64_t r = 1; r < 5; ++r) rows[r] = rows[r - 1] + in_width;
+        prefetch_ahead(x + 2 * oh * in_width, 4 * in_width);
+        float* y_row = y + oh * out_width;
+        for (int64_t v = 0; v < column_count; ++v) {
+            const Stride2Columns& c = column_begin[v];
+            __m512 upper, lower;
+            if (c.interior) {
+                stride2_row_pair_sums<false>(rows, w, b, c, upper, lower);
+            } else {
+                stride2_row_pair_sums<true>(rows, w, b, c, upper, lower);
+            }
+            const __mmask16 out = lanes_below(out_width - v * 16);
+            _mm512_mask_storeu_ps(y_row + v * 16, out, upper);
+            _mm512_mask_storeu_ps(y_row + out_width + v * 16, out, lower);
+        }
+    }
+    for (; oh < out_rows; ++oh) border_row(oh);
 }
 
 // acc[tap] += d . the taps of one source row (filter row acc[0..2]) for a register of dy;
@@ -634,8 +705,9 @@ struct PairColumns {
     __mmask16 load;  // the source row's columns
     __mmask16 out;   // a row's outputs, lanes 0-7
     int64_t in_width, out_width;
+    bool narrow;  // source rows of <= 8 columns
 
-    explicit PairColumns(const WindowGeometry& g) : in_width(g.in[2]), out_width(g.out[2]) {
+    explicit PairColumns(const WindowGeometry& g) : in_width(g.in[2]), out_width(g.out[2]), narrow(g.in[2] <= 8) {
         load = lanes_below(in_width);
         out = lanes_below(out_width);
         for (int64_t kw = 0; kw < 3; ++kw) {
@@ -650,6 +722,35 @@ struct PairColumns {
             index[kw] = _mm512_load_si512(lanes);
             tap[kw] = valid;
         }
+    }
+
+    // A source row, a 256-bit load where it fits: on Zen 5 a 512-bit access spans two cache
+    // lines wherever it does not start on one, whatever its mask (dw960 at 7 x 7: 1.05x faster).
+    __m512 load_row(const float* row) const {
+        if (narrow) return _mm512_zextps256_ps512(_mm256_maskz_loadu_ps(static_cast<__mmask8>(load), row));
+        return _mm512_maskz_loadu_ps(load, row);
+    }
+
+    // A row's outputs of channel a (lanes 0-7) to ya and, when store_b, of b (8-15) to yb: two
+    // 256-bit masked stores (against 512-bit ones, which always split across cache lines here:
+    // dw960 at 7 x 7, one thread, 1.15x faster).
+    void store_row(__m512 sum, float* ya, float* yb, bool store_b) const {
+        _mm256_mask_storeu_ps(ya, static_cast<__mmask8>(out), _mm512_castps512_ps256(sum));
+        if (store_b) _mm256_mask_storeu_ps(yb, static_cast<__mmask8>(out), _mm512_extractf32x8_ps(sum, 1));
+    }
+
+    // Whole-vector forms for rows that are not their plane's last (see row_window_sums_stride1:
+    // masked accesses waited on lines from DRAM): the load reads the start of the next row,
+    // which no tap picks; the stores run into the next row, stored after. At row stride 1
+    // (dw960 @ 7, one thread, same-process A/B both ways round): batch 32 forward 1.3-1.65x,
+    // backward data 1.5-1.7x faster; batch 1 forward 1.03x slower, backward data 1.1x faster.
+    __m512 load_whole_row(const float* row) const {
+        if (narrow) return _mm512_zextps256_ps512(_mm256_loadu_ps(row));
+        return _mm512_loadu_ps(row);
+    }
+    void store_whole_row(__m512 sum, float* ya, float* yb, bool store_b) const {
+        _mm256_storeu_ps(ya, _mm512_castps512_ps256(sum));
+        if (store_b) _mm256_storeu_ps(yb, _mm512_extractf32x8_ps(sum, 1));
     }
 };
 
@@ -677,8 +778,9 @@ inline PairRowTaps pair_row_taps(const float* xa, const float* xb, const WindowG
         for (int64_t kw = 0; kw < 3; ++kw) r.t[kw] = _mm512_setzero_ps();
         return r;
     }
-    const __m512 a = _mm512_maskz_loadu_ps(c.load, xa + ih * c.in_width);
-    const __m512 b = _mm512_maskz_loadu_ps(c.load, xb + ih * c.in_width);
+    const bool whole = ih + 1 < g.in[1];
+    const __m512 a = whole ? c.load_whole_row(xa + ih * c.in_width) : c.load_row(xa + ih * c.in_width);
+    const __m512 b = whole ? c.load_whole_row(xb + ih * c.in_width) : c.load_row(xb + ih * c.in_width);
     for (int64_t kw = 0; kw < 3; ++kw) r.t[kw] = _mm512_permutex2var_ps(a, c.index[kw], b);
     return r;
 }
@@ -695,8 +797,8 @@ void pair_window_sums(const float* xa, const float* xb, const float* wa, const f
     const int64_t row_step = g.stride[1] * c.in_width;
     // The taps of source row ih of both channels, and their sum with filter row kh.
     auto taps = [&](int64_t ih, __m512* t) {
-        const __m512 a = _mm512_maskz_loadu_ps(c.load, xa + ih * c.in_width);
-        const __m512 b = _mm512_maskz_loadu_ps(c.load, xb + ih * c.in_width);
+        const __m512 a = c.load_row(xa + ih * c.in_width);
+        const __m512 b = c.load_row(xb + ih * c.in_width);
         for (int64_t kw = 0; kw < 3; ++kw) t[kw] = _mm512_permutex2var_ps(a, c.index[kw], b);
     };
     auto row_sum = [&](const __m512* t, int64_t kh) {
@@ -704,12 +806,7 @@ void pair_window_sums(const float* xa, const float* xb, const float* wa, const f
         return _mm512_mask3_fmadd_ps(t[2], w[kh * 3 + 2], _mm512_mask3_fmadd_ps(t[1], w[kh * 3 + 1], sum, c.tap[1]),
                                      c.tap[2]);
     };
-    auto store = [&](int64_t oh, __m512 sum) {
-        _mm512_mask_storeu_ps(ya + oh * c.out_width, c.out, sum);
-        if (store_b) {
-            _mm512_mask_storeu_ps(yb + oh * c.out_width, c.out, _mm512_shuffle_f32x4(sum, sum, _MM_SHUFFLE(3, 2, 3, 2)));
-        }
-    };
+    auto store = [&](int64_t oh, __m512 sum) { c.store_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b); };
     for (int64_t oh = 0; oh < g.out[1]; ++oh) {
         const int64_t top = oh * g.stride[1] - g.pad_begin[1];
         if (g.stride[1] == 2 && top >= 0 && oh + 1 < g.out[1] && top + 4 < g.in[1]) {
@@ -736,17 +833,14 @@ void pair_window_sums(const float* xa, const float* xb, const float* wa, const f
         for (int64_t kh = 0; kh < 3; ++kh) {
             const int64_t ih = source_row(g, oh, kh);
             if (ih < 0) continue;
-            const __m512 a = _mm512_maskz_loadu_ps(c.load, xa + ih * c.in_width);
-            const __m512 b = _mm512_maskz_loadu_ps(c.load, xb + ih * c.in_width);
+            const __m512 a = c.load_row(xa + ih * c.in_width);
+            const __m512 b = c.load_row(xb + ih * c.in_width);
             __m512 row_sum = _mm512_maskz_mul_ps(c.tap[0], _mm512_permutex2var_ps(a, c.index[0], b), w[kh * 3]);
             row_sum = _mm512_mask3_fmadd_ps(_mm512_permutex2var_ps(a, c.index[1], b), w[kh * 3 + 1], row_sum, c.tap[1]);
             row_sum = _mm512_mask3_fmadd_ps(_mm512_permutex2var_ps(a, c.index[2], b), w[kh * 3 + 2], row_sum, c.tap[2]);
             sum = _mm512_add_ps(sum, row_sum);
         }
-        _mm512_mask_storeu_ps(ya + oh * c.out_width, c.out, sum);
-        if (store_b) {
-            _mm512_mask_storeu_ps(yb + oh * c.out_width, c.out, _mm512_shuffle_f32x4(sum, sum, _MM_SHUFFLE(3, 2, 3, 2)));
-        }
+        c.store_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
     }
 }
 
@@ -787,10 +881,128 @@ __attribute__((always_inline)) inline void pair_window_sums_stride1(const float*
             row_sum = _mm512_mask3_fmadd_ps(t[2], w[kh * 3 + 2], row_sum, c.tap[2]);
             sum = _mm512_add_ps(sum, row_sum);
         }
-        _mm512_mask_storeu_ps(ya + oh * c.out_width, c.out, sum);
-        if (store_b) {
-            _mm512_mask_storeu_ps(yb + oh * c.out_width, c.out, _mm512_shuffle_f32x4(sum, sum, _MM_SHUFFLE(3, 2, 3, 2)));
+        if (oh + 1 < g.out[1]) {
+            c.store_whole_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
+        } else {
+            c.store_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
         }
+    }
+}
+
+// Stride 1 on rows of 9 to 16 source columns and outputs (14 x 14 planes): one output row a
+// register, each source row loaded once and its three taps picked by permutes (index[kw]: lane
+// i takes column i - pad + kw; tap[kw]: the lanes where that lies in the row and i is an
+// output), kept for the next two output rows, as pair_window_sums_stride1 with one channel:
+// a third of the flat plane's loads and a third of its shuffles (MobileNet-v2 dw384 and dw576
+// at 14 x 14, one thread, same-process A/B both ways round: forward and backward data
+// 1.4-1.55x faster at batch 1, 1.3-1.45x at batch 32).
+struct RowColumns {
+    __m512i index[3];
+    __mmask16 tap[3];
+    __mmask16 load, out;
+    int64_t in_width, out_width;
+
+    explicit RowColumns(const WindowGeometry& g) : in_width(g.in[2]), out_width(g.out[2]) {
+        load = lanes_below(in_width);
+        out = lanes_below(out_width);
+        for (int64_t kw = 0; kw < 3; ++kw) {
+            alignas(64) int32_t lanes[16];
+            __mmask16 valid = 0;
+            for (int64_t i = 0; i < 16; ++i) {
+                const int64_t column = i - g.pad_begin[2] + kw;
+                const bool inside = i < out_width && column >= 0 && column < in_width;
+                lanes[i] = static_cast<int32_t>(inside ? column : 0);
+                if (inside) valid = static_cast<__mmask16>(valid | (1u << i));
+            }
+            index[kw] = _mm512_load_si512(lanes);
+            tap[kw] = valid;
+        }
+    }
+};
+
+bool rows_fit(const WindowGeometry& g) {
+    return g.stride[1] == 1 && g.stride[2] == 1 && g.in[2] <= 16 && g.out[2] <= 16;
+}
+
+// y (out rows x out_width) = bias + the window sums of x with taps, one output row a register.
+// Rows load and store 16 floats whole but the plane's last: a row's load reads the start of
+// the next row (taps never pick those lanes), a row's store runs into the next row, whose own
+// store follows. Masked loads and stores ran 2.3x slower at batch 32 (dw576 @ 14, one thread:
+// from DRAM, the masked accesses waited on each line; prefetching the planes ahead, x for
+// reading and y for writing, did not help and measured within noise with whole accesses).
+__attribute__((always_inline)) inline void row_window_sums_stride1(const float* x, const float* taps, float bias,
+                                                                   const WindowGeometry& g, const RowColumns& c,
+                                                                   float* y) {
+    __m512 w[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
+    const __m512 b = _mm512_set1_ps(bias);
+    const int64_t in_rows = g.in[1];
+    struct Taps {
+        __m512 t[3];
+        bool valid;
+    };
+    auto row_taps = [&](int64_t ih) {
+        Taps r;
+        r.valid = ih >= 0 && ih < in_rows;
+        if (!r.valid) {
+            for (int64_t kw = 0; kw < 3; ++kw) r.t[kw] = _mm512_setzero_ps();
+            return r;
+        }
+        const float* at = x + ih * c.in_width;
+        const __m512 row = ih + 1 < in_rows ? _mm512_loadu_ps(at) : _mm512_maskz_loadu_ps(c.load, at);
+        for (int64_t kw = 0; kw < 3; ++kw) r.t[kw] = _mm512_permutexvar_ps(c.index[kw], row);
+        return r;
+    };
+    Taps rows[3];
+    for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+        const int64_t top = oh - g.pad_begin[1];
+        if (oh > 0) {
+            rows[0] = rows[1];
+            rows[1] = rows[2];
+        } else {
+            rows[0] = row_taps(top);
+            rows[1] = row_taps(top + 1);
+        }
+        rows[2] = row_taps(top + 2);
+        __m512 sum = b;
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            if (!rows[kh].valid) continue;
+            const __m512* t = rows[kh].t;
+            __m512 row_sum = _mm512_maskz_mul_ps(c.tap[0], t[0], w[kh * 3]);
+            row_sum = _mm512_mask3_fmadd_ps(t[1], w[kh * 3 + 1], row_sum, c.tap[1]);
+            row_sum = _mm512_mask3_fmadd_ps(t[2], w[kh * 3 + 2], row_sum, c.tap[2]);
+            sum = _mm512_add_ps(sum, row_sum);
+        }
+        if (oh + 1 < g.out[1]) {
+            _mm512_storeu_ps(y + oh * c.out_width, sum);
+        } else {
+            _mm512_mask_storeu_ps(y + oh * c.out_width, c.out, sum);
+        }
+    }
+}
+
+// The forward's and backward data's loops over channels, not inlined into their kernels:
+// inlined there (beside the pairs' loops), dw384 and dw576 @ 14 ran 1.4-1.5x slower (register
+// allocation: the backward data's depended on the pairs' code beside it).
+__attribute__((noinline)) void rows_forward(const float* x, const float* w, const float* bias, const WindowGeometry& g,
+                                            int64_t channels, float* y) {
+    const int64_t in_size = g.in_size(), out_size = g.out_size();
+    const RowColumns columns(g);
+    for (int64_t c = 0; c < channels; ++c) {
+        row_window_sums_stride1(x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, g, columns,
+                                y + c * out_size);
+    }
+}
+
+// transposed: the forward geometry of the stride-1 backward data (dy the source, dx the output).
+__attribute__((noinline)) void rows_backward_data(const float* dy, const float* w, const WindowGeometry& transposed,
+                                                  int64_t channels, float* dx) {
+    const int64_t dy_size = transposed.in_size(), dx_size = transposed.out_size();
+    const RowColumns columns(transposed);
+    float flipped[kTaps];
+    for (int64_t c = 0; c < channels; ++c) {
+        for (int64_t t = 0; t < kTaps; ++t) flipped[t] = w[c * kTaps + kTaps - 1 - t];
+        row_window_sums_stride1(dy + c * dy_size, flipped, 0.0f, transposed, columns, dx + c * dx_size);
     }
 }
 
@@ -854,9 +1066,12 @@ struct Stride2DataColumns {
     bool interior;
 };
 
-std::vector<Stride2DataColumns>& stride2_data_columns(const WindowGeometry& g, int64_t base, int64_t far) {
-    thread_local std::vector<Stride2DataColumns> columns;
-    columns.clear();
+// A vector of each call's own, not a thread_local one reused: GCC re-derived the address of a
+// thread_local from __tls_get_addr inside the channel and row loops (23 calls in the kernel;
+// MobileNet-v2 dw192/2 at 28 x 28, one thread, batch 1: 5-7% of the samples).
+std::vector<Stride2DataColumns> stride2_data_columns(const WindowGeometry& g, int64_t base, int64_t far) {
+    std::vector<Stride2DataColumns> columns;
+    columns.reserve(static_cast<size_t>((g.in[2] + 31) / 32));
     const int64_t dy_width = g.out[2], dx_width = g.in[2];
     for (int64_t j0 = 0; j0 < dx_width; j0 += 32) {
         Stride2DataColumns c;
@@ -1182,6 +1397,7 @@ void conv_depthwise_3x3_forward_avx512(const float* x, const float* w, const flo
         }
         return;
     }
+    if (is_flat(g) && rows_fit(g)) return rows_forward(x, w, bias, g, channels, y);
     if (is_flat(g)) {
         const FlatPlane f(g.in[2], g.in[1], g.out[1], g.pad_begin[1], g.pad_begin[2], t_flat_masks);
         for (int64_t c = 0; c < channels; ++c) {
@@ -1190,6 +1406,26 @@ void conv_depthwise_3x3_forward_avx512(const float* x, const float* w, const flo
         return;
     }
     const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], g.pad_begin[2]);
+    if (g.stride[1] == 2 && columns.size() == 1) {
+        const Stride2Columns narrow = columns[0];
+        for (int64_t c = 0; c < channels; ++c) {
+            const float* xc = x + c * in_size;
+            const float bias_c = bias != nullptr ? bias[c] : 0.0f;
+            if (narrow.interior) {
+                stride2_narrow_window_sums<false>(xc, w + c * kTaps, bias_c, g, narrow, y + c * out_size);
+            } else {
+                stride2_narrow_window_sums<true>(xc, w + c * kTaps, bias_c, g, narrow, y + c * out_size);
+            }
+        }
+        return;
+    }
+    if (g.stride[1] == 2) {
+        for (int64_t c = 0; c < channels; ++c) {
+            stride2_plane_window_sums(x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, g, columns,
+                                      y + c * out_size);
+        }
+        return;
+    }
     for (int64_t c = 0; c < channels; ++c) {
         stride2_window_sums(x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, g, columns,
                             y + c * out_size);
@@ -1226,8 +1462,9 @@ void conv_depthwise_3x3_backward_data_avx512(const float* dy, const float* w, co
             }
             return;
         }
-        const FlatPlane f(g.in[2], g.out[1], g.in[1], 2 - g.pad_begin[1], 2 - g.pad_begin[2], t_flat_masks);
+        if (rows_fit(transposed)) return rows_backward_data(dy, w, transposed, channels, dx);
         float flipped[kTaps];
+        const FlatPlane f(g.in[2], g.out[1], g.in[1], 2 - g.pad_begin[1], 2 - g.pad_begin[2], t_flat_masks);
         for (int64_t c = 0; c < channels; ++c) {
             for (int64_t t = 0; t < kTaps; ++t) flipped[t] = w[c * kTaps + kTaps - 1 - t];
             flat_window_sums(dy + c * out_size, flipped, 0.0f, f, dx + c * in_size);
@@ -1250,7 +1487,7 @@ void conv_depthwise_3x3_backward_data_avx512(const float* dy, const float* w, co
         }
         return;
     }
-    const std::vector<Stride2DataColumns>& columns = stride2_data_columns(g, base, pad_w % 2 != 0 ? 1 : -1);
+    const std::vector<Stride2DataColumns> columns = stride2_data_columns(g, base, pad_w % 2 != 0 ? 1 : -1);
     for (int64_t c = 0; c < channels; ++c) {
         if (pad_w % 2 != 0) {
             stride2_backward_data_plane<true>(dy + c * out_size, w + c * kTaps, g, columns, base, dx + c * in_size);

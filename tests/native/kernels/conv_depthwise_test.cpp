@@ -103,6 +103,7 @@ TEST_F(ConvDepthwiseTest, ChannelBlocksMatchReferenceAtEveryIsa) {
 
 struct Depthwise3x3Case {
     int64_t batch, channels, height, width, stride, pad_begin, pad_end;
+    int64_t row_stride = 0;  // 0: stride
 };
 
 // NaN and Inf at both ends of a middle row of a middle channel: the flat plane reads them across
@@ -117,13 +118,14 @@ void set_row_ends_non_finite(HostTensor<float>& t) {
 // Forward (NaN and Inf in x), backward data (NaN and Inf in dy) and backward filter (NaN and Inf
 // in x) of a 3 x 3 depthwise convolution against the reference twin at every ISA.
 void expect_3x3_passes_match_reference(mln_device* device, const Depthwise3x3Case& c, bool non_finite) {
-    const DepthwiseCase shape{{c.batch, c.channels, c.height, c.width}, {3, 3}, {c.stride, c.stride}, {1, 1},
+    const int64_t row_stride = c.row_stride != 0 ? c.row_stride : c.stride;
+    const DepthwiseCase shape{{c.batch, c.channels, c.height, c.width}, {3, 3}, {row_stride, c.stride}, {1, 1},
                               {c.pad_begin, c.pad_begin}, {c.pad_end, c.pad_end}};
     mln_conv_params p{};
     p.spatial_rank = 2;
     p.groups = c.channels;
     for (int i = 0; i < 2; ++i) {
-        p.strides[i] = c.stride;
+        p.strides[i] = i == 0 ? row_stride : c.stride;
         p.dilations[i] = 1;
         p.pads_begin[i] = c.pad_begin;
         p.pads_end[i] = c.pad_end;
@@ -208,11 +210,31 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 16, 20, 37, 2, 0, 1});
     cases.push_back({1, 16, 21, 38, 2, 1, 0});
     cases.push_back({1, 9, 3, 3, 2, 1, 1});
+    // Stride 2 on rows of one register of outputs (the forward's plane-at-once loop): planes of
+    // 1 to 5 rows (no pair of inside rows, one pair, a pair and a bottom border row), pads 0 and
+    // 2 before.
+    for (int64_t height : {1, 2, 3, 4, 5}) cases.push_back({1, 3, height, 29, 2, 1, 1});
+    cases.push_back({1, 3, 6, 30, 2, 0, 0});
+    cases.push_back({1, 3, 9, 31, 2, 2, 0});
+    // Column stride 2 at row strides 1 and 3 (the forward row by row).
+    cases.push_back({1, 3, 9, 30, 2, 1, 1, 1});
+    cases.push_back({2, 3, 11, 37, 2, 1, 1, 3});
     // Rows of <= 16 source columns and <= 8 outputs (two channels a register at AVX-512; stride
     // 1 above: the 1-, 7- and 9-wide planes): at stride 1 with pad 0 and uneven pads; at stride
     // 2 16 columns and 8 outputs, an odd channel count (the last channel alone, in a group and
     // as the only channel), pads 0 and 1, uneven pads, two images.
     cases.push_back({1, 18, 9, 9, 1, 0, 0});
+    // Source rows of 8 columns (the last that load as 256 bits) and of 10 with 8 outputs (512-bit
+    // loads, every lane of the 256-bit stores).
+    cases.push_back({1, 5, 8, 8, 1, 1, 1});
+    cases.push_back({1, 5, 10, 10, 1, 0, 0});
+    // Stride 1, rows of 9 to 16 columns as wide as the source's (one output row a register):
+    // planes of 1 and 2 rows, 9 and 16 columns, pads 2 before and 2 after.
+    cases.push_back({1, 3, 1, 12, 1, 1, 1});
+    cases.push_back({1, 3, 2, 16, 1, 1, 1});
+    cases.push_back({2, 3, 4, 9, 1, 1, 1});
+    cases.push_back({1, 5, 11, 15, 1, 2, 0});
+    cases.push_back({1, 5, 11, 15, 1, 0, 2});
     cases.push_back({2, 5, 6, 8, 1, 2, 0});
     cases.push_back({2, 17, 13, 16, 2, 0, 0});
     cases.push_back({1, 1, 16, 16, 2, 1, 1});
@@ -285,7 +307,8 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
         for (const Depthwise3x3Case& c : cases) {
             for (bool non_finite : {false, true}) {
                 SCOPED_TRACE(cat("n=", c.batch, " c=", c.channels, " ", c.height, "x", c.width, " s=", c.stride,
-                                 " pads=", c.pad_begin, ",", c.pad_end, " isa=", static_cast<int>(isa),
+                                 " row s=", c.row_stride, " pads=", c.pad_begin, ",", c.pad_end,
+                                 " isa=", static_cast<int>(isa),
                                  " non_finite=", non_finite));
                 expect_3x3_passes_match_reference(device_, c, non_finite);
             }
