@@ -48,6 +48,15 @@ struct PointwiseStrip {
     // B comes from memory in as many rows as the depth, more streams than the hardware
     // prefetchers follow.
     bool prefetch_b = false;
+    // Where tail_cols > 0 (PointwiseKernelInfo's fused_tail_columns, fused_row_tail_columns):
+    // the strip's first full tile also computes C's columns cols .. cols + tail_cols - 1, as
+    // the tail kernel would (same sums, same order: dot products along the depth where A's
+    // columns are adjacent, a_col_stride 1, else rows across the lanes), B's column j
+    // depth-contiguous at tail_b + j * tail_b_stride. The tile reads A's lines for its
+    // broadcasts just before, so the tail finds them in L1.
+    const T* tail_b = nullptr;
+    int64_t tail_b_stride = 0;
+    int64_t tail_cols = 0;
 };
 
 template <class T>
@@ -104,6 +113,11 @@ struct PointwiseKernelInfo {
     PointwiseDotKernel<T> dot;
     int dot_rows, dot_cols;
     int lanes;  // elements per partial-sum vector
+    // Most PointwiseStrip::tail_cols the strip kernel takes (0: none), with A's columns adjacent
+    // (forward: W read in place) and with A's rows adjacent (backward data: W^T in place, or a
+    // packed edge panel).
+    int fused_tail_columns = 0;
+    int fused_row_tail_columns = 0;
 };
 
 PointwiseKernelInfo<float> pointwise_kernel_scalar(float);

@@ -440,6 +440,10 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // groups (7 images of 7x7 in groups of 2 and 3). Forward tail columns of several images as one
 // strip (AVX-512 f32, half a register or more): 4 images of 196 positions (16 or 8 columns), 2
 // of 100 positions 1100 deep (8 columns over two depth blocks: C copied in and accumulated).
+// Tail columns fused into a strip's first full tile (AVX-512): 7x7 forward, one column, 700 deep (one
+// depth pass whose L2 budget once left the tail a block of its own) and 1100 (two passes, C
+// accumulated); backward data with rows across the lanes, one column (300 and 24 rows at 7x7)
+// and two (50 positions: 45 rows, the last panel an edge one; 2 images).
 // An x of 8 MB (forward prefetches its next tile's columns). Every epilogue in f32 at every ISA, all
 // three passes in f32 and f64, at 1, 2 and 3 threads.
 std::vector<ConvCase> pointwise_cases() {
@@ -471,6 +475,8 @@ std::vector<ConvCase> pointwise_cases() {
         {{2, 1100, 10, 10}, 9, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{3, 1100, 7, 7}, 20, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 64, 130, 130}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 700, 7, 7}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 45, 5, 10}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
 }
 
