@@ -990,6 +990,43 @@ namespace Myelin.Native
         public static partial Status ConvForward(DeviceHandle device, ConvParams* @params, TensorDesc* x, TensorDesc* w, TensorDesc* bias, UnaryOp activation, TensorDesc* residual, TensorDesc* y);
 
         /// <summary>
+        /// Filters prepared once for many mln_conv_forward_prepared calls on inputs of one shape (an
+        /// inference engine's constant weights): rearranged into the layout the forward's kernels read
+        /// where one exists for this convolution on the active ISA (so a call does not repack them),
+        /// otherwise a plain copy. The handle owns its memory: w may be freed or changed afterwards
+        /// (changed weights need a new handle). x gives only the input shape and dtype (its data is not
+        /// read, but the descriptor must be valid as for mln_conv_forward); w as for mln_conv_forward.
+        /// Any convolution mln_conv_forward accepts can be prepared.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_conv_weights_create")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status ConvWeightsCreate(DeviceHandle device, ConvParams* @params, TensorDesc* x, TensorDesc* w, out ConvWeightsHandle outWeights);
+
+        /// <summary>
+        /// Frees the weights; NULL is ignored.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_conv_weights_destroy")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial void ConvWeightsDestroy(nint weights);
+
+        /// <summary>
+        /// 1 where the weights are held in a kernel's layout, 0 for a plain copy.
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_conv_weights_is_packed")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status ConvWeightsIsPacked(ConvWeightsHandle weights, int* outPacked);
+
+        /// <summary>
+        /// mln_conv_forward with the prepared weights and the params they were prepared with; x must
+        /// have exactly the shape and dtype given to mln_conv_weights_create (INVALID_ARGUMENT otherwise)
+        /// and device must be the one they were prepared on. Results equal mln_conv_forward's up to
+        /// rounding (the same kernels; a call may split the depth into other partial sums).
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_conv_forward_prepared")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status ConvForwardPrepared(DeviceHandle device, ConvWeightsHandle weights, TensorDesc* x, TensorDesc* bias, UnaryOp activation, TensorDesc* residual, TensorDesc* y);
+
+        /// <summary>
         /// dx = gradient of conv_forward with respect to x, given dy (dx is overwritten). dx's spatial
         /// shape is any `in` that gives dy's `out` by the formula above, so this call is also the
         /// forward pass of ConvTranspose: Y = mln_conv_backward_data(dy = X, w = W, dx = Y) with W

@@ -4,12 +4,18 @@
 
 #include <myelin.h>
 
+#include <memory>
+
 #include "core/nn_args.hpp"
 
 namespace mln::kernels {
 
 // y = activation(conv(x, w) + bias + residual).
 void conv_forward(const ConvArgs& args);
+// The filters args.w in the layout conv_forward_prepared reads (args without y), or a copy.
+std::unique_ptr<PreparedConvFilters> conv_prepare_filters(const ConvArgs& args);
+// conv_forward with prepared filters (args.w gives only the shape).
+void conv_forward_prepared(const ConvArgs& args, const PreparedConvFilters& filters);
 // x := gradient of the input (overwritten) from y = dy.
 void conv_backward_data(const ConvArgs& args);
 // w := gradient of the filter (overwritten) from x and y = dy; bias := sum of dy when has_bias.

@@ -489,6 +489,33 @@ MLN_API mln_status mln_conv_forward(mln_device* device, const mln_conv_params* p
                                     mln_unary_op activation, const mln_tensor_desc* residual,
                                     const mln_tensor_desc* y);
 
+typedef struct mln_conv_weights mln_conv_weights;
+
+/* Filters prepared once for many mln_conv_forward_prepared calls on inputs of one shape (an
+ * inference engine's constant weights): rearranged into the layout the forward's kernels read
+ * where one exists for this convolution on the active ISA (so a call does not repack them),
+ * otherwise a plain copy. The handle owns its memory: w may be freed or changed afterwards
+ * (changed weights need a new handle). x gives only the input shape and dtype (its data is not
+ * read, but the descriptor must be valid as for mln_conv_forward); w as for mln_conv_forward.
+ * Any convolution mln_conv_forward accepts can be prepared. */
+MLN_API mln_status mln_conv_weights_create(mln_device* device, const mln_conv_params* params,
+                                           const mln_tensor_desc* x, const mln_tensor_desc* w,
+                                           mln_conv_weights** out_weights);
+/* Frees the weights; NULL is ignored. */
+MLN_API void mln_conv_weights_destroy(mln_conv_weights* weights);
+
+/* 1 where the weights are held in a kernel's layout, 0 for a plain copy. */
+MLN_API mln_status mln_conv_weights_is_packed(const mln_conv_weights* weights, int32_t* out_packed);
+
+/* mln_conv_forward with the prepared weights and the params they were prepared with; x must
+ * have exactly the shape and dtype given to mln_conv_weights_create (INVALID_ARGUMENT otherwise)
+ * and device must be the one they were prepared on. Results equal mln_conv_forward's up to
+ * rounding (the same kernels; a call may split the depth into other partial sums). */
+MLN_API mln_status mln_conv_forward_prepared(mln_device* device, const mln_conv_weights* weights,
+                                             const mln_tensor_desc* x, const mln_tensor_desc* bias,
+                                             mln_unary_op activation, const mln_tensor_desc* residual,
+                                             const mln_tensor_desc* y);
+
 /* dx = gradient of conv_forward with respect to x, given dy (dx is overwritten). dx's spatial
  * shape is any `in` that gives dy's `out` by the formula above, so this call is also the
  * forward pass of ConvTranspose: Y = mln_conv_backward_data(dy = X, w = W, dx = Y) with W

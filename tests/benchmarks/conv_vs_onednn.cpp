@@ -8,9 +8,13 @@
 // case, as in a framework that keeps activations blocked. Both run in one process on the same
 // data in alternating timed batches; each figure is the median per-call time over the batches.
 // Outputs are compared before timing. Forward adds a bias; the backward passes have none (the
-// layers of both networks are followed by batch norm).
+// layers of both networks are followed by batch norm). forward-prepared times Myelin's
+// mln_conv_forward_prepared with the weights prepared once outside the timing
+// (mln_conv_weights_create), as oneDNN's weight reorder is: an inference engine's constant
+// weights; forward times mln_conv_forward, which takes the plain filters every call.
 //
-//   conv_vs_onednn [--layers resnet18|mobilenet_v2] [--pass forward|backward-data|backward-filter|all]
+//   conv_vs_onednn [--layers resnet18|mobilenet_v2]
+//                  [--pass forward|forward-prepared|backward-data|backward-filter|all]
 //                  [--batch N] [--batches N] [--threads N] [--json]
 #include <myelin.h>
 
@@ -22,6 +26,7 @@
 #include <cstring>
 #include <dnnl.hpp>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -69,10 +74,11 @@ const std::vector<Layer> kMobileNetV2 = {
     {"pw 960->320 @7", 960, 320, 7, 1, 1, 0, 1, 1},   {"pw 320->1280 @7", 320, 1280, 7, 1, 1, 0, 1, 1},
 };
 
-enum class Pass { kForward, kBackwardData, kBackwardFilter };
+enum class Pass { kForward, kForwardPrepared, kBackwardData, kBackwardFilter };
 const char* pass_name(Pass pass) {
     switch (pass) {
         case Pass::kForward: return "forward";
+        case Pass::kForwardPrepared: return "forward-prepared";
         case Pass::kBackwardData: return "backward-data";
         case Pass::kBackwardFilter: return "backward-filter";
     }
@@ -191,6 +197,7 @@ struct Comparison {
     // Keeps oneDNN objects alive while the lambdas use them.
     std::vector<dnnl::memory> memories;
     std::vector<dnnl::primitive> primitives;
+    std::shared_ptr<mln_conv_weights> prepared;  // forward-prepared's weights
 };
 
 dnnl::memory reordered(const dnnl::memory& user, const dnnl::memory::desc& desc, const dnnl::engine& engine,
@@ -218,7 +225,7 @@ void prepare(Comparison& c, Pass pass, LayerData& d, mln_device* device, const d
     dnnl::memory user_w(d.plain(d.w_dims, d.w_tag), engine, d.w.data());
     dnnl::memory user_y(d.plain(d.dst_dims, tag::nchw), engine, d.y.data());
     const mln_conv_params* params = &d.params;
-    if (pass == Pass::kForward) {
+    if (pass == Pass::kForward || pass == Pass::kForwardPrepared) {
         const auto pd = forward_hint(d, engine, true);
         dnnl::memory src = reordered(user_x, pd.src_desc(), engine, stream);
         dnnl::memory weights = reordered(user_w, pd.weights_desc(), engine, stream);
@@ -231,6 +238,17 @@ void prepare(Comparison& c, Pass pass, LayerData& d, mln_device* device, const d
             const mln_tensor_desc x = d.x_desc(), w = d.w_desc(), b = d.bias_desc(), y = d.y_desc();
             check(mln_conv_forward(device, params, &x, &w, &b, MLN_UNARY_OP_IDENTITY, nullptr, &y), "mln_conv_forward");
         };
+        if (pass == Pass::kForwardPrepared) {
+            const mln_tensor_desc x = d.x_desc(), w = d.w_desc();
+            mln_conv_weights* weights = nullptr;
+            check(mln_conv_weights_create(device, params, &x, &w, &weights), "mln_conv_weights_create");
+            c.prepared.reset(weights, mln_conv_weights_destroy);
+            c.run_myelin = [device, weights, &d] {
+                const mln_tensor_desc x = d.x_desc(), b = d.bias_desc(), y = d.y_desc();
+                check(mln_conv_forward_prepared(device, weights, &x, &b, MLN_UNARY_OP_IDENTITY, nullptr, &y),
+                      "mln_conv_forward_prepared");
+            };
+        }
         c.run_onednn = [conv, src, weights, bias, dst, &stream] {
             conv.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}});
             stream.wait();
@@ -310,7 +328,8 @@ struct Options {
 Options parse(int argc, char** argv) {
     Options o;
     const char* usage =
-        "usage: conv_vs_onednn [--layers resnet18|mobilenet_v2] [--pass forward|backward-data|backward-filter|all] "
+        "usage: conv_vs_onednn [--layers resnet18|mobilenet_v2] "
+        "[--pass forward|forward-prepared|forward-both|backward-data|backward-filter|all] "
         "[--batch N] [--batches N] [--threads N] [--json]";
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
@@ -326,9 +345,13 @@ Options parse(int argc, char** argv) {
         } else if (arg == "--pass" && i + 1 < argc) {
             const std::string pass = argv[++i];
             if (pass == "all") {
-                o.passes = {Pass::kForward, Pass::kBackwardData, Pass::kBackwardFilter};
+                o.passes = {Pass::kForward, Pass::kForwardPrepared, Pass::kBackwardData, Pass::kBackwardFilter};
             } else if (pass == "forward") {
                 o.passes = {Pass::kForward};
+            } else if (pass == "forward-prepared") {
+                o.passes = {Pass::kForwardPrepared};
+            } else if (pass == "forward-both") {
+                o.passes = {Pass::kForward, Pass::kForwardPrepared};
             } else if (pass == "backward-data") {
                 o.passes = {Pass::kBackwardData};
             } else if (pass == "backward-filter") {

@@ -397,6 +397,56 @@ inline MemoryRuns panel_runs(const FilterSource& f, int64_t oc, int64_t rows, in
             (pc + kc - 1) / k - m + 1};
 }
 
+// w^T packed whole: block b's panel j (block_depth x 32, channels past out_channels zero) at
+// (b * panels + j) * block_depth * 32, block_depth = block_depth_of(0, depth). Built per call by
+// several images, or once for prepared weights (mln_conv_weights). stream: the panels come from
+// memory (prepared weights at batch 1, each used once per call), so the tiles prefetch the next
+// panel as they do the unpacked filters; weights just packed by the call are in cache.
+struct PackedPanels {
+    const float* data;
+    int64_t block_depth;
+    bool stream;
+};
+
+inline int64_t packed_panels_size(int64_t depth, int64_t out_channels) {
+    const int64_t block_depth = block_depth_of(0, depth);
+    return ceil_div(depth, block_depth) * ceil_div(out_channels, kPositionsTileColumns) * block_depth *
+           kPositionsTileColumns;
+}
+
+// All of w^T into `packed` (PackedPanels layout), (block, panel) pairs split among the threads.
+inline void pack_all_panels(const FilterSource& filters, float* packed) {
+    const int64_t depth = filters.depth;
+    const int64_t block_depth = block_depth_of(0, depth);
+    const int64_t blocks = ceil_div(depth, block_depth);
+    const int64_t panels = ceil_div(filters.out_channels, kPositionsTileColumns);
+    const int64_t panel_size = block_depth * kPositionsTileColumns;
+    cpu::parallel_for(blocks * panels, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t pc = task / panels * block_depth, oc = task % panels * kPositionsTileColumns;
+            pack_panel(filters, oc, std::min<int64_t>(kPositionsTileColumns, filters.out_channels - oc), pc,
+                       std::min(block_depth, depth - pc), packed + task * panel_size);
+        }
+    });
+}
+
+// The inverse of pack_all_panels for the forward's own filters: w (out_channels x depth) from
+// `packed`, for a call that cannot use the panels (another ISA selected since they were packed).
+inline void unpack_all_panels(const float* packed, int64_t depth, int64_t out_channels, float* w) {
+    const int64_t block_depth = block_depth_of(0, depth);
+    const int64_t panels = ceil_div(out_channels, kPositionsTileColumns);
+    cpu::parallel_for(out_channels, 8, [&](int64_t begin, int64_t end) {
+        for (int64_t j = begin; j < end; ++j) {
+            const int64_t panel = j / kPositionsTileColumns, lane = j % kPositionsTileColumns;
+            for (int64_t p = 0; p < depth; ++p) {
+                const int64_t block = p / block_depth;
+                w[j * depth + p] = packed[((block * panels + panel) * block_depth + p % block_depth) *
+                                              kPositionsTileColumns + lane];
+            }
+        }
+    });
+}
+
 // Stride-1 2-d images whose output is the input's size, 7 or 14 wide (ResNet's 14x14 and 7x7):
 // the tiles (14 positions: whole output rows) read A straight from a zero-padded copy of the image
 // (padded_positions_tile_avx512) instead of lowered columns: a copy of the image (9 / 7 x 9 / 7
@@ -456,20 +506,24 @@ inline void padded_offsets(const WindowGeometry& g, int64_t pc, int64_t kc, int3
 }
 
 // Depth [begin, end) of image x's product, output channels [oc_begin, oc_end) (oc_begin a
-// multiple of 32), into sums (positions x channels padded to 32), w^T
-// panels from `packed_weights` (block b's panel j at (b * panels + j) * block_depth * 32) or,
-// for nullptr, packed here from `filters`. padded: x is the zero-padded image
-// (padded_source_applies), read in place; otherwise x is what `lower` reads.
+// multiple of 32), into sums (positions x channels padded to 32), w^T panels from `packed`
+// (begin a multiple of its block_depth) or, for nullptr, packed here from `filters`. padded: x
+// is the zero-padded image (padded_source_applies), read in place; otherwise x is what `lower`
+// reads.
 inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLowering<float>& lower,
                       const FilterSource& filters, int64_t begin, int64_t end, int64_t oc_begin, int64_t oc_end,
-                      const float* packed_weights, float* sums, float* workspace, bool padded) {
+                      const PackedPanels* packed, float* sums, float* workspace, bool padded) {
     const int64_t positions = a.geometry.out_size();
     const int64_t lowered_width = round_up(positions, 16);
     const int64_t channels_padded = round_up(a.out_channels, kPositionsTileColumns);
     float* const lowered = workspace;
     float* const panel = lowered + round_up(kDepthBlock * lowered_width, kAlignElements<float>);
-    const int64_t block_depth = block_depth_of(begin, end);
+    const int64_t block_depth = packed != nullptr ? packed->block_depth : block_depth_of(begin, end);
     const int64_t panels = ceil_div(a.out_channels, kPositionsTileColumns);
+    const int64_t panel_size = block_depth * kPositionsTileColumns;
+    auto packed_panel = [&](int64_t pc, int64_t oc) {
+        return packed->data + (pc / block_depth * panels + oc / kPositionsTileColumns) * panel_size;
+    };
     for (int64_t pc = begin; pc < end; pc += block_depth) {
         const int64_t kc = std::min(block_depth, end - pc);
         const bool accumulate = pc != begin;
@@ -481,9 +535,8 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
         }
         for (int64_t oc = oc_begin; oc < oc_end; oc += kPositionsTileColumns) {
             const float* b = panel;
-            if (packed_weights != nullptr) {
-                b = packed_weights + ((pc - begin) / block_depth * panels + oc / kPositionsTileColumns) *
-                                         block_depth * kPositionsTileColumns;
+            if (packed != nullptr) {
+                b = packed_panel(pc, oc);
             } else {
                 pack_panel(filters, oc, std::min<int64_t>(kPositionsTileColumns, oc_end - oc), pc, kc, panel);
             }
@@ -494,9 +547,13 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
             const int64_t next_pc = last_panel ? pc + block_depth : pc;
             const int64_t next_rows = std::min<int64_t>(kPositionsTileColumns, oc_end - next_oc);
             const int64_t next_kc = std::min(block_depth, end - next_pc);
-            const bool prefetching = next_pc < end && packed_weights == nullptr;
+            // A packed panel: next_kc x 32 floats in a row, as runs of one line.
+            const bool prefetching = next_pc < end && (packed == nullptr || packed->stream);
             const MemoryRuns next =
-                prefetching ? panel_runs(filters, next_oc, next_rows, next_pc, next_kc) : MemoryRuns{nullptr, 0, 0, 0};
+                !prefetching       ? MemoryRuns{nullptr, 0, 0, 0}
+                : packed == nullptr ? panel_runs(filters, next_oc, next_rows, next_pc, next_kc)
+                                    : MemoryRuns{reinterpret_cast<const char*>(packed_panel(next_pc, next_oc)), 64, 64,
+                                                 next_kc * kPositionsTileColumns * 4 / 64};
             const int64_t run_lines = ceil_div(next.bytes, 64);
             const int64_t tiles = ceil_div(positions, kPositionsTileRows);
             const int64_t runs_per_tile = ceil_div(next.count, tiles);
@@ -562,8 +619,10 @@ inline void write_rows(const ConvArgs& a, int64_t n, const float* sums, int64_t 
 // for 49 positions instead of 14 + 14 + 14 + 7.
 // Several images: w^T packed once by all threads, then one image per task, written to y by the
 // thread that computed it.
+// prepacked: nullptr, or all of w^T packed before (prepared weights, pack_all_panels): no
+// packing in the call, the depth slices cut at its blocks.
 template <class T>
-void conv_forward(const ConvArgs& a, const FilterSource& filters) {
+void conv_forward(const ConvArgs& a, const FilterSource& filters, const float* prepacked = nullptr) {
 #if defined(MYELIN_X86_64_KERNELS)
     if constexpr (sizeof(T) == 4) {
         const int64_t depth = filters.depth;
@@ -604,6 +663,8 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters) {
         };
         const int64_t lowered_size = round_up(kDepthBlock * lowered_width, kAlignElements<T>);
         const int64_t channel_panels = ceil_div(a.out_channels, kPositionsTileColumns);
+        const PackedPanels prepared{prepacked, block_depth_of(0, depth), true};
+        const PackedPanels* const given = prepacked != nullptr ? &prepared : nullptr;
         if (a.batch == 1 && threads > 1 && channel_panels >= threads &&
             (channel_panels % threads == 0 || channel_panels >= 4 * threads)) {
             std::vector<T>& sums = thread_buffer<T, PositionSums>();
@@ -625,7 +686,7 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters) {
                     const int64_t oc_end =
                         std::min(a.out_channels, (part + 1) * channel_panels / threads * kPositionsTileColumns);
                     const T* const source = phase_source || padded ? own_source() : x;
-                    run_slice(a, source, lower, filters, 0, depth, oc_begin, oc_end, nullptr, sums_data, workspace,
+                    run_slice(a, source, lower, filters, 0, depth, oc_begin, oc_end, given, sums_data, workspace,
                               padded);
                     write_rows(a, 0, sums_data, 1, activation, oc_begin, oc_end);
                 });
@@ -641,7 +702,9 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters) {
         }
         if (a.batch == 1) {
             int64_t slice_depth = depth;
-            if (threads > 1 && depth >= threads * kMinSliceDepth) slice_depth = round_up(ceil_div(depth, threads), 8);
+            if (threads > 1 && depth >= threads * kMinSliceDepth) {
+                slice_depth = round_up(ceil_div(depth, threads), given != nullptr ? given->block_depth : 8);
+            }
             const int64_t slices = ceil_div(depth, slice_depth);
             std::vector<T>& sums = thread_buffer<T, PositionSums>();
             sums.resize(static_cast<size_t>(slices * sums_size));
@@ -654,26 +717,20 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters) {
                 },
                 [&](int64_t slice, T* workspace) {
                     run_slice(a, source, lower, filters, slice * slice_depth, std::min(depth, (slice + 1) * slice_depth),
-                              0, a.out_channels, nullptr, sums.data() + slice * sums_size, workspace, padded);
+                              0, a.out_channels, given, sums.data() + slice * sums_size, workspace, padded);
                 });
             cpu::parallel_for(a.out_channels, 16, [&](int64_t begin, int64_t end) {
                 write_rows(a, 0, sums.data(), slices, activation, begin, end);
             });
             return;
         }
-        const int64_t block_depth = block_depth_of(0, depth);
-        const int64_t blocks = ceil_div(depth, block_depth);
-        const int64_t panels = ceil_div(a.out_channels, kPositionsTileColumns);
-        const int64_t panel_size = block_depth * kPositionsTileColumns;
-        std::vector<T>& packed = thread_buffer<T, PackedWeights>();
-        packed.resize(static_cast<size_t>(blocks * panels * panel_size));
-        cpu::parallel_for(blocks * panels, 1, [&](int64_t begin, int64_t end) {
-            for (int64_t task = begin; task < end; ++task) {
-                const int64_t pc = task / panels * block_depth, oc = task % panels * kPositionsTileColumns;
-                pack_panel(filters, oc, std::min<int64_t>(kPositionsTileColumns, a.out_channels - oc), pc,
-                           std::min(block_depth, depth - pc), packed.data() + task * panel_size);
-            }
-        });
+        PackedPanels packed{prepacked, block_depth_of(0, depth), false};
+        if (prepacked == nullptr) {
+            std::vector<T>& buffer = thread_buffer<T, PackedWeights>();
+            buffer.resize(static_cast<size_t>(packed_panels_size(depth, a.out_channels)));
+            pack_all_panels(filters, buffer.data());
+            packed.data = buffer.data();
+        }
         cpu::for_each_claimed(
             a.batch, threads,
             [&] {
@@ -683,13 +740,13 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters) {
             },
             [&](int64_t n, T* workspace) {
                 T* sums = workspace + lowered_size;
-                run_slice(a, source + n * source_image, lower, filters, 0, depth, 0, a.out_channels, packed.data(), sums,
+                run_slice(a, source + n * source_image, lower, filters, 0, depth, 0, a.out_channels, &packed, sums,
                           workspace, padded);
                 write_rows(a, n, sums, 1, activation, 0, a.out_channels);
             });
     }
 #else
-    (void)a, (void)filters;
+    (void)a, (void)filters, (void)prepacked;
 #endif
 }
 

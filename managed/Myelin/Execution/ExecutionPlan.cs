@@ -146,9 +146,10 @@ public sealed unsafe class ExecutionPlan : IDisposable
         }
     }
 
-    /// <summary>Frees the arena and the output buffers.</summary>
+    /// <summary>Frees the arena, the output buffers and the launches' native resources (prepared weights).</summary>
     public void Dispose()
     {
+        _table.Dispose();
         _arena?.Dispose();
         foreach (Tensor tensor in _owned) tensor.Dispose();
     }
@@ -425,7 +426,8 @@ public sealed unsafe class ExecutionPlan : IDisposable
                 inputs[i] = contiguous;
             }
 
-            KernelLaunch kernel = node.Op.Bind(new BindContext(node, device, inputs, DescribeAll(node.Outputs), table));
+            bool[] constants = node.Inputs.Select((v, i) => v.Kind == ValueKind.Constant && copies[i] is null).ToArray();
+            KernelLaunch kernel = node.Op.Bind(new BindContext(node, device, inputs, DescribeAll(node.Outputs), table, constants));
             if (launches.Count == 0) return kernel;
             launches.Add(kernel);
             return new SequenceLaunch([.. launches]);

@@ -90,6 +90,22 @@ public abstract unsafe class ConvFamilyOp : OpDef
 
     /// <summary>Attributes to pass on to the backward ops.</summary>
     internal static Dictionary<string, object> CopyAttributes(Node node) => new(node.Attributes);
+
+    /// <summary>
+    /// The forward launch of Conv and FusedConv: with constant filters (an inference model's initializers) they are
+    /// prepared once here, packed into the kernel's layout where one pays (<c>mln_conv_weights_create</c>), owned and
+    /// disposed by the plan, and each run calls <c>mln_conv_forward_prepared</c>; filters that may change between runs
+    /// (training parameters) go to <c>mln_conv_forward</c> every run.
+    /// </summary>
+    internal static KernelLaunch ForwardLaunch(BindContext context, TensorDesc* bias, UnaryOp activation, TensorDesc* residual)
+    {
+        ConvParams[] p = Pinned(context.Node, context.InputShape(0).Length - 2);
+        TensorDesc* x = context.Input(0), w = context.Input(1), y = context.Output(0);
+        if (!context.IsConstantInput(1)) return new ConvForwardLaunch(p, x, w, bias, activation, residual, y);
+        ConvWeightsHandle weights;
+        fixed (ConvParams* parameters = p) NativeMethods.Check(NativeMethods.ConvWeightsCreate(context.Device.Handle, parameters, x, w, out weights));
+        return new ConvForwardPreparedLaunch(context.Own(weights), x, bias, activation, residual, y);
+    }
 }
 
 /// <summary>ONNX Conv (NCHW, 1 to 3 spatial axes, groups, explicit pads), bound to <c>mln_conv_forward</c>.</summary>
@@ -133,8 +149,7 @@ public sealed unsafe class ConvOp : ConvFamilyOp
 
     /// <inheritdoc/>
     public override KernelLaunch Bind(BindContext context) =>
-        new ConvForwardLaunch(Pinned(context.Node, context.InputShape(0).Length - 2), context.Input(0), context.Input(1),
-            context.InputCount == 3 ? context.Input(2) : null, UnaryOp.Identity, null, context.Output(0));
+        ForwardLaunch(context, context.InputCount == 3 ? context.Input(2) : null, UnaryOp.Identity, null);
 
     /// <summary>Padding, stride and groups shared by the checks of Conv and its backward ops.</summary>
     internal static Dictionary<string, object> CheckAttributes() => new() { ["pads"] = new long[] { 1, 0, 1, 1 }, ["strides"] = new long[] { 2, 1 }, ["group"] = 2L };
@@ -152,6 +167,15 @@ internal sealed unsafe class ConvForwardLaunch(ConvParams[] p, TensorDesc* x, Te
     {
         fixed (ConvParams* parameters = p) NativeMethods.Check(NativeMethods.ConvForward(device, parameters, x, w, bias, activation, residual, y));
     }
+}
+
+/// <summary>One <c>mln_conv_forward_prepared</c> call: <see cref="ConvForwardLaunch"/> with filters prepared when the plan was built.</summary>
+internal sealed unsafe class ConvForwardPreparedLaunch(ConvWeightsHandle weights, TensorDesc* x, TensorDesc* bias, UnaryOp activation, TensorDesc* residual, TensorDesc* y)
+    : KernelLaunch
+{
+    /// <inheritdoc/>
+    public override void Launch(DeviceHandle device) =>
+        NativeMethods.Check(NativeMethods.ConvForwardPrepared(device, weights, x, bias, activation, residual, y));
 }
 
 /// <summary>
@@ -219,9 +243,8 @@ public sealed unsafe class FusedConvOp : ConvFamilyOp
     public override KernelLaunch Bind(BindContext context)
     {
         int bias = FusedEpilogue.BiasIndex(context.Node), residual = FusedEpilogue.ResidualIndex(context.Node);
-        return new ConvForwardLaunch(Pinned(context.Node, context.InputShape(0).Length - 2), context.Input(0), context.Input(1),
-            bias >= 0 ? context.Input(bias) : null, FusedEpilogue.Activation(context.Node), residual >= 0 ? context.Input(residual) : null,
-            context.Output(0));
+        return ForwardLaunch(context, bias >= 0 ? context.Input(bias) : null, FusedEpilogue.Activation(context.Node),
+            residual >= 0 ? context.Input(residual) : null);
     }
 }
 

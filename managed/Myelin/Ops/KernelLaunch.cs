@@ -21,14 +21,16 @@ public sealed unsafe class BindContext
     private readonly TensorDesc*[] _inputs;
     private readonly TensorDesc*[] _outputs;
     private readonly DescTable _table;
+    private readonly bool[]? _constantInputs;
 
-    internal BindContext(Node node, Device device, TensorDesc*[] inputs, TensorDesc*[] outputs, DescTable table)
+    internal BindContext(Node node, Device device, TensorDesc*[] inputs, TensorDesc*[] outputs, DescTable table, bool[]? constantInputs = null)
     {
         Node = node;
         Device = device;
         _inputs = inputs;
         _outputs = outputs;
         _table = table;
+        _constantInputs = constantInputs;
     }
 
     /// <summary>The node.</summary>
@@ -45,6 +47,16 @@ public sealed unsafe class BindContext
 
     /// <summary>Number of inputs.</summary>
     public int InputCount => _inputs.Length;
+
+    /// <summary>
+    /// Whether input <paramref name="i"/> is a constant (an ONNX initializer) whose descriptor already holds its values
+    /// when the plan is built and keeps them for the plan's life, so a binding may prepare it once (not parameters,
+    /// which training updates, nor copies made at launch time).
+    /// </summary>
+    public bool IsConstantInput(int i) => _constantInputs is { } constants && constants[i];
+
+    /// <summary>Keeps <paramref name="resource"/> (native state a launch uses, such as prepared weights) for the plan's life; the plan disposes it.</summary>
+    public T Own<T>(T resource) where T : IDisposable => _table.Own(resource);
 
     /// <summary>Input <paramref name="i"/>'s shape.</summary>
     public long[] InputShape(int i) => Dims(_inputs[i]);
@@ -66,13 +78,30 @@ public sealed unsafe class BindContext
     }
 }
 
-/// <summary>Descriptors and small arrays that native calls read, pinned for a plan's life (pinned-heap arrays never move).</summary>
-internal sealed unsafe class DescTable
+/// <summary>
+/// Descriptors and small arrays that native calls read, pinned for a plan's life (pinned-heap arrays never move), and the
+/// native resources its launches own (disposed with the plan).
+/// </summary>
+internal sealed unsafe class DescTable : IDisposable
 {
     private const int ChunkSize = 64;
     private readonly List<TensorDesc[]> _chunks = [];
     private readonly List<int[]> _pinnedInts = [];
+    private readonly List<IDisposable> _resources = [];
     private int _used = ChunkSize;
+
+    public T Own<T>(T resource) where T : IDisposable
+    {
+        _resources.Add(resource);
+        return resource;
+    }
+
+    /// <summary>Disposes the owned resources.</summary>
+    public void Dispose()
+    {
+        foreach (IDisposable resource in _resources) resource.Dispose();
+        _resources.Clear();
+    }
 
     public TensorDesc* Add(in TensorDesc desc)
     {

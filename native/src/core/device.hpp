@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "core/elementwise_args.hpp"
@@ -59,6 +60,10 @@ struct DeviceOps {
     void (*dropout)(mln_device& device, const DropoutArgs& args);
     // Neural-network families (core/nn_args.hpp).
     void (*conv_forward)(mln_device& device, const ConvArgs& args);
+    // Prepared filters (mln_conv_weights): args as for conv_forward without y, w read once; the
+    // forward with them takes args whose w.data is not to be read.
+    std::unique_ptr<PreparedConvFilters> (*conv_prepare_filters)(mln_device& device, const ConvArgs& args);
+    void (*conv_forward_prepared)(mln_device& device, const ConvArgs& args, const PreparedConvFilters& filters);
     void (*conv_backward_data)(mln_device& device, const ConvArgs& args);
     void (*conv_backward_filter)(mln_device& device, const ConvArgs& args);
     void (*pool_forward)(mln_device& device, const PoolArgs& args);

@@ -49,6 +49,15 @@ struct ConvArgs {
     mln_unary_op activation = MLN_UNARY_OP_IDENTITY;
 };
 
+// Filters a backend prepared once for one convolution (mln_conv_weights), in its own layout;
+// owned by the handle.
+class PreparedConvFilters {
+public:
+    virtual ~PreparedConvFilters() = default;
+    // Whether they are in a kernel's layout (not a plain copy).
+    virtual bool packed() const = 0;
+};
+
 // x: batch x channels x in, y (and indices, for max) batch x channels x out. For backward, x
 // is dx and y is dy. Indices are flat row-major positions in x (ONNX MaxPool Indices), -1
 // for a window that holds no element of x.

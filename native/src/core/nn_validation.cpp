@@ -48,17 +48,15 @@ void require_rank(const char* name, const TensorView& view, int32_t rank, const 
     }
 }
 
-// Checks parameters and the shapes of x, w and y against each other; fills everything but the
-// data views' roles.
-ConvArgs conv_geometry(const mln_conv_params* params, const TensorView& x, const TensorView& w,
-                       const TensorView& y, const ConvNames& names) {
+// The geometry of x and w alone: conv_geometry without y (out computed, not checked).
+ConvArgs conv_input_geometry(const mln_conv_params* params, const TensorView& x, const TensorView& w,
+                             const ConvNames& names) {
     const mln_conv_params& p = require_not_null(params, "params");
     const int32_t r = p.spatial_rank;
     if (r < 1 || r > 3) invalid(cat("params.spatial_rank is ", r, " but must be 1, 2 or 3"));
     const char* layout = r == 1 ? "N x C x W" : r == 2 ? "N x C x H x W" : "N x C x D x H x W";
     require_rank(names.x, x, r + 2, layout);
     require_rank(names.w, w, r + 2, "out_channels x channels/groups x kernel");
-    require_rank(names.y, y, r + 2, layout);
     for (int32_t i = 0; i < r; ++i) {
         if (p.strides[i] < 1) invalid(cat("params.strides[", i, "] is ", p.strides[i], " but must be >= 1"));
         if (p.dilations[i] < 1) invalid(cat("params.dilations[", i, "] is ", p.dilations[i], " but must be >= 1"));
@@ -84,7 +82,6 @@ ConvArgs conv_geometry(const mln_conv_params* params, const TensorView& x, const
     }
     WindowGeometry& g = args.geometry;
     g.spatial_rank = r;
-    int64_t expected[MLN_MAX_RANK] = {args.batch, args.out_channels};
     for (int32_t i = 0; i < r; ++i) {
         const int32_t d = 3 - r + i;  // 1-d and 2-d problems fill the trailing slots
         const int64_t in = x.shape[2 + i];
@@ -104,8 +101,20 @@ ConvArgs conv_geometry(const mln_conv_params* params, const TensorView& x, const
         g.pad_begin[d] = p.pads_begin[i];
         g.pad_end[d] = p.pads_end[i];
         g.out[d] = (padded - span) / p.strides[i] + 1;
-        expected[2 + i] = g.out[d];
     }
+    return args;
+}
+
+// Checks parameters and the shapes of x, w and y against each other; fills everything but the
+// data views' roles.
+ConvArgs conv_geometry(const mln_conv_params* params, const TensorView& x, const TensorView& w,
+                       const TensorView& y, const ConvNames& names) {
+    ConvArgs args = conv_input_geometry(params, x, w, names);
+    const int32_t r = params->spatial_rank;
+    require_rank(names.y, y, r + 2, r == 1 ? "N x C x W" : r == 2 ? "N x C x H x W" : "N x C x D x H x W");
+    int64_t expected[MLN_MAX_RANK] = {args.batch, args.out_channels};
+    for (int32_t i = 0; i < r; ++i) expected[2 + i] = args.geometry.out[3 - r + i];
+    const mln_conv_params& p = *params;
     if (y.shape[0] != args.batch || y.shape[1] != args.out_channels ||
         !std::equal(expected + 2, expected + 2 + r, y.shape + 2)) {
         invalid(cat(names.y, " is ", shape_to_string(y), " but ", names.x, " ", shape_to_string(x), " and ", names.w, " ",
@@ -328,11 +337,13 @@ void require_float(const char* name, const TensorView& view) {
     }
 }
 
-ConvArgs validate_conv_forward(const mln_device& device, const mln_conv_params* params, const mln_tensor_desc* x,
-                               const mln_tensor_desc* w, const mln_tensor_desc* bias, mln_unary_op activation,
-                               const mln_tensor_desc* residual, const mln_tensor_desc* y) {
+namespace {
+// validate_conv_forward once w is a view (a caller's descriptor or prepared filters' shape).
+ConvArgs validate_conv_forward_with(const mln_device& device, const mln_conv_params* params,
+                                    const mln_tensor_desc* x, const TensorView& vw, const mln_tensor_desc* bias,
+                                    mln_unary_op activation, const mln_tensor_desc* residual,
+                                    const mln_tensor_desc* y) {
     const TensorView vx = validate_tensor("x", x, Access::read);
-    const TensorView vw = validate_tensor("w", w, Access::read);
     const TensorView vy = validate_tensor("y", y, Access::write);
     ConvArgs args = conv_geometry(params, vx, vw, vy, {"x", "w", "y"});
     args.x = vx;
@@ -364,6 +375,40 @@ ConvArgs validate_conv_forward(const mln_device& device, const mln_conv_params* 
     args.activation = activation;
     require_supported(device, MLN_KERNEL_CONV, vy.dtype);
     return args;
+}
+}  // namespace
+
+ConvArgs validate_conv_forward(const mln_device& device, const mln_conv_params* params, const mln_tensor_desc* x,
+                               const mln_tensor_desc* w, const mln_tensor_desc* bias, mln_unary_op activation,
+                               const mln_tensor_desc* residual, const mln_tensor_desc* y) {
+    return validate_conv_forward_with(device, params, x, validate_tensor("w", w, Access::read), bias, activation,
+                                      residual, y);
+}
+
+ConvArgs validate_conv_weights(const mln_device& device, const mln_conv_params* params, const mln_tensor_desc* x,
+                               const mln_tensor_desc* w) {
+    const TensorView vx = validate_tensor("x", x, Access::read);
+    const TensorView vw = validate_tensor("w", w, Access::read);
+    ConvArgs args = conv_input_geometry(params, vx, vw, {"x", "w", "y"});
+    args.x = vx;
+    args.w = vw;
+    require_contiguous_float_operands({{"x", &vx}, {"w", &vw}});
+    require_supported(device, MLN_KERNEL_CONV, vw.dtype);
+    return args;
+}
+
+ConvArgs validate_conv_forward_prepared(const mln_device& device, const mln_conv_params& params,
+                                        const TensorView& prepared_x, const TensorView& w, const mln_tensor_desc* x,
+                                        const mln_tensor_desc* bias, mln_unary_op activation,
+                                        const mln_tensor_desc* residual, const mln_tensor_desc* y) {
+    const TensorView vx = validate_tensor("x", x, Access::read);
+    if (vx.rank != prepared_x.rank || !std::equal(vx.shape, vx.shape + vx.rank, prepared_x.shape) ||
+        vx.dtype != prepared_x.dtype) {
+        invalid(cat("x is ", shape_to_string(vx), " ", dtype_name(vx.dtype), " but the weights were prepared for x ",
+                    shape_to_string(prepared_x), " ", dtype_name(prepared_x.dtype), " (", conv_params_to_string(params),
+                    "); prepare them again for this shape"));
+    }
+    return validate_conv_forward_with(device, &params, x, w, bias, activation, residual, y);
 }
 
 ConvArgs validate_conv_backward_data(const mln_device& device, const mln_conv_params* params,

@@ -15,6 +15,15 @@ namespace mln {
 ConvArgs validate_conv_forward(const mln_device& device, const mln_conv_params* params, const mln_tensor_desc* x,
                                const mln_tensor_desc* w, const mln_tensor_desc* bias, mln_unary_op activation,
                                const mln_tensor_desc* residual, const mln_tensor_desc* y);
+// mln_conv_weights_create: params, x (shape and dtype) and w; returns args without y.
+ConvArgs validate_conv_weights(const mln_device& device, const mln_conv_params* params, const mln_tensor_desc* x,
+                               const mln_tensor_desc* w);
+// mln_conv_forward_prepared: validate_conv_forward with the prepared weights' params and w
+// (w.data may be null), and x exactly of the shape and dtype they were prepared for.
+ConvArgs validate_conv_forward_prepared(const mln_device& device, const mln_conv_params& params,
+                                        const TensorView& prepared_x, const TensorView& w, const mln_tensor_desc* x,
+                                        const mln_tensor_desc* bias, mln_unary_op activation,
+                                        const mln_tensor_desc* residual, const mln_tensor_desc* y);
 // Returns args with x = dx and y = dy.
 ConvArgs validate_conv_backward_data(const mln_device& device, const mln_conv_params* params,
                                      const mln_tensor_desc* dy, const mln_tensor_desc* w, const mln_tensor_desc* dx);

@@ -66,6 +66,12 @@ void cpu_softmax_backward(mln_device&, const SoftmaxArgs& args) { kernels::softm
 void cpu_optimizer_step(mln_device&, const OptimizerArgs& args) { kernels::optimizer_step(args); }
 void cpu_dropout(mln_device&, const DropoutArgs& args) { kernels::dropout(args); }
 void cpu_conv_forward(mln_device&, const ConvArgs& args) { kernels::conv_forward(args); }
+std::unique_ptr<PreparedConvFilters> cpu_conv_prepare_filters(mln_device&, const ConvArgs& args) {
+    return kernels::conv_prepare_filters(args);
+}
+void cpu_conv_forward_prepared(mln_device&, const ConvArgs& args, const PreparedConvFilters& filters) {
+    kernels::conv_forward_prepared(args, filters);
+}
 void cpu_conv_backward_data(mln_device&, const ConvArgs& args) { kernels::conv_backward_data(args); }
 void cpu_conv_backward_filter(mln_device&, const ConvArgs& args) { kernels::conv_backward_filter(args); }
 void cpu_pool_forward(mln_device&, const PoolArgs& args) { kernels::pool_forward(args); }
@@ -113,6 +119,8 @@ constexpr DeviceOps kCpuDeviceOps = {
     cpu_optimizer_step,
     cpu_dropout,
     cpu_conv_forward,
+    cpu_conv_prepare_filters,
+    cpu_conv_forward_prepared,
     cpu_conv_backward_data,
     cpu_conv_backward_filter,
     cpu_pool_forward,

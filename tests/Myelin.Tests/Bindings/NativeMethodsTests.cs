@@ -57,6 +57,63 @@ public sealed unsafe class NativeMethodsTests
     }
 
     [Test]
+    public void ConvWeightsHandleOwnsThePreparedWeights()
+    {
+        NativeLibraryLoader.EnsureLoaded();
+        NativeMethods.Check(NativeMethods.DeviceCreate(DeviceKind.Cpu, 0, out DeviceHandle device));
+        float[] x = [.. Enumerable.Range(0, 2 * 3 * 5 * 5).Select(i => (float)Math.Sin(i))];
+        float[] w = [.. Enumerable.Range(0, 4 * 3 * 3 * 3).Select(i => (float)Math.Cos(i))];
+        float[] y = new float[2 * 4 * 5 * 5], yPlain = new float[y.Length];
+        var p = new ConvParams { SpatialRank = 2, Groups = 1 };
+        for (int i = 0; i < 2; i++)
+        {
+            p.Strides[i] = 1;
+            p.Dilations[i] = 1;
+            p.PadsBegin[i] = 1;
+            p.PadsEnd[i] = 1;
+        }
+
+        fixed (float* xData = x, wData = w, yData = y, yPlainData = yPlain)
+        {
+            TensorDesc xDesc = Describe(xData, 2, 3, 5, 5), wDesc = Describe(wData, 4, 3, 3, 3);
+            TensorDesc yDesc = Describe(yData, 2, 4, 5, 5), yPlainDesc = Describe(yPlainData, 2, 4, 5, 5);
+            NativeMethods.Check(NativeMethods.ConvWeightsCreate(device, &p, &xDesc, &wDesc, out ConvWeightsHandle weights));
+            Assert.That(weights.IsInvalid, Is.False);
+            NativeMethods.Check(NativeMethods.ConvForward(device, &p, &xDesc, &wDesc, null, UnaryOp.Relu, null, &yPlainDesc));
+            Array.Fill(w, float.NaN);  // the handle keeps its own copy
+            NativeMethods.Check(NativeMethods.ConvForwardPrepared(device, weights, &xDesc, null, UnaryOp.Relu, null, &yDesc));
+            Assert.That(y, Is.EqualTo(yPlain).Within(1e-5f));
+
+            // Another input shape than prepared for is refused, naming both.
+            TensorDesc xOther = Describe(xData, 1, 3, 5, 5), yOther = Describe(yData, 1, 4, 5, 5);
+            Status mismatch = NativeMethods.ConvForwardPrepared(device, weights, &xOther, null, UnaryOp.Identity, null, &yOther);
+            var error = Assert.Throws<MyelinException>(() => NativeMethods.Check(mismatch));
+            Assert.That(error!.Message, Does.Contain("1x3x5x5").And.Contain("prepared for x 2x3x5x5"));
+
+            weights.Dispose();
+            Assert.That(weights.IsClosed, Is.True);
+            TensorDesc* xPointer = &xDesc, yPointer = &yDesc;
+            Assert.Throws<ObjectDisposedException>(() => NativeMethods.ConvForwardPrepared(device, weights, xPointer, null, UnaryOp.Identity, null, yPointer));
+        }
+
+        device.Dispose();
+    }
+
+    private static TensorDesc Describe(float* data, params long[] shape)
+    {
+        var desc = new TensorDesc { Data = data, DType = DType.F32, Rank = shape.Length };
+        long stride = 1;
+        for (int i = shape.Length - 1; i >= 0; i--)
+        {
+            desc.Shape[i] = shape[i];
+            desc.Strides[i] = stride;
+            stride *= shape[i];
+        }
+
+        return desc;
+    }
+
+    [Test]
     public void ToManagedStringDecodesUtf8AndNull()
     {
         byte[] utf8 = Encoding.UTF8.GetBytes("héllo\0");
