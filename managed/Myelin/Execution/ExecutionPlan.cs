@@ -433,7 +433,21 @@ public sealed unsafe class ExecutionPlan : IDisposable
             return new SequenceLaunch([.. launches]);
         }
 
-        KernelLaunch[] launches = launchSteps.Select(s => s.Make()).ToArray();
+        KernelLaunch[] launches;
+        try
+        {
+            launches = launchSteps.Select(s => s.Make()).ToArray();
+        }
+        catch
+        {
+            // A binding that fails (bad attributes, weights the native side rejects) frees what the plan holds so far,
+            // prepared weights included, now rather than at finalization.
+            table.Dispose();
+            arena?.Dispose();
+            foreach (Tensor tensor in owned) tensor.Dispose();
+            throw;
+        }
+
         var stageStarts = new List<int>();
         var stages = new List<IReadOnlyList<string>>();
         for (int i = 0; i < launchSteps.Count; i++)
