@@ -70,6 +70,16 @@ constexpr int64_t kDotBlockBytes = 384 << 10;
 constexpr int64_t kDotPartialBytes = 256 << 10;
 constexpr int64_t kDotMinPositions = 256;
 
+// Strided backward data spreads each task's block of the compact dx into dx, zeros between, in
+// the task (spread_columns) where output rows have at least kSpreadMinRow positions and dx takes
+// at most kSpreadMaxBytes (an L2); otherwise a separate pass after the GEMM, a memset and a
+// scatter per channel (1 thread, same-process A/B both ways round, loaded machine: ResNet-18's
+// 64->128 and 128->256 1x1/2 at batch 1, rows of 28 and 14, 0.95-0.98x the time in the tasks;
+// 256->512, rows of 7, 1.035-1.07x: twice the scalar stores of memset and scatter; at batch 32,
+// dx from memory, 64->128 1.05-1.08x, 128->256 0.96-1.0x).
+constexpr int64_t kSpreadMinRow = 14;
+constexpr int64_t kSpreadMaxBytes = int64_t{1} << 20;
+
 template <class T>
 struct PointwiseGemm {
     int64_t images = 0;  // batch * groups
@@ -83,6 +93,11 @@ struct PointwiseGemm {
     // before it uses them (in L2 then, and no separate pass over the images).
     const WindowGeometry* strided_b = nullptr;
     T* c = nullptr;        // image i: rows x positions at c + i * rows * positions
+    // Set for a strided backward data pass: c is a compact scratch, and each task spreads its
+    // final outputs into scatter_to (image i: rows x g.in_size()) with the skipped positions'
+    // zeros, while they are still in cache (spread_columns).
+    const WindowGeometry* scatter = nullptr;
+    T* scatter_to = nullptr;
     const T* bias = nullptr;      // rows per group, or nullptr
     const T* residual = nullptr;  // as c, or nullptr
     GemmActivation<T> activation = nullptr;  // after each strip, unless relu
@@ -144,6 +159,57 @@ void gather_columns_at(const WindowGeometry& g, const T* x, int64_t depth, int64
             }
         }
     }
+}
+
+// to[o * stride] = from[o] for o < count and zeros between (to[0 .. (count - 1) * stride]).
+template <class T, int64_t kStride>
+void spread_row(const T* from, int64_t count, int64_t stride, T* to) {
+    const int64_t step = kStride != 0 ? kStride : stride;
+    for (int64_t o = 0; o + 1 < count; ++o) {
+        to[o * step] = from[o];
+        for (int64_t j = 1; j < step; ++j) to[o * step + j] = T(0);
+    }
+    to[(count - 1) * step] = from[count - 1];
+}
+
+// The reverse of gather_columns with zeros: x(k, i) for input positions i in [i_begin, i_end)
+// and k < depth, x(k, input_position(q)) = from(k, q - q0) for q in [q0, q_end) (from's rows
+// q_end - q0 apart, the positions between the strided ones that fall in the range zero. One
+// pass writing every element once, where a memset of dx and a scatter wrote the strided ones
+// twice.
+template <class T, int64_t kStride>
+void spread_columns_at(const WindowGeometry& g, const T* from, int64_t from_row_stride, int64_t depth, int64_t q0,
+                       int64_t q_end, int64_t i_begin, int64_t i_end, T* x) {
+    const int64_t in_size = g.in_size();
+    const int64_t step = kStride != 0 ? kStride : g.stride[2];
+    for (int64_t k = 0; k < depth; ++k) {
+        const T* row = from + k * from_row_stride;
+        T* to = x + k * in_size;
+        int64_t next = i_begin;
+        int64_t o2 = q0 % g.out[2], o1 = q0 / g.out[2] % g.out[1], o0 = q0 / g.out[2] / g.out[1];
+        for (int64_t q = q0; q < q_end;) {
+            const int64_t run = std::min(g.out[2] - o2, q_end - q);
+            const int64_t at = (o0 * g.stride[0] * g.in[1] + o1 * g.stride[1]) * g.in[2] + o2 * step;
+            std::fill(to + next, to + at, T(0));
+            spread_row<T, kStride>(row + (q - q0), run, step, to + at);
+            next = at + (run - 1) * step + 1;
+            q += run;
+            o2 = 0;
+            if (++o1 == g.out[1]) {
+                o1 = 0;
+                ++o0;
+            }
+        }
+        std::fill(to + next, to + i_end, T(0));
+    }
+}
+
+template <class T>
+void spread_columns(const WindowGeometry& g, const T* from, int64_t from_row_stride, int64_t depth, int64_t q0,
+                    int64_t q_end, int64_t i_begin, int64_t i_end, T* x) {
+    if (g.stride[2] == 1) return spread_columns_at<T, 1>(g, from, from_row_stride, depth, q0, q_end, i_begin, i_end, x);
+    if (g.stride[2] == 2) return spread_columns_at<T, 2>(g, from, from_row_stride, depth, q0, q_end, i_begin, i_end, x);
+    spread_columns_at<T, 0>(g, from, from_row_stride, depth, q0, q_end, i_begin, i_end, x);
 }
 
 template <class T>
@@ -449,9 +515,10 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
                 }
             }
         }
-        if (!has_tail || tail_per_panel || fused_row_tail) return;
         const int64_t row0 = first_panel * mr;
-        for (int64_t image = first_image; image < last_image; ++image) {
+        const int64_t row_end = std::min(p.rows, last_panel * mr);
+        for (int64_t image = first_image; has_tail && !tail_per_panel && !fused_row_tail && image < last_image;
+             ++image) {
             const int64_t group = image % p.groups;
             const int64_t c_offset = (image * p.rows + row0) * p.positions + p.positions - tail_cols;
             PointwiseStrip<T> t;
@@ -463,13 +530,25 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             t.b_row_stride = p.depth;
             t.c = p.c + c_offset;
             t.ldc = p.positions;
-            t.rows = std::min(p.rows, last_panel * mr) - row0;
+            t.rows = row_end - row0;
             t.cols = tail_cols;
             t.bias = p.bias != nullptr ? p.bias + group * p.rows + row0 : nullptr;
             t.residual = p.residual != nullptr ? p.residual + c_offset : nullptr;
             t.relu = p.relu;
             kernel.tail(t);
             if (p.activation != nullptr) p.activation(t.c, t.rows, t.cols, t.ldc, 1);
+        }
+        if (p.scatter != nullptr) {
+            // The task's input positions: from its first output's (0 for the first block) to
+            // the next block's first output's (the image's end for the last block).
+            const int64_t q_end = split.blocks.begin(block + 1);
+            const int64_t i_begin = block == 0 ? 0 : input_position(*p.scatter, q0);
+            const int64_t i_end = q_end == p.positions ? p.scatter->in_size() : input_position(*p.scatter, q_end);
+            for (int64_t image = first_image; image < last_image; ++image) {
+                spread_columns(*p.scatter, p.c + (image * p.rows + row0) * p.positions + q0, p.positions, row_end - row0,
+                               q0, q_end, i_begin, i_end,
+                               p.scatter_to + (image * p.rows + row0) * p.scatter->in_size());
+            }
         }
     };
     cpu::for_each_claimed(split.tasks(), threads, run_task);
@@ -584,6 +663,9 @@ void conv_pointwise_backward_data(const ConvArgs& a) {
     T* dx = static_cast<T*>(a.x.data);
     p.c = dx;
     const bool scatter = strided(g);
+    const bool spread_in_tasks =
+        scatter && g.out[2] >= kSpreadMinRow &&
+        a.batch * a.channels * g.in_size() * static_cast<int64_t>(sizeof(T)) <= kSpreadMaxBytes;
     if (scatter) {
         std::vector<T>& compact = thread_buffer<T, CompactImages>();
         compact.resize(static_cast<size_t>(a.batch * a.channels * p.positions));
@@ -595,8 +677,12 @@ void conv_pointwise_backward_data(const ConvArgs& a) {
     // oneDNN's time, 32->16 at 112x112 1.42-1.63x -> 1.27-1.44x); the forward pass does it only
     // where x comes from memory (kForwardPrefetchBytes).
     p.prefetch_b = true;
+    if (spread_in_tasks) {
+        p.scatter = &g;
+        p.scatter_to = dx;
+    }
     run_pointwise_gemm(p);
-    if (scatter) move_strided<T, true>(g, a.batch * a.channels, p.c, dx);
+    if (scatter && !spread_in_tasks) move_strided<T, true>(g, a.batch * a.channels, p.c, dx);
 }
 
 template <class T>

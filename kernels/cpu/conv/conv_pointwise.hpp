@@ -9,7 +9,7 @@
 // weights, tiny next to the images) through any strides, so W^T needs no copy either. The last
 // tile of a strip is masked instead of going through a scratch tile. Stride-s 1x1 layers
 // (ResNet's shortcut) gather the strided positions into a compact image first (forward) or
-// scatter a compact dx with zeros between (backward data). See conv_pointwise.cpp for the
+// spread a compact dx with zeros between (backward data). See conv_pointwise.cpp for the
 // blocking and threading.
 #pragma once
 
