@@ -361,13 +361,15 @@ constexpr int64_t kPolyphaseMaxSliceBytes = 8 << 20;
 constexpr int64_t kPolyphaseSliceFilterRatio = 2;
 // And at least this many positions per phase forward: more than the implicit GEMM's transposed
 // form takes (3x3/2 from 128 channels, 2 threads, 980-position forwards split among the threads:
-// 1.16-1.33x the time of 8 MiB slices).
+// 1.16-1.33x the time of 8 MiB slices). The slice size changes the forwards' batch, not how each
+// sums an output (the same bits at any thread count: tested).
 constexpr int64_t kPolyphaseMinSlicePositions = implicit_gemm::transposed::kMaxPositions + 1;
 // Slices per thread from which each thread takes whole slices (its forwards and interleaving
-// inline, its results in its own L2, one fork a call; 3x3/2 from 64 channels, batch 32, 2
-// threads: 0.81-0.84 of the time of 8 MiB slices, each forward split among the threads); with
+// inline, its results in its own L2, one fork a call; 2 threads, batch 32, 3x3/2 from 64
+// channels 0.73-0.84, from 128 (6 slices) 0.79-0.84, batch 8 from 64 0.73-0.78 of the time of
+// 8 MiB slices, each forward split among the threads; batch 4, two slices a thread, 1.31x); with
 // fewer the threads split each slice's forwards.
-constexpr int64_t kPolyphaseSlicesPerThread = 2;
+constexpr int64_t kPolyphaseSlicesPerThread = 3;
 
 // Phases along the last axis that one dx row interleaves at most (its stride).
 constexpr int64_t kPolyphaseMaxRowPhases = 16;
@@ -462,8 +464,9 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
             }
         }
     });
-    // Slices of the images: the size depends on the shape alone, so that every thread count
-    // runs the same forwards (same bits).
+    // Slices of the images: small where one thread runs them all or each thread takes whole
+    // slices; where the threads would split each slice's forwards (too few slices for them), as
+    // big as kPolyphaseMaxSliceBytes allows (fewer, larger forwards to split).
     const int64_t image_bytes = std::max<int64_t>(1, image_size * a.channels * static_cast<int64_t>(sizeof(T)));
     int64_t smallest_phase = image_size;
     for (const Phase& ph : phase_list) {
@@ -471,9 +474,14 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
     }
     const int64_t slice_bytes = std::clamp<int64_t>(kPolyphaseSliceFilterRatio * filter_size * static_cast<int64_t>(sizeof(T)),
                                                     kPolyphaseMinSliceBytes, kPolyphaseMaxSliceBytes);
-    const int64_t slice_images = std::clamp<int64_t>(
+    int64_t slice_images = std::clamp<int64_t>(
         std::max(slice_bytes / image_bytes, ceil_div(kPolyphaseMinSlicePositions, std::max<int64_t>(1, smallest_phase))), 1,
         a.batch);
+    const int64_t threads = cpu::thread_pool().thread_count();
+    const bool slices_per_thread = threads > 1 && ceil_div(a.batch, slice_images) >= kPolyphaseSlicesPerThread * threads;
+    if (threads > 1 && !slices_per_thread) {
+        slice_images = std::clamp<int64_t>(kPolyphaseMaxSliceBytes / image_bytes, slice_images, a.batch);
+    }
     const int64_t slice_results = slice_images * image_size * a.channels;
     const T* dy = static_cast<const T*>(a.y.data);
     T* dx = static_cast<T*>(a.x.data);
@@ -540,8 +548,7 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
     // buffer and cache, with one fork per call instead of several per slice. Otherwise the
     // slices run one after another, each forward and interleaving pass split among the threads.
     const int64_t slices = ceil_div(a.batch, slice_images);
-    const int64_t threads = cpu::thread_pool().thread_count();
-    if (threads > 1 && slices >= kPolyphaseSlicesPerThread * threads) {
+    if (slices_per_thread) {
         cpu::for_each_claimed_affine(
             slices, threads,
             [&] {
