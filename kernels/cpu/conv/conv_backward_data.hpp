@@ -349,8 +349,27 @@ inline PhaseAxis phase_axis(const WindowGeometry& g, int d, int64_t phase) {
 // 1.6x, 49 positions (512 channels at 7) 2x to 3x slower.
 constexpr int64_t kPolyphaseMinChannels = 32;
 constexpr int64_t kPolyphaseMinPositions = 1024;
-// Phase results of a slice of images at most this big (in L3 for the interleaving pass).
-constexpr int64_t kPolyphaseSliceBytes = 8 << 20;
+// Images go through the phase forwards and the interleaving pass a slice at a time: a slice's
+// phase results (kPolyphaseSliceFilterRatio times the phase filters' bytes, clamped to
+// [kPolyphaseMinSliceBytes, kPolyphaseMaxSliceBytes]) are still in L2 when interleaved, yet
+// each slice's GEMMs have enough columns to pay for reading all phase filters again. Zen 5, one
+// thread, batch 32, same-process A/B CPU time against 8 MiB slices for all: ResNet-18's 3x3/2
+// from 64 channels (295 KiB of filters) 1 MiB 0.81-0.87, 2 MiB 0.82-0.90; from 128 (1.2 MiB)
+// 2 MiB 0.93; from 256 (4.7 MiB) 1 MiB 1.11, 2 MiB 1.01-1.04.
+constexpr int64_t kPolyphaseMinSliceBytes = 1 << 20;
+constexpr int64_t kPolyphaseMaxSliceBytes = 8 << 20;
+constexpr int64_t kPolyphaseSliceFilterRatio = 2;
+// And at least this many positions per phase forward: more than the implicit GEMM's transposed
+// form takes (3x3/2 from 128 channels, 2 threads, 980-position forwards split among the threads:
+// 1.16-1.33x the time of 8 MiB slices). The slice size changes the forwards' batch, not how each
+// sums an output (the same bits at any thread count: tested).
+constexpr int64_t kPolyphaseMinSlicePositions = implicit_gemm::transposed::kMaxPositions + 1;
+// Slices per thread from which each thread takes whole slices (its forwards and interleaving
+// inline, its results in its own L2, one fork a call; 2 threads, batch 32, 3x3/2 from 64
+// channels 0.73-0.84, from 128 (6 slices) 0.79-0.84, batch 8 from 64 0.73-0.78 of the time of
+// 8 MiB slices, each forward split among the threads; batch 4, two slices a thread, 1.31x); with
+// fewer the threads split each slice's forwards.
+constexpr int64_t kPolyphaseSlicesPerThread = 3;
 
 // Phases along the last axis that one dx row interleaves at most (its stride).
 constexpr int64_t kPolyphaseMaxRowPhases = 16;
@@ -445,16 +464,30 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
             }
         }
     });
-    const int64_t slice_images =
-        std::clamp<int64_t>(kPolyphaseSliceBytes / std::max<int64_t>(1, image_size * a.channels * static_cast<int64_t>(sizeof(T))),
-                            1, a.batch);
-    std::vector<T>& result_buffer = thread_buffer<T, PhaseResults>();
-    result_buffer.resize(static_cast<size_t>(slice_images * image_size * a.channels));
-    T* results = result_buffer.data();
+    // Slices of the images: small where one thread runs them all or each thread takes whole
+    // slices; where the threads would split each slice's forwards (too few slices for them), as
+    // big as kPolyphaseMaxSliceBytes allows (fewer, larger forwards to split).
+    const int64_t image_bytes = std::max<int64_t>(1, image_size * a.channels * static_cast<int64_t>(sizeof(T)));
+    int64_t smallest_phase = image_size;
+    for (const Phase& ph : phase_list) {
+        if (ph.size > 0 && ph.taps > 0) smallest_phase = std::min(smallest_phase, ph.size);
+    }
+    const int64_t slice_bytes = std::clamp<int64_t>(kPolyphaseSliceFilterRatio * filter_size * static_cast<int64_t>(sizeof(T)),
+                                                    kPolyphaseMinSliceBytes, kPolyphaseMaxSliceBytes);
+    int64_t slice_images = std::clamp<int64_t>(
+        std::max(slice_bytes / image_bytes, ceil_div(kPolyphaseMinSlicePositions, std::max<int64_t>(1, smallest_phase))), 1,
+        a.batch);
+    const int64_t threads = cpu::thread_pool().thread_count();
+    const bool slices_per_thread = threads > 1 && ceil_div(a.batch, slice_images) >= kPolyphaseSlicesPerThread * threads;
+    if (threads > 1 && !slices_per_thread) {
+        slice_images = std::clamp<int64_t>(kPolyphaseMaxSliceBytes / image_bytes, slice_images, a.batch);
+    }
+    const int64_t slice_results = slice_images * image_size * a.channels;
     const T* dy = static_cast<const T*>(a.y.data);
     T* dx = static_cast<T*>(a.x.data);
-    for (int64_t n0 = 0; n0 < a.batch; n0 += slice_images) {
-        const int64_t images = std::min(slice_images, a.batch - n0);
+    // Slice `slice` of the images: its phase forwards into `results`, then dx's planes from them.
+    auto run_slice = [&](int64_t slice, T* results) {
+        const int64_t n0 = slice * slice_images, images = std::min(slice_images, a.batch - n0);
         for (const Phase& ph : phase_list) {
             if (ph.size == 0 || ph.taps == 0) continue;
             ConvArgs f;
@@ -509,6 +542,26 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
                 }
             }
         });
+    };
+    // Enough slices for every thread: each thread runs whole slices, its forwards and interleaving
+    // inline (a pool region's nested loops run on the calling thread), the results in its own
+    // buffer and cache, with one fork per call instead of several per slice. Otherwise the
+    // slices run one after another, each forward and interleaving pass split among the threads.
+    const int64_t slices = ceil_div(a.batch, slice_images);
+    if (slices_per_thread) {
+        cpu::for_each_claimed_affine(
+            slices, threads,
+            [&] {
+                // Each worker's own buffer: the call is made on the worker.
+                std::vector<T>& buffer = thread_buffer<T, PhaseResults>();
+                buffer.resize(static_cast<size_t>(slice_results));
+                return buffer.data();
+            },
+            [&](int64_t slice, T* results) { run_slice(slice, results); });
+    } else {
+        std::vector<T>& result_buffer = thread_buffer<T, PhaseResults>();
+        result_buffer.resize(static_cast<size_t>(slice_results));
+        for (int64_t slice = 0; slice < slices; ++slice) run_slice(slice, result_buffer.data());
     }
     return true;
 }

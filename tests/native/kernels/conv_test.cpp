@@ -1076,10 +1076,14 @@ TEST_F(ConvTest, BackwardDataByFlippedFiltersInTheTransposedFormMatchesReference
 // and 0 and odd sizes (phases of 23 and 22 rows), dilation 2 with stride 2 (odd phases reached
 // by no tap: zeros), groups, a 2x2 kernel with stride 3 (phases without taps), strides 2 x 1, 1-d
 // and 3-d, batch 1 and 2; pads past the kernel (3 with 3x3/2: a phase would need a negative pad)
-// and 31 channels take the column path. f32 at every ISA and f64, 1-3 threads, same bits.
+// and 31 channels take the column path. Images in slices of one at 1 thread (phases of 33 x 33,
+// over 1024 positions): 12 at 2 and 3 threads each thread running whole slices, 6 at 3 threads
+// in one slice whose forwards the threads split. f32 at every ISA and f64, 1-3 threads, same bits.
 TEST_F(ConvTest, BackwardDataByPolyphaseMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{2, 32, 46, 45}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{12, 32, 66, 66}, 8, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{6, 32, 66, 66}, 8, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 33, 67, 64}, 17, {3, 3}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 32, 70, 66}, 12, {3, 3}, {2, 2}, {2, 2}, {2, 2}, {2, 2}, 1},
         {{2, 64, 48, 48}, 48, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 2},
