@@ -538,7 +538,9 @@ constexpr int64_t kDotBlockPositions = 1024;
 // Inputs (x and dy) of at least this many bytes are prefetched a block ahead (run_dot_task): they
 // come from memory. MobileNet-v2's stem, one thread, same-run A/B, loaded machine: batch 32
 // 0.81-0.91 of the time (median; min 0.76-0.83); at batch 1 (2.2 MB, in cache) the prefetches cost 4.5%.
-constexpr int64_t kDotPrefetchInputBytes = int64_t{16} << 20;
+// Prefetched inside the dot kernel (CPU time, same-process A/B, 2 runs each): batch 4 (8.8 MB)
+// 0.87-0.93 of the time, batch 3 (6.6 MB) 1.0-1.05, batch 2 1.0-1.02, batch 1 1.02-1.03.
+constexpr int64_t kDotPrefetchInputBytes = int64_t{8} << 20;
 
 template <class T>
 bool dot_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
