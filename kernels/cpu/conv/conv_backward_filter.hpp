@@ -538,7 +538,9 @@ constexpr int64_t kDotBlockPositions = 1024;
 // Inputs (x and dy) of at least this many bytes are prefetched a block ahead (run_dot_task): they
 // come from memory. MobileNet-v2's stem, one thread, same-run A/B, loaded machine: batch 32
 // 0.81-0.91 of the time (median; min 0.76-0.83); at batch 1 (2.2 MB, in cache) the prefetches cost 4.5%.
-constexpr int64_t kDotPrefetchInputBytes = int64_t{16} << 20;
+// Prefetched inside the dot kernel (CPU time, same-process A/B, 2 runs each): batch 4 (8.8 MB)
+// 0.87-0.93 of the time, batch 3 (6.6 MB) 1.0-1.05, batch 2 1.0-1.02, batch 1 1.02-1.03.
+constexpr int64_t kDotPrefetchInputBytes = int64_t{8} << 20;
 
 template <class T>
 bool dot_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
@@ -611,9 +613,12 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         };
         // Each block splits its plane rows (those it shares with the block before it again).
         // Where the inputs are too large to stay in cache between calls, the next block's dy
-        // rows and new rows of x are prefetched across the block's dot calls: they come from
-        // memory, dy in rows of 4 KiB, each in a page of its own, that the hardware prefetcher
-        // does not enter.
+        // rows and new rows of x are prefetched by the block's dot calls, a line of each per
+        // step of 16 positions (each call its share of the lines): they come from memory, dy in
+        // rows of 4 KiB, each in a page of its own, that the hardware prefetcher does not enter.
+        // A call's share all at once between calls left the misses queued behind one another:
+        // MobileNet-v2's stem, batch 32, one thread, same-process A/B under load, in the kernel
+        // 0.83-0.93 of the time (min and median over 15-21 alternating runs, 3 runs).
         const bool prefetch = (a.batch * (a.channels * geo.in_size() + a.out_channels * p.out_size)) * 4 >=
                               kDotPrefetchInputBytes;
         for (int64_t u = u_begin; u < u_end; ++u) {
@@ -630,22 +635,28 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             // What block u + 1 reads first: its dy rows and the input rows of its plane rows past
             // this block's (all of them in a new image); input row 2 (i - top) + ph of plane row i.
             const int64_t steps = row_tiles * col_tiles;
-            RowsPrefetch next_dy(dy, 0, 0, 0, steps), next_x(x_image, 0, 0, 0, steps);
-            if (u + 1 < u_end && prefetch) {
+            DotPrefetchRows next[kDotPrefetchStreams] = {};
+            DotPrefetchRows* const streams = u + 1 < u_end && prefetch ? next : nullptr;
+            if (streams != nullptr) {
                 const int64_t next_n = (u + 1) / p.position_blocks;
                 const int64_t next_q0 = (u + 1) % p.position_blocks * p.position_block;
                 const float* next_dy_rows = reinterpret_cast<const float*>(p.dy) +
                                             (next_n * a.out_channels + g * out_channels) * p.out_size + next_q0;
-                next_dy = RowsPrefetch(next_dy_rows, out_channels, std::min(p.position_block, p.out_size - next_q0) * 4,
-                                       p.out_size * 4, steps);
                 int64_t next_i0, next_i1;
                 plane_rows(u + 1, &next_i0, &next_i1);
                 if (next_n == n) next_i0 = std::max(next_i0, i1);
                 const int64_t ih0 = std::clamp<int64_t>(2 * (next_i0 - p.plane_top), 0, geo.in[1]);
                 const int64_t ih1 = std::clamp<int64_t>(2 * (next_i1 - p.plane_top), 0, geo.in[1]);
                 const float* next_x_rows = x + (next_n * a.channels + g * p.group_channels) * geo.in_size() + ih0 * geo.in[2];
-                next_x = RowsPrefetch(next_x_rows, p.group_channels, std::max<int64_t>(0, ih1 - ih0) * geo.in[2] * 4,
-                                      geo.in_size() * 4, steps);
+                const auto rows_of = [&](const float* data, int64_t count, int64_t bytes, int64_t stride) {
+                    const int64_t lines = ceil_div(bytes, int64_t{64});
+                    return DotPrefetchRows{reinterpret_cast<const char*>(data), lines > 0 ? count : 0, lines,
+                                           stride, 0, ceil_div(count * lines, steps)};
+                };
+                next[0] = rows_of(next_dy_rows, out_channels, std::min(p.position_block, p.out_size - next_q0) * 4,
+                                  p.out_size * 4);
+                next[1] = rows_of(next_x_rows, p.group_channels, std::max<int64_t>(0, ih1 - ih0) * geo.in[2] * 4,
+                                  geo.in_size() * 4);
             }
             for (int64_t it = 0; it < row_tiles; ++it) {
                 // The last tile overlaps the one before rather than reading past dy's rows;
@@ -658,9 +669,7 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                         b[j] = planes + column_offset[static_cast<size_t>(j0 + j)];
                     }
                     kernels.dot(rows, out_w, dy + m0 * p.out_size + q0, p.out_size, b, p.padded_w,
-                                sums + (it * col_tiles + jt) * tile_sums);
-                    next_dy.step();
-                    next_x.step();
+                                sums + (it * col_tiles + jt) * tile_sums, streams);
                 }
             }
         }

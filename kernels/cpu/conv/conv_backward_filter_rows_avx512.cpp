@@ -58,9 +58,24 @@ void rows_kernel(int64_t rows, int64_t length, const float* a, int64_t a_row_str
 // before (valignd) instead of a load that straddles cache lines where column 2's is aligned
 // (align_dot_planes). MobileNet-v2's stem, batch 1, one thread, CPU time per call, same-run A/B in
 // both load orders on a loaded machine: about 4% faster (the two orders: -10% and +2%).
-template <bool kFirstFromThird>
+// Asks for the stream's next line if this call's share has not run out.
+inline void prefetch_next_line(DotPrefetchRows& s, int64_t& left) {
+    if (left > 0 && s.rows > 0) {
+        _mm_prefetch(s.row + s.line * 64, _MM_HINT_T0);
+        --left;
+        if (++s.line == s.lines_per_row) {
+            s.line = 0;
+            s.row += s.stride;
+            --s.rows;
+        }
+    }
+}
+
+// kPrefetch: a line of each prefetch stream per step (16 positions of a row) rather than a
+// call's share at once between calls, so that misses stay in flight while the tile computes.
+template <bool kFirstFromThird, bool kPrefetch>
 void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_stride, const float* const* b,
-                int64_t b_pitch, float* sums) {
+                int64_t b_pitch, float* sums, DotPrefetchRows* prefetch) {
     using Lanes = Avx512Lanes;
     __m512 acc[kDotRows][kDotCols];
 #pragma GCC unroll 32
@@ -71,6 +86,11 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
     const float* b0 = b[0];
     const float* b1 = b[1];
     const float* b2 = b[2];
+    int64_t left0 = 0, left1 = 0;
+    if constexpr (kPrefetch) {
+        left0 = prefetch[0].per_call;
+        left1 = prefetch[1].per_call;
+    }
     for (int64_t r = 0; r < rows; ++r) {
         // Lane 15: b2[-1], the element before the row's first vector (b0[0]).
         __m512 before = kFirstFromThird ? _mm512_maskz_loadu_ps(__mmask16(0x8000), b2 - kDotLanes) : _mm512_setzero_ps();
@@ -94,11 +114,20 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
                 acc[i][1] = _mm512_fmadd_ps(y, x1, acc[i][1]);
                 acc[i][2] = _mm512_fmadd_ps(y, x2, acc[i][2]);
             }
+            if constexpr (kPrefetch) {
+                prefetch_next_line(prefetch[0], left0);
+                prefetch_next_line(prefetch[1], left1);
+            }
         }
         a += width;
         b0 += b_pitch;
         b1 += b_pitch;
         b2 += b_pitch;
+    }
+    if constexpr (kPrefetch) {
+        // Whatever the steps did not reach (a call of fewer steps than its share).
+        while (left0 > 0 && prefetch[0].rows > 0) prefetch_next_line(prefetch[0], left0);
+        while (left1 > 0 && prefetch[1].rows > 0) prefetch_next_line(prefetch[1], left1);
     }
 #pragma GCC unroll 32
     for (int i = 0; i < kDotRows; ++i) {
@@ -110,8 +139,11 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
 }  // namespace
 
 void backward_filter_dot_avx512(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
-                                const float* const* b, int64_t b_pitch, float* sums) {
-    (b[0] + 1 == b[2] ? dot_kernel<true> : dot_kernel<false>)(rows, width, a, a_row_stride, b, b_pitch, sums);
+                                const float* const* b, int64_t b_pitch, float* sums, DotPrefetchRows* prefetch) {
+    const bool shifted = b[0] + 1 == b[2];
+    const auto kernel = prefetch != nullptr ? (shifted ? dot_kernel<true, true> : dot_kernel<false, true>)
+                                            : (shifted ? dot_kernel<true, false> : dot_kernel<false, false>);
+    kernel(rows, width, a, a_row_stride, b, b_pitch, sums, prefetch);
 }
 
 void backward_filter_dot_totals_avx512(const float* sums, int64_t count, float* totals) {
