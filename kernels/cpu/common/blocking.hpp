@@ -17,6 +17,12 @@ constexpr bool tasks_underfill(int64_t tasks, int64_t threads) {
     return tasks % threads != 0 && tasks < 4 * threads;
 }
 
+// Whether `tasks` equal tasks keep all of `threads` busy: one thread, or as many tasks as threads
+// that do not underfill them (the conv drivers cut their tasks finer until this holds).
+constexpr bool tasks_fill_threads(int64_t tasks, int64_t threads) {
+    return threads <= 1 || (tasks >= threads && !tasks_underfill(tasks, threads));
+}
+
 // Parts (at most max_parts) to cut each of `units` tasks into: as few as fill the threads.
 constexpr int64_t parts_to_fill_threads(int64_t units, int64_t max_parts, int64_t threads) {
     int64_t parts = 1;

@@ -250,13 +250,10 @@ void conv_backward_data(const ConvArgs& a) {
         p.micro.nr, kColumnBlockBytes / (std::min(p.out_channel_block, p.group_out_channels) *
                                          static_cast<int64_t>(sizeof(T))) / p.micro.nr * p.micro.nr);
     const int64_t threads = cpu::thread_pool().thread_count();
-    auto fills_pool = [&](int64_t tasks) {
-        return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
-    };
     p.chunk_channels = std::clamp<int64_t>(kMaxChunkRows / p.kernel_size, 1, p.group_channels);
     for (;;) {
         p.chunks = ceil_div(p.group_channels, p.chunk_channels);
-        if (p.chunk_channels == 1 || fills_pool(a.batch * a.groups * p.chunks)) break;
+        if (p.chunk_channels == 1 || tasks_fill_threads(a.batch * a.groups * p.chunks, threads)) break;
         p.chunk_channels = std::min(p.chunk_channels - 1, ceil_div(p.group_channels, p.chunks + 1));
     }
     const int64_t tasks = a.batch * a.groups * p.chunks;

@@ -45,6 +45,7 @@
 
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
+#include "kernels/cpu/common/blocking.hpp"
 #include "kernels/cpu/common/prefetch.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_backward_filter_rows.hpp"
@@ -853,9 +854,6 @@ void conv_backward_filter(const ConvArgs& a) {
     // that the threads divide comes first, with row blocks down to half the largest (ResNet-18's
     // layer2 3x3 at batch 1, 2 threads: 12 tasks of 3 NR panels rather than 9 of 4, 5 + 4 a thread).
     const int64_t threads = cpu::thread_pool().thread_count();
-    auto fills_pool = [&](int64_t tasks) {
-        return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
-    };
     if (p.dot) {
         p.source = static_cast<const T*>(a.x.data);
         set_phase_planes(p);
@@ -870,7 +868,7 @@ void conv_backward_filter(const ConvArgs& a) {
         // The fewest chunks of whole MR panels of channels that fill the pool.
         const int64_t channel_panels = ceil_div(p.group_channels, mr);
         int64_t chunks = 1;
-        while (!fills_pool(p.reduction_slices * a.groups * chunks) && chunks < channel_panels) ++chunks;
+        while (!tasks_fill_threads(p.reduction_slices * a.groups * chunks, threads) && chunks < channel_panels) ++chunks;
         p.chunk_channels = std::min(p.group_channels, ceil_div(channel_panels, chunks) * mr);
         p.channel_chunks = ceil_div(p.group_channels, p.chunk_channels);
         p.source = static_cast<const T*>(a.x.data);
@@ -896,7 +894,7 @@ void conv_backward_filter(const ConvArgs& a) {
         }
     }
     for (int64_t blocks = fewest_blocks; panels_per_task == 0 && blocks <= depth_panels; ++blocks) {
-        if (fills_pool(row_tasks(ceil_div(depth_panels, blocks))) || blocks == depth_panels) {
+        if (tasks_fill_threads(row_tasks(ceil_div(depth_panels, blocks)), threads) || blocks == depth_panels) {
             panels_per_task = ceil_div(depth_panels, blocks);
         }
     }
@@ -904,7 +902,7 @@ void conv_backward_filter(const ConvArgs& a) {
     p.row_blocks = ceil_div(depth_panels, panels_per_task);
     const int64_t row_panels = ceil_div(p.group_out_channels, mr);
     p.out_chunks = 1;
-    while (!fills_pool(p.reduction_slices * a.groups * p.row_blocks * p.out_chunks) && p.out_chunks < row_panels) {
+    while (!tasks_fill_threads(p.reduction_slices * a.groups * p.row_blocks * p.out_chunks, threads) && p.out_chunks < row_panels) {
         ++p.out_chunks;
     }
     p.chunk_panels = ceil_div(row_panels, p.out_chunks);

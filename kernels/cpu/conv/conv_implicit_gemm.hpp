@@ -819,18 +819,15 @@ void conv_forward(const ConvArgs& a) {
     // blocks did not fill 2 threads; 4 position blocks do, without the partial-sum pass: 2
     // threads, contended machine, same-run A/B, min per call 0.50-0.51 -> 0.44-0.47 ms, CPU
     // time per call 1.37-1.38 -> 1.10-1.17 ms (1 thread: 0.74).
-    auto fills_pool = [&](int64_t tasks) {
-        return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
-    };
     p.depth_slices = 1;
     p.slice_depth = std::max<int64_t>(p.depth, 1);
     p.column_panels = ceil_div(p.out_size, nr);
     const int64_t fewest_blocks = p.column_blocks;
     for (int64_t blocks = fewest_blocks + 1; blocks <= fewest_blocks + threads; ++blocks) {
-        if (fills_pool(images * p.column_blocks) || p.column_panels < 4 * blocks) break;
-        if (fills_pool(images * blocks)) p.column_blocks = blocks;
+        if (tasks_fill_threads(images * p.column_blocks, threads) || p.column_panels < 4 * blocks) break;
+        if (tasks_fill_threads(images * blocks, threads)) p.column_blocks = blocks;
     }
-    if (threads > 1 && images == 1 && !fills_pool(p.column_blocks) && p.depth >= threads * kMinSliceDepth) {
+    if (threads > 1 && images == 1 && !tasks_fill_threads(p.column_blocks, threads) && p.depth >= threads * kMinSliceDepth) {
         p.slice_depth = round_up(ceil_div(p.depth, threads), 8);
         p.depth_slices = ceil_div(p.depth, p.slice_depth);
         block_sizes(p.slice_depth);
@@ -839,7 +836,7 @@ void conv_forward(const ConvArgs& a) {
     p.column_block = ceil_div(p.column_panels, p.column_blocks) * nr;
     const int64_t base_tasks = p.depth_slices * images * p.column_blocks;
     p.row_chunks = 1;
-    while (!fills_pool(base_tasks * p.row_chunks) && p.row_chunks < p.row_panels) ++p.row_chunks;
+    while (!tasks_fill_threads(base_tasks * p.row_chunks, threads) && p.row_chunks < p.row_panels) ++p.row_chunks;
     p.chunk_panels = ceil_div(p.row_panels, p.row_chunks);
     p.row_chunks = ceil_div(p.row_panels, p.chunk_panels);
 

@@ -83,11 +83,8 @@ Layout layout_of(const ConvArgs& a, int64_t depth) {
     l.units = ceil_div(g.out_size(), l.unit);
     // As the implicit GEMM's position blocks: more of them while that fills the pool better and
     // each keeps 4 tiles.
-    auto fills_pool = [&](int64_t tasks) {
-        return threads <= 1 || (tasks >= threads && (tasks % threads == 0 || tasks >= 4 * threads));
-    };
     l.blocks = ceil_div(l.units, std::max<int64_t>(1, kBlockPositions / l.unit));
-    while (!fills_pool(a.batch * l.blocks) && g.out_size() >= 4 * kTileColumns * (l.blocks + 1)) ++l.blocks;
+    while (!tasks_fill_threads(a.batch * l.blocks, threads) && g.out_size() >= 4 * kTileColumns * (l.blocks + 1)) ++l.blocks;
     l.block_units = ceil_div(l.units, l.blocks);
     // Of the block sizes within a quarter of that, the one whose tasks spread most evenly over the
     // threads (the units the busiest thread runs; the nearest size on ties): MobileNet-v2's stem
