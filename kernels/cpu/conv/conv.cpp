@@ -83,19 +83,16 @@ void for_each_depthwise_run(int64_t begin, int64_t end, int64_t channels, int64_
     }
 }
 
-// Outputs a forward call writes before its epilogue (residual, activation) runs on them, in
-// bytes: kept within L1 so the epilogue reads them from there.
-constexpr int64_t kDepthwiseFinishBytes = 32 * 1024;
-
 // Per-channel tasks, or tasks of (image, block of kDepthwiseBlock channels) for the NCHW 3x3
 // kernel where it runs (conv_depthwise_3x3.hpp) or the blocked one; either finishes its outputs
 // (residual, activation) while they are in cache. The 3x3 kernel takes any number of channels:
-// a task range's blocks of one image go to it in one call (with an epilogue, calls of up to
-// kDepthwiseFinishBytes of outputs): called block by block, its setup per call (the geometry's
-// lane masks and permute indices) cost MobileNet-v2 dw384 and dw576 @ 14, dw576/2 @ 14 and
-// dw960 @ 7 1.03-1.15x (one thread, batch 1 and 8, same-process A/B both ways round; with ReLU
-// 1.02-1.15x; larger planes within noise, which in these runs was up to 8% between two builds of
-// the same kernel code).
+// a task range's blocks of one image go to it in one call, the epilogue then over the range:
+// called block by block, its setup per call (the geometry's lane masks and permute indices)
+// cost MobileNet-v2 dw384 and dw576 @ 14, dw576/2 @ 14 and dw960 @ 7 1.03-1.15x (one thread,
+// batch 1 and 8, same-process A/B both ways round; larger planes within noise, which in these
+// runs was up to 8% between two builds of the same kernel code). With residual + ReLU, calls of
+// at most 32 KiB of outputs (the epilogue reading them from L1) ran 1.01-1.07x slower than
+// whole ranges on those layers and dw192 @ 28.
 template <class T>
 void conv_depthwise_forward(const ConvArgs& a) {
     const ConvSizes s(a);
@@ -113,10 +110,7 @@ void conv_depthwise_forward(const ConvArgs& a) {
     }
     if (kernel != nullptr) {
         const int64_t blocks = (a.channels + kDepthwiseBlock<T> - 1) / kDepthwiseBlock<T>;
-        const bool epilogue = residual != nullptr || activation != nullptr;
-        const int64_t block_bytes = kDepthwiseBlock<T> * s.out_size * static_cast<int64_t>(sizeof(T));
-        const int64_t finish_blocks = std::max<int64_t>(1, kDepthwiseFinishBytes / std::max<int64_t>(block_bytes, 1));
-        const int64_t max_blocks = !any_channels ? 1 : epilogue ? finish_blocks : blocks;
+        const int64_t max_blocks = any_channels ? blocks : 1;
         cpu::parallel_for(a.batch * blocks, 1, [&](int64_t begin, int64_t end) {
             for_each_depthwise_run<T>(begin, end, a.channels, max_blocks, [&](int64_t n, int64_t c, int64_t channels) {
                 const int64_t first = n * a.channels + c;

@@ -909,8 +909,7 @@ TEST_F(ConvTest, DepthwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
 // channels of one image go to the 3 x 3 kernel in one call (AVX-512; the blocked kernels below
 // it, block by block): 200 channels (13 blocks, the last half full) and 37 (an odd last block)
 // over one and three images (tasks spanning images at 3 threads), planes of 7 x 7 and 14 x 14
-// (stride 1 and 2), 28 x 28 (flat plane and stride 2); with the epilogue calls of at most
-// 32 KiB of outputs (7 x 7: 10 blocks, so a range of 13 in two calls). At 1 thread within
+// (stride 1 and 2), 28 x 28 (flat plane and stride 2). At 1 thread within
 // tolerance of the reference twin, at 2 and 3 threads (runs of two blocks, or four spanning
 // images) the same bits.
 TEST_F(ConvTest, DepthwiseForwardAndBackwardDataTakeRunsOfBlocksAtTheSameBits) {
