@@ -355,7 +355,7 @@ struct MaxPoolPlanes {
                            const PoolArgs& a, bool stream) {
         const WindowGeometry& g = a.geometry;
         if (g.out_size() == 0 || planes == 0) return;
-        Scratch& s = thread_scratch<Scratch>();
+        Scratch& s = thread_scratch_in_register<Scratch>();
         Rows& r = s.rows;
         layout(g, r);
         const FoldRow fold = fold_row_for<Positions>(r.kernel, r.stride);

@@ -915,6 +915,49 @@ TEST_F(ConvTest, DepthwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
 
+// Depthwise forward (bias, residual, ReLU) and backward data where a task's blocks of 16
+// channels of one image go to the 3 x 3 kernel in one call (AVX-512; the blocked kernels below
+// it, block by block): 200 channels (13 blocks, the last half full) and 37 (an odd last block)
+// over one and three images (tasks spanning images at 3 threads), planes of 7 x 7 and 14 x 14
+// (stride 1 and 2), 28 x 28 (flat plane and stride 2). At 1 thread within
+// tolerance of the reference twin, at 2 and 3 threads (runs of two blocks, or four spanning
+// images) the same bits.
+TEST_F(ConvTest, DepthwiseForwardAndBackwardDataTakeRunsOfBlocksAtTheSameBits) {
+    const std::vector<ConvCase> cases = {
+        {{1, 200, 7, 7}, 200, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 200},
+        {{3, 37, 7, 7}, 37, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 37},
+        {{1, 200, 14, 14}, 200, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 200},
+        {{3, 37, 14, 14}, 37, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 37},
+        {{1, 200, 28, 28}, 200, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 200},
+        {{1, 37, 28, 28}, 37, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 37},
+    };
+    for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
+        using T = decltype(element);
+        HostTensor<T> x(c.x_shape), w(w_shape_of(c)), bias({c.out_channels}), residual(y_shape_of(c));
+        HostTensor<T> dy(y_shape_of(c));
+        fill_random(x);
+        fill_random(w);
+        fill_random(bias);
+        fill_random(residual);
+        fill_random(dy);
+        const mln_conv_params p = params_of(c);
+        const TensorView bias_view = bias.view(), residual_view = residual.view();
+        expect_reference_at_one_thread_and_same_bits_at_more<T>(
+            device_, y_shape_of(c), tolerance<T>(9 * 16),
+            [&](const TensorView& want) {
+                reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_RELU, &residual_view, want);
+            },
+            [&](HostTensor<T>& y) {
+                return mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_RELU,
+                                        residual.desc(), y.desc());
+            });
+        expect_reference_at_one_thread_and_same_bits_at_more<T>(
+            device_, c.x_shape, tolerance<T>(9 * 16),
+            [&](const TensorView& want) { reference::conv_backward_data(p, dy.view(), w.view(), want); },
+            [&](HostTensor<T>& dx) { return mln_conv_backward_data(device_, &p, dy.desc(), w.desc(), dx.desc()); });
+    });
+}
+
 // Backward data by columns + col2im (conv_backward_data.hpp) over its blocks and tasks: stride 2
 // (3x3 and 7x7 "same" padding, 1x1), small stride-1 images (under 256 dx positions), chunks of
 // channels (17 channels x 9 taps = 153 column rows: chunks of 14 channels), column rows that are
