@@ -95,7 +95,9 @@ TEST(ThreadPool, AffineClaimsRunEachThreadsShareFromItsStart) {
                     ASSERT_LE(0, index);
                     ASSERT_LT(index, count);
                     ++visits[static_cast<size_t>(index)];
-                    if (index >= begin && index < end) EXPECT_EQ(index, expected++) << "count " << count;
+                    if (index >= begin && index < end) {
+                        EXPECT_EQ(index, expected++) << "count " << count;
+                    }
                 }
             }
             for (int64_t i = 0; i < count; ++i) EXPECT_EQ(visits[static_cast<size_t>(i)], 1) << "index " << i;
