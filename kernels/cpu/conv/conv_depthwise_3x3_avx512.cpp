@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/common/force_inline.hpp"
 #include "kernels/cpu/conv/conv_depthwise_3x3.hpp"
 #include "kernels/cpu/conv/conv_depthwise_filter_avx512.hpp"
 
@@ -763,16 +764,31 @@ inline int64_t source_row(const WindowGeometry& g, int64_t oh, int64_t kh) {
     return ih >= 0 && ih < g.in[1] ? ih : -1;
 }
 
-// The three taps of source row ih of channels a and b (lanes 0-7, 8-15); valid: the row lies in
-// the plane (else the taps are not read).
-struct PairRowTaps {
+// The three taps of a source row (of one channel, or of channels a and b in lanes 0-7, 8-15);
+// valid: the row lies in the plane (else the taps are not read).
+struct PlaneRowTaps {
     __m512 t[3];
     bool valid;
 };
 
-inline PairRowTaps pair_row_taps(const float* xa, const float* xb, const WindowGeometry& g, const PairColumns& c,
+// sum + the products of the three filter rows w with their source rows' taps (rows outside the
+// plane add nothing), each tap column masked to the outputs whose source column lies inside.
+MLN_ALWAYS_INLINE __m512 add_filter_rows(const PlaneRowTaps (&rows)[3], const __m512* w,
+                                                             const __mmask16* tap, __m512 sum) {
+    for (int64_t kh = 0; kh < 3; ++kh) {
+        if (!rows[kh].valid) continue;
+        const __m512* t = rows[kh].t;
+        __m512 row_sum = _mm512_maskz_mul_ps(tap[0], t[0], w[kh * 3]);
+        row_sum = _mm512_mask3_fmadd_ps(t[1], w[kh * 3 + 1], row_sum, tap[1]);
+        row_sum = _mm512_mask3_fmadd_ps(t[2], w[kh * 3 + 2], row_sum, tap[2]);
+        sum = _mm512_add_ps(sum, row_sum);
+    }
+    return sum;
+}
+
+inline PlaneRowTaps pair_row_taps(const float* xa, const float* xb, const WindowGeometry& g, const PairColumns& c,
                                  int64_t ih) {
-    PairRowTaps r;
+    PlaneRowTaps r;
     r.valid = ih >= 0 && ih < g.in[1];
     if (!r.valid) {
         for (int64_t kw = 0; kw < 3; ++kw) r.t[kw] = _mm512_setzero_ps();
@@ -850,13 +866,13 @@ void pair_window_sums(const float* xa, const float* xb, const float* wa, const f
 // at 32). At stride 2 carrying the one shared row ran 1.1x slower than pair_window_sums
 // (dw576/2 at 14 x 14). Inlined into each caller (forward and backward data): called out of
 // line from both, it ran 1.2-1.4x slower on dw960.
-__attribute__((always_inline)) inline void pair_window_sums_stride1(const float* xa, const float* xb, const float* wa, const float* wb, float bias_a,
+MLN_ALWAYS_INLINE void pair_window_sums_stride1(const float* xa, const float* xb, const float* wa, const float* wb, float bias_a,
                               float bias_b, const WindowGeometry& g, const PairColumns& c, float* ya, float* yb,
                               bool store_b) {
     __m512 w[kTaps];
     for (int64_t t = 0; t < kTaps; ++t) w[t] = pair_of(wa[t], wb[t]);
     const __m512 bias = pair_of(bias_a, bias_b);
-    PairRowTaps rows[3];
+    PlaneRowTaps rows[3];
     // The planes' prefetches at once: a 7 x 7 plane is 4 lines, which per-row prefetches of
     // 7 floats each asked for twice or more (dw960 at 7 x 7, one thread: 1.13x faster at
     // batches 1 and 32; at stride 2 from 14 x 14, 1.05x slower at batch 32, so that stays).
@@ -872,15 +888,7 @@ __attribute__((always_inline)) inline void pair_window_sums_stride1(const float*
             rows[1] = pair_row_taps(xa, xb, g, c, top + 1);
         }
         rows[2] = pair_row_taps(xa, xb, g, c, top + 2);
-        __m512 sum = bias;
-        for (int64_t kh = 0; kh < 3; ++kh) {
-            if (!rows[kh].valid) continue;
-            const __m512* t = rows[kh].t;
-            __m512 row_sum = _mm512_maskz_mul_ps(c.tap[0], t[0], w[kh * 3]);
-            row_sum = _mm512_mask3_fmadd_ps(t[1], w[kh * 3 + 1], row_sum, c.tap[1]);
-            row_sum = _mm512_mask3_fmadd_ps(t[2], w[kh * 3 + 2], row_sum, c.tap[2]);
-            sum = _mm512_add_ps(sum, row_sum);
-        }
+        const __m512 sum = add_filter_rows(rows, w, c.tap, bias);
         if (oh + 1 < g.out[1]) {
             c.store_whole_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
         } else {
@@ -930,19 +938,15 @@ bool rows_fit(const WindowGeometry& g) {
 // store follows. Masked loads and stores ran 2.3x slower at batch 32 (dw576 @ 14, one thread:
 // from DRAM, the masked accesses waited on each line; prefetching the planes ahead, x for
 // reading and y for writing, did not help and measured within noise with whole accesses).
-__attribute__((always_inline)) inline void row_window_sums_stride1(const float* x, const float* taps, float bias,
+MLN_ALWAYS_INLINE void row_window_sums_stride1(const float* x, const float* taps, float bias,
                                                                    const WindowGeometry& g, const RowColumns& c,
                                                                    float* y) {
     __m512 w[kTaps];
     for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
     const __m512 b = _mm512_set1_ps(bias);
     const int64_t in_rows = g.in[1];
-    struct Taps {
-        __m512 t[3];
-        bool valid;
-    };
     auto row_taps = [&](int64_t ih) {
-        Taps r;
+        PlaneRowTaps r;
         r.valid = ih >= 0 && ih < in_rows;
         if (!r.valid) {
             for (int64_t kw = 0; kw < 3; ++kw) r.t[kw] = _mm512_setzero_ps();
@@ -953,7 +957,7 @@ __attribute__((always_inline)) inline void row_window_sums_stride1(const float* 
         for (int64_t kw = 0; kw < 3; ++kw) r.t[kw] = _mm512_permutexvar_ps(c.index[kw], row);
         return r;
     };
-    Taps rows[3];
+    PlaneRowTaps rows[3];
     for (int64_t oh = 0; oh < g.out[1]; ++oh) {
         const int64_t top = oh - g.pad_begin[1];
         if (oh > 0) {
@@ -964,15 +968,7 @@ __attribute__((always_inline)) inline void row_window_sums_stride1(const float* 
             rows[1] = row_taps(top + 1);
         }
         rows[2] = row_taps(top + 2);
-        __m512 sum = b;
-        for (int64_t kh = 0; kh < 3; ++kh) {
-            if (!rows[kh].valid) continue;
-            const __m512* t = rows[kh].t;
-            __m512 row_sum = _mm512_maskz_mul_ps(c.tap[0], t[0], w[kh * 3]);
-            row_sum = _mm512_mask3_fmadd_ps(t[1], w[kh * 3 + 1], row_sum, c.tap[1]);
-            row_sum = _mm512_mask3_fmadd_ps(t[2], w[kh * 3 + 2], row_sum, c.tap[2]);
-            sum = _mm512_add_ps(sum, row_sum);
-        }
+        const __m512 sum = add_filter_rows(rows, w, c.tap, b);
         if (oh + 1 < g.out[1]) {
             _mm512_storeu_ps(y + oh * c.out_width, sum);
         } else {
@@ -984,7 +980,7 @@ __attribute__((always_inline)) inline void row_window_sums_stride1(const float* 
 // The forward's and backward data's loops over channels, not inlined into their kernels:
 // inlined there (beside the pairs' loops), dw384 and dw576 @ 14 ran 1.4-1.5x slower (register
 // allocation: the backward data's depended on the pairs' code beside it).
-__attribute__((noinline)) void rows_forward(const float* x, const float* w, const float* bias, const WindowGeometry& g,
+MLN_NOINLINE void rows_forward(const float* x, const float* w, const float* bias, const WindowGeometry& g,
                                             int64_t channels, float* y) {
     const int64_t in_size = g.in_size(), out_size = g.out_size();
     const RowColumns columns(g);
@@ -995,7 +991,7 @@ __attribute__((noinline)) void rows_forward(const float* x, const float* w, cons
 }
 
 // transposed: the forward geometry of the stride-1 backward data (dy the source, dx the output).
-__attribute__((noinline)) void rows_backward_data(const float* dy, const float* w, const WindowGeometry& transposed,
+MLN_NOINLINE void rows_backward_data(const float* dy, const float* w, const WindowGeometry& transposed,
                                                   int64_t channels, float* dx) {
     const int64_t dy_size = transposed.in_size(), dx_size = transposed.out_size();
     const RowColumns columns(transposed);
