@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Myelin.Native;
 
@@ -6,16 +6,13 @@ namespace Myelin.Native;
 /// Owns an <c>mln_conv_weights</c>: convolution filters prepared once (packed into the forward kernel's layout where one
 /// pays) for <c>mln_conv_forward_prepared</c>. Releasing it frees the native copy.
 /// </summary>
-public sealed class ConvWeightsHandle : SafeHandle
+public sealed class ConvWeightsHandle : SafeHandleZeroOrMinusOneIsInvalid
 {
     /// <summary>An invalid handle; the marshaller of <c>out ConvWeightsHandle</c> creates it and then sets it.</summary>
     public ConvWeightsHandle()
-        : base(IntPtr.Zero, ownsHandle: true)
+        : base(ownsHandle: true)
     {
     }
-
-    /// <inheritdoc />
-    public override bool IsInvalid => handle == IntPtr.Zero;
 
     /// <inheritdoc />
     protected override bool ReleaseHandle()

@@ -1,18 +1,15 @@
-using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Myelin.Native;
 
 /// <summary>An <c>mln_device*</c>; disposing it calls <c>mln_device_destroy</c>.</summary>
-public sealed class DeviceHandle : SafeHandle
+public sealed class DeviceHandle : SafeHandleZeroOrMinusOneIsInvalid
 {
     /// <summary>An invalid handle; the marshaller of <c>out DeviceHandle</c> creates it and then sets it.</summary>
     public DeviceHandle()
-        : base(IntPtr.Zero, ownsHandle: true)
+        : base(ownsHandle: true)
     {
     }
-
-    /// <inheritdoc />
-    public override bool IsInvalid => handle == IntPtr.Zero;
 
     /// <inheritdoc />
     protected override bool ReleaseHandle()
