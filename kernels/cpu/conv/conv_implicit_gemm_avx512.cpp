@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "kernels/cpu/common/force_inline.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm_kernel.hpp"
 
 namespace mln::kernels {
@@ -20,7 +21,7 @@ namespace {
 // C(i, j) (+)= sum_p A(i, p) B(p, j) for i < R, j < 32: A(i, p) = row_at(p)[(i / S) * pitch + i % S]
 // (S positions to an output row, rows `pitch` apart), B(p, j) = b[p * 32 + j], C(i, j) = c[i * ldc + j].
 template <int R, int S, class RowAt>
-__attribute__((always_inline)) inline void tile_product(int64_t kc, RowAt row_at, int64_t pitch, const float* b,
+MLN_ALWAYS_INLINE void tile_product(int64_t kc, RowAt row_at, int64_t pitch, const float* b,
                                                         float* c, int64_t ldc, bool accumulate,
                                                         const PrefetchLines& prefetch) {
     const char* line = prefetch.start;
@@ -85,7 +86,7 @@ constexpr auto kTiles = tile_table(std::make_integer_sequence<int, kPositionsTil
 // The zero-masked forms with every lane selected are the same instructions; GCC 12's plain ones
 // warn about their own uninitialised pass-through operand.
 constexpr __mmask16 kAll = 0xFFFF;
-__attribute__((always_inline)) inline void transpose16x16(__m512 (&r)[16]) {
+MLN_ALWAYS_INLINE void transpose16x16(__m512 (&r)[16]) {
     __m512 t[16];
     for (int i = 0; i < 16; i += 2) {
         t[i] = _mm512_maskz_unpacklo_ps(kAll, r[i], r[i + 1]);
@@ -114,7 +115,7 @@ __attribute__((always_inline)) inline void transpose16x16(__m512 (&r)[16]) {
 // vector (loads and blends, no shuffle), so only the 4 x 4 transposes inside the lanes take
 // shuffles: 32 per block against the register transpose's 64. column[d] lane j = row j's element
 // d (rows `row_stride` apart from `piece`).
-__attribute__((always_inline)) inline void four_columns(const float* piece, int64_t row_stride, __m512 (&column)[4]) {
+MLN_ALWAYS_INLINE void four_columns(const float* piece, int64_t row_stride, __m512 (&column)[4]) {
     __m512 u[4];  // u[b] lane 4a + e = row 4a + b's element e
 #pragma GCC unroll 4
     for (int b = 0; b < 4; ++b) {

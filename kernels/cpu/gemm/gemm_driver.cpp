@@ -35,6 +35,7 @@
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/common/blocking.hpp"
+#include "kernels/cpu/common/force_inline.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/cpu_kernels.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
@@ -156,7 +157,7 @@ struct Problem {
 // Runs `kernel`, or where b_copy is given the micro-kernel that also packs the B panel it reads
 // there (GemmCopyingMicroKernel; any A strides, so it stands in for either kernel).
 template <class T>
-inline __attribute__((always_inline)) void run_kernel(const Problem<T>& p, GemmMicroKernel<T> kernel, T* b_copy,
+MLN_ALWAYS_INLINE void run_kernel(const Problem<T>& p, GemmMicroKernel<T> kernel, T* b_copy,
                                                       int64_t depth, const T* a, int64_t a_row_stride,
                                                       int64_t a_col_stride, const T* b, int64_t b_row_stride, T* c,
                                                       int64_t ldc, T beta, const GemmTileExtras<T>* extras) {
@@ -216,7 +217,7 @@ void compute_any_tile(const Problem<T>& p, GemmMicroKernel<T> kernel, int64_t de
 // compute_any_tile, with a full tile of unit-stride C whose epilogue the micro-kernel does
 // handed to the micro-kernel in place: a call less per tile (64^3 is 16 tiles of 512 cycles).
 template <class T>
-inline __attribute__((always_inline)) void compute_tile(const Problem<T>& p, GemmMicroKernel<T> kernel, int64_t depth,
+MLN_ALWAYS_INLINE void compute_tile(const Problem<T>& p, GemmMicroKernel<T> kernel, int64_t depth,
                                                         const T* a, int64_t a_row_stride, int64_t a_col_stride,
                                                         const T* b, int64_t b_row_stride, int64_t row, int64_t col,
                                                         int64_t rows, int64_t cols, T beta, bool last,
@@ -450,7 +451,7 @@ void run_unblocked_block(const Problem<T>& p, const UnblockedSchedule& s, const 
             const T* const b = col < s.full_cols ? &p.b(0, col) : b_panel;
             const int64_t b_row_stride = col < s.full_cols ? p.b.row_stride : nr;
             auto row_tile = [&](int64_t row, const T* b_tile, int64_t b_tile_row_stride, T* b_copy)
-                                __attribute__((always_inline)) {
+                                MLN_LAMBDA_ALWAYS_INLINE {
                 if (row < s.full_rows) {
                     compute_tile(p, p.micro.strided, p.k, &p.a(row, 0), p.a.row_stride, p.a.col_stride, b_tile,
                                  b_tile_row_stride, row, col, mr, cols, p.beta, true, b_copy);

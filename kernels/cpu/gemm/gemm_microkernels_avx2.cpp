@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/common/force_inline.hpp"
 #include "kernels/cpu/gemm/gemm_microkernel.hpp"
 
 namespace mln::kernels {
@@ -55,7 +56,7 @@ struct Accumulators6x2 {
 
     // One depth step: two B vectors, six A broadcasts, twelve FMAs.
     template <bool kPackedA>
-    __attribute__((always_inline)) void update(const typename Isa::Scalar* a, int64_t a_row_stride,
+    MLN_ALWAYS_INLINE void update(const typename Isa::Scalar* a, int64_t a_row_stride,
                                                const typename Isa::Scalar* b) {
         const Vector b0 = Isa::load(b);
         const Vector b1 = Isa::load(b + Isa::kLanes);

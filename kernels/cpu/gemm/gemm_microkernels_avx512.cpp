@@ -12,6 +12,7 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/common/force_inline.hpp"
 #include "kernels/cpu/gemm/gemm_microkernel.hpp"
 
 namespace mln::kernels {
@@ -82,7 +83,7 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
     Vector acc[MR][2];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = Isa::zero();
-    auto update = [&](const Scalar* a_step, Vector b0, Vector b1) __attribute__((always_inline)) {
+    auto update = [&](const Scalar* a_step, Vector b0, Vector b1) MLN_LAMBDA_ALWAYS_INLINE {
 #pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) {
             const Vector x = Isa::broadcast(a_step + i * a_row_stride);
