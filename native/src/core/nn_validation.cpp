@@ -41,6 +41,9 @@ struct ConvNames {
     const char* y;
 };
 
+// The NC(D)(H)W layout of a tensor with r spatial axes (1-3), as rank errors name it.
+const char* channels_first_layout(int32_t r) { return r == 1 ? "N x C x W" : r == 2 ? "N x C x H x W" : "N x C x D x H x W"; }
+
 void require_rank(const char* name, const TensorView& view, int32_t rank, const char* layout) {
     if (view.rank != rank) {
         invalid(cat(name, " is ", shape_to_string(view), " (rank ", view.rank, ") but must have rank ", rank, " (",
@@ -54,7 +57,7 @@ ConvArgs conv_input_geometry(const mln_conv_params* params, const TensorView& x,
     const mln_conv_params& p = require_not_null(params, "params");
     const int32_t r = p.spatial_rank;
     if (r < 1 || r > 3) invalid(cat("params.spatial_rank is ", r, " but must be 1, 2 or 3"));
-    const char* layout = r == 1 ? "N x C x W" : r == 2 ? "N x C x H x W" : "N x C x D x H x W";
+    const char* layout = channels_first_layout(r);
     require_rank(names.x, x, r + 2, layout);
     require_rank(names.w, w, r + 2, "out_channels x channels/groups x kernel");
     for (int32_t i = 0; i < r; ++i) {
@@ -111,7 +114,7 @@ ConvArgs conv_geometry(const mln_conv_params* params, const TensorView& x, const
                        const TensorView& y, const ConvNames& names) {
     ConvArgs args = conv_input_geometry(params, x, w, names);
     const int32_t r = params->spatial_rank;
-    require_rank(names.y, y, r + 2, r == 1 ? "N x C x W" : r == 2 ? "N x C x H x W" : "N x C x D x H x W");
+    require_rank(names.y, y, r + 2, channels_first_layout(r));
     int64_t expected[MLN_MAX_RANK] = {args.batch, args.out_channels};
     for (int32_t i = 0; i < r; ++i) expected[2 + i] = args.geometry.out[3 - r + i];
     const mln_conv_params& p = *params;
@@ -161,7 +164,7 @@ PoolArgs pool_geometry(int32_t mode, const mln_pool_params* params, const Tensor
     const mln_pool_params& p = require_not_null(params, "params");
     const int32_t r = p.spatial_rank;
     if (r < 1 || r > 3) invalid(cat("params.spatial_rank is ", r, " but must be 1, 2 or 3"));
-    const char* layout = r == 1 ? "N x C x W" : r == 2 ? "N x C x H x W" : "N x C x D x H x W";
+    const char* layout = channels_first_layout(r);
     require_rank(x_name, x, r + 2, layout);
     require_rank(y_name, y, r + 2, layout);
     PoolArgs args;
