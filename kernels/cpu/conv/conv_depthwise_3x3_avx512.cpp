@@ -434,6 +434,17 @@ void stride2_window_sums(const float* x, const float* taps, float bias, const Wi
     }
 }
 
+// The output rows [first, last) of a stride-2 3 x 3 plane whose three source rows all lie inside
+// it (the rows before and after read padding).
+struct OutputRows {
+    int64_t first, last;
+};
+inline OutputRows stride2_inner_rows(const WindowGeometry& g) {
+    const int64_t pad = g.pad_begin[1], out_rows = g.out[1];
+    const int64_t first = std::min(out_rows, (pad + 1) / 2);
+    return {first, std::clamp((g.in[1] + pad - 3) / 2 + 1, first, out_rows)};
+}
+
 // stride2_window_sums at stride 2 x 2 on rows of one register of outputs (<= 16: 14 x 14 from
 // 28 x 28, or from 27 x 27): the plane's rows in one loop of counted row pairs between its
 // border rows, no list of source rows built per output row, and the plane prefetched at once
@@ -448,9 +459,8 @@ void stride2_narrow_window_sums(const float* x, const float* taps, float bias, c
     const int64_t pad = g.pad_begin[1];
     const __mmask16 out = lanes_below(out_width);
     prefetch_ahead(x, g.in_size());
-    // Output rows [first, last) read three source rows inside the plane.
-    const int64_t first = std::min(out_rows, (pad + 1) / 2);
-    const int64_t last = std::clamp((in_rows + pad - 3) / 2 + 1, first, out_rows);
+    const OutputRows inner = stride2_inner_rows(g);
+    const int64_t first = inner.first, last = inner.last;
     auto border_row = [&](int64_t oh) {
         __m512 sum = b;
         for (int64_t kh = 0; kh < 3; ++kh) {
@@ -486,9 +496,8 @@ void stride2_plane_window_sums(const float* x, const float* taps, float bias, co
     const int64_t pad = g.pad_begin[1];
     const Stride2Columns* column_begin = columns.data();
     const int64_t column_count = static_cast<int64_t>(columns.size());
-    // Output rows [first, last) read three source rows inside the plane.
-    const int64_t first = std::min(out_rows, (pad + 1) / 2);
-    const int64_t last = std::clamp((in_rows + pad - 3) / 2 + 1, first, out_rows);
+    const OutputRows inner = stride2_inner_rows(g);
+    const int64_t first = inner.first, last = inner.last;
     auto border_row = [&](int64_t oh) {
         for (int64_t v = 0; v < column_count; ++v) {
             __m512 sum = b;
