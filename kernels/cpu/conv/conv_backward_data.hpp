@@ -545,20 +545,17 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
     // buffer and cache, with one fork per call instead of several per slice. Otherwise the
     // slices run one after another, each forward and interleaving pass split among the threads.
     const int64_t slices = ceil_div(a.batch, slice_images);
+    // The calling thread's results buffer (made on each worker where the workers take slices).
+    auto thread_results = [&] {
+        std::vector<T>& buffer = thread_buffer<T, PhaseResults>();
+        buffer.resize(static_cast<size_t>(slice_results));
+        return buffer.data();
+    };
     if (slices_per_thread) {
-        cpu::for_each_claimed_affine(
-            slices, threads,
-            [&] {
-                // Each worker's own buffer: the call is made on the worker.
-                std::vector<T>& buffer = thread_buffer<T, PhaseResults>();
-                buffer.resize(static_cast<size_t>(slice_results));
-                return buffer.data();
-            },
-            [&](int64_t slice, T* results) { run_slice(slice, results); });
+        cpu::for_each_claimed_affine(slices, threads, thread_results, run_slice);
     } else {
-        std::vector<T>& result_buffer = thread_buffer<T, PhaseResults>();
-        result_buffer.resize(static_cast<size_t>(slice_results));
-        for (int64_t slice = 0; slice < slices; ++slice) run_slice(slice, result_buffer.data());
+        T* const results = thread_results();
+        for (int64_t slice = 0; slice < slices; ++slice) run_slice(slice, results);
     }
     return true;
 }
