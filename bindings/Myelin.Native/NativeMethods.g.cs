@@ -993,8 +993,9 @@ namespace Myelin.Native
         /// Filters prepared once for many mln_conv_forward_prepared calls on inputs of one shape (an
         /// inference engine's constant weights): rearranged into the layout the forward's kernels read
         /// where one exists for this convolution on the active ISA (so a call does not repack them),
-        /// otherwise a plain copy. The handle owns its memory: w may be freed or changed afterwards
-        /// (changed weights need a new handle). x gives only the input shape and dtype (its data is not
+        /// otherwise a plain copy. The handle owns its memory, taken from the device's allocator (so
+        /// mln_memory_get_stats counts it): w may be freed or changed afterwards (changed weights need a
+        /// new handle). x gives only the input shape and dtype (its data is not
         /// read, but the descriptor must be valid as for mln_conv_forward); w as for mln_conv_forward.
         /// Any convolution mln_conv_forward accepts can be prepared.
         /// </summary>
@@ -1015,6 +1016,13 @@ namespace Myelin.Native
         [LibraryImport(LibraryName, EntryPoint = "mln_conv_weights_is_packed")]
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
         public static partial Status ConvWeightsIsPacked(ConvWeightsHandle weights, int* outPacked);
+
+        /// <summary>
+        /// Bytes of device memory the weights hold (freed by mln_conv_weights_destroy).
+        /// </summary>
+        [LibraryImport(LibraryName, EntryPoint = "mln_conv_weights_get_bytes")]
+        [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+        public static partial Status ConvWeightsGetBytes(ConvWeightsHandle weights, long* outBytes);
 
         /// <summary>
         /// mln_conv_forward with the prepared weights and the params they were prepared with; x must

@@ -494,8 +494,9 @@ typedef struct mln_conv_weights mln_conv_weights;
 /* Filters prepared once for many mln_conv_forward_prepared calls on inputs of one shape (an
  * inference engine's constant weights): rearranged into the layout the forward's kernels read
  * where one exists for this convolution on the active ISA (so a call does not repack them),
- * otherwise a plain copy. The handle owns its memory: w may be freed or changed afterwards
- * (changed weights need a new handle). x gives only the input shape and dtype (its data is not
+ * otherwise a plain copy. The handle owns its memory, taken from the device's allocator (so
+ * mln_memory_get_stats counts it): w may be freed or changed afterwards (changed weights need a
+ * new handle). x gives only the input shape and dtype (its data is not
  * read, but the descriptor must be valid as for mln_conv_forward); w as for mln_conv_forward.
  * Any convolution mln_conv_forward accepts can be prepared. */
 MLN_API mln_status mln_conv_weights_create(mln_device* device, const mln_conv_params* params,
@@ -506,6 +507,9 @@ MLN_API void mln_conv_weights_destroy(mln_conv_weights* weights);
 
 /* 1 where the weights are held in a kernel's layout, 0 for a plain copy. */
 MLN_API mln_status mln_conv_weights_is_packed(const mln_conv_weights* weights, int32_t* out_packed);
+
+/* Bytes of device memory the weights hold (freed by mln_conv_weights_destroy). */
+MLN_API mln_status mln_conv_weights_get_bytes(const mln_conv_weights* weights, int64_t* out_bytes);
 
 /* mln_conv_forward with the prepared weights and the params they were prepared with; x must
  * have exactly the shape and dtype given to mln_conv_weights_create (INVALID_ARGUMENT otherwise)

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/dtype.hpp"
+#include "cpu/aligned_allocator.hpp"
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
@@ -154,10 +155,11 @@ bool is_depthwise(const ConvArgs& a) { return a.groups == a.channels && a.groups
 // at batch 1 on one thread), a plain copy of w elsewhere.
 struct CpuPreparedFilters final : PreparedConvFilters {
     mln_isa isa = MLN_ISA_SCALAR;  // the panels' ISA: another one selected since takes the plain path
-    std::vector<float> panel_storage;
-    const float* panels = nullptr;  // cache-line aligned inside panel_storage
-    std::vector<unsigned char> plain;
-    bool packed() const override { return panels != nullptr; }
+    cpu::HostBlock storage;        // the panels, or the plain copy of w
+    bool is_packed = false;
+    bool packed() const override { return is_packed; }
+    int64_t bytes() const override { return static_cast<int64_t>(storage.bytes()); }
+    const float* panels() const { return static_cast<const float*>(storage.data()); }
 };
 
 // Where conv_forward_typed<float> (below) reaches the transposed form.
@@ -375,15 +377,15 @@ std::unique_ptr<PreparedConvFilters> conv_prepare_filters(const ConvArgs& args) 
         const implicit_gemm::transposed::FilterSource source{static_cast<const float*>(args.w.data), depth, 0,
                                                              args.out_channels};
         const int64_t size = implicit_gemm::transposed::packed_panels_size(depth, args.out_channels);
-        filters->panel_storage.resize(static_cast<size_t>(size + implicit_gemm::kAlignElements<float>));
-        float* const panels = implicit_gemm::cache_line_aligned(filters->panel_storage.data());
-        implicit_gemm::transposed::pack_all_panels(source, panels);
-        filters->panels = panels;
+        filters->storage = cpu::HostBlock(static_cast<size_t>(size) * sizeof(float));  // cache-line aligned
+        implicit_gemm::transposed::pack_all_panels(source, static_cast<float*>(filters->storage.data()));
+        filters->is_packed = true;
         filters->isa = cpu::active_isa();
         return filters;
     }
 #endif
-    filters->plain.assign(w, w + bytes);
+    filters->storage = cpu::HostBlock(bytes);
+    std::copy(w, w + bytes, static_cast<unsigned char*>(filters->storage.data()));
     return filters;
 }
 
@@ -391,18 +393,18 @@ void conv_forward_prepared(const ConvArgs& args, const PreparedConvFilters& prep
     const auto& filters = static_cast<const CpuPreparedFilters&>(prepared);
     ConvArgs plain = args;
     if (!filters.packed()) {
-        plain.w.data = const_cast<unsigned char*>(filters.plain.data());
+        plain.w.data = filters.storage.data();
         return conv_forward(plain);
     }
 #if defined(MYELIN_X86_64_KERNELS)
     const int64_t depth = args.channels * args.geometry.kernel_size();
     if (filters.isa == cpu::active_isa() && forward_takes_transposed_form(args)) {
         return implicit_gemm::transposed::conv_forward<float>(args, {nullptr, depth, 0, args.out_channels},
-                                                              filters.panels);
+                                                              filters.panels());
     }
     std::vector<float>& w = thread_buffer<float, UnpackedFilters>();
     w.resize(static_cast<size_t>(args.out_channels * depth));
-    implicit_gemm::transposed::unpack_all_panels(filters.panels, depth, args.out_channels, w.data());
+    implicit_gemm::transposed::unpack_all_panels(filters.panels(), depth, args.out_channels, w.data());
     plain.w.data = w.data();
     conv_forward(plain);
 #endif

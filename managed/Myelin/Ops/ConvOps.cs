@@ -94,8 +94,9 @@ public abstract unsafe class ConvFamilyOp : OpDef
     /// <summary>
     /// The forward launch of Conv and FusedConv: with constant filters (an inference model's initializers) they are
     /// prepared once here, packed into the kernel's layout where one pays (<c>mln_conv_weights_create</c>), owned and
-    /// disposed by the plan, and each run calls <c>mln_conv_forward_prepared</c>; filters that may change between runs
-    /// (training parameters) go to <c>mln_conv_forward</c> every run.
+    /// disposed by the plan (their bytes reported to the GC meanwhile, as tensors' are), and each run calls
+    /// <c>mln_conv_forward_prepared</c>; filters that may change between runs (training parameters) go to
+    /// <c>mln_conv_forward</c> every run.
     /// </summary>
     internal static KernelLaunch ForwardLaunch(BindContext context, TensorDesc* bias, UnaryOp activation, TensorDesc* residual)
     {
@@ -104,7 +105,11 @@ public abstract unsafe class ConvFamilyOp : OpDef
         if (!context.IsConstantInput(1)) return new ConvForwardLaunch(p, x, w, bias, activation, residual, y);
         ConvWeightsHandle weights;
         fixed (ConvParams* parameters = p) NativeMethods.Check(NativeMethods.ConvWeightsCreate(context.Device.Handle, parameters, x, w, out weights));
-        return new ConvForwardPreparedLaunch(context.Own(weights), x, bias, activation, residual, y);
+        context.Own(weights);
+        long bytes;
+        NativeMethods.Check(NativeMethods.ConvWeightsGetBytes(weights, &bytes));
+        context.Own(new MemoryPressure.Lease(bytes));
+        return new ConvForwardPreparedLaunch(weights, x, bias, activation, residual, y);
     }
 }
 

@@ -29,4 +29,29 @@ internal static class MemoryPressure
             Interlocked.Add(ref s_reportedBytes, -bytes);
         }
     }
+
+    /// <summary>
+    /// Reports the native memory a handle of another kind holds (prepared convolution weights) while the lease lives:
+    /// until it is disposed with that handle, or finalized when both are forgotten.
+    /// </summary>
+    internal sealed class Lease : IDisposable
+    {
+        private long _bytes;
+
+        public Lease(long bytes)
+        {
+            _bytes = bytes;
+            Add(bytes);
+        }
+
+        ~Lease() => Release();
+
+        public void Dispose()
+        {
+            Release();
+            GC.SuppressFinalize(this);
+        }
+
+        private void Release() => Remove(Interlocked.Exchange(ref _bytes, 0));
+    }
 }

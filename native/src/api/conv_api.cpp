@@ -98,6 +98,14 @@ MLN_API mln_status mln_conv_weights_is_packed(const mln_conv_weights* weights, i
     });
 }
 
+MLN_API mln_status mln_conv_weights_get_bytes(const mln_conv_weights* weights, int64_t* out_bytes) {
+    return mln::guard("mln_conv_weights_get_bytes", [&] {
+        const mln_conv_weights& prepared = require_weights(weights);
+        if (out_bytes == nullptr) throw mln::Error(MLN_STATUS_INVALID_ARGUMENT, "out_bytes is null");
+        *out_bytes = prepared.filters->bytes();
+    });
+}
+
 MLN_API mln_status mln_conv_forward_prepared(mln_device* device, const mln_conv_weights* weights,
                                              const mln_tensor_desc* x, const mln_tensor_desc* bias,
                                              mln_unary_op activation, const mln_tensor_desc* residual,

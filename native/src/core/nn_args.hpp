@@ -56,6 +56,8 @@ public:
     virtual ~PreparedConvFilters() = default;
     // Whether they are in a kernel's layout (not a plain copy).
     virtual bool packed() const = 0;
+    // Device memory they hold (from the device's allocator, so its counters include it).
+    virtual int64_t bytes() const = 0;
 };
 
 // x: batch x channels x in, y (and indices, for max) batch x channels x out. For backward, x

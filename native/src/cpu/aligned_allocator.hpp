@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 namespace mln::cpu {
 
@@ -36,5 +37,28 @@ private:
 
 // The allocator shared by every CPU device handle.
 AlignedAllocator& host_allocator();
+
+// A block of host_allocator() memory freed with its owner: what the library keeps for itself
+// (prepared weights) is then counted by the CPU device's mln_memory_get_stats like a tensor.
+class HostBlock {
+public:
+    HostBlock() = default;
+    explicit HostBlock(std::size_t bytes) : data_(host_allocator().allocate(bytes)), bytes_(bytes) {}
+    HostBlock(HostBlock&& other) noexcept
+        : data_(std::exchange(other.data_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
+    HostBlock& operator=(HostBlock&& other) noexcept {
+        std::swap(data_, other.data_);
+        std::swap(bytes_, other.bytes_);
+        return *this;
+    }
+    ~HostBlock() { host_allocator().deallocate(data_); }
+
+    void* data() const { return data_; }
+    std::size_t bytes() const { return bytes_; }
+
+private:
+    void* data_ = nullptr;
+    std::size_t bytes_ = 0;
+};
 
 }  // namespace mln::cpu

@@ -42,6 +42,34 @@ public class ConvOpTests
         }
     }
 
+    /// <summary>
+    /// Prepared filters are the device's memory, counted and reported to the GC like the plan's tensors: building the
+    /// plan takes at least x's, y's and the filters' bytes, the GC is told of each, and all of it goes with the plan.
+    /// </summary>
+    [TestCase(64, 1)]
+    [TestCase(64, 64)]
+    public void PreparedFiltersAreDeviceMemoryReportedToTheGc(int channels, int group)
+    {
+        using Tensor x = Tensor.FromArray(Wave(channels * 49, 0.37), 1, channels, 7, 7);
+        using Tensor w = Tensor.FromArray(Wave(channels * channels / group * 9, 0.11), channels, channels / group, 3, 3);
+        Dictionary<string, object> attributes = Same3x3();
+        attributes["group"] = (long)group;
+        var graph = new Graph();
+        graph.MarkOutput(graph.Apply("Conv", [graph.Input("x", DType.F32, 1, channels, 7, 7), graph.Constant(w)], attributes)[0]);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long liveBefore = Device.Cpu.GetMemoryStats().LiveBytes, reportedBefore = MemoryPressure.ReportedBytes;
+
+        CompiledGraph compiled = CompiledGraph.Compile(graph);
+        compiled.Run(new Dictionary<string, Tensor> { ["x"] = x });
+        long live = Device.Cpu.GetMemoryStats().LiveBytes - liveBefore, reported = MemoryPressure.ReportedBytes - reportedBefore;
+        Assert.That(live, Is.GreaterThanOrEqualTo(4 * (2 * x.ElementCount + w.ElementCount)), "x copied in, y, the prepared filters");
+        Assert.That(reported, Is.EqualTo(live));
+        compiled.Dispose();
+        Assert.That(Device.Cpu.GetMemoryStats().LiveBytes, Is.EqualTo(liveBefore));
+        Assert.That(MemoryPressure.ReportedBytes, Is.EqualTo(reportedBefore));
+    }
+
     /// <summary>Parameters change between runs (training): their convolution reads them every run, not a copy.</summary>
     [Test]
     public void ParameterFiltersAreReadEveryRun()

@@ -189,6 +189,41 @@ TEST_F(ConvPreparedTest, PacksWhereTheTransposedFormRuns) {
     }
 }
 
+// The prepared filters are the device's memory: its counters rise by the bytes the handle reports
+// (a plain copy: w's bytes; packed: at least that, in whole 32-channel panels) and fall back when
+// it is destroyed.
+TEST_F(ConvPreparedTest, WeightsAreDeviceMemoryCountedByItsStats) {
+    const Case layer4{{1, 64, 7, 7}, 70, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1};
+    const Case pointwise{{1, 64, 7, 7}, 70, {1, 1}, {1, 1}, {0, 0}, {1, 1}, 1};
+    for (const Case& c : {layer4, pointwise}) {
+        const mln_conv_params p = params_of(c);
+        HostTensor<float> x(c.x_shape), w(w_shape_of(c));
+        mln_memory_stats before{}, live{}, after{};
+        ASSERT_EQ(mln_memory_get_stats(device_, &before), MLN_STATUS_OK);
+        mln_conv_weights* raw = nullptr;
+        ASSERT_EQ(mln_conv_weights_create(device_, &p, x.desc(), w.desc(), &raw), MLN_STATUS_OK) << mln_last_error();
+        Weights weights(raw);
+        int64_t bytes = -1;
+        int32_t packed = -1;
+        ASSERT_EQ(mln_conv_weights_get_bytes(weights.get(), &bytes), MLN_STATUS_OK) << mln_last_error();
+        ASSERT_EQ(mln_conv_weights_is_packed(weights.get(), &packed), MLN_STATUS_OK) << mln_last_error();
+        const int64_t w_bytes = w.count() * static_cast<int64_t>(sizeof(float));
+        if (packed == 1) {
+            const int64_t panel_channels = (c.out_channels + 31) / 32 * 32;
+            EXPECT_GE(bytes, w_bytes / c.out_channels * panel_channels);
+        } else {
+            EXPECT_EQ(bytes, w_bytes);
+        }
+        ASSERT_EQ(mln_memory_get_stats(device_, &live), MLN_STATUS_OK);
+        EXPECT_EQ(live.live_bytes - before.live_bytes, bytes);
+        EXPECT_EQ(live.live_allocations - before.live_allocations, 1);
+        weights.reset();
+        ASSERT_EQ(mln_memory_get_stats(device_, &after), MLN_STATUS_OK);
+        EXPECT_EQ(after.live_bytes, before.live_bytes);
+        EXPECT_EQ(after.live_allocations, before.live_allocations);
+    }
+}
+
 // Weights packed at AVX-512 stay correct after a lower ISA is selected (the filters are unpacked
 // for that call).
 TEST_F(ConvPreparedTest, PackedWeightsServeCallsAtAnotherIsa) {
@@ -263,6 +298,12 @@ TEST_F(ConvPreparedTest, RejectsMismatchingInputsAndBadHandles) {
     EXPECT_EQ(untouched, reinterpret_cast<mln_conv_weights*>(&raw));
     EXPECT_TRUE(failed_with(mln_conv_weights_is_packed(weights.get(), nullptr), MLN_STATUS_INVALID_ARGUMENT,
                             {"out_packed is null"}));
+    EXPECT_TRUE(failed_with(mln_conv_weights_get_bytes(weights.get(), nullptr), MLN_STATUS_INVALID_ARGUMENT,
+                            {"out_bytes is null"}));
+    int64_t bytes = -1;
+    EXPECT_TRUE(failed_with(mln_conv_weights_get_bytes(nullptr, &bytes), MLN_STATUS_INVALID_ARGUMENT,
+                            {"mln_conv_weights_get_bytes", "weights is null"}));
+    EXPECT_EQ(bytes, -1);
     mln_conv_weights_destroy(nullptr);
 }
 
