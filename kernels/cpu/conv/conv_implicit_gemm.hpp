@@ -447,6 +447,13 @@ inline void unpack_all_panels(const float* packed, int64_t depth, int64_t out_ch
     });
 }
 
+// The zero-padded image: pitch floats to a row, plane to a channel.
+struct PaddedImage {
+    int64_t pitch, plane;
+    explicit PaddedImage(const WindowGeometry& g)
+        : pitch(g.in[2] + g.pad_begin[2] + g.pad_end[2]), plane((g.in[1] + g.pad_begin[1] + g.pad_end[1]) * pitch) {}
+};
+
 // Stride-1 2-d images whose output is the input's size, 7 or 14 wide (ResNet's 14x14 and 7x7):
 // the tiles (14 positions: whole output rows) read A straight from a zero-padded copy of the image
 // (padded_positions_tile_avx512) instead of lowered columns: a copy of the image (9 / 7 x 9 / 7
@@ -458,19 +465,11 @@ inline void unpack_all_panels(const float* packed, int64_t depth, int64_t out_ch
 // backward data) and 0.965 / 0.950 (7x7); per-call wall time at two threads too noisy to tell.
 inline bool padded_source_applies(const WindowGeometry& g, int64_t channels) {
     const int64_t width = g.out[2];
-    const int64_t plane = (g.in[1] + g.pad_begin[1] + g.pad_end[1]) * (g.in[2] + g.pad_begin[2] + g.pad_end[2]);
     return g.in[0] == 1 && g.out[0] == 1 && g.kernel[0] == 1 && g.stride[1] == 1 && g.stride[2] == 1 &&
            g.out[1] == g.in[1] && g.out[2] == g.in[2] && (width == 7 || width == 14) && g.pad_begin[1] >= 0 &&
-           g.pad_begin[2] >= 0 && g.pad_end[1] >= 0 && g.pad_end[2] >= 0 && channels * plane < (int64_t{1} << 30);
+           g.pad_begin[2] >= 0 && g.pad_end[1] >= 0 && g.pad_end[2] >= 0 &&
+           channels * PaddedImage(g).plane < (int64_t{1} << 30);
 }
-
-// The zero-padded image: pitch floats to a row, plane to a channel.
-struct PaddedImage {
-    int64_t pitch, plane;
-    explicit PaddedImage(const WindowGeometry& g)
-        : pitch(g.in[2] + g.pad_begin[2] + g.pad_end[2]),
-          plane((g.in[1] + g.pad_begin[1] + g.pad_end[1]) * (g.in[2] + g.pad_begin[2] + g.pad_end[2])) {}
-};
 
 // Channels [begin, end) of x into padded (PaddedImage layout).
 inline void pad_channels(const float* x, const WindowGeometry& g, int64_t begin, int64_t end, float* padded) {
