@@ -447,6 +447,13 @@ inline void unpack_all_panels(const float* packed, int64_t depth, int64_t out_ch
     });
 }
 
+// The zero-padded image: pitch floats to a row, plane to a channel.
+struct PaddedImage {
+    int64_t pitch, plane;
+    explicit PaddedImage(const WindowGeometry& g)
+        : pitch(g.in[2] + g.pad_begin[2] + g.pad_end[2]), plane((g.in[1] + g.pad_begin[1] + g.pad_end[1]) * pitch) {}
+};
+
 // Stride-1 2-d images whose output is the input's size, 7 or 14 wide (ResNet's 14x14 and 7x7):
 // the tiles (14 positions: whole output rows) read A straight from a zero-padded copy of the image
 // (padded_positions_tile_avx512) instead of lowered columns: a copy of the image (9 / 7 x 9 / 7
@@ -458,19 +465,11 @@ inline void unpack_all_panels(const float* packed, int64_t depth, int64_t out_ch
 // backward data) and 0.965 / 0.950 (7x7); per-call wall time at two threads too noisy to tell.
 inline bool padded_source_applies(const WindowGeometry& g, int64_t channels) {
     const int64_t width = g.out[2];
-    const int64_t plane = (g.in[1] + g.pad_begin[1] + g.pad_end[1]) * (g.in[2] + g.pad_begin[2] + g.pad_end[2]);
     return g.in[0] == 1 && g.out[0] == 1 && g.kernel[0] == 1 && g.stride[1] == 1 && g.stride[2] == 1 &&
            g.out[1] == g.in[1] && g.out[2] == g.in[2] && (width == 7 || width == 14) && g.pad_begin[1] >= 0 &&
-           g.pad_begin[2] >= 0 && g.pad_end[1] >= 0 && g.pad_end[2] >= 0 && channels * plane < (int64_t{1} << 30);
+           g.pad_begin[2] >= 0 && g.pad_end[1] >= 0 && g.pad_end[2] >= 0 &&
+           channels * PaddedImage(g).plane < (int64_t{1} << 30);
 }
-
-// The zero-padded image: pitch floats to a row, plane to a channel.
-struct PaddedImage {
-    int64_t pitch, plane;
-    explicit PaddedImage(const WindowGeometry& g)
-        : pitch(g.in[2] + g.pad_begin[2] + g.pad_end[2]),
-          plane((g.in[1] + g.pad_begin[1] + g.pad_end[1]) * (g.in[2] + g.pad_begin[2] + g.pad_end[2])) {}
-};
 
 // Channels [begin, end) of x into padded (PaddedImage layout).
 inline void pad_channels(const float* x, const WindowGeometry& g, int64_t begin, int64_t end, float* padded) {
@@ -603,7 +602,16 @@ inline void write_rows(const ConvArgs& a, int64_t n, const float* sums, int64_t 
 // are at least 4 per thread), each thread takes a range of them over the whole depth, packing
 // only its own w^T panels, lowering the columns itself (the lowering is a small share: 49 or 196
 // positions against 32-channel panels), and writes its channels' rows of y at once: no
-// partial-sum pass and no second fork-join. Otherwise (or on one thread) a slice of the depth per
+// partial-sum pass and no second fork-join. The ranges are claimed by for_each_claimed_affine:
+// each thread first runs its own share (the same channels, so the same lines of y and of the
+// sums, every call), then takes the others' leftovers. Where the tiles read the padded image in
+// place a range is one panel, as it lowers nothing, so a thread that starts late or shares its
+// core hands panels over (the image padded once per thread); lowered columns keep one range per
+// thread. Measured (2 threads, batch 1, contended machine, same-process A/B, min / 5th
+// percentile of 1000 alternating single calls, us), one range per thread claimed in turn ->
+// panels claimed affine: ResNet-18 3x3 at 7x7 746 / 831 -> 671 / 720, prepared 683 / 747 ->
+// 599 / 636; at 14x14 607 / 670 -> 586 / 664, prepared 602 / 646 -> 560 / 599; the 3x3/2
+// layers (one range per thread) alike. Otherwise (or on one thread) a slice of the depth per
 // thread, each packing its w^T panels (each weight once), the slices' sums added on the way to y.
 // Measured (2 threads, batch 1, contended machine, min / 25th percentile of 3000 interleaved
 // calls, ms), depth slices -> channel ranges: ResNet-18 3x3 at 7x7 0.715 / 2.005 -> 0.707 / 1.922,
@@ -674,20 +682,26 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters, const float* p
             // split by all threads left half of them in the other core's cache for every
             // thread's lowering (3x3/2 to 14x14, 2 threads: lowering 20 -> 52-63 us per
             // thread, the split with its own fork-join 43 us; split here 11).
-            cpu::for_each_claimed(
-                threads, threads,
+            // A task is one panel where the tiles read the padded image in place (a task lowers
+            // nothing), else one range per thread (a range lowers all positions).
+            const int64_t ranges = padded ? channel_panels : threads;
+            struct ThreadState {
+                T* workspace;
+                const T* source;
+            };
+            cpu::for_each_claimed_affine(
+                ranges, threads,
                 [&] {
                     std::vector<T>& buffer = thread_buffer<T, ColumnBlocks>();
                     buffer.resize(static_cast<size_t>(kAlignElements<T> + lowered_size + kDepthBlock * kPositionsTileColumns));
-                    return cache_line_aligned(buffer.data());
+                    return ThreadState{cache_line_aligned(buffer.data()), phase_source || padded ? own_source() : x};
                 },
-                [&](int64_t part, T* workspace) {
-                    const int64_t oc_begin = part * channel_panels / threads * kPositionsTileColumns;
+                [&](int64_t range, const ThreadState& state) {
+                    const int64_t oc_begin = range * channel_panels / ranges * kPositionsTileColumns;
                     const int64_t oc_end =
-                        std::min(a.out_channels, (part + 1) * channel_panels / threads * kPositionsTileColumns);
-                    const T* const source = phase_source || padded ? own_source() : x;
-                    run_slice(a, source, lower, filters, 0, depth, oc_begin, oc_end, given, sums_data, workspace,
-                              padded);
+                        std::min(a.out_channels, (range + 1) * channel_panels / ranges * kPositionsTileColumns);
+                    run_slice(a, state.source, lower, filters, 0, depth, oc_begin, oc_end, given, sums_data,
+                              state.workspace, padded);
                     write_rows(a, 0, sums_data, 1, activation, oc_begin, oc_end);
                 });
             return;

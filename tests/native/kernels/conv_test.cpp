@@ -382,7 +382,7 @@ std::vector<ConvCase> implicit_gemm_cases() {
         {{1, 65, 20, 21}, 16, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // Transposed at batch 1 split by 32-channel panels among the threads (the cases above
         // with 64 and 90 channels at 2 and 3 threads take it or depth slices): 9 panels, the last
-        // partial, uneven ranges at 2 threads (4 + 5), 3 each at 3 threads.
+        // partial, claimed one a task (the padded image read in place), 4 + 5 or 3 each owned.
         {{1, 16, 7, 7}, 280, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         // The same over polyphase planes, each thread splitting the image's planes itself.
         {{1, 12, 14, 13}, 280, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
