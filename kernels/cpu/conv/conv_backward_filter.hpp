@@ -580,7 +580,6 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         const int64_t row_tiles = ceil_div(out_channels, kDotRows), col_tiles = ceil_div(p.depth, kDotCols);
         const int64_t tile_sums = kDotRows * kDotCols * kDotLanes;
         float* const sums = ws.sums.data();
-        std::fill(sums, sums + row_tiles * col_tiles * tile_sums, 0.0f);
         float* const planes = implicit_gemm::cache_line_aligned(ws.padded.data());
         const int64_t kernel_size = geo.kernel_size();
         const int64_t out_w = geo.out[2];
@@ -659,6 +658,9 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                 next[1] = rows_of(next_x_rows, p.group_channels, std::max<int64_t>(0, ih1 - ih0) * geo.in[2] * 4,
                                   geo.in_size() * 4);
             }
+            // A tile's sums start in registers at the task's first block, rather than from a zeroed
+            // buffer (MobileNet-v2's stem at batch 1, one thread, CPU time, same-process A/B in
+            // both orders: 3.5-5% less time; 6 slices each cleared 55 KB of sums).
             for (int64_t it = 0; it < row_tiles; ++it) {
                 // The last tile overlaps the one before rather than reading past dy's rows;
                 // the rows they share come out the same bits in both.
@@ -670,7 +672,7 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                         b[j] = planes + column_offset[static_cast<size_t>(j0 + j)];
                     }
                     kernels.dot(rows, out_w, dy + m0 * p.out_size + q0, p.out_size, b, p.padded_w,
-                                sums + (it * col_tiles + jt) * tile_sums, streams);
+                                sums + (it * col_tiles + jt) * tile_sums, u == u_begin, streams);
                 }
             }
         }

@@ -25,8 +25,9 @@ using DirectRowsKernel = void (*)(int64_t rows, int64_t length, const T* a, int6
 
 // Dot mode (conv_backward_filter.hpp: few depth rows at stride 2): sums of 8 rows of dy against
 // 3 rows of the column matrix, both contiguous along the positions, the lanes running along them:
-//   S(i, j) += sum_{r < rows, q < width} a[i * a_row_stride + r * width + q] * b[j][r * b_pitch + q]
-// per (i, j) a vector of 16 partial sums at sums + (i * 3 + j) * 16 (lanes past width read 0).
+//   S(i, j) (+)= sum_{r < rows, q < width} a[i * a_row_stride + r * width + q] * b[j][r * b_pitch + q]
+// per (i, j) a vector of 16 partial sums at sums + (i * 3 + j) * 16 (lanes past width read 0),
+// written without reading them when `first`.
 // Nothing is transposed or packed, and no row of the tile is padding (8 x 32 GEMM tiles over
 // MobileNet-v2's stem, 27 deep, were 27 / 32 useful).
 constexpr int kDotRows = 8;
@@ -43,7 +44,7 @@ struct DotPrefetchRows {
 constexpr int kDotPrefetchStreams = 2;
 // prefetch: kDotPrefetchStreams streams, or nullptr for none.
 using BackwardFilterDotKernel = void (*)(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
-                                         const float* const* b, int64_t b_pitch, float* sums,
+                                         const float* const* b, int64_t b_pitch, float* sums, bool first,
                                          DotPrefetchRows* prefetch);
 // totals[k] = the sum of the 16 lanes at sums + 16 k, k < count, each added in the same tree.
 using DotLaneTotals = void (*)(const float* sums, int64_t count, float* totals);
@@ -55,7 +56,8 @@ using PaddedPhaseRows = void (*)(const float* x, const WindowGeometry& g, int64_
 
 #if defined(MYELIN_X86_64_KERNELS)
 void backward_filter_dot_avx512(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
-                                const float* const* b, int64_t b_pitch, float* sums, DotPrefetchRows* prefetch);
+                                const float* const* b, int64_t b_pitch, float* sums, bool first,
+                                DotPrefetchRows* prefetch);
 void backward_filter_dot_totals_avx512(const float* sums, int64_t count, float* totals);
 void padded_phase_rows_avx512(const float* x, const WindowGeometry& g, int64_t channels, int64_t top, int64_t left,
                               int64_t plane_h, int64_t plane_w, int64_t i0, int64_t i1, float* planes);

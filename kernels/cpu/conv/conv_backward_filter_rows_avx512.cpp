@@ -75,13 +75,15 @@ inline void prefetch_next_line(DotPrefetchRows& s, int64_t& left) {
 // call's share at once between calls, so that misses stay in flight while the tile computes.
 template <bool kFirstFromThird, bool kPrefetch>
 void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_stride, const float* const* b,
-                int64_t b_pitch, float* sums, DotPrefetchRows* prefetch) {
+                int64_t b_pitch, float* sums, bool first, DotPrefetchRows* prefetch) {
     using Lanes = Avx512Lanes;
     __m512 acc[kDotRows][kDotCols];
 #pragma GCC unroll 32
     for (int i = 0; i < kDotRows; ++i) {
 #pragma GCC unroll 4
-        for (int j = 0; j < kDotCols; ++j) acc[i][j] = _mm512_loadu_ps(sums + (i * kDotCols + j) * kDotLanes);
+        for (int j = 0; j < kDotCols; ++j) {
+            acc[i][j] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(sums + (i * kDotCols + j) * kDotLanes);
+        }
     }
     const float* b0 = b[0];
     const float* b1 = b[1];
@@ -139,11 +141,12 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
 }  // namespace
 
 void backward_filter_dot_avx512(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
-                                const float* const* b, int64_t b_pitch, float* sums, DotPrefetchRows* prefetch) {
+                                const float* const* b, int64_t b_pitch, float* sums, bool first,
+                                DotPrefetchRows* prefetch) {
     const bool shifted = b[0] + 1 == b[2];
     const auto kernel = prefetch != nullptr ? (shifted ? dot_kernel<true, true> : dot_kernel<false, true>)
                                             : (shifted ? dot_kernel<true, false> : dot_kernel<false, false>);
-    kernel(rows, width, a, a_row_stride, b, b_pitch, sums, prefetch);
+    kernel(rows, width, a, a_row_stride, b, b_pitch, sums, first, prefetch);
 }
 
 void backward_filter_dot_totals_avx512(const float* sums, int64_t count, float* totals) {
