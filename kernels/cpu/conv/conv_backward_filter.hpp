@@ -109,6 +109,7 @@ struct Plan {
     int64_t padded_w, padded_channel;
     int64_t chunk_channels, channel_chunks;
     DirectRowsKernel<T> rows_kernel;
+    DirectUntranspose<T> untranspose;
     // Dot mode (see dot_applies): tasks are (slice, group); the phase planes of a channel's rows
     // that one position block reads (padded_channel: 4 planes, padded_w wide) with plane_top rows
     // and plane_left columns of margin.
@@ -361,7 +362,8 @@ bool direct_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth
                               backward_filter_dot(cpu::active_isa()).phase_rows != nullptr &&
                               a.channels / a.groups >= kDirectMinPhaseChannels && g.in_size() < (int64_t{1} << 30);
     const GemmMicroKernelInfo<T> micro = implicit_gemm::micro_kernel<T>(cpu::active_isa());
-    return direct_rows_kernel<T>(cpu::active_isa(), micro.mr, micro.nr) != nullptr && g.in[0] == 1 &&
+    return direct_rows_kernel<T>(cpu::active_isa(), micro.mr, micro.nr) != nullptr &&
+           direct_untranspose<T>(cpu::active_isa()) != nullptr && g.in[0] == 1 &&
            g.kernel[0] == 1 && g.out[0] == 1 && g.pad_begin[0] == 0 && (stride_1 || phase_planes) &&
            g.out[2] >= kDirectMinWidth && g.kernel_size() <= kMaxDirectTaps && group_out_channels < depth &&
            group_out_channels * depth * static_cast<int64_t>(sizeof(T)) <= kDirectMaxFilterBytes;
@@ -500,21 +502,8 @@ void run_direct_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             }
         }
     }
-    // dW^T into dW: element (c0 + c) * kernel_size + t of each output channel's filter, by bands
-    // of kBand output channels: their rows of dW are written in order while each line of dw_t is
-    // read once. (A whole column of dW at a time thrashed L1 where the filter size is a multiple
-    // of 512 bytes: ResNet-18's layer2 3x3, 128 lines on 8 sets, a quarter of the time.)
-    constexpr int64_t kBand = 16;
-    for (int64_t m0 = 0; m0 < out_channels; m0 += kBand) {
-        const int64_t m1 = std::min(out_channels, m0 + kBand);
-        for (int64_t c = 0; c < channels; ++c) {
-            for (int64_t t = 0; t < kernel_size; ++t) {
-                const T* source = dw_t + (t * panel_channels + c) * out_channels;
-                T* target = dw_group + (c0 + c) * kernel_size + t;
-                for (int64_t m = m0; m < m1; ++m) target[m * p.depth] = source[m];
-            }
-        }
-    }
+    // dW^T into dW: element (c0 + c) * kernel_size + t of each output channel's filter.
+    p.untranspose(dw_t, out_channels, panel_channels, channels, kernel_size, dw_group + c0 * kernel_size, p.depth);
 }
 
 // Dot mode: few depth rows at stride 2 (MobileNet-v2's stem: 27 rows against 32 output
@@ -875,6 +864,7 @@ void conv_backward_filter(const ConvArgs& a) {
         p.channel_chunks = ceil_div(p.group_channels, p.chunk_channels);
         p.source = static_cast<const T*>(a.x.data);
         p.rows_kernel = direct_rows_kernel<T>(cpu::active_isa(), mr, nr);
+        p.untranspose = direct_untranspose<T>(cpu::active_isa());
         if (a.geometry.stride[1] == 2) {
             set_phase_planes(p);
         } else {

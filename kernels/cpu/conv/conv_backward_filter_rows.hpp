@@ -23,6 +23,13 @@ template <class T>
 using DirectRowsKernel = void (*)(int64_t rows, int64_t length, const T* a, int64_t a_row_stride, int64_t a_pitch,
                                   const T* b, T* c, int64_t ldc, bool first);
 
+// The end of a direct task: its dW^T tiles back into dW (row stride depth),
+//   dw[m * depth + c * kernel_size + t] = dw_t[(t * panel_channels + c) * out_channels + m]
+// for c < channels, t < kernel_size, m < out_channels.
+template <class T>
+using DirectUntranspose = void (*)(const T* dw_t, int64_t out_channels, int64_t panel_channels, int64_t channels,
+                                   int64_t kernel_size, T* dw, int64_t depth);
+
 // Dot mode (conv_backward_filter.hpp: few depth rows at stride 2): sums of 8 rows of dy against
 // 3 rows of the column matrix, both contiguous along the positions, the lanes running along them:
 //   S(i, j) (+)= sum_{r < rows, q < width} a[i * a_row_stride + r * width + q] * b[j][r * b_pitch + q]
@@ -63,6 +70,8 @@ void padded_phase_rows_avx512(const float* x, const WindowGeometry& g, int64_t c
                               int64_t plane_h, int64_t plane_w, int64_t i0, int64_t i1, float* planes);
 void backward_filter_rows_avx512(int64_t rows, int64_t length, const float* a, int64_t a_row_stride, int64_t a_pitch,
                                  const float* b, float* c, int64_t ldc, bool first);
+void backward_filter_untranspose_avx512(const float* dw_t, int64_t out_channels, int64_t panel_channels,
+                                        int64_t channels, int64_t kernel_size, float* dw, int64_t depth);
 #endif
 
 // The kernel for `isa` and the GEMM micro-kernel's tile (mr x nr), or nullptr where none fits.
@@ -76,6 +85,18 @@ DirectRowsKernel<T> direct_rows_kernel(mln_isa isa, int mr, int nr) {
     (void)isa;
     (void)mr;
     (void)nr;
+    return nullptr;
+}
+
+// The untransposition for `isa`, or nullptr where direct mode has no kernel.
+template <class T>
+DirectUntranspose<T> direct_untranspose(mln_isa isa) {
+#if defined(MYELIN_X86_64_KERNELS)
+    if constexpr (sizeof(T) == 4) {
+        if (isa == MLN_ISA_AVX512) return backward_filter_untranspose_avx512;
+    }
+#endif
+    (void)isa;
     return nullptr;
 }
 
