@@ -518,7 +518,11 @@ void run_direct_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
 // ms, at batch 32 10.7 -> 9.3 ms; the dot kernel is then 70% of the time. Tiles of 8 dy rows
 // outermost (then blocks of 4 rows of 112: 14 KiB of dy in L1 while the column rows pass): with
 // the column tiles outermost 0.22 (blocks of 512 positions) and 0.22-0.24 (2048).
-constexpr int64_t kDotMaxDepth = 64;
+// Depth rows at most: ResNet-18's 7x7/2 stem (147 rows against 64 output channels) takes it
+// rather than the lowered GEMM (whose lowering and packing were 18% of its time): one thread,
+// CPU time, same-process A/B, median of 11 alternating batches: batch 1 0.956 of the time, batch
+// 32 0.98-0.99. Where direct mode applies (16 channels or more) it keeps it.
+constexpr int64_t kDotMaxDepth = 160;
 // Positions per block at most: a tile's 8 rows of dy (28 KiB at 9 rows of 112) stay in L1 while
 // the block's column rows (L2) pass under them; longer blocks load and store each tile's sums
 // less often. With aligned planes (align_dot_planes), MobileNet-v2's stem at batch 1, one thread,
@@ -809,7 +813,7 @@ void conv_backward_filter(const ConvArgs& a) {
     // equal counts of whole output rows (a row longer than a block is cut).
     const int64_t max_block = kPositionBlockBytes / static_cast<int64_t>(sizeof(T));
     p.direct = direct_applies<T>(a, p.group_out_channels, p.depth);
-    p.dot = dot_applies<T>(a, p.group_out_channels, p.depth);
+    p.dot = !p.direct && dot_applies<T>(a, p.group_out_channels, p.depth);
     const int64_t out_w = a.geometry.out[2], out_h = a.geometry.out[1];
     if (p.direct && out_w < max_block) {
         p.position_block = ceil_div(out_h, ceil_div(out_h, max_block / out_w)) * out_w;
