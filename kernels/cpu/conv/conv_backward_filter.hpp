@@ -520,8 +520,9 @@ void run_direct_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
 // the column tiles outermost 0.22 (blocks of 512 positions) and 0.22-0.24 (2048).
 // Depth rows at most: ResNet-18's 7x7/2 stem (147 rows against 64 output channels) takes it
 // rather than the lowered GEMM (whose lowering and packing were 18% of its time): one thread,
-// CPU time, same-process A/B, median of 11 alternating batches: batch 1 0.956 of the time, batch
-// 32 0.98-0.99. Where direct mode applies (16 channels or more) it keeps it.
+// CPU time, same-process A/B, median of 11-15 alternating batches: batch 1 0.96-0.99 of the time
+// (4 runs; a fifth 1.07), batch 32 0.98-0.99. Where direct mode applies (16 channels or more) it
+// keeps it.
 constexpr int64_t kDotMaxDepth = 160;
 // Positions per block at most: a tile's 8 rows of dy (28 KiB at 9 rows of 112) stay in L1 while
 // the block's column rows (L2) pass under them; longer blocks load and store each tile's sums
