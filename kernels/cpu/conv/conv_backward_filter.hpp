@@ -109,6 +109,7 @@ struct Plan {
     int64_t padded_w, padded_channel;
     int64_t chunk_channels, channel_chunks;
     DirectRowsKernel<T> rows_kernel;
+    DirectUntranspose<T> untranspose;
     // Dot mode (see dot_applies): tasks are (slice, group); the phase planes of a channel's rows
     // that one position block reads (padded_channel: 4 planes, padded_w wide) with plane_top rows
     // and plane_left columns of margin.
@@ -361,7 +362,8 @@ bool direct_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth
                               backward_filter_dot(cpu::active_isa()).phase_rows != nullptr &&
                               a.channels / a.groups >= kDirectMinPhaseChannels && g.in_size() < (int64_t{1} << 30);
     const GemmMicroKernelInfo<T> micro = implicit_gemm::micro_kernel<T>(cpu::active_isa());
-    return direct_rows_kernel<T>(cpu::active_isa(), micro.mr, micro.nr) != nullptr && g.in[0] == 1 &&
+    return direct_rows_kernel<T>(cpu::active_isa(), micro.mr, micro.nr) != nullptr &&
+           direct_untranspose<T>(cpu::active_isa()) != nullptr && g.in[0] == 1 &&
            g.kernel[0] == 1 && g.out[0] == 1 && g.pad_begin[0] == 0 && (stride_1 || phase_planes) &&
            g.out[2] >= kDirectMinWidth && g.kernel_size() <= kMaxDirectTaps && group_out_channels < depth &&
            group_out_channels * depth * static_cast<int64_t>(sizeof(T)) <= kDirectMaxFilterBytes;
@@ -500,21 +502,8 @@ void run_direct_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             }
         }
     }
-    // dW^T into dW: element (c0 + c) * kernel_size + t of each output channel's filter, by bands
-    // of kBand output channels: their rows of dW are written in order while each line of dw_t is
-    // read once. (A whole column of dW at a time thrashed L1 where the filter size is a multiple
-    // of 512 bytes: ResNet-18's layer2 3x3, 128 lines on 8 sets, a quarter of the time.)
-    constexpr int64_t kBand = 16;
-    for (int64_t m0 = 0; m0 < out_channels; m0 += kBand) {
-        const int64_t m1 = std::min(out_channels, m0 + kBand);
-        for (int64_t c = 0; c < channels; ++c) {
-            for (int64_t t = 0; t < kernel_size; ++t) {
-                const T* source = dw_t + (t * panel_channels + c) * out_channels;
-                T* target = dw_group + (c0 + c) * kernel_size + t;
-                for (int64_t m = m0; m < m1; ++m) target[m * p.depth] = source[m];
-            }
-        }
-    }
+    // dW^T into dW: element (c0 + c) * kernel_size + t of each output channel's filter.
+    p.untranspose(dw_t, out_channels, panel_channels, channels, kernel_size, dw_group + c0 * kernel_size, p.depth);
 }
 
 // Dot mode: few depth rows at stride 2 (MobileNet-v2's stem: 27 rows against 32 output
@@ -529,7 +518,12 @@ void run_direct_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
 // ms, at batch 32 10.7 -> 9.3 ms; the dot kernel is then 70% of the time. Tiles of 8 dy rows
 // outermost (then blocks of 4 rows of 112: 14 KiB of dy in L1 while the column rows pass): with
 // the column tiles outermost 0.22 (blocks of 512 positions) and 0.22-0.24 (2048).
-constexpr int64_t kDotMaxDepth = 64;
+// Depth rows at most: ResNet-18's 7x7/2 stem (147 rows against 64 output channels) takes it
+// rather than the lowered GEMM (whose lowering and packing were 18% of its time): one thread,
+// CPU time, same-process A/B, median of 11-15 alternating batches: batch 1 0.96-0.99 of the time
+// (4 runs; a fifth 1.07), batch 32 0.98-0.99. Where direct mode applies (16 channels or more) it
+// keeps it.
+constexpr int64_t kDotMaxDepth = 160;
 // Positions per block at most: a tile's 8 rows of dy (28 KiB at 9 rows of 112) stay in L1 while
 // the block's column rows (L2) pass under them; longer blocks load and store each tile's sums
 // less often. With aligned planes (align_dot_planes), MobileNet-v2's stem at batch 1, one thread,
@@ -580,7 +574,6 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         const int64_t row_tiles = ceil_div(out_channels, kDotRows), col_tiles = ceil_div(p.depth, kDotCols);
         const int64_t tile_sums = kDotRows * kDotCols * kDotLanes;
         float* const sums = ws.sums.data();
-        std::fill(sums, sums + row_tiles * col_tiles * tile_sums, 0.0f);
         float* const planes = implicit_gemm::cache_line_aligned(ws.padded.data());
         const int64_t kernel_size = geo.kernel_size();
         const int64_t out_w = geo.out[2];
@@ -659,6 +652,9 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                 next[1] = rows_of(next_x_rows, p.group_channels, std::max<int64_t>(0, ih1 - ih0) * geo.in[2] * 4,
                                   geo.in_size() * 4);
             }
+            // A tile's sums start in registers at the task's first block, rather than from a zeroed
+            // buffer (MobileNet-v2's stem at batch 1, one thread, CPU time, same-process A/B in
+            // both orders: 3.5-5% less time; 6 slices each cleared 55 KB of sums).
             for (int64_t it = 0; it < row_tiles; ++it) {
                 // The last tile overlaps the one before rather than reading past dy's rows;
                 // the rows they share come out the same bits in both.
@@ -670,7 +666,7 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                         b[j] = planes + column_offset[static_cast<size_t>(j0 + j)];
                     }
                     kernels.dot(rows, out_w, dy + m0 * p.out_size + q0, p.out_size, b, p.padded_w,
-                                sums + (it * col_tiles + jt) * tile_sums, streams);
+                                sums + (it * col_tiles + jt) * tile_sums, u == u_begin, streams);
                 }
             }
         }
@@ -818,7 +814,7 @@ void conv_backward_filter(const ConvArgs& a) {
     // equal counts of whole output rows (a row longer than a block is cut).
     const int64_t max_block = kPositionBlockBytes / static_cast<int64_t>(sizeof(T));
     p.direct = direct_applies<T>(a, p.group_out_channels, p.depth);
-    p.dot = dot_applies<T>(a, p.group_out_channels, p.depth);
+    p.dot = !p.direct && dot_applies<T>(a, p.group_out_channels, p.depth);
     const int64_t out_w = a.geometry.out[2], out_h = a.geometry.out[1];
     if (p.direct && out_w < max_block) {
         p.position_block = ceil_div(out_h, ceil_div(out_h, max_block / out_w)) * out_w;
@@ -873,6 +869,7 @@ void conv_backward_filter(const ConvArgs& a) {
         p.channel_chunks = ceil_div(p.group_channels, p.chunk_channels);
         p.source = static_cast<const T*>(a.x.data);
         p.rows_kernel = direct_rows_kernel<T>(cpu::active_isa(), mr, nr);
+        p.untranspose = direct_untranspose<T>(cpu::active_isa());
         if (a.geometry.stride[1] == 2) {
             set_phase_planes(p);
         } else {

@@ -23,10 +23,18 @@ template <class T>
 using DirectRowsKernel = void (*)(int64_t rows, int64_t length, const T* a, int64_t a_row_stride, int64_t a_pitch,
                                   const T* b, T* c, int64_t ldc, bool first);
 
+// The end of a direct task: its dW^T tiles back into dW (row stride depth),
+//   dw[m * depth + c * kernel_size + t] = dw_t[(t * panel_channels + c) * out_channels + m]
+// for c < channels, t < kernel_size, m < out_channels.
+template <class T>
+using DirectUntranspose = void (*)(const T* dw_t, int64_t out_channels, int64_t panel_channels, int64_t channels,
+                                   int64_t kernel_size, T* dw, int64_t depth);
+
 // Dot mode (conv_backward_filter.hpp: few depth rows at stride 2): sums of 8 rows of dy against
 // 3 rows of the column matrix, both contiguous along the positions, the lanes running along them:
-//   S(i, j) += sum_{r < rows, q < width} a[i * a_row_stride + r * width + q] * b[j][r * b_pitch + q]
-// per (i, j) a vector of 16 partial sums at sums + (i * 3 + j) * 16 (lanes past width read 0).
+//   S(i, j) (+)= sum_{r < rows, q < width} a[i * a_row_stride + r * width + q] * b[j][r * b_pitch + q]
+// per (i, j) a vector of 16 partial sums at sums + (i * 3 + j) * 16 (lanes past width read 0),
+// written without reading them when `first`.
 // Nothing is transposed or packed, and no row of the tile is padding (8 x 32 GEMM tiles over
 // MobileNet-v2's stem, 27 deep, were 27 / 32 useful).
 constexpr int kDotRows = 8;
@@ -43,7 +51,7 @@ struct DotPrefetchRows {
 constexpr int kDotPrefetchStreams = 2;
 // prefetch: kDotPrefetchStreams streams, or nullptr for none.
 using BackwardFilterDotKernel = void (*)(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
-                                         const float* const* b, int64_t b_pitch, float* sums,
+                                         const float* const* b, int64_t b_pitch, float* sums, bool first,
                                          DotPrefetchRows* prefetch);
 // totals[k] = the sum of the 16 lanes at sums + 16 k, k < count, each added in the same tree.
 using DotLaneTotals = void (*)(const float* sums, int64_t count, float* totals);
@@ -55,12 +63,15 @@ using PaddedPhaseRows = void (*)(const float* x, const WindowGeometry& g, int64_
 
 #if defined(MYELIN_X86_64_KERNELS)
 void backward_filter_dot_avx512(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
-                                const float* const* b, int64_t b_pitch, float* sums, DotPrefetchRows* prefetch);
+                                const float* const* b, int64_t b_pitch, float* sums, bool first,
+                                DotPrefetchRows* prefetch);
 void backward_filter_dot_totals_avx512(const float* sums, int64_t count, float* totals);
 void padded_phase_rows_avx512(const float* x, const WindowGeometry& g, int64_t channels, int64_t top, int64_t left,
                               int64_t plane_h, int64_t plane_w, int64_t i0, int64_t i1, float* planes);
 void backward_filter_rows_avx512(int64_t rows, int64_t length, const float* a, int64_t a_row_stride, int64_t a_pitch,
                                  const float* b, float* c, int64_t ldc, bool first);
+void backward_filter_untranspose_avx512(const float* dw_t, int64_t out_channels, int64_t panel_channels,
+                                        int64_t channels, int64_t kernel_size, float* dw, int64_t depth);
 #endif
 
 // The kernel for `isa` and the GEMM micro-kernel's tile (mr x nr), or nullptr where none fits.
@@ -74,6 +85,18 @@ DirectRowsKernel<T> direct_rows_kernel(mln_isa isa, int mr, int nr) {
     (void)isa;
     (void)mr;
     (void)nr;
+    return nullptr;
+}
+
+// The untransposition for `isa`, or nullptr where direct mode has no kernel.
+template <class T>
+DirectUntranspose<T> direct_untranspose(mln_isa isa) {
+#if defined(MYELIN_X86_64_KERNELS)
+    if constexpr (sizeof(T) == 4) {
+        if (isa == MLN_ISA_AVX512) return backward_filter_untranspose_avx512;
+    }
+#endif
+    (void)isa;
     return nullptr;
 }
 

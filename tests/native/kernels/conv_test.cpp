@@ -876,8 +876,9 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
         // along the width, pads 2 / 0 (height) and 1 / 3 (width).
         {{2, 17, 35, 37}, 20, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 16, 40, 45}, 8, {4, 5}, {2, 2}, {1, 2}, {2, 1}, {0, 3}, 1},
-        // Dot mode (AVX-512 f32; stride 2, at most 64 depth rows, 8 output channels or more):
-        // MobileNet-v2's stem shape at 3 images (slices over images); 12 output channels and 20
+        // Dot mode (AVX-512 f32; stride 2, at most 160 depth rows, 8 output channels or more,
+        // fewer than 16 channels; the 7x7/2 stem shape above too, 147 rows whose column tiles
+        // straddle kernel rows): MobileNet-v2's stem shape at 3 images (slices over images); 12 output channels and 20
         // depth rows (tiles that overlap the one before); 5x4 taps with dilation 2 and pads 3 / 0
         // and 0 / 2 (margins on one side only, more than one margin row); odd sizes whose last
         // plane row and column run past the image; rows of 36 outputs (a masked last vector).
