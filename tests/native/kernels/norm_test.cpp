@@ -213,6 +213,9 @@ std::vector<NormCase> vector_path_cases() {
         {Kind::batch, {3, 70, 16}, 0},  {Kind::batch, {2, 3, 255}, 0},  {Kind::batch, {4, 3, 256}, 0},
         {Kind::batch, {2, 3, 1023}, 0}, {Kind::batch, {3, 2, 1024}, 0}, {Kind::batch, {3, 2, 56, 56}, 0},
         {Kind::batch, {2, 3, 4095}, 0}, {Kind::batch, {1, 2, 4096}, 0},
+        // Short planes walked image by image at each register: a channel group of 64 and one of
+        // 3, registers across channel boundaries, images not on register boundaries.
+        {Kind::batch, {20, 67, 23}, 0},
     };
 }
 
