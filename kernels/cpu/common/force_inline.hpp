@@ -1,14 +1,21 @@
 // Inlining forced or forbidden where it was measured to matter (a kernel's inner step kept in
 // registers beside its loop; a loop kept out of a caller whose registers it would spill), spelled
-// for each compiler: GCC and Clang take attributes, MSVC its own keywords.
+// for each compiler: GCC and Clang take attributes, MSVC its own keywords. Beside them
+// MLN_UNROLL(n), before a loop: unroll it n times (fully, for a loop over a register array's
+// constant indices, so that the array stays in registers).
 #pragma once
 
 #if defined(_MSC_VER) && !defined(__clang__)
 #define MLN_ALWAYS_INLINE __forceinline
 #define MLN_NOINLINE __declspec(noinline)
 #define MLN_LAMBDA_ALWAYS_INLINE [[msvc::forceinline]]
+// MSVC has no unroll pragma (it warns about GCC's and ignores it): its optimizer decides.
+#define MLN_UNROLL(n)
 #else
 #define MLN_ALWAYS_INLINE __attribute__((always_inline)) inline
 #define MLN_NOINLINE __attribute__((noinline))
 #define MLN_LAMBDA_ALWAYS_INLINE __attribute__((always_inline))
+// Clang takes GCC's spelling too.
+#define MLN_PRAGMA(text) _Pragma(#text)
+#define MLN_UNROLL(n) MLN_PRAGMA(GCC unroll n)
 #endif

@@ -81,10 +81,10 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
     }
     // Fully unrolled loops over constant indices: GCC keeps the whole array in registers.
     Vector acc[MR][2];
-#pragma GCC unroll 16
+    MLN_UNROLL(16)
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = Isa::zero();
     auto update = [&](const Scalar* a_step, Vector b0, Vector b1) MLN_LAMBDA_ALWAYS_INLINE {
-#pragma GCC unroll 16
+        MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) {
             const Vector x = Isa::broadcast(a_step + i * a_row_stride);
             acc[i][0] = Isa::fmadd(x, b0, acc[i][0]);
@@ -131,7 +131,7 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
     // C as well (prefetchw) 1.095 (1.076-1.113).
     if (alpha != Scalar(1)) {  // x * 1 is x exactly (NaN, infinities and signed zeros included)
         const Vector alpha_vector = Isa::set1(alpha);
-#pragma GCC unroll 16
+        MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) {
             acc[i][0] = Isa::mul(alpha_vector, acc[i][0]);
             acc[i][1] = Isa::mul(alpha_vector, acc[i][1]);
@@ -139,7 +139,7 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
     }
     if (beta != Scalar(0)) {
         const Vector beta_vector = Isa::set1(beta);
-#pragma GCC unroll 16
+        MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) {
             acc[i][0] = Isa::fmadd(beta_vector, Isa::load(c + i * ldc), acc[i][0]);
             acc[i][1] = Isa::fmadd(beta_vector, Isa::load(c + i * ldc + kLanes), acc[i][1]);
@@ -153,28 +153,28 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
         if (bias != nullptr) {
             const Vector bias0 = Isa::load(bias);
             const Vector bias1 = Isa::load(bias + kLanes);
-#pragma GCC unroll 16
+            MLN_UNROLL(16)
             for (int i = 0; i < MR; ++i) {
                 acc[i][0] = Isa::add(acc[i][0], bias0);
                 acc[i][1] = Isa::add(acc[i][1], bias1);
             }
         }
         if (residual != nullptr) {
-#pragma GCC unroll 16
+            MLN_UNROLL(16)
             for (int i = 0; i < MR; ++i) {
                 acc[i][0] = Isa::add(acc[i][0], Isa::load(residual + i * residual_row_stride));
                 acc[i][1] = Isa::add(acc[i][1], Isa::load(residual + i * residual_row_stride + kLanes));
             }
         }
         if (relu) {
-#pragma GCC unroll 16
+            MLN_UNROLL(16)
             for (int i = 0; i < MR; ++i) {
                 acc[i][0] = Isa::relu(acc[i][0]);
                 acc[i][1] = Isa::relu(acc[i][1]);
             }
         }
     }
-#pragma GCC unroll 16
+    MLN_UNROLL(16)
     for (int i = 0; i < MR; ++i) {
         Isa::store(c + i * ldc, acc[i][0]);
         Isa::store(c + i * ldc + kLanes, acc[i][1]);

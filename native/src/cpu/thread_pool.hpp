@@ -67,6 +67,10 @@ private:
     int64_t count_ = 0;
     int64_t chunk_ = 0;
     int32_t engaged_workers_ = 0;
+    // Engaged workers that have not yet taken up the region. Once the caller has claimed the
+    // last chunk it releases them (they would find no chunk), so it does not wait for a worker
+    // that another process keeps off its core.
+    int32_t unstarted_workers_ = 0;
     // Written under mutex_ (so done_'s waiter misses no wake-up); atomic so the caller can poll
     // it without the lock before it sleeps.
     std::atomic<int32_t> pending_workers_{0};
