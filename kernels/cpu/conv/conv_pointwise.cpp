@@ -38,6 +38,10 @@ constexpr int64_t kDepthBlockBytes = 2 << 10;
 constexpr int64_t kDepthBlockBytesAvx512 = 4 << 10;
 // Position blocks keep at least this many full tiles when they are cut to fill the pool.
 constexpr int64_t kMinBlockTiles = 4;
+// A task that gathers its strided columns (PointwiseGemm::strided_b) spends about this many row
+// panels' work per register of them: each task that shares a block of positions gathers all of
+// it again, so chunks of row panels pay it per thread.
+constexpr int64_t kGatherPanels = 4;
 // The tail kernel takes fewer columns than a quarter of the widest register's lanes (16 f32).
 constexpr int64_t kMaxTailColumns = 4;
 // The forward pass prefetches the next tile's columns of x on a task's first panel
@@ -274,6 +278,9 @@ struct TaskBounds {
     int64_t min_blocks = 1;     // for the L2 budget of a block of B
     int64_t group_images = 1;   // most images per group (1 where the positions take several blocks)
     int64_t min_block_registers = 0;  // of blocks added to fill the pool
+    // What gathering a register of strided columns costs a task (PointwiseGemm::strided_b), in
+    // row panels' work on it; 0 where B is read in place.
+    int64_t gather_panels = 0;
     PositionBlocks blocks;      // count unset
 };
 
@@ -298,7 +305,7 @@ TaskSplit split_tasks(const TaskBounds& b, int64_t threads) {
             for (int64_t chunks = 1; chunks <= std::min(b.panels, 4 * threads); ++chunks) {
                 split.chunks = chunks;
                 const double time = static_cast<double>(ceil_div(split.tasks(), threads) * ceil_div(b.images, groups) *
-                                                        ceil_div(b.panels, chunks) * registers);
+                                                        (ceil_div(b.panels, chunks) + b.gather_panels) * registers);
                 if (best_time == 0.0 || time < 0.98 * best_time) {
                     best = split;
                     best_time = time;
@@ -337,6 +344,7 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
                                                 : std::max<int64_t>(1, std::min(max_block / p.positions,
                                                                                 ceil_div(p.images, threads)));
     bounds.min_block_registers = kMinBlockTiles * nr / kernel.lanes;
+    bounds.gather_panels = p.strided_b != nullptr ? kGatherPanels : 0;
     bounds.blocks.positions = p.positions;
     bounds.blocks.lanes = kernel.lanes;
     bounds.blocks.tile_registers = nr / kernel.lanes;
