@@ -997,8 +997,8 @@ TEST_F(ConvTest, BackwardDataByColumnsMatchesReferenceAndThreadCountsAgree) {
 // The polyphase direct forward (conv_phase_direct.hpp, AVX-512 f32) sums every output in the same
 // order whatever block of positions holds it, so its results are the same bits at any thread
 // count: the 7x7/2 stem over a batch of 2 (blocks of whole rows), 64 channels of 3x3/2 (three
-// depth blocks, blocks of tiles that start inside a row), 5 channels into 71 (6 weight panels the
-// threads claim and pack in the parallel region), a 3x3/2 stem of 45 x 40 outputs (at 3 threads
+// depth blocks, blocks of tiles that start inside a row), 5 channels into 71 (6 weight panels each
+// thread packs for itself in the parallel region), a 3x3/2 stem of 45 x 40 outputs (at 3 threads
 // 3 blocks of 15 rows instead of 19 + 19 + 7), with bias, residual and ReLU, within tolerance of
 // the reference twin at 1 thread.
 TEST_F(ConvTest, PhaseDirectForwardIsTheSameBitsAtAnyThreadCount) {
