@@ -24,9 +24,12 @@ namespace {
 // Output positions per task (a block of whole rows or tiles): 6 rows of a 112-wide stem output,
 // 19 blocks per image; more, smaller blocks where the images are too few to fill the threads.
 constexpr int64_t kBlockPositions = 768;
-// Depth per pass over a tile: its columns (kc rows of 128 bytes) stay in L1 across the weight
-// panels.
-constexpr int64_t kBlockDepth = 192;
+// Depth per pass over a tile (its columns, kc rows of 128 bytes, read again by every weight
+// panel): all of a 3x3 from 64 channels, its 72 KB of columns then read from L2, in one pass
+// rather than 3 of 192 from L1 whose partial sums went through y. ResNet-18's 3x3/2 from 64
+// channels, same-process A/B in both orders at real-time priority, median: batch 1 one thread
+// 0.98 of the time, two threads 0.97-0.98, batch 32 two threads 0.98-0.99.
+constexpr int64_t kBlockDepth = 576;
 // Where x and y together take at least this many bytes (they come from memory), each task
 // prefetches the next one's input rows if those take at most kPrefetchBlockBytes (L2 holds them
 // beside the block's planes: MobileNet-v2's 3x3/2 stem, 43 KB, and ResNet-18's 7x7/2, 54 KB, not
@@ -245,10 +248,11 @@ void conv_forward(const ConvArgs& a) {
     // first (where the depth takes several blocks, the input rows of the next block's channels
     // are prefetched across this one's tiles), so the split of all but the first block's
     // channels reads L2 instead of waiting for x from L3 before any tile starts; the tiles'
-    // partial sums wait in y (L2) between blocks. ResNet-18's 3x3/2 from 64 channels (3 depth
-    // blocks), same-process A/B in both orders (batches of calls, real-time priority, loaded
-    // machine), median: batch 1 one thread 0.97-0.99 of the time of tiles outermost, two threads
-    // 0.97-1.01, batch 32 two threads 0.96-0.97; the stems (one depth block) as before.
+    // partial sums wait in y (L2) between blocks. ResNet-18's 3x3/2 from 64 channels when it took
+    // 3 depth blocks of 192, same-process A/B in both orders (batches of calls, real-time
+    // priority, loaded machine), median: batch 1 one thread 0.97-0.99 of the time of tiles
+    // outermost, two threads 0.97-1.01, batch 32 two threads 0.96-0.97; the stems (one depth
+    // block) as before.
     const int64_t kernel_size = g.kernel_size();
     auto channels_through = [&](int64_t depth_end) { return (depth_end - 1) / kernel_size + 1; };
     auto run = [&](int64_t task, int64_t next, const Scratch& scratch) {
