@@ -446,8 +446,9 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // and two (50 positions: 45 rows, the last panel an edge one; 2 images).
 // Strided backward data spreads each task's block into dx with the zeros between: 2 images of
 // 58 x 46 at stride 2, 300 deep (4 position blocks for the L2 budget, starting inside output
-// rows; the last input row and column skipped, zeros after the last block's outputs).
-// An x of 8 MB (forward prefetches its next tile's columns). Every epilogue in f32 at every ISA, all
+// rows; the last input row and column skipped, zeros after the last block's outputs); 8
+// channels of 56 x 56 at stride 2, whose second block (2 threads) begins a register late, where
+// its spread starts a cache line. An x of 8 MB (forward prefetches its next tile's columns). Every epilogue in f32 at every ISA, all
 // three passes in f32 and f64, at 1, 2 and 3 threads.
 std::vector<ConvCase> pointwise_cases() {
     return {
@@ -481,6 +482,7 @@ std::vector<ConvCase> pointwise_cases() {
         {{1, 700, 7, 7}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 45, 5, 10}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 24, 58, 46}, 300, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 8, 56, 56}, 16, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
 }
 
