@@ -1,7 +1,6 @@
 #include "kernels/cpu/conv/conv_phase_direct.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cstdlib>
 #include <numeric>
 #include <vector>
@@ -25,9 +24,12 @@ namespace {
 // Output positions per task (a block of whole rows or tiles): 6 rows of a 112-wide stem output,
 // 19 blocks per image; more, smaller blocks where the images are too few to fill the threads.
 constexpr int64_t kBlockPositions = 768;
-// Depth per pass over a tile: its columns (kc rows of 128 bytes) stay in L1 across the weight
-// panels.
-constexpr int64_t kBlockDepth = 192;
+// Depth per pass over a tile (its columns, kc rows of 128 bytes, read again by every weight
+// panel): all of a 3x3 from 64 channels, its 72 KB of columns then read from L2, in one pass
+// rather than 3 of 192 from L1 whose partial sums went through y. ResNet-18's 3x3/2 from 64
+// channels, same-process A/B in both orders at real-time priority, median: batch 1 one thread
+// 0.98 of the time, two threads 0.97-0.98, batch 32 two threads 0.98-0.99.
+constexpr int64_t kBlockDepth = 576;
 // Where x and y together take at least this many bytes (they come from memory), each task
 // prefetches the next one's input rows if those take at most kPrefetchBlockBytes (L2 holds them
 // beside the block's planes: MobileNet-v2's 3x3/2 stem, 43 KB, and ResNet-18's 7x7/2, 54 KB, not
@@ -177,31 +179,22 @@ void conv_forward(const ConvArgs& a) {
     auto first_row = [&](int64_t panel) { return panel * a.out_channels / panels; };
     const Layout l = layout_of(a, depth);
     // Weights as one depth x rows panel each, rows contiguous: the panel of channels [m0, m1)
-    // starts at m0 * depth. The calling thread's buffer: steady calls neither allocate nor clear.
-    // Packed inside the parallel region, a panel by whichever thread claims it first: before its
-    // first task each thread packs the panels nobody has claimed yet, then waits for the others'
-    // (at most one panel each); a thread that starts late finds them all packed. Serial, the
-    // packing held the second thread idle (ResNet-18's 3x3/2 from 64 channels: 295 KB, ~25 us).
-    // Zen 5, 2 threads, batch 1, loaded machine (probe run at real-time priority, same-run A/B
-    // in both orders), median ms: that layer 0.35-0.44 -> 0.33-0.39, MobileNet-v2's stem 0.087-0.17
-    // -> 0.079-0.13; one thread even.
-    std::vector<float>& packed = thread_buffer<float, PackedWeights>();
-    packed.resize(static_cast<size_t>(a.out_channels * depth));
+    // starts at m0 * depth. Each thread packs all of them into its own buffer as it starts (steady
+    // calls neither allocate nor clear): the tiles of every thread read every panel, and panels
+    // one thread packed and the other read moved between the cores' caches twice per call (the
+    // packing and the first tiles then waited on the other core's lines). ResNet-18's 3x3/2 from
+    // 64 channels, 295 KB of weights, batch 1, 2 threads, same-process A/B at real-time priority,
+    // median: 0.90-0.91 of the time of panels claimed by whichever thread came first; one thread,
+    // batch 32 and the stems even.
     const float* w = static_cast<const float*>(a.w.data);
-    enum : int { kUnclaimed, kPacking, kPacked };
-    std::vector<std::atomic<int>> panel_state(static_cast<size_t>(panels));
     auto pack_panels = [&] {
+        std::vector<float>& packed = thread_buffer<float, PackedWeights>();
+        packed.resize(static_cast<size_t>(a.out_channels * depth));
         for (int64_t panel = 0; panel < panels; ++panel) {
-            std::atomic<int>& state = panel_state[static_cast<size_t>(panel)];
-            int expected = kUnclaimed;
-            if (!state.compare_exchange_strong(expected, kPacking, std::memory_order_relaxed)) continue;
             const int64_t m0 = first_row(panel), rows = first_row(panel + 1) - m0;
             pack_phase_direct_panel_avx512(w + m0 * depth, depth, rows, packed.data() + m0 * depth);
-            state.store(kPacked, std::memory_order_release);
         }
-        for (const std::atomic<int>& state : panel_state) {
-            while (state.load(std::memory_order_acquire) != kPacked) cpu::cpu_relax();
-        }
+        return static_cast<const float*>(packed.data());
     };
     const float* bias = a.has_bias ? static_cast<const float*>(a.bias.data) : nullptr;
     const bool relu = a.activation == MLN_UNARY_OP_RELU;
@@ -221,6 +214,7 @@ void conv_forward(const ConvArgs& a) {
     // One task: a block of whole tiles of image n, from its own planes (split here: no pass over
     // the whole input first, and the planes stay in L1/L2 while its tiles read them).
     struct Scratch {
+        const float* packed;
         float* planes;
         uint32_t* masks;
     };
@@ -243,21 +237,22 @@ void conv_forward(const ConvArgs& a) {
     const bool prefetch = a.batch * (x_image + y_image) * static_cast<int64_t>(sizeof(float)) >= kPrefetchInputBytes &&
                           block_input_bytes <= kPrefetchBlockBytes;
     auto start = [&] {
-        pack_panels();
+        const float* packed = pack_panels();
         std::vector<float>& planes = thread_buffer<float, BlockPlanes>();
         planes.resize(static_cast<size_t>(block_planes_size + 2 * kGuard));
         std::vector<uint32_t>& masks = thread_buffer<uint32_t, TileMasks>();
         masks.resize(static_cast<size_t>(l.shifts));
-        return Scratch{planes.data() + kGuard, masks.data()};
+        return Scratch{packed, planes.data() + kGuard, masks.data()};
     };
     // Depth blocks outermost within a task: each splits the planes of the channels it reads
     // first (where the depth takes several blocks, the input rows of the next block's channels
     // are prefetched across this one's tiles), so the split of all but the first block's
     // channels reads L2 instead of waiting for x from L3 before any tile starts; the tiles'
-    // partial sums wait in y (L2) between blocks. ResNet-18's 3x3/2 from 64 channels (3 depth
-    // blocks), same-process A/B in both orders (batches of calls, real-time priority, loaded
-    // machine), median: batch 1 one thread 0.97-0.99 of the time of tiles outermost, two threads
-    // 0.97-1.01, batch 32 two threads 0.96-0.97; the stems (one depth block) as before.
+    // partial sums wait in y (L2) between blocks. ResNet-18's 3x3/2 from 64 channels when it took
+    // 3 depth blocks of 192, same-process A/B in both orders (batches of calls, real-time
+    // priority, loaded machine), median: batch 1 one thread 0.97-0.99 of the time of tiles
+    // outermost, two threads 0.97-1.01, batch 32 two threads 0.96-0.97; the stems (one depth
+    // block) as before.
     const int64_t kernel_size = g.kernel_size();
     auto channels_through = [&](int64_t depth_end) { return (depth_end - 1) / kernel_size + 1; };
     auto run = [&](int64_t task, int64_t next, const Scratch& scratch) {
@@ -310,7 +305,7 @@ void conv_forward(const ConvArgs& a) {
                 for (int64_t panel = 0; panel < panels; ++panel) {
                     const int64_t m0 = first_row(panel), panel_rows = first_row(panel + 1) - m0;
                     const int64_t at = n * y_image + m0 * positions + q0;
-                    phase_direct_tile_avx512(kc, packed.data() + m0 * depth + pc * panel_rows,
+                    phase_direct_tile_avx512(kc, scratch.packed + m0 * depth + pc * panel_rows,
                                              scratch.planes + (q0 - row * l.width), l.offsets.data() + pc,
                                              l.shift_index.data() + pc, masks,
                                              bias != nullptr && first ? bias + m0 : nullptr,

@@ -10,8 +10,8 @@
 // shift leaves [0, W) (those would read the row before or after). So each depth step is two
 // masked loads of 16 positions + up to 14 broadcast weights for 28 FMAs into a 14 x 32 tile, which
 // starts from the bias and ends with the residual and ReLU (other activations run on the tile
-// after it is stored); depth blocks of at most 192 keep a tile's columns in L1 across the
-// weight panels, the tile accumulating in y between them.
+// after it is stored); depth blocks of at most 576 (one for a 3x3 from 64 channels) keep a
+// tile's columns in L2 across the weight panels, the tile accumulating in y between them.
 //
 // Tasks are blocks of about 768 output positions (whole rows, or whole tiles where a row is
 // shorter than a tile) of an image, claimed by the threads; each splits the plane rows its block

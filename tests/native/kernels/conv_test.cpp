@@ -446,8 +446,9 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // and two (50 positions: 45 rows, the last panel an edge one; 2 images).
 // Strided backward data spreads each task's block into dx with the zeros between: 2 images of
 // 58 x 46 at stride 2, 300 deep (4 position blocks for the L2 budget, starting inside output
-// rows; the last input row and column skipped, zeros after the last block's outputs).
-// An x of 8 MB (forward prefetches its next tile's columns). Every epilogue in f32 at every ISA, all
+// rows; the last input row and column skipped, zeros after the last block's outputs); 8
+// channels of 56 x 56 at stride 2, whose second block (2 threads) begins a register late, where
+// its spread starts a cache line. An x of 8 MB (forward prefetches its next tile's columns). Every epilogue in f32 at every ISA, all
 // three passes in f32 and f64, at 1, 2 and 3 threads.
 std::vector<ConvCase> pointwise_cases() {
     return {
@@ -481,6 +482,7 @@ std::vector<ConvCase> pointwise_cases() {
         {{1, 700, 7, 7}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 45, 5, 10}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 24, 58, 46}, 300, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 8, 56, 56}, 16, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
 }
 
@@ -997,15 +999,16 @@ TEST_F(ConvTest, BackwardDataByColumnsMatchesReferenceAndThreadCountsAgree) {
 
 // The polyphase direct forward (conv_phase_direct.hpp, AVX-512 f32) sums every output in the same
 // order whatever block of positions holds it, so its results are the same bits at any thread
-// count: the 7x7/2 stem over a batch of 2 (blocks of whole rows), 64 channels of 3x3/2 (three
-// depth blocks, blocks of tiles that start inside a row), 5 channels into 71 (6 weight panels the
-// threads claim and pack in the parallel region), a 3x3/2 stem of 45 x 40 outputs (at 3 threads
-// 3 blocks of 15 rows instead of 19 + 19 + 7), with bias, residual and ReLU, within tolerance of
-// the reference twin at 1 thread.
+// count: the 7x7/2 stem over a batch of 2 (blocks of whole rows), 64 channels of 3x3/2 (blocks
+// of tiles that start inside a row), 24 channels of 5x5/2 (600 deep: two depth blocks), 5
+// channels into 71 (6 weight panels each thread packs for itself in the parallel region), a 3x3/2
+// stem of 45 x 40 outputs (at 3 threads 3 blocks of 15 rows instead of 19 + 19 + 7), with bias,
+// residual and ReLU, within tolerance of the reference twin at 1 thread.
 TEST_F(ConvTest, PhaseDirectForwardIsTheSameBitsAtAnyThreadCount) {
     const std::vector<ConvCase> cases = {
         {{2, 3, 45, 51}, 16, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
         {{1, 64, 40, 38}, 19, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 24, 40, 38}, 21, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, 1},
         {{1, 5, 30, 26}, 71, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 3, 90, 80}, 32, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
