@@ -70,16 +70,17 @@ constexpr int64_t kRowBlockAlign = 16;
 // of x against 40 of dy at 28x28 took 1.3-1.5x the dot kernel's time) where the other has at
 // least kBroadcastRowsPerLane times as many rows as the transposed one has lanes (each position
 // is transposed once for that many FMAs per lane: 32 -> 16 with x's 32 channels transposed
-// against 16 rows of dy took 1.12-1.28x the time at batch 8 and 32, with dy's 16 against x's 32
-// rows 0.91-1.08x), on images of at least kBroadcastMinPositions positions (below, the GEMM
-// path's rules apply). 1 thread, CPU time, A/B in one process against the dot kernel, loaded
+// against 16 rows of dy took 1.12-1.28x the time at batch 8 and 32; dy's 16 against x's 32 rows
+// at 112x112 0.92x at batch 1, 0.87-0.89x at batch 8, 0.46-0.91x at batch 32, 16 -> 32 0.92x
+// at batch 1: 1 thread, A/B in one process, fastest calls, loaded machine), on images of at
+// least kBroadcastMinPositions positions (below, the GEMM path's rules apply). 1 thread, CPU time, A/B in one process against the dot kernel, loaded
 // machine, batch 1 / 8 / 32: MobileNet-v2 16->96 at 112x112 0.84-0.86x / 0.74x / 0.68x,
 // 24->144 at 56x56 0.91-0.93x / 0.79x / 0.89x, 144->24 0.89-0.92x / 0.77x / 0.86x, 96->24
 // 0.89-0.96x / 0.89x / 0.95x; 16->96 at 17x17 to 56x56 0.68-0.93x, 16->256 at 28x28 0.68-0.80x,
 // 64->16 at 28x28 0.75-0.98x.
 constexpr int64_t kBroadcastMinChannels = 9;
 constexpr int64_t kBroadcastMaxChannels = 32;
-constexpr int64_t kBroadcastRowsPerLane = 3;
+constexpr int64_t kBroadcastRowsPerLane = 2;
 constexpr int64_t kBroadcastMinPositions = 256;
 
 // The broadcast kernel's lanes per register; floats per transposed block of B (256 KiB, so that
