@@ -90,6 +90,10 @@ constexpr int64_t kBroadcastMinPositions = 256;
 constexpr int64_t kBroadcastLanes = 16;
 constexpr int64_t kBroadcastBlockFloats = 64 << 10;
 constexpr int64_t kBroadcastRangeAlign = 8;
+// Images are cut into parts of at least this many positions where the batch is too small to
+// fill the slices.
+constexpr int64_t kBroadcastMinPartPositions = 256;
+constexpr int64_t kBroadcastMinUnits = 2;
 struct BroadcastTransposed;
 struct BroadcastSums;
 
@@ -155,7 +159,15 @@ void conv_pointwise_backward_filter_broadcast_f32(const ConvArgs& a) {
     const float* b_source = x_as_b ? x : dy;
     float* dw = static_cast<float*>(a.w.data);
     const int64_t filter_size = out_channels * channels;
-    const int64_t slices = pointwise_filter_slices(a.batch, a.batch * (channels + out_channels) * positions, filter_size);
+    // The sum runs over units: parts of an image's positions (whole images from batch
+    // kMaxSlices on), so that small batches still fill the slices, and threads share B's
+    // transposes rather than each transposing all of it for its range of rows.
+    const int64_t parts = std::clamp<int64_t>(kBroadcastMinUnits / a.batch, 1, positions / kBroadcastMinPartPositions);
+    auto part_start = [&](int64_t part) {
+        return part == parts ? positions : positions * part / parts / kBroadcastLanes * kBroadcastLanes;
+    };
+    const int64_t units = a.batch * parts;
+    const int64_t slices = pointwise_filter_slices(units, a.batch * (channels + out_channels) * positions, filter_size);
     const int64_t width = ceil_div(b_rows, kBroadcastLanes) * kBroadcastLanes;  // of Bt: 16 or 32
     const int64_t blocks = ceil_div(positions * width, kBroadcastBlockFloats);
     const int64_t block = ceil_div(ceil_div(positions, blocks), kBroadcastLanes) * kBroadcastLanes;
@@ -164,7 +176,8 @@ void conv_pointwise_backward_filter_broadcast_f32(const ConvArgs& a) {
     const int64_t row_units = ceil_div(a_rows, kBroadcastRangeAlign);
     const int64_t threads = cpu::thread_pool().thread_count();
     const int64_t ranges = parts_to_fill_threads(slices, row_units, threads);
-    std::vector<float> slice_sums(static_cast<size_t>((slices - 1) * filter_size));
+    std::vector<float>& slice_sums = thread_buffer<float, SliceSums>();
+    slice_sums.resize(static_cast<size_t>((slices - 1) * filter_size));
     cpu::for_each_claimed(slices * ranges, threads, [&](int64_t task) {
         const int64_t slice = task / ranges;
         const int64_t row0 = row_units * (task % ranges) / ranges * kBroadcastRangeAlign;
@@ -174,11 +187,13 @@ void conv_pointwise_backward_filter_broadcast_f32(const ConvArgs& a) {
         bt.resize(static_cast<size_t>(block * width));
         std::vector<float>& acc = thread_buffer<float, BroadcastSums>();
         acc.assign(static_cast<size_t>((row_end - row0) * width), 0.0f);
-        for (int64_t n = a.batch * slice / slices; n < a.batch * (slice + 1) / slices; ++n) {
+        for (int64_t unit = units * slice / slices; unit < units * (slice + 1) / slices; ++unit) {
+            const int64_t n = unit / parts;
             const float* a_image = a_source + (n * a_rows + row0) * positions;
             const float* b_image = b_source + n * b_rows * positions;
-            for (int64_t p0 = 0; p0 < positions; p0 += block) {
-                const int64_t count = std::min(block, positions - p0);
+            const int64_t part_end = part_start(unit % parts + 1);
+            for (int64_t p0 = part_start(unit % parts); p0 < part_end; p0 += block) {
+                const int64_t count = std::min(block, part_end - p0);
                 pointwise_filter_broadcast_block_avx512(b_image + p0, positions, b_rows, width, a_image + p0,
                                                         positions, row_end - row0, count, bt.data(), acc.data());
             }
@@ -347,10 +362,11 @@ template <class T>
 void add_slice_sums(T* dw, const T* copies, int64_t slices, int64_t size) {
     if (slices <= 1) return;
     cpu::parallel_for(size, 1024, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-            T sum = dw[i];
-            for (int64_t slice = 1; slice < slices; ++slice) sum += copies[(slice - 1) * size + i];
-            dw[i] = sum;
+        // Copy by copy, in slice order (the same sums as element by element; the loop over the
+        // elements vectorizes).
+        for (int64_t slice = 1; slice < slices; ++slice) {
+            const T* copy = copies + (slice - 1) * size;
+            for (int64_t i = begin; i < end; ++i) dw[i] += copy[i];
         }
     });
 }

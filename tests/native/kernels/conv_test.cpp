@@ -812,7 +812,7 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
 // f64, at 1, 2 and 3 threads, same bits. One register: x transposed, 16 -> 96 over 4099
 // positions (two blocks of positions, a tail of 3 past the last 16); 11 -> 53, rows 24 + 24 + 4
 // + 1, 1-d over 1031 positions, batch 9 in slices; dy's 16 channels against 50 rows of x (dW
-// written transposed). Two registers: x's 32 channels against 107 rows of dy (12 x 8 + 8 + 2 +
+// written transposed; batch 1: its 529 positions summed in two parts, 256 + 273). Two registers: x's 32 channels against 107 rows of dy (12 x 8 + 8 + 2 +
 // 1); dy's 20 channels against x's 100 rows (12 x 8 + 4; 3-d). Threads' ranges of rows are cut
 // at multiples of 8 (53 rows at 2 and 3 threads). 32 -> 16: dy's 16 channels against x's 32
 // rows (24 + 8), 2 rows per lane.
