@@ -813,7 +813,10 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
 // positions (two blocks of positions, a tail of 3 past the last 16); 11 -> 53, rows 24 + 24 + 4
 // + 1, 1-d over 1031 positions, batch 9 in slices; dy's 16 channels against 50 rows of x (dW
 // written transposed; batch 1: its 529 positions summed in two parts, 256 + 273). Two registers: x's 32 channels against 107 rows of dy (12 x 8 + 8 + 2 +
-// 1); dy's 20 channels against x's 100 rows (12 x 8 + 4; 3-d). Threads' ranges of rows are cut
+// 1). Pairs of positions (17 to 24 channels, three registers of 8 channels at 2 positions; an
+// odd last position on its own): dy's 20 channels against x's 100 rows (8 x 12 + 4; 3-d, 315
+// positions), x's 24 against 67 rows of dy (8 x 8 + 2 + 1, 437 positions, 2 slices), dy's 17
+// against x's 70 rows (8 x 8 + 4 + 2, dW written transposed). Threads' ranges of rows are cut
 // at multiples of 8 (53 rows at 2 and 3 threads). 32 -> 16: dy's 16 channels against x's 32
 // rows (24 + 8), 2 rows per lane.
 TEST_F(ConvTest, PointwiseBackwardFilterBroadcastMatchesReferenceAndThreadCountsAgree) {
@@ -824,6 +827,8 @@ TEST_F(ConvTest, PointwiseBackwardFilterBroadcastMatchesReferenceAndThreadCounts
         {{2, 32, 17, 19}, 107, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 100, 5, 7, 9}, 20, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}, 1},
         {{3, 32, 19, 17}, 16, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 24, 19, 23}, 67, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 70, 16, 17}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
