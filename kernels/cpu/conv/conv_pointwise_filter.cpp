@@ -73,11 +73,11 @@ constexpr int64_t kRowBlockAlign = 16;
 // against 16 rows of dy took 1.12-1.28x the time at batch 8 and 32; dy's 16 against x's 32 rows
 // at 112x112 0.92x at batch 1, 0.87-0.89x at batch 8, 0.46-0.91x at batch 32, 16 -> 32 0.92x
 // at batch 1: 1 thread, A/B in one process, fastest calls, loaded machine), on images of at
-// least kBroadcastMinPositions positions (below, the GEMM path's rules apply). 1 thread, CPU time, A/B in one process against the dot kernel, loaded
-// machine, batch 1 / 8 / 32: MobileNet-v2 16->96 at 112x112 0.84-0.86x / 0.74x / 0.68x,
-// 24->144 at 56x56 0.91-0.93x / 0.79x / 0.89x, 144->24 0.89-0.92x / 0.77x / 0.86x, 96->24
-// 0.89-0.96x / 0.89x / 0.95x; 16->96 at 17x17 to 56x56 0.68-0.93x, 16->256 at 28x28 0.68-0.80x,
-// 64->16 at 28x28 0.75-0.98x.
+// least kBroadcastMinPositions positions (below, the GEMM path's rules apply). 1 thread, CPU
+// time, A/B in one process against the dot kernel, loaded machine, batch 1 / 8 / 32:
+// MobileNet-v2 16->96 at 112x112 0.84-0.86x / 0.74x / 0.68x, 24->144 at 56x56 0.91-0.93x /
+// 0.79x / 0.89x, 144->24 0.89-0.92x / 0.77x / 0.86x, 96->24 0.89-0.96x / 0.89x / 0.95x; 16->96
+// at 17x17 to 56x56 0.68-0.93x, 16->256 at 28x28 0.68-0.80x, 64->16 at 28x28 0.75-0.98x.
 constexpr int64_t kBroadcastMinChannels = 9;
 constexpr int64_t kBroadcastMaxChannels = 32;
 constexpr int64_t kBroadcastRowsPerLane = 2;
@@ -90,10 +90,13 @@ constexpr int64_t kBroadcastMinPositions = 256;
 constexpr int64_t kBroadcastLanes = 16;
 constexpr int64_t kBroadcastBlockFloats = 64 << 10;
 constexpr int64_t kBroadcastRangeAlign = 8;
-// Images are cut into parts of at least this many positions where the batch is too small to
-// fill the slices.
-constexpr int64_t kBroadcastMinPartPositions = 256;
+// Below kBroadcastMinUnits images, each image is cut into that many parts (of at least
+// kBroadcastMinPartPositions positions), summed as separate units: at batch 1 two threads then
+// take a part each, each transposing its half of B (rather than a half of A's rows each, both
+// transposing all of B: 2 threads, fastest calls, loaded machine: 32->16 at 112x112 0.80x the
+// time, 16->96 0.93x; 1 thread 0.99-1.00x at 112x112, 1.01-1.02x at 56x56).
 constexpr int64_t kBroadcastMinUnits = 2;
+constexpr int64_t kBroadcastMinPartPositions = 256;
 struct BroadcastTransposed;
 struct BroadcastSums;
 
@@ -160,8 +163,7 @@ void conv_pointwise_backward_filter_broadcast_f32(const ConvArgs& a) {
     float* dw = static_cast<float*>(a.w.data);
     const int64_t filter_size = out_channels * channels;
     // The sum runs over units: parts of an image's positions (whole images from batch
-    // kMaxSlices on), so that small batches still fill the slices, and threads share B's
-    // transposes rather than each transposing all of it for its range of rows.
+    // kBroadcastMinUnits on), cut into slices.
     const int64_t parts = std::clamp<int64_t>(kBroadcastMinUnits / a.batch, 1, positions / kBroadcastMinPartPositions);
     auto part_start = [&](int64_t part) {
         return part == parts ? positions : positions * part / parts / kBroadcastLanes * kBroadcastLanes;

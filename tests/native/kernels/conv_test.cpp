@@ -812,8 +812,8 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
 // f64, at 1, 2 and 3 threads, same bits. One register: x transposed, 16 -> 96 over 4099
 // positions (two blocks of positions, a tail of 3 past the last 16); 11 -> 53, rows 24 + 24 + 4
 // + 1, 1-d over 1031 positions, batch 9 in slices; dy's 16 channels against 50 rows of x (dW
-// written transposed; batch 1: its 529 positions summed in two parts, 256 + 273). Two registers: x's 32 channels against 107 rows of dy (12 x 8 + 8 + 2 +
-// 1). Pairs of positions (17 to 24 channels, three registers of 8 channels at 2 positions; an
+// written transposed; batch 1: its 529 positions summed in two parts, 256 + 273). Two
+// registers: x's 32 channels against 107 rows of dy (12 x 8 + 8 + 2 + 1). Pairs of positions (17 to 24 channels, three registers of 8 channels at 2 positions; an
 // odd last position on its own): dy's 20 channels against x's 100 rows (8 x 12 + 4; 3-d, 315
 // positions), x's 24 against 67 rows of dy (8 x 8 + 2 + 1, 437 positions, 2 slices), dy's 17
 // against x's 70 rows (8 x 8 + 4 + 2, dW written transposed). Threads' ranges of rows are cut
