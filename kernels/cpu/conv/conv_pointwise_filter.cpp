@@ -70,16 +70,17 @@ constexpr int64_t kRowBlockAlign = 16;
 // of x against 40 of dy at 28x28 took 1.3-1.5x the dot kernel's time) where the other has at
 // least kBroadcastRowsPerLane times as many rows as the transposed one has lanes (each position
 // is transposed once for that many FMAs per lane: 32 -> 16 with x's 32 channels transposed
-// against 16 rows of dy took 1.12-1.28x the time at batch 8 and 32, with dy's 16 against x's 32
-// rows 0.91-1.08x), on images of at least kBroadcastMinPositions positions (below, the GEMM
-// path's rules apply). 1 thread, CPU time, A/B in one process against the dot kernel, loaded
-// machine, batch 1 / 8 / 32: MobileNet-v2 16->96 at 112x112 0.84-0.86x / 0.74x / 0.68x,
-// 24->144 at 56x56 0.91-0.93x / 0.79x / 0.89x, 144->24 0.89-0.92x / 0.77x / 0.86x, 96->24
-// 0.89-0.96x / 0.89x / 0.95x; 16->96 at 17x17 to 56x56 0.68-0.93x, 16->256 at 28x28 0.68-0.80x,
-// 64->16 at 28x28 0.75-0.98x.
+// against 16 rows of dy took 1.12-1.28x the time at batch 8 and 32; dy's 16 against x's 32 rows
+// at 112x112 0.92x at batch 1, 0.87-0.89x at batch 8, 0.46-0.91x at batch 32, 16 -> 32 0.92x
+// at batch 1: 1 thread, A/B in one process, fastest calls, loaded machine), on images of at
+// least kBroadcastMinPositions positions (below, the GEMM path's rules apply). 1 thread, CPU
+// time, A/B in one process against the dot kernel, loaded machine, batch 1 / 8 / 32:
+// MobileNet-v2 16->96 at 112x112 0.84-0.86x / 0.74x / 0.68x, 24->144 at 56x56 0.91-0.93x /
+// 0.79x / 0.89x, 144->24 0.89-0.92x / 0.77x / 0.86x, 96->24 0.89-0.96x / 0.89x / 0.95x; 16->96
+// at 17x17 to 56x56 0.68-0.93x, 16->256 at 28x28 0.68-0.80x, 64->16 at 28x28 0.75-0.98x.
 constexpr int64_t kBroadcastMinChannels = 9;
 constexpr int64_t kBroadcastMaxChannels = 32;
-constexpr int64_t kBroadcastRowsPerLane = 3;
+constexpr int64_t kBroadcastRowsPerLane = 2;
 constexpr int64_t kBroadcastMinPositions = 256;
 
 // The broadcast kernel's lanes per register; floats per transposed block of B (256 KiB, so that
@@ -89,6 +90,13 @@ constexpr int64_t kBroadcastMinPositions = 256;
 constexpr int64_t kBroadcastLanes = 16;
 constexpr int64_t kBroadcastBlockFloats = 64 << 10;
 constexpr int64_t kBroadcastRangeAlign = 8;
+// Below kBroadcastMinUnits images, each image is cut into that many parts (of at least
+// kBroadcastMinPartPositions positions), summed as separate units: at batch 1 two threads then
+// take a part each, each transposing its half of B (rather than a half of A's rows each, both
+// transposing all of B: 2 threads, fastest calls, loaded machine: 32->16 at 112x112 0.80x the
+// time, 16->96 0.93x; 1 thread 0.99-1.00x at 112x112, 1.01-1.02x at 56x56).
+constexpr int64_t kBroadcastMinUnits = 2;
+constexpr int64_t kBroadcastMinPartPositions = 256;
 struct BroadcastTransposed;
 struct BroadcastSums;
 
@@ -154,7 +162,14 @@ void conv_pointwise_backward_filter_broadcast_f32(const ConvArgs& a) {
     const float* b_source = x_as_b ? x : dy;
     float* dw = static_cast<float*>(a.w.data);
     const int64_t filter_size = out_channels * channels;
-    const int64_t slices = pointwise_filter_slices(a.batch, a.batch * (channels + out_channels) * positions, filter_size);
+    // The sum runs over units: parts of an image's positions (whole images from batch
+    // kBroadcastMinUnits on), cut into slices.
+    const int64_t parts = std::clamp<int64_t>(kBroadcastMinUnits / a.batch, 1, positions / kBroadcastMinPartPositions);
+    auto part_start = [&](int64_t part) {
+        return part == parts ? positions : positions * part / parts / kBroadcastLanes * kBroadcastLanes;
+    };
+    const int64_t units = a.batch * parts;
+    const int64_t slices = pointwise_filter_slices(units, a.batch * (channels + out_channels) * positions, filter_size);
     const int64_t width = ceil_div(b_rows, kBroadcastLanes) * kBroadcastLanes;  // of Bt: 16 or 32
     const int64_t blocks = ceil_div(positions * width, kBroadcastBlockFloats);
     const int64_t block = ceil_div(ceil_div(positions, blocks), kBroadcastLanes) * kBroadcastLanes;
@@ -163,7 +178,8 @@ void conv_pointwise_backward_filter_broadcast_f32(const ConvArgs& a) {
     const int64_t row_units = ceil_div(a_rows, kBroadcastRangeAlign);
     const int64_t threads = cpu::thread_pool().thread_count();
     const int64_t ranges = parts_to_fill_threads(slices, row_units, threads);
-    std::vector<float> slice_sums(static_cast<size_t>((slices - 1) * filter_size));
+    std::vector<float>& slice_sums = thread_buffer<float, SliceSums>();
+    slice_sums.resize(static_cast<size_t>((slices - 1) * filter_size));
     cpu::for_each_claimed(slices * ranges, threads, [&](int64_t task) {
         const int64_t slice = task / ranges;
         const int64_t row0 = row_units * (task % ranges) / ranges * kBroadcastRangeAlign;
@@ -173,11 +189,13 @@ void conv_pointwise_backward_filter_broadcast_f32(const ConvArgs& a) {
         bt.resize(static_cast<size_t>(block * width));
         std::vector<float>& acc = thread_buffer<float, BroadcastSums>();
         acc.assign(static_cast<size_t>((row_end - row0) * width), 0.0f);
-        for (int64_t n = a.batch * slice / slices; n < a.batch * (slice + 1) / slices; ++n) {
+        for (int64_t unit = units * slice / slices; unit < units * (slice + 1) / slices; ++unit) {
+            const int64_t n = unit / parts;
             const float* a_image = a_source + (n * a_rows + row0) * positions;
             const float* b_image = b_source + n * b_rows * positions;
-            for (int64_t p0 = 0; p0 < positions; p0 += block) {
-                const int64_t count = std::min(block, positions - p0);
+            const int64_t part_end = part_start(unit % parts + 1);
+            for (int64_t p0 = part_start(unit % parts); p0 < part_end; p0 += block) {
+                const int64_t count = std::min(block, part_end - p0);
                 pointwise_filter_broadcast_block_avx512(b_image + p0, positions, b_rows, width, a_image + p0,
                                                         positions, row_end - row0, count, bt.data(), acc.data());
             }
@@ -346,10 +364,11 @@ template <class T>
 void add_slice_sums(T* dw, const T* copies, int64_t slices, int64_t size) {
     if (slices <= 1) return;
     cpu::parallel_for(size, 1024, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-            T sum = dw[i];
-            for (int64_t slice = 1; slice < slices; ++slice) sum += copies[(slice - 1) * size + i];
-            dw[i] = sum;
+        // Copy by copy, in slice order (the same sums as element by element; the loop over the
+        // elements vectorizes).
+        for (int64_t slice = 1; slice < slices; ++slice) {
+            const T* copy = copies + (slice - 1) * size;
+            for (int64_t i = begin; i < end; ++i) dw[i] += copy[i];
         }
     });
 }

@@ -758,13 +758,14 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // image, each gathered on its own, so a slice of two images accumulates a second GEMM into its
 // dW). Strided chunks of several images are gathered, then copied side by side. Dot kernel, its image chunks in
 // slices (a chunk's rows of B, x's here, take at most 384 KiB): blocks of one image's positions
-// with partial sums (3599 positions against 64 rows of x, 2 slices of 3 blocks), two images per
+// with partial sums (3599 positions against 62 rows of x, 2 slices of 3 blocks), two images per
 // chunk (420 positions, 80 rows: 2 slices of one chunk), one image per chunk (520 positions, 100
 // rows: batch 9 in 8 slices, one of two chunks; groups of 100). Both channel counts filling the
 // kernel's tiles of rows (48 of x, 24 of dy at every ISA): x, the larger, is A and dW is written
 // transposed: 3 images of 420 positions in one chunk, and one image of 4489 positions in 2
 // blocks (f32) with partial sums carried between them; 32 of x and 16 of dy, which fill the
-// tiles of 6 equally badly (x as A, its last row tile partial; at AVX2 x fills tiles of 3 better). Images of one block whose GEMM has a multiple
+// tiles of 6 equally badly (x as A, its last row tile partial; at AVX2 x fills tiles of 3 better;
+// AVX-512 f32 takes the broadcast kernel). Images of one block whose GEMM has a multiple
 // of 32 columns take the GEMM at AVX-512 f32 and the dot kernel elsewhere: 32 channels of x (400
 // positions, batch 2) and, transposed, 32 of dy (289 positions). Transposed GEMMs with more than
 // 32 rows of dy (images of 128 positions or more, x's channels more than dy's; dW^T summed per
@@ -786,12 +787,12 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{3, 12, 15, 16}, 20, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{10, 48, 20, 30}, 100, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{9, 48, 49, 81}, 100, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
-        {{2, 64, 61, 59}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 62, 61, 59}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{4, 80, 20, 21}, 48, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{9, 100, 20, 26}, 10, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{6, 200, 20, 26}, 12, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
         {{2, 32, 20, 20}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
-        {{1, 64, 17, 17}, 32, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 60, 17, 17}, 32, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{3, 48, 20, 21}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 48, 67, 67}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 32, 17, 19}, 16, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
@@ -808,15 +809,18 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
 
 // The pointwise backward filter's broadcast kernel (conv_pointwise_filter_avx512.cpp: AVX-512
 // f32, one operand of 9 to 32 channels transposed into one or two registers per position, the
-// other's rows, 3 per lane or more, broadcast against it in tiles of 24 rows (one register) or 12
+// other's rows, 2 per lane or more, broadcast against it in tiles of 24 rows (one register) or 12
 // (two), then 8, 4, 2 and 1), f32 at every ISA (the others take the dot kernel or the GEMMs) and
 // f64, at 1, 2 and 3 threads, same bits. One register: x transposed, 16 -> 96 over 4099
 // positions (two blocks of positions, a tail of 3 past the last 16); 11 -> 53, rows 24 + 24 + 4
 // + 1, 1-d over 1031 positions, batch 9 in slices; dy's 16 channels against 50 rows of x (dW
-// written transposed). Two registers: x's 32 channels against 107 rows of dy (12 x 8 + 8 + 2 +
-// 1); dy's 20 channels against x's 100 rows (12 x 8 + 4; 3-d). Threads' ranges of rows are cut
-// at multiples of 8 (53 rows at 2 and 3 threads). 32 -> 16 (rows too few per lane either way)
-// takes the dot kernel.
+// written transposed; batch 1: its 529 positions summed in two parts, 256 + 273). Two
+// registers: x's 32 channels against 107 rows of dy (12 x 8 + 8 + 2 + 1). Pairs of positions (17 to 24 channels, three registers of 8 channels at 2 positions; an
+// odd last position on its own): dy's 20 channels against x's 100 rows (8 x 12 + 4; 3-d, 315
+// positions), x's 24 against 67 rows of dy (8 x 8 + 2 + 1, 437 positions, 2 slices), dy's 17
+// against x's 70 rows (8 x 8 + 4 + 2, dW written transposed). Threads' ranges of rows are cut
+// at multiples of 8 (53 rows at 2 and 3 threads). 32 -> 16: dy's 16 channels against x's 32
+// rows (24 + 8), 2 rows per lane.
 TEST_F(ConvTest, PointwiseBackwardFilterBroadcastMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{2, 16, 4099}, 96, {1}, {1}, {1}, {0}, {0}, 1},
@@ -825,6 +829,8 @@ TEST_F(ConvTest, PointwiseBackwardFilterBroadcastMatchesReferenceAndThreadCounts
         {{2, 32, 17, 19}, 107, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 100, 5, 7, 9}, 20, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}, 1},
         {{3, 32, 19, 17}, 16, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 24, 19, 23}, 67, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 70, 16, 17}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
