@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "kernels/cpu/common/float_lanes.hpp"
+#include "kernels/cpu/common/force_inline.hpp"
 #include "kernels/cpu/conv/conv_backward_filter_rows.hpp"
 #include "kernels/cpu/gemm/gemm_transpose_x86.hpp"
 
@@ -23,7 +24,7 @@ void rows_kernel(int64_t rows, int64_t length, const float* a, int64_t a_row_str
     constexpr int NR = 2 * kLanes;
     for (int i = 0; i < MR; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     Vector acc[MR][2];
-#pragma GCC unroll 16
+    MLN_UNROLL(16)
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = Isa::zero();
     for (int64_t r = 0; r < rows; ++r) {
         const float* a_row = a + r * a_pitch;
@@ -31,7 +32,7 @@ void rows_kernel(int64_t rows, int64_t length, const float* a, int64_t a_row_str
             _mm_prefetch(reinterpret_cast<const char*>(b + 8 * NR), _MM_HINT_T0);
             const Vector b0 = Isa::load(b);
             const Vector b1 = Isa::load(b + kLanes);
-#pragma GCC unroll 16
+            MLN_UNROLL(16)
             for (int i = 0; i < MR; ++i) {
                 const Vector x = Isa::set1(a_row[i * a_row_stride + q]);
                 acc[i][0] = Isa::fmadd(x, b0, acc[i][0]);
@@ -41,13 +42,13 @@ void rows_kernel(int64_t rows, int64_t length, const float* a, int64_t a_row_str
         }
     }
     if (!first) {
-#pragma GCC unroll 16
+        MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) {
             acc[i][0] = Isa::add(Isa::load(c + i * ldc), acc[i][0]);
             acc[i][1] = Isa::add(Isa::load(c + i * ldc + kLanes), acc[i][1]);
         }
     }
-#pragma GCC unroll 16
+    MLN_UNROLL(16)
     for (int i = 0; i < MR; ++i) {
         Isa::store(c + i * ldc, acc[i][0]);
         Isa::store(c + i * ldc + kLanes, acc[i][1]);
@@ -79,9 +80,9 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
                 int64_t b_pitch, float* sums, bool first, DotPrefetchRows* prefetch) {
     using Lanes = Avx512Lanes;
     __m512 acc[kDotRows][kDotCols];
-#pragma GCC unroll 32
+    MLN_UNROLL(32)
     for (int i = 0; i < kDotRows; ++i) {
-#pragma GCC unroll 4
+        MLN_UNROLL(4)
         for (int j = 0; j < kDotCols; ++j) {
             acc[i][j] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(sums + (i * kDotCols + j) * kDotLanes);
         }
@@ -110,7 +111,7 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
             } else {
                 x0 = _mm512_maskz_loadu_ps(mask, b0 + q);
             }
-#pragma GCC unroll 32
+            MLN_UNROLL(32)
             for (int i = 0; i < kDotRows; ++i) {
                 const __m512 y = _mm512_maskz_loadu_ps(mask, a + i * a_row_stride + q);
                 acc[i][0] = _mm512_fmadd_ps(y, x0, acc[i][0]);
@@ -132,9 +133,9 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
         while (left0 > 0 && prefetch[0].rows > 0) prefetch_next_line(prefetch[0], left0);
         while (left1 > 0 && prefetch[1].rows > 0) prefetch_next_line(prefetch[1], left1);
     }
-#pragma GCC unroll 32
+    MLN_UNROLL(32)
     for (int i = 0; i < kDotRows; ++i) {
-#pragma GCC unroll 4
+        MLN_UNROLL(4)
         for (int j = 0; j < kDotCols; ++j) _mm512_storeu_ps(sums + (i * kDotCols + j) * kDotLanes, acc[i][j]);
     }
 }
@@ -164,7 +165,7 @@ void backward_filter_dot_totals_avx512(const float* sums, int64_t count, float* 
         }
         // Level 1: vectors 2k and 2k + 1 as [2k's lanes l + (l + 8) | 2k + 1's], l < 8.
         __m512 half[8];
-#pragma GCC unroll 8
+        MLN_UNROLL(8)
         for (int k = 0; k < 8; ++k) {
             const __m512 a = _mm512_loadu_ps(group + (2 * k) * kDotLanes);
             const __m512 b = _mm512_loadu_ps(group + (2 * k + 1) * kDotLanes);
@@ -173,14 +174,14 @@ void backward_filter_dot_totals_avx512(const float* sums, int64_t count, float* 
         }
         // Level 2: 128-bit block b of quarter[k] holds vector 4k + b's lanes l + (l + 4), l < 4.
         __m512 quarter[4];
-#pragma GCC unroll 4
+        MLN_UNROLL(4)
         for (int k = 0; k < 4; ++k) {
             quarter[k] = _mm512_add_ps(_mm512_shuffle_f32x4(half[2 * k], half[2 * k + 1], _MM_SHUFFLE(2, 0, 2, 0)),
                                        _mm512_shuffle_f32x4(half[2 * k], half[2 * k + 1], _MM_SHUFFLE(3, 1, 3, 1)));
         }
         // Level 3: block b of eighth[k] holds vectors 8k + b and 8k + 4 + b, two lanes each.
         __m512 eighth[2];
-#pragma GCC unroll 2
+        MLN_UNROLL(2)
         for (int k = 0; k < 2; ++k) {
             eighth[k] = _mm512_add_ps(_mm512_shuffle_ps(quarter[2 * k], quarter[2 * k + 1], _MM_SHUFFLE(1, 0, 1, 0)),
                                       _mm512_shuffle_ps(quarter[2 * k], quarter[2 * k + 1], _MM_SHUFFLE(3, 2, 3, 2)));
@@ -255,10 +256,10 @@ void backward_filter_untranspose_avx512(const float* dw_t, int64_t out_channels,
     for (int64_t j0 = 0; j0 < full_j; j0 += 8) {
         for (int64_t m0 = 0; m0 < full_m; m0 += 8) {
             __m256 r[8];
-#pragma GCC unroll 8
+            MLN_UNROLL(8)
             for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(source_row(j0 + i) + m0);
             transpose8x8(r);
-#pragma GCC unroll 8
+            MLN_UNROLL(8)
             for (int k = 0; k < 8; ++k) _mm256_storeu_ps(dw + (m0 + k) * depth + j0, r[k]);
         }
     }

@@ -27,13 +27,13 @@ MLN_ALWAYS_INLINE void tile_product(int64_t kc, RowAt row_at, int64_t pitch, con
     const char* line = prefetch.start;
     int64_t left = prefetch.count, in_row = 0;
     __m512 acc[R][2];
-#pragma GCC unroll 16
+    MLN_UNROLL(16)
     for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     for (int64_t p = 0; p < kc; ++p) {
         const float* a = row_at(p);
         const __m512 b0 = _mm512_loadu_ps(b);
         const __m512 b1 = _mm512_loadu_ps(b + 16);
-#pragma GCC unroll 16
+        MLN_UNROLL(16)
         for (int i = 0; i < R; ++i) {
             const __m512 x = _mm512_set1_ps(a[(i / S) * pitch + i % S]);
             acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
@@ -50,7 +50,7 @@ MLN_ALWAYS_INLINE void tile_product(int64_t kc, RowAt row_at, int64_t pitch, con
             }
         }
     }
-#pragma GCC unroll 16
+    MLN_UNROLL(16)
     for (int i = 0; i < R; ++i) {
         float* row = c + i * ldc;
         if (accumulate) {
@@ -117,7 +117,7 @@ MLN_ALWAYS_INLINE void transpose16x16(__m512 (&r)[16]) {
 // d (rows `row_stride` apart from `piece`).
 MLN_ALWAYS_INLINE void four_columns(const float* piece, int64_t row_stride, __m512 (&column)[4]) {
     __m512 u[4];  // u[b] lane 4a + e = row 4a + b's element e
-#pragma GCC unroll 4
+    MLN_UNROLL(4)
     for (int b = 0; b < 4; ++b) {
         const float* row = piece + b * row_stride;
         __m512 v = _mm512_maskz_broadcast_f32x4(kAll, _mm_loadu_ps(row));
@@ -160,7 +160,7 @@ void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t 
         for (; p + 4 <= kc; p += 4) {
             __m512 c[4];
             four_columns(w + j0 * row_stride + p, row_stride, c);
-#pragma GCC unroll 4
+            MLN_UNROLL(4)
             for (int d = 0; d < 4; ++d) _mm512_storeu_ps(panel + (p + d) * kWidth + j0, c[d]);
         }
         for (; p < kc; ++p) {
@@ -200,7 +200,7 @@ void pack_flipped_weights_avx512(const float* w, int64_t m_stride, int64_t kerne
                 if (t + 4 <= columns_end) {
                     __m512 taps[4];
                     four_columns(block + t, K, taps);
-#pragma GCC unroll 4
+                    MLN_UNROLL(4)
                     for (int d = 0; d < 4; ++d) {
                         const int64_t row = m * K + K - 1 - (t + d);
                         if (row >= pc && row < pc + kc) _mm512_storeu_ps(panel + (row - pc) * kWidth + j0, taps[d]);

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "kernels/cpu/common/force_inline.hpp"
 #include "kernels/cpu/conv/conv_phase_direct.hpp"
 
 namespace mln::kernels::phase_direct {
@@ -27,13 +28,13 @@ void tile(int64_t depth, const float* a, const float* source, const int32_t* off
     // Fully unrolled loops over constant indices: GCC keeps the whole array in registers.
     __m512 acc[MR][2];
     if constexpr (kAccumulate) {
-#pragma GCC unroll 16
+        MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) {
             acc[i][0] = _mm512_maskz_loadu_ps(low, c + i * ldc);
             acc[i][1] = _mm512_maskz_loadu_ps(high, c + i * ldc + 16);
         }
     } else {
-#pragma GCC unroll 16
+        MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = bias != nullptr ? _mm512_set1_ps(bias[i]) : _mm512_setzero_ps();
     }
     for (int64_t p = 0; p < depth; ++p) {
@@ -41,7 +42,7 @@ void tile(int64_t depth, const float* a, const float* source, const int32_t* off
         const uint32_t m = masks[mask_index[p]];
         const __m512 b0 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), s);
         const __m512 b1 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m >> 16), s + 16);
-#pragma GCC unroll 16
+        MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) {
             const __m512 x = _mm512_set1_ps(a[i]);
             acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
@@ -50,7 +51,7 @@ void tile(int64_t depth, const float* a, const float* source, const int32_t* off
         a += MR;
     }
     if (residual != nullptr) {
-#pragma GCC unroll 16
+        MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) {
             acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_maskz_loadu_ps(low, residual + i * ldc));
             acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_maskz_loadu_ps(high, residual + i * ldc + 16));
@@ -58,14 +59,14 @@ void tile(int64_t depth, const float* a, const float* source, const int32_t* off
     }
     if (relu) {
         // max(0, x) with x second: NaN in x comes through, as ReluOp defines.
-#pragma GCC unroll 16
+        MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) {
             acc[i][0] = _mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_setzero_ps(), acc[i][0]);
             acc[i][1] = _mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_setzero_ps(), acc[i][1]);
         }
     }
     if (columns == ~uint32_t{0} && stream) {
-#pragma GCC unroll 16
+        MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) {
             _mm512_stream_ps(c + i * ldc, acc[i][0]);
             _mm512_stream_ps(c + i * ldc + 16, acc[i][1]);
@@ -73,14 +74,14 @@ void tile(int64_t depth, const float* a, const float* source, const int32_t* off
         return;
     }
     if (columns == ~uint32_t{0}) {
-#pragma GCC unroll 16
+        MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) {
             _mm512_storeu_ps(c + i * ldc, acc[i][0]);
             _mm512_storeu_ps(c + i * ldc + 16, acc[i][1]);
         }
         return;
     }
-#pragma GCC unroll 16
+    MLN_UNROLL(16)
     for (int i = 0; i < MR; ++i) {
         _mm512_mask_storeu_ps(c + i * ldc, low, acc[i][0]);
         _mm512_mask_storeu_ps(c + i * ldc + 16, high, acc[i][1]);
@@ -101,20 +102,20 @@ constexpr auto kTileKernels = tile_kernels(std::make_integer_sequence<int, kMaxT
 // unpacks and shuffles give 4 x 4 blocks, then lane shuffles gather them.
 void transpose16x16(__m512 r[16]) {
     __m512 a[16], b[16];
-#pragma GCC unroll 8
+    MLN_UNROLL(8)
     for (int i = 0; i < 8; ++i) {
         a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
         a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
     }
     // b[4 g + j], lane L: column 4 L + j of rows 4 g .. 4 g + 3.
-#pragma GCC unroll 4
+    MLN_UNROLL(4)
     for (int g = 0; g < 4; ++g) {
         b[4 * g + 0] = _mm512_shuffle_ps(a[4 * g], a[4 * g + 2], 0x44);
         b[4 * g + 1] = _mm512_shuffle_ps(a[4 * g], a[4 * g + 2], 0xEE);
         b[4 * g + 2] = _mm512_shuffle_ps(a[4 * g + 1], a[4 * g + 3], 0x44);
         b[4 * g + 3] = _mm512_shuffle_ps(a[4 * g + 1], a[4 * g + 3], 0xEE);
     }
-#pragma GCC unroll 4
+    MLN_UNROLL(4)
     for (int j = 0; j < 4; ++j) {
         const __m512 u0 = _mm512_shuffle_f32x4(b[j], b[4 + j], 0x88), v0 = _mm512_shuffle_f32x4(b[j], b[4 + j], 0xDD);
         const __m512 u1 = _mm512_shuffle_f32x4(b[8 + j], b[12 + j], 0x88);
@@ -134,7 +135,7 @@ void pack_phase_direct_panel_avx512(const float* w, int64_t depth, int64_t rows,
         const int64_t steps = std::min<int64_t>(16, depth - p0);
         const __mmask16 step_lanes = static_cast<__mmask16>((1u << steps) - 1);
         __m512 r[16];
-#pragma GCC unroll 16
+        MLN_UNROLL(16)
         for (int i = 0; i < 16; ++i) {
             r[i] = i < rows ? _mm512_maskz_loadu_ps(step_lanes, w + i * depth + p0) : _mm512_setzero_ps();
         }

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/cpu/common/force_inline.hpp"
 #include "kernels/cpu/conv/conv_pointwise.hpp"
 
 namespace mln::kernels {
@@ -60,7 +61,7 @@ struct PointwiseStripBody {
     static void tail_step(const PointwiseStrip<T>& s, const T* a, int64_t a_row_stride, int64_t k, Mask mask, T* sums) {
         for (int64_t j = 0; j < s.tail_cols; ++j) {
             const Reg bv = load_lanes<L, kMasked>(s.tail_b + j * s.tail_b_stride + k, mask);
-#pragma GCC unroll 16
+            MLN_UNROLL(16)
             for (int i = 0; i < MR; ++i) {
                 T* const sum = sums + i * kTailSumRow + j * kWidth;
                 L::store(sum, L::fmadd(load_lanes<L, kMasked>(a + i * a_row_stride + k, mask), bv,
@@ -122,13 +123,13 @@ struct PointwiseStripBody {
         const int64_t a_col_stride = s.a_col_stride;
         const int64_t b_row_stride = s.b_row_stride;
         Reg acc[MR][V];
-#pragma GCC unroll 16
+        MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) {
             const Reg start = bias != nullptr ? L::set1(bias[std::min<int64_t>(i, rows - 1)]) : L::zero();
-#pragma GCC unroll 4
+            MLN_UNROLL(4)
             for (int v = 0; v < V; ++v) acc[i][v] = start;
             if (accumulate && i < rows) {
-#pragma GCC unroll 4
+                MLN_UNROLL(4)
                 for (int v = 0; v < V; ++v) {
                     acc[i][v] = L::add(acc[i][v], load_lanes<L, kMasked>(c + i * ldc + v * kWidth, mask[v]));
                 }
@@ -138,16 +139,16 @@ struct PointwiseStripBody {
         const T* b = s.b + col;
         auto step = [&] {
             Reg bv[V];
-#pragma GCC unroll 4
+            MLN_UNROLL(4)
             for (int v = 0; v < V; ++v) bv[v] = load_lanes<L, kMasked>(b + v * kWidth, mask[v]);
             if constexpr (kPrefetch) {
-#pragma GCC unroll 4
+                MLN_UNROLL(4)
                 for (int v = 0; v < V; ++v) L::prefetch(b + kColumns + v * kWidth);
             }
-#pragma GCC unroll 16
+            MLN_UNROLL(16)
             for (int i = 0; i < MR; ++i) {
                 const Reg x = L::broadcast(a + i * a_row_stride);
-#pragma GCC unroll 4
+                MLN_UNROLL(4)
                 for (int v = 0; v < V; ++v) acc[i][v] = L::fmadd(x, bv[v], acc[i][v]);
             }
             a += a_col_stride;
@@ -165,7 +166,7 @@ struct PointwiseStripBody {
             for (int64_t k = 0; k < depth; ++k) {
                 const Reg av = load_lanes<L, (MR < kWidth)>(a, rows_mask);
                 step();
-#pragma GCC unroll 4
+                MLN_UNROLL(4)
                 for (int j = 0; j < kTail; ++j) tail_acc[j] = L::fmadd(av, L::broadcast(tb + j * tail_b_stride), tail_acc[j]);
                 ++tb;
             }
@@ -214,10 +215,10 @@ struct PointwiseStripBody {
         const int64_t rows = s.rows;
         const int64_t ldc = s.ldc;
         const bool relu = s.relu;
-#pragma GCC unroll 16
+        MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) {
             if (i >= rows) break;
-#pragma GCC unroll 4
+            MLN_UNROLL(4)
             for (int v = 0; v < V; ++v) {
                 const int64_t at = i * ldc + v * kWidth;
                 Reg value = acc[i][v];
@@ -291,7 +292,7 @@ struct PointwiseStripBody {
     static void dot_step(const T* const (&a)[MR], const T* const (&b)[J], int64_t k, Mask mask, Reg (&acc)[MR][J]) {
         Reg bv[J];
         for (int j = 0; j < J; ++j) bv[j] = load_lanes<L, kMasked>(b[j] + k, mask);
-#pragma GCC unroll 16
+        MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) {
             const Reg av = load_lanes<L, kMasked>(a[i] + k, mask);
             for (int j = 0; j < J; ++j) acc[i][j] = L::fmadd(av, bv[j], acc[i][j]);
@@ -354,12 +355,12 @@ struct PointwiseStripBody {
         const int64_t a_col_stride = s.a_col_stride;
         for (int64_t k = 0; k < s.depth; ++k, a += a_col_stride) {
             Reg av[R];
-#pragma GCC unroll 4
+            MLN_UNROLL(4)
             for (int r = 0; r < R; ++r) av[r] = r + 1 == R ? load_lanes<L, kMasked>(a + r * kWidth, mask) : L::load(a + r * kWidth);
-#pragma GCC unroll 4
+            MLN_UNROLL(4)
             for (int j = 0; j < J; ++j) {
                 const Reg bv = L::broadcast(b[j] + k);
-#pragma GCC unroll 4
+                MLN_UNROLL(4)
                 for (int r = 0; r < R; ++r) acc[r][j] = L::fmadd(av[r], bv, acc[r][j]);
             }
         }
@@ -435,21 +436,21 @@ struct PointwiseDotBody {
     template <bool kMasked>
     static void step(const T* const (&a)[DI], const T* const (&b)[DJ], int64_t p, Mask mask, Reg (&acc)[DI][DJ]) {
         Reg av[DI];
-#pragma GCC unroll 8
+        MLN_UNROLL(8)
         for (int i = 0; i < DI; ++i) av[i] = load_lanes<L, kMasked>(a[i] + p, mask);
-#pragma GCC unroll 8
+        MLN_UNROLL(8)
         for (int j = 0; j < DJ; ++j) {
             const Reg bv = load_lanes<L, kMasked>(b[j] + p, mask);
-#pragma GCC unroll 8
+            MLN_UNROLL(8)
             for (int i = 0; i < DI; ++i) acc[i][j] = L::fmadd(av[i], bv, acc[i][j]);
         }
     }
 
     static void dot(const PointwiseDot<T>& d) {
         Reg acc[DI][DJ];
-#pragma GCC unroll 8
+        MLN_UNROLL(8)
         for (int i = 0; i < DI; ++i) {
-#pragma GCC unroll 8
+            MLN_UNROLL(8)
             for (int j = 0; j < DJ; ++j) acc[i][j] = d.resume ? L::load(d.partial + (i * DJ + j) * kWidth) : L::zero();
         }
         const int64_t full = d.positions / kWidth * kWidth;
@@ -457,18 +458,18 @@ struct PointwiseDotBody {
         for (int64_t n = 0; n < d.images; ++n) {
             const T* a[DI];
             const T* b[DJ];
-#pragma GCC unroll 8
+            MLN_UNROLL(8)
             for (int i = 0; i < DI; ++i) a[i] = d.a + n * d.a_image_stride + std::min<int64_t>(i, d.rows - 1) * d.a_row_stride;
-#pragma GCC unroll 8
+            MLN_UNROLL(8)
             for (int j = 0; j < DJ; ++j) b[j] = d.b + n * d.b_image_stride + std::min<int64_t>(j, d.cols - 1) * d.b_row_stride;
             if (d.a_prefetch != 0 || d.b_prefetch != 0) {
                 for (int64_t p = 0; p < full; p += kWidth) {
                     if (d.a_prefetch != 0) {
-#pragma GCC unroll 8
+                        MLN_UNROLL(8)
                         for (int i = 0; i < DI; ++i) L::prefetch(a[i] + p + d.a_prefetch);
                     }
                     if (d.b_prefetch != 0) {
-#pragma GCC unroll 8
+                        MLN_UNROLL(8)
                         for (int j = 0; j < DJ; ++j) L::prefetch(b[j] + p + d.b_prefetch);
                     }
                     step<false>(a, b, p, tail, acc);
@@ -479,9 +480,9 @@ struct PointwiseDotBody {
             if (full < d.positions) step<true>(a, b, full, tail, acc);
         }
         if (d.c == nullptr) {
-#pragma GCC unroll 8
+            MLN_UNROLL(8)
             for (int i = 0; i < DI; ++i) {
-#pragma GCC unroll 8
+                MLN_UNROLL(8)
                 for (int j = 0; j < DJ; ++j) L::store(d.partial + (i * DJ + j) * kWidth, acc[i][j]);
             }
             return;

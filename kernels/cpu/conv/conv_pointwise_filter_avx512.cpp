@@ -22,6 +22,7 @@
 #include <cstring>
 #include <utility>
 
+#include "kernels/cpu/common/force_inline.hpp"
 #include "kernels/cpu/conv/conv_pointwise_filter.hpp"
 
 namespace mln::kernels {
@@ -82,34 +83,34 @@ template <int R, int NB>
 void accumulate_tile(const float* a, int64_t lda, const float* bt, int64_t positions, float* acc) {
     constexpr int64_t width = NB * kLanes;
     __m512 s[R][NB];
-#pragma GCC unroll 32
+    MLN_UNROLL(32)
     for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 2
+        MLN_UNROLL(2)
         for (int j = 0; j < NB; ++j) s[r][j] = _mm512_loadu_ps(acc + r * width + j * kLanes);
     }
     auto position = [&](int64_t q) {
         __m512 b[NB];
-#pragma GCC unroll 2
+        MLN_UNROLL(2)
         for (int j = 0; j < NB; ++j) b[j] = _mm512_loadu_ps(bt + q * width + j * kLanes);
-#pragma GCC unroll 32
+        MLN_UNROLL(32)
         for (int r = 0; r < R; ++r) {
             const __m512 v = _mm512_set1_ps(a[r * lda + q]);
-#pragma GCC unroll 2
+            MLN_UNROLL(2)
             for (int j = 0; j < NB; ++j) s[r][j] = _mm512_fmadd_ps(v, b[j], s[r][j]);
         }
     };
     int64_t p = 0;
     for (; p + kLanes <= positions; p += kLanes) {
-#pragma GCC unroll 32
+        MLN_UNROLL(32)
         for (int r = 0; r < R; ++r) {
             _mm_prefetch(reinterpret_cast<const char*>(a + r * lda + p + kPrefetchPositions), _MM_HINT_T0);
         }
         for (int64_t q = p; q < p + kLanes; ++q) position(q);
     }
     for (; p < positions; ++p) position(p);
-#pragma GCC unroll 32
+    MLN_UNROLL(32)
     for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 2
+        MLN_UNROLL(2)
         for (int j = 0; j < NB; ++j) _mm512_storeu_ps(acc + r * width + j * kLanes, s[r][j]);
     }
 }
@@ -146,7 +147,7 @@ template <int Q>
 inline void full_tile_position(__m512 (&s)[kTileRows], const float* const (&base)[kTileRows / 3], int64_t lda,
                                const float* bt) {
     const __m512 b = _mm512_loadu_ps(bt + Q * kLanes);
-#pragma GCC unroll 8
+    MLN_UNROLL(8)
     for (int k = 0; k < kTileRows / 3; ++k) {
         fma_broadcast<Q>(s[3 * k], b, base[k]);
         fma_broadcast<Q, 4>(s[3 * k + 1], b, base[k], lda);
@@ -163,7 +164,7 @@ inline void full_tile_step(__m512 (&s)[kTileRows], const float* const (&base)[kT
 template <>
 void accumulate_tile<kTileRows, 1>(const float* a, int64_t lda, const float* bt, int64_t positions, float* acc) {
     __m512 s[kTileRows];
-#pragma GCC unroll 32
+    MLN_UNROLL(32)
     for (int r = 0; r < kTileRows; ++r) s[r] = _mm512_loadu_ps(acc + r * kLanes);
     const float* base[kTileRows / 3];
     for (int k = 0; k < kTileRows / 3; ++k) base[k] = a + 3 * k * lda;
@@ -171,7 +172,7 @@ void accumulate_tile<kTileRows, 1>(const float* a, int64_t lda, const float* bt,
     for (; p + kLanes <= positions; p += kLanes) {
         // The rows' next lines, a line per row every 16 positions (161 against 125 GFLOP/s
         // without, A read from L3: 16->96 at 112x112's shape, 1 thread).
-#pragma GCC unroll 32
+        MLN_UNROLL(32)
         for (int r = 0; r < kTileRows; ++r) {
             _mm_prefetch(reinterpret_cast<const char*>(a + r * lda + p + kPrefetchPositions), _MM_HINT_T0);
         }
@@ -180,10 +181,10 @@ void accumulate_tile<kTileRows, 1>(const float* a, int64_t lda, const float* bt,
     }
     for (; p < positions; ++p) {
         const __m512 b = _mm512_loadu_ps(bt + p * kLanes);
-#pragma GCC unroll 32
+        MLN_UNROLL(32)
         for (int r = 0; r < kTileRows; ++r) s[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * lda + p]), b, s[r]);
     }
-#pragma GCC unroll 32
+    MLN_UNROLL(32)
     for (int r = 0; r < kTileRows; ++r) _mm512_storeu_ps(acc + r * kLanes, s[r]);
 }
 
@@ -259,14 +260,14 @@ void transpose_pairs(const float* b, int64_t ldb, int64_t rows, int64_t position
 template <int R>
 void accumulate_pair_tile(const float* a, int64_t lda, const float* bt, int64_t positions, float* acc) {
     __m512 s[R][kPairRegisters];
-#pragma GCC unroll 8
+    MLN_UNROLL(8)
     for (int r = 0; r < R; ++r) {
         for (int h = 0; h < kPairRegisters; ++h) s[r][h] = _mm512_setzero_ps();
     }
     auto pair = [&](int64_t q, auto broadcast) {
         __m512 b[kPairRegisters];
         for (int h = 0; h < kPairRegisters; ++h) b[h] = _mm512_loadu_ps(bt + q * kPairWidth + 16 * h);
-#pragma GCC unroll 8
+        MLN_UNROLL(8)
         for (int r = 0; r < R; ++r) {
             const __m512 v = broadcast(a + r * lda + 2 * q);
             for (int h = 0; h < kPairRegisters; ++h) s[r][h] = _mm512_fmadd_ps(v, b[h], s[r][h]);
@@ -284,7 +285,7 @@ void accumulate_pair_tile(const float* a, int64_t lda, const float* bt, int64_t 
     const int64_t pairs = positions / 2;
     int64_t q = 0;
     for (; q + 8 <= pairs; q += 8) {
-#pragma GCC unroll 8
+        MLN_UNROLL(8)
         for (int r = 0; r < R; ++r) {
             _mm_prefetch(reinterpret_cast<const char*>(a + r * lda + 2 * q + kPrefetchPositions), _MM_HINT_T0);
         }
@@ -294,7 +295,7 @@ void accumulate_pair_tile(const float* a, int64_t lda, const float* bt, int64_t 
     if (positions % 2 != 0) pair(pairs, first);
     // Lane 2 jj + lane 2 jj + 1 into lane jj of the low 8.
     const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
-#pragma GCC unroll 8
+    MLN_UNROLL(8)
     for (int r = 0; r < R; ++r) {
         for (int h = 0; h < kPairRegisters; ++h) {
             const __m512 folded = _mm512_add_ps(s[r][h], _mm512_permute_ps(s[r][h], 0xB1));
