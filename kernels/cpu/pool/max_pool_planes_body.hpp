@@ -436,7 +436,11 @@ struct MaxPoolPlanes {
                              s.row_values.data() + slot * row_floats, s.row_positions.data() + slot * row_floats);
                         s.tags[static_cast<size_t>(slot)] = row;
                     }
-                    fold_window<Positions>(s, rows, count, row_floats, values, out_positions);
+                    if (count == 3) {
+                        fold_window<Positions, 3>(s, rows, count, row_floats, values, out_positions);
+                    } else {
+                        fold_window<Positions, 0>(s, rows, count, row_floats, values, out_positions);
+                    }
                     if (count == 0) {
                         // No row of the window inside x.
                         std::fill(values, values + r.out_w, -std::numeric_limits<float>::infinity());
@@ -455,10 +459,12 @@ struct MaxPoolPlanes {
 
     // Window pass for one output row: folds the cached row results of its window's `count` rows
     // (at least 1), in tap order, into `values` and (with Positions) `positions` (whole
-    // registers: row_floats).
-    template <bool Positions>
-    static void fold_window(const Scratch& s, const WindowRow* rows, int64_t count, int64_t row_floats, float* values,
-                            int32_t* positions) {
+    // registers: row_floats). Count: `count` compiled in (the common 3 rows of a 3x3 window: the
+    // tap loop unrolls), else 0.
+    template <bool Positions, int Count>
+    static void fold_window(const Scratch& s, const WindowRow* rows, int64_t runtime_count, int64_t row_floats,
+                            float* values, int32_t* positions) {
+        const int64_t count = Count > 0 ? Count : runtime_count;
         if (count == 0) return;
         const float* v0 = s.row_values.data() + rows[0].slot * row_floats;
         const int32_t* p0 = s.row_positions.data() + rows[0].slot * row_floats;
