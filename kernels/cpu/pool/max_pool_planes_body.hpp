@@ -176,6 +176,43 @@ struct ClippedLoads<Avx512Lanes> {
 };
 #endif
 
+// The three taps row[c + 2 i], row[c + 2 i + 1], row[c + 2 i + 2] of a register of 3-wide,
+// stride-2, undilated windows from one load pair split by parity, the even lanes moved down one
+// (row[c + 32] into the last) for the third tap, instead of a load pair and a permute per tap.
+// load() reads inside the row; load_clipped() takes the elements c + e (e < 32) that `inside` has
+// (ClippedLoads' mask of the first tap) and -inf for the others. Only where one instruction moves
+// lanes across the register (AVX-512's valignd).
+template <class V>
+struct StrideTwoTaps {
+    static constexpr bool available = false;
+};
+
+#if defined(__AVX512F__)
+template <>
+struct StrideTwoTaps<Avx512Lanes> {
+    static constexpr bool available = true;
+    static void load(const float* row, int64_t c, __m512 taps[3]) {
+        split(_mm512_loadu_ps(row + c), _mm512_loadu_ps(row + c + 16), row[c + 32], taps);
+    }
+    static void load_clipped(const float* row, int64_t c, int64_t width, uint32_t inside, __m512 taps[3]) {
+        const float minus_infinity = -std::numeric_limits<float>::infinity();
+        const __m512 padding = _mm512_set1_ps(minus_infinity);
+        split(_mm512_mask_loadu_ps(padding, static_cast<__mmask16>(inside), row + c),
+              _mm512_mask_loadu_ps(padding, static_cast<__mmask16>(inside >> 16), row + c + 16),
+              c + 32 >= 0 && c + 32 < width ? row[c + 32] : minus_infinity, taps);
+    }
+
+private:
+    static void split(__m512 low, __m512 high, float next, __m512 taps[3]) {
+        const __m512i even_indices = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        taps[0] = _mm512_permutex2var_ps(low, even_indices, high);
+        taps[1] = _mm512_permutex2var_ps(low, _mm512_add_epi32(even_indices, _mm512_set1_epi32(1)), high);
+        taps[2] = _mm512_castsi512_ps(
+            _mm512_alignr_epi32(_mm512_castps_si512(_mm512_set1_ps(next)), _mm512_castps_si512(taps[0]), 1));
+    }
+};
+#endif
+
 template <class V>
 struct MaxPoolPlanes {
     using Reg = typename V::Reg;
@@ -285,6 +322,18 @@ struct MaxPoolPlanes {
                 V::store(values + i * W, best, AllLanes{});
                 if constexpr (Positions) P::store(positions + i * W, position);
             };
+            if constexpr (K == 3 && S == 2 && StrideTwoTaps<V>::available) {
+                if (r.dilation == 1) {
+                    Reg taps[3];
+                    if (!r.clipped[static_cast<size_t>(i)]) {
+                        StrideTwoTaps<V>::load(x_row, c, taps);
+                    } else {
+                        StrideTwoTaps<V>::load_clipped(x_row, c, r.width, r.inside[static_cast<size_t>(i * kernel)], taps);
+                    }
+                    fold([&](int64_t kw) { return taps[kw]; });
+                    continue;
+                }
+            }
             if (!r.clipped[static_cast<size_t>(i)]) {
                 fold([&](int64_t kw) { return V::load_strided(x_row + c + kw * r.dilation, stride); });
             } else {
@@ -387,7 +436,11 @@ struct MaxPoolPlanes {
                              s.row_values.data() + slot * row_floats, s.row_positions.data() + slot * row_floats);
                         s.tags[static_cast<size_t>(slot)] = row;
                     }
-                    fold_window<Positions>(s, rows, count, row_floats, values, out_positions);
+                    if (count == 3) {
+                        fold_window<Positions, 3>(s, rows, count, row_floats, values, out_positions);
+                    } else {
+                        fold_window<Positions, 0>(s, rows, count, row_floats, values, out_positions);
+                    }
                     if (count == 0) {
                         // No row of the window inside x.
                         std::fill(values, values + r.out_w, -std::numeric_limits<float>::infinity());
@@ -406,10 +459,12 @@ struct MaxPoolPlanes {
 
     // Window pass for one output row: folds the cached row results of its window's `count` rows
     // (at least 1), in tap order, into `values` and (with Positions) `positions` (whole
-    // registers: row_floats).
-    template <bool Positions>
-    static void fold_window(const Scratch& s, const WindowRow* rows, int64_t count, int64_t row_floats, float* values,
-                            int32_t* positions) {
+    // registers: row_floats). Count: `count` compiled in (the common 3 rows of a 3x3 window: the
+    // tap loop unrolls), else 0.
+    template <bool Positions, int Count>
+    static void fold_window(const Scratch& s, const WindowRow* rows, int64_t runtime_count, int64_t row_floats,
+                            float* values, int32_t* positions) {
+        const int64_t count = Count > 0 ? Count : runtime_count;
         if (count == 0) return;
         const float* v0 = s.row_values.data() + rows[0].slot * row_floats;
         const int32_t* p0 = s.row_positions.data() + rows[0].slot * row_floats;
