@@ -639,7 +639,10 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters, const float* p
         const int64_t sums_size = positions * round_up(a.out_channels, kPositionsTileColumns);
         const GemmActivation<T> activation = select_gemm_activation<T>(a.activation);
         // Stride 2 lowers from polyphase planes, as in the plain form (its gathers cost 15% of
-        // ResNet-18's 3x3/2 at 14x14 outputs).
+        // ResNet-18's 3x3/2 at 14x14 outputs). Tried, no faster: planes with a zero border read
+        // in place by the padded tiles (no lowering; ranges or one-panel tasks): the split's
+        // extra cost ate the lowering's 4.5% (tiles at ~190 GFLOP/s either way); same-process
+        // A/B at 1 and 2 threads within +-2% on both 3x3/2 layers, peer ratios within noise.
         const int64_t lowered_width = round_up(positions, 16);
         const ColumnPanelLowering<T> image_lower = same_size_lowering_applies(a.geometry, positions, lowered_width)
                                                        ? lower_same_size_avx512
