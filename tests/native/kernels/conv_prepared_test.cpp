@@ -9,71 +9,37 @@
 #include <vector>
 
 #include "core/text.hpp"
+#include "conv_test_cases.hpp"
 #include "kernel_test_support.hpp"
 #include "kernels/cpu/reference/reference_nn.hpp"
 
 namespace mln::test {
 namespace {
 
-struct Case {
-    std::vector<int64_t> x_shape;  // N x C x spatial
-    int64_t out_channels;
-    std::vector<int64_t> kernel, strides, pads, dilations;
-    int64_t groups;
-};
-
-mln_conv_params params_of(const Case& c) {
-    mln_conv_params p{};
-    p.spatial_rank = static_cast<int32_t>(c.kernel.size());
-    for (size_t i = 0; i < c.kernel.size(); ++i) {
-        p.strides[i] = c.strides[i];
-        p.dilations[i] = c.dilations[i];
-        p.pads_begin[i] = c.pads[i];
-        p.pads_end[i] = c.pads[i];
-    }
-    p.groups = c.groups;
-    return p;
-}
-
-std::vector<int64_t> w_shape_of(const Case& c) {
-    std::vector<int64_t> shape = {c.out_channels, c.x_shape[1] / c.groups};
-    shape.insert(shape.end(), c.kernel.begin(), c.kernel.end());
-    return shape;
-}
-
-std::vector<int64_t> y_shape_of(const Case& c) {
-    std::vector<int64_t> shape = {c.x_shape[0], c.out_channels};
-    for (size_t i = 0; i < c.kernel.size(); ++i) {
-        const int64_t span = c.dilations[i] * (c.kernel[i] - 1) + 1;
-        shape.push_back((c.x_shape[2 + i] + 2 * c.pads[i] - span) / c.strides[i] + 1);
-    }
-    return shape;
-}
-
 // Every forward path: the transposed form (AVX-512 f32, one group, 7x7 / 14x14-like outputs: the
 // padded source at 7 and 14 wide, polyphase planes for stride 2, lowered columns otherwise; 10
 // depth blocks with a partial last one, a partial last 32-channel panel, 9 panels that split
 // unevenly among threads, a batch), the plain implicit GEMM, Winograd, depthwise, pointwise,
 // groups, 1-d and 3-d, an empty batch.
-std::vector<Case> cases() {
+std::vector<ConvCase> cases() {
     return {
-        {{1, 140, 7, 7}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1},
-        {{1, 37, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1},
-        {{1, 40, 14, 14}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1},
-        {{1, 20, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, 1},
-        {{1, 24, 13, 11}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1},
-        {{1, 16, 7, 7}, 280, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1},
-        {{1, 12, 14, 13}, 280, {3, 3}, {2, 2}, {1, 1}, {1, 1}, 1},
-        {{2, 140, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1},
-        {{1, 50, 3, 3}, 33, {3, 3}, {1, 1}, {0, 0}, {1, 1}, 1},
-        {{1, 40, 23, 29}, 13, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1},
-        {{2, 64, 16, 16}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1},
-        {{2, 19, 6, 5}, 19, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 19},
-        {{2, 9, 5, 7}, 17, {1, 1}, {1, 1}, {0, 0}, {1, 1}, 1},
-        {{2, 4, 9, 9}, 4, {3, 3}, {1, 1}, {2, 2}, {2, 2}, 2},
-        {{3, 4, 17}, 6, {3}, {2}, {1}, {2}, 2},
-        {{1, 8, 3, 5, 5}, 64, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
-        {{0, 3, 5, 5}, 2, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 140, 7, 7}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 37, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 40, 14, 14}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 20, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 24, 13, 11}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 16, 7, 7}, 280, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 12, 14, 13}, 280, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 140, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 50, 3, 3}, 33, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 40, 23, 29}, 13, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 64, 16, 16}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 19, 6, 5}, 19, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 19},
+        {{2, 9, 5, 7}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 4, 9, 9}, 4, {3, 3}, {1, 1}, {2, 2}, {2, 2}, {2, 2}, 2},
+        {{3, 4, 17}, 6, {3}, {2}, {2}, {1}, {1}, 2},
+        {{1, 8, 3, 5, 5}, 64, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
+        {{0, 3, 5, 5}, 2, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
 }
 
@@ -90,7 +56,7 @@ using Weights = std::unique_ptr<mln_conv_weights, WeightsDeleter>;
 // Prepares c's random filters, overwrites the caller's copy with NaN, then checks the prepared
 // forward (bias, residual, ReLU) against the plain forward and the reference twin.
 template <class T>
-void check_case(mln_device* device, const Case& c) {
+void check_case(mln_device* device, const ConvCase& c) {
     const mln_conv_params p = params_of(c);
     HostTensor<T> x(c.x_shape), w(w_shape_of(c)), w_kept(w_shape_of(c)), bias({c.out_channels});
     HostTensor<T> residual(y_shape_of(c)), y(y_shape_of(c)), y_plain(y_shape_of(c)), y_want(y_shape_of(c));
@@ -132,13 +98,13 @@ TEST_F(ConvPreparedTest, MatchesPlainForwardAndReferenceEveryIsaAndThreadCount) 
     at_thread_counts(device_, {1, 2, 3}, [&] {
         for (mln_isa isa : available_isas()) {
             ScopedIsa scoped(isa);
-            for (const Case& c : cases()) {
+            for (const ConvCase& c : cases()) {
                 SCOPED_TRACE(cat("x[0..1]=", c.x_shape[0], ",", c.x_shape[1], " M=", c.out_channels, " f32 isa=",
                                  static_cast<int>(isa)));
                 check_case<float>(device_, c);
             }
         }
-        for (const Case& c : cases()) {
+        for (const ConvCase& c : cases()) {
             SCOPED_TRACE(cat("x[0..1]=", c.x_shape[0], ",", c.x_shape[1], " M=", c.out_channels, " f64"));
             check_case<double>(device_, c);
         }
@@ -150,7 +116,7 @@ bool has_isa(mln_isa isa) {
     return std::find(isas.begin(), isas.end(), isa) != isas.end();
 }
 
-int32_t is_packed(mln_device* device, const Case& c, mln_dtype dtype) {
+int32_t is_packed(mln_device* device, const ConvCase& c, mln_dtype dtype) {
     const mln_conv_params p = params_of(c);
     HostTensor<float> x(c.x_shape), w(w_shape_of(c));
     mln_tensor_desc xd = *x.desc(), wd = *w.desc();
@@ -168,11 +134,11 @@ int32_t is_packed(mln_device* device, const Case& c, mln_dtype dtype) {
 // Packed exactly where the transposed form runs: AVX-512 f32 ResNet-18 layer3/4 shapes; plain
 // copies for f64, other ISAs, depthwise, pointwise and large images.
 TEST_F(ConvPreparedTest, PacksWhereTheTransposedFormRuns) {
-    const Case layer4{{1, 64, 7, 7}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1};
-    const Case layer3_down{{1, 32, 28, 28}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, 1};
-    const Case depthwise{{1, 32, 7, 7}, 32, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 32};
-    const Case pointwise{{1, 64, 7, 7}, 64, {1, 1}, {1, 1}, {0, 0}, {1, 1}, 1};
-    const Case large{{1, 16, 56, 56}, 16, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1};
+    const ConvCase layer4{{1, 64, 7, 7}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1};
+    const ConvCase layer3_down{{1, 32, 28, 28}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1};
+    const ConvCase depthwise{{1, 32, 7, 7}, 32, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 32};
+    const ConvCase pointwise{{1, 64, 7, 7}, 64, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1};
+    const ConvCase large{{1, 16, 56, 56}, 16, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1};
     if (has_isa(MLN_ISA_AVX512)) {
         ScopedIsa scoped(MLN_ISA_AVX512);
         EXPECT_EQ(is_packed(device_, layer4, MLN_DTYPE_F32), 1);
@@ -193,9 +159,9 @@ TEST_F(ConvPreparedTest, PacksWhereTheTransposedFormRuns) {
 // (a plain copy: w's bytes; packed: at least that, in whole 32-channel panels) and fall back when
 // it is destroyed.
 TEST_F(ConvPreparedTest, WeightsAreDeviceMemoryCountedByItsStats) {
-    const Case layer4{{1, 64, 7, 7}, 70, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1};
-    const Case pointwise{{1, 64, 7, 7}, 70, {1, 1}, {1, 1}, {0, 0}, {1, 1}, 1};
-    for (const Case& c : {layer4, pointwise}) {
+    const ConvCase layer4{{1, 64, 7, 7}, 70, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1};
+    const ConvCase pointwise{{1, 64, 7, 7}, 70, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1};
+    for (const ConvCase& c : {layer4, pointwise}) {
         const mln_conv_params p = params_of(c);
         HostTensor<float> x(c.x_shape), w(w_shape_of(c));
         mln_memory_stats before{}, live{}, after{};
@@ -228,7 +194,7 @@ TEST_F(ConvPreparedTest, WeightsAreDeviceMemoryCountedByItsStats) {
 // for that call).
 TEST_F(ConvPreparedTest, PackedWeightsServeCallsAtAnotherIsa) {
     if (!has_isa(MLN_ISA_AVX512)) GTEST_SKIP() << "no AVX-512 on this CPU";
-    const Case c{{1, 37, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1};
+    const ConvCase c{{1, 37, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1};
     const mln_conv_params p = params_of(c);
     HostTensor<float> x(c.x_shape), w(w_shape_of(c)), y(y_shape_of(c)), y_want(y_shape_of(c));
     fill_random(x);
@@ -253,7 +219,7 @@ TEST_F(ConvPreparedTest, PackedWeightsServeCallsAtAnotherIsa) {
 }
 
 TEST_F(ConvPreparedTest, RejectsMismatchingInputsAndBadHandles) {
-    const Case c{{1, 8, 7, 7}, 16, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1};
+    const ConvCase c{{1, 8, 7, 7}, 16, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1};
     const mln_conv_params p = params_of(c);
     HostTensor<float> x(c.x_shape), w(w_shape_of(c)), y(y_shape_of(c));
     mln_conv_weights* raw = nullptr;
