@@ -580,7 +580,7 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
     // 1, 2 threads, same-process A/B at real-time priority, median: ResNet-18's 64->128 1x1/2
     // backward data 0.93x the time of tasks claimed in turn (batch 32 0.89-0.91x), MobileNet-v2's
     // 24->144 forward 0.92-0.97x; ResNet-18's 1x1/2 forward, the others' backward data even.
-    cpu::for_each_claimed_affine(split.tasks(), threads, [] { return 0; }, [&](int64_t task, int) { run_task(task); });
+    cpu::for_each_claimed_affine(split.tasks(), threads, run_task);
 }
 
 // Positions of the output grid (all axes stride s, no padding) in the input grid.

@@ -178,4 +178,10 @@ void for_each_claimed(int64_t count, int64_t members, Task&& task) {
     for_each_claimed(count, members, [] { return 0; }, [&](int64_t index, int) { task(index); });
 }
 
+// for_each_claimed_affine for tasks without per-thread state: task(index).
+template <class Task>
+void for_each_claimed_affine(int64_t count, int64_t members, Task&& task) {
+    for_each_claimed_affine(count, members, [] { return 0; }, [&](int64_t index, int) { task(index); });
+}
+
 }  // namespace mln::cpu
