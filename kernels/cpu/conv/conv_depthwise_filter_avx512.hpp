@@ -55,7 +55,7 @@ inline __m512 sum_across_lanes16(__m512* v) {
 inline void store_tap_sums(const __m512* taps, int64_t group, float* dw) {
     __m512 r[16];
     for (int64_t i = 0; i < 16; ++i) r[i] = i < kTaps ? taps[i] : _mm512_setzero_ps();
-    transpose_16x16(r);
+    transpose16x16(r);
     constexpr __mmask16 kTapLanes = (1u << kTaps) - 1u;
     for (int64_t c = 0; c < group; ++c) _mm512_mask_storeu_ps(dw + c * kTaps, kTapLanes, r[c]);
 }

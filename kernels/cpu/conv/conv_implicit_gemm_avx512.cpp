@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "kernels/cpu/common/force_inline.hpp"
+#include "kernels/cpu/common/transpose_avx512.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm_kernel.hpp"
 
 namespace mln::kernels {
@@ -82,33 +83,9 @@ constexpr std::array<PositionsTileKernel, sizeof...(R)> tile_table(std::integer_
 }
 constexpr auto kTiles = tile_table(std::make_integer_sequence<int, kPositionsTileRows>{});
 
-// 16 x 16 transpose in registers: 64 shuffles for 256 elements (the 8 x 8 one takes 24 for 64).
 // The zero-masked forms with every lane selected are the same instructions; GCC 12's plain ones
 // warn about their own uninitialised pass-through operand.
 constexpr __mmask16 kAll = 0xFFFF;
-MLN_ALWAYS_INLINE void transpose16x16(__m512 (&r)[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_maskz_unpacklo_ps(kAll, r[i], r[i + 1]);
-        t[i + 1] = _mm512_maskz_unpackhi_ps(kAll, r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_maskz_shuffle_ps(kAll, t[i], t[i + 2], 0x44);
-        r[i + 1] = _mm512_maskz_shuffle_ps(kAll, t[i], t[i + 2], 0xEE);
-        r[i + 2] = _mm512_maskz_shuffle_ps(kAll, t[i + 1], t[i + 3], 0x44);
-        r[i + 3] = _mm512_maskz_shuffle_ps(kAll, t[i + 1], t[i + 3], 0xEE);
-    }
-    for (int h = 0; h < 16; h += 8) {
-        for (int i = 0; i < 4; ++i) {
-            t[h + i] = _mm512_maskz_shuffle_f32x4(kAll, r[h + i], r[h + i + 4], 0x88);
-            t[h + i + 4] = _mm512_maskz_shuffle_f32x4(kAll, r[h + i], r[h + i + 4], 0xDD);
-        }
-    }
-    for (int i = 0; i < 8; ++i) {
-        r[i] = _mm512_maskz_shuffle_f32x4(kAll, t[i], t[i + 8], 0x88);
-        r[i + 8] = _mm512_maskz_shuffle_f32x4(kAll, t[i], t[i + 8], 0xDD);
-    }
-}
 
 // Four columns of a 16 x 16 block of w^T, transposed half by the loads: a 128-bit broadcast load
 // per row piece, merged under a mask into its lane, gathers 4 rows' 4-element pieces into one

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "kernels/cpu/common/force_inline.hpp"
+#include "kernels/cpu/common/transpose_avx512.hpp"
 #include "kernels/cpu/conv/conv_phase_direct.hpp"
 
 namespace mln::kernels::phase_direct {
@@ -97,35 +98,6 @@ constexpr std::array<std::array<TileKernel, sizeof...(I)>, 2> tile_kernels(std::
     return {{{tile<I + 1, false>...}, {tile<I + 1, true>...}}};
 }
 constexpr auto kTileKernels = tile_kernels(std::make_integer_sequence<int, kMaxTileRows>());
-
-// r[k] = column k of the 16 x 16 matrix whose rows are r[0..15]: within each 128-bit lane,
-// unpacks and shuffles give 4 x 4 blocks, then lane shuffles gather them.
-void transpose16x16(__m512 r[16]) {
-    __m512 a[16], b[16];
-    MLN_UNROLL(8)
-    for (int i = 0; i < 8; ++i) {
-        a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    // b[4 g + j], lane L: column 4 L + j of rows 4 g .. 4 g + 3.
-    MLN_UNROLL(4)
-    for (int g = 0; g < 4; ++g) {
-        b[4 * g + 0] = _mm512_shuffle_ps(a[4 * g], a[4 * g + 2], 0x44);
-        b[4 * g + 1] = _mm512_shuffle_ps(a[4 * g], a[4 * g + 2], 0xEE);
-        b[4 * g + 2] = _mm512_shuffle_ps(a[4 * g + 1], a[4 * g + 3], 0x44);
-        b[4 * g + 3] = _mm512_shuffle_ps(a[4 * g + 1], a[4 * g + 3], 0xEE);
-    }
-    MLN_UNROLL(4)
-    for (int j = 0; j < 4; ++j) {
-        const __m512 u0 = _mm512_shuffle_f32x4(b[j], b[4 + j], 0x88), v0 = _mm512_shuffle_f32x4(b[j], b[4 + j], 0xDD);
-        const __m512 u1 = _mm512_shuffle_f32x4(b[8 + j], b[12 + j], 0x88);
-        const __m512 v1 = _mm512_shuffle_f32x4(b[8 + j], b[12 + j], 0xDD);
-        r[j] = _mm512_shuffle_f32x4(u0, u1, 0x88);
-        r[4 + j] = _mm512_shuffle_f32x4(v0, v1, 0x88);
-        r[8 + j] = _mm512_shuffle_f32x4(u0, u1, 0xDD);
-        r[12 + j] = _mm512_shuffle_f32x4(v0, v1, 0xDD);
-    }
-}
 
 }  // namespace
 

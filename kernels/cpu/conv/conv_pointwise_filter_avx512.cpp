@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "kernels/cpu/common/force_inline.hpp"
+#include "kernels/cpu/common/transpose_avx512.hpp"
 #include "kernels/cpu/conv/conv_pointwise_filter.hpp"
 
 namespace mln::kernels {
@@ -35,31 +36,6 @@ constexpr int kTileRows = 24;
 // Rows of A are fetched this far ahead (a line per row every 16 positions).
 constexpr int64_t kPrefetchPositions = 64;
 
-// The 16 x 16 block of r transposed in place (r[j] lane k becomes r[k] lane j).
-inline void transpose16(__m512 r[16]) {
-    __m512 t[16], u[16];
-    for (int i = 0; i < 8; ++i) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; ++i) {
-        u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    for (int h = 0; h < 2; ++h) {
-        for (int i = 0; i < 4; ++i) {
-            t[8 * h + i] = _mm512_shuffle_f32x4(u[8 * h + i], u[8 * h + 4 + i], 0x88);
-            t[8 * h + 4 + i] = _mm512_shuffle_f32x4(u[8 * h + i], u[8 * h + 4 + i], 0xDD);
-        }
-    }
-    for (int i = 0; i < 8; ++i) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
-        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
-    }
-}
-
 // bt[p * width + j] = b[j * ldb + p] for p < positions, j < rows, 0 for rows <= j < width (a
 // multiple of 16 lanes).
 void transpose_block(const float* b, int64_t ldb, int64_t rows, int64_t width, int64_t positions, float* bt) {
@@ -71,7 +47,7 @@ void transpose_block(const float* b, int64_t ldb, int64_t rows, int64_t width, i
             for (int64_t j = 0; j < kLanes; ++j) {
                 r[j] = j0 + j < rows ? _mm512_maskz_loadu_ps(mask, b + (j0 + j) * ldb + p) : _mm512_setzero_ps();
             }
-            transpose16(r);
+            transpose16x16(r);
             for (int64_t k = 0; k < count; ++k) _mm512_storeu_ps(bt + (p + k) * width + j0, r[k]);
         }
     }
