@@ -47,13 +47,16 @@ namespace {
 
 // Blocking, in bytes so that float and double fill the caches alike: an MC x KC block of A and
 // a KC x NR panel of B in L2 (1 MiB on Zen 5), a K x NC block of B in L3. Each depth block
-// costs a pass over the block's C (load, add, store), and C's rows are often a power of two
-// apart, so its tiles miss in the caches: a deep KC pays more than a B panel in L1 (KC 256,
-// 32 KiB) saves. Zen 5, same-process A/B (median of 10-12 alternating batches, GFLOP/s, KC 256 /
-// MC 240 against KC 1024 / MC 128): 2048^3 one thread 175-190 / 185-201, two threads 328-334 /
-// 356-368; 1024^3 one thread 197 / 202, two threads 300 / 331. MC 80-200 at KC 1024 and
-// KC 2048 / MC 64 measured the same as MC 128. The 240-row bound (Zen 3, KC 256) stays for
-// shallow products.
+// costs a pass over the block's C (load, add, store, a tile's rows often a power of two apart):
+// fewer passes gain more than a B panel in L1 (KC 256, 32 KiB) did, and the hardware prefetcher
+// keeps the micro-kernel fed from L2. Zen 5, same-process A/B (median of 10-12 alternating
+// batches, GFLOP/s, KC 256 / MC 240 against KC 1024 / MC 128): 2048^3 one thread 175-190 /
+// 185-201, two threads 328-334 / 356-368; 1024^3 one thread 197 / 202, two threads 300 / 331.
+// MC 80-200 at KC 1024 and KC 2048 / MC 64 measured the same as MC 128, MC 240 and 512 at
+// KC 1024 1-5% slower. The 240-row bound (Zen 3, KC 256) stays for shallow products. Tried at
+// 2048^3, not faster: prefetching the next B panel into L2 during the current one's tiles
+// (0.95-0.96x), the next A block before its packing (0.97-0.99x), NC for 8-16 MiB of packed B
+// (fewer repacks of A; 0.98-1.01x).
 constexpr int64_t kDepthBlockBytes = 1024 * 4;
 constexpr int64_t kRowBlockBytes = 240 * 4;
 constexpr int64_t kPackedABlockBytes = 512 << 10;
