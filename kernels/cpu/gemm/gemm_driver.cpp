@@ -45,14 +45,21 @@
 namespace mln::kernels {
 namespace {
 
-// Blocking, in bytes so that float and double fill the caches alike: a KC x NR panel of B
-// stays in L1 (32 KiB), an MC x KC block of A in L2 (512 KiB), a KC x NC block of B in L3.
-// Set on Zen 3 (6 x 16); rechecked on Zen 5 (L1d 48 KiB, L2 1 MiB) for the AVX-512 8 x 32
-// kernel, whose KC x NR panel is 32 KiB: its macro-kernel (MC x KC packed A against KC x 1024
-// packed B, one core, min of 60 runs) gave 205-215 GFLOP/s for every KC in 128-384 and MC in
-// 120-480, KC 256 / MC 240 among the best, so both ISAs share these values.
-constexpr int64_t kDepthBlockBytes = 256 * 4;
+// Blocking, in bytes so that float and double fill the caches alike: an MC x KC block of A and
+// a KC x NR panel of B in L2 (1 MiB on Zen 5), a K x NC block of B in L3. Each depth block
+// costs a pass over the block's C (load, add, store, a tile's rows often a power of two apart):
+// fewer passes gain more than a B panel in L1 (KC 256, 32 KiB) did, and the hardware prefetcher
+// keeps the micro-kernel fed from L2. Zen 5, same-process A/B (median of 10-12 alternating
+// batches, GFLOP/s, KC 256 / MC 240 against KC 1024 / MC 128): 2048^3 one thread 175-190 /
+// 185-201, two threads 328-334 / 356-368; 1024^3 one thread 197 / 202, two threads 300 / 331.
+// MC 80-200 at KC 1024 and KC 2048 / MC 64 measured the same as MC 128, MC 240 and 512 at
+// KC 1024 1-5% slower. The 240-row bound (Zen 3, KC 256) stays for shallow products. Tried at
+// 2048^3, not faster: prefetching the next B panel into L2 during the current one's tiles
+// (0.95-0.96x), the next A block before its packing (0.97-0.99x), NC for 8-16 MiB of packed B
+// (fewer repacks of A; 0.98-1.01x).
+constexpr int64_t kDepthBlockBytes = 1024 * 4;
 constexpr int64_t kRowBlockBytes = 240 * 4;
+constexpr int64_t kPackedABlockBytes = 512 << 10;
 // Packed B for a whole column block (K x NC), double-buffered: a share of the 32 MiB L3.
 constexpr int64_t kPackedBBytes = 4 << 20;
 // The unblocked path (gemm_unblocked) reads B in place up to this size even when its rows are
@@ -344,7 +351,7 @@ void gemm_packed(const Problem<T>& p, int32_t members) {
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
     PackedSchedule<T> s;
-    // Depth blocks of equal size (784 = 4 x 196, not 3 x 256 + 16: a thin last block would
+    // Depth blocks of equal size (1100 = 2 x 552, not 1024 + 76: a thin last block would
     // pay the C tile's load and store for little work).
     const int64_t max_depth_block = kDepthBlockBytes / static_cast<int64_t>(sizeof(T));
     const int64_t depth_blocks = (p.k + max_depth_block - 1) / max_depth_block;
@@ -352,7 +359,9 @@ void gemm_packed(const Problem<T>& p, int32_t members) {
     s.depth_blocks = (p.k + s.depth_block - 1) / s.depth_block;
     // Row blocks: at most the L2-sized MC; with several members, several blocks per member, so
     // a member that starts late (or runs on a shared core) leaves only a short tail.
-    const int64_t max_row_block = kRowBlockBytes / static_cast<int64_t>(sizeof(T)) / mr * mr;
+    const auto size = static_cast<int64_t>(sizeof(T));
+    const int64_t max_rows = std::min(kRowBlockBytes / size, kPackedABlockBytes / (s.depth_block * size));
+    const int64_t max_row_block = std::max<int64_t>(mr, max_rows / mr * mr);
     int64_t row_blocks = (p.m + max_row_block - 1) / max_row_block;
     if (members > 1) row_blocks = std::max<int64_t>(row_blocks, kRowBlocksPerMember * members);
     s.row_block = round_up((p.m + row_blocks - 1) / row_blocks, mr);
@@ -368,10 +377,13 @@ void gemm_packed(const Problem<T>& p, int32_t members) {
     s.column_block = std::min(column_block, round_up(p.n, nr));
     s.column_blocks = (p.n + s.column_block - 1) / s.column_block;
     const int64_t panels = (s.column_block + nr - 1) / nr;
-    // With one column block, one member (the first to arrive, so a running one) packs all of
-    // B: the others then wait only on a thread that is working. With several blocks packing is
-    // shared, and double buffering lets it overlap the previous block's compute tasks.
-    s.pack_chunks = s.column_blocks == 1 ? 1 : std::min<int64_t>(members, panels);
+    // Packing is shared: chunks are claimed in order like any task, so a member that starts
+    // late leaves them to the running ones. With several blocks, double buffering lets it overlap
+    // the previous block's compute tasks. With one block (B of K x NC up to 4 MiB), packing it on
+    // one member left the others waiting: Zen 5, two threads, 1024^3, same-process A/B (median
+    // of 12 alternating batches, GFLOP/s, one packer against shared): NN 405 / 403, NT 380 / 387,
+    // TN 396 / 402, TT 374 / 394.
+    s.pack_chunks = std::min<int64_t>(members, panels);
     s.chunk_panels = (panels + s.pack_chunks - 1) / s.pack_chunks;
     s.pack_tasks = s.depth_blocks * s.pack_chunks;
     s.tasks_per_column_block = s.pack_tasks + s.row_blocks;

@@ -166,6 +166,23 @@ TEST_F(GemmTest, TeamPathsAgreeWithReference) {
     ASSERT_EQ(mln_device_set_thread_count(device_, 0), MLN_STATUS_OK);
 }
 
+// The blocked path split every way, edge tiles in each direction: 190 x 500 x 2100 on one
+// thread (float: 3 depth blocks, so beta applies on the first and the epilogue on the last,
+// 2 row and 2 column blocks; double: 5 x 2 x 3), and 100 x 1000 x 1100 on a team of three
+// (2 depth, 3 row, 2 column blocks) and 100 x 520 x 1100 (one column block, packed by the team).
+TEST_F(GemmTest, BlockedPathSplitsDepthRowsAndColumns) {
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        ASSERT_EQ(mln_device_set_thread_count(device_, 1), MLN_STATUS_OK);
+        check_every_transpose_f32(device_, 190, 500, 2100);
+        check_gemm<double>(device_, {190, 500, 2100, true, false, 0.75, 0.5, true, MLN_UNARY_OP_RELU, false});
+        ASSERT_EQ(mln_device_set_thread_count(device_, 3), MLN_STATUS_OK);
+        check_every_transpose_f32(device_, 100, 1000, 1100);
+        check_gemm<float>(device_, {100, 520, 1100, false, true, 1.0, 0.5, true, MLN_UNARY_OP_RELU, false});
+    }
+    ASSERT_EQ(mln_device_set_thread_count(device_, 0), MLN_STATUS_OK);
+}
+
 TEST_F(GemmTest, EmptyDepthAppliesBetaBiasAndActivation) {
     HostTensor<float> a({2, 0});
     HostTensor<float> b({0, 3});
