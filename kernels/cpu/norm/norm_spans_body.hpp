@@ -69,24 +69,42 @@ struct NormSpans {
         else f(at + i, V::first(length - i));
     }
 
-    // out[i] = value(i, lanes) over the span [at, at + length). With `stream`, the registers
-    // from the first aligned one on are written with non-temporal stores (the caller fences).
+    static constexpr uintptr_t kRegisterBytes = V::width * sizeof(float);
+    static bool on_boundary(const float* p) { return reinterpret_cast<uintptr_t>(p) % kRegisterBytes == 0; }
+
+    // Elements from anchor + at to the next register boundary, where that is inside a span of
+    // `length`; 0 on a boundary. Walks that start with these as one masked register load and
+    // store whole registers that never straddle two cache lines: spans 16 bytes past a line
+    // (malloc's large blocks) split every load, 1.15-1.35x batch norm time, 1 thread.
+    static int64_t head_lanes(const float* anchor, int64_t at, int64_t length) {
+        const uintptr_t address = reinterpret_cast<uintptr_t>(anchor + at);
+        if (address % sizeof(float) != 0) return 0;
+        const int64_t head = static_cast<int64_t>((kRegisterBytes - address % kRegisterBytes) % kRegisterBytes / sizeof(float));
+        return head < length ? head : 0;
+    }
+
+    // span_registers on anchor's register boundaries: the head (head_lanes) first.
+    template <class F>
+    static void aligned_registers(const float* anchor, int64_t at, int64_t length, F&& f) {
+        const int64_t head = head_lanes(anchor, at, length);
+        if (head > 0) f(at, V::first(head));
+        span_registers(at + head, length - head, f, head);
+    }
+
+    // out[i] = value(i, lanes) over the span [at, at + length), on out's register boundaries.
+    // With `stream`, the whole registers are written with non-temporal stores (the caller
+    // fences).
     template <class F>
     static void write_registers(float* out, int64_t at, int64_t length, bool stream, F&& value) {
-        int64_t i = 0;
+        const int64_t head = head_lanes(out, at, length);
+        if (head > 0) {
+            const auto m = V::first(head);
+            store(out + at, value(at, m), m);
+        }
+        int64_t i = head;
         if constexpr (V::width > 1) {
-            constexpr uintptr_t kBytes = V::width * sizeof(float);
-            const uintptr_t address = reinterpret_cast<uintptr_t>(out + at);
-            if (stream && address % sizeof(float) == 0) {
-                const int64_t head = static_cast<int64_t>((kBytes - address % kBytes) % kBytes / sizeof(float));
-                if (head > 0 && head < length) {
-                    const auto m = V::first(head);
-                    store(out + at, value(at, m), m);
-                    i = head;
-                }
-                if (head < length) {
-                    for (; i + V::width <= length; i += V::width) V::stream(out + at + i, value(at + i, AllLanes{}));
-                }
+            if (stream && on_boundary(out + at + i)) {
+                for (; i + V::width <= length; i += V::width) V::stream(out + at + i, value(at + i, AllLanes{}));
             }
         }
         span_registers(at + i, length - i, [&](int64_t j, auto m) { store(out + j, value(j, m), m); }, i);
@@ -129,16 +147,18 @@ struct NormSpans {
         flush();
     }
 
-    // Sum of term(i, lanes) (registers, 0 in lanes not the call's) over the set, chunked.
+    // Sum of term(i, lanes) (registers, 0 in lanes not the call's) over the set, chunked, on
+    // anchor's register boundaries.
     template <class Term>
-    static double chunked_sum(Spans s, Term&& term) {
+    static double chunked_sum(const float* anchor, Spans s, Term&& term) {
         double total = 0.0;
         Reg a = V::zero();
         Reg b = V::zero();
         for_chunks(
             s,
             [&](int64_t at, int64_t, int64_t length) {
-                int64_t i = 0;
+                int64_t i = head_lanes(anchor, at, length);
+                if (i > 0) a = V::add(a, term(at, V::first(i)));
                 // Two registers hide the add latency.
                 for (; i + 2 * V::width <= length; i += 2 * V::width) {
                     a = V::add(a, term(at + i, AllLanes{}));
@@ -168,16 +188,16 @@ struct NormSpans {
     static double sum(const float* x, Spans s, float shift) {
         const Reg v = V::set1(shift);
         if (s.blocks > 1) {
-            return chunked_sum(s, [&](int64_t i, auto m) {
+            return chunked_sum(x, s, [&](int64_t i, auto m) {
                 prefetch_for_read(x + i + s.stride);
                 return keep(V::sub(load(x + i, m), v), m);
             });
         }
-        return chunked_sum(s, [&](int64_t i, auto m) { return keep(V::sub(load(x + i, m), v), m); });
+        return chunked_sum(x, s, [&](int64_t i, auto m) { return keep(V::sub(load(x + i, m), v), m); });
     }
 
     static double squared_deviation(const float* x, Spans s, SplitMean mean) {
-        return chunked_sum(s, [&](int64_t i, auto m) {
+        return chunked_sum(x, s, [&](int64_t i, auto m) {
             const Reg d = deviation(x, i, mean, m);
             return V::mul(d, d);
         });
@@ -233,7 +253,7 @@ struct NormSpans {
             [&](int64_t at, int64_t position, int64_t length) {
                 // gamma is indexed by the position in the span.
                 const int64_t to_position = position - at;
-                span_registers(at, length, [&](int64_t i, auto m) {
+                aligned_registers(x, at, length, [&](int64_t i, auto m) {
                     Reg g = keep(load(dy + i, m), m);
                     if (gamma != nullptr) g = rounded(V::mul(g, load(gamma + (i + to_position), m)));
                     g_sum = V::add(g_sum, g);
@@ -295,12 +315,17 @@ struct NormSpans {
     }
 
     // f(offset, lanes, channel) over `spans` spans of `length` >= V::width floats back to back
-    // (channels first, first + 1, ...), walked as one run of registers: whole registers, a
-    // channel boundary inside some, then the tail as a Tail register.
+    // (channels first, first + 1, ...), walked as one run of registers: `head` (< length)
+    // masked lanes, whole registers, a channel boundary inside some, then the tail as a Tail
+    // register.
     template <class F>
-    static void channel_registers(int64_t first, int64_t spans, int64_t length, F&& f) {
+    static void channel_registers(int64_t first, int64_t spans, int64_t length, int64_t head, F&& f) {
         const int64_t total = spans * length;
         int64_t e = 0, c = first, end = length;
+        if (head > 0) {
+            f(0, V::first(head), OneChannel{first});
+            e = head;
+        }
         for (; e + V::width <= total; e += V::width) {
             if (e == end) {
                 ++c;
@@ -339,11 +364,11 @@ struct NormSpans {
     // 14x14 1.04x / 0.93x; batch 1 and 2 1.1-1.5x slower.
     static constexpr int64_t kColumnWalkImages = 4;
     template <int K, class Term, class Prefetch>
-    static void channel_accumulate(int64_t images, int64_t image_stride, int64_t channels, int64_t length,
-                                   double* const (&out)[K], Term&& term, Prefetch&& prefetch) {
-        if (length > kSumChunk) return long_channel_accumulate<K>(images, image_stride, channels, length, out, term);
+    static void channel_accumulate(const float* anchor, int64_t images, int64_t image_stride, int64_t channels,
+                                   int64_t length, double* const (&out)[K], Term&& term, Prefetch&& prefetch) {
+        if (length > kSumChunk) return long_channel_accumulate<K>(anchor, images, image_stride, channels, length, out, term);
         if (length < kSplitSumsLength && images >= kColumnWalkImages) {
-            return short_channel_accumulate<K>(images, image_stride, channels, length, out, term, prefetch);
+            return short_channel_accumulate<K>(anchor, images, image_stride, channels, length, out, term, prefetch);
         }
         Reg acc[kChannelBlock][K];
         for (int64_t c0 = 0; c0 < channels; c0 += kChannelBlock) {
@@ -365,8 +390,8 @@ struct NormSpans {
                         }
                     }
                     if (length < kSplitSumsLength) {
-                        span_registers(n * image_stride + c * length, length,
-                                       [&](int64_t i, auto m) { term(i, m, OneChannel{c}, acc[j]); });
+                        aligned_registers(anchor, n * image_stride + c * length, length,
+                                          [&](int64_t i, auto m) { term(i, m, OneChannel{c}, acc[j]); });
                         continue;
                     }
                     // A long span sums into registers of its own, two sets alternating, and
@@ -375,7 +400,8 @@ struct NormSpans {
                     Reg part[2][K];
                     for (int k = 0; k < K; ++k) part[0][k] = part[1][k] = V::zero();
                     const int64_t at = n * image_stride + c * length;
-                    int64_t i = 0;
+                    int64_t i = head_lanes(anchor, at, length);
+                    if (i > 0) term(at, V::first(i), OneChannel{c}, part[0]);
                     for (; i + 2 * V::width <= length; i += 2 * V::width) {
                         term(at + i, AllLanes{}, OneChannel{c}, part[0]);
                         term(at + i + V::width, AllLanes{}, OneChannel{c}, part[1]);
@@ -399,8 +425,8 @@ struct NormSpans {
     // (12 ways), and 16 of them (32x256x8x8) measured 1.26x forward time where 8 give 0.88x.
     // prefetch is called a few lines ahead in each image (8x8 backward 1.5x slower without).
     template <int K, class Term, class Prefetch>
-    static void short_channel_accumulate(int64_t images, int64_t image_stride, int64_t channels, int64_t length,
-                                         double* const (&out)[K], Term& term, Prefetch& prefetch) {
+    static void short_channel_accumulate(const float* anchor, int64_t images, int64_t image_stride, int64_t channels,
+                                         int64_t length, double* const (&out)[K], Term& term, Prefetch& prefetch) {
         constexpr int64_t kWalkImages = 8, kLineFloats = 64 / sizeof(float), kPrefetchFloats = 8 * kLineFloats;
         Reg acc[kChannelBlock][K];
         for (int64_t c0 = 0; c0 < channels; c0 += kChannelBlock) {
@@ -410,10 +436,11 @@ struct NormSpans {
             }
             for (int64_t n0 = 0; n0 < images; n0 += kWalkImages) {
                 const int64_t walk = std::min(kWalkImages, images - n0);
-                channel_registers(c0, block, length, [&](int64_t e, auto m, auto ch) {
+                const int64_t start = n0 * image_stride + c0 * length;
+                channel_registers(c0, block, length, head_lanes(anchor, start, length), [&](int64_t e, auto m, auto ch) {
                     Reg part[2][K];
                     for (int k = 0; k < K; ++k) part[0][k] = part[1][k] = V::zero();
-                    const int64_t at = n0 * image_stride + c0 * length + e;
+                    const int64_t at = start + e;
                     if (e % kLineFloats < V::width) {
                         for (int64_t n = 0; n < walk; ++n) prefetch((at + n * image_stride + kPrefetchFloats) * int64_t{sizeof(float)});
                     }
@@ -447,8 +474,8 @@ struct NormSpans {
     // short-span loop above compiles as before (7x7 forward measured 3-5% slower with the
     // chunking inside it).
     template <int K, class Term>
-    static void long_channel_accumulate(int64_t images, int64_t image_stride, int64_t channels, int64_t length,
-                                        double* const (&out)[K], Term& term) {
+    static void long_channel_accumulate(const float* anchor, int64_t images, int64_t image_stride, int64_t channels,
+                                        int64_t length, double* const (&out)[K], Term& term) {
         for (int64_t c = 0; c < channels; ++c) {
             Reg acc[K];
             double total[K] = {};
@@ -459,7 +486,8 @@ struct NormSpans {
                     Reg second[K];
                     for (int k = 0; k < K; ++k) acc[k] = second[k] = V::zero();
                     const int64_t at = n * image_stride + c * length + start, chunk = std::min(kSumChunk, length - start);
-                    int64_t i = 0;
+                    int64_t i = head_lanes(anchor, at, chunk);
+                    if (i > 0) term(at, V::first(i), OneChannel{c}, acc);
                     for (; i + 2 * V::width <= chunk; i += 2 * V::width) {
                         term(at + i, AllLanes{}, OneChannel{c}, acc);
                         term(at + i + V::width, AllLanes{}, OneChannel{c}, second);
@@ -475,7 +503,7 @@ struct NormSpans {
     static void channel_sums(const float* x, int64_t images, int64_t image_stride, int64_t channels, int64_t length,
                              const float* shift, double* sums) {
         double* const out[1] = {sums};
-        channel_accumulate<1>(images, image_stride, channels, length, out, [&](int64_t i, auto m, auto ch, Reg(&a)[1]) {
+        channel_accumulate<1>(x, images, image_stride, channels, length, out, [&](int64_t i, auto m, auto ch, Reg(&a)[1]) {
             a[0] = V::add(a[0], keep(V::sub(load(x + i, m), channel_value(shift, ch)), m));
         }, [&](int64_t byte) { prefetch_for_read(reinterpret_cast<const char*>(x) + byte); });
     }
@@ -483,7 +511,7 @@ struct NormSpans {
     static void channel_squared_deviations(const float* x, int64_t images, int64_t image_stride, int64_t channels,
                                            int64_t length, const float* mean_hi, const float* mean_lo, double* squares) {
         double* const out[1] = {squares};
-        channel_accumulate<1>(images, image_stride, channels, length, out, [&](int64_t i, auto m, auto ch, Reg(&a)[1]) {
+        channel_accumulate<1>(x, images, image_stride, channels, length, out, [&](int64_t i, auto m, auto ch, Reg(&a)[1]) {
             const Reg d = keep(V::sub(V::sub(load(x + i, m), channel_value(mean_hi, ch)), channel_value(mean_lo, ch)), m);
             a[0] = V::add(a[0], V::mul(d, d));
         }, [](int64_t) {});  // Its caller just read the block with channel_sums: it is in L2.
@@ -493,7 +521,7 @@ struct NormSpans {
                                   int64_t channels, int64_t length, const float* mean_hi, double* sum_dy,
                                   double* sum_dy_deviation) {
         double* const out[2] = {sum_dy, sum_dy_deviation};
-        channel_accumulate<2>(images, image_stride, channels, length, out, [&](int64_t i, auto m, auto ch, Reg(&a)[2]) {
+        channel_accumulate<2>(x, images, image_stride, channels, length, out, [&](int64_t i, auto m, auto ch, Reg(&a)[2]) {
             const Reg g = keep(load(dy + i, m), m);
             a[0] = V::add(a[0], g);
             a[1] = V::add(a[1], V::mul(g, V::sub(load(x + i, m), channel_value(mean_hi, ch))));

@@ -224,14 +224,27 @@ void copy_into(HostTensor<To>& to, HostTensor<From>& from) {
     for (int64_t i = 0; i < from.count(); ++i) to.at(i) = static_cast<To>(from.at(i));
 }
 
+// Puts t's elements (zeros) `shift` floats past a 64-byte boundary of its own storage.
+void place_past_boundary(HostTensor<float>& t, int64_t shift) {
+    std::vector<float>& storage = t.storage();
+    storage.assign(static_cast<size_t>(t.count() + 32), 0.0f);
+    const uintptr_t address = reinterpret_cast<uintptr_t>(storage.data());
+    t.mutable_desc().data = storage.data() + (64 - address % 64) % 64 / sizeof(float) + shift;
+}
+
 // The f32 kernels (vector spans at `isa`) against the f64 plain loops, which the finite-
 // difference test checks: forward y and statistics, backward dx, dscale, dbias, and batch norm
-// inference. `nan_at` >= 0 puts a NaN into x there: it must spread over its set only.
-void check_f32_against_f64(mln_device* device, const NormCase& c, bool affine, double offset, int64_t nan_at) {
-    SCOPED_TRACE(cat(describe(c), " affine=", affine, " offset=", offset, " nan_at=", nan_at));
+// inference. `nan_at` >= 0 puts a NaN into x there: it must spread over its set only. `shift`
+// >= 0 puts x, dy, y and dx that many floats past a 64-byte boundary.
+void check_f32_against_f64(mln_device* device, const NormCase& c, bool affine, double offset, int64_t nan_at,
+                           int64_t shift = -1) {
+    SCOPED_TRACE(cat(describe(c), " affine=", affine, " offset=", offset, " nan_at=", nan_at, " shift=", shift));
     const std::vector<int64_t> ps = parameter_shape(c), ss = statistics_shape(c);
     HostTensor<float> x(c.x_shape), dy(c.x_shape), y(c.x_shape), dx(c.x_shape), scale(ps), bias(ps), dscale(ps),
         dbias(ps), mean(ss), invstd(ss);
+    if (shift >= 0) {
+        for (HostTensor<float>* t : {&x, &dy, &y, &dx}) place_past_boundary(*t, shift);
+    }
     HostTensor<double> x64(c.x_shape), dy64(c.x_shape), y64(c.x_shape), dx64(c.x_shape), scale64(ps), bias64(ps),
         dscale64(ps), dbias64(ps), mean64(ss), invstd64(ss);
     for (int64_t i = 0; i < x.count(); ++i) x.at(i) = static_cast<float>(offset + uniform(-2.0, 2.0));
@@ -309,6 +322,24 @@ TEST_F(NormTest, F32VectorPathsMatchF64AtEveryIsa) {
             for (bool affine : {true, false}) check_f32_against_f64(device_, c, affine, 0.0, -1);
             check_f32_against_f64(device_, c, true, 3000.0, -1);
             check_f32_against_f64(device_, c, true, 0.0, 12345);
+        }
+    }
+}
+
+// Every walk starts its spans on register boundaries with a masked head register: tensors at
+// each float offset within a 64-byte line, on batch norm planes that are a multiple of the
+// register (56x56: the streamed spans and sums longer than a sum chunk; 64x64: channel by
+// channel; 16x16: sums over images at each register), 7x7 across channel boundaries, and layer
+// norm rows of 256.
+TEST_F(NormTest, F32PathsMatchF64AtEveryOffsetWithinARegister) {
+    for (mln_isa isa : available_isas()) {
+        if (isa == MLN_ISA_SCALAR) continue;
+        ScopedIsa scoped(isa);
+        SCOPED_TRACE(cat("isa ", static_cast<int>(isa)));
+        for (const NormCase& c : {NormCase{Kind::batch, {3, 2, 56, 56}, 0}, NormCase{Kind::batch, {2, 2, 64, 64}, 0},
+                                  NormCase{Kind::batch, {6, 3, 16, 16}, 0}, NormCase{Kind::batch, {9, 5, 7, 7}, 0},
+                                  NormCase{Kind::layer, {9, 256}, 1}}) {
+            for (int64_t shift = 0; shift < 16; ++shift) check_f32_against_f64(device_, c, true, 0.0, -1, shift);
         }
     }
 }
