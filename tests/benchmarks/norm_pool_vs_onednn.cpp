@@ -41,8 +41,11 @@ void check(mln_status status, const char* what) {
 }
 
 using peer_bench::contiguous;
+// Every buffer starts on a cache line, as a runtime allocates its tensors (malloc puts large blocks
+// 16 bytes past a page, which splits every 64-byte access in two for both libraries).
+using Floats = peer_bench::AlignedVector<float>;
 
-mln_tensor_desc f32(std::vector<float>& v, std::vector<int64_t> shape) {
+mln_tensor_desc f32(Floats& v, std::vector<int64_t> shape) {
     return contiguous(v.data(), MLN_DTYPE_F32, std::move(shape));
 }
 
@@ -54,9 +57,9 @@ using peer_bench::median;
 
 std::mt19937 g_rng(7);
 
-std::vector<float> random_vector(int64_t count, float low, float high) {
+Floats random_vector(int64_t count, float low, float high) {
     std::uniform_real_distribution<float> uniform(low, high);
-    std::vector<float> v(static_cast<size_t>(count));
+    Floats v(static_cast<size_t>(count));
     for (float& x : v) x = uniform(g_rng);
     return v;
 }
@@ -74,7 +77,7 @@ struct Bench {
     // Compares `got` with `want`, then times both runs; prints one row.
     // `unblock` (optional) brings oneDNN's output back to the plain layout of `want`.
     void run(const std::string& name, double megabytes, const std::function<void()>& run_myelin,
-             const std::function<void()>& run_onednn, const std::vector<float>& got, const std::vector<float>& want,
+             const std::function<void()>& run_onednn, const Floats& got, const Floats& want,
              double tolerance, const std::function<void()>& unblock = {}) {
         run_myelin();
         run_onednn();
@@ -110,7 +113,7 @@ using dims = dnnl::memory::dims;
 dnnl::engine g_engine(dnnl::engine::kind::cpu, 0);
 dnnl::stream g_stream(g_engine);
 
-dnnl::memory wrap(std::vector<float>& v, const dims& d, tag t) { return dnnl::memory({d, dt::f32, t}, g_engine, v.data()); }
+dnnl::memory wrap(Floats& v, const dims& d, tag t) { return dnnl::memory({d, dt::f32, t}, g_engine, v.data()); }
 
 tag plain_tag(size_t rank) { return rank == 2 ? tag::nc : rank == 4 ? tag::nchw : tag::ncdhw; }
 
@@ -119,11 +122,11 @@ tag plain_tag(size_t rank) { return rank == 2 ? tag::nc : rank == 4 ? tag::nchw 
 void pooling(Bench& bench, mln_device* device, const char* label, bool max, int64_t n, int64_t c, int64_t size,
              int64_t kernel, int64_t stride, int64_t pad) {
     const int64_t out = (size + 2 * pad - kernel) / stride + 1;
-    std::vector<float> x = random_vector(n * c * size * size, -1.0f, 1.0f);
-    std::vector<float> y(static_cast<size_t>(n * c * out * out)), y_dnnl(y.size());
-    std::vector<float> dy = random_vector(static_cast<int64_t>(y.size()), -1.0f, 1.0f);
-    std::vector<float> dx(x.size()), dx_dnnl(x.size());
-    std::vector<int64_t> indices(y.size());
+    Floats x = random_vector(n * c * size * size, -1.0f, 1.0f);
+    Floats y(static_cast<size_t>(n * c * out * out)), y_dnnl(y.size());
+    Floats dy = random_vector(static_cast<int64_t>(y.size()), -1.0f, 1.0f);
+    Floats dx(x.size()), dx_dnnl(x.size());
+    peer_bench::AlignedVector<int64_t> indices(y.size());
     mln_pool_params params{};
     params.spatial_rank = 2;
     for (int i = 0; i < 2; ++i) {
@@ -183,12 +186,12 @@ void normalization(Bench& bench, mln_device* device, const std::string& label, b
     const int64_t count = product(shape);
     const int64_t features = shape[1];
     const int64_t stats = layer ? shape[0] : shape[1];
-    std::vector<float> x = random_vector(count, -1.0f, 3.0f), dy = random_vector(count, -1.0f, 1.0f);
-    std::vector<float> y(static_cast<size_t>(count)), y_dnnl(y.size()), dx(y.size()), dx_dnnl(y.size());
-    std::vector<float> scale = random_vector(features, 0.5f, 1.5f), shift = random_vector(features, -1.0f, 1.0f);
-    std::vector<float> dscale(scale.size()), dshift(scale.size()), dscale_dnnl(scale.size()), dshift_dnnl(scale.size());
-    std::vector<float> mean(static_cast<size_t>(stats)), invstd(mean.size()), mean_dnnl(mean.size()), var_dnnl(mean.size());
-    std::vector<float> running_mean = random_vector(stats, -0.5f, 0.5f), running_var = random_vector(stats, 0.5f, 1.5f);
+    Floats x = random_vector(count, -1.0f, 3.0f), dy = random_vector(count, -1.0f, 1.0f);
+    Floats y(static_cast<size_t>(count)), y_dnnl(y.size()), dx(y.size()), dx_dnnl(y.size());
+    Floats scale = random_vector(features, 0.5f, 1.5f), shift = random_vector(features, -1.0f, 1.0f);
+    Floats dscale(scale.size()), dshift(scale.size()), dscale_dnnl(scale.size()), dshift_dnnl(scale.size());
+    Floats mean(static_cast<size_t>(stats)), invstd(mean.size()), mean_dnnl(mean.size()), var_dnnl(mean.size());
+    Floats running_mean = random_vector(stats, -0.5f, 0.5f), running_var = random_vector(stats, 0.5f, 1.5f);
 
     const mln_tensor_desc xd = f32(x, shape), yd = f32(y, shape), dyd = f32(dy, shape), dxd = f32(dx, shape);
     const mln_tensor_desc sd = f32(scale, {features}), bd = f32(shift, {features});
