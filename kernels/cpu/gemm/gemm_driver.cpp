@@ -414,9 +414,10 @@ UnblockedPlan plan_unblocked(const Problem<T>& p) {
     plan.a_in_place = p.a.col_stride == 1 || (bytes(p.m, p.k) <= kInPlaceTransposedABytes &&
                                               bytes(1, p.a.col_stride) < kPageBytes);
     plan.b_in_place = p.b.col_stride == 1 && bytes(p.k, p.n) <= kInPlaceBBytes;
-    // In place, only the last, partial panel is packed.
-    plan.a_packed_size = p.k * (plan.a_in_place ? p.micro.mr : round_up(p.m, p.micro.mr));
-    plan.b_packed_size = p.k * (plan.b_in_place ? p.micro.nr : round_up(p.n, p.micro.nr));
+    // In place, only the last, partial panel is packed, and not even that with an edge kernel.
+    const int64_t edge_panels = p.micro.edge != nullptr ? 0 : 1;
+    plan.a_packed_size = p.k * (plan.a_in_place ? edge_panels * p.micro.mr : round_up(p.m, p.micro.mr));
+    plan.b_packed_size = p.k * (plan.b_in_place ? edge_panels * p.micro.nr : round_up(p.n, p.micro.nr));
     return plan;
 }
 
@@ -450,9 +451,10 @@ void run_unblocked_block(const Problem<T>& p, const UnblockedSchedule& s, const 
         const int64_t strip_end = std::min(row_end, strip + s.row_strip);
         for (int64_t col = col_begin; col < col_end; col += nr) {
             const int64_t cols = std::min<int64_t>(nr, p.n - col);
-            T* const b_panel = b_packed + (col - s.full_cols) * p.k;
-            const T* const b = col < s.full_cols ? &p.b(0, col) : b_panel;
-            const int64_t b_row_stride = col < s.full_cols ? p.b.row_stride : nr;
+            const bool b_in_place = col < s.full_cols;
+            T* const b_panel = b_in_place ? nullptr : b_packed + (col - s.full_cols) * p.k;
+            const T* const b = b_in_place ? &p.b(0, col) : b_panel;
+            const int64_t b_row_stride = b_in_place ? p.b.row_stride : nr;
             auto row_tile = [&](int64_t row, const T* b_tile, int64_t b_tile_row_stride, T* b_copy)
                                 MLN_LAMBDA_ALWAYS_INLINE {
                 if (row < s.full_rows) {
@@ -526,7 +528,9 @@ template <class T>
 void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t members) {
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
-    T* const workspace = thread_scratch<Workspace<T>>().get(plan.b_packed_size + plan.a_packed_size);
+    // Nothing packed (both operands in place): no look-up of the thread's workspace.
+    const int64_t packed_size = plan.b_packed_size + plan.a_packed_size;
+    T* const workspace = packed_size > 0 ? thread_scratch<Workspace<T>>().get(packed_size) : nullptr;
     T* const b_packed = workspace;
     T* const a_packed = workspace + plan.b_packed_size;
     UnblockedSchedule s;
