@@ -65,7 +65,8 @@ constexpr int kRows = 8;
 // straight into C: A rows from `rows` on are not read (their broadcasts repeat row rows - 1 and
 // their sums are dropped), nor B, bias, residual or C lanes from `cols` on (masked loads), so
 // neither operand needs a zero-padded copy and no scratch tile is merged.
-template <class Isa, bool kPackedA, bool kCopyB = false, int kVectors = 2, bool kEdge = false>
+// kTileRows: the rows computed (an edge tile of few rows takes fewer than kRows).
+template <class Isa, bool kPackedA, bool kCopyB = false, int kVectors = 2, bool kEdge = false, int kTileRows = kRows>
 void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t a_row_stride, int64_t a_col_stride,
                              const typename Isa::Scalar* b, int64_t b_row_stride, typename Isa::Scalar* c,
                              int64_t ldc, typename Isa::Scalar alpha, typename Isa::Scalar beta,
@@ -75,11 +76,11 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
     using Scalar = typename Isa::Scalar;
     using Vector = typename Isa::Vector;
     using Mask = typename Isa::Mask;
-    constexpr int MR = kRows;
+    constexpr int MR = kTileRows;
     constexpr int kLanes = Isa::kLanes;
     if constexpr (kPackedA) {
         a_row_stride = 1;
-        a_col_stride = MR;
+        a_col_stride = kRows;  // the packed panel's height
     }
     // Lanes of the last vector that are in the tile (all of them unless kEdge).
     const Mask last_lanes = static_cast<Mask>((uint32_t{1} << (cols - (kVectors - 1) * kLanes)) - 1);
@@ -216,7 +217,10 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
     }
 }
 
-// An edge tile (kEdge above) with one vector per row where its columns fit in one.
+// An edge tile (kEdge above) with one vector per row where its columns fit in one, and two
+// vectors of half the rows where its rows fit in those: 8 accumulators still keep both FMA pipes
+// busy, so the rows dropped from a full-height tile cost time. One vector of half the rows would
+// have 4 accumulators, too few to hide the FMA latency: no faster than the full height.
 template <class Isa>
 void gemm_avx512_edge_microkernel(int rows, int cols, int64_t kc, const typename Isa::Scalar* a,
                                   int64_t a_row_stride, int64_t a_col_stride, const typename Isa::Scalar* b,
@@ -226,10 +230,14 @@ void gemm_avx512_edge_microkernel(int rows, int cols, int64_t kc, const typename
     if (cols <= Isa::kLanes) {
         gemm_avx512_microkernel<Isa, false, false, 1, true>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c,
                                                             ldc, alpha, beta, extras, nullptr, rows, cols);
-        return;
+    } else if (rows <= kRows / 2) {
+        gemm_avx512_microkernel<Isa, false, false, 2, true, kRows / 2>(kc, a, a_row_stride, a_col_stride, b,
+                                                                       b_row_stride, c, ldc, alpha, beta, extras,
+                                                                       nullptr, rows, cols);
+    } else {
+        gemm_avx512_microkernel<Isa, false, false, 2, true>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c,
+                                                            ldc, alpha, beta, extras, nullptr, rows, cols);
     }
-    gemm_avx512_microkernel<Isa, false, false, 2, true>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc,
-                                                        alpha, beta, extras, nullptr, rows, cols);
 }
 
 
