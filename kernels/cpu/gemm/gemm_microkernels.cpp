@@ -82,7 +82,8 @@ GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa) {
 GemmMicroKernelInfo<double> dgemm_microkernel(mln_isa isa) {
 #if defined(MYELIN_X86_64_KERNELS)
     if (isa == MLN_ISA_AVX512) {
-        GemmMicroKernelInfo<double> set{"dgemm_avx512_8x16", 8, 16, dgemm_avx512_8x16_packed, dgemm_avx512_8x16_strided};
+        GemmMicroKernelInfo<double> set{"dgemm_avx512_8x16", 8, 16, dgemm_avx512_8x16_packed,
+                                        dgemm_avx512_8x16_strided};
         set.edge = dgemm_avx512_8x16_edge;
         return set;
     }
