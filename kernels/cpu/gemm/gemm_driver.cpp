@@ -178,7 +178,8 @@ MLN_ALWAYS_INLINE void run_kernel(const Problem<T>& p, GemmMicroKernel<T> kernel
 
 // One MR x NR tile (rows x cols valid) of C at (row, col) from the given operands: any tile,
 // any epilogue (compute_tile below takes the common case inline). With b_copy, the B panel read
-// is also packed there (run_kernel).
+// is also packed there (run_kernel). An edge tile of unit-stride C goes straight to C through
+// the edge micro-kernel where the set has one (and no B panel is to be copied).
 template <class T>
 void compute_any_tile(const Problem<T>& p, GemmMicroKernel<T> kernel, int64_t depth, const T* a,
                       int64_t a_row_stride, int64_t a_col_stride, const T* b, int64_t b_row_stride, int64_t row,
@@ -186,18 +187,20 @@ void compute_any_tile(const Problem<T>& p, GemmMicroKernel<T> kernel, int64_t de
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
     T* const c_tile = p.c + row * p.c_row_stride + col * p.c_col_stride;
-    if (rows == mr && cols == nr && p.c_col_stride == 1) {
-        if (!last) {
-            run_kernel<T>(p, kernel, b_copy, depth, a, a_row_stride, a_col_stride, b, b_row_stride, c_tile,
-                          p.c_row_stride, beta, nullptr);
-            return;
-        }
+    const bool full = rows == mr && cols == nr;
+    if (p.c_col_stride == 1 && (full || (p.micro.edge != nullptr && b_copy == nullptr))) {
         const GemmTileExtras<T> extras{p.bias != nullptr ? p.bias + col : nullptr,
                                        p.residual_in_kernel ? &p.residual(row, col) : nullptr,
                                        p.residual.row_stride, p.relu_in_kernel};
-        const bool fused = extras.bias != nullptr || extras.residual != nullptr || extras.relu;
-        run_kernel<T>(p, kernel, b_copy, depth, a, a_row_stride, a_col_stride, b, b_row_stride, c_tile, p.c_row_stride,
-                      beta, fused ? &extras : nullptr);
+        const bool fused = last && (extras.bias != nullptr || extras.residual != nullptr || extras.relu);
+        if (full) {
+            run_kernel<T>(p, kernel, b_copy, depth, a, a_row_stride, a_col_stride, b, b_row_stride, c_tile,
+                          p.c_row_stride, beta, fused ? &extras : nullptr);
+        } else {
+            p.micro.edge(static_cast<int>(rows), static_cast<int>(cols), depth, a, a_row_stride, a_col_stride, b,
+                         b_row_stride, c_tile, p.c_row_stride, p.alpha, beta, fused ? &extras : nullptr);
+        }
+        if (!last) return;
         if (p.has_residual && !p.residual_in_kernel) {
             for (int64_t i = 0; i < rows; ++i) {
                 for (int64_t j = 0; j < cols; ++j) c_tile[i * p.c_row_stride + j] += p.residual(row + i, col + j);
@@ -206,7 +209,7 @@ void compute_any_tile(const Problem<T>& p, GemmMicroKernel<T> kernel, int64_t de
         if (p.activation != nullptr && !p.relu_in_kernel) p.activation(c_tile, rows, cols, p.c_row_stride, 1);
         return;
     }
-    // Edge tile or strided C: compute into scratch, then merge the valid part.
+    // Edge tile (without an edge kernel) or strided C: compute into scratch, then merge the valid part.
     T tile[kMaxMicroTile];
     run_kernel<T>(p, kernel, b_copy, depth, a, a_row_stride, a_col_stride, b, b_row_stride, tile, nr, T(0), nullptr);
     for (int64_t i = 0; i < rows; ++i) {
@@ -423,9 +426,10 @@ UnblockedPlan plan_unblocked(const Problem<T>& p) {
     plan.a_in_place = p.a.col_stride == 1 || (bytes(p.m, p.k) <= kInPlaceTransposedABytes &&
                                               bytes(1, p.a.col_stride) < kPageBytes);
     plan.b_in_place = p.b.col_stride == 1 && bytes(p.k, p.n) <= kInPlaceBBytes;
-    // In place, only the last, partial panel is packed.
-    plan.a_packed_size = p.k * (plan.a_in_place ? p.micro.mr : round_up(p.m, p.micro.mr));
-    plan.b_packed_size = p.k * (plan.b_in_place ? p.micro.nr : round_up(p.n, p.micro.nr));
+    // In place, only the last, partial panel is packed, and not even that with an edge kernel.
+    const int64_t edge_panels = p.micro.edge != nullptr ? 0 : 1;
+    plan.a_packed_size = p.k * (plan.a_in_place ? edge_panels * p.micro.mr : round_up(p.m, p.micro.mr));
+    plan.b_packed_size = p.k * (plan.b_in_place ? edge_panels * p.micro.nr : round_up(p.n, p.micro.nr));
     return plan;
 }
 
@@ -459,14 +463,16 @@ void run_unblocked_block(const Problem<T>& p, const UnblockedSchedule& s, const 
         const int64_t strip_end = std::min(row_end, strip + s.row_strip);
         for (int64_t col = col_begin; col < col_end; col += nr) {
             const int64_t cols = std::min<int64_t>(nr, p.n - col);
-            T* const b_panel = b_packed + (col - s.full_cols) * p.k;
-            const T* const b = col < s.full_cols ? &p.b(0, col) : b_panel;
-            const int64_t b_row_stride = col < s.full_cols ? p.b.row_stride : nr;
+            const bool b_in_place = col < s.full_cols;
+            T* const b_panel = b_in_place ? nullptr : b_packed + (col - s.full_cols) * p.k;
+            const T* const b = b_in_place ? &p.b(0, col) : b_panel;
+            const int64_t b_row_stride = b_in_place ? p.b.row_stride : nr;
             auto row_tile = [&](int64_t row, const T* b_tile, int64_t b_tile_row_stride, T* b_copy)
                                 MLN_LAMBDA_ALWAYS_INLINE {
                 if (row < s.full_rows) {
                     compute_tile(p, p.micro.strided, p.k, &p.a(row, 0), p.a.row_stride, p.a.col_stride, b_tile,
-                                 b_tile_row_stride, row, col, mr, cols, p.beta, true, b_copy);
+                                 b_tile_row_stride, row, col, std::min<int64_t>(mr, p.m - row), cols, p.beta, true,
+                                 b_copy);
                 } else {
                     compute_tile(p, p.micro.packed, p.k, a_packed + (row - s.full_rows) * p.k, 1, mr, b_tile,
                                  b_tile_row_stride, row, col, std::min<int64_t>(mr, p.m - row), cols, p.beta, true,
@@ -534,12 +540,16 @@ template <class T>
 void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t members) {
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
-    T* const workspace = thread_scratch<Workspace<T>>().get(plan.b_packed_size + plan.a_packed_size);
+    // Nothing packed (both operands in place): no look-up of the thread's workspace.
+    const int64_t packed_size = plan.b_packed_size + plan.a_packed_size;
+    T* const workspace = packed_size > 0 ? thread_scratch<Workspace<T>>().get(packed_size) : nullptr;
     T* const b_packed = workspace;
     T* const a_packed = workspace + plan.b_packed_size;
     UnblockedSchedule s;
-    s.full_rows = plan.a_in_place ? p.m / mr * mr : 0;
-    s.full_cols = plan.b_in_place ? p.n / nr * nr : 0;
+    // Edge tiles too read the operands in place where the set has an edge micro-kernel.
+    const bool edges_in_place = p.micro.edge != nullptr;
+    s.full_rows = plan.a_in_place ? (edges_in_place ? p.m : p.m / mr * mr) : 0;
+    s.full_cols = plan.b_in_place ? (edges_in_place ? p.n : p.n / nr * nr) : 0;
     // Rows of B contiguous but packed whole (too large to read in place): the first row tile
     // packs each full panel as it goes (one member, or blocks spanning all rows, below); only
     // the edge panel is packed before the products.

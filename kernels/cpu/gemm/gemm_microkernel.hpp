@@ -7,7 +7,8 @@
 // a[i * a_row_stride + p * a_col_stride] (a packed panel: strides 1 and MR); B(p, j) is
 // b[p * b_row_stride + j] (a packed panel: row stride NR; unpacked B with unit column stride
 // also works). C is row-major with row stride ldc and unit column stride. With beta == 0 C is
-// only written, never read. kc may be 0. Edges and strided C go through a scratch tile.
+// only written, never read. kc may be 0. Edge tiles go through the set's edge micro-kernel where
+// it has one, else (and strided C always) through a scratch tile.
 #pragma once
 
 #include <myelin.h>
@@ -37,6 +38,14 @@ template <class T>
 using GemmCopyingMicroKernel = void (*)(int64_t kc, const T* a, int64_t a_row_stride, int64_t a_col_stride,
                                         const T* b, int64_t b_row_stride, T* b_copy, T* c, int64_t ldc, T alpha,
                                         T beta, const GemmTileExtras<T>* extras);
+
+// A micro-kernel for an edge tile: the first `rows` x `cols` (1..MR, 1..NR) of a tile, as
+// GemmMicroKernel computes it, with any A strides. It reads no A row, B column, bias or residual
+// element and reads or writes no C element outside those: operands are read in place, unpadded.
+template <class T>
+using GemmEdgeMicroKernel = void (*)(int rows, int cols, int64_t kc, const T* a, int64_t a_row_stride,
+                                     int64_t a_col_stride, const T* b, int64_t b_row_stride, T* c, int64_t ldc,
+                                     T alpha, T beta, const GemmTileExtras<T>* extras);
 
 // Vector packers for one full panel (MR rows of A or NR columns of B) in a common layout;
 // nullptr where the kernel set has none (gemm_pack.hpp's loops do the rest).
@@ -73,6 +82,8 @@ struct GemmMicroKernelInfo {
     bool row_tile_order = false;
     // Optional (nullptr: the driver packs B first): see GemmCopyingMicroKernel.
     GemmCopyingMicroKernel<T> strided_copying_b = nullptr;
+    // Optional (nullptr: edge tiles run the full kernel on padded operands into a scratch tile).
+    GemmEdgeMicroKernel<T> edge = nullptr;
 };
 
 // Largest MR * NR of any micro-kernel (scratch tiles are sized by it).
@@ -108,12 +119,18 @@ void sgemm_avx512_8x32_strided(int64_t kc, const float* a, int64_t a_row_stride,
 void sgemm_avx512_8x32_strided_copying_b(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,
                                           const float* b, int64_t b_row_stride, float* b_copy, float* c, int64_t ldc,
                                           float alpha, float beta, const GemmTileExtras<float>* extras);
+void sgemm_avx512_8x32_edge(int rows, int cols, int64_t kc, const float* a, int64_t a_row_stride,
+                            int64_t a_col_stride, const float* b, int64_t b_row_stride, float* c, int64_t ldc,
+                            float alpha, float beta, const GemmTileExtras<float>* extras);
 void dgemm_avx512_8x16_packed(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride,
                                const double* b, int64_t b_row_stride, double* c, int64_t ldc, double alpha,
                                double beta, const GemmTileExtras<double>* extras);
 void dgemm_avx512_8x16_strided(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride,
                                 const double* b, int64_t b_row_stride, double* c, int64_t ldc, double alpha,
                                 double beta, const GemmTileExtras<double>* extras);
+void dgemm_avx512_8x16_edge(int rows, int cols, int64_t kc, const double* a, int64_t a_row_stride,
+                             int64_t a_col_stride, const double* b, int64_t b_row_stride, double* c, int64_t ldc,
+                             double alpha, double beta, const GemmTileExtras<double>* extras);
 #endif
 
 // The micro-kernels GEMM uses at `isa` (falls back to scalar for ISAs without one).

@@ -66,7 +66,7 @@ GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa) {
         return {"sgemm_avx512_8x32", 8, 32, sgemm_avx512_8x32_packed, sgemm_avx512_8x32_strided,
                 {sgemm_avx512_pack_a8_rows, sgemm_avx512_pack_b32_rows, sgemm_avx512_pack_b32_columns,
                  sgemm_avx512_pack_a8_columns},
-                512 * 512 * 512, 4'000'000, true, sgemm_avx512_8x32_strided_copying_b};
+                512 * 512 * 512, 4'000'000, true, sgemm_avx512_8x32_strided_copying_b, sgemm_avx512_8x32_edge};
     }
     if (cpu::runs_avx2(isa)) {
         return {"sgemm_avx2_6x16", 6, 16, sgemm_avx2_6x16_packed, sgemm_avx2_6x16_strided,
@@ -82,7 +82,10 @@ GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa) {
 GemmMicroKernelInfo<double> dgemm_microkernel(mln_isa isa) {
 #if defined(MYELIN_X86_64_KERNELS)
     if (isa == MLN_ISA_AVX512) {
-        return {"dgemm_avx512_8x16", 8, 16, dgemm_avx512_8x16_packed, dgemm_avx512_8x16_strided};
+        GemmMicroKernelInfo<double> set{"dgemm_avx512_8x16", 8, 16, dgemm_avx512_8x16_packed,
+                                        dgemm_avx512_8x16_strided};
+        set.edge = dgemm_avx512_8x16_edge;
+        return set;
     }
     if (cpu::runs_avx2(isa)) {
         return {"dgemm_avx2_6x8", 6, 8, dgemm_avx2_6x8_packed, dgemm_avx2_6x8_strided};

@@ -21,10 +21,14 @@ namespace {
 struct Avx512Float {
     using Scalar = float;
     using Vector = __m512;
+    using Mask = __mmask16;
     static constexpr int kLanes = 16;
     static Vector zero() { return _mm512_setzero_ps(); }
     static Vector load(const float* p) { return _mm512_loadu_ps(p); }
     static void store(float* p, Vector v) { _mm512_storeu_ps(p, v); }
+    // Masked-off lanes are neither read (no fault past the end) nor written; they load as 0.
+    static Vector load(const float* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }
+    static void store(float* p, Vector v, Mask m) { _mm512_mask_storeu_ps(p, m, v); }
     static Vector broadcast(const float* p) { return _mm512_set1_ps(*p); }
     static Vector set1(float x) { return _mm512_set1_ps(x); }
     static Vector fmadd(Vector a, Vector b, Vector c) { return _mm512_fmadd_ps(a, b, c); }
@@ -39,10 +43,13 @@ struct Avx512Float {
 struct Avx512Double {
     using Scalar = double;
     using Vector = __m512d;
+    using Mask = __mmask8;
     static constexpr int kLanes = 8;
     static Vector zero() { return _mm512_setzero_pd(); }
     static Vector load(const double* p) { return _mm512_loadu_pd(p); }
     static void store(double* p, Vector v) { _mm512_storeu_pd(p, v); }
+    static Vector load(const double* p, Mask m) { return _mm512_maskz_loadu_pd(m, p); }
+    static void store(double* p, Vector v, Mask m) { _mm512_mask_storeu_pd(p, m, v); }
     static Vector broadcast(const double* p) { return _mm512_set1_pd(*p); }
     static Vector set1(double x) { return _mm512_set1_pd(x); }
     static Vector fmadd(Vector a, Vector b, Vector c) { return _mm512_fmadd_pd(a, b, c); }
@@ -54,20 +61,42 @@ struct Avx512Double {
 constexpr int kRows = 8;
 
 // kCopyB: also store each B row read (2 vectors) to b_copy, a packed panel (row stride NR).
-template <class Isa, bool kPackedA, bool kCopyB = false>
+// kEdge: a tile of `rows` x `cols` (rows <= MR, cols <= kVectors vectors, more than kVectors - 1)
+// straight into C: A rows from `rows` on are not read (their broadcasts repeat row rows - 1 and
+// their sums are dropped), nor B, bias, residual or C lanes from `cols` on (masked loads), so
+// neither operand needs a zero-padded copy and no scratch tile is merged.
+// kTileRows: the rows computed (an edge tile of few rows takes fewer than kRows).
+template <class Isa, bool kPackedA, bool kCopyB = false, int kVectors = 2, bool kEdge = false, int kTileRows = kRows>
 void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t a_row_stride, int64_t a_col_stride,
                              const typename Isa::Scalar* b, int64_t b_row_stride, typename Isa::Scalar* c,
                              int64_t ldc, typename Isa::Scalar alpha, typename Isa::Scalar beta,
                              const GemmTileExtras<typename Isa::Scalar>* extras,
-                             typename Isa::Scalar* b_copy = nullptr) {
+                             typename Isa::Scalar* b_copy = nullptr, int rows = kRows,
+                             int cols = 2 * Isa::kLanes) {
     using Scalar = typename Isa::Scalar;
     using Vector = typename Isa::Vector;
-    constexpr int MR = kRows;
+    using Mask = typename Isa::Mask;
+    constexpr int MR = kTileRows;
     constexpr int kLanes = Isa::kLanes;
     if constexpr (kPackedA) {
         a_row_stride = 1;
-        a_col_stride = MR;
+        a_col_stride = kRows;  // the packed panel's height
     }
+    // Lanes of the last vector that are in the tile (all of them unless kEdge).
+    const Mask last_lanes = static_cast<Mask>((uint32_t{1} << (cols - (kVectors - 1) * kLanes)) - 1);
+    auto load = [&](const Scalar* p, int v) MLN_LAMBDA_ALWAYS_INLINE {
+        if constexpr (kEdge) {
+            if (v == kVectors - 1) return Isa::load(p + v * kLanes, last_lanes);
+        }
+        return Isa::load(p + v * kLanes);
+    };
+    auto row_in_tile = [&](int i) MLN_LAMBDA_ALWAYS_INLINE { return !kEdge || i < rows; };
+    // Offset of A's row i, clamped to the tile's last row at an edge: worked out before the loop
+    // (left in it, GCC tested the row count at every broadcast).
+    int64_t clamped_row_offsets[MR];
+    MLN_UNROLL(16)
+    for (int i = 0; i < MR; ++i) clamped_row_offsets[i] = (i < rows ? i : rows - 1) * a_row_stride;
+    auto a_row = [&](int i) MLN_LAMBDA_ALWAYS_INLINE { return kEdge ? clamped_row_offsets[i] : i * a_row_stride; };
     // C is read only at the end (beta != 0); start bringing it in now (a row of the tile is 128
     // bytes). With beta 0 C is only written, and the store buffer takes the misses: there the
     // prefetches only competed with the first A and B loads. Zen 5, one thread, beta 0, CPU time,
@@ -76,19 +105,20 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
     if (beta != Scalar(0)) {
         for (int i = 0; i < MR; ++i) {
             _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-            _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 2 * kLanes - 1), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + kVectors * kLanes - 1), _MM_HINT_T0);
         }
     }
     // Fully unrolled loops over constant indices: GCC keeps the whole array in registers.
-    Vector acc[MR][2];
+    Vector acc[MR][kVectors];
     MLN_UNROLL(16)
-    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = Isa::zero();
-    auto update = [&](const Scalar* a_step, Vector b0, Vector b1) MLN_LAMBDA_ALWAYS_INLINE {
+    for (int i = 0; i < MR; ++i) {
+        for (int v = 0; v < kVectors; ++v) acc[i][v] = Isa::zero();
+    }
+    auto update = [&](const Scalar* a_step, const Vector (&b_step)[kVectors]) MLN_LAMBDA_ALWAYS_INLINE {
         MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) {
-            const Vector x = Isa::broadcast(a_step + i * a_row_stride);
-            acc[i][0] = Isa::fmadd(x, b0, acc[i][0]);
-            acc[i][1] = Isa::fmadd(x, b1, acc[i][1]);
+            const Vector x = Isa::broadcast(a_step + a_row(i));
+            for (int v = 0; v < kVectors; ++v) acc[i][v] = Isa::fmadd(x, b_step[v], acc[i][v]);
         }
     };
     // One depth step per iteration: unrolled by two, GCC 12 interleaves the steps and runs out
@@ -98,18 +128,19 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
         // general register already).
         for (Scalar* const end = b_copy + kc * 2 * kLanes; b_copy != end; b_copy += 2 * kLanes) {
             _mm_prefetch(reinterpret_cast<const char*>(b + 8 * b_row_stride), _MM_HINT_T0);
-            const Vector b0 = Isa::load(b);
-            const Vector b1 = Isa::load(b + kLanes);
-            Isa::store(b_copy, b0);
-            Isa::store(b_copy + kLanes, b1);
-            update(a, b0, b1);
+            const Vector b_step[2] = {Isa::load(b), Isa::load(b + kLanes)};
+            Isa::store(b_copy, b_step[0]);
+            Isa::store(b_copy + kLanes, b_step[1]);
+            update(a, b_step);
             a += a_col_stride;
             b += b_row_stride;
         }
     } else {
         for (int64_t p = 0; p < kc; ++p) {
             _mm_prefetch(reinterpret_cast<const char*>(b + 8 * b_row_stride), _MM_HINT_T0);
-            update(a, Isa::load(b), Isa::load(b + kLanes));
+            Vector b_step[kVectors];
+            for (int v = 0; v < kVectors; ++v) b_step[v] = load(b, v);
+            update(a, b_step);
             a += a_col_stride;
             b += b_row_stride;
         }
@@ -133,16 +164,15 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
         const Vector alpha_vector = Isa::set1(alpha);
         MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) {
-            acc[i][0] = Isa::mul(alpha_vector, acc[i][0]);
-            acc[i][1] = Isa::mul(alpha_vector, acc[i][1]);
+            for (int v = 0; v < kVectors; ++v) acc[i][v] = Isa::mul(alpha_vector, acc[i][v]);
         }
     }
     if (beta != Scalar(0)) {
         const Vector beta_vector = Isa::set1(beta);
         MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) {
-            acc[i][0] = Isa::fmadd(beta_vector, Isa::load(c + i * ldc), acc[i][0]);
-            acc[i][1] = Isa::fmadd(beta_vector, Isa::load(c + i * ldc + kLanes), acc[i][1]);
+            if (!row_in_tile(i)) continue;
+            for (int v = 0; v < kVectors; ++v) acc[i][v] = Isa::fmadd(beta_vector, load(c + i * ldc, v), acc[i][v]);
         }
     }
     if (extras != nullptr) {
@@ -151,35 +181,65 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
         const int64_t residual_row_stride = extras->residual_row_stride;
         const bool relu = extras->relu;
         if (bias != nullptr) {
-            const Vector bias0 = Isa::load(bias);
-            const Vector bias1 = Isa::load(bias + kLanes);
+            Vector bias_vector[kVectors];
+            for (int v = 0; v < kVectors; ++v) bias_vector[v] = load(bias, v);
             MLN_UNROLL(16)
             for (int i = 0; i < MR; ++i) {
-                acc[i][0] = Isa::add(acc[i][0], bias0);
-                acc[i][1] = Isa::add(acc[i][1], bias1);
+                for (int v = 0; v < kVectors; ++v) acc[i][v] = Isa::add(acc[i][v], bias_vector[v]);
             }
         }
         if (residual != nullptr) {
             MLN_UNROLL(16)
             for (int i = 0; i < MR; ++i) {
-                acc[i][0] = Isa::add(acc[i][0], Isa::load(residual + i * residual_row_stride));
-                acc[i][1] = Isa::add(acc[i][1], Isa::load(residual + i * residual_row_stride + kLanes));
+                if (!row_in_tile(i)) continue;
+                for (int v = 0; v < kVectors; ++v) {
+                    acc[i][v] = Isa::add(acc[i][v], load(residual + i * residual_row_stride, v));
+                }
             }
         }
         if (relu) {
             MLN_UNROLL(16)
             for (int i = 0; i < MR; ++i) {
-                acc[i][0] = Isa::relu(acc[i][0]);
-                acc[i][1] = Isa::relu(acc[i][1]);
+                for (int v = 0; v < kVectors; ++v) acc[i][v] = Isa::relu(acc[i][v]);
             }
         }
     }
     MLN_UNROLL(16)
     for (int i = 0; i < MR; ++i) {
-        Isa::store(c + i * ldc, acc[i][0]);
-        Isa::store(c + i * ldc + kLanes, acc[i][1]);
+        if (!row_in_tile(i)) continue;
+        for (int v = 0; v < kVectors; ++v) {
+            if (kEdge && v == kVectors - 1) {
+                Isa::store(c + i * ldc + v * kLanes, acc[i][v], last_lanes);
+            } else {
+                Isa::store(c + i * ldc + v * kLanes, acc[i][v]);
+            }
+        }
     }
 }
+
+// An edge tile (kEdge above) with one vector per row where its columns fit in one, and two
+// vectors of half the rows where its rows fit in those: 8 accumulators still keep both FMA pipes
+// busy, so the rows dropped from a full-height tile cost time. One vector of half the rows would
+// have 4 accumulators, too few to hide the FMA latency: no faster than the full height.
+template <class Isa>
+void gemm_avx512_edge_microkernel(int rows, int cols, int64_t kc, const typename Isa::Scalar* a,
+                                  int64_t a_row_stride, int64_t a_col_stride, const typename Isa::Scalar* b,
+                                  int64_t b_row_stride, typename Isa::Scalar* c, int64_t ldc,
+                                  typename Isa::Scalar alpha, typename Isa::Scalar beta,
+                                  const GemmTileExtras<typename Isa::Scalar>* extras) {
+    if (cols <= Isa::kLanes) {
+        gemm_avx512_microkernel<Isa, false, false, 1, true>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c,
+                                                            ldc, alpha, beta, extras, nullptr, rows, cols);
+    } else if (rows <= kRows / 2) {
+        gemm_avx512_microkernel<Isa, false, false, 2, true, kRows / 2>(kc, a, a_row_stride, a_col_stride, b,
+                                                                       b_row_stride, c, ldc, alpha, beta, extras,
+                                                                       nullptr, rows, cols);
+    } else {
+        gemm_avx512_microkernel<Isa, false, false, 2, true>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c,
+                                                            ldc, alpha, beta, extras, nullptr, rows, cols);
+    }
+}
+
 
 }  // namespace
 
@@ -204,6 +264,13 @@ void sgemm_avx512_8x32_strided_copying_b(int64_t kc, const float* a, int64_t a_r
                                                       alpha, beta, extras, b_copy);
 }
 
+void sgemm_avx512_8x32_edge(int rows, int cols, int64_t kc, const float* a, int64_t a_row_stride,
+                            int64_t a_col_stride, const float* b, int64_t b_row_stride, float* c, int64_t ldc,
+                            float alpha, float beta, const GemmTileExtras<float>* extras) {
+    gemm_avx512_edge_microkernel<Avx512Float>(rows, cols, kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc,
+                                              alpha, beta, extras);
+}
+
 void dgemm_avx512_8x16_packed(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride,
                                const double* b, int64_t b_row_stride, double* c, int64_t ldc, double alpha,
                                double beta, const GemmTileExtras<double>* extras) {
@@ -216,6 +283,13 @@ void dgemm_avx512_8x16_strided(int64_t kc, const double* a, int64_t a_row_stride
                                 double beta, const GemmTileExtras<double>* extras) {
     gemm_avx512_microkernel<Avx512Double, false>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc, alpha,
                                                  beta, extras);
+}
+
+void dgemm_avx512_8x16_edge(int rows, int cols, int64_t kc, const double* a, int64_t a_row_stride,
+                             int64_t a_col_stride, const double* b, int64_t b_row_stride, double* c, int64_t ldc,
+                             double alpha, double beta, const GemmTileExtras<double>* extras) {
+    gemm_avx512_edge_microkernel<Avx512Double>(rows, cols, kc, a, a_row_stride, a_col_stride, b, b_row_stride, c,
+                                               ldc, alpha, beta, extras);
 }
 
 }  // namespace mln::kernels

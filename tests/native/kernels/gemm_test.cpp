@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -147,6 +148,25 @@ TEST_F(GemmTest, UnblockedAndBlockedPathsAgreeOnOneThread) {
                                          false});
         }
     }
+}
+
+// Edge tiles on one thread, where the AVX-512 kernels run them in place through the edge
+// micro-kernel: a last column panel of one vector (float 48: 16 columns, 65: 1, 47: 15) or of
+// two (49: 17 columns, 63: 31; double 30: 14) and a last row tile of 1 to 7 rows (up to 4 with
+// two vectors: the half-height tile), every transpose (B transposed is packed; A transposed is
+// read in place).
+TEST_F(GemmTest, EdgeTilesOfEveryWidthMatchReference) {
+    ASSERT_EQ(mln_device_set_thread_count(device_, 1), MLN_STATUS_OK);
+    const int64_t sizes[][3] = {{48, 48, 48}, {65, 65, 65}, {63, 47, 33}, {7, 49, 40}, {15, 63, 64}, {36, 30, 20}};
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const auto& size : sizes) {
+            check_every_transpose_f32(device_, size[0], size[1], size[2]);
+            check_gemm<double>(device_, {size[0], size[1], size[2], false, false, 0.5, 0.25, true,
+                                         MLN_UNARY_OP_RELU, false});
+        }
+    }
+    ASSERT_EQ(mln_device_set_thread_count(device_, 0), MLN_STATUS_OK);
 }
 
 // A team of three (more members than this machine may have cores, so some start late) on the
@@ -311,6 +331,73 @@ void check_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
     }
 }
 
+// The edge micro-kernel (where the set has one) against its contract on every rows x cols up
+// to MR x NR: A rows and B columns outside the edge, bias lanes past it and the residual outside
+// it hold NaN (read in place, unpadded, none may reach C), and C outside the edge is untouched.
+template <class T>
+void check_edge_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
+    if (micro.edge == nullptr) return;
+    const int mr = micro.mr;
+    const int nr = micro.nr;
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+    const int64_t ldc = nr + 3;
+    for (int rows = 1; rows <= mr; ++rows) {
+        for (int cols = 1; cols <= nr; ++cols) {
+            for (bool with_extras : {false, true}) {
+                for (int64_t kc : {0, 1, 9}) {
+                    const T beta = kc == 1 ? T(0) : T(0.5);
+                    const int64_t a_row = kc + 2;  // row-major A with a gap
+                    const int64_t b_line = nr + 5;
+                    std::vector<T> a(static_cast<size_t>(mr * a_row), nan);
+                    std::vector<T> b(static_cast<size_t>(std::max<int64_t>(kc, 1) * b_line), nan);
+                    std::vector<T> bias(static_cast<size_t>(nr), nan);
+                    std::vector<T> residual(static_cast<size_t>(mr * ldc), nan);
+                    std::vector<T> c(static_cast<size_t>(mr * ldc));
+                    for (int i = 0; i < rows; ++i) {
+                        for (int64_t p = 0; p < kc; ++p) a[static_cast<size_t>(i * a_row + p)] = random_value<T>();
+                        for (int j = 0; j < cols; ++j) residual[static_cast<size_t>(i * ldc + j)] = random_value<T>();
+                    }
+                    for (int64_t p = 0; p < kc; ++p) {
+                        for (int j = 0; j < cols; ++j) b[static_cast<size_t>(p * b_line + j)] = random_value<T>();
+                    }
+                    for (int j = 0; j < cols; ++j) bias[static_cast<size_t>(j)] = random_value<T>();
+                    for (auto& v : c) v = beta == T(0) ? nan : random_value<T>();
+                    const std::vector<T> c_before = c;
+                    const T alpha = T(-1.25);
+                    const kernels::GemmTileExtras<T> extras{bias.data(), residual.data(), ldc, true};
+                    micro.edge(rows, cols, kc, a.data(), a_row, 1, b.data(), b_line, c.data(), ldc, alpha, beta,
+                               with_extras ? &extras : nullptr);
+                    for (int i = 0; i < mr; ++i) {
+                        for (int j = 0; j < ldc; ++j) {
+                            const size_t at = static_cast<size_t>(i * ldc + j);
+                            if (i >= rows || j >= cols) {
+                                EXPECT_TRUE(same_element(c[at], c_before[at]))
+                                    << micro.name << " edge " << rows << "x" << cols << " wrote i=" << i << " j=" << j;
+                                continue;
+                            }
+                            double sum = 0.0;
+                            for (int64_t p = 0; p < kc; ++p) {
+                                sum += static_cast<double>(a[static_cast<size_t>(i * a_row + p)]) *
+                                       static_cast<double>(b[static_cast<size_t>(p * b_line + j)]);
+                            }
+                            double expected = alpha * sum;
+                            if (beta != T(0)) expected += beta * static_cast<double>(c_before[at]);
+                            if (with_extras) {
+                                expected += static_cast<double>(bias[static_cast<size_t>(j)]) +
+                                            static_cast<double>(residual[at]);
+                                if (expected < 0.0) expected = 0.0;
+                            }
+                            EXPECT_NEAR(c[at], expected, 1e-4 * (1.0 + std::fabs(expected)))
+                                << micro.name << " edge " << rows << "x" << cols << " extras=" << with_extras
+                                << " kc=" << kc << " i=" << i << " j=" << j;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 // Each ISA's vector packers against the portable packing loops (no packers) on the same
 // source: both transposes of A and B, depths around the packers' step runs (8 and 16), one to
 // three full panels plus an edge panel, source strides with a gap.
@@ -359,6 +446,8 @@ TEST(GemmMicroKernel, EveryMicroKernelHonoursItsContract) {
     for (mln_isa isa : available_isas()) {
         check_microkernel(kernels::sgemm_microkernel(isa));
         check_microkernel(kernels::dgemm_microkernel(isa));
+        check_edge_microkernel(kernels::sgemm_microkernel(isa));
+        check_edge_microkernel(kernels::dgemm_microkernel(isa));
     }
     EXPECT_STREQ(kernels::sgemm_microkernel(MLN_ISA_SCALAR).name, "sgemm_scalar_4x8");
     if (cpu::runs_avx2(cpu::best_isa())) {
@@ -366,6 +455,8 @@ TEST(GemmMicroKernel, EveryMicroKernelHonoursItsContract) {
         EXPECT_STREQ(kernels::dgemm_microkernel(MLN_ISA_AVX2).name, "dgemm_avx2_6x8");
     }
     if (cpu::best_isa() == MLN_ISA_AVX512) {
+        EXPECT_NE(kernels::sgemm_microkernel(MLN_ISA_AVX512).edge, nullptr);
+        EXPECT_NE(kernels::dgemm_microkernel(MLN_ISA_AVX512).edge, nullptr);
         EXPECT_STREQ(kernels::sgemm_microkernel(MLN_ISA_AVX512).name, "sgemm_avx512_8x32");
         EXPECT_STREQ(kernels::dgemm_microkernel(MLN_ISA_AVX512).name, "dgemm_avx512_8x16");
     }
