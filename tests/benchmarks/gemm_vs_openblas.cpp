@@ -29,6 +29,8 @@
 
 #include <unistd.h>
 
+#include "peer_bench.hpp"
+
 namespace {
 
 struct Shape {
@@ -137,7 +139,8 @@ std::pair<double, double> interleave(int batches, bool fastest, CallA&& a, CallB
 struct Operands {
     Shape shape;
     bool transpose_a, transpose_b;
-    std::vector<float> a, b, bias, residual, c_myelin, c_openblas;
+    // On cache lines, as a runtime allocates its tensors (peer_bench.hpp).
+    peer_bench::AlignedVector<float> a, b, bias, residual, c_myelin, c_openblas;
     mln_tensor_desc a_desc, b_desc, c_desc, bias_desc, residual_desc;
 
     Operands(Shape s, bool ta, bool tb, std::mt19937& rng) : shape(s), transpose_a(ta), transpose_b(tb) {
