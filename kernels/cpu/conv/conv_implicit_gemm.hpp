@@ -630,7 +630,9 @@ inline void write_rows(const ConvArgs& a, int64_t n, const float* sums, int64_t 
 // us a call at best against 541-557 on one. Tried, no faster: lowering straight from x, a
 // two-vector permute picking each output row of a tap out of its input row (no planes): 36 us a
 // thread in place of split + lowering (same-process A/B, min per call 308 vs 304 us on two
-// threads, 561 vs 557 on one).
+// threads, 561 vs 557 on one; 3x3/2 to 7x7 2% slower); with prepared weights, each thread taking
+// half the output rows of all channels, splitting and lowering only the rows they read: 355 vs
+// 335-338 us on two threads (each thread then reads all the weights).
 // Several images: w^T packed once by all threads, then one image per task, written to y by the
 // thread that computed it.
 // prepacked: nullptr, or all of w^T packed before (prepared weights, pack_all_panels): no
