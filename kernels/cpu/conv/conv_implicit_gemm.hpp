@@ -624,7 +624,15 @@ inline void write_rows(const ConvArgs& a, int64_t n, const float* sums, int64_t 
 // 1090 / 2; 256 at 14x14, lowering 52 against 50, tiles 559 against 1046 / 2. Tried and measured
 // no faster: each range in two depth halves claimed dynamically for balance (per-call
 // alternating A/B), the panel after next prefetched into L2, tiles of 13 + 12 + 12 + 12 rows
-// for 49 positions instead of 14 + 14 + 14 + 7.
+// for 49 positions instead of 14 + 14 + 14 + 7. 3x3/2 from 28x28 (128 -> 256 channels, prepared
+// weights, two threads, per thread, mean per call, us): planes split 15-18 and lowering 21-23
+// (each thread does both for the whole image), tiles 282, writing y 4-5; two threads took 304-308
+// us a call at best against 541-557 on one. Tried, no faster: lowering straight from x, a
+// two-vector permute picking each output row of a tap out of its input row (no planes): 36 us a
+// thread in place of split + lowering (same-process A/B, min per call 308 vs 304 us on two
+// threads, 561 vs 557 on one; 3x3/2 to 7x7 2% slower); with prepared weights, each thread taking
+// half the output rows of all channels, splitting and lowering only the rows they read: 355 vs
+// 335-338 us on two threads (each thread then reads all the weights).
 // Several images: w^T packed once by all threads, then one image per task, written to y by the
 // thread that computed it.
 // prepacked: nullptr, or all of w^T packed before (prepared weights, pack_all_panels): no
