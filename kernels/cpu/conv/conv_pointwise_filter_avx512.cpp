@@ -316,15 +316,28 @@ void accumulate_quad_tile(const float* a, int64_t lda, const float* bt, int64_t 
     }
 }
 
-// Rows [0, rows) of A against Bt in quads: tiles of 24 / NH rows (24 accumulators), then 4, 2, 1.
+// A tile of `rows` (1 to R) rows of A against Bt in quads.
+template <int NH, int R = kTileRows / NH>
+void accumulate_quad_tile_of(int64_t rows, const float* a, int64_t lda, const float* bt, int64_t positions,
+                             float* acc) {
+    if constexpr (R > 1) {
+        if (rows < R) return accumulate_quad_tile_of<NH, R - 1>(rows, a, lda, bt, positions, acc);
+    }
+    accumulate_quad_tile<R, NH>(a, lda, bt, positions, acc);
+}
+
+// Rows [0, rows) of A against Bt in quads, in as few tiles of at most 24 / NH rows (24
+// accumulators) as hold them, of near-equal rows: 32 rows as 5 + 5 + 6 + 5 + 5 + 6 rather than
+// 5 x 6 + 2, whose last tile loads Bt for every 2 broadcasts (MobileNet-v2 32->16 and 16->32 at
+// 112x112, batch 1, 1 and 2 threads, A/B in one process: 0.95x the time; 16->96 unchanged).
 template <int NH>
 void accumulate_quad_rows(const float* a, int64_t lda, int64_t rows, const float* bt, int64_t positions, float* acc) {
-    constexpr int full = kTileRows / NH;
-    int64_t r = 0;
-    for (; r + full <= rows; r += full) accumulate_quad_tile<full, NH>(a + r * lda, lda, bt, positions, acc + r * kLanes);
-    for (; r + 4 <= rows; r += 4) accumulate_quad_tile<4, NH>(a + r * lda, lda, bt, positions, acc + r * kLanes);
-    for (; r + 2 <= rows; r += 2) accumulate_quad_tile<2, NH>(a + r * lda, lda, bt, positions, acc + r * kLanes);
-    for (; r < rows; ++r) accumulate_quad_tile<1, NH>(a + r * lda, lda, bt, positions, acc + r * kLanes);
+    constexpr int64_t full = kTileRows / NH;
+    const int64_t tiles = (rows + full - 1) / full;
+    for (int64_t t = 0; t < tiles; ++t) {
+        const int64_t r = rows * t / tiles;
+        accumulate_quad_tile_of<NH>(rows * (t + 1) / tiles - r, a + r * lda, lda, bt, positions, acc + r * kLanes);
+    }
 }
 
 }  // namespace
