@@ -66,8 +66,8 @@ constexpr int64_t kPackingPerTransposed = 4;
 constexpr int64_t kRowBlockAlign = 16;
 
 // The broadcast kernel transposes an operand of kBroadcastMinChannels to kBroadcastMaxChannels
-// channels (one or two zmm of lanes per position, more than half of the first filled: 8 channels
-// of x against 40 of dy at 28x28 took 1.3-1.5x the dot kernel's time) where the other has at
+// channels (8 channels of x against 40 of dy at 28x28 took 1.3-1.5x the dot kernel's time, in
+// a one-register form since replaced by the quad form, not measured there) where the other has at
 // least kBroadcastRowsPerLane times as many rows as the transposed one has lanes (each position
 // is transposed once for that many FMAs per lane: 32 -> 16 with x's 32 channels transposed
 // against 16 rows of dy took 1.12-1.28x the time at batch 8 and 32; dy's 16 against x's 32 rows

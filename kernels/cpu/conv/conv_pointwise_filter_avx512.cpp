@@ -1,14 +1,15 @@
 // Pointwise backward filter by broadcasts (conv_pointwise_filter.hpp), AVX-512 f32: where one
-// operand (B: x or dy) has at most 32 channels, a block of its positions is transposed once into
-// one or two zmm per position (its channels across the lanes, zero past the last), and every row
-// of the other operand (A) is broadcast element by element against it:
-//   acc[r] (16 or 32 lanes) += A(r, p) * Bt(p)      for p along the block
-// Each A element is read once, by an FMA's embedded broadcast, straight from its row; a tile of
-// 24 accumulators stays in registers for the whole block, and Bt is read from L2. The dot kernel
+// operand (B: x or dy) has at most 32 channels, a block of its positions is transposed once so
+// that a register holds its channels (at one, two or four positions), and every row of the other
+// operand (A) is broadcast against it, one, two or four positions at a time:
+//   acc[r] += A(r, p..) * Bt(p..)      for p along the block
+// Each A element is read once, by a broadcast load straight from its row; a tile of 24
+// accumulators stays in registers for the whole block, and Bt is read from L2. The dot kernel
 // instead kept 16-lane partial sums per (row, row) pair, 10 vector loads per 24 FMAs from L2 and
-// a reduction across the lanes. The broadcasts bound the one-register form: in L1, 24 rows x 1
-// register ran at 154 GFLOP/s, 12 x 2 at 214 (1 thread, Zen 5). B of 17 to 24 channels takes
-// the pair form below instead (no zero lanes).
+// a reduction across the lanes. Broadcasts bound the forms that take one per FMA: in L1, 24 rows
+// x 1 register ran at 154 GFLOP/s, 12 x 2 at 214 (1 thread, Zen 5). So B of 25 to 32 channels
+// takes two registers per position, of 17 to 24 three registers per pair of positions (8
+// channels each), of 9 to 16 three or four registers per quad of positions (4 channels each).
 // The driver (slices, threads, blocks) is conv_pointwise_filter.cpp's.
 // GCC 12 warns inside its own AVX-512 intrinsics (a self-initialized undefined operand, GCC bug
 // 105593); the pragma must precede the first inclusion of the intrinsics headers.
@@ -20,7 +21,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <utility>
 
 #include "kernels/cpu/common/force_inline.hpp"
 #include "kernels/cpu/common/transpose_avx512.hpp"
@@ -30,8 +30,8 @@ namespace mln::kernels {
 namespace {
 
 constexpr int64_t kLanes = 16;
-// Accumulators per register tile: 24 of the 32 zmm (24 rows against one register of Bt, or 12
-// against two), the others for Bt; the broadcasts are FMA memory operands and take none.
+// Accumulators per register tile: 24 of the 32 zmm (12 rows against two registers of Bt, 8
+// against three, 6 against four), the others for Bt and a broadcast.
 constexpr int kTileRows = 24;
 // Rows of A are fetched this far ahead (a line per row every 16 positions).
 constexpr int64_t kPrefetchPositions = 64;
@@ -91,81 +91,8 @@ void accumulate_tile(const float* a, int64_t lda, const float* bt, int64_t posit
     }
 }
 
-// acc += a[base + offset * 4 bytes] (broadcast) * b. The full tile's 24 rows are addressed as 8
-// bases, each reaching its next two rows through one index register (lda scaled by 4 and 8
-// bytes): the compiler, given 24 row pointers, kept 14 of them on the stack and reloaded them
-// for every position (125 against 161 GFLOP/s for this form, 16->96 at 112x112's shape, 1 thread).
-// (GCC-style inline assembly; MSVC, which has none on x64, gets the same FMA by intrinsics.)
-#if defined(__GNUC__)
-template <int Offset>
-inline void fma_broadcast(__m512& acc, __m512 b, const float* base) {
-    asm("vfmadd231ps %c3(%1)%{1to16%}, %2, %0" : "+v"(acc) : "r"(base), "v"(b), "i"(Offset * 4));
-}
-template <int Offset, int Scale>
-inline void fma_broadcast(__m512& acc, __m512 b, const float* base, int64_t lda) {
-    asm("vfmadd231ps %c4(%1,%2,%c5)%{1to16%}, %3, %0"
-        : "+v"(acc)
-        : "r"(base), "r"(lda), "v"(b), "i"(Offset * 4), "i"(Scale));
-}
-#else
-template <int Offset>
-inline void fma_broadcast(__m512& acc, __m512 b, const float* base) {
-    acc = _mm512_fmadd_ps(_mm512_set1_ps(base[Offset]), b, acc);
-}
-template <int Offset, int Scale>
-inline void fma_broadcast(__m512& acc, __m512 b, const float* base, int64_t lda) {
-    acc = _mm512_fmadd_ps(_mm512_set1_ps(base[Offset + lda * Scale / 4]), b, acc);
-}
-#endif
-
-// One position q of a 16-position step of the full tile.
-template <int Q>
-inline void full_tile_position(__m512 (&s)[kTileRows], const float* const (&base)[kTileRows / 3], int64_t lda,
-                               const float* bt) {
-    const __m512 b = _mm512_loadu_ps(bt + Q * kLanes);
-    MLN_UNROLL(8)
-    for (int k = 0; k < kTileRows / 3; ++k) {
-        fma_broadcast<Q>(s[3 * k], b, base[k]);
-        fma_broadcast<Q, 4>(s[3 * k + 1], b, base[k], lda);
-        fma_broadcast<Q, 8>(s[3 * k + 2], b, base[k], lda);
-    }
-}
-
-template <int... Q>
-inline void full_tile_step(__m512 (&s)[kTileRows], const float* const (&base)[kTileRows / 3], int64_t lda,
-                           const float* bt, std::integer_sequence<int, Q...>) {
-    (full_tile_position<Q>(s, base, lda, bt), ...);
-}
-
-template <>
-void accumulate_tile<kTileRows, 1>(const float* a, int64_t lda, const float* bt, int64_t positions, float* acc) {
-    __m512 s[kTileRows];
-    MLN_UNROLL(32)
-    for (int r = 0; r < kTileRows; ++r) s[r] = _mm512_loadu_ps(acc + r * kLanes);
-    const float* base[kTileRows / 3];
-    for (int k = 0; k < kTileRows / 3; ++k) base[k] = a + 3 * k * lda;
-    int64_t p = 0;
-    for (; p + kLanes <= positions; p += kLanes) {
-        // The rows' next lines, a line per row every 16 positions (161 against 125 GFLOP/s
-        // without, A read from L3: 16->96 at 112x112's shape, 1 thread).
-        MLN_UNROLL(32)
-        for (int r = 0; r < kTileRows; ++r) {
-            _mm_prefetch(reinterpret_cast<const char*>(a + r * lda + p + kPrefetchPositions), _MM_HINT_T0);
-        }
-        full_tile_step(s, base, lda, bt + p * kLanes, std::make_integer_sequence<int, kLanes>{});
-        for (int k = 0; k < kTileRows / 3; ++k) base[k] += kLanes;
-    }
-    for (; p < positions; ++p) {
-        const __m512 b = _mm512_loadu_ps(bt + p * kLanes);
-        MLN_UNROLL(32)
-        for (int r = 0; r < kTileRows; ++r) s[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * lda + p]), b, s[r]);
-    }
-    MLN_UNROLL(32)
-    for (int r = 0; r < kTileRows; ++r) _mm512_storeu_ps(acc + r * kLanes, s[r]);
-}
-
 // Rows [0, rows) of A against the block of NB registers per position: full tiles of
-// kTileRows / NB rows (24 or 12 accumulators), the last cut into 8, 4, 2, 1 rows.
+// kTileRows / NB rows (24 accumulators), the last cut into 8, 4, 2, 1 rows.
 template <int NB>
 void accumulate_rows(const float* a, int64_t lda, int64_t rows, const float* bt, int64_t positions, float* acc) {
     constexpr int full = kTileRows / NB;
@@ -293,6 +220,126 @@ void accumulate_pair_rows(const float* a, int64_t lda, int64_t rows, const float
     for (; r < rows; ++r) accumulate_pair_tile<1>(a + r * lda, lda, bt, positions, acc + r * width);
 }
 
+// The quad form, for B of 9 to 16 channels: a register holds 4 channels at 4 positions (lane
+// 4 jj + pp: channel 4 h + jj at position 4 q + pp), NH = 3 or 4 of them cover the channels at a
+// quad of positions, and each row of A is broadcast a quad of positions at a time (a 128-bit
+// broadcast load) into NH FMAs: a tile of 24 / NH rows takes NH loads of Bt and 24 / NH
+// broadcasts per 24 FMAs. The form it replaced, one register of 16 channels per position
+// against 24 rows, took a broadcast per FMA (1 thread, A/B in one process, fastest calls,
+// loaded machine, batch 1: MobileNet-v2 16->96 at 112x112 0.84-0.86x the time, 2 threads 0.81x;
+// 32->16 0.88x; 12->72 at 56x56 0.66x; 16->96 at 56x56 batch 8 0.84x, at 28x28 batch 32 0.85x).
+// Its rows are fetched further ahead than the other forms' (fewer rows per tile, each read
+// faster): from DRAM (16->96 at 112x112, batch 32) 256 positions took 0.91x the time of 64
+// and matched the one-register form; 128 the same, 512 1.05x.
+constexpr int64_t kQuadPrefetchPositions = 256;
+template <int NH>
+constexpr int64_t kQuadWidth = NH * kLanes;  // floats of Bt per quad of positions
+
+// bt[q * NH * 16 + 16 h + 4 jj + pp] = b[(4 h + jj) * ldb + 4 q + pp] for positions 4 q + pp
+// below `positions`, 0 past them and for rows at or past `rows` (at most 4 NH): a 4 x 4
+// transpose of 128-bit pieces of 4 rows.
+template <int NH>
+void transpose_quads(const float* b, int64_t ldb, int64_t rows, int64_t positions, float* bt) {
+    for (int64_t p = 0; p < positions; p += kLanes) {
+        const int64_t count = std::min(kLanes, positions - p);
+        const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
+        for (int h = 0; h < NH; ++h) {
+            __m512 r[4];
+            for (int64_t j = 0; j < 4; ++j) {
+                const int64_t row = 4 * h + j;
+                r[j] = row < rows ? _mm512_maskz_loadu_ps(mask, b + row * ldb + p) : _mm512_setzero_ps();
+            }
+            const __m512 low01 = _mm512_shuffle_f32x4(r[0], r[1], 0x44);
+            const __m512 high01 = _mm512_shuffle_f32x4(r[0], r[1], 0xEE);
+            const __m512 low23 = _mm512_shuffle_f32x4(r[2], r[3], 0x44);
+            const __m512 high23 = _mm512_shuffle_f32x4(r[2], r[3], 0xEE);
+            const __m512 quads[4] = {_mm512_shuffle_f32x4(low01, low23, 0x88), _mm512_shuffle_f32x4(low01, low23, 0xDD),
+                                     _mm512_shuffle_f32x4(high01, high23, 0x88),
+                                     _mm512_shuffle_f32x4(high01, high23, 0xDD)};
+            for (int64_t q = 0; q < (count + 3) / 4; ++q) {
+                _mm512_storeu_ps(bt + (p / 4 + q) * kQuadWidth<NH> + 16 * h, quads[q]);
+            }
+        }
+    }
+}
+
+// acc[r * 16 + 4 h + jj] += the sum over positions p of a[r * lda + p] * b[(4 h + jj) * ldb + p]
+// for r < R, from Bt in quads (transpose_quads); the tile's sums start at zero and are added to
+// acc once, the four lanes of each channel folded.
+template <int R, int NH>
+void accumulate_quad_tile(const float* a, int64_t lda, const float* bt, int64_t positions, float* acc) {
+    __m512 s[R][NH];
+    MLN_UNROLL(8)
+    for (int r = 0; r < R; ++r) {
+        MLN_UNROLL(4)
+        for (int h = 0; h < NH; ++h) s[r][h] = _mm512_setzero_ps();
+    }
+    auto quad = [&](int64_t q, auto broadcast) {
+        __m512 b[NH];
+        MLN_UNROLL(4)
+        for (int h = 0; h < NH; ++h) b[h] = _mm512_loadu_ps(bt + q * kQuadWidth<NH> + 16 * h);
+        MLN_UNROLL(8)
+        for (int r = 0; r < R; ++r) {
+            const __m512 v = _mm512_broadcast_f32x4(broadcast(a + r * lda + 4 * q));
+            MLN_UNROLL(4)
+            for (int h = 0; h < NH; ++h) s[r][h] = _mm512_fmadd_ps(v, b[h], s[r][h]);
+        }
+    };
+    auto whole = [](const float* x) { return _mm_loadu_ps(x); };
+    const int64_t quads = positions / 4;
+    // The last 1 to 3 positions, the rest of their quad zero (not read past the row; and an
+    // infinite A times the zero lanes of Bt would add NaN to its channels).
+    const __mmask8 tail = static_cast<__mmask8>((1u << (positions % 4)) - 1);
+    auto partial = [&](const float* x) { return _mm_maskz_loadu_ps(tail, x); };
+    int64_t q = 0;
+    for (; q + 4 <= quads; q += 4) {
+        MLN_UNROLL(8)
+        for (int r = 0; r < R; ++r) {
+            _mm_prefetch(reinterpret_cast<const char*>(a + r * lda + 4 * q + kQuadPrefetchPositions), _MM_HINT_T0);
+        }
+        for (int64_t k = q; k < q + 4; ++k) quad(k, whole);
+    }
+    for (; q < quads; ++q) quad(q, whole);
+    if (tail != 0) quad(quads, partial);
+    // Lanes 4 jj to 4 jj + 3 into lane jj of the low 4.
+    const __m512i firsts = _mm512_setr_epi32(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12);
+    MLN_UNROLL(8)
+    for (int r = 0; r < R; ++r) {
+        MLN_UNROLL(4)
+        for (int h = 0; h < NH; ++h) {
+            const __m512 pairs = _mm512_add_ps(s[r][h], _mm512_permute_ps(s[r][h], 0xB1));
+            const __m512 folded = _mm512_add_ps(pairs, _mm512_permute_ps(pairs, 0x4E));
+            const __m128 sums = _mm512_castps512_ps128(_mm512_permutexvar_ps(firsts, folded));
+            float* to = acc + r * kLanes + 4 * h;
+            _mm_storeu_ps(to, _mm_add_ps(_mm_loadu_ps(to), sums));
+        }
+    }
+}
+
+// A tile of `rows` (1 to R) rows of A against Bt in quads.
+template <int NH, int R = kTileRows / NH>
+void accumulate_quad_tile_of(int64_t rows, const float* a, int64_t lda, const float* bt, int64_t positions,
+                             float* acc) {
+    if constexpr (R > 1) {
+        if (rows < R) return accumulate_quad_tile_of<NH, R - 1>(rows, a, lda, bt, positions, acc);
+    }
+    accumulate_quad_tile<R, NH>(a, lda, bt, positions, acc);
+}
+
+// Rows [0, rows) of A against Bt in quads, in as few tiles of at most 24 / NH rows (24
+// accumulators) as hold them, of near-equal rows: 32 rows as 5 + 5 + 6 + 5 + 5 + 6 rather than
+// 5 x 6 + 2, whose last tile loads Bt for every 2 broadcasts (MobileNet-v2 32->16 and 16->32 at
+// 112x112, batch 1, 1 and 2 threads, A/B in one process: 0.95x the time; 16->96 unchanged).
+template <int NH>
+void accumulate_quad_rows(const float* a, int64_t lda, int64_t rows, const float* bt, int64_t positions, float* acc) {
+    constexpr int64_t full = kTileRows / NH;
+    const int64_t tiles = (rows + full - 1) / full;
+    for (int64_t t = 0; t < tiles; ++t) {
+        const int64_t r = rows * t / tiles;
+        accumulate_quad_tile_of<NH>(rows * (t + 1) / tiles - r, a + r * lda, lda, bt, positions, acc + r * kLanes);
+    }
+}
+
 }  // namespace
 
 void pointwise_filter_broadcast_block_avx512(const float* b, int64_t ldb, int64_t b_rows, int64_t width,
@@ -303,12 +350,18 @@ void pointwise_filter_broadcast_block_avx512(const float* b, int64_t ldb, int64_
         accumulate_pair_rows(a, lda, a_rows, bt, positions, acc);
         return;
     }
-    transpose_block(b, ldb, b_rows, width, positions, bt);
-    if (width == kLanes) {
-        accumulate_rows<1>(a, lda, a_rows, bt, positions, acc);
-    } else {
-        accumulate_rows<2>(a, lda, a_rows, bt, positions, acc);
+    if (b_rows <= 12) {
+        transpose_quads<3>(b, ldb, b_rows, positions, bt);
+        accumulate_quad_rows<3>(a, lda, a_rows, bt, positions, acc);
+        return;
     }
+    if (b_rows <= kLanes) {
+        transpose_quads<4>(b, ldb, b_rows, positions, bt);
+        accumulate_quad_rows<4>(a, lda, a_rows, bt, positions, acc);
+        return;
+    }
+    transpose_block(b, ldb, b_rows, width, positions, bt);
+    accumulate_rows<2>(a, lda, a_rows, bt, positions, acc);
 }
 
 }  // namespace mln::kernels

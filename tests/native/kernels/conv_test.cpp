@@ -772,24 +772,28 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
 
-// The pointwise backward filter's broadcast kernel (conv_pointwise_filter_avx512.cpp: AVX-512
-// f32, one operand of 9 to 32 channels transposed into one or two registers per position, the
-// other's rows, 2 per lane or more, broadcast against it in tiles of 24 rows (one register) or 12
-// (two), then 8, 4, 2 and 1), f32 at every ISA (the others take the dot kernel or the GEMMs) and
-// f64, at 1, 2 and 3 threads, same bits. One register: x transposed, 16 -> 96 over 4099
-// positions (two blocks of positions, a tail of 3 past the last 16); 11 -> 53, rows 24 + 24 + 4
-// + 1, 1-d over 1031 positions, batch 9 in slices; dy's 16 channels against 50 rows of x (dW
-// written transposed; batch 1: its 529 positions summed in two parts, 256 + 273). Two
-// registers: x's 32 channels against 107 rows of dy (12 x 8 + 8 + 2 + 1). Pairs of positions (17 to 24 channels, three registers of 8 channels at 2 positions; an
+// The pointwise backward filter's broadcast kernel (conv_pointwise_filter_avx512.cpp: AVX-512 f32,
+// one operand of 9 to 32 channels transposed, the other's rows, 2 per lane or more, broadcast
+// against it in tiles of 24 accumulators (quads: in near-equal tiles of at most 24), then 4 or 8, 2
+// and 1 rows), f32 at every ISA (the others take the dot kernel or the GEMMs) and f64, at 1, 2 and
+// 3 threads, same bits. Quads of positions (9 to 16 channels, three or four registers of 4 channels
+// at 4 positions; a last 1 to 3 positions on their own): x transposed, 16 -> 96 over 4099 positions
+// (two blocks of positions, a tail of 3 past the last quad); 11 -> 53, three registers, rows in 7
+// tiles of 7 and 8, 1-d over 1031 positions, batch 9 in slices; dy's 16 channels against 50 rows of
+// x (9 tiles of 5 and 6; dW written transposed; batch 1: its 529 positions summed in two parts, 256
+// + 273, a tail of 1); 9 -> 40, three registers with 3 zero channels, 1-d over 518 positions (256 +
+// 262: a tail of 2). Two registers per position: x's 32 channels against 107 rows of dy (12 x 8 + 8
+// + 2 + 1). Pairs of positions (17 to 24 channels, three registers of 8 channels at 2 positions; an
 // odd last position on its own): dy's 20 channels against x's 100 rows (8 x 12 + 4; 3-d, 315
 // positions), x's 24 against 67 rows of dy (8 x 8 + 2 + 1, 437 positions, 2 slices), dy's 17
-// against x's 70 rows (8 x 8 + 4 + 2, dW written transposed). Threads' ranges of rows are cut
-// at multiples of 8 (53 rows at 2 and 3 threads). 32 -> 16: dy's 16 channels against x's 32
-// rows (24 + 8), 2 rows per lane.
+// against x's 70 rows (8 x 8 + 4 + 2, dW written transposed). Threads' ranges of rows are cut at
+// multiples of 8 (53 rows at 2 and 3 threads). 32 -> 16: dy's 16 channels against x's 32 rows
+// (tiles of 5 and 6; at 3 threads ranges of 8 rows, tiles of 4), 2 rows per lane.
 TEST_F(ConvTest, PointwiseBackwardFilterBroadcastMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{2, 16, 4099}, 96, {1}, {1}, {1}, {0}, {0}, 1},
         {{9, 11, 1031}, 53, {1}, {1}, {1}, {0}, {0}, 1},
+        {{1, 9, 518}, 40, {1}, {1}, {1}, {0}, {0}, 1},
         {{1, 50, 23, 23}, 16, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 32, 17, 19}, 107, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 100, 5, 7, 9}, 20, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}, 1},
