@@ -400,7 +400,7 @@ void check_edge_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
 
 // Each ISA's vector packers against the portable packing loops (no packers) on the same
 // source: both transposes of A and B, depths around the packers' step runs (8 and 16), one to
-// three full panels plus an edge panel, source strides with a gap.
+// three full panels plus an edge panel (several widths for B), source strides with a gap.
 template <class T>
 void check_packers(const kernels::GemmMicroKernelInfo<T>& micro) {
     const kernels::GemmPanelPackers<T> portable{};
@@ -408,7 +408,7 @@ void check_packers(const kernels::GemmMicroKernelInfo<T>& micro) {
         for (int64_t panels : {1, 2, 3}) {
             for (bool transposed : {false, true}) {
                 const int64_t rows = panels * micro.mr + 3;
-                const int64_t cols = panels * micro.nr + 5;  // 5 columns: 1 or 2 edge panels
+                const int64_t cols = panels * micro.nr + micro.nr - 1;  // with the widest edge panel below
                 // Source big enough for either orientation, with a gap of 3 after each line.
                 std::vector<T> source(static_cast<size_t>((std::max(rows, cols) + 3) * (depth + 3) + 64));
                 for (auto& x : source) x = random_value<T>();
@@ -424,12 +424,18 @@ void check_packers(const kernels::GemmMicroKernelInfo<T>& micro) {
                 const int64_t b_line = transposed ? depth + 3 : cols + 3;
                 const kernels::MatrixRef<T> b = transposed ? kernels::MatrixRef<T>{source.data(), 1, b_line}
                                                            : kernels::MatrixRef<T>{source.data(), b_line, 1};
-                want.assign(static_cast<size_t>((panels + 2) * micro.nr * depth), T(0));
-                got.assign(want.size(), T(0));
-                kernels::pack_b_panels(b, 0, depth, 0, cols, micro.nr, portable, want.data());
-                kernels::pack_b_panels(b, 0, depth, 0, cols, micro.nr, micro.packers, got.data());
-                EXPECT_EQ(got, want) << micro.name << " B depth=" << depth << " panels=" << panels
-                                     << " transposed=" << transposed;
+                // Edge panels of 1, 5, 8, 13 and NR - 1 columns (whole and partial 8-column
+                // groups of the transposing packers); garbage in `got` shows unwritten padding.
+                for (int64_t edge_cols : {int64_t{1}, int64_t{5}, int64_t{8}, int64_t{13}, int64_t{micro.nr - 1}}) {
+                    if (edge_cols >= micro.nr) continue;
+                    const int64_t b_cols = panels * micro.nr + edge_cols;
+                    want.assign(static_cast<size_t>((panels + 1) * micro.nr * depth), T(0));
+                    got.assign(want.size(), T(-7));
+                    kernels::pack_b_panels(b, 0, depth, 0, b_cols, micro.nr, portable, want.data());
+                    kernels::pack_b_panels(b, 0, depth, 0, b_cols, micro.nr, micro.packers, got.data());
+                    EXPECT_EQ(got, want) << micro.name << " B depth=" << depth << " panels=" << panels
+                                         << " edge columns=" << edge_cols << " transposed=" << transposed;
+                }
             }
         }
     }
