@@ -365,13 +365,23 @@ void check_edge_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
                     const std::vector<T> c_before = c;
                     const T alpha = T(-1.25);
                     const kernels::GemmTileExtras<T> extras{bias.data(), residual.data(), ldc, true};
+                    // A also as a packed panel (A(i, p) at i + p * mr), the layout of the packed paths.
+                    std::vector<T> packed_a(static_cast<size_t>(std::max<int64_t>(kc, 1) * mr), nan);
+                    for (int i = 0; i < rows; ++i) {
+                        for (int64_t p = 0; p < kc; ++p) {
+                            packed_a[static_cast<size_t>(p * mr + i)] = a[static_cast<size_t>(i * a_row + p)];
+                        }
+                    }
+                    std::vector<T> c_packed = c;
                     micro.edge(rows, cols, kc, a.data(), a_row, 1, b.data(), b_line, c.data(), ldc, alpha, beta,
                                with_extras ? &extras : nullptr);
+                    micro.edge(rows, cols, kc, packed_a.data(), 1, mr, b.data(), b_line, c_packed.data(), ldc, alpha,
+                               beta, with_extras ? &extras : nullptr);
                     for (int i = 0; i < mr; ++i) {
                         for (int j = 0; j < ldc; ++j) {
                             const size_t at = static_cast<size_t>(i * ldc + j);
                             if (i >= rows || j >= cols) {
-                                EXPECT_TRUE(same_element(c[at], c_before[at]))
+                                EXPECT_TRUE(same_element(c[at], c_before[at]) && same_element(c_packed[at], c_before[at]))
                                     << micro.name << " edge " << rows << "x" << cols << " wrote i=" << i << " j=" << j;
                                 continue;
                             }
@@ -390,6 +400,9 @@ void check_edge_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
                             EXPECT_NEAR(c[at], expected, 1e-4 * (1.0 + std::fabs(expected)))
                                 << micro.name << " edge " << rows << "x" << cols << " extras=" << with_extras
                                 << " kc=" << kc << " i=" << i << " j=" << j;
+                            EXPECT_NEAR(c_packed[at], expected, 1e-4 * (1.0 + std::fabs(expected)))
+                                << micro.name << " edge, packed A " << rows << "x" << cols
+                                << " extras=" << with_extras << " kc=" << kc << " i=" << i << " j=" << j;
                         }
                     }
                 }
