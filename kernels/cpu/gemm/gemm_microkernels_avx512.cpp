@@ -295,7 +295,8 @@ template <class Isa, int kCols>
 void gemm_avx512_dot_columns(int rows, int64_t kc, const typename Isa::Scalar* a, int64_t a_row_stride,
                              const typename Isa::Scalar* b, int64_t b_row_stride, typename Isa::Scalar* c,
                              int64_t ldc, typename Isa::Scalar alpha, typename Isa::Scalar beta,
-                             const GemmTileExtras<typename Isa::Scalar>* extras, const typename Isa::Index& b_index) {
+                             const GemmTileExtras<typename Isa::Scalar>* extras,
+                             const typename Isa::Index& b_index) {
     using Vector = typename Isa::Vector;
     using Mask = typename Isa::Mask;
     constexpr int kLanes = Isa::kLanes;
@@ -352,8 +353,8 @@ void gemm_avx512_row_vector_columns(int rows, int64_t kc, const typename Isa::Sc
             const int64_t step = p + chain * kSteps;
             const Vector x = Isa::load_steps(a + step * a_col_stride, a_col_stride, row_lanes);
             for (int j = 0; j < kCols; ++j) {
-                acc[chain][j] = Isa::fmadd(x, Isa::broadcast_steps(b + step * b_row_stride + j, b_row_stride, kSteps),
-                                           acc[chain][j]);
+                const Vector b_steps = Isa::broadcast_steps(b + step * b_row_stride + j, b_row_stride, kSteps);
+                acc[chain][j] = Isa::fmadd(x, b_steps, acc[chain][j]);
             }
         }
     }
@@ -362,7 +363,8 @@ void gemm_avx512_row_vector_columns(int rows, int64_t kc, const typename Isa::Sc
         const Mask lanes = static_cast<Mask>(row_lanes & ((uint32_t{1} << (steps * kRows)) - 1));
         const Vector x = Isa::load_steps(a + p * a_col_stride, a_col_stride, lanes);
         for (int j = 0; j < kCols; ++j) {
-            acc[0][j] = Isa::fmadd(x, Isa::broadcast_steps(b + p * b_row_stride + j, b_row_stride, steps), acc[0][j]);
+            const Vector b_steps = Isa::broadcast_steps(b + p * b_row_stride + j, b_row_stride, steps);
+            acc[0][j] = Isa::fmadd(x, b_steps, acc[0][j]);
         }
     }
     for (int j = 0; j < kCols; ++j) {
@@ -404,11 +406,11 @@ MLN_NOINLINE void gemm_avx512_narrow_edge(int rows, int cols, int64_t kc, const 
         const auto* const column_extras = extras != nullptr ? &shifted : nullptr;
         const bool two = cols - j >= 2;
         if (a_columns_contiguous && two) {
-            gemm_avx512_row_vector_columns<Isa, 2>(rows, kc, a, a_col_stride, b + j, b_row_stride, c + j, ldc, alpha, beta,
-                                                   column_extras);
+            gemm_avx512_row_vector_columns<Isa, 2>(rows, kc, a, a_col_stride, b + j, b_row_stride, c + j, ldc, alpha,
+                                                   beta, column_extras);
         } else if (a_columns_contiguous) {
-            gemm_avx512_row_vector_columns<Isa, 1>(rows, kc, a, a_col_stride, b + j, b_row_stride, c + j, ldc, alpha, beta,
-                                                   column_extras);
+            gemm_avx512_row_vector_columns<Isa, 1>(rows, kc, a, a_col_stride, b + j, b_row_stride, c + j, ldc, alpha,
+                                                   beta, column_extras);
         } else if (two) {
             gemm_avx512_dot_columns<Isa, 2>(rows, kc, a, a_row_stride, b + j, b_row_stride, c + j, ldc, alpha,
                                             beta, column_extras, b_index);

@@ -381,7 +381,8 @@ void check_edge_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
                         for (int j = 0; j < ldc; ++j) {
                             const size_t at = static_cast<size_t>(i * ldc + j);
                             if (i >= rows || j >= cols) {
-                                EXPECT_TRUE(same_element(c[at], c_before[at]) && same_element(c_packed[at], c_before[at]))
+                                EXPECT_TRUE(same_element(c[at], c_before[at]) &&
+                                            same_element(c_packed[at], c_before[at]))
                                     << micro.name << " edge " << rows << "x" << cols << " wrote i=" << i << " j=" << j;
                                 continue;
                             }
