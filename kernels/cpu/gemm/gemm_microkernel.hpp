@@ -54,9 +54,11 @@ struct GemmPanelPackers {
     using Packer = void (*)(const T* source, int64_t stride, int64_t depth, T* packed);
     // `panels` consecutive full panels at once (packed one after the other).
     using PanelsPacker = void (*)(const T* source, int64_t stride, int64_t depth, int64_t panels, T* packed);
+    // The first `columns` (1..NR) columns of a panel, zeros after them (edge panels too).
+    using ColumnsPacker = void (*)(const T* source, int64_t stride, int64_t depth, int columns, T* packed);
     Packer a_rows = nullptr;        // A(i, p) = source[i * stride + p]
     PanelsPacker b_rows = nullptr;  // B(p, j) = source[p * stride + j]
-    Packer b_columns = nullptr;     // B(p, j) = source[j * stride + p]
+    ColumnsPacker b_columns = nullptr;  // B(p, j) = source[j * stride + p]
     PanelsPacker a_columns = nullptr;  // A(i, p) = source[p * stride + i] (a transposed)
 };
 

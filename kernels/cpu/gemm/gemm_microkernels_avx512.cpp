@@ -38,6 +38,37 @@ struct Avx512Float {
     // with every lane selected is the same instruction; GCC 12's plain _mm512_max_ps warns
     // about its own uninitialised pass-through operand.
     static Vector relu(Vector x) { return _mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_setzero_ps(), x); }
+    // Lanes q of a gather read p[q * stride] (stride * kLanes within int32).
+    using Index = __m512i;
+    static Index strided_index(int64_t stride) {
+        return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                  _mm512_set1_epi32(static_cast<int>(stride)));
+    }
+    static Vector gather(const float* p, Index index, Mask m) {
+        return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, index, p, 4);
+    }
+    // The lanes' sum. The zero-masked extracts with every lane selected are the plain ones (and
+    // the 256-bit cast); GCC 12's versions of those and of _mm512_reduce_add_* warn about their
+    // own uninitialised pass-through operand.
+    // Lanes 0-7 hold b[0], lanes 8-15 b[stride] (two depth steps of 8-row A columns); with one
+    // step, lanes 8-15 hold 0 and b[stride] is not read.
+    // Lanes 0-7 from a (masked by the mask's lower 8 bits), 8-15 from a + stride (the upper bits).
+    static Vector load_steps(const float* a, int64_t stride, Mask m) {
+        const __m512 lower = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m & 0x00FF), a);
+        return _mm512_insertf32x8(lower, _mm256_maskz_loadu_ps(static_cast<__mmask8>(m >> 8), a + stride), 1);
+    }
+    static Vector broadcast_steps(const float* b, int64_t stride, int steps) {
+        if (steps == 1) return _mm512_maskz_broadcastss_ps(__mmask16(0x00FF), _mm_load_ss(b));
+        return _mm512_mask_broadcastss_ps(_mm512_set1_ps(*b), __mmask16(0xFF00), _mm_load_ss(b + stride));
+    }
+    static float sum(Vector v) {
+        const __m512d bits = _mm512_castps_pd(v);
+        const __m256 half = _mm256_add_ps(_mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(__mmask8(0xF), bits, 0)),
+                                          _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(__mmask8(0xF), bits, 1)));
+        __m128 quarter = _mm_add_ps(_mm256_castps256_ps128(half), _mm256_extractf128_ps(half, 1));
+        quarter = _mm_add_ps(quarter, _mm_movehl_ps(quarter, quarter));
+        return _mm_cvtss_f32(_mm_add_ss(quarter, _mm_movehdup_ps(quarter)));
+    }
 };
 
 struct Avx512Double {
@@ -56,9 +87,33 @@ struct Avx512Double {
     static Vector add(Vector a, Vector b) { return _mm512_add_pd(a, b); }
     static Vector mul(Vector a, Vector b) { return _mm512_mul_pd(a, b); }
     static Vector relu(Vector x) { return _mm512_maskz_max_pd(__mmask8(0xFF), _mm512_setzero_pd(), x); }
+    using Index = __m256i;
+    static Index strided_index(int64_t stride) {
+        return _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                  _mm256_set1_epi32(static_cast<int>(stride)));
+    }
+    static Vector gather(const double* p, Index index, Mask m) {
+        return _mm512_mask_i32gather_pd(_mm512_setzero_pd(), m, index, p, 8);
+    }
+    static Vector load_steps(const double* a, int64_t, Mask m) { return _mm512_maskz_loadu_pd(m, a); }
+    static Vector broadcast_steps(const double* b, int64_t, int) { return _mm512_set1_pd(*b); }
+    static double sum(Vector v) {
+        const __m256d half = _mm256_add_pd(_mm512_maskz_extractf64x4_pd(__mmask8(0xF), v, 0),
+                                           _mm512_maskz_extractf64x4_pd(__mmask8(0xF), v, 1));
+        const __m128d quarter = _mm_add_pd(_mm256_castpd256_pd128(half), _mm256_extractf128_pd(half, 1));
+        return _mm_cvtsd_f64(_mm_add_sd(quarter, _mm_unpackhi_pd(quarter, quarter)));
+    }
 };
 
 constexpr int kRows = 8;
+
+// a * b + c rounded once, as the vector epilogue's FMA.
+inline float scalar_fmadd(float a, float b, float c) {
+    return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+}
+inline double scalar_fmadd(double a, double b, double c) {
+    return _mm_cvtsd_f64(_mm_fmadd_sd(_mm_set_sd(a), _mm_set_sd(b), _mm_set_sd(c)));
+}
 
 // kCopyB: also store each B row read (2 vectors) to b_copy, a packed panel (row stride NR).
 // kEdge: a tile of `rows` x `cols` (rows <= MR, cols <= kVectors vectors, more than kVectors - 1)
@@ -217,6 +272,155 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
     }
 }
 
+// The kernel's epilogue for one element of C (i, j) whose product sum is `value`.
+template <class Scalar>
+MLN_ALWAYS_INLINE void store_edge_element(Scalar value, int i, int j, Scalar* c, int64_t ldc, Scalar alpha,
+                                          Scalar beta, const GemmTileExtras<Scalar>* extras) {
+    if (alpha != Scalar(1)) value *= alpha;
+    Scalar* const target = c + i * ldc + j;
+    if (beta != Scalar(0)) value = scalar_fmadd(beta, *target, value);
+    if (extras != nullptr) {
+        if (extras->bias != nullptr) value += extras->bias[j];
+        if (extras->residual != nullptr) value += extras->residual[i * extras->residual_row_stride + j];
+        if (extras->relu && Scalar(0) > value) value = Scalar(0);  // max(0, x): NaN comes through
+    }
+    *target = value;
+}
+
+// `kCols` columns of an edge tile of `rows` rows whose A rows are contiguous (a_col_stride 1),
+// as dot products along the depth: kLanes depth steps a vector (B's columns gathered), so a
+// column costs MR FMAs per kLanes steps instead of MR per step in a vector of masked-off lanes.
+// Sums are reduced across lanes at the end; the epilogue is the kernel's, one element at a time.
+template <class Isa, int kCols>
+void gemm_avx512_dot_columns(int rows, int64_t kc, const typename Isa::Scalar* a, int64_t a_row_stride,
+                             const typename Isa::Scalar* b, int64_t b_row_stride, typename Isa::Scalar* c,
+                             int64_t ldc, typename Isa::Scalar alpha, typename Isa::Scalar beta,
+                             const GemmTileExtras<typename Isa::Scalar>* extras,
+                             const typename Isa::Index& b_index) {
+    using Vector = typename Isa::Vector;
+    using Mask = typename Isa::Mask;
+    constexpr int kLanes = Isa::kLanes;
+    int64_t clamped_row_offsets[kRows];  // rows from `rows` on repeat the last (their sums are dropped)
+    MLN_UNROLL(16)
+    for (int i = 0; i < kRows; ++i) clamped_row_offsets[i] = (i < rows ? i : rows - 1) * a_row_stride;
+    Vector acc[kRows][kCols];
+    MLN_UNROLL(16)
+    for (int i = 0; i < kRows; ++i) {
+        for (int j = 0; j < kCols; ++j) acc[i][j] = Isa::zero();
+    }
+    for (int64_t p = 0; p < kc; p += kLanes) {
+        const Mask steps = kc - p >= kLanes ? static_cast<Mask>(~0u) : static_cast<Mask>((1u << (kc - p)) - 1);
+        Vector column[kCols];
+        for (int j = 0; j < kCols; ++j) column[j] = Isa::gather(b + p * b_row_stride + j, b_index, steps);
+        MLN_UNROLL(16)
+        for (int i = 0; i < kRows; ++i) {
+            const Vector x = Isa::load(a + clamped_row_offsets[i] + p, steps);
+            for (int j = 0; j < kCols; ++j) acc[i][j] = Isa::fmadd(x, column[j], acc[i][j]);
+        }
+    }
+    MLN_UNROLL(16)
+    for (int i = 0; i < kRows; ++i) {
+        if (i >= rows) continue;
+        for (int j = 0; j < kCols; ++j) store_edge_element(Isa::sum(acc[i][j]), i, j, c, ldc, alpha, beta, extras);
+    }
+}
+
+// `kCols` columns of an edge tile whose A columns are contiguous (a_row_stride 1: A packed or
+// transposed): vectors along the rows, kLanes / kRows depth steps a vector (float: step p in lanes
+// 0-7, p + 1 in lanes 8-15), B broadcast per step, kChains independent sums per column to hide
+// the FMA latency. A column costs one FMA per kLanes / kRows steps instead of kRows per step.
+template <class Isa, int kCols>
+void gemm_avx512_row_vector_columns(int rows, int64_t kc, const typename Isa::Scalar* a, int64_t a_col_stride,
+                                    const typename Isa::Scalar* b, int64_t b_row_stride, typename Isa::Scalar* c,
+                                    int64_t ldc, typename Isa::Scalar alpha, typename Isa::Scalar beta,
+                                    const GemmTileExtras<typename Isa::Scalar>* extras) {
+    using Scalar = typename Isa::Scalar;
+    using Vector = typename Isa::Vector;
+    using Mask = typename Isa::Mask;
+    constexpr int kLanes = Isa::kLanes;
+    constexpr int kSteps = kLanes / kRows;
+    constexpr int kChains = 4;
+    const uint32_t row_bits = (uint32_t{1} << rows) - 1;
+    const Mask row_lanes = static_cast<Mask>(kSteps == 2 ? row_bits | row_bits << kRows : row_bits);
+    Vector acc[kChains][kCols];
+    for (int chain = 0; chain < kChains; ++chain) {
+        for (int j = 0; j < kCols; ++j) acc[chain][j] = Isa::zero();
+    }
+    int64_t p = 0;
+    for (; p + kChains * kSteps <= kc; p += kChains * kSteps) {
+        MLN_UNROLL(4)
+        for (int chain = 0; chain < kChains; ++chain) {
+            const int64_t step = p + chain * kSteps;
+            const Vector x = Isa::load_steps(a + step * a_col_stride, a_col_stride, row_lanes);
+            for (int j = 0; j < kCols; ++j) {
+                const Vector b_steps = Isa::broadcast_steps(b + step * b_row_stride + j, b_row_stride, kSteps);
+                acc[chain][j] = Isa::fmadd(x, b_steps, acc[chain][j]);
+            }
+        }
+    }
+    for (; p < kc; p += kSteps) {
+        const int steps = kc - p < kSteps ? static_cast<int>(kc - p) : kSteps;
+        const Mask lanes = static_cast<Mask>(row_lanes & ((uint32_t{1} << (steps * kRows)) - 1));
+        const Vector x = Isa::load_steps(a + p * a_col_stride, a_col_stride, lanes);
+        for (int j = 0; j < kCols; ++j) {
+            const Vector b_steps = Isa::broadcast_steps(b + p * b_row_stride + j, b_row_stride, steps);
+            acc[0][j] = Isa::fmadd(x, b_steps, acc[0][j]);
+        }
+    }
+    for (int j = 0; j < kCols; ++j) {
+        Vector total = acc[0][j];
+        for (int chain = 1; chain < kChains; ++chain) total = Isa::add(total, acc[chain][j]);
+        alignas(64) Scalar lanes[kLanes];
+        Isa::store(lanes, total);
+        for (int i = 0; i < rows; ++i) {
+            Scalar value = lanes[i];
+            for (int s = 1; s < kSteps; ++s) value += lanes[s * kRows + i];
+            store_edge_element(value, i, j, c, ldc, alpha, beta, extras);
+        }
+    }
+}
+
+// Edge tiles of at most this many columns take a narrow form (gemm_avx512_narrow_edge).
+constexpr int kDotMaxCols = 4;
+
+// An edge tile of 1..kDotMaxCols columns, two columns at a time: dot products along the depth
+// where A's rows are contiguous, vectors along the rows where its columns are (A packed or
+// transposed). Not inlined:
+// inlined into the edge dispatcher, it made the other edge forms 2-3% slower (48^3, NN and TN).
+template <class Isa>
+MLN_NOINLINE void gemm_avx512_narrow_edge(int rows, int cols, int64_t kc, const typename Isa::Scalar* a,
+                                          int64_t a_row_stride, int64_t a_col_stride, const typename Isa::Scalar* b,
+                                          int64_t b_row_stride,
+                                          typename Isa::Scalar* c, int64_t ldc, typename Isa::Scalar alpha,
+                                          typename Isa::Scalar beta,
+                                          const GemmTileExtras<typename Isa::Scalar>* extras,
+                                          bool a_columns_contiguous) {
+    const typename Isa::Index b_index = Isa::strided_index(b_row_stride);
+    for (int j = 0; j < cols; j += 2) {
+        GemmTileExtras<typename Isa::Scalar> shifted{};  // the extras of columns j..
+        if (extras != nullptr) {
+            shifted = *extras;
+            if (shifted.bias != nullptr) shifted.bias += j;
+            if (shifted.residual != nullptr) shifted.residual += j;
+        }
+        const auto* const column_extras = extras != nullptr ? &shifted : nullptr;
+        const bool two = cols - j >= 2;
+        if (a_columns_contiguous && two) {
+            gemm_avx512_row_vector_columns<Isa, 2>(rows, kc, a, a_col_stride, b + j, b_row_stride, c + j, ldc, alpha,
+                                                   beta, column_extras);
+        } else if (a_columns_contiguous) {
+            gemm_avx512_row_vector_columns<Isa, 1>(rows, kc, a, a_col_stride, b + j, b_row_stride, c + j, ldc, alpha,
+                                                   beta, column_extras);
+        } else if (two) {
+            gemm_avx512_dot_columns<Isa, 2>(rows, kc, a, a_row_stride, b + j, b_row_stride, c + j, ldc, alpha,
+                                            beta, column_extras, b_index);
+        } else {
+            gemm_avx512_dot_columns<Isa, 1>(rows, kc, a, a_row_stride, b + j, b_row_stride, c + j, ldc, alpha,
+                                            beta, column_extras, b_index);
+        }
+    }
+}
+
 // An edge tile (kEdge above) with one vector per row where its columns fit in one, and two
 // vectors of half the rows where its rows fit in those: 8 accumulators still keep both FMA pipes
 // busy, so the rows dropped from a full-height tile cost time. One vector of half the rows would
@@ -227,7 +431,12 @@ void gemm_avx512_edge_microkernel(int rows, int cols, int64_t kc, const typename
                                   int64_t b_row_stride, typename Isa::Scalar* c, int64_t ldc,
                                   typename Isa::Scalar alpha, typename Isa::Scalar beta,
                                   const GemmTileExtras<typename Isa::Scalar>* extras) {
-    if (cols <= Isa::kLanes) {
+    const bool a_columns_contiguous = a_row_stride == 1;
+    const bool a_rows_contiguous = a_col_stride == 1 && b_row_stride <= INT32_MAX / Isa::kLanes;
+    if (cols <= kDotMaxCols && (a_columns_contiguous || a_rows_contiguous)) {
+        gemm_avx512_narrow_edge<Isa>(rows, cols, kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc, alpha,
+                                     beta, extras, a_columns_contiguous);
+    } else if (cols <= Isa::kLanes) {
         gemm_avx512_microkernel<Isa, false, false, 1, true>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c,
                                                             ldc, alpha, beta, extras, nullptr, rows, cols);
     } else if (rows <= kRows / 2) {

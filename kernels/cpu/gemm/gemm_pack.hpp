@@ -70,11 +70,12 @@ void pack_b_panels(const MatrixRef<T>& b, int64_t row, int64_t depth, int64_t co
     for (; panel < cols; panel += nr) {
         const int64_t valid = cols - panel < nr ? cols - panel : nr;
         const T* source = &b(row, col + panel);
-        if (packers.b_columns != nullptr && b.row_stride == 1 && valid == nr) {
-            packers.b_columns(source, b.col_stride, depth, packed);
-        } else if (b.col_stride == 1 && valid == nr) {  // rows of op(b) are contiguous (b not transposed)
+        if (packers.b_columns != nullptr && b.row_stride == 1) {
+            packers.b_columns(source, b.col_stride, depth, static_cast<int>(valid), packed);
+        } else if (b.col_stride == 1) {  // rows of op(b) are contiguous (b not transposed)
             for (int64_t p = 0; p < depth; ++p) {
-                for (int64_t j = 0; j < nr; ++j) packed[p * nr + j] = source[p * b.row_stride + j];
+                for (int64_t j = 0; j < valid; ++j) packed[p * nr + j] = source[p * b.row_stride + j];
+                for (int64_t j = valid; j < nr; ++j) packed[p * nr + j] = T(0);
             }
         } else {  // walk each column along its contiguous direction (b transposed)
             for (int64_t j = 0; j < valid; ++j) {

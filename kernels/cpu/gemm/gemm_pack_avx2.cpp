@@ -31,16 +31,8 @@ void sgemm_avx2_pack_b16_rows(const float* b, int64_t row_stride, int64_t depth,
     }
 }
 
-void sgemm_avx2_pack_b16_columns(const float* b, int64_t col_stride, int64_t depth, float* packed) {
-    int64_t p = 0;
-    for (; p + 8 <= depth; p += 8) {
-        for (int half = 0; half < 2; ++half) {
-            transpose8x8_copy(b + half * 8 * col_stride + p, col_stride, packed + p * 16 + half * 8, 16);
-        }
-    }
-    for (; p < depth; ++p) {
-        for (int j = 0; j < 16; ++j) packed[p * 16 + j] = b[j * col_stride + p];
-    }
+void sgemm_avx2_pack_b16_columns(const float* b, int64_t col_stride, int64_t depth, int columns, float* packed) {
+    pack_b_columns_transposed<16>(b, col_stride, depth, columns, packed);
 }
 
 void sgemm_avx2_pack_a6_rows(const float* a, int64_t row_stride, int64_t depth, float* packed) {

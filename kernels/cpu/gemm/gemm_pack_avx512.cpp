@@ -30,16 +30,9 @@ void sgemm_avx512_pack_b32_rows(const float* b, int64_t row_stride, int64_t dept
     }
 }
 
-void sgemm_avx512_pack_b32_columns(const float* b, int64_t col_stride, int64_t depth, float* packed) {
-    int64_t p = 0;
-    for (; p + 8 <= depth; p += 8) {
-        for (int group = 0; group < 4; ++group) {
-            transpose8x8_copy(b + group * 8 * col_stride + p, col_stride, packed + p * 32 + group * 8, 32);
-        }
-    }
-    for (; p < depth; ++p) {
-        for (int j = 0; j < 32; ++j) packed[p * 32 + j] = b[j * col_stride + p];
-    }
+void sgemm_avx512_pack_b32_columns(const float* b, int64_t col_stride, int64_t depth, int columns,
+                                   float* packed) {
+    pack_b_columns_transposed<32>(b, col_stride, depth, columns, packed);
 }
 
 void sgemm_avx512_pack_a8_rows(const float* a, int64_t row_stride, int64_t depth, float* packed) {

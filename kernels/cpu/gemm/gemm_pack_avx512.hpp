@@ -8,8 +8,9 @@ namespace mln::kernels {
 
 // B(p, j) = b[p * row_stride + j] (rows contiguous): `panels` panels of 32 columns x depth rows.
 void sgemm_avx512_pack_b32_rows(const float* b, int64_t row_stride, int64_t depth, int64_t panels, float* packed);
-// B(p, j) = b[j * col_stride + p] (columns contiguous, b transposed).
-void sgemm_avx512_pack_b32_columns(const float* b, int64_t col_stride, int64_t depth, float* packed);
+// B(p, j) = b[j * col_stride + p] (columns contiguous, b transposed): `columns` (1..32) columns,
+// zeros after them.
+void sgemm_avx512_pack_b32_columns(const float* b, int64_t col_stride, int64_t depth, int columns, float* packed);
 // A(i, p) = a[i * row_stride + p] (rows contiguous): 8 rows x depth columns.
 void sgemm_avx512_pack_a8_rows(const float* a, int64_t row_stride, int64_t depth, float* packed);
 // A(i, p) = a[p * col_stride + i] (columns contiguous, a transposed): `panels` panels of 8 rows.

@@ -67,5 +67,36 @@ inline void transpose8x8_copy(const float* source, int64_t stride, float* target
     }
 }
 
+// Packs `columns` (1..NR) columns of B, column j at b + j * col_stride, into depth rows of NR
+// values with zeros after the columns. Blocks of 8 depth go through 8 x 8 transposes (a partial
+// column group through a zero-padded copy), so every panel row is written whole by vector stores
+// instead of one strided scalar store per value.
+template <int NR>
+void pack_b_columns_transposed(const float* b, int64_t col_stride, int64_t depth, int columns, float* packed) {
+    const int full_groups = columns / 8;
+    const int partial = columns % 8;
+    alignas(32) float partial_lines[8][8] = {};  // lines from `partial` on stay zero
+    int64_t p = 0;
+    for (; p + 8 <= depth; p += 8) {
+        int group = 0;
+        for (; group < full_groups; ++group) {
+            transpose8x8_copy(b + group * 8 * col_stride + p, col_stride, packed + p * NR + group * 8, NR);
+        }
+        if (partial != 0) {
+            for (int j = 0; j < partial; ++j) {
+                _mm256_store_ps(partial_lines[j], _mm256_loadu_ps(b + (group * 8 + j) * col_stride + p));
+            }
+            transpose8x8_copy(&partial_lines[0][0], 8, packed + p * NR + group * 8, NR);
+            ++group;
+        }
+        for (; group < NR / 8; ++group) {
+            for (int q = 0; q < 8; ++q) _mm256_storeu_ps(packed + (p + q) * NR + group * 8, _mm256_setzero_ps());
+        }
+    }
+    for (; p < depth; ++p) {
+        for (int j = 0; j < NR; ++j) packed[p * NR + j] = j < columns ? b[j * col_stride + p] : 0.0f;
+    }
+}
+
 }  // namespace
 }  // namespace mln::kernels

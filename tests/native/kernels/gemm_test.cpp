@@ -344,7 +344,7 @@ void check_edge_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
     for (int rows = 1; rows <= mr; ++rows) {
         for (int cols = 1; cols <= nr; ++cols) {
             for (bool with_extras : {false, true}) {
-                for (int64_t kc : {0, 1, 9}) {
+                for (int64_t kc : {0, 1, 9, 37}) {  // 37: depth vectors and a tail (dot-product form)
                     const T beta = kc == 1 ? T(0) : T(0.5);
                     const int64_t a_row = kc + 2;  // row-major A with a gap
                     const int64_t b_line = nr + 5;
@@ -365,13 +365,24 @@ void check_edge_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
                     const std::vector<T> c_before = c;
                     const T alpha = T(-1.25);
                     const kernels::GemmTileExtras<T> extras{bias.data(), residual.data(), ldc, true};
+                    // A also as a packed panel (A(i, p) at i + p * mr), the layout of the packed paths.
+                    std::vector<T> packed_a(static_cast<size_t>(std::max<int64_t>(kc, 1) * mr), nan);
+                    for (int i = 0; i < rows; ++i) {
+                        for (int64_t p = 0; p < kc; ++p) {
+                            packed_a[static_cast<size_t>(p * mr + i)] = a[static_cast<size_t>(i * a_row + p)];
+                        }
+                    }
+                    std::vector<T> c_packed = c;
                     micro.edge(rows, cols, kc, a.data(), a_row, 1, b.data(), b_line, c.data(), ldc, alpha, beta,
                                with_extras ? &extras : nullptr);
+                    micro.edge(rows, cols, kc, packed_a.data(), 1, mr, b.data(), b_line, c_packed.data(), ldc, alpha,
+                               beta, with_extras ? &extras : nullptr);
                     for (int i = 0; i < mr; ++i) {
                         for (int j = 0; j < ldc; ++j) {
                             const size_t at = static_cast<size_t>(i * ldc + j);
                             if (i >= rows || j >= cols) {
-                                EXPECT_TRUE(same_element(c[at], c_before[at]))
+                                EXPECT_TRUE(same_element(c[at], c_before[at]) &&
+                                            same_element(c_packed[at], c_before[at]))
                                     << micro.name << " edge " << rows << "x" << cols << " wrote i=" << i << " j=" << j;
                                 continue;
                             }
@@ -390,6 +401,9 @@ void check_edge_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
                             EXPECT_NEAR(c[at], expected, 1e-4 * (1.0 + std::fabs(expected)))
                                 << micro.name << " edge " << rows << "x" << cols << " extras=" << with_extras
                                 << " kc=" << kc << " i=" << i << " j=" << j;
+                            EXPECT_NEAR(c_packed[at], expected, 1e-4 * (1.0 + std::fabs(expected)))
+                                << micro.name << " edge, packed A " << rows << "x" << cols
+                                << " extras=" << with_extras << " kc=" << kc << " i=" << i << " j=" << j;
                         }
                     }
                 }
@@ -400,7 +414,7 @@ void check_edge_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
 
 // Each ISA's vector packers against the portable packing loops (no packers) on the same
 // source: both transposes of A and B, depths around the packers' step runs (8 and 16), one to
-// three full panels plus an edge panel, source strides with a gap.
+// three full panels plus an edge panel (several widths for B), source strides with a gap.
 template <class T>
 void check_packers(const kernels::GemmMicroKernelInfo<T>& micro) {
     const kernels::GemmPanelPackers<T> portable{};
@@ -408,7 +422,7 @@ void check_packers(const kernels::GemmMicroKernelInfo<T>& micro) {
         for (int64_t panels : {1, 2, 3}) {
             for (bool transposed : {false, true}) {
                 const int64_t rows = panels * micro.mr + 3;
-                const int64_t cols = panels * micro.nr + 5;  // 5 columns: 1 or 2 edge panels
+                const int64_t cols = panels * micro.nr + micro.nr - 1;  // with the widest edge panel below
                 // Source big enough for either orientation, with a gap of 3 after each line.
                 std::vector<T> source(static_cast<size_t>((std::max(rows, cols) + 3) * (depth + 3) + 64));
                 for (auto& x : source) x = random_value<T>();
@@ -424,12 +438,18 @@ void check_packers(const kernels::GemmMicroKernelInfo<T>& micro) {
                 const int64_t b_line = transposed ? depth + 3 : cols + 3;
                 const kernels::MatrixRef<T> b = transposed ? kernels::MatrixRef<T>{source.data(), 1, b_line}
                                                            : kernels::MatrixRef<T>{source.data(), b_line, 1};
-                want.assign(static_cast<size_t>((panels + 2) * micro.nr * depth), T(0));
-                got.assign(want.size(), T(0));
-                kernels::pack_b_panels(b, 0, depth, 0, cols, micro.nr, portable, want.data());
-                kernels::pack_b_panels(b, 0, depth, 0, cols, micro.nr, micro.packers, got.data());
-                EXPECT_EQ(got, want) << micro.name << " B depth=" << depth << " panels=" << panels
-                                     << " transposed=" << transposed;
+                // Edge panels of 1, 5, 8, 13 and NR - 1 columns (whole and partial 8-column
+                // groups of the transposing packers); garbage in `got` shows unwritten padding.
+                for (int64_t edge_cols : {int64_t{1}, int64_t{5}, int64_t{8}, int64_t{13}, int64_t{micro.nr - 1}}) {
+                    if (edge_cols >= micro.nr) continue;
+                    const int64_t b_cols = panels * micro.nr + edge_cols;
+                    want.assign(static_cast<size_t>((panels + 1) * micro.nr * depth), T(0));
+                    got.assign(want.size(), T(-7));
+                    kernels::pack_b_panels(b, 0, depth, 0, b_cols, micro.nr, portable, want.data());
+                    kernels::pack_b_panels(b, 0, depth, 0, b_cols, micro.nr, micro.packers, got.data());
+                    EXPECT_EQ(got, want) << micro.name << " B depth=" << depth << " panels=" << panels
+                                         << " edge columns=" << edge_cols << " transposed=" << transposed;
+                }
             }
         }
     }
