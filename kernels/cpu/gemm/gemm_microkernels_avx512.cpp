@@ -47,20 +47,20 @@ struct Avx512Float {
     static Vector gather(const float* p, Index index, Mask m) {
         return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, index, p, 4);
     }
-    // The lanes' sum. The zero-masked extracts with every lane selected are the plain ones (and
-    // the 256-bit cast); GCC 12's versions of those and of _mm512_reduce_add_* warn about their
-    // own uninitialised pass-through operand.
-    // Lanes 0-7 hold b[0], lanes 8-15 b[stride] (two depth steps of 8-row A columns); with one
-    // step, lanes 8-15 hold 0 and b[stride] is not read.
     // Lanes 0-7 from a (masked by the mask's lower 8 bits), 8-15 from a + stride (the upper bits).
     static Vector load_steps(const float* a, int64_t stride, Mask m) {
         const __m512 lower = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m & 0x00FF), a);
         return _mm512_insertf32x8(lower, _mm256_maskz_loadu_ps(static_cast<__mmask8>(m >> 8), a + stride), 1);
     }
+    // Lanes 0-7 hold b[0], lanes 8-15 b[stride] (two depth steps of 8-row A columns); with one
+    // step, lanes 8-15 hold 0 and b[stride] is not read.
     static Vector broadcast_steps(const float* b, int64_t stride, int steps) {
         if (steps == 1) return _mm512_maskz_broadcastss_ps(__mmask16(0x00FF), _mm_load_ss(b));
         return _mm512_mask_broadcastss_ps(_mm512_set1_ps(*b), __mmask16(0xFF00), _mm_load_ss(b + stride));
     }
+    // The lanes' sum. The zero-masked extracts with every lane selected are the plain ones (and
+    // the 256-bit cast); GCC 12's versions of those and of _mm512_reduce_add_* warn about their
+    // own uninitialised pass-through operand.
     static float sum(Vector v) {
         const __m512d bits = _mm512_castps_pd(v);
         const __m256 half = _mm256_add_ps(_mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(__mmask8(0xF), bits, 0)),
@@ -385,14 +385,13 @@ constexpr int kDotMaxCols = 4;
 
 // An edge tile of 1..kDotMaxCols columns, two columns at a time: dot products along the depth
 // where A's rows are contiguous, vectors along the rows where its columns are (A packed or
-// transposed). Not inlined:
-// inlined into the edge dispatcher, it made the other edge forms 2-3% slower (48^3, NN and TN).
+// transposed). Not inlined: inlined into the edge dispatcher, it made the other edge forms 2-3%
+// slower (48^3, NN and TN).
 template <class Isa>
 MLN_NOINLINE void gemm_avx512_narrow_edge(int rows, int cols, int64_t kc, const typename Isa::Scalar* a,
                                           int64_t a_row_stride, int64_t a_col_stride, const typename Isa::Scalar* b,
-                                          int64_t b_row_stride,
-                                          typename Isa::Scalar* c, int64_t ldc, typename Isa::Scalar alpha,
-                                          typename Isa::Scalar beta,
+                                          int64_t b_row_stride, typename Isa::Scalar* c, int64_t ldc,
+                                          typename Isa::Scalar alpha, typename Isa::Scalar beta,
                                           const GemmTileExtras<typename Isa::Scalar>* extras,
                                           bool a_columns_contiguous) {
     const typename Isa::Index b_index = Isa::strided_index(b_row_stride);
