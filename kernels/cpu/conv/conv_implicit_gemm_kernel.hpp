@@ -25,9 +25,11 @@ using PositionsTileKernel = void (*)(int64_t kc, const float* a, int64_t a_strid
 
 // The same with A read from a zero-padded image in place of lowered columns: A(i, p) =
 // a[offsets[p] + (i / width) * pitch + i % width], the tile's positions whole output rows of
-// `width`, rows `pitch` apart.
-using PaddedTileKernel = void (*)(int64_t kc, const float* a, const int32_t* offsets, int64_t pitch, const float* b,
-                                  float* c, int64_t ldc, bool accumulate, const PrefetchLines& prefetch);
+// `width`, rows `pitch` apart; and B's rows picked: B(p, j) = b[b_rows[p] * 32 + j] (steps whose
+// A is all padding left out).
+using PaddedTileKernel = void (*)(int64_t kc, const float* a, const int32_t* offsets, const int32_t* b_rows,
+                                  int64_t pitch, const float* b, float* c, int64_t ldc, bool accumulate,
+                                  const PrefetchLines& prefetch);
 
 #if defined(MYELIN_X86_64_KERNELS)
 // rows in [1, kPositionsTileRows]; call only at MLN_ISA_AVX512.
