@@ -514,12 +514,14 @@ inline void padded_steps(const WindowGeometry& g, int64_t pc, int64_t kc, Padded
     const PaddedImage layout(g);
     const int64_t kw_count = g.kernel[2], taps = g.kernel[1] * kw_count;
     int64_t channel = pc / taps, kh = pc % taps / kw_count, kw = pc % taps % kw_count;
+    // Every step kept: the tiles read B's rows in order, b_rows is not filled.
+    const bool every_step = steps.kh_begin == 0 && steps.kh_end == g.kernel[1];
     steps.count = 0;
     for (int64_t i = 0; i < kc; ++i) {
-        if (kh >= steps.kh_begin && kh < steps.kh_end) {
+        if (every_step || (kh >= steps.kh_begin && kh < steps.kh_end)) {
             steps.offsets[steps.count] = static_cast<int32_t>(channel * layout.plane + kh * g.dilation[1] * layout.pitch +
                                                               kw * g.dilation[2]);
-            steps.b_rows[steps.count] = static_cast<int32_t>(i);
+            if (!every_step) steps.b_rows[steps.count] = static_cast<int32_t>(i);
             ++steps.count;
         }
         if (++kw == kw_count) {
@@ -533,8 +535,13 @@ inline void padded_steps(const WindowGeometry& g, int64_t pc, int64_t kc, Padded
 }
 
 // Tiles with the same tap rows share one PaddedSteps per block: ResNet's images need 3 (top,
-// middle, bottom rows); past kMaxStepLists a tile takes the list of all tap rows (list 0).
+// middle, bottom rows); past kMaxStepLists a tile takes the list of all tap rows (list 0). The
+// lists are made per block, so only a slice of at least kMinPanelsForStepLists 32-channel
+// panels makes more than list 0: at two threads, one panel a task, making the other two lists
+// for each block cost more than the steps they left out (256 channels at 14x14, same-process
+// A/B: 1.06-1.07x, 512 at 7x7 1.07-1.09x).
 constexpr int64_t kMaxStepLists = 4;
+constexpr int64_t kMinPanelsForStepLists = 4;
 constexpr int64_t kMaxTiles = (kMaxPositions + kPositionsTileRows - 1) / kPositionsTileRows;
 
 // Depth [begin, end) of image x's product, output channels [oc_begin, oc_end) (oc_begin a
@@ -567,12 +574,14 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
             steps[0].kh_end = a.geometry.kernel[1];
             padded_steps(a.geometry, pc, kc, steps[0]);
             int64_t lists = 1;
+            const int64_t max_lists =
+                ceil_div(oc_end - oc_begin, kPositionsTileColumns) >= kMinPanelsForStepLists ? kMaxStepLists : 1;
             for (int64_t q = 0, tile = 0; q < positions; q += kPositionsTileRows, ++tile) {
                 const int64_t last = std::min(positions, q + kPositionsTileRows) - 1;
                 const auto [kh_begin, kh_end] = tile_tap_rows(a.geometry, q / width, last / width);
                 int64_t list = 0;
                 while (list < lists && (steps[list].kh_begin != kh_begin || steps[list].kh_end != kh_end)) ++list;
-                if (list == lists && lists < kMaxStepLists) {
+                if (list == lists && lists < max_lists) {
                     steps[list].kh_begin = kh_begin;
                     steps[list].kh_end = kh_end;
                     padded_steps(a.geometry, pc, kc, steps[list]);
@@ -616,8 +625,9 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
                 float* const c = sums + q * channels_padded + oc;
                 if (padded) {
                     const int64_t width = a.geometry.out[2], pitch = PaddedImage(a.geometry).pitch;
+                    // List 0 keeps every step: B's rows in order.
                     const PaddedSteps& tile_list = steps[tile_steps[tile]];
-                    padded_positions_tile_avx512(rows, static_cast<int>(width))(
+                    padded_positions_tile_avx512(rows, static_cast<int>(width), tile_list.count != kc)(
                         tile_list.count, x + q / width * pitch, tile_list.offsets, tile_list.b_rows, pitch, b, c,
                         channels_padded, accumulate, prefetch);
                 } else {
