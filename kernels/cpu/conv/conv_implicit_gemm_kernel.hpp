@@ -25,15 +25,17 @@ using PositionsTileKernel = void (*)(int64_t kc, const float* a, int64_t a_strid
 
 // The same with A read from a zero-padded image in place of lowered columns: A(i, p) =
 // a[offsets[p] + (i / width) * pitch + i % width], the tile's positions whole output rows of
-// `width`, rows `pitch` apart.
-using PaddedTileKernel = void (*)(int64_t kc, const float* a, const int32_t* offsets, int64_t pitch, const float* b,
-                                  float* c, int64_t ldc, bool accumulate, const PrefetchLines& prefetch);
+// `width`, rows `pitch` apart; and B's rows picked: B(p, j) = b[b_rows[p] * 32 + j] (steps whose
+// A is all padding left out), b_rows unused where the kernel was selected without picked rows.
+using PaddedTileKernel = void (*)(int64_t kc, const float* a, const int32_t* offsets, const int32_t* b_rows,
+                                  int64_t pitch, const float* b, float* c, int64_t ldc, bool accumulate,
+                                  const PrefetchLines& prefetch);
 
 #if defined(MYELIN_X86_64_KERNELS)
 // rows in [1, kPositionsTileRows]; call only at MLN_ISA_AVX512.
 PositionsTileKernel positions_tile_avx512(int rows);
 // (rows, width) = (14, 14), (14, 7) or (7, 7); nullptr for others. Call only at MLN_ISA_AVX512.
-PaddedTileKernel padded_positions_tile_avx512(int rows, int width);
+PaddedTileKernel padded_positions_tile_avx512(int rows, int width, bool picked_rows);
 // The B panel: panel[p * 32 + j] = w[j * row_stride + p] for j < rows <= 32, zero for the rest.
 void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t rows, int64_t kc, float* panel);
 // The same from a backward pass's filters, flipped: panel[i * 32 + j] = w[m * m_stride + j * K

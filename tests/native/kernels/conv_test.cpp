@@ -364,6 +364,10 @@ std::vector<ConvCase> implicit_gemm_cases() {
         {{1, 12, 7, 7}, 64, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, 1},
         {{1, 30, 7, 7}, 64, {2, 2}, {1, 1}, {1, 1}, {0, 0}, {1, 1}, 1},
         {{2, 24, 14, 14}, 96, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        // The tiles leave out the depth steps whose tap row reads only padding: a 7x7 kernel
+        // at 14x14 with pad 3 gives its first and last three output rows' tiles 6 distinct sets
+        // of tap rows, past the 4 lists kept per block (the rest take all tap rows).
+        {{1, 6, 14, 14}, 64, {7, 7}, {1, 1}, {1, 1}, {3, 3}, {3, 3}, 1},
     };
 }
 
