@@ -157,6 +157,26 @@ void transpose_pairs(const float* b, int64_t ldb, int64_t rows, int64_t position
     }
 }
 
+// The positions of rows [0, R) of A in groups of kGroup: group(g, whole) for each whole group g,
+// the rows' next lines fetched kPrefetch positions ahead once a line (16 positions), then
+// group(g, tail) for a last partial group (tail reads only its positions).
+template <int R, int64_t kGroup, int64_t kPrefetch, class Group, class Whole, class Tail>
+MLN_ALWAYS_INLINE void walk_position_groups(const float* a, int64_t lda, int64_t positions, Group& group,
+                                            const Whole& whole, const Tail& tail) {
+    constexpr int64_t kGroupsPerLine = kLanes / kGroup;
+    const int64_t groups = positions / kGroup;
+    int64_t g = 0;
+    for (; g + kGroupsPerLine <= groups; g += kGroupsPerLine) {
+        MLN_UNROLL(8)
+        for (int r = 0; r < R; ++r) {
+            _mm_prefetch(reinterpret_cast<const char*>(a + r * lda + kGroup * g + kPrefetch), _MM_HINT_T0);
+        }
+        for (int64_t k = g; k < g + kGroupsPerLine; ++k) group(k, whole);
+    }
+    for (; g < groups; ++g) group(g, whole);
+    if (positions % kGroup != 0) group(groups, tail);
+}
+
 // acc[r * 32 + 8 h + jj] += the sum over positions p of a[r * lda + p] * b[(8 h + jj) * ldb + p]
 // for r < R, from Bt in pairs (transpose_pairs); the tile's sums start at zero and are added to
 // acc once, the two lanes of each channel folded.
@@ -185,17 +205,7 @@ void accumulate_pair_tile(const float* a, int64_t lda, const float* bt, int64_t 
     // A lone last position, paired with zero (not read past the row; and an infinite A times
     // the zero lanes of Bt would add NaN to its channels).
     auto first = [&](const float* x) { return pair_of({x[0], 0.0f}); };
-    const int64_t pairs = positions / 2;
-    int64_t q = 0;
-    for (; q + 8 <= pairs; q += 8) {
-        MLN_UNROLL(8)
-        for (int r = 0; r < R; ++r) {
-            _mm_prefetch(reinterpret_cast<const char*>(a + r * lda + 2 * q + kPrefetchPositions), _MM_HINT_T0);
-        }
-        for (int64_t k = q; k < q + 8; ++k) pair(k, both);
-    }
-    for (; q < pairs; ++q) pair(q, both);
-    if (positions % 2 != 0) pair(pairs, first);
+    walk_position_groups<R, 2, kPrefetchPositions>(a, lda, positions, pair, both, first);
     // Lane 2 jj + lane 2 jj + 1 into lane jj of the low 8.
     const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
     MLN_UNROLL(8)
@@ -286,21 +296,11 @@ void accumulate_quad_tile(const float* a, int64_t lda, const float* bt, int64_t 
         }
     };
     auto whole = [](const float* x) { return _mm_loadu_ps(x); };
-    const int64_t quads = positions / 4;
     // The last 1 to 3 positions, the rest of their quad zero (not read past the row; and an
     // infinite A times the zero lanes of Bt would add NaN to its channels).
     const __mmask8 tail = static_cast<__mmask8>((1u << (positions % 4)) - 1);
     auto partial = [&](const float* x) { return _mm_maskz_loadu_ps(tail, x); };
-    int64_t q = 0;
-    for (; q + 4 <= quads; q += 4) {
-        MLN_UNROLL(8)
-        for (int r = 0; r < R; ++r) {
-            _mm_prefetch(reinterpret_cast<const char*>(a + r * lda + 4 * q + kQuadPrefetchPositions), _MM_HINT_T0);
-        }
-        for (int64_t k = q; k < q + 4; ++k) quad(k, whole);
-    }
-    for (; q < quads; ++q) quad(q, whole);
-    if (tail != 0) quad(quads, partial);
+    walk_position_groups<R, 4, kQuadPrefetchPositions>(a, lda, positions, quad, whole, partial);
     // Lanes 4 jj to 4 jj + 3 into lane jj of the low 4.
     const __m512i firsts = _mm512_setr_epi32(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12);
     MLN_UNROLL(8)
