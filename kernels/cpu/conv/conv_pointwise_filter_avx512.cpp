@@ -36,21 +36,36 @@ constexpr int kTileRows = 24;
 // Rows of A are fetched this far ahead (a line per row every 16 positions).
 constexpr int64_t kPrefetchPositions = 64;
 
-// bt[p * width + j] = b[j * ldb + p] for p < positions, j < rows, 0 for rows <= j < width (a
-// multiple of 16 lanes).
-void transpose_block(const float* b, int64_t ldb, int64_t rows, int64_t width, int64_t positions, float* bt) {
+// B's rows in `groups` groups of N at each block of up to 16 positions, for the transposes below:
+// block(p, count, g, r) with r[j] = row g N + j at positions [p, p + count), zero past `rows`
+// and past the positions (nothing read there).
+template <int N, class Block>
+MLN_ALWAYS_INLINE void for_each_row_group(const float* b, int64_t ldb, int64_t rows, int64_t groups,
+                                          int64_t positions, Block&& block) {
     for (int64_t p = 0; p < positions; p += kLanes) {
         const int64_t count = std::min(kLanes, positions - p);
         const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
-        for (int64_t j0 = 0; j0 < width; j0 += kLanes) {
-            __m512 r[16];
-            for (int64_t j = 0; j < kLanes; ++j) {
-                r[j] = j0 + j < rows ? _mm512_maskz_loadu_ps(mask, b + (j0 + j) * ldb + p) : _mm512_setzero_ps();
+        for (int64_t g = 0; g < groups; ++g) {
+            __m512 r[N];
+            for (int64_t j = 0; j < N; ++j) {
+                const int64_t row = g * N + j;
+                r[j] = row < rows ? _mm512_maskz_loadu_ps(mask, b + row * ldb + p) : _mm512_setzero_ps();
             }
-            transpose16x16(r);
-            for (int64_t k = 0; k < count; ++k) _mm512_storeu_ps(bt + (p + k) * width + j0, r[k]);
+            block(p, count, g, r);
         }
     }
+}
+
+// bt[p * width + j] = b[j * ldb + p] for p < positions, j < rows, 0 for rows <= j < width (a
+// multiple of 16 lanes).
+void transpose_block(const float* b, int64_t ldb, int64_t rows, int64_t width, int64_t positions, float* bt) {
+    for_each_row_group<16>(b, ldb, rows, width / kLanes, positions,
+                           [&](int64_t p, int64_t count, int64_t g, __m512 (&r)[16]) MLN_LAMBDA_ALWAYS_INLINE {
+                               transpose16x16(r);
+                               for (int64_t k = 0; k < count; ++k) {
+                                   _mm512_storeu_ps(bt + (p + k) * width + g * kLanes, r[k]);
+                               }
+                           });
 }
 
 // acc[r * W + j] += sum over p < positions of a[r * lda + p] * bt[p * W + j], r < R, j < W =
@@ -139,22 +154,15 @@ inline void transpose8x8_pd(__m512d r[8]) {
 // bt[q * kPairWidth + 16 h + 2 jj + pp] = b[(8 h + jj) * ldb + 2 q + pp] for positions 2 q + pp
 // below `positions`, 0 past them and for rows at or past `rows` (at most 24).
 void transpose_pairs(const float* b, int64_t ldb, int64_t rows, int64_t positions, float* bt) {
-    for (int64_t p = 0; p < positions; p += kLanes) {
-        const int64_t count = std::min(kLanes, positions - p);
-        const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
-        for (int h = 0; h < kPairRegisters; ++h) {
-            __m512d r[8];
-            for (int64_t j = 0; j < 8; ++j) {
-                const int64_t row = 8 * h + j;
-                r[j] = _mm512_castps_pd(row < rows ? _mm512_maskz_loadu_ps(mask, b + row * ldb + p)
-                                                   : _mm512_setzero_ps());
-            }
-            transpose8x8_pd(r);
-            for (int64_t q = 0; q < (count + 1) / 2; ++q) {
-                _mm512_storeu_ps(bt + (p / 2 + q) * kPairWidth + 16 * h, _mm512_castpd_ps(r[q]));
-            }
-        }
-    }
+    for_each_row_group<8>(b, ldb, rows, kPairRegisters, positions,
+                          [&](int64_t p, int64_t count, int64_t h, __m512 (&rows8)[8]) MLN_LAMBDA_ALWAYS_INLINE {
+                              __m512d r[8];
+                              for (int j = 0; j < 8; ++j) r[j] = _mm512_castps_pd(rows8[j]);
+                              transpose8x8_pd(r);
+                              for (int64_t q = 0; q < (count + 1) / 2; ++q) {
+                                  _mm512_storeu_ps(bt + (p / 2 + q) * kPairWidth + 16 * h, _mm512_castpd_ps(r[q]));
+                              }
+                          });
 }
 
 // The positions of rows [0, R) of A in groups of kGroup: group(g, whole) for each whole group g,
@@ -250,27 +258,19 @@ constexpr int64_t kQuadWidth = NH * kLanes;  // floats of Bt per quad of positio
 // transpose of 128-bit pieces of 4 rows.
 template <int NH>
 void transpose_quads(const float* b, int64_t ldb, int64_t rows, int64_t positions, float* bt) {
-    for (int64_t p = 0; p < positions; p += kLanes) {
-        const int64_t count = std::min(kLanes, positions - p);
-        const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
-        for (int h = 0; h < NH; ++h) {
-            __m512 r[4];
-            for (int64_t j = 0; j < 4; ++j) {
-                const int64_t row = 4 * h + j;
-                r[j] = row < rows ? _mm512_maskz_loadu_ps(mask, b + row * ldb + p) : _mm512_setzero_ps();
-            }
-            const __m512 low01 = _mm512_shuffle_f32x4(r[0], r[1], 0x44);
-            const __m512 high01 = _mm512_shuffle_f32x4(r[0], r[1], 0xEE);
-            const __m512 low23 = _mm512_shuffle_f32x4(r[2], r[3], 0x44);
-            const __m512 high23 = _mm512_shuffle_f32x4(r[2], r[3], 0xEE);
-            const __m512 quads[4] = {_mm512_shuffle_f32x4(low01, low23, 0x88), _mm512_shuffle_f32x4(low01, low23, 0xDD),
-                                     _mm512_shuffle_f32x4(high01, high23, 0x88),
-                                     _mm512_shuffle_f32x4(high01, high23, 0xDD)};
-            for (int64_t q = 0; q < (count + 3) / 4; ++q) {
-                _mm512_storeu_ps(bt + (p / 4 + q) * kQuadWidth<NH> + 16 * h, quads[q]);
-            }
+    auto store_quads = [&](int64_t p, int64_t count, int64_t h, __m512 (&r)[4]) MLN_LAMBDA_ALWAYS_INLINE {
+        const __m512 low01 = _mm512_shuffle_f32x4(r[0], r[1], 0x44);
+        const __m512 high01 = _mm512_shuffle_f32x4(r[0], r[1], 0xEE);
+        const __m512 low23 = _mm512_shuffle_f32x4(r[2], r[3], 0x44);
+        const __m512 high23 = _mm512_shuffle_f32x4(r[2], r[3], 0xEE);
+        const __m512 quads[4] = {_mm512_shuffle_f32x4(low01, low23, 0x88), _mm512_shuffle_f32x4(low01, low23, 0xDD),
+                                 _mm512_shuffle_f32x4(high01, high23, 0x88),
+                                 _mm512_shuffle_f32x4(high01, high23, 0xDD)};
+        for (int64_t q = 0; q < (count + 3) / 4; ++q) {
+            _mm512_storeu_ps(bt + (p / 4 + q) * kQuadWidth<NH> + 16 * h, quads[q]);
         }
-    }
+    };
+    for_each_row_group<4>(b, ldb, rows, NH, positions, store_quads);
 }
 
 // acc[r * 16 + 4 h + jj] += the sum over positions p of a[r * lda + p] * b[(4 h + jj) * ldb + p]
