@@ -208,7 +208,8 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
     // the plain product (264 us): bias + ReLU +4.0% before, +3.2% after; with the residual
     // +17.5% before, +14.5% after. The rest of the residual's cost is memory traffic: a
     // residual that stays in L1 (row stride 0) cost 1-2%, prefetching the residual tile at the
-    // kernel start or one tile ahead changed nothing measurable, and the tile order did
+    // kernel start or one tile ahead changed nothing measurable at this shape (deeper tiles:
+    // kPrefetchResidualMinDepth in gemm_driver.cpp), and the tile order did
     // (kStripTiles in gemm_driver.cpp). Nor did prefetching from the driver (same shape, one
     // thread under load, min of 41 batches per run, fused / plain, median and range of 3-11
     // runs; none: 1.036, 1.024-1.088): the residual tile just before its kernel call,
