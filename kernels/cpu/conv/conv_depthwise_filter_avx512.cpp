@@ -452,8 +452,9 @@ void channel_minor_plane_sums(const float* xt, const float* dyt, const ChannelMi
 
 bool channel_minor_filter_fits(const WindowGeometry& g, int64_t images) {
     const bool stride2_images = images == 1 || images >= kChannelMinorStride2MinImages;
-    const bool stride_fits =
-        (g.stride[1] == 1 && g.stride[2] == 1) || (stride2_images && g.stride[1] == 2 && g.stride[2] == 2);
+    const bool stride1_images = images < kFlatMinImages || g.out[2] <= 8;
+    const bool stride_fits = (stride1_images && g.stride[1] == 1 && g.stride[2] == 1) ||
+                             (stride2_images && g.stride[1] == 2 && g.stride[2] == 2);
     return stride_fits && g.in_size() <= kChannelMinorMaxPlane && g.out_size() <= kChannelMinorMaxPlane;
 }
 
