@@ -1,12 +1,11 @@
 // Compiled with AVX-512: two depthwise 3 x 3 filter gradients (conv_depthwise_3x3.hpp).
 // - The flat plane (stride 1, output rows as wide as the input's): the plane read as one flat
 //   row, 16 outputs a register across row ends; output p takes tap (kh, kw) from flat source
-//   position p + first_tap + kh width + kw. Each source row of a register is loaded once (16
-//   columns, then the next 16, carried to the next register) and the kw = 1, 2 taps are that
-//   pair shifted by valignd, not three unaligned loads per row (MobileNet-v2, one thread, batch
-//   1: 112-, 56- and 28-wide planes 1.4-1.6x faster). A tap outside the source is masked out
-//   of the sums (not multiplied by a zero), so NaN and Inf reach exactly the sums of the
-//   reference twin.
+//   position p + first_tap + kh width + kw. Inside the plane a register holds 16 source
+//   positions of each tap row (one load a row) and dy moved by kw lanes (outputs q - kw), so
+//   the three column taps share two shifts of dy; at the borders each source row of a register
+//   is loaded once and shifted by kw. A tap outside the source is masked out of the sums (not
+//   multiplied by a zero), so NaN and Inf reach exactly the sums of the reference twin.
 // - Small planes (conv_depthwise_filter_avx512.hpp): 16 channels transposed to channel-minor
 //   order, where a tap outside the source is a range of outputs left out of its loop.
 #include "kernels/cpu/conv/conv_depthwise_filter_avx512.hpp"
@@ -41,21 +40,22 @@ struct BorderRegister {
 };
 
 // The flat plane of a stride-1 geometry with out width == in width. Lane masks of the three
-// column taps repeat every `period` registers (width / gcd(width, 16)): column_masks[r * 3 + kw]
-// holds the lanes of register r (mod period) whose tap column kw lies in the row. Registers
+// column taps repeat every `period` registers (width / gcd(width, 16)): output_masks[r * 3 + kw]
+// holds the lanes of the interior's register r (mod period) whose output (q - kw) has its tap
+// column kw in the row. Registers
 // [interior_begin, interior_end) have every tap row in the source for all 16 lanes and load
 // inside the plane (unmasked); the others take their masks from borders (the first
 // interior_begin registers, then those from interior_end).
 struct FlatFilterPlane {
     int64_t width, size, first_tap, period, registers, interior_begin, interior_end;
-    const __mmask16* column_masks;
+    const __mmask16* output_masks;
     const BorderRegister* borders;
 
     // The masks of the last plane a thread built, kept for its next call: building them for a
     // 14 x 14 plane took half as long as the sums of the 16 channels a call gets.
     struct Cache {
         int64_t key[5] = {-1, -1, -1, -1, -1};
-        std::vector<__mmask16> column_masks;
+        std::vector<__mmask16> column_masks, output_masks;
         std::vector<BorderRegister> borders;
     };
 
@@ -86,13 +86,26 @@ struct FlatFilterPlane {
             build(pad_w, in_size, row_begin, row_end, cache);
             std::copy(key, key + 5, cache.key);
         }
-        column_masks = cache.column_masks.data();
+        output_masks = cache.output_masks.data();
         borders = cache.borders.data();
     }
 
 private:
     void build(int64_t pad_w, int64_t in_size, const int64_t* row_begin, const int64_t* row_end, Cache& storage) const {
         build_flat_column_masks(width, period, pad_w, storage.column_masks);
+        // Lane l of register r, tap kw, in flat_plane_filter_sums's interior (lanes of source
+        // positions q = r * 16 + l, output q - kw): the column mask of kw moved up kw lanes, its
+        // low lanes from the register before.
+        storage.output_masks.resize(storage.column_masks.size());
+        for (int64_t r = 0; r < period; ++r) {
+            const int64_t before = (r + period - 1) % period;
+            for (int64_t kw = 0; kw < 3; ++kw) {
+                const unsigned here = storage.column_masks[static_cast<size_t>(r * 3 + kw)];
+                const unsigned low = storage.column_masks[static_cast<size_t>(before * 3 + kw)];
+                storage.output_masks[static_cast<size_t>(r * 3 + kw)] =
+                    static_cast<__mmask16>((here << kw) | (kw == 0 ? 0u : low >> (16 - kw)));
+            }
+        }
         storage.borders.clear();
         for (int64_t v = 0; v < registers; ++v) {
             if (v == interior_begin) v = interior_end;
@@ -150,28 +163,44 @@ void flat_plane_filter_sums(const float* x, const float* dy, const FlatFilterPla
     int64_t v = 0;
     for (; v < f.interior_begin; ++v) border_register_products(x, dy, f, v, *border++, a);
     if (v < interior_end) {
+        // Register v holds source positions q = 16 v + lane of each tap row (one load a row) and
+        // dy moved up kw lanes (output q - kw), so the three column taps share two shifts of dy
+        // instead of shifting each source row twice: 2 shuffles a register, not 9 (shuffles and
+        // FMAs share the FP pipes). MobileNet-v2, one thread, same-process A/B both ways round:
+        // batch 1 dw32 @ 112 and dw144 @ 56 1.1-1.15x faster, dw192 @ 28 1.0-1.07x; batch 32
+        // within 3%. The outputs of the interior are [16 interior_begin, 16 interior_end): the
+        // first register leaves out its lanes below kw (outputs before), one more register
+        // after the last takes only those.
+        const int64_t first = v;
         int64_t r = v % f.period;
         const float* rows[3];
-        __m512 low[3];
-        for (int64_t kh = 0; kh < 3; ++kh) {
-            rows[kh] = x + f.first_tap + kh * f.width;
-            low[kh] = _mm512_loadu_ps(rows[kh] + v * 16);
-        }
-        for (; v < interior_end; ++v, r = r + 1 == f.period ? 0 : r + 1) {
-            const int64_t p = v * 16;
-            _mm_prefetch(reinterpret_cast<const char*>(rows[2] + p) + kFlatPrefetchBytes, _MM_HINT_T0);
-            _mm_prefetch(reinterpret_cast<const char*>(dy + p) + kFlatPrefetchBytes, _MM_HINT_T0);
-            const __m512 d = _mm512_loadu_ps(dy + p);
-            const __mmask16* m = f.column_masks + r * 3;
+        for (int64_t kh = 0; kh < 3; ++kh) rows[kh] = x + f.first_tap + kh * f.width;
+        __m512i before = _mm512_setzero_si512();
+        for (; v <= interior_end; ++v, r = r + 1 == f.period ? 0 : r + 1) {
+            const int64_t q = v * 16;
+            _mm_prefetch(reinterpret_cast<const char*>(rows[2] + q) + kFlatPrefetchBytes, _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(dy + q) + kFlatPrefetchBytes, _MM_HINT_T0);
+            const __m512i here =
+                v < interior_end ? _mm512_castps_si512(_mm512_loadu_ps(dy + q)) : _mm512_setzero_si512();
+            const __m512 d[3] = {_mm512_castsi512_ps(here),
+                                 _mm512_castsi512_ps(_mm512_alignr_epi32(here, before, 15)),
+                                 _mm512_castsi512_ps(_mm512_alignr_epi32(here, before, 14))};
+            before = here;
+            __mmask16 m[3];
+            for (int64_t kw = 0; kw < 3; ++kw) {
+                m[kw] = f.output_masks[r * 3 + kw];
+                if (v == first) m[kw] = static_cast<__mmask16>(m[kw] & ~lanes_below(kw));
+                if (v == interior_end) m[kw] = static_cast<__mmask16>(m[kw] & lanes_below(kw));
+            }
             for (int64_t kh = 0; kh < 3; ++kh) {
-                // In halves: MobileNet-v2 flat planes at batch 1, tensors on 16-byte boundaries,
-                // 28-wide 3-5%, 56-wide 1-3%, 112-wide 0-3% faster; on 64-byte boundaries (dy's
-                // loads aligned) within noise (one thread, same-process A/B both ways round).
-                const __m512 high = load_halves(rows[kh] + p + 16, rows[kh] + p + 24);
-                row_products(low[kh], high, d, m, a + kh * 3);
-                low[kh] = high;
+                // In halves: 512-bit loads (most of them across a cache line) ran 1.4-1.5x slower.
+                const __m512 source = load_halves(rows[kh] + q, rows[kh] + q + 8);
+                for (int64_t kw = 0; kw < 3; ++kw) {
+                    a[kh * 3 + kw] = _mm512_mask3_fmadd_ps(source, d[kw], a[kh * 3 + kw], m[kw]);
+                }
             }
         }
+        v = interior_end;
     }
     for (; v < f.registers; ++v) border_register_products(x, dy, f, v, *border++, a);
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
@@ -423,8 +452,9 @@ void channel_minor_plane_sums(const float* xt, const float* dyt, const ChannelMi
 
 bool channel_minor_filter_fits(const WindowGeometry& g, int64_t images) {
     const bool stride2_images = images == 1 || images >= kChannelMinorStride2MinImages;
-    const bool stride_fits =
-        (g.stride[1] == 1 && g.stride[2] == 1) || (stride2_images && g.stride[1] == 2 && g.stride[2] == 2);
+    const bool stride1_images = images < kFlatMinImages || g.out[2] <= 8;
+    const bool stride_fits = (stride1_images && g.stride[1] == 1 && g.stride[2] == 1) ||
+                             (stride2_images && g.stride[1] == 2 && g.stride[2] == 2);
     return stride_fits && g.in_size() <= kChannelMinorMaxPlane && g.out_size() <= kChannelMinorMaxPlane;
 }
 

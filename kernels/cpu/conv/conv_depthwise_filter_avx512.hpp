@@ -110,8 +110,14 @@ void flat_filter_sums_avx512(const float* x, const float* dy, const WindowGeomet
 // at batches 4 and 8; at 16 1.02-1.04x faster on a loaded machine but 1.08x slower on a
 // quieter one; at 24 1.09-1.12x faster (loaded); at 32 1.01-1.05x (quieter) to 1.15-1.35x
 // (loaded), at 64 1.1-1.6x (loaded).
+// At stride 1 from kFlatMinImages images, rows of more than 8 outputs (14 x 14, not the
+// two-channel registers' rows) go to the flat plane once its dy shifts shared by the column
+// taps: dw576 @ 14 1.2x faster at 24 and 32 images, dw384 @ 14 within 3% at 24 and 1.1x faster
+// at 32; at 16 images 0.9-1.1x, at 4 and 8 1.15-1.3x slower, at 1 1.6x slower (one thread,
+// same-process A/B both ways round).
 constexpr int64_t kChannelMinorMaxPlane = 256;
 constexpr int64_t kChannelMinorStride2MinImages = 32;
+constexpr int64_t kFlatMinImages = 24;
 bool channel_minor_filter_fits(const WindowGeometry& g, int64_t images);
 // dw of a 2-d 3 x 3 geometry whose planes fit (channel_minor_filter_fits), for `channels`
 // consecutive channels summed over `images` images.

@@ -253,6 +253,10 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     // register): a group of 16 and a group of one, pads 1 and uneven.
     cases.push_back({32, 17, 14, 14, 2, 1, 1});
     cases.push_back({33, 16, 13, 15, 2, 0, 1});
+    // Stride 1 over 24 images and more, rows of more than 8 outputs: the flat plane (channel-minor
+    // below 24 images; rows of 8 outputs stay channel-minor).
+    cases.push_back({24, 17, 13, 14, 1, 1, 1});
+    cases.push_back({25, 16, 9, 8, 1, 1, 1});
     // The copy to channel-minor order: planes of 4k + 2 and 4k + 3 positions with whole groups
     // of 16 channels (the last eight positions overlapping the others), and 4k + 1 with a group
     // of one channel (four positions at a time).
