@@ -91,6 +91,23 @@ struct NormSpans {
         span_registers(at + head, length - head, f, head);
     }
 
+    // aligned_registers with two accumulator chains (two halve the add latency): f(offset,
+    // lanes, accumulator) with `first` for the head, the tail and every other whole register,
+    // `second` for the whole registers between. `before` as in span_registers, less the head.
+    // The accumulators are the caller's named variables: an array of the two, indexed by the
+    // chain, kept the first on the stack (layer norm 2048x256 forward 1.08x time, 1 thread).
+    template <class Acc, class F>
+    static void paired_registers(const float* anchor, int64_t at, int64_t length, Acc& first, Acc& second, F&& f,
+                                 int64_t before = 0) {
+        int64_t i = head_lanes(anchor, at, length);
+        if (i > 0) f(at, V::first(i), first);
+        for (; i + 2 * V::width <= length; i += 2 * V::width) {
+            f(at + i, AllLanes{}, first);
+            f(at + i + V::width, AllLanes{}, second);
+        }
+        span_registers(at + i, length - i, [&](int64_t j, auto m) { f(j, m, first); }, before + i);
+    }
+
     // out[i] = value(i, lanes) over the span [at, at + length), on out's register boundaries.
     // With `stream`, the whole registers are written with non-temporal stores (the caller
     // fences).
@@ -152,24 +169,16 @@ struct NormSpans {
     template <class Term>
     static double chunked_sum(const float* anchor, Spans s, Term&& term) {
         double total = 0.0;
-        Reg a = V::zero();
-        Reg b = V::zero();
+        Reg a = V::zero(), b = V::zero();
         for_chunks(
             s,
             [&](int64_t at, int64_t, int64_t length) {
-                int64_t i = head_lanes(anchor, at, length);
-                if (i > 0) a = V::add(a, term(at, V::first(i)));
-                // Two registers hide the add latency.
-                for (; i + 2 * V::width <= length; i += 2 * V::width) {
-                    a = V::add(a, term(at + i, AllLanes{}));
-                    b = V::add(b, term(at + i + V::width, AllLanes{}));
-                }
-                span_registers(at + i, length - i, [&](int64_t j, auto m) { a = V::add(a, term(j, m)); }, i);
+                paired_registers(anchor, at, length, a, b,
+                                 [&](int64_t i, auto m, Reg& acc) { acc = V::add(acc, term(i, m)); });
             },
             [&] {
                 total += V::sum(V::add(a, b));
-                a = V::zero();
-                b = V::zero();
+                a = b = V::zero();
             });
         return total;
     }
@@ -397,17 +406,11 @@ struct NormSpans {
                     // A long span sums into registers of its own, two sets alternating, and
                     // adds them to the channel's accumulators once: no dependency chain through
                     // acc (memory) or along the whole span.
-                    Reg part[2][K];
-                    for (int k = 0; k < K; ++k) part[0][k] = part[1][k] = V::zero();
-                    const int64_t at = n * image_stride + c * length;
-                    int64_t i = head_lanes(anchor, at, length);
-                    if (i > 0) term(at, V::first(i), OneChannel{c}, part[0]);
-                    for (; i + 2 * V::width <= length; i += 2 * V::width) {
-                        term(at + i, AllLanes{}, OneChannel{c}, part[0]);
-                        term(at + i + V::width, AllLanes{}, OneChannel{c}, part[1]);
-                    }
-                    span_registers(at + i, length - i, [&](int64_t r, auto m) { term(r, m, OneChannel{c}, part[0]); }, i);
-                    for (int k = 0; k < K; ++k) acc[j][k] = V::add(acc[j][k], V::add(part[0][k], part[1][k]));
+                    Reg first[K], second[K];
+                    for (int k = 0; k < K; ++k) first[k] = second[k] = V::zero();
+                    paired_registers(anchor, n * image_stride + c * length, length, first, second,
+                                     [&](int64_t i, auto m, Reg(&part)[K]) { term(i, m, OneChannel{c}, part); });
+                    for (int k = 0; k < K; ++k) acc[j][k] = V::add(acc[j][k], V::add(first[k], second[k]));
                 }
             }
             for (int64_t j = 0; j < block; ++j) {
@@ -477,23 +480,17 @@ struct NormSpans {
     static void long_channel_accumulate(const float* anchor, int64_t images, int64_t image_stride, int64_t channels,
                                         int64_t length, double* const (&out)[K], Term& term) {
         for (int64_t c = 0; c < channels; ++c) {
-            Reg acc[K];
             double total[K] = {};
             for (int64_t n = 0; n < images; ++n) {
                 for (int64_t start = 0; start < length; start += kSumChunk) {
                     // Two sets of registers alternate, to halve the add chains (backward sums
                     // of 32x64x56x56, 1 thread, same-process A/B CPU time 0.95x).
-                    Reg second[K];
-                    for (int k = 0; k < K; ++k) acc[k] = second[k] = V::zero();
-                    const int64_t at = n * image_stride + c * length + start, chunk = std::min(kSumChunk, length - start);
-                    int64_t i = head_lanes(anchor, at, chunk);
-                    if (i > 0) term(at, V::first(i), OneChannel{c}, acc);
-                    for (; i + 2 * V::width <= chunk; i += 2 * V::width) {
-                        term(at + i, AllLanes{}, OneChannel{c}, acc);
-                        term(at + i + V::width, AllLanes{}, OneChannel{c}, second);
-                    }
-                    span_registers(at + i, chunk - i, [&](int64_t r, auto m) { term(r, m, OneChannel{c}, acc); }, start + i);
-                    for (int k = 0; k < K; ++k) total[k] += V::sum(V::add(acc[k], second[k]));
+                    Reg first[K], second[K];
+                    for (int k = 0; k < K; ++k) first[k] = second[k] = V::zero();
+                    paired_registers(anchor, n * image_stride + c * length + start, std::min(kSumChunk, length - start),
+                                     first, second,
+                                     [&](int64_t i, auto m, Reg(&part)[K]) { term(i, m, OneChannel{c}, part); }, start);
+                    for (int k = 0; k < K; ++k) total[k] += V::sum(V::add(first[k], second[k]));
                 }
             }
             for (int k = 0; k < K; ++k) out[k][c] = total[k];
