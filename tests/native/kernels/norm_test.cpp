@@ -326,10 +326,11 @@ TEST_F(NormTest, F32VectorPathsMatchF64AtEveryIsa) {
     }
 }
 
-// Every walk starts its spans on register boundaries with a masked head register: tensors at
-// each float offset within a 64-byte line, on batch norm planes that are a multiple of the
-// register (56x56: the streamed spans and sums longer than a sum chunk; 64x64: channel by
-// channel; 16x16: sums over images at each register), 7x7 across channel boundaries, and layer
+// Every walk starts its spans on register boundaries with a masked head register, but the
+// writes of spans under 4 registers, which start at the span: tensors at each float offset
+// within a 64-byte line, on batch norm planes that are a multiple of the register (56x56: the
+// streamed spans and sums longer than a sum chunk; 64x64: channel by channel; 16x16: sums over
+// images at each register), 7x7 across channel boundaries (short writes at AVX-512), and layer
 // norm rows of 256.
 TEST_F(NormTest, F32PathsMatchF64AtEveryOffsetWithinARegister) {
     for (mln_isa isa : available_isas()) {
