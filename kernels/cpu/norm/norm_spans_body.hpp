@@ -241,22 +241,53 @@ struct NormSpans {
     // (8192x768, 1 thread, same-process A/B CPU time 0.83-0.85x; 2048x256 0.98-0.99x; 4 sets
     // ahead the same). Backward (x and dy ahead, 1 or 2 sets) measured 1.13-1.22x slower.
     static constexpr int64_t kPrefetchSets = 2;
+    // Sets shorter than kGroupedSetLength floats run each pass over kSetsAtOnce sets before the
+    // next pass: the sums' reductions and 1/sqrt, a chain of dependent latencies per set,
+    // overlap (forward, 1 thread, same-process A/B time: 2048x256 0.83-0.88x, 4096x384 0.85x,
+    // 4096x512 0.87-0.91x, 8192x128 0.77-0.80x, 512x64 0.93x; 2 at once 0.98x on 2048x256; sets of
+    // 768 floats measured 1.19x slower grouped). The same bits: each set's arithmetic is as
+    // before.
+    static constexpr int64_t kSetsAtOnce = 4;
+    static constexpr int64_t kGroupedSetLength = 768;
     static void normalize_sets(const float* x, float* y, int64_t sets, int64_t length, double epsilon,
                                const float* scale, const float* bias, float* mean_out, float* invstd_out) {
+        const int64_t grouped = length < kGroupedSetLength ? sets / kSetsAtOnce * kSetsAtOnce : 0;
+        normalize_set_groups<kSetsAtOnce>(x, y, grouped, length, epsilon, scale, bias, mean_out, invstd_out);
+        normalize_set_groups<1>(x + grouped * length, y + grouped * length, sets - grouped, length, epsilon, scale, bias,
+                                mean_out + grouped, invstd_out + grouped);
+    }
+
+    // normalize_sets over `sets` (a multiple of AtOnce), AtOnce sets per pass. The prefetch runs
+    // a group ahead, at least kPrefetchSets sets.
+    template <int64_t AtOnce>
+    static void normalize_set_groups(const float* x, float* y, int64_t sets, int64_t length, double epsilon,
+                                     const float* scale, const float* bias, float* mean_out, float* invstd_out) {
+        constexpr int64_t kAhead = std::max(kPrefetchSets, AtOnce);
         const double count = static_cast<double>(length);
-        for (int64_t set = 0; set < sets; ++set) {
-            const float* xs = x + set * length;
-            if (set + kPrefetchSets < sets) {
-                const char* ahead = reinterpret_cast<const char*>(xs + kPrefetchSets * length);
-                for (int64_t byte = 0; byte < length * int64_t{sizeof(float)}; byte += 64) prefetch_for_read(ahead + byte);
+        for (int64_t first = 0; first < sets; first += AtOnce) {
+            double mean[AtOnce], invstd[AtOnce];
+            SplitMean m[AtOnce];
+            for (int64_t g = 0; g < AtOnce; ++g) {
+                const int64_t set = first + g;
+                const float* xs = x + set * length;
+                if (set + kAhead < sets) {
+                    const char* ahead = reinterpret_cast<const char*>(xs + kAhead * length);
+                    for (int64_t byte = 0; byte < length * int64_t{sizeof(float)}; byte += 64) prefetch_for_read(ahead + byte);
+                }
+                const float shift = length > 0 ? xs[0] : 0.0f;
+                mean[g] = shift + sum(xs, one_span(length), shift) / count;
+                m[g] = split_mean(mean[g]);
             }
-            const float shift = length > 0 ? xs[0] : 0.0f;
-            const double mean = shift + sum(xs, one_span(length), shift) / count;
-            const SplitMean m = split_mean(mean);
-            const double invstd = 1.0 / std::sqrt(squared_deviation(xs, one_span(length), m) / count + epsilon);
-            mean_out[set] = static_cast<float>(mean);
-            invstd_out[set] = static_cast<float>(invstd);
-            normalize_each(xs, y + set * length, length, m, static_cast<float>(invstd), scale, bias);
+            for (int64_t g = 0; g < AtOnce; ++g) {
+                const float* xs = x + (first + g) * length;
+                invstd[g] = 1.0 / std::sqrt(squared_deviation(xs, one_span(length), m[g]) / count + epsilon);
+            }
+            for (int64_t g = 0; g < AtOnce; ++g) {
+                const int64_t set = first + g;
+                mean_out[set] = static_cast<float>(mean[g]);
+                invstd_out[set] = static_cast<float>(invstd[g]);
+                normalize_each(x + set * length, y + set * length, length, m[g], static_cast<float>(invstd[g]), scale, bias);
+            }
         }
     }
 

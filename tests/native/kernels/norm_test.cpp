@@ -194,7 +194,8 @@ TEST_F(NormTest, GradientsMatchFiniteDifferences) {
 
 // Shapes for the f32 vector paths: batch norm planes on both sides of the span/column switch
 // (spatial 64), strips wider than a column block (256), more images than a row block (64),
-// sets longer than a sum chunk (1024), layer norm with more rows than a gradient block (32),
+// sets longer than a sum chunk (1024), layer norm with more rows than a gradient block (32)
+// (70 short sets: the forward's groups of 4 and 2 left over),
 // sizes that leave a tail in every register width, and many short spans in one sum chunk.
 std::vector<NormCase> vector_path_cases() {
     return {
