@@ -194,7 +194,8 @@ TEST_F(NormTest, GradientsMatchFiniteDifferences) {
 
 // Shapes for the f32 vector paths: batch norm planes on both sides of the span/column switch
 // (spatial 64), strips wider than a column block (256), more images than a row block (64),
-// sets longer than a sum chunk (1024), layer norm with more rows than a gradient block (32),
+// sets longer than a sum chunk (1024), layer norm with more rows than a gradient block (32)
+// (70 short sets: the forward's groups of 4 and 2 left over),
 // sizes that leave a tail in every register width, and many short spans in one sum chunk.
 std::vector<NormCase> vector_path_cases() {
     return {
@@ -326,10 +327,11 @@ TEST_F(NormTest, F32VectorPathsMatchF64AtEveryIsa) {
     }
 }
 
-// Every walk starts its spans on register boundaries with a masked head register: tensors at
-// each float offset within a 64-byte line, on batch norm planes that are a multiple of the
-// register (56x56: the streamed spans and sums longer than a sum chunk; 64x64: channel by
-// channel; 16x16: sums over images at each register), 7x7 across channel boundaries, and layer
+// Every walk starts its spans on register boundaries with a masked head register, but the
+// writes of spans under 4 registers, which start at the span: tensors at each float offset
+// within a 64-byte line, on batch norm planes that are a multiple of the register (56x56: the
+// streamed spans and sums longer than a sum chunk; 64x64: channel by channel; 16x16: sums over
+// images at each register), 7x7 across channel boundaries (short writes at AVX-512), and layer
 // norm rows of 256.
 TEST_F(NormTest, F32PathsMatchF64AtEveryOffsetWithinARegister) {
     for (mln_isa isa : available_isas()) {
