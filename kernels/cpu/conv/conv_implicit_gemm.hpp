@@ -469,6 +469,7 @@ inline bool padded_source_applies(const WindowGeometry& g, int64_t channels) {
     return g.in[0] == 1 && g.out[0] == 1 && g.kernel[0] == 1 && g.stride[1] == 1 && g.stride[2] == 1 &&
            g.out[1] == g.in[1] && g.out[2] == g.in[2] && (width == 7 || width == 14) && g.pad_begin[1] >= 0 &&
            g.pad_begin[2] >= 0 && g.pad_end[1] >= 0 && g.pad_end[2] >= 0 &&
+           g.kernel[1] * g.kernel[2] <= PaddedTaps::kMaxTaps &&
            channels * PaddedImage(g).plane < (int64_t{1} << 30);
 }
 
@@ -486,18 +487,11 @@ inline void pad_channels(const float* x, const WindowGeometry& g, int64_t begin,
     }
 }
 
-// The depth steps of block [pc, pc + kc) that a tile of output rows [first_row, last_row] reads
-// from the padded image: those whose tap row kh has its input row inside the image for one of the
-// tile's rows at least (the others read padding only). A ResNet 3x3 at 14x14 leaves out a third
-// of the steps for its top and bottom rows' tiles (4.8% of all multiply-adds), at 7x7 for the
-// bottom row's (4.8%): oneDNN skips these too.
-struct PaddedSteps {
-    int64_t kh_begin, kh_end;  // the tap rows kept
-    int64_t count;
-    int32_t offsets[kDepthBlock];  // where the step's (channel, tap) starts in the padded image
-    int32_t b_rows[kDepthBlock];   // the step's row of the block's w^T panel
-};
-
+// The tap rows [kh_begin, kh_end) that a tile of output rows [first_row, last_row] reads from
+// the padded image: those whose input row is inside the image for one of the tile's rows at
+// least (the others read padding only). A ResNet 3x3 at 14x14 leaves out a third of the steps
+// for its top and bottom rows' tiles (4.8% of all multiply-adds), at 7x7 for the bottom row's
+// (4.8%): oneDNN skips these too.
 inline std::pair<int64_t, int64_t> tile_tap_rows(const WindowGeometry& g, int64_t first_row, int64_t last_row) {
     // Row oh reads input row oh + kh * d - pad inside [0, height) for kh * d in
     // [pad - oh, pad + height - 1 - oh].
@@ -508,40 +502,39 @@ inline std::pair<int64_t, int64_t> tile_tap_rows(const WindowGeometry& g, int64_
     return {kh_begin, std::max(kh_begin, kh_end)};
 }
 
-// steps for tap rows [steps.kh_begin, steps.kh_end); counters, no division per row (the
-// divisions took 2-3% of the layer).
-inline void padded_steps(const WindowGeometry& g, int64_t pc, int64_t kc, PaddedSteps& steps) {
+inline PaddedTaps padded_taps(const WindowGeometry& g) {
     const PaddedImage layout(g);
-    const int64_t kw_count = g.kernel[2], taps = g.kernel[1] * kw_count;
-    int64_t channel = pc / taps, kh = pc % taps / kw_count, kw = pc % taps % kw_count;
-    // Every step kept: the tiles read B's rows in order, b_rows is not filled.
-    const bool every_step = steps.kh_begin == 0 && steps.kh_end == g.kernel[1];
-    steps.count = 0;
-    for (int64_t i = 0; i < kc; ++i) {
-        if (every_step || (kh >= steps.kh_begin && kh < steps.kh_end)) {
-            steps.offsets[steps.count] = static_cast<int32_t>(channel * layout.plane + kh * g.dilation[1] * layout.pitch +
-                                                              kw * g.dilation[2]);
-            if (!every_step) steps.b_rows[steps.count] = static_cast<int32_t>(i);
-            ++steps.count;
-        }
-        if (++kw == kw_count) {
-            kw = 0;
-            if (++kh == g.kernel[1]) {
-                kh = 0;
-                ++channel;
-            }
+    PaddedTaps taps{g.kernel[1] * g.kernel[2], layout.plane, {}};
+    for (int64_t t = 0; t < taps.count; ++t) {
+        taps.offsets[t] = static_cast<int32_t>(t / g.kernel[2] * g.dilation[1] * layout.pitch +
+                                               t % g.kernel[2] * g.dilation[2]);
+    }
+    return taps;
+}
+
+// What a tile of output rows [first_row, last_row] leaves out of each tap (PaddingSkip): the
+// steps of tap rows outside tile_tap_rows; of the others, the first column's products where
+// the window is shifted one column left, the last's where one right (wider shifts, as with
+// padding 2, read padding for several columns and leave none out). Measured (same-process A/B,
+// min per call, ResNet-18 3x3, against per-block step lists without column skips): 512 at 7x7
+// 0.83-0.86x on two threads, 0.90-0.92x on one; 256 at 14x14 0.89-0.91x and 0.95x. Tried, no
+// faster: the same skips in the lowered tiles of the 3x3/2 layers (tap walk and skip per step
+// where the tiles had neither, for 2.4-4.8% of the products: 1.05-1.06x to 14x14); 7x7 in
+// tiles of 7 + 14 + 14 + 7 + 7 positions, so that the top row's tile skips too (within noise);
+// the prefetching steps split from the others' loop (0.97-1.03x).
+inline void tile_padding_skips(const WindowGeometry& g, int64_t first_row, int64_t last_row, PaddingSkip* skips) {
+    const auto [kh_begin, kh_end] = tile_tap_rows(g, first_row, last_row);
+    for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+        for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+            const int64_t shift = kw * g.dilation[2] - g.pad_begin[2];
+            skips[kh * g.kernel[2] + kw] = kh < kh_begin || kh >= kh_end ? PaddingSkip::kStep
+                                           : shift == -1                ? PaddingSkip::kFirstColumn
+                                           : shift == 1                 ? PaddingSkip::kLastColumn
+                                                                        : PaddingSkip::kNone;
         }
     }
 }
 
-// Tiles with the same tap rows share one PaddedSteps per block: ResNet's images need 3 (top,
-// middle, bottom rows); past kMaxStepLists a tile takes the list of all tap rows (list 0). The
-// lists are made per block, so only a slice of at least kMinPanelsForStepLists 32-channel
-// panels makes more than list 0: at two threads, one panel a task, making the other two lists
-// for each block cost more than the steps they left out (256 channels at 14x14, same-process
-// A/B: 1.06-1.07x, 512 at 7x7 1.07-1.09x).
-constexpr int64_t kMaxStepLists = 4;
-constexpr int64_t kMinPanelsForStepLists = 4;
 constexpr int64_t kMaxTiles = (kMaxPositions + kPositionsTileRows - 1) / kPositionsTileRows;
 
 // Depth [begin, end) of image x's product, output channels [oc_begin, oc_end) (oc_begin a
@@ -563,35 +556,21 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
     auto packed_panel = [&](int64_t pc, int64_t oc) {
         return packed->data + (pc / block_depth * panels + oc / kPositionsTileColumns) * panel_size;
     };
+    // Padded: the taps and each tile's skips, once per call.
+    const int64_t width = a.geometry.out[2], pitch = PaddedImage(a.geometry).pitch;
+    PaddedTaps taps{};
+    PaddingSkip skips[kMaxTiles][PaddedTaps::kMaxTaps];
+    if (padded) {
+        taps = padded_taps(a.geometry);
+        for (int64_t q = 0, tile = 0; q < positions; q += kPositionsTileRows, ++tile) {
+            const int64_t last = std::min(positions, q + kPositionsTileRows) - 1;
+            tile_padding_skips(a.geometry, q / width, last / width, skips[tile]);
+        }
+    }
     for (int64_t pc = begin; pc < end; pc += block_depth) {
         const int64_t kc = std::min(block_depth, end - pc);
         const bool accumulate = pc != begin;
-        PaddedSteps steps[kMaxStepLists];
-        int8_t tile_steps[kMaxTiles];
-        if (padded) {
-            const int64_t width = a.geometry.out[2];
-            steps[0].kh_begin = 0;
-            steps[0].kh_end = a.geometry.kernel[1];
-            padded_steps(a.geometry, pc, kc, steps[0]);
-            int64_t lists = 1;
-            const int64_t max_lists =
-                ceil_div(oc_end - oc_begin, kPositionsTileColumns) >= kMinPanelsForStepLists ? kMaxStepLists : 1;
-            for (int64_t q = 0, tile = 0; q < positions; q += kPositionsTileRows, ++tile) {
-                const int64_t last = std::min(positions, q + kPositionsTileRows) - 1;
-                const auto [kh_begin, kh_end] = tile_tap_rows(a.geometry, q / width, last / width);
-                int64_t list = 0;
-                while (list < lists && (steps[list].kh_begin != kh_begin || steps[list].kh_end != kh_end)) ++list;
-                if (list == lists && lists < max_lists) {
-                    steps[list].kh_begin = kh_begin;
-                    steps[list].kh_end = kh_end;
-                    padded_steps(a.geometry, pc, kc, steps[list]);
-                    ++lists;
-                }
-                tile_steps[tile] = static_cast<int8_t>(list < lists ? list : 0);
-            }
-        } else {
-            lower(x, a.geometry, pc, kc, 0, positions, lowered_width, lowered);
-        }
+        if (!padded) lower(x, a.geometry, pc, kc, 0, positions, lowered_width, lowered);
         for (int64_t oc = oc_begin; oc < oc_end; oc += kPositionsTileColumns) {
             const float* b = panel;
             if (packed != nullptr) {
@@ -624,12 +603,9 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
                                              std::min(kc, prefetch_runs * run_lines)};
                 float* const c = sums + q * channels_padded + oc;
                 if (padded) {
-                    const int64_t width = a.geometry.out[2], pitch = PaddedImage(a.geometry).pitch;
-                    // List 0 keeps every step: B's rows in order.
-                    const PaddedSteps& tile_list = steps[tile_steps[tile]];
-                    padded_positions_tile_avx512(rows, static_cast<int>(width), tile_list.count != kc)(
-                        tile_list.count, x + q / width * pitch, tile_list.offsets, tile_list.b_rows, pitch, b, c,
-                        channels_padded, accumulate, prefetch);
+                    padded_positions_tile_avx512(rows, static_cast<int>(width))(
+                        kc, x + pc / taps.count * taps.plane + q / width * pitch, taps, skips[tile], pc % taps.count,
+                        pitch, b, c, channels_padded, accumulate, prefetch);
                 } else {
                     positions_tile_avx512(rows)(kc, lowered + q, lowered_width, b, c, channels_padded, accumulate,
                                                 prefetch);

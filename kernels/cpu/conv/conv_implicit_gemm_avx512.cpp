@@ -19,26 +19,46 @@
 namespace mln::kernels {
 namespace {
 
-// C(i, j) (+)= sum_p A(i, p) B(p, j) for i < R, j < 32: A(i, p) = row_at(p)[(i / S) * pitch + i % S]
-// (S positions to an output row, rows `pitch` apart), B(p, j) = b_at(p)[j], C(i, j) = c[i * ldc + j].
-template <int R, int S, class RowAt, class BAt>
-MLN_ALWAYS_INLINE void tile_product(int64_t kc, RowAt row_at, int64_t pitch, BAt b_at, float* c, int64_t ldc,
-                                    bool accumulate, const PrefetchLines& prefetch) {
+// One depth step of tile_product: acc[i] += A(i, p) B(p, .) for the rows i whose column i % S
+// is not Skipped (-1: none).
+template <int R, int S, int Skipped>
+MLN_ALWAYS_INLINE void step_product(const float* a, int64_t pitch, const float* b, __m512 (&acc)[R][2]) {
+    const __m512 b0 = _mm512_loadu_ps(b);
+    const __m512 b1 = _mm512_loadu_ps(b + 16);
+    MLN_UNROLL(16)
+    for (int i = 0; i < R; ++i) {
+        if (i % S == Skipped) continue;
+        const __m512 x = _mm512_set1_ps(a[(i / S) * pitch + i % S]);
+        acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
+        acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
+    }
+}
+
+// Where a depth step's A row starts, and what the tile leaves out of it.
+struct TileStep {
+    const float* a;
+    PaddingSkip skip;
+};
+
+// C(i, j) (+)= sum_p A(i, p) B(p, j) for i < R, j < 32: A(i, p) = next_step().a[(i / S) * pitch + i % S]
+// (S positions to an output row, rows `pitch` apart; next_step called once per step, in order),
+// less the products its skip leaves out, B(p, j) = b[p * 32 + j], C(i, j) = c[i * ldc + j].
+template <int R, int S, class NextStep>
+MLN_ALWAYS_INLINE void tile_product(int64_t kc, NextStep next_step, int64_t pitch, const float* b, float* c,
+                                    int64_t ldc, bool accumulate, const PrefetchLines& prefetch) {
     const char* line = prefetch.start;
     int64_t left = prefetch.count, in_row = 0;
     __m512 acc[R][2];
     MLN_UNROLL(16)
     for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     for (int64_t p = 0; p < kc; ++p) {
-        const float* a = row_at(p);
-        const float* b = b_at(p);
-        const __m512 b0 = _mm512_loadu_ps(b);
-        const __m512 b1 = _mm512_loadu_ps(b + 16);
-        MLN_UNROLL(16)
-        for (int i = 0; i < R; ++i) {
-            const __m512 x = _mm512_set1_ps(a[(i / S) * pitch + i % S]);
-            acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
+        const TileStep step = next_step();
+        const float* const b_row = b + p * kPositionsTileColumns;
+        switch (step.skip) {
+            case PaddingSkip::kNone: step_product<R, S, -1>(step.a, pitch, b_row, acc); break;
+            case PaddingSkip::kFirstColumn: step_product<R, S, 0>(step.a, pitch, b_row, acc); break;
+            case PaddingSkip::kLastColumn: step_product<R, S, S - 1>(step.a, pitch, b_row, acc); break;
+            case PaddingSkip::kStep: break;
         }
         if (left > 0) {
             _mm_prefetch(line + in_row, _MM_HINT_T0);
@@ -66,21 +86,36 @@ MLN_ALWAYS_INLINE void tile_product(int64_t kc, RowAt row_at, int64_t pitch, BAt
 template <int R>
 void positions_tile(int64_t kc, const float* a, int64_t a_stride, const float* b, float* c, int64_t ldc,
                     bool accumulate, const PrefetchLines& prefetch) {
+    const float* row = a;
     tile_product<R, R>(
-        kc, [&](int64_t p) { return a + p * a_stride; }, 0, [&](int64_t p) { return b + p * kPositionsTileColumns; },
-        c, ldc, accumulate, prefetch);
+        kc,
+        [&] {
+            const TileStep step{row, PaddingSkip::kNone};
+            row += a_stride;
+            return step;
+        },
+        0, b, c, ldc, accumulate, prefetch);
 }
 
-// A from the zero-padded image in place: A(i, p) = a[offsets[p] + (i / S) * pitch + i % S], B(p, j) =
-// b[b_rows[p] * 32 + j] (PickedRows) or b[p * 32 + j]: the index load per step, taken by every
-// tile, cost 2-3% at 7x7 on two threads, where no tile skips steps.
-template <int R, int S, bool PickedRows>
-void padded_positions_tile(int64_t kc, const float* a, const int32_t* offsets, const int32_t* b_rows, int64_t pitch,
-                           const float* b, float* c, int64_t ldc, bool accumulate, const PrefetchLines& prefetch) {
+// A from the zero-padded image in place, a counter walking the taps (no per-step table: making
+// one per depth block took 5-7% of a layer at two threads, where each task is one panel).
+template <int R, int S>
+void padded_positions_tile(int64_t kc, const float* a, const PaddedTaps& taps, const PaddingSkip* skips,
+                           int64_t first_tap, int64_t pitch, const float* b, float* c, int64_t ldc, bool accumulate,
+                           const PrefetchLines& prefetch) {
+    const float* channel = a;
+    int64_t t = first_tap;
     tile_product<R, S>(
-        kc, [&](int64_t p) { return a + offsets[p]; }, pitch,
-        [&](int64_t p) { return b + (PickedRows ? b_rows[p] : p) * kPositionsTileColumns; }, c, ldc, accumulate,
-        prefetch);
+        kc,
+        [&] {
+            const TileStep step{channel + taps.offsets[t], skips[t]};
+            if (++t == taps.count) {
+                t = 0;
+                channel += taps.plane;
+            }
+            return step;
+        },
+        pitch, b, c, ldc, accumulate, prefetch);
 }
 
 template <int... R>
@@ -122,16 +157,11 @@ MLN_ALWAYS_INLINE void four_columns(const float* piece, int64_t row_stride, __m5
 
 PositionsTileKernel positions_tile_avx512(int rows) { return kTiles[static_cast<size_t>(rows - 1)]; }
 
-template <bool PickedRows>
-PaddedTileKernel padded_tile(int rows, int width) {
-    if (rows == 14 && width == 14) return padded_positions_tile<14, 14, PickedRows>;
-    if (rows == 14 && width == 7) return padded_positions_tile<14, 7, PickedRows>;
-    if (rows == 7 && width == 7) return padded_positions_tile<7, 7, PickedRows>;
+PaddedTileKernel padded_positions_tile_avx512(int rows, int width) {
+    if (rows == 14 && width == 14) return padded_positions_tile<14, 14>;
+    if (rows == 14 && width == 7) return padded_positions_tile<14, 7>;
+    if (rows == 7 && width == 7) return padded_positions_tile<7, 7>;
     return nullptr;
-}
-
-PaddedTileKernel padded_positions_tile_avx512(int rows, int width, bool picked_rows) {
-    return picked_rows ? padded_tile<true>(rows, width) : padded_tile<false>(rows, width);
 }
 
 // 16 rows at a time over the whole depth (a step over all 32 rows, half a line each, as the

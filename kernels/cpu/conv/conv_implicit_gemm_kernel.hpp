@@ -23,19 +23,33 @@ struct PrefetchLines {
 using PositionsTileKernel = void (*)(int64_t kc, const float* a, int64_t a_stride, const float* b, float* c,
                                      int64_t ldc, bool accumulate, const PrefetchLines& prefetch);
 
-// The same with A read from a zero-padded image in place of lowered columns: A(i, p) =
-// a[offsets[p] + (i / width) * pitch + i % width], the tile's positions whole output rows of
-// `width`, rows `pitch` apart; and B's rows picked: B(p, j) = b[b_rows[p] * 32 + j] (steps whose
-// A is all padding left out), b_rows unused where the kernel was selected without picked rows.
-using PaddedTileKernel = void (*)(int64_t kc, const float* a, const int32_t* offsets, const int32_t* b_rows,
-                                  int64_t pitch, const float* b, float* c, int64_t ldc, bool accumulate,
-                                  const PrefetchLines& prefetch);
+// What a padded tile leaves out of a tap's depth steps: nothing, every row's first or last
+// column (a window shifted one column left or right, as a 3x3 with padding 1 has, reads only
+// padding there: 2 of 14 positions at 7x7, 1 of 14 at 14x14, on 2 of 3 tap columns), or the
+// whole step (a tap row that reads only padding for all the tile's output rows).
+enum class PaddingSkip : int8_t { kNone, kFirstColumn, kLastColumn, kStep };
+
+// The taps over the zero-padded image: tap t's window starts offsets[t] floats into a channel's
+// plane, planes `plane` floats apart.
+struct PaddedTaps {
+    static constexpr int64_t kMaxTaps = 49;
+    int64_t count, plane;
+    int32_t offsets[kMaxTaps];
+};
+
+// The same with A read from a zero-padded image in place of lowered columns, depth step p the
+// tap t = (first_tap + p) % taps.count of channel (first_tap + p) / taps.count: A(i, p) =
+// a[channel * plane + offsets[t] + (i / width) * pitch + i % width], the tile's positions whole
+// output rows of `width`, rows `pitch` apart, less the products skips[t] leaves out.
+using PaddedTileKernel = void (*)(int64_t kc, const float* a, const PaddedTaps& taps, const PaddingSkip* skips,
+                                  int64_t first_tap, int64_t pitch, const float* b, float* c, int64_t ldc,
+                                  bool accumulate, const PrefetchLines& prefetch);
 
 #if defined(MYELIN_X86_64_KERNELS)
 // rows in [1, kPositionsTileRows]; call only at MLN_ISA_AVX512.
 PositionsTileKernel positions_tile_avx512(int rows);
 // (rows, width) = (14, 14), (14, 7) or (7, 7); nullptr for others. Call only at MLN_ISA_AVX512.
-PaddedTileKernel padded_positions_tile_avx512(int rows, int width, bool picked_rows);
+PaddedTileKernel padded_positions_tile_avx512(int rows, int width);
 // The B panel: panel[p * 32 + j] = w[j * row_stride + p] for j < rows <= 32, zero for the rest.
 void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t rows, int64_t kc, float* panel);
 // The same from a backward pass's filters, flipped: panel[i * 32 + j] = w[m * m_stride + j * K

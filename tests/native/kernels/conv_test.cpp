@@ -307,9 +307,12 @@ std::vector<ConvCase> implicit_gemm_cases() {
         {{1, 8, 3, 5, 5}, 64, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
         {{1, 50, 3, 3}, 33, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         // Transposed over polyphase planes (AVX-512): 3x3/2 to 7x7 as ResNet's layer4, and odd
-        // sizes (27 x 25 to 14 x 13: 182 positions).
+        // sizes (27 x 25 to 14 x 13: 182 positions), 28x28 to 14x14 as ResNet's layer3, and
+        // 13x13 to 7x7 (padding read by the first and the last output column).
         {{1, 20, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 9, 27, 25}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 12, 28, 28}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 12, 13, 13}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // Transposed over a batch (w^T packed once, an image per task): with planes, with a
         // partial last channel panel and 10 depth blocks.
         {{3, 20, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
@@ -364,10 +367,13 @@ std::vector<ConvCase> implicit_gemm_cases() {
         {{1, 12, 7, 7}, 64, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, 1},
         {{1, 30, 7, 7}, 64, {2, 2}, {1, 1}, {1, 1}, {0, 0}, {1, 1}, 1},
         {{2, 24, 14, 14}, 96, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
-        // The tiles leave out the depth steps whose tap row reads only padding: a 7x7 kernel
-        // at 14x14 with pad 3 gives its first and last three output rows' tiles 6 distinct sets
-        // of tap rows, past the 4 lists kept per block (the rest take all tap rows).
+        // The tiles leave out the depth steps whose tap row reads only padding, and the first
+        // or last column's products of taps shifted one column: a 7x7 kernel at 14x14 with pad
+        // 3 (each of the first and last three output rows' tiles its own tap rows; two of the
+        // seven tap columns one column off the centre); 9 x 7 taps, past the 49 the tiles
+        // walk, take lowered columns.
         {{1, 6, 14, 14}, 64, {7, 7}, {1, 1}, {1, 1}, {3, 3}, {3, 3}, 1},
+        {{1, 4, 14, 14}, 40, {9, 7}, {1, 1}, {1, 1}, {4, 3}, {4, 3}, 1},
     };
 }
 
@@ -608,6 +614,9 @@ TEST(ConvLoweringTest, PaddedSourceTakesSameSizeImagesSevenOrFourteenWide) {
     EXPECT_FALSE(padded_source_applies(lowering_geometry({14, 14}, {3, 3}, {1, 1}, {1, 1}, {0, 0}), 256));
     EXPECT_FALSE(padded_source_applies(lowering_geometry({2, 7, 7}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}), 8));
     EXPECT_FALSE(padded_source_applies(lowering_geometry({7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}), int64_t{1} << 24));
+    // The tiles walk at most PaddedTaps::kMaxTaps taps: 7x7 takes the padded image, 9x7 not.
+    EXPECT_TRUE(padded_source_applies(lowering_geometry({14, 14}, {7, 7}, {1, 1}, {1, 1}, {3, 3}), 8));
+    EXPECT_FALSE(padded_source_applies(lowering_geometry({14, 14}, {9, 7}, {1, 1}, {1, 1}, {4, 3}), 8));
 }
 
 // The stride-2 lowering from polyphase planes against im2col, on blocks that start and end inside
