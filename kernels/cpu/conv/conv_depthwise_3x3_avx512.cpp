@@ -287,25 +287,78 @@ inline RowTaps stride2_split(__m512 a0, __m512 a1, __m512 a2) {
     return r;
 }
 
-// The backward filter's taps. Masked: loads masked to the row (interior registers: every lane
-// in it, the 33rd column a scalar load: against a one-lane masked load, dw96/2 @ 112 1.06-1.09x
-// faster at batch 1, 1.06-1.1x at 32, the other MobileNet-v2 stride-2 layers within 2%; one
-// thread, same-process min CPU time both ways round. The scalar load on masked registers too,
-// guarded by load[2] as the forward's, ran dw192/2 @ 28 1.08-1.13x slower).
+// The backward filter's taps: the even and odd columns of the 32 from base (stride2_split's
+// t[0], t[1]); t[2] is the even columns again, lane j column base + 2 j, which is tap 2 of output
+// j - 1: its products take dy loaded a column earlier (Stride2Dy::shifted), so no source row is
+// shifted a lane (the 33rd column is the next register's lane 0; stride2_filter_sums adds the
+// last output's where the row's last register is full). Against stride2_split's taps (a valignd
+// a source row for t[2], the 33rd column loaded alone): MobileNet-v2 batch 1, one thread,
+// same-process A/B both ways round, dw96/2 @ 112 0.96-0.99x the time, dw144/2 @ 56 0.93-0.97x,
+// dw192/2 @ 28 0.92-0.96x; batch 32 within noise (0.96-1.04x). Masked: loads masked to the row.
 template <bool Masked>
-inline RowTaps stride2_taps(const float* row, const Stride2Columns& c) {
+inline RowTaps stride2_filter_taps(const float* row, const Stride2Columns& c) {
+    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odds = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const float* at = row + c.base;
-    __m512 a0, a1, a2;
+    __m512 a0, a1;
     if constexpr (Masked) {
         a0 = _mm512_maskz_loadu_ps(c.load[0], at);
         a1 = _mm512_maskz_loadu_ps(c.load[1], at + 16);
-        a2 = _mm512_maskz_loadu_ps(c.load[2], at + 32);
     } else {
         a0 = _mm512_loadu_ps(at);
         a1 = _mm512_loadu_ps(at + 16);
-        a2 = _mm512_castps128_ps512(_mm_load_ss(at + 32));
     }
-    return stride2_split(a0, a1, a2);
+    RowTaps r;
+    r.t[0] = _mm512_permutex2var_ps(a0, evens, a1);
+    r.t[1] = _mm512_permutex2var_ps(a0, odds, a1);
+    r.t[2] = r.t[0];
+    return r;
+}
+
+// The lanes of a register of outputs first..first + 15 for the filter: tap[kw] those whose
+// product with stride2_filter_taps's t[kw] counts (tap in the row, output existing; tap 2's lane
+// j is output j - 1), d the outputs', shifted the lanes of outputs j - 1; plain: every lane of
+// each (the first register never: its lane 0 would be output -1).
+struct Stride2FilterLanes {
+    __mmask16 tap[3], d, shifted;
+    bool plain;
+};
+
+std::vector<Stride2FilterLanes>& stride2_filter_lanes(const std::vector<Stride2Columns>& columns,
+                                                      int64_t out_width, int64_t in_width) {
+    thread_local std::vector<Stride2FilterLanes> lanes;
+    lanes.clear();
+    for (size_t v = 0; v < columns.size(); ++v) {
+        const Stride2Columns& c = columns[v];
+        const int64_t first = static_cast<int64_t>(v) * 16;
+        Stride2FilterLanes l;
+        l.tap[0] = c.tap[0];
+        l.tap[1] = c.tap[1];
+        l.d = lanes_below(out_width - first);
+        l.shifted = lanes_between(1 - first, out_width - first + 1);
+        __mmask16 in_row = 0;
+        for (int64_t j = 0; j < 16; ++j) {
+            const int64_t column = c.base + 2 * j;
+            if (column >= 0 && column < in_width) in_row = static_cast<__mmask16>(in_row | (1u << j));
+        }
+        l.tap[2] = static_cast<__mmask16>(in_row & l.shifted);
+        l.plain = c.interior && first > 0;
+        lanes.push_back(l);
+    }
+    return lanes;
+}
+
+// A register of dy and the same loaded a column earlier (lane j output j - 1).
+struct Stride2Dy {
+    __m512 d, shifted;
+};
+
+template <bool Masked>
+inline Stride2Dy stride2_filter_dy(const float* dy_row, const Stride2FilterLanes& lanes) {
+    if constexpr (Masked) {
+        return {_mm512_maskz_loadu_ps(lanes.d, dy_row), _mm512_maskz_loadu_ps(lanes.shifted, dy_row - 1)};
+    }
+    return {_mm512_loadu_ps(dy_row), _mm512_loadu_ps(dy_row - 1)};
 }
 
 // The forward's taps: stride2_taps's loads but the lone 33rd column a scalar load where it lies
@@ -313,7 +366,7 @@ inline RowTaps stride2_taps(const float* row, const Stride2Columns& c) {
 // times, 1.05-1.1x faster at batch 1, 1.1x at batch 32 (dw192/2 the same). Unmasked border
 // loads where the columns lie in the plane (the sums' masks leaving the other rows' out) gained
 // a little more at batch 1 but ran dw96/2 1.13x slower at batch 32. The backward filter has its
-// own stride2_taps (the scalar load on interior registers only).
+// own stride2_filter_taps (no 33rd column).
 template <bool Masked>
 inline RowTaps stride2_forward_taps(const float* row, const Stride2Columns& c) {
     const float* at = row + c.base;
@@ -533,14 +586,15 @@ void stride2_plane_window_sums(const float* x, const float* taps, float bias, co
     for (; oh < out_rows; ++oh) border_row(oh);
 }
 
-// acc[tap] += d . the taps of one source row (filter row acc[0..2]) for a register of dy;
-// Masked: each product only on the lanes whose tap lies in the row and whose output exists (a
-// padding tap is left out, not multiplied by a zero).
+// acc[tap] += dy . taps (one source row's stride2_filter_taps, filter row acc[0..2]) for a
+// register of dy; Masked: each product only on the lanes of `lanes` (a padding tap is left out,
+// not multiplied by a zero).
 template <bool Masked>
-inline void stride2_row_products(const float* row, __m512 d, const Stride2Columns& c, __m512* acc) {
-    const RowTaps t = stride2_taps<Masked>(row, c);
+inline void stride2_tap_products(const RowTaps& t, const Stride2Dy& dy, const Stride2FilterLanes& lanes,
+                                 __m512* acc) {
     for (int64_t kw = 0; kw < 3; ++kw) {
-        acc[kw] = Masked ? _mm512_mask3_fmadd_ps(t.t[kw], d, acc[kw], c.tap[kw]) : _mm512_fmadd_ps(t.t[kw], d, acc[kw]);
+        const __m512 d = kw == 2 ? dy.shifted : dy.d;
+        acc[kw] = Masked ? _mm512_mask3_fmadd_ps(t.t[kw], d, acc[kw], lanes.tap[kw]) : _mm512_fmadd_ps(t.t[kw], d, acc[kw]);
     }
 }
 
@@ -552,7 +606,8 @@ inline void stride2_row_products(const float* row, __m512 d, const Stride2Column
 // shared by the two output rows reading it; the taps then plain loads and one valignd) ran
 // 1.35-1.5x slower (dw96/2 @ 112, one thread, batch 1, also with 4 channels in L2).
 void stride2_filter_sums_by_rows(const float* x, const float* dy, const WindowGeometry& g,
-                                 const std::vector<Stride2Columns>& columns, __m512* acc) {
+                                 const std::vector<Stride2Columns>& columns,
+                                 const std::vector<Stride2FilterLanes>& lanes, __m512* acc) {
     __m512 a[kTaps];
     for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
     const int64_t out_width = g.out[2], out_rows = g.out[1];
@@ -566,32 +621,30 @@ void stride2_filter_sums_by_rows(const float* x, const float* dy, const WindowGe
         const float* dy_row = dy + oh * out_width;
         prefetch_ahead(x + oh * g.stride[1] * g.in[2], g.stride[1] * g.in[2]);
         prefetch_ahead(dy_row, out_width);
+        // dy a column earlier from this register and the previous one: one valignd (dw96/2 @ 112,
+        // batch 32, from DRAM: within noise of the old taps), where a second load of dy as the
+        // strips' ran 1.02-1.05x slower.
+        __m512 previous = _mm512_setzero_ps();
         for (int64_t v = 0; v < column_count; ++v) {
             const Stride2Columns& c = columns[v];
-            if (c.interior) {
-                const __m512 d = _mm512_loadu_ps(dy_row + v * 16);
-                for (int64_t kh = 0; kh < 3; ++kh) {
-                    if (rows[kh] != nullptr) stride2_row_products<false>(rows[kh], d, c, a + kh * 3);
-                }
-            } else {
-                const __m512 d = _mm512_maskz_loadu_ps(lanes_below(out_width - v * 16), dy_row + v * 16);
-                for (int64_t kh = 0; kh < 3; ++kh) {
-                    if (rows[kh] != nullptr) stride2_row_products<true>(rows[kh], d, c, a + kh * 3);
+            const Stride2FilterLanes& l = lanes[v];
+            const float* d_at = dy_row + v * 16;
+            Stride2Dy d;
+            d.d = l.plain ? _mm512_loadu_ps(d_at) : _mm512_maskz_loadu_ps(l.d, d_at);
+            d.shifted = _mm512_castsi512_ps(
+                _mm512_alignr_epi32(_mm512_castps_si512(d.d), _mm512_castps_si512(previous), 15));
+            previous = d.d;
+            for (int64_t kh = 0; kh < 3; ++kh) {
+                if (rows[kh] == nullptr) continue;
+                if (l.plain) {
+                    stride2_tap_products<false>(stride2_filter_taps<false>(rows[kh], c), d, l, a + kh * 3);
+                } else {
+                    stride2_tap_products<true>(stride2_filter_taps<true>(rows[kh], c), d, l, a + kh * 3);
                 }
             }
         }
     }
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
-}
-
-// acc[tap] += d . taps (one source row's, filter row acc[0..2]) for a register of dy; Masked:
-// each product only on the lanes whose tap lies in the row and whose output exists (a padding
-// tap is left out, not multiplied by a zero).
-template <bool Masked>
-inline void stride2_tap_products(const RowTaps& t, __m512 d, const Stride2Columns& c, __m512* acc) {
-    for (int64_t kw = 0; kw < 3; ++kw) {
-        acc[kw] = Masked ? _mm512_mask3_fmadd_ps(t.t[kw], d, acc[kw], c.tap[kw]) : _mm512_fmadd_ps(t.t[kw], d, acc[kw]);
-    }
 }
 
 // Prefetches kPrefetchBytes ahead (about the same strip a band later) the lines a strip reads
@@ -627,31 +680,32 @@ inline void prefetch_strip_ahead(const float* row, int64_t base, int64_t width, 
 // 1.5-1.7x slower (MobileNet-v2 56- and 28-wide planes at stride 2, one thread, batch 1).
 template <bool Masked>
 void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g, const Stride2Columns& columns,
-                          int64_t first_column, int64_t oh_begin, int64_t oh_end, __m512* acc) {
+                          const Stride2FilterLanes& filter_lanes, int64_t first_column, int64_t oh_begin,
+                          int64_t oh_end, __m512* acc) {
     const Stride2Columns c = columns;
+    const Stride2FilterLanes lanes = filter_lanes;
     __m512 a[kTaps];
     for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
     const int64_t out_width = g.out[2], in_width = g.in[2], in_rows = g.in[1];
     const int64_t pad = g.pad_begin[1];
-    const __mmask16 d_lanes = lanes_below(out_width - first_column);
     RowTaps carried;
     bool have_carried = false;  // carried holds the taps of source row 2 oh - pad
     for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
         const int64_t top = 2 * oh - pad;
         const float* dy_row = dy + oh * out_width + first_column;
         prefetch_strip_ahead(x + (top + 1) * in_width, c.base, in_width, dy_row);
-        const __m512 d = Masked ? _mm512_maskz_loadu_ps(d_lanes, dy_row) : _mm512_loadu_ps(dy_row);
+        const Stride2Dy d = stride2_filter_dy<Masked>(dy_row, lanes);
         if (top >= 0 && top < in_rows) {
-            if (!have_carried) carried = stride2_taps<Masked>(x + top * in_width, c);
-            stride2_tap_products<Masked>(carried, d, c, a);
+            if (!have_carried) carried = stride2_filter_taps<Masked>(x + top * in_width, c);
+            stride2_tap_products<Masked>(carried, d, lanes, a);
         }
         if (top + 1 >= 0 && top + 1 < in_rows) {
-            stride2_tap_products<Masked>(stride2_taps<Masked>(x + (top + 1) * in_width, c), d, c, a + 3);
+            stride2_tap_products<Masked>(stride2_filter_taps<Masked>(x + (top + 1) * in_width, c), d, lanes, a + 3);
         }
         have_carried = top + 2 >= 0 && top + 2 < in_rows;
         if (have_carried) {
-            carried = stride2_taps<Masked>(x + (top + 2) * in_width, c);
-            stride2_tap_products<Masked>(carried, d, c, a + 6);
+            carried = stride2_filter_taps<Masked>(x + (top + 2) * in_width, c);
+            stride2_tap_products<Masked>(carried, d, lanes, a + 6);
         }
     }
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
@@ -671,14 +725,32 @@ constexpr int64_t kStride2FilterBandsMaxImages = 4;
 // KiB): 1.2-1.4x faster at batch 32, within noise at batch 1 (0.85-1.08x).
 constexpr int64_t kStride2FilterBandBytes = 8 << 10;
 
+// acc[2], acc[5], acc[8] (lane 0) += the last output column's tap 2 where the row's last register
+// of outputs is full: its source column is the 33rd from that register's base, which
+// stride2_filter_taps leaves to a next register.
+void stride2_last_column_tap_sums(const float* x, const float* dy, const WindowGeometry& g, __m512* acc) {
+    const int64_t out_width = g.out[2], in_width = g.in[2], column = 2 * out_width - g.pad_begin[2];
+    if (out_width % 16 != 0 || column >= in_width) return;
+    for (int64_t kh = 0; kh < 3; ++kh) {
+        float sum = 0.0f;
+        for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+            const int64_t ih = 2 * oh - g.pad_begin[1] + kh;
+            if (ih >= 0 && ih < g.in[1]) sum += x[ih * in_width + column] * dy[oh * out_width + out_width - 1];
+        }
+        acc[kh * 3 + 2] = _mm512_add_ps(acc[kh * 3 + 2], _mm512_castps128_ps512(_mm_set_ss(sum)));
+    }
+}
+
 // acc[tap] += dy . the source at the tap over one plane at stride 2 x 2: the forward's even/odd
 // split of 32 source columns per register of dy, in bands of output rows, each band one column
 // strip after another.
 void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
-                         const std::vector<Stride2Columns>& columns, int64_t images, __m512* acc) {
+                         const std::vector<Stride2Columns>& columns, const std::vector<Stride2FilterLanes>& lanes,
+                         int64_t images, __m512* acc) {
+    stride2_last_column_tap_sums(x, dy, g, acc);
     if (images > kStride2FilterBandsMaxImages &&
         g.in_size() * static_cast<int64_t>(sizeof(float)) > kStride2FilterStripPlaneBytes) {
-        return stride2_filter_sums_by_rows(x, dy, g, columns, acc);
+        return stride2_filter_sums_by_rows(x, dy, g, columns, lanes, acc);
     }
     const int64_t out_rows = g.out[1];
     const int64_t band =
@@ -690,11 +762,10 @@ void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& 
     for (int64_t oh0 = 0; oh0 < out_rows; oh0 += band) {
         const int64_t oh1 = std::min(out_rows, oh0 + band);
         for (int64_t v = 0; v < column_count; ++v) {
-            const Stride2Columns& c = columns[v];
-            if (c.interior) {
-                stride2_filter_strip<false>(x, dy, g, c, v * 16, oh0, oh1, a);
+            if (lanes[v].plain) {
+                stride2_filter_strip<false>(x, dy, g, columns[v], lanes[v], v * 16, oh0, oh1, a);
             } else {
-                stride2_filter_strip<true>(x, dy, g, c, v * 16, oh0, oh1, a);
+                stride2_filter_strip<true>(x, dy, g, columns[v], lanes[v], v * 16, oh0, oh1, a);
             }
         }
     }
@@ -1512,8 +1583,9 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
     if (depthwise_3x3_pairs_fit(g)) return pair_filter_sums_by_channel_groups(x, dy, layout, channels, images, g, dw);
     if (is_flat(g)) return depthwise_filter::flat_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
     const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], g.pad_begin[2]);
+    const std::vector<Stride2FilterLanes>& lanes = stride2_filter_lanes(columns, g.out[2], g.in[2]);
     filter_sums_by_channel_groups(x, dy, layout, channels, images, dw, [&](const float* xc, const float* dyc, __m512* acc) {
-        stride2_filter_sums(xc, dyc, g, columns, images, acc);
+        stride2_filter_sums(xc, dyc, g, columns, lanes, images, acc);
     });
 }
 

@@ -276,6 +276,10 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 5, 50, 67, 2, 1, 0});
     cases.push_back({1, 2, 29, 112, 2, 2, 0});
     cases.push_back({2, 3, 57, 56, 2, 1, 1});  // 29 output rows: bands of 18 and 11
+    // Rows of 64 outputs (whole registers) whose last output's tap 2 lies in the row (the 33rd
+    // column of the last register, which the filter sums apart): by rows and in strips.
+    cases.push_back({5, 2, 40, 129, 2, 0, 0});
+    cases.push_back({1, 2, 9, 128, 2, 1, 1});
     // Stride-2 backward data two dx rows a step (NCHW, 9+ dy columns): planes of 2, 3 and 4
     // rows (a pair, a pair and a lone row, the lone first row of an even pad), dx rows past the
     // last dy row's reach (zero), pads 0, 1 and 2 before.
