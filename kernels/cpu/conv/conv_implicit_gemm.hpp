@@ -493,10 +493,10 @@ inline void pad_channels(const float* x, const WindowGeometry& g, int64_t begin,
 // for its top and bottom rows' tiles (4.8% of all multiply-adds), at 7x7 for the bottom row's
 // (4.8%): oneDNN skips these too.
 inline std::pair<int64_t, int64_t> tile_tap_rows(const WindowGeometry& g, int64_t first_row, int64_t last_row) {
-    // Row oh reads input row oh + kh * d - pad inside [0, height) for kh * d in
-    // [pad - oh, pad + height - 1 - oh].
-    const int64_t d = g.dilation[1], pad = g.pad_begin[1];
-    const int64_t low = pad - last_row, high = pad + g.in[1] - 1 - first_row;
+    // Row oh reads input row oh * s + kh * d - pad inside [0, height) for kh * d in
+    // [pad - oh * s, pad + height - 1 - oh * s].
+    const int64_t s = g.stride[1], d = g.dilation[1], pad = g.pad_begin[1];
+    const int64_t low = pad - last_row * s, high = pad + g.in[1] - 1 - first_row * s;
     const int64_t kh_begin = low <= 0 ? 0 : ceil_div(low, d);
     const int64_t kh_end = std::min(g.kernel[1], high / d + 1);
     return {kh_begin, std::max(kh_begin, kh_end)};
@@ -517,19 +517,22 @@ inline PaddedTaps padded_taps(const WindowGeometry& g) {
 // the window is shifted one column left, the last's where one right (wider shifts, as with
 // padding 2, read padding for several columns and leave none out). Measured (same-process A/B,
 // min per call, ResNet-18 3x3, against per-block step lists without column skips): 512 at 7x7
-// 0.83-0.86x on two threads, 0.90-0.92x on one; 256 at 14x14 0.89-0.91x and 0.95x. Tried, no
-// faster: the same skips in the lowered tiles of the 3x3/2 layers (tap walk and skip per step
-// where the tiles had neither, for 2.4-4.8% of the products: 1.05-1.06x to 14x14); 7x7 in
+// 0.83-0.86x on two threads, 0.90-0.92x on one; 256 at 14x14 0.89-0.91x and 0.95x. The lowered
+// tiles of strided layers take them only where run_slice says. Tried, no faster: 7x7 in
 // tiles of 7 + 14 + 14 + 7 + 7 positions, so that the top row's tile skips too (within noise);
 // the prefetching steps split from the others' loop (0.97-1.03x).
 inline void tile_padding_skips(const WindowGeometry& g, int64_t first_row, int64_t last_row, PaddingSkip* skips) {
     const auto [kh_begin, kh_end] = tile_tap_rows(g, first_row, last_row);
+    const int64_t width = g.out[2], stride = g.stride[2];
     for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
         for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
-            const int64_t shift = kw * g.dilation[2] - g.pad_begin[2];
+            // The input columns of output columns 0, 1, width - 2 and width - 1 under this tap.
+            auto column = [&](int64_t ow) { return ow * stride + kw * g.dilation[2] - g.pad_begin[2]; };
+            const bool first_only = column(0) < 0 && column(1) >= 0;
+            const bool last_only = column(width - 1) >= g.in[2] && column(width - 2) < g.in[2];
             skips[kh * g.kernel[2] + kw] = kh < kh_begin || kh >= kh_end ? PaddingSkip::kStep
-                                           : shift == -1                ? PaddingSkip::kFirstColumn
-                                           : shift == 1                 ? PaddingSkip::kLastColumn
+                                           : first_only                 ? PaddingSkip::kFirstColumn
+                                           : last_only                  ? PaddingSkip::kLastColumn
                                                                         : PaddingSkip::kNone;
         }
     }
@@ -556,21 +559,45 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
     auto packed_panel = [&](int64_t pc, int64_t oc) {
         return packed->data + (pc / block_depth * panels + oc / kPositionsTileColumns) * panel_size;
     };
-    // Padded: the taps and each tile's skips, once per call.
-    const int64_t width = a.geometry.out[2], pitch = PaddedImage(a.geometry).pitch;
+    // Each tile's skips, once per call. Lowered columns: only a full tile (14 positions) that
+    // leaves out whole steps walks the taps, by the padded tiles' kernel over the lowered rows;
+    // the others run the plain tiles. Measured (same-process A/B, CPU time, one thread, ResNet-18
+    // 3x3/2): to 14x14, the top row's tile leaving out the taps above the image, 0.982-0.988x;
+    // every tile walking the taps for the column skips cost 1.05-1.06x; to 7x7 in tiles of
+    // 7 + 14 + 14 + 14, the top row's 7-position tile walking (14 multiply-adds a step against
+    // the walk's bookkeeping) 1.01-1.02x, with the column skips too 1.03-1.05x.
+    const WindowGeometry& g = a.geometry;
+    const int64_t width = g.out[2], pitch = padded ? PaddedImage(g).pitch : width;
+    const int64_t taps_count = g.kernel[1] * g.kernel[2];
+    const bool skipping_geometry = padded || (g.in[0] == 1 && g.out[0] == 1 && g.kernel[0] == 1 &&
+                                              taps_count <= PaddedTaps::kMaxTaps &&
+                                              taps_count * lowered_width < (int64_t{1} << 30));
     PaddedTaps taps{};
     PaddingSkip skips[kMaxTiles][PaddedTaps::kMaxTaps];
-    if (padded) {
-        taps = padded_taps(a.geometry);
+    bool walks_taps[kMaxTiles] = {};
+    if (skipping_geometry) {
+        if (padded) taps = padded_taps(g);
         for (int64_t q = 0, tile = 0; q < positions; q += kPositionsTileRows, ++tile) {
             const int64_t last = std::min(positions, q + kPositionsTileRows) - 1;
-            tile_padding_skips(a.geometry, q / width, last / width, skips[tile]);
+            tile_padding_skips(g, q / width, last / width, skips[tile]);
+            const bool full_rows = q % width == 0 && last - q + 1 == kPositionsTileRows &&
+                                   padded_positions_tile_avx512(kPositionsTileRows, static_cast<int>(width)) != nullptr;
+            walks_taps[tile] = padded || (full_rows && std::find(skips[tile], skips[tile] + taps_count,
+                                                                 PaddingSkip::kStep) != skips[tile] + taps_count);
         }
     }
     for (int64_t pc = begin; pc < end; pc += block_depth) {
         const int64_t kc = std::min(block_depth, end - pc);
         const bool accumulate = pc != begin;
         if (!padded) lower(x, a.geometry, pc, kc, 0, positions, lowered_width, lowered);
+        // Lowered rows as taps: step p's row at lowered + p * lowered_width, the tap walk
+        // starting at tap pc % taps_count of a "channel" taps_count rows long.
+        if (!padded && skipping_geometry) {
+            taps = PaddedTaps{taps_count, taps_count * lowered_width, {}};
+            for (int64_t t = 0; t < taps_count; ++t) {
+                taps.offsets[t] = static_cast<int32_t>((t - pc % taps_count) * lowered_width);
+            }
+        }
         for (int64_t oc = oc_begin; oc < oc_end; oc += kPositionsTileColumns) {
             const float* b = panel;
             if (packed != nullptr) {
@@ -602,10 +629,12 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
                 const PrefetchLines prefetch{next.start + first_run * next.stride, next.stride, next.bytes,
                                              std::min(kc, prefetch_runs * run_lines)};
                 float* const c = sums + q * channels_padded + oc;
-                if (padded) {
+                if (walks_taps[tile]) {
+                    const float* const a_start =
+                        padded ? x + pc / taps.count * taps.plane + q / width * pitch : lowered + q;
                     padded_positions_tile_avx512(rows, static_cast<int>(width))(
-                        kc, x + pc / taps.count * taps.plane + q / width * pitch, taps, skips[tile], pc % taps.count,
-                        pitch, b, c, channels_padded, accumulate, prefetch);
+                        kc, a_start, taps, skips[tile], pc % taps.count, pitch, b, c, channels_padded, accumulate,
+                        prefetch);
                 } else {
                     positions_tile_avx512(rows)(kc, lowered + q, lowered_width, b, c, channels_padded, accumulate,
                                                 prefetch);

@@ -308,11 +308,15 @@ std::vector<ConvCase> implicit_gemm_cases() {
         {{1, 50, 3, 3}, 33, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         // Transposed over polyphase planes (AVX-512): 3x3/2 to 7x7 as ResNet's layer4, and odd
         // sizes (27 x 25 to 14 x 13: 182 positions), 28x28 to 14x14 as ResNet's layer3, and
-        // 13x13 to 7x7 (padding read by the first and the last output column).
+        // 13x13 to 7x7 (padding read by the first and the last output column); 27x27 to 14x14,
+        // whose top and bottom rows' tiles leave out the tap rows that read padding only (and
+        // the first and last columns' products) over two depth blocks of 96, the second
+        // starting at tap 6.
         {{1, 20, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 9, 27, 25}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 12, 28, 28}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 12, 13, 13}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 20, 27, 27}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // Transposed over a batch (w^T packed once, an image per task): with planes, with a
         // partial last channel panel and 10 depth blocks.
         {{3, 20, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
