@@ -13,6 +13,7 @@
 #include "kernels/cpu/conv/conv_pointwise_filter.hpp"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "cpu/isa.hpp"
@@ -56,11 +57,14 @@ constexpr int64_t kLargeFilterChunkDepth = 256;
 // in one process, loaded machine: 192->64 0.88x, 384->64 0.88x, 384->96 0.93x, 576->96 0.86x
 // the time; at 7x7 it lost (960->160 and 960->320 1.08x, 576->160 0.98x). The transpose at the
 // end is paid once per call, the packing it saves per image: positions are a reason only where
-// the packing saved is kPackingPerTransposed times dW's elements (at batch 1 the same 14x14
-// layers took 1.03-1.09x the time transposed, at batch 4 0.93-0.95x).
+// the packing saved is kPackingPerTransposed times dW's elements. (With a scalar transpose that
+// took 4: at batch 1 the same 14x14 layers took 1.03-1.09x the time transposed, at batch 4
+// 0.93-0.95x. Transposed in AVX-512 registers, a tile at a time like the packing, 1: at batch 1
+// 384->64 0.93-0.95x, 192->64 0.95-0.96x, 384->96 0.98x, 576->96 0.96x; 1 thread, A/B in one
+// process, min and median of 21 batches.)
 constexpr int64_t kMaxRowsTransposed = 32;
 constexpr int64_t kMinPositionsTransposed = 128;
-constexpr int64_t kPackingPerTransposed = 4;
+constexpr int64_t kPackingPerTransposed = 1;
 
 // Blocks of the GEMMs' rows (dW's rows, or dW^T's) are cut at multiples of this many rows.
 constexpr int64_t kRowBlockAlign = 16;
@@ -376,8 +380,13 @@ void add_slice_sums(T* dw, const T* copies, int64_t slices, int64_t size) {
 template <class T>
 void add_transposed_slice_sums(T* dw, T* copies, int64_t slices, int64_t groups, int64_t rows, int64_t cols) {
     // The copies summed into the first where they lie (contiguous), then that one transposed in
-    // square blocks, which keep a block's lines of both sides in L1.
+    // square blocks, which keep a block's lines of both sides in L1; in registers where the ISA
+    // has them (f32 AVX-512: 16 x 16 shuffled, rather than 256 scalar loads and stores).
     const int64_t group_size = rows * cols;
+    bool in_registers = false;
+#if defined(MYELIN_X86_64_KERNELS)
+    in_registers = std::is_same_v<T, float> && cpu::active_isa() == MLN_ISA_AVX512;
+#endif
     add_slice_sums(copies, copies + groups * group_size, slices, groups * group_size);
     constexpr int64_t kBlock = 16;
     const int64_t row_blocks = ceil_div(rows, kBlock);
@@ -391,6 +400,15 @@ void add_transposed_slice_sums(T* dw, T* copies, int64_t slices, int64_t groups,
             const int64_t col_end = std::min(cols, col0 + kBlock);
             T* to = dw + g * group_size;
             const T* from = copies + g * group_size;
+#if defined(MYELIN_X86_64_KERNELS)
+            if constexpr (std::is_same_v<T, float>) {
+                if (in_registers) {
+                    transpose_tile_avx512(from + col0 * rows + row0, rows, row_end - row0, col_end - col0,
+                                          to + row0 * cols + col0, cols);
+                    continue;
+                }
+            }
+#endif
             for (int64_t row = row0; row < row_end; ++row) {
                 for (int64_t col = col0; col < col_end; ++col) to[row * cols + col] = from[col * rows + row];
             }

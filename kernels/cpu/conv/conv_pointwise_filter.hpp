@@ -28,6 +28,11 @@ void pointwise_filter_broadcast_block_avx512(const float* b, int64_t ldb, int64_
                                              const float* a, int64_t lda, int64_t a_rows, int64_t positions,
                                              float* bt, float* acc);
 
+// to[i * to_stride + j] = from[j * from_stride + i] for i < rows, j < cols (1 to 16 each): one
+// tile of a transpose in AVX-512 registers (f32).
+void transpose_tile_avx512(const float* from, int64_t from_stride, int64_t rows, int64_t cols, float* to,
+                           int64_t to_stride);
+
 // Whether the GEMM path's products have a multiple of `nr` columns (dW's, or dW^T's where the
 // GEMM runs transposed): no partial column tiles.
 bool pointwise_filter_gemm_fills_columns(const ConvArgs& a, int64_t nr);

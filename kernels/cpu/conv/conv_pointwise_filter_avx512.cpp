@@ -383,4 +383,16 @@ void pointwise_filter_broadcast_block_avx512(const float* b, int64_t ldb, int64_
     accumulate_rows<2>(a, lda, a_rows, bt, positions, acc);
 }
 
+void transpose_tile_avx512(const float* from, int64_t from_stride, int64_t rows, int64_t cols, float* to,
+                           int64_t to_stride) {
+    const __mmask16 row_mask = static_cast<__mmask16>((1u << rows) - 1);
+    const __mmask16 col_mask = static_cast<__mmask16>((1u << cols) - 1);
+    __m512 r[kLanes];
+    for (int64_t j = 0; j < kLanes; ++j) {
+        r[j] = j < cols ? _mm512_maskz_loadu_ps(row_mask, from + j * from_stride) : _mm512_setzero_ps();
+    }
+    transpose16x16(r);
+    for (int64_t i = 0; i < rows; ++i) _mm512_mask_storeu_ps(to + i * to_stride, col_mask, r[i]);
+}
+
 }  // namespace mln::kernels

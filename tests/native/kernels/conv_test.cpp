@@ -754,7 +754,8 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // slice and transposed at the end): 70 -> 37 over 144 positions in 2 slices, the same in 2
 // groups, 90 -> 40 at stride 2 (169 positions, one slice: at 2 and 3 threads row blocks of x
 // that start inside the channels, each gathering its own rows), and 50 -> 20 at stride 2 over 25
-// positions (chunks of 2 images, their gathered rows copied side by side). Filters over 512 KiB
+// positions (chunks of 2 images, their gathered rows copied side by side); one image, 75 -> 41
+// over 144 positions (x's packing saved outweighs dW's transpose). Filters over 512 KiB
 // copy images of few positions side by side up to 256 deep: 330 -> 410 over 35 positions (7
 // images in one chunk of 245; at 2 and 3 threads each row block copies its own rows of dy) and
 // 300 -> 450 at stride 2 (25 positions: 6 images gathered into one chunk). Where the rows are
@@ -782,6 +783,7 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{6, 140, 12, 12}, 74, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
         {{3, 90, 25, 25}, 40, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{9, 50, 9, 9}, 20, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 75, 12, 12}, 41, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{7, 330, 5, 7}, 410, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{6, 300, 9, 9}, 450, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{4, 200, 7, 7}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
