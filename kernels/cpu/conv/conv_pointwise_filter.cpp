@@ -65,6 +65,10 @@ constexpr int64_t kLargeFilterChunkDepth = 256;
 constexpr int64_t kMaxRowsTransposed = 32;
 constexpr int64_t kMinPositionsTransposed = 128;
 constexpr int64_t kPackingPerTransposed = 1;
+// Where the rows are split between threads (one slice, 2 threads) the 14x14 layers at batch 1
+// kept the split of dy's rows: transposed there they took 1.0-1.4x the time (peer benchmark, 2
+// threads, loaded machine, 2 runs each), so the rule that held before the AVX-512 transpose stays.
+constexpr int64_t kSplitPackingPerTransposed = 4;
 
 // Blocks of the GEMMs' rows (dW's rows, or dW^T's) are cut at multiples of this many rows.
 constexpr int64_t kRowBlockAlign = 16;
@@ -140,6 +144,37 @@ bool gemm_transposed(const ConvArgs& a) {
                               kPackingPerTransposed * out_channels * channels;
     return channels > out_channels &&
            (out_channels <= kMaxRowsTransposed || (positions >= kMinPositionsTransposed && packing_pays));
+}
+
+// to[i * to_stride + j] = from[j * from_stride + i] for i < rows, j < cols, in square tiles that
+// keep a tile's lines of both sides in L1; in registers where the ISA has them (f32 AVX-512: 16
+// x 16 shuffled, rather than 256 scalar loads and stores).
+constexpr int64_t kTransposeTile = 16;
+template <class T>
+void transpose_tiles(const T* from, int64_t from_stride, int64_t rows, int64_t cols, T* to, int64_t to_stride) {
+    bool in_registers = false;
+#if defined(MYELIN_X86_64_KERNELS)
+    in_registers = std::is_same_v<T, float> && cpu::active_isa() == MLN_ISA_AVX512;
+#endif
+    for (int64_t row0 = 0; row0 < rows; row0 += kTransposeTile) {
+        const int64_t tile_rows = std::min(kTransposeTile, rows - row0);
+        for (int64_t col0 = 0; col0 < cols; col0 += kTransposeTile) {
+            const int64_t tile_cols = std::min(kTransposeTile, cols - col0);
+            const T* tile_from = from + col0 * from_stride + row0;
+            T* tile_to = to + row0 * to_stride + col0;
+#if defined(MYELIN_X86_64_KERNELS)
+            if constexpr (std::is_same_v<T, float>) {
+                if (in_registers) {
+                    transpose_tile_avx512(tile_from, from_stride, tile_rows, tile_cols, tile_to, to_stride);
+                    continue;
+                }
+            }
+#endif
+            for (int64_t i = 0; i < tile_rows; ++i) {
+                for (int64_t j = 0; j < tile_cols; ++j) tile_to[i * to_stride + j] = tile_from[j * from_stride + i];
+            }
+        }
+    }
 }
 
 // Uninitialized storage for the slices' sums (each is written by its first GEMM, beta 0).
@@ -277,11 +312,12 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     // loaded machine: MobileNet-v2 7x7 at batch 32): 960->160 0.76x, 960->320 0.89x, 576->160
     // 0.95x the time of both packing x; two slices instead of a split took 0.95-1.10x of this.
     const bool rows_split = tasks_underfill(units, threads);
-    // (Again only where x's packing saved, x's rows over the batch, is kPackingPerTransposed times
-    // dW's elements: at batch 1 the 7x7 layers above took 1.5-1.7x the time transposed.)
+    // (Again only where x's packing saved, x's rows over the batch, is kSplitPackingPerTransposed
+    // times dW's elements: at batch 1 the 7x7 layers above took 1.5-1.7x the time transposed.)
     const bool transposed =
-        gemm_transposed(a) || (rows_split && channels > out_channels &&
-                               a.batch * positions >= kPackingPerTransposed * out_channels);
+        rows_split ? channels > out_channels && (out_channels <= kMaxRowsTransposed ||
+                                                 a.batch * positions >= kSplitPackingPerTransposed * out_channels)
+                   : gemm_transposed(a);
     const int64_t gemm_rows = transposed ? channels : out_channels;
     const int64_t max_row_blocks = std::max<int64_t>(1, gemm_rows / kRowBlockAlign);
     const int64_t row_blocks = parts_to_fill_threads(units, max_row_blocks, threads);
@@ -352,9 +388,15 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
                                  channels, beta);
             }
         }
+        // A single slice's dW^T rows are final: the task turns them into dW's columns while they
+        // are in cache, rather than a pass over all of dW^T in a parallel region of its own (on 2
+        // threads at batch 1 that pass cost MobileNet-v2's 14x14 layers 1.03-1.2x the time).
+        if (transposed && slices == 1) {
+            transpose_tiles(c, out_channels, out_channels, rows, dw + g * out_channels * channels + row0, channels);
+        }
     });
     if (transposed) {
-        add_transposed_slice_sums(dw, sums.data(), slices, a.groups, out_channels, channels);
+        if (slices > 1) add_transposed_slice_sums(dw, sums.data(), slices, a.groups, out_channels, channels);
     } else {
         add_slice_sums(dw, sums.data(), slices, filter_size);
     }
@@ -379,39 +421,19 @@ void add_slice_sums(T* dw, const T* copies, int64_t slices, int64_t size) {
 
 template <class T>
 void add_transposed_slice_sums(T* dw, T* copies, int64_t slices, int64_t groups, int64_t rows, int64_t cols) {
-    // The copies summed into the first where they lie (contiguous), then that one transposed in
-    // square blocks, which keep a block's lines of both sides in L1; in registers where the ISA
-    // has them (f32 AVX-512: 16 x 16 shuffled, rather than 256 scalar loads and stores).
+    // The copies summed into the first where they lie (contiguous), then that one transposed.
     const int64_t group_size = rows * cols;
-    bool in_registers = false;
-#if defined(MYELIN_X86_64_KERNELS)
-    in_registers = std::is_same_v<T, float> && cpu::active_isa() == MLN_ISA_AVX512;
-#endif
     add_slice_sums(copies, copies + groups * group_size, slices, groups * group_size);
-    constexpr int64_t kBlock = 16;
-    const int64_t row_blocks = ceil_div(rows, kBlock);
-    const int64_t col_blocks = ceil_div(cols, kBlock);
+    const int64_t row_blocks = ceil_div(rows, kTransposeTile);
+    const int64_t col_blocks = ceil_div(cols, kTransposeTile);
     cpu::parallel_for(groups * row_blocks * col_blocks, 16, [&](int64_t begin, int64_t end) {
         for (int64_t block = begin; block < end; ++block) {
             const int64_t g = block / (row_blocks * col_blocks);
-            const int64_t row0 = block / col_blocks % row_blocks * kBlock;
-            const int64_t col0 = block % col_blocks * kBlock;
-            const int64_t row_end = std::min(rows, row0 + kBlock);
-            const int64_t col_end = std::min(cols, col0 + kBlock);
-            T* to = dw + g * group_size;
-            const T* from = copies + g * group_size;
-#if defined(MYELIN_X86_64_KERNELS)
-            if constexpr (std::is_same_v<T, float>) {
-                if (in_registers) {
-                    transpose_tile_avx512(from + col0 * rows + row0, rows, row_end - row0, col_end - col0,
-                                          to + row0 * cols + col0, cols);
-                    continue;
-                }
-            }
-#endif
-            for (int64_t row = row0; row < row_end; ++row) {
-                for (int64_t col = col0; col < col_end; ++col) to[row * cols + col] = from[col * rows + row];
-            }
+            const int64_t row0 = block / col_blocks % row_blocks * kTransposeTile;
+            const int64_t col0 = block % col_blocks * kTransposeTile;
+            transpose_tiles(copies + g * group_size + col0 * rows + row0, rows,
+                            std::min(kTransposeTile, rows - row0), std::min(kTransposeTile, cols - col0),
+                            dw + g * group_size + row0 * cols + col0, cols);
         }
     });
 }
