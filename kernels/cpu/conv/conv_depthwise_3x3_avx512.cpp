@@ -287,16 +287,10 @@ inline RowTaps stride2_split(__m512 a0, __m512 a1, __m512 a2) {
     return r;
 }
 
-// The backward filter's taps: the even and odd columns of the 32 from base (stride2_split's
-// t[0], t[1]); t[2] is the even columns again, lane j column base + 2 j, which is tap 2 of output
-// j - 1: its products take dy loaded a column earlier (Stride2Dy::shifted), so no source row is
-// shifted a lane (the 33rd column is the next register's lane 0; stride2_filter_sums adds the
-// last output's where the row's last register is full). Against stride2_split's taps (a valignd
-// a source row for t[2], the 33rd column loaded alone): MobileNet-v2 batch 1, one thread,
-// same-process A/B both ways round, dw96/2 @ 112 0.96-0.99x the time, dw144/2 @ 56 0.93-0.97x,
-// dw192/2 @ 28 0.92-0.96x; batch 32 within noise (0.96-1.04x). Masked: loads masked to the row.
+// The even and odd columns of the 32 from base of a source row (taps 0 and 1; 0 outside the row
+// where Masked).
 template <bool Masked>
-inline RowTaps stride2_filter_taps(const float* row, const Stride2Columns& c) {
+inline void stride2_even_odd(const float* row, const Stride2Columns& c, __m512& even, __m512& odd) {
     const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odds = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const float* at = row + c.base;
@@ -308,9 +302,22 @@ inline RowTaps stride2_filter_taps(const float* row, const Stride2Columns& c) {
         a0 = _mm512_loadu_ps(at);
         a1 = _mm512_loadu_ps(at + 16);
     }
+    even = _mm512_permutex2var_ps(a0, evens, a1);
+    odd = _mm512_permutex2var_ps(a0, odds, a1);
+}
+
+// The backward filter's taps: the even and odd columns of the 32 from base (stride2_even_odd's,
+// t[0], t[1]); t[2] is the even columns again, lane j column base + 2 j, which is tap 2 of output
+// j - 1: its products take dy loaded a column earlier (Stride2Dy::shifted), so no source row is
+// shifted a lane (the 33rd column is the next register's lane 0; stride2_filter_sums adds the
+// last output's where the row's last register is full). Against stride2_forward_taps (a valignd
+// a source row for t[2], the 33rd column loaded alone): MobileNet-v2 batch 1, one thread,
+// same-process A/B both ways round, dw96/2 @ 112 0.96-0.99x the time, dw144/2 @ 56 0.93-0.97x,
+// dw192/2 @ 28 0.92-0.96x; batch 32 within noise (0.96-1.04x). Masked: loads masked to the row.
+template <bool Masked>
+inline RowTaps stride2_filter_taps(const float* row, const Stride2Columns& c) {
     RowTaps r;
-    r.t[0] = _mm512_permutex2var_ps(a0, evens, a1);
-    r.t[1] = _mm512_permutex2var_ps(a0, odds, a1);
+    stride2_even_odd<Masked>(row, c, r.t[0], r.t[1]);
     r.t[2] = r.t[0];
     return r;
 }
@@ -361,12 +368,12 @@ inline Stride2Dy stride2_filter_dy(const float* dy_row, const Stride2FilterLanes
     return {_mm512_loadu_ps(dy_row), _mm512_loadu_ps(dy_row - 1)};
 }
 
-// The forward's taps: stride2_taps's loads but the lone 33rd column a scalar load where it lies
-// in the row, not a one-lane masked vector load: MobileNet-v2 dw96/2 at 112, dw144/2 at 56 and dw192/2 at 28, one thread, same-process min
-// times, 1.05-1.1x faster at batch 1, 1.1x at batch 32 (dw192/2 the same). Unmasked border
-// loads where the columns lie in the plane (the sums' masks leaving the other rows' out) gained
-// a little more at batch 1 but ran dw96/2 1.13x slower at batch 32. The backward filter has its
-// own stride2_filter_taps (no 33rd column).
+// The forward's taps: stride2_even_odd's loads but the lone 33rd column a scalar load where it
+// lies in the row, not a one-lane masked vector load: MobileNet-v2 dw96/2 at 112, dw144/2 at 56
+// and dw192/2 at 28, one thread, same-process min times, 1.05-1.1x faster at batch 1, 1.1x at
+// batch 32 (dw192/2 the same). Unmasked border loads where the columns lie in the plane (the
+// sums' masks leaving the other rows' out) gained a little more at batch 1 but ran dw96/2 1.13x
+// slower at batch 32. Row pairs take stride2_row_pair_sums.
 template <bool Masked>
 inline RowTaps stride2_forward_taps(const float* row, const Stride2Columns& c) {
     const float* at = row + c.base;
@@ -399,21 +406,56 @@ inline __m512 stride2_row_sum(const float* row, const __m512* w, const Stride2Co
     return stride2_taps_sum<Masked>(stride2_forward_taps<Masked>(row, c), w, c);
 }
 
-// Output rows oh and oh + 1 with all their source rows in the plane, rows[0..4] from source row
-// 2 oh - pad: row 2 is the bottom of the first and the top of the second, loaded and split once
-// for both (5 splits for two rows instead of 6, one pass over the registers instead of two):
-// MobileNet-v2 dw96/2, dw144/2 and dw192/2, one thread, min CPU time, 1.06-1.15x faster at
-// batch 1, 1.05-1.25x at batch 32.
+// Output rows oh and oh + 1 of one register of outputs, rows[0..4] from source row 2 oh - pad
+// (row 2 the bottom of the first and the top of the second, split once for both): sum the sums
+// over taps 0 and 1 with the bias, evens the sums over tap 2 of the even columns, lane j output
+// j - 1's tap 2 (the same trick as the filter's stride2_filter_taps): the three rows' tap 2
+// summed first and shifted a lane once (stride2_pair_store), not each source row shifted.
+struct Stride2PairSums {
+    __m512 sum[2], evens[2];
+};
+
 template <bool Masked>
-inline void stride2_row_pair_sums(const float* const* rows, const __m512* w, __m512 b, const Stride2Columns& c,
-                                  __m512& first, __m512& second) {
-    const RowTaps shared = stride2_forward_taps<Masked>(rows[2], c);
-    const __m512 top = stride2_row_sum<Masked>(rows[0], w, c);
-    const __m512 middle = stride2_row_sum<Masked>(rows[1], w + 3, c);
-    first = _mm512_add_ps(_mm512_add_ps(b, top), _mm512_add_ps(middle, stride2_taps_sum<Masked>(shared, w + 6, c)));
-    const __m512 lower = stride2_row_sum<Masked>(rows[3], w + 3, c);
-    const __m512 bottom = stride2_row_sum<Masked>(rows[4], w + 6, c);
-    second = _mm512_add_ps(_mm512_add_ps(b, stride2_taps_sum<Masked>(shared, w, c)), _mm512_add_ps(lower, bottom));
+inline Stride2PairSums stride2_row_pair_sums(const float* const* rows, const __m512* w, __m512 b,
+                                             const Stride2Columns& c) {
+    __m512 even[5], odd[5];
+    for (int64_t r = 0; r < 5; ++r) stride2_even_odd<Masked>(rows[r], c, even[r], odd[r]);
+    Stride2PairSums s;
+    for (int64_t o = 0; o < 2; ++o) {
+        const __m512* e = even + 2 * o;
+        const __m512* d = odd + 2 * o;
+        // Two chains, not one, for the FMA latency.
+        const __m512 left = _mm512_fmadd_ps(e[1], w[3], _mm512_fmadd_ps(d[0], w[1], _mm512_fmadd_ps(e[0], w[0], b)));
+        const __m512 right = _mm512_fmadd_ps(d[2], w[7], _mm512_fmadd_ps(e[2], w[6], _mm512_mul_ps(d[1], w[4])));
+        s.sum[o] = _mm512_add_ps(left, right);
+        s.evens[o] = _mm512_fmadd_ps(e[2], w[8], _mm512_fmadd_ps(e[1], w[5], _mm512_mul_ps(e[0], w[2])));
+    }
+    return s;
+}
+
+// The tap-2 sums of a row pair's last register's 33rd column (lane 0; zero where it lies
+// outside the row), in place of the next register's evens.
+inline Stride2PairSums stride2_last_column_sums(const float* const* rows, const __m512* w, const Stride2Columns& c) {
+    Stride2PairSums s{};
+    if (c.load[2] == 0) return s;
+    __m512 column[5];
+    for (int64_t r = 0; r < 5; ++r) column[r] = _mm512_castps128_ps512(_mm_load_ss(rows[r] + c.base + 32));
+    for (int64_t o = 0; o < 2; ++o) {
+        const __m512* k = column + 2 * o;
+        s.evens[o] = _mm512_fmadd_ps(k[2], w[8], _mm512_fmadd_ps(k[1], w[5], _mm512_mul_ps(k[0], w[2])));
+    }
+    return s;
+}
+
+// Stores a row pair's register: its sums plus its evens moved down a lane, lane 15 from the next
+// register's (or the 33rd column's) lane 0.
+inline void stride2_pair_store(const Stride2PairSums& s, const Stride2PairSums& next, __mmask16 out, float* upper,
+                               int64_t out_width) {
+    for (int64_t o = 0; o < 2; ++o) {
+        const __m512 tap2 = _mm512_castsi512_ps(
+            _mm512_alignr_epi32(_mm512_castps_si512(next.evens[o]), _mm512_castps_si512(s.evens[o]), 1));
+        _mm512_mask_storeu_ps(upper + o * out_width, out, _mm512_add_ps(s.sum[o], tap2));
+    }
 }
 
 // The source rows output row oh reads (oh * stride - pad + kh inside the plane): rows[r] from
@@ -528,10 +570,8 @@ void stride2_narrow_window_sums(const float* x, const float* taps, float bias, c
         const float* rows[5];
         rows[0] = x + (2 * oh - pad) * in_width;
         for (int64_t r = 1; r < 5; ++r) rows[r] = rows[r - 1] + in_width;
-        __m512 upper, lower;
-        stride2_row_pair_sums<Masked>(rows, w, b, c, upper, lower);
-        _mm512_mask_storeu_ps(y + oh * out_width, out, upper);
-        _mm512_mask_storeu_ps(y + (oh + 1) * out_width, out, lower);
+        stride2_pair_store(stride2_row_pair_sums<Masked>(rows, w, b, c), stride2_last_column_sums(rows, w, c), out,
+                           y + oh * out_width, out_width);
     }
     for (; oh < out_rows; ++oh) border_row(oh);
 }
@@ -570,18 +610,27 @@ void stride2_plane_window_sums(const float* x, const float* taps, float bias, co
         for (int64_t r = 1; r < 5; ++r) rows[r] = rows[r - 1] + in_width;
         prefetch_ahead(x + 2 * oh * in_width, 4 * in_width);
         float* y_row = y + oh * out_width;
-        for (int64_t v = 0; v < column_count; ++v) {
+        auto pair_sums = [&](int64_t v) {
             const Stride2Columns& c = column_begin[v];
-            __m512 upper, lower;
-            if (c.interior) {
-                stride2_row_pair_sums<false>(rows, w, b, c, upper, lower);
-            } else {
-                stride2_row_pair_sums<true>(rows, w, b, c, upper, lower);
+            // Each source row's line of the next register's second load fetched a register early:
+            // without it dw96/2 @ 112 ran 1.15x slower at batch 1 and 32 (the 33rd column no
+            // longer loaded from every row, which had touched the next register's first line).
+            for (int64_t r = 0; r < 5; ++r) {
+                _mm_prefetch(reinterpret_cast<const char*>(rows[r] + c.base + 48), _MM_HINT_T0);
             }
-            const __mmask16 out = lanes_below(out_width - v * 16);
-            _mm512_mask_storeu_ps(y_row + v * 16, out, upper);
-            _mm512_mask_storeu_ps(y_row + out_width + v * 16, out, lower);
+            if (c.interior) return stride2_row_pair_sums<false>(rows, w, b, c);
+            return stride2_row_pair_sums<true>(rows, w, b, c);
+        };
+        // Register v stored once v + 1's evens are summed (its lane 0 is v's last tap 2).
+        Stride2PairSums current = pair_sums(0);
+        for (int64_t v = 1; v < column_count; ++v) {
+            const Stride2PairSums next = pair_sums(v);
+            stride2_pair_store(current, next, 0xFFFF, y_row + (v - 1) * 16, out_width);
+            current = next;
         }
+        const int64_t last = column_count - 1;
+        stride2_pair_store(current, stride2_last_column_sums(rows, w, column_begin[last]),
+                           lanes_below(out_width - last * 16), y_row + last * 16, out_width);
     }
     for (; oh < out_rows; ++oh) border_row(oh);
 }
