@@ -702,8 +702,11 @@ inline void write_rows(const ConvArgs& a, int64_t n, const float* sums, int64_t 
 // threads, 561 vs 557 on one; 3x3/2 to 7x7 2% slower); with prepared weights, each thread taking
 // half the output rows of all channels, splitting and lowering only the rows they read: 355 vs
 // 335-338 us on two threads (each thread then reads all the weights).
-// Several images: w^T packed once by all threads, then one image per task, written to y by the
-// thread that computed it.
+// Several images: w^T packed once by all threads, then one image per task, which splits its own
+// planes (or pads its own copy) in its thread's buffer, where the lowering finds them in L2, and
+// is written to y by the thread that computed it. The whole batch split by all threads first went
+// out to memory and came back per image (ResNet-18 3x3/2, batch 32, same-process A/B, min per
+// call: to 14x14 0.90x the time on one thread, 0.78-0.87x on two; to 7x7 0.95x and 0.93x).
 // prepacked: nullptr, or all of w^T packed before (prepared weights, pack_all_panels): no
 // packing in the call, the depth slices cut at its blocks.
 template <class T>
@@ -734,20 +737,30 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters, const float* p
                                      : padded     ? PaddedImage(a.geometry).plane
                                                   : a.geometry.in_size();
         const int64_t source_image = a.channels * channel_size;
-        // Channels [begin, end) of x (images one after another) into source's layout.
-        auto prepare = [&](int64_t begin, int64_t end, T* source) {
+        // `channels` channels of x from `from` into source's layout at `to`.
+        auto prepare = [&](const T* from, int64_t channels, T* to) {
             if (phase_source) {
-                phases.split(x + begin * a.geometry.in_size(), a.geometry, end - begin, source + begin * channel_size);
+                phases.split(from, a.geometry, channels, to);
             } else {
-                pad_channels(x, a.geometry, begin, end, source);
+                pad_channels(from, a.geometry, 0, channels, to);
             }
         };
-        // Image 0's planes or padded copy, in this thread's buffer.
+        // This thread's buffer for an image's planes or padded copy.
         auto own_source = [&] {
             std::vector<T>& planes = thread_buffer<T, PhasePlanes>();
             planes.resize(static_cast<size_t>(source_image));
-            prepare(0, a.channels, planes.data());
             return planes.data();
+        };
+        // Image n as run_slice reads it: x itself, or its planes or padded copy made in `own`.
+        auto image_source = [&](int64_t n, T* own) -> const T* {
+            const T* image = x + n * a.channels * a.geometry.in_size();
+            if (!phase_source && !padded) return image;
+            prepare(image, a.channels, own);
+            return own;
+        };
+        struct ThreadState {
+            T* workspace;
+            T* own_source;
         };
         const int64_t lowered_size = round_up(kDepthBlock * lowered_width, kAlignElements<T>);
         const int64_t channel_panels = ceil_div(a.out_channels, kPositionsTileColumns);
@@ -765,7 +778,7 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters, const float* p
             // A task is one panel where the tiles read the padded image in place (a task lowers
             // nothing), else one range per thread (a range lowers all positions).
             const int64_t ranges = padded ? channel_panels : threads;
-            struct ThreadState {
+            struct RangeState {
                 T* workspace;
                 const T* source;
             };
@@ -774,9 +787,9 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters, const float* p
                 [&] {
                     std::vector<T>& buffer = thread_buffer<T, ColumnBlocks>();
                     buffer.resize(static_cast<size_t>(kAlignElements<T> + lowered_size + kDepthBlock * kPositionsTileColumns));
-                    return ThreadState{cache_line_aligned(buffer.data()), phase_source || padded ? own_source() : x};
+                    return RangeState{cache_line_aligned(buffer.data()), image_source(0, own_source())};
                 },
-                [&](int64_t range, const ThreadState& state) {
+                [&](int64_t range, const RangeState& state) {
                     const int64_t oc_begin = range * channel_panels / ranges * kPositionsTileColumns;
                     const int64_t oc_end =
                         std::min(a.out_channels, (range + 1) * channel_panels / ranges * kPositionsTileColumns);
@@ -786,15 +799,15 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters, const float* p
                 });
             return;
         }
-        const T* source = x;
-        if (phase_source || padded) {
-            std::vector<T>& planes = thread_buffer<T, PhasePlanes>();
-            planes.resize(static_cast<size_t>(a.batch * source_image));
-            cpu::parallel_for(a.batch * a.channels, 1,
-                              [&](int64_t begin, int64_t end) { prepare(begin, end, planes.data()); });
-            source = planes.data();
-        }
         if (a.batch == 1) {
+            const T* source = x;
+            if (phase_source || padded) {
+                T* const planes = own_source();
+                cpu::parallel_for(a.channels, 1, [&](int64_t begin, int64_t end) {
+                    prepare(x + begin * a.geometry.in_size(), end - begin, planes + begin * channel_size);
+                });
+                source = planes;
+            }
             int64_t slice_depth = depth;
             if (threads > 1 && depth >= threads * kMinSliceDepth) {
                 slice_depth = round_up(ceil_div(depth, threads), given != nullptr ? given->block_depth : 8);
@@ -830,12 +843,12 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters, const float* p
             [&] {
                 std::vector<T>& buffer = thread_buffer<T, ColumnBlocks>();
                 buffer.resize(static_cast<size_t>(kAlignElements<T> + lowered_size + sums_size));
-                return cache_line_aligned(buffer.data());
+                return ThreadState{cache_line_aligned(buffer.data()), phase_source || padded ? own_source() : nullptr};
             },
-            [&](int64_t n, T* workspace) {
-                T* sums = workspace + lowered_size;
-                run_slice(a, source + n * source_image, lower, filters, 0, depth, 0, a.out_channels, &packed, sums,
-                          workspace, padded);
+            [&](int64_t n, const ThreadState& state) {
+                T* sums = state.workspace + lowered_size;
+                run_slice(a, image_source(n, state.own_source), lower, filters, 0, depth, 0, a.out_channels, &packed,
+                          sums, state.workspace, padded);
                 write_rows(a, n, sums, 1, activation, 0, a.out_channels);
             });
     }

@@ -317,9 +317,12 @@ std::vector<ConvCase> implicit_gemm_cases() {
         {{1, 12, 28, 28}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 12, 13, 13}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 20, 27, 27}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
-        // Transposed over a batch (w^T packed once, an image per task): with planes, with a
-        // partial last channel panel and 10 depth blocks.
+        // Transposed over a batch (w^T packed once, an image per task, each task splitting its
+        // image's planes or padding it in its thread's buffer): with planes, also odd sizes and
+        // padding read by the last column and row; with a partial last channel panel and 10
+        // depth blocks.
         {{3, 20, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{3, 9, 27, 25}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 140, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         // The polyphase direct kernel (AVX-512 f32, stride 2, one group, at most 64 channels;
         // conv_phase_direct.hpp): ResNet's 7x7/2 stem above (pad 3: column shifts -2..1), then
