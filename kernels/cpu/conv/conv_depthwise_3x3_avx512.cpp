@@ -836,10 +836,14 @@ struct PairColumns {
     __mmask16 out;   // a row's outputs, lanes 0-7
     int64_t in_width, out_width;
     bool narrow;  // source rows of <= 8 columns
+    // The first rows whose whole-vector load (source) or store (output) ends inside the plane.
+    int64_t whole_load_rows, whole_store_rows;
 
     explicit PairColumns(const WindowGeometry& g) : in_width(g.in[2]), out_width(g.out[2]), narrow(g.in[2] <= 8) {
         load = lanes_below(in_width);
         out = lanes_below(out_width);
+        whole_load_rows = rows_within(g.in_size(), in_width, narrow ? 8 : 16);
+        whole_store_rows = rows_within(g.out_size(), out_width, 8);
         for (int64_t kw = 0; kw < 3; ++kw) {
             alignas(64) int32_t lanes[16];
             __mmask16 valid = 0;
@@ -852,6 +856,11 @@ struct PairColumns {
             index[kw] = _mm512_load_si512(lanes);
             tap[kw] = valid;
         }
+    }
+
+    // The rows r of a plane of `size` floats in rows of `width` where r * width + access <= size.
+    static int64_t rows_within(int64_t size, int64_t width, int64_t access) {
+        return size < access ? 0 : (size - access) / width + 1;
     }
 
     // A source row, a 256-bit load where it fits: on Zen 5 a 512-bit access spans two cache
@@ -869,7 +878,7 @@ struct PairColumns {
         if (store_b) _mm256_mask_storeu_ps(yb, static_cast<__mmask8>(out), _mm512_extractf32x8_ps(sum, 1));
     }
 
-    // Whole-vector forms for rows that are not their plane's last (see row_window_sums_stride1:
+    // Whole-vector forms for accesses that end inside the plane (see row_window_sums_stride1:
     // masked accesses waited on lines from DRAM): the load reads the start of the next row,
     // which no tap picks; the stores run into the next row, stored after. At row stride 1
     // (dw960 @ 7, one thread, same-process A/B both ways round): batch 32 forward 1.3-1.65x,
@@ -923,7 +932,7 @@ inline PlaneRowTaps pair_row_taps(const float* xa, const float* xb, const Window
         for (int64_t kw = 0; kw < 3; ++kw) r.t[kw] = _mm512_setzero_ps();
         return r;
     }
-    const bool whole = ih + 1 < g.in[1];
+    const bool whole = ih < c.whole_load_rows;
     const __m512 a = whole ? c.load_whole_row(xa + ih * c.in_width) : c.load_row(xa + ih * c.in_width);
     const __m512 b = whole ? c.load_whole_row(xb + ih * c.in_width) : c.load_row(xb + ih * c.in_width);
     for (int64_t kw = 0; kw < 3; ++kw) r.t[kw] = _mm512_permutex2var_ps(a, c.index[kw], b);
@@ -1018,7 +1027,45 @@ MLN_ALWAYS_INLINE void pair_window_sums_stride1(const float* xa, const float* xb
         }
         rows[2] = pair_row_taps(xa, xb, g, c, top + 2);
         const __m512 sum = add_filter_rows(rows, w, c.tap, bias);
-        if (oh + 1 < g.out[1]) {
+        if (oh < c.whole_store_rows) {
+            c.store_whole_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
+        } else {
+            c.store_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
+        }
+    }
+}
+
+// pair_window_sums at stride 2 x 2 with an odd pad before the columns: output i's tap 0 is
+// column 2i - pad, which tap 2 of output i - 1 picks, so the three source rows' tap-0 products
+// come from their tap-2 picks, summed and shifted a lane once an output row; and an output row's
+// last source row is the next one's first, whose picks it keeps: 2 permutes a source row and 1
+// an output row (14 x 14 -> 7 x 7: 35 a pair of planes, not 51).
+MLN_ALWAYS_INLINE void pair_stride2_window_sums(const float* xa, const float* xb, const float* wa, const float* wb,
+                                                float bias_a, float bias_b, const WindowGeometry& g,
+                                                const PairColumns& c, float* ya, float* yb, bool store_b) {
+    __m512 w[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) w[t] = pair_of(wa[t], wb[t]);
+    const __m512 bias = pair_of(bias_a, bias_b);
+    // Lane i takes lane i - 1 (lanes 0 and 8, tap 0 at column -pad, are masked out).
+    const __m512i previous_lane = _mm512_set_epi32(14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0);
+    prefetch_ahead(xa, g.in_size());
+    if (store_b) prefetch_ahead(xb, g.in_size());
+    PlaneRowTaps rows[3];
+    for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+        const int64_t top = 2 * oh - g.pad_begin[1];
+        rows[0] = oh > 0 ? rows[2] : pair_row_taps(xa, xb, g, c, top);
+        rows[1] = pair_row_taps(xa, xb, g, c, top + 1);
+        rows[2] = pair_row_taps(xa, xb, g, c, top + 2);
+        __m512 middle = bias, last = _mm512_setzero_ps(), first = _mm512_setzero_ps();
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            if (!rows[kh].valid) continue;
+            middle = _mm512_mask3_fmadd_ps(rows[kh].t[1], w[kh * 3 + 1], middle, c.tap[1]);
+            last = _mm512_mask3_fmadd_ps(rows[kh].t[2], w[kh * 3 + 2], last, c.tap[2]);
+            first = _mm512_fmadd_ps(rows[kh].t[2], w[kh * 3], first);
+        }
+        __m512 sum = _mm512_add_ps(middle, last);
+        sum = _mm512_mask_add_ps(sum, c.tap[0], sum, _mm512_permutexvar_ps(previous_lane, first));
+        if (oh < c.whole_store_rows) {
             c.store_whole_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
         } else {
             c.store_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
@@ -1103,6 +1150,33 @@ MLN_ALWAYS_INLINE void row_window_sums_stride1(const float* x, const float* taps
         } else {
             _mm512_mask_storeu_ps(y + oh * c.out_width, c.out, sum);
         }
+    }
+}
+
+// A pair kernel (pair_window_sums and its forms) as a type, so that pairs_forward inlines it.
+template <auto kernel>
+struct PairKernel {
+    MLN_ALWAYS_INLINE void operator()(const float* xa, const float* xb, const float* wa, const float* wb, float bias_a,
+                                      float bias_b, const WindowGeometry& g, const PairColumns& c, float* ya,
+                                      float* yb, bool store_b) const {
+        kernel(xa, xb, wa, wb, bias_a, bias_b, g, c, ya, yb, store_b);
+    }
+};
+
+// The forward's loop over pairs of channels (an odd last channel paired with itself, its
+// stand-in's outputs not stored), one instance a pair kernel, none inlined into the forward:
+// beside each other there, the stride-2 kernel's registers spilled the stride-1 one's masks and
+// indices to the stack (dw960 @ 7, one thread: 1.4x slower).
+template <typename Kernel>
+MLN_NOINLINE void pairs_forward(const float* x, const float* w, const float* bias, const WindowGeometry& g,
+                                int64_t channels, float* y, Kernel kernel) {
+    const int64_t in_size = g.in_size(), out_size = g.out_size();
+    const PairColumns columns(g);
+    for (int64_t a = 0; a < channels; a += 2) {
+        const int64_t b = std::min(a + 1, channels - 1);
+        const float bias_a = bias != nullptr ? bias[a] : 0.0f, bias_b = bias != nullptr ? bias[b] : 0.0f;
+        kernel(x + a * in_size, x + b * in_size, w + a * kTaps, w + b * kTaps, bias_a, bias_b, g, columns,
+               y + a * out_size, y + b * out_size, b != a);
     }
 }
 
@@ -1508,19 +1582,11 @@ void conv_depthwise_3x3_forward_avx512(const float* x, const float* w, const flo
     const int64_t in_size = g.in_size(), out_size = g.out_size();
     if (out_size == 0) return;
     if (depthwise_3x3_pairs_fit(g)) {
-        const PairColumns columns(g);
-        for (int64_t a = 0; a < channels; a += 2) {
-            const int64_t b = std::min(a + 1, channels - 1);  // an odd last channel paired with itself
-            const float bias_a = bias != nullptr ? bias[a] : 0.0f, bias_b = bias != nullptr ? bias[b] : 0.0f;
-            if (g.stride[1] == 1) {
-                pair_window_sums_stride1(x + a * in_size, x + b * in_size, w + a * kTaps, w + b * kTaps, bias_a,
-                                         bias_b, g, columns, y + a * out_size, y + b * out_size, b != a);
-            } else {
-                pair_window_sums(x + a * in_size, x + b * in_size, w + a * kTaps, w + b * kTaps, bias_a, bias_b, g,
-                                 columns, y + a * out_size, y + b * out_size, b != a);
-            }
+        if (g.stride[1] == 1) return pairs_forward(x, w, bias, g, channels, y, PairKernel<pair_window_sums_stride1>{});
+        if (g.stride[1] == 2 && g.stride[2] == 2 && g.pad_begin[2] % 2 == 1) {
+            return pairs_forward(x, w, bias, g, channels, y, PairKernel<pair_stride2_window_sums>{});
         }
-        return;
+        return pairs_forward(x, w, bias, g, channels, y, PairKernel<pair_window_sums>{});
     }
     if (is_flat(g) && rows_fit(g)) return rows_forward(x, w, bias, g, channels, y);
     if (is_flat(g)) {
