@@ -1025,7 +1025,9 @@ MLN_ALWAYS_INLINE void pair_window_sums_stride1(const float* xa, const float* xb
     PlaneRowTaps rows[3];
     // The planes' prefetches at once: a 7 x 7 plane is 4 lines, which per-row prefetches of
     // 7 floats each asked for twice or more (dw960 at 7 x 7, one thread: 1.13x faster at
-    // batches 1 and 32; at stride 2 from 14 x 14, 1.05x slower at batch 32, so that stays).
+    // batches 1 and 32). In the forward's pairs_forward GCC 12 deletes this loop (see
+    // prefetch_pair_lines), which measured 0.89-0.94x the time of main's build on dw960 @ 7 at
+    // batches 1 and 32 (one thread); a prefetch a source row there, 1.08x slower than none.
     prefetch_ahead(xa, g.in_size());
     if (store_b) prefetch_ahead(xb, g.in_size());
     for (int64_t oh = 0; oh < g.out[1]; ++oh) {
