@@ -576,6 +576,19 @@ void stride2_narrow_window_sums(const float* x, const float* taps, float bias, c
     for (; oh < out_rows; ++oh) border_row(oh);
 }
 
+// The forward's loop over channels on rows of one register of outputs, out of line: inlined
+// into the forward beside the other loops it ran 1.09x slower once the pair loops left the
+// forward (dw192/2 @ 28, one thread).
+template <bool Masked>
+MLN_NOINLINE void stride2_narrow_forward(const float* x, const float* w, const float* bias, const WindowGeometry& g,
+                                         const Stride2Columns& columns, int64_t channels, float* y) {
+    const int64_t in_size = g.in_size(), out_size = g.out_size();
+    for (int64_t c = 0; c < channels; ++c) {
+        stride2_narrow_window_sums<Masked>(x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, g,
+                                           columns, y + c * out_size);
+    }
+}
+
 // stride2_narrow_window_sums on rows of two or more registers of outputs, two source rows
 // prefetched a pair as stride2_window_sums (dw96/2 @ 112 1.07-1.08x, dw144/2 @ 56 1.09-1.1x
 // faster than stride2_window_sums at batch 1, one thread; for rows of one register this ran
@@ -836,10 +849,14 @@ struct PairColumns {
     __mmask16 out;   // a row's outputs, lanes 0-7
     int64_t in_width, out_width;
     bool narrow;  // source rows of <= 8 columns
+    // The first rows whose whole-vector load (source) or store (output) ends inside the plane.
+    int64_t whole_load_rows, whole_store_rows;
 
     explicit PairColumns(const WindowGeometry& g) : in_width(g.in[2]), out_width(g.out[2]), narrow(g.in[2] <= 8) {
         load = lanes_below(in_width);
         out = lanes_below(out_width);
+        whole_load_rows = rows_within(g.in_size(), in_width, narrow ? 8 : 16);
+        whole_store_rows = rows_within(g.out_size(), out_width, 8);
         for (int64_t kw = 0; kw < 3; ++kw) {
             alignas(64) int32_t lanes[16];
             __mmask16 valid = 0;
@@ -852,6 +869,11 @@ struct PairColumns {
             index[kw] = _mm512_load_si512(lanes);
             tap[kw] = valid;
         }
+    }
+
+    // The rows r of a plane of `size` floats in rows of `width` where r * width + access <= size.
+    static int64_t rows_within(int64_t size, int64_t width, int64_t access) {
+        return size < access ? 0 : (size - access) / width + 1;
     }
 
     // A source row, a 256-bit load where it fits: on Zen 5 a 512-bit access spans two cache
@@ -869,7 +891,7 @@ struct PairColumns {
         if (store_b) _mm256_mask_storeu_ps(yb, static_cast<__mmask8>(out), _mm512_extractf32x8_ps(sum, 1));
     }
 
-    // Whole-vector forms for rows that are not their plane's last (see row_window_sums_stride1:
+    // Whole-vector forms for accesses that end inside the plane (see row_window_sums_stride1:
     // masked accesses waited on lines from DRAM): the load reads the start of the next row,
     // which no tap picks; the stores run into the next row, stored after. At row stride 1
     // (dw960 @ 7, one thread, same-process A/B both ways round): batch 32 forward 1.3-1.65x,
@@ -883,6 +905,18 @@ struct PairColumns {
         if (store_b) _mm256_storeu_ps(yb, _mm512_extractf32x8_ps(sum, 1));
     }
 };
+
+// prefetch_ahead of Lines lines from xa and from xb, one prefetch a line written out: the pair
+// kernels' loops of prefetches over a plane, inlined into their channel loop, were deleted by
+// GCC 12 as dead code (no prefetch left in the binary); with these, dw576/2 @ 14 at batch 32
+// (one thread, from DRAM) took 0.66-0.75x the time, batch 1 the same.
+template <int Lines>
+MLN_ALWAYS_INLINE void prefetch_pair_lines(const float* xa, const float* xb) {
+    for (const float* x : {xa, xb}) {
+        const char* ahead = reinterpret_cast<const char*>(x) + kPrefetchBytes;
+        for (int line = 0; line < Lines; ++line) _mm_prefetch(ahead + 64 * line, _MM_HINT_T0);
+    }
+}
 
 // A channel's value in lanes 0-7, the other's in 8-15.
 inline __m512 pair_of(float a, float b) { return _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b)); }
@@ -923,7 +957,7 @@ inline PlaneRowTaps pair_row_taps(const float* xa, const float* xb, const Window
         for (int64_t kw = 0; kw < 3; ++kw) r.t[kw] = _mm512_setzero_ps();
         return r;
     }
-    const bool whole = ih + 1 < g.in[1];
+    const bool whole = ih < c.whole_load_rows;
     const __m512 a = whole ? c.load_whole_row(xa + ih * c.in_width) : c.load_row(xa + ih * c.in_width);
     const __m512 b = whole ? c.load_whole_row(xb + ih * c.in_width) : c.load_row(xb + ih * c.in_width);
     for (int64_t kw = 0; kw < 3; ++kw) r.t[kw] = _mm512_permutex2var_ps(a, c.index[kw], b);
@@ -1004,7 +1038,9 @@ MLN_ALWAYS_INLINE void pair_window_sums_stride1(const float* xa, const float* xb
     PlaneRowTaps rows[3];
     // The planes' prefetches at once: a 7 x 7 plane is 4 lines, which per-row prefetches of
     // 7 floats each asked for twice or more (dw960 at 7 x 7, one thread: 1.13x faster at
-    // batches 1 and 32; at stride 2 from 14 x 14, 1.05x slower at batch 32, so that stays).
+    // batches 1 and 32). In the forward's pairs_forward GCC 12 deletes this loop (see
+    // prefetch_pair_lines), which measured 0.89-0.94x the time of main's build on dw960 @ 7 at
+    // batches 1 and 32 (one thread); a prefetch a source row there, 1.08x slower than none.
     prefetch_ahead(xa, g.in_size());
     if (store_b) prefetch_ahead(xb, g.in_size());
     for (int64_t oh = 0; oh < g.out[1]; ++oh) {
@@ -1018,12 +1054,124 @@ MLN_ALWAYS_INLINE void pair_window_sums_stride1(const float* xa, const float* xb
         }
         rows[2] = pair_row_taps(xa, xb, g, c, top + 2);
         const __m512 sum = add_filter_rows(rows, w, c.tap, bias);
-        if (oh + 1 < g.out[1]) {
+        if (oh < c.whole_store_rows) {
             c.store_whole_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
         } else {
             c.store_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
         }
     }
+}
+
+// pair_window_sums_stride1 on source rows of <= 8 columns with pad 1 before them: channel a's
+// source row loads as lanes 0-7 and b's as 8-15, which are the outputs' tap 1 as they stand;
+// taps 0 and 2 (columns i - 1 and i + 1) are the same rows a lane over, so an output row sums
+// the three rows' tap-0 and tap-2 products unshifted and shifts the two sums a lane: 2
+// permutes an output row and an insert a source row (7 x 7: 14 permutes and 7 inserts a pair
+// of planes, not 21 permutes).
+MLN_ALWAYS_INLINE void pair_window_sums_stride1_narrow(const float* xa, const float* xb, const float* wa,
+                                                       const float* wb, float bias_a, float bias_b,
+                                                       const WindowGeometry& g, const PairColumns& c, float* ya,
+                                                       float* yb, bool store_b) {
+    __m512 w[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) w[t] = pair_of(wa[t], wb[t]);
+    const __m512 bias = pair_of(bias_a, bias_b);
+    // Lane i takes lane i - 1, and lane i + 1 (the lanes that cross a half are masked out).
+    const __m512i previous_lane = _mm512_set_epi32(14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0);
+    const __m512i next_lane = _mm512_set_epi32(15, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1);
+    const __mmask8 load = static_cast<__mmask8>(c.load);
+    auto source_row = [&](int64_t ih) {
+        PlaneRowTaps r{};
+        r.valid = ih >= 0 && ih < g.in[1];
+        if (!r.valid) return r;
+        const float* at_a = xa + ih * c.in_width;
+        const float* at_b = xb + ih * c.in_width;
+        const bool whole = ih < c.whole_load_rows;
+        const __m256 a = whole ? _mm256_loadu_ps(at_a) : _mm256_maskz_loadu_ps(load, at_a);
+        const __m256 b = whole ? _mm256_loadu_ps(at_b) : _mm256_maskz_loadu_ps(load, at_b);
+        r.t[1] = _mm512_insertf32x8(_mm512_castps256_ps512(a), b, 1);
+        return r;
+    };
+    PlaneRowTaps rows[3];
+    for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+        const int64_t top = oh - g.pad_begin[1];
+        if (oh > 0) {
+            rows[0] = rows[1];
+            rows[1] = rows[2];
+        } else {
+            rows[0] = source_row(top);
+            rows[1] = source_row(top + 1);
+        }
+        rows[2] = source_row(top + 2);
+        __m512 sum = bias, first = _mm512_setzero_ps(), last = _mm512_setzero_ps();
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            if (!rows[kh].valid) continue;
+            sum = _mm512_mask3_fmadd_ps(rows[kh].t[1], w[kh * 3 + 1], sum, c.tap[1]);
+            first = _mm512_fmadd_ps(rows[kh].t[1], w[kh * 3], first);
+            last = _mm512_fmadd_ps(rows[kh].t[1], w[kh * 3 + 2], last);
+        }
+        sum = _mm512_mask_add_ps(sum, c.tap[0], sum, _mm512_permutexvar_ps(previous_lane, first));
+        sum = _mm512_mask_add_ps(sum, c.tap[2], sum, _mm512_permutexvar_ps(next_lane, last));
+        if (oh < c.whole_store_rows) {
+            c.store_whole_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
+        } else {
+            c.store_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
+        }
+    }
+}
+
+// pair_window_sums at stride 2 x 2 with an odd pad before the columns: output i's tap 0 is
+// column 2i - pad, which tap 2 of output i - 1 picks, so the three source rows' tap-0 products
+// come from their tap-2 picks, summed and shifted a lane once an output row; and an output row's
+// last source row is the next one's first, whose picks it keeps: 2 permutes a source row and 1
+// an output row (14 x 14 -> 7 x 7: 35 a pair of planes, not 51).
+MLN_ALWAYS_INLINE void pair_stride2_window_sums(const float* xa, const float* xb, const float* wa, const float* wb,
+                                                float bias_a, float bias_b, const WindowGeometry& g,
+                                                const PairColumns& c, float* ya, float* yb, bool store_b) {
+    __m512 w[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) w[t] = pair_of(wa[t], wb[t]);
+    const __m512 bias = pair_of(bias_a, bias_b);
+    // Lane i takes lane i - 1 (lanes 0 and 8, tap 0 at column -pad, are masked out).
+    const __m512i previous_lane = _mm512_set_epi32(14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0);
+    PlaneRowTaps rows[3];
+    // Output row oh; Inside: its source rows lie in the plane and load whole, and its store is
+    // whole (no checks in the loop over those rows: 1.1x faster on dw576/2 @ 14).
+    auto output_row = [&](int64_t oh, auto inside) {
+        constexpr bool kInside = decltype(inside)::value;
+        auto taps = [&](int64_t ih) {
+            if constexpr (!kInside) return pair_row_taps(xa, xb, g, c, ih);
+            const __m512 a = c.load_whole_row(xa + ih * c.in_width), b = c.load_whole_row(xb + ih * c.in_width);
+            const __m512 last = _mm512_permutex2var_ps(a, c.index[2], b);
+            return PlaneRowTaps{{last, _mm512_permutex2var_ps(a, c.index[1], b), last}, true};
+        };
+        const int64_t top = 2 * oh - g.pad_begin[1];
+        prefetch_pair_lines<2>(xa + top * c.in_width, xb + top * c.in_width);
+        rows[0] = oh > 0 ? rows[2] : taps(top);
+        rows[1] = taps(top + 1);
+        rows[2] = taps(top + 2);
+        __m512 middle = bias, last = _mm512_setzero_ps(), first = _mm512_setzero_ps();
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            if (!kInside && !rows[kh].valid) continue;
+            middle = _mm512_mask3_fmadd_ps(rows[kh].t[1], w[kh * 3 + 1], middle, c.tap[1]);
+            last = _mm512_mask3_fmadd_ps(rows[kh].t[2], w[kh * 3 + 2], last, c.tap[2]);
+            first = _mm512_fmadd_ps(rows[kh].t[2], w[kh * 3], first);
+        }
+        __m512 sum = _mm512_add_ps(middle, last);
+        sum = _mm512_mask_add_ps(sum, c.tap[0], sum, _mm512_permutexvar_ps(previous_lane, first));
+        if (kInside || oh < c.whole_store_rows) {
+            c.store_whole_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
+        } else {
+            c.store_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
+        }
+    };
+    // Output rows from inside_begin read from source row 0 on; to inside_end, rows that load
+    // and store whole (top + 2 < whole_load_rows).
+    const int64_t inside_begin = std::min(g.out[1], (g.pad_begin[1] + 1) / 2);
+    const int64_t inside_end =
+        std::max(inside_begin, std::min({g.out[1], c.whole_store_rows, (c.whole_load_rows + g.pad_begin[1] - 1) / 2}));
+    int64_t oh = 0;
+    for (; oh < inside_begin; ++oh) output_row(oh, std::false_type{});
+    for (; oh < inside_end; ++oh) output_row(oh, std::true_type{});
+    for (; oh < g.out[1]; ++oh) output_row(oh, std::false_type{});
 }
 
 // Stride 1 on rows of 9 to 16 source columns and outputs (14 x 14 planes): one output row a
@@ -1103,6 +1251,33 @@ MLN_ALWAYS_INLINE void row_window_sums_stride1(const float* x, const float* taps
         } else {
             _mm512_mask_storeu_ps(y + oh * c.out_width, c.out, sum);
         }
+    }
+}
+
+// A pair kernel (pair_window_sums and its forms) as a type, so that pairs_forward inlines it.
+template <auto kernel>
+struct PairKernel {
+    MLN_ALWAYS_INLINE void operator()(const float* xa, const float* xb, const float* wa, const float* wb, float bias_a,
+                                      float bias_b, const WindowGeometry& g, const PairColumns& c, float* ya,
+                                      float* yb, bool store_b) const {
+        kernel(xa, xb, wa, wb, bias_a, bias_b, g, c, ya, yb, store_b);
+    }
+};
+
+// The forward's loop over pairs of channels (an odd last channel paired with itself, its
+// stand-in's outputs not stored), one instance a pair kernel, none inlined into the forward:
+// beside each other there, the stride-2 kernel's registers spilled the stride-1 one's masks and
+// indices to the stack (dw960 @ 7, one thread: 1.4x slower).
+template <typename Kernel>
+MLN_NOINLINE void pairs_forward(const float* x, const float* w, const float* bias, const WindowGeometry& g,
+                                int64_t channels, float* y, Kernel kernel) {
+    const int64_t in_size = g.in_size(), out_size = g.out_size();
+    const PairColumns columns(g);
+    for (int64_t a = 0; a < channels; a += 2) {
+        const int64_t b = std::min(a + 1, channels - 1);
+        const float bias_a = bias != nullptr ? bias[a] : 0.0f, bias_b = bias != nullptr ? bias[b] : 0.0f;
+        kernel(x + a * in_size, x + b * in_size, w + a * kTaps, w + b * kTaps, bias_a, bias_b, g, columns,
+               y + a * out_size, y + b * out_size, b != a);
     }
 }
 
@@ -1508,19 +1683,14 @@ void conv_depthwise_3x3_forward_avx512(const float* x, const float* w, const flo
     const int64_t in_size = g.in_size(), out_size = g.out_size();
     if (out_size == 0) return;
     if (depthwise_3x3_pairs_fit(g)) {
-        const PairColumns columns(g);
-        for (int64_t a = 0; a < channels; a += 2) {
-            const int64_t b = std::min(a + 1, channels - 1);  // an odd last channel paired with itself
-            const float bias_a = bias != nullptr ? bias[a] : 0.0f, bias_b = bias != nullptr ? bias[b] : 0.0f;
-            if (g.stride[1] == 1) {
-                pair_window_sums_stride1(x + a * in_size, x + b * in_size, w + a * kTaps, w + b * kTaps, bias_a,
-                                         bias_b, g, columns, y + a * out_size, y + b * out_size, b != a);
-            } else {
-                pair_window_sums(x + a * in_size, x + b * in_size, w + a * kTaps, w + b * kTaps, bias_a, bias_b, g,
-                                 columns, y + a * out_size, y + b * out_size, b != a);
-            }
+        if (g.stride[1] == 1 && g.stride[2] == 1 && g.in[2] <= 8 && g.pad_begin[2] == 1) {
+            return pairs_forward(x, w, bias, g, channels, y, PairKernel<pair_window_sums_stride1_narrow>{});
         }
-        return;
+        if (g.stride[1] == 1) return pairs_forward(x, w, bias, g, channels, y, PairKernel<pair_window_sums_stride1>{});
+        if (g.stride[1] == 2 && g.stride[2] == 2 && g.pad_begin[2] % 2 == 1) {
+            return pairs_forward(x, w, bias, g, channels, y, PairKernel<pair_stride2_window_sums>{});
+        }
+        return pairs_forward(x, w, bias, g, channels, y, PairKernel<pair_window_sums>{});
     }
     if (is_flat(g) && rows_fit(g)) return rows_forward(x, w, bias, g, channels, y);
     if (is_flat(g)) {
@@ -1532,17 +1702,8 @@ void conv_depthwise_3x3_forward_avx512(const float* x, const float* w, const flo
     }
     const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], g.pad_begin[2]);
     if (g.stride[1] == 2 && columns.size() == 1) {
-        const Stride2Columns narrow = columns[0];
-        for (int64_t c = 0; c < channels; ++c) {
-            const float* xc = x + c * in_size;
-            const float bias_c = bias != nullptr ? bias[c] : 0.0f;
-            if (narrow.interior) {
-                stride2_narrow_window_sums<false>(xc, w + c * kTaps, bias_c, g, narrow, y + c * out_size);
-            } else {
-                stride2_narrow_window_sums<true>(xc, w + c * kTaps, bias_c, g, narrow, y + c * out_size);
-            }
-        }
-        return;
+        if (columns[0].interior) return stride2_narrow_forward<false>(x, w, bias, g, columns[0], channels, y);
+        return stride2_narrow_forward<true>(x, w, bias, g, columns[0], channels, y);
     }
     if (g.stride[1] == 2) {
         for (int64_t c = 0; c < channels; ++c) {

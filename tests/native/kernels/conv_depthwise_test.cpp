@@ -324,5 +324,41 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     }
 }
 
+// The forward two channels a register at stride 2 x 2 with an odd pad before the columns (tap 0
+// from the tap-2 picks shifted a lane, an output row's last source row kept for the next): 1 to
+// 6 and 14 rows, source rows of 1 to 3 columns (whole-row loads and stores that would pass the
+// plane's end) and of 13 to 16, pads 1 and 3 before, uneven pads, an odd channel count. Also
+// stride 1 on planes of 1 to 3 columns (the whole-row stores' reach there) and on narrow rows.
+TEST_F(ConvDepthwiseTest, ThreeByThreePairKernelsMatchReferenceAtEveryIsa) {
+    std::vector<Depthwise3x3Case> cases;
+    for (int64_t height : {1, 2, 3, 4, 5, 6, 14}) {
+        for (int64_t width : {1, 2, 3, 13, 14, 15, 16}) cases.push_back({1, 5, height, width, 2, 1, 1});
+    }
+    cases.push_back({2, 3, 9, 11, 2, 3, 0});
+    cases.push_back({1, 3, 10, 12, 2, 3, 2});
+    cases.push_back({2, 7, 14, 14, 2, 1, 0});
+    cases.push_back({1, 4, 15, 15, 2, 1, 2});
+    for (int64_t width : {1, 2, 3}) cases.push_back({1, 5, 3, width, 1, 1, 1});
+    // Stride 1 on rows of <= 8 columns with pad 1 before them (tap 1 as loaded, taps 0 and 2
+    // from sums shifted a lane): 1 to 8 columns, 1, 2 and 7 rows, pad 2 after (7 outputs from 6
+    // columns, 8 from 7).
+    for (int64_t width : {1, 4, 5, 7, 8}) {
+        for (int64_t height : {1, 2, 7}) cases.push_back({1, 5, height, width, 1, 1, 1});
+    }
+    cases.push_back({2, 3, 6, 7, 1, 1, 2});
+    cases.push_back({1, 3, 5, 6, 1, 1, 2});
+    for (mln_isa isa : available_isas()) {
+        ScopedIsa scoped(isa);
+        for (const Depthwise3x3Case& c : cases) {
+            for (bool non_finite : {false, true}) {
+                SCOPED_TRACE(cat("n=", c.batch, " c=", c.channels, " ", c.height, "x", c.width, " s=", c.stride,
+                                 " pads=", c.pad_begin, ",", c.pad_end, " isa=", static_cast<int>(isa),
+                                 " non_finite=", non_finite));
+                expect_3x3_passes_match_reference(device_, c, non_finite);
+            }
+        }
+    }
+}
+
 }  // namespace
 }  // namespace mln::test
