@@ -61,32 +61,36 @@ inline void store_tap_sums(const __m512* taps, int64_t group, float* dw) {
 }
 
 // dw (channels x 9) = the plane sums (plane_sums(x plane, dy plane, acc): acc[tap] += its
-// products) over every image. Images outermost, then up to 16 channels, whose planes lie one
-// after the other: a channel through every image first read a 7 x 7 plane (196 bytes) per
-// image, far apart, and ran 2x slower than the channel-blocked kernel at batch 32.
-template <class PlaneSums>
+// products) over every image. Images outermost, then a span of up to Span channels, whose planes
+// lie one after the other: a channel through every image first read a 7 x 7 plane (196 bytes)
+// per image, far apart, and ran 2x slower than the channel-blocked kernel at batch 32. The sums
+// across lanes 16 channels at a time.
+template <int64_t Span = 16, class PlaneSums>
 void filter_sums_by_channel_groups(const float* x, const float* dy, const FilterSumsLayout& l, int64_t channels,
                                    int64_t images, float* dw, PlaneSums&& plane_sums) {
     constexpr int64_t kGroup = 16;
-    alignas(64) __m512 acc[kGroup][kTaps];
-    for (int64_t c0 = 0; c0 < channels; c0 += kGroup) {
-        const int64_t group = std::min(kGroup, channels - c0);
-        // All 16 zeroed: the sums below add every register.
-        for (int64_t c = 0; c < kGroup; ++c) {
+    static_assert(Span % kGroup == 0);
+    alignas(64) __m512 acc[Span][kTaps];
+    for (int64_t s0 = 0; s0 < channels; s0 += Span) {
+        const int64_t span = std::min(Span, channels - s0);
+        // Whole groups zeroed: the sums below add every register of a group.
+        for (int64_t c = 0; c < (span + kGroup - 1) / kGroup * kGroup; ++c) {
             for (int64_t t = 0; t < kTaps; ++t) acc[c][t] = _mm512_setzero_ps();
         }
         for (int64_t n = 0; n < images; ++n) {
-            const float* x_image = x + n * l.x_image_stride + c0 * l.in_size;
-            const float* dy_image = dy + n * l.dy_image_stride + c0 * l.out_size;
-            for (int64_t c = 0; c < group; ++c) plane_sums(x_image + c * l.in_size, dy_image + c * l.out_size, acc[c]);
+            const float* x_image = x + n * l.x_image_stride + s0 * l.in_size;
+            const float* dy_image = dy + n * l.dy_image_stride + s0 * l.out_size;
+            for (int64_t c = 0; c < span; ++c) plane_sums(x_image + c * l.in_size, dy_image + c * l.out_size, acc[c]);
         }
-        __m512 sums[kTaps];
-        for (int64_t t = 0; t < kTaps; ++t) {
-            __m512 lanes[kGroup];
-            for (int64_t c = 0; c < kGroup; ++c) lanes[c] = acc[c][t];
-            sums[t] = sum_across_lanes16(lanes);
+        for (int64_t g0 = 0; g0 < span; g0 += kGroup) {
+            __m512 sums[kTaps];
+            for (int64_t t = 0; t < kTaps; ++t) {
+                __m512 lanes[kGroup];
+                for (int64_t c = 0; c < kGroup; ++c) lanes[c] = acc[g0 + c][t];
+                sums[t] = sum_across_lanes16(lanes);
+            }
+            store_tap_sums(sums, std::min(kGroup, span - g0), dw + (s0 + g0) * kTaps);
         }
-        store_tap_sums(sums, group, dw + c0 * kTaps);
     }
 }
 

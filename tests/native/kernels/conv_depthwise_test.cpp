@@ -360,5 +360,24 @@ TEST_F(ConvDepthwiseTest, ThreeByThreePairKernelsMatchReferenceAtEveryIsa) {
     }
 }
 
+// The backward filter's flat plane sums up to 128 channels of an image before the next image:
+// tasks of more than 128 channels (a span, then a partial one ending in a partial group of 16),
+// on one and two threads.
+TEST_F(ConvDepthwiseTest, ThreeByThreeFilterOverChannelSpansMatchesReference) {
+    const std::vector<Depthwise3x3Case> cases = {
+        {1, 290, 17, 17, 1, 1, 1},  // 289 positions: over the channel-minor copy's 256
+        {2, 275, 9, 33, 1, 1, 1},
+        {24, 140, 6, 14, 1, 1, 1},  // 24 images, rows of 14 outputs
+    };
+    for (int threads : {1, 2}) {
+        ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+        for (const Depthwise3x3Case& c : cases) {
+            SCOPED_TRACE(cat("threads=", threads, " n=", c.batch, " c=", c.channels, " ", c.height, "x", c.width,
+                             " s=", c.stride));
+            expect_3x3_passes_match_reference(device_, c, false);
+        }
+    }
+}
+
 }  // namespace
 }  // namespace mln::test
