@@ -710,9 +710,9 @@ TEST_F(ConvTest, EpilogueRejectsBadResidualAndActivation) {
                             MLN_STATUS_INVALID_ARGUMENT, {"mln_conv_forward: activation"}));
 }
 
-// Pointwise backward filter sums small images in blocks (one GEMM over several images'
-// positions, packed across the images) and cuts the batch into fewer slices when the filter is
-// large: blocks of 3-4 images, groups; the other cases run the implicit GEMM over many images and a 2.4 MB filter.
+// Pointwise backward filter gathers small images in chunks (one GEMM over several images'
+// positions) and cuts the batch into fewer slices when the filter is large: chunks of 3-4 images,
+// groups; the other cases run the implicit GEMM over many images and a 2.4 MB filter.
 TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
     const std::vector<ConvCase> cases = {
         {{27, 3, 6, 7}, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
@@ -731,8 +731,8 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // The pointwise backward filter's two drivers (conv_pointwise.cpp's dot kernel,
 // conv_pointwise_filter.cpp's GEMMs per image or chunk of tiny images, or packed across
 // images), f32 at every ISA and f64, at 1, 2 and 3 threads, every result bit for bit the same as
-// at 1 thread. GEMMs: images of 20 positions in 8 slices of 3-4 images (packed across images,
-// edge tiles of rows and columns), and in groups, transposed (dy's rows
+// at 1 thread. GEMMs: images of 20 positions in 8 slices of 3-4 images, copied side by side in
+// chunks of 3, and in groups, transposed (dy's rows
 // fewer than x's, at most 32: those two and 40->16 over 144 positions, whose 3 slices take two
 // blocks of rows each at 2 threads, one at 1 and 3); stride 2 (16 and 64
 // compact positions, which took the implicit GEMM before); images of >= 256 positions whose
@@ -755,17 +755,18 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // slice and transposed at the end): 70 -> 37 over 144 positions in 2 slices, the same in 2
 // groups, 90 -> 40 at stride 2 (169 positions, one slice: at 2 and 3 threads row blocks of x
 // that start inside the channels, each gathering its own rows), and 50 -> 20 at stride 2 over 25
-// positions (packed across images: x gathered as B); one image, 75 -> 41
-// over 144 positions (x's packing saved outweighs dW's transpose). Filters over 768 KiB copy
-// images of few positions side by side up to 256 deep: 450 -> 500 over 35 positions (7 images in
-// one chunk of 245; at 2 and 3 threads each row block copies its own rows of dy) and, f64 only,
+// positions (chunks of 2 images, their gathered rows copied side by side); one image, 75 -> 41
+// over 144 positions (x's packing saved outweighs dW's transpose). Filters over 512 KiB
+// copy images of few positions side by side up to 256 deep: 330 -> 410 over 35 positions (7
+// images in one chunk of 245; at 2 and 3 threads each row block copies its own rows of dy) and
 // 300 -> 450 at stride 2 (25 positions: 6 images gathered into one chunk). Where the rows are
 // split (one slice at 2 and 3 threads) x's rows are A whatever the positions, given images enough:
-// 200 -> 40 over 3 images of 49 positions runs transposed at 2 and 3 threads only, same bits.
-// Packed across images (slices of 2 or more images of at most 64 positions, dW_g up to 768 KiB;
-// A the operand with fewer rows): 200 -> 40 over 4 images (2 slices of 2), x as A and gathered:
-// 20 -> 24 at stride 2, 300 -> 450 at stride 2 (f32); and 240 -> 250 over 24 images of 49
-// positions (2 slices of 12: depth blocks of 10 images and 2, A's 240 rows in blocks of 200, 40).
+// 200 -> 40 over 4 images of 49 positions runs transposed at 2 and 3 threads only, same bits.
+// Packed across images (slices of 8 or more images of at most 64 positions, dW_g up to 768 KiB,
+// 2 slices at least; A the operand with fewer rows): 240 -> 250 over 24 images of 49 positions
+// (2 slices of 12: depth blocks of 10 images and 2, x's 240 rows as A in blocks of 200 and 40),
+// 40 -> 37 over 16 images of 25 positions (dy as A, edge tiles of rows and columns), 60 -> 42 in
+// 2 groups, and at stride 2 (25 positions) 20 -> 44 (x gathered as A) and 50 -> 24 (as B).
 TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{27, 6, 4, 5}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
@@ -789,11 +790,14 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{3, 90, 25, 25}, 40, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{9, 50, 9, 9}, 20, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 75, 12, 12}, 41, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
-        {{7, 450, 5, 7}, 500, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{7, 330, 5, 7}, 410, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{6, 300, 9, 9}, 450, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
-        {{3, 200, 7, 7}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{4, 200, 7, 7}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{24, 240, 7, 7}, 250, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{16, 40, 5, 5}, 37, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{16, 60, 5, 5}, 42, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {{17, 20, 9, 9}, 44, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{16, 50, 9, 9}, 24, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
