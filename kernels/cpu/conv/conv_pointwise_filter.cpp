@@ -209,14 +209,15 @@ struct SliceSums;
 // both operands straight from the images into panels whose depth runs across them (up to
 // kAcrossDepth deep, in blocks of kAcrossRowBlockBytes of A's rows): each tile of dW is read
 // and written once per depth block rather than once per image, and the micro-kernel runs deep.
-// A is the operand with fewer rows (the extra packing, of A, is then the smaller one), dW^T the
-// product where that is x. Where dW_g is larger than kAcrossMaxFilterBytes the GEMMs per chunk
-// stay (it no longer stays in L2 beside the blocks). Such a call takes at least kAcrossMinSlices
-// slices, so that 2 threads each pack their own images rather than both packing all of B.
+// A is dy's rows, taken where dy has no more rows than x (the extra packing, of A, is then the
+// smaller one; x's rows as A, writing dW^T, took 1.00-1.07x the time on 1 thread, 0.92-1.16x on
+// 2: MobileNet-v2 160->960 at 7x7, ResNet-18's 256->512 /2). Where dW_g is larger than
+// kAcrossMaxFilterBytes the GEMMs per chunk stay (it no longer stays in L2 beside the blocks).
+// Such a call takes at least kAcrossMinSlices slices, so that 2 threads each pack their own
+// images rather than both packing all of B.
 // Against a GEMM per image (or per chunk), batch 32, A/B in one process, min / median of 21
-// alternating batches, loaded machine: MobileNet-v2 576->160 at 7x7 0.88-0.91x the time on 1
-// thread, 0.90-0.97x on 2; 960->160 0.99x, 0.94-0.95x; 160->960 0.99-1.05x, 0.99-1.01x;
-// ResNet-18's 256->512 /2 (7x7 out) 1.00-1.04x, 0.90-0.91x. Lost: 960->320 (1.2 MB of dW)
+// alternating batches, loaded machine: MobileNet-v2 576->160 at 7x7 0.88-0.98x the time on 1
+// thread, 0.75-0.97x on 2; 960->160 0.95-1.01x, 0.93-0.97x. Lost: 960->320 (1.2 MB of dW)
 // 1.02-1.06x, 320->1280 (1.6 MB) 1.06-1.13x; at 14x14 with A packed from dy, the larger
 // operand, 1.2x; A read in place per image instead of packed (B packed across images, each
 // tile of dW kept in L1 over a block's images) measured the same as a GEMM per image.
@@ -226,7 +227,8 @@ constexpr int64_t kAcrossRowBlockBytes = 384 << 10;
 constexpr int64_t kAcrossMaxFilterBytes = 768 << 10;
 constexpr int64_t kAcrossMinSlices = 2;
 // ... given at least kAcrossMinSliceImages images per slice: fewer did not pay for the second
-// copy of dW (1 thread: 160->960 at batch 4 1.12x the time, 576->160 at batch 8 1.05x).
+// copy of dW (1 thread: 160->960 at batch 4 1.12x the time, with x as A; 576->160 at batch 8
+// 1.05x).
 constexpr int64_t kAcrossMinSliceImages = 8;
 
 // Per-thread scratch: a block of A's rows and a panel of B's, packed across images.
@@ -421,7 +423,7 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     T* dw = static_cast<T*>(a.w.data);
     const int64_t shape_slices =
         pointwise_filter_slices(a.batch, a.batch * (a.channels + a.out_channels) * positions, filter_size);
-    const bool across = positions <= kAcrossMaxPositions &&
+    const bool across = positions <= kAcrossMaxPositions && out_channels <= channels &&
                         out_channels * channels * static_cast<int64_t>(sizeof(T)) <= kAcrossMaxFilterBytes &&
                         a.batch >= kAcrossMinSliceImages * std::max(shape_slices, kAcrossMinSlices);
     const int64_t slices = across ? std::max(shape_slices, kAcrossMinSlices) : shape_slices;
@@ -443,12 +445,10 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     const bool rows_split = tasks_underfill(units, threads);
     // (Again only where x's packing saved, x's rows over the batch, is kSplitPackingPerTransposed
     // times dW's elements: at batch 1 the 7x7 layers above took 1.5-1.7x the time transposed.)
-    // (Packed across images, A is the operand with fewer rows whatever the split.)
-    const bool transposed =
-        across       ? channels < out_channels
-        : rows_split ? channels > out_channels && (out_channels <= kMaxRowsTransposed ||
-                                                 a.batch * positions >= kSplitPackingPerTransposed * out_channels)
-                   : gemm_transposed(a);
+    const bool split_transposed =
+        channels > out_channels &&
+        (out_channels <= kMaxRowsTransposed || a.batch * positions >= kSplitPackingPerTransposed * out_channels);
+    const bool transposed = !across && (rows_split ? split_transposed : gemm_transposed(a));
     const int64_t gemm_rows = transposed ? channels : out_channels;
     const int64_t max_row_blocks = std::max<int64_t>(1, gemm_rows / kRowBlockAlign);
     const int64_t row_blocks = parts_to_fill_threads(units, max_row_blocks, threads);
@@ -479,7 +479,7 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
         const int64_t first = a.batch * slice / slices;
         const int64_t last = a.batch * (slice + 1) / slices;
         if (across) {
-            // A: the task's rows of dy (of x, transposed), B: all of the other's.
+            // A: the task's rows of dy, B: all of x's.
             const T* dy_slice = dy + (first * a.out_channels + g * out_channels + dy_row0) * positions;
             const T* x_slice = x + (first * a.channels + g * channels + x_row0) * in_size;
             auto prepare = [&](int64_t image, int64_t images) {
@@ -491,11 +491,9 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
                 }
                 const T* dy_block = dy_slice + image * a.out_channels * positions;
                 const int64_t dy_image_stride = a.out_channels * positions;
-                return transposed ? AcrossBlock<T>{x_block, x_image_stride, dy_block, dy_image_stride}
-                                  : AcrossBlock<T>{dy_block, dy_image_stride, x_block, x_image_stride};
+                return AcrossBlock<T>{dy_block, dy_image_stride, x_block, x_image_stride};
             };
-            sum_images_across(gemm_microkernel_for<T>(), rows, transposed ? out_channels : channels, last - first,
-                              positions, prepare, c, transposed ? out_channels : channels);
+            sum_images_across(gemm_microkernel_for<T>(), rows, channels, last - first, positions, prepare, c, channels);
         } else {
             for (int64_t n = first; n < last; n += chunk_images) {
                 const int64_t images = std::min(chunk_images, last - n);
