@@ -5,8 +5,10 @@
 // the end, so every element of dW is summed in one order whatever the thread count. Within a
 // slice each image is a GEMM read in place, but for images of very few positions: their dy rows
 // and x rows are copied side by side in chunks, one GEMM of depth (chunk images x P) per chunk
-// (kChunkDepth). Where x has more rows than dy the GEMM may run transposed (dW^T =
-// x rows * dy rows^T; gemm_transposed).
+// (kChunkDepth), or, where a slice has several such images and dW is small enough, both
+// operands packed straight from the images into panels that run across them (sum_images_across).
+// Where x has more rows than dy the GEMM may run transposed (dW^T = x rows * dy rows^T;
+// gemm_transposed).
 //
 // Threading: tasks of (slice, group, block of the GEMMs' rows), each GEMM on its task's thread
 // (GEMM called inside a parallel region runs on the calling thread: pool policy).
@@ -22,6 +24,7 @@
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_pointwise.hpp"
 #include "kernels/cpu/conv/gemm_rowmajor.hpp"
+#include "kernels/cpu/gemm/gemm_pack.hpp"
 
 namespace mln::kernels {
 namespace {
@@ -135,6 +138,19 @@ void copy_rows_side_by_side(const T* from, int64_t rows, int64_t images, int64_t
     }
 }
 
+// A strided layer's `rows` rows of x at its output positions, for `images` images image_stride
+// apart, compact (image after image) in the thread's scratch.
+template <class T>
+const T* gather_images(const WindowGeometry& geometry, int64_t rows, const T* x, int64_t images,
+                       int64_t image_stride, int64_t positions) {
+    std::vector<T>& compact = thread_buffer<T, ChunkCompact>();
+    compact.resize(static_cast<size_t>(images * rows * positions));
+    for (int64_t i = 0; i < images; ++i) {
+        gather_strided_positions(geometry, rows, x + i * image_stride, compact.data() + i * rows * positions);
+    }
+    return compact.data();
+}
+
 // By the shape alone (the driver adds the threads' split of the rows).
 bool gemm_transposed(const ConvArgs& a) {
     const int64_t channels = a.channels / a.groups;
@@ -177,8 +193,118 @@ void transpose_tiles(const T* from, int64_t from_stride, int64_t rows, int64_t c
     }
 }
 
+template <class T>
+GemmMicroKernelInfo<T> gemm_microkernel_for() {
+    if constexpr (std::is_same_v<T, float>) {
+        return sgemm_microkernel(cpu::active_isa());
+    } else {
+        return dgemm_microkernel(cpu::active_isa());
+    }
+}
+
 // Uninitialized storage for the slices' sums (each is written by its first GEMM, beta 0).
 struct SliceSums;
+
+// Images of at most kAcrossMaxPositions positions, many to a slice, are summed by packing
+// both operands straight from the images into panels whose depth runs across them (up to
+// kAcrossDepth deep, in blocks of kAcrossRowBlockBytes of A's rows): each tile of dW is read
+// and written once per depth block rather than once per image, and the micro-kernel runs deep.
+// A is dy's rows, taken where dy has no more rows than x (the extra packing, of A, is then the
+// smaller one; x's rows as A, writing dW^T, took 1.00-1.07x the time on 1 thread, 0.92-1.16x on
+// 2: MobileNet-v2 160->960 at 7x7, ResNet-18's 256->512 /2). Where dW_g is larger than
+// kAcrossMaxFilterBytes the GEMMs per chunk stay (it no longer stays in L2 beside the blocks).
+// Such a call takes at least kAcrossMinSlices slices, so that 2 threads each pack their own
+// images rather than both packing all of B.
+// Against a GEMM per image (or per chunk), batch 32, A/B in one process, min / median of 21
+// alternating batches, loaded machine: MobileNet-v2 576->160 at 7x7 0.88-0.98x the time on 1
+// thread, 0.75-0.97x on 2; 960->160 0.95-1.01x, 0.93-0.97x. Lost: 960->320 (1.2 MB of dW)
+// 1.02-1.06x, 320->1280 (1.6 MB) 1.06-1.13x; at 14x14 with A packed from dy, the larger
+// operand, 1.2x; A read in place per image instead of packed (B packed across images, each
+// tile of dW kept in L1 over a block's images) measured the same as a GEMM per image.
+constexpr int64_t kAcrossMaxPositions = 64;
+constexpr int64_t kAcrossDepth = 512;
+constexpr int64_t kAcrossRowBlockBytes = 384 << 10;
+constexpr int64_t kAcrossMaxFilterBytes = 768 << 10;
+constexpr int64_t kAcrossMinSlices = 2;
+// ... given at least kAcrossMinSliceImages images per slice: fewer did not pay for the second
+// copy of dW (1 thread: 160->960 at batch 4 1.12x the time, with x as A; 576->160 at batch 8
+// 1.05x).
+constexpr int64_t kAcrossMinSliceImages = 8;
+
+// Per-thread scratch: a block of A's rows and a panel of B's, packed across images.
+struct AcrossRows;
+struct AcrossColumns;
+
+// A depth block's operands: image i's rows of A at a + i * a_image_stride (row stride: the
+// positions), likewise B's.
+template <class T>
+struct AcrossBlock {
+    const T* a;
+    int64_t a_image_stride;
+    const T* b;
+    int64_t b_image_stride;
+};
+
+// c (rows x cols, row stride ldc) = sum over `images` images n of A_n (rows x positions) *
+// B_n^T (positions x cols), where `prepare(first, count)` gives the AcrossBlock of images
+// first .. first + count - 1 (so a strided layer gathers a block's images once). Depth block by
+// depth block in image order (fixed by the shape). (Prefetching the next block's sources while
+// one is computed, a few lines per tile, measured 0.98-1.02x the time: not kept.)
+template <class T, class Prepare>
+void sum_images_across(const GemmMicroKernelInfo<T>& micro, int64_t rows, int64_t cols, int64_t images,
+                       int64_t positions, Prepare&& prepare, T* c, int64_t ldc) {
+    const int64_t mr = micro.mr;
+    const int64_t nr = micro.nr;
+    const int64_t block_images = std::max<int64_t>(1, kAcrossDepth / positions);
+    const int64_t max_depth = std::min(block_images, images) * positions;
+    const int64_t row_block = std::max<int64_t>(
+        mr, kAcrossRowBlockBytes / (max_depth * static_cast<int64_t>(sizeof(T))) / mr * mr);
+    std::vector<T>& a_packed = thread_buffer<T, AcrossRows>();
+    a_packed.resize(static_cast<size_t>(std::min(row_block, ceil_div(rows, mr) * mr) * max_depth));
+    std::vector<T>& b_packed = thread_buffer<T, AcrossColumns>();
+    b_packed.resize(static_cast<size_t>(nr * max_depth));
+    T edge_tile[kMaxMicroTile];
+    for (int64_t n0 = 0; n0 < images; n0 += block_images) {
+        const int64_t count = std::min(block_images, images - n0);
+        const int64_t depth = count * positions;
+        const T beta = n0 == 0 ? T(0) : T(1);
+        const AcrossBlock<T> block = prepare(n0, count);
+        for (int64_t r0 = 0; r0 < rows; r0 += row_block) {
+            const int64_t block_rows = std::min(row_block, rows - r0);
+            for (int64_t i = 0; i < block_rows; i += mr) {
+                for (int64_t n = 0; n < count; ++n) {
+                    const MatrixRef<T> image{block.a + n * block.a_image_stride + (r0 + i) * positions, positions, 1};
+                    pack_a_panels(image, 0, std::min(mr, block_rows - i), 0, positions, static_cast<int>(mr),
+                                  micro.packers, a_packed.data() + i * depth + n * positions * mr);
+                }
+            }
+            for (int64_t j = 0; j < cols; j += nr) {
+                const int64_t tile_cols = std::min(nr, cols - j);
+                for (int64_t n = 0; n < count; ++n) {
+                    const MatrixRef<T> image{block.b + n * block.b_image_stride + j * positions, 1, positions};
+                    pack_b_panels(image, 0, positions, 0, tile_cols, static_cast<int>(nr), micro.packers,
+                                  b_packed.data() + n * positions * nr);
+                }
+                for (int64_t i = 0; i < block_rows; i += mr) {
+                    const int64_t tile_rows = std::min(mr, block_rows - i);
+                    T* tile = c + (r0 + i) * ldc + j;
+                    const T* a_panel = a_packed.data() + i * depth;
+                    if (tile_rows == mr && tile_cols == nr) {
+                        micro.packed(depth, a_panel, 1, mr, b_packed.data(), nr, tile, ldc, T(1), beta, nullptr);
+                        continue;
+                    }
+                    micro.packed(depth, a_panel, 1, mr, b_packed.data(), nr, edge_tile, nr, T(1), T(0), nullptr);
+                    for (int64_t r = 0; r < tile_rows; ++r) {
+                        for (int64_t col = 0; col < tile_cols; ++col) {
+                            const T sum = edge_tile[r * nr + col];
+                            tile[r * ldc + col] = beta == T(0) ? sum : tile[r * ldc + col] + sum;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
 
 }  // namespace
 
@@ -295,7 +421,12 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     const int64_t filter_size = a.out_channels * channels;
     const T* dy = static_cast<const T*>(a.y.data);
     T* dw = static_cast<T*>(a.w.data);
-    const int64_t slices = pointwise_filter_slices(a.batch, a.batch * (a.channels + a.out_channels) * positions, filter_size);
+    const int64_t shape_slices =
+        pointwise_filter_slices(a.batch, a.batch * (a.channels + a.out_channels) * positions, filter_size);
+    const bool across = positions <= kAcrossMaxPositions && out_channels <= channels &&
+                        out_channels * channels * static_cast<int64_t>(sizeof(T)) <= kAcrossMaxFilterBytes &&
+                        a.batch >= kAcrossMinSliceImages * std::max(shape_slices, kAcrossMinSlices);
+    const int64_t slices = across ? std::max(shape_slices, kAcrossMinSlices) : shape_slices;
     const int64_t chunk_depth = out_channels * channels * static_cast<int64_t>(sizeof(T)) > kLargeFilterBytes
                                     ? kLargeFilterChunkDepth
                                     : kChunkDepth;
@@ -314,10 +445,10 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     const bool rows_split = tasks_underfill(units, threads);
     // (Again only where x's packing saved, x's rows over the batch, is kSplitPackingPerTransposed
     // times dW's elements: at batch 1 the 7x7 layers above took 1.5-1.7x the time transposed.)
-    const bool transposed =
-        rows_split ? channels > out_channels && (out_channels <= kMaxRowsTransposed ||
-                                                 a.batch * positions >= kSplitPackingPerTransposed * out_channels)
-                   : gemm_transposed(a);
+    const bool split_transposed =
+        channels > out_channels &&
+        (out_channels <= kMaxRowsTransposed || a.batch * positions >= kSplitPackingPerTransposed * out_channels);
+    const bool transposed = !across && (rows_split ? split_transposed : gemm_transposed(a));
     const int64_t gemm_rows = transposed ? channels : out_channels;
     const int64_t max_row_blocks = std::max<int64_t>(1, gemm_rows / kRowBlockAlign);
     const int64_t row_blocks = parts_to_fill_threads(units, max_row_blocks, threads);
@@ -347,45 +478,58 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
         const int64_t dy_rows_read = transposed ? out_channels : rows;
         const int64_t first = a.batch * slice / slices;
         const int64_t last = a.batch * (slice + 1) / slices;
-        for (int64_t n = first; n < last; n += chunk_images) {
-            const int64_t images = std::min(chunk_images, last - n);
-            const int64_t depth = images * positions;  // of the GEMM
-            const T* columns = x + (n * a.channels + g * channels + x_row0) * in_size;
-            int64_t column_image_stride = a.channels * positions;
-            if (strided) {
-                // Gathered per chunk, while it stays in cache for the GEMM: a separate pass over
-                // the batch wrote and re-read the compact images (ResNet-18's 1x1/2 layers at
-                // batch 32, 1 thread: 64->128 took 1.5x the time of the same GEMMs at stride 1;
-                // gathered per chunk 0.91-0.93x the time of the separate pass, the others 0.97-1.0x).
-                std::vector<T>& compact = thread_buffer<T, ChunkCompact>();
-                compact.resize(static_cast<size_t>(images * x_rows * positions));
-                for (int64_t i = 0; i < images; ++i) {
-                    gather_strided_positions(geometry, x_rows, columns + i * a.channels * in_size,
-                                             compact.data() + i * x_rows * positions);
+        if (across) {
+            // A: the task's rows of dy, B: all of x's.
+            const T* dy_slice = dy + (first * a.out_channels + g * out_channels + dy_row0) * positions;
+            const T* x_slice = x + (first * a.channels + g * channels + x_row0) * in_size;
+            auto prepare = [&](int64_t image, int64_t images) {
+                const T* x_block = x_slice + image * a.channels * in_size;
+                int64_t x_image_stride = a.channels * in_size;
+                if (strided) {
+                    x_block = gather_images(geometry, x_rows, x_block, images, a.channels * in_size, positions);
+                    x_image_stride = x_rows * positions;
                 }
-                columns = compact.data();
-                column_image_stride = x_rows * positions;
-            }
-            const T* dy_rows = dy + (n * a.out_channels + g * out_channels + dy_row0) * positions;
-            if (images > 1) {
-                std::vector<T>& column_buffer = thread_buffer<T, ChunkColumns>();
-                column_buffer.resize(static_cast<size_t>(x_rows * depth));
-                copy_rows_side_by_side(columns, x_rows, images, column_image_stride, positions, column_buffer.data());
-                columns = column_buffer.data();
-                std::vector<T>& row_buffer = thread_buffer<T, ChunkRows>();
-                row_buffer.resize(static_cast<size_t>(dy_rows_read * depth));
-                copy_rows_side_by_side(dy_rows, dy_rows_read, images, a.out_channels * positions, positions,
-                                       row_buffer.data());
-                dy_rows = row_buffer.data();
-            }
-            const double beta = n == first ? 0.0 : 1.0;
-            if (transposed) {
-                // dW_g^T (Cg x Mg) = x rows * dy rows^T.
-                gemm_rowmajor<T>(false, true, rows, out_channels, depth, columns, depth, dy_rows, depth,
-                                 c, out_channels, beta);
-            } else {
-                gemm_rowmajor<T>(false, true, rows, channels, depth, dy_rows, depth, columns, depth, c,
-                                 channels, beta);
+                const T* dy_block = dy_slice + image * a.out_channels * positions;
+                const int64_t dy_image_stride = a.out_channels * positions;
+                return AcrossBlock<T>{dy_block, dy_image_stride, x_block, x_image_stride};
+            };
+            sum_images_across(gemm_microkernel_for<T>(), rows, channels, last - first, positions, prepare, c, channels);
+        } else {
+            for (int64_t n = first; n < last; n += chunk_images) {
+                const int64_t images = std::min(chunk_images, last - n);
+                const int64_t depth = images * positions;  // of the GEMM
+                const T* columns = x + (n * a.channels + g * channels + x_row0) * in_size;
+                int64_t column_image_stride = a.channels * positions;
+                if (strided) {
+                    // Gathered per chunk, while it stays in cache for the GEMM: a separate pass over
+                    // the batch wrote and re-read the compact images (ResNet-18's 1x1/2 layers at
+                    // batch 32, 1 thread: 64->128 took 1.5x the time of the same GEMMs at stride 1;
+                    // gathered per chunk 0.91-0.93x the time of the separate pass, the others 0.97-1.0x).
+                    columns = gather_images(geometry, x_rows, columns, images, a.channels * in_size, positions);
+                    column_image_stride = x_rows * positions;
+                }
+                const T* dy_rows = dy + (n * a.out_channels + g * out_channels + dy_row0) * positions;
+                if (images > 1) {
+                    std::vector<T>& column_buffer = thread_buffer<T, ChunkColumns>();
+                    column_buffer.resize(static_cast<size_t>(x_rows * depth));
+                    copy_rows_side_by_side(columns, x_rows, images, column_image_stride, positions,
+                                           column_buffer.data());
+                    columns = column_buffer.data();
+                    std::vector<T>& row_buffer = thread_buffer<T, ChunkRows>();
+                    row_buffer.resize(static_cast<size_t>(dy_rows_read * depth));
+                    copy_rows_side_by_side(dy_rows, dy_rows_read, images, a.out_channels * positions, positions,
+                                           row_buffer.data());
+                    dy_rows = row_buffer.data();
+                }
+                const double beta = n == first ? 0.0 : 1.0;
+                if (transposed) {
+                    // dW_g^T (Cg x Mg) = x rows * dy rows^T.
+                    gemm_rowmajor<T>(false, true, rows, out_channels, depth, columns, depth, dy_rows, depth,
+                                     c, out_channels, beta);
+                } else {
+                    gemm_rowmajor<T>(false, true, rows, channels, depth, dy_rows, depth, columns, depth, c,
+                                     channels, beta);
+                }
             }
         }
         // A single slice's dW^T rows are final: the task turns them into dW's columns while they

@@ -732,9 +732,10 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 }
 
 // The pointwise backward filter's two drivers (conv_pointwise.cpp's dot kernel,
-// conv_pointwise_filter.cpp's GEMMs per image or chunk of tiny images), f32 at every ISA and
-// f64, at 1, 2 and 3 threads, every result bit for bit the same as at 1 thread. GEMMs: images
-// of 20 positions in 8 slices of 3-4 images, copied side by side in chunks of 3, and in groups, transposed (dy's rows
+// conv_pointwise_filter.cpp's GEMMs per image or chunk of tiny images, or packed across
+// images), f32 at every ISA and f64, at 1, 2 and 3 threads, every result bit for bit the same as
+// at 1 thread. GEMMs: images of 20 positions in 8 slices of 3-4 images, copied side by side in
+// chunks of 3, and in groups, transposed (dy's rows
 // fewer than x's, at most 32: those two and 40->16 over 144 positions, whose 3 slices take two
 // blocks of rows each at 2 threads, one at 1 and 3); stride 2 (16 and 64
 // compact positions, which took the implicit GEMM before); images of >= 256 positions whose
@@ -764,6 +765,11 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // 300 -> 450 at stride 2 (25 positions: 6 images gathered into one chunk). Where the rows are
 // split (one slice at 2 and 3 threads) x's rows are A whatever the positions, given images enough:
 // 200 -> 40 over 4 images of 49 positions runs transposed at 2 and 3 threads only, same bits.
+// Packed across images (slices of 8 or more images of at most 64 positions, dW_g up to 768 KiB,
+// dy's rows as A, no more than x's; 2 slices at least): 250 -> 240 over 24 images of 49 positions
+// (2 slices of 12: depth blocks of 10 images and 2, dy's 240 rows in blocks of 200 and 40),
+// 40 -> 37 over 16 images of 25 positions (edge tiles of rows and columns), 60 -> 42 in 2 groups,
+// and 50 -> 24 at stride 2 (25 positions, x gathered per depth block).
 TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{27, 6, 4, 5}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
@@ -790,6 +796,10 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{7, 330, 5, 7}, 410, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{6, 300, 9, 9}, 450, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{4, 200, 7, 7}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{24, 250, 7, 7}, 240, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{16, 40, 5, 5}, 37, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{16, 60, 5, 5}, 42, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {{16, 50, 9, 9}, 24, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
