@@ -112,8 +112,9 @@ struct Plan {
     DirectUntranspose<T> untranspose;
     // Dot mode (see dot_applies): tasks are (slice, group); the phase planes of a channel's rows
     // that one position block reads (padded_channel: 4 planes, padded_w wide) with plane_top rows
-    // and plane_left columns of margin.
-    bool dot;
+    // and plane_left columns of margin. dot_prefetch: the inputs come from memory, so each block
+    // prefetches the next one's (run_dot_task) and blocks are shorter (kDotPrefetchBlockPositions).
+    bool dot, dot_prefetch;
     int64_t plane_top, plane_left;
 };
 
@@ -530,6 +531,13 @@ constexpr int64_t kDotMaxDepth = 160;
 // CPU time per call, same-run A/B in both load orders on a loaded machine: 512 -> 1024 (9 rows)
 // 6-11% faster; 768 (6 rows) 0-6%, 1536 and 2048 5-9% slower than 1024.
 constexpr int64_t kDotBlockPositions = 1024;
+// Positions per block at most where the next block's inputs are prefetched (kDotPrefetchInputBytes):
+// a tile's 8 rows of dy (14 KiB at 4 rows of 112) leave room in L1 for the lines that the prefetches
+// bring in beside them, which at 1024 positions evicted the tile's own rows. MobileNet-v2's stem,
+// one thread, same-process A/B in both orders (median, min of 3-7 alternating batches): batch 8
+// 0.87-0.91 of the time, batch 32 0.90-0.95; ResNet-18's 7x7/2 stem at batch 4 0.94-0.95. Blocks of
+// 256 positions took 1.12 x the time of 512, 768 1.05 x (MobileNet-v2's stem, batch 8).
+constexpr int64_t kDotPrefetchBlockPositions = 512;
 // Inputs (x and dy) of at least this many bytes are prefetched a block ahead (run_dot_task): they
 // come from memory. MobileNet-v2's stem, one thread, same-run A/B, loaded machine: batch 32
 // 0.81-0.91 of the time (median; min 0.76-0.83); at batch 1 (2.2 MB, in cache) the prefetches cost 4.5%.
@@ -613,8 +621,6 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         // A call's share all at once between calls left the misses queued behind one another:
         // MobileNet-v2's stem, batch 32, one thread, same-process A/B under load, in the kernel
         // 0.83-0.93 of the time (min and median over 15-21 alternating runs, 3 runs).
-        const bool prefetch = (a.batch * (a.channels * geo.in_size() + a.out_channels * p.out_size)) * 4 >=
-                              kDotPrefetchInputBytes;
         for (int64_t u = u_begin; u < u_end; ++u) {
             const int64_t n = u / p.position_blocks;
             const int64_t q0 = u % p.position_blocks * p.position_block;
@@ -630,7 +636,7 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             // this block's (all of them in a new image); input row 2 (i - top) + ph of plane row i.
             const int64_t steps = row_tiles * col_tiles;
             DotPrefetchRows next[kDotPrefetchStreams] = {};
-            DotPrefetchRows* const streams = u + 1 < u_end && prefetch ? next : nullptr;
+            DotPrefetchRows* const streams = u + 1 < u_end && p.dot_prefetch ? next : nullptr;
             if (streams != nullptr) {
                 const int64_t next_n = (u + 1) / p.position_blocks;
                 const int64_t next_q0 = (u + 1) % p.position_blocks * p.position_block;
@@ -815,11 +821,14 @@ void conv_backward_filter(const ConvArgs& a) {
     const int64_t max_block = kPositionBlockBytes / static_cast<int64_t>(sizeof(T));
     p.direct = direct_applies<T>(a, p.group_out_channels, p.depth);
     p.dot = !p.direct && dot_applies<T>(a, p.group_out_channels, p.depth);
+    const int64_t input_elements = a.batch * (a.channels * a.geometry.in_size() + a.out_channels * p.out_size);
+    p.dot_prefetch = p.dot && input_elements * static_cast<int64_t>(sizeof(T)) >= kDotPrefetchInputBytes;
     const int64_t out_w = a.geometry.out[2], out_h = a.geometry.out[1];
     if (p.direct && out_w < max_block) {
         p.position_block = ceil_div(out_h, ceil_div(out_h, max_block / out_w)) * out_w;
     } else if (p.dot) {
-        const int64_t max_rows = std::max<int64_t>(1, kDotBlockPositions / out_w);
+        const int64_t max_rows =
+            std::max<int64_t>(1, (p.dot_prefetch ? kDotPrefetchBlockPositions : kDotBlockPositions) / out_w);
         p.position_block = ceil_div(out_h, ceil_div(out_h, max_rows)) * out_w;
     } else {
         p.position_block = std::min(p.out_size, round_up(ceil_div(p.out_size, ceil_div(p.out_size, max_block)),
@@ -840,7 +849,6 @@ void conv_backward_filter(const ConvArgs& a) {
     // thread count): the most, up to kMaxReductionSlices and one that 2 or 3 threads divide,
     // whose partials stay within 1 / kPartialsShare of the inputs' bytes.
     p.dw_size = a.out_channels * p.depth;
-    const int64_t input_elements = a.batch * (a.channels * a.geometry.in_size() + a.out_channels * p.out_size);
     p.reduction_slices = std::min({kMaxReductionSlices, p.image_groups * p.position_blocks,
                                    1 + input_elements / (kPartialsShare * p.dw_size)});
     if (p.reduction_slices == 5) p.reduction_slices = 4;

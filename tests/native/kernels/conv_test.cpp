@@ -1047,8 +1047,9 @@ TEST_F(ConvTest, PhaseDirectForwardIsTheSameBitsAtAnyThreadCount) {
 // stop assuming cache residence (16 MB): the polyphase direct forward writes y (17 MB) with
 // non-temporal stores where y starts on a cache line (and with plain ones a float past it, the
 // same bits), and the backward filter's dot mode prefetches the next block's dy rows and input
-// rows (27 MB of x and dy; 17 images in 6 reduction slices, slices ending inside images). Within
-// tolerance of the reference twin at 1 thread, the same bits at 2 and 3.
+// rows in blocks of 4 output rows (27 MB of x and dy; 17 images in 6 reduction slices, slices
+// ending inside images). Within tolerance of the reference twin at 1 thread, the same bits at 2
+// and 3.
 TEST_F(ConvTest, LargeStemStreamsOutputsAndPrefetchesInputsAtTheSameBits) {
     const std::vector<mln_isa> isas = available_isas();
     if (std::find(isas.begin(), isas.end(), MLN_ISA_AVX512) == isas.end()) GTEST_SKIP() << "no AVX-512 here";
