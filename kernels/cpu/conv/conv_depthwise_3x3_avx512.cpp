@@ -40,9 +40,11 @@ __mmask16 lanes_between(int64_t begin, int64_t end) {
 // 1.5x, backward filter at batch 1 1.4x. The stride-1 flat loops read one stream, which the
 // hardware follows (prefetching there measured within noise). Past a plane this fetches the
 // next channel's, read next; a prefetch past the tensor does not fault.
+// Inlined by force: out of line, GCC 12 finds the loop free of side effects (a prefetch touches
+// no memory it models), marks the function const and deletes calls to it as dead code.
 constexpr int64_t kPrefetchBytes = int64_t{8} << 10;
 
-inline void prefetch_ahead(const float* from, int64_t floats) {
+MLN_ALWAYS_INLINE void prefetch_ahead(const float* from, int64_t floats) {
     const char* at = reinterpret_cast<const char*>(from) + kPrefetchBytes;
     for (int64_t b = 0; b < floats * static_cast<int64_t>(sizeof(float)); b += 64) _mm_prefetch(at + b, _MM_HINT_T0);
 }
@@ -51,7 +53,7 @@ inline void prefetch_ahead(const float* from, int64_t floats) {
 // backward data writes two dx rows a step, block by block, back and forth between them, which
 // the hardware prefetchers did not follow from DRAM: MobileNet-v2 dw144/2 at batch 32, one
 // thread, 1.15x slower than writing one row after the other, 1.1x faster with this.
-inline void prefetch_write_ahead(float* from, int64_t floats) {
+MLN_ALWAYS_INLINE void prefetch_write_ahead(float* from, int64_t floats) {
     char* at = reinterpret_cast<char*>(from) + kPrefetchBytes;
     for (int64_t b = 0; b < floats * static_cast<int64_t>(sizeof(float)); b += 64) _m_prefetchw(at + b);
 }
@@ -1036,13 +1038,10 @@ MLN_ALWAYS_INLINE void pair_window_sums_stride1(const float* xa, const float* xb
     for (int64_t t = 0; t < kTaps; ++t) w[t] = pair_of(wa[t], wb[t]);
     const __m512 bias = pair_of(bias_a, bias_b);
     PlaneRowTaps rows[3];
-    // The planes' prefetches at once: a 7 x 7 plane is 4 lines, which per-row prefetches of
-    // 7 floats each asked for twice or more (dw960 at 7 x 7, one thread: 1.13x faster at
-    // batches 1 and 32). In the forward's pairs_forward GCC 12 deletes this loop (see
-    // prefetch_pair_lines), which measured 0.89-0.94x the time of main's build on dw960 @ 7 at
-    // batches 1 and 32 (one thread); a prefetch a source row there, 1.08x slower than none.
-    prefetch_ahead(xa, g.in_size());
-    if (store_b) prefetch_ahead(xb, g.in_size());
+    // No prefetch: the planes' prefetched at once (a loop GCC 12 had deleted here as dead code
+    // until prefetch_ahead was inlined by force) ran 1.02-1.05x slower on backward data dw960
+    // at 7 x 7 (batches 1 and 32, one thread; 2 threads within noise), a prefetch a source row
+    // 1.08x slower.
     for (int64_t oh = 0; oh < g.out[1]; ++oh) {
         const int64_t top = oh - g.pad_begin[1];
         if (oh > 0) {
