@@ -909,8 +909,8 @@ struct PairColumns {
 };
 
 // prefetch_ahead of Lines lines from xa and from xb, one prefetch a line written out: the pair
-// kernels' loops of prefetches over a plane, inlined into their channel loop, were deleted by
-// GCC 12 as dead code (no prefetch left in the binary); with these, dw576/2 @ 14 at batch 32
+// kernels' prefetch_ahead calls over a plane were deleted by GCC 12 as dead code while it was
+// not inlined by force (no prefetch left in the binary); with these, dw576/2 @ 14 at batch 32
 // (one thread, from DRAM) took 0.66-0.75x the time, batch 1 the same.
 template <int Lines>
 MLN_ALWAYS_INLINE void prefetch_pair_lines(const float* xa, const float* xb) {
@@ -1604,9 +1604,8 @@ void pair_stride2_backward_data(const float* dya, const float* dyb, const float*
         return t >= 0 && t % 2 == 0 && t / 2 < dy_rows ? t / 2 : -1;
     };
     auto loads = [&](int64_t row) { return c.loads(dya + row * dy_width, dyb + row * dy_width); };
-    // The dy planes' prefetches at once, as the stride-1 forward's (dw576/2: 1.08x faster).
-    prefetch_ahead(dya, g.out_size());
-    if (store_b) prefetch_ahead(dyb, g.out_size());
+    // No prefetch: the dy planes' prefetched at once measured within noise (dw576/2 @ 14, batches
+    // 1 and 32, 1 and 2 threads: 0.99-1.04x the time without).
     for (int64_t i = 0; i < dx_rows;) {
         const int64_t top = dy_row(i, 0), middle = dy_row(i, 1), bottom = dy_row(i, 2);
         __m512 even = _mm512_setzero_ps(), odd = _mm512_setzero_ps();
