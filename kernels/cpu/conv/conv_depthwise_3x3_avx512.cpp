@@ -923,6 +923,16 @@ MLN_ALWAYS_INLINE void prefetch_pair_lines(const float* xa, const float* xb) {
 // A channel's value in lanes 0-7, the other's in 8-15.
 inline __m512 pair_of(float a, float b) { return _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b)); }
 
+// w[t] = pair_of(wa[t], wb[t]) for the nine taps, picked from one load of each filter.
+MLN_ALWAYS_INLINE void pair_weights(const float* wa, const float* wb, __m512* w) {
+    const __m512 a = _mm512_maskz_loadu_ps(0x01FF, wa), b = _mm512_maskz_loadu_ps(0x01FF, wb);
+    __m512i pick = _mm512_set_epi32(16, 16, 16, 16, 16, 16, 16, 16, 0, 0, 0, 0, 0, 0, 0, 0);
+    for (int64_t t = 0; t < kTaps; ++t) {
+        w[t] = _mm512_permutex2var_ps(a, pick, b);
+        pick = _mm512_add_epi32(pick, _mm512_set1_epi32(1));
+    }
+}
+
 // The source row of output row oh at filter row kh, or -1 outside the plane.
 inline int64_t source_row(const WindowGeometry& g, int64_t oh, int64_t kh) {
     const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh;
@@ -1127,7 +1137,7 @@ MLN_ALWAYS_INLINE void pair_stride2_window_sums(const float* xa, const float* xb
                                                 float bias_a, float bias_b, const WindowGeometry& g,
                                                 const PairColumns& c, float* ya, float* yb, bool store_b) {
     __m512 w[kTaps];
-    for (int64_t t = 0; t < kTaps; ++t) w[t] = pair_of(wa[t], wb[t]);
+    pair_weights(wa, wb, w);
     const __m512 bias = pair_of(bias_a, bias_b);
     // Lane i takes lane i - 1 (lanes 0 and 8, tap 0 at column -pad, are masked out).
     const __m512i previous_lane = _mm512_set_epi32(14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0);
