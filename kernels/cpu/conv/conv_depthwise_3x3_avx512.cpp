@@ -40,8 +40,8 @@ __mmask16 lanes_between(int64_t begin, int64_t end) {
 // 1.5x, backward filter at batch 1 1.4x. The stride-1 flat loops read one stream, which the
 // hardware follows (prefetching there measured within noise). Past a plane this fetches the
 // next channel's, read next; a prefetch past the tensor does not fault.
-// Inlined by force: out of line, GCC 12 finds the loop free of side effects (a prefetch touches
-// no memory it models), marks the function const and deletes calls to it as dead code.
+// Inlined by force: out of line, GCC 12's mod-ref analysis finds the loop free of side effects
+// (a prefetch touches no memory it models) and deletes calls to it as dead code.
 constexpr int64_t kPrefetchBytes = int64_t{8} << 10;
 
 MLN_ALWAYS_INLINE void prefetch_ahead(const float* from, int64_t floats) {
