@@ -40,9 +40,11 @@ __mmask16 lanes_between(int64_t begin, int64_t end) {
 // 1.5x, backward filter at batch 1 1.4x. The stride-1 flat loops read one stream, which the
 // hardware follows (prefetching there measured within noise). Past a plane this fetches the
 // next channel's, read next; a prefetch past the tensor does not fault.
+// Inlined by force: out of line, GCC 12's mod-ref analysis finds the loop free of side effects
+// (a prefetch touches no memory it models) and deletes calls to it as dead code.
 constexpr int64_t kPrefetchBytes = int64_t{8} << 10;
 
-inline void prefetch_ahead(const float* from, int64_t floats) {
+MLN_ALWAYS_INLINE void prefetch_ahead(const float* from, int64_t floats) {
     const char* at = reinterpret_cast<const char*>(from) + kPrefetchBytes;
     for (int64_t b = 0; b < floats * static_cast<int64_t>(sizeof(float)); b += 64) _mm_prefetch(at + b, _MM_HINT_T0);
 }
@@ -51,7 +53,7 @@ inline void prefetch_ahead(const float* from, int64_t floats) {
 // backward data writes two dx rows a step, block by block, back and forth between them, which
 // the hardware prefetchers did not follow from DRAM: MobileNet-v2 dw144/2 at batch 32, one
 // thread, 1.15x slower than writing one row after the other, 1.1x faster with this.
-inline void prefetch_write_ahead(float* from, int64_t floats) {
+MLN_ALWAYS_INLINE void prefetch_write_ahead(float* from, int64_t floats) {
     char* at = reinterpret_cast<char*>(from) + kPrefetchBytes;
     for (int64_t b = 0; b < floats * static_cast<int64_t>(sizeof(float)); b += 64) _m_prefetchw(at + b);
 }
@@ -907,8 +909,8 @@ struct PairColumns {
 };
 
 // prefetch_ahead of Lines lines from xa and from xb, one prefetch a line written out: the pair
-// kernels' loops of prefetches over a plane, inlined into their channel loop, were deleted by
-// GCC 12 as dead code (no prefetch left in the binary); with these, dw576/2 @ 14 at batch 32
+// kernels' prefetch_ahead calls over a plane were deleted by GCC 12 as dead code while it was
+// not inlined by force (no prefetch left in the binary); with these, dw576/2 @ 14 at batch 32
 // (one thread, from DRAM) took 0.66-0.75x the time, batch 1 the same.
 template <int Lines>
 MLN_ALWAYS_INLINE void prefetch_pair_lines(const float* xa, const float* xb) {
@@ -920,6 +922,16 @@ MLN_ALWAYS_INLINE void prefetch_pair_lines(const float* xa, const float* xb) {
 
 // A channel's value in lanes 0-7, the other's in 8-15.
 inline __m512 pair_of(float a, float b) { return _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b)); }
+
+// w[t] = pair_of(wa[t], wb[t]) for the nine taps, picked from one load of each filter.
+MLN_ALWAYS_INLINE void pair_weights(const float* wa, const float* wb, __m512* w) {
+    const __m512 a = _mm512_maskz_loadu_ps(0x01FF, wa), b = _mm512_maskz_loadu_ps(0x01FF, wb);
+    __m512i pick = _mm512_set_epi32(16, 16, 16, 16, 16, 16, 16, 16, 0, 0, 0, 0, 0, 0, 0, 0);
+    for (int64_t t = 0; t < kTaps; ++t) {
+        w[t] = _mm512_permutex2var_ps(a, pick, b);
+        pick = _mm512_add_epi32(pick, _mm512_set1_epi32(1));
+    }
+}
 
 // The source row of output row oh at filter row kh, or -1 outside the plane.
 inline int64_t source_row(const WindowGeometry& g, int64_t oh, int64_t kh) {
@@ -1036,13 +1048,10 @@ MLN_ALWAYS_INLINE void pair_window_sums_stride1(const float* xa, const float* xb
     for (int64_t t = 0; t < kTaps; ++t) w[t] = pair_of(wa[t], wb[t]);
     const __m512 bias = pair_of(bias_a, bias_b);
     PlaneRowTaps rows[3];
-    // The planes' prefetches at once: a 7 x 7 plane is 4 lines, which per-row prefetches of
-    // 7 floats each asked for twice or more (dw960 at 7 x 7, one thread: 1.13x faster at
-    // batches 1 and 32). In the forward's pairs_forward GCC 12 deletes this loop (see
-    // prefetch_pair_lines), which measured 0.89-0.94x the time of main's build on dw960 @ 7 at
-    // batches 1 and 32 (one thread); a prefetch a source row there, 1.08x slower than none.
-    prefetch_ahead(xa, g.in_size());
-    if (store_b) prefetch_ahead(xb, g.in_size());
+    // No prefetch: the planes' prefetched at once (a loop GCC 12 had deleted here as dead code
+    // until prefetch_ahead was inlined by force) ran 1.02-1.05x slower on backward data dw960
+    // at 7 x 7 (batches 1 and 32, one thread; 2 threads within noise), a prefetch a source row
+    // 1.08x slower.
     for (int64_t oh = 0; oh < g.out[1]; ++oh) {
         const int64_t top = oh - g.pad_begin[1];
         if (oh > 0) {
@@ -1128,7 +1137,7 @@ MLN_ALWAYS_INLINE void pair_stride2_window_sums(const float* xa, const float* xb
                                                 float bias_a, float bias_b, const WindowGeometry& g,
                                                 const PairColumns& c, float* ya, float* yb, bool store_b) {
     __m512 w[kTaps];
-    for (int64_t t = 0; t < kTaps; ++t) w[t] = pair_of(wa[t], wb[t]);
+    pair_weights(wa, wb, w);
     const __m512 bias = pair_of(bias_a, bias_b);
     // Lane i takes lane i - 1 (lanes 0 and 8, tap 0 at column -pad, are masked out).
     const __m512i previous_lane = _mm512_set_epi32(14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0);
@@ -1605,9 +1614,8 @@ void pair_stride2_backward_data(const float* dya, const float* dyb, const float*
         return t >= 0 && t % 2 == 0 && t / 2 < dy_rows ? t / 2 : -1;
     };
     auto loads = [&](int64_t row) { return c.loads(dya + row * dy_width, dyb + row * dy_width); };
-    // The dy planes' prefetches at once, as the stride-1 forward's (dw576/2: 1.08x faster).
-    prefetch_ahead(dya, g.out_size());
-    if (store_b) prefetch_ahead(dyb, g.out_size());
+    // No prefetch: the dy planes' prefetched at once measured within noise (dw576/2 @ 14, batches
+    // 1 and 32, 1 and 2 threads: 0.99-1.04x the time without).
     for (int64_t i = 0; i < dx_rows;) {
         const int64_t top = dy_row(i, 0), middle = dy_row(i, 1), bottom = dy_row(i, 2);
         __m512 even = _mm512_setzero_ps(), odd = _mm512_setzero_ps();
