@@ -412,7 +412,8 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // dy's do not: 18 of x and 20 of dy, and the 3-d case's 6 and 13) and through the GEMM (fewer
 // positions). The tail kernel (positions mod a register's lanes at most a quarter of them: 49,
 // 196, 2 and 323 positions at AVX-512 f32, 49 at every vector ISA): forward on full and edge
-// panels (13 and 20 rows), backward data with rows across lanes (530, 300, 20, 12 rows: full
+// panels (13 and 20 rows; 196 positions 37 deep into 22 rows, batch 1: four columns per pass
+// over 4 rows at a time, the edge panel's 6 rows a full and a partial pass), backward data with rows across lanes (530, 300, 20, 12 rows: full
 // and masked registers), 530 deep (two passes over C), stride 2 (49 gathered positions), groups;
 // an image of 2 positions is all tail. Strided forward on several threads gathers per task:
 // 31 x 23 outputs (position blocks that start inside an output row) and 3-d stride 2 (runs that
@@ -455,6 +456,7 @@ std::vector<ConvCase> pointwise_cases() {
         {{1, 7, 61, 45}, 10, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 6, 5, 9, 10}, 13, {1, 1, 1}, {2, 2, 2}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}, 1},
         {{1, 400, 14, 14}, 8, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 37, 14, 14}, 22, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 40, 28, 28}, 16, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{7, 24, 7, 7}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{4, 12, 14, 14}, 20, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
