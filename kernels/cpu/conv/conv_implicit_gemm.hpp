@@ -646,24 +646,20 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
 }
 
 // Image n's y rows [begin, end) = sum over slices of the transposed sums + bias + residual,
-// activation.
+// activation (a ReLU inside the transposing write, any other on the rows after).
 inline void write_rows(const ConvArgs& a, int64_t n, const float* sums, int64_t slices,
                        const GemmActivation<float>& activation, int64_t begin, int64_t end) {
     const int64_t positions = a.geometry.out_size();
     const int64_t ld = round_up(a.out_channels, kPositionsTileColumns);
     const int64_t image = n * a.out_channels * positions;
     float* const y = static_cast<float*>(a.y.data) + image;
+    const bool relu = a.activation == MLN_UNARY_OP_RELU;
     write_transposed_sums_avx512(sums, ld, slices, positions * ld, positions, begin, end,
-                                 a.has_bias ? static_cast<const float*>(a.bias.data) : nullptr, y);
-    const float* residual = a.has_residual ? static_cast<const float*>(a.residual.data) + image : nullptr;
-    for (int64_t r = begin; r < end; ++r) {
-        float* row = y + r * positions;
-        if (residual != nullptr) {
-            const float* res = residual + r * positions;
-            for (int64_t q = 0; q < positions; ++q) row[q] += res[q];
-        }
-        if (activation != nullptr) activation(row, 1, positions, positions, 1);
-    }
+                                 a.has_bias ? static_cast<const float*>(a.bias.data) : nullptr,
+                                 a.has_residual ? static_cast<const float*>(a.residual.data) + image : nullptr, relu,
+                                 y);
+    if (activation == nullptr || relu) return;
+    for (int64_t r = begin; r < end; ++r) activation(y + r * positions, 1, positions, positions, 1);
 }
 #endif
 
