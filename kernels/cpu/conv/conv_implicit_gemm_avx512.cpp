@@ -339,7 +339,7 @@ void write_transposed_sums_avx512(const float* sums, int64_t ld, int64_t slices,
                 const int64_t at = (r0 + i) * positions + q0;
                 __m512 v = r[i];
                 if (residual != nullptr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(store, residual + at));
-                if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+                if (relu) v = _mm512_maskz_max_ps(kAll, v, _mm512_setzero_ps());
                 _mm512_mask_storeu_ps(y + at, store, v);
             }
         }
