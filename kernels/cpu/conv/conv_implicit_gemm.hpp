@@ -541,19 +541,33 @@ inline void tile_padding_skips(const WindowGeometry& g, int64_t first_row, int64
 
 constexpr int64_t kMaxTiles = (kMaxPositions + kPositionsTileRows - 1) / kPositionsTileRows;
 
+// Whether a batch's images go through run_slice two at a time (second_x): lowered columns of
+// positions that leave a 7-row last tile (7x7: 14 + 14 + 14 + 7), so that a pair's 98 positions
+// make 7 tiles of 14, the middle one 7 positions of each image, and each w^T panel serves 7 tiles
+// instead of 4 (the panels come from L3 or memory once per image).
+inline bool pairs_images(int64_t batch, int64_t positions, bool padded) {
+    return batch > 1 && !padded && positions % kPositionsTileRows == kPositionsTileRows / 2;
+}
+
 // Depth [begin, end) of image x's product, output channels [oc_begin, oc_end) (oc_begin a
 // multiple of 32), into sums (positions x channels padded to 32), w^T panels from `packed`
 // (begin a multiple of its block_depth) or, for nullptr, packed here from `filters`. padded: x
 // is the zero-padded image (padded_source_applies), read in place; otherwise x is what `lower`
-// reads.
+// reads. second_x: nullptr, or a second image (pairs_images) whose positions follow x's in sums,
+// its columns lowered after x's in the workspace.
 inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLowering<float>& lower,
                       const FilterSource& filters, int64_t begin, int64_t end, int64_t oc_begin, int64_t oc_end,
-                      const PackedPanels* packed, float* sums, float* workspace, bool padded) {
+                      const PackedPanels* packed, float* sums, float* workspace, bool padded,
+                      const float* second_x = nullptr) {
     const int64_t positions = a.geometry.out_size();
     const int64_t lowered_width = round_up(positions, 16);
     const int64_t channels_padded = round_up(a.out_channels, kPositionsTileColumns);
+    const int64_t lowered_size = round_up(kDepthBlock * lowered_width, kAlignElements<float>);
+    const int64_t images = second_x != nullptr ? 2 : 1;
+    const int64_t all_positions = images * positions;
     float* const lowered = workspace;
-    float* const panel = lowered + round_up(kDepthBlock * lowered_width, kAlignElements<float>);
+    float* const second_lowered = lowered + lowered_size;
+    float* const panel = lowered + images * lowered_size;
     const int64_t block_depth = packed != nullptr ? packed->block_depth : block_depth_of(begin, end);
     const int64_t panels = ceil_div(a.out_channels, kPositionsTileColumns);
     const int64_t panel_size = block_depth * kPositionsTileColumns;
@@ -591,6 +605,7 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
         const int64_t kc = std::min(block_depth, end - pc);
         const bool accumulate = pc != begin;
         if (!padded) lower(x, a.geometry, pc, kc, 0, positions, lowered_width, lowered);
+        if (second_x != nullptr) lower(second_x, a.geometry, pc, kc, 0, positions, lowered_width, second_lowered);
         // Lowered rows as taps: step p's row at lowered + p * lowered_width, the tap walk
         // starting at tap pc % taps_count of a "channel" taps_count rows long.
         if (!padded && skipping_geometry) {
@@ -621,16 +636,27 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
                                     : MemoryRuns{reinterpret_cast<const char*>(packed_panel(next_pc, next_oc)), 64, 64,
                                                  next_kc * kPositionsTileColumns * 4 / 64};
             const int64_t run_lines = ceil_div(next.bytes, 64);
-            const int64_t tiles = ceil_div(positions, kPositionsTileRows);
+            const int64_t tiles = ceil_div(all_positions, kPositionsTileRows);
             const int64_t runs_per_tile = ceil_div(next.count, tiles);
-            for (int64_t q = 0, tile = 0; q < positions; q += kPositionsTileRows, ++tile) {
-                const int rows = static_cast<int>(std::min<int64_t>(kPositionsTileRows, positions - q));
+            for (int64_t q = 0, tile = 0; q < all_positions; q += kPositionsTileRows, ++tile) {
+                const int rows = static_cast<int>(std::min<int64_t>(kPositionsTileRows, all_positions - q));
                 const int64_t first_run = std::min(next.count, tile * runs_per_tile);
                 const int64_t prefetch_runs = std::min(next.count - first_run, runs_per_tile);
                 const PrefetchLines prefetch{next.start + first_run * next.stride, next.stride, next.bytes,
                                              std::min(kc, prefetch_runs * run_lines)};
                 float* const c = sums + q * channels_padded + oc;
-                if (walks_taps[tile]) {
+                if (q >= positions) {
+                    // The second image's tiles start inside its output rows: no skips.
+                    positions_tile_avx512(rows)(kc, second_lowered + (q - positions), lowered_width, b, c,
+                                                channels_padded, accumulate, prefetch);
+                } else if (q + rows > positions) {
+                    // 7 positions of each image: two runs of 7, the second `pitch` after the first.
+                    constexpr PaddingSkip kNoSkip[1] = {PaddingSkip::kNone};
+                    const PaddedTaps rows_apart{1, lowered_width, {0}};
+                    padded_positions_tile_avx512(kPositionsTileRows, kPositionsTileRows / 2)(
+                        kc, lowered + q, rows_apart, kNoSkip, 0, second_lowered - (lowered + q), b, c,
+                        channels_padded, accumulate, prefetch);
+                } else if (walks_taps[tile]) {
                     const float* const a_start =
                         padded ? x + pc / taps.count * taps.plane + q / width * pitch : lowered + q;
                     padded_positions_tile_avx512(rows, static_cast<int>(width))(
@@ -646,24 +672,20 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
 }
 
 // Image n's y rows [begin, end) = sum over slices of the transposed sums + bias + residual,
-// activation.
+// activation (a ReLU inside the transposing write, any other on the rows after).
 inline void write_rows(const ConvArgs& a, int64_t n, const float* sums, int64_t slices,
                        const GemmActivation<float>& activation, int64_t begin, int64_t end) {
     const int64_t positions = a.geometry.out_size();
     const int64_t ld = round_up(a.out_channels, kPositionsTileColumns);
     const int64_t image = n * a.out_channels * positions;
     float* const y = static_cast<float*>(a.y.data) + image;
+    const bool relu = a.activation == MLN_UNARY_OP_RELU;
     write_transposed_sums_avx512(sums, ld, slices, positions * ld, positions, begin, end,
-                                 a.has_bias ? static_cast<const float*>(a.bias.data) : nullptr, y);
-    const float* residual = a.has_residual ? static_cast<const float*>(a.residual.data) + image : nullptr;
-    for (int64_t r = begin; r < end; ++r) {
-        float* row = y + r * positions;
-        if (residual != nullptr) {
-            const float* res = residual + r * positions;
-            for (int64_t q = 0; q < positions; ++q) row[q] += res[q];
-        }
-        if (activation != nullptr) activation(row, 1, positions, positions, 1);
-    }
+                                 a.has_bias ? static_cast<const float*>(a.bias.data) : nullptr,
+                                 a.has_residual ? static_cast<const float*>(a.residual.data) + image : nullptr, relu,
+                                 y);
+    if (activation == nullptr || relu) return;
+    for (int64_t r = begin; r < end; ++r) activation(y + r * positions, 1, positions, positions, 1);
 }
 #endif
 
@@ -707,6 +729,10 @@ inline void write_rows(const ConvArgs& a, int64_t n, const float* sums, int64_t 
 // is written to y by the thread that computed it. The whole batch split by all threads first went
 // out to memory and came back per image (ResNet-18 3x3/2, batch 32, same-process A/B, min per
 // call: to 14x14 0.90x the time on one thread, 0.78-0.87x on two; to 7x7 0.95x and 0.93x).
+// 7x7 outputs from lowered columns take two images a task (pairs_images): 7 tiles of 14 for 98
+// positions, each w^T panel over 7 tiles, not 4 + 4 with a 7-row tile each (ResNet-18's 3x3/2 to
+// 7x7, batch 32, same-process A/B, min per call: 0.976-0.994x the time on one thread, CPU time;
+// 0.97-1.01x (25th percentile 0.974-0.986x) on two).
 // prepacked: nullptr, or all of w^T packed before (prepared weights, pack_all_panels): no
 // packing in the call, the depth slices cut at its blocks.
 template <class T>
@@ -745,10 +771,10 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters, const float* p
                 pad_channels(from, a.geometry, 0, channels, to);
             }
         };
-        // This thread's buffer for an image's planes or padded copy.
-        auto own_source = [&] {
+        // This thread's buffer for `images` images' planes or padded copies.
+        auto own_source = [&](int64_t images) {
             std::vector<T>& planes = thread_buffer<T, PhasePlanes>();
-            planes.resize(static_cast<size_t>(source_image));
+            planes.resize(static_cast<size_t>(images * source_image));
             return planes.data();
         };
         // Image n as run_slice reads it: x itself, or its planes or padded copy made in `own`.
@@ -787,7 +813,7 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters, const float* p
                 [&] {
                     std::vector<T>& buffer = thread_buffer<T, ColumnBlocks>();
                     buffer.resize(static_cast<size_t>(kAlignElements<T> + lowered_size + kDepthBlock * kPositionsTileColumns));
-                    return RangeState{cache_line_aligned(buffer.data()), image_source(0, own_source())};
+                    return RangeState{cache_line_aligned(buffer.data()), image_source(0, own_source(1))};
                 },
                 [&](int64_t range, const RangeState& state) {
                     const int64_t oc_begin = range * channel_panels / ranges * kPositionsTileColumns;
@@ -802,7 +828,7 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters, const float* p
         if (a.batch == 1) {
             const T* source = x;
             if (phase_source || padded) {
-                T* const planes = own_source();
+                T* const planes = own_source(1);
                 cpu::parallel_for(a.channels, 1, [&](int64_t begin, int64_t end) {
                     prepare(x + begin * a.geometry.in_size(), end - begin, planes + begin * channel_size);
                 });
@@ -838,18 +864,33 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters, const float* p
             pack_all_panels(filters, buffer.data());
             packed.data = buffer.data();
         }
+        // A task: two images (pairs_images) but for the last `threads` at least, one each, so that
+        // the threads finish within an image of each other: pairs to the end took 1.01-1.05x the
+        // time on two threads (ResNet-18's 3x3/2 to 7x7, batch 32, unprepared weights).
+        const int64_t per_task = pairs_images(a.batch, positions, padded) ? 2 : 1;
+        const int64_t paired = per_task == 2 ? std::max<int64_t>(0, a.batch - threads) / 2 * 2 : 0;
+        const int64_t pairs = paired / 2;
         cpu::for_each_claimed(
-            a.batch, threads,
+            pairs + a.batch - paired, threads,
             [&] {
                 std::vector<T>& buffer = thread_buffer<T, ColumnBlocks>();
-                buffer.resize(static_cast<size_t>(kAlignElements<T> + lowered_size + sums_size));
-                return ThreadState{cache_line_aligned(buffer.data()), phase_source || padded ? own_source() : nullptr};
+                buffer.resize(static_cast<size_t>(kAlignElements<T> + per_task * (lowered_size + sums_size)));
+                return ThreadState{cache_line_aligned(buffer.data()),
+                                   phase_source || padded ? own_source(per_task) : nullptr};
             },
-            [&](int64_t n, const ThreadState& state) {
-                T* sums = state.workspace + lowered_size;
+            [&](int64_t task, const ThreadState& state) {
+                const int64_t n = task < pairs ? 2 * task : paired + task - pairs;
+                const int64_t images = task < pairs ? 2 : 1;
+                T* sums = state.workspace + per_task * lowered_size;
+                const T* second = nullptr;
+                if (images == 2) {
+                    second = image_source(n + 1, state.own_source != nullptr ? state.own_source + source_image : nullptr);
+                }
                 run_slice(a, image_source(n, state.own_source), lower, filters, 0, depth, 0, a.out_channels, &packed,
-                          sums, state.workspace, padded);
-                write_rows(a, n, sums, 1, activation, 0, a.out_channels);
+                          sums, state.workspace, padded, second);
+                for (int64_t i = 0; i < images; ++i) {
+                    write_rows(a, n + i, sums + i * sums_size, 1, activation, 0, a.out_channels);
+                }
             });
     }
 #else

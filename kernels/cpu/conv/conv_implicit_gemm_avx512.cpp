@@ -311,9 +311,12 @@ void lower_same_size_avx512(const float* x, const WindowGeometry& g, int64_t pc,
 }
 
 // 16 x 16 blocks: 16 positions' rows of channel sums (summed over the slices) transposed in
-// registers into 16 channels' rows of positions.
+// registers into 16 channels' rows of positions; the residual and the ReLU taken on the way, while
+// the block is in registers, not by passes over y after it (a pass re-reading y: 0.8% of
+// ResNet-18's 3x3/2 to 7x7 at batch 32).
 void write_transposed_sums_avx512(const float* sums, int64_t ld, int64_t slices, int64_t slice_size,
-                                  int64_t positions, int64_t row_begin, int64_t row_end, const float* bias, float* y) {
+                                  int64_t positions, int64_t row_begin, int64_t row_end, const float* bias,
+                                  const float* residual, bool relu, float* y) {
     for (int64_t r0 = row_begin; r0 < row_end; r0 += 16) {
         const int64_t rows = std::min<int64_t>(16, row_end - r0);
         const __mmask16 row_mask = static_cast<__mmask16>((1u << rows) - 1u);
@@ -332,7 +335,13 @@ void write_transposed_sums_avx512(const float* sums, int64_t ld, int64_t slices,
             }
             transpose16x16(r);
             const __mmask16 store = static_cast<__mmask16>((1u << count) - 1u);
-            for (int64_t i = 0; i < rows; ++i) _mm512_mask_storeu_ps(y + (r0 + i) * positions + q0, store, r[i]);
+            for (int64_t i = 0; i < rows; ++i) {
+                const int64_t at = (r0 + i) * positions + q0;
+                __m512 v = r[i];
+                if (residual != nullptr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(store, residual + at));
+                if (relu) v = _mm512_maskz_max_ps(kAll, v, _mm512_setzero_ps());
+                _mm512_mask_storeu_ps(y + at, store, v);
+            }
         }
     }
 }

@@ -62,9 +62,11 @@ bool same_size_lowering_applies(const WindowGeometry& g, int64_t cols, int64_t n
 void lower_same_size_avx512(const float* x, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0,
                             int64_t cols, int64_t nr, float* packed);
 // y[r * positions + q] = bias[r] (0 for nullptr) + sum over s < slices of
-// sums[s * slice_size + q * ld + r], for rows r in [row_begin, row_end).
+// sums[s * slice_size + q * ld + r] + residual[r * positions + q] (none for nullptr), then
+// max(0, .) if relu, for rows r in [row_begin, row_end).
 void write_transposed_sums_avx512(const float* sums, int64_t ld, int64_t slices, int64_t slice_size,
-                                  int64_t positions, int64_t row_begin, int64_t row_end, const float* bias, float* y);
+                                  int64_t positions, int64_t row_begin, int64_t row_end, const float* bias,
+                                  const float* residual, bool relu, float* y);
 #endif
 
 }  // namespace mln::kernels

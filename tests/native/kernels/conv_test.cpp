@@ -324,6 +324,12 @@ std::vector<ConvCase> implicit_gemm_cases() {
         {{3, 20, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{3, 9, 27, 25}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 140, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        // Images two to a task where 7-row last tiles pair up (7x7 outputs from lowered planes: a
+        // pair's middle tile 7 positions of each image), the last `threads` images one a task:
+        // batches of 5 and 6 give pairs and single images at 1, 2 and 3 threads; 40 channels (a
+        // partial last panel).
+        {{5, 9, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{6, 12, 13, 13}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // The polyphase direct kernel (AVX-512 f32, stride 2, one group, at most 64 channels;
         // conv_phase_direct.hpp): ResNet's 7x7/2 stem above (pad 3: column shifts -2..1), then
         // odd sizes and 13 output channels (one 13-row panel, a partial last 32-position
