@@ -906,6 +906,14 @@ struct PairColumns {
         _mm256_storeu_ps(ya, _mm512_castps512_ps256(sum));
         if (store_b) _mm256_storeu_ps(yb, _mm512_extractf32x8_ps(sum, 1));
     }
+    // Output row oh of the planes at ya and yb: whole where the store ends inside the plane.
+    void store_output_row(__m512 sum, int64_t oh, float* ya, float* yb, bool store_b) const {
+        if (oh < whole_store_rows) {
+            store_whole_row(sum, ya + oh * out_width, yb + oh * out_width, store_b);
+        } else {
+            store_row(sum, ya + oh * out_width, yb + oh * out_width, store_b);
+        }
+    }
 };
 
 // prefetch_ahead of Lines lines from xa and from xb, one prefetch a line written out: the pair
@@ -945,6 +953,20 @@ struct PlaneRowTaps {
     __m512 t[3];
     bool valid;
 };
+
+// The three source rows of output row oh at stride 1 (top: its first): the previous output
+// row's last two move up and one row is loaded (all three for the first output row).
+template <class LoadRow>
+MLN_ALWAYS_INLINE void slide_source_rows(PlaneRowTaps (&rows)[3], int64_t oh, int64_t top, LoadRow&& load_row) {
+    if (oh > 0) {
+        rows[0] = rows[1];
+        rows[1] = rows[2];
+    } else {
+        rows[0] = load_row(top);
+        rows[1] = load_row(top + 1);
+    }
+    rows[2] = load_row(top + 2);
+}
 
 // sum + the products of the three filter rows w with their source rows' taps (rows outside the
 // plane add nothing), each tap column masked to the outputs whose source column lies inside.
@@ -1054,20 +1076,9 @@ MLN_ALWAYS_INLINE void pair_window_sums_stride1(const float* xa, const float* xb
     // 1.08x slower.
     for (int64_t oh = 0; oh < g.out[1]; ++oh) {
         const int64_t top = oh - g.pad_begin[1];
-        if (oh > 0) {
-            rows[0] = rows[1];
-            rows[1] = rows[2];
-        } else {
-            rows[0] = pair_row_taps(xa, xb, g, c, top);
-            rows[1] = pair_row_taps(xa, xb, g, c, top + 1);
-        }
-        rows[2] = pair_row_taps(xa, xb, g, c, top + 2);
+        slide_source_rows(rows, oh, top, [&](int64_t ih) { return pair_row_taps(xa, xb, g, c, ih); });
         const __m512 sum = add_filter_rows(rows, w, c.tap, bias);
-        if (oh < c.whole_store_rows) {
-            c.store_whole_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
-        } else {
-            c.store_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
-        }
+        c.store_output_row(sum, oh, ya, yb, store_b);
     }
 }
 
@@ -1103,14 +1114,7 @@ MLN_ALWAYS_INLINE void pair_window_sums_stride1_narrow(const float* xa, const fl
     PlaneRowTaps rows[3];
     for (int64_t oh = 0; oh < g.out[1]; ++oh) {
         const int64_t top = oh - g.pad_begin[1];
-        if (oh > 0) {
-            rows[0] = rows[1];
-            rows[1] = rows[2];
-        } else {
-            rows[0] = source_row(top);
-            rows[1] = source_row(top + 1);
-        }
-        rows[2] = source_row(top + 2);
+        slide_source_rows(rows, oh, top, source_row);
         __m512 sum = bias, first = _mm512_setzero_ps(), last = _mm512_setzero_ps();
         for (int64_t kh = 0; kh < 3; ++kh) {
             if (!rows[kh].valid) continue;
@@ -1120,11 +1124,7 @@ MLN_ALWAYS_INLINE void pair_window_sums_stride1_narrow(const float* xa, const fl
         }
         sum = _mm512_mask_add_ps(sum, c.tap[0], sum, _mm512_permutexvar_ps(previous_lane, first));
         sum = _mm512_mask_add_ps(sum, c.tap[2], sum, _mm512_permutexvar_ps(next_lane, last));
-        if (oh < c.whole_store_rows) {
-            c.store_whole_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
-        } else {
-            c.store_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
-        }
+        c.store_output_row(sum, oh, ya, yb, store_b);
     }
 }
 
@@ -1166,10 +1166,10 @@ MLN_ALWAYS_INLINE void pair_stride2_window_sums(const float* xa, const float* xb
         }
         __m512 sum = _mm512_add_ps(middle, last);
         sum = _mm512_mask_add_ps(sum, c.tap[0], sum, _mm512_permutexvar_ps(previous_lane, first));
-        if (kInside || oh < c.whole_store_rows) {
+        if constexpr (kInside) {
             c.store_whole_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
         } else {
-            c.store_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
+            c.store_output_row(sum, oh, ya, yb, store_b);
         }
     };
     // Output rows from inside_begin read from source row 0 on; to inside_end, rows that load
@@ -1246,14 +1246,7 @@ MLN_ALWAYS_INLINE void row_window_sums_stride1(const float* x, const float* taps
     PlaneRowTaps rows[3];
     for (int64_t oh = 0; oh < g.out[1]; ++oh) {
         const int64_t top = oh - g.pad_begin[1];
-        if (oh > 0) {
-            rows[0] = rows[1];
-            rows[1] = rows[2];
-        } else {
-            rows[0] = row_taps(top);
-            rows[1] = row_taps(top + 1);
-        }
-        rows[2] = row_taps(top + 2);
+        slide_source_rows(rows, oh, top, row_taps);
         const __m512 sum = add_filter_rows(rows, w, c.tap, b);
         if (oh + 1 < g.out[1]) {
             _mm512_storeu_ps(y + oh * c.out_width, sum);
