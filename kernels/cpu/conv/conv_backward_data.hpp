@@ -231,7 +231,7 @@ template <class T>
 void conv_backward_data(const ConvArgs& a) {
     Plan<T> p{};
     p.args = &a;
-    p.micro = implicit_gemm::micro_kernel<T>(cpu::active_isa());
+    p.micro = gemm_microkernel<T>(cpu::active_isa());
     p.dy = static_cast<const T*>(a.y.data);
     p.w = static_cast<const T*>(a.w.data);
     p.dx = static_cast<T*>(a.x.data);

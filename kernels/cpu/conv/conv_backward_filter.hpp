@@ -362,7 +362,7 @@ bool direct_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth
     const bool phase_planes = g.stride[1] == 2 && g.stride[2] == 2 && sizeof(T) == 4 &&
                               backward_filter_dot(cpu::active_isa()).phase_rows != nullptr &&
                               a.channels / a.groups >= kDirectMinPhaseChannels && g.in_size() < (int64_t{1} << 30);
-    const GemmMicroKernelInfo<T> micro = implicit_gemm::micro_kernel<T>(cpu::active_isa());
+    const GemmMicroKernelInfo<T> micro = gemm_microkernel<T>(cpu::active_isa());
     return direct_rows_kernel<T>(cpu::active_isa(), micro.mr, micro.nr) != nullptr &&
            direct_untranspose<T>(cpu::active_isa()) != nullptr && g.in[0] == 1 &&
            g.kernel[0] == 1 && g.out[0] == 1 && g.pad_begin[0] == 0 && (stride_1 || phase_planes) &&
@@ -802,7 +802,7 @@ template <class T>
 void conv_backward_filter(const ConvArgs& a) {
     Plan<T> p{};
     p.args = &a;
-    p.micro = implicit_gemm::micro_kernel<T>(cpu::active_isa());
+    p.micro = gemm_microkernel<T>(cpu::active_isa());
     p.lower = column_panel_lowering<T>(cpu::active_isa());
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;

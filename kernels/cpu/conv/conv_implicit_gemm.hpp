@@ -86,15 +86,6 @@ T* cache_line_aligned(T* data) {
 }
 
 template <class T>
-GemmMicroKernelInfo<T> micro_kernel(mln_isa isa) {
-    if constexpr (sizeof(T) == 4) {
-        return sgemm_microkernel(isa);
-    } else {
-        return dgemm_microkernel(isa);
-    }
-}
-
-template <class T>
 struct Plan {
     const ConvArgs* args;
     GemmMicroKernelInfo<T> micro;
@@ -904,7 +895,7 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters, const float* p
 template <class T>
 bool takes_transposed_form(const ConvArgs& a) {
     const int64_t depth = a.channels / a.groups * a.geometry.kernel_size();
-    return transposed::applies<T>(a, depth, a.geometry.out_size(), micro_kernel<T>(cpu::active_isa()));
+    return transposed::applies<T>(a, depth, a.geometry.out_size(), gemm_microkernel<T>(cpu::active_isa()));
 }
 
 // Backward data of a stride-1 convolution as the forward of dy (conv.cpp's
@@ -923,7 +914,7 @@ template <class T>
 void conv_forward(const ConvArgs& a) {
     Plan<T> p{};
     p.args = &a;
-    p.micro = micro_kernel<T>(cpu::active_isa());
+    p.micro = gemm_microkernel<T>(cpu::active_isa());
     p.lower = column_panel_lowering<T>(cpu::active_isa());
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;

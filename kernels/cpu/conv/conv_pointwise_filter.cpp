@@ -193,15 +193,6 @@ void transpose_tiles(const T* from, int64_t from_stride, int64_t rows, int64_t c
     }
 }
 
-template <class T>
-GemmMicroKernelInfo<T> gemm_microkernel_for() {
-    if constexpr (std::is_same_v<T, float>) {
-        return sgemm_microkernel(cpu::active_isa());
-    } else {
-        return dgemm_microkernel(cpu::active_isa());
-    }
-}
-
 // Uninitialized storage for the slices' sums (each is written by its first GEMM, beta 0).
 struct SliceSums;
 
@@ -493,7 +484,7 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
                 const int64_t dy_image_stride = a.out_channels * positions;
                 return AcrossBlock<T>{dy_block, dy_image_stride, x_block, x_image_stride};
             };
-            sum_images_across(gemm_microkernel_for<T>(), rows, channels, last - first, positions, prepare, c, channels);
+            sum_images_across(gemm_microkernel<T>(cpu::active_isa()), rows, channels, last - first, positions, prepare, c, channels);
         } else {
             for (int64_t n = first; n < last; n += chunk_images) {
                 const int64_t images = std::min(chunk_images, last - n);

@@ -14,6 +14,7 @@
 #include <myelin.h>
 
 #include <cstdint>
+#include <type_traits>
 
 namespace mln::kernels {
 
@@ -138,5 +139,15 @@ void dgemm_avx512_8x16_edge(int rows, int cols, int64_t kc, const double* a, int
 // The micro-kernels GEMM uses at `isa` (falls back to scalar for ISAs without one).
 GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa);
 GemmMicroKernelInfo<double> dgemm_microkernel(mln_isa isa);
+
+// The micro-kernels of T's GEMM at `isa`, for drivers templated on the element type.
+template <class T>
+GemmMicroKernelInfo<T> gemm_microkernel(mln_isa isa) {
+    if constexpr (std::is_same_v<T, float>) {
+        return sgemm_microkernel(isa);
+    } else {
+        return dgemm_microkernel(isa);
+    }
+}
 
 }  // namespace mln::kernels
