@@ -1,0 +1,368 @@
+// Compiled with AVX-512: backward filter of the NCHW 3 x 3 depthwise kernels (conv_depthwise_3x3.hpp;
+// the pieces the passes share in conv_depthwise_3x3_avx512.hpp, which says why each pass is a file).
+// GCC 12 warns inside its own AVX-512 intrinsics (a self-initialized undefined operand, GCC bug
+// 105593); the pragma must precede the first inclusion of the intrinsics headers.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/cpu/conv/conv_depthwise_3x3.hpp"
+#include "kernels/cpu/conv/conv_depthwise_3x3_avx512.hpp"
+#include "kernels/cpu/conv/conv_depthwise_filter_avx512.hpp"
+
+namespace mln::kernels {
+namespace {
+
+using depthwise_filter::filter_sums_by_channel_groups;
+using depthwise_filter::FilterSumsLayout;
+using depthwise_filter::sum_across_lanes16;
+using depthwise_filter::store_tap_sums;
+
+// The backward filter's taps: the even and odd columns of the 32 from base (stride2_even_odd's,
+// t[0], t[1]); t[2] is the even columns again, lane j column base + 2 j, which is tap 2 of output
+// j - 1: its products take dy loaded a column earlier (Stride2Dy::shifted), so no source row is
+// shifted a lane (the 33rd column is the next register's lane 0; stride2_filter_sums adds the
+// last output's where the row's last register is full). Against stride2_forward_taps (a valignd
+// a source row for t[2], the 33rd column loaded alone): MobileNet-v2 batch 1, one thread,
+// same-process A/B both ways round, dw96/2 @ 112 0.96-0.99x the time, dw144/2 @ 56 0.93-0.97x,
+// dw192/2 @ 28 0.92-0.96x; batch 32 within noise (0.96-1.04x). Masked: loads masked to the row.
+template <bool Masked>
+inline RowTaps stride2_filter_taps(const float* row, const Stride2Columns& c) {
+    RowTaps r;
+    stride2_even_odd<Masked>(row, c, r.t[0], r.t[1]);
+    r.t[2] = r.t[0];
+    return r;
+}
+
+// The lanes of a register of outputs first..first + 15 for the filter: tap[kw] those whose
+// product with stride2_filter_taps's t[kw] counts (tap in the row, output existing; tap 2's lane
+// j is output j - 1), d the outputs', shifted the lanes of outputs j - 1; plain: every lane of
+// each (the first register never: its lane 0 would be output -1).
+struct Stride2FilterLanes {
+    __mmask16 tap[3], d, shifted;
+    bool plain;
+};
+
+MLN_NOINLINE std::vector<Stride2FilterLanes>& stride2_filter_lanes(const std::vector<Stride2Columns>& columns,
+                                                      int64_t out_width, int64_t in_width) {
+    thread_local std::vector<Stride2FilterLanes> lanes;
+    lanes.clear();
+    for (size_t v = 0; v < columns.size(); ++v) {
+        const Stride2Columns& c = columns[v];
+        const int64_t first = static_cast<int64_t>(v) * 16;
+        Stride2FilterLanes l;
+        l.tap[0] = c.tap[0];
+        l.tap[1] = c.tap[1];
+        l.d = lanes_below(out_width - first);
+        l.shifted = lanes_between(1 - first, out_width - first + 1);
+        __mmask16 in_row = 0;
+        for (int64_t j = 0; j < 16; ++j) {
+            const int64_t column = c.base + 2 * j;
+            if (column >= 0 && column < in_width) in_row = static_cast<__mmask16>(in_row | (1u << j));
+        }
+        l.tap[2] = static_cast<__mmask16>(in_row & l.shifted);
+        l.plain = c.interior && first > 0;
+        lanes.push_back(l);
+    }
+    return lanes;
+}
+
+// A register of dy and the same loaded a column earlier (lane j output j - 1).
+struct Stride2Dy {
+    __m512 d, shifted;
+};
+
+template <bool Masked>
+inline Stride2Dy stride2_filter_dy(const float* dy_row, const Stride2FilterLanes& lanes) {
+    if constexpr (Masked) {
+        return {_mm512_maskz_loadu_ps(lanes.d, dy_row), _mm512_maskz_loadu_ps(lanes.shifted, dy_row - 1)};
+    }
+    return {_mm512_loadu_ps(dy_row), _mm512_loadu_ps(dy_row - 1)};
+}
+
+// acc[tap] += dy . taps (one source row's stride2_filter_taps, filter row acc[0..2]) for a
+// register of dy; Masked: each product only on the lanes of `lanes` (a padding tap is left out,
+// not multiplied by a zero).
+template <bool Masked>
+inline void stride2_tap_products(const RowTaps& t, const Stride2Dy& dy, const Stride2FilterLanes& lanes,
+                                 __m512* acc) {
+    for (int64_t kw = 0; kw < 3; ++kw) {
+        const __m512 d = kw == 2 ? dy.shifted : dy.d;
+        acc[kw] = Masked ? _mm512_mask3_fmadd_ps(t.t[kw], d, acc[kw], lanes.tap[kw]) : _mm512_fmadd_ps(t.t[kw], d, acc[kw]);
+    }
+}
+
+// acc[tap] += dy . the source at the tap over one plane at stride 2 x 2, output rows outermost:
+// the forward's even/odd split of 32 source columns per register of dy. Filter rows go in a
+// loop of constant bounds (a missing one skipped), so the nine sums stay in registers: indexed
+// by a row list's entries they went through memory and ran slower than the channel-blocked
+// kernel. Splitting each source row once into even and odd columns (a per-thread buffer in L1,
+// shared by the two output rows reading it; the taps then plain loads and one valignd) ran
+// 1.35-1.5x slower (dw96/2 @ 112, one thread, batch 1, also with 4 channels in L2).
+void stride2_filter_sums_by_rows(const float* x, const float* dy, const WindowGeometry& g,
+                                 const std::vector<Stride2Columns>& columns,
+                                 const std::vector<Stride2FilterLanes>& lanes, __m512* acc) {
+    __m512 a[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
+    const int64_t out_width = g.out[2], out_rows = g.out[1];
+    const int64_t column_count = static_cast<int64_t>(columns.size());
+    for (int64_t oh = 0; oh < out_rows; ++oh) {
+        const float* rows[3];
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh;
+            rows[kh] = ih >= 0 && ih < g.in[1] ? x + ih * g.in[2] : nullptr;
+        }
+        const float* dy_row = dy + oh * out_width;
+        prefetch_ahead(x + oh * g.stride[1] * g.in[2], g.stride[1] * g.in[2]);
+        prefetch_ahead(dy_row, out_width);
+        // dy a column earlier from this register and the previous one: one valignd (dw96/2 @ 112,
+        // batch 32, from DRAM: within noise of the old taps), where a second load of dy as the
+        // strips' ran 1.02-1.05x slower.
+        __m512 previous = _mm512_setzero_ps();
+        for (int64_t v = 0; v < column_count; ++v) {
+            const Stride2Columns& c = columns[v];
+            const Stride2FilterLanes& l = lanes[v];
+            const float* d_at = dy_row + v * 16;
+            Stride2Dy d;
+            d.d = l.plain ? _mm512_loadu_ps(d_at) : _mm512_maskz_loadu_ps(l.d, d_at);
+            d.shifted = _mm512_castsi512_ps(
+                _mm512_alignr_epi32(_mm512_castps_si512(d.d), _mm512_castps_si512(previous), 15));
+            previous = d.d;
+            for (int64_t kh = 0; kh < 3; ++kh) {
+                if (rows[kh] == nullptr) continue;
+                if (l.plain) {
+                    stride2_tap_products<false>(stride2_filter_taps<false>(rows[kh], c), d, l, a + kh * 3);
+                } else {
+                    stride2_tap_products<true>(stride2_filter_taps<true>(rows[kh], c), d, l, a + kh * 3);
+                }
+            }
+        }
+    }
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
+}
+
+// Prefetches kPrefetchBytes ahead (about the same strip a band later) the lines a strip reads
+// of the next two source rows (33 columns from column `base` of `row`, rows `width` apart) and
+// its register of dy. Against the first strip of a band prefetching whole rows for the others (MobileNet-v2,
+// one thread, same-process A/B both ways round): batch 1 dw96/2 @ 112 1.2-1.3x, dw144/2 @ 56
+// 1.06-1.08x, dw192/2 @ 28 1.07-1.12x faster; batch 4 1.14-1.23x, 1.07x, 1.04x; batch 32 (56-
+// and 28-wide) within 4%. Two lines a row (the ends of the 33 columns, missing a middle line)
+// ran dw96/2 1.5x slower at batch 4.
+inline void prefetch_strip_ahead(const float* row, int64_t base, int64_t width, const float* dy_row) {
+    const int64_t row_bytes = width * static_cast<int64_t>(sizeof(float));
+    // The offset added whole: base may be -1 (pad), row + base then before the tensor.
+    const char* at = reinterpret_cast<const char*>(row) + (kPrefetchBytes + base * static_cast<int64_t>(sizeof(float)));
+    // 33 columns (132 bytes) touch up to three lines, 16 dy floats up to two.
+    for (int64_t r = 0; r < 2; ++r) {
+        for (int64_t b = 0; b <= 128; b += 64) _mm_prefetch(at + r * row_bytes + b, _MM_HINT_T0);
+    }
+    const char* d = reinterpret_cast<const char*>(dy_row) + kPrefetchBytes;
+    _mm_prefetch(d, _MM_HINT_T0);
+    _mm_prefetch(d + 63, _MM_HINT_T0);
+}
+
+// acc[tap] += dy . the source at the tap over one column strip (register c of dy rows
+// [oh_begin, oh_end)) at stride 2 x 2. Output row oh reads source rows 2 oh - pad + kh: its
+// bottom row (kh 2) is the next output row's top (kh 0), so those taps are kept for it, and each
+// source row is loaded and split once, not 1.5 times as when each output row loaded its three
+// (stride2_filter_sums_by_rows):
+// MobileNet-v2 shapes, one thread, batch 1, min CPU time per call, 1.25x faster from 28-wide
+// planes, 1.15x from 56-wide.
+//
+// The masks and sums are local copies: taken through the references (a store through __m512*
+// may alias anything, so the compiler could not keep them in registers) the masked strips ran
+// 1.5-1.7x slower (MobileNet-v2 56- and 28-wide planes at stride 2, one thread, batch 1).
+template <bool Masked>
+void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g, const Stride2Columns& columns,
+                          const Stride2FilterLanes& filter_lanes, int64_t first_column, int64_t oh_begin,
+                          int64_t oh_end, __m512* acc) {
+    const Stride2Columns c = columns;
+    const Stride2FilterLanes lanes = filter_lanes;
+    __m512 a[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
+    const int64_t out_width = g.out[2], in_width = g.in[2], in_rows = g.in[1];
+    const int64_t pad = g.pad_begin[1];
+    RowTaps carried;
+    bool have_carried = false;  // carried holds the taps of source row 2 oh - pad
+    for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
+        const int64_t top = 2 * oh - pad;
+        const float* dy_row = dy + oh * out_width + first_column;
+        prefetch_strip_ahead(x + (top + 1) * in_width, c.base, in_width, dy_row);
+        const Stride2Dy d = stride2_filter_dy<Masked>(dy_row, lanes);
+        if (top >= 0 && top < in_rows) {
+            if (!have_carried) carried = stride2_filter_taps<Masked>(x + top * in_width, c);
+            stride2_tap_products<Masked>(carried, d, lanes, a);
+        }
+        if (top + 1 >= 0 && top + 1 < in_rows) {
+            stride2_tap_products<Masked>(stride2_filter_taps<Masked>(x + (top + 1) * in_width, c), d, lanes, a + 3);
+        }
+        have_carried = top + 2 >= 0 && top + 2 < in_rows;
+        if (have_carried) {
+            carried = stride2_filter_taps<Masked>(x + (top + 2) * in_width, c);
+            stride2_tap_products<Masked>(carried, d, lanes, a + 6);
+        }
+    }
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
+}
+
+// Planes up to this size go in bands of column strips (stride2_filter_strip), larger ones by
+// rows when summed over more than kStride2FilterBandsMaxImages images: on 112-wide planes (50
+// KiB) strips over the whole plane ran 1.2x slower than rows outermost; bands of 8 KiB of
+// source rows 1.15-1.2x faster at batch 1 but 1.0-1.5x slower at batch 32 (from DRAM; one
+// thread, interleaved min times, a loaded machine). Re-measured (dw96/2 @ 112, one thread,
+// same-process A/B both ways round, a loaded machine where the same code differed by up to 20%
+// between runs): bands 1.25-1.4x faster at batch 1, 0.97-1.17x at 4, 0.84-1.14x at 8.
+constexpr int64_t kStride2FilterStripPlaneBytes = 16 << 10;
+constexpr int64_t kStride2FilterBandsMaxImages = 4;
+// Output rows a band of column strips covers: its source rows about 8 KiB, in L1 while every
+// strip of the band reads them. Against strips over the whole plane on 56-wide planes (12.5
+// KiB): 1.2-1.4x faster at batch 32, within noise at batch 1 (0.85-1.08x).
+constexpr int64_t kStride2FilterBandBytes = 8 << 10;
+
+// acc[2], acc[5], acc[8] (lane 0) += the last output column's tap 2 where the row's last register
+// of outputs is full: its source column is the 33rd from that register's base, which
+// stride2_filter_taps leaves to a next register.
+void stride2_last_column_tap_sums(const float* x, const float* dy, const WindowGeometry& g, __m512* acc) {
+    const int64_t out_width = g.out[2], in_width = g.in[2], column = 2 * out_width - g.pad_begin[2];
+    if (out_width % 16 != 0 || column >= in_width) return;
+    for (int64_t kh = 0; kh < 3; ++kh) {
+        float sum = 0.0f;
+        for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+            const int64_t ih = 2 * oh - g.pad_begin[1] + kh;
+            if (ih >= 0 && ih < g.in[1]) sum += x[ih * in_width + column] * dy[oh * out_width + out_width - 1];
+        }
+        acc[kh * 3 + 2] = _mm512_add_ps(acc[kh * 3 + 2], _mm512_castps128_ps512(_mm_set_ss(sum)));
+    }
+}
+
+// acc[tap] += dy . the source at the tap over one plane at stride 2 x 2: the forward's even/odd
+// split of 32 source columns per register of dy, in bands of output rows, each band one column
+// strip after another.
+void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
+                         const std::vector<Stride2Columns>& columns, const std::vector<Stride2FilterLanes>& lanes,
+                         int64_t images, __m512* acc) {
+    stride2_last_column_tap_sums(x, dy, g, acc);
+    if (images > kStride2FilterBandsMaxImages &&
+        g.in_size() * static_cast<int64_t>(sizeof(float)) > kStride2FilterStripPlaneBytes) {
+        return stride2_filter_sums_by_rows(x, dy, g, columns, lanes, acc);
+    }
+    const int64_t out_rows = g.out[1];
+    const int64_t band =
+        std::max<int64_t>(1, kStride2FilterBandBytes / (2 * g.in[2] * static_cast<int64_t>(sizeof(float))));
+    // The nine sums stay in registers.
+    __m512 a[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
+    const int64_t column_count = static_cast<int64_t>(columns.size());
+    for (int64_t oh0 = 0; oh0 < out_rows; oh0 += band) {
+        const int64_t oh1 = std::min(out_rows, oh0 + band);
+        for (int64_t v = 0; v < column_count; ++v) {
+            if (lanes[v].plain) {
+                stride2_filter_strip<false>(x, dy, g, columns[v], lanes[v], v * 16, oh0, oh1, a);
+            } else {
+                stride2_filter_strip<true>(x, dy, g, columns[v], lanes[v], v * 16, oh0, oh1, a);
+            }
+        }
+    }
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
+}
+
+// acc[tap] += dy . the source at the tap over the planes of channels a (lanes 0-7) and b (8-15).
+void pair_filter_sums(const float* xa, const float* xb, const float* dya, const float* dyb, const WindowGeometry& g,
+                      const PairColumns& c, __m512* acc) {
+    __m512 s[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) s[t] = acc[t];
+    const __mmask8 out = static_cast<__mmask8>(c.out);
+    const int64_t row_step = g.stride[1] * c.in_width;
+    // At row stride 2 an output row's bottom source row is the next one's top: its taps are kept,
+    // not loaded and permuted again (dw576/2 @ 14, one thread, same-process A/B: batch 2
+    // 1.01-1.07x faster both ways round, batch 32 1.04-1.13x, batch 8 within noise; same bits).
+    __m512 carried[3];
+    int64_t carried_row = -1;
+    for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+        prefetch_ahead(xa + oh * row_step, row_step);
+        prefetch_ahead(xb + oh * row_step, row_step);
+        prefetch_ahead(dya + oh * c.out_width, c.out_width);
+        const __m256 d_a = _mm256_maskz_loadu_ps(out, dya + oh * c.out_width);
+        const __m256 d_b = _mm256_maskz_loadu_ps(out, dyb + oh * c.out_width);
+        const __m512 d = _mm512_insertf32x8(_mm512_castps256_ps512(d_a), d_b, 1);
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            const int64_t ih = source_row(g, oh, kh);
+            if (ih < 0) continue;
+            __m512 t[3];
+            if (kh == 0 && ih == carried_row) {
+                for (int64_t kw = 0; kw < 3; ++kw) t[kw] = carried[kw];
+            } else {
+                const __m512 a = _mm512_maskz_loadu_ps(c.load, xa + ih * c.in_width);
+                const __m512 b = _mm512_maskz_loadu_ps(c.load, xb + ih * c.in_width);
+                for (int64_t kw = 0; kw < 3; ++kw) t[kw] = _mm512_permutex2var_ps(a, c.index[kw], b);
+            }
+            for (int64_t kw = 0; kw < 3; ++kw) {
+                s[kh * 3 + kw] = _mm512_mask3_fmadd_ps(t[kw], d, s[kh * 3 + kw], c.tap[kw]);
+            }
+            if (kh == 2) {
+                for (int64_t kw = 0; kw < 3; ++kw) carried[kw] = t[kw];
+                carried_row = ih;
+            }
+        }
+    }
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = s[t];
+}
+
+// filter_sums_by_channel_groups for pair_filter_sums: a group's 8 pairs summed over every
+// image, then each pair's halves split into two channels' registers for the reduction.
+void pair_filter_sums_by_channel_groups(const float* x, const float* dy, const FilterSumsLayout& l, int64_t channels,
+                                        int64_t images, const WindowGeometry& g, float* dw) {
+    constexpr int64_t kGroup = 16, kPairs = kGroup / 2;
+    const PairColumns columns(g);
+    alignas(64) __m512 acc[kPairs][kTaps];
+    for (int64_t c0 = 0; c0 < channels; c0 += kGroup) {
+        const int64_t group = std::min(kGroup, channels - c0);
+        for (int64_t k = 0; k < kPairs; ++k) {
+            for (int64_t t = 0; t < kTaps; ++t) acc[k][t] = _mm512_setzero_ps();
+        }
+        for (int64_t n = 0; n < images; ++n) {
+            const float* x_image = x + n * l.x_image_stride + c0 * l.in_size;
+            const float* dy_image = dy + n * l.dy_image_stride + c0 * l.out_size;
+            for (int64_t k = 0; 2 * k < group; ++k) {
+                const int64_t a = 2 * k, b = std::min(a + 1, group - 1);  // an odd last channel paired with itself
+                pair_filter_sums(x_image + a * l.in_size, x_image + b * l.in_size, dy_image + a * l.out_size,
+                                 dy_image + b * l.out_size, g, columns, acc[k]);
+            }
+        }
+        __m512 sums[kTaps];
+        for (int64_t t = 0; t < kTaps; ++t) {
+            __m512 lanes[kGroup];
+            for (int64_t k = 0; k < kPairs; ++k) {
+                lanes[2 * k] = _mm512_maskz_mov_ps(0x00FF, acc[k][t]);
+                lanes[2 * k + 1] = _mm512_maskz_mov_ps(0xFF00, acc[k][t]);
+            }
+            sums[t] = sum_across_lanes16(lanes);
+        }
+        store_tap_sums(sums, group, dw + c0 * kTaps);
+    }
+}
+
+}  // namespace
+
+void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, const WindowGeometry& g,
+                                               int64_t channels, int64_t images, int64_t x_image_stride,
+                                               int64_t dy_image_stride, float* dw) {
+    const FilterSumsLayout layout{g.in_size(), g.out_size(), x_image_stride, dy_image_stride};
+    if (depthwise_filter::channel_minor_filter_fits(g, images)) {
+        return depthwise_filter::channel_minor_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
+    }
+    if (depthwise_3x3_pairs_fit(g)) return pair_filter_sums_by_channel_groups(x, dy, layout, channels, images, g, dw);
+    if (is_flat(g)) return depthwise_filter::flat_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
+    const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], g.pad_begin[2]);
+    const std::vector<Stride2FilterLanes>& lanes = stride2_filter_lanes(columns, g.out[2], g.in[2]);
+    filter_sums_by_channel_groups(x, dy, layout, channels, images, dw, [&](const float* xc, const float* dyc, __m512* acc) {
+        stride2_filter_sums(xc, dyc, g, columns, lanes, images, acc);
+    });
+}
+
+}  // namespace mln::kernels
