@@ -72,6 +72,14 @@ void resolve(void* library, const std::string& path, const char* symbol, Functio
     if (!function) fail("the baseline " + path + " has no symbol " + symbol);
 }
 
+// The file the linked build was loaded from: LD_LIBRARY_PATH may have put another in place of the
+// one beside this program.
+std::string linked_path() {
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&mln_conv_forward), &info) == 0 || !info.dli_fname) return "?";
+    return info.dli_fname;
+}
+
 // RTLD_LOCAL keeps the baseline's symbols out of the process's scope: the linked build's calls
 // still reach the linked library (the library exports only its C API, so neither binds into the
 // other).
@@ -236,17 +244,17 @@ int main(int argc, char** argv) {
     const auto pause = std::max(mine.threads, base.threads) > 1 ? kWorkerPause : std::chrono::milliseconds(0);
 
     if (options.json) {
-        std::printf("{\"cpu\": \"%s\", \"baseline\": \"%s\", \"layers\": \"%s\", \"batch\": %lld, \"threads\": %d, "
+        std::printf("{\"cpu\": \"%s\", \"this\": \"%s\", \"baseline\": \"%s\", \"layers\": \"%s\", \"batch\": %lld, \"threads\": %d, "
                     "\"baseline_threads\": %d, \"rounds\": %d, \"passes\": [\n",
-                    cpu_name, options.baseline.c_str(), options.layers.c_str(), static_cast<long long>(options.batch),
-                    mine.threads, base.threads, options.rounds);
+                    cpu_name, linked_path().c_str(), options.baseline.c_str(), options.layers.c_str(),
+                    static_cast<long long>(options.batch), mine.threads, base.threads, options.rounds);
     } else {
-        std::printf("CPU: %s\nbaseline: %s\n%s conv layers, batch %lld, f32, threads %d (baseline %d)\n"
+        std::printf("CPU: %s\nthis build: %s\nbaseline: %s\n%s conv layers, batch %lld, f32, threads %d (baseline %d)\n"
                     "us per call, min and median over %d rounds of alternating batches; ratio = this build / baseline;\n"
                     "diff = largest output difference relative to scale (DIFFERS above %.0e); "
                     "slower = median ratio > 1.05 and min ratio > 1.03\n",
-                    cpu_name, options.baseline.c_str(), options.layers.c_str(), static_cast<long long>(options.batch),
-                    mine.threads, base.threads, options.rounds, kDifferenceLimit);
+                    cpu_name, linked_path().c_str(), options.baseline.c_str(), options.layers.c_str(),
+                    static_cast<long long>(options.batch), mine.threads, base.threads, options.rounds, kDifferenceLimit);
     }
     bool first_pass = true;
     for (Pass pass : options.passes) {
