@@ -7,10 +7,10 @@
 // The build under test is the library this program links; the baseline is a libmyelin.so loaded
 // with dlopen, its C API looked up by name. Each build gets its own device (same thread count);
 // both work on the same tensors, since where a buffer lies matters too (one depthwise layer ran
-// 15% faster on one of two separately allocated copies of its tensors, same library). Outputs are compared before timing; then
-// each round times one short batch of calls per build, this build first in even rounds and the
-// baseline first in odd ones, and each build's minimum and median per-call time over the rounds
-// are reported with the ratios this build / baseline.
+// 15% faster on one of two separately allocated copies of its tensors, same library). Outputs
+// are compared before timing; then each round times one short batch of calls per build, this
+// build first in even rounds and the baseline first in odd ones, and each build's minimum and
+// median per-call time over the rounds are reported with the ratios this build / baseline.
 //
 //   conv_vs_build --baseline /path/to/libmyelin.so [--layers resnet18|mobilenet_v2]
 //                 [--pass forward|forward-prepared|forward-both|backward-data|backward-filter|all]
@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -182,6 +183,14 @@ bool slower(const Times& mine, const Times& base) {
     return mine.median / base.median > 1.05 && mine.min / base.min > 1.03;
 }
 
+// %.2e, or null where JSON has no number (NaN from an output that differs).
+std::string json_number(double value) {
+    if (!std::isfinite(value)) return "null";
+    char text[32];
+    std::snprintf(text, sizeof text, "%.2e", value);
+    return text;
+}
+
 struct Options {
     std::string baseline;
     std::string layers = "resnet18";
@@ -244,17 +253,20 @@ int main(int argc, char** argv) {
     const auto pause = std::max(mine.threads, base.threads) > 1 ? kWorkerPause : std::chrono::milliseconds(0);
 
     if (options.json) {
-        std::printf("{\"cpu\": \"%s\", \"this\": \"%s\", \"baseline\": \"%s\", \"layers\": \"%s\", \"batch\": %lld, \"threads\": %d, "
-                    "\"baseline_threads\": %d, \"rounds\": %d, \"passes\": [\n",
+        std::printf("{\"cpu\": \"%s\", \"this\": \"%s\", \"baseline\": \"%s\", \"layers\": \"%s\", \"batch\": %lld, "
+                    "\"threads\": %d, \"baseline_threads\": %d, \"rounds\": %d, \"passes\": [\n",
                     cpu_name, linked_path().c_str(), options.baseline.c_str(), options.layers.c_str(),
                     static_cast<long long>(options.batch), mine.threads, base.threads, options.rounds);
     } else {
-        std::printf("CPU: %s\nthis build: %s\nbaseline: %s\n%s conv layers, batch %lld, f32, threads %d (baseline %d)\n"
-                    "us per call, min and median over %d rounds of alternating batches; ratio = this build / baseline;\n"
+        std::printf("CPU: %s\nthis build: %s\nbaseline: %s\n"
+                    "%s conv layers, batch %lld, f32, threads %d (baseline %d)\n"
+                    "us per call, min and median over %d rounds of alternating batches; "
+                    "ratio = this build / baseline;\n"
                     "diff = largest output difference relative to scale (DIFFERS above %.0e); "
                     "slower = median ratio > 1.05 and min ratio > 1.03\n",
                     cpu_name, linked_path().c_str(), options.baseline.c_str(), options.layers.c_str(),
-                    static_cast<long long>(options.batch), mine.threads, base.threads, options.rounds, kDifferenceLimit);
+                    static_cast<long long>(options.batch), mine.threads, base.threads, options.rounds,
+                    kDifferenceLimit);
     }
     bool first_pass = true;
     for (Pass pass : options.passes) {
@@ -291,12 +303,12 @@ int main(int argc, char** argv) {
             if (options.json) {
                 std::printf("%s    {\"layer\": \"%s\", \"count\": %d, \"gflop\": %.4f, \"this_min_us\": %.3f, "
                             "\"this_median_us\": %.3f, \"baseline_min_us\": %.3f, \"baseline_median_us\": %.3f, "
-                            "\"min_ratio\": %.3f, \"median_ratio\": %.3f, \"max_difference\": %.2e, \"differs\": %s, "
+                            "\"min_ratio\": %.3f, \"median_ratio\": %.3f, \"max_difference\": %s, \"differs\": %s, "
                             "\"slower\": %s}",
                             first_row ? "" : ",\n", layer->name, layer->count, tensors.gflop(),
                             times[0].min * 1e6, times[0].median * 1e6, times[1].min * 1e6, times[1].median * 1e6,
-                            times[0].min / times[1].min, times[0].median / times[1].median, difference,
-                            differs ? "true" : "false", is_slower ? "true" : "false");
+                            times[0].min / times[1].min, times[0].median / times[1].median,
+                            json_number(difference).c_str(), differs ? "true" : "false", is_slower ? "true" : "false");
             } else {
                 std::printf("%-20s %5d %10.1f %10.1f %10.1f %10.1f %7.3f %7.3f %8.1e%s%s\n", layer->name, layer->count,
                             times[0].min * 1e6, times[0].median * 1e6, times[1].min * 1e6, times[1].median * 1e6,
