@@ -73,6 +73,13 @@ constexpr int64_t kPackingPerTransposed = 1;
 // threads, loaded machine, 2 runs each), so the rule that held before the AVX-512 transpose stays.
 constexpr int64_t kSplitPackingPerTransposed = 4;
 
+// A strided layer takes at least kStridedMinSlices slices, given kStridedMinSliceImages images
+// per slice: where one slice's rows were split between 2 threads, each gathered all of x's
+// strided positions (ResNet-18's 256->512 /2 at batch 32, 2 threads, A/B in one process, loaded
+// machine: 0.83-0.87x the time; 1 thread 0.99-1.03x, the second copy of dW against the batch).
+constexpr int64_t kStridedMinSlices = 2;
+constexpr int64_t kStridedMinSliceImages = 8;
+
 // Blocks of the GEMMs' rows (dW's rows, or dW^T's) are cut at multiples of this many rows.
 constexpr int64_t kRowBlockAlign = 16;
 
@@ -412,8 +419,9 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     const int64_t filter_size = a.out_channels * channels;
     const T* dy = static_cast<const T*>(a.y.data);
     T* dw = static_cast<T*>(a.w.data);
-    const int64_t shape_slices =
-        pointwise_filter_slices(a.batch, a.batch * (a.channels + a.out_channels) * positions, filter_size);
+    const int64_t shape_slices = std::max(
+        pointwise_filter_slices(a.batch, a.batch * (a.channels + a.out_channels) * positions, filter_size),
+        strided && a.batch >= kStridedMinSlices * kStridedMinSliceImages ? kStridedMinSlices : int64_t{1});
     const bool across = positions <= kAcrossMaxPositions && out_channels <= channels &&
                         out_channels * channels * static_cast<int64_t>(sizeof(T)) <= kAcrossMaxFilterBytes &&
                         a.batch >= kAcrossMinSliceImages * std::max(shape_slices, kAcrossMinSlices);
