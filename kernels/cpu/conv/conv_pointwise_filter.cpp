@@ -435,9 +435,10 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     // each GEMM spread over the pool took twice the time on 2 threads: MobileNet-v2's 7x7 layers
     // at batch 32, one slice, GEMMs 49 deep.) Each element of dW is still summed in one order.
     // Claimed with affinity (thread_pool.hpp), so that call after call a thread writes the same
-    // slices' rows, lines already in its own cache (2 threads, batch 32, A/B in one process,
-    // loaded machine: MobileNet-v2 64->384, 384->64, 384->96 at 14x14 0.83-0.93x the time, where
-    // 7 and 5 slices each split their rows in two; 7x7 layers and ResNet-18's downsamples 0.95-1.01x).
+    // slices' rows, lines already in its own cache (2 threads, batch 32, A/B in one process:
+    // MobileNet-v2 64->384, 384->64, 384->96 at 14x14, where 7 and 5 slices each split their rows
+    // in two, 0.83-0.93x the time in two runs at load 1.5-4, 0.96-1.03x in three at load 9-13;
+    // 7x7 layers and ResNet-18's downsamples 0.95-1.01x).
     const int64_t threads = cpu::thread_pool().thread_count();
     const int64_t units = slices * a.groups;
     // Where the rows are split, each block's task packs all of B (and copies it, in chunks): B is
