@@ -73,6 +73,13 @@ constexpr int64_t kPackingPerTransposed = 1;
 // threads, loaded machine, 2 runs each), so the rule that held before the AVX-512 transpose stays.
 constexpr int64_t kSplitPackingPerTransposed = 4;
 
+// A strided layer takes at least kStridedMinSlices slices, given kStridedMinSliceImages images
+// per slice: where one slice's rows were split between 2 threads, each gathered all of x's
+// strided positions (ResNet-18's 256->512 /2 at batch 32, 2 threads, A/B in one process, loaded
+// machine: 0.83-0.87x the time; 1 thread 0.99-1.03x, the second copy of dW against the batch).
+constexpr int64_t kStridedMinSlices = 2;
+constexpr int64_t kStridedMinSliceImages = 8;
+
 // Blocks of the GEMMs' rows (dW's rows, or dW^T's) are cut at multiples of this many rows.
 constexpr int64_t kRowBlockAlign = 16;
 
@@ -412,8 +419,9 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     const int64_t filter_size = a.out_channels * channels;
     const T* dy = static_cast<const T*>(a.y.data);
     T* dw = static_cast<T*>(a.w.data);
-    const int64_t shape_slices =
-        pointwise_filter_slices(a.batch, a.batch * (a.channels + a.out_channels) * positions, filter_size);
+    const int64_t shape_slices = std::max(
+        pointwise_filter_slices(a.batch, a.batch * (a.channels + a.out_channels) * positions, filter_size),
+        strided && a.batch >= kStridedMinSlices * kStridedMinSliceImages ? kStridedMinSlices : int64_t{1});
     const bool across = positions <= kAcrossMaxPositions && out_channels <= channels &&
                         out_channels * channels * static_cast<int64_t>(sizeof(T)) <= kAcrossMaxFilterBytes &&
                         a.batch >= kAcrossMinSliceImages * std::max(shape_slices, kAcrossMinSlices);
@@ -426,6 +434,11 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     // the rows are split only as far as filling the pool needs. (Tasks one after another with
     // each GEMM spread over the pool took twice the time on 2 threads: MobileNet-v2's 7x7 layers
     // at batch 32, one slice, GEMMs 49 deep.) Each element of dW is still summed in one order.
+    // Claimed with affinity (thread_pool.hpp), so that call after call a thread writes the same
+    // slices' rows, lines already in its own cache (2 threads, batch 32, A/B in one process:
+    // MobileNet-v2 64->384, 384->64, 384->96 at 14x14, where 7 and 5 slices each split their rows
+    // in two, 0.83-0.93x the time in two runs at load 1.5-4, 0.96-1.03x in three at load 9-13;
+    // 7x7 layers and ResNet-18's downsamples 0.95-1.01x).
     const int64_t threads = cpu::thread_pool().thread_count();
     const int64_t units = slices * a.groups;
     // Where the rows are split, each block's task packs all of B (and copies it, in chunks): B is
@@ -449,7 +462,7 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     // The slices' sums: slice 0's is dW itself, but for a transposed GEMM (every slice's dW^T).
     std::vector<T>& sums = thread_buffer<T, SliceSums>();
     sums.resize(static_cast<size_t>((transposed ? slices : slices - 1) * filter_size));
-    cpu::for_each_claimed(units * row_blocks, threads, [&](int64_t task) {
+    cpu::for_each_claimed_affine(units * row_blocks, threads, [&](int64_t task) {
         const int64_t slice = task / row_blocks / a.groups;
         const int64_t g = task / row_blocks % a.groups;
         const int64_t row0 = row_block_start(task % row_blocks);

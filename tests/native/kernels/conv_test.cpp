@@ -777,7 +777,10 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // dy's rows as A, no more than x's; 2 slices at least): 250 -> 240 over 24 images of 49 positions
 // (2 slices of 12: depth blocks of 10 images and 2, dy's 240 rows in blocks of 200 and 40),
 // 40 -> 37 over 16 images of 25 positions (edge tiles of rows and columns), 60 -> 42 in 2 groups,
-// and 50 -> 24 at stride 2 (25 positions, x gathered per depth block).
+// and 50 -> 24 at stride 2 (25 positions, x gathered per depth block). A strided layer of 16
+// images or more takes 2 slices at least (rather than one slice's rows split, each block
+// gathering all of x): 60 -> 90 at stride 2 over 16 images of 16 positions (2 slices of 8, in
+// chunks of 4 images).
 TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{27, 6, 4, 5}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
@@ -808,6 +811,7 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{16, 40, 5, 5}, 37, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{16, 60, 5, 5}, 42, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
         {{16, 50, 9, 9}, 24, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{16, 60, 7, 7}, 90, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
