@@ -1054,7 +1054,7 @@ TEST_F(ConvTest, PhaseDirectForwardIsTheSameBitsAtAnyThreadCount) {
 // MobileNet-v2's stem shape over a batch whose tensors pass the size where the AVX-512 f32 paths
 // stop assuming cache residence (16 MB): the polyphase direct forward writes y (17 MB) with
 // non-temporal stores where y starts on a cache line (and with plain ones a float past it, the
-// same bits), and the backward filter's dot mode prefetches the next block's dy rows and input
+// same bits), and the backward filter's dot mode prefetches the next 8 dy rows and input
 // rows in blocks of 4 output rows (27 MB of x and dy; 17 images in 6 reduction slices, slices
 // ending inside images). Within tolerance of the reference twin at 1 thread, the same bits at 2
 // and 3.
