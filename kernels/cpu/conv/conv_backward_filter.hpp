@@ -113,7 +113,8 @@ struct Plan {
     // Dot mode (see dot_applies): tasks are (slice, group); the phase planes of a channel's rows
     // that one position block reads (padded_channel: 4 planes, padded_w wide) with plane_top rows
     // and plane_left columns of margin. dot_prefetch: the inputs come from memory, so each block
-    // prefetches the next one's (run_dot_task) and blocks are shorter (kDotPrefetchBlockPositions).
+    // prefetches the next one's (run_dot_task) and blocks are shorter (kDotPrefetchBlockPositions,
+    // kDotDeepPrefetchBlockPositions).
     bool dot, dot_prefetch;
     int64_t plane_top, plane_left;
 };
@@ -538,6 +539,13 @@ constexpr int64_t kDotBlockPositions = 1024;
 // 0.87-0.91 of the time, batch 32 0.90-0.95; ResNet-18's 7x7/2 stem at batch 4 0.94-0.95. Blocks of
 // 256 positions took 1.12 x the time of 512, 768 1.05 x (MobileNet-v2's stem, batch 8).
 constexpr int64_t kDotPrefetchBlockPositions = 512;
+// With this many depth rows or more, the prefetched lines are few per multiply-add and longer
+// blocks pay (each tile's sums loaded and stored less often): ResNet-18's 7x7/2 stem (147 rows),
+// batch 16 and 32, same-process A/B, loaded machine: 768 positions (6 rows of 112) 0.94-0.98 of
+// the time of 512 on one thread, 0.97 on two; 1024 1.11. MobileNet-v2's stem (27 rows, its
+// inputs' lines 7 x as many per multiply-add) took 1.03 x the time at 768.
+constexpr int64_t kDotDeepRows = 64;
+constexpr int64_t kDotDeepPrefetchBlockPositions = 768;
 // Inputs (x and dy) of at least this many bytes are prefetched a block ahead (run_dot_task): they
 // come from memory. MobileNet-v2's stem, one thread, same-run A/B, loaded machine: batch 32
 // 0.81-0.91 of the time (median; min 0.76-0.83); at batch 1 (2.2 MB, in cache) the prefetches cost 4.5%.
@@ -840,7 +848,10 @@ void conv_backward_filter(const ConvArgs& a) {
         p.position_block = ceil_div(out_h, ceil_div(out_h, max_block / out_w)) * out_w;
     } else if (p.dot) {
         const int64_t max_rows =
-            std::max<int64_t>(1, (p.dot_prefetch ? kDotPrefetchBlockPositions : kDotBlockPositions) / out_w);
+            std::max<int64_t>(1, (!p.dot_prefetch          ? kDotBlockPositions
+                                  : p.depth >= kDotDeepRows ? kDotDeepPrefetchBlockPositions
+                                                            : kDotPrefetchBlockPositions) /
+                                     out_w);
         p.position_block = ceil_div(out_h, ceil_div(out_h, max_rows)) * out_w;
     } else {
         p.position_block = std::min(p.out_size, round_up(ceil_div(p.out_size, ceil_div(p.out_size, max_block)),

@@ -1099,6 +1099,28 @@ TEST_F(ConvTest, LargeStemStreamsOutputsAndPrefetchesInputsAtTheSameBits) {
         });
 }
 
+// ResNet-18's 7x7/2 stem shape (147 depth rows: the backward filter's dot mode in its longer
+// prefetching blocks, 6 rows of 112 outputs with a thinner last one) over 7 images whose x and dy
+// pass the prefetching size (11 MB), 20 output channels (a last tile of 8 dy rows overlapping
+// the one before, whose rows are prefetched too); 6 reduction slices end inside images. Within
+// tolerance of the reference twin at 1 thread, the same bits at 2 and 3.
+TEST_F(ConvTest, DeepStemFilterPrefetchesInLongerBlocksAtTheSameBits) {
+    const std::vector<mln_isa> isas = available_isas();
+    if (std::find(isas.begin(), isas.end(), MLN_ISA_AVX512) == isas.end()) GTEST_SKIP() << "no AVX-512 here";
+    ScopedIsa scoped(MLN_ISA_AVX512);
+    const ConvCase c = {{7, 3, 224, 223}, 20, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1};
+    const mln_conv_params p = params_of(c);
+    HostTensor<float> x(c.x_shape), dy(y_shape_of(c));
+    fill_random(x);
+    fill_random(dy);
+    expect_reference_at_one_thread_and_same_bits_at_more<float>(
+        device_, w_shape_of(c), tolerance<float>(dy.count() / c.out_channels * 16),
+        [&](const TensorView& want) { reference::conv_backward_filter(p, x.view(), dy.view(), want, nullptr); },
+        [&](HostTensor<float>& dw) {
+            return mln_conv_backward_filter(device_, &p, x.desc(), dy.desc(), dw.desc(), nullptr);
+        });
+}
+
 // Stride-1 backward data under 256 dx positions as a forward conv where that forward takes the
 // implicit GEMM's transposed form (conv.cpp, AVX-512 f32), its w^T panels packed straight from the
 // unflipped filters: 14x14 with 90 dx channels (a partial 32-channel panel: 16-row blocks and
