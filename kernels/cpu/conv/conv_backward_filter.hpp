@@ -113,7 +113,8 @@ struct Plan {
     // Dot mode (see dot_applies): tasks are (slice, group); the phase planes of a channel's rows
     // that one position block reads (padded_channel: 4 planes, padded_w wide) with plane_top rows
     // and plane_left columns of margin. dot_prefetch: the inputs come from memory, so each block
-    // prefetches the next one's (run_dot_task) and blocks are shorter (kDotPrefetchBlockPositions).
+    // prefetches the next one's (run_dot_task) and blocks are shorter (kDotPrefetchBlockPositions,
+    // kDotDeepPrefetchBlockPositions).
     bool dot, dot_prefetch;
     int64_t plane_top, plane_left;
 };
@@ -538,6 +539,13 @@ constexpr int64_t kDotBlockPositions = 1024;
 // 0.87-0.91 of the time, batch 32 0.90-0.95; ResNet-18's 7x7/2 stem at batch 4 0.94-0.95. Blocks of
 // 256 positions took 1.12 x the time of 512, 768 1.05 x (MobileNet-v2's stem, batch 8).
 constexpr int64_t kDotPrefetchBlockPositions = 512;
+// With this many depth rows or more, the prefetched lines are few per multiply-add and longer
+// blocks pay (each tile's sums loaded and stored less often): ResNet-18's 7x7/2 stem (147 rows),
+// batch 16 and 32, same-process A/B, loaded machine: 768 positions (6 rows of 112) 0.94-0.98 of
+// the time of 512 on one thread, 0.97 on two; 1024 1.11. MobileNet-v2's stem (27 rows, its
+// inputs' lines 7 x as many per multiply-add) took 1.03 x the time at 768.
+constexpr int64_t kDotDeepRows = 64;
+constexpr int64_t kDotDeepPrefetchBlockPositions = 768;
 // Inputs (x and dy) of at least this many bytes are prefetched a block ahead (run_dot_task): they
 // come from memory. MobileNet-v2's stem, one thread, same-run A/B, loaded machine: batch 32
 // 0.81-0.91 of the time (median; min 0.76-0.83); at batch 1 (2.2 MB, in cache) the prefetches cost 4.5%.
@@ -632,31 +640,27 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             // The image's plane rows [i0, i1) at rows [0, i1 - i0) (the top margin moved up by i0).
             kernels.phase_rows(x_image, geo, p.group_channels, p.plane_top - i0, p.plane_left, block_plane_h,
                                p.padded_w, 0, i1 - i0, planes);
-            // What block u + 1 reads first: its dy rows and the input rows of its plane rows past
-            // this block's (all of them in a new image); input row 2 (i - top) + ph of plane row i.
-            const int64_t steps = row_tiles * col_tiles;
+            // What comes next from memory: the input rows of block u + 1's plane rows past this
+            // block's (all of them in a new image; input row 2 (i - top) + ph of plane row i),
+            // spread over all of the block's dot calls, and the dy rows of the next tile of 8
+            // (the first of block u + 1 after the last), over the current tile's calls.
+            const bool prefetching = p.dot_prefetch && (u + 1 < u_end || row_tiles > 1);
+            const auto rows_of = [](const float* data, int64_t count, int64_t bytes, int64_t stride, int64_t calls) {
+                const int64_t lines = ceil_div(bytes, int64_t{64});
+                return DotPrefetchRows{reinterpret_cast<const char*>(data), lines > 0 ? count : 0, lines, stride, 0,
+                                       ceil_div(count * lines, calls)};
+            };
             DotPrefetchRows next[kDotPrefetchStreams] = {};
-            DotPrefetchRows* const streams = u + 1 < u_end && p.dot_prefetch ? next : nullptr;
-            if (streams != nullptr) {
+            if (prefetching && u + 1 < u_end) {
                 const int64_t next_n = (u + 1) / p.position_blocks;
-                const int64_t next_q0 = (u + 1) % p.position_blocks * p.position_block;
-                const float* next_dy_rows = reinterpret_cast<const float*>(p.dy) +
-                                            (next_n * a.out_channels + g * out_channels) * p.out_size + next_q0;
                 int64_t next_i0, next_i1;
                 plane_rows(u + 1, &next_i0, &next_i1);
                 if (next_n == n) next_i0 = std::max(next_i0, i1);
                 const int64_t ih0 = std::clamp<int64_t>(2 * (next_i0 - p.plane_top), 0, geo.in[1]);
                 const int64_t ih1 = std::clamp<int64_t>(2 * (next_i1 - p.plane_top), 0, geo.in[1]);
                 const float* next_x_rows = x + (next_n * a.channels + g * p.group_channels) * geo.in_size() + ih0 * geo.in[2];
-                const auto rows_of = [&](const float* data, int64_t count, int64_t bytes, int64_t stride) {
-                    const int64_t lines = ceil_div(bytes, int64_t{64});
-                    return DotPrefetchRows{reinterpret_cast<const char*>(data), lines > 0 ? count : 0, lines,
-                                           stride, 0, ceil_div(count * lines, steps)};
-                };
-                next[0] = rows_of(next_dy_rows, out_channels, std::min(p.position_block, p.out_size - next_q0) * 4,
-                                  p.out_size * 4);
                 next[1] = rows_of(next_x_rows, p.group_channels, std::max<int64_t>(0, ih1 - ih0) * geo.in[2] * 4,
-                                  geo.in_size() * 4);
+                                  geo.in_size() * 4, row_tiles * col_tiles);
             }
             // A tile's sums start in registers at the task's first block, rather than from a zeroed
             // buffer (MobileNet-v2's stem at batch 1, one thread, CPU time, same-process A/B in
@@ -665,6 +669,22 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                 // The last tile overlaps the one before rather than reading past dy's rows;
                 // the rows they share come out the same bits in both.
                 const int64_t m0 = std::min(it * kDotRows, out_channels - kDotRows);
+                if (prefetching) {
+                    // dy rows of the tile after this one: one tile's (14 KiB at 448 positions) in L1
+                    // beside the planes, where the whole next block's (64 KiB for MobileNet-v2's
+                    // stem, 128 for ResNet-18's 7x7) evicted the rows in use.
+                    const bool last = it + 1 == row_tiles;
+                    const int64_t next_u = last ? u + 1 : u;
+                    const int64_t next_m0 = last ? 0 : std::min((it + 1) * kDotRows, out_channels - kDotRows);
+                    const int64_t next_q0 = next_u % p.position_blocks * p.position_block;
+                    const float* next_dy_rows = reinterpret_cast<const float*>(p.dy) +
+                                                (next_u / p.position_blocks * a.out_channels + g * out_channels + next_m0) * p.out_size +
+                                                next_q0;
+                    next[0] = next_u < u_end ? rows_of(next_dy_rows, kDotRows,
+                                                       std::min(p.position_block, p.out_size - next_q0) * 4,
+                                                       p.out_size * 4, col_tiles)
+                                             : DotPrefetchRows{};
+                }
                 for (int64_t jt = 0; jt < col_tiles; ++jt) {
                     const int64_t j0 = std::min(jt * kDotCols, p.depth - kDotCols);
                     const float* b[kDotCols];
@@ -672,7 +692,7 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                         b[j] = planes + column_offset[static_cast<size_t>(j0 + j)];
                     }
                     kernels.dot(rows, out_w, dy + m0 * p.out_size + q0, p.out_size, b, p.padded_w,
-                                sums + (it * col_tiles + jt) * tile_sums, u == u_begin, streams);
+                                sums + (it * col_tiles + jt) * tile_sums, u == u_begin, prefetching ? next : nullptr);
                 }
             }
         }
@@ -828,7 +848,10 @@ void conv_backward_filter(const ConvArgs& a) {
         p.position_block = ceil_div(out_h, ceil_div(out_h, max_block / out_w)) * out_w;
     } else if (p.dot) {
         const int64_t max_rows =
-            std::max<int64_t>(1, (p.dot_prefetch ? kDotPrefetchBlockPositions : kDotBlockPositions) / out_w);
+            std::max<int64_t>(1, (!p.dot_prefetch          ? kDotBlockPositions
+                                  : p.depth >= kDotDeepRows ? kDotDeepPrefetchBlockPositions
+                                                            : kDotPrefetchBlockPositions) /
+                                     out_w);
         p.position_block = ceil_div(out_h, ceil_div(out_h, max_rows)) * out_w;
     } else {
         p.position_block = std::min(p.out_size, round_up(ceil_div(p.out_size, ceil_div(p.out_size, max_block)),

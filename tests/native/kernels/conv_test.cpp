@@ -1058,7 +1058,7 @@ TEST_F(ConvTest, PhaseDirectForwardIsTheSameBitsAtAnyThreadCount) {
 // MobileNet-v2's stem shape over a batch whose tensors pass the size where the AVX-512 f32 paths
 // stop assuming cache residence (16 MB): the polyphase direct forward writes y (17 MB) with
 // non-temporal stores where y starts on a cache line (and with plain ones a float past it, the
-// same bits), and the backward filter's dot mode prefetches the next block's dy rows and input
+// same bits), and the backward filter's dot mode prefetches the next 8 dy rows and input
 // rows in blocks of 4 output rows (27 MB of x and dy; 17 images in 6 reduction slices, slices
 // ending inside images). Within tolerance of the reference twin at 1 thread, the same bits at 2
 // and 3.
@@ -1095,6 +1095,28 @@ TEST_F(ConvTest, LargeStemStreamsOutputsAndPrefetchesInputsAtTheSameBits) {
                 return status;
             });
     }
+    expect_reference_at_one_thread_and_same_bits_at_more<float>(
+        device_, w_shape_of(c), tolerance<float>(dy.count() / c.out_channels * 16),
+        [&](const TensorView& want) { reference::conv_backward_filter(p, x.view(), dy.view(), want, nullptr); },
+        [&](HostTensor<float>& dw) {
+            return mln_conv_backward_filter(device_, &p, x.desc(), dy.desc(), dw.desc(), nullptr);
+        });
+}
+
+// ResNet-18's 7x7/2 stem shape (147 depth rows: the backward filter's dot mode in its longer
+// prefetching blocks, 6 rows of 112 outputs with a thinner last one) over 7 images whose x and dy
+// pass the prefetching size (11 MB), 20 output channels (a last tile of 8 dy rows overlapping
+// the one before, whose rows are prefetched too); 6 reduction slices end inside images. Within
+// tolerance of the reference twin at 1 thread, the same bits at 2 and 3.
+TEST_F(ConvTest, DeepStemFilterPrefetchesInLongerBlocksAtTheSameBits) {
+    const std::vector<mln_isa> isas = available_isas();
+    if (std::find(isas.begin(), isas.end(), MLN_ISA_AVX512) == isas.end()) GTEST_SKIP() << "no AVX-512 here";
+    ScopedIsa scoped(MLN_ISA_AVX512);
+    const ConvCase c = {{7, 3, 224, 223}, 20, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1};
+    const mln_conv_params p = params_of(c);
+    HostTensor<float> x(c.x_shape), dy(y_shape_of(c));
+    fill_random(x);
+    fill_random(dy);
     expect_reference_at_one_thread_and_same_bits_at_more<float>(
         device_, w_shape_of(c), tolerance<float>(dy.count() / c.out_channels * 16),
         [&](const TensorView& want) { reference::conv_backward_filter(p, x.view(), dy.view(), want, nullptr); },
