@@ -192,51 +192,65 @@ void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t 
     }
 }
 
-// The same from the backward pass's filters, flipped on the way (conv_backward_data as the
-// forward of dy): w^T(p, j) = w[m * m_stride + j * K + K - 1 - k] for p = m * K + k. For each m,
-// 16 channels' K taps are 16 * K contiguous floats; their columns of 4 taps go through
-// four_columns, the taps past the last whole column (1 of 9) through a gather each, each tap's
-// vector stored at its reversed row. Gathering the ninth tap, where a column of 4 overlapping
-// the one before computed 4 to store 1, measured 4% faster on a backward data 3x3 at 7x7 (512
-// channels, one thread, contended machine, min of 3 x 1 s: 1.36 -> 1.31 ms).
+// Taps [tap_begin, tap_end) of `rows` channels (channel j's kernel_size taps contiguous at
+// block + j * K) into 32-float rows: tap t's at tap_rows[t - tap_begin] (lane j; lanes from rows
+// on zero), nullptr for a tap not wanted. 16 channels at a time: their 16 * K contiguous floats
+// go through four_columns a column of 4 taps at a time, the taps past the last whole column (1
+// of 9) through a gather each. Gathering the ninth tap, where a column of 4 overlapping the one
+// before computed 4 to store 1, measured 4% faster on a backward data 3x3 at 7x7 (512 channels,
+// one thread, contended machine, min of 3 x 1 s: 1.36 -> 1.31 ms).
 // Gather indices (row j at j * K) stay far inside 32 bits.
 constexpr int64_t kMaxGatheredStride = int64_t{1} << 24;
 
-void pack_flipped_weights_avx512(const float* w, int64_t m_stride, int64_t kernel_size, int64_t rows, int64_t pc,
-                                 int64_t kc, float* panel) {
-    constexpr int64_t kWidth = kPositionsTileColumns;
+void pack_tap_columns_avx512(const float* block, int64_t kernel_size, int64_t rows, int64_t tap_begin,
+                             int64_t tap_end, float* const* tap_rows) {
     const int64_t K = kernel_size;
     const int64_t columns_end = K / 4 * 4;  // taps in whole columns of 4; the rest gathered
     const __m512i row_starts = _mm512_mullo_epi32(
         _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(static_cast<int>(K)));
     int64_t j0 = 0;
     for (; K <= kMaxGatheredStride && j0 + 16 <= rows; j0 += 16) {
-        for (int64_t m = pc / K; m * K < pc + kc; ++m) {
-            const float* block = w + m * m_stride + j0 * K;
-            // Tap t goes to panel row m * K + K - 1 - t - pc, if inside the block.
-            for (int64_t t = 0; t < K; t += t + 4 <= columns_end ? 4 : 1) {
-                if (t + 4 <= columns_end) {
-                    __m512 taps[4];
-                    four_columns(block + t, K, taps);
-                    MLN_UNROLL(4)
-                    for (int d = 0; d < 4; ++d) {
-                        const int64_t row = m * K + K - 1 - (t + d);
-                        if (row >= pc && row < pc + kc) _mm512_storeu_ps(panel + (row - pc) * kWidth + j0, taps[d]);
-                    }
-                } else {
-                    const int64_t row = m * K + K - 1 - t;
-                    if (row < pc || row >= pc + kc) continue;
-                    const __m512 tap = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), kAll, row_starts, block + t, 4);
-                    _mm512_storeu_ps(panel + (row - pc) * kWidth + j0, tap);
+        const float* channels = block + j0 * K;
+        for (int64_t t = tap_begin; t < tap_end; t += t + 4 <= columns_end ? 4 : 1) {
+            float* const* row = tap_rows + (t - tap_begin);
+            if (t + 4 <= columns_end) {
+                if (row[0] == nullptr && row[1] == nullptr && row[2] == nullptr && row[3] == nullptr) continue;
+                __m512 taps[4];
+                four_columns(channels + t, K, taps);
+                MLN_UNROLL(4)
+                for (int d = 0; d < 4; ++d) {
+                    if (row[d] != nullptr) _mm512_storeu_ps(row[d] + j0, taps[d]);
                 }
+            } else if (row[0] != nullptr) {
+                _mm512_storeu_ps(row[0] + j0, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), kAll, row_starts, channels + t, 4));
             }
         }
     }
-    if (j0 == kWidth) return;
-    for (int64_t i = 0; i < kc; ++i) {
-        const int64_t m = (pc + i) / K, tap = K - 1 - (pc + i) % K;
-        for (int64_t j = j0; j < rows; ++j) panel[i * kWidth + j] = w[m * m_stride + j * K + tap];
-        for (int64_t j = rows; j < kWidth; ++j) panel[i * kWidth + j] = 0.0f;
+    if (j0 == kPositionsTileColumns) return;
+    for (int64_t t = tap_begin; t < tap_end; ++t) {
+        float* const row = tap_rows[t - tap_begin];
+        if (row == nullptr) continue;
+        for (int64_t j = j0; j < rows; ++j) row[j] = block[j * K + t];
+        for (int64_t j = rows; j < kPositionsTileColumns; ++j) row[j] = 0.0f;
+    }
+}
+
+// The same from the backward pass's filters, flipped on the way (conv_backward_data as the
+// forward of dy): w^T(p, j) = w[m * m_stride + j * K + K - 1 - k] for p = m * K + k, each tap's
+// row at its reversed place.
+void pack_flipped_weights_avx512(const float* w, int64_t m_stride, int64_t kernel_size, int64_t rows, int64_t pc,
+                                 int64_t kc, float* panel) {
+    const int64_t K = kernel_size;
+    float* tap_rows[kMaxPackedTaps];
+    for (int64_t m = pc / K; m * K < pc + kc; ++m) {
+        for (int64_t t0 = 0; t0 < K; t0 += kMaxPackedTaps) {
+            const int64_t t1 = std::min(K, t0 + kMaxPackedTaps);
+            for (int64_t t = t0; t < t1; ++t) {
+                const int64_t row = m * K + K - 1 - t;
+                tap_rows[t - t0] = row >= pc && row < pc + kc ? panel + (row - pc) * kPositionsTileColumns : nullptr;
+            }
+            pack_tap_columns_avx512(w + m * m_stride, K, rows, t0, t1, tap_rows);
+        }
     }
 }
 
