@@ -1,7 +1,8 @@
 // Backward data of a convolution that is neither depthwise nor pointwise, for what the
 // flipped-filter forward path does not take (strides above 1, small images): by polyphase
-// (strides above 1 with many positions: stride-1 forward convolutions, one per phase of dx; at
-// the end of this file) or else by columns + col2im. Per image and group:
+// (strides above 1 with many positions: stride-1 forward convolutions, one per phase of dx; or
+// few positions in phases 7 or 14 wide, the phases' forwards fused; at the end of this file) or
+// else by columns + col2im. Per image and group:
 //   columns (depth x P) = W_g^T (depth x Mg) * dy_g (Mg x P),   dx_g = col2im(columns)
 // as an implicit GEMM over chunks of input channels: a task computes the column rows of its
 // channels (kernel-size rows each) into a buffer that stays in L2 and folds them into dx at once
@@ -28,6 +29,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #include "cpu/isa.hpp"
@@ -343,7 +345,8 @@ inline PhaseAxis phase_axis(const WindowGeometry& g, int d, int64_t phase) {
 // not repay. Measured on Zen 5, one thread, ResNet-18's 3x3/2 layers against the column path
 // (a loaded machine: +-15% from run to run): batch 32 (1568 to 25088 positions per phase)
 // 0.8x to 1.07x of its time; batch 1 and 64 channels at 56 (784) even; 196 positions 1.2x to
-// 1.6x, 49 positions (512 channels at 7) 2x to 3x slower.
+// 1.6x, 49 positions (512 channels at 7) 2x to 3x slower. Fewer positions take the fused
+// forwards where they fit (fused_phase_forwards).
 constexpr int64_t kPolyphaseMinChannels = 32;
 constexpr int64_t kPolyphaseMinPositions = 1024;
 // Images go through the phase forwards and the interleaving pass a slice at a time: a slice's
@@ -374,6 +377,127 @@ constexpr int64_t kPolyphaseMaxRowPhases = 16;
 struct PhaseFilters;
 struct PhaseResults;
 
+#if defined(MYELIN_X86_64_KERNELS)
+// Small images (where the column path would serve: 7x7 and 14x14 phases, as ResNet-18's 3x3/2
+// layers at batch 1) take the phases' forwards fused in the implicit GEMM's transposed form: a
+// task (image, range of 32-channel panels of dx) pads the image of dy once, and for each block of
+// dy channels packs all kernel taps of its 32 dx channels into one w^T panel in L1 (each phase's
+// rows together), which serves the tiles of every phase (padded_positions_tile_avx512 over the
+// padded dy); each weight is read once, as in the forward. Packing the phases' panels whole
+// first instead (one pass over w writing 4.7 MB, read back by the tiles) cost 44% of layer4's
+// time. Every output sums over all depth in one task: the same bits at any thread count.
+struct FusedPhase {
+    WindowGeometry geometry;         // the phase's forward convolution
+    PaddedTaps taps;                 // its taps over the common padded dy
+    std::vector<PaddingSkip> skips;  // tile t's at t * taps.count
+    int64_t first_row;               // a block of b dy channels has the phase's rows from first_row * b
+    int64_t result_offset;           // as Phase's
+};
+
+struct FusedPhaseWork;
+// Panel rows per block of dy channels (all taps of each): a 32 KiB panel. Blocks of 128 rows
+// (each tile's sums loaded and stored twice as often) took 1.02-1.08x the time (ResNet-18's
+// 3x3/2 layers, one thread, same-process A/B); 512 rows 0.97-1.00x, within noise.
+constexpr int64_t kFusedBlockRows = 256;
+
+// results (as conv_backward_data_polyphase's: each phase's planes of `images` images) from dy
+// (`images` images of out_channels x padding.in), w (out_channels x channels x kernel_size);
+// tap_phase[k]: the phase of tap k (-1: none), tap_index[k]: its row among the phase's taps.
+inline void fused_phase_forwards(const float* dy, const float* w, int64_t images, int64_t out_channels,
+                                 int64_t channels, int64_t kernel_size, const WindowGeometry& padding,
+                                 const std::vector<FusedPhase>& phases, const std::vector<int64_t>& tap_phase,
+                                 const std::vector<int64_t>& tap_index, float* results) {
+    using namespace implicit_gemm::transposed;
+    const PaddedImage layout(padding);
+    const int64_t threads = cpu::thread_pool().thread_count();
+    const int64_t channel_panels = ceil_div(channels, int64_t{kPositionsTileColumns});
+    const int64_t ranges = images == 1 ? std::min(channel_panels, threads) : 1;
+    const int64_t block_channels = std::max<int64_t>(1, kFusedBlockRows / kernel_size);
+    int64_t sums_size = 0;
+    for (const FusedPhase& ph : phases) sums_size += ph.geometry.out_size();
+    sums_size *= round_up(channels, int64_t{kPositionsTileColumns});
+    const int64_t panel_size = std::max(kFusedBlockRows, kernel_size) * kPositionsTileColumns;
+    const int64_t padded_size = round_up(out_channels * layout.plane, implicit_gemm::kAlignElements<float>);
+    cpu::for_each_claimed(
+        images * ranges, threads,
+        [&] {
+            std::vector<float>& buffer = thread_buffer<float, FusedPhaseWork>();
+            buffer.resize(static_cast<size_t>(implicit_gemm::kAlignElements<float> + panel_size + padded_size + sums_size));
+            return implicit_gemm::cache_line_aligned(buffer.data());
+        },
+        [&](int64_t task, float* workspace) {
+            const int64_t n = task / ranges, range = task % ranges;
+            const int64_t c_begin = range * channel_panels / ranges * kPositionsTileColumns;
+            const int64_t c_end = std::min(channels, (range + 1) * channel_panels / ranges * kPositionsTileColumns);
+            const int64_t ld = round_up(c_end - c_begin, int64_t{kPositionsTileColumns});
+            float* const panel = workspace;
+            float* const padded = panel + panel_size;
+            float* const sums = padded + padded_size;
+            pad_channels(dy + n * out_channels * padding.in_size(), padding, 0, out_channels, padded);
+            float* tap_rows[kMaxPackedTaps];
+            for (int64_t m0 = 0; m0 < out_channels; m0 += block_channels) {
+                const int64_t block = std::min(block_channels, out_channels - m0);
+                for (int64_t c0 = c_begin; c0 < c_end; c0 += kPositionsTileColumns) {
+                    for (int64_t m = m0; m < m0 + block; ++m) {
+                        for (int64_t t0 = 0; t0 < kernel_size; t0 += kMaxPackedTaps) {
+                            const int64_t t1 = std::min(kernel_size, t0 + kMaxPackedTaps);
+                            for (int64_t k = t0; k < t1; ++k) {
+                                const int64_t q = tap_phase[static_cast<size_t>(k)];
+                                tap_rows[k - t0] =
+                                    q < 0 ? nullptr
+                                          : panel + (phases[static_cast<size_t>(q)].first_row * block +
+                                                     (m - m0) * phases[static_cast<size_t>(q)].taps.count +
+                                                     tap_index[static_cast<size_t>(k)]) *
+                                                        kPositionsTileColumns;
+                            }
+                            pack_tap_columns_avx512(w + (m * channels + c0) * kernel_size, kernel_size,
+                                                    std::min<int64_t>(kPositionsTileColumns, c_end - c0), t0, t1,
+                                                    tap_rows);
+                        }
+                    }
+                    // The weights come from L3 or memory: the tiles prefetch the next panel's, a
+                    // run of its channels' taps (one dy channel) a call, as many as the call has
+                    // depth steps for.
+                    const bool next_in_block = c0 + kPositionsTileColumns < c_end;
+                    const int64_t next_m = next_in_block ? m0 : m0 + block;
+                    const int64_t next_c = next_in_block ? c0 + kPositionsTileColumns : c_begin;
+                    const int64_t run_bytes =
+                        std::min<int64_t>(kPositionsTileColumns, c_end - next_c) * kernel_size * int64_t{sizeof(float)};
+                    const int64_t run_lines = ceil_div(run_bytes, int64_t{64});
+                    const int64_t run_stride = channels * kernel_size * int64_t{sizeof(float)};
+                    int64_t runs_left = next_m < out_channels ? std::min(block_channels, out_channels - next_m) : 0;
+                    const char* next_run = reinterpret_cast<const char*>(w + (next_m * channels + next_c) * kernel_size);
+                    float* phase_sums = sums;
+                    for (const FusedPhase& ph : phases) {
+                        const int64_t positions = ph.geometry.out_size(), width = ph.geometry.out[2];
+                        const int64_t kc = block * ph.taps.count;
+                        const float* const b = panel + ph.first_row * block * kPositionsTileColumns;
+                        for (int64_t q = 0, tile = 0; q < positions; q += kPositionsTileRows, ++tile) {
+                            const int rows = static_cast<int>(std::min<int64_t>(kPositionsTileRows, positions - q));
+                            const int64_t runs = std::min(runs_left, kc / run_lines);
+                            padded_positions_tile_avx512(rows, static_cast<int>(width))(
+                                kc, padded + m0 * layout.plane + q / width * layout.pitch, ph.taps,
+                                ph.skips.data() + tile * ph.taps.count, 0, layout.pitch, b,
+                                phase_sums + q * ld + (c0 - c_begin), ld, m0 > 0,
+                                PrefetchLines{next_run, run_stride, run_bytes, runs * run_lines});
+                            runs_left -= runs;
+                            next_run += runs * run_stride;
+                        }
+                        phase_sums += positions * ld;
+                    }
+                }
+            }
+            const float* phase_sums = sums;
+            for (const FusedPhase& ph : phases) {
+                const int64_t positions = ph.geometry.out_size();
+                write_transposed_sums_avx512(phase_sums, ld, 1, 0, positions, 0, c_end - c_begin, nullptr, nullptr,
+                                             false, results + ph.result_offset * images + (n * channels + c_begin) * positions);
+                phase_sums += positions * ld;
+            }
+        });
+}
+#endif
+
 // dx by polyphase where it applies (a stride above 1, kPolyphaseMinChannels, no phase whose
 // forward convolution would need a negative pad), through `forward` (the forward convolution
 // dispatcher); false, leaving dx untouched, elsewhere.
@@ -381,8 +505,7 @@ template <class T, class Forward>
 bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
     const WindowGeometry& g = a.geometry;
     const int64_t phases = g.stride[0] * g.stride[1] * g.stride[2];
-    if (phases == 1 || g.stride[2] > kPolyphaseMaxRowPhases || a.channels / a.groups < kPolyphaseMinChannels ||
-        a.batch * g.in_size() < kPolyphaseMinPositions * phases) {
+    if (phases == 1 || g.stride[2] > kPolyphaseMaxRowPhases || a.channels / a.groups < kPolyphaseMinChannels) {
         return false;
     }
     std::vector<PhaseAxis> axes(static_cast<size_t>(g.stride[0] + g.stride[1] + g.stride[2]));
@@ -417,17 +540,53 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
             image_size += ph.size;
         }
     }
+    const T* dy = static_cast<const T*>(a.y.data);
+    T* dx = static_cast<T*>(a.x.data);
+    // Phase ph's forward convolution over `images` images of dy from n0 into `results`, filters
+    // `filters` (its phase filters).
+    auto phase_forward = [&](const Phase& ph, int64_t n0, int64_t images, const T* filters, T* results) {
+        ConvArgs f;
+        for (int d = 0; d < 3; ++d) {
+            f.geometry.in[d] = g.out[d];
+            f.geometry.out[d] = ph.axis[d]->size;
+            f.geometry.kernel[d] = ph.axis[d]->taps;
+            f.geometry.dilation[d] = ph.axis[d]->dilation;
+            f.geometry.pad_begin[d] = ph.axis[d]->pad_begin;
+            f.geometry.pad_end[d] = ph.axis[d]->pad_end;
+        }
+        f.geometry.spatial_rank = g.spatial_rank;
+        f.batch = images;
+        f.channels = a.out_channels;
+        f.out_channels = a.channels;
+        f.groups = a.groups;
+        f.x = a.y;
+        f.x.data = const_cast<T*>(dy + n0 * a.out_channels * g.out_size());
+        f.w = a.w;
+        f.w.data = const_cast<T*>(filters);
+        f.y = a.x;
+        f.y.data = results;
+        return f;
+    };
+    // Few positions (the column path's) where every phase fits the fused forwards (2-d, one group,
+    // phases 7 or 14 wide, each a forward that takes the transposed form) take them.
+    bool fused = false;
+    if constexpr (std::is_same_v<T, float>) {
+        fused = a.batch * g.in_size() < kPolyphaseMinPositions * phases && g.in[0] == 1 && g.out[0] == 1 &&
+                g.kernel[0] == 1 && g.stride[0] == 1;
+        for (const Phase& ph : phase_list) {
+            if (!fused || ph.size == 0 || ph.taps == 0) continue;
+            const int64_t width = ph.axis[2]->size;
+            fused = (width == 7 || width == 14) && ph.taps <= PaddedTaps::kMaxTaps &&
+                    implicit_gemm::takes_transposed_form<T>(phase_forward(ph, 0, 1, nullptr, nullptr));
+        }
+    }
+    if (!fused && a.batch * g.in_size() < kPolyphaseMinPositions * phases) return false;
     const T* w = static_cast<const T*>(a.w.data);
     // The workers reach the buffers through pointers (a thread_local named in a lambda would be
     // each worker's own).
     std::vector<T>& filter_buffer = thread_buffer<T, PhaseFilters>();
-    filter_buffer.resize(static_cast<size_t>(filter_size));
-    T* filters = filter_buffer.data();
-    // Phase filters: row (group, c) gathers the phase's taps of w[group][m][c] for every m. The
-    // kernel's taps in phase order (`order`: each phase's taps as its forward convolution reads
-    // them); a few rows at a time, m outermost, so that w is read in order and each phase's rows
-    // are written in order (one row at a time read a cache line of w per weight).
     const int64_t kernel_size = g.kernel_size();
+    // The kernel's taps in phase order: each phase's taps as its forward convolution reads them.
     std::vector<int64_t> order;
     order.reserve(static_cast<size_t>(kernel_size));
     for (const Phase& ph : phase_list) {
@@ -443,24 +602,81 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
             }
         }
     }
-    constexpr int64_t kGatherRows = 8;
-    cpu::parallel_for(ceil_div(a.channels, kGatherRows), 1, [&](int64_t begin, int64_t end) {
-        for (int64_t row0 = begin * kGatherRows; row0 < std::min(a.channels, end * kGatherRows); row0 += kGatherRows) {
-            const int64_t row1 = std::min(a.channels, row0 + kGatherRows);
-            for (int64_t m = 0; m < group_out_channels; ++m) {
-                for (int64_t row = row0; row < row1; ++row) {
-                    const int64_t group = row / group_channels, c = row % group_channels;
-                    const T* src = w + ((group * group_out_channels + m) * group_channels + c) * kernel_size;
-                    const int64_t* k = order.data();
-                    for (const Phase& ph : phase_list) {
-                        if (ph.size == 0 || ph.taps == 0) continue;
-                        T* dst = filters + ph.filter_offset + (row * group_out_channels + m) * ph.taps;
-                        for (int64_t t = 0; t < ph.taps; ++t) dst[t] = src[*k++];
+    T* filters = nullptr;
+#if defined(MYELIN_X86_64_KERNELS)
+    // The fused forwards' phases: their taps over dy padded by the largest pads of any phase.
+    WindowGeometry padding = g;
+    std::vector<FusedPhase> fused_phases;
+    std::vector<int64_t> tap_phase(static_cast<size_t>(kernel_size), -1), tap_index(static_cast<size_t>(kernel_size), 0);
+    if (fused) {
+        for (int d = 0; d < 3; ++d) {
+            padding.in[d] = g.out[d];
+            padding.pad_begin[d] = padding.pad_end[d] = 0;
+        }
+        for (const Phase& ph : phase_list) {
+            if (ph.size == 0 || ph.taps == 0) continue;
+            for (int d = 1; d < 3; ++d) {
+                padding.pad_begin[d] = std::max(padding.pad_begin[d], ph.axis[d]->pad_begin);
+                padding.pad_end[d] = std::max(padding.pad_end[d], ph.axis[d]->pad_end);
+            }
+        }
+        const implicit_gemm::transposed::PaddedImage layout(padding);
+        fused = a.out_channels * layout.plane < (int64_t{1} << 30);
+        int64_t first_row = 0;
+        const int64_t* k = order.data();
+        for (const Phase& ph : phase_list) {
+            if (!fused || ph.size == 0 || ph.taps == 0) continue;
+            FusedPhase& f = fused_phases.emplace_back();
+            f.geometry = phase_forward(ph, 0, 1, nullptr, nullptr).geometry;
+            const WindowGeometry& fg = f.geometry;
+            f.taps.count = ph.taps;
+            f.taps.plane = layout.plane;
+            for (int64_t t = 0; t < ph.taps; ++t) {
+                const int64_t th = t / fg.kernel[2], tw = t % fg.kernel[2];
+                f.taps.offsets[t] = static_cast<int32_t>(
+                    (th * fg.dilation[1] + padding.pad_begin[1] - fg.pad_begin[1]) * layout.pitch + tw * fg.dilation[2] +
+                    padding.pad_begin[2] - fg.pad_begin[2]);
+                tap_phase[static_cast<size_t>(*k)] = static_cast<int64_t>(fused_phases.size()) - 1;
+                tap_index[static_cast<size_t>(*k++)] = t;
+            }
+            const int64_t positions = fg.out_size(), width = fg.out[2];
+            const int64_t tiles = ceil_div(positions, int64_t{kPositionsTileRows});
+            f.skips.resize(static_cast<size_t>(tiles * ph.taps));
+            for (int64_t tile = 0; tile < tiles; ++tile) {
+                const int64_t q = tile * kPositionsTileRows, last = std::min(positions, q + kPositionsTileRows) - 1;
+                implicit_gemm::transposed::tile_padding_skips(fg, q / width, last / width, f.skips.data() + tile * ph.taps);
+            }
+            f.first_row = first_row;
+            first_row += ph.taps;
+            f.result_offset = ph.result_offset;
+        }
+    }
+#endif
+    if (!fused) {
+        // Phase filters: row (group, c) gathers the phase's taps of w[group][m][c] for every m, a
+        // few rows at a time, m outermost, so that w is read in order and each phase's rows are
+        // written in order (one row at a time read a cache line of w per weight).
+        filter_buffer.resize(static_cast<size_t>(filter_size));
+        filters = filter_buffer.data();
+        constexpr int64_t kGatherRows = 8;
+        cpu::parallel_for(ceil_div(a.channels, kGatherRows), 1, [&](int64_t begin, int64_t end) {
+            for (int64_t row0 = begin * kGatherRows; row0 < std::min(a.channels, end * kGatherRows); row0 += kGatherRows) {
+                const int64_t row1 = std::min(a.channels, row0 + kGatherRows);
+                for (int64_t m = 0; m < group_out_channels; ++m) {
+                    for (int64_t row = row0; row < row1; ++row) {
+                        const int64_t group = row / group_channels, c = row % group_channels;
+                        const T* src = w + ((group * group_out_channels + m) * group_channels + c) * kernel_size;
+                        const int64_t* k = order.data();
+                        for (const Phase& ph : phase_list) {
+                            if (ph.size == 0 || ph.taps == 0) continue;
+                            T* dst = filters + ph.filter_offset + (row * group_out_channels + m) * ph.taps;
+                            for (int64_t t = 0; t < ph.taps; ++t) dst[t] = src[*k++];
+                        }
                     }
                 }
             }
-        }
-    });
+        });
+    }
     // Slices of the images: small where one thread runs them all or each thread takes whole
     // slices; where the threads would split each slice's forwards (too few slices for them), as
     // big as kPolyphaseMaxSliceBytes allows (fewer, larger forwards to split).
@@ -480,35 +696,21 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
         slice_images = std::clamp<int64_t>(kPolyphaseMaxSliceBytes / image_bytes, slice_images, a.batch);
     }
     const int64_t slice_results = slice_images * image_size * a.channels;
-    const T* dy = static_cast<const T*>(a.y.data);
-    T* dx = static_cast<T*>(a.x.data);
     // Slice `slice` of the images: its phase forwards into `results`, then dx's planes from them.
     auto run_slice = [&](int64_t slice, T* results) {
         const int64_t n0 = slice * slice_images, images = std::min(slice_images, a.batch - n0);
         for (const Phase& ph : phase_list) {
-            if (ph.size == 0 || ph.taps == 0) continue;
-            ConvArgs f;
-            for (int d = 0; d < 3; ++d) {
-                f.geometry.in[d] = g.out[d];
-                f.geometry.out[d] = ph.axis[d]->size;
-                f.geometry.kernel[d] = ph.axis[d]->taps;
-                f.geometry.dilation[d] = ph.axis[d]->dilation;
-                f.geometry.pad_begin[d] = ph.axis[d]->pad_begin;
-                f.geometry.pad_end[d] = ph.axis[d]->pad_end;
-            }
-            f.geometry.spatial_rank = g.spatial_rank;
-            f.batch = images;
-            f.channels = a.out_channels;
-            f.out_channels = a.channels;
-            f.groups = a.groups;
-            f.x = a.y;
-            f.x.data = const_cast<T*>(dy + n0 * a.out_channels * g.out_size());
-            f.w = a.w;
-            f.w.data = filters + ph.filter_offset;
-            f.y = a.x;
-            f.y.data = results + ph.result_offset * images;
-            forward(f);
+            if (fused || ph.size == 0 || ph.taps == 0) continue;
+            forward(phase_forward(ph, n0, images, filters + ph.filter_offset, results + ph.result_offset * images));
         }
+#if defined(MYELIN_X86_64_KERNELS)
+        if constexpr (std::is_same_v<T, float>) {
+            if (fused) {
+                fused_phase_forwards(dy + n0 * a.out_channels * g.out_size(), w, images, a.out_channels, a.channels,
+                                     kernel_size, padding, fused_phases, tap_phase, tap_index, results);
+            }
+        }
+#endif
         // dx rows from the phases' rows: row (i0, i1) of a plane interleaves the rows of phases
         // (i0 % s0, i1 % s1, q2) for every q2; zeros where a phase has no tap.
         const int64_t s0 = g.stride[0], s1 = g.stride[1], s2 = g.stride[2];

@@ -192,51 +192,91 @@ void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t 
     }
 }
 
-// The same from the backward pass's filters, flipped on the way (conv_backward_data as the
-// forward of dy): w^T(p, j) = w[m * m_stride + j * K + K - 1 - k] for p = m * K + k. For each m,
-// 16 channels' K taps are 16 * K contiguous floats; their columns of 4 taps go through
-// four_columns, the taps past the last whole column (1 of 9) through a gather each, each tap's
-// vector stored at its reversed row. Gathering the ninth tap, where a column of 4 overlapping
-// the one before computed 4 to store 1, measured 4% faster on a backward data 3x3 at 7x7 (512
-// channels, one thread, contended machine, min of 3 x 1 s: 1.36 -> 1.31 ms).
 // Gather indices (row j at j * K) stay far inside 32 bits.
 constexpr int64_t kMaxGatheredStride = int64_t{1} << 24;
 
+namespace {
+
+// Taps [t_begin, t_end) of 16 channels (channel j's K taps contiguous at channels + j * K; t_begin
+// a multiple of 4) into rows of 16: tap t's at row_of(t), nullptr for a tap left out. Columns of
+// 4 taps go through four_columns, the taps past the last whole column (1 of 9) through a gather
+// each. Gathering the ninth tap, where a column of 4 overlapping the one before computed 4 to
+// store 1, measured 4% faster on a backward data 3x3 at 7x7 (512 channels, one thread, contended
+// machine, min of 3 x 1 s: 1.36 -> 1.31 ms).
+template <class RowOf>
+MLN_ALWAYS_INLINE void sixteen_channels_taps(const float* channels, int64_t K, int64_t t_begin, int64_t t_end,
+                                             RowOf&& row_of) {
+    const int64_t columns_end = K / 4 * 4;  // taps in whole columns of 4; the rest gathered
+    const __m512i row_starts = _mm512_mullo_epi32(
+        _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(static_cast<int>(K)));
+    for (int64_t t = t_begin; t < t_end; t += t + 4 <= columns_end ? 4 : 1) {
+        if (t + 4 <= columns_end) {
+            __m512 taps[4];
+            four_columns(channels + t, K, taps);
+            MLN_UNROLL(4)
+            for (int d = 0; d < 4; ++d) {
+                float* const row = row_of(t + d);
+                if (row != nullptr) _mm512_storeu_ps(row, taps[d]);
+            }
+        } else if (float* const row = row_of(t); row != nullptr) {
+            _mm512_storeu_ps(row, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), kAll, row_starts, channels + t, 4));
+        }
+    }
+}
+
+// The channels from j0 on (past the last 16 whole ones) of tap t into its 32-lane row, zeros
+// from `rows` on.
+MLN_ALWAYS_INLINE void last_channels_tap(const float* channels, int64_t K, int64_t j0, int64_t rows, int64_t t,
+                                         float* row) {
+    for (int64_t j = j0; j < rows; ++j) row[j] = channels[j * K + t];
+    for (int64_t j = rows; j < kPositionsTileColumns; ++j) row[j] = 0.0f;
+}
+
+}  // namespace
+
+void pack_tap_columns_avx512(const float* block, int64_t kernel_size, int64_t rows, int64_t tap_begin,
+                             int64_t tap_end, float* const* tap_rows) {
+    const int64_t K = kernel_size;
+    int64_t j0 = 0;
+    for (; K <= kMaxGatheredStride && j0 + 16 <= rows; j0 += 16) {
+        sixteen_channels_taps(block + j0 * K, K, tap_begin, tap_end, [&](int64_t t) {
+            float* const row = tap_rows[t - tap_begin];
+            return row != nullptr ? row + j0 : nullptr;
+        });
+    }
+    if (j0 == kPositionsTileColumns) return;
+    for (int64_t t = tap_begin; t < tap_end; ++t) {
+        if (tap_rows[t - tap_begin] != nullptr) last_channels_tap(block, K, j0, rows, t, tap_rows[t - tap_begin]);
+    }
+}
+
+// The same from the backward pass's filters, flipped on the way (conv_backward_data as the
+// forward of dy): w^T(p, j) = w[m * m_stride + j * K + K - 1 - k] for p = m * K + k, each tap's
+// row at its reversed place; 16 channels at a time over all m (each m's call with its rows: a
+// pack_tap_columns_avx512 call per m took 1.02-1.06x the time of ResNet-18's stride-1 backward
+// data at 7x7 and 14x14).
 void pack_flipped_weights_avx512(const float* w, int64_t m_stride, int64_t kernel_size, int64_t rows, int64_t pc,
                                  int64_t kc, float* panel) {
     constexpr int64_t kWidth = kPositionsTileColumns;
     const int64_t K = kernel_size;
-    const int64_t columns_end = K / 4 * 4;  // taps in whole columns of 4; the rest gathered
-    const __m512i row_starts = _mm512_mullo_epi32(
-        _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(static_cast<int>(K)));
+    auto row_of = [&](int64_t m, int64_t t) {
+        const int64_t row = m * K + K - 1 - t;
+        return row >= pc && row < pc + kc ? panel + (row - pc) * kWidth : nullptr;
+    };
     int64_t j0 = 0;
     for (; K <= kMaxGatheredStride && j0 + 16 <= rows; j0 += 16) {
         for (int64_t m = pc / K; m * K < pc + kc; ++m) {
-            const float* block = w + m * m_stride + j0 * K;
-            // Tap t goes to panel row m * K + K - 1 - t - pc, if inside the block.
-            for (int64_t t = 0; t < K; t += t + 4 <= columns_end ? 4 : 1) {
-                if (t + 4 <= columns_end) {
-                    __m512 taps[4];
-                    four_columns(block + t, K, taps);
-                    MLN_UNROLL(4)
-                    for (int d = 0; d < 4; ++d) {
-                        const int64_t row = m * K + K - 1 - (t + d);
-                        if (row >= pc && row < pc + kc) _mm512_storeu_ps(panel + (row - pc) * kWidth + j0, taps[d]);
-                    }
-                } else {
-                    const int64_t row = m * K + K - 1 - t;
-                    if (row < pc || row >= pc + kc) continue;
-                    const __m512 tap = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), kAll, row_starts, block + t, 4);
-                    _mm512_storeu_ps(panel + (row - pc) * kWidth + j0, tap);
-                }
-            }
+            sixteen_channels_taps(w + m * m_stride + j0 * K, K, 0, K, [&](int64_t t) {
+                float* const row = row_of(m, t);
+                return row != nullptr ? row + j0 : nullptr;
+            });
         }
     }
     if (j0 == kWidth) return;
-    for (int64_t i = 0; i < kc; ++i) {
-        const int64_t m = (pc + i) / K, tap = K - 1 - (pc + i) % K;
-        for (int64_t j = j0; j < rows; ++j) panel[i * kWidth + j] = w[m * m_stride + j * K + tap];
-        for (int64_t j = rows; j < kWidth; ++j) panel[i * kWidth + j] = 0.0f;
+    for (int64_t m = pc / K; m * K < pc + kc; ++m) {
+        for (int64_t t = 0; t < K; ++t) {
+            if (float* const row = row_of(m, t); row != nullptr) last_channels_tap(w + m * m_stride, K, j0, rows, t, row);
+        }
     }
 }
 

@@ -52,6 +52,14 @@ PositionsTileKernel positions_tile_avx512(int rows);
 PaddedTileKernel padded_positions_tile_avx512(int rows, int width);
 // The B panel: panel[p * 32 + j] = w[j * row_stride + p] for j < rows <= 32, zero for the rest.
 void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t rows, int64_t kc, float* panel);
+// Taps per pack_tap_columns_avx512 call at most (a multiple of 4: whole columns of 4 taps).
+constexpr int64_t kMaxPackedTaps = 64;
+// Taps [tap_begin, tap_end) (at most kMaxPackedTaps, tap_begin a multiple of 4) of `rows` <= 32
+// channels, channel j's kernel_size taps at block + j * kernel_size: tap_rows[t - tap_begin][j] =
+// block[j * kernel_size + t] for j < rows, zero for the rest of its 32 lanes; a nullptr row is
+// left out. Call only at MLN_ISA_AVX512.
+void pack_tap_columns_avx512(const float* block, int64_t kernel_size, int64_t rows, int64_t tap_begin,
+                             int64_t tap_end, float* const* tap_rows);
 // The same from a backward pass's filters, flipped: panel[i * 32 + j] = w[m * m_stride + j * K
 // + K - 1 - k] for p = pc + i = m * K + k, i < kc, j < rows <= 32 (K = kernel_size).
 void pack_flipped_weights_avx512(const float* w, int64_t m_stride, int64_t kernel_size, int64_t rows, int64_t pc,

@@ -1196,8 +1196,37 @@ TEST_F(ConvTest, BackwardDataByPolyphaseMatchesReferenceAndThreadCountsAgree) {
     });
 }
 
+// Backward data by polyphase where the column path would otherwise serve (few dx positions), the
+// phases' forwards fused in the transposed form (AVX-512 f32, 2-d, one group, phases 7 or 14
+// wide: conv_backward_data.hpp's fused_phase_forwards): ResNet-18's 3x3/2 to 7x7 and 14x14 in
+// small (64 and 90 dx channels: a partial last 32-channel panel; 40 dy channels: blocks of 28
+// and 12), odd heights (phases of 7 and 6 rows, different pads), a batch of 2, a 5x5/2 kernel
+// (phases of 9, 6, 6 and 4 taps), dilation 2 (one phase with all taps, the others none: zeros).
+// f32 at every ISA and f64, 1-3 threads: the same bits (every output summed by one task).
+TEST_F(ConvTest, BackwardDataByFusedPhaseForwardsMatchesReferenceAndThreadCountsAgree) {
+    const std::vector<ConvCase> cases = {
+        {{1, 64, 14, 14}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 90, 28, 28}, 30, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 64, 13, 14}, 24, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 64, 14, 14}, 20, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 64, 28, 28}, 12, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, 1},
+        {{1, 32, 14, 14}, 16, {3, 3}, {2, 2}, {2, 2}, {2, 2}, {2, 2}, 1},
+    };
+    for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
+        using T = decltype(element);
+        HostTensor<T> dy(y_shape_of(c)), w(w_shape_of(c));
+        fill_random(dy);
+        fill_random(w);
+        const mln_conv_params p = params_of(c);
+        expect_reference_at_one_thread_and_same_bits_at_more<T>(
+            device_, c.x_shape, tolerance<T>(c.out_channels * 16 * 16),
+            [&](const TensorView& want) { reference::conv_backward_data(p, dy.view(), w.view(), want); },
+            [&](HostTensor<T>& dx) { return mln_conv_backward_data(device_, &p, dy.desc(), w.desc(), dx.desc()); });
+    });
+}
+
 // NaN and Inf reach the same outputs as in the reference twin on every backward path (depthwise
-// blocks, flipped-filter forward, GEMM + col2im, polyphase, pointwise) at every ISA: in dy for backward
+// blocks, flipped-filter forward, GEMM + col2im, polyphase (fused too), pointwise) at every ISA: in dy for backward
 // data, in x for backward filter (padding never multiplies them, so no 0 * Inf appears; the
 // direct mode's padded copy only feeds real output positions).
 TEST_F(ConvTest, BackwardPropagatesNanAndInfLikeReferenceEveryIsa) {
@@ -1209,6 +1238,7 @@ TEST_F(ConvTest, BackwardPropagatesNanAndInfLikeReferenceEveryIsa) {
         {{1, 3, 36, 34}, 8, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},  // and dot mode
         {{1, 7, 10, 19}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 32, 64, 64}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 64, 14, 14}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},  // fused phase forwards
         {{2, 9, 5, 7}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         // Pointwise with the backward filter's dot kernel (>= 256 positions), and stride 2.
         {{1, 5, 20, 21}, 10, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
