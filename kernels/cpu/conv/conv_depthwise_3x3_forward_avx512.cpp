@@ -71,7 +71,8 @@ inline __m512 stride2_row_sum(const float* row, const __m512* w, const Stride2Co
 // A source row's 33 columns from c.base (its window) where the row lies outside the plane.
 alignas(64) constexpr float kZeroWindow[48] = {};
 
-// stride2_even_odd on a source row's window (its columns from c.base) rather than the row.
+// stride2_even_odd (the shared header's) on a source row's window, its columns from c.base,
+// rather than on the row: the zero window stands for rows that the plane has not.
 template <bool Masked>
 MLN_ALWAYS_INLINE void stride2_window_even_odd(const float* window, const Stride2Columns& c, __m512& even,
                                                __m512& odd) {
