@@ -293,6 +293,12 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 3, 6, 30, 2, 1, 1});
     cases.push_back({1, 3, 7, 31, 2, 2, 0});
     cases.push_back({1, 3, 8, 45, 2, 1, 0});
+    // The forward's rows of one register (every row in a pair, source rows outside the plane
+    // read as zeros): pad 3 before (two pairs reading above the plane), 8 rows with pad 3 after
+    // (the last pair a lone row, reading four rows below), a 33rd column inside the row at pad 1.
+    cases.push_back({1, 3, 9, 26, 2, 3, 0});
+    cases.push_back({1, 3, 8, 27, 2, 1, 3});
+    cases.push_back({2, 3, 9, 32, 2, 1, 1});
     // Stride-2 forward on rows where every register is a border one (masked loads, the 33rd
     // column loaded alone where it lies in the row): 28 and 56 wide, pads 1 and 0 before.
     cases.push_back({1, 3, 28, 28, 2, 1, 1});
