@@ -76,14 +76,14 @@ constexpr int64_t kDotPartialBytes = 256 << 10;
 constexpr int64_t kDotMinPositions = 256;
 
 // Strided backward data spreads each task's block of the compact dx into dx, zeros between, in
-// the task (spread_columns) where output rows have at least kSpreadMinRow positions and dx takes
-// at most kSpreadMaxBytes (an L2); otherwise a separate pass after the GEMM, a memset and a
-// scatter per channel (1 thread, same-process A/B both ways round, loaded machine: ResNet-18's
-// 64->128 and 128->256 1x1/2 at batch 1, rows of 28 and 14, 0.95-0.98x the time in the tasks;
-// 256->512, rows of 7, 1.035-1.07x: twice the scalar stores of memset and scatter; at batch 32,
-// dx from memory, 64->128 1.05-1.08x, 128->256 0.96-1.0x).
+// the task (PointwiseSpreadColumns) where output rows have at least kSpreadMinRow positions;
+// otherwise a separate pass after the GEMM, a memset and a scatter per channel (1 thread,
+// same-process A/B both ways round, loaded machine: ResNet-18's 64->128 and 128->256 1x1/2 at
+// batch 1, rows of 28 and 14, 0.95-0.98x the time in the tasks; 256->512, rows of 7,
+// 1.035-1.07x: twice the scalar stores of memset and scatter). At batch 32, dx from memory, the
+// tasks' spread was 1.05-1.08x the separate pass's time on 64->128 until AVX-512 spread rows in
+// registers; since then 0.91-0.92x (1 and 2 threads), 128->256 0.96-0.99x.
 constexpr int64_t kSpreadMinRow = 14;
-constexpr int64_t kSpreadMaxBytes = int64_t{1} << 20;
 
 template <class T>
 struct PointwiseGemm {
@@ -641,9 +641,7 @@ void conv_pointwise_backward_data(const ConvArgs& a) {
     T* dx = static_cast<T*>(a.x.data);
     p.c = dx;
     const bool scatter = strided(g);
-    const bool spread_in_tasks =
-        scatter && g.out[2] >= kSpreadMinRow &&
-        a.batch * a.channels * g.in_size() * static_cast<int64_t>(sizeof(T)) <= kSpreadMaxBytes;
+    const bool spread_in_tasks = scatter && g.out[2] >= kSpreadMinRow;
     if (scatter) {
         std::vector<T>& compact = thread_buffer<T, CompactImages>();
         compact.resize(static_cast<size_t>(a.batch * a.channels * p.positions));
