@@ -76,14 +76,14 @@ constexpr int64_t kDotPartialBytes = 256 << 10;
 constexpr int64_t kDotMinPositions = 256;
 
 // Strided backward data spreads each task's block of the compact dx into dx, zeros between, in
-// the task (spread_columns) where output rows have at least kSpreadMinRow positions and dx takes
-// at most kSpreadMaxBytes (an L2); otherwise a separate pass after the GEMM, a memset and a
-// scatter per channel (1 thread, same-process A/B both ways round, loaded machine: ResNet-18's
-// 64->128 and 128->256 1x1/2 at batch 1, rows of 28 and 14, 0.95-0.98x the time in the tasks;
-// 256->512, rows of 7, 1.035-1.07x: twice the scalar stores of memset and scatter; at batch 32,
-// dx from memory, 64->128 1.05-1.08x, 128->256 0.96-1.0x).
+// the task (PointwiseSpreadColumns) where output rows have at least kSpreadMinRow positions;
+// otherwise a separate pass after the GEMM, a memset and a scatter per channel (1 thread,
+// same-process A/B both ways round, loaded machine: ResNet-18's 64->128 and 128->256 1x1/2 at
+// batch 1, rows of 28 and 14, 0.95-0.98x the time in the tasks; 256->512, rows of 7,
+// 1.035-1.07x: twice the scalar stores of memset and scatter). At batch 32, dx from memory, the
+// tasks' spread was 1.05-1.08x the separate pass's time on 64->128 until AVX-512 spread rows in
+// registers; since then 0.91-0.92x (1 and 2 threads), 128->256 0.96-0.99x.
 constexpr int64_t kSpreadMinRow = 14;
-constexpr int64_t kSpreadMaxBytes = int64_t{1} << 20;
 
 template <class T>
 struct PointwiseGemm {
@@ -164,57 +164,6 @@ void gather_columns_at(const WindowGeometry& g, const T* x, int64_t depth, int64
             }
         }
     }
-}
-
-// to[o * stride] = from[o] for o < count and zeros between (to[0 .. (count - 1) * stride]).
-template <class T, int64_t kStride>
-void spread_row(const T* from, int64_t count, int64_t stride, T* to) {
-    const int64_t step = kStride != 0 ? kStride : stride;
-    for (int64_t o = 0; o + 1 < count; ++o) {
-        to[o * step] = from[o];
-        for (int64_t j = 1; j < step; ++j) to[o * step + j] = T(0);
-    }
-    to[(count - 1) * step] = from[count - 1];
-}
-
-// The reverse of gather_columns with zeros: x(k, i) for input positions i in [i_begin, i_end)
-// and k < depth, x(k, input_position(q)) = from(k, q - q0) for q in [q0, q_end) (from's rows
-// q_end - q0 apart, the positions between the strided ones that fall in the range zero. One
-// pass writing every element once, where a memset of dx and a scatter wrote the strided ones
-// twice.
-template <class T, int64_t kStride>
-void spread_columns_at(const WindowGeometry& g, const T* from, int64_t from_row_stride, int64_t depth, int64_t q0,
-                       int64_t q_end, int64_t i_begin, int64_t i_end, T* x) {
-    const int64_t in_size = g.in_size();
-    const int64_t step = kStride != 0 ? kStride : g.stride[2];
-    for (int64_t k = 0; k < depth; ++k) {
-        const T* row = from + k * from_row_stride;
-        T* to = x + k * in_size;
-        int64_t next = i_begin;
-        int64_t o2 = q0 % g.out[2], o1 = q0 / g.out[2] % g.out[1], o0 = q0 / g.out[2] / g.out[1];
-        for (int64_t q = q0; q < q_end;) {
-            const int64_t run = std::min(g.out[2] - o2, q_end - q);
-            const int64_t at = (o0 * g.stride[0] * g.in[1] + o1 * g.stride[1]) * g.in[2] + o2 * step;
-            std::fill(to + next, to + at, T(0));
-            spread_row<T, kStride>(row + (q - q0), run, step, to + at);
-            next = at + (run - 1) * step + 1;
-            q += run;
-            o2 = 0;
-            if (++o1 == g.out[1]) {
-                o1 = 0;
-                ++o0;
-            }
-        }
-        std::fill(to + next, to + i_end, T(0));
-    }
-}
-
-template <class T>
-void spread_columns(const WindowGeometry& g, const T* from, int64_t from_row_stride, int64_t depth, int64_t q0,
-                    int64_t q_end, int64_t i_begin, int64_t i_end, T* x) {
-    if (g.stride[2] == 1) return spread_columns_at<T, 1>(g, from, from_row_stride, depth, q0, q_end, i_begin, i_end, x);
-    if (g.stride[2] == 2) return spread_columns_at<T, 2>(g, from, from_row_stride, depth, q0, q_end, i_begin, i_end, x);
-    spread_columns_at<T, 0>(g, from, from_row_stride, depth, q0, q_end, i_begin, i_end, x);
 }
 
 template <class T>
@@ -569,9 +518,9 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             const int64_t i_begin = block == 0 ? 0 : input_position(*p.scatter, q0);
             const int64_t i_end = q_end == p.positions ? p.scatter->in_size() : input_position(*p.scatter, q_end);
             for (int64_t image = first_image; image < last_image; ++image) {
-                spread_columns(*p.scatter, p.c + (image * p.rows + row0) * p.positions + q0, p.positions, row_end - row0,
-                               q0, q_end, i_begin, i_end,
-                               p.scatter_to + (image * p.rows + row0) * p.scatter->in_size());
+                kernel.spread_columns(*p.scatter, p.c + (image * p.rows + row0) * p.positions + q0, p.positions,
+                                      row_end - row0, q0, q_end, i_begin, i_end,
+                                      p.scatter_to + (image * p.rows + row0) * p.scatter->in_size());
             }
         }
     };
@@ -692,9 +641,7 @@ void conv_pointwise_backward_data(const ConvArgs& a) {
     T* dx = static_cast<T*>(a.x.data);
     p.c = dx;
     const bool scatter = strided(g);
-    const bool spread_in_tasks =
-        scatter && g.out[2] >= kSpreadMinRow &&
-        a.batch * a.channels * g.in_size() * static_cast<int64_t>(sizeof(T)) <= kSpreadMaxBytes;
+    const bool spread_in_tasks = scatter && g.out[2] >= kSpreadMinRow;
     if (scatter) {
         std::vector<T>& compact = thread_buffer<T, CompactImages>();
         compact.resize(static_cast<size_t>(a.batch * a.channels * p.positions));

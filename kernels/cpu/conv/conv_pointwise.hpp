@@ -104,6 +104,16 @@ struct PointwiseDot {
 template <class T>
 using PointwiseDotKernel = void (*)(const PointwiseDot<T>& dot);
 
+// A strided 1x1 layer's outputs (all axes stride s, no padding: output position q at input
+// position input_position(q)) spread from the compact grid of the outputs into x's grid, zeros
+// between: x(k, i) for input positions i in [i_begin, i_end) and k < depth, x's channels
+// g.in_size() apart, x(k, input_position(q)) = from(k, q - q0) for q in [q0, q_end) (from's rows
+// from_row_stride apart), 0 at the positions between the strided ones.
+template <class T>
+using PointwiseSpreadColumns = void (*)(const WindowGeometry& g, const T* from, int64_t from_row_stride,
+                                        int64_t depth, int64_t q0, int64_t q_end, int64_t i_begin, int64_t i_end,
+                                        T* x);
+
 template <class T>
 struct PointwiseKernelInfo {
     PointwiseStripKernel<T> strip;
@@ -118,6 +128,7 @@ struct PointwiseKernelInfo {
     // packed edge panel).
     int fused_tail_columns = 0;
     int fused_row_tail_columns = 0;
+    PointwiseSpreadColumns<T> spread_columns = nullptr;
 };
 
 PointwiseKernelInfo<float> pointwise_kernel_scalar(float);

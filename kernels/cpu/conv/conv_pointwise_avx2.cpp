@@ -67,13 +67,18 @@ void tail_f64(const PointwiseStrip<double>& s) { DoubleBody::tail(s); }
 void dot_f32(const PointwiseDot<float>& d) { FloatDot::dot(d); }
 void dot_f64(const PointwiseDot<double>& d) { DoubleDot::dot(d); }
 
+using FloatSpread = PointwiseSpreadBody<Avx2FloatLanes>;
+using DoubleSpread = PointwiseSpreadBody<Avx2DoubleLanes>;
+
 }  // namespace
 
 PointwiseKernelInfo<float> pointwise_kernel_avx2(float) {
-    return {strip_f32, 6, FloatBody::kColumns, tail_f32, dot_f32, 3, 3, Avx2FloatLanes::width};
+    return {strip_f32, 6, FloatBody::kColumns, tail_f32, dot_f32, 3, 3, Avx2FloatLanes::width, 0, 0,
+            FloatSpread::spread_columns};
 }
 PointwiseKernelInfo<double> pointwise_kernel_avx2(double) {
-    return {strip_f64, 6, DoubleBody::kColumns, tail_f64, dot_f64, 3, 3, Avx2DoubleLanes::width};
+    return {strip_f64, 6, DoubleBody::kColumns, tail_f64, dot_f64, 3, 3, Avx2DoubleLanes::width, 0, 0,
+            DoubleSpread::spread_columns};
 }
 
 }  // namespace mln::kernels

@@ -46,6 +46,14 @@ struct Avx512FloatLanes : Avx512F32 {
         s = _mm512_add_ps(s, _mm512_permute_ps(s, 0xB1));
         _mm_storeu_ps(out, _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), s)));
     }
+    // PointwiseSpreadBody's permutes: v's first or last eight lanes at the even lanes, zeros
+    // between (by the zero-masked single-source permute).
+    static Reg spread_low(Reg v) {
+        return _mm512_maskz_permutexvar_ps(0x5555, _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7), v);
+    }
+    static Reg spread_high(Reg v) {
+        return _mm512_maskz_permutexvar_ps(0x5555, _mm512_setr_epi32(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15), v);
+    }
 };
 
 struct Avx512DoubleLanes : Avx512F64 {
@@ -73,6 +81,9 @@ struct Avx512DoubleLanes : Avx512F64 {
         s = _mm512_add_pd(s, _mm512_permute_pd(s, 0x55));
         _mm256_storeu_pd(out, _mm512_castpd512_pd256(_mm512_permutexvar_pd(_mm512_setr_epi64(0, 2, 4, 6, 0, 0, 0, 0), s)));
     }
+    // As the f32 lanes'.
+    static Reg spread_low(Reg v) { return _mm512_maskz_permutexvar_pd(0x55, _mm512_setr_epi64(0, 0, 1, 1, 2, 2, 3, 3), v); }
+    static Reg spread_high(Reg v) { return _mm512_maskz_permutexvar_pd(0x55, _mm512_setr_epi64(4, 4, 5, 5, 6, 6, 7, 7), v); }
 };
 
 // Tail columns fused into a strip's first full tile: one as dot products (its sums in memory;
@@ -92,13 +103,18 @@ void tail_f64(const PointwiseStrip<double>& s) { DoubleBody::tail(s); }
 void dot_f32(const PointwiseDot<float>& d) { FloatDot::dot(d); }
 void dot_f64(const PointwiseDot<double>& d) { DoubleDot::dot(d); }
 
+using FloatSpread = PointwiseSpreadBody<Avx512FloatLanes>;
+using DoubleSpread = PointwiseSpreadBody<Avx512DoubleLanes>;
+
 }  // namespace
 
 PointwiseKernelInfo<float> pointwise_kernel_avx512(float) {
-    return {strip_f32, 8, FloatBody::kColumns, tail_f32, dot_f32, 6, 4, Avx512FloatLanes::width, 1, 2};
+    return {strip_f32, 8, FloatBody::kColumns, tail_f32, dot_f32, 6, 4, Avx512FloatLanes::width, 1, 2,
+            FloatSpread::spread_columns};
 }
 PointwiseKernelInfo<double> pointwise_kernel_avx512(double) {
-    return {strip_f64, 8, DoubleBody::kColumns, tail_f64, dot_f64, 6, 4, Avx512DoubleLanes::width, 1, 2};
+    return {strip_f64, 8, DoubleBody::kColumns, tail_f64, dot_f64, 6, 4, Avx512DoubleLanes::width, 1, 2,
+            DoubleSpread::spread_columns};
 }
 
 }  // namespace mln::kernels

@@ -42,11 +42,16 @@ void tail_f64(const PointwiseStrip<double>& s) { DoubleBody::tail(s); }
 void dot_f32(const PointwiseDot<float>& d) { FloatDot::dot(d); }
 void dot_f64(const PointwiseDot<double>& d) { DoubleDot::dot(d); }
 
+using FloatSpread = PointwiseSpreadBody<ScalarLanes<float>>;
+using DoubleSpread = PointwiseSpreadBody<ScalarLanes<double>>;
+
 }  // namespace
 
-PointwiseKernelInfo<float> pointwise_kernel_scalar(float) { return {strip_f32, 4, FloatBody::kColumns, tail_f32, dot_f32, 2, 2, 1}; }
+PointwiseKernelInfo<float> pointwise_kernel_scalar(float) {
+    return {strip_f32, 4, FloatBody::kColumns, tail_f32, dot_f32, 2, 2, 1, 0, 0, FloatSpread::spread_columns};
+}
 PointwiseKernelInfo<double> pointwise_kernel_scalar(double) {
-    return {strip_f64, 4, DoubleBody::kColumns, tail_f64, dot_f64, 2, 2, 1};
+    return {strip_f64, 4, DoubleBody::kColumns, tail_f64, dot_f64, 2, 2, 1, 0, 0, DoubleSpread::spread_columns};
 }
 
 }  // namespace mln::kernels

@@ -437,7 +437,8 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // 58 x 46 at stride 2, 300 deep (4 position blocks for the L2 budget, starting inside output
 // rows; the last input row and column skipped, zeros after the last block's outputs); 8
 // channels of 56 x 56 at stride 2, whose second block (2 threads) begins a register late, where
-// its spread starts a cache line. An x of 8 MB (forward prefetches its next tile's columns). Every epilogue in f32 at every ISA, all
+// its spread starts a cache line (AVX-512 spreads stride-2 rows in registers: rows of 23 and 28,
+// a full register and a masked one, runs cut short by the blocks). An x of 8 MB (forward prefetches its next tile's columns). Every epilogue in f32 at every ISA, all
 // three passes in f32 and f64, at 1, 2 and 3 threads.
 std::vector<ConvCase> pointwise_cases() {
     return {
