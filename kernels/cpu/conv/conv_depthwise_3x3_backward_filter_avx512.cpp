@@ -240,8 +240,10 @@ constexpr int64_t kStride2FilterBandBytes = 8 << 10;
 
 // acc[2], acc[5], acc[8] (lane 0) += the last output column's tap 2 where the row's last register
 // of outputs is full: its source column is the 33rd from that register's base, which
-// stride2_filter_taps leaves to a next register.
-void stride2_last_column_tap_sums(const float* x, const float* dy, const WindowGeometry& g, __m512* acc) {
+// stride2_filter_taps leaves to a next register. Inlined by force: called out of line from the
+// two plane loops, dw96/2 @ 112 (rows at a time) ran 1.15-1.4x slower at batch 32 (one thread,
+// same-process A/B both ways round).
+MLN_ALWAYS_INLINE void stride2_last_column_tap_sums(const float* x, const float* dy, const WindowGeometry& g, __m512* acc) {
     const int64_t out_width = g.out[2], in_width = g.in[2], column = 2 * out_width - g.pad_begin[2];
     if (out_width % 16 != 0 || column >= in_width) return;
     for (int64_t kh = 0; kh < 3; ++kh) {
@@ -287,6 +289,22 @@ void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& 
     }
     MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
+}
+
+// Rows of one register of outputs (at most 33 source columns, planes of at most 4.5 KiB): each
+// plane one strip, its masks and geometry copied once for every plane, where the general loop
+// read them again per plane through the references (the sums' stores may alias them). With the
+// dy shift of the first register (stride2_filter_dy), dw192/2 @ 28 1.2x faster at batch 1,
+// 1.06-1.09x at 8 (one thread, same-process A/B).
+MLN_NOINLINE void stride2_one_strip_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
+                                                const FilterSumsLayout& layout, int64_t channels, int64_t images,
+                                                Stride2Columns c, Stride2FilterLanes l, float* dw) {
+    const WindowGeometry plane = g;
+    const auto plane_sums = [c, l, plane](const float* xc, const float* dyc, __m512* acc) {
+        stride2_last_column_tap_sums(xc, dyc, plane, acc);
+        stride2_filter_strip<true, true>(xc, dyc, plane, c, l, 0, 0, plane.out[1], acc);
+    };
+    filter_sums_by_channel_groups(x, dy, layout, channels, images, dw, plane_sums);
 }
 
 // acc[tap] += dy . the source at the tap over the planes of channels a (lanes 0-7) and b (8-15).
@@ -379,19 +397,7 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
     const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], g.pad_begin[2]);
     const std::vector<Stride2FilterLanes>& lanes = stride2_filter_lanes(columns, g.out[2], g.in[2]);
     if (columns.size() == 1) {
-        // Rows of one register of outputs (at most 33 source columns, planes of at most 4.5
-        // KiB): each plane one strip, its masks and geometry copied once for every plane, where
-        // the general loop read them again per plane through the references (the sums' stores
-        // may alias them). With the dy shift of the first register (stride2_filter_dy), dw192/2 @
-        // 28 1.2x faster at batch 1, 1.06-1.09x at 8 (one thread, same-process A/B).
-        const Stride2Columns c = columns[0];
-        const Stride2FilterLanes l = lanes[0];
-        const WindowGeometry plane = g;
-        const auto plane_sums = [c, l, plane](const float* xc, const float* dyc, __m512* acc) {
-            stride2_last_column_tap_sums(xc, dyc, plane, acc);
-            stride2_filter_strip<true, true>(xc, dyc, plane, c, l, 0, 0, plane.out[1], acc);
-        };
-        return filter_sums_by_channel_groups(x, dy, layout, channels, images, dw, plane_sums);
+        return stride2_one_strip_filter_sums(x, dy, g, layout, channels, images, columns[0], lanes[0], dw);
     }
     filter_sums_by_channel_groups(x, dy, layout, channels, images, dw, [&](const float* xc, const float* dyc, __m512* acc) {
         stride2_filter_sums(xc, dyc, g, columns, lanes, images, acc);
