@@ -77,9 +77,15 @@ struct Stride2Dy {
     __m512 d, shifted;
 };
 
-template <bool Masked>
+// First: the row's first register, whose lane 0 (output -1) no tap takes: dy moved up a lane
+// in the register, not loaded again (a load fewer a row where loads bound the strips: dw192/2
+// @ 28, batch 1, one thread, 1.06-1.14x faster, dw144/2 @ 56 and dw96/2 @ 112 within 2%).
+template <bool Masked, bool First>
 inline Stride2Dy stride2_filter_dy(const float* dy_row, const Stride2FilterLanes& lanes) {
-    if constexpr (Masked) {
+    if constexpr (First) {
+        const __m512 d = _mm512_maskz_loadu_ps(lanes.d, dy_row);
+        return {d, _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(d), _mm512_setzero_si512(), 15))};
+    } else if constexpr (Masked) {
         return {_mm512_maskz_loadu_ps(lanes.d, dy_row), _mm512_maskz_loadu_ps(lanes.shifted, dy_row - 1)};
     }
     return {_mm512_loadu_ps(dy_row), _mm512_loadu_ps(dy_row - 1)};
@@ -91,6 +97,7 @@ inline Stride2Dy stride2_filter_dy(const float* dy_row, const Stride2FilterLanes
 template <bool Masked>
 inline void stride2_tap_products(const RowTaps& t, const Stride2Dy& dy, const Stride2FilterLanes& lanes,
                                  __m512* acc) {
+    MLN_UNROLL(3)
     for (int64_t kw = 0; kw < 3; ++kw) {
         const __m512 d = kw == 2 ? dy.shifted : dy.d;
         acc[kw] = Masked ? _mm512_mask3_fmadd_ps(t.t[kw], d, acc[kw], lanes.tap[kw]) : _mm512_fmadd_ps(t.t[kw], d, acc[kw]);
@@ -153,7 +160,9 @@ void stride2_filter_sums_by_rows(const float* x, const float* dy, const WindowGe
 // 1.06-1.08x, dw192/2 @ 28 1.07-1.12x faster; batch 4 1.14-1.23x, 1.07x, 1.04x; batch 32 (56-
 // and 28-wide) within 4%. Two lines a row (the ends of the 33 columns, missing a middle line)
 // ran dw96/2 1.5x slower at batch 4.
-inline void prefetch_strip_ahead(const float* row, int64_t base, int64_t width, const float* dy_row) {
+// Inlined by force: GCC 12 takes an out-of-line function of prefetches alone for one without
+// effects and deletes its calls (dw144/2 @ 56 then ran 1.2-1.3x slower, its loads from L2).
+MLN_ALWAYS_INLINE void prefetch_strip_ahead(const float* row, int64_t base, int64_t width, const float* dy_row) {
     const int64_t row_bytes = width * static_cast<int64_t>(sizeof(float));
     // The offset added whole: base may be -1 (pad), row + base then before the tensor.
     const char* at = reinterpret_cast<const char*>(row) + (kPrefetchBytes + base * static_cast<int64_t>(sizeof(float)));
@@ -177,13 +186,17 @@ inline void prefetch_strip_ahead(const float* row, int64_t base, int64_t width, 
 // The masks and sums are local copies: taken through the references (a store through __m512*
 // may alias anything, so the compiler could not keep them in registers) the masked strips ran
 // 1.5-1.7x slower (MobileNet-v2 56- and 28-wide planes at stride 2, one thread, batch 1).
-template <bool Masked>
-void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g, const Stride2Columns& columns,
-                          const Stride2FilterLanes& filter_lanes, int64_t first_column, int64_t oh_begin,
-                          int64_t oh_end, __m512* acc) {
+// Inlined by force and the loops over the sums unrolled (MLN_UNROLL): called out of line from
+// two places, GCC 12 kept the nine sums on the stack (a store after each masked FMA) and
+// dw192/2 @ 28 ran 2x slower.
+template <bool Masked, bool First>
+MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g,
+                                            const Stride2Columns& columns, const Stride2FilterLanes& filter_lanes,
+                                            int64_t first_column, int64_t oh_begin, int64_t oh_end, __m512* acc) {
     const Stride2Columns c = columns;
     const Stride2FilterLanes lanes = filter_lanes;
     __m512 a[kTaps];
+    MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
     const int64_t out_width = g.out[2], in_width = g.in[2], in_rows = g.in[1];
     const int64_t pad = g.pad_begin[1];
@@ -193,7 +206,7 @@ void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry&
         const int64_t top = 2 * oh - pad;
         const float* dy_row = dy + oh * out_width + first_column;
         prefetch_strip_ahead(x + (top + 1) * in_width, c.base, in_width, dy_row);
-        const Stride2Dy d = stride2_filter_dy<Masked>(dy_row, lanes);
+        const Stride2Dy d = stride2_filter_dy<Masked, First>(dy_row, lanes);
         if (top >= 0 && top < in_rows) {
             if (!have_carried) carried = stride2_filter_taps<Masked>(x + top * in_width, c);
             stride2_tap_products<Masked>(carried, d, lanes, a);
@@ -207,6 +220,7 @@ void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry&
             stride2_tap_products<Masked>(carried, d, lanes, a + 6);
         }
     }
+    MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
 }
 
@@ -226,8 +240,10 @@ constexpr int64_t kStride2FilterBandBytes = 8 << 10;
 
 // acc[2], acc[5], acc[8] (lane 0) += the last output column's tap 2 where the row's last register
 // of outputs is full: its source column is the 33rd from that register's base, which
-// stride2_filter_taps leaves to a next register.
-void stride2_last_column_tap_sums(const float* x, const float* dy, const WindowGeometry& g, __m512* acc) {
+// stride2_filter_taps leaves to a next register. Inlined by force: called out of line from the
+// two plane loops, dw96/2 @ 112 (rows at a time) ran 1.15-1.4x slower at batch 32 (one thread,
+// same-process A/B both ways round).
+MLN_ALWAYS_INLINE void stride2_last_column_tap_sums(const float* x, const float* dy, const WindowGeometry& g, __m512* acc) {
     const int64_t out_width = g.out[2], in_width = g.in[2], column = 2 * out_width - g.pad_begin[2];
     if (out_width % 16 != 0 || column >= in_width) return;
     for (int64_t kh = 0; kh < 3; ++kh) {
@@ -256,19 +272,39 @@ void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& 
         std::max<int64_t>(1, kStride2FilterBandBytes / (2 * g.in[2] * static_cast<int64_t>(sizeof(float))));
     // The nine sums stay in registers.
     __m512 a[kTaps];
+    MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
     const int64_t column_count = static_cast<int64_t>(columns.size());
     for (int64_t oh0 = 0; oh0 < out_rows; oh0 += band) {
         const int64_t oh1 = std::min(out_rows, oh0 + band);
         for (int64_t v = 0; v < column_count; ++v) {
             if (lanes[v].plain) {
-                stride2_filter_strip<false>(x, dy, g, columns[v], lanes[v], v * 16, oh0, oh1, a);
+                stride2_filter_strip<false, false>(x, dy, g, columns[v], lanes[v], v * 16, oh0, oh1, a);
+            } else if (v == 0) {
+                stride2_filter_strip<true, true>(x, dy, g, columns[v], lanes[v], 0, oh0, oh1, a);
             } else {
-                stride2_filter_strip<true>(x, dy, g, columns[v], lanes[v], v * 16, oh0, oh1, a);
+                stride2_filter_strip<true, false>(x, dy, g, columns[v], lanes[v], v * 16, oh0, oh1, a);
             }
         }
     }
+    MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
+}
+
+// Rows of one register of outputs (at most 33 source columns, planes of at most 4.5 KiB): each
+// plane one strip, its masks and geometry copied once for every plane, where the general loop
+// read them again per plane through the references (the sums' stores may alias them). With the
+// dy shift of the first register (stride2_filter_dy), dw192/2 @ 28 1.2x faster at batch 1,
+// 1.06-1.09x at 8 (one thread, same-process A/B).
+MLN_NOINLINE void stride2_one_strip_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
+                                                const FilterSumsLayout& layout, int64_t channels, int64_t images,
+                                                Stride2Columns c, Stride2FilterLanes l, float* dw) {
+    const WindowGeometry plane = g;
+    const auto plane_sums = [c, l, plane](const float* xc, const float* dyc, __m512* acc) {
+        stride2_last_column_tap_sums(xc, dyc, plane, acc);
+        stride2_filter_strip<true, true>(xc, dyc, plane, c, l, 0, 0, plane.out[1], acc);
+    };
+    filter_sums_by_channel_groups(x, dy, layout, channels, images, dw, plane_sums);
 }
 
 // acc[tap] += dy . the source at the tap over the planes of channels a (lanes 0-7) and b (8-15).
@@ -360,6 +396,9 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
     if (is_flat(g)) return depthwise_filter::flat_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
     const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], g.pad_begin[2]);
     const std::vector<Stride2FilterLanes>& lanes = stride2_filter_lanes(columns, g.out[2], g.in[2]);
+    if (columns.size() == 1) {
+        return stride2_one_strip_filter_sums(x, dy, g, layout, channels, images, columns[0], lanes[0], dw);
+    }
     filter_sums_by_channel_groups(x, dy, layout, channels, images, dw, [&](const float* xc, const float* dyc, __m512* acc) {
         stride2_filter_sums(xc, dyc, g, columns, lanes, images, acc);
     });

@@ -276,6 +276,11 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 5, 50, 67, 2, 1, 0});
     cases.push_back({1, 2, 29, 112, 2, 2, 0});
     cases.push_back({2, 3, 57, 56, 2, 1, 1});  // 29 output rows: bands of 18 and 11
+    // Stride-2 filter on rows of one register of outputs (each plane one strip): over three
+    // images with a group of 16 and a tail of 3, and 16 outputs a row whose last output's tap 2
+    // lies in the row, over two images.
+    cases.push_back({3, 19, 29, 30, 2, 1, 1});
+    cases.push_back({2, 17, 12, 33, 2, 0, 0});
     // Rows of 64 outputs (whole registers) whose last output's tap 2 lies in the row (the 33rd
     // column of the last register, which the filter sums apart): by rows and in strips.
     cases.push_back({5, 2, 40, 129, 2, 0, 0});
