@@ -278,21 +278,28 @@ struct RowTaps {
     __m512 t[3];
 };
 
-// The even and odd columns of the 32 from base of a source row (taps 0 and 1; 0 outside the row
+// The 32 columns of a source row's window (its columns from c.base: the row + c.base, or a zero
+// window standing for a row outside the plane) in a0, a1; Masked: 0 outside the row.
+template <bool Masked>
+MLN_ALWAYS_INLINE void stride2_window_loads(const float* window, const Stride2Columns& c, __m512& a0, __m512& a1) {
+    if constexpr (Masked) {
+        a0 = _mm512_maskz_loadu_ps(c.load[0], window);
+        a1 = _mm512_maskz_loadu_ps(c.load[1], window + 16);
+    } else {
+        a0 = _mm512_loadu_ps(window);
+        a1 = _mm512_loadu_ps(window + 16);
+    }
+}
+
+// The even and odd columns of the 32 of a source row's window (taps 0 and 1; 0 outside the row
 // where Masked).
 template <bool Masked>
-inline void stride2_even_odd(const float* row, const Stride2Columns& c, __m512& even, __m512& odd) {
+MLN_ALWAYS_INLINE void stride2_window_even_odd(const float* window, const Stride2Columns& c, __m512& even,
+                                               __m512& odd) {
     const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odds = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    const float* at = row + c.base;
     __m512 a0, a1;
-    if constexpr (Masked) {
-        a0 = _mm512_maskz_loadu_ps(c.load[0], at);
-        a1 = _mm512_maskz_loadu_ps(c.load[1], at + 16);
-    } else {
-        a0 = _mm512_loadu_ps(at);
-        a1 = _mm512_loadu_ps(at + 16);
-    }
+    stride2_window_loads<Masked>(window, c, a0, a1);
     even = _mm512_permutex2var_ps(a0, evens, a1);
     odd = _mm512_permutex2var_ps(a0, odds, a1);
 }

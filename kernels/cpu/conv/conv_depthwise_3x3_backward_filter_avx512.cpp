@@ -23,9 +23,9 @@ using depthwise_filter::FilterSumsLayout;
 using depthwise_filter::sum_across_lanes16;
 using depthwise_filter::store_tap_sums;
 
-// The backward filter's taps: the even and odd columns of the 32 from base (stride2_even_odd's,
-// t[0], t[1]); t[2] is the even columns again, lane j column base + 2 j, which is tap 2 of output
-// j - 1: its products take dy loaded a column earlier (Stride2Dy::shifted), so no source row is
+// The backward filter's taps: the even and odd columns of the 32 from base
+// (stride2_window_even_odd's, t[0], t[1]); t[2] is the even columns again, lane j column base + 2 j,
+// which is tap 2 of output j - 1: its products take dy loaded a column earlier (Stride2Dy::shifted), so no source row is
 // shifted a lane (the 33rd column is the next register's lane 0; stride2_filter_sums adds the
 // last output's where the row's last register is full). Against stride2_forward_taps (a valignd
 // a source row for t[2], the 33rd column loaded alone): MobileNet-v2 batch 1, one thread,
@@ -34,7 +34,7 @@ using depthwise_filter::store_tap_sums;
 template <bool Masked>
 inline RowTaps stride2_filter_taps(const float* row, const Stride2Columns& c) {
     RowTaps r;
-    stride2_even_odd<Masked>(row, c, r.t[0], r.t[1]);
+    stride2_window_even_odd<Masked>(row + c.base, c, r.t[0], r.t[1]);
     r.t[2] = r.t[0];
     return r;
 }

@@ -30,7 +30,7 @@ inline RowTaps stride2_split(__m512 a0, __m512 a1, __m512 a2) {
     return r;
 }
 
-// The forward's taps: stride2_even_odd's loads but the lone 33rd column a scalar load where it
+// The forward's taps: stride2_window_even_odd's loads but the lone 33rd column a scalar load where it
 // lies in the row, not a one-lane masked vector load: MobileNet-v2 dw96/2 at 112, dw144/2 at 56
 // and dw192/2 at 28, one thread, same-process min times, 1.05-1.1x faster at batch 1, 1.1x at
 // batch 32 (dw192/2 the same). Unmasked border loads where the columns lie in the plane (the
@@ -40,13 +40,7 @@ template <bool Masked>
 inline RowTaps stride2_forward_taps(const float* row, const Stride2Columns& c) {
     const float* at = row + c.base;
     __m512 a0, a1;
-    if constexpr (Masked) {
-        a0 = _mm512_maskz_loadu_ps(c.load[0], at);
-        a1 = _mm512_maskz_loadu_ps(c.load[1], at + 16);
-    } else {
-        a0 = _mm512_loadu_ps(at);
-        a1 = _mm512_loadu_ps(at + 16);
-    }
+    stride2_window_loads<Masked>(at, c, a0, a1);
     const __m512 a2 = !Masked || c.load[2] != 0 ? _mm512_castps128_ps512(_mm_load_ss(at + 32)) : _mm512_setzero_ps();
     return stride2_split(a0, a1, a2);
 }
@@ -70,25 +64,6 @@ inline __m512 stride2_row_sum(const float* row, const __m512* w, const Stride2Co
 
 // A source row's 33 columns from c.base (its window) where the row lies outside the plane.
 alignas(64) constexpr float kZeroWindow[48] = {};
-
-// stride2_even_odd (the shared header's) on a source row's window, its columns from c.base,
-// rather than on the row: the zero window stands for rows that the plane has not.
-template <bool Masked>
-MLN_ALWAYS_INLINE void stride2_window_even_odd(const float* window, const Stride2Columns& c, __m512& even,
-                                               __m512& odd) {
-    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odds = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    __m512 a0, a1;
-    if constexpr (Masked) {
-        a0 = _mm512_maskz_loadu_ps(c.load[0], window);
-        a1 = _mm512_maskz_loadu_ps(c.load[1], window + 16);
-    } else {
-        a0 = _mm512_loadu_ps(window);
-        a1 = _mm512_loadu_ps(window + 16);
-    }
-    even = _mm512_permutex2var_ps(a0, evens, a1);
-    odd = _mm512_permutex2var_ps(a0, odds, a1);
-}
 
 // Output rows oh and oh + 1 of one register of outputs, windows[0..4] those of source rows
 // 2 oh - pad on (window 2 the bottom of the first row and the top of the second, split once for

@@ -181,7 +181,24 @@ void expect_backward_filter_reference_and_same_bits(mln_device* device, const st
     });
 }
 
-class ConvTest : public CpuDeviceTest {};
+class ConvTest : public CpuDeviceTest {
+protected:
+    // Backward data of each case (random dy and w) against the reference at one thread, f32 at
+    // every ISA and f64, and the same bits at 2 and 3 threads.
+    void expect_backward_data_matches_reference_and_thread_counts_agree(const std::vector<ConvCase>& cases) {
+        for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
+            using T = decltype(element);
+            HostTensor<T> dy(y_shape_of(c)), w(w_shape_of(c));
+            fill_random(dy);
+            fill_random(w);
+            const mln_conv_params p = params_of(c);
+            expect_reference_at_one_thread_and_same_bits_at_more<T>(
+                device_, c.x_shape, tolerance<T>(c.out_channels * 16 * 16),
+                [&](const TensorView& want) { reference::conv_backward_data(p, dy.view(), w.view(), want); },
+                [&](HostTensor<T>& dx) { return mln_conv_backward_data(device_, &p, dy.desc(), w.desc(), dx.desc()); });
+        });
+    }
+};
 
 TEST_F(ConvTest, MatchesReferenceOnEdgeCasesF32EveryIsa) {
     for (mln_isa isa : available_isas()) {
@@ -1004,17 +1021,7 @@ TEST_F(ConvTest, BackwardDataByColumnsMatchesReferenceAndThreadCountsAgree) {
         {{1, 4, 41}, 6, {5}, {3}, {1}, {2}, {1}, 2},
         {{5, 6, 7, 6, 5}, 4, {3, 3, 3}, {2, 1, 2}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
     };
-    for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
-        using T = decltype(element);
-        HostTensor<T> dy(y_shape_of(c)), w(w_shape_of(c));
-        fill_random(dy);
-        fill_random(w);
-        const mln_conv_params p = params_of(c);
-        expect_reference_at_one_thread_and_same_bits_at_more<T>(
-            device_, c.x_shape, tolerance<T>(c.out_channels * 16 * 16),
-            [&](const TensorView& want) { reference::conv_backward_data(p, dy.view(), w.view(), want); },
-            [&](HostTensor<T>& dx) { return mln_conv_backward_data(device_, &p, dy.desc(), w.desc(), dx.desc()); });
-    });
+    expect_backward_data_matches_reference_and_thread_counts_agree(cases);
 }
 
 // The polyphase direct forward (conv_phase_direct.hpp, AVX-512 f32) sums every output in the same
@@ -1184,17 +1191,7 @@ TEST_F(ConvTest, BackwardDataByPolyphaseMatchesReferenceAndThreadCountsAgree) {
         {{1, 32, 64, 64}, 8, {3, 3}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
         {{1, 31, 64, 64}, 8, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
-    for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
-        using T = decltype(element);
-        HostTensor<T> dy(y_shape_of(c)), w(w_shape_of(c));
-        fill_random(dy);
-        fill_random(w);
-        const mln_conv_params p = params_of(c);
-        expect_reference_at_one_thread_and_same_bits_at_more<T>(
-            device_, c.x_shape, tolerance<T>(c.out_channels * 16 * 16),
-            [&](const TensorView& want) { reference::conv_backward_data(p, dy.view(), w.view(), want); },
-            [&](HostTensor<T>& dx) { return mln_conv_backward_data(device_, &p, dy.desc(), w.desc(), dx.desc()); });
-    });
+    expect_backward_data_matches_reference_and_thread_counts_agree(cases);
 }
 
 // Backward data by polyphase where the column path would otherwise serve (few dx positions), the
@@ -1213,17 +1210,7 @@ TEST_F(ConvTest, BackwardDataByFusedPhaseForwardsMatchesReferenceAndThreadCounts
         {{1, 64, 28, 28}, 12, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, 1},
         {{1, 32, 14, 14}, 16, {3, 3}, {2, 2}, {2, 2}, {2, 2}, {2, 2}, 1},
     };
-    for_every_isa_and_f64(cases, [&](auto element, const ConvCase& c) {
-        using T = decltype(element);
-        HostTensor<T> dy(y_shape_of(c)), w(w_shape_of(c));
-        fill_random(dy);
-        fill_random(w);
-        const mln_conv_params p = params_of(c);
-        expect_reference_at_one_thread_and_same_bits_at_more<T>(
-            device_, c.x_shape, tolerance<T>(c.out_channels * 16 * 16),
-            [&](const TensorView& want) { reference::conv_backward_data(p, dy.view(), w.view(), want); },
-            [&](HostTensor<T>& dx) { return mln_conv_backward_data(device_, &p, dy.desc(), w.desc(), dx.desc()); });
-    });
+    expect_backward_data_matches_reference_and_thread_counts_agree(cases);
 }
 
 // NaN and Inf reach the same outputs as in the reference twin on every backward path (depthwise
