@@ -31,7 +31,7 @@ internal static partial class ConvBenchLayers
 
     /// <summary>
     /// ResNet-18's convolutions at 224x224, distinct shapes with their counts: the table kResNet18 of
-    /// tests/benchmarks/conv_vs_onednn.cpp (the oneDNN comparison), copied so both benchmarks time the same shapes.
+    /// tests/benchmarks/conv_layers.hpp (the C++ comparisons' layers), copied so every benchmark times the same shapes.
     /// </summary>
     private static readonly ConvLayer[] s_resnet18 =
     [

@@ -32,8 +32,8 @@ public class KernelBenchCommandTests
         JsonElement set = SingleSet(RunJson("bench", "conv", "--layers", "resnet18", "--direction", "forward"));
         JsonElement[] layers = [.. set.GetProperty("layers").EnumerateArray()];
 
-        // The C++ comparison's table, read from its source: {"name", in, out, size, kernel, stride, pad, groups, count}.
-        string source = File.ReadAllText(Path.Combine(Fixture.Directory, "..", "benchmarks", "conv_vs_onednn.cpp"));
+        // The C++ comparisons' table (conv_layers.hpp), read from its source: {"name", in, out, size, kernel, stride, pad, groups, count}.
+        string source = File.ReadAllText(Path.Combine(Fixture.Directory, "..", "benchmarks", "conv_layers.hpp"));
         string table = source[source.IndexOf("kResNet18 =", StringComparison.Ordinal)..];
         table = table[..table.IndexOf("};", StringComparison.Ordinal)];
         Match[] rows = Regex.Matches(table, @"\{""([^""]+)"",\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+),\s*(\d+)\}").ToArray();
