@@ -32,7 +32,9 @@ namespace {
 
 constexpr int64_t kTaps = 9;
 
-inline __mmask16 lanes_below(int64_t n) { return static_cast<__mmask16>(n >= 16 ? 0xFFFFu : n <= 0 ? 0u : (1u << n) - 1u); }
+inline __mmask16 lanes_below(int64_t n) {
+    return static_cast<__mmask16>(n >= 16 ? 0xFFFFu : n <= 0 ? 0u : (1u << n) - 1u);
+}
 // Lanes i with begin <= i < end.
 inline __mmask16 lanes_between(int64_t begin, int64_t end) {
     return static_cast<__mmask16>(lanes_below(end) & ~lanes_below(begin));
@@ -79,7 +81,8 @@ struct FlatPlane {
         std::vector<__mmask16> masks, column_masks;
     };
 
-    MLN_NOINLINE FlatPlane(int64_t width_, int64_t src_rows_, int64_t out_rows_, int64_t pad_h, int64_t pad_w, Cache& cache)
+    MLN_NOINLINE FlatPlane(int64_t width_, int64_t src_rows_, int64_t out_rows_, int64_t pad_h, int64_t pad_w,
+                           Cache& cache)
         : width(width_), src_rows(src_rows_), out_rows(out_rows_), size(width_ * out_rows_),
           first_tap(-pad_h * width_ - pad_w), period(width_ / std::gcd(width_, int64_t{16})) {
         const int64_t registers = (size + 15) / 16, in_size = src_rows * width;
@@ -194,7 +197,8 @@ inline void flat_border_register(const float* at, int64_t p, const FlatPlane& f,
 // masks from a table of `period` registers instead of 9 from the plane's (MobileNet-v2, one
 // thread, batch 1, same-process min CPU time: 112-, 56- and 28-wide planes 1.4-1.8x faster,
 // 14-wide 1.05-1.1x).
-MLN_NOINLINE inline void flat_window_sums(const float* src, const float* taps, float bias, const FlatPlane& f, float* out) {
+MLN_NOINLINE inline void flat_window_sums(const float* src, const float* taps, float bias, const FlatPlane& f,
+                                          float* out) {
     __m512 w[kTaps];
     for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
     const __m512 b = _mm512_set1_ps(bias);

@@ -24,10 +24,11 @@ using depthwise_filter::sum_across_lanes16;
 using depthwise_filter::store_tap_sums;
 
 // The backward filter's taps: the even and odd columns of the 32 from base
-// (stride2_window_even_odd's, t[0], t[1]); t[2] is the even columns again, lane j column base + 2 j,
-// which is tap 2 of output j - 1: its products take dy loaded a column earlier (Stride2Dy::shifted), so no source row is
-// shifted a lane (the 33rd column is the next register's lane 0; stride2_filter_sums adds the
-// last output's where the row's last register is full). Against stride2_forward_taps (a valignd
+// (stride2_window_even_odd's, t[0], t[1]); t[2] is the even columns again, lane j column
+// base + 2 j, which is tap 2 of output j - 1: its products take dy loaded a column earlier
+// (Stride2Dy::shifted), so no source row is shifted a lane (the 33rd column is the next
+// register's lane 0; stride2_filter_sums adds the last output's where the row's last register
+// is full). Against stride2_forward_taps (a valignd
 // a source row for t[2], the 33rd column loaded alone): MobileNet-v2 batch 1, one thread,
 // same-process A/B both ways round, dw96/2 @ 112 0.96-0.99x the time, dw144/2 @ 56 0.93-0.97x,
 // dw192/2 @ 28 0.92-0.96x; batch 32 within noise (0.96-1.04x). Masked: loads masked to the row.

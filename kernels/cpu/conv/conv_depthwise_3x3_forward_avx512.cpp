@@ -30,7 +30,7 @@ inline RowTaps stride2_split(__m512 a0, __m512 a1, __m512 a2) {
     return r;
 }
 
-// The forward's taps: stride2_window_even_odd's loads but the lone 33rd column a scalar load where it
+// The forward's taps: stride2_window_loads's 32 columns, the lone 33rd a scalar load where it
 // lies in the row, not a one-lane masked vector load: MobileNet-v2 dw96/2 at 112, dw144/2 at 56
 // and dw192/2 at 28, one thread, same-process min times, 1.05-1.1x faster at batch 1, 1.1x at
 // batch 32 (dw192/2 the same). Unmasked border loads where the columns lie in the plane (the
