@@ -28,10 +28,10 @@ using depthwise_filter::store_tap_sums;
 // base + 2 j, which is tap 2 of output j - 1: its products take dy loaded a column earlier
 // (Stride2Dy::shifted), so no source row is shifted a lane (the 33rd column is the next
 // register's lane 0; stride2_filter_sums adds the last output's where the row's last register
-// is full). Against stride2_forward_taps (a valignd
-// a source row for t[2], the 33rd column loaded alone): MobileNet-v2 batch 1, one thread,
-// same-process A/B both ways round, dw96/2 @ 112 0.96-0.99x the time, dw144/2 @ 56 0.93-0.97x,
-// dw192/2 @ 28 0.92-0.96x; batch 32 within noise (0.96-1.04x). Masked: loads masked to the row.
+// is full). Against stride2_forward_taps (a valignd a source row for t[2], the 33rd column
+// loaded alone): MobileNet-v2 batch 1, one thread, same-process A/B both ways round, dw96/2 @
+// 112 0.96-0.99x the time, dw144/2 @ 56 0.93-0.97x, dw192/2 @ 28 0.92-0.96x; batch 32 within
+// noise (0.96-1.04x). Masked: loads masked to the row.
 template <bool Masked>
 inline RowTaps stride2_filter_taps(const float* row, const Stride2Columns& c) {
     RowTaps r;
@@ -244,7 +244,8 @@ constexpr int64_t kStride2FilterBandBytes = 8 << 10;
 // stride2_filter_taps leaves to a next register. Inlined by force: called out of line from the
 // two plane loops, dw96/2 @ 112 (rows at a time) ran 1.15-1.4x slower at batch 32 (one thread,
 // same-process A/B both ways round).
-MLN_ALWAYS_INLINE void stride2_last_column_tap_sums(const float* x, const float* dy, const WindowGeometry& g, __m512* acc) {
+MLN_ALWAYS_INLINE void stride2_last_column_tap_sums(const float* x, const float* dy, const WindowGeometry& g,
+                                                   __m512* acc) {
     const int64_t out_width = g.out[2], in_width = g.in[2], column = 2 * out_width - g.pad_begin[2];
     if (out_width % 16 != 0 || column >= in_width) return;
     for (int64_t kh = 0; kh < 3; ++kh) {
