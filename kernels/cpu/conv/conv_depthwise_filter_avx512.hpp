@@ -107,8 +107,8 @@ void filter_sums_by_channel_groups(const float* x, const float* dy, const Filter
 void flat_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g, const FilterSumsLayout& l,
                              int64_t channels, int64_t images, float* dw);
 
-// Stride-1 planes whose output rows are as wide as the input's, 8 to 14 columns, and at most 64
-// rows (a table of masks per row) go an output row a register (conv_depthwise_filter_avx512.cpp
+// Stride-1 planes whose output rows are as wide as the input's, 13-14 or 17-62 columns, and at
+// most 64 rows (tables per row) go whole rows in registers (conv_depthwise_filter_avx512.cpp
 // says why), at every batch: ahead of the channel-minor copy and the flat plane below.
 bool row_registers_filter_fits(const WindowGeometry& g);
 // dw of such a geometry for `channels` consecutive channels summed over `images` images.
@@ -135,7 +135,7 @@ void row_registers_filter_sums_avx512(const float* x, const float* dy, const Win
 // taps: dw576 @ 14 1.2x faster at 24 and 32 images, dw384 @ 14 within 3% at 24 and 1.1x faster
 // at 32; at 16 images 0.9-1.1x, at 4 and 8 1.15-1.3x slower, at 1 1.6x slower (one thread,
 // same-process A/B both ways round).
-// (Rows of 8 to 14 columns at stride 1 now go an output row a register, ahead of both.)
+// (Stride-1 rows of 13-14 and 17-62 columns now go whole rows in registers, ahead of both.)
 constexpr int64_t kChannelMinorMaxPlane = 256;
 constexpr int64_t kChannelMinorStride2MinImages = 32;
 constexpr int64_t kFlatMinImages = 24;
