@@ -391,6 +391,9 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
                                                int64_t channels, int64_t images, int64_t x_image_stride,
                                                int64_t dy_image_stride, float* dw) {
     const FilterSumsLayout layout{g.in_size(), g.out_size(), x_image_stride, dy_image_stride};
+    if (depthwise_filter::row_registers_filter_fits(g)) {
+        return depthwise_filter::row_registers_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
+    }
     if (depthwise_filter::channel_minor_filter_fits(g, images)) {
         return depthwise_filter::channel_minor_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
     }

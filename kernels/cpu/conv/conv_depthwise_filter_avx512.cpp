@@ -8,6 +8,8 @@
 //   multiplied by a zero), so NaN and Inf reach exactly the sums of the reference twin.
 // - Small planes (conv_depthwise_filter_avx512.hpp): 16 channels transposed to channel-minor
 //   order, where a tap outside the source is a range of outputs left out of its loop.
+// - Stride-1 rows of 13-14 and 17-62 columns: an output row in 1 to 4 registers, each source
+//   row loaded once from its column -pad_w and paired with dy shifted by the column tap.
 #include "kernels/cpu/conv/conv_depthwise_filter_avx512.hpp"
 
 #include <numeric>
@@ -457,6 +459,178 @@ void channel_minor_plane_sums(const float* xt, const float* dyt, const ChannelMi
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
 }
 
+// ---- Stride-1 rows of 13-14 and 17-62 columns: whole output rows in 1 to 4 registers. ----
+
+// Output row oh lies in registers k = 0..R-1 (lane l: column 16 k + l) and, for each kh, source
+// row oh - pad_h + kh in R registers from its column -pad_w (lane l of register k: column 16 k -
+// pad_w + l): source lane l pairs with output 16 k + l - kw at tap kw, so the three column taps
+// share two shifts of dy (registers k and k - 1 joined) and the source is not shifted; each
+// source row is loaded once for the three output rows that read it, and a tap's lanes are the
+// same in every row. No copy to channel-minor order (whose two copies were half the time of a
+// 14 x 14 call), no lane masks that change from register to register as in the flat plane, 14
+// of 16 lanes busy on 14-wide rows, 28 of 32 on 28-wide. Against the channel-minor copy
+// (batches 1-23 at 14 x 14) and the flat plane (the others), MobileNet-v2, one thread,
+// same-process A/B (/tmp/ab15/ab): dw576 and dw384 @ 14 0.88-0.93x the time at batch 1,
+// 0.62-0.67x at 4, 0.6-0.86x at 32; dw192 @ 28 0.69x, 0.67x, 0.88-0.96x; dw144 @ 56 0.95-0.98x,
+// 0.9x, 0.77x. Other widths (256 channels at batch 1 / 32, two channels a register and the
+// channel-minor copy below them): 8 columns 1.8x / 1.2-1.45x slower, 10 1.46x slower / 0.6x,
+// 12 1.05-1.12x slower / 0.6-0.7x, 13 0.96-1.03x / 0.67x, 15 and 16 (two registers, half
+// empty) 1.3-1.4x slower / 0.97-1.0x, 17 0.87-0.91x / 0.91-0.96x, 20-62 0.7-0.98x / 0.8-0.95x;
+// so 13-14 and 17-62.
+constexpr int64_t kRowRegistersMaxRows = 64;
+// A row's registers at most: rows of up to 16 R - 2 columns (the source from column -1 to width).
+constexpr int64_t kRowRegistersMaxPerRow = 4;
+
+struct RowRegisterPlane {
+    int64_t width, rows, in_size, pad_h, pad_w, per_row;
+    // Lanes of a row's register k whose tap kw lies in the row and whose output exists.
+    __mmask16 interior_taps[kRowRegistersMaxPerRow][3];
+    // Per output row: bit kh set if source row oh - pad_h + kh lies in the plane.
+    uint8_t inside[kRowRegistersMaxRows];
+    // The lanes inside the plane of register k of the source row output row oh loads (oh -
+    // pad_h + 2): computed per load, they cost more integer work than the row's FMAs.
+    __mmask16 newest_lanes[kRowRegistersMaxRows][kRowRegistersMaxPerRow];
+
+    explicit RowRegisterPlane(const WindowGeometry& g)
+        : width(g.in[2]), rows(g.out[1]), in_size(g.in_size()), pad_h(g.pad_begin[1]), pad_w(g.pad_begin[2]),
+          per_row((g.in[2] + 2 + 15) / 16) {
+        for (int64_t k = 0; k < per_row; ++k) {
+            for (int64_t kw = 0; kw < 3; ++kw) {
+                // Lane l: source column 16 k - pad_w + l, output 16 k + l - kw.
+                interior_taps[k][kw] = static_cast<__mmask16>(lanes_between(pad_w - 16 * k, width + pad_w - 16 * k) &
+                                                              lanes_between(kw - 16 * k, width + kw - 16 * k));
+            }
+        }
+        for (int64_t oh = 0; oh < rows; ++oh) {
+            inside[oh] = 0;
+            for (int64_t kh = 0; kh < 3; ++kh) {
+                const int64_t source_row = oh - pad_h + kh;
+                if (source_row >= 0 && source_row < g.in[1]) inside[oh] = static_cast<uint8_t>(inside[oh] | 1u << kh);
+            }
+            for (int64_t k = 0; k < per_row; ++k) newest_lanes[oh][k] = source_lanes(oh - pad_h + 2, k);
+        }
+    }
+
+    int64_t source_offset(int64_t row) const { return row * width - pad_w; }
+    // The lanes inside the plane of the 16 source positions from row `row`'s column 16 k - pad_w.
+    __mmask16 source_lanes(int64_t row, int64_t k) const {
+        const int64_t start = source_offset(row) + 16 * k;
+        return lanes_between(-start, in_size - start);
+    }
+};
+
+// acc[kh * 3 + kw] += the source rows' register k s[kh] . dy moved up kw lanes (d: the row's
+// register k of dy, before: register k - 1, zero for the first), on the lanes of taps[kw];
+// Inside: every kh, else those of the bits of `inside`.
+template <bool Inside>
+MLN_ALWAYS_INLINE void row_register_products(const __m512* s, __m512 d, __m512 before, const __mmask16* taps,
+                                             unsigned inside, __m512* acc) {
+    const __m512i di = _mm512_castps_si512(d), bi = _mm512_castps_si512(before);
+    const __m512 shifted[3] = {d, _mm512_castsi512_ps(_mm512_alignr_epi32(di, bi, 15)),
+                               _mm512_castsi512_ps(_mm512_alignr_epi32(di, bi, 14))};
+    MLN_UNROLL(9)
+    for (int64_t kh = 0; kh < 3; ++kh) {
+        if (!Inside && (inside & (1u << kh)) == 0) continue;
+        MLN_UNROLL(9)
+        for (int64_t kw = 0; kw < 3; ++kw) {
+            acc[kh * 3 + kw] = _mm512_mask3_fmadd_ps(s[kh], shifted[kw], acc[kh * 3 + kw], taps[kw]);
+        }
+    }
+}
+
+// acc[c * 9 + tap] += dy . the source at the tap over the planes of C consecutive channels (x
+// and dy planes x_step and dy_step apart), rows of R registers. Two channels at once where a row
+// is one register: 18 chains of FMAs where nine of 4-cycle FMAs, one a row each, barely kept two
+// FMAs a cycle busy; 1.1x faster than one channel at batch 1 (dw576 and dw384 @ 14), 1.0-1.35x
+// at 32. Each row prefetches the lines of x and dy kFlatPrefetchBytes ahead, as the flat plane:
+// without, dw576 @ 14 ran 1.45x slower at batch 1 and 2.7x at 32 (loads from L2 and DRAM).
+// Unmasked loads where the row allows ran 3-7% slower than the masked ones. Loops unrolled by
+// force (MLN_UNROLL): without, GCC 12 kept the sums on the stack (a load and a masked store
+// around each FMA) and 14 x 14 ran 2.3-2.6x slower.
+template <int64_t C, int64_t R>
+void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, int64_t dy_step,
+                              const RowRegisterPlane& p, __m512* acc) {
+    __m512 a[C][kTaps];
+    MLN_UNROLL(9)
+    for (int64_t c = 0; c < C; ++c) {
+        MLN_UNROLL(9)
+        for (int64_t t = 0; t < kTaps; ++t) a[c][t] = acc[c * kTaps + t];
+    }
+    __mmask16 taps[R][3];
+    __mmask16 outputs[R];
+    MLN_UNROLL(9)
+    for (int64_t k = 0; k < R; ++k) {
+        MLN_UNROLL(9)
+        for (int64_t kw = 0; kw < 3; ++kw) taps[k][kw] = p.interior_taps[k][kw];
+        outputs[k] = lanes_below(p.width - 16 * k);
+    }
+    const int64_t width = p.width, rows = p.rows;
+    __m512 s[C][R][3];
+    MLN_UNROLL(9)
+    for (int64_t c = 0; c < C; ++c) {
+        MLN_UNROLL(9)
+        for (int64_t kh = 0; kh < 2; ++kh) {
+            MLN_UNROLL(9)
+            for (int64_t k = 0; k < R; ++k) {
+                s[c][k][kh] = _mm512_maskz_loadu_ps(p.source_lanes(kh - p.pad_h, k),
+                                                   x + (c * x_step + p.source_offset(kh - p.pad_h) + 16 * k));
+            }
+        }
+    }
+    // The source row output row oh loads, from column -pad_w.
+    const float* newest = x + p.source_offset(2 - p.pad_h);
+    for (int64_t oh = 0; oh < rows; ++oh, newest += width) {
+        const float* d_row = dy + oh * width;
+        __m512 d[C][R];
+        MLN_UNROLL(9)
+        for (int64_t c = 0; c < C; ++c) {
+            MLN_UNROLL(9)
+            for (int64_t k = 0; k < R; ++k) {
+                s[c][k][2] = _mm512_maskz_loadu_ps(p.newest_lanes[oh][k], newest + c * x_step + 16 * k);
+                _mm_prefetch(reinterpret_cast<const char*>(newest + c * x_step + 16 * k) + kFlatPrefetchBytes,
+                             _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(d_row + c * dy_step + 16 * k) + kFlatPrefetchBytes,
+                             _MM_HINT_T0);
+                d[c][k] = _mm512_maskz_loadu_ps(outputs[k], d_row + c * dy_step + 16 * k);
+            }
+        }
+        const unsigned inside = p.inside[oh];
+        // The row's border test once, around all of its products.
+        if (inside == 7) {
+            MLN_UNROLL(9)
+            for (int64_t c = 0; c < C; ++c) {
+                MLN_UNROLL(9)
+                for (int64_t k = 0; k < R; ++k) {
+                    const __m512 before = k == 0 ? _mm512_setzero_ps() : d[c][k - 1];
+                    row_register_products<true>(s[c][k], d[c][k], before, taps[k], inside, a[c]);
+                }
+            }
+        } else {
+            MLN_UNROLL(9)
+            for (int64_t c = 0; c < C; ++c) {
+                MLN_UNROLL(9)
+                for (int64_t k = 0; k < R; ++k) {
+                    const __m512 before = k == 0 ? _mm512_setzero_ps() : d[c][k - 1];
+                    row_register_products<false>(s[c][k], d[c][k], before, taps[k], inside, a[c]);
+                }
+            }
+        }
+        MLN_UNROLL(9)
+        for (int64_t c = 0; c < C; ++c) {
+            MLN_UNROLL(9)
+            for (int64_t k = 0; k < R; ++k) {
+                s[c][k][0] = s[c][k][1];
+                s[c][k][1] = s[c][k][2];
+            }
+        }
+    }
+    MLN_UNROLL(9)
+    for (int64_t c = 0; c < C; ++c) {
+        MLN_UNROLL(9)
+        for (int64_t t = 0; t < kTaps; ++t) acc[c * kTaps + t] = a[c][t];
+    }
+}
+
 }  // namespace
 
 bool channel_minor_filter_fits(const WindowGeometry& g, int64_t images) {
@@ -492,6 +666,39 @@ void channel_minor_filter_sums_avx512(const float* x, const float* dy, const Win
         }
         store_tap_sums(acc, group, dw + c0 * kTaps);
     }
+}
+
+bool row_registers_filter_fits(const WindowGeometry& g) {
+    const int64_t width = g.in[2];
+    const bool measured_faster =
+        (width >= 13 && width <= 14) || (width >= 17 && width <= 16 * kRowRegistersMaxPerRow - 2);
+    return g.stride[1] == 1 && g.stride[2] == 1 && g.out[2] == width && measured_faster &&
+           g.out[1] <= kRowRegistersMaxRows;
+}
+
+void row_registers_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
+                                      const FilterSumsLayout& l, int64_t channels, int64_t images, float* dw) {
+    const RowRegisterPlane p(g);
+    if (p.per_row == 1) {
+        // Pairs of channels (two rows of registers at once); an odd channel count's last alone.
+        const auto plane_sums = [&](const float* xc, const float* dyc, __m512* acc, int64_t count) {
+            if (count == 2) {
+                row_registers_plane_sums<2, 1>(xc, l.in_size, dyc, l.out_size, p, acc);
+            } else {
+                row_registers_plane_sums<1, 1>(xc, l.in_size, dyc, l.out_size, p, acc);
+            }
+        };
+        return filter_sums_by_channel_groups<16, 2>(x, dy, l, channels, images, dw, plane_sums);
+    }
+    // A channel at a time: two rows of 2-4 registers held no longer fit the 32 registers.
+    const auto plane_sums = [&](const float* xc, const float* dyc, __m512* acc) {
+        switch (p.per_row) {
+            case 2: return row_registers_plane_sums<1, 2>(xc, l.in_size, dyc, l.out_size, p, acc);
+            case 3: return row_registers_plane_sums<1, 3>(xc, l.in_size, dyc, l.out_size, p, acc);
+            default: return row_registers_plane_sums<1, 4>(xc, l.in_size, dyc, l.out_size, p, acc);
+        }
+    };
+    filter_sums_by_channel_groups(x, dy, l, channels, images, dw, plane_sums);
 }
 
 void flat_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g, const FilterSumsLayout& l,

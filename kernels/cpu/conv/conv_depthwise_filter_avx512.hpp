@@ -65,7 +65,9 @@ inline void store_tap_sums(const __m512* taps, int64_t group, float* dw) {
 // lie one after the other: a channel through every image first read a 7 x 7 plane (196 bytes)
 // per image, far apart, and ran 2x slower than the channel-blocked kernel at batch 32. The sums
 // across lanes 16 channels at a time.
-template <int64_t Span = 16, class PlaneSums>
+// Step > 1: plane_sums(x plane, dy plane, acc, count) takes `count` (<= Step) consecutive
+// channels' planes and sums at once.
+template <int64_t Span = 16, int64_t Step = 1, class PlaneSums>
 void filter_sums_by_channel_groups(const float* x, const float* dy, const FilterSumsLayout& l, int64_t channels,
                                    int64_t images, float* dw, PlaneSums&& plane_sums) {
     constexpr int64_t kGroup = 16;
@@ -80,7 +82,13 @@ void filter_sums_by_channel_groups(const float* x, const float* dy, const Filter
         for (int64_t n = 0; n < images; ++n) {
             const float* x_image = x + n * l.x_image_stride + s0 * l.in_size;
             const float* dy_image = dy + n * l.dy_image_stride + s0 * l.out_size;
-            for (int64_t c = 0; c < span; ++c) plane_sums(x_image + c * l.in_size, dy_image + c * l.out_size, acc[c]);
+            for (int64_t c = 0; c < span; c += Step) {
+                if constexpr (Step == 1) {
+                    plane_sums(x_image + c * l.in_size, dy_image + c * l.out_size, acc[c]);
+                } else {
+                    plane_sums(x_image + c * l.in_size, dy_image + c * l.out_size, acc[c], std::min(Step, span - c));
+                }
+            }
         }
         for (int64_t g0 = 0; g0 < span; g0 += kGroup) {
             __m512 sums[kTaps];
@@ -98,6 +106,14 @@ void filter_sums_by_channel_groups(const float* x, const float* dy, const Filter
 // conv_depthwise_3x3.hpp), for `channels` consecutive channels summed over `images` images.
 void flat_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g, const FilterSumsLayout& l,
                              int64_t channels, int64_t images, float* dw);
+
+// Stride-1 planes whose output rows are as wide as the input's, 13-14 or 17-62 columns, and at
+// most 64 rows (tables per row) go whole rows in registers (conv_depthwise_filter_avx512.cpp
+// says why), at every batch: ahead of the channel-minor copy and the flat plane below.
+bool row_registers_filter_fits(const WindowGeometry& g);
+// dw of such a geometry for `channels` consecutive channels summed over `images` images.
+void row_registers_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
+                                      const FilterSumsLayout& l, int64_t channels, int64_t images, float* dw);
 
 // Planes of up to this many positions (in and out) at stride 1, and at stride 2 for one image or
 // kChannelMinorStride2MinImages and more, go 16 channels at a time transposed to channel-minor order: x and dy then take 16 KiB each, in
@@ -119,6 +135,7 @@ void flat_filter_sums_avx512(const float* x, const float* dy, const WindowGeomet
 // taps: dw576 @ 14 1.2x faster at 24 and 32 images, dw384 @ 14 within 3% at 24 and 1.1x faster
 // at 32; at 16 images 0.9-1.1x, at 4 and 8 1.15-1.3x slower, at 1 1.6x slower (one thread,
 // same-process A/B both ways round).
+// (Stride-1 rows of 13-14 and 17-62 columns now go whole rows in registers, ahead of both.)
 constexpr int64_t kChannelMinorMaxPlane = 256;
 constexpr int64_t kChannelMinorStride2MinImages = 32;
 constexpr int64_t kFlatMinImages = 24;

@@ -321,6 +321,24 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 5, 10, 10, 2, 0, 0});
     cases.push_back({2, 3, 1, 1, 2, 1, 1});
     cases.push_back({1, 3, 6, 17, 2, 1, 1});
+    // The filter whole rows in registers (stride 1, rows of 13-14 and 17-62 columns as wide as
+    // the source's, up to 64 rows): pads 2 and 0 before on 13-, 29- and 47-wide rows (one, two
+    // and four registers), 1 to 3 rows, 64 rows and 65 (the flat plane), 46 and 62 columns (the
+    // widest of three and four registers) and 63 (the flat plane), a group of 16 and an odd tail
+    // (channels two at a time, the last alone) over three images.
+    for (int64_t width : {13, 29, 47}) {
+        cases.push_back({1, 5, 11, width, 1, 2, 0});
+        cases.push_back({2, 5, 11, width, 1, 0, 2});
+    }
+    for (int64_t height : {1, 2, 3}) {
+        cases.push_back({1, 3, height, 14, 1, 1, 1});
+        cases.push_back({1, 3, height, 30, 1, 1, 1});
+    }
+    cases.push_back({1, 3, 64, 14, 1, 1, 1});
+    cases.push_back({1, 3, 65, 14, 1, 1, 1});
+    for (int64_t width : {46, 62, 63}) cases.push_back({1, 3, 5, width, 1, 1, 1});
+    cases.push_back({3, 19, 12, 14, 1, 1, 1});
+    cases.push_back({3, 19, 9, 28, 1, 1, 1});
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const Depthwise3x3Case& c : cases) {
@@ -379,6 +397,8 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeFilterOverChannelSpansMatchesReference) {
         {1, 290, 17, 17, 1, 1, 1},  // 289 positions: over the channel-minor copy's 256
         {2, 275, 9, 33, 1, 1, 1},
         {24, 140, 6, 14, 1, 1, 1},  // 24 images, rows of 14 outputs
+        {2, 35, 14, 14, 1, 1, 1},   // an output row a register, channels in pairs and a lone last
+        {2, 35, 9, 28, 1, 1, 1},    // an output row in two registers
     };
     for (int threads : {1, 2}) {
         ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
