@@ -176,9 +176,15 @@ void conv_forward(const ConvArgs& a) {
     const WindowGeometry& g = a.geometry;
     const int64_t depth = a.channels * g.kernel_size();
     const int64_t positions = g.out_size();
-    // Panels of balanced heights: panel i holds output channels [first_row(i), first_row(i + 1)).
+    // Panels of balanced heights: panel i holds output channels [first_row(i), first_row(i + 1)),
+    // made once per call, not two divisions per panel of every tile (MobileNet-v2's 27-deep stem,
+    // batch 1, one thread, same-process A/B both ways round: 0.993-0.996x).
     const int64_t panels = ceil_div(a.out_channels, kMaxTileRows);
-    auto first_row = [&](int64_t panel) { return panel * a.out_channels / panels; };
+    std::vector<int64_t> panel_rows_begin(static_cast<size_t>(panels + 1));
+    for (int64_t panel = 0; panel <= panels; ++panel) {
+        panel_rows_begin[static_cast<size_t>(panel)] = panel * a.out_channels / panels;
+    }
+    auto first_row = [&](int64_t panel) { return panel_rows_begin[static_cast<size_t>(panel)]; };
     const Layout l = layout_of(a, depth);
     // Weights as one depth x rows panel each, rows contiguous: the panel of channels [m0, m1)
     // starts at m0 * depth. Each thread packs all of them into its own buffer as it starts (steady
