@@ -216,8 +216,10 @@ void conv_forward(const ConvArgs& a) {
     const int64_t block_depth = std::min(depth, round_up(ceil_div(depth, depth_blocks), 8));
     // A tile whose columns and weight panel outgrow L1 (read again from L2 by every panel: 106 KB
     // for a 3x3 from 64 channels) prefetches its columns a few steps ahead: ResNet-18's 3x3/2 from
-    // 64 channels, batch 1, same-process A/B, p10 / p25 of the time per call 0.93-0.94x on one
-    // thread, 0.94-0.95x on two. The stems' (27 and 147 deep, in L1) were 1.01-1.03x slower.
+    // 64 channels, same-process A/B, p10 / p25 of the time per call at batch 1: one thread
+    // 0.93-0.94x on a loaded machine, 0.98-1.01x on a quiet one, two threads 0.94-0.95x; batch 32
+    // on two threads (min / median) 0.95-0.98x. The stems' tiles (27 and 147 deep, in L1) were
+    // 1.01-1.03x slower.
     const bool prefetch_columns =
         block_depth * (kTileColumns + kMaxTileRows) * static_cast<int64_t>(sizeof(float)) > kL1TileBytes;
     // Large outputs are written with non-temporal stores where every whole tile's rows start on
