@@ -47,6 +47,9 @@ constexpr int64_t kMaxChannels = 64;
 // 7x7/2 stem -1 to -3%.
 constexpr int kMaxTileRows = 14;
 constexpr int kTileColumns = 32;
+// Depth steps ahead whose columns a prefetching tile loads into L1 (offsets then holds this many
+// more entries, any value).
+constexpr int64_t kPrefetchSteps = 8;
 
 // Whether conv_forward runs a (f32 at the active ISA).
 bool applies(const ConvArgs& a);
@@ -59,10 +62,11 @@ void conv_forward(const ConvArgs& a);
 // (+ residual[i * ldc + j], then max(0, .) for relu), for rows i < rows and the columns j whose
 // bit is set in `columns`; rows in [1, kMaxTileRows]. `stream`: whole tiles (all 32 columns) are
 // written with non-temporal stores, c and ldc then multiples of 16 floats (the caller fences).
+// `prefetch`: every step prefetches the columns of step p + kPrefetchSteps into L1.
 void phase_direct_tile_avx512(int64_t depth, const float* a, const float* source, const int32_t* offsets,
                                 const uint8_t* mask_index, const uint32_t* masks, const float* bias,
                                 const float* residual, int64_t ldc, float* c, int rows, uint32_t columns, bool relu,
-                                bool accumulate, bool stream);
+                                bool accumulate, bool stream, bool prefetch);
 // panel[p * rows + i] = w[i * depth + p] for p < depth, i < rows <= 16: the tile's weight panel,
 // 16 depth rows at a time through a 16 x 16 transpose (the element-wise copy read the 14 rows
 // a float at a time: ResNet-18's 3x3/2 from 64 channels, 295 KB of weights packed per call,

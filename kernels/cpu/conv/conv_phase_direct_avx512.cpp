@@ -21,7 +21,8 @@ namespace mln::kernels::phase_direct {
 namespace {
 
 // An MR x 32 tile: MR is the panel's height, so no row of the FMAs is wasted on padding.
-template <int MR, bool kAccumulate>
+// kPrefetch: each step prefetches the lines of the columns kPrefetchSteps ahead (phase_direct_tile_avx512).
+template <int MR, bool kAccumulate, bool kPrefetch>
 void tile(int64_t depth, const float* a, const float* source, const int32_t* offsets, const uint8_t* mask_index,
           const uint32_t* masks, const float* bias, const float* residual, int64_t ldc, float* c, uint32_t columns,
           bool relu, bool stream) {
@@ -40,6 +41,13 @@ void tile(int64_t depth, const float* a, const float* source, const int32_t* off
     }
     for (int64_t p = 0; p < depth; ++p) {
         const float* s = source + offsets[p];
+        if constexpr (kPrefetch) {
+            // The 32 columns span three lines at most: their first, middle and last element's.
+            const float* ahead = source + offsets[p + kPrefetchSteps];
+            _mm_prefetch(reinterpret_cast<const char*>(ahead), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(ahead + 16), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(ahead + 31), _MM_HINT_T0);
+        }
         const uint32_t m = masks[mask_index[p]];
         const __m512 b0 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), s);
         const __m512 b1 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m >> 16), s + 16);
@@ -92,10 +100,12 @@ void tile(int64_t depth, const float* a, const float* source, const int32_t* off
 using TileKernel = void (*)(int64_t, const float*, const float*, const int32_t*, const uint8_t*, const uint32_t*,
                             const float*, const float*, int64_t, float*, uint32_t, bool, bool);
 
-// kernels[accumulate][rows - 1]: one instantiation per panel height.
+// kernels[accumulate][prefetch][rows - 1]: one instantiation per panel height.
 template <int... I>
-constexpr std::array<std::array<TileKernel, sizeof...(I)>, 2> tile_kernels(std::integer_sequence<int, I...>) {
-    return {{{tile<I + 1, false>...}, {tile<I + 1, true>...}}};
+constexpr std::array<std::array<std::array<TileKernel, sizeof...(I)>, 2>, 2> tile_kernels(
+    std::integer_sequence<int, I...>) {
+    return {{{{{tile<I + 1, false, false>...}, {tile<I + 1, false, true>...}}},
+             {{{tile<I + 1, true, false>...}, {tile<I + 1, true, true>...}}}}};
 }
 constexpr auto kTileKernels = tile_kernels(std::make_integer_sequence<int, kMaxTileRows>());
 
@@ -121,8 +131,8 @@ void pack_phase_direct_panel_avx512(const float* w, int64_t depth, int64_t rows,
 void phase_direct_tile_avx512(int64_t depth, const float* a, const float* source, const int32_t* offsets,
                                 const uint8_t* mask_index, const uint32_t* masks, const float* bias,
                                 const float* residual, int64_t ldc, float* c, int rows, uint32_t columns, bool relu,
-                                bool accumulate, bool stream) {
-    kTileKernels[accumulate ? 1 : 0][static_cast<size_t>(rows - 1)](depth, a, source, offsets, mask_index, masks, bias,
+                                bool accumulate, bool stream, bool prefetch) {
+    kTileKernels[accumulate ? 1 : 0][prefetch ? 1 : 0][static_cast<size_t>(rows - 1)](depth, a, source, offsets, mask_index, masks, bias,
                                                                      residual, ldc, c, columns, relu, stream);
 }
 
