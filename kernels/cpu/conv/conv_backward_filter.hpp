@@ -956,10 +956,12 @@ void conv_backward_filter(const ConvArgs& a) {
     }
     p.chunk_panels = ceil_div(row_panels, p.out_chunks);
     p.out_chunks = ceil_div(row_panels, p.chunk_panels);
-    // Then, over several images, row blocks merged into equal tasks of several, as long as two
-    // tasks per thread remain (one task on one thread): a task passes over each image once for all
-    // its row blocks, where separate tasks each read the image's dy again from memory (ResNet-18
-    // batch 32, 1 thread: layer1 104 -> 76 ms). At batch 1 the image stays in cache, and finer
+    // Then, over several images, row blocks merged into equal tasks of several, down to one task
+    // per thread: a task passes over each image once for all its row blocks, where separate tasks
+    // each read the image's dy again from memory (ResNet-18 batch 32, 1 thread: layer1 104 -> 76
+    // ms; 2 threads, one task a thread rather than two or three, same-process A/B, median of 11:
+    // layer3 3x3/2 0.86 of the time, layer4 3x3/2 0.98, layer3 and layer4 3x3 0.99; layer3 3x3's
+    // six tasks each packed all of dy). At batch 1 the image stays in cache, and finer
     // tasks balance better (2 threads: 7.1-7.8 ms summed over ResNet-18's layers, 8.7-10.6 merged)
     // unless reduction slices already make the tasks many, or one thread runs them all (dy, when
     // packed, is then packed once for all row blocks).
@@ -968,7 +970,7 @@ void conv_backward_filter(const ConvArgs& a) {
     for (int64_t groups = 1; merge && groups < p.row_blocks; ++groups) {
         const int64_t tasks =
             p.reduction_slices * a.groups * ceil_div(p.row_blocks, ceil_div(p.row_blocks, groups)) * p.out_chunks;
-        if (p.row_blocks % groups == 0 && (threads <= 1 || (tasks >= 2 * threads && tasks % threads == 0))) {
+        if (p.row_blocks % groups == 0 && tasks % threads == 0) {
             p.row_groups = groups;
             break;
         }
