@@ -326,6 +326,14 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     }
 }
 
+// `count` rows of `bytes` bytes, `stride` bytes apart, for a direct or dot kernel to prefetch over
+// `calls` calls (conv_backward_filter_rows.hpp); none where `bytes` is 0.
+inline PrefetchRows prefetch_rows(const void* data, int64_t count, int64_t bytes, int64_t stride, int64_t calls) {
+    const int64_t lines = ceil_div(bytes, int64_t{64});
+    return PrefetchRows{static_cast<const char*>(data), lines > 0 ? count : 0, lines, stride, 0,
+                        ceil_div(count * lines, calls)};
+}
+
 // Direct mode: the GEMM transposed (dW^T = columns * dy^T, as lowered_as_a) without lowering.
 // At stride 1 a column row (c, kh, kw) over the positions of one output row is a contiguous piece
 // of the channel's zero-padded copy (padded_w wide): element (oh + kh dh) * padded_w + ow + kw dw.
@@ -401,13 +409,13 @@ void pad_channels(const T* x, const WindowGeometry& g, int64_t channels, int64_t
 // edge tiles through a scratch tile, added in the same order as full ones.
 template <class T>
 void accumulate_rows_tile(const Plan<T>& p, int64_t out_rows, int64_t length, const T* a, const T* b, T* c,
-                          int64_t ldc, int64_t rows, int64_t cols, bool first) {
+                          int64_t ldc, int64_t rows, int64_t cols, bool first, PrefetchRows* prefetch) {
     if (rows == p.micro.mr && cols == p.micro.nr) {
-        p.rows_kernel(out_rows, length, a, p.padded_channel, p.padded_w, b, c, ldc, first);
+        p.rows_kernel(out_rows, length, a, p.padded_channel, p.padded_w, b, c, ldc, first, prefetch);
         return;
     }
     T tile[kMaxMicroTile];
-    p.rows_kernel(out_rows, length, a, p.padded_channel, p.padded_w, b, tile, p.micro.nr, true);
+    p.rows_kernel(out_rows, length, a, p.padded_channel, p.padded_w, b, tile, p.micro.nr, true, prefetch);
     for (int64_t i = 0; i < rows; ++i) {
         T* target = c + i * ldc;
         const T* source = tile + i * p.micro.nr;
@@ -468,12 +476,29 @@ void run_direct_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             }
         }
         if (!phases) pad_channels(image, geo, channels, panel_channels, p.padded_w, p.padded_channel, padded);
+        // What comes next from memory at batch > 1, asked for by the micro-kernel calls a few lines
+        // at a time: the next image's channels of the chunk over all of this image's calls, the
+        // next block's dy rows (of this image or the next) over the block's calls. Rows of dy are
+        // pages apart and the image is split or padded in short rows, which the hardware
+        // prefetcher does not follow (ResNet-18's layer2 3x3 at batch 32: packing dy and padding
+        // x were 5-7% of the time without).
+        const int64_t block_calls = kernel_size * ceil_div(channels, mr) * ceil_div(out_channels, nr);
+        const int64_t element = static_cast<int64_t>(sizeof(T));
+        PrefetchRows next[kPrefetchStreams];
+        next[0] = prefetch_rows(image + a.channels * geo.in_size(), u < u_end ? 1 : 0,
+                                channels * geo.in_size() * element, 0, (block_end - block_begin) * block_calls);
         for (int64_t block = block_begin; block < block_end; ++block) {
             const int64_t q0 = block * p.position_block;
             const int64_t kc = std::min(p.position_block, p.out_size - q0);
             const bool first_block = at_begin && block == block_begin;
             pack_b_panels(MatrixRef<T>{dy + q0, 1, p.out_size}, 0, kc, 0, out_channels, nr, p.micro.packers,
                           dy_packed);
+            const bool next_in_image = block + 1 < block_end;
+            const int64_t next_q0 = next_in_image ? q0 + kc : 0;
+            next[1] = prefetch_rows((next_in_image ? dy : dy + a.out_channels * p.out_size) + next_q0,
+                                    next_in_image || u < u_end ? out_channels : 0,
+                                    std::min(p.position_block, p.out_size - next_q0) * element, p.out_size * element,
+                                    block_calls);
             // dy's NR panels innermost: the A pieces of a (tap, channel panel), short and scattered,
             // stay in L1 for all of them while dy's panels stream in order (ResNet-18's layer1 3x3,
             // batch 1, one thread: 1.19 -> 1.15 ms CPU time).
@@ -496,7 +521,7 @@ void run_direct_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                             const T* const b_rows = b + (q - q0) * nr;
                             const bool first = first_block && q == q0;
                             accumulate_rows_tile(p, rows, length, a_rows, b_rows, tile, out_channels, tile_rows, cols,
-                                                 first);
+                                                 first, next);
                             q += rows * length;
                         }
                     }
@@ -645,12 +670,7 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             // spread over all of the block's dot calls, and the dy rows of the next tile of 8
             // (the first of block u + 1 after the last), over the current tile's calls.
             const bool prefetching = p.dot_prefetch && (u + 1 < u_end || row_tiles > 1);
-            const auto rows_of = [](const float* data, int64_t count, int64_t bytes, int64_t stride, int64_t calls) {
-                const int64_t lines = ceil_div(bytes, int64_t{64});
-                return DotPrefetchRows{reinterpret_cast<const char*>(data), lines > 0 ? count : 0, lines, stride, 0,
-                                       ceil_div(count * lines, calls)};
-            };
-            DotPrefetchRows next[kDotPrefetchStreams] = {};
+            PrefetchRows next[kPrefetchStreams] = {};
             if (prefetching && u + 1 < u_end) {
                 const int64_t next_n = (u + 1) / p.position_blocks;
                 int64_t next_i0, next_i1;
@@ -659,8 +679,9 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                 const int64_t ih0 = std::clamp<int64_t>(2 * (next_i0 - p.plane_top), 0, geo.in[1]);
                 const int64_t ih1 = std::clamp<int64_t>(2 * (next_i1 - p.plane_top), 0, geo.in[1]);
                 const float* next_x_rows = x + (next_n * a.channels + g * p.group_channels) * geo.in_size() + ih0 * geo.in[2];
-                next[1] = rows_of(next_x_rows, p.group_channels, std::max<int64_t>(0, ih1 - ih0) * geo.in[2] * 4,
-                                  geo.in_size() * 4, row_tiles * col_tiles);
+                next[1] = prefetch_rows(next_x_rows, p.group_channels,
+                                        std::max<int64_t>(0, ih1 - ih0) * geo.in[2] * 4, geo.in_size() * 4,
+                                        row_tiles * col_tiles);
             }
             // A tile's sums start in registers at the task's first block, rather than from a zeroed
             // buffer (MobileNet-v2's stem at batch 1, one thread, CPU time, same-process A/B in
@@ -680,10 +701,10 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                     const float* next_dy_rows = reinterpret_cast<const float*>(p.dy) +
                                                 (next_u / p.position_blocks * a.out_channels + g * out_channels + next_m0) * p.out_size +
                                                 next_q0;
-                    next[0] = next_u < u_end ? rows_of(next_dy_rows, kDotRows,
-                                                       std::min(p.position_block, p.out_size - next_q0) * 4,
-                                                       p.out_size * 4, col_tiles)
-                                             : DotPrefetchRows{};
+                    next[0] = next_u < u_end ? prefetch_rows(next_dy_rows, kDotRows,
+                                                             std::min(p.position_block, p.out_size - next_q0) * 4,
+                                                             p.out_size * 4, col_tiles)
+                                             : PrefetchRows{};
                 }
                 for (int64_t jt = 0; jt < col_tiles; ++jt) {
                     const int64_t j0 = std::min(jt * kDotCols, p.depth - kDotCols);
@@ -935,10 +956,12 @@ void conv_backward_filter(const ConvArgs& a) {
     }
     p.chunk_panels = ceil_div(row_panels, p.out_chunks);
     p.out_chunks = ceil_div(row_panels, p.chunk_panels);
-    // Then, over several images, row blocks merged into equal tasks of several, as long as two
-    // tasks per thread remain (one task on one thread): a task passes over each image once for all
-    // its row blocks, where separate tasks each read the image's dy again from memory (ResNet-18
-    // batch 32, 1 thread: layer1 104 -> 76 ms). At batch 1 the image stays in cache, and finer
+    // Then, over several images, row blocks merged into equal tasks of several, down to one task
+    // per thread: a task passes over each image once for all its row blocks, where separate tasks
+    // each read the image's dy again from memory (ResNet-18 batch 32, 1 thread: layer1 104 -> 76
+    // ms; 2 threads, one task a thread rather than two or three, same-process A/B, median of 11:
+    // layer3 3x3/2 0.86 of the time, layer4 3x3/2 0.98, layer3 and layer4 3x3 0.99; layer3 3x3's
+    // six tasks each packed all of dy). At batch 1 the image stays in cache, and finer
     // tasks balance better (2 threads: 7.1-7.8 ms summed over ResNet-18's layers, 8.7-10.6 merged)
     // unless reduction slices already make the tasks many, or one thread runs them all (dy, when
     // packed, is then packed once for all row blocks).
@@ -947,7 +970,7 @@ void conv_backward_filter(const ConvArgs& a) {
     for (int64_t groups = 1; merge && groups < p.row_blocks; ++groups) {
         const int64_t tasks =
             p.reduction_slices * a.groups * ceil_div(p.row_blocks, ceil_div(p.row_blocks, groups)) * p.out_chunks;
-        if (p.row_blocks % groups == 0 && (threads <= 1 || (tasks >= 2 * threads && tasks % threads == 0))) {
+        if (p.row_blocks % groups == 0 && tasks % threads == 0) {
             p.row_groups = groups;
             break;
         }

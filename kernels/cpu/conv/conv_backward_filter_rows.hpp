@@ -19,9 +19,20 @@
 
 namespace mln::kernels {
 
+// Rows of memory that a direct or dot call asks for, a cache line at a time between its steps
+// (the next position block's dy rows and input rows, which come from memory at large batches):
+// `rows` rows of `lines_per_row` lines, `stride` bytes apart, from line `line` of `row`; at most
+// `per_call` lines a call. The call leaves it at the first line it did not ask for.
+struct PrefetchRows {
+    const char* row;
+    int64_t rows, lines_per_row, stride, line, per_call;
+};
+constexpr int kPrefetchStreams = 2;
+
+// prefetch: kPrefetchStreams streams, asked for a share of each call's lines per output row.
 template <class T>
 using DirectRowsKernel = void (*)(int64_t rows, int64_t length, const T* a, int64_t a_row_stride, int64_t a_pitch,
-                                  const T* b, T* c, int64_t ldc, bool first);
+                                  const T* b, T* c, int64_t ldc, bool first, PrefetchRows* prefetch);
 
 // The end of a direct task: its dW^T tiles back into dW (row stride depth),
 //   dw[m * depth + c * kernel_size + t] = dw_t[(t * panel_channels + c) * out_channels + m]
@@ -40,19 +51,10 @@ using DirectUntranspose = void (*)(const T* dw_t, int64_t out_channels, int64_t 
 constexpr int kDotRows = 8;
 constexpr int kDotCols = 3;
 constexpr int kDotLanes = 16;
-// Rows of memory that a dot call asks for, a cache line at a time between its steps (the next
-// position block's dy rows and input rows, which come from memory at large batches): `rows` rows
-// of `lines_per_row` lines, `stride` bytes apart, from line `line` of `row`; at most `per_call`
-// lines a call. The call leaves it at the first line it did not ask for.
-struct DotPrefetchRows {
-    const char* row;
-    int64_t rows, lines_per_row, stride, line, per_call;
-};
-constexpr int kDotPrefetchStreams = 2;
-// prefetch: kDotPrefetchStreams streams, or nullptr for none.
+// prefetch: kPrefetchStreams streams, or nullptr for none.
 using BackwardFilterDotKernel = void (*)(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
                                          const float* const* b, int64_t b_pitch, float* sums, bool first,
-                                         DotPrefetchRows* prefetch);
+                                         PrefetchRows* prefetch);
 // totals[k] = the sum of the 16 lanes at sums + 16 k, k < count, each added in the same tree.
 using DotLaneTotals = void (*)(const float* sums, int64_t count, float* totals);
 // Rows [i0, i1) of the stride-2 phase planes of `channels` channels of x (2-d; plane (ph, pw) of
@@ -64,12 +66,12 @@ using PaddedPhaseRows = void (*)(const float* x, const WindowGeometry& g, int64_
 #if defined(MYELIN_X86_64_KERNELS)
 void backward_filter_dot_avx512(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
                                 const float* const* b, int64_t b_pitch, float* sums, bool first,
-                                DotPrefetchRows* prefetch);
+                                PrefetchRows* prefetch);
 void backward_filter_dot_totals_avx512(const float* sums, int64_t count, float* totals);
 void padded_phase_rows_avx512(const float* x, const WindowGeometry& g, int64_t channels, int64_t top, int64_t left,
                               int64_t plane_h, int64_t plane_w, int64_t i0, int64_t i1, float* planes);
 void backward_filter_rows_avx512(int64_t rows, int64_t length, const float* a, int64_t a_row_stride, int64_t a_pitch,
-                                 const float* b, float* c, int64_t ldc, bool first);
+                                 const float* b, float* c, int64_t ldc, bool first, PrefetchRows* prefetch);
 void backward_filter_untranspose_avx512(const float* dw_t, int64_t out_channels, int64_t panel_channels,
                                         int64_t channels, int64_t kernel_size, float* dw, int64_t depth);
 #endif

@@ -15,8 +15,24 @@
 namespace mln::kernels {
 namespace {
 
+// Asks for the stream's next line if this call's share has not run out.
+inline void prefetch_next_line(PrefetchRows& s, int64_t& left) {
+    if (left > 0 && s.rows > 0) {
+        _mm_prefetch(s.row + s.line * 64, _MM_HINT_T0);
+        --left;
+        if (++s.line == s.lines_per_row) {
+            s.line = 0;
+            s.row += s.stride;
+            --s.rows;
+        }
+    }
+}
+
+// prefetch: each stream's share of the call's lines spread over its output rows, a few lines at
+// the start of each, so that the misses of the next block's inputs overlap the multiply-adds
+// rather than queue behind one another between calls.
 void rows_kernel(int64_t rows, int64_t length, const float* a, int64_t a_row_stride, int64_t a_pitch, const float* b,
-                 float* c, int64_t ldc, bool first) {
+                 float* c, int64_t ldc, bool first, PrefetchRows* prefetch) {
     using Isa = Avx512F32;
     using Vector = Isa::V;
     constexpr int MR = 8;
@@ -26,7 +42,11 @@ void rows_kernel(int64_t rows, int64_t length, const float* a, int64_t a_row_str
     Vector acc[MR][2];
     MLN_UNROLL(16)
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = Isa::zero();
+    PrefetchRows stream0 = prefetch[0], stream1 = prefetch[1];
+    int64_t left0 = stream0.per_call, left1 = stream1.per_call;
     for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t k = (left0 + rows - r - 1) / (rows - r); k > 0; --k) prefetch_next_line(stream0, left0);
+        for (int64_t k = (left1 + rows - r - 1) / (rows - r); k > 0; --k) prefetch_next_line(stream1, left1);
         const float* a_row = a + r * a_pitch;
         for (int64_t q = 0; q < length; ++q) {
             _mm_prefetch(reinterpret_cast<const char*>(b + 8 * NR), _MM_HINT_T0);
@@ -41,6 +61,8 @@ void rows_kernel(int64_t rows, int64_t length, const float* a, int64_t a_row_str
             b += NR;
         }
     }
+    prefetch[0] = stream0;
+    prefetch[1] = stream1;
     if (!first) {
         MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) {
@@ -60,24 +82,11 @@ void rows_kernel(int64_t rows, int64_t length, const float* a, int64_t a_row_str
 // before (valignd) instead of a load that straddles cache lines where column 2's is aligned
 // (align_dot_planes). MobileNet-v2's stem, batch 1, one thread, CPU time per call, same-run A/B in
 // both load orders on a loaded machine: about 4% faster (the two orders: -10% and +2%).
-// Asks for the stream's next line if this call's share has not run out.
-inline void prefetch_next_line(DotPrefetchRows& s, int64_t& left) {
-    if (left > 0 && s.rows > 0) {
-        _mm_prefetch(s.row + s.line * 64, _MM_HINT_T0);
-        --left;
-        if (++s.line == s.lines_per_row) {
-            s.line = 0;
-            s.row += s.stride;
-            --s.rows;
-        }
-    }
-}
-
 // kPrefetch: a line of each prefetch stream per step (16 positions of a row) rather than a
 // call's share at once between calls, so that misses stay in flight while the tile computes.
 template <bool kFirstFromThird, bool kPrefetch>
 void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_stride, const float* const* b,
-                int64_t b_pitch, float* sums, bool first, DotPrefetchRows* prefetch) {
+                int64_t b_pitch, float* sums, bool first, PrefetchRows* prefetch) {
     using Lanes = Avx512Lanes;
     __m512 acc[kDotRows][kDotCols];
     MLN_UNROLL(32)
@@ -95,7 +104,7 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
     // memory (the compiler cannot tell it apart from sums). MobileNet-v2's stem, one thread, batch
     // 8, same-process A/B in both orders: 0.92-0.94 of the time; batch 32 on two threads 0.96-0.98;
     // ResNet-18's 7x7/2 stem at batch 8 0.98-1.01.
-    DotPrefetchRows stream0{}, stream1{};
+    PrefetchRows stream0{}, stream1{};
     if constexpr (kPrefetch) {
         stream0 = prefetch[0];
         stream1 = prefetch[1];
@@ -153,7 +162,7 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
 
 void backward_filter_dot_avx512(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
                                 const float* const* b, int64_t b_pitch, float* sums, bool first,
-                                DotPrefetchRows* prefetch) {
+                                PrefetchRows* prefetch) {
     const bool shifted = b[0] + 1 == b[2];
     const auto kernel = prefetch != nullptr ? (shifted ? dot_kernel<true, true> : dot_kernel<false, true>)
                                             : (shifted ? dot_kernel<true, false> : dot_kernel<false, false>);
@@ -244,8 +253,8 @@ void padded_phase_rows_avx512(const float* x, const WindowGeometry& g, int64_t c
 }
 
 void backward_filter_rows_avx512(int64_t rows, int64_t length, const float* a, int64_t a_row_stride, int64_t a_pitch,
-                                 const float* b, float* c, int64_t ldc, bool first) {
-    rows_kernel(rows, length, a, a_row_stride, a_pitch, b, c, ldc, first);
+                                 const float* b, float* c, int64_t ldc, bool first, PrefetchRows* prefetch) {
+    rows_kernel(rows, length, a, a_row_stride, a_pitch, b, c, ldc, first, prefetch);
 }
 
 // 8 x 8 blocks in registers: 8 tile rows (the columns j0..j0 + 7 of dW, each row a different
