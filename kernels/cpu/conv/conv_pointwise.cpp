@@ -45,9 +45,11 @@ constexpr int64_t kMinBlockTiles = 4;
 // B from L1 rather than from L2 (and their panel of A from L2, a sixth of B's bytes at 48
 // columns). Batch 32, 2 threads, same-process A/B at real-time priority: MobileNet-v2's 64->384
 // at 14x14 forward 0.94-0.95x the time, backward data 384->64 and 192->64 0.98-0.99x, the
-// others even. Fewer panels or a shallower depth keep whole blocks: C's rows then written in
-// chunk-long pieces measured slower (forward 32->16 at 112x112 and 96->24 at 56x56 1.05-1.08x,
-// backward data 32->16 at 112x112 1.2-1.35x). Measured on AVX-512 (48 KiB L1) only.
+// others even. Fewer panels, a shallower depth, chunks of one tile or a gathered B keep whole
+// blocks: C's rows then written in chunk-long pieces measured slower (forward 32->16 at 112x112
+// and 96->24 at 56x56 1.05-1.08x, backward data 32->16 at 112x112 1.2-1.35x), one-tile chunks
+// (96 deep and more) even at best, ResNet-18's gathered 64->128 1x1/2 forward 1.09x. Measured on
+// AVX-512 (48 KiB L1) only.
 constexpr int64_t kL1ColumnBytes = 24 << 10;
 constexpr int64_t kMinChunkDepth = 32;
 constexpr int64_t kMinChunkPanels = 8;
