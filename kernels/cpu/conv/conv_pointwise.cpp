@@ -39,6 +39,21 @@ constexpr int64_t kDepthBlockBytes = 2 << 10;
 constexpr int64_t kDepthBlockBytesAvx512 = 4 << 10;
 // Position blocks keep at least this many full tiles when they are cut to fill the pool.
 constexpr int64_t kMinBlockTiles = 4;
+// Where a task's panels are many and the products shallow (one depth block), its block of
+// positions goes in chunks of whole column tiles whose depth x columns slice of B takes at most
+// kL1ColumnBytes, every panel over one chunk before the next: the panels after the first read
+// B from L1 rather than from L2 (and their panel of A from L2, a sixth of B's bytes at 48
+// columns). Batch 32, 2 threads, same-process A/B at real-time priority: MobileNet-v2's 64->384
+// at 14x14 forward 0.94-0.95x the time, backward data 384->64 and 192->64 0.98-0.99x, the
+// others even. Fewer panels, a shallower depth, chunks of one tile or a gathered B keep whole
+// blocks: C's rows then written in chunk-long pieces measured slower (forward 32->16 at 112x112
+// and 96->24 at 56x56 1.05-1.08x, backward data 32->16 at 112x112 1.2-1.35x), one-tile chunks
+// (96 deep and more) even at best, ResNet-18's gathered 64->128 1x1/2 forward 1.09x. Measured on
+// AVX-512 (48 KiB L1) only.
+constexpr int64_t kL1ColumnBytes = 24 << 10;
+constexpr int64_t kMinChunkDepth = 32;
+constexpr int64_t kMinChunkPanels = 8;
+constexpr int64_t kMinChunkTiles = 2;
 // A task that gathers its strided columns (PointwiseGemm::strided_b) spends about this many row
 // panels' work per register of them: each task that shares a block of positions gathers all of
 // it again, so chunks of row panels pay it per thread.
@@ -183,6 +198,16 @@ const T* pack_edge_panel(const T* a, int64_t row_stride, int64_t col_stride, int
         for (int64_t k = 0; k < depth; ++k) buffer[static_cast<size_t>(k * mr + i)] = a[i * row_stride + k * col_stride];
     }
     return buffer.data();
+}
+
+// to[j] = from[j] for j < count <= kMaxTailColumns: a shared tail's piece of one row of C, which
+// std::copy_n sent through a memmove call each (1.4% of MobileNet-v2's 64->384 forward at batch
+// 32, 1 thread).
+template <class T>
+void copy_tail_columns(const T* from, int64_t count, T* to) {
+    for (int64_t j = 0; j < kMaxTailColumns; ++j) {
+        if (j < count) to[j] = from[j];
+    }
 }
 
 // Part i of `total` split into `parts` nearly equal parts begins at split_begin(i, ...).
@@ -397,94 +422,136 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             b_task = gathered.data();
             s.b_row_stride = s.cols;
         }
+        // A's rows of a panel for the strip kernel: in place, or a last panel of fewer than MR rows
+        // packed (the kernel reads all MR rows).
+        auto set_panel_a = [&](PointwiseStrip<T>& t, int64_t row, int64_t group, int64_t k0) {
+            t.a = p.a + group * p.a_group_stride + row * p.a_row_stride + k0 * p.a_col_stride;
+            t.a_row_stride = p.a_row_stride;
+            t.a_col_stride = p.a_col_stride;
+            if (t.rows < mr) {
+                t.a = pack_edge_panel(t.a, p.a_row_stride, p.a_col_stride, t.rows, t.depth, kernel.mr);
+                t.a_row_stride = 1;
+                t.a_col_stride = mr;
+            }
+        };
+        // Column chunks (kL1ColumnBytes): whole tiles, the last chunk also the block's rest.
+        const bool chunked = cpu::active_isa() == MLN_ISA_AVX512 && depth_blocks == 1 && p.depth >= kMinChunkDepth &&
+                             last_panel - first_panel >= kMinChunkPanels && p.strided_b == nullptr &&
+                             p.scatter == nullptr;
+        const int64_t chunk_tiles = kL1ColumnBytes / (p.depth * static_cast<int64_t>(sizeof(T)) * nr);
+        const int64_t column_chunk = chunked && chunk_tiles >= kMinChunkTiles ? chunk_tiles * nr : 0;
+        const int64_t column_chunks = column_chunk > 0 ? std::max<int64_t>(1, s.cols / column_chunk) : 1;
         for (int64_t kb = 0; kb < depth_blocks; ++kb) {
             const int64_t k0 = kb * depth_block;
             const bool last_depth = kb + 1 == depth_blocks;
             s.depth = std::min(depth_block, p.depth - k0);
             s.accumulate = kb > 0;
             s.relu = last_depth && p.relu;
-            for (int64_t panel = first_panel; panel < last_panel; ++panel) {
+            // Panel `panel` of one image over the block's columns [col, col + cols); block_end: the
+            // last chunk, which takes the tail columns.
+            auto image_strip = [&](int64_t panel, int64_t image, int64_t col, int64_t cols, bool block_end,
+                                   bool prefetch_b) {
+                PointwiseStrip<T> t = s;
                 const int64_t row = panel * mr;
-                s.rows = std::min(mr, p.rows - row);
-                s.prefetch_b = p.prefetch_b && panel == first_panel;
-                for (int64_t image = first_image; image < last_image; ++image) {
-                    const int64_t group = image % p.groups;
-                    s.a = p.a + group * p.a_group_stride + row * p.a_row_stride + k0 * p.a_col_stride;
-                    s.a_row_stride = p.a_row_stride;
-                    s.a_col_stride = p.a_col_stride;
-                    if (s.rows < mr) {
-                        s.a = pack_edge_panel(s.a, p.a_row_stride, p.a_col_stride, s.rows, s.depth, kernel.mr);
-                        s.a_row_stride = 1;
-                        s.a_col_stride = mr;
+                const int64_t group = image % p.groups;
+                t.rows = std::min(mr, p.rows - row);
+                t.cols = cols;
+                t.prefetch_b = prefetch_b;
+                set_panel_a(t, row, group, k0);
+                t.b = b_task + (image - first_image) * b_image_stride + k0 * s.b_row_stride + col;
+                const int64_t c_offset = (image * p.rows + row) * p.positions + q0 + col;
+                t.c = p.c + c_offset;
+                t.bias = kb == 0 && p.bias != nullptr ? p.bias + group * p.rows + row : nullptr;
+                t.residual = last_depth && p.residual != nullptr ? p.residual + c_offset : nullptr;
+                const bool tail_here = has_tail && block_end;
+                // The tail columns in the strip's first full tile where the kernel takes them
+                // (A's rows read in place, not an edge panel): the tail kernel after the strip
+                // found A's lines gone from L1, evicted by the tiles' columns of B, and took
+                // 5-12% of MobileNet-v2's 14x14 and 7x7 forward layers for 2% of the work.
+                const bool fused_tail = tail_here && tail_per_panel && !shared_tail && t.a_col_stride == 1 &&
+                                        tail_cols <= kernel.fused_tail_columns && t.cols >= nr;
+                t.tail_cols = fused_tail || (fused_row_tail && block_end) ? tail_cols : 0;
+                t.tail_b = t.tail_cols > 0 ? tail_b + (image - first_image) * tail_cols * p.depth + k0 : nullptr;
+                t.tail_b_stride = p.depth;
+                kernel.strip(t);
+                if (tail_here && tail_per_panel && !shared_tail && !fused_tail) {
+                    PointwiseStrip<T> u = t;
+                    u.a = p.a + group * p.a_group_stride + row * p.a_row_stride + k0;
+                    u.a_row_stride = p.a_row_stride;
+                    u.a_col_stride = 1;
+                    u.b = tail_b + (image - first_image) * tail_cols * p.depth + k0;
+                    u.b_row_stride = p.depth;
+                    u.c = t.c + t.cols;
+                    u.residual = t.residual != nullptr ? t.residual + t.cols : nullptr;
+                    u.cols = tail_cols;
+                    kernel.tail(u);
+                }
+                if (last_depth && p.activation != nullptr) {
+                    const bool with_tail = tail_here && ((tail_per_panel && !shared_tail) || fused_row_tail);
+                    p.activation(t.c, t.rows, t.cols + (with_tail ? tail_cols : 0), t.ldc, 1);
+                }
+            };
+            // The task's images' tail columns side by side, one strip per panel into a rows x
+            // tail_width tile, C's values (when accumulating) and the residual's copied in, the
+            // results copied out.
+            auto shared_tail_strip = [&](int64_t panel) {
+                const int64_t row = panel * mr;
+                PointwiseStrip<T> t = s;
+                t.rows = std::min(mr, p.rows - row);
+                std::vector<T>& tile = thread_buffer<T, TailTile>();
+                std::vector<T>& residual = thread_buffer<T, TailResidual>();
+                tile.resize(static_cast<size_t>(mr * tail_width));
+                const bool add_residual = last_depth && p.residual != nullptr;
+                if (add_residual) residual.resize(static_cast<size_t>(mr * tail_width));
+                auto at = [&](int64_t image, int64_t i) {
+                    return (image * p.rows + row + i) * p.positions + p.positions - tail_cols;
+                };
+                for (int64_t i = 0; i < t.rows; ++i) {
+                    for (int64_t image = first_image; image < last_image; ++image) {
+                        const int64_t to = i * tail_width + (image - first_image) * tail_cols;
+                        if (t.accumulate) copy_tail_columns(p.c + at(image, i), tail_cols, tile.data() + to);
+                        if (add_residual) copy_tail_columns(p.residual + at(image, i), tail_cols, residual.data() + to);
                     }
-                    s.b = b_task + (image - first_image) * b_image_stride + k0 * s.b_row_stride;
-                    const int64_t c_offset = (image * p.rows + row) * p.positions + q0;
-                    s.c = p.c + c_offset;
-                    s.bias = kb == 0 && p.bias != nullptr ? p.bias + group * p.rows + row : nullptr;
-                    s.residual = last_depth && p.residual != nullptr ? p.residual + c_offset : nullptr;
-                    // The tail columns in the strip's first full tile where the kernel takes them
-                    // (A's rows read in place, not an edge panel): the tail kernel after the strip
-                    // found A's lines gone from L1, evicted by the tiles' columns of B, and took
-                    // 5-12% of MobileNet-v2's 14x14 and 7x7 forward layers for 2% of the work.
-                    const bool fused_tail = has_tail && tail_per_panel && !shared_tail && s.a_col_stride == 1 &&
-                                            tail_cols <= kernel.fused_tail_columns && s.cols >= nr;
-                    s.tail_cols = fused_tail || fused_row_tail ? tail_cols : 0;
-                    s.tail_b = s.tail_cols > 0 ? tail_b + (image - first_image) * tail_cols * p.depth + k0 : nullptr;
-                    s.tail_b_stride = p.depth;
-                    kernel.strip(s);
-                    if (has_tail && tail_per_panel && !shared_tail && !fused_tail) {
-                        PointwiseStrip<T> t = s;
-                        t.a = p.a + group * p.a_group_stride + row * p.a_row_stride + k0;
-                        t.a_row_stride = p.a_row_stride;
-                        t.a_col_stride = 1;
-                        t.b = tail_b + (image - first_image) * tail_cols * p.depth + k0;
-                        t.b_row_stride = p.depth;
-                        t.c = s.c + s.cols;
-                        t.residual = s.residual != nullptr ? s.residual + s.cols : nullptr;
-                        t.cols = tail_cols;
-                        kernel.tail(t);
+                }
+                set_panel_a(t, row, 0, k0);
+                t.b = tail_b + k0 * tail_width;
+                t.b_row_stride = tail_width;
+                t.c = tile.data();
+                t.ldc = tail_width;
+                t.cols = tail_width;
+                t.bias = kb == 0 && p.bias != nullptr ? p.bias + row : nullptr;
+                t.residual = add_residual ? residual.data() : nullptr;
+                kernel.strip(t);
+                for (int64_t image = first_image; image < last_image; ++image) {
+                    for (int64_t i = 0; i < t.rows; ++i) {
+                        const T* from = tile.data() + i * tail_width + (image - first_image) * tail_cols;
+                        copy_tail_columns(from, tail_cols, p.c + at(image, i));
                     }
                     if (last_depth && p.activation != nullptr) {
-                        const bool tail_here = has_tail && ((tail_per_panel && !shared_tail) || fused_row_tail);
-                        p.activation(s.c, s.rows, s.cols + (tail_here ? tail_cols : 0), s.ldc, 1);
+                        p.activation(p.c + at(image, 0), t.rows, tail_cols, p.positions, 1);
+                    }
+                }
+            };
+            if (column_chunks > 1) {
+                for (int64_t image = first_image; image < last_image; ++image) {
+                    for (int64_t chunk = 0; chunk < column_chunks; ++chunk) {
+                        const int64_t col = chunk * column_chunk;
+                        const bool block_end = chunk + 1 == column_chunks;
+                        const int64_t cols = block_end ? s.cols - col : column_chunk;
+                        for (int64_t panel = first_panel; panel < last_panel; ++panel) {
+                            image_strip(panel, image, col, cols, block_end, p.prefetch_b && panel == first_panel);
+                        }
                     }
                 }
                 if (shared_tail) {
-                    // The strip into a rows x tail_width tile, C's values (when accumulating) and the
-                    // residual's copied in, the results copied out; A as the images' strips had it.
-                    std::vector<T>& tile = thread_buffer<T, TailTile>();
-                    std::vector<T>& residual = thread_buffer<T, TailResidual>();
-                    tile.resize(static_cast<size_t>(mr * tail_width));
-                    const bool add_residual = last_depth && p.residual != nullptr;
-                    if (add_residual) residual.resize(static_cast<size_t>(mr * tail_width));
-                    auto at = [&](int64_t image, int64_t i) {
-                        return (image * p.rows + row + i) * p.positions + p.positions - tail_cols;
-                    };
-                    for (int64_t i = 0; i < s.rows; ++i) {
-                        for (int64_t image = first_image; image < last_image; ++image) {
-                            const int64_t to = i * tail_width + (image - first_image) * tail_cols;
-                            if (s.accumulate) std::copy_n(p.c + at(image, i), tail_cols, tile.data() + to);
-                            if (add_residual) std::copy_n(p.residual + at(image, i), tail_cols, residual.data() + to);
-                        }
-                    }
-                    PointwiseStrip<T> t = s;
-                    t.b = tail_b + k0 * tail_width;
-                    t.b_row_stride = tail_width;
-                    t.c = tile.data();
-                    t.ldc = tail_width;
-                    t.cols = tail_width;
-                    t.bias = kb == 0 && p.bias != nullptr ? p.bias + row : nullptr;
-                    t.residual = add_residual ? residual.data() : nullptr;
-                    kernel.strip(t);
+                    for (int64_t panel = first_panel; panel < last_panel; ++panel) shared_tail_strip(panel);
+                }
+            } else {
+                for (int64_t panel = first_panel; panel < last_panel; ++panel) {
                     for (int64_t image = first_image; image < last_image; ++image) {
-                        for (int64_t i = 0; i < s.rows; ++i) {
-                            const T* from = tile.data() + i * tail_width + (image - first_image) * tail_cols;
-                            std::copy_n(from, tail_cols, p.c + at(image, i));
-                        }
-                        if (last_depth && p.activation != nullptr) {
-                            p.activation(p.c + at(image, 0), s.rows, tail_cols, p.positions, 1);
-                        }
+                        image_strip(panel, image, 0, s.cols, true, p.prefetch_b && panel == first_panel);
                     }
+                    if (shared_tail) shared_tail_strip(panel);
                 }
             }
         }

@@ -455,7 +455,12 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // rows; the last input row and column skipped, zeros after the last block's outputs); 8
 // channels of 56 x 56 at stride 2, whose second block (2 threads) begins a register late, where
 // its spread starts a cache line (AVX-512 spreads stride-2 rows in registers: rows of 23 and 28,
-// a full register and a masked one, runs cut short by the blocks). An x of 8 MB (forward prefetches its next tile's columns). Every epilogue in f32 at every ISA, all
+// a full register and a masked one, runs cut short by the blocks). An x of 8 MB (forward prefetches its next tile's columns).
+// Column chunks (AVX-512), every panel over a chunk of tiles before the next (depth 32-64, 8 row
+// panels or more, stride 1): forward 40 deep into 70 rows (an edge panel), 3 images of 323
+// positions (their tail columns as one strip), 33 deep into 64 rows at 289 positions (one tail
+// column fused into the last chunk's first tile); backward data 45 deep into 72 rows at 306
+// positions (two tail columns fused, rows across the lanes). Every epilogue in f32 at every ISA, all
 // three passes in f32 and f64, at 1, 2 and 3 threads.
 std::vector<ConvCase> pointwise_cases() {
     return {
@@ -491,6 +496,9 @@ std::vector<ConvCase> pointwise_cases() {
         {{2, 45, 5, 10}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 24, 58, 46}, 300, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 8, 56, 56}, 16, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{3, 40, 19, 17}, 70, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 72, 18, 17}, 45, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 33, 17, 17}, 64, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
 }
 
