@@ -801,7 +801,9 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // chunks of 4 images). Rows of stride 2 gathered in AVX-512 registers, 16 outputs a register, the
 // last piece of each row whole but at the end of x or of the gathered rows (masked there): rows
 // of 29 outputs from 57 inputs (batch 17 in 2 slices), 32 from 64, 16 from 31 (batch 1), 17 from
-// 33 at row stride 1, 51 in 1-d, 1 output from 2 inputs (chunks of several images), 20 in groups.
+// 33 at row stride 1, 51 in 1-d, 1 output from 2 inputs (chunks of several images), 20 in groups;
+// where 32 inputs or more are skipped between two rows, row by row across the channels (29, 32
+// and 20 outputs, and 10 at row stride 4, each row's extra outputs reaching the next).
 TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{27, 6, 4, 5}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
@@ -840,6 +842,7 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{5, 6, 101}, 7, {1}, {2}, {1}, {0}, {0}, 1},
         {{5, 8, 3, 2}, 6, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{3, 12, 6, 40}, 10, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {{4, 7, 9, 20}, 5, {1, 1}, {4, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
