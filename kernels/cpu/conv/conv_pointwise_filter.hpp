@@ -28,6 +28,13 @@ void pointwise_filter_broadcast_block_avx512(const float* b, int64_t ldb, int64_
                                              const float* a, int64_t lda, int64_t a_rows, int64_t positions,
                                              float* bt, float* acc);
 
+// compact[(c * rows + o) * count + j] = x[c * channel_stride + o * row_step + 2 j] for c <
+// channels, o < rows, j < count: rows of x at stride 2, a register of 16 outputs from two of
+// inputs (AVX-512 f32). Reads x only inside its channels (from each row the inputs up to
+// 2 (count - 1) and past them at most to the end of x).
+void gather_stride2_rows_avx512(const float* x, int64_t channels, int64_t channel_stride, int64_t rows,
+                                int64_t row_step, int64_t count, float* compact);
+
 // to[i * to_stride + j] = from[j * from_stride + i] for i < rows, j < cols (1 to 16 each): one
 // tile of a transpose in AVX-512 registers (f32).
 void transpose_tile_avx512(const float* from, int64_t from_stride, int64_t rows, int64_t cols, float* to,

@@ -806,7 +806,12 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // and 50 -> 24 at stride 2 (25 positions, x gathered per depth block). A strided layer of 16
 // images or more takes 2 slices at least (rather than one slice's rows split, each block
 // gathering all of x): 60 -> 90 at stride 2 over 16 images of 16 positions (2 slices of 8, in
-// chunks of 4 images).
+// chunks of 4 images). Rows of stride 2 gathered in AVX-512 registers, 16 outputs a register, the
+// last piece of each row whole but at the end of x or of the gathered rows (masked there): rows
+// of 29 outputs from 57 inputs (batch 17 in 2 slices), 32 from 64, 16 from 31 (batch 1), 17 from
+// 33 at row stride 1, 51 in 1-d, 1 output from 2 inputs (chunks of several images), 20 in groups;
+// where 32 inputs or more are skipped between two rows, row by row across the channels (29, 32
+// and 20 outputs, and 10 at row stride 4, each row's extra outputs reaching the next).
 TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{27, 6, 4, 5}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
@@ -838,6 +843,14 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{16, 60, 5, 5}, 42, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
         {{16, 50, 9, 9}, 24, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{16, 60, 7, 7}, 90, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{17, 12, 7, 57}, 20, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{3, 10, 5, 64}, 14, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 11, 4, 31}, 9, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 9, 9, 33}, 13, {1, 1}, {1, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{5, 6, 101}, 7, {1}, {2}, {1}, {0}, {0}, 1},
+        {{5, 8, 3, 2}, 6, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{3, 12, 6, 40}, 10, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 2},
+        {{4, 7, 9, 20}, 5, {1, 1}, {4, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
