@@ -20,7 +20,12 @@
 // against packing first, one thread: 256^3 0.99x (A transposed 0.99x), 128x256x784
 // 0.95-0.99x, 784x256x128 and 512^3 1.00x; two threads (wall time, the fastest of 301 batches,
 // a machine loaded 4x over: medians meaningless): 256^3 0.82-0.97x, 784x256x128 0.94-0.95x,
-// 128x256x784 0.74-0.75x.
+// 128x256x784 0.74-0.75x. Any other B packed whole (transposed: no copying kernel reads it) is
+// packed by the same blocks, each panel just before its first row tile, instead of by the team
+// in a pass that every block waited for: Zen 5, two threads, gemm_vs_openblas (median of 9
+// batches, 2 runs, GFLOP/s before / after) NT 128x784x256 243-258 / 318-319, 128x256x128
+// 224-239 / 267-283, 256x128x128 254-279 / 279-310, 256^3 302-310 / 334-356, 128x128x256
+// 180-245 / 280-295; one thread 0.98-1.01x (same-process A/B, median of 41 batches).
 //
 // beta applies to the first depth block only; later blocks accumulate (beta 1). The epilogue
 // (bias, residual, activation) runs on each tile right after its last depth block.
@@ -466,10 +471,13 @@ struct UnblockedSchedule {
     int64_t row_block, column_block;  // in rows / columns (multiples of MR / NR)
     int64_t row_blocks, column_blocks;
     int64_t row_strip;  // rows whose tiles run against one B panel before the next (a multiple of MR)
-    // Full B panels are packed by the first row tile run against them (GemmCopyingMicroKernel)
-    // rather than before any product (B not read in place, so full_cols is 0): on one member, or
-    // in a team whose blocks span all rows (each panel is then used by one block only).
+    // B panels packed by the block that uses them rather than before any product (B not read in
+    // place, so full_cols is 0): on one member, or in a team whose blocks span all rows (each
+    // panel is then used by one block only). Full panels of B with contiguous rows are packed by
+    // the first row tile run against them (GemmCopyingMicroKernel, copy_b); the others (B
+    // transposed, or no copying kernel) just before that row tile (pack_b_in_blocks).
     bool copy_b = false;
+    bool pack_b_in_blocks = false;
     int64_t b_pack_begin;  // first column the packing before the products covers
     std::atomic<int64_t> next_task{0};
     std::atomic<int64_t> packed{0};
@@ -500,6 +508,9 @@ void run_unblocked_block(const Problem<T>& p, const UnblockedSchedule& s, const 
                                  b_copy);
                 }
             };
+            if (s.pack_b_in_blocks && strip == row_begin) {
+                pack_b_panels(p.b, 0, p.k, col, cols, nr, p.micro.packers, b_panel);
+            }
             int64_t row = strip;
             if (s.copy_b && strip == row_begin && cols == nr) {
                 row_tile(row, &p.b(0, col), p.b.row_stride, b_panel);
@@ -571,15 +582,19 @@ void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t memb
     const bool edges_in_place = p.micro.edge != nullptr;
     s.full_rows = plan.a_in_place ? (edges_in_place ? p.m : p.m / mr * mr) : 0;
     s.full_cols = plan.b_in_place ? (edges_in_place ? p.n : p.n / nr * nr) : 0;
-    // Rows of B contiguous but packed whole (too large to read in place): the first row tile
-    // packs each full panel as it goes (one member, or blocks spanning all rows, below); only
-    // the edge panel is packed before the products.
-    const bool can_copy_b = !plan.b_in_place && p.b.col_stride == 1 && p.micro.strided_copying_b != nullptr;
+    // B packed whole (not read in place) by the blocks that use it where each block owns its
+    // columns (UnblockedSchedule::copy_b); with the copying kernel, only the edge panel is packed
+    // before the products.
+    const auto plan_b_packing = [&](bool blocks_own_columns) {
+        const bool by_blocks = !plan.b_in_place && blocks_own_columns;
+        s.copy_b = by_blocks && p.b.col_stride == 1 && p.micro.strided_copying_b != nullptr;
+        s.pack_b_in_blocks = by_blocks && !s.copy_b;
+        s.b_pack_begin = s.copy_b ? p.n / nr * nr : s.pack_b_in_blocks ? p.n : s.full_cols;
+    };
     if (members == 1) {  // the same work without the task counter (or the team's divisions: small products)
         s.row_strip = unblocked_row_strip(p, p.n);
         if (s.full_rows < p.m) pack_a_panels(p.a, s.full_rows, p.m - s.full_rows, 0, p.k, mr, p.micro.packers, a_packed);
-        s.copy_b = can_copy_b;
-        s.b_pack_begin = s.copy_b ? p.n / nr * nr : s.full_cols;
+        plan_b_packing(true);
         if (s.b_pack_begin < p.n) {
             pack_b_panels(p.b, 0, p.k, s.b_pack_begin, p.n - s.b_pack_begin, nr, p.micro.packers,
                           b_packed + (s.b_pack_begin - s.full_cols) * p.k);
@@ -598,8 +613,7 @@ void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t memb
     s.column_blocks = ceil_div(p.n, s.column_block);
     s.row_blocks = ceil_div(p.m, s.row_block);
     s.row_strip = unblocked_row_strip(p, s.column_block);
-    s.copy_b = can_copy_b && s.row_blocks == 1;
-    s.b_pack_begin = s.copy_b ? p.n / nr * nr : s.full_cols;
+    plan_b_packing(s.row_blocks == 1);
     const int64_t a_panels = ceil_div(p.m - s.full_rows, mr);
     const int64_t b_panels = ceil_div(p.n - s.b_pack_begin, nr);
     s.a_chunk_panels = std::max<int64_t>(1, ceil_div(a_panels, members));
