@@ -79,7 +79,12 @@ constexpr int64_t kInPlaceBBytes = 48 << 10;
 // copy before any product, which a team shares across cores and waits for. In place against
 // packed whole (Zen 5, one thread, CPU time per call, median of 7 runs under load): 256^3
 // 177 / 179 us, 128x256x784 287 / 287, 784x256x128 266 / 274. At 512^3 (1 MiB, row stride
-// 2 KiB: an A panel falls into two L1 sets) the runs disagreed, so it stays packed.
+// 2 KiB: an A panel falls into two L1 sets) the runs disagreed, so it stays packed on one
+// thread. A team reads it in place at any size: packed, each member packed a share that every
+// block then read, and waited for the others' shares first. Zen 5, two threads, same-process
+// A/B (median of 21-31 alternating batches, time in place / packed): TN 512^3 0.92-0.94,
+// 768x256x512 0.81, 384x384x768 0.81, 1000x128x512 0.83, 1000x128x1024 (A^T 4 MB) 0.80,
+// 640x200x1024 0.94; TT 512^3 0.89, 512x256x1024 0.91. One thread, 512^3 TT: 1.04-1.06.
 constexpr int64_t kInPlaceTransposedABytes = 512 << 10;
 // ... and only while A's rows (op(a)'s columns) are shorter than a page: from 4 KiB on, each
 // depth step of an in-place panel falls on a new page. Packed instead (Zen 5, one thread, CPU
@@ -446,10 +451,10 @@ struct UnblockedPlan {
 };
 
 template <class T>
-UnblockedPlan plan_unblocked(const Problem<T>& p) {
+UnblockedPlan plan_unblocked(const Problem<T>& p, int32_t members) {
     UnblockedPlan plan{};
     const auto bytes = [](int64_t rows, int64_t cols) { return rows * cols * static_cast<int64_t>(sizeof(T)); };
-    plan.a_in_place = p.a.col_stride == 1 || (bytes(p.m, p.k) <= kInPlaceTransposedABytes &&
+    plan.a_in_place = p.a.col_stride == 1 || ((members > 1 || bytes(p.m, p.k) <= kInPlaceTransposedABytes) &&
                                               bytes(1, p.a.col_stride) < kPageBytes);
     plan.b_in_place = p.b.col_stride == 1 && bytes(p.k, p.n) <= kInPlaceBBytes;
     // In place, only the last, partial panel is packed, and not even that with an edge kernel.
@@ -686,7 +691,7 @@ void gemm_typed(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     const int32_t threads =
         work >= static_cast<double>(micro.parallel_min_work) ? cpu::thread_pool().thread_count() : 1;
     if (work <= static_cast<double>(micro.unblocked_max_work)) {
-        const UnblockedPlan plan = plan_unblocked(p);
+        const UnblockedPlan plan = plan_unblocked(p, threads);
         if ((plan.a_packed_size + plan.b_packed_size) * static_cast<int64_t>(sizeof(T)) <= kUnblockedPackedBytes) {
             return gemm_unblocked(p, plan, threads);
         }
