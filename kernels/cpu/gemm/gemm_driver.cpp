@@ -25,7 +25,7 @@
 // in a pass that every block waited for: Zen 5, two threads, gemm_vs_openblas (median of 9
 // batches, 2 runs, GFLOP/s before / after) NT 128x784x256 243-258 / 318-319, 128x256x128
 // 224-239 / 267-283, 256x128x128 254-279 / 279-310, 256^3 302-310 / 334-356, 128x128x256
-// 180-245 / 280-295; one thread 0.98-1.01x (same-process A/B, median of 41 batches).
+// 180-245 / 280-295 (one member still packs it whole first: plan_b_packing).
 //
 // beta applies to the first depth block only; later blocks accumulate (beta 1). The epilogue
 // (bias, residual, activation) runs on each tile right after its last depth block.
@@ -479,8 +479,8 @@ struct UnblockedSchedule {
     // B panels packed by the block that uses them rather than before any product (B not read in
     // place, so full_cols is 0): on one member, or in a team whose blocks span all rows (each
     // panel is then used by one block only). Full panels of B with contiguous rows are packed by
-    // the first row tile run against them (GemmCopyingMicroKernel, copy_b); the others (B
-    // transposed, or no copying kernel) just before that row tile (pack_b_in_blocks).
+    // the first row tile run against them (GemmCopyingMicroKernel, copy_b); in a team, the others
+    // (B transposed, or no copying kernel) just before that row tile (pack_b_in_blocks).
     bool copy_b = false;
     bool pack_b_in_blocks = false;
     int64_t b_pack_begin;  // first column the packing before the products covers
@@ -589,11 +589,13 @@ void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t memb
     s.full_cols = plan.b_in_place ? (edges_in_place ? p.n : p.n / nr * nr) : 0;
     // B packed whole (not read in place) by the blocks that use it where each block owns its
     // columns (UnblockedSchedule::copy_b); with the copying kernel, only the edge panel is packed
-    // before the products.
+    // before the products. Without it, one member packs B whole first: panel by panel in the
+    // block measured the same by the median (0.99-1.01x) but 1.01-1.03x by the fastest batch
+    // (Zen 5, B transposed, 256x512x392, 512x256x392, 128x512x196, 256x512x1568).
     const auto plan_b_packing = [&](bool blocks_own_columns) {
         const bool by_blocks = !plan.b_in_place && blocks_own_columns;
         s.copy_b = by_blocks && p.b.col_stride == 1 && p.micro.strided_copying_b != nullptr;
-        s.pack_b_in_blocks = by_blocks && !s.copy_b;
+        s.pack_b_in_blocks = by_blocks && members > 1 && !s.copy_b;
         s.b_pack_begin = s.copy_b ? p.n / nr * nr : s.pack_b_in_blocks ? p.n : s.full_cols;
     };
     if (members == 1) {  // the same work without the task counter (or the team's divisions: small products)
