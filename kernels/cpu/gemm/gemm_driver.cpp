@@ -20,7 +20,12 @@
 // against packing first, one thread: 256^3 0.99x (A transposed 0.99x), 128x256x784
 // 0.95-0.99x, 784x256x128 and 512^3 1.00x; two threads (wall time, the fastest of 301 batches,
 // a machine loaded 4x over: medians meaningless): 256^3 0.82-0.97x, 784x256x128 0.94-0.95x,
-// 128x256x784 0.74-0.75x.
+// 128x256x784 0.74-0.75x. Any other B packed whole (transposed: no copying kernel reads it) is
+// packed by the same blocks, each panel just before its first row tile, instead of by the team
+// in a pass that every block waited for: Zen 5, two threads, gemm_vs_openblas (median of 9
+// batches, 2 runs, GFLOP/s before / after) NT 128x784x256 243-258 / 318-319, 128x256x128
+// 224-239 / 267-283, 256x128x128 254-279 / 279-310, 256^3 302-310 / 334-356, 128x128x256
+// 180-245 / 280-295 (one member still packs it whole first: plan_b_packing).
 //
 // beta applies to the first depth block only; later blocks accumulate (beta 1). The epilogue
 // (bias, residual, activation) runs on each tile right after its last depth block.
@@ -74,7 +79,12 @@ constexpr int64_t kInPlaceBBytes = 48 << 10;
 // copy before any product, which a team shares across cores and waits for. In place against
 // packed whole (Zen 5, one thread, CPU time per call, median of 7 runs under load): 256^3
 // 177 / 179 us, 128x256x784 287 / 287, 784x256x128 266 / 274. At 512^3 (1 MiB, row stride
-// 2 KiB: an A panel falls into two L1 sets) the runs disagreed, so it stays packed.
+// 2 KiB: an A panel falls into two L1 sets) the runs disagreed, so it stays packed on one
+// thread. A team reads it in place at any size: packed, each member packed a share that every
+// block then read, and waited for the others' shares first. Zen 5, two threads, same-process
+// A/B (median of 21-31 alternating batches, time in place / packed): TN 512^3 0.92-0.94,
+// 768x256x512 0.81, 384x384x768 0.81, 1000x128x512 0.83, 1000x128x1024 (A^T 4 MB) 0.80,
+// 640x200x1024 0.94; TT 512^3 0.89, 512x256x1024 0.91. One thread, 512^3 TT: 1.04-1.06.
 constexpr int64_t kInPlaceTransposedABytes = 512 << 10;
 // ... and only while A's rows (op(a)'s columns) are shorter than a page: from 4 KiB on, each
 // depth step of an in-place panel falls on a new page. Packed instead (Zen 5, one thread, CPU
@@ -441,10 +451,10 @@ struct UnblockedPlan {
 };
 
 template <class T>
-UnblockedPlan plan_unblocked(const Problem<T>& p) {
+UnblockedPlan plan_unblocked(const Problem<T>& p, int32_t members) {
     UnblockedPlan plan{};
     const auto bytes = [](int64_t rows, int64_t cols) { return rows * cols * static_cast<int64_t>(sizeof(T)); };
-    plan.a_in_place = p.a.col_stride == 1 || (bytes(p.m, p.k) <= kInPlaceTransposedABytes &&
+    plan.a_in_place = p.a.col_stride == 1 || ((members > 1 || bytes(p.m, p.k) <= kInPlaceTransposedABytes) &&
                                               bytes(1, p.a.col_stride) < kPageBytes);
     plan.b_in_place = p.b.col_stride == 1 && bytes(p.k, p.n) <= kInPlaceBBytes;
     // In place, only the last, partial panel is packed, and not even that with an edge kernel.
@@ -466,10 +476,13 @@ struct UnblockedSchedule {
     int64_t row_block, column_block;  // in rows / columns (multiples of MR / NR)
     int64_t row_blocks, column_blocks;
     int64_t row_strip;  // rows whose tiles run against one B panel before the next (a multiple of MR)
-    // Full B panels are packed by the first row tile run against them (GemmCopyingMicroKernel)
-    // rather than before any product (B not read in place, so full_cols is 0): on one member, or
-    // in a team whose blocks span all rows (each panel is then used by one block only).
+    // B panels packed by the block that uses them rather than before any product (B not read in
+    // place, so full_cols is 0): on one member, or in a team whose blocks span all rows (each
+    // panel is then used by one block only). Full panels of B with contiguous rows are packed by
+    // the first row tile run against them (GemmCopyingMicroKernel, copy_b); in a team, the others
+    // (B transposed, or no copying kernel) just before that row tile (pack_b_in_blocks).
     bool copy_b = false;
+    bool pack_b_in_blocks = false;
     int64_t b_pack_begin;  // first column the packing before the products covers
     std::atomic<int64_t> next_task{0};
     std::atomic<int64_t> packed{0};
@@ -500,6 +513,9 @@ void run_unblocked_block(const Problem<T>& p, const UnblockedSchedule& s, const 
                                  b_copy);
                 }
             };
+            if (s.pack_b_in_blocks && strip == row_begin) {
+                pack_b_panels(p.b, 0, p.k, col, cols, nr, p.micro.packers, b_panel);
+            }
             int64_t row = strip;
             if (s.copy_b && strip == row_begin && cols == nr) {
                 row_tile(row, &p.b(0, col), p.b.row_stride, b_panel);
@@ -571,15 +587,21 @@ void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t memb
     const bool edges_in_place = p.micro.edge != nullptr;
     s.full_rows = plan.a_in_place ? (edges_in_place ? p.m : p.m / mr * mr) : 0;
     s.full_cols = plan.b_in_place ? (edges_in_place ? p.n : p.n / nr * nr) : 0;
-    // Rows of B contiguous but packed whole (too large to read in place): the first row tile
-    // packs each full panel as it goes (one member, or blocks spanning all rows, below); only
-    // the edge panel is packed before the products.
-    const bool can_copy_b = !plan.b_in_place && p.b.col_stride == 1 && p.micro.strided_copying_b != nullptr;
+    // B packed whole (not read in place) by the blocks that use it where each block owns its
+    // columns (UnblockedSchedule::copy_b); with the copying kernel, only the edge panel is packed
+    // before the products. Without it, one member packs B whole first: panel by panel in the
+    // block measured the same by the median (0.99-1.01x) but 1.01-1.03x by the fastest batch
+    // (Zen 5, B transposed, 256x512x392, 512x256x392, 128x512x196, 256x512x1568).
+    const auto plan_b_packing = [&](bool blocks_own_columns) {
+        const bool by_blocks = !plan.b_in_place && blocks_own_columns;
+        s.copy_b = by_blocks && p.b.col_stride == 1 && p.micro.strided_copying_b != nullptr;
+        s.pack_b_in_blocks = by_blocks && members > 1 && !s.copy_b;
+        s.b_pack_begin = s.copy_b ? p.n / nr * nr : s.pack_b_in_blocks ? p.n : s.full_cols;
+    };
     if (members == 1) {  // the same work without the task counter (or the team's divisions: small products)
         s.row_strip = unblocked_row_strip(p, p.n);
         if (s.full_rows < p.m) pack_a_panels(p.a, s.full_rows, p.m - s.full_rows, 0, p.k, mr, p.micro.packers, a_packed);
-        s.copy_b = can_copy_b;
-        s.b_pack_begin = s.copy_b ? p.n / nr * nr : s.full_cols;
+        plan_b_packing(true);
         if (s.b_pack_begin < p.n) {
             pack_b_panels(p.b, 0, p.k, s.b_pack_begin, p.n - s.b_pack_begin, nr, p.micro.packers,
                           b_packed + (s.b_pack_begin - s.full_cols) * p.k);
@@ -598,8 +620,7 @@ void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t memb
     s.column_blocks = ceil_div(p.n, s.column_block);
     s.row_blocks = ceil_div(p.m, s.row_block);
     s.row_strip = unblocked_row_strip(p, s.column_block);
-    s.copy_b = can_copy_b && s.row_blocks == 1;
-    s.b_pack_begin = s.copy_b ? p.n / nr * nr : s.full_cols;
+    plan_b_packing(s.row_blocks == 1);
     const int64_t a_panels = ceil_div(p.m - s.full_rows, mr);
     const int64_t b_panels = ceil_div(p.n - s.b_pack_begin, nr);
     s.a_chunk_panels = std::max<int64_t>(1, ceil_div(a_panels, members));
@@ -672,7 +693,7 @@ void gemm_typed(const GemmArgs& args, const GemmMicroKernelInfo<T>& micro) {
     const int32_t threads =
         work >= static_cast<double>(micro.parallel_min_work) ? cpu::thread_pool().thread_count() : 1;
     if (work <= static_cast<double>(micro.unblocked_max_work)) {
-        const UnblockedPlan plan = plan_unblocked(p);
+        const UnblockedPlan plan = plan_unblocked(p, threads);
         if ((plan.a_packed_size + plan.b_packed_size) * static_cast<int64_t>(sizeof(T)) <= kUnblockedPackedBytes) {
             return gemm_unblocked(p, plan, threads);
         }

@@ -169,19 +169,26 @@ TEST_F(GemmTest, EdgeTilesOfEveryWidthMatchReference) {
     ASSERT_EQ(mln_device_set_thread_count(device_, 0), MLN_STATUS_OK);
 }
 
-// A team of three (more members than this machine may have cores, so some start late) on the
-// unblocked path split by columns (160 x 170, 203 x 77 with edge tiles, A^T read in place),
-// split by rows (one column panel: 1000 x 9, A^T packed), and on the blocked path (A^T of
-// 1040 x 512 and B of 512 x 1040 are over the unblocked path's 2 MiB), every transpose.
+// Teams of two and three (more members than this machine may have cores, so some start late)
+// on the unblocked path split by columns only (AVX-512 float: 160 x 170, 128 x 784 x 256 with
+// an edge panel; the AVX2 kernels and double: 96^3), where B transposed is packed panel by
+// panel by the blocks, and by rows too (203 x 77 with edge tiles, B transposed packed by the
+// team first; one column panel: 1000 x 9 x 512, A^T of 2 MB read in place; 1024 x 40 x 128,
+// A^T rows of 4 KiB packed by the team), and on the blocked path (A^T of 1040 x 512 and B of
+// 512 x 1040 are over the unblocked path's 2 MiB), every transpose.
 TEST_F(GemmTest, TeamPathsAgreeWithReference) {
-    ASSERT_EQ(mln_device_set_thread_count(device_, 3), MLN_STATUS_OK);
-    const int64_t sizes[][3] = {{160, 170, 161}, {203, 77, 784}, {1000, 9, 512}, {1040, 9, 512}, {9, 1040, 512}};
-    for (mln_isa isa : available_isas()) {
-        ScopedIsa scoped(isa);
-        for (const auto& size : sizes) {
-            check_every_transpose_f32(device_, size[0], size[1], size[2]);
+    const int64_t sizes[][3] = {{160, 170, 161}, {128, 784, 256}, {96, 96, 96},   {203, 77, 784},
+                                {1000, 9, 512},  {1024, 40, 128}, {1040, 9, 512}, {9, 1040, 512}};
+    for (int32_t members : {2, 3}) {
+        ASSERT_EQ(mln_device_set_thread_count(device_, members), MLN_STATUS_OK);
+        for (mln_isa isa : available_isas()) {
+            ScopedIsa scoped(isa);
+            for (const auto& size : sizes) {
+                check_every_transpose_f32(device_, size[0], size[1], size[2]);
+            }
+            check_gemm<double>(device_, {203, 77, 784, true, false, 1.0, 0.0, true, MLN_UNARY_OP_RELU, false});
+            check_gemm<double>(device_, {96, 96, 96, false, true, 1.0, 0.0, true, MLN_UNARY_OP_RELU, false});
         }
-        check_gemm<double>(device_, {203, 77, 784, true, false, 1.0, 0.0, true, MLN_UNARY_OP_RELU, false});
     }
     ASSERT_EQ(mln_device_set_thread_count(device_, 0), MLN_STATUS_OK);
 }
