@@ -1,7 +1,7 @@
 // Backward data of a convolution that is neither depthwise nor pointwise, for what the
 // flipped-filter forward path does not take (strides above 1, small images): by polyphase
 // (strides above 1 with many positions: stride-1 forward convolutions, one per phase of dx; or
-// few positions in phases 7 or 14 wide, the phases' forwards fused; at the end of this file) or
+// phases 7, 14 or 28 wide, the phases' forwards fused; at the end of this file) or
 // else by columns + col2im. Per image and group:
 //   columns (depth x P) = W_g^T (depth x Mg) * dy_g (Mg x P),   dx_g = col2im(columns)
 // as an implicit GEMM over chunks of input channels: a task computes the column rows of its
@@ -379,7 +379,9 @@ struct PhaseResults;
 
 #if defined(MYELIN_X86_64_KERNELS)
 // Small images (where the column path would serve: 7x7 and 14x14 phases, as ResNet-18's 3x3/2
-// layers at batch 1) take the phases' forwards fused in the implicit GEMM's transposed form: a
+// layers at batch 1) and 28-wide phases (layer2's 3x3/2, any batch: per image 0.95x the time of
+// the column path at batch 1, 0.90-0.92x of the separate phase forwards at batch 32, whose
+// lowering gathers were 20% of their time) take the phases' forwards fused in the implicit GEMM's transposed form: a
 // task (image, range of 32-channel panels of dx) pads the image of dy once, and for each block of
 // dy channels packs all kernel taps of its 32 dx channels into one w^T panel in L1 (each phase's
 // rows together), which serves the tiles of every phase (padded_positions_tile_avx512 over the
@@ -390,9 +392,23 @@ struct FusedPhase {
     WindowGeometry geometry;         // the phase's forward convolution
     PaddedTaps taps;                 // its taps over the common padded dy
     std::vector<PaddingSkip> skips;  // tile t's at t * taps.count
+    int tile_width;                  // fused_tile_width of the phase's width
     int64_t first_row;               // a block of b dy channels has the phase's rows from first_row * b
     int64_t result_offset;           // as Phase's
 };
+
+// The positions of a tile's output rows in the padded tile kernels: whole rows where a phase is 7
+// or 14 wide, 14-position pieces of rows whose width is a multiple of 14 (ResNet-18's layer2 3x3/2:
+// 28); 0 for other widths.
+inline int fused_tile_width(int64_t width) {
+    if (width == 7 || width == kPositionsTileRows) return static_cast<int>(width);
+    return width % kPositionsTileRows == 0 ? kPositionsTileRows : 0;
+}
+
+// Phase positions per image (dx's over the phases) from which the fused forwards serve any
+// batch. Zen 5, batch 32 on 2 threads, same-process A/B against the phases' separate forwards:
+// ResNet-18's layer2 3x3/2 (784) 0.90-0.92x; layer3's (196) 1.03x, layer4's (49) 1.16x.
+constexpr int64_t kFusedMinImagePositions = 512;
 
 struct FusedPhaseWork;
 // Panel rows per block of dy channels (all taps of each): a 32 KiB panel. Blocks of 128 rows
@@ -475,8 +491,8 @@ inline void fused_phase_forwards(const float* dy, const float* w, int64_t images
                         for (int64_t q = 0, tile = 0; q < positions; q += kPositionsTileRows, ++tile) {
                             const int rows = static_cast<int>(std::min<int64_t>(kPositionsTileRows, positions - q));
                             const int64_t runs = std::min(runs_left, kc / run_lines);
-                            padded_positions_tile_avx512(rows, static_cast<int>(width))(
-                                kc, padded + m0 * layout.plane + q / width * layout.pitch, ph.taps,
+                            padded_positions_tile_avx512(rows, ph.tile_width)(
+                                kc, padded + m0 * layout.plane + q / width * layout.pitch + q % width, ph.taps,
                                 ph.skips.data() + tile * ph.taps.count, 0, layout.pitch, b,
                                 phase_sums + q * ld + (c0 - c_begin), ld, m0 > 0,
                                 PrefetchLines{next_run, run_stride, run_bytes, runs * run_lines});
@@ -567,19 +583,24 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
         f.y.data = results;
         return f;
     };
-    // Few positions (the column path's) where every phase fits the fused forwards (2-d, one group,
-    // phases 7 or 14 wide, each a forward that takes the transposed form) take them.
+    // Where every phase fits the fused forwards (AVX-512, 2-d, one group, phases 7, 14 or a
+    // multiple of 14 wide, at most kMaxPositions each) they serve few positions (the column
+    // path's) and images of kFusedMinImagePositions per phase (w's panels, packed per image,
+    // serve enough tiles).
     bool fused = false;
+#if defined(MYELIN_X86_64_KERNELS)
     if constexpr (std::is_same_v<T, float>) {
-        fused = a.batch * g.in_size() < kPolyphaseMinPositions * phases && g.in[0] == 1 && g.out[0] == 1 &&
-                g.kernel[0] == 1 && g.stride[0] == 1;
+        fused = cpu::active_isa() == MLN_ISA_AVX512 && a.groups == 1 && g.in[0] == 1 && g.out[0] == 1 &&
+                g.kernel[0] == 1 && g.stride[0] == 1 &&
+                (a.batch * g.in_size() < kPolyphaseMinPositions * phases ||
+                 g.in_size() >= kFusedMinImagePositions * phases);
         for (const Phase& ph : phase_list) {
             if (!fused || ph.size == 0 || ph.taps == 0) continue;
-            const int64_t width = ph.axis[2]->size;
-            fused = (width == 7 || width == 14) && ph.taps <= PaddedTaps::kMaxTaps &&
-                    implicit_gemm::takes_transposed_form<T>(phase_forward(ph, 0, 1, nullptr, nullptr));
+            fused = fused_tile_width(ph.axis[2]->size) > 0 && ph.size <= implicit_gemm::transposed::kMaxPositions &&
+                    ph.taps <= PaddedTaps::kMaxTaps;
         }
     }
+#endif
     if (!fused && a.batch * g.in_size() < kPolyphaseMinPositions * phases) return false;
     const T* w = static_cast<const T*>(a.w.data);
     // The workers reach the buffers through pointers (a thread_local named in a lambda would be
@@ -644,8 +665,17 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
             f.skips.resize(static_cast<size_t>(tiles * ph.taps));
             for (int64_t tile = 0; tile < tiles; ++tile) {
                 const int64_t q = tile * kPositionsTileRows, last = std::min(positions, q + kPositionsTileRows) - 1;
-                implicit_gemm::transposed::tile_padding_skips(fg, q / width, last / width, f.skips.data() + tile * ph.taps);
+                PaddingSkip* const skips = f.skips.data() + tile * ph.taps;
+                implicit_gemm::transposed::tile_padding_skips(fg, q / width, last / width, skips);
+                // A piece of a wider row keeps only the skips of the row's ends it holds.
+                for (int64_t t = 0; t < ph.taps; ++t) {
+                    if ((skips[t] == PaddingSkip::kFirstColumn && q % width != 0) ||
+                        (skips[t] == PaddingSkip::kLastColumn && q % width + kPositionsTileRows < width)) {
+                        skips[t] = PaddingSkip::kNone;
+                    }
+                }
             }
+            f.tile_width = fused_tile_width(width);
             f.first_row = first_row;
             first_row += ph.taps;
             f.result_offset = ph.result_offset;
