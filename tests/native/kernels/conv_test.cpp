@@ -1202,8 +1202,10 @@ TEST_F(ConvTest, BackwardDataByPolyphaseMatchesReferenceAndThreadCountsAgree) {
 // and 12), odd heights (phases of 7 and 6 rows, different pads), a batch of 2, a 5x5/2 kernel
 // (phases of 9, 6, 6 and 4 taps), dilation 2 (one phase with all taps, the others none: zeros);
 // rows of 28 in two 14-position pieces (batch 1 and 3, phases of 28 and 27 rows, pad 0) and of
-// 42 in three (a middle piece that skips neither end column). f32 at every ISA and f64, 1-3
-// threads: the same bits (every output summed by one task).
+// 42 in three (a middle piece that skips neither end column); several images a task (each w^T
+// panel over all of them): 5 of 7x7 phases in one slice split by 32-channel ranges, 14x14 phases
+// in slices of 2 (5 images: a last slice of 1; 4: a slice per thread at 2 threads). f32 at every
+// ISA and f64, 1-3 threads: the same bits (every output summed by one task).
 TEST_F(ConvTest, BackwardDataByFusedPhaseForwardsMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{1, 64, 14, 14}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
@@ -1215,6 +1217,9 @@ TEST_F(ConvTest, BackwardDataByFusedPhaseForwardsMatchesReferenceAndThreadCounts
         {{1, 40, 56, 56}, 12, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{3, 33, 55, 56}, 10, {3, 3}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 32, 20, 84}, 9, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{5, 90, 14, 14}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{5, 64, 28, 28}, 30, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{4, 40, 28, 28}, 33, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
     expect_backward_data_matches_reference_and_thread_counts_agree(cases);
 }
