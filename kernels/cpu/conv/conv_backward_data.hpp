@@ -748,7 +748,7 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
     // big as kPolyphaseMaxSliceBytes allows (fewer, larger forwards to split). The fused
     // forwards' slices: kFusedTaskPositions per phase, split or not.
     const int64_t image_bytes = std::max<int64_t>(1, image_size * a.channels * static_cast<int64_t>(sizeof(T)));
-    int64_t smallest_phase = image_size;
+    int64_t smallest_phase = std::max<int64_t>(1, image_size);
     for (const Phase& ph : phase_list) {
         if (ph.size > 0 && ph.taps > 0) smallest_phase = std::min(smallest_phase, ph.size);
     }
@@ -756,8 +756,7 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
                                                     kPolyphaseMinSliceBytes, kPolyphaseMaxSliceBytes);
     int64_t slice_images = std::clamp<int64_t>(
         fused ? ceil_div(kFusedTaskPositions, smallest_phase)
-              : std::max(slice_bytes / image_bytes,
-                         ceil_div(kPolyphaseMinSlicePositions, std::max<int64_t>(1, smallest_phase))),
+              : std::max(slice_bytes / image_bytes, ceil_div(kPolyphaseMinSlicePositions, smallest_phase)),
         1, a.batch);
     const int64_t threads = cpu::thread_pool().thread_count();
     // The fused forwards' slices go to the threads whole also where they share out evenly (2
