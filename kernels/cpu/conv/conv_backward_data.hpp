@@ -1,7 +1,7 @@
 // Backward data of a convolution that is neither depthwise nor pointwise, for what the
 // flipped-filter forward path does not take (strides above 1, small images): by polyphase
 // (strides above 1 with many positions: stride-1 forward convolutions, one per phase of dx; or
-// few positions in phases 7 or 14 wide, the phases' forwards fused; at the end of this file) or
+// phases 7, 14 or 28 wide, the phases' forwards fused; at the end of this file) or
 // else by columns + col2im. Per image and group:
 //   columns (depth x P) = W_g^T (depth x Mg) * dy_g (Mg x P),   dx_g = col2im(columns)
 // as an implicit GEMM over chunks of input channels: a task computes the column rows of its
@@ -378,21 +378,44 @@ struct PhaseFilters;
 struct PhaseResults;
 
 #if defined(MYELIN_X86_64_KERNELS)
-// Small images (where the column path would serve: 7x7 and 14x14 phases, as ResNet-18's 3x3/2
-// layers at batch 1) take the phases' forwards fused in the implicit GEMM's transposed form: a
-// task (image, range of 32-channel panels of dx) pads the image of dy once, and for each block of
-// dy channels packs all kernel taps of its 32 dx channels into one w^T panel in L1 (each phase's
-// rows together), which serves the tiles of every phase (padded_positions_tile_avx512 over the
-// padded dy); each weight is read once, as in the forward. Packing the phases' panels whole
-// first instead (one pass over w writing 4.7 MB, read back by the tiles) cost 44% of layer4's
-// time. Every output sums over all depth in one task: the same bits at any thread count.
+// Phases 7 or 14 wide, or a multiple of 14 (ResNet-18's 3x3/2 layers: 7, 14 and 28), take the
+// phases' forwards fused in the implicit GEMM's transposed form where the column path would
+// serve (few positions) or the phases have kFusedMinImagePositions per image. A task (a range of
+// 32-channel panels of dx over a slice of images) pads the slice's images of dy once, and for
+// each block of dy channels packs all kernel taps of its 32 dx channels into one w^T panel in L1
+// (each phase's rows together), which serves the tiles of every phase of every image
+// (padded_positions_tile_avx512 over the padded dy); each weight is read once a slice. Packing
+// the phases' panels whole first instead (one pass over w writing 4.7 MB, read back by the
+// tiles) cost 44% of layer4's time at batch 1. Every output sums over all depth in one task, in
+// the same order: the same bits at any thread count and slicing.
 struct FusedPhase {
     WindowGeometry geometry;         // the phase's forward convolution
     PaddedTaps taps;                 // its taps over the common padded dy
     std::vector<PaddingSkip> skips;  // tile t's at t * taps.count
+    int tile_width;                  // fused_tile_width of the phase's width
     int64_t first_row;               // a block of b dy channels has the phase's rows from first_row * b
     int64_t result_offset;           // as Phase's
 };
+
+// The positions of a tile's output rows in the padded tile kernels: whole rows where a phase is 7
+// or 14 wide, 14-position pieces of rows whose width is a multiple of 14 (ResNet-18's layer2 3x3/2:
+// 28); 0 for other widths.
+inline int fused_tile_width(int64_t width) {
+    if (width == 7 || width == kPositionsTileRows) return static_cast<int>(width);
+    return width % kPositionsTileRows == 0 ? kPositionsTileRows : 0;
+}
+
+// Positions per phase of an image (dx's over the phases) from which the fused forwards serve
+// any batch (3x3/2 into 28x28 and 56x56, not into 14x14: 49 per phase, where at batch 32 on 2
+// threads they took 1.03-1.10x the time of the separate forwards, whose panels serve all of a
+// slice's images while two threads stream w apiece); and the positions of a slice's phases (the
+// images a w^T panel serves) at least. Zen 5, batch 32 on 2 threads, same-process A/B against
+// main's separate phase forwards (whose lowering gathers were 20% of their time): ResNet-18's
+// layer2 3x3/2 (784 per phase, slices of 1 image) 0.90-0.92x, layer3's (196, slices of 2)
+// 0.88-0.93x (of 1 image: 0.85-0.96x, of 4: 0.90-1.13x); one thread, batch 8, against main's
+// fused forwards of one image a task, layer4 (slices of 8) 0.83-0.85x; batch 1 unchanged.
+constexpr int64_t kFusedMinImagePositions = 128;
+constexpr int64_t kFusedTaskPositions = 392;
 
 struct FusedPhaseWork;
 // Panel rows per block of dy channels (all taps of each): a 32 KiB panel. Blocks of 128 rows
@@ -403,71 +426,75 @@ constexpr int64_t kFusedBlockRows = 256;
 // results (as conv_backward_data_polyphase's: each phase's planes of `images` images) from dy
 // (`images` images of out_channels x padding.in), w (out_channels x channels x kernel_size);
 // tap_phase[k]: the phase of tap k (-1: none), tap_index[k]: its row among the phase's taps.
-inline void fused_phase_forwards(const float* dy, const float* w, int64_t images, int64_t out_channels,
-                                 int64_t channels, int64_t kernel_size, const WindowGeometry& padding,
-                                 const std::vector<FusedPhase>& phases, const std::vector<int64_t>& tap_phase,
-                                 const std::vector<int64_t>& tap_index, float* results) {
+// Tasks: ranges of 32-channel panels of dx, at most `threads` of them, each over all the images:
+// each w^T panel, packed once per task, serves the tiles of every image.
+inline void fused_phase_forwards(const float* dy, const float* w, int64_t images, int64_t threads,
+                                 int64_t out_channels, int64_t channels, int64_t kernel_size,
+                                 const WindowGeometry& padding, const std::vector<FusedPhase>& phases,
+                                 const std::vector<int64_t>& tap_phase, const std::vector<int64_t>& tap_index,
+                                 float* results) {
     using namespace implicit_gemm::transposed;
     const PaddedImage layout(padding);
-    const int64_t threads = cpu::thread_pool().thread_count();
     const int64_t channel_panels = ceil_div(channels, int64_t{kPositionsTileColumns});
-    const int64_t ranges = images == 1 ? std::min(channel_panels, threads) : 1;
+    const int64_t ranges = std::min(channel_panels, threads);
     const int64_t block_channels = std::max<int64_t>(1, kFusedBlockRows / kernel_size);
-    int64_t sums_size = 0;
-    for (const FusedPhase& ph : phases) sums_size += ph.geometry.out_size();
-    sums_size *= round_up(channels, int64_t{kPositionsTileColumns});
+    int64_t positions_all = 0;
+    for (const FusedPhase& ph : phases) positions_all += ph.geometry.out_size();
+    const int64_t sums_size = positions_all * round_up(channels, int64_t{kPositionsTileColumns});
     const int64_t panel_size = std::max(kFusedBlockRows, kernel_size) * kPositionsTileColumns;
     const int64_t padded_size = round_up(out_channels * layout.plane, implicit_gemm::kAlignElements<float>);
     cpu::for_each_claimed(
-        images * ranges, threads,
+        ranges, threads,
         [&] {
             std::vector<float>& buffer = thread_buffer<float, FusedPhaseWork>();
-            buffer.resize(static_cast<size_t>(implicit_gemm::kAlignElements<float> + panel_size + padded_size + sums_size));
+            buffer.resize(static_cast<size_t>(implicit_gemm::kAlignElements<float> + panel_size +
+                                              images * (padded_size + sums_size)));
             return implicit_gemm::cache_line_aligned(buffer.data());
         },
-        [&](int64_t task, float* workspace) {
-            const int64_t n = task / ranges, range = task % ranges;
+        [&](int64_t range, float* workspace) {
             const int64_t c_begin = range * channel_panels / ranges * kPositionsTileColumns;
             const int64_t c_end = std::min(channels, (range + 1) * channel_panels / ranges * kPositionsTileColumns);
             const int64_t ld = round_up(c_end - c_begin, int64_t{kPositionsTileColumns});
+            const int64_t image_sums = positions_all * ld;
             float* const panel = workspace;
             float* const padded = panel + panel_size;
-            float* const sums = padded + padded_size;
-            pad_channels(dy + n * out_channels * padding.in_size(), padding, 0, out_channels, padded);
+            float* const sums = padded + images * padded_size;
+            for (int64_t n = 0; n < images; ++n) {
+                pad_channels(dy + n * out_channels * padding.in_size(), padding, 0, out_channels,
+                             padded + n * padded_size);
+            }
             float* tap_rows[kMaxPackedTaps];
-            for (int64_t m0 = 0; m0 < out_channels; m0 += block_channels) {
+            // The w^T panel of dy channels [m0, m0 + block) and dx channels from c0 over every
+            // image's tiles, prefetching the weights of the panel of (next_m, next_c) (none where
+            // next_c is c_end).
+            auto panel_tiles = [&](int64_t m0, int64_t c0, int64_t next_m, int64_t next_c) {
                 const int64_t block = std::min(block_channels, out_channels - m0);
-                for (int64_t c0 = c_begin; c0 < c_end; c0 += kPositionsTileColumns) {
-                    for (int64_t m = m0; m < m0 + block; ++m) {
-                        for (int64_t t0 = 0; t0 < kernel_size; t0 += kMaxPackedTaps) {
-                            const int64_t t1 = std::min(kernel_size, t0 + kMaxPackedTaps);
-                            for (int64_t k = t0; k < t1; ++k) {
-                                const int64_t q = tap_phase[static_cast<size_t>(k)];
-                                tap_rows[k - t0] =
-                                    q < 0 ? nullptr
-                                          : panel + (phases[static_cast<size_t>(q)].first_row * block +
-                                                     (m - m0) * phases[static_cast<size_t>(q)].taps.count +
-                                                     tap_index[static_cast<size_t>(k)]) *
-                                                        kPositionsTileColumns;
-                            }
-                            pack_tap_columns_avx512(w + (m * channels + c0) * kernel_size, kernel_size,
-                                                    std::min<int64_t>(kPositionsTileColumns, c_end - c0), t0, t1,
-                                                    tap_rows);
+                for (int64_t m = m0; m < m0 + block; ++m) {
+                    for (int64_t t0 = 0; t0 < kernel_size; t0 += kMaxPackedTaps) {
+                        const int64_t t1 = std::min(kernel_size, t0 + kMaxPackedTaps);
+                        for (int64_t k = t0; k < t1; ++k) {
+                            const int64_t q = tap_phase[static_cast<size_t>(k)];
+                            tap_rows[k - t0] = q < 0 ? nullptr
+                                                     : panel + (phases[static_cast<size_t>(q)].first_row * block +
+                                                                (m - m0) * phases[static_cast<size_t>(q)].taps.count +
+                                                                tap_index[static_cast<size_t>(k)]) *
+                                                                   kPositionsTileColumns;
                         }
+                        pack_tap_columns_avx512(w + (m * channels + c0) * kernel_size, kernel_size,
+                                                std::min<int64_t>(kPositionsTileColumns, c_end - c0), t0, t1, tap_rows);
                     }
-                    // The weights come from L3 or memory: the tiles prefetch the next panel's, a
-                    // run of its channels' taps (one dy channel) a call, as many as the call has
-                    // depth steps for.
-                    const bool next_in_block = c0 + kPositionsTileColumns < c_end;
-                    const int64_t next_m = next_in_block ? m0 : m0 + block;
-                    const int64_t next_c = next_in_block ? c0 + kPositionsTileColumns : c_begin;
-                    const int64_t run_bytes =
-                        std::min<int64_t>(kPositionsTileColumns, c_end - next_c) * kernel_size * int64_t{sizeof(float)};
-                    const int64_t run_lines = ceil_div(run_bytes, int64_t{64});
-                    const int64_t run_stride = channels * kernel_size * int64_t{sizeof(float)};
-                    int64_t runs_left = next_m < out_channels ? std::min(block_channels, out_channels - next_m) : 0;
-                    const char* next_run = reinterpret_cast<const char*>(w + (next_m * channels + next_c) * kernel_size);
-                    float* phase_sums = sums;
+                }
+                // The weights come from L3 or memory: the tiles prefetch the next panel's, a run of
+                // its channels' taps (one dy channel) a call, as many as the call has depth steps for.
+                const int64_t run_channels = std::clamp<int64_t>(c_end - next_c, 1, kPositionsTileColumns);
+                const int64_t run_bytes = run_channels * kernel_size * int64_t{sizeof(float)};
+                const int64_t run_lines = ceil_div(run_bytes, int64_t{64});
+                const int64_t run_stride = channels * kernel_size * int64_t{sizeof(float)};
+                int64_t runs_left = next_c < c_end ? std::min(block_channels, out_channels - next_m) : 0;
+                const char* next_run = reinterpret_cast<const char*>(w + (next_m * channels + next_c) * kernel_size);
+                for (int64_t n = 0; n < images; ++n) {
+                    const float* const image = padded + n * padded_size + m0 * layout.plane;
+                    float* phase_sums = sums + n * image_sums + (c0 - c_begin);
                     for (const FusedPhase& ph : phases) {
                         const int64_t positions = ph.geometry.out_size(), width = ph.geometry.out[2];
                         const int64_t kc = block * ph.taps.count;
@@ -475,24 +502,50 @@ inline void fused_phase_forwards(const float* dy, const float* w, int64_t images
                         for (int64_t q = 0, tile = 0; q < positions; q += kPositionsTileRows, ++tile) {
                             const int rows = static_cast<int>(std::min<int64_t>(kPositionsTileRows, positions - q));
                             const int64_t runs = std::min(runs_left, kc / run_lines);
-                            padded_positions_tile_avx512(rows, static_cast<int>(width))(
-                                kc, padded + m0 * layout.plane + q / width * layout.pitch, ph.taps,
-                                ph.skips.data() + tile * ph.taps.count, 0, layout.pitch, b,
-                                phase_sums + q * ld + (c0 - c_begin), ld, m0 > 0,
-                                PrefetchLines{next_run, run_stride, run_bytes, runs * run_lines});
+                            padded_positions_tile_avx512(rows, ph.tile_width)(
+                                kc, image + q / width * layout.pitch + q % width, ph.taps,
+                                ph.skips.data() + tile * ph.taps.count, 0, layout.pitch, b, phase_sums + q * ld, ld,
+                                m0 > 0, PrefetchLines{next_run, run_stride, run_bytes, runs * run_lines});
                             runs_left -= runs;
                             next_run += runs * run_stride;
                         }
                         phase_sums += positions * ld;
                     }
                 }
+            };
+            // One image: blocks of dy channels outermost, each block's rows of the padded image
+            // reread from L1 by every panel of dx channels, the sums (all panels) in L2. Several:
+            // panels outermost, each panel's sums of all the images in L2 through the blocks (all
+            // panels' sums of 4 images of ResNet-18's layer3 are 1.6 MB; panels outermost took
+            // 1.02-1.03x the time at batch 1).
+            if (images == 1) {
+                for (int64_t m0 = 0; m0 < out_channels; m0 += block_channels) {
+                    for (int64_t c0 = c_begin; c0 < c_end; c0 += kPositionsTileColumns) {
+                        const bool last = c0 + kPositionsTileColumns >= c_end;
+                        panel_tiles(m0, c0, last ? m0 + block_channels : m0,
+                                    last ? (m0 + block_channels < out_channels ? c_begin : c_end)
+                                         : c0 + kPositionsTileColumns);
+                    }
+                }
+            } else {
+                for (int64_t c0 = c_begin; c0 < c_end; c0 += kPositionsTileColumns) {
+                    for (int64_t m0 = 0; m0 < out_channels; m0 += block_channels) {
+                        const bool last = m0 + block_channels >= out_channels;
+                        panel_tiles(m0, c0, last ? 0 : m0 + block_channels,
+                                    last ? std::min(c0 + kPositionsTileColumns, c_end) : c0);
+                    }
+                }
             }
-            const float* phase_sums = sums;
-            for (const FusedPhase& ph : phases) {
-                const int64_t positions = ph.geometry.out_size();
-                write_transposed_sums_avx512(phase_sums, ld, 1, 0, positions, 0, c_end - c_begin, nullptr, nullptr,
-                                             false, results + ph.result_offset * images + (n * channels + c_begin) * positions);
-                phase_sums += positions * ld;
+            for (int64_t n = 0; n < images; ++n) {
+                const float* phase_sums = sums + n * image_sums;
+                for (const FusedPhase& ph : phases) {
+                    const int64_t positions = ph.geometry.out_size();
+                    float* const phase_results =
+                        results + ph.result_offset * images + (n * channels + c_begin) * positions;
+                    write_transposed_sums_avx512(phase_sums, ld, 1, 0, positions, 0, c_end - c_begin, nullptr, nullptr,
+                                                 false, phase_results);
+                    phase_sums += positions * ld;
+                }
             }
         });
 }
@@ -567,19 +620,23 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
         f.y.data = results;
         return f;
     };
-    // Few positions (the column path's) where every phase fits the fused forwards (2-d, one group,
-    // phases 7 or 14 wide, each a forward that takes the transposed form) take them.
+    // Where every phase fits the fused forwards (AVX-512, 2-d, one group, phases 7, 14 or a
+    // multiple of 14 wide, at most kMaxPositions each) they serve few positions (the column
+    // path's) and images of kFusedMinImagePositions per phase.
     bool fused = false;
+#if defined(MYELIN_X86_64_KERNELS)
     if constexpr (std::is_same_v<T, float>) {
-        fused = a.batch * g.in_size() < kPolyphaseMinPositions * phases && g.in[0] == 1 && g.out[0] == 1 &&
-                g.kernel[0] == 1 && g.stride[0] == 1;
+        fused = cpu::active_isa() == MLN_ISA_AVX512 && a.groups == 1 && g.in[0] == 1 && g.out[0] == 1 &&
+                g.kernel[0] == 1 && g.stride[0] == 1 &&
+                (a.batch * g.in_size() < kPolyphaseMinPositions * phases ||
+                 g.in_size() >= kFusedMinImagePositions * phases);
         for (const Phase& ph : phase_list) {
             if (!fused || ph.size == 0 || ph.taps == 0) continue;
-            const int64_t width = ph.axis[2]->size;
-            fused = (width == 7 || width == 14) && ph.taps <= PaddedTaps::kMaxTaps &&
-                    implicit_gemm::takes_transposed_form<T>(phase_forward(ph, 0, 1, nullptr, nullptr));
+            fused = fused_tile_width(ph.axis[2]->size) > 0 && ph.size <= implicit_gemm::transposed::kMaxPositions &&
+                    ph.taps <= PaddedTaps::kMaxTaps;
         }
     }
+#endif
     if (!fused && a.batch * g.in_size() < kPolyphaseMinPositions * phases) return false;
     const T* w = static_cast<const T*>(a.w.data);
     // The workers reach the buffers through pointers (a thread_local named in a lambda would be
@@ -644,8 +701,17 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
             f.skips.resize(static_cast<size_t>(tiles * ph.taps));
             for (int64_t tile = 0; tile < tiles; ++tile) {
                 const int64_t q = tile * kPositionsTileRows, last = std::min(positions, q + kPositionsTileRows) - 1;
-                implicit_gemm::transposed::tile_padding_skips(fg, q / width, last / width, f.skips.data() + tile * ph.taps);
+                PaddingSkip* const skips = f.skips.data() + tile * ph.taps;
+                implicit_gemm::transposed::tile_padding_skips(fg, q / width, last / width, skips);
+                // A piece of a wider row keeps only the skips of the row's ends it holds.
+                for (int64_t t = 0; t < ph.taps; ++t) {
+                    if ((skips[t] == PaddingSkip::kFirstColumn && q % width != 0) ||
+                        (skips[t] == PaddingSkip::kLastColumn && q % width + kPositionsTileRows < width)) {
+                        skips[t] = PaddingSkip::kNone;
+                    }
+                }
             }
+            f.tile_width = fused_tile_width(width);
             f.first_row = first_row;
             first_row += ph.taps;
             f.result_offset = ph.result_offset;
@@ -679,20 +745,27 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
     }
     // Slices of the images: small where one thread runs them all or each thread takes whole
     // slices; where the threads would split each slice's forwards (too few slices for them), as
-    // big as kPolyphaseMaxSliceBytes allows (fewer, larger forwards to split).
+    // big as kPolyphaseMaxSliceBytes allows (fewer, larger forwards to split). The fused
+    // forwards' slices: kFusedTaskPositions per phase, split or not.
     const int64_t image_bytes = std::max<int64_t>(1, image_size * a.channels * static_cast<int64_t>(sizeof(T)));
-    int64_t smallest_phase = image_size;
+    int64_t smallest_phase = std::max<int64_t>(1, image_size);
     for (const Phase& ph : phase_list) {
         if (ph.size > 0 && ph.taps > 0) smallest_phase = std::min(smallest_phase, ph.size);
     }
     const int64_t slice_bytes = std::clamp<int64_t>(kPolyphaseSliceFilterRatio * filter_size * static_cast<int64_t>(sizeof(T)),
                                                     kPolyphaseMinSliceBytes, kPolyphaseMaxSliceBytes);
     int64_t slice_images = std::clamp<int64_t>(
-        std::max(slice_bytes / image_bytes, ceil_div(kPolyphaseMinSlicePositions, std::max<int64_t>(1, smallest_phase))), 1,
-        a.batch);
+        fused ? ceil_div(kFusedTaskPositions, smallest_phase)
+              : std::max(slice_bytes / image_bytes, ceil_div(kPolyphaseMinSlicePositions, smallest_phase)),
+        1, a.batch);
     const int64_t threads = cpu::thread_pool().thread_count();
-    const bool slices_per_thread = threads > 1 && ceil_div(a.batch, slice_images) >= kPolyphaseSlicesPerThread * threads;
-    if (threads > 1 && !slices_per_thread) {
+    // The fused forwards' slices go to the threads whole also where they share out evenly (2
+    // threads, ResNet-18's layer2 3x3/2 at batch 4: 0.83-0.88x the time of each slice's panels
+    // split between the threads, each padding the image; batch 2 0.95x).
+    const bool slices_per_thread =
+        threads > 1 && (ceil_div(a.batch, slice_images) >= kPolyphaseSlicesPerThread * threads ||
+                        (fused && a.batch % (slice_images * threads) == 0));
+    if (threads > 1 && !slices_per_thread && !fused) {
         slice_images = std::clamp<int64_t>(kPolyphaseMaxSliceBytes / image_bytes, slice_images, a.batch);
     }
     const int64_t slice_results = slice_images * image_size * a.channels;
@@ -706,8 +779,9 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
 #if defined(MYELIN_X86_64_KERNELS)
         if constexpr (std::is_same_v<T, float>) {
             if (fused) {
-                fused_phase_forwards(dy + n0 * a.out_channels * g.out_size(), w, images, a.out_channels, a.channels,
-                                     kernel_size, padding, fused_phases, tap_phase, tap_index, results);
+                fused_phase_forwards(dy + n0 * a.out_channels * g.out_size(), w, images,
+                                     slices_per_thread ? 1 : threads, a.out_channels, a.channels, kernel_size, padding,
+                                     fused_phases, tap_phase, tap_index, results);
             }
         }
 #endif
