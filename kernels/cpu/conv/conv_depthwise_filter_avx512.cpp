@@ -470,7 +470,7 @@ void channel_minor_plane_sums(const float* xt, const float* dyt, const ChannelMi
 // 14 x 14 call), no lane masks that change from register to register as in the flat plane, 14
 // of 16 lanes busy on 14-wide rows, 28 of 32 on 28-wide. Against the channel-minor copy
 // (batches 1-23 at 14 x 14) and the flat plane (the others), MobileNet-v2, one thread,
-// same-process A/B (/tmp/ab15/ab): dw576 and dw384 @ 14 0.88-0.93x the time at batch 1,
+// same-process A/B: dw576 and dw384 @ 14 0.88-0.93x the time at batch 1,
 // 0.62-0.67x at 4, 0.6-0.86x at 32; dw192 @ 28 0.69x, 0.67x, 0.88-0.96x; dw144 @ 56 0.95-0.98x,
 // 0.9x, 0.77x. Other widths (256 channels at batch 1 / 32, two channels a register and the
 // channel-minor copy below them): 8 columns 1.8x / 1.2-1.45x slower, 10 1.46x slower / 0.6x,
