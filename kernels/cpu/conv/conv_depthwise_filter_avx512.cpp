@@ -538,6 +538,21 @@ MLN_ALWAYS_INLINE void row_register_products(const __m512* s, __m512 d, __m512 b
     }
 }
 
+// A row's products over C channels of R registers each (s: their three source rows, d: their dy
+// row), through row_register_products.
+template <bool Inside, int64_t C, int64_t R>
+MLN_ALWAYS_INLINE void row_products(const __m512 (&s)[C][R][3], const __m512 (&d)[C][R], const __mmask16 (&taps)[R][3],
+                                    unsigned inside, __m512 (&acc)[C][kTaps]) {
+    MLN_UNROLL(9)
+    for (int64_t c = 0; c < C; ++c) {
+        MLN_UNROLL(9)
+        for (int64_t k = 0; k < R; ++k) {
+            const __m512 before = k == 0 ? _mm512_setzero_ps() : d[c][k - 1];
+            row_register_products<Inside>(s[c][k], d[c][k], before, taps[k], inside, acc[c]);
+        }
+    }
+}
+
 // acc[c * 9 + tap] += dy . the source at the tap over the planes of C consecutive channels (x
 // and dy planes x_step and dy_step apart), rows of R registers. Two channels at once where a row
 // is one register: 18 chains of FMAs where nine of 4-cycle FMAs, one a row each, barely kept two
@@ -597,23 +612,9 @@ void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, i
         const unsigned inside = p.inside[oh];
         // The row's border test once, around all of its products.
         if (inside == 7) {
-            MLN_UNROLL(9)
-            for (int64_t c = 0; c < C; ++c) {
-                MLN_UNROLL(9)
-                for (int64_t k = 0; k < R; ++k) {
-                    const __m512 before = k == 0 ? _mm512_setzero_ps() : d[c][k - 1];
-                    row_register_products<true>(s[c][k], d[c][k], before, taps[k], inside, a[c]);
-                }
-            }
+            row_products<true>(s, d, taps, inside, a);
         } else {
-            MLN_UNROLL(9)
-            for (int64_t c = 0; c < C; ++c) {
-                MLN_UNROLL(9)
-                for (int64_t k = 0; k < R; ++k) {
-                    const __m512 before = k == 0 ? _mm512_setzero_ps() : d[c][k - 1];
-                    row_register_products<false>(s[c][k], d[c][k], before, taps[k], inside, a[c]);
-                }
-            }
+            row_products<false>(s, d, taps, inside, a);
         }
         MLN_UNROLL(9)
         for (int64_t c = 0; c < C; ++c) {
