@@ -132,8 +132,8 @@ void phase_direct_tile_avx512(int64_t depth, const float* a, const float* source
                                 const uint8_t* mask_index, const uint32_t* masks, const float* bias,
                                 const float* residual, int64_t ldc, float* c, int rows, uint32_t columns, bool relu,
                                 bool accumulate, bool stream, bool prefetch) {
-    kTileKernels[accumulate ? 1 : 0][prefetch ? 1 : 0][static_cast<size_t>(rows - 1)](depth, a, source, offsets, mask_index, masks, bias,
-                                                                     residual, ldc, c, columns, relu, stream);
+    const TileKernel kernel = kTileKernels[accumulate ? 1 : 0][prefetch ? 1 : 0][static_cast<size_t>(rows - 1)];
+    kernel(depth, a, source, offsets, mask_index, masks, bias, residual, ldc, c, columns, relu, stream);
 }
 
 }  // namespace mln::kernels::phase_direct

@@ -455,7 +455,8 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // rows; the last input row and column skipped, zeros after the last block's outputs); 8
 // channels of 56 x 56 at stride 2, whose second block (2 threads) begins a register late, where
 // its spread starts a cache line (AVX-512 spreads stride-2 rows in registers: rows of 23 and 28,
-// a full register and a masked one, runs cut short by the blocks). An x of 8 MB (forward prefetches its next tile's columns).
+// a full register and a masked one, runs cut short by the blocks). An x of 8 MB (forward
+// prefetches its next tile's columns).
 // Column chunks (AVX-512), every panel over a chunk of tiles before the next (depth 32-64, 8 row
 // panels or more, stride 1): forward 40 deep into 70 rows (an edge panel), 3 images of 323
 // positions (their tail columns as one strip), 33 deep into 64 rows at 289 positions (one tail
