@@ -65,10 +65,14 @@ constexpr int64_t kPositionBlockBytes = 256 * 4;
 constexpr int64_t kMaxTaskRows = 128;
 // Lowered rows are padded to a multiple of this many positions (the lowering's vector width).
 constexpr int64_t kRowAlignment = 16;
-// Reduction slices (see conv_backward_filter) at most, and the largest share of the inputs'
-// bytes that their partial copies of dW may take.
-constexpr int64_t kMaxReductionSlices = 6;
+// Reduction slices (see conv_backward_filter): up to kBaseReductionSlices, then doubled up to
+// kMaxReductionSlices while each slice keeps kMinSliceUnits units (image groups x position blocks)
+// or more; their partial copies of dW take at most 1 / kPartialsShare of the inputs' bytes.
+constexpr int64_t kBaseReductionSlices = 6;
+constexpr int64_t kMaxReductionSlices = 48;
+constexpr int64_t kMinSliceUnits = 12;
 constexpr int64_t kPartialsShare = 16;
+constexpr int64_t kGrownPartialsShare = 64;
 // Packed elements that copying one element of dW^T back into dW costs (see lowered_as_a), set
 // where ResNet-18's layer2 3x3 at batch 1 (784 positions, a task's 1152 depth rows against 128
 // output channels) measured the same either way on one thread.
@@ -611,6 +615,7 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         const int64_t slice = task / a.groups;
         const int64_t u_begin = p.slice_start(slice);
         const int64_t u_end = p.slice_start(slice + 1);
+        const int64_t units = p.image_groups * p.position_blocks;
         const int64_t out_channels = p.group_out_channels;
         const int64_t row_tiles = ceil_div(out_channels, kDotRows), col_tiles = ceil_div(p.depth, kDotCols);
         const int64_t tile_sums = kDotRows * kDotCols * kDotLanes;
@@ -668,10 +673,12 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             // What comes next from memory: the input rows of block u + 1's plane rows past this
             // block's (all of them in a new image; input row 2 (i - top) + ph of plane row i),
             // spread over all of the block's dot calls, and the dy rows of the next tile of 8
-            // (the first of block u + 1 after the last), over the current tile's calls.
-            const bool prefetching = p.dot_prefetch && (u + 1 < u_end || row_tiles > 1);
+            // (the first of block u + 1 after the last), over the current tile's calls. Past the
+            // slice's end too: the thread that runs it usually runs the next slice next
+            // (run_plan), whose first block would otherwise come from memory unasked.
+            const bool prefetching = p.dot_prefetch && (u + 1 < units || row_tiles > 1);
             PrefetchRows next[kPrefetchStreams] = {};
-            if (prefetching && u + 1 < u_end) {
+            if (prefetching && u + 1 < units) {
                 const int64_t next_n = (u + 1) / p.position_blocks;
                 int64_t next_i0, next_i1;
                 plane_rows(u + 1, &next_i0, &next_i1);
@@ -701,7 +708,7 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                     const float* next_dy_rows = reinterpret_cast<const float*>(p.dy) +
                                                 (next_u / p.position_blocks * a.out_channels + g * out_channels + next_m0) * p.out_size +
                                                 next_q0;
-                    next[0] = next_u < u_end ? prefetch_rows(next_dy_rows, kDotRows,
+                    next[0] = next_u < units ? prefetch_rows(next_dy_rows, kDotRows,
                                                              std::min(p.position_block, p.out_size - next_q0) * 4,
                                                              p.out_size * 4, col_tiles)
                                              : PrefetchRows{};
@@ -890,12 +897,26 @@ void conv_backward_filter(const ConvArgs& a) {
     // poorly where they are few (7x7 stem: 5 NR panels, 3 + 2 on 2 threads; MobileNet-v2's
     // stem: one panel, and its columns lowered once per output channel chunk). The count
     // depends on the shape alone, never on the thread count (results stay the same bits at any
-    // thread count): the most, up to kMaxReductionSlices and one that 2 or 3 threads divide,
-    // whose partials stay within 1 / kPartialsShare of the inputs' bytes.
+    // thread count): the most, up to kBaseReductionSlices and one that 2 or 3 threads divide,
+    // whose partials stay within 1 / kPartialsShare of the inputs' bytes; then, for many threads,
+    // doubled up to kMaxReductionSlices (48: 3 tasks each on 16 threads) while each slice keeps
+    // kMinSliceUnits units and the partials stay within 1 / kGrownPartialsShare of the inputs.
+    // At batch 32 that is the stems' dot mode, whose slices were its only tasks: ResNet-18's 7x7/2
+    // 608 blocks in 48 slices of 12-13 (was 6 of 101-102: 6 of 16 threads busy; now all 16, the
+    // largest share 39 blocks against a mean of 38), MobileNet-v2's 896 in 48 of 18-19 (largest
+    // share 57 against 56). Same-process A/B against main's 6 slices (both libraries loaded alike,
+    // alternating, both orders, loaded machine): one thread 0.98-1.02 of the time; two threads
+    // 0.88 (7x7/2) and 0.95 (3x3/2), a thread that is held up late in the call no longer leaves
+    // the other a sixth of the work to wait on. ResNet-18's layer1 3x3 (direct mode, 12 slices
+    // and 1.6 MB of partials at kPartialsShare) took 1.01-1.016 x the time on one thread: it keeps 6.
     p.dw_size = a.out_channels * p.depth;
-    p.reduction_slices = std::min({kMaxReductionSlices, p.image_groups * p.position_blocks,
-                                   1 + input_elements / (kPartialsShare * p.dw_size)});
+    const int64_t units = p.image_groups * p.position_blocks;
+    const int64_t most_slices = std::min(units, 1 + input_elements / (kPartialsShare * p.dw_size));
+    p.reduction_slices = std::min(kBaseReductionSlices, most_slices);
     if (p.reduction_slices == 5) p.reduction_slices = 4;
+    const int64_t most_grown_slices = std::min(
+        {kMaxReductionSlices, units / kMinSliceUnits, input_elements / (kGrownPartialsShare * p.dw_size)});
+    while (2 * p.reduction_slices <= most_grown_slices) p.reduction_slices *= 2;
 
     // Tasks (see the top): the fewest row blocks of at most kMaxTaskRows that fill the pool with
     // equal tasks, then output channel chunks if the row blocks alone cannot. A count of tasks
