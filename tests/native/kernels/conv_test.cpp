@@ -895,7 +895,7 @@ TEST_F(ConvTest, PointwiseBackwardFilterBroadcastMatchesReferenceAndThreadCounts
 // 2 and 3 threads chunk the output channels, stride 2 from polyphase planes (3x3/2 and 7x7/2 with
 // "same" padding: AVX-512 f32), stride 2 with dilation and asymmetric pads, groups, 1-d and 3-d,
 // batch 1 and 5, small images several to a block (9 positions: all 5 images; 72: 3 + 2), the
-// reduction cut into 2, 3, 4 and 6 slices (slices that end inside an image: 15 position blocks in
+// reduction cut into 2, 3, 4, 6 and 12 slices (slices that end inside an image: 15 position blocks in
 // 6; small images several to a block in 3 slices of 4 blocks) and into fewer where the partial
 // copies of dW would be large against the inputs, f32 at every ISA and f64; at 1, 2 and 3
 // threads, every result bit for bit the same as at 1 thread (each dW element summed in one fixed
@@ -932,6 +932,9 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
         {{2, 12, 18, 17}, 6, {3, 2}, {1, 1}, {1, 1}, {1, 0}, {1, 1}, 2},
         {{1, 9, 3, 300}, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 40, 24, 24}, 16, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, 1},
+        // A long reduction against a small filter: 3 images of 50 position blocks in 12 slices
+        // (6 doubled; direct mode at AVX-512, the lowered path elsewhere).
+        {{3, 8, 800, 16}, 8, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         // Direct mode at stride 2 from padded phase planes (AVX-512 f32, 16 channels or more):
         // 17 channels (a partial MR panel), 20 output channels, 2 images; a 4x5 kernel dilated
         // along the width, pads 2 / 0 (height) and 1 / 3 (width).
