@@ -490,6 +490,8 @@ struct RowRegisterPlane {
     // The lanes inside the plane of register k of the source row output row oh loads (oh -
     // pad_h + 2): computed per load, they cost more integer work than the row's FMAs.
     __mmask16 newest_lanes[kRowRegistersMaxRows][kRowRegistersMaxPerRow];
+    // The same for the two source rows loaded before the first output row (-pad_h, 1 - pad_h).
+    __mmask16 leading_lanes[2][kRowRegistersMaxPerRow];
 
     explicit RowRegisterPlane(const WindowGeometry& g)
         : width(g.in[2]), rows(g.out[1]), in_size(g.in_size()), pad_h(g.pad_begin[1]), pad_w(g.pad_begin[2]),
@@ -508,6 +510,9 @@ struct RowRegisterPlane {
                 if (source_row >= 0 && source_row < g.in[1]) inside[oh] = static_cast<uint8_t>(inside[oh] | 1u << kh);
             }
             for (int64_t k = 0; k < per_row; ++k) newest_lanes[oh][k] = source_lanes(oh - pad_h + 2, k);
+        }
+        for (int64_t kh = 0; kh < 2; ++kh) {
+            for (int64_t k = 0; k < per_row; ++k) leading_lanes[kh][k] = source_lanes(kh - pad_h, k);
         }
     }
 
@@ -562,14 +567,15 @@ MLN_ALWAYS_INLINE void row_products(const __m512 (&s)[C][R][3], const __m512 (&d
 // Unmasked loads where the row allows ran 3-7% slower than the masked ones. Loops unrolled by
 // force (MLN_UNROLL): without, GCC 12 kept the sums on the stack (a load and a masked store
 // around each FMA) and 14 x 14 ran 2.3-2.6x slower.
+// First_image: acc set, not added to.
 template <int64_t C, int64_t R>
 void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, int64_t dy_step,
-                              const RowRegisterPlane& p, __m512* acc) {
+                              const RowRegisterPlane& p, __m512* acc, bool first_image) {
     __m512 a[C][kTaps];
     MLN_UNROLL(9)
     for (int64_t c = 0; c < C; ++c) {
         MLN_UNROLL(9)
-        for (int64_t t = 0; t < kTaps; ++t) a[c][t] = acc[c * kTaps + t];
+        for (int64_t t = 0; t < kTaps; ++t) a[c][t] = first_image ? _mm512_setzero_ps() : acc[c * kTaps + t];
     }
     __mmask16 taps[R][3];
     __mmask16 outputs[R];
@@ -587,7 +593,7 @@ void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, i
         for (int64_t kh = 0; kh < 2; ++kh) {
             MLN_UNROLL(9)
             for (int64_t k = 0; k < R; ++k) {
-                s[c][k][kh] = _mm512_maskz_loadu_ps(p.source_lanes(kh - p.pad_h, k),
+                s[c][k][kh] = _mm512_maskz_loadu_ps(p.leading_lanes[kh][k],
                                                    x + (c * x_step + p.source_offset(kh - p.pad_h) + 16 * k));
             }
         }
@@ -682,24 +688,24 @@ void row_registers_filter_sums_avx512(const float* x, const float* dy, const Win
     const RowRegisterPlane p(g);
     if (p.per_row == 1) {
         // Pairs of channels (two rows of registers at once); an odd channel count's last alone.
-        const auto plane_sums = [&](const float* xc, const float* dyc, __m512* acc, int64_t count) {
+        const auto plane_sums = [&](const float* xc, const float* dyc, __m512* acc, int64_t count, bool first_image) {
             if (count == 2) {
-                row_registers_plane_sums<2, 1>(xc, l.in_size, dyc, l.out_size, p, acc);
+                row_registers_plane_sums<2, 1>(xc, l.in_size, dyc, l.out_size, p, acc, first_image);
             } else {
-                row_registers_plane_sums<1, 1>(xc, l.in_size, dyc, l.out_size, p, acc);
+                row_registers_plane_sums<1, 1>(xc, l.in_size, dyc, l.out_size, p, acc, first_image);
             }
         };
-        return filter_sums_by_channel_groups<16, 2>(x, dy, l, channels, images, dw, plane_sums);
+        return filter_sums_by_channel_groups<16, 2, true>(x, dy, l, channels, images, dw, plane_sums);
     }
     // A channel at a time: two rows of 2-4 registers held no longer fit the 32 registers.
-    const auto plane_sums = [&](const float* xc, const float* dyc, __m512* acc) {
+    const auto plane_sums = [&](const float* xc, const float* dyc, __m512* acc, bool first_image) {
         switch (p.per_row) {
-            case 2: return row_registers_plane_sums<1, 2>(xc, l.in_size, dyc, l.out_size, p, acc);
-            case 3: return row_registers_plane_sums<1, 3>(xc, l.in_size, dyc, l.out_size, p, acc);
-            default: return row_registers_plane_sums<1, 4>(xc, l.in_size, dyc, l.out_size, p, acc);
+            case 2: return row_registers_plane_sums<1, 2>(xc, l.in_size, dyc, l.out_size, p, acc, first_image);
+            case 3: return row_registers_plane_sums<1, 3>(xc, l.in_size, dyc, l.out_size, p, acc, first_image);
+            default: return row_registers_plane_sums<1, 4>(xc, l.in_size, dyc, l.out_size, p, acc, first_image);
         }
     };
-    filter_sums_by_channel_groups(x, dy, l, channels, images, dw, plane_sums);
+    filter_sums_by_channel_groups<16, 1, true>(x, dy, l, channels, images, dw, plane_sums);
 }
 
 void flat_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g, const FilterSumsLayout& l,

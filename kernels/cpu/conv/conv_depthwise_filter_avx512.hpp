@@ -66,8 +66,11 @@ inline void store_tap_sums(const __m512* taps, int64_t group, float* dw) {
 // per image, far apart, and ran 2x slower than the channel-blocked kernel at batch 32. The sums
 // across lanes 16 channels at a time.
 // Step > 1: plane_sums(x plane, dy plane, acc, count) takes `count` (<= Step) consecutive
-// channels' planes and sums at once.
-template <int64_t Span = 16, int64_t Step = 1, class PlaneSums>
+// channels' planes and sums at once. FirstImageSets: plane_sums(..., bool first_image) sets acc
+// on the first image instead of adding to it, so the span's sums are not zeroed in memory and
+// loaded back first (the zeroing, the loads and the stores ran as long as a 14 x 14 plane's
+// row loop at batch 1).
+template <int64_t Span = 16, int64_t Step = 1, bool FirstImageSets = false, class PlaneSums>
 void filter_sums_by_channel_groups(const float* x, const float* dy, const FilterSumsLayout& l, int64_t channels,
                                    int64_t images, float* dw, PlaneSums&& plane_sums) {
     constexpr int64_t kGroup = 16;
@@ -76,17 +79,23 @@ void filter_sums_by_channel_groups(const float* x, const float* dy, const Filter
     for (int64_t s0 = 0; s0 < channels; s0 += Span) {
         const int64_t span = std::min(Span, channels - s0);
         // Whole groups zeroed: the sums below add every register of a group.
-        for (int64_t c = 0; c < (span + kGroup - 1) / kGroup * kGroup; ++c) {
+        for (int64_t c = FirstImageSets ? span : 0; c < (span + kGroup - 1) / kGroup * kGroup; ++c) {
             for (int64_t t = 0; t < kTaps; ++t) acc[c][t] = _mm512_setzero_ps();
         }
         for (int64_t n = 0; n < images; ++n) {
             const float* x_image = x + n * l.x_image_stride + s0 * l.in_size;
             const float* dy_image = dy + n * l.dy_image_stride + s0 * l.out_size;
             for (int64_t c = 0; c < span; c += Step) {
-                if constexpr (Step == 1) {
-                    plane_sums(x_image + c * l.in_size, dy_image + c * l.out_size, acc[c]);
+                const float* xc = x_image + c * l.in_size;
+                const float* dyc = dy_image + c * l.out_size;
+                if constexpr (Step == 1 && FirstImageSets) {
+                    plane_sums(xc, dyc, acc[c], n == 0);
+                } else if constexpr (Step == 1) {
+                    plane_sums(xc, dyc, acc[c]);
+                } else if constexpr (FirstImageSets) {
+                    plane_sums(xc, dyc, acc[c], std::min(Step, span - c), n == 0);
                 } else {
-                    plane_sums(x_image + c * l.in_size, dy_image + c * l.out_size, acc[c], std::min(Step, span - c));
+                    plane_sums(xc, dyc, acc[c], std::min(Step, span - c));
                 }
             }
         }
