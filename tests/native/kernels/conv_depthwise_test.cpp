@@ -339,6 +339,11 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     for (int64_t width : {46, 62, 63}) cases.push_back({1, 3, 5, width, 1, 1, 1});
     cases.push_back({3, 19, 12, 14, 1, 1, 1});
     cases.push_back({3, 19, 9, 28, 1, 1, 1});
+    // The first image setting the sums: 17 images over fewer channels than a group (an odd
+    // count: pairs and a lone last; one channel), one and two registers a row.
+    cases.push_back({17, 7, 14, 14, 1, 1, 1});
+    cases.push_back({17, 1, 6, 13, 1, 1, 1});
+    cases.push_back({17, 5, 5, 30, 1, 1, 1});
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const Depthwise3x3Case& c : cases) {
