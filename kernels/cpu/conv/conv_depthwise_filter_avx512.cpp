@@ -607,7 +607,8 @@ void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, i
     const auto load = [&](const float* at, int64_t step, int64_t c, int64_t k, __mmask16 lanes) {
         if constexpr (Halves) {
             const __m256 low = _mm256_maskz_loadu_ps(static_cast<__mmask8>(lanes), at + 2 * c * step);
-            const __m256 high = _mm256_maskz_loadu_ps(static_cast<__mmask8>(lanes & second[c]), at + (2 * c + 1) * step);
+            const __m256 high =
+                _mm256_maskz_loadu_ps(static_cast<__mmask8>(lanes & second[c]), at + (2 * c + 1) * step);
             return _mm512_insertf32x8(_mm512_castps256_ps512(low), high, 1);
         } else {
             return _mm512_maskz_loadu_ps(lanes, at + c * step + 16 * k);

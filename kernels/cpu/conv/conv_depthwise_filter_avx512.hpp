@@ -108,16 +108,20 @@ void filter_sums_by_channel_groups(const float* x, const float* dy, const Filter
             const float* x_image = x + n * l.x_image_stride + s0 * l.in_size;
             const float* dy_image = dy + n * l.dy_image_stride + s0 * l.out_size;
             for (int64_t c = 0; c < span; c += Step) {
-                const float* xc = x_image + c * l.in_size;
-                const float* dyc = dy_image + c * l.out_size;
-                if constexpr (Step == 1 && FirstImageSets) {
-                    plane_sums(xc, dyc, acc[c], n == 0);
-                } else if constexpr (Step == 1) {
-                    plane_sums(xc, dyc, acc[c]);
-                } else if constexpr (FirstImageSets) {
-                    plane_sums(xc, dyc, acc[c], std::min(Step, span - c), n == 0);
+                // plane_sums over channel c, with `count` where Step > 1.
+                const auto sums = [&](auto... count) {
+                    const float* xc = x_image + c * l.in_size;
+                    const float* dyc = dy_image + c * l.out_size;
+                    if constexpr (FirstImageSets) {
+                        plane_sums(xc, dyc, acc[c], count..., n == 0);
+                    } else {
+                        plane_sums(xc, dyc, acc[c], count...);
+                    }
+                };
+                if constexpr (Step == 1) {
+                    sums();
                 } else {
-                    plane_sums(xc, dyc, acc[c], std::min(Step, span - c));
+                    sums(std::min(Step, span - c));
                 }
             }
         }
