@@ -9,7 +9,8 @@
 // - Small planes (conv_depthwise_filter_avx512.hpp): 16 channels transposed to channel-minor
 //   order, where a tap outside the source is a range of outputs left out of its loop.
 // - Stride-1 rows of 13-14 and 17-62 columns: an output row in 1 to 4 registers, each source
-//   row loaded once from its column -pad_w and paired with dy shifted by the column tap.
+//   row loaded once from its column -pad_w and paired with dy shifted by the column tap; rows
+//   of 7 columns two channels a register, one in each half.
 #include "kernels/cpu/conv/conv_depthwise_filter_avx512.hpp"
 
 #include <numeric>
@@ -459,7 +460,7 @@ void channel_minor_plane_sums(const float* xt, const float* dyt, const ChannelMi
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
 }
 
-// ---- Stride-1 rows of 13-14 and 17-62 columns: whole output rows in 1 to 4 registers. ----
+// ---- Stride-1 rows of 7, 13-14 and 17-62 columns: whole output rows in 1 to 4 registers. ----
 
 // Output row oh lies in registers k = 0..R-1 (lane l: column 16 k + l) and, for each kh, source
 // row oh - pad_h + kh in R registers from its column -pad_w (lane l of register k: column 16 k -
@@ -476,13 +477,24 @@ void channel_minor_plane_sums(const float* xt, const float* dyt, const ChannelMi
 // channel-minor copy below them): 8 columns 1.8x / 1.2-1.45x slower, 10 1.46x slower / 0.6x,
 // 12 1.05-1.12x slower / 0.6-0.7x, 13 0.96-1.03x / 0.67x, 15 and 16 (two registers, half
 // empty) 1.3-1.4x slower / 0.97-1.0x, 17 0.87-0.91x / 0.91-0.96x, 20-62 0.7-0.98x / 0.8-0.95x;
-// so 13-14 and 17-62.
+// so 13-14 and 17-62. Rows of 7 columns (7 x 7 at pad 1: source columns -1 to 6, 8 lanes) two
+// channels a register, one in each 256-bit half, their sums reduced in pairs
+// (sum_across_channel_pairs), against the channel-minor copy (dw960 @ 7, one thread, same-process
+// A/B): 0.89x the time at batch 1, 0.75-0.86x at 2-32; two threads at 32 within noise
+// (0.88-1.06x one way round, 1.1-1.2x faster the other). Each register's row prefetches the
+// lines of its first channel only: both channels' 1.1-1.15x slower at batch 1.
 constexpr int64_t kRowRegistersMaxRows = 64;
 // A row's registers at most: rows of up to 16 R - 2 columns (the source from column -1 to width).
 constexpr int64_t kRowRegistersMaxPerRow = 4;
 
+// Rows of at most 8 source columns from column -pad_w (7 x 7 at pad 1) go two channels a
+// register, one in each 256-bit half (row_registers_plane_sums's Halves).
+constexpr int64_t kRowRegistersHalfLanes = 8;
+
 struct RowRegisterPlane {
     int64_t width, rows, in_size, pad_h, pad_w, per_row;
+    // A row's source from column -pad_w fits 8 lanes: two channels a register.
+    bool halves;
     // Lanes of a row's register k whose tap kw lies in the row and whose output exists.
     __mmask16 interior_taps[kRowRegistersMaxPerRow][3];
     // Per output row: bit kh set if source row oh - pad_h + kh lies in the plane.
@@ -490,15 +502,19 @@ struct RowRegisterPlane {
     // The lanes inside the plane of register k of the source row output row oh loads (oh -
     // pad_h + 2): computed per load, they cost more integer work than the row's FMAs.
     __mmask16 newest_lanes[kRowRegistersMaxRows][kRowRegistersMaxPerRow];
+    // The same for the two source rows loaded before the first output row (-pad_h, 1 - pad_h).
+    __mmask16 leading_lanes[2][kRowRegistersMaxPerRow];
 
     explicit RowRegisterPlane(const WindowGeometry& g)
         : width(g.in[2]), rows(g.out[1]), in_size(g.in_size()), pad_h(g.pad_begin[1]), pad_w(g.pad_begin[2]),
-          per_row((g.in[2] + 2 + 15) / 16) {
+          per_row((g.in[2] + 2 + 15) / 16), halves(g.in[2] + g.pad_begin[2] <= kRowRegistersHalfLanes) {
         for (int64_t k = 0; k < per_row; ++k) {
             for (int64_t kw = 0; kw < 3; ++kw) {
                 // Lane l: source column 16 k - pad_w + l, output 16 k + l - kw.
                 interior_taps[k][kw] = static_cast<__mmask16>(lanes_between(pad_w - 16 * k, width + pad_w - 16 * k) &
                                                               lanes_between(kw - 16 * k, width + kw - 16 * k));
+                // Halves: the same lanes in each half (the low half's taps all below lane 8).
+                if (halves) interior_taps[k][kw] = static_cast<__mmask16>(interior_taps[k][kw] * 0x0101u);
             }
         }
         for (int64_t oh = 0; oh < rows; ++oh) {
@@ -509,13 +525,17 @@ struct RowRegisterPlane {
             }
             for (int64_t k = 0; k < per_row; ++k) newest_lanes[oh][k] = source_lanes(oh - pad_h + 2, k);
         }
+        for (int64_t kh = 0; kh < 2; ++kh) {
+            for (int64_t k = 0; k < per_row; ++k) leading_lanes[kh][k] = source_lanes(kh - pad_h, k);
+        }
     }
 
     int64_t source_offset(int64_t row) const { return row * width - pad_w; }
     // The lanes inside the plane of the 16 source positions from row `row`'s column 16 k - pad_w.
+    // Halves: 8 positions (the low 8 bits).
     __mmask16 source_lanes(int64_t row, int64_t k) const {
         const int64_t start = source_offset(row) + 16 * k;
-        return lanes_between(-start, in_size - start);
+        return static_cast<__mmask16>(lanes_between(-start, in_size - start) & (halves ? 0xFFu : 0xFFFFu));
     }
 };
 
@@ -562,15 +582,38 @@ MLN_ALWAYS_INLINE void row_products(const __m512 (&s)[C][R][3], const __m512 (&d
 // Unmasked loads where the row allows ran 3-7% slower than the masked ones. Loops unrolled by
 // force (MLN_UNROLL): without, GCC 12 kept the sums on the stack (a load and a masked store
 // around each FMA) and 14 x 14 ran 2.3-2.6x slower.
-template <int64_t C, int64_t R>
+// First_image: acc set, not added to.
+// Halves (R = 1): register c holds channels 2c and 2c + 1, one in each 256-bit half, and so do
+// their sums acc[2c * 9 + tap] (filter_sums_by_channel_groups's ChannelPairs); last_pair_full
+// false: the last register's second channel absent (zeros).
+template <int64_t C, int64_t R, bool Halves = false>
 void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, int64_t dy_step,
-                              const RowRegisterPlane& p, __m512* acc) {
+                              const RowRegisterPlane& p, __m512* acc, bool first_image, bool last_pair_full = true) {
+    static_assert(!Halves || R == 1);
+    constexpr int64_t kChannelsPerRegister = Halves ? 2 : 1;
     __m512 a[C][kTaps];
     MLN_UNROLL(9)
     for (int64_t c = 0; c < C; ++c) {
         MLN_UNROLL(9)
-        for (int64_t t = 0; t < kTaps; ++t) a[c][t] = acc[c * kTaps + t];
+        for (int64_t t = 0; t < kTaps; ++t) {
+            a[c][t] = first_image ? _mm512_setzero_ps() : acc[c * kChannelsPerRegister * kTaps + t];
+        }
     }
+    __mmask8 second[C];
+    MLN_UNROLL(9)
+    for (int64_t c = 0; c < C; ++c) second[c] = c + 1 < C || last_pair_full ? 0xFF : 0;
+    // Register c's 16 floats of channel c from `at` (k: the row's register), or Halves: 8 of
+    // channels 2c and 2c + 1.
+    const auto load = [&](const float* at, int64_t step, int64_t c, int64_t k, __mmask16 lanes) {
+        if constexpr (Halves) {
+            const __m256 low = _mm256_maskz_loadu_ps(static_cast<__mmask8>(lanes), at + 2 * c * step);
+            const __m256 high =
+                _mm256_maskz_loadu_ps(static_cast<__mmask8>(lanes & second[c]), at + (2 * c + 1) * step);
+            return _mm512_insertf32x8(_mm512_castps256_ps512(low), high, 1);
+        } else {
+            return _mm512_maskz_loadu_ps(lanes, at + c * step + 16 * k);
+        }
+    };
     __mmask16 taps[R][3];
     __mmask16 outputs[R];
     MLN_UNROLL(9)
@@ -587,8 +630,7 @@ void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, i
         for (int64_t kh = 0; kh < 2; ++kh) {
             MLN_UNROLL(9)
             for (int64_t k = 0; k < R; ++k) {
-                s[c][k][kh] = _mm512_maskz_loadu_ps(p.source_lanes(kh - p.pad_h, k),
-                                                   x + (c * x_step + p.source_offset(kh - p.pad_h) + 16 * k));
+                s[c][k][kh] = load(x + p.source_offset(kh - p.pad_h), x_step, c, k, p.leading_lanes[kh][k]);
             }
         }
     }
@@ -601,12 +643,13 @@ void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, i
         for (int64_t c = 0; c < C; ++c) {
             MLN_UNROLL(9)
             for (int64_t k = 0; k < R; ++k) {
-                s[c][k][2] = _mm512_maskz_loadu_ps(p.newest_lanes[oh][k], newest + c * x_step + 16 * k);
-                _mm_prefetch(reinterpret_cast<const char*>(newest + c * x_step + 16 * k) + kFlatPrefetchBytes,
+                s[c][k][2] = load(newest, x_step, c, k, p.newest_lanes[oh][k]);
+                const int64_t channel = c * kChannelsPerRegister;
+                _mm_prefetch(reinterpret_cast<const char*>(newest + channel * x_step + 16 * k) + kFlatPrefetchBytes,
                              _MM_HINT_T0);
-                _mm_prefetch(reinterpret_cast<const char*>(d_row + c * dy_step + 16 * k) + kFlatPrefetchBytes,
+                _mm_prefetch(reinterpret_cast<const char*>(d_row + channel * dy_step + 16 * k) + kFlatPrefetchBytes,
                              _MM_HINT_T0);
-                d[c][k] = _mm512_maskz_loadu_ps(outputs[k], d_row + c * dy_step + 16 * k);
+                d[c][k] = load(d_row, dy_step, c, k, outputs[k]);
             }
         }
         const unsigned inside = p.inside[oh];
@@ -628,7 +671,7 @@ void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, i
     MLN_UNROLL(9)
     for (int64_t c = 0; c < C; ++c) {
         MLN_UNROLL(9)
-        for (int64_t t = 0; t < kTaps; ++t) acc[c * kTaps + t] = a[c][t];
+        for (int64_t t = 0; t < kTaps; ++t) acc[c * kChannelsPerRegister * kTaps + t] = a[c][t];
     }
 }
 
@@ -671,8 +714,9 @@ void channel_minor_filter_sums_avx512(const float* x, const float* dy, const Win
 
 bool row_registers_filter_fits(const WindowGeometry& g) {
     const int64_t width = g.in[2];
-    const bool measured_faster =
-        (width >= 13 && width <= 14) || (width >= 17 && width <= 16 * kRowRegistersMaxPerRow - 2);
+    const bool measured_faster = (width >= 13 && width <= 14) ||
+                                 (width >= 17 && width <= 16 * kRowRegistersMaxPerRow - 2) ||
+                                 (width == 7 && width + g.pad_begin[2] <= kRowRegistersHalfLanes);
     return g.stride[1] == 1 && g.stride[2] == 1 && g.out[2] == width && measured_faster &&
            g.out[1] <= kRowRegistersMaxRows;
 }
@@ -680,26 +724,37 @@ bool row_registers_filter_fits(const WindowGeometry& g) {
 void row_registers_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
                                       const FilterSumsLayout& l, int64_t channels, int64_t images, float* dw) {
     const RowRegisterPlane p(g);
-    if (p.per_row == 1) {
-        // Pairs of channels (two rows of registers at once); an odd channel count's last alone.
-        const auto plane_sums = [&](const float* xc, const float* dyc, __m512* acc, int64_t count) {
-            if (count == 2) {
-                row_registers_plane_sums<2, 1>(xc, l.in_size, dyc, l.out_size, p, acc);
+    if (p.halves) {
+        // Two registers of two channels at once; an odd count's last register half empty.
+        const auto plane_sums = [&](const float* xc, const float* dyc, __m512* acc, int64_t count, bool first_image) {
+            if (count > 2) {
+                row_registers_plane_sums<2, 1, true>(xc, l.in_size, dyc, l.out_size, p, acc, first_image, count == 4);
             } else {
-                row_registers_plane_sums<1, 1>(xc, l.in_size, dyc, l.out_size, p, acc);
+                row_registers_plane_sums<1, 1, true>(xc, l.in_size, dyc, l.out_size, p, acc, first_image, count == 2);
             }
         };
-        return filter_sums_by_channel_groups<16, 2>(x, dy, l, channels, images, dw, plane_sums);
+        return filter_sums_by_channel_groups<16, 4, true, true>(x, dy, l, channels, images, dw, plane_sums);
+    }
+    if (p.per_row == 1) {
+        // Pairs of channels (two rows of registers at once); an odd channel count's last alone.
+        const auto plane_sums = [&](const float* xc, const float* dyc, __m512* acc, int64_t count, bool first_image) {
+            if (count == 2) {
+                row_registers_plane_sums<2, 1>(xc, l.in_size, dyc, l.out_size, p, acc, first_image);
+            } else {
+                row_registers_plane_sums<1, 1>(xc, l.in_size, dyc, l.out_size, p, acc, first_image);
+            }
+        };
+        return filter_sums_by_channel_groups<16, 2, true>(x, dy, l, channels, images, dw, plane_sums);
     }
     // A channel at a time: two rows of 2-4 registers held no longer fit the 32 registers.
-    const auto plane_sums = [&](const float* xc, const float* dyc, __m512* acc) {
+    const auto plane_sums = [&](const float* xc, const float* dyc, __m512* acc, bool first_image) {
         switch (p.per_row) {
-            case 2: return row_registers_plane_sums<1, 2>(xc, l.in_size, dyc, l.out_size, p, acc);
-            case 3: return row_registers_plane_sums<1, 3>(xc, l.in_size, dyc, l.out_size, p, acc);
-            default: return row_registers_plane_sums<1, 4>(xc, l.in_size, dyc, l.out_size, p, acc);
+            case 2: return row_registers_plane_sums<1, 2>(xc, l.in_size, dyc, l.out_size, p, acc, first_image);
+            case 3: return row_registers_plane_sums<1, 3>(xc, l.in_size, dyc, l.out_size, p, acc, first_image);
+            default: return row_registers_plane_sums<1, 4>(xc, l.in_size, dyc, l.out_size, p, acc, first_image);
         }
     };
-    filter_sums_by_channel_groups(x, dy, l, channels, images, dw, plane_sums);
+    filter_sums_by_channel_groups<16, 1, true>(x, dy, l, channels, images, dw, plane_sums);
 }
 
 void flat_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g, const FilterSumsLayout& l,

@@ -48,6 +48,26 @@ inline __m512 sum_across_lanes16(__m512* v) {
                          _mm512_shuffle_f32x4(v[0], v[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
+// Lane c of the result = the sum of channel c's lanes, where v[k] (8 registers) holds channel 2k
+// in its low 256 bits and 2k + 1 in its high: three rounds of shuffle-and-add (21 instructions
+// for 16 sums, against 45 and 16 moves splitting the halves first) and one permute to channel
+// order.
+inline __m512 sum_across_channel_pairs(__m512* v) {
+    // Round 1 (within 128-bit lanes): each channel's partials from 8 lanes to 4.
+    for (int64_t i = 0; i < 4; ++i) {
+        v[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+    }
+    // Round 2: to 2 lanes (one in each 128-bit lane of its half).
+    for (int64_t i = 0; i < 2; ++i) {
+        v[i] = _mm512_add_ps(_mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    }
+    // Round 3: to one lane; lanes hold channels 0 2 4 6 1 3 5 7 8 10 12 14 9 11 13 15.
+    const __m512 sums = _mm512_add_ps(_mm512_shuffle_f32x4(v[0], v[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                      _mm512_shuffle_f32x4(v[0], v[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15), sums);
+}
+
 // dw[c * 9 + t] = lane c of taps[t] for c < group (16 channels' nine sums, lane = channel): a
 // 16 x 16 register transpose (rows 9-15 zero) and one masked store of nine floats a channel.
 // Storing the registers and reading them back one float at a time stalled on store forwarding
@@ -66,8 +86,13 @@ inline void store_tap_sums(const __m512* taps, int64_t group, float* dw) {
 // per image, far apart, and ran 2x slower than the channel-blocked kernel at batch 32. The sums
 // across lanes 16 channels at a time.
 // Step > 1: plane_sums(x plane, dy plane, acc, count) takes `count` (<= Step) consecutive
-// channels' planes and sums at once.
-template <int64_t Span = 16, int64_t Step = 1, class PlaneSums>
+// channels' planes and sums at once. FirstImageSets: plane_sums(..., bool first_image) sets acc
+// on the first image instead of adding to it, so the span's sums are not zeroed in memory and
+// loaded back first (the zeroing, the loads and the stores ran as long as a 14 x 14 plane's
+// row loop at batch 1). ChannelPairs: acc[c] (c even) holds channels c and c + 1 in its halves
+// (acc[c + 1] unused).
+template <int64_t Span = 16, int64_t Step = 1, bool FirstImageSets = false, bool ChannelPairs = false,
+          class PlaneSums>
 void filter_sums_by_channel_groups(const float* x, const float* dy, const FilterSumsLayout& l, int64_t channels,
                                    int64_t images, float* dw, PlaneSums&& plane_sums) {
     constexpr int64_t kGroup = 16;
@@ -76,17 +101,27 @@ void filter_sums_by_channel_groups(const float* x, const float* dy, const Filter
     for (int64_t s0 = 0; s0 < channels; s0 += Span) {
         const int64_t span = std::min(Span, channels - s0);
         // Whole groups zeroed: the sums below add every register of a group.
-        for (int64_t c = 0; c < (span + kGroup - 1) / kGroup * kGroup; ++c) {
+        for (int64_t c = FirstImageSets ? span : 0; c < (span + kGroup - 1) / kGroup * kGroup; ++c) {
             for (int64_t t = 0; t < kTaps; ++t) acc[c][t] = _mm512_setzero_ps();
         }
         for (int64_t n = 0; n < images; ++n) {
             const float* x_image = x + n * l.x_image_stride + s0 * l.in_size;
             const float* dy_image = dy + n * l.dy_image_stride + s0 * l.out_size;
             for (int64_t c = 0; c < span; c += Step) {
+                // plane_sums over channel c, with `count` where Step > 1.
+                const auto sums = [&](auto... count) {
+                    const float* xc = x_image + c * l.in_size;
+                    const float* dyc = dy_image + c * l.out_size;
+                    if constexpr (FirstImageSets) {
+                        plane_sums(xc, dyc, acc[c], count..., n == 0);
+                    } else {
+                        plane_sums(xc, dyc, acc[c], count...);
+                    }
+                };
                 if constexpr (Step == 1) {
-                    plane_sums(x_image + c * l.in_size, dy_image + c * l.out_size, acc[c]);
+                    sums();
                 } else {
-                    plane_sums(x_image + c * l.in_size, dy_image + c * l.out_size, acc[c], std::min(Step, span - c));
+                    sums(std::min(Step, span - c));
                 }
             }
         }
@@ -94,8 +129,13 @@ void filter_sums_by_channel_groups(const float* x, const float* dy, const Filter
             __m512 sums[kTaps];
             for (int64_t t = 0; t < kTaps; ++t) {
                 __m512 lanes[kGroup];
-                for (int64_t c = 0; c < kGroup; ++c) lanes[c] = acc[g0 + c][t];
-                sums[t] = sum_across_lanes16(lanes);
+                if constexpr (ChannelPairs) {
+                    for (int64_t k = 0; k < kGroup / 2; ++k) lanes[k] = acc[g0 + 2 * k][t];
+                    sums[t] = sum_across_channel_pairs(lanes);
+                } else {
+                    for (int64_t c = 0; c < kGroup; ++c) lanes[c] = acc[g0 + c][t];
+                    sums[t] = sum_across_lanes16(lanes);
+                }
             }
             store_tap_sums(sums, std::min(kGroup, span - g0), dw + (s0 + g0) * kTaps);
         }
@@ -107,9 +147,10 @@ void filter_sums_by_channel_groups(const float* x, const float* dy, const Filter
 void flat_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g, const FilterSumsLayout& l,
                              int64_t channels, int64_t images, float* dw);
 
-// Stride-1 planes whose output rows are as wide as the input's, 13-14 or 17-62 columns, and at
-// most 64 rows (tables per row) go whole rows in registers (conv_depthwise_filter_avx512.cpp
-// says why), at every batch: ahead of the channel-minor copy and the flat plane below.
+// Stride-1 planes whose output rows are as wide as the input's, 7 (pad 0 or 1), 13-14 or 17-62
+// columns, and at most 64 rows (tables per row) go whole rows in registers
+// (conv_depthwise_filter_avx512.cpp says why), at every batch: ahead of the channel-minor copy
+// and the flat plane below.
 bool row_registers_filter_fits(const WindowGeometry& g);
 // dw of such a geometry for `channels` consecutive channels summed over `images` images.
 void row_registers_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
@@ -135,7 +176,7 @@ void row_registers_filter_sums_avx512(const float* x, const float* dy, const Win
 // taps: dw576 @ 14 1.2x faster at 24 and 32 images, dw384 @ 14 within 3% at 24 and 1.1x faster
 // at 32; at 16 images 0.9-1.1x, at 4 and 8 1.15-1.3x slower, at 1 1.6x slower (one thread,
 // same-process A/B both ways round).
-// (Stride-1 rows of 13-14 and 17-62 columns now go whole rows in registers, ahead of both.)
+// (Stride-1 rows of 7, 13-14 and 17-62 columns now go whole rows in registers, ahead of both.)
 constexpr int64_t kChannelMinorMaxPlane = 256;
 constexpr int64_t kChannelMinorStride2MinImages = 32;
 constexpr int64_t kFlatMinImages = 24;

@@ -262,7 +262,7 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     // of one channel (four positions at a time).
     cases.push_back({2, 32, 7, 10, 1, 1, 1});
     cases.push_back({1, 16, 3, 5, 1, 1, 1});
-    cases.push_back({1, 33, 7, 7, 1, 1, 1});
+    cases.push_back({1, 33, 5, 5, 1, 1, 1});
     // Stride-2 backward filter in NCHW (14+ outputs a row): two channel groups and a tail, a full
     // and a partial register a row, summed over one image and over two.
     cases.push_back({1, 33, 13, 41, 2, 1, 1});
@@ -339,6 +339,21 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     for (int64_t width : {46, 62, 63}) cases.push_back({1, 3, 5, width, 1, 1, 1});
     cases.push_back({3, 19, 12, 14, 1, 1, 1});
     cases.push_back({3, 19, 9, 28, 1, 1, 1});
+    // The first image setting the sums: 17 images over fewer channels than a group (an odd
+    // count: pairs and a lone last; one channel), one and two registers a row.
+    cases.push_back({17, 7, 14, 14, 1, 1, 1});
+    cases.push_back({17, 1, 6, 13, 1, 1, 1});
+    cases.push_back({17, 5, 5, 30, 1, 1, 1});
+    // Rows of 7 columns two channels a register (pads 1 and 0 before; 2 before is a row of 9
+    // lanes, elsewhere): 1 to 5 channels (a register or two, the last half empty), 16, 17 and 35
+    // (groups and tails), 1 to 3 rows, 7, 9 and 64, over 1, 3 and 17 images.
+    for (int64_t channels : {1, 2, 3, 4, 5, 16, 17, 35}) {
+        cases.push_back({1, channels, 7, 7, 1, 1, 1});
+        cases.push_back({3, channels, 9, 7, 1, 0, 2});
+    }
+    for (int64_t height : {1, 2, 3, 64}) cases.push_back({1, 5, height, 7, 1, 1, 1});
+    cases.push_back({17, 19, 7, 7, 1, 1, 1});
+    cases.push_back({2, 3, 7, 7, 1, 2, 0});
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const Depthwise3x3Case& c : cases) {
@@ -399,6 +414,7 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeFilterOverChannelSpansMatchesReference) {
         {24, 140, 6, 14, 1, 1, 1},  // 24 images, rows of 14 outputs
         {2, 35, 14, 14, 1, 1, 1},   // an output row a register, channels in pairs and a lone last
         {2, 35, 9, 28, 1, 1, 1},    // an output row in two registers
+        {17, 35, 7, 7, 1, 1, 1},    // two channels a register
     };
     for (int threads : {1, 2}) {
         ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
