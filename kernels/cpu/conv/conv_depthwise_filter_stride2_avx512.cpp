@@ -4,11 +4,13 @@
 // Lanes 0-7 hold channel a's output row, lanes 8-15 channel b's. A source row of each channel
 // loads as 16 columns from -pad_w, and one two-source permute each gives its even columns e (lane
 // j: column 2 j - pad_w, tap 0 of output j) and its odd ones o (tap 1); tap 2 of output j is e's
-// lane j + 1, so its products take dy moved up a lane (ds, lane j output j - 1, loaded so) and no
-// source register is shifted. An output row's bottom source row is the next one's top, so each
-// source row is loaded and split once: a row of a pair of channels costs 9 FMAs, three loads and
-// three permutes of x and four masked loads of dy (both channels' rows merged into one register
-// by the masks, no insert).
+// lane j + 1, so its products take dy moved up a lane in each half (ds, lane j output j - 1) and
+// no source register is shifted. An output row's bottom source row is the next one's top, so
+// each source row is loaded and split once: a row of a pair of channels costs 9 FMAs, three loads
+// and three permutes of x, two masked loads of dy (both channels' rows merged into one register
+// by the masks, no insert) and one permute for ds. ds as two more masked loads ran 1.07-1.17x
+// slower (dw576/2 @ 14, batches 2, 8 and 32, same-process A/B); the sums split into the two
+// channels' inside the plane loop (no stored copy) 1.2-1.4x slower, inlined or not (GCC 12).
 // GCC 12 warns inside its own AVX-512 intrinsics (a self-initialized undefined operand, GCC bug
 // 105593); the pragma must precede the first inclusion of the intrinsics headers.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -37,13 +39,11 @@ struct Stride2PairPlane {
     __mmask16 load;              // the lanes of 16 columns from -pad_w inside the row
     __mmask16 taps[3];           // lanes of e . d, o . d, e . ds whose tap lies in the row
     __mmask16 d_low, d_high;     // the lanes of dy from channel a, from channel b
-    __mmask16 ds_low, ds_high;   // the same for dy moved up a lane
 
     explicit Stride2PairPlane(const WindowGeometry& g)
         : in_rows(g.in[1]), in_width(g.in[2]), out_rows(g.out[1]), out_width(g.out[2]), pad_h(g.pad_begin[1]),
           pad_w(g.pad_begin[2]), load(lanes_between(pad_w, pad_w + in_width)), taps{0, 0, 0},
-          d_low(lanes_below(out_width)), d_high(lanes_between(8, 8 + out_width)),
-          ds_low(lanes_between(1, out_width + 1)), ds_high(lanes_between(9, 9 + out_width)) {
+          d_low(lanes_below(out_width)), d_high(lanes_between(8, 8 + out_width)) {
         const auto in_row = [&](int64_t column) { return column >= 0 && column < in_width; };
         for (int64_t lane = 0; lane < 16; ++lane) {
             const int64_t j = lane % 8;
@@ -103,6 +103,8 @@ void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& plane, __m512
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = sums[t];
     __m512 carried_e = _mm512_setzero_ps(), carried_o = _mm512_setzero_ps();
     bool have_carried = false;  // carried_* hold the split of source row 2 oh - pad_h
+    // Lane j of each half from lane j - 1 (lanes 0 and 8, which tap 2 leaves out, from any).
+    const __m512i up_a_lane = _mm512_set_epi32(14, 13, 12, 11, 10, 9, 8, 8, 6, 5, 4, 3, 2, 1, 0, 0);
     for (int64_t oh = 0; oh < p.out_rows; ++oh) {
         const int64_t top = 2 * oh - p.pad_h;
         const float* dya_row = u.dya + oh * p.out_width;
@@ -110,7 +112,7 @@ void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& plane, __m512
         _mm_prefetch(reinterpret_cast<const char*>(dya_row) + kPairRowPrefetchBytes, _MM_HINT_T0);
         // Channel b's row into lanes 8 on, over a's.
         const __m512 d = _mm512_mask_loadu_ps(_mm512_maskz_loadu_ps(p.d_low, dya_row), p.d_high, dyb_row - 8);
-        const __m512 ds = _mm512_mask_loadu_ps(_mm512_maskz_loadu_ps(p.ds_low, dya_row - 1), p.ds_high, dyb_row - 9);
+        const __m512 ds = _mm512_permutexvar_ps(up_a_lane, d);
         if (top >= 0 && top < p.in_rows) {
             pair_source_row_products<0>(u, p, top, have_carried, d, ds, carried_e, carried_o, acc);
         }
