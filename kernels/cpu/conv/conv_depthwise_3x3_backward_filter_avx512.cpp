@@ -14,6 +14,7 @@
 #include "kernels/cpu/conv/conv_depthwise_3x3.hpp"
 #include "kernels/cpu/conv/conv_depthwise_3x3_avx512.hpp"
 #include "kernels/cpu/conv/conv_depthwise_filter_avx512.hpp"
+#include "kernels/cpu/conv/conv_depthwise_filter_stride2_avx512.hpp"
 
 namespace mln::kernels {
 namespace {
@@ -393,6 +394,9 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
     const FilterSumsLayout layout{g.in_size(), g.out_size(), x_image_stride, dy_image_stride};
     if (depthwise_filter::row_registers_filter_fits(g)) {
         return depthwise_filter::row_registers_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
+    }
+    if (depthwise_filter::stride2_pair_filter_fits(g, images)) {
+        return depthwise_filter::stride2_pair_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
     }
     if (depthwise_filter::channel_minor_filter_fits(g, images)) {
         return depthwise_filter::channel_minor_filter_sums_avx512(x, dy, g, layout, channels, images, dw);

@@ -281,6 +281,19 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     // lies in the row, over two images.
     cases.push_back({3, 19, 29, 30, 2, 1, 1});
     cases.push_back({2, 17, 12, 33, 2, 0, 0});
+    // Stride-2 filter two channels a register over 2 images and more (rows of up to 7 outputs,
+    // pads 0 and 1 before): the MobileNet-v2 plane with an odd channel count under 16 (the last
+    // channel paired with itself), odd sizes with a group of 16 and a tail, planes of 1 to 3
+    // columns and of 1 to 3 rows, uneven pads, 5 and 17 images.
+    cases.push_back({2, 5, 14, 14, 2, 1, 1});
+    cases.push_back({3, 19, 13, 13, 2, 0, 0});
+    cases.push_back({5, 3, 9, 1, 2, 1, 1});
+    cases.push_back({2, 3, 7, 2, 2, 0, 1});
+    cases.push_back({4, 3, 6, 3, 2, 1, 0});
+    cases.push_back({2, 3, 1, 13, 2, 1, 1});
+    cases.push_back({2, 3, 3, 14, 2, 0, 0});
+    cases.push_back({2, 7, 14, 13, 2, 1, 0});
+    cases.push_back({17, 17, 14, 14, 2, 1, 1});
     // Rows of 64 outputs (whole registers) whose last output's tap 2 lies in the row (the 33rd
     // column of the last register, which the filter sums apart): by rows and in strips.
     cases.push_back({5, 2, 40, 129, 2, 0, 0});

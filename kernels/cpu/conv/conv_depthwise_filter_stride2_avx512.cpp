@@ -1,0 +1,158 @@
+// Compiled with AVX-512: the depthwise 3 x 3 backward filter at stride 2 x 2 on rows of up to 7
+// outputs, two channels a register (conv_depthwise_filter_stride2_avx512.hpp).
+//
+// Lanes 0-7 hold channel a's output row, lanes 8-15 channel b's. A source row of each channel
+// loads as 16 columns from -pad_w, and one two-source permute each gives its even columns e (lane
+// j: column 2 j - pad_w, tap 0 of output j) and its odd ones o (tap 1); tap 2 of output j is e's
+// lane j + 1, so its products take dy moved up a lane in each half (ds, lane j output j - 1) and
+// no source register is shifted. An output row's bottom source row is the next one's top, so
+// each source row is loaded and split once: a row of a pair of channels costs 9 FMAs, three loads
+// and three permutes of x, two masked loads of dy (both channels' rows merged into one register
+// by the masks, no insert) and one permute for ds. ds as two more masked loads ran 1.07-1.17x
+// slower (dw576/2 @ 14, batches 2, 8 and 32, same-process A/B); the sums split into the two
+// channels' inside the plane loop (no stored copy) 1.2-1.4x slower, inlined or not (GCC 12).
+// GCC 12 warns inside its own AVX-512 intrinsics (a self-initialized undefined operand, GCC bug
+// 105593); the pragma must precede the first inclusion of the intrinsics headers.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include "kernels/cpu/conv/conv_depthwise_filter_stride2_avx512.hpp"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/cpu/common/force_inline.hpp"
+#include "kernels/cpu/conv/conv_depthwise_3x3_avx512.hpp"
+
+namespace mln::kernels::depthwise_filter {
+namespace {
+
+// Prefetch distance of the source and dy rows, about a plane ahead. Against 4 KiB (dw576/2 @ 14,
+// same-process A/B): batch 2 1.05x, 8 1.1x faster, 32 1.03-1.08x on one and two threads; 2 KiB
+// between the two, 12 KiB 1.2-1.5x slower.
+constexpr int64_t kPairRowPrefetchBytes = int64_t{1} << 10;
+
+// The plane's masks; lane j of each half of a register is output j.
+struct Stride2PairPlane {
+    int64_t in_rows, in_width, out_rows, out_width, pad_h, pad_w;
+    __mmask16 load;              // the lanes of 16 columns from -pad_w inside the row
+    __mmask16 taps[3];           // lanes of e . d, o . d, e . ds whose tap lies in the row
+    __mmask16 d_low, d_high;     // the lanes of dy from channel a, from channel b
+
+    explicit Stride2PairPlane(const WindowGeometry& g)
+        : in_rows(g.in[1]), in_width(g.in[2]), out_rows(g.out[1]), out_width(g.out[2]), pad_h(g.pad_begin[1]),
+          pad_w(g.pad_begin[2]), load(lanes_between(pad_w, pad_w + in_width)), taps{0, 0, 0},
+          d_low(lanes_below(out_width)), d_high(lanes_between(8, 8 + out_width)) {
+        const auto in_row = [&](int64_t column) { return column >= 0 && column < in_width; };
+        for (int64_t lane = 0; lane < 16; ++lane) {
+            const int64_t j = lane % 8;
+            const bool present[3] = {j < out_width && in_row(2 * j - pad_w), j < out_width && in_row(2 * j + 1 - pad_w),
+                                     j >= 1 && j <= out_width && in_row(2 * j - pad_w)};
+            for (int64_t kw = 0; kw < 3; ++kw) {
+                if (present[kw]) taps[kw] = static_cast<__mmask16>(taps[kw] | (1u << lane));
+            }
+        }
+    }
+};
+
+// The planes of a pair of channels a and b.
+struct ChannelPair {
+    const float *xa, *xb, *dya, *dyb;
+};
+
+// Source row `row`'s products for filter row Kh (d, ds: the pair's dy row and dy moved up a
+// lane): its split carried from the output row before where `carried` (Kh 0), else loaded and
+// split (and kept for the next output row where Kh is 2). A function of a constant filter row:
+// a loop over the rows indexed the sums and kept them on the stack.
+template <int64_t Kh>
+MLN_ALWAYS_INLINE void pair_source_row_products(const ChannelPair& u, const Stride2PairPlane& p, int64_t row,
+                                                bool carried, __m512 d, __m512 ds, __m512& carried_e,
+                                                __m512& carried_o, __m512* acc) {
+    __m512 e, o;
+    if (Kh == 0 && carried) {
+        e = carried_e;
+        o = carried_o;
+    } else {
+        const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+        const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+        const int64_t at = row * p.in_width - p.pad_w;
+        const __m512 a = _mm512_maskz_loadu_ps(p.load, u.xa + at);
+        const __m512 b = _mm512_maskz_loadu_ps(p.load, u.xb + at);
+        _mm_prefetch(reinterpret_cast<const char*>(u.xa + at) + kPairRowPrefetchBytes, _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(u.xb + at) + kPairRowPrefetchBytes, _MM_HINT_T0);
+        e = _mm512_permutex2var_ps(a, even, b);
+        o = _mm512_permutex2var_ps(a, odd, b);
+    }
+    acc[Kh * 3] = _mm512_mask3_fmadd_ps(e, d, acc[Kh * 3], p.taps[0]);
+    acc[Kh * 3 + 1] = _mm512_mask3_fmadd_ps(o, d, acc[Kh * 3 + 1], p.taps[1]);
+    acc[Kh * 3 + 2] = _mm512_mask3_fmadd_ps(e, ds, acc[Kh * 3 + 2], p.taps[2]);
+    if constexpr (Kh == 2) {
+        carried_e = e;
+        carried_o = o;
+    }
+}
+
+// acc[kh * 3 + kw] += dy . the source at the tap over the planes of a pair of channels (lanes 0-7
+// a, 8-15 b). Two pairs at once (18 chains of FMAs) ran 1.5x slower at batch 1 (dw576/2 @ 14,
+// one thread).
+void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& plane, __m512* sums) {
+    const Stride2PairPlane p = plane;
+    __m512 acc[kTaps];
+    MLN_UNROLL(9)
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = sums[t];
+    __m512 carried_e = _mm512_setzero_ps(), carried_o = _mm512_setzero_ps();
+    bool have_carried = false;  // carried_* hold the split of source row 2 oh - pad_h
+    // Lane j of each half from lane j - 1 (lanes 0 and 8, which tap 2 leaves out, from any).
+    const __m512i up_a_lane = _mm512_set_epi32(14, 13, 12, 11, 10, 9, 8, 8, 6, 5, 4, 3, 2, 1, 0, 0);
+    for (int64_t oh = 0; oh < p.out_rows; ++oh) {
+        const int64_t top = 2 * oh - p.pad_h;
+        const float* dya_row = u.dya + oh * p.out_width;
+        const float* dyb_row = u.dyb + oh * p.out_width;
+        _mm_prefetch(reinterpret_cast<const char*>(dya_row) + kPairRowPrefetchBytes, _MM_HINT_T0);
+        // Channel b's row into lanes 8 on, over a's.
+        const __m512 d = _mm512_mask_loadu_ps(_mm512_maskz_loadu_ps(p.d_low, dya_row), p.d_high, dyb_row - 8);
+        const __m512 ds = _mm512_permutexvar_ps(up_a_lane, d);
+        if (top >= 0 && top < p.in_rows) {
+            pair_source_row_products<0>(u, p, top, have_carried, d, ds, carried_e, carried_o, acc);
+        }
+        if (top + 1 >= 0 && top + 1 < p.in_rows) {
+            pair_source_row_products<1>(u, p, top + 1, false, d, ds, carried_e, carried_o, acc);
+        }
+        have_carried = top + 2 >= 0 && top + 2 < p.in_rows;
+        if (have_carried) pair_source_row_products<2>(u, p, top + 2, false, d, ds, carried_e, carried_o, acc);
+    }
+    MLN_UNROLL(9)
+    for (int64_t t = 0; t < kTaps; ++t) sums[t] = acc[t];
+}
+
+}  // namespace
+
+bool stride2_pair_filter_fits(const WindowGeometry& g, int64_t images) {
+    return images >= kStride2PairMinImages && g.stride[1] == 2 && g.stride[2] == 2 && g.out[2] <= 7 &&
+           g.pad_begin[1] <= 1 && g.pad_begin[2] <= 1;
+}
+
+// filter_sums_by_channel_groups takes the channels two at a time: a pair's sums go into its own
+// nine registers (both halves), split into the two channels' (acc[c], acc[c + 1]) by masked adds
+// at the end of the plane. An odd count's last channel pairs with itself, its high half added
+// into the sums of the channel past the span, which no one reads.
+void stride2_pair_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
+                                     const FilterSumsLayout& l, int64_t channels, int64_t images, float* dw) {
+    const Stride2PairPlane plane(g);
+    const auto plane_sums = [&](const float* xc, const float* dyc, __m512* sums, int64_t count) {
+        const int64_t b = count - 1;
+        const ChannelPair u{xc, xc + b * l.in_size, dyc, dyc + b * l.out_size};
+        __m512 acc[kTaps];
+        for (int64_t t = 0; t < kTaps; ++t) acc[t] = _mm512_setzero_ps();
+        pair_plane_sums(u, plane, acc);
+        for (int64_t t = 0; t < kTaps; ++t) {
+            sums[t] = _mm512_mask_add_ps(sums[t], 0x00FF, sums[t], acc[t]);
+            sums[kTaps + t] = _mm512_mask_add_ps(sums[kTaps + t], 0xFF00, sums[kTaps + t], acc[t]);
+        }
+    };
+    filter_sums_by_channel_groups<16, 2>(x, dy, l, channels, images, dw, plane_sums);
+}
+
+}  // namespace mln::kernels::depthwise_filter
