@@ -28,6 +28,13 @@ namespace mln::kernels {
 namespace {
 
 constexpr int64_t kColumnBlockBytes = 256 << 10;
+// An image whose depth x positions slice of B takes at most kImageBlockBytes is one block
+// nonetheless (its images then go one per task, as blocks of several tiles would): MobileNet-v2's
+// 384 and 576 deep 14x14 layers (301 and 451 KiB) in one block of 4 tiles rather than two of 2
+// (same-process A/B at real-time priority, loaded machine: batch 32, 2 threads, forward
+// 0.94-1.0x the time, backward data 96->576 0.97-0.98x; ResNet-18's 64->128 1x1/2 backward data,
+// 128 deep at 28x28, 0.92-0.96x at batch 32 and 1; the others even).
+constexpr int64_t kImageBlockBytes = 512 << 10;
 // Depth per pass over C: a panel of A (MR rows of this) stays in L1 while it meets every image
 // of its group; deeper products take several passes, C read back once per pass. AVX-512 (48 KiB
 // L1 on Zen 5; its panel is 8 rows) takes twice the depth: one pass instead of two for 960 deep
@@ -312,10 +319,13 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
     bounds.panels = ceil_div(p.rows, mr);
     // The tail kernel's columns are not counted against the budget: they are gathered apart, and
     // a block of them alone (49 positions 960 deep: 48 + 1) left them no full tile to join.
-    bounds.min_blocks = std::max<int64_t>(1, ceil_div(p.positions - (use_tail ? tail_cols : 0), max_block));
+    const int64_t block_positions = p.positions - (use_tail ? tail_cols : 0);
+    bounds.min_blocks = depth_block * block_positions * static_cast<int64_t>(sizeof(T)) <= kImageBlockBytes
+                            ? 1
+                            : std::max<int64_t>(1, ceil_div(block_positions, max_block));
     // Small images go in groups that share each panel of A while it is in L1 (deep layers at
     // batch 32: one image per task streamed all of W from L3 per image, 1.2 MB for 49 positions).
-    bounds.group_images = bounds.min_blocks > 1 ? 1
+    bounds.group_images = bounds.min_blocks > 1 || block_positions > max_block ? 1
                                                 : std::max<int64_t>(1, std::min(max_block / p.positions,
                                                                                 ceil_div(p.images, threads)));
     bounds.min_block_registers = kMinBlockTiles * nr / kernel.lanes;

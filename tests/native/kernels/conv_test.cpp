@@ -441,7 +441,8 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // an image of 2 positions is all tail. Strided forward on several threads gathers per task:
 // 31 x 23 outputs (position blocks that start inside an output row) and 3-d stride 2 (runs that
 // cross a plane). Task splits (split_tasks): position blocks on whole tiles of about equal
-// registers where the L2 budget takes two (196 positions 400 deep) or the pool more (784
+// registers where the L2 budget takes two (196 positions 800 deep; 400 deep, 2 images: one
+// block each, the image under kImageBlockBytes, one image a task) or the pool more (784
 // positions at 2 and 3 threads, the last block ending in a one-register tile), images in uneven
 // groups (7 images of 7x7 in groups of 2 and 3). Forward tail columns of several images as one
 // strip (AVX-512 f32, half a register or more): 4 images of 196 positions (16 or 8 columns), 2
@@ -485,7 +486,8 @@ std::vector<ConvCase> pointwise_cases() {
         {{2, 16, 7, 7}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
         {{1, 7, 61, 45}, 10, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 6, 5, 9, 10}, 13, {1, 1, 1}, {2, 2, 2}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}, 1},
-        {{1, 400, 14, 14}, 8, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 400, 14, 14}, 8, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 800, 14, 14}, 8, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 37, 14, 14}, 22, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 40, 28, 28}, 16, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{7, 24, 7, 7}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
