@@ -96,9 +96,15 @@ constexpr int64_t kPageBytes = 4096;
 // 512^3 212 / 209, 256^3 with A transposed 210 / 188; at 768^3, whose packed B alone is
 // 2.3 MiB, the blocked path was ahead with A transposed (190 / 194).
 constexpr int64_t kUnblockedPackedBytes = 2 << 20;
-// Blocks of C tiles per team member on the unblocked path (a few, so a member that starts late
-// or shares its core leaves a short tail).
-constexpr int64_t kUnblockedBlocksPerMember = 2;
+// Blocks of C tiles per team member on the unblocked path. One: blocks span all rows (split by
+// columns while there are columns enough) and each reads all of A: a second block per member
+// read A again (a few hundred KiB at 784x256x128, beside C and the residual in L2). Zen 5, two
+// threads, same-process A/B (median of 21-31 alternating batches, time one / two blocks per
+// member): 784x256x128 0.98-0.99 (with bias + ReLU + residual 0.98), 256^3 0.98, NT 0.98,
+// 128x128x256 0.96, 128x256x784 0.99, 512^3 0.98; gemm_vs_openblas (2 runs per library) agreed.
+// The tail that two blocks were to shorten did not show: with another real-time process taking
+// one core half the time (0.5 ms on, 0.5 ms off), 784x256x128 1.01, 256^3 0.90, 128x128x256 1.00.
+constexpr int64_t kUnblockedBlocksPerMember = 1;
 // Tile order on the unblocked path. Column panel by column panel (all row tiles against one B
 // panel, which stays in L1), the C tiles and residual tiles of one B panel lie down a column of
 // row-major matrices, 2 lines per row at one row stride (1 KiB for N = 256), so they crowd a
