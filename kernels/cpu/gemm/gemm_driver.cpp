@@ -73,6 +73,8 @@ constexpr int64_t kPackedBBytes = 4 << 20;
 // more than it saves (64^3 on Zen 5: 200 GFLOP/s with B in place, 188 packed; 96^3 with the
 // AVX2 kernel 111 / 104; 128^3, B 64 KiB: 205 / 209). Each B panel serves every row tile, so
 // it must stay in L1, which a large B read in place with a power-of-two row stride does not.
+// In row tile order B streams from L2 either way, yet B of 128 KiB in place was no faster
+// (784x256x128, one thread, same-process A/B: 0.99-1.01x).
 constexpr int64_t kInPlaceBBytes = 48 << 10;
 // A transposed (its columns contiguous) is read in place up to this size (half of L2 on Zen 5).
 // Each A panel is read once per column panel, from L2 either way, and packing A whole costs a
@@ -96,9 +98,15 @@ constexpr int64_t kPageBytes = 4096;
 // 512^3 212 / 209, 256^3 with A transposed 210 / 188; at 768^3, whose packed B alone is
 // 2.3 MiB, the blocked path was ahead with A transposed (190 / 194).
 constexpr int64_t kUnblockedPackedBytes = 2 << 20;
-// Blocks of C tiles per team member on the unblocked path (a few, so a member that starts late
-// or shares its core leaves a short tail).
-constexpr int64_t kUnblockedBlocksPerMember = 2;
+// Blocks of C tiles per team member on the unblocked path. One: blocks span all rows (split by
+// columns while there are columns enough) and each reads all of A: a second block per member
+// read A again (a few hundred KiB at 784x256x128, beside C and the residual in L2). Zen 5, two
+// threads, same-process A/B (median of 21-31 alternating batches, time one / two blocks per
+// member): 784x256x128 0.98-0.99 (with bias + ReLU + residual 0.98), 256^3 0.98, NT 0.98,
+// 128x128x256 0.96, 128x256x784 0.99, 512^3 0.98; gemm_vs_openblas (2 runs per library) agreed.
+// The tail that two blocks were to shorten did not show: with another real-time process taking
+// one core half the time (0.5 ms on, 0.5 ms off), 784x256x128 1.01, 256^3 0.90, 128x128x256 1.00.
+constexpr int64_t kUnblockedBlocksPerMember = 1;
 // Tile order on the unblocked path. Column panel by column panel (all row tiles against one B
 // panel, which stays in L1), the C tiles and residual tiles of one B panel lie down a column of
 // row-major matrices, 2 lines per row at one row stride (1 KiB for N = 256), so they crowd a
@@ -118,7 +126,8 @@ constexpr int64_t kUnblockedBlocksPerMember = 2;
 // 1.02x; a tile of A and a B panel up to all of L1, 128x128x256 with A transposed 1.01-1.02x.
 // Only for kernels that measured faster (GemmMicroKernelInfo::row_tile_order): the AVX2 float
 // kernel run on Zen 5 gave 0.99-1.01x, the AVX-512 double one 1.00-1.05x (256x1024x64 plain
-// 1.04-1.05x, fused 1.05-1.07x; 784x256x128 fused 1.01-1.02x).
+// 1.04-1.05x, fused 1.05-1.07x; 784x256x128 fused 1.01-1.02x). Prefetching the next row tile
+// of A (in place) across the current one's tiles lost (784x256x128, one thread, 1.01-1.02x).
 constexpr int64_t kStripTiles = 4;
 constexpr int64_t kStripL1Bytes = 48 << 10;
 constexpr int64_t kRowTileL1Bytes = 24 << 10;
@@ -132,7 +141,8 @@ constexpr int64_t kMinimumRowBlockTiles = 8;
 // unblocked, the packed path), the hardware prefetcher did not bring it in by then. Zen 5,
 // one thread, bias + ReLU + residual, same-process A/B, median of 21 alternating batches, time
 // with / without: 512^3 0.95-1.00, 1024^3 0.98-0.99. In shallower tiles (784x256x128 in row
-// tile order, 256^3) it changed nothing.
+// tile order, 256^3) it changed nothing; nor, on two threads (784x256x128, blocks a few panels
+// wide walking down C), did prefetching the next row tile's residual after each tile (0.99-1.01x).
 constexpr int64_t kPrefetchResidualMinDepth = 256;
 
 // A grow-only, cache-line aligned buffer (one per calling thread, reused across calls).

@@ -57,16 +57,18 @@ GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa) {
         // min of batches, against the blocked path) 128x256x784 1.07x, 256^3 with A transposed
         // 1.1x, 512^3 1.0-1.03x; at 768^3 and 1024^3 the blocked path was ahead with A
         // transposed (A packed whole then outgrows L2).
-        // A second thread from 4 M multiply-adds (128x128x256 and up). The blocked team path
-        // paid off only from 20 M on Zen 5 (median GFLOP/s, 1 thread / 2 threads: 128^3 191 /
-        // 93, 128x128x256 197 / 117, 256^3 200 / 199); the unblocked team syncs once, after
-        // packing, and in the moments both cores were free (gemm_vs_openblas --min, a loaded
-        // machine) gave 128x128x256 280, 256^3 341, 784x256x128 392 against 1-thread 210-215.
-        // 128^3 (2 M) stays on one thread: 1.8x OpenBLAS on two already.
+        // A second thread from 2 M multiply-adds (128^3 and up). The blocked team path paid
+        // off only from 20 M on Zen 5 (median GFLOP/s, 1 thread / 2 threads: 128^3 191 / 93,
+        // 128x128x256 197 / 117, 256^3 200 / 199); the unblocked team syncs once, after
+        // packing. Zen 5, two threads, same-process A/B (median time, 2 M against the former
+        // 4 M, the other core free): 128^3 0.54-0.66, 128x128x192 0.52, 96x96x256 0.70,
+        // 64x256x128 0.54, 256x64x128 0.63; with that core busy the team runs on one thread
+        // (1.00-1.03). Lower thresholds are not settled: teams on 64^3 to 128x128x96 measured
+        // 0.99-1.08 in a busier spell, when 128^3's team did not gain either.
         return {"sgemm_avx512_8x32", 8, 32, sgemm_avx512_8x32_packed, sgemm_avx512_8x32_strided,
                 {sgemm_avx512_pack_a8_rows, sgemm_avx512_pack_b32_rows, sgemm_avx512_pack_b32_columns,
                  sgemm_avx512_pack_a8_columns},
-                512 * 512 * 512, 4'000'000, true, sgemm_avx512_8x32_strided_copying_b, sgemm_avx512_8x32_edge};
+                512 * 512 * 512, 2'000'000, true, sgemm_avx512_8x32_strided_copying_b, sgemm_avx512_8x32_edge};
     }
     if (cpu::runs_avx2(isa)) {
         return {"sgemm_avx2_6x16", 6, 16, sgemm_avx2_6x16_packed, sgemm_avx2_6x16_strided,

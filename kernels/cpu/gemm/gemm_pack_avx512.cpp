@@ -47,7 +47,9 @@ void sgemm_avx512_pack_a8_columns(const float* a, int64_t col_stride, int64_t de
     // Column p of op(a) holds the p-th values of all panels. Panels lie 32 * depth bytes apart,
     // often a power of two, so writing one value group per panel per column would thrash a few
     // cache sets; instead each panel gets a run of kSteps columns (kSteps * 32 contiguous bytes)
-    // while those columns stay in L1.
+    // while those columns stay in L1. Runs of 8 (rows 4-8 KiB apart then share an L1 set without
+    // evicting each other) packed 0.63-0.86x the time from L1/L2 but 1.17x at 256 x 256, and
+    // from memory the same (1024^3 and 2048^3 TN 0.99-1.03x), as did prefetching 16-128 rows ahead.
     constexpr int64_t kSteps = 16;
     const int64_t panel_size = 8 * depth;
     for (int64_t p0 = 0; p0 < depth; p0 += kSteps) {

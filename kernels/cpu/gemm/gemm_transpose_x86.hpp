@@ -43,7 +43,10 @@ inline void transpose8x8(__m256 (&r)[8]) {
 // shuffles a half against transpose8x8's 24 for the whole. Zen 5, one core, CPU time, min of
 // 400-2000 runs under load, against transpose8x8: 256 x 256 B^T into 32-column panels 0.70x;
 // A (240 x 256, rows 4-8 KiB apart) into 8-row panels 0.70x. In GEMM (one thread, median of 101
-// alternating batches): 256^3 with B transposed 0.99-1.00x, both transposed 0.99x.
+// alternating batches): 256^3 with B transposed 0.99-1.00x, both transposed 0.99x. Not faster
+// on Zen 5 (B^T into 32-column panels, in L2): 16 x 16 transposes in zmm registers (64 512-bit
+// shuffles per 256 values) 1.15-1.31x the time; each 8-column group down 64 depth steps
+// before the next group 1.05-1.10x (0.66x only at depth 2048, 8 KiB rows; GEMM 256^3 NT 0.99x).
 inline void transpose8x8_copy(const float* source, int64_t stride, float* target, int64_t target_stride) {
     __m256 low[4];   // columns 0-3 of rows i (lower half) and i + 4 (upper half)
     __m256 high[4];  // columns 4-7 of the same rows
