@@ -24,6 +24,7 @@
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_pointwise.hpp"
 #include "kernels/cpu/conv/gemm_rowmajor.hpp"
+#include "kernels/cpu/gemm/gemm_microkernel.hpp"
 #include "kernels/cpu/gemm/gemm_pack.hpp"
 
 namespace mln::kernels {
@@ -322,6 +323,52 @@ void sum_images_across(const GemmMicroKernelInfo<T>& micro, int64_t rows, int64_
     }
 }
 
+#if defined(MYELIN_X86_64_KERNELS)
+// Per-thread scratch: B's panels packed across a chunk's images (sum_images_in_place).
+struct InPlaceColumns;
+// A chunk of sum_images_in_place packs at most this many floats of B (its panels then stay in
+// L2 while every row tile of A streams past them).
+constexpr int64_t kInPlaceColumnsFloats = 64 << 10;
+
+// Images per chunk of sum_images_in_place, B having `cols` rows.
+int64_t in_place_chunk_images(int64_t cols, int64_t positions) {
+    return std::max<int64_t>(1, kInPlaceColumnsFloats / std::max<int64_t>(cols * positions, 1));
+}
+
+// c (rows x cols, row stride ldc) = (first ? 0 : c) + the sum over `images` images n of A_n (rows
+// x positions, at a + n * a_image_stride, row stride the positions) * B_n^T (B_n likewise, cols x
+// positions): B packed across the images into panels of 32 columns, every tile of c summed over
+// all the images in registers, A read in place (AVX-512 f32). Against copying both operands'
+// rows side by side for a GEMM per chunk, no copies and C read and written once per chunk.
+void sum_images_in_place(const float* a, int64_t a_image_stride, int64_t rows, const float* b,
+                         int64_t b_image_stride, int64_t cols, int64_t images, int64_t positions, float* c,
+                         int64_t ldc, bool first) {
+    const GemmMicroKernelInfo<float> micro = sgemm_microkernel(MLN_ISA_AVX512);
+    const GemmPanelPackers<float> packers = micro.nr == kImagesTileMaxCols ? micro.packers : GemmPanelPackers<float>{};
+    const int64_t depth = images * positions;
+    const int64_t panels = ceil_div(cols, kImagesTileMaxCols);
+    std::vector<float>& packed = thread_buffer<float, InPlaceColumns>();
+    packed.resize(static_cast<size_t>(panels * kImagesTileMaxCols * depth));
+    for (int64_t j = 0; j < panels; ++j) {
+        const int64_t panel_cols = std::min(kImagesTileMaxCols, cols - j * kImagesTileMaxCols);
+        for (int64_t n = 0; n < images; ++n) {
+            const MatrixRef<float> image{b + n * b_image_stride + j * kImagesTileMaxCols * positions, 1, positions};
+            pack_b_panels(image, 0, positions, 0, panel_cols, static_cast<int>(kImagesTileMaxCols), packers,
+                          packed.data() + (j * depth + n * positions) * kImagesTileMaxCols);
+        }
+    }
+    for (int64_t i = 0; i < rows; i += kImagesTileMaxRows) {
+        for (int64_t j = 0; j < panels; ++j) {
+            pointwise_filter_images_tile_avx512(a + i * positions, positions, a_image_stride,
+                                                std::min(kImagesTileMaxRows, rows - i),
+                                                packed.data() + j * depth * kImagesTileMaxCols, images, positions,
+                                                c + i * ldc + j * kImagesTileMaxCols, ldc,
+                                                std::min(kImagesTileMaxCols, cols - j * kImagesTileMaxCols), first);
+        }
+    }
+}
+#endif
+
 }  // namespace
 
 #if defined(MYELIN_X86_64_KERNELS)
@@ -448,6 +495,8 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
                                     ? kLargeFilterChunkDepth
                                     : kChunkDepth;
     const int64_t chunk_images = std::max<int64_t>(1, chunk_depth / std::max<int64_t>(positions, 1));
+    // f32 on AVX-512 sums the images in place (sum_images_in_place) rather than by GEMMs per chunk.
+    const bool in_place = std::is_same_v<T, float> && cpu::active_isa() == MLN_ISA_AVX512;
     // Tasks: (slice, group, block of the GEMMs' rows), each running its GEMMs on its own thread;
     // the rows are split only as far as filling the pool needs. (Tasks one after another with
     // each GEMM spread over the pool took twice the time on 2 threads: MobileNet-v2's 7x7 layers
@@ -517,8 +566,11 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
             };
             sum_images_across(gemm_microkernel<T>(cpu::active_isa()), rows, channels, last - first, positions, prepare, c, channels);
         } else {
-            for (int64_t n = first; n < last; n += chunk_images) {
-                const int64_t images = std::min(chunk_images, last - n);
+            // The GEMMs' A and B: dy's rows and x's, or x's and dy's where transposed.
+            const int64_t b_rows = transposed ? out_channels : channels;
+            const int64_t step_images = in_place ? in_place_chunk_images(b_rows, positions) : chunk_images;
+            for (int64_t n = first; n < last; n += step_images) {
+                const int64_t images = std::min(step_images, last - n);
                 const int64_t depth = images * positions;  // of the GEMM
                 const T* columns = x + (n * a.channels + g * channels + x_row0) * in_size;
                 int64_t column_image_stride = a.channels * positions;
@@ -531,6 +583,19 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
                     column_image_stride = x_rows * positions;
                 }
                 const T* dy_rows = dy + (n * a.out_channels + g * out_channels + dy_row0) * positions;
+#if defined(MYELIN_X86_64_KERNELS)
+                if constexpr (std::is_same_v<T, float>) {
+                    if (in_place) {
+                        const int64_t dy_image_stride = a.out_channels * positions;
+                        const T* a_rows = transposed ? columns : dy_rows;
+                        const T* b_rows_data = transposed ? dy_rows : columns;
+                        sum_images_in_place(a_rows, transposed ? column_image_stride : dy_image_stride, rows,
+                                            b_rows_data, transposed ? dy_image_stride : column_image_stride, b_rows,
+                                            images, positions, c, b_rows, n == first);
+                        continue;
+                    }
+                }
+#endif
                 if (images > 1) {
                     std::vector<T>& column_buffer = thread_buffer<T, ChunkColumns>();
                     column_buffer.resize(static_cast<size_t>(x_rows * depth));
