@@ -341,7 +341,8 @@ constexpr int64_t kInPlaceChunkFloats = 128 << 10;
 // Images per chunk of sum_images_in_place, by dW's rows and columns per group (not a task's
 // rows, which follow the threads' split: the chunks fix the order of the sums).
 int64_t in_place_chunk_images(int64_t out_channels, int64_t channels, int64_t positions) {
-    return std::max<int64_t>(1, kInPlaceChunkFloats / std::max<int64_t>(std::min(out_channels, channels) * positions, 1));
+    const int64_t smaller = std::min(out_channels, channels) * positions;
+    return std::max<int64_t>(1, kInPlaceChunkFloats / std::max<int64_t>(smaller, 1));
 }
 
 // c (rows x cols, row stride ldc) = (first ? 0 : c) + the sum over `images` images n of A_n (rows
@@ -585,9 +586,8 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
             };
             sum_images_across(gemm_microkernel<T>(cpu::active_isa()), rows, channels, last - first, positions, prepare, c, channels);
         } else {
-            // The GEMMs' A and B: dy's rows and x's, or x's and dy's where transposed.
-            const int64_t b_rows = transposed ? out_channels : channels;
-            const int64_t step_images = in_place ? in_place_chunk_images(out_channels, channels, positions) : chunk_images;
+            const int64_t step_images =
+                in_place ? in_place_chunk_images(out_channels, channels, positions) : chunk_images;
             for (int64_t n = first; n < last; n += step_images) {
                 const int64_t images = std::min(step_images, last - n);
                 const int64_t depth = images * positions;  // of the GEMM
@@ -605,6 +605,8 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
 #if defined(MYELIN_X86_64_KERNELS)
                 if constexpr (std::is_same_v<T, float>) {
                     if (in_place) {
+                        // A and B: dy's rows and x's, or x's and dy's where transposed.
+                        const int64_t b_rows = transposed ? out_channels : channels;
                         const int64_t dy_image_stride = a.out_channels * positions;
                         const T* a_rows = transposed ? columns : dy_rows;
                         const T* b_rows_data = transposed ? dy_rows : columns;

@@ -391,8 +391,12 @@ void images_tile(const float* a, int64_t lda, int64_t a_image_stride, const floa
             b += kImagesTileVectors * kLanes;
         }
     }
-    const __mmask16 low = static_cast<__mmask16>(cols >= kLanes ? 0xFFFF : (1u << cols) - 1);
-    const __mmask16 high = static_cast<__mmask16>(cols >= 2 * kLanes ? 0xFFFF : cols > kLanes ? (1u << (cols - kLanes)) - 1 : 0);
+    // The columns in the tile: `cols` of the 32 lanes, low register first.
+    auto lanes_of = [](int count) {
+        return static_cast<__mmask16>(count >= kLanes ? 0xFFFF : count > 0 ? (1u << count) - 1 : 0);
+    };
+    const __mmask16 low = lanes_of(cols);
+    const __mmask16 high = lanes_of(cols - kLanes);
     MLN_UNROLL(16)
     for (int i = 0; i < Rows; ++i) {
         float* row = c + i * ldc;
