@@ -7,6 +7,8 @@
 // and x rows are copied side by side in chunks, one GEMM of depth (chunk images x P) per chunk
 // (kChunkDepth), or, where a slice has several such images and dW is small enough, both
 // operands packed straight from the images into panels that run across them (sum_images_across).
+// AVX-512 f32 does neither: tiles of dW are summed over a chunk's images in registers, A read in
+// place (sum_images_in_place).
 // Where x has more rows than dy the GEMM may run transposed (dW^T = x rows * dy rows^T;
 // gemm_transposed).
 //
@@ -24,6 +26,7 @@
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_pointwise.hpp"
 #include "kernels/cpu/conv/gemm_rowmajor.hpp"
+#include "kernels/cpu/gemm/gemm_microkernel.hpp"
 #include "kernels/cpu/gemm/gemm_pack.hpp"
 
 namespace mln::kernels {
@@ -237,6 +240,9 @@ struct SliceSums;
 // 1.02-1.06x, 320->1280 (1.6 MB) 1.06-1.13x; at 14x14 with A packed from dy, the larger
 // operand, 1.2x; A read in place per image instead of packed (B packed across images, each
 // tile of dW kept in L1 over a block's images) measured the same as a GEMM per image.
+// (AVX-512 f32 sums in place instead, sum_images_in_place: 576->160 at batch 32 0.91-0.93x the
+// time on 2 threads, 0.99-1.03x on 1; 960->160 0.94-0.95x, 0.93-0.94x; a second slice there
+// took 1.06-1.16x.)
 constexpr int64_t kAcrossMaxPositions = 64;
 constexpr int64_t kAcrossDepth = 512;
 constexpr int64_t kAcrossRowBlockBytes = 384 << 10;
@@ -321,6 +327,66 @@ void sum_images_across(const GemmMicroKernelInfo<T>& micro, int64_t rows, int64_
         }
     }
 }
+
+#if defined(MYELIN_X86_64_KERNELS)
+// Per-thread scratch: B's panels packed across a chunk's images (sum_images_in_place).
+struct InPlaceColumns;
+// A chunk of sum_images_in_place takes at most this many floats of the smaller operand (which
+// then stays in L2 while the other streams past it, a row tile or a panel at a time). Against 64
+// Ki floats (batch 32, A/B in one process, loaded machine): 14x14 layers 0.95-0.98x the time on 1
+// thread, 0.96-0.99x on 2; 7x7 0.96-1.01x. (Chunks by B's floats alone, with row tiles always the
+// outer loop, left 960->320 one image a chunk: 1.04x main's time on 1 thread.)
+constexpr int64_t kInPlaceChunkFloats = 128 << 10;
+
+// Images per chunk of sum_images_in_place, by dW's rows and columns per group (not a task's
+// rows, which follow the threads' split: the chunks fix the order of the sums).
+int64_t in_place_chunk_images(int64_t out_channels, int64_t channels, int64_t positions) {
+    const int64_t smaller = std::min(out_channels, channels) * positions;
+    return std::max<int64_t>(1, kInPlaceChunkFloats / std::max<int64_t>(smaller, 1));
+}
+
+// c (rows x cols, row stride ldc) = (first ? 0 : c) + the sum over `images` images n of A_n (rows
+// x positions, at a + n * a_image_stride, row stride the positions) * B_n^T (B_n likewise, cols x
+// positions): B packed across the images into panels of 32 columns, every tile of c summed over
+// all the images in registers, A read in place (AVX-512 f32). Against copying both operands'
+// rows side by side for a GEMM per chunk (kChunkDepth), no copies, and C read and written once
+// per chunk where a GEMM per image of 49-196 positions read and wrote it per image.
+void sum_images_in_place(const float* a, int64_t a_image_stride, int64_t rows, const float* b,
+                         int64_t b_image_stride, int64_t cols, int64_t images, int64_t positions, float* c,
+                         int64_t ldc, bool first) {
+    const GemmMicroKernelInfo<float> micro = sgemm_microkernel(MLN_ISA_AVX512);
+    const GemmPanelPackers<float> packers = micro.nr == kImagesTileMaxCols ? micro.packers : GemmPanelPackers<float>{};
+    const int64_t depth = images * positions;
+    const int64_t panels = ceil_div(cols, kImagesTileMaxCols);
+    std::vector<float>& packed = thread_buffer<float, InPlaceColumns>();
+    packed.resize(static_cast<size_t>(panels * kImagesTileMaxCols * depth));
+    for (int64_t j = 0; j < panels; ++j) {
+        const int64_t panel_cols = std::min(kImagesTileMaxCols, cols - j * kImagesTileMaxCols);
+        for (int64_t n = 0; n < images; ++n) {
+            const MatrixRef<float> image{b + n * b_image_stride + j * kImagesTileMaxCols * positions, 1, positions};
+            pack_b_panels(image, 0, positions, 0, panel_cols, static_cast<int>(kImagesTileMaxCols), packers,
+                          packed.data() + (j * depth + n * positions) * kImagesTileMaxCols);
+        }
+    }
+    auto tile = [&](int64_t i, int64_t j) {
+        pointwise_filter_images_tile_avx512(a + i * positions, positions, a_image_stride,
+                                            std::min(kImagesTileMaxRows, rows - i),
+                                            packed.data() + j * depth * kImagesTileMaxCols, images, positions,
+                                            c + i * ldc + j * kImagesTileMaxCols, ldc,
+                                            std::min(kImagesTileMaxCols, cols - j * kImagesTileMaxCols), first);
+    };
+    // The smaller operand in the outer loop's L2, a tile of the other's in L1 for the inner loop.
+    if (cols <= rows) {
+        for (int64_t i = 0; i < rows; i += kImagesTileMaxRows) {
+            for (int64_t j = 0; j < panels; ++j) tile(i, j);
+        }
+    } else {
+        for (int64_t j = 0; j < panels; ++j) {
+            for (int64_t i = 0; i < rows; i += kImagesTileMaxRows) tile(i, j);
+        }
+    }
+}
+#endif
 
 }  // namespace
 
@@ -440,7 +506,10 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     const int64_t shape_slices = std::max(
         pointwise_filter_slices(a.batch, a.batch * (a.channels + a.out_channels) * positions, filter_size),
         strided && a.batch >= kStridedMinSlices * kStridedMinSliceImages ? kStridedMinSlices : int64_t{1});
-    const bool across = positions <= kAcrossMaxPositions && out_channels <= channels &&
+    // AVX-512 f32 sums the images in place (sum_images_in_place), for every shape the GEMMs per
+    // chunk or the packing across images serve elsewhere.
+    const bool in_place = std::is_same_v<T, float> && cpu::active_isa() == MLN_ISA_AVX512;
+    const bool across = !in_place && positions <= kAcrossMaxPositions && out_channels <= channels &&
                         out_channels * channels * static_cast<int64_t>(sizeof(T)) <= kAcrossMaxFilterBytes &&
                         a.batch >= kAcrossMinSliceImages * std::max(shape_slices, kAcrossMinSlices);
     const int64_t slices = across ? std::max(shape_slices, kAcrossMinSlices) : shape_slices;
@@ -517,8 +586,10 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
             };
             sum_images_across(gemm_microkernel<T>(cpu::active_isa()), rows, channels, last - first, positions, prepare, c, channels);
         } else {
-            for (int64_t n = first; n < last; n += chunk_images) {
-                const int64_t images = std::min(chunk_images, last - n);
+            const int64_t step_images =
+                in_place ? in_place_chunk_images(out_channels, channels, positions) : chunk_images;
+            for (int64_t n = first; n < last; n += step_images) {
+                const int64_t images = std::min(step_images, last - n);
                 const int64_t depth = images * positions;  // of the GEMM
                 const T* columns = x + (n * a.channels + g * channels + x_row0) * in_size;
                 int64_t column_image_stride = a.channels * positions;
@@ -531,6 +602,21 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
                     column_image_stride = x_rows * positions;
                 }
                 const T* dy_rows = dy + (n * a.out_channels + g * out_channels + dy_row0) * positions;
+#if defined(MYELIN_X86_64_KERNELS)
+                if constexpr (std::is_same_v<T, float>) {
+                    if (in_place) {
+                        // A and B: dy's rows and x's, or x's and dy's where transposed.
+                        const int64_t b_rows = transposed ? out_channels : channels;
+                        const int64_t dy_image_stride = a.out_channels * positions;
+                        const T* a_rows = transposed ? columns : dy_rows;
+                        const T* b_rows_data = transposed ? dy_rows : columns;
+                        sum_images_in_place(a_rows, transposed ? column_image_stride : dy_image_stride, rows,
+                                            b_rows_data, transposed ? dy_image_stride : column_image_stride, b_rows,
+                                            images, positions, c, b_rows, n == first);
+                        continue;
+                    }
+                }
+#endif
                 if (images > 1) {
                     std::vector<T>& column_buffer = thread_buffer<T, ChunkColumns>();
                     column_buffer.resize(static_cast<size_t>(x_rows * depth));

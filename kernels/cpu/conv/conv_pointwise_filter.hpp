@@ -28,6 +28,18 @@ void pointwise_filter_broadcast_block_avx512(const float* b, int64_t ldb, int64_
                                              const float* a, int64_t lda, int64_t a_rows, int64_t positions,
                                              float* bt, float* acc);
 
+// The rows and columns of a tile of pointwise_filter_images_tile_avx512 at most.
+constexpr int64_t kImagesTileMaxRows = 8;
+constexpr int64_t kImagesTileMaxCols = 32;
+// c[i * ldc + j] = (first ? 0 : c[i * ldc + j]) + the sum over images n < images, then positions
+// p < positions, of a[n * a_image_stride + i * lda + p] * b[(n * positions + p) * 32 + j] for
+// i < rows (1 to 8), j < cols (1 to 32): one tile of dW summed over several images in registers,
+// A's rows read in place image after image, B a panel of 32 columns packed across the images
+// (AVX-512 f32).
+void pointwise_filter_images_tile_avx512(const float* a, int64_t lda, int64_t a_image_stride, int64_t rows,
+                                         const float* b, int64_t images, int64_t positions, float* c, int64_t ldc,
+                                         int64_t cols, bool first);
+
 // compact[(c * rows + o) * count + j] = x[c * channel_stride + o * row_step + 2 j] for c <
 // channels, o < rows, j < count: rows of x at stride 2, a register of 16 outputs from two of
 // inputs (AVX-512 f32). Reads x only inside its channels (from each row the inputs up to

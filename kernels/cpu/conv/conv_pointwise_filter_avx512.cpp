@@ -362,7 +362,66 @@ void accumulate_quad_rows(const float* a, int64_t lda, int64_t rows, float* bt, 
     }
 }
 
+// The images tile's rows and B panel width (pointwise_filter_images_tile_avx512).
+constexpr int kImagesTileRows = 8;
+constexpr int kImagesTileVectors = 2;
+
+template <int Rows>
+void images_tile(const float* a, int64_t lda, int64_t a_image_stride, const float* b, int64_t images,
+                 int64_t positions, float* c, int64_t ldc, int cols, bool first) {
+    __m512 acc[Rows][kImagesTileVectors];
+    MLN_UNROLL(16)
+    for (int i = 0; i < Rows; ++i) {
+        for (int v = 0; v < kImagesTileVectors; ++v) acc[i][v] = _mm512_setzero_ps();
+    }
+    for (int64_t n = 0; n < images; ++n) {
+        const float* a_step = a + n * a_image_stride;
+        for (int64_t p = 0; p < positions; ++p) {
+            // B's panel is read once per tile from L2: a line ahead per step, as the GEMM's kernel.
+            _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kImagesTileVectors * kLanes), _MM_HINT_T0);
+            const __m512 b0 = _mm512_loadu_ps(b);
+            const __m512 b1 = _mm512_loadu_ps(b + kLanes);
+            MLN_UNROLL(16)
+            for (int i = 0; i < Rows; ++i) {
+                const __m512 x = _mm512_set1_ps(a_step[i * lda]);
+                acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
+                acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
+            }
+            ++a_step;
+            b += kImagesTileVectors * kLanes;
+        }
+    }
+    // The columns in the tile: `cols` of the 32 lanes, low register first.
+    auto lanes_of = [](int count) {
+        return static_cast<__mmask16>(count >= kLanes ? 0xFFFF : count > 0 ? (1u << count) - 1 : 0);
+    };
+    const __mmask16 low = lanes_of(cols);
+    const __mmask16 high = lanes_of(cols - kLanes);
+    MLN_UNROLL(16)
+    for (int i = 0; i < Rows; ++i) {
+        float* row = c + i * ldc;
+        if (!first) {
+            acc[i][0] = _mm512_add_ps(_mm512_maskz_loadu_ps(low, row), acc[i][0]);
+            acc[i][1] = _mm512_add_ps(_mm512_maskz_loadu_ps(high, row + kLanes), acc[i][1]);
+        }
+        _mm512_mask_storeu_ps(row, low, acc[i][0]);
+        _mm512_mask_storeu_ps(row + kLanes, high, acc[i][1]);
+    }
+}
+
+using ImagesTile = void (*)(const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*, int64_t, int,
+                            bool);
+constexpr ImagesTile kImagesTiles[kImagesTileRows] = {images_tile<1>, images_tile<2>, images_tile<3>,
+                                                      images_tile<4>, images_tile<5>, images_tile<6>,
+                                                      images_tile<7>, images_tile<8>};
+
 }  // namespace
+
+void pointwise_filter_images_tile_avx512(const float* a, int64_t lda, int64_t a_image_stride, int64_t rows,
+                                         const float* b, int64_t images, int64_t positions, float* c, int64_t ldc,
+                                         int64_t cols, bool first) {
+    kImagesTiles[rows - 1](a, lda, a_image_stride, b, images, positions, c, ldc, static_cast<int>(cols), first);
+}
 
 void pointwise_filter_broadcast_block_avx512(const float* b, int64_t ldb, int64_t b_rows, int64_t width,
                                              const float* a, int64_t lda, int64_t a_rows, int64_t positions,

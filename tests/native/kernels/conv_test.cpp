@@ -815,6 +815,13 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // 33 at row stride 1, 51 in 1-d, 1 output from 2 inputs (chunks of several images), 20 in groups;
 // where 32 inputs or more are skipped between two rows, row by row across the channels (29, 32
 // and 20 outputs, and 10 at row stride 4, each row's extra outputs reaching the next).
+// At AVX-512 f32 the GEMMs per image or chunk, and the sums across images, are sums in place
+// (tiles of 8 rows x 32 columns summed over a chunk's images in registers, B packed across them,
+// chunks of 512 KiB of the smaller operand), the cases above included; chunks of several images
+// a slice, edge tiles of rows and columns: 300 -> 410 over 17 images of 49 positions (chunks of
+// 8, tiles of 2 rows and 12 columns, row tiles in the outer loop), transposed 203 -> 150 over 18
+// images of 196 (2 slices of 9 in chunks of 4), 330 -> 300 at stride 2 over 20 images of 49
+// positions (2 slices of 10 in chunks of 8, gathered per chunk, B's panels in the outer loop).
 TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{27, 6, 4, 5}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
@@ -854,6 +861,9 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{5, 8, 3, 2}, 6, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{3, 12, 6, 40}, 10, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 2},
         {{4, 7, 9, 20}, 5, {1, 1}, {4, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{17, 300, 7, 7}, 410, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{18, 203, 14, 14}, 150, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{20, 330, 13, 13}, 300, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
