@@ -97,11 +97,11 @@ MLN_ALWAYS_INLINE void pair_source_row_products(const ChannelPair& u, const Stri
 // acc[kh * 3 + kw] += dy . the source at the tap over the planes of a pair of channels (lanes 0-7
 // a, 8-15 b). Two pairs at once (18 chains of FMAs) ran 1.5x slower at batch 1 (dw576/2 @ 14,
 // one thread).
-void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& plane, __m512* sums) {
+void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& plane, __m512* sums, bool first_image) {
     const Stride2PairPlane p = plane;
     __m512 acc[kTaps];
     MLN_UNROLL(9)
-    for (int64_t t = 0; t < kTaps; ++t) acc[t] = sums[t];
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = first_image ? _mm512_setzero_ps() : sums[t];
     __m512 carried_e = _mm512_setzero_ps(), carried_o = _mm512_setzero_ps();
     bool have_carried = false;  // carried_* hold the split of source row 2 oh - pad_h
     // Lane j of each half from lane j - 1 (lanes 0 and 8, which tap 2 leaves out, from any).
@@ -134,25 +134,17 @@ bool stride2_pair_filter_fits(const WindowGeometry& g, int64_t images) {
            g.pad_begin[1] <= 1 && g.pad_begin[2] <= 1;
 }
 
-// filter_sums_by_channel_groups takes the channels two at a time: a pair's sums go into its own
-// nine registers (both halves), split into the two channels' (acc[c], acc[c + 1]) by masked adds
-// at the end of the plane. An odd count's last channel pairs with itself, its high half added
-// into the sums of the channel past the span, which no one reads.
+// filter_sums_by_channel_groups takes the channels two at a time, a pair's sums in one register
+// per tap (ChannelPairs: channel c in the low half, c + 1 in the high). An odd count's last
+// channel pairs with itself, its high half the sums of the channel past the span, never stored.
 void stride2_pair_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
                                      const FilterSumsLayout& l, int64_t channels, int64_t images, float* dw) {
     const Stride2PairPlane plane(g);
-    const auto plane_sums = [&](const float* xc, const float* dyc, __m512* sums, int64_t count) {
+    const auto plane_sums = [&](const float* xc, const float* dyc, __m512* sums, int64_t count, bool first_image) {
         const int64_t b = count - 1;
-        const ChannelPair u{xc, xc + b * l.in_size, dyc, dyc + b * l.out_size};
-        __m512 acc[kTaps];
-        for (int64_t t = 0; t < kTaps; ++t) acc[t] = _mm512_setzero_ps();
-        pair_plane_sums(u, plane, acc);
-        for (int64_t t = 0; t < kTaps; ++t) {
-            sums[t] = _mm512_mask_add_ps(sums[t], 0x00FF, sums[t], acc[t]);
-            sums[kTaps + t] = _mm512_mask_add_ps(sums[kTaps + t], 0xFF00, sums[kTaps + t], acc[t]);
-        }
+        pair_plane_sums({xc, xc + b * l.in_size, dyc, dyc + b * l.out_size}, plane, sums, first_image);
     };
-    filter_sums_by_channel_groups<16, 2>(x, dy, l, channels, images, dw, plane_sums);
+    filter_sums_by_channel_groups<16, 2, true, true>(x, dy, l, channels, images, dw, plane_sums);
 }
 
 }  // namespace mln::kernels::depthwise_filter
