@@ -19,18 +19,62 @@
 namespace mln::kernels {
 namespace {
 
-// One depth step of tile_product: acc[i] += A(i, p) B(p, .) for the rows i whose column i % S
-// is not Skipped (-1: none).
-template <int R, int S, int Skipped>
+// Rows i < R of a tile, bit i each.
+constexpr uint32_t all_rows(int R) { return (uint32_t{1} << R) - 1u; }
+// The rows of a tile of S positions to an output row without those of column `column`.
+constexpr uint32_t without_column(int R, int S, int column) {
+    uint32_t rows = all_rows(R);
+    for (int i = column; i < R; i += S) rows &= ~(uint32_t{1} << i);
+    return rows;
+}
+
+// One depth step of tile_product: acc[i] += A(i, p) B(p, .) for the rows i in Rows (bit i).
+template <int R, int S, uint32_t Rows>
 MLN_ALWAYS_INLINE void step_product(const float* a, int64_t pitch, const float* b, __m512 (&acc)[R][2]) {
     const __m512 b0 = _mm512_loadu_ps(b);
     const __m512 b1 = _mm512_loadu_ps(b + 16);
     MLN_UNROLL(16)
     for (int i = 0; i < R; ++i) {
-        if (i % S == Skipped) continue;
+        if ((Rows >> i & 1u) == 0) continue;
         const __m512 x = _mm512_set1_ps(a[(i / S) * pitch + i % S]);
         acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
         acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
+    }
+}
+
+// The next panel's lines (PrefetchLines), one per depth step.
+class PrefetchWalk {
+public:
+    explicit PrefetchWalk(const PrefetchLines& lines)
+        : line_(lines.start), row_stride_(lines.row_stride), row_bytes_(lines.row_bytes), left_(lines.count) {}
+    MLN_ALWAYS_INLINE void step() {
+        if (left_ == 0) return;
+        _mm_prefetch(line_ + in_row_, _MM_HINT_T0);
+        --left_;
+        in_row_ += 64;
+        if (in_row_ >= row_bytes_) {
+            in_row_ = 0;
+            line_ += row_stride_;
+        }
+    }
+
+private:
+    const char* line_;
+    int64_t row_stride_, row_bytes_, left_, in_row_ = 0;
+};
+
+// C(i, .) (+)= acc[i] for i < R (C(i, j) = c[i * ldc + j]).
+template <int R>
+MLN_ALWAYS_INLINE void store_tile(__m512 (&acc)[R][2], float* c, int64_t ldc, bool accumulate) {
+    MLN_UNROLL(16)
+    for (int i = 0; i < R; ++i) {
+        float* row = c + i * ldc;
+        if (accumulate) {
+            acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(row));
+            acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(row + 16));
+        }
+        _mm512_storeu_ps(row, acc[i][0]);
+        _mm512_storeu_ps(row + 16, acc[i][1]);
     }
 }
 
@@ -46,8 +90,7 @@ struct TileStep {
 template <int R, int S, class NextStep>
 MLN_ALWAYS_INLINE void tile_product(int64_t kc, NextStep next_step, int64_t pitch, const float* b, float* c,
                                     int64_t ldc, bool accumulate, const PrefetchLines& prefetch) {
-    const char* line = prefetch.start;
-    int64_t left = prefetch.count, in_row = 0;
+    PrefetchWalk next_panel(prefetch);
     __m512 acc[R][2];
     MLN_UNROLL(16)
     for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -55,31 +98,18 @@ MLN_ALWAYS_INLINE void tile_product(int64_t kc, NextStep next_step, int64_t pitc
         const TileStep step = next_step();
         const float* const b_row = b + p * kPositionsTileColumns;
         switch (step.skip) {
-            case PaddingSkip::kNone: step_product<R, S, -1>(step.a, pitch, b_row, acc); break;
-            case PaddingSkip::kFirstColumn: step_product<R, S, 0>(step.a, pitch, b_row, acc); break;
-            case PaddingSkip::kLastColumn: step_product<R, S, S - 1>(step.a, pitch, b_row, acc); break;
+            case PaddingSkip::kNone: step_product<R, S, all_rows(R)>(step.a, pitch, b_row, acc); break;
+            case PaddingSkip::kFirstColumn:
+                step_product<R, S, without_column(R, S, 0)>(step.a, pitch, b_row, acc);
+                break;
+            case PaddingSkip::kLastColumn:
+                step_product<R, S, without_column(R, S, S - 1)>(step.a, pitch, b_row, acc);
+                break;
             case PaddingSkip::kStep: break;
         }
-        if (left > 0) {
-            _mm_prefetch(line + in_row, _MM_HINT_T0);
-            --left;
-            in_row += 64;
-            if (in_row >= prefetch.row_bytes) {
-                in_row = 0;
-                line += prefetch.row_stride;
-            }
-        }
+        next_panel.step();
     }
-    MLN_UNROLL(16)
-    for (int i = 0; i < R; ++i) {
-        float* row = c + i * ldc;
-        if (accumulate) {
-            acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(row));
-            acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(row + 16));
-        }
-        _mm512_storeu_ps(row, acc[i][0]);
-        _mm512_storeu_ps(row + 16, acc[i][1]);
-    }
+    store_tile(acc, c, ldc, accumulate);
 }
 
 // A from the lowered columns: A(i, p) = a[p * a_stride + i].
@@ -116,6 +146,47 @@ void padded_positions_tile(int64_t kc, const float* a, const PaddedTaps& taps, c
             return step;
         },
         pitch, b, c, ldc, accumulate, prefetch);
+}
+
+// The rows a tap of column kw of a 3x3 window with padding 1 on the top and left reads inside
+// the image, for a tile of whole output rows (S positions each) whose first row is the image's
+// top row and the tap in row 0 if TopRow: tap column 0 reads padding at output column 0, tap row 0
+// at output row 0.
+template <int R, int S, bool TopRow>
+constexpr uint32_t top_left_tap_rows(int kw) {
+    const uint32_t rows = kw == 0 ? without_column(R, S, 0) : all_rows(R);
+    return TopRow ? rows & ~all_rows(S) : rows;
+}
+
+// One tap row's 3 taps (depth steps), a and b moved past them.
+template <int R, int S, bool TopRow, int... Kw>
+MLN_ALWAYS_INLINE void tap_row_product(const float*& a, int64_t a_stride, const float*& b, __m512 (&acc)[R][2],
+                                       PrefetchWalk& next_panel, std::integer_sequence<int, Kw...>) {
+    ((step_product<R, S, top_left_tap_rows<R, S, TopRow>(Kw)>(a, S, b, acc), next_panel.step(), a += a_stride,
+      b += kPositionsTileColumns),
+     ...);
+}
+
+// Lowered columns (as positions_tile) whose depth steps are whole channels of a 3x3 window's 9
+// taps: the padding's products left out at compile time, 3 taps at a time (no per-step table or
+// switch, as the padded tiles' tap walk has; GCC 12 spills accumulators over a channel's 9 taps
+// in one block).
+template <int R, int S, bool Top>
+void top_left_padded_tile(int64_t kc, const float* a, int64_t a_stride, const float* b, float* c, int64_t ldc,
+                          bool accumulate, const PrefetchLines& prefetch) {
+    constexpr auto kTapColumns = std::make_integer_sequence<int, 3>{};
+    PrefetchWalk next_panel(prefetch);
+    __m512 acc[R][2];
+    MLN_UNROLL(16)
+    for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int64_t p = 0, kh = 0; p < kc; p += 3, kh = kh == 2 ? 0 : kh + 1) {
+        if (Top && kh == 0) {
+            tap_row_product<R, S, true>(a, a_stride, b, acc, next_panel, kTapColumns);
+        } else {
+            tap_row_product<R, S, false>(a, a_stride, b, acc, next_panel, kTapColumns);
+        }
+    }
+    store_tile(acc, c, ldc, accumulate);
 }
 
 template <int... R>
@@ -156,6 +227,17 @@ MLN_ALWAYS_INLINE void four_columns(const float* piece, int64_t row_stride, __m5
 }  // namespace
 
 PositionsTileKernel positions_tile_avx512(int rows) { return kTiles[static_cast<size_t>(rows - 1)]; }
+
+PositionsTileKernel top_left_padded_tile_avx512(int rows, int width, bool top_row) {
+    if (rows == 14 && width == 14) {
+        return top_row ? top_left_padded_tile<14, 14, true> : top_left_padded_tile<14, 14, false>;
+    }
+    if (rows == 14 && width == 7) {
+        return top_row ? top_left_padded_tile<14, 7, true> : top_left_padded_tile<14, 7, false>;
+    }
+    if (rows == 7 && width == 7) return top_row ? top_left_padded_tile<7, 7, true> : top_left_padded_tile<7, 7, false>;
+    return nullptr;
+}
 
 PaddedTileKernel padded_positions_tile_avx512(int rows, int width) {
     if (rows == 14 && width == 14) return padded_positions_tile<14, 14>;

@@ -334,6 +334,12 @@ std::vector<ConvCase> implicit_gemm_cases() {
         {{1, 12, 28, 28}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 12, 13, 13}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 20, 27, 27}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        // 3x3/2 from even sizes (padding read on the top and left only: top_left_skips_apply) in
+        // depth blocks of whole channels: 360 deep in blocks of 144, 144 and 72 (slices of 144 at
+        // 3 threads, channel ranges at 2) to 14x14 and to 7x7 (the top row's tile leaving out the
+        // first tap row, the left column's products in every tile).
+        {{1, 40, 28, 28}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 40, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // Transposed over a batch (w^T packed once, an image per task, each task splitting its
         // image's planes or padding it in its thread's buffer): with planes, also odd sizes and
         // padding read by the last column and row; with a partial last channel panel and 10
@@ -384,6 +390,7 @@ std::vector<ConvCase> implicit_gemm_cases() {
         {{1, 16, 7, 7}, 280, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         // The same over polyphase planes, each thread splitting the image's planes itself.
         {{1, 12, 14, 13}, 280, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 24, 14, 14}, 280, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // A last channel panel of exactly 16 (80 channels: the w^T packer's 16-row blocks end
         // with no row left), 31 input channels (279 deep: blocks of 96, 96 and 87, the last
         // ending 7 short of a 16-deep step).
