@@ -332,7 +332,7 @@ namespace transposed {
 constexpr int64_t kDepthBlock = 128;  // the w^T panel (16 KiB) and the A rows a tile reads stay in L1
 constexpr int64_t kMaxPositions = 1024;  // the lowered block (kDepthBlock x positions) stays in L2
 // Depth blocks are multiples of 8, or of 72 (kWholeChannelsUnit) where the tiles take whole
-// channels of a 3x3 window (top_left_skips_apply): at most kDepthBlock rounded up to that.
+// channels of a 3x3 window (window_tiles_apply): at most kDepthBlock rounded up to that.
 constexpr int64_t kWholeChannelsUnit = 72;
 constexpr int64_t kMaxBlockDepth = 144;
 
@@ -366,23 +366,23 @@ struct FilterSource {
     int64_t block_unit;
 };
 
-// Strided 3x3 windows with padding 1 whose taps leave the image only on the top and left (stride
-// 2 from an even size: ResNet's 3x3/2), read from lowered columns in tiles of whole output rows:
-// the tiles of depth blocks of whole channels (top_left_padded_tile_avx512) leave out the
-// padding's products with no per-step walk over the taps: 9.3% of all multiply-adds at 7x7
-// outputs, 4.8% at 14x14 (where the tap walk took the top row's tile alone).
-inline bool top_left_skips_apply(const WindowGeometry& g) {
-    auto inside_after = [&](int d) {  // the last output's tap 2 inside the image
-        return (g.out[d] - 1) * g.stride[d] + 2 - g.pad_begin[d] < g.in[d];
-    };
+// 3x3 windows with padding 1 to outputs 7 or 14 wide: stride 1 "same" (the padded image read in
+// place: padded_source_applies) or strided with the taps inside the image on the right and
+// bottom (stride 2 from an even size: ResNet's 3x3 and 3x3/2). In depth blocks of whole
+// channels the tiles of whole output rows (window_tile_avx512) leave out the padding's products
+// with no per-step walk over the taps: 9.3% of all multiply-adds of a 3x3/2 to 7x7 (none left out
+// before), 4.8% of a 3x3 at 7x7 (its top row's, which the walk's whole tap rows missed).
+inline bool window_tiles_apply(const WindowGeometry& g) {
+    auto inside_after = [&](int d) { return (g.out[d] - 1) * g.stride[d] + 1 < g.in[d]; };
+    const bool same = g.stride[1] == 1 && g.stride[2] == 1 && g.out[1] == g.in[1] && g.out[2] == g.in[2];
+    const bool strided = g.stride[1] > 1 && g.stride[2] > 1 && inside_after(1) && inside_after(2);
     return g.in[0] == 1 && g.out[0] == 1 && g.kernel[0] == 1 && g.kernel[1] == 3 && g.kernel[2] == 3 &&
            g.dilation[1] == 1 && g.dilation[2] == 1 && g.pad_begin[1] == 1 && g.pad_begin[2] == 1 &&
-           g.stride[1] > 1 && g.stride[2] > 1 && inside_after(1) && inside_after(2) &&
-           (g.out[2] == 7 || g.out[2] == 14);
+           g.out[1] > 1 && (same || strided) && (g.out[2] == 7 || g.out[2] == 14);
 }
 
 inline int64_t depth_block_unit(const WindowGeometry& g) {
-    return top_left_skips_apply(g) ? kWholeChannelsUnit : 8;
+    return window_tiles_apply(g) ? kWholeChannelsUnit : 8;
 }
 
 // The forward's own filters w (nullptr where prepared panels stand in for them).
@@ -627,17 +627,21 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
     }
     // Depth blocks of whole channels (block_unit 72, so every block and slice starts at a tap 0 and
     // ends after a tap 8): the tiles of whole output rows of either image leave out the padding's
-    // products (top_left_skips_apply); the tile across a pair's images runs as before.
-    PositionsTileKernel whole_rows_tiles[2 * kMaxTiles] = {};
-    if (!padded && filters.block_unit == kWholeChannelsUnit) {
+    // products (window_tiles_apply); the tile across a pair's images runs as before.
+    WindowTileKernel window_tiles[2 * kMaxTiles] = {};
+    if (filters.block_unit == kWholeChannelsUnit) {
         for (int64_t q = 0, tile = 0; q < all_positions; q += kPositionsTileRows, ++tile) {
             const int64_t rows = std::min<int64_t>(kPositionsTileRows, all_positions - q);
             const int64_t start = q < positions ? q : q - positions;
             if ((q < positions && q + rows > positions) || start % width != 0 || rows % width != 0) continue;
-            whole_rows_tiles[tile] =
-                top_left_padded_tile_avx512(static_cast<int>(rows), static_cast<int>(width), start == 0);
+            window_tiles[tile] = window_tile_avx512(static_cast<int>(rows), static_cast<int>(width), padded,
+                                                    start == 0, start + rows == positions);
         }
     }
+    // The padded image's taps a column and a padded row apart, its channels a plane; lowered
+    // columns a row per tap, in order.
+    const WindowSteps window_steps =
+        padded ? WindowSteps{1, pitch, taps.plane} : WindowSteps{lowered_width, 3 * lowered_width, 9 * lowered_width};
     for (int64_t pc = begin; pc < end; pc += block_depth) {
         const int64_t kc = std::min(block_depth, end - pc);
         const bool accumulate = pc != begin;
@@ -682,9 +686,11 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
                 const PrefetchLines prefetch{next.start + first_run * next.stride, next.stride, next.bytes,
                                              std::min(kc, prefetch_runs * run_lines)};
                 float* const c = sums + q * channels_padded + oc;
-                if (whole_rows_tiles[tile] != nullptr) {
-                    whole_rows_tiles[tile](kc, q < positions ? lowered + q : second_lowered + (q - positions),
-                                           lowered_width, b, c, channels_padded, accumulate, prefetch);
+                if (window_tiles[tile] != nullptr) {
+                    const float* const a_start = padded           ? x + pc / 9 * taps.plane + q / width * pitch
+                                                 : q < positions ? lowered + q
+                                                                 : second_lowered + (q - positions);
+                    window_tiles[tile](kc, a_start, window_steps, b, c, channels_padded, accumulate, prefetch);
                 } else if (q >= positions) {
                     // The second image's tiles start inside its output rows: no skips.
                     positions_tile_avx512(rows)(kc, second_lowered + (q - positions), lowered_width, b, c,

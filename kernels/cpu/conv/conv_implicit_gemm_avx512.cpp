@@ -148,45 +148,72 @@ void padded_positions_tile(int64_t kc, const float* a, const PaddedTaps& taps, c
         pitch, b, c, ldc, accumulate, prefetch);
 }
 
-// The rows a tap of column kw of a 3x3 window with padding 1 on the top and left reads inside
-// the image, for a tile of whole output rows (S positions each) whose first row is the image's
-// top row and the tap in row 0 if TopRow: tap column 0 reads padding at output column 0, tap row 0
-// at output row 0.
-template <int R, int S, bool TopRow>
-constexpr uint32_t top_left_tap_rows(int kw) {
-    const uint32_t rows = kw == 0 ? without_column(R, S, 0) : all_rows(R);
-    return TopRow ? rows & ~all_rows(S) : rows;
+// The rows a tap in column kw of a 3x3 window with padding 1 reads inside the image, for a tile
+// of whole output rows (S positions each): tap column 0 reads padding at output column 0, tap
+// column 2 at the last one if Right; the tile's first row under tap row 0 if TopRow (the image's
+// top row), its last under tap row 2 if BottomRow (the bottom row, the window reading past it).
+template <int R, int S, bool Right, bool TopRow, bool BottomRow>
+constexpr uint32_t window_tap_rows(int kw) {
+    uint32_t rows = kw == 0 ? without_column(R, S, 0) : all_rows(R);
+    if (Right && kw == 2) rows = without_column(R, S, S - 1);
+    if (TopRow) rows &= ~all_rows(S);
+    if (BottomRow) rows &= all_rows(R - S);
+    return rows;
 }
 
-// One tap row's 3 taps (depth steps), a and b moved past them.
-template <int R, int S, bool TopRow, int... Kw>
-MLN_ALWAYS_INLINE void tap_row_product(const float*& a, int64_t a_stride, const float*& b, __m512 (&acc)[R][2],
-                                       PrefetchWalk& next_panel, std::integer_sequence<int, Kw...>) {
-    ((step_product<R, S, top_left_tap_rows<R, S, TopRow>(Kw)>(a, S, b, acc), next_panel.step(), a += a_stride,
-      b += kPositionsTileColumns),
+// One tap row's 3 taps (depth steps), a and b moved past them (a by `column` per tap), output
+// rows `pitch` apart.
+template <int R, int S, bool Right, bool TopRow, bool BottomRow, int... Kw>
+MLN_ALWAYS_INLINE void tap_row_product(const float*& a, int64_t column, int64_t pitch, const float*& b,
+                                       __m512 (&acc)[R][2], PrefetchWalk& next_panel,
+                                       std::integer_sequence<int, Kw...>) {
+    ((step_product<R, S, window_tap_rows<R, S, Right, TopRow, BottomRow>(Kw)>(a, pitch, b, acc), next_panel.step(),
+      a += column, b += kPositionsTileColumns),
      ...);
 }
 
-// Lowered columns (as positions_tile) whose depth steps are whole channels of a 3x3 window's 9
-// taps: the padding's products left out at compile time, 3 taps at a time (no per-step table or
-// switch, as the padded tiles' tap walk has; GCC 12 spills accumulators over a channel's 9 taps
-// in one block).
-template <int R, int S, bool Top>
-void top_left_padded_tile(int64_t kc, const float* a, int64_t a_stride, const float* b, float* c, int64_t ldc,
-                          bool accumulate, const PrefetchLines& prefetch) {
+// Depth steps that are whole channels of a 3x3 window's 9 taps: the padding's products left out
+// at compile time, a tap row at a time (no per-step table or switch, as the tap walk of
+// padded_positions_tile has; GCC 12 spills accumulators over a channel's 9 taps in one block).
+// Padded: A is the zero-padded image of a stride-1 "same" window (output rows a tap row apart,
+// the last column and the bottom row reading padding), else lowered columns (positions
+// contiguous: rows S apart, a constant, where a runtime pitch took 1.04-1.06x the time of
+// ResNet-18's 3x3/2 to 7x7 on one thread; the right and bottom taps inside the image). A
+// constant pitch for the padded image too made GCC 12 spill accumulators in every step.
+template <int R, int S, bool Padded, bool Top, bool Bottom>
+void window_tile(int64_t kc, const float* a, const WindowSteps& steps, const float* b, float* c, int64_t ldc,
+                 bool accumulate, const PrefetchLines& prefetch) {
     constexpr auto kTapColumns = std::make_integer_sequence<int, 3>{};
+    const int64_t column = steps.column, pitch = Padded ? steps.row : S;
+    // Past a tap row's last tap to the next row's first, past a channel's last tap row to the next.
+    const int64_t next_row = steps.row - 3 * column, next_channel = steps.channel - 3 * steps.row;
     PrefetchWalk next_panel(prefetch);
     __m512 acc[R][2];
     MLN_UNROLL(16)
     for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-    for (int64_t p = 0, kh = 0; p < kc; p += 3, kh = kh == 2 ? 0 : kh + 1) {
+    for (int64_t p = 0, kh = 0; p < kc; p += 3) {
         if (Top && kh == 0) {
-            tap_row_product<R, S, true>(a, a_stride, b, acc, next_panel, kTapColumns);
+            tap_row_product<R, S, Padded, true, false>(a, column, pitch, b, acc, next_panel, kTapColumns);
+        } else if (Bottom && kh == 2) {
+            tap_row_product<R, S, Padded, false, true>(a, column, pitch, b, acc, next_panel, kTapColumns);
         } else {
-            tap_row_product<R, S, false>(a, a_stride, b, acc, next_panel, kTapColumns);
+            tap_row_product<R, S, Padded, false, false>(a, column, pitch, b, acc, next_panel, kTapColumns);
+        }
+        a += next_row;
+        if (++kh == 3) {
+            kh = 0;
+            a += next_channel;
         }
     }
     store_tile(acc, c, ldc, accumulate);
+}
+
+template <int R, int S>
+WindowTileKernel window_tile_for(bool padded, bool top, bool bottom) {
+    if (!padded) return top ? window_tile<R, S, false, true, false> : window_tile<R, S, false, false, false>;
+    if (top && bottom) return nullptr;
+    if (top) return window_tile<R, S, true, true, false>;
+    return bottom ? window_tile<R, S, true, false, true> : window_tile<R, S, true, false, false>;
 }
 
 template <int... R>
@@ -228,14 +255,10 @@ MLN_ALWAYS_INLINE void four_columns(const float* piece, int64_t row_stride, __m5
 
 PositionsTileKernel positions_tile_avx512(int rows) { return kTiles[static_cast<size_t>(rows - 1)]; }
 
-PositionsTileKernel top_left_padded_tile_avx512(int rows, int width, bool top_row) {
-    if (rows == 14 && width == 14) {
-        return top_row ? top_left_padded_tile<14, 14, true> : top_left_padded_tile<14, 14, false>;
-    }
-    if (rows == 14 && width == 7) {
-        return top_row ? top_left_padded_tile<14, 7, true> : top_left_padded_tile<14, 7, false>;
-    }
-    if (rows == 7 && width == 7) return top_row ? top_left_padded_tile<7, 7, true> : top_left_padded_tile<7, 7, false>;
+WindowTileKernel window_tile_avx512(int rows, int width, bool padded, bool top, bool bottom) {
+    if (rows == 14 && width == 14) return window_tile_for<14, 14>(padded, top, bottom);
+    if (rows == 14 && width == 7) return window_tile_for<14, 7>(padded, top, bottom);
+    if (rows == 7 && width == 7) return window_tile_for<7, 7>(padded, top, bottom);
     return nullptr;
 }
 
