@@ -373,10 +373,9 @@ std::unique_ptr<PreparedConvFilters> conv_prepare_filters(const ConvArgs& args) 
     const auto bytes = static_cast<size_t>(args.w.element_count) * dtype_size(args.w.dtype);
 #if defined(MYELIN_X86_64_KERNELS)
     if (forward_takes_transposed_form(args)) {
-        const int64_t depth = args.channels * args.geometry.kernel_size();
-        const implicit_gemm::transposed::FilterSource source{static_cast<const float*>(args.w.data), depth, 0,
-                                                             args.out_channels};
-        const int64_t size = implicit_gemm::transposed::packed_panels_size(depth, args.out_channels);
+        const implicit_gemm::transposed::FilterSource source =
+            implicit_gemm::transposed::forward_filters(args, static_cast<const float*>(args.w.data));
+        const int64_t size = implicit_gemm::transposed::packed_panels_size(source);
         filters->storage = cpu::HostBlock(static_cast<size_t>(size) * sizeof(float));  // cache-line aligned
         implicit_gemm::transposed::pack_all_panels(source, static_cast<float*>(filters->storage.data()));
         filters->is_packed = true;
@@ -397,14 +396,13 @@ void conv_forward_prepared(const ConvArgs& args, const PreparedConvFilters& prep
         return conv_forward(plain);
     }
 #if defined(MYELIN_X86_64_KERNELS)
-    const int64_t depth = args.channels * args.geometry.kernel_size();
+    const implicit_gemm::transposed::FilterSource source = implicit_gemm::transposed::forward_filters(args, nullptr);
     if (filters.isa == cpu::active_isa() && forward_takes_transposed_form(args)) {
-        return implicit_gemm::transposed::conv_forward<float>(args, {nullptr, depth, 0, args.out_channels},
-                                                              filters.panels());
+        return implicit_gemm::transposed::conv_forward<float>(args, source, filters.panels());
     }
     std::vector<float>& w = thread_buffer<float, UnpackedFilters>();
-    w.resize(static_cast<size_t>(args.out_channels * depth));
-    implicit_gemm::transposed::unpack_all_panels(filters.panels(), depth, args.out_channels, w.data());
+    w.resize(static_cast<size_t>(args.out_channels * source.depth));
+    implicit_gemm::transposed::unpack_all_panels(filters.panels(), source, w.data());
     plain.w.data = w.data();
     conv_forward(plain);
 #endif

@@ -19,18 +19,62 @@
 namespace mln::kernels {
 namespace {
 
-// One depth step of tile_product: acc[i] += A(i, p) B(p, .) for the rows i whose column i % S
-// is not Skipped (-1: none).
-template <int R, int S, int Skipped>
+// Rows i < R of a tile, bit i each.
+constexpr uint32_t all_rows(int R) { return (uint32_t{1} << R) - 1u; }
+// The rows of a tile of S positions to an output row without those of column `column`.
+constexpr uint32_t without_column(int R, int S, int column) {
+    uint32_t rows = all_rows(R);
+    for (int i = column; i < R; i += S) rows &= ~(uint32_t{1} << i);
+    return rows;
+}
+
+// One depth step of tile_product: acc[i] += A(i, p) B(p, .) for the rows i in Rows (bit i).
+template <int R, int S, uint32_t Rows>
 MLN_ALWAYS_INLINE void step_product(const float* a, int64_t pitch, const float* b, __m512 (&acc)[R][2]) {
     const __m512 b0 = _mm512_loadu_ps(b);
     const __m512 b1 = _mm512_loadu_ps(b + 16);
     MLN_UNROLL(16)
     for (int i = 0; i < R; ++i) {
-        if (i % S == Skipped) continue;
+        if ((Rows >> i & 1u) == 0) continue;
         const __m512 x = _mm512_set1_ps(a[(i / S) * pitch + i % S]);
         acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
         acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
+    }
+}
+
+// The next panel's lines (PrefetchLines), one per depth step.
+class PrefetchWalk {
+public:
+    explicit PrefetchWalk(const PrefetchLines& lines)
+        : line_(lines.start), row_stride_(lines.row_stride), row_bytes_(lines.row_bytes), left_(lines.count) {}
+    MLN_ALWAYS_INLINE void step() {
+        if (left_ == 0) return;
+        _mm_prefetch(line_ + in_row_, _MM_HINT_T0);
+        --left_;
+        in_row_ += 64;
+        if (in_row_ >= row_bytes_) {
+            in_row_ = 0;
+            line_ += row_stride_;
+        }
+    }
+
+private:
+    const char* line_;
+    int64_t row_stride_, row_bytes_, left_, in_row_ = 0;
+};
+
+// C(i, .) (+)= acc[i] for i < R (C(i, j) = c[i * ldc + j]).
+template <int R>
+MLN_ALWAYS_INLINE void store_tile(__m512 (&acc)[R][2], float* c, int64_t ldc, bool accumulate) {
+    MLN_UNROLL(16)
+    for (int i = 0; i < R; ++i) {
+        float* row = c + i * ldc;
+        if (accumulate) {
+            acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(row));
+            acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(row + 16));
+        }
+        _mm512_storeu_ps(row, acc[i][0]);
+        _mm512_storeu_ps(row + 16, acc[i][1]);
     }
 }
 
@@ -46,8 +90,7 @@ struct TileStep {
 template <int R, int S, class NextStep>
 MLN_ALWAYS_INLINE void tile_product(int64_t kc, NextStep next_step, int64_t pitch, const float* b, float* c,
                                     int64_t ldc, bool accumulate, const PrefetchLines& prefetch) {
-    const char* line = prefetch.start;
-    int64_t left = prefetch.count, in_row = 0;
+    PrefetchWalk next_panel(prefetch);
     __m512 acc[R][2];
     MLN_UNROLL(16)
     for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -55,31 +98,18 @@ MLN_ALWAYS_INLINE void tile_product(int64_t kc, NextStep next_step, int64_t pitc
         const TileStep step = next_step();
         const float* const b_row = b + p * kPositionsTileColumns;
         switch (step.skip) {
-            case PaddingSkip::kNone: step_product<R, S, -1>(step.a, pitch, b_row, acc); break;
-            case PaddingSkip::kFirstColumn: step_product<R, S, 0>(step.a, pitch, b_row, acc); break;
-            case PaddingSkip::kLastColumn: step_product<R, S, S - 1>(step.a, pitch, b_row, acc); break;
+            case PaddingSkip::kNone: step_product<R, S, all_rows(R)>(step.a, pitch, b_row, acc); break;
+            case PaddingSkip::kFirstColumn:
+                step_product<R, S, without_column(R, S, 0)>(step.a, pitch, b_row, acc);
+                break;
+            case PaddingSkip::kLastColumn:
+                step_product<R, S, without_column(R, S, S - 1)>(step.a, pitch, b_row, acc);
+                break;
             case PaddingSkip::kStep: break;
         }
-        if (left > 0) {
-            _mm_prefetch(line + in_row, _MM_HINT_T0);
-            --left;
-            in_row += 64;
-            if (in_row >= prefetch.row_bytes) {
-                in_row = 0;
-                line += prefetch.row_stride;
-            }
-        }
+        next_panel.step();
     }
-    MLN_UNROLL(16)
-    for (int i = 0; i < R; ++i) {
-        float* row = c + i * ldc;
-        if (accumulate) {
-            acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(row));
-            acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(row + 16));
-        }
-        _mm512_storeu_ps(row, acc[i][0]);
-        _mm512_storeu_ps(row + 16, acc[i][1]);
-    }
+    store_tile(acc, c, ldc, accumulate);
 }
 
 // A from the lowered columns: A(i, p) = a[p * a_stride + i].
@@ -116,6 +146,74 @@ void padded_positions_tile(int64_t kc, const float* a, const PaddedTaps& taps, c
             return step;
         },
         pitch, b, c, ldc, accumulate, prefetch);
+}
+
+// The rows a tap in column kw of a 3x3 window with padding 1 reads inside the image, for a tile
+// of whole output rows (S positions each): tap column 0 reads padding at output column 0, tap
+// column 2 at the last one if Right; the tile's first row under tap row 0 if TopRow (the image's
+// top row), its last under tap row 2 if BottomRow (the bottom row, the window reading past it).
+template <int R, int S, bool Right, bool TopRow, bool BottomRow>
+constexpr uint32_t window_tap_rows(int kw) {
+    uint32_t rows = kw == 0 ? without_column(R, S, 0) : all_rows(R);
+    if (Right && kw == 2) rows = without_column(R, S, S - 1);
+    if (TopRow) rows &= ~all_rows(S);
+    if (BottomRow) rows &= all_rows(R - S);
+    return rows;
+}
+
+// One tap row's 3 taps (depth steps), a and b moved past them (a by `column` per tap), output
+// rows `pitch` apart.
+template <int R, int S, bool Right, bool TopRow, bool BottomRow, int... Kw>
+MLN_ALWAYS_INLINE void tap_row_product(const float*& a, int64_t column, int64_t pitch, const float*& b,
+                                       __m512 (&acc)[R][2], PrefetchWalk& next_panel,
+                                       std::integer_sequence<int, Kw...>) {
+    ((step_product<R, S, window_tap_rows<R, S, Right, TopRow, BottomRow>(Kw)>(a, pitch, b, acc), next_panel.step(),
+      a += column, b += kPositionsTileColumns),
+     ...);
+}
+
+// Depth steps that are whole channels of a 3x3 window's 9 taps: the padding's products left out
+// at compile time, a tap row at a time (no per-step table or switch, as the tap walk of
+// padded_positions_tile has; GCC 12 spills accumulators over a channel's 9 taps in one block).
+// Padded: A is the zero-padded image of a stride-1 "same" window (output rows a tap row apart,
+// the last column and the bottom row reading padding), else lowered columns (positions
+// contiguous: rows S apart, a constant, where a runtime pitch took 1.04-1.06x the time of
+// ResNet-18's 3x3/2 to 7x7 on one thread; the right and bottom taps inside the image). A
+// constant pitch for the padded image too made GCC 12 spill accumulators in every step.
+template <int R, int S, bool Padded, bool Top, bool Bottom>
+void window_tile(int64_t kc, const float* a, const WindowSteps& steps, const float* b, float* c, int64_t ldc,
+                 bool accumulate, const PrefetchLines& prefetch) {
+    constexpr auto kTapColumns = std::make_integer_sequence<int, 3>{};
+    const int64_t column = steps.column, pitch = Padded ? steps.row : S;
+    // Past a tap row's last tap to the next row's first, past a channel's last tap row to the next.
+    const int64_t next_row = steps.row - 3 * column, next_channel = steps.channel - 3 * steps.row;
+    PrefetchWalk next_panel(prefetch);
+    __m512 acc[R][2];
+    MLN_UNROLL(16)
+    for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int64_t p = 0, kh = 0; p < kc; p += 3) {
+        if (Top && kh == 0) {
+            tap_row_product<R, S, Padded, true, false>(a, column, pitch, b, acc, next_panel, kTapColumns);
+        } else if (Bottom && kh == 2) {
+            tap_row_product<R, S, Padded, false, true>(a, column, pitch, b, acc, next_panel, kTapColumns);
+        } else {
+            tap_row_product<R, S, Padded, false, false>(a, column, pitch, b, acc, next_panel, kTapColumns);
+        }
+        a += next_row;
+        if (++kh == 3) {
+            kh = 0;
+            a += next_channel;
+        }
+    }
+    store_tile(acc, c, ldc, accumulate);
+}
+
+template <int R, int S>
+WindowTileKernel window_tile_for(bool padded, bool top, bool bottom) {
+    if (!padded) return top ? window_tile<R, S, false, true, false> : window_tile<R, S, false, false, false>;
+    if (top && bottom) return nullptr;
+    if (top) return window_tile<R, S, true, true, false>;
+    return bottom ? window_tile<R, S, true, false, true> : window_tile<R, S, true, false, false>;
 }
 
 template <int... R>
@@ -156,6 +254,13 @@ MLN_ALWAYS_INLINE void four_columns(const float* piece, int64_t row_stride, __m5
 }  // namespace
 
 PositionsTileKernel positions_tile_avx512(int rows) { return kTiles[static_cast<size_t>(rows - 1)]; }
+
+WindowTileKernel window_tile_avx512(int rows, int width, bool padded, bool top, bool bottom) {
+    if (rows == 14 && width == 14) return window_tile_for<14, 14>(padded, top, bottom);
+    if (rows == 14 && width == 7) return window_tile_for<14, 7>(padded, top, bottom);
+    if (rows == 7 && width == 7) return window_tile_for<7, 7>(padded, top, bottom);
+    return nullptr;
+}
 
 PaddedTileKernel padded_positions_tile_avx512(int rows, int width) {
     if (rows == 14 && width == 14) return padded_positions_tile<14, 14>;

@@ -50,6 +50,23 @@ using PaddedTileKernel = void (*)(int64_t kc, const float* a, const PaddedTaps& 
 PositionsTileKernel positions_tile_avx512(int rows);
 // (rows, width) = (14, 14), (14, 7) or (7, 7); nullptr for others. Call only at MLN_ISA_AVX512.
 PaddedTileKernel padded_positions_tile_avx512(int rows, int width);
+// Where a 3x3 window's taps read A (window_tile_avx512): tap (kh, kw) of channel m at m * channel
+// + kh * row + kw * column floats from the first tap.
+struct WindowSteps {
+    int64_t column, row, channel;
+};
+// A tile of whole output rows of `width` positions under a 3x3 window with padding 1, depth steps
+// whole channels (kc a multiple of 9, from a channel's tap 0): A(i, p) = a[tap p's offset
+// (WindowSteps) + (i / width) * pitch + i % width] less the products that read padding: output
+// column 0's under tap column 0; the first row's under tap row 0 if `top`; if `padded` (A the
+// zero-padded image of a stride-1 "same" window, pitch `row` of steps) the last column's under tap
+// column 2 and, if `bottom`, the last row's under tap row 2; with lowered columns (pitch width)
+// neither, whatever `bottom` says.
+using WindowTileKernel = void (*)(int64_t kc, const float* a, const WindowSteps& steps, const float* b, float* c,
+                                  int64_t ldc, bool accumulate, const PrefetchLines& prefetch);
+// (rows, width) as padded_positions_tile_avx512, not both top and bottom if padded; nullptr for
+// others.
+WindowTileKernel window_tile_avx512(int rows, int width, bool padded, bool top, bool bottom);
 // The B panel: panel[p * 32 + j] = w[j * row_stride + p] for j < rows <= 32, zero for the rest.
 void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t rows, int64_t kc, float* panel);
 // Taps per pack_tap_columns_avx512 call at most (a multiple of 4: whole columns of 4 taps).

@@ -30,6 +30,8 @@ std::vector<ConvCase> cases() {
         {{1, 24, 13, 11}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 16, 7, 7}, 280, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 12, 14, 13}, 280, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 40, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{5, 24, 14, 14}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 140, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 50, 3, 3}, 33, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 40, 23, 29}, 13, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
@@ -194,27 +196,31 @@ TEST_F(ConvPreparedTest, WeightsAreDeviceMemoryCountedByItsStats) {
 // for that call).
 TEST_F(ConvPreparedTest, PackedWeightsServeCallsAtAnotherIsa) {
     if (!has_isa(MLN_ISA_AVX512)) GTEST_SKIP() << "no AVX-512 on this CPU";
-    const ConvCase c{{1, 37, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1};
-    const mln_conv_params p = params_of(c);
-    HostTensor<float> x(c.x_shape), w(w_shape_of(c)), y(y_shape_of(c)), y_want(y_shape_of(c));
-    fill_random(x);
-    fill_random(w);
-    mln_conv_weights* raw = nullptr;
-    {
-        ScopedIsa scoped(MLN_ISA_AVX512);
-        ASSERT_EQ(mln_conv_weights_create(device_, &p, x.desc(), w.desc(), &raw), MLN_STATUS_OK) << mln_last_error();
-    }
-    const Weights weights(raw);
-    reference::conv_forward(p, x.view(), w.view(), nullptr, MLN_UNARY_OP_IDENTITY, nullptr, y_want.view());
-    for (mln_isa isa : available_isas()) {
-        SCOPED_TRACE(cat("isa=", static_cast<int>(isa)));
-        ScopedIsa scoped(isa);
-        std::fill(y.storage().begin(), y.storage().end(), std::numeric_limits<float>::quiet_NaN());
-        ASSERT_EQ(mln_conv_forward_prepared(device_, weights.get(), x.desc(), nullptr, MLN_UNARY_OP_IDENTITY, nullptr,
-                                            y.desc()),
-                  MLN_STATUS_OK)
-            << mln_last_error();
-        EXPECT_TRUE(near_all(y, y_want, tolerance<float>(37 * 9 * 16)));
+    // Depth blocks of 128 and, for the 3x3/2 from an even size, of whole channels (144).
+    for (const ConvCase& c : {ConvCase{{1, 37, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+                              ConvCase{{1, 37, 14, 14}, 90, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1}}) {
+        const mln_conv_params p = params_of(c);
+        HostTensor<float> x(c.x_shape), w(w_shape_of(c)), y(y_shape_of(c)), y_want(y_shape_of(c));
+        fill_random(x);
+        fill_random(w);
+        mln_conv_weights* raw = nullptr;
+        {
+            ScopedIsa scoped(MLN_ISA_AVX512);
+            ASSERT_EQ(mln_conv_weights_create(device_, &p, x.desc(), w.desc(), &raw), MLN_STATUS_OK)
+                << mln_last_error();
+        }
+        const Weights weights(raw);
+        reference::conv_forward(p, x.view(), w.view(), nullptr, MLN_UNARY_OP_IDENTITY, nullptr, y_want.view());
+        for (mln_isa isa : available_isas()) {
+            SCOPED_TRACE(cat("isa=", static_cast<int>(isa)));
+            ScopedIsa scoped(isa);
+            std::fill(y.storage().begin(), y.storage().end(), std::numeric_limits<float>::quiet_NaN());
+            ASSERT_EQ(mln_conv_forward_prepared(device_, weights.get(), x.desc(), nullptr, MLN_UNARY_OP_IDENTITY,
+                                                nullptr, y.desc()),
+                      MLN_STATUS_OK)
+                << mln_last_error();
+            EXPECT_TRUE(near_all(y, y_want, tolerance<float>(37 * 9 * 16)));
+        }
     }
 }
 

@@ -313,10 +313,12 @@ std::vector<ConvCase> implicit_gemm_cases() {
         // Slices of several depth blocks each (f32 blocks of 256), 7x7 outputs as ResNet's layer4.
         {{1, 140, 7, 7}, 19, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         // The transposed form (AVX-512 f32, one image, positions that fill 32-lane panels
-        // poorly): 49 positions in tiles of 14 + 7 over 10 depth blocks of 128 (1260 deep: a
-        // partial last block, slices at 2 and 3 threads); 143 positions (tiles ending in 3
-        // rows) and 90 output channels (a partial last 32-channel panel); stride 2 with
-        // dilation (gathered, no polyphase planes); 3-d; a single output position.
+        // poorly): 49 positions in tiles of 14 + 7 over 9 depth blocks of whole channels (1260
+        // deep: 144 each, a partial last one of 108, slices at 2 and 3 threads; the tiles of a
+        // 3x3 with padding 1 leave out the padding's products: window_tiles_apply); 143
+        // positions (tiles ending in 3 rows) and 90 output channels (a partial last 32-channel
+        // panel); stride 2 with dilation (gathered, no polyphase planes); 3-d; a single output
+        // position.
         {{1, 140, 7, 7}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 24, 13, 11}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 37, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
@@ -334,6 +336,12 @@ std::vector<ConvCase> implicit_gemm_cases() {
         {{1, 12, 28, 28}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 12, 13, 13}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 20, 27, 27}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        // 3x3/2 from even sizes (padding read on the top and left only: window_tiles_apply) in
+        // depth blocks of whole channels: 360 deep in blocks of 144, 144 and 72 (slices of 144 at
+        // 3 threads, channel ranges at 2) to 14x14 and to 7x7 (the top row's tile leaving out the
+        // first tap row, the left column's products in every tile).
+        {{1, 40, 28, 28}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 40, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // Transposed over a batch (w^T packed once, an image per task, each task splitting its
         // image's planes or padding it in its thread's buffer): with planes, also odd sizes and
         // padding read by the last column and row; with a partial last channel panel and 10
@@ -384,6 +392,7 @@ std::vector<ConvCase> implicit_gemm_cases() {
         {{1, 16, 7, 7}, 280, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         // The same over polyphase planes, each thread splitting the image's planes itself.
         {{1, 12, 14, 13}, 280, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 24, 14, 14}, 280, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // A last channel panel of exactly 16 (80 channels: the w^T packer's 16-row blocks end
         // with no row left), 31 input channels (279 deep: blocks of 96, 96 and 87, the last
         // ending 7 short of a 16-deep step).
