@@ -26,26 +26,34 @@ struct FilterSumsLayout {
     int64_t in_size, out_size, x_image_stride, dy_image_stride;
 };
 
+// The first two rounds of the sums across lanes below, inside 128-bit lanes: Count registers
+// become Count / 4, each 128-bit lane of v[i] holding in its four floats the partial sums of
+// registers 4i to 4i + 3 (round 1 pairs them, [a b a b], round 2 the pairs, [a b c d]).
+template <int64_t Count>
+inline void add_within_128_bit_lanes(__m512* v) {
+    for (int64_t i = 0; i < Count / 2; ++i) {
+        v[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+    }
+    for (int64_t i = 0; i < Count / 4; ++i) {
+        v[i] = _mm512_add_ps(_mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    }
+}
+
+// A round across 128-bit lanes: lanes (0, 1) and (2, 3) of a and b added, a's two sums in the
+// low half, b's in the high.
+inline __m512 add_across_128_bit_lanes(__m512 a, __m512 b) {
+    return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
 // Lane c of the result = the sum of v[c]'s 16 lanes: four rounds of shuffle-and-add, each
 // halving the registers and doubling the channels a register holds (45 instructions for 16
 // sums, against about 130 for 16 separate reductions).
 inline __m512 sum_across_lanes16(__m512* v) {
-    // Round 1 (within 128-bit lanes): [a b a b], partials of the pair (a, b).
-    for (int64_t i = 0; i < 8; ++i) {
-        v[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
-    }
-    // Round 2: [a b c d] in each 128-bit lane.
-    for (int64_t i = 0; i < 4; ++i) {
-        v[i] = _mm512_add_ps(_mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-                             _mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
-    }
-    // Rounds 3 and 4 across 128-bit lanes: lanes (0, 1) and (2, 3) added, then the halves.
-    for (int64_t i = 0; i < 2; ++i) {
-        v[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
-                             _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
-    }
-    return _mm512_add_ps(_mm512_shuffle_f32x4(v[0], v[1], _MM_SHUFFLE(2, 0, 2, 0)),
-                         _mm512_shuffle_f32x4(v[0], v[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    add_within_128_bit_lanes<16>(v);
+    for (int64_t i = 0; i < 2; ++i) v[i] = add_across_128_bit_lanes(v[2 * i], v[2 * i + 1]);
+    return add_across_128_bit_lanes(v[0], v[1]);
 }
 
 // Lane c of the result = the sum of channel c's lanes, where v[k] (8 registers) holds channel 2k
@@ -53,18 +61,9 @@ inline __m512 sum_across_lanes16(__m512* v) {
 // for 16 sums, against 45 and 16 moves splitting the halves first) and one permute to channel
 // order.
 inline __m512 sum_across_channel_pairs(__m512* v) {
-    // Round 1 (within 128-bit lanes): each channel's partials from 8 lanes to 4.
-    for (int64_t i = 0; i < 4; ++i) {
-        v[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
-    }
-    // Round 2: to 2 lanes (one in each 128-bit lane of its half).
-    for (int64_t i = 0; i < 2; ++i) {
-        v[i] = _mm512_add_ps(_mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-                             _mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
-    }
-    // Round 3: to one lane; lanes hold channels 0 2 4 6 1 3 5 7 8 10 12 14 9 11 13 15.
-    const __m512 sums = _mm512_add_ps(_mm512_shuffle_f32x4(v[0], v[1], _MM_SHUFFLE(2, 0, 2, 0)),
-                                      _mm512_shuffle_f32x4(v[0], v[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    add_within_128_bit_lanes<8>(v);
+    // Lanes then hold channels 0 2 4 6 1 3 5 7 8 10 12 14 9 11 13 15.
+    const __m512 sums = add_across_128_bit_lanes(v[0], v[1]);
     return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15), sums);
 }
 
