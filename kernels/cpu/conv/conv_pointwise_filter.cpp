@@ -354,35 +354,37 @@ int64_t in_place_chunk_images(int64_t out_channels, int64_t channels, int64_t po
 void sum_images_in_place(const float* a, int64_t a_image_stride, int64_t rows, const float* b,
                          int64_t b_image_stride, int64_t cols, int64_t images, int64_t positions, float* c,
                          int64_t ldc, bool first) {
-    const GemmMicroKernelInfo<float> micro = sgemm_microkernel(MLN_ISA_AVX512);
-    const GemmPanelPackers<float> packers = micro.nr == kImagesTileMaxCols ? micro.packers : GemmPanelPackers<float>{};
     const int64_t depth = images * positions;
     const int64_t panels = ceil_div(cols, kImagesTileMaxCols);
+    const int64_t panel_size = kImagesTileMaxCols * depth;
+    // The smaller operand in the outer loop's L2, a tile of the other's in L1 for the inner loop.
+    // With the panels outer, each is packed just before its tiles (into L1 at 7x7, batch 1).
+    const bool rows_outer = cols <= rows;
     std::vector<float>& packed = thread_buffer<float, InPlaceColumns>();
-    packed.resize(static_cast<size_t>(panels * kImagesTileMaxCols * depth));
-    for (int64_t j = 0; j < panels; ++j) {
+    packed.resize(static_cast<size_t>((rows_outer ? panels : 1) * panel_size));
+    auto pack = [&](int64_t j, float* panel) {
         const int64_t panel_cols = std::min(kImagesTileMaxCols, cols - j * kImagesTileMaxCols);
         for (int64_t n = 0; n < images; ++n) {
-            const MatrixRef<float> image{b + n * b_image_stride + j * kImagesTileMaxCols * positions, 1, positions};
-            pack_b_panels(image, 0, positions, 0, panel_cols, static_cast<int>(kImagesTileMaxCols), packers,
-                          packed.data() + (j * depth + n * positions) * kImagesTileMaxCols);
+            pointwise_filter_images_panel_avx512(b + n * b_image_stride + j * kImagesTileMaxCols * positions,
+                                                 positions, panel_cols, positions,
+                                                 panel + n * positions * kImagesTileMaxCols);
         }
-    }
-    auto tile = [&](int64_t i, int64_t j) {
+    };
+    auto tile = [&](int64_t i, int64_t j, const float* panel) {
         pointwise_filter_images_tile_avx512(a + i * positions, positions, a_image_stride,
-                                            std::min(kImagesTileMaxRows, rows - i),
-                                            packed.data() + j * depth * kImagesTileMaxCols, images, positions,
+                                            std::min(kImagesTileMaxRows, rows - i), panel, images, positions,
                                             c + i * ldc + j * kImagesTileMaxCols, ldc,
                                             std::min(kImagesTileMaxCols, cols - j * kImagesTileMaxCols), first);
     };
-    // The smaller operand in the outer loop's L2, a tile of the other's in L1 for the inner loop.
-    if (cols <= rows) {
+    if (rows_outer) {
+        for (int64_t j = 0; j < panels; ++j) pack(j, packed.data() + j * panel_size);
         for (int64_t i = 0; i < rows; i += kImagesTileMaxRows) {
-            for (int64_t j = 0; j < panels; ++j) tile(i, j);
+            for (int64_t j = 0; j < panels; ++j) tile(i, j, packed.data() + j * panel_size);
         }
     } else {
         for (int64_t j = 0; j < panels; ++j) {
-            for (int64_t i = 0; i < rows; i += kImagesTileMaxRows) tile(i, j);
+            pack(j, packed.data());
+            for (int64_t i = 0; i < rows; i += kImagesTileMaxRows) tile(i, j, packed.data());
         }
     }
 }

@@ -40,6 +40,11 @@ void pointwise_filter_images_tile_avx512(const float* a, int64_t lda, int64_t a_
                                          const float* b, int64_t images, int64_t positions, float* c, int64_t ldc,
                                          int64_t cols, bool first);
 
+// panel[p * 32 + j] = b[j * ldb + p] for p < positions, j < cols (1 to 32), 0 for cols <= j < 32:
+// a panel of B for pointwise_filter_images_tile_avx512, in 16 x 16 register transposes (AVX-512 f32).
+void pointwise_filter_images_panel_avx512(const float* b, int64_t ldb, int64_t cols, int64_t positions,
+                                          float* panel);
+
 // compact[(c * rows + o) * count + j] = x[c * channel_stride + o * row_step + 2 j] for c <
 // channels, o < rows, j < count: rows of x at stride 2, a register of 16 outputs from two of
 // inputs (AVX-512 f32). Reads x only inside its channels (from each row the inputs up to

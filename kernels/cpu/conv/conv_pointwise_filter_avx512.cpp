@@ -423,6 +423,11 @@ void pointwise_filter_images_tile_avx512(const float* a, int64_t lda, int64_t a_
     kImagesTiles[rows - 1](a, lda, a_image_stride, b, images, positions, c, ldc, static_cast<int>(cols), first);
 }
 
+void pointwise_filter_images_panel_avx512(const float* b, int64_t ldb, int64_t cols, int64_t positions,
+                                          float* panel) {
+    transpose_block(b, ldb, cols, kImagesTileMaxCols, positions, panel);
+}
+
 void pointwise_filter_broadcast_block_avx512(const float* b, int64_t ldb, int64_t b_rows, int64_t width,
                                              const float* a, int64_t lda, int64_t a_rows, int64_t positions,
                                              float* bt, float* acc) {
