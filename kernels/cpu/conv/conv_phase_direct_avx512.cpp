@@ -97,9 +97,7 @@ MLN_ALWAYS_INLINE void tile(int64_t depth, const float* a, const float* source, 
     }
 }
 
-// Consecutive tiles of one panel in one call: a 27-deep stem's tile is about 300 cycles of
-// multiply-adds, and a call per tile and panel (its arguments, saved registers and the driver's
-// per-panel addressing) was 7% of the layer.
+// Consecutive tiles of one panel in one call (kTilesPerCall in conv_phase_direct.cpp says why).
 template <int MR, bool kAccumulate, bool kPrefetch>
 void tiles(int64_t count, int64_t shifts, int64_t depth, const float* a, const float* source, const int32_t* offsets,
            const uint8_t* mask_index, const uint32_t* masks, const float* bias, const float* residual, int64_t ldc,
