@@ -395,7 +395,7 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
     if (depthwise_filter::row_registers_filter_fits(g)) {
         return depthwise_filter::row_registers_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
     }
-    if (depthwise_filter::stride2_pair_filter_fits(g, images)) {
+    if (depthwise_filter::stride2_pair_filter_fits(g)) {
         return depthwise_filter::stride2_pair_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
     }
     if (depthwise_filter::channel_minor_filter_fits(g, images)) {
