@@ -433,6 +433,10 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeFilterOverChannelSpansMatchesReference) {
         {1, 35, 14, 14, 2, 1, 1},
         {1, 37, 13, 13, 2, 0, 0},
         {2, 19, 14, 13, 2, 1, 0},
+        // Stride 2, rows of one register of outputs (each plane one strip, the first image
+        // setting the sums) over one image and over three.
+        {1, 35, 28, 28, 2, 1, 1},
+        {3, 19, 29, 31, 2, 0, 0},
     };
     for (int threads : {1, 2}) {
         ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
