@@ -177,19 +177,6 @@ MLN_ALWAYS_INLINE void prefetch_strip_ahead(const float* row, int64_t base, int6
     _mm_prefetch(d + 63, _MM_HINT_T0);
 }
 
-// Prefetches kPrefetchBytes ahead the next two source rows of a strip as wide as the plane and
-// its dy row. Rows and dy rows then lie one after the other and advance by at most 272 and 64
-// bytes an output row (34 columns, 16 outputs), so five lines from the rows' start and one of
-// dy reach every line, where prefetch_strip_ahead's three a row and two of dy overlap: dw192/2
-// @ 28 0.94-0.98x the time at batch 1 (one thread, same-process A/B medians), 1.15x with a loop
-// over the rows' own width; none for the source rows ran 1.0-1.1x.
-MLN_ALWAYS_INLINE void prefetch_whole_rows_ahead(const float* rows, const float* dy_row) {
-    const char* at = reinterpret_cast<const char*>(rows) + kPrefetchBytes;
-    MLN_UNROLL(5)
-    for (int64_t b = 0; b < 5 * 64; b += 64) _mm_prefetch(at + b, _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(dy_row) + kPrefetchBytes, _MM_HINT_T0);
-}
-
 // acc[tap] += dy . the source at the tap over one column strip (register c of dy rows
 // [oh_begin, oh_end)) at stride 2 x 2. Output row oh reads source rows 2 oh - pad + kh: its
 // bottom row (kh 2) is the next output row's top (kh 0), so those taps are kept for it, and each
@@ -203,9 +190,8 @@ MLN_ALWAYS_INLINE void prefetch_whole_rows_ahead(const float* rows, const float*
 // 1.5-1.7x slower (MobileNet-v2 56- and 28-wide planes at stride 2, one thread, batch 1).
 // Inlined by force and the loops over the sums unrolled (MLN_UNROLL): called out of line from
 // two places, GCC 12 kept the nine sums on the stack (a store after each masked FMA) and
-// dw192/2 @ 28 ran 2x slower. set_sums: acc = the strip's sums, not acc + them. WholeRows: the
-// strip is the whole plane (prefetch_whole_rows_ahead).
-template <bool Masked, bool First, bool WholeRows = false>
+// dw192/2 @ 28 ran 2x slower. set_sums: acc = the strip's sums, not acc + them.
+template <bool Masked, bool First>
 MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g,
                                             const Stride2Columns& columns, const Stride2FilterLanes& filter_lanes,
                                             int64_t first_column, int64_t oh_begin, int64_t oh_end, __m512* acc,
@@ -222,11 +208,7 @@ MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, con
     for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
         const int64_t top = 2 * oh - pad;
         const float* dy_row = dy + oh * out_width + first_column;
-        if constexpr (WholeRows) {
-            prefetch_whole_rows_ahead(x + (top + 1) * in_width, dy_row);
-        } else {
-            prefetch_strip_ahead(x + (top + 1) * in_width, c.base, in_width, dy_row);
-        }
+        prefetch_strip_ahead(x + (top + 1) * in_width, c.base, in_width, dy_row);
         const Stride2Dy d = stride2_filter_dy<Masked, First>(dy_row, lanes);
         if (top >= 0 && top < in_rows) {
             if (!have_carried) carried = stride2_filter_taps<Masked>(x + top * in_width, c);
@@ -323,7 +305,7 @@ MLN_NOINLINE void stride2_one_strip_filter_sums(const float* x, const float* dy,
                                                 Stride2Columns c, Stride2FilterLanes l, float* dw) {
     const WindowGeometry plane = g;
     const auto plane_sums = [c, l, plane](const float* xc, const float* dyc, __m512* acc, bool first_image) {
-        stride2_filter_strip<true, true, true>(xc, dyc, plane, c, l, 0, 0, plane.out[1], acc, first_image);
+        stride2_filter_strip<true, true>(xc, dyc, plane, c, l, 0, 0, plane.out[1], acc, first_image);
         stride2_last_column_tap_sums(xc, dyc, plane, acc);
     };
     filter_sums_by_channel_groups<16, 1, true>(x, dy, layout, channels, images, dw, plane_sums);
