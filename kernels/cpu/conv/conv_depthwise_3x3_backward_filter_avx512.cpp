@@ -190,16 +190,17 @@ MLN_ALWAYS_INLINE void prefetch_strip_ahead(const float* row, int64_t base, int6
 // 1.5-1.7x slower (MobileNet-v2 56- and 28-wide planes at stride 2, one thread, batch 1).
 // Inlined by force and the loops over the sums unrolled (MLN_UNROLL): called out of line from
 // two places, GCC 12 kept the nine sums on the stack (a store after each masked FMA) and
-// dw192/2 @ 28 ran 2x slower.
+// dw192/2 @ 28 ran 2x slower. set_sums: acc = the strip's sums, not acc + them.
 template <bool Masked, bool First>
 MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g,
                                             const Stride2Columns& columns, const Stride2FilterLanes& filter_lanes,
-                                            int64_t first_column, int64_t oh_begin, int64_t oh_end, __m512* acc) {
+                                            int64_t first_column, int64_t oh_begin, int64_t oh_end, __m512* acc,
+                                            bool set_sums = false) {
     const Stride2Columns c = columns;
     const Stride2FilterLanes lanes = filter_lanes;
     __m512 a[kTaps];
     MLN_UNROLL(9)
-    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = set_sums ? _mm512_setzero_ps() : acc[t];
     const int64_t out_width = g.out[2], in_width = g.in[2], in_rows = g.in[1];
     const int64_t pad = g.pad_begin[1];
     RowTaps carried;
@@ -303,11 +304,11 @@ MLN_NOINLINE void stride2_one_strip_filter_sums(const float* x, const float* dy,
                                                 const FilterSumsLayout& layout, int64_t channels, int64_t images,
                                                 Stride2Columns c, Stride2FilterLanes l, float* dw) {
     const WindowGeometry plane = g;
-    const auto plane_sums = [c, l, plane](const float* xc, const float* dyc, __m512* acc) {
+    const auto plane_sums = [c, l, plane](const float* xc, const float* dyc, __m512* acc, bool first_image) {
+        stride2_filter_strip<true, true>(xc, dyc, plane, c, l, 0, 0, plane.out[1], acc, first_image);
         stride2_last_column_tap_sums(xc, dyc, plane, acc);
-        stride2_filter_strip<true, true>(xc, dyc, plane, c, l, 0, 0, plane.out[1], acc);
     };
-    filter_sums_by_channel_groups(x, dy, layout, channels, images, dw, plane_sums);
+    filter_sums_by_channel_groups<16, 1, true>(x, dy, layout, channels, images, dw, plane_sums);
 }
 
 // acc[tap] += dy . the source at the tap over the planes of channels a (lanes 0-7) and b (8-15).
@@ -395,7 +396,7 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
     if (depthwise_filter::row_registers_filter_fits(g)) {
         return depthwise_filter::row_registers_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
     }
-    if (depthwise_filter::stride2_pair_filter_fits(g, images)) {
+    if (depthwise_filter::stride2_pair_filter_fits(g)) {
         return depthwise_filter::stride2_pair_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
     }
     if (depthwise_filter::channel_minor_filter_fits(g, images)) {

@@ -129,8 +129,8 @@ void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& plane, __m512
 
 }  // namespace
 
-bool stride2_pair_filter_fits(const WindowGeometry& g, int64_t images) {
-    return images >= kStride2PairMinImages && g.stride[1] == 2 && g.stride[2] == 2 && g.out[2] <= 7 &&
+bool stride2_pair_filter_fits(const WindowGeometry& g) {
+    return g.stride[1] == 2 && g.stride[2] == 2 && g.out[2] <= 7 &&
            g.pad_begin[1] <= 1 && g.pad_begin[2] <= 1;
 }
 

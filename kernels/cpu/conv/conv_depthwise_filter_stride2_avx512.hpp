@@ -10,13 +10,12 @@
 
 namespace mln::kernels::depthwise_filter {
 
-// Stride 2 x 2, rows of up to 7 outputs, pads of 0 or 1 before, summed over at least this many
-// images: ahead of the channel-minor copy and the older pair kernel. dw576/2 @ 14 (MobileNet-v2,
-// same-process A/B against both, a loaded machine): batch 2 1.2-1.35x faster, 4 1.2-1.3x, 8
-// 1.2-1.4x, 16 1.4-1.55x, 32 1.1x on one thread, 32 1.15-1.35x on two; at batch 1 the
-// channel-minor copy stays (this ran 0.97-1.09x its time there).
-constexpr int64_t kStride2PairMinImages = 2;
-bool stride2_pair_filter_fits(const WindowGeometry& g, int64_t images);
+// Stride 2 x 2, rows of up to 7 outputs, pads of 0 or 1 before, at any batch: ahead of the
+// channel-minor copy and the older pair kernel. dw576/2 @ 14 (MobileNet-v2, same-process A/B
+// against both, a loaded machine): batch 2 1.2-1.35x faster, 4 1.2-1.3x, 8 1.2-1.4x, 16
+// 1.4-1.55x, 32 1.1x on one thread, 32 1.15-1.35x on two; batch 1 (a pair's sums one register
+// a tap, conv_vs_build against the channel-minor copy) 0.79-0.80x the time.
+bool stride2_pair_filter_fits(const WindowGeometry& g);
 // dw of such a geometry for `channels` consecutive channels summed over `images` images.
 void stride2_pair_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
                                      const FilterSumsLayout& l, int64_t channels, int64_t images, float* dw);

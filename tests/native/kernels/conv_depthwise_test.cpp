@@ -249,8 +249,8 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     // positions); here exactly 256 positions in and out over two images, and 256 in at stride 2.
     cases.push_back({2, 35, 16, 16, 1, 1, 1});
     cases.push_back({1, 16, 8, 32, 2, 1, 0});
-    // Stride 2 over 32 images and more (channel-minor again; 2 to 31 images two channels a
-    // register): a group of 16 and a group of one, pads 1 and uneven.
+    // Stride 2 over 32 images and more (two channels a register, as at any batch): a group of
+    // 16 and a group of one, pads 1 and uneven.
     cases.push_back({32, 17, 14, 14, 2, 1, 1});
     cases.push_back({33, 16, 13, 15, 2, 0, 1});
     // Stride 1 over 24 images and more, rows of more than 8 outputs: the flat plane (channel-minor
@@ -281,10 +281,10 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     // lies in the row, over two images.
     cases.push_back({3, 19, 29, 30, 2, 1, 1});
     cases.push_back({2, 17, 12, 33, 2, 0, 0});
-    // Stride-2 filter two channels a register over 2 images and more (rows of up to 7 outputs,
-    // pads 0 and 1 before): the MobileNet-v2 plane with an odd channel count under 16 (the last
-    // channel paired with itself), odd sizes with a group of 16 and a tail, planes of 1 to 3
-    // columns and of 1 to 3 rows, uneven pads, 5 and 17 images.
+    // Stride-2 filter two channels a register (rows of up to 7 outputs, pads 0 and 1 before; one
+    // image in the cases above and in ThreeByThreePairKernels): the MobileNet-v2 plane with an
+    // odd channel count under 16 (the last channel paired with itself), odd sizes with a group of
+    // 16 and a tail, planes of 1 to 3 columns and of 1 to 3 rows, uneven pads, 5 and 17 images.
     cases.push_back({2, 5, 14, 14, 2, 1, 1});
     cases.push_back({3, 19, 13, 13, 2, 0, 0});
     cases.push_back({5, 3, 9, 1, 2, 1, 1});
@@ -428,6 +428,15 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeFilterOverChannelSpansMatchesReference) {
         {2, 35, 14, 14, 1, 1, 1},   // an output row a register, channels in pairs and a lone last
         {2, 35, 9, 28, 1, 1, 1},    // an output row in two registers
         {17, 35, 7, 7, 1, 1, 1},    // two channels a register
+        // Stride 2, rows of 7 outputs (two channels a register) over one image and over two:
+        // pairs and a lone last channel on each thread.
+        {1, 35, 14, 14, 2, 1, 1},
+        {1, 37, 13, 13, 2, 0, 0},
+        {2, 19, 14, 13, 2, 1, 0},
+        // Stride 2, rows of one register of outputs (each plane one strip, the first image
+        // setting the sums) over one image and over three.
+        {1, 35, 28, 28, 2, 1, 1},
+        {3, 19, 29, 31, 2, 0, 0},
     };
     for (int threads : {1, 2}) {
         ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
