@@ -327,6 +327,18 @@ struct PackedWeights;
 // stride 1, 0.99-1.00x (its share 4.1 -> 3.4% at 7x7, none at 14x14); the stride-1 columns
 // lowered in 16-lane slots of 14 positions, so that a tile's A row is one aligned line instead of
 // two lines it shares with its neighbours, 1.00-1.01x at 14x14, 1.02x at 7x7.
+// The plain weights' packing (12% of the 3x3/2 to 7x7, batch 1, one thread) kept apart from the
+// whole-channel window tiles: each tried against the same build (conv_vs_build, min / median
+// per layer, 21 rounds): the next panel packed into a second buffer in 4 depth parts, one after
+// each tile, 1.05 / 1.06x (3x3/2 to 7x7) and 1.07 / 1.06x (3x3 at 7x7), 1.03 / 1.01x and 1.04x
+// with each part's lines prefetched by the tile it follows; inside the window tiles, a 16 x 4
+// four_columns piece every tap row 1.01-1.06x (3x3/2 to 7x7), 1.13-1.15x (3x3 at 7x7) and
+// 1.05-1.13x (3x3 at 14x14), or an 8-step piece of one row by scalar moves (no vector pipes)
+// every step 1.06x (3x3/2 to 7x7), 1.13x (3x3 at 7x7), 1.00-1.01x at 14x14: the multiply-adds
+// slow by more than the packing saves. four_columns from 128-bit inserts instead of masked
+// broadcasts 0.98-1.03x in the layers (alone, packing 4.7 MB: 0.78x cold from memory, 0.97-0.99x
+// warm); from L1 a panel packs at 0.7 ns a 16-lane row either way, 0.64-0.70 without its
+// stores, so the loads and transposes, not the stores, bound it.
 namespace transposed {
 
 constexpr int64_t kDepthBlock = 128;  // the w^T panel (16 KiB) and the A rows a tile reads stay in L1
