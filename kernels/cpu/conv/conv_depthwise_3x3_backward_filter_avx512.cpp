@@ -21,8 +21,6 @@ namespace {
 
 using depthwise_filter::filter_sums_by_channel_groups;
 using depthwise_filter::FilterSumsLayout;
-using depthwise_filter::sum_across_lanes16;
-using depthwise_filter::store_tap_sums;
 
 // The backward filter's taps: the even and odd columns of the 32 from base
 // (stride2_window_even_odd's, t[0], t[1]); t[2] is the even columns again, lane j column
@@ -353,38 +351,17 @@ void pair_filter_sums(const float* xa, const float* xb, const float* dya, const 
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = s[t];
 }
 
-// filter_sums_by_channel_groups for pair_filter_sums: a group's 8 pairs summed over every
-// image, then each pair's halves split into two channels' registers for the reduction.
+// filter_sums_by_channel_groups for pair_filter_sums: a pair's sums one register a tap
+// (ChannelPairs); an odd count's last channel paired with itself, its high half the sums of the
+// channel past the span, never stored.
 void pair_filter_sums_by_channel_groups(const float* x, const float* dy, const FilterSumsLayout& l, int64_t channels,
                                         int64_t images, const WindowGeometry& g, float* dw) {
-    constexpr int64_t kGroup = 16, kPairs = kGroup / 2;
     const PairColumns columns(g);
-    alignas(64) __m512 acc[kPairs][kTaps];
-    for (int64_t c0 = 0; c0 < channels; c0 += kGroup) {
-        const int64_t group = std::min(kGroup, channels - c0);
-        for (int64_t k = 0; k < kPairs; ++k) {
-            for (int64_t t = 0; t < kTaps; ++t) acc[k][t] = _mm512_setzero_ps();
-        }
-        for (int64_t n = 0; n < images; ++n) {
-            const float* x_image = x + n * l.x_image_stride + c0 * l.in_size;
-            const float* dy_image = dy + n * l.dy_image_stride + c0 * l.out_size;
-            for (int64_t k = 0; 2 * k < group; ++k) {
-                const int64_t a = 2 * k, b = std::min(a + 1, group - 1);  // an odd last channel paired with itself
-                pair_filter_sums(x_image + a * l.in_size, x_image + b * l.in_size, dy_image + a * l.out_size,
-                                 dy_image + b * l.out_size, g, columns, acc[k]);
-            }
-        }
-        __m512 sums[kTaps];
-        for (int64_t t = 0; t < kTaps; ++t) {
-            __m512 lanes[kGroup];
-            for (int64_t k = 0; k < kPairs; ++k) {
-                lanes[2 * k] = _mm512_maskz_mov_ps(0x00FF, acc[k][t]);
-                lanes[2 * k + 1] = _mm512_maskz_mov_ps(0xFF00, acc[k][t]);
-            }
-            sums[t] = sum_across_lanes16(lanes);
-        }
-        store_tap_sums(sums, group, dw + c0 * kTaps);
-    }
+    const auto plane_sums = [&](const float* xc, const float* dyc, __m512* acc, int64_t count) {
+        const int64_t b = count - 1;
+        pair_filter_sums(xc, xc + b * l.in_size, dyc, dyc + b * l.out_size, g, columns, acc);
+    };
+    filter_sums_by_channel_groups<16, 2, false, true>(x, dy, l, channels, images, dw, plane_sums);
 }
 
 }  // namespace
