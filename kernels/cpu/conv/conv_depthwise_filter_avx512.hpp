@@ -175,7 +175,9 @@ void row_registers_filter_sums_avx512(const float* x, const float* dy, const Win
 // taps: dw576 @ 14 1.2x faster at 24 and 32 images, dw384 @ 14 within 3% at 24 and 1.1x faster
 // at 32; at 16 images 0.9-1.1x, at 4 and 8 1.15-1.3x slower, at 1 1.6x slower (one thread,
 // same-process A/B both ways round).
-// (Stride-1 rows of 7, 13-14 and 17-62 columns now go whole rows in registers, ahead of both.)
+// (Stride-1 rows of 7, 13-14 and 17-62 columns now go whole rows in registers, ahead of both;
+// stride-2 rows of up to 7 outputs, dw576/2 @ 14 included, go to the stride-2 pair kernel at any
+// batch: conv_depthwise_filter_stride2_avx512.hpp.)
 constexpr int64_t kChannelMinorMaxPlane = 256;
 constexpr int64_t kChannelMinorStride2MinImages = 32;
 constexpr int64_t kFlatMinImages = 24;
