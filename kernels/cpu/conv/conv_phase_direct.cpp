@@ -257,7 +257,7 @@ void conv_forward(const ConvArgs& a) {
         std::vector<float>& planes = thread_buffer<float, BlockPlanes>();
         planes.resize(static_cast<size_t>(block_planes_size + 2 * kGuard));
         std::vector<uint32_t>& masks = thread_buffer<uint32_t, TileMasks>();
-        masks.resize(static_cast<size_t>(l.shifts));
+        masks.resize(static_cast<size_t>(ceil_div(l.block_units * l.unit, kTileColumns) * l.shifts));
         return Scratch{packed, planes.data() + kGuard, masks.data()};
     };
     // Depth blocks outermost within a task: each splits the planes of the channels it reads
@@ -277,6 +277,17 @@ void conv_forward(const ConvArgs& a) {
         block_of(task, &begin, &end, &row, &rows);
         const float* x_image_n = x + n * x_image;
         const int64_t tiles = ceil_div(end - begin, kTileColumns);
+        // Tiles per kernel call, a panel at a time: all of the block's, where no input is
+        // prefetched (a 27-deep stem's tile is about 300 cycles of multiply-adds, and a call per
+        // tile and panel, its arguments, saved registers and the driver's addressing, took 7% of
+        // the layer: MobileNet-v2's stem, batch 1, one thread, conv_vs_build 0.93x the time, two
+        // threads 0.95-0.96x); one where the next block's input rows are prefetched a little per
+        // call, as they were tuned, through the one-tile kernel as before (a loop of tiles there
+        // ran batch 32 on two threads at 1.09-1.10x; one tile per call, same code as before, at
+        // 1.00-1.01x). The next block's input prefetched at batch 1 too, spread over 3 or 9 calls
+        // per block, took 1.03-1.10x the time.
+        const int64_t per_call = prefetch ? 1 : tiles;
+        const int64_t calls = panels * ceil_div(tiles, per_call);
         RowsPrefetch next_input(x, 0, 0, 0, 1);
         if (prefetch && next < tasks) {
             int64_t next_begin, next_end, next_row, next_rows;
@@ -285,11 +296,23 @@ void conv_forward(const ConvArgs& a) {
             const int64_t ih1 = std::clamp<int64_t>(2 * (next_row + next_rows + l.first_row + l.halo_rows), 0, g.in[1]);
             next_input = RowsPrefetch(x + next / l.blocks * x_image + ih0 * g.in[2], a.channels,
                                       std::max<int64_t>(0, ih1 - ih0) * g.in[2] * static_cast<int64_t>(sizeof(float)),
-                                      g.in_size() * static_cast<int64_t>(sizeof(float)), tiles * depth_blocks);
+                                      g.in_size() * static_cast<int64_t>(sizeof(float)), calls * depth_blocks);
         }
         // The input rows this block's planes hold.
         const int64_t ih0 = std::clamp<int64_t>(2 * (row + l.first_row), 0, g.in[1]);
         const int64_t ih1 = std::clamp<int64_t>(2 * (row + rows + l.first_row + l.halo_rows), 0, g.in[1]);
+        // Each tile's lane masks, tile after tile (whole tiles' from the table).
+        for (int64_t t = 0; t < tiles; ++t) {
+            const int64_t q0 = begin + t * kTileColumns, cols = std::min<int64_t>(kTileColumns, end - q0);
+            uint32_t* masks = scratch.masks + t * l.shifts;
+            if (cols == kTileColumns) {
+                std::copy_n(l.masks_of_whole_tile(q0), l.shifts, masks);
+            } else {
+                tile_masks(l, q0, cols, masks);
+            }
+        }
+        const int64_t last_cols = end - begin - (tiles - 1) * kTileColumns;
+        const uint32_t last_columns = last_cols == kTileColumns ? ~uint32_t{0} : (uint32_t{1} << last_cols) - 1;
         int64_t split_channels = 0;
         for (int64_t pc = 0; pc < depth; pc += block_depth) {
             const int64_t kc = std::min(block_depth, depth - pc);
@@ -307,31 +330,26 @@ void conv_forward(const ConvArgs& a) {
                 next_channels = RowsPrefetch(
                     x_image_n + split_channels * g.in_size() + ih0 * g.in[2], next_needed - split_channels,
                     std::max<int64_t>(0, ih1 - ih0) * g.in[2] * static_cast<int64_t>(sizeof(float)),
-                    g.in_size() * static_cast<int64_t>(sizeof(float)), tiles * panels);
+                    g.in_size() * static_cast<int64_t>(sizeof(float)), calls);
             }
-            for (int64_t q0 = begin; q0 < end; q0 += kTileColumns) {
-                const int64_t cols = std::min<int64_t>(kTileColumns, end - q0);
-                const uint32_t* masks = scratch.masks;
-                if (cols == kTileColumns) {
-                    masks = l.masks_of_whole_tile(q0);
-                } else {
-                    tile_masks(l, q0, cols, scratch.masks);
-                }
-                const uint32_t columns = cols == kTileColumns ? ~uint32_t{0} : (uint32_t{1} << cols) - 1;
+            for (int64_t t0 = 0; t0 < tiles; t0 += per_call) {
+                const int64_t count = std::min(per_call, tiles - t0), q0 = begin + t0 * kTileColumns;
                 for (int64_t panel = 0; panel < panels; ++panel) {
                     const int64_t m0 = first_row(panel), panel_rows = first_row(panel + 1) - m0;
                     const int64_t at = n * y_image + m0 * positions + q0;
-                    phase_direct_tile_avx512(kc, scratch.packed + m0 * depth + pc * panel_rows,
-                                             scratch.planes + (q0 - row * l.width), l.offsets.data() + pc,
-                                             l.shift_index.data() + pc, masks,
-                                             bias != nullptr && first ? bias + m0 : nullptr,
-                                             residual != nullptr && last ? residual + at : nullptr, positions, y + at,
-                                             static_cast<int>(panel_rows), columns, relu && last, !first,
-                                             stream && last && activation == nullptr, prefetch_columns);
-                    if (activation != nullptr && last) activation(y + at, panel_rows, cols, positions, 1);
+                    phase_direct_tiles_avx512(
+                        count, l.shifts, kc, scratch.packed + m0 * depth + pc * panel_rows,
+                        scratch.planes + (q0 - row * l.width), l.offsets.data() + pc, l.shift_index.data() + pc,
+                        scratch.masks + t0 * l.shifts, bias != nullptr && first ? bias + m0 : nullptr,
+                        residual != nullptr && last ? residual + at : nullptr, positions, y + at,
+                        static_cast<int>(panel_rows), t0 + count == tiles ? last_columns : ~uint32_t{0}, relu && last,
+                        !first, stream && last && activation == nullptr, prefetch_columns);
+                    if (activation != nullptr && last) {
+                        activation(y + at, panel_rows, std::min(count * kTileColumns, end - q0), positions, 1);
+                    }
                     next_channels.step();
+                    next_input.step();
                 }
-                next_input.step();
             }
         }
         if (stream) _mm_sfence();

@@ -63,10 +63,12 @@ void conv_forward(const ConvArgs& a);
 // bit is set in `columns`; rows in [1, kMaxTileRows]. `stream`: whole tiles (all 32 columns) are
 // written with non-temporal stores, c and ldc then multiples of 16 floats (the caller fences).
 // `prefetch`: every step prefetches the columns of step p + kPrefetchSteps into L1.
-void phase_direct_tile_avx512(int64_t depth, const float* a, const float* source, const int32_t* offsets,
-                                const uint8_t* mask_index, const uint32_t* masks, const float* bias,
-                                const float* residual, int64_t ldc, float* c, int rows, uint32_t columns, bool relu,
-                                bool accumulate, bool stream, bool prefetch);
+// That for `count` consecutive tiles: tile t reads source + 32 t with the masks at masks + t *
+// shifts and writes c + 32 t (residual + 32 t); all its 32 columns but the last tile's `columns`.
+void phase_direct_tiles_avx512(int64_t count, int64_t shifts, int64_t depth, const float* a, const float* source,
+                               const int32_t* offsets, const uint8_t* mask_index, const uint32_t* masks,
+                               const float* bias, const float* residual, int64_t ldc, float* c, int rows,
+                               uint32_t columns, bool relu, bool accumulate, bool stream, bool prefetch);
 // panel[p * rows + i] = w[i * depth + p] for p < depth, i < rows <= 16: the tile's weight panel,
 // 16 depth rows at a time through a 16 x 16 transpose (the element-wise copy read the 14 rows
 // a float at a time: ResNet-18's 3x3/2 from 64 channels, 295 KB of weights packed per call,

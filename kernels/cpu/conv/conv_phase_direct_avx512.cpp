@@ -23,7 +23,7 @@ namespace {
 // An MR x 32 tile: MR is the panel's height, so no row of the FMAs is wasted on padding.
 // kPrefetch: each step prefetches the lines of the columns kPrefetchSteps ahead (phase_direct_tile_avx512).
 template <int MR, bool kAccumulate, bool kPrefetch>
-void tile(int64_t depth, const float* a, const float* source, const int32_t* offsets, const uint8_t* mask_index,
+MLN_ALWAYS_INLINE void tile(int64_t depth, const float* a, const float* source, const int32_t* offsets, const uint8_t* mask_index,
           const uint32_t* masks, const float* bias, const float* residual, int64_t ldc, float* c, uint32_t columns,
           bool relu, bool stream) {
     const __mmask16 low = static_cast<__mmask16>(columns), high = static_cast<__mmask16>(columns >> 16);
@@ -97,15 +97,39 @@ void tile(int64_t depth, const float* a, const float* source, const int32_t* off
     }
 }
 
-using TileKernel = void (*)(int64_t, const float*, const float*, const int32_t*, const uint8_t*, const uint32_t*,
-                            const float*, const float*, int64_t, float*, uint32_t, bool, bool);
+// One tile per call, as its own instantiation: where the driver calls tile after tile (the next
+// block's input prefetched per call), the loop of `tiles` around it is dead weight.
+template <int MR, bool kAccumulate, bool kPrefetch>
+void one_tile(int64_t, int64_t, int64_t depth, const float* a, const float* source, const int32_t* offsets,
+              const uint8_t* mask_index, const uint32_t* masks, const float* bias, const float* residual, int64_t ldc,
+              float* c, uint32_t columns, bool relu, bool stream) {
+    tile<MR, kAccumulate, kPrefetch>(depth, a, source, offsets, mask_index, masks, bias, residual, ldc, c, columns,
+                                     relu, stream);
+}
 
-// kernels[accumulate][prefetch][rows - 1]: one instantiation per panel height.
+// Consecutive tiles of one panel in one call (conv_forward's per_call says why).
+template <int MR, bool kAccumulate, bool kPrefetch>
+void tiles(int64_t count, int64_t shifts, int64_t depth, const float* a, const float* source, const int32_t* offsets,
+           const uint8_t* mask_index, const uint32_t* masks, const float* bias, const float* residual, int64_t ldc,
+           float* c, uint32_t columns, bool relu, bool stream) {
+    for (int64_t t = 0; t < count; ++t) {
+        tile<MR, kAccumulate, kPrefetch>(depth, a, source + t * kTileColumns, offsets, mask_index, masks + t * shifts,
+                                         bias, residual != nullptr ? residual + t * kTileColumns : nullptr, ldc,
+                                         c + t * kTileColumns, t + 1 == count ? columns : ~uint32_t{0}, relu, stream);
+    }
+}
+
+using TileKernel = void (*)(int64_t, int64_t, int64_t, const float*, const float*, const int32_t*, const uint8_t*,
+                            const uint32_t*, const float*, const float*, int64_t, float*, uint32_t, bool, bool);
+
+// kernels[several][accumulate][prefetch][rows - 1]: one instantiation per panel height.
 template <int... I>
-constexpr std::array<std::array<std::array<TileKernel, sizeof...(I)>, 2>, 2> tile_kernels(
+constexpr std::array<std::array<std::array<std::array<TileKernel, sizeof...(I)>, 2>, 2>, 2> tile_kernels(
     std::integer_sequence<int, I...>) {
-    return {{{{{tile<I + 1, false, false>...}, {tile<I + 1, false, true>...}}},
-             {{{tile<I + 1, true, false>...}, {tile<I + 1, true, true>...}}}}};
+    return {{{{{{{one_tile<I + 1, false, false>...}, {one_tile<I + 1, false, true>...}}},
+               {{{one_tile<I + 1, true, false>...}, {one_tile<I + 1, true, true>...}}}}},
+             {{{{{tiles<I + 1, false, false>...}, {tiles<I + 1, false, true>...}}},
+               {{{tiles<I + 1, true, false>...}, {tiles<I + 1, true, true>...}}}}}}};
 }
 constexpr auto kTileKernels = tile_kernels(std::make_integer_sequence<int, kMaxTileRows>());
 
@@ -128,12 +152,12 @@ void pack_phase_direct_panel_avx512(const float* w, int64_t depth, int64_t rows,
 
 // The start from c is a separate instantiation: it costs the first depth block (and every stem)
 // nothing.
-void phase_direct_tile_avx512(int64_t depth, const float* a, const float* source, const int32_t* offsets,
-                                const uint8_t* mask_index, const uint32_t* masks, const float* bias,
-                                const float* residual, int64_t ldc, float* c, int rows, uint32_t columns, bool relu,
-                                bool accumulate, bool stream, bool prefetch) {
-    const TileKernel kernel = kTileKernels[accumulate ? 1 : 0][prefetch ? 1 : 0][static_cast<size_t>(rows - 1)];
-    kernel(depth, a, source, offsets, mask_index, masks, bias, residual, ldc, c, columns, relu, stream);
+void phase_direct_tiles_avx512(int64_t count, int64_t shifts, int64_t depth, const float* a, const float* source,
+                               const int32_t* offsets, const uint8_t* mask_index, const uint32_t* masks,
+                               const float* bias, const float* residual, int64_t ldc, float* c, int rows,
+                               uint32_t columns, bool relu, bool accumulate, bool stream, bool prefetch) {
+    const TileKernel kernel = kTileKernels[count > 1 ? 1 : 0][accumulate ? 1 : 0][prefetch ? 1 : 0][static_cast<size_t>(rows - 1)];
+    kernel(count, shifts, depth, a, source, offsets, mask_index, masks, bias, residual, ldc, c, columns, relu, stream);
 }
 
 }  // namespace mln::kernels::phase_direct
