@@ -284,8 +284,8 @@ void conv_forward(const ConvArgs& a) {
         // threads 0.95-0.96x); one where the next block's input rows are prefetched a little per
         // call, as they were tuned, through the one-tile kernel as before (a loop of tiles there
         // ran batch 32 on two threads at 1.09-1.10x; one tile per call, same code as before, at
-        // 1.00-1.01x). The next block's input prefetched at batch 1 too, spread over 3 or 9 calls
-        // per block, took 1.03-1.10x the time.
+        // 1.00-1.01x). The next block's input prefetched at batch 1 too took 1.01-1.10x the time
+        // (into L1 over the block's 3 calls, 9 calls of 7 tiles or its 63 tiles; into L2 at once).
         const int64_t per_call = prefetch ? 1 : tiles;
         const int64_t calls = panels * ceil_div(tiles, per_call);
         RowsPrefetch next_input(x, 0, 0, 0, 1);

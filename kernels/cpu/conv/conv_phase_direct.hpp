@@ -17,9 +17,10 @@
 // shorter than a tile) of an image, claimed by the threads; each splits the plane rows its block
 // reads into the thread's own buffer (38 KB for a 6-row block of a 224x224 RGB 3x3/2 stem, 48 KB
 // for the 7x7/2: the planes stay in L1/L2 while its tiles read them, and no pass over the whole
-// input comes first), then
-// per tile of 32 positions computes the lane masks of each column shift (a few: 4 for 7x7, 2 for
-// 3x3) and runs every panel of the packed weights (up to 14 output channels each).
+// input comes first), then lays out the lane masks of each column shift (a few: 4 for 7x7, 2 for
+// 3x3) per tile of 32 positions and runs every panel of the packed weights (up to 14 output
+// channels each) over the block's tiles, one kernel call per panel (per tile and panel where the
+// next block's input is prefetched).
 //
 // Measured on Zen 5 (contended machine, same-run A/B against the implicit GEMM, min per call,
 // ms; the A/B harness favours the library loaded first by about 5%, here the old one): 7x7/2
