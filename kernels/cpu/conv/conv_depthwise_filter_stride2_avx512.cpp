@@ -97,8 +97,8 @@ MLN_ALWAYS_INLINE void pair_source_row_products(const ChannelPair& u, const Stri
 // acc[kh * 3 + kw] += dy . the source at the tap over the planes of a pair of channels (lanes 0-7
 // a, 8-15 b). Two pairs at once (18 chains of FMAs) ran 1.5x slower at batch 1 (dw576/2 @ 14,
 // one thread).
-void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& plane, __m512* sums, bool first_image) {
-    const Stride2PairPlane p = plane;
+MLN_ALWAYS_INLINE void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& p, __m512* sums,
+                                       bool first_image) {
     __m512 acc[kTaps];
     MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = first_image ? _mm512_setzero_ps() : sums[t];
@@ -127,6 +127,21 @@ void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& plane, __m512
     for (int64_t t = 0; t < kTaps; ++t) sums[t] = acc[t];
 }
 
+// The sums of `count` consecutive channels' planes, a pair at a time (channel c's and c + 1's
+// in sums[c * 9 + tap], c even); an odd count's last channel paired with itself. The plane
+// copied once for the pairs: per pair, its fields loaded again (the stores of the sums may alias
+// the caller's copy) and the pointers set up took as long as the plane's rows at batch 1.
+MLN_NOINLINE void pair_span_sums(const float* x, const float* dy, __m512* sums, int64_t count, bool first_image,
+                                 const FilterSumsLayout& l, const Stride2PairPlane& plane) {
+    const Stride2PairPlane p = plane;
+    const int64_t in_size = l.in_size, out_size = l.out_size;
+    for (int64_t a = 0; a < count; a += 2) {
+        const int64_t b = std::min(a + 1, count - 1);
+        pair_plane_sums({x + a * in_size, x + b * in_size, dy + a * out_size, dy + b * out_size}, p,
+                        sums + a * kTaps, first_image);
+    }
+}
+
 }  // namespace
 
 bool stride2_pair_filter_fits(const WindowGeometry& g) {
@@ -143,11 +158,9 @@ bool stride2_pair_filter_fits(const WindowGeometry& g) {
 void stride2_pair_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
                                      const FilterSumsLayout& l, int64_t channels, int64_t images, float* dw) {
     const Stride2PairPlane plane(g);
-    const auto plane_sums = [&](const float* xc, const float* dyc, __m512* sums, int64_t count, bool first_image) {
-        const int64_t b = count - 1;
-        pair_plane_sums({xc, xc + b * l.in_size, dyc, dyc + b * l.out_size}, plane, sums, first_image);
-    };
-    filter_sums_by_channel_groups<16, 2, true, true>(x, dy, l, channels, images, dw, plane_sums);
+    filter_sums_by_channel_groups<16, 16, true, true>(x, dy, l, channels, images, dw, [&](auto... args) {
+        pair_span_sums(args..., l, plane);
+    });
 }
 
 }  // namespace mln::kernels::depthwise_filter
