@@ -31,40 +31,12 @@ using depthwise_filter::FilterSumsLayout;
 // loaded alone): MobileNet-v2 batch 1, one thread, same-process A/B both ways round, dw96/2 @
 // 112 0.96-0.99x the time, dw144/2 @ 56 0.93-0.97x, dw192/2 @ 28 0.92-0.96x; batch 32 within
 // noise (0.96-1.04x). Masked: loads masked to the row.
-//
-// Split: the even and odd columns by vshufps within 128-bit blocks, not by two-source permutes
-// across the register (vpermt2ps, which takes an FMA's slot on Zen 5): lane i then holds output
-// split_lane_output(i) of the register, its masks and dy permuted to that order (the sums add
-// every lane of a channel, so the order stays in them). Rows of one register (dw192/2 @ 28,
-// batch 1, one thread, same-process A/B): 0.96-0.99x the time; in every strip, dw96/2 @ 112
-// 0.97x but dw144/2 @ 56 1.01-1.02x (two more permutes of dy in the registers after the first).
-template <bool Masked, bool Split = false>
+template <bool Masked>
 inline RowTaps stride2_filter_taps(const float* row, const Stride2Columns& c) {
     RowTaps r;
-    if constexpr (Split) {
-        __m512 a0, a1;
-        stride2_window_loads<Masked>(row + c.base, c, a0, a1);
-        r.t[0] = _mm512_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0));
-        r.t[1] = _mm512_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1));
-    } else {
-        stride2_window_even_odd<Masked>(row + c.base, c, r.t[0], r.t[1]);
-    }
+    stride2_window_even_odd<Masked>(row + c.base, c, r.t[0], r.t[1]);
     r.t[2] = r.t[0];
     return r;
-}
-
-// The output of a register (0-15) that lane `lane` of the Split taps holds: in 128-bit block k,
-// outputs 2k and 2k + 1 (from the window's first 16 columns), then 2k + 8 and 2k + 9 (from its
-// last 16).
-constexpr int64_t split_lane_output(int64_t lane) { return 2 * (lane / 4) + lane % 2 + 8 * (lane % 4 / 2); }
-
-// A mask of outputs (bit j: output j) in the Split taps' lane order.
-inline __mmask16 split_order(__mmask16 outputs) {
-    __mmask16 lanes = 0;
-    for (int64_t i = 0; i < 16; ++i) {
-        if ((outputs >> split_lane_output(i)) & 1u) lanes = static_cast<__mmask16>(lanes | (1u << i));
-    }
-    return lanes;
 }
 
 // The lanes of a register of outputs first..first + 15 for the filter: tap[kw] those whose
@@ -108,19 +80,10 @@ struct Stride2Dy {
 // First: the row's first register, whose lane 0 (output -1) no tap takes: dy moved up a lane
 // in the register, not loaded again (a load fewer a row where loads bound the strips: dw192/2
 // @ 28, batch 1, one thread, 1.06-1.14x faster, dw144/2 @ 56 and dw96/2 @ 112 within 2%).
-// Split (First only): both permuted to the Split taps' order (output 0's shifted lane, which
-// tap 2 leaves out, any).
-template <bool Masked, bool First, bool Split = false>
+template <bool Masked, bool First>
 inline Stride2Dy stride2_filter_dy(const float* dy_row, const Stride2FilterLanes& lanes) {
-    static_assert(First || !Split);
     if constexpr (First) {
         const __m512 d = _mm512_maskz_loadu_ps(lanes.d, dy_row);
-        if constexpr (Split) {
-            return {_mm512_permutexvar_ps(
-                        _mm512_setr_epi32(0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15), d),
-                    _mm512_permutexvar_ps(
-                        _mm512_setr_epi32(0, 0, 7, 8, 1, 2, 9, 10, 3, 4, 11, 12, 5, 6, 13, 14), d)};
-        }
         return {d, _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(d), _mm512_setzero_si512(), 15))};
     } else if constexpr (Masked) {
         return {_mm512_maskz_loadu_ps(lanes.d, dy_row), _mm512_maskz_loadu_ps(lanes.shifted, dy_row - 1)};
@@ -225,9 +188,8 @@ MLN_ALWAYS_INLINE void prefetch_strip_ahead(const float* row, int64_t base, int6
 // 1.5-1.7x slower (MobileNet-v2 56- and 28-wide planes at stride 2, one thread, batch 1).
 // Inlined by force and the loops over the sums unrolled (MLN_UNROLL): called out of line from
 // two places, GCC 12 kept the nine sums on the stack (a store after each masked FMA) and
-// dw192/2 @ 28 ran 2x slower. set_sums: acc = the strip's sums, not acc + them. Split: the
-// Split taps (stride2_filter_taps), the lanes' tap masks in their order.
-template <bool Masked, bool First, bool Split = false>
+// dw192/2 @ 28 ran 2x slower. set_sums: acc = the strip's sums, not acc + them.
+template <bool Masked, bool First>
 MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g,
                                             const Stride2Columns& columns, const Stride2FilterLanes& filter_lanes,
                                             int64_t first_column, int64_t oh_begin, int64_t oh_end, __m512* acc,
@@ -245,18 +207,17 @@ MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, con
         const int64_t top = 2 * oh - pad;
         const float* dy_row = dy + oh * out_width + first_column;
         prefetch_strip_ahead(x + (top + 1) * in_width, c.base, in_width, dy_row);
-        const Stride2Dy d = stride2_filter_dy<Masked, First, Split>(dy_row, lanes);
+        const Stride2Dy d = stride2_filter_dy<Masked, First>(dy_row, lanes);
         if (top >= 0 && top < in_rows) {
-            if (!have_carried) carried = stride2_filter_taps<Masked, Split>(x + top * in_width, c);
+            if (!have_carried) carried = stride2_filter_taps<Masked>(x + top * in_width, c);
             stride2_tap_products<Masked>(carried, d, lanes, a);
         }
         if (top + 1 >= 0 && top + 1 < in_rows) {
-            stride2_tap_products<Masked>(stride2_filter_taps<Masked, Split>(x + (top + 1) * in_width, c), d, lanes,
-                                         a + 3);
+            stride2_tap_products<Masked>(stride2_filter_taps<Masked>(x + (top + 1) * in_width, c), d, lanes, a + 3);
         }
         have_carried = top + 2 >= 0 && top + 2 < in_rows;
         if (have_carried) {
-            carried = stride2_filter_taps<Masked, Split>(x + (top + 2) * in_width, c);
+            carried = stride2_filter_taps<Masked>(x + (top + 2) * in_width, c);
             stride2_tap_products<Masked>(carried, d, lanes, a + 6);
         }
     }
@@ -341,9 +302,8 @@ MLN_NOINLINE void stride2_one_strip_filter_sums(const float* x, const float* dy,
                                                 const FilterSumsLayout& layout, int64_t channels, int64_t images,
                                                 Stride2Columns c, Stride2FilterLanes l, float* dw) {
     const WindowGeometry plane = g;
-    for (__mmask16& tap : l.tap) tap = split_order(tap);
     const auto plane_sums = [c, l, plane](const float* xc, const float* dyc, __m512* acc, bool first_image) {
-        stride2_filter_strip<true, true, true>(xc, dyc, plane, c, l, 0, 0, plane.out[1], acc, first_image);
+        stride2_filter_strip<true, true>(xc, dyc, plane, c, l, 0, 0, plane.out[1], acc, first_image);
         stride2_last_column_tap_sums(xc, dyc, plane, acc);
     };
     filter_sums_by_channel_groups<16, 1, true>(x, dy, layout, channels, images, dw, plane_sums);
