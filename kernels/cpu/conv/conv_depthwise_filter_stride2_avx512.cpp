@@ -1,16 +1,21 @@
 // Compiled with AVX-512: the depthwise 3 x 3 backward filter at stride 2 x 2 on rows of up to 7
 // outputs, two channels a register (conv_depthwise_filter_stride2_avx512.hpp).
 //
-// Lanes 0-7 hold channel a's output row, lanes 8-15 channel b's. A source row of each channel
-// loads as 16 columns from -pad_w, and one two-source permute each gives its even columns e (lane
-// j: column 2 j - pad_w, tap 0 of output j) and its odd ones o (tap 1); tap 2 of output j is e's
-// lane j + 1, so its products take dy moved up a lane in each half (ds, lane j output j - 1) and
-// no source register is shifted. An output row's bottom source row is the next one's top, so
-// each source row is loaded and split once: a row of a pair of channels costs 9 FMAs, three loads
-// and three permutes of x, two masked loads of dy (both channels' rows merged into one register
-// by the masks, no insert) and one permute for ds. ds as two more masked loads ran 1.07-1.17x
-// slower (dw576/2 @ 14, batches 2, 8 and 32, same-process A/B); the sums split into the two
-// channels' inside the plane loop (no stored copy) 1.2-1.4x slower, inlined or not (GCC 12).
+// A register holds output rows of channels a and b. A source row of each channel loads as 16
+// columns from -pad_w, and one in-block shuffle (vshufps) of the two gives their even columns e
+// (tap 0 of each output: in 128-bit block k outputs 2k and 2k + 1 of a, then of b) and another
+// their odd ones o (tap 1); tap 2 of output j is e's lane of output j + 1, so its products take
+// dy with each output's lane holding output j - 1's (ds) and no source register is shifted. dy
+// loads as a's row in lanes 0-7 and b's in 8-15, permuted to e's order for d and ds; the sums
+// are permuted back to that order once a plane. An output row's bottom source row is the next
+// one's top, so each source row is loaded and split once: a row of a pair of channels costs 9
+// FMAs, three loads and three shuffles of x, two masked loads of dy (both channels' rows merged
+// into one register by the masks, no insert) and two permutes. Two-source permutes of the
+// columns into halves (vpermt2ps, which takes an FMA's slot on Zen 5 where vshufps issues
+// beside the FMAs) ran 1.03-1.07x slower (dw576/2 @ 14, one thread, same-process A/B, batches
+// 1 to 8). ds as two more masked loads ran 1.07-1.17x slower (batches 2, 8 and 32); the sums
+// split into the two channels' inside the plane loop (no stored copy) 1.2-1.4x slower, inlined
+// or not (GCC 12).
 // GCC 12 warns inside its own AVX-512 intrinsics (a self-initialized undefined operand, GCC bug
 // 105593); the pragma must precede the first inclusion of the intrinsics headers.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -34,20 +39,46 @@ namespace {
 // between the two, 12 KiB 1.2-1.5x slower.
 constexpr int64_t kPairRowPrefetchBytes = int64_t{1} << 10;
 
-// The plane's masks; lane j of each half of a register is output j.
+// The split registers (pair_source_row_products) hold in each 128-bit block k the even (odd)
+// columns of that block of channel a's row, then of b's: outputs 2k and 2k + 1 of a, then of b.
+constexpr int64_t split_lane_output(int64_t lane) { return 2 * (lane / 4) + lane % 2; }
+constexpr int64_t split_lane_channel(int64_t lane) { return lane % 4 / 2; }
+
+// A register whose lane i is index(i).
+template <class Index>
+__m512i lane_indices(Index index) {
+    alignas(64) int32_t lanes[16];
+    for (int32_t i = 0; i < 16; ++i) lanes[i] = static_cast<int32_t>(index(i));
+    return _mm512_load_si512(lanes);
+}
+
+// The plane's masks (in the split registers' lane order) and the permutes of dy into that order.
 struct Stride2PairPlane {
     int64_t in_rows, in_width, out_rows, out_width, pad_h, pad_w;
     __mmask16 load;              // the lanes of 16 columns from -pad_w inside the row
     __mmask16 taps[3];           // lanes of e . d, o . d, e . ds whose tap lies in the row
     __mmask16 d_low, d_high;     // the lanes of dy from channel a, from channel b
+    // dy loaded as a's row (lanes 0-7) and b's (8-15) into the split order (d); the same with
+    // output j's lane taking output j - 1's (ds; output 0's lane, which tap 2 leaves out, any);
+    // sums in the split order back to a's in lanes 0-7 and b's in 8-15. A plane's sums go into
+    // sums[] once, so a lane's sum over the images adds the images' sums in image order.
+    __m512i to_split, to_split_shifted, to_halves;
 
     explicit Stride2PairPlane(const WindowGeometry& g)
         : in_rows(g.in[1]), in_width(g.in[2]), out_rows(g.out[1]), out_width(g.out[2]), pad_h(g.pad_begin[1]),
           pad_w(g.pad_begin[2]), load(lanes_between(pad_w, pad_w + in_width)), taps{0, 0, 0},
-          d_low(lanes_below(out_width)), d_high(lanes_between(8, 8 + out_width)) {
+          d_low(lanes_below(out_width)), d_high(lanes_between(8, 8 + out_width)),
+          to_split(lane_indices([](int64_t i) { return 8 * split_lane_channel(i) + split_lane_output(i); })),
+          to_split_shifted(lane_indices([](int64_t i) {
+              return 8 * split_lane_channel(i) + std::max<int64_t>(0, split_lane_output(i) - 1);
+          })),
+          to_halves(lane_indices([](int64_t i) {
+              const int64_t j = i % 8;  // lane i: output j of channel i / 8
+              return 4 * (j / 2) + 2 * (i / 8) + j % 2;
+          })) {
         const auto in_row = [&](int64_t column) { return column >= 0 && column < in_width; };
         for (int64_t lane = 0; lane < 16; ++lane) {
-            const int64_t j = lane % 8;
+            const int64_t j = split_lane_output(lane);
             const bool present[3] = {j < out_width && in_row(2 * j - pad_w), j < out_width && in_row(2 * j + 1 - pad_w),
                                      j >= 1 && j <= out_width && in_row(2 * j - pad_w)};
             for (int64_t kw = 0; kw < 3; ++kw) {
@@ -62,8 +93,8 @@ struct ChannelPair {
     const float *xa, *xb, *dya, *dyb;
 };
 
-// Source row `row`'s products for filter row Kh (d, ds: the pair's dy row and dy moved up a
-// lane): its split carried from the output row before where `carried` (Kh 0), else loaded and
+// Source row `row`'s products for filter row Kh (d, ds: the pair's dy row and the row an output
+// on, in the split order): its split carried from the output row before where `carried` (Kh 0), else loaded and
 // split (and kept for the next output row where Kh is 2). A function of a constant filter row:
 // a loop over the rows indexed the sums and kept them on the stack.
 template <int64_t Kh>
@@ -75,15 +106,13 @@ MLN_ALWAYS_INLINE void pair_source_row_products(const ChannelPair& u, const Stri
         e = carried_e;
         o = carried_o;
     } else {
-        const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-        const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
         const int64_t at = row * p.in_width - p.pad_w;
         const __m512 a = _mm512_maskz_loadu_ps(p.load, u.xa + at);
         const __m512 b = _mm512_maskz_loadu_ps(p.load, u.xb + at);
         _mm_prefetch(reinterpret_cast<const char*>(u.xa + at) + kPairRowPrefetchBytes, _MM_HINT_T0);
         _mm_prefetch(reinterpret_cast<const char*>(u.xb + at) + kPairRowPrefetchBytes, _MM_HINT_T0);
-        e = _mm512_permutex2var_ps(a, even, b);
-        o = _mm512_permutex2var_ps(a, odd, b);
+        e = _mm512_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+        o = _mm512_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
     }
     acc[Kh * 3] = _mm512_mask3_fmadd_ps(e, d, acc[Kh * 3], p.taps[0]);
     acc[Kh * 3 + 1] = _mm512_mask3_fmadd_ps(o, d, acc[Kh * 3 + 1], p.taps[1]);
@@ -94,26 +123,25 @@ MLN_ALWAYS_INLINE void pair_source_row_products(const ChannelPair& u, const Stri
     }
 }
 
-// acc[kh * 3 + kw] += dy . the source at the tap over the planes of a pair of channels (lanes 0-7
-// a, 8-15 b). Two pairs at once (18 chains of FMAs) ran 1.5x slower at batch 1 (dw576/2 @ 14,
+// sums[kh * 3 + kw] (= where first_image) += dy . the source at the tap over the planes of a
+// pair of channels (lanes 0-7 a, 8-15 b). Two pairs at once (18 chains of FMAs) ran 1.5x slower at batch 1 (dw576/2 @ 14,
 // one thread).
-void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& plane, __m512* sums, bool first_image) {
-    const Stride2PairPlane p = plane;
+MLN_ALWAYS_INLINE void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& p, __m512* sums,
+                                       bool first_image) {
     __m512 acc[kTaps];
     MLN_UNROLL(9)
-    for (int64_t t = 0; t < kTaps; ++t) acc[t] = first_image ? _mm512_setzero_ps() : sums[t];
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = _mm512_setzero_ps();
     __m512 carried_e = _mm512_setzero_ps(), carried_o = _mm512_setzero_ps();
     bool have_carried = false;  // carried_* hold the split of source row 2 oh - pad_h
-    // Lane j of each half from lane j - 1 (lanes 0 and 8, which tap 2 leaves out, from any).
-    const __m512i up_a_lane = _mm512_set_epi32(14, 13, 12, 11, 10, 9, 8, 8, 6, 5, 4, 3, 2, 1, 0, 0);
     for (int64_t oh = 0; oh < p.out_rows; ++oh) {
         const int64_t top = 2 * oh - p.pad_h;
         const float* dya_row = u.dya + oh * p.out_width;
         const float* dyb_row = u.dyb + oh * p.out_width;
         _mm_prefetch(reinterpret_cast<const char*>(dya_row) + kPairRowPrefetchBytes, _MM_HINT_T0);
         // Channel b's row into lanes 8 on, over a's.
-        const __m512 d = _mm512_mask_loadu_ps(_mm512_maskz_loadu_ps(p.d_low, dya_row), p.d_high, dyb_row - 8);
-        const __m512 ds = _mm512_permutexvar_ps(up_a_lane, d);
+        const __m512 rows = _mm512_mask_loadu_ps(_mm512_maskz_loadu_ps(p.d_low, dya_row), p.d_high, dyb_row - 8);
+        const __m512 d = _mm512_permutexvar_ps(p.to_split, rows);
+        const __m512 ds = _mm512_permutexvar_ps(p.to_split_shifted, rows);
         if (top >= 0 && top < p.in_rows) {
             pair_source_row_products<0>(u, p, top, have_carried, d, ds, carried_e, carried_o, acc);
         }
@@ -124,7 +152,25 @@ void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& plane, __m512
         if (have_carried) pair_source_row_products<2>(u, p, top + 2, false, d, ds, carried_e, carried_o, acc);
     }
     MLN_UNROLL(9)
-    for (int64_t t = 0; t < kTaps; ++t) sums[t] = acc[t];
+    for (int64_t t = 0; t < kTaps; ++t) {
+        const __m512 halves = _mm512_permutexvar_ps(p.to_halves, acc[t]);
+        sums[t] = first_image ? halves : _mm512_add_ps(sums[t], halves);
+    }
+}
+
+// The sums of `count` consecutive channels' planes, a pair at a time (channel c's and c + 1's
+// in sums[c * 9 + tap], c even); an odd count's last channel paired with itself. The plane
+// copied once for the pairs: per pair, its fields loaded again (the stores of the sums may alias
+// the caller's copy) and the pointers set up took as long as the plane's rows at batch 1.
+MLN_NOINLINE void pair_span_sums(const float* x, const float* dy, __m512* sums, int64_t count, bool first_image,
+                                 const FilterSumsLayout& l, const Stride2PairPlane& plane) {
+    const Stride2PairPlane p = plane;
+    const int64_t in_size = l.in_size, out_size = l.out_size;
+    for (int64_t a = 0; a < count; a += 2) {
+        const int64_t b = std::min(a + 1, count - 1);
+        pair_plane_sums({x + a * in_size, x + b * in_size, dy + a * out_size, dy + b * out_size}, p,
+                        sums + a * kTaps, first_image);
+    }
 }
 
 }  // namespace
@@ -143,11 +189,9 @@ bool stride2_pair_filter_fits(const WindowGeometry& g) {
 void stride2_pair_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
                                      const FilterSumsLayout& l, int64_t channels, int64_t images, float* dw) {
     const Stride2PairPlane plane(g);
-    const auto plane_sums = [&](const float* xc, const float* dyc, __m512* sums, int64_t count, bool first_image) {
-        const int64_t b = count - 1;
-        pair_plane_sums({xc, xc + b * l.in_size, dyc, dyc + b * l.out_size}, plane, sums, first_image);
-    };
-    filter_sums_by_channel_groups<16, 2, true, true>(x, dy, l, channels, images, dw, plane_sums);
+    filter_sums_by_channel_groups<16, 16, true, true>(x, dy, l, channels, images, dw, [&](auto... args) {
+        pair_span_sums(args..., l, plane);
+    });
 }
 
 }  // namespace mln::kernels::depthwise_filter
