@@ -39,6 +39,12 @@ MLN_ALWAYS_INLINE void prefetch_write_ahead(float* from, int64_t floats) {
 // flat_window_sums), and one 512-bit load a row kept by force ran 3-11% slower than the halves.
 // MobileNet-v2 batch 1, one thread, conv_vs_build against main: dw144 @ 56 0.82x the time,
 // dw192 @ 28 0.87x, dw32 @ 112 0.99x (from L3 and DRAM).
+// Planes of more dx than this (MobileNet-v2's 112 x 112, 49 KiB, past L1) keep flat_window_sums:
+// there, streaming from DRAM at batch 32, the sums by columns ran 1.05-1.17x slower (dw32 @ 112,
+// one and two threads; within 2% at batch 1), and prefetching dy and dx ahead in them, 0.93-0.97x
+// at batch 32, ran 1.04-1.17x slower at batch 1 on all three flat layers.
+constexpr int64_t kFlatColumnsMaxPlaneBytes = int64_t{16} << 10;
+
 MLN_NOINLINE void flat_window_sums_by_columns(const float* src, const float* taps, const FlatPlane& f, float* out) {
     __m512 w[kTaps];
     for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
@@ -433,7 +439,11 @@ void conv_depthwise_3x3_backward_data_avx512(const float* dy, const float* w, co
         const FlatPlane f(g.in[2], g.out[1], g.in[1], 2 - g.pad_begin[1], 2 - g.pad_begin[2], flat_plane_cache());
         for (int64_t c = 0; c < channels; ++c) {
             for (int64_t t = 0; t < kTaps; ++t) flipped[t] = w[c * kTaps + kTaps - 1 - t];
-            flat_window_sums_by_columns(dy + c * out_size, flipped, f, dx + c * in_size);
+            if (in_size * static_cast<int64_t>(sizeof(float)) <= kFlatColumnsMaxPlaneBytes) {
+                flat_window_sums_by_columns(dy + c * out_size, flipped, f, dx + c * in_size);
+            } else {
+                flat_window_sums(dy + c * out_size, flipped, 0.0f, f, dx + c * in_size);
+            }
         }
         return;
     }
