@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "core/nn_args.hpp"
+#include "kernels/cpu/common/force_inline.hpp"
 #include "kernels/cpu/conv/conv_depthwise_avx512_tile.hpp"
 
 namespace mln::kernels {
@@ -79,6 +80,23 @@ inline void store_tap_sums(const __m512* taps, int64_t group, float* dw) {
     for (int64_t c = 0; c < group; ++c) _mm512_mask_storeu_ps(dw + c * kTaps, kTapLanes, r[c]);
 }
 
+// dw[c * 9 + t] = the sum of acc[c][t]'s 16 lanes for c < group: register j of dw's 144 floats
+// sums the 16 registers of its floats (16 j to 16 j + 15) across lanes, so the sums come out in
+// dw's order, without store_tap_sums's transpose (64 shuffles and 16 masked stores a group).
+inline void store_channel_major_sums(const __m512 (*acc)[kTaps], int64_t group, float* dw) {
+    const int64_t count = group * kTaps;
+    MLN_UNROLL(9)
+    for (int64_t j = 0; j < kTaps; ++j) {
+        if (j * 16 >= count) break;
+        __m512 lanes[16];
+        MLN_UNROLL(16)
+        for (int64_t l = 0; l < 16; ++l) lanes[l] = acc[(j * 16 + l) / kTaps][(j * 16 + l) % kTaps];
+        const int64_t left = count - j * 16;
+        const auto stored = static_cast<__mmask16>(left >= 16 ? 0xFFFFu : (1u << left) - 1u);
+        _mm512_mask_storeu_ps(dw + j * 16, stored, sum_across_lanes16(lanes));
+    }
+}
+
 // dw (channels x 9) = the plane sums (plane_sums(x plane, dy plane, acc): acc[tap] += its
 // products) over every image. Images outermost, then a span of up to Span channels, whose planes
 // lie one after the other: a channel through every image first read a 7 x 7 plane (196 bytes)
@@ -125,18 +143,17 @@ void filter_sums_by_channel_groups(const float* x, const float* dy, const Filter
             }
         }
         for (int64_t g0 = 0; g0 < span; g0 += kGroup) {
-            __m512 sums[kTaps];
-            for (int64_t t = 0; t < kTaps; ++t) {
-                __m512 lanes[kGroup];
-                if constexpr (ChannelPairs) {
+            if constexpr (ChannelPairs) {
+                __m512 sums[kTaps];
+                for (int64_t t = 0; t < kTaps; ++t) {
+                    __m512 lanes[kGroup];
                     for (int64_t k = 0; k < kGroup / 2; ++k) lanes[k] = acc[g0 + 2 * k][t];
                     sums[t] = sum_across_channel_pairs(lanes);
-                } else {
-                    for (int64_t c = 0; c < kGroup; ++c) lanes[c] = acc[g0 + c][t];
-                    sums[t] = sum_across_lanes16(lanes);
                 }
+                store_tap_sums(sums, std::min(kGroup, span - g0), dw + (s0 + g0) * kTaps);
+            } else {
+                store_channel_major_sums(acc + g0, std::min(kGroup, span - g0), dw + (s0 + g0) * kTaps);
             }
-            store_tap_sums(sums, std::min(kGroup, span - g0), dw + (s0 + g0) * kTaps);
         }
     }
 }

@@ -189,6 +189,10 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     // Flat planes over 16 KiB (the filter prefetching ahead, past the last plane's end too).
     cases.push_back({1, 3, 40, 112, 1, 1, 1});
     cases.push_back({2, 2, 67, 67, 1, 1, 1});
+    // Backward data sums by columns up to 16 KiB of dx: 64 x 64 (the largest such plane) and
+    // 65 x 64 (flat_window_sums).
+    cases.push_back({1, 3, 64, 64, 1, 1, 1});
+    cases.push_back({1, 3, 65, 64, 1, 1, 1});
     // The forward's flat plane: an interior of many registers with column masks repeating every
     // 13, and two rows (no interior register).
     cases.push_back({1, 3, 30, 13, 1, 1, 1});
