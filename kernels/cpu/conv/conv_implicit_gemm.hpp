@@ -667,7 +667,13 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
         for (int64_t q = 0, tile = 0; q < all_positions; q += kPositionsTileRows, ++tile) {
             const int64_t rows = std::min<int64_t>(kPositionsTileRows, all_positions - q);
             const int64_t start = q < positions ? q : q - positions;
-            if ((q < positions && q + rows > positions) || start % width != 0 || rows % width != 0) continue;
+            if (q < positions && q + rows > positions) {
+                if (!padded && rows == kPositionsTileRows && width == kPositionsTileRows / 2) {
+                    window_tiles[tile] = image_pair_window_tile_avx512();
+                }
+                continue;
+            }
+            if (start % width != 0 || rows % width != 0) continue;
             window_tiles[tile] = window_tile_avx512(static_cast<int>(rows), static_cast<int>(width), padded,
                                                     start == 0, start + rows == positions);
         }
@@ -724,7 +730,9 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
                     const float* const a_start = padded           ? x + pc / 9 * taps.plane + q / width * pitch
                                                  : q < positions ? lowered + q
                                                                  : second_lowered + (q - positions);
-                    window_tiles[tile](kc, a_start, window_steps, b, c, channels_padded, accumulate, prefetch);
+                    WindowSteps steps = window_steps;
+                    if (q < positions && q + rows > positions) steps.second_image = second_lowered - a_start;
+                    window_tiles[tile](kc, a_start, steps, b, c, channels_padded, accumulate, prefetch);
                 } else if (q >= positions) {
                     // The second image's tiles start inside its output rows: no skips.
                     positions_tile_avx512(rows)(kc, second_lowered + (q - positions), lowered_width, b, c,
