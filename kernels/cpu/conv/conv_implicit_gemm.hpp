@@ -820,7 +820,10 @@ inline void write_rows(const ConvArgs& a, int64_t n, const float* sums, int64_t 
 // 7x7 outputs from lowered columns take two images a task (pairs_images): 7 tiles of 14 for 98
 // positions, each w^T panel over 7 tiles, not 4 + 4 with a 7-row tile each (ResNet-18's 3x3/2 to
 // 7x7, batch 32, same-process A/B, min per call: 0.976-0.994x the time on one thread, CPU time;
-// 0.97-1.01x (25th percentile 0.974-0.986x) on two).
+// 0.97-1.01x (25th percentile 0.974-0.986x) on two). The tile across the two images is a window
+// tile too where the window tiles apply (image_pair_window_tile_avx512), leaving out the second
+// image's top row under tap row 0: 0.95-0.97x the time of the tap walk it replaced (conv_vs_build,
+// batch 32, one and two threads; peer ratio on two threads 1.16 -> 1.14, prepared 1.12 -> 1.08).
 // prepacked: nullptr, or all of w^T packed before (prepared weights, pack_all_panels): no
 // packing in the call, the depth slices cut at its blocks.
 template <class T>
