@@ -338,7 +338,29 @@ struct PackedWeights;
 // slow by more than the packing saves. four_columns from 128-bit inserts instead of masked
 // broadcasts 0.98-1.03x in the layers (alone, packing 4.7 MB: 0.78x cold from memory, 0.97-0.99x
 // warm); from L1 a panel packs at 0.7 ns a 16-lane row either way, 0.64-0.70 without its
-// stores, so the loads and transposes, not the stores, bound it.
+// stores, so the loads and transposes, not the stores, bound it. A 32 x 144 panel from L1 (one
+// thread, min of 2000): four_columns 0.63-0.73 ns a row, the panel's stores alone 0.38-0.42, and
+// 256-bit row pieces (rows b, 4 + b in one vector by an insert, 8 + b, 12 + b in another, one
+// 128-bit-block shuffle per 4 columns before the in-lane transposes) 0.63-0.73: no cheaper.
+// No packing at all, a micro-kernel reading the plain filters [oc][ic][3][3], does not pay by
+// the arithmetic (3x3/2 to 7x7: 512 channels, 49 positions, depth 2304): with the filters' rows
+// broadcast and positions in the vectors, 49 positions take 3 vectors and a fourth for 1 lane
+// (or a dot product apart for the 49th), and lanes cannot leave out the padding's products,
+// which the window tiles do (9.3% of that layer's multiply-adds, about what the packing costs);
+// with vectors over the depth (filter rows and depth-major columns, a horizontal sum per
+// output), every group of 4 output channels streams the 451 KB of columns from L2 (7 lines per
+// 28 multiply-adds), or in depth blocks that stay in L1 the transposing sums (about 45 shuffles
+// and adds per 16 outputs) cost about a third of a 128-deep block's multiply-adds, and the
+// padding's products stay in either way.
+// Also tried and no faster (conv_vs_build against the build before, min per layer): pairs at
+// batch 32 (3x3/2 to 7x7) taking each 144-deep block in two 72-deep steps, so that the two
+// images' columns (56 KB) fit L1, 0.98-1.01x on one thread, 1.03x on two; the last depth block's
+// tiles, which have no next panel, prefetching the task's y for write_rows (batch 32, 3x3 and
+// 3x3/2 layers, two threads) 0.99-1.00x; at 7x7 from lowered columns, batch 1, the 7-position
+// tile on the top row (its tap row 0 left out: tiles 7 + 14 + 14 + 14, not 14 + 14 + 14 + 7)
+// 0.99-1.02x both ways round, the tiles' perf samples 38.1 against 37.6 (its steps with no
+// multiply-adds still walk and prefetch); prefetchw two rows ahead of the stride-2 lowering's
+// stores 1.00x in the layers (1.06x alone).
 namespace transposed {
 
 constexpr int64_t kDepthBlock = 128;  // the w^T panel (16 KiB) and the A rows a tile reads stay in L1
@@ -645,7 +667,13 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
         for (int64_t q = 0, tile = 0; q < all_positions; q += kPositionsTileRows, ++tile) {
             const int64_t rows = std::min<int64_t>(kPositionsTileRows, all_positions - q);
             const int64_t start = q < positions ? q : q - positions;
-            if ((q < positions && q + rows > positions) || start % width != 0 || rows % width != 0) continue;
+            if (q < positions && q + rows > positions) {
+                if (!padded && rows == kPositionsTileRows && width == kPositionsTileRows / 2) {
+                    window_tiles[tile] = image_pair_window_tile_avx512();
+                }
+                continue;
+            }
+            if (start % width != 0 || rows % width != 0) continue;
             window_tiles[tile] = window_tile_avx512(static_cast<int>(rows), static_cast<int>(width), padded,
                                                     start == 0, start + rows == positions);
         }
@@ -702,7 +730,9 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
                     const float* const a_start = padded           ? x + pc / 9 * taps.plane + q / width * pitch
                                                  : q < positions ? lowered + q
                                                                  : second_lowered + (q - positions);
-                    window_tiles[tile](kc, a_start, window_steps, b, c, channels_padded, accumulate, prefetch);
+                    WindowSteps steps = window_steps;
+                    if (q < positions && q + rows > positions) steps.second_image = second_lowered - a_start;
+                    window_tiles[tile](kc, a_start, steps, b, c, channels_padded, accumulate, prefetch);
                 } else if (q >= positions) {
                     // The second image's tiles start inside its output rows: no skips.
                     positions_tile_avx512(rows)(kc, second_lowered + (q - positions), lowered_width, b, c,
@@ -790,7 +820,10 @@ inline void write_rows(const ConvArgs& a, int64_t n, const float* sums, int64_t 
 // 7x7 outputs from lowered columns take two images a task (pairs_images): 7 tiles of 14 for 98
 // positions, each w^T panel over 7 tiles, not 4 + 4 with a 7-row tile each (ResNet-18's 3x3/2 to
 // 7x7, batch 32, same-process A/B, min per call: 0.976-0.994x the time on one thread, CPU time;
-// 0.97-1.01x (25th percentile 0.974-0.986x) on two).
+// 0.97-1.01x (25th percentile 0.974-0.986x) on two). The tile across the two images is a window
+// tile too where the window tiles apply (image_pair_window_tile_avx512), leaving out the second
+// image's top row under tap row 0: 0.95-0.97x the time of the tap walk it replaced (conv_vs_build,
+// batch 32, one and two threads; peer ratio on two threads 1.16 -> 1.14, prepared 1.12 -> 1.08).
 // prepacked: nullptr, or all of w^T packed before (prepared weights, pack_all_panels): no
 // packing in the call, the depth slices cut at its blocks.
 template <class T>

@@ -180,11 +180,13 @@ MLN_ALWAYS_INLINE void tap_row_product(const float*& a, int64_t column, int64_t 
 // contiguous: rows S apart, a constant, where a runtime pitch took 1.04-1.06x the time of
 // ResNet-18's 3x3/2 to 7x7 on one thread; the right and bottom taps inside the image). A
 // constant pitch for the padded image too made GCC 12 spill accumulators in every step.
-template <int R, int S, bool Padded, bool Top, bool Bottom>
+// Pair: the tile across two images of lowered columns (image_pair_window_tile_avx512), its
+// second output row steps.second_image on and under tap row 0 left out.
+template <int R, int S, bool Padded, bool Top, bool Bottom, bool Pair = false>
 void window_tile(int64_t kc, const float* a, const WindowSteps& steps, const float* b, float* c, int64_t ldc,
                  bool accumulate, const PrefetchLines& prefetch) {
     constexpr auto kTapColumns = std::make_integer_sequence<int, 3>{};
-    const int64_t column = steps.column, pitch = Padded ? steps.row : S;
+    const int64_t column = steps.column, pitch = Padded ? steps.row : Pair ? steps.second_image : S;
     // Past a tap row's last tap to the next row's first, past a channel's last tap row to the next.
     const int64_t next_row = steps.row - 3 * column, next_channel = steps.channel - 3 * steps.row;
     PrefetchWalk next_panel(prefetch);
@@ -194,7 +196,7 @@ void window_tile(int64_t kc, const float* a, const WindowSteps& steps, const flo
     for (int64_t p = 0, kh = 0; p < kc; p += 3) {
         if (Top && kh == 0) {
             tap_row_product<R, S, Padded, true, false>(a, column, pitch, b, acc, next_panel, kTapColumns);
-        } else if (Bottom && kh == 2) {
+        } else if ((Bottom && kh == 2) || (Pair && kh == 0)) {
             tap_row_product<R, S, Padded, false, true>(a, column, pitch, b, acc, next_panel, kTapColumns);
         } else {
             tap_row_product<R, S, Padded, false, false>(a, column, pitch, b, acc, next_panel, kTapColumns);
@@ -261,6 +263,8 @@ WindowTileKernel window_tile_avx512(int rows, int width, bool padded, bool top, 
     if (rows == 7 && width == 7) return window_tile_for<7, 7>(padded, top, bottom);
     return nullptr;
 }
+
+WindowTileKernel image_pair_window_tile_avx512() { return window_tile<14, 7, false, false, false, true>; }
 
 PaddedTileKernel padded_positions_tile_avx512(int rows, int width) {
     if (rows == 14 && width == 14) return padded_positions_tile<14, 14>;

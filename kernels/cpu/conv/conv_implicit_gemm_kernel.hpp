@@ -54,6 +54,7 @@ PaddedTileKernel padded_positions_tile_avx512(int rows, int width);
 // + kh * row + kw * column floats from the first tap.
 struct WindowSteps {
     int64_t column, row, channel;
+    int64_t second_image = 0;  // image_pair_window_tile_avx512: its second output row's offset from the first
 };
 // A tile of whole output rows of `width` positions under a 3x3 window with padding 1, depth steps
 // whole channels (kc a multiple of 9, from a channel's tap 0): A(i, p) = a[tap p's offset
@@ -67,6 +68,10 @@ using WindowTileKernel = void (*)(int64_t kc, const float* a, const WindowSteps&
 // (rows, width) as padded_positions_tile_avx512, not both top and bottom if padded; nullptr for
 // others.
 WindowTileKernel window_tile_avx512(int rows, int width, bool padded, bool top, bool bottom);
+// The same over lowered columns for the tile across two images of 7x7 outputs (pairs_images): 14
+// rows, the first image's last output row, then the second's top row `steps.second_image` floats
+// on, which under tap row 0 reads only padding (left out, as output column 0's under tap column 0).
+WindowTileKernel image_pair_window_tile_avx512();
 // The B panel: panel[p * 32 + j] = w[j * row_stride + p] for j < rows <= 32, zero for the rest.
 void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t rows, int64_t kc, float* panel);
 // Taps per pack_tap_columns_avx512 call at most (a multiple of 4: whole columns of 4 taps).

@@ -352,8 +352,11 @@ std::vector<ConvCase> implicit_gemm_cases() {
         // Images two to a task where 7-row last tiles pair up (7x7 outputs from lowered planes: a
         // pair's middle tile 7 positions of each image), the last `threads` images one a task:
         // batches of 5 and 6 give pairs and single images at 1, 2 and 3 threads; 40 channels (a
-        // partial last panel).
+        // partial last panel). From 14x14 the middle tile is a window tile that leaves out the
+        // second image's top row under tap row 0 (image_pair_window_tile_avx512): 81 deep (one
+        // depth block) and 180 (blocks of 144 and 36); from 13x13 the tile walks no taps.
         {{5, 9, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{5, 20, 14, 14}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{6, 12, 13, 13}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // The polyphase direct kernel (AVX-512 f32, stride 2, one group, at most 64 channels;
         // conv_phase_direct.hpp): ResNet's 7x7/2 stem above (pad 3: column shifts -2..1), then
