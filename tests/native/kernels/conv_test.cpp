@@ -891,7 +891,9 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
 // + 2 + 1). Pairs of positions (17 to 24 channels, three registers of 8 channels at 2 positions; an
 // odd last position on its own): dy's 20 channels against x's 100 rows (8 x 12 + 4; 3-d, 315
 // positions), x's 24 against 67 rows of dy (8 x 8 + 2 + 1, 437 positions, 2 slices), dy's 17
-// against x's 70 rows (8 x 8 + 4 + 2, dW written transposed). Threads' ranges of rows are cut at
+// against x's 70 rows (8 x 8 + 4 + 2, dW written transposed); dy's 28 channels, two registers,
+// against x's 70 rows (dW written transposed in 16 x 16 tiles, partial at both edges and, at 3
+// threads, from ranges of rows starting at multiples of 8). Threads' ranges of rows are cut at
 // multiples of 8 (53 rows at 2 and 3 threads). 32 -> 16: dy's 16 channels against x's 32 rows
 // (tiles of 5 and 6; at 3 threads ranges of 8 rows, tiles of 4), 2 rows per lane.
 TEST_F(ConvTest, PointwiseBackwardFilterBroadcastMatchesReferenceAndThreadCountsAgree) {
@@ -905,6 +907,7 @@ TEST_F(ConvTest, PointwiseBackwardFilterBroadcastMatchesReferenceAndThreadCounts
         {{3, 32, 19, 17}, 16, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 24, 19, 23}, 67, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 70, 16, 17}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 70, 20, 20}, 28, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
