@@ -148,6 +148,15 @@ void copy_rows_side_by_side(const T* from, int64_t rows, int64_t images, int64_t
     }
 }
 
+// Whether AVX-512 gathers a strided layer's rows in registers: f32 (the callers' part), stride 2
+// along the rows, no plane axis.
+bool gathers_stride2_rows(const WindowGeometry& g) {
+    return cpu::active_isa() == MLN_ISA_AVX512 && g.stride[2] == 2 && g.out[0] == 1;
+}
+// The panel gather takes rows of at least this many outputs: a register transpose per piece of
+// up to 16 outputs of a row, half empty at 7 (driver's figures).
+constexpr int64_t kPanelGatherMinRow = 12;
+
 // One image's `rows` rows of x at a strided layer's output positions, compact. AVX-512 f32
 // gathers rows of stride 2 in registers (2-d and 1-d layers: no plane axis to step over) rather
 // than by gather_strided_positions' loop per element: ResNet-18's 1x1/2 downsamples, A/B in one
@@ -157,7 +166,7 @@ template <class T>
 void gather_image(const WindowGeometry& g, int64_t rows, const T* x, T* compact) {
 #if defined(MYELIN_X86_64_KERNELS)
     if constexpr (std::is_same_v<T, float>) {
-        if (cpu::active_isa() == MLN_ISA_AVX512 && g.stride[2] == 2 && g.out[0] == 1) {
+        if (gathers_stride2_rows(g)) {
             gather_stride2_rows_avx512(x, rows, g.in_size(), g.out[1], g.stride[1] * g.in[2], g.out[2], compact);
             return;
         }
@@ -346,14 +355,16 @@ int64_t in_place_chunk_images(int64_t out_channels, int64_t channels, int64_t po
 }
 
 // c (rows x cols, row stride ldc) = (first ? 0 : c) + the sum over `images` images n of A_n (rows
-// x positions, at a + n * a_image_stride, row stride the positions) * B_n^T (B_n likewise, cols x
-// positions): B packed across the images into panels of 32 columns, every tile of c summed over
-// all the images in registers, A read in place (AVX-512 f32). Against copying both operands'
-// rows side by side for a GEMM per chunk (kChunkDepth), no copies, and C read and written once
-// per chunk where a GEMM per image of 49-196 positions read and wrote it per image.
-void sum_images_in_place(const float* a, int64_t a_image_stride, int64_t rows, const float* b,
-                         int64_t b_image_stride, int64_t cols, int64_t images, int64_t positions, float* c,
-                         int64_t ldc, bool first) {
+// x positions, at a + n * a_image_stride, row stride the positions) * B_n^T (cols x positions):
+// B packed across the images into panels of 32 columns (pack_image(n, col0, panel_cols, to):
+// image n's columns col0 .. col0 + panel_cols - 1 as a panel of positions x 32 at `to`), every
+// tile of c summed over all the images in registers, A read in place (AVX-512 f32). Against
+// copying both operands' rows side by side for a GEMM per chunk (kChunkDepth), no copies, and C
+// read and written once per chunk where a GEMM per image of 49-196 positions read and wrote it
+// per image.
+template <class PackImage>
+void sum_images_in_place(const float* a, int64_t a_image_stride, int64_t rows, PackImage&& pack_image, int64_t cols,
+                         int64_t images, int64_t positions, float* c, int64_t ldc, bool first) {
     const int64_t depth = images * positions;
     const int64_t panels = ceil_div(cols, kImagesTileMaxCols);
     const int64_t panel_size = kImagesTileMaxCols * depth;
@@ -365,9 +376,7 @@ void sum_images_in_place(const float* a, int64_t a_image_stride, int64_t rows, c
     auto pack = [&](int64_t j, float* panel) {
         const int64_t panel_cols = std::min(kImagesTileMaxCols, cols - j * kImagesTileMaxCols);
         for (int64_t n = 0; n < images; ++n) {
-            pointwise_filter_images_panel_avx512(b + n * b_image_stride + j * kImagesTileMaxCols * positions,
-                                                 positions, panel_cols, positions,
-                                                 panel + n * positions * kImagesTileMaxCols);
+            pack_image(n, j * kImagesTileMaxCols, panel_cols, panel + n * positions * kImagesTileMaxCols);
         }
     };
     auto tile = [&](int64_t i, int64_t j, const float* panel) {
@@ -450,15 +459,15 @@ void conv_pointwise_backward_filter_broadcast_f32(const ConvArgs& a) {
             }
         }
         float* dw_slice = slice > 0 ? slice_sums.data() + (slice - 1) * filter_size : dw;
-        for (int64_t r = row0; r < row_end; ++r) {
-            for (int64_t j = 0; j < b_rows; ++j) {
-                const float sum = acc[static_cast<size_t>((r - row0) * width + j)];
-                if (x_as_b) {
-                    dw_slice[r * channels + j] = sum;
-                } else {
-                    dw_slice[j * channels + r] = sum;
-                }
+        if (x_as_b) {
+            for (int64_t r = row0; r < row_end; ++r) {
+                const float* sums = acc.data() + (r - row0) * width;
+                std::copy(sums, sums + b_rows, dw_slice + r * channels);
             }
+        } else {
+            // dW's columns row0 .. row_end - 1 in 16 x 16 register transposes: element by element,
+            // a store per line of dW, they took 4% of MobileNet-v2's 144->32 at 28x28 (batch 1).
+            transpose_tiles(acc.data(), width, b_rows, row_end - row0, dw_slice + row0, channels);
         }
     });
     add_slice_sums(dw, slice_sums.data(), slices, filter_size);
@@ -542,6 +551,15 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
         channels > out_channels &&
         (out_channels <= kMaxRowsTransposed || a.batch * positions >= kSplitPackingPerTransposed * out_channels);
     const bool transposed = !across && (rows_split ? split_transposed : gemm_transposed(a));
+    // A strided layer's x, as B of the sums in place, gathered straight into B's panels where its
+    // rows of stride 2 hold kPanelGatherMinRow outputs or more (gathers_stride2_rows), rather
+    // than gathered compact and then packed: one pass over x instead of two. ResNet-18's 1x1/2,
+    // A/B in one process, 1 thread, min/median: 64->128 (28 outputs a row) batch 1 0.96-0.97x the
+    // time, batch 2-12 0.96-0.99x, batch 32 1.01x (x from memory; 1.055x before the panel gather
+    // fetched its rows 2 rows ahead); 128->256 (14) 0.97-0.99x; 256->512 (7 outputs: pieces of
+    // 16 half empty) took 1.03-1.04x, so it gathers compact.
+    const bool gathers_into_panels = in_place && strided && !transposed && gathers_stride2_rows(geometry) &&
+                                     geometry.out[2] >= kPanelGatherMinRow;
     const int64_t gemm_rows = transposed ? channels : out_channels;
     const int64_t max_row_blocks = std::max<int64_t>(1, gemm_rows / kRowBlockAlign);
     const int64_t row_blocks = parts_to_fill_threads(units, max_row_blocks, threads);
@@ -595,7 +613,7 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
                 const int64_t depth = images * positions;  // of the GEMM
                 const T* columns = x + (n * a.channels + g * channels + x_row0) * in_size;
                 int64_t column_image_stride = a.channels * positions;
-                if (strided) {
+                if (strided && !gathers_into_panels) {
                     // Gathered per chunk, while it stays in cache for the GEMM: a separate pass over
                     // the batch wrote and re-read the compact images (ResNet-18's 1x1/2 layers at
                     // batch 32, 1 thread: 64->128 took 1.5x the time of the same GEMMs at stride 1;
@@ -612,9 +630,25 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
                         const int64_t dy_image_stride = a.out_channels * positions;
                         const T* a_rows = transposed ? columns : dy_rows;
                         const T* b_rows_data = transposed ? dy_rows : columns;
-                        sum_images_in_place(a_rows, transposed ? column_image_stride : dy_image_stride, rows,
-                                            b_rows_data, transposed ? dy_image_stride : column_image_stride, b_rows,
-                                            images, positions, c, b_rows, n == first);
+                        const int64_t b_image_stride = transposed ? dy_image_stride : column_image_stride;
+                        auto pack_rows = [&](int64_t image, int64_t col0, int64_t panel_cols, float* panel) {
+                            const float* from = b_rows_data + image * b_image_stride + col0 * positions;
+                            pointwise_filter_images_panel_avx512(from, positions, panel_cols, positions, panel);
+                        };
+                        auto gather_rows = [&](int64_t image, int64_t col0, int64_t panel_cols, float* panel) {
+                            const float* from = columns + image * a.channels * in_size + col0 * in_size;
+                            pointwise_filter_images_panel_stride2_avx512(
+                                from, in_size, panel_cols, geometry.out[1], geometry.stride[1] * geometry.in[2],
+                                geometry.out[2], a.batch * a.channels * in_size - (from - x), panel);
+                        };
+                        const int64_t a_image_stride = transposed ? column_image_stride : dy_image_stride;
+                        if (gathers_into_panels) {
+                            sum_images_in_place(a_rows, a_image_stride, rows, gather_rows, b_rows, images, positions,
+                                                c, b_rows, n == first);
+                        } else {
+                            sum_images_in_place(a_rows, a_image_stride, rows, pack_rows, b_rows, images, positions, c,
+                                                b_rows, n == first);
+                        }
                         continue;
                     }
                 }

@@ -45,6 +45,13 @@ void pointwise_filter_images_tile_avx512(const float* a, int64_t lda, int64_t a_
 void pointwise_filter_images_panel_avx512(const float* b, int64_t ldb, int64_t cols, int64_t positions,
                                           float* panel);
 
+// panel[(o * count + w) * 32 + j] = x[j * channel_stride + o * row_step + 2 w] for o < rows, w <
+// count, j < cols (1 to 32), 0 for cols <= j < 32: the panel of pointwise_filter_images_panel_avx512
+// gathered straight from a strided layer's rows of stride 2, a piece of up to 16 outputs of 16
+// channels at a time (AVX-512 f32). Reads x only below x_floats (the end of the image's channels).
+void pointwise_filter_images_panel_stride2_avx512(const float* x, int64_t channel_stride, int64_t cols, int64_t rows,
+                                                  int64_t row_step, int64_t count, int64_t x_floats, float* panel);
+
 // compact[(c * rows + o) * count + j] = x[c * channel_stride + o * row_step + 2 j] for c <
 // channels, o < rows, j < count: rows of x at stride 2, a register of 16 outputs from two of
 // inputs (AVX-512 f32). Reads x only inside its channels (from each row the inputs up to

@@ -834,6 +834,11 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // 8, tiles of 2 rows and 12 columns, row tiles in the outer loop), transposed 203 -> 150 over 18
 // images of 196 (2 slices of 9 in chunks of 4), 330 -> 300 at stride 2 over 20 images of 49
 // positions (2 slices of 10 in chunks of 8, gathered per chunk, B's panels in the outer loop).
+// Where x is B and its gathered rows hold 12 outputs or more, its rows of stride 2 are gathered
+// straight into B's panels (pieces of up to 16 outputs, the last of a row partial, the last of x
+// masked): the cases above with such rows, 40 -> 48 over 16 images of 6 x 20 (2 slices, a
+// panel of 32 columns and one of 8, pieces of 16 and 4), 20 -> 24 at 12 outputs a row (one
+// piece) and at 11 (gathered compact).
 TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{27, 6, 4, 5}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
@@ -876,6 +881,9 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{17, 300, 7, 7}, 410, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{18, 203, 14, 14}, 150, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{20, 330, 13, 13}, 300, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{16, 40, 12, 40}, 48, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 20, 9, 23}, 24, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 20, 9, 21}, 24, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
@@ -894,7 +902,9 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
 // + 2 + 1). Pairs of positions (17 to 24 channels, three registers of 8 channels at 2 positions; an
 // odd last position on its own): dy's 20 channels against x's 100 rows (8 x 12 + 4; 3-d, 315
 // positions), x's 24 against 67 rows of dy (8 x 8 + 2 + 1, 437 positions, 2 slices), dy's 17
-// against x's 70 rows (8 x 8 + 4 + 2, dW written transposed). Threads' ranges of rows are cut at
+// against x's 70 rows (8 x 8 + 4 + 2, dW written transposed); dy's 28 channels, two registers,
+// against x's 70 rows (dW written transposed in 16 x 16 tiles, partial at both edges and, at 3
+// threads, from ranges of rows starting at multiples of 8). Threads' ranges of rows are cut at
 // multiples of 8 (53 rows at 2 and 3 threads). 32 -> 16: dy's 16 channels against x's 32 rows
 // (tiles of 5 and 6; at 3 threads ranges of 8 rows, tiles of 4), 2 rows per lane.
 TEST_F(ConvTest, PointwiseBackwardFilterBroadcastMatchesReferenceAndThreadCountsAgree) {
@@ -908,6 +918,7 @@ TEST_F(ConvTest, PointwiseBackwardFilterBroadcastMatchesReferenceAndThreadCounts
         {{3, 32, 19, 17}, 16, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 24, 19, 23}, 67, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 70, 16, 17}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 70, 20, 20}, 28, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
