@@ -771,9 +771,11 @@ void conv_pointwise_backward_filter(const ConvArgs& a) {
     // Images of one block (28x28, 32x32) whose GEMM fills the micro-kernel's column tiles take
     // the GEMM path (AVX-512 f32, 1 thread, CPU time: MobileNet-v2 144->32, 32->192, 192->32 at
     // 28x28 0.74-0.79x the dot kernel's time at batch 1, 0.67-0.75x at batch 2-8; ResNet-18's
-    // 64->128 /2 0.75x, 0.70-0.84x; 32->96 0.73x, 64->96 0.82x; with partial column tiles the
-    // GEMM was slower: 24, 16 and 48 columns 1.04-2x). Measured on AVX-512 only: other ISAs keep
-    // the dot kernel. (From batch 16 these shapes' partial sums already send them to the GEMM.)
+    // 64->128 /2 0.75x, 0.70-0.84x; 32->96 0.73x, 64->96 0.82x). Since its tiles sum in place with
+    // a masked last column tile, 4/5 filled is enough (batch 1: 56->112 @ 28 0.84-0.87x, 80, 104,
+    // 208 columns 0.89-0.91x, 88 @ 17 0.58x; at 3/4, 48 and 96 columns 1.0-1.1x, 40 columns
+    // 1.10-1.14x). Measured on AVX-512 only: other ISAs keep the dot kernel. (From batch 16 these
+    // shapes' partial sums already send them to the GEMM.)
     if (blocks == 1 && std::is_same_v<T, float> && cpu::active_isa() == MLN_ISA_AVX512 &&
         pointwise_filter_gemm_fills_columns(a, sgemm_microkernel(MLN_ISA_AVX512).nr)) {
         return conv_pointwise_backward_filter_gemm<T>(a);

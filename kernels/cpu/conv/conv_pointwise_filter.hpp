@@ -64,8 +64,9 @@ void gather_stride2_rows_avx512(const float* x, int64_t channels, int64_t channe
 void transpose_tile_avx512(const float* from, int64_t from_stride, int64_t rows, int64_t cols, float* to,
                            int64_t to_stride);
 
-// Whether the GEMM path's products have a multiple of `nr` columns (dW's, or dW^T's where the
-// GEMM runs transposed): no partial column tiles.
+// Whether the GEMM path's products (dW's columns, or dW^T's where the GEMM runs transposed) fill
+// at least 4/5 of their tiles of `nr` columns: the in-place tiles mask a partial last tile, whose
+// idle lanes cost what the dot kernel saves below that.
 bool pointwise_filter_gemm_fills_columns(const ConvArgs& a, int64_t nr);
 
 // Both drivers cut the sum over the images into slices: runs of consecutive images (of `units`
