@@ -120,7 +120,8 @@ struct Plan {
     // and plane_left columns of margin. dot_prefetch: the inputs come from memory, so each block
     // prefetches the next one's (run_dot_task) and blocks are shorter (kDotPrefetchBlockPositions,
     // kDotDeepPrefetchBlockPositions). dot_x_rows: the column tiles read x's rows in place (see
-    // dot_reads_x_rows), no planes.
+    // dot_reads_x_rows), no planes; padded_w and padded_channel then lay out the split rows that
+    // the first tile of dy rows stores for the others (run_dot_task).
     bool dot, dot_prefetch, dot_x_rows;
     int64_t plane_top, plane_left;
 };
@@ -599,7 +600,11 @@ bool dot_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
 // the split was 11% of MobileNet-v2's stem at batch 1 (its loads of x missing), the kernel now
 // takes those misses and two more shuffles a step. Same-process A/B against the planes
 // (conv_vs_build, loaded machine): batch 32, two threads 0.97-0.99 of the time (min and median,
-// 3 runs), one thread 0.97-0.99; batch 1, one thread 0.98-1.02; same bits.
+// 3 runs), one thread 0.97-0.99; batch 1, one thread 0.98-1.02; same bits. The shuffles are then
+// paid once per block: the first tile of dy rows stores the split rows (10 KB a column tile at 9
+// rows of 112, L2) and the other tiles read them back as the planes (two loads and one valignd a
+// step; in L1 about 7% fewer cycles a step than three shuffles). MobileNet-v2's stem against main:
+// batch 1, one thread 0.95-0.97 (min and median, 4 runs); batch 32, one thread 0.96-0.99.
 inline bool dot_reads_x_rows(const WindowGeometry& g) {
     return backward_filter_dot(cpu::active_isa()).dot_row != nullptr && g.kernel[2] == kDotCols &&
            g.pad_begin[2] == 1 && g.dilation[2] == 1;
@@ -646,6 +651,15 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         // with the block before split again: 10 plane rows per 9 output rows).
         const int64_t block_plane = p.padded_channel / 4;
         const int64_t block_plane_h = block_plane / p.padded_w;
+        // dot_x_rows: each column tile's rows of x split by the first tile of dy rows, padded_w apart
+        // (a margin of kDotLanes zeros, the odd columns, the even ones split_even after) in blocks of
+        // padded_channel.
+        const int64_t split_even = round_up(out_w, kDotLanes);
+        if (p.dot_x_rows) {
+            for (int64_t r = 0; r < col_tiles * p.padded_channel; r += p.padded_w) {
+                std::fill(planes + r, planes + r + kDotLanes, 0.0f);
+            }
+        }
         // Column row j: its plane and shift, relative to the block's first output row.
         std::vector<int64_t>& column_offset = ws.offsets;
         column_offset.resize(static_cast<size_t>(p.depth));
@@ -739,10 +753,22 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                         const int64_t ih0 = 2 * (q0 / out_w) + kh * geo.dilation[1] - geo.pad_begin[1];
                         const int64_t r0 = std::clamp<int64_t>(ceil_div(-ih0, 2), 0, rows);
                         const int64_t r1 = std::clamp<int64_t>(ceil_div(geo.in[1] - ih0, 2), r0, rows);
-                        const float* x_row = x_image + c * geo.in_size() + (r1 > r0 ? (ih0 + 2 * r0) * geo.in[2] : 0);
-                        kernels.dot_row(r1 - r0, out_w, dy + m0 * p.out_size + q0 + r0 * out_w, p.out_size, x_row,
-                                        2 * geo.in[2], geo.in[2], tile_sums_at, u == u_begin,
+                        const float* dy_rows = dy + m0 * p.out_size + q0 + r0 * out_w;
+                        // The first tile splits the rows (and stores them where more tiles follow);
+                        // the others read them back split.
+                        float* const odd = planes + jt * p.padded_channel + kDotLanes;
+                        if (it == 0) {
+                            const float* const x_row =
+                                x_image + c * geo.in_size() + (r1 > r0 ? (ih0 + 2 * r0) * geo.in[2] : 0);
+                            const DotXRows x_rows{x_row, 2 * geo.in[2], geo.in[2], row_tiles > 1 ? odd : nullptr,
+                                                  p.padded_w, split_even};
+                            kernels.dot_row(r1 - r0, out_w, dy_rows, p.out_size, x_rows, tile_sums_at, u == u_begin,
+                                            prefetching ? next : nullptr);
+                        } else {
+                            const float* const b[kDotCols] = {odd - 1, odd + split_even, odd};
+                            kernels.dot(r1 - r0, out_w, dy_rows, p.out_size, b, p.padded_w, tile_sums_at, u == u_begin,
                                         prefetching ? next : nullptr);
+                        }
                         continue;
                     }
                     const float* b[kDotCols];
@@ -828,9 +854,9 @@ void run_plan(Plan<T>& p, int64_t tasks, int64_t threads) {
         [&]() -> Workspace<T>& {
             Workspace<T>& ws = thread_scratch<Workspace<T>>();
             if (p.dot) {
-                if (!p.dot_x_rows) {
-                    ws.padded.resize(static_cast<size_t>(p.group_channels * p.padded_channel + kDotLanes));
-                }
+                // Planes of the group's channels, or each column tile's split rows (dot_x_rows).
+                const int64_t planes = p.dot_x_rows ? ceil_div(p.depth, kDotCols) : p.group_channels;
+                ws.padded.resize(static_cast<size_t>(planes * p.padded_channel + kDotLanes));
                 // The tiles' lane sums, then their totals.
                 ws.sums.resize(static_cast<size_t>(ceil_div(p.group_out_channels, kDotRows) *
                                                    ceil_div(p.depth, kDotCols) * kDotRows * kDotCols * (kDotLanes + 1)));
@@ -963,6 +989,10 @@ void conv_backward_filter(const ConvArgs& a) {
         // Planes of one position block's rows (run_dot_task).
         const DotTapRows taps = dot_tap_rows(a.geometry);
         p.padded_channel = 4 * p.padded_w * (p.position_block / out_w + taps.max_row - taps.min_row);
+        if (p.dot_x_rows) {
+            p.padded_w = kDotLanes + 2 * round_up(out_w, kDotLanes);
+            p.padded_channel = p.padded_w * (p.position_block / out_w);
+        }
         run_plan(p, p.reduction_slices * a.groups, threads);
         return;
     }

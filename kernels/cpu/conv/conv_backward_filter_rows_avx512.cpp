@@ -83,15 +83,17 @@ void rows_kernel(int64_t rows, int64_t length, const float* a, int64_t a_row_str
 // vector before (valignd) instead of a load that straddles cache lines where column 2's is aligned
 // (align_dot_planes; MobileNet-v2's stem, batch 1, one thread, CPU time per call, same-run A/B in
 // both load orders on a loaded machine: about 4% faster); or a row of x itself (XRow: columns 1
-// and 2 its even and odd elements, column 0 the odd ones a lane later).
-enum class DotColumns { Planes, FirstFromThird, XRow };
+// and 2 its even and odd elements, column 0 the odd ones a lane later), the split columns also
+// stored where the kernel's rows are read again (XRowStored).
+enum class DotColumns { Planes, FirstFromThird, XRow, XRowStored };
 
 // kPrefetch: a line of each prefetch stream per step (16 positions of a row) rather than a
 // call's share at once between calls, so that misses stay in flight while the tile computes.
-// XRow: b[0] is x's row, b_pitch its step between output rows, x_width its length.
+// XRow, XRowStored: b[0] is x's row, b_pitch its step between output rows, x.width its length.
 template <DotColumns kColumns, bool kPrefetch>
 void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_stride, const float* const* b,
-                int64_t b_pitch, int64_t x_width, float* sums, bool first, PrefetchRows* prefetch) {
+                int64_t b_pitch, const DotXRows& x, float* sums, bool first, PrefetchRows* prefetch) {
+    constexpr bool kXRow = kColumns == DotColumns::XRow || kColumns == DotColumns::XRowStored;
     using Lanes = Avx512Lanes;
     __m512 acc[kDotRows][kDotCols];
     MLN_UNROLL(32)
@@ -102,8 +104,9 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
         }
     }
     const float* b0 = b[0];
-    const float* b1 = kColumns == DotColumns::XRow ? b[0] : b[1];
-    const float* b2 = kColumns == DotColumns::XRow ? b[0] : b[2];
+    const float* b1 = kXRow ? b[0] : b[1];
+    const float* b2 = kXRow ? b[0] : b[2];
+    float* split = x.split;
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     int64_t left0 = 0, left1 = 0;
@@ -128,13 +131,17 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
         for (int64_t q = 0; q < width; q += kDotLanes) {
             const __mmask16 mask = Lanes::first(width - q);
             __m512 x0, x1, x2;
-            if constexpr (kColumns == DotColumns::XRow) {
-                const int64_t left_in_row = x_width - 2 * q;
+            if constexpr (kXRow) {
+                const int64_t left_in_row = x.width - 2 * q;
                 const __m512 low = _mm512_maskz_loadu_ps(Lanes::first(left_in_row), b0 + 2 * q);
                 const __m512 high =
                     _mm512_maskz_loadu_ps(Lanes::first(left_in_row - kDotLanes), b0 + 2 * q + kDotLanes);
                 x1 = _mm512_maskz_permutex2var_ps(mask, low, even, high);
                 x2 = _mm512_maskz_permutex2var_ps(mask, low, odd, high);
+                if constexpr (kColumns == DotColumns::XRowStored) {
+                    _mm512_storeu_ps(split + q, x2);
+                    _mm512_storeu_ps(split + x.split_even + q, x1);
+                }
             } else {
                 x1 = _mm512_maskz_loadu_ps(mask, b1 + q);
                 x2 = _mm512_maskz_loadu_ps(mask, b2 + q);
@@ -163,6 +170,7 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
         b0 += b_pitch;
         b1 += b_pitch;
         b2 += b_pitch;
+        if constexpr (kColumns == DotColumns::XRowStored) split += x.split_pitch;
     }
     if constexpr (kPrefetch) {
         // Whatever the steps did not reach (a call of fewer steps than its share).
@@ -187,13 +195,16 @@ void backward_filter_dot_avx512(int64_t rows, int64_t width, const float* a, int
     const bool shifted = b[0] + 1 == b[2];
     const auto kernel = prefetch != nullptr ? (shifted ? dot_kernel<kShifted, true> : dot_kernel<kPlanes, true>)
                                             : (shifted ? dot_kernel<kShifted, false> : dot_kernel<kPlanes, false>);
-    kernel(rows, width, a, a_row_stride, b, b_pitch, 0, sums, first, prefetch);
+    kernel(rows, width, a, a_row_stride, b, b_pitch, DotXRows{}, sums, first, prefetch);
 }
 
-void backward_filter_dot_row_avx512(int64_t rows, int64_t width, const float* a, int64_t a_row_stride, const float* x,
-                                    int64_t x_pitch, int64_t x_width, float* sums, bool first, PrefetchRows* prefetch) {
-    const auto kernel = prefetch != nullptr ? dot_kernel<DotColumns::XRow, true> : dot_kernel<DotColumns::XRow, false>;
-    kernel(rows, width, a, a_row_stride, &x, x_pitch, x_width, sums, first, prefetch);
+void backward_filter_dot_row_avx512(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
+                                    const DotXRows& x, float* sums, bool first, PrefetchRows* prefetch) {
+    constexpr DotColumns kStored = DotColumns::XRowStored, kInPlace = DotColumns::XRow;
+    const bool stored = x.split != nullptr;
+    const auto kernel = prefetch != nullptr ? (stored ? dot_kernel<kStored, true> : dot_kernel<kInPlace, true>)
+                                            : (stored ? dot_kernel<kStored, false> : dot_kernel<kInPlace, false>);
+    kernel(rows, width, a, a_row_stride, &x.row, x.pitch, x, sums, first, prefetch);
 }
 
 void backward_filter_dot_totals_avx512(const float* sums, int64_t count, float* totals) {
