@@ -17,7 +17,8 @@
 // At AVX-512 f32 two modes lower nothing: direct mode (run_direct_task; stride 1, and stride 2
 // with 16+ channels) reads A, in place of the lowered rows, from a zero-padded copy of the image
 // or its padded phase planes; dot mode (run_dot_task; stride 2, few depth rows) sums dy's rows
-// against the column rows read from padded phase planes as dot products along the positions.
+// against the column rows read from padded phase planes (or, 3 wide with one column of left
+// padding, from x's rows in place) as dot products along the positions.
 //
 // Parallel unit: tasks of (reduction slice, group, blocks of depth rows = columns of dW, chunk of
 // output channels). A reduction slice is a run of (image, position block) pairs summed into its
@@ -118,8 +119,10 @@ struct Plan {
     // that one position block reads (padded_channel: 4 planes, padded_w wide) with plane_top rows
     // and plane_left columns of margin. dot_prefetch: the inputs come from memory, so each block
     // prefetches the next one's (run_dot_task) and blocks are shorter (kDotPrefetchBlockPositions,
-    // kDotDeepPrefetchBlockPositions).
-    bool dot, dot_prefetch;
+    // kDotDeepPrefetchBlockPositions). dot_x_rows: the column tiles read x's rows in place (see
+    // dot_reads_x_rows), no planes; padded_w and padded_channel then lay out the split rows that
+    // the first tile of dy rows stores for the others (run_dot_task).
+    bool dot, dot_prefetch, dot_x_rows;
     int64_t plane_top, plane_left;
 };
 
@@ -591,6 +594,22 @@ bool dot_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
            group_out_channels >= kDotRows && g.in_size() < (int64_t{1} << 30);
 }
 
+// Where the kernel is 3 wide with one column of left padding (kw - pad: -1, 0, 1), each column tile
+// is one tap row (kh) of one channel, and the dot kernel reads it from x's row in place
+// (backward_filter_dot_row_avx512: even and odd columns split in registers), with no phase planes:
+// the split was 11% of MobileNet-v2's stem at batch 1 (its loads of x missing), the kernel now
+// takes those misses and two more shuffles a step. Same-process A/B against the planes
+// (conv_vs_build, loaded machine): batch 32, two threads 0.97-0.99 of the time (min and median,
+// 3 runs), one thread 0.97-0.99; batch 1, one thread 0.98-1.02; same bits. The shuffles are then
+// paid once per block: the first tile of dy rows stores the split rows (10 KB a column tile at 9
+// rows of 112, L2) and the other tiles read them back as the planes (two loads and one valignd a
+// step; in L1 about 7% fewer cycles a step than three shuffles). MobileNet-v2's stem against main:
+// batch 1, one thread 0.95-0.97 (min and median, 4 runs); batch 32, one thread 0.96-0.99.
+inline bool dot_reads_x_rows(const WindowGeometry& g) {
+    return backward_filter_dot(cpu::active_isa()).dot_row != nullptr && g.kernel[2] == kDotCols &&
+           g.pad_begin[2] == 1 && g.dilation[2] == 1;
+}
+
 // The plane rows that the taps read relative to their output row, [min_row, max_row] (0 included).
 struct DotTapRows {
     int64_t min_row, max_row;
@@ -632,6 +651,15 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         // with the block before split again: 10 plane rows per 9 output rows).
         const int64_t block_plane = p.padded_channel / 4;
         const int64_t block_plane_h = block_plane / p.padded_w;
+        // dot_x_rows: each column tile's rows of x split by the first tile of dy rows, padded_w apart
+        // (a margin of kDotLanes zeros, the odd columns, the even ones split_even after) in blocks of
+        // padded_channel.
+        const int64_t split_even = round_up(out_w, kDotLanes);
+        if (p.dot_x_rows) {
+            for (int64_t r = 0; r < col_tiles * p.padded_channel; r += p.padded_w) {
+                std::fill(planes + r, planes + r + kDotLanes, 0.0f);
+            }
+        }
         // Column row j: its plane and shift, relative to the block's first output row.
         std::vector<int64_t>& column_offset = ws.offsets;
         column_offset.resize(static_cast<size_t>(p.depth));
@@ -667,9 +695,11 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             const float* x_image = x + (n * a.channels + g * p.group_channels) * geo.in_size();
             int64_t i0, i1;
             plane_rows(u, &i0, &i1);
-            // The image's plane rows [i0, i1) at rows [0, i1 - i0) (the top margin moved up by i0).
-            kernels.phase_rows(x_image, geo, p.group_channels, p.plane_top - i0, p.plane_left, block_plane_h,
-                               p.padded_w, 0, i1 - i0, planes);
+            if (!p.dot_x_rows) {
+                // The image's plane rows [i0, i1) at rows [0, i1 - i0) (the top margin moved up by i0).
+                kernels.phase_rows(x_image, geo, p.group_channels, p.plane_top - i0, p.plane_left, block_plane_h,
+                                   p.padded_w, 0, i1 - i0, planes);
+            }
             // What comes next from memory: the input rows of block u + 1's plane rows past this
             // block's (all of them in a new image; input row 2 (i - top) + ph of plane row i),
             // spread over all of the block's dot calls, and the dy rows of the next tile of 8
@@ -715,12 +745,38 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                 }
                 for (int64_t jt = 0; jt < col_tiles; ++jt) {
                     const int64_t j0 = std::min(jt * kDotCols, p.depth - kDotCols);
+                    float* const tile_sums_at = sums + (it * col_tiles + jt) * tile_sums;
+                    if (p.dot_x_rows) {
+                        // Tap row kh of channel c: its output rows [r0, r1) of the block read rows of x.
+                        const int64_t c = j0 / kernel_size;
+                        const int64_t kh = j0 % kernel_size / kDotCols;
+                        const int64_t ih0 = 2 * (q0 / out_w) + kh * geo.dilation[1] - geo.pad_begin[1];
+                        const int64_t r0 = std::clamp<int64_t>(ceil_div(-ih0, 2), 0, rows);
+                        const int64_t r1 = std::clamp<int64_t>(ceil_div(geo.in[1] - ih0, 2), r0, rows);
+                        const float* dy_rows = dy + m0 * p.out_size + q0 + r0 * out_w;
+                        // The first tile splits the rows (and stores them where more tiles follow);
+                        // the others read them back split.
+                        float* const odd = planes + jt * p.padded_channel + kDotLanes;
+                        if (it == 0) {
+                            const float* const x_row =
+                                x_image + c * geo.in_size() + (r1 > r0 ? (ih0 + 2 * r0) * geo.in[2] : 0);
+                            const DotXRows x_rows{x_row, 2 * geo.in[2], geo.in[2], row_tiles > 1 ? odd : nullptr,
+                                                  p.padded_w, split_even};
+                            kernels.dot_row(r1 - r0, out_w, dy_rows, p.out_size, x_rows, tile_sums_at, u == u_begin,
+                                            prefetching ? next : nullptr);
+                        } else {
+                            const float* const b[kDotCols] = {odd - 1, odd + split_even, odd};
+                            kernels.dot(r1 - r0, out_w, dy_rows, p.out_size, b, p.padded_w, tile_sums_at, u == u_begin,
+                                        prefetching ? next : nullptr);
+                        }
+                        continue;
+                    }
                     const float* b[kDotCols];
                     for (int j = 0; j < kDotCols; ++j) {
                         b[j] = planes + column_offset[static_cast<size_t>(j0 + j)];
                     }
-                    kernels.dot(rows, out_w, dy + m0 * p.out_size + q0, p.out_size, b, p.padded_w,
-                                sums + (it * col_tiles + jt) * tile_sums, u == u_begin, prefetching ? next : nullptr);
+                    kernels.dot(rows, out_w, dy + m0 * p.out_size + q0, p.out_size, b, p.padded_w, tile_sums_at,
+                                u == u_begin, prefetching ? next : nullptr);
                 }
             }
         }
@@ -798,7 +854,9 @@ void run_plan(Plan<T>& p, int64_t tasks, int64_t threads) {
         [&]() -> Workspace<T>& {
             Workspace<T>& ws = thread_scratch<Workspace<T>>();
             if (p.dot) {
-                ws.padded.resize(static_cast<size_t>(p.group_channels * p.padded_channel + kDotLanes));
+                // Planes of the group's channels, or each column tile's split rows (dot_x_rows).
+                const int64_t planes = p.dot_x_rows ? ceil_div(p.depth, kDotCols) : p.group_channels;
+                ws.padded.resize(static_cast<size_t>(planes * p.padded_channel + kDotLanes));
                 // The tiles' lane sums, then their totals.
                 ws.sums.resize(static_cast<size_t>(ceil_div(p.group_out_channels, kDotRows) *
                                                    ceil_div(p.depth, kDotCols) * kDotRows * kDotCols * (kDotLanes + 1)));
@@ -871,6 +929,7 @@ void conv_backward_filter(const ConvArgs& a) {
     p.dot = !p.direct && dot_applies<T>(a, p.group_out_channels, p.depth);
     const int64_t input_elements = a.batch * (a.channels * a.geometry.in_size() + a.out_channels * p.out_size);
     p.dot_prefetch = p.dot && input_elements * static_cast<int64_t>(sizeof(T)) >= kDotPrefetchInputBytes;
+    p.dot_x_rows = p.dot && dot_reads_x_rows(a.geometry);
     const int64_t out_w = a.geometry.out[2], out_h = a.geometry.out[1];
     if (p.direct && out_w < max_block) {
         p.position_block = ceil_div(out_h, ceil_div(out_h, max_block / out_w)) * out_w;
@@ -930,6 +989,10 @@ void conv_backward_filter(const ConvArgs& a) {
         // Planes of one position block's rows (run_dot_task).
         const DotTapRows taps = dot_tap_rows(a.geometry);
         p.padded_channel = 4 * p.padded_w * (p.position_block / out_w + taps.max_row - taps.min_row);
+        if (p.dot_x_rows) {
+            p.padded_w = kDotLanes + 2 * round_up(out_w, kDotLanes);
+            p.padded_channel = p.padded_w * (p.position_block / out_w);
+        }
         run_plan(p, p.reduction_slices * a.groups, threads);
         return;
     }

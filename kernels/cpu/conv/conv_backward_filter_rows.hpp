@@ -55,6 +55,20 @@ constexpr int kDotLanes = 16;
 using BackwardFilterDotKernel = void (*)(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
                                          const float* const* b, int64_t b_pitch, float* sums, bool first,
                                          PrefetchRows* prefetch);
+// The same sums where the 3 column rows are one tap row of x at stride 2 with one column of left
+// padding (kernel width 3, pad 1): b[j][r * b_pitch + q] = row[r * pitch + 2 q + j - 1], 0 outside
+// [0, width); x's rows read in place and split into even and odd columns in registers. Where
+// `split` is set the kernel also stores them, lanes past the sums' width 0: row r's odd columns
+// (b[2]) at split + r * split_pitch, its even ones (b[1]) split_even after, so that the dot kernel
+// reads them again from there (b[0] = odd - 1: the element before must be 0, the left padding).
+struct DotXRows {
+    const float* row;
+    int64_t pitch, width;
+    float* split;
+    int64_t split_pitch, split_even;
+};
+using BackwardFilterDotRowKernel = void (*)(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
+                                            const DotXRows& x, float* sums, bool first, PrefetchRows* prefetch);
 // totals[k] = the sum of the 16 lanes at sums + 16 k, k < count, each added in the same tree.
 using DotLaneTotals = void (*)(const float* sums, int64_t count, float* totals);
 // Rows [i0, i1) of the stride-2 phase planes of `channels` channels of x (2-d; plane (ph, pw) of
@@ -67,6 +81,8 @@ using PaddedPhaseRows = void (*)(const float* x, const WindowGeometry& g, int64_
 void backward_filter_dot_avx512(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
                                 const float* const* b, int64_t b_pitch, float* sums, bool first,
                                 PrefetchRows* prefetch);
+void backward_filter_dot_row_avx512(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
+                                    const DotXRows& x, float* sums, bool first, PrefetchRows* prefetch);
 void backward_filter_dot_totals_avx512(const float* sums, int64_t count, float* totals);
 void padded_phase_rows_avx512(const float* x, const WindowGeometry& g, int64_t channels, int64_t top, int64_t left,
                               int64_t plane_h, int64_t plane_w, int64_t i0, int64_t i1, float* planes);
@@ -104,13 +120,17 @@ DirectUntranspose<T> direct_untranspose(mln_isa isa) {
 
 struct BackwardFilterDot {
     BackwardFilterDotKernel dot = nullptr;  // nullptr: none at this ISA
+    BackwardFilterDotRowKernel dot_row = nullptr;
     PaddedPhaseRows phase_rows = nullptr;
     DotLaneTotals totals = nullptr;
 };
 
 inline BackwardFilterDot backward_filter_dot(mln_isa isa) {
 #if defined(MYELIN_X86_64_KERNELS)
-    if (isa == MLN_ISA_AVX512) return {backward_filter_dot_avx512, padded_phase_rows_avx512, backward_filter_dot_totals_avx512};
+    if (isa == MLN_ISA_AVX512) {
+        return {backward_filter_dot_avx512, backward_filter_dot_row_avx512, padded_phase_rows_avx512,
+                backward_filter_dot_totals_avx512};
+    }
 #endif
     (void)isa;
     return {};

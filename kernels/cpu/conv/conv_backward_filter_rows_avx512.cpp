@@ -77,16 +77,23 @@ void rows_kernel(int64_t rows, int64_t length, const float* a, int64_t a_row_str
     }
 }
 
-// kFirstFromThird: b[0] == b[2] - 1 (a 3x3 tap row at stride 2: kw 0 and 2 read one phase plane
-// one column apart), so column 0's vector is column 2's shifted in by one lane from the vector
-// before (valignd) instead of a load that straddles cache lines where column 2's is aligned
-// (align_dot_planes). MobileNet-v2's stem, batch 1, one thread, CPU time per call, same-run A/B in
-// both load orders on a loaded machine: about 4% faster (the two orders: -10% and +2%).
+// Where the kernel's three column rows come from: three plane rows (Planes); two, column 0's
+// being column 2's one lane earlier (FirstFromThird: a 3x3 tap row at stride 2, kw 0 and 2 read one
+// phase plane one column apart), so its vector is column 2's shifted in by one lane from the
+// vector before (valignd) instead of a load that straddles cache lines where column 2's is aligned
+// (align_dot_planes; MobileNet-v2's stem, batch 1, one thread, CPU time per call, same-run A/B in
+// both load orders on a loaded machine: about 4% faster); or a row of x itself (XRow: columns 1
+// and 2 its even and odd elements, column 0 the odd ones a lane later), the split columns also
+// stored where the kernel's rows are read again (XRowStored).
+enum class DotColumns { Planes, FirstFromThird, XRow, XRowStored };
+
 // kPrefetch: a line of each prefetch stream per step (16 positions of a row) rather than a
 // call's share at once between calls, so that misses stay in flight while the tile computes.
-template <bool kFirstFromThird, bool kPrefetch>
+// XRow, XRowStored: b[0] is x's row, b_pitch its step between output rows, x.width its length.
+template <DotColumns kColumns, bool kPrefetch>
 void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_stride, const float* const* b,
-                int64_t b_pitch, float* sums, bool first, PrefetchRows* prefetch) {
+                int64_t b_pitch, const DotXRows& x, float* sums, bool first, PrefetchRows* prefetch) {
+    constexpr bool kXRow = kColumns == DotColumns::XRow || kColumns == DotColumns::XRowStored;
     using Lanes = Avx512Lanes;
     __m512 acc[kDotRows][kDotCols];
     MLN_UNROLL(32)
@@ -97,8 +104,11 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
         }
     }
     const float* b0 = b[0];
-    const float* b1 = b[1];
-    const float* b2 = b[2];
+    const float* b1 = kXRow ? b[0] : b[1];
+    const float* b2 = kXRow ? b[0] : b[2];
+    float* split = x.split;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     int64_t left0 = 0, left1 = 0;
     // Local copies of the streams: through the pointer, every step stored their state back to
     // memory (the compiler cannot tell it apart from sums). MobileNet-v2's stem, one thread, batch
@@ -112,20 +122,37 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
         left1 = stream1.per_call;
     }
     for (int64_t r = 0; r < rows; ++r) {
-        // Lane 15: b2[-1], the element before the row's first vector (b0[0]).
-        __m512 before = kFirstFromThird ? _mm512_maskz_loadu_ps(__mmask16(0x8000), b2 - kDotLanes) : _mm512_setzero_ps();
+        // Lane 15: the element before the row's first vector of column 0 (b2[-1], or the left
+        // padding of x's row).
+        __m512 before = _mm512_setzero_ps();
+        if constexpr (kColumns == DotColumns::FirstFromThird) {
+            before = _mm512_maskz_loadu_ps(__mmask16(0x8000), b2 - kDotLanes);
+        }
         for (int64_t q = 0; q < width; q += kDotLanes) {
             const __mmask16 mask = Lanes::first(width - q);
-            const __m512 x1 = _mm512_maskz_loadu_ps(mask, b1 + q);
-            const __m512 x2 = _mm512_maskz_loadu_ps(mask, b2 + q);
-            __m512 x0;
-            if constexpr (kFirstFromThird) {
-                // Lanes past width zero, as a masked load leaves them (0 * Inf in them would be NaN).
-                x0 = _mm512_maskz_mov_ps(mask, _mm512_castsi512_ps(_mm512_alignr_epi32(
-                                                   _mm512_castps_si512(x2), _mm512_castps_si512(before), 15)));
-                before = x2;
+            __m512 x0, x1, x2;
+            if constexpr (kXRow) {
+                const int64_t left_in_row = x.width - 2 * q;
+                const __m512 low = _mm512_maskz_loadu_ps(Lanes::first(left_in_row), b0 + 2 * q);
+                const __m512 high =
+                    _mm512_maskz_loadu_ps(Lanes::first(left_in_row - kDotLanes), b0 + 2 * q + kDotLanes);
+                x1 = _mm512_maskz_permutex2var_ps(mask, low, even, high);
+                x2 = _mm512_maskz_permutex2var_ps(mask, low, odd, high);
+                if constexpr (kColumns == DotColumns::XRowStored) {
+                    _mm512_storeu_ps(split + q, x2);
+                    _mm512_storeu_ps(split + x.split_even + q, x1);
+                }
             } else {
+                x1 = _mm512_maskz_loadu_ps(mask, b1 + q);
+                x2 = _mm512_maskz_loadu_ps(mask, b2 + q);
+            }
+            if constexpr (kColumns == DotColumns::Planes) {
                 x0 = _mm512_maskz_loadu_ps(mask, b0 + q);
+            } else {
+                // Lanes past width zero, as a masked load leaves them (0 * Inf in them would be NaN).
+                x0 = _mm512_castsi512_ps(
+                    _mm512_maskz_alignr_epi32(mask, _mm512_castps_si512(x2), _mm512_castps_si512(before), 15));
+                before = x2;
             }
             MLN_UNROLL(32)
             for (int i = 0; i < kDotRows; ++i) {
@@ -143,6 +170,7 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
         b0 += b_pitch;
         b1 += b_pitch;
         b2 += b_pitch;
+        if constexpr (kColumns == DotColumns::XRowStored) split += x.split_pitch;
     }
     if constexpr (kPrefetch) {
         // Whatever the steps did not reach (a call of fewer steps than its share).
@@ -163,10 +191,20 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
 void backward_filter_dot_avx512(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
                                 const float* const* b, int64_t b_pitch, float* sums, bool first,
                                 PrefetchRows* prefetch) {
+    constexpr DotColumns kShifted = DotColumns::FirstFromThird, kPlanes = DotColumns::Planes;
     const bool shifted = b[0] + 1 == b[2];
-    const auto kernel = prefetch != nullptr ? (shifted ? dot_kernel<true, true> : dot_kernel<false, true>)
-                                            : (shifted ? dot_kernel<true, false> : dot_kernel<false, false>);
-    kernel(rows, width, a, a_row_stride, b, b_pitch, sums, first, prefetch);
+    const auto kernel = prefetch != nullptr ? (shifted ? dot_kernel<kShifted, true> : dot_kernel<kPlanes, true>)
+                                            : (shifted ? dot_kernel<kShifted, false> : dot_kernel<kPlanes, false>);
+    kernel(rows, width, a, a_row_stride, b, b_pitch, DotXRows{}, sums, first, prefetch);
+}
+
+void backward_filter_dot_row_avx512(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
+                                    const DotXRows& x, float* sums, bool first, PrefetchRows* prefetch) {
+    constexpr DotColumns kStored = DotColumns::XRowStored, kInPlace = DotColumns::XRow;
+    const bool stored = x.split != nullptr;
+    const auto kernel = prefetch != nullptr ? (stored ? dot_kernel<kStored, true> : dot_kernel<kInPlace, true>)
+                                            : (stored ? dot_kernel<kStored, false> : dot_kernel<kInPlace, false>);
+    kernel(rows, width, a, a_row_stride, &x.row, x.pitch, x, sums, first, prefetch);
 }
 
 void backward_filter_dot_totals_avx512(const float* sums, int64_t count, float* totals) {

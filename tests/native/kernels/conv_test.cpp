@@ -983,10 +983,18 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
         // depth rows (tiles that overlap the one before); 5x4 taps with dilation 2 and pads 3 / 0
         // and 0 / 2 (margins on one side only, more than one margin row); odd sizes whose last
         // plane row and column run past the image; rows of 36 outputs (a masked last vector).
+        // Kernels 3 wide with one column of left padding read x's rows in place (no planes; the
+        // first tile of 8 dy rows stores them split for the others): the 3x3 cases, a 5x3 kernel
+        // dilated along the height with no top padding (tap rows past the image's bottom; 8
+        // output channels, one tile, nothing stored), and 17 images with two rows of top padding
+        // (tap rows above the image) into 9 output channels (a second tile overlapping the first),
+        // rows of 28 outputs (the last tap column past the image in the second half of a row pair).
         {{3, 3, 40, 38}, 32, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 5, 33, 35}, 12, {2, 2}, {2, 2}, {1, 1}, {1, 0}, {0, 1}, 1},
         {{1, 2, 41, 73}, 9, {5, 4}, {2, 2}, {2, 2}, {3, 0}, {0, 2}, 1},
         {{2, 4, 31, 71}, 16, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 2},
+        {{2, 3, 29, 45}, 8, {5, 3}, {2, 2}, {2, 1}, {0, 1}, {3, 1}, 1},
+        {{17, 3, 20, 55}, 9, {3, 3}, {2, 2}, {1, 1}, {2, 1}, {0, 1}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
