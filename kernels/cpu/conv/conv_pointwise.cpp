@@ -236,6 +236,14 @@ struct PositionBlocks {
         // i * registers / count, to the nearest whole tile.
         return (2 * i * registers + count * tile_registers) / (2 * count * tile_registers) * tile_registers * lanes;
     }
+    int64_t largest() const {  // registers of the largest block
+        int64_t most = 0;
+        for (int64_t i = 0; i < count; ++i) {
+            const int64_t end = i + 1 < count ? begin(i + 1) / lanes : registers;
+            most = std::max(most, end - begin(i) / lanes);
+        }
+        return most;
+    }
 };
 
 // The run's tasks: image groups x position blocks x chunks of row panels, each axis split evenly.
@@ -258,75 +266,35 @@ struct TaskBounds {
     PositionBlocks blocks;      // count unset
 };
 
-// Estimated run of a split on `threads` threads: the work of the largest share of tasks a thread
-// starts with (for_each_claimed_affine: thread m's are [m n / threads, (m + 1) n / threads) of
-// the n tasks), a task's work its images x (row panels + gather_panels) x registers of columns,
-// each axis's parts as the tasks split them. (Counting every task as the largest, ceil(tasks /
-// threads) rounds, took 5 groups of 6-7 images over 2 chunks of panels for MobileNet-v2's 7x7
-// layers at batch 32, 33 : 31 images' work on 2 threads, where 6 groups of 5-6 split 16 : 16.)
-int64_t estimated_run(const TaskSplit& split, const TaskBounds& b, int64_t threads) {
-    const PositionBlocks& blocks = split.blocks;
-    const int64_t chunks = split.chunks;
-    const int64_t group_tasks = blocks.count * chunks;
-    const int64_t panel_work = b.panels + chunks * b.gather_panels;  // of all chunks, per register
-    auto registers_before = [&](int64_t block) {
-        return block >= blocks.count ? blocks.registers : blocks.begin(block) / blocks.lanes;
-    };
-    // Work of a group's first j tasks (chunk fastest, then block), per image.
-    auto group_prefix = [&](int64_t j) {
-        const int64_t block = j / chunks, chunk = j % chunks;
-        const int64_t registers = registers_before(block + 1) - registers_before(block);
-        return registers_before(block) * panel_work +
-               registers * (split_begin(chunk, chunks, b.panels) + chunk * b.gather_panels);
-    };
-    auto images_of = [&](int64_t first_group, int64_t end_group) {
-        return split_begin(end_group, split.image_groups, b.images) - split_begin(first_group, split.image_groups, b.images);
-    };
-    auto work = [&](int64_t begin, int64_t end) {
-        const int64_t first = begin / group_tasks, last = end / group_tasks;
-        if (first == last) return images_of(first, first + 1) * (group_prefix(end % group_tasks) - group_prefix(begin % group_tasks));
-        int64_t sum = images_of(first, first + 1) * (blocks.registers * panel_work - group_prefix(begin % group_tasks)) +
-                      images_of(first + 1, last) * blocks.registers * panel_work;
-        if (end % group_tasks != 0) sum += images_of(last, last + 1) * group_prefix(end % group_tasks);
-        return sum;
-    };
-    const int64_t tasks = split.tasks();
-    const int64_t members = std::min(threads, tasks);
-    int64_t most = 0;
-    for (int64_t m = 0; m < members; ++m) most = std::max(most, work(split_begin(m, members, tasks), split_begin(m + 1, members, tasks)));
-    return most;
-}
-
-// The split with the fewest tasks among those estimated within 2% of the shortest run
-// (estimated_run): each task reads its panels of A and its images' block of B again.
+// The split with the shortest estimated run on `threads` threads claiming tasks from a counter:
+// ceil(tasks / threads) rounds of the largest task (images x row panels x registers of columns).
+// Fewer tasks first: a split is taken over one with fewer tasks only if it is estimated at least
+// 2% faster (each task reads its panels of A and its images' block of B again).
 TaskSplit split_tasks(const TaskBounds& b, int64_t threads) {
-    auto for_each_split = [&](auto&& visit) {
-        const int64_t first_groups = ceil_div(b.images, b.group_images);
-        const int64_t full_tiles = std::max<int64_t>(1, b.blocks.registers / b.blocks.tile_registers);
-        for (int64_t groups = first_groups; groups <= std::min(b.images, first_groups + threads - 1); ++groups) {
-            for (int64_t count = b.min_blocks;
-                 count < b.min_blocks + threads && count <= std::max(full_tiles, b.min_blocks); ++count) {
-                if (count > b.min_blocks && b.blocks.registers / count < b.min_block_registers) break;
-                TaskSplit split;
-                split.image_groups = groups;
-                split.blocks = b.blocks;
-                split.blocks.count = count;
-                for (int64_t chunks = 1; chunks <= std::min(b.panels, 4 * threads); ++chunks) {
-                    split.chunks = chunks;
-                    visit(split, estimated_run(split, b, threads));
+    TaskSplit best;
+    double best_time = 0.0;
+    const int64_t first_groups = ceil_div(b.images, b.group_images);
+    const int64_t full_tiles = std::max<int64_t>(1, b.blocks.registers / b.blocks.tile_registers);
+    for (int64_t groups = first_groups; groups <= std::min(b.images, first_groups + threads - 1); ++groups) {
+        for (int64_t count = b.min_blocks; count < b.min_blocks + threads && count <= std::max(full_tiles, b.min_blocks);
+             ++count) {
+            if (count > b.min_blocks && b.blocks.registers / count < b.min_block_registers) break;
+            TaskSplit split;
+            split.image_groups = groups;
+            split.blocks = b.blocks;
+            split.blocks.count = count;
+            const int64_t registers = split.blocks.largest();
+            for (int64_t chunks = 1; chunks <= std::min(b.panels, 4 * threads); ++chunks) {
+                split.chunks = chunks;
+                const double time = static_cast<double>(ceil_div(split.tasks(), threads) * ceil_div(b.images, groups) *
+                                                        (ceil_div(b.panels, chunks) + b.gather_panels) * registers);
+                if (best_time == 0.0 || time < 0.98 * best_time) {
+                    best = split;
+                    best_time = time;
                 }
             }
         }
-    };
-    int64_t shortest = -1;
-    for_each_split([&](const TaskSplit&, int64_t run) { shortest = shortest < 0 ? run : std::min(shortest, run); });
-    TaskSplit best;
-    bool found = false;
-    for_each_split([&](const TaskSplit& split, int64_t run) {
-        if (0.98 * static_cast<double>(run) > static_cast<double>(shortest)) return;
-        if (!found || split.tasks() < best.tasks()) best = split;
-        found = true;
-    });
+    }
     return best;
 }
 
