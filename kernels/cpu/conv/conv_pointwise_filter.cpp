@@ -148,32 +148,9 @@ void copy_rows_side_by_side(const T* from, int64_t rows, int64_t images, int64_t
     }
 }
 
-// Whether AVX-512 gathers a strided layer's rows in registers: f32 (the callers' part), stride 2
-// along the rows, no plane axis.
-bool gathers_stride2_rows(const WindowGeometry& g) {
-    return cpu::active_isa() == MLN_ISA_AVX512 && g.stride[2] == 2 && g.out[0] == 1;
-}
 // The panel gather takes rows of at least this many outputs: a register transpose per piece of
 // up to 16 outputs of a row, half empty at 7 (driver's figures).
 constexpr int64_t kPanelGatherMinRow = 12;
-
-// One image's `rows` rows of x at a strided layer's output positions, compact. AVX-512 f32
-// gathers rows of stride 2 in registers (2-d and 1-d layers: no plane axis to step over) rather
-// than by gather_strided_positions' loop per element: ResNet-18's 1x1/2 downsamples, A/B in one
-// process, loaded machine: batch 1, 1 thread 0.95-0.98x the time; batch 32, 1 thread, 64->128
-// 0.92-0.95x, 128->256 0.96-0.98x, 256->512 1.00-1.03x.
-template <class T>
-void gather_image(const WindowGeometry& g, int64_t rows, const T* x, T* compact) {
-#if defined(MYELIN_X86_64_KERNELS)
-    if constexpr (std::is_same_v<T, float>) {
-        if (gathers_stride2_rows(g)) {
-            gather_stride2_rows_avx512(x, rows, g.in_size(), g.out[1], g.stride[1] * g.in[2], g.out[2], compact);
-            return;
-        }
-    }
-#endif
-    gather_strided_positions(g, rows, x, compact);
-}
 
 // A strided layer's `rows` rows of x at its output positions, for `images` images image_stride
 // apart, compact (image after image) in the thread's scratch.
@@ -183,7 +160,7 @@ const T* gather_images(const WindowGeometry& geometry, int64_t rows, const T* x,
     std::vector<T>& compact = thread_buffer<T, ChunkCompact>();
     compact.resize(static_cast<size_t>(images * rows * positions));
     for (int64_t i = 0; i < images; ++i) {
-        gather_image(geometry, rows, x + i * image_stride, compact.data() + i * rows * positions);
+        gather_strided_positions(geometry, rows, x + i * image_stride, compact.data() + i * rows * positions);
     }
     return compact.data();
 }
@@ -400,6 +377,10 @@ void sum_images_in_place(const float* a, int64_t a_image_stride, int64_t rows, P
 #endif
 
 }  // namespace
+
+bool gathers_stride2_rows(const WindowGeometry& g) {
+    return cpu::active_isa() == MLN_ISA_AVX512 && g.stride[2] == 2 && g.out[0] == 1;
+}
 
 #if defined(MYELIN_X86_64_KERNELS)
 namespace {

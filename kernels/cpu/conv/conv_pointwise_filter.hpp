@@ -59,6 +59,10 @@ void pointwise_filter_images_panel_stride2_avx512(const float* x, int64_t channe
 void gather_stride2_rows_avx512(const float* x, int64_t channels, int64_t channel_stride, int64_t rows,
                                 int64_t row_step, int64_t count, float* compact);
 
+// Whether gather_stride2_rows_avx512 serves a strided layer's rows (f32, the callers' part):
+// AVX-512 active, stride 2 along the rows, no plane axis (2-d and 1-d layers).
+bool gathers_stride2_rows(const WindowGeometry& g);
+
 // to[i * to_stride + j] = from[j * from_stride + i] for i < rows, j < cols (1 to 16 each): one
 // tile of a transpose in AVX-512 registers (f32).
 void transpose_tile_avx512(const float* from, int64_t from_stride, int64_t rows, int64_t cols, float* to,
