@@ -27,78 +27,6 @@ MLN_ALWAYS_INLINE void prefetch_write_ahead(float* from, int64_t floats) {
     for (int64_t b = 0; b < floats * static_cast<int64_t>(sizeof(float)); b += 64) _m_prefetchw(at + b);
 }
 
-// dx (f.size) = the sums over taps of taps[tap] * dy at the tap: flat_window_sums with the
-// interior summed by columns. Each interior register first sums its three source rows per
-// column tap at the source's own lanes (sums[kw] at q = the sum over kh of taps[kh, kw] * row kh
-// at q: 9 multiply-adds on three loads, no shift); output p then adds the sums of taps 1 and 2
-// moved down 1 and 2 lanes (from this register's and the next one's): 2 shifts and 2 adds a
-// register instead of flat_window_sums's 6 shifts and 3 adds. A tap outside the source is left
-// out by the masks of the two adds (tap 0: of its products), never multiplied by a zero. The
-// rows load as two 256-bit halves: GCC 12 folded whole 512-bit loads into the nine
-// multiply-adds (9 loads a register, most across a cache line; 1.3x slower than
-// flat_window_sums), and one 512-bit load a row kept by force ran 3-11% slower than the halves.
-// MobileNet-v2 batch 1, one thread, conv_vs_build against main: dw144 @ 56 0.82x the time,
-// dw192 @ 28 0.87x, dw32 @ 112 0.99x (from L3 and DRAM).
-// Planes of more dx than this (MobileNet-v2's 112 x 112, 49 KiB, past L1) keep flat_window_sums:
-// there, streaming from DRAM at batch 32, the sums by columns ran 1.05-1.17x slower (dw32 @ 112,
-// one and two threads; within 2% at batch 1), and prefetching dy and dx ahead in them, 0.93-0.97x
-// at batch 32, ran 1.04-1.17x slower at batch 1 on all three flat layers.
-constexpr int64_t kFlatColumnsMaxPlaneBytes = int64_t{16} << 10;
-
-MLN_NOINLINE void flat_window_sums_by_columns(const float* src, const float* taps, const FlatPlane& f, float* out) {
-    __m512 w[kTaps];
-    for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
-    const __m512 zero = _mm512_setzero_ps();
-    const int64_t size = f.size, width = f.width;
-    const float* at = src + f.first_tap;
-    const int64_t interior_begin = f.interior_begin * 16, interior_end = f.interior_end * 16;
-    int64_t p = 0;
-    for (; p < interior_begin; p += 16) flat_border_register(at, p, f, w, zero, out);
-    if (p < interior_end) {
-        // Locals: GCC re-read them from f after each store to out.
-        const int64_t period = f.period;
-        const __mmask16* column_masks = f.column_masks;
-        int64_t r = f.interior_phase;
-        const float* rows[3];
-        for (int64_t kh = 0; kh < 3; ++kh) rows[kh] = at + kh * width;
-        // The column sums of the register at q; tap 0's only on the lanes of its mask (its
-        // outputs are the register's own lanes).
-        const auto column_sums = [&](int64_t q, __mmask16 tap0, __m512* sums) {
-            __m512 s[3];
-            for (int64_t kh = 0; kh < 3; ++kh) {
-                s[kh] = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(rows[kh] + q)),
-                                           _mm256_loadu_ps(rows[kh] + q + 8), 1);
-            }
-            sums[0] = _mm512_maskz_mul_ps(tap0, s[0], w[0]);
-            sums[1] = _mm512_mul_ps(s[0], w[1]);
-            sums[2] = _mm512_mul_ps(s[0], w[2]);
-            for (int64_t kh = 1; kh < 3; ++kh) {
-                sums[0] = _mm512_mask3_fmadd_ps(s[kh], w[kh * 3], sums[0], tap0);
-                sums[1] = _mm512_fmadd_ps(s[kh], w[kh * 3 + 1], sums[1]);
-                sums[2] = _mm512_fmadd_ps(s[kh], w[kh * 3 + 2], sums[2]);
-            }
-        };
-        __m512 here[3];
-        column_sums(p, column_masks[r * 3], here);
-        for (; p < interior_end; p += 16) {
-            const __mmask16* m = column_masks + r * 3;
-            r = r + 1 == period ? 0 : r + 1;
-            // The next register's sums (past the interior's last: its loads inside the source,
-            // flat_window_sums's high half).
-            __m512 next[3];
-            column_sums(p + 16, column_masks[r * 3], next);
-            const __m512i n1 = _mm512_castps_si512(next[1]), h1 = _mm512_castps_si512(here[1]);
-            const __m512i n2 = _mm512_castps_si512(next[2]), h2 = _mm512_castps_si512(here[2]);
-            const __m512 tap1 = _mm512_castsi512_ps(_mm512_alignr_epi32(n1, h1, 1));
-            const __m512 tap2 = _mm512_castsi512_ps(_mm512_alignr_epi32(n2, h2, 2));
-            const __m512 sum = _mm512_mask_add_ps(here[0], m[1], here[0], tap1);
-            _mm512_storeu_ps(out + p, _mm512_mask_add_ps(sum, m[2], sum, tap2));
-            for (int64_t kw = 0; kw < 3; ++kw) here[kw] = next[kw];
-        }
-    }
-    for (; p < size; p += 16) flat_border_register(at, p, f, w, zero, out);
-}
-
 // transposed: the forward geometry of the stride-1 backward data (dy the source, dx the output).
 MLN_NOINLINE void rows_backward_data(const float* dy, const float* w, const WindowGeometry& transposed,
                                                   int64_t channels, float* dx) {
@@ -439,11 +367,7 @@ void conv_depthwise_3x3_backward_data_avx512(const float* dy, const float* w, co
         const FlatPlane f(g.in[2], g.out[1], g.in[1], 2 - g.pad_begin[1], 2 - g.pad_begin[2], flat_plane_cache());
         for (int64_t c = 0; c < channels; ++c) {
             for (int64_t t = 0; t < kTaps; ++t) flipped[t] = w[c * kTaps + kTaps - 1 - t];
-            if (in_size * static_cast<int64_t>(sizeof(float)) <= kFlatColumnsMaxPlaneBytes) {
-                flat_window_sums_by_columns(dy + c * out_size, flipped, f, dx + c * in_size);
-            } else {
-                flat_window_sums(dy + c * out_size, flipped, 0.0f, f, dx + c * in_size);
-            }
+            flat_plane_window_sums(dy + c * out_size, flipped, 0.0f, f, dx + c * in_size);
         }
         return;
     }

@@ -564,7 +564,8 @@ void conv_depthwise_3x3_forward_avx512(const float* x, const float* w, const flo
     if (is_flat(g)) {
         const FlatPlane f(g.in[2], g.in[1], g.out[1], g.pad_begin[1], g.pad_begin[2], flat_plane_cache());
         for (int64_t c = 0; c < channels; ++c) {
-            flat_window_sums(x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, f, y + c * out_size);
+            flat_plane_window_sums(x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, f,
+                                   y + c * out_size);
         }
         return;
     }
