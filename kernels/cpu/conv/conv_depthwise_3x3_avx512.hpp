@@ -191,6 +191,29 @@ inline void flat_border_register(const float* at, int64_t p, const FlatPlane& f,
     }
 }
 
+// The walk both flat kernels share: out (size) = bias + the sums over taps, registers near the
+// borders by flat_border_register, the interior's [begin, end) by interior(begin, end, rows,
+// column_masks, period, phase, w, b) (rows: the three source rows from the first tap; register p's
+// column masks at column_masks + 3 * its phase, the phase p's place in a period of registers).
+// Its arguments are locals: GCC re-read f's fields after each store to out.
+template <class Interior>
+MLN_ALWAYS_INLINE void flat_plane_walk(const float* src, const float* taps, float bias, const FlatPlane& f, float* out,
+                                       Interior interior) {
+    __m512 w[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
+    const __m512 b = _mm512_set1_ps(bias);
+    const float* at = src + f.first_tap;
+    const int64_t interior_begin = f.interior_begin * 16, interior_end = f.interior_end * 16;
+    int64_t p = 0;
+    for (; p < interior_begin; p += 16) flat_border_register(at, p, f, w, b, out);
+    if (p < interior_end) {
+        const float* const rows[3] = {at, at + f.width, at + 2 * f.width};
+        interior(p, interior_end, rows, f.column_masks, f.period, f.interior_phase, w, b);
+        p = interior_end;
+    }
+    for (; p < f.size; p += 16) flat_border_register(at, p, f, w, b, out);
+}
+
 // out (size) = bias + sum over taps of taps[tap] * the source at the tap. Interior registers load
 // each source row once (16 floats, the next 16 carried to the next register) and build the
 // other column taps by valignd: 3 loads a register instead of 9 unaligned ones, and 3 column
@@ -199,37 +222,22 @@ inline void flat_border_register(const float* at, int64_t p, const FlatPlane& f,
 // 14-wide 1.05-1.1x).
 MLN_NOINLINE inline void flat_window_sums(const float* src, const float* taps, float bias, const FlatPlane& f,
                                           float* out) {
-    __m512 w[kTaps];
-    for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
-    const __m512 b = _mm512_set1_ps(bias);
-    const int64_t size = f.size, width = f.width;
-    const float* at = src + f.first_tap;
-    const int64_t interior_begin = f.interior_begin * 16, interior_end = f.interior_end * 16;
-    int64_t p = 0;
-    for (; p < interior_begin; p += 16) flat_border_register(at, p, f, w, b, out);
-    if (p < interior_end) {
-        // Locals: GCC re-read them from f after each store to out.
-        const int64_t period = f.period;
-        const __mmask16* column_masks = f.column_masks;
-        int64_t r = f.interior_phase;
-        const float* rows[3];
-        __m512 low[3];
-        for (int64_t kh = 0; kh < 3; ++kh) {
-            rows[kh] = at + kh * width;
-            low[kh] = _mm512_loadu_ps(rows[kh] + p);
-        }
-        for (; p < interior_end; p += 16, r = r + 1 == period ? 0 : r + 1) {
-            const __mmask16* m = column_masks + r * 3;
-            __m512 sum = b;
-            for (int64_t kh = 0; kh < 3; ++kh) {
-                const __m512 high = _mm512_loadu_ps(rows[kh] + p + 16);
-                sum = _mm512_add_ps(sum, pair_row_sum(low[kh], high, w + kh * 3, m));
-                low[kh] = high;
-            }
-            _mm512_storeu_ps(out + p, sum);
-        }
-    }
-    for (; p < size; p += 16) flat_border_register(at, p, f, w, b, out);
+    flat_plane_walk(src, taps, bias, f, out,
+                    [out](int64_t p, int64_t end, const float* const* rows, const __mmask16* column_masks,
+                          int64_t period, int64_t r, const __m512* w, __m512 b) {
+                        __m512 low[3];
+                        for (int64_t kh = 0; kh < 3; ++kh) low[kh] = _mm512_loadu_ps(rows[kh] + p);
+                        for (; p < end; p += 16, r = r + 1 == period ? 0 : r + 1) {
+                            const __mmask16* m = column_masks + r * 3;
+                            __m512 sum = b;
+                            for (int64_t kh = 0; kh < 3; ++kh) {
+                                const __m512 high = _mm512_loadu_ps(rows[kh] + p + 16);
+                                sum = _mm512_add_ps(sum, pair_row_sum(low[kh], high, w + kh * 3, m));
+                                low[kh] = high;
+                            }
+                            _mm512_storeu_ps(out + p, sum);
+                        }
+                    });
 }
 
 // out (size) = bias + the sums over taps of taps[tap] * the source at the tap: flat_window_sums
@@ -253,57 +261,44 @@ constexpr int64_t kFlatColumnsMaxPlaneBytes = int64_t{16} << 10;
 
 MLN_NOINLINE inline void flat_window_sums_by_columns(const float* src, const float* taps, float bias,
                                                      const FlatPlane& f, float* out) {
-    __m512 w[kTaps];
-    for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm512_set1_ps(taps[t]);
-    const __m512 b = _mm512_set1_ps(bias);
-    const int64_t size = f.size, width = f.width;
-    const float* at = src + f.first_tap;
-    const int64_t interior_begin = f.interior_begin * 16, interior_end = f.interior_end * 16;
-    int64_t p = 0;
-    for (; p < interior_begin; p += 16) flat_border_register(at, p, f, w, b, out);
-    if (p < interior_end) {
-        // Locals: GCC re-read them from f after each store to out.
-        const int64_t period = f.period;
-        const __mmask16* column_masks = f.column_masks;
-        int64_t r = f.interior_phase;
-        const float* rows[3];
-        for (int64_t kh = 0; kh < 3; ++kh) rows[kh] = at + kh * width;
-        // The column sums of the register at q; tap 0's only on the lanes of its mask (its
-        // outputs are the register's own lanes).
-        const auto column_sums = [&](int64_t q, __mmask16 tap0, __m512* sums) {
-            __m512 s[3];
-            for (int64_t kh = 0; kh < 3; ++kh) {
-                s[kh] = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(rows[kh] + q)),
-                                           _mm256_loadu_ps(rows[kh] + q + 8), 1);
-            }
-            sums[0] = _mm512_mask3_fmadd_ps(s[0], w[0], b, tap0);
-            sums[1] = _mm512_mul_ps(s[0], w[1]);
-            sums[2] = _mm512_mul_ps(s[0], w[2]);
-            for (int64_t kh = 1; kh < 3; ++kh) {
-                sums[0] = _mm512_mask3_fmadd_ps(s[kh], w[kh * 3], sums[0], tap0);
-                sums[1] = _mm512_fmadd_ps(s[kh], w[kh * 3 + 1], sums[1]);
-                sums[2] = _mm512_fmadd_ps(s[kh], w[kh * 3 + 2], sums[2]);
-            }
-        };
-        __m512 here[3];
-        column_sums(p, column_masks[r * 3], here);
-        for (; p < interior_end; p += 16) {
-            const __mmask16* m = column_masks + r * 3;
-            r = r + 1 == period ? 0 : r + 1;
-            // The next register's sums (past the interior's last: its loads inside the source,
-            // flat_window_sums's high half).
-            __m512 next[3];
-            column_sums(p + 16, column_masks[r * 3], next);
-            const __m512i n1 = _mm512_castps_si512(next[1]), h1 = _mm512_castps_si512(here[1]);
-            const __m512i n2 = _mm512_castps_si512(next[2]), h2 = _mm512_castps_si512(here[2]);
-            const __m512 tap1 = _mm512_castsi512_ps(_mm512_alignr_epi32(n1, h1, 1));
-            const __m512 tap2 = _mm512_castsi512_ps(_mm512_alignr_epi32(n2, h2, 2));
-            const __m512 sum = _mm512_mask_add_ps(here[0], m[1], here[0], tap1);
-            _mm512_storeu_ps(out + p, _mm512_mask_add_ps(sum, m[2], sum, tap2));
-            for (int64_t kw = 0; kw < 3; ++kw) here[kw] = next[kw];
-        }
-    }
-    for (; p < size; p += 16) flat_border_register(at, p, f, w, b, out);
+    flat_plane_walk(src, taps, bias, f, out,
+                    [out](int64_t p, int64_t end, const float* const* rows, const __mmask16* column_masks,
+                          int64_t period, int64_t r, const __m512* w, __m512 b) {
+                        // The column sums of the register at q; tap 0's only on the lanes of its
+                        // mask (its outputs are the register's own lanes).
+                        const auto column_sums = [&](int64_t q, __mmask16 tap0, __m512* sums) {
+                            __m512 s[3];
+                            for (int64_t kh = 0; kh < 3; ++kh) {
+                                s[kh] = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(rows[kh] + q)),
+                                                           _mm256_loadu_ps(rows[kh] + q + 8), 1);
+                            }
+                            sums[0] = _mm512_mask3_fmadd_ps(s[0], w[0], b, tap0);
+                            sums[1] = _mm512_mul_ps(s[0], w[1]);
+                            sums[2] = _mm512_mul_ps(s[0], w[2]);
+                            for (int64_t kh = 1; kh < 3; ++kh) {
+                                sums[0] = _mm512_mask3_fmadd_ps(s[kh], w[kh * 3], sums[0], tap0);
+                                sums[1] = _mm512_fmadd_ps(s[kh], w[kh * 3 + 1], sums[1]);
+                                sums[2] = _mm512_fmadd_ps(s[kh], w[kh * 3 + 2], sums[2]);
+                            }
+                        };
+                        __m512 here[3];
+                        column_sums(p, column_masks[r * 3], here);
+                        for (; p < end; p += 16) {
+                            const __mmask16* m = column_masks + r * 3;
+                            r = r + 1 == period ? 0 : r + 1;
+                            // The next register's sums (past the interior's last: its loads inside
+                            // the source, flat_window_sums's high half).
+                            __m512 next[3];
+                            column_sums(p + 16, column_masks[r * 3], next);
+                            const __m512i n1 = _mm512_castps_si512(next[1]), h1 = _mm512_castps_si512(here[1]);
+                            const __m512i n2 = _mm512_castps_si512(next[2]), h2 = _mm512_castps_si512(here[2]);
+                            const __m512 tap1 = _mm512_castsi512_ps(_mm512_alignr_epi32(n1, h1, 1));
+                            const __m512 tap2 = _mm512_castsi512_ps(_mm512_alignr_epi32(n2, h2, 2));
+                            const __m512 sum = _mm512_mask_add_ps(here[0], m[1], here[0], tap1);
+                            _mm512_storeu_ps(out + p, _mm512_mask_add_ps(sum, m[2], sum, tap2));
+                            for (int64_t kw = 0; kw < 3; ++kw) here[kw] = next[kw];
+                        }
+                    });
 }
 
 // flat_window_sums, its interior summed by columns where the outputs fit L1.
