@@ -365,10 +365,11 @@ namespace transposed {
 
 constexpr int64_t kDepthBlock = 128;  // the w^T panel (16 KiB) and the A rows a tile reads stay in L1
 constexpr int64_t kMaxPositions = 1024;  // the lowered block (kDepthBlock x positions) stays in L2
-// Depth blocks are multiples of 8, or of 72 (kWholeChannelsUnit) where the tiles take whole
-// channels of a 3x3 window (window_tiles_apply): at most kDepthBlock rounded up to that.
+// Depth blocks are multiples of 8 (kPlainBlockUnit), or of 72 (kWholeChannelsUnit) where the tiles
+// take whole channels of a 3x3 window (window_tiles_apply): at most kDepthBlock rounded up to that.
+constexpr int64_t kPlainBlockUnit = 8;
 constexpr int64_t kWholeChannelsUnit = 72;
-constexpr int64_t kMaxBlockDepth = 144;
+constexpr int64_t kMaxBlockDepth = round_up(kDepthBlock, kWholeChannelsUnit);
 
 // Multiply-adds the plain form's MR x NR kernel spends (rows padded to MR, positions to NR)
 // against the transposed form's (channels padded to 32, positions exact), with a 5% margin for
@@ -416,7 +417,7 @@ inline bool window_tiles_apply(const WindowGeometry& g) {
 }
 
 inline int64_t depth_block_unit(const WindowGeometry& g) {
-    return window_tiles_apply(g) ? kWholeChannelsUnit : 8;
+    return window_tiles_apply(g) ? kWholeChannelsUnit : kPlainBlockUnit;
 }
 
 // The forward's own filters w (nullptr where prepared panels stand in for them).
@@ -1008,7 +1009,7 @@ template <class T>
 void conv_forward_from_flipped_filters(const ConvArgs& forward) {
     const int64_t k = forward.geometry.kernel_size();
     transposed::conv_forward<T>(forward, {static_cast<const float*>(forward.w.data), forward.channels * k, k,
-                                          forward.out_channels, 8});
+                                          forward.out_channels, transposed::kPlainBlockUnit});
 }
 
 // y = activation(conv(x, w) + bias + residual) for any groups, through the packed micro-kernels.
