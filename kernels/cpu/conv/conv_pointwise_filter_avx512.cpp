@@ -415,6 +415,28 @@ constexpr ImagesTile kImagesTiles[kImagesTileRows] = {images_tile<1>, images_til
                                                       images_tile<4>, images_tile<5>, images_tile<6>,
                                                       images_tile<7>, images_tile<8>};
 
+// The two masked loads of a stride-2 piece of `outputs` (1 to 16) outputs: its 2 outputs - 1
+// inputs over two registers.
+struct Stride2PieceMasks {
+    __mmask16 low, high;
+};
+
+Stride2PieceMasks stride2_piece_masks(int64_t outputs) {
+    const int64_t inputs = 2 * outputs - 1;
+    return {static_cast<__mmask16>((1u << std::min(inputs, kLanes)) - 1),
+            static_cast<__mmask16>(inputs > kLanes ? (1u << (inputs - kLanes)) - 1 : 0)};
+}
+
+// 16 outputs of a stride-2 row from x at `at` (inputs 0, 2, ..., 30): two loads and a permute.
+// whole: both registers' 32 inputs lie inside x; otherwise only the piece's inputs are read
+// (masks), the outputs past it 0.
+MLN_ALWAYS_INLINE __m512 stride2_piece(const float* at, bool whole, Stride2PieceMasks masks) {
+    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    if (whole) return _mm512_permutex2var_ps(_mm512_loadu_ps(at), evens, _mm512_loadu_ps(at + kLanes));
+    return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(masks.low, at), evens,
+                                  _mm512_maskz_loadu_ps(masks.high, at + kLanes));
+}
+
 }  // namespace
 
 void pointwise_filter_images_tile_avx512(const float* a, int64_t lda, int64_t a_image_stride, int64_t rows,
@@ -435,14 +457,10 @@ constexpr int64_t kPanelGatherPrefetchRows = 2;
 
 void pointwise_filter_images_panel_stride2_avx512(const float* x, int64_t channel_stride, int64_t cols, int64_t rows,
                                                   int64_t row_step, int64_t count, int64_t x_floats, float* panel) {
-    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     for (int64_t o = 0; o < rows; ++o) {
         for (int64_t w = 0; w < count; w += kLanes) {
             const int64_t outputs = std::min(kLanes, count - w);
-            // The piece's 2 outputs - 1 inputs; whole registers where they stay inside x.
-            const int64_t inputs = 2 * outputs - 1;
-            const __mmask16 low = static_cast<__mmask16>((1u << std::min(inputs, kLanes)) - 1);
-            const __mmask16 high = static_cast<__mmask16>(inputs > kLanes ? (1u << (inputs - kLanes)) - 1 : 0);
+            const Stride2PieceMasks masks = stride2_piece_masks(outputs);
             float* to = panel + (o * count + w) * kImagesTileMaxCols;
             for (int64_t h = 0; h < kImagesTileMaxCols; h += kLanes) {
                 __m512 r[kLanes];
@@ -455,13 +473,7 @@ void pointwise_filter_images_panel_stride2_avx512(const float* x, int64_t channe
                     const float* ahead = x + at + kPanelGatherPrefetchRows * row_step;
                     _mm_prefetch(reinterpret_cast<const char*>(ahead), _MM_HINT_T0);
                     _mm_prefetch(reinterpret_cast<const char*>(ahead + kLanes), _MM_HINT_T0);
-                    if (at + 2 * kLanes <= x_floats) {
-                        r[j] = _mm512_permutex2var_ps(_mm512_loadu_ps(x + at), evens,
-                                                      _mm512_loadu_ps(x + at + kLanes));
-                    } else {
-                        r[j] = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(low, x + at), evens,
-                                                      _mm512_maskz_loadu_ps(high, x + at + kLanes));
-                    }
+                    r[j] = stride2_piece(x + at, at + 2 * kLanes <= x_floats, masks);
                 }
                 transpose16x16(r);
                 for (int64_t k = 0; k < outputs; ++k) _mm512_storeu_ps(to + k * kImagesTileMaxCols + h, r[k]);
@@ -500,7 +512,6 @@ constexpr int64_t kInterleavedMinSkip = 32;
 
 void gather_stride2_rows_avx512(const float* x, int64_t channels, int64_t channel_stride, int64_t rows,
                                 int64_t row_step, int64_t count, float* compact) {
-    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     // Pieces of 16 outputs from 32 inputs; all but the last lie inside the row. The last piece's
     // loads and store are whole registers too while they stay inside x and compact (its extra
     // outputs are overwritten by the next row's): masked loads that cross a cache line were slow
@@ -508,13 +519,8 @@ void gather_stride2_rows_avx512(const float* x, int64_t channels, int64_t channe
     // gather's time), so only a row at the end of either takes the masks.
     const int64_t pieces = ceil_div(count, kLanes);
     const int64_t last = (pieces - 1) * kLanes;  // first output of the last piece
-    const int64_t last_inputs = 2 * (count - last) - 1;
-    const __mmask16 low = static_cast<__mmask16>((1u << std::min(last_inputs, kLanes)) - 1);
-    const __mmask16 high = static_cast<__mmask16>(last_inputs > kLanes ? (1u << (last_inputs - kLanes)) - 1 : 0);
+    const Stride2PieceMasks last_masks = stride2_piece_masks(count - last);
     const __mmask16 outputs = static_cast<__mmask16>((1u << (count - last)) - 1);
-    auto evens_of = [&](const float* at) {
-        return _mm512_permutex2var_ps(_mm512_loadu_ps(at), evens, _mm512_loadu_ps(at + kLanes));
-    };
     const int64_t x_size = channels * channel_stride;
     const int64_t compact_size = channels * rows * count;
     // Row (c, o): the last piece's extra outputs land on rows gathered later, so whole only
@@ -524,16 +530,14 @@ void gather_stride2_rows_avx512(const float* x, int64_t channels, int64_t channe
         const int64_t row = c * channel_stride + o * row_step;
         const int64_t row_out = (c * rows + o) * count;
         for (int64_t k = 0; k < last; k += kLanes) {
-            _mm512_storeu_ps(compact + row_out + k, evens_of(x + row + 2 * k));
+            _mm512_storeu_ps(compact + row_out + k, stride2_piece(x + row + 2 * k, true, last_masks));
         }
         const float* at = x + row + 2 * last;
         float* to = compact + row_out + last;
         if (row + 2 * last + 2 * kLanes <= x_size && row_out + last + kLanes <= written_to) {
-            _mm512_storeu_ps(to, evens_of(at));
+            _mm512_storeu_ps(to, stride2_piece(at, true, last_masks));
         } else {
-            const __m512 gathered = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(low, at), evens,
-                                                           _mm512_maskz_loadu_ps(high, at + kLanes));
-            _mm512_mask_storeu_ps(to, outputs, gathered);
+            _mm512_mask_storeu_ps(to, outputs, stride2_piece(at, false, last_masks));
         }
     };
     if (row_step - 2 * count >= kInterleavedMinSkip) {
