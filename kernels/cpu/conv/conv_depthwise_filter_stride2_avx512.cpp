@@ -9,13 +9,12 @@
 // loads as a's row in lanes 0-7 and b's in 8-15, permuted to e's order for d and ds; the sums
 // are permuted back to that order once a plane. An output row's bottom source row is the next
 // one's top, so each source row is loaded and split once: a row of a pair of channels costs 9
-// FMAs, three loads and three shuffles of x, two masked loads of dy (both channels' rows merged
-// into one register by the masks, no insert) and two permutes. Two-source permutes of the
-// columns into halves (vpermt2ps, which takes an FMA's slot on Zen 5 where vshufps issues
-// beside the FMAs) ran 1.03-1.07x slower (dw576/2 @ 14, one thread, same-process A/B, batches
-// 1 to 8). ds as two more masked loads ran 1.07-1.17x slower (batches 2, 8 and 32); the sums
-// split into the two channels' inside the plane loop (no stored copy) 1.2-1.4x slower, inlined
-// or not (GCC 12).
+// FMAs, three loads and three shuffles of x, two masked 256-bit loads of dy joined by an insert
+// and two permutes. Two-source permutes of the columns into halves (vpermt2ps, which takes an
+// FMA's slot on Zen 5 where vshufps issues beside the FMAs) ran 1.03-1.07x slower (dw576/2 @
+// 14, one thread, same-process A/B, batches 1 to 8). ds as two more masked loads ran 1.07-1.17x
+// slower (batches 2, 8 and 32); the sums split into the two channels' inside the plane loop (no
+// stored copy) 1.2-1.4x slower, inlined or not (GCC 12).
 // GCC 12 warns inside its own AVX-512 intrinsics (a self-initialized undefined operand, GCC bug
 // 105593); the pragma must precede the first inclusion of the intrinsics headers.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -57,7 +56,7 @@ struct Stride2PairPlane {
     int64_t in_rows, in_width, out_rows, out_width, pad_h, pad_w;
     __mmask16 load;              // the lanes of 16 columns from -pad_w inside the row
     __mmask16 taps[3];           // lanes of e . d, o . d, e . ds whose tap lies in the row
-    __mmask16 d_low, d_high;     // the lanes of dy from channel a, from channel b
+    __mmask8 d_row;              // the lanes of a dy row (outputs)
     // dy loaded as a's row (lanes 0-7) and b's (8-15) into the split order (d); the same with
     // output j's lane taking output j - 1's (ds; output 0's lane, which tap 2 leaves out, any);
     // sums in the split order back to a's in lanes 0-7 and b's in 8-15. A plane's sums go into
@@ -67,7 +66,7 @@ struct Stride2PairPlane {
     explicit Stride2PairPlane(const WindowGeometry& g)
         : in_rows(g.in[1]), in_width(g.in[2]), out_rows(g.out[1]), out_width(g.out[2]), pad_h(g.pad_begin[1]),
           pad_w(g.pad_begin[2]), load(lanes_between(pad_w, pad_w + in_width)), taps{0, 0, 0},
-          d_low(lanes_below(out_width)), d_high(lanes_between(8, 8 + out_width)),
+          d_row(static_cast<__mmask8>(lanes_below(out_width))),
           to_split(lane_indices([](int64_t i) { return 8 * split_lane_channel(i) + split_lane_output(i); })),
           to_split_shifted(lane_indices([](int64_t i) {
               return 8 * split_lane_channel(i) + std::max<int64_t>(0, split_lane_output(i) - 1);
@@ -124,8 +123,8 @@ MLN_ALWAYS_INLINE void pair_source_row_products(const ChannelPair& u, const Stri
 }
 
 // sums[kh * 3 + kw] (= where first_image) += dy . the source at the tap over the planes of a
-// pair of channels (lanes 0-7 a, 8-15 b). Two pairs at once (18 chains of FMAs) ran 1.5x slower at batch 1 (dw576/2 @ 14,
-// one thread).
+// pair of channels (lanes 0-7 a, 8-15 b). Two pairs at once (18 chains of FMAs) ran 1.5x slower
+// at batch 1 (dw576/2 @ 14, one thread).
 MLN_ALWAYS_INLINE void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& p, __m512* sums,
                                        bool first_image) {
     __m512 acc[kTaps];
@@ -138,8 +137,13 @@ MLN_ALWAYS_INLINE void pair_plane_sums(const ChannelPair& u, const Stride2PairPl
         const float* dya_row = u.dya + oh * p.out_width;
         const float* dyb_row = u.dyb + oh * p.out_width;
         _mm_prefetch(reinterpret_cast<const char*>(dya_row) + kPairRowPrefetchBytes, _MM_HINT_T0);
-        // Channel b's row into lanes 8 on, over a's.
-        const __m512 rows = _mm512_mask_loadu_ps(_mm512_maskz_loadu_ps(p.d_low, dya_row), p.d_high, dyb_row - 8);
+        // Channel a's row in lanes 0-7, b's in 8-15: two 256-bit loads and an insert. A load whose
+        // 64 bytes cross a cache line takes two load slots on Zen 5 (a load-slot-bound loop: a
+        // pair's row issues 6 loads and 5 prefetches for 9 FMAs), which the 512-bit masked loads
+        // of the rows did at nearly every row; a 256-bit load crosses at under half of them.
+        // dw576/2 @ 14, batch 1, one thread, same-process A/B both ways round: 0.96-0.98x the time.
+        const __m512 rows = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_maskz_loadu_ps(p.d_row, dya_row)),
+                                               _mm256_maskz_loadu_ps(p.d_row, dyb_row), 1);
         const __m512 d = _mm512_permutexvar_ps(p.to_split, rows);
         const __m512 ds = _mm512_permutexvar_ps(p.to_split_shifted, rows);
         if (top >= 0 && top < p.in_rows) {
