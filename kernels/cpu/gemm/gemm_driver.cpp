@@ -143,6 +143,13 @@ constexpr int64_t kMinimumRowBlockTiles = 8;
 // with / without: 512^3 0.95-1.00, 1024^3 0.98-0.99. In shallower tiles (784x256x128 in row
 // tile order, 256^3) it changed nothing; nor, on two threads (784x256x128, blocks a few panels
 // wide walking down C), did prefetching the next row tile's residual after each tile (0.99-1.01x).
+// Taken at every depth again (784x256x128, median of 61 batches, 3 runs): NN 0.997-1.006, TN
+// 0.999-1.001, 64^3 1.009. What the residual costs there follows where it comes from: a loop of
+// the kernel over the tiles in row tile order (B packed), bias + ReLU + residual against plain,
+// cost 1.02-1.03x time with 8 residual rows read over and over (L1), 1.03-1.04x with 64 (64 KiB),
+// 1.06-1.07x with 256, 1.07-1.10x with all 784 (800 KiB, from L3); prefetching it from the kernel
+// (at its start, half way down K, the next tile's, the next row tile's into L1 or L2) got back
+// 0-2% of that.
 constexpr int64_t kPrefetchResidualMinDepth = 256;
 
 // A grow-only, cache-line aligned buffer (one per calling thread, reused across calls).
