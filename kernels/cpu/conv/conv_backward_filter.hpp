@@ -565,12 +565,16 @@ constexpr int64_t kDotMaxDepth = 160;
 // 6-11% faster; 768 (6 rows) 0-6%, 1536 and 2048 5-9% slower than 1024.
 constexpr int64_t kDotBlockPositions = 1024;
 // Positions per block at most where the next block's inputs are prefetched (kDotPrefetchInputBytes):
-// a tile's 8 rows of dy (14 KiB at 4 rows of 112) leave room in L1 for the lines that the prefetches
-// bring in beside them, which at 1024 positions evicted the tile's own rows. MobileNet-v2's stem,
-// one thread, same-process A/B in both orders (median, min of 3-7 alternating batches): batch 8
-// 0.87-0.91 of the time, batch 32 0.90-0.95; ResNet-18's 7x7/2 stem at batch 4 0.94-0.95. Blocks of
-// 256 positions took 1.12 x the time of 512, 768 1.05 x (MobileNet-v2's stem, batch 8).
-constexpr int64_t kDotPrefetchBlockPositions = 512;
+// shorter than kDotBlockPositions, so that a tile's 8 rows of dy leave L1 room for the lines that the
+// prefetches bring in beside them (at 1024 positions they evicted the tile's own rows; with the
+// planes, 512 took 0.87-0.95 of the time at batch 8 and 32). Since the column tiles read x's rows
+// (dot_reads_x_rows), 5 rows of 112 (17.5 KiB of dy a tile) beat 4: MobileNet-v2's stem at batch
+// 32, same-process A/B in both orders on a loaded machine (min / median of 15-21 alternating
+// batches): 0.96-0.98 of the time on one thread, 0.97-0.98 on two; conv_vs_build against main
+// 0.966 / 0.983 on two threads, 0.977 / 0.986 on one. 3 rows took 1.01-1.05 x the time of 4, 6
+// rows 0.975-0.98 x, 7 rows 0.97-0.99 x; at batches 4-16 on one thread the A/B put 5 rows at
+// 0.97-1.04 x of 4 depending on the order (noise).
+constexpr int64_t kDotPrefetchBlockPositions = 560;
 // With this many depth rows or more, the prefetched lines are few per multiply-add and longer
 // blocks pay (each tile's sums loaded and stored less often): ResNet-18's 7x7/2 stem (147 rows),
 // batch 16 and 32, same-process A/B, loaded machine: 768 positions (6 rows of 112) 0.94-0.98 of

@@ -1137,8 +1137,9 @@ TEST_F(ConvTest, PhaseDirectForwardIsTheSameBitsAtAnyThreadCount) {
 // stop assuming cache residence (16 MB): the polyphase direct forward writes y (21 MB) with
 // non-temporal stores where y starts on a cache line (and with plain ones a float past it, the
 // same bits), and the backward filter's dot mode prefetches the next 8 dy rows and input
-// rows in blocks of 4 output rows (34 MB of x and dy; 21 images, 588 blocks, in 48 reduction
-// slices, slices ending inside images, each prefetching the next slice's first block). Within
+// rows in blocks of 5 output rows, each image's last of 2 (34 MB of x and dy; 21 images, 483
+// blocks, in 24 reduction slices, slices ending inside images, each prefetching the next slice's
+// first block). Within
 // tolerance of the reference twin at 1 thread, the same bits at 2 and 3.
 TEST_F(ConvTest, LargeStemStreamsOutputsAndPrefetchesInputsAtTheSameBits) {
     const std::vector<mln_isa> isas = available_isas();
