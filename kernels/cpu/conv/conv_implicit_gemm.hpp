@@ -300,7 +300,9 @@ struct PackedWeights;
 //                                       stride 2 from polyphase planes, stride 1 "same" with
 //                                       masks made once per tap (lower_same_size_avx512); or,
 //                                       stride 1 "same" 7 or 14 wide, no lowering: the tiles
-//                                       read a zero-padded copy of the image in place
+//                                       read a zero-padded copy of the image in place; or,
+//                                       3x3/2 from 14 or 28 wide (ResNet's), no lowering: the
+//                                       tiles read the image itself in place
 //     for each 32-channel panel      -> pack w^T's kc x 32 panel (L1), the next one prefetched
 //                                       inside the tiles (the weights come from L3 or memory)
 //       for each 14-position tile    -> micro-kernel into y^T sums (beta 1 after the first block)
@@ -611,11 +613,13 @@ inline bool pairs_images(int64_t batch, int64_t positions, bool padded) {
 // multiple of 32), into sums (positions x channels padded to 32), w^T panels from `packed`
 // (begin a multiple of its block_depth) or, for nullptr, packed here from `filters`. padded: x
 // is the zero-padded image (padded_source_applies), read in place; otherwise x is what `lower`
-// reads. second_x: nullptr, or a second image (pairs_images) whose positions follow x's in sums,
-// its columns lowered after x's in the workspace.
+// reads. strided: x is the image under a stride-2 window (strided_window_tile_avx512), which the
+// window tiles read in place, nothing lowered. second_x: nullptr, or a second image
+// (pairs_images) whose positions follow x's in sums, its columns lowered after x's in the
+// workspace (or read in place).
 inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLowering<float>& lower,
                       const FilterSource& filters, int64_t begin, int64_t end, int64_t oc_begin, int64_t oc_end,
-                      const PackedPanels* packed, float* sums, float* workspace, bool padded,
+                      const PackedPanels* packed, float* sums, float* workspace, bool padded, bool strided,
                       const float* second_x = nullptr) {
     const int64_t positions = a.geometry.out_size();
     const int64_t lowered_width = round_up(positions, 16);
@@ -670,24 +674,29 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
             const int64_t start = q < positions ? q : q - positions;
             if (q < positions && q + rows > positions) {
                 if (!padded && rows == kPositionsTileRows && width == kPositionsTileRows / 2) {
-                    window_tiles[tile] = image_pair_window_tile_avx512();
+                    window_tiles[tile] = image_pair_window_tile_avx512(strided);
                 }
                 continue;
             }
             if (start % width != 0 || rows % width != 0) continue;
-            window_tiles[tile] = window_tile_avx512(static_cast<int>(rows), static_cast<int>(width), padded,
-                                                    start == 0, start + rows == positions);
+            window_tiles[tile] =
+                strided ? strided_window_tile_avx512(static_cast<int>(rows), static_cast<int>(width), start == 0)
+                        : window_tile_avx512(static_cast<int>(rows), static_cast<int>(width), padded, start == 0,
+                                             start + rows == positions);
         }
     }
-    // The padded image's taps a column and a padded row apart, its channels a plane; lowered
-    // columns a row per tap, in order.
-    const WindowSteps window_steps =
-        padded ? WindowSteps{1, pitch, taps.plane} : WindowSteps{lowered_width, 3 * lowered_width, 9 * lowered_width};
+    // The padded image's taps a column and a padded row apart, its channels a plane; the image's
+    // (strided) a column and a row; lowered columns a row per tap, in order.
+    const WindowSteps window_steps = padded    ? WindowSteps{1, pitch, taps.plane}
+                                     : strided ? WindowSteps{1, g.in[2], g.in_size()}
+                                               : WindowSteps{lowered_width, 3 * lowered_width, 9 * lowered_width};
     for (int64_t pc = begin; pc < end; pc += block_depth) {
         const int64_t kc = std::min(block_depth, end - pc);
         const bool accumulate = pc != begin;
-        if (!padded) lower(x, a.geometry, pc, kc, 0, positions, lowered_width, lowered);
-        if (second_x != nullptr) lower(second_x, a.geometry, pc, kc, 0, positions, lowered_width, second_lowered);
+        if (!padded && !strided) {
+            lower(x, a.geometry, pc, kc, 0, positions, lowered_width, lowered);
+            if (second_x != nullptr) lower(second_x, a.geometry, pc, kc, 0, positions, lowered_width, second_lowered);
+        }
         // Lowered rows as taps: step p's row at lowered + p * lowered_width, the tap walk
         // starting at tap pc % taps_count of a "channel" taps_count rows long.
         if (!padded && skipping_geometry) {
@@ -728,11 +737,21 @@ inline void run_slice(const ConvArgs& a, const float* x, const ColumnPanelLoweri
                                              std::min(kc, prefetch_runs * run_lines)};
                 float* const c = sums + q * channels_padded + oc;
                 if (window_tiles[tile] != nullptr) {
-                    const float* const a_start = padded           ? x + pc / 9 * taps.plane + q / width * pitch
-                                                 : q < positions ? lowered + q
-                                                                 : second_lowered + (q - positions);
+                    // Strided: tap (0, 0) of output row r's first position, a row and a column
+                    // before input row 2 r.
+                    auto strided_start = [&](const float* image, int64_t r) {
+                        return image + pc / 9 * g.in_size() + (2 * r - 1) * g.in[2] - 1;
+                    };
+                    const float* const a_start =
+                        padded    ? x + pc / 9 * taps.plane + q / width * pitch
+                        : strided ? (q < positions ? strided_start(x, q / width)
+                                                   : strided_start(second_x, (q - positions) / width))
+                        : q < positions ? lowered + q
+                                        : second_lowered + (q - positions);
                     WindowSteps steps = window_steps;
-                    if (q < positions && q + rows > positions) steps.second_image = second_lowered - a_start;
+                    if (q < positions && q + rows > positions) {
+                        steps.second_image = strided ? strided_start(second_x, 0) - a_start : second_lowered - a_start;
+                    }
                     window_tiles[tile](kc, a_start, steps, b, c, channels_padded, accumulate, prefetch);
                 } else if (q >= positions) {
                     // The second image's tiles start inside its output rows: no skips.
@@ -836,18 +855,28 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters, const float* p
         const int64_t threads = cpu::thread_pool().thread_count();
         const int64_t sums_size = positions * round_up(a.out_channels, kPositionsTileColumns);
         const GemmActivation<T> activation = select_gemm_activation<T>(a.activation);
-        // Stride 2 lowers from polyphase planes, as in the plain form (its gathers cost 15% of
-        // ResNet-18's 3x3/2 at 14x14 outputs). Tried, no faster: planes with a zero border read
-        // in place by the padded tiles (no lowering; ranges or one-panel tasks): the split's
+        // Other stride-2 convs lower from polyphase planes, as in the plain form (its gathers cost
+        // 15% of ResNet-18's 3x3/2 at 14x14 outputs). Tried, no faster: planes with a zero border
+        // read in place by the padded tiles (no lowering; ranges or one-panel tasks): the split's
         // extra cost ate the lowering's 4.5% (tiles at ~190 GFLOP/s either way); same-process
-        // A/B at 1 and 2 threads within +-2% on both 3x3/2 layers, peer ratios within noise.
+        // A/B at 1 and 2 threads within +-2% on both 3x3/2 layers, peer ratios within noise. The
+        // unbordered planes read in place by window tiles (each tap's plane and shift compile-time
+        // constants) were 1.06-1.12x the time of the lowering: GCC 12 spilled accumulators.
         const int64_t lowered_width = round_up(positions, 16);
         const ColumnPanelLowering<T> image_lower = same_size_lowering_applies(a.geometry, positions, lowered_width)
                                                        ? lower_same_size_avx512
                                                        : column_panel_lowering<T>(cpu::active_isa());
         const T* const x = static_cast<const T*>(a.x.data);
         const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa());
-        const bool phase_source = phases.split != nullptr && phase_planes_apply(a.geometry) &&
+        // Stride 2 from an even width where the window tiles take whole channels: the tiles read
+        // the image in place (strided_window_tile_avx512), no planes split and nothing lowered.
+        // ResNet-18's 3x3/2 (same-process A/B against the planes and lowering, min per call): to
+        // 7x7 0.93x the time at batch 1 on one thread, 0.89x on two, 0.83x at batch 6 on two; to
+        // 14x14 0.89x, 0.72x and 0.84x (batch 4).
+        const WindowGeometry& g = a.geometry;
+        const bool strided = filters.block_unit == kWholeChannelsUnit && window_tiles_apply(g) && g.stride[1] == 2 &&
+                             g.stride[2] == 2 && g.in[2] == 2 * g.out[2];
+        const bool phase_source = !strided && phases.split != nullptr && phase_planes_apply(a.geometry) &&
                                   round_up(positions, 16) <= kMaxPhaseColumns;
         const ColumnPanelLowering<T> lower = phase_source ? phases.lower : image_lower;
         const bool padded = !phase_source && padded_source_applies(a.geometry, a.channels);
@@ -913,7 +942,7 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters, const float* p
                     const int64_t oc_end =
                         std::min(a.out_channels, (range + 1) * channel_panels / ranges * kPositionsTileColumns);
                     run_slice(a, state.source, lower, filters, 0, depth, oc_begin, oc_end, given, sums_data,
-                              state.workspace, padded);
+                              state.workspace, padded, strided);
                     write_rows(a, 0, sums_data, 1, activation, oc_begin, oc_end);
                 });
             return;
@@ -944,7 +973,8 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters, const float* p
                 },
                 [&](int64_t slice, T* workspace) {
                     run_slice(a, source, lower, filters, slice * slice_depth, std::min(depth, (slice + 1) * slice_depth),
-                              0, a.out_channels, given, sums.data() + slice * sums_size, workspace, padded);
+                              0, a.out_channels, given, sums.data() + slice * sums_size, workspace, padded,
+                              strided);
                 });
             cpu::parallel_for(a.out_channels, 16, [&](int64_t begin, int64_t end) {
                 write_rows(a, 0, sums.data(), slices, activation, begin, end);
@@ -981,7 +1011,7 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters, const float* p
                     second = image_source(n + 1, state.own_source != nullptr ? state.own_source + source_image : nullptr);
                 }
                 run_slice(a, image_source(n, state.own_source), lower, filters, 0, depth, 0, a.out_channels, &packed,
-                          sums, state.workspace, padded, second);
+                          sums, state.workspace, padded, strided, second);
                 for (int64_t i = 0; i < images; ++i) {
                     write_rows(a, n + i, sums + i * sums_size, 1, activation, 0, a.out_channels);
                 }

@@ -28,15 +28,16 @@ constexpr uint32_t without_column(int R, int S, int column) {
     return rows;
 }
 
-// One depth step of tile_product: acc[i] += A(i, p) B(p, .) for the rows i in Rows (bit i).
-template <int R, int S, uint32_t Rows>
+// One depth step of tile_product: acc[i] += A(i, p) B(p, .) for the rows i in Rows (bit i), A(i, p)
+// = a[(i / S) * pitch + (i % S) * Stride].
+template <int R, int S, uint32_t Rows, int Stride = 1>
 MLN_ALWAYS_INLINE void step_product(const float* a, int64_t pitch, const float* b, __m512 (&acc)[R][2]) {
     const __m512 b0 = _mm512_loadu_ps(b);
     const __m512 b1 = _mm512_loadu_ps(b + 16);
     MLN_UNROLL(16)
     for (int i = 0; i < R; ++i) {
         if ((Rows >> i & 1u) == 0) continue;
-        const __m512 x = _mm512_set1_ps(a[(i / S) * pitch + i % S]);
+        const __m512 x = _mm512_set1_ps(a[(i / S) * pitch + (i % S) * Stride]);
         acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
         acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
     }
@@ -162,13 +163,13 @@ constexpr uint32_t window_tap_rows(int kw) {
 }
 
 // One tap row's 3 taps (depth steps), a and b moved past them (a by `column` per tap), output
-// rows `pitch` apart.
-template <int R, int S, bool Right, bool TopRow, bool BottomRow, int... Kw>
+// rows `pitch` apart, positions in a row `Stride` apart.
+template <int R, int S, bool Right, bool TopRow, bool BottomRow, int Stride, int... Kw>
 MLN_ALWAYS_INLINE void tap_row_product(const float*& a, int64_t column, int64_t pitch, const float*& b,
                                        __m512 (&acc)[R][2], PrefetchWalk& next_panel,
                                        std::integer_sequence<int, Kw...>) {
-    ((step_product<R, S, window_tap_rows<R, S, Right, TopRow, BottomRow>(Kw)>(a, pitch, b, acc), next_panel.step(),
-      a += column, b += kPositionsTileColumns),
+    ((step_product<R, S, window_tap_rows<R, S, Right, TopRow, BottomRow>(Kw), Stride>(a, pitch, b, acc),
+      next_panel.step(), a += column, b += kPositionsTileColumns),
      ...);
 }
 
@@ -181,12 +182,16 @@ MLN_ALWAYS_INLINE void tap_row_product(const float*& a, int64_t column, int64_t 
 // ResNet-18's 3x3/2 to 7x7 on one thread; the right and bottom taps inside the image). A
 // constant pitch for the padded image too made GCC 12 spill accumulators in every step.
 // Pair: the tile across two images of lowered columns (image_pair_window_tile_avx512), its
-// second output row steps.second_image on and under tap row 0 left out.
-template <int R, int S, bool Padded, bool Top, bool Bottom, bool Pair = false>
+// second output row steps.second_image on and under tap row 0 left out. Strided: A the image
+// itself under a stride-2 window, 2S wide, read in place (strided_window_tile_avx512): output rows
+// 4S apart (a constant, as the lowered columns' S), positions 2 apart.
+template <int R, int S, bool Padded, bool Top, bool Bottom, bool Pair = false, bool Strided = false>
 void window_tile(int64_t kc, const float* a, const WindowSteps& steps, const float* b, float* c, int64_t ldc,
                  bool accumulate, const PrefetchLines& prefetch) {
     constexpr auto kTapColumns = std::make_integer_sequence<int, 3>{};
-    const int64_t column = steps.column, pitch = Padded ? steps.row : Pair ? steps.second_image : S;
+    constexpr int kStride = Strided ? 2 : 1;
+    const int64_t column = steps.column;
+    const int64_t pitch = Padded ? steps.row : Pair ? steps.second_image : Strided ? 4 * S : S;
     // Past a tap row's last tap to the next row's first, past a channel's last tap row to the next.
     const int64_t next_row = steps.row - 3 * column, next_channel = steps.channel - 3 * steps.row;
     PrefetchWalk next_panel(prefetch);
@@ -195,11 +200,11 @@ void window_tile(int64_t kc, const float* a, const WindowSteps& steps, const flo
     for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     for (int64_t p = 0, kh = 0; p < kc; p += 3) {
         if (Top && kh == 0) {
-            tap_row_product<R, S, Padded, true, false>(a, column, pitch, b, acc, next_panel, kTapColumns);
+            tap_row_product<R, S, Padded, true, false, kStride>(a, column, pitch, b, acc, next_panel, kTapColumns);
         } else if ((Bottom && kh == 2) || (Pair && kh == 0)) {
-            tap_row_product<R, S, Padded, false, true>(a, column, pitch, b, acc, next_panel, kTapColumns);
+            tap_row_product<R, S, Padded, false, true, kStride>(a, column, pitch, b, acc, next_panel, kTapColumns);
         } else {
-            tap_row_product<R, S, Padded, false, false>(a, column, pitch, b, acc, next_panel, kTapColumns);
+            tap_row_product<R, S, Padded, false, false, kStride>(a, column, pitch, b, acc, next_panel, kTapColumns);
         }
         a += next_row;
         if (++kh == 3) {
@@ -264,7 +269,19 @@ WindowTileKernel window_tile_avx512(int rows, int width, bool padded, bool top, 
     return nullptr;
 }
 
-WindowTileKernel image_pair_window_tile_avx512() { return window_tile<14, 7, false, false, false, true>; }
+WindowTileKernel strided_window_tile_avx512(int rows, int width, bool top) {
+    if (rows == 14 && width == 14) return top ? window_tile<14, 14, false, true, false, false, true>
+                                              : window_tile<14, 14, false, false, false, false, true>;
+    if (rows == 14 && width == 7) return top ? window_tile<14, 7, false, true, false, false, true>
+                                             : window_tile<14, 7, false, false, false, false, true>;
+    if (rows == 7 && width == 7) return top ? window_tile<7, 7, false, true, false, false, true>
+                                            : window_tile<7, 7, false, false, false, false, true>;
+    return nullptr;
+}
+
+WindowTileKernel image_pair_window_tile_avx512(bool strided) {
+    return strided ? window_tile<14, 7, false, false, false, true, true> : window_tile<14, 7, false, false, false, true>;
+}
 
 PaddedTileKernel padded_positions_tile_avx512(int rows, int width) {
     if (rows == 14 && width == 14) return padded_positions_tile<14, 14>;
@@ -462,16 +479,39 @@ void lower_same_size_avx512(const float* x, const WindowGeometry& g, int64_t pc,
 // 16 x 16 blocks: 16 positions' rows of channel sums (summed over the slices) transposed in
 // registers into 16 channels' rows of positions; the residual and the ReLU taken on the way, while
 // the block is in registers, not by passes over y after it (a pass re-reading y: 0.8% of
-// ResNet-18's 3x3/2 to 7x7 at batch 32).
+// ResNet-18's 3x3/2 to 7x7 at batch 32). y's lines are prefetched a block of 16 rows ahead, spread
+// over the block's column steps: at batch 32 an image's y (0.1-0.2 MB) comes from memory, and
+// stores that miss stall the core where prefetches overlap. Alone, y from memory (ResNet-18's
+// 3x3/2 to 14x14, 196 x 256 outputs, min per call): 35-38 -> 6-9 us.
 void write_transposed_sums_avx512(const float* sums, int64_t ld, int64_t slices, int64_t slice_size,
                                   int64_t positions, int64_t row_begin, int64_t row_end, const float* bias,
                                   const float* residual, bool relu, float* y) {
+    const int64_t column_steps = (positions + 15) / 16;
+    // The lines of rows [begin, end) of y, from the one holding the first element.
+    struct Lines {
+        const char* start;
+        int64_t count;
+    };
+    auto y_lines = [&](int64_t begin, int64_t end) {
+        const auto first = reinterpret_cast<std::uintptr_t>(y + begin * positions) & ~std::uintptr_t{63};
+        const auto past = reinterpret_cast<std::uintptr_t>(y + end * positions);
+        return Lines{reinterpret_cast<const char*>(first), begin < end ? static_cast<int64_t>(past - first + 63) / 64 : 0};
+    };
+    const Lines first_block = y_lines(row_begin, std::min<int64_t>(row_end, row_begin + 16));
+    for (int64_t line = 0; line < first_block.count; ++line) _mm_prefetch(first_block.start + 64 * line, _MM_HINT_T0);
     for (int64_t r0 = row_begin; r0 < row_end; r0 += 16) {
         const int64_t rows = std::min<int64_t>(16, row_end - r0);
         const __mmask16 row_mask = static_cast<__mmask16>((1u << rows) - 1u);
         const __m512 start = bias != nullptr ? _mm512_maskz_loadu_ps(row_mask, bias + r0) : _mm512_setzero_ps();
+        const Lines next_block = y_lines(std::min(row_end, r0 + 16), std::min(row_end, r0 + 32));
+        const int64_t lines_per_step = (next_block.count + column_steps - 1) / column_steps;
         for (int64_t q0 = 0; q0 < positions; q0 += 16) {
             const int64_t count = std::min<int64_t>(16, positions - q0);
+            const int64_t first_line = q0 / 16 * lines_per_step;
+            const int64_t end_line = std::min(next_block.count, first_line + lines_per_step);
+            for (int64_t line = first_line; line < end_line; ++line) {
+                _mm_prefetch(next_block.start + 64 * line, _MM_HINT_T0);
+            }
             __m512 r[16];
             for (int64_t q = 0; q < 16; ++q) {
                 r[q] = _mm512_setzero_ps();

@@ -68,10 +68,17 @@ using WindowTileKernel = void (*)(int64_t kc, const float* a, const WindowSteps&
 // (rows, width) as padded_positions_tile_avx512, not both top and bottom if padded; nullptr for
 // others.
 WindowTileKernel window_tile_avx512(int rows, int width, bool padded, bool top, bool bottom);
-// The same over lowered columns for the tile across two images of 7x7 outputs (pairs_images): 14
-// rows, the first image's last output row, then the second's top row `steps.second_image` floats
-// on, which under tap row 0 reads only padding (left out, as output column 0's under tap column 0).
-WindowTileKernel image_pair_window_tile_avx512();
+// The same for a stride-2 3x3 window with padding 1 from an image 2 * width wide (outputs 7 or 14
+// wide, the window inside the image on the right and bottom), A the image itself read in place
+// (no phase planes, no lowering): `a` at tap (0, 0) of the tile's first position (a row and a
+// column before its input, which only the products left out would read), steps {1, the image's
+// width, a channel}. nullptr for other (rows, width).
+WindowTileKernel strided_window_tile_avx512(int rows, int width, bool top);
+// The same over lowered columns (or, if strided, the images as strided_window_tile_avx512 reads
+// them) for the tile across two images of 7x7 outputs (pairs_images): 14 rows, the first image's
+// last output row, then the second's top row `steps.second_image` floats on, which under tap row 0
+// reads only padding (left out, as output column 0's under tap column 0).
+WindowTileKernel image_pair_window_tile_avx512(bool strided);
 // The B panel: panel[p * 32 + j] = w[j * row_stride + p] for j < rows <= 32, zero for the rest.
 void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t rows, int64_t kc, float* panel);
 // Taps per pack_tap_columns_avx512 call at most (a multiple of 4: whole columns of 4 taps).

@@ -339,9 +339,13 @@ std::vector<ConvCase> implicit_gemm_cases() {
         // 3x3/2 from even sizes (padding read on the top and left only: window_tiles_apply) in
         // depth blocks of whole channels: 360 deep in blocks of 144, 144 and 72 (slices of 144 at
         // 3 threads, channel ranges at 2) to 14x14 and to 7x7 (the top row's tile leaving out the
-        // first tap row, the left column's products in every tile).
+        // first tap row, the left column's products in every tile). The tiles read the image in
+        // place (strided_window_tile_avx512), also where it is not square: 20 x 14 to 10 x 7
+        // (70 positions), 12 x 28 to 6 x 14 with no padding after (the same outputs).
         {{1, 40, 28, 28}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 40, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 20, 20, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 20, 12, 28}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {0, 0}, 1},
         // Transposed over a batch (w^T packed once, an image per task, each task splitting its
         // image's planes or padding it in its thread's buffer): with planes, also odd sizes and
         // padding read by the last column and row; with a partial last channel panel and 10
@@ -357,6 +361,7 @@ std::vector<ConvCase> implicit_gemm_cases() {
         // depth block) and 180 (blocks of 144 and 36); from 13x13 the tile walks no taps.
         {{5, 9, 14, 14}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{5, 20, 14, 14}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{5, 9, 10, 14}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{6, 12, 13, 13}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // The polyphase direct kernel (AVX-512 f32, stride 2, one group, at most 64 channels;
         // conv_phase_direct.hpp): ResNet's 7x7/2 stem above (pad 3: column shifts -2..1), then
