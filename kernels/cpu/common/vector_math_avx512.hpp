@@ -70,12 +70,10 @@ struct Avx512F32 {
     }
     static double total(const DoubleSum& sum) { return _mm512_reduce_add_pd(_mm512_add_pd(sum.lo, sum.hi)); }
     static T reduce_max(V v) { return _mm512_reduce_max_ps(v); }
-    static V exponent_field(V a) { return _mm512_cvtepi32_ps(_mm512_srli_epi32(_mm512_castps_si512(a), 23)); }
-    static V unit_mantissa(V a) {
-        const __m512i bits = _mm512_castps_si512(a);
-        return _mm512_castsi512_ps(
-            _mm512_or_si512(_mm512_and_si512(bits, _mm512_set1_epi32(0x007fffff)), _mm512_set1_epi32(0x3f800000)));
-    }
+    // floor(log2 |a|) as a float, denormals included; -inf for +-0, +inf for +-inf.
+    static V exponent_of(V a) { return _mm512_getexp_ps(a); }
+    // a 2^-exponent_of(a) in [1, 2) for a > 0; 1 for +0 and +inf, -1 for -0, NaN (0xffc00000) for a < 0.
+    static V mantissa_of(V a) { return _mm512_getmant_ps(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_nan); }
 };
 
 struct Avx512F64 {
