@@ -23,9 +23,9 @@
 // W provides: V (the float vector), Mask, set1, zero, add, sub, mul, div, fmadd (a b + c),
 // fnmadd (c - a b), fmsub (a b - c), min, max, round_nearest, floor, abs, copysign, neg,
 // lt, gt, eq, unordered, select (mask ? a : b), scale_by_pow2 (a 2^n, rounded once, for
-// integral n in [-150, 128] and a in [0.7, 1.5]), exponent_of (floor(log2 a) as a float,
-// denormals included) and mantissa_of (a 2^-exponent_of(a) in [1, 2)), with the special values
-// of AVX-512's getexp and getmant.
+// integral n in [-150, 128] and a in [0.7, 1.5]), pow2 (2^n for integral n in [-126, 127]),
+// exponent_of (floor(log2 a) as a float, denormals included) and mantissa_of
+// (a 2^-exponent_of(a) in [1, 2)), with the special values of AVX-512's getexp and getmant.
 #pragma once
 
 namespace mln::kernels::vmath {
@@ -179,11 +179,10 @@ inline typename W::V expm1(typename W::V x) {
 
 // log(1 + x) = log(w (1 + c / w)), w = 1 + x rounded and c its rounding error (Fast2Sum,
 // exact). With w = m 2^e, log(1 + x) = e ln2 + log(m + c 2^-e): c 2^-e joins m - 1 in one
-// rounding, no division. c 2^-e is exact, or (e > 0, c a multiple of 2^-23) rounded once where
-// it is denormal, so W::scale_by_pow2 gives the same bits at every ISA. x = -1 gives w = 0
-// (e = -inf, c = 0: the scale's exponent is capped so that 0 2^inf is not NaN); x < -1 a
-// negative w and NaN. log1p has the sign of x, which also keeps log1p(-0) = -0;
-// log1p(inf) = inf.
+// rounding, no division. -e is clamped to W::pow2's [-126, 127] (e = 127 only where x >= 2^126,
+// c = 1 there and its term far below m - 1's last bit) and capped at 32 for x = -1 (w = 0,
+// e = -inf, c = 0: 0 2^inf would be NaN); x < -1 gives a negative w and NaN. log1p has the
+// sign of x, which also keeps log1p(-0) = -0; log1p(inf) = inf.
 template <class W>
 inline typename W::V log1p(typename W::V x) {
     const auto one = W::set1(1.0f);
@@ -191,7 +190,8 @@ inline typename W::V log1p(typename W::V x) {
     const auto c = W::sub(W::min(one, x), W::sub(w, W::max(one, x)));
     const auto e = W::exponent_of(w);
     const auto r = reduce_to_sqrt2<W>(e, W::mantissa_of(w));
-    const auto correction = W::scale_by_pow2(c, W::min(W::neg(r.e), W::set1(32.0f)));
+    const auto scale = W::pow2(W::min(W::max(W::neg(r.e), W::set1(-126.0f)), W::set1(32.0f)));
+    const auto correction = W::mul(c, scale);
     auto result = W::copysign(log_of_reduced<W>(r.e, W::add(r.f, correction)), x);
     result = W::select(W::eq(x, W::set1(__builtin_inff())), x, result);
     return nan_passthrough<W>(x, result);

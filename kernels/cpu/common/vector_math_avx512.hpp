@@ -57,6 +57,8 @@ struct Avx512F32 {
     static Mask unordered(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q); }
     static Mask mask_and(Mask a, Mask b) { return static_cast<Mask>(a & b); }
     static V select(Mask m, V if_true, V if_false) { return _mm512_mask_blend_ps(m, if_false, if_true); }
+    // 2^n for integral n in [-126, 127] (as Avx2F32::pow2).
+    static V pow2(V n) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), n); }
     // One instruction, rounded once: the same bits as Avx2F32's two exact-then-rounded products.
     static V scale_by_pow2(V a, V n) { return _mm512_scalef_ps(a, n); }
     // Sums of float lanes kept in double (two halves of 8 doubles).
