@@ -79,11 +79,23 @@ struct Avx2F32 {
         m = _mm_max_ss(m, _mm_movehdup_ps(m));
         return _mm_cvtss_f32(m);
     }
-    static V exponent_field(V a) { return _mm256_cvtepi32_ps(_mm256_srli_epi32(_mm256_castps_si256(a), 23)); }
-    static V unit_mantissa(V a) {
-        const __m256i bits = _mm256_castps_si256(a);
-        return _mm256_castsi256_ps(
+    // AVX-512's getexp and getmant (Avx512F32), as far as log needs them: the same values
+    // for every a >= 0 and +-inf, NaN for a < 0, +-0 taken as +0 (log gives -inf either way).
+    // Denormals are scaled into the normal range first.
+    static V exponent_of(V a) {
+        const Mask denormal = lt(abs(a), set1(1.17549435e-38f));
+        const V scaled = select(denormal, mul(a, set1(8388608.0f)), a);
+        const __m256i field = _mm256_srli_epi32(_mm256_slli_epi32(_mm256_castps_si256(scaled), 1), 24);
+        V e = sub(_mm256_cvtepi32_ps(field), select(denormal, set1(150.0f), set1(127.0f)));
+        e = select(eq(a, zero()), set1(-__builtin_inff()), e);
+        return select(eq(abs(a), set1(__builtin_inff())), set1(__builtin_inff()), e);
+    }
+    static V mantissa_of(V a) {
+        const V scaled = select(lt(abs(a), set1(1.17549435e-38f)), mul(a, set1(8388608.0f)), a);
+        const __m256i bits = _mm256_castps_si256(scaled);
+        const V m = _mm256_castsi256_ps(
             _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x3f800000)));
+        return select(lt(a, zero()), _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(0xffc00000u))), m);
     }
 };
 

@@ -57,6 +57,8 @@ struct Avx512F32 {
     static Mask unordered(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q); }
     static Mask mask_and(Mask a, Mask b) { return static_cast<Mask>(a & b); }
     static V select(Mask m, V if_true, V if_false) { return _mm512_mask_blend_ps(m, if_false, if_true); }
+    // 2^n for integral n in [-126, 127] (as Avx2F32::pow2).
+    static V pow2(V n) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), n); }
     // One instruction, rounded once: the same bits as Avx2F32's two exact-then-rounded products.
     static V scale_by_pow2(V a, V n) { return _mm512_scalef_ps(a, n); }
     // Sums of float lanes kept in double (two halves of 8 doubles).
@@ -70,12 +72,10 @@ struct Avx512F32 {
     }
     static double total(const DoubleSum& sum) { return _mm512_reduce_add_pd(_mm512_add_pd(sum.lo, sum.hi)); }
     static T reduce_max(V v) { return _mm512_reduce_max_ps(v); }
-    static V exponent_field(V a) { return _mm512_cvtepi32_ps(_mm512_srli_epi32(_mm512_castps_si512(a), 23)); }
-    static V unit_mantissa(V a) {
-        const __m512i bits = _mm512_castps_si512(a);
-        return _mm512_castsi512_ps(
-            _mm512_or_si512(_mm512_and_si512(bits, _mm512_set1_epi32(0x007fffff)), _mm512_set1_epi32(0x3f800000)));
-    }
+    // floor(log2 |a|) as a float, denormals included; -inf for +-0, +inf for +-inf.
+    static V exponent_of(V a) { return _mm512_getexp_ps(a); }
+    // a 2^-exponent_of(a) in [1, 2) for a > 0; 1 for +0 and +inf, -1 for -0, NaN (0xffc00000) for a < 0.
+    static V mantissa_of(V a) { return _mm512_getmant_ps(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_nan); }
 };
 
 struct Avx512F64 {

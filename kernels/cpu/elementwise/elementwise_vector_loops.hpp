@@ -273,7 +273,7 @@ struct VecSoftplus {
     static constexpr bool kGradFromY = false;
     template <class W>
     static auto softplus(typename W::V x) {
-        const auto tail = vmath::log1p<W>(vmath::exp<W>(W::neg(W::abs(x))));
+        const auto tail = vmath::log1p_of_fraction<W>(vmath::exp<W>(W::neg(W::abs(x))));
         return vmath::nan_passthrough<W>(x, W::add(W::max(x, W::zero()), tail));
     }
     template <class W> static auto apply(const Params<W>&, typename W::V x) { return softplus<W>(x); }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <myelin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -201,6 +202,21 @@ TEST_F(VectorMathTest, Log1pWithinStatedUlp) {
         EXPECT_EQ(apply(f, INFINITY), INFINITY);
         EXPECT_TRUE(std::signbit(apply(f, -0.0f)));
         EXPECT_TRUE(std::isnan(apply(f, -2.0f)));
+        EXPECT_TRUE(std::isnan(apply(f, NAN)));
+    }
+}
+
+// Softplus is exp and log1p_of_fraction (log(1 + n) for n = e^-|x| in [0, 1]), not log1p.
+TEST_F(VectorMathTest, SoftplusWithinStatedUlp) {
+    for (mln_isa isa : vector_isas()) {
+        const Kernel f = vector_function(isa, MLN_UNARY_OP_SOFTPLUS);
+        const auto exact = [](double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::fabs(x))); };
+        const Sweep s = sweep(f, exact, false);
+        std::printf("softplus at isa %d: max %.3f ulp at x = %.9g\n", static_cast<int>(isa), s.max_ulp, s.worst_x);
+        EXPECT_LE(s.max_ulp, kernels::kSoftplusMaxUlp) << "isa " << isa << ", worst x " << s.worst_x;
+        EXPECT_EQ(apply(f, INFINITY), INFINITY);
+        EXPECT_EQ(apply(f, -INFINITY), 0.0f);
+        EXPECT_EQ(apply(f, 0.0f), static_cast<float>(std::log(2.0)));
         EXPECT_TRUE(std::isnan(apply(f, NAN)));
     }
 }
