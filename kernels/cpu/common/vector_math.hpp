@@ -6,24 +6,25 @@
 // tests/native/kernels/vector_math_test.cpp at every vector ISA over every 61st float bit
 // pattern of the whole finite range, both signs, denormal inputs and outputs included; the
 // stated bounds are the k*MaxUlp constants in elementwise_vector.hpp, which that test asserts:
-//   exp      1.21 measured (bound 1.5)  overflow to +inf, gradual underflow to 0
+//   exp      1.01 measured (bound 1.5)  overflow to +inf, gradual underflow to 0
 //   log      0.81 measured (bound 1)    log(0) = -inf, log(x < 0) = NaN, log(inf) = inf
-//   tanh     1.32 measured (bound 1.5)  tanh(-0) = -0
-//   sigmoid  2.52 measured (bound 3)    e^x / (1 + e^x) for x < 0: no overflow
+//   tanh     1.31 measured (bound 1.5)  tanh(-0) = -0
+//   sigmoid  3.04 measured (bound 3.5)  e^x / (1 + e^x) for x < 0: no overflow
 //   erf      2.41 measured (bound 3)
-//   expm1    2.07 measured (bound 2.5)  expm1(-0) = -0, expm1(-inf) = -1
+//   expm1    2.02 measured (bound 2.5)  expm1(-0) = -0, expm1(-inf) = -1
 //   log1p    2.37 measured (bound 3)    log1p(-1) = -inf, log1p(x < -1) = NaN
 // NaN in gives NaN out everywhere. (Mish has its own one-exp form in
-// elementwise_vector_loops.hpp: 4.38 ulp measured where its result is normal.)
+// elementwise_vector_loops.hpp: 4.12 ulp measured where its result is normal.)
 //
 // Polynomials: coefficients are Chebyshev fits (mpmath.chebyfit, 40 digits) of the reduced
 // function on the stated interval, rounded to float.
 //
 // W provides: V (the float vector), Mask, set1, zero, add, sub, mul, div, fmadd (a b + c),
-// fnmadd (c - a b), fmsub (a b - c), min, max, round_nearest, floor, abs, copysign, neg,
-// lt, gt, eq, unordered, select (mask ? a : b), scale_by_pow2 (a 2^n, rounded once, for
-// integral n in [-150, 128] and a in [0.7, 1.5]), exponent_field (the biased exponent bits as a float), unit_mantissa (the bits with the
-// exponent of 1.0).
+// fnmadd (c - a b), fmsub (a b - c), min, max, round_nearest, round_to_sixteenths, floor, abs,
+// copysign, neg, lt, gt, eq, unordered, select (mask ? a : b), lookup16 (table[the low 4 bits
+// of each lane]), scale_by_pow2 (a 2^floor(n), rounded once, for n in [-152, 129] and a in
+// [0.7, 2]), exponent_field (the biased exponent bits as a float), unit_mantissa (the bits
+// with the exponent of 1.0).
 #pragma once
 
 namespace mln::kernels::vmath {
@@ -41,20 +42,24 @@ inline typename W::V polynomial(typename W::V x, const float (&c)[N]) {
     return p;
 }
 
-// e^x = 2^n e^r, r = x - n ln2 in [-ln2/2, ln2/2] (Cody-Waite split of ln2 so n ln2_hi is
-// exact), e^r = 1 + r + r^2 P(r). W::scale_by_pow2 rounds once, so results that are denormal
-// or overflow come out right without a special case.
+// e^x = 2^k 2^(j/16) e^r: m = k + j/16 is x log2(e) rounded to sixteenths, r = x - m ln2 in
+// [-ln2/32, ln2/32] (Cody-Waite split of ln2 so m ln2_hi is exact), 2^(j/16) from a table of
+// 16 floats and e^r = 1 + r + r^2 (c2 + c3 r) (fit on that interval, 0.04 ulp). The table's
+// index is the low 4 bits of m + 1.5 2^19, where a float's unit is 1/16. W::scale_by_pow2
+// rounds once, so results that are denormal or overflow come out right without a special case.
 template <class W>
 inline typename W::V exp(typename W::V x) {
-    static constexpr float p[] = {1.989098087e-04f, 1.393364103e-03f, 8.333310934e-03f,
-                                  4.166646501e-02f, 1.666666668e-01f, 5.000000013e-01f};
+    static constexpr float pow2_sixteenths[16] = {
+        1.000000000e+00f, 1.044273734e+00f, 1.090507746e+00f, 1.138788581e+00f, 1.189207077e+00f, 1.241857767e+00f,
+        1.296839595e+00f, 1.354255557e+00f, 1.414213538e+00f, 1.476826191e+00f, 1.542210817e+00f, 1.610490322e+00f,
+        1.681792855e+00f, 1.756252170e+00f, 1.834008098e+00f, 1.915206552e+00f};
     const auto xc = W::min(W::max(x, W::set1(-104.0f)), W::set1(89.0f));
-    const auto n = W::round_nearest(W::mul(xc, W::set1(1.44269504088896341f)));
-    auto r = W::fnmadd(n, W::set1(0.693359375f), xc);
-    r = W::fnmadd(n, W::set1(-2.12194440e-4f), r);
-    const auto r2 = W::mul(r, r);
-    const auto er = W::fmadd(r2, polynomial<W>(r, p), W::add(r, W::set1(1.0f)));
-    return nan_passthrough<W>(x, W::scale_by_pow2(er, n));
+    const auto m = W::round_to_sixteenths(W::mul(xc, W::set1(1.44269504088896341f)));
+    auto r = W::fnmadd(m, W::set1(0.693359375f), xc);
+    r = W::fnmadd(m, W::set1(-2.12194440e-4f), r);
+    const auto table = W::lookup16(pow2_sixteenths, W::add(m, W::set1(786432.0f)));
+    const auto q = W::fmadd(W::mul(r, r), W::fmadd(r, W::set1(1.666686237e-01f), W::set1(5.000097752e-01f)), r);
+    return nan_passthrough<W>(x, W::scale_by_pow2(W::fmadd(table, q, table), m));
 }
 
 // log x = e ln2 + log m, m in [sqrt(1/2), sqrt 2), log(1 + f) = f - f^2/2 + f^3 P(f).
