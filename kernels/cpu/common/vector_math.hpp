@@ -53,13 +53,14 @@ inline typename W::V exp(typename W::V x) {
         1.000000000e+00f, 1.044273734e+00f, 1.090507746e+00f, 1.138788581e+00f, 1.189207077e+00f, 1.241857767e+00f,
         1.296839595e+00f, 1.354255557e+00f, 1.414213538e+00f, 1.476826191e+00f, 1.542210817e+00f, 1.610490322e+00f,
         1.681792855e+00f, 1.756252170e+00f, 1.834008098e+00f, 1.915206552e+00f};
-    const auto xc = W::min(W::max(x, W::set1(-104.0f)), W::set1(89.0f));
+    // max and min return their second operand where either is NaN: x's NaN carries through.
+    const auto xc = W::min(W::set1(89.0f), W::max(W::set1(-104.0f), x));
     const auto m = W::round_to_sixteenths(W::mul(xc, W::set1(1.44269504088896341f)));
     auto r = W::fnmadd(m, W::set1(0.693359375f), xc);
     r = W::fnmadd(m, W::set1(-2.12194440e-4f), r);
     const auto table = W::lookup16(pow2_sixteenths, W::add(m, W::set1(786432.0f)));
     const auto q = W::fmadd(W::mul(r, r), W::fmadd(r, W::set1(1.666686237e-01f), W::set1(5.000097752e-01f)), r);
-    return nan_passthrough<W>(x, W::scale_by_pow2(W::fmadd(table, q, table), m));
+    return W::scale_by_pow2(W::fmadd(table, q, table), m);
 }
 
 // log x = e ln2 + log m, m in [sqrt(1/2), sqrt 2), log(1 + f) = f - f^2/2 + f^3 P(f).
@@ -106,9 +107,8 @@ inline typename W::V tanh(typename W::V x) {
     const auto e = exp<W>(W::add(ax, ax));
     const auto one = W::set1(1.0f);
     const auto large = W::sub(one, W::div(W::set1(2.0f), W::add(e, one)));
-    // tanh is odd: the sign of x also fixes tanh(-0) = -0.
-    const auto result = W::copysign(W::select(W::lt(ax, W::set1(0.625f)), small, large), x);
-    return nan_passthrough<W>(x, result);
+    // tanh is odd: the sign of x also fixes tanh(-0) = -0. NaN: both branches are NaN.
+    return W::copysign(W::select(W::lt(ax, W::set1(0.625f)), small, large), x);
 }
 
 template <class W>
@@ -117,7 +117,7 @@ inline typename W::V sigmoid(typename W::V x) {
     const auto one = W::set1(1.0f);
     const auto denominator = W::add(one, e);
     const auto numerator = W::select(W::lt(x, W::zero()), e, one);
-    return nan_passthrough<W>(x, W::div(numerator, denominator));
+    return W::div(numerator, denominator);  // NaN: e and the denominator are NaN
 }
 
 // |x| < 0.875: x P(x^2) (fit of erf(x)/x); else 1 - e^-x^2 g(t), g(t) the fit of
