@@ -30,7 +30,7 @@ constexpr double kLogMaxUlp = 1.0;
 constexpr double kTanhMaxUlp = 1.5;
 constexpr double kSigmoidMaxUlp = 3.5;
 constexpr double kErfMaxUlp = 3.0;
-constexpr double kExpm1MaxUlp = 2.5;
+constexpr double kExpm1MaxUlp = 2.0;
 constexpr double kLog1pMaxUlp = 3.0;
 // The mish kernel (elementwise_vector_loops.hpp VecMish) where its result is normal (x >= -87):
 // 4.12 measured.
