@@ -6,24 +6,25 @@
 // tests/native/kernels/vector_math_test.cpp at every vector ISA over every 61st float bit
 // pattern of the whole finite range, both signs, denormal inputs and outputs included; the
 // stated bounds are the k*MaxUlp constants in elementwise_vector.hpp, which that test asserts:
-//   exp      1.21 measured (bound 1.5)  overflow to +inf, gradual underflow to 0
+//   exp      1.01 measured (bound 1.5)  overflow to +inf, gradual underflow to 0
 //   log      0.80 measured (bound 1)    log(0) = -inf, log(x < 0) = NaN, log(inf) = inf
-//   tanh     1.32 measured (bound 1.5)  tanh(-0) = -0
-//   sigmoid  2.52 measured (bound 3)    e^x / (1 + e^x) for x < 0: no overflow
+//   tanh     1.31 measured (bound 1.5)  tanh(-0) = -0
+//   sigmoid  3.04 measured (bound 3.5)  e^x / (1 + e^x) for x < 0: no overflow
 //   erf      2.41 measured (bound 3)
-//   expm1    2.07 measured (bound 2.5)  expm1(-0) = -0, expm1(-inf) = -1
+//   expm1    1.51 measured (bound 2)    expm1(-0) = -0, expm1(-inf) = -1
 //   log1p    1.38 measured (bound 1.5)  log1p(-1) = -inf, log1p(x < -1) = NaN
 // NaN in gives NaN out everywhere (log(x < 0) and log1p(x < -1) give the NaN 0xffc00000).
-// (Mish has its own one-exp form in elementwise_vector_loops.hpp: 4.38 ulp measured where its
+// (Mish has its own one-exp form in elementwise_vector_loops.hpp: 4.12 ulp measured where its
 // result is normal.)
 //
 // Polynomials: coefficients are Chebyshev fits (mpmath.chebyfit, 40 digits) of the reduced
 // function on the stated interval, rounded to float.
 //
 // W provides: V (the float vector), Mask, set1, zero, add, sub, mul, div, fmadd (a b + c),
-// fnmadd (c - a b), fmsub (a b - c), min, max, round_nearest, floor, abs, copysign, neg,
-// lt, gt, eq, unordered, select (mask ? a : b), scale_by_pow2 (a 2^n, rounded once, for
-// integral n in [-150, 128] and a in [0.7, 1.5]), pow2 (2^n for integral n in [-126, 127]),
+// fnmadd (c - a b), fmsub (a b - c), min, max, round_nearest, round_to_sixteenths, floor, abs,
+// copysign, neg, lt, gt, eq, unordered, select (mask ? a : b), lookup16 (table[the low 4 bits
+// of each lane]), scale_by_pow2 (a 2^floor(n) rounded once, for n in [-152, 129]; where the
+// result is denormal, for a in [0.7, 2]), pow2 (2^n for integral n in [-126, 127]),
 // exponent_of (floor(log2 a) as a float, denormals included) and mantissa_of
 // (a 2^-exponent_of(a) in [1, 2)), with the special values of AVX-512's getexp and getmant.
 #pragma once
@@ -59,20 +60,42 @@ inline typename W::V polynomial_estrin(typename W::V x, const float (&c)[N]) {
     return terms[0];
 }
 
-// e^x = 2^n e^r, r = x - n ln2 in [-ln2/2, ln2/2] (Cody-Waite split of ln2 so n ln2_hi is
-// exact), e^r = 1 + r + r^2 P(r). W::scale_by_pow2 rounds once, so results that are denormal
-// or overflow come out right without a special case.
+// 2^(j/16) for j = 0..15 rounded to float, and the rest: high + low is 2^(j/16) within 2^-48.
+inline constexpr float kPow2Sixteenths[16] = {
+    1.000000000e+00f, 1.044273734e+00f, 1.090507746e+00f, 1.138788581e+00f, 1.189207077e+00f, 1.241857767e+00f,
+    1.296839595e+00f, 1.354255557e+00f, 1.414213538e+00f, 1.476826191e+00f, 1.542210817e+00f, 1.610490322e+00f,
+    1.681792855e+00f, 1.756252170e+00f, 1.834008098e+00f, 1.915206552e+00f};
+inline constexpr float kPow2SixteenthsLow[16] = {
+    0.000000000e+00f,  4.833470157e-08f,  -1.307753994e-08f, 5.386222313e-08f,  3.797635273e-08f, 4.496838102e-08f,
+    -4.018999533e-08f, -1.012334927e-08f, 2.420323497e-08f,  -4.500898854e-08f, 8.070904833e-09f, 9.836217174e-09f,
+    -2.475532668e-08f, -9.235770371e-09f, -1.123927795e-08f, 9.845328108e-09f};
+
+// x = m ln2 + r, m = k + j/16 (k integral, j = 0..15) x log2(e) rounded to sixteenths, r in
+// [-ln2/32, ln2/32] (Cody-Waite split of ln2 so m ln2_hi is exact); `index` holds j in its low
+// 4 bits (m + 1.5 2^19, a float whose unit is 1/16), for W::lookup16.
+template <class W>
+struct ExpReduction {
+    typename W::V m, r, index;
+};
+template <class W>
+inline ExpReduction<W> exp_reduction(typename W::V x) {
+    const auto m = W::round_to_sixteenths(W::mul(x, W::set1(1.44269504088896341f)));
+    auto r = W::fnmadd(m, W::set1(0.693359375f), x);
+    r = W::fnmadd(m, W::set1(-2.12194440e-4f), r);
+    return {m, r, W::add(m, W::set1(786432.0f))};
+}
+
+// e^x = 2^k 2^(j/16) e^r, e^r = 1 + r + r^2 (c2 + c3 r) (fit on [-ln2/32, ln2/32], 0.04 ulp).
+// W::scale_by_pow2 rounds once, so results that are denormal or overflow come out right
+// without a special case.
 template <class W>
 inline typename W::V exp(typename W::V x) {
-    static constexpr float p[] = {1.989098087e-04f, 1.393364103e-03f, 8.333310934e-03f,
-                                  4.166646501e-02f, 1.666666668e-01f, 5.000000013e-01f};
-    const auto xc = W::min(W::max(x, W::set1(-104.0f)), W::set1(89.0f));
-    const auto n = W::round_nearest(W::mul(xc, W::set1(1.44269504088896341f)));
-    auto r = W::fnmadd(n, W::set1(0.693359375f), xc);
-    r = W::fnmadd(n, W::set1(-2.12194440e-4f), r);
-    const auto r2 = W::mul(r, r);
-    const auto er = W::fmadd(r2, polynomial<W>(r, p), W::add(r, W::set1(1.0f)));
-    return nan_passthrough<W>(x, W::scale_by_pow2(er, n));
+    // max and min return their second operand where either is NaN: x's NaN carries through.
+    const auto xc = W::min(W::set1(89.0f), W::max(W::set1(-104.0f), x));
+    const auto [m, r, index] = exp_reduction<W>(xc);
+    const auto table = W::lookup16(kPow2Sixteenths, index);
+    const auto q = W::fmadd(W::mul(r, r), W::fmadd(r, W::set1(1.666686237e-01f), W::set1(5.000097752e-01f)), r);
+    return W::scale_by_pow2(W::fmadd(table, q, table), m);
 }
 
 // e ln2 + log(1 + f) for f in [sqrt(1/2) - 1, sqrt 2 - 1]: log(1 + f) = f - f^2/2 + f^3 P(f).
@@ -124,9 +147,8 @@ inline typename W::V tanh(typename W::V x) {
     const auto e = exp<W>(W::add(ax, ax));
     const auto one = W::set1(1.0f);
     const auto large = W::sub(one, W::div(W::set1(2.0f), W::add(e, one)));
-    // tanh is odd: the sign of x also fixes tanh(-0) = -0.
-    const auto result = W::copysign(W::select(W::lt(ax, W::set1(0.625f)), small, large), x);
-    return nan_passthrough<W>(x, result);
+    // tanh is odd: the sign of x also fixes tanh(-0) = -0. NaN: both branches are NaN.
+    return W::copysign(W::select(W::lt(ax, W::set1(0.625f)), small, large), x);
 }
 
 template <class W>
@@ -135,7 +157,7 @@ inline typename W::V sigmoid(typename W::V x) {
     const auto one = W::set1(1.0f);
     const auto denominator = W::add(one, e);
     const auto numerator = W::select(W::lt(x, W::zero()), e, one);
-    return nan_passthrough<W>(x, W::div(numerator, denominator));
+    return W::div(numerator, denominator);  // NaN: e and the denominator are NaN
 }
 
 // |x| < 0.875: x P(x^2) (fit of erf(x)/x); else 1 - e^-x^2 g(t), g(t) the fit of
@@ -164,17 +186,23 @@ inline typename W::V erf(typename W::V x) {
     return nan_passthrough<W>(x, result);
 }
 
-// e^x - 1: |x| < 0.5 the Taylor series to x^10 (truncation below 2^-30 relative), so small
-// results keep full relative accuracy; else exp(x) - 1, where the subtraction loses at most
-// a bit and a half (e^x - 1 is at least 0.39 in magnitude there).
+// e^x - 1 = 2^k ((2^(j/16) - 2^-k) + 2^(j/16) q) with q = e^r - 1 = r + r^2 (1/2 + r/6 + r^2/24)
+// (the Taylor series, so q keeps full relative accuracy as r goes to 0; truncation below
+// 2^-28 relative) and 2^(j/16) in two parts. The difference is exact where the result is small
+// (k = 0 or -1: Sterbenz), so small results keep full relative accuracy; x is clamped to
+// [-88, 89] so that 2^-k stays finite (e^-88 - 1 is -1 in float).
 template <class W>
 inline typename W::V expm1(typename W::V x) {
-    static constexpr float taylor[] = {1.0f / 3628800, 1.0f / 362880, 1.0f / 40320, 1.0f / 5040,
-                                       1.0f / 720,     1.0f / 120,    1.0f / 24,    1.0f / 6, 0.5f};
-    const auto small = W::fmadd(W::mul(x, x), polynomial<W>(x, taylor), x);
-    const auto large = W::sub(exp<W>(x), W::set1(1.0f));
-    // e^x - 1 has the sign of x: this also keeps expm1(-0) = -0.
-    return W::copysign(W::select(W::lt(W::abs(x), W::set1(0.5f)), small, large), x);
+    const auto xc = W::min(W::set1(89.0f), W::max(W::set1(-88.0f), x));
+    const auto [m, r, index] = exp_reduction<W>(xc);
+    const auto high = W::lookup16(kPow2Sixteenths, index);
+    const auto low = W::lookup16(kPow2SixteenthsLow, index);
+    const auto taylor = W::fmadd(W::fmadd(r, W::set1(1.0f / 24), W::set1(1.0f / 6)), r, W::set1(0.5f));
+    const auto q = W::fmadd(W::mul(r, r), taylor, r);
+    const auto pow2_minus_k = W::scale_by_pow2(W::set1(1.0f), W::neg(W::floor(m)));
+    const auto sum = W::add(W::fmadd(high, q, low), W::sub(high, pow2_minus_k));
+    // e^x - 1 has the sign of x: this also keeps expm1(-0) = -0 (and x's NaN).
+    return W::copysign(W::scale_by_pow2(sum, m), x);
 }
 
 // log(1 + x) = log(w (1 + c / w)), w = 1 + x rounded and c its rounding error (Fast2Sum,

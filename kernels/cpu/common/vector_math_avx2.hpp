@@ -33,6 +33,8 @@ struct Avx2F32 {
     static V max(V a, V b) { return _mm256_max_ps(a, b); }
     static V sqrt(V a) { return _mm256_sqrt_ps(a); }
     static V round_nearest(V a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+    // Exact: the scalings by 16 and 1/16 only change the exponent.
+    static V round_to_sixteenths(V a) { return mul(round_nearest(mul(a, set1(16.0f))), set1(0.0625f)); }
     static V floor(V a) { return _mm256_floor_ps(a); }
     static V ceil(V a) { return _mm256_ceil_ps(a); }
     static V abs(V a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
@@ -56,8 +58,16 @@ struct Avx2F32 {
     // In two halves, each a normal power of two: a 2^half is exact, so the one rounding is in
     // the second product (as AVX-512's scalef, which gives the same bits).
     static V scale_by_pow2(V a, V n) {
-        const V half = floor(mul(n, set1(0.5f)));
-        return mul(mul(a, pow2(half)), pow2(sub(n, half)));
+        const V whole = floor(n);
+        const V half = floor(mul(whole, set1(0.5f)));
+        return mul(mul(a, pow2(half)), pow2(sub(whole, half)));
+    }
+    // Two 8-entry permutes, bit 3 of the index (moved to the sign) picking between them.
+    static V lookup16(const float (&table)[16], V index) {
+        const __m256i i = _mm256_castps_si256(index);
+        const V low = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table), i);
+        const V high = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table + 8), i);
+        return _mm256_blendv_ps(low, high, _mm256_castsi256_ps(_mm256_slli_epi32(i, 28)));
     }
     // Sums of float lanes kept in double (two halves of 4 doubles).
     struct DoubleSum {

@@ -42,6 +42,9 @@ struct Avx512F32 {
     static V max(V a, V b) { return _mm512_max_ps(a, b); }
     static V sqrt(V a) { return _mm512_sqrt_ps(a); }
     static V round_nearest(V a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+    static V round_to_sixteenths(V a) {
+        return _mm512_roundscale_ps(a, (4 << 4) | _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    }
     static V floor(V a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
     static V ceil(V a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC); }
     static V abs(V a) { return _mm512_andnot_ps(_mm512_set1_ps(-0.0f), a); }
@@ -61,6 +64,9 @@ struct Avx512F32 {
     static V pow2(V n) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), n); }
     // One instruction, rounded once: the same bits as Avx2F32's two exact-then-rounded products.
     static V scale_by_pow2(V a, V n) { return _mm512_scalef_ps(a, n); }
+    static V lookup16(const float (&table)[16], V index) {
+        return _mm512_permutexvar_ps(_mm512_castps_si512(index), _mm512_loadu_ps(table));
+    }
     // Sums of float lanes kept in double (two halves of 8 doubles).
     struct DoubleSum {
         __m512d lo = _mm512_setzero_pd();

@@ -281,7 +281,8 @@ struct VecSoftplus {
 };
 // Mish: x tanh(softplus(x)); derivative t + x (1 - t^2) sigmoid(x). With n = e^x,
 // t = tanh(log(1 + n)) = n (n + 2) / (n (n + 2) + 2) and sigmoid(x) = n / (1 + n): one exp and
-// no log. x is clamped to 20 for n, where t and sigmoid are 1 in float and n^2 is finite.
+// no log. x is clamped to 20 for n, where t and sigmoid are 1 in float and n^2 is finite. A NaN
+// x gives NaN through the products with x.
 struct VecMish {
     static constexpr bool kGradFromY = false;
     template <class W>
@@ -293,7 +294,7 @@ struct VecMish {
     }
     template <class W>
     static auto apply(const Params<W>&, typename W::V x) {
-        return vmath::nan_passthrough<W>(x, W::mul(x, tanh_softplus<W>(exp_clamped<W>(x))));
+        return W::mul(x, tanh_softplus<W>(exp_clamped<W>(x)));
     }
     template <class W>
     static auto derivative(const Params<W>&, typename W::V x) {
@@ -301,7 +302,7 @@ struct VecMish {
         const auto t = tanh_softplus<W>(n);
         const auto one = W::set1(1.0f);
         const auto sigmoid = W::div(n, W::add(one, n));
-        return vmath::nan_passthrough<W>(x, W::fmadd(W::mul(x, W::fnmadd(t, t, one)), sigmoid, t));
+        return W::fmadd(W::mul(x, W::fnmadd(t, t, one)), sigmoid, t);
     }
 };
 
