@@ -21,6 +21,7 @@ namespace {
 
 using depthwise_filter::filter_sums_by_channel_groups;
 using depthwise_filter::FilterSumsLayout;
+using depthwise_filter::SumLanes;
 
 // The backward filter's taps: the even and odd columns of the 32 from base
 // (stride2_window_even_odd's, t[0], t[1]); t[2] is the even columns again, lane j column
@@ -352,7 +353,7 @@ void pair_filter_sums(const float* xa, const float* xb, const float* dya, const 
 }
 
 // filter_sums_by_channel_groups for pair_filter_sums: a pair's sums one register a tap
-// (ChannelPairs); an odd count's last channel paired with itself, its high half the sums of the
+// (SumLanes::PairHalves); an odd count's last channel paired with itself, its high half the sums of the
 // channel past the span, never stored.
 void pair_filter_sums_by_channel_groups(const float* x, const float* dy, const FilterSumsLayout& l, int64_t channels,
                                         int64_t images, const WindowGeometry& g, float* dw) {
@@ -361,7 +362,7 @@ void pair_filter_sums_by_channel_groups(const float* x, const float* dy, const F
         const int64_t b = count - 1;
         pair_filter_sums(xc, xc + b * l.in_size, dyc, dyc + b * l.out_size, g, columns, acc);
     };
-    filter_sums_by_channel_groups<16, 2, false, true>(x, dy, l, channels, images, dw, plane_sums);
+    filter_sums_by_channel_groups<16, 2, false, SumLanes::PairHalves>(x, dy, l, channels, images, dw, plane_sums);
 }
 
 }  // namespace
