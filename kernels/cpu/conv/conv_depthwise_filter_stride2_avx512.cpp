@@ -118,8 +118,8 @@ MLN_ALWAYS_INLINE void pair_source_row_products(const ChannelPair& u, const Stri
 
 // sums[kh * 3 + kw] (= where first_image) += dy . the source at the tap over the planes of a
 // pair of channels (in the split order). A plane's sums go into sums[] once, so a lane's sum
-// over the images adds the images' sums in image order. Two pairs at once (18 chains of FMAs) ran 1.5x slower
-// at batch 1 (dw576/2 @ 14, one thread).
+// over the images adds the images' sums in image order. Two pairs at once (18 chains of FMAs)
+// ran 1.5x slower at batch 1 (dw576/2 @ 14, one thread).
 MLN_ALWAYS_INLINE void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& p, __m512* sums,
                                        bool first_image) {
     __m512 acc[kTaps];
