@@ -21,6 +21,7 @@ namespace {
 
 using depthwise_filter::filter_sums_by_channel_groups;
 using depthwise_filter::FilterSumsLayout;
+using depthwise_filter::SumLanes;
 
 // The backward filter's taps: the even and odd columns of the 32 from base
 // (stride2_window_even_odd's, t[0], t[1]); t[2] is the even columns again, lane j column
@@ -160,19 +161,25 @@ void stride2_filter_sums_by_rows(const float* x, const float* dy, const WindowGe
 // 1.06-1.08x, dw192/2 @ 28 1.07-1.12x faster; batch 4 1.14-1.23x, 1.07x, 1.04x; batch 32 (56-
 // and 28-wide) within 4%. Two lines a row (the ends of the 33 columns, missing a middle line)
 // ran dw96/2 1.5x slower at batch 4.
+// FewImages (up to kStride2FilterBandsMaxImages images): the first two lines of each row's 33
+// columns and dy's first line only (the third line and dy's second are mostly the next strip's
+// first). One thread, same-process A/B both ways round: batch 1 dw192/2 @ 28 0.95-0.98x the
+// time, dw96/2 @ 112 and dw144/2 @ 56 0.99-1.01x; batch 4 0.99x, 0.99-1.01x; at batch 32 these
+// prefetches ran 1.03-1.34x slower than the three lines and two.
 // Inlined by force: GCC 12 takes an out-of-line function of prefetches alone for one without
 // effects and deletes its calls (dw144/2 @ 56 then ran 1.2-1.3x slower, its loads from L2).
+template <bool FewImages>
 MLN_ALWAYS_INLINE void prefetch_strip_ahead(const float* row, int64_t base, int64_t width, const float* dy_row) {
     const int64_t row_bytes = width * static_cast<int64_t>(sizeof(float));
     // The offset added whole: base may be -1 (pad), row + base then before the tensor.
     const char* at = reinterpret_cast<const char*>(row) + (kPrefetchBytes + base * static_cast<int64_t>(sizeof(float)));
     // 33 columns (132 bytes) touch up to three lines, 16 dy floats up to two.
     for (int64_t r = 0; r < 2; ++r) {
-        for (int64_t b = 0; b <= 128; b += 64) _mm_prefetch(at + r * row_bytes + b, _MM_HINT_T0);
+        for (int64_t b = 0; b <= (FewImages ? 64 : 128); b += 64) _mm_prefetch(at + r * row_bytes + b, _MM_HINT_T0);
     }
     const char* d = reinterpret_cast<const char*>(dy_row) + kPrefetchBytes;
     _mm_prefetch(d, _MM_HINT_T0);
-    _mm_prefetch(d + 63, _MM_HINT_T0);
+    if constexpr (!FewImages) _mm_prefetch(d + 63, _MM_HINT_T0);
 }
 
 // acc[tap] += dy . the source at the tap over one column strip (register c of dy rows
@@ -188,8 +195,9 @@ MLN_ALWAYS_INLINE void prefetch_strip_ahead(const float* row, int64_t base, int6
 // 1.5-1.7x slower (MobileNet-v2 56- and 28-wide planes at stride 2, one thread, batch 1).
 // Inlined by force and the loops over the sums unrolled (MLN_UNROLL): called out of line from
 // two places, GCC 12 kept the nine sums on the stack (a store after each masked FMA) and
-// dw192/2 @ 28 ran 2x slower. set_sums: acc = the strip's sums, not acc + them.
-template <bool Masked, bool First>
+// dw192/2 @ 28 ran 2x slower. set_sums: acc = the strip's sums, not acc + them. FewImages: the
+// prefetches of prefetch_strip_ahead<FewImages>.
+template <bool Masked, bool First, bool FewImages>
 MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g,
                                             const Stride2Columns& columns, const Stride2FilterLanes& filter_lanes,
                                             int64_t first_column, int64_t oh_begin, int64_t oh_end, __m512* acc,
@@ -206,7 +214,7 @@ MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, con
     for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
         const int64_t top = 2 * oh - pad;
         const float* dy_row = dy + oh * out_width + first_column;
-        prefetch_strip_ahead(x + (top + 1) * in_width, c.base, in_width, dy_row);
+        prefetch_strip_ahead<FewImages>(x + (top + 1) * in_width, c.base, in_width, dy_row);
         const Stride2Dy d = stride2_filter_dy<Masked, First>(dy_row, lanes);
         if (top >= 0 && top < in_rows) {
             if (!have_carried) carried = stride2_filter_taps<Masked>(x + top * in_width, c);
@@ -258,17 +266,12 @@ MLN_ALWAYS_INLINE void stride2_last_column_tap_sums(const float* x, const float*
     }
 }
 
-// acc[tap] += dy . the source at the tap over one plane at stride 2 x 2: the forward's even/odd
-// split of 32 source columns per register of dy, in bands of output rows, each band one column
-// strip after another.
-void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
-                         const std::vector<Stride2Columns>& columns, const std::vector<Stride2FilterLanes>& lanes,
-                         int64_t images, __m512* acc) {
-    stride2_last_column_tap_sums(x, dy, g, acc);
-    if (images > kStride2FilterBandsMaxImages &&
-        g.in_size() * static_cast<int64_t>(sizeof(float)) > kStride2FilterStripPlaneBytes) {
-        return stride2_filter_sums_by_rows(x, dy, g, columns, lanes, acc);
-    }
+// acc[tap] += dy . the source at the tap over one plane at stride 2 x 2 in bands of output rows,
+// each band one column strip after another.
+template <bool FewImages>
+MLN_ALWAYS_INLINE void stride2_filter_bands(const float* x, const float* dy, const WindowGeometry& g,
+                                            const std::vector<Stride2Columns>& columns,
+                                            const std::vector<Stride2FilterLanes>& lanes, __m512* acc) {
     const int64_t out_rows = g.out[1];
     const int64_t band =
         std::max<int64_t>(1, kStride2FilterBandBytes / (2 * g.in[2] * static_cast<int64_t>(sizeof(float))));
@@ -281,11 +284,11 @@ void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& 
         const int64_t oh1 = std::min(out_rows, oh0 + band);
         for (int64_t v = 0; v < column_count; ++v) {
             if (lanes[v].plain) {
-                stride2_filter_strip<false, false>(x, dy, g, columns[v], lanes[v], v * 16, oh0, oh1, a);
+                stride2_filter_strip<false, false, FewImages>(x, dy, g, columns[v], lanes[v], v * 16, oh0, oh1, a);
             } else if (v == 0) {
-                stride2_filter_strip<true, true>(x, dy, g, columns[v], lanes[v], 0, oh0, oh1, a);
+                stride2_filter_strip<true, true, FewImages>(x, dy, g, columns[v], lanes[v], 0, oh0, oh1, a);
             } else {
-                stride2_filter_strip<true, false>(x, dy, g, columns[v], lanes[v], v * 16, oh0, oh1, a);
+                stride2_filter_strip<true, false, FewImages>(x, dy, g, columns[v], lanes[v], v * 16, oh0, oh1, a);
             }
         }
     }
@@ -293,17 +296,31 @@ void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& 
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
 }
 
+// acc[tap] += dy . the source at the tap over one plane at stride 2 x 2: the forward's even/odd
+// split of 32 source columns per register of dy, by column strips or by rows.
+void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
+                         const std::vector<Stride2Columns>& columns, const std::vector<Stride2FilterLanes>& lanes,
+                         int64_t images, __m512* acc) {
+    stride2_last_column_tap_sums(x, dy, g, acc);
+    if (images <= kStride2FilterBandsMaxImages) return stride2_filter_bands<true>(x, dy, g, columns, lanes, acc);
+    if (g.in_size() * static_cast<int64_t>(sizeof(float)) > kStride2FilterStripPlaneBytes) {
+        return stride2_filter_sums_by_rows(x, dy, g, columns, lanes, acc);
+    }
+    stride2_filter_bands<false>(x, dy, g, columns, lanes, acc);
+}
+
 // Rows of one register of outputs (at most 33 source columns, planes of at most 4.5 KiB): each
 // plane one strip, its masks and geometry copied once for every plane, where the general loop
 // read them again per plane through the references (the sums' stores may alias them). With the
 // dy shift of the first register (stride2_filter_dy), dw192/2 @ 28 1.2x faster at batch 1,
 // 1.06-1.09x at 8 (one thread, same-process A/B).
+template <bool FewImages>
 MLN_NOINLINE void stride2_one_strip_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
                                                 const FilterSumsLayout& layout, int64_t channels, int64_t images,
                                                 Stride2Columns c, Stride2FilterLanes l, float* dw) {
     const WindowGeometry plane = g;
     const auto plane_sums = [c, l, plane](const float* xc, const float* dyc, __m512* acc, bool first_image) {
-        stride2_filter_strip<true, true>(xc, dyc, plane, c, l, 0, 0, plane.out[1], acc, first_image);
+        stride2_filter_strip<true, true, FewImages>(xc, dyc, plane, c, l, 0, 0, plane.out[1], acc, first_image);
         stride2_last_column_tap_sums(xc, dyc, plane, acc);
     };
     filter_sums_by_channel_groups<16, 1, true>(x, dy, layout, channels, images, dw, plane_sums);
@@ -352,7 +369,7 @@ void pair_filter_sums(const float* xa, const float* xb, const float* dya, const 
 }
 
 // filter_sums_by_channel_groups for pair_filter_sums: a pair's sums one register a tap
-// (ChannelPairs); an odd count's last channel paired with itself, its high half the sums of the
+// (SumLanes::PairHalves); an odd count's last channel paired with itself, its high half the sums of the
 // channel past the span, never stored.
 void pair_filter_sums_by_channel_groups(const float* x, const float* dy, const FilterSumsLayout& l, int64_t channels,
                                         int64_t images, const WindowGeometry& g, float* dw) {
@@ -361,7 +378,7 @@ void pair_filter_sums_by_channel_groups(const float* x, const float* dy, const F
         const int64_t b = count - 1;
         pair_filter_sums(xc, xc + b * l.in_size, dyc, dyc + b * l.out_size, g, columns, acc);
     };
-    filter_sums_by_channel_groups<16, 2, false, true>(x, dy, l, channels, images, dw, plane_sums);
+    filter_sums_by_channel_groups<16, 2, false, SumLanes::PairHalves>(x, dy, l, channels, images, dw, plane_sums);
 }
 
 }  // namespace
@@ -384,7 +401,10 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
     const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], g.pad_begin[2]);
     const std::vector<Stride2FilterLanes>& lanes = stride2_filter_lanes(columns, g.out[2], g.in[2]);
     if (columns.size() == 1) {
-        return stride2_one_strip_filter_sums(x, dy, g, layout, channels, images, columns[0], lanes[0], dw);
+        if (images <= kStride2FilterBandsMaxImages) {
+            return stride2_one_strip_filter_sums<true>(x, dy, g, layout, channels, images, columns[0], lanes[0], dw);
+        }
+        return stride2_one_strip_filter_sums<false>(x, dy, g, layout, channels, images, columns[0], lanes[0], dw);
     }
     filter_sums_by_channel_groups(x, dy, layout, channels, images, dw, [&](const float* xc, const float* dyc, __m512* acc) {
         stride2_filter_sums(xc, dyc, g, columns, lanes, images, acc);

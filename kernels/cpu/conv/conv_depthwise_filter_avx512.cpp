@@ -584,7 +584,7 @@ MLN_ALWAYS_INLINE void row_products(const __m512 (&s)[C][R][3], const __m512 (&d
 // around each FMA) and 14 x 14 ran 2.3-2.6x slower.
 // First_image: acc set, not added to.
 // Halves (R = 1): register c holds channels 2c and 2c + 1, one in each 256-bit half, and so do
-// their sums acc[2c * 9 + tap] (filter_sums_by_channel_groups's ChannelPairs); last_pair_full
+// their sums acc[2c * 9 + tap] (filter_sums_by_channel_groups's SumLanes::PairHalves); last_pair_full
 // false: the last register's second channel absent (zeros).
 template <int64_t C, int64_t R, bool Halves = false>
 void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, int64_t dy_step,
@@ -733,7 +733,8 @@ void row_registers_filter_sums_avx512(const float* x, const float* dy, const Win
                 row_registers_plane_sums<1, 1, true>(xc, l.in_size, dyc, l.out_size, p, acc, first_image, count == 2);
             }
         };
-        return filter_sums_by_channel_groups<16, 4, true, true>(x, dy, l, channels, images, dw, plane_sums);
+        return filter_sums_by_channel_groups<16, 4, true, SumLanes::PairHalves>(x, dy, l, channels, images, dw,
+                                                                                plane_sums);
     }
     if (p.per_row == 1) {
         // Pairs of channels (two rows of registers at once); an odd channel count's last alone.

@@ -4,15 +4,15 @@
 // A register holds output rows of channels a and b. A source row of each channel loads as 16
 // columns from -pad_w, and one in-block shuffle (vshufps) of the two gives their even columns e
 // (tap 0 of each output: in 128-bit block k outputs 2k and 2k + 1 of a, then of b) and another
-// their odd ones o (tap 1); tap 2 of output j is e's lane of output j + 1, so its products take
-// dy with each output's lane holding output j - 1's (ds) and no source register is shifted. dy
-// loads as a's row in lanes 0-7 and b's in 8-15, permuted to e's order for d and ds; the sums
-// are permuted back to that order once a plane. An output row's bottom source row is the next
-// one's top, so each source row is loaded and split once: a row of a pair of channels costs 9
-// FMAs, three loads and three shuffles of x, two masked 256-bit loads of dy joined by an insert
-// and two permutes. Two-source permutes of the columns into halves (vpermt2ps, which takes an
-// FMA's slot on Zen 5 where vshufps issues beside the FMAs) ran 1.03-1.07x slower (dw576/2 @
-// 14, one thread, same-process A/B, batches 1 to 8). ds as two more masked loads ran 1.07-1.17x
+// their odd ones o (tap 1); tap 2 of output j is e's lane of output j + 1, so its products take dy
+// with each output's lane holding output j - 1's (ds) and no source register is shifted. dy loads
+// as a's row in lanes 0-7 and b's in 8-15, permuted to e's order for d and ds; the sums stay in
+// that order, reduced across lanes by sum_across_block_channel_pairs. An output row's bottom source
+// row is the next one's top, so each source row is loaded and split once: a row of a pair of
+// channels costs 9 FMAs, three loads and three shuffles of x, two masked 256-bit loads of dy joined
+// by an insert and two permutes. Two-source permutes of the columns into halves (vpermt2ps, which
+// takes an FMA's slot on Zen 5 where vshufps issues beside the FMAs) ran 1.03-1.07x slower (dw576/2
+// @ 14, one thread, same-process A/B, batches 1 to 8). ds as two more masked loads ran 1.07-1.17x
 // slower (batches 2, 8 and 32); the sums split into the two channels' inside the plane loop (no
 // stored copy) 1.2-1.4x slower, inlined or not (GCC 12).
 // GCC 12 warns inside its own AVX-512 intrinsics (a self-initialized undefined operand, GCC bug
@@ -58,10 +58,8 @@ struct Stride2PairPlane {
     __mmask16 taps[3];           // lanes of e . d, o . d, e . ds whose tap lies in the row
     __mmask8 d_row;              // the lanes of a dy row (outputs)
     // dy loaded as a's row (lanes 0-7) and b's (8-15) into the split order (d); the same with
-    // output j's lane taking output j - 1's (ds; output 0's lane, which tap 2 leaves out, any);
-    // sums in the split order back to a's in lanes 0-7 and b's in 8-15. A plane's sums go into
-    // sums[] once, so a lane's sum over the images adds the images' sums in image order.
-    __m512i to_split, to_split_shifted, to_halves;
+    // output j's lane taking output j - 1's (ds; output 0's lane, which tap 2 leaves out, any).
+    __m512i to_split, to_split_shifted;
 
     explicit Stride2PairPlane(const WindowGeometry& g)
         : in_rows(g.in[1]), in_width(g.in[2]), out_rows(g.out[1]), out_width(g.out[2]), pad_h(g.pad_begin[1]),
@@ -70,10 +68,6 @@ struct Stride2PairPlane {
           to_split(lane_indices([](int64_t i) { return 8 * split_lane_channel(i) + split_lane_output(i); })),
           to_split_shifted(lane_indices([](int64_t i) {
               return 8 * split_lane_channel(i) + std::max<int64_t>(0, split_lane_output(i) - 1);
-          })),
-          to_halves(lane_indices([](int64_t i) {
-              const int64_t j = i % 8;  // lane i: output j of channel i / 8
-              return 4 * (j / 2) + 2 * (i / 8) + j % 2;
           })) {
         const auto in_row = [&](int64_t column) { return column >= 0 && column < in_width; };
         for (int64_t lane = 0; lane < 16; ++lane) {
@@ -123,8 +117,9 @@ MLN_ALWAYS_INLINE void pair_source_row_products(const ChannelPair& u, const Stri
 }
 
 // sums[kh * 3 + kw] (= where first_image) += dy . the source at the tap over the planes of a
-// pair of channels (lanes 0-7 a, 8-15 b). Two pairs at once (18 chains of FMAs) ran 1.5x slower
-// at batch 1 (dw576/2 @ 14, one thread).
+// pair of channels (in the split order). A plane's sums go into sums[] once, so a lane's sum
+// over the images adds the images' sums in image order. Two pairs at once (18 chains of FMAs)
+// ran 1.5x slower at batch 1 (dw576/2 @ 14, one thread).
 MLN_ALWAYS_INLINE void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& p, __m512* sums,
                                        bool first_image) {
     __m512 acc[kTaps];
@@ -156,10 +151,7 @@ MLN_ALWAYS_INLINE void pair_plane_sums(const ChannelPair& u, const Stride2PairPl
         if (have_carried) pair_source_row_products<2>(u, p, top + 2, false, d, ds, carried_e, carried_o, acc);
     }
     MLN_UNROLL(9)
-    for (int64_t t = 0; t < kTaps; ++t) {
-        const __m512 halves = _mm512_permutexvar_ps(p.to_halves, acc[t]);
-        sums[t] = first_image ? halves : _mm512_add_ps(sums[t], halves);
-    }
+    for (int64_t t = 0; t < kTaps; ++t) sums[t] = first_image ? acc[t] : _mm512_add_ps(sums[t], acc[t]);
 }
 
 // The sums of `count` consecutive channels' planes, a pair at a time (channel c's and c + 1's
@@ -170,10 +162,14 @@ MLN_NOINLINE void pair_span_sums(const float* x, const float* dy, __m512* sums, 
                                  const FilterSumsLayout& l, const Stride2PairPlane& plane) {
     const Stride2PairPlane p = plane;
     const int64_t in_size = l.in_size, out_size = l.out_size;
-    for (int64_t a = 0; a < count; a += 2) {
-        const int64_t b = std::min(a + 1, count - 1);
-        pair_plane_sums({x + a * in_size, x + b * in_size, dy + a * out_size, dy + b * out_size}, p,
-                        sums + a * kTaps, first_image);
+    // Offsets stepped a pair at a time and channel b's chosen by a select: the pair's index
+    // multiplied out per pair (b = min(a + 1, count - 1)) ran 1.03-1.04x slower at batch 1.
+    int64_t x_at = 0, dy_at = 0;
+    for (int64_t a = 0; a < count; a += 2, x_at += 2 * in_size, dy_at += 2 * out_size) {
+        const bool paired = a + 1 < count;
+        const float *xa = x + x_at, *dya = dy + dy_at;
+        pair_plane_sums({xa, paired ? xa + in_size : xa, dya, paired ? dya + out_size : dya}, p, sums + a * kTaps,
+                        first_image);
     }
 }
 
@@ -185,17 +181,19 @@ bool stride2_pair_filter_fits(const WindowGeometry& g) {
 }
 
 // filter_sums_by_channel_groups takes the channels two at a time, a pair's sums in one register
-// per tap (ChannelPairs: channel c in the low half, c + 1 in the high). An odd count's last
-// channel pairs with itself, its high half the sums of the channel past the span, never stored.
+// per tap in the split order (SumLanes::PairBlocks: channel c in each 128-bit block's lanes 0-1,
+// c + 1 in 2-3). An odd count's last channel pairs with itself, its second channel's lanes the
+// sums of the channel past the span, never stored. Against permuting each plane's sums to the
+// 256-bit halves (SumLanes::PairHalves) first, dw576/2 @ 14, one thread, same-process A/B both
+// ways round: batch 8 0.96-0.99x the time, batch 1 and 32 (two threads) within noise.
 // Against adding each pair's plane into the two channels' sums by masked adds (dw576/2 @ 14,
 // conv_vs_build both ways round): batch 2 0.80-0.82x the time, 8 0.91x, 32 on two threads
 // 0.84-0.92x.
 void stride2_pair_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
                                      const FilterSumsLayout& l, int64_t channels, int64_t images, float* dw) {
     const Stride2PairPlane plane(g);
-    filter_sums_by_channel_groups<16, 16, true, true>(x, dy, l, channels, images, dw, [&](auto... args) {
-        pair_span_sums(args..., l, plane);
-    });
+    const auto span_sums = [&](auto... args) { pair_span_sums(args..., l, plane); };
+    filter_sums_by_channel_groups<16, 16, true, SumLanes::PairBlocks>(x, dy, l, channels, images, dw, span_sums);
 }
 
 }  // namespace mln::kernels::depthwise_filter

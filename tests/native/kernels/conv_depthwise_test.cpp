@@ -280,11 +280,14 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 5, 50, 67, 2, 1, 0});
     cases.push_back({1, 2, 29, 112, 2, 2, 0});
     cases.push_back({2, 3, 57, 56, 2, 1, 1});  // 29 output rows: bands of 18 and 11
+    // The same bands over more than 4 images (the strips' prefetches for more images).
+    cases.push_back({6, 3, 57, 56, 2, 1, 1});
     // Stride-2 filter on rows of one register of outputs (each plane one strip): over three
     // images with a group of 16 and a tail of 3, and 16 outputs a row whose last output's tap 2
     // lies in the row, over two images.
     cases.push_back({3, 19, 29, 30, 2, 1, 1});
     cases.push_back({2, 17, 12, 33, 2, 0, 0});
+    cases.push_back({5, 19, 29, 30, 2, 1, 1});  // over more than 4 images
     // Stride-2 filter two channels a register (rows of up to 7 outputs, pads 0 and 1 before; one
     // image in the cases above and in ThreeByThreePairKernels): the MobileNet-v2 plane with an
     // odd channel count under 16 (the last channel paired with itself), odd sizes with a group of
