@@ -35,6 +35,18 @@ internal static unsafe class EltwiseBenchCommand
         {
             if (result.GetValueOrDefault<long>() < 1) result.AddError("--elements must be at least 1.");
         });
+        // The parameterized ops' alpha and beta change the values computed, not the work; 1 is a valid value for each
+        // (celu rejects 0, which it divides by).
+        var alpha = new Option<double>("--alpha")
+        {
+            Description = "alpha of the ops that take one (leaky_relu, elu, selu, celu, hard_sigmoid, ...; default 1).",
+            DefaultValueFactory = _ => 1.0,
+        };
+        var beta = new Option<double>("--beta")
+        {
+            Description = "beta of the ops that take one (selu's gamma, hard_sigmoid's beta, ...; default 1).",
+            DefaultValueFactory = _ => 1.0,
+        };
         var isa = new Option<string?>("--isa") { Description = "Kernel ISA: scalar, avx2 or avx512 (default: the best this CPU runs)." };
         var threads = BenchTiming.ThreadsOption();
         var minSeconds = BenchTiming.MinSecondsOption();
@@ -42,11 +54,11 @@ internal static unsafe class EltwiseBenchCommand
         var command = new Command("eltwise",
             "Time elementwise kernels and report GB/s and the fraction of the copy / add bandwidth measured alongside.")
         {
-            ops, elements, isa, threads, minSeconds, json,
+            ops, elements, alpha, beta, isa, threads, minSeconds, json,
         };
         command.SetAction(parseResult => CommandRunner.Run(parseResult, output => BenchTiming.WithThreads(parseResult.GetValue(threads), () =>
         {
-            EltwiseOp[] selected = EltwiseOp.ParseList(parseResult.GetValue(ops)!);
+            EltwiseOp[] selected = EltwiseOp.ParseList(parseResult.GetValue(ops)!, parseResult.GetValue(alpha), parseResult.GetValue(beta));
             long count = parseResult.GetValue(elements);
             double min = parseResult.GetValue(minSeconds);
             bool asJson = parseResult.GetValue(json);
@@ -69,8 +81,8 @@ internal static unsafe class EltwiseBenchCommand
                 Tensor a = Tensor.Rand([count], generator: generator) * 4f - 2f;
                 Tensor b = Tensor.Rand([count], generator: generator) * 4f - 2f;
                 Tensor y = Tensor.Zeros([count]);
-                var copy = new EltwiseOp("copy", UnaryOp.Identity, null, Backward: false);
-                var add = new EltwiseOp("add", null, BinaryOp.Add, Backward: false);
+                var copy = new EltwiseOp("copy", UnaryOp.Identity, null, Backward: false, 0, 0);
+                var add = new EltwiseOp("add", null, BinaryOp.Add, Backward: false, 0, 0);
 
                 var results = new List<EltwiseResult>();
                 double copyBest = double.MaxValue, addBest = double.MaxValue;
@@ -139,8 +151,11 @@ internal static unsafe class EltwiseBenchCommand
     /// <summary>Bytes read and written per second: every stream moves <paramref name="count"/> f32 values.</summary>
     private static double Gbps(int streams, long count, double seconds) => streams * count * sizeof(float) / seconds / 1e9;
 
-    /// <summary>A unary op forward (one input stream) or backward (two), or a binary op (two), resolved from its name.</summary>
-    private sealed record EltwiseOp(string Name, UnaryOp? Unary, BinaryOp? Binary, bool Backward)
+    /// <summary>
+    /// A unary op forward (one input stream) or backward (two), with the parameters of the ops that take them, or a binary
+    /// op (two), resolved from its name.
+    /// </summary>
+    private sealed record EltwiseOp(string Name, UnaryOp? Unary, BinaryOp? Binary, bool Backward, double Alpha, double Beta)
     {
         /// <summary>Tensors read plus written.</summary>
         public int Streams => Unary is not null && !Backward ? 2 : 3;
@@ -154,31 +169,32 @@ internal static unsafe class EltwiseBenchCommand
             }
             else if (!Backward)
             {
-                a.Unary(unary, y);
+                TensorDesc x = BenchKernels.Describe(a), output = BenchKernels.Describe(y);
+                KernelCalls.Unary(Device.Cpu.Handle, unary, Alpha, Beta, &x, &output);
             }
             else
             {
                 TensorDesc x = BenchKernels.Describe(a), dy = BenchKernels.Describe(b), dx = BenchKernels.Describe(y);
-                KernelCalls.UnaryBackward(Device.Cpu.Handle, unary, 0, 0, &x, null, &dy, &dx);
+                KernelCalls.UnaryBackward(Device.Cpu.Handle, unary, Alpha, Beta, &x, null, &dy, &dx);
             }
         }
 
-        public static EltwiseOp[] ParseList(string text) =>
-            [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Parse)];
+        public static EltwiseOp[] ParseList(string text, double alpha, double beta) =>
+            [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(name => Parse(name, alpha, beta))];
 
-        private static EltwiseOp Parse(string name)
+        private static EltwiseOp Parse(string name, double alpha, double beta)
         {
             const string backwardSuffix = "_backward";
             bool backward = name.EndsWith(backwardSuffix, StringComparison.OrdinalIgnoreCase);
             string opName = backward ? name[..^backwardSuffix.Length] : name;
             if (Enum.TryParse(opName, ignoreCase: true, out UnaryOp unary) && Enum.IsDefined(unary))
             {
-                return new EltwiseOp(name.ToLowerInvariant(), unary, null, backward);
+                return new EltwiseOp(name.ToLowerInvariant(), unary, null, backward, alpha, beta);
             }
 
             if (!backward && Enum.TryParse(opName, ignoreCase: true, out BinaryOp binary) && Enum.IsDefined(binary))
             {
-                return new EltwiseOp(name.ToLowerInvariant(), null, binary, Backward: false);
+                return new EltwiseOp(name.ToLowerInvariant(), null, binary, Backward: false, 0, 0);
             }
 
             throw new MyelinException(Status.InvalidArgument,

@@ -89,6 +89,21 @@ public class BenchCommandTests
     }
 
     [Test]
+    public void EltwiseParameterizedOpsTakeAlphaAndBeta()
+    {
+        // celu divides by alpha: the default alpha (1) runs it, forward and backward; alpha 0 is refused by name.
+        (int exitCode, string output, string error) = CliRunner.Run("bench", "eltwise", "--ops", "celu,celu_backward,selu", "--elements", "64",
+            "--threads", "1", "--min-seconds", "0", "--json");
+        Assert.That(exitCode, Is.Zero, error);
+        JsonElement[] results = CliRunner.LastLineJson(output).GetProperty("results").EnumerateArray().ToArray();
+        Assert.That(results.Select(r => r.GetProperty("op").GetString()), Is.EqualTo(new[] { "celu", "celu_backward", "selu" }));
+
+        (exitCode, _, error) = CliRunner.Run("bench", "eltwise", "--ops", "celu", "--elements", "64", "--alpha", "0", "--min-seconds", "0");
+        Assert.That(exitCode, Is.EqualTo(1));
+        Assert.That(error, Does.Contain("alpha"));
+    }
+
+    [Test]
     public void EltwiseUnknownIsaIsNamedInTheError()
     {
         (int exitCode, _, string error) = CliRunner.Run("bench", "eltwise", "--ops", "relu", "--elements", "16", "--isa", "sse9");
