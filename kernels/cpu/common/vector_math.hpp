@@ -87,15 +87,18 @@ inline ExpReduction<W> exp_reduction(typename W::V x) {
 
 // e^x = 2^k 2^(j/16) e^r, e^r = 1 + r + r^2 (c2 + c3 r) (fit on [-ln2/32, ln2/32], 0.04 ulp).
 // W::scale_by_pow2 rounds once, so results that are denormal or overflow come out right
-// without a special case.
+// without a special case. exp_of_clamped takes x already in [-104, 89] (the callers' clamps).
 template <class W>
-inline typename W::V exp(typename W::V x) {
-    // max and min return their second operand where either is NaN: x's NaN carries through.
-    const auto xc = W::min(W::set1(89.0f), W::max(W::set1(-104.0f), x));
+inline typename W::V exp_of_clamped(typename W::V xc) {
     const auto [m, r, index] = exp_reduction<W>(xc);
     const auto table = W::lookup16(kPow2Sixteenths, index);
     const auto q = W::fmadd(W::mul(r, r), W::fmadd(r, W::set1(1.666686237e-01f), W::set1(5.000097752e-01f)), r);
     return W::scale_by_pow2(W::fmadd(table, q, table), m);
+}
+template <class W>
+inline typename W::V exp(typename W::V x) {
+    // max and min return their second operand where either is NaN: x's NaN carries through.
+    return exp_of_clamped<W>(W::min(W::set1(89.0f), W::max(W::set1(-104.0f), x)));
 }
 
 // e ln2 + log(1 + f) for f in [sqrt(1/2) - 1, sqrt 2 - 1]: log(1 + f) = f - f^2/2 + f^3 P(f).
@@ -144,7 +147,8 @@ inline typename W::V tanh(typename W::V x) {
     const auto ax = W::abs(x);
     const auto u = W::mul(x, x);
     const auto small = W::fmadd(W::mul(x, u), polynomial<W>(u, r), x);
-    const auto e = exp<W>(W::add(ax, ax));
+    // 2|x| >= 0 needs only the upper clamp (where tanh is 1 in float); a NaN carries through min.
+    const auto e = exp_of_clamped<W>(W::min(W::set1(20.0f), W::add(ax, ax)));
     const auto one = W::set1(1.0f);
     const auto large = W::sub(one, W::div(W::set1(2.0f), W::add(e, one)));
     // tanh is odd: the sign of x also fixes tanh(-0) = -0. NaN: both branches are NaN.

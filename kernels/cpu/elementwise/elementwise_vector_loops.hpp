@@ -26,11 +26,13 @@ struct Params {
     typename W::V alpha;
     typename W::V beta;
     typename W::V alpha_beta;  // alpha * beta rounded once, as the scalar ops' T(beta * alpha)
+    typename W::V reciprocal_alpha;  // 1 / alpha: celu's x / alpha as a multiply
 };
 
 template <class W>
 Params<W> make_params(double alpha, double beta) {
-    return {W::set1(static_cast<float>(alpha)), W::set1(static_cast<float>(beta)), W::set1(static_cast<float>(alpha * beta))};
+    return {W::set1(static_cast<float>(alpha)), W::set1(static_cast<float>(beta)), W::set1(static_cast<float>(alpha * beta)),
+            W::set1(static_cast<float>(1.0 / alpha))};
 }
 
 template <class W>
@@ -261,11 +263,11 @@ struct VecCelu {
     static constexpr bool kGradFromY = false;
     template <class W>
     static auto apply(const Params<W>& p, typename W::V x) {
-        return W::select(W::lt(x, W::zero()), W::mul(p.alpha, vmath::expm1<W>(W::div(x, p.alpha))), x);
+        return W::select(W::lt(x, W::zero()), W::mul(p.alpha, vmath::expm1<W>(W::mul(x, p.reciprocal_alpha))), x);
     }
     template <class W>
     static auto derivative(const Params<W>& p, typename W::V x) {
-        return piecewise<W>(W::gt(x, W::zero()), W::set1(1.0f), W::le(x, W::zero()), vmath::exp<W>(W::div(x, p.alpha)), x);
+        return piecewise<W>(W::gt(x, W::zero()), W::set1(1.0f), W::le(x, W::zero()), vmath::exp<W>(W::mul(x, p.reciprocal_alpha)), x);
     }
 };
 // Softplus: max(x, 0) + log1p(e^-|x|), no overflow; derivative sigmoid(x).
