@@ -26,7 +26,8 @@
 // of each lane]), scale_by_pow2 (a 2^floor(n) rounded once, for n in [-152, 129]; where the
 // result is denormal, for a in [0.7, 2]), pow2 (2^n for integral n in [-126, 127]),
 // exponent_of (floor(log2 a) as a float, denormals included) and mantissa_of
-// (a 2^-exponent_of(a) in [1, 2)), with the special values of AVX-512's getexp and getmant.
+// (a 2^-exponent_of(a) in [1, 2)), with the special values of AVX-512's getexp and getmant;
+// exponent_of_normal and mantissa_of_normal, the same for an a that is not denormal.
 #pragma once
 
 namespace mln::kernels::vmath {
@@ -238,8 +239,8 @@ inline typename W::V log1p(typename W::V x) {
     const auto one = W::set1(1.0f);
     const auto w = W::add(one, x);
     const auto c = W::sub(W::min(one, x), W::sub(w, W::max(one, x)));
-    const auto e = W::exponent_of(w);
-    const auto r = reduce_to_sqrt2<W>(e, W::mantissa_of(w));
+    // w is 0 or at least 2^-24 (or negative, inf, NaN): never denormal.
+    const auto r = reduce_to_sqrt2<W>(W::exponent_of_normal(w), W::mantissa_of_normal(w));
     const auto scale = W::pow2(W::min(W::max(W::neg(r.e), W::set1(-126.0f)), W::set1(32.0f)));
     const auto correction = W::mul(c, scale);
     auto result = W::copysign(log_of_reduced<W>(r.e, W::add(r.f, correction)), x);
