@@ -10,7 +10,7 @@
 //   log      0.80 measured (bound 1)    log(0) = -inf, log(x < 0) = NaN, log(inf) = inf
 //   tanh     1.30 measured (bound 1.5)  tanh(-0) = -0
 //   sigmoid  3.04 measured (bound 3.5)  e^x / (1 + e^x) for x < 0: no overflow
-//   erf      2.41 measured (bound 3)
+//   erf      2.45 measured (bound 3)
 //   expm1    1.51 measured (bound 2)    expm1(-0) = -0, expm1(-inf) = -1
 //   log1p    1.38 measured (bound 1.5)  log1p(-1) = -inf, log1p(x < -1) = NaN
 // NaN in gives NaN out everywhere (log(x < 0) and log1p(x < -1) give the NaN 0xffc00000).
@@ -26,7 +26,8 @@
 // of each lane]), scale_by_pow2 (a 2^floor(n) rounded once, for n in [-152, 129]; where the
 // result is denormal, for a in [0.7, 2]), pow2 (2^n for integral n in [-126, 127]),
 // exponent_of (floor(log2 a) as a float, denormals included) and mantissa_of
-// (a 2^-exponent_of(a) in [1, 2)), with the special values of AVX-512's getexp and getmant.
+// (a 2^-exponent_of(a) in [1, 2)), with the special values of AVX-512's getexp and getmant;
+// exponent_of_normal and mantissa_of_normal, the same for an a that is not denormal.
 #pragma once
 
 namespace mln::kernels::vmath {
@@ -164,30 +165,52 @@ inline typename W::V sigmoid(typename W::V x) {
     return W::div(numerator, denominator);  // NaN: e and the denominator are NaN
 }
 
-// |x| < 0.875: x P(x^2) (fit of erf(x)/x); else 1 - e^-x^2 g(t), g(t) the fit of
-// erfc(x) e^(x^2) on x in [0.875, 4] with t = (x - 2.4375) / 1.5625. x^2 is split into
-// hi + lo (FMA) so e^-x^2 keeps full accuracy. Beyond 4, erf is 1 in float.
+// erf on 16 intervals of |x| centred on k/4 (k = 0..15, the last reaching to 4; beyond 4 erf is
+// 1 in float): erf(k/4 + t) = s + c0 + t P(t), t in [-1/8, 1/8], the coefficients fetched per
+// lane by W::lookup16: no exp, no second polynomial. Row j < 6 of the table holds P's
+// degree-(5 - j) coefficient for every k, row 6 c0, row 7 s. k >= 4: s = 1 and c0 + t P(t) the
+// Chebyshev fit of degree 6 of erf(k/4 + t) - 1 = -erfc, kept to its relative accuracy, so erf
+// near 1 (and 1 + erf(x) in GELU for x < 0) loses only the final rounding. k = 1..3: s = 0, the
+// fit of erf(k/4 + t). k = 0: s = c0 = 0, P(t) = 2/sqrt(pi) + t R(t), R the fit of degree 4 of
+// (erf(t)/t - 2/sqrt(pi)) / t on [0, 1/8], so erf keeps its relative accuracy near 0 (the
+// measured maximum is there: 2/sqrt(pi) lies halfway between two floats).
+inline constexpr float kErfIntervalCoefficients[8][16] = {
+    {-8.340077475e-03f, -4.026852548e-02f, -4.976788163e-02f, -2.680947073e-02f, 4.482336808e-03f, 2.114590071e-02f,
+     1.926151849e-02f, 8.982772008e-03f, 5.026307772e-04f, -2.877033548e-03f, -2.791320439e-03f, -1.659731963e-03f,
+     -7.417181041e-04f, -2.657622972e-04f, -7.868349348e-05f, -1.375734973e-05f},
+    {1.137472615e-01f, 7.961252332e-02f, 7.469833829e-03f, -5.274075270e-02f, -6.877119839e-02f, -4.708142206e-02f,
+     -1.499506831e-02f, 6.459170021e-03f, 1.299667358e-02f, 1.063914970e-02f, 6.132046226e-03f, 2.773435321e-03f,
+     1.027234248e-03f, 3.184592351e-04f, 8.371568401e-05f, 1.821680053e-05f},
+    {-4.052904842e-05f, 1.269787997e-01f, 1.830775589e-01f, 1.506864727e-01f, 6.918559968e-02f, -6.158191245e-03f,
+     -4.459835216e-02f, -4.810236394e-02f, -3.444531560e-02f, -1.908359677e-02f, -8.622431196e-03f, -3.258094890e-03f,
+     -1.044369186e-03f, -2.865518909e-04f, -6.771046901e-05f, -1.397942924e-05f},
+    {-3.761257529e-01f, -3.091673553e-01f, -1.464648992e-01f, 2.678487822e-02f, 1.383659393e-01f, 1.675350219e-01f,
+     1.387530118e-01f, 9.015857428e-02f, 4.822368920e-02f, 2.172469907e-02f, 8.349974640e-03f, 2.760251053e-03f,
+     7.890171255e-04f, 1.957732602e-04f, 4.228299440e-05f, 7.978659596e-06f},
+    {-1.581666020e-09f, -2.650035322e-01f, -4.393912852e-01f, -4.821982980e-01f, -4.151074886e-01f, -2.956514060e-01f,
+     -1.783954352e-01f, -9.235624224e-02f, -4.133396968e-02f, -1.607021689e-02f, -5.445710383e-03f, -1.612262451e-03f,
+     -4.177592054e-04f, -9.486436466e-05f, -1.889800842e-05f, -3.304444590e-06f},
+    {1.128379226e+00f, 1.060014129e+00f, 8.787825704e-01f, 6.429311037e-01f, 4.151075184e-01f, 2.365211248e-01f,
+     1.189302877e-01f, 5.277499184e-02f, 2.066698484e-02f, 7.142318878e-03f, 2.178284340e-03f, 5.862775142e-04f,
+     1.392532140e-04f, 2.918909740e-05f, 5.399451311e-06f, 8.813880754e-07f},
+    {0.000000000e+00f, 2.763263881e-01f, 5.204998851e-01f, 7.111556530e-01f, -1.572992057e-01f, -7.709987462e-02f,
+     -3.389485180e-02f, -1.332832873e-02f, -4.677734803e-03f, -1.462716609e-03f, -4.069520219e-04f, -1.006219245e-04f,
+     -2.209049671e-05f, -4.302779416e-06f, -7.430983828e-07f, -1.137283405e-07f},
+    {0.000000000e+00f, 0.000000000e+00f, 0.000000000e+00f, 0.000000000e+00f, 1.000000000e+00f, 1.000000000e+00f,
+     1.000000000e+00f, 1.000000000e+00f, 1.000000000e+00f, 1.000000000e+00f, 1.000000000e+00f, 1.000000000e+00f,
+     1.000000000e+00f, 1.000000000e+00f, 1.000000000e+00f, 1.000000000e+00f}
+};
 template <class W>
 inline typename W::V erf(typename W::V x) {
-    static constexpr float small_p[] = {8.529401323e-05f,  -8.179632181e-04f, 5.204226694e-03f, -2.686066479e-02f,
-                                        1.128371805e-01f,  -3.761263519e-01f, 1.128379167e+00f};
-    static constexpr float large_p[] = {2.785988105e-05f,  -7.316456639e-05f, 9.767006162e-05f, -2.360257972e-04f,
-                                        6.674326310e-04f,  -1.558614139e-03f, 3.469578771e-03f, -7.608887723e-03f,
-                                        1.614824283e-02f,  -3.299060185e-02f, 6.469225602e-02f, -1.211887658e-01f,
-                                        2.155524792e-01f};
-    const auto ax = W::abs(x);
-    const auto small = W::mul(x, polynomial<W>(W::mul(x, x), small_p));
-
-    const auto axc = W::min(ax, W::set1(4.0f));
-    const auto t = W::fmadd(axc, W::set1(0.64f), W::set1(-1.56f));
-    const auto g = polynomial<W>(t, large_p);
-    const auto hi = W::mul(axc, axc);
-    const auto lo = W::fmsub(axc, axc, hi);
-    auto e = exp<W>(W::neg(hi));
-    e = W::fnmadd(e, lo, e);
-    const auto large = W::fnmadd(e, g, W::set1(1.0f));
-    const auto result = W::select(W::lt(ax, W::set1(0.875f)), small, W::copysign(large, x));
-    return nan_passthrough<W>(x, result);
+    // min returns its second operand where either is NaN: x's NaN carries through t.
+    const auto axc = W::min(W::set1(4.0f), W::abs(x));
+    const auto k = W::min(W::set1(15.0f), W::round_nearest(W::mul(axc, W::set1(4.0f))));
+    const auto t = W::fnmadd(k, W::set1(0.25f), axc);
+    const auto index = W::add(k, W::set1(8388608.0f));  // 2^23 + k: k in the low 4 bits
+    auto p = W::lookup16(kErfIntervalCoefficients[0], index);
+    for (int j = 1; j < 7; ++j) p = W::fmadd(p, t, W::lookup16(kErfIntervalCoefficients[j], index));
+    // erf is odd: the sign of x also gives erf(-0) = -0.
+    return W::copysign(W::add(W::lookup16(kErfIntervalCoefficients[7], index), p), x);
 }
 
 // e^x - 1 = 2^k ((2^(j/16) - 2^-k) + 2^(j/16) q) with q = e^r - 1 = r + r^2 (1/2 + r/6 + r^2/24)
@@ -220,8 +243,8 @@ inline typename W::V log1p(typename W::V x) {
     const auto one = W::set1(1.0f);
     const auto w = W::add(one, x);
     const auto c = W::sub(W::min(one, x), W::sub(w, W::max(one, x)));
-    const auto e = W::exponent_of(w);
-    const auto r = reduce_to_sqrt2<W>(e, W::mantissa_of(w));
+    // w is 0 or at least 2^-24 (or negative, inf, NaN): never denormal.
+    const auto r = reduce_to_sqrt2<W>(W::exponent_of_normal(w), W::mantissa_of_normal(w));
     const auto scale = W::pow2(W::min(W::max(W::neg(r.e), W::set1(-126.0f)), W::set1(32.0f)));
     const auto correction = W::mul(c, scale);
     auto result = W::copysign(log_of_reduced<W>(r.e, W::add(r.f, correction)), x);

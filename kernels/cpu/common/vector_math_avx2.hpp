@@ -91,21 +91,29 @@ struct Avx2F32 {
     }
     // AVX-512's getexp and getmant (Avx512F32), as far as log needs them: the same values
     // for every a >= 0 and +-inf, NaN for a < 0, +-0 taken as +0 (log gives -inf either way).
-    // Denormals are scaled into the normal range first.
-    static V exponent_of(V a) {
-        const Mask denormal = lt(abs(a), set1(1.17549435e-38f));
-        const V scaled = select(denormal, mul(a, set1(8388608.0f)), a);
+    // The _of_normal pair reads the exponent field as it is (a not denormal: log1p's 1 + x);
+    // exponent_of and mantissa_of scale denormals into the normal range first.
+    // The exponent field of `scaled` less `bias`, with getexp's -inf for a = +-0 and +inf for +-inf.
+    static V exponent_of_field(V a, V scaled, V bias) {
         const __m256i field = _mm256_srli_epi32(_mm256_slli_epi32(_mm256_castps_si256(scaled), 1), 24);
-        V e = sub(_mm256_cvtepi32_ps(field), select(denormal, set1(150.0f), set1(127.0f)));
-        e = select(eq(a, zero()), set1(-__builtin_inff()), e);
+        const V e = select(eq(a, zero()), set1(-__builtin_inff()), sub(_mm256_cvtepi32_ps(field), bias));
         return select(eq(abs(a), set1(__builtin_inff())), set1(__builtin_inff()), e);
     }
-    static V mantissa_of(V a) {
-        const V scaled = select(lt(abs(a), set1(1.17549435e-38f)), mul(a, set1(8388608.0f)), a);
-        const __m256i bits = _mm256_castps_si256(scaled);
+    static V exponent_of_normal(V a) { return exponent_of_field(a, a, set1(127.0f)); }
+    static V mantissa_of_normal(V a) {
+        const __m256i bits = _mm256_castps_si256(a);
         const V m = _mm256_castsi256_ps(
             _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x3f800000)));
         return select(lt(a, zero()), _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(0xffc00000u))), m);
+    }
+    static Mask denormal_or_zero(V a) { return lt(abs(a), set1(1.17549435e-38f)); }
+    static V exponent_of(V a) {
+        const Mask denormal = denormal_or_zero(a);
+        return exponent_of_field(a, select(denormal, mul(a, set1(8388608.0f)), a),
+                                 select(denormal, set1(150.0f), set1(127.0f)));
+    }
+    static V mantissa_of(V a) {
+        return mantissa_of_normal(select(denormal_or_zero(a), mul(a, set1(8388608.0f)), a));
     }
 };
 

@@ -82,6 +82,9 @@ struct Avx512F32 {
     static V exponent_of(V a) { return _mm512_getexp_ps(a); }
     // a 2^-exponent_of(a) in [1, 2) for a > 0; 1 for +0 and +inf, -1 for -0, NaN (0xffc00000) for a < 0.
     static V mantissa_of(V a) { return _mm512_getmant_ps(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_nan); }
+    // getexp and getmant need no care for denormals: the same instructions serve a normal a.
+    static V exponent_of_normal(V a) { return exponent_of(a); }
+    static V mantissa_of_normal(V a) { return mantissa_of(a); }
 };
 
 struct Avx512F64 {
