@@ -287,8 +287,12 @@ struct VecSoftplus {
 // x gives NaN through the products with x.
 struct VecMish {
     static constexpr bool kGradFromY = false;
+    // exp's own clamp to [-104, 89] less its upper bound, which 20 already keeps (min(x, 20) is
+    // never NaN: min returns its second operand where either is).
     template <class W>
-    static auto exp_clamped(typename W::V x) { return vmath::exp<W>(W::min(x, W::set1(20.0f))); }
+    static auto exp_clamped(typename W::V x) {
+        return vmath::exp_of_clamped<W>(W::max(W::set1(-104.0f), W::min(x, W::set1(20.0f))));
+    }
     template <class W>
     static auto tanh_softplus(typename W::V n) {
         const auto p = W::fmadd(n, n, W::add(n, n));  // n (n + 2) with one rounding
