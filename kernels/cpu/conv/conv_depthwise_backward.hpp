@@ -80,8 +80,8 @@ DepthwiseBackwardFilterKernel<T> conv_depthwise_backward_filter_kernel(mln_isa i
     return static_cast<DepthwiseBackwardFilterKernel<T>>(conv_depthwise_backward_filter_scalar);
 }
 
-// The NCHW 3 x 3 kernels (conv_depthwise_3x3.hpp) where they run: AVX-512, f32, their
-// geometry; else nullptr. They take any number of channels.
+// The NCHW 3 x 3 kernels (conv_depthwise_3x3.hpp) where they run: AVX-512 (backward filter at
+// AVX2 too), f32, their geometry; else nullptr. They take any number of channels.
 template <class T>
 DepthwiseBackwardDataKernel<T> conv_depthwise_3x3_backward_data_kernel(mln_isa isa, const WindowGeometry& g) {
 #if defined(MYELIN_X86_64_KERNELS)
@@ -102,6 +102,9 @@ DepthwiseBackwardFilterKernel<T> conv_depthwise_3x3_backward_filter_kernel(mln_i
     if constexpr (std::is_same_v<T, float>) {
         if (isa == MLN_ISA_AVX512 && depthwise_3x3_nchw_backward_filter_applies(g)) {
             return conv_depthwise_3x3_backward_filter_avx512;
+        }
+        if (isa == MLN_ISA_AVX2 && depthwise_3x3_nchw_backward_filter_applies(g)) {
+            return conv_depthwise_3x3_backward_filter_avx2;
         }
     }
 #endif

@@ -374,6 +374,13 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     for (int64_t height : {1, 2, 3, 64}) cases.push_back({1, 5, height, 7, 1, 1, 1});
     cases.push_back({17, 19, 7, 7, 1, 1, 1});
     cases.push_back({2, 3, 7, 7, 1, 2, 0});
+    // AVX2's filter a register of outputs at a time (stride 1, rows of 56+): pads 2 and 0
+    // before (border registers at one end only), 56 columns (no partial register) and 61, 1 and 2
+    // rows, 9 channels over 2 images.
+    cases.push_back({2, 9, 6, 56, 1, 2, 0});
+    cases.push_back({1, 3, 5, 61, 1, 0, 2});
+    cases.push_back({1, 3, 1, 57, 1, 1, 1});
+    cases.push_back({1, 3, 2, 56, 1, 1, 1});
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const Depthwise3x3Case& c : cases) {

@@ -1,0 +1,343 @@
+// Compiled with AVX2 + FMA: backward filter of the NCHW 3 x 3 depthwise kernels
+// (conv_depthwise_3x3.hpp) at AVX2, two loops:
+// - channel-minor (narrow rows, and stride 2): eight channels at a time, a band of output rows
+//   at a time, x and dy copied to channel-minor order (a position a register, a channel a lane:
+//   8 x 8 transposes), so every tap is one FMA over the eight channels per output position: no
+//   sums across lanes, no wasted lanes on rows of 7, 14 or 28, no masks;
+// - row registers (stride 1, wide rows): eight outputs of a channel a register, each tap one
+//   FMA with the source loaded at its offset, the sums across lanes once per channel: no copies.
+// Taps in the padding are left out (by the loop bounds, or blended out of the sums at the rows'
+// borders), never multiplied by a zero, so NaN and Inf reach exactly the sums of the reference
+// twin.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "kernels/cpu/common/force_inline.hpp"
+#include "kernels/cpu/conv/conv_depthwise_3x3.hpp"
+#include "kernels/cpu/gemm/gemm_transpose_x86.hpp"
+
+namespace mln::kernels {
+namespace {
+
+constexpr int64_t kLanes = 8;
+constexpr int64_t kTaps = 9;
+// The channel-minor copies of a band (x rows and dy rows of eight channels) take at most about
+// this many floats, so the sums read them from L1 / L2 while the next band's are made.
+constexpr int64_t kBandFloats = 16 << 10;
+// Outputs of a row summed at a time inside the borders (inside_sums).
+constexpr int64_t kInsideOutputs = 2;
+
+// target[q * 8 + c] = source[c * channel_stride + q] for q < count and c < channels (<= 8); lanes
+// of channels past `channels` zero.
+void copy_channel_minor(const float* source, int64_t channel_stride, int64_t channels, int64_t count, float* target) {
+    if (channels == kLanes && count >= kLanes) {
+        for (int64_t q = 0; q < count; q += kLanes) {
+            const int64_t first = std::min(q, count - kLanes);  // the last block overlaps the one before
+            transpose8x8_copy(source + first, channel_stride, target + first * kLanes, kLanes);
+        }
+        return;
+    }
+    for (int64_t q = 0; q < count; ++q) {
+        for (int64_t c = 0; c < kLanes; ++c) target[q * kLanes + c] = c < channels ? source[c * channel_stride + q] : 0.0f;
+    }
+}
+
+// The plane's sizes and the outputs of a row whose three column taps all lie inside.
+struct FilterPlane {
+    int64_t in_rows, in_width, out_rows, out_width, row_stride, pad_top, pad_left;
+    int64_t inside_begin, inside_end;
+};
+
+FilterPlane filter_plane(const WindowGeometry& g) {
+    FilterPlane p{g.in[1], g.in[2], g.out[1], g.out[2], g.stride[1], g.pad_begin[1], g.pad_begin[2], 0, 0};
+    const int64_t column_stride = g.stride[2];
+    // Output ow reads source columns ow * stride - pad + (0, 1, 2).
+    p.inside_begin = std::min(p.out_width, (p.pad_left + column_stride - 1) / column_stride);
+    const int64_t last_inside = p.in_width - 3 + p.pad_left;  // ow * stride may reach this
+    p.inside_end = last_inside < 0 ? p.inside_begin
+                                   : std::clamp(last_inside / column_stride + 1, p.inside_begin, p.out_width);
+    return p;
+}
+
+// rows(kh_begin, kh_end, top_inside) for output row oh: its taps' rows kh_begin to kh_end - 1
+// lie inside the source (std::integral_constant, so the sums over them unroll), the first of
+// them source row top_inside; nothing where none does.
+template <class Rows>
+MLN_ALWAYS_INLINE void with_inside_rows(const FilterPlane& p, int64_t oh, Rows&& rows) {
+    const int64_t top = oh * p.row_stride - p.pad_top;
+    const int64_t kh_begin = std::max<int64_t>(0, -top);
+    const int64_t kh_end = std::min<int64_t>(3, p.in_rows - top);
+    const int64_t top_inside = top + kh_begin;
+    using K0 = std::integral_constant<int64_t, 0>;
+    using K1 = std::integral_constant<int64_t, 1>;
+    using K2 = std::integral_constant<int64_t, 2>;
+    using K3 = std::integral_constant<int64_t, 3>;
+    switch (kh_begin * 4 + kh_end) {
+        case 0 * 4 + 3: return rows(K0{}, K3{}, top_inside);
+        case 1 * 4 + 3: return rows(K1{}, K3{}, top_inside);
+        case 0 * 4 + 2: return rows(K0{}, K2{}, top_inside);
+        case 1 * 4 + 2: return rows(K1{}, K2{}, top_inside);
+        case 0 * 4 + 1: return rows(K0{}, K1{}, top_inside);
+        case 2 * 4 + 3: return rows(K2{}, K3{}, top_inside);
+        default: return;  // no source row inside
+    }
+}
+
+// a[kh * 3 + kw] += the source at tap (kh, kw) * d over the eight channels, for kh in [KhBegin,
+// KhEnd) (rows inside the source; row KhBegin at x_row, the next row_floats on) and source
+// column iw + kw, for the columns inside the source's in_width (an output at a row's border).
+template <int64_t KhBegin, int64_t KhEnd>
+MLN_ALWAYS_INLINE void border_sums(const float* x_row, int64_t row_floats, int64_t iw, int64_t in_width, __m256 d,
+                                     __m256* a) {
+    MLN_UNROLL(3)
+    for (int64_t kh = KhBegin; kh < KhEnd; ++kh) {
+        const float* row = x_row + (kh - KhBegin) * row_floats;
+        MLN_UNROLL(3)
+        for (int64_t kw = 0; kw < 3; ++kw) {
+            if (iw + kw < 0 || iw + kw >= in_width) continue;
+            a[kh * 3 + kw] = _mm256_fmadd_ps(_mm256_loadu_ps(row + (iw + kw) * kLanes), d, a[kh * 3 + kw]);
+        }
+    }
+}
+
+// a[kh * 3 + kw] += the source at tap (kh, kw) * dy over Count consecutive outputs, every tap
+// inside (rows as border_sums, the first output's source columns from iw on): each source
+// column loaded once for the outputs that share it.
+template <int64_t ColumnStride, int64_t Count, int64_t KhBegin, int64_t KhEnd>
+MLN_ALWAYS_INLINE void inside_sums(const float* x_row, int64_t row_floats, int64_t iw, const float* dy, __m256* a) {
+    constexpr int64_t kColumns = (Count - 1) * ColumnStride + 3;
+    __m256 d[Count];
+    MLN_UNROLL(4)
+    for (int64_t i = 0; i < Count; ++i) d[i] = _mm256_loadu_ps(dy + i * kLanes);
+    MLN_UNROLL(3)
+    for (int64_t kh = KhBegin; kh < KhEnd; ++kh) {
+        const float* row = x_row + (kh - KhBegin) * row_floats + iw * kLanes;
+        MLN_UNROLL(8)
+        for (int64_t column = 0; column < kColumns; ++column) {
+            const __m256 source = _mm256_loadu_ps(row + column * kLanes);
+            MLN_UNROLL(4)
+            for (int64_t i = 0; i < Count; ++i) {
+                const int64_t kw = column - i * ColumnStride;
+                if (kw >= 0 && kw < 3) a[kh * 3 + kw] = _mm256_fmadd_ps(source, d[i], a[kh * 3 + kw]);
+            }
+        }
+    }
+}
+
+// acc += the taps' products over one output row (dy_row, channel-minor), whose source rows
+// KhBegin to KhEnd - 1 lie inside (row KhBegin at x_row).
+template <int64_t ColumnStride, int64_t KhBegin, int64_t KhEnd>
+MLN_ALWAYS_INLINE void row_sums(const float* x_row, const float* dy_row, const FilterPlane& p, __m256* acc) {
+    constexpr int64_t kCount = kInsideOutputs;
+    __m256 a[kTaps];
+    MLN_UNROLL(9)
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
+    const int64_t row_floats = p.in_width * kLanes;
+    const auto edge = [&](int64_t ow) {
+        border_sums<KhBegin, KhEnd>(x_row, row_floats, ow * ColumnStride - p.pad_left, p.in_width,
+                                    _mm256_loadu_ps(dy_row + ow * kLanes), a);
+    };
+    for (int64_t ow = 0; ow < p.inside_begin; ++ow) edge(ow);
+    int64_t ow = p.inside_begin;
+    for (; ow + kCount <= p.inside_end; ow += kCount) {
+        inside_sums<ColumnStride, kCount, KhBegin, KhEnd>(x_row, row_floats, ow * ColumnStride - p.pad_left,
+                                                          dy_row + ow * kLanes, a);
+    }
+    for (; ow < p.inside_end; ++ow) {
+        inside_sums<ColumnStride, 1, KhBegin, KhEnd>(x_row, row_floats, ow * ColumnStride - p.pad_left,
+                                                     dy_row + ow * kLanes, a);
+    }
+    for (int64_t ow = p.inside_end; ow < p.out_width; ++ow) edge(ow);
+    MLN_UNROLL(9)
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
+}
+
+// acc += the taps' products over output rows [oh_begin, oh_end): dy_band their channel-minor copy,
+// x_band that of source rows from first_source_row on.
+template <int64_t ColumnStride>
+void band_sums(const float* x_band, int64_t first_source_row, const float* dy_band, int64_t oh_begin, int64_t oh_end,
+               const FilterPlane& p, __m256* acc) {
+    for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
+        const float* dy_row = dy_band + (oh - oh_begin) * p.out_width * kLanes;
+        with_inside_rows(p, oh, [&](auto kh_begin, auto kh_end, int64_t top_inside) {
+            const float* x_row = x_band + (top_inside - first_source_row) * p.in_width * kLanes;
+            row_sums<ColumnStride, decltype(kh_begin)::value, decltype(kh_end)::value>(x_row, dy_row, p, acc);
+        });
+    }
+}
+
+template <int64_t ColumnStride>
+void channel_minor_filter_sums(const float* x, const float* dy, const WindowGeometry& g, int64_t channels, int64_t images,
+                 int64_t x_image_stride, int64_t dy_image_stride, float* dw) {
+    const FilterPlane p = filter_plane(g);
+    const int64_t in_size = g.in_size(), out_size = g.out_size();
+    // Output rows a band: the source rows they read and their dy rows within kBandFloats.
+    const int64_t band_row_floats = (p.row_stride * p.in_width + p.out_width) * kLanes;
+    const int64_t band = std::clamp<int64_t>(kBandFloats / band_row_floats, 1, std::max<int64_t>(1, p.out_rows));
+    const int64_t band_source_rows = std::min(p.in_rows, (band - 1) * p.row_stride + 3);
+    std::vector<float> copies((band_source_rows * p.in_width + band * p.out_width) * kLanes);
+    float* x_band = copies.data();
+    float* dy_band = x_band + band_source_rows * p.in_width * kLanes;
+    for (int64_t c0 = 0; c0 < channels; c0 += kLanes) {
+        const int64_t group = std::min(kLanes, channels - c0);
+        __m256 acc[kTaps];
+        for (__m256& a : acc) a = _mm256_setzero_ps();
+        for (int64_t n = 0; n < images; ++n) {
+            const float* x_image = x + n * x_image_stride + c0 * in_size;
+            const float* dy_image = dy + n * dy_image_stride + c0 * out_size;
+            for (int64_t oh0 = 0; oh0 < p.out_rows; oh0 += band) {
+                const int64_t oh1 = std::min(p.out_rows, oh0 + band);
+                const int64_t first_source_row = std::max<int64_t>(0, oh0 * p.row_stride - p.pad_top);
+                const int64_t source_end = std::min(p.in_rows, (oh1 - 1) * p.row_stride - p.pad_top + 3);
+                if (source_end > first_source_row) {
+                    copy_channel_minor(x_image + first_source_row * p.in_width, in_size, group,
+                                       (source_end - first_source_row) * p.in_width, x_band);
+                }
+                copy_channel_minor(dy_image + oh0 * p.out_width, out_size, group, (oh1 - oh0) * p.out_width, dy_band);
+                band_sums<ColumnStride>(x_band, first_source_row, dy_band, oh0, oh1, p, acc);
+            }
+        }
+        alignas(32) float sums[kTaps][kLanes];
+        for (int64_t t = 0; t < kTaps; ++t) _mm256_store_ps(sums[t], acc[t]);
+        for (int64_t c = 0; c < group; ++c) {
+            for (int64_t t = 0; t < kTaps; ++t) dw[(c0 + c) * kTaps + t] = sums[t][c];
+        }
+    }
+}
+
+// Stride 1, rows of outputs a register at a time (8 consecutive outputs of one channel), the
+// source at each tap loaded at its offset in the row, the nine sums across lanes once per
+// channel: no copies, masks only in the registers at the rows' borders.
+
+// The lanes of the register of outputs from ow0 in a row: which outputs each tap kw adds (and
+// its load may read) and which dy loads. plain: every lane of each, no masks.
+struct RowLanes {
+    __m256i tap[3];
+    __m256i out;
+    bool plain;
+};
+
+std::vector<RowLanes> row_lanes(const FilterPlane& p) {
+    std::vector<RowLanes> lanes;
+    for (int64_t ow0 = 0; ow0 < p.out_width; ow0 += kLanes) {
+        alignas(32) int32_t tap[3][kLanes], out[kLanes];
+        bool plain = true;
+        for (int64_t l = 0; l < kLanes; ++l) {
+            const int64_t ow = ow0 + l;
+            out[l] = ow < p.out_width ? -1 : 0;
+            for (int64_t kw = 0; kw < 3; ++kw) {
+                const int64_t column = ow - p.pad_left + kw;
+                tap[kw][l] = ow < p.out_width && column >= 0 && column < p.in_width ? -1 : 0;
+                plain = plain && tap[kw][l] != 0;
+            }
+        }
+        RowLanes r{};
+        for (int64_t kw = 0; kw < 3; ++kw) r.tap[kw] = _mm256_load_si256(reinterpret_cast<const __m256i*>(tap[kw]));
+        r.out = _mm256_load_si256(reinterpret_cast<const __m256i*>(out));
+        r.plain = plain;
+        lanes.push_back(r);
+    }
+    return lanes;
+}
+
+// a[kh * 3 + kw] += tap (kh, kw) * dy over one output row, a register of outputs at a time, for
+// the source rows KhBegin to KhEnd - 1 (inside; row KhBegin at x_row).
+template <int64_t KhBegin, int64_t KhEnd>
+MLN_ALWAYS_INLINE void row_vector_sums(const float* x_row, const float* dy_row, const FilterPlane& p,
+                                       const std::vector<RowLanes>& lanes, __m256* acc) {
+    __m256 a[kTaps];
+    MLN_UNROLL(9)
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
+    const int64_t registers = static_cast<int64_t>(lanes.size());
+    for (int64_t v = 0; v < registers; ++v) {
+        const RowLanes& m = lanes[v];
+        const float* row = x_row + v * kLanes - p.pad_left;
+        const float* dy_v = dy_row + v * kLanes;
+        if (m.plain) {
+            const __m256 d = _mm256_loadu_ps(dy_v);
+            MLN_UNROLL(3)
+            for (int64_t kh = KhBegin; kh < KhEnd; ++kh) {
+                MLN_UNROLL(3)
+                for (int64_t kw = 0; kw < 3; ++kw) {
+                    const __m256 source = _mm256_loadu_ps(row + (kh - KhBegin) * p.in_width + kw);
+                    a[kh * 3 + kw] = _mm256_fmadd_ps(source, d, a[kh * 3 + kw]);
+                }
+            }
+            continue;
+        }
+        // Lanes outside are loaded as 0 but kept out of the sums by the blend: 0 times an Inf
+        // or NaN dy would not be 0.
+        const __m256 d = _mm256_maskload_ps(dy_v, m.out);
+        MLN_UNROLL(3)
+        for (int64_t kh = KhBegin; kh < KhEnd; ++kh) {
+            MLN_UNROLL(3)
+            for (int64_t kw = 0; kw < 3; ++kw) {
+                const __m256 source = _mm256_maskload_ps(row + (kh - KhBegin) * p.in_width + kw, m.tap[kw]);
+                const __m256 sum = _mm256_fmadd_ps(source, d, a[kh * 3 + kw]);
+                a[kh * 3 + kw] = _mm256_blendv_ps(a[kh * 3 + kw], sum, _mm256_castsi256_ps(m.tap[kw]));
+            }
+        }
+    }
+    MLN_UNROLL(9)
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
+}
+
+// dw[t] = the sum of a[t]'s lanes for the nine taps: hadd rounds over taps 0-7 together.
+void store_lane_sums(const __m256* a, float* dw) {
+    const __m256 low = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
+    const __m256 high = _mm256_hadd_ps(_mm256_hadd_ps(a[4], a[5]), _mm256_hadd_ps(a[6], a[7]));
+    _mm_storeu_ps(dw, _mm_add_ps(_mm256_castps256_ps128(low), _mm256_extractf128_ps(low, 1)));
+    _mm_storeu_ps(dw + 4, _mm_add_ps(_mm256_castps256_ps128(high), _mm256_extractf128_ps(high, 1)));
+    __m128 last = _mm_add_ps(_mm256_castps256_ps128(a[8]), _mm256_extractf128_ps(a[8], 1));
+    last = _mm_add_ps(last, _mm_movehl_ps(last, last));
+    dw[8] = _mm_cvtss_f32(_mm_add_ss(last, _mm_movehdup_ps(last)));
+}
+
+void row_vector_filter_sums(const float* x, const float* dy, const WindowGeometry& g, int64_t channels,
+                            int64_t images, int64_t x_image_stride, int64_t dy_image_stride, float* dw) {
+    const FilterPlane p = filter_plane(g);
+    const std::vector<RowLanes> lanes = row_lanes(p);
+    const int64_t in_size = g.in_size(), out_size = g.out_size();
+    for (int64_t c = 0; c < channels; ++c) {
+        __m256 acc[kTaps];
+        for (__m256& a : acc) a = _mm256_setzero_ps();
+        for (int64_t n = 0; n < images; ++n) {
+            const float* x_plane = x + n * x_image_stride + c * in_size;
+            const float* dy_plane = dy + n * dy_image_stride + c * out_size;
+            for (int64_t oh = 0; oh < p.out_rows; ++oh) {
+                with_inside_rows(p, oh, [&](auto kh_begin, auto kh_end, int64_t top_inside) {
+                    row_vector_sums<decltype(kh_begin)::value, decltype(kh_end)::value>(
+                        x_plane + top_inside * p.in_width, dy_plane + oh * p.out_width, p, lanes, acc);
+                });
+            }
+        }
+        store_lane_sums(acc, dw + c * kTaps);
+    }
+}
+
+// Stride-1 rows of at least this many outputs go a register of outputs at a time, others
+// channel-minor. Against channel-minor (MobileNet-v2, same-process A/B, one thread at batch 1,
+// two at 32): 112-wide 0.8x the time at both, 56-wide 0.91-0.95x, 28-wide 1.08-1.15x, 14-wide
+// 1.8-2.5x; at stride 2 (even and odd columns split by in-lane shuffles) 56 outputs a row
+// 0.96x at batch 1 but 1.05-1.12x at 32, 28 1.0x and 1.09x, 7-14 1.7-2.1x.
+constexpr int64_t kRowVectorMinWidth = 56;
+
+}  // namespace
+
+void conv_depthwise_3x3_backward_filter_avx2(const float* x, const float* dy, const WindowGeometry& g,
+                                             int64_t channels, int64_t images, int64_t x_image_stride,
+                                             int64_t dy_image_stride, float* dw) {
+    if (g.stride[2] == 2) {
+        return channel_minor_filter_sums<2>(x, dy, g, channels, images, x_image_stride, dy_image_stride, dw);
+    }
+    if (g.out[2] >= kRowVectorMinWidth) {
+        return row_vector_filter_sums(x, dy, g, channels, images, x_image_stride, dy_image_stride, dw);
+    }
+    channel_minor_filter_sums<1>(x, dy, g, channels, images, x_image_stride, dy_image_stride, dw);
+}
+
+}  // namespace mln::kernels
