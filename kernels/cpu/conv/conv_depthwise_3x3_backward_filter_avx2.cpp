@@ -26,7 +26,7 @@ namespace {
 constexpr int64_t kLanes = 8;
 constexpr int64_t kTaps = 9;
 // The channel-minor copies of a band (x rows and dy rows of eight channels) take at most about
-// this many floats, so the sums read them from L1 / L2 while the next band's are made.
+// this many floats (64 KiB), so the sums read them from L2 (6 K: 1.0-1.05x the time).
 constexpr int64_t kBandFloats = 16 << 10;
 // Outputs of a row summed at a time inside the borders (inside_sums), at column stride 1 and 2.
 // Stride 1 (MobileNet-v2, one thread, batch 1, same-process A/B): 3 0.92x the time of 2 on
@@ -45,7 +45,9 @@ void copy_channel_minor(const float* source, int64_t channel_stride, int64_t cha
         return;
     }
     for (int64_t q = 0; q < count; ++q) {
-        for (int64_t c = 0; c < kLanes; ++c) target[q * kLanes + c] = c < channels ? source[c * channel_stride + q] : 0.0f;
+        for (int64_t c = 0; c < kLanes; ++c) {
+            target[q * kLanes + c] = c < channels ? source[c * channel_stride + q] : 0.0f;
+        }
     }
 }
 
@@ -95,7 +97,7 @@ MLN_ALWAYS_INLINE void with_inside_rows(const FilterPlane& p, int64_t oh, Rows&&
 // column iw + kw, for the columns inside the source's in_width (an output at a row's border).
 template <int64_t KhBegin, int64_t KhEnd>
 MLN_ALWAYS_INLINE void border_sums(const float* x_row, int64_t row_floats, int64_t iw, int64_t in_width, __m256 d,
-                                     __m256* a) {
+                                   __m256* a) {
     MLN_UNROLL(3)
     for (int64_t kh = KhBegin; kh < KhEnd; ++kh) {
         const float* row = x_row + (kh - KhBegin) * row_floats;
@@ -174,8 +176,8 @@ void band_sums(const float* x_band, int64_t first_source_row, const float* dy_ba
 }
 
 template <int64_t ColumnStride>
-void channel_minor_filter_sums(const float* x, const float* dy, const WindowGeometry& g, int64_t channels, int64_t images,
-                 int64_t x_image_stride, int64_t dy_image_stride, float* dw) {
+void channel_minor_filter_sums(const float* x, const float* dy, const WindowGeometry& g, int64_t channels,
+                               int64_t images, int64_t x_image_stride, int64_t dy_image_stride, float* dw) {
     const FilterPlane p = filter_plane(g);
     const int64_t in_size = g.in_size(), out_size = g.out_size();
     // Output rows a band: the source rows they read and their dy rows within kBandFloats.
@@ -324,9 +326,11 @@ void row_vector_filter_sums(const float* x, const float* dy, const WindowGeometr
 
 // Stride-1 rows of at least this many outputs go a register of outputs at a time, others
 // channel-minor. Against channel-minor (MobileNet-v2, same-process A/B, one thread at batch 1,
-// two at 32): 112-wide 0.8x the time at both, 56-wide 0.91-0.95x, 28-wide 1.08-1.15x, 14-wide
-// 1.8-2.5x; at stride 2 (even and odd columns split by in-lane shuffles) 56 outputs a row
-// 0.96x at batch 1 but 1.05-1.12x at 32, 28 1.0x and 1.09x, 7-14 1.7-2.1x.
+// two at 32): 112-wide 0.66-0.75x the time, 56-wide 0.75-0.8x; against it with two outputs a
+// step (before kInsideOutputs' four), 28-wide 1.08-1.15x, 14-wide 1.8-2.5x. At stride 2 (even and
+// odd columns split by in-lane shuffles, dy permuted to their lane order) 56 outputs a row 0.96x
+// at batch 1 but 1.05-1.12x at 32, 28 1.0x and 1.09x, 7-14 1.7-2.1x, so stride 2 stays
+// channel-minor.
 constexpr int64_t kRowVectorMinWidth = 56;
 
 }  // namespace
