@@ -152,21 +152,22 @@ MLN_ALWAYS_INLINE void stride1_row_pair(const float* rows, const Filter& f, int6
     auto block = [&](const Stride1Block& b, auto masked) MLN_LAMBDA_ALWAYS_INLINE {
         constexpr bool Masked = decltype(masked)::value;
         const float* at = rows + b.j0 - pad_w;
-        __m256 x[4][3];
-        for (int64_t k = 0; k < 4; ++k) {
-            for (int64_t kw = 0; kw < 3; ++kw) x[k][kw] = load_on<Masked>(at + k * width + kw, b.tap[kw]);
-        }
-        RowWeights bw[3];
-        stride1_block_weights<Masked, 3>(f.rows, b, bw);
-        // Sum of dy row k's taps with filter row kh.
+        // Sum of dy row k's taps with filter row kh, the row loaded for each use (the same loads
+        // for both dx rows, kept in registers by the compiler where it can: with the four rows'
+        // loads and the block's weights held in arrays, the masked blocks spilled).
         auto row_sum = [&](int64_t k, int64_t kh) MLN_LAMBDA_ALWAYS_INLINE {
-            __m256 sum = _mm256_mul_ps(x[k][0], bw[kh].w[0]);
-            sum = _mm256_fmadd_ps(x[k][1], bw[kh].w[1], sum);
-            return _mm256_fmadd_ps(x[k][2], bw[kh].w[2], sum);
+            const float* row = at + k * width;
+            const RowWeights& rw = f.rows[kh];
+            auto weight = [&](int64_t kw) MLN_LAMBDA_ALWAYS_INLINE {
+                return Masked ? weight_on(rw.w[kw], b.tap[kw]) : rw.w[kw];
+            };
+            __m256 sum = _mm256_mul_ps(load_on<Masked>(row, b.tap[0]), weight(0));
+            sum = _mm256_fmadd_ps(load_on<Masked>(row + 1, b.tap[1]), weight(1), sum);
+            return _mm256_fmadd_ps(load_on<Masked>(row + 2, b.tap[2]), weight(2), sum);
         };
         const __m256 upper = _mm256_add_ps(_mm256_add_ps(row_sum(0, 0), row_sum(1, 1)), row_sum(2, 2));
-        store_on<Masked>(dx_row + b.j0, b.store, b.whole, upper);
         const __m256 lower = _mm256_add_ps(_mm256_add_ps(row_sum(1, 0), row_sum(2, 1)), row_sum(3, 2));
+        store_on<Masked>(dx_row + b.j0, b.store, b.whole, upper);
         store_on<Masked>(dx_row + width + b.j0, b.store, b.whole, lower);
     };
     for_each_column_block(blocks, block);
