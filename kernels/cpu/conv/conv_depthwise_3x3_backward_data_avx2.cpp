@@ -66,6 +66,22 @@ struct Filter {
     }
 };
 
+// plane(c, out) for each channel c, out its dx plane. Spill: on rows narrower than a block, a
+// block stores all `reach` lanes, those past the row's end overwritten by the rows after it (and
+// past the plane's end by the next channels' planes; the last planes, whose stores would pass the
+// last plane's end, made in scratch and copied). Against masked stores: MobileNet-v2 dw960 @ 7
+// (stride 1) 0.65x the time, dw576/2 @ 14 (stride 2) 0.4x (batch 1, one thread). Tests of
+// which rows may spill in the plane's row loop instead made stride 1's rows of 8+ 1.07-1.09x slower.
+template <class Plane>
+void for_each_plane(int64_t channels, int64_t dx_size, bool spill, int64_t reach, float* dx, Plane&& plane) {
+    std::vector<float> scratch(spill ? static_cast<size_t>(dx_size + reach) : 0);
+    for (int64_t c = 0; c < channels; ++c) {
+        const bool in_scratch = spill && (c + 1) * dx_size + reach > channels * dx_size;
+        plane(c, in_scratch ? scratch.data() : dx + c * dx_size);
+        if (in_scratch) std::copy(scratch.begin(), scratch.begin() + dx_size, dx + c * dx_size);
+    }
+}
+
 // block(b, std::true_type) on the column blocks that need lane masks, block(b, std::false_type)
 // on the interior ones.
 template <class Block, class Each>
@@ -92,11 +108,7 @@ struct Stride1Block {
     bool whole, interior;
 };
 
-// spill: on rows of < 8 a block stores all 8 lanes, those past the row's end overwritten by the
-// rows after it (and past the plane's end by the next channels' planes; the last planes made in
-// scratch and copied): 0.65x the time of masked stores (MobileNet-v2 dw960 @ 7, batch 1,
-// one thread). Tests of which rows may spill, in the plane's row loop, made the rows of 8+ there
-// 1.07-1.09x slower.
+// spill: on rows of < 8 a block stores all 8 lanes (for_each_plane).
 std::vector<Stride1Block> stride1_blocks(int64_t width, int64_t pad_w, bool spill) {
     std::vector<Stride1Block> blocks;
     blocks.reserve(static_cast<size_t>((width + 7) / 8));
@@ -224,7 +236,8 @@ struct Stride2Block {
     bool whole, interior;
 };
 
-std::vector<Stride2Block> stride2_blocks(int64_t dy_width, int64_t dx_width, int64_t base, int64_t far) {
+// spill: on rows of < 16 a block stores all 16 lanes (for_each_plane).
+std::vector<Stride2Block> stride2_blocks(int64_t dy_width, int64_t dx_width, int64_t base, int64_t far, bool spill) {
     std::vector<Stride2Block> blocks;
     blocks.reserve(static_cast<size_t>((dx_width + 15) / 16));
     for (int64_t j0 = 0; j0 < dx_width; j0 += 16) {
@@ -235,7 +248,7 @@ std::vector<Stride2Block> stride2_blocks(int64_t dy_width, int64_t dx_width, int
         b.far = lanes_between(-(b.o0 + far), dy_width - (b.o0 + far));
         b.low = lanes_between(0, dx_width - start);
         b.high = lanes_between(0, dx_width - start - 8);
-        b.whole = all_lanes(b.low) && all_lanes(b.high);
+        b.whole = spill || (all_lanes(b.low) && all_lanes(b.high));
         b.interior = all_lanes(b.near) && all_lanes(b.far) && b.whole;
         blocks.push_back(b);
     }
@@ -367,29 +380,25 @@ void conv_depthwise_3x3_backward_data_avx2(const float* dy, const float* w, cons
         const int64_t width = g.in[2], pad_h = 2 - g.pad_begin[1], pad_w = 2 - g.pad_begin[2];
         const bool spill = width < 8;
         const std::vector<Stride1Block> blocks = stride1_blocks(width, pad_w, spill);
-        // A spilling plane whose last store would pass the last plane's end is made in scratch.
-        std::vector<float> scratch(spill ? static_cast<size_t>(dx_size + 8) : 0);
-        for (int64_t c = 0; c < channels; ++c) {
-            const bool in_scratch = spill && (c + 1) * dx_size + 8 > channels * dx_size;
-            float* out = in_scratch ? scratch.data() : dx + c * dx_size;
+        for_each_plane(channels, dx_size, spill, 8, dx, [&](int64_t c, float* out) {
             stride1_backward_data_plane(dy + c * dy_size, Filter(w + c * kTaps, true), g.out[1], g.in[1], width, pad_h,
                                         pad_w, blocks, out);
-            if (in_scratch) std::copy(scratch.begin(), scratch.begin() + dx_size, dx + c * dx_size);
-        }
+        });
         return;
     }
     const int64_t pad_w = g.pad_begin[2];
     const bool odd_pad = pad_w % 2 != 0;
     const int64_t base = odd_pad ? (pad_w - 1) / 2 : pad_w / 2;
-    const std::vector<Stride2Block> blocks = stride2_blocks(g.out[2], g.in[2], base, odd_pad ? 1 : -1);
-    for (int64_t c = 0; c < channels; ++c) {
+    const bool spill = g.in[2] < 16;
+    const std::vector<Stride2Block> blocks = stride2_blocks(g.out[2], g.in[2], base, odd_pad ? 1 : -1, spill);
+    for_each_plane(channels, dx_size, spill, 16, dx, [&](int64_t c, float* out) {
         const Filter f(w + c * kTaps, false);
         if (odd_pad) {
-            stride2_backward_data_plane<true>(dy + c * dy_size, f, g, blocks, base, dx + c * dx_size);
+            stride2_backward_data_plane<true>(dy + c * dy_size, f, g, blocks, base, out);
         } else {
-            stride2_backward_data_plane<false>(dy + c * dy_size, f, g, blocks, base, dx + c * dx_size);
+            stride2_backward_data_plane<false>(dy + c * dy_size, f, g, blocks, base, out);
         }
-    }
+    });
 }
 
 }  // namespace mln::kernels
