@@ -13,6 +13,7 @@
 
 #include "kernels/cpu/common/force_inline.hpp"
 #include "kernels/cpu/conv/conv_depthwise_3x3.hpp"
+#include "kernels/cpu/conv/conv_depthwise_3x3_stride2_data.hpp"
 
 namespace mln::kernels {
 namespace {
@@ -217,13 +218,8 @@ void stride1_backward_data_plane(const float* dy, const Filter& f, int64_t dy_ro
     }
 }
 
-// ---- Stride 2 x 2: dx column j takes tap kw from dy column (j + pad - kw) / 2 where that is
-// whole. Of 16 dx columns from j0 (even), the even ones (lane i: j0 + 2 i) take the taps with
-// kw = pad mod 2, the odd ones the others. Odd pad: kw 1 makes the even columns from dy column
-// j0 / 2 + i + base (base = (pad - 1) / 2), kw 2 the odd ones from the same column and kw 0
-// from the next (far = +1). Even pad: kw 0 the even ones from j0 / 2 + i + base (base = pad /
-// 2) and kw 2 from the previous (far = -1), kw 1 the odd ones from the same. So two shifted
-// loads of a dy row serve all three taps; the even and odd registers are then interleaved. Rows
+// ---- Stride 2 x 2: blocks of 16 dx columns, two shifted loads of a dy row for all three taps
+// (conv_depthwise_3x3_stride2_data.hpp), the even and odd registers then interleaved. Rows
 // likewise: dx row i takes tap row kh from dy row (i + pad - kh) / 2 where whole and inside. ----
 
 // One block of 16 dx columns: near/far the lanes whose dy column (o0 + i, + far) lies in the
@@ -270,18 +266,12 @@ MLN_ALWAYS_INLINE DyLoads stride2_loads(const float* row, const Stride2Block& b)
 template <bool OddPad, bool Masked>
 MLN_ALWAYS_INLINE void stride2_taps(const DyLoads& v, const RowWeights& rw, const Stride2Block& b, __m256& even,
                                     __m256& odd) {
-    auto fma = [](__m256 x, __m256 wk, __m256 acc, __m256i m) MLN_LAMBDA_ALWAYS_INLINE {
-        if constexpr (Masked) return _mm256_fmadd_ps(x, weight_on(wk, m), acc);
-        (void)m;
-        return _mm256_fmadd_ps(x, wk, acc);
+    auto fma_on = [](__m256i m) MLN_LAMBDA_ALWAYS_INLINE {
+        return [m](__m256 x, __m256 wk, __m256 acc) MLN_LAMBDA_ALWAYS_INLINE {
+            return _mm256_fmadd_ps(x, Masked ? weight_on(wk, m) : wk, acc);
+        };
     };
-    if constexpr (OddPad) {
-        even = fma(v.near_v, rw.w[1], even, b.near);
-        odd = fma(v.far_v, rw.w[0], fma(v.near_v, rw.w[2], odd, b.near), b.far);
-    } else {
-        even = fma(v.far_v, rw.w[2], fma(v.near_v, rw.w[0], even, b.near), b.far);
-        odd = fma(v.near_v, rw.w[1], odd, b.near);
-    }
+    stride2_data_taps_of<OddPad>(v.near_v, v.far_v, rw.w, even, odd, fma_on(b.near), fma_on(b.far));
 }
 
 // dx[0..15] = the even and odd columns interleaved: unpacklo/hi interleave within each 128-bit
