@@ -59,6 +59,11 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
 void conv_depthwise_3x3_backward_filter_avx2(const float* x, const float* dy, const WindowGeometry& g,
                                              int64_t channels, int64_t images, int64_t x_image_stride,
                                              int64_t dy_image_stride, float* dw);
+// Backward data at AVX2 (conv_depthwise_3x3_backward_data_avx2.cpp) where its geometry applies:
+// 2-d 3 x 3 undilated, stride 1 with dx rows as wide as dy's, or stride 2 x 2.
+bool depthwise_3x3_nchw_backward_data_applies_avx2(const WindowGeometry& g);
+void conv_depthwise_3x3_backward_data_avx2(const float* dy, const float* w, const WindowGeometry& g, int64_t channels,
+                                           float* dx);
 #endif
 
 }  // namespace mln::kernels

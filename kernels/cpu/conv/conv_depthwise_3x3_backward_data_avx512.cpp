@@ -14,6 +14,7 @@
 
 #include "kernels/cpu/conv/conv_depthwise_3x3.hpp"
 #include "kernels/cpu/conv/conv_depthwise_3x3_avx512.hpp"
+#include "kernels/cpu/conv/conv_depthwise_3x3_stride2_data.hpp"
 
 namespace mln::kernels {
 namespace {
@@ -39,13 +40,8 @@ MLN_NOINLINE void rows_backward_data(const float* dy, const float* w, const Wind
     }
 }
 
-// Backward data at stride 2 x 2: dx column j takes tap kw from dy column (j + pad - kw) / 2
-// where that is whole. Of 32 dx columns from j0 (even), the even ones (lane i: j0 + 2 i) take
-// the taps with kw = pad mod 2, the odd ones the others. Odd pad: kw 1 makes the even columns
-// from dy column j0 / 2 + i + base (base = (pad - 1) / 2), kw 2 the odd ones from the same
-// column and kw 0 from the next (far = +1). Even pad: kw 0 the even ones from j0 / 2 + i + base
-// (base = pad / 2) and kw 2 from the previous (far = -1), kw 1 the odd ones from the same. So
-// two shifted loads of a dy row serve all three taps; the even and odd registers are then
+// Backward data at stride 2 x 2, blocks of 32 dx columns: two shifted loads of a dy row serve
+// all three taps (conv_depthwise_3x3_stride2_data.hpp); the even and odd registers are then
 // interleaved. Rows likewise: dx row i takes tap row kh from dy row (i + pad - kh) / 2 where
 // whole and inside: one or two dy rows (none past the bottom).
 //
@@ -100,16 +96,12 @@ inline DyLoads stride2_data_loads(const float* row, const Stride2DataColumns& c)
 template <bool OddPad, bool Masked>
 inline void stride2_data_taps(const DyLoads& v, const RowWeights& rw, const Stride2DataColumns& c, __m512& even,
                               __m512& odd) {
-    auto fma = [](__m512 x, __m512 wk, __m512 acc, __mmask16 m) {
-        return Masked ? _mm512_mask3_fmadd_ps(x, wk, acc, m) : _mm512_fmadd_ps(x, wk, acc);
+    auto fma_on = [](__mmask16 m) {
+        return [m](__m512 x, __m512 wk, __m512 acc) {
+            return Masked ? _mm512_mask3_fmadd_ps(x, wk, acc, m) : _mm512_fmadd_ps(x, wk, acc);
+        };
     };
-    if constexpr (OddPad) {
-        even = fma(v.near_v, rw.w[1], even, c.near);
-        odd = fma(v.far_v, rw.w[0], fma(v.near_v, rw.w[2], odd, c.near), c.far);
-    } else {
-        even = fma(v.far_v, rw.w[2], fma(v.near_v, rw.w[0], even, c.near), c.far);
-        odd = fma(v.near_v, rw.w[1], odd, c.near);
-    }
+    stride2_data_taps_of<OddPad>(v.near_v, v.far_v, rw.w, even, odd, fma_on(c.near), fma_on(c.far));
 }
 
 // dx[0..31] = the even and odd columns interleaved; Masked: only the block's dx columns.

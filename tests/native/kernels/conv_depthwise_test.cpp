@@ -115,9 +115,11 @@ void set_row_ends_non_finite(HostTensor<float>& t) {
     t.at(row + s[3] - 1) = std::numeric_limits<float>::infinity();
 }
 
-// Forward (NaN and Inf in x), backward data (NaN and Inf in dy) and backward filter (NaN and Inf
-// in x) of a 3 x 3 depthwise convolution against the reference twin at every ISA.
-void expect_3x3_passes_match_reference(mln_device* device, const Depthwise3x3Case& c, bool non_finite) {
+// Forward (NaN and Inf in x), backward data (NaN and Inf in dy; in w too where
+// non_finite_weights) and backward filter (NaN and Inf in x) of a 3 x 3 depthwise convolution
+// against the reference twin at every ISA.
+void expect_3x3_passes_match_reference(mln_device* device, const Depthwise3x3Case& c, bool non_finite,
+                                       bool non_finite_weights = false) {
     const int64_t row_stride = c.row_stride != 0 ? c.row_stride : c.stride;
     const DepthwiseCase shape{{c.batch, c.channels, c.height, c.width}, {3, 3}, {row_stride, c.stride}, {1, 1},
                               {c.pad_begin, c.pad_begin}, {c.pad_end, c.pad_end}};
@@ -166,6 +168,12 @@ void expect_3x3_passes_match_reference(mln_device* device, const Depthwise3x3Cas
         dy.at(dy.count() - 1) = std::numeric_limits<float>::infinity();
         dy.at(0) = -std::numeric_limits<float>::infinity();
         set_row_ends_non_finite(dy);
+    }
+    if (non_finite_weights) {
+        // At corner taps: they must reach exactly the dx columns where their tap lies inside dy
+        // (a tap outside left out, not multiplied by a zero).
+        w.at((c.channels / 2) * 9) = std::numeric_limits<float>::quiet_NaN();
+        w.at((c.channels - 1) * 9 + 8) = std::numeric_limits<float>::infinity();
     }
     for (float& v : dx.storage()) v = std::numeric_limits<float>::quiet_NaN();
     ASSERT_EQ(mln_conv_backward_data(device, &p, dy.desc(), w.desc(), dx.desc()), MLN_STATUS_OK) << mln_last_error();
@@ -427,6 +435,33 @@ TEST_F(ConvDepthwiseTest, ThreeByThreePairKernelsMatchReferenceAtEveryIsa) {
                                  " non_finite=", non_finite));
                 expect_3x3_passes_match_reference(device_, c, non_finite);
             }
+        }
+    }
+}
+
+// Backward data with a NaN and an Inf weight where the NCHW kernels run (AVX2 and AVX-512; the
+// channel-blocked and portable kernels multiply padding by the weights): stride 1 on rows of 1 to
+// 8 columns (AVX2: 8-lane stores spilling past the row's end), 9, 14, 17 and 28 (the last block
+// shifted to end at the row's end), 1 to 17 channels; stride 2 x 2 with odd and even pads,
+// dx rows of 13 to 57 columns.
+TEST_F(ConvDepthwiseTest, ThreeByThreeBackwardDataWithNonFiniteWeightsMatchesReference) {
+    std::vector<Depthwise3x3Case> cases;
+    for (int64_t width : {1, 2, 5, 7, 8, 9, 14, 17, 28}) {
+        for (int64_t channels : {1, 3, 17}) cases.push_back({1, channels, width == 1 ? 3 : 9, width, 1, 1, 1});
+    }
+    cases.push_back({2, 3, 7, 7, 1, 2, 0});
+    cases.push_back({2, 3, 8, 9, 1, 0, 2});
+    for (int64_t width : {13, 14, 28, 29, 56, 57}) {
+        cases.push_back({1, 3, 11, width, 2, 1, 1});
+        cases.push_back({2, 3, 10, width, 2, 2, 1});
+    }
+    for (mln_isa isa : available_isas()) {
+        if (isa != MLN_ISA_AVX2 && isa != MLN_ISA_AVX512) continue;
+        ScopedIsa scoped(isa);
+        for (const Depthwise3x3Case& c : cases) {
+            SCOPED_TRACE(cat("n=", c.batch, " c=", c.channels, " ", c.height, "x", c.width, " s=", c.stride,
+                             " pads=", c.pad_begin, ",", c.pad_end, " isa=", static_cast<int>(isa)));
+            expect_3x3_passes_match_reference(device_, c, true, true);
         }
     }
 }
