@@ -56,4 +56,8 @@ bool depthwise_3x3_nchw_backward_filter_applies(const WindowGeometry& g) {
            (g.stride[1] == 2 && g.stride[2] == 2 && g.out[2] >= kMinStride2BackwardFilterWidth);
 }
 
+#if defined(MYELIN_X86_64_KERNELS)
+bool depthwise_3x3_forward_stride1_avx2_applies(const WindowGeometry& g) { return is_2d_3x3(g) && is_flat(g); }
+#endif
+
 }  // namespace mln::kernels

@@ -53,6 +53,11 @@ void conv_depthwise_3x3_backward_data_avx512(const float* dy, const float* w, co
 void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, const WindowGeometry& g,
                                                int64_t channels, int64_t images, int64_t x_image_stride,
                                                int64_t dy_image_stride, float* dw);
+// AVX2, the forward at stride 1 with rows as wide as the input's (any row pads; pads summing to 2
+// across the columns): conv_depthwise_3x3_forward_avx2.cpp, which says how.
+bool depthwise_3x3_forward_stride1_avx2_applies(const WindowGeometry& g);
+void conv_depthwise_3x3_forward_avx2(const float* x, const float* w, const float* bias, const WindowGeometry& g,
+                                     int64_t channels, float* y);
 #endif
 
 }  // namespace mln::kernels
