@@ -33,6 +33,18 @@ std::vector<int64_t> y_shape_of(const DepthwiseCase& c) {
     return shape;
 }
 
+// mln_conv_forward of x, w and bias (identity activation) into y against the reference twin.
+void expect_forward_matches_reference(mln_device* device, const mln_conv_params& p, HostTensor<float>& x,
+                                      HostTensor<float>& w, HostTensor<float>& bias, HostTensor<float>& y, double tol) {
+    ASSERT_EQ(mln_conv_forward(device, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_IDENTITY, nullptr, y.desc()),
+              MLN_STATUS_OK)
+        << mln_last_error();
+    HostTensor<float> y_want(y.shape());
+    const TensorView bias_view = bias.view();
+    reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_IDENTITY, nullptr, y_want.view());
+    EXPECT_TRUE(near_all(y, y_want, tol));
+}
+
 class ConvDepthwiseTest : public CpuDeviceTest {
 protected:
     void expect_match_reference_at_every_isa(const std::vector<DepthwiseCase>& cases);
@@ -56,18 +68,13 @@ void ConvDepthwiseTest::expect_match_reference_at_every_isa(const std::vector<De
                     p.pads_end[i] = c.pads_end[i];
                     w_shape.push_back(c.kernel[i]);
                 }
-                HostTensor<float> x(c.x_shape), w(w_shape), bias({c.x_shape[1]}), y(y_shape_of(c)), y_want(y_shape_of(c));
+                HostTensor<float> x(c.x_shape), w(w_shape), bias({c.x_shape[1]}), y(y_shape_of(c));
                 fill_random(x);
                 fill_random(w);
                 fill_random(bias);
                 if (with_nan) x.at(x.count() / 2 + 7) = std::numeric_limits<float>::quiet_NaN();
-                ASSERT_EQ(mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_IDENTITY, nullptr,
-                                           y.desc()),
-                          MLN_STATUS_OK)
-                    << mln_last_error();
-                const TensorView bias_view = bias.view();
-                reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_IDENTITY, nullptr, y_want.view());
-                EXPECT_TRUE(near_all(y, y_want, std::numeric_limits<float>::epsilon() * 64 * 16));
+                expect_forward_matches_reference(device_, p, x, w, bias, y,
+                                                 std::numeric_limits<float>::epsilon() * 64 * 16);
             }
         }
     }
@@ -428,7 +435,7 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeForwardNonFiniteWeightsMatchReferenceAtVec
                 p.pads_end[i] = c.pad_end;
             }
             HostTensor<float> x(shape.x_shape), w({c.channels, 1, 3, 3}), bias({c.channels});
-            HostTensor<float> y(y_shape_of(shape)), y_want(y_shape_of(shape));
+            HostTensor<float> y(y_shape_of(shape));
             fill_random(x);
             fill_random(w);
             fill_random(bias);
@@ -436,14 +443,7 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeForwardNonFiniteWeightsMatchReferenceAtVec
             w.at(9 + 5) = std::numeric_limits<float>::infinity();          // channel 1, tap (1, 2)
             w.at(18 + 7) = -std::numeric_limits<float>::infinity();        // channel 2, tap (2, 1)
             for (int64_t t = 0; t < 9; ++t) w.at((c.channels - 1) * 9 + t) = std::numeric_limits<float>::quiet_NaN();
-            for (float& v : y.storage()) v = 0.0f;
-            ASSERT_EQ(mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_IDENTITY, nullptr,
-                                       y.desc()),
-                      MLN_STATUS_OK)
-                << mln_last_error();
-            const TensorView bias_view = bias.view();
-            reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_IDENTITY, nullptr, y_want.view());
-            EXPECT_TRUE(near_all(y, y_want, std::numeric_limits<float>::epsilon() * 16 * 16));
+            expect_forward_matches_reference(device_, p, x, w, bias, y, std::numeric_limits<float>::epsilon() * 16 * 16);
         }
     }
 }
