@@ -161,7 +161,7 @@ MLN_NOINLINE void plane_window_sums(const float* x, const float* taps, float bia
     for (int64_t t = 0; t < kTaps; ++t) pw.whole.w[t] = _mm256_set1_ps(taps[t]);
     pw.bias = _mm256_set1_ps(bias);
     pw.first = masked_weights(pw.whole, c.first_taps);
-    pw.last = masked_weights(pw.whole, c.last_taps);
+    if (c.count > 1) pw.last = masked_weights(pw.whole, c.last_taps);
     const int64_t width = c.width, in_rows = g.in[1], out_rows = g.out[1], pad = g.pad_begin[1];
     // Rows [inner_begin, inner_end) read three source rows inside the plane.
     const int64_t inner_begin = std::min(out_rows, pad);
