@@ -80,12 +80,14 @@ DepthwiseForwardBlockKernel<T> conv_depthwise_forward_block_kernel(mln_isa isa) 
 }
 
 // The NCHW 3 x 3 kernel (conv_depthwise_3x3.hpp) where it runs: AVX-512, f32, its geometry;
-// else nullptr. It takes any number of channels.
+// AVX2, f32, stride 1 with rows as wide as the input's; else nullptr. It takes any number of
+// channels.
 template <class T>
 DepthwiseForwardBlockKernel<T> conv_depthwise_3x3_forward_kernel(mln_isa isa, const WindowGeometry& g) {
 #if defined(MYELIN_X86_64_KERNELS)
     if constexpr (std::is_same_v<T, float>) {
         if (isa == MLN_ISA_AVX512 && depthwise_3x3_nchw_forward_applies(g)) return conv_depthwise_3x3_forward_avx512;
+        if (isa == MLN_ISA_AVX2 && depthwise_3x3_forward_stride1_avx2_applies(g)) return conv_depthwise_3x3_forward_avx2;
     }
 #endif
     (void)isa;

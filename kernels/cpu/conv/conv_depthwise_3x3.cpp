@@ -60,6 +60,7 @@ bool depthwise_3x3_nchw_backward_filter_applies(const WindowGeometry& g) {
 bool depthwise_3x3_nchw_backward_data_applies_avx2(const WindowGeometry& g) {
     return is_2d_3x3(g) && (is_flat(g) || (g.stride[1] == 2 && g.stride[2] == 2));
 }
+bool depthwise_3x3_forward_stride1_avx2_applies(const WindowGeometry& g) { return is_2d_3x3(g) && is_flat(g); }
 #endif
 
 }  // namespace mln::kernels

@@ -64,6 +64,11 @@ void conv_depthwise_3x3_backward_filter_avx2(const float* x, const float* dy, co
 bool depthwise_3x3_nchw_backward_data_applies_avx2(const WindowGeometry& g);
 void conv_depthwise_3x3_backward_data_avx2(const float* dy, const float* w, const WindowGeometry& g, int64_t channels,
                                            float* dx);
+// AVX2, the forward at stride 1 with rows as wide as the input's (any row pads; pads summing to 2
+// across the columns): conv_depthwise_3x3_forward_avx2.cpp, which says how.
+bool depthwise_3x3_forward_stride1_avx2_applies(const WindowGeometry& g);
+void conv_depthwise_3x3_forward_avx2(const float* x, const float* w, const float* bias, const WindowGeometry& g,
+                                     int64_t channels, float* y);
 #endif
 
 }  // namespace mln::kernels

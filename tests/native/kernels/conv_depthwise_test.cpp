@@ -3,9 +3,11 @@
 // channel-blocked kernel (half a block of channels or more):
 // strides 1, 2 (shuffled loads) and 3 (gathers), dilation, asymmetric padding, 1-d and 3-d,
 // and a NaN in x, which must reach exactly the outputs whose windows hold it. Then MobileNet's
-// 3 x 3 in all three passes (the NCHW kernels at AVX-512, conv_depthwise_3x3.hpp) with plane
+// 3 x 3 in all three passes (the NCHW kernels at AVX-512, and the stride-1 forward at AVX2:
+// conv_depthwise_3x3.hpp) with plane
 // widths around the register width, odd sizes at stride 2, rows narrow enough for two channels
 // a register, pads 0 and 1, NaN and Inf.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -31,6 +33,18 @@ std::vector<int64_t> y_shape_of(const DepthwiseCase& c) {
     return shape;
 }
 
+// mln_conv_forward of x, w and bias (identity activation) into y against the reference twin.
+void expect_forward_matches_reference(mln_device* device, const mln_conv_params& p, HostTensor<float>& x,
+                                      HostTensor<float>& w, HostTensor<float>& bias, HostTensor<float>& y, double tol) {
+    ASSERT_EQ(mln_conv_forward(device, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_IDENTITY, nullptr, y.desc()),
+              MLN_STATUS_OK)
+        << mln_last_error();
+    HostTensor<float> y_want(y.shape());
+    const TensorView bias_view = bias.view();
+    reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_IDENTITY, nullptr, y_want.view());
+    EXPECT_TRUE(near_all(y, y_want, tol));
+}
+
 class ConvDepthwiseTest : public CpuDeviceTest {
 protected:
     void expect_match_reference_at_every_isa(const std::vector<DepthwiseCase>& cases);
@@ -54,18 +68,13 @@ void ConvDepthwiseTest::expect_match_reference_at_every_isa(const std::vector<De
                     p.pads_end[i] = c.pads_end[i];
                     w_shape.push_back(c.kernel[i]);
                 }
-                HostTensor<float> x(c.x_shape), w(w_shape), bias({c.x_shape[1]}), y(y_shape_of(c)), y_want(y_shape_of(c));
+                HostTensor<float> x(c.x_shape), w(w_shape), bias({c.x_shape[1]}), y(y_shape_of(c));
                 fill_random(x);
                 fill_random(w);
                 fill_random(bias);
                 if (with_nan) x.at(x.count() / 2 + 7) = std::numeric_limits<float>::quiet_NaN();
-                ASSERT_EQ(mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_IDENTITY, nullptr,
-                                           y.desc()),
-                          MLN_STATUS_OK)
-                    << mln_last_error();
-                const TensorView bias_view = bias.view();
-                reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_IDENTITY, nullptr, y_want.view());
-                EXPECT_TRUE(near_all(y, y_want, std::numeric_limits<float>::epsilon() * 64 * 16));
+                expect_forward_matches_reference(device_, p, x, w, bias, y,
+                                                 std::numeric_limits<float>::epsilon() * 64 * 16);
             }
         }
     }
@@ -399,6 +408,57 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
                                  " non_finite=", non_finite));
                 expect_3x3_passes_match_reference(device_, c, non_finite);
             }
+        }
+    }
+}
+
+// The forward with NaN and Inf weights (a tap of the first, second and third channel; every tap
+// of the last) at stride 1 on rows as wide as the input's (the NCHW kernels at AVX-512 and AVX2):
+// a tap that reads padding must leave the output finite, as in the reference twin, not add
+// 0 * NaN. Rows of 1 to 9 columns (one register at AVX2, its lanes past the row masked), around
+// 16 and 32 (a last register overlapping the one before), 112; planes of 1 to 3 rows and
+// square; pads 1 and 2 before or after; 67 channels (many blocks in one call) over two images.
+// Not at the scalar ISA, whose kernels sum padding as zeros times the weights.
+TEST_F(ConvDepthwiseTest, ThreeByThreeForwardNonFiniteWeightsMatchReferenceAtVectorIsas) {
+    std::vector<Depthwise3x3Case> cases;
+    for (int64_t width : {1, 2, 3, 5, 7, 8, 9, 14, 15, 16, 17, 24, 28, 31, 56, 112}) {
+        for (int64_t height : {int64_t{1}, int64_t{2}, int64_t{3}, std::min<int64_t>(width, 9)}) {
+            cases.push_back({1, 5, height, width, 1, 1, 1});
+        }
+    }
+    for (int64_t width : {7, 9, 17, 28}) {
+        cases.push_back({1, 5, 6, width, 1, 2, 0});
+        cases.push_back({1, 5, 6, width, 1, 0, 2});
+    }
+    cases.push_back({2, 67, 7, 7, 1, 1, 1});
+    cases.push_back({2, 67, 14, 14, 1, 1, 1});
+    for (mln_isa isa : available_isas()) {
+        if (isa == MLN_ISA_SCALAR) continue;
+        ScopedIsa scoped(isa);
+        for (const Depthwise3x3Case& c : cases) {
+            SCOPED_TRACE(cat("n=", c.batch, " c=", c.channels, " ", c.height, "x", c.width, " pads=", c.pad_begin,
+                             ",", c.pad_end, " isa=", static_cast<int>(isa)));
+            const DepthwiseCase shape{{c.batch, c.channels, c.height, c.width}, {3, 3}, {1, 1}, {1, 1},
+                                      {c.pad_begin, c.pad_begin}, {c.pad_end, c.pad_end}};
+            mln_conv_params p{};
+            p.spatial_rank = 2;
+            p.groups = c.channels;
+            for (int i = 0; i < 2; ++i) {
+                p.strides[i] = 1;
+                p.dilations[i] = 1;
+                p.pads_begin[i] = c.pad_begin;
+                p.pads_end[i] = c.pad_end;
+            }
+            HostTensor<float> x(shape.x_shape), w({c.channels, 1, 3, 3}), bias({c.channels});
+            HostTensor<float> y(y_shape_of(shape));
+            fill_random(x);
+            fill_random(w);
+            fill_random(bias);
+            w.at(0) = std::numeric_limits<float>::quiet_NaN();             // channel 0, tap (0, 0)
+            w.at(9 + 5) = std::numeric_limits<float>::infinity();          // channel 1, tap (1, 2)
+            w.at(18 + 7) = -std::numeric_limits<float>::infinity();        // channel 2, tap (2, 1)
+            for (int64_t t = 0; t < 9; ++t) w.at((c.channels - 1) * 9 + t) = std::numeric_limits<float>::quiet_NaN();
+            expect_forward_matches_reference(device_, p, x, w, bias, y, std::numeric_limits<float>::epsilon() * 16 * 16);
         }
     }
 }
