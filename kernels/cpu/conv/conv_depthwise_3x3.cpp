@@ -56,4 +56,8 @@ bool depthwise_3x3_nchw_backward_filter_applies(const WindowGeometry& g) {
            (g.stride[1] == 2 && g.stride[2] == 2 && g.out[2] >= kMinStride2BackwardFilterWidth);
 }
 
+bool depthwise_3x3_nchw_forward_stride2_avx2_applies(const WindowGeometry& g) {
+    return is_2d_3x3(g) && g.stride[1] == 2 && g.stride[2] == 2;
+}
+
 }  // namespace mln::kernels

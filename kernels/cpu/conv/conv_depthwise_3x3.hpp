@@ -53,6 +53,11 @@ void conv_depthwise_3x3_backward_data_avx512(const float* dy, const float* w, co
 void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, const WindowGeometry& g,
                                                int64_t channels, int64_t images, int64_t x_image_stride,
                                                int64_t dy_image_stride, float* dw);
+// The forward at stride 2 x 2 on AVX2 (conv_depthwise_3x3_forward_stride2_avx2.cpp), where
+// depthwise_3x3_nchw_forward_stride2_avx2_applies: 2-d 3 x 3 undilated at stride 2 x 2.
+bool depthwise_3x3_nchw_forward_stride2_avx2_applies(const WindowGeometry& g);
+void conv_depthwise_3x3_forward_stride2_avx2(const float* x, const float* w, const float* bias,
+                                             const WindowGeometry& g, int64_t channels, float* y);
 #endif
 
 }  // namespace mln::kernels
