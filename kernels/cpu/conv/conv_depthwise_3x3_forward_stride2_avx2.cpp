@@ -1,14 +1,16 @@
 // Compiled with AVX2: the forward of the NCHW 3 x 3 depthwise kernel at stride 2 x 2
 // (conv_depthwise_3x3.hpp), the AVX2 twin of the AVX-512 forward's stride-2 loops. A register of
-// 8 outputs of a row reads the 18 source columns from base = 2 first - pad: tap 0 is their even
-// columns, tap 1 the odd ones, tap 2 the even ones from base + 2. Each comes from two 256-bit
-// loads by one in-lane shuffle (vshufps), which leaves the outputs in the order 0 1 4 5 2 3 6 7
+// 8 outputs of a row reads the 17 source columns from base = 2 first - pad: tap 0 is the even
+// ones of the first 16, tap 1 the odd ones, tap 2 the even ones from base + 2. Each comes from
+// two 256-bit loads by one in-lane shuffle (vshufps), which leaves the outputs in the order
+// 0 1 4 5 2 3 6 7
 // (kSplitOrder): the sums stay in that order and one cross-lane permute a register puts them
 // back before the store, not one a tap (the split into natural order costs two vpermpd a source
 // row). Two output rows a step where their five source rows lie in the plane, the source row
 // they share split once.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -24,19 +26,21 @@ constexpr int64_t kTaps = 9;
 // Lane j of a split holds output kSplitOrder[j] of its register.
 constexpr int64_t kSplitOrder[8] = {0, 1, 4, 5, 2, 3, 6, 7};
 
-// The loads of a register's 18 columns: at base (columns 0-7 of them), base + 8, base + 2 and
-// base + 10 (tap 2's, the last two ending at column 17).
-constexpr int64_t kLoadOffsets[4] = {0, 8, 2, 10};
+// The loads of a register's 17 columns: at base and base + 8 (tap 0: their even lanes), base + 1
+// and base + 9 (taps 1 and 2: their even and odd lanes). At pad 1 on rows of a multiple of 16
+// columns the last two start 32-byte aligned; tap 2 from loads at base + 2 and base + 10 (which
+// also read a column more) crossed cache lines twice as often and ran MobileNet-v2's stride-2
+// layers 1.04-1.16x slower at batch 1 (one thread, same-process A/B, min times).
+constexpr int64_t kLoadOffsets[4] = {0, 8, 1, 9};
 
 // Up to 8 outputs of a row, columns first..first + 8. load[r]: the lanes of load r whose column
 // lies in the row (the others read as 0, never past the row); tap[kw]: the split-order lanes
 // whose tap-kw column lies in the row, all ones, the filter's weights masked with them so that
-// a padding tap adds nothing (0 x a NaN or Inf weight would add a NaN); store: the outputs.
+// a padding tap adds nothing (0 x a NaN or Inf weight would add a NaN); count: the outputs.
 struct Stride2Register {
-    int64_t first, base;
+    int64_t first, base, count;
     __m256i load[4];
     __m256 tap[3];
-    __m256i store;
     bool whole;  // every load and tap inside the row, 8 outputs
 };
 
@@ -62,8 +66,7 @@ std::vector<Stride2Register> stride2_registers(const WindowGeometry& g) {
             for (int64_t j = 0; j < 8; ++j) lanes[j] = in_row(r.base + 2 * kSplitOrder[j] + kw) ? -1 : 0;
             r.tap[kw] = _mm256_castsi256_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(lanes)));
         }
-        for (int64_t j = 0; j < 8; ++j) lanes[j] = first + j < out_width ? -1 : 0;
-        r.store = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes));
+        r.count = std::min<int64_t>(8, out_width - first);
         r.whole = whole;
         registers.push_back(r);
     }
@@ -82,22 +85,38 @@ MLN_ALWAYS_INLINE RowTaps row_taps(const float* row, const Stride2Register& r) {
     for (int64_t l = 0; l < 4; ++l) {
         a[l] = Whole ? _mm256_loadu_ps(at + kLoadOffsets[l]) : _mm256_maskload_ps(at + kLoadOffsets[l], r.load[l]);
     }
-    return {{_mm256_shuffle_ps(a[0], a[1], 0x88), _mm256_shuffle_ps(a[0], a[1], 0xDD),
-             _mm256_shuffle_ps(a[2], a[3], 0x88)}};
+    return {{_mm256_shuffle_ps(a[0], a[1], 0x88), _mm256_shuffle_ps(a[2], a[3], 0x88),
+             _mm256_shuffle_ps(a[2], a[3], 0xDD)}};
 }
 
-// sum + the taps times one filter row w[0..2].
-MLN_ALWAYS_INLINE __m256 add_row(__m256 sum, const RowTaps& t, const __m256* w) {
-    return _mm256_fmadd_ps(t.t[2], w[2], _mm256_fmadd_ps(t.t[1], w[1], _mm256_fmadd_ps(t.t[0], w[0], sum)));
+// The taps times one filter row w[0..2]: one sum a source row, added up after (one chain of
+// nine FMAs an output measured the same).
+MLN_ALWAYS_INLINE __m256 row_sum(const RowTaps& t, const __m256* w) {
+    return _mm256_fmadd_ps(t.t[2], w[2], _mm256_fmadd_ps(t.t[1], w[1], _mm256_mul_ps(t.t[0], w[0])));
 }
 
+// Stores the register's outputs in natural order; a register of fewer than 8 in pieces of 4, 2
+// and 1: masked stores (vmaskmovps, slow on Zen 3) ran dw192/2 @ 28 and dw144/2 @ 56 1.35x and
+// 1.25x slower at batch 1.
 MLN_ALWAYS_INLINE void store(float* y_row, const Stride2Register& r, __m256 sum) {
     const __m256 natural = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(sum), 0xD8));
-    if (r.whole) {
-        _mm256_storeu_ps(y_row + r.first, natural);
-    } else {
-        _mm256_maskstore_ps(y_row + r.first, r.store, natural);
+    float* at = y_row + r.first;
+    if (r.count == 8) return _mm256_storeu_ps(at, natural);
+    __m128 part = _mm256_castps256_ps128(natural);
+    int64_t left = r.count;
+    if (left >= 4) {
+        _mm_storeu_ps(at, part);
+        part = _mm256_extractf128_ps(natural, 1);
+        at += 4;
+        left -= 4;
     }
+    if (left >= 2) {
+        _mm_storel_pi(reinterpret_cast<__m64*>(at), part);
+        part = _mm_movehl_ps(part, part);
+        at += 2;
+        left -= 2;
+    }
+    if (left == 1) _mm_store_ss(at, part);
 }
 
 // The filter's weights for register r: as they are (Whole), or masked with its tap lanes.
@@ -113,14 +132,12 @@ MLN_ALWAYS_INLINE void row_pair(const float* const* rows, const __m256* filter, 
     __m256 w[kTaps];
     register_weights<Whole>(filter, r, w);
     const RowTaps shared = row_taps<Whole>(rows[2], r);
-    __m256 upper = add_row(bias, row_taps<Whole>(rows[0], r), w);
-    __m256 lower = add_row(bias, shared, w);
-    upper = add_row(upper, row_taps<Whole>(rows[1], r), w + 3);
-    lower = add_row(lower, row_taps<Whole>(rows[3], r), w + 3);
-    upper = add_row(upper, shared, w + 6);
-    lower = add_row(lower, row_taps<Whole>(rows[4], r), w + 6);
-    store(y_upper, r, upper);
-    store(y_upper + out_width, r, lower);
+    const __m256 upper = _mm256_add_ps(row_sum(row_taps<Whole>(rows[0], r), w),
+                                       _mm256_add_ps(row_sum(row_taps<Whole>(rows[1], r), w + 3), bias));
+    const __m256 lower = _mm256_add_ps(row_sum(shared, w),
+                                       _mm256_add_ps(row_sum(row_taps<Whole>(rows[3], r), w + 3), bias));
+    store(y_upper, r, _mm256_add_ps(upper, row_sum(shared, w + 6)));
+    store(y_upper + out_width, r, _mm256_add_ps(lower, row_sum(row_taps<Whole>(rows[4], r), w + 6)));
 }
 
 // Output row oh of register r alone: the filter rows kh whose source row lies in the plane.
@@ -133,14 +150,16 @@ MLN_ALWAYS_INLINE void single_row(const float* x, const WindowGeometry& g, int64
     for (int64_t kh = 0; kh < 3; ++kh) {
         const int64_t ih = 2 * oh - g.pad_begin[1] + kh;
         if (ih < 0 || ih >= g.in[1]) continue;
-        sum = add_row(sum, row_taps<Whole>(x + ih * g.in[2], r), w + kh * 3);
+        sum = _mm256_add_ps(sum, row_sum(row_taps<Whole>(x + ih * g.in[2], r), w + kh * 3));
     }
     store(y_row, r, sum);
 }
 
 // Prefetches into L1 the `floats` floats kPrefetchBytes past `from`: the loop reads five rows
-// and advances four, which the hardware prefetchers do not follow (the AVX-512 forward's
-// measurements, conv_depthwise_3x3_avx512.hpp). Past a plane this fetches the next channel's.
+// and advances four, which the hardware prefetchers do not follow: without, MobileNet-v2's
+// stride-2 layers ran 1.3-2.7x slower at batch 32 (two threads; at batch 1 from L3 up to 1.15x
+// faster); into L2 (_MM_HINT_T1) 16 KiB ahead 1.0-1.08x slower. Past a plane this fetches the
+// next channel's.
 constexpr int64_t kPrefetchBytes = int64_t{8} << 10;
 
 MLN_ALWAYS_INLINE void prefetch_rows(const float* from, int64_t floats) {

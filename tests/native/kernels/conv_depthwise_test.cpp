@@ -5,7 +5,7 @@
 // and a NaN in x, which must reach exactly the outputs whose windows hold it. Then MobileNet's
 // 3 x 3 in all three passes (the NCHW kernels at AVX-512, conv_depthwise_3x3.hpp) with plane
 // widths around the register width, odd sizes at stride 2, rows narrow enough for two channels
-// a register, pads 0 and 1, NaN and Inf.
+// a register, pads 0 and 1, NaN and Inf (in the weights too for the AVX2 forward at stride 2).
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -420,6 +420,56 @@ TEST_F(ConvDepthwiseTest, ThreeByThreePairKernelsMatchReferenceAtEveryIsa) {
                                  " non_finite=", non_finite));
                 expect_3x3_passes_match_reference(device_, c, non_finite);
             }
+        }
+    }
+}
+
+// The AVX2 NCHW forward at stride 2 x 2 with NaN and Inf weights (it masks the weights of
+// padding taps, so that they add nothing, as in the reference): channel c's tap c % 9 NaN and
+// tap (c + 4) % 9 Inf, over rows of 1 to 57 outputs (one register, whole ones and a partial
+// last one), 1-wide and 1 x 1 planes, pads 0 to 2 before, 17 channels. At AVX2 only: the
+// channel-blocked kernels (the scalar ISA's path here) multiply padding zeros by the weights,
+// and so does AVX-512's stride-2 forward on rows of one register for rows outside the plane
+// (kZeroWindow), both giving NaN where the reference leaves a NaN weight's padding tap out.
+TEST_F(ConvDepthwiseTest, ThreeByThreeStride2ForwardNonFiniteWeightsMatchReferenceAtAvx2) {
+    struct Case {
+        int64_t height, width, pad_begin, pad_end;
+    };
+    const std::vector<Case> cases = {{14, 14, 1, 1}, {15, 15, 1, 1}, {28, 28, 1, 1}, {9, 29, 0, 0}, {9, 56, 1, 1},
+                                     {7, 57, 2, 0},  {6, 113, 1, 1}, {9, 1, 1, 1},   {1, 1, 1, 1},  {5, 3, 0, 2}};
+    for (mln_isa isa : available_isas()) {
+        if (isa != MLN_ISA_AVX2) continue;
+        ScopedIsa scoped(isa);
+        for (const Case& c : cases) {
+            SCOPED_TRACE(cat(c.height, "x", c.width, " pads=", c.pad_begin, ",", c.pad_end));
+            const int64_t channels = 17;
+            const DepthwiseCase shape{{1, channels, c.height, c.width}, {3, 3}, {2, 2}, {1, 1},
+                                      {c.pad_begin, c.pad_begin}, {c.pad_end, c.pad_end}};
+            mln_conv_params p{};
+            p.spatial_rank = 2;
+            p.groups = channels;
+            for (int i = 0; i < 2; ++i) {
+                p.strides[i] = 2;
+                p.dilations[i] = 1;
+                p.pads_begin[i] = c.pad_begin;
+                p.pads_end[i] = c.pad_end;
+            }
+            HostTensor<float> x(shape.x_shape), w({channels, 1, 3, 3}), bias({channels});
+            HostTensor<float> y(y_shape_of(shape)), y_want(y_shape_of(shape));
+            fill_random(x);
+            fill_random(w);
+            fill_random(bias);
+            for (int64_t ch = 0; ch < channels; ++ch) {
+                w.at(ch * 9 + ch % 9) = std::numeric_limits<float>::quiet_NaN();
+                w.at(ch * 9 + (ch + 4) % 9) = std::numeric_limits<float>::infinity();
+            }
+            ASSERT_EQ(mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_IDENTITY, nullptr,
+                                       y.desc()),
+                      MLN_STATUS_OK)
+                << mln_last_error();
+            const TensorView bias_view = bias.view();
+            reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_IDENTITY, nullptr, y_want.view());
+            EXPECT_TRUE(near_all(y, y_want, std::numeric_limits<float>::epsilon() * 16 * 16));
         }
     }
 }
