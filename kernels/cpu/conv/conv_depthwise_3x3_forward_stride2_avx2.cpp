@@ -1,17 +1,24 @@
 // Compiled with AVX2: the forward of the NCHW 3 x 3 depthwise kernel at stride 2 x 2
 // (conv_depthwise_3x3.hpp), the AVX2 twin of the AVX-512 forward's stride-2 loops. A register of
-// 8 outputs of a row reads the 17 source columns from base = 2 first - pad: tap 0 is the even
-// ones of the first 16, tap 1 the odd ones, tap 2 the even ones from base + 2. Each comes from
-// two 256-bit loads by one in-lane shuffle (vshufps), which leaves the outputs in the order
-// 0 1 4 5 2 3 6 7
-// (kSplitOrder): the sums stay in that order and one cross-lane permute a register puts them
-// back before the store, not one a tap (the split into natural order costs two vpermpd a source
-// row). Two output rows a step where their five source rows lie in the plane, the source row
-// they share split once.
+// 8 outputs of a row reads the 16 source columns from base + 1 (base = 2 first - pad) in two
+// 256-bit loads: tap 1 is their even columns, tap 2 the odd ones, each taken by one in-lane
+// shuffle (vshufps), which leaves the outputs in the order 0 1 4 5 2 3 6 7 (kSplitOrder): the
+// sums stay in that order and one cross-lane permute a register puts them back before the
+// store, not one a tap (the split into natural order costs two vpermpd a source row). Tap 0 of
+// output i reads tap 2's column of output i - 1: those columns' products with the tap-0 weights
+// are summed over the source rows and moved up an output once an output row (output_rows).
+// Against tap 0 from two loads of its own (at base and base + 8) and a shuffle: 1.17-1.27x
+// faster on dw96/2, dw144/2 and dw192/2 at batch 1 (one thread, same-process A/B, min times),
+// 1.02x on dw576/2 @ 14; the loads at base + 1 and base + 9 start 32-byte aligned at pad 1 on
+// rows of a multiple of 16 columns (tap 2 from loads at base + 2 and base + 10, which crossed
+// cache lines twice as often, ran those layers 1.04-1.16x slower). Two output rows a step where
+// their five source rows lie in the plane, the source row they share split once (one output
+// row a step: 1.2-1.4x slower at batch 1).
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "core/nn_args.hpp"
@@ -26,12 +33,8 @@ constexpr int64_t kTaps = 9;
 // Lane j of a split holds output kSplitOrder[j] of its register.
 constexpr int64_t kSplitOrder[8] = {0, 1, 4, 5, 2, 3, 6, 7};
 
-// The loads of a register's 17 columns: at base and base + 8 (tap 0: their even lanes), base + 1
-// and base + 9 (taps 1 and 2: their even and odd lanes). At pad 1 on rows of a multiple of 16
-// columns the last two start 32-byte aligned; tap 2 from loads at base + 2 and base + 10 (which
-// also read a column more) crossed cache lines twice as often and ran MobileNet-v2's stride-2
-// layers 1.04-1.16x slower at batch 1 (one thread, same-process A/B, min times).
-constexpr int64_t kLoadOffsets[4] = {0, 8, 1, 9};
+// The loads of a register's columns base + 1 to base + 16.
+constexpr int64_t kLoadOffsets[2] = {1, 9};
 
 // Up to 8 outputs of a row, columns first..first + 8. load[r]: the lanes of load r whose column
 // lies in the row (the others read as 0, never past the row); tap[kw]: the split-order lanes
@@ -39,9 +42,9 @@ constexpr int64_t kLoadOffsets[4] = {0, 8, 1, 9};
 // a padding tap adds nothing (0 x a NaN or Inf weight would add a NaN); count: the outputs.
 struct Stride2Register {
     int64_t first, base, count;
-    __m256i load[4];
+    __m256i load[2];
     __m256 tap[3];
-    bool whole;  // every load and tap inside the row, 8 outputs
+    bool whole;  // both loads inside the row, 8 outputs
 };
 
 std::vector<Stride2Register> stride2_registers(const WindowGeometry& g) {
@@ -51,10 +54,11 @@ std::vector<Stride2Register> stride2_registers(const WindowGeometry& g) {
         Stride2Register r;
         r.first = first;
         r.base = 2 * first - g.pad_begin[2];
+        r.count = std::min<int64_t>(8, out_width - first);
         alignas(32) int32_t lanes[8];
-        bool whole = first + 8 <= out_width;
+        bool whole = r.count == 8;
         auto in_row = [&](int64_t column) { return column >= 0 && column < in_width; };
-        for (int64_t l = 0; l < 4; ++l) {
+        for (int64_t l = 0; l < 2; ++l) {
             for (int64_t j = 0; j < 8; ++j) {
                 const bool inside = in_row(r.base + kLoadOffsets[l] + j);
                 lanes[j] = inside ? -1 : 0;
@@ -66,33 +70,25 @@ std::vector<Stride2Register> stride2_registers(const WindowGeometry& g) {
             for (int64_t j = 0; j < 8; ++j) lanes[j] = in_row(r.base + 2 * kSplitOrder[j] + kw) ? -1 : 0;
             r.tap[kw] = _mm256_castsi256_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(lanes)));
         }
-        r.count = std::min<int64_t>(8, out_width - first);
         r.whole = whole;
         registers.push_back(r);
     }
     return registers;
 }
 
-// Tap kw of a source row for a register of outputs, in split order.
+// Taps 1 and 2 of a source row for a register of outputs, in split order.
 struct RowTaps {
-    __m256 t[3];
+    __m256 t1, t2;
 };
 
 template <bool Whole>
 MLN_ALWAYS_INLINE RowTaps row_taps(const float* row, const Stride2Register& r) {
     const float* at = row + r.base;
-    __m256 a[4];
-    for (int64_t l = 0; l < 4; ++l) {
+    __m256 a[2];
+    for (int64_t l = 0; l < 2; ++l) {
         a[l] = Whole ? _mm256_loadu_ps(at + kLoadOffsets[l]) : _mm256_maskload_ps(at + kLoadOffsets[l], r.load[l]);
     }
-    return {{_mm256_shuffle_ps(a[0], a[1], 0x88), _mm256_shuffle_ps(a[2], a[3], 0x88),
-             _mm256_shuffle_ps(a[2], a[3], 0xDD)}};
-}
-
-// The taps times one filter row w[0..2]: one sum a source row, added up after (one chain of
-// nine FMAs an output measured the same).
-MLN_ALWAYS_INLINE __m256 row_sum(const RowTaps& t, const __m256* w) {
-    return _mm256_fmadd_ps(t.t[2], w[2], _mm256_fmadd_ps(t.t[1], w[1], _mm256_mul_ps(t.t[0], w[0])));
+    return {_mm256_shuffle_ps(a[0], a[1], 0x88), _mm256_shuffle_ps(a[0], a[1], 0xDD)};
 }
 
 // Stores the register's outputs in natural order; a register of fewer than 8 in pieces of 4, 2
@@ -119,40 +115,62 @@ MLN_ALWAYS_INLINE void store(float* y_row, const Stride2Register& r, __m256 sum)
     if (left == 1) _mm_store_ss(at, part);
 }
 
-// The filter's weights for register r: as they are (Whole), or masked with its tap lanes.
-template <bool Whole>
-MLN_ALWAYS_INLINE void register_weights(const __m256* w, const Stride2Register& r, __m256* out) {
-    for (int64_t t = 0; t < kTaps; ++t) out[t] = Whole ? w[t] : _mm256_and_ps(w[t], r.tap[t % 3]);
-}
-
-// Output rows oh and oh + 1 of register r; rows: their five source rows.
-template <bool Whole>
-MLN_ALWAYS_INLINE void row_pair(const float* const* rows, const __m256* filter, __m256 bias, const Stride2Register& r,
-                                float* y_upper, int64_t out_width) {
-    __m256 w[kTaps];
-    register_weights<Whole>(filter, r, w);
-    const RowTaps shared = row_taps<Whole>(rows[2], r);
-    const __m256 upper = _mm256_add_ps(row_sum(row_taps<Whole>(rows[0], r), w),
-                                       _mm256_add_ps(row_sum(row_taps<Whole>(rows[1], r), w + 3), bias));
-    const __m256 lower = _mm256_add_ps(row_sum(shared, w),
-                                       _mm256_add_ps(row_sum(row_taps<Whole>(rows[3], r), w + 3), bias));
-    store(y_upper, r, _mm256_add_ps(upper, row_sum(shared, w + 6)));
-    store(y_upper + out_width, r, _mm256_add_ps(lower, row_sum(row_taps<Whole>(rows[4], r), w + 6)));
-}
-
-// Output row oh of register r alone: the filter rows kh whose source row lies in the plane.
-template <bool Whole>
-MLN_ALWAYS_INLINE void single_row(const float* x, const WindowGeometry& g, int64_t oh, const __m256* filter,
-                                  __m256 bias, const Stride2Register& r, float* y_row) {
-    __m256 w[kTaps];
-    register_weights<Whole>(filter, r, w);
-    __m256 sum = bias;
-    for (int64_t kh = 0; kh < 3; ++kh) {
-        const int64_t ih = 2 * oh - g.pad_begin[1] + kh;
-        if (ih < 0 || ih >= g.in[1]) continue;
-        sum = _mm256_add_ps(sum, row_sum(row_taps<Whole>(x + ih * g.in[2], r), w + kh * 3));
+// Output rows oh to oh + Rows - 1 (Rows 1 or 2) of every register; rows[k]: source row
+// 2 oh - pad + k (nullptr outside the plane, its taps left out; Inside: none is). Tap 0 of
+// output i is the column of tap 2 of output i - 1: the sums of the tap-2 columns times the
+// tap-0 weights (next) are moved up an output, by one permute an output row, lane 0 from the
+// previous register's (carry; before the first register the column at its base).
+template <int64_t Rows, bool Inside>
+MLN_ALWAYS_INLINE void output_rows(const float* const* rows, const float* taps, const __m256* filter, __m256 bias,
+                                   const std::vector<Stride2Register>& registers, int64_t in_width, float* y,
+                                   int64_t out_width) {
+    // Lane j (output kSplitOrder[j]) takes the lane of output kSplitOrder[j] - 1.
+    const __m256i previous_output = _mm256_setr_epi32(7, 0, 5, 2, 1, 4, 3, 6);
+    __m256 carry[Rows];
+    const int64_t edge = registers.front().base;
+    for (int64_t o = 0; o < Rows; ++o) {
+        float column = 0.0f;
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            const float* row = rows[2 * o + kh];
+            if ((Inside || row != nullptr) && edge >= 0 && edge < in_width) column += row[edge] * taps[kh * 3];
+        }
+        carry[o] = _mm256_set1_ps(column);
     }
-    store(y_row, r, sum);
+    auto step = [&](const Stride2Register& r, auto whole) {
+        constexpr bool kWhole = decltype(whole)::value;
+        __m256 w[kTaps];
+        for (int64_t t = 0; t < kTaps; ++t) {
+            // Tap 0's weights multiply the tap-2 columns.
+            w[t] = kWhole ? filter[t] : _mm256_and_ps(filter[t], r.tap[t % 3 == 0 ? 2 : t % 3]);
+        }
+        __m256 sum[Rows], next[Rows];
+        for (int64_t o = 0; o < Rows; ++o) {
+            sum[o] = bias;
+            next[o] = _mm256_setzero_ps();
+        }
+        for (int64_t k = 0; k < 2 * Rows + 1; ++k) {
+            if (!Inside && rows[k] == nullptr) continue;
+            const RowTaps t = row_taps<kWhole>(rows[k], r);
+            for (int64_t o = 0; o < Rows; ++o) {
+                const int64_t kh = k - 2 * o;
+                if (kh < 0 || kh > 2) continue;
+                sum[o] = _mm256_fmadd_ps(t.t2, w[kh * 3 + 2], _mm256_fmadd_ps(t.t1, w[kh * 3 + 1], sum[o]));
+                next[o] = _mm256_fmadd_ps(t.t2, w[kh * 3], next[o]);
+            }
+        }
+        for (int64_t o = 0; o < Rows; ++o) {
+            const __m256 moved = _mm256_permutevar8x32_ps(next[o], previous_output);
+            store(y + o * out_width, r, _mm256_add_ps(sum[o], _mm256_blend_ps(moved, carry[o], 0x01)));
+            carry[o] = moved;
+        }
+    };
+    for (const Stride2Register& r : registers) {
+        if (r.whole) {
+            step(r, std::true_type{});
+        } else {
+            step(r, std::false_type{});
+        }
+    }
 }
 
 // Prefetches into L1 the `floats` floats kPrefetchBytes past `from`: the loop reads five rows
@@ -176,13 +194,12 @@ void plane_window_sums(const float* x, const float* taps, float bias, const Wind
     const int64_t pad = g.pad_begin[1];
     auto row = [&](int64_t oh) {
         prefetch_rows(x + 2 * oh * in_width, 2 * in_width);
-        for (const Stride2Register& r : registers) {
-            if (r.whole) {
-                single_row<true>(x, g, oh, w, b, r, y + oh * out_width);
-            } else {
-                single_row<false>(x, g, oh, w, b, r, y + oh * out_width);
-            }
+        const float* rows[3];
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            const int64_t ih = 2 * oh - pad + kh;
+            rows[kh] = ih >= 0 && ih < in_rows ? x + ih * in_width : nullptr;
         }
+        output_rows<1, false>(rows, taps, w, b, registers, in_width, y + oh * out_width, out_width);
     };
     int64_t oh = 0;
     for (; oh < out_rows && 2 * oh < pad; ++oh) row(oh);
@@ -192,13 +209,7 @@ void plane_window_sums(const float* x, const float* taps, float bias, const Wind
         prefetch_rows(top, 4 * in_width);
         const float* rows[5];
         for (int64_t k = 0; k < 5; ++k) rows[k] = top + k * in_width;
-        for (const Stride2Register& r : registers) {
-            if (r.whole) {
-                row_pair<true>(rows, w, b, r, y + oh * out_width, out_width);
-            } else {
-                row_pair<false>(rows, w, b, r, y + oh * out_width, out_width);
-            }
-        }
+        output_rows<2, true>(rows, taps, w, b, registers, in_width, y + oh * out_width, out_width);
     }
     for (; oh < out_rows; ++oh) row(oh);
 }
