@@ -194,11 +194,11 @@ MLN_ALWAYS_INLINE void prefetch_rows(const float* from, int64_t floats) {
 
 void plane_window_sums(const float* x, const float* taps, float bias, const WindowGeometry& g,
                        const std::vector<Stride2Register>& registers, float* y) {
-    __m256 w[kTaps];
-    for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm256_set1_ps(taps[t]);
-    const __m256 b = _mm256_set1_ps(bias);
     const int64_t out_width = g.out[2], out_rows = g.out[1], in_width = g.in[2], in_rows = g.in[1];
     const int64_t pad = g.pad_begin[1];
+    const __m256 b = _mm256_set1_ps(bias);
+    __m256 w[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) w[t] = _mm256_set1_ps(taps[t]);
     auto row = [&](int64_t oh) {
         prefetch_rows(x + 2 * oh * in_width, 2 * in_width);
         const float* rows[3];

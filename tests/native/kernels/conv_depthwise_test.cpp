@@ -36,6 +36,34 @@ protected:
     void expect_match_reference_at_every_isa(const std::vector<DepthwiseCase>& cases);
 };
 
+// The forward of case c against the reference twin at the active ISA: x, w and bias at random,
+// then alter(x, w).
+template <class Alter>
+void expect_forward_matches_reference(mln_device* device, const DepthwiseCase& c, Alter&& alter) {
+    mln_conv_params p{};
+    p.spatial_rank = static_cast<int32_t>(c.kernel.size());
+    p.groups = c.x_shape[1];
+    std::vector<int64_t> w_shape = {c.x_shape[1], 1};
+    for (size_t i = 0; i < c.kernel.size(); ++i) {
+        p.strides[i] = c.strides[i];
+        p.dilations[i] = c.dilations[i];
+        p.pads_begin[i] = c.pads_begin[i];
+        p.pads_end[i] = c.pads_end[i];
+        w_shape.push_back(c.kernel[i]);
+    }
+    HostTensor<float> x(c.x_shape), w(w_shape), bias({c.x_shape[1]}), y(y_shape_of(c)), y_want(y_shape_of(c));
+    fill_random(x);
+    fill_random(w);
+    fill_random(bias);
+    alter(x, w);
+    ASSERT_EQ(mln_conv_forward(device, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_IDENTITY, nullptr, y.desc()),
+              MLN_STATUS_OK)
+        << mln_last_error();
+    const TensorView bias_view = bias.view();
+    reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_IDENTITY, nullptr, y_want.view());
+    EXPECT_TRUE(near_all(y, y_want, std::numeric_limits<float>::epsilon() * 64 * 16));
+}
+
 void ConvDepthwiseTest::expect_match_reference_at_every_isa(const std::vector<DepthwiseCase>& cases) {
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
@@ -43,29 +71,9 @@ void ConvDepthwiseTest::expect_match_reference_at_every_isa(const std::vector<De
             for (bool with_nan : {false, true}) {
                 SCOPED_TRACE(cat("x=", c.x_shape.back(), " k=", c.kernel.back(), " s=", c.strides.back(),
                                  " isa=", static_cast<int>(isa), " nan=", with_nan));
-                mln_conv_params p{};
-                p.spatial_rank = static_cast<int32_t>(c.kernel.size());
-                p.groups = c.x_shape[1];
-                std::vector<int64_t> w_shape = {c.x_shape[1], 1};
-                for (size_t i = 0; i < c.kernel.size(); ++i) {
-                    p.strides[i] = c.strides[i];
-                    p.dilations[i] = c.dilations[i];
-                    p.pads_begin[i] = c.pads_begin[i];
-                    p.pads_end[i] = c.pads_end[i];
-                    w_shape.push_back(c.kernel[i]);
-                }
-                HostTensor<float> x(c.x_shape), w(w_shape), bias({c.x_shape[1]}), y(y_shape_of(c)), y_want(y_shape_of(c));
-                fill_random(x);
-                fill_random(w);
-                fill_random(bias);
-                if (with_nan) x.at(x.count() / 2 + 7) = std::numeric_limits<float>::quiet_NaN();
-                ASSERT_EQ(mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_IDENTITY, nullptr,
-                                           y.desc()),
-                          MLN_STATUS_OK)
-                    << mln_last_error();
-                const TensorView bias_view = bias.view();
-                reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_IDENTITY, nullptr, y_want.view());
-                EXPECT_TRUE(near_all(y, y_want, std::numeric_limits<float>::epsilon() * 64 * 16));
+                expect_forward_matches_reference(device_, c, [&](HostTensor<float>& x, HostTensor<float>&) {
+                    if (with_nan) x.at(x.count() / 2 + 7) = std::numeric_limits<float>::quiet_NaN();
+                });
             }
         }
     }
@@ -445,31 +453,12 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeStride2ForwardNonFiniteWeightsMatchReferen
             const int64_t channels = 17;
             const DepthwiseCase shape{{1, channels, c.height, c.width}, {3, 3}, {2, 2}, {1, 1},
                                       {c.pad_begin, c.pad_begin}, {c.pad_end, c.pad_end}};
-            mln_conv_params p{};
-            p.spatial_rank = 2;
-            p.groups = channels;
-            for (int i = 0; i < 2; ++i) {
-                p.strides[i] = 2;
-                p.dilations[i] = 1;
-                p.pads_begin[i] = c.pad_begin;
-                p.pads_end[i] = c.pad_end;
-            }
-            HostTensor<float> x(shape.x_shape), w({channels, 1, 3, 3}), bias({channels});
-            HostTensor<float> y(y_shape_of(shape)), y_want(y_shape_of(shape));
-            fill_random(x);
-            fill_random(w);
-            fill_random(bias);
-            for (int64_t ch = 0; ch < channels; ++ch) {
-                w.at(ch * 9 + ch % 9) = std::numeric_limits<float>::quiet_NaN();
-                w.at(ch * 9 + (ch + 4) % 9) = std::numeric_limits<float>::infinity();
-            }
-            ASSERT_EQ(mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_IDENTITY, nullptr,
-                                       y.desc()),
-                      MLN_STATUS_OK)
-                << mln_last_error();
-            const TensorView bias_view = bias.view();
-            reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_IDENTITY, nullptr, y_want.view());
-            EXPECT_TRUE(near_all(y, y_want, std::numeric_limits<float>::epsilon() * 16 * 16));
+            expect_forward_matches_reference(device_, shape, [&](HostTensor<float>&, HostTensor<float>& w) {
+                for (int64_t ch = 0; ch < channels; ++ch) {
+                    w.at(ch * 9 + ch % 9) = std::numeric_limits<float>::quiet_NaN();
+                    w.at(ch * 9 + (ch + 4) % 9) = std::numeric_limits<float>::infinity();
+                }
+            });
         }
     }
 }
