@@ -3,7 +3,8 @@
 // row per filter tap, which vectorizes along the row when the stride is 1. f32 on AVX2 sums a
 // register of outputs over all taps instead where rows hold one (conv_depthwise_lanes_body.hpp);
 // f32 on AVX-512 does so on every row with masked lanes (conv_depthwise_avx512.cpp). MobileNet's
-// 3 x 3 f32 at AVX-512 has its own NCHW kernels (conv_depthwise_3x3.hpp), selected below.
+// 3 x 3 f32 at AVX-512 has its own NCHW kernels (conv_depthwise_3x3.hpp), selected below, and
+// so has its forward at stride 2 x 2 on AVX2.
 #pragma once
 
 #include <myelin.h>
@@ -79,15 +80,18 @@ DepthwiseForwardBlockKernel<T> conv_depthwise_forward_block_kernel(mln_isa isa) 
     return static_cast<DepthwiseForwardBlockKernel<T>>(conv_depthwise_forward_block_scalar);
 }
 
-// The NCHW 3 x 3 kernel (conv_depthwise_3x3.hpp) where it runs: AVX-512, f32, its geometry;
-// AVX2, f32, stride 1 with rows as wide as the input's; else nullptr. It takes any number of
-// channels.
+// The NCHW 3 x 3 kernel (conv_depthwise_3x3.hpp) where it runs: f32, AVX-512 and its geometry,
+// or AVX2 at stride 1 with rows as wide as the input's or at stride 2 x 2; else nullptr. It takes
+// any number of channels.
 template <class T>
 DepthwiseForwardBlockKernel<T> conv_depthwise_3x3_forward_kernel(mln_isa isa, const WindowGeometry& g) {
 #if defined(MYELIN_X86_64_KERNELS)
     if constexpr (std::is_same_v<T, float>) {
         if (isa == MLN_ISA_AVX512 && depthwise_3x3_nchw_forward_applies(g)) return conv_depthwise_3x3_forward_avx512;
         if (isa == MLN_ISA_AVX2 && depthwise_3x3_forward_stride1_avx2_applies(g)) return conv_depthwise_3x3_forward_avx2;
+        if (isa == MLN_ISA_AVX2 && depthwise_3x3_nchw_forward_stride2_avx2_applies(g)) {
+            return conv_depthwise_3x3_forward_stride2_avx2;
+        }
     }
 #endif
     (void)isa;

@@ -61,6 +61,9 @@ bool depthwise_3x3_nchw_backward_data_applies_avx2(const WindowGeometry& g) {
     return is_2d_3x3(g) && (is_flat(g) || (g.stride[1] == 2 && g.stride[2] == 2));
 }
 bool depthwise_3x3_forward_stride1_avx2_applies(const WindowGeometry& g) { return is_2d_3x3(g) && is_flat(g); }
+bool depthwise_3x3_nchw_forward_stride2_avx2_applies(const WindowGeometry& g) {
+    return is_2d_3x3(g) && g.stride[1] == 2 && g.stride[2] == 2;
+}
 #endif
 
 }  // namespace mln::kernels

@@ -69,6 +69,11 @@ void conv_depthwise_3x3_backward_data_avx2(const float* dy, const float* w, cons
 bool depthwise_3x3_forward_stride1_avx2_applies(const WindowGeometry& g);
 void conv_depthwise_3x3_forward_avx2(const float* x, const float* w, const float* bias, const WindowGeometry& g,
                                      int64_t channels, float* y);
+// The forward at stride 2 x 2 on AVX2 (conv_depthwise_3x3_forward_stride2_avx2.cpp), where
+// depthwise_3x3_nchw_forward_stride2_avx2_applies: 2-d 3 x 3 undilated at stride 2 x 2.
+bool depthwise_3x3_nchw_forward_stride2_avx2_applies(const WindowGeometry& g);
+void conv_depthwise_3x3_forward_stride2_avx2(const float* x, const float* w, const float* bias,
+                                             const WindowGeometry& g, int64_t channels, float* y);
 #endif
 
 }  // namespace mln::kernels

@@ -6,7 +6,7 @@
 // 3 x 3 in all three passes (the NCHW kernels at AVX-512, and the stride-1 forward at AVX2:
 // conv_depthwise_3x3.hpp) with plane
 // widths around the register width, odd sizes at stride 2, rows narrow enough for two channels
-// a register, pads 0 and 1, NaN and Inf.
+// a register, pads 0 and 1, NaN and Inf (in the weights too for the AVX2 forward at stride 2).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -50,6 +50,29 @@ protected:
     void expect_match_reference_at_every_isa(const std::vector<DepthwiseCase>& cases);
 };
 
+// The forward of case c against the reference twin at the active ISA: x, w and bias at random,
+// then alter(x, w).
+template <class Alter>
+void expect_forward_matches_reference(mln_device* device, const DepthwiseCase& c, Alter&& alter) {
+    mln_conv_params p{};
+    p.spatial_rank = static_cast<int32_t>(c.kernel.size());
+    p.groups = c.x_shape[1];
+    std::vector<int64_t> w_shape = {c.x_shape[1], 1};
+    for (size_t i = 0; i < c.kernel.size(); ++i) {
+        p.strides[i] = c.strides[i];
+        p.dilations[i] = c.dilations[i];
+        p.pads_begin[i] = c.pads_begin[i];
+        p.pads_end[i] = c.pads_end[i];
+        w_shape.push_back(c.kernel[i]);
+    }
+    HostTensor<float> x(c.x_shape), w(w_shape), bias({c.x_shape[1]}), y(y_shape_of(c));
+    fill_random(x);
+    fill_random(w);
+    fill_random(bias);
+    alter(x, w);
+    expect_forward_matches_reference(device, p, x, w, bias, y, std::numeric_limits<float>::epsilon() * 64 * 16);
+}
+
 void ConvDepthwiseTest::expect_match_reference_at_every_isa(const std::vector<DepthwiseCase>& cases) {
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
@@ -57,24 +80,9 @@ void ConvDepthwiseTest::expect_match_reference_at_every_isa(const std::vector<De
             for (bool with_nan : {false, true}) {
                 SCOPED_TRACE(cat("x=", c.x_shape.back(), " k=", c.kernel.back(), " s=", c.strides.back(),
                                  " isa=", static_cast<int>(isa), " nan=", with_nan));
-                mln_conv_params p{};
-                p.spatial_rank = static_cast<int32_t>(c.kernel.size());
-                p.groups = c.x_shape[1];
-                std::vector<int64_t> w_shape = {c.x_shape[1], 1};
-                for (size_t i = 0; i < c.kernel.size(); ++i) {
-                    p.strides[i] = c.strides[i];
-                    p.dilations[i] = c.dilations[i];
-                    p.pads_begin[i] = c.pads_begin[i];
-                    p.pads_end[i] = c.pads_end[i];
-                    w_shape.push_back(c.kernel[i]);
-                }
-                HostTensor<float> x(c.x_shape), w(w_shape), bias({c.x_shape[1]}), y(y_shape_of(c));
-                fill_random(x);
-                fill_random(w);
-                fill_random(bias);
-                if (with_nan) x.at(x.count() / 2 + 7) = std::numeric_limits<float>::quiet_NaN();
-                expect_forward_matches_reference(device_, p, x, w, bias, y,
-                                                 std::numeric_limits<float>::epsilon() * 64 * 16);
+                expect_forward_matches_reference(device_, c, [&](HostTensor<float>& x, HostTensor<float>&) {
+                    if (with_nan) x.at(x.count() / 2 + 7) = std::numeric_limits<float>::quiet_NaN();
+                });
             }
         }
     }
@@ -522,6 +530,37 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeBackwardDataWithNonFiniteWeightsMatchesRef
             SCOPED_TRACE(cat("n=", c.batch, " c=", c.channels, " ", c.height, "x", c.width, " s=", c.stride,
                              " pads=", c.pad_begin, ",", c.pad_end, " isa=", static_cast<int>(isa)));
             expect_3x3_passes_match_reference(device_, c, true, true);
+        }
+    }
+}
+
+// The AVX2 NCHW forward at stride 2 x 2 with NaN and Inf weights (it masks the weights of
+// padding taps, so that they add nothing, as in the reference): channel c's tap c % 9 NaN and
+// tap (c + 4) % 9 Inf, over rows of 1 to 57 outputs (one register, whole ones and a partial
+// last one), 1-wide and 1 x 1 planes, pads 0 to 2 before, 17 channels. At AVX2 only: the
+// channel-blocked kernels (the scalar ISA's path here) multiply padding zeros by the weights,
+// and so does AVX-512's stride-2 forward on rows of one register for rows outside the plane
+// (kZeroWindow), both giving NaN where the reference leaves a NaN weight's padding tap out.
+TEST_F(ConvDepthwiseTest, ThreeByThreeStride2ForwardNonFiniteWeightsMatchReferenceAtAvx2) {
+    struct Case {
+        int64_t height, width, pad_begin, pad_end;
+    };
+    const std::vector<Case> cases = {{14, 14, 1, 1}, {15, 15, 1, 1}, {28, 28, 1, 1}, {9, 29, 0, 0}, {9, 56, 1, 1},
+                                     {7, 57, 2, 0},  {6, 113, 1, 1}, {9, 1, 1, 1},   {1, 1, 1, 1},  {5, 3, 0, 2}};
+    for (mln_isa isa : available_isas()) {
+        if (isa != MLN_ISA_AVX2) continue;
+        ScopedIsa scoped(isa);
+        for (const Case& c : cases) {
+            SCOPED_TRACE(cat(c.height, "x", c.width, " pads=", c.pad_begin, ",", c.pad_end));
+            const int64_t channels = 17;
+            const DepthwiseCase shape{{1, channels, c.height, c.width}, {3, 3}, {2, 2}, {1, 1},
+                                      {c.pad_begin, c.pad_begin}, {c.pad_end, c.pad_end}};
+            expect_forward_matches_reference(device_, shape, [&](HostTensor<float>&, HostTensor<float>& w) {
+                for (int64_t ch = 0; ch < channels; ++ch) {
+                    w.at(ch * 9 + ch % 9) = std::numeric_limits<float>::quiet_NaN();
+                    w.at(ch * 9 + (ch + 4) % 9) = std::numeric_limits<float>::infinity();
+                }
+            });
         }
     }
 }
