@@ -21,13 +21,13 @@
 // function on the stated interval, rounded to float.
 //
 // W provides: V (the float vector), Mask, set1, zero, add, sub, mul, div, fmadd (a b + c),
-// fnmadd (c - a b), fmsub (a b - c), min, max, round_nearest, round_to_sixteenths, floor, abs,
+// fnmadd (c - a b), fmsub (a b - c), min, max, round_nearest, floor, abs,
 // copysign, neg, lt, gt, eq, unordered, select (mask ? a : b), lookup16 (table[the low 4 bits
 // of each lane]), scale_by_pow2 (a 2^floor(n) rounded once, for n in [-152, 129]; where the
 // result is denormal, for a in [0.7, 2]), pow2 (2^n for integral n in [-126, 127]),
-// exponent_of (floor(log2 a) as a float, denormals included) and mantissa_of
-// (a 2^-exponent_of(a) in [1, 2)), with the special values of AVX-512's getexp and getmant;
-// exponent_of_normal and mantissa_of_normal, the same for an a that is not denormal.
+// exponent_of_normal (floor(log2 a) as a float) and mantissa_of_normal (a 2^-exponent_of_normal(a)
+// in [1, 2)) for an a that is not denormal, with the special values of AVX-512's getexp and
+// getmant; reduce_for_log (log's (e, f), below).
 #pragma once
 
 namespace mln::kernels::vmath {
@@ -73,17 +73,21 @@ inline constexpr float kPow2SixteenthsLow[16] = {
 
 // x = m ln2 + r, m = k + j/16 (k integral, j = 0..15) x log2(e) rounded to sixteenths, r in
 // [-ln2/32, ln2/32] (Cody-Waite split of ln2 so m ln2_hi is exact); `index` holds j in its low
-// 4 bits (m + 1.5 2^19, a float whose unit is 1/16), for W::lookup16.
+// 4 bits (m + 1.5 2^19, a float whose unit is 1/16), for W::lookup16. The one FMA x log2(e) +
+// 1.5 2^19 rounds to sixteenths itself (that float's unit), so m = index - 1.5 2^19 exactly:
+// two instructions, where a multiply, a round to sixteenths and an add took 4 at AVX2 (3 at
+// AVX-512).
 template <class W>
 struct ExpReduction {
     typename W::V m, r, index;
 };
 template <class W>
 inline ExpReduction<W> exp_reduction(typename W::V x) {
-    const auto m = W::round_to_sixteenths(W::mul(x, W::set1(1.44269504088896341f)));
+    const auto index = W::fmadd(x, W::set1(1.44269504088896341f), W::set1(786432.0f));
+    const auto m = W::sub(index, W::set1(786432.0f));
     auto r = W::fnmadd(m, W::set1(0.693359375f), x);
     r = W::fnmadd(m, W::set1(-2.12194440e-4f), r);
-    return {m, r, W::add(m, W::set1(786432.0f))};
+    return {m, r, index};
 }
 
 // e^x = 2^k 2^(j/16) e^r, e^r = 1 + r + r^2 (c2 + c3 r) (fit on [-ln2/32, ln2/32], 0.04 ulp).
@@ -100,6 +104,11 @@ template <class W>
 inline typename W::V exp(typename W::V x) {
     // max and min return their second operand where either is NaN: x's NaN carries through.
     return exp_of_clamped<W>(W::min(W::set1(89.0f), W::max(W::set1(-104.0f), x)));
+}
+// e^x for x <= 0 (or NaN): exp's clamp less its upper bound, one instruction fewer.
+template <class W>
+inline typename W::V exp_of_nonpositive(typename W::V x) {
+    return exp_of_clamped<W>(W::max(W::set1(-104.0f), x));
 }
 
 // e ln2 + log(1 + f) for f in [sqrt(1/2) - 1, sqrt 2 - 1]: log(1 + f) = f - f^2/2 + f^3 P(f).
@@ -131,12 +140,12 @@ inline ReducedLog<W> reduce_to_sqrt2(typename W::V e, typename W::V m) {
     return {e, W::sub(m, W::set1(1.0f))};
 }
 
-// log x = e ln2 + log m, x = m 2^e, m in [sqrt(1/2), sqrt 2). W::exponent_of and
-// W::mantissa_of give x = 0 -> e = -inf, m = 1; x = inf -> e = inf, m = 1; x < 0 -> m = NaN,
-// which log_of_reduced carries through to -inf, inf and NaN.
+// log x = e ln2 + log(1 + f), x = (1 + f) 2^e, 1 + f in [sqrt(1/2), sqrt 2). W::reduce_for_log
+// gives x = 0 -> e = -inf, f = 0; x = inf -> e = inf, f = 0; x < 0 -> f = NaN, which
+// log_of_reduced carries through to -inf, inf and NaN.
 template <class W>
 inline typename W::V log(typename W::V x) {
-    const auto r = reduce_to_sqrt2<W>(W::exponent_of(x), W::mantissa_of(x));
+    const auto r = W::reduce_for_log(x);
     return nan_passthrough<W>(x, log_of_reduced<W>(r.e, r.f));
 }
 
@@ -158,7 +167,7 @@ inline typename W::V tanh(typename W::V x) {
 
 template <class W>
 inline typename W::V sigmoid(typename W::V x) {
-    const auto e = exp<W>(W::neg(W::abs(x)));
+    const auto e = exp_of_nonpositive<W>(W::neg(W::abs(x)));
     const auto one = W::set1(1.0f);
     const auto denominator = W::add(one, e);
     const auto numerator = W::select(W::lt(x, W::zero()), e, one);
@@ -168,13 +177,15 @@ inline typename W::V sigmoid(typename W::V x) {
 // erf on 16 intervals of |x| centred on k/4 (k = 0..15, the last reaching to 4; beyond 4 erf is
 // 1 in float): erf(k/4 + t) = s + c0 + t P(t), t in [-1/8, 1/8], the coefficients fetched per
 // lane by W::lookup16: no exp, no second polynomial. Row j < 6 of the table holds P's
-// degree-(5 - j) coefficient for every k, row 6 c0, row 7 s. k >= 4: s = 1 and c0 + t P(t) the
+// degree-(5 - j) coefficient for every k, row 6 c0; s (0 or 1) is a compare of k, not a lookup
+// (at AVX2 a lookup16 is two permutes and a blend, and erf's permutes, one a cycle, bound its
+// throughput). k >= 4: s = 1 and c0 + t P(t) the
 // Chebyshev fit of degree 6 of erf(k/4 + t) - 1 = -erfc, kept to its relative accuracy, so erf
 // near 1 (and 1 + erf(x) in GELU for x < 0) loses only the final rounding. k = 1..3: s = 0, the
 // fit of erf(k/4 + t). k = 0: s = c0 = 0, P(t) = 2/sqrt(pi) + t R(t), R the fit of degree 4 of
 // (erf(t)/t - 2/sqrt(pi)) / t on [0, 1/8], so erf keeps its relative accuracy near 0 (the
 // measured maximum is there: 2/sqrt(pi) lies halfway between two floats).
-inline constexpr float kErfIntervalCoefficients[8][16] = {
+inline constexpr float kErfIntervalCoefficients[7][16] = {
     {-8.340077475e-03f, -4.026852548e-02f, -4.976788163e-02f, -2.680947073e-02f, 4.482336808e-03f, 2.114590071e-02f,
      1.926151849e-02f, 8.982772008e-03f, 5.026307772e-04f, -2.877033548e-03f, -2.791320439e-03f, -1.659731963e-03f,
      -7.417181041e-04f, -2.657622972e-04f, -7.868349348e-05f, -1.375734973e-05f},
@@ -195,10 +206,7 @@ inline constexpr float kErfIntervalCoefficients[8][16] = {
      1.392532140e-04f, 2.918909740e-05f, 5.399451311e-06f, 8.813880754e-07f},
     {0.000000000e+00f, 2.763263881e-01f, 5.204998851e-01f, 7.111556530e-01f, -1.572992057e-01f, -7.709987462e-02f,
      -3.389485180e-02f, -1.332832873e-02f, -4.677734803e-03f, -1.462716609e-03f, -4.069520219e-04f, -1.006219245e-04f,
-     -2.209049671e-05f, -4.302779416e-06f, -7.430983828e-07f, -1.137283405e-07f},
-    {0.000000000e+00f, 0.000000000e+00f, 0.000000000e+00f, 0.000000000e+00f, 1.000000000e+00f, 1.000000000e+00f,
-     1.000000000e+00f, 1.000000000e+00f, 1.000000000e+00f, 1.000000000e+00f, 1.000000000e+00f, 1.000000000e+00f,
-     1.000000000e+00f, 1.000000000e+00f, 1.000000000e+00f, 1.000000000e+00f}
+     -2.209049671e-05f, -4.302779416e-06f, -7.430983828e-07f, -1.137283405e-07f}
 };
 template <class W>
 inline typename W::V erf(typename W::V x) {
@@ -209,8 +217,9 @@ inline typename W::V erf(typename W::V x) {
     const auto index = W::add(k, W::set1(8388608.0f));  // 2^23 + k: k in the low 4 bits
     auto p = W::lookup16(kErfIntervalCoefficients[0], index);
     for (int j = 1; j < 7; ++j) p = W::fmadd(p, t, W::lookup16(kErfIntervalCoefficients[j], index));
+    const auto s = W::select(W::lt(k, W::set1(4.0f)), W::zero(), W::set1(1.0f));
     // erf is odd: the sign of x also gives erf(-0) = -0.
-    return W::copysign(W::add(W::lookup16(kErfIntervalCoefficients[7], index), p), x);
+    return W::copysign(W::add(s, p), x);
 }
 
 // e^x - 1 = 2^k ((2^(j/16) - 2^-k) + 2^(j/16) q) with q = e^r - 1 = r + r^2 (1/2 + r/6 + r^2/24)

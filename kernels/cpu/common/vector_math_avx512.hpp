@@ -42,9 +42,6 @@ struct Avx512F32 {
     static V max(V a, V b) { return _mm512_max_ps(a, b); }
     static V sqrt(V a) { return _mm512_sqrt_ps(a); }
     static V round_nearest(V a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-    static V round_to_sixteenths(V a) {
-        return _mm512_roundscale_ps(a, (4 << 4) | _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    }
     static V floor(V a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
     static V ceil(V a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC); }
     static V abs(V a) { return _mm512_andnot_ps(_mm512_set1_ps(-0.0f), a); }
@@ -79,12 +76,13 @@ struct Avx512F32 {
     static double total(const DoubleSum& sum) { return _mm512_reduce_add_pd(_mm512_add_pd(sum.lo, sum.hi)); }
     static T reduce_max(V v) { return _mm512_reduce_max_ps(v); }
     // floor(log2 |a|) as a float, denormals included; -inf for +-0, +inf for +-inf.
-    static V exponent_of(V a) { return _mm512_getexp_ps(a); }
-    // a 2^-exponent_of(a) in [1, 2) for a > 0; 1 for +0 and +inf, -1 for -0, NaN (0xffc00000) for a < 0.
-    static V mantissa_of(V a) { return _mm512_getmant_ps(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_nan); }
-    // getexp and getmant need no care for denormals: the same instructions serve a normal a.
-    static V exponent_of_normal(V a) { return exponent_of(a); }
-    static V mantissa_of_normal(V a) { return mantissa_of(a); }
+    static V exponent_of_normal(V a) { return _mm512_getexp_ps(a); }
+    // a 2^-exponent_of_normal(a) in [1, 2) for a > 0; 1 for +0 and +inf, -1 for -0, NaN (0xffc00000) for a < 0.
+    static V mantissa_of_normal(V a) { return _mm512_getmant_ps(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_nan); }
+    // getexp and getmant need no care for denormals: the same pair serves log's every x.
+    static vmath::ReducedLog<Avx512F32> reduce_for_log(V x) {
+        return vmath::reduce_to_sqrt2<Avx512F32>(exponent_of_normal(x), mantissa_of_normal(x));
+    }
 };
 
 struct Avx512F64 {

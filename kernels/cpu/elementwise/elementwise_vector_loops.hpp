@@ -112,7 +112,7 @@ struct VecErf {
     template <class W> static auto apply(const Params<W>&, typename W::V x) { return vmath::erf<W>(x); }
     template <class W>
     static auto derivative(const Params<W>&, typename W::V x) {
-        return W::mul(W::set1(1.12837916709551257390f), vmath::exp<W>(W::neg(W::mul(x, x))));
+        return W::mul(W::set1(1.12837916709551257390f), vmath::exp_of_nonpositive<W>(W::neg(W::mul(x, x))));
     }
 };
 struct VecLeakyRelu {
@@ -141,7 +141,7 @@ struct VecGelu {
     }
     template <class W>
     static auto derivative(const Params<W>&, typename W::V x) {
-        const auto pdf = vmath::exp<W>(W::mul(W::set1(-0.5f), W::mul(x, x)));
+        const auto pdf = vmath::exp_of_nonpositive<W>(W::mul(W::set1(-0.5f), W::mul(x, x)));
         return W::fmadd(W::mul(x, W::set1(0.39894228040143267794f)), pdf, cdf<W>(x));
     }
 };
@@ -275,7 +275,7 @@ struct VecSoftplus {
     static constexpr bool kGradFromY = false;
     template <class W>
     static auto softplus(typename W::V x) {
-        const auto tail = vmath::log1p_of_fraction<W>(vmath::exp<W>(W::neg(W::abs(x))));
+        const auto tail = vmath::log1p_of_fraction<W>(vmath::exp_of_nonpositive<W>(W::neg(W::abs(x))));
         return vmath::nan_passthrough<W>(x, W::add(W::max(x, W::zero()), tail));
     }
     template <class W> static auto apply(const Params<W>&, typename W::V x) { return softplus<W>(x); }
