@@ -611,10 +611,12 @@ TEST(ConvLoweringTest, PanelsMatchIm2colAtEveryIsaAndPanelWidth) {
         lowering_geometry({7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
         lowering_geometry({14, 15}, {3, 3}, {2, 2}, {1, 1}, {1, 1}),
         lowering_geometry({4, 9, 5}, {3, 2, 3}, {2, 1, 1}, {1, 2, 1}, {1, 0, 2}),
-        // Stride 1, output the input's size (the AVX-512 masked-load path), dilated, 3-d and 1x1.
+        // Stride 1, output the input's size (the masked-load path of conv_same_size_lowering.hpp in
+        // 2-d: AVX2 at NR a multiple of 8; AVX-512's gather path), dilated, 3-d and 1x1.
         lowering_geometry({12, 20}, {3, 3}, {1, 1}, {2, 2}, {2, 2}),
         lowering_geometry({4, 5, 6}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}),
         lowering_geometry({6, 33}, {1, 1}, {1, 1}, {1, 1}, {0, 0}),
+        lowering_geometry({11, 13}, {7, 7}, {1, 1}, {1, 1}, {3, 3}),
     };
     for (mln_isa isa : available_isas()) {
         for (const WindowGeometry& g : geometries) {
