@@ -114,11 +114,13 @@ TaskChunk<T> task_chunk(const Plan<T>& p, int64_t task) {
 }
 
 // Few positions (at most kTransposedMaxPositions): the GEMM transposed, columns^T (P x rows) =
-// dy^T * W_g, positions in MR panels of A and the chunk's depth rows in NR panels of B, then
-// transposed into the columns for col2im. A last NR panel of positions was mostly padding
-// (ResNet-18's 3x3/2 layers at batch 1: 49 positions = 32 + 17, 196 = 6 x 32 + 4); MR panels
-// waste less (49 = 6 x 8 + 1). Zen 5, one thread, CPU time under load: ResNet-18's layer4 3x3/2
-// (49 positions) at batch 1 1.01-1.04 -> 0.86-0.89 ms; layer3's (196) 0.77-0.81 either way.
+// dy^T * W_g, positions in MR panels of A and the chunk's depth rows in NR panels of B, which
+// col2im reads as they are (transposing them into rows of positions first: 1.04-1.07x the time
+// of ResNet-18's 3x3 layers at 7x7 and 14x14, Zen 3, batch 1, one thread). A last NR panel of
+// positions was mostly padding (ResNet-18's 3x3/2 layers at batch 1: 49 positions = 32 + 17,
+// 196 = 6 x 32 + 4); MR panels waste less (49 = 6 x 8 + 1). Zen 5, one thread, CPU time under
+// load: ResNet-18's layer4 3x3/2 (49 positions) at batch 1 1.01-1.04 -> 0.86-0.89 ms; layer3's
+// (196) 0.77-0.81 either way.
 // Both operands are packed: dy^T once for all tasks (p.dy_panels), and per depth block all of
 // the chunk's NR panels of W in one pass over its rows. Read in place instead (dy's 6 positions
 // at a stride of P, W's 16 rows per panel at a stride of the depth: 18 KiB for 512 channels of
@@ -155,12 +157,7 @@ void run_transposed_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             }
         }
     }
-    T* const columns = ws.columns.data();
-    for (int64_t r = 0; r < rows; ++r) {
-        for (int64_t q = 0; q < positions; ++q) columns[r * positions + q] = columns_t[q * rows + r];
-    }
-    col2im_rows(columns, a.geometry, t.channels, t.dx,
-                ws.phase_rows);
+    col2im_rows(columns_t, 1, rows, a.geometry, t.channels, t.dx, ws.phase_rows);
 }
 
 template <class T>
@@ -216,8 +213,7 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             }
         }
     }
-    col2im_rows(columns, a.geometry, t.channels, t.dx,
-                   ws.phase_rows);
+    col2im_rows(columns, p.out_size, 1, a.geometry, t.channels, t.dx, ws.phase_rows);
 }
 
 // dx for a convolution that is neither depthwise nor pointwise, batch >= 1.
@@ -297,11 +293,13 @@ void conv_backward_data(const ConvArgs& a) {
         tasks, threads,
         [&]() -> Workspace<T>& {
             Workspace<T>& ws = thread_scratch<Workspace<T>>();
-            ws.columns.resize(static_cast<size_t>(p.chunk_channels * p.kernel_size * p.out_size));
-            ws.a_panel.resize(static_cast<size_t>(mr * p.out_channel_block));
             if (p.transposed) {
                 ws.columns_t.resize(static_cast<size_t>(p.chunk_channels * p.kernel_size * p.out_size));
-                ws.b_panel.resize(static_cast<size_t>(round_up(p.chunk_channels * p.kernel_size, nr) * p.out_channel_block));
+                const int64_t rows = round_up(p.chunk_channels * p.kernel_size, nr);
+                ws.b_panel.resize(static_cast<size_t>(rows * p.out_channel_block));
+            } else {
+                ws.columns.resize(static_cast<size_t>(p.chunk_channels * p.kernel_size * p.out_size));
+                ws.a_panel.resize(static_cast<size_t>(mr * p.out_channel_block));
             }
             return ws;
         },

@@ -420,7 +420,9 @@ struct Avx512SameSizeLanes {
         return _mm512_mask_cmplt_epu32_mask(_mm512_cmplt_epu32_mask(h, _mm512_set1_epi32(height)), w,
                                             _mm512_set1_epi32(width_limit));
     }
-    static void copy(const float* src, Bits bits, float* dst) { _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(bits, src)); }
+    static void copy(const float* src, Bits bits, float* dst) {
+        _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(bits, src));
+    }
 };
 }  // namespace
 

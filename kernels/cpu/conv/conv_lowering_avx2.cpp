@@ -78,7 +78,8 @@ struct Avx2SameSizeLanes {
     }
     static Bits inside(const int32_t* rows, const int32_t* columns, int32_t dh, int32_t dw, int32_t height,
                        int32_t width_limit) {
-        const __m256i h = _mm256_add_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(rows)), _mm256_set1_epi32(dh));
+        const __m256i h =
+            _mm256_add_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(rows)), _mm256_set1_epi32(dh));
         const __m256i w =
             _mm256_add_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(columns)), _mm256_set1_epi32(dw));
         const __m256i both = _mm256_and_si256(below(h, height), below(w, width_limit));
