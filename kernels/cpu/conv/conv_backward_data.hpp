@@ -68,10 +68,14 @@ struct Plan {
     // dy's partial last NR panel of positions per image and group (group_out_channels rows of
     // NR, zero-padded), packed once for all tasks; nullptr when the positions fill whole panels.
     const T* dy_partial;
+    // Transposed form: dy^T of each image and group as MR panels of positions (all output
+    // channels deep, zero-padded), packed once for all tasks; nullptr otherwise.
+    const T* dy_panels;
     bool transposed;  // see run_transposed_task
 };
 
 struct PartialPanels;
+struct TransposedPanels;
 
 template <class T>
 struct Workspace {
@@ -110,14 +114,21 @@ TaskChunk<T> task_chunk(const Plan<T>& p, int64_t task) {
 }
 
 // Few positions (at most kTransposedMaxPositions): the GEMM transposed, columns^T (P x rows) =
-// dy^T * W_g, positions in MR panels of A (dy read in place, a_col_stride P) and the chunk's
-// depth rows in NR panels of B (W's rows read in place), then transposed into the columns for
-// col2im. A last NR panel of positions was mostly padding (ResNet-18's 3x3/2 layers at batch 1:
-// 49 positions = 32 + 17, 196 = 6 x 32 + 4); MR panels waste less (49 = 6 x 8 + 1). A partial
-// panel of positions is packed, zero-padded, and one of rows at the end of W's rows (nothing is
-// read past dy's or W's rows). Zen 5, one thread, CPU time under load: ResNet-18's layer4 3x3/2
-// (49 positions) at batch 1 1.01-1.04 -> 0.86-0.89 ms; layer3's (196) 0.77-0.81 either way.
-constexpr int64_t kTransposedMaxPositions = 128;
+// dy^T * W_g, positions in MR panels of A and the chunk's depth rows in NR panels of B, which
+// col2im reads as they are (transposing them into rows of positions first: 1.04-1.07x the time
+// of ResNet-18's 3x3 layers at 7x7 and 14x14, Zen 3, batch 1, one thread). A last NR panel of
+// positions was mostly padding (ResNet-18's 3x3/2 layers at batch 1: 49 positions = 32 + 17,
+// 196 = 6 x 32 + 4); MR panels waste less (49 = 6 x 8 + 1). Zen 5, one thread, CPU time under
+// load: ResNet-18's layer4 3x3/2 (49 positions) at batch 1 1.01-1.04 -> 0.86-0.89 ms; layer3's
+// (196) 0.77-0.81 either way.
+// Both operands are packed: dy^T once for all tasks (p.dy_panels), and per depth block all of
+// the chunk's NR panels of W in one pass over its rows. Read in place instead (dy's 6 positions
+// at a stride of P, W's 16 rows per panel at a stride of the depth: 18 KiB for 512 channels of
+// 3x3, which maps a panel's rows onto 2 of L1's 64 sets), they took ResNet-18's layer4 3x3
+// backward data at batch 1 to 1.5x its time now (Zen 3, AVX2, one thread; packing each NR panel
+// of W on its own: 1.14x, and 1.07x with chunks of 14 channels, whose 126 rows end in a partial
+// panel). Up to 256 positions: layer3's 196 ran 0.94-0.96x the time of the untransposed GEMM.
+constexpr int64_t kTransposedMaxPositions = 256;
 
 template <class T>
 void run_transposed_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
@@ -127,48 +138,26 @@ void run_transposed_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     const TaskChunk<T> t = task_chunk(p, task);
     const int64_t rows = t.rows;
     const int64_t positions = p.out_size;
-    const int64_t full_positions = positions / mr * mr;
-    const T* dy = t.dy;
+    const T* dy_panels = p.dy_panels + t.image_group * round_up(positions, mr) * p.group_out_channels;
     const T* w = t.w;  // B(k, j) = w[k * depth + j]
     T* const columns_t = ws.columns_t.data();  // (position, row) at position * rows + row
     for (int64_t k0 = 0; k0 < p.group_out_channels; k0 += p.out_channel_block) {
         const int64_t kc = std::min(p.out_channel_block, p.group_out_channels - k0);
         const bool first = k0 == 0;
-        const T* dy_block = dy + k0 * positions;
+        const T* dy_block = dy_panels + k0 * mr;
         const T* w_block = w + k0 * p.depth;
-        if (full_positions < positions) {
-            pack_a_panels(MatrixRef<T>{dy_block, 1, positions}, full_positions, positions - full_positions, 0, kc, mr,
-                          p.micro.packers, ws.a_panel.data());
-        }
+        pack_b_panels(MatrixRef<T>{w_block, p.depth, 1}, 0, kc, 0, rows, nr, p.micro.packers, ws.b_panel.data());
         for (int64_t j0 = 0; j0 < rows; j0 += nr) {
             const int64_t cols = std::min<int64_t>(nr, rows - j0);
-            const T* b = w_block + j0;
-            int64_t b_row_stride = p.depth;
-            // A partial panel reads W's next weights in place where the row has NR of them;
-            // at the end of the row (the last chunk) it is packed.
-            if (t.first_row + j0 + nr > p.depth) {
-                pack_b_panels(MatrixRef<T>{w_block, p.depth, 1}, 0, kc, j0, cols, nr, p.micro.packers,
-                              ws.b_panel.data());
-                b = ws.b_panel.data();
-                b_row_stride = nr;
-            }
+            const T* b = ws.b_panel.data() + j0 * kc;
             T* const c = columns_t + j0;
-            for (int64_t i = 0; i < full_positions; i += mr) {
-                accumulate_tile(p.micro.strided, mr, nr, kc, dy_block + i, 1, positions, b, b_row_stride, c + i * rows,
-                                rows, mr, cols, first);
-            }
-            if (full_positions < positions) {
-                accumulate_tile(p.micro.packed, mr, nr, kc, ws.a_panel.data(), 1, mr, b, b_row_stride,
-                                c + full_positions * rows, rows, positions - full_positions, cols, first);
+            for (int64_t i = 0; i < positions; i += mr) {
+                accumulate_tile(p.micro.packed, mr, nr, kc, dy_block + i * p.group_out_channels, 1, mr, b, nr,
+                                c + i * rows, rows, std::min<int64_t>(mr, positions - i), cols, first);
             }
         }
     }
-    T* const columns = ws.columns.data();
-    for (int64_t r = 0; r < rows; ++r) {
-        for (int64_t q = 0; q < positions; ++q) columns[r * positions + q] = columns_t[q * rows + r];
-    }
-    col2im_rows(columns, a.geometry, t.channels, t.dx,
-                ws.phase_rows);
+    col2im_rows(columns_t, 1, rows, a.geometry, t.channels, t.dx, ws.phase_rows);
 }
 
 template <class T>
@@ -224,8 +213,7 @@ void run_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             }
         }
     }
-    col2im_rows(columns, a.geometry, t.channels, t.dx,
-                   ws.phase_rows);
+    col2im_rows(columns, p.out_size, 1, a.geometry, t.channels, t.dx, ws.phase_rows);
 }
 
 // dx for a convolution that is neither depthwise nor pointwise, batch >= 1.
@@ -252,7 +240,15 @@ void conv_backward_data(const ConvArgs& a) {
         p.micro.nr, kColumnBlockBytes / (std::min(p.out_channel_block, p.group_out_channels) *
                                          static_cast<int64_t>(sizeof(T))) / p.micro.nr * p.micro.nr);
     const int64_t threads = cpu::thread_pool().thread_count();
+    p.transposed = p.out_size <= kTransposedMaxPositions;
     p.chunk_channels = std::clamp<int64_t>(kMaxChunkRows / p.kernel_size, 1, p.group_channels);
+    if (p.transposed) {
+        // Chunks of whole NR panels of rows where that stays under 2 kMaxChunkRows (3x3 at NR 16:
+        // 16 channels, 144 rows; at NR 32 it would take 288): no partial panel of W per chunk.
+        const int64_t whole_panels = p.micro.nr / std::gcd<int64_t>(p.micro.nr, p.kernel_size);
+        const int64_t rounded = round_up(p.chunk_channels, whole_panels);
+        if (rounded * p.kernel_size <= 2 * kMaxChunkRows) p.chunk_channels = std::min(rounded, p.group_channels);
+    }
     for (;;) {
         p.chunks = ceil_div(p.group_channels, p.chunk_channels);
         if (p.chunk_channels == 1 || tasks_fill_threads(a.batch * a.groups * p.chunks, threads)) break;
@@ -261,7 +257,6 @@ void conv_backward_data(const ConvArgs& a) {
     const int64_t tasks = a.batch * a.groups * p.chunks;
     const int mr = p.micro.mr;
     const int nr = p.micro.nr;
-    p.transposed = p.out_size <= kTransposedMaxPositions;
     // The partial panel of dy once per image and group: each task packing it again cost 12% of
     // ResNet-18's 512-channel 3x3/2 layer at batch 1 (49 positions: 17 in the partial panel, 19
     // tasks). The workers reach the buffer through the pointer.
@@ -280,15 +275,31 @@ void conv_backward_data(const ConvArgs& a) {
         });
         p.dy_partial = partial;
     }
+    if (p.transposed) {
+        const int64_t image_group_size = round_up(p.out_size, mr) * p.group_out_channels;
+        std::vector<T>& panels_buffer = thread_buffer<T, TransposedPanels>();
+        panels_buffer.resize(static_cast<size_t>(a.batch * a.groups * image_group_size));
+        T* panels = panels_buffer.data();
+        cpu::parallel_for(a.batch * a.groups, 1, [&](int64_t begin, int64_t end) {
+            for (int64_t image_group = begin; image_group < end; ++image_group) {
+                pack_a_panels(MatrixRef<T>{p.dy + image_group * p.group_out_channels * p.out_size, 1, p.out_size}, 0,
+                              p.out_size, 0, p.group_out_channels, mr, p.micro.packers,
+                              panels + image_group * image_group_size);
+            }
+        });
+        p.dy_panels = panels;
+    }
     cpu::for_each_claimed(
         tasks, threads,
         [&]() -> Workspace<T>& {
             Workspace<T>& ws = thread_scratch<Workspace<T>>();
-            ws.columns.resize(static_cast<size_t>(p.chunk_channels * p.kernel_size * p.out_size));
-            ws.a_panel.resize(static_cast<size_t>(mr * p.out_channel_block));
             if (p.transposed) {
                 ws.columns_t.resize(static_cast<size_t>(p.chunk_channels * p.kernel_size * p.out_size));
-                ws.b_panel.resize(static_cast<size_t>(nr * p.out_channel_block));
+                const int64_t rows = round_up(p.chunk_channels * p.kernel_size, nr);
+                ws.b_panel.resize(static_cast<size_t>(rows * p.out_channel_block));
+            } else {
+                ws.columns.resize(static_cast<size_t>(p.chunk_channels * p.kernel_size * p.out_size));
+                ws.a_panel.resize(static_cast<size_t>(mr * p.out_channel_block));
             }
             return ws;
         },

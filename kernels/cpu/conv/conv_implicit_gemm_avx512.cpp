@@ -15,6 +15,7 @@
 #include "kernels/cpu/common/force_inline.hpp"
 #include "kernels/cpu/common/transpose_avx512.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm_kernel.hpp"
+#include "kernels/cpu/conv/conv_same_size_lowering.hpp"
 
 namespace mln::kernels {
 namespace {
@@ -406,74 +407,32 @@ void pack_flipped_weights_avx512(const float* w, int64_t m_stride, int64_t kerne
     }
 }
 
-// Stride 1, output the input's size, 2-d: column q of tap (kh, kw)'s row is the channel's
-// element q + shift(kh, kw) where the window is inside the image, zero elsewhere, so a row is one
-// masked load per 16 columns. The masks depend on the tap and the column only: made once per call
-// for each tap (at most kMaxSameSizeTaps) instead of per row from the columns' coordinates, as the
-// general lowering does (3 loads, 3 adds and 3 compares per 16 columns). Measured on Zen 5 (one
-// thread, contended machine, same-process A/B, min per call): ResNet-18's 3x3 at 14x14 forward
-// and backward data 1.5% faster (0.983-0.990x over 3 runs each), the lowering's share of the
-// layer 5.2% -> 2.8% (perf); at 7x7 about 1%.
-constexpr int64_t kMaxSameSizeTaps = 49;
-constexpr int64_t kMaxSameSizeVectors = 64;  // 1024 columns
+namespace {
+// The lane type of lower_same_size_body (conv_same_size_lowering.hpp).
+struct Avx512SameSizeLanes {
+    static constexpr int64_t width = 16;
+    using Bits = __mmask16;
+    static Bits inside(const int32_t* rows, const int32_t* columns, int32_t dh, int32_t dw, int32_t height,
+                       int32_t width_limit) {
+        // Unsigned compares take both bounds at once: a negative index is a huge unsigned one.
+        const __m512i h = _mm512_add_epi32(_mm512_load_si512(rows), _mm512_set1_epi32(dh));
+        const __m512i w = _mm512_add_epi32(_mm512_load_si512(columns), _mm512_set1_epi32(dw));
+        return _mm512_mask_cmplt_epu32_mask(_mm512_cmplt_epu32_mask(h, _mm512_set1_epi32(height)), w,
+                                            _mm512_set1_epi32(width_limit));
+    }
+    static void copy(const float* src, Bits bits, float* dst) {
+        _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(bits, src));
+    }
+};
+}  // namespace
 
 bool same_size_lowering_applies(const WindowGeometry& g, int64_t cols, int64_t nr) {
-    return g.in[0] == 1 && g.out[0] == 1 && g.kernel[0] == 1 && g.stride[1] == 1 && g.stride[2] == 1 &&
-           g.out[1] == g.in[1] && g.out[2] == g.in[2] && g.kernel[1] * g.kernel[2] <= kMaxSameSizeTaps &&
-           nr % 16 == 0 && (cols + nr - 1) / nr * nr <= 16 * kMaxSameSizeVectors &&
-           g.in_size() < (int64_t{1} << 30);
+    return same_size_lowering_fits(g, cols, nr, Avx512SameSizeLanes::width);
 }
 
 void lower_same_size_avx512(const float* x, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0,
                             int64_t cols, int64_t nr, float* packed) {
-    const int64_t height = g.in[1], width = g.in[2], kw_count = g.kernel[2];
-    const int64_t taps = g.kernel[1] * kw_count;
-    const int64_t vectors = (cols + nr - 1) / nr * nr / 16;
-    // Each column's output row and column; padding columns get a row no tap brings inside.
-    alignas(64) int32_t rows_of[16 * kMaxSameSizeVectors], columns_of[16 * kMaxSameSizeVectors];
-    int64_t oh = q0 / width, ow = q0 % width;
-    for (int64_t j = 0; j < 16 * vectors; ++j) {
-        rows_of[j] = static_cast<int32_t>(j < cols ? oh : INT32_MIN / 2);
-        columns_of[j] = static_cast<int32_t>(ow);
-        if (++ow == width) {
-            ow = 0;
-            ++oh;
-        }
-    }
-    const __m512i limit_h = _mm512_set1_epi32(static_cast<int32_t>(height));
-    const __m512i limit_w = _mm512_set1_epi32(static_cast<int32_t>(width));
-    __mmask16 masks[kMaxSameSizeTaps][kMaxSameSizeVectors];
-    int64_t shifts[kMaxSameSizeTaps];
-    for (int64_t t = 0; t < taps; ++t) {
-        const int64_t dh = t / kw_count * g.dilation[1] - g.pad_begin[1];
-        const int64_t dw = t % kw_count * g.dilation[2] - g.pad_begin[2];
-        shifts[t] = dh * width + dw;
-        const __m512i shift_h = _mm512_set1_epi32(static_cast<int32_t>(dh));
-        const __m512i shift_w = _mm512_set1_epi32(static_cast<int32_t>(dw));
-        for (int64_t v = 0; v < vectors; ++v) {
-            // Unsigned compares take both bounds at once: a negative index is a huge unsigned one.
-            const __m512i h = _mm512_add_epi32(_mm512_load_si512(rows_of + 16 * v), shift_h);
-            const __m512i w = _mm512_add_epi32(_mm512_load_si512(columns_of + 16 * v), shift_w);
-            masks[t][v] = _mm512_mask_cmplt_epu32_mask(_mm512_cmplt_epu32_mask(h, limit_h), w, limit_w);
-        }
-    }
-    int64_t channel = pc / taps, t = pc % taps;
-    for (int64_t p = 0; p < kc; ++p) {
-        const float* source = x + channel * g.in_size() + q0 + shifts[t];
-        const __mmask16* row_masks = masks[t];
-        float* row = packed + p * nr;
-        for (int64_t v = 0, lane = 0; v < vectors; ++v, lane += 16) {
-            if (lane == nr) {
-                lane = 0;
-                row += nr * kc;
-            }
-            _mm512_storeu_ps(row + lane, _mm512_maskz_loadu_ps(row_masks[v], source + 16 * v));
-        }
-        if (++t == taps) {
-            t = 0;
-            ++channel;
-        }
-    }
+    lower_same_size_body<Avx512SameSizeLanes>(x, g, pc, kc, q0, cols, nr, packed);
 }
 
 // 16 x 16 blocks: 16 positions' rows of channel sums (summed over the slices) transposed in

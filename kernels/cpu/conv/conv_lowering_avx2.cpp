@@ -5,6 +5,7 @@
 
 #include "kernels/cpu/conv/conv_lowering.hpp"
 #include "kernels/cpu/conv/conv_lowering_body.hpp"
+#include "kernels/cpu/conv/conv_same_size_lowering.hpp"
 
 namespace mln::kernels {
 namespace {
@@ -23,11 +24,30 @@ __m256i first_lanes_64(int64_t n) {
 
 struct Avx2FloatPieceCopier {
     static void copy(const float* src, int64_t stride, int64_t n, float* dst) {
+        if (stride == 2) return copy_even(src, n, dst);
         if (stride != 1) return LoopPieceCopier<float>::copy(src, stride, n, dst);
         for (int64_t i = 0; i < n; i += 8) {
             const __m256i mask = first_lanes_32(n - i);
             _mm256_maskstore_ps(dst + i, mask, _mm256_maskload_ps(src + i, mask));
         }
+    }
+    // Stride 2, 8 outputs a step while 8 remain: the 16 source elements behind them in two loads
+    // (the last one masked where it would read past src[2 (n - 1)]), the even ones picked by a
+    // shuffle and a 64-bit lane permute; the rest, under 8, by the scalar loop (masked loads and
+    // a masked store, slow on AMD, took ResNet-18's 3x3/2 layers 1.05x the time of the loop).
+    // The scalar loop alone ran the 7x7/2 stem 1.2x slower where its 20-byte body straddled a
+    // 64-byte line (Zen 3); these steps run it 0.88-0.91x of main's time.
+    static void copy_even(const float* src, int64_t n, float* dst) {
+        int64_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            const __m256 low = _mm256_loadu_ps(src + 2 * i);
+            const __m256 high = i + 8 < n ? _mm256_loadu_ps(src + 2 * i + 8)
+                                          : _mm256_maskload_ps(src + 2 * i + 8, first_lanes_32(7));
+            // [l0 l2 h0 h2 | l4 l6 h4 h6] -> [l0 l2 l4 l6 | h0 h2 h4 h6]
+            const __m256 even = _mm256_shuffle_ps(low, high, 0x88);
+            _mm256_storeu_ps(dst + i, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), 0xD8)));
+        }
+        LoopPieceCopier<float>::copy(src + 2 * i, 2, n - i, dst + i);
     }
     static void zero(int64_t n, float* dst) {
         for (int64_t i = 0; i < n; i += 8) _mm256_maskstore_ps(dst + i, first_lanes_32(n - i), _mm256_setzero_ps());
@@ -47,10 +67,43 @@ struct Avx2DoublePieceCopier {
     }
 };
 
+// The lane type of lower_same_size_body (conv_same_size_lowering.hpp): 8 bits a register.
+struct Avx2SameSizeLanes {
+    static constexpr int64_t width = 8;
+    using Bits = uint8_t;
+    // Unsigned v < limit as min(v, limit - 1) == v (AVX2 has no unsigned compare): both bounds
+    // at once, a negative index being a huge unsigned one.
+    static __m256i below(__m256i v, int32_t limit) {
+        return _mm256_cmpeq_epi32(_mm256_min_epu32(v, _mm256_set1_epi32(limit - 1)), v);
+    }
+    static Bits inside(const int32_t* rows, const int32_t* columns, int32_t dh, int32_t dw, int32_t height,
+                       int32_t width_limit) {
+        const __m256i h =
+            _mm256_add_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(rows)), _mm256_set1_epi32(dh));
+        const __m256i w =
+            _mm256_add_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(columns)), _mm256_set1_epi32(dw));
+        const __m256i both = _mm256_and_si256(below(h, height), below(w, width_limit));
+        return static_cast<Bits>(_mm256_movemask_ps(_mm256_castsi256_ps(both)));
+    }
+    static void copy(const float* src, Bits bits, float* dst) {
+        const __m256i lane_bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+        const __m256i mask = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(bits), lane_bits), lane_bits);
+        _mm256_storeu_ps(dst, _mm256_maskload_ps(src, mask));
+    }
+};
+
 }  // namespace
 
+// Same-size images (ResNet's 3x3 stride-1 layers) take the masked-load lowering: rows of 14 or
+// 7 outputs are pieces shorter than a register, whose copies through the panel writer cost
+// more in control than in data (15% of ResNet-18's layer3 3x3 forward at batch 1, perf). Zen 3,
+// one thread, batch 1, whole layers against the piece copier (min, median of 21 rounds):
+// layer3 3x3 (14x14) 0.81 / 0.79, layer4 3x3 (7x7) 0.90 / 0.89.
 void lower_column_panels_avx2(const float* x, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0,
                               int64_t cols, int64_t nr, float* packed) {
+    if (same_size_lowering_fits(g, cols, nr, Avx2SameSizeLanes::width)) {
+        return lower_same_size_body<Avx2SameSizeLanes>(x, g, pc, kc, q0, cols, nr, packed);
+    }
     lower_column_panels_body<float, Avx2FloatPieceCopier>(x, g, pc, kc, q0, cols, nr, packed);
 }
 void lower_column_panels_avx2(const double* x, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0,

@@ -611,10 +611,12 @@ TEST(ConvLoweringTest, PanelsMatchIm2colAtEveryIsaAndPanelWidth) {
         lowering_geometry({7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
         lowering_geometry({14, 15}, {3, 3}, {2, 2}, {1, 1}, {1, 1}),
         lowering_geometry({4, 9, 5}, {3, 2, 3}, {2, 1, 1}, {1, 2, 1}, {1, 0, 2}),
-        // Stride 1, output the input's size (the AVX-512 masked-load path), dilated, 3-d and 1x1.
+        // Stride 1, output the input's size (the masked-load path of conv_same_size_lowering.hpp in
+        // 2-d: AVX2 at NR a multiple of 8; AVX-512's gather path), dilated, 3-d and 1x1.
         lowering_geometry({12, 20}, {3, 3}, {1, 1}, {2, 2}, {2, 2}),
         lowering_geometry({4, 5, 6}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}),
         lowering_geometry({6, 33}, {1, 1}, {1, 1}, {1, 1}, {0, 0}),
+        lowering_geometry({11, 13}, {7, 7}, {1, 1}, {1, 1}, {3, 3}),
     };
     for (mln_isa isa : available_isas()) {
         for (const WindowGeometry& g : geometries) {
@@ -1080,12 +1082,14 @@ TEST_F(ConvTest, DepthwiseForwardAndBackwardDataTakeRunsOfBlocksAtTheSameBits) {
 // channels than one KC block (300 > 256 f32, 128 f64), positions over one NC block (360 > 256 at
 // KC 256: the second block ends in the partial panel), dilation, asymmetric pads, groups, 1-d and
 // 3-d, batch 1 and 5, f32 at every ISA and f64; at 1, 2 and 3 threads (chunks cut smaller to fill
-// the pool), every result bit for bit the same as at 1 thread. Up to 128 positions the GEMM runs
-// transposed (49 positions: a partial MR panel; chunks of 14 channels whose partial NR panel of
-// rows is read in place, the last chunk's packed at the end of W's rows; 300 output channels).
+// the pool), every result bit for bit the same as at 1 thread. Up to 256 positions the GEMM runs
+// transposed (49 and 196 positions: a partial MR panel; chunks of 16 channels at AVX2, 144 rows in
+// whole NR panels, and a last chunk of one channel, a partial panel; 14-channel chunks at AVX-512,
+// partial panels; 300 output channels: two depth blocks).
 TEST_F(ConvTest, BackwardDataByColumnsMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{1, 17, 14, 14}, 24, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 33, 14, 14}, 20, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{5, 6, 7, 7}, 13, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 5, 6, 6}, 300, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 3, 40, 36}, 260, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
