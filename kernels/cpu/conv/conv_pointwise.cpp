@@ -217,6 +217,28 @@ void copy_tail_columns(const T* from, int64_t count, T* to) {
     }
 }
 
+// The row panels of A: mr rows each, except that the last one or two are the kernel's short
+// panels (PointwiseKernelInfo::short_rows) where the rows leave that many over; as many panels
+// as ceil(rows / mr) either way. Panel i covers rows [begin(i), begin(i + 1)).
+struct PanelRows {
+    int64_t rows = 0, mr = 1, short_rows = 0;
+    int64_t count() const { return ceil_div(rows, mr); }
+    // Panels from this one on are short (count() where none is).
+    int64_t first_short() const {
+        const int64_t left = rows % mr;
+        if (short_rows == 0 || left == 0) return count();
+        if (left == short_rows) return count() - 1;
+        if (left + mr == 2 * short_rows && rows > mr) return count() - 2;
+        return count();
+    }
+    int64_t begin(int64_t i) const {
+        if (i >= count()) return rows;
+        const int64_t first = first_short();
+        return i <= first ? i * mr : rows - (count() - i) * short_rows;
+    }
+    int64_t size(int64_t i) const { return begin(i + 1) - begin(i); }
+};
+
 // Part i of `total` split into `parts` nearly equal parts begins at split_begin(i, ...).
 int64_t split_begin(int64_t i, int64_t parts, int64_t total) { return i * total / parts; }
 
@@ -336,6 +358,7 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
     bounds.blocks.registers = std::max<int64_t>(1, ceil_div(p.positions - (use_tail ? tail_cols : 0), kernel.lanes));
     const TaskSplit split = split_tasks(bounds, threads);
     const int64_t panels = bounds.panels;
+    const PanelRows panel_rows{p.rows, mr, kernel.short_rows};
     // The last few positions (fewer than a quarter of a register's lanes: the masked register
     // would cost at least four times their work) go to the tail kernel, with the tail columns of
     // B of the task's images gathered depth-contiguous by the task that computes them (gathered
@@ -438,7 +461,7 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             t.a = p.a + group * p.a_group_stride + row * p.a_row_stride + k0 * p.a_col_stride;
             t.a_row_stride = p.a_row_stride;
             t.a_col_stride = p.a_col_stride;
-            if (t.rows < mr) {
+            if (t.rows < mr && t.rows != kernel.short_rows) {
                 t.a = pack_edge_panel(t.a, p.a_row_stride, p.a_col_stride, t.rows, t.depth, kernel.mr);
                 t.a_row_stride = 1;
                 t.a_col_stride = mr;
@@ -462,9 +485,9 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             auto image_strip = [&](int64_t panel, int64_t image, int64_t col, int64_t cols, bool block_end,
                                    bool prefetch_b) {
                 PointwiseStrip<T> t = s;
-                const int64_t row = panel * mr;
+                const int64_t row = panel_rows.begin(panel);
                 const int64_t group = image % p.groups;
-                t.rows = std::min(mr, p.rows - row);
+                t.rows = panel_rows.size(panel);
                 t.cols = cols;
                 t.prefetch_b = prefetch_b;
                 set_panel_a(t, row, group, k0);
@@ -505,9 +528,9 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             // tail_width tile, C's values (when accumulating) and the residual's copied in, the
             // results copied out.
             auto shared_tail_strip = [&](int64_t panel) {
-                const int64_t row = panel * mr;
+                const int64_t row = panel_rows.begin(panel);
                 PointwiseStrip<T> t = s;
-                t.rows = std::min(mr, p.rows - row);
+                t.rows = panel_rows.size(panel);
                 std::vector<T>& tile = thread_buffer<T, TailTile>();
                 std::vector<T>& residual = thread_buffer<T, TailResidual>();
                 tile.resize(static_cast<size_t>(mr * tail_width));
@@ -565,8 +588,8 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
                 }
             }
         }
-        const int64_t row0 = first_panel * mr;
-        const int64_t row_end = std::min(p.rows, last_panel * mr);
+        const int64_t row0 = panel_rows.begin(first_panel);
+        const int64_t row_end = panel_rows.begin(last_panel);
         for (int64_t image = first_image; has_tail && !tail_per_panel && !fused_row_tail && image < last_image;
              ++image) {
             const int64_t group = image % p.groups;

@@ -129,6 +129,10 @@ struct PointwiseKernelInfo {
     int fused_tail_columns = 0;
     int fused_row_tail_columns = 0;
     PointwiseSpreadColumns<T> spread_columns = nullptr;
+    // Rows of a short panel the strip kernel computes in tiles of its own (0: none): the driver
+    // then ends the rows on one such panel where mr leaves that many over, or on two where it
+    // leaves 2 * short_rows - mr (PanelRows); other remainders go to a zero-padded mr-row panel.
+    int short_rows = 0;
 };
 
 PointwiseKernelInfo<float> pointwise_kernel_scalar(float);

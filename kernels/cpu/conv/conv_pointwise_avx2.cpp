@@ -53,8 +53,11 @@ struct Avx2DoubleLanes : Avx2F64 {
     }
 };
 
-using FloatBody = PointwiseStripBody<Avx2FloatLanes, 6, 2>;
-using DoubleBody = PointwiseStripBody<Avx2DoubleLanes, 6, 2>;
+// Short panels of 4 rows (8 accumulators) where the channels leave 4 or 2 x 4 rows past the last
+// 6-row panel (PointwiseKernelInfo::short_rows): a zero-padded 6-row edge panel spent 2 or 4 of
+// its 6 rows' FMAs on nothing (MobileNet-v2's 16, 32, 64 and 160 channels).
+using FloatBody = PointwiseStripBody<Avx2FloatLanes, 6, 2, 0, 0, 4>;
+using DoubleBody = PointwiseStripBody<Avx2DoubleLanes, 6, 2, 0, 0, 4>;
 
 // Dot kernel: 3 x 3 accumulators + 3 A registers + 1 B register = 13 of the 16.
 using FloatDot = PointwiseDotBody<Avx2FloatLanes, 3, 3>;
@@ -74,11 +77,11 @@ using DoubleSpread = PointwiseSpreadBody<Avx2DoubleLanes>;
 
 PointwiseKernelInfo<float> pointwise_kernel_avx2(float) {
     return {strip_f32, 6, FloatBody::kColumns, tail_f32, dot_f32, 3, 3, Avx2FloatLanes::width, 0, 0,
-            FloatSpread::spread_columns};
+            FloatSpread::spread_columns, 4};
 }
 PointwiseKernelInfo<double> pointwise_kernel_avx2(double) {
     return {strip_f64, 6, DoubleBody::kColumns, tail_f64, dot_f64, 3, 3, Avx2DoubleLanes::width, 0, 0,
-            DoubleSpread::spread_columns};
+            DoubleSpread::spread_columns, 4};
 }
 
 }  // namespace mln::kernels

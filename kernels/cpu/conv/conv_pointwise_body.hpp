@@ -42,8 +42,10 @@ void store_lanes(typename L::Scalar* p, typename L::Reg v, typename L::Mask mask
 
 // kFusedTail, kFusedRowTail: the most tail columns a strip fuses (PointwiseStrip::tail_cols)
 // with A's columns adjacent (dot products along the depth), and with A's rows adjacent (rows
-// across the lanes, MR at most a register's lanes); 0: none.
-template <class L, int MR, int NV, int kFusedTail = 0, int kFusedRowTail = 0>
+// across the lanes, MR at most a register's lanes); 0: none. kShortRows (0: none): a strip of
+// exactly that many rows runs tiles of that many (PointwiseKernelInfo::short_rows), reading
+// only those rows of A.
+template <class L, int MR, int NV, int kFusedTail = 0, int kFusedRowTail = 0, int kShortRows = 0>
 struct PointwiseStripBody {
     using T = typename L::Scalar;
     using Reg = typename L::Reg;
@@ -102,13 +104,15 @@ struct PointwiseStripBody {
         }
     }
 
-    // The MR x (V * width) tile at column col. kUnitRowStride: A's rows are adjacent
-    // (a_row_stride 1: W^T read in place, or a packed panel), so the MR broadcasts of a step use
-    // constant offsets from one pointer. kTail: the fused tail columns too, kDotTail as dot
-    // products (tail_step), or a positive count of columns, rows across the lanes.
+    // The R x (V * width) tile at column col (R: MR, or kShortRows without fused tails).
+    // kUnitRowStride: A's rows are adjacent (a_row_stride 1: W^T read in place, or a packed
+    // panel), so the R broadcasts of a step use constant offsets from one pointer. kTail: the
+    // fused tail columns too, kDotTail as dot products (tail_step), or a positive count of
+    // columns, rows across the lanes.
     static constexpr int kDotTail = -1;
-    template <int V, bool kMasked, bool kUnitRowStride, bool kPrefetch = false, int kTail = 0>
+    template <int R, int V, bool kMasked, bool kUnitRowStride, bool kPrefetch = false, int kTail = 0>
     static void tile(const PointwiseStrip<T>& s, int64_t col, const Mask (&mask)[NV]) {
+        static_assert(R == MR || kTail == 0);
         // Fields as locals first: the stores through c could alias s for all the compiler knows,
         // and would make it reload every flag after each store (a quarter of the instructions
         // of a depth-16 tile, measured in the disassembly).
@@ -122,9 +126,9 @@ struct PointwiseStripBody {
         const int64_t a_row_stride = kUnitRowStride ? 1 : s.a_row_stride;
         const int64_t a_col_stride = s.a_col_stride;
         const int64_t b_row_stride = s.b_row_stride;
-        Reg acc[MR][V];
+        Reg acc[R][V];
         MLN_UNROLL(16)
-        for (int i = 0; i < MR; ++i) {
+        for (int i = 0; i < R; ++i) {
             const Reg start = bias != nullptr ? L::set1(bias[std::min<int64_t>(i, rows - 1)]) : L::zero();
             MLN_UNROLL(4)
             for (int v = 0; v < V; ++v) acc[i][v] = start;
@@ -146,7 +150,7 @@ struct PointwiseStripBody {
                 for (int v = 0; v < V; ++v) L::prefetch(b + kColumns + v * kWidth);
             }
             MLN_UNROLL(16)
-            for (int i = 0; i < MR; ++i) {
+            for (int i = 0; i < R; ++i) {
                 const Reg x = L::broadcast(a + i * a_row_stride);
                 MLN_UNROLL(4)
                 for (int v = 0; v < V; ++v) acc[i][v] = L::fmadd(x, bv[v], acc[i][v]);
@@ -170,7 +174,7 @@ struct PointwiseStripBody {
                 for (int j = 0; j < kTail; ++j) tail_acc[j] = L::fmadd(av, L::broadcast(tb + j * tail_b_stride), tail_acc[j]);
                 ++tb;
             }
-            store_tile<V, kMasked>(s, c, residual, acc, mask);
+            store_tile<R, V, kMasked>(s, c, residual, acc, mask);
             T sums[kWidth];
             for (int j = 0; j < kTail; ++j) {
                 L::store(sums, tail_acc[j]);
@@ -200,23 +204,23 @@ struct PointwiseStripBody {
                     tail_step<true, false>(s, a_rows, a_row_stride, k, L::first(depth - k), sums);
                 }
             }
-            store_tile<V, kMasked>(s, c, residual, acc, mask);
+            store_tile<R, V, kMasked>(s, c, residual, acc, mask);
             finish_tail_sums(s, sums);
             return;
         }
         for (int64_t k = 0; k < depth; ++k) step();
-        store_tile<V, kMasked>(s, c, residual, acc, mask);
+        store_tile<R, V, kMasked>(s, c, residual, acc, mask);
     }
 
     // The tile's epilogue: residual, ReLU, one store per output.
-    template <int V, bool kMasked>
-    static void store_tile(const PointwiseStrip<T>& s, T* c, const T* residual, const Reg (&acc)[MR][V],
+    template <int R, int V, bool kMasked>
+    static void store_tile(const PointwiseStrip<T>& s, T* c, const T* residual, const Reg (&acc)[R][V],
                            const Mask (&mask)[NV]) {
         const int64_t rows = s.rows;
         const int64_t ldc = s.ldc;
         const bool relu = s.relu;
         MLN_UNROLL(16)
-        for (int i = 0; i < MR; ++i) {
+        for (int i = 0; i < R; ++i) {
             if (i >= rows) break;
             MLN_UNROLL(4)
             for (int v = 0; v < V; ++v) {
@@ -236,53 +240,62 @@ struct PointwiseStripBody {
             if (columns < J) return row_tail_tile<J - 1>(s, columns);
         }
         const Mask all[NV] = {};
-        if (s.prefetch_b) return tile<NV, false, true, true, J>(s, 0, all);
-        tile<NV, false, true, false, J>(s, 0, all);
+        if (s.prefetch_b) return tile<MR, NV, false, true, true, J>(s, 0, all);
+        tile<MR, NV, false, true, false, J>(s, 0, all);
     }
 
     // The strip's last tile: V registers for `cols` < kColumns columns, the last one masked.
-    template <int V, bool kUnitRowStride>
+    template <int R, int V, bool kUnitRowStride>
     static void last_tile(const PointwiseStrip<T>& s, int64_t col, int64_t cols) {
         if constexpr (V > 1) {
-            if (cols <= (V - 1) * kWidth) return last_tile<V - 1, kUnitRowStride>(s, col, cols);
+            if (cols <= (V - 1) * kWidth) return last_tile<R, V - 1, kUnitRowStride>(s, col, cols);
         }
         Mask mask[NV];
         for (int v = 0; v < NV; ++v) mask[v] = L::first(std::clamp<int64_t>(cols - v * kWidth, 1, kWidth));
-        tile<V, true, kUnitRowStride>(s, col, mask);
+        tile<R, V, true, kUnitRowStride>(s, col, mask);
     }
 
-    template <bool kUnitRowStride>
+    // Full tiles of R rows, then the last one; the fused tails only at R = MR.
+    template <int R, bool kUnitRowStride>
     static void run(const PointwiseStrip<T>& s) {
         const Mask all[NV] = {};
         int64_t col = 0;
         // The driver fuses the tail only into a strip of at least one full tile.
-        if constexpr (kFusedTail > 0) {
+        if constexpr (kFusedTail > 0 && R == MR) {
             if (s.tail_cols > 0 && s.a_col_stride == 1) {
                 if (s.prefetch_b) {
-                    tile<NV, false, kUnitRowStride, true, kDotTail>(s, col, all);
+                    tile<MR, NV, false, kUnitRowStride, true, kDotTail>(s, col, all);
                 } else {
-                    tile<NV, false, kUnitRowStride, false, kDotTail>(s, col, all);
+                    tile<MR, NV, false, kUnitRowStride, false, kDotTail>(s, col, all);
                 }
                 col += kColumns;
             }
         }
-        if constexpr (kFusedRowTail > 0 && kUnitRowStride) {
+        if constexpr (kFusedRowTail > 0 && kUnitRowStride && R == MR) {
             if (s.tail_cols > 0 && s.a_col_stride != 1) {
                 row_tail_tile<kFusedRowTail>(s, s.tail_cols);
                 col += kColumns;
             }
         }
         if (s.prefetch_b) {
-            for (; col + kColumns <= s.cols; col += kColumns) tile<NV, false, kUnitRowStride, true>(s, col, all);
+            for (; col + kColumns <= s.cols; col += kColumns) tile<R, NV, false, kUnitRowStride, true>(s, col, all);
         } else {
-            for (; col + kColumns <= s.cols; col += kColumns) tile<NV, false, kUnitRowStride>(s, col, all);
+            for (; col + kColumns <= s.cols; col += kColumns) tile<R, NV, false, kUnitRowStride>(s, col, all);
         }
-        if (col < s.cols) last_tile<NV, kUnitRowStride>(s, col, s.cols - col);
+        if (col < s.cols) last_tile<R, NV, kUnitRowStride>(s, col, s.cols - col);
+    }
+
+    template <int R>
+    static void strip_rows(const PointwiseStrip<T>& s) {
+        if (s.a_row_stride == 1) return run<R, true>(s);
+        run<R, false>(s);
     }
 
     static void strip(const PointwiseStrip<T>& s) {
-        if (s.a_row_stride == 1) return run<true>(s);
-        run<false>(s);
+        if constexpr (kShortRows > 0) {
+            if (s.rows == kShortRows) return strip_rows<kShortRows>(s);
+        }
+        strip_rows<MR>(s);
     }
 
     // The tail kernel (PointwiseTailKernel): MR rows of A times J columns of B per pass, MR * J
@@ -551,7 +564,10 @@ struct PointwiseDotBody {
         }
     }
 
-    static void dot(const PointwiseDot<T>& d) {
+    // On a 64-byte boundary: with the same instructions 32 bytes further on (another change to
+    // the library before it), AVX2's inner loop spanned three fetch windows instead of two and
+    // MobileNet-v2's 28x28 backward filter took 1.12-1.19x the time (Zen 3, 1 thread).
+    MLN_CODE_ALIGNED(64) static void dot(const PointwiseDot<T>& d) {
         Reg acc[DI][DJ];
         MLN_UNROLL(8)
         for (int i = 0; i < DI; ++i) {

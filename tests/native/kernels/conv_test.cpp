@@ -441,7 +441,8 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 
 // The pointwise (1x1) drivers (conv_pointwise.hpp) on every seam: channel counts and positions
 // that are primes or not multiples of any strip tile (AVX-512 8 x 48 / 8 x 24, AVX2 6 x 16 /
-// 6 x 8, scalar 4 x 4) or dot tile (6 x 4, 3 x 3, 2 x 2), a depth of 300 (one pass over C in
+// 6 x 8, scalar 4 x 4; AVX2's short panels of 4 rows: 16, 20, 22, 40, 64 and 70 rows, one or
+// two of them after the 6-row ones, 8 rows two alone) or dot tile (6 x 4, 3 x 3, 2 x 2), a depth of 300 (one pass over C in
 // f32, two in f64 below AVX-512), of 530 (two passes in f32 and three in f64 below AVX-512; at
 // AVX-512, whose passes are twice as deep, one and two) and of 1100 (at AVX-512 two passes in f32,
 // three in f64) with images grouped per task,
