@@ -70,7 +70,7 @@ struct Avx2Lanes : Avx2F32 {
     using Reg = __m256;
     using Mask = __m256i;
     static constexpr int64_t width = 8;
-    // Lanes [0, n), 0 < n < 8.
+    // Lanes [0, n) for |n| < 2^31 (none for n <= 0, all from n = 8).
     static Mask first(int64_t n) {
         return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     }
@@ -88,6 +88,15 @@ struct Avx2Lanes : Avx2F32 {
         const __m256d d = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
         const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(d), _mm256_extractf128_pd(d, 1));
         return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+    }
+
+    // As Avx512Lanes::load_even_odd (at most 16 elements read, n < 2^31): each 128-bit half
+    // keeps its even (odd) elements of both registers, then the 64-bit quarters are put in order.
+    static void load_even_odd(const float* p, int64_t n, Reg* even, Reg* odd) {
+        const __m256 low = _mm256_maskload_ps(p, first(n));
+        const __m256 high = _mm256_maskload_ps(p + 8, first(n - 8));
+        *even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(low, high, 0x88)), 0xD8));
+        *odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(low, high, 0xDD)), 0xD8));
     }
 
     using Cmp = Avx2F32::Mask;

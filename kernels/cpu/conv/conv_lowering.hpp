@@ -68,6 +68,8 @@ void split_phase_planes_avx512(const float* x, const WindowGeometry& g, int64_t 
 // planes + (4 c + 2 ph + pw) * plane_stride. split_phase_planes_avx512 is rows [0, out[1]).
 void split_phase_planes_rows_avx512(const float* x, const WindowGeometry& g, int64_t channels, int64_t first_row,
                                     int64_t rows, int64_t plane_stride, float* planes);
+void split_phase_planes_rows_avx2(const float* x, const WindowGeometry& g, int64_t channels, int64_t first_row,
+                                  int64_t rows, int64_t plane_stride, float* planes);
 // As ColumnPanelLowering, reading the planes of split_phase_planes_avx512 instead of the image;
 // nr a multiple of 16, round_up(cols, nr) <= kMaxPhaseColumns.
 void lower_phase_panels_avx512(const float* planes, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0,

@@ -3,6 +3,7 @@
 // vectorized loop with a scalar tail; other strides use the plain loops.
 #include <immintrin.h>
 
+#include "kernels/cpu/common/float_lanes.hpp"
 #include "kernels/cpu/conv/conv_lowering.hpp"
 #include "kernels/cpu/conv/conv_lowering_body.hpp"
 #include "kernels/cpu/conv/conv_same_size_lowering.hpp"
@@ -109,6 +110,11 @@ void lower_column_panels_avx2(const float* x, const WindowGeometry& g, int64_t p
 void lower_column_panels_avx2(const double* x, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0,
                               int64_t cols, int64_t nr, double* packed) {
     lower_column_panels_body<double, Avx2DoublePieceCopier>(x, g, pc, kc, q0, cols, nr, packed);
+}
+
+void split_phase_planes_rows_avx2(const float* x, const WindowGeometry& g, int64_t channels, int64_t first_row,
+                                  int64_t rows, int64_t plane_stride, float* planes) {
+    split_phase_planes_rows_body<Avx2Lanes>(x, g, channels, first_row, rows, plane_stride, planes);
 }
 
 }  // namespace mln::kernels

@@ -178,30 +178,8 @@ void split_narrow_phase_planes_rows(const float* x, const WindowGeometry& g, int
 
 void split_phase_planes_rows_avx512(const float* x, const WindowGeometry& g, int64_t channels, int64_t first_row,
                                     int64_t rows, int64_t plane_stride, float* planes) {
-    const int64_t width = g.out[2];
-    const int64_t in_h = g.in[1], in_w = g.in[2];
-    if (width <= 8) return split_narrow_phase_planes_rows(x, g, channels, first_row, rows, plane_stride, planes);
-    for (int64_t c = 0; c < channels; ++c) {
-        const float* xc = x + c * g.in_size();
-        float* pc = planes + c * 4 * plane_stride;
-        for (int64_t ph = 0; ph < 2; ++ph) {
-            for (int64_t r = 0; r < rows; ++r) {
-                const int64_t ih = 2 * (first_row + r) + ph;
-                float* even_row = pc + ph * 2 * plane_stride + r * width;
-                float* odd_row = even_row + plane_stride;
-                const bool inside = ih >= 0 && ih < in_h;
-                const float* src = inside ? xc + ih * in_w : xc;
-                const int64_t in_row = inside ? in_w : 0;
-                for (int64_t j = 0; j < width; j += 16) {
-                    Lanes::Reg even, odd;
-                    Lanes::load_even_odd(src + 2 * j, in_row - 2 * j, &even, &odd);
-                    const Lanes::Mask store = Lanes::first(width - j);
-                    Lanes::store(even_row + j, even, store);
-                    Lanes::store(odd_row + j, odd, store);
-                }
-            }
-        }
-    }
+    if (g.out[2] <= 8) return split_narrow_phase_planes_rows(x, g, channels, first_row, rows, plane_stride, planes);
+    split_phase_planes_rows_body<Lanes>(x, g, channels, first_row, rows, plane_stride, planes);
 }
 
 void split_phase_planes_avx512(const float* x, const WindowGeometry& g, int64_t channels, float* planes) {

@@ -43,6 +43,28 @@ constexpr int64_t kL1TileBytes = int64_t{32} << 10;
 // Guard elements before and after the planes: lanes outside a mask may point there (never read).
 constexpr int64_t kGuard = 64;
 
+#if defined(MYELIN_X86_64_KERNELS)
+// The tile kernel, panel packer and plane split of an ISA (conv_phase_direct.hpp).
+struct IsaKernels {
+    TileShape tile;
+    int64_t max_channels;
+    PhaseDirectTiles tiles;
+    decltype(&pack_phase_direct_panel_avx512) pack_panel;
+    decltype(&split_phase_planes_rows_avx512) split_rows;
+};
+
+// nullptr where the ISA has none.
+const IsaKernels* isa_kernels(mln_isa isa) {
+    static const IsaKernels avx512{kAvx512Tile, kMaxChannels, phase_direct_tiles_avx512,
+                                       pack_phase_direct_panel_avx512, split_phase_planes_rows_avx512};
+    static const IsaKernels avx2{kAvx2Tile, kAvx2MaxChannels, phase_direct_tiles_avx2,
+                                     pack_phase_direct_panel_avx2, split_phase_planes_rows_avx2};
+    if (isa == MLN_ISA_AVX512) return &avx512;
+    if (isa == MLN_ISA_AVX2) return &avx2;
+    return nullptr;
+}
+#endif
+
 // Per-thread scratch (thread_scratch.hpp).
 struct PackedWeights;
 struct BlockPlanes;
@@ -64,9 +86,9 @@ struct Layout {
     std::vector<int32_t> offsets;      // per depth row: from the tile's position in its block's planes
     std::vector<uint8_t> shift_index;  // per depth row: its column shift - shift_min
     // The lane masks of whole tiles (tile_masks), which depend only on the column of the tile's
-    // first position, ow0: shifts of them per multiple of mask_step = gcd(width, 32) below width
-    // (tiles start at multiples of 32 of a row's start, blocks at whole rows or tiles; 7 for a
-    // 112-wide output). Computed once per call, not once per tile: ResNet-18's 7x7/2 stem (4
+    // first position, ow0: shifts of them per multiple of mask_step = gcd(width, tile columns)
+    // below width (tiles start at multiples of the tile columns from a row's start, blocks at
+    // whole rows or tiles; 7 for a 112-wide output). Computed once per call, not once per tile: ResNet-18's 7x7/2 stem (4
     // shifts), batch 1, one thread, same-run A/B in both load orders on a loaded machine: 0.89-0.96
     // of the time (median); MobileNet-v2's stem (2 shifts) even.
     int64_t mask_step;
@@ -78,17 +100,17 @@ struct Layout {
 
 void tile_masks(const Layout& l, int64_t q0, int64_t cols, uint32_t* masks);
 
-Layout layout_of(const ConvArgs& a, int64_t depth) {
+Layout layout_of(const ConvArgs& a, int64_t depth, int64_t tile_columns) {
     const WindowGeometry& g = a.geometry;
     const int64_t threads = cpu::thread_pool().thread_count();
     Layout l;
     l.width = g.out[2];
-    l.unit = l.width >= kTileColumns ? l.width : kTileColumns;
+    l.unit = l.width >= tile_columns ? l.width : tile_columns;
     l.units = ceil_div(g.out_size(), l.unit);
     // As the implicit GEMM's position blocks: more of them while that fills the pool better and
     // each keeps 4 tiles.
     l.blocks = ceil_div(l.units, std::max<int64_t>(1, kBlockPositions / l.unit));
-    while (!tasks_fill_threads(a.batch * l.blocks, threads) && g.out_size() >= 4 * kTileColumns * (l.blocks + 1)) ++l.blocks;
+    while (!tasks_fill_threads(a.batch * l.blocks, threads) && g.out_size() >= 4 * tile_columns * (l.blocks + 1)) ++l.blocks;
     l.block_units = ceil_div(l.units, l.blocks);
     // Of the block sizes within a quarter of that, the one whose tasks spread most evenly over the
     // threads (the units the busiest thread runs; the nearest size on ties): MobileNet-v2's stem
@@ -127,10 +149,10 @@ Layout layout_of(const ConvArgs& a, int64_t depth) {
             static_cast<int32_t>(plane * l.plane_stride + ((th >> 1) - l.first_row) * l.width + (tw >> 1));
         l.shift_index[static_cast<size_t>(p)] = static_cast<uint8_t>((tw >> 1) - l.shift_min);
     }
-    l.mask_step = std::gcd(l.width, int64_t{kTileColumns});
+    l.mask_step = std::gcd(l.width, tile_columns);
     l.whole_tile_masks.resize(static_cast<size_t>(l.width / l.mask_step * l.shifts));
     for (int64_t ow0 = 0; ow0 < l.width; ow0 += l.mask_step) {
-        tile_masks(l, ow0, kTileColumns, l.whole_tile_masks.data() + ow0 / l.mask_step * l.shifts);
+        tile_masks(l, ow0, tile_columns, l.whole_tile_masks.data() + ow0 / l.mask_step * l.shifts);
     }
     return l;
 }
@@ -161,8 +183,9 @@ bool applies(const ConvArgs& a) {
     const WindowGeometry& g = a.geometry;
     const int64_t depth = a.channels / a.groups * g.kernel_size();
     const int64_t shifts = ((g.kernel[2] - 1 - g.pad_begin[2]) >> 1) - ((-g.pad_begin[2]) >> 1) + 1;
+    const IsaKernels* isa = isa_kernels(cpu::active_isa());
     // Offsets are int32: a band's planes stay far below 2^31 elements.
-    return cpu::active_isa() == MLN_ISA_AVX512 && a.groups == 1 && depth > 0 && a.channels <= kMaxChannels &&
+    return isa != nullptr && a.groups == 1 && depth > 0 && a.channels <= isa->max_channels &&
            phase_planes_apply(g) && shifts <= 32 &&
            a.channels * 4 * (kBlockPositions + (g.kernel[1] + 4) * g.out[2]) < (int64_t{1} << 30);
 #else
@@ -173,19 +196,21 @@ bool applies(const ConvArgs& a) {
 
 void conv_forward(const ConvArgs& a) {
 #if defined(MYELIN_X86_64_KERNELS)
+    const IsaKernels& isa = *isa_kernels(cpu::active_isa());
+    const int64_t tile_rows = isa.tile.rows, tile_columns = isa.tile.columns;
     const WindowGeometry& g = a.geometry;
     const int64_t depth = a.channels * g.kernel_size();
     const int64_t positions = g.out_size();
     // Panels of balanced heights: panel i holds output channels [first_row(i), first_row(i + 1)),
     // made once per call, not two divisions per panel of every tile (MobileNet-v2's 27-deep stem,
     // batch 1, one thread, same-process A/B both ways round: 0.993-0.996x).
-    const int64_t panels = ceil_div(a.out_channels, kMaxTileRows);
+    const int64_t panels = ceil_div(a.out_channels, tile_rows);
     std::vector<int64_t> panel_rows_begin(static_cast<size_t>(panels + 1));
     for (int64_t panel = 0; panel <= panels; ++panel) {
         panel_rows_begin[static_cast<size_t>(panel)] = panel * a.out_channels / panels;
     }
     auto first_row = [&](int64_t panel) { return panel_rows_begin[static_cast<size_t>(panel)]; };
-    const Layout l = layout_of(a, depth);
+    const Layout l = layout_of(a, depth, tile_columns);
     // Weights as one depth x rows panel each, rows contiguous: the panel of channels [m0, m1)
     // starts at m0 * depth. Each thread packs all of them into its own buffer as it starts (steady
     // calls neither allocate nor clear): the tiles of every thread read every panel, and panels
@@ -200,7 +225,7 @@ void conv_forward(const ConvArgs& a) {
         packed.resize(static_cast<size_t>(a.out_channels * depth));
         for (int64_t panel = 0; panel < panels; ++panel) {
             const int64_t m0 = first_row(panel), rows = first_row(panel + 1) - m0;
-            pack_phase_direct_panel_avx512(w + m0 * depth, depth, rows, packed.data() + m0 * depth);
+            isa.pack_panel(w + m0 * depth, depth, rows, packed.data() + m0 * depth);
         }
         return static_cast<const float*>(packed.data());
     };
@@ -221,7 +246,7 @@ void conv_forward(const ConvArgs& a) {
     // on two threads (min / median) 0.95-0.98x. The stems' tiles (27 and 147 deep, in L1) were
     // 1.01-1.03x slower.
     const bool prefetch_columns =
-        block_depth * (kTileColumns + kMaxTileRows) * static_cast<int64_t>(sizeof(float)) > kL1TileBytes;
+        block_depth * (tile_columns + tile_rows) * static_cast<int64_t>(sizeof(float)) > kL1TileBytes;
     // Large outputs are written with non-temporal stores where every whole tile's rows start on
     // a cache line (they would not stay in cache, and a plain store first reads each line).
     const bool stream = a.batch * y_image * static_cast<int64_t>(sizeof(float)) >= kStreamingStoreBytes &&
@@ -257,7 +282,7 @@ void conv_forward(const ConvArgs& a) {
         std::vector<float>& planes = thread_buffer<float, BlockPlanes>();
         planes.resize(static_cast<size_t>(block_planes_size + 2 * kGuard));
         std::vector<uint32_t>& masks = thread_buffer<uint32_t, TileMasks>();
-        masks.resize(static_cast<size_t>(ceil_div(l.block_units * l.unit, kTileColumns) * l.shifts));
+        masks.resize(static_cast<size_t>(ceil_div(l.block_units * l.unit, tile_columns) * l.shifts));
         return Scratch{packed, planes.data() + kGuard, masks.data()};
     };
     // Depth blocks outermost within a task: each splits the planes of the channels it reads
@@ -276,7 +301,7 @@ void conv_forward(const ConvArgs& a) {
         int64_t begin, end, row, rows;
         block_of(task, &begin, &end, &row, &rows);
         const float* x_image_n = x + n * x_image;
-        const int64_t tiles = ceil_div(end - begin, kTileColumns);
+        const int64_t tiles = ceil_div(end - begin, tile_columns);
         // Tiles per kernel call, a panel at a time: all of the block's, where no input is
         // prefetched (a 27-deep stem's tile is about 300 cycles of multiply-adds, and a call per
         // tile and panel, its arguments, saved registers and the driver's addressing, took 7% of
@@ -303,23 +328,23 @@ void conv_forward(const ConvArgs& a) {
         const int64_t ih1 = std::clamp<int64_t>(2 * (row + rows + l.first_row + l.halo_rows), 0, g.in[1]);
         // Each tile's lane masks, tile after tile (whole tiles' from the table).
         for (int64_t t = 0; t < tiles; ++t) {
-            const int64_t q0 = begin + t * kTileColumns, cols = std::min<int64_t>(kTileColumns, end - q0);
+            const int64_t q0 = begin + t * tile_columns, cols = std::min(tile_columns, end - q0);
             uint32_t* masks = scratch.masks + t * l.shifts;
-            if (cols == kTileColumns) {
+            if (cols == tile_columns) {
                 std::copy_n(l.masks_of_whole_tile(q0), l.shifts, masks);
             } else {
                 tile_masks(l, q0, cols, masks);
             }
         }
-        const int64_t last_cols = end - begin - (tiles - 1) * kTileColumns;
-        const uint32_t last_columns = last_cols == kTileColumns ? ~uint32_t{0} : (uint32_t{1} << last_cols) - 1;
+        const int64_t last_cols = end - begin - (tiles - 1) * tile_columns;
+        const uint32_t last_columns = last_cols == tile_columns ? ~uint32_t{0} : (uint32_t{1} << last_cols) - 1;
         int64_t split_channels = 0;
         for (int64_t pc = 0; pc < depth; pc += block_depth) {
             const int64_t kc = std::min(block_depth, depth - pc);
             const bool first = pc == 0, last = pc + kc == depth;
             const int64_t needed = channels_through(pc + kc);
             if (needed > split_channels) {
-                split_phase_planes_rows_avx512(x_image_n + split_channels * g.in_size(), g, needed - split_channels,
+                isa.split_rows(x_image_n + split_channels * g.in_size(), g, needed - split_channels,
                                                row + l.first_row, rows + l.halo_rows, l.plane_stride,
                                                scratch.planes + split_channels * 4 * l.plane_stride);
                 split_channels = needed;
@@ -333,11 +358,11 @@ void conv_forward(const ConvArgs& a) {
                     g.in_size() * static_cast<int64_t>(sizeof(float)), calls);
             }
             for (int64_t t0 = 0; t0 < tiles; t0 += per_call) {
-                const int64_t count = std::min(per_call, tiles - t0), q0 = begin + t0 * kTileColumns;
+                const int64_t count = std::min(per_call, tiles - t0), q0 = begin + t0 * tile_columns;
                 for (int64_t panel = 0; panel < panels; ++panel) {
                     const int64_t m0 = first_row(panel), panel_rows = first_row(panel + 1) - m0;
                     const int64_t at = n * y_image + m0 * positions + q0;
-                    phase_direct_tiles_avx512(
+                    isa.tiles(
                         count, l.shifts, kc, scratch.packed + m0 * depth + pc * panel_rows,
                         scratch.planes + (q0 - row * l.width), l.offsets.data() + pc, l.shift_index.data() + pc,
                         scratch.masks + t0 * l.shifts, bias != nullptr && first ? bias + m0 : nullptr,
@@ -345,7 +370,7 @@ void conv_forward(const ConvArgs& a) {
                         static_cast<int>(panel_rows), t0 + count == tiles ? last_columns : ~uint32_t{0}, relu && last,
                         !first, stream && last && activation == nullptr, prefetch_columns);
                     if (activation != nullptr && last) {
-                        activation(y + at, panel_rows, std::min(count * kTileColumns, end - q0), positions, 1);
+                        activation(y + at, panel_rows, std::min(count * tile_columns, end - q0), positions, 1);
                     }
                     next_channels.step();
                     next_input.step();

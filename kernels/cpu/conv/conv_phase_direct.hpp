@@ -1,6 +1,6 @@
 // Direct forward convolution for stride-2 convs over few input channels (network stems:
 // ResNet's 7x7/2 and MobileNet-v2's 3x3/2 over 3 channels, 147 and 27 deep; ResNet's 3x3/2 from
-// 64 channels), AVX-512 f32. The implicit GEMM (conv_implicit_gemm.hpp) lowers every tap's row of
+// 64 channels), f32 at AVX-512 and (the stems) AVX2. The implicit GEMM (conv_implicit_gemm.hpp) lowers every tap's row of
 // the column matrix into packed panels before it multiplies; for a small depth the lowering and
 // the tile stores are a large share of the layer (the 7x7/2 stem: 0.4 of 1.5 ms on one thread).
 // Here the micro-kernel reads the columns in place instead, from polyphase planes
@@ -28,6 +28,15 @@
 // 0.126-0.13, 2 threads 0.17-0.20 -> 0.076-0.094, batch 32 on 2 threads CPU time per call 11.4 ->
 // 7.6-7.9; ResNet-18's 3x3/2 from 64 channels (576 deep) 1 thread even (0.62), 2 threads
 // 0.45 -> 0.35-0.37 (CPU time per call 1.14-1.19 -> 0.95-0.99).
+//
+// AVX2 runs the same driver and tile code (conv_phase_direct_tile.hpp) with 6 x 16 tiles; tiles
+// at a row's edge load their columns whole and clear the lanes outside the mask with an and
+// (vmaskmovps: 1.08-1.10x the layer's time), tiles inside the rows skip the masks (a masked
+// step is 37 instructions for 12 FMAs, the front end sets the pace: 0.77-0.78x the time). Zen 3,
+// batch 1, one thread, same-process A/B against main's implicit GEMM on a loaded machine (min /
+// median): MobileNet-v2's stem 0.58 / 0.55, ResNet-18's 7x7/2 stem 0.77 / 0.75; batch 32 on two
+// threads 0.73 / 0.73 and 0.64 / 0.59. 4 x 24 tiles took 1.16x and 1.44x the time of 6 x 16;
+// blocks of 3 rows (planes within the 32 KB L1) even.
 #pragma once
 
 #include <cstdint>
@@ -39,37 +48,50 @@ namespace phase_direct {
 
 // Input channels it takes at most: measured to 64 (a block's planes, 490 KB there, stay in L2).
 constexpr int64_t kMaxChannels = 64;
-// Output channels per tile at most: the channels are split into panels of balanced heights up to
-// 14 (64 -> 12, 13, 13, 13, 13; 32 -> 10, 11, 11), 28 accumulators of 32 registers. Against 8-row
+// At AVX2 (Zen 3, where a block's planes outgrow the 32 KB L1): the stems. ResNet-18's 3x3/2
+// from 64 channels took 1.13-1.15x the implicit GEMM's time (batch 1, one thread).
+constexpr int64_t kAvx2MaxChannels = 4;
+// A tile: output channels (its panel's height) at most, and positions.
+struct TileShape {
+    int rows;
+    int columns;
+};
+// AVX-512: 14 x 32, 28 accumulators of 32 registers. The channels are split into panels of
+// balanced heights up to 14 (64 -> 12, 13, 13, 13, 13; 32 -> 10, 11, 11). Against 8-row
 // panels (Zen 5, the tile loop alone over L1-resident planes, thread CPU time): the 7x7/2 stem
 // 218 -> 225 GFLOP/s, the 3x3/2 from 64 channels 213 -> 228-234, MobileNet-v2's 27-deep stem
 // 163 -> 168; whole layers, one thread, same-run A/B in both load orders, CPU time per call on a
 // loaded machine: the 3x3/2 from 64 channels -6 to -11%, MobileNet-v2's stem -4 to -7%, the
 // 7x7/2 stem -1 to -3%.
-constexpr int kMaxTileRows = 14;
-constexpr int kTileColumns = 32;
+constexpr TileShape kAvx512Tile{14, 32};
+// AVX2: 6 x 16, 12 accumulators of 16 registers (2 for the columns, 1 for the broadcast weight).
+constexpr TileShape kAvx2Tile{6, 16};
+constexpr int kMaxTileColumns = 32;  // a tile's columns are the bits of a uint32_t
 // Depth steps ahead whose columns a prefetching tile loads into L1 (offsets then holds this many
 // more entries, any value).
 constexpr int64_t kPrefetchSteps = 8;
 
-// Whether conv_forward runs a (f32 at the active ISA).
+// Whether conv_forward runs a (f32 at the active ISA: AVX2 or AVX-512).
 bool applies(const ConvArgs& a);
 // y = activation(conv(x, w) + bias + residual), f32; applies(a) holds.
 void conv_forward(const ConvArgs& a);
 
 #if defined(MYELIN_X86_64_KERNELS)
+// Per ISA (kAvx512Tile, kAvx2Tile: R x N tiles):
 // c[i * ldc + j] = (accumulate ? c[i * ldc + j] : bias[i], 0 for nullptr) + sum over p < depth
 // of a[p * rows + i] * (bit j of masks[mask_index[p]] ? source[offsets[p] + j] : 0)
 // (+ residual[i * ldc + j], then max(0, .) for relu), for rows i < rows and the columns j whose
-// bit is set in `columns`; rows in [1, kMaxTileRows]. `stream`: whole tiles (all 32 columns) are
+// bit is set in `columns`; rows in [1, R]. `stream`: whole tiles (all 32 columns) are
 // written with non-temporal stores, c and ldc then multiples of 16 floats (the caller fences).
 // `prefetch`: every step prefetches the columns of step p + kPrefetchSteps into L1.
-// That for `count` consecutive tiles: tile t reads source + 32 t with the masks at masks + t *
-// shifts and writes c + 32 t (residual + 32 t); all its 32 columns but the last tile's `columns`.
-void phase_direct_tiles_avx512(int64_t count, int64_t shifts, int64_t depth, const float* a, const float* source,
-                               const int32_t* offsets, const uint8_t* mask_index, const uint32_t* masks,
-                               const float* bias, const float* residual, int64_t ldc, float* c, int rows,
-                               uint32_t columns, bool relu, bool accumulate, bool stream, bool prefetch);
+// That for `count` consecutive tiles: tile t reads source + N t with the masks at masks + t *
+// shifts and writes c + N t (residual + N t); all its N columns but the last tile's `columns`.
+using PhaseDirectTiles = void (*)(int64_t count, int64_t shifts, int64_t depth, const float* a,
+                                  const float* source, const int32_t* offsets, const uint8_t* mask_index,
+                                  const uint32_t* masks, const float* bias, const float* residual, int64_t ldc,
+                                  float* c, int rows, uint32_t columns, bool relu, bool accumulate, bool stream,
+                                  bool prefetch);
+extern const PhaseDirectTiles phase_direct_tiles_avx512;
 // panel[p * rows + i] = w[i * depth + p] for p < depth, i < rows <= 16: the tile's weight panel,
 // 16 depth rows at a time through a 16 x 16 transpose (the element-wise copy read the 14 rows
 // a float at a time: ResNet-18's 3x3/2 from 64 channels, 295 KB of weights packed per call,
@@ -77,6 +99,10 @@ void phase_direct_tiles_avx512(int64_t count, int64_t shifts, int64_t depth, con
 // (batches of 20 calls, real-time priority on a loaded machine), median: 0.97-0.98 of the time on
 // one thread, 0.96-0.97 on two; the stems even (27 and 147 deep).
 void pack_phase_direct_panel_avx512(const float* w, int64_t depth, int64_t rows, float* panel);
+extern const PhaseDirectTiles phase_direct_tiles_avx2;
+// As pack_phase_direct_panel_avx512, element by element (rows <= 6: the stems' 3.5 and 37 KB of
+// weights).
+void pack_phase_direct_panel_avx2(const float* w, int64_t depth, int64_t rows, float* panel);
 #endif
 
 }  // namespace phase_direct

@@ -363,8 +363,8 @@ std::vector<ConvCase> implicit_gemm_cases() {
         {{5, 20, 14, 14}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{5, 9, 10, 14}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{6, 12, 13, 13}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
-        // The polyphase direct kernel (AVX-512 f32, stride 2, one group, at most 64 channels;
-        // conv_phase_direct.hpp): ResNet's 7x7/2 stem above (pad 3: column shifts -2..1), then
+        // The polyphase direct kernel (AVX2 and AVX-512 f32, stride 2, one group, at most 64
+        // channels; conv_phase_direct.hpp): ResNet's 7x7/2 stem above (pad 3: column shifts -2..1), then
         // odd sizes and 13 output channels (one 13-row panel, a partial last 32-position
         // tile), rows narrower than a tile (7 wide: a tile spans 5 rows), asymmetric pads (0
         // before: no zero row above; 2 after), even kernels (2x2 and 4x4), pad 2 with a 5x5
@@ -373,8 +373,9 @@ std::vector<ConvCase> implicit_gemm_cases() {
         // channels of 4x4 (192 and 208 deep: one and two depth blocks); 64 channels of 3x3 over a
         // 40 x 38 image (576 deep: 3 depth blocks, 20-wide rows in blocks of tiles that start
         // inside a row, 380 positions: several blocks at 2 and 3 threads) and 65 channels (the
-        // implicit GEMM again). Output channels split into panels of balanced heights up to 14:
-        // 1 (one row), 43 (10, 11, 11, 11), 64 (12, 13, 13, 13, 13) over a 7x7 kernel.
+        // implicit GEMM again). Output channels split into panels of balanced heights up to 14
+        // (AVX2: 6): 1 (one row), 43 (10, 11, 11, 11; AVX2 5 and 6), 64 (12, 13, 13, 13, 13;
+        // AVX2 5 and 6) over a 7x7 kernel.
         {{1, 3, 31, 29}, 13, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 3, 17, 19}, 1, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // Fewer depth rows than one 16-row step of the weight packer's transpose (9 deep).
@@ -1104,13 +1105,23 @@ TEST_F(ConvTest, BackwardDataByColumnsMatchesReferenceAndThreadCountsAgree) {
     expect_backward_data_matches_reference_and_thread_counts_agree(cases);
 }
 
-// The polyphase direct forward (conv_phase_direct.hpp, AVX-512 f32) sums every output in the same
-// order whatever block of positions holds it, so its results are the same bits at any thread
-// count: the 7x7/2 stem over a batch of 2 (blocks of whole rows), 64 channels of 3x3/2 (blocks
+// The ISAs here that have the polyphase direct forward (conv_phase_direct.hpp, f32).
+std::vector<mln_isa> phase_direct_isas() {
+    std::vector<mln_isa> with;
+    for (const mln_isa isa : available_isas()) {
+        if (isa == MLN_ISA_AVX512 || isa == MLN_ISA_AVX2) with.push_back(isa);
+    }
+    return with;
+}
+
+// The polyphase direct forward (conv_phase_direct.hpp, AVX2 and AVX-512 f32) sums every output
+// in the same order whatever block of positions holds it, so its results are the same bits at
+// any thread count: the 7x7/2 stem over a batch of 2 (blocks of whole rows), 64 channels of 3x3/2 (blocks
 // of tiles that start inside a row), 24 channels of 5x5/2 (600 deep: two depth blocks), 5
 // channels into 71 (6 weight panels each thread packs for itself in the parallel region), a 3x3/2
 // stem of 45 x 40 outputs (at 3 threads 3 blocks of 15 rows instead of 19 + 19 + 7), with bias,
-// residual and ReLU, within tolerance of the reference twin at 1 thread.
+// residual and ReLU, within tolerance of the reference twin at 1 thread (AVX2 takes the two stems,
+// the implicit GEMM the rest).
 TEST_F(ConvTest, PhaseDirectForwardIsTheSameBitsAtAnyThreadCount) {
     const std::vector<ConvCase> cases = {
         {{2, 3, 45, 51}, 16, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
@@ -1119,42 +1130,44 @@ TEST_F(ConvTest, PhaseDirectForwardIsTheSameBitsAtAnyThreadCount) {
         {{1, 5, 30, 26}, 71, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 3, 90, 80}, 32, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
-    const std::vector<mln_isa> isas = available_isas();
-    if (std::find(isas.begin(), isas.end(), MLN_ISA_AVX512) == isas.end()) GTEST_SKIP() << "no AVX-512 here";
-    ScopedIsa scoped(MLN_ISA_AVX512);
-    for (const ConvCase& c : cases) {
-        SCOPED_TRACE(describe(c));
-        const mln_conv_params p = params_of(c);
-        HostTensor<float> x(c.x_shape), w(w_shape_of(c)), bias({c.out_channels}), residual(y_shape_of(c));
-        fill_random(x);
-        fill_random(w);
-        fill_random(bias);
-        fill_random(residual);
-        const TensorView bias_view = bias.view(), residual_view = residual.view();
-        expect_reference_at_one_thread_and_same_bits_at_more<float>(
-            device_, y_shape_of(c), tolerance<float>(w.count() / c.out_channels * 16),
-            [&](const TensorView& want) {
-                reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_RELU, &residual_view, want);
-            },
-            [&](HostTensor<float>& y) {
-                return mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_RELU,
-                                        residual.desc(), y.desc());
-            });
+    const std::vector<mln_isa> isas = phase_direct_isas();
+    if (isas.empty()) GTEST_SKIP() << "no AVX2 or AVX-512 here";
+    for (const mln_isa isa : isas) {
+        ScopedIsa scoped(isa);
+        for (const ConvCase& c : cases) {
+            SCOPED_TRACE(cat(describe(c), " isa=", static_cast<int>(isa)));
+            const mln_conv_params p = params_of(c);
+            HostTensor<float> x(c.x_shape), w(w_shape_of(c)), bias({c.out_channels}), residual(y_shape_of(c));
+            fill_random(x);
+            fill_random(w);
+            fill_random(bias);
+            fill_random(residual);
+            const TensorView bias_view = bias.view(), residual_view = residual.view();
+            expect_reference_at_one_thread_and_same_bits_at_more<float>(
+                device_, y_shape_of(c), tolerance<float>(w.count() / c.out_channels * 16),
+                [&](const TensorView& want) {
+                    reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_RELU, &residual_view,
+                                            want);
+                },
+                [&](HostTensor<float>& y) {
+                    return mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_RELU,
+                                            residual.desc(), y.desc());
+                });
+        }
     }
 }
 
-// MobileNet-v2's stem shape over a batch whose tensors pass the size where the AVX-512 f32 paths
-// stop assuming cache residence (16 MB): the polyphase direct forward writes y (21 MB) with
-// non-temporal stores where y starts on a cache line (and with plain ones a float past it, the
-// same bits), and the backward filter's dot mode prefetches the next 8 dy rows and input
+// MobileNet-v2's stem shape over a batch whose tensors pass the size where the f32 paths stop
+// assuming cache residence (16 MB): the polyphase direct forward (AVX2 and AVX-512) writes y (21
+// MB) with non-temporal stores where y starts on a cache line (and with plain ones a float past
+// it, the same bits), and the backward filter's dot mode (AVX-512) prefetches the next 8 dy rows and input
 // rows in blocks of 5 output rows, each image's last of 2 (34 MB of x and dy; 21 images, 483
 // blocks, in 24 reduction slices, slices ending inside images, each prefetching the next slice's
 // first block). Within
 // tolerance of the reference twin at 1 thread, the same bits at 2 and 3.
 TEST_F(ConvTest, LargeStemStreamsOutputsAndPrefetchesInputsAtTheSameBits) {
-    const std::vector<mln_isa> isas = available_isas();
-    if (std::find(isas.begin(), isas.end(), MLN_ISA_AVX512) == isas.end()) GTEST_SKIP() << "no AVX-512 here";
-    ScopedIsa scoped(MLN_ISA_AVX512);
+    const std::vector<mln_isa> isas = phase_direct_isas();
+    if (isas.empty()) GTEST_SKIP() << "no AVX2 or AVX-512 here";
     const ConvCase c = {{21, 3, 224, 224}, 20, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1};
     const mln_conv_params p = params_of(c);
     HostTensor<float> x(c.x_shape), w(w_shape_of(c)), bias({c.out_channels}), dy(y_shape_of(c));
@@ -1167,23 +1180,30 @@ TEST_F(ConvTest, LargeStemStreamsOutputsAndPrefetchesInputsAtTheSameBits) {
     HostTensor<float> buffer({dy.count() + 32});
     const uintptr_t start = reinterpret_cast<uintptr_t>(buffer.storage().data());
     float* const line = buffer.storage().data() + (64 - start % 64) % 64 / sizeof(float);
-    for (const int64_t offset : {0, 1}) {
-        SCOPED_TRACE(offset);
-        expect_reference_at_one_thread_and_same_bits_at_more<float>(
-            device_, y_shape_of(c), tolerance<float>(w.count() / c.out_channels * 16),
-            [&](const TensorView& want) {
-                reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_RELU, nullptr, want);
-            },
-            [&](HostTensor<float>& y) {
-                mln_tensor_desc at = *y.desc();
-                at.data = line + offset;
-                std::fill(line + offset, line + offset + y.count(), std::numeric_limits<float>::quiet_NaN());
-                const mln_status status =
-                    mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_RELU, nullptr, &at);
-                std::copy(line + offset, line + offset + y.count(), y.storage().data());
-                return status;
-            });
+    for (const mln_isa isa : isas) {
+        SCOPED_TRACE(cat("isa=", static_cast<int>(isa)));
+        ScopedIsa scoped(isa);
+        for (const int64_t offset : {0, 1}) {
+            SCOPED_TRACE(offset);
+            expect_reference_at_one_thread_and_same_bits_at_more<float>(
+                device_, y_shape_of(c), tolerance<float>(w.count() / c.out_channels * 16),
+                [&](const TensorView& want) {
+                    reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_RELU, nullptr, want);
+                },
+                [&](HostTensor<float>& y) {
+                    mln_tensor_desc at = *y.desc();
+                    at.data = line + offset;
+                    std::fill(line + offset, line + offset + y.count(), std::numeric_limits<float>::quiet_NaN());
+                    const mln_status status = mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(),
+                                                               MLN_UNARY_OP_RELU, nullptr, &at);
+                    std::copy(line + offset, line + offset + y.count(), y.storage().data());
+                    return status;
+                });
+        }
     }
+    // The backward filter's dot mode is AVX-512's.
+    if (std::find(isas.begin(), isas.end(), MLN_ISA_AVX512) == isas.end()) return;
+    ScopedIsa scoped(MLN_ISA_AVX512);
     expect_reference_at_one_thread_and_same_bits_at_more<float>(
         device_, w_shape_of(c), tolerance<float>(dy.count() / c.out_channels * 16),
         [&](const TensorView& want) { reference::conv_backward_filter(p, x.view(), dy.view(), want, nullptr); },
