@@ -373,7 +373,7 @@ constexpr int64_t kPolyphaseSliceFilterRatio = 2;
 // And at least this many positions per phase forward: more than the implicit GEMM's transposed
 // form takes (3x3/2 from 128 channels, 2 threads, 980-position forwards split among the threads:
 // 1.16-1.33x the time of 8 MiB slices). The slice size changes the forwards' batch, not how each
-// sums an output (the same bits at any thread count: tested).
+// sums an output (ConvArgs::batch_invariant_sums: the same bits at any thread count, tested).
 constexpr int64_t kPolyphaseMinSlicePositions = implicit_gemm::transposed::kMaxPositions + 1;
 // Slices per thread from which each thread takes whole slices (its forwards and interleaving
 // inline, its results in its own L2, one fork a call; 2 threads, batch 32, 3x3/2 from 64
@@ -629,6 +629,7 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
         f.w.data = const_cast<T*>(filters);
         f.y = a.x;
         f.y.data = results;
+        f.batch_invariant_sums = true;  // the slices' sizes depend on the thread count
         return f;
     };
     // Where every phase fits the fused forwards (AVX-512, 2-d, one group, phases 7, 14 or a

@@ -130,6 +130,7 @@ struct PointwiseGemm {
     GemmActivation<T> activation = nullptr;  // after each strip, unless relu
     bool relu = false;                       // fused into the kernel's store
     bool prefetch_b = false;                 // PointwiseStrip::prefetch_b, on each task's first panel
+    bool shared_tails = true;                // forward: a task's images' tail columns may share a strip
 };
 
 // Per-thread scratch (thread_scratch.hpp).
@@ -427,8 +428,12 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
         // them, instead of each image's dot products and their sums across the lanes (1 thread,
         // batch 32: MobileNet-v2's 64->384 and 96->576 at 14x14, 3 images of 4 columns per task,
         // 5-10% faster; with fewer columns the masked register measured 3-8% slower at batch 1).
+        // That form sums the tail along the depth in order, the dot products across the lanes: the
+        // bits then depend on how many images a task holds (the thread count, the batch), so
+        // ConvArgs::batch_invariant_sums keeps the dot products.
         const int64_t tail_width = (last_image - first_image) * tail_cols;
-        const bool shared_tail = has_tail && tail_per_panel && p.groups == 1 && 2 * tail_width >= kernel.lanes;
+        const bool shared_tail =
+            has_tail && tail_per_panel && p.shared_tails && p.groups == 1 && 2 * tail_width >= kernel.lanes;
         const T* tail_b = nullptr;
         if (has_tail) {
             tail_b = shared_tail ? gather_tail(first_image, last_image, 1, tail_width)
@@ -737,6 +742,7 @@ void conv_pointwise_forward(const ConvArgs& a) {
     p.relu = a.activation == MLN_UNARY_OP_RELU;
     p.activation = p.relu ? nullptr : select_gemm_activation<T>(a.activation);
     p.prefetch_b = p.images * p.depth * p.positions * static_cast<int64_t>(sizeof(T)) >= kForwardPrefetchBytes;
+    p.shared_tails = !a.batch_invariant_sums;
     run_pointwise_gemm(p);
 }
 

@@ -47,6 +47,11 @@ struct ConvArgs {
     TensorView residual;
     bool has_residual = false;
     mln_unary_op activation = MLN_UNARY_OP_IDENTITY;
+    // Forward only, set by a caller that runs one convolution's batch in pieces whose size
+    // depends on the thread count and promises the same bits at any thread count (backward data
+    // by polyphase): every output is summed the same way whatever the batch and thread count,
+    // the kernels' rules that pick a sum order by how many images a task holds then off.
+    bool batch_invariant_sums = false;
 };
 
 // Filters a backend prepared once for one convolution (mln_conv_weights), in its own layout;
