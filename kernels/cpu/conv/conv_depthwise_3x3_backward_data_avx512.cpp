@@ -181,13 +181,8 @@ void stride2_backward_data_plane(const float* dy, const float* taps, const Windo
                                  const std::vector<Stride2DataColumns>& columns, int64_t base, float* dx) {
     RowWeights w[3];
     for (int64_t t = 0; t < kTaps; ++t) w[t / 3].w[t % 3] = _mm512_set1_ps(taps[t]);
-    const int64_t pad_h = g.pad_begin[1];
     const int64_t dy_width = g.out[2], dx_width = g.in[2], dy_rows = g.out[1], dx_rows = g.in[1];
-    // The dy row of dx row i at filter row kh, or nullptr.
-    auto dy_row = [&](int64_t i, int64_t kh) -> const float* {
-        const int64_t t = i + pad_h - kh;
-        return t >= 0 && t % 2 == 0 && t / 2 < dy_rows ? dy + t / 2 * dy_width : nullptr;
-    };
+    auto dy_row = [&](int64_t i, int64_t kh) { return stride2_dy_row(dy, g, i, kh); };
     for (int64_t i = 0; i < dx_rows;) {
         float* dx_row = dx + i * dx_width;
         prefetch_ahead(dy + i / 2 * dy_width, dy_width);

@@ -8,10 +8,19 @@
 // 2) and kw 2 from the previous (far = -1), kw 1 the odd ones from the same.
 #pragma once
 
+#include <cstdint>
+
+#include "core/nn_args.hpp"
 #include "kernels/cpu/common/force_inline.hpp"
 
 namespace mln::kernels {
 namespace {
+
+// The dy row that dx row i takes through filter row kh, or nullptr where none does.
+MLN_ALWAYS_INLINE const float* stride2_dy_row(const float* dy, const WindowGeometry& g, int64_t i, int64_t kh) {
+    const int64_t t = i + g.pad_begin[1] - kh;
+    return t >= 0 && t % 2 == 0 && t / 2 < g.out[1] ? dy + t / 2 * g.out[2] : nullptr;
+}
 
 // even/odd += a dy row's taps w[0..2] from its loads at the block's column (near_v) and at
 // far (far_v); fma_near(x, w, acc) and fma_far the products on the lanes whose dy column lies in
