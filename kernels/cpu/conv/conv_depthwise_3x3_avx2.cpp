@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels/cpu/common/force_inline.hpp"
+#include "kernels/cpu/common/prefetch.hpp"
 #include "kernels/cpu/conv/conv_depthwise_3x3.hpp"
 #include "kernels/cpu/conv/conv_depthwise_3x3_stride2_data.hpp"
 
@@ -217,8 +218,8 @@ void stride1_plane(const float* dy, const Filter& f, float bias, int64_t dy_rows
                 // channels', which the hardware prefetchers did not fetch). Forward, batch 32, 2
                 // threads: without it dw384 and dw576 @ 14 ran 1.4-1.6x slower, dw960 @ 7 1.2x;
                 // 8 KiB against the rows just after the step's: dw144 @ 56 and dw192 @ 28 0.9x.
-                const char* ahead = reinterpret_cast<const char*>(source) + kPrefetchBytes;
-                for (int64_t at = 0; at < 2 * width * 4; at += 64) _mm_prefetch(ahead + at, _MM_HINT_T0);
+                prefetch_lines(reinterpret_cast<const char*>(source) + kPrefetchBytes,
+                               2 * width * static_cast<int64_t>(sizeof(float)));
                 stride1_row_pair(source, f, b, width, pad_w, blocks, dx + r * width);
             }
             continue;

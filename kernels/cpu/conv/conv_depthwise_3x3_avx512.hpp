@@ -25,6 +25,7 @@
 
 #include "core/nn_args.hpp"
 #include "kernels/cpu/common/force_inline.hpp"
+#include "kernels/cpu/common/prefetch.hpp"
 #include "kernels/cpu/conv/conv_depthwise_avx512_tile.hpp"
 
 namespace mln::kernels {
@@ -48,13 +49,10 @@ inline __mmask16 lanes_between(int64_t begin, int64_t end) {
 // 1.5x, backward filter at batch 1 1.4x. The stride-1 flat loops read one stream, which the
 // hardware follows (prefetching there measured within noise). Past a plane this fetches the
 // next channel's, read next; a prefetch past the tensor does not fault.
-// Inlined by force: out of line, GCC 12's mod-ref analysis finds the loop free of side effects
-// (a prefetch touches no memory it models) and deletes calls to it as dead code.
 constexpr int64_t kPrefetchBytes = int64_t{8} << 10;
 
 MLN_ALWAYS_INLINE void prefetch_ahead(const float* from, int64_t floats) {
-    const char* at = reinterpret_cast<const char*>(from) + kPrefetchBytes;
-    for (int64_t b = 0; b < floats * static_cast<int64_t>(sizeof(float)); b += 64) _mm_prefetch(at + b, _MM_HINT_T0);
+    prefetch_lines(reinterpret_cast<const char*>(from) + kPrefetchBytes, floats * static_cast<int64_t>(sizeof(float)));
 }
 
 // ---- Stride 1, rows as wide as the source's: the plane as one flat row. ----

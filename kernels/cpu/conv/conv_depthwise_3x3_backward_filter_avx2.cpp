@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kernels/cpu/common/force_inline.hpp"
+#include "kernels/cpu/common/prefetch.hpp"
 #include "kernels/cpu/conv/conv_depthwise_3x3.hpp"
 #include "kernels/cpu/gemm/gemm_transpose_x86.hpp"
 
@@ -49,14 +50,6 @@ void copy_channel_minor(const float* source, int64_t channel_stride, int64_t cha
             target[q * kLanes + c] = c < channels ? source[c * channel_stride + q] : 0.0f;
         }
     }
-}
-
-// Brings floats [data, data + count) towards L1: the group's planes of the next image, which
-// lie far from this image's (a whole image of channels apart), in pieces of a few hundred bytes
-// too short for the hardware prefetcher.
-void prefetch_floats(const float* data, int64_t count) {
-    const char* bytes = reinterpret_cast<const char*>(data);
-    for (int64_t b = 0; b < count * static_cast<int64_t>(sizeof(float)); b += 64) _mm_prefetch(bytes + b, _MM_HINT_T0);
 }
 
 // The plane's sizes and the outputs of a row whose three column taps all lie inside.
@@ -212,8 +205,11 @@ void channel_minor_filter_sums(const float* x, const float* dy, const WindowGeom
                 }
                 copy_channel_minor(dy_image + oh0 * p.out_width, out_size, group, (oh1 - oh0) * p.out_width, dy_band);
                 if (band >= p.out_rows && n + 1 < images) {
-                    prefetch_floats(x_image + x_image_stride, group * in_size);
-                    prefetch_floats(dy_image + dy_image_stride, group * out_size);
+                    // The group's planes of the next image, a whole image of channels apart from
+                    // this one's, in pieces of a few hundred bytes too short for the hardware
+                    // prefetcher.
+                    prefetch_lines(x_image + x_image_stride, group * in_size * static_cast<int64_t>(sizeof(float)));
+                    prefetch_lines(dy_image + dy_image_stride, group * out_size * static_cast<int64_t>(sizeof(float)));
                 }
                 band_sums<ColumnStride>(x_band, first_source_row, dy_band, oh0, oh1, p, acc);
             }

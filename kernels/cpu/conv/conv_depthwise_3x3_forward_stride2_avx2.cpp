@@ -23,6 +23,7 @@
 
 #include "core/nn_args.hpp"
 #include "kernels/cpu/common/force_inline.hpp"
+#include "kernels/cpu/common/prefetch.hpp"
 #include "kernels/cpu/conv/conv_depthwise_3x3.hpp"
 
 namespace mln::kernels {
@@ -188,8 +189,7 @@ MLN_ALWAYS_INLINE void output_rows(const float* const* rows, const float* taps, 
 constexpr int64_t kPrefetchBytes = int64_t{8} << 10;
 
 MLN_ALWAYS_INLINE void prefetch_rows(const float* from, int64_t floats) {
-    const char* ahead = reinterpret_cast<const char*>(from) + kPrefetchBytes;
-    for (int64_t b = 0; b < floats * static_cast<int64_t>(sizeof(float)); b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
+    prefetch_lines(reinterpret_cast<const char*>(from) + kPrefetchBytes, floats * static_cast<int64_t>(sizeof(float)));
 }
 
 void plane_window_sums(const float* x, const float* taps, float bias, const WindowGeometry& g,
