@@ -104,105 +104,136 @@ MLN_ALWAYS_INLINE void for_each_column_block(const std::vector<Block>& blocks, E
 // (the forward: src x, dst y; backward data: src dy, dst dx, w flipped, pads 2 - the forward's). ----
 
 // Eight dx columns from j0: tap[kw] the lanes whose dy column j0 + lane + kw - pad_w lies in the
-// row (and whose dx column in its row), store the lanes in the row.
-// The last block of a row of 8+ ends at the row's end (overlapping the one before), so that its
-// store is whole.
+// row and whose dx column in its row; keep[kw] those whose dy column lies in the row or whose dx
+// column does not (a lane of rows < 8 stored past the row's end and overwritten, for_each_plane),
+// zeroed the taps (bit kw) with a lane off in keep; interior: every tap lane on. The last block of
+// a row of 8+ ends at the row's end (overlapping the one before), so that its store is whole.
 struct Stride1Block {
     int64_t j0;
-    __m256i tap[3], store;
-    bool whole, interior;
+    __m256i tap[3];
+    __m256 keep[3];
+    int zeroed;
+    bool interior;
 };
 
-// spill: on rows of < 8 a block stores all 8 lanes (for_each_plane).
-std::vector<Stride1Block> stride1_blocks(int64_t width, int64_t pad_w, bool spill) {
+std::vector<Stride1Block> stride1_blocks(int64_t width, int64_t pad_w) {
     std::vector<Stride1Block> blocks;
     blocks.reserve(static_cast<size_t>((width + 7) / 8));
     for (int64_t j0 = 0; j0 < width; j0 += 8) {
         Stride1Block b;
         b.j0 = width >= 8 ? std::min(j0, width - 8) : j0;
-        b.store = lanes_between(0, width - b.j0);
-        b.whole = spill || all_lanes(b.store);
-        b.interior = b.whole;
+        b.interior = width - b.j0 >= 8;
+        b.zeroed = 0;
         for (int64_t kw = 0; kw < 3; ++kw) {
             const int64_t first = b.j0 + kw - pad_w;  // lane 0's dy column
             b.tap[kw] = lanes_between(std::max(-first, int64_t{0}), std::min(width - first, width - b.j0));
+            const __m256i keep = _mm256_or_si256(b.tap[kw], lanes_between(width - b.j0, 8));
+            b.keep[kw] = _mm256_castsi256_ps(keep);
             b.interior = b.interior && all_lanes(b.tap[kw]);
+            if (!all_lanes(keep)) b.zeroed |= 1 << kw;
         }
         blocks.push_back(b);
     }
     return blocks;
 }
 
-// One source row's three taps (weights rw) added to init for a block, the row read from its lane
-// 0's first tap.
-// Its own sum, added to the others by the caller: the nine taps in one chain of FMAs kept too
-// few blocks in flight on the AVX-512 flat plane.
-template <bool Masked>
-MLN_ALWAYS_INLINE __m256 stride1_row_sum(const float* row, const RowWeights& rw, const Stride1Block& b, __m256 init) {
-    __m256 sum = _mm256_fmadd_ps(load_on<Masked>(row, b.tap[0]), rw.w[0], init);
-    sum = _mm256_fmadd_ps(load_on<Masked>(row + 1, b.tap[1]), rw.w[1], sum);
-    return _mm256_fmadd_ps(load_on<Masked>(row + 2, b.tap[2]), rw.w[2], sum);
+// How a block reads tap Kw's eight dy columns and weights the tap: MaskLoad, a masked load on the
+// tap's lanes (a plane whose plain loads could leave the tensor); else a plain load, ANDed with
+// the keep lanes where Zeroed has the tap (reading the neighbour row or plane, 0 x 0 on its lanes
+// with the weight ANDed too, so that a NaN or Inf weight or neighbour reaches no output). Against
+// masked loads on every tap of a border block (batch 1, one thread): dw384 and dw576 @ 14 0.8x
+// the time, dw192 @ 28 0.86x, dw144 @ 56 0.9x.
+template <int Zeroed, bool MaskLoad>
+struct TapLanes {
+    template <int Kw>
+    static MLN_ALWAYS_INLINE __m256 load(const float* at, const Stride1Block& b) {
+        if constexpr (MaskLoad) return _mm256_maskload_ps(at, b.tap[Kw]);
+        if constexpr ((Zeroed >> Kw & 1) != 0) return _mm256_and_ps(_mm256_loadu_ps(at), b.keep[Kw]);
+        return _mm256_loadu_ps(at);
+    }
+    template <int Kw>
+    static MLN_ALWAYS_INLINE __m256 weight(__m256 w, const Stride1Block& b) {
+        if constexpr (MaskLoad) return weight_on(w, b.tap[Kw]);
+        if constexpr ((Zeroed >> Kw & 1) != 0) return _mm256_and_ps(w, b.keep[Kw]);
+        return w;
+    }
+};
+
+// each(b, TapLanes<...>{}) on each block: guarded, the plane's plain loads could leave the tensor.
+// The zeroed taps of a block are rounded up to {0}, {2}, {0, 2} or all three (ANDs with all
+// lanes on where a tap needs none), the shapes of pad 1.
+template <class Each>
+MLN_ALWAYS_INLINE void for_each_stride1_block(const std::vector<Stride1Block>& blocks, bool guarded, Each&& each) {
+    for (const Stride1Block& b : blocks) {
+        if (b.interior || (!guarded && b.zeroed == 0)) {
+            each(b, TapLanes<0, false>{});
+        } else if (guarded) {
+            each(b, TapLanes<7, true>{});
+        } else if (b.zeroed == 1) {
+            each(b, TapLanes<1, false>{});
+        } else if (b.zeroed == 4) {
+            each(b, TapLanes<4, false>{});
+        } else if (b.zeroed == 5) {
+            each(b, TapLanes<5, false>{});
+        } else {
+            each(b, TapLanes<7, false>{});
+        }
+    }
 }
 
-// The filter rows w[0 .. rows) of a block: Masked, each tap's weight on the lanes of its mask.
-template <bool Masked, int Rows>
-MLN_ALWAYS_INLINE void stride1_block_weights(const RowWeights* w, const Stride1Block& b, RowWeights* out) {
-    for (int k = 0; k < Rows; ++k) {
-        for (int64_t kw = 0; kw < 3; ++kw) out[k].w[kw] = Masked ? weight_on(w[k].w[kw], b.tap[kw]) : w[k].w[kw];
-    }
+// One source row's three taps (filter row rw) added to init for a block, the row read from its
+// lane 0's first tap.
+// Its own sum, added to the others by the caller: the nine taps in one chain of FMAs kept too
+// few blocks in flight on the AVX-512 flat plane.
+template <class Lanes>
+MLN_ALWAYS_INLINE __m256 stride1_row_sum(const float* row, const RowWeights& rw, const Stride1Block& b, __m256 init) {
+    __m256 sum = _mm256_fmadd_ps(Lanes::template load<0>(row, b), Lanes::template weight<0>(rw.w[0], b), init);
+    sum = _mm256_fmadd_ps(Lanes::template load<1>(row + 1, b), Lanes::template weight<1>(rw.w[1], b), sum);
+    return _mm256_fmadd_ps(Lanes::template load<2>(row + 2, b), Lanes::template weight<2>(rw.w[2], b), sum);
 }
 
 // One dx row from Rows consecutive dy rows (the first at `rows`, filter rows from w[0]).
 template <int Rows>
 MLN_ALWAYS_INLINE void stride1_row(const float* rows, const RowWeights* w, __m256 bias, int64_t width, int64_t pad_w,
-                                   const std::vector<Stride1Block>& blocks, float* dx_row) {
-    auto block = [&](const Stride1Block& b, auto masked) MLN_LAMBDA_ALWAYS_INLINE {
-        constexpr bool Masked = decltype(masked)::value;
+                                   const std::vector<Stride1Block>& blocks, bool guarded, float* dx_row) {
+    auto block = [&](const Stride1Block& b, auto lanes) MLN_LAMBDA_ALWAYS_INLINE {
+        using Lanes = decltype(lanes);
         const float* at = rows + b.j0 - pad_w;
-        RowWeights bw[Rows];
-        stride1_block_weights<Masked, Rows>(w, b, bw);
         const __m256 zero = _mm256_setzero_ps();
-        __m256 sum = stride1_row_sum<Masked>(at, bw[0], b, bias);
-        if constexpr (Rows > 1) sum = _mm256_add_ps(sum, stride1_row_sum<Masked>(at + width, bw[1], b, zero));
-        if constexpr (Rows > 2) sum = _mm256_add_ps(sum, stride1_row_sum<Masked>(at + 2 * width, bw[2], b, zero));
-        store_on<Masked>(dx_row + b.j0, b.store, b.whole, sum);
+        __m256 sum = stride1_row_sum<Lanes>(at, w[0], b, bias);
+        if constexpr (Rows > 1) sum = _mm256_add_ps(sum, stride1_row_sum<Lanes>(at + width, w[1], b, zero));
+        if constexpr (Rows > 2) sum = _mm256_add_ps(sum, stride1_row_sum<Lanes>(at + 2 * width, w[2], b, zero));
+        _mm256_storeu_ps(dx_row + b.j0, sum);
     };
-    for_each_column_block(blocks, block);
+    for_each_stride1_block(blocks, guarded, block);
 }
 
 // dx rows r and r + 1 from dy rows s .. s + 3 (`rows` at s): the middle two loaded once for both.
 MLN_ALWAYS_INLINE void stride1_row_pair(const float* rows, const Filter& f, __m256 bias, int64_t width, int64_t pad_w,
-                                        const std::vector<Stride1Block>& blocks, float* dx_row) {
-    auto block = [&](const Stride1Block& b, auto masked) MLN_LAMBDA_ALWAYS_INLINE {
-        constexpr bool Masked = decltype(masked)::value;
+                                        const std::vector<Stride1Block>& blocks, bool guarded, float* dx_row) {
+    auto block = [&](const Stride1Block& b, auto lanes) MLN_LAMBDA_ALWAYS_INLINE {
+        using Lanes = decltype(lanes);
         const float* at = rows + b.j0 - pad_w;
         // Sum of dy row k's taps with filter row kh, the row loaded for each use (the same loads
         // for both dx rows, kept in registers by the compiler where it can: with the four rows'
         // loads and the block's weights held in arrays, the masked blocks spilled).
         auto row_sum = [&](int64_t k, int64_t kh, __m256 init) MLN_LAMBDA_ALWAYS_INLINE {
-            const float* row = at + k * width;
-            const RowWeights& rw = f.rows[kh];
-            auto weight = [&](int64_t kw) MLN_LAMBDA_ALWAYS_INLINE {
-                return Masked ? weight_on(rw.w[kw], b.tap[kw]) : rw.w[kw];
-            };
-            __m256 sum = _mm256_fmadd_ps(load_on<Masked>(row, b.tap[0]), weight(0), init);
-            sum = _mm256_fmadd_ps(load_on<Masked>(row + 1, b.tap[1]), weight(1), sum);
-            return _mm256_fmadd_ps(load_on<Masked>(row + 2, b.tap[2]), weight(2), sum);
+            return stride1_row_sum<Lanes>(at + k * width, f.rows[kh], b, init);
         };
         const __m256 zero = _mm256_setzero_ps();
         const __m256 upper =
             _mm256_add_ps(_mm256_add_ps(row_sum(0, 0, bias), row_sum(1, 1, zero)), row_sum(2, 2, zero));
         const __m256 lower =
             _mm256_add_ps(_mm256_add_ps(row_sum(1, 0, bias), row_sum(2, 1, zero)), row_sum(3, 2, zero));
-        store_on<Masked>(dx_row + b.j0, b.store, b.whole, upper);
-        store_on<Masked>(dx_row + width + b.j0, b.store, b.whole, lower);
+        _mm256_storeu_ps(dx_row + b.j0, upper);
+        _mm256_storeu_ps(dx_row + width + b.j0, lower);
     };
-    for_each_column_block(blocks, block);
+    for_each_stride1_block(blocks, guarded, block);
 }
 
 // One channel's dst plane at stride 1 (src and dst planes of their own rows, both width wide).
 void stride1_plane(const float* dy, const Filter& f, float bias, int64_t dy_rows, int64_t dx_rows, int64_t width,
-                   int64_t pad_h, int64_t pad_w, const std::vector<Stride1Block>& blocks, float* dx) {
+                   int64_t pad_h, int64_t pad_w, const std::vector<Stride1Block>& blocks, bool guarded, float* dx) {
     const __m256 b = _mm256_set1_ps(bias);
     for (int64_t r = 0; r < dx_rows;) {
         // Filter rows [first, last] have their dy row r + kh - pad_h in the plane.
@@ -220,15 +251,15 @@ void stride1_plane(const float* dy, const Filter& f, float bias, int64_t dy_rows
                 // 8 KiB against the rows just after the step's: dw144 @ 56 and dw192 @ 28 0.9x.
                 prefetch_lines(reinterpret_cast<const char*>(source) + kPrefetchBytes,
                                2 * width * static_cast<int64_t>(sizeof(float)));
-                stride1_row_pair(source, f, b, width, pad_w, blocks, dx + r * width);
+                stride1_row_pair(source, f, b, width, pad_w, blocks, guarded, dx + r * width);
             }
             continue;
         }
         const float* rows = dy + (r + first - pad_h) * width;
         switch (last - first) {
-            case 2: stride1_row<3>(rows, f.rows + first, b, width, pad_w, blocks, dx_row); break;
-            case 1: stride1_row<2>(rows, f.rows + first, b, width, pad_w, blocks, dx_row); break;
-            case 0: stride1_row<1>(rows, f.rows + first, b, width, pad_w, blocks, dx_row); break;
+            case 2: stride1_row<3>(rows, f.rows + first, b, width, pad_w, blocks, guarded, dx_row); break;
+            case 1: stride1_row<2>(rows, f.rows + first, b, width, pad_w, blocks, guarded, dx_row); break;
+            case 0: stride1_row<1>(rows, f.rows + first, b, width, pad_w, blocks, guarded, dx_row); break;
             default: std::fill(dx_row, dx_row + width, bias); break;
         }
         ++r;
@@ -379,10 +410,12 @@ void stride1_planes(const float* src, const float* w, const float* bias, bool fl
     const int64_t src_size = src_rows * width, dst_size = dst_rows * width;
     if (dst_size == 0) return;
     const bool spill = width < 8;
-    const std::vector<Stride1Block> blocks = stride1_blocks(width, pad_w, spill);
+    const std::vector<Stride1Block> blocks = stride1_blocks(width, pad_w);
     for_each_plane(channels, dst_size, spill, 8, dst, [&](int64_t c, float* out) {
+        // A plane's loads reach from pad_w (<= 2) before its start to 10 past its end.
+        const bool guarded = c * src_size < 2 || (c + 1) * src_size + 10 > channels * src_size;
         stride1_plane(src + c * src_size, Filter(w + c * kTaps, flip), bias != nullptr ? bias[c] : 0.0f, src_rows,
-                      dst_rows, width, pad_h, pad_w, blocks, out);
+                      dst_rows, width, pad_h, pad_w, blocks, guarded, out);
     });
 }
 
