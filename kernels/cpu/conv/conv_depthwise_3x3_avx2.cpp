@@ -181,89 +181,97 @@ MLN_ALWAYS_INLINE void for_each_stride1_block(const std::vector<Stride1Block>& b
     }
 }
 
-// One source row's three taps (filter row rw) added to init for a block, the row read from its
-// lane 0's first tap.
+// One source row's three taps (filter row rw, the block's weights) added to init for a block, the
+// row read from its lane 0's first tap.
 // Its own sum, added to the others by the caller: the nine taps in one chain of FMAs kept too
 // few blocks in flight on the AVX-512 flat plane.
 template <class Lanes>
 MLN_ALWAYS_INLINE __m256 stride1_row_sum(const float* row, const RowWeights& rw, const Stride1Block& b, __m256 init) {
-    __m256 sum = _mm256_fmadd_ps(Lanes::template load<0>(row, b), Lanes::template weight<0>(rw.w[0], b), init);
-    sum = _mm256_fmadd_ps(Lanes::template load<1>(row + 1, b), Lanes::template weight<1>(rw.w[1], b), sum);
-    return _mm256_fmadd_ps(Lanes::template load<2>(row + 2, b), Lanes::template weight<2>(rw.w[2], b), sum);
+    __m256 sum = _mm256_fmadd_ps(Lanes::template load<0>(row, b), rw.w[0], init);
+    sum = _mm256_fmadd_ps(Lanes::template load<1>(row + 1, b), rw.w[1], sum);
+    return _mm256_fmadd_ps(Lanes::template load<2>(row + 2, b), rw.w[2], sum);
 }
 
-// One dx row from Rows consecutive dy rows (the first at `rows`, filter rows from w[0]).
-template <int Rows>
-MLN_ALWAYS_INLINE void stride1_row(const float* rows, const RowWeights* w, __m256 bias, int64_t width, int64_t pad_w,
-                                   const std::vector<Stride1Block>& blocks, bool guarded, float* dx_row) {
-    auto block = [&](const Stride1Block& b, auto lanes) MLN_LAMBDA_ALWAYS_INLINE {
-        using Lanes = decltype(lanes);
-        const float* at = rows + b.j0 - pad_w;
-        const __m256 zero = _mm256_setzero_ps();
-        __m256 sum = stride1_row_sum<Lanes>(at, w[0], b, bias);
-        if constexpr (Rows > 1) sum = _mm256_add_ps(sum, stride1_row_sum<Lanes>(at + width, w[1], b, zero));
-        if constexpr (Rows > 2) sum = _mm256_add_ps(sum, stride1_row_sum<Lanes>(at + 2 * width, w[2], b, zero));
-        _mm256_storeu_ps(dx_row + b.j0, sum);
+// A block of one dx row from Rows consecutive dy rows (the first at `rows`, at the block's first
+// tap; filter rows from w[0]).
+template <int Rows, class Lanes>
+MLN_ALWAYS_INLINE void stride1_row(const float* rows, const RowWeights* w, __m256 bias, int64_t width,
+                                   const Stride1Block& b, float* dx) {
+    const __m256 zero = _mm256_setzero_ps();
+    __m256 sum = stride1_row_sum<Lanes>(rows, w[0], b, bias);
+    if constexpr (Rows > 1) sum = _mm256_add_ps(sum, stride1_row_sum<Lanes>(rows + width, w[1], b, zero));
+    if constexpr (Rows > 2) sum = _mm256_add_ps(sum, stride1_row_sum<Lanes>(rows + 2 * width, w[2], b, zero));
+    _mm256_storeu_ps(dx, sum);
+}
+
+// A block of dx rows r and r + 1 from dy rows s .. s + 3 (`rows` at s): the middle two loaded
+// once for both.
+template <class Lanes>
+MLN_ALWAYS_INLINE void stride1_row_pair(const float* rows, const RowWeights* w, __m256 bias, int64_t width,
+                                        const Stride1Block& b, float* dx) {
+    // Sum of dy row k's taps with filter row kh, the row loaded for each use (the same loads for
+    // both dx rows, kept in registers by the compiler where it can: with the four rows' loads and
+    // the block's weights held in arrays, the masked blocks spilled).
+    auto row_sum = [&](int64_t k, int64_t kh, __m256 init) MLN_LAMBDA_ALWAYS_INLINE {
+        return stride1_row_sum<Lanes>(rows + k * width, w[kh], b, init);
     };
-    for_each_stride1_block(blocks, guarded, block);
+    const __m256 zero = _mm256_setzero_ps();
+    const __m256 upper = _mm256_add_ps(_mm256_add_ps(row_sum(0, 0, bias), row_sum(1, 1, zero)), row_sum(2, 2, zero));
+    const __m256 lower = _mm256_add_ps(_mm256_add_ps(row_sum(1, 0, bias), row_sum(2, 1, zero)), row_sum(3, 2, zero));
+    _mm256_storeu_ps(dx, upper);
+    _mm256_storeu_ps(dx + width, lower);
 }
 
-// dx rows r and r + 1 from dy rows s .. s + 3 (`rows` at s): the middle two loaded once for both.
-MLN_ALWAYS_INLINE void stride1_row_pair(const float* rows, const Filter& f, __m256 bias, int64_t width, int64_t pad_w,
-                                        const std::vector<Stride1Block>& blocks, bool guarded, float* dx_row) {
-    auto block = [&](const Stride1Block& b, auto lanes) MLN_LAMBDA_ALWAYS_INLINE {
-        using Lanes = decltype(lanes);
-        const float* at = rows + b.j0 - pad_w;
-        // Sum of dy row k's taps with filter row kh, the row loaded for each use (the same loads
-        // for both dx rows, kept in registers by the compiler where it can: with the four rows'
-        // loads and the block's weights held in arrays, the masked blocks spilled).
-        auto row_sum = [&](int64_t k, int64_t kh, __m256 init) MLN_LAMBDA_ALWAYS_INLINE {
-            return stride1_row_sum<Lanes>(at + k * width, f.rows[kh], b, init);
-        };
-        const __m256 zero = _mm256_setzero_ps();
-        const __m256 upper =
-            _mm256_add_ps(_mm256_add_ps(row_sum(0, 0, bias), row_sum(1, 1, zero)), row_sum(2, 2, zero));
-        const __m256 lower =
-            _mm256_add_ps(_mm256_add_ps(row_sum(1, 0, bias), row_sum(2, 1, zero)), row_sum(3, 2, zero));
-        _mm256_storeu_ps(dx_row + b.j0, upper);
-        _mm256_storeu_ps(dx_row + width + b.j0, lower);
-    };
-    for_each_stride1_block(blocks, guarded, block);
-}
-
-// One channel's dst plane at stride 1 (src and dst planes of their own rows, both width wide).
+// One channel's dst plane at stride 1 (src and dst planes of their own rows, both width wide), a
+// column block at a time down all rows: the block's weights masked once, and the row steps
+// (which filter rows, pairs) one loop a block.
 void stride1_plane(const float* dy, const Filter& f, float bias, int64_t dy_rows, int64_t dx_rows, int64_t width,
                    int64_t pad_h, int64_t pad_w, const std::vector<Stride1Block>& blocks, bool guarded, float* dx) {
-    const __m256 b = _mm256_set1_ps(bias);
-    for (int64_t r = 0; r < dx_rows;) {
-        // Filter rows [first, last] have their dy row r + kh - pad_h in the plane.
-        const int64_t first = std::max(pad_h - r, int64_t{0});
-        const int64_t last = std::min(dy_rows - 1 - r + pad_h, int64_t{2});
-        float* dx_row = dx + r * width;
-        if (first == 0 && last == 2 && r + 1 < dx_rows && r + 3 - pad_h < dy_rows) {
-            // Pairs while both rows have all three dy rows, in a counted loop.
-            const int64_t pairs = std::min((dx_rows - r) / 2, (dy_rows - (r + 3 - pad_h) + 1) / 2);
-            for (int64_t k = 0; k < pairs; ++k, r += 2) {
-                const float* source = dy + (r - pad_h) * width;
-                // The two rows the step advances, 8 KiB ahead (past a small plane: the next
-                // channels', which the hardware prefetchers did not fetch). Forward, batch 32, 2
-                // threads: without it dw384 and dw576 @ 14 ran 1.4-1.6x slower, dw960 @ 7 1.2x;
-                // 8 KiB against the rows just after the step's: dw144 @ 56 and dw192 @ 28 0.9x.
-                prefetch_lines(reinterpret_cast<const char*>(source) + kPrefetchBytes,
-                               2 * width * static_cast<int64_t>(sizeof(float)));
-                stride1_row_pair(source, f, b, width, pad_w, blocks, guarded, dx + r * width);
+    const __m256 bias_v = _mm256_set1_ps(bias);
+    for_each_stride1_block(blocks, guarded, [&](const Stride1Block& b, auto lanes) MLN_LAMBDA_ALWAYS_INLINE {
+        using Lanes = decltype(lanes);
+        RowWeights w[3];
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            w[kh].w[0] = Lanes::template weight<0>(f.rows[kh].w[0], b);
+            w[kh].w[1] = Lanes::template weight<1>(f.rows[kh].w[1], b);
+            w[kh].w[2] = Lanes::template weight<2>(f.rows[kh].w[2], b);
+        }
+        const float* src = dy + b.j0 - pad_w;
+        float* dst = dx + b.j0;
+        const bool prefetch = &b == &blocks.front();
+        for (int64_t r = 0; r < dx_rows;) {
+            // Filter rows [first, last] have their dy row r + kh - pad_h in the plane.
+            const int64_t first = std::max(pad_h - r, int64_t{0});
+            const int64_t last = std::min(dy_rows - 1 - r + pad_h, int64_t{2});
+            if (first == 0 && last == 2 && r + 1 < dx_rows && r + 3 - pad_h < dy_rows) {
+                // Pairs while both rows have all three dy rows, in a counted loop.
+                const int64_t pairs = std::min((dx_rows - r) / 2, (dy_rows - (r + 3 - pad_h) + 1) / 2);
+                for (int64_t k = 0; k < pairs; ++k, r += 2) {
+                    const float* source = src + (r - pad_h) * width;
+                    // The two rows the step advances, 8 KiB ahead (past a small plane: the next
+                    // channels', which the hardware prefetchers did not fetch), by the first
+                    // block. Forward, batch 32, 2 threads: without it dw384 and dw576 @ 14 ran
+                    // 1.4-1.6x slower, dw960 @ 7 1.2x; 8 KiB against the rows just after the
+                    // step's: dw144 @ 56 and dw192 @ 28 0.9x.
+                    if (prefetch) {
+                        prefetch_lines(reinterpret_cast<const char*>(dy + (r - pad_h) * width) + kPrefetchBytes,
+                                       2 * width * static_cast<int64_t>(sizeof(float)));
+                    }
+                    stride1_row_pair<Lanes>(source, w, bias_v, width, b, dst + r * width);
+                }
+                continue;
             }
-            continue;
+            const float* rows = src + (r + first - pad_h) * width;
+            float* dst_row = dst + r * width;
+            switch (last - first) {
+                case 2: stride1_row<3, Lanes>(rows, w + first, bias_v, width, b, dst_row); break;
+                case 1: stride1_row<2, Lanes>(rows, w + first, bias_v, width, b, dst_row); break;
+                case 0: stride1_row<1, Lanes>(rows, w + first, bias_v, width, b, dst_row); break;
+                default: _mm256_storeu_ps(dst_row, bias_v); break;
+            }
+            ++r;
         }
-        const float* rows = dy + (r + first - pad_h) * width;
-        switch (last - first) {
-            case 2: stride1_row<3>(rows, f.rows + first, b, width, pad_w, blocks, guarded, dx_row); break;
-            case 1: stride1_row<2>(rows, f.rows + first, b, width, pad_w, blocks, guarded, dx_row); break;
-            case 0: stride1_row<1>(rows, f.rows + first, b, width, pad_w, blocks, guarded, dx_row); break;
-            default: std::fill(dx_row, dx_row + width, bias); break;
-        }
-        ++r;
-    }
+    });
 }
 
 // ---- Stride 2 x 2: blocks of 16 dx columns, two shifted loads of a dy row for all three taps
