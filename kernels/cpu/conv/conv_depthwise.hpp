@@ -88,10 +88,7 @@ DepthwiseForwardBlockKernel<T> conv_depthwise_3x3_forward_kernel(mln_isa isa, co
 #if defined(MYELIN_X86_64_KERNELS)
     if constexpr (std::is_same_v<T, float>) {
         if (isa == MLN_ISA_AVX512 && depthwise_3x3_nchw_forward_applies(g)) return conv_depthwise_3x3_forward_avx512;
-        if (isa == MLN_ISA_AVX2 && depthwise_3x3_forward_stride1_avx2_applies(g)) return conv_depthwise_3x3_forward_avx2;
-        if (isa == MLN_ISA_AVX2 && depthwise_3x3_nchw_forward_stride2_avx2_applies(g)) {
-            return conv_depthwise_3x3_forward_stride2_avx2;
-        }
+        if (isa == MLN_ISA_AVX2 && depthwise_3x3_nchw_applies_avx2(g)) return conv_depthwise_3x3_forward_avx2;
     }
 #endif
     (void)isa;

@@ -57,12 +57,8 @@ bool depthwise_3x3_nchw_backward_filter_applies(const WindowGeometry& g) {
 }
 
 #if defined(MYELIN_X86_64_KERNELS)
-bool depthwise_3x3_nchw_backward_data_applies_avx2(const WindowGeometry& g) {
+bool depthwise_3x3_nchw_applies_avx2(const WindowGeometry& g) {
     return is_2d_3x3(g) && (is_flat(g) || (g.stride[1] == 2 && g.stride[2] == 2));
-}
-bool depthwise_3x3_forward_stride1_avx2_applies(const WindowGeometry& g) { return is_2d_3x3(g) && is_flat(g); }
-bool depthwise_3x3_nchw_forward_stride2_avx2_applies(const WindowGeometry& g) {
-    return is_2d_3x3(g) && g.stride[1] == 2 && g.stride[2] == 2;
 }
 #endif
 

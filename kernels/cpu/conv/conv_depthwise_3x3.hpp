@@ -59,19 +59,15 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
 void conv_depthwise_3x3_backward_filter_avx2(const float* x, const float* dy, const WindowGeometry& g,
                                              int64_t channels, int64_t images, int64_t x_image_stride,
                                              int64_t dy_image_stride, float* dw);
-// Backward data at AVX2 (conv_depthwise_3x3_avx2.cpp) where its geometry applies:
-// 2-d 3 x 3 undilated, stride 1 with dx rows as wide as dy's, or stride 2 x 2.
-bool depthwise_3x3_nchw_backward_data_applies_avx2(const WindowGeometry& g);
-void conv_depthwise_3x3_backward_data_avx2(const float* dy, const float* w, const WindowGeometry& g, int64_t channels,
-                                           float* dx);
-// AVX2, the forward at stride 1 with rows as wide as the input's (any row pads; pads summing to 2
-// across the columns): conv_depthwise_3x3_avx2.cpp, the same loop as backward data's at stride 1.
-bool depthwise_3x3_forward_stride1_avx2_applies(const WindowGeometry& g);
+// The forward and backward data at AVX2 (conv_depthwise_3x3_avx2.cpp) where their geometry
+// applies: 2-d 3 x 3 undilated, stride 1 with rows as wide as the input's (any row pads; pads
+// summing to 2 across the columns; one loop for both passes), or stride 2 x 2 (the forward's in
+// conv_depthwise_3x3_forward_stride2_avx2.cpp).
+bool depthwise_3x3_nchw_applies_avx2(const WindowGeometry& g);
 void conv_depthwise_3x3_forward_avx2(const float* x, const float* w, const float* bias, const WindowGeometry& g,
                                      int64_t channels, float* y);
-// The forward at stride 2 x 2 on AVX2 (conv_depthwise_3x3_forward_stride2_avx2.cpp), where
-// depthwise_3x3_nchw_forward_stride2_avx2_applies: 2-d 3 x 3 undilated at stride 2 x 2.
-bool depthwise_3x3_nchw_forward_stride2_avx2_applies(const WindowGeometry& g);
+void conv_depthwise_3x3_backward_data_avx2(const float* dy, const float* w, const WindowGeometry& g, int64_t channels,
+                                           float* dx);
 void conv_depthwise_3x3_forward_stride2_avx2(const float* x, const float* w, const float* bias,
                                              const WindowGeometry& g, int64_t channels, float* y);
 #endif

@@ -431,6 +431,7 @@ void stride1_planes(const float* src, const float* w, const float* bias, bool fl
 
 void conv_depthwise_3x3_forward_avx2(const float* x, const float* w, const float* bias, const WindowGeometry& g,
                                      int64_t channels, float* y) {
+    if (g.stride[1] == 2) return conv_depthwise_3x3_forward_stride2_avx2(x, w, bias, g, channels, y);
     stride1_planes(x, w, bias, false, g.in[1], g.out[1], g.in[2], g.pad_begin[1], g.pad_begin[2], channels, y);
 }
 

@@ -89,7 +89,7 @@ DepthwiseBackwardDataKernel<T> conv_depthwise_3x3_backward_data_kernel(mln_isa i
         if (isa == MLN_ISA_AVX512 && depthwise_3x3_nchw_backward_data_applies(g)) {
             return conv_depthwise_3x3_backward_data_avx512;
         }
-        if (isa == MLN_ISA_AVX2 && depthwise_3x3_nchw_backward_data_applies_avx2(g)) {
+        if (isa == MLN_ISA_AVX2 && depthwise_3x3_nchw_applies_avx2(g)) {
             return conv_depthwise_3x3_backward_data_avx2;
         }
     }

@@ -406,6 +406,9 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 3, 5, 61, 1, 0, 2});
     cases.push_back({1, 3, 1, 57, 1, 1, 1});
     cases.push_back({1, 3, 2, 56, 1, 1, 1});
+    // AVX2's stride-2 forward storing all 8 lanes of rows of < 8 outputs where 8 floats past the
+    // plane are the tensor's: 1 x 1 outputs over 19 channels (the last 8 stored by pieces).
+    cases.push_back({1, 19, 3, 3, 2, 0, 0});
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const Depthwise3x3Case& c : cases) {
@@ -434,6 +437,10 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeForwardNonFiniteWeightsMatchReferenceAtVec
             cases.push_back({1, 5, height, width, 1, 1, 1});
         }
     }
+    // Planes of 1 x 1 and 2 x 3 over 23 channels: AVX2's border taps of the middle channels by
+    // plain loads reading the planes around (ANDed), the first and last ones' by masked loads.
+    cases.push_back({1, 23, 1, 1, 1, 1, 1});
+    cases.push_back({1, 23, 2, 3, 1, 1, 1});
     for (int64_t width : {7, 9, 17, 28}) {
         cases.push_back({1, 5, 6, width, 1, 2, 0});
         cases.push_back({1, 5, 6, width, 1, 0, 2});
