@@ -224,7 +224,8 @@ MLN_ALWAYS_INLINE void stride1_row_pair(const float* rows, const RowWeights* w, 
 
 // One channel's dst plane at stride 1 (src and dst planes of their own rows, both width wide), a
 // column block at a time down all rows: the block's weights masked once, and the row steps
-// (which filter rows, pairs) one loop a block.
+// (which filter rows, pairs) one loop a block (against row by row, batch 1: dw960 @ 7 0.8x the
+// time, the @ 14 layers 0.9-0.95x).
 void stride1_plane(const float* dy, const Filter& f, float bias, int64_t dy_rows, int64_t dx_rows, int64_t width,
                    int64_t pad_h, int64_t pad_w, const std::vector<Stride1Block>& blocks, bool guarded, float* dx) {
     const __m256 bias_v = _mm256_set1_ps(bias);
