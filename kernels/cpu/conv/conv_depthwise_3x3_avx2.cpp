@@ -142,7 +142,7 @@ std::vector<Stride1Block> stride1_blocks(int64_t width, int64_t pad_w) {
 // the keep lanes where Zeroed has the tap (reading the neighbour row or plane, 0 x 0 on its lanes
 // with the weight ANDed too, so that a NaN or Inf weight or neighbour reaches no output). Against
 // masked loads on every tap of a border block (batch 1, one thread): dw384 and dw576 @ 14 0.8x
-// the time (on wider rows not at batch 32: stride1_planes).
+// the time, dw192 @ 28 0.86x, dw144 @ 56 0.9x.
 template <int Zeroed, bool MaskLoad>
 struct TapLanes {
     template <int Kw>
@@ -159,8 +159,7 @@ struct TapLanes {
     }
 };
 
-// each(b, TapLanes<...>{}) on each block: guarded, border blocks by masked loads (the plane's
-// plain loads could leave the tensor, or its rows are wide: stride1_planes).
+// each(b, TapLanes<...>{}) on each block: guarded, the plane's plain loads could leave the tensor.
 // The zeroed taps of a block are rounded up to {0}, {2}, {0, 2} or all three (ANDs with all
 // lanes on where a tap needs none), the shapes of pad 1.
 template <class Each>
@@ -182,145 +181,89 @@ MLN_ALWAYS_INLINE void for_each_stride1_block(const std::vector<Stride1Block>& b
     }
 }
 
-// One source row's three taps (filter row rw, the block's weights) added to init for a block, the
-// row read from its lane 0's first tap.
+// One source row's three taps (filter row rw) added to init for a block, the row read from its
+// lane 0's first tap.
 // Its own sum, added to the others by the caller: the nine taps in one chain of FMAs kept too
 // few blocks in flight on the AVX-512 flat plane.
 template <class Lanes>
 MLN_ALWAYS_INLINE __m256 stride1_row_sum(const float* row, const RowWeights& rw, const Stride1Block& b, __m256 init) {
-    __m256 sum = _mm256_fmadd_ps(Lanes::template load<0>(row, b), rw.w[0], init);
-    sum = _mm256_fmadd_ps(Lanes::template load<1>(row + 1, b), rw.w[1], sum);
-    return _mm256_fmadd_ps(Lanes::template load<2>(row + 2, b), rw.w[2], sum);
+    __m256 sum = _mm256_fmadd_ps(Lanes::template load<0>(row, b), Lanes::template weight<0>(rw.w[0], b), init);
+    sum = _mm256_fmadd_ps(Lanes::template load<1>(row + 1, b), Lanes::template weight<1>(rw.w[1], b), sum);
+    return _mm256_fmadd_ps(Lanes::template load<2>(row + 2, b), Lanes::template weight<2>(rw.w[2], b), sum);
 }
 
-// A block of one dx row from Rows consecutive dy rows (the first at `rows`, at the block's first
-// tap; filter rows from w[0]).
-template <int Rows, class Lanes>
-MLN_ALWAYS_INLINE void stride1_row(const float* rows, const RowWeights* w, __m256 bias, int64_t width,
-                                   const Stride1Block& b, float* dx) {
-    const __m256 zero = _mm256_setzero_ps();
-    __m256 sum = stride1_row_sum<Lanes>(rows, w[0], b, bias);
-    if constexpr (Rows > 1) sum = _mm256_add_ps(sum, stride1_row_sum<Lanes>(rows + width, w[1], b, zero));
-    if constexpr (Rows > 2) sum = _mm256_add_ps(sum, stride1_row_sum<Lanes>(rows + 2 * width, w[2], b, zero));
-    _mm256_storeu_ps(dx, sum);
-}
-
-// A block of dx rows r and r + 1 from dy rows s .. s + 3 (`rows` at s): the middle two loaded
-// once for both.
-template <class Lanes>
-MLN_ALWAYS_INLINE void stride1_row_pair(const float* rows, const RowWeights* w, __m256 bias, int64_t width,
-                                        const Stride1Block& b, float* dx) {
-    // Sum of dy row k's taps with filter row kh, the row loaded for each use (the same loads for
-    // both dx rows, kept in registers by the compiler where it can: with the four rows' loads and
-    // the block's weights held in arrays, the masked blocks spilled).
-    auto row_sum = [&](int64_t k, int64_t kh, __m256 init) MLN_LAMBDA_ALWAYS_INLINE {
-        return stride1_row_sum<Lanes>(rows + k * width, w[kh], b, init);
+// One dx row from Rows consecutive dy rows (the first at `rows`, filter rows from w[0]).
+template <int Rows>
+MLN_ALWAYS_INLINE void stride1_row(const float* rows, const RowWeights* w, __m256 bias, int64_t width, int64_t pad_w,
+                                   const std::vector<Stride1Block>& blocks, bool guarded, float* dx_row) {
+    auto block = [&](const Stride1Block& b, auto lanes) MLN_LAMBDA_ALWAYS_INLINE {
+        using Lanes = decltype(lanes);
+        const float* at = rows + b.j0 - pad_w;
+        const __m256 zero = _mm256_setzero_ps();
+        __m256 sum = stride1_row_sum<Lanes>(at, w[0], b, bias);
+        if constexpr (Rows > 1) sum = _mm256_add_ps(sum, stride1_row_sum<Lanes>(at + width, w[1], b, zero));
+        if constexpr (Rows > 2) sum = _mm256_add_ps(sum, stride1_row_sum<Lanes>(at + 2 * width, w[2], b, zero));
+        _mm256_storeu_ps(dx_row + b.j0, sum);
     };
-    const __m256 zero = _mm256_setzero_ps();
-    const __m256 upper = _mm256_add_ps(_mm256_add_ps(row_sum(0, 0, bias), row_sum(1, 1, zero)), row_sum(2, 2, zero));
-    const __m256 lower = _mm256_add_ps(_mm256_add_ps(row_sum(1, 0, bias), row_sum(2, 1, zero)), row_sum(3, 2, zero));
-    _mm256_storeu_ps(dx, upper);
-    _mm256_storeu_ps(dx + width, lower);
+    for_each_stride1_block(blocks, guarded, block);
 }
 
-// The row steps of a plane of dx_rows rows: pair(r) for rows r and r + 1 where both have their
-// three dy rows in the plane (pairs in a counted loop), row(r, first, last) for the others, with
-// filter rows [first, last] (dy row r + kh - pad_h) in the plane.
-template <class Pair, class Row>
-MLN_ALWAYS_INLINE void for_each_row_step(int64_t dy_rows, int64_t dx_rows, int64_t pad_h, Pair&& pair, Row&& row) {
-    for (int64_t r = 0; r < dx_rows;) {
-        const int64_t first = std::max(pad_h - r, int64_t{0});
-        const int64_t last = std::min(dy_rows - 1 - r + pad_h, int64_t{2});
-        if (first == 0 && last == 2 && r + 1 < dx_rows && r + 3 - pad_h < dy_rows) {
-            const int64_t pairs = std::min((dx_rows - r) / 2, (dy_rows - (r + 3 - pad_h) + 1) / 2);
-            for (int64_t k = 0; k < pairs; ++k, r += 2) pair(r);
-            continue;
-        }
-        row(r, first, last);
-        ++r;
-    }
-}
-
-// A block of dx row r from its filter rows [first, last] (w: the block's weights; src at the
-// block's first tap of dy row 0).
-template <class Lanes>
-MLN_ALWAYS_INLINE void stride1_block_row(const float* src, const RowWeights* w, __m256 bias, int64_t width,
-                                         int64_t pad_h, int64_t r, int64_t first, int64_t last,
-                                         const Stride1Block& b, float* dx_row) {
-    const float* rows = src + (r + first - pad_h) * width;
-    switch (last - first) {
-        case 2: stride1_row<3, Lanes>(rows, w + first, bias, width, b, dx_row); break;
-        case 1: stride1_row<2, Lanes>(rows, w + first, bias, width, b, dx_row); break;
-        case 0: stride1_row<1, Lanes>(rows, w + first, bias, width, b, dx_row); break;
-        default: _mm256_storeu_ps(dx_row, bias); break;
-    }
-}
-
-// The filter with each tap's weight on the block's lanes of that tap.
-template <class Lanes>
-MLN_ALWAYS_INLINE void stride1_block_weights(const Filter& f, const Stride1Block& b, RowWeights* w) {
-    for (int64_t kh = 0; kh < 3; ++kh) {
-        w[kh].w[0] = Lanes::template weight<0>(f.rows[kh].w[0], b);
-        w[kh].w[1] = Lanes::template weight<1>(f.rows[kh].w[1], b);
-        w[kh].w[2] = Lanes::template weight<2>(f.rows[kh].w[2], b);
-    }
+// dx rows r and r + 1 from dy rows s .. s + 3 (`rows` at s): the middle two loaded once for both.
+MLN_ALWAYS_INLINE void stride1_row_pair(const float* rows, const Filter& f, __m256 bias, int64_t width, int64_t pad_w,
+                                        const std::vector<Stride1Block>& blocks, bool guarded, float* dx_row) {
+    auto block = [&](const Stride1Block& b, auto lanes) MLN_LAMBDA_ALWAYS_INLINE {
+        using Lanes = decltype(lanes);
+        const float* at = rows + b.j0 - pad_w;
+        // Sum of dy row k's taps with filter row kh, the row loaded for each use (the same loads
+        // for both dx rows, kept in registers by the compiler where it can: with the four rows'
+        // loads and the block's weights held in arrays, the masked blocks spilled).
+        auto row_sum = [&](int64_t k, int64_t kh, __m256 init) MLN_LAMBDA_ALWAYS_INLINE {
+            return stride1_row_sum<Lanes>(at + k * width, f.rows[kh], b, init);
+        };
+        const __m256 zero = _mm256_setzero_ps();
+        const __m256 upper =
+            _mm256_add_ps(_mm256_add_ps(row_sum(0, 0, bias), row_sum(1, 1, zero)), row_sum(2, 2, zero));
+        const __m256 lower =
+            _mm256_add_ps(_mm256_add_ps(row_sum(1, 0, bias), row_sum(2, 1, zero)), row_sum(3, 2, zero));
+        _mm256_storeu_ps(dx_row + b.j0, upper);
+        _mm256_storeu_ps(dx_row + width + b.j0, lower);
+    };
+    for_each_stride1_block(blocks, guarded, block);
 }
 
 // One channel's dst plane at stride 1 (src and dst planes of their own rows, both width wide).
-// Rows of one or two blocks a column block at a time down the plane (its weights masked once, the
-// row steps one loop a block): against row by row, batch 1, dw960 @ 7 0.8x the time, the @ 14
-// layers 0.9-0.95x. Wider rows row by row, each step over the blocks: a block at a time down the
-// plane (or down bands of 8 KiB of rows, or of a row pair) ran 28, 56 and 112 columns 1.1-1.4x,
-// 1.25-1.75x and 1.25-1.9x slower at batch 32 (two threads, from memory; 0.9-0.95x at batch 1).
-// The two dy rows a pair step advances are prefetched 8 KiB ahead (past a small plane: the next
-// channels', which the hardware prefetchers did not fetch). Forward, batch 32, 2 threads: without
-// it dw384 and dw576 @ 14 ran 1.4-1.6x slower, dw960 @ 7 1.2x; 8 KiB against the rows just after
-// the step's: dw144 @ 56 and dw192 @ 28 0.9x.
 void stride1_plane(const float* dy, const Filter& f, float bias, int64_t dy_rows, int64_t dx_rows, int64_t width,
                    int64_t pad_h, int64_t pad_w, const std::vector<Stride1Block>& blocks, bool guarded, float* dx) {
-    const __m256 bias_v = _mm256_set1_ps(bias);
-    const float* src = dy - pad_w;
-    auto prefetch_pair = [&](int64_t r) MLN_LAMBDA_ALWAYS_INLINE {
-        prefetch_lines(reinterpret_cast<const char*>(dy + (r - pad_h) * width) + kPrefetchBytes,
-                       2 * width * static_cast<int64_t>(sizeof(float)));
-    };
-    if (blocks.size() <= 2) {
-        for_each_stride1_block(blocks, guarded, [&](const Stride1Block& b, auto lanes) MLN_LAMBDA_ALWAYS_INLINE {
-            using Lanes = decltype(lanes);
-            RowWeights w[3];
-            stride1_block_weights<Lanes>(f, b, w);
-            const bool first_block = &b == &blocks.front();
-            for_each_row_step(
-                dy_rows, dx_rows, pad_h,
-                [&](int64_t r) MLN_LAMBDA_ALWAYS_INLINE {
-                    if (first_block) prefetch_pair(r);
-                    stride1_row_pair<Lanes>(src + (r - pad_h) * width + b.j0, w, bias_v, width, b, dx + r * width + b.j0);
-                },
-                [&](int64_t r, int64_t first, int64_t last) MLN_LAMBDA_ALWAYS_INLINE {
-                    stride1_block_row<Lanes>(src + b.j0, w, bias_v, width, pad_h, r, first, last, b, dx + r * width + b.j0);
-                });
-        });
-        return;
+    const __m256 b = _mm256_set1_ps(bias);
+    for (int64_t r = 0; r < dx_rows;) {
+        // Filter rows [first, last] have their dy row r + kh - pad_h in the plane.
+        const int64_t first = std::max(pad_h - r, int64_t{0});
+        const int64_t last = std::min(dy_rows - 1 - r + pad_h, int64_t{2});
+        float* dx_row = dx + r * width;
+        if (first == 0 && last == 2 && r + 1 < dx_rows && r + 3 - pad_h < dy_rows) {
+            // Pairs while both rows have all three dy rows, in a counted loop.
+            const int64_t pairs = std::min((dx_rows - r) / 2, (dy_rows - (r + 3 - pad_h) + 1) / 2);
+            for (int64_t k = 0; k < pairs; ++k, r += 2) {
+                const float* source = dy + (r - pad_h) * width;
+                // The two rows the step advances, 8 KiB ahead (past a small plane: the next
+                // channels', which the hardware prefetchers did not fetch). Forward, batch 32, 2
+                // threads: without it dw384 and dw576 @ 14 ran 1.4-1.6x slower, dw960 @ 7 1.2x;
+                // 8 KiB against the rows just after the step's: dw144 @ 56 and dw192 @ 28 0.9x.
+                prefetch_lines(reinterpret_cast<const char*>(source) + kPrefetchBytes,
+                               2 * width * static_cast<int64_t>(sizeof(float)));
+                stride1_row_pair(source, f, b, width, pad_w, blocks, guarded, dx + r * width);
+            }
+            continue;
+        }
+        const float* rows = dy + (r + first - pad_h) * width;
+        switch (last - first) {
+            case 2: stride1_row<3>(rows, f.rows + first, b, width, pad_w, blocks, guarded, dx_row); break;
+            case 1: stride1_row<2>(rows, f.rows + first, b, width, pad_w, blocks, guarded, dx_row); break;
+            case 0: stride1_row<1>(rows, f.rows + first, b, width, pad_w, blocks, guarded, dx_row); break;
+            default: std::fill(dx_row, dx_row + width, bias); break;
+        }
+        ++r;
     }
-    for_each_row_step(
-        dy_rows, dx_rows, pad_h,
-        [&](int64_t r) MLN_LAMBDA_ALWAYS_INLINE {
-            prefetch_pair(r);
-            for_each_stride1_block(blocks, guarded, [&](const Stride1Block& b, auto lanes) MLN_LAMBDA_ALWAYS_INLINE {
-                using Lanes = decltype(lanes);
-                RowWeights w[3];
-                stride1_block_weights<Lanes>(f, b, w);
-                stride1_row_pair<Lanes>(src + (r - pad_h) * width + b.j0, w, bias_v, width, b, dx + r * width + b.j0);
-            });
-        },
-        [&](int64_t r, int64_t first, int64_t last) MLN_LAMBDA_ALWAYS_INLINE {
-            for_each_stride1_block(blocks, guarded, [&](const Stride1Block& b, auto lanes) MLN_LAMBDA_ALWAYS_INLINE {
-                using Lanes = decltype(lanes);
-                RowWeights w[3];
-                stride1_block_weights<Lanes>(f, b, w);
-                stride1_block_row<Lanes>(src + b.j0, w, bias_v, width, pad_h, r, first, last, b, dx + r * width + b.j0);
-            });
-        });
 }
 
 // ---- Stride 2 x 2: blocks of 16 dx columns, two shifted loads of a dy row for all three taps
@@ -469,10 +412,8 @@ void stride1_planes(const float* src, const float* w, const float* bias, bool fl
     const bool spill = width < 8;
     const std::vector<Stride1Block> blocks = stride1_blocks(width, pad_w);
     for_each_plane(channels, dst_size, spill, 8, dst, [&](int64_t c, float* out) {
-        // A plane's loads reach from pad_w (<= 2) before its start to 10 past its end. Rows of
-        // 3+ blocks take masked loads on their border blocks: zeroed plain loads ran dw32 @ 112
-        // 1.2-1.3x slower at batch 32 (two threads, from memory), dw192 @ 28 1.05x (0.86x at batch 1).
-        const bool guarded = blocks.size() > 2 || c * src_size < 2 || (c + 1) * src_size + 10 > channels * src_size;
+        // A plane's loads reach from pad_w (<= 2) before its start to 10 past its end.
+        const bool guarded = c * src_size < 2 || (c + 1) * src_size + 10 > channels * src_size;
         stride1_plane(src + c * src_size, Filter(w + c * kTaps, flip), bias != nullptr ? bias[c] : 0.0f, src_rows,
                       dst_rows, width, pad_h, pad_w, blocks, guarded, out);
     });
