@@ -4,9 +4,10 @@
 // over dy, pads 2 - the forward's), two output rows a step (the two source rows between them
 // loaded once for both); stride 2 backward data makes the even and odd columns of a dx row from
 // two shifted dy loads and interleaves them, two dx rows a step, as the AVX-512 file's. Blocks at
-// the row ends take each tap on the lanes whose source lies in the row only (masked loads, and
-// the weights ANDed with the tap's lanes, so a NaN or Inf weight reaches exactly the reference's
-// outputs).
+// the row ends take each tap on the lanes whose source lies in the row only (stride 1: plain loads
+// ANDed with the tap's lanes, masked loads where they could leave the tensor; stride 2: masked
+// loads; the weights ANDed with the tap's lanes, so a NaN or Inf weight reaches exactly the
+// reference's outputs).
 #include <immintrin.h>
 
 #include <algorithm>
