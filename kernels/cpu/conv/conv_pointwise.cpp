@@ -62,13 +62,17 @@ constexpr int64_t kMinChunkDepth = 32;
 constexpr int64_t kMinChunkPanels = 8;
 constexpr int64_t kMinChunkTiles = 2;
 // AVX2: a task of at least kMinPackPanels row panels over a depth block of at least
-// kMinPackDepth first copies its block of B tile by tile (each tile's rows adjacent, a strip call
-// per tile): a tile's rows in place are as many streams as the depth, rows of 196 bytes at 7x7,
-// and with the panel of A they outgrow Zen 3's 32 KiB L1, so each panel read them again from L2
-// out of line. Batch 1, 1 thread, same-process A/B: MobileNet-v2's forward 384->64, 384->96,
-// 576->96 at 14x14 and 576->160, 960->160, 960->320, 320->1280 at 7x7 0.84-0.95x the time. On
-// every layer it measured 1.04-1.24x at batch 1 where shallower (a strip call per 16-deep tile,
-// and a pass over an x from memory: 16->96 at 112x112 1.19x) or with 6 panels (144->32 at 28x28).
+// kMinPackDepth, whose B is in cache (under kForwardPrefetchBytes in all), first copies its block
+// of B tile by tile (each tile's rows adjacent, a strip call per tile): in place a tile's rows are
+// as many streams as the depth, rows of 196 bytes at 7x7, and with the panel of A they outgrow
+// Zen 3's 32 KiB L1, so each panel read them again from L2 out of line. Same-process A/B, batch 1
+// on 1 thread and 32 on 2: MobileNet-v2's 7x7 layers 0.79-0.92x the time (forward 576->160,
+// 960->160, 960->320, 320->1280; backward data 160->960, 960->320, 320->1280), 14x14 forward
+// 384->64, 384->96, 576->96 and backward data 64->384, 96->576 at batch 1 0.86-0.95x. Lost:
+// shallower (a strip call per 16-deep tile and a pass over an x from memory: 16->96 at 112x112
+// 1.19x, 6 panels of 144 deep at 28x28 1.15x); B from memory (batch 32 at 14x14: 1.1-1.2x, the
+// first panel's prefetch overlaps what the copy waits for); packing backward data's W^T panels
+// too, element by element (1.03-1.13x on the 7x7 layers).
 constexpr int64_t kMinPackPanels = 4;
 constexpr int64_t kMinPackDepth = 256;
 // A task that gathers its strided columns (PointwiseGemm::strided_b) spends about this many row
@@ -471,6 +475,10 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             b_task = gathered.data();
             s.b_row_stride = s.cols;
         }
+        const bool pack_tiles = cpu::active_isa() != MLN_ISA_AVX512 && p.strided_b == nullptr &&
+                                kernel.fused_tail_columns == 0 && kernel.fused_row_tail_columns == 0 &&
+                                last_panel - first_panel >= kMinPackPanels && depth_block >= kMinPackDepth &&
+                                p.images * p.depth * p.positions * static_cast<int64_t>(sizeof(T)) < kForwardPrefetchBytes;
         // A's rows of a panel for the strip kernel: in place, or a last panel of fewer than MR rows
         // packed (the kernel reads all MR rows).
         auto set_panel_a = [&](PointwiseStrip<T>& t, int64_t row, int64_t group, int64_t k0) {
@@ -490,10 +498,6 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
         const int64_t chunk_tiles = kL1ColumnBytes / (p.depth * static_cast<int64_t>(sizeof(T)) * nr);
         const int64_t column_chunk = chunked && chunk_tiles >= kMinChunkTiles ? chunk_tiles * nr : 0;
         const int64_t column_chunks = column_chunk > 0 ? std::max<int64_t>(1, s.cols / column_chunk) : 1;
-        const bool pack_tiles = cpu::active_isa() != MLN_ISA_AVX512 && p.strided_b == nullptr &&
-                                kernel.fused_tail_columns == 0 && kernel.fused_row_tail_columns == 0 &&
-                                last_panel - first_panel >= kMinPackPanels && depth_block >= kMinPackDepth &&
-                                !p.prefetch_b;
         for (int64_t kb = 0; kb < depth_blocks; ++kb) {
             const int64_t k0 = kb * depth_block;
             const bool last_depth = kb + 1 == depth_blocks;
