@@ -70,7 +70,8 @@ constexpr int64_t kMinChunkTiles = 2;
 // 960->160, 960->320, 320->1280; backward data 160->960, 960->320, 320->1280), 14x14 forward
 // 384->64, 384->96, 576->96 and backward data 64->384, 96->576 at batch 1 0.86-0.95x. Lost:
 // shallower (a strip call per 16-deep tile and a pass over an x from memory: 16->96 at 112x112
-// 1.19x, 6 panels of 144 deep at 28x28 1.15x); B from memory (batch 32 at 14x14: 1.1-1.2x, the
+// 1.19x, 6 panels of 144 deep at 28x28 1.15x; from 128 deep, batch 1: forward 144->24 at 56x56
+// 1.18-1.24x, 192->64 at 14x14 1.10-1.12x, backward data 24->144 1.19-1.29x); B from memory (batch 32 at 14x14: 1.1-1.2x, the
 // first panel's prefetch overlaps what the copy waits for); packing backward data's W^T panels
 // too, element by element (1.03-1.13x on the 7x7 layers).
 constexpr int64_t kMinPackPanels = 4;
