@@ -61,19 +61,19 @@ constexpr int64_t kL1ColumnBytes = 24 << 10;
 constexpr int64_t kMinChunkDepth = 32;
 constexpr int64_t kMinChunkPanels = 8;
 constexpr int64_t kMinChunkTiles = 2;
-// AVX2: a task of at least kMinPackPanels row panels over a depth block of at least
-// kMinPackDepth, whose B is in cache (under kForwardPrefetchBytes in all), first copies its block
-// of B tile by tile (each tile's rows adjacent, a strip call per tile): in place a tile's rows are
-// as many streams as the depth, rows of 196 bytes at 7x7, and with the panel of A they outgrow
-// Zen 3's 32 KiB L1, so each panel read them again from L2 out of line. Same-process A/B, batch 1
-// on 1 thread and 32 on 2: MobileNet-v2's 7x7 layers 0.79-0.92x the time (forward 576->160,
-// 960->160, 960->320, 320->1280; backward data 160->960, 960->320, 320->1280), 14x14 forward
-// 384->64, 384->96, 576->96 and backward data 64->384, 96->576 at batch 1 0.86-0.95x. Lost:
-// shallower (a strip call per 16-deep tile and a pass over an x from memory: 16->96 at 112x112
-// 1.19x, 6 panels of 144 deep at 28x28 1.15x; from 128 deep, batch 1: forward 144->24 at 56x56
-// 1.18-1.24x, 192->64 at 14x14 1.10-1.12x, backward data 24->144 1.19-1.29x); B from memory (batch 32 at 14x14: 1.1-1.2x, the
-// first panel's prefetch overlaps what the copy waits for); packing backward data's W^T panels
-// too, element by element (1.03-1.13x on the 7x7 layers).
+// Below AVX-512 (measured at AVX2): a task of at least kMinPackPanels row panels over a depth
+// block of at least kMinPackDepth, whose B is in cache (under kForwardPrefetchBytes in all), first
+// copies its block of B tile by tile (each tile's rows adjacent, a strip call per tile): in place
+// a tile's rows are as many streams as the depth, rows of 196 bytes at 7x7, and with the panel of
+// A they outgrow Zen 3's 32 KiB L1, so each panel read them again from L2 out of line.
+// Same-process A/B, batch 1 on 1 thread and 32 on 2: MobileNet-v2's 7x7 layers 0.79-0.92x the
+// time (forward 576->160, 960->160, 960->320, 320->1280; backward data 160->960, 960->320,
+// 320->1280), 14x14 forward 384->64, 384->96, 576->96 and backward data 64->384, 96->576 at batch
+// 1 0.86-0.95x. Lost: shallower (a strip call per 16-deep tile and a pass over an x from memory:
+// 16->96 at 112x112 1.19x, 6 panels of 144 deep at 28x28 1.15x; from 128 deep, batch 1: forward
+// 144->24 at 56x56 1.18-1.24x, 192->64 at 14x14 1.10-1.12x, backward data 24->144 1.19-1.29x);
+// B from memory (batch 32 at 14x14: 1.1-1.2x, the first panel's prefetch overlaps what the copy
+// waits for); packing backward data's W^T panels too, element by element (1.03-1.13x at 7x7).
 constexpr int64_t kMinPackPanels = 4;
 constexpr int64_t kMinPackDepth = 256;
 // A task that gathers its strided columns (PointwiseGemm::strided_b) spends about this many row
