@@ -61,6 +61,21 @@ constexpr int64_t kL1ColumnBytes = 24 << 10;
 constexpr int64_t kMinChunkDepth = 32;
 constexpr int64_t kMinChunkPanels = 8;
 constexpr int64_t kMinChunkTiles = 2;
+// Below AVX-512 (measured at AVX2): a task of at least kMinPackPanels row panels over a depth
+// block of at least kMinPackDepth, whose B is in cache (under kForwardPrefetchBytes in all), first
+// copies its block of B tile by tile (each tile's rows adjacent, a strip call per tile): in place
+// a tile's rows are as many streams as the depth, rows of 196 bytes at 7x7, and with the panel of
+// A they outgrow Zen 3's 32 KiB L1, so each panel read them again from L2 out of line.
+// Same-process A/B, batch 1 on 1 thread and 32 on 2: MobileNet-v2's 7x7 layers 0.79-0.92x the
+// time (forward 576->160, 960->160, 960->320, 320->1280; backward data 160->960, 960->320,
+// 320->1280), 14x14 forward 384->64, 384->96, 576->96 and backward data 64->384, 96->576 at batch
+// 1 0.86-0.95x. Lost: shallower (a strip call per 16-deep tile and a pass over an x from memory:
+// 16->96 at 112x112 1.19x, 6 panels of 144 deep at 28x28 1.15x; from 128 deep, batch 1: forward
+// 144->24 at 56x56 1.18-1.24x, 192->64 at 14x14 1.10-1.12x, backward data 24->144 1.19-1.29x);
+// B from memory (batch 32 at 14x14: 1.1-1.2x, the first panel's prefetch overlaps what the copy
+// waits for); packing backward data's W^T panels too, element by element (1.03-1.13x at 7x7).
+constexpr int64_t kMinPackPanels = 4;
+constexpr int64_t kMinPackDepth = 256;
 // A task that gathers its strided columns (PointwiseGemm::strided_b) spends about this many row
 // panels' work per register of them: each task that shares a block of positions gathers all of
 // it again, so chunks of row panels pay it per thread.
@@ -141,6 +156,7 @@ struct TailColumns;
 struct TailTile;
 struct TailResidual;
 struct TaskColumns;
+struct PackedTiles;
 
 // Position of output position q (all axes stride s, no padding) in the input grid.
 int64_t input_position(const WindowGeometry& g, int64_t q) {
@@ -460,6 +476,10 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             b_task = gathered.data();
             s.b_row_stride = s.cols;
         }
+        const bool pack_tiles = cpu::active_isa() != MLN_ISA_AVX512 && p.strided_b == nullptr &&
+                                kernel.fused_tail_columns == 0 && kernel.fused_row_tail_columns == 0 &&
+                                last_panel - first_panel >= kMinPackPanels && depth_block >= kMinPackDepth &&
+                                p.images * p.depth * p.positions * static_cast<int64_t>(sizeof(T)) < kForwardPrefetchBytes;
         // A's rows of a panel for the strip kernel: in place, or a last panel of fewer than MR rows
         // packed (the kernel reads all MR rows).
         auto set_panel_a = [&](PointwiseStrip<T>& t, int64_t row, int64_t group, int64_t k0) {
@@ -485,6 +505,39 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             s.depth = std::min(depth_block, p.depth - k0);
             s.accumulate = kb > 0;
             s.relu = last_depth && p.relu;
+            // The depth block of the task's columns, tile by tile: tile j of an image at
+            // packed + (image - first_image) * depth * cols + j * depth * nr, its rows as wide as the tile.
+            const T* packed = nullptr;
+            if (pack_tiles) {
+                std::vector<T>& buffer = thread_buffer<T, PackedTiles>();
+                buffer.resize(static_cast<size_t>((last_image - first_image) * s.depth * s.cols));
+                for (int64_t image = first_image; image < last_image; ++image) {
+                    const T* from = b_task + (image - first_image) * b_image_stride + k0 * s.b_row_stride;
+                    T* to = buffer.data() + (image - first_image) * s.depth * s.cols;
+                    for (int64_t col = 0; col < s.cols; col += nr) {
+                        const int64_t width = std::min(nr, s.cols - col);
+                        for (int64_t k = 0; k < s.depth; ++k) {
+                            std::copy_n(from + k * s.b_row_stride + col, width, to + col * s.depth + k * width);
+                        }
+                    }
+                }
+                packed = buffer.data();
+            }
+            // The strip over the columns: in place, or a call per packed tile.
+            auto strip_columns = [&](const PointwiseStrip<T>& t, int64_t image) {
+                if (packed == nullptr) return kernel.strip(t);
+                const T* tiles = packed + (image - first_image) * s.depth * s.cols;
+                for (int64_t col = 0; col < t.cols; col += nr) {
+                    PointwiseStrip<T> u = t;
+                    u.cols = std::min(nr, t.cols - col);
+                    u.b = tiles + col * s.depth;
+                    u.b_row_stride = u.cols;
+                    u.c = t.c + col;
+                    u.residual = t.residual != nullptr ? t.residual + col : nullptr;
+                    u.prefetch_b = false;
+                    kernel.strip(u);
+                }
+            };
             // Panel `panel` of one image over the block's columns [col, col + cols); block_end: the
             // last chunk, which takes the tail columns.
             auto image_strip = [&](int64_t panel, int64_t image, int64_t col, int64_t cols, bool block_end,
@@ -511,7 +564,7 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
                 t.tail_cols = fused_tail || (fused_row_tail && block_end) ? tail_cols : 0;
                 t.tail_b = t.tail_cols > 0 ? tail_b + (image - first_image) * tail_cols * p.depth + k0 : nullptr;
                 t.tail_b_stride = p.depth;
-                kernel.strip(t);
+                strip_columns(t, image);
                 if (tail_here && tail_per_panel && !shared_tail && !fused_tail) {
                     PointwiseStrip<T> u = t;
                     u.a = p.a + group * p.a_group_stride + row * p.a_row_stride + k0;
