@@ -79,34 +79,19 @@ struct Accumulators6x2 {
             b1 = Isa::load(b + Isa::kLanes);
         }
         const int64_t rs = kPackedA ? 1 : a_row_stride;
-        Vector x = Isa::broadcast(a);
-        c00 = Isa::fmadd(x, b0, c00);
-        c01 = Isa::fmadd(x, b1, c01);
-        if constexpr (kRows > 1) {
-            x = Isa::broadcast(a + rs);
-            c10 = Isa::fmadd(x, b0, c10);
-            c11 = Isa::fmadd(x, b1, c11);
-        }
-        if constexpr (kRows > 2) {
-            x = Isa::broadcast(a + 2 * rs);
-            c20 = Isa::fmadd(x, b0, c20);
-            c21 = Isa::fmadd(x, b1, c21);
-        }
-        if constexpr (kRows > 3) {
-            x = Isa::broadcast(a + 3 * rs);
-            c30 = Isa::fmadd(x, b0, c30);
-            c31 = Isa::fmadd(x, b1, c31);
-        }
-        if constexpr (kRows > 4) {
-            x = Isa::broadcast(a + 4 * rs);
-            c40 = Isa::fmadd(x, b0, c40);
-            c41 = Isa::fmadd(x, b1, c41);
-        }
-        if constexpr (kRows > 5) {
-            x = Isa::broadcast(a + 5 * rs);
-            c50 = Isa::fmadd(x, b0, c50);
-            c51 = Isa::fmadd(x, b1, c51);
-        }
+        // Row i of the tile (constant once inlined, so rows past kRows vanish).
+        auto row = [&](int i, Vector& sum0, Vector& sum1) MLN_LAMBDA_ALWAYS_INLINE {
+            if (i >= kRows) return;
+            const Vector x = Isa::broadcast(a + i * rs);
+            sum0 = Isa::fmadd(x, b0, sum0);
+            sum1 = Isa::fmadd(x, b1, sum1);
+        };
+        row(0, c00, c01);
+        row(1, c10, c11);
+        row(2, c20, c21);
+        row(3, c30, c31);
+        row(4, c40, c41);
+        row(5, c50, c51);
     }
 };
 
@@ -214,32 +199,15 @@ void gemm_avx2_edge_rows(int cols, int64_t kc, const typename Isa::Scalar* a, in
     store_tile<Isa, kRows, kMaskedColumns>(acc, c, ldc, alpha, beta, extras, lanes);
 }
 
-template <class Isa, bool kMaskedColumns>
-void gemm_avx2_edge_dispatch(int rows, int cols, int64_t kc, const typename Isa::Scalar* a, int64_t a_row_stride,
-                             int64_t a_col_stride, const typename Isa::Scalar* b, int64_t b_row_stride,
-                             typename Isa::Scalar* c, int64_t ldc, typename Isa::Scalar alpha,
-                             typename Isa::Scalar beta, const GemmTileExtras<typename Isa::Scalar>* extras) {
-    switch (rows) {
-        case 1:
-            return gemm_avx2_edge_rows<Isa, 1, kMaskedColumns>(cols, kc, a, a_row_stride, a_col_stride, b,
-                                                               b_row_stride, c, ldc, alpha, beta, extras);
-        case 2:
-            return gemm_avx2_edge_rows<Isa, 2, kMaskedColumns>(cols, kc, a, a_row_stride, a_col_stride, b,
-                                                               b_row_stride, c, ldc, alpha, beta, extras);
-        case 3:
-            return gemm_avx2_edge_rows<Isa, 3, kMaskedColumns>(cols, kc, a, a_row_stride, a_col_stride, b,
-                                                               b_row_stride, c, ldc, alpha, beta, extras);
-        case 4:
-            return gemm_avx2_edge_rows<Isa, 4, kMaskedColumns>(cols, kc, a, a_row_stride, a_col_stride, b,
-                                                               b_row_stride, c, ldc, alpha, beta, extras);
-        case 5:
-            return gemm_avx2_edge_rows<Isa, 5, kMaskedColumns>(cols, kc, a, a_row_stride, a_col_stride, b,
-                                                               b_row_stride, c, ldc, alpha, beta, extras);
-        default:
-            return gemm_avx2_edge_rows<Isa, 6, kMaskedColumns>(cols, kc, a, a_row_stride, a_col_stride, b,
-                                                               b_row_stride, c, ldc, alpha, beta, extras);
-    }
-}
+template <class Isa>
+using EdgeRowsKernel = void (*)(int cols, int64_t kc, const typename Isa::Scalar* a, int64_t a_row_stride,
+                                int64_t a_col_stride, const typename Isa::Scalar* b, int64_t b_row_stride,
+                                typename Isa::Scalar* c, int64_t ldc, typename Isa::Scalar alpha,
+                                typename Isa::Scalar beta, const GemmTileExtras<typename Isa::Scalar>* extras);
+
+// gemm_avx2_edge_rows by row count: element rows - 1 of edge_rows_kernels<Isa, masked, 0, ..., 5>.
+template <class Isa, bool kMaskedColumns, int... kRowsLess1>
+constexpr EdgeRowsKernel<Isa> edge_rows_kernels[] = {gemm_avx2_edge_rows<Isa, kRowsLess1 + 1, kMaskedColumns>...};
 
 }  // namespace
 
@@ -260,12 +228,10 @@ void sgemm_avx2_6x16_strided(int64_t kc, const float* a, int64_t a_row_stride, i
 void sgemm_avx2_6x16_edge(int rows, int cols, int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,
                           const float* b, int64_t b_row_stride, float* c, int64_t ldc, float alpha, float beta,
                           const GemmTileExtras<float>* extras) {
-    if (cols == 16) {
-        return gemm_avx2_edge_dispatch<Avx2Float, false>(rows, cols, kc, a, a_row_stride, a_col_stride, b,
-                                                         b_row_stride, c, ldc, alpha, beta, extras);
-    }
-    gemm_avx2_edge_dispatch<Avx2Float, true>(rows, cols, kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc,
-                                             alpha, beta, extras);
+    const EdgeRowsKernel<Avx2Float> kernel = cols == 16
+                                                 ? edge_rows_kernels<Avx2Float, false, 0, 1, 2, 3, 4, 5>[rows - 1]
+                                                 : edge_rows_kernels<Avx2Float, true, 0, 1, 2, 3, 4, 5>[rows - 1];
+    kernel(cols, kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc, alpha, beta, extras);
 }
 
 void dgemm_avx2_6x8_packed(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride, const double* b,
