@@ -59,7 +59,9 @@ namespace {
 // batches, GFLOP/s, KC 256 / MC 240 against KC 1024 / MC 128): 2048^3 one thread 175-190 /
 // 185-201, two threads 328-334 / 356-368; 1024^3 one thread 197 / 202, two threads 300 / 331.
 // MC 80-200 at KC 1024 and KC 2048 / MC 64 measured the same as MC 128, MC 240 and 512 at
-// KC 1024 1-5% slower. The 240-row bound (Zen 3, KC 256) stays for shallow products. Tried at
+// KC 1024 1-5% slower. On Zen 3 too (32 KiB L1, AVX2 kernel, one thread, same-process A/B,
+// median time of 101 batches) KC 256 lost: 128x256x784 1.01-1.04x, 512^3 1.01x, 1024^3 1.01-1.02x,
+// 256x256x512 1.01-1.03x. The 240-row bound (Zen 3, KC 256) stays for shallow products. Tried at
 // 2048^3, not faster: prefetching the next B panel into L2 during the current one's tiles
 // (0.95-0.96x), the next A block before its packing (0.97-0.99x), NC for 8-16 MiB of packed B
 // (fewer repacks of A; 0.98-1.01x).

@@ -106,6 +106,9 @@ void sgemm_avx2_6x16_packed(int64_t kc, const float* a, int64_t a_row_stride, in
 void sgemm_avx2_6x16_strided(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride, const float* b,
                              int64_t b_row_stride, float* c, int64_t ldc, float alpha, float beta,
                              const GemmTileExtras<float>* extras);
+void sgemm_avx2_6x16_edge(int rows, int cols, int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,
+                          const float* b, int64_t b_row_stride, float* c, int64_t ldc, float alpha, float beta,
+                          const GemmTileExtras<float>* extras);
 void dgemm_avx2_6x8_packed(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride, const double* b,
                            int64_t b_row_stride, double* c, int64_t ldc, double alpha, double beta,
                            const GemmTileExtras<double>* extras);

@@ -28,6 +28,12 @@ struct Avx2Float {
     static Vector mul(Vector a, Vector b) { return _mm256_mul_ps(a, b); }
     // max(0, x) with x second: NaN in x comes through, as ReluOp defines.
     static Vector relu(Vector x) { return _mm256_max_ps(_mm256_setzero_ps(), x); }
+    // The first `count` (0..8) lanes of a vector, as the mask of maskload / maskstore.
+    static __m256i first_lanes(int count) {
+        return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    }
+    static Vector load(const float* p, __m256i lanes) { return _mm256_maskload_ps(p, lanes); }
+    static void store(float* p, __m256i lanes, Vector v) { _mm256_maskstore_ps(p, lanes, v); }
 };
 
 struct Avx2Double {
@@ -45,6 +51,11 @@ struct Avx2Double {
     static Vector relu(Vector x) { return _mm256_max_pd(_mm256_setzero_pd(), x); }
 };
 
+// Lane masks of an edge tile's two column vectors (maskload / maskstore).
+struct EdgeLanes {
+    __m256i vector[2];
+};
+
 // The 6 x (2 vectors) accumulators as named variables: GCC keeps these in registers, where an
 // array of vectors gets spilled to the stack inside the unrolled loop.
 template <class Isa>
@@ -54,41 +65,85 @@ struct Accumulators6x2 {
            c21 = Isa::zero(), c30 = Isa::zero(), c31 = Isa::zero(), c40 = Isa::zero(), c41 = Isa::zero(),
            c50 = Isa::zero(), c51 = Isa::zero();
 
-    // One depth step: two B vectors, six A broadcasts, twelve FMAs.
-    template <bool kPackedA>
+    // One depth step: two B vectors (with kMaskedB only the lanes in `lanes`), six A broadcasts
+    // (the first kRows: an edge tile's rows), twelve FMAs.
+    template <bool kPackedA, int kRows = 6, bool kMaskedB = false>
     MLN_ALWAYS_INLINE void update(const typename Isa::Scalar* a, int64_t a_row_stride,
-                                               const typename Isa::Scalar* b) {
-        const Vector b0 = Isa::load(b);
-        const Vector b1 = Isa::load(b + Isa::kLanes);
+                                               const typename Isa::Scalar* b, const EdgeLanes& lanes = {}) {
+        Vector b0, b1;
+        if constexpr (kMaskedB) {
+            b0 = Isa::load(b, lanes.vector[0]);
+            b1 = Isa::load(b + Isa::kLanes, lanes.vector[1]);
+        } else {
+            b0 = Isa::load(b);
+            b1 = Isa::load(b + Isa::kLanes);
+        }
         const int64_t rs = kPackedA ? 1 : a_row_stride;
-        Vector x = Isa::broadcast(a);
-        c00 = Isa::fmadd(x, b0, c00);
-        c01 = Isa::fmadd(x, b1, c01);
-        x = Isa::broadcast(a + rs);
-        c10 = Isa::fmadd(x, b0, c10);
-        c11 = Isa::fmadd(x, b1, c11);
-        x = Isa::broadcast(a + 2 * rs);
-        c20 = Isa::fmadd(x, b0, c20);
-        c21 = Isa::fmadd(x, b1, c21);
-        x = Isa::broadcast(a + 3 * rs);
-        c30 = Isa::fmadd(x, b0, c30);
-        c31 = Isa::fmadd(x, b1, c31);
-        x = Isa::broadcast(a + 4 * rs);
-        c40 = Isa::fmadd(x, b0, c40);
-        c41 = Isa::fmadd(x, b1, c41);
-        x = Isa::broadcast(a + 5 * rs);
-        c50 = Isa::fmadd(x, b0, c50);
-        c51 = Isa::fmadd(x, b1, c51);
+        // Row i of the tile (constant once inlined, so rows past kRows vanish).
+        auto row = [&](int i, Vector& sum0, Vector& sum1) MLN_LAMBDA_ALWAYS_INLINE {
+            if (i >= kRows) return;
+            const Vector x = Isa::broadcast(a + i * rs);
+            sum0 = Isa::fmadd(x, b0, sum0);
+            sum1 = Isa::fmadd(x, b1, sum1);
+        };
+        row(0, c00, c01);
+        row(1, c10, c11);
+        row(2, c20, c21);
+        row(3, c30, c31);
+        row(4, c40, c41);
+        row(5, c50, c51);
     }
 };
+
+// The first kRows rows of the tile's sums to C: alpha * sum (+ beta * C, read only where beta != 0), then the
+// fused epilogue (bias, residual, ReLU); with kMaskedColumns only the lanes in `lanes`.
+template <class Isa, int kRows, bool kMaskedColumns>
+MLN_ALWAYS_INLINE void store_tile(const Accumulators6x2<Isa>& acc, typename Isa::Scalar* c,
+                                  int64_t ldc, typename Isa::Scalar alpha, typename Isa::Scalar beta,
+                                  const GemmTileExtras<typename Isa::Scalar>* extras, const EdgeLanes& lanes) {
+    using Scalar = typename Isa::Scalar;
+    using Vector = typename Isa::Vector;
+    constexpr int kLanes = Isa::kLanes;
+    auto load = [&](const Scalar* p, int v) MLN_LAMBDA_ALWAYS_INLINE {
+        if constexpr (kMaskedColumns) return Isa::load(p, lanes.vector[v]);
+        return Isa::load(p);
+    };
+    const Vector result[6][2] = {{acc.c00, acc.c01}, {acc.c10, acc.c11}, {acc.c20, acc.c21},
+                                 {acc.c30, acc.c31}, {acc.c40, acc.c41}, {acc.c50, acc.c51}};
+    const Vector alpha_vector = Isa::set1(alpha);
+    const Vector beta_vector = Isa::set1(beta);
+    const bool read_c = beta != Scalar(0);
+    Vector bias[2] = {Isa::zero(), Isa::zero()};
+    if (extras != nullptr && extras->bias != nullptr) {
+        bias[0] = load(extras->bias, 0);
+        bias[1] = load(extras->bias + kLanes, 1);
+    }
+    for (int i = 0; i < kRows; ++i) {
+        for (int v = 0; v < 2; ++v) {
+            Scalar* target = c + i * ldc + v * kLanes;
+            Vector value = Isa::mul(alpha_vector, result[i][v]);
+            if (read_c) value = Isa::fmadd(beta_vector, load(target, v), value);
+            if (extras != nullptr) {
+                value = Isa::add(value, bias[v]);
+                if (extras->residual != nullptr) {
+                    value = Isa::add(value, load(extras->residual + i * extras->residual_row_stride + v * kLanes, v));
+                }
+                if (extras->relu) value = Isa::relu(value);
+            }
+            if constexpr (kMaskedColumns) {
+                Isa::store(target, lanes.vector[v], value);
+            } else {
+                Isa::store(target, value);
+            }
+        }
+    }
+}
 
 template <class Isa, bool kPackedA>
 void gemm_avx2_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t a_row_stride, int64_t a_col_stride,
                            const typename Isa::Scalar* b, int64_t b_row_stride, typename Isa::Scalar* c,
                            int64_t ldc, typename Isa::Scalar alpha, typename Isa::Scalar beta,
                            const GemmTileExtras<typename Isa::Scalar>* extras) {
-    using Scalar = typename Isa::Scalar;
-    using Vector = typename Isa::Vector;
     constexpr int MR = 6;
     constexpr int kLanes = Isa::kLanes;
     if constexpr (kPackedA) {
@@ -119,33 +174,40 @@ void gemm_avx2_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t a_
         a += a_col_stride;
         b += b_row_stride;
     }
-    const Vector result[MR][2] = {{acc.c00, acc.c01}, {acc.c10, acc.c11}, {acc.c20, acc.c21},
-                                  {acc.c30, acc.c31}, {acc.c40, acc.c41}, {acc.c50, acc.c51}};
-
-    const Vector alpha_vector = Isa::set1(alpha);
-    const Vector beta_vector = Isa::set1(beta);
-    const bool read_c = beta != Scalar(0);
-    Vector bias[2] = {Isa::zero(), Isa::zero()};
-    if (extras != nullptr && extras->bias != nullptr) {
-        bias[0] = Isa::load(extras->bias);
-        bias[1] = Isa::load(extras->bias + kLanes);
-    }
-    for (int i = 0; i < MR; ++i) {
-        for (int v = 0; v < 2; ++v) {
-            Scalar* target = c + i * ldc + v * kLanes;
-            Vector value = Isa::mul(alpha_vector, result[i][v]);
-            if (read_c) value = Isa::fmadd(beta_vector, Isa::load(target), value);
-            if (extras != nullptr) {
-                value = Isa::add(value, bias[v]);
-                if (extras->residual != nullptr) {
-                    value = Isa::add(value, Isa::load(extras->residual + i * extras->residual_row_stride + v * kLanes));
-                }
-                if (extras->relu) value = Isa::relu(value);
-            }
-            Isa::store(target, value);
-        }
-    }
+    store_tile<Isa, MR, false>(acc, c, ldc, alpha, beta, extras, {});
 }
+
+// An edge tile of kRows (1..6) rows and `cols` (1..16) columns straight into C: A rows from
+// kRows on are not read, nor (with kMaskedColumns) B, bias, residual or C lanes from `cols` on
+// (masked loads and stores), so operands are read in place, unpadded, and no scratch tile is
+// merged. Where all 16 columns are in the tile (a row edge: M % 6 of every network shape but
+// 6-row multiples) B is read with plain loads.
+template <class Isa, int kRows, bool kMaskedColumns>
+void gemm_avx2_edge_rows(int cols, int64_t kc, const typename Isa::Scalar* a, int64_t a_row_stride,
+                         int64_t a_col_stride, const typename Isa::Scalar* b, int64_t b_row_stride,
+                         typename Isa::Scalar* c, int64_t ldc, typename Isa::Scalar alpha, typename Isa::Scalar beta,
+                         const GemmTileExtras<typename Isa::Scalar>* extras) {
+    constexpr int kLanes = Isa::kLanes;
+    const EdgeLanes lanes{Isa::first_lanes(cols < kLanes ? cols : kLanes),
+                          Isa::first_lanes(cols > kLanes ? cols - kLanes : 0)};
+    Accumulators6x2<Isa> acc;
+    for (int64_t p = 0; p < kc; ++p) {
+        acc.template update<false, kRows, kMaskedColumns>(a, a_row_stride, b, lanes);
+        a += a_col_stride;
+        b += b_row_stride;
+    }
+    store_tile<Isa, kRows, kMaskedColumns>(acc, c, ldc, alpha, beta, extras, lanes);
+}
+
+template <class Isa>
+using EdgeRowsKernel = void (*)(int cols, int64_t kc, const typename Isa::Scalar* a, int64_t a_row_stride,
+                                int64_t a_col_stride, const typename Isa::Scalar* b, int64_t b_row_stride,
+                                typename Isa::Scalar* c, int64_t ldc, typename Isa::Scalar alpha,
+                                typename Isa::Scalar beta, const GemmTileExtras<typename Isa::Scalar>* extras);
+
+// gemm_avx2_edge_rows by row count: element rows - 1 of edge_rows_kernels<Isa, masked, 0, ..., 5>.
+template <class Isa, bool kMaskedColumns, int... kRowsLess1>
+constexpr EdgeRowsKernel<Isa> edge_rows_kernels[] = {gemm_avx2_edge_rows<Isa, kRowsLess1 + 1, kMaskedColumns>...};
 
 }  // namespace
 
@@ -161,6 +223,15 @@ void sgemm_avx2_6x16_strided(int64_t kc, const float* a, int64_t a_row_stride, i
                              const GemmTileExtras<float>* extras) {
     gemm_avx2_microkernel<Avx2Float, false>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc, alpha,
                                                beta, extras);
+}
+
+void sgemm_avx2_6x16_edge(int rows, int cols, int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,
+                          const float* b, int64_t b_row_stride, float* c, int64_t ldc, float alpha, float beta,
+                          const GemmTileExtras<float>* extras) {
+    const EdgeRowsKernel<Avx2Float> kernel = cols == 16
+                                                 ? edge_rows_kernels<Avx2Float, false, 0, 1, 2, 3, 4, 5>[rows - 1]
+                                                 : edge_rows_kernels<Avx2Float, true, 0, 1, 2, 3, 4, 5>[rows - 1];
+    kernel(cols, kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc, alpha, beta, extras);
 }
 
 void dgemm_avx2_6x8_packed(int64_t kc, const double* a, int64_t a_row_stride, int64_t a_col_stride, const double* b,

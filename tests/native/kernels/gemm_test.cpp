@@ -150,11 +150,11 @@ TEST_F(GemmTest, UnblockedAndBlockedPathsAgreeOnOneThread) {
     }
 }
 
-// Edge tiles on one thread, where the AVX-512 kernels run them in place through the edge
-// micro-kernel: a last column panel of one vector (float 48: 16 columns, 65: 1, 47: 15) or of
-// two (49: 17 columns, 63: 31; double 30: 14) and a last row tile of 1 to 7 rows (up to 4 with
-// two vectors: the half-height tile), every transpose (B transposed is packed; A transposed is
-// read in place).
+// Edge tiles on one thread, where the AVX-512 kernels and the AVX2 float one run them in place
+// through the edge micro-kernel: a last column panel of one vector (float 48: 16 columns, 65: 1,
+// 47: 15) or of two (49: 17 columns, 63: 31; double 30: 14) and a last row tile of 1 to 7 rows
+// (up to 4 with two vectors: the half-height tile), every transpose (B transposed is packed; A
+// transposed is read in place).
 TEST_F(GemmTest, EdgeTilesOfEveryWidthMatchReference) {
     ASSERT_EQ(mln_device_set_thread_count(device_, 1), MLN_STATUS_OK);
     const int64_t sizes[][3] = {{48, 48, 48}, {65, 65, 65}, {63, 47, 33}, {7, 49, 40}, {15, 63, 64}, {36, 30, 20}};
