@@ -596,5 +596,58 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeFilterOverChannelSpansMatchesReference) {
     }
 }
 
+// The backward filter with NaN and Inf in dy (x finite): at row ends (the AVX2 filter's row
+// registers sum the neighbouring row's values into lanes it clears after), in the first and last
+// element of the tensor (the loads past a plane's ends) and in the middle of a channel. A product
+// of a padding tap must not be added as 0 * Inf. Rows of 1 to 33 outputs (one to five registers,
+// a partial last one and none), pads 1 and uneven, stride 2, over one image and three. Not at
+// the scalar ISA, whose kernels sum padding as zeros times dy.
+TEST_F(ConvDepthwiseTest, ThreeByThreeFilterWithNonFiniteDyMatchesReferenceAtVectorIsas) {
+    std::vector<Depthwise3x3Case> cases;
+    for (int64_t width : {1, 2, 7, 8, 9, 14, 16, 17, 28, 33, 56}) {
+        cases.push_back({1, 11, width == 1 ? 3 : std::min<int64_t>(width, 20), width, 1, 1, 1});
+        cases.push_back({3, 9, 5, width, 1, 1, 1});
+    }
+    cases.push_back({1, 5, 1, 14, 1, 1, 1});
+    cases.push_back({2, 5, 2, 7, 1, 1, 1});
+    cases.push_back({2, 5, 9, 14, 1, 2, 0});
+    cases.push_back({2, 5, 14, 14, 2, 1, 1});
+    cases.push_back({1, 5, 28, 28, 2, 1, 1});
+    for (mln_isa isa : available_isas()) {
+        if (isa == MLN_ISA_SCALAR) continue;
+        ScopedIsa scoped(isa);
+        for (const Depthwise3x3Case& c : cases) {
+            SCOPED_TRACE(cat("n=", c.batch, " c=", c.channels, " ", c.height, "x", c.width, " s=", c.stride,
+                             " pads=", c.pad_begin, ",", c.pad_end, " isa=", static_cast<int>(isa)));
+            const DepthwiseCase shape{{c.batch, c.channels, c.height, c.width}, {3, 3}, {c.stride, c.stride}, {1, 1},
+                                      {c.pad_begin, c.pad_begin}, {c.pad_end, c.pad_end}};
+            mln_conv_params p{};
+            p.spatial_rank = 2;
+            p.groups = c.channels;
+            for (int i = 0; i < 2; ++i) {
+                p.strides[i] = c.stride;
+                p.dilations[i] = 1;
+                p.pads_begin[i] = c.pad_begin;
+                p.pads_end[i] = c.pad_end;
+            }
+            const std::vector<int64_t> y_shape = y_shape_of(shape);
+            HostTensor<float> x(shape.x_shape), dy(y_shape);
+            HostTensor<float> dw({c.channels, 1, 3, 3}), dw_want({c.channels, 1, 3, 3});
+            fill_random(x);
+            fill_random(dy);
+            dy.at(0) = std::numeric_limits<float>::infinity();
+            dy.at(dy.count() - 1) = -std::numeric_limits<float>::infinity();
+            dy.at(dy.count() / 2) = std::numeric_limits<float>::quiet_NaN();
+            set_row_ends_non_finite(dy);
+            for (float& v : dw.storage()) v = std::numeric_limits<float>::quiet_NaN();
+            ASSERT_EQ(mln_conv_backward_filter(device_, &p, x.desc(), dy.desc(), dw.desc(), nullptr), MLN_STATUS_OK)
+                << mln_last_error();
+            reference::conv_backward_filter(p, x.view(), dy.view(), dw_want.view(), nullptr);
+            const double eps = std::numeric_limits<float>::epsilon();
+            EXPECT_TRUE(near_all(dw, dw_want, eps * 16 * static_cast<double>(dy.count() / c.channels + 4)));
+        }
+    }
+}
+
 }  // namespace
 }  // namespace mln::test
