@@ -467,9 +467,13 @@ void row_register_filter_sums(const float* x, const float* dy, const WindowGeome
         }
         for (int64_t c = 0; c < group; ++c) {
             __m256 total[kTaps];
+            MLN_UNROLL(9)
             for (int64_t t = 0; t < kTaps; ++t) {
-                total[t] = _mm256_setzero_ps();
-                for (int64_t k = 0; k < class_count; ++k) {
+                total[t] = _mm256_and_ps(_mm256_load_ps(sums[c][0][t]), _mm256_castsi256_ps(classes[0].keep[t % 3]));
+            }
+            for (int64_t k = 1; k < class_count; ++k) {
+                MLN_UNROLL(9)
+                for (int64_t t = 0; t < kTaps; ++t) {
                     const __m256 keep = _mm256_castsi256_ps(classes[k].keep[t % 3]);
                     total[t] = _mm256_add_ps(total[t], _mm256_and_ps(_mm256_load_ps(sums[c][k][t]), keep));
                 }
