@@ -489,7 +489,9 @@ void row_register_filter_sums(const float* x, const float* dy, const WindowGeome
 // step (before kInsideOutputs' four), 28-wide 1.08-1.15x, 14-wide 1.8-2.5x. At stride 2 (even and
 // odd columns split by in-lane shuffles, dy permuted to their lane order) 56 outputs a row 0.96x
 // at batch 1 but 1.05-1.12x at 32, 28 1.0x and 1.09x, 7-14 1.7-2.1x, so stride 2 stays
-// channel-minor.
+// channel-minor. Pad 1 all round, row_register_filter_sums takes rows under this width and, over
+// one image, wider ones too (dw32 @ 112 0.75-0.83x, dw144 @ 56 0.6-0.72x the time of this loop at
+// batch 1; over 32 images its column strips walking down the planes from memory took 1.4-1.85x).
 constexpr int64_t kRowVectorMinWidth = 56;
 
 }  // namespace
@@ -500,11 +502,13 @@ void conv_depthwise_3x3_backward_filter_avx2(const float* x, const float* dy, co
     if (g.stride[2] == 2) {
         return channel_minor_filter_sums<2>(x, dy, g, channels, images, x_image_stride, dy_image_stride, dw);
     }
+    const bool pad_one = g.pad_begin[1] == 1 && g.pad_begin[2] == 1 && g.out[1] == g.in[1];
+    if (pad_one && (g.out[2] < kRowVectorMinWidth || images == 1)) {
+        return row_register_filter_sums(x, dy, g, channels, images, x_image_stride, dy_image_stride, dw);
+    }
     if (g.out[2] >= kRowVectorMinWidth) {
         return row_vector_filter_sums(x, dy, g, channels, images, x_image_stride, dy_image_stride, dw);
     }
-    const bool pad_one = g.pad_begin[1] == 1 && g.pad_begin[2] == 1 && g.out[1] == g.in[1];
-    if (pad_one) return row_register_filter_sums(x, dy, g, channels, images, x_image_stride, dy_image_stride, dw);
     channel_minor_filter_sums<1>(x, dy, g, channels, images, x_image_stride, dy_image_stride, dw);
 }
 
