@@ -346,15 +346,25 @@ struct LaneClass {
     __m256i keep[3];         // lanes tap kw sums
 };
 
-std::vector<LaneClass> lane_classes(int64_t width) {
+// The output (of a register's eight) in each lane of a row register: at column stride 2 the
+// taps' even and odd columns come split by vshufps within 128-bit blocks, so outputs 0, 1, 4, 5,
+// 2, 3, 6, 7 (dy permuted to match once a row).
+template <int64_t ColumnStride>
+constexpr int64_t kLaneOutput[kLanes] = {0, 1, 2, 3, 4, 5, 6, 7};
+template <>
+constexpr int64_t kLaneOutput<2>[kLanes] = {0, 1, 4, 5, 2, 3, 6, 7};
+
+template <int64_t ColumnStride>
+std::vector<LaneClass> lane_classes(const FilterPlane& p) {
     std::vector<LaneClass> classes;
-    const int64_t registers = (width + kLanes - 1) / kLanes;
+    const int64_t registers = (p.out_width + kLanes - 1) / kLanes;
     for (int64_t v = 0; v < registers; ++v) {
         alignas(32) int32_t keep[3][kLanes];
         for (int64_t kw = 0; kw < 3; ++kw) {
             for (int64_t l = 0; l < kLanes; ++l) {
-                const int64_t ow = v * kLanes + l, column = ow - 1 + kw;
-                keep[kw][l] = ow < width && column >= 0 && column < width ? -1 : 0;
+                const int64_t ow = v * kLanes + kLaneOutput<ColumnStride>[l];
+                const int64_t column = ow * ColumnStride - p.pad_left + kw;
+                keep[kw][l] = ow < p.out_width && column >= 0 && column < p.in_width ? -1 : 0;
             }
         }
         LaneClass k{v, v + 1, {}};
@@ -426,17 +436,78 @@ void column_strip_sums(const float* x_plane, const float* dy_plane, int64_t rows
     for (int64_t t = 0; t < kTaps; ++t) _mm256_store_ps(sums + t * kLanes, a[t]);
 }
 
+// The three column taps of eight outputs at column stride 2 from the source row at `row`
+// (shifted a column left), in kLaneOutput<2>'s lane order: the even and odd columns of 16, and
+// the even ones of the 16 from two on.
+MLN_ALWAYS_INLINE void stride2_taps(const float* row, __m256* s) {
+    const __m256 low = _mm256_loadu_ps(row), high = _mm256_loadu_ps(row + kLanes);
+    s[0] = _mm256_shuffle_ps(low, high, 0x88);
+    s[1] = _mm256_shuffle_ps(low, high, 0xDD);
+    s[2] = _mm256_shuffle_ps(_mm256_loadu_ps(row + 2), _mm256_loadu_ps(row + 2 + kLanes), 0x88);
+}
+
+// Output row oh's dy register in kLaneOutput<2>'s order: 64-bit pairs 0, 2, 1, 3.
+MLN_ALWAYS_INLINE __m256 stride2_dy(const float* dy) {
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_loadu_ps(dy)), 0xD8));
+}
+
+// column_strip_sums at stride 2 x 2, pad 1 before (stride2_rows_fit): output row oh reads source
+// rows 2oh - 1 to 2oh + 1, so the odd row 2oh + 1 is tap row 2 of oh and tap row 0 of oh + 1,
+// split once for both.
+void stride2_column_strip_sums(const float* x_plane, const float* dy_plane, const FilterPlane& p, int64_t v_begin,
+                               int64_t v_end, bool first, float* sums) {
+    __m256 a[kTaps];
+    MLN_UNROLL(9)
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = first ? _mm256_setzero_ps() : _mm256_load_ps(sums + t * kLanes);
+    const auto fma_row = [&](const __m256* s, __m256 d, int64_t kh) {
+        MLN_UNROLL(3)
+        for (int64_t kw = 0; kw < 3; ++kw) a[kh * 3 + kw] = _mm256_fmadd_ps(s[kw], d, a[kh * 3 + kw]);
+    };
+    for (int64_t v = v_begin; v < v_end; ++v) {
+        const float* x_column = x_plane + v * 2 * kLanes - 1;
+        const float* dy_column = dy_plane + v * kLanes;
+        __m256 d = stride2_dy(dy_column);
+        __m256 s[3];
+        int64_t oh = 0;
+        for (; oh + 1 < p.out_rows; ++oh) {
+            stride2_taps(x_column + 2 * oh * p.in_width, s);
+            fma_row(s, d, 1);
+            stride2_taps(x_column + (2 * oh + 1) * p.in_width, s);
+            fma_row(s, d, 2);
+            d = stride2_dy(dy_column + (oh + 1) * p.out_width);
+            fma_row(s, d, 0);
+        }
+        stride2_taps(x_column + 2 * oh * p.in_width, s);
+        fma_row(s, d, 1);
+        if (2 * oh + 1 < p.in_rows) {
+            stride2_taps(x_column + (2 * oh + 1) * p.in_width, s);
+            fma_row(s, d, 2);
+        }
+    }
+    MLN_UNROLL(9)
+    for (int64_t t = 0; t < kTaps; ++t) _mm256_store_ps(sums + t * kLanes, a[t]);
+}
+
+// Whether row registers take a stride-2 x 2 geometry: pad 1 before both ways, and every output
+// row's middle tap row inside (2 (out_rows - 1) < in_rows).
+bool stride2_rows_fit(const WindowGeometry& g) {
+    return g.stride[1] == 2 && g.stride[2] == 2 && g.pad_begin[1] == 1 && g.pad_begin[2] == 1 &&
+           2 * (g.out[1] - 1) < g.in[1];
+}
+
+template <int64_t ColumnStride>
 void row_register_filter_sums(const float* x, const float* dy, const WindowGeometry& g, int64_t channels,
                               int64_t images, int64_t x_image_stride, int64_t dy_image_stride, float* dw) {
-    const int64_t rows = g.in[1], width = g.in[2], plane = g.in_size();
-    const std::vector<LaneClass> classes = lane_classes(width);
+    const FilterPlane p = filter_plane(g);
+    const int64_t in_size = g.in_size(), out_size = g.out_size();
+    const std::vector<LaneClass> classes = lane_classes<ColumnStride>(p);
     const int64_t class_count = static_cast<int64_t>(classes.size());
-    // The loads reach a column before a plane and up to a register past it: the call's first and
-    // last planes are read from copies with room around them.
-    constexpr int64_t kRoom = 2 * kLanes;
-    std::vector<float> copies(3 * kRoom + 2 * plane, 0.0f);
+    // The loads reach a column before a plane and up to 17 columns (stride 2; a register at stride
+    // 1) past it: the call's first and last planes are read from copies with room around them.
+    constexpr int64_t kRoom = 3 * kLanes;
+    std::vector<float> copies(3 * kRoom + in_size + out_size, 0.0f);
     float* x_copy = copies.data() + kRoom;
-    float* dy_copy = x_copy + plane + kRoom;
+    float* dy_copy = x_copy + in_size + kRoom;
     // Eight channels' sums over the images: an image's eight planes read together and the next
     // image's prefetched meanwhile (a whole image of channels away, too far for the hardware
     // prefetcher; one channel's next plane alone, 1.1-1.5x the time on 7 x 7 planes at batch 32).
@@ -444,24 +515,30 @@ void row_register_filter_sums(const float* x, const float* dy, const WindowGeome
     for (int64_t c0 = 0; c0 < channels; c0 += kLanes) {
         const int64_t group = std::min(kLanes, channels - c0);
         for (int64_t n = 0; n < images; ++n) {
-            const float* x_image = x + n * x_image_stride + c0 * plane;
-            const float* dy_image = dy + n * dy_image_stride + c0 * plane;
+            const float* x_image = x + n * x_image_stride + c0 * in_size;
+            const float* dy_image = dy + n * dy_image_stride + c0 * out_size;
             if (n + 1 < images) {
-                prefetch_lines(x_image + x_image_stride, group * plane * static_cast<int64_t>(sizeof(float)));
-                prefetch_lines(dy_image + dy_image_stride, group * plane * static_cast<int64_t>(sizeof(float)));
+                prefetch_lines(x_image + x_image_stride, group * in_size * static_cast<int64_t>(sizeof(float)));
+                prefetch_lines(dy_image + dy_image_stride, group * out_size * static_cast<int64_t>(sizeof(float)));
             }
             for (int64_t c = 0; c < group; ++c) {
-                const float* x_plane = x_image + c * plane;
-                const float* dy_plane = dy_image + c * plane;
+                const float* x_plane = x_image + c * in_size;
+                const float* dy_plane = dy_image + c * out_size;
                 if ((c0 + c == 0 && n == 0) || (c0 + c + 1 == channels && n + 1 == images)) {
-                    std::copy(x_plane, x_plane + plane, x_copy);
-                    std::copy(dy_plane, dy_plane + plane, dy_copy);
+                    std::copy(x_plane, x_plane + in_size, x_copy);
+                    std::copy(dy_plane, dy_plane + out_size, dy_copy);
                     x_plane = x_copy;
                     dy_plane = dy_copy;
                 }
                 for (int64_t k = 0; k < class_count; ++k) {
-                    column_strip_sums(x_plane, dy_plane, rows, width, classes[k].v_begin, classes[k].v_end, n == 0,
-                                      sums[c][k][0]);
+                    const LaneClass& lanes = classes[k];
+                    if constexpr (ColumnStride == 1) {
+                        column_strip_sums(x_plane, dy_plane, p.in_rows, p.in_width, lanes.v_begin, lanes.v_end, n == 0,
+                                          sums[c][k][0]);
+                    } else {
+                        stride2_column_strip_sums(x_plane, dy_plane, p, lanes.v_begin, lanes.v_end, n == 0,
+                                                  sums[c][k][0]);
+                    }
                 }
             }
         }
@@ -499,12 +576,15 @@ constexpr int64_t kRowVectorMinWidth = 56;
 void conv_depthwise_3x3_backward_filter_avx2(const float* x, const float* dy, const WindowGeometry& g,
                                              int64_t channels, int64_t images, int64_t x_image_stride,
                                              int64_t dy_image_stride, float* dw) {
+    if (stride2_rows_fit(g) && (g.out[2] < kRowVectorMinWidth || images == 1)) {
+        return row_register_filter_sums<2>(x, dy, g, channels, images, x_image_stride, dy_image_stride, dw);
+    }
     if (g.stride[2] == 2) {
         return channel_minor_filter_sums<2>(x, dy, g, channels, images, x_image_stride, dy_image_stride, dw);
     }
     const bool pad_one = g.pad_begin[1] == 1 && g.pad_begin[2] == 1 && g.out[1] == g.in[1];
     if (pad_one && (g.out[2] < kRowVectorMinWidth || images == 1)) {
-        return row_register_filter_sums(x, dy, g, channels, images, x_image_stride, dy_image_stride, dw);
+        return row_register_filter_sums<1>(x, dy, g, channels, images, x_image_stride, dy_image_stride, dw);
     }
     if (g.out[2] >= kRowVectorMinWidth) {
         return row_vector_filter_sums(x, dy, g, channels, images, x_image_stride, dy_image_stride, dw);
