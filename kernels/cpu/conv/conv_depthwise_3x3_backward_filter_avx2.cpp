@@ -1,14 +1,16 @@
 // Compiled with AVX2 + FMA: backward filter of the NCHW 3 x 3 depthwise kernels
-// (conv_depthwise_3x3.hpp) at AVX2, two loops:
-// - channel-minor (narrow rows, and stride 2): eight channels at a time, a band of output rows
-//   at a time, x and dy copied to channel-minor order (a position a register, a channel a lane:
-//   8 x 8 transposes), so every tap is one FMA over the eight channels per output position: no
-//   sums across lanes, no wasted lanes on rows of 7, 14 or 28, no masks;
-// - row registers (stride 1, wide rows): eight outputs of a channel a register, each tap one
-//   FMA with the source loaded at its offset, the sums across lanes once per channel: no copies.
-// Taps in the padding are left out (by the loop bounds, or blended out of the sums at the rows'
-// borders), never multiplied by a zero, so NaN and Inf reach exactly the sums of the reference
-// twin.
+// (conv_depthwise_3x3.hpp) at AVX2, three loops:
+// - row registers (pad 1 before, stride 1 or 2 x 2; rows under 56 outputs, any rows over one
+//   image): a channel at a time, eight outputs of a row a register, the source's taps read in
+//   place (at stride 2 split into even and odd columns by in-lane shuffles), lanes a tap leaves
+//   out cleared once a channel from the sums: no copies, no masks in the loops;
+// - channel-minor (other narrow rows and stride 2): eight channels at a time, a band of output
+//   rows at a time, x and dy copied to channel-minor order (a position a register, a channel a
+//   lane: 8 x 8 transposes), so every tap is one FMA over the eight channels per output position;
+// - row vectors (stride 1, wide rows over several images): eight outputs of a channel a register,
+//   each tap one FMA with the source loaded at its offset, border registers masked.
+// Taps in the padding are left out (by the loop bounds, or cleared or blended out of the sums),
+// never multiplied by a zero, so NaN and Inf reach exactly the sums of the reference twin.
 #include <immintrin.h>
 
 #include <algorithm>
