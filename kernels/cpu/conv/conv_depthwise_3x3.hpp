@@ -54,8 +54,8 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
                                                int64_t channels, int64_t images, int64_t x_image_stride,
                                                int64_t dy_image_stride, float* dw);
 // The same contract at AVX2, for the geometries of depthwise_3x3_nchw_backward_filter_applies
-// (any row stride, column stride 1 or 2): eight channels at a time copied to channel-minor order
-// (conv_depthwise_3x3_backward_filter_avx2.cpp).
+// (any row stride, column stride 1 or 2): row registers read in place at pad 1, else eight
+// channels at a time copied to channel-minor order (conv_depthwise_3x3_backward_filter_avx2.cpp).
 void conv_depthwise_3x3_backward_filter_avx2(const float* x, const float* dy, const WindowGeometry& g,
                                              int64_t channels, int64_t images, int64_t x_image_stride,
                                              int64_t dy_image_stride, float* dw);

@@ -1,14 +1,16 @@
 // Compiled with AVX2 + FMA: backward filter of the NCHW 3 x 3 depthwise kernels
-// (conv_depthwise_3x3.hpp) at AVX2, two loops:
-// - channel-minor (narrow rows, and stride 2): eight channels at a time, a band of output rows
-//   at a time, x and dy copied to channel-minor order (a position a register, a channel a lane:
-//   8 x 8 transposes), so every tap is one FMA over the eight channels per output position: no
-//   sums across lanes, no wasted lanes on rows of 7, 14 or 28, no masks;
-// - row registers (stride 1, wide rows): eight outputs of a channel a register, each tap one
-//   FMA with the source loaded at its offset, the sums across lanes once per channel: no copies.
-// Taps in the padding are left out (by the loop bounds, or blended out of the sums at the rows'
-// borders), never multiplied by a zero, so NaN and Inf reach exactly the sums of the reference
-// twin.
+// (conv_depthwise_3x3.hpp) at AVX2, three loops:
+// - row registers (pad 1 before, stride 1 or 2 x 2; rows under 56 outputs, any rows over one
+//   image): a channel at a time, eight outputs of a row a register, the source's taps read in
+//   place (at stride 2 split into even and odd columns by in-lane shuffles), lanes a tap leaves
+//   out cleared once a channel from the sums: no copies, no masks in the loops;
+// - channel-minor (other narrow rows and stride 2): eight channels at a time, a band of output
+//   rows at a time, x and dy copied to channel-minor order (a position a register, a channel a
+//   lane: 8 x 8 transposes), so every tap is one FMA over the eight channels per output position;
+// - row vectors (stride 1, wide rows over several images): eight outputs of a channel a register,
+//   each tap one FMA with the source loaded at its offset, border registers masked.
+// Taps in the padding are left out (by the loop bounds, or cleared or blended out of the sums),
+// never multiplied by a zero, so NaN and Inf reach exactly the sums of the reference twin.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -332,13 +334,243 @@ void row_vector_filter_sums(const float* x, const float* dy, const WindowGeometr
     }
 }
 
+// Stride 1, pad 1 all round, rows of a few registers: a channel at a time, each output row's
+// registers (8 outputs from column 8v) and the sources at each tap read in place by plain loads.
+// A register column's lanes that a tap leaves out (outputs past the row, source columns outside
+// it: the neighbouring row's values, maybe NaN or Inf) are the same lanes in every row, so they
+// are summed like the others and cleared once a channel by an AND of the sums: no masks or blends
+// in the loops. Register columns with the same such lanes (the interior ones) share one set of
+// nine sums: at most three sets (first, interior, last column).
+constexpr int64_t kMaxLaneClasses = 3;
+
+struct LaneClass {
+    int64_t v_begin, v_end;  // register columns
+    __m256i keep[3];         // lanes tap kw sums
+};
+
+// The output (of a register's eight) in each lane of a row register: at column stride 2 the
+// taps' even and odd columns come split by vshufps within 128-bit blocks, so outputs 0, 1, 4, 5,
+// 2, 3, 6, 7 (dy permuted to match once a row).
+template <int64_t ColumnStride>
+constexpr int64_t kLaneOutput[kLanes] = {0, 1, 2, 3, 4, 5, 6, 7};
+template <>
+constexpr int64_t kLaneOutput<2>[kLanes] = {0, 1, 4, 5, 2, 3, 6, 7};
+
+template <int64_t ColumnStride>
+std::vector<LaneClass> lane_classes(const FilterPlane& p) {
+    std::vector<LaneClass> classes;
+    const int64_t registers = (p.out_width + kLanes - 1) / kLanes;
+    for (int64_t v = 0; v < registers; ++v) {
+        alignas(32) int32_t keep[3][kLanes];
+        for (int64_t kw = 0; kw < 3; ++kw) {
+            for (int64_t l = 0; l < kLanes; ++l) {
+                const int64_t ow = v * kLanes + kLaneOutput<ColumnStride>[l];
+                const int64_t column = ow * ColumnStride - p.pad_left + kw;
+                keep[kw][l] = ow < p.out_width && column >= 0 && column < p.in_width ? -1 : 0;
+            }
+        }
+        LaneClass k{v, v + 1, {}};
+        bool same = !classes.empty();
+        for (int64_t kw = 0; kw < 3; ++kw) {
+            k.keep[kw] = _mm256_load_si256(reinterpret_cast<const __m256i*>(keep[kw]));
+            same = same && _mm256_movemask_epi8(_mm256_cmpeq_epi32(classes.back().keep[kw], k.keep[kw])) == -1;
+        }
+        if (same) {
+            classes.back().v_end = v + 1;
+        } else {
+            classes.push_back(k);
+        }
+    }
+    return classes;
+}
+
+// a[kh * 3 + kw] += tap (kh, kw) * dy for the source row at `row` (shifted a column left),
+// which is tap row 0 of the next output row, 1 of the current one and 2 of the previous one.
+template <bool HasNext, bool HasPrevious>
+MLN_ALWAYS_INLINE void source_row_sums(const float* row, __m256 next, __m256 current, __m256 previous, __m256* a) {
+    MLN_UNROLL(3)
+    for (int64_t kw = 0; kw < 3; ++kw) {
+        const __m256 s = _mm256_loadu_ps(row + kw);
+        if constexpr (HasNext) a[kw] = _mm256_fmadd_ps(s, next, a[kw]);
+        a[3 + kw] = _mm256_fmadd_ps(s, current, a[3 + kw]);
+        if constexpr (HasPrevious) a[6 + kw] = _mm256_fmadd_ps(s, previous, a[6 + kw]);
+    }
+}
+
+// sums[t] (eight lanes a tap; zero where `first`) += tap t's products over register columns
+// v_begin to v_end - 1 of a plane (rows x width, pad 1): source row by source row, each of its
+// three column taps loaded once for the (up to) three output rows that read it.
+void column_strip_sums(const float* x_plane, const float* dy_plane, int64_t rows, int64_t width, int64_t v_begin,
+                       int64_t v_end, bool first, float* sums) {
+    __m256 a[kTaps];
+    MLN_UNROLL(9)
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = first ? _mm256_setzero_ps() : _mm256_load_ps(sums + t * kLanes);
+    for (int64_t v = v_begin; v < v_end; ++v) {
+        const float* x_row = x_plane + v * kLanes - 1;
+        const float* dy_row = dy_plane + v * kLanes;
+        __m256 d0 = _mm256_loadu_ps(dy_row);
+        if (rows == 1) {
+            source_row_sums<false, false>(x_row, d0, d0, d0, a);
+            continue;
+        }
+        __m256 d1 = _mm256_loadu_ps(dy_row + width);
+        source_row_sums<true, false>(x_row, d1, d0, d0, a);
+        // From here d0 holds dy row ih - 1 and d1 row ih; three rows a step, the registers'
+        // roles rotating, not copied.
+        int64_t ih = 1;
+        for (; ih + 3 < rows; ih += 3) {
+            const __m256 d2 = _mm256_loadu_ps(dy_row + (ih + 1) * width);
+            source_row_sums<true, true>(x_row + ih * width, d2, d1, d0, a);
+            d0 = _mm256_loadu_ps(dy_row + (ih + 2) * width);
+            source_row_sums<true, true>(x_row + (ih + 1) * width, d0, d2, d1, a);
+            d1 = _mm256_loadu_ps(dy_row + (ih + 3) * width);
+            source_row_sums<true, true>(x_row + (ih + 2) * width, d1, d0, d2, a);
+        }
+        for (; ih + 1 < rows; ++ih) {
+            const __m256 d2 = _mm256_loadu_ps(dy_row + (ih + 1) * width);
+            source_row_sums<true, true>(x_row + ih * width, d2, d1, d0, a);
+            d0 = d1;
+            d1 = d2;
+        }
+        source_row_sums<false, true>(x_row + (rows - 1) * width, d1, d1, d0, a);
+    }
+    MLN_UNROLL(9)
+    for (int64_t t = 0; t < kTaps; ++t) _mm256_store_ps(sums + t * kLanes, a[t]);
+}
+
+// The three column taps of eight outputs at column stride 2 from the source row at `row`
+// (shifted a column left), in kLaneOutput<2>'s lane order: the even and odd columns of 16, and
+// the even ones of the 16 from two on.
+MLN_ALWAYS_INLINE void stride2_taps(const float* row, __m256* s) {
+    const __m256 low = _mm256_loadu_ps(row), high = _mm256_loadu_ps(row + kLanes);
+    s[0] = _mm256_shuffle_ps(low, high, 0x88);
+    s[1] = _mm256_shuffle_ps(low, high, 0xDD);
+    s[2] = _mm256_shuffle_ps(_mm256_loadu_ps(row + 2), _mm256_loadu_ps(row + 2 + kLanes), 0x88);
+}
+
+// Output row oh's dy register in kLaneOutput<2>'s order: 64-bit pairs 0, 2, 1, 3.
+MLN_ALWAYS_INLINE __m256 stride2_dy(const float* dy) {
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_loadu_ps(dy)), 0xD8));
+}
+
+// column_strip_sums at stride 2 x 2, pad 1 before (stride2_rows_fit): output row oh reads source
+// rows 2oh - 1 to 2oh + 1, so the odd row 2oh + 1 is tap row 2 of oh and tap row 0 of oh + 1,
+// split once for both.
+void stride2_column_strip_sums(const float* x_plane, const float* dy_plane, const FilterPlane& p, int64_t v_begin,
+                               int64_t v_end, bool first, float* sums) {
+    __m256 a[kTaps];
+    MLN_UNROLL(9)
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = first ? _mm256_setzero_ps() : _mm256_load_ps(sums + t * kLanes);
+    const auto fma_row = [&](const __m256* s, __m256 d, int64_t kh) {
+        MLN_UNROLL(3)
+        for (int64_t kw = 0; kw < 3; ++kw) a[kh * 3 + kw] = _mm256_fmadd_ps(s[kw], d, a[kh * 3 + kw]);
+    };
+    for (int64_t v = v_begin; v < v_end; ++v) {
+        const float* x_column = x_plane + v * 2 * kLanes - 1;
+        const float* dy_column = dy_plane + v * kLanes;
+        __m256 d = stride2_dy(dy_column);
+        __m256 s[3];
+        int64_t oh = 0;
+        for (; oh + 1 < p.out_rows; ++oh) {
+            stride2_taps(x_column + 2 * oh * p.in_width, s);
+            fma_row(s, d, 1);
+            stride2_taps(x_column + (2 * oh + 1) * p.in_width, s);
+            fma_row(s, d, 2);
+            d = stride2_dy(dy_column + (oh + 1) * p.out_width);
+            fma_row(s, d, 0);
+        }
+        stride2_taps(x_column + 2 * oh * p.in_width, s);
+        fma_row(s, d, 1);
+        if (2 * oh + 1 < p.in_rows) {
+            stride2_taps(x_column + (2 * oh + 1) * p.in_width, s);
+            fma_row(s, d, 2);
+        }
+    }
+    MLN_UNROLL(9)
+    for (int64_t t = 0; t < kTaps; ++t) _mm256_store_ps(sums + t * kLanes, a[t]);
+}
+
+// Whether row registers take a stride-2 x 2 geometry: pad 1 before both ways, and every output
+// row's middle tap row inside (2 (out_rows - 1) < in_rows).
+bool stride2_rows_fit(const WindowGeometry& g) {
+    return g.stride[1] == 2 && g.stride[2] == 2 && g.pad_begin[1] == 1 && g.pad_begin[2] == 1 &&
+           2 * (g.out[1] - 1) < g.in[1];
+}
+
+template <int64_t ColumnStride>
+void row_register_filter_sums(const float* x, const float* dy, const WindowGeometry& g, int64_t channels,
+                              int64_t images, int64_t x_image_stride, int64_t dy_image_stride, float* dw) {
+    const FilterPlane p = filter_plane(g);
+    const int64_t in_size = g.in_size(), out_size = g.out_size();
+    const std::vector<LaneClass> classes = lane_classes<ColumnStride>(p);
+    const int64_t class_count = static_cast<int64_t>(classes.size());
+    // The loads reach a column before a plane and up to 17 columns (stride 2; a register at stride
+    // 1) past it: the call's first and last planes are read from copies with room around them.
+    constexpr int64_t kRoom = 3 * kLanes;
+    std::vector<float> copies(3 * kRoom + in_size + out_size, 0.0f);
+    float* x_copy = copies.data() + kRoom;
+    float* dy_copy = x_copy + in_size + kRoom;
+    // Eight channels' sums over the images: an image's eight planes read together and the next
+    // image's prefetched meanwhile (a whole image of channels away, too far for the hardware
+    // prefetcher; one channel's next plane alone, 1.1-1.5x the time on 7 x 7 planes at batch 32).
+    alignas(32) float sums[kLanes][kMaxLaneClasses][kTaps][kLanes];
+    for (int64_t c0 = 0; c0 < channels; c0 += kLanes) {
+        const int64_t group = std::min(kLanes, channels - c0);
+        for (int64_t n = 0; n < images; ++n) {
+            const float* x_image = x + n * x_image_stride + c0 * in_size;
+            const float* dy_image = dy + n * dy_image_stride + c0 * out_size;
+            if (n + 1 < images) {
+                prefetch_lines(x_image + x_image_stride, group * in_size * static_cast<int64_t>(sizeof(float)));
+                prefetch_lines(dy_image + dy_image_stride, group * out_size * static_cast<int64_t>(sizeof(float)));
+            }
+            for (int64_t c = 0; c < group; ++c) {
+                const float* x_plane = x_image + c * in_size;
+                const float* dy_plane = dy_image + c * out_size;
+                if ((c0 + c == 0 && n == 0) || (c0 + c + 1 == channels && n + 1 == images)) {
+                    std::copy(x_plane, x_plane + in_size, x_copy);
+                    std::copy(dy_plane, dy_plane + out_size, dy_copy);
+                    x_plane = x_copy;
+                    dy_plane = dy_copy;
+                }
+                for (int64_t k = 0; k < class_count; ++k) {
+                    const LaneClass& lanes = classes[k];
+                    if constexpr (ColumnStride == 1) {
+                        column_strip_sums(x_plane, dy_plane, p.in_rows, p.in_width, lanes.v_begin, lanes.v_end, n == 0,
+                                          sums[c][k][0]);
+                    } else {
+                        stride2_column_strip_sums(x_plane, dy_plane, p, lanes.v_begin, lanes.v_end, n == 0,
+                                                  sums[c][k][0]);
+                    }
+                }
+            }
+        }
+        for (int64_t c = 0; c < group; ++c) {
+            __m256 total[kTaps];
+            MLN_UNROLL(9)
+            for (int64_t t = 0; t < kTaps; ++t) {
+                total[t] = _mm256_and_ps(_mm256_load_ps(sums[c][0][t]), _mm256_castsi256_ps(classes[0].keep[t % 3]));
+            }
+            for (int64_t k = 1; k < class_count; ++k) {
+                MLN_UNROLL(9)
+                for (int64_t t = 0; t < kTaps; ++t) {
+                    const __m256 keep = _mm256_castsi256_ps(classes[k].keep[t % 3]);
+                    total[t] = _mm256_add_ps(total[t], _mm256_and_ps(_mm256_load_ps(sums[c][k][t]), keep));
+                }
+            }
+            store_lane_sums(total, dw + (c0 + c) * kTaps);
+        }
+    }
+}
+
 // Stride-1 rows of at least this many outputs go a register of outputs at a time, others
 // channel-minor. Against channel-minor (MobileNet-v2, same-process A/B, one thread at batch 1,
 // two at 32): 112-wide 0.66-0.75x the time, 56-wide 0.75-0.8x; against it with two outputs a
 // step (before kInsideOutputs' four), 28-wide 1.08-1.15x, 14-wide 1.8-2.5x. At stride 2 (even and
 // odd columns split by in-lane shuffles, dy permuted to their lane order) 56 outputs a row 0.96x
 // at batch 1 but 1.05-1.12x at 32, 28 1.0x and 1.09x, 7-14 1.7-2.1x, so stride 2 stays
-// channel-minor.
+// channel-minor. Pad 1 all round, row_register_filter_sums takes rows under this width and, over
+// one image, wider ones too (dw32 @ 112 0.75-0.83x, dw144 @ 56 0.6-0.72x the time of this loop at
+// batch 1; over 32 images its column strips walking down the planes from memory took 1.4-1.85x).
 constexpr int64_t kRowVectorMinWidth = 56;
 
 }  // namespace
@@ -346,8 +578,15 @@ constexpr int64_t kRowVectorMinWidth = 56;
 void conv_depthwise_3x3_backward_filter_avx2(const float* x, const float* dy, const WindowGeometry& g,
                                              int64_t channels, int64_t images, int64_t x_image_stride,
                                              int64_t dy_image_stride, float* dw) {
+    if (stride2_rows_fit(g) && (g.out[2] < kRowVectorMinWidth || images == 1)) {
+        return row_register_filter_sums<2>(x, dy, g, channels, images, x_image_stride, dy_image_stride, dw);
+    }
     if (g.stride[2] == 2) {
         return channel_minor_filter_sums<2>(x, dy, g, channels, images, x_image_stride, dy_image_stride, dw);
+    }
+    const bool pad_one = g.pad_begin[1] == 1 && g.pad_begin[2] == 1 && g.out[1] == g.in[1];
+    if (pad_one && (g.out[2] < kRowVectorMinWidth || images == 1)) {
+        return row_register_filter_sums<1>(x, dy, g, channels, images, x_image_stride, dy_image_stride, dw);
     }
     if (g.out[2] >= kRowVectorMinWidth) {
         return row_vector_filter_sums(x, dy, g, channels, images, x_image_stride, dy_image_stride, dw);

@@ -123,6 +123,40 @@ struct Depthwise3x3Case {
     int64_t row_stride = 0;  // 0: stride
 };
 
+DepthwiseCase shape_of(const Depthwise3x3Case& c) {
+    const int64_t row_stride = c.row_stride != 0 ? c.row_stride : c.stride;
+    return {{c.batch, c.channels, c.height, c.width}, {3, 3}, {row_stride, c.stride}, {1, 1},
+            {c.pad_begin, c.pad_begin}, {c.pad_end, c.pad_end}};
+}
+
+mln_conv_params params_of(const Depthwise3x3Case& c) {
+    mln_conv_params p{};
+    p.spatial_rank = 2;
+    p.groups = c.channels;
+    for (int i = 0; i < 2; ++i) {
+        p.strides[i] = i == 0 && c.row_stride != 0 ? c.row_stride : c.stride;
+        p.dilations[i] = 1;
+        p.pads_begin[i] = c.pad_begin;
+        p.pads_end[i] = c.pad_end;
+    }
+    return p;
+}
+
+// body(c) for each case at each vector ISA (not the scalar one, whose kernels sum padding as
+// zeros times the other operand), the case and ISA in the trace.
+template <class Body>
+void for_cases_at_vector_isas(const std::vector<Depthwise3x3Case>& cases, Body&& body) {
+    for (mln_isa isa : available_isas()) {
+        if (isa == MLN_ISA_SCALAR) continue;
+        ScopedIsa scoped(isa);
+        for (const Depthwise3x3Case& c : cases) {
+            SCOPED_TRACE(cat("n=", c.batch, " c=", c.channels, " ", c.height, "x", c.width, " s=", c.stride,
+                             " pads=", c.pad_begin, ",", c.pad_end, " isa=", static_cast<int>(isa)));
+            body(c);
+        }
+    }
+}
+
 // NaN and Inf at both ends of a middle row of a middle channel: the flat plane reads them across
 // the row end for the neighbouring row's border taps, which must leave them out.
 void set_row_ends_non_finite(HostTensor<float>& t) {
@@ -137,18 +171,8 @@ void set_row_ends_non_finite(HostTensor<float>& t) {
 // against the reference twin at every ISA.
 void expect_3x3_passes_match_reference(mln_device* device, const Depthwise3x3Case& c, bool non_finite,
                                        bool non_finite_weights = false) {
-    const int64_t row_stride = c.row_stride != 0 ? c.row_stride : c.stride;
-    const DepthwiseCase shape{{c.batch, c.channels, c.height, c.width}, {3, 3}, {row_stride, c.stride}, {1, 1},
-                              {c.pad_begin, c.pad_begin}, {c.pad_end, c.pad_end}};
-    mln_conv_params p{};
-    p.spatial_rank = 2;
-    p.groups = c.channels;
-    for (int i = 0; i < 2; ++i) {
-        p.strides[i] = i == 0 ? row_stride : c.stride;
-        p.dilations[i] = 1;
-        p.pads_begin[i] = c.pad_begin;
-        p.pads_end[i] = c.pad_end;
-    }
+    const DepthwiseCase shape = shape_of(c);
+    const mln_conv_params p = params_of(c);
     const std::vector<int64_t> y_shape = y_shape_of(shape);
     HostTensor<float> x(shape.x_shape), w({c.channels, 1, 3, 3}), bias({c.channels});
     HostTensor<float> y(y_shape), y_want(y_shape), dy(y_shape), dx(shape.x_shape), dx_want(shape.x_shape);
@@ -447,35 +471,20 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeForwardNonFiniteWeightsMatchReferenceAtVec
     }
     cases.push_back({2, 67, 7, 7, 1, 1, 1});
     cases.push_back({2, 67, 14, 14, 1, 1, 1});
-    for (mln_isa isa : available_isas()) {
-        if (isa == MLN_ISA_SCALAR) continue;
-        ScopedIsa scoped(isa);
-        for (const Depthwise3x3Case& c : cases) {
-            SCOPED_TRACE(cat("n=", c.batch, " c=", c.channels, " ", c.height, "x", c.width, " pads=", c.pad_begin,
-                             ",", c.pad_end, " isa=", static_cast<int>(isa)));
-            const DepthwiseCase shape{{c.batch, c.channels, c.height, c.width}, {3, 3}, {1, 1}, {1, 1},
-                                      {c.pad_begin, c.pad_begin}, {c.pad_end, c.pad_end}};
-            mln_conv_params p{};
-            p.spatial_rank = 2;
-            p.groups = c.channels;
-            for (int i = 0; i < 2; ++i) {
-                p.strides[i] = 1;
-                p.dilations[i] = 1;
-                p.pads_begin[i] = c.pad_begin;
-                p.pads_end[i] = c.pad_end;
-            }
-            HostTensor<float> x(shape.x_shape), w({c.channels, 1, 3, 3}), bias({c.channels});
-            HostTensor<float> y(y_shape_of(shape));
-            fill_random(x);
-            fill_random(w);
-            fill_random(bias);
-            w.at(0) = std::numeric_limits<float>::quiet_NaN();             // channel 0, tap (0, 0)
-            w.at(9 + 5) = std::numeric_limits<float>::infinity();          // channel 1, tap (1, 2)
-            w.at(18 + 7) = -std::numeric_limits<float>::infinity();        // channel 2, tap (2, 1)
-            for (int64_t t = 0; t < 9; ++t) w.at((c.channels - 1) * 9 + t) = std::numeric_limits<float>::quiet_NaN();
-            expect_forward_matches_reference(device_, p, x, w, bias, y, std::numeric_limits<float>::epsilon() * 16 * 16);
-        }
-    }
+    for_cases_at_vector_isas(cases, [&](const Depthwise3x3Case& c) {
+        const DepthwiseCase shape = shape_of(c);
+        const mln_conv_params p = params_of(c);
+        HostTensor<float> x(shape.x_shape), w({c.channels, 1, 3, 3}), bias({c.channels});
+        HostTensor<float> y(y_shape_of(shape));
+        fill_random(x);
+        fill_random(w);
+        fill_random(bias);
+        w.at(0) = std::numeric_limits<float>::quiet_NaN();       // channel 0, tap (0, 0)
+        w.at(9 + 5) = std::numeric_limits<float>::infinity();    // channel 1, tap (1, 2)
+        w.at(18 + 7) = -std::numeric_limits<float>::infinity();  // channel 2, tap (2, 1)
+        for (int64_t t = 0; t < 9; ++t) w.at((c.channels - 1) * 9 + t) = std::numeric_limits<float>::quiet_NaN();
+        expect_forward_matches_reference(device_, p, x, w, bias, y, std::numeric_limits<float>::epsilon() * 16 * 16);
+    });
 }
 
 // The forward two channels a register at stride 2 x 2 with an odd pad before the columns (tap 0
@@ -601,6 +610,44 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeFilterOverChannelSpansMatchesReference) {
             expect_3x3_passes_match_reference(device_, c, false);
         }
     }
+}
+
+// The backward filter with NaN and Inf in dy (x finite): at row ends (the AVX2 filter's row
+// registers sum the neighbouring row's values into lanes it clears after), in the first and last
+// element of the tensor (the loads past a plane's ends) and in the middle of a channel. A product
+// of a padding tap must not be added as 0 * Inf. Rows of 1 to 33 outputs (one to five registers,
+// a partial last one and none), pads 1 and uneven, stride 2, over one image and three. Not at
+// the scalar ISA, whose kernels sum padding as zeros times dy.
+TEST_F(ConvDepthwiseTest, ThreeByThreeFilterWithNonFiniteDyMatchesReferenceAtVectorIsas) {
+    std::vector<Depthwise3x3Case> cases;
+    for (int64_t width : {1, 2, 7, 8, 9, 14, 16, 17, 28, 33, 56}) {
+        cases.push_back({1, 11, width == 1 ? 3 : std::min<int64_t>(width, 20), width, 1, 1, 1});
+        cases.push_back({3, 9, 5, width, 1, 1, 1});
+    }
+    cases.push_back({1, 5, 1, 14, 1, 1, 1});
+    cases.push_back({2, 5, 2, 7, 1, 1, 1});
+    cases.push_back({2, 5, 9, 14, 1, 2, 0});
+    cases.push_back({2, 5, 14, 14, 2, 1, 1});
+    cases.push_back({1, 5, 28, 28, 2, 1, 1});
+    for_cases_at_vector_isas(cases, [&](const Depthwise3x3Case& c) {
+        const DepthwiseCase shape = shape_of(c);
+        const mln_conv_params p = params_of(c);
+        const std::vector<int64_t> y_shape = y_shape_of(shape);
+        HostTensor<float> x(shape.x_shape), dy(y_shape);
+        HostTensor<float> dw({c.channels, 1, 3, 3}), dw_want({c.channels, 1, 3, 3});
+        fill_random(x);
+        fill_random(dy);
+        dy.at(0) = std::numeric_limits<float>::infinity();
+        dy.at(dy.count() - 1) = -std::numeric_limits<float>::infinity();
+        dy.at(dy.count() / 2) = std::numeric_limits<float>::quiet_NaN();
+        set_row_ends_non_finite(dy);
+        for (float& v : dw.storage()) v = std::numeric_limits<float>::quiet_NaN();
+        ASSERT_EQ(mln_conv_backward_filter(device_, &p, x.desc(), dy.desc(), dw.desc(), nullptr), MLN_STATUS_OK)
+            << mln_last_error();
+        reference::conv_backward_filter(p, x.view(), dy.view(), dw_want.view(), nullptr);
+        const double eps = std::numeric_limits<float>::epsilon();
+        EXPECT_TRUE(near_all(dw, dw_want, eps * 16 * static_cast<double>(dy.count() / c.channels + 4)));
+    });
 }
 
 }  // namespace
