@@ -109,6 +109,7 @@ constexpr int64_t kBroadcastMinPositions = 256;
 // at multiples of kBroadcastRangeAlign rows into near-equal shares (32 rows on 2 threads as 16 +
 // 16, not one full tile of 24 against 8).
 constexpr int64_t kBroadcastLanes = 16;
+constexpr int64_t kBroadcastLanesAvx2 = 8;
 constexpr int64_t kBroadcastBlockFloats = 64 << 10;
 constexpr int64_t kBroadcastRangeAlign = 8;
 // Below kBroadcastMinUnits images, each image is cut into that many parts (of at least
@@ -401,17 +402,20 @@ void conv_pointwise_backward_filter_broadcast_f32(const ConvArgs& a) {
     const float* b_source = x_as_b ? x : dy;
     float* dw = static_cast<float*>(a.w.data);
     const int64_t filter_size = out_channels * channels;
+    const bool avx512 = cpu::active_isa() == MLN_ISA_AVX512;
+    const int64_t lanes = avx512 ? kBroadcastLanes : kBroadcastLanesAvx2;
+    const auto block_sums = avx512 ? pointwise_filter_broadcast_block_avx512 : pointwise_filter_broadcast_block_avx2;
     // The sum runs over units: parts of an image's positions (whole images from batch
     // kBroadcastMinUnits on), cut into slices.
     const int64_t parts = std::clamp<int64_t>(kBroadcastMinUnits / a.batch, 1, positions / kBroadcastMinPartPositions);
     auto part_start = [&](int64_t part) {
-        return part == parts ? positions : positions * part / parts / kBroadcastLanes * kBroadcastLanes;
+        return part == parts ? positions : positions * part / parts / lanes * lanes;
     };
     const int64_t units = a.batch * parts;
     const int64_t slices = pointwise_filter_slices(units, a.batch * (channels + out_channels) * positions, filter_size);
-    const int64_t width = ceil_div(b_rows, kBroadcastLanes) * kBroadcastLanes;  // of Bt: 16 or 32
+    const int64_t width = ceil_div(b_rows, lanes) * lanes;  // of Bt: 16 or 32 (AVX2: 16, 24 or 32)
     const int64_t blocks = ceil_div(positions * width, kBroadcastBlockFloats);
-    const int64_t block = ceil_div(ceil_div(positions, blocks), kBroadcastLanes) * kBroadcastLanes;
+    const int64_t block = ceil_div(ceil_div(positions, blocks), lanes) * lanes;
     // Tasks: (slice, range of A's rows), as few ranges as fill the pool (each range
     // transposes all of its slice's B).
     const int64_t row_units = ceil_div(a_rows, kBroadcastRangeAlign);
@@ -435,8 +439,8 @@ void conv_pointwise_backward_filter_broadcast_f32(const ConvArgs& a) {
             const int64_t part_end = part_start(unit % parts + 1);
             for (int64_t p0 = part_start(unit % parts); p0 < part_end; p0 += block) {
                 const int64_t count = std::min(block, part_end - p0);
-                pointwise_filter_broadcast_block_avx512(b_image + p0, positions, b_rows, width, a_image + p0,
-                                                        positions, row_end - row0, count, bt.data(), acc.data());
+                block_sums(b_image + p0, positions, b_rows, width, a_image + p0, positions, row_end - row0, count,
+                           bt.data(), acc.data());
             }
         }
         float* dw_slice = slice > 0 ? slice_sums.data() + (slice - 1) * filter_size : dw;
@@ -460,7 +464,8 @@ void conv_pointwise_backward_filter_broadcast_f32(const ConvArgs& a) {
 bool conv_pointwise_backward_filter_broadcast(const ConvArgs& a) {
 #if defined(MYELIN_X86_64_KERNELS)
     const int64_t positions = a.geometry.out_size();
-    const bool serves = cpu::active_isa() == MLN_ISA_AVX512 && a.w.dtype == MLN_DTYPE_F32 && a.groups == 1 &&
+    const mln_isa isa = cpu::active_isa();
+    const bool serves = (isa == MLN_ISA_AVX512 || isa == MLN_ISA_AVX2) && a.w.dtype == MLN_DTYPE_F32 && a.groups == 1 &&
                         a.geometry.in_size() == positions && positions >= kBroadcastMinPositions &&
                         (broadcast_transposes(a.channels, a.out_channels) ||
                          broadcast_transposes(a.out_channels, a.channels));
