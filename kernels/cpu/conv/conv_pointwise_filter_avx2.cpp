@@ -91,6 +91,7 @@ void accumulate_tile(const float* a, int64_t lda, const float* bt, int64_t posit
         for (int r = 0; r < R; ++r) {
             _mm_prefetch(reinterpret_cast<const char*>(a + r * lda + p + kPrefetchPositions), _MM_HINT_T0);
         }
+        MLN_UNROLL(4)
         for (int64_t q = p; q < p + kLinePositions; ++q) position(q);
     }
     for (; p < positions; ++p) position(p);
@@ -101,24 +102,29 @@ void accumulate_tile(const float* a, int64_t lda, const float* bt, int64_t posit
     }
 }
 
-// A last `rows` (below R) rows of A as one tile of exactly that many.
+// `rows` (1 to R) rows of A as one tile of exactly that many.
 template <int NB, int R>
-void accumulate_remainder(const float* a, int64_t lda, int64_t rows, const float* bt, int64_t positions, float* acc) {
+void accumulate_tile_of(const float* a, int64_t lda, int64_t rows, const float* bt, int64_t positions, float* acc) {
     if constexpr (R >= 1) {
         if (rows == R) return accumulate_tile<R, NB>(a, lda, bt, positions, acc);
-        accumulate_remainder<NB, R - 1>(a, lda, rows, bt, positions, acc);
+        accumulate_tile_of<NB, R - 1>(a, lda, rows, bt, positions, acc);
     }
 }
 
-// Rows [0, rows) of A against the block of NB registers per position: tiles of 12 / NB rows,
-// then one of the rows left.
+// Rows [0, rows) of A against the block of NB registers per position, in near-equal tiles of at
+// most 12 / NB rows (32 rows against 2 registers as 6, 6, 5, 5, 5, 5 rather than 5 x 6 + 2: a
+// 2-row tile loads a broadcast per 2 FMAs).
 template <int NB>
 void accumulate_rows(const float* a, int64_t lda, int64_t rows, const float* bt, int64_t positions, float* acc) {
-    constexpr int full = kTileRegisters / NB;
+    constexpr int64_t full = kTileRegisters / NB;
     constexpr int64_t width = NB * kLanes;
+    const int64_t tiles = (rows + full - 1) / full;
     int64_t r = 0;
-    for (; r + full <= rows; r += full) accumulate_tile<full, NB>(a + r * lda, lda, bt, positions, acc + r * width);
-    accumulate_remainder<NB, full - 1>(a + r * lda, lda, rows - r, bt, positions, acc + r * width);
+    for (int64_t t = 0; t < tiles; ++t) {
+        const int64_t tile_rows = rows / tiles + (t < rows % tiles ? 1 : 0);
+        accumulate_tile_of<NB, full>(a + r * lda, lda, tile_rows, bt, positions, acc + r * width);
+        r += tile_rows;
+    }
 }
 
 }  // namespace
