@@ -902,8 +902,9 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
 // The pointwise backward filter's broadcast kernel (conv_pointwise_filter_avx512.cpp: AVX-512 f32,
 // one operand of 9 to 32 channels transposed, the other's rows, 2 per lane or more, broadcast
 // against it in tiles of 24 accumulators (quads: in near-equal tiles of at most 24), then 4 or 8, 2
-// and 1 rows), f32 at every ISA (the others take the dot kernel or the GEMMs) and f64, at 1, 2 and
-// 3 threads, same bits. Quads of positions (9 to 16 channels, three or four registers of 4 channels
+// and 1 rows; AVX2, conv_pointwise_filter_avx2.cpp: 8 x 8 transposes into 2, 3 or 4 ymm per
+// position, near-equal tiles of at most 6, 4 or 3 rows), f32 at every ISA (scalar takes the dot
+// kernel or the GEMMs) and f64, at 1, 2 and 3 threads, same bits. Quads of positions (9 to 16 channels, three or four registers of 4 channels
 // at 4 positions; a last 1 to 3 positions on their own): x transposed, 16 -> 96 over 4099 positions
 // (two blocks of positions, a tail of 3 past the last quad); 11 -> 53, three registers, rows in 7
 // tiles of 7 and 8, 1-d over 1031 positions, batch 9 in slices; dy's 16 channels against 50 rows of
