@@ -103,6 +103,11 @@ constexpr int64_t kBroadcastMinChannels = 9;
 constexpr int64_t kBroadcastMaxChannels = 32;
 constexpr int64_t kBroadcastRowsPerLane = 2;
 constexpr int64_t kBroadcastMinPositions = 256;
+// AVX2 transposes any count of channels, in groups of 32 columns (conv_pointwise_filter_avx2.cpp),
+// from kBroadcastMinPositionsAvx2 positions: against the GEMM path (both operands packed per
+// image), MobileNet-v2's 14x14 layers took 0.82-0.94x the time at batch 1 (1 thread) and 32 (2
+// threads), the 7x7 ones 1.15-1.43x (batch 1; Zen 3, A/B in one process, loaded machine).
+constexpr int64_t kBroadcastMinPositionsAvx2 = 128;
 
 // The broadcast kernel's lanes per register; floats per transposed block of B (256 KiB, so that
 // it stays in L2 while every tile of A's rows streams past it); threads' ranges of A's rows cut
@@ -125,7 +130,8 @@ struct BroadcastSums;
 // Whether the broadcast kernel may transpose an operand of `channels` channels against `rows`
 // rows of the other.
 bool broadcast_transposes(int64_t channels, int64_t rows) {
-    return channels >= kBroadcastMinChannels && channels <= kBroadcastMaxChannels &&
+    const bool within_max = cpu::active_isa() != MLN_ISA_AVX512 || channels <= kBroadcastMaxChannels;
+    return channels >= kBroadcastMinChannels && within_max &&
            rows >= kBroadcastRowsPerLane * ceil_div(channels, int64_t{16}) * 16;
 }
 
@@ -407,7 +413,8 @@ void conv_pointwise_backward_filter_broadcast_f32(const ConvArgs& a) {
     const auto block_sums = avx512 ? pointwise_filter_broadcast_block_avx512 : pointwise_filter_broadcast_block_avx2;
     // The sum runs over units: parts of an image's positions (whole images from batch
     // kBroadcastMinUnits on), cut into slices.
-    const int64_t parts = std::clamp<int64_t>(kBroadcastMinUnits / a.batch, 1, positions / kBroadcastMinPartPositions);
+    const int64_t parts =
+        std::max<int64_t>(1, std::min(kBroadcastMinUnits / a.batch, positions / kBroadcastMinPartPositions));
     auto part_start = [&](int64_t part) {
         return part == parts ? positions : positions * part / parts / lanes * lanes;
     };
@@ -466,7 +473,8 @@ bool conv_pointwise_backward_filter_broadcast(const ConvArgs& a) {
     const int64_t positions = a.geometry.out_size();
     const mln_isa isa = cpu::active_isa();
     const bool serves = (isa == MLN_ISA_AVX512 || isa == MLN_ISA_AVX2) && a.w.dtype == MLN_DTYPE_F32 && a.groups == 1 &&
-                        a.geometry.in_size() == positions && positions >= kBroadcastMinPositions &&
+                        a.geometry.in_size() == positions &&
+                        positions >= (isa == MLN_ISA_AVX512 ? kBroadcastMinPositions : kBroadcastMinPositionsAvx2) &&
                         (broadcast_transposes(a.channels, a.out_channels) ||
                          broadcast_transposes(a.out_channels, a.channels));
     if (!serves) return false;

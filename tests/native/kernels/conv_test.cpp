@@ -918,7 +918,12 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
 // against x's 70 rows (dW written transposed in 16 x 16 tiles, partial at both edges and, at 3
 // threads, from ranges of rows starting at multiples of 8). Threads' ranges of rows are cut at
 // multiples of 8 (53 rows at 2 and 3 threads). 32 -> 16: dy's 16 channels against x's 32 rows
-// (tiles of 5 and 6; at 3 threads ranges of 8 rows, tiles of 4), 2 rows per lane.
+// (tiles of 5 and 6; at 3 threads ranges of 8 rows, tiles of 4), 2 rows per lane. AVX2 also
+// transposes more than 32 channels, in groups of 32 columns, on images of 128+ positions: x's 40
+// channels against 120 rows of dy (a last group of 8: one register, tiles of 12 rows; 169
+// positions, one part at batch 1), x's 48 (32 + 16) against 100 rows, dy's 70 (32 + 32 + 8)
+// against x's 170 rows (dW written transposed; 144 positions, 2 images); the other ISAs take the
+// dot kernel or the GEMMs there.
 TEST_F(ConvTest, PointwiseBackwardFilterBroadcastMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{2, 16, 4099}, 96, {1}, {1}, {1}, {0}, {0}, 1},
@@ -931,6 +936,9 @@ TEST_F(ConvTest, PointwiseBackwardFilterBroadcastMatchesReferenceAndThreadCounts
         {{2, 24, 19, 23}, 67, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 70, 16, 17}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 70, 20, 20}, 28, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 40, 13, 13}, 120, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 48, 16, 16}, 100, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 170, 12, 12}, 70, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
