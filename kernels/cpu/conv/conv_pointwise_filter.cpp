@@ -103,12 +103,18 @@ constexpr int64_t kBroadcastMinChannels = 9;
 constexpr int64_t kBroadcastMaxChannels = 32;
 constexpr int64_t kBroadcastRowsPerLane = 2;
 constexpr int64_t kBroadcastMinPositions = 256;
+// AVX2 transposes any count of channels, in groups of 32 columns (conv_pointwise_filter_avx2.cpp),
+// from kBroadcastMinPositionsAvx2 positions: against the GEMM path (both operands packed per
+// image), MobileNet-v2's 14x14 layers took 0.82-0.94x the time at batch 1 (1 thread) and 32 (2
+// threads), the 7x7 ones 1.15-1.43x (batch 1; Zen 3, A/B in one process, loaded machine).
+constexpr int64_t kBroadcastMinPositionsAvx2 = 128;
 
 // The broadcast kernel's lanes per register; floats per transposed block of B (256 KiB, so that
 // it stays in L2 while every tile of A's rows streams past it); threads' ranges of A's rows cut
 // at multiples of kBroadcastRangeAlign rows into near-equal shares (32 rows on 2 threads as 16 +
 // 16, not one full tile of 24 against 8).
 constexpr int64_t kBroadcastLanes = 16;
+constexpr int64_t kBroadcastLanesAvx2 = 8;
 constexpr int64_t kBroadcastBlockFloats = 64 << 10;
 constexpr int64_t kBroadcastRangeAlign = 8;
 // Below kBroadcastMinUnits images, each image is cut into that many parts (of at least
@@ -124,7 +130,8 @@ struct BroadcastSums;
 // Whether the broadcast kernel may transpose an operand of `channels` channels against `rows`
 // rows of the other.
 bool broadcast_transposes(int64_t channels, int64_t rows) {
-    return channels >= kBroadcastMinChannels && channels <= kBroadcastMaxChannels &&
+    const bool within_max = cpu::active_isa() != MLN_ISA_AVX512 || channels <= kBroadcastMaxChannels;
+    return channels >= kBroadcastMinChannels && within_max &&
            rows >= kBroadcastRowsPerLane * ceil_div(channels, int64_t{16}) * 16;
 }
 
@@ -401,17 +408,21 @@ void conv_pointwise_backward_filter_broadcast_f32(const ConvArgs& a) {
     const float* b_source = x_as_b ? x : dy;
     float* dw = static_cast<float*>(a.w.data);
     const int64_t filter_size = out_channels * channels;
+    const bool avx512 = cpu::active_isa() == MLN_ISA_AVX512;
+    const int64_t lanes = avx512 ? kBroadcastLanes : kBroadcastLanesAvx2;
+    const auto block_sums = avx512 ? pointwise_filter_broadcast_block_avx512 : pointwise_filter_broadcast_block_avx2;
     // The sum runs over units: parts of an image's positions (whole images from batch
     // kBroadcastMinUnits on), cut into slices.
-    const int64_t parts = std::clamp<int64_t>(kBroadcastMinUnits / a.batch, 1, positions / kBroadcastMinPartPositions);
+    const int64_t parts =
+        std::max<int64_t>(1, std::min(kBroadcastMinUnits / a.batch, positions / kBroadcastMinPartPositions));
     auto part_start = [&](int64_t part) {
-        return part == parts ? positions : positions * part / parts / kBroadcastLanes * kBroadcastLanes;
+        return part == parts ? positions : positions * part / parts / lanes * lanes;
     };
     const int64_t units = a.batch * parts;
     const int64_t slices = pointwise_filter_slices(units, a.batch * (channels + out_channels) * positions, filter_size);
-    const int64_t width = ceil_div(b_rows, kBroadcastLanes) * kBroadcastLanes;  // of Bt: 16 or 32
+    const int64_t width = ceil_div(b_rows, lanes) * lanes;  // of Bt: 16 or 32 (AVX2: 16, 24 or 32)
     const int64_t blocks = ceil_div(positions * width, kBroadcastBlockFloats);
-    const int64_t block = ceil_div(ceil_div(positions, blocks), kBroadcastLanes) * kBroadcastLanes;
+    const int64_t block = ceil_div(ceil_div(positions, blocks), lanes) * lanes;
     // Tasks: (slice, range of A's rows), as few ranges as fill the pool (each range
     // transposes all of its slice's B).
     const int64_t row_units = ceil_div(a_rows, kBroadcastRangeAlign);
@@ -435,8 +446,8 @@ void conv_pointwise_backward_filter_broadcast_f32(const ConvArgs& a) {
             const int64_t part_end = part_start(unit % parts + 1);
             for (int64_t p0 = part_start(unit % parts); p0 < part_end; p0 += block) {
                 const int64_t count = std::min(block, part_end - p0);
-                pointwise_filter_broadcast_block_avx512(b_image + p0, positions, b_rows, width, a_image + p0,
-                                                        positions, row_end - row0, count, bt.data(), acc.data());
+                block_sums(b_image + p0, positions, b_rows, width, a_image + p0, positions, row_end - row0, count,
+                           bt.data(), acc.data());
             }
         }
         float* dw_slice = slice > 0 ? slice_sums.data() + (slice - 1) * filter_size : dw;
@@ -460,8 +471,10 @@ void conv_pointwise_backward_filter_broadcast_f32(const ConvArgs& a) {
 bool conv_pointwise_backward_filter_broadcast(const ConvArgs& a) {
 #if defined(MYELIN_X86_64_KERNELS)
     const int64_t positions = a.geometry.out_size();
-    const bool serves = cpu::active_isa() == MLN_ISA_AVX512 && a.w.dtype == MLN_DTYPE_F32 && a.groups == 1 &&
-                        a.geometry.in_size() == positions && positions >= kBroadcastMinPositions &&
+    const mln_isa isa = cpu::active_isa();
+    const bool serves = (isa == MLN_ISA_AVX512 || isa == MLN_ISA_AVX2) && a.w.dtype == MLN_DTYPE_F32 && a.groups == 1 &&
+                        a.geometry.in_size() == positions &&
+                        positions >= (isa == MLN_ISA_AVX512 ? kBroadcastMinPositions : kBroadcastMinPositionsAvx2) &&
                         (broadcast_transposes(a.channels, a.out_channels) ||
                          broadcast_transposes(a.out_channels, a.channels));
     if (!serves) return false;

@@ -15,9 +15,9 @@ namespace mln::kernels {
 template <class T>
 void conv_pointwise_backward_filter_gemm(const ConvArgs& a);
 
-// Runs the broadcast kernel (conv_pointwise_filter_avx512.cpp: AVX-512 f32, one group, stride
-// 1, large images, one operand of 9 to 32 channels against 3 times as many rows of the other per
-// lane) where it serves the call; false where not.
+// Runs the broadcast kernel (conv_pointwise_filter_avx512.cpp and _avx2.cpp: f32, one group, stride
+// 1, large images, one operand of 9 to 32 channels (AVX2: 9 or more) against 2 times as many rows
+// of the other per lane) where it serves the call; false where not.
 bool conv_pointwise_backward_filter_broadcast(const ConvArgs& a);
 // Whether it transposes x (else dy: at most one of them qualifies).
 bool pointwise_filter_broadcast_takes_x(const ConvArgs& a);
@@ -27,6 +27,12 @@ bool pointwise_filter_broadcast_takes_x(const ConvArgs& a);
 void pointwise_filter_broadcast_block_avx512(const float* b, int64_t ldb, int64_t b_rows, int64_t width,
                                              const float* a, int64_t lda, int64_t a_rows, int64_t positions,
                                              float* bt, float* acc);
+// The same at AVX2 (conv_pointwise_filter_avx2.cpp), width a multiple of 8 lanes, with bt's
+// columns in groups of 32 (each group's positions contiguous: bt[32 c * positions + p * w + j]
+// for column 32 c + j, w the group's width).
+void pointwise_filter_broadcast_block_avx2(const float* b, int64_t ldb, int64_t b_rows, int64_t width,
+                                           const float* a, int64_t lda, int64_t a_rows, int64_t positions,
+                                           float* bt, float* acc);
 
 // The rows and columns of a tile of pointwise_filter_images_tile_avx512 at most.
 constexpr int64_t kImagesTileMaxRows = 8;

@@ -902,8 +902,9 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
 // The pointwise backward filter's broadcast kernel (conv_pointwise_filter_avx512.cpp: AVX-512 f32,
 // one operand of 9 to 32 channels transposed, the other's rows, 2 per lane or more, broadcast
 // against it in tiles of 24 accumulators (quads: in near-equal tiles of at most 24), then 4 or 8, 2
-// and 1 rows), f32 at every ISA (the others take the dot kernel or the GEMMs) and f64, at 1, 2 and
-// 3 threads, same bits. Quads of positions (9 to 16 channels, three or four registers of 4 channels
+// and 1 rows; AVX2, conv_pointwise_filter_avx2.cpp: 8 x 8 transposes into 2, 3 or 4 ymm per
+// position, near-equal tiles of at most 6, 4 or 3 rows), f32 at every ISA (scalar takes the dot
+// kernel or the GEMMs) and f64, at 1, 2 and 3 threads, same bits. Quads of positions (9 to 16 channels, three or four registers of 4 channels
 // at 4 positions; a last 1 to 3 positions on their own): x transposed, 16 -> 96 over 4099 positions
 // (two blocks of positions, a tail of 3 past the last quad); 11 -> 53, three registers, rows in 7
 // tiles of 7 and 8, 1-d over 1031 positions, batch 9 in slices; dy's 16 channels against 50 rows of
@@ -917,7 +918,12 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
 // against x's 70 rows (dW written transposed in 16 x 16 tiles, partial at both edges and, at 3
 // threads, from ranges of rows starting at multiples of 8). Threads' ranges of rows are cut at
 // multiples of 8 (53 rows at 2 and 3 threads). 32 -> 16: dy's 16 channels against x's 32 rows
-// (tiles of 5 and 6; at 3 threads ranges of 8 rows, tiles of 4), 2 rows per lane.
+// (tiles of 5 and 6; at 3 threads ranges of 8 rows, tiles of 4), 2 rows per lane. AVX2 also
+// transposes more than 32 channels, in groups of 32 columns, on images of 128+ positions: x's 40
+// channels against 120 rows of dy (a last group of 8: one register, tiles of 12 rows; 169
+// positions, one part at batch 1), x's 48 (32 + 16) against 100 rows, dy's 70 (32 + 32 + 8)
+// against x's 170 rows (dW written transposed; 144 positions, 2 images); the other ISAs take the
+// dot kernel or the GEMMs there.
 TEST_F(ConvTest, PointwiseBackwardFilterBroadcastMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{2, 16, 4099}, 96, {1}, {1}, {1}, {0}, {0}, 1},
@@ -930,6 +936,9 @@ TEST_F(ConvTest, PointwiseBackwardFilterBroadcastMatchesReferenceAndThreadCounts
         {{2, 24, 19, 23}, 67, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 70, 16, 17}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 70, 20, 20}, 28, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 40, 13, 13}, 120, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 48, 16, 16}, 100, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 170, 12, 12}, 70, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
