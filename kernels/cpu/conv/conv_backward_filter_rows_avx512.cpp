@@ -15,18 +15,7 @@
 namespace mln::kernels {
 namespace {
 
-// Asks for the stream's next line if this call's share has not run out.
-inline void prefetch_next_line(PrefetchRows& s, int64_t& left) {
-    if (left > 0 && s.rows > 0) {
-        _mm_prefetch(s.row + s.line * 64, _MM_HINT_T0);
-        --left;
-        if (++s.line == s.lines_per_row) {
-            s.line = 0;
-            s.row += s.stride;
-            --s.rows;
-        }
-    }
-}
+constexpr int kDotLanes = static_cast<int>(Avx512Lanes::width);
 
 // prefetch: each stream's share of the call's lines spread over its output rows, a few lines at
 // the start of each, so that the misses of the next block's inputs overlap the multiply-adds
