@@ -541,7 +541,7 @@ void run_direct_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
 }
 
 // Dot mode: few depth rows at stride 2 (MobileNet-v2's stem: 27 rows against 32 output
-// channels), f32 where a dot kernel exists (AVX-512). dW(m, j) = sum over positions of dy(m, q)
+// channels), f32 where a dot kernel exists (AVX-512; AVX2 where dot_reads_x_rows). dW(m, j) = sum over positions of dy(m, q)
 // * column(j, q) as dot products along the positions (backward_filter_dot_avx512), dy read in
 // place and each column row read in place from zero-padded phase planes of the image: tap (kh,
 // kw) reads plane ((kh - pad) mod 2, (kw - pad) mod 2) at a fixed shift, contiguous along an
