@@ -93,6 +93,23 @@ MLN_ALWAYS_INLINE void prefetch_next_line(PrefetchRows& s, int64_t& left) {
     }
 }
 
+// The lane totals' walk (DotLaneTotals) for kLanes-lane sums, kLanes vectors at a time:
+// add_group(group, k0, n) gets the vectors k0.. k0 + n - 1 at `group`, a last partial group copied
+// into zeroed vectors first, so every group is whole.
+template <int kLanes, class AddGroup>
+MLN_ALWAYS_INLINE void for_each_lane_group(const float* sums, int64_t count, AddGroup&& add_group) {
+    alignas(64) float tail[kLanes * kLanes];
+    for (int64_t k0 = 0; k0 < count; k0 += kLanes) {
+        const float* group = sums + k0 * kLanes;
+        const int64_t n = count - k0 < kLanes ? count - k0 : kLanes;
+        if (n < kLanes) {
+            for (int64_t i = 0; i < kLanes * kLanes; ++i) tail[i] = i < n * kLanes ? group[i] : 0.0f;
+            group = tail;
+        }
+        add_group(group, k0, n);
+    }
+}
+
 #if defined(MYELIN_X86_64_KERNELS)
 void backward_filter_dot_avx2(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
                               const float* const* b, int64_t b_pitch, float* sums, bool first,

@@ -144,15 +144,8 @@ void backward_filter_dot_row_avx2(int64_t rows, int64_t width, const float* a, i
 
 void backward_filter_dot_totals_avx2(const float* sums, int64_t count, float* totals) {
     // Eight vectors at a time, transposed as they are added: pairs of lanes 4, 2, then 1 apart, so
-    // every total is the same tree of adds. A last partial group is copied into zeroed vectors first.
-    alignas(32) float tail[kLanes * kLanes];
-    for (int64_t k0 = 0; k0 < count; k0 += kLanes) {
-        const float* group = sums + k0 * kLanes;
-        const int64_t n = count - k0 < kLanes ? count - k0 : kLanes;
-        if (n < kLanes) {
-            for (int64_t i = 0; i < kLanes * kLanes; ++i) tail[i] = i < n * kLanes ? group[i] : 0.0f;
-            group = tail;
-        }
+    // every total is the same tree of adds.
+    for_each_lane_group<kLanes>(sums, count, [&](const float* group, int64_t k0, int64_t n) {
         // Level 1: vectors 2k and 2k + 1 as [2k's lanes l + (l + 4) | 2k + 1's], l < 4.
         __m256 half[4];
         MLN_UNROLL(4)
@@ -173,7 +166,7 @@ void backward_filter_dot_totals_avx2(const float* sums, int64_t count, float* to
                                            _mm256_shuffle_ps(quarter[0], quarter[1], _MM_SHUFFLE(3, 1, 3, 1)));
         const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
         _mm256_maskstore_ps(totals + k0, Lanes::first(n), _mm256_permutevar8x32_ps(mixed, order));
-    }
+    });
 }
 
 }  // namespace mln::kernels
