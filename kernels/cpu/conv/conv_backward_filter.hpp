@@ -766,8 +766,8 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                         if (it == 0) {
                             const float* const x_row =
                                 x_image + c * geo.in_size() + (r1 > r0 ? (ih0 + 2 * r0) * geo.in[2] : 0);
-                            const DotXRows x_rows{x_row, 2 * geo.in[2], geo.in[2], row_tiles > 1 ? odd : nullptr,
-                                                  p.padded_w, split_even};
+                            float* const split = row_tiles > 1 || kernels.row_splits_first ? odd : nullptr;
+                            const DotXRows x_rows{x_row, 2 * geo.in[2], geo.in[2], split, p.padded_w, split_even};
                             kernels.dot_row(r1 - r0, out_w, dy_rows, p.out_size, x_rows, tile_sums_at, u == u_begin,
                                             prefetching ? next : nullptr);
                         } else {

@@ -60,7 +60,7 @@ using BackwardFilterDotKernel = void (*)(int64_t rows, int64_t width, const floa
 // padding (kernel width 3, pad 1): b[j][r * b_pitch + q] = row[r * pitch + 2 q + j - 1], 0 outside
 // [0, width); x's rows read in place and split into even and odd columns in registers. Where
 // `split` is set the kernel also stores them, lanes past the sums' width 0 (AVX2 splits them into
-// it, or into a buffer of its own where it is not set, before it sums): row r's odd columns
+// it before it sums: BackwardFilterDot::row_splits_first): row r's odd columns
 // (b[2]) at split + r * split_pitch, its even ones (b[1]) split_even after, so that the dot kernel
 // reads them again from there (b[0] = odd - 1: the element before must be 0, the left padding).
 struct DotXRows {
@@ -166,6 +166,7 @@ struct BackwardFilterDot {
     PaddedPhaseRows phase_rows = nullptr;
     DotLaneTotals totals = nullptr;
     int64_t lanes = 0;
+    bool row_splits_first = false;  // dot_row needs `split` even where no other tile reads it
 };
 
 inline BackwardFilterDot backward_filter_dot(mln_isa isa) {
@@ -175,7 +176,8 @@ inline BackwardFilterDot backward_filter_dot(mln_isa isa) {
                 backward_filter_dot_totals_avx512, 16};
     }
     if (isa == MLN_ISA_AVX2) {
-        return {backward_filter_dot_avx2, backward_filter_dot_row_avx2, nullptr, backward_filter_dot_totals_avx2, 8};
+        return {backward_filter_dot_avx2, backward_filter_dot_row_avx2, nullptr, backward_filter_dot_totals_avx2, 8,
+                true};
     }
 #endif
     (void)isa;

@@ -5,7 +5,6 @@
 #include <immintrin.h>
 
 #include <cstdint>
-#include <vector>
 
 #include "kernels/cpu/common/float_lanes.hpp"
 #include "kernels/cpu/common/force_inline.hpp"
@@ -125,18 +124,12 @@ void backward_filter_dot_avx2(int64_t rows, int64_t width, const float* a, int64
                                                                  first, prefetch);
 }
 
-// The rows split once into the split buffer (a buffer of this thread's where the caller keeps none:
-// one tile of dy rows), then both passes of dy rows read them as the dot kernel's column rows: in
-// registers the split and the shift of column 0 need more than the 16 ymm registers beside the
-// 12 sums.
+// The rows split once into the split buffer (always given: BackwardFilterDot::row_splits_first),
+// then both passes of dy rows read them as the dot kernel's column rows: in registers the split
+// and the shift of column 0 need more than the 16 ymm registers beside the 12 sums.
 void backward_filter_dot_row_avx2(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
                                   const DotXRows& x, float* sums, bool first, PrefetchRows* prefetch) {
-    float* split = x.split;
-    if (split == nullptr) {
-        thread_local std::vector<float> own;
-        own.assign(static_cast<size_t>(rows * x.split_pitch + kLanes), 0.0f);
-        split = own.data() + kLanes;
-    }
+    float* const split = x.split;
     split_x_rows(rows, width, x, split);
     const float* const b[kDotCols] = {split - 1, split + x.split_even, split};
     backward_filter_dot_avx2(rows, width, a, a_row_stride, b, x.split_pitch, sums, first, prefetch);
