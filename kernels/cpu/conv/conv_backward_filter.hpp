@@ -541,7 +541,7 @@ void run_direct_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
 }
 
 // Dot mode: few depth rows at stride 2 (MobileNet-v2's stem: 27 rows against 32 output
-// channels), f32 where a dot kernel exists (AVX-512). dW(m, j) = sum over positions of dy(m, q)
+// channels), f32 where a dot kernel exists (AVX-512; AVX2 where dot_reads_x_rows). dW(m, j) = sum over positions of dy(m, q)
 // * column(j, q) as dot products along the positions (backward_filter_dot_avx512), dy read in
 // place and each column row read in place from zero-padded phase planes of the image: tap (kh,
 // kw) reads plane ((kh - pad) mod 2, (kw - pad) mod 2) at a fixed shift, contiguous along an
@@ -589,15 +589,6 @@ constexpr int64_t kDotDeepPrefetchBlockPositions = 768;
 // 0.87-0.93 of the time, batch 3 (6.6 MB) 1.0-1.05, batch 2 1.0-1.02, batch 1 1.02-1.03.
 constexpr int64_t kDotPrefetchInputBytes = int64_t{8} << 20;
 
-template <class T>
-bool dot_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
-    const WindowGeometry& g = a.geometry;
-    return sizeof(T) == 4 && backward_filter_dot(cpu::active_isa()).dot != nullptr && g.in[0] == 1 &&
-           g.kernel[0] == 1 && g.out[0] == 1 && g.pad_begin[0] == 0 && g.stride[1] == 2 && g.stride[2] == 2 &&
-           g.out[2] >= kDotLanes && depth >= kDotCols && depth <= kDotMaxDepth &&
-           group_out_channels >= kDotRows && g.in_size() < (int64_t{1} << 30);
-}
-
 // Where the kernel is 3 wide with one column of left padding (kw - pad: -1, 0, 1), each column tile
 // is one tap row (kh) of one channel, and the dot kernel reads it from x's row in place
 // (backward_filter_dot_row_avx512: even and odd columns split in registers), with no phase planes:
@@ -612,6 +603,16 @@ bool dot_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
 inline bool dot_reads_x_rows(const WindowGeometry& g) {
     return backward_filter_dot(cpu::active_isa()).dot_row != nullptr && g.kernel[2] == kDotCols &&
            g.pad_begin[2] == 1 && g.dilation[2] == 1;
+}
+
+template <class T>
+bool dot_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
+    const WindowGeometry& g = a.geometry;
+    const BackwardFilterDot kernels = backward_filter_dot(cpu::active_isa());
+    return sizeof(T) == 4 && kernels.dot != nullptr && (kernels.phase_rows != nullptr || dot_reads_x_rows(g)) &&
+           g.in[0] == 1 && g.kernel[0] == 1 && g.out[0] == 1 && g.pad_begin[0] == 0 && g.stride[1] == 2 &&
+           g.stride[2] == 2 && g.out[2] >= kernels.lanes && depth >= kDotCols && depth <= kDotMaxDepth &&
+           group_out_channels >= kDotRows && g.in_size() < (int64_t{1} << 30);
 }
 
 // The plane rows that the taps read relative to their output row, [min_row, max_row] (0 included).
@@ -641,7 +642,8 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         const int64_t units = p.image_groups * p.position_blocks;
         const int64_t out_channels = p.group_out_channels;
         const int64_t row_tiles = ceil_div(out_channels, kDotRows), col_tiles = ceil_div(p.depth, kDotCols);
-        const int64_t tile_sums = kDotRows * kDotCols * kDotLanes;
+        const int64_t lanes = kernels.lanes;
+        const int64_t tile_sums = kDotRows * kDotCols * lanes;
         float* const sums = ws.sums.data();
         float* const planes = implicit_gemm::cache_line_aligned(ws.padded.data());
         const int64_t kernel_size = geo.kernel_size();
@@ -656,12 +658,12 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         const int64_t block_plane = p.padded_channel / 4;
         const int64_t block_plane_h = block_plane / p.padded_w;
         // dot_x_rows: each column tile's rows of x split by the first tile of dy rows, padded_w apart
-        // (a margin of kDotLanes zeros, the odd columns, the even ones split_even after) in blocks of
+        // (a margin of `lanes` zeros, the odd columns, the even ones split_even after) in blocks of
         // padded_channel.
-        const int64_t split_even = round_up(out_w, kDotLanes);
+        const int64_t split_even = round_up(out_w, lanes);
         if (p.dot_x_rows) {
             for (int64_t r = 0; r < col_tiles * p.padded_channel; r += p.padded_w) {
-                std::fill(planes + r, planes + r + kDotLanes, 0.0f);
+                std::fill(planes + r, planes + r + lanes, 0.0f);
             }
         }
         // Column row j: its plane and shift, relative to the block's first output row.
@@ -760,12 +762,12 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                         const float* dy_rows = dy + m0 * p.out_size + q0 + r0 * out_w;
                         // The first tile splits the rows (and stores them where more tiles follow);
                         // the others read them back split.
-                        float* const odd = planes + jt * p.padded_channel + kDotLanes;
+                        float* const odd = planes + jt * p.padded_channel + lanes;
                         if (it == 0) {
                             const float* const x_row =
                                 x_image + c * geo.in_size() + (r1 > r0 ? (ih0 + 2 * r0) * geo.in[2] : 0);
-                            const DotXRows x_rows{x_row, 2 * geo.in[2], geo.in[2], row_tiles > 1 ? odd : nullptr,
-                                                  p.padded_w, split_even};
+                            float* const split = row_tiles > 1 || kernels.row_splits_first ? odd : nullptr;
+                            const DotXRows x_rows{x_row, 2 * geo.in[2], geo.in[2], split, p.padded_w, split_even};
                             kernels.dot_row(r1 - r0, out_w, dy_rows, p.out_size, x_rows, tile_sums_at, u == u_begin,
                                             prefetching ? next : nullptr);
                         } else {
@@ -829,9 +831,10 @@ void set_phase_planes(Plan<T>& p) {
 template <class T>
 void align_dot_planes(Plan<T>& p) {
     const int64_t plane_h = p.padded_channel / 4 / p.padded_w;
-    const int64_t lead = (kDotLanes - p.plane_left % kDotLanes) % kDotLanes;
+    const int64_t lanes = backward_filter_dot(cpu::active_isa()).lanes;
+    const int64_t lead = (lanes - p.plane_left % lanes) % lanes;
     p.plane_left += lead;
-    p.padded_w = round_up(p.padded_w + lead, kDotLanes);
+    p.padded_w = round_up(p.padded_w + lead, lanes);
     p.padded_channel = 4 * p.padded_w * plane_h;
 }
 
@@ -858,12 +861,14 @@ void run_plan(Plan<T>& p, int64_t tasks, int64_t threads) {
         [&]() -> Workspace<T>& {
             Workspace<T>& ws = thread_scratch<Workspace<T>>();
             if (p.dot) {
-                // Planes of the group's channels, or each column tile's split rows (dot_x_rows).
+                // Planes of the group's channels, or each column tile's split rows (dot_x_rows),
+                // from the buffer's first cache line (run_dot_task).
                 const int64_t planes = p.dot_x_rows ? ceil_div(p.depth, kDotCols) : p.group_channels;
-                ws.padded.resize(static_cast<size_t>(planes * p.padded_channel + kDotLanes));
+                const int64_t lanes = backward_filter_dot(cpu::active_isa()).lanes;
+                ws.padded.resize(static_cast<size_t>(planes * p.padded_channel + implicit_gemm::kAlignElements<T>));
                 // The tiles' lane sums, then their totals.
                 ws.sums.resize(static_cast<size_t>(ceil_div(p.group_out_channels, kDotRows) *
-                                                   ceil_div(p.depth, kDotCols) * kDotRows * kDotCols * (kDotLanes + 1)));
+                                                   ceil_div(p.depth, kDotCols) * kDotRows * kDotCols * (lanes + 1)));
                 return ws;
             }
             if (p.direct) {
@@ -994,7 +999,8 @@ void conv_backward_filter(const ConvArgs& a) {
         const DotTapRows taps = dot_tap_rows(a.geometry);
         p.padded_channel = 4 * p.padded_w * (p.position_block / out_w + taps.max_row - taps.min_row);
         if (p.dot_x_rows) {
-            p.padded_w = kDotLanes + 2 * round_up(out_w, kDotLanes);
+            const int64_t lanes = backward_filter_dot(cpu::active_isa()).lanes;
+            p.padded_w = lanes + 2 * round_up(out_w, lanes);
             p.padded_channel = p.padded_w * (p.position_block / out_w);
         }
         run_plan(p, p.reduction_slices * a.groups, threads);

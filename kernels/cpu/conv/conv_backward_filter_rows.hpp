@@ -16,6 +16,8 @@
 #include <cstdint>
 
 #include "core/nn_args.hpp"
+#include "kernels/cpu/common/force_inline.hpp"
+#include "kernels/cpu/common/prefetch.hpp"
 
 namespace mln::kernels {
 
@@ -44,13 +46,12 @@ using DirectUntranspose = void (*)(const T* dw_t, int64_t out_channels, int64_t 
 // Dot mode (conv_backward_filter.hpp: few depth rows at stride 2): sums of 8 rows of dy against
 // 3 rows of the column matrix, both contiguous along the positions, the lanes running along them:
 //   S(i, j) (+)= sum_{r < rows, q < width} a[i * a_row_stride + r * width + q] * b[j][r * b_pitch + q]
-// per (i, j) a vector of 16 partial sums at sums + (i * 3 + j) * 16 (lanes past width read 0),
-// written without reading them when `first`.
+// per (i, j) a vector of L partial sums at sums + (i * 3 + j) * L, L the ISA's lanes
+// (BackwardFilterDot::lanes; lanes past width read 0), written without reading them when `first`.
 // Nothing is transposed or packed, and no row of the tile is padding (8 x 32 GEMM tiles over
 // MobileNet-v2's stem, 27 deep, were 27 / 32 useful).
 constexpr int kDotRows = 8;
 constexpr int kDotCols = 3;
-constexpr int kDotLanes = 16;
 // prefetch: kPrefetchStreams streams, or nullptr for none.
 using BackwardFilterDotKernel = void (*)(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
                                          const float* const* b, int64_t b_pitch, float* sums, bool first,
@@ -58,7 +59,8 @@ using BackwardFilterDotKernel = void (*)(int64_t rows, int64_t width, const floa
 // The same sums where the 3 column rows are one tap row of x at stride 2 with one column of left
 // padding (kernel width 3, pad 1): b[j][r * b_pitch + q] = row[r * pitch + 2 q + j - 1], 0 outside
 // [0, width); x's rows read in place and split into even and odd columns in registers. Where
-// `split` is set the kernel also stores them, lanes past the sums' width 0: row r's odd columns
+// `split` is set the kernel also stores them, lanes past the sums' width 0 (AVX2 splits them into
+// it before it sums: BackwardFilterDot::row_splits_first): row r's odd columns
 // (b[2]) at split + r * split_pitch, its even ones (b[1]) split_even after, so that the dot kernel
 // reads them again from there (b[0] = odd - 1: the element before must be 0, the left padding).
 struct DotXRows {
@@ -69,7 +71,7 @@ struct DotXRows {
 };
 using BackwardFilterDotRowKernel = void (*)(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
                                             const DotXRows& x, float* sums, bool first, PrefetchRows* prefetch);
-// totals[k] = the sum of the 16 lanes at sums + 16 k, k < count, each added in the same tree.
+// totals[k] = the sum of the L lanes at sums + L k, k < count, each added in the same tree.
 using DotLaneTotals = void (*)(const float* sums, int64_t count, float* totals);
 // Rows [i0, i1) of the stride-2 phase planes of `channels` channels of x (2-d; plane (ph, pw) of
 // channel c at planes + (4 c + 2 ph + pw) * plane_h * plane_w): element (i, j) = x[2 (i - top) +
@@ -77,7 +79,44 @@ using DotLaneTotals = void (*)(const float* sums, int64_t count, float* totals);
 using PaddedPhaseRows = void (*)(const float* x, const WindowGeometry& g, int64_t channels, int64_t top, int64_t left,
                                  int64_t plane_h, int64_t plane_w, int64_t i0, int64_t i1, float* planes);
 
+// Asks for the stream's next line if this call's share has not run out (a direct or dot kernel's
+// step). Inlined by force (common/prefetch.hpp: GCC drops out-of-line prefetches).
+MLN_ALWAYS_INLINE void prefetch_next_line(PrefetchRows& s, int64_t& left) {
+    if (left > 0 && s.rows > 0) {
+        prefetch_lines(s.row + s.line * 64, 1);
+        --left;
+        if (++s.line == s.lines_per_row) {
+            s.line = 0;
+            s.row += s.stride;
+            --s.rows;
+        }
+    }
+}
+
+// The lane totals' walk (DotLaneTotals) for kLanes-lane sums, kLanes vectors at a time:
+// add_group(group, k0, n) gets the vectors k0.. k0 + n - 1 at `group`, a last partial group copied
+// into zeroed vectors first, so every group is whole.
+template <int kLanes, class AddGroup>
+MLN_ALWAYS_INLINE void for_each_lane_group(const float* sums, int64_t count, AddGroup&& add_group) {
+    alignas(64) float tail[kLanes * kLanes];
+    for (int64_t k0 = 0; k0 < count; k0 += kLanes) {
+        const float* group = sums + k0 * kLanes;
+        const int64_t n = count - k0 < kLanes ? count - k0 : kLanes;
+        if (n < kLanes) {
+            for (int64_t i = 0; i < kLanes * kLanes; ++i) tail[i] = i < n * kLanes ? group[i] : 0.0f;
+            group = tail;
+        }
+        add_group(group, k0, n);
+    }
+}
+
 #if defined(MYELIN_X86_64_KERNELS)
+void backward_filter_dot_avx2(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
+                              const float* const* b, int64_t b_pitch, float* sums, bool first,
+                              PrefetchRows* prefetch);
+void backward_filter_dot_row_avx2(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
+                                  const DotXRows& x, float* sums, bool first, PrefetchRows* prefetch);
+void backward_filter_dot_totals_avx2(const float* sums, int64_t count, float* totals);
 void backward_filter_dot_avx512(int64_t rows, int64_t width, const float* a, int64_t a_row_stride,
                                 const float* const* b, int64_t b_pitch, float* sums, bool first,
                                 PrefetchRows* prefetch);
@@ -118,18 +157,27 @@ DirectUntranspose<T> direct_untranspose(mln_isa isa) {
     return nullptr;
 }
 
+// The ISA's dot kernels and the lanes of their partial sums. AVX2 has no phase planes: its dot mode
+// takes only the shapes whose column rows are x's rows (dot_reads_x_rows; the stems' 7x7/2 keeps
+// the lowered path there).
 struct BackwardFilterDot {
     BackwardFilterDotKernel dot = nullptr;  // nullptr: none at this ISA
     BackwardFilterDotRowKernel dot_row = nullptr;
     PaddedPhaseRows phase_rows = nullptr;
     DotLaneTotals totals = nullptr;
+    int64_t lanes = 0;
+    bool row_splits_first = false;  // dot_row needs `split` even where no other tile reads it
 };
 
 inline BackwardFilterDot backward_filter_dot(mln_isa isa) {
 #if defined(MYELIN_X86_64_KERNELS)
     if (isa == MLN_ISA_AVX512) {
         return {backward_filter_dot_avx512, backward_filter_dot_row_avx512, padded_phase_rows_avx512,
-                backward_filter_dot_totals_avx512};
+                backward_filter_dot_totals_avx512, 16};
+    }
+    if (isa == MLN_ISA_AVX2) {
+        return {backward_filter_dot_avx2, backward_filter_dot_row_avx2, nullptr, backward_filter_dot_totals_avx2, 8,
+                true};
     }
 #endif
     (void)isa;

@@ -15,18 +15,7 @@
 namespace mln::kernels {
 namespace {
 
-// Asks for the stream's next line if this call's share has not run out.
-inline void prefetch_next_line(PrefetchRows& s, int64_t& left) {
-    if (left > 0 && s.rows > 0) {
-        _mm_prefetch(s.row + s.line * 64, _MM_HINT_T0);
-        --left;
-        if (++s.line == s.lines_per_row) {
-            s.line = 0;
-            s.row += s.stride;
-            --s.rows;
-        }
-    }
-}
+constexpr int kDotLanes = static_cast<int>(Avx512Lanes::width);
 
 // prefetch: each stream's share of the call's lines spread over its output rows, a few lines at
 // the start of each, so that the misses of the next block's inputs overlap the multiply-adds
@@ -210,15 +199,8 @@ void backward_filter_dot_row_avx512(int64_t rows, int64_t width, const float* a,
 void backward_filter_dot_totals_avx512(const float* sums, int64_t count, float* totals) {
     // Sixteen vectors at a time, transposed as they are added (45 shuffles and adds where one at a
     // time would take 16 x 15 adds); pairs of lanes 8, 4, 2, then 1 apart, so every total is the
-    // same tree of adds. A last partial group is copied into zeroed vectors first.
-    alignas(64) float tail[kDotLanes * kDotLanes];
-    for (int64_t k0 = 0; k0 < count; k0 += kDotLanes) {
-        const float* group = sums + k0 * kDotLanes;
-        const int64_t n = count - k0 < kDotLanes ? count - k0 : kDotLanes;
-        if (n < kDotLanes) {
-            for (int64_t i = 0; i < kDotLanes * kDotLanes; ++i) tail[i] = i < n * kDotLanes ? group[i] : 0.0f;
-            group = tail;
-        }
+    // same tree of adds.
+    for_each_lane_group<kDotLanes>(sums, count, [&](const float* group, int64_t k0, int64_t n) {
         // Level 1: vectors 2k and 2k + 1 as [2k's lanes l + (l + 8) | 2k + 1's], l < 8.
         __m512 half[8];
         MLN_UNROLL(8)
@@ -247,7 +229,7 @@ void backward_filter_dot_totals_avx512(const float* sums, int64_t count, float* 
                                            _mm512_shuffle_ps(eighth[0], eighth[1], _MM_SHUFFLE(3, 1, 3, 1)));
         const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
         _mm512_mask_storeu_ps(totals + k0, Avx512Lanes::first(n), _mm512_permutexvar_ps(order, mixed));
-    }
+    });
 }
 
 void padded_phase_rows_avx512(const float* x, const WindowGeometry& g, int64_t channels, int64_t top, int64_t left,

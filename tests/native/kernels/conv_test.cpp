@@ -995,8 +995,8 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
         // along the width, pads 2 / 0 (height) and 1 / 3 (width).
         {{2, 17, 35, 37}, 20, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 16, 40, 45}, 8, {4, 5}, {2, 2}, {1, 2}, {2, 1}, {0, 3}, 1},
-        // Dot mode (AVX-512 f32; stride 2, at most 160 depth rows, 8 output channels or more,
-        // fewer than 16 channels; the 7x7/2 stem shape above too, 147 rows whose column tiles
+        // Dot mode (f32; AVX-512, and at AVX2 the kernels 3 wide with one column of left padding;
+        // stride 2, at most 160 depth rows, 8 output channels or more, fewer than 16 channels; the 7x7/2 stem shape above too, 147 rows whose column tiles
         // straddle kernel rows): MobileNet-v2's stem shape at 3 images (slices over images); 12 output channels and 20
         // depth rows (tiles that overlap the one before); 5x4 taps with dilation 2 and pads 3 / 0
         // and 0 / 2 (margins on one side only, more than one margin row); odd sizes whose last
@@ -1169,7 +1169,7 @@ TEST_F(ConvTest, PhaseDirectForwardIsTheSameBitsAtAnyThreadCount) {
 // MobileNet-v2's stem shape over a batch whose tensors pass the size where the f32 paths stop
 // assuming cache residence (16 MB): the polyphase direct forward (AVX2 and AVX-512) writes y (21
 // MB) with non-temporal stores where y starts on a cache line (and with plain ones a float past
-// it, the same bits), and the backward filter's dot mode (AVX-512) prefetches the next 8 dy rows and input
+// it, the same bits), and the backward filter's dot mode (AVX2 and AVX-512) prefetches the next 8 dy rows and input
 // rows in blocks of 5 output rows, each image's last of 2 (34 MB of x and dy; 21 images, 483
 // blocks, in 24 reduction slices, slices ending inside images, each prefetching the next slice's
 // first block). Within
@@ -1210,15 +1210,17 @@ TEST_F(ConvTest, LargeStemStreamsOutputsAndPrefetchesInputsAtTheSameBits) {
                 });
         }
     }
-    // The backward filter's dot mode is AVX-512's.
-    if (std::find(isas.begin(), isas.end(), MLN_ISA_AVX512) == isas.end()) return;
-    ScopedIsa scoped(MLN_ISA_AVX512);
-    expect_reference_at_one_thread_and_same_bits_at_more<float>(
-        device_, w_shape_of(c), tolerance<float>(dy.count() / c.out_channels * 16),
-        [&](const TensorView& want) { reference::conv_backward_filter(p, x.view(), dy.view(), want, nullptr); },
-        [&](HostTensor<float>& dw) {
-            return mln_conv_backward_filter(device_, &p, x.desc(), dy.desc(), dw.desc(), nullptr);
-        });
+    // The backward filter's dot mode (AVX2 and AVX-512).
+    for (const mln_isa isa : isas) {
+        SCOPED_TRACE(cat("backward filter isa=", static_cast<int>(isa)));
+        ScopedIsa scoped(isa);
+        expect_reference_at_one_thread_and_same_bits_at_more<float>(
+            device_, w_shape_of(c), tolerance<float>(dy.count() / c.out_channels * 16),
+            [&](const TensorView& want) { reference::conv_backward_filter(p, x.view(), dy.view(), want, nullptr); },
+            [&](HostTensor<float>& dw) {
+                return mln_conv_backward_filter(device_, &p, x.desc(), dy.desc(), dw.desc(), nullptr);
+            });
+    }
 }
 
 // ResNet-18's 7x7/2 stem shape (147 depth rows: the backward filter's dot mode in its longer
@@ -1344,7 +1346,7 @@ TEST_F(ConvTest, BackwardPropagatesNanAndInfLikeReferenceEveryIsa) {
         {{3, 35, 5, 4}, 35, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 35},
         {{2, 5, 13, 11}, 7, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 5, 9, 20}, 7, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},  // backward filter's direct mode
-        {{1, 3, 36, 34}, 8, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},  // and dot mode
+        {{1, 3, 36, 34}, 8, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},  // and dot mode (a masked last step)
         {{1, 7, 10, 19}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 32, 64, 64}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 64, 14, 14}, 6, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},  // fused phase forwards
