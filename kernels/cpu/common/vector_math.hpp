@@ -1,6 +1,7 @@
 // Float transcendentals written once over a vector-traits struct W (vector_math_avx2.hpp:
 // 8 lanes of __m256, vector_math_avx512.hpp: 16 lanes of __m512). Both instantiations run the
-// same operations in the same order, so they give bit-identical results lane for lane.
+// same operations in the same order, so they give bit-identical results lane for lane (erf
+// excepted: its table has one permute's entries, vmath::ErfIntervals).
 //
 // Maximum errors in ulp of the exact value (double-precision std:: functions), measured by
 // tests/native/kernels/vector_math_test.cpp at every vector ISA over every 61st float bit
@@ -10,7 +11,8 @@
 //   log      0.80 measured (bound 1)    log(0) = -inf, log(x < 0) = NaN, log(inf) = inf
 //   tanh     1.30 measured (bound 1.5)  tanh(-0) = -0
 //   sigmoid  3.04 measured (bound 3.5)  e^x / (1 + e^x) for x < 0: no overflow
-//   erf      2.23 measured (bound 3)    2.45 over every float in [0, 4.5]
+//   erf      2.25 measured (bound 3)    2.23 at AVX-512; 2.45 over every float in [2^-12, 4.5]
+//                                       (AVX2 and AVX-512 alike)
 //   expm1    1.51 measured (bound 2)    expm1(-0) = -0, expm1(-inf) = -1
 //   log1p    1.38 measured (bound 1.5)  log1p(-1) = -inf, log1p(x < -1) = NaN
 // NaN in gives NaN out everywhere (log(x < 0) and log1p(x < -1) give the NaN 0xffc00000).
@@ -23,7 +25,7 @@
 // W provides: V (the float vector), Mask, set1, zero, add, sub, mul, div, fmadd (a b + c),
 // fnmadd (c - a b), fmsub (a b - c), min, max, round_nearest, floor, abs,
 // copysign, neg, lt, gt, eq, unordered, select (mask ? a : b), lookup16 (table[the low 4 bits
-// of each lane]), scale_by_pow2 (a 2^floor(n) rounded once, for n in [-152, 129]; where the
+// of each lane]), permute (the same from a table of kPermuteEntries, what one permute reaches), scale_by_pow2 (a 2^floor(n) rounded once, for n in [-152, 129]; where the
 // result is denormal, for a in [0.7, 2]), pow2 (2^n for integral n in [-126, 127]),
 // exponent_of_normal (floor(log2 a) as a float) and mantissa_of_normal (a 2^-exponent_of_normal(a)
 // in [1, 2)) for an a that is not denormal, with the special values of AVX-512's getexp and
@@ -174,18 +176,26 @@ inline typename W::V sigmoid(typename W::V x) {
     return W::div(numerator, denominator);  // NaN: e and the denominator are NaN
 }
 
-// erf on 16 intervals of |x| centred on k/4 (k = 0..15, the last reaching to 4; beyond 4 erf is
-// 1 in float): erf(k/4 + t) = s + c0 + t P(t), t in [-1/8, 1/8], the coefficients fetched per
-// lane by W::lookup16: no exp, no second polynomial. Row j < 6 of the table holds P's
-// degree-(5 - j) coefficient for every k, row 6 c0; s (0 or 1) is a compare of k, not a lookup
-// (at AVX2 a lookup16 is two permutes and a blend, and erf's permutes, one a cycle, bound its
-// throughput). k >= 4: s = 1 and c0 + t P(t) the
-// Chebyshev fit of degree 6 of erf(k/4 + t) - 1 = -erfc, kept to its relative accuracy, so erf
-// near 1 (and 1 + erf(x) in GELU for x < 0) loses only the final rounding. k = 1..3: s = 0, the
-// fit of erf(k/4 + t). k = 0: s = c0 = 0, P(t) = 2/sqrt(pi) + t R(t), R the fit of degree 4 of
-// (erf(t)/t - 2/sqrt(pi)) / t on [0, 1/8], so erf keeps its relative accuracy near 0 (the
-// measured maximum is there: 2/sqrt(pi) lies halfway between two floats).
-inline constexpr float kErfIntervalCoefficients[7][16] = {
+// erf on intervals of |x| centred on k/n (n = 4 for 16 intervals, 2 for 8; the last interval
+// reaching to 4, beyond which erf is 1 in float): erf(k/n + t) = s + c0 + t P(t), P of degree 5,
+// its coefficients fetched per lane from a table of one permute's entries (W::kPermuteEntries:
+// 16 at AVX-512, 8 at AVX2): no exp, no second polynomial. Row j < 6 of the table holds P's
+// degree-(5 - j) coefficient for every k, row 6 c0; s (0 or 1) is a compare of k, not a lookup.
+// k/n >= 1 (16 intervals), k/n >= 1/2 (8): s = 1 and c0 + t P(t) the Chebyshev fit of degree 6
+// of erf(k/n + t) - 1 = -erfc, kept to its relative accuracy, so erf near 1 (and 1 + erf(x) in
+// GELU for x < 0) loses only the final rounding. Below: s = 0, the fit of erf(k/n + t). k = 0:
+// s = c0 = 0, P(t) = 2/sqrt(pi) + t R(t), R the fit of (erf(t)/t - 2/sqrt(pi)) / t on [0, 1/2n],
+// so erf keeps its relative accuracy near 0 (the measured maximum is there: 2/sqrt(pi) lies
+// halfway between two floats). AVX2 takes 8 intervals of width 1/2 (t in [-1/4, 1/4], the last
+// [-1/4, 1/2]) at the same degree: its 16-entry lookup is two permutes and a blend, and erf's
+// 14 permutes, one a cycle, bounded its throughput; 8 intervals give other bits than AVX-512's 16.
+template <int Entries>
+struct ErfIntervals;
+template <>
+struct ErfIntervals<16> {
+    static constexpr float kPerUnit = 4.0f;
+    static constexpr float kFirstNearOne = 4.0f;
+    static constexpr float kCoefficients[7][16] = {
     {-8.340077475e-03f, -4.026852548e-02f, -4.976788163e-02f, -2.680947073e-02f, 4.482336808e-03f, 2.114590071e-02f,
      1.926151849e-02f, 8.982772008e-03f, 5.026307772e-04f, -2.877033548e-03f, -2.791320439e-03f, -1.659731963e-03f,
      -7.417181041e-04f, -2.657622972e-04f, -7.868349348e-05f, -1.375734973e-05f},
@@ -208,16 +218,32 @@ inline constexpr float kErfIntervalCoefficients[7][16] = {
      -3.389485180e-02f, -1.332832873e-02f, -4.677734803e-03f, -1.462716609e-03f, -4.069520219e-04f, -1.006219245e-04f,
      -2.209049671e-05f, -4.302779416e-06f, -7.430983828e-07f, -1.137283405e-07f}
 };
+};
+template <>
+struct ErfIntervals<8> {
+    static constexpr float kPerUnit = 2.0f;
+    static constexpr float kFirstNearOne = 2.0f;
+    static constexpr float kCoefficients[7][8] = {
+    {-1.635122672e-02f, -4.895612597e-02f, 4.100179765e-03f, 1.906700619e-02f, 6.310428143e-04f, -2.769314218e-03f, -7.526472327e-04f, -4.463320874e-05f},
+    {1.163697466e-01f, 7.896151394e-03f, -6.754309684e-02f, -1.537059620e-02f, 1.271915715e-02f, 6.174538750e-03f, 1.059378497e-03f, 8.126287867e-05f},
+    {-3.132409183e-04f, 1.830458939e-01f, 6.920049340e-02f, -4.459075257e-02f, -3.445032239e-02f, -8.623292670e-03f, -1.043942757e-03f, -7.113472384e-05f},
+    {-3.761166334e-01f, -1.464814991e-01f, 1.383180171e-01f, 1.387676299e-01f, 4.823452979e-02f, 8.348322473e-03f, 7.877611206e-04f, 4.270167847e-05f},
+    {-4.875507997e-08f, -4.393910170e-01f, -4.151076078e-01f, -1.783954948e-01f, -4.133392870e-02f, -5.445703398e-03f, -4.177626979e-04f, -1.880706077e-05f},
+    {1.128379226e+00f, 8.787826896e-01f, 4.151079059e-01f, 1.189301684e-01f, 2.066689543e-02f, 2.178298077e-03f, 1.392635168e-04f, 5.391107607e-06f},
+    {0.000000000e+00f, 5.204998851e-01f, -1.572992057e-01f, -3.389485180e-02f, -4.677734803e-03f, -4.069520219e-04f, -2.209049671e-05f, -7.435128282e-07f},
+};
+};
 template <class W>
 inline typename W::V erf(typename W::V x) {
+    using Intervals = ErfIntervals<W::kPermuteEntries>;
     // min returns its second operand where either is NaN: x's NaN carries through t.
     const auto axc = W::min(W::set1(4.0f), W::abs(x));
-    const auto k = W::min(W::set1(15.0f), W::round_nearest(W::mul(axc, W::set1(4.0f))));
-    const auto t = W::fnmadd(k, W::set1(0.25f), axc);
-    const auto index = W::add(k, W::set1(8388608.0f));  // 2^23 + k: k in the low 4 bits
-    auto p = W::lookup16(kErfIntervalCoefficients[0], index);
-    for (int j = 1; j < 7; ++j) p = W::fmadd(p, t, W::lookup16(kErfIntervalCoefficients[j], index));
-    const auto s = W::select(W::lt(k, W::set1(4.0f)), W::zero(), W::set1(1.0f));
+    const auto k = W::min(W::set1(W::kPermuteEntries - 1.0f), W::round_nearest(W::mul(axc, W::set1(Intervals::kPerUnit))));
+    const auto t = W::fnmadd(k, W::set1(1.0f / Intervals::kPerUnit), axc);
+    const auto index = W::add(k, W::set1(8388608.0f));  // 2^23 + k: k in the low bits
+    auto p = W::permute(Intervals::kCoefficients[0], index);
+    for (int j = 1; j < 7; ++j) p = W::fmadd(p, t, W::permute(Intervals::kCoefficients[j], index));
+    const auto s = W::select(W::lt(k, W::set1(Intervals::kFirstNearOne)), W::zero(), W::set1(1.0f));
     // erf is odd: the sign of x also gives erf(-0) = -0.
     return W::copysign(W::add(s, p), x);
 }

@@ -64,6 +64,11 @@ struct Avx2F32 {
         return mul(mul(a, _mm256_castsi256_ps(_mm256_slli_epi32(half, 23))),
                    _mm256_castsi256_ps(_mm256_slli_epi32(rest, 23)));
     }
+    // table[the low 3 bits of each lane of index]: one permute.
+    static constexpr int kPermuteEntries = 8;
+    static V permute(const float (&table)[8], V index) {
+        return _mm256_permutevar8x32_ps(_mm256_loadu_ps(table), _mm256_castps_si256(index));
+    }
     // Two 8-entry permutes, bit 3 of the index (moved to the sign) picking between them.
     static V lookup16(const float (&table)[16], V index) {
         const __m256i i = _mm256_castps_si256(index);

@@ -61,9 +61,12 @@ struct Avx512F32 {
     static V pow2(V n) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), n); }
     // One instruction, rounded once: the same bits as Avx2F32's two exact-then-rounded products.
     static V scale_by_pow2(V a, V n) { return _mm512_scalef_ps(a, n); }
-    static V lookup16(const float (&table)[16], V index) {
+    // table[the low 4 bits of each lane of index]: one permute, so lookup16 is permute.
+    static constexpr int kPermuteEntries = 16;
+    static V permute(const float (&table)[16], V index) {
         return _mm512_permutexvar_ps(_mm512_castps_si512(index), _mm512_loadu_ps(table));
     }
+    static V lookup16(const float (&table)[16], V index) { return permute(table, index); }
     // Sums of float lanes kept in double (two halves of 8 doubles).
     struct DoubleSum {
         __m512d lo = _mm512_setzero_pd();
