@@ -23,6 +23,7 @@
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/gemm/gemm_epilogue.hpp"
 #include "kernels/cpu/gemm/gemm_microkernel.hpp"
+#include "kernels/cpu/gemm/gemm_pack.hpp"
 
 namespace mln::kernels {
 namespace {
@@ -505,33 +506,30 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             s.depth = std::min(depth_block, p.depth - k0);
             s.accumulate = kb > 0;
             s.relu = last_depth && p.relu;
-            // The depth block of the task's columns, tile by tile: tile j of an image at
-            // packed + (image - first_image) * depth * cols + j * depth * nr, its rows as wide as the tile.
+            // The depth block of the task's columns in the GEMM's B panels (tile j of an image at
+            // packed + (image - first_image) * packed_image + j * depth * nr, rows of nr, the last
+            // tile's padded with zeros).
             const T* packed = nullptr;
+            const int64_t packed_image = s.depth * round_up(s.cols, nr);
             if (pack_tiles) {
                 std::vector<T>& buffer = thread_buffer<T, PackedTiles>();
-                buffer.resize(static_cast<size_t>((last_image - first_image) * s.depth * s.cols));
+                buffer.resize(static_cast<size_t>((last_image - first_image) * packed_image));
                 for (int64_t image = first_image; image < last_image; ++image) {
                     const T* from = b_task + (image - first_image) * b_image_stride + k0 * s.b_row_stride;
-                    T* to = buffer.data() + (image - first_image) * s.depth * s.cols;
-                    for (int64_t col = 0; col < s.cols; col += nr) {
-                        const int64_t width = std::min(nr, s.cols - col);
-                        for (int64_t k = 0; k < s.depth; ++k) {
-                            std::copy_n(from + k * s.b_row_stride + col, width, to + col * s.depth + k * width);
-                        }
-                    }
+                    pack_b_panels(MatrixRef<T>{from, s.b_row_stride, 1}, 0, s.depth, 0, s.cols, static_cast<int>(nr),
+                                  GemmPanelPackers<T>{}, buffer.data() + (image - first_image) * packed_image);
                 }
                 packed = buffer.data();
             }
             // The strip over the columns: in place, or a call per packed tile.
             auto strip_columns = [&](const PointwiseStrip<T>& t, int64_t image) {
                 if (packed == nullptr) return kernel.strip(t);
-                const T* tiles = packed + (image - first_image) * s.depth * s.cols;
+                const T* tiles = packed + (image - first_image) * packed_image;
                 for (int64_t col = 0; col < t.cols; col += nr) {
                     PointwiseStrip<T> u = t;
                     u.cols = std::min(nr, t.cols - col);
                     u.b = tiles + col * s.depth;
-                    u.b_row_stride = u.cols;
+                    u.b_row_stride = nr;
                     u.c = t.c + col;
                     u.residual = t.residual != nullptr ? t.residual + col : nullptr;
                     u.prefetch_b = false;
