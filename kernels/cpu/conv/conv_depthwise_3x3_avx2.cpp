@@ -4,14 +4,15 @@
 // over dy, pads 2 - the forward's), two output rows a step (the two source rows between them
 // loaded once for both); stride 2 backward data makes the even and odd columns of a dx row from
 // two shifted dy loads and interleaves them, two dx rows a step, as the AVX-512 file's. Blocks at
-// the row ends take each tap on the lanes whose source lies in the row only (stride 1: plain loads
-// ANDed with the tap's lanes, masked loads where they could leave the tensor; stride 2: masked
-// loads; the weights ANDed with the tap's lanes, so a NaN or Inf weight reaches exactly the
-// reference's outputs).
+// the row ends take each tap on the lanes whose source lies in the row only (stride 1: plain loads,
+// masked where they could leave the tensor, each filter column's sum over the source rows ANDed
+// with the tap's lanes; stride 2: masked loads, the weights ANDed with the tap's lanes), so a NaN
+// or Inf weight or neighbour reaches exactly the reference's outputs.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/common/force_inline.hpp"
@@ -138,59 +139,84 @@ std::vector<Stride1Block> stride1_blocks(int64_t width, int64_t pad_w) {
     return blocks;
 }
 
-// How a block reads tap Kw's eight dy columns and weights the tap: MaskLoad, a masked load on the
-// tap's lanes (a plane whose plain loads could leave the tensor); else a plain load, ANDed with
-// the keep lanes where Zeroed has the tap (reading the neighbour row or plane, 0 x 0 on its lanes
-// with the weight ANDed too, so that a NaN or Inf weight or neighbour reaches no output). Against
-// masked loads on every tap of a border block (batch 1, one thread): dw384 and dw576 @ 14 0.8x
-// the time, dw192 @ 28 0.86x, dw144 @ 56 0.9x.
+// How a block reads tap Kw's eight dy columns and leaves out the lanes whose column lies outside
+// the row: MaskLoad, a masked load on the tap's lanes (a plane whose plain loads could leave the
+// tensor); else a plain load (reading the neighbour row or plane). The tap's products summed over
+// the source rows (a filter column) are then ANDed with the keep lanes where Zeroed has the tap
+// (a tap without lanes outside the row has none outside its dst row either, the spilled lanes
+// overwritten), which clears a neighbour's NaN or Inf and a NaN or Inf weight's products (times
+// the masked load's 0 too) alike: one AND a column sum, where
+// ANDing each load and each weight took about two a product. Against that (conv_vs_build, batch
+// 1, one thread, vs main): dw384 and dw576 @ 14 0.91-0.92x the time (the other way round
+// 1.13-1.14x), dw192 @ 28 0.95-0.98x, but dw960 @ 7 1.02-1.06x (0.96-0.97x). Against masked loads on
+// every tap of a border block: dw384 and dw576 @ 14 0.8x the time, dw192 @ 28 0.86x, dw144 @ 56
+// 0.9x.
 template <int Zeroed, bool MaskLoad>
 struct TapLanes {
     template <int Kw>
     static MLN_ALWAYS_INLINE __m256 load(const float* at, const Stride1Block& b) {
         if constexpr (MaskLoad) return _mm256_maskload_ps(at, b.tap[Kw]);
-        if constexpr ((Zeroed >> Kw & 1) != 0) return _mm256_and_ps(_mm256_loadu_ps(at), b.keep[Kw]);
+        (void)b;
         return _mm256_loadu_ps(at);
     }
+    // Whether in_row clears lanes of tap Kw's sums (else a sum may start from the bias).
     template <int Kw>
-    static MLN_ALWAYS_INLINE __m256 weight(__m256 w, const Stride1Block& b) {
-        if constexpr (MaskLoad) return weight_on(w, b.tap[Kw]);
-        if constexpr ((Zeroed >> Kw & 1) != 0) return _mm256_and_ps(w, b.keep[Kw]);
-        return w;
+    static constexpr bool clears = (Zeroed >> Kw & 1) != 0;
+    template <int Kw>
+    static MLN_ALWAYS_INLINE __m256 in_row(__m256 sum, const Stride1Block& b) {
+        if constexpr (clears<Kw>) return _mm256_and_ps(sum, b.keep[Kw]);
+        (void)b;
+        return sum;
     }
 };
 
-// each(b, TapLanes<...>{}) on each block: guarded, the plane's plain loads could leave the tensor.
-// The zeroed taps of a block are rounded up to {0}, {2}, {0, 2} or all three (ANDs with all
-// lanes on where a tap needs none), the shapes of pad 1.
+// each(b, TapLanes<Zeroed, MaskLoad>{}) for a border block, its zeroed taps rounded up to {0},
+// {2}, {0, 2} or all three (ANDs with all lanes on where a tap needs none), the shapes of pad 1.
+template <bool MaskLoad, class Each>
+MLN_ALWAYS_INLINE void each_zeroed(const Stride1Block& b, Each&& each) {
+    if (b.zeroed == 0) {
+        each(b, TapLanes<0, MaskLoad>{});
+    } else if (b.zeroed == 1) {
+        each(b, TapLanes<1, MaskLoad>{});
+    } else if (b.zeroed == 4) {
+        each(b, TapLanes<4, MaskLoad>{});
+    } else if (b.zeroed == 5) {
+        each(b, TapLanes<5, MaskLoad>{});
+    } else {
+        each(b, TapLanes<7, MaskLoad>{});
+    }
+}
+
+// each(b, TapLanes<...>{}) on each block: guarded, the plane's plain loads could leave the tensor
+// (masked loads, the same sums: a plane's bits do not depend on where a call's channels begin
+// and end).
 template <class Each>
 MLN_ALWAYS_INLINE void for_each_stride1_block(const std::vector<Stride1Block>& blocks, bool guarded, Each&& each) {
     for (const Stride1Block& b : blocks) {
         if (b.interior || (!guarded && b.zeroed == 0)) {
             each(b, TapLanes<0, false>{});
         } else if (guarded) {
-            each(b, TapLanes<7, true>{});
-        } else if (b.zeroed == 1) {
-            each(b, TapLanes<1, false>{});
-        } else if (b.zeroed == 4) {
-            each(b, TapLanes<4, false>{});
-        } else if (b.zeroed == 5) {
-            each(b, TapLanes<5, false>{});
+            each_zeroed<true>(b, each);
         } else {
-            each(b, TapLanes<7, false>{});
+            each_zeroed<false>(b, each);
         }
     }
 }
 
-// One source row's three taps (filter row rw) added to init for a block, the row read from its
-// lane 0's first tap.
-// Its own sum, added to the others by the caller: the nine taps in one chain of FMAs kept too
-// few blocks in flight on the AVX-512 flat plane.
-template <class Lanes>
-MLN_ALWAYS_INLINE __m256 stride1_row_sum(const float* row, const RowWeights& rw, const Stride1Block& b, __m256 init) {
-    __m256 sum = _mm256_fmadd_ps(Lanes::template load<0>(row, b), Lanes::template weight<0>(rw.w[0], b), init);
-    sum = _mm256_fmadd_ps(Lanes::template load<1>(row + 1, b), Lanes::template weight<1>(rw.w[1], b), sum);
-    return _mm256_fmadd_ps(Lanes::template load<2>(row + 2, b), Lanes::template weight<2>(rw.w[2], b), sum);
+// Filter column Kw's taps over Rows consecutive source rows (the first at `at`, its lane 0's
+// first tap; filter rows from w[0]) added to sum for a block, the lanes outside the row cleared
+// first. The middle column (Kw 1, lanes never cleared at pad 1) chains from sum itself.
+template <class Lanes, int Kw, int Rows>
+MLN_ALWAYS_INLINE __m256 stride1_column_sum(const float* at, int64_t width, const RowWeights* w, const Stride1Block& b,
+                                            __m256 sum) {
+    constexpr bool kFromSum = Kw == 1 && !Lanes::template clears<Kw>;
+    const __m256 first = Lanes::template load<Kw>(at + Kw, b);
+    __m256 column = kFromSum ? _mm256_fmadd_ps(first, w[0].w[Kw], sum) : _mm256_mul_ps(first, w[0].w[Kw]);
+    for (int k = 1; k < Rows; ++k) {
+        column = _mm256_fmadd_ps(Lanes::template load<Kw>(at + k * width + Kw, b), w[k].w[Kw], column);
+    }
+    if constexpr (kFromSum) return column;
+    return _mm256_add_ps(sum, Lanes::template in_row<Kw>(column, b));
 }
 
 // One dx row from Rows consecutive dy rows (the first at `rows`, filter rows from w[0]).
@@ -200,32 +226,42 @@ MLN_ALWAYS_INLINE void stride1_row(const float* rows, const RowWeights* w, __m25
     auto block = [&](const Stride1Block& b, auto lanes) MLN_LAMBDA_ALWAYS_INLINE {
         using Lanes = decltype(lanes);
         const float* at = rows + b.j0 - pad_w;
-        const __m256 zero = _mm256_setzero_ps();
-        __m256 sum = stride1_row_sum<Lanes>(at, w[0], b, bias);
-        if constexpr (Rows > 1) sum = _mm256_add_ps(sum, stride1_row_sum<Lanes>(at + width, w[1], b, zero));
-        if constexpr (Rows > 2) sum = _mm256_add_ps(sum, stride1_row_sum<Lanes>(at + 2 * width, w[2], b, zero));
-        _mm256_storeu_ps(dx_row + b.j0, sum);
+        __m256 sum = stride1_column_sum<Lanes, 1, Rows>(at, width, w, b, bias);
+        sum = stride1_column_sum<Lanes, 0, Rows>(at, width, w, b, sum);
+        _mm256_storeu_ps(dx_row + b.j0, stride1_column_sum<Lanes, 2, Rows>(at, width, w, b, sum));
     };
     for_each_stride1_block(blocks, guarded, block);
 }
 
-// dx rows r and r + 1 from dy rows s .. s + 3 (`rows` at s): the middle two loaded once for both.
+// dx rows r and r + 1 from dy rows s .. s + 3 (`rows` at s), a filter column at a time, the
+// column's four loads made once for both rows. Against stride1_column_sum for each row (its
+// loads repeated, 18 a block of 12): dw960 @ 7 and dw192 @ 28 0.94-0.96x the time; against the
+// same sums over arrays of rows and loads (one template for this and stride1_row): 0.83-0.87x
+// on the @ 7 to @ 28 layers (the kernel alone in one process, batch 1).
 MLN_ALWAYS_INLINE void stride1_row_pair(const float* rows, const Filter& f, __m256 bias, int64_t width, int64_t pad_w,
                                         const std::vector<Stride1Block>& blocks, bool guarded, float* dx_row) {
     auto block = [&](const Stride1Block& b, auto lanes) MLN_LAMBDA_ALWAYS_INLINE {
         using Lanes = decltype(lanes);
         const float* at = rows + b.j0 - pad_w;
-        // Sum of dy row k's taps with filter row kh, the row loaded for each use (the same loads
-        // for both dx rows, kept in registers by the compiler where it can: with the four rows'
-        // loads and the block's weights held in arrays, the masked blocks spilled).
-        auto row_sum = [&](int64_t k, int64_t kh, __m256 init) MLN_LAMBDA_ALWAYS_INLINE {
-            return stride1_row_sum<Lanes>(at + k * width, f.rows[kh], b, init);
+        const RowWeights* w = f.rows;
+        __m256 upper = bias, lower = bias;
+        auto column = [&](auto kw) MLN_LAMBDA_ALWAYS_INLINE {
+            constexpr int Kw = decltype(kw)::value;
+            constexpr bool kFromSum = Kw == 1 && !Lanes::template clears<Kw>;
+            const __m256 v0 = Lanes::template load<Kw>(at + Kw, b);
+            const __m256 v1 = Lanes::template load<Kw>(at + width + Kw, b);
+            const __m256 v2 = Lanes::template load<Kw>(at + 2 * width + Kw, b);
+            const __m256 v3 = Lanes::template load<Kw>(at + 3 * width + Kw, b);
+            __m256 u = kFromSum ? _mm256_fmadd_ps(v0, w[0].w[Kw], upper) : _mm256_mul_ps(v0, w[0].w[Kw]);
+            __m256 l = kFromSum ? _mm256_fmadd_ps(v1, w[0].w[Kw], lower) : _mm256_mul_ps(v1, w[0].w[Kw]);
+            u = _mm256_fmadd_ps(v2, w[2].w[Kw], _mm256_fmadd_ps(v1, w[1].w[Kw], u));
+            l = _mm256_fmadd_ps(v3, w[2].w[Kw], _mm256_fmadd_ps(v2, w[1].w[Kw], l));
+            upper = kFromSum ? u : _mm256_add_ps(upper, Lanes::template in_row<Kw>(u, b));
+            lower = kFromSum ? l : _mm256_add_ps(lower, Lanes::template in_row<Kw>(l, b));
         };
-        const __m256 zero = _mm256_setzero_ps();
-        const __m256 upper =
-            _mm256_add_ps(_mm256_add_ps(row_sum(0, 0, bias), row_sum(1, 1, zero)), row_sum(2, 2, zero));
-        const __m256 lower =
-            _mm256_add_ps(_mm256_add_ps(row_sum(1, 0, bias), row_sum(2, 1, zero)), row_sum(3, 2, zero));
+        column(std::integral_constant<int, 1>{});
+        column(std::integral_constant<int, 0>{});
+        column(std::integral_constant<int, 2>{});
         _mm256_storeu_ps(dx_row + b.j0, upper);
         _mm256_storeu_ps(dx_row + width + b.j0, lower);
     };
