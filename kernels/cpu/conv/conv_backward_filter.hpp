@@ -1096,7 +1096,7 @@ void conv_backward_filter(const ConvArgs& a) {
     // the whole batch first.
     p.source = static_cast<const T*>(a.x.data);
     p.source_channel_size = a.geometry.in_size();
-    const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa());
+    const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa(), a.geometry);
     if (phases.split != nullptr && phase_planes_apply(a.geometry) &&
         round_up(p.position_block, kRowAlignment) <= kMaxPhaseColumns && p.block_images == 1 &&
         a.batch >= 2 * p.reduction_slices) {

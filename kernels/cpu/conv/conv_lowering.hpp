@@ -35,7 +35,7 @@ void lower_column_panels_avx512(const double* x, const WindowGeometry& g, int64_
                                 int64_t cols, int64_t nr, double* packed);
 #endif
 
-// Stride-2 lowering from polyphase planes (AVX-512, f32): a 2-d, undilated, stride-2 convolution
+// Stride-2 lowering from polyphase planes (f32, AVX-512 and AVX2): a 2-d, undilated, stride-2 convolution
 // whose output is at least half its input per axis (ResNet's 7x7/2 stem and 3x3/2) reads
 // each channel as four planes, plane (ph, pw) holding x[2i + ph][2j + pw] at [i][j], out[1] x
 // out[2] of them (zeros past the image). Tap (kh, kw) then reads one plane at a fixed shift, so
@@ -70,26 +70,36 @@ void split_phase_planes_rows_avx512(const float* x, const WindowGeometry& g, int
                                     int64_t rows, int64_t plane_stride, float* planes);
 void split_phase_planes_rows_avx2(const float* x, const WindowGeometry& g, int64_t channels, int64_t first_row,
                                   int64_t rows, int64_t plane_stride, float* planes);
+void split_phase_planes_avx2(const float* x, const WindowGeometry& g, int64_t channels, float* planes);
 // As ColumnPanelLowering, reading the planes of split_phase_planes_avx512 instead of the image;
 // nr a multiple of 16, round_up(cols, nr) <= kMaxPhaseColumns.
 void lower_phase_panels_avx512(const float* planes, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0,
                                int64_t cols, int64_t nr, float* packed);
+// The same at AVX2 (one masked load per 8 columns, the masks made once per call for each tap), for
+// kernels of at most kMaxPhaseTapsAvx2 taps (phase_lowering checks); nr a multiple of 8. Zen 3,
+// ResNet-18's 3x3/2 forward against the strided piece copies: see conv_lowering_avx2.cpp.
+void lower_phase_panels_avx2(const float* planes, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0,
+                             int64_t cols, int64_t nr, float* packed);
+constexpr int64_t kMaxPhaseTapsAvx2 = 49;
 #endif
 
 template <class T>
 struct PhaseLowering {
-    PhasePlaneSplit<T> split = nullptr;  // nullptr: none at this ISA and type
+    PhasePlaneSplit<T> split = nullptr;  // nullptr: none at this ISA, type and kernel size
     ColumnPanelLowering<T> lower = nullptr;
 };
 
 template <class T>
-PhaseLowering<T> phase_lowering(mln_isa isa) {
+PhaseLowering<T> phase_lowering(mln_isa isa, const WindowGeometry& g) {
 #if defined(MYELIN_X86_64_KERNELS)
     if constexpr (sizeof(T) == 4) {
         if (isa == MLN_ISA_AVX512) return {split_phase_planes_avx512, lower_phase_panels_avx512};
+        if (cpu::runs_avx2(isa) && g.kernel[1] * g.kernel[2] <= kMaxPhaseTapsAvx2) {
+            return {split_phase_planes_avx2, lower_phase_panels_avx2};
+        }
     }
 #endif
-    (void)isa;
+    (void)isa, (void)g;
     return {};
 }
 

@@ -34,13 +34,23 @@ inline bool same_size_lowering_fits(const WindowGeometry& g, int64_t cols, int64
            nr % lanes == 0 && (cols + nr - 1) / nr * nr <= kMaxSameSizeColumns && g.in_size() < (int64_t{1} << 30);
 }
 
-// As ColumnPanelLowering (conv_lowering.hpp), where same_size_lowering_fits(g, cols, nr, width).
+// A tap's source: its row of the column matrix is column q's element at offset + q of the
+// channel's planes where 0 <= oh + dh < height and 0 <= ow + dw < width ((oh, ow) the column's
+// output position), zero elsewhere.
+struct ShiftedTap {
+    int64_t offset;
+    int32_t dh, dw;
+};
+
+// As ColumnPanelLowering (conv_lowering.hpp) for taps that each read one plane of their channel
+// (channel_size apart) at a fixed shift, planes `width` wide and `height` tall as the output:
+// the same-size lowering and the stride-2 lowering from polyphase planes (one plane per tap
+// parity). `taps` at most kMaxSameSizeTaps, round_up(cols, nr) at most kMaxSameSizeColumns.
 template <class Lanes>
-void lower_same_size_body(const float* x, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0, int64_t cols,
-                          int64_t nr, float* packed) {
+void lower_shifted_taps_body(const float* x, int64_t channel_size, int64_t height, int64_t width,
+                             const ShiftedTap* tap_of, int64_t taps, int64_t pc, int64_t kc, int64_t q0,
+                             int64_t cols, int64_t nr, float* packed) {
     constexpr int64_t kWidth = Lanes::width;
-    const int64_t height = g.in[1], width = g.in[2], kw_count = g.kernel[2];
-    const int64_t taps = g.kernel[1] * kw_count;
     const int64_t vectors = (cols + nr - 1) / nr * nr / kWidth;
     // Each column's output row and column; padding columns get a row no tap brings inside.
     alignas(64) int32_t rows_of[kMaxSameSizeColumns], columns_of[kMaxSameSizeColumns];
@@ -54,20 +64,15 @@ void lower_same_size_body(const float* x, const WindowGeometry& g, int64_t pc, i
         }
     }
     typename Lanes::Bits masks[kMaxSameSizeTaps][kMaxSameSizeColumns / kWidth];
-    int64_t shifts[kMaxSameSizeTaps];
     for (int64_t t = 0; t < taps; ++t) {
-        const int64_t dh = t / kw_count * g.dilation[1] - g.pad_begin[1];
-        const int64_t dw = t % kw_count * g.dilation[2] - g.pad_begin[2];
-        shifts[t] = dh * width + dw;
         for (int64_t v = 0; v < vectors; ++v) {
-            masks[t][v] = Lanes::inside(rows_of + kWidth * v, columns_of + kWidth * v, static_cast<int32_t>(dh),
-                                        static_cast<int32_t>(dw), static_cast<int32_t>(height),
-                                        static_cast<int32_t>(width));
+            masks[t][v] = Lanes::inside(rows_of + kWidth * v, columns_of + kWidth * v, tap_of[t].dh, tap_of[t].dw,
+                                        static_cast<int32_t>(height), static_cast<int32_t>(width));
         }
     }
     int64_t channel = pc / taps, t = pc % taps;
     for (int64_t p = 0; p < kc; ++p) {
-        const float* source = x + channel * g.in_size() + q0 + shifts[t];
+        const float* source = x + channel * channel_size + q0 + tap_of[t].offset;
         const typename Lanes::Bits* row_masks = masks[t];
         float* row = packed + p * nr;
         for (int64_t v = 0, lane = 0; v < vectors; ++v, lane += kWidth) {
@@ -82,6 +87,47 @@ void lower_same_size_body(const float* x, const WindowGeometry& g, int64_t pc, i
             ++channel;
         }
     }
+}
+
+// As ColumnPanelLowering (conv_lowering.hpp), where same_size_lowering_fits(g, cols, nr, width).
+template <class Lanes>
+void lower_same_size_body(const float* x, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0, int64_t cols,
+                          int64_t nr, float* packed) {
+    const int64_t width = g.in[2], kw_count = g.kernel[2];
+    const int64_t taps = g.kernel[1] * kw_count;
+    ShiftedTap tap_of[kMaxSameSizeTaps];
+    for (int64_t t = 0; t < taps; ++t) {
+        const int64_t dh = t / kw_count * g.dilation[1] - g.pad_begin[1];
+        const int64_t dw = t % kw_count * g.dilation[2] - g.pad_begin[2];
+        tap_of[t] = {dh * width + dw, static_cast<int32_t>(dh), static_cast<int32_t>(dw)};
+    }
+    lower_shifted_taps_body<Lanes>(x, g.in_size(), g.in[1], width, tap_of, taps, pc, kc, q0, cols, nr, packed);
+}
+
+// Whether lower_phase_planes_body takes this geometry (phase_planes_apply(g) holding) and block.
+inline bool phase_planes_lowering_fits(const WindowGeometry& g, int64_t cols, int64_t nr, int64_t lanes) {
+    return g.kernel[1] * g.kernel[2] <= kMaxSameSizeTaps && nr % lanes == 0 &&
+           (cols + nr - 1) / nr * nr <= kMaxSameSizeColumns;
+}
+
+// As ColumnPanelLowering, reading the polyphase planes of split_phase_planes_rows_body
+// (conv_lowering.hpp) instead of the image: tap (kh, kw) reads plane ((kh - pad_h) mod 2,
+// (kw - pad_w) mod 2) of its channel at row oh + floor((kh - pad_h) / 2), column
+// ow + floor((kw - pad_w) / 2): input row 2 (oh + shift_h) + ph = 2 oh - pad_h + kh.
+template <class Lanes>
+void lower_phase_planes_body(const float* planes, const WindowGeometry& g, int64_t pc, int64_t kc, int64_t q0,
+                             int64_t cols, int64_t nr, float* packed) {
+    const int64_t height = g.out[1], width = g.out[2], plane = height * width, kw_count = g.kernel[2];
+    const int64_t taps = g.kernel[1] * kw_count;
+    ShiftedTap tap_of[kMaxSameSizeTaps];
+    for (int64_t t = 0; t < taps; ++t) {
+        const int64_t th = t / kw_count - g.pad_begin[1], tw = t % kw_count - g.pad_begin[2];
+        // Floor division by 2 and the parity, for negative offsets too.
+        const int64_t sh = th >> 1, sw = tw >> 1;
+        tap_of[t] = {((th & 1) * 2 + (tw & 1)) * plane + sh * width + sw, static_cast<int32_t>(sh),
+                     static_cast<int32_t>(sw)};
+    }
+    lower_shifted_taps_body<Lanes>(planes, 4 * plane, height, width, tap_of, taps, pc, kc, q0, cols, nr, packed);
 }
 
 }  // namespace

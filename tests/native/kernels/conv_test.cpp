@@ -685,10 +685,11 @@ TEST(ConvLoweringTest, PaddedSourceTakesSameSizeImagesSevenOrFourteenWide) {
 }
 
 // The stride-2 lowering from polyphase planes against im2col, on blocks that start and end inside
-// and on panel and image-row edges, with NaN and Inf copied like any other value.
+// and on panel and image-row edges, with NaN and Inf copied like any other value; at AVX-512 and
+// AVX2 where the CPU has them.
 TEST(ConvLoweringTest, PhasePlanePanelsMatchIm2col) {
     const std::vector<mln_isa> isas = available_isas();
-    if (std::find(isas.begin(), isas.end(), MLN_ISA_AVX512) == isas.end()) GTEST_SKIP() << "no AVX-512 here";
+    if (std::find(isas.begin(), isas.end(), MLN_ISA_AVX2) == isas.end()) GTEST_SKIP() << "no AVX2 here";
     const WindowGeometry geometries[] = {
         lowering_geometry({16, 40}, {7, 7}, {2, 2}, {1, 1}, {3, 3}),
         lowering_geometry({11, 37}, {3, 3}, {2, 2}, {1, 1}, {1, 1}),
@@ -697,44 +698,51 @@ TEST(ConvLoweringTest, PhasePlanePanelsMatchIm2col) {
         lowering_geometry({2, 3}, {3, 3}, {2, 2}, {1, 1}, {1, 1}),
         lowering_geometry({9, 9}, {3, 3}, {2, 2}, {1, 1}, {2, 2}),  // planes past the image's rows and columns
     };
-    const kernels::PhaseLowering<float> phases = kernels::phase_lowering<float>(MLN_ISA_AVX512);
-    ASSERT_NE(phases.split, nullptr);
+    // AVX2's masks per tap stop at kMaxPhaseTapsAvx2 taps: larger kernels keep the image lowering.
+    EXPECT_EQ(kernels::phase_lowering<float>(MLN_ISA_AVX2, lowering_geometry({20, 20}, {9, 7}, {2, 2}, {1, 1}, {4, 3}))
+                  .split,
+              nullptr);
     const int64_t channels = 3;
-    for (const WindowGeometry& g : geometries) {
-        ASSERT_TRUE(kernels::phase_planes_apply(g));
-        const int64_t depth = channels * g.kernel_size();
-        const int64_t out_size = g.out_size();
-        std::vector<float> x(static_cast<size_t>(channels * g.in_size()));
-        for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 97) - 40.0f;
-        x[x.size() / 3] = std::numeric_limits<float>::quiet_NaN();
-        x[x.size() / 2] = std::numeric_limits<float>::infinity();
-        std::vector<float> columns(static_cast<size_t>(depth * out_size));
-        kernels::im2col_rows(x.data(), g, 0, depth, columns.data());
-        std::vector<float> planes(static_cast<size_t>(channels * kernels::phase_planes_channel_size(g)));
-        phases.split(x.data(), g, channels, planes.data());
-        for (int64_t nr : {16, 32}) {
-            for (int64_t q0 : {int64_t{0}, int64_t{1}, nr - 1, g.out[2] + 3}) {
-                for (int64_t cols : {int64_t{1}, nr - 1, nr + 1, 3 * nr + 5, out_size}) {
-                    if (q0 >= out_size) continue;
-                    cols = std::min(cols, out_size - q0);
-                    for (int64_t pc : {int64_t{0}, depth / 3}) {
-                        SCOPED_TRACE(cat("in=", g.in[1], ",", g.in[2], " k=", g.kernel[1], ",", g.kernel[2], " nr=",
-                                         nr, " q0=", q0, " cols=", cols, " pc=", pc));
-                        const int64_t kc = std::max<int64_t>(1, depth - pc - depth / 4);
-                        const int64_t panels = (cols + nr - 1) / nr;
-                        std::vector<float> packed(static_cast<size_t>(panels * nr * kc + 1), -7.0f);
-                        phases.lower(planes.data(), g, pc, kc, q0, cols, nr, packed.data());
-                        EXPECT_EQ(packed.back(), -7.0f) << "wrote past the panels";
-                        int64_t wrong = 0;
-                        for (int64_t p = 0; p < kc; ++p) {
-                            for (int64_t j = 0; j < panels * nr; ++j) {
-                                const float got = packed[static_cast<size_t>(j / nr * nr * kc + p * nr + j % nr)];
-                                const float want =
-                                    j < cols ? columns[static_cast<size_t>((pc + p) * out_size + q0 + j)] : 0.0f;
-                                wrong += std::memcmp(&got, &want, sizeof(float)) != 0;
+    for (const mln_isa isa : {MLN_ISA_AVX512, MLN_ISA_AVX2}) {
+        if (std::find(isas.begin(), isas.end(), isa) == isas.end()) continue;
+        for (const WindowGeometry& g : geometries) {
+            const kernels::PhaseLowering<float> phases = kernels::phase_lowering<float>(isa, g);
+            ASSERT_NE(phases.split, nullptr);
+            ASSERT_TRUE(kernels::phase_planes_apply(g));
+            const int64_t depth = channels * g.kernel_size();
+            const int64_t out_size = g.out_size();
+            std::vector<float> x(static_cast<size_t>(channels * g.in_size()));
+            for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 97) - 40.0f;
+            x[x.size() / 3] = std::numeric_limits<float>::quiet_NaN();
+            x[x.size() / 2] = std::numeric_limits<float>::infinity();
+            std::vector<float> columns(static_cast<size_t>(depth * out_size));
+            kernels::im2col_rows(x.data(), g, 0, depth, columns.data());
+            std::vector<float> planes(static_cast<size_t>(channels * kernels::phase_planes_channel_size(g)));
+            phases.split(x.data(), g, channels, planes.data());
+            for (int64_t nr : {16, 32}) {
+                for (int64_t q0 : {int64_t{0}, int64_t{1}, nr - 1, g.out[2] + 3}) {
+                    for (int64_t cols : {int64_t{1}, nr - 1, nr + 1, 3 * nr + 5, out_size}) {
+                        if (q0 >= out_size) continue;
+                        cols = std::min(cols, out_size - q0);
+                        for (int64_t pc : {int64_t{0}, depth / 3}) {
+                            SCOPED_TRACE(cat("isa=", static_cast<int>(isa), " in=", g.in[1], ",", g.in[2], " k=",
+                                             g.kernel[1], ",", g.kernel[2], " nr=", nr, " q0=", q0, " cols=", cols, " pc=", pc));
+                            const int64_t kc = std::max<int64_t>(1, depth - pc - depth / 4);
+                            const int64_t panels = (cols + nr - 1) / nr;
+                            std::vector<float> packed(static_cast<size_t>(panels * nr * kc + 1), -7.0f);
+                            phases.lower(planes.data(), g, pc, kc, q0, cols, nr, packed.data());
+                            EXPECT_EQ(packed.back(), -7.0f) << "wrote past the panels";
+                            int64_t wrong = 0;
+                            for (int64_t p = 0; p < kc; ++p) {
+                                for (int64_t j = 0; j < panels * nr; ++j) {
+                                    const float got = packed[static_cast<size_t>(j / nr * nr * kc + p * nr + j % nr)];
+                                    const float want =
+                                        j < cols ? columns[static_cast<size_t>((pc + p) * out_size + q0 + j)] : 0.0f;
+                                    wrong += std::memcmp(&got, &want, sizeof(float)) != 0;
+                                }
                             }
+                            EXPECT_EQ(wrong, 0);
                         }
-                        EXPECT_EQ(wrong, 0);
                     }
                 }
             }
