@@ -63,6 +63,8 @@ struct Avx512F32 {
     static V scale_by_pow2(V a, V n) { return _mm512_scalef_ps(a, n); }
     // table[the low 4 bits of each lane of index]: one permute, so lookup16 is permute.
     static constexpr int kPermuteEntries = 16;
+    // vmath::log1p_of_fraction by log_of_reduced (its bits and speed kept; AVX2's polynomial untimed here).
+    static constexpr bool kLog1pOfFractionByPolynomial = false;
     static V permute(const float (&table)[16], V index) {
         return _mm512_permutexvar_ps(_mm512_castps_si512(index), _mm512_loadu_ps(table));
     }
@@ -85,6 +87,12 @@ struct Avx512F32 {
     // getexp and getmant need no care for denormals: the same pair serves log's every x.
     static vmath::ReducedLog<Avx512F32> reduce_for_log(V x) {
         return vmath::reduce_to_sqrt2<Avx512F32>(exponent_of_normal(x), mantissa_of_normal(x));
+    }
+    // reduce_for_log for a w that is not denormal (log1p's 1 + x), with 2^-e (-e clamped to
+    // pow2's [-126, 127] and capped at 32 for w = 0, e = -inf).
+    static vmath::ReducedNormalLog<Avx512F32> reduce_normal_for_log(V w) {
+        const auto r = reduce_for_log(w);
+        return {r.e, r.f, pow2(min(max(neg(r.e), set1(-126.0f)), set1(32.0f)))};
     }
 };
 
