@@ -2,8 +2,9 @@
 // (conv_depthwise_3x3.hpp) at AVX2, three loops:
 // - row registers (pad 1 before, stride 1 or 2 x 2; rows under 56 outputs, any rows over one
 //   image): a channel at a time, eight outputs of a row a register, the source's taps read in
-//   place (at stride 2 split into even and odd columns by in-lane shuffles), lanes a tap leaves
-//   out cleared once a channel from the sums: no copies, no masks in the loops;
+//   place (at stride 2 a row's cache lines split into even and odd columns by in-lane shuffles,
+//   wide rows row by row), lanes a tap leaves out cleared once a channel from the sums: no
+//   copies, no masks in the loops;
 // - channel-minor (other narrow rows and stride 2): eight channels at a time, a band of output
 //   rows at a time, x and dy copied to channel-minor order (a position a register, a channel a
 //   lane: 8 x 8 transposes), so every tap is one FMA over the eight channels per output position;
@@ -340,7 +341,7 @@ void row_vector_filter_sums(const float* x, const float* dy, const WindowGeometr
 // it: the neighbouring row's values, maybe NaN or Inf) are the same lanes in every row, so they
 // are summed like the others and cleared once a channel by an AND of the sums: no masks or blends
 // in the loops. Register columns with the same such lanes (the interior ones) share one set of
-// nine sums: at most three sets (first, interior, last column).
+// nine sums: at most three sets (first, interior, last column; at stride 2 interior and last).
 constexpr int64_t kMaxLaneClasses = 3;
 
 struct LaneClass {
@@ -350,7 +351,7 @@ struct LaneClass {
 
 // The output (of a register's eight) in each lane of a row register: at column stride 2 the
 // taps' even and odd columns come split by vshufps within 128-bit blocks, so outputs 0, 1, 4, 5,
-// 2, 3, 6, 7 (dy permuted to match once a row).
+// 2, 3, 6, 7 (dy permuted to match).
 template <int64_t ColumnStride>
 constexpr int64_t kLaneOutput[kLanes] = {0, 1, 2, 3, 4, 5, 6, 7};
 template <>
@@ -364,7 +365,8 @@ std::vector<LaneClass> lane_classes(const FilterPlane& p) {
         alignas(32) int32_t keep[3][kLanes];
         for (int64_t kw = 0; kw < 3; ++kw) {
             for (int64_t l = 0; l < kLanes; ++l) {
-                const int64_t ow = v * kLanes + kLaneOutput<ColumnStride>[l];
+                // At stride 2 lane j's tap 0 is output j + 1's (stride2_row_fmas).
+                const int64_t ow = v * kLanes + kLaneOutput<ColumnStride>[l] + (ColumnStride == 2 && kw == 0);
                 const int64_t column = ow * ColumnStride - p.pad_left + kw;
                 keep[kw][l] = ow < p.out_width && column >= 0 && column < p.in_width ? -1 : 0;
             }
@@ -438,57 +440,117 @@ void column_strip_sums(const float* x_plane, const float* dy_plane, int64_t rows
     for (int64_t t = 0; t < kTaps; ++t) _mm256_store_ps(sums + t * kLanes, a[t]);
 }
 
-// The three column taps of eight outputs at column stride 2 from the source row at `row`
-// (shifted a column left), in kLaneOutput<2>'s lane order: the even and odd columns of 16, and
-// the even ones of the 16 from two on.
-MLN_ALWAYS_INLINE void stride2_taps(const float* row, __m256* s) {
+// The even and odd columns of the 16 from `row` on, in kLaneOutput<2>'s lane order (vshufps
+// within 128-bit blocks): output j's taps 1 and 2, and tap 0 of output j + 1.
+MLN_ALWAYS_INLINE void stride2_split(const float* row, __m256& even, __m256& odd) {
     const __m256 low = _mm256_loadu_ps(row), high = _mm256_loadu_ps(row + kLanes);
-    s[0] = _mm256_shuffle_ps(low, high, 0x88);
-    s[1] = _mm256_shuffle_ps(low, high, 0xDD);
-    s[2] = _mm256_shuffle_ps(_mm256_loadu_ps(row + 2), _mm256_loadu_ps(row + 2 + kLanes), 0x88);
+    even = _mm256_shuffle_ps(low, high, 0x88);
+    odd = _mm256_shuffle_ps(low, high, 0xDD);
 }
 
-// Output row oh's dy register in kLaneOutput<2>'s order: 64-bit pairs 0, 2, 1, 3.
+// A dy register in kLaneOutput<2>'s order: 64-bit pairs 0, 2, 1, 3.
 MLN_ALWAYS_INLINE __m256 stride2_dy(const float* dy) {
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_loadu_ps(dy)), 0xD8));
 }
 
-// column_strip_sums at stride 2 x 2, pad 1 before (stride2_rows_fit): output row oh reads source
-// rows 2oh - 1 to 2oh + 1, so the odd row 2oh + 1 is tap row 2 of oh and tap row 0 of oh + 1,
-// split once for both.
+// a[kh * 3 + kw] += tap (kh, kw)'s products from one split source row: d the outputs j of the
+// register, next their neighbours j + 1 (tap 0 reads column 2j + 1 for output j + 1).
+MLN_ALWAYS_INLINE void stride2_row_fmas(__m256 even, __m256 odd, __m256 d, __m256 next, int64_t kh, __m256* a) {
+    a[kh * 3] = _mm256_fmadd_ps(odd, next, a[kh * 3]);
+    a[kh * 3 + 1] = _mm256_fmadd_ps(even, d, a[kh * 3 + 1]);
+    a[kh * 3 + 2] = _mm256_fmadd_ps(odd, d, a[kh * 3 + 2]);
+}
+
+// Stride 2 x 2, pad 1 before (stride2_rows_fit): output row oh reads source rows 2oh - 1 to
+// 2oh + 1, so the odd row 2oh + 1 is tap row 2 of oh and tap row 0 of oh + 1, split once for
+// both. Each source row's 16 columns from 16v on are loaded (one cache line where the row starts
+// on one) and split into even and odd columns; tap 0 of output j reads column 2j - 1, the odd column of
+// output j - 1, so it is summed against dy shifted an output (stride2_row_fmas): column -1 (the
+// left padding) is never read.
+//
+// sums[t] (zero where `first`) += tap t's products over register columns v_begin to v_end - 1,
+// a register column at a time down the plane (few registers a row: each source row's split kept
+// in registers for both of its output rows).
 void stride2_column_strip_sums(const float* x_plane, const float* dy_plane, const FilterPlane& p, int64_t v_begin,
                                int64_t v_end, bool first, float* sums) {
     __m256 a[kTaps];
     MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) a[t] = first ? _mm256_setzero_ps() : _mm256_load_ps(sums + t * kLanes);
-    const auto fma_row = [&](const __m256* s, __m256 d, int64_t kh) {
-        MLN_UNROLL(3)
-        for (int64_t kw = 0; kw < 3; ++kw) a[kh * 3 + kw] = _mm256_fmadd_ps(s[kw], d, a[kh * 3 + kw]);
-    };
+    const bool last_odd = 2 * (p.out_rows - 1) + 1 < p.in_rows;
     for (int64_t v = v_begin; v < v_end; ++v) {
-        const float* x_column = x_plane + v * 2 * kLanes - 1;
+        const float* x_column = x_plane + v * 2 * kLanes;
         const float* dy_column = dy_plane + v * kLanes;
-        __m256 d = stride2_dy(dy_column);
-        __m256 s[3];
+        __m256 d = stride2_dy(dy_column), next = stride2_dy(dy_column + 1);
+        __m256 even, odd;
         int64_t oh = 0;
         for (; oh + 1 < p.out_rows; ++oh) {
-            stride2_taps(x_column + 2 * oh * p.in_width, s);
-            fma_row(s, d, 1);
-            stride2_taps(x_column + (2 * oh + 1) * p.in_width, s);
-            fma_row(s, d, 2);
+            stride2_split(x_column + 2 * oh * p.in_width, even, odd);
+            stride2_row_fmas(even, odd, d, next, 1, a);
+            stride2_split(x_column + (2 * oh + 1) * p.in_width, even, odd);
+            stride2_row_fmas(even, odd, d, next, 2, a);
             d = stride2_dy(dy_column + (oh + 1) * p.out_width);
-            fma_row(s, d, 0);
+            next = stride2_dy(dy_column + (oh + 1) * p.out_width + 1);
+            stride2_row_fmas(even, odd, d, next, 0, a);
         }
-        stride2_taps(x_column + 2 * oh * p.in_width, s);
-        fma_row(s, d, 1);
-        if (2 * oh + 1 < p.in_rows) {
-            stride2_taps(x_column + (2 * oh + 1) * p.in_width, s);
-            fma_row(s, d, 2);
+        stride2_split(x_column + 2 * oh * p.in_width, even, odd);
+        stride2_row_fmas(even, odd, d, next, 1, a);
+        if (last_odd) {
+            stride2_split(x_column + (2 * oh + 1) * p.in_width, even, odd);
+            stride2_row_fmas(even, odd, d, next, 2, a);
         }
     }
     MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) _mm256_store_ps(sums + t * kLanes, a[t]);
 }
+
+// stride2_column_strip_sums' contract on wide rows, row by row: two source rows a step
+// (2oh and 2oh + 1) across the register columns, so the plane streams in order rather than a
+// column of cache lines at a time. Row oh + 1's permuted dy, made in step oh for tap row 0, waits
+// in `permuted` (two registers per register column) for step oh + 1.
+void stride2_row_major_sums(const float* x_plane, const float* dy_plane, const FilterPlane& p, int64_t v_begin,
+                            int64_t v_end, bool first, float* permuted, float* sums) {
+    __m256 a[kTaps];
+    MLN_UNROLL(9)
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = first ? _mm256_setzero_ps() : _mm256_load_ps(sums + t * kLanes);
+    const bool last_odd = 2 * (p.out_rows - 1) + 1 < p.in_rows;
+    for (int64_t v = v_begin; v < v_end; ++v) {
+        float* kept = permuted + (v - v_begin) * 2 * kLanes;
+        _mm256_storeu_ps(kept, stride2_dy(dy_plane + v * kLanes));
+        _mm256_storeu_ps(kept + kLanes, stride2_dy(dy_plane + v * kLanes + 1));
+    }
+    for (int64_t oh = 0; oh < p.out_rows; ++oh) {
+        const float* x_row = x_plane + 2 * oh * p.in_width;
+        const float* dy_next_row = dy_plane + (oh + 1) * p.out_width;
+        const bool has_next = oh + 1 < p.out_rows;
+        const bool has_odd = has_next || last_odd;
+        for (int64_t v = v_begin; v < v_end; ++v) {
+            float* kept = permuted + (v - v_begin) * 2 * kLanes;
+            const __m256 d = _mm256_loadu_ps(kept), next = _mm256_loadu_ps(kept + kLanes);
+            __m256 even, odd;
+            stride2_split(x_row + 2 * v * kLanes, even, odd);
+            stride2_row_fmas(even, odd, d, next, 1, a);
+            if (!has_odd) continue;
+            stride2_split(x_row + p.in_width + 2 * v * kLanes, even, odd);
+            stride2_row_fmas(even, odd, d, next, 2, a);
+            if (!has_next) continue;
+            const __m256 d_below = stride2_dy(dy_next_row + v * kLanes);
+            const __m256 next_below = stride2_dy(dy_next_row + v * kLanes + 1);
+            stride2_row_fmas(even, odd, d_below, next_below, 0, a);
+            _mm256_storeu_ps(kept, d_below);
+            _mm256_storeu_ps(kept + kLanes, next_below);
+        }
+    }
+    MLN_UNROLL(9)
+    for (int64_t t = 0; t < kTaps; ++t) _mm256_store_ps(sums + t * kLanes, a[t]);
+}
+
+// Lane classes of at least this many register columns go row by row at stride 2, fewer a column
+// at a time. MobileNet-v2, batch 1, one thread, against column order (same-process A/B): 6
+// registers (56 outputs) 0.94x the time, 3 (28) 0.90x; 1 register (7 x 7, and the classes of 14
+// outputs) 1.25-1.55x. Row by row re-splitting row 2oh - 1 rather than keeping row oh + 1's dy:
+// within the noise of this loop on 28 and 56 outputs (separate runs against main, 0.58-0.78x the
+// time against 0.6-0.72x), 1.3x column order's time on 7.
+constexpr int64_t kStride2RowMajorMinRegisters = 3;
 
 // Whether row registers take a stride-2 x 2 geometry: pad 1 before both ways, and every output
 // row's middle tap row inside (2 (out_rows - 1) < in_rows).
@@ -504,26 +566,32 @@ void row_register_filter_sums(const float* x, const float* dy, const WindowGeome
     const int64_t in_size = g.in_size(), out_size = g.out_size();
     const std::vector<LaneClass> classes = lane_classes<ColumnStride>(p);
     const int64_t class_count = static_cast<int64_t>(classes.size());
-    // The loads reach a column before a plane and up to 17 columns (stride 2; a register at stride
-    // 1) past it: the call's first and last planes are read from copies with room around them.
+    // The loads reach a column before a plane (stride 1) and up to 15 columns (stride 2; a
+    // register at stride 1) past it: the call's first and last planes are read from copies with
+    // room around them. After them, stride2_row_major_sums' permuted dy of a row.
     constexpr int64_t kRoom = 3 * kLanes;
-    std::vector<float> copies(3 * kRoom + in_size + out_size, 0.0f);
+    const int64_t registers = (p.out_width + kLanes - 1) / kLanes;
+    std::vector<float> copies(3 * kRoom + in_size + out_size + 2 * kLanes * registers, 0.0f);
     float* x_copy = copies.data() + kRoom;
     float* dy_copy = x_copy + in_size + kRoom;
-    // Eight channels' sums over the images: an image's eight planes read together and the next
-    // image's prefetched meanwhile (a whole image of channels away, too far for the hardware
-    // prefetcher; one channel's next plane alone, 1.1-1.5x the time on 7 x 7 planes at batch 32).
+    float* permuted = dy_copy + out_size + kRoom;
+    // Eight channels' sums over the images: an image's eight planes read together, each plane's
+    // twin in the next image prefetched as the plane is summed (a whole image of channels away, too
+    // far for the hardware prefetcher; one channel's next plane alone, 1.1-1.5x the time on 7 x 7
+    // planes at batch 32; all eight next planes at once, which on 14 x 14 and 28 x 28 planes evict
+    // the current ones from L1, 1.05-1.6x).
     alignas(32) float sums[kLanes][kMaxLaneClasses][kTaps][kLanes];
     for (int64_t c0 = 0; c0 < channels; c0 += kLanes) {
         const int64_t group = std::min(kLanes, channels - c0);
         for (int64_t n = 0; n < images; ++n) {
             const float* x_image = x + n * x_image_stride + c0 * in_size;
             const float* dy_image = dy + n * dy_image_stride + c0 * out_size;
-            if (n + 1 < images) {
-                prefetch_lines(x_image + x_image_stride, group * in_size * static_cast<int64_t>(sizeof(float)));
-                prefetch_lines(dy_image + dy_image_stride, group * out_size * static_cast<int64_t>(sizeof(float)));
-            }
             for (int64_t c = 0; c < group; ++c) {
+                if (n + 1 < images) {
+                    const int64_t float_bytes = sizeof(float);
+                    prefetch_lines(x_image + x_image_stride + c * in_size, in_size * float_bytes);
+                    prefetch_lines(dy_image + dy_image_stride + c * out_size, out_size * float_bytes);
+                }
                 const float* x_plane = x_image + c * in_size;
                 const float* dy_plane = dy_image + c * out_size;
                 if ((c0 + c == 0 && n == 0) || (c0 + c + 1 == channels && n + 1 == images)) {
@@ -538,8 +606,13 @@ void row_register_filter_sums(const float* x, const float* dy, const WindowGeome
                         column_strip_sums(x_plane, dy_plane, p.in_rows, p.in_width, lanes.v_begin, lanes.v_end, n == 0,
                                           sums[c][k][0]);
                     } else {
-                        stride2_column_strip_sums(x_plane, dy_plane, p, lanes.v_begin, lanes.v_end, n == 0,
-                                                  sums[c][k][0]);
+                        if (lanes.v_end - lanes.v_begin >= kStride2RowMajorMinRegisters) {
+                            stride2_row_major_sums(x_plane, dy_plane, p, lanes.v_begin, lanes.v_end, n == 0,
+                                                   permuted, sums[c][k][0]);
+                        } else {
+                            stride2_column_strip_sums(x_plane, dy_plane, p, lanes.v_begin, lanes.v_end, n == 0,
+                                                      sums[c][k][0]);
+                        }
                     }
                 }
             }

@@ -629,6 +629,10 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeFilterWithNonFiniteDyMatchesReferenceAtVec
     cases.push_back({2, 5, 9, 14, 1, 2, 0});
     cases.push_back({2, 5, 14, 14, 2, 1, 1});
     cases.push_back({1, 5, 28, 28, 2, 1, 1});
+    // Stride 2 on rows of 28 and 34 outputs: the AVX2 filter's row-by-row loop (dy shifted an
+    // output for tap 0, its last lane past the row).
+    cases.push_back({1, 5, 20, 56, 2, 1, 1});
+    cases.push_back({3, 5, 9, 67, 2, 1, 1});
     for_cases_at_vector_isas(cases, [&](const Depthwise3x3Case& c) {
         const DepthwiseCase shape = shape_of(c);
         const mln_conv_params p = params_of(c);
