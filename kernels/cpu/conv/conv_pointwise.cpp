@@ -45,6 +45,18 @@ constexpr int64_t kImageBlockBytes = 512 << 10;
 // 0.97-1.01x). Other ISAs keep the measured 2 KiB (Zen 3: 32 KiB L1).
 constexpr int64_t kDepthBlockBytes = 2 << 10;
 constexpr int64_t kDepthBlockBytesAvx512 = 4 << 10;
+// Below AVX-512, images of kInPlaceMinPositions to kInPlaceMaxPositions positions (14x14) take depth
+// blocks of kInPlaceDepthBlockBytes with B read in place, never packed (kMinPackDepth): a tile's
+// depth rows of B (1-2 lines each at 784-byte rows) and the panel of A then fit Zen 3's L1
+// together, without the copy. Same-process A/B against 2 KiB blocks of packed tiles (Zen 3,
+// MobileNet-v2, min / median of 5-11 rounds, batch 32 both ways round): forward 384->64, 384->96,
+// 576->96 0.88-0.95x the time at batch 1 on 1 thread and 0.84-0.95x at batch 32 on 2 threads;
+// backward data 64->384 0.92x and 0.85x, 96->576 even and 0.88-0.93x; the others even (blocks of
+// 0.5 and 0.75 KiB measured the same as 1). 7x7 images keep packed tiles: these blocks ran their
+// forward 960->160, 960->320, 320->1280 1.16-1.25x the time, backward data 1.07-1.31x.
+constexpr int64_t kInPlaceDepthBlockBytes = 1 << 10;
+constexpr int64_t kInPlaceMinPositions = 128;
+constexpr int64_t kInPlaceMaxPositions = 256;
 // Position blocks keep at least this many full tiles when they are cut to fill the pool.
 constexpr int64_t kMinBlockTiles = 4;
 // Where a task's panels are many and the products shallow (one depth block), its block of
@@ -57,7 +69,8 @@ constexpr int64_t kMinBlockTiles = 4;
 // blocks: C's rows then written in chunk-long pieces measured slower (forward 32->16 at 112x112
 // and 96->24 at 56x56 1.05-1.08x, backward data 32->16 at 112x112 1.2-1.35x), one-tile chunks
 // (96 deep and more) even at best, ResNet-18's gathered 64->128 1x1/2 forward 1.09x. Measured on
-// AVX-512 (48 KiB L1) only.
+// AVX-512 (48 KiB L1); at AVX2 (Zen 3, 32 KiB L1) chunks of 16 and 24 KiB ran MobileNet-v2's
+// 64->384 and 96->576 at 14x14 forward 1.03-1.04x the time (batch 1), the others even.
 constexpr int64_t kL1ColumnBytes = 24 << 10;
 constexpr int64_t kMinChunkDepth = 32;
 constexpr int64_t kMinChunkPanels = 8;
@@ -70,7 +83,8 @@ constexpr int64_t kMinChunkTiles = 2;
 // Same-process A/B, batch 1 on 1 thread and 32 on 2: MobileNet-v2's 7x7 layers 0.79-0.92x the
 // time (forward 576->160, 960->160, 960->320, 320->1280; backward data 160->960, 960->320,
 // 320->1280), 14x14 forward 384->64, 384->96, 576->96 and backward data 64->384, 96->576 at batch
-// 1 0.86-0.95x. Lost: shallower (a strip call per 16-deep tile and a pass over an x from memory:
+// 1 0.86-0.95x (14x14 images since read B in place in shorter depth blocks instead:
+// kInPlaceDepthBlockBytes). Lost: shallower (a strip call per 16-deep tile and a pass over an x from memory:
 // 16->96 at 112x112 1.19x, 6 panels of 144 deep at 28x28 1.15x; from 128 deep, batch 1: forward
 // 144->24 at 56x56 1.18-1.24x, 192->64 at 14x14 1.10-1.12x, backward data 24->144 1.19-1.29x);
 // B from memory (batch 32 at 14x14: 1.1-1.2x, the first panel's prefetch overlaps what the copy
@@ -346,7 +360,11 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
     const int64_t nr = kernel.nr;
     const int64_t threads = cpu::thread_pool().thread_count();
     // Depth blocks of equal size (no thin last one).
-    const int64_t depth_block_bytes = cpu::active_isa() == MLN_ISA_AVX512 ? kDepthBlockBytesAvx512 : kDepthBlockBytes;
+    const bool in_place_blocks = cpu::active_isa() != MLN_ISA_AVX512 && p.positions >= kInPlaceMinPositions &&
+                                 p.positions <= kInPlaceMaxPositions;
+    const int64_t depth_block_bytes = cpu::active_isa() == MLN_ISA_AVX512 ? kDepthBlockBytesAvx512
+                                      : in_place_blocks                   ? kInPlaceDepthBlockBytes
+                                                                          : kDepthBlockBytes;
     const int64_t depth_blocks =
         std::max<int64_t>(1, ceil_div(p.depth, depth_block_bytes / static_cast<int64_t>(sizeof(T))));
     const int64_t depth_block = ceil_div(p.depth, depth_blocks);
@@ -477,7 +495,7 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             b_task = gathered.data();
             s.b_row_stride = s.cols;
         }
-        const bool pack_tiles = cpu::active_isa() != MLN_ISA_AVX512 && p.strided_b == nullptr &&
+        const bool pack_tiles = cpu::active_isa() != MLN_ISA_AVX512 && !in_place_blocks && p.strided_b == nullptr &&
                                 kernel.fused_tail_columns == 0 && kernel.fused_row_tail_columns == 0 &&
                                 last_panel - first_panel >= kMinPackPanels && depth_block >= kMinPackDepth &&
                                 p.images * p.depth * p.positions * static_cast<int64_t>(sizeof(T)) < kForwardPrefetchBytes;
