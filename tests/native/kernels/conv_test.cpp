@@ -476,7 +476,10 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // channels of 56 x 56 at stride 2, whose second block (2 threads) begins a register late, where
 // its spread starts a cache line (AVX-512 spreads stride-2 rows in registers: rows of 23 and 28,
 // a full register and a masked one, runs cut short by the blocks). An x of 8 MB (forward
-// prefetches its next tile's columns).
+// prefetches its next tile's columns). Below AVX-512, tasks of 4+ row panels on images of 784+
+// positions at most 128 deep prefetch them on every panel: forward 70 deep into 24 rows at 61 x 59
+// (a masked last tile), 9 deep into 30 rows gathered at stride 2 (29 x 28 outputs); backward
+// data 24 deep into 70 rows, 16 into 40 at 28 x 28, 5 into 64 at 130 x 130.
 // Column chunks (AVX-512), every panel over a chunk of tiles before the next (depth 32-64, 8 row
 // panels or more, stride 1): forward 40 deep into 70 rows (an edge panel), 3 images of 323
 // positions (their tail columns as one strip), 33 deep into 64 rows at 289 positions (one tail
@@ -527,6 +530,7 @@ std::vector<ConvCase> pointwise_cases() {
         {{1, 33, 17, 17}, 64, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 24, 14, 14}, 300, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 600, 13, 11}, 10, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 9, 57, 56}, 30, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
 }
 
