@@ -139,7 +139,8 @@ constexpr int64_t kRowTileBBytes = 512 << 10;
 constexpr int64_t kRowBlocksPerMember = 2;
 constexpr int64_t kMinimumRowBlockTiles = 8;
 // A full tile's residual is read only by its kernel's epilogue; for tiles deeper than this,
-// the driver prefetches it as the kernel starts. Where C is walked down its columns (512^3
+// the driver prefetches it as the kernel starts (unless the kernel does at every depth:
+// GemmMicroKernelInfo::prefetches_residual, the AVX2 ones). Where C is walked down its columns (512^3
 // unblocked, the packed path), the hardware prefetcher did not bring it in by then. Zen 5,
 // one thread, bias + ReLU + residual, same-process A/B, median of 21 alternating batches, time
 // with / without: 512^3 0.95-1.00, 1024^3 0.98-0.99. In shallower tiles (784x256x128 in row
@@ -289,7 +290,7 @@ MLN_ALWAYS_INLINE void compute_tile(const Problem<T>& p, GemmMicroKernel<T> kern
         const GemmTileExtras<T> extras{p.bias != nullptr ? p.bias + col : nullptr,
                                        p.has_residual ? &p.residual(row, col) : nullptr, p.residual.row_stride,
                                        p.relu_in_kernel};
-        if (extras.residual != nullptr && depth > kPrefetchResidualMinDepth) {
+        if (extras.residual != nullptr && !p.micro.prefetches_residual && depth > kPrefetchResidualMinDepth) {
             prefetch_tile(extras.residual, p.residual.row_stride, p.micro.mr, p.micro.nr);
         }
         run_kernel<T>(p, kernel, b_copy, depth, a, a_row_stride, a_col_stride, b, b_row_stride, c_tile, p.c_row_stride,

@@ -87,6 +87,9 @@ struct GemmMicroKernelInfo {
     GemmCopyingMicroKernel<T> strided_copying_b = nullptr;
     // Optional (nullptr: edge tiles run the full kernel on padded operands into a scratch tile).
     GemmEdgeMicroKernel<T> edge = nullptr;
+    // Whether `packed` and `strided` prefetch a residual tile themselves as they start (the
+    // driver's prefetch of deep tiles, kPrefetchResidualMinDepth, is then left out).
+    bool prefetches_residual = false;
 };
 
 // Largest MR * NR of any micro-kernel (scratch tiles are sized by it).

@@ -78,6 +78,7 @@ GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa) {
                                        {sgemm_avx2_pack_a6_rows, sgemm_avx2_pack_b16_rows, sgemm_avx2_pack_b16_columns,
                                         sgemm_avx2_pack_a6_columns}};
         set.edge = sgemm_avx2_6x16_edge;
+        set.prefetches_residual = true;
         return set;
     }
 #endif
@@ -95,7 +96,9 @@ GemmMicroKernelInfo<double> dgemm_microkernel(mln_isa isa) {
         return set;
     }
     if (cpu::runs_avx2(isa)) {
-        return {"dgemm_avx2_6x8", 6, 8, dgemm_avx2_6x8_packed, dgemm_avx2_6x8_strided};
+        GemmMicroKernelInfo<double> set{"dgemm_avx2_6x8", 6, 8, dgemm_avx2_6x8_packed, dgemm_avx2_6x8_strided};
+        set.prefetches_residual = true;
+        return set;
     }
 #endif
     (void)isa;
