@@ -177,7 +177,9 @@ TEST_F(GemmTest, EdgeTilesOfEveryWidthMatchReference) {
 // 1003 x 9 x 512 with an edge row tile, A^T of 2 MB read in place, B transposed packed by the
 // team first; 1024 x 40 x 128 on three, A^T rows of 4 KiB packed by the team), and on the
 // blocked path (A^T of 1040 x 512 and B of 512 x 1040 are over the unblocked path's 2 MiB),
-// every transpose.
+// every transpose. At AVX2, 128 x 784 x 256 and 40 x 1000 x 300 (edge panels and tile, bias,
+// ReLU, random strides) run the blocked path with the columns split between the members (rows
+// in one block, B over team_column_split_b_bytes).
 TEST_F(GemmTest, TeamPathsAgreeWithReference) {
     const int64_t sizes[][3] = {{128, 128, 128}, {160, 170, 161}, {128, 784, 256}, {96, 96, 96},  {203, 77, 784},
                                 {1003, 9, 512},  {1024, 40, 128}, {1040, 9, 512},  {9, 1040, 512}};
@@ -190,6 +192,8 @@ TEST_F(GemmTest, TeamPathsAgreeWithReference) {
             }
             check_gemm<double>(device_, {203, 77, 784, true, false, 1.0, 0.0, true, MLN_UNARY_OP_RELU, false});
             check_gemm<double>(device_, {96, 96, 96, false, true, 1.0, 0.0, true, MLN_UNARY_OP_RELU, false});
+            check_gemm<float>(device_, {128, 784, 256, false, false, 1.0, 0.0, true, MLN_UNARY_OP_RELU, true});
+            check_gemm<float>(device_, {40, 1000, 300, true, true, 0.5, 0.5, true, MLN_UNARY_OP_RELU, true});
         }
     }
     ASSERT_EQ(mln_device_set_thread_count(device_, 0), MLN_STATUS_OK);
