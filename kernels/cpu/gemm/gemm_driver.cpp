@@ -139,7 +139,8 @@ constexpr int64_t kRowTileBBytes = 512 << 10;
 constexpr int64_t kRowBlocksPerMember = 2;
 constexpr int64_t kMinimumRowBlockTiles = 8;
 // A full tile's residual is read only by its kernel's epilogue; for tiles deeper than this,
-// the driver prefetches it as the kernel starts. Where C is walked down its columns (512^3
+// the driver prefetches it as the kernel starts (unless the kernel does at every depth:
+// GemmMicroKernelInfo::prefetches_residual, the AVX2 ones). Where C is walked down its columns (512^3
 // unblocked, the packed path), the hardware prefetcher did not bring it in by then. Zen 5,
 // one thread, bias + ReLU + residual, same-process A/B, median of 21 alternating batches, time
 // with / without: 512^3 0.95-1.00, 1024^3 0.98-0.99. In shallower tiles (784x256x128 in row
@@ -289,7 +290,7 @@ MLN_ALWAYS_INLINE void compute_tile(const Problem<T>& p, GemmMicroKernel<T> kern
         const GemmTileExtras<T> extras{p.bias != nullptr ? p.bias + col : nullptr,
                                        p.has_residual ? &p.residual(row, col) : nullptr, p.residual.row_stride,
                                        p.relu_in_kernel};
-        if (extras.residual != nullptr && depth > kPrefetchResidualMinDepth) {
+        if (extras.residual != nullptr && !p.micro.prefetches_residual && depth > kPrefetchResidualMinDepth) {
             prefetch_tile(extras.residual, p.residual.row_stride, p.micro.mr, p.micro.nr);
         }
         run_kernel<T>(p, kernel, b_copy, depth, a, a_row_stride, a_col_stride, b, b_row_stride, c_tile, p.c_row_stride,
@@ -416,17 +417,30 @@ void gemm_packed(const Problem<T>& p, int32_t members) {
     const int64_t max_rows = std::min(kRowBlockBytes / size, kPackedABlockBytes / (s.depth_block * size));
     const int64_t max_row_block = std::max<int64_t>(mr, max_rows / mr * mr);
     int64_t row_blocks = (p.m + max_row_block - 1) / max_row_block;
-    if (members > 1) row_blocks = std::max<int64_t>(row_blocks, kRowBlocksPerMember * members);
-    s.row_block = round_up((p.m + row_blocks - 1) / row_blocks, mr);
-    s.row_block = std::min(std::max<int64_t>(s.row_block, kMinimumRowBlockTiles * mr), round_up(p.m, mr));
-    // Then a whole number of blocks per member (128 rows: 4 x 32, not 48 + 48 + 32).
-    row_blocks = round_up((p.m + s.row_block - 1) / s.row_block, members);
-    s.row_block = round_up((p.m + row_blocks - 1) / row_blocks, mr);
-    s.row_blocks = (p.m + s.row_block - 1) / s.row_block;
+    // Where all rows fit one block and B is larger than the kernel set's bound (L2), a team
+    // splits the columns instead (GemmMicroKernelInfo::team_column_split_b_bytes).
+    const bool split_columns = members > 1 && row_blocks == 1 && p.micro.team_column_split_b_bytes > 0 &&
+                               p.k * p.n * size > p.micro.team_column_split_b_bytes;
+    if (split_columns) {
+        s.row_block = round_up(p.m, mr);
+        s.row_blocks = 1;
+    } else {
+        if (members > 1) row_blocks = std::max<int64_t>(row_blocks, kRowBlocksPerMember * members);
+        s.row_block = round_up((p.m + row_blocks - 1) / row_blocks, mr);
+        s.row_block = std::min(std::max<int64_t>(s.row_block, kMinimumRowBlockTiles * mr), round_up(p.m, mr));
+        // Then a whole number of blocks per member (128 rows: 4 x 32, not 48 + 48 + 32).
+        row_blocks = round_up((p.m + s.row_block - 1) / s.row_block, members);
+        s.row_block = round_up((p.m + row_blocks - 1) / row_blocks, mr);
+        s.row_blocks = (p.m + s.row_block - 1) / s.row_block;
+    }
     // Column blocks: packed B (K x NC) within a share of L3; several when M alone cannot
-    // feed every member.
+    // feed every member: one per member where the columns are split, else two.
     int64_t column_block = std::max<int64_t>(nr, kPackedBBytes / static_cast<int64_t>(sizeof(T)) / p.k / nr * nr);
-    if (s.row_blocks < members) column_block = std::min(column_block, round_up((p.n + 2 * members - 1) / (2 * members), nr));
+    if (split_columns) {
+        column_block = std::min(column_block, round_up((p.n + members - 1) / members, nr));
+    } else if (s.row_blocks < members) {
+        column_block = std::min(column_block, round_up((p.n + 2 * members - 1) / (2 * members), nr));
+    }
     s.column_block = std::min(column_block, round_up(p.n, nr));
     s.column_blocks = (p.n + s.column_block - 1) / s.column_block;
     const int64_t panels = (s.column_block + nr - 1) / nr;

@@ -87,6 +87,15 @@ struct GemmMicroKernelInfo {
     GemmCopyingMicroKernel<T> strided_copying_b = nullptr;
     // Optional (nullptr: edge tiles run the full kernel on padded operands into a scratch tile).
     GemmEdgeMicroKernel<T> edge = nullptr;
+    // Whether `packed` and `strided` prefetch a residual tile themselves as they start (the
+    // driver's prefetch of deep tiles, kPrefetchResidualMinDepth, is then left out).
+    bool prefetches_residual = false;
+    // B (K x N, bytes) above which a team on the packed path whose rows fit one row block splits
+    // the columns, one block of all rows per member against its own columns of B (its packed
+    // panels stay in its L2; each member packs A), rather than thin row blocks that each read
+    // all of B from L3. 0: never (not measured for the AVX-512 kernels, whose unblocked path
+    // takes most such products).
+    int64_t team_column_split_b_bytes = 0;
 };
 
 // Largest MR * NR of any micro-kernel (scratch tiles are sized by it).

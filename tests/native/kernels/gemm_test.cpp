@@ -177,7 +177,9 @@ TEST_F(GemmTest, EdgeTilesOfEveryWidthMatchReference) {
 // 1003 x 9 x 512 with an edge row tile, A^T of 2 MB read in place, B transposed packed by the
 // team first; 1024 x 40 x 128 on three, A^T rows of 4 KiB packed by the team), and on the
 // blocked path (A^T of 1040 x 512 and B of 512 x 1040 are over the unblocked path's 2 MiB),
-// every transpose.
+// every transpose. At AVX2, 128 x 784 x 256 and 40 x 1000 x 300 (edge panels and tile, bias,
+// ReLU, random strides) run the blocked path with the columns split between the members (rows
+// in one block, B over team_column_split_b_bytes).
 TEST_F(GemmTest, TeamPathsAgreeWithReference) {
     const int64_t sizes[][3] = {{128, 128, 128}, {160, 170, 161}, {128, 784, 256}, {96, 96, 96},  {203, 77, 784},
                                 {1003, 9, 512},  {1024, 40, 128}, {1040, 9, 512},  {9, 1040, 512}};
@@ -190,6 +192,8 @@ TEST_F(GemmTest, TeamPathsAgreeWithReference) {
             }
             check_gemm<double>(device_, {203, 77, 784, true, false, 1.0, 0.0, true, MLN_UNARY_OP_RELU, false});
             check_gemm<double>(device_, {96, 96, 96, false, true, 1.0, 0.0, true, MLN_UNARY_OP_RELU, false});
+            check_gemm<float>(device_, {128, 784, 256, false, false, 1.0, 0.0, true, MLN_UNARY_OP_RELU, true});
+            check_gemm<float>(device_, {40, 1000, 300, true, true, 0.5, 0.5, true, MLN_UNARY_OP_RELU, true});
         }
     }
     ASSERT_EQ(mln_device_set_thread_count(device_, 0), MLN_STATUS_OK);
@@ -256,10 +260,34 @@ TEST_F(GemmTest, NonFiniteInputsPropagateLikeReference) {
     }
 }
 
+// The fused epilogues a micro-kernel test runs: none, then subsets of bias, residual and ReLU
+// (each store variant of a kernel, with and without the residual; without ReLU the residual's
+// NaN must come through the store as it does through ReLU).
+struct TileEpilogue {
+    bool fused, bias, residual, relu;
+};
+constexpr TileEpilogue kTileEpilogues[] = {{false, false, false, false}, {true, true, true, true},
+                                           {true, true, false, false},   {true, true, false, true},
+                                           {true, false, true, false}};
+
+template <class T>
+kernels::GemmTileExtras<T> tile_extras(const TileEpilogue& e, const T* bias, const T* residual, int64_t ldc) {
+    return {e.bias ? bias : nullptr, e.residual ? residual : nullptr, ldc, e.relu};
+}
+
+// The epilogue on a tile element's expected value (NaN stays NaN).
+template <class T>
+double with_epilogue(const TileEpilogue& e, double value, T bias, T residual) {
+    if (e.bias) value += static_cast<double>(bias);
+    if (e.residual) value += static_cast<double>(residual);
+    if (e.relu && value < 0.0) value = 0.0;
+    return value;
+}
+
 // The micro-kernels on their own, against their contract: packed A (strides 1, MR) and, through
 // `strided` and `strided_copying_b` (where the set has one; B read at a gapped row stride and
 // copied), row-major A with a gap after each row; beta 0 (C holds NaN and must not be read)
-// and not; without extras and with bias + residual + ReLU fused on the store.
+// and not; without extras and with the fused epilogues of kTileEpilogues.
 template <class T>
 void check_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
     const int mr = micro.mr;
@@ -269,7 +297,7 @@ void check_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
         const bool packed = form == 0;
         const bool copying = form == 2;
         if (copying && micro.strided_copying_b == nullptr) continue;
-        for (bool with_extras : {false, true}) {
+        for (const TileEpilogue& epilogue : kTileEpilogues) {
             for (int64_t kc : {0, 1, 7, 64}) {
                 for (T beta : {T(0), T(0.5)}) {
                     // A(i, p) at a[i * a_row + p * a_col].
@@ -287,7 +315,8 @@ void check_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
                     for (auto& v : c) v = beta == T(0) ? std::numeric_limits<T>::quiet_NaN() : random_value<T>();
                     const std::vector<T> c_before = c;
                     const T alpha = T(1.5);
-                    const kernels::GemmTileExtras<T> extras{bias.data(), residual.data(), ldc, true};
+                    const kernels::GemmTileExtras<T> extras = tile_extras(epilogue, bias.data(), residual.data(), ldc);
+                    const kernels::GemmTileExtras<T>* const extras_or_none = epilogue.fused ? &extras : nullptr;
                     // The copying kernel reads B at a row stride with a gap and must copy it packed.
                     const int64_t b_line = nr + 7;
                     std::vector<T> b_source(static_cast<size_t>(kc * b_line));
@@ -299,11 +328,11 @@ void check_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
                     }
                     if (copying) {
                         micro.strided_copying_b(kc, a.data(), a_row, a_col, b_source.data(), b_line, b_copy.data(),
-                                                c.data(), ldc, alpha, beta, with_extras ? &extras : nullptr);
+                                                c.data(), ldc, alpha, beta, extras_or_none);
                         EXPECT_EQ(b_copy, b) << micro.name << " copy of B, kc=" << kc;
                     } else {
                         (packed ? micro.packed : micro.strided)(kc, a.data(), a_row, a_col, b.data(), nr, c.data(),
-                                                                ldc, alpha, beta, with_extras ? &extras : nullptr);
+                                                                ldc, alpha, beta, extras_or_none);
                     }
                     for (int i = 0; i < mr; ++i) {
                         for (int j = 0; j < ldc; ++j) {
@@ -319,18 +348,14 @@ void check_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
                             }
                             double expected = alpha * sum;
                             if (beta != T(0)) expected += beta * static_cast<double>(c_before[at]);
-                            if (with_extras) {
-                                expected += static_cast<double>(bias[static_cast<size_t>(j)]) +
-                                            static_cast<double>(residual[at]);
-                                if (expected < 0.0) expected = 0.0;  // NaN stays NaN
-                            }
+                            expected = with_epilogue(epilogue, expected, bias[static_cast<size_t>(j)], residual[at]);
                             if (std::isnan(expected)) {
                                 EXPECT_TRUE(std::isnan(c[at])) << micro.name << " i=" << i << " j=" << j;
                                 continue;
                             }
                             EXPECT_NEAR(c[at], expected, 1e-4 * (1.0 + std::fabs(expected)))
                                 << micro.name << (packed ? " packed" : copying ? " copying B" : " strided")
-                                << " extras=" << with_extras
+                                << " epilogue=" << epilogue.bias << epilogue.residual << epilogue.relu
                                 << " kc=" << kc << " i=" << i << " j=" << j;
                         }
                     }
@@ -352,7 +377,7 @@ void check_edge_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
     const int64_t ldc = nr + 3;
     for (int rows = 1; rows <= mr; ++rows) {
         for (int cols = 1; cols <= nr; ++cols) {
-            for (bool with_extras : {false, true}) {
+            for (const TileEpilogue& epilogue : kTileEpilogues) {
                 for (int64_t kc : {0, 1, 9, 37}) {  // 37: depth vectors and a tail (dot-product form)
                     const T beta = kc == 1 ? T(0) : T(0.5);
                     const int64_t a_row = kc + 2;  // row-major A with a gap
@@ -373,7 +398,8 @@ void check_edge_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
                     for (auto& v : c) v = beta == T(0) ? nan : random_value<T>();
                     const std::vector<T> c_before = c;
                     const T alpha = T(-1.25);
-                    const kernels::GemmTileExtras<T> extras{bias.data(), residual.data(), ldc, true};
+                    const kernels::GemmTileExtras<T> extras = tile_extras(epilogue, bias.data(), residual.data(), ldc);
+                    const kernels::GemmTileExtras<T>* const extras_or_none = epilogue.fused ? &extras : nullptr;
                     // A also as a packed panel (A(i, p) at i + p * mr), the layout of the packed paths.
                     std::vector<T> packed_a(static_cast<size_t>(std::max<int64_t>(kc, 1) * mr), nan);
                     for (int i = 0; i < rows; ++i) {
@@ -383,9 +409,9 @@ void check_edge_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
                     }
                     std::vector<T> c_packed = c;
                     micro.edge(rows, cols, kc, a.data(), a_row, 1, b.data(), b_line, c.data(), ldc, alpha, beta,
-                               with_extras ? &extras : nullptr);
+                               extras_or_none);
                     micro.edge(rows, cols, kc, packed_a.data(), 1, mr, b.data(), b_line, c_packed.data(), ldc, alpha,
-                               beta, with_extras ? &extras : nullptr);
+                               beta, extras_or_none);
                     for (int i = 0; i < mr; ++i) {
                         for (int j = 0; j < ldc; ++j) {
                             const size_t at = static_cast<size_t>(i * ldc + j);
@@ -402,17 +428,14 @@ void check_edge_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
                             }
                             double expected = alpha * sum;
                             if (beta != T(0)) expected += beta * static_cast<double>(c_before[at]);
-                            if (with_extras) {
-                                expected += static_cast<double>(bias[static_cast<size_t>(j)]) +
-                                            static_cast<double>(residual[at]);
-                                if (expected < 0.0) expected = 0.0;
-                            }
+                            expected = with_epilogue(epilogue, expected, bias[static_cast<size_t>(j)], residual[at]);
                             EXPECT_NEAR(c[at], expected, 1e-4 * (1.0 + std::fabs(expected)))
-                                << micro.name << " edge " << rows << "x" << cols << " extras=" << with_extras
-                                << " kc=" << kc << " i=" << i << " j=" << j;
+                                << micro.name << " edge " << rows << "x" << cols << " epilogue=" << epilogue.bias
+                                << epilogue.residual << epilogue.relu << " kc=" << kc << " i=" << i << " j=" << j;
                             EXPECT_NEAR(c_packed[at], expected, 1e-4 * (1.0 + std::fabs(expected)))
                                 << micro.name << " edge, packed A " << rows << "x" << cols
-                                << " extras=" << with_extras << " kc=" << kc << " i=" << i << " j=" << j;
+                                << " epilogue=" << epilogue.bias << epilogue.residual << epilogue.relu << " kc=" << kc
+                                << " i=" << i << " j=" << j;
                         }
                     }
                 }
