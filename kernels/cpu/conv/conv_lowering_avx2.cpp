@@ -113,8 +113,8 @@ void lower_column_panels_avx2(const double* x, const WindowGeometry& g, int64_t 
 }
 
 void split_phase_planes_rows_avx2(const float* x, const WindowGeometry& g, int64_t channels, int64_t first_row,
-                                  int64_t rows, int64_t plane_stride, float* planes) {
-    split_phase_planes_rows_body<Avx2Lanes>(x, g, channels, first_row, rows, plane_stride, planes);
+                                  int64_t rows, int64_t plane_stride, PhasePlaneRows padded, float* planes) {
+    split_phase_planes_rows_body<Avx2Lanes>(x, g, channels, first_row, rows, plane_stride, padded, planes);
 }
 
 }  // namespace mln::kernels
