@@ -15,7 +15,7 @@
 //
 //   conv_vs_onednn [--layers resnet18|mobilenet_v2]
 //                  [--pass forward|forward-prepared|backward-data|backward-filter|all]
-//                  [--batch N] [--batches N] [--threads N] [--json]
+//                  [--batch N] [--batches N] [--threads N] [--only SUBSTRING] [--json]
 #include <myelin.h>
 
 #include <algorithm>
@@ -221,12 +221,13 @@ struct Options {
     int batches = 7;
     int threads = 0;
     bool json = false;
+    std::string only;  // layers whose name contains it (all by default)
 };
 
 Options parse(int argc, char** argv) {
     Options o;
     const std::string usage = std::string("usage: conv_vs_onednn [--layers resnet18|mobilenet_v2] [--pass ") +
-                              kPassChoices + "] [--batch N] [--batches N] [--threads N] [--json]";
+                              kPassChoices + "] [--batch N] [--batches N] [--threads N] [--only SUBSTRING] [--json]";
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--batch" && i + 1 < argc) {
@@ -241,6 +242,8 @@ Options parse(int argc, char** argv) {
         } else if (arg == "--pass" && i + 1 < argc) {
             o.passes = parse_passes(argv[++i]);
             if (o.passes.empty()) fail(usage);
+        } else if (arg == "--only" && i + 1 < argc) {
+            o.only = argv[++i];
         } else if (arg == "--json") {
             o.json = true;
         } else {
@@ -288,6 +291,7 @@ int main(int argc, char** argv) {
         double total_myelin = 0.0, total_onednn = 0.0;
         bool first_row = true;
         for (const Layer& layer : layers) {
+            if (std::string(layer.name).find(options.only) == std::string::npos) continue;
             LayerData data(layer, options.batch, rng);
             Comparison c;
             prepare(c, pass, data, device, engine, stream);

@@ -56,6 +56,12 @@ inline bool phase_planes_apply(const WindowGeometry& g) {
            (g.in[2] + 1) / 2 <= g.out[2] && 4 * g.out[1] * g.out[2] < (int64_t{1} << 30);
 }
 inline int64_t phase_planes_channel_size(const WindowGeometry& g) { return 4 * g.out[1] * g.out[2]; }
+// A plane row's elements: stride per row, lead zeros before its out[2] elements (zeros after them
+// to the stride).
+struct PhasePlaneRows {
+    int64_t stride;
+    int64_t lead;
+};
 
 // Planes of `channels` consecutive channels of x (phase_planes_apply(g) holds).
 template <class T>
@@ -64,12 +70,13 @@ using PhasePlaneSplit = void (*)(const T* x, const WindowGeometry& g, int64_t ch
 #if defined(MYELIN_X86_64_KERNELS)
 void split_phase_planes_avx512(const float* x, const WindowGeometry& g, int64_t channels, float* planes);
 // The planes' rows [first_row, first_row + rows) (first_row may be negative: rows above the
-// image, zeros like those below it), out[2] wide; plane (c, ph, pw) starts at
-// planes + (4 c + 2 ph + pw) * plane_stride. split_phase_planes_avx512 is rows [0, out[1]).
+// image, zeros like those below it), out[2] wide, row r's element j at r * rows.stride + rows.lead + j
+// with zeros around it (dense rows: {out[2], 0}); plane (c, ph, pw) starts at
+// planes + (4 c + 2 ph + pw) * plane_stride. split_phase_planes_avx512 is rows [0, out[1]), dense.
 void split_phase_planes_rows_avx512(const float* x, const WindowGeometry& g, int64_t channels, int64_t first_row,
-                                    int64_t rows, int64_t plane_stride, float* planes);
+                                    int64_t rows, int64_t plane_stride, PhasePlaneRows padded, float* planes);
 void split_phase_planes_rows_avx2(const float* x, const WindowGeometry& g, int64_t channels, int64_t first_row,
-                                  int64_t rows, int64_t plane_stride, float* planes);
+                                  int64_t rows, int64_t plane_stride, PhasePlaneRows padded, float* planes);
 void split_phase_planes_avx2(const float* x, const WindowGeometry& g, int64_t channels, float* planes);
 // As ColumnPanelLowering, reading the planes of split_phase_planes_avx512 instead of the image;
 // nr a multiple of 16, round_up(cols, nr) <= kMaxPhaseColumns.

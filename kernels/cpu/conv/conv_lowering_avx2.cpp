@@ -113,12 +113,12 @@ void lower_column_panels_avx2(const double* x, const WindowGeometry& g, int64_t 
 }
 
 void split_phase_planes_rows_avx2(const float* x, const WindowGeometry& g, int64_t channels, int64_t first_row,
-                                  int64_t rows, int64_t plane_stride, float* planes) {
-    split_phase_planes_rows_body<Avx2Lanes>(x, g, channels, first_row, rows, plane_stride, planes);
+                                  int64_t rows, int64_t plane_stride, PhasePlaneRows padded, float* planes) {
+    split_phase_planes_rows_body<Avx2Lanes>(x, g, channels, first_row, rows, plane_stride, padded, planes);
 }
 
 void split_phase_planes_avx2(const float* x, const WindowGeometry& g, int64_t channels, float* planes) {
-    split_phase_planes_rows_avx2(x, g, channels, 0, g.out[1], g.out[1] * g.out[2], planes);
+    split_phase_planes_rows_avx2(x, g, channels, 0, g.out[1], g.out[1] * g.out[2], {g.out[2], 0}, planes);
 }
 
 // Zen 3, batch 1, one thread, ResNet-18's 3x3/2 forward against the strided piece copies from

@@ -138,7 +138,7 @@ struct PhaseOrigins {
 // Input row ih goes to row ih / 2 of planes (ih % 2, 0) and (ih % 2, 1): 32 source elements give
 // 16 of each through two two-source permutes; lanes and rows past the image load zeros.
 namespace {
-// split_phase_planes_rows_avx512 for planes at most 8 wide (ResNet-18's 3x3/2 to 7x7), where a
+// split_phase_planes_rows_avx512 for dense planes at most 8 wide (ResNet-18's 3x3/2 to 7x7), where a
 // row takes half a vector: two plane rows a step, each permute picking the even (odd) columns of
 // both input rows, one store for both plane rows (contiguous in their plane). One row a step
 // took 6.9% of that layer at batch 32 (one thread), as much as the lowering that writes 9x more.
@@ -177,14 +177,16 @@ void split_narrow_phase_planes_rows(const float* x, const WindowGeometry& g, int
 }  // namespace
 
 void split_phase_planes_rows_avx512(const float* x, const WindowGeometry& g, int64_t channels, int64_t first_row,
-                                    int64_t rows, int64_t plane_stride, float* planes) {
-    if (g.out[2] <= 8) return split_narrow_phase_planes_rows(x, g, channels, first_row, rows, plane_stride, planes);
-    split_phase_planes_rows_body<Lanes>(x, g, channels, first_row, rows, plane_stride, planes);
+                                    int64_t rows, int64_t plane_stride, PhasePlaneRows padded, float* planes) {
+    if (g.out[2] <= 8 && padded.stride == g.out[2]) {
+        return split_narrow_phase_planes_rows(x, g, channels, first_row, rows, plane_stride, planes);
+    }
+    split_phase_planes_rows_body<Lanes>(x, g, channels, first_row, rows, plane_stride, padded, planes);
 }
 
 void split_phase_planes_avx512(const float* x, const WindowGeometry& g, int64_t channels, float* planes) {
     const int64_t plane = g.out[1] * g.out[2];
-    split_phase_planes_rows_avx512(x, g, channels, 0, g.out[1], plane, planes);
+    split_phase_planes_rows_avx512(x, g, channels, 0, g.out[1], plane, {g.out[2], 0}, planes);
 }
 
 // Tap (channel, kh, kw) reads plane ((kh - pad_h) mod 2, (kw - pad_w) mod 2) of its channel at

@@ -152,27 +152,34 @@ void lower_column_panels_body(const T* x, const WindowGeometry& g, int64_t pc, i
 
 // split_phase_planes_rows_* (conv_lowering.hpp), a register of plane columns at a time: input
 // row ih goes to row ih / 2 of planes (ih % 2, 0) and (ih % 2, 1), the even and odd elements of
-// two registers (Lanes::load_even_odd, float_lanes.hpp); lanes and rows past the image load zeros.
-// A row's last, partial register is stored whole where the plane's next row (written after it)
-// covers what it writes past the row: AVX2's masked stores are slow on AMD (Zen 3, ResNet-18's
-// 3x3/2 from 56x56: the split 9% of the layer with them).
+// two registers (Lanes::load_even_odd, float_lanes.hpp); lanes and rows past the image load zeros,
+// and so does each row's padding (rows.lead before it, rows.stride - rows.lead - width after).
+// On dense rows a row's last, partial register is stored whole where the plane's next row
+// (written after it) covers what it writes past the row: AVX2's masked stores are slow on AMD
+// (Zen 3, ResNet-18's 3x3/2 from 56x56: the split 9% of the layer with them); padded rows keep
+// the masked store, which leaves their trailing zeros.
 template <class Lanes>
 void split_phase_planes_rows_body(const float* x, const WindowGeometry& g, int64_t channels, int64_t first_row,
-                                  int64_t rows, int64_t plane_stride, float* planes) {
+                                  int64_t rows, int64_t plane_stride, PhasePlaneRows padded, float* planes) {
     const int64_t width = g.out[2];
     const int64_t in_h = g.in[1], in_w = g.in[2];
+    const int64_t trail = padded.stride - padded.lead - width;
     for (int64_t c = 0; c < channels; ++c) {
         const float* xc = x + c * g.in_size();
         float* pc = planes + c * 4 * plane_stride;
         for (int64_t ph = 0; ph < 2; ++ph) {
             for (int64_t r = 0; r < rows; ++r) {
                 const int64_t ih = 2 * (first_row + r) + ph;
-                float* even_row = pc + ph * 2 * plane_stride + r * width;
+                float* even_row = pc + ph * 2 * plane_stride + r * padded.stride + padded.lead;
                 float* odd_row = even_row + plane_stride;
+                std::fill_n(even_row - padded.lead, padded.lead, 0.0f);
+                std::fill_n(odd_row - padded.lead, padded.lead, 0.0f);
+                std::fill_n(even_row + width, trail, 0.0f);
+                std::fill_n(odd_row + width, trail, 0.0f);
                 const bool inside = ih >= 0 && ih < in_h;
                 const float* src = inside ? xc + ih * in_w : xc;
                 const int64_t in_row = inside ? in_w : 0;
-                const bool tail_whole = width >= Lanes::width && r + 1 < rows;
+                const bool tail_whole = width >= Lanes::width && r + 1 < rows && padded.stride == width;
                 for_lanes<Lanes>(width, [&](int64_t j, auto store) {
                     typename Lanes::Reg even, odd;
                     Lanes::load_even_odd(src + 2 * j, in_row - 2 * j, &even, &odd);

@@ -80,11 +80,24 @@ struct Layout {
     int64_t unit, units, block_units, blocks;  // per image: block b is units [b, b + 1) * block_units
     int64_t first_row;     // the plane row above a block's first output row that its taps read first
     int64_t halo_rows;     // plane rows its taps read beyond its output rows
+    // Rows a whole number of tiles wide: the planes' rows padded with the zeros the column shifts
+    // read beside them, so no tile is masked (a masked step takes 37 instructions for an unmasked
+    // one's 24 on AVX2), and one kernel call still runs a block's tiles (TileRows). Zen 3, batch 1,
+    // one thread, conv_vs_build against main (min / median): ResNet-18's 7x7/2 stem (2 of a row's 7
+    // tiles masked before) 0.86-0.89 / 0.84-0.89; MobileNet-v2's 3x3/2 stem (1 of 7) 0.97-1.00;
+    // one call per row of tiles instead took 0.87-0.89 and 0.99-1.04. Else dense rows, the masks in
+    // the tiles.
+    bool padded;
+    PhasePlaneRows rows;   // a plane row's stride and lead zeros
+    int64_t tile_masks;    // lane masks per tile: shifts with dense rows, none with padded ones
+    TileRows tile_rows;    // a block's tiles in its planes' rows
     int64_t plane_stride;  // elements per plane of a block
     int64_t shift_min;     // the smallest column shift (a tap's floor((kw - pad) / 2))
     int64_t shifts;        // distinct column shifts
     std::vector<int32_t> offsets;      // per depth row: from the tile's position in its block's planes
     std::vector<uint8_t> shift_index;  // per depth row: its column shift - shift_min
+    // Where the position j of a block (from its first output row's start) is in its planes' rows.
+    int64_t plane_position(int64_t j) const { return j / width * rows.stride + j % width; }
     // The lane masks of whole tiles (tile_masks), which depend only on the column of the tile's
     // first position, ow0: shifts of them per multiple of mask_step = gcd(width, tile columns)
     // below width (tiles start at multiples of the tile columns from a row's start, blocks at
@@ -136,17 +149,22 @@ Layout layout_of(const ConvArgs& a, int64_t depth, int64_t tile_columns) {
     l.halo_rows = std::max<int64_t>(0, row_max) - l.first_row;
     // Output rows a block touches: a block of tiles may start inside a row.
     const int64_t block_rows = ceil_div(l.block_units * l.unit, l.width) + (l.unit == l.width ? 0 : 1);
-    l.plane_stride = round_up((block_rows + l.halo_rows) * l.width, 16);
     l.shift_min = (-g.pad_begin[2]) >> 1;
     l.shifts = ((g.kernel[2] - 1 - g.pad_begin[2]) >> 1) - l.shift_min + 1;
+    l.padded = l.width % tile_columns == 0;
+    const int64_t lead = std::max<int64_t>(0, -l.shift_min), trail = std::max<int64_t>(0, l.shift_min + l.shifts - 1);
+    l.rows = l.padded ? PhasePlaneRows{lead + l.width + trail, lead} : PhasePlaneRows{l.width, 0};
+    l.tile_masks = l.padded ? 0 : l.shifts;
+    l.tile_rows = l.padded ? TileRows{l.width / tile_columns, l.rows.stride - l.width} : TileRows{1, 0};
+    l.plane_stride = round_up((block_rows + l.halo_rows) * l.rows.stride, 16);
     l.offsets.assign(static_cast<size_t>(depth + kPrefetchSteps), 0);
     l.shift_index.resize(static_cast<size_t>(depth));
     for (int64_t p = 0; p < depth; ++p) {
         const int64_t kw = p % g.kernel[2], kh = p / g.kernel[2] % g.kernel[1], c = p / g.kernel_size();
         const int64_t th = kh - g.pad_begin[1], tw = kw - g.pad_begin[2];
         const int64_t plane = c * 4 + (th & 1) * 2 + (tw & 1);
-        l.offsets[static_cast<size_t>(p)] =
-            static_cast<int32_t>(plane * l.plane_stride + ((th >> 1) - l.first_row) * l.width + (tw >> 1));
+        const int64_t row = (th >> 1) - l.first_row, column = l.rows.lead + (tw >> 1);
+        l.offsets[static_cast<size_t>(p)] = static_cast<int32_t>(plane * l.plane_stride + row * l.rows.stride + column);
         l.shift_index[static_cast<size_t>(p)] = static_cast<uint8_t>((tw >> 1) - l.shift_min);
     }
     l.mask_step = std::gcd(l.width, tile_columns);
@@ -282,7 +300,7 @@ void conv_forward(const ConvArgs& a) {
         std::vector<float>& planes = thread_buffer<float, BlockPlanes>();
         planes.resize(static_cast<size_t>(block_planes_size + 2 * kGuard));
         std::vector<uint32_t>& masks = thread_buffer<uint32_t, TileMasks>();
-        masks.resize(static_cast<size_t>(ceil_div(l.block_units * l.unit, tile_columns) * l.shifts));
+        masks.resize(static_cast<size_t>(ceil_div(l.block_units * l.unit, tile_columns) * l.tile_masks));
         return Scratch{packed, planes.data() + kGuard, masks.data()};
     };
     // Depth blocks outermost within a task: each splits the planes of the channels it reads
@@ -327,9 +345,9 @@ void conv_forward(const ConvArgs& a) {
         const int64_t ih0 = std::clamp<int64_t>(2 * (row + l.first_row), 0, g.in[1]);
         const int64_t ih1 = std::clamp<int64_t>(2 * (row + rows + l.first_row + l.halo_rows), 0, g.in[1]);
         // Each tile's lane masks, tile after tile (whole tiles' from the table).
-        for (int64_t t = 0; t < tiles; ++t) {
+        for (int64_t t = 0; t < tiles && l.tile_masks > 0; ++t) {
             const int64_t q0 = begin + t * tile_columns, cols = std::min(tile_columns, end - q0);
-            uint32_t* masks = scratch.masks + t * l.shifts;
+            uint32_t* masks = scratch.masks + t * l.tile_masks;
             if (cols == tile_columns) {
                 std::copy_n(l.masks_of_whole_tile(q0), l.shifts, masks);
             } else {
@@ -344,9 +362,9 @@ void conv_forward(const ConvArgs& a) {
             const bool first = pc == 0, last = pc + kc == depth;
             const int64_t needed = channels_through(pc + kc);
             if (needed > split_channels) {
-                isa.split_rows(x_image_n + split_channels * g.in_size(), g, needed - split_channels,
-                                               row + l.first_row, rows + l.halo_rows, l.plane_stride,
-                                               scratch.planes + split_channels * 4 * l.plane_stride);
+                isa.split_rows(x_image_n + split_channels * g.in_size(), g, needed - split_channels, row + l.first_row,
+                               rows + l.halo_rows, l.plane_stride, l.rows,
+                               scratch.planes + split_channels * 4 * l.plane_stride);
                 split_channels = needed;
             }
             RowsPrefetch next_channels(x, 0, 0, 0, 1);
@@ -363,9 +381,10 @@ void conv_forward(const ConvArgs& a) {
                     const int64_t m0 = first_row(panel), panel_rows = first_row(panel + 1) - m0;
                     const int64_t at = n * y_image + m0 * positions + q0;
                     isa.tiles(
-                        count, l.shifts, kc, scratch.packed + m0 * depth + pc * panel_rows,
-                        scratch.planes + (q0 - row * l.width), l.offsets.data() + pc, l.shift_index.data() + pc,
-                        scratch.masks + t0 * l.shifts, bias != nullptr && first ? bias + m0 : nullptr,
+                        count, l.tile_rows, l.tile_masks, kc, scratch.packed + m0 * depth + pc * panel_rows,
+                        scratch.planes + l.plane_position(q0 - row * l.width), l.offsets.data() + pc,
+                        l.shift_index.data() + pc, scratch.masks + t0 * l.tile_masks,
+                        bias != nullptr && first ? bias + m0 : nullptr,
                         residual != nullptr && last ? residual + at : nullptr, positions, y + at,
                         static_cast<int>(panel_rows), t0 + count == tiles ? last_columns : ~uint32_t{0}, relu && last,
                         !first, stream && last && activation == nullptr, prefetch_columns);

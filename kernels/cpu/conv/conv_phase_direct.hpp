@@ -32,7 +32,9 @@
 // AVX2 runs the same driver and tile code (conv_phase_direct_tile.hpp) with 6 x 16 tiles; tiles
 // at a row's edge load their columns whole and clear the lanes outside the mask with an and
 // (vmaskmovps: 1.08-1.10x the layer's time), tiles inside the rows skip the masks (a masked
-// step is 37 instructions for 12 FMAs, the front end sets the pace: 0.77-0.78x the time). Zen 3,
+// step is 37 instructions for 12 FMAs, the front end sets the pace: 0.77-0.78x the time); rows
+// a whole number of tiles wide (the stems' 112 at AVX2) mask none: their planes' rows are padded
+// with zeros (conv_phase_direct.cpp's Layout::padded). Zen 3,
 // batch 1, one thread, same-process A/B against main's implicit GEMM on a loaded machine (min /
 // median): MobileNet-v2's stem 0.58 / 0.55, ResNet-18's 7x7/2 stem 0.77 / 0.75; batch 32 on two
 // threads 0.73 / 0.73 and 0.64 / 0.59. 4 x 24 tiles took 1.16x and 1.44x the time of 6 x 16;
@@ -84,9 +86,14 @@ void conv_forward(const ConvArgs& a);
 // bit is set in `columns`; rows in [1, R]. `stream`: whole tiles (all 32 columns) are
 // written with non-temporal stores, c and ldc then multiples of 16 floats (the caller fences).
 // `prefetch`: every step prefetches the columns of step p + kPrefetchSteps into L1.
-// That for `count` consecutive tiles: tile t reads source + N t with the masks at masks + t *
-// shifts and writes c + N t (residual + N t); all its N columns but the last tile's `columns`.
-using PhaseDirectTiles = void (*)(int64_t count, int64_t shifts, int64_t depth, const float* a,
+// That for `count` consecutive tiles: tile t reads source + N t + (t / tile_rows.tiles) tile_rows.skip with the
+// masks at masks + t * shifts and writes c + N t (residual + N t); all its N columns but the last
+// tile's `columns`.
+struct TileRows {
+    int64_t tiles;  // tiles per row of the source
+    int64_t skip;   // elements between one row's last tile's columns and the next row's first
+};
+using PhaseDirectTiles = void (*)(int64_t count, TileRows tile_rows, int64_t shifts, int64_t depth, const float* a,
                                   const float* source, const int32_t* offsets, const uint8_t* mask_index,
                                   const uint32_t* masks, const float* bias, const float* residual, int64_t ldc,
                                   float* c, int rows, uint32_t columns, bool relu, bool accumulate, bool stream,

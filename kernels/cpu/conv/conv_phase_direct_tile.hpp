@@ -136,21 +136,26 @@ MLN_ALWAYS_INLINE void any_tile(int64_t shifts, int64_t depth, const float* a, c
 // One tile per call, as its own instantiation: where the driver calls tile after tile (the next
 // block's input prefetched per call), the loop of `tiles` around it is dead weight.
 template <class C, int MR, bool kAccumulate, bool kPrefetch>
-void one_tile(int64_t, int64_t shifts, int64_t depth, const float* a, const float* source, const int32_t* offsets,
-              const uint8_t* mask_index, const uint32_t* masks, const float* bias, const float* residual, int64_t ldc,
-              float* c, uint32_t columns, bool relu, bool stream) {
+void one_tile(int64_t, TileRows, int64_t shifts, int64_t depth, const float* a, const float* source,
+              const int32_t* offsets, const uint8_t* mask_index, const uint32_t* masks, const float* bias,
+              const float* residual, int64_t ldc, float* c, uint32_t columns, bool relu, bool stream) {
     any_tile<C, MR, kAccumulate, kPrefetch>(shifts, depth, a, source, offsets, mask_index, masks, bias, residual, ldc,
                                             c, columns, relu, stream);
 }
 
 // Consecutive tiles of one panel in one call (conv_forward's per_call says why).
 template <class C, int MR, bool kAccumulate, bool kPrefetch>
-void tiles(int64_t count, int64_t shifts, int64_t depth, const float* a, const float* source, const int32_t* offsets,
-           const uint8_t* mask_index, const uint32_t* masks, const float* bias, const float* residual, int64_t ldc,
-           float* c, uint32_t columns, bool relu, bool stream) {
+void tiles(int64_t count, TileRows tile_rows, int64_t shifts, int64_t depth, const float* a, const float* source,
+           const int32_t* offsets, const uint8_t* mask_index, const uint32_t* masks, const float* bias,
+           const float* residual, int64_t ldc, float* c, uint32_t columns, bool relu, bool stream) {
     constexpr int64_t kColumns = C::kVectors * C::Lanes::width;
-    for (int64_t t = 0; t < count; ++t) {
-        any_tile<C, MR, kAccumulate, kPrefetch>(shifts, depth, a, source + t * kColumns, offsets, mask_index,
+    const float* row_source = source;
+    for (int64_t t = 0, in_row = 0; t < count; ++t, ++in_row) {
+        if (in_row == tile_rows.tiles) {
+            row_source += tile_rows.skip;
+            in_row = 0;
+        }
+        any_tile<C, MR, kAccumulate, kPrefetch>(shifts, depth, a, row_source + t * kColumns, offsets, mask_index,
                                                 masks + t * shifts, bias,
                                                 residual != nullptr ? residual + t * kColumns : nullptr, ldc,
                                                 c + t * kColumns, t + 1 == count ? columns : ~uint32_t{0}, relu,
@@ -158,8 +163,9 @@ void tiles(int64_t count, int64_t shifts, int64_t depth, const float* a, const f
     }
 }
 
-using TileKernel = void (*)(int64_t, int64_t, int64_t, const float*, const float*, const int32_t*, const uint8_t*,
-                            const uint32_t*, const float*, const float*, int64_t, float*, uint32_t, bool, bool);
+using TileKernel = void (*)(int64_t, TileRows, int64_t, int64_t, const float*, const float*, const int32_t*,
+                            const uint8_t*, const uint32_t*, const float*, const float*, int64_t, float*, uint32_t,
+                            bool, bool);
 
 // kernels[several][accumulate][prefetch][rows - 1]: one instantiation per panel height.
 template <class C, int... I>
@@ -174,14 +180,15 @@ constexpr std::array<std::array<std::array<std::array<TileKernel, sizeof...(I)>,
 // phase_direct_tiles_* (conv_phase_direct.hpp) over C's tiles. The start from c is a separate
 // instantiation: it costs the first depth block (and every stem) nothing.
 template <class C>
-void run_tiles(int64_t count, int64_t shifts, int64_t depth, const float* a, const float* source,
-               const int32_t* offsets, const uint8_t* mask_index, const uint32_t* masks, const float* bias,
-               const float* residual, int64_t ldc, float* c, int rows, uint32_t columns, bool relu, bool accumulate,
-               bool stream, bool prefetch) {
+void run_tiles(int64_t count, TileRows tile_rows, int64_t shifts, int64_t depth, const float* a,
+               const float* source, const int32_t* offsets, const uint8_t* mask_index, const uint32_t* masks,
+               const float* bias, const float* residual, int64_t ldc, float* c, int rows, uint32_t columns, bool relu,
+               bool accumulate, bool stream, bool prefetch) {
     static constexpr auto kernels = tile_kernels<C>(std::make_integer_sequence<int, C::kRows>());
     const TileKernel kernel =
         kernels[count > 1 ? 1 : 0][accumulate ? 1 : 0][prefetch ? 1 : 0][static_cast<size_t>(rows - 1)];
-    kernel(count, shifts, depth, a, source, offsets, mask_index, masks, bias, residual, ldc, c, columns, relu, stream);
+    kernel(count, tile_rows, shifts, depth, a, source, offsets, mask_index, masks, bias, residual, ldc, c, columns,
+           relu, stream);
 }
 
 }  // namespace

@@ -1141,6 +1141,38 @@ std::vector<mln_isa> phase_direct_isas() {
     return with;
 }
 
+// The polyphase direct forward (conv_phase_direct.hpp, AVX2 and AVX-512 f32) of each case at
+// each ISA that has it, random x (mark(x, c) may plant values in it), w, bias and residual, ReLU:
+// within tolerance of the reference twin at 1 thread, the same bits at 2 and 3.
+template <class Mark>
+void expect_phase_direct_forward_matches_reference(mln_device* device, const std::vector<ConvCase>& cases,
+                                                   Mark&& mark) {
+    for (const mln_isa isa : phase_direct_isas()) {
+        ScopedIsa scoped(isa);
+        for (const ConvCase& c : cases) {
+            SCOPED_TRACE(cat(describe(c), " isa=", static_cast<int>(isa)));
+            const mln_conv_params p = params_of(c);
+            HostTensor<float> x(c.x_shape), w(w_shape_of(c)), bias({c.out_channels}), residual(y_shape_of(c));
+            fill_random(x);
+            fill_random(w);
+            fill_random(bias);
+            fill_random(residual);
+            mark(x, c);
+            const TensorView bias_view = bias.view(), residual_view = residual.view();
+            expect_reference_at_one_thread_and_same_bits_at_more<float>(
+                device, y_shape_of(c), tolerance<float>(w.count() / c.out_channels * 16),
+                [&](const TensorView& want) {
+                    reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_RELU, &residual_view,
+                                            want);
+                },
+                [&](HostTensor<float>& y) {
+                    return mln_conv_forward(device, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_RELU,
+                                            residual.desc(), y.desc());
+                });
+        }
+    }
+}
+
 // The polyphase direct forward (conv_phase_direct.hpp, AVX2 and AVX-512 f32) sums every output
 // in the same order whatever block of positions holds it, so its results are the same bits at
 // any thread count: the 7x7/2 stem over a batch of 2 (blocks of whole rows), 64 channels of 3x3/2 (blocks
@@ -1157,31 +1189,43 @@ TEST_F(ConvTest, PhaseDirectForwardIsTheSameBitsAtAnyThreadCount) {
         {{1, 5, 30, 26}, 71, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 3, 90, 80}, 32, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
-    const std::vector<mln_isa> isas = phase_direct_isas();
-    if (isas.empty()) GTEST_SKIP() << "no AVX2 or AVX-512 here";
-    for (const mln_isa isa : isas) {
-        ScopedIsa scoped(isa);
-        for (const ConvCase& c : cases) {
-            SCOPED_TRACE(cat(describe(c), " isa=", static_cast<int>(isa)));
-            const mln_conv_params p = params_of(c);
-            HostTensor<float> x(c.x_shape), w(w_shape_of(c)), bias({c.out_channels}), residual(y_shape_of(c));
-            fill_random(x);
-            fill_random(w);
-            fill_random(bias);
-            fill_random(residual);
-            const TensorView bias_view = bias.view(), residual_view = residual.view();
-            expect_reference_at_one_thread_and_same_bits_at_more<float>(
-                device_, y_shape_of(c), tolerance<float>(w.count() / c.out_channels * 16),
-                [&](const TensorView& want) {
-                    reference::conv_forward(p, x.view(), w.view(), &bias_view, MLN_UNARY_OP_RELU, &residual_view,
-                                            want);
-                },
-                [&](HostTensor<float>& y) {
-                    return mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_RELU,
-                                            residual.desc(), y.desc());
-                });
+    if (phase_direct_isas().empty()) GTEST_SKIP() << "no AVX2 or AVX-512 here";
+    expect_phase_direct_forward_matches_reference(device_, cases, [](HostTensor<float>&, const ConvCase&) {});
+}
+
+// The polyphase direct forward over output rows a whole number of tiles wide (AVX2 16, AVX-512
+// 32): its planes' rows carry the zeros the column shifts read beside them, no tile masked. NaN
+// and infinities in the image's first and last columns (a few rows of channel 0) reach only the
+// outputs whose windows hold them, as in the reference twin (the zeros beside a row are never the
+// next row's values):
+// the 7x7/2 stem to 20 x 32 (shifts -2..1) and to 10 x 112 (the stem's width: 7 tiles a row at
+// AVX2, dense rows at AVX-512), 3x3/2 from an odd width, 5x5/2 to 48 wide (padded at AVX2 only),
+// 4x4/2 with no padding before (no lead zeros), 8x8/2 (shifts -2..2); bias, residual and ReLU,
+// the same bits at 2 and 3 threads.
+TEST_F(ConvTest, PhaseDirectForwardPaddedRowsKeepNonFiniteInputsInTheirWindows) {
+    const std::vector<ConvCase> cases = {
+        {{2, 3, 40, 64}, 16, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
+        {{1, 3, 20, 224}, 6, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
+        {{1, 3, 35, 63}, 13, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 4, 30, 96}, 7, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, 1},
+        {{1, 2, 33, 32}, 9, {4, 4}, {2, 2}, {1, 1}, {0, 0}, {2, 2}, 1},
+        {{1, 3, 36, 32}, 10, {8, 8}, {2, 2}, {1, 1}, {3, 3}, {4, 4}, 1},
+    };
+    if (phase_direct_isas().empty()) GTEST_SKIP() << "no AVX2 or AVX-512 here";
+    expect_phase_direct_forward_matches_reference(device_, cases, [](HostTensor<float>& x, const ConvCase& c) {
+        // In channel 0's rows 3 and 9 of every 16: the outputs of the rows between stay finite
+        // (a padded row's zeros read as anything else would show there).
+        const int64_t height = c.x_shape[2], width = c.x_shape[3];
+        for (int64_t n = 0; n < c.x_shape[0]; ++n) {
+            const int64_t plane = n * c.x_shape[1];
+            for (int64_t row = 3; row < height; row += 16) {
+                x.at((plane * height + row) * width) = std::numeric_limits<float>::quiet_NaN();
+                if (row + 6 < height) {
+                    x.at((plane * height + row + 6) * width + width - 1) = std::numeric_limits<float>::infinity();
+                }
+            }
         }
-    }
+    });
 }
 
 // MobileNet-v2's stem shape over a batch whose tensors pass the size where the f32 paths stop
