@@ -110,9 +110,11 @@ constexpr int64_t kForwardPrefetchBytes = int64_t{8} << 20;
 // each of a shallow tile's depth rows is a stream of its own through L2, short per tile, which
 // the hardware prefetchers left to the loads. Zen 3, conv_vs_build against the build without:
 // MobileNet-v2 forward 16->96 at 112x112 0.89-0.90x the time at batch 1 (1 thread), 0.90-0.92x at
-// batch 32 (2 threads), 24->144 and 96->24 at 56x56 0.87-0.95x, 32->192 at 28x28 0.85-0.96x;
-// deeper (144 and 192) 1.02-1.06x; 3 panels (backward data 16->96: 16 rows) 1.03-1.08x.
-constexpr int64_t kEveryPanelPrefetchPositions = 784;
+// batch 32 (2 threads), 24->144 and 96->24 at 56x56 0.87-0.95x; deeper (144 and 192) 1.02-1.06x;
+// 3 panels (backward data 16->96: 16 rows) 1.03-1.08x; 28x28 (784 positions) mixed: 32->192
+// forward 0.85-0.96x at batch 32 but 1.04-1.06x at batch 1, backward data 144->32 1.09-1.10x and
+// ResNet-18's gathered layer2 1x1/2 forward 1.04-1.06x (batch 1, both ways round), so from 56x56.
+constexpr int64_t kEveryPanelPrefetchPositions = 3136;
 constexpr int64_t kEveryPanelPrefetchPanels = 4;
 constexpr int64_t kEveryPanelPrefetchDepth = 128;
 
