@@ -125,7 +125,8 @@ struct Avx2F32 {
         return {e, select(lt(x, zero()), nan_of_negative(), sub(m, set1(1.0f)))};
     }
     // reduce_for_log for a w that is not denormal (log1p's 1 + x), with 2^-e in integers (e at
-    // most 126, pow2's range): the same e, f and 2^-e as Avx512F32's for every such w. 15
+    // most 126, pow2's range): the same e, f and 2^-e as Avx512F32's for every such w but 0 (2^127
+    // there against 2^32; log1p multiplies it by c = 0 either way). 15
     // instructions, where imitating getexp and getmant, reduce_to_sqrt2 and pow2 took 25.
     static vmath::ReducedNormalLog<Avx2F32> reduce_normal_for_log(V w) {
         const auto [exponent, m] = split_at_sqrt2(_mm256_castps_si256(w));

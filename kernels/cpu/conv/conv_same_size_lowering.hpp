@@ -104,12 +104,6 @@ void lower_same_size_body(const float* x, const WindowGeometry& g, int64_t pc, i
     lower_shifted_taps_body<Lanes>(x, g.in_size(), g.in[1], width, tap_of, taps, pc, kc, q0, cols, nr, packed);
 }
 
-// Whether lower_phase_planes_body takes this geometry (phase_planes_apply(g) holding) and block.
-inline bool phase_planes_lowering_fits(const WindowGeometry& g, int64_t cols, int64_t nr, int64_t lanes) {
-    return g.kernel[1] * g.kernel[2] <= kMaxSameSizeTaps && nr % lanes == 0 &&
-           (cols + nr - 1) / nr * nr <= kMaxSameSizeColumns;
-}
-
 // As ColumnPanelLowering, reading the polyphase planes of split_phase_planes_rows_body
 // (conv_lowering.hpp) instead of the image: tap (kh, kw) reads plane ((kh - pad_h) mod 2,
 // (kw - pad_w) mod 2) of its channel at row oh + floor((kh - pad_h) / 2), column
