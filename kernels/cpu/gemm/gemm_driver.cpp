@@ -326,6 +326,10 @@ struct PackedSchedule {
     int64_t tasks_per_column_block;
     T* b_buffers[2];
     T* a_buffers;  // per member: row_block * depth_block
+    // One member, B with contiguous rows and a copying micro-kernel: the first row tile run
+    // against each full B panel packs it on the way (GemmCopyingMicroKernel); the pack tasks
+    // pack only the edge panel.
+    bool copy_b;
     std::atomic<int64_t> next_task{0};
     // Tasks finished per buffer, counted over every block that used it: block jc is the
     // (jc / 2)-th user of buffer jc % 2, so the counts say which block is done.
@@ -343,7 +347,7 @@ void run_pack_task(const Problem<T>& p, PackedSchedule<T>& s, int64_t jc_index, 
     const int64_t nc = std::min(s.column_block, p.n - jc);
     const int64_t pc = task / s.pack_chunks * s.depth_block;
     const int64_t kc = std::min(s.depth_block, p.k - pc);
-    const int64_t first_col = task % s.pack_chunks * s.chunk_panels * nr;
+    const int64_t first_col = s.copy_b ? nc / nr * nr : task % s.pack_chunks * s.chunk_panels * nr;
     if (first_col < nc) {
         // Depth block pc of the buffer starts at pc * padded nc; panel j of it at j * kc.
         T* block = s.b_buffers[buffer] + pc * round_up(nc, nr);
@@ -369,12 +373,18 @@ void run_compute_task(const Problem<T>& p, PackedSchedule<T>& s, int64_t jc_inde
         const int64_t kc = std::min(s.depth_block, p.k - pc);
         const bool last = pc + kc == p.k;
         const T beta = pc == 0 ? p.beta : T(1);
-        const T* b_block = s.b_buffers[buffer] + pc * round_up(nc, nr);
+        T* const b_block = s.b_buffers[buffer] + pc * round_up(nc, nr);
         pack_a_panels(p.a, ic, mc, pc, kc, mr, p.micro.packers, a_buffer);
         for (int64_t jr = 0; jr < nc; jr += nr) {
-            const T* b_panel = b_block + jr * kc;
+            T* const b_panel = b_block + jr * kc;
             const int64_t cols = std::min<int64_t>(nr, nc - jr);
-            for (int64_t ir = 0; ir < mc; ir += mr) {
+            int64_t ir = 0;
+            if (s.copy_b && row_block_index == 0 && cols == nr) {
+                compute_tile(p, p.micro.packed, kc, a_buffer, 1, mr, &p.b(pc, jc + jr), p.b.row_stride, ic, jc + jr,
+                             std::min<int64_t>(mr, mc), cols, beta, last, b_panel);
+                ir = mr;
+            }
+            for (; ir < mc; ir += mr) {
                 compute_tile(p, p.micro.packed, kc, a_buffer + ir * kc, 1, mr, b_panel, nr, ic + ir, jc + jr,
                              std::min<int64_t>(mr, mc - ir), cols, beta, last);
             }
@@ -450,6 +460,8 @@ void gemm_packed(const Problem<T>& p, int32_t members) {
     // one member left the others waiting: Zen 5, two threads, 1024^3, same-process A/B (median
     // of 12 alternating batches, GFLOP/s, one packer against shared): NN 405 / 403, NT 380 / 387,
     // TN 396 / 402, TT 374 / 394.
+    s.copy_b = members == 1 && p.b.col_stride == 1 && p.k * p.n * size < p.micro.packed_path_copy_b_bytes &&
+               p.micro.strided_copying_b != nullptr;
     s.pack_chunks = std::min<int64_t>(members, panels);
     s.chunk_panels = (panels + s.pack_chunks - 1) / s.pack_chunks;
     s.pack_tasks = s.depth_blocks * s.pack_chunks;

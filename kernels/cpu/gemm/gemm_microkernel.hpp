@@ -96,6 +96,10 @@ struct GemmMicroKernelInfo {
     // all of B from L3. 0: never (not measured for the AVX-512 kernels, whose unblocked path
     // takes most such products).
     int64_t team_column_split_b_bytes = 0;
+    // B (K x N, bytes) below which the packed path on one thread packs B through
+    // strided_copying_b too (gemm_driver.cpp, PackedSchedule::copy_b) rather than in a pass
+    // before each column block's products. 0: never (not measured for the AVX-512 kernels).
+    int64_t packed_path_copy_b_bytes = 0;
 };
 
 // Largest MR * NR of any micro-kernel (scratch tiles are sized by it).
@@ -115,6 +119,9 @@ void sgemm_avx2_6x16_packed(int64_t kc, const float* a, int64_t a_row_stride, in
 void sgemm_avx2_6x16_strided(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride, const float* b,
                              int64_t b_row_stride, float* c, int64_t ldc, float alpha, float beta,
                              const GemmTileExtras<float>* extras);
+void sgemm_avx2_6x16_strided_copying_b(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,
+                                       const float* b, int64_t b_row_stride, float* b_copy, float* c, int64_t ldc,
+                                       float alpha, float beta, const GemmTileExtras<float>* extras);
 void sgemm_avx2_6x16_edge(int rows, int cols, int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,
                           const float* b, int64_t b_row_stride, float* c, int64_t ldc, float alpha, float beta,
                           const GemmTileExtras<float>* extras);

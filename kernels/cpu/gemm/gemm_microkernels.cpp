@@ -78,6 +78,16 @@ GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa) {
                                        {sgemm_avx2_pack_a6_rows, sgemm_avx2_pack_b16_rows, sgemm_avx2_pack_b16_columns,
                                         sgemm_avx2_pack_a6_columns}};
         set.edge = sgemm_avx2_6x16_edge;
+        // B packed by the first row tile against each panel on the unblocked path: Zen 3, one
+        // thread, same-process A/B (min of 201 alternating batches, both ways round, time copying /
+        // packing first): 24x512x64 0.91-0.98, 32x384x64 0.94-0.95, 48x256x64 0.95-0.96,
+        // 65x129x97 0.98.
+        set.strided_copying_b = sgemm_avx2_6x16_strided_copying_b;
+        // Zen 3, one thread, same-process A/B (min of 201 alternating batches, 2 runs each way
+        // round, time copying / packing first): 128x256x784 NN 0.97-0.99, TN 0.97-1.02,
+        // 128x128x256 0.97-0.99, 256^3 0.97-1.00, 256x512x256 0.96-0.99; B of 1 MiB and more
+        // lost (512^3 1.03-1.07, 1024^3 1.00-1.04: its strided rows come from L3).
+        set.packed_path_copy_b_bytes = 1 << 20;
         set.prefetches_residual = true;
         // Zen 3's L2 (512 KiB). Two threads, same-process A/B (min of 100-300 alternating calls,
         // time split / row blocks): 128x256x784 NN 0.84-0.87, TN 0.83, TT 0.89; 96x1024x512

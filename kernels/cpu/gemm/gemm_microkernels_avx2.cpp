@@ -74,14 +74,17 @@ struct Accumulators6x2 {
     template <bool kPackedA, int kRows = 6, bool kMaskedB = false>
     MLN_ALWAYS_INLINE void update(const typename Isa::Scalar* a, int64_t a_row_stride,
                                                const typename Isa::Scalar* b, const EdgeLanes& lanes = {}) {
-        Vector b0, b1;
         if constexpr (kMaskedB) {
-            b0 = Isa::load(b, lanes.vector[0]);
-            b1 = Isa::load(b + Isa::kLanes, lanes.vector[1]);
+            update<kPackedA, kRows>(a, a_row_stride, Isa::load(b, lanes.vector[0]),
+                                    Isa::load(b + Isa::kLanes, lanes.vector[1]));
         } else {
-            b0 = Isa::load(b);
-            b1 = Isa::load(b + Isa::kLanes);
+            update<kPackedA, kRows>(a, a_row_stride, Isa::load(b), Isa::load(b + Isa::kLanes));
         }
+    }
+
+    // The same with the step's B vectors loaded.
+    template <bool kPackedA, int kRows = 6>
+    MLN_ALWAYS_INLINE void update(const typename Isa::Scalar* a, int64_t a_row_stride, Vector b0, Vector b1) {
         const int64_t rs = kPackedA ? 1 : a_row_stride;
         // Row i of the tile (constant once inlined, so rows past kRows vanish).
         auto row = [&](int i, Vector& sum0, Vector& sum1) MLN_LAMBDA_ALWAYS_INLINE {
@@ -199,11 +202,13 @@ MLN_ALWAYS_INLINE void store_tile(const Accumulators6x2<Isa>& acc, typename Isa:
     }
 }
 
-template <class Isa, bool kPackedA>
+// kCopyB: also store each B row read (2 vectors) to b_copy, a packed panel (row stride NR).
+template <class Isa, bool kPackedA, bool kCopyB = false>
 void gemm_avx2_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t a_row_stride, int64_t a_col_stride,
                            const typename Isa::Scalar* b, int64_t b_row_stride, typename Isa::Scalar* c,
                            int64_t ldc, typename Isa::Scalar alpha, typename Isa::Scalar beta,
-                           const GemmTileExtras<typename Isa::Scalar>* extras) {
+                           const GemmTileExtras<typename Isa::Scalar>* extras,
+                           typename Isa::Scalar* b_copy = nullptr) {
     constexpr int MR = 6;
     constexpr int kLanes = Isa::kLanes;
     if constexpr (kPackedA) {
@@ -234,6 +239,23 @@ void gemm_avx2_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t a_
         }
     }
     Accumulators6x2<Isa> acc;
+    if constexpr (kCopyB) {
+        // One depth step per iteration, bounded by the copy's end (no counter register). B 32
+        // rows ahead rather than 8 did not help the 1 MiB B that the packed path leaves to its
+        // packing pass (Zen 3, one thread, 512^3 and 1024^3 still 1.02-1.05x its time).
+        for (typename Isa::Scalar* const end = b_copy + kc * 2 * kLanes; b_copy != end; b_copy += 2 * kLanes) {
+            _mm_prefetch(reinterpret_cast<const char*>(b + 8 * b_row_stride), _MM_HINT_T0);
+            const typename Isa::Vector b0 = Isa::load(b);
+            const typename Isa::Vector b1 = Isa::load(b + kLanes);
+            Isa::store(b_copy, b0);
+            Isa::store(b_copy + kLanes, b1);
+            acc.template update<kPackedA>(a, a_row_stride, b0, b1);
+            a += a_col_stride;
+            b += b_row_stride;
+        }
+        store_tile<Isa, MR, false>(acc, c, ldc, alpha, beta, extras, {});
+        return;
+    }
     int64_t p = 0;
     for (; p + 2 <= kc; p += 2) {
         _mm_prefetch(reinterpret_cast<const char*>(b + 8 * b_row_stride), _MM_HINT_T0);
@@ -297,6 +319,13 @@ void sgemm_avx2_6x16_strided(int64_t kc, const float* a, int64_t a_row_stride, i
                              const GemmTileExtras<float>* extras) {
     gemm_avx2_microkernel<Avx2Float, false>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc, alpha,
                                                beta, extras);
+}
+
+void sgemm_avx2_6x16_strided_copying_b(int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,
+                                       const float* b, int64_t b_row_stride, float* b_copy, float* c, int64_t ldc,
+                                       float alpha, float beta, const GemmTileExtras<float>* extras) {
+    gemm_avx2_microkernel<Avx2Float, false, true>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c, ldc, alpha,
+                                                  beta, extras, b_copy);
 }
 
 void sgemm_avx2_6x16_edge(int rows, int cols, int64_t kc, const float* a, int64_t a_row_stride, int64_t a_col_stride,

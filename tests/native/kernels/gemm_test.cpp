@@ -203,11 +203,18 @@ TEST_F(GemmTest, TeamPathsAgreeWithReference) {
 // thread (float: 3 depth blocks, so beta applies on the first and the epilogue on the last,
 // 2 row and 2 column blocks; double: 5 x 2 x 3), and 100 x 1000 x 1100 on a team of three
 // (2 depth, 3 row, 2 column blocks) and 100 x 520 x 1100 (one column block, packed by the team).
+// At AVX2 on one thread, B under packed_path_copy_b_bytes is packed by the first row tile of
+// each depth block (250 x 115 x 1100: 2 depth and 2 row blocks, an edge panel of 3 columns and
+// an edge row tile; with gapped random strides, beta and ReLU; 5 x 200 x 1000: a first row tile
+// of 5 rows).
 TEST_F(GemmTest, BlockedPathSplitsDepthRowsAndColumns) {
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         ASSERT_EQ(mln_device_set_thread_count(device_, 1), MLN_STATUS_OK);
         check_every_transpose_f32(device_, 190, 500, 2100);
+        check_every_transpose_f32(device_, 250, 115, 1100);
+        check_every_transpose_f32(device_, 5, 200, 1000);
+        check_gemm<float>(device_, {250, 115, 1100, false, false, 0.75, 0.5, true, MLN_UNARY_OP_RELU, true});
         check_gemm<double>(device_, {190, 500, 2100, true, false, 0.75, 0.5, true, MLN_UNARY_OP_RELU, false});
         ASSERT_EQ(mln_device_set_thread_count(device_, 3), MLN_STATUS_OK);
         check_every_transpose_f32(device_, 100, 1000, 1100);
