@@ -144,7 +144,11 @@ void conv_forward_typed(const ConvArgs& a) {
     if (a.batch == 0 || a.out_channels == 0) return;
     if (a.groups == a.channels && a.groups == a.out_channels) return conv_depthwise_forward<T>(a);
     // Pointwise through implicit_gemm::position_panels instead (AVX2, 14x14 and 7x7: positions in
-    // 6-row panels, x lowered and W^T packed per call) ran MobileNet-v2's layers 1.1-2.0x the time.
+    // 6-row panels, x lowered and W^T packed per call) ran MobileNet-v2's layers 1.1-2.0x the time
+    // (1.04-1.39x with its AVX2 transposing write, Zen 3, batch 1).
+    // Output channels in the lanes (oneDNN's 1x1 way; AVX2 tiles of 24 channels x 4 positions, x
+    // broadcast from its NCHW rows, 4 x 8 register transposes into y) lost too, Zen 3 vs the strips:
+    // 96->24 @56 1.15-1.21x, 32->16 @112 1.25-1.32x, 144->24 @56 0.97-1.09x at batch 1, 0.87-1.11x at 32.
     if (is_pointwise_geometry(a.geometry)) return conv_pointwise_forward<T>(a);
     if (winograd_wins(a, float_dtype_of<T>())) return conv_winograd_forward(a);
     implicit_gemm::conv_forward<T>(a);

@@ -1145,20 +1145,13 @@ void conv_forward(const ConvArgs& a, const GemmMicroKernelInfo<T>& micro, Column
             }
             T* const y_chunk = y + (n * out_channels + c0) * positions;
             const T* residual_chunk = residual != nullptr ? residual + (n * out_channels + c0) * positions : nullptr;
-            // An NR panel's channels at a time, so that each position's sums are one line read once;
-            // the residual added on the way (sum + bias, then + residual, as the reference adds).
-            for (int64_t j0 = 0; j0 < channels; j0 += nr) {
-                const int64_t panel_channels = std::min<int64_t>(nr, channels - j0);
-                for (int64_t q = 0; q < positions; ++q) {
-                    const T* line = sums + q * chunk_channels + j0;
-                    for (int64_t c = 0; c < panel_channels; ++c) {
-                        const int64_t at = (j0 + c) * positions + q;
-                        T value = line[c] + (bias != nullptr ? bias[c0 + j0 + c] : T(0));
-                        if (residual_chunk != nullptr) value += residual_chunk[at];
-                        y_chunk[at] = value;
-                    }
-                }
+            // (sum + bias, then + residual, as the reference adds.) Only f32 at AVX2 comes here (applies).
+#if defined(MYELIN_X86_64_KERNELS)
+            if constexpr (sizeof(T) == 4) {
+                write_transposed_sums_avx2(sums, chunk_channels, positions, channels,
+                                           bias != nullptr ? bias + c0 : nullptr, residual_chunk, y_chunk);
             }
+#endif
             if (activation != nullptr) activation(y_chunk, channels, positions, positions, 1);
         });
 }

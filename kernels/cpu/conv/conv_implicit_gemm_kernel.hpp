@@ -104,6 +104,11 @@ void lower_same_size_avx512(const float* x, const WindowGeometry& g, int64_t pc,
 void write_transposed_sums_avx512(const float* sums, int64_t ld, int64_t slices, int64_t slice_size,
                                   int64_t positions, int64_t row_begin, int64_t row_end, const float* bias,
                                   const float* residual, bool relu, float* y);
+// implicit_gemm::position_panels' write at AVX2: y[r * positions + q] = (sums[q * ld + r] +
+// bias[r]) + residual[r * positions + q] for r < rows, q < positions (bias, residual: none for
+// nullptr); the sums and the bias are read only for r < rows.
+void write_transposed_sums_avx2(const float* sums, int64_t ld, int64_t positions, int64_t rows, const float* bias,
+                                const float* residual, float* y);
 #endif
 
 }  // namespace mln::kernels
