@@ -402,7 +402,7 @@ MLN_ALWAYS_INLINE void source_row_sums(const float* row, __m256 next, __m256 cur
 // sums[t] (eight lanes a tap; zero where `first`) += tap t's products over register columns
 // v_begin to v_end - 1 of a plane (rows x width, pad 1): source row by source row, each of its
 // three column taps loaded once for the (up to) three output rows that read it.
-void column_strip_sums(const float* x_plane, const float* dy_plane, int64_t rows, int64_t width, int64_t v_begin,
+MLN_ALWAYS_INLINE void column_strip_sums(const float* x_plane, const float* dy_plane, int64_t rows, int64_t width, int64_t v_begin,
                        int64_t v_end, bool first, float* sums) {
     __m256 a[kTaps];
     MLN_UNROLL(9)
@@ -471,7 +471,7 @@ MLN_ALWAYS_INLINE void stride2_row_fmas(__m256 even, __m256 odd, __m256 d, __m25
 // sums[t] (zero where `first`) += tap t's products over register columns v_begin to v_end - 1,
 // a register column at a time down the plane (few registers a row: each source row's split kept
 // in registers for both of its output rows).
-void stride2_column_strip_sums(const float* x_plane, const float* dy_plane, const FilterPlane& p, int64_t v_begin,
+MLN_ALWAYS_INLINE void stride2_column_strip_sums(const float* x_plane, const float* dy_plane, const FilterPlane& p, int64_t v_begin,
                                int64_t v_end, bool first, float* sums) {
     __m256 a[kTaps];
     MLN_UNROLL(9)
@@ -559,6 +559,26 @@ bool stride2_rows_fit(const WindowGeometry& g) {
            2 * (g.out[1] - 1) < g.in[1];
 }
 
+// A channel's nine dw values from its classes' sums: the lanes each class's taps leave out
+// cleared, the classes added, then each tap's lanes.
+MLN_ALWAYS_INLINE void store_class_sums(const float (*sums)[kTaps][kLanes], const std::vector<LaneClass>& classes,
+                                        float* dw) {
+    __m256 total[kTaps];
+    MLN_UNROLL(9)
+    for (int64_t t = 0; t < kTaps; ++t) {
+        total[t] = _mm256_and_ps(_mm256_load_ps(sums[0][t]), _mm256_castsi256_ps(classes[0].keep[t % 3]));
+    }
+    const int64_t class_count = static_cast<int64_t>(classes.size());
+    for (int64_t k = 1; k < class_count; ++k) {
+        MLN_UNROLL(9)
+        for (int64_t t = 0; t < kTaps; ++t) {
+            const __m256 keep = _mm256_castsi256_ps(classes[k].keep[t % 3]);
+            total[t] = _mm256_add_ps(total[t], _mm256_and_ps(_mm256_load_ps(sums[k][t]), keep));
+        }
+    }
+    store_lane_sums(total, dw);
+}
+
 template <int64_t ColumnStride>
 void row_register_filter_sums(const float* x, const float* dy, const WindowGeometry& g, int64_t channels,
                               int64_t images, int64_t x_image_stride, int64_t dy_image_stride, float* dw) {
@@ -575,12 +595,47 @@ void row_register_filter_sums(const float* x, const float* dy, const WindowGeome
     float* x_copy = copies.data() + kRoom;
     float* dy_copy = x_copy + in_size + kRoom;
     float* permuted = dy_copy + out_size + kRoom;
+    const auto plane_in_place = [&](int64_t c, int64_t n, const float*& x_plane, const float*& dy_plane) {
+        if ((c == 0 && n == 0) || (c + 1 == channels && n + 1 == images)) {
+            std::copy(x_plane, x_plane + in_size, x_copy);
+            std::copy(dy_plane, dy_plane + out_size, dy_copy);
+            x_plane = x_copy;
+            dy_plane = dy_copy;
+        }
+    };
+    alignas(32) float sums[kLanes][kMaxLaneClasses][kTaps][kLanes];
+    // One image with rows of one register of outputs (or two at stride 1, each a lane class):
+    // a channel's sums reduced into dw as soon as its plane is summed, in a loop whose register
+    // columns are fixed at compile time. Batch 1, one thread, against the eight-channel loop below
+    // (same-process A/B of the kernel, tsc per channel): dw960 @ 7 0.70-0.74x the time, dw576/2 @
+    // 14 0.73-0.79x, dw384 @ 14 0.91-0.96x; two columns at stride 2 (dw192/2 @ 28) 1.07-1.2x, and
+    // register columns counted at run time 1.0-1.06x.
+    const auto each_channel = [&](auto registers_constant) {
+        constexpr int64_t kRegisters = decltype(registers_constant)::value;
+        for (int64_t c = 0; c < channels; ++c) {
+            const float* x_plane = x + c * in_size;
+            const float* dy_plane = dy + c * out_size;
+            plane_in_place(c, 0, x_plane, dy_plane);
+            MLN_UNROLL(2)
+            for (int64_t v = 0; v < kRegisters; ++v) {
+                if constexpr (ColumnStride == 1) {
+                    column_strip_sums(x_plane, dy_plane, p.in_rows, p.in_width, v, v + 1, true, sums[0][v][0]);
+                } else {
+                    stride2_column_strip_sums(x_plane, dy_plane, p, v, v + 1, true, sums[0][v][0]);
+                }
+            }
+            store_class_sums(sums[0], classes, dw + c * kTaps);
+        }
+    };
+    if (images == 1 && registers == 1) return each_channel(std::integral_constant<int64_t, 1>{});
+    if (images == 1 && ColumnStride == 1 && registers == 2 && class_count == 2) {
+        return each_channel(std::integral_constant<int64_t, 2>{});
+    }
     // Eight channels' sums over the images: an image's eight planes read together, each plane's
     // twin in the next image prefetched as the plane is summed (a whole image of channels away, too
     // far for the hardware prefetcher; one channel's next plane alone, 1.1-1.5x the time on 7 x 7
     // planes at batch 32; all eight next planes at once, which on 14 x 14 and 28 x 28 planes evict
     // the current ones from L1, 1.05-1.6x).
-    alignas(32) float sums[kLanes][kMaxLaneClasses][kTaps][kLanes];
     for (int64_t c0 = 0; c0 < channels; c0 += kLanes) {
         const int64_t group = std::min(kLanes, channels - c0);
         for (int64_t n = 0; n < images; ++n) {
@@ -594,44 +649,23 @@ void row_register_filter_sums(const float* x, const float* dy, const WindowGeome
                 }
                 const float* x_plane = x_image + c * in_size;
                 const float* dy_plane = dy_image + c * out_size;
-                if ((c0 + c == 0 && n == 0) || (c0 + c + 1 == channels && n + 1 == images)) {
-                    std::copy(x_plane, x_plane + in_size, x_copy);
-                    std::copy(dy_plane, dy_plane + out_size, dy_copy);
-                    x_plane = x_copy;
-                    dy_plane = dy_copy;
-                }
+                plane_in_place(c0 + c, n, x_plane, dy_plane);
                 for (int64_t k = 0; k < class_count; ++k) {
                     const LaneClass& lanes = classes[k];
                     if constexpr (ColumnStride == 1) {
                         column_strip_sums(x_plane, dy_plane, p.in_rows, p.in_width, lanes.v_begin, lanes.v_end, n == 0,
                                           sums[c][k][0]);
+                    } else if (lanes.v_end - lanes.v_begin >= kStride2RowMajorMinRegisters) {
+                        stride2_row_major_sums(x_plane, dy_plane, p, lanes.v_begin, lanes.v_end, n == 0, permuted,
+                                               sums[c][k][0]);
                     } else {
-                        if (lanes.v_end - lanes.v_begin >= kStride2RowMajorMinRegisters) {
-                            stride2_row_major_sums(x_plane, dy_plane, p, lanes.v_begin, lanes.v_end, n == 0,
-                                                   permuted, sums[c][k][0]);
-                        } else {
-                            stride2_column_strip_sums(x_plane, dy_plane, p, lanes.v_begin, lanes.v_end, n == 0,
-                                                      sums[c][k][0]);
-                        }
+                        stride2_column_strip_sums(x_plane, dy_plane, p, lanes.v_begin, lanes.v_end, n == 0,
+                                                  sums[c][k][0]);
                     }
                 }
             }
         }
-        for (int64_t c = 0; c < group; ++c) {
-            __m256 total[kTaps];
-            MLN_UNROLL(9)
-            for (int64_t t = 0; t < kTaps; ++t) {
-                total[t] = _mm256_and_ps(_mm256_load_ps(sums[c][0][t]), _mm256_castsi256_ps(classes[0].keep[t % 3]));
-            }
-            for (int64_t k = 1; k < class_count; ++k) {
-                MLN_UNROLL(9)
-                for (int64_t t = 0; t < kTaps; ++t) {
-                    const __m256 keep = _mm256_castsi256_ps(classes[k].keep[t % 3]);
-                    total[t] = _mm256_add_ps(total[t], _mm256_and_ps(_mm256_load_ps(sums[c][k][t]), keep));
-                }
-            }
-            store_lane_sums(total, dw + (c0 + c) * kTaps);
-        }
+        for (int64_t c = 0; c < group; ++c) store_class_sums(sums[c], classes, dw + (c0 + c) * kTaps);
     }
 }
 
