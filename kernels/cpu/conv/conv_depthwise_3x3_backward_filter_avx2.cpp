@@ -441,7 +441,9 @@ MLN_ALWAYS_INLINE void column_strip_sums(const float* x_plane, const float* dy_p
 }
 
 // The even and odd columns of the 16 from `row` on, in kLaneOutput<2>'s lane order (vshufps
-// within 128-bit blocks): output j's taps 1 and 2, and tap 0 of output j + 1.
+// within 128-bit blocks): output j's taps 1 and 2, and tap 0 of output j + 1. Splitting 128-bit
+// broadcasts blended into columns 0-3 and 8-11 (and 4-7, 12-15), which leaves them in order and dy
+// unpermuted: 1.07-1.1x the time on 14- and 28-wide planes.
 MLN_ALWAYS_INLINE void stride2_split(const float* row, __m256& even, __m256& odd) {
     const __m256 low = _mm256_loadu_ps(row), high = _mm256_loadu_ps(row + kLanes);
     even = _mm256_shuffle_ps(low, high, 0x88);
@@ -637,7 +639,8 @@ void row_register_filter_sums(const float* x, const float* dy, const WindowGeome
             }
         };
         if (images == 1) {
-            // One image: each channel's sums reduced into dw as soon as its plane is summed.
+            // One image: each channel's sums reduced into dw as soon as its plane is summed
+            // (prefetching the next channel's plane: 1.13-1.45x the time on 28- to 112-wide planes).
             for (int64_t c = 0; c < channels; ++c) {
                 const float* x_plane = x + c * in_size;
                 const float* dy_plane = dy + c * out_size;
