@@ -581,12 +581,14 @@ MLN_ALWAYS_INLINE void store_class_sums(const float (*sums)[kTaps][kLanes], cons
     store_lane_sums(total, dw);
 }
 
-template <int64_t ColumnStride>
-void row_register_filter_sums(const float* x, const float* dy, const WindowGeometry& g, int64_t channels,
-                              int64_t images, int64_t x_image_stride, int64_t dy_image_stride, float* dw) {
-    const FilterPlane p = filter_plane(g);
-    const int64_t in_size = g.in_size(), out_size = g.out_size();
-    const std::vector<LaneClass> classes = lane_classes<ColumnStride>(p);
+// row_register_filter_sums' loops, with Registers register columns a row each its own lane class
+// (0: the classes' columns counted at run time).
+template <int64_t ColumnStride, int64_t Registers>
+void row_register_channel_sums(const float* x, const float* dy, const FilterPlane& p,
+                               const std::vector<LaneClass>& classes, int64_t channels, int64_t images,
+                               int64_t x_image_stride, int64_t dy_image_stride, float* dw) {
+    constexpr int64_t kRegisters = Registers;
+    const int64_t in_size = p.in_rows * p.in_width, out_size = p.out_rows * p.out_width;
     const int64_t class_count = static_cast<int64_t>(classes.size());
     // The loads reach a column before a plane (stride 1) and up to 15 columns (stride 2; a
     // register at stride 1) past it: the call's first and last planes are read from copies with
@@ -606,78 +608,91 @@ void row_register_filter_sums(const float* x, const float* dy, const WindowGeome
         }
     };
     alignas(32) float sums[kLanes][kMaxLaneClasses][kTaps][kLanes];
-    // Rows of one register of outputs (or two at stride 1, each a lane class) go through the
-    // loops with their register columns fixed at compile time (kRegisters; 0: the lane classes'
-    // columns counted at run time). Batch 1, one thread, against run-time columns (same-process
-    // A/B of the kernel, tsc per channel): dw960 @ 7 0.70-0.74x the time, dw576/2 @ 14
-    // 0.73-0.79x, dw384 @ 14 0.91-0.96x; two columns at stride 2 (dw192/2 @ 28) 1.07-1.2x.
-    const auto sum_channels = [&](auto registers_constant) {
-        constexpr int64_t kRegisters = decltype(registers_constant)::value;
-        const auto plane_sums = [&](const float* x_plane, const float* dy_plane, bool first, float (*plane)[kTaps][kLanes]) {
-            if constexpr (kRegisters > 0) {
-                MLN_UNROLL(2)
-                for (int64_t v = 0; v < kRegisters; ++v) {
-                    if constexpr (ColumnStride == 1) {
-                        column_strip_sums(x_plane, dy_plane, p.in_rows, p.in_width, v, v + 1, first, plane[v][0]);
-                    } else {
-                        stride2_column_strip_sums(x_plane, dy_plane, p, v, v + 1, first, plane[v][0]);
-                    }
-                }
-                return;
-            }
-            for (int64_t k = 0; k < class_count; ++k) {
-                const LaneClass& lanes = classes[k];
+    const auto plane_sums = [&](const float* x_plane, const float* dy_plane, bool first, float (*plane)[kTaps][kLanes]) {
+        if constexpr (kRegisters > 0) {
+            MLN_UNROLL(2)
+            for (int64_t v = 0; v < kRegisters; ++v) {
                 if constexpr (ColumnStride == 1) {
-                    column_strip_sums(x_plane, dy_plane, p.in_rows, p.in_width, lanes.v_begin, lanes.v_end, first,
-                                      plane[k][0]);
-                } else if (lanes.v_end - lanes.v_begin >= kStride2RowMajorMinRegisters) {
-                    stride2_row_major_sums(x_plane, dy_plane, p, lanes.v_begin, lanes.v_end, first, permuted,
-                                           plane[k][0]);
+                    column_strip_sums(x_plane, dy_plane, p.in_rows, p.in_width, v, v + 1, first, plane[v][0]);
                 } else {
-                    stride2_column_strip_sums(x_plane, dy_plane, p, lanes.v_begin, lanes.v_end, first, plane[k][0]);
+                    stride2_column_strip_sums(x_plane, dy_plane, p, v, v + 1, first, plane[v][0]);
                 }
-            }
-        };
-        if (images == 1) {
-            // One image: each channel's sums reduced into dw as soon as its plane is summed
-            // (prefetching the next channel's plane: 1.13-1.45x the time on 28- to 112-wide planes).
-            for (int64_t c = 0; c < channels; ++c) {
-                const float* x_plane = x + c * in_size;
-                const float* dy_plane = dy + c * out_size;
-                plane_in_place(c, 0, x_plane, dy_plane);
-                plane_sums(x_plane, dy_plane, true, sums[0]);
-                store_class_sums(sums[0], classes, dw + c * kTaps);
             }
             return;
         }
-        // Eight channels' sums over the images: an image's eight planes read together, each plane's
-        // twin in the next image prefetched as the plane is summed (a whole image of channels away, too
-        // far for the hardware prefetcher; one channel's next plane alone, 1.1-1.5x the time on 7 x 7
-        // planes at batch 32; all eight next planes at once, which on 14 x 14 and 28 x 28 planes evict
-        // the current ones from L1, 1.05-1.6x).
-        for (int64_t c0 = 0; c0 < channels; c0 += kLanes) {
-            const int64_t group = std::min(kLanes, channels - c0);
-            for (int64_t n = 0; n < images; ++n) {
-                const float* x_image = x + n * x_image_stride + c0 * in_size;
-                const float* dy_image = dy + n * dy_image_stride + c0 * out_size;
-                for (int64_t c = 0; c < group; ++c) {
-                    if (n + 1 < images) {
-                        const int64_t float_bytes = sizeof(float);
-                        prefetch_lines(x_image + x_image_stride + c * in_size, in_size * float_bytes);
-                        prefetch_lines(dy_image + dy_image_stride + c * out_size, out_size * float_bytes);
-                    }
-                    const float* x_plane = x_image + c * in_size;
-                    const float* dy_plane = dy_image + c * out_size;
-                    plane_in_place(c0 + c, n, x_plane, dy_plane);
-                    plane_sums(x_plane, dy_plane, n == 0, sums[c]);
-                }
+        for (int64_t k = 0; k < class_count; ++k) {
+            const LaneClass& lanes = classes[k];
+            if constexpr (ColumnStride == 1) {
+                column_strip_sums(x_plane, dy_plane, p.in_rows, p.in_width, lanes.v_begin, lanes.v_end, first,
+                                  plane[k][0]);
+            } else if (lanes.v_end - lanes.v_begin >= kStride2RowMajorMinRegisters) {
+                stride2_row_major_sums(x_plane, dy_plane, p, lanes.v_begin, lanes.v_end, first, permuted,
+                                       plane[k][0]);
+            } else {
+                stride2_column_strip_sums(x_plane, dy_plane, p, lanes.v_begin, lanes.v_end, first, plane[k][0]);
             }
-            for (int64_t c = 0; c < group; ++c) store_class_sums(sums[c], classes, dw + (c0 + c) * kTaps);
         }
     };
-    if (registers == 1) return sum_channels(std::integral_constant<int64_t, 1>{});
-    if (ColumnStride == 1 && registers == 2 && class_count == 2) return sum_channels(std::integral_constant<int64_t, 2>{});
-    sum_channels(std::integral_constant<int64_t, 0>{});
+    if (kRegisters > 0 && images == 1) {
+        // One image: each channel's sums reduced into dw as soon as its plane is summed. Wider
+        // rows keep the loop below (the next channel's plane prefetched in this loop instead:
+        // 1.13-1.45x the time on 28- to 112-wide planes at batch 1).
+        for (int64_t c = 0; c < channels; ++c) {
+            const float* x_plane = x + c * in_size;
+            const float* dy_plane = dy + c * out_size;
+            plane_in_place(c, 0, x_plane, dy_plane);
+            plane_sums(x_plane, dy_plane, true, sums[0]);
+            store_class_sums(sums[0], classes, dw + c * kTaps);
+        }
+        return;
+    }
+    // Eight channels' sums over the images: an image's eight planes read together, each plane's
+    // twin in the next image prefetched as the plane is summed (a whole image of channels away, too
+    // far for the hardware prefetcher; one channel's next plane alone, 1.1-1.5x the time on 7 x 7
+    // planes at batch 32; all eight next planes at once, which on 14 x 14 and 28 x 28 planes evict
+    // the current ones from L1, 1.05-1.6x).
+    for (int64_t c0 = 0; c0 < channels; c0 += kLanes) {
+        const int64_t group = std::min(kLanes, channels - c0);
+        for (int64_t n = 0; n < images; ++n) {
+            const float* x_image = x + n * x_image_stride + c0 * in_size;
+            const float* dy_image = dy + n * dy_image_stride + c0 * out_size;
+            for (int64_t c = 0; c < group; ++c) {
+                if (n + 1 < images) {
+                    const int64_t float_bytes = sizeof(float);
+                    prefetch_lines(x_image + x_image_stride + c * in_size, in_size * float_bytes);
+                    prefetch_lines(dy_image + dy_image_stride + c * out_size, out_size * float_bytes);
+                }
+                const float* x_plane = x_image + c * in_size;
+                const float* dy_plane = dy_image + c * out_size;
+                plane_in_place(c0 + c, n, x_plane, dy_plane);
+                plane_sums(x_plane, dy_plane, n == 0, sums[c]);
+            }
+        }
+        for (int64_t c = 0; c < group; ++c) store_class_sums(sums[c], classes, dw + (c0 + c) * kTaps);
+    }
+}
+
+template <int64_t ColumnStride>
+void row_register_filter_sums(const float* x, const float* dy, const WindowGeometry& g, int64_t channels,
+                              int64_t images, int64_t x_image_stride, int64_t dy_image_stride, float* dw) {
+    const FilterPlane p = filter_plane(g);
+    const std::vector<LaneClass> classes = lane_classes<ColumnStride>(p);
+    const int64_t registers = (p.out_width + kLanes - 1) / kLanes;
+    // Rows of one register of outputs (or two at stride 1, each a lane class) go through the
+    // loops with their register columns fixed at compile time. Batch 1, one thread, against
+    // run-time columns (same-process A/B of the kernel, tsc per channel): dw960 @ 7 0.70-0.74x
+    // the time, dw576/2 @ 14 0.73-0.79x, dw384 @ 14 0.91-0.96x; two columns at stride 2 (dw192/2
+    // @ 28) 1.07-1.2x.
+    if (registers == 1) {
+        return row_register_channel_sums<ColumnStride, 1>(x, dy, p, classes, channels, images, x_image_stride,
+                                                          dy_image_stride, dw);
+    }
+    if (ColumnStride == 1 && registers == 2 && classes.size() == 2) {
+        return row_register_channel_sums<ColumnStride, 2>(x, dy, p, classes, channels, images, x_image_stride,
+                                                          dy_image_stride, dw);
+    }
+    row_register_channel_sums<ColumnStride, 0>(x, dy, p, classes, channels, images, x_image_stride, dy_image_stride,
+                                               dw);
 }
 
 // Stride-1 rows of at least this many outputs go a register of outputs at a time, others
