@@ -402,8 +402,8 @@ MLN_ALWAYS_INLINE void source_row_sums(const float* row, __m256 next, __m256 cur
 // sums[t] (eight lanes a tap; zero where `first`) += tap t's products over register columns
 // v_begin to v_end - 1 of a plane (rows x width, pad 1): source row by source row, each of its
 // three column taps loaded once for the (up to) three output rows that read it.
-MLN_ALWAYS_INLINE void column_strip_sums(const float* x_plane, const float* dy_plane, int64_t rows, int64_t width, int64_t v_begin,
-                       int64_t v_end, bool first, float* sums) {
+MLN_ALWAYS_INLINE void column_strip_sums(const float* x_plane, const float* dy_plane, int64_t rows, int64_t width,
+                                         int64_t v_begin, int64_t v_end, bool first, float* sums) {
     __m256 a[kTaps];
     MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) a[t] = first ? _mm256_setzero_ps() : _mm256_load_ps(sums + t * kLanes);
@@ -473,8 +473,8 @@ MLN_ALWAYS_INLINE void stride2_row_fmas(__m256 even, __m256 odd, __m256 d, __m25
 // sums[t] (zero where `first`) += tap t's products over register columns v_begin to v_end - 1,
 // a register column at a time down the plane (few registers a row: each source row's split kept
 // in registers for both of its output rows).
-MLN_ALWAYS_INLINE void stride2_column_strip_sums(const float* x_plane, const float* dy_plane, const FilterPlane& p, int64_t v_begin,
-                               int64_t v_end, bool first, float* sums) {
+MLN_ALWAYS_INLINE void stride2_column_strip_sums(const float* x_plane, const float* dy_plane, const FilterPlane& p,
+                                                 int64_t v_begin, int64_t v_end, bool first, float* sums) {
     __m256 a[kTaps];
     MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) a[t] = first ? _mm256_setzero_ps() : _mm256_load_ps(sums + t * kLanes);
@@ -587,7 +587,6 @@ template <int64_t ColumnStride, int64_t Registers>
 void row_register_channel_sums(const float* x, const float* dy, const FilterPlane& p,
                                const std::vector<LaneClass>& classes, int64_t channels, int64_t images,
                                int64_t x_image_stride, int64_t dy_image_stride, float* dw) {
-    constexpr int64_t kRegisters = Registers;
     const int64_t in_size = p.in_rows * p.in_width, out_size = p.out_rows * p.out_width;
     const int64_t class_count = static_cast<int64_t>(classes.size());
     // The loads reach a column before a plane (stride 1) and up to 15 columns (stride 2; a
@@ -608,10 +607,11 @@ void row_register_channel_sums(const float* x, const float* dy, const FilterPlan
         }
     };
     alignas(32) float sums[kLanes][kMaxLaneClasses][kTaps][kLanes];
-    const auto plane_sums = [&](const float* x_plane, const float* dy_plane, bool first, float (*plane)[kTaps][kLanes]) {
-        if constexpr (kRegisters > 0) {
+    const auto plane_sums = [&](const float* x_plane, const float* dy_plane, bool first,
+                                float (*plane)[kTaps][kLanes]) {
+        if constexpr (Registers > 0) {
             MLN_UNROLL(2)
-            for (int64_t v = 0; v < kRegisters; ++v) {
+            for (int64_t v = 0; v < Registers; ++v) {
                 if constexpr (ColumnStride == 1) {
                     column_strip_sums(x_plane, dy_plane, p.in_rows, p.in_width, v, v + 1, first, plane[v][0]);
                 } else {
@@ -633,7 +633,7 @@ void row_register_channel_sums(const float* x, const float* dy, const FilterPlan
             }
         }
     };
-    if (kRegisters > 0 && images == 1) {
+    if (Registers > 0 && images == 1) {
         // One image: each channel's sums reduced into dw as soon as its plane is summed. Wider
         // rows keep the loop below (the next channel's plane prefetched in this loop instead:
         // 1.13-1.45x the time on 28- to 112-wide planes at batch 1).
