@@ -402,8 +402,8 @@ MLN_ALWAYS_INLINE void source_row_sums(const float* row, __m256 next, __m256 cur
 // sums[t] (eight lanes a tap; zero where `first`) += tap t's products over register columns
 // v_begin to v_end - 1 of a plane (rows x width, pad 1): source row by source row, each of its
 // three column taps loaded once for the (up to) three output rows that read it.
-void column_strip_sums(const float* x_plane, const float* dy_plane, int64_t rows, int64_t width, int64_t v_begin,
-                       int64_t v_end, bool first, float* sums) {
+MLN_ALWAYS_INLINE void column_strip_sums(const float* x_plane, const float* dy_plane, int64_t rows, int64_t width,
+                                         int64_t v_begin, int64_t v_end, bool first, float* sums) {
     __m256 a[kTaps];
     MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) a[t] = first ? _mm256_setzero_ps() : _mm256_load_ps(sums + t * kLanes);
@@ -441,7 +441,9 @@ void column_strip_sums(const float* x_plane, const float* dy_plane, int64_t rows
 }
 
 // The even and odd columns of the 16 from `row` on, in kLaneOutput<2>'s lane order (vshufps
-// within 128-bit blocks): output j's taps 1 and 2, and tap 0 of output j + 1.
+// within 128-bit blocks): output j's taps 1 and 2, and tap 0 of output j + 1. Splitting 128-bit
+// broadcasts blended into columns 0-3 and 8-11 (and 4-7, 12-15), which leaves them in order and dy
+// unpermuted: 1.07-1.1x the time on 14- and 28-wide planes.
 MLN_ALWAYS_INLINE void stride2_split(const float* row, __m256& even, __m256& odd) {
     const __m256 low = _mm256_loadu_ps(row), high = _mm256_loadu_ps(row + kLanes);
     even = _mm256_shuffle_ps(low, high, 0x88);
@@ -471,8 +473,8 @@ MLN_ALWAYS_INLINE void stride2_row_fmas(__m256 even, __m256 odd, __m256 d, __m25
 // sums[t] (zero where `first`) += tap t's products over register columns v_begin to v_end - 1,
 // a register column at a time down the plane (few registers a row: each source row's split kept
 // in registers for both of its output rows).
-void stride2_column_strip_sums(const float* x_plane, const float* dy_plane, const FilterPlane& p, int64_t v_begin,
-                               int64_t v_end, bool first, float* sums) {
+MLN_ALWAYS_INLINE void stride2_column_strip_sums(const float* x_plane, const float* dy_plane, const FilterPlane& p,
+                                                 int64_t v_begin, int64_t v_end, bool first, float* sums) {
     __m256 a[kTaps];
     MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) a[t] = first ? _mm256_setzero_ps() : _mm256_load_ps(sums + t * kLanes);
@@ -559,12 +561,33 @@ bool stride2_rows_fit(const WindowGeometry& g) {
            2 * (g.out[1] - 1) < g.in[1];
 }
 
-template <int64_t ColumnStride>
-void row_register_filter_sums(const float* x, const float* dy, const WindowGeometry& g, int64_t channels,
-                              int64_t images, int64_t x_image_stride, int64_t dy_image_stride, float* dw) {
-    const FilterPlane p = filter_plane(g);
-    const int64_t in_size = g.in_size(), out_size = g.out_size();
-    const std::vector<LaneClass> classes = lane_classes<ColumnStride>(p);
+// A channel's nine dw values from its classes' sums: the lanes each class's taps leave out
+// cleared, the classes added, then each tap's lanes.
+MLN_ALWAYS_INLINE void store_class_sums(const float (*sums)[kTaps][kLanes], const std::vector<LaneClass>& classes,
+                                        float* dw) {
+    __m256 total[kTaps];
+    MLN_UNROLL(9)
+    for (int64_t t = 0; t < kTaps; ++t) {
+        total[t] = _mm256_and_ps(_mm256_load_ps(sums[0][t]), _mm256_castsi256_ps(classes[0].keep[t % 3]));
+    }
+    const int64_t class_count = static_cast<int64_t>(classes.size());
+    for (int64_t k = 1; k < class_count; ++k) {
+        MLN_UNROLL(9)
+        for (int64_t t = 0; t < kTaps; ++t) {
+            const __m256 keep = _mm256_castsi256_ps(classes[k].keep[t % 3]);
+            total[t] = _mm256_add_ps(total[t], _mm256_and_ps(_mm256_load_ps(sums[k][t]), keep));
+        }
+    }
+    store_lane_sums(total, dw);
+}
+
+// row_register_filter_sums' loops, with Registers register columns a row each its own lane class
+// (0: the classes' columns counted at run time).
+template <int64_t ColumnStride, int64_t Registers>
+void row_register_channel_sums(const float* x, const float* dy, const FilterPlane& p,
+                               const std::vector<LaneClass>& classes, int64_t channels, int64_t images,
+                               int64_t x_image_stride, int64_t dy_image_stride, float* dw) {
+    const int64_t in_size = p.in_rows * p.in_width, out_size = p.out_rows * p.out_width;
     const int64_t class_count = static_cast<int64_t>(classes.size());
     // The loads reach a column before a plane (stride 1) and up to 15 columns (stride 2; a
     // register at stride 1) past it: the call's first and last planes are read from copies with
@@ -575,12 +598,59 @@ void row_register_filter_sums(const float* x, const float* dy, const WindowGeome
     float* x_copy = copies.data() + kRoom;
     float* dy_copy = x_copy + in_size + kRoom;
     float* permuted = dy_copy + out_size + kRoom;
+    const auto plane_in_place = [&](int64_t c, int64_t n, const float*& x_plane, const float*& dy_plane) {
+        if ((c == 0 && n == 0) || (c + 1 == channels && n + 1 == images)) {
+            std::copy(x_plane, x_plane + in_size, x_copy);
+            std::copy(dy_plane, dy_plane + out_size, dy_copy);
+            x_plane = x_copy;
+            dy_plane = dy_copy;
+        }
+    };
+    alignas(32) float sums[kLanes][kMaxLaneClasses][kTaps][kLanes];
+    const auto plane_sums = [&](const float* x_plane, const float* dy_plane, bool first,
+                                float (*plane)[kTaps][kLanes]) {
+        if constexpr (Registers > 0) {
+            MLN_UNROLL(2)
+            for (int64_t v = 0; v < Registers; ++v) {
+                if constexpr (ColumnStride == 1) {
+                    column_strip_sums(x_plane, dy_plane, p.in_rows, p.in_width, v, v + 1, first, plane[v][0]);
+                } else {
+                    stride2_column_strip_sums(x_plane, dy_plane, p, v, v + 1, first, plane[v][0]);
+                }
+            }
+            return;
+        }
+        for (int64_t k = 0; k < class_count; ++k) {
+            const LaneClass& lanes = classes[k];
+            if constexpr (ColumnStride == 1) {
+                column_strip_sums(x_plane, dy_plane, p.in_rows, p.in_width, lanes.v_begin, lanes.v_end, first,
+                                  plane[k][0]);
+            } else if (lanes.v_end - lanes.v_begin >= kStride2RowMajorMinRegisters) {
+                stride2_row_major_sums(x_plane, dy_plane, p, lanes.v_begin, lanes.v_end, first, permuted,
+                                       plane[k][0]);
+            } else {
+                stride2_column_strip_sums(x_plane, dy_plane, p, lanes.v_begin, lanes.v_end, first, plane[k][0]);
+            }
+        }
+    };
+    if (Registers > 0 && images == 1) {
+        // One image: each channel's sums reduced into dw as soon as its plane is summed. Wider
+        // rows keep the loop below (the next channel's plane prefetched in this loop instead:
+        // 1.13-1.45x the time on 28- to 112-wide planes at batch 1).
+        for (int64_t c = 0; c < channels; ++c) {
+            const float* x_plane = x + c * in_size;
+            const float* dy_plane = dy + c * out_size;
+            plane_in_place(c, 0, x_plane, dy_plane);
+            plane_sums(x_plane, dy_plane, true, sums[0]);
+            store_class_sums(sums[0], classes, dw + c * kTaps);
+        }
+        return;
+    }
     // Eight channels' sums over the images: an image's eight planes read together, each plane's
     // twin in the next image prefetched as the plane is summed (a whole image of channels away, too
     // far for the hardware prefetcher; one channel's next plane alone, 1.1-1.5x the time on 7 x 7
     // planes at batch 32; all eight next planes at once, which on 14 x 14 and 28 x 28 planes evict
     // the current ones from L1, 1.05-1.6x).
-    alignas(32) float sums[kLanes][kMaxLaneClasses][kTaps][kLanes];
     for (int64_t c0 = 0; c0 < channels; c0 += kLanes) {
         const int64_t group = std::min(kLanes, channels - c0);
         for (int64_t n = 0; n < images; ++n) {
@@ -594,45 +664,35 @@ void row_register_filter_sums(const float* x, const float* dy, const WindowGeome
                 }
                 const float* x_plane = x_image + c * in_size;
                 const float* dy_plane = dy_image + c * out_size;
-                if ((c0 + c == 0 && n == 0) || (c0 + c + 1 == channels && n + 1 == images)) {
-                    std::copy(x_plane, x_plane + in_size, x_copy);
-                    std::copy(dy_plane, dy_plane + out_size, dy_copy);
-                    x_plane = x_copy;
-                    dy_plane = dy_copy;
-                }
-                for (int64_t k = 0; k < class_count; ++k) {
-                    const LaneClass& lanes = classes[k];
-                    if constexpr (ColumnStride == 1) {
-                        column_strip_sums(x_plane, dy_plane, p.in_rows, p.in_width, lanes.v_begin, lanes.v_end, n == 0,
-                                          sums[c][k][0]);
-                    } else {
-                        if (lanes.v_end - lanes.v_begin >= kStride2RowMajorMinRegisters) {
-                            stride2_row_major_sums(x_plane, dy_plane, p, lanes.v_begin, lanes.v_end, n == 0,
-                                                   permuted, sums[c][k][0]);
-                        } else {
-                            stride2_column_strip_sums(x_plane, dy_plane, p, lanes.v_begin, lanes.v_end, n == 0,
-                                                      sums[c][k][0]);
-                        }
-                    }
-                }
+                plane_in_place(c0 + c, n, x_plane, dy_plane);
+                plane_sums(x_plane, dy_plane, n == 0, sums[c]);
             }
         }
-        for (int64_t c = 0; c < group; ++c) {
-            __m256 total[kTaps];
-            MLN_UNROLL(9)
-            for (int64_t t = 0; t < kTaps; ++t) {
-                total[t] = _mm256_and_ps(_mm256_load_ps(sums[c][0][t]), _mm256_castsi256_ps(classes[0].keep[t % 3]));
-            }
-            for (int64_t k = 1; k < class_count; ++k) {
-                MLN_UNROLL(9)
-                for (int64_t t = 0; t < kTaps; ++t) {
-                    const __m256 keep = _mm256_castsi256_ps(classes[k].keep[t % 3]);
-                    total[t] = _mm256_add_ps(total[t], _mm256_and_ps(_mm256_load_ps(sums[c][k][t]), keep));
-                }
-            }
-            store_lane_sums(total, dw + (c0 + c) * kTaps);
-        }
+        for (int64_t c = 0; c < group; ++c) store_class_sums(sums[c], classes, dw + (c0 + c) * kTaps);
     }
+}
+
+template <int64_t ColumnStride>
+void row_register_filter_sums(const float* x, const float* dy, const WindowGeometry& g, int64_t channels,
+                              int64_t images, int64_t x_image_stride, int64_t dy_image_stride, float* dw) {
+    const FilterPlane p = filter_plane(g);
+    const std::vector<LaneClass> classes = lane_classes<ColumnStride>(p);
+    const int64_t registers = (p.out_width + kLanes - 1) / kLanes;
+    // Rows of one register of outputs (or two at stride 1, each a lane class) go through the
+    // loops with their register columns fixed at compile time. Batch 1, one thread, against
+    // run-time columns (same-process A/B of the kernel, tsc per channel): dw960 @ 7 0.70-0.74x
+    // the time, dw576/2 @ 14 0.73-0.79x, dw384 @ 14 0.91-0.96x; two columns at stride 2 (dw192/2
+    // @ 28) 1.07-1.2x.
+    if (registers == 1) {
+        return row_register_channel_sums<ColumnStride, 1>(x, dy, p, classes, channels, images, x_image_stride,
+                                                          dy_image_stride, dw);
+    }
+    if (ColumnStride == 1 && registers == 2 && classes.size() == 2) {
+        return row_register_channel_sums<ColumnStride, 2>(x, dy, p, classes, channels, images, x_image_stride,
+                                                          dy_image_stride, dw);
+    }
+    row_register_channel_sums<ColumnStride, 0>(x, dy, p, classes, channels, images, x_image_stride, dy_image_stride,
+                                               dw);
 }
 
 // Stride-1 rows of at least this many outputs go a register of outputs at a time, others

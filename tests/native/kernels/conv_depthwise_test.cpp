@@ -628,6 +628,7 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeFilterWithNonFiniteDyMatchesReferenceAtVec
     cases.push_back({2, 5, 2, 7, 1, 1, 1});
     cases.push_back({2, 5, 9, 14, 1, 2, 0});
     cases.push_back({2, 5, 14, 14, 2, 1, 1});
+    cases.push_back({1, 5, 14, 14, 2, 1, 1});  // one image, rows of one register: a channel at a time
     cases.push_back({1, 5, 28, 28, 2, 1, 1});
     // Stride 2 on rows of 28 and 34 outputs: the AVX2 filter's row-by-row loop (dy shifted an
     // output for tap 0, its last lane past the row).
