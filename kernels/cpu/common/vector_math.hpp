@@ -25,23 +25,33 @@
 //
 // W provides: V (the float vector), Mask, set1, zero, add, sub, mul, div, fmadd (a b + c),
 // fnmadd (c - a b), fmsub (a b - c), min, max, round_nearest, floor, abs,
-// copysign, neg, lt, gt, eq, unordered, select (mask ? a : b), lookup16 (table[the low 4 bits
+// copysign, neg, negative_abs (-|a|), lt, gt, eq, unordered, select (mask ? a : b), lookup16 (table[the low 4 bits
 // of each lane]), permute (the same from a table of kPermuteEntries, what one permute reaches), scale_by_pow2 (a 2^floor(n) rounded once, for n in [-152, 129]; where the
 // result is denormal, for a in [0.7, 2]), pow2 (2^n for integral n in [-126, 127]),
 // reduce_for_log (log's (e, f), below) and reduce_normal_for_log (log1p's (e, f, 2^-e)), with
-// the special values of AVX-512's getexp and getmant; kLog1pOfFractionByPolynomial (below).
+// the special values of AVX-512's getexp and getmant; kLog1pOfFractionByPolynomial (below);
+// kScalesNormalByExponentBits, and where it is true all (every lane of a mask) and
+// add_index_bits (exp_of_normal).
 #pragma once
+
+#include <bit>
+
+#include "kernels/cpu/common/force_inline.hpp"
 
 namespace mln::kernels::vmath {
 
+// Every function here is forced inline: GCC kept tanh, exp, erf, expm1 and log1p out of line in
+// some of the elementwise loops (the streaming one among them), a call per vector that reloads
+// its constants.
+
 template <class W>
-inline typename W::V nan_passthrough(typename W::V x, typename W::V result) {
+MLN_ALWAYS_INLINE typename W::V nan_passthrough(typename W::V x, typename W::V result) {
     return W::select(W::unordered(x, x), x, result);
 }
 
 // Horner with FMA; coefficients highest degree first.
 template <class W, int N>
-inline typename W::V polynomial(typename W::V x, const float (&c)[N]) {
+MLN_ALWAYS_INLINE typename W::V polynomial(typename W::V x, const float (&c)[N]) {
     typename W::V p = W::set1(c[0]);
     for (int i = 1; i < N; ++i) p = W::fmadd(p, x, W::set1(c[i]));
     return p;
@@ -51,7 +61,7 @@ inline typename W::V polynomial(typename W::V x, const float (&c)[N]) {
 // x^2, x^4, ...: about log2(N) dependent FMAs instead of Horner's N - 1, for loops whose
 // bodies are too long for the out-of-order window to overlap many Horner chains.
 template <class W, int N>
-inline typename W::V polynomial_estrin(typename W::V x, const float (&c)[N]) {
+MLN_ALWAYS_INLINE typename W::V polynomial_estrin(typename W::V x, const float (&c)[N]) {
     typename W::V terms[N];  // lowest degree first
     for (int i = 0; i < N; ++i) terms[i] = W::set1(c[N - 1 - i]);
     auto power = x;
@@ -84,7 +94,7 @@ struct ExpReduction {
     typename W::V m, r, index;
 };
 template <class W>
-inline ExpReduction<W> exp_reduction(typename W::V x) {
+MLN_ALWAYS_INLINE ExpReduction<W> exp_reduction(typename W::V x) {
     const auto index = W::fmadd(x, W::set1(1.44269504088896341f), W::set1(786432.0f));
     const auto m = W::sub(index, W::set1(786432.0f));
     auto r = W::fnmadd(m, W::set1(0.693359375f), x);
@@ -92,24 +102,69 @@ inline ExpReduction<W> exp_reduction(typename W::V x) {
     return {m, r, index};
 }
 
-// e^x = 2^k 2^(j/16) e^r, e^r = 1 + r + r^2 (c2 + c3 r) (fit on [-ln2/32, ln2/32], 0.04 ulp).
+// e^x = 2^k 2^(j/16) (1 + q), q = e^r - 1 = r + r^2 (c2 + c3 r) (fit on [-ln2/32, ln2/32],
+// 0.04 ulp), 2^k = 2^floor(m).
+template <class W>
+struct ExpParts {
+    typename W::V m, index, q;
+};
+template <class W>
+MLN_ALWAYS_INLINE ExpParts<W> exp_parts(typename W::V xc) {
+    const auto [m, r, index] = exp_reduction<W>(xc);
+    const auto q = W::fmadd(W::mul(r, r), W::fmadd(r, W::set1(1.666686237e-01f), W::set1(5.000097752e-01f)), r);
+    return {m, index, q};
+}
 // W::scale_by_pow2 rounds once, so results that are denormal or overflow come out right
 // without a special case. exp_of_clamped takes x already in [-104, 89] (the callers' clamps).
 template <class W>
-inline typename W::V exp_of_clamped(typename W::V xc) {
-    const auto [m, r, index] = exp_reduction<W>(xc);
+MLN_ALWAYS_INLINE typename W::V exp_of_clamped(typename W::V xc) {
+    const auto [m, index, q] = exp_parts<W>(xc);
     const auto table = W::lookup16(kPow2Sixteenths, index);
-    const auto q = W::fmadd(W::mul(r, r), W::fmadd(r, W::set1(1.666686237e-01f), W::set1(5.000097752e-01f)), r);
     return W::scale_by_pow2(W::fmadd(table, q, table), m);
 }
+// kPow2Sixteenths' bits less j << 19: adding index's bits shifted left by 19 (16k + j from bit 0,
+// vmath::exp_reduction) restores 2^(j/16) and adds k to its exponent.
+struct Pow2SixteenthsLessIndexBits {
+    float entries[16];
+};
+inline constexpr Pow2SixteenthsLessIndexBits kPow2SixteenthsLessIndexBits = [] {
+    Pow2SixteenthsLessIndexBits table{};
+    for (unsigned j = 0; j < 16; ++j) {
+        table.entries[j] = std::bit_cast<float>(std::bit_cast<unsigned>(kPow2Sixteenths[j]) - (j << 19));
+    }
+    return table;
+}();
+// e^x for x in [-87, 87] (or NaN, where only tanh calls it), where e^x is normal: 2^k 2^(j/16)
+// is then a normal float and 2^k (2^(j/16) + 2^(j/16) q) rounds as the unscaled sum, so
+// W::kScalesNormalByExponentBits (AVX2) puts k in the table entry's exponent bits
+// (W::add_index_bits: 2 instructions where scale_by_pow2 takes 9) and gives exp_of_clamped's
+// bits. A NaN x there gives no NaN: the caller must pass NaN on itself.
 template <class W>
-inline typename W::V exp(typename W::V x) {
+MLN_ALWAYS_INLINE typename W::V exp_of_normal(typename W::V x) {
+    if constexpr (W::kScalesNormalByExponentBits) {
+        const auto [m, index, q] = exp_parts<W>(x);
+        const auto scaled = W::add_index_bits(W::lookup16(kPow2SixteenthsLessIndexBits.entries, index), index);
+        return W::fmadd(scaled, q, scaled);
+    } else {
+        return exp_of_clamped<W>(x);
+    }
+}
+// The clamps and the full scaling only where some lane of x is beyond [-87, 87] (or NaN) at
+// AVX2: one compare and a branch per vector (in cache, inputs in [-20, 20]: 0.75x the time).
+template <class W>
+MLN_ALWAYS_INLINE typename W::V exp(typename W::V x) {
+    if constexpr (W::kScalesNormalByExponentBits) {
+        if (W::all(W::le(W::abs(x), W::set1(87.0f)))) return exp_of_normal<W>(x);
+    }
     // max and min return their second operand where either is NaN: x's NaN carries through.
     return exp_of_clamped<W>(W::min(W::set1(89.0f), W::max(W::set1(-104.0f), x)));
 }
 // e^x for x <= 0 (or NaN): exp's clamp less its upper bound, one instruction fewer.
 template <class W>
-inline typename W::V exp_of_nonpositive(typename W::V x) {
+MLN_ALWAYS_INLINE typename W::V exp_of_nonpositive(typename W::V x) {
+    if constexpr (W::kScalesNormalByExponentBits) {
+        if (W::all(W::le(W::set1(-87.0f), x))) return exp_of_normal<W>(x);
+    }
     return exp_of_clamped<W>(W::max(W::set1(-104.0f), x));
 }
 
@@ -117,7 +172,7 @@ inline typename W::V exp_of_nonpositive(typename W::V x) {
 // ln2 is split with its low part positive, so e = -inf gives -inf and e = +inf (f = 0) +inf
 // without a special case.
 template <class W>
-inline typename W::V log_of_reduced(typename W::V e, typename W::V f) {
+MLN_ALWAYS_INLINE typename W::V log_of_reduced(typename W::V e, typename W::V f) {
     static constexpr float p[] = {6.971611471e-02f,  -1.147973385e-01f, 1.168541992e-01f,
                                   -1.242568733e-01f, 1.424905765e-01f,  -1.666780232e-01f,
                                   2.000071575e-01f,  -2.499999696e-01f, 3.333333118e-01f};
@@ -135,7 +190,7 @@ struct ReducedLog {
     typename W::V f;
 };
 template <class W>
-inline ReducedLog<W> reduce_to_sqrt2(typename W::V e, typename W::V m) {
+MLN_ALWAYS_INLINE ReducedLog<W> reduce_to_sqrt2(typename W::V e, typename W::V m) {
     const auto above = W::gt(m, W::set1(1.41421356f));
     m = W::select(above, W::mul(m, W::set1(0.5f)), m);
     e = W::select(above, W::add(e, W::set1(1.0f)), e);
@@ -154,30 +209,30 @@ struct ReducedNormalLog {
 // gives x = 0 -> e = -inf, f = 0; x = inf -> e = inf, f = 0; x < 0 -> f = NaN, which
 // log_of_reduced carries through to -inf, inf and NaN.
 template <class W>
-inline typename W::V log(typename W::V x) {
+MLN_ALWAYS_INLINE typename W::V log(typename W::V x) {
     const auto r = W::reduce_for_log(x);
     return nan_passthrough<W>(x, log_of_reduced<W>(r.e, r.f));
 }
 
 // |x| < 0.625: x + x u R(u), u = x^2 (fit of tanh(x)/x); else 1 - 2 / (e^2|x| + 1).
 template <class W>
-inline typename W::V tanh(typename W::V x) {
+MLN_ALWAYS_INLINE typename W::V tanh(typename W::V x) {
     static constexpr float r[] = {-5.657135184e-03f, 2.058819145e-02f, -5.372010766e-02f, 1.333111406e-01f,
                                   -3.333325986e-01f};
     const auto ax = W::abs(x);
     const auto u = W::mul(x, x);
     const auto small = W::fmadd(W::mul(x, u), polynomial<W>(u, r), x);
     // 2|x| >= 0 needs only the upper clamp (where tanh is 1 in float); a NaN carries through min.
-    const auto e = exp_of_clamped<W>(W::min(W::set1(20.0f), W::add(ax, ax)));
+    const auto e = exp_of_normal<W>(W::min(W::set1(20.0f), W::add(ax, ax)));
     const auto one = W::set1(1.0f);
     const auto large = W::sub(one, W::div(W::set1(2.0f), W::add(e, one)));
-    // tanh is odd: the sign of x also fixes tanh(-0) = -0. NaN: both branches are NaN.
-    return W::copysign(W::select(W::lt(ax, W::set1(0.625f)), small, large), x);
+    // tanh is odd: the sign of x also fixes tanh(-0) = -0. A NaN x takes `small`, which is NaN.
+    return W::copysign(W::select(W::le(W::set1(0.625f), ax), large, small), x);
 }
 
 template <class W>
-inline typename W::V sigmoid(typename W::V x) {
-    const auto e = exp_of_nonpositive<W>(W::neg(W::abs(x)));
+MLN_ALWAYS_INLINE typename W::V sigmoid(typename W::V x) {
+    const auto e = exp_of_nonpositive<W>(W::negative_abs(x));
     const auto one = W::set1(1.0f);
     const auto denominator = W::add(one, e);
     const auto numerator = W::select(W::lt(x, W::zero()), e, one);
@@ -242,7 +297,7 @@ struct ErfIntervals<8> {
 };
 };
 template <class W>
-inline typename W::V erf(typename W::V x) {
+MLN_ALWAYS_INLINE typename W::V erf(typename W::V x) {
     using Intervals = ErfIntervals<W::kPermuteEntries>;
     // min returns its second operand where either is NaN: x's NaN carries through t.
     const auto axc = W::min(W::set1(4.0f), W::abs(x));
@@ -262,7 +317,7 @@ inline typename W::V erf(typename W::V x) {
 // (k = 0 or -1: Sterbenz), so small results keep full relative accuracy; x is clamped to
 // [-88, 89] so that 2^-k stays finite (e^-88 - 1 is -1 in float).
 template <class W>
-inline typename W::V expm1(typename W::V x) {
+MLN_ALWAYS_INLINE typename W::V expm1(typename W::V x) {
     const auto xc = W::min(W::set1(89.0f), W::max(W::set1(-88.0f), x));
     const auto [m, r, index] = exp_reduction<W>(xc);
     const auto high = W::lookup16(kPow2Sixteenths, index);
@@ -282,7 +337,7 @@ inline typename W::V expm1(typename W::V x) {
 // e = -inf, c = 0); x < -1 gives a negative w and NaN. log1p has the sign of x, which also keeps
 // log1p(-0) = -0; log1p(inf) = inf.
 template <class W>
-inline typename W::V log1p(typename W::V x) {
+MLN_ALWAYS_INLINE typename W::V log1p(typename W::V x) {
     const auto one = W::set1(1.0f);
     const auto w = W::add(one, x);
     const auto c = W::sub(W::min(one, x), W::sub(w, W::max(one, x)));
@@ -300,7 +355,7 @@ inline typename W::V log1p(typename W::V x) {
 // exact), above it (1 + n) / 2 (f = (n - 1) / 2, rounded once), then log_of_reduced: 1.40 ulp
 // measured over every float in [0, 1]; softplus 2.17 (kSoftplusMaxUlp).
 template <class W>
-inline typename W::V log1p_of_fraction(typename W::V n) {
+MLN_ALWAYS_INLINE typename W::V log1p_of_fraction(typename W::V n) {
     if constexpr (W::kLog1pOfFractionByPolynomial) {
         static constexpr float r[] = {-4.466211423e-03f, 2.522405423e-02f, -6.675772369e-02f,
                                       1.156184524e-01f,  -1.584756523e-01f, 1.985410601e-01f,

@@ -37,6 +37,7 @@ struct Avx2F32 {
     static V ceil(V a) { return _mm256_ceil_ps(a); }
     static V abs(V a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
     static V neg(V a) { return _mm256_xor_ps(a, _mm256_set1_ps(-0.0f)); }
+    static V negative_abs(V a) { return _mm256_or_ps(a, _mm256_set1_ps(-0.0f)); }  // -|a|: one instruction
     static V copysign(V magnitude, V sign) {
         const V sign_bit = _mm256_set1_ps(-0.0f);
         return _mm256_or_ps(_mm256_andnot_ps(sign_bit, magnitude), _mm256_and_ps(sign_bit, sign));
@@ -63,6 +64,13 @@ struct Avx2F32 {
         const __m256i rest = _mm256_sub_epi32(biased_twice, half);
         return mul(mul(a, _mm256_castsi256_ps(_mm256_slli_epi32(half, 23))),
                    _mm256_castsi256_ps(_mm256_slli_epi32(rest, 23)));
+    }
+    static bool all(Mask m) { return _mm256_movemask_ps(m) == 0xff; }
+    // vmath::exp_of_normal: the table entry's bits plus index's bits shifted left by 19.
+    static constexpr bool kScalesNormalByExponentBits = true;
+    static V add_index_bits(V entry, V index) {
+        return _mm256_castsi256_ps(
+            _mm256_add_epi32(_mm256_castps_si256(entry), _mm256_slli_epi32(_mm256_castps_si256(index), 19)));
     }
     // vmath::log1p_of_fraction as one polynomial: softplus 0.73-0.86x the time in cache.
     static constexpr bool kLog1pOfFractionByPolynomial = true;

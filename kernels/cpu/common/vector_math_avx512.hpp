@@ -46,6 +46,7 @@ struct Avx512F32 {
     static V ceil(V a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC); }
     static V abs(V a) { return _mm512_andnot_ps(_mm512_set1_ps(-0.0f), a); }
     static V neg(V a) { return _mm512_xor_ps(a, _mm512_set1_ps(-0.0f)); }
+    static V negative_abs(V a) { return _mm512_or_ps(a, _mm512_set1_ps(-0.0f)); }  // -|a|: one instruction
     static V copysign(V magnitude, V sign) {
         const V sign_bit = _mm512_set1_ps(-0.0f);
         return _mm512_or_ps(_mm512_andnot_ps(sign_bit, magnitude), _mm512_and_ps(sign_bit, sign));
@@ -65,6 +66,8 @@ struct Avx512F32 {
     static constexpr int kPermuteEntries = 16;
     // vmath::log1p_of_fraction by log_of_reduced (its bits and speed kept; AVX2's polynomial untimed here).
     static constexpr bool kLog1pOfFractionByPolynomial = false;
+    // scalef is one instruction: vmath::exp needs no path for normal results.
+    static constexpr bool kScalesNormalByExponentBits = false;
     static V permute(const float (&table)[16], V index) {
         return _mm512_permutexvar_ps(_mm512_castps_si512(index), _mm512_loadu_ps(table));
     }

@@ -16,6 +16,7 @@
 
 #include <immintrin.h>
 
+#include "kernels/cpu/common/force_inline.hpp"
 #include "kernels/cpu/common/vector_math.hpp"
 #include "kernels/cpu/elementwise/elementwise_vector.hpp"
 
@@ -49,22 +50,24 @@ inline typename W::V piecewise(typename W::Mask positive, typename W::V one, typ
 }
 
 // Unary ops: apply(p, x) is the forward; derivative(p, v) is op'(x) from v = y where
-// kGradFromY, else v = x (as the scalar struct of the same name).
+// kGradFromY, else v = x (as the scalar struct of the same name). Forced inline, as vmath's
+// functions: GCC otherwise called some ops' apply out of line from the streaming loop (log1p
+// there ran at 0.75x main's speed, bench eltwise --threads 2).
 struct VecIdentity {
     static constexpr bool kGradFromY = true;
-    template <class W> static auto apply(const Params<W>&, typename W::V x) { return x; }
-    template <class W> static auto derivative(const Params<W>&, typename W::V) { return W::set1(1.0f); }
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return x; }
+    template <class W> MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V) { return W::set1(1.0f); }
 };
 struct VecNeg {
     static constexpr bool kGradFromY = true;
-    template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::neg(x); }
-    template <class W> static auto derivative(const Params<W>&, typename W::V) { return W::set1(-1.0f); }
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return W::neg(x); }
+    template <class W> MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V) { return W::set1(-1.0f); }
 };
 struct VecAbs {
     static constexpr bool kGradFromY = false;
-    template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::abs(x); }
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return W::abs(x); }
     template <class W>
-    static auto derivative(const Params<W>&, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) {
         const auto zero = W::zero();
         return W::select(W::gt(x, zero), W::set1(1.0f),
                          W::select(W::lt(x, zero), W::set1(-1.0f), W::select(W::eq(x, zero), zero, x)));
@@ -72,57 +75,57 @@ struct VecAbs {
 };
 struct VecSqrt {
     static constexpr bool kGradFromY = true;
-    template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::sqrt(x); }
-    template <class W> static auto derivative(const Params<W>&, typename W::V y) { return W::div(W::set1(0.5f), y); }
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return W::sqrt(x); }
+    template <class W> MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V y) { return W::div(W::set1(0.5f), y); }
 };
 struct VecExp {
     static constexpr bool kGradFromY = true;
-    template <class W> static auto apply(const Params<W>&, typename W::V x) { return vmath::exp<W>(x); }
-    template <class W> static auto derivative(const Params<W>&, typename W::V y) { return y; }
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::exp<W>(x); }
+    template <class W> MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V y) { return y; }
 };
 struct VecLog {
     static constexpr bool kGradFromY = false;
-    template <class W> static auto apply(const Params<W>&, typename W::V x) { return vmath::log<W>(x); }
-    template <class W> static auto derivative(const Params<W>&, typename W::V x) { return W::div(W::set1(1.0f), x); }
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::log<W>(x); }
+    template <class W> MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) { return W::div(W::set1(1.0f), x); }
 };
 // NaN-preserving max(0, x) style selects use compares that are false for NaN.
 struct VecRelu {
     static constexpr bool kGradFromY = true;
     template <class W>
-    static auto apply(const Params<W>&, typename W::V x) { return W::select(W::lt(x, W::zero()), W::zero(), x); }
+    MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return W::select(W::lt(x, W::zero()), W::zero(), x); }
     template <class W>
-    static auto derivative(const Params<W>&, typename W::V y) {
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V y) {
         return piecewise<W>(W::gt(y, W::zero()), W::set1(1.0f), W::eq(y, W::zero()), W::zero(), y);
     }
 };
 struct VecSigmoid {
     static constexpr bool kGradFromY = true;
-    template <class W> static auto apply(const Params<W>&, typename W::V x) { return vmath::sigmoid<W>(x); }
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::sigmoid<W>(x); }
     template <class W>
-    static auto derivative(const Params<W>&, typename W::V y) { return W::mul(y, W::sub(W::set1(1.0f), y)); }
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V y) { return W::mul(y, W::sub(W::set1(1.0f), y)); }
 };
 struct VecTanh {
     static constexpr bool kGradFromY = true;
-    template <class W> static auto apply(const Params<W>&, typename W::V x) { return vmath::tanh<W>(x); }
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::tanh<W>(x); }
     template <class W>
-    static auto derivative(const Params<W>&, typename W::V y) { return W::fnmadd(y, y, W::set1(1.0f)); }
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V y) { return W::fnmadd(y, y, W::set1(1.0f)); }
 };
 struct VecErf {
     static constexpr bool kGradFromY = false;
-    template <class W> static auto apply(const Params<W>&, typename W::V x) { return vmath::erf<W>(x); }
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::erf<W>(x); }
     template <class W>
-    static auto derivative(const Params<W>&, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) {
         return W::mul(W::set1(1.12837916709551257390f), vmath::exp_of_nonpositive<W>(W::neg(W::mul(x, x))));
     }
 };
 struct VecLeakyRelu {
     static constexpr bool kGradFromY = false;
     template <class W>
-    static auto apply(const Params<W>& p, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto apply(const Params<W>& p, typename W::V x) {
         return W::select(W::lt(x, W::zero()), W::mul(p.alpha, x), x);
     }
     template <class W>
-    static auto derivative(const Params<W>& p, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>& p, typename W::V x) {
         return piecewise<W>(W::gt(x, W::zero()), W::set1(1.0f), W::le(x, W::zero()), p.alpha, x);
     }
 };
@@ -130,17 +133,17 @@ struct VecLeakyRelu {
 struct VecGelu {
     static constexpr bool kGradFromY = false;
     template <class W>
-    static auto cdf(typename W::V x) {
+    MLN_ALWAYS_INLINE static auto cdf(typename W::V x) {
         const auto e = vmath::erf<W>(W::mul(x, W::set1(0.70710678118654752f)));
         return W::mul(W::set1(0.5f), W::add(W::set1(1.0f), e));
     }
     template <class W>
-    static auto apply(const Params<W>&, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) {
         const auto e = vmath::erf<W>(W::mul(x, W::set1(0.70710678118654752f)));
         return W::mul(W::mul(W::set1(0.5f), x), W::add(W::set1(1.0f), e));
     }
     template <class W>
-    static auto derivative(const Params<W>&, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) {
         const auto pdf = vmath::exp_of_nonpositive<W>(W::mul(W::set1(-0.5f), W::mul(x, x)));
         return W::fmadd(W::mul(x, W::set1(0.39894228040143267794f)), pdf, cdf<W>(x));
     }
@@ -149,16 +152,16 @@ struct VecGelu {
 struct VecGeluTanh {
     static constexpr bool kGradFromY = false;
     template <class W>
-    static auto inner(typename W::V x) {
+    MLN_ALWAYS_INLINE static auto inner(typename W::V x) {
         const auto x3 = W::mul(W::mul(x, x), x);
         return W::mul(W::set1(0.79788456080286536f), W::fmadd(W::set1(0.044715f), x3, x));
     }
     template <class W>
-    static auto apply(const Params<W>&, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) {
         return W::mul(W::mul(W::set1(0.5f), x), W::add(W::set1(1.0f), vmath::tanh<W>(inner<W>(x))));
     }
     template <class W>
-    static auto derivative(const Params<W>&, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) {
         const auto t = vmath::tanh<W>(inner<W>(x));
         const auto one = W::set1(1.0f);
         const auto dinner = W::mul(W::set1(0.79788456080286536f), W::fmadd(W::set1(3 * 0.044715f), W::mul(x, x), one));
@@ -169,9 +172,9 @@ struct VecGeluTanh {
 // SiLU: x sigmoid(x); derivative s (1 + x (1 - s)).
 struct VecSilu {
     static constexpr bool kGradFromY = false;
-    template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::mul(x, vmath::sigmoid<W>(x)); }
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return W::mul(x, vmath::sigmoid<W>(x)); }
     template <class W>
-    static auto derivative(const Params<W>&, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) {
         const auto s = vmath::sigmoid<W>(x);
         const auto one = W::set1(1.0f);
         return W::mul(s, W::fmadd(x, W::sub(one, s), one));
@@ -180,9 +183,9 @@ struct VecSilu {
 struct VecSoftsign {
     static constexpr bool kGradFromY = false;
     template <class W>
-    static auto apply(const Params<W>&, typename W::V x) { return W::div(x, W::add(W::set1(1.0f), W::abs(x))); }
+    MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return W::div(x, W::add(W::set1(1.0f), W::abs(x))); }
     template <class W>
-    static auto derivative(const Params<W>&, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) {
         const auto d = W::add(W::set1(1.0f), W::abs(x));
         return W::div(W::set1(1.0f), W::mul(d, d));
     }
@@ -190,11 +193,11 @@ struct VecSoftsign {
 struct VecHardSigmoid {
     static constexpr bool kGradFromY = false;
     template <class W>
-    static auto apply(const Params<W>& p, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto apply(const Params<W>& p, typename W::V x) {
         return vmath::nan_passthrough<W>(x, clamp01<W>(W::fmadd(p.alpha, x, p.beta)));
     }
     template <class W>
-    static auto derivative(const Params<W>& p, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>& p, typename W::V x) {
         const auto v = W::fmadd(p.alpha, x, p.beta);
         const auto inside = W::mask_and(W::gt(v, W::zero()), W::lt(v, W::set1(1.0f)));
         return W::select(inside, p.alpha, W::select(W::unordered(v, v), v, W::zero()));
@@ -203,46 +206,46 @@ struct VecHardSigmoid {
 struct VecHardSwish {
     static constexpr bool kGradFromY = false;
     template <class W>
-    static auto apply(const Params<W>&, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) {
         const auto v = W::add(W::div(x, W::set1(6.0f)), W::set1(0.5f));
         return vmath::nan_passthrough<W>(x, W::mul(x, clamp01<W>(v)));
     }
     template <class W>
-    static auto derivative(const Params<W>&, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) {
         const auto middle = W::add(W::div(x, W::set1(3.0f)), W::set1(0.5f));  // NaN stays NaN
         return W::select(W::lt(x, W::set1(-3.0f)), W::zero(), W::select(W::gt(x, W::set1(3.0f)), W::set1(1.0f), middle));
     }
 };
 struct VecReciprocal {
     static constexpr bool kGradFromY = true;
-    template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::div(W::set1(1.0f), x); }
-    template <class W> static auto derivative(const Params<W>&, typename W::V y) { return W::neg(W::mul(y, y)); }
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return W::div(W::set1(1.0f), x); }
+    template <class W> MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V y) { return W::neg(W::mul(y, y)); }
 };
 struct VecSquare {
     static constexpr bool kGradFromY = false;
-    template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::mul(x, x); }
-    template <class W> static auto derivative(const Params<W>&, typename W::V x) { return W::add(x, x); }
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return W::mul(x, x); }
+    template <class W> MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) { return W::add(x, x); }
 };
 struct VecExpm1 {
     static constexpr bool kGradFromY = true;
-    template <class W> static auto apply(const Params<W>&, typename W::V x) { return vmath::expm1<W>(x); }
-    template <class W> static auto derivative(const Params<W>&, typename W::V y) { return W::add(y, W::set1(1.0f)); }
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::expm1<W>(x); }
+    template <class W> MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V y) { return W::add(y, W::set1(1.0f)); }
 };
 struct VecLog1p {
     static constexpr bool kGradFromY = false;
-    template <class W> static auto apply(const Params<W>&, typename W::V x) { return vmath::log1p<W>(x); }
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::log1p<W>(x); }
     template <class W>
-    static auto derivative(const Params<W>&, typename W::V x) { return W::div(W::set1(1.0f), W::add(W::set1(1.0f), x)); }
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) { return W::div(W::set1(1.0f), W::add(W::set1(1.0f), x)); }
 };
 // ELU: alpha (e^x - 1) below 0.
 struct VecElu {
     static constexpr bool kGradFromY = false;
     template <class W>
-    static auto apply(const Params<W>& p, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto apply(const Params<W>& p, typename W::V x) {
         return W::select(W::lt(x, W::zero()), W::mul(p.alpha, vmath::expm1<W>(x)), x);
     }
     template <class W>
-    static auto derivative(const Params<W>& p, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>& p, typename W::V x) {
         return piecewise<W>(W::gt(x, W::zero()), W::set1(1.0f), W::le(x, W::zero()), W::mul(p.alpha, vmath::exp<W>(x)), x);
     }
 };
@@ -250,11 +253,11 @@ struct VecElu {
 struct VecSelu {
     static constexpr bool kGradFromY = false;
     template <class W>
-    static auto apply(const Params<W>& p, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto apply(const Params<W>& p, typename W::V x) {
         return W::select(W::lt(x, W::zero()), W::mul(p.alpha_beta, vmath::expm1<W>(x)), W::mul(p.beta, x));
     }
     template <class W>
-    static auto derivative(const Params<W>& p, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>& p, typename W::V x) {
         return piecewise<W>(W::gt(x, W::zero()), p.beta, W::le(x, W::zero()), W::mul(p.alpha_beta, vmath::exp<W>(x)), x);
     }
 };
@@ -262,11 +265,11 @@ struct VecSelu {
 struct VecCelu {
     static constexpr bool kGradFromY = false;
     template <class W>
-    static auto apply(const Params<W>& p, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto apply(const Params<W>& p, typename W::V x) {
         return W::select(W::lt(x, W::zero()), W::mul(p.alpha, vmath::expm1<W>(W::mul(x, p.reciprocal_alpha))), x);
     }
     template <class W>
-    static auto derivative(const Params<W>& p, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>& p, typename W::V x) {
         return piecewise<W>(W::gt(x, W::zero()), W::set1(1.0f), W::le(x, W::zero()), vmath::exp<W>(W::mul(x, p.reciprocal_alpha)), x);
     }
 };
@@ -274,12 +277,12 @@ struct VecCelu {
 struct VecSoftplus {
     static constexpr bool kGradFromY = false;
     template <class W>
-    static auto softplus(typename W::V x) {
-        const auto tail = vmath::log1p_of_fraction<W>(vmath::exp_of_nonpositive<W>(W::neg(W::abs(x))));
+    MLN_ALWAYS_INLINE static auto softplus(typename W::V x) {
+        const auto tail = vmath::log1p_of_fraction<W>(vmath::exp_of_nonpositive<W>(W::negative_abs(x)));
         return vmath::nan_passthrough<W>(x, W::add(W::max(x, W::zero()), tail));
     }
-    template <class W> static auto apply(const Params<W>&, typename W::V x) { return softplus<W>(x); }
-    template <class W> static auto derivative(const Params<W>&, typename W::V x) { return vmath::sigmoid<W>(x); }
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return softplus<W>(x); }
+    template <class W> MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) { return vmath::sigmoid<W>(x); }
 };
 // Mish: x tanh(softplus(x)); derivative t + x (1 - t^2) sigmoid(x). With n = e^x,
 // t = tanh(log(1 + n)) = n (n + 2) / (n (n + 2) + 2) and sigmoid(x) = n / (1 + n): one exp and
@@ -290,20 +293,20 @@ struct VecMish {
     // exp's own clamp to [-104, 89] less its upper bound, which 20 already keeps (min(x, 20) is
     // never NaN: min returns its second operand where either is).
     template <class W>
-    static auto exp_clamped(typename W::V x) {
+    MLN_ALWAYS_INLINE static auto exp_clamped(typename W::V x) {
         return vmath::exp_of_clamped<W>(W::max(W::set1(-104.0f), W::min(x, W::set1(20.0f))));
     }
     template <class W>
-    static auto tanh_softplus(typename W::V n) {
+    MLN_ALWAYS_INLINE static auto tanh_softplus(typename W::V n) {
         const auto p = W::fmadd(n, n, W::add(n, n));  // n (n + 2) with one rounding
         return W::div(p, W::add(p, W::set1(2.0f)));
     }
     template <class W>
-    static auto apply(const Params<W>&, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) {
         return W::mul(x, tanh_softplus<W>(exp_clamped<W>(x)));
     }
     template <class W>
-    static auto derivative(const Params<W>&, typename W::V x) {
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) {
         const auto n = exp_clamped<W>(x);
         const auto t = tanh_softplus<W>(n);
         const auto one = W::set1(1.0f);
@@ -315,16 +318,16 @@ struct VecMish {
 // Piecewise constant: derivative 0, NaN where y is NaN.
 struct PiecewiseConstantDerivative {
     static constexpr bool kGradFromY = true;
-    template <class W> static auto derivative(const Params<W>&, typename W::V y) { return W::sub(y, y); }
+    template <class W> MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V y) { return W::sub(y, y); }
 };
 struct VecFloor : PiecewiseConstantDerivative {
-    template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::floor(x); }
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return W::floor(x); }
 };
 struct VecCeil : PiecewiseConstantDerivative {
-    template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::ceil(x); }
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return W::ceil(x); }
 };
 struct VecRound : PiecewiseConstantDerivative {
-    template <class W> static auto apply(const Params<W>&, typename W::V x) { return W::round_nearest(x); }
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return W::round_nearest(x); }
 };
 
 // Elements before y + result is vector-aligned (all of n if y is not element-aligned).
@@ -373,7 +376,7 @@ void on_padded(const typename W::T* const (&inputs)[Inputs], const int64_t (&ste
 template <class Op, class W>
 void unary_run(double alpha, double beta, const float* x, float* y, int64_t n, bool stream) {
     const Params<W> params = make_params<W>(alpha, beta);
-    run_vectors<W>(y, n, stream, [&](int64_t i) { return Op::template apply<W>(params, W::load(x + i)); },
+    run_vectors<W>(y, n, stream, [&](int64_t i) MLN_LAMBDA_ALWAYS_INLINE { return Op::template apply<W>(params, W::load(x + i)); },
                    [&](int64_t begin, int64_t count) {
                        on_padded<W, 1>({x + begin}, {1}, y + begin, count, [&](const auto& in) {
                            return Op::template apply<W>(params, W::load(in[0]));
@@ -386,11 +389,11 @@ void unary_backward_run(double alpha, double beta, const float* source, bool sou
                         float* dx, int64_t n, bool stream) {
     const Params<W> params = make_params<W>(alpha, beta);
     const bool apply_first = Op::kGradFromY && !source_is_y;
-    const auto gradient = [&](typename W::V v, typename W::V g) {
+    const auto gradient = [&](typename W::V v, typename W::V g) MLN_LAMBDA_ALWAYS_INLINE {
         if (apply_first) v = Op::template apply<W>(params, v);
         return W::mul(g, Op::template derivative<W>(params, v));
     };
-    run_vectors<W>(dx, n, stream, [&](int64_t i) { return gradient(W::load(source + i), W::load(dy + i)); },
+    run_vectors<W>(dx, n, stream, [&](int64_t i) MLN_LAMBDA_ALWAYS_INLINE { return gradient(W::load(source + i), W::load(dy + i)); },
                    [&](int64_t begin, int64_t count) {
                        on_padded<W, 2>({source + begin, dy + begin}, {1, 1}, dx + begin, count, [&](const auto& in) {
                            return gradient(W::load(in[0]), W::load(in[1]));
@@ -446,18 +449,18 @@ UnaryKernels<W> unary_kernels(mln_unary_op op) {
 }
 
 // Binary ops, over float or double traits.
-struct VecAdd { template <class W> static auto apply(typename W::V a, typename W::V b) { return W::add(a, b); } };
-struct VecSub { template <class W> static auto apply(typename W::V a, typename W::V b) { return W::sub(a, b); } };
-struct VecMul { template <class W> static auto apply(typename W::V a, typename W::V b) { return W::mul(a, b); } };
-struct VecDiv { template <class W> static auto apply(typename W::V a, typename W::V b) { return W::div(a, b); } };
+struct VecAdd { template <class W> MLN_ALWAYS_INLINE static auto apply(typename W::V a, typename W::V b) { return W::add(a, b); } };
+struct VecSub { template <class W> MLN_ALWAYS_INLINE static auto apply(typename W::V a, typename W::V b) { return W::sub(a, b); } };
+struct VecMul { template <class W> MLN_ALWAYS_INLINE static auto apply(typename W::V a, typename W::V b) { return W::mul(a, b); } };
+struct VecDiv { template <class W> MLN_ALWAYS_INLINE static auto apply(typename W::V a, typename W::V b) { return W::div(a, b); } };
 // max/min propagate NaN from either side, like MaxOp/MinOp (a + b is NaN there).
 struct VecMax {
     template <class W>
-    static auto apply(typename W::V a, typename W::V b) { return W::select(W::unordered(a, b), W::add(a, b), W::max(a, b)); }
+    MLN_ALWAYS_INLINE static auto apply(typename W::V a, typename W::V b) { return W::select(W::unordered(a, b), W::add(a, b), W::max(a, b)); }
 };
 struct VecMin {
     template <class W>
-    static auto apply(typename W::V a, typename W::V b) { return W::select(W::unordered(a, b), W::add(a, b), W::min(a, b)); }
+    MLN_ALWAYS_INLINE static auto apply(typename W::V a, typename W::V b) { return W::select(W::unordered(a, b), W::add(a, b), W::min(a, b)); }
 };
 
 template <class Op, class W>

@@ -122,6 +122,32 @@ TEST_F(VectorMathTest, ExpWithinStatedUlp) {
     }
 }
 
+// AVX2's exp takes a shorter path where every lane of a vector is within [-87, 87]
+// (vmath::exp_of_normal): each x there must give the bits it gives in a vector that one lane
+// beyond the range sends through the full scaling. Each group of 16 has its lanes 7 and 15 set
+// to 100 (beyond 87 for exp, -100 as sigmoid's and softplus's -|x|), so every vector of 8 or
+// 16 lanes holds one.
+TEST_F(VectorMathTest, ExpNormalPathGivesTheFullScalingsBits) {
+    std::vector<float> x;
+    for (float v = -87.0f; v <= 87.0f; v += 0.00731f) x.push_back(v);
+    x.resize(x.size() / 16 * 16);
+    std::vector<float> beyond = x;
+    for (size_t i = 0; i < beyond.size(); i += 16) beyond[i + 7] = beyond[i + 15] = 100.0f;
+    for (mln_isa isa : vector_isas()) {
+        for (mln_unary_op op : {MLN_UNARY_OP_EXP, MLN_UNARY_OP_SIGMOID, MLN_UNARY_OP_SOFTPLUS}) {
+            const Kernel f = vector_function(isa, op);
+            std::vector<float> normal_path(x.size()), full_path(x.size());
+            f(x.data(), normal_path.data(), static_cast<int64_t>(x.size()));
+            f(beyond.data(), full_path.data(), static_cast<int64_t>(x.size()));
+            for (size_t i = 0; i < x.size(); ++i) {
+                if (i % 8 == 7) continue;
+                ASSERT_EQ(std::memcmp(&normal_path[i], &full_path[i], sizeof(float)), 0)
+                    << "isa " << isa << ", op " << op << ", x " << x[i];
+            }
+        }
+    }
+}
+
 TEST_F(VectorMathTest, LogWithinStatedUlp) {
     for (mln_isa isa : vector_isas()) {
         const Kernel f = vector_function(isa, MLN_UNARY_OP_LOG);
