@@ -204,8 +204,8 @@ void conv_depthwise_backward_data(const ConvArgs& a) {
 // Below this many dx positions per group (batch x spatial: the columns of the GEMM), the
 // flipped filters are used too little to pay for rearranging them (one pass over all weights
 // costs about as much as a GEMM with 60 columns). Where the forward takes the implicit GEMM's
-// transposed form (AVX-512, 14x14 and 7x7 images) there is no such pass: it reads the filters
-// flipped as it packs them, at any column count.
+// transposed form (AVX-512) or its position panels (AVX2), 14x14 and 7x7 images, there is no
+// such pass: it reads the filters flipped as it packs them, at any column count.
 constexpr int64_t kFlippedFilterMinColumns = 256;
 
 // The stride-1 backward data as a forward convolution: dx = conv(dy, w') with
@@ -235,10 +235,7 @@ bool conv_backward_data_as_forward(const ConvArgs& a) {
     forward.x = a.y;
     forward.y = a.x;
     forward.w = a.w;
-    const bool transposed_form = !winograd_wins(forward, float_dtype_of<T>()) &&
-                                 implicit_gemm::takes_transposed_form<T>(forward);
-    if (transposed_form) {
-        implicit_gemm::conv_forward_from_flipped_filters<T>(forward);
+    if (!winograd_wins(forward, float_dtype_of<T>()) && implicit_gemm::conv_forward_from_flipped_filters<T>(forward)) {
         return true;
     }
     if (a.batch * s.in_size < kFlippedFilterMinColumns) return false;

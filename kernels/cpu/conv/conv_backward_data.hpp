@@ -72,6 +72,8 @@ struct Plan {
     // channels deep, zero-padded), packed once for all tasks; nullptr otherwise.
     const T* dy_panels;
     bool transposed;  // see run_transposed_task
+    // The transposed form's positions: MR panels, then edge tiles (position_panels::position_tiles).
+    implicit_gemm::position_panels::PositionTiles tiles{0};
 };
 
 struct PartialPanels;
@@ -114,7 +116,9 @@ TaskChunk<T> task_chunk(const Plan<T>& p, int64_t task) {
 }
 
 // Few positions (at most kTransposedMaxPositions): the GEMM transposed, columns^T (P x rows) =
-// dy^T * W_g, positions in MR panels of A and the chunk's depth rows in NR panels of B, which
+// dy^T * W_g, positions in MR panels of A (then edge tiles where the micro-kernels have an edge
+// kernel: position_panels::position_tiles; ResNet-18's layer4 3x3/2 at batch 1 0.91-0.93x the
+// time) and the chunk's depth rows in NR panels of B, which
 // col2im reads as they are (transposing them into rows of positions first: 1.04-1.07x the time
 // of ResNet-18's 3x3 layers at 7x7 and 14x14, Zen 3, batch 1, one thread). A last NR panel of
 // positions was mostly padding (ResNet-18's 3x3/2 layers at batch 1: 49 positions = 32 + 17,
@@ -138,6 +142,7 @@ void run_transposed_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
     const TaskChunk<T> t = task_chunk(p, task);
     const int64_t rows = t.rows;
     const int64_t positions = p.out_size;
+    const implicit_gemm::position_panels::PositionTiles& tiles = p.tiles;
     const T* dy_panels = p.dy_panels + t.image_group * round_up(positions, mr) * p.group_out_channels;
     const T* w = t.w;  // B(k, j) = w[k * depth + j]
     T* const columns_t = ws.columns_t.data();  // (position, row) at position * rows + row
@@ -151,9 +156,15 @@ void run_transposed_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             const int64_t cols = std::min<int64_t>(nr, rows - j0);
             const T* b = ws.b_panel.data() + j0 * kc;
             T* const c = columns_t + j0;
-            for (int64_t i = 0; i < positions; i += mr) {
+            for (int64_t i = 0; i < tiles.panel_rows; i += mr) {
                 accumulate_tile(p.micro.packed, mr, nr, kc, dy_block + i * p.group_out_channels, 1, mr, b, nr,
-                                c + i * rows, rows, std::min<int64_t>(mr, positions - i), cols, first);
+                                c + i * rows, rows, std::min<int64_t>(mr, tiles.panel_rows - i), cols, first);
+            }
+            for (int tile = 0, i = static_cast<int>(tiles.panel_rows); tile < tiles.tails; i += tiles.tail_rows[tile++]) {
+                const int tile_rows = tiles.tail_rows[tile];
+                p.micro.edge(tile_rows, static_cast<int>(cols), kc,
+                             dy_panels + i * p.group_out_channels + k0 * tile_rows, 1, tile_rows, b, nr, c + i * rows,
+                             rows, T(1), first ? T(0) : T(1), nullptr);
             }
         }
     }
@@ -280,11 +291,12 @@ void conv_backward_data(const ConvArgs& a) {
         std::vector<T>& panels_buffer = thread_buffer<T, TransposedPanels>();
         panels_buffer.resize(static_cast<size_t>(a.batch * a.groups * image_group_size));
         T* panels = panels_buffer.data();
+        p.tiles = implicit_gemm::position_panels::position_tiles(p.out_size, mr, p.micro.edge != nullptr);
         cpu::parallel_for(a.batch * a.groups, 1, [&](int64_t begin, int64_t end) {
             for (int64_t image_group = begin; image_group < end; ++image_group) {
-                pack_a_panels(MatrixRef<T>{p.dy + image_group * p.group_out_channels * p.out_size, 1, p.out_size}, 0,
-                              p.out_size, 0, p.group_out_channels, mr, p.micro.packers,
-                              panels + image_group * image_group_size);
+                implicit_gemm::position_panels::pack_position_tiles(
+                    MatrixRef<T>{p.dy + image_group * p.group_out_channels * p.out_size, 1, p.out_size}, p.tiles,
+                    p.group_out_channels, p.micro, panels + image_group * image_group_size);
             }
         });
         p.dy_panels = panels;

@@ -1039,7 +1039,10 @@ void conv_forward(const ConvArgs& a, const FilterSource& filters, const float* p
 // Tasks: (image, chunk of whole NR panels of output channels), chunks cut until they fill the
 // pool (each lowers the image's columns itself; stride 2 from polyphase planes it splits itself:
 // ResNet-18's 3x3/2 to 14x14 and 7x7 0.82-0.89x the time of strided piece copies, batch 1, one
-// thread). AVX2 only: AVX-512 takes namespace transposed.
+// thread). AVX2 only: AVX-512 takes namespace transposed. Backward data at stride 1 runs here as
+// the forward of dy, its W^T panels packed from the flipped filters (Filters); against the
+// transposed column GEMM + col2im (conv_backward_data.hpp), both with edge tiles, Zen 3, batch 1,
+// one thread: ResNet-18's layer4 3x3 0.93x the time, layer3 3x3 0.98-0.99x.
 // Zen 3, batch 1, one thread, against the plain form (same-process A/B, loaded machine, min /
 // median of 11 rounds): ResNet-18's layer4 3x3 0.83-0.89 / 0.85-0.90, layer4 3x3/2 0.87-0.91 /
 // 0.87-0.95, layer3 3x3 0.88-0.95 / 0.95-1.00, layer3 3x3/2 0.93-0.96 / 0.92-0.97. Depth blocks
@@ -1059,8 +1062,53 @@ inline bool pays(int64_t out_channels, int64_t positions, int64_t mr, int64_t nr
 
 template <class T>
 bool applies(const ConvArgs& a, int64_t depth, int64_t positions, const GemmMicroKernelInfo<T>& micro) {
-    return sizeof(T) == 4 && cpu::active_isa() == MLN_ISA_AVX2 && a.groups == 1 && depth > 0 &&
-           positions <= kMaxPositions && pays(a.out_channels, positions, micro.mr, micro.nr);
+    return sizeof(T) == 4 && cpu::active_isa() == MLN_ISA_AVX2 && micro.edge != nullptr && a.groups == 1 &&
+           depth > 0 && positions <= kMaxPositions && pays(a.out_channels, positions, micro.mr, micro.nr);
+}
+
+// Rows from which an edge tile keeps both FMA pipes busy: 2 x rows accumulator chains cover the
+// FMA's latency (Zen 3: 4 cycles, 2 pipes, so 8 chains), each depth step then costs `rows` cycles
+// against MR for the zero-padded panel it replaces.
+constexpr int64_t kEdgeTileMinRows = 4;
+constexpr int kMaxTailTiles = 3;
+
+// The positions in tiles: whole MR panels, then a tail of at most kMaxTailTiles edge tiles of
+// kEdgeTileMinRows to MR rows where the panels do not divide the positions, taking rows from the
+// last whole panels where the rest alone would be shorter (49 at MR 6: 6 panels and 5 + 4 + 4,
+// 49 steps of the pipes per depth step instead of 9 x 6 = 54).
+struct PositionTiles {
+    int64_t panel_rows;  // rows in whole MR panels
+    int tails = 0;
+    int tail_rows[kMaxTailTiles] = {};
+};
+
+// Without an edge kernel (has_edge false): all in MR panels, the last one partial.
+inline PositionTiles position_tiles(int64_t positions, int mr, bool has_edge) {
+    if (!has_edge) return PositionTiles{positions};
+    const int64_t remainder = positions % mr;
+    int64_t borrowed = 0;
+    auto tiles_of = [&](int64_t rows) { return ceil_div(rows, int64_t{mr}); };
+    while (remainder > 0 && borrowed + 1 < kMaxTailTiles && borrowed < positions / mr &&
+           remainder + borrowed * mr < kEdgeTileMinRows * tiles_of(remainder + borrowed * mr)) {
+        ++borrowed;
+    }
+    const int64_t tail = remainder + borrowed * mr;
+    PositionTiles t{positions - tail};
+    t.tails = static_cast<int>(tiles_of(tail));
+    for (int i = 0; i < t.tails; ++i) t.tail_rows[i] = static_cast<int>(tail / t.tails + (i < tail % t.tails ? 1 : 0));
+    return t;
+}
+
+// Rows [0, positions) x columns [0, depth) of A into the tiles' panels: the MR panels, then each
+// edge tile a panel of its own rows (by the scalar loops: a few rows), tile rows r on at r * depth.
+template <class T>
+void pack_position_tiles(const MatrixRef<T>& a, const PositionTiles& tiles, int64_t depth,
+                         const GemmMicroKernelInfo<T>& micro, T* packed) {
+    pack_a_panels(a, 0, tiles.panel_rows, 0, depth, micro.mr, micro.packers, packed);
+    for (int t = 0, row = static_cast<int>(tiles.panel_rows); t < tiles.tails; row += tiles.tail_rows[t++]) {
+        pack_a_panels(a, row, tiles.tail_rows[t], 0, depth, tiles.tail_rows[t], GemmPanelPackers<T>{},
+                      packed + row * depth);
+    }
 }
 
 template <class T>
@@ -1068,8 +1116,48 @@ struct Workspace {
     std::vector<T> columns, a_panels, b_panel, sums, planes;
 };
 
+// Where W^T's panels come from: the forward's own filters (out_channels x depth), or with
+// flipped_kernel_size K > 0 a backward pass's filters (depth / K x out_channels x K) read
+// flipped as they are packed (conv_forward_from_flipped_filters: backward data as the forward of
+// dy, with no pass rearranging all filters first).
 template <class T>
-void conv_forward(const ConvArgs& a, const GemmMicroKernelInfo<T>& micro, ColumnPanelLowering<T> lower) {
+struct Filters {
+    const T* w;
+    int64_t flipped_kernel_size;
+};
+
+// The NR panel of W^T(p, j) for p in [pc, pc + kc), j in [oc, oc + cols), zero-padded to nr.
+template <class T>
+void pack_panel(const Filters<T>& f, int64_t depth, int64_t out_channels, int64_t oc, int64_t cols, int64_t pc,
+                int64_t kc, const GemmMicroKernelInfo<T>& micro, T* panel) {
+    const int64_t k = f.flipped_kernel_size;
+    if (k == 0) {
+        return pack_b_panels(MatrixRef<T>{f.w + oc * depth + pc, 1, depth}, 0, kc, 0, cols, micro.nr, micro.packers,
+                             panel);
+    }
+#if defined(MYELIN_X86_64_KERNELS)
+    if constexpr (sizeof(T) == 4) pack_flipped_weights_avx2(f.w + oc * k, out_channels * k, k, cols, pc, kc, panel);
+#endif
+}
+
+// The rows of memory pack_panel reads for that panel (prefetched while the panel before runs):
+// the forward's cols rows of kc weights, or the flipped filters' run of cols x K weights for each
+// of the depth block's dy channels.
+template <class T>
+RowsPrefetch panel_prefetch(const Filters<T>& f, int64_t depth, int64_t out_channels, int64_t oc, int64_t cols,
+                            int64_t pc, int64_t kc, int64_t steps) {
+    const int64_t k = f.flipped_kernel_size;
+    const int64_t element = sizeof(T);
+    if (k == 0) return RowsPrefetch(f.w + oc * depth + pc, cols, kc * element, depth * element, steps);
+    const int64_t m = pc / k;
+    const int64_t channels = kc > 0 ? (pc + kc - 1) / k - m + 1 : 0;
+    return RowsPrefetch(f.w + (m * out_channels + oc) * k, cols > 0 ? channels : 0, cols * k * element,
+                        out_channels * k * element, steps);
+}
+
+template <class T>
+void conv_forward(const ConvArgs& a, const GemmMicroKernelInfo<T>& micro, ColumnPanelLowering<T> lower,
+                  const Filters<T>& filters) {
     const int mr = micro.mr;
     const int nr = micro.nr;
     const int64_t positions = a.geometry.out_size();
@@ -1077,6 +1165,7 @@ void conv_forward(const ConvArgs& a, const GemmMicroKernelInfo<T>& micro, Column
     const int64_t out_channels = a.out_channels;
     // The lowered block is one panel of `width` columns (the lowerings take multiples of 8).
     const int64_t width = round_up(positions, 8);
+    const PositionTiles tiles = position_tiles(positions, mr, true);
     // Stride 2: each task splits its image into polyphase planes and lowers from them (one
     // masked load per 8 columns) instead of strided piece copies from the image.
     const PhaseLowering<T> phases = phase_lowering<T>(cpu::active_isa(), a.geometry);
@@ -1092,7 +1181,6 @@ void conv_forward(const ConvArgs& a, const GemmMicroKernelInfo<T>& micro, Column
     const int64_t chunk_channels = ceil_div(channel_panels, chunks) * nr;
     chunks = ceil_div(out_channels, chunk_channels);
     const T* x = static_cast<const T*>(a.x.data);
-    const T* w = static_cast<const T*>(a.w.data);
     const T* bias = a.has_bias ? static_cast<const T*>(a.bias.data) : nullptr;
     const T* residual = a.has_residual ? static_cast<const T*>(a.residual.data) : nullptr;
     T* y = static_cast<T*>(a.y.data);
@@ -1121,25 +1209,31 @@ void conv_forward(const ConvArgs& a, const GemmMicroKernelInfo<T>& micro, Column
             for (int64_t pc = 0; pc < depth; pc += depth_block) {
                 const int64_t kc = std::min(depth_block, depth - pc);
                 lower(image, a.geometry, pc, kc, 0, positions, width, ws.columns.data());
-                pack_a_panels(MatrixRef<T>{ws.columns.data(), 1, width}, 0, positions, 0, kc, mr, micro.packers,
-                              ws.a_panels.data());
+                pack_position_tiles(MatrixRef<T>{ws.columns.data(), 1, width}, tiles, kc, micro, ws.a_panels.data());
                 for (int64_t j0 = 0; j0 < channels; j0 += nr) {
                     const int64_t cols = std::min<int64_t>(nr, channels - j0);
-                    pack_b_panels(MatrixRef<T>{w + (c0 + j0) * depth + pc, 1, depth}, 0, kc, 0, cols, nr,
-                                  micro.packers, ws.b_panel.data());
-                    // The next panel's weight rows, from memory, while this one's tiles run.
+                    pack_panel(filters, depth, out_channels, c0 + j0, cols, pc, kc, micro, ws.b_panel.data());
+                    // The next panel's weights, from memory, while this one's tiles run.
                     const bool next_in_block = j0 + nr < channels;
                     const int64_t next_pc = next_in_block ? pc : pc + depth_block;
                     const int64_t next_j0 = next_in_block ? j0 + nr : 0;
-                    RowsPrefetch prefetch(w + (c0 + next_j0) * depth + next_pc,
-                                          next_pc < depth ? std::min<int64_t>(nr, channels - next_j0) : 0,
-                                          std::min(depth_block, depth - next_pc) * sizeof(T), depth * sizeof(T),
-                                          ceil_div(positions, mr));
-                    for (int64_t i = 0; i < positions; i += mr) {
+                    RowsPrefetch prefetch = panel_prefetch(
+                        filters, depth, out_channels, c0 + next_j0,
+                        next_pc < depth ? std::min<int64_t>(nr, channels - next_j0) : 0, next_pc,
+                        std::max<int64_t>(0, std::min(depth_block, depth - next_pc)),
+                        tiles.panel_rows / mr + tiles.tails);
+                    const T beta = pc == 0 ? T(0) : T(1);
+                    for (int64_t i = 0; i < tiles.panel_rows; i += mr) {
                         prefetch.step();
                         accumulate_tile(micro.packed, mr, nr, kc, ws.a_panels.data() + i * kc, 1, mr,
-                                        ws.b_panel.data(), nr, sums + i * chunk_channels + j0, chunk_channels,
-                                        std::min<int64_t>(mr, positions - i), cols, pc == 0);
+                                        ws.b_panel.data(), nr, sums + i * chunk_channels + j0, chunk_channels, mr,
+                                        cols, pc == 0);
+                    }
+                    for (int t = 0, i = static_cast<int>(tiles.panel_rows); t < tiles.tails; i += tiles.tail_rows[t++]) {
+                        prefetch.step();
+                        micro.edge(tiles.tail_rows[t], static_cast<int>(cols), kc, ws.a_panels.data() + i * kc, 1,
+                                   tiles.tail_rows[t], ws.b_panel.data(), nr, sums + i * chunk_channels + j0,
+                                   chunk_channels, T(1), beta, nullptr);
                     }
                 }
             }
@@ -1167,13 +1261,29 @@ bool takes_transposed_form(const ConvArgs& a) {
 
 // Backward data of a stride-1 convolution as the forward of dy (conv.cpp's
 // conv_backward_data_as_forward builds `forward`: dy as x, dx as y) where that forward takes the
-// transposed form: w^T's panels read straight from the original filters forward.w (M x C x k,
-// M = forward.channels, C = forward.out_channels), flipped on the way.
+// transposed form (AVX-512) or the position panels (AVX2): w^T's panels read straight from the
+// original filters forward.w (M x C x k, M = forward.channels, C = forward.out_channels), flipped
+// on the way. Returns false, computing nothing, where neither applies.
 template <class T>
-void conv_forward_from_flipped_filters(const ConvArgs& forward) {
+bool conv_forward_from_flipped_filters(const ConvArgs& forward) {
     const int64_t k = forward.geometry.kernel_size();
-    transposed::conv_forward<T>(forward, {static_cast<const float*>(forward.w.data), forward.channels * k, k,
-                                          forward.out_channels, transposed::kPlainBlockUnit});
+    const int64_t depth = forward.channels / forward.groups * k;
+    const int64_t positions = forward.geometry.out_size();
+    const GemmMicroKernelInfo<T> micro = gemm_microkernel<T>(cpu::active_isa());
+    if (transposed::applies<T>(forward, depth, positions, micro)) {
+        transposed::conv_forward<T>(forward, {static_cast<const float*>(forward.w.data), forward.channels * k, k,
+                                              forward.out_channels, transposed::kPlainBlockUnit});
+        return true;
+    }
+#if defined(MYELIN_X86_64_KERNELS)
+    if (positions > 0 && micro.nr == kFlippedPanelWidthAvx2 &&
+        position_panels::applies<T>(forward, depth, positions, micro)) {
+        position_panels::conv_forward<T>(forward, micro, column_panel_lowering<T>(cpu::active_isa()),
+                                         {static_cast<const T*>(forward.w.data), k});
+        return true;
+    }
+#endif
+    return false;
 }
 
 // y = activation(conv(x, w) + bias + residual) for any groups, through the packed micro-kernels.
@@ -1194,7 +1304,7 @@ void conv_forward(const ConvArgs& a) {
         return transposed::conv_forward<T>(a, transposed::forward_filters(a, static_cast<const float*>(a.w.data)));
     }
     if (position_panels::applies<T>(a, p.depth, p.out_size, p.micro)) {
-        return position_panels::conv_forward<T>(a, p.micro, p.lower);
+        return position_panels::conv_forward<T>(a, p.micro, p.lower, {static_cast<const T*>(a.w.data), 0});
     }
     if constexpr (sizeof(T) == 4) {
         if (phase_direct::applies(a)) return phase_direct::conv_forward(a);

@@ -14,6 +14,7 @@
 
 #include "kernels/cpu/common/force_inline.hpp"
 #include "kernels/cpu/common/transpose_avx512.hpp"
+#include "kernels/cpu/conv/conv_flipped_weights_body.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm_kernel.hpp"
 #include "kernels/cpu/conv/conv_same_size_lowering.hpp"
 
@@ -377,34 +378,26 @@ void pack_tap_columns_avx512(const float* block, int64_t kernel_size, int64_t ro
     }
 }
 
+namespace {
+// pack_flipped_weights_body's blocks: 16 channels of a 32-lane panel.
+struct Avx512FlippedLanes {
+    static constexpr int64_t panel_width = kPositionsTileColumns;
+    static constexpr int64_t channels = 16;
+    static constexpr int64_t max_gathered_stride = kMaxGatheredStride;
+    template <class RowOf>
+    MLN_ALWAYS_INLINE static void block_taps(const float* channels, int64_t K, RowOf&& row_of) {
+        sixteen_channels_taps(channels, K, 0, K, row_of);
+    }
+};
+}  // namespace
+
 // The same from the backward pass's filters, flipped on the way (conv_backward_data as the
-// forward of dy): w^T(p, j) = w[m * m_stride + j * K + K - 1 - k] for p = m * K + k, each tap's
-// row at its reversed place; 16 channels at a time over all m (each m's call with its rows: a
+// forward of dy), 16 channels at a time over all m (each m's call with its rows: a
 // pack_tap_columns_avx512 call per m took 1.02-1.06x the time of ResNet-18's stride-1 backward
 // data at 7x7 and 14x14).
 void pack_flipped_weights_avx512(const float* w, int64_t m_stride, int64_t kernel_size, int64_t rows, int64_t pc,
                                  int64_t kc, float* panel) {
-    constexpr int64_t kWidth = kPositionsTileColumns;
-    const int64_t K = kernel_size;
-    auto row_of = [&](int64_t m, int64_t t) {
-        const int64_t row = m * K + K - 1 - t;
-        return row >= pc && row < pc + kc ? panel + (row - pc) * kWidth : nullptr;
-    };
-    int64_t j0 = 0;
-    for (; K <= kMaxGatheredStride && j0 + 16 <= rows; j0 += 16) {
-        for (int64_t m = pc / K; m * K < pc + kc; ++m) {
-            sixteen_channels_taps(w + m * m_stride + j0 * K, K, 0, K, [&](int64_t t) {
-                float* const row = row_of(m, t);
-                return row != nullptr ? row + j0 : nullptr;
-            });
-        }
-    }
-    if (j0 == kWidth) return;
-    for (int64_t m = pc / K; m * K < pc + kc; ++m) {
-        for (int64_t t = 0; t < K; ++t) {
-            if (float* const row = row_of(m, t); row != nullptr) last_channels_tap(w + m * m_stride, K, j0, rows, t, row);
-        }
-    }
+    pack_flipped_weights_body<Avx512FlippedLanes>(w, m_stride, kernel_size, rows, pc, kc, panel);
 }
 
 namespace {

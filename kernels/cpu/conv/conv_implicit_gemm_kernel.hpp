@@ -93,6 +93,11 @@ void pack_tap_columns_avx512(const float* block, int64_t kernel_size, int64_t ro
 // + K - 1 - k] for p = pc + i = m * K + k, i < kc, j < rows <= 32 (K = kernel_size).
 void pack_flipped_weights_avx512(const float* w, int64_t m_stride, int64_t kernel_size, int64_t rows, int64_t pc,
                                  int64_t kc, float* panel);
+// The same into the 16-lane panels of position_panels at AVX2 (the 6 x 16 micro-kernel's B):
+// panel[i * 16 + j] as above for j < rows <= 16 (conv_implicit_gemm_avx2.cpp).
+constexpr int64_t kFlippedPanelWidthAvx2 = 16;
+void pack_flipped_weights_avx2(const float* w, int64_t m_stride, int64_t kernel_size, int64_t rows, int64_t pc,
+                               int64_t kc, float* panel);
 // The transposed form's lowering where it applies (stride 1, output the input's size, 2-d, at
 // most 7x7 taps, nr a multiple of 16, at most 1024 padded columns): as ColumnPanelLowering.
 bool same_size_lowering_applies(const WindowGeometry& g, int64_t cols, int64_t nr);

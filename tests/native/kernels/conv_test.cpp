@@ -609,6 +609,67 @@ void check_lowering(mln_isa isa, const WindowGeometry& g, int64_t channels, int6
     }
 }
 
+// The AVX2 flipped-filter packer (position panels' w^T for backward data as the forward of dy)
+// against its formula, bit for bit: 16 channels (a whole panel row), 21 (a block and 5 single
+// lanes, zeros after them) and 7 (single lanes only); 9 taps (a column of 8 and one gathered), 8
+// (a column alone), 3 (gathered only) and 25; depth ranges from 0 and from inside a dy channel's
+// taps, ending inside another's.
+TEST(ConvFlippedWeightsTest, Avx2PanelsMatchTheFlippedFilters) {
+    const std::vector<mln_isa> isas = available_isas();
+    if (std::find(isas.begin(), isas.end(), MLN_ISA_AVX2) == isas.end()) GTEST_SKIP() << "no AVX2 here";
+    constexpr int64_t kWidth = kernels::kFlippedPanelWidthAvx2;
+    for (const int64_t K : {9, 8, 3, 25}) {
+        for (const int64_t rows : {16, 7}) {
+            const int64_t out_channels = 21, dy_channels = 5;
+            std::vector<float> w(static_cast<size_t>(dy_channels * out_channels * K));
+            for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(i % 251) - 100.0f;
+            const int64_t depth = dy_channels * K;
+            for (const int64_t oc : {int64_t{0}, out_channels - rows}) {
+                for (const auto& [pc, kc] : {std::pair<int64_t, int64_t>{0, depth}, {K / 2 + 1, depth - K - 1}}) {
+                    SCOPED_TRACE(cat("K=", K, " rows=", rows, " oc=", oc, " pc=", pc, " kc=", kc));
+                    std::vector<float> panel(static_cast<size_t>(kc * kWidth + 1), -7.0f);
+                    kernels::pack_flipped_weights_avx2(w.data() + oc * K, out_channels * K, K, rows, pc, kc,
+                                                       panel.data());
+                    EXPECT_EQ(panel.back(), -7.0f);  // nothing past the panel
+                    for (int64_t i = 0; i < kc; ++i) {
+                        const int64_t m = (pc + i) / K, k = (pc + i) % K;
+                        for (int64_t j = 0; j < kWidth; ++j) {
+                            const float want = j < rows ? w[static_cast<size_t>((m * out_channels + oc + j) * K + K - 1 - k)]
+                                                        : 0.0f;
+                            ASSERT_EQ(panel[static_cast<size_t>(i * kWidth + j)], want) << "row " << i << " lane " << j;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Position panels' tiles (and backward data's transposed column GEMM's): whole MR panels, then
+// edge tiles of 4 to MR rows, rows taken from the last whole panels where the rest alone would be
+// shorter; every position in exactly one tile.
+TEST(ConvPositionPanelsTest, TilesCoverThePositionsInPanelsAndEdgeTilesOfFourRowsOrMore) {
+    using kernels::implicit_gemm::position_panels::position_tiles;
+    auto tiles_of = [](int64_t positions) {
+        const auto t = position_tiles(positions, 6, true);
+        std::vector<int64_t> rows{t.panel_rows};
+        for (int i = 0; i < t.tails; ++i) rows.push_back(t.tail_rows[i]);
+        return rows;
+    };
+    EXPECT_EQ(tiles_of(49), (std::vector<int64_t>{36, 5, 4, 4}));
+    EXPECT_EQ(tiles_of(196), (std::vector<int64_t>{192, 4}));
+    EXPECT_EQ(tiles_of(48), (std::vector<int64_t>{48}));
+    EXPECT_EQ(tiles_of(14), (std::vector<int64_t>{6, 4, 4}));
+    EXPECT_EQ(tiles_of(15), (std::vector<int64_t>{6, 5, 4}));
+    EXPECT_EQ(tiles_of(117), (std::vector<int64_t>{108, 5, 4}));
+    EXPECT_EQ(tiles_of(5), (std::vector<int64_t>{0, 5}));
+    EXPECT_EQ(tiles_of(1), (std::vector<int64_t>{0, 1}));
+    EXPECT_EQ(tiles_of(7), (std::vector<int64_t>{0, 4, 3}));
+    // No edge kernel: all in panels, the last one partial.
+    EXPECT_EQ(position_tiles(49, 6, false).panel_rows, 49);
+    EXPECT_EQ(position_tiles(49, 6, false).tails, 0);
+}
+
 TEST(ConvLoweringTest, PanelsMatchIm2colAtEveryIsaAndPanelWidth) {
     const WindowGeometry geometries[] = {
         lowering_geometry({9, 23}, {3, 3}, {1, 1}, {1, 1}, {1, 1}),
@@ -1308,17 +1369,19 @@ TEST_F(ConvTest, DeepStemFilterPrefetchesInLongerBlocksAtTheSameBits) {
 }
 
 // Stride-1 backward data under 256 dx positions as a forward conv where that forward takes the
-// implicit GEMM's transposed form (conv.cpp, AVX-512 f32), its w^T panels packed straight from the
-// unflipped filters: 14x14 with 90 dx channels (a partial 32-channel panel: 16-row blocks and
-// single rows; depth slices at 2 and 3 threads), 7x7 over a batch of 3 (147 positions, w^T packed
-// once), 117 positions; 7x7 at batch 1 with 80 dx channels (a last panel of exactly 16) and 33
-// dy channels (the split by channel panels at 2 threads); kernels of 4 taps (2x2, asymmetric
-// pads), 3 taps (1x3: no whole 4-tap column, all taps gathered) and 27 (3x3x3). Every
-// ISA (the others take the column path) and f64, 1-3 threads, each within tolerance of the
-// reference twin.
+// implicit GEMM's transposed form (conv.cpp, AVX-512 f32) or its position panels (AVX2 f32), its
+// w^T panels packed straight from the unflipped filters: 14x14 with 90 dx channels (a partial
+// 32-channel panel: 16-row blocks and single rows; depth slices at 2 and 3 threads), 7x7 over a
+// batch of 3 (147 positions, w^T packed once; at AVX2 depth blocks of 184, not whole dy channels
+// of 9 taps), 117 positions; 7x7 at batch 1 with 80 dx channels (a last panel of exactly 16) and
+// 33 dy channels (the split by channel panels at 2 threads), with 70 (AVX2: a last 16-lane panel
+// of 6); kernels of 4 taps (2x2, asymmetric pads), 3 taps (1x3: no whole 4-tap column, all taps
+// gathered) and 27 (3x3x3). Every ISA (the others take the column path) and f64, 1-3 threads,
+// each within tolerance of the reference twin.
 TEST_F(ConvTest, BackwardDataByFlippedFiltersInTheTransposedFormMatchesReference) {
     const std::vector<ConvCase> cases = {
         {{1, 90, 14, 14}, 48, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 70, 7, 7}, 24, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{3, 64, 7, 7}, 40, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 64, 9, 13}, 40, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 80, 7, 7}, 33, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
