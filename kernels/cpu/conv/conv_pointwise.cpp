@@ -487,13 +487,19 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             tail_b = shared_tail ? gather_tail(first_image, last_image, 1, tail_width)
                                  : gather_tail(first_image, last_image, p.depth, 1);
         }
-        // Backward data's tail columns in each panel's first full tile, rows across the lanes,
-        // where the kernel takes that many and one depth block (the same sums, in the same
-        // order, as the tail kernel over the whole depth once per task).
-        const bool fused_row_tail = has_tail && !tail_per_panel && depth_blocks == 1 && p.a_row_stride == 1 &&
-                                    tail_cols <= kernel.fused_row_tail_columns && s.cols >= nr;
         const int64_t first_panel = split_begin(chunk, split.chunks, panels);
         const int64_t last_panel = split_begin(chunk + 1, split.chunks, panels);
+        const bool pack_tiles = cpu::active_isa() != MLN_ISA_AVX512 && !in_place_blocks && p.strided_b == nullptr &&
+                                kernel.fused_tail_columns == 0 && last_panel - first_panel >= kMinPackPanels &&
+                                depth_block >= kMinPackDepth &&
+                                p.images * p.depth * p.positions * static_cast<int64_t>(sizeof(T)) < kForwardPrefetchBytes;
+        // Backward data's tail columns in each panel's first full tile, rows across the lanes,
+        // where the kernel takes that many and one depth block (the same sums, in the same
+        // order, as the tail kernel over the whole depth once per task); packed, in the last
+        // tile, which must be whole (its outputs then end where the tail's begin).
+        const bool fused_row_tail = has_tail && !tail_per_panel && depth_blocks == 1 && p.a_row_stride == 1 &&
+                                    tail_cols <= kernel.fused_row_tail_columns && s.cols >= nr &&
+                                    (!pack_tiles || s.cols % nr == 0);
         const bool prefetch_every_panel = cpu::active_isa() != MLN_ISA_AVX512 &&
                                           p.positions >= kEveryPanelPrefetchPositions &&
                                           last_panel - first_panel >= kEveryPanelPrefetchPanels &&
@@ -512,10 +518,6 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             b_task = gathered.data();
             s.b_row_stride = s.cols;
         }
-        const bool pack_tiles = cpu::active_isa() != MLN_ISA_AVX512 && !in_place_blocks && p.strided_b == nullptr &&
-                                kernel.fused_tail_columns == 0 && kernel.fused_row_tail_columns == 0 &&
-                                last_panel - first_panel >= kMinPackPanels && depth_block >= kMinPackDepth &&
-                                p.images * p.depth * p.positions * static_cast<int64_t>(sizeof(T)) < kForwardPrefetchBytes;
         // A's rows of a panel for the strip kernel: in place, or a last panel of fewer than MR rows
         // packed (the kernel reads all MR rows).
         auto set_panel_a = [&](PointwiseStrip<T>& t, int64_t row, int64_t group, int64_t k0) {
@@ -563,6 +565,7 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
                 for (int64_t col = 0; col < t.cols; col += nr) {
                     PointwiseStrip<T> u = t;
                     u.cols = std::min(nr, t.cols - col);
+                    if (col + nr < t.cols) u.tail_cols = 0;  // fused_row_tail: the last tile's
                     u.b = tiles + col * s.depth;
                     u.b_row_stride = nr;
                     u.c = t.c + col;

@@ -112,7 +112,7 @@ struct PointwiseStripBody {
     static constexpr int kDotTail = -1;
     template <int R, int V, bool kMasked, bool kUnitRowStride, bool kPrefetch = false, int kTail = 0>
     static void tile(const PointwiseStrip<T>& s, int64_t col, const Mask (&mask)[NV]) {
-        static_assert(R == MR || kTail == 0);
+        static_assert(R == MR || kTail != kDotTail);
         // Fields as locals first: the stores through c could alias s for all the compiler knows,
         // and would make it reload every flag after each store (a quarter of the instructions
         // of a depth-16 tile, measured in the disassembly).
@@ -159,16 +159,16 @@ struct PointwiseStripBody {
             b += b_row_stride;
         };
         if constexpr (kTail > 0) {
-            // Per depth step one load of A's MR adjacent rows (the line the broadcasts read) and
-            // a broadcast of B_tail per column: kTail accumulators, the lanes past MR zero.
-            static_assert(MR <= kWidth);
+            // Per depth step one load of A's R adjacent rows (the line the broadcasts read) and
+            // a broadcast of B_tail per column: kTail accumulators, the lanes past R zero.
+            static_assert(R <= kWidth);
             Reg tail_acc[kTail];
             for (int j = 0; j < kTail; ++j) tail_acc[j] = L::zero();
-            const Mask rows_mask = L::first(MR);
+            const Mask rows_mask = L::first(R);
             const T* tb = s.tail_b;
             const int64_t tail_b_stride = s.tail_b_stride;
             for (int64_t k = 0; k < depth; ++k) {
-                const Reg av = load_lanes<L, (MR < kWidth)>(a, rows_mask);
+                const Reg av = load_lanes<L, (R < kWidth)>(a, rows_mask);
                 step();
                 MLN_UNROLL(4)
                 for (int j = 0; j < kTail; ++j) tail_acc[j] = L::fmadd(av, L::broadcast(tb + j * tail_b_stride), tail_acc[j]);
@@ -233,15 +233,15 @@ struct PointwiseStripBody {
         }
     }
 
-    // The first full tile with J <= kFusedRowTail tail columns, rows across the lanes.
-    template <int J>
+    // The first full tile of R rows with J <= kFusedRowTail tail columns, rows across the lanes.
+    template <int R, int J>
     static void row_tail_tile(const PointwiseStrip<T>& s, int64_t columns) {
         if constexpr (J > 1) {
-            if (columns < J) return row_tail_tile<J - 1>(s, columns);
+            if (columns < J) return row_tail_tile<R, J - 1>(s, columns);
         }
         const Mask all[NV] = {};
-        if (s.prefetch_b) return tile<MR, NV, false, true, true, J>(s, 0, all);
-        tile<MR, NV, false, true, false, J>(s, 0, all);
+        if (s.prefetch_b) return tile<R, NV, false, true, true, J>(s, 0, all);
+        tile<R, NV, false, true, false, J>(s, 0, all);
     }
 
     // The strip's last tile: V registers for `cols` < kColumns columns, the last one masked.
@@ -255,7 +255,7 @@ struct PointwiseStripBody {
         tile<R, V, true, kUnitRowStride>(s, col, mask);
     }
 
-    // Full tiles of R rows, then the last one; the fused tails only at R = MR.
+    // Full tiles of R rows, then the last one; the fused dot tail only at R = MR.
     template <int R, bool kUnitRowStride>
     static void run(const PointwiseStrip<T>& s) {
         const Mask all[NV] = {};
@@ -271,9 +271,9 @@ struct PointwiseStripBody {
                 col += kColumns;
             }
         }
-        if constexpr (kFusedRowTail > 0 && kUnitRowStride && R == MR) {
+        if constexpr (kFusedRowTail > 0 && kUnitRowStride) {
             if (s.tail_cols > 0 && s.a_col_stride != 1) {
-                row_tail_tile<kFusedRowTail>(s, s.tail_cols);
+                row_tail_tile<R, kFusedRowTail>(s, s.tail_cols);
                 col += kColumns;
             }
         }

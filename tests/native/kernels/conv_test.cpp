@@ -488,7 +488,9 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // Below AVX-512, images of 128 to 256 positions read B in place in depth blocks of 1 KiB, never
 // packed: 14x14 backward data 300 deep (two passes over dx) and 2 images of 13 x 11 (143
 // positions, the last tile masked) forward 600 deep (three passes, C accumulated), besides the
-// 14x14 cases above (530, 800 and 400 deep). Every epilogue in f32 at every ISA, all
+// 14x14 cases above (530, 800 and 400 deep). AVX2 fuses backward data's one tail column at 7x7 into
+// a panel's last packed tile (300 deep into 40 rows: 4-row short panel, 2 images) as into its first
+// in-place tile (17 deep into 700 rows). Every epilogue in f32 at every ISA, all
 // three passes in f32 and f64, at 1, 2 and 3 threads.
 std::vector<ConvCase> pointwise_cases() {
     return {
@@ -530,6 +532,7 @@ std::vector<ConvCase> pointwise_cases() {
         {{1, 33, 17, 17}, 64, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 24, 14, 14}, 300, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 600, 13, 11}, 10, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 40, 7, 7}, 300, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 9, 57, 56}, 30, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
 }
