@@ -70,6 +70,16 @@ void conv_depthwise_3x3_backward_data_avx2(const float* dy, const float* w, cons
                                            float* dx);
 void conv_depthwise_3x3_forward_stride2_avx2(const float* x, const float* w, const float* bias,
                                              const WindowGeometry& g, int64_t channels, float* y);
+// The forward at AVX2 on planes of at most kDepthwise3x3ChannelMinorMaxPositions positions in
+// and out, stride 1 or 2 x 2, eight channels at a time in channel-minor order
+// (conv_depthwise_3x3_forward_channel_minor_avx2.cpp; conv_depthwise_3x3_forward_avx2 takes it
+// first). Up to 16 x 16: on 28 x 28 planes (copies of 25 KiB each way, past Zen 3's L1) it ran
+// dw192 @ 28 and dw192/2 0.88x and 0.73x the row registers' time at batch 1 but 1.2-1.4x over 64
+// images from memory; on 56 x 56 0.98-1.02x at batch 1.
+constexpr int64_t kDepthwise3x3ChannelMinorMaxPositions = 256;
+bool depthwise_3x3_channel_minor_forward_fits(const WindowGeometry& g);
+void conv_depthwise_3x3_forward_channel_minor_avx2(const float* x, const float* w, const float* bias,
+                                                   const WindowGeometry& g, int64_t channels, float* y);
 #endif
 
 }  // namespace mln::kernels

@@ -460,6 +460,10 @@ void stride1_planes(const float* src, const float* w, const float* bias, bool fl
 
 void conv_depthwise_3x3_forward_avx2(const float* x, const float* w, const float* bias, const WindowGeometry& g,
                                      int64_t channels, float* y) {
+    // Small planes eight channels at a time (conv_depthwise_3x3_forward_channel_minor_avx2.cpp).
+    if (depthwise_3x3_channel_minor_forward_fits(g)) {
+        return conv_depthwise_3x3_forward_channel_minor_avx2(x, w, bias, g, channels, y);
+    }
     if (g.stride[1] == 2) return conv_depthwise_3x3_forward_stride2_avx2(x, w, bias, g, channels, y);
     stride1_planes(x, w, bias, false, g.in[1], g.out[1], g.in[2], g.pad_begin[1], g.pad_begin[2], channels, y);
 }

@@ -22,6 +22,7 @@
 #include "kernels/cpu/common/force_inline.hpp"
 #include "kernels/cpu/common/prefetch.hpp"
 #include "kernels/cpu/conv/conv_depthwise_3x3.hpp"
+#include "kernels/cpu/conv/conv_depthwise_3x3_channel_minor_avx2.hpp"
 #include "kernels/cpu/gemm/gemm_transpose_x86.hpp"
 
 namespace mln::kernels {
@@ -37,23 +38,6 @@ constexpr int64_t kBandFloats = 16 << 10;
 // 14- and 28-wide rows, 4 0.95x that of 3; stride 2: 3 within 1% of 2, 4 1.05-1.1x slower.
 template <int64_t ColumnStride>
 constexpr int64_t kInsideOutputs = ColumnStride == 1 ? 4 : 2;
-
-// target[q * 8 + c] = source[c * channel_stride + q] for q < count and c < channels (<= 8); lanes
-// of channels past `channels` zero.
-void copy_channel_minor(const float* source, int64_t channel_stride, int64_t channels, int64_t count, float* target) {
-    if (channels == kLanes && count >= kLanes) {
-        for (int64_t q = 0; q < count; q += kLanes) {
-            const int64_t first = std::min(q, count - kLanes);  // the last block overlaps the one before
-            transpose8x8_copy(source + first, channel_stride, target + first * kLanes, kLanes);
-        }
-        return;
-    }
-    for (int64_t q = 0; q < count; ++q) {
-        for (int64_t c = 0; c < kLanes; ++c) {
-            target[q * kLanes + c] = c < channels ? source[c * channel_stride + q] : 0.0f;
-        }
-    }
-}
 
 // The plane's sizes and the outputs of a row whose three column taps all lie inside.
 struct FilterPlane {

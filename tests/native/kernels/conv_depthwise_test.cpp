@@ -581,6 +581,40 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeStride2ForwardNonFiniteWeightsMatchReferen
     }
 }
 
+// The AVX2 forward on planes of up to 256 positions (eight channels a register in channel-minor
+// order, a partial last group filled with copies of its last channel): the reference's results
+// on one thread and the same bits on three, whose channel splits fall inside groups of eight.
+// Stride 1 on 7 x 7 and 16 x 16 (the largest such plane), stride 2 from 14 x 14 and from 15 x 17
+// (uneven pads), planes under eight positions, 67 and 29 channels over two images.
+TEST_F(ConvDepthwiseTest, ThreeByThreeChannelMinorForwardIsTheSameBitsAtAnyThreadCount) {
+    const std::vector<Depthwise3x3Case> cases = {{2, 67, 7, 7, 1, 1, 1},   {1, 29, 16, 16, 1, 1, 1},
+                                                 {2, 29, 14, 14, 2, 1, 1}, {1, 21, 15, 17, 2, 1, 0},
+                                                 {2, 13, 2, 3, 1, 1, 1},   {1, 11, 3, 2, 2, 0, 1}};
+    for (mln_isa isa : available_isas()) {
+        if (isa != MLN_ISA_AVX2) continue;
+        ScopedIsa scoped(isa);
+        for (const Depthwise3x3Case& c : cases) {
+            SCOPED_TRACE(cat("n=", c.batch, " c=", c.channels, " ", c.height, "x", c.width, " s=", c.stride));
+            const DepthwiseCase shape = shape_of(c);
+            const mln_conv_params p = params_of(c);
+            HostTensor<float> x(shape.x_shape), w({c.channels, 1, 3, 3}), bias({c.channels});
+            HostTensor<float> y_one(y_shape_of(shape)), y_three(y_shape_of(shape));
+            fill_random(x);
+            fill_random(w);
+            fill_random(bias);
+            ASSERT_EQ(mln_device_set_thread_count(device_, 1), MLN_STATUS_OK);
+            expect_forward_matches_reference(device_, p, x, w, bias, y_one,
+                                             std::numeric_limits<float>::epsilon() * 16 * 16);
+            ASSERT_EQ(mln_device_set_thread_count(device_, 3), MLN_STATUS_OK);
+            ASSERT_EQ(mln_conv_forward(device_, &p, x.desc(), w.desc(), bias.desc(), MLN_UNARY_OP_IDENTITY, nullptr,
+                                       y_three.desc()),
+                      MLN_STATUS_OK)
+                << mln_last_error();
+            EXPECT_TRUE(same_elements(y_three, y_one));
+        }
+    }
+}
+
 // The backward filter's flat plane sums up to 128 channels of an image before the next image:
 // tasks of more than 128 channels (a span, then a partial one ending in a partial group of 16),
 // on one and two threads.
