@@ -33,118 +33,35 @@ constexpr int64_t kTaps = 9;
 // The channel-minor copies of a band (x rows and dy rows of eight channels) take at most about
 // this many floats (64 KiB), so the sums read them from L2 (6 K: 1.0-1.05x the time).
 constexpr int64_t kBandFloats = 16 << 10;
-// Outputs of a row summed at a time inside the borders (inside_sums), at column stride 1 and 2.
-// Stride 1 (MobileNet-v2, one thread, batch 1, same-process A/B): 3 0.92x the time of 2 on
-// 14- and 28-wide rows, 4 0.95x that of 3; stride 2: 3 within 1% of 2, 4 1.05-1.1x slower.
-template <int64_t ColumnStride>
-constexpr int64_t kInsideOutputs = ColumnStride == 1 ? 4 : 2;
-
-// The plane's sizes and the outputs of a row whose three column taps all lie inside.
-struct FilterPlane {
-    int64_t in_rows, in_width, out_rows, out_width, row_stride, pad_top, pad_left;
-    int64_t inside_begin, inside_end;
-};
-
-FilterPlane filter_plane(const WindowGeometry& g) {
-    FilterPlane p{g.in[1], g.in[2], g.out[1], g.out[2], g.stride[1], g.pad_begin[1], g.pad_begin[2], 0, 0};
-    const int64_t column_stride = g.stride[2];
-    // Output ow reads source columns ow * stride - pad + (0, 1, 2).
-    p.inside_begin = std::min(p.out_width, (p.pad_left + column_stride - 1) / column_stride);
-    const int64_t last_inside = p.in_width - 3 + p.pad_left;  // ow * stride may reach this
-    p.inside_end = last_inside < 0 ? p.inside_begin
-                                   : std::clamp(last_inside / column_stride + 1, p.inside_begin, p.out_width);
-    return p;
-}
-
-// rows(kh_begin, kh_end, top_inside) for output row oh: its taps' rows kh_begin to kh_end - 1
-// lie inside the source (std::integral_constant, so the sums over them unroll), the first of
-// them source row top_inside; nothing where none does.
-template <class Rows>
-MLN_ALWAYS_INLINE void with_inside_rows(const FilterPlane& p, int64_t oh, Rows&& rows) {
-    const int64_t top = oh * p.row_stride - p.pad_top;
-    const int64_t kh_begin = std::max<int64_t>(0, -top);
-    const int64_t kh_end = std::min<int64_t>(3, p.in_rows - top);
-    const int64_t top_inside = top + kh_begin;
-    using K0 = std::integral_constant<int64_t, 0>;
-    using K1 = std::integral_constant<int64_t, 1>;
-    using K2 = std::integral_constant<int64_t, 2>;
-    using K3 = std::integral_constant<int64_t, 3>;
-    switch (kh_begin * 4 + kh_end) {
-        case 0 * 4 + 3: return rows(K0{}, K3{}, top_inside);
-        case 1 * 4 + 3: return rows(K1{}, K3{}, top_inside);
-        case 0 * 4 + 2: return rows(K0{}, K2{}, top_inside);
-        case 1 * 4 + 2: return rows(K1{}, K2{}, top_inside);
-        case 0 * 4 + 1: return rows(K0{}, K1{}, top_inside);
-        case 2 * 4 + 3: return rows(K2{}, K3{}, top_inside);
-        default: return;  // no source row inside
-    }
-}
-
-// a[kh * 3 + kw] += the source at tap (kh, kw) * d over the eight channels, for kh in [KhBegin,
-// KhEnd) (rows inside the source; row KhBegin at x_row, the next row_floats on) and source
-// column iw + kw, for the columns inside the source's in_width (an output at a row's border).
-template <int64_t KhBegin, int64_t KhEnd>
-MLN_ALWAYS_INLINE void border_sums(const float* x_row, int64_t row_floats, int64_t iw, int64_t in_width, __m256 d,
-                                   __m256* a) {
-    MLN_UNROLL(3)
-    for (int64_t kh = KhBegin; kh < KhEnd; ++kh) {
-        const float* row = x_row + (kh - KhBegin) * row_floats;
-        MLN_UNROLL(3)
-        for (int64_t kw = 0; kw < 3; ++kw) {
-            if (iw + kw < 0 || iw + kw >= in_width) continue;
-            a[kh * 3 + kw] = _mm256_fmadd_ps(_mm256_loadu_ps(row + (iw + kw) * kLanes), d, a[kh * 3 + kw]);
-        }
-    }
-}
-
-// a[kh * 3 + kw] += the source at tap (kh, kw) * dy over Count consecutive outputs, every tap
-// inside (rows as border_sums, the first output's source columns from iw on): each source
-// column loaded once for the outputs that share it.
-template <int64_t ColumnStride, int64_t Count, int64_t KhBegin, int64_t KhEnd>
-MLN_ALWAYS_INLINE void inside_sums(const float* x_row, int64_t row_floats, int64_t iw, const float* dy, __m256* a) {
-    constexpr int64_t kColumns = (Count - 1) * ColumnStride + 3;
-    __m256 d[Count];
-    MLN_UNROLL(4)
-    for (int64_t i = 0; i < Count; ++i) d[i] = _mm256_loadu_ps(dy + i * kLanes);
-    MLN_UNROLL(3)
-    for (int64_t kh = KhBegin; kh < KhEnd; ++kh) {
-        const float* row = x_row + (kh - KhBegin) * row_floats + iw * kLanes;
-        MLN_UNROLL(8)
-        for (int64_t column = 0; column < kColumns; ++column) {
-            const __m256 source = _mm256_loadu_ps(row + column * kLanes);
-            MLN_UNROLL(4)
-            for (int64_t i = 0; i < Count; ++i) {
-                const int64_t kw = column - i * ColumnStride;
-                if (kw >= 0 && kw < 3) a[kh * 3 + kw] = _mm256_fmadd_ps(source, d[i], a[kh * 3 + kw]);
-            }
-        }
-    }
-}
 
 // acc += the taps' products over one output row (dy_row, channel-minor), whose source rows
 // KhBegin to KhEnd - 1 lie inside (row KhBegin at x_row).
 template <int64_t ColumnStride, int64_t KhBegin, int64_t KhEnd>
-MLN_ALWAYS_INLINE void row_sums(const float* x_row, const float* dy_row, const FilterPlane& p, __m256* acc) {
-    constexpr int64_t kCount = kInsideOutputs<ColumnStride>;
+MLN_ALWAYS_INLINE void row_sums(const float* x_row, const float* dy_row, const Depthwise3x3Plane& p, __m256* acc) {
     __m256 a[kTaps];
     MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
     const int64_t row_floats = p.in_width * kLanes;
-    const auto edge = [&](int64_t ow) {
-        border_sums<KhBegin, KhEnd>(x_row, row_floats, ow * ColumnStride - p.pad_left, p.in_width,
-                                    _mm256_loadu_ps(dy_row + ow * kLanes), a);
-    };
-    for (int64_t ow = 0; ow < p.inside_begin; ++ow) edge(ow);
-    int64_t ow = p.inside_begin;
-    for (; ow + kCount <= p.inside_end; ow += kCount) {
-        inside_sums<ColumnStride, kCount, KhBegin, KhEnd>(x_row, row_floats, ow * ColumnStride - p.pad_left,
-                                                          dy_row + ow * kLanes, a);
-    }
-    for (; ow < p.inside_end; ++ow) {
-        inside_sums<ColumnStride, 1, KhBegin, KhEnd>(x_row, row_floats, ow * ColumnStride - p.pad_left,
-                                                     dy_row + ow * kLanes, a);
-    }
-    for (int64_t ow = p.inside_end; ow < p.out_width; ++ow) edge(ow);
+    walk_output_row<ColumnStride>(
+        p,
+        [&](int64_t ow) MLN_LAMBDA_ALWAYS_INLINE {
+            const __m256 d = _mm256_loadu_ps(dy_row + ow * kLanes);
+            for_border_taps<KhBegin, KhEnd>(x_row, row_floats, ow * ColumnStride - p.pad_left, p.in_width,
+                                            [&](__m256 source, int64_t tap) MLN_LAMBDA_ALWAYS_INLINE {
+                                                a[tap] = _mm256_fmadd_ps(source, d, a[tap]);
+                                            });
+        },
+        [&](int64_t ow, auto count) MLN_LAMBDA_ALWAYS_INLINE {
+            constexpr int64_t kCount = decltype(count)::value;
+            __m256 d[kCount];
+            MLN_UNROLL(4)
+            for (int64_t i = 0; i < kCount; ++i) d[i] = _mm256_loadu_ps(dy_row + (ow + i) * kLanes);
+            for_inside_taps<ColumnStride, kCount, KhBegin, KhEnd>(
+                x_row, row_floats, ow * ColumnStride - p.pad_left,
+                [&](__m256 source, int64_t i, int64_t tap) MLN_LAMBDA_ALWAYS_INLINE {
+                    a[tap] = _mm256_fmadd_ps(source, d[i], a[tap]);
+                });
+        });
     MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
 }
@@ -153,7 +70,7 @@ MLN_ALWAYS_INLINE void row_sums(const float* x_row, const float* dy_row, const F
 // x_band that of source rows from first_source_row on.
 template <int64_t ColumnStride>
 void band_sums(const float* x_band, int64_t first_source_row, const float* dy_band, int64_t oh_begin, int64_t oh_end,
-               const FilterPlane& p, __m256* acc) {
+               const Depthwise3x3Plane& p, __m256* acc) {
     for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
         const float* dy_row = dy_band + (oh - oh_begin) * p.out_width * kLanes;
         with_inside_rows(p, oh, [&](auto kh_begin, auto kh_end, int64_t top_inside) {
@@ -166,7 +83,7 @@ void band_sums(const float* x_band, int64_t first_source_row, const float* dy_ba
 template <int64_t ColumnStride>
 void channel_minor_filter_sums(const float* x, const float* dy, const WindowGeometry& g, int64_t channels,
                                int64_t images, int64_t x_image_stride, int64_t dy_image_stride, float* dw) {
-    const FilterPlane p = filter_plane(g);
+    const Depthwise3x3Plane p = depthwise_3x3_plane(g);
     const int64_t in_size = g.in_size(), out_size = g.out_size();
     // Output rows a band: the source rows they read and their dy rows within kBandFloats.
     const int64_t band_row_floats = (p.row_stride * p.in_width + p.out_width) * kLanes;
@@ -221,7 +138,7 @@ struct RowLanes {
     bool plain;
 };
 
-std::vector<RowLanes> row_lanes(const FilterPlane& p) {
+std::vector<RowLanes> row_lanes(const Depthwise3x3Plane& p) {
     std::vector<RowLanes> lanes;
     for (int64_t ow0 = 0; ow0 < p.out_width; ow0 += kLanes) {
         alignas(32) int32_t tap[3][kLanes], out[kLanes];
@@ -247,7 +164,7 @@ std::vector<RowLanes> row_lanes(const FilterPlane& p) {
 // a[kh * 3 + kw] += tap (kh, kw) * dy over one output row, a register of outputs at a time, for
 // the source rows KhBegin to KhEnd - 1 (inside; row KhBegin at x_row).
 template <int64_t KhBegin, int64_t KhEnd>
-MLN_ALWAYS_INLINE void row_vector_sums(const float* x_row, const float* dy_row, const FilterPlane& p,
+MLN_ALWAYS_INLINE void row_vector_sums(const float* x_row, const float* dy_row, const Depthwise3x3Plane& p,
                                        const std::vector<RowLanes>& lanes, __m256* acc) {
     __m256 a[kTaps];
     MLN_UNROLL(9)
@@ -299,7 +216,7 @@ void store_lane_sums(const __m256* a, float* dw) {
 
 void row_vector_filter_sums(const float* x, const float* dy, const WindowGeometry& g, int64_t channels,
                             int64_t images, int64_t x_image_stride, int64_t dy_image_stride, float* dw) {
-    const FilterPlane p = filter_plane(g);
+    const Depthwise3x3Plane p = depthwise_3x3_plane(g);
     const std::vector<RowLanes> lanes = row_lanes(p);
     const int64_t in_size = g.in_size(), out_size = g.out_size();
     for (int64_t c = 0; c < channels; ++c) {
@@ -342,7 +259,7 @@ template <>
 constexpr int64_t kLaneOutput<2>[kLanes] = {0, 1, 4, 5, 2, 3, 6, 7};
 
 template <int64_t ColumnStride>
-std::vector<LaneClass> lane_classes(const FilterPlane& p) {
+std::vector<LaneClass> lane_classes(const Depthwise3x3Plane& p) {
     std::vector<LaneClass> classes;
     const int64_t registers = (p.out_width + kLanes - 1) / kLanes;
     for (int64_t v = 0; v < registers; ++v) {
@@ -457,7 +374,7 @@ MLN_ALWAYS_INLINE void stride2_row_fmas(__m256 even, __m256 odd, __m256 d, __m25
 // sums[t] (zero where `first`) += tap t's products over register columns v_begin to v_end - 1,
 // a register column at a time down the plane (few registers a row: each source row's split kept
 // in registers for both of its output rows).
-MLN_ALWAYS_INLINE void stride2_column_strip_sums(const float* x_plane, const float* dy_plane, const FilterPlane& p,
+MLN_ALWAYS_INLINE void stride2_column_strip_sums(const float* x_plane, const float* dy_plane, const Depthwise3x3Plane& p,
                                                  int64_t v_begin, int64_t v_end, bool first, float* sums) {
     __m256 a[kTaps];
     MLN_UNROLL(9)
@@ -493,7 +410,7 @@ MLN_ALWAYS_INLINE void stride2_column_strip_sums(const float* x_plane, const flo
 // (2oh and 2oh + 1) across the register columns, so the plane streams in order rather than a
 // column of cache lines at a time. Row oh + 1's permuted dy, made in step oh for tap row 0, waits
 // in `permuted` (two registers per register column) for step oh + 1.
-void stride2_row_major_sums(const float* x_plane, const float* dy_plane, const FilterPlane& p, int64_t v_begin,
+void stride2_row_major_sums(const float* x_plane, const float* dy_plane, const Depthwise3x3Plane& p, int64_t v_begin,
                             int64_t v_end, bool first, float* permuted, float* sums) {
     __m256 a[kTaps];
     MLN_UNROLL(9)
@@ -568,7 +485,7 @@ MLN_ALWAYS_INLINE void store_class_sums(const float (*sums)[kTaps][kLanes], cons
 // row_register_filter_sums' loops, with Registers register columns a row each its own lane class
 // (0: the classes' columns counted at run time).
 template <int64_t ColumnStride, int64_t Registers>
-void row_register_channel_sums(const float* x, const float* dy, const FilterPlane& p,
+void row_register_channel_sums(const float* x, const float* dy, const Depthwise3x3Plane& p,
                                const std::vector<LaneClass>& classes, int64_t channels, int64_t images,
                                int64_t x_image_stride, int64_t dy_image_stride, float* dw) {
     const int64_t in_size = p.in_rows * p.in_width, out_size = p.out_rows * p.out_width;
@@ -659,7 +576,7 @@ void row_register_channel_sums(const float* x, const float* dy, const FilterPlan
 template <int64_t ColumnStride>
 void row_register_filter_sums(const float* x, const float* dy, const WindowGeometry& g, int64_t channels,
                               int64_t images, int64_t x_image_stride, int64_t dy_image_stride, float* dw) {
-    const FilterPlane p = filter_plane(g);
+    const Depthwise3x3Plane p = depthwise_3x3_plane(g);
     const std::vector<LaneClass> classes = lane_classes<ColumnStride>(p);
     const int64_t registers = (p.out_width + kLanes - 1) / kLanes;
     // Rows of one register of outputs (or two at stride 1, each a lane class) go through the

@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <type_traits>
 
 #include "kernels/cpu/common/force_inline.hpp"
 #include "kernels/cpu/common/prefetch.hpp"
@@ -42,92 +41,35 @@ void copy_from_channel_minor(const float* source, int64_t channels, int64_t coun
     }
 }
 
-struct Plane {
-    int64_t in_rows, in_width, out_rows, out_width, pad_top, pad_left;
-    int64_t inside_begin, inside_end;  // the outputs of a row whose three column taps lie inside
-};
-
-template <int64_t Stride>
-Plane plane_of(const WindowGeometry& g) {
-    Plane p{g.in[1], g.in[2], g.out[1], g.out[2], g.pad_begin[1], g.pad_begin[2], 0, 0};
-    // Output ow reads source columns ow * Stride - pad + (0, 1, 2).
-    p.inside_begin = std::min(p.out_width, (p.pad_left + Stride - 1) / Stride);
-    const int64_t last_inside = p.in_width - 3 + p.pad_left;
-    p.inside_end =
-        last_inside < 0 ? p.inside_begin : std::clamp(last_inside / Stride + 1, p.inside_begin, p.out_width);
-    return p;
-}
-
-// The output at a row's border: bias + its taps inside the source, rows KhBegin to KhEnd - 1
-// (row KhBegin at x_row, channel-minor, row_floats apart) and columns iw + kw inside in_width.
-template <int64_t KhBegin, int64_t KhEnd>
-MLN_ALWAYS_INLINE __m256 border_sum(const float* x_row, int64_t row_floats, int64_t iw, int64_t in_width,
-                                    const __m256* w, __m256 bias) {
-    __m256 sum = bias;
-    MLN_UNROLL(3)
-    for (int64_t kh = KhBegin; kh < KhEnd; ++kh) {
-        const float* row = x_row + (kh - KhBegin) * row_floats;
-        MLN_UNROLL(3)
-        for (int64_t kw = 0; kw < 3; ++kw) {
-            if (iw + kw < 0 || iw + kw >= in_width) continue;
-            sum = _mm256_fmadd_ps(_mm256_load_ps(row + (iw + kw) * kLanes), w[kh * 3 + kw], sum);
-        }
-    }
-    return sum;
-}
-
-// Count consecutive outputs whose taps all lie inside (rows as border_sum, the first output's
-// source columns from iw on) into y, summed in border_sum's order; each source column loaded
-// once for the outputs that share it.
-template <int64_t Stride, int64_t Count, int64_t KhBegin, int64_t KhEnd>
-MLN_ALWAYS_INLINE void inside_sums(const float* x_row, int64_t row_floats, int64_t iw, const __m256* w, __m256 bias,
-                                   float* y) {
-    constexpr int64_t kColumns = (Count - 1) * Stride + 3;
-    __m256 sum[Count];
-    MLN_UNROLL(4)
-    for (int64_t i = 0; i < Count; ++i) sum[i] = bias;
-    MLN_UNROLL(3)
-    for (int64_t kh = KhBegin; kh < KhEnd; ++kh) {
-        const float* row = x_row + (kh - KhBegin) * row_floats + iw * kLanes;
-        MLN_UNROLL(12)
-        for (int64_t column = 0; column < kColumns; ++column) {
-            const __m256 source = _mm256_load_ps(row + column * kLanes);
-            MLN_UNROLL(4)
-            for (int64_t i = 0; i < Count; ++i) {
-                const int64_t kw = column - i * Stride;
-                if (kw >= 0 && kw < 3) sum[i] = _mm256_fmadd_ps(source, w[kh * 3 + kw], sum[i]);
-            }
-        }
-    }
-    MLN_UNROLL(4)
-    for (int64_t i = 0; i < Count; ++i) _mm256_store_ps(y + i * kLanes, sum[i]);
-}
-
-// Outputs of a row summed at a time inside the borders (stride 1 shares 2 of a column's 3 taps
-// between neighbours, stride 2 only 1).
-template <int64_t Stride>
-constexpr int64_t kInsideOutputs = Stride == 1 ? 4 : 2;
-
-// One output row (y_row, channel-minor) whose source rows KhBegin to KhEnd - 1 lie inside.
+// One output row (y_row, channel-minor) whose source rows KhBegin to KhEnd - 1 lie inside (row
+// KhBegin at x_row): bias + the taps inside, each output's sums in for_border_taps' order.
 template <int64_t Stride, int64_t KhBegin, int64_t KhEnd>
-MLN_ALWAYS_INLINE void output_row(const float* x_row, const Plane& p, const __m256* w, __m256 bias, float* y_row) {
-    constexpr int64_t kCount = kInsideOutputs<Stride>;
+MLN_ALWAYS_INLINE void output_row(const float* x_row, const Depthwise3x3Plane& p, const __m256* w, __m256 bias,
+                                  float* y_row) {
     const int64_t row_floats = p.in_width * kLanes;
-    const auto edge = [&](int64_t ow) {
-        _mm256_store_ps(y_row + ow * kLanes,
-                        border_sum<KhBegin, KhEnd>(x_row, row_floats, ow * Stride - p.pad_left, p.in_width, w, bias));
-    };
-    for (int64_t ow = 0; ow < p.inside_begin; ++ow) edge(ow);
-    int64_t ow = p.inside_begin;
-    for (; ow + kCount <= p.inside_end; ow += kCount) {
-        inside_sums<Stride, kCount, KhBegin, KhEnd>(x_row, row_floats, ow * Stride - p.pad_left, w, bias,
-                                                    y_row + ow * kLanes);
-    }
-    for (; ow < p.inside_end; ++ow) {
-        inside_sums<Stride, 1, KhBegin, KhEnd>(x_row, row_floats, ow * Stride - p.pad_left, w, bias,
-                                               y_row + ow * kLanes);
-    }
-    for (ow = p.inside_end; ow < p.out_width; ++ow) edge(ow);
+    walk_output_row<Stride>(
+        p,
+        [&](int64_t ow) MLN_LAMBDA_ALWAYS_INLINE {
+            __m256 sum = bias;
+            for_border_taps<KhBegin, KhEnd>(x_row, row_floats, ow * Stride - p.pad_left, p.in_width,
+                                            [&](__m256 source, int64_t tap) MLN_LAMBDA_ALWAYS_INLINE {
+                                                sum = _mm256_fmadd_ps(source, w[tap], sum);
+                                            });
+            _mm256_store_ps(y_row + ow * kLanes, sum);
+        },
+        [&](int64_t ow, auto count) MLN_LAMBDA_ALWAYS_INLINE {
+            constexpr int64_t kCount = decltype(count)::value;
+            __m256 sum[kCount];
+            MLN_UNROLL(4)
+            for (int64_t i = 0; i < kCount; ++i) sum[i] = bias;
+            for_inside_taps<Stride, kCount, KhBegin, KhEnd>(
+                x_row, row_floats, ow * Stride - p.pad_left,
+                [&](__m256 source, int64_t i, int64_t tap) MLN_LAMBDA_ALWAYS_INLINE {
+                    sum[i] = _mm256_fmadd_ps(source, w[tap], sum[i]);
+                });
+            MLN_UNROLL(4)
+            for (int64_t i = 0; i < kCount; ++i) _mm256_store_ps(y_row + (ow + i) * kLanes, sum[i]);
+        });
 }
 
 // The group's output planes (channel-minor) from its source planes (channel-minor).
@@ -153,33 +95,18 @@ struct NextPlanes {
 };
 
 template <int64_t Stride>
-void plane_sums(const float* x, const Plane& p, const __m256* w, __m256 bias, const NextPlanes& next_x,
+void plane_sums(const float* x, const Depthwise3x3Plane& p, const __m256* w, __m256 bias, const NextPlanes& next_x,
                 const NextPlanes& next_y, float* y) {
-    using K0 = std::integral_constant<int64_t, 0>;
-    using K1 = std::integral_constant<int64_t, 1>;
-    using K2 = std::integral_constant<int64_t, 2>;
-    using K3 = std::integral_constant<int64_t, 3>;
     for (int64_t oh = 0; oh < p.out_rows; ++oh) {
         next_x.prefetch_row(oh);
         next_y.prefetch_row(oh);
-        const int64_t top = oh * Stride - p.pad_top;
-        const int64_t kh_begin = std::max<int64_t>(0, -top);
-        const int64_t kh_end = std::min<int64_t>(3, p.in_rows - top);
-        const float* x_row = x + (top + kh_begin) * p.in_width * kLanes;
         float* y_row = y + oh * p.out_width * kLanes;
-        auto row = [&](auto kh_begin_c, auto kh_end_c) MLN_LAMBDA_ALWAYS_INLINE {
-            output_row<Stride, decltype(kh_begin_c)::value, decltype(kh_end_c)::value>(x_row, p, w, bias, y_row);
-        };
-        switch (kh_begin * 4 + kh_end) {
-            case 0 * 4 + 3: row(K0{}, K3{}); break;
-            case 1 * 4 + 3: row(K1{}, K3{}); break;
-            case 0 * 4 + 2: row(K0{}, K2{}); break;
-            case 1 * 4 + 2: row(K1{}, K2{}); break;
-            case 0 * 4 + 1: row(K0{}, K1{}); break;
-            case 2 * 4 + 3: row(K2{}, K3{}); break;
-            default:  // no source row inside
-                for (int64_t ow = 0; ow < p.out_width; ++ow) _mm256_store_ps(y_row + ow * kLanes, bias);
-                break;
+        const bool summed = with_inside_rows(p, oh, [&](auto kh_begin, auto kh_end, int64_t top_inside) MLN_LAMBDA_ALWAYS_INLINE {
+            output_row<Stride, decltype(kh_begin)::value, decltype(kh_end)::value>(x + top_inside * p.in_width * kLanes,
+                                                                                 p, w, bias, y_row);
+        });
+        if (!summed) {  // no source row inside
+            for (int64_t ow = 0; ow < p.out_width; ++ow) _mm256_store_ps(y_row + ow * kLanes, bias);
         }
     }
 }
@@ -187,7 +114,7 @@ void plane_sums(const float* x, const Plane& p, const __m256* w, __m256 bias, co
 template <int64_t Stride>
 void channel_minor_forward(const float* x, const float* w, const float* bias, const WindowGeometry& g,
                            int64_t channels, float* y) {
-    const Plane p = plane_of<Stride>(g);
+    const Depthwise3x3Plane p = depthwise_3x3_plane(g);
     const int64_t in_size = g.in_size(), out_size = g.out_size();
     alignas(32) float x_copy[kDepthwise3x3ChannelMinorMaxPositions * kLanes];
     alignas(32) float y_copy[kDepthwise3x3ChannelMinorMaxPositions * kLanes];
