@@ -114,6 +114,8 @@ constexpr int64_t kForwardPrefetchBytes = int64_t{8} << 20;
 // 3 panels (backward data 16->96: 16 rows) 1.03-1.08x; 28x28 (784 positions) mixed: 32->192
 // forward 0.85-0.96x at batch 32 but 1.04-1.06x at batch 1, backward data 144->32 1.09-1.10x and
 // ResNet-18's gathered layer2 1x1/2 forward 1.04-1.06x (batch 1, both ways round), so from 56x56.
+// One prefetch per line instead, 1-4 tiles ahead by depth (clamp(64 / depth, 1, 4)), lost: batch
+// 32 forward 16->96 @112 and 24->144 @56 1.04-1.10x, 32->16 1.05-1.06x, batch 1 even.
 constexpr int64_t kEveryPanelPrefetchPositions = 3136;
 constexpr int64_t kEveryPanelPrefetchPanels = 4;
 constexpr int64_t kEveryPanelPrefetchDepth = 128;
