@@ -12,6 +12,16 @@
 
 namespace mln::kernels {
 
+// The first rows x cols of a scratch tile (row stride nr) into C: stored on the first depth
+// block, added after it.
+template <class T>
+void add_scratch_tile(const T* tile, int64_t nr, T* c, int64_t ldc, int64_t rows, int64_t cols, bool first) {
+    for (int64_t i = 0; i < rows; ++i) {
+        T* target = c + i * ldc;
+        for (int64_t j = 0; j < cols; ++j) target[j] = first ? tile[i * nr + j] : target[j] + tile[i * nr + j];
+    }
+}
+
 template <class T>
 void accumulate_tile(GemmMicroKernel<T> kernel, int mr, int nr, int64_t kc, const T* a, int64_t a_row_stride,
                      int64_t a_col_stride, const T* b, int64_t b_row_stride, T* c, int64_t ldc, int64_t rows,
@@ -22,10 +32,23 @@ void accumulate_tile(GemmMicroKernel<T> kernel, int mr, int nr, int64_t kc, cons
     }
     T tile[kMaxMicroTile];
     kernel(kc, a, a_row_stride, a_col_stride, b, b_row_stride, tile, nr, T(1), T(0), nullptr);
-    for (int64_t i = 0; i < rows; ++i) {
-        T* target = c + i * ldc;
-        for (int64_t j = 0; j < cols; ++j) target[j] = first ? tile[i * nr + j] : target[j] + tile[i * nr + j];
+    add_scratch_tile(tile, nr, c, ldc, rows, cols, first);
+}
+
+// A tile of `rows` (fewer than MR) through the set's edge kernel, always over all NR columns of
+// B's panel (zero-padded to NR): the AVX-512 edge kernel sums tiles of few columns in another
+// order, so a tile cut short where a task's columns end would give bits that depend on the thread
+// count. Fewer than NR columns wanted go through a scratch tile.
+template <class T>
+void accumulate_edge_tile(GemmEdgeMicroKernel<T> edge, int rows, int nr, int64_t kc, const T* a,
+                          int64_t a_col_stride, const T* b, T* c, int64_t ldc, int64_t cols, bool first) {
+    if (cols == nr) {
+        edge(rows, nr, kc, a, 1, a_col_stride, b, nr, c, ldc, T(1), first ? T(0) : T(1), nullptr);
+        return;
     }
+    T tile[kMaxMicroTile];
+    edge(rows, nr, kc, a, 1, a_col_stride, b, nr, tile, nr, T(1), T(0), nullptr);
+    add_scratch_tile(tile, nr, c, ldc, rows, cols, first);
 }
 
 }  // namespace mln::kernels

@@ -1222,18 +1222,20 @@ void conv_forward(const ConvArgs& a, const GemmMicroKernelInfo<T>& micro, Column
                         next_pc < depth ? std::min<int64_t>(nr, channels - next_j0) : 0, next_pc,
                         std::max<int64_t>(0, std::min(depth_block, depth - next_pc)),
                         tiles.panel_rows / mr + tiles.tails);
-                    const T beta = pc == 0 ? T(0) : T(1);
+                    // The sums' rows are chunk_channels wide, a multiple of NR: every tile writes all NR
+                    // columns (those past the chunk's channels are never read), so no tile goes through
+                    // a scratch tile and the edge kernel's bits do not depend on the chunking.
                     for (int64_t i = 0; i < tiles.panel_rows; i += mr) {
                         prefetch.step();
                         accumulate_tile(micro.packed, mr, nr, kc, ws.a_panels.data() + i * kc, 1, mr,
-                                        ws.b_panel.data(), nr, sums + i * chunk_channels + j0, chunk_channels, mr,
-                                        cols, pc == 0);
+                                        ws.b_panel.data(), nr, sums + i * chunk_channels + j0, chunk_channels, mr, nr,
+                                        pc == 0);
                     }
                     for (int t = 0, i = static_cast<int>(tiles.panel_rows); t < tiles.tails; i += tiles.tail_rows[t++]) {
                         prefetch.step();
-                        micro.edge(tiles.tail_rows[t], static_cast<int>(cols), kc, ws.a_panels.data() + i * kc, 1,
-                                   tiles.tail_rows[t], ws.b_panel.data(), nr, sums + i * chunk_channels + j0,
-                                   chunk_channels, T(1), beta, nullptr);
+                        accumulate_edge_tile(micro.edge, tiles.tail_rows[t], nr, kc, ws.a_panels.data() + i * kc,
+                                             tiles.tail_rows[t], ws.b_panel.data(), sums + i * chunk_channels + j0,
+                                             chunk_channels, nr, pc == 0);
                     }
                 }
             }
