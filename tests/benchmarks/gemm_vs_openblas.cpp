@@ -7,14 +7,22 @@
 // shared with other work approaches the unloaded figure; use enough --batches). Both results are checked against each other.
 // A second table times Myelin's fused epilogues against the plain GEMM of the same shape.
 //
+// With --baseline, another build of Myelin (a libmyelin.so loaded with dlopen, as conv_vs_build
+// does) takes OpenBLAS's place: the same-process A/B of a change. Both builds work on the same
+// operands, each with its own device; the table gives this build's and the baseline's time per
+// call and the ratios this build / baseline of the fastest and the median batch, for the plain
+// product or with --epilogue the fused one (the epilogue-cost table is left out).
+//
 //   gemm_vs_openblas [--json] [--quick] [--min] [--batch-ms MS] [--batches N] [--threads 1,2]
-//                    [--shapes MxNxK,...]
+//                    [--shapes MxNxK,...] [--baseline /path/to/libmyelin.so]
+//                    [--epilogue none|bias-relu|bias-relu-residual]
 //
 // OpenBLAS picks its kernels by CPU (the core it picked is printed); Debian's 0.3.21 runs its
 // AVX2 (Haswell) kernels on Zen 5, OPENBLAS_CORETYPE=SkylakeX its AVX-512 ones: the strict peer.
 //
 // Linux only (it re-executes itself through /proc/self/exe to configure OpenBLAS's threads).
 #include <cblas.h>
+#include <dlfcn.h>
 #include <myelin.h>
 
 #include <algorithm>
@@ -37,6 +45,9 @@ struct Shape {
     int64_t m, n, k;
 };
 
+// The fused epilogue of the timed calls (--epilogue; baseline mode only).
+enum class Epilogue { kNone, kBiasRelu, kBiasReluResidual };
+
 struct Options {
     bool json = false;
     bool quick = false;
@@ -44,6 +55,8 @@ struct Options {
     int batches = 7;
     std::vector<int> threads = {1, 2};
     std::vector<Shape> shapes;  // empty: the default list
+    std::string baseline;       // a libmyelin.so to compare with instead of OpenBLAS
+    Epilogue epilogue = Epilogue::kNone;
 };
 
 // Each timed batch lasts at least this long by default, so timer resolution and one-off stalls
@@ -57,9 +70,52 @@ double g_batch_seconds = kDefaultBatchSeconds;
     std::exit(1);
 }
 
-void check(mln_status status, const char* what) {
-    if (status != MLN_STATUS_OK) fail(std::string(what) + ": " + mln_last_error());
+// The C API functions this program calls on a build of Myelin, typed from myelin.h (a changed
+// signature is a compile error rather than a wrong call into the baseline).
+struct GemmApi {
+    decltype(&mln_last_error) last_error;
+    decltype(&mln_device_create) device_create;
+    decltype(&mln_device_destroy) device_destroy;
+    decltype(&mln_device_set_thread_count) device_set_thread_count;
+    decltype(&mln_gemm) gemm;
+};
+
+const GemmApi kLinkedApi = {mln_last_error, mln_device_create, mln_device_destroy, mln_device_set_thread_count,
+                            mln_gemm};
+
+template <class Function>
+void resolve(void* library, const std::string& path, const char* symbol, Function*& function) {
+    function = reinterpret_cast<Function*>(dlsym(library, symbol));
+    if (!function) fail("the baseline " + path + " has no symbol " + symbol);
 }
+
+// RTLD_LOCAL keeps the baseline's symbols out of the process's scope, so the linked build's
+// calls still reach the linked library.
+GemmApi load_baseline(const std::string& path) {
+    void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!library) fail("cannot load the baseline " + path + ": " + dlerror());
+    GemmApi api{};
+    resolve(library, path, "mln_last_error", api.last_error);
+    resolve(library, path, "mln_device_create", api.device_create);
+    resolve(library, path, "mln_device_destroy", api.device_destroy);
+    resolve(library, path, "mln_device_set_thread_count", api.device_set_thread_count);
+    resolve(library, path, "mln_gemm", api.gemm);
+    return api;
+}
+
+// The file the linked build was loaded from (LD_LIBRARY_PATH may have put another in place of
+// the one beside this program).
+std::string linked_path() {
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&mln_gemm), &info) == 0 || !info.dli_fname) return "?";
+    return info.dli_fname;
+}
+
+void check(const GemmApi& api, mln_status status, const char* what) {
+    if (status != MLN_STATUS_OK) fail(std::string(what) + ": " + api.last_error());
+}
+
+void check(mln_status status, const char* what) { check(kLinkedApi, status, what); }
 
 mln_tensor_desc matrix(float* data, int64_t rows, int64_t cols) {
     mln_tensor_desc desc{};
@@ -109,17 +165,22 @@ double time_batch(Call&& call, int calls) {
     return (now_seconds() - start) / calls;
 }
 
-// The figure of one side: the median batch, or with `fastest` the fastest one.
-double summary(std::vector<double> values, bool fastest) {
-    if (fastest) return *std::min_element(values.begin(), values.end());
+// One side's seconds per call: the fastest and the median batch.
+struct Summary {
+    double fastest;
+    double median;
+    double pick(bool want_fastest) const { return want_fastest ? fastest : median; }
+};
+
+Summary summarize(std::vector<double> values) {
     std::sort(values.begin(), values.end());
     const size_t n = values.size();
-    return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+    return {values.front(), n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2])};
 }
 
-// Runs the sides in alternating batches; returns each side's seconds per call (summary()).
+// Runs the sides in alternating batches; returns each side's seconds per call.
 template <class CallA, class CallB>
-std::pair<double, double> interleave(int batches, bool fastest, CallA&& a, CallB&& b) {
+std::pair<Summary, Summary> interleave_both(int batches, CallA&& a, CallB&& b) {
     const int calls_a = calibrate(a);
     const int calls_b = calibrate(b);
     std::vector<double> times_a;
@@ -133,7 +194,14 @@ std::pair<double, double> interleave(int batches, bool fastest, CallA&& a, CallB
             times_a.push_back(time_batch(a, calls_a));
         }
     }
-    return {summary(times_a, fastest), summary(times_b, fastest)};
+    return {summarize(times_a), summarize(times_b)};
+}
+
+// interleave_both's figure of each side: the median batch, or with `fastest` the fastest one.
+template <class CallA, class CallB>
+std::pair<double, double> interleave(int batches, bool fastest, CallA&& a, CallB&& b) {
+    const auto [sa, sb] = interleave_both(batches, a, b);
+    return {sa.pick(fastest), sb.pick(fastest)};
 }
 
 struct Operands {
@@ -141,7 +209,8 @@ struct Operands {
     bool transpose_a, transpose_b;
     // On cache lines, as a runtime allocates its tensors (peer_bench.hpp).
     peer_bench::AlignedVector<float> a, b, bias, residual, c_myelin, c_openblas;
-    mln_tensor_desc a_desc, b_desc, c_desc, bias_desc, residual_desc;
+    // c_other_desc: the OpenBLAS result's buffer, where the baseline build writes in its place.
+    mln_tensor_desc a_desc, b_desc, c_desc, c_other_desc, bias_desc, residual_desc;
 
     Operands(Shape s, bool ta, bool tb, std::mt19937& rng) : shape(s), transpose_a(ta), transpose_b(tb) {
         std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -158,12 +227,19 @@ struct Operands {
         a_desc = ta ? matrix(a.data(), s.k, s.m) : matrix(a.data(), s.m, s.k);
         b_desc = tb ? matrix(b.data(), s.n, s.k) : matrix(b.data(), s.k, s.n);
         c_desc = matrix(c_myelin.data(), s.m, s.n);
+        c_other_desc = matrix(c_openblas.data(), s.m, s.n);
         bias_desc = vector(bias.data(), s.n);
         residual_desc = matrix(residual.data(), s.m, s.n);
     }
 
     void run_myelin(mln_device* device, bool with_bias, mln_unary_op activation, bool with_residual) {
-        check(mln_gemm(device, &a_desc, transpose_a ? 1 : 0, &b_desc, transpose_b ? 1 : 0, &c_desc, 1.0, 0.0,
+        run_build(kLinkedApi, device, c_desc, with_bias, activation, with_residual);
+    }
+
+    void run_build(const GemmApi& api, mln_device* device, const mln_tensor_desc& c, bool with_bias,
+                   mln_unary_op activation, bool with_residual) {
+        check(api,
+              api.gemm(device, &a_desc, transpose_a ? 1 : 0, &b_desc, transpose_b ? 1 : 0, &c, 1.0, 0.0,
                        with_bias ? &bias_desc : nullptr, activation, with_residual ? &residual_desc : nullptr),
               "mln_gemm");
     }
@@ -242,12 +318,99 @@ Options parse(int argc, char** argv) {
             o.threads = parse_list(argv[++i]);
         } else if (arg == "--shapes" && i + 1 < argc) {
             o.shapes = parse_shapes(argv[++i]);
+        } else if (arg == "--baseline" && i + 1 < argc) {
+            o.baseline = argv[++i];
+        } else if (arg == "--epilogue" && i + 1 < argc) {
+            const std::string name = argv[++i];
+            if (name == "none") {
+                o.epilogue = Epilogue::kNone;
+            } else if (name == "bias-relu") {
+                o.epilogue = Epilogue::kBiasRelu;
+            } else if (name == "bias-relu-residual") {
+                o.epilogue = Epilogue::kBiasReluResidual;
+            } else {
+                fail("--epilogue wants none, bias-relu or bias-relu-residual");
+            }
         } else {
             fail("usage: gemm_vs_openblas [--json] [--quick] [--min] [--batch-ms MS] [--batches N] [--threads 1,2] "
-                 "[--shapes MxNxK,...]");
+                 "[--shapes MxNxK,...] [--baseline /path/to/libmyelin.so] "
+                 "[--epilogue none|bias-relu|bias-relu-residual]");
         }
     }
     return o;
+}
+
+const char* epilogue_name(Epilogue epilogue) {
+    switch (epilogue) {
+        case Epilogue::kNone: return "none";
+        case Epilogue::kBiasRelu: return "bias-relu";
+        case Epilogue::kBiasReluResidual: return "bias-relu-residual";
+    }
+    return "?";
+}
+
+// --baseline: this build against the baseline build, shape by shape, in alternating batches.
+// Returns whether all results agreed.
+bool compare_builds(const Options& options, const std::vector<Shape>& shapes, mln_device* device, std::mt19937& rng) {
+    const GemmApi base = load_baseline(options.baseline);
+    mln_device* base_device = nullptr;
+    check(base, base.device_create(MLN_DEVICE_KIND_CPU, 0, &base_device), "baseline mln_device_create");
+    const bool bias = options.epilogue != Epilogue::kNone;
+    const mln_unary_op activation = bias ? MLN_UNARY_OP_RELU : MLN_UNARY_OP_IDENTITY;
+    const bool residual = options.epilogue == Epilogue::kBiasReluResidual;
+    const char* cpu_name = "";
+    mln_cpu_get_name(&cpu_name);
+    if (options.json) {
+        std::printf("{\"cpu\": \"%s\", \"this\": \"%s\", \"baseline\": \"%s\", \"epilogue\": \"%s\", \"rows\": [\n",
+                    cpu_name, linked_path().c_str(), options.baseline.c_str(), epilogue_name(options.epilogue));
+    } else {
+        std::printf("CPU: %s\nthis build: %s\nbaseline: %s\nepilogue: %s; time per call over %d alternating "
+                    "batches; ratio = this build / baseline\n\n",
+                    cpu_name, linked_path().c_str(), options.baseline.c_str(), epilogue_name(options.epilogue),
+                    options.batches);
+        std::printf("%-18s %-5s %7s %10s %10s %10s %10s %9s %9s\n", "MxNxK", "trans", "threads", "this min",
+                    "base min", "this med", "base med", "min", "median");
+    }
+    bool all_agree = true;
+    bool first_json = true;
+    for (int threads : options.threads) {
+        check(mln_device_set_thread_count(device, threads), "mln_device_set_thread_count");
+        check(base, base.device_set_thread_count(base_device, threads), "baseline mln_device_set_thread_count");
+        for (const Shape& shape : shapes) {
+            for (int t = 0; t < 4; ++t) {
+                Operands ops(shape, (t & 2) != 0, (t & 1) != 0, rng);
+                const auto [mine, theirs] = interleave_both(
+                    options.batches,
+                    [&] { ops.run_build(kLinkedApi, device, ops.c_desc, bias, activation, residual); },
+                    [&] { ops.run_build(base, base_device, ops.c_other_desc, bias, activation, residual); });
+                const double diff = ops.max_relative_difference();
+                const bool agree = diff < 1e-5;
+                all_agree = all_agree && agree;
+                char name[48];
+                std::snprintf(name, sizeof name, "%lldx%lldx%lld", static_cast<long long>(shape.m),
+                              static_cast<long long>(shape.n), static_cast<long long>(shape.k));
+                if (options.json) {
+                    std::printf("%s  {\"shape\": \"%s\", \"trans\": \"%s\", \"threads\": %d, \"this_min_us\": %.3f, "
+                                "\"baseline_min_us\": %.3f, \"this_median_us\": %.3f, \"baseline_median_us\": %.3f, "
+                                "\"min_ratio\": %.4f, \"median_ratio\": %.4f, \"agree\": %s}",
+                                first_json ? "" : ",\n", name, trans_name(ops.transpose_a, ops.transpose_b), threads,
+                                mine.fastest * 1e6, theirs.fastest * 1e6, mine.median * 1e6, theirs.median * 1e6,
+                                mine.fastest / theirs.fastest, mine.median / theirs.median, agree ? "true" : "false");
+                    first_json = false;
+                } else {
+                    std::printf("%-18s %-5s %7d %10.2f %10.2f %10.2f %10.2f %9.3f %9.3f%s\n", name,
+                                trans_name(ops.transpose_a, ops.transpose_b), threads, mine.fastest * 1e6,
+                                theirs.fastest * 1e6, mine.median * 1e6, theirs.median * 1e6,
+                                mine.fastest / theirs.fastest, mine.median / theirs.median,
+                                agree ? "" : "  MISMATCH");
+                }
+                std::fflush(stdout);
+            }
+        }
+    }
+    if (options.json) std::printf("\n], \"all_agree\": %s}\n", all_agree ? "true" : "false");
+    base.device_destroy(base_device);
+    return all_agree;
 }
 
 }  // namespace
@@ -270,6 +433,12 @@ int main(int argc, char** argv) {
     if (options.quick) shapes = {{64, 64, 64}, {256, 256, 256}, {512, 512, 512}, {128, 256, 784}};
     if (!options.shapes.empty()) shapes = options.shapes;
     std::mt19937 rng(42);
+    if (!options.baseline.empty()) {
+        const bool agree = compare_builds(options, shapes, device, rng);
+        mln_device_destroy(device);
+        if (!agree) std::fprintf(stderr, "gemm_vs_openblas: results differ between the builds\n");
+        return agree ? 0 : 1;
+    }
     const char* cpu_name = "";
     mln_cpu_get_name(&cpu_name);
     bool all_agree = true;
