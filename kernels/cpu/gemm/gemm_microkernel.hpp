@@ -98,7 +98,8 @@ struct GemmMicroKernelInfo {
     int64_t team_column_split_b_bytes = 0;
     // B (K x N, bytes) below which the packed path on one thread packs B through
     // strided_copying_b too (gemm_driver.cpp, PackedSchedule::copy_b) rather than in a pass
-    // before each column block's products. 0: never (not measured for the AVX-512 kernels).
+    // before each column block's products. 0: never (the AVX-512 float kernel measured even:
+    // gemm_microkernels.cpp).
     int64_t packed_path_copy_b_bytes = 0;
 };
 

@@ -65,6 +65,11 @@ GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa) {
         // 64x256x128 0.54, 256x64x128 0.63; with that core busy the team runs on one thread
         // (1.00-1.03). Lower thresholds are not settled: teams on 64^3 to 128x128x96 measured
         // 0.99-1.08 in a busier spell, when 128^3's team did not gain either.
+        // B packed on the packed path by the first row tile against each panel, as the AVX2 set
+        // does (packed_path_copy_b_bytes 1 MiB), measured even, so it packs in a pass: Zen 5, one
+        // thread, gemm_vs_openblas --baseline (time with / without, fastest / median of 41
+        // batches), NN and TN: 1536x512x256 1.02-1.04 / 1.01, 4096x256x256 1.00-1.01 / 0.99-1.00,
+        // 8192x128x256 1.00 / 1.00, 2048x384x256 0.99-1.01 / 0.99-1.01 (NT and TT, unchanged: 0.99-1.01).
         return {"sgemm_avx512_8x32", 8, 32, sgemm_avx512_8x32_packed, sgemm_avx512_8x32_strided,
                 {sgemm_avx512_pack_a8_rows, sgemm_avx512_pack_b32_rows, sgemm_avx512_pack_b32_columns,
                  sgemm_avx512_pack_a8_columns},
