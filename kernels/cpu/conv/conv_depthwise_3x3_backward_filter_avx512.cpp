@@ -168,16 +168,17 @@ void stride2_filter_sums_by_rows(const float* x, const float* dy, const WindowGe
 // prefetches ran 1.03-1.34x slower than the three lines and two.
 // Inlined by force: GCC 12 takes an out-of-line function of prefetches alone for one without
 // effects and deletes its calls (dw144/2 @ 56 then ran 1.2-1.3x slower, its loads from L2).
-template <bool FewImages>
+// Ahead: the distance, kPrefetchBytes but on planes of one strip (stride2_one_strip_filter_sums).
+template <bool FewImages, int64_t Ahead = kPrefetchBytes>
 MLN_ALWAYS_INLINE void prefetch_strip_ahead(const float* row, int64_t base, int64_t width, const float* dy_row) {
     const int64_t row_bytes = width * static_cast<int64_t>(sizeof(float));
     // The offset added whole: base may be -1 (pad), row + base then before the tensor.
-    const char* at = reinterpret_cast<const char*>(row) + (kPrefetchBytes + base * static_cast<int64_t>(sizeof(float)));
+    const char* at = reinterpret_cast<const char*>(row) + (Ahead + base * static_cast<int64_t>(sizeof(float)));
     // 33 columns (132 bytes) touch up to three lines, 16 dy floats up to two.
     for (int64_t r = 0; r < 2; ++r) {
         for (int64_t b = 0; b <= (FewImages ? 64 : 128); b += 64) _mm_prefetch(at + r * row_bytes + b, _MM_HINT_T0);
     }
-    const char* d = reinterpret_cast<const char*>(dy_row) + kPrefetchBytes;
+    const char* d = reinterpret_cast<const char*>(dy_row) + Ahead;
     _mm_prefetch(d, _MM_HINT_T0);
     if constexpr (!FewImages) _mm_prefetch(d + 63, _MM_HINT_T0);
 }
@@ -196,8 +197,8 @@ MLN_ALWAYS_INLINE void prefetch_strip_ahead(const float* row, int64_t base, int6
 // Inlined by force and the loops over the sums unrolled (MLN_UNROLL): called out of line from
 // two places, GCC 12 kept the nine sums on the stack (a store after each masked FMA) and
 // dw192/2 @ 28 ran 2x slower. set_sums: acc = the strip's sums, not acc + them. FewImages: the
-// prefetches of prefetch_strip_ahead<FewImages>.
-template <bool Masked, bool First, bool FewImages>
+// prefetches of prefetch_strip_ahead<FewImages, Ahead>.
+template <bool Masked, bool First, bool FewImages, int64_t Ahead = kPrefetchBytes>
 MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g,
                                             const Stride2Columns& columns, const Stride2FilterLanes& filter_lanes,
                                             int64_t first_column, int64_t oh_begin, int64_t oh_end, __m512* acc,
@@ -214,7 +215,7 @@ MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, con
     for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
         const int64_t top = 2 * oh - pad;
         const float* dy_row = dy + oh * out_width + first_column;
-        prefetch_strip_ahead<FewImages>(x + (top + 1) * in_width, c.base, in_width, dy_row);
+        prefetch_strip_ahead<FewImages, Ahead>(x + (top + 1) * in_width, c.base, in_width, dy_row);
         const Stride2Dy d = stride2_filter_dy<Masked, First>(dy_row, lanes);
         if (top >= 0 && top < in_rows) {
             if (!have_carried) carried = stride2_filter_taps<Masked>(x + top * in_width, c);
@@ -314,13 +315,22 @@ void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& 
 // read them again per plane through the references (the sums' stores may alias them). With the
 // dy shift of the first register (stride2_filter_dy), dw192/2 @ 28 1.2x faster at batch 1,
 // 1.06-1.09x at 8 (one thread, same-process A/B).
+// The strips prefetch kOneStripPrefetchBytes ahead, about a plane (dw192/2 @ 28: 3 KiB of x):
+// against kPrefetchBytes (two to three planes ahead), Zen 5, same-process A/B: batch 1 0.89-0.94x
+// the time, batch 4 0.85-0.93x, batch 32 on two threads 0.88-0.92x. The band strips at 4 KiB
+// ran dw144/2 @ 56 0.90-0.92x at batch 1 but 1.05-1.1x at 32, dw96/2 @ 112 1.16x at batch 4; at
+// 2 KiB dw96/2 1.08-1.1x at batch 1; 16 KiB 1.13-1.2x; T1 prefetches of the next bands into L2
+// 1.2-1.35x.
+constexpr int64_t kOneStripPrefetchBytes = int64_t{4} << 10;
+
 template <bool FewImages>
 MLN_NOINLINE void stride2_one_strip_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
                                                 const FilterSumsLayout& layout, int64_t channels, int64_t images,
                                                 Stride2Columns c, Stride2FilterLanes l, float* dw) {
     const WindowGeometry plane = g;
     const auto plane_sums = [c, l, plane](const float* xc, const float* dyc, __m512* acc, bool first_image) {
-        stride2_filter_strip<true, true, FewImages>(xc, dyc, plane, c, l, 0, 0, plane.out[1], acc, first_image);
+        stride2_filter_strip<true, true, FewImages, kOneStripPrefetchBytes>(xc, dyc, plane, c, l, 0, 0, plane.out[1],
+                                                                           acc, first_image);
         stride2_last_column_tap_sums(xc, dyc, plane, acc);
     };
     filter_sums_by_channel_groups<16, 1, true>(x, dy, layout, channels, images, dw, plane_sums);

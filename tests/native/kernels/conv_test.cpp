@@ -1102,7 +1102,8 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
 // The depthwise 3 x 3 backward filter's paths, threads splitting the channels: 16 channels at a
 // time in channel-minor order at stride 1 (14 x 14, 7 x 7) and, at batch 1, stride 2 (14 x 14, an
 // odd 13 x 15 with pad 2 before); two channels a register (stride 2 over two images); the flat
-// plane (28 x 28); stride-2 column strips (56 wide; 112 wide over one image) and rows (112
+// plane (28 x 28); stride-2 column strips (one a plane, 28 wide over one and six images; 56
+// wide; 112 wide over one image) and rows (112
 // wide over five images). A task's blocks of 16 channels go to the kernel in one call: 200
 // channels (13 blocks, the last half full) in chunks of two blocks at 2 and 3 threads, channel
 // minor and two channels a register. Each channel's sums
@@ -1116,6 +1117,8 @@ TEST_F(ConvTest, DepthwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{1, 33, 13, 15}, 33, {3, 3}, {2, 2}, {1, 1}, {2, 2}, {0, 0}, 33},
         {{2, 33, 14, 14}, 33, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 33},
         {{1, 20, 28, 28}, 20, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 20},
+        {{1, 20, 28, 28}, 20, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 20},
+        {{6, 19, 27, 28}, 19, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 19},
         {{1, 18, 56, 56}, 18, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 18},
         {{1, 5, 41, 112}, 5, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 5},
         {{5, 5, 41, 112}, 5, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 5},
