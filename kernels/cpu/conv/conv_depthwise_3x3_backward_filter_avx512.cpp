@@ -32,7 +32,10 @@ using depthwise_filter::SumLanes;
 // is full). Against stride2_forward_taps (a valignd a source row for t[2], the 33rd column
 // loaded alone): MobileNet-v2 batch 1, one thread, same-process A/B both ways round, dw96/2 @
 // 112 0.96-0.99x the time, dw144/2 @ 56 0.93-0.97x, dw192/2 @ 28 0.92-0.96x; batch 32 within
-// noise (0.96-1.04x). Masked: loads masked to the row.
+// noise (0.96-1.04x). Masked: loads masked to the row. Splitting the two loads by vshufps
+// instead (lanes in block order, dy brought to it by a vpermps a register; on Zen 5 alongside ten
+// FMAs a vpermt2ps costs 0.85 cycles, a vpermps 0.12, a vshufps none) ran within noise (0.94-1.05x
+// on dw96/2, dw144/2 and dw192/2 at batch 1): the strips wait on their loads, not on the shuffles.
 template <bool Masked>
 inline RowTaps stride2_filter_taps(const float* row, const Stride2Columns& c) {
     RowTaps r;
