@@ -203,7 +203,7 @@ MLN_ALWAYS_INLINE void prefetch_strip_ahead(const float* row, int64_t base, int6
 // dw192/2 @ 28 ran 2x slower. set_sums: acc = the strip's sums, not acc + them. FewImages: the
 // prefetches of prefetch_strip_ahead<FewImages, Ahead>.
 // InnerRows: the rows whose three source rows lie inside go in a loop of their own, without the
-// tests of the rows and of the carried taps (a third fewer instructions a row). Planes of one
+// tests of the rows and of the carried taps (37 instructions a row, not 52). Planes of one
 // strip (dw192/2 @ 28, Zen 5, same-process A/B both ways round against the tested loop): batch
 // 1 0.91-0.97x the time, batch 32 on two threads 0.82-0.88x, batches 4 and 8 1.0-1.02x. The
 // band strips (three instances of the loop) ran dw96/2 @ 112 1.05-1.08x slower at batch 1, so
