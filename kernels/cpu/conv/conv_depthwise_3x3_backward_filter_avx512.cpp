@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/conv/conv_depthwise_3x3.hpp"
@@ -31,7 +32,10 @@ using depthwise_filter::SumLanes;
 // is full). Against stride2_forward_taps (a valignd a source row for t[2], the 33rd column
 // loaded alone): MobileNet-v2 batch 1, one thread, same-process A/B both ways round, dw96/2 @
 // 112 0.96-0.99x the time, dw144/2 @ 56 0.93-0.97x, dw192/2 @ 28 0.92-0.96x; batch 32 within
-// noise (0.96-1.04x). Masked: loads masked to the row.
+// noise (0.96-1.04x). Masked: loads masked to the row. Splitting the two loads by vshufps
+// instead (lanes in block order, dy brought to it by a vpermps a register; on Zen 5 alongside ten
+// FMAs a vpermt2ps costs 0.85 cycles, a vpermps 0.12, a vshufps none) ran within noise (0.94-1.05x
+// on dw96/2, dw144/2 and dw192/2 at batch 1): the strips wait on their loads, not on the shuffles.
 template <bool Masked>
 inline RowTaps stride2_filter_taps(const float* row, const Stride2Columns& c) {
     RowTaps r;
@@ -168,16 +172,17 @@ void stride2_filter_sums_by_rows(const float* x, const float* dy, const WindowGe
 // prefetches ran 1.03-1.34x slower than the three lines and two.
 // Inlined by force: GCC 12 takes an out-of-line function of prefetches alone for one without
 // effects and deletes its calls (dw144/2 @ 56 then ran 1.2-1.3x slower, its loads from L2).
-template <bool FewImages>
+// Ahead: the distance, kPrefetchBytes but on planes of one strip (stride2_one_strip_filter_sums).
+template <bool FewImages, int64_t Ahead = kPrefetchBytes>
 MLN_ALWAYS_INLINE void prefetch_strip_ahead(const float* row, int64_t base, int64_t width, const float* dy_row) {
     const int64_t row_bytes = width * static_cast<int64_t>(sizeof(float));
     // The offset added whole: base may be -1 (pad), row + base then before the tensor.
-    const char* at = reinterpret_cast<const char*>(row) + (kPrefetchBytes + base * static_cast<int64_t>(sizeof(float)));
+    const char* at = reinterpret_cast<const char*>(row) + (Ahead + base * static_cast<int64_t>(sizeof(float)));
     // 33 columns (132 bytes) touch up to three lines, 16 dy floats up to two.
     for (int64_t r = 0; r < 2; ++r) {
         for (int64_t b = 0; b <= (FewImages ? 64 : 128); b += 64) _mm_prefetch(at + r * row_bytes + b, _MM_HINT_T0);
     }
-    const char* d = reinterpret_cast<const char*>(dy_row) + kPrefetchBytes;
+    const char* d = reinterpret_cast<const char*>(dy_row) + Ahead;
     _mm_prefetch(d, _MM_HINT_T0);
     if constexpr (!FewImages) _mm_prefetch(d + 63, _MM_HINT_T0);
 }
@@ -196,8 +201,14 @@ MLN_ALWAYS_INLINE void prefetch_strip_ahead(const float* row, int64_t base, int6
 // Inlined by force and the loops over the sums unrolled (MLN_UNROLL): called out of line from
 // two places, GCC 12 kept the nine sums on the stack (a store after each masked FMA) and
 // dw192/2 @ 28 ran 2x slower. set_sums: acc = the strip's sums, not acc + them. FewImages: the
-// prefetches of prefetch_strip_ahead<FewImages>.
-template <bool Masked, bool First, bool FewImages>
+// prefetches of prefetch_strip_ahead<FewImages, Ahead>.
+// InnerRows: the rows whose three source rows lie inside go in a loop of their own, without the
+// tests of the rows and of the carried taps (37 instructions a row, not 52). Planes of one
+// strip (dw192/2 @ 28, Zen 5, same-process A/B both ways round against the tested loop): batch
+// 1 0.91-0.97x the time, batch 32 on two threads 0.82-0.88x, batches 4 and 8 1.0-1.02x. The
+// band strips (three instances of the loop) ran dw96/2 @ 112 1.05-1.08x slower at batch 1, so
+// they keep the tested loop.
+template <bool Masked, bool First, bool FewImages, int64_t Ahead = kPrefetchBytes, bool InnerRows = false>
 MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g,
                                             const Stride2Columns& columns, const Stride2FilterLanes& filter_lanes,
                                             int64_t first_column, int64_t oh_begin, int64_t oh_end, __m512* acc,
@@ -211,23 +222,39 @@ MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, con
     const int64_t pad = g.pad_begin[1];
     RowTaps carried;
     bool have_carried = false;  // carried holds the taps of source row 2 oh - pad
-    for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
+    // Output row oh's products; Inner: its three source rows inside, the top one carried, so
+    // their tests left out (inner_begin to inner_end below).
+    const auto row = [&](int64_t oh, auto inner) MLN_LAMBDA_ALWAYS_INLINE {
+        constexpr bool kInner = decltype(inner)::value;
         const int64_t top = 2 * oh - pad;
         const float* dy_row = dy + oh * out_width + first_column;
-        prefetch_strip_ahead<FewImages>(x + (top + 1) * in_width, c.base, in_width, dy_row);
+        prefetch_strip_ahead<FewImages, Ahead>(x + (top + 1) * in_width, c.base, in_width, dy_row);
         const Stride2Dy d = stride2_filter_dy<Masked, First>(dy_row, lanes);
-        if (top >= 0 && top < in_rows) {
-            if (!have_carried) carried = stride2_filter_taps<Masked>(x + top * in_width, c);
+        if (kInner || (top >= 0 && top < in_rows)) {
+            if (!kInner && !have_carried) carried = stride2_filter_taps<Masked>(x + top * in_width, c);
             stride2_tap_products<Masked>(carried, d, lanes, a);
         }
-        if (top + 1 >= 0 && top + 1 < in_rows) {
+        if (kInner || (top + 1 >= 0 && top + 1 < in_rows)) {
             stride2_tap_products<Masked>(stride2_filter_taps<Masked>(x + (top + 1) * in_width, c), d, lanes, a + 3);
         }
-        have_carried = top + 2 >= 0 && top + 2 < in_rows;
+        have_carried = kInner || (top + 2 >= 0 && top + 2 < in_rows);
         if (have_carried) {
             carried = stride2_filter_taps<Masked>(x + (top + 2) * in_width, c);
             stride2_tap_products<Masked>(carried, d, lanes, a + 6);
         }
+    };
+    if constexpr (InnerRows) {
+        // Rows after the first whose top source row is inside (2 oh >= pad) and bottom one too
+        // (2 oh - pad + 2 <= in_rows - 1).
+        const int64_t last_inner = in_rows - 3 + pad;
+        const int64_t inner_begin = std::clamp<int64_t>((pad + 1) / 2, std::min(oh_begin + 1, oh_end), oh_end);
+        const int64_t inner_end = last_inner < 0 ? inner_begin : std::clamp(last_inner / 2 + 1, inner_begin, oh_end);
+        int64_t oh = oh_begin;
+        for (; oh < inner_begin; ++oh) row(oh, std::false_type{});
+        for (; oh < inner_end; ++oh) row(oh, std::true_type{});
+        for (; oh < oh_end; ++oh) row(oh, std::false_type{});
+    } else {
+        for (int64_t oh = oh_begin; oh < oh_end; ++oh) row(oh, std::false_type{});
     }
     MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
@@ -314,13 +341,22 @@ void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& 
 // read them again per plane through the references (the sums' stores may alias them). With the
 // dy shift of the first register (stride2_filter_dy), dw192/2 @ 28 1.2x faster at batch 1,
 // 1.06-1.09x at 8 (one thread, same-process A/B).
+// The strips prefetch kOneStripPrefetchBytes ahead, about a plane (dw192/2 @ 28: 3 KiB of x):
+// against kPrefetchBytes (two to three planes ahead), Zen 5, same-process A/B: batch 1 0.89-0.94x
+// the time, batch 4 0.85-0.93x, batch 32 on two threads 0.88-0.92x. The band strips at 4 KiB
+// ran dw144/2 @ 56 0.90-0.92x at batch 1 but 1.05-1.1x at 32, dw96/2 @ 112 1.16x at batch 4; at
+// 2 KiB dw96/2 1.08-1.1x at batch 1; 16 KiB 1.13-1.2x; T1 prefetches of the next bands into L2
+// 1.2-1.35x.
+constexpr int64_t kOneStripPrefetchBytes = int64_t{4} << 10;
+
 template <bool FewImages>
 MLN_NOINLINE void stride2_one_strip_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
                                                 const FilterSumsLayout& layout, int64_t channels, int64_t images,
                                                 Stride2Columns c, Stride2FilterLanes l, float* dw) {
     const WindowGeometry plane = g;
     const auto plane_sums = [c, l, plane](const float* xc, const float* dyc, __m512* acc, bool first_image) {
-        stride2_filter_strip<true, true, FewImages>(xc, dyc, plane, c, l, 0, 0, plane.out[1], acc, first_image);
+        stride2_filter_strip<true, true, FewImages, kOneStripPrefetchBytes, true>(xc, dyc, plane, c, l, 0, 0,
+                                                                                 plane.out[1], acc, first_image);
         stride2_last_column_tap_sums(xc, dyc, plane, acc);
     };
     filter_sums_by_channel_groups<16, 1, true>(x, dy, layout, channels, images, dw, plane_sums);

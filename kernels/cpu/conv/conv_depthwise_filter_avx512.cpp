@@ -581,7 +581,12 @@ MLN_ALWAYS_INLINE void row_products(const __m512 (&s)[C][R][3], const __m512 (&d
 // without, dw576 @ 14 ran 1.45x slower at batch 1 and 2.7x at 32 (loads from L2 and DRAM).
 // Unmasked loads where the row allows ran 3-7% slower than the masked ones. Loops unrolled by
 // force (MLN_UNROLL): without, GCC 12 kept the sums on the stack (a load and a masked store
-// around each FMA) and 14 x 14 ran 2.3-2.6x slower.
+// around each FMA) and 14 x 14 ran 2.3-2.6x slower. Tried and lost (Zen 5, one thread, batch 1,
+// same-process A/B): dy's column shifts as two more masked loads instead of two valignd, 1.1-1.3x
+// slower on 7- to 56-wide rows; the rows with all three source rows inside and every lane in the
+// plane in a loop of their own (no row test, masks fixed), 1.13-1.23x slower on 7 x 7 and 14 x 14
+// (GCC 12's code for the three loops); prefetching 2 KiB ahead, within noise; in the halves
+// every other row only (a row 28 bytes), within noise.
 // First_image: acc set, not added to.
 // Halves (R = 1): register c holds channels 2c and 2c + 1, one in each 256-bit half, and so do
 // their sums acc[2c * 9 + tap] (filter_sums_by_channel_groups's SumLanes::PairHalves); last_pair_full

@@ -35,7 +35,8 @@ namespace {
 
 // Prefetch distance of the source and dy rows, about a plane ahead. Against 4 KiB (dw576/2 @ 14,
 // same-process A/B): batch 2 1.05x, 8 1.1x faster, 32 1.03-1.08x on one and two threads; 2 KiB
-// between the two, 12 KiB 1.2-1.5x slower.
+// between the two, 12 KiB 1.2-1.5x slower. Two or four planes ahead (both channels' rows and dy
+// rows of the next pairs, Zen 5, batch 1 and 4): within noise, 1.04x slower at 4 for four.
 constexpr int64_t kPairRowPrefetchBytes = int64_t{1} << 10;
 
 // The split registers (pair_source_row_products) hold in each 128-bit block k the even (odd)
@@ -119,7 +120,11 @@ MLN_ALWAYS_INLINE void pair_source_row_products(const ChannelPair& u, const Stri
 // sums[kh * 3 + kw] (= where first_image) += dy . the source at the tap over the planes of a
 // pair of channels (in the split order). A plane's sums go into sums[] once, so a lane's sum
 // over the images adds the images' sums in image order. Two pairs at once (18 chains of FMAs)
-// ran 1.5x slower at batch 1 (dw576/2 @ 14, one thread).
+// ran 1.5x slower at batch 1 (dw576/2 @ 14, one thread). The rows whose three source rows lie
+// inside in a loop of their own, without the tests (36 instructions a pair's row, not 56, as the
+// one-strip planes of conv_depthwise_3x3_backward_filter_avx512.cpp): Zen 5, same-process A/B
+// both ways round, 0.93-1.0x the time at batches 1 and 2 and 0.73-0.94x at 32 while another
+// process shared the core, but 1.05-1.1x slower at batches 1 and 8 when it had the core alone.
 MLN_ALWAYS_INLINE void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& p, __m512* sums,
                                        bool first_image) {
     __m512 acc[kTaps];

@@ -1102,12 +1102,12 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
 // The depthwise 3 x 3 backward filter's paths, threads splitting the channels: 16 channels at a
 // time in channel-minor order at stride 1 (14 x 14, 7 x 7) and, at batch 1, stride 2 (14 x 14, an
 // odd 13 x 15 with pad 2 before); two channels a register (stride 2 over two images); the flat
-// plane (28 x 28); stride-2 column strips (56 wide; 112 wide over one image) and rows (112
-// wide over five images). A task's blocks of 16 channels go to the kernel in one call: 200
-// channels (13 blocks, the last half full) in chunks of two blocks at 2 and 3 threads, channel
-// minor and two channels a register. Each channel's sums
-// are added in one order whatever channels a thread gets, so every thread count gives the same
-// bits.
+// plane (28 x 28); stride-2 column strips (one a plane: 28 wide over one and six images, odd
+// sizes at pad 1 and 2; 56 wide; 112 wide over one image) and rows (112 wide over five images).
+// A task's blocks of 16 channels go to the kernel in one call: 200 channels (13 blocks, the last
+// half full) in chunks of two blocks at 2 and 3 threads, channel minor and two channels a
+// register. Each channel's sums are added in one order whatever channels a thread gets, so every
+// thread count gives the same bits.
 TEST_F(ConvTest, DepthwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{1, 40, 14, 14}, 40, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 40},
@@ -1116,6 +1116,10 @@ TEST_F(ConvTest, DepthwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{1, 33, 13, 15}, 33, {3, 3}, {2, 2}, {1, 1}, {2, 2}, {0, 0}, 33},
         {{2, 33, 14, 14}, 33, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 33},
         {{1, 20, 28, 28}, 20, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 20},
+        {{1, 20, 28, 28}, 20, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 20},
+        {{6, 19, 27, 28}, 19, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 19},
+        {{1, 17, 20, 27}, 17, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 17},
+        {{2, 17, 21, 26}, 17, {3, 3}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, 17},
         {{1, 18, 56, 56}, 18, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 18},
         {{1, 5, 41, 112}, 5, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 5},
         {{5, 5, 41, 112}, 5, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 5},
@@ -1472,6 +1476,7 @@ TEST_F(ConvTest, BackwardPropagatesNanAndInfLikeReferenceEveryIsa) {
     const std::vector<ConvCase> cases = {
         {{2, 19, 6, 5}, 19, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 19},
         {{3, 35, 5, 4}, 35, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 35},
+        {{2, 17, 21, 28}, 17, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 17},  // depthwise stride-2 strips
         {{2, 5, 13, 11}, 7, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 5, 9, 20}, 7, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},  // backward filter's direct mode
         {{1, 3, 36, 34}, 8, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},  // and dot mode (a masked last step)
