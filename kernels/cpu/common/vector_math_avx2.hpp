@@ -47,6 +47,7 @@ struct Avx2F32 {
     static Mask gt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
     static Mask eq(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
     static Mask unordered(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_UNORD_Q); }
+    static Mask nan_or_positive_infinity(V a) { return _mm256_or_ps(unordered(a, a), eq(a, set1(__builtin_inff()))); }
     static Mask mask_and(Mask a, Mask b) { return _mm256_and_ps(a, b); }
     static V select(Mask m, V if_true, V if_false) { return _mm256_blendv_ps(if_false, if_true, m); }
     // 2^n for integral n in [-126, 127].
@@ -72,8 +73,6 @@ struct Avx2F32 {
         return _mm256_castsi256_ps(
             _mm256_add_epi32(_mm256_castps_si256(entry), _mm256_slli_epi32(_mm256_castps_si256(index), 19)));
     }
-    // vmath::log1p_of_fraction as one polynomial: softplus 0.73-0.86x the time in cache.
-    static constexpr bool kLog1pOfFractionByPolynomial = true;
     // table[the low 3 bits of each lane of index]: one permute.
     static constexpr int kPermuteEntries = 8;
     static V permute(const float (&table)[8], V index) {

@@ -56,22 +56,24 @@ struct Avx512F32 {
     static Mask gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
     static Mask eq(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
     static Mask unordered(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q); }
+    // One classify (quiet NaN, +inf, signaling NaN) where two compares and two blends were.
+    static Mask nan_or_positive_infinity(V a) { return _mm512_fpclass_ps_mask(a, 0x01 | 0x08 | 0x80); }
     static Mask mask_and(Mask a, Mask b) { return static_cast<Mask>(a & b); }
     static V select(Mask m, V if_true, V if_false) { return _mm512_mask_blend_ps(m, if_false, if_true); }
     // 2^n for integral n in [-126, 127] (as Avx2F32::pow2).
     static V pow2(V n) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), n); }
     // One instruction, rounded once: the same bits as Avx2F32's two exact-then-rounded products.
     static V scale_by_pow2(V a, V n) { return _mm512_scalef_ps(a, n); }
-    // table[the low 4 bits of each lane of index]: one permute, so lookup16 is permute.
-    static constexpr int kPermuteEntries = 16;
-    // vmath::log1p_of_fraction by log_of_reduced (its bits and speed kept; AVX2's polynomial untimed here).
-    static constexpr bool kLog1pOfFractionByPolynomial = false;
+    // table[the low 5 bits of each lane of index]: one two-table permute (vpermt2ps).
+    static constexpr int kPermuteEntries = 32;
     // scalef is one instruction: vmath::exp needs no path for normal results.
     static constexpr bool kScalesNormalByExponentBits = false;
-    static V permute(const float (&table)[16], V index) {
+    static V permute(const float (&table)[32], V index) {
+        return _mm512_permutex2var_ps(_mm512_loadu_ps(table), _mm512_castps_si512(index), _mm512_loadu_ps(table + 16));
+    }
+    static V lookup16(const float (&table)[16], V index) {
         return _mm512_permutexvar_ps(_mm512_castps_si512(index), _mm512_loadu_ps(table));
     }
-    static V lookup16(const float (&table)[16], V index) { return permute(table, index); }
     // Sums of float lanes kept in double (two halves of 8 doubles).
     struct DoubleSum {
         __m512d lo = _mm512_setzero_pd();
