@@ -586,7 +586,11 @@ constexpr int64_t kDotDeepPrefetchBlockPositions = 768;
 // come from memory. MobileNet-v2's stem, one thread, same-run A/B, loaded machine: batch 32
 // 0.81-0.91 of the time (median; min 0.76-0.83); at batch 1 (2.2 MB, in cache) the prefetches cost 4.5%.
 // Prefetched inside the dot kernel (CPU time, same-process A/B, 2 runs each): batch 4 (8.8 MB)
-// 0.87-0.93 of the time, batch 3 (6.6 MB) 1.0-1.05, batch 2 1.0-1.02, batch 1 1.02-1.03.
+// 0.87-0.93 of the time, batch 3 (6.6 MB) 1.0-1.05, batch 2 1.0-1.02, batch 1 1.02-1.03. Zen 5
+// (1 MiB L2), 2026-12-07, same-process A/B against main both ways round (min / median), batch 1,
+// one thread: from 1 MiB (batch 1 prefetching, blocks of 5 rows) 1.12-1.31 / 1.12-1.34x main's
+// time (main 0.87-0.90 / 0.79-0.91x of it the other way round); the next block's x rows alone
+// (blocks of 9 rows) 1.05-1.07 / 1.04-1.05x (main 0.98 / 0.96-0.97x of it).
 constexpr int64_t kDotPrefetchInputBytes = int64_t{8} << 20;
 
 // Where the kernel is 3 wide with one column of left padding (kw - pad: -1, 0, 1), each column tile
@@ -600,6 +604,16 @@ constexpr int64_t kDotPrefetchInputBytes = int64_t{8} << 20;
 // rows of 112, L2) and the other tiles read them back as the planes (two loads and one valignd a
 // step; in L1 about 7% fewer cycles a step than three shuffles). MobileNet-v2's stem against main:
 // batch 1, one thread 0.95-0.97 (min and median, 4 runs); batch 32, one thread 0.96-0.99.
+// The first tile's calls take about 37% of the stem's time at batch 1 (a profile; 25% of the
+// multiply-adds). Tried and lost there (Zen 5, batch 1, one thread, same-process A/B against
+// main both ways round, min / median this way, then main's time over this one's): tap row 2
+// reading tap row 0's split rows one output row further, splitting only its last row (same
+// bits) 1.025-1.029 / 1.025-1.029x, 0.97x; the next column tile's rows of x prefetched in the
+// first tile's calls, a line a step, into L1 1.08-1.12 / 1.09-1.14x, into L2 1.07 / 1.05-1.08x,
+// or all before each call 1.04-1.06 / 1.02-1.04x (0.95-0.98x); the next block's rows of x into
+// L2 a share before each other tile's call 1.02-1.05 / 1.02-1.06x (0.87-1.02x); the split rows'
+// lines prefetched a row ahead of their stores 1.01-1.02 / 1.01-1.04x (0.98-0.99x). Blocks of 5,
+// 6 or 7 rows instead of 9: main's time over theirs 0.94-1.02 (even).
 inline bool dot_reads_x_rows(const WindowGeometry& g) {
     return backward_filter_dot(cpu::active_isa()).dot_row != nullptr && g.kernel[2] == kDotCols &&
            g.pad_begin[2] == 1 && g.dilation[2] == 1;

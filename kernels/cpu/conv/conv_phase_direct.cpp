@@ -267,6 +267,9 @@ void conv_forward(const ConvArgs& a) {
         block_depth * (tile_columns + tile_rows) * static_cast<int64_t>(sizeof(float)) > kL1TileBytes;
     // Large outputs are written with non-temporal stores where every whole tile's rows start on
     // a cache line (they would not stay in cache, and a plain store first reads each line).
+    // Below that, the next tile's lines of y prefetched (prefetcht0) before each tile of a call lost:
+    // MobileNet-v2's stem (y 1.6 MB), Zen 5, batch 1, one thread, same-process A/B both ways round
+    // (min / median): 0.95-1.07 / 1.01-1.08x main's time, main 0.93-0.98 / 0.93x of it.
     const bool stream = a.batch * y_image * static_cast<int64_t>(sizeof(float)) >= kStreamingStoreBytes &&
                         positions % 16 == 0 && l.unit % 16 == 0 && reinterpret_cast<uintptr_t>(y) % 64 == 0;
 
@@ -328,7 +331,11 @@ void conv_forward(const ConvArgs& a) {
         // call, as they were tuned, through the one-tile kernel as before (a loop of tiles there
         // ran batch 32 on two threads at 1.09-1.10x; one tile per call, same code as before, at
         // 1.00-1.01x). The next block's input prefetched at batch 1 too took 1.01-1.10x the time
-        // (into L1 over the block's 3 calls, 9 calls of 7 tiles or its 63 tiles; into L2 at once).
+        // (into L1 over the block's 3 calls, 9 calls of 7 tiles or its 63 tiles; into L2 at once);
+        // so did it into L2 (prefetcht1) over calls of 3, 7 or 21 tiles (MobileNet-v2's stem, where
+        // the split is 11-12% of the layer in a profile, its loads of x waiting; Zen 5, batch 1, one
+        // thread, same-process A/B against main both ways round, min / median: 1.06-1.28 / 1.02-1.10x
+        // this way, main 0.92-0.96 / 0.93-0.97x of it the other).
         const int64_t per_call = prefetch ? 1 : tiles;
         const int64_t calls = panels * ceil_div(tiles, per_call);
         RowsPrefetch next_input(x, 0, 0, 0, 1);

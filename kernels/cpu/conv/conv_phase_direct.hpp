@@ -64,7 +64,10 @@ struct TileShape {
 // 218 -> 225 GFLOP/s, the 3x3/2 from 64 channels 213 -> 228-234, MobileNet-v2's 27-deep stem
 // 163 -> 168; whole layers, one thread, same-run A/B in both load orders, CPU time per call on a
 // loaded machine: the 3x3/2 from 64 channels -6 to -11%, MobileNet-v2's stem -4 to -7%, the
-// 7x7/2 stem -1 to -3%.
+// 7x7/2 stem -1 to -3%. Zen 5 VM of 2026-12-07: a loop of independent FMAs runs 230 GFLOP/s a
+// core; this tile's step loop over L1-resident columns (a copy outside the library, unmasked,
+// 11 or 14 rows) 205-225 GFLOP/s at 27 deep, 215-227 at 147: what the stems lose at batch 1
+// against oneDNN lies outside the tile loop (MobileNet-v2's stem: the split 11-12% of the layer).
 constexpr TileShape kAvx512Tile{14, 32};
 // AVX2: 6 x 16, 12 accumulators of 16 registers (2 for the columns, 1 for the broadcast weight).
 constexpr TileShape kAvx2Tile{6, 16};
