@@ -550,6 +550,17 @@ void conv_depthwise_3x3_forward_avx512(const float* x, const float* w, const flo
                                        int64_t channels, float* y) {
     const int64_t in_size = g.in_size(), out_size = g.out_size();
     if (out_size == 0) return;
+    // Tried and lost on Zen 5: AVX2's channel-minor forward on planes of <= 256 positions
+    // (conv_depthwise_3x3_forward_channel_minor_avx2.cpp) at 16 channels a zmm register (its
+    // walks over a register trait, each half of the 16 channels transposed 8 x 8 in and out),
+    // in place of the pairs and row kernels here and, flipped, backward data's at stride 1.
+    // conv_vs_build, MobileNet-v2 batch 1 one thread, min / median of main's time: dw960 @ 7
+    // 1.98 / 1.92, dw384 @ 14 1.70 / 1.71, dw576 @ 14 1.52 / 1.37, dw576/2 @ 14 1.87 / 1.67.
+    // Kernel alone (one process, 960 / 384 / 576 channels from L2), against these kernels' 9.0,
+    // 12.1 and 7.6 us (dw960 @ 7, dw384 @ 14, dw576/2 @ 14): the transposes in and out alone
+    // 6.3, 8.2 and 6.8 us, the sums alone (no prefetch) 9.2, 11.6 and 6.6 us, the weights'
+    // gather to channel-minor 3.3, 1.3 and 1.9 us: the copies a 16-lane register needs per
+    // channel are AVX2's, its FMAs half as many.
     if (depthwise_3x3_pairs_fit(g)) {
         if (g.stride[1] == 1 && g.stride[2] == 1 && g.in[2] <= 8 && g.pad_begin[2] == 1) {
             return pairs_forward(x, w, bias, g, channels, y, PairKernel<pair_window_sums_stride1_narrow>{});
