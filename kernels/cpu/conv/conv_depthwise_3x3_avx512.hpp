@@ -589,6 +589,12 @@ inline bool rows_fit(const WindowGeometry& g) {
 // store follows. Masked loads and stores ran 2.3x slower at batch 32 (dw576 @ 14, one thread:
 // from DRAM, the masked accesses waited on each line; prefetching the planes ahead, x for
 // reading and y for writing, did not help and measured within noise with whole accesses).
+// PadOne (g.pad_begin[2] == 1): a source row is its outputs' tap 1 as loaded, taps 0 and 2 the
+// row a lane over (valignd; the lane it wraps is masked out), not three permutes: the same
+// bits; Zen 5, conv_vs_build, MobileNet-v2 batch 1 one thread, both ways round against the
+// permutes: forward dw384 and dw576 @ 14 0.93-0.98x the time, backward data 0.94-1.0x (batch
+// 32, two threads: forward 0.93-1.0x, backward data within noise).
+template <bool PadOne>
 MLN_ALWAYS_INLINE void row_window_sums_stride1(const float* x, const float* taps, float bias,
                                                                    const WindowGeometry& g, const RowColumns& c,
                                                                    float* y) {
@@ -605,7 +611,14 @@ MLN_ALWAYS_INLINE void row_window_sums_stride1(const float* x, const float* taps
         }
         const float* at = x + ih * c.in_width;
         const __m512 row = ih + 1 < in_rows ? _mm512_loadu_ps(at) : _mm512_maskz_loadu_ps(c.load, at);
-        for (int64_t kw = 0; kw < 3; ++kw) r.t[kw] = _mm512_permutexvar_ps(c.index[kw], row);
+        if constexpr (PadOne) {
+            const __m512i lanes = _mm512_castps_si512(row);
+            r.t[0] = _mm512_castsi512_ps(_mm512_alignr_epi32(lanes, lanes, 15));  // lane i: column i - 1
+            r.t[1] = row;
+            r.t[2] = _mm512_castsi512_ps(_mm512_alignr_epi32(lanes, lanes, 1));  // lane i: column i + 1
+        } else {
+            for (int64_t kw = 0; kw < 3; ++kw) r.t[kw] = _mm512_permutexvar_ps(c.index[kw], row);
+        }
         return r;
     };
     PlaneRowTaps rows[3];

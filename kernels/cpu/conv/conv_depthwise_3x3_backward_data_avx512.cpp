@@ -33,11 +33,16 @@ MLN_NOINLINE void rows_backward_data(const float* dy, const float* w, const Wind
                                                   int64_t channels, float* dx) {
     const int64_t dy_size = transposed.in_size(), dx_size = transposed.out_size();
     const RowColumns columns(transposed);
-    float flipped[kTaps];
-    for (int64_t c = 0; c < channels; ++c) {
-        for (int64_t t = 0; t < kTaps; ++t) flipped[t] = w[c * kTaps + kTaps - 1 - t];
-        row_window_sums_stride1(dy + c * dy_size, flipped, 0.0f, transposed, columns, dx + c * dx_size);
-    }
+    auto planes = [&](auto pad_one) {
+        float flipped[kTaps];
+        for (int64_t c = 0; c < channels; ++c) {
+            for (int64_t t = 0; t < kTaps; ++t) flipped[t] = w[c * kTaps + kTaps - 1 - t];
+            row_window_sums_stride1<decltype(pad_one)::value>(dy + c * dy_size, flipped, 0.0f, transposed, columns,
+                                                              dx + c * dx_size);
+        }
+    };
+    if (transposed.pad_begin[2] == 1) return planes(std::true_type{});
+    planes(std::false_type{});
 }
 
 // Backward data at stride 2 x 2, blocks of 32 dx columns: two shifted loads of a dy row serve

@@ -408,7 +408,11 @@ void pair_window_sums(const float* xa, const float* xb, const float* wa, const f
 // taps 0 and 2 (columns i - 1 and i + 1) are the same rows a lane over, so an output row sums
 // the three rows' tap-0 and tap-2 products unshifted and shifts the two sums a lane: 2
 // permutes an output row and an insert a source row (7 x 7: 14 permutes and 7 inserts a pair
-// of planes, not 21 permutes).
+// of planes, not 21 permutes). Tried on Zen 5 (dw960 @ 7 from L2, kernel alone, one thread,
+// alternating with this one: near 19 ns a pair of planes whatever the channel count), none
+// outside 0.98-1.04x its time: a source row's taps 0 and 2 permuted once and summed by masked
+// FMAs (no shifted sums: 7-14 adds fewer a pair); the rows inside the plane without checks and
+// with whole loads and stores; the weights by pair_weights' permutes.
 MLN_ALWAYS_INLINE void pair_window_sums_stride1_narrow(const float* xa, const float* xb, const float* wa,
                                                        const float* wb, float bias_a, float bias_b,
                                                        const WindowGeometry& g, const PairColumns& c, float* ya,
@@ -453,7 +457,10 @@ MLN_ALWAYS_INLINE void pair_window_sums_stride1_narrow(const float* xa, const fl
 // column 2i - pad, which tap 2 of output i - 1 picks, so the three source rows' tap-0 products
 // come from their tap-2 picks, summed and shifted a lane once an output row; and an output row's
 // last source row is the next one's first, whose picks it keeps: 2 permutes a source row and 1
-// an output row (14 x 14 -> 7 x 7: 35 a pair of planes, not 51).
+// an output row (14 x 14 -> 7 x 7: 35 a pair of planes, not 51). Even and odd columns split by
+// vshufps within 128-bit blocks instead (the backward filter's way; the sums in that
+// interleaved order, permuted to the outputs' once a row with the tap-0 shift folded into a
+// second permute): the same bits, 1.01-1.05x the time (dw576/2 @ 14, kernel alone, Zen 5).
 MLN_ALWAYS_INLINE void pair_stride2_window_sums(const float* xa, const float* xb, const float* wa, const float* wb,
                                                 float bias_a, float bias_b, const WindowGeometry& g,
                                                 const PairColumns& c, float* ya, float* yb, bool store_b) {
@@ -538,10 +545,15 @@ MLN_NOINLINE void rows_forward(const float* x, const float* w, const float* bias
                                             int64_t channels, float* y) {
     const int64_t in_size = g.in_size(), out_size = g.out_size();
     const RowColumns columns(g);
-    for (int64_t c = 0; c < channels; ++c) {
-        row_window_sums_stride1(x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, g, columns,
-                                y + c * out_size);
-    }
+    auto planes = [&](auto pad_one) {
+        for (int64_t c = 0; c < channels; ++c) {
+            row_window_sums_stride1<decltype(pad_one)::value>(x + c * in_size, w + c * kTaps,
+                                                              bias != nullptr ? bias[c] : 0.0f, g, columns,
+                                                              y + c * out_size);
+        }
+    };
+    if (g.pad_begin[2] == 1) return planes(std::true_type{});
+    planes(std::false_type{});
 }
 
 }  // namespace
