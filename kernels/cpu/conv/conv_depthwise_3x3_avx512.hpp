@@ -548,6 +548,59 @@ MLN_ALWAYS_INLINE void pair_window_sums_stride1(const float* xa, const float* xb
     }
 }
 
+// pair_window_sums_stride1 on source rows of <= 8 columns with pad 1 before them: channel a's
+// source row loads as lanes 0-7 and b's as 8-15, which are the outputs' tap 1 as they stand;
+// taps 0 and 2 (columns i - 1 and i + 1) are the same rows a lane over, so an output row sums
+// the three rows' tap-0 and tap-2 products unshifted and shifts the two sums a lane: 2
+// permutes an output row and an insert a source row (7 x 7: 14 permutes and 7 inserts a pair
+// of planes, not 21 permutes). Tried on Zen 5 (dw960 @ 7 from L2, kernel alone, one thread,
+// alternating with this one: near 19 ns a pair of planes whatever the channel count), none
+// outside 0.98-1.04x its time: a source row's taps 0 and 2 permuted once and summed by masked
+// FMAs (no shifted sums: 7-14 adds fewer a pair); the rows inside the plane without checks and
+// with whole loads and stores; the weights by pair_weights' permutes. Backward data at stride
+// 1 on these rows takes it too (the flipped filter), not pair_window_sums_stride1: dw960 @ 7,
+// conv_vs_build both ways round against it, batch 1 one thread 0.93-0.98x the time (min),
+// 0.95-0.97x (median); batch 32 two threads 0.93-1.0x.
+MLN_ALWAYS_INLINE void pair_window_sums_stride1_narrow(const float* xa, const float* xb, const float* wa,
+                                                       const float* wb, float bias_a, float bias_b,
+                                                       const WindowGeometry& g, const PairColumns& c, float* ya,
+                                                       float* yb, bool store_b) {
+    __m512 w[kTaps];
+    for (int64_t t = 0; t < kTaps; ++t) w[t] = pair_of(wa[t], wb[t]);
+    const __m512 bias = pair_of(bias_a, bias_b);
+    // Lane i takes lane i - 1, and lane i + 1 (the lanes that cross a half are masked out).
+    const __m512i previous_lane = _mm512_set_epi32(14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0);
+    const __m512i next_lane = _mm512_set_epi32(15, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1);
+    const __mmask8 load = static_cast<__mmask8>(c.load);
+    auto source_row = [&](int64_t ih) {
+        PlaneRowTaps r{};
+        r.valid = ih >= 0 && ih < g.in[1];
+        if (!r.valid) return r;
+        const float* at_a = xa + ih * c.in_width;
+        const float* at_b = xb + ih * c.in_width;
+        const bool whole = ih < c.whole_load_rows;
+        const __m256 a = whole ? _mm256_loadu_ps(at_a) : _mm256_maskz_loadu_ps(load, at_a);
+        const __m256 b = whole ? _mm256_loadu_ps(at_b) : _mm256_maskz_loadu_ps(load, at_b);
+        r.t[1] = _mm512_insertf32x8(_mm512_castps256_ps512(a), b, 1);
+        return r;
+    };
+    PlaneRowTaps rows[3];
+    for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+        const int64_t top = oh - g.pad_begin[1];
+        slide_source_rows(rows, oh, top, source_row);
+        __m512 sum = bias, first = _mm512_setzero_ps(), last = _mm512_setzero_ps();
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            if (!rows[kh].valid) continue;
+            sum = _mm512_mask3_fmadd_ps(rows[kh].t[1], w[kh * 3 + 1], sum, c.tap[1]);
+            first = _mm512_fmadd_ps(rows[kh].t[1], w[kh * 3], first);
+            last = _mm512_fmadd_ps(rows[kh].t[1], w[kh * 3 + 2], last);
+        }
+        sum = _mm512_mask_add_ps(sum, c.tap[0], sum, _mm512_permutexvar_ps(previous_lane, first));
+        sum = _mm512_mask_add_ps(sum, c.tap[2], sum, _mm512_permutexvar_ps(next_lane, last));
+        c.store_output_row(sum, oh, ya, yb, store_b);
+    }
+}
+
 // Stride 1 on rows of 9 to 16 source columns and outputs (14 x 14 planes): one output row a
 // register, each source row loaded once and its three taps picked by permutes (index[kw]: lane
 // i takes column i - pad + kw; tap[kw]: the lanes where that lies in the row and i is an
@@ -589,6 +642,12 @@ inline bool rows_fit(const WindowGeometry& g) {
 // store follows. Masked loads and stores ran 2.3x slower at batch 32 (dw576 @ 14, one thread:
 // from DRAM, the masked accesses waited on each line; prefetching the planes ahead, x for
 // reading and y for writing, did not help and measured within noise with whole accesses).
+// PadOne (g.pad_begin[2] == 1): a source row is its outputs' tap 1 as loaded, taps 0 and 2 the
+// row a lane over (valignd; the lane it wraps is masked out), not three permutes: the same
+// bits; Zen 5, conv_vs_build, MobileNet-v2 batch 1 one thread, both ways round against the
+// permutes: forward dw384 and dw576 @ 14 0.93-0.98x the time, backward data 0.94-1.0x (batch
+// 32, two threads: forward 0.93-1.0x, backward data within noise).
+template <bool PadOne>
 MLN_ALWAYS_INLINE void row_window_sums_stride1(const float* x, const float* taps, float bias,
                                                                    const WindowGeometry& g, const RowColumns& c,
                                                                    float* y) {
@@ -605,7 +664,14 @@ MLN_ALWAYS_INLINE void row_window_sums_stride1(const float* x, const float* taps
         }
         const float* at = x + ih * c.in_width;
         const __m512 row = ih + 1 < in_rows ? _mm512_loadu_ps(at) : _mm512_maskz_loadu_ps(c.load, at);
-        for (int64_t kw = 0; kw < 3; ++kw) r.t[kw] = _mm512_permutexvar_ps(c.index[kw], row);
+        if constexpr (PadOne) {
+            const __m512i lanes = _mm512_castps_si512(row);
+            r.t[0] = _mm512_castsi512_ps(_mm512_alignr_epi32(lanes, lanes, 15));  // lane i: column i - 1
+            r.t[1] = row;
+            r.t[2] = _mm512_castsi512_ps(_mm512_alignr_epi32(lanes, lanes, 1));  // lane i: column i + 1
+        } else {
+            for (int64_t kw = 0; kw < 3; ++kw) r.t[kw] = _mm512_permutexvar_ps(c.index[kw], row);
+        }
         return r;
     };
     PlaneRowTaps rows[3];

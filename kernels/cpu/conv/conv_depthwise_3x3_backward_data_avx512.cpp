@@ -33,11 +33,16 @@ MLN_NOINLINE void rows_backward_data(const float* dy, const float* w, const Wind
                                                   int64_t channels, float* dx) {
     const int64_t dy_size = transposed.in_size(), dx_size = transposed.out_size();
     const RowColumns columns(transposed);
-    float flipped[kTaps];
-    for (int64_t c = 0; c < channels; ++c) {
-        for (int64_t t = 0; t < kTaps; ++t) flipped[t] = w[c * kTaps + kTaps - 1 - t];
-        row_window_sums_stride1(dy + c * dy_size, flipped, 0.0f, transposed, columns, dx + c * dx_size);
-    }
+    auto planes = [&](auto pad_one) {
+        float flipped[kTaps];
+        for (int64_t c = 0; c < channels; ++c) {
+            for (int64_t t = 0; t < kTaps; ++t) flipped[t] = w[c * kTaps + kTaps - 1 - t];
+            row_window_sums_stride1<decltype(pad_one)::value>(dy + c * dy_size, flipped, 0.0f, transposed, columns,
+                                                              dx + c * dx_size);
+        }
+    };
+    if (transposed.pad_begin[2] == 1) return planes(std::true_type{});
+    planes(std::false_type{});
 }
 
 // Backward data at stride 2 x 2, blocks of 32 dx columns: two shifted loads of a dy row serve
@@ -336,17 +341,29 @@ void conv_depthwise_3x3_backward_data_avx512(const float* dy, const float* w, co
         if (depthwise_3x3_pairs_fit(transposed)) {
             // dx rows of <= 8: two channels a register, as the forward (dw960 at 7 x 7, one
             // thread, min CPU time: 1.7x faster than the flat plane at batch 1, 1.4x at 32).
+            // Rows of <= 8 with pad 1 before them: pair_window_sums_stride1_narrow, as the forward.
             const PairColumns columns(transposed);
-            float flipped[2][kTaps];
-            for (int64_t a = 0; a < channels; a += 2) {
-                const int64_t b = std::min(a + 1, channels - 1);  // an odd last channel paired with itself
-                for (int64_t t = 0; t < kTaps; ++t) {
-                    flipped[0][t] = w[a * kTaps + kTaps - 1 - t];
-                    flipped[1][t] = w[b * kTaps + kTaps - 1 - t];
+            auto pairs = [&](auto narrow) {
+                float flipped[2][kTaps];
+                for (int64_t a = 0; a < channels; a += 2) {
+                    const int64_t b = std::min(a + 1, channels - 1);  // an odd last channel paired with itself
+                    for (int64_t t = 0; t < kTaps; ++t) {
+                        flipped[0][t] = w[a * kTaps + kTaps - 1 - t];
+                        flipped[1][t] = w[b * kTaps + kTaps - 1 - t];
+                    }
+                    if constexpr (decltype(narrow)::value) {
+                        pair_window_sums_stride1_narrow(dy + a * out_size, dy + b * out_size, flipped[0], flipped[1],
+                                                        0.0f, 0.0f, transposed, columns, dx + a * in_size,
+                                                        dx + b * in_size, b != a);
+                    } else {
+                        pair_window_sums_stride1(dy + a * out_size, dy + b * out_size, flipped[0], flipped[1], 0.0f,
+                                                 0.0f, transposed, columns, dx + a * in_size, dx + b * in_size,
+                                                 b != a);
+                    }
                 }
-                pair_window_sums_stride1(dy + a * out_size, dy + b * out_size, flipped[0], flipped[1], 0.0f, 0.0f,
-                                         transposed, columns, dx + a * in_size, dx + b * in_size, b != a);
-            }
+            };
+            if (transposed.in[2] <= 8 && transposed.pad_begin[2] == 1) return pairs(std::true_type{});
+            pairs(std::false_type{});
             return;
         }
         if (rows_fit(transposed)) return rows_backward_data(dy, w, transposed, channels, dx);

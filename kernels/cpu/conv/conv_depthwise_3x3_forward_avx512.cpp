@@ -403,57 +403,14 @@ void pair_window_sums(const float* xa, const float* xb, const float* wa, const f
     }
 }
 
-// pair_window_sums_stride1 on source rows of <= 8 columns with pad 1 before them: channel a's
-// source row loads as lanes 0-7 and b's as 8-15, which are the outputs' tap 1 as they stand;
-// taps 0 and 2 (columns i - 1 and i + 1) are the same rows a lane over, so an output row sums
-// the three rows' tap-0 and tap-2 products unshifted and shifts the two sums a lane: 2
-// permutes an output row and an insert a source row (7 x 7: 14 permutes and 7 inserts a pair
-// of planes, not 21 permutes).
-MLN_ALWAYS_INLINE void pair_window_sums_stride1_narrow(const float* xa, const float* xb, const float* wa,
-                                                       const float* wb, float bias_a, float bias_b,
-                                                       const WindowGeometry& g, const PairColumns& c, float* ya,
-                                                       float* yb, bool store_b) {
-    __m512 w[kTaps];
-    for (int64_t t = 0; t < kTaps; ++t) w[t] = pair_of(wa[t], wb[t]);
-    const __m512 bias = pair_of(bias_a, bias_b);
-    // Lane i takes lane i - 1, and lane i + 1 (the lanes that cross a half are masked out).
-    const __m512i previous_lane = _mm512_set_epi32(14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0);
-    const __m512i next_lane = _mm512_set_epi32(15, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1);
-    const __mmask8 load = static_cast<__mmask8>(c.load);
-    auto source_row = [&](int64_t ih) {
-        PlaneRowTaps r{};
-        r.valid = ih >= 0 && ih < g.in[1];
-        if (!r.valid) return r;
-        const float* at_a = xa + ih * c.in_width;
-        const float* at_b = xb + ih * c.in_width;
-        const bool whole = ih < c.whole_load_rows;
-        const __m256 a = whole ? _mm256_loadu_ps(at_a) : _mm256_maskz_loadu_ps(load, at_a);
-        const __m256 b = whole ? _mm256_loadu_ps(at_b) : _mm256_maskz_loadu_ps(load, at_b);
-        r.t[1] = _mm512_insertf32x8(_mm512_castps256_ps512(a), b, 1);
-        return r;
-    };
-    PlaneRowTaps rows[3];
-    for (int64_t oh = 0; oh < g.out[1]; ++oh) {
-        const int64_t top = oh - g.pad_begin[1];
-        slide_source_rows(rows, oh, top, source_row);
-        __m512 sum = bias, first = _mm512_setzero_ps(), last = _mm512_setzero_ps();
-        for (int64_t kh = 0; kh < 3; ++kh) {
-            if (!rows[kh].valid) continue;
-            sum = _mm512_mask3_fmadd_ps(rows[kh].t[1], w[kh * 3 + 1], sum, c.tap[1]);
-            first = _mm512_fmadd_ps(rows[kh].t[1], w[kh * 3], first);
-            last = _mm512_fmadd_ps(rows[kh].t[1], w[kh * 3 + 2], last);
-        }
-        sum = _mm512_mask_add_ps(sum, c.tap[0], sum, _mm512_permutexvar_ps(previous_lane, first));
-        sum = _mm512_mask_add_ps(sum, c.tap[2], sum, _mm512_permutexvar_ps(next_lane, last));
-        c.store_output_row(sum, oh, ya, yb, store_b);
-    }
-}
-
 // pair_window_sums at stride 2 x 2 with an odd pad before the columns: output i's tap 0 is
 // column 2i - pad, which tap 2 of output i - 1 picks, so the three source rows' tap-0 products
 // come from their tap-2 picks, summed and shifted a lane once an output row; and an output row's
 // last source row is the next one's first, whose picks it keeps: 2 permutes a source row and 1
-// an output row (14 x 14 -> 7 x 7: 35 a pair of planes, not 51).
+// an output row (14 x 14 -> 7 x 7: 35 a pair of planes, not 51). Even and odd columns split by
+// vshufps within 128-bit blocks instead (the backward filter's way; the sums in that
+// interleaved order, permuted to the outputs' once a row with the tap-0 shift folded into a
+// second permute): the same bits, 1.01-1.05x the time (dw576/2 @ 14, kernel alone, Zen 5).
 MLN_ALWAYS_INLINE void pair_stride2_window_sums(const float* xa, const float* xb, const float* wa, const float* wb,
                                                 float bias_a, float bias_b, const WindowGeometry& g,
                                                 const PairColumns& c, float* ya, float* yb, bool store_b) {
@@ -538,10 +495,15 @@ MLN_NOINLINE void rows_forward(const float* x, const float* w, const float* bias
                                             int64_t channels, float* y) {
     const int64_t in_size = g.in_size(), out_size = g.out_size();
     const RowColumns columns(g);
-    for (int64_t c = 0; c < channels; ++c) {
-        row_window_sums_stride1(x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, g, columns,
-                                y + c * out_size);
-    }
+    auto planes = [&](auto pad_one) {
+        for (int64_t c = 0; c < channels; ++c) {
+            row_window_sums_stride1<decltype(pad_one)::value>(x + c * in_size, w + c * kTaps,
+                                                              bias != nullptr ? bias[c] : 0.0f, g, columns,
+                                                              y + c * out_size);
+        }
+    };
+    if (g.pad_begin[2] == 1) return planes(std::true_type{});
+    planes(std::false_type{});
 }
 
 }  // namespace
@@ -550,6 +512,17 @@ void conv_depthwise_3x3_forward_avx512(const float* x, const float* w, const flo
                                        int64_t channels, float* y) {
     const int64_t in_size = g.in_size(), out_size = g.out_size();
     if (out_size == 0) return;
+    // Tried and lost on Zen 5: AVX2's channel-minor forward on planes of <= 256 positions
+    // (conv_depthwise_3x3_forward_channel_minor_avx2.cpp) at 16 channels a zmm register (its
+    // walks over a register trait, each half of the 16 channels transposed 8 x 8 in and out),
+    // in place of the pairs and row kernels here and, flipped, backward data's at stride 1.
+    // conv_vs_build, MobileNet-v2 batch 1 one thread, min / median of main's time: dw960 @ 7
+    // 1.98 / 1.92, dw384 @ 14 1.70 / 1.71, dw576 @ 14 1.52 / 1.37, dw576/2 @ 14 1.87 / 1.67.
+    // Kernel alone (one process, 960 / 384 / 576 channels from L2), against these kernels' 9.0,
+    // 12.1 and 7.6 us (dw960 @ 7, dw384 @ 14, dw576/2 @ 14): the transposes in and out alone
+    // 6.3, 8.2 and 6.8 us, the sums alone (no prefetch) 9.2, 11.6 and 6.6 us, the weights'
+    // gather to channel-minor 3.3, 1.3 and 1.9 us: the copies a 16-lane register needs per
+    // channel are AVX2's, its FMAs half as many.
     if (depthwise_3x3_pairs_fit(g)) {
         if (g.stride[1] == 1 && g.stride[2] == 1 && g.in[2] <= 8 && g.pad_begin[2] == 1) {
             return pairs_forward(x, w, bias, g, channels, y, PairKernel<pair_window_sums_stride1_narrow>{});
