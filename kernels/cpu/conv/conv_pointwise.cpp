@@ -104,6 +104,17 @@ constexpr int64_t kMaxTailColumns = 4;
 // 144->24 at 56x56 0.89-0.91x, 32->16 at 112x112 0.89-0.93x, 24->144 0.95x; 14x14, 7x7 and
 // ResNet-18's 1x1/2 within the noise; at batch 1, x in cache, 1.00-1.01x on the sum, so off there).
 constexpr int64_t kForwardPrefetchBytes = int64_t{8} << 20;
+// Where C takes at least kStorePrefetchBytes (it then goes to memory: batch 32), each tile first
+// fetches its lines of C for writing (PointwiseStrip::prefetch_c; AVX-512's prefetchw), so that
+// the read for ownership of each line runs while the tile sums its depth rather than stalling
+// the stores. Zen 5, MobileNet-v2 batch 32, 2 threads, same-process A/B against main, 5 rounds,
+// both ways round (min/median): forward 16->96 @112 0.91-0.93x / 0.84-0.89x the time, 24->144
+// @56 0.96-0.97x, 32->192 @28 0.97-0.98x, 96->576 @14 0.94-1.0x; backward data 576->96 @14
+// 0.90-0.96x, 32->16 @112 0.97-0.98x; the others within the noise (sum 0.99x). Lost: the same at
+// batch 1, C in cache (1-5% slower: forward 16->96 @112 1.05-1.09x), and likewise on every panel
+// the next tile's columns of B (AVX2's kEveryPanelPrefetch*: backward data 32->16 @112 1.06-1.09x,
+// 144->24 @56 1.10x at batch 1), W^T's columns 8 depth steps ahead into L1 (backward data 0.99-1.01x).
+constexpr int64_t kStorePrefetchBytes = int64_t{8} << 20;
 // Below AVX-512, on images of at least kEveryPanelPrefetchPositions positions, tasks of at least
 // kEveryPanelPrefetchPanels row panels over a depth block of at most kEveryPanelPrefetchDepth
 // prefetch the next tile's columns of B on every panel, not only the first (B in cache or not):
@@ -175,6 +186,7 @@ struct PointwiseGemm {
     GemmActivation<T> activation = nullptr;  // after each strip, unless relu
     bool relu = false;                       // fused into the kernel's store
     bool prefetch_b = false;                 // PointwiseStrip::prefetch_b, on each task's first panel
+    bool prefetch_c = false;                 // PointwiseStrip::prefetch_c
     bool shared_tails = true;                // forward: a task's images' tail columns may share a strip
 };
 
@@ -468,6 +480,7 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
         const int64_t first_image = split_begin(image_group, split.image_groups, p.images);
         const int64_t last_image = split_begin(image_group + 1, split.image_groups, p.images);
         PointwiseStrip<T> s;
+        s.prefetch_c = p.prefetch_c;
         s.b_row_stride = p.positions;
         s.ldc = p.positions;
         s.cols = block_begin(block + 1) - q0;
@@ -834,6 +847,7 @@ void conv_pointwise_forward(const ConvArgs& a) {
     p.activation = p.relu ? nullptr : select_gemm_activation<T>(a.activation);
     p.prefetch_b = p.images * p.depth * p.positions * static_cast<int64_t>(sizeof(T)) >= kForwardPrefetchBytes;
     p.shared_tails = !a.batch_invariant_sums;
+    p.prefetch_c = p.images * p.rows * p.positions * static_cast<int64_t>(sizeof(T)) >= kStorePrefetchBytes;
     run_pointwise_gemm(p);
 }
 
@@ -867,6 +881,7 @@ void conv_pointwise_backward_data(const ConvArgs& a) {
     // oneDNN's time, 32->16 at 112x112 1.42-1.63x -> 1.27-1.44x); the forward pass does it only
     // where x comes from memory (kForwardPrefetchBytes).
     p.prefetch_b = true;
+    p.prefetch_c = p.images * p.rows * p.positions * static_cast<int64_t>(sizeof(T)) >= kStorePrefetchBytes;
     if (spread_in_tasks) {
         p.scatter = &g;
         p.scatter_to = dx;

@@ -48,6 +48,9 @@ struct PointwiseStrip {
     // B comes from memory in as many rows as the depth, more streams than the hardware
     // prefetchers follow.
     bool prefetch_b = false;
+    // Each tile first fetches its lines of C for writing (where the kernel's lanes can): C then
+    // comes from memory.
+    bool prefetch_c = false;
     // Where tail_cols > 0 (PointwiseKernelInfo's fused_tail_columns, fused_row_tail_columns):
     // the strip's first full tile also computes C's columns cols .. cols + tail_cols - 1, as
     // the tail kernel would (same sums, same order: dot products along the depth where A's

@@ -27,6 +27,8 @@ struct Avx512FloatLanes : Avx512F32 {
     static Reg relu(Reg x) { return _mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_setzero_ps(), x); }
     // Halves by the zero-masked extracts, for the same GCC 12 warning.
     static void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T1); }
+    // PREFETCHW by hand: this file is not compiled with -mprfchw (every AVX-512 CPU has it).
+    static void prefetch_store(float* p) { asm volatile("prefetchw %0" : : "m"(*p)); }
     static float sum(Reg v) {
         const __m256 h = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xFF, v, 0), _mm512_maskz_extractf32x8_ps(0xFF, v, 1));
         __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
@@ -68,6 +70,7 @@ struct Avx512DoubleLanes : Avx512F64 {
     static Reg broadcast(const double* p) { return _mm512_set1_pd(*p); }
     static Reg relu(Reg x) { return _mm512_maskz_max_pd(__mmask8(0xFF), _mm512_setzero_pd(), x); }
     static void prefetch(const double* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T1); }
+    static void prefetch_store(double* p) { asm volatile("prefetchw %0" : : "m"(*p)); }
     static double sum(Reg v) {
         const __m256d h = _mm256_add_pd(_mm512_maskz_extractf64x4_pd(0xF, v, 0), _mm512_maskz_extractf64x4_pd(0xF, v, 1));
         const __m128d q = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));

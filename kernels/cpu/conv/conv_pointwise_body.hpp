@@ -3,7 +3,8 @@
 // L providing: Scalar, Reg, Mask, width, first(n) (lanes [0, n)), load/store whole or masked
 // (masked loads read nothing outside the mask and give 0 there), broadcast, set1, zero, add,
 // fmadd, relu (max(0, x) that lets NaN in x through, as ReluOp), sum (of the lanes), prefetch
-// (a line into L2). Internal linkage: the copies
+// (a line into L2), and optionally prefetch_store (a line fetched for writing: PointwiseStrip::
+// prefetch_c, else ignored). Internal linkage: the copies
 // compiled with different flags must never be merged by the linker.
 //
 // A tile is MR rows x V <= NV registers; its accumulators start at bias (plus C when
@@ -110,6 +111,7 @@ struct PointwiseStripBody {
     // fused tail columns too, kDotTail as dot products (tail_step), or a positive count of
     // columns, rows across the lanes.
     static constexpr int kDotTail = -1;
+    static constexpr bool kPrefetchesStores = requires(T* p) { L::prefetch_store(p); };
     template <int R, int V, bool kMasked, bool kUnitRowStride, bool kPrefetch = false, int kTail = 0>
     static void tile(const PointwiseStrip<T>& s, int64_t col, const Mask (&mask)[NV]) {
         static_assert(R == MR || kTail != kDotTail);
@@ -122,6 +124,7 @@ struct PointwiseStripBody {
         const T* const bias = s.bias;
         const T* const residual = s.residual != nullptr ? s.residual + col : nullptr;
         const bool accumulate = s.accumulate;
+        const bool prefetch_c = s.prefetch_c;
         const int64_t depth = s.depth;
         const int64_t a_row_stride = kUnitRowStride ? 1 : s.a_row_stride;
         const int64_t a_col_stride = s.a_col_stride;
@@ -136,6 +139,17 @@ struct PointwiseStripBody {
                 MLN_UNROLL(4)
                 for (int v = 0; v < V; ++v) {
                     acc[i][v] = L::add(acc[i][v], load_lanes<L, kMasked>(c + i * ldc + v * kWidth, mask[v]));
+                }
+            }
+        }
+        if constexpr (kPrefetchesStores) {
+            if (prefetch_c) {
+                MLN_UNROLL(16)
+                for (int i = 0; i < R; ++i) {
+                    if (i < rows) {
+                        MLN_UNROLL(4)
+                        for (int v = 0; v < V; ++v) L::prefetch_store(c + i * ldc + v * kWidth);
+                    }
                 }
             }
         }
