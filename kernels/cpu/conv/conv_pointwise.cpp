@@ -160,7 +160,14 @@ constexpr int64_t kDotMinPositions = 256;
 // batch 1, rows of 28 and 14, 0.95-0.98x the time in the tasks; 256->512, rows of 7,
 // 1.035-1.07x: twice the scalar stores of memset and scatter). At batch 32, dx from memory, the
 // tasks' spread was 1.05-1.08x the separate pass's time on 64->128 until AVX-512 spread rows in
-// registers; since then 0.91-0.92x (1 and 2 threads), 128->256 0.96-0.99x.
+// registers; since then 0.91-0.92x (1 and 2 threads), 128->256 0.96-0.99x. Where the kernel
+// spreads whole planes (PointwiseKernelInfo::spreads_planes: AVX-512, input twice the output,
+// rows of at most 16 outputs) the tasks spread at any row length, as one stream of masked loads
+// and expands over a task's channels instead of a row at a time (Zen 5, same-process A/B against
+// the row spread and the separate pass, both ways round, min / median, loaded machine; the
+// smaller gains in its quieter runs: batch 1, 1 thread, 256->512 (rows of 7) 0.90-0.97x the time,
+// 128->256 (rows of 14) 0.91-1.0x; 2 threads 0.80-0.89x, 0.94-0.98x; batch 32, 2 threads,
+// 0.89-0.92x, 0.94-0.97x).
 constexpr int64_t kSpreadMinRow = 14;
 
 template <class T>
@@ -869,7 +876,9 @@ void conv_pointwise_backward_data(const ConvArgs& a) {
     T* dx = static_cast<T*>(a.x.data);
     p.c = dx;
     const bool scatter = strided(g);
-    const bool spread_in_tasks = scatter && g.out[2] >= kSpreadMinRow;
+    const PointwiseSpreadsPlanes spreads_planes = pointwise_kernel<T>(cpu::active_isa()).spreads_planes;
+    const bool spread_in_tasks =
+        scatter && (g.out[2] >= kSpreadMinRow || (spreads_planes != nullptr && spreads_planes(g)));
     if (scatter) {
         std::vector<T>& compact = thread_buffer<T, CompactImages>();
         compact.resize(static_cast<size_t>(a.batch * a.channels * p.positions));

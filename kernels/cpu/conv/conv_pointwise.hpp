@@ -117,6 +117,10 @@ using PointwiseSpreadColumns = void (*)(const WindowGeometry& g, const T* from, 
                                         int64_t depth, int64_t q0, int64_t q_end, int64_t i_begin, int64_t i_end,
                                         T* x);
 
+// Whether PointwiseSpreadColumns spreads whole planes of g (a block of every output position)
+// in registers, one stream over the channels.
+using PointwiseSpreadsPlanes = bool (*)(const WindowGeometry& g);
+
 template <class T>
 struct PointwiseKernelInfo {
     PointwiseStripKernel<T> strip;
@@ -136,6 +140,7 @@ struct PointwiseKernelInfo {
     // then ends the rows on one such panel where mr leaves that many over, or on two where it
     // leaves 2 * short_rows - mr (PanelRows); other remainders go to a zero-padded mr-row panel.
     int short_rows = 0;
+    PointwiseSpreadsPlanes spreads_planes = nullptr;
 };
 
 PointwiseKernelInfo<float> pointwise_kernel_scalar(float);

@@ -56,6 +56,8 @@ struct Avx512FloatLanes : Avx512F32 {
     static Reg spread_high(Reg v) {
         return _mm512_maskz_permutexvar_ps(0x5555, _mm512_setr_epi32(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15), v);
     }
+    // PointwiseSpreadBody's planes: v's first lanes, in order, into the lanes m picks, zeros between.
+    static Reg expand(Reg v, Mask m) { return _mm512_maskz_expand_ps(m, v); }
 };
 
 struct Avx512DoubleLanes : Avx512F64 {
@@ -87,6 +89,7 @@ struct Avx512DoubleLanes : Avx512F64 {
     // As the f32 lanes'.
     static Reg spread_low(Reg v) { return _mm512_maskz_permutexvar_pd(0x55, _mm512_setr_epi64(0, 0, 1, 1, 2, 2, 3, 3), v); }
     static Reg spread_high(Reg v) { return _mm512_maskz_permutexvar_pd(0x55, _mm512_setr_epi64(4, 4, 5, 5, 6, 6, 7, 7), v); }
+    static Reg expand(Reg v, Mask m) { return _mm512_maskz_expand_pd(m, v); }
 };
 
 // Tail columns fused into a strip's first full tile: one as dot products (its sums in memory;
@@ -113,11 +116,11 @@ using DoubleSpread = PointwiseSpreadBody<Avx512DoubleLanes>;
 
 PointwiseKernelInfo<float> pointwise_kernel_avx512(float) {
     return {strip_f32, 8, FloatBody::kColumns, tail_f32, dot_f32, 6, 4, Avx512FloatLanes::width, 1, 2,
-            FloatSpread::spread_columns};
+            FloatSpread::spread_columns, 0, FloatSpread::spreads_planes};
 }
 PointwiseKernelInfo<double> pointwise_kernel_avx512(double) {
     return {strip_f64, 8, DoubleBody::kColumns, tail_f64, dot_f64, 6, 4, Avx512DoubleLanes::width, 1, 2,
-            DoubleSpread::spread_columns};
+            DoubleSpread::spread_columns, 0, DoubleSpread::spreads_planes};
 }
 
 }  // namespace mln::kernels

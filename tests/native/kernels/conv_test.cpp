@@ -475,7 +475,11 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // rows; the last input row and column skipped, zeros after the last block's outputs); 8
 // channels of 56 x 56 at stride 2, whose second block (2 threads) begins a register late, where
 // its spread starts a cache line (AVX-512 spreads stride-2 rows in registers: rows of 23 and 28,
-// a full register and a masked one, runs cut short by the blocks). An x of 8 MB (forward
+// a full register and a masked one, runs cut short by the blocks); whole planes of input twice
+// the output (AVX-512 spreads them as one stream over the channels, its pattern repeating every
+// 5 or 7 registers in f32 and f64; rows of up to 16 outputs): 20 channels of 14 x 14 (rows of
+// 7), 2 images of 13 channels of 28 x 28 (an edge panel), 3 images of 9 channels of 6 x 10 (rows
+// of 5). An x of 8 MB (forward
 // prefetches its next tile's columns). Below AVX-512, tasks of 4+ row panels on images of 784+
 // positions at most 128 deep prefetch them on every panel: forward 70 deep into 24 rows at 61 x 59
 // (a masked last tile), 9 deep into 30 rows gathered at stride 2 (29 x 28 outputs); backward
@@ -534,6 +538,8 @@ std::vector<ConvCase> pointwise_cases() {
         {{2, 600, 13, 11}, 10, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 40, 7, 7}, 300, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 9, 57, 56}, 30, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 13, 28, 28}, 40, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{3, 9, 6, 10}, 11, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
 }
 
