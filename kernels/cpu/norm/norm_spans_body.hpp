@@ -590,13 +590,16 @@ struct NormSpans {
     // planes that are not a multiple of a line left lines half written each way, streamed
     // outputs (16 MiB and more) of 7x7 planes running 15-20x slower per element than 8x8. Zen 5,
     // 1 thread, same-process A/B time against it, min-median both ways round: batch 200 7x7x512
-    // inference 0.057-0.060x, forward training 0.14-0.15x, backward 0.20-0.21x; 200x256x14x14
-    // 0.32-0.36x / 0.62-0.67x / 0.61-0.65x; 64x128x27x27 inference 0.61-0.77x. Batch 32 (not
-    // streamed): 7x7 inference 0.91-0.98x, backward 0.89-0.95x; 14x14 to 112x112 0.97-1.08x,
-    // within this loaded machine's spread (main against itself 0.98-1.12x).
+    // inference 0.057-0.065x, forward training 0.09-0.13x, backward 0.15-0.21x; 200x256x14x14
+    // 0.23-0.31x / 0.46-0.57x / 0.60-0.62x; 64x128x27x27 inference 0.61-0.77x. Batch 32 (not
+    // streamed): 7x7 inference 0.91-0.97x, backward 0.86-0.97x; streamed planes that are a
+    // multiple of a line (64x64x56x56, 256x128x28x28) even, 0.93-1.1x, within this loaded
+    // machine's spread (main against itself 0.98-1.12x). The functors come by value and capture
+    // by value: AVX stores may alias anything, so x, reached through the captured reference,
+    // was loaded again at every register (those streamed planes then measured 1.0-1.5x).
     template <int K, class Parameters, class Value>
-    static void write_span_run(float* out, int64_t spans, int64_t length, bool stream, Parameters&& parameters,
-                               Value&& value) {
+    static void write_span_run(float* out, int64_t spans, int64_t length, bool stream, Parameters parameters,
+                               Value value) {
         const int64_t total = spans * length;
         int64_t e = head_lanes(out, 0, total);
         SpanParameters<K> p = parameters(0);
@@ -643,10 +646,10 @@ struct NormSpans {
                                const float* mean_lo, const float* a, const float* b, bool stream) {
         write_span_run<4>(
             y, spans, length, stream,
-            [&](int64_t j) {
+            [=](int64_t j) {
                 return SpanParameters<4>{{V::set1(mean_hi[j]), V::set1(mean_lo[j]), V::set1(a[j]), V::set1(b[j])}};
             },
-            [&](int64_t i, auto m, const SpanParameters<4>& p) {
+            [=](int64_t i, auto m, const SpanParameters<4>& p) {
                 return V::add(V::mul(deviation(x, i, p[0], p[1], m), p[2]), p[3]);
             });
         fence_streams(stream);
@@ -657,11 +660,11 @@ struct NormSpans {
                                 const float* invstd, bool stream) {
         write_span_run<5>(
             dx, spans, length, stream,
-            [&](int64_t j) {
+            [=](int64_t j) {
                 return SpanParameters<5>{{V::set1(mean_hi[j]), V::set1(gamma[j]), V::set1(mean_g[j]), V::set1(c[j]),
                                          V::set1(invstd[j])}};
             },
-            [&](int64_t i, auto m, const SpanParameters<5>& p) {
+            [=](int64_t i, auto m, const SpanParameters<5>& p) {
                 return applied(x, dy, i, m, p[0], V::zero(), p[1], p[2], p[3], p[4]);
             });
         fence_streams(stream);
