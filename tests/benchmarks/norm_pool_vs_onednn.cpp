@@ -10,7 +10,9 @@
 // alternating timed batches; each figure is the median per-call time over the batches. The
 // outputs (y, and dx for backward) are compared before timing.
 //
-//   norm_pool_vs_onednn [--batch N] [--batches N] [--threads N]
+//   norm_pool_vs_onednn [--batch N] [--batches N] [--threads N] [--only SUBSTRING]
+// (--only: just the cases whose name holds SUBSTRING; the memory-bound rows move 20-40% with the
+// machine's load, so a few rows run back to back compare better than one pass over all.)
 #include <myelin.h>
 
 #include <algorithm>
@@ -72,6 +74,7 @@ int64_t product(const std::vector<int64_t>& dims) {
 
 struct Bench {
     int batches;
+    std::string only;
     double total_myelin = 0.0, total_onednn = 0.0;
 
     // Compares `got` with `want`, then times both runs; prints one row.
@@ -79,6 +82,7 @@ struct Bench {
     void run(const std::string& name, double megabytes, const std::function<void()>& run_myelin,
              const std::function<void()>& run_onednn, const Floats& got, const Floats& want,
              double tolerance, const std::function<void()>& unblock = {}) {
+        if (name.find(only) == std::string::npos) return;
         run_myelin();
         run_onednn();
         if (unblock) unblock();
@@ -295,6 +299,7 @@ int main(int argc, char** argv) {
     int64_t batch = 32;
     int batches = 7;
     int threads = 0;
+    std::string only;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--batch" && i + 1 < argc) {
@@ -303,8 +308,10 @@ int main(int argc, char** argv) {
             batches = std::max(1, std::atoi(argv[++i]));
         } else if (arg == "--threads" && i + 1 < argc) {
             threads = std::atoi(argv[++i]);
+        } else if (arg == "--only" && i + 1 < argc) {
+            only = argv[++i];
         } else {
-            fail("usage: norm_pool_vs_onednn [--batch N] [--batches N] [--threads N]");
+            fail("usage: norm_pool_vs_onednn [--batch N] [--batches N] [--threads N] [--only SUBSTRING]");
         }
     }
     mln_device* device = nullptr;
@@ -319,7 +326,7 @@ int main(int argc, char** argv) {
                 "(oneDNN uses its own default)\n",
                 static_cast<long long>(batch), static_cast<int>(isa), thread_count);
     std::printf("%-44s %9s %10s %10s %7s %9s\n", "case", "MB moved", "myelin ms", "onednn ms", "ratio", "GB/s");
-    Bench bench{batches};
+    Bench bench{batches, only};
     pooling(bench, device, "maxpool 3x3/2 pad 1", true, batch, 64, 112, 3, 2, 1);
     pooling(bench, device, "avgpool 7x7 global", false, batch, 512, 7, 7, 1, 0);
     const struct {

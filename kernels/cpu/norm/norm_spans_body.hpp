@@ -144,8 +144,12 @@ struct NormSpans {
 
     // (x - mean), 0 in lanes that are not the call's.
     template <class M>
+    static Reg deviation(const float* x, int64_t i, Reg hi, Reg lo, M m) {
+        return keep(V::sub(V::sub(load(x + i, m), hi), lo), m);
+    }
+    template <class M>
     static Reg deviation(const float* x, int64_t i, SplitMean mean, M m) {
-        return keep(V::sub(V::sub(load(x + i, m), V::set1(mean.hi)), V::set1(mean.lo)), m);
+        return deviation(x, i, V::set1(mean.hi), V::set1(mean.lo), m);
     }
 
     // Runs body(offset of the piece in x, its position in the span, its length) over pieces of
@@ -317,17 +321,18 @@ struct NormSpans {
 
     // One register of grad_apply.
     template <class M>
-    static Reg applied(const float* x, const float* dy, int64_t i, M m, SplitMean mean, Reg vg, Reg vm, Reg vc, Reg r) {
+    static Reg applied(const float* x, const float* dy, int64_t i, M m, Reg hi, Reg lo, Reg vg, Reg vm, Reg vc, Reg r) {
         const Reg centred = V::sub(rounded(V::mul(load(dy + i, m), vg)), vm);
-        return V::mul(V::sub(centred, V::mul(deviation(x, i, mean, m), vc)), r);
+        return V::mul(V::sub(centred, V::mul(deviation(x, i, hi, lo, m), vc)), r);
     }
 
     static void grad_apply(const float* x, const float* dy, float* dx, Spans s, SplitMean mean, float gamma,
                            float mean_g, float c, float invstd, bool stream) {
+        const Reg hi = V::set1(mean.hi), lo = V::set1(mean.lo);
         const Reg vg = V::set1(gamma), vm = V::set1(mean_g), vc = V::set1(c), r = V::set1(invstd);
         for (int64_t blk = 0; blk < s.blocks; ++blk) {
             write_registers(dx, blk * s.stride, s.length, stream,
-                            [&](int64_t i, auto m) { return applied(x, dy, i, m, mean, vg, vm, vc, r); });
+                            [&](int64_t i, auto m) { return applied(x, dy, i, m, hi, lo, vg, vm, vc, r); });
         }
         fence_streams(stream);
     }
@@ -467,6 +472,8 @@ struct NormSpans {
     template <int K, class Term, class Prefetch>
     static void short_channel_accumulate(const float* anchor, int64_t images, int64_t image_stride, int64_t channels,
                                          int64_t length, double* const (&out)[K], Term& term, Prefetch& prefetch) {
+        // (Prefetching further ahead lost, Zen 5, batch 32, 1 thread, 7x7 and 14x14 forward
+        // training and backward: 16 lines even, 1.00-1.02x time; 32 lines 7x7 backward 1.08-1.11x.)
         constexpr int64_t kWalkImages = 8, kLineFloats = 64 / sizeof(float), kPrefetchFloats = 8 * kLineFloats;
         Reg acc[kChannelBlock][K];
         for (int64_t c0 = 0; c0 < channels; c0 += kChannelBlock) {
@@ -565,26 +572,101 @@ struct NormSpans {
         });
     }
 
+    // K per-span parameter registers.
+    template <int K>
+    struct SpanParameters {
+        Reg r[K];
+        const Reg& operator[](int k) const { return r[k]; }
+        Reg& operator[](int k) { return r[k]; }
+    };
+
+    // value(offset, lanes, parameters) stored to out over `spans` spans of `length` >= V::width
+    // floats back to back, walked as one run of registers on out's boundaries (a masked head
+    // register first, the tail as a Tail register): no register per span end, none straddling
+    // two cache lines, and with `stream` every whole register non-temporal (the caller fences),
+    // so whole lines go out that way. parameters(j) gives span j's registers; a register across
+    // the end of span j takes j's in the lanes before it, j + 1's in the rest. The walk span by
+    // span that this replaced wrote each span's ends plainly and its middle non-temporally, so
+    // planes that are not a multiple of a line left lines half written each way, streamed
+    // outputs (16 MiB and more) of 7x7 planes running 15-20x slower per element than 8x8. Zen 5,
+    // 1 thread, same-process A/B time against it, min-median both ways round: batch 200 7x7x512
+    // inference 0.057-0.065x, forward training 0.09-0.13x, backward 0.15-0.21x; 200x256x14x14
+    // 0.23-0.31x / 0.46-0.57x / 0.60-0.62x; 64x128x27x27 inference 0.61-0.77x. Batch 32 (not
+    // streamed): 7x7 inference 0.91-0.97x, backward 0.86-0.97x; streamed planes that are a
+    // multiple of a line (64x64x56x56, 256x128x28x28) even, 0.93-1.1x, within this loaded
+    // machine's spread (main against itself 0.98-1.12x). The functors come by value and capture
+    // by value: AVX stores may alias anything, so x, reached through the captured reference,
+    // was loaded again at every register (those streamed planes then measured 1.0-1.5x).
+    template <int K, class Parameters, class Value>
+    static void write_span_run(float* out, int64_t spans, int64_t length, bool stream, Parameters parameters,
+                               Value value) {
+        const int64_t total = spans * length;
+        int64_t e = head_lanes(out, 0, total);
+        SpanParameters<K> p = parameters(0);
+        if (e > 0) {
+            const auto m = V::first(e);
+            store(out, value(0, m, p), m);
+        }
+        // The whole registers, stored by put(offset, register).
+        // The loop's own copies of e and p: kept in registers, not reloaded through the
+        // captures at each register.
+        auto walk = [&](auto&& put) {
+            int64_t i = e;
+            SpanParameters<K> current = p;
+            for (int64_t j = 0;; ++j) {
+                const int64_t end = (j + 1) * length;
+                for (; i + V::width <= end; i += V::width) put(i, value(i, AllLanes{}, current));
+                if (j + 1 == spans) break;
+                const SpanParameters<K> next = parameters(j + 1);
+                if (i < end) {
+                    const auto lower = V::first(end - i), upper = V::last(V::width - (end - i));
+                    SpanParameters<K> both;
+                    for (int k = 0; k < K; ++k) both[k] = V::add(V::keep(current[k], lower), V::keep(next[k], upper));
+                    put(i, value(i, AllLanes{}, both));
+                    i += V::width;
+                }
+                current = next;
+            }
+            e = i;
+            p = current;
+        };
+        bool streamed = false;
+        if constexpr (V::width > 1) {
+            streamed = stream && on_boundary(out + e);
+            if (streamed) walk([&](int64_t i, Reg v) { V::stream(out + i, v); });
+        }
+        if (!streamed) walk([&](int64_t i, Reg v) { V::store(out + i, v, AllLanes{}); });
+        if (e < total) {
+            const Tail t{V::last(total - e)};
+            store(out + total - V::width, value(total - V::width, t, p), t);
+        }
+    }
+
     static void span_normalize(const float* x, float* y, int64_t spans, int64_t length, const float* mean_hi,
                                const float* mean_lo, const float* a, const float* b, bool stream) {
-        for (int64_t j = 0; j < spans; ++j) {
-            const Reg va = V::set1(a[j]), vb = V::set1(b[j]);
-            const SplitMean mean{mean_hi[j], mean_lo[j]};
-            write_registers(y, j * length, length, stream,
-                            [&](int64_t i, auto m) { return V::add(V::mul(deviation(x, i, mean, m), va), vb); });
-        }
+        write_span_run<4>(
+            y, spans, length, stream,
+            [=](int64_t j) {
+                return SpanParameters<4>{{V::set1(mean_hi[j]), V::set1(mean_lo[j]), V::set1(a[j]), V::set1(b[j])}};
+            },
+            [=](int64_t i, auto m, const SpanParameters<4>& p) {
+                return V::add(V::mul(deviation(x, i, p[0], p[1], m), p[2]), p[3]);
+            });
         fence_streams(stream);
     }
 
     static void span_grad_apply(const float* x, const float* dy, float* dx, int64_t spans, int64_t length,
                                 const float* mean_hi, const float* gamma, const float* mean_g, const float* c,
                                 const float* invstd, bool stream) {
-        for (int64_t j = 0; j < spans; ++j) {
-            const Reg vg = V::set1(gamma[j]), vm = V::set1(mean_g[j]), vc = V::set1(c[j]), r = V::set1(invstd[j]);
-            const SplitMean mean{mean_hi[j], 0.0f};
-            write_registers(dx, j * length, length, stream,
-                            [&](int64_t i, auto m) { return applied(x, dy, i, m, mean, vg, vm, vc, r); });
-        }
+        write_span_run<5>(
+            dx, spans, length, stream,
+            [=](int64_t j) {
+                return SpanParameters<5>{{V::set1(mean_hi[j]), V::set1(gamma[j]), V::set1(mean_g[j]), V::set1(c[j]),
+                                         V::set1(invstd[j])}};
+            },
+            [=](int64_t i, auto m, const SpanParameters<5>& p) {
+                return applied(x, dy, i, m, p[0], V::zero(), p[1], p[2], p[3], p[4]);
+            });
         fence_streams(stream);
     }
 

@@ -348,8 +348,10 @@ TEST_F(NormTest, F32PathsMatchF64AtEveryOffsetWithinARegister) {
 
 // Outputs of 16 MiB and more are written with non-temporal stores from the first aligned
 // register (spans here start off alignment and end in a partial register): channel by channel
-// (long planes), and the streamed backward's dx (planes under 4096). The vector ISAs only: the
-// one-lane scalar kernels have no streaming stores, and the cases are large.
+// (long planes), the streamed backward's dx (planes under 4096), and 7x7 planes, whose
+// consecutive spans are written as one run of registers, many across a channel boundary
+// (forward, backward and inference). The vector ISAs only: the one-lane scalar kernels have no
+// streaming stores, and the cases are large.
 TEST_F(NormTest, LargeOutputsWithStreamingStoresMatchF64AtEveryVectorIsa) {
     for (mln_isa isa : available_isas()) {
         if (isa == MLN_ISA_SCALAR) continue;
@@ -357,6 +359,7 @@ TEST_F(NormTest, LargeOutputsWithStreamingStoresMatchF64AtEveryVectorIsa) {
         SCOPED_TRACE(cat("isa ", static_cast<int>(isa)));
         check_f32_against_f64(device_, {Kind::batch, {2, 3, 700001}, 0}, true, 0.0, -1);
         check_f32_against_f64(device_, {Kind::batch, {1100, 2, 1999}, 0}, true, 0.0, -1);
+        check_f32_against_f64(device_, {Kind::batch, {1400, 62, 7, 7}, 0}, true, 0.0, -1);
     }
 }
 
