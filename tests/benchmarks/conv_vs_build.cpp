@@ -15,7 +15,6 @@
 //   conv_vs_build --baseline /path/to/libmyelin.so [--layers resnet18|mobilenet_v2]
 //                 [--pass forward|forward-prepared|forward-both|backward-data|backward-filter|all]
 //                 [--batch N] [--threads N] [--rounds N] [--only SUBSTRING] [--json]
-#include <dlfcn.h>
 #include <myelin.h>
 
 #include <algorithm>
@@ -27,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "baseline_library.hpp"
 #include "conv_layers.hpp"
 #include "peer_bench.hpp"
 
@@ -67,38 +67,20 @@ const ConvApi kLinkedApi = {mln_last_error,          mln_device_create,         
                             mln_conv_weights_create, mln_conv_weights_destroy,   mln_conv_forward_prepared,
                             mln_conv_backward_data,  mln_conv_backward_filter};
 
-template <class Function>
-void resolve(void* library, const std::string& path, const char* symbol, Function*& function) {
-    function = reinterpret_cast<Function*>(dlsym(library, symbol));
-    if (!function) fail("the baseline " + path + " has no symbol " + symbol);
-}
-
-// The file the linked build was loaded from: LD_LIBRARY_PATH may have put another in place of the
-// one beside this program.
-std::string linked_path() {
-    Dl_info info{};
-    if (dladdr(reinterpret_cast<void*>(&mln_conv_forward), &info) == 0 || !info.dli_fname) return "?";
-    return info.dli_fname;
-}
-
-// RTLD_LOCAL keeps the baseline's symbols out of the process's scope: the linked build's calls
-// still reach the linked library (the library exports only its C API, so neither binds into the
-// other).
 ConvApi load_baseline(const std::string& path) {
-    void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!library) fail("cannot load the baseline " + path + ": " + dlerror());
+    const peer_bench::BaselineLibrary library(path, fail);
     ConvApi api{};
-    resolve(library, path, "mln_last_error", api.last_error);
-    resolve(library, path, "mln_device_create", api.device_create);
-    resolve(library, path, "mln_device_destroy", api.device_destroy);
-    resolve(library, path, "mln_device_set_thread_count", api.device_set_thread_count);
-    resolve(library, path, "mln_device_get_thread_count", api.device_get_thread_count);
-    resolve(library, path, "mln_conv_forward", api.conv_forward);
-    resolve(library, path, "mln_conv_weights_create", api.conv_weights_create);
-    resolve(library, path, "mln_conv_weights_destroy", api.conv_weights_destroy);
-    resolve(library, path, "mln_conv_forward_prepared", api.conv_forward_prepared);
-    resolve(library, path, "mln_conv_backward_data", api.conv_backward_data);
-    resolve(library, path, "mln_conv_backward_filter", api.conv_backward_filter);
+    library.resolve("mln_last_error", api.last_error);
+    library.resolve("mln_device_create", api.device_create);
+    library.resolve("mln_device_destroy", api.device_destroy);
+    library.resolve("mln_device_set_thread_count", api.device_set_thread_count);
+    library.resolve("mln_device_get_thread_count", api.device_get_thread_count);
+    library.resolve("mln_conv_forward", api.conv_forward);
+    library.resolve("mln_conv_weights_create", api.conv_weights_create);
+    library.resolve("mln_conv_weights_destroy", api.conv_weights_destroy);
+    library.resolve("mln_conv_forward_prepared", api.conv_forward_prepared);
+    library.resolve("mln_conv_backward_data", api.conv_backward_data);
+    library.resolve("mln_conv_backward_filter", api.conv_backward_filter);
     return api;
 }
 
@@ -252,10 +234,11 @@ int main(int argc, char** argv) {
     std::mt19937 rng(7);
     const auto pause = std::max(mine.threads, base.threads) > 1 ? kWorkerPause : std::chrono::milliseconds(0);
 
+    const std::string linked_file = peer_bench::library_file_of(reinterpret_cast<const void*>(&mln_conv_forward));
     if (options.json) {
         std::printf("{\"cpu\": \"%s\", \"this\": \"%s\", \"baseline\": \"%s\", \"layers\": \"%s\", \"batch\": %lld, "
                     "\"threads\": %d, \"baseline_threads\": %d, \"rounds\": %d, \"passes\": [\n",
-                    cpu_name, linked_path().c_str(), options.baseline.c_str(), options.layers.c_str(),
+                    cpu_name, linked_file.c_str(), options.baseline.c_str(), options.layers.c_str(),
                     static_cast<long long>(options.batch), mine.threads, base.threads, options.rounds);
     } else {
         std::printf("CPU: %s\nthis build: %s\nbaseline: %s\n"
@@ -264,7 +247,7 @@ int main(int argc, char** argv) {
                     "ratio = this build / baseline;\n"
                     "diff = largest output difference relative to scale (DIFFERS above %.0e); "
                     "slower = median ratio > 1.05 and min ratio > 1.03\n",
-                    cpu_name, linked_path().c_str(), options.baseline.c_str(), options.layers.c_str(),
+                    cpu_name, linked_file.c_str(), options.baseline.c_str(), options.layers.c_str(),
                     static_cast<long long>(options.batch), mine.threads, base.threads, options.rounds,
                     kDifferenceLimit);
     }

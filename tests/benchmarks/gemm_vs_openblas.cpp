@@ -22,7 +22,6 @@
 //
 // Linux only (it re-executes itself through /proc/self/exe to configure OpenBLAS's threads).
 #include <cblas.h>
-#include <dlfcn.h>
 #include <myelin.h>
 
 #include <algorithm>
@@ -37,6 +36,7 @@
 
 #include <unistd.h>
 
+#include "baseline_library.hpp"
 #include "peer_bench.hpp"
 
 namespace {
@@ -83,32 +83,15 @@ struct GemmApi {
 const GemmApi kLinkedApi = {mln_last_error, mln_device_create, mln_device_destroy, mln_device_set_thread_count,
                             mln_gemm};
 
-template <class Function>
-void resolve(void* library, const std::string& path, const char* symbol, Function*& function) {
-    function = reinterpret_cast<Function*>(dlsym(library, symbol));
-    if (!function) fail("the baseline " + path + " has no symbol " + symbol);
-}
-
-// RTLD_LOCAL keeps the baseline's symbols out of the process's scope, so the linked build's
-// calls still reach the linked library.
 GemmApi load_baseline(const std::string& path) {
-    void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!library) fail("cannot load the baseline " + path + ": " + dlerror());
+    const peer_bench::BaselineLibrary library(path, fail);
     GemmApi api{};
-    resolve(library, path, "mln_last_error", api.last_error);
-    resolve(library, path, "mln_device_create", api.device_create);
-    resolve(library, path, "mln_device_destroy", api.device_destroy);
-    resolve(library, path, "mln_device_set_thread_count", api.device_set_thread_count);
-    resolve(library, path, "mln_gemm", api.gemm);
+    library.resolve("mln_last_error", api.last_error);
+    library.resolve("mln_device_create", api.device_create);
+    library.resolve("mln_device_destroy", api.device_destroy);
+    library.resolve("mln_device_set_thread_count", api.device_set_thread_count);
+    library.resolve("mln_gemm", api.gemm);
     return api;
-}
-
-// The file the linked build was loaded from (LD_LIBRARY_PATH may have put another in place of
-// the one beside this program).
-std::string linked_path() {
-    Dl_info info{};
-    if (dladdr(reinterpret_cast<void*>(&mln_gemm), &info) == 0 || !info.dli_fname) return "?";
-    return info.dli_fname;
 }
 
 void check(const GemmApi& api, mln_status status, const char* what) {
@@ -360,13 +343,14 @@ bool compare_builds(const Options& options, const std::vector<Shape>& shapes, ml
     const bool residual = options.epilogue == Epilogue::kBiasReluResidual;
     const char* cpu_name = "";
     mln_cpu_get_name(&cpu_name);
+    const std::string linked_file = peer_bench::library_file_of(reinterpret_cast<const void*>(&mln_gemm));
     if (options.json) {
         std::printf("{\"cpu\": \"%s\", \"this\": \"%s\", \"baseline\": \"%s\", \"epilogue\": \"%s\", \"rows\": [\n",
-                    cpu_name, linked_path().c_str(), options.baseline.c_str(), epilogue_name(options.epilogue));
+                    cpu_name, linked_file.c_str(), options.baseline.c_str(), epilogue_name(options.epilogue));
     } else {
         std::printf("CPU: %s\nthis build: %s\nbaseline: %s\nepilogue: %s; time per call over %d alternating "
                     "batches; ratio = this build / baseline\n\n",
-                    cpu_name, linked_path().c_str(), options.baseline.c_str(), epilogue_name(options.epilogue),
+                    cpu_name, linked_file.c_str(), options.baseline.c_str(), epilogue_name(options.epilogue),
                     options.batches);
         std::printf("%-18s %-5s %7s %10s %10s %10s %10s %9s %9s\n", "MxNxK", "trans", "threads", "this min",
                     "base min", "this med", "base med", "min", "median");
