@@ -427,7 +427,8 @@ public sealed unsafe class ExecutionPlan : IDisposable
             }
 
             bool[] constants = node.Inputs.Select((v, i) => v.Kind == ValueKind.Constant && copies[i] is null).ToArray();
-            KernelLaunch kernel = node.Op.Bind(new BindContext(node, device, inputs, DescribeAll(node.Outputs), table, constants));
+            bool[] readOutputs = node.Outputs.Select(v => lastRead.ContainsKey(Scheduler.Root(v))).ToArray();
+            KernelLaunch kernel = node.Op.Bind(new BindContext(node, device, inputs, DescribeAll(node.Outputs), table, constants, readOutputs));
             if (launches.Count == 0) return kernel;
             launches.Add(kernel);
             return new SequenceLaunch([.. launches]);

@@ -22,8 +22,10 @@ public sealed unsafe class BindContext
     private readonly TensorDesc*[] _outputs;
     private readonly DescTable _table;
     private readonly bool[]? _constantInputs;
+    private readonly bool[]? _readOutputs;
 
-    internal BindContext(Node node, Device device, TensorDesc*[] inputs, TensorDesc*[] outputs, DescTable table, bool[]? constantInputs = null)
+    internal BindContext(Node node, Device device, TensorDesc*[] inputs, TensorDesc*[] outputs, DescTable table, bool[]? constantInputs = null,
+        bool[]? readOutputs = null)
     {
         Node = node;
         Device = device;
@@ -31,6 +33,7 @@ public sealed unsafe class BindContext
         _outputs = outputs;
         _table = table;
         _constantInputs = constantInputs;
+        _readOutputs = readOutputs;
     }
 
     /// <summary>The node.</summary>
@@ -54,6 +57,13 @@ public sealed unsafe class BindContext
     /// which training updates, nor copies made at launch time).
     /// </summary>
     public bool IsConstantInput(int i) => _constantInputs is { } constants && constants[i];
+
+    /// <summary>
+    /// Whether the plan reads output <paramref name="i"/>: a later node takes it (or a view of it) or the caller asked
+    /// for it. A binding may skip writing an output nobody reads (such as MaxPool's indices in inference); without
+    /// the plan's knowledge (a context built elsewhere) every output counts as read.
+    /// </summary>
+    public bool IsOutputRead(int i) => _readOutputs is not { } read || read[i];
 
     /// <summary>Keeps <paramref name="resource"/> (native state a launch uses, such as prepared weights) for the plan's life; the plan disposes it.</summary>
     public T Own<T>(T resource) where T : IDisposable => _table.Own(resource);

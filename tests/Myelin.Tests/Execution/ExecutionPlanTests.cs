@@ -1,6 +1,7 @@
 using Myelin.Autodiff;
 using Myelin.Execution;
 using Myelin.Graphs;
+using Myelin.Native;
 using Myelin.Ops;
 using Myelin.Tests.TestSupport;
 using NUnit.Framework;
@@ -89,5 +90,74 @@ public class ExecutionPlanTests
         string[] contiguous = ["Conv", "ConvTranspose", "MaxPool", "AveragePool", "LayerNormalization", "GroupNormalization", "BatchNormalization", "Gather", "Pad"];
         foreach (string name in contiguous) Assert.That(OpRegistry.Get(name).RequiresContiguousInput(0), Is.True, name);
         foreach (string name in new[] { "Add", "Relu", "MatMul", "Transpose" }) Assert.That(OpRegistry.Get(name).RequiresContiguousInput(0), Is.False, name);
+    }
+
+    [Test]
+    public void BindingsLearnWhichOutputsThePlanReads()
+    {
+        // A two-output probe: its second output unread, read by a later node, or asked for by the caller.
+        Dictionary<string, Tensor> feeds = new() { ["x"] = Tensor.Zeros([2, 3]).MoveToOuterScope() };
+        bool[] ReadFlags(Func<Graph, Value[], Value[]> outputs)
+        {
+            var probe = new OutputReadProbeOp();
+            var graph = new Graph();
+            Value x = graph.Input("x", DType.F32, 2, 3);
+            Value[] results = graph.Apply(probe, [x], name: "probe");
+            graph.MarkOutput(outputs(graph, results));
+            using CompiledGraph compiled = CompiledGraph.Compile(graph);
+            _ = compiled.PlanFor(feeds);
+            return probe.ReadOutputs!;
+        }
+
+        Assert.That(ReadFlags((_, r) => [r[0]]), Is.EqualTo(new[] { true, false }), "second output unread");
+        Assert.That(ReadFlags((_, r) => [r[0] + r[1].Relu()]), Is.EqualTo(new[] { true, true }), "read by a later node");
+        Assert.That(ReadFlags((_, r) => [r[0], r[1]]), Is.EqualTo(new[] { true, true }), "asked for");
+        Assert.That(ReadFlags((g, r) => [r[0], g.Apply("Flatten", [r[1]], new Dictionary<string, object> { ["axis"] = 0L })[0]]), Is.EqualTo(new[] { true, true }), "asked for through a view");
+    }
+
+    [Test]
+    public void MaxPoolGivesTheSameResultWithItsIndicesUnread()
+    {
+        // Inference plans leave MaxPool's indices unwritten; the pooled values must not depend on that.
+        var graph = new Graph();
+        Value x = graph.Input("x", DType.F32, 2, 3, 9, 9);
+        var attributes = new Dictionary<string, object> { ["kernel_shape"] = new long[] { 3, 3 }, ["strides"] = new long[] { 2, 2 }, ["pads"] = new long[] { 1, 1, 1, 1 } };
+        Value[] pooled = graph.Apply("MaxPool", [x], attributes);
+        graph.MarkOutput(pooled[0], pooled[1]);
+        var valuesOnly = new Graph();
+        Value x2 = valuesOnly.Input("x", DType.F32, 2, 3, 9, 9);
+        valuesOnly.MarkOutput(valuesOnly.Apply("MaxPool", [x2], attributes)[0]);
+        using CompiledGraph both = CompiledGraph.Compile(graph), values = CompiledGraph.Compile(valuesOnly);
+        var feeds = new Dictionary<string, Tensor> { ["x"] = Tensor.RandN([2, 3, 9, 9], generator: new Generator(seed: 7)).MoveToOuterScope() };
+        IReadOnlyList<Tensor> withIndices = both.Run(feeds);
+        float[] xs = feeds["x"].ToArray<float>();
+        long[] indices = withIndices[1].ToArray<long>();
+        float[] y = withIndices[0].ToArray<float>();
+        for (int i = 0; i < y.Length; i++) Assert.That(xs[indices[i]], Is.EqualTo(y[i]), $"index {i} points at its maximum");
+        Assert.That(values.Run(feeds)[0].ToArray<float>(), Is.EqualTo(y));
+    }
+
+    private sealed unsafe class OutputReadProbeOp : OpDef
+    {
+        public bool[]? ReadOutputs { get; private set; }
+
+        public override string Name => "OutputReadProbe";
+
+        public override int MinInputs => 1;
+
+        protected override TensorType[] Infer(InferContext context) => [context.Input(0), context.Input(0)];
+
+        public override KernelLaunch Bind(BindContext context)
+        {
+            ReadOutputs = [context.IsOutputRead(0), context.IsOutputRead(1)];
+            return new NoLaunch();
+        }
+
+        private sealed class NoLaunch : KernelLaunch
+        {
+            public override void Launch(DeviceHandle device)
+            {
+            }
+        }
     }
 }
