@@ -163,7 +163,7 @@ void run_transposed_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             for (int tile = 0, i = static_cast<int>(tiles.panel_rows); tile < tiles.tails; i += tiles.tail_rows[tile++]) {
                 const int tile_rows = tiles.tail_rows[tile];
                 accumulate_edge_tile(p.micro.edge, tile_rows, nr, kc, dy_panels + i * p.group_out_channels + k0 * tile_rows,
-                                     tile_rows, b, c + i * rows, rows, cols, first);
+                                     b, c + i * rows, rows, cols, first);
             }
         }
     }

@@ -38,16 +38,16 @@ void accumulate_tile(GemmMicroKernel<T> kernel, int mr, int nr, int64_t kc, cons
 // A tile of `rows` (fewer than MR) through the set's edge kernel, always over all NR columns of
 // B's panel (zero-padded to NR): the AVX-512 edge kernel sums tiles of few columns in another
 // order, so a tile cut short where a task's columns end would give bits that depend on the thread
-// count. Fewer than NR columns wanted go through a scratch tile.
+// count. Fewer than NR columns wanted go through a scratch tile. A is packed `rows` to a column.
 template <class T>
-void accumulate_edge_tile(GemmEdgeMicroKernel<T> edge, int rows, int nr, int64_t kc, const T* a,
-                          int64_t a_col_stride, const T* b, T* c, int64_t ldc, int64_t cols, bool first) {
+void accumulate_edge_tile(GemmEdgeMicroKernel<T> edge, int rows, int nr, int64_t kc, const T* a, const T* b, T* c,
+                          int64_t ldc, int64_t cols, bool first) {
     if (cols == nr) {
-        edge(rows, nr, kc, a, 1, a_col_stride, b, nr, c, ldc, T(1), first ? T(0) : T(1), nullptr);
+        edge(rows, nr, kc, a, 1, rows, b, nr, c, ldc, T(1), first ? T(0) : T(1), nullptr);
         return;
     }
     T tile[kMaxMicroTile];
-    edge(rows, nr, kc, a, 1, a_col_stride, b, nr, tile, nr, T(1), T(0), nullptr);
+    edge(rows, nr, kc, a, 1, rows, b, nr, tile, nr, T(1), T(0), nullptr);
     add_scratch_tile(tile, nr, c, ldc, rows, cols, first);
 }
 

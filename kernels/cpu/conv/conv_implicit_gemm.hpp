@@ -1234,8 +1234,8 @@ void conv_forward(const ConvArgs& a, const GemmMicroKernelInfo<T>& micro, Column
                     for (int t = 0, i = static_cast<int>(tiles.panel_rows); t < tiles.tails; i += tiles.tail_rows[t++]) {
                         prefetch.step();
                         accumulate_edge_tile(micro.edge, tiles.tail_rows[t], nr, kc, ws.a_panels.data() + i * kc,
-                                             tiles.tail_rows[t], ws.b_panel.data(), sums + i * chunk_channels + j0,
-                                             chunk_channels, nr, pc == 0);
+                                             ws.b_panel.data(), sums + i * chunk_channels + j0, chunk_channels, nr,
+                                             pc == 0);
                     }
                 }
             }
