@@ -590,10 +590,18 @@ MLN_ALWAYS_INLINE void row_products(const __m512 (&s)[C][R][3], const __m512 (&d
 // First_image: acc set, not added to.
 // Halves (R = 1): register c holds channels 2c and 2c + 1, one in each 256-bit half, and so do
 // their sums acc[2c * 9 + tap] (filter_sums_by_channel_groups's SumLanes::PairHalves); last_pair_full
-// false: the last register's second channel absent (zeros).
-template <int64_t C, int64_t R, bool Halves = false>
+// false: the last register's second channel absent (zeros). StoresDw (the last image): the
+// channels' filter gradients stored in dw (store_pair_halves_sums, store_channel_sums) instead of
+// the sums in acc, so filter_sums_by_channel_groups reduces nothing (its LastImageStores).
+// Against its per-tap reduction and transpose, MobileNet-v2 batch 1, one thread, same-process A/B
+// both ways round (Zen 5, 2026-12-07): dw960 @ 7 0.86-0.94x the time, dw576 @ 14 0.88-0.98x,
+// dw384 @ 14 0.89-0.94x; batch 32 on one and two threads within noise (0.95-1.05x, a loaded
+// machine). A separate instance for the last image: one whose dw test ran at run time ran dw960
+// @ 7 1.0-1.04x slower than before at batch 32 (GCC 12's code for the row loop).
+template <int64_t C, int64_t R, bool Halves = false, bool StoresDw = false>
 void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, int64_t dy_step,
-                              const RowRegisterPlane& p, __m512* acc, bool first_image, bool last_pair_full = true) {
+                              const RowRegisterPlane& p, __m512* acc, bool first_image, bool last_pair_full = true,
+                              float* dw = nullptr) {
     static_assert(!Halves || R == 1);
     constexpr int64_t kChannelsPerRegister = Halves ? 2 : 1;
     __m512 a[C][kTaps];
@@ -673,11 +681,31 @@ void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, i
             }
         }
     }
+    if constexpr (StoresDw) {
+        if constexpr (Halves) {
+            return store_pair_halves_sums<C>(a, 2 * C - (last_pair_full ? 0 : 1), dw);
+        } else {
+            return store_channel_sums<C>(a, dw);
+        }
+    }
     MLN_UNROLL(9)
     for (int64_t c = 0; c < C; ++c) {
         MLN_UNROLL(9)
         for (int64_t t = 0; t < kTaps; ++t) acc[c * kChannelsPerRegister * kTaps + t] = a[c][t];
     }
+}
+
+// row_registers_plane_sums for filter_sums_by_channel_groups's LastImageStores: last_dw set (the
+// last image), the instance that stores dw.
+template <int64_t C, int64_t R, bool Halves = false>
+MLN_ALWAYS_INLINE void row_registers_sums(const float* x, const float* dy, const FilterSumsLayout& l,
+                                          const RowRegisterPlane& p, __m512* acc, bool first_image,
+                                          bool last_pair_full, float* last_dw) {
+    if (last_dw != nullptr) {
+        return row_registers_plane_sums<C, R, Halves, true>(x, l.in_size, dy, l.out_size, p, acc, first_image,
+                                                            last_pair_full, last_dw);
+    }
+    row_registers_plane_sums<C, R, Halves>(x, l.in_size, dy, l.out_size, p, acc, first_image, last_pair_full);
 }
 
 }  // namespace
@@ -731,28 +759,29 @@ void row_registers_filter_sums_avx512(const float* x, const float* dy, const Win
     const RowRegisterPlane p(g);
     if (p.halves) {
         // Two registers of two channels at once; an odd count's last register half empty.
-        const auto plane_sums = [&](const float* xc, const float* dyc, __m512* acc, int64_t count, bool first_image) {
-            if (count > 2) {
-                row_registers_plane_sums<2, 1, true>(xc, l.in_size, dyc, l.out_size, p, acc, first_image, count == 4);
-            } else {
-                row_registers_plane_sums<1, 1, true>(xc, l.in_size, dyc, l.out_size, p, acc, first_image, count == 2);
-            }
+        const auto plane_sums = [&](const float* xc, const float* dyc, __m512* acc, int64_t count, bool first_image,
+                                    float* last_dw) {
+            if (count > 2) return row_registers_sums<2, 1, true>(xc, dyc, l, p, acc, first_image, count == 4, last_dw);
+            row_registers_sums<1, 1, true>(xc, dyc, l, p, acc, first_image, count == 2, last_dw);
         };
-        return filter_sums_by_channel_groups<16, 4, true, SumLanes::PairHalves>(x, dy, l, channels, images, dw,
-                                                                                plane_sums);
+        return filter_sums_by_channel_groups<16, 4, true, SumLanes::PairHalves, true>(x, dy, l, channels, images, dw,
+                                                                                      plane_sums);
     }
     if (p.per_row == 1) {
         // Pairs of channels (two rows of registers at once); an odd channel count's last alone.
-        const auto plane_sums = [&](const float* xc, const float* dyc, __m512* acc, int64_t count, bool first_image) {
-            if (count == 2) {
-                row_registers_plane_sums<2, 1>(xc, l.in_size, dyc, l.out_size, p, acc, first_image);
-            } else {
-                row_registers_plane_sums<1, 1>(xc, l.in_size, dyc, l.out_size, p, acc, first_image);
-            }
+        const auto plane_sums = [&](const float* xc, const float* dyc, __m512* acc, int64_t count, bool first_image,
+                                    float* last_dw) {
+            if (count == 2) return row_registers_sums<2, 1>(xc, dyc, l, p, acc, first_image, true, last_dw);
+            row_registers_sums<1, 1>(xc, dyc, l, p, acc, first_image, true, last_dw);
         };
-        return filter_sums_by_channel_groups<16, 2, true>(x, dy, l, channels, images, dw, plane_sums);
+        return filter_sums_by_channel_groups<16, 2, true, SumLanes::OneChannel, true>(x, dy, l, channels, images, dw,
+                                                                                      plane_sums);
     }
-    // A channel at a time: two rows of 2-4 registers held no longer fit the 32 registers.
+    // A channel at a time: two rows of 2-4 registers held no longer fit the 32 registers. Their
+    // sums go through filter_sums_by_channel_groups's reduction: stored from the registers on the
+    // last image (store_channel_sums, as rows of one register), dw192 @ 28 ran 0.97-0.98x the time
+    // at batch 1 but dw144 @ 56 1.03-1.1x (one thread, same-process A/B both ways round,
+    // 2026-12-07; GCC 12 reloaded more of the rows' lane masks in the loop).
     const auto plane_sums = [&](const float* xc, const float* dyc, __m512* acc, bool first_image) {
         switch (p.per_row) {
             case 2: return row_registers_plane_sums<1, 2>(xc, l.in_size, dyc, l.out_size, p, acc, first_image);

@@ -117,6 +117,106 @@ inline void store_channel_major_sums(const __m512 (*acc)[kTaps], int64_t group, 
     }
 }
 
+// Where store_pair_halves_sums finds channel-major position o = c * 9 + t (c < 2 C) after its
+// sums across lanes: runs of at most 16 positions from two neighbouring registers of sums, each
+// one two-source permute (index) and one masked store.
+template <int64_t C>
+struct PairHalvesRuns {
+    static constexpr int64_t kInputs = (C * kTaps + 3) / 4 * 4;  // registers, padded to fours
+    static constexpr int64_t kSums = (kInputs / 4 + 1) / 2;      // registers of 16 sums
+    static constexpr int64_t kMaxRuns = 3;
+    int64_t count = 0;
+    int64_t start[kMaxRuns] = {}, length[kMaxRuns] = {}, source[kMaxRuns] = {};
+    int32_t index[kMaxRuns][16] = {};
+
+    constexpr PairHalvesRuns() {
+        // Register and lane of the sum of channel c's tap t: input register p * 9 + t (p = c / 2)
+        // in sums register r / 8, 128-bit block 2 ((r % 8) / 4) + half, lane r % 4.
+        const auto where = [](int64_t position, int64_t& sums) {
+            const int64_t c = position / kTaps, r = c / 2 * kTaps + position % kTaps;
+            sums = r / 8;
+            return 4 * (2 * ((r % 8) / 4) + c % 2) + r % 4;
+        };
+        for (int64_t begin = 0; begin < 2 * C * kTaps; ++count) {
+            int64_t low = kSums, high = -1, end = begin;
+            for (; end < 2 * C * kTaps && end - begin < 16; ++end) {
+                int64_t k = 0;
+                where(end, k);
+                if (std::max(high, k) - std::min(low, k) > 1) break;
+                low = std::min(low, k);
+                high = std::max(high, k);
+            }
+            start[count] = begin;
+            length[count] = end - begin;
+            source[count] = low;
+            for (int64_t o = begin; o < end; ++o) {
+                int64_t k = 0;
+                const int64_t lane = where(o, k);
+                index[count][o - begin] = static_cast<int32_t>(lane + (k > low ? 16 : 0));
+            }
+            begin = end;
+        }
+    }
+};
+
+// dw[c * 9 + t] for c < channels (<= 2 C) = the sum of a[c / 2][t]'s half c % 2 (two channels a
+// register, SumLanes::PairHalves), straight from one plane call's registers: their halves summed
+// as sum_across_channel_pairs does (the same bits), then permuted to dw's order (PairHalvesRuns),
+// without filter_sums_by_channel_groups's stores and loads of the sums and 16 x 16 transpose.
+template <int64_t C>
+MLN_ALWAYS_INLINE void store_pair_halves_sums(const __m512 (&a)[C][kTaps], int64_t channels, float* dw) {
+    using Runs = PairHalvesRuns<C>;
+    static constexpr Runs kRuns{};
+    static_assert(kRuns.count <= Runs::kMaxRuns);
+    __m512 v[Runs::kInputs];
+    MLN_UNROLL(32)
+    for (int64_t r = 0; r < Runs::kInputs; ++r) {
+        v[r] = r < C * kTaps ? a[r / kTaps][r % kTaps] : _mm512_setzero_ps();
+    }
+    add_within_128_bit_lanes<Runs::kInputs>(v);
+    __m512 sums[Runs::kSums];
+    MLN_UNROLL(8)
+    for (int64_t k = 0; k < Runs::kSums; ++k) {
+        const __m512 high = 2 * k + 1 < Runs::kInputs / 4 ? v[2 * k + 1] : _mm512_setzero_ps();
+        sums[k] = add_across_128_bit_lanes(v[2 * k], high);
+    }
+    const int64_t total = channels * kTaps;
+    MLN_UNROLL(4)
+    for (int64_t i = 0; i < kRuns.count; ++i) {
+        if (kRuns.start[i] >= total) break;
+        const int64_t k = kRuns.source[i];
+        const __m512 run = _mm512_permutex2var_ps(sums[k], _mm512_loadu_si512(kRuns.index[i]),
+                                                  sums[std::min(k + 1, Runs::kSums - 1)]);
+        const int64_t left = std::min(kRuns.length[i], total - kRuns.start[i]);
+        _mm512_mask_storeu_ps(dw + kRuns.start[i], static_cast<__mmask16>((1u << left) - 1u), run);
+    }
+}
+
+// dw[c * 9 + t] for c < C = the sum of a[c][t]'s 16 lanes (one channel a register), straight
+// from one plane call's registers: the 9 C registers summed as sum_across_lanes16 does (the same
+// bits), two rounds across 128-bit lanes leaving the sums in dw's order.
+template <int64_t C>
+MLN_ALWAYS_INLINE void store_channel_sums(const __m512 (&a)[C][kTaps], float* dw) {
+    constexpr int64_t kInputs = (C * kTaps + 3) / 4 * 4, kQuads = kInputs / 4;
+    constexpr int64_t kPairs = (kQuads + 1) / 2, kSums = (kPairs + 1) / 2;
+    __m512 v[kInputs];
+    MLN_UNROLL(32)
+    for (int64_t r = 0; r < kInputs; ++r) v[r] = r < C * kTaps ? a[r / kTaps][r % kTaps] : _mm512_setzero_ps();
+    add_within_128_bit_lanes<kInputs>(v);
+    __m512 w[kPairs];
+    MLN_UNROLL(8)
+    for (int64_t k = 0; k < kPairs; ++k) {
+        w[k] = add_across_128_bit_lanes(v[2 * k], 2 * k + 1 < kQuads ? v[2 * k + 1] : _mm512_setzero_ps());
+    }
+    MLN_UNROLL(4)
+    for (int64_t m = 0; m < kSums; ++m) {
+        const __m512 high = 2 * m + 1 < kPairs ? w[2 * m + 1] : _mm512_setzero_ps();
+        const __m512 sums = add_across_128_bit_lanes(w[2 * m], high);
+        const int64_t left = std::min<int64_t>(16, C * kTaps - 16 * m);
+        _mm512_mask_storeu_ps(dw + 16 * m, static_cast<__mmask16>((1u << left) - 1u), sums);
+    }
+}
+
 // dw (channels x 9) = the plane sums (plane_sums(x plane, dy plane, acc): acc[tap] += its
 // products) over every image. Images outermost, then a span of up to Span channels, whose planes
 // lie one after the other: a channel through every image first read a 7 x 7 plane (196 bytes)
@@ -127,18 +227,22 @@ inline void store_channel_major_sums(const __m512 (*acc)[kTaps], int64_t group, 
 // on the first image instead of adding to it, so the span's sums are not zeroed in memory and
 // loaded back first (the zeroing, the loads and the stores ran as long as a 14 x 14 plane's
 // row loop at batch 1). Lanes other than OneChannel: acc[c] (c even) holds channels c and c + 1
-// (acc[c + 1] unused).
+// (acc[c + 1] unused). LastImageStores (with FirstImageSets): plane_sums(..., first_image, dw of
+// its channels on the last image, else nullptr) stores the last image's sums in dw itself
+// (store_pair_halves_sums, store_channel_sums), so no sums across lanes here.
 template <int64_t Span = 16, int64_t Step = 1, bool FirstImageSets = false, SumLanes Lanes = SumLanes::OneChannel,
-          class PlaneSums>
+          bool LastImageStores = false, class PlaneSums>
 void filter_sums_by_channel_groups(const float* x, const float* dy, const FilterSumsLayout& l, int64_t channels,
                                    int64_t images, float* dw, PlaneSums&& plane_sums) {
     constexpr int64_t kGroup = 16;
     static_assert(Span % kGroup == 0);
+    static_assert(!LastImageStores || FirstImageSets);
     alignas(64) __m512 acc[Span][kTaps];
     for (int64_t s0 = 0; s0 < channels; s0 += Span) {
         const int64_t span = std::min(Span, channels - s0);
         // Whole groups zeroed: the sums below add every register of a group.
-        for (int64_t c = FirstImageSets ? span : 0; c < (span + kGroup - 1) / kGroup * kGroup; ++c) {
+        const int64_t zeroed = LastImageStores ? 0 : (span + kGroup - 1) / kGroup * kGroup;
+        for (int64_t c = FirstImageSets ? span : 0; c < zeroed; ++c) {
             for (int64_t t = 0; t < kTaps; ++t) acc[c][t] = _mm512_setzero_ps();
         }
         for (int64_t n = 0; n < images; ++n) {
@@ -149,7 +253,10 @@ void filter_sums_by_channel_groups(const float* x, const float* dy, const Filter
                 const auto sums = [&](auto... count) {
                     const float* xc = x_image + c * l.in_size;
                     const float* dyc = dy_image + c * l.out_size;
-                    if constexpr (FirstImageSets) {
+                    if constexpr (LastImageStores) {
+                        float* last_dw = n + 1 == images ? dw + (s0 + c) * kTaps : nullptr;
+                        plane_sums(xc, dyc, acc[c], count..., n == 0, last_dw);
+                    } else if constexpr (FirstImageSets) {
                         plane_sums(xc, dyc, acc[c], count..., n == 0);
                     } else {
                         plane_sums(xc, dyc, acc[c], count...);
@@ -162,7 +269,7 @@ void filter_sums_by_channel_groups(const float* x, const float* dy, const Filter
                 }
             }
         }
-        for (int64_t g0 = 0; g0 < span; g0 += kGroup) {
+        for (int64_t g0 = 0; !LastImageStores && g0 < span; g0 += kGroup) {
             if constexpr (Lanes != SumLanes::OneChannel) {
                 __m512 sums[kTaps];
                 for (int64_t t = 0; t < kTaps; ++t) {

@@ -646,6 +646,53 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeFilterOverChannelSpansMatchesReference) {
     }
 }
 
+// The AVX-512 backward filter's rows of 7 (two channels a register) and 14 columns (a row a
+// register) store the last image's sums from the registers, in runs permuted to dw's order: each
+// channel's filter gradient must be the same bits wherever it lies in the call (groups of four
+// or two channels, a short last group, a lone last channel), so every channel of a 19-channel
+// call against that channel alone, over one image and three, on one and two threads.
+TEST_F(ConvDepthwiseTest, ThreeByThreeFilterIsTheSameBitsForAChannelAlone) {
+    const std::vector<Depthwise3x3Case> cases = {{1, 19, 7, 7, 1, 1, 1},    {3, 19, 7, 7, 1, 1, 1},
+                                                 {1, 19, 14, 14, 1, 1, 1},  {3, 19, 14, 14, 1, 1, 1},
+                                                 {2, 19, 9, 7, 1, 0, 2},    {1, 19, 5, 13, 1, 1, 1}};
+    for (int threads : {1, 2}) {
+        ASSERT_EQ(mln_device_set_thread_count(device_, threads), MLN_STATUS_OK);
+        for_cases_at_vector_isas(cases, [&](const Depthwise3x3Case& c) {
+            const DepthwiseCase shape = shape_of(c);
+            const mln_conv_params p = params_of(c);
+            const std::vector<int64_t> y_shape = y_shape_of(shape);
+            HostTensor<float> x(shape.x_shape), dy(y_shape), dw({c.channels, 1, 3, 3});
+            fill_random(x);
+            fill_random(dy);
+            ASSERT_EQ(mln_conv_backward_filter(device_, &p, x.desc(), dy.desc(), dw.desc(), nullptr), MLN_STATUS_OK)
+                << mln_last_error();
+            Depthwise3x3Case alone_case = c;
+            alone_case.channels = 1;
+            const mln_conv_params alone_p = params_of(alone_case);
+            const int64_t in_plane = c.height * c.width, out_plane = y_shape[2] * y_shape[3];
+            for (int64_t channel = 0; channel < c.channels; ++channel) {
+                HostTensor<float> x1({c.batch, 1, c.height, c.width}), dy1({c.batch, 1, y_shape[2], y_shape[3]});
+                HostTensor<float> dw1({1, 1, 3, 3});
+                for (int64_t n = 0; n < c.batch; ++n) {
+                    for (int64_t i = 0; i < in_plane; ++i) {
+                        x1.at(n * in_plane + i) = x.at((n * c.channels + channel) * in_plane + i);
+                    }
+                    for (int64_t i = 0; i < out_plane; ++i) {
+                        dy1.at(n * out_plane + i) = dy.at((n * c.channels + channel) * out_plane + i);
+                    }
+                }
+                ASSERT_EQ(mln_conv_backward_filter(device_, &alone_p, x1.desc(), dy1.desc(), dw1.desc(), nullptr),
+                          MLN_STATUS_OK)
+                    << mln_last_error();
+                for (int64_t t = 0; t < 9; ++t) {
+                    EXPECT_EQ(dw.at(channel * 9 + t), dw1.at(t)) << "threads=" << threads << " channel " << channel
+                                                                 << " tap " << t;
+                }
+            }
+        });
+    }
+}
+
 // The backward filter with NaN and Inf in dy (x finite): at row ends (the AVX2 filter's row
 // registers sum the neighbouring row's values into lanes it clears after), in the first and last
 // element of the tensor (the loads past a plane's ends) and in the middle of a channel. A product
