@@ -268,6 +268,8 @@ MLN_NOINLINE void stride2_narrow_forward(const float* x, const float* w, const f
 // 4 bytes before a line spans two; masked with lane 0 off it does not). y's two rows prefetched
 // for writing 2 KiB ahead each pair: batch 32 0.95-0.97x, batch 1 1.03-1.05x. The border rows in
 // pairs too, from kZeroWindow (as stride2_narrow_window_sums): within noise (0.96-1.02x).
+// kRegisters: columns.size() where fixed at compile time, else 0.
+template <int64_t kRegisters>
 void stride2_plane_window_sums(const float* x, const float* taps, float bias, const WindowGeometry& g,
                                const std::vector<Stride2Columns>& columns, float* y) {
     __m512 w[kTaps];
@@ -276,7 +278,7 @@ void stride2_plane_window_sums(const float* x, const float* taps, float bias, co
     const int64_t out_width = g.out[2], out_rows = g.out[1], in_width = g.in[2], in_rows = g.in[1];
     const int64_t pad = g.pad_begin[1];
     const Stride2Columns* column_begin = columns.data();
-    const int64_t column_count = static_cast<int64_t>(columns.size());
+    const int64_t column_count = kRegisters > 0 ? kRegisters : static_cast<int64_t>(columns.size());
     const OutputRows inner = stride2_inner_rows(g);
     const int64_t first = inner.first, last = inner.last;
     auto border_row = [&](int64_t oh) {
@@ -559,11 +561,18 @@ void conv_depthwise_3x3_forward_avx512(const float* x, const float* w, const flo
         return stride2_narrow_forward<true>(x, w, bias, g, columns[0], channels, y);
     }
     if (g.stride[1] == 2) {
-        for (int64_t c = 0; c < channels; ++c) {
-            stride2_plane_window_sums(x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, g, columns,
-                                      y + c * out_size);
-        }
-        return;
+        auto planes = [&](auto registers) {
+            for (int64_t c = 0; c < channels; ++c) {
+                stride2_plane_window_sums<decltype(registers)::value>(
+                    x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, g, columns, y + c * out_size);
+            }
+        };
+        // Rows of two registers of outputs (17 to 32) with the loop over registers unrolled:
+        // MobileNet-v2's dw144/2 @ 56 (28 outputs a row), Zen 5, conv_vs_build against main both
+        // ways round (2026-12-07), batch 1 one thread 0.94-0.98x the time, batch 32 (one and
+        // two threads) 0.95-1.03x. Four registers so (dw96/2 @ 112) measured 0.99x, not kept.
+        if (columns.size() == 2) return planes(std::integral_constant<int64_t, 2>{});
+        return planes(std::integral_constant<int64_t, 0>{});
     }
     for (int64_t c = 0; c < channels; ++c) {
         stride2_window_sums(x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, g, columns,
