@@ -260,6 +260,16 @@ MLN_NOINLINE void stride2_narrow_forward(const float* x, const float* w, const f
 // prefetched a pair as stride2_window_sums (dw96/2 @ 112 1.07-1.08x, dw144/2 @ 56 1.09-1.1x
 // faster than stride2_window_sums at batch 1, one thread; for rows of one register this ran
 // 1.2x slower than stride2_narrow_window_sums, whose masking is fixed at compile time).
+// Tried on Zen 5 (conv_vs_build against main both ways round, 2026-12-07): at pad 1, windows
+// from column 32 v (tap 1 the even columns, tap 2 the odd ones, tap 0 the odd sums moved up a
+// lane from the previous register's, no 33rd column): dw96/2 @ 112 batch 1 0.88-0.95x the time,
+// batch 32 (one and two threads) 1.06-1.13x, dw144/2 even. Unmasked loads for the registers at
+// the row's ends (tap 0 masked in the FMAs instead): 1.05-1.11x at batch 1 (a 512-bit load from
+// 4 bytes before a line spans two; masked with lane 0 off it does not). y's two rows prefetched
+// for writing 2 KiB ahead each pair: batch 32 0.95-0.97x, batch 1 1.03-1.05x. The border rows in
+// pairs too, from kZeroWindow (as stride2_narrow_window_sums): within noise (0.96-1.02x).
+// kRegisters: columns.size() where fixed at compile time, else 0.
+template <int64_t kRegisters>
 void stride2_plane_window_sums(const float* x, const float* taps, float bias, const WindowGeometry& g,
                                const std::vector<Stride2Columns>& columns, float* y) {
     __m512 w[kTaps];
@@ -268,7 +278,7 @@ void stride2_plane_window_sums(const float* x, const float* taps, float bias, co
     const int64_t out_width = g.out[2], out_rows = g.out[1], in_width = g.in[2], in_rows = g.in[1];
     const int64_t pad = g.pad_begin[1];
     const Stride2Columns* column_begin = columns.data();
-    const int64_t column_count = static_cast<int64_t>(columns.size());
+    const int64_t column_count = kRegisters > 0 ? kRegisters : static_cast<int64_t>(columns.size());
     const OutputRows inner = stride2_inner_rows(g);
     const int64_t first = inner.first, last = inner.last;
     auto border_row = [&](int64_t oh) {
@@ -299,7 +309,8 @@ void stride2_plane_window_sums(const float* x, const float* taps, float bias, co
             windows_of(c, windows);
             // Each source row's line of the next register's second load fetched a register early:
             // without it dw96/2 @ 112 ran 1.15x slower at batch 1 and 32 (the 33rd column no
-            // longer loaded from every row, which had touched the next register's first line).
+            // longer loaded from every row, which had touched the next register's first line);
+            // on Zen 5 its removal measured within noise (0.95-1.07x, batches 1 and 32).
             for (int64_t r = 0; r < 5; ++r) {
                 _mm_prefetch(reinterpret_cast<const char*>(rows[r] + c.base + 48), _MM_HINT_T0);
             }
@@ -411,6 +422,8 @@ void pair_window_sums(const float* xa, const float* xb, const float* wa, const f
 // vshufps within 128-bit blocks instead (the backward filter's way; the sums in that
 // interleaved order, permuted to the outputs' once a row with the tap-0 shift folded into a
 // second permute): the same bits, 1.01-1.05x the time (dw576/2 @ 14, kernel alone, Zen 5).
+// The next pair's outputs prefetched for writing (prefetchw, 8 KiB ahead) at its start:
+// 1.02-1.05x the time (dw576/2 @ 14, batch 1, one thread, conv_vs_build, 2026-12-07).
 MLN_ALWAYS_INLINE void pair_stride2_window_sums(const float* xa, const float* xb, const float* wa, const float* wb,
                                                 float bias_a, float bias_b, const WindowGeometry& g,
                                                 const PairColumns& c, float* ya, float* yb, bool store_b) {
@@ -548,11 +561,18 @@ void conv_depthwise_3x3_forward_avx512(const float* x, const float* w, const flo
         return stride2_narrow_forward<true>(x, w, bias, g, columns[0], channels, y);
     }
     if (g.stride[1] == 2) {
-        for (int64_t c = 0; c < channels; ++c) {
-            stride2_plane_window_sums(x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, g, columns,
-                                      y + c * out_size);
-        }
-        return;
+        auto planes = [&](auto registers) {
+            for (int64_t c = 0; c < channels; ++c) {
+                stride2_plane_window_sums<decltype(registers)::value>(
+                    x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, g, columns, y + c * out_size);
+            }
+        };
+        // Rows of two registers of outputs (17 to 32) with the loop over registers unrolled:
+        // MobileNet-v2's dw144/2 @ 56 (28 outputs a row), Zen 5, conv_vs_build against main both
+        // ways round (2026-12-07), batch 1 one thread 0.94-0.98x the time, batch 32 (one and
+        // two threads) 0.95-1.03x. Four registers so (dw96/2 @ 112) measured 0.99x, not kept.
+        if (columns.size() == 2) return planes(std::integral_constant<int64_t, 2>{});
+        return planes(std::integral_constant<int64_t, 0>{});
     }
     for (int64_t c = 0; c < channels; ++c) {
         stride2_window_sums(x + c * in_size, w + c * kTaps, bias != nullptr ? bias[c] : 0.0f, g, columns,

@@ -378,6 +378,10 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({1, 3, 28, 28, 2, 1, 1});
     cases.push_back({1, 2, 56, 56, 2, 1, 1});
     cases.push_back({1, 3, 9, 56, 2, 0, 1});
+    // Rows of two registers of outputs (the forward's unrolled instance): 31 outputs, 13 rows
+    // (a lone last row), pad 1; 18 outputs, pad 0 before and 2 after.
+    cases.push_back({1, 4, 13, 61, 2, 1, 1});
+    cases.push_back({1, 3, 7, 35, 2, 0, 2});
     // Two channels a register at stride 1 carrying source rows from one output row to the next:
     // a tall plane, two rows with pad 0 before and 2 after, one row.
     cases.push_back({1, 3, 20, 7, 1, 1, 1});
