@@ -37,6 +37,8 @@ namespace {
 // same-process A/B): batch 2 1.05x, 8 1.1x faster, 32 1.03-1.08x on one and two threads; 2 KiB
 // between the two, 12 KiB 1.2-1.5x slower. Two or four planes ahead (both channels' rows and dy
 // rows of the next pairs, Zen 5, batch 1 and 4): within noise, 1.04x slower at 4 for four.
+// Each line of the pair two (four) pairs ahead prefetched once at the pair's start instead of
+// the rows' prefetches: 1.1x (2x) slower at batch 1 (dw576/2 @ 14, Zen 5, loaded machine).
 constexpr int64_t kPairRowPrefetchBytes = int64_t{1} << 10;
 
 // The split registers (pair_source_row_products) hold in each 128-bit block k the even (odd)
