@@ -188,8 +188,9 @@ MLN_ALWAYS_INLINE void store_pair_tap_sums(const __m512* acc, bool paired, float
 // lie one after the other. A pair's sums over the images before the last wait in sums[] (each
 // lane adds the images in image order); at the last image they are reduced across lanes and
 // stored into dw. Against the group driver (filter_sums_by_channel_groups: every image's sums
-// stored, then 16 channels' reduced a tap at a time and transposed into dw's order; on Zen 5 its
-// stores, loads and shuffles took about 200 of a 16-channel group's 720 cycles at batch 1),
+// stored, then 16 channels reduced a tap at a time and transposed into dw's order: on Zen 5,
+// with the planes' rows left out, about 230 cycles a 16-channel group at batch 1, against 55
+// here, of about 720 in all),
 // dw576/2 @ 14, Zen 5, conv_vs_build both ways round: batch 1 0.88-0.92x the time, batch 8
 // 0.93-0.97x, batch 32 on two threads within noise (0.92-1.05x).
 // Earlier, with the group driver: the pair's sums permuted to the 256-bit halves
