@@ -36,6 +36,9 @@ using depthwise_filter::SumLanes;
 // instead (lanes in block order, dy brought to it by a vpermps a register; on Zen 5 alongside ten
 // FMAs a vpermt2ps costs 0.85 cycles, a vpermps 0.12, a vshufps none) ran within noise (0.94-1.05x
 // on dw96/2, dw144/2 and dw192/2 at batch 1): the strips wait on their loads, not on the shuffles.
+// At pad 1 the 32 columns load from base + 1 (64-byte aligned on 112-wide rows: no load across
+// a line) and column base broadcast into lane 0 of t[0]: Zen 5, conv_vs_build, batch 1, dw96/2 @
+// 112 0.98x the time, dw144/2 @ 56 1.09-1.11x (half its rows off a line), 2026-12-07.
 template <bool Masked>
 inline RowTaps stride2_filter_taps(const float* row, const Stride2Columns& c) {
     RowTaps r;

@@ -68,25 +68,9 @@ inline __m512 sum_across_channel_pairs(__m512* v) {
     return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15), sums);
 }
 
-// Lane c of the result = the sum of channel c's lanes, where v[k] (8 registers) holds in each
-// 128-bit block two lanes of channel 2k, then two of 2k + 1 (the stride-2 pair kernel's split
-// order): one round of in-block shuffles takes each register pair to a block of four channels'
-// partial sums, the same four in every block, then two rounds across blocks (21 instructions for
-// 16 sums, in channel order: no permute of the pairs' sums to halves first).
-inline __m512 sum_across_block_channel_pairs(__m512* v) {
-    __m512 r[4];
-    for (int64_t i = 0; i < 4; ++i) {
-        r[i] = _mm512_add_ps(_mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
-                             _mm512_shuffle_ps(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
-    }
-    for (int64_t i = 0; i < 2; ++i) r[i] = add_across_128_bit_lanes(r[2 * i], r[2 * i + 1]);
-    return add_across_128_bit_lanes(r[0], r[1]);
-}
-
 // How a kernel's sums hold their channels (filter_sums_by_channel_groups): one a register, or
-// channels c and c + 1 (c even) in one register, in its 256-bit halves or in each 128-bit block's
-// lanes 0-1 and 2-3.
-enum class SumLanes { OneChannel, PairHalves, PairBlocks };
+// channels c and c + 1 (c even) in one register, one in each 256-bit half.
+enum class SumLanes { OneChannel, PairHalves };
 
 // dw[c * 9 + t] = lane c of taps[t] for c < group (16 channels' nine sums, lane = channel): a
 // 16 x 16 register transpose (rows 9-15 zero) and one masked store of nine floats a channel.
@@ -270,13 +254,12 @@ void filter_sums_by_channel_groups(const float* x, const float* dy, const Filter
             }
         }
         for (int64_t g0 = 0; !LastImageStores && g0 < span; g0 += kGroup) {
-            if constexpr (Lanes != SumLanes::OneChannel) {
+            if constexpr (Lanes == SumLanes::PairHalves) {
                 __m512 sums[kTaps];
                 for (int64_t t = 0; t < kTaps; ++t) {
                     __m512 lanes[kGroup];
                     for (int64_t k = 0; k < kGroup / 2; ++k) lanes[k] = acc[g0 + 2 * k][t];
-                    sums[t] = Lanes == SumLanes::PairHalves ? sum_across_channel_pairs(lanes)
-                                                            : sum_across_block_channel_pairs(lanes);
+                    sums[t] = sum_across_channel_pairs(lanes);
                 }
                 store_tap_sums(sums, std::min(kGroup, span - g0), dw + (s0 + g0) * kTaps);
             } else {

@@ -7,7 +7,7 @@
 // their odd ones o (tap 1); tap 2 of output j is e's lane of output j + 1, so its products take dy
 // with each output's lane holding output j - 1's (ds) and no source register is shifted. dy loads
 // as a's row in lanes 0-7 and b's in 8-15, permuted to e's order for d and ds; the sums stay in
-// that order, reduced across lanes by sum_across_block_channel_pairs. An output row's bottom source
+// that order, reduced across lanes a pair at a time (store_pair_tap_sums). An output row's bottom source
 // row is the next one's top, so each source row is loaded and split once: a row of a pair of
 // channels costs 9 FMAs, three loads and three shuffles of x, two masked 256-bit loads of dy joined
 // by an insert and two permutes. Two-source permutes of the columns into halves (vpermt2ps, which
@@ -37,6 +37,8 @@ namespace {
 // same-process A/B): batch 2 1.05x, 8 1.1x faster, 32 1.03-1.08x on one and two threads; 2 KiB
 // between the two, 12 KiB 1.2-1.5x slower. Two or four planes ahead (both channels' rows and dy
 // rows of the next pairs, Zen 5, batch 1 and 4): within noise, 1.04x slower at 4 for four.
+// Each line of the pair two (four) pairs ahead prefetched once at the pair's start instead of
+// the rows' prefetches: 1.1x (2x) slower at batch 1 (dw576/2 @ 14, Zen 5, loaded machine).
 constexpr int64_t kPairRowPrefetchBytes = int64_t{1} << 10;
 
 // The split registers (pair_source_row_products) hold in each 128-bit block k the even (odd)
@@ -117,17 +119,16 @@ MLN_ALWAYS_INLINE void pair_source_row_products(const ChannelPair& u, const Stri
     }
 }
 
-// sums[kh * 3 + kw] (= where first_image) += dy . the source at the tap over the planes of a
-// pair of channels (in the split order). A plane's sums go into sums[] once, so a lane's sum
-// over the images adds the images' sums in image order. Two pairs at once (18 chains of FMAs)
-// ran 1.5x slower at batch 1 (dw576/2 @ 14, one thread). The rows whose three source rows lie
-// inside in a loop of their own, without the tests (36 instructions a pair's row, not 56, as the
-// one-strip planes of conv_depthwise_3x3_backward_filter_avx512.cpp): Zen 5, same-process A/B
-// both ways round, 0.93-1.0x the time at batches 1 and 2 and 0.73-0.94x at 32 while another
-// process shared the core, but 1.05-1.1x slower at batches 1 and 8 when it had the core alone.
-MLN_ALWAYS_INLINE void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& p, __m512* sums,
-                                       bool first_image) {
-    __m512 acc[kTaps];
+// acc[kh * 3 + kw] = dy . the source at the tap over the planes of a pair of channels (in the
+// split order). Two sets of sums, alternate output rows into each (half the FMA chains' length;
+// the loop of pair_channel_sums with the per-pair reduction): 1.3-1.4x slower at batch 1 (dw576/2
+// @ 14, Zen 5, one thread). The rows unrolled for 14 x 14 (no row tests): within 1%. Two pairs at once (18 chains of FMAs) ran 1.5x slower at batch 1 (dw576/2 @ 14,
+// one thread). The rows whose three source rows lie inside in a loop of their own, without the
+// tests (36 instructions a pair's row, not 56, as the one-strip planes of
+// conv_depthwise_3x3_backward_filter_avx512.cpp): Zen 5, same-process A/B both ways round,
+// 0.93-1.0x the time at batches 1 and 2 and 0.73-0.94x at 32 while another process shared the
+// core, but 1.05-1.1x slower at batches 1 and 8 when it had the core alone.
+MLN_ALWAYS_INLINE void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& p, __m512* acc) {
     MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = _mm512_setzero_ps();
     __m512 carried_e = _mm512_setzero_ps(), carried_o = _mm512_setzero_ps();
@@ -155,26 +156,87 @@ MLN_ALWAYS_INLINE void pair_plane_sums(const ChannelPair& u, const Stride2PairPl
         have_carried = top + 2 >= 0 && top + 2 < p.in_rows;
         if (have_carried) pair_source_row_products<2>(u, p, top + 2, false, d, ds, carried_e, carried_o, acc);
     }
-    MLN_UNROLL(9)
-    for (int64_t t = 0; t < kTaps; ++t) sums[t] = first_image ? acc[t] : _mm512_add_ps(sums[t], acc[t]);
 }
 
-// The sums of `count` consecutive channels' planes, a pair at a time (channel c's and c + 1's
-// in sums[c * 9 + tap], c even); an odd count's last channel paired with itself. The plane
-// copied once for the pairs: per pair, its fields loaded again (the stores of the sums may alias
+// dw[0..8] (and dw[9..17] where paired) = the sums across lanes of a pair's nine sums (split
+// order: in each 128-bit block two lanes of channel a, then two of b). One round in the blocks
+// takes taps t and t + 1 to [a_t b_t a_t+1 b_t+1], two rounds across the blocks sum those, and
+// a permute puts the 18 sums in dw's order (a's nine, then b's), stored straight from the
+// registers: 35 instructions a pair, no transpose.
+MLN_ALWAYS_INLINE void store_pair_tap_sums(const __m512* acc, bool paired, float* dw) {
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 r[5];
+    MLN_UNROLL(5)
+    for (int64_t i = 0; i < 5; ++i) {
+        const __m512 next = 2 * i + 1 < kTaps ? acc[2 * i + 1] : zero;
+        r[i] = _mm512_add_ps(_mm512_shuffle_ps(acc[2 * i], next, _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_ps(acc[2 * i], next, _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+    // taps: block k [a_2k b_2k a_2k+1 b_2k+1]; last: lanes 0-1 a_8, b_8.
+    const __m512 taps = add_across_128_bit_lanes(add_across_128_bit_lanes(r[0], r[1]),
+                                                  add_across_128_bit_lanes(r[2], r[3]));
+    const __m512 last = add_across_128_bit_lanes(add_across_128_bit_lanes(r[4], zero), zero);
+    const __m512i first16 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 1, 3, 5, 7, 9, 11, 13);
+    const __m512i last2 = _mm512_setr_epi32(15, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    _mm512_mask_storeu_ps(dw, paired ? 0xFFFF : 0x01FF, _mm512_permutex2var_ps(taps, first16, last));
+    if (paired) _mm512_mask_storeu_ps(dw + 16, 0x3, _mm512_permutex2var_ps(taps, last2, last));
+}
+
+// dw of `channels` consecutive channels summed over `images` images, a pair of channels at a
+// time (channels c and c + 1); an odd count's last channel paired with itself, its second
+// channel's lanes never stored. Images outermost, then spans of kPairSpan channels, whose planes
+// lie one after the other. A pair's sums over the images before the last wait in sums[] (each
+// lane adds the images in image order); at the last image they are reduced across lanes and
+// stored into dw. Against the group driver (filter_sums_by_channel_groups: every image's sums
+// stored, then 16 channels reduced a tap at a time and transposed into dw's order: on Zen 5,
+// with the planes' rows left out, about 230 cycles a 16-channel group at batch 1, against 55
+// here, of about 720 in all),
+// dw576/2 @ 14, Zen 5, conv_vs_build both ways round: batch 1 0.88-0.92x the time, batch 8
+// 0.93-0.97x, batch 32 on two threads within noise (0.92-1.05x).
+// Earlier, with the group driver: the pair's sums permuted to the 256-bit halves
+// (SumLanes::PairHalves) before the cross-lane sums, batch 8 1.01-1.04x slower, 1 and 32 within
+// noise; each pair's plane added into the two channels' sums by masked adds, batch 2 1.2x, 8 1.1x,
+// 32 on two threads 1.1-1.2x slower.
+// The plane copied once for the pairs: per pair, its fields loaded again (the stores may alias
 // the caller's copy) and the pointers set up took as long as the plane's rows at batch 1.
-MLN_NOINLINE void pair_span_sums(const float* x, const float* dy, __m512* sums, int64_t count, bool first_image,
-                                 const FilterSumsLayout& l, const Stride2PairPlane& plane) {
+constexpr int64_t kPairSpan = 16;
+
+MLN_NOINLINE void pair_channel_sums(const float* x, const float* dy, const FilterSumsLayout& l, int64_t channels,
+                                    int64_t images, const Stride2PairPlane& plane, float* dw) {
     const Stride2PairPlane p = plane;
-    const int64_t in_size = l.in_size, out_size = l.out_size;
-    // Offsets stepped a pair at a time and channel b's chosen by a select: the pair's index
-    // multiplied out per pair (b = min(a + 1, count - 1)) ran 1.03-1.04x slower at batch 1.
-    int64_t x_at = 0, dy_at = 0;
-    for (int64_t a = 0; a < count; a += 2, x_at += 2 * in_size, dy_at += 2 * out_size) {
-        const bool paired = a + 1 < count;
-        const float *xa = x + x_at, *dya = dy + dy_at;
-        pair_plane_sums({xa, paired ? xa + in_size : xa, dya, paired ? dya + out_size : dya}, p, sums + a * kTaps,
-                        first_image);
+    const FilterSumsLayout layout = l;
+    alignas(64) __m512 sums[kPairSpan / 2][kTaps];
+    for (int64_t s0 = 0; s0 < channels; s0 += kPairSpan) {
+        const int64_t span = std::min(kPairSpan, channels - s0);
+        for (int64_t n = 0; n < images; ++n) {
+            const float* x_image = x + n * layout.x_image_stride + s0 * layout.in_size;
+            const float* dy_image = dy + n * layout.dy_image_stride + s0 * layout.out_size;
+            const bool last_image = n + 1 == images;
+            // Offsets stepped a pair at a time and channel b's chosen by a select: the pair's
+            // index multiplied out per pair (b = min(a + 1, count - 1)) ran 1.03-1.04x slower at
+            // batch 1.
+            int64_t x_at = 0, dy_at = 0;
+            for (int64_t a = 0; a < span; a += 2, x_at += 2 * layout.in_size, dy_at += 2 * layout.out_size) {
+                const bool paired = a + 1 < span;
+                const float *xa = x_image + x_at, *dya = dy_image + dy_at;
+                __m512 acc[kTaps];
+                pair_plane_sums({xa, paired ? xa + layout.in_size : xa, dya, paired ? dya + layout.out_size : dya}, p,
+                                acc);
+                __m512* pair_sums = sums[a / 2];
+                if (last_image) {
+                    if (n > 0) {
+                        MLN_UNROLL(9)
+                        for (int64_t t = 0; t < kTaps; ++t) acc[t] = _mm512_add_ps(pair_sums[t], acc[t]);
+                    }
+                    store_pair_tap_sums(acc, paired, dw + (s0 + a) * kTaps);
+                } else {
+                    MLN_UNROLL(9)
+                    for (int64_t t = 0; t < kTaps; ++t) {
+                        pair_sums[t] = n == 0 ? acc[t] : _mm512_add_ps(pair_sums[t], acc[t]);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -185,20 +247,9 @@ bool stride2_pair_filter_fits(const WindowGeometry& g) {
            g.pad_begin[1] <= 1 && g.pad_begin[2] <= 1;
 }
 
-// filter_sums_by_channel_groups takes the channels two at a time, a pair's sums in one register
-// per tap in the split order (SumLanes::PairBlocks: channel c in each 128-bit block's lanes 0-1,
-// c + 1 in 2-3). An odd count's last channel pairs with itself, its second channel's lanes the
-// sums of the channel past the span, never stored. Against permuting each plane's sums to the
-// 256-bit halves (SumLanes::PairHalves) first, dw576/2 @ 14, one thread, same-process A/B both
-// ways round: batch 8 0.96-0.99x the time, batch 1 and 32 (two threads) within noise.
-// Against adding each pair's plane into the two channels' sums by masked adds (dw576/2 @ 14,
-// conv_vs_build both ways round): batch 2 0.80-0.82x the time, 8 0.91x, 32 on two threads
-// 0.84-0.92x.
 void stride2_pair_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
                                      const FilterSumsLayout& l, int64_t channels, int64_t images, float* dw) {
-    const Stride2PairPlane plane(g);
-    const auto span_sums = [&](auto... args) { pair_span_sums(args..., l, plane); };
-    filter_sums_by_channel_groups<16, 16, true, SumLanes::PairBlocks>(x, dy, l, channels, images, dw, span_sums);
+    pair_channel_sums(x, dy, l, channels, images, Stride2PairPlane(g), dw);
 }
 
 }  // namespace mln::kernels::depthwise_filter

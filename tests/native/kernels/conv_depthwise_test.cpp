@@ -630,11 +630,13 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeFilterOverChannelSpansMatchesReference) {
         {2, 35, 14, 14, 1, 1, 1},   // an output row a register, channels in pairs and a lone last
         {2, 35, 9, 28, 1, 1, 1},    // an output row in two registers
         {17, 35, 7, 7, 1, 1, 1},    // two channels a register
-        // Stride 2, rows of 7 outputs (two channels a register) over one image and over two:
-        // pairs and a lone last channel on each thread.
+        // Stride 2, rows of 7 outputs (two channels a register) over one image, two and three
+        // (the sums of the images before the last kept, reduced at the last): pairs and a lone
+        // last channel on each thread.
         {1, 35, 14, 14, 2, 1, 1},
         {1, 37, 13, 13, 2, 0, 0},
         {2, 19, 14, 13, 2, 1, 0},
+        {3, 37, 14, 14, 2, 1, 1},
         // Stride 2, rows of one register of outputs (each plane one strip, the first image
         // setting the sums) over one image and over three.
         {1, 35, 28, 28, 2, 1, 1},
