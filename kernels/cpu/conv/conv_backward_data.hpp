@@ -574,6 +574,8 @@ inline void fused_phase_forwards(const float* dy, const float* w, int64_t images
                 }
             }
             if (rows.dx != nullptr) {
+                // Rows of one phase pair after the other. dx's rows in order instead (consecutive
+                // rows share cache lines) measured even: 0.97-1.02x at batch 1 and 32.
                 const int64_t width = rows.width, plane = rows.rows * 2 * width;
                 for (int64_t n = 0; n < images; ++n) {
                     float* const dx_rows = rows.dx + (n * channels + c_begin) * plane;
