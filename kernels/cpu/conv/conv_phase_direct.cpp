@@ -36,6 +36,9 @@ constexpr int64_t kBlockDepth = 576;
 // its 3x3/2 from 64 channels). At batch 32, one thread, same-run A/B against streaming alone on a
 // heavily loaded machine (load 10), median time: MobileNet-v2's stem 0.62-0.86, ResNet-18's
 // stem 0.86; the prefetch turned off in the same build took 1.28 x the time.
+// ResNet-18's 3x3/2 from 64 channels at batch 32, two threads, with the next block's input
+// prefetched anyway (blocks of 4, 6 or 13 tiles, prefetcht0 or prefetcht1): 0.98-1.02x the time
+// of none once the split reads x's rows in order (conv_lowering_body.hpp); 1.00-1.05x at batch 1.
 constexpr int64_t kPrefetchInputBytes = int64_t{16} << 20;
 constexpr int64_t kPrefetchBlockBytes = int64_t{128} << 10;
 // A tile's columns and weight panel up to this size stay in L1 (48 KiB) over its depth block.
