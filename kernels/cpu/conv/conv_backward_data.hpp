@@ -436,6 +436,9 @@ inline int fused_tile_width(int64_t width) {
 // layer2 3x3/2 (784 per phase, slices of 1 image) 0.90-0.92x, layer3's (196, slices of 2)
 // 0.88-0.93x (of 1 image: 0.85-0.96x, of 4: 0.90-1.13x); one thread, batch 8, against main's
 // fused forwards of one image a task, layer4 (slices of 8) 0.83-0.85x; batch 1 unchanged.
+// With dx's rows written straight from the sums (FusedRows), layer4's 49 per phase fused at batch
+// 32 measured 0.94-1.01x the separate forwards' time on two threads, 0.93-1.01x on one (A/B both ways
+// round, not the same way twice): left out.
 constexpr int64_t kFusedMinImagePositions = 128;
 constexpr int64_t kFusedTaskPositions = 392;
 
