@@ -489,6 +489,8 @@ void write_transposed_sums_avx512(const float* sums, int64_t ld, int64_t slices,
 
 // 8 positions of both phases at a time: rows e(j), o(j), e(j + 1), o(j + 1), ... of 16 channels,
 // transposed in registers, are 16 channels' runs of 16 dx values, already interleaved.
+// Prefetching (prefetchw) the 16 channels' rows of the next call or the one after changed
+// nothing (ResNet-18's layer2 3x3/2 at batch 1, one thread: 0.98-1.03x).
 void write_interleaved_sums_avx512(const float* even, const float* odd, int64_t ld, int64_t width, int64_t channels,
                                    int64_t channel_stride, float* out) {
     for (int64_t c0 = 0; c0 < channels; c0 += 16) {
