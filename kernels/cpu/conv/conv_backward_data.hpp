@@ -437,8 +437,8 @@ inline int fused_tile_width(int64_t width) {
 // 0.88-0.93x (of 1 image: 0.85-0.96x, of 4: 0.90-1.13x); one thread, batch 8, against main's
 // fused forwards of one image a task, layer4 (slices of 8) 0.83-0.85x; batch 1 unchanged.
 // With dx's rows written straight from the sums (FusedRows), layer4's 49 per phase fused at batch
-// 32 measured 0.94-1.01x the separate forwards' time on two threads, 0.93-1.01x on one (A/B both ways
-// round, not the same way twice): left out.
+// 32 measured 0.94-1.01x the separate forwards' time on two threads, 0.93-1.01x on one (A/B
+// both ways round, not the same way twice): left out.
 constexpr int64_t kFusedMinImagePositions = 128;
 constexpr int64_t kFusedTaskPositions = 392;
 
@@ -457,10 +457,10 @@ constexpr int64_t kFusedBlockRows = 256;
 // one thread, layer2 0.90 / 0.90 (0.89-0.94 / 0.92-0.95 the other way), layer3 0.93 / 0.93,
 // layer4 0.94-0.96 / 0.95; batch 32, two threads, layer2 0.93-0.97 / 0.94-0.96, layer3 0.94-0.98.
 struct FusedRows {
-    float* dx = nullptr;  // the slice's dx; nullptr: into results
-    int64_t rows = 0;     // dx rows of a plane (in[1])
+    float* dx = nullptr;     // the slice's dx; nullptr: into results
+    int64_t rows = 0;        // dx rows of a plane (in[1])
     int64_t row_phases = 0;  // the stride along them
-    int64_t width = 0;    // the phases' width (in[2] / 2)
+    int64_t width = 0;       // the phases' width (in[2] / 2)
 };
 
 // results (as conv_backward_data_polyphase's: each phase's planes of `images` images), or dx
