@@ -455,7 +455,7 @@ constexpr int64_t kFusedBlockRows = 256;
 // scalar row loop, and the transposing write before it were 12% of ResNet-18's layer2 3x3/2 at
 // batch 1). Zen 5, conv_vs_build against the two passes (min / median, both ways round): batch 1,
 // one thread, layer2 0.90 / 0.90 (0.89-0.94 / 0.92-0.95 the other way), layer3 0.93 / 0.93,
-// layer4 0.94-0.96 / 0.95; batch 32, two threads, layer2 0.93-0.97 / 0.94-0.96, layer3 0.94-0.98.
+// layer4 0.94-0.96 / 0.95; batch 32, two threads, layer2 0.93-0.98 / 0.94-0.97, layer3 0.94-0.98.
 struct FusedRows {
     float* dx = nullptr;     // the slice's dx; nullptr: into results
     int64_t rows = 0;        // dx rows of a plane (in[1])
