@@ -436,6 +436,9 @@ inline int fused_tile_width(int64_t width) {
 // layer2 3x3/2 (784 per phase, slices of 1 image) 0.90-0.92x, layer3's (196, slices of 2)
 // 0.88-0.93x (of 1 image: 0.85-0.96x, of 4: 0.90-1.13x); one thread, batch 8, against main's
 // fused forwards of one image a task, layer4 (slices of 8) 0.83-0.85x; batch 1 unchanged.
+// With dx's rows written straight from the sums (FusedRows), layer4's 49 per phase fused at batch
+// 32 measured 0.94-1.01x the separate forwards' time on two threads, 0.93-1.01x on one (A/B
+// both ways round, not the same way twice): left out.
 constexpr int64_t kFusedMinImagePositions = 128;
 constexpr int64_t kFusedTaskPositions = 392;
 
@@ -445,16 +448,31 @@ struct FusedPhaseWork;
 // 3x3/2 layers, one thread, same-process A/B); 512 rows 0.97-1.00x, within noise.
 constexpr int64_t kFusedBlockRows = 256;
 
-// results (as conv_backward_data_polyphase's: each phase's planes of `images` images) from dy
-// (`images` images of out_channels x padding.in), w (out_channels x channels x kernel_size);
-// tap_phase[k]: the phase of tap k (-1: none), tap_index[k]: its row among the phase's taps.
-// Tasks: ranges of 32-channel panels of dx, at most `threads` of them, each over all the images:
-// each w^T panel, packed once per task, serves the tiles of every image.
+// Where every dx row interleaves two column phases of one width (stride 2 along the rows, an
+// even width, every phase with taps: phases (q1, 0) and (q1, 1) are phases[2 q1] and
+// phases[2 q1 + 1]), the tasks write dx's rows straight from their sums
+// (write_interleaved_sums_avx512), with no results buffer and no interleaving pass (that pass, a
+// scalar row loop, and the transposing write before it were 12% of ResNet-18's layer2 3x3/2 at
+// batch 1). Zen 5, conv_vs_build against the two passes (min / median, both ways round): batch 1,
+// one thread, layer2 0.90 / 0.90 (0.89-0.94 / 0.92-0.95 the other way), layer3 0.93 / 0.93,
+// layer4 0.94-0.96 / 0.95; batch 32, two threads, layer2 0.93-0.98 / 0.94-0.97, layer3 0.94-0.98.
+struct FusedRows {
+    float* dx = nullptr;     // the slice's dx; nullptr: into results
+    int64_t rows = 0;        // dx rows of a plane (in[1])
+    int64_t row_phases = 0;  // the stride along them
+    int64_t width = 0;       // the phases' width (in[2] / 2)
+};
+
+// results (as conv_backward_data_polyphase's: each phase's planes of `images` images), or dx
+// where rows.dx is set, from dy (`images` images of out_channels x padding.in), w (out_channels x
+// channels x kernel_size); tap_phase[k]: the phase of tap k (-1: none), tap_index[k]: its row
+// among the phase's taps. Tasks: ranges of 32-channel panels of dx, at most `threads` of them,
+// each over all the images: each w^T panel, packed once per task, serves the tiles of every image.
 inline void fused_phase_forwards(const float* dy, const float* w, int64_t images, int64_t threads,
                                  int64_t out_channels, int64_t channels, int64_t kernel_size,
                                  const WindowGeometry& padding, const std::vector<FusedPhase>& phases,
                                  const std::vector<int64_t>& tap_phase, const std::vector<int64_t>& tap_index,
-                                 float* results) {
+                                 const FusedRows& rows, float* results) {
     using namespace implicit_gemm::transposed;
     const PaddedImage layout(padding);
     const int64_t channel_panels = ceil_div(channels, int64_t{kPositionsTileColumns});
@@ -557,6 +575,25 @@ inline void fused_phase_forwards(const float* dy, const float* w, int64_t images
                                     last ? std::min(c0 + kPositionsTileColumns, c_end) : c0);
                     }
                 }
+            }
+            if (rows.dx != nullptr) {
+                // Rows of one phase pair after the other. dx's rows in order instead (consecutive
+                // rows share cache lines) measured even: 0.97-1.02x at batch 1 and 32.
+                const int64_t width = rows.width, plane = rows.rows * 2 * width;
+                for (int64_t n = 0; n < images; ++n) {
+                    float* const dx_rows = rows.dx + (n * channels + c_begin) * plane;
+                    const float* phase_sums = sums + n * image_sums;  // phase (q1, 0)'s
+                    for (int64_t q1 = 0; q1 < rows.row_phases; ++q1) {
+                        const int64_t positions = phases[static_cast<size_t>(2 * q1)].geometry.out_size();
+                        for (int64_t i = q1; i < rows.rows; i += rows.row_phases) {
+                            const float* even = phase_sums + i / rows.row_phases * width * ld;
+                            write_interleaved_sums_avx512(even, even + positions * ld, ld, width, c_end - c_begin,
+                                                          plane, dx_rows + i * 2 * width);
+                        }
+                        phase_sums += 2 * positions * ld;
+                    }
+                }
+                return;
             }
             for (int64_t n = 0; n < images; ++n) {
                 const float* phase_sums = sums + n * image_sums;
@@ -791,7 +828,10 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
     if (threads > 1 && !slices_per_thread && !fused) {
         slice_images = std::clamp<int64_t>(kPolyphaseMaxSliceBytes / image_bytes, slice_images, a.batch);
     }
-    const int64_t slice_results = slice_images * image_size * a.channels;
+    // Where the fused forwards write dx's rows themselves (FusedRows): no results buffer.
+    bool direct_rows = fused && g.stride[2] == 2 && g.in[2] % 2 == 0;
+    for (const Phase& ph : phase_list) direct_rows = direct_rows && ph.size > 0 && ph.taps > 0;
+    const int64_t slice_results = direct_rows ? 0 : slice_images * image_size * a.channels;
     // Slice `slice` of the images: its phase forwards into `results`, then dx's planes from them.
     auto run_slice = [&](int64_t slice, T* results) {
         const int64_t n0 = slice * slice_images, images = std::min(slice_images, a.batch - n0);
@@ -802,12 +842,16 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
 #if defined(MYELIN_X86_64_KERNELS)
         if constexpr (std::is_same_v<T, float>) {
             if (fused) {
+                const FusedRows rows = direct_rows ? FusedRows{dx + n0 * a.channels * g.in_size(), g.in[1], g.stride[1],
+                                                               g.in[2] / 2}
+                                                   : FusedRows{};
                 fused_phase_forwards(dy + n0 * a.out_channels * g.out_size(), w, images,
                                      slices_per_thread ? 1 : threads, a.out_channels, a.channels, kernel_size, padding,
-                                     fused_phases, tap_phase, tap_index, results);
+                                     fused_phases, tap_phase, tap_index, rows, results);
             }
         }
 #endif
+        if (direct_rows) return;
         // dx rows from the phases' rows: row (i0, i1) of a plane interleaves the rows of phases
         // (i0 % s0, i1 % s1, q2) for every q2; zeros where a phase has no tap.
         const int64_t s0 = g.stride[0], s1 = g.stride[1], s2 = g.stride[2];

@@ -109,6 +109,11 @@ void lower_same_size_avx512(const float* x, const WindowGeometry& g, int64_t pc,
 void write_transposed_sums_avx512(const float* sums, int64_t ld, int64_t slices, int64_t slice_size,
                                   int64_t positions, int64_t row_begin, int64_t row_end, const float* bias,
                                   const float* residual, bool relu, float* y);
+// out[c * channel_stride + 2 j] = even[j * ld + c] and out[c * channel_stride + 2 j + 1] =
+// odd[j * ld + c] for c < channels, j < width: a row of dx at stride 2 rebuilt from the
+// position-major sums of its two column phases (backward_data::fused_phase_forwards).
+void write_interleaved_sums_avx512(const float* even, const float* odd, int64_t ld, int64_t width, int64_t channels,
+                                   int64_t channel_stride, float* out);
 // implicit_gemm::position_panels' write at AVX2: y[r * positions + q] = (sums[q * ld + r] +
 // bias[r]) + residual[r * positions + q] for r < rows, q < positions (bias, residual: none for
 // nullptr); the sums and the bias are read only for r < rows.

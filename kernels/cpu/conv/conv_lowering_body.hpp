@@ -158,9 +158,13 @@ void lower_column_panels_body(const T* x, const WindowGeometry& g, int64_t pc, i
 // (written after it) covers what it writes past the row: AVX2's masked stores are slow on AMD
 // (Zen 3, ResNet-18's 3x3/2 from 56x56: the split 9% of the layer with them); padded rows keep
 // the masked store, which leaves their trailing zeros. Rows in the order of x (both phases of a
-// plane row before the next, one contiguous run of x per channel and block) rather than a phase
-// at a time changed nothing: MobileNet-v2's stem forward, Zen 5, batch 1, one thread, A/B both
-// ways round 0.98-1.01x main's time, main 0.98-0.99x of it.
+// plane row before the next: one contiguous run of x per channel and block, which the hardware
+// prefetcher follows, where a phase at a time read every other row of 224 bytes): ResNet-18's
+// 3x3/2 from 64 channels at batch 32, two threads, x from memory, Zen 5, conv_vs_build min /
+// median 0.95-0.96 / 0.95 (main 1.05 / 1.05-1.06x of it the other way round); batch 1 0.98-0.99;
+// the stems even (MobileNet-v2's batch 1 and 32, 0.98-1.02x; ResNet-18's 1.00). Prefetching
+// the rows of the channel 1, 2, 4 or 12 ahead changed nothing (that 3x3/2, where the split is
+// 5-8% of the layer at batch 1, one thread: 0.99-1.01x).
 template <class Lanes>
 void split_phase_planes_rows_body(const float* x, const WindowGeometry& g, int64_t channels, int64_t first_row,
                                   int64_t rows, int64_t plane_stride, PhasePlaneRows padded, float* planes) {
@@ -170,8 +174,8 @@ void split_phase_planes_rows_body(const float* x, const WindowGeometry& g, int64
     for (int64_t c = 0; c < channels; ++c) {
         const float* xc = x + c * g.in_size();
         float* pc = planes + c * 4 * plane_stride;
-        for (int64_t ph = 0; ph < 2; ++ph) {
-            for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t ph = 0; ph < 2; ++ph) {
                 const int64_t ih = 2 * (first_row + r) + ph;
                 float* even_row = pc + ph * 2 * plane_stride + r * padded.stride + padded.lead;
                 float* odd_row = even_row + plane_stride;

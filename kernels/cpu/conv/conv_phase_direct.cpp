@@ -24,7 +24,9 @@ namespace {
 // Output positions per task (a block of whole rows or tiles): 6 rows of a 112-wide stem output,
 // 19 blocks per image; more, smaller blocks where the images are too few to fill the threads.
 // Zen 5, MobileNet-v2's stem, batch 1, one thread, conv_vs_build against 768 (2026-12-07): 384
-// (3-row blocks, planes 21 KB) 1.04-1.10x the time, 1536 within noise.
+// (3-row blocks, planes 21 KB) 1.04-1.10x the time, 1536 within noise. ResNet-18's 3x3/2 from 64
+// channels (against main's 2 blocks of 13 and 12 tiles): blocks of 4 or 8 tiles, one block of 25,
+// or a call per tile and panel (every panel over one tile's columns) all 1.00-1.02x (median).
 constexpr int64_t kBlockPositions = 768;
 // Depth per pass over a tile (its columns, kc rows of 128 bytes, read again by every weight
 // panel): all of a 3x3 from 64 channels, its 72 KB of columns then read from L2, in one pass
@@ -38,6 +40,9 @@ constexpr int64_t kBlockDepth = 576;
 // its 3x3/2 from 64 channels). At batch 32, one thread, same-run A/B against streaming alone on a
 // heavily loaded machine (load 10), median time: MobileNet-v2's stem 0.62-0.86, ResNet-18's
 // stem 0.86; the prefetch turned off in the same build took 1.28 x the time.
+// ResNet-18's 3x3/2 from 64 channels at batch 32, two threads, with the next block's input
+// prefetched anyway (blocks of 4, 6 or 13 tiles, prefetcht0 or prefetcht1): 0.98-1.02x the time
+// of none once the split reads x's rows in order (conv_lowering_body.hpp); 1.00-1.05x at batch 1.
 constexpr int64_t kPrefetchInputBytes = int64_t{16} << 20;
 constexpr int64_t kPrefetchBlockBytes = int64_t{128} << 10;
 // A tile's columns and weight panel up to this size stay in L1 (48 KiB) over its depth block.

@@ -73,7 +73,8 @@ constexpr TileShape kAvx512Tile{14, 32};
 constexpr TileShape kAvx2Tile{6, 16};
 constexpr int kMaxTileColumns = 32;  // a tile's columns are the bits of a uint32_t
 // Depth steps ahead whose columns a prefetching tile loads into L1 (offsets then holds this many
-// more entries, any value).
+// more entries, any value). 4 or 16 on ResNet-18's 3x3/2 from 64 channels: 0.99-1.03x the time
+// (Zen 5, batch 1 one thread and 32 two threads).
 constexpr int64_t kPrefetchSteps = 8;
 
 // Whether conv_forward runs a (f32 at the active ISA: AVX2 or AVX-512).

@@ -1455,7 +1455,10 @@ TEST_F(ConvTest, BackwardDataByPolyphaseMatchesReferenceAndThreadCountsAgree) {
 // 42 in three (a middle piece that skips neither end column); several images a task (each w^T
 // panel over all of them): 5 of 7x7 phases in one slice split by 32-channel ranges, 14x14 phases
 // in slices of 2 (5 images: a last slice of 1; 4: a slice per thread at 2 threads). f32 at every
-// ISA and f64, 1-3 threads: the same bits (every output summed by one task).
+// ISA and f64, 1-3 threads: the same bits (every output summed by one task). All but the dilated
+// case write dx's rows straight from the sums (FusedRows), in 16-channel blocks (90 and 33
+// channels: partial ones) and 8-position steps (phases 7, 14, 28 and 42 wide: partial last
+// steps), phases of unequal heights (13 and 55 rows of dx) included.
 TEST_F(ConvTest, BackwardDataByFusedPhaseForwardsMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{1, 64, 14, 14}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
