@@ -558,7 +558,8 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
                 t.a_col_stride = mr;
             }
         };
-        // Column chunks (kL1ColumnBytes): whole tiles, the last chunk also the block's rest.
+        // Column chunks (kL1ColumnBytes): whole tiles, the last chunk also the block's rest; not
+        // for the forward pass (tail_per_panel) over a single image.
         const bool chunked = cpu::active_isa() == MLN_ISA_AVX512 && depth_blocks == 1 && p.depth >= kMinChunkDepth &&
                              last_panel - first_panel >= kMinChunkPanels && p.strided_b == nullptr &&
                              p.scatter == nullptr && (p.images > 1 || !tail_per_panel);
