@@ -70,7 +70,13 @@ constexpr int64_t kMinBlockTiles = 4;
 // and 96->24 at 56x56 1.05-1.08x, backward data 32->16 at 112x112 1.2-1.35x), one-tile chunks
 // (96 deep and more) even at best, ResNet-18's gathered 64->128 1x1/2 forward 1.09x. Measured on
 // AVX-512 (48 KiB L1); at AVX2 (Zen 3, 32 KiB L1) chunks of 16 and 24 KiB ran MobileNet-v2's
-// 64->384 and 96->576 at 14x14 forward 1.03-1.04x the time (batch 1), the others even.
+// 64->384 and 96->576 at 14x14 forward 1.03-1.04x the time (batch 1), the others even. The
+// forward pass over a single image (batch 1, one group) keeps whole blocks on AVX-512 too (Zen
+// 5, same-process A/B against chunks, both ways round, min / median, 3 runs, 2026-12-07:
+// 64->384 at 14x14 0.96-0.99x the time on 1 thread, 0.95-1.0x on 2; 32->192 at 28x28 0.95-0.97x
+// and 0.95-0.99x; layers without chunks moved 0.97-1.06x in the same runs). Backward data's
+// 384->64 and 192->64 (chunked at batch 1) measured 0.97-1.06x by the order of the runs: they
+// keep the chunks.
 constexpr int64_t kL1ColumnBytes = 24 << 10;
 constexpr int64_t kMinChunkDepth = 32;
 constexpr int64_t kMinChunkPanels = 8;
@@ -552,10 +558,11 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
                 t.a_col_stride = mr;
             }
         };
-        // Column chunks (kL1ColumnBytes): whole tiles, the last chunk also the block's rest.
+        // Column chunks (kL1ColumnBytes): whole tiles, the last chunk also the block's rest; not
+        // for the forward pass (tail_per_panel) over a single image.
         const bool chunked = cpu::active_isa() == MLN_ISA_AVX512 && depth_blocks == 1 && p.depth >= kMinChunkDepth &&
                              last_panel - first_panel >= kMinChunkPanels && p.strided_b == nullptr &&
-                             p.scatter == nullptr;
+                             p.scatter == nullptr && (p.images > 1 || !tail_per_panel);
         const int64_t chunk_tiles = kL1ColumnBytes / (p.depth * static_cast<int64_t>(sizeof(T)) * nr);
         const int64_t column_chunk = chunked && chunk_tiles >= kMinChunkTiles ? chunk_tiles * nr : 0;
         const int64_t column_chunks = column_chunk > 0 ? std::max<int64_t>(1, s.cols / column_chunk) : 1;

@@ -371,7 +371,10 @@ struct PointwiseStripBody {
     // third of the instructions), four columns per pass over kSum4Rows rows at a time (16
     // accumulators): 14x14's four tail columns' 32 reductions per panel were half the tail
     // kernel's time (MobileNet-v2 64->384 and 96->576 at batch 1). Otherwise two columns per
-    // pass over all MR rows: 2 * MR accumulators, MR + 2 loads per 2 * MR FMAs.
+    // pass over all MR rows: 2 * MR accumulators, MR + 2 loads per 2 * MR FMAs. Lost (Zen 5,
+    // 2026-12-07): AVX-512's 4 x 4 sums reduced as one register (16 vectors transposed as they are
+    // added) and finished as one (masked loads and stores per row): 14x14 forward at batch 1, 1
+    // thread, 0.99-1.00x main's time both ways round; the tail's fixed costs per call remain.
     static constexpr bool kHasSum4 = requires(const Reg (&v)[4], T* out) { L::sum4(v, out); };
     static constexpr int kSum4Rows = 4;
     static constexpr int kTailColumns = 2;

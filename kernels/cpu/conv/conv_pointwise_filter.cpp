@@ -354,6 +354,10 @@ void sum_images_in_place(const float* a, int64_t a_image_stride, int64_t rows, P
     const int64_t panel_size = kImagesTileMaxCols * depth;
     // The smaller operand in the outer loop's L2, a tile of the other's in L1 for the inner loop.
     // With the panels outer, each is packed just before its tiles (into L1 at 7x7, batch 1).
+    // Lost (Zen 5, batch 1, 1 thread, same-process A/B against main, 2026-12-07): panels always
+    // outer (B in L1, A's rows from L2) 0.985-1.0x the time at 14x14, 7x7 even; tiles of 6 rows
+    // over two panels at once (6 broadcasts per 24 FMAs, A read once per pair) 0.96-1.03x per
+    // layer depending on the order of the runs, sums 0.993-0.997x both ways round (noise).
     const bool rows_outer = cols <= rows;
     std::vector<float>& packed = thread_buffer<float, InPlaceColumns>();
     packed.resize(static_cast<size_t>((rows_outer ? panels : 1) * panel_size));

@@ -486,9 +486,10 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // data 24 deep into 70 rows, 16 into 40 at 28 x 28, 5 into 64 at 130 x 130.
 // Column chunks (AVX-512), every panel over a chunk of tiles before the next (depth 32-64, 8 row
 // panels or more, stride 1): forward 40 deep into 70 rows (an edge panel), 3 images of 323
-// positions (their tail columns as one strip), 33 deep into 64 rows at 289 positions (one tail
-// column fused into the last chunk's first tile); backward data 45 deep into 72 rows at 306
-// positions (two tail columns fused, rows across the lanes).
+// positions (their tail columns as one strip), 2 images 33 deep into 64 rows at 289 positions
+// (one tail column fused into the last chunk's first tile; one image's forward keeps whole
+// blocks, its tail column fused into the strip's first tile); backward data 45 deep into 72 rows
+// at 306 positions (two tail columns fused, rows across the lanes).
 // Below AVX-512, images of 128 to 256 positions read B in place in depth blocks of 1 KiB, never
 // packed: 14x14 backward data 300 deep (two passes over dx) and 2 images of 13 x 11 (143
 // positions, the last tile masked) forward 600 deep (three passes, C accumulated), besides the
@@ -534,6 +535,7 @@ std::vector<ConvCase> pointwise_cases() {
         {{3, 40, 19, 17}, 70, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 72, 18, 17}, 45, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 33, 17, 17}, 64, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 33, 17, 17}, 64, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 24, 14, 14}, 300, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 600, 13, 11}, 10, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 40, 7, 7}, 300, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
