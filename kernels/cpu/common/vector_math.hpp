@@ -1,20 +1,24 @@
 // Float transcendentals written once over a vector-traits struct W (vector_math_avx2.hpp:
 // 8 lanes of __m256, vector_math_avx512.hpp: 16 lanes of __m512). Both instantiations run the
 // same operations in the same order, so they give bit-identical results lane for lane (erf
-// excepted: its table has one permute's entries, vmath::ErfIntervals).
+// excepted: its table has one permute's entries, vmath::ErfIntervals; and log and log1p, which
+// AVX-512 takes by a table, vmath::log_interval).
 //
 // Maximum errors in ulp of the exact value (double-precision std:: functions), measured by
 // tests/native/kernels/vector_math_test.cpp at every vector ISA over every 61st float bit
 // pattern of the whole finite range, both signs, denormal inputs and outputs included; the
 // stated bounds are the k*MaxUlp constants in elementwise_vector.hpp, which that test asserts:
 //   exp      1.01 measured (bound 1.5)  overflow to +inf, gradual underflow to 0
-//   log      0.80 measured (bound 1)    log(0) = -inf, log(x < 0) = NaN, log(inf) = inf
+//   log      0.80 measured (bound 1.5)  log(0) = -inf, log(x < 0) = NaN, log(inf) = inf
+//                                       1.44 at AVX-512 (vmath::log_interval)
 //   tanh     1.30 measured (bound 1.5)  tanh(-0) = -0
 //   sigmoid  3.04 measured (bound 3.5)  e^x / (1 + e^x) for x < 0: no overflow
 //   erf      2.25 measured (bound 3)    2.23 at AVX-512; 2.45 over every float in [2^-12, 4.5]
 //                                       (AVX2 and AVX-512 alike)
 //   expm1    1.51 measured (bound 2)    expm1(-0) = -0, expm1(-inf) = -1
-//   log1p    1.38 measured (bound 1.5)  log1p(-1) = -inf, log1p(x < -1) = NaN
+//   log1p    1.38 measured (bound 2)    log1p(-1) = -inf, log1p(x < -1) = NaN
+//                                       1.51 at AVX-512 (vmath::log_interval), 1.71 over
+//                                       every float in [-0.75, 2)
 // NaN in gives NaN out everywhere (log(x < 0) and log1p(x < -1) give the NaN 0xffc00000).
 // (Mish has its own one-exp form in elementwise_vector_loops.hpp: 4.12 ulp measured where its
 // result is normal.)
@@ -27,9 +31,10 @@
 // copysign, neg, negative_abs (-|a|), lt, gt, eq, unordered, nan_or_positive_infinity (NaN or +inf),
 // select (mask ? a : b), lookup16 (table[the low 4 bits
 // of each lane]), permute (the same from a table of kPermuteEntries, what one permute reaches), scale_by_pow2 (a 2^floor(n) rounded once, for n in [-152, 129]; where the
-// result is denormal, for a in [0.7, 2]), pow2 (2^n for integral n in [-126, 127]),
-// reduce_for_log (log's (e, f), below) and reduce_normal_for_log (log1p's (e, f, 2^-e)), with
-// the special values of AVX-512's getexp and getmant;
+// result is denormal, for a in [0.7, 2]), kLogByTable, and where it is false reduce_for_log
+// (log's (e, f), below) and reduce_normal_for_log (log1p's (e, f, 2^-e)), with the special values
+// of AVX-512's getexp and getmant, where it is true reduce_for_log_by_table and
+// bits_less_shifted_right (log_interval);
 // kScalesNormalByExponentBits, and where it is true all (every lane of a mask) and
 // add_index_bits (exp_of_normal).
 #pragma once
@@ -183,19 +188,12 @@ MLN_ALWAYS_INLINE typename W::V log_of_reduced(typename W::V e, typename W::V f)
     return W::fmadd(e, W::set1(0.693145751953125f), W::add(f, y));
 }
 
-// m in [1, 2) taken to [sqrt(1/2), sqrt 2) with e adjusted: (e, m - 1) for log_of_reduced.
+// x = (1 + f) 2^e, 1 + f in [sqrt(1/2), sqrt 2): (e, f) for log_of_reduced.
 template <class W>
 struct ReducedLog {
     typename W::V e;
     typename W::V f;
 };
-template <class W>
-MLN_ALWAYS_INLINE ReducedLog<W> reduce_to_sqrt2(typename W::V e, typename W::V m) {
-    const auto above = W::gt(m, W::set1(1.41421356f));
-    m = W::select(above, W::mul(m, W::set1(0.5f)), m);
-    e = W::select(above, W::add(e, W::set1(1.0f)), e);
-    return {e, W::sub(m, W::set1(1.0f))};
-}
 
 // reduce_for_log's (e, f) for a w that is not denormal, and 2^-e (e clamped so that it is finite).
 template <class W>
@@ -205,13 +203,59 @@ struct ReducedNormalLog {
     typename W::V pow2_of_minus_e;
 };
 
+// W::kLogByTable (AVX-512): x = m 2^e with m in [0.75, 1.5) (W::reduce_for_log_by_table: getmant,
+// getexp), m in one of 17 intervals of its bits (index (bits(m) - bits(63/64)) >> 19: 1/32 wide
+// below 1, 1/16 above, interval 0 [63/64, 33/32) around 1), each with a centre c: log x = e ln2 +
+// log c + log(1 + r), r = m / c - 1 = m (1/c) - 1 in one FMA, |r| <= 1/32, log(1 + r) = r + r^2
+// P(r), P the degree-3 Chebyshev fit of (log(1 + r) - r) / r^2 on [-0.0295, 0.0313] (1.8e-8).
+// Interval 0 has c = 1 and log c = 0, so results near 0 keep their relative accuracy; the other
+// 1/c were picked within 1024 floats of the interval's centre for a log c that rounds to float
+// with the least error (at most 0.24 of its ulp; mpmath, 200 bits). Two permutes and a 4-term
+// polynomial, where halving m above sqrt 2 and log_of_reduced's 9-term one took 25 instructions:
+// log 0.56-0.63x and log1p 0.61-0.66x the time (Zen 5, in cache, one thread). Other bits than
+// AVX2's; over every float, log 1.24 ulp in [0.25, 4), log1p 1.71 in [-0.75, 2).
+inline constexpr float kLogInverseCentres[32] = {
+    1.000000000e+00f, 9.411764741e-01f, 8.889499307e-01f, 8.421052694e-01f, 8.000000119e-01f, 7.619237304e-01f,
+    7.272727489e-01f, 6.956859827e-01f, 6.736566424e-01f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
+    0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 1.319621682e+00f, 1.279915214e+00f, 1.230891347e+00f, 1.185119271e+00f,
+    1.142805934e+00f, 1.103535295e+00f, 1.066559672e+00f, 1.032156110e+00f};
+inline constexpr float kLogOfCentres[32] = {
+    0.000000000e+00f, 6.062461808e-02f, 1.177143678e-01f, 1.718502492e-01f, 2.231435329e-01f, 2.719088197e-01f,
+    3.184536994e-01f, 3.628568947e-01f, 3.950347304e-01f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
+    0.0f, 0.0f, 0.0f, 0.0f, 0.0f, -2.773450911e-01f, -2.467938364e-01f, -2.077385783e-01f, -1.698434204e-01f,
+    -1.334865838e-01f, -9.851893038e-02f, -6.443820894e-02f, -3.164992481e-02f};
+template <class W>
+struct LogInterval {
+    typename W::V inverse_centre, log_centre;
+};
+template <class W>
+MLN_ALWAYS_INLINE LogInterval<W> log_interval(typename W::V m) {
+    const auto index = W::bits_less_shifted_right(m, 0x3f7c0000, 19);
+    return {W::permute(kLogInverseCentres, index), W::permute(kLogOfCentres, index)};
+}
+// e ln2 + log c + log(1 + r): e ln2 + log c rounded once (ln2 to float is 2.8e-9 relative off);
+// where it is not 0 it is at least 0.0316 in magnitude (interval -1), about twice |r| there.
+template <class W>
+MLN_ALWAYS_INLINE typename W::V log_of_interval(typename W::V e, typename W::V log_centre, typename W::V r) {
+    static constexpr float p[] = {1.995193362e-01f, -2.501523495e-01f, 3.333336115e-01f, -4.999999702e-01f};
+    const auto q = W::fmadd(W::mul(r, r), polynomial_estrin<W>(r, p), r);
+    return W::add(W::fmadd(e, W::set1(0.693147182f), log_centre), q);
+}
+
 // log x = e ln2 + log(1 + f), x = (1 + f) 2^e, 1 + f in [sqrt(1/2), sqrt 2). W::reduce_for_log
 // gives x = 0 -> e = -inf, f = 0; x = inf -> e = inf, f = 0; x < 0 -> f = NaN, which
-// log_of_reduced carries through to -inf, inf and NaN.
+// log_of_reduced carries through to -inf, inf and NaN. W::kLogByTable: the same special values
+// through reduce_for_log_by_table's e and m (m = -1 for -0, NaN for x < 0).
 template <class W>
 MLN_ALWAYS_INLINE typename W::V log(typename W::V x) {
-    const auto r = W::reduce_for_log(x);
-    return nan_passthrough<W>(x, log_of_reduced<W>(r.e, r.f));
+    if constexpr (W::kLogByTable) {
+        const auto [e, m] = W::reduce_for_log_by_table(x);
+        const auto [inverse_centre, log_centre] = log_interval<W>(m);
+        return nan_passthrough<W>(x, log_of_interval<W>(e, log_centre, W::fmsub(m, inverse_centre, W::set1(1.0f))));
+    } else {
+        const auto r = W::reduce_for_log(x);
+        return nan_passthrough<W>(x, log_of_reduced<W>(r.e, r.f));
+    }
 }
 
 // |x| < 0.625: x + x u R(u), u = x^2 (fit of tanh(x)/x); else 1 - 2 / (e^2|x| + 1).
@@ -225,6 +269,8 @@ MLN_ALWAYS_INLINE typename W::V tanh(typename W::V x) {
     // 2|x| >= 0 needs only the upper clamp (where tanh is 1 in float); a NaN carries through min.
     const auto e = exp_of_normal<W>(W::min(W::set1(20.0f), W::add(ax, ax)));
     const auto one = W::set1(1.0f);
+    // A reciprocal by rcp14 and one Newton step in place of the divide at AVX-512 took 1.02-1.12x the
+    // time (Zen 5, in cache, one thread; 2026-12-07): the divide does not bound tanh.
     const auto large = W::sub(one, W::div(W::set1(2.0f), W::add(e, one)));
     // tanh is odd: the sign of x also fixes tanh(-0) = -0. A NaN x takes `small`, which is NaN.
     return W::copysign(W::select(W::le(W::set1(0.625f), ax), large, small), x);
@@ -365,10 +411,21 @@ MLN_ALWAYS_INLINE typename W::V log1p(typename W::V x) {
     const auto one = W::set1(1.0f);
     const auto w = W::add(one, x);
     const auto c = W::sub(W::min(one, x), W::sub(w, W::max(one, x)));
-    const auto r = W::reduce_normal_for_log(w);  // w is 0 or at least 2^-24 (or negative, inf, NaN)
+    typename W::V result;
+    if constexpr (W::kLogByTable) {
+        // r = (m + c 2^-e) / centre - 1; -e capped at 32 for w = 0 (e = -inf, c = 0). scalef at
+        // AVX-512 rounds c 2^-e once for any c.
+        const auto [e, m] = W::reduce_for_log_by_table(w);
+        const auto [inverse_centre, log_centre] = log_interval<W>(m);
+        const auto scaled_c = W::scale_by_pow2(c, W::min(W::neg(e), W::set1(32.0f)));
+        const auto r = W::fmadd(scaled_c, inverse_centre, W::fmsub(m, inverse_centre, one));
+        result = W::copysign(log_of_interval<W>(e, log_centre, r), x);
+    } else {
+        const auto r = W::reduce_normal_for_log(w);  // w is 0 or at least 2^-24 (or negative, inf, NaN)
+        result = W::copysign(log_of_reduced<W>(r.e, W::fmadd(c, r.pow2_of_minus_e, r.f)), x);
+    }
     // x itself where it is NaN or +inf (W::nan_or_positive_infinity: one classify at AVX-512, log1p
     // 0.92-0.94x the time in cache on Zen 5).
-    const auto result = W::copysign(log_of_reduced<W>(r.e, W::fmadd(c, r.pow2_of_minus_e, r.f)), x);
     return W::select(W::nan_or_positive_infinity(x), x, result);
 }
 

@@ -50,11 +50,6 @@ struct Avx2F32 {
     static Mask nan_or_positive_infinity(V a) { return _mm256_or_ps(unordered(a, a), eq(a, set1(__builtin_inff()))); }
     static Mask mask_and(Mask a, Mask b) { return _mm256_and_ps(a, b); }
     static V select(Mask m, V if_true, V if_false) { return _mm256_blendv_ps(if_false, if_true, m); }
-    // 2^n for integral n in [-126, 127].
-    static V pow2(V n) {
-        const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
-        return _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23));
-    }
     // In two halves, each a normal power of two: a 2^half is exact, so the one rounding is in
     // the second product (as AVX-512's scalef, which gives the same bits). The halves are split
     // in integers with the bias folded in: floor(n) + 254 = (half + 127) + (rest + 127), half =
@@ -105,11 +100,13 @@ struct Avx2F32 {
         m = _mm_max_ss(m, _mm_movehdup_ps(m));
         return _mm_cvtss_f32(m);
     }
+    // vmath::log by log_of_reduced (reduce_for_log below).
+    static constexpr bool kLogByTable = false;
     static V nan_of_negative() { return _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(0xffc00000u))); }
     // x = m 2^e, m in [sqrt(1/2), sqrt 2), on the bits of a positive normal x: e = (bits -
-    // bits(sqrt(1/2))) >> 23 and m = bits - (e << 23), as Avx512F32's getexp/getmant pair and
-    // vmath::reduce_to_sqrt2 give it. 0x3f3504f4 is sqrt(1/2) rounded up, so m = sqrt 2 rounded
-    // down stays (as reduce_to_sqrt2's m > sqrt 2 test).
+    // bits(sqrt(1/2))) >> 23 and m = bits - (e << 23), as getexp/getmant's m in [1, 2) halved
+    // (and e + 1) where above sqrt 2 would give it. 0x3f3504f4 is sqrt(1/2) rounded up, so m =
+    // sqrt 2 rounded down stays (as that m > sqrt 2 test would keep it).
     struct SplitAtSqrt2 {
         __m256i exponent;
         V m;
@@ -119,9 +116,9 @@ struct Avx2F32 {
         return {exponent, _mm256_castsi256_ps(_mm256_sub_epi32(bits, _mm256_slli_epi32(exponent, 23)))};
     }
     // log's x = (1 + f) 2^e (split_at_sqrt2), denormals scaled by 2^23 first: the same e and f
-    // as Avx512F32's for every x, so the same log; e = -inf for +-0 and inf for inf, f = NaN
+    // as getexp, getmant and that halving for every x; e = -inf for +-0 and inf for inf, f = NaN
     // (0xffc00000) for x < 0. 17 instructions, where imitating getexp and getmant, then
-    // reduce_to_sqrt2, took about 25.
+    // the halving, took about 25.
     static vmath::ReducedLog<Avx2F32> reduce_for_log(V x) {
         const Mask denormal_zero_or_negative = lt(x, set1(1.17549435e-38f));
         const auto [exponent, m] =
@@ -132,9 +129,8 @@ struct Avx2F32 {
         return {e, select(lt(x, zero()), nan_of_negative(), sub(m, set1(1.0f)))};
     }
     // reduce_for_log for a w that is not denormal (log1p's 1 + x), with 2^-e in integers (e at
-    // most 126, pow2's range): the same e, f and 2^-e as Avx512F32's for every such w but 0 (2^127
-    // there against 2^32; log1p multiplies it by c = 0 either way). 15
-    // instructions, where imitating getexp and getmant, reduce_to_sqrt2 and pow2 took 25.
+    // most 126): the same e, f and 2^-e as getexp, getmant and the halving for every such w. 15
+    // instructions, where imitating getexp and getmant, the halving and 2^-e took 25.
     static vmath::ReducedNormalLog<Avx2F32> reduce_normal_for_log(V w) {
         const auto [exponent, m] = split_at_sqrt2(_mm256_castps_si256(w));
         // w = 0 (exponent -127) and w < 0 also give a normal 2^-e: their f is 0 and NaN.

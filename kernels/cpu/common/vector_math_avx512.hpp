@@ -60,8 +60,6 @@ struct Avx512F32 {
     static Mask nan_or_positive_infinity(V a) { return _mm512_fpclass_ps_mask(a, 0x01 | 0x08 | 0x80); }
     static Mask mask_and(Mask a, Mask b) { return static_cast<Mask>(a & b); }
     static V select(Mask m, V if_true, V if_false) { return _mm512_mask_blend_ps(m, if_false, if_true); }
-    // 2^n for integral n in [-126, 127] (as Avx2F32::pow2).
-    static V pow2(V n) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), n); }
     // One instruction, rounded once: the same bits as Avx2F32's two exact-then-rounded products.
     static V scale_by_pow2(V a, V n) { return _mm512_scalef_ps(a, n); }
     // table[the low 5 bits of each lane of index]: one two-table permute (vpermt2ps).
@@ -85,19 +83,22 @@ struct Avx512F32 {
     }
     static double total(const DoubleSum& sum) { return _mm512_reduce_add_pd(_mm512_add_pd(sum.lo, sum.hi)); }
     static T reduce_max(V v) { return _mm512_reduce_max_ps(v); }
-    // floor(log2 |a|) as a float, denormals included; -inf for +-0, +inf for +-inf.
-    static V exponent_of_normal(V a) { return _mm512_getexp_ps(a); }
-    // a 2^-exponent_of_normal(a) in [1, 2) for a > 0; 1 for +0 and +inf, -1 for -0, NaN (0xffc00000) for a < 0.
-    static V mantissa_of_normal(V a) { return _mm512_getmant_ps(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_nan); }
-    // getexp and getmant need no care for denormals: the same pair serves log's every x.
-    static vmath::ReducedLog<Avx512F32> reduce_for_log(V x) {
-        return vmath::reduce_to_sqrt2<Avx512F32>(exponent_of_normal(x), mantissa_of_normal(x));
+    // vmath::log by a table of intervals of m (vmath::log_interval).
+    static constexpr bool kLogByTable = true;
+    // x = m 2^e, m in [0.75, 1.5): getmant, and e = getexp(x) - getexp(m) (getexp(m) is -1 or 0).
+    // Denormals need no care; +0 gives m = 1, e = -inf; -0 m = -1, e = -inf; inf m = 1, e = inf;
+    // x < 0 m = NaN (0xffc00000).
+    struct ReducedLogByTable {
+        V e, m;
+    };
+    static ReducedLogByTable reduce_for_log_by_table(V x) {
+        const V m = _mm512_getmant_ps(x, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_nan);
+        return {sub(_mm512_getexp_ps(x), _mm512_getexp_ps(m)), m};
     }
-    // reduce_for_log for a w that is not denormal (log1p's 1 + x), with 2^-e (-e clamped to
-    // pow2's [-126, 127] and capped at 32 for w = 0, e = -inf).
-    static vmath::ReducedNormalLog<Avx512F32> reduce_normal_for_log(V w) {
-        const auto r = reduce_for_log(w);
-        return {r.e, r.f, pow2(min(max(neg(r.e), set1(-126.0f)), set1(32.0f)))};
+    // (bits(a) - bits) >> shift in each lane's bits (an index for permute).
+    static V bits_less_shifted_right(V a, unsigned bits, unsigned shift) {
+        return _mm512_castsi512_ps(
+            _mm512_srli_epi32(_mm512_sub_epi32(_mm512_castps_si512(a), _mm512_set1_epi32(static_cast<int>(bits))), shift));
     }
 };
 

@@ -344,6 +344,8 @@ int64_t misaligned_head(const void* y, int64_t n) {
 // Runs vector(i) -> V over [0, n) into y: whole vectors stored (streamed when `stream`, from
 // the first aligned one), the partial head and tail through partial(begin, count), which
 // evaluates the same vector code on padded copies.
+// A software prefetch of the inputs 2 KiB ahead in the streamed loop took 0.98-1.00x the time
+// (64 Mi f32, 2 threads, Zen 5, 2026-12-07): the hardware prefetchers keep up.
 template <class W, class Vector, class Partial>
 void run_vectors(typename W::T* y, int64_t n, bool stream, Vector&& vector, Partial&& partial) {
     constexpr int lanes = W::kLanes;
