@@ -578,8 +578,8 @@ namespace Myelin.Native
         /// </summary>
         public int CountIncludePad;
         /// <summary>
-        /// max indices: 0 row-major, 1 column-major within each (n, c) plane
-        /// (ONNX MaxPool storage_order); the backward reads row-major only
+        /// i64 max indices: 0 row-major, 1 column-major in each (n, c) plane
+        /// (ONNX MaxPool storage_order); the backward reads 0; workspace: any
         /// </summary>
         public int StorageOrder;
     }
@@ -1055,17 +1055,17 @@ namespace Myelin.Native
         public static partial Status ConvBackwardFilter(DeviceHandle device, ConvParams* @params, TensorDesc* x, TensorDesc* dy, TensorDesc* dw, TensorDesc* dbias);
 
         /// <summary>
-        /// y = pool(x). indices: NULL, or (max only) i64 of y's shape receiving the flat position in x
-        /// of each maximum, as ONNX MaxPool's Indices: (n*C + c) * plane size + the position within the
-        /// plane, row-major (storage_order 0) or column-major (1).
+        /// y = pool(x). indices: NULL, or (max only) y's shape of i64, the flat position in x of each maximum as ONNX
+        /// MaxPool's Indices ((n*C + c) * plane size + the position in the plane, storage_order's way), or of u8 or i32, the
+        /// workspace: the tap in the kernel, row-major, 255 / -1 for a window without x (u8: windows of &lt;= 255 taps).
         /// </summary>
         [LibraryImport(LibraryName, EntryPoint = "mln_pool_forward")]
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
         public static partial Status PoolForward(DeviceHandle device, PoolMode mode, PoolParams* @params, TensorDesc* x, TensorDesc* y, TensorDesc* indices);
 
         /// <summary>
-        /// dx = gradient of pooling given dy (dx is overwritten; its shape is x's). Max needs the
-        /// indices of the forward pass (each -1 or inside its own (n, c) plane); average takes NULL.
+        /// dx = gradient of pooling given dy (dx is overwritten; its shape is x's). Max needs the forward's indices (i64:
+        /// each -1 or inside its own (n, c) plane) or workspace (each tap inside x, or 255 / -1); average takes NULL.
         /// </summary>
         [LibraryImport(LibraryName, EntryPoint = "mln_pool_backward")]
         [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]

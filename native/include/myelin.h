@@ -560,19 +560,19 @@ typedef struct mln_pool_params {
     int64_t pads_end[3];
     int32_t ceil_mode;         /* 0: floor, else ceil */
     int32_t count_include_pad; /* average only */
-    int32_t storage_order;     /* max indices: 0 row-major, 1 column-major within each (n, c) plane
-                                * (ONNX MaxPool storage_order); the backward reads row-major only */
+    int32_t storage_order;     /* i64 max indices: 0 row-major, 1 column-major in each (n, c) plane
+                                * (ONNX MaxPool storage_order); the backward reads 0; workspace: any */
 } mln_pool_params;
 
-/* y = pool(x). indices: NULL, or (max only) i64 of y's shape receiving the flat position in x
- * of each maximum, as ONNX MaxPool's Indices: (n*C + c) * plane size + the position within the
- * plane, row-major (storage_order 0) or column-major (1). */
+/* y = pool(x). indices: NULL, or (max only) y's shape of i64, the flat position in x of each maximum as ONNX
+ * MaxPool's Indices ((n*C + c) * plane size + the position in the plane, storage_order's way), or of u8 or i32, the
+ * workspace: the tap in the kernel, row-major, 255 / -1 for a window without x (u8: windows of <= 255 taps). */
 MLN_API mln_status mln_pool_forward(mln_device* device, mln_pool_mode mode, const mln_pool_params* params,
                                     const mln_tensor_desc* x, const mln_tensor_desc* y,
                                     const mln_tensor_desc* indices);
 
-/* dx = gradient of pooling given dy (dx is overwritten; its shape is x's). Max needs the
- * indices of the forward pass (each -1 or inside its own (n, c) plane); average takes NULL. */
+/* dx = gradient of pooling given dy (dx is overwritten; its shape is x's). Max needs the forward's indices (i64:
+ * each -1 or inside its own (n, c) plane) or workspace (each tap inside x, or 255 / -1); average takes NULL. */
 MLN_API mln_status mln_pool_backward(mln_device* device, mln_pool_mode mode, const mln_pool_params* params,
                                      const mln_tensor_desc* dy, const mln_tensor_desc* indices,
                                      const mln_tensor_desc* dx);

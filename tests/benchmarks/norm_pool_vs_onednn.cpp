@@ -6,7 +6,8 @@
 // times slower, so it gets its blocked layout (nChw16c) instead, reordered once outside the
 // timing, as in a framework that keeps activations blocked: its figure is its best case.
 // Forward training and backward compute the statistics (Myelin: mean and 1/std; oneDNN: mean
-// and variance) and, for max pooling, the argmax (Myelin: i64 indices; oneDNN: its workspace). Each case runs both in one process on the same data in
+// and variance) and, for max pooling, the argmax (Myelin: its u8 workspace, the tap within the
+// window, and in the "i64" rows ONNX's int64 indices; oneDNN: its u8 workspace). Each case runs both in one process on the same data in
 // alternating timed batches; each figure is the median per-call time over the batches. The
 // outputs (y, and dx for backward) are compared before timing.
 //
@@ -131,6 +132,7 @@ void pooling(Bench& bench, mln_device* device, const char* label, bool max, int6
     Floats dy = random_vector(static_cast<int64_t>(y.size()), -1.0f, 1.0f);
     Floats dx(x.size()), dx_dnnl(x.size());
     peer_bench::AlignedVector<int64_t> indices(y.size());
+    peer_bench::AlignedVector<uint8_t> taps(y.size());
     mln_pool_params params{};
     params.spatial_rank = 2;
     for (int i = 0; i < 2; ++i) {
@@ -144,6 +146,7 @@ void pooling(Bench& bench, mln_device* device, const char* label, bool max, int6
     const mln_tensor_desc xd = f32(x, {n, c, size, size}), yd = f32(y, {n, c, out, out});
     const mln_tensor_desc dyd = f32(dy, {n, c, out, out}), dxd = f32(dx, {n, c, size, size});
     const mln_tensor_desc id = contiguous(indices.data(), MLN_DTYPE_I64, {n, c, out, out});
+    const mln_tensor_desc wd = contiguous(taps.data(), MLN_DTYPE_U8, {n, c, out, out});
 
     const dims src_dims = {n, c, size, size}, dst_dims = {n, c, out, out};
     const dnnl::algorithm algorithm = max ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_exclude_padding;
@@ -163,23 +166,33 @@ void pooling(Bench& bench, mln_device* device, const char* label, bool max, int6
     const double in_mb = static_cast<double>(x.size()) * 4e-6, out_mb = static_cast<double>(y.size()) * 4e-6;
     const std::string shape = std::string(label) + " " + std::to_string(n) + "x" + std::to_string(c) + "x" +
                               std::to_string(size) + "x" + std::to_string(size);
-    bench.run(
-        shape + " fwd", in_mb + out_mb * (max ? 3 : 1),
-        [&] { check(mln_pool_forward(device, mode, &params, &xd, &yd, max ? &id : nullptr), "mln_pool_forward"); },
-        [&] {
-            forward.execute(g_stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}, {DNNL_ARG_WORKSPACE, workspace}});
-            g_stream.wait();
-        },
-        y, y_dnnl, 1e-6);
-    bench.run(
-        shape + " bwd", in_mb + out_mb * (max ? 3 : 1),
-        [&] { check(mln_pool_backward(device, mode, &params, &dyd, max ? &id : nullptr, &dxd), "mln_pool_backward"); },
-        [&] {
-            backward.execute(g_stream,
-                             {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, diff_src}, {DNNL_ARG_WORKSPACE, workspace}});
-            g_stream.wait();
-        },
-        dx, dx_dnnl, 1e-5);
+    // Max: the workspace rows, then the i64 rows (forward and backward through the indices).
+    for (const bool i64 : max ? std::vector<bool>{false, true} : std::vector<bool>{false}) {
+        const mln_tensor_desc* argmax = !max ? nullptr : i64 ? &id : &wd;
+        const double argmax_mb = !max ? 0.0 : out_mb * (i64 ? 2.0 : 0.25);
+        const std::string suffix = i64 ? " i64" : "";
+        // The backward reads the argmax of a forward, also where --only skips the forward's row.
+        check(mln_pool_forward(device, mode, &params, &xd, &yd, argmax), "mln_pool_forward");
+        forward.execute(g_stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}, {DNNL_ARG_WORKSPACE, workspace}});
+        g_stream.wait();
+        bench.run(
+            shape + " fwd" + suffix, in_mb + out_mb + argmax_mb,
+            [&] { check(mln_pool_forward(device, mode, &params, &xd, &yd, argmax), "mln_pool_forward"); },
+            [&] {
+                forward.execute(g_stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}, {DNNL_ARG_WORKSPACE, workspace}});
+                g_stream.wait();
+            },
+            y, y_dnnl, 1e-6);
+        bench.run(
+            shape + " bwd" + suffix, in_mb + out_mb + argmax_mb,
+            [&] { check(mln_pool_backward(device, mode, &params, &dyd, argmax, &dxd), "mln_pool_backward"); },
+            [&] {
+                backward.execute(g_stream,
+                                 {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, diff_src}, {DNNL_ARG_WORKSPACE, workspace}});
+                g_stream.wait();
+            },
+            dx, dx_dnnl, 1e-5);
+    }
 }
 
 // ---- Batch and layer normalization ----------------------------------------------------------

@@ -5,9 +5,9 @@
 
 namespace mln::kernels {
 
-void max_pool_planes_scalar(const float* x, float* y, int64_t* indices, int64_t first_plane, int64_t planes,
+void max_pool_planes_scalar(const float* x, float* y, void* argmax, int64_t first_plane, int64_t planes,
                             const PoolArgs& a, bool stream) {
-    MaxPoolPlanes<ScalarLanes>::run(x, y, indices, first_plane, planes, a, stream);
+    MaxPoolPlanes<ScalarLanes>::run(x, y, argmax, first_plane, planes, a, stream);
 }
 
 MaxPoolPlanesKernel max_pool_planes_kernel(mln_isa isa) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "core/nn_args.hpp"
@@ -14,8 +15,24 @@
 namespace mln::kernels {
 namespace {
 
+// What the kernel writes beside y: nothing, the i64 indices (from plane positions), or the
+// workspace's taps within the window, u8 or i32.
+enum class Argmax { none, indices, u8_taps, i32_taps };
+
 // The i64 index of int32 plane position p: -1 for a window without an element of x (p < 0).
 inline int64_t index_of(int32_t p, int64_t base) { return p < 0 ? -1 : base + p; }
+
+// The workspace's value of int32 tap p: 255 or -1 for a window without an element of x (p < 0).
+template <class Tap>
+Tap tap_of(int32_t p) {
+    if constexpr (std::is_same_v<Tap, uint8_t>) return p < 0 ? uint8_t{255} : static_cast<uint8_t>(p);
+    return p < 0 ? -1 : p;
+}
+
+template <class Tap>
+void write_taps_scalar(Tap* to, const int32_t* from, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) to[i] = tap_of<Tap>(from[i]);
+}
 
 // int32 position registers of a FloatLanes type (loads and stores), and the copy of a chunk's
 // positions to the i64 indices; `stream` writes the aligned registers non-temporally.
@@ -28,6 +45,10 @@ struct PositionLanes<ScalarLanes> {
     static void store(int32_t* p, int32_t v) { *p = v; }
     static void write_indices(int64_t* to, const int32_t* from, int64_t n, int64_t base, bool) {
         for (int64_t i = 0; i < n; ++i) to[i] = index_of(from[i], base);
+    }
+    template <class Tap>
+    static void write_taps(Tap* to, const int32_t* from, int64_t n) {
+        write_taps_scalar(to, from, n);
     }
 };
 
@@ -60,6 +81,25 @@ struct PositionLanes<Avx2Lanes> {
         }
         for (; i < n; ++i) to[i] = index_of(from[i], base);
     }
+    // Plain stores: the workspace is an eighth of the indices' bytes.
+    template <class Tap>
+    static void write_taps(Tap* to, const int32_t* from, int64_t n) {
+        int64_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(from + i));
+            if constexpr (std::is_same_v<Tap, uint8_t>) {
+                // Unsigned min: negative positions become 255; then two packs and the halves' low words.
+                const __m256i clamped = _mm256_min_epu32(p, _mm256_set1_epi32(255));
+                const __m256i words = _mm256_packus_epi32(clamped, clamped);
+                const __m256i bytes = _mm256_packus_epi16(words, words);
+                _mm_storel_epi64(reinterpret_cast<__m128i*>(to + i),
+                                 _mm_unpacklo_epi32(_mm256_castsi256_si128(bytes), _mm256_extracti128_si256(bytes, 1)));
+            } else {
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(to + i), _mm256_max_epi32(p, _mm256_set1_epi32(-1)));
+            }
+        }
+        write_taps_scalar(to + i, from + i, n - i);
+    }
 };
 #endif
 
@@ -83,6 +123,20 @@ struct PositionLanes<Avx512Lanes> {
             }
         }
         for (; i < n; ++i) to[i] = index_of(from[i], base);
+    }
+    template <class Tap>
+    static void write_taps(Tap* to, const int32_t* from, int64_t n) {
+        int64_t i = 0;
+        for (; i + 16 <= n; i += 16) {
+            const __m512i p = _mm512_loadu_si512(from + i);
+            if constexpr (std::is_same_v<Tap, uint8_t>) {
+                // Unsigned saturation: negative positions become 255.
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(to + i), _mm512_cvtusepi32_epi8(p));
+            } else {
+                _mm512_storeu_si512(to + i, _mm512_max_epi32(p, _mm512_set1_epi32(-1)));
+            }
+        }
+        write_taps_scalar(to + i, from + i, n - i);
     }
 };
 #endif
@@ -261,10 +315,12 @@ struct MaxPoolPlanes {
         }
     }
 
-    // A row of x in a window: where its row results are cached, and the row.
+    // A row of x in a window: where its row results are cached, the row, and its first tap in
+    // the window ((kd * kernel[1] + kh) * kernel[2]).
     struct WindowRow {
         int64_t slot;
         int64_t row;
+        int32_t tap;
     };
 
     struct Scratch {
@@ -278,7 +334,12 @@ struct MaxPoolPlanes {
         std::vector<int64_t> first;
     };
 
-    // Column j's fold over the row's elements alone (kEmpty and -inf when it has none).
+    static constexpr bool has_positions(Argmax f) { return f != Argmax::none; }
+    static constexpr bool has_taps(Argmax f) { return f == Argmax::u8_taps || f == Argmax::i32_taps; }
+
+    // Column j's fold over the row's elements alone (kEmpty and -inf when it has none); its
+    // position in the plane (row_start + column), or with Taps its tap along the row.
+    template <bool Taps>
     static void fold_column(const Rows& r, const float* x_row, int32_t row_start, int64_t j, float* value,
                             int32_t* position) {
         float best = -std::numeric_limits<float>::infinity();
@@ -289,7 +350,7 @@ struct MaxPoolPlanes {
             const int64_t c = start + kw * r.dilation;
             if (chosen == kEmpty || ScalarLanes::takes_over(x_row[c], best)) {
                 best = x_row[c];
-                chosen = row_start + static_cast<int32_t>(c);
+                chosen = Taps ? static_cast<int32_t>(kw) : row_start + static_cast<int32_t>(c);
             }
         }
         *value = best;
@@ -297,17 +358,20 @@ struct MaxPoolPlanes {
     }
 
     // Row pass: per output column, the fold of the row's kernel[2] taps and the chosen
-    // element's position in the plane (row_start + column). Registers whose loads stay inside
-    // the row read it directly; those at its ends read it clipped, with -inf for the padding.
-    // K and S: kernel[2] and stride[2] when compiled in (the tap loop unrolls, the strided load
-    // has no branch), else 0. Without Positions (no indices wanted) only values fold.
-    template <int K, int S, bool Positions>
+    // element's position in the plane (row_start + column), or for a workspace its tap kw.
+    // Registers whose loads stay inside the row read it directly; those at its ends read it
+    // clipped, with -inf for the padding. K and S: kernel[2] and stride[2] when compiled in (the
+    // tap loop unrolls, the strided load has no branch), else 0. With Argmax::none (no indices
+    // wanted) only values fold.
+    template <int K, int S, Argmax F>
     static void fold_row(const Rows& r, const float* x_row, int32_t row_start, float* values, int32_t* positions) {
+        constexpr bool Positions = has_positions(F), Taps = has_taps(F);
         const int64_t kernel = K > 0 ? K : r.kernel, stride = S > 0 ? S : r.stride;
         const IReg steps = V::lane_steps(static_cast<int32_t>(stride));
+        const int64_t tap_step = Taps ? 1 : r.dilation;
         for (int64_t i = 0; i < r.registers; ++i) {
             const int64_t c = i * W * stride - r.pad;
-            const IReg first = V::plus(steps, static_cast<int32_t>(c) + row_start);
+            const IReg first = Taps ? V::lane_steps(0) : V::plus(steps, static_cast<int32_t>(c) + row_start);
             auto fold = [&](auto load) {
                 Reg best = load(0);
                 IReg position = first;
@@ -316,7 +380,7 @@ struct MaxPoolPlanes {
                     const auto take = V::takes_over(v, best);
                     best = V::select(take, v, best);
                     if constexpr (Positions) {
-                        position = V::select(take, V::plus(first, static_cast<int32_t>(kw * r.dilation)), position);
+                        position = V::select(take, V::plus(first, static_cast<int32_t>(kw * tap_step)), position);
                     }
                 }
                 V::store(values + i * W, best, AllLanes{});
@@ -346,18 +410,21 @@ struct MaxPoolPlanes {
         // (for its position: the value is -inf either way).
         if constexpr (!Positions) return;
         for (int64_t j = 0; j < r.left; ++j) {
-            if (positions[j] < row_start) fold_column(r, x_row, row_start, j, values + j, positions + j);
+            const bool padding_won =
+                Taps ? j * stride - r.pad + positions[j] * r.dilation < 0 : positions[j] < row_start;
+            if (padding_won) fold_column<Taps>(r, x_row, row_start, j, values + j, positions + j);
         }
     }
 
     using FoldRow = void (*)(const Rows&, const float*, int32_t, float*, int32_t*);
-    // The common windows (3x3/2, 2x2/2, 3x3/1) compiled in.
-    template <bool Positions>
+    // The common windows (3x3/2, 2x2/2, 3x3/1) compiled in. The workspace's two forms fold alike.
+    template <Argmax F>
     static FoldRow fold_row_for(int64_t kernel, int64_t stride) {
-        if (kernel == 3 && stride == 2) return fold_row<3, 2, Positions>;
-        if (kernel == 2 && stride == 2) return fold_row<2, 2, Positions>;
-        if (kernel == 3 && stride == 1) return fold_row<3, 1, Positions>;
-        return fold_row<0, 0, Positions>;
+        constexpr Argmax G = F == Argmax::i32_taps ? Argmax::u8_taps : F;
+        if (kernel == 3 && stride == 2) return fold_row<3, 2, G>;
+        if (kernel == 2 && stride == 2) return fold_row<2, 2, G>;
+        if (kernel == 3 && stride == 1) return fold_row<3, 1, G>;
+        return fold_row<0, 0, G>;
     }
 
     static int64_t power_of_two_at_least(int64_t n) {
@@ -385,7 +452,8 @@ struct MaxPoolPlanes {
                 const int64_t id = d_start + kd * g.dilation[0];
                 for (int64_t kh = h_taps.lo; kh < h_taps.hi; ++kh) {
                     const int64_t ih = h_start + kh * g.dilation[1];
-                    s.window.push_back({(id & (depth_slots - 1)) * row_slots + (ih & (row_slots - 1)), id * g.in[1] + ih});
+                    s.window.push_back({(id & (depth_slots - 1)) * row_slots + (ih & (row_slots - 1)), id * g.in[1] + ih,
+                                        static_cast<int32_t>((kd * g.kernel[1] + kh) * g.kernel[2])});
                 }
             }
         }
@@ -393,21 +461,23 @@ struct MaxPoolPlanes {
         return depth_slots * row_slots;
     }
 
-    static void run(const float* x, float* y, int64_t* indices, int64_t first_plane, int64_t planes,
-                    const PoolArgs& a, bool stream) {
-        if (indices != nullptr) return run_planes<true>(x, y, indices, first_plane, planes, a, stream);
-        run_planes<false>(x, y, nullptr, first_plane, planes, a, stream);
+    static void run(const float* x, float* y, void* argmax, int64_t first_plane, int64_t planes, const PoolArgs& a,
+                    bool stream) {
+        if (!a.has_indices) return run_planes<Argmax::none>(x, y, nullptr, first_plane, planes, a, stream);
+        if (a.indices.dtype == MLN_DTYPE_I64) return run_planes<Argmax::indices>(x, y, argmax, first_plane, planes, a, stream);
+        if (a.indices.dtype == MLN_DTYPE_U8) return run_planes<Argmax::u8_taps>(x, y, argmax, first_plane, planes, a, stream);
+        run_planes<Argmax::i32_taps>(x, y, argmax, first_plane, planes, a, stream);
     }
 
-    template <bool Positions>
-    static void run_planes(const float* x, float* y, int64_t* indices, int64_t first_plane, int64_t planes,
+    template <Argmax F>
+    static void run_planes(const float* x, float* y, void* argmax, int64_t first_plane, int64_t planes,
                            const PoolArgs& a, bool stream) {
         const WindowGeometry& g = a.geometry;
         if (g.out_size() == 0 || planes == 0) return;
         Scratch& s = thread_scratch_in_register<Scratch>();
         Rows& r = s.rows;
         layout(g, r);
-        const FoldRow fold = fold_row_for<Positions>(r.kernel, r.stride);
+        const FoldRow fold = fold_row_for<F>(r.kernel, r.stride);
         const int64_t in_size = g.in_size(), out_size = g.out_size();
         const int64_t out_rows = g.out[0] * g.out[1];
         const int64_t row_floats = r.registers * W;
@@ -437,9 +507,9 @@ struct MaxPoolPlanes {
                         s.tags[static_cast<size_t>(slot)] = row;
                     }
                     if (count == 3) {
-                        fold_window<Positions, 3>(s, rows, count, row_floats, values, out_positions);
+                        fold_window<F, 3>(s, rows, count, row_floats, values, out_positions);
                     } else {
-                        fold_window<Positions, 0>(s, rows, count, row_floats, values, out_positions);
+                        fold_window<F, 0>(s, rows, count, row_floats, values, out_positions);
                     }
                     if (count == 0) {
                         // No row of the window inside x.
@@ -449,7 +519,14 @@ struct MaxPoolPlanes {
                 }
                 const int64_t n = (q1 - q0) * r.out_w, flat = plane * out_size + q0 * r.out_w;
                 write_values<V>(y + flat, s.out_values.data(), n, stream);
-                if constexpr (Positions) P::write_indices(indices + flat, s.out_positions.data(), n, plane * in_size, stream);
+                const int32_t* positions = s.out_positions.data();
+                if constexpr (F == Argmax::indices) {
+                    P::write_indices(static_cast<int64_t*>(argmax) + flat, positions, n, plane * in_size, stream);
+                } else if constexpr (F == Argmax::u8_taps) {
+                    P::write_taps(static_cast<uint8_t*>(argmax) + flat, positions, n);
+                } else if constexpr (F == Argmax::i32_taps) {
+                    P::write_taps(static_cast<int32_t*>(argmax) + flat, positions, n);
+                }
             }
         }
 #if defined(__AVX2__)
@@ -458,25 +535,31 @@ struct MaxPoolPlanes {
     }
 
     // Window pass for one output row: folds the cached row results of its window's `count` rows
-    // (at least 1), in tap order, into `values` and (with Positions) `positions` (whole
-    // registers: row_floats). Count: `count` compiled in (the common 3 rows of a 3x3 window: the
-    // tap loop unrolls), else 0.
-    template <bool Positions, int Count>
+    // (at least 1), in tap order, into `values` and (with positions) `positions` (whole
+    // registers: row_floats): plane positions, or for a workspace each row's first tap plus the
+    // row's kw. Count: `count` compiled in (the common 3 rows of a 3x3 window: the tap loop
+    // unrolls), else 0.
+    template <Argmax F, int Count>
     static void fold_window(const Scratch& s, const WindowRow* rows, int64_t runtime_count, int64_t row_floats,
                             float* values, int32_t* positions) {
+        constexpr bool Positions = has_positions(F), Taps = has_taps(F);
         const int64_t count = Count > 0 ? Count : runtime_count;
         if (count == 0) return;
+        // The row's position: its row result, plus its first tap for a workspace.
+        auto position_at = [&](int64_t t, const int32_t* p) {
+            return Taps ? V::plus(P::load(p), rows[t].tap) : P::load(p);
+        };
         const float* v0 = s.row_values.data() + rows[0].slot * row_floats;
         const int32_t* p0 = s.row_positions.data() + rows[0].slot * row_floats;
         for (int64_t i = 0; i < row_floats; i += W) {
             Reg best = V::load(v0 + i, AllLanes{});
-            IReg position = Positions ? P::load(p0 + i) : IReg{};
+            IReg position = Positions ? position_at(0, p0 + i) : IReg{};
             for (int64_t t = 1; t < count; ++t) {
                 const int64_t at = rows[t].slot * row_floats + i;
                 const Reg v = V::load(s.row_values.data() + at, AllLanes{});
                 const auto take = V::takes_over(v, best);
                 best = V::select(take, v, best);
-                if constexpr (Positions) position = V::select(take, P::load(s.row_positions.data() + at), position);
+                if constexpr (Positions) position = V::select(take, position_at(t, s.row_positions.data() + at), position);
             }
             V::store(values + i, best, AllLanes{});
             if constexpr (Positions) P::store(positions + i, position);

@@ -23,11 +23,12 @@ void conv_backward_data(const mln_conv_params& p, const TensorView& dy, const Te
 void conv_backward_filter(const mln_conv_params& p, const TensorView& x, const TensorView& dy, const TensorView& dw,
                           const TensorView* dbias);
 
-// Max (with flat indices into x, -1 for an empty window) or average over each window;
+// Max (with flat indices into x, -1 for an empty window, or with a u8/i32 workspace: the tap
+// in row-major kernel order, 255/-1 for an empty window) or average over each window;
 // count_include_pad counts taps inside the padded extent.
 void pool_forward(mln_pool_mode mode, const mln_pool_params& p, const TensorView& x, const TensorView& y,
                   const TensorView* indices);
-// Max: dx[indices] += dy; average: each tap of a window gets dy / divisor.
+// Max: dx[indices] (or the workspace tap's element) += dy; average: each tap of a window gets dy / divisor.
 void pool_backward(mln_pool_mode mode, const mln_pool_params& p, const TensorView& dy, const TensorView* indices,
                    const TensorView& dx);
 

@@ -58,12 +58,16 @@ void pool_forward(mln_pool_mode mode, const mln_pool_params& p, const TensorView
         bool found = false;
         double best = -std::numeric_limits<double>::infinity();
         int64_t best_index = -1;
+        int64_t best_tap = -1;
+        int64_t tap = -1;
         for_each_tap(p, x, yi, [&](const int64_t* xi, bool inside, bool) {
+            ++tap;
             if (!inside) return;
             const double v = load_as_double(x, xi);
             if (std::isnan(best)) return;
             if (!found || v > best || std::isnan(v)) {
                 best = v;
+                best_tap = tap;
                 best_index = flat_index(x, xi);
                 if (p.storage_order == 1) {
                     // (n, c) plane first, then the spatial index with the first dimension varying fastest.
@@ -79,7 +83,14 @@ void pool_forward(mln_pool_mode mode, const mln_pool_params& p, const TensorView
             }
         });
         store_from_double(y, yi, best);
-        if (indices != nullptr) *element_at<int64_t>(*indices, yi) = best_index;
+        if (indices == nullptr) return;
+        if (indices->dtype == MLN_DTYPE_U8) {
+            *element_at<uint8_t>(*indices, yi) = best_tap < 0 ? 255 : static_cast<uint8_t>(best_tap);
+        } else if (indices->dtype == MLN_DTYPE_I32) {
+            *element_at<int32_t>(*indices, yi) = static_cast<int32_t>(best_tap);
+        } else {
+            *element_at<int64_t>(*indices, yi) = best_index;
+        }
     });
 }
 
@@ -88,6 +99,16 @@ void pool_backward(mln_pool_mode mode, const mln_pool_params& p, const TensorVie
     std::vector<double> sums(static_cast<size_t>(dx.element_count), 0.0);
     for_each_index(dy.rank, dy.shape, [&](const int64_t* yi) {
         const double g = load_as_double(dy, yi);
+        if (mode == MLN_POOL_MODE_MAX && indices->dtype != MLN_DTYPE_I64) {
+            // The workspace: the chosen tap, counted as for_each_tap visits them.
+            const int64_t chosen = indices->dtype == MLN_DTYPE_U8 ? *element_at<uint8_t>(*indices, yi)
+                                                                 : *element_at<int32_t>(*indices, yi);
+            int64_t tap = -1;
+            for_each_tap(p, dx, yi, [&](const int64_t* xi, bool inside, bool) {
+                if (++tap == chosen && inside) sums[static_cast<size_t>(flat_index(dx, xi))] += g;
+            });
+            return;
+        }
         if (mode == MLN_POOL_MODE_MAX) {
             const int64_t index = *element_at<int64_t>(*indices, yi);
             if (index >= 0) sums[static_cast<size_t>(index)] += g;

@@ -3,7 +3,11 @@ using Myelin.Native;
 
 namespace Myelin.Ops;
 
-/// <summary>ONNX MaxPool / AveragePool (NCHW, 1 to 3 spatial axes), bound to <c>mln_pool_forward</c>.</summary>
+/// <summary>
+/// ONNX MaxPool / AveragePool (NCHW, 1 to 3 spatial axes), bound to <c>mln_pool_forward</c>. MaxPool has a third,
+/// Myelin-only output: the workspace its gradient (PoolGrad) reads, each maximum's tap within its window (u8 for windows
+/// of up to 255 taps, else i32), an eighth of the bytes of the i64 Indices.
+/// </summary>
 public abstract unsafe class PoolKernelOp(string name, PoolMode mode) : OpDef
 {
     /// <inheritdoc/>
@@ -36,6 +40,7 @@ public abstract unsafe class PoolKernelOp(string name, PoolMode mode) : OpDef
         ArgumentNullException.ThrowIfNull(context);
         if (mode == PoolMode.Max)
         {
+            if (context.IsOutputUsed(2)) throw context.Unsupported("its workspace is read; ONNX's MaxPool gives only Y and Indices");
             context.Same(context.AttributesWithout("count_include_pad"));
             return;
         }
@@ -109,21 +114,24 @@ public abstract unsafe class PoolKernelOp(string name, PoolMode mode) : OpDef
         }
 
         var y = new TensorType(x.DType, dims);
-        return mode == PoolMode.Max ? [y, y.WithDType(DType.I64)] : [y];
+        return mode == PoolMode.Max ? [y, y.WithDType(DType.I64), y.WithDType(WorkspaceDType(p))] : [y];
+    }
+
+    /// <summary>The dtype of MaxPool's workspace: u8 where it holds every tap of the window and the empty window's 255.</summary>
+    private static DType WorkspaceDType(PoolParams p)
+    {
+        long taps = 1;
+        for (int i = 0; i < p.SpatialRank; i++) taps = checked(taps * p.Kernel[i]);
+        return taps <= 255 ? DType.U8 : DType.I32;
     }
 
     /// <inheritdoc/>
+    /// <remarks>Max: PoolGrad reads the workspace (its taps do not depend on storage_order).</remarks>
     public override Value?[] Gradient(GradientContext c)
     {
         var attributes = new Dictionary<string, object>(c.Node.Attributes) { ["mode"] = (long)mode };
-        Value indices = mode == PoolMode.Max ? c.Y(1) : c.X(0);
-        if (attributes.Remove("storage_order", out object? order) && Convert.ToInt64(order) != 0)
-        {
-            // PoolGrad reads row-major indices: a row-major twin of the forward gives them.
-            indices = c.Graph.Apply("MaxPool", [c.X(0)], c.Node.Attributes.Where(a => a.Key != "storage_order").ToDictionary())[1];
-        }
-
-        Value[] inputs = mode == PoolMode.Max ? [c.Dy()!, indices, c.X(0)] : [c.Dy()!, c.X(0)];
+        attributes.Remove("storage_order");
+        Value[] inputs = mode == PoolMode.Max ? [c.Dy()!, c.Y(2), c.X(0)] : [c.Dy()!, c.X(0)];
         return [c.Graph.Apply("PoolGrad", inputs, attributes)[0]];
     }
 
@@ -132,9 +140,12 @@ public abstract unsafe class PoolKernelOp(string name, PoolMode mode) : OpDef
     {
         PoolParams[] p = GC.AllocateArray<PoolParams>(1, pinned: true);
         p[0] = Parameters(context.Node);
-        // Indices only where something reads them (training's PoolGrad, a requested output): writing the i64 indices
-        // took a third of max pooling's time (ResNet-18's 3x3/2 at batch 32, Zen 5: 12.5 ms with, 9.1 ms without).
-        return new PoolLaunch(mode, p, context.Input(0), context.Output(0), mode == PoolMode.Max && context.IsOutputRead(1) ? context.Output(1) : null);
+        // Indices and workspace only where something reads them (a requested output; training's PoolGrad): writing
+        // the i64 indices took a third of max pooling's time (ResNet-18's 3x3/2 at batch 32, Zen 5: 12.5 ms with,
+        // 9.1 ms without). A plan reading both (Indices asked for in training) pools twice.
+        bool max = mode == PoolMode.Max;
+        return new PoolLaunch(mode, p, context.Input(0), context.Output(0), max && context.IsOutputRead(1) ? context.Output(1) : null,
+            max && context.IsOutputRead(2) ? context.Output(2) : null);
     }
 
     /// <inheritdoc/>
@@ -143,22 +154,29 @@ public abstract unsafe class PoolKernelOp(string name, PoolMode mode) : OpDef
         ["kernel_shape"] = new long[] { 3, 2 }, ["strides"] = new long[] { 2, 1 }, ["pads"] = new long[] { 1, 0, 1, 1 },
     });
 
-    private sealed class PoolLaunch(PoolMode mode, PoolParams[] p, TensorDesc* x, TensorDesc* y, TensorDesc* indices) : KernelLaunch
+    private sealed class PoolLaunch(PoolMode mode, PoolParams[] p, TensorDesc* x, TensorDesc* y, TensorDesc* indices, TensorDesc* workspace) : KernelLaunch
     {
         public override void Launch(DeviceHandle device)
         {
-            fixed (PoolParams* parameters = p) NativeMethods.Check(NativeMethods.PoolForward(device, mode, parameters, x, y, indices));
+            fixed (PoolParams* parameters = p)
+            {
+                if (indices != null || workspace == null) NativeMethods.Check(NativeMethods.PoolForward(device, mode, parameters, x, y, indices));
+                if (workspace != null) NativeMethods.Check(NativeMethods.PoolForward(device, mode, parameters, x, y, workspace));
+            }
         }
     }
 }
 
-/// <summary>ONNX MaxPool; its second output is ONNX's Indices (row-major flat positions in x).</summary>
+/// <summary>ONNX MaxPool; its second output is ONNX's Indices (row-major flat positions in x), its third the workspace.</summary>
 public sealed class MaxPoolOp() : PoolKernelOp("MaxPool", PoolMode.Max);
 
 /// <summary>ONNX AveragePool.</summary>
 public sealed class AveragePoolOp() : PoolKernelOp("AveragePool", PoolMode.Average);
 
-/// <summary>Myelin's PoolGrad(dy, [indices,] x): the pooling backward (x gives the shape), <c>mln_pool_backward</c>.</summary>
+/// <summary>
+/// Myelin's PoolGrad(dy, [indices,] x): the pooling backward (x gives the shape), <c>mln_pool_backward</c>. Max reads
+/// MaxPool's i64 Indices or its workspace.
+/// </summary>
 public sealed unsafe class PoolGradOp : OpDef
 {
     /// <inheritdoc/>
@@ -193,8 +211,9 @@ public sealed unsafe class PoolGradOp : OpDef
     /// <remarks>
     /// dx is linear in dy, so the gradient with respect to dy is the adjoint applied to g. Average: average pooling of g
     /// with the same attributes (each window's divisor is the one the backward used). Max: the forward's selection,
-    /// g gathered at each window's flat index in x, and 0 where the window held no element of x (index -1).
-    /// x gives only the shape and the indices are integers, so neither gets a gradient.
+    /// g gathered at each window's flat index in x, and 0 where the window held no element of x (index -1); from a
+    /// workspace, the flat indices are those of the MaxPool that wrote it. x gives only the shape and the indices are
+    /// integers, so neither gets a gradient.
     /// </remarks>
     public override Value?[] Gradient(GradientContext c)
     {
@@ -206,6 +225,15 @@ public sealed unsafe class PoolGradOp : OpDef
         }
 
         Value indices = c.X(1);
+        if (indices.DType != DType.I64)
+        {
+            if (indices.Producer is not { Op: MaxPoolOp } pool) throw new GraphValidationException($"{c.Node}: its workspace does not come from a MaxPool, so its second derivative has no flat indices.", c.Node.Name);
+            // Row-major indices: those of the MaxPool, or of its row-major twin where it writes them column-major.
+            indices = pool.Attributes.TryGetValue("storage_order", out object? order) && Convert.ToInt64(order) != 0
+                ? c.Graph.Apply("MaxPool", [pool.Inputs[0]], pool.Attributes.Where(a => a.Key != "storage_order").ToDictionary())[1]
+                : pool.Outputs[1];
+        }
+
         Value flat = c.Graph.Apply("Reshape", [g, c.Graph.Constant(Tensor.FromArray(new long[] { -1 }).MoveToOuterScope())])[0];
         Value selected = c.Graph.Apply("Gather", [flat, indices], new Dictionary<string, object> { ["axis"] = 0L })[0];
         Value empty = c.Graph.Apply("Less", [indices, c.Graph.Scalar(0, indices.DType)])[0];

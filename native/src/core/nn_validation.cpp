@@ -210,6 +210,14 @@ PoolArgs pool_geometry(int32_t mode, const mln_pool_params* params, const Tensor
     return args;
 }
 
+// Taps of a window a workspace can name: u8 keeps 255 for the empty window; i32 keeps the
+// kernels' int32 arithmetic (an empty window's -2^30 plus a tap) negative.
+constexpr int64_t kMaxU8WorkspaceTaps = 255;
+constexpr int64_t kMaxWorkspaceTaps = int64_t{1} << 30;
+
+// Whether the indices are the workspace (u8 or i32 taps within the window), not i64 positions.
+bool has_workspace(const PoolArgs& args) { return args.has_indices && args.indices.dtype != MLN_DTYPE_I64; }
+
 void attach_indices(PoolArgs& args, const mln_tensor_desc* indices, Access access, const char* y_name) {
     if (indices == nullptr) {
         if (args.mode == MLN_POOL_MODE_MAX && access == Access::read) {
@@ -220,8 +228,19 @@ void attach_indices(PoolArgs& args, const mln_tensor_desc* indices, Access acces
     if (args.mode != MLN_POOL_MODE_MAX) invalid("indices must be null for average pooling");
     args.indices = validate_tensor("indices", indices, access);
     args.has_indices = true;
-    if (args.indices.dtype != MLN_DTYPE_I64) {
-        invalid(cat("indices has dtype ", dtype_name(args.indices.dtype), " but must be i64"));
+    const mln_dtype dtype = args.indices.dtype;
+    if (dtype != MLN_DTYPE_I64 && dtype != MLN_DTYPE_U8 && dtype != MLN_DTYPE_I32) {
+        invalid(cat("indices has dtype ", dtype_name(dtype),
+                    " but must be i64 (flat positions) or u8 or i32 (the workspace: taps within the window)"));
+    }
+    const int64_t taps = args.geometry.kernel_size();
+    if (dtype == MLN_DTYPE_U8 && taps > kMaxU8WorkspaceTaps) {
+        invalid(cat("indices is a u8 workspace but the window has ", taps, " taps (at most ", kMaxU8WorkspaceTaps,
+                    "); use i32"));
+    }
+    if (dtype == MLN_DTYPE_I32 && taps > kMaxWorkspaceTaps) {
+        invalid(cat("indices is an i32 workspace but the window has ", taps, " taps (at most ", kMaxWorkspaceTaps,
+                    "); use i64"));
     }
     if (!same_shape(args.indices, args.y)) {
         invalid(cat("indices is ", shape_to_string(args.indices), " but ", y_name, " is ", shape_to_string(args.y)));
@@ -459,7 +478,7 @@ PoolArgs validate_pool_forward(const mln_device& device, int32_t mode, const mln
     if (params->storage_order != 0 && params->storage_order != 1) {
         invalid(cat("params.storage_order is ", params->storage_order, " but must be 0 (row-major) or 1 (column-major)"));
     }
-    args.column_major_indices = params->storage_order == 1;
+    args.column_major_indices = params->storage_order == 1 && args.has_indices && !has_workspace(args);
     require_contiguous_float_operands({{"x", &vx}, {"y", &vy}});
     require_supported(device, MLN_KERNEL_POOL, vy.dtype);
     return args;
@@ -473,7 +492,7 @@ PoolArgs validate_pool_backward(const mln_device& device, int32_t mode, const ml
     args.x = vdx;
     args.y = vdy;
     attach_indices(args, indices, Access::read, "dy");
-    if (params->storage_order != 0) {
+    if (params->storage_order != 0 && !has_workspace(args)) {
         invalid(cat("params.storage_order is ", params->storage_order, " but the backward reads row-major indices (0)"));
     }
     require_contiguous_float_operands({{"dy", &vdy}, {"dx", &vdx}});

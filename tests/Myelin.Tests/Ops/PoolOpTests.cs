@@ -1,3 +1,5 @@
+using Myelin.Autodiff;
+using Myelin.Execution;
 using Myelin.Graphs;
 using NUnit.Framework;
 using static Myelin.Tests.Ops.OpRunner;
@@ -8,6 +10,46 @@ namespace Myelin.Tests.Ops;
 public class PoolOpTests
 {
     private static readonly Dictionary<string, object> s_window = new() { ["kernel_shape"] = new long[] { 2, 2 }, ["strides"] = new long[] { 2, 2 } };
+
+    [TestCase(new long[] { 2, 3, 9, 9 }, new long[] { 3, 3 }, new long[] { 2, 2 }, new long[] { 1, 1, 1, 1 }, 0L, DType.U8)]
+    [TestCase(new long[] { 2, 3, 9, 9 }, new long[] { 3, 3 }, new long[] { 2, 2 }, new long[] { 1, 1, 1, 1 }, 1L, DType.U8)]
+    [TestCase(new long[] { 1, 2, 21, 20 }, new long[] { 16, 16 }, new long[] { 5, 4 }, new long[] { 0, 0, 0, 0 }, 0L, DType.I32)]
+    public void MaxPoolGradientFromTheWorkspaceEqualsTheOneFromTheIndices(long[] shape, long[] kernel, long[] strides, long[] pads, long storageOrder, DType workspace)
+    {
+        // Training's PoolGrad reads MaxPool's workspace; the backward from the i64 Indices (what it read before) gives the same
+        // bits, and Indices asked for in the same plan stay ONNX's flat positions in x.
+        var attributes = new Dictionary<string, object> { ["kernel_shape"] = kernel, ["strides"] = strides, ["pads"] = pads, ["storage_order"] = storageOrder };
+        var graph = new Graph();
+        Value x = graph.Input("x", DType.F32, shape.Select(Dim.Of).ToArray());
+        Value[] pooled = graph.Apply("MaxPool", [x], attributes);
+        Value dy = graph.Input("dy", DType.F32, pooled[0].Type.Dims.ToArray());
+        Value dx = Gradients.Of(pooled[0], [x], dy)[0]!;
+        var gradAttributes = attributes.Where(a => a.Key != "storage_order").ToDictionary(a => a.Key, a => a.Value);
+        gradAttributes["mode"] = 0L;
+        Value rowMajor = graph.Apply("MaxPool", [x], attributes.Where(a => a.Key != "storage_order").ToDictionary(a => a.Key, a => a.Value))[1];
+        Value fromIndices = graph.Apply("PoolGrad", [dy, rowMajor, x], gradAttributes)[0];
+        Assert.That(pooled[2].DType, Is.EqualTo(workspace));
+        Assert.That(dx.Producer!.Inputs[1], Is.SameAs(pooled[2]), "the gradient reads the workspace");
+        graph.MarkOutput(dx, fromIndices, pooled[0], pooled[1]);
+        using CompiledGraph compiled = CompiledGraph.Compile(graph);
+        var generator = new Generator(seed: 11);
+        var feeds = new Dictionary<string, Tensor>
+        {
+            ["x"] = Tensor.RandN(shape, generator: generator).MoveToOuterScope(),
+            ["dy"] = Tensor.RandN(pooled[0].Type.Dims.ToArray().Select(d => d.Value).ToArray(), generator: generator).MoveToOuterScope(),
+        };
+        IReadOnlyList<Tensor> results = compiled.Run(feeds);
+        Assert.That(results[0].ToArray<float>(), Is.EqualTo(results[1].ToArray<float>()));
+        float[] xs = feeds["x"].ToArray<float>(), y = results[2].ToArray<float>();
+        long[] indices = results[3].ToArray<long>();
+        long plane = shape[2] * shape[3];
+        for (int i = 0; i < y.Length; i++)
+        {
+            // Column-major within the plane with storage_order 1.
+            long within = indices[i] % plane, row = storageOrder == 0 ? within / shape[3] : within % shape[2], column = storageOrder == 0 ? within % shape[3] : within / shape[2];
+            Assert.That(xs[indices[i] - within + row * shape[3] + column], Is.EqualTo(y[i]), $"index {i} points at its maximum");
+        }
+    }
 
     [Test]
     public void MaxUnpoolPutsEachValueAtItsFlatIndexAcrossBatchAndChannels()

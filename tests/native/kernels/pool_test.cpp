@@ -76,6 +76,29 @@ std::vector<PoolCase> cases() {
     };
 }
 
+// Max pooling with a workspace of Tap (u8 or i32): y as with indices, the taps as the reference
+// computes them, and the backward from them the bits of the backward from the i64 indices.
+template <class T, class Tap>
+void check_workspace(mln_device* device, const mln_pool_params& p, HostTensor<T>& x, HostTensor<T>& dy,
+                     HostTensor<T>& y_want, HostTensor<T>& dx_from_indices) {
+    SCOPED_TRACE(sizeof(Tap) == 1 ? "u8 workspace" : "i32 workspace");
+    HostTensor<T> y(y_want.shape()), dx(x.shape()), dx_want(x.shape()), y_reference(y_want.shape());
+    HostTensor<Tap> taps(y_want.shape()), taps_want(y_want.shape());
+    ASSERT_EQ(mln_pool_forward(device, MLN_POOL_MODE_MAX, &p, x.desc(), y.desc(), taps.desc()), MLN_STATUS_OK)
+        << mln_last_error();
+    const TensorView taps_view = taps_want.view();
+    reference::pool_forward(MLN_POOL_MODE_MAX, p, x.view(), y_reference.view(), &taps_view);
+    EXPECT_TRUE(same_elements(y, y_want));
+    EXPECT_TRUE(same_elements(taps, taps_want));
+    for (int64_t i = 0; i < dx.count(); ++i) dx.at(i) = std::numeric_limits<T>::quiet_NaN();
+    ASSERT_EQ(mln_pool_backward(device, MLN_POOL_MODE_MAX, &p, dy.desc(), taps.desc(), dx.desc()), MLN_STATUS_OK)
+        << mln_last_error();
+    const TensorView used_taps = taps.view();
+    reference::pool_backward(MLN_POOL_MODE_MAX, p, dy.view(), &used_taps, dx_want.view());
+    EXPECT_TRUE(same_elements(dx, dx_from_indices));
+    EXPECT_TRUE(near_all(dx, dx_want, std::numeric_limits<T>::epsilon() * 1024));
+}
+
 template <class T>
 void check_case(mln_device* device, const PoolCase& c) {
     SCOPED_TRACE(describe(c));
@@ -106,6 +129,10 @@ void check_case(mln_device* device, const PoolCase& c) {
         const TensorView used_indices = indices.view();
         reference::pool_backward(mode, p, dy.view(), max ? &used_indices : nullptr, dx_want.view());
         EXPECT_TRUE(near_all(dx, dx_want, tol * 16));
+        if (max) {
+            check_workspace<T, uint8_t>(device, p, x, dy, y, dx);
+            check_workspace<T, int32_t>(device, p, x, dy, y, dx);
+        }
     }
 }
 
@@ -257,6 +284,13 @@ TEST_F(PoolTest, VectorPathsMatchReferenceAtEveryIsa) {
                 EXPECT_TRUE(same_elements(y, y_want)) << "max";
                 EXPECT_TRUE(same_elements(y_plain, y_want)) << "max without indices";
                 EXPECT_TRUE(same_elements(indices, indices_want)) << "max indices";
+                HostTensor<float> dy(y_shape_of(c)), dx(c.x_shape);
+                fill_random(dy);
+                ASSERT_EQ(mln_pool_backward(device_, MLN_POOL_MODE_MAX, &p, dy.desc(), indices.desc(), dx.desc()),
+                          MLN_STATUS_OK)
+                    << mln_last_error();
+                check_workspace<float, uint8_t>(device_, p, x, dy, y, dx);
+                check_workspace<float, int32_t>(device_, p, x, dy, y, dx);
                 for (int32_t include_pad : {0, 1}) {
                     p.count_include_pad = include_pad;
                     if (!with_nan) fill_random(x);
@@ -358,7 +392,7 @@ TEST_F(PoolTest, RejectsBadArgumentsWithClearMessages) {
     p.dilations[0] = p.dilations[1] = 1;
     HostTensor<float> x({1, 2, 5, 5}), y({1, 2, 2, 2}), bad_y({1, 2, 3, 2}), dx({1, 2, 5, 5});
     HostTensor<int64_t> indices({1, 2, 2, 2});
-    HostTensor<int32_t> indices32({1, 2, 2, 2});
+    HostTensor<float> indices_f32({1, 2, 2, 2});
     EXPECT_TRUE(failed_with(mln_pool_forward(device_, MLN_POOL_MODE_MAX, &p, x.desc(), bad_y.desc(), nullptr),
                             MLN_STATUS_INVALID_ARGUMENT,
                             {"mln_pool_forward: y is 1x2x3x2 but x 1x2x5x5 with kernel=[2,2]", "gives 1x2x2x2"}));
@@ -366,8 +400,8 @@ TEST_F(PoolTest, RejectsBadArgumentsWithClearMessages) {
                             MLN_STATUS_INVALID_ARGUMENT, {"mode is 7"}));
     EXPECT_TRUE(failed_with(mln_pool_forward(device_, MLN_POOL_MODE_AVERAGE, &p, x.desc(), y.desc(), indices.desc()),
                             MLN_STATUS_INVALID_ARGUMENT, {"indices must be null for average pooling"}));
-    EXPECT_TRUE(failed_with(mln_pool_forward(device_, MLN_POOL_MODE_MAX, &p, x.desc(), y.desc(), indices32.desc()),
-                            MLN_STATUS_INVALID_ARGUMENT, {"indices has dtype i32 but must be i64"}));
+    EXPECT_TRUE(failed_with(mln_pool_forward(device_, MLN_POOL_MODE_MAX, &p, x.desc(), y.desc(), indices_f32.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"indices has dtype f32 but must be i64", "or u8 or i32"}));
     EXPECT_TRUE(failed_with(mln_pool_backward(device_, MLN_POOL_MODE_MAX, &p, y.desc(), nullptr, dx.desc()),
                             MLN_STATUS_INVALID_ARGUMENT, {"mln_pool_backward: indices is null"}));
     for (int64_t i = 0; i < indices.count(); ++i) indices.at(i) = 0;
@@ -398,6 +432,42 @@ TEST_F(PoolTest, RejectsBadArgumentsWithClearMessages) {
     p.pads_begin[1] = 2;
     EXPECT_TRUE(failed_with(mln_pool_forward(device_, MLN_POOL_MODE_MAX, &p, x.desc(), y.desc(), nullptr),
                             MLN_STATUS_INVALID_ARGUMENT, {"smaller than the dilated window extent 2"}));
+    p.pads_begin[1] = 1;
+    // The workspace: 2x2 windows, the first column's in the padding (its taps 0 and 2). A tap past
+    // the window or in the padding is named (the lowest such element); 255 (no element) passes.
+    HostTensor<float> y3({1, 2, 2, 3});
+    HostTensor<uint8_t> taps3({1, 2, 2, 3});
+    for (int64_t i = 0; i < taps3.count(); ++i) taps3.at(i) = 1;
+    taps3.at(3) = 4;
+    taps3.at(9) = 2;
+    EXPECT_TRUE(failed_with(mln_pool_backward(device_, MLN_POOL_MODE_MAX, &p, y3.desc(), taps3.desc(), dx.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"indices element 3 is 4 but must be a tap of its window inside dx",
+                                                          "(the window has 4 taps) or 255"}));
+    taps3.at(3) = 2;
+    EXPECT_TRUE(failed_with(mln_pool_backward(device_, MLN_POOL_MODE_MAX, &p, y3.desc(), taps3.desc(), dx.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"indices element 3 is 2 but must be a tap"}));
+    taps3.at(3) = 255;
+    taps3.at(9) = 1;
+    for (int64_t i = 0; i < y3.count(); ++i) y3.at(i) = static_cast<float>(i + 1);
+    ASSERT_EQ(mln_pool_backward(device_, MLN_POOL_MODE_MAX, &p, y3.desc(), taps3.desc(), dx.desc()), MLN_STATUS_OK)
+        << mln_last_error();
+    // Tap 1 is the window's first row, second column: x's (0, 0), (0, 2), (0, 4), (2, 2), (2, 4).
+    EXPECT_EQ(dx.at(0), 1.0f);
+    EXPECT_EQ(dx.at(2), 2.0f);
+    EXPECT_EQ(dx.at(2 * 5 + 0), 0.0f);  // output (1, 0) is 255: no share
+    EXPECT_EQ(dx.at(2 * 5 + 2), 5.0f);
+    EXPECT_EQ(dx.at(25 + 2 * 5 + 4), 12.0f);
+    p.pads_begin[1] = 0;
+    // u8 holds windows of up to 255 taps; i32 any the kernels take.
+    p.kernel[0] = 16;
+    p.kernel[1] = 16;
+    p.strides[0] = p.strides[1] = 1;
+    HostTensor<float> big_x({1, 1, 16, 16}), big_y({1, 1, 1, 1});
+    HostTensor<uint8_t> big_taps({1, 1, 1, 1});
+    EXPECT_TRUE(failed_with(mln_pool_forward(device_, MLN_POOL_MODE_MAX, &p, big_x.desc(), big_y.desc(), big_taps.desc()),
+                            MLN_STATUS_INVALID_ARGUMENT, {"indices is a u8 workspace but the window has 256 taps (at most 255)"}));
+    p.kernel[0] = p.kernel[1] = 2;
+    p.strides[0] = p.strides[1] = 2;
     p.pads_begin[1] = 0;
     p.kernel[0] = 0;
     EXPECT_TRUE(failed_with(mln_pool_forward(device_, MLN_POOL_MODE_MAX, &p, x.desc(), y.desc(), nullptr),
