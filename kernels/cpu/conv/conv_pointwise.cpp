@@ -260,8 +260,19 @@ void gather_columns_at(const WindowGeometry& g, const T* x, int64_t depth, int64
     }
 }
 
+// Rows of stride 2 in AVX-512 registers where they serve (gathers_stride2_rows): ResNet-18's
+// 1x1/2 forward at batch 1 on 2 threads 0.93-0.96x the time of the compiler's loop (Zen 5,
+// same-process A/B both ways round), batch 32 even.
 template <class T>
 void gather_columns(const WindowGeometry& g, const T* x, int64_t depth, int64_t q0, int64_t count, T* to) {
+#if defined(MYELIN_X86_64_KERNELS)
+    if constexpr (std::is_same_v<T, float>) {
+        if (gathers_stride2_rows(g)) {
+            return gather_stride2_columns_avx512(x, depth, g.in_size(), g.stride[1] * g.in[2], g.out[2], q0, count, to,
+                                                 count);
+        }
+    }
+#endif
     if (g.stride[2] == 1) return gather_columns_at<T, 1>(g, x, depth, q0, count, to);
     if (g.stride[2] == 2) return gather_columns_at<T, 2>(g, x, depth, q0, count, to);
     gather_columns_at<T, 0>(g, x, depth, q0, count, to);
@@ -845,7 +856,10 @@ void conv_pointwise_forward(const ConvArgs& a) {
     // Strided: on several threads each task gathers its own columns, which saves the separate
     // gather pass's parallel region and its hand-over (ResNet-18's 1x1/2 layers at batch 1, 2
     // threads, best of 1200 interleaved calls on a loaded machine: 0.69-0.94x the time); on one
-    // thread there is no region to save and the separate pass measured 2-3% faster.
+    // thread there is no region to save and the separate pass measured 2-3% faster (1.01-1.03x
+    // with the tasks' AVX-512 gather too, Zen 5). Lost at 1 thread, 2026-12-07: each column
+    // chunk's columns (kL1ColumnBytes) gathered just before its panels, the next chunk's lines of
+    // x prefetched into L2 meanwhile: 64->128 1.04-1.09x the time (1.06x with the prefetch).
     if (strided(g) && cpu::thread_pool().thread_count() > 1) {
         p.strided_b = &g;
     } else if (strided(g)) {

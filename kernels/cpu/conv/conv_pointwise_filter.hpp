@@ -65,6 +65,13 @@ void pointwise_filter_images_panel_stride2_avx512(const float* x, int64_t channe
 void gather_stride2_rows_avx512(const float* x, int64_t channels, int64_t channel_stride, int64_t rows,
                                 int64_t row_step, int64_t count, float* compact);
 
+// to[k * to_stride + j] = x[k * channel_stride + (q / count) * row_step + 2 (q % count)] for k <
+// depth, j < n, q = q0 + j: a block of a stride-2 layer's output positions (count a row) gathered
+// from x's channels, pieces of up to 16 outputs a row (AVX-512 f32). Reads x only inside its
+// depth channels.
+void gather_stride2_columns_avx512(const float* x, int64_t depth, int64_t channel_stride, int64_t row_step,
+                                   int64_t count, int64_t q0, int64_t n, float* to, int64_t to_stride);
+
 // Whether gather_stride2_rows_avx512 serves a strided layer's rows (f32, the callers' part):
 // AVX-512 active, stride 2 along the rows, no plane axis (2-d and 1-d layers).
 bool gathers_stride2_rows(const WindowGeometry& g);

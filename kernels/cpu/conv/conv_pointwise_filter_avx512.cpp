@@ -511,6 +511,9 @@ void pointwise_filter_broadcast_block_avx512(const float* b, int64_t ldb, int64_
 // skipped lines. ResNet-18's 64->128 1x1/2 (x 56x56: 56 floats skipped), A/B in one process
 // against channel after channel: batch 32 0.89-0.92x the time on 1 thread, 0.84-0.94x on 2;
 // batch 1 even. Across the channels 128->256 (28 skipped) was about even, 256->512 (14) 1.05x.
+// Lost, 2026-12-07: each row's lines of the row gathered next in its channel prefetched (into L1;
+// kPanelGatherPrefetchRows ahead where not interleaved): batch 1, 1 thread, ResNet-18's 1x1/2
+// forward 1.00-1.06x the time (sum 1.02x), backward filter 0.99-1.03x (one way round).
 constexpr int64_t kInterleavedMinSkip = 32;
 
 void gather_stride2_rows_avx512(const float* x, int64_t channels, int64_t channel_stride, int64_t rows,
@@ -551,6 +554,39 @@ void gather_stride2_rows_avx512(const float* x, int64_t channels, int64_t channe
     }
     for (int64_t c = 0; c < channels; ++c) {
         for (int64_t o = 0; o < rows; ++o) gather_row(c, o, compact_size);
+    }
+}
+
+void gather_stride2_columns_avx512(const float* x, int64_t depth, int64_t channel_stride, int64_t row_step,
+                                   int64_t count, int64_t q0, int64_t n, float* to, int64_t to_stride) {
+    const int64_t x_floats = depth * channel_stride;
+    const int64_t first_row = q0 / count, first_w = q0 % count;
+    const int64_t end = (depth - 1) * to_stride + n;
+    for (int64_t k = 0; k < depth; ++k) {
+        float* out = to + k * to_stride;
+        int64_t o = first_row, w = first_w;
+        for (int64_t j = 0; j < n;) {
+            const int64_t run = std::min(count - w, n - j);
+            const int64_t row = k * channel_stride + o * row_step + 2 * w;
+            for (int64_t piece = 0; piece < run; piece += kLanes) {
+                const int64_t outputs = std::min(kLanes, run - piece);
+                const int64_t at = row + 2 * piece;
+                // Whole loads inside x, as the row gather's. Lost: a run's last piece masked where
+                // its whole loads reach a line past its inputs (batch 32, 2 threads: 7-output rows
+                // 1.13-1.20x the time, 28-output rows even).
+                const __m512 v = stride2_piece(x + at, at + 2 * kLanes <= x_floats, stride2_piece_masks(outputs));
+                // Whole stores inside to's last row's end: the extra outputs land where later
+                // pieces write (or between to's rows).
+                if (k * to_stride + j + piece + kLanes <= end) {
+                    _mm512_storeu_ps(out + j + piece, v);
+                } else {
+                    _mm512_mask_storeu_ps(out + j + piece, static_cast<__mmask16>((1u << outputs) - 1), v);
+                }
+            }
+            j += run;
+            w = 0;
+            ++o;
+        }
     }
 }
 

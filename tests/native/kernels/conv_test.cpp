@@ -459,7 +459,8 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // and masked registers), 530 deep (two passes over C), stride 2 (49 gathered positions), groups;
 // an image of 2 positions is all tail. Strided forward on several threads gathers per task:
 // 31 x 23 outputs (position blocks that start inside an output row) and 3-d stride 2 (runs that
-// cross a plane). Task splits (split_tasks): position blocks on whole tiles of about equal
+// cross a plane), 2 images of 6 x 4 at stride 2 (6 positions 5 deep: the AVX-512 row gather's
+// whole stores stop at the block's end). Task splits (split_tasks): position blocks on whole tiles of about equal
 // registers where the L2 budget takes two (196 positions 800 deep; 400 deep, 2 images: one
 // block each, the image under kImageBlockBytes, one image a task) or the pool more (784
 // positions at 2 and 3 threads, the last block ending in a one-register tile), images in uneven
@@ -542,6 +543,7 @@ std::vector<ConvCase> pointwise_cases() {
         {{1, 9, 57, 56}, 30, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 13, 28, 28}, 40, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{3, 9, 6, 10}, 11, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 5, 6, 4}, 7, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
 }
 
