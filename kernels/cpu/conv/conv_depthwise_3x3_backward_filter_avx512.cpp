@@ -39,10 +39,18 @@ using depthwise_filter::SumLanes;
 // At pad 1 the 32 columns load from base + 1 (64-byte aligned on 112-wide rows: no load across
 // a line) and column base broadcast into lane 0 of t[0]: Zen 5, conv_vs_build, batch 1, dw96/2 @
 // 112 0.98x the time, dw144/2 @ 56 1.09-1.11x (half its rows off a line), 2026-12-07.
-template <bool Masked>
+//
+// Aligned (pad 1, columns from 2 first: stride2_columns at pad 0): the even columns e are tap 1,
+// the odd ones o tap 2, and o's lane j tap 0 of output j + 1, whose products take dy loaded a
+// column later; every load starts on a 128-byte step of the row (on a line on 112-wide rows,
+// half of 56-wide ones), no 33rd column is left, and the row's first register is plain. Bands
+// over up to 4 images at pad 1 (stride2_filter_bands), Zen 5, conv_vs_build both ways round,
+// batch 1: dw96/2 @ 112 0.92-0.98x the time, dw144/2 @ 56 within noise (0.96-1.02x; 1.04-1.05x
+// slower while the last register loaded dy a column later too, not moved down a lane in d).
+template <bool Masked, bool Aligned = false>
 inline RowTaps stride2_filter_taps(const float* row, const Stride2Columns& c) {
     RowTaps r;
-    stride2_window_even_odd<Masked>(row + c.base, c, r.t[0], r.t[1]);
+    stride2_window_even_odd<Masked>(row + c.base, c, r.t[Aligned ? 1 : 0], r.t[Aligned ? 0 : 1]);
     r.t[2] = r.t[0];
     return r;
 }
@@ -50,31 +58,43 @@ inline RowTaps stride2_filter_taps(const float* row, const Stride2Columns& c) {
 // The lanes of a register of outputs first..first + 15 for the filter: tap[kw] those whose
 // product with stride2_filter_taps's t[kw] counts (tap in the row, output existing; tap 2's lane
 // j is output j - 1), d the outputs', shifted the lanes of outputs j - 1; plain: every lane of
-// each (the first register never: its lane 0 would be output -1).
+// each (the first register never: its lane 0 would be output -1). Aligned: of the aligned taps
+// (tap 0's lane j output j + 1, shifted the lanes of outputs j + 1).
 struct Stride2FilterLanes {
     __mmask16 tap[3], d, shifted;
     bool plain;
 };
 
+// Aligned: the lanes of stride2_filter_taps<Masked, true> (shifted: the outputs j + 1).
 MLN_NOINLINE std::vector<Stride2FilterLanes>& stride2_filter_lanes(const std::vector<Stride2Columns>& columns,
-                                                      int64_t out_width, int64_t in_width) {
+                                                                   int64_t out_width, int64_t in_width,
+                                                                   bool aligned) {
     thread_local std::vector<Stride2FilterLanes> lanes;
     lanes.clear();
     for (size_t v = 0; v < columns.size(); ++v) {
         const Stride2Columns& c = columns[v];
         const int64_t first = static_cast<int64_t>(v) * 16;
         Stride2FilterLanes l;
-        l.tap[0] = c.tap[0];
-        l.tap[1] = c.tap[1];
         l.d = lanes_below(out_width - first);
-        l.shifted = lanes_between(1 - first, out_width - first + 1);
         __mmask16 in_row = 0;
         for (int64_t j = 0; j < 16; ++j) {
-            const int64_t column = c.base + 2 * j;
+            const int64_t column = c.base + 2 * j + (aligned ? 1 : 0);
             if (column >= 0 && column < in_width) in_row = static_cast<__mmask16>(in_row | (1u << j));
         }
-        l.tap[2] = static_cast<__mmask16>(in_row & l.shifted);
-        l.plain = c.interior && first > 0;
+        if (aligned) {
+            l.shifted = lanes_below(out_width - first - 1);
+            l.tap[0] = static_cast<__mmask16>(in_row & l.shifted);
+            l.tap[1] = c.tap[0];
+            l.tap[2] = static_cast<__mmask16>(in_row & l.d);
+            l.plain = c.load[0] == 0xFFFF && c.load[1] == 0xFFFF && l.tap[0] == 0xFFFF && l.tap[1] == 0xFFFF &&
+                      l.tap[2] == 0xFFFF;
+        } else {
+            l.tap[0] = c.tap[0];
+            l.tap[1] = c.tap[1];
+            l.shifted = lanes_between(1 - first, out_width - first + 1);
+            l.tap[2] = static_cast<__mmask16>(in_row & l.shifted);
+            l.plain = c.interior && first > 0;
+        }
         lanes.push_back(l);
     }
     return lanes;
@@ -88,9 +108,19 @@ struct Stride2Dy {
 // First: the row's first register, whose lane 0 (output -1) no tap takes: dy moved up a lane
 // in the register, not loaded again (a load fewer a row where loads bound the strips: dw192/2
 // @ 28, batch 1, one thread, 1.06-1.14x faster, dw144/2 @ 56 and dw96/2 @ 112 within 2%).
-template <bool Masked, bool First>
+// Aligned: shifted is dy a column later (lane j output j + 1); First then means the row's last
+// register (no output after its lanes), whose dy moves down a lane in the register.
+template <bool Masked, bool First, bool Aligned = false>
 inline Stride2Dy stride2_filter_dy(const float* dy_row, const Stride2FilterLanes& lanes) {
-    if constexpr (First) {
+    if constexpr (Aligned) {
+        if constexpr (First) {
+            const __m512 d = _mm512_maskz_loadu_ps(lanes.d, dy_row);
+            return {d, _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_setzero_si512(), _mm512_castps_si512(d), 1))};
+        } else if constexpr (Masked) {
+            return {_mm512_maskz_loadu_ps(lanes.d, dy_row), _mm512_maskz_loadu_ps(lanes.shifted, dy_row + 1)};
+        }
+        return {_mm512_loadu_ps(dy_row), _mm512_loadu_ps(dy_row + 1)};
+    } else if constexpr (First) {
         const __m512 d = _mm512_maskz_loadu_ps(lanes.d, dy_row);
         return {d, _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(d), _mm512_setzero_si512(), 15))};
     } else if constexpr (Masked) {
@@ -102,12 +132,12 @@ inline Stride2Dy stride2_filter_dy(const float* dy_row, const Stride2FilterLanes
 // acc[tap] += dy . taps (one source row's stride2_filter_taps, filter row acc[0..2]) for a
 // register of dy; Masked: each product only on the lanes of `lanes` (a padding tap is left out,
 // not multiplied by a zero).
-template <bool Masked>
+template <bool Masked, bool Aligned = false>
 inline void stride2_tap_products(const RowTaps& t, const Stride2Dy& dy, const Stride2FilterLanes& lanes,
                                  __m512* acc) {
     MLN_UNROLL(3)
     for (int64_t kw = 0; kw < 3; ++kw) {
-        const __m512 d = kw == 2 ? dy.shifted : dy.d;
+        const __m512 d = kw == (Aligned ? 0 : 2) ? dy.shifted : dy.d;
         acc[kw] = Masked ? _mm512_mask3_fmadd_ps(t.t[kw], d, acc[kw], lanes.tap[kw]) : _mm512_fmadd_ps(t.t[kw], d, acc[kw]);
     }
 }
@@ -211,7 +241,8 @@ MLN_ALWAYS_INLINE void prefetch_strip_ahead(const float* row, int64_t base, int6
 // 1 0.91-0.97x the time, batch 32 on two threads 0.82-0.88x, batches 4 and 8 1.0-1.02x. The
 // band strips (three instances of the loop) ran dw96/2 @ 112 1.05-1.08x slower at batch 1, so
 // they keep the tested loop.
-template <bool Masked, bool First, bool FewImages, int64_t Ahead = kPrefetchBytes, bool InnerRows = false>
+template <bool Masked, bool First, bool FewImages, int64_t Ahead = kPrefetchBytes, bool InnerRows = false,
+          bool Aligned = false>
 MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g,
                                             const Stride2Columns& columns, const Stride2FilterLanes& filter_lanes,
                                             int64_t first_column, int64_t oh_begin, int64_t oh_end, __m512* acc,
@@ -232,18 +263,19 @@ MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, con
         const int64_t top = 2 * oh - pad;
         const float* dy_row = dy + oh * out_width + first_column;
         prefetch_strip_ahead<FewImages, Ahead>(x + (top + 1) * in_width, c.base, in_width, dy_row);
-        const Stride2Dy d = stride2_filter_dy<Masked, First>(dy_row, lanes);
+        const Stride2Dy d = stride2_filter_dy<Masked, First, Aligned>(dy_row, lanes);
         if (kInner || (top >= 0 && top < in_rows)) {
-            if (!kInner && !have_carried) carried = stride2_filter_taps<Masked>(x + top * in_width, c);
-            stride2_tap_products<Masked>(carried, d, lanes, a);
+            if (!kInner && !have_carried) carried = stride2_filter_taps<Masked, Aligned>(x + top * in_width, c);
+            stride2_tap_products<Masked, Aligned>(carried, d, lanes, a);
         }
         if (kInner || (top + 1 >= 0 && top + 1 < in_rows)) {
-            stride2_tap_products<Masked>(stride2_filter_taps<Masked>(x + (top + 1) * in_width, c), d, lanes, a + 3);
+            stride2_tap_products<Masked, Aligned>(stride2_filter_taps<Masked, Aligned>(x + (top + 1) * in_width, c), d,
+                                                  lanes, a + 3);
         }
         have_carried = kInner || (top + 2 >= 0 && top + 2 < in_rows);
         if (have_carried) {
-            carried = stride2_filter_taps<Masked>(x + (top + 2) * in_width, c);
-            stride2_tap_products<Masked>(carried, d, lanes, a + 6);
+            carried = stride2_filter_taps<Masked, Aligned>(x + (top + 2) * in_width, c);
+            stride2_tap_products<Masked, Aligned>(carried, d, lanes, a + 6);
         }
     };
     if constexpr (InnerRows) {
@@ -298,7 +330,7 @@ MLN_ALWAYS_INLINE void stride2_last_column_tap_sums(const float* x, const float*
 
 // acc[tap] += dy . the source at the tap over one plane at stride 2 x 2 in bands of output rows,
 // each band one column strip after another.
-template <bool FewImages>
+template <bool FewImages, bool Aligned = false>
 MLN_ALWAYS_INLINE void stride2_filter_bands(const float* x, const float* dy, const WindowGeometry& g,
                                             const std::vector<Stride2Columns>& columns,
                                             const std::vector<Stride2FilterLanes>& lanes, __m512* acc) {
@@ -314,7 +346,15 @@ MLN_ALWAYS_INLINE void stride2_filter_bands(const float* x, const float* dy, con
         const int64_t oh1 = std::min(out_rows, oh0 + band);
         for (int64_t v = 0; v < column_count; ++v) {
             if (lanes[v].plain) {
-                stride2_filter_strip<false, false, FewImages>(x, dy, g, columns[v], lanes[v], v * 16, oh0, oh1, a);
+                stride2_filter_strip<false, false, FewImages, kPrefetchBytes, false, Aligned>(x, dy, g, columns[v],
+                                                                                             lanes[v], v * 16, oh0,
+                                                                                             oh1, a);
+            } else if (Aligned && v + 1 == column_count) {
+                stride2_filter_strip<true, true, FewImages, kPrefetchBytes, false, true>(x, dy, g, columns[v],
+                                                                                        lanes[v], v * 16, oh0, oh1, a);
+            } else if (Aligned) {
+                stride2_filter_strip<true, false, FewImages, kPrefetchBytes, false, true>(x, dy, g, columns[v],
+                                                                                         lanes[v], v * 16, oh0, oh1, a);
             } else if (v == 0) {
                 stride2_filter_strip<true, true, FewImages>(x, dy, g, columns[v], lanes[v], 0, oh0, oh1, a);
             } else {
@@ -330,7 +370,8 @@ MLN_ALWAYS_INLINE void stride2_filter_bands(const float* x, const float* dy, con
 // split of 32 source columns per register of dy, by column strips or by rows.
 void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
                          const std::vector<Stride2Columns>& columns, const std::vector<Stride2FilterLanes>& lanes,
-                         int64_t images, __m512* acc) {
+                         int64_t images, bool aligned, __m512* acc) {
+    if (aligned) return stride2_filter_bands<true, true>(x, dy, g, columns, lanes, acc);
     stride2_last_column_tap_sums(x, dy, g, acc);
     if (images <= kStride2FilterBandsMaxImages) return stride2_filter_bands<true>(x, dy, g, columns, lanes, acc);
     if (g.in_size() * static_cast<int64_t>(sizeof(float)) > kStride2FilterStripPlaneBytes) {
@@ -437,8 +478,10 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
     }
     if (depthwise_3x3_pairs_fit(g)) return pair_filter_sums_by_channel_groups(x, dy, layout, channels, images, g, dw);
     if (is_flat(g)) return depthwise_filter::flat_filter_sums_avx512(x, dy, g, layout, channels, images, dw);
-    const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], g.pad_begin[2]);
-    const std::vector<Stride2FilterLanes>& lanes = stride2_filter_lanes(columns, g.out[2], g.in[2]);
+    // Bands of several strips at pad 1 take the aligned form (stride2_filter_taps).
+    const bool aligned = g.pad_begin[2] == 1 && g.out[2] > 16 && images <= kStride2FilterBandsMaxImages;
+    const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], aligned ? 0 : g.pad_begin[2]);
+    const std::vector<Stride2FilterLanes>& lanes = stride2_filter_lanes(columns, g.out[2], g.in[2], aligned);
     if (columns.size() == 1) {
         if (images <= kStride2FilterBandsMaxImages) {
             return stride2_one_strip_filter_sums<true>(x, dy, g, layout, channels, images, columns[0], lanes[0], dw);
@@ -446,7 +489,7 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
         return stride2_one_strip_filter_sums<false>(x, dy, g, layout, channels, images, columns[0], lanes[0], dw);
     }
     filter_sums_by_channel_groups(x, dy, layout, channels, images, dw, [&](const float* xc, const float* dyc, __m512* acc) {
-        stride2_filter_sums(xc, dyc, g, columns, lanes, images, acc);
+        stride2_filter_sums(xc, dyc, g, columns, lanes, images, aligned, acc);
     });
 }
 
