@@ -240,7 +240,8 @@ MLN_ALWAYS_INLINE void prefetch_strip_ahead(const float* row, int64_t base, int6
 // strip (dw192/2 @ 28, Zen 5, same-process A/B both ways round against the tested loop): batch
 // 1 0.91-0.97x the time, batch 32 on two threads 0.82-0.88x, batches 4 and 8 1.0-1.02x. The
 // band strips (three instances of the loop) ran dw96/2 @ 112 1.05-1.08x slower at batch 1, so
-// they keep the tested loop.
+// they keep the tested loop; so did the aligned form's plain strips alone (8 channels of 112 x
+// 112 in L2, a loaded machine: 1.2x the time a strip row, 2026-12-07).
 template <bool Masked, bool First, bool FewImages, int64_t Ahead = kPrefetchBytes, bool InnerRows = false,
           bool Aligned = false>
 MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g,
