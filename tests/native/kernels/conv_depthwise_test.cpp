@@ -258,9 +258,10 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     }
     cases.push_back({2, 5, 19, 33, 2, 0, 0});
     cases.push_back({1, 21, 11, 67, 2, 1, 1});  // 34 outputs a row: two full registers and a tail
-    // Pad 1 (the filter's aligned strips): 32 outputs (no output after the last register's lane
-    // 15) and 33 over two images.
+    // Pad 1 (the filter's aligned strips, rows a whole number of cache lines): 32 outputs (no
+    // output after the last register's lane 15) and 56 over two images; 33 (the other form).
     cases.push_back({1, 5, 9, 64, 2, 1, 1});
+    cases.push_back({2, 5, 9, 112, 2, 1, 1});
     cases.push_back({2, 5, 9, 65, 2, 1, 1});
     cases.push_back({2, 5, 9, 65, 2, 0, 0});    // 32 outputs a row
     cases.push_back({1, 5, 8, 66, 2, 1, 0});
