@@ -1,8 +1,9 @@
 // Float transcendentals written once over a vector-traits struct W (vector_math_avx2.hpp:
 // 8 lanes of __m256, vector_math_avx512.hpp: 16 lanes of __m512). Both instantiations run the
 // same operations in the same order, so they give bit-identical results lane for lane (erf
-// excepted: its table has one permute's entries, vmath::ErfIntervals; and log and log1p, which
-// AVX-512 takes by a table, vmath::log_interval).
+// excepted: its table has one permute's entries, vmath::ErfIntervals; log and log1p, which
+// AVX-512 takes by a table, vmath::log_interval; and tanh, which AVX-512 takes by intervals as
+// erf, vmath::TanhIntervals).
 //
 // Maximum errors in ulp of the exact value (double-precision std:: functions), measured by
 // tests/native/kernels/vector_math_test.cpp at every vector ISA over every 61st float bit
@@ -12,6 +13,7 @@
 //   log      0.80 measured (bound 1.5)  log(0) = -inf, log(x < 0) = NaN, log(inf) = inf
 //                                       1.44 at AVX-512 (vmath::log_interval)
 //   tanh     1.30 measured (bound 1.5)  tanh(-0) = -0
+//                                       1.40 at AVX-512 (vmath::TanhIntervals)
 //   sigmoid  3.04 measured (bound 3.5)  e^x / (1 + e^x) for x < 0: no overflow
 //   erf      2.25 measured (bound 3)    2.23 at AVX-512; 2.45 over every float in [2^-12, 4.5]
 //                                       (AVX2 and AVX-512 alike)

@@ -129,7 +129,10 @@ struct VecLeakyRelu {
         return piecewise<W>(W::gt(x, W::zero()), W::set1(1.0f), W::le(x, W::zero()), p.alpha, x);
     }
 };
-// Exact GELU: x Phi(x); derivative Phi(x) + x phi(x).
+// Exact GELU: x Phi(x); derivative Phi(x) + x phi(x). Not taken (counted, 2026-12-07): 0.5 x +
+// 0.5|x| erf(|x|/sqrt 2) as fma(0.5|x|, p, base) with erf's parts saves 2 instructions but, erf's p
+// staying at -erfc(4) beyond its last interval, needs a compare and select there (gelu(-inf)
+// would be -4e-8, gelu(+inf) NaN), which takes them back.
 struct VecGelu {
     static constexpr bool kGradFromY = false;
     // (1 + e) / 2 as one FMA: halving is exact, so the bits of the add and multiply it replaces
