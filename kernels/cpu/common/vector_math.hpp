@@ -1,8 +1,9 @@
 // Float transcendentals written once over a vector-traits struct W (vector_math_avx2.hpp:
 // 8 lanes of __m256, vector_math_avx512.hpp: 16 lanes of __m512). Both instantiations run the
 // same operations in the same order, so they give bit-identical results lane for lane (erf
-// excepted: its table has one permute's entries, vmath::ErfIntervals; and log and log1p, which
-// AVX-512 takes by a table, vmath::log_interval).
+// excepted: its table has one permute's entries, vmath::ErfIntervals; log and log1p, which
+// AVX-512 takes by a table, vmath::log_interval; and tanh, which AVX-512 takes by intervals as
+// erf, vmath::TanhIntervals).
 //
 // Maximum errors in ulp of the exact value (double-precision std:: functions), measured by
 // tests/native/kernels/vector_math_test.cpp at every vector ISA over every 61st float bit
@@ -12,6 +13,7 @@
 //   log      0.80 measured (bound 1.5)  log(0) = -inf, log(x < 0) = NaN, log(inf) = inf
 //                                       1.44 at AVX-512 (vmath::log_interval)
 //   tanh     1.30 measured (bound 1.5)  tanh(-0) = -0
+//                                       1.40 at AVX-512 (vmath::TanhIntervals)
 //   sigmoid  3.04 measured (bound 3.5)  e^x / (1 + e^x) for x < 0: no overflow
 //   erf      2.25 measured (bound 3)    2.23 at AVX-512; 2.45 over every float in [2^-12, 4.5]
 //                                       (AVX2 and AVX-512 alike)
@@ -245,35 +247,18 @@ MLN_ALWAYS_INLINE typename W::V log_of_interval(typename W::V e, typename W::V l
 // log x = e ln2 + log(1 + f), x = (1 + f) 2^e, 1 + f in [sqrt(1/2), sqrt 2). W::reduce_for_log
 // gives x = 0 -> e = -inf, f = 0; x = inf -> e = inf, f = 0; x < 0 -> f = NaN, which
 // log_of_reduced carries through to -inf, inf and NaN. W::kLogByTable: the same special values
-// through reduce_for_log_by_table's e and m (m = -1 for -0, NaN for x < 0).
+// through reduce_for_log_by_table's e and m (m = -1 for -0, NaN for x < 0); a NaN x gives NaN m
+// and e, which the arithmetic carries through, so no passthrough select (2 instructions).
 template <class W>
 MLN_ALWAYS_INLINE typename W::V log(typename W::V x) {
     if constexpr (W::kLogByTable) {
         const auto [e, m] = W::reduce_for_log_by_table(x);
         const auto [inverse_centre, log_centre] = log_interval<W>(m);
-        return nan_passthrough<W>(x, log_of_interval<W>(e, log_centre, W::fmsub(m, inverse_centre, W::set1(1.0f))));
+        return log_of_interval<W>(e, log_centre, W::fmsub(m, inverse_centre, W::set1(1.0f)));
     } else {
         const auto r = W::reduce_for_log(x);
         return nan_passthrough<W>(x, log_of_reduced<W>(r.e, r.f));
     }
-}
-
-// |x| < 0.625: x + x u R(u), u = x^2 (fit of tanh(x)/x); else 1 - 2 / (e^2|x| + 1).
-template <class W>
-MLN_ALWAYS_INLINE typename W::V tanh(typename W::V x) {
-    static constexpr float r[] = {-5.657135184e-03f, 2.058819145e-02f, -5.372010766e-02f, 1.333111406e-01f,
-                                  -3.333325986e-01f};
-    const auto ax = W::abs(x);
-    const auto u = W::mul(x, x);
-    const auto small = W::fmadd(W::mul(x, u), polynomial<W>(u, r), x);
-    // 2|x| >= 0 needs only the upper clamp (where tanh is 1 in float); a NaN carries through min.
-    const auto e = exp_of_normal<W>(W::min(W::set1(20.0f), W::add(ax, ax)));
-    const auto one = W::set1(1.0f);
-    // A reciprocal by rcp14 and one Newton step in place of the divide at AVX-512 took 1.02-1.12x the
-    // time (Zen 5, in cache, one thread; 2026-12-07): the divide does not bound tanh.
-    const auto large = W::sub(one, W::div(W::set1(2.0f), W::add(e, one)));
-    // tanh is odd: the sign of x also fixes tanh(-0) = -0. A NaN x takes `small`, which is NaN.
-    return W::copysign(W::select(W::le(W::set1(0.625f), ax), large, small), x);
 }
 
 template <class W>
@@ -307,6 +292,7 @@ template <>
 struct ErfIntervals<32> {
     static constexpr float kPerUnit = 8.0f;
     static constexpr float kFirstNearOne = 8.0f;
+    static constexpr float kLimit = 4.0f;
     static constexpr float kCoefficients[6][32] = {
     {1.125495984e-01f, 1.040411715e-01f, 7.995850014e-02f, 4.544336755e-02f, 7.354803554e-03f, -2.733200060e-02f,
      -5.313481233e-02f, -6.710700187e-02f, -6.909583426e-02f, -6.126740250e-02f, -4.715976785e-02f, -3.061425049e-02f,
@@ -350,6 +336,7 @@ template <>
 struct ErfIntervals<8> {
     static constexpr float kPerUnit = 2.0f;
     static constexpr float kFirstNearOne = 2.0f;
+    static constexpr float kLimit = 4.0f;
     static constexpr float kCoefficients[7][8] = {
     {-1.635122672e-02f, -4.895612597e-02f, 4.100179765e-03f, 1.906700619e-02f, 6.310428143e-04f, -2.769314218e-03f, -7.526472327e-04f, -4.463320874e-05f},
     {1.163697466e-01f, 7.896151394e-03f, -6.754309684e-02f, -1.537059620e-02f, 1.271915715e-02f, 6.174538750e-03f, 1.059378497e-03f, 8.126287867e-05f},
@@ -360,11 +347,34 @@ struct ErfIntervals<8> {
     {0.000000000e+00f, 5.204998851e-01f, -1.572992057e-01f, -3.389485180e-02f, -4.677734803e-03f, -4.069520219e-04f, -2.209049671e-05f, -7.435128282e-07f},
 };
 };
-template <class W>
-MLN_ALWAYS_INLINE typename W::V erf(typename W::V x) {
-    using Intervals = ErfIntervals<W::kPermuteEntries>;
+// tanh at AVX-512 as erf (odd_by_intervals): 32 intervals of |x| of width 1/4 centred on k/4, the
+// last reaching to 9.5 (where tanh is 1 in float); k >= 4: s = 1 and the fit of tanh - 1; k = 0:
+// P(t) = 1 + t R(t), R the fit of (tanh(t)/t - 1) / t on [0, 1/8]; P of degree 5 (degree 4 left
+// interval 1 at 1.1 ulp of fit error alone). Fit errors at most 0.26 ulp (mpmath.chebyfit, 40
+// digits, float coefficients). No exp and no divide; other bits than AVX2's. Without s (c0 =
+// tanh(k/4) rounded; erf likewise) 0.89-0.91x the time in cache, but tanh near -1 lost absolute
+// accuracy: GELU's tanh form, 1 + tanh, missed the f16 compute test at x = -3.94 (2026-12-07).
+struct TanhIntervals {
+    static constexpr float kPerUnit = 4.0f;
+    static constexpr float kFirstNearOne = 4.0f;
+    static constexpr float kLimit = 9.5f;
+    static constexpr float kCoefficients[7][32] = {
+    {-1.663351990e-02f, -4.289403930e-02f, -1.178711876e-01f, 8.194722235e-02f, -2.683490328e-02f, 6.858784705e-02f, 1.382919122e-02f, 2.426359715e-04f, 1.545671141e-03f, 2.072794596e-03f, -8.111494390e-05f, -2.029560506e-03f, 1.216532546e-03f, -1.015797840e-03f, -4.847263044e-04f, 2.272005222e-04f, 6.630078860e-05f, -1.543972467e-04f, 5.294537550e-05f, -3.528489469e-05f, -1.591281216e-05f, -1.342962969e-05f, 4.317041657e-06f, 1.391335331e-07f, 1.541454679e-07f, -2.894734052e-07f, -1.899179665e-06f, -4.748792719e-07f, 7.717772377e-08f, -5.057054864e-07f, 5.283785498e-08f, -9.149751179e-09f},
+    {1.351407617e-01f, 7.198348641e-02f, -2.655756101e-02f, -6.352973729e-02f, -4.624896497e-02f, -1.930300891e-02f, -2.752579283e-03f, 3.650475293e-03f, 4.765827209e-03f, 3.985910676e-03f, 2.859136323e-03f, 1.905753394e-03f, 1.221146435e-03f, 7.651501801e-04f, 4.732049129e-04f, 2.903921995e-04f, 1.773803233e-04f, 1.080471557e-04f, 6.570361438e-05f, 3.991374979e-05f, 2.423191654e-05f, 1.470586540e-05f, 8.922673260e-06f, 5.413020972e-06f, 3.283584874e-06f, 1.991749969e-06f, 1.208114554e-06f, 7.327794833e-07f, 4.444609658e-07f, 2.695820456e-07f, 1.635108191e-07f, 6.667563213e-08f},
+    {-8.041198453e-05f, 1.390660107e-01f, 1.662607640e-01f, 9.780355543e-02f, 2.878173254e-02f, -1.383961830e-02f, -2.512201853e-02f, -2.347842045e-02f, -1.793090999e-02f, -1.238806453e-02f, -8.062688634e-03f, -5.065213423e-03f, -3.212811425e-03f, -1.938599511e-03f, -1.190408017e-03f, -7.384890923e-04f, -4.478102201e-04f, -2.676279692e-04f, -1.659733825e-04f, -9.916674026e-05f, -6.030517397e-05f, -3.649901191e-05f, -2.243376730e-05f, -1.355009772e-05f, -8.220713426e-06f, -4.977333447e-06f, -2.978580142e-06f, -1.822494369e-06f, -1.113967983e-06f, -6.627096809e-07f, -4.103823130e-07f, -2.261084546e-07f},
+    {-3.333320916e-01f, -2.569493055e-01f, -9.420543164e-02f, 4.180628061e-02f, 1.036041006e-01f, 1.083113849e-01f, 8.781674504e-02f, 6.292180717e-02f, 4.210910201e-02f, 2.708742768e-02f, 1.702099293e-02f, 1.054660697e-02f, 6.480007432e-03f, 3.961185925e-03f, 2.413994865e-03f, 1.468374277e-03f, 8.921667468e-04f, 5.416983622e-04f, 3.287672007e-04f, 1.994848717e-04f, 1.210221963e-04f, 7.341416494e-05f, 4.453180009e-05f, 2.701132325e-05f, 1.638371759e-05f, 9.937419236e-06f, 6.027420113e-06f, 3.655841283e-06f, 2.217389465e-06f, 1.344918132e-06f, 8.157354046e-07f, 4.894043286e-07f},
+    {-3.134865256e-09f, -2.302236408e-01f, -3.634402752e-01f, -3.789094388e-01f, -3.198562562e-01f, -2.378640026e-01f, -1.635653824e-01f, -1.071401611e-01f, -6.810911000e-02f, -4.250944033e-02f, -2.623618394e-02f, -1.608250104e-02f, -9.817029350e-03f, -5.977819674e-03f, -3.634296125e-03f, -2.207404934e-03f, -1.340034185e-03f, -8.132276707e-04f, -4.933853634e-04f, -2.993207017e-04f, -1.815678261e-04f, -1.101348389e-04f, -6.680133811e-05f, -4.051846554e-05f, -2.457607479e-05f, -1.490633895e-05f, -9.041441444e-06f, -5.483837867e-06f, -3.326072829e-06f, -2.017443649e-06f, -1.223593017e-06f, -7.421670034e-07f},
+    {1.000000000e+00f, 9.400148392e-01f, 7.864477634e-01f, 5.965858102e-01f, 4.199743271e-01f, 2.804148793e-01f, 1.807066351e-01f, 1.138120964e-01f, 7.065082341e-02f, 4.346491769e-02f, 2.659222670e-02f, 1.621428691e-02f, 9.866037406e-03f, 5.995715037e-03f, 3.640884766e-03f, 2.209892264e-03f, 1.340950723e-03f, 8.135423996e-04f, 4.935173783e-04f, 2.993624948e-04f, 1.815832366e-04f, 1.101397283e-04f, 6.680456863e-05f, 4.051955329e-05f, 2.457654773e-05f, 1.490650175e-05f, 9.041276826e-06f, 5.483821496e-06f, 3.326109436e-06f, 2.017388624e-06f, 1.223608479e-06f, 7.422213457e-07f},
+    {0.000000000e+00f, 2.449186593e-01f, 4.621171653e-01f, 6.351489425e-01f, -2.384058386e-01f, -1.517163664e-01f, -9.485174716e-02f, -5.862446129e-02f, -3.597242013e-02f, -2.197388560e-02f, -1.338570192e-02f, -8.140275255e-03f, -4.945246503e-03f, -3.002364421e-03f, -1.822102349e-03f, -1.105557312e-03f, -6.707002758e-04f, -4.068539420e-04f, -2.467891609e-04f, -1.496924524e-04f, -9.079573647e-05f, -5.507138121e-05f, -3.340284456e-05f, -2.025998219e-05f, -1.228834935e-05f, -7.453278613e-06f, -4.520648417e-06f, -2.741914386e-06f, -1.663056082e-06f, -1.008694767e-06f, -6.118044666e-07f, -3.710782153e-07f},
+};
+};
+
+// f(x) for an odd f (erf, tanh) on intervals of |x| (Intervals: kPerUnit intervals per unit,
+// kFirstNearOne, kLimit, kCoefficients; see ErfIntervals).
+template <class W, class Intervals>
+MLN_ALWAYS_INLINE typename W::V odd_by_intervals(typename W::V x) {
     // min returns its second operand where either is NaN: x's NaN carries through t.
-    const auto axc = W::min(W::set1(4.0f), W::abs(x));
+    const auto axc = W::min(W::set1(Intervals::kLimit), W::abs(x));
     // 1.5 2^23 + k, k = axc kPerUnit rounded to nearest (the float's unit is 1: the one FMA
     // rounds, as exp_reduction's), capped at the last interval: k in the low bits for permute.
     // One instruction fewer than a multiply, round, cap and add, and the same k.
@@ -377,8 +387,35 @@ MLN_ALWAYS_INLINE typename W::V erf(typename W::V x) {
     auto p = W::permute(Intervals::kCoefficients[0], index);
     for (int j = 1; j < rows; ++j) p = W::fmadd(p, t, W::permute(Intervals::kCoefficients[j], index));
     const auto s = W::select(W::lt(k, W::set1(Intervals::kFirstNearOne)), W::zero(), W::set1(1.0f));
-    // erf is odd: the sign of x also gives erf(-0) = -0.
+    // f is odd: the sign of x also gives f(-0) = -0.
     return W::copysign(W::add(s, p), x);
+}
+template <class W>
+MLN_ALWAYS_INLINE typename W::V erf(typename W::V x) {
+    return odd_by_intervals<W, ErfIntervals<W::kPermuteEntries>>(x);
+}
+
+// |x| < 0.625: x + x u R(u), u = x^2 (fit of tanh(x)/x); else 1 - 2 / (e^2|x| + 1).
+template <class W>
+MLN_ALWAYS_INLINE typename W::V tanh(typename W::V x) {
+    // Where one permute reaches 32 entries (AVX-512): TanhIntervals.
+    if constexpr (W::kPermuteEntries == 32) {
+        return odd_by_intervals<W, TanhIntervals>(x);
+    } else {
+        static constexpr float r[] = {-5.657135184e-03f, 2.058819145e-02f, -5.372010766e-02f, 1.333111406e-01f,
+                                      -3.333325986e-01f};
+        const auto ax = W::abs(x);
+        const auto u = W::mul(x, x);
+        const auto small = W::fmadd(W::mul(x, u), polynomial<W>(u, r), x);
+        // 2|x| >= 0 needs only the upper clamp (where tanh is 1 in float); a NaN carries through min.
+        const auto e = exp_of_normal<W>(W::min(W::set1(20.0f), W::add(ax, ax)));
+        const auto one = W::set1(1.0f);
+        // A reciprocal by rcp14 and one Newton step in place of the divide at AVX-512 took 1.02-1.12x the
+        // time (Zen 5, in cache, one thread; 2026-12-07): the divide does not bound tanh.
+        const auto large = W::sub(one, W::div(W::set1(2.0f), W::add(e, one)));
+        // tanh is odd: the sign of x also fixes tanh(-0) = -0. A NaN x takes `small`, which is NaN.
+        return W::copysign(W::select(W::le(W::set1(0.625f), ax), large, small), x);
+    }
 }
 
 // e^x - 1 = 2^k ((2^(j/16) - 2^-k) + 2^(j/16) q) with q = e^r - 1 = r + r^2 (1/2 + r/6 + r^2/24)

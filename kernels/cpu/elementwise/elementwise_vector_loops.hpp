@@ -129,7 +129,10 @@ struct VecLeakyRelu {
         return piecewise<W>(W::gt(x, W::zero()), W::set1(1.0f), W::le(x, W::zero()), p.alpha, x);
     }
 };
-// Exact GELU: x Phi(x); derivative Phi(x) + x phi(x).
+// Exact GELU: x Phi(x); derivative Phi(x) + x phi(x). Not taken (counted, 2026-12-07): 0.5 x +
+// 0.5|x| erf(|x|/sqrt 2) as fma(0.5|x|, p, base) with erf's parts saves 2 instructions but, erf's p
+// staying at -erfc(4) beyond its last interval, needs a compare and select there (gelu(-inf)
+// would be -4e-8, gelu(+inf) NaN), which takes them back.
 struct VecGelu {
     static constexpr bool kGradFromY = false;
     // (1 + e) / 2 as one FMA: halving is exact, so the bits of the add and multiply it replaces
@@ -275,13 +278,15 @@ struct VecCelu {
         return piecewise<W>(W::gt(x, W::zero()), W::set1(1.0f), W::le(x, W::zero()), vmath::exp<W>(W::mul(x, p.reciprocal_alpha)), x);
     }
 };
-// Softplus: max(x, 0) + log1p(e^-|x|), no overflow; derivative sigmoid(x).
+// Softplus: max(x, 0) + log1p(e^-|x|), no overflow; derivative sigmoid(x). A NaN x carries
+// through exp's clamp (max returns its second operand where either is NaN) into the tail, so no
+// passthrough select (2 instructions).
 struct VecSoftplus {
     static constexpr bool kGradFromY = false;
     template <class W>
     MLN_ALWAYS_INLINE static auto softplus(typename W::V x) {
         const auto tail = vmath::log1p_of_fraction<W>(vmath::exp_of_nonpositive<W>(W::negative_abs(x)));
-        return vmath::nan_passthrough<W>(x, W::add(W::max(x, W::zero()), tail));
+        return W::add(W::max(x, W::zero()), tail);
     }
     template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return softplus<W>(x); }
     template <class W> MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) { return vmath::sigmoid<W>(x); }
