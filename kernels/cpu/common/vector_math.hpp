@@ -410,8 +410,8 @@ MLN_ALWAYS_INLINE typename W::V tanh(typename W::V x) {
         // 2|x| >= 0 needs only the upper clamp (where tanh is 1 in float); a NaN carries through min.
         const auto e = exp_of_normal<W>(W::min(W::set1(20.0f), W::add(ax, ax)));
         const auto one = W::set1(1.0f);
-        // A reciprocal by rcp14 and one Newton step in place of the divide at AVX-512 took 1.02-1.12x the
-        // time (Zen 5, in cache, one thread; 2026-12-07): the divide does not bound tanh.
+        // This form at AVX-512 (before TanhIntervals) with rcp14 and one Newton step in place of the
+        // divide took 1.02-1.12x the time (Zen 5, in cache, one thread; 2026-12-07).
         const auto large = W::sub(one, W::div(W::set1(2.0f), W::add(e, one)));
         // tanh is odd: the sign of x also fixes tanh(-0) = -0. A NaN x takes `small`, which is NaN.
         return W::copysign(W::select(W::le(W::set1(0.625f), ax), large, small), x);
