@@ -44,9 +44,10 @@ using depthwise_filter::SumLanes;
 // the odd ones o tap 2, and o's lane j tap 0 of output j + 1, whose products take dy loaded a
 // column later; every load starts on a 128-byte step of the row (on a line on 112-wide rows,
 // half of 56-wide ones), no 33rd column is left, and the row's first register is plain. Bands
-// over up to 4 images at pad 1 (stride2_filter_bands), Zen 5, conv_vs_build both ways round,
-// batch 1: dw96/2 @ 112 0.92-0.98x the time, dw144/2 @ 56 within noise (0.96-1.02x; 1.04-1.05x
-// slower while the last register loaded dy a column later too, not moved down a lane in d).
+// over up to 4 images at pad 1 on rows of whole lines (stride2_filter_bands; the selection in
+// conv_depthwise_3x3_backward_filter_avx512 says why), Zen 5, conv_vs_build both ways round,
+// batch 1: dw96/2 @ 112 0.92-0.98x the time (1.04-1.05x slower on dw144/2 while the last
+// register loaded dy a column later too, not moved down a lane in d).
 template <bool Masked, bool Aligned = false>
 inline RowTaps stride2_filter_taps(const float* row, const Stride2Columns& c) {
     RowTaps r;
