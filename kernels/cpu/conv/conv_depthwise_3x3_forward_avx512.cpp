@@ -417,8 +417,11 @@ void pair_window_sums(const float* xa, const float* xb, const float* wa, const f
 // pair_window_sums at stride 2 x 2 with an odd pad before the columns: output i's tap 0 is
 // column 2i - pad, which tap 2 of output i - 1 picks, so the three source rows' tap-0 products
 // come from their tap-2 picks, summed and shifted a lane once an output row; and an output row's
-// last source row is the next one's first, whose picks it keeps: 2 permutes a source row and 1
-// an output row (14 x 14 -> 7 x 7: 35 a pair of planes, not 51). Even and odd columns split by
+// last source row is the next one's first, whose picks it keeps: 2 permutes a source row and a
+// valignd an output row (14 x 14 -> 7 x 7: 28 permutes a pair of planes, not 51). Each source
+// row loaded once a channel (not four times: see split), the rows at the plane's edges without
+// the three-row carry: dw576/2 @ 14 0.92-0.94x the time at batch 1 (conv_vs_build both ways
+// round, forward and prepared, Zen 5, 2026-12-07). Even and odd columns split by
 // vshufps within 128-bit blocks instead (the backward filter's way; the sums in that
 // interleaved order, permuted to the outputs' once a row with the tap-0 shift folded into a
 // second permute): the same bits, 1.01-1.05x the time (dw576/2 @ 14, kernel alone, Zen 5).
@@ -430,48 +433,86 @@ MLN_ALWAYS_INLINE void pair_stride2_window_sums(const float* xa, const float* xb
     __m512 w[kTaps];
     pair_weights(wa, wb, w);
     const __m512 bias = pair_of(bias_a, bias_b);
-    // Lane i takes lane i - 1 (lanes 0 and 8, tap 0 at column -pad, are masked out).
-    const __m512i previous_lane = _mm512_set_epi32(14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0);
-    PlaneRowTaps rows[3];
-    // Output row oh; Inside: its source rows lie in the plane and load whole, and its store is
-    // whole (no checks in the loop over those rows: 1.1x faster on dw576/2 @ 14).
-    auto output_row = [&](int64_t oh, auto inside) {
-        constexpr bool kInside = decltype(inside)::value;
-        auto taps = [&](int64_t ih) {
-            if constexpr (!kInside) return pair_row_taps(xa, xb, g, c, ih);
-            const __m512 a = c.load_whole_row(xa + ih * c.in_width), b = c.load_whole_row(xb + ih * c.in_width);
-            const __m512 last = _mm512_permutex2var_ps(a, c.index[2], b);
-            return PlaneRowTaps{{last, _mm512_permutex2var_ps(a, c.index[1], b), last}, true};
-        };
-        const int64_t top = 2 * oh - g.pad_begin[1];
-        prefetch_pair_lines<2>(xa + top * c.in_width, xb + top * c.in_width);
-        rows[0] = oh > 0 ? rows[2] : taps(top);
-        rows[1] = taps(top + 1);
-        rows[2] = taps(top + 2);
-        __m512 middle = bias, last = _mm512_setzero_ps(), first = _mm512_setzero_ps();
+    // c's and g's fields in locals: GCC re-read them after each store to y (a float store may
+    // alias an __m512i).
+    const __m512i even_index = c.index[1], odd_index = c.index[2];
+    const __mmask16 tap0 = c.tap[0], tap1 = c.tap[1], tap2 = c.tap[2];
+    const int64_t in_width = c.in_width, out_width = c.out_width, out_rows = g.out[1], in_rows = g.in[1];
+    const int64_t pad = g.pad_begin[1], whole_load_rows = c.whole_load_rows;
+    // A source row's taps 1 (even) and 2 (odd) from its loads a, b, pinned to registers: each
+    // vpermt2ps overwrites its table, and GCC loaded a twice and folded b's load into both
+    // permutes, four loads a row, each across two cache lines (about one a cycle on Zen 5).
+    struct Taps {
+        __m512 even, odd;
+    };
+    auto split = [&](__m512 a, __m512 b) {
+        __asm__("" : "+v"(a), "+v"(b));
+        return Taps{_mm512_permutex2var_ps(a, even_index, b), _mm512_permutex2var_ps(a, odd_index, b)};
+    };
+    // An output row's sums over taps 1 and 2 (with the bias) and over tap 0 (unshifted), and
+    // their total, tap 0's sums moved up a lane by valignd (lanes 0 and 8, tap 0 at column
+    // -pad, are masked out; a vpermps here takes an FMA's pipe).
+    struct Sums {
+        __m512 middle, last, first;
+    };
+    auto add_row = [&](const Taps& t, int64_t kh, Sums& s) {
+        s.middle = _mm512_mask3_fmadd_ps(t.even, w[kh * 3 + 1], s.middle, tap1);
+        s.last = _mm512_mask3_fmadd_ps(t.odd, w[kh * 3 + 2], s.last, tap2);
+        s.first = _mm512_fmadd_ps(t.odd, w[kh * 3], s.first);
+    };
+    auto total = [&](const Sums& s) {
+        const __m512i first = _mm512_castps_si512(s.first);
+        const __m512 sum = _mm512_add_ps(s.middle, s.last);
+        return _mm512_mask_add_ps(sum, tap0, sum, _mm512_castsi512_ps(_mm512_alignr_epi32(first, first, 15)));
+    };
+    // Output row oh where a source row lies outside the plane or loads masked, its store masked
+    // where it runs past the plane.
+    auto edge_row = [&](int64_t oh) {
+        const int64_t top = 2 * oh - pad;
+        prefetch_pair_lines<2>(xa + top * in_width, xb + top * in_width);
+        Sums s{bias, _mm512_setzero_ps(), _mm512_setzero_ps()};
         for (int64_t kh = 0; kh < 3; ++kh) {
-            if (!kInside && !rows[kh].valid) continue;
-            middle = _mm512_mask3_fmadd_ps(rows[kh].t[1], w[kh * 3 + 1], middle, c.tap[1]);
-            last = _mm512_mask3_fmadd_ps(rows[kh].t[2], w[kh * 3 + 2], last, c.tap[2]);
-            first = _mm512_fmadd_ps(rows[kh].t[2], w[kh * 3], first);
+            const int64_t ih = top + kh;
+            if (ih < 0 || ih >= in_rows) continue;
+            const float* ra = xa + ih * in_width;
+            const float* rb = xb + ih * in_width;
+            if (ih < whole_load_rows) {
+                add_row(split(c.load_whole_row(ra), c.load_whole_row(rb)), kh, s);
+            } else {
+                add_row(split(c.load_row(ra), c.load_row(rb)), kh, s);
+            }
         }
-        __m512 sum = _mm512_add_ps(middle, last);
-        sum = _mm512_mask_add_ps(sum, c.tap[0], sum, _mm512_permutexvar_ps(previous_lane, first));
-        if constexpr (kInside) {
-            c.store_whole_row(sum, ya + oh * c.out_width, yb + oh * c.out_width, store_b);
-        } else {
-            c.store_output_row(sum, oh, ya, yb, store_b);
-        }
+        c.store_output_row(total(s), oh, ya, yb, store_b);
     };
     // Output rows from inside_begin read from source row 0 on; to inside_end, rows that load
-    // and store whole (top + 2 < whole_load_rows).
-    const int64_t inside_begin = std::min(g.out[1], (g.pad_begin[1] + 1) / 2);
+    // and store whole (top + 2 < whole_load_rows), the last source row's taps kept for the next.
+    const int64_t inside_begin = std::min(out_rows, (pad + 1) / 2);
     const int64_t inside_end =
-        std::max(inside_begin, std::min({g.out[1], c.whole_store_rows, (c.whole_load_rows + g.pad_begin[1] - 1) / 2}));
+        std::max(inside_begin, std::min({out_rows, c.whole_store_rows, (whole_load_rows + pad - 1) / 2}));
     int64_t oh = 0;
-    for (; oh < inside_begin; ++oh) output_row(oh, std::false_type{});
-    for (; oh < inside_end; ++oh) output_row(oh, std::true_type{});
-    for (; oh < g.out[1]; ++oh) output_row(oh, std::false_type{});
+    for (; oh < inside_begin; ++oh) edge_row(oh);
+    if (oh < inside_end) {
+        const float* ra = xa + (2 * oh - pad) * in_width;
+        const float* rb = xb + (2 * oh - pad) * in_width;
+        float* out_a = ya + oh * out_width;
+        float* out_b = yb + oh * out_width;
+        auto taps = [&](int64_t r) { return split(c.load_whole_row(ra + r * in_width), c.load_whole_row(rb + r * in_width)); };
+        Taps shared = taps(0);
+        for (; oh < inside_end; ++oh) {
+            prefetch_pair_lines<2>(ra, rb);
+            Sums s{bias, _mm512_setzero_ps(), _mm512_setzero_ps()};
+            add_row(shared, 0, s);
+            add_row(taps(1), 1, s);
+            shared = taps(2);
+            add_row(shared, 2, s);
+            c.store_whole_row(total(s), out_a, out_b, store_b);
+            ra += 2 * in_width;
+            rb += 2 * in_width;
+            out_a += out_width;
+            out_b += out_width;
+        }
+    }
+    for (; oh < out_rows; ++oh) edge_row(oh);
 }
 
 // A pair kernel (pair_window_sums and its forms) as a type, so that pairs_forward inlines it.
