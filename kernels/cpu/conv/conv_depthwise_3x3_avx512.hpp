@@ -560,7 +560,8 @@ MLN_ALWAYS_INLINE void pair_window_sums_stride1(const float* xa, const float* xb
 // alternating with this one: near 19 ns a pair of planes whatever the channel count), none
 // outside 0.98-1.04x its time: a source row's taps 0 and 2 permuted once and summed by masked
 // FMAs (no shifted sums: 7-14 adds fewer a pair); the rows inside the plane without checks and
-// with whole loads and stores; the weights by pair_weights' permutes. Backward data at stride
+// with whole loads and stores; the weights by pair_weights' permutes; the two shifts by valignd
+// instead of vpermps (off the FMA pipes; 0.98-1.03x, 2026-12-07). Backward data at stride
 // 1 on these rows takes it too (the flipped filter), not pair_window_sums_stride1: dw960 @ 7,
 // conv_vs_build both ways round against it, batch 1 one thread 0.93-0.98x the time (min),
 // 0.95-0.97x (median); batch 32 two threads 0.93-1.0x.

@@ -424,7 +424,10 @@ void pair_window_sums(const float* xa, const float* xb, const float* wa, const f
 // round, forward and prepared, Zen 5, 2026-12-07). Even and odd columns split by
 // vshufps within 128-bit blocks instead (the backward filter's way; the sums in that
 // interleaved order, permuted to the outputs' once a row with the tap-0 shift folded into a
-// second permute): the same bits, 1.01-1.05x the time (dw576/2 @ 14, kernel alone, Zen 5).
+// second permute): the same bits, 1.01-1.05x the time (dw576/2 @ 14, kernel alone, Zen 5);
+// again with the loads pinned (vshufps leaves the FMA pipes, the two vpermps a row take them):
+// 1.06x this form's time. The weights by pair_of (two broadcasts and a blend each, no
+// vpermt2ps): within noise (0.99-1.01x). Both kernel alone, 2026-12-07.
 // The next pair's outputs prefetched for writing (prefetchw, 8 KiB ahead) at its start:
 // 1.02-1.05x the time (dw576/2 @ 14, batch 1, one thread, conv_vs_build, 2026-12-07).
 MLN_ALWAYS_INLINE void pair_stride2_window_sums(const float* xa, const float* xb, const float* wa, const float* wb,
@@ -496,7 +499,9 @@ MLN_ALWAYS_INLINE void pair_stride2_window_sums(const float* xa, const float* xb
         const float* rb = xb + (2 * oh - pad) * in_width;
         float* out_a = ya + oh * out_width;
         float* out_b = yb + oh * out_width;
-        auto taps = [&](int64_t r) { return split(c.load_whole_row(ra + r * in_width), c.load_whole_row(rb + r * in_width)); };
+        auto taps = [&](int64_t r) {
+            return split(c.load_whole_row(ra + r * in_width), c.load_whole_row(rb + r * in_width));
+        };
         Taps shared = taps(0);
         for (; oh < inside_end; ++oh) {
             prefetch_pair_lines<2>(ra, rb);
