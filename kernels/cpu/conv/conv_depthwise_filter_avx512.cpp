@@ -611,9 +611,10 @@ MLN_ALWAYS_INLINE void row_products(const __m512 (&s)[C][R][3], const __m512 (&d
 // image (x_image_bytes and dy_image_bytes on), the planes read a span of 16 channels later,
 // not kFlatPrefetchBytes on in this image (read only after every image of the span). dw960 @ 7,
 // Zen 5, same-process A/B both ways round, 2026-12-07: batch 32 on two threads 0.76-0.89x the
-// time, on one 0.86-0.88x, batch 4 0.87-0.94x, 8 0.92-1.0x, 2 within noise. The rows of one
-// register (14 x 14) so ran dw384 and dw576 @ 14 1.2x slower at batch 4 (a span's 14 x 14
-// planes 25 KiB, not 6) and within noise at 32, so they keep kFlatPrefetchBytes.
+// time, on one 0.86-0.88x, batch 16 0.90-0.96x, 4 0.87-0.94x, 8 0.92-1.0x, 2 within noise. The
+// rows of one register (14 x 14) so ran dw384 and dw576 @ 14 1.2x slower at batch 4 and
+// 1.17-1.33x at 16 (a span's 14 x 14 planes 25 KiB, not 6), within noise at 32 on two threads
+// (0.95-1.03x), so they keep kFlatPrefetchBytes.
 template <int64_t C, int64_t R, bool Halves = false, bool StoresDw = false, bool NextImage = false>
 void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, int64_t dy_step,
                               const RowRegisterPlane& p, __m512* acc, bool first_image, bool last_pair_full = true,
