@@ -483,6 +483,8 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
     // Bands of several strips at pad 1 take the aligned form (stride2_filter_taps) where every row
     // starts on a cache line: dw144/2 @ 56 (rows of 224 bytes, half of them off a line) took
     // 1.02-1.04x the time with it (batch 1, one thread, both ways round; dw96/2 @ 112 0.92-0.93x).
+    // Planes of one strip at pad 1 so (dw192/2 @ 28: half the rows on a line, no 33rd column):
+    // within noise, 0.90-1.05x the time at batch 1 (same-process A/B both ways round, 2026-12-07).
     const bool aligned = g.pad_begin[2] == 1 && g.out[2] > 16 && g.in[2] % 16 == 0 &&
                          images <= kStride2FilterBandsMaxImages;
     const std::vector<Stride2Columns>& columns = stride2_columns(g.out[2], g.in[2], aligned ? 0 : g.pad_begin[2]);

@@ -483,6 +483,15 @@ void channel_minor_plane_sums(const float* xt, const float* dyt, const ChannelMi
 // A/B): 0.89x the time at batch 1, 0.75-0.86x at 2-32; two threads at 32 within noise
 // (0.88-1.06x one way round, 1.1-1.2x faster the other). Each register's row prefetches the
 // lines of its first channel only: both channels' 1.1-1.15x slower at batch 1.
+// Lost on 7 x 7 at pad 1 (Zen 5, same-process A/B both ways round, 2026-12-07): the plane
+// flattened at a pitch of 8 (dy and the source with a zero row above placed by masked merge
+// loads, lane 7 of each row zero; each tap one dot product of four registers, the column taps
+// by valignd of the source, the row tap by dy loaded 8 lanes later: 33 masked FMAs a channel,
+// no row loop; each channel's nine sums reduced alone, store_channel_sums<1>): dw960 @ 7
+// 1.23-1.43x the time at batch 1, 1.27-1.45x at batch 32 on two threads, and 1.3x at batch 1
+// with its reduction left out: 49 of 64 lanes and a channel's sums reduced alone against the
+// halves' 56 of 64 and sums reduced four channels at a time. Placing the rows by vexpandps
+// ran 1.5x slower than by vpermps (Zen 5 microbenchmark).
 constexpr int64_t kRowRegistersMaxRows = 64;
 // A row's registers at most: rows of up to 16 R - 2 columns (the source from column -1 to width).
 constexpr int64_t kRowRegistersMaxPerRow = 4;
@@ -598,10 +607,18 @@ MLN_ALWAYS_INLINE void row_products(const __m512 (&s)[C][R][3], const __m512 (&d
 // dw384 @ 14 0.89-0.94x; batch 32 on one and two threads within noise (0.95-1.05x, a loaded
 // machine). A separate instance for the last image: one whose dw test ran at run time ran dw960
 // @ 7 1.0-1.04x slower than before at batch 32 (GCC 12's code for the row loop).
-template <int64_t C, int64_t R, bool Halves = false, bool StoresDw = false>
+// NextImage (the halves before the last image): the prefetches go to the same rows of the next
+// image (x_image_bytes and dy_image_bytes on), the planes read a span of 16 channels later,
+// not kFlatPrefetchBytes on in this image (read only after every image of the span). dw960 @ 7,
+// Zen 5, same-process A/B both ways round, 2026-12-07: batch 32 on two threads 0.76-0.89x the
+// time, on one 0.86-0.88x, batch 16 0.90-0.96x, 4 0.87-0.94x, 8 0.92-1.0x, 2 within noise. The
+// rows of one register (14 x 14) so ran dw384 and dw576 @ 14 1.2x slower at batch 4 and
+// 1.17-1.33x at 16 (a span's 14 x 14 planes 25 KiB, not 6), within noise at 32 on two threads
+// (0.95-1.03x), so they keep kFlatPrefetchBytes.
+template <int64_t C, int64_t R, bool Halves = false, bool StoresDw = false, bool NextImage = false>
 void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, int64_t dy_step,
                               const RowRegisterPlane& p, __m512* acc, bool first_image, bool last_pair_full = true,
-                              float* dw = nullptr) {
+                              float* dw = nullptr, int64_t x_image_bytes = 0, int64_t dy_image_bytes = 0) {
     static_assert(!Halves || R == 1);
     constexpr int64_t kChannelsPerRegister = Halves ? 2 : 1;
     __m512 a[C][kTaps];
@@ -636,6 +653,8 @@ void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, i
         outputs[k] = lanes_below(p.width - 16 * k);
     }
     const int64_t width = p.width, rows = p.rows;
+    const int64_t x_ahead = NextImage ? x_image_bytes : kFlatPrefetchBytes;
+    const int64_t dy_ahead = NextImage ? dy_image_bytes : kFlatPrefetchBytes;
     __m512 s[C][R][3];
     MLN_UNROLL(9)
     for (int64_t c = 0; c < C; ++c) {
@@ -658,9 +677,9 @@ void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, i
             for (int64_t k = 0; k < R; ++k) {
                 s[c][k][2] = load(newest, x_step, c, k, p.newest_lanes[oh][k]);
                 const int64_t channel = c * kChannelsPerRegister;
-                _mm_prefetch(reinterpret_cast<const char*>(newest + channel * x_step + 16 * k) + kFlatPrefetchBytes,
+                _mm_prefetch(reinterpret_cast<const char*>(newest + channel * x_step + 16 * k) + x_ahead,
                              _MM_HINT_T0);
-                _mm_prefetch(reinterpret_cast<const char*>(d_row + channel * dy_step + 16 * k) + kFlatPrefetchBytes,
+                _mm_prefetch(reinterpret_cast<const char*>(d_row + channel * dy_step + 16 * k) + dy_ahead,
                              _MM_HINT_T0);
                 d[c][k] = load(d_row, dy_step, c, k, outputs[k]);
             }
@@ -696,7 +715,7 @@ void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, i
 }
 
 // row_registers_plane_sums for filter_sums_by_channel_groups's LastImageStores: last_dw set (the
-// last image), the instance that stores dw.
+// last image), the instance that stores dw; the halves' other images prefetch the next image's.
 template <int64_t C, int64_t R, bool Halves = false>
 MLN_ALWAYS_INLINE void row_registers_sums(const float* x, const float* dy, const FilterSumsLayout& l,
                                           const RowRegisterPlane& p, __m512* acc, bool first_image,
@@ -704,6 +723,13 @@ MLN_ALWAYS_INLINE void row_registers_sums(const float* x, const float* dy, const
     if (last_dw != nullptr) {
         return row_registers_plane_sums<C, R, Halves, true>(x, l.in_size, dy, l.out_size, p, acc, first_image,
                                                             last_pair_full, last_dw);
+    }
+    if constexpr (Halves) {
+        constexpr int64_t kFloat = sizeof(float);
+        return row_registers_plane_sums<C, R, Halves, false, true>(x, l.in_size, dy, l.out_size, p, acc,
+                                                                   first_image, last_pair_full, nullptr,
+                                                                   l.x_image_stride * kFloat,
+                                                                   l.dy_image_stride * kFloat);
     }
     row_registers_plane_sums<C, R, Halves>(x, l.in_size, dy, l.out_size, p, acc, first_image, last_pair_full);
 }

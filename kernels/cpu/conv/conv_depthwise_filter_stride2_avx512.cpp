@@ -39,6 +39,10 @@ namespace {
 // rows of the next pairs, Zen 5, batch 1 and 4): within noise, 1.04x slower at 4 for four.
 // Each line of the pair two (four) pairs ahead prefetched once at the pair's start instead of
 // the rows' prefetches: 1.1x (2x) slower at batch 1 (dw576/2 @ 14, Zen 5, loaded machine).
+// Before the last image, the same rows of the next image (as the stride-1 rows of 7 prefetch,
+// conv_depthwise_filter_avx512.cpp; the distance a run-time value): same-process A/B both ways
+// round, batch 4 1.16-1.26x the time, batch 32 on two threads 0.84-0.99x, and batch 1 1.17x
+// (the run-time distance alone), 2026-12-07.
 constexpr int64_t kPairRowPrefetchBytes = int64_t{1} << 10;
 
 // The split registers (pair_source_row_products) hold in each 128-bit block k the even (odd)
