@@ -462,6 +462,22 @@ MLN_NOINLINE void gemm_avx512_narrow_edge(int rows, int cols, int64_t kc, const 
                                           typename Isa::Scalar alpha, typename Isa::Scalar beta,
                                           const GemmTileExtras<typename Isa::Scalar>* extras,
                                           bool a_columns_contiguous) {
+    if (a_columns_contiguous) {  // every column in one pass over A
+        switch (cols) {
+            case 1:
+                return gemm_avx512_row_vector_columns<Isa, 1>(rows, kc, a, a_col_stride, b, b_row_stride, c, ldc,
+                                                              alpha, beta, extras);
+            case 2:
+                return gemm_avx512_row_vector_columns<Isa, 2>(rows, kc, a, a_col_stride, b, b_row_stride, c, ldc,
+                                                              alpha, beta, extras);
+            case 3:
+                return gemm_avx512_row_vector_columns<Isa, 3>(rows, kc, a, a_col_stride, b, b_row_stride, c, ldc,
+                                                              alpha, beta, extras);
+            default:
+                return gemm_avx512_row_vector_columns<Isa, 4>(rows, kc, a, a_col_stride, b, b_row_stride, c, ldc,
+                                                              alpha, beta, extras);
+        }
+    }
     const typename Isa::Index b_index = Isa::strided_index(b_row_stride);
     for (int j = 0; j < cols; j += 2) {
         GemmTileExtras<typename Isa::Scalar> shifted{};  // the extras of columns j..
@@ -471,14 +487,7 @@ MLN_NOINLINE void gemm_avx512_narrow_edge(int rows, int cols, int64_t kc, const 
             if (shifted.residual != nullptr) shifted.residual += j;
         }
         const auto* const column_extras = extras != nullptr ? &shifted : nullptr;
-        const bool two = cols - j >= 2;
-        if (a_columns_contiguous && two) {
-            gemm_avx512_row_vector_columns<Isa, 2>(rows, kc, a, a_col_stride, b + j, b_row_stride, c + j, ldc, alpha,
-                                                   beta, column_extras);
-        } else if (a_columns_contiguous) {
-            gemm_avx512_row_vector_columns<Isa, 1>(rows, kc, a, a_col_stride, b + j, b_row_stride, c + j, ldc, alpha,
-                                                   beta, column_extras);
-        } else if (two) {
+        if (cols - j >= 2) {
             gemm_avx512_dot_columns<Isa, 2>(rows, kc, a, a_row_stride, b + j, b_row_stride, c + j, ldc, alpha,
                                             beta, column_extras, b_index);
         } else {
