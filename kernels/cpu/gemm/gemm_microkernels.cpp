@@ -64,7 +64,9 @@ GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa) {
         // 4 M, the other core free): 128^3 0.54-0.66, 128x128x192 0.52, 96x96x256 0.70,
         // 64x256x128 0.54, 256x64x128 0.63; with that core busy the team runs on one thread
         // (1.00-1.03). Lower thresholds are not settled: teams on 64^3 to 128x128x96 measured
-        // 0.99-1.08 in a busier spell, when 128^3's team did not gain either.
+        // 0.99-1.08 in a busier spell, when 128^3's team did not gain either; from 200 K under
+        // load 10 (2026-12-07, min / median against 2 M): 64^3 1.21-1.46 / 1.26-1.56, 80^3
+        // 1.02-1.12 / 1.09-1.16, 96^3 0.86-0.96 / 0.91-1.03.
         // B packed on the packed path by the first row tile against each panel, as the AVX2 set
         // does (packed_path_copy_b_bytes 1 MiB), measured even, so it packs in a pass: Zen 5, one
         // thread, gemm_vs_openblas --baseline (time with / without, fastest / median of 41

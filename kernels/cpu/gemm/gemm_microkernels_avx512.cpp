@@ -47,6 +47,43 @@ struct Avx512Float {
     static Vector gather(const float* p, Index index, Mask m) {
         return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, index, p, 4);
     }
+    // Columns 0..kCols-1 (kCols <= 2) of the first `steps` (1..16) rows of B, row q at
+    // b + q * stride (lanes q of index: q * stride), as vectors along the depth: column[j] lane
+    // q = b[q * stride + j], 0 from `steps` on; only those elements are read. One column is
+    // gathered; two are loaded row by row (row q into 128-bit lane q / 4 of register q % 4) and
+    // transposed 4 x 4 within the lanes, as two gathers took longer. Zen 5, one 8-row edge tile at
+    // depth 100 (B in L1), cycles two gathers / loads: 2 columns 336 / 277, 4 columns 642 / 531;
+    // 1 column 203 gathered, 214 loaded.
+    template <int kCols>
+    static MLN_ALWAYS_INLINE void load_columns(const float* b, int64_t stride, Index index, int steps,
+                                               Vector (&column)[kCols]) {
+        static_assert(kCols == 1 || kCols == 2);
+        if constexpr (kCols == 1) {
+            column[0] = gather(b, index, static_cast<Mask>(steps >= kLanes ? 0xFFFF : (1u << steps) - 1));
+            return;
+        }
+        // Row q's two values by an 8-byte load; rows from `steps` on are 0 (their loads, of row 0,
+        // dropped). Masked 16-byte loads (rows past the depth masked off whole) ran some placements
+        // of B 2x slower (100x196x100 NN 41 us against 22), presumably an assist where a masked-off
+        // part lies on another page.
+        auto row = [&](int q) MLN_LAMBDA_ALWAYS_INLINE {
+            const auto* const source = reinterpret_cast<const __m128i*>(b + (q < steps ? q : 0) * stride);
+            return q < steps ? _mm_castsi128_ps(_mm_loadl_epi64(source)) : _mm_setzero_ps();
+        };
+        __m512 z[4];
+        for (int r = 0; r < 4; ++r) {
+            __m512 v = _mm512_zextps128_ps512(row(r));
+            v = _mm512_insertf32x4(v, row(r + 4), 1);
+            v = _mm512_insertf32x4(v, row(r + 8), 2);
+            z[r] = _mm512_insertf32x4(v, row(r + 12), 3);
+        }
+        // Per 128-bit lane z0[0] z1[0] z0[1] z1[1]. Zero-masked with every lane selected: the plain
+        // unpack (GCC 12's warns about its own uninitialised pass-through operand).
+        const __m512 low01 = _mm512_maskz_unpacklo_ps(__mmask16(0xFFFF), z[0], z[1]);
+        const __m512 low23 = _mm512_maskz_unpacklo_ps(__mmask16(0xFFFF), z[2], z[3]);
+        column[0] = _mm512_shuffle_ps(low01, low23, _MM_SHUFFLE(1, 0, 1, 0));
+        column[1] = _mm512_shuffle_ps(low01, low23, _MM_SHUFFLE(3, 2, 3, 2));
+    }
     // Lanes 0-7 from a (masked by the mask's lower 8 bits), 8-15 from a + stride (the upper bits).
     static Vector load_steps(const float* a, int64_t stride, Mask m) {
         const __m512 lower = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m & 0x00FF), a);
@@ -94,6 +131,13 @@ struct Avx512Double {
     }
     static Vector gather(const double* p, Index index, Mask m) {
         return _mm512_mask_i32gather_pd(_mm512_setzero_pd(), m, index, p, 8);
+    }
+    // Columns 0..kCols-1 of the first `steps` (1..8) rows of B, gathered (lanes q of index: q * stride).
+    template <int kCols>
+    static MLN_ALWAYS_INLINE void load_columns(const double* b, int64_t, Index index, int steps,
+                                               Vector (&column)[kCols]) {
+        const auto m = static_cast<Mask>(steps >= kLanes ? 0xFF : (1u << steps) - 1);
+        for (int j = 0; j < kCols; ++j) column[j] = gather(b + j, index, m);
     }
     static Vector load_steps(const double* a, int64_t, Mask m) { return _mm512_maskz_loadu_pd(m, a); }
     static Vector broadcast_steps(const double* b, int64_t, int) { return _mm512_set1_pd(*b); }
@@ -307,9 +351,12 @@ MLN_ALWAYS_INLINE void store_edge_element(Scalar value, int i, int j, Scalar* c,
 }
 
 // `kCols` columns of an edge tile of `rows` rows whose A rows are contiguous (a_col_stride 1),
-// as dot products along the depth: kLanes depth steps a vector (B's columns gathered), so a
-// column costs MR FMAs per kLanes steps instead of MR per step in a vector of masked-off lanes.
+// as dot products along the depth: kLanes depth steps a vector (B's columns gathered, or loaded
+// and transposed: Isa::load_columns), so a column costs MR FMAs per kLanes steps instead of MR
+// per step in a vector of masked-off lanes.
 // Sums are reduced across lanes at the end; the epilogue is the kernel's, one element at a time.
+// The 16 sums of a float pair reduced together by a tree of shuffles (45 instructions, not 128)
+// measured even: one 8-row tile, 2 columns at depth 16, 137 / 134 cycles (2026-12-07).
 template <class Isa, int kCols>
 void gemm_avx512_dot_columns(int rows, int64_t kc, const typename Isa::Scalar* a, int64_t a_row_stride,
                              const typename Isa::Scalar* b, int64_t b_row_stride, typename Isa::Scalar* c,
@@ -327,16 +374,20 @@ void gemm_avx512_dot_columns(int rows, int64_t kc, const typename Isa::Scalar* a
     for (int i = 0; i < kRows; ++i) {
         for (int j = 0; j < kCols; ++j) acc[i][j] = Isa::zero();
     }
-    for (int64_t p = 0; p < kc; p += kLanes) {
-        const Mask steps = kc - p >= kLanes ? static_cast<Mask>(~0u) : static_cast<Mask>((1u << (kc - p)) - 1);
+    // `steps` depth steps from p (kLanes but at the end: a constant there, so the masks fold).
+    auto step = [&](int64_t p, int steps) MLN_LAMBDA_ALWAYS_INLINE {
+        const auto step_lanes = static_cast<Mask>(steps >= kLanes ? ~0u : (1u << steps) - 1);
         Vector column[kCols];
-        for (int j = 0; j < kCols; ++j) column[j] = Isa::gather(b + p * b_row_stride + j, b_index, steps);
+        Isa::template load_columns<kCols>(b + p * b_row_stride, b_row_stride, b_index, steps, column);
         MLN_UNROLL(16)
         for (int i = 0; i < kRows; ++i) {
-            const Vector x = Isa::load(a + clamped_row_offsets[i] + p, steps);
+            const Vector x = Isa::load(a + clamped_row_offsets[i] + p, step_lanes);
             for (int j = 0; j < kCols; ++j) acc[i][j] = Isa::fmadd(x, column[j], acc[i][j]);
         }
-    }
+    };
+    int64_t p = 0;
+    for (; p + kLanes <= kc; p += kLanes) step(p, kLanes);
+    if (p < kc) step(p, static_cast<int>(kc - p));
     MLN_UNROLL(16)
     for (int i = 0; i < kRows; ++i) {
         if (i >= rows) continue;
@@ -402,10 +453,11 @@ void gemm_avx512_row_vector_columns(int rows, int64_t kc, const typename Isa::Sc
 // Edge tiles of at most this many columns take a narrow form (gemm_avx512_narrow_edge).
 constexpr int kDotMaxCols = 4;
 
-// An edge tile of 1..kDotMaxCols columns, two columns at a time: dot products along the depth
-// where A's rows are contiguous, vectors along the rows where its columns are (A packed or
-// transposed). Not inlined: inlined into the edge dispatcher, it made the other edge forms 2-3%
-// slower (48^3, NN and TN).
+// An edge tile of 1..kDotMaxCols columns: dot products along the depth, two columns at a time,
+// where A's rows are contiguous; vectors along the rows, all columns in one pass over A, where
+// its columns are (A packed or transposed; in pairs, A was loaded twice: one 8-row tile at depth
+// 100, A packed, 4 columns 553 -> 442 cycles, 3 columns 408 -> 353). Not inlined: inlined into
+// the edge dispatcher, it made the other edge forms 2-3% slower (48^3, NN and TN).
 template <class Isa>
 MLN_NOINLINE void gemm_avx512_narrow_edge(int rows, int cols, int64_t kc, const typename Isa::Scalar* a,
                                           int64_t a_row_stride, int64_t a_col_stride, const typename Isa::Scalar* b,
@@ -413,6 +465,22 @@ MLN_NOINLINE void gemm_avx512_narrow_edge(int rows, int cols, int64_t kc, const 
                                           typename Isa::Scalar alpha, typename Isa::Scalar beta,
                                           const GemmTileExtras<typename Isa::Scalar>* extras,
                                           bool a_columns_contiguous) {
+    if (a_columns_contiguous) {  // every column in one pass over A
+        switch (cols) {
+            case 1:
+                return gemm_avx512_row_vector_columns<Isa, 1>(rows, kc, a, a_col_stride, b, b_row_stride, c, ldc,
+                                                              alpha, beta, extras);
+            case 2:
+                return gemm_avx512_row_vector_columns<Isa, 2>(rows, kc, a, a_col_stride, b, b_row_stride, c, ldc,
+                                                              alpha, beta, extras);
+            case 3:
+                return gemm_avx512_row_vector_columns<Isa, 3>(rows, kc, a, a_col_stride, b, b_row_stride, c, ldc,
+                                                              alpha, beta, extras);
+            default:
+                return gemm_avx512_row_vector_columns<Isa, 4>(rows, kc, a, a_col_stride, b, b_row_stride, c, ldc,
+                                                              alpha, beta, extras);
+        }
+    }
     const typename Isa::Index b_index = Isa::strided_index(b_row_stride);
     for (int j = 0; j < cols; j += 2) {
         GemmTileExtras<typename Isa::Scalar> shifted{};  // the extras of columns j..
@@ -422,14 +490,7 @@ MLN_NOINLINE void gemm_avx512_narrow_edge(int rows, int cols, int64_t kc, const 
             if (shifted.residual != nullptr) shifted.residual += j;
         }
         const auto* const column_extras = extras != nullptr ? &shifted : nullptr;
-        const bool two = cols - j >= 2;
-        if (a_columns_contiguous && two) {
-            gemm_avx512_row_vector_columns<Isa, 2>(rows, kc, a, a_col_stride, b + j, b_row_stride, c + j, ldc, alpha,
-                                                   beta, column_extras);
-        } else if (a_columns_contiguous) {
-            gemm_avx512_row_vector_columns<Isa, 1>(rows, kc, a, a_col_stride, b + j, b_row_stride, c + j, ldc, alpha,
-                                                   beta, column_extras);
-        } else if (two) {
+        if (cols - j >= 2) {
             gemm_avx512_dot_columns<Isa, 2>(rows, kc, a, a_row_stride, b + j, b_row_stride, c + j, ldc, alpha,
                                             beta, column_extras, b_index);
         } else {

@@ -385,7 +385,8 @@ void check_edge_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
     for (int rows = 1; rows <= mr; ++rows) {
         for (int cols = 1; cols <= nr; ++cols) {
             for (const TileEpilogue& epilogue : kTileEpilogues) {
-                for (int64_t kc : {0, 1, 9, 37}) {  // 37: depth vectors and a tail (dot-product form)
+                // 32, 37: depth vectors, without and with a tail (dot-product form)
+                for (int64_t kc : {0, 1, 9, 32, 37}) {
                     const T beta = kc == 1 ? T(0) : T(0.5);
                     const int64_t a_row = kc + 2;  // row-major A with a gap
                     const int64_t b_line = nr + 5;
