@@ -32,7 +32,12 @@ constexpr int64_t kBlockPositions = 768;
 // panel): all of a 3x3 from 64 channels, its 72 KB of columns then read from L2, in one pass
 // rather than 3 of 192 from L1 whose partial sums went through y. ResNet-18's 3x3/2 from 64
 // channels, same-process A/B in both orders at real-time priority, median: batch 1 one thread
-// 0.98 of the time, two threads 0.97-0.98, batch 32 two threads 0.98-0.99.
+// 0.98 of the time, two threads 0.97-0.98, batch 32 two threads 0.98-0.99. Two blocks of 288
+// (the second half's split prefetched across the first's tiles, columns and panel 51 KB) took
+// 1.02-1.03x (Zen 5, batch 1, one thread, conv_vs_build both ways round, 2026-12-07); so did,
+// 1.00-1.02x, only the first panel in two passes of 288 with the second half's channels split
+// between them (their rows prefetched tile by tile): the split's share of the samples fell from
+// 8.5 to 5.0%, the other panels' tiles took ~5% more (perf, same load).
 constexpr int64_t kBlockDepth = 576;
 // Where x and y together take at least this many bytes (they come from memory), each task
 // prefetches the next one's input rows if those take at most kPrefetchBlockBytes (L2 holds them
