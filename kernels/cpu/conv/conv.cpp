@@ -26,6 +26,7 @@
 #include "kernels/cpu/conv/conv_depthwise.hpp"
 #include "kernels/cpu/conv/conv_depthwise_backward.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm.hpp"
+#include "kernels/cpu/conv/conv_phase_direct.hpp"
 #include "kernels/cpu/conv/conv_pointwise.hpp"
 #include "kernels/cpu/conv/conv_pointwise_filter.hpp"
 #include "kernels/cpu/conv/conv_winograd.hpp"
@@ -158,21 +159,32 @@ bool is_depthwise(const ConvArgs& a) { return a.groups == a.channels && a.groups
 
 // Prepared filters (mln_conv_weights): w^T's panels where conv_forward_typed<float> takes the
 // implicit GEMM's transposed form (its per-call packing is 12-14% of ResNet-18's layer3/4 3x3
-// at batch 1 on one thread), a plain copy of w elsewhere.
+// at batch 1 on one thread), the polyphase direct kernel's panels where it takes that
+// (conv_phase_direct.hpp), a plain copy of w elsewhere.
 struct CpuPreparedFilters final : PreparedConvFilters {
+    enum class Form { kPlain, kTransposed, kPhaseDirect };
     mln_isa isa = MLN_ISA_SCALAR;  // the panels' ISA: another one selected since takes the plain path
     cpu::HostBlock storage;        // the panels, or the plain copy of w
-    bool is_packed = false;
-    bool packed() const override { return is_packed; }
+    Form form = Form::kPlain;
+    bool packed() const override { return form != Form::kPlain; }
     int64_t bytes() const override { return static_cast<int64_t>(storage.bytes()); }
     const float* panels() const { return static_cast<const float*>(storage.data()); }
 };
 
-// Where conv_forward_typed<float> (below) reaches the transposed form.
-[[maybe_unused]] bool forward_takes_transposed_form(const ConvArgs& a) {
+// Where conv_forward_typed<float> (below) reaches the implicit GEMM's drivers.
+[[maybe_unused]] bool forward_takes_implicit_gemm(const ConvArgs& a) {
     return a.x.dtype == MLN_DTYPE_F32 && a.batch > 0 && a.out_channels > 0 && a.geometry.out_size() > 0 &&
-           !is_depthwise(a) && !is_pointwise_geometry(a.geometry) && !winograd_wins(a, MLN_DTYPE_F32) &&
-           implicit_gemm::takes_transposed_form<float>(a);
+           !is_depthwise(a) && !is_pointwise_geometry(a.geometry) && !winograd_wins(a, MLN_DTYPE_F32);
+}
+
+// Where it reaches the transposed form.
+[[maybe_unused]] bool forward_takes_transposed_form(const ConvArgs& a) {
+    return forward_takes_implicit_gemm(a) && implicit_gemm::takes_transposed_form<float>(a);
+}
+
+// Where it reaches the polyphase direct kernel.
+[[maybe_unused]] bool forward_takes_phase_direct(const ConvArgs& a) {
+    return forward_takes_implicit_gemm(a) && implicit_gemm::takes_phase_direct<float>(a);
 }
 
 // w back from the panels, for a call at another ISA.
@@ -381,7 +393,15 @@ std::unique_ptr<PreparedConvFilters> conv_prepare_filters(const ConvArgs& args) 
         const int64_t size = implicit_gemm::transposed::packed_panels_size(source);
         filters->storage = cpu::HostBlock(static_cast<size_t>(size) * sizeof(float));  // cache-line aligned
         implicit_gemm::transposed::pack_all_panels(source, static_cast<float*>(filters->storage.data()));
-        filters->is_packed = true;
+        filters->form = CpuPreparedFilters::Form::kTransposed;
+        filters->isa = cpu::active_isa();
+        return filters;
+    }
+    if (forward_takes_phase_direct(args)) {
+        filters->storage = cpu::HostBlock(bytes);
+        phase_direct::pack_filters(args, static_cast<const float*>(args.w.data),
+                                   static_cast<float*>(filters->storage.data()));
+        filters->form = CpuPreparedFilters::Form::kPhaseDirect;
         filters->isa = cpu::active_isa();
         return filters;
     }
@@ -400,12 +420,19 @@ void conv_forward_prepared(const ConvArgs& args, const PreparedConvFilters& prep
     }
 #if defined(MYELIN_X86_64_KERNELS)
     const implicit_gemm::transposed::FilterSource source = implicit_gemm::transposed::forward_filters(args, nullptr);
-    if (filters.isa == cpu::active_isa() && forward_takes_transposed_form(args)) {
+    const bool phase_direct_panels = filters.form == CpuPreparedFilters::Form::kPhaseDirect;
+    if (filters.isa == cpu::active_isa() &&
+        (phase_direct_panels ? forward_takes_phase_direct(args) : forward_takes_transposed_form(args))) {
+        if (phase_direct_panels) return phase_direct::conv_forward(args, filters.panels());
         return implicit_gemm::transposed::conv_forward<float>(args, source, filters.panels());
     }
     std::vector<float>& w = thread_buffer<float, UnpackedFilters>();
     w.resize(static_cast<size_t>(args.out_channels * source.depth));
-    implicit_gemm::transposed::unpack_all_panels(filters.panels(), source, w.data());
+    if (phase_direct_panels) {
+        phase_direct::unpack_filters(args, filters.isa, filters.panels(), w.data());
+    } else {
+        implicit_gemm::transposed::unpack_all_panels(filters.panels(), source, w.data());
+    }
     plain.w.data = w.data();
     conv_forward(plain);
 #endif

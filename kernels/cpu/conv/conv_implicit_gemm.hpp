@@ -1261,6 +1261,16 @@ bool takes_transposed_form(const ConvArgs& a) {
     return transposed::applies<T>(a, depth, a.geometry.out_size(), gemm_microkernel<T>(cpu::active_isa()));
 }
 
+// Whether conv_forward takes the polyphase direct kernel for a.
+template <class T>
+bool takes_phase_direct(const ConvArgs& a) {
+    const int64_t depth = a.channels / a.groups * a.geometry.kernel_size();
+    const int64_t positions = a.geometry.out_size();
+    const GemmMicroKernelInfo<T> micro = gemm_microkernel<T>(cpu::active_isa());
+    return sizeof(T) == 4 && positions > 0 && !transposed::applies<T>(a, depth, positions, micro) &&
+           !position_panels::applies<T>(a, depth, positions, micro) && phase_direct::applies(a);
+}
+
 // Backward data of a stride-1 convolution as the forward of dy (conv.cpp's
 // conv_backward_data_as_forward builds `forward`: dy as x, dx as y) where that forward takes the
 // transposed form (AVX-512) or the position panels (AVX2): w^T's panels read straight from the

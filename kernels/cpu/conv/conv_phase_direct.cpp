@@ -32,7 +32,12 @@ constexpr int64_t kBlockPositions = 768;
 // panel): all of a 3x3 from 64 channels, its 72 KB of columns then read from L2, in one pass
 // rather than 3 of 192 from L1 whose partial sums went through y. ResNet-18's 3x3/2 from 64
 // channels, same-process A/B in both orders at real-time priority, median: batch 1 one thread
-// 0.98 of the time, two threads 0.97-0.98, batch 32 two threads 0.98-0.99.
+// 0.98 of the time, two threads 0.97-0.98, batch 32 two threads 0.98-0.99. Two blocks of 288
+// (the second half's split prefetched across the first's tiles, columns and panel 51 KB) took
+// 1.02-1.03x (Zen 5, batch 1, one thread, conv_vs_build both ways round, 2026-12-07); so did,
+// 1.00-1.02x, only the first panel in two passes of 288 with the second half's channels split
+// between them (their rows prefetched tile by tile): the split's share of the samples fell from
+// 8.5 to 5.0%, the other panels' tiles took ~5% more (perf, same load).
 constexpr int64_t kBlockDepth = 576;
 // Where x and y together take at least this many bytes (they come from memory), each task
 // prefetches the next one's input rows if those take at most kPrefetchBlockBytes (L2 holds them
@@ -201,6 +206,28 @@ void tile_masks(const Layout& l, int64_t q0, int64_t cols, uint32_t* masks) {
     }
 }
 
+#if defined(MYELIN_X86_64_KERNELS)
+// The output channels in panels of balanced heights up to the tile's rows: panel i holds channels
+// [begin(i), begin(i + 1)), its weights a depth x rows panel at begin(i) * depth.
+struct Panels {
+    std::vector<int64_t> first_rows;
+    Panels(int64_t out_channels, int64_t tile_rows) {
+        const int64_t count = ceil_div(out_channels, tile_rows);
+        for (int64_t panel = 0; panel <= count; ++panel) first_rows.push_back(panel * out_channels / count);
+    }
+    int64_t count() const { return static_cast<int64_t>(first_rows.size()) - 1; }
+    int64_t begin(int64_t panel) const { return first_rows[static_cast<size_t>(panel)]; }
+    int64_t rows(int64_t panel) const { return begin(panel + 1) - begin(panel); }
+};
+
+void pack_all(const IsaKernels& isa, const Panels& panels, int64_t depth, const float* w, float* packed) {
+    for (int64_t panel = 0; panel < panels.count(); ++panel) {
+        const int64_t m0 = panels.begin(panel);
+        isa.pack_panel(w + m0 * depth, depth, panels.rows(panel), packed + m0 * depth);
+    }
+}
+#endif
+
 }  // namespace
 
 bool applies(const ConvArgs& a) {
@@ -219,22 +246,43 @@ bool applies(const ConvArgs& a) {
 #endif
 }
 
-void conv_forward(const ConvArgs& a) {
+void pack_filters(const ConvArgs& a, const float* w, float* packed) {
+#if defined(MYELIN_X86_64_KERNELS)
+    const IsaKernels& isa = *isa_kernels(cpu::active_isa());
+    pack_all(isa, Panels(a.out_channels, isa.tile.rows), a.channels * a.geometry.kernel_size(), w, packed);
+#else
+    (void)a, (void)w, (void)packed;
+#endif
+}
+
+void unpack_filters(const ConvArgs& a, mln_isa isa, const float* packed, float* w) {
+#if defined(MYELIN_X86_64_KERNELS)
+    const Panels panels(a.out_channels, isa_kernels(isa)->tile.rows);
+    const int64_t depth = a.channels * a.geometry.kernel_size();
+    for (int64_t panel = 0; panel < panels.count(); ++panel) {
+        const int64_t m0 = panels.begin(panel), rows = panels.rows(panel);
+        for (int64_t p = 0; p < depth; ++p) {
+            for (int64_t i = 0; i < rows; ++i) w[(m0 + i) * depth + p] = packed[m0 * depth + p * rows + i];
+        }
+    }
+#else
+    (void)a, (void)isa, (void)packed, (void)w;
+#endif
+}
+
+void conv_forward(const ConvArgs& a, const float* prepacked) {
 #if defined(MYELIN_X86_64_KERNELS)
     const IsaKernels& isa = *isa_kernels(cpu::active_isa());
     const int64_t tile_rows = isa.tile.rows, tile_columns = isa.tile.columns;
     const WindowGeometry& g = a.geometry;
     const int64_t depth = a.channels * g.kernel_size();
     const int64_t positions = g.out_size();
-    // Panels of balanced heights: panel i holds output channels [first_row(i), first_row(i + 1)),
-    // made once per call, not two divisions per panel of every tile (MobileNet-v2's 27-deep stem,
-    // batch 1, one thread, same-process A/B both ways round: 0.993-0.996x).
-    const int64_t panels = ceil_div(a.out_channels, tile_rows);
-    std::vector<int64_t> panel_rows_begin(static_cast<size_t>(panels + 1));
-    for (int64_t panel = 0; panel <= panels; ++panel) {
-        panel_rows_begin[static_cast<size_t>(panel)] = panel * a.out_channels / panels;
-    }
-    auto first_row = [&](int64_t panel) { return panel_rows_begin[static_cast<size_t>(panel)]; };
+    // Panels of balanced heights, their first rows made once per call, not two divisions per
+    // panel of every tile (MobileNet-v2's 27-deep stem, batch 1, one thread, same-process A/B
+    // both ways round: 0.993-0.996x).
+    const Panels panel_rows(a.out_channels, tile_rows);
+    const int64_t panels = panel_rows.count();
+    auto first_row = [&](int64_t panel) { return panel_rows.begin(panel); };
     const Layout l = layout_of(a, depth, tile_columns);
     // Weights as one depth x rows panel each, rows contiguous: the panel of channels [m0, m1)
     // starts at m0 * depth. Each thread packs all of them into its own buffer as it starts (steady
@@ -245,13 +293,13 @@ void conv_forward(const ConvArgs& a) {
     // median: 0.90-0.91 of the time of panels claimed by whichever thread came first; one thread,
     // batch 32 and the stems even.
     const float* w = static_cast<const float*>(a.w.data);
+    // Prepared filters come packed (pack_filters): the threads read the same panels, which no
+    // thread writes.
     auto pack_panels = [&] {
+        if (prepacked != nullptr) return prepacked;
         std::vector<float>& packed = thread_buffer<float, PackedWeights>();
         packed.resize(static_cast<size_t>(a.out_channels * depth));
-        for (int64_t panel = 0; panel < panels; ++panel) {
-            const int64_t m0 = first_row(panel), rows = first_row(panel + 1) - m0;
-            isa.pack_panel(w + m0 * depth, depth, rows, packed.data() + m0 * depth);
-        }
+        pack_all(isa, panel_rows, depth, w, packed.data());
         return static_cast<const float*>(packed.data());
     };
     const float* bias = a.has_bias ? static_cast<const float*>(a.bias.data) : nullptr;
@@ -426,7 +474,7 @@ void conv_forward(const ConvArgs& a) {
                                      [&](int64_t task, const Scratch& scratch) { run(task, tasks, scratch); });
     }
 #else
-    (void)a;
+    (void)a, (void)prepacked;
 #endif
 }
 

@@ -27,7 +27,11 @@
 // stem 1 thread 1.25 -> 1.13-1.15, 2 threads 0.89 -> 0.61; MobileNet-v2's stem 1 thread 0.158 ->
 // 0.126-0.13, 2 threads 0.17-0.20 -> 0.076-0.094, batch 32 on 2 threads CPU time per call 11.4 ->
 // 7.6-7.9; ResNet-18's 3x3/2 from 64 channels (576 deep) 1 thread even (0.62), 2 threads
-// 0.45 -> 0.35-0.37 (CPU time per call 1.14-1.19 -> 0.95-0.99).
+// 0.45 -> 0.35-0.37 (CPU time per call 1.14-1.19 -> 0.95-0.99). Where that layer's time goes
+// (Zen 5, batch 1, one thread, perf samples over conv_vs_build, 2026-12-07): the tiles 86% (about
+// 218 GFLOP/s against the core's 230), the split 9% (waiting on its loads of x), the weight
+// packing 2.5% (none with prepared filters); oneDNN's call, timed on input and weights reordered
+// before, has no such split.
 //
 // AVX2 runs the same driver and tile code (conv_phase_direct_tile.hpp) with 6 x 16 tiles; tiles
 // at a row's edge load their columns whole and clear the lanes outside the mask with an and
@@ -79,8 +83,16 @@ constexpr int64_t kPrefetchSteps = 8;
 
 // Whether conv_forward runs a (f32 at the active ISA: AVX2 or AVX-512).
 bool applies(const ConvArgs& a);
-// y = activation(conv(x, w) + bias + residual), f32; applies(a) holds.
-void conv_forward(const ConvArgs& a);
+// y = activation(conv(x, w) + bias + residual), f32; applies(a) holds. prepacked: a's filters as
+// pack_filters left them at the active ISA, or nullptr: each thread packs a.w itself.
+void conv_forward(const ConvArgs& a, const float* prepacked = nullptr);
+// a's filters w as conv_forward's weight panels at the active ISA (out_channels x depth floats),
+// packed once for prepared filters (mln_conv_weights): a prepared call then packs none (each
+// thread packed all 295 KB of ResNet-18's 3x3/2 from 64 channels, 3-4% of the layer at batch 1).
+// applies(a) holds.
+void pack_filters(const ConvArgs& a, const float* w, float* packed);
+// The inverse, for panels packed at `isa` (a call at another ISA since).
+void unpack_filters(const ConvArgs& a, mln_isa isa, const float* packed, float* w);
 
 #if defined(MYELIN_X86_64_KERNELS)
 // Per ISA (kAvx512Tile, kAvx2Tile: R x N tiles):

@@ -1,7 +1,7 @@
 // Prepared convolution weights (mln_conv_weights_create / mln_conv_forward_prepared): the same
 // results as mln_conv_forward and the reference twin on every forward path, every ISA and thread
-// count, with the caller's filters gone; the packed form where the transposed implicit GEMM runs;
-// errors for a mismatching input, device or handle.
+// count, with the caller's filters gone; the packed form where the transposed implicit GEMM or the
+// polyphase direct kernel runs; errors for a mismatching input, device or handle.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -20,9 +20,14 @@ namespace {
 // padded source at 7 and 14 wide, polyphase planes for stride 2, lowered columns otherwise; 10
 // depth blocks with a partial last one, a partial last 32-channel panel, 9 panels that split
 // unevenly among threads, a batch), the plain implicit GEMM, Winograd, depthwise, pointwise,
-// groups, 1-d and 3-d, an empty batch.
+// groups, 1-d and 3-d, an empty batch; the polyphase direct kernel (stride 2 from at most 64
+// channels at AVX-512, 4 at AVX2: panels of 13, 13 and 14 rows over odd sizes, a 7x7/2 stem at
+// batch 2, a single output channel).
 std::vector<ConvCase> cases() {
     return {
+        {{1, 24, 29, 31}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 3, 30, 28}, 21, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
+        {{1, 3, 17, 19}, 1, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 140, 7, 7}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 37, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 40, 14, 14}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
@@ -133,18 +138,24 @@ int32_t is_packed(mln_device* device, const ConvCase& c, mln_dtype dtype) {
     return packed;
 }
 
-// Packed exactly where the transposed form runs: AVX-512 f32 ResNet-18 layer3/4 shapes; plain
-// copies for f64, other ISAs, depthwise, pointwise and large images.
-TEST_F(ConvPreparedTest, PacksWhereTheTransposedFormRuns) {
+// Packed exactly where the transposed form runs (AVX-512 f32 ResNet-18 layer3/4 shapes) or the
+// polyphase direct kernel (stride 2 from at most 64 channels at AVX-512, 4 at AVX2); plain copies
+// for f64, other ISAs, depthwise, pointwise and large images.
+TEST_F(ConvPreparedTest, PacksWhereTheTransposedFormOrPhaseDirectRuns) {
     const ConvCase layer4{{1, 64, 7, 7}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1};
     const ConvCase layer3_down{{1, 32, 28, 28}, 64, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1};
     const ConvCase depthwise{{1, 32, 7, 7}, 32, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 32};
     const ConvCase pointwise{{1, 64, 7, 7}, 64, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1};
     const ConvCase large{{1, 16, 56, 56}, 16, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1};
+    const ConvCase layer2_down{{1, 24, 29, 31}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1};
+    const ConvCase stem{{1, 3, 30, 28}, 21, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1};
     if (has_isa(MLN_ISA_AVX512)) {
         ScopedIsa scoped(MLN_ISA_AVX512);
         EXPECT_EQ(is_packed(device_, layer4, MLN_DTYPE_F32), 1);
         EXPECT_EQ(is_packed(device_, layer3_down, MLN_DTYPE_F32), 1);
+        EXPECT_EQ(is_packed(device_, layer2_down, MLN_DTYPE_F32), 1);
+        EXPECT_EQ(is_packed(device_, stem, MLN_DTYPE_F32), 1);
+        EXPECT_EQ(is_packed(device_, stem, MLN_DTYPE_F64), 0);
         EXPECT_EQ(is_packed(device_, layer4, MLN_DTYPE_F64), 0);
         EXPECT_EQ(is_packed(device_, depthwise, MLN_DTYPE_F32), 0);
         EXPECT_EQ(is_packed(device_, pointwise, MLN_DTYPE_F32), 0);
@@ -154,6 +165,8 @@ TEST_F(ConvPreparedTest, PacksWhereTheTransposedFormRuns) {
         if (isa == MLN_ISA_AVX512) continue;
         ScopedIsa scoped(isa);
         EXPECT_EQ(is_packed(device_, layer4, MLN_DTYPE_F32), 0);
+        EXPECT_EQ(is_packed(device_, layer2_down, MLN_DTYPE_F32), 0);
+        EXPECT_EQ(is_packed(device_, stem, MLN_DTYPE_F32), isa == MLN_ISA_AVX2 ? 1 : 0);
     }
 }
 
@@ -196,9 +209,13 @@ TEST_F(ConvPreparedTest, WeightsAreDeviceMemoryCountedByItsStats) {
 // for that call).
 TEST_F(ConvPreparedTest, PackedWeightsServeCallsAtAnotherIsa) {
     if (!has_isa(MLN_ISA_AVX512)) GTEST_SKIP() << "no AVX-512 on this CPU";
-    // Depth blocks of 128 and, for the 3x3/2 from an even size, of whole channels (144).
+    // Depth blocks of 128 and, for the 3x3/2 from an even size, of whole channels (144); the
+    // polyphase direct kernel's panels of 14 rows, from 24 channels (the implicit GEMM at AVX2)
+    // and from 3 (AVX2's 6-row panels).
     for (const ConvCase& c : {ConvCase{{1, 37, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
-                              ConvCase{{1, 37, 14, 14}, 90, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1}}) {
+                              ConvCase{{1, 37, 14, 14}, 90, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+                              ConvCase{{1, 24, 29, 31}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+                              ConvCase{{1, 3, 30, 28}, 21, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1}}) {
         const mln_conv_params p = params_of(c);
         HostTensor<float> x(c.x_shape), w(w_shape_of(c)), y(y_shape_of(c)), y_want(y_shape_of(c));
         fill_random(x);
