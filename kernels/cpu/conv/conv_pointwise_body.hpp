@@ -629,6 +629,8 @@ struct PointwiseSpreadBody {
             const int64_t total = depth * g.in_size();
             const T* source = from;
             int64_t at = 0;
+            // Lost, 2026-12-07: a prefetchw 16 registers ahead of each store (Zen 5, ResNet-18's
+            // layer3 and layer4 1x1/2 backward data, batch 1, 1 thread: 1.00-1.01x main's time).
             for (; at + period * kWidth <= total; at += period * kWidth) {
                 for (int64_t j = 0; j < period; ++j) {
                     L::store(x + at + j * kWidth, L::expand(L::load(source, L::first(counts[j])), keep[j]));
