@@ -194,6 +194,9 @@ struct PointwiseGemm {
     // zeros, while they are still in cache (spread_columns).
     const WindowGeometry* scatter = nullptr;
     T* scatter_to = nullptr;
+    // With scatter, where the kernel spreads in its stores (PointwiseKernelInfo::spreads_in_stores):
+    // the strips write dx themselves over one depth block, only tail columns go through c.
+    const PointwiseSpreadPlan* spread_plan = nullptr;
     const T* bias = nullptr;      // rows per group, or nullptr
     const T* residual = nullptr;  // as c, or nullptr
     GemmActivation<T> activation = nullptr;  // after each strip, unless relu
@@ -219,6 +222,50 @@ int64_t input_position(const WindowGeometry& g, int64_t q) {
     const int64_t o1 = q / g.out[2] % g.out[1];
     const int64_t o0 = q / g.out[2] / g.out[1];
     return ((o0 * g.stride[0] * g.in[1] + o1 * g.stride[1]) * g.in[2]) + o2 * g.stride[2];
+}
+
+// PointwiseSpreadPlan's tables for g at `lanes` lanes, built per call: the output coordinates
+// stepped, not divided (input_position per output took 5.6% of a 784-output backward data).
+struct SpreadPlanTables {
+    std::vector<int32_t> input, first_register;
+    std::vector<uint16_t> keep;
+    std::vector<uint8_t> index;
+};
+
+PointwiseSpreadPlan make_spread_plan(const WindowGeometry& g, int64_t lanes, SpreadPlanTables& tables) {
+    PointwiseSpreadPlan plan;
+    plan.positions = g.out_size();
+    plan.in_size = g.in_size();
+    const int64_t registers = ceil_div(plan.in_size, lanes);
+    const int64_t output_registers = ceil_div(plan.positions, lanes);
+    tables.input.resize(static_cast<size_t>(plan.positions));
+    int64_t q = 0;
+    for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
+        for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
+            const int64_t row = (o0 * g.stride[0] * g.in[1] + o1 * g.stride[1]) * g.in[2];
+            for (int64_t o2 = 0; o2 < g.out[2]; ++o2) tables.input[q++] = static_cast<int32_t>(row + o2 * g.stride[2]);
+        }
+    }
+    tables.keep.assign(static_cast<size_t>(registers), 0);
+    tables.index.assign(static_cast<size_t>(registers * lanes), 0);
+    tables.first_register.assign(static_cast<size_t>(output_registers + 1), static_cast<int32_t>(registers));
+    int64_t next = 0;  // the first output at or after register w's first position
+    int64_t r = 0;     // first_register filled below r
+    for (int64_t w = 0; w < registers; ++w) {
+        while (next < plan.positions && tables.input[next] < w * lanes) ++next;
+        const int64_t first = next / lanes;  // r(w); past the last output: every r is below it
+        for (; r <= std::min(first, output_registers); ++r) tables.first_register[r] = static_cast<int32_t>(w);
+        for (int64_t o = next; o < plan.positions && tables.input[o] < (w + 1) * lanes; ++o) {
+            const int64_t lane = tables.input[o] - w * lanes;
+            tables.keep[w] = static_cast<uint16_t>(tables.keep[w] | (1u << lane));
+            tables.index[w * lanes + lane] = static_cast<uint8_t>(o - first * lanes);
+        }
+    }
+    plan.input = tables.input.data();
+    plan.first_register = tables.first_register.data();
+    plan.keep = tables.keep.data();
+    plan.index = tables.index.data();
+    return plan;
 }
 
 // One row of the output grid: gather (to[o] = from[o * stride]) or scatter (to[o * stride] =
@@ -526,6 +573,8 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             tail_b = shared_tail ? gather_tail(first_image, last_image, 1, tail_width)
                                  : gather_tail(first_image, last_image, p.depth, 1);
         }
+        // The strips spread dx in their stores (p.spread_plan) over one depth block.
+        const bool spread_stores = p.spread_plan != nullptr && depth_blocks == 1;
         const int64_t first_panel = split_begin(chunk, split.chunks, panels);
         const int64_t last_panel = split_begin(chunk + 1, split.chunks, panels);
         const bool pack_tiles = cpu::active_isa() != MLN_ISA_AVX512 && !in_place_blocks && p.strided_b == nullptr &&
@@ -640,6 +689,11 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
                 t.tail_cols = fused_tail || (fused_row_tail && block_end) ? tail_cols : 0;
                 t.tail_b = t.tail_cols > 0 ? tail_b + (image - first_image) * tail_cols * p.depth + k0 : nullptr;
                 t.tail_b_stride = p.depth;
+                if (spread_stores) {
+                    t.spread = p.spread_plan;
+                    t.spread_to = p.scatter_to + (image * p.rows + row) * p.scatter->in_size();
+                    t.spread_q = q0 + col;
+                }
                 strip_columns(t, image);
                 if (tail_here && tail_per_panel && !shared_tail && !fused_tail) {
                     PointwiseStrip<T> u = t;
@@ -745,15 +799,17 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             kernel.tail(t);
             if (p.activation != nullptr) p.activation(t.c, t.rows, t.cols, t.ldc, 1);
         }
-        if (p.scatter != nullptr) {
+        // The strips spread their columns themselves with spread_stores: then only the tail's.
+        const int64_t spread_from = spread_stores ? (has_tail ? p.positions - tail_cols : p.positions) : q0;
+        if (p.scatter != nullptr && spread_from < p.positions) {
             // The task's input positions: from its first output's (0 for the first block) to
             // the next block's first output's (the image's end for the last block).
             const int64_t q_end = block_begin(block + 1);
-            const int64_t i_begin = block == 0 ? 0 : input_position(*p.scatter, q0);
+            const int64_t i_begin = spread_from == 0 ? 0 : input_position(*p.scatter, spread_from);
             const int64_t i_end = q_end == p.positions ? p.scatter->in_size() : input_position(*p.scatter, q_end);
             for (int64_t image = first_image; image < last_image; ++image) {
-                kernel.spread_columns(*p.scatter, p.c + (image * p.rows + row0) * p.positions + q0, p.positions,
-                                      row_end - row0, q0, q_end, i_begin, i_end,
+                kernel.spread_columns(*p.scatter, p.c + (image * p.rows + row0) * p.positions + spread_from,
+                                      p.positions, row_end - row0, spread_from, q_end, i_begin, i_end,
                                       p.scatter_to + (image * p.rows + row0) * p.scatter->in_size());
             }
         }
@@ -912,9 +968,26 @@ void conv_pointwise_backward_data(const ConvArgs& a) {
     // where x comes from memory (kForwardPrefetchBytes).
     p.prefetch_b = true;
     p.prefetch_c = p.images * p.rows * p.positions * static_cast<int64_t>(sizeof(T)) >= kStorePrefetchBytes;
+    PointwiseSpreadPlan plan;
     if (spread_in_tasks) {
         p.scatter = &g;
         p.scatter_to = dx;
+        // The strips' stores spread dx themselves (spread_stores) where the kernel spreads planes
+        // (input twice the output, rows of at most 16 outputs), those planes are whole registers
+        // and dx stays in cache: no pass over the compact dx after the GEMM (the dx stores
+        // remain). Zen 5, same-process A/B against main both ways round (min / median, loaded
+        // machine, 2026-12-07): ResNet-18's layer3 1x1/2 (28 x 28 planes) batch 1, 1 thread,
+        // 0.96-0.98x the time in 7 of 10 runs, even in the others; 2 threads 0.92-0.96x in 5 of
+        // 10, even (0.98-1.03x) in the others. Lost: layer4's 14 x 14 planes (not whole registers:
+        // stores across lines) 1.02-1.06x, layer2's rows of 28 (the row spread) 1.00x on 1 thread
+        // and 1.10x on 2, layer3 at batch 32 (dx to memory) 1.04-1.06x on 2 threads.
+        const PointwiseKernelInfo<T> kernel = pointwise_kernel<T>(cpu::active_isa());
+        const int64_t dx_bytes = a.batch * a.channels * g.in_size() * static_cast<int64_t>(sizeof(T));
+        if (kernel.spreads_in_stores && spreads_planes != nullptr && spreads_planes(g) &&
+            g.in_size() % kernel.lanes == 0 && dx_bytes < kStorePrefetchBytes) {
+            plan = make_spread_plan(g, kernel.lanes, thread_scratch<SpreadPlanTables>());
+            p.spread_plan = &plan;
+        }
     }
     run_pointwise_gemm(p);
     if (scatter && !spread_in_tasks) move_strided<T, true>(g, a.batch * a.channels, p.c, dx);

@@ -22,6 +22,23 @@
 
 namespace mln::kernels {
 
+// A strided backward data pass's outputs spread into dx by the strip kernel's own stores (where
+// the kernel takes it: PointwiseKernelInfo::spreads_in_stores), one geometry's map from the compact
+// grid of the outputs (q < positions) to the input grid (in_size positions per channel, its
+// registers of `lanes` positions w counted from each plane's start). Output q owns the input
+// positions [input[q], input[q + 1]) (to in_size for the last): its value, then the zeros up to
+// the next output's. Register w takes its values from the two registers of outputs from
+// lanes * r(w) on, r(w) the register of the first output at or after w's first position: its
+// lane l holds output lanes * r(w) + index[w * lanes + l] where keep[w] has bit l, else 0;
+// first_register[r] is the first w with r(w) >= r, for r <= ceil(positions / lanes).
+struct PointwiseSpreadPlan {
+    int64_t positions = 0, in_size = 0;
+    const int32_t* input = nullptr;
+    const int32_t* first_register = nullptr;
+    const uint16_t* keep = nullptr;
+    const uint8_t* index = nullptr;
+};
+
 // One strip: C(i, j) for rows i < rows (at most the kernel's MR) and columns j < cols:
 //   C(i, j) = (accumulate ? C(i, j) : 0) + bias[i] + sum_{k < depth} A(i, k) * B(k, j) + residual(i, j)
 // then ReLU if relu; A(i, k) = a[i * a_row_stride + k * a_col_stride], B(k, j) =
@@ -60,6 +77,14 @@ struct PointwiseStrip {
     const T* tail_b = nullptr;
     int64_t tail_b_stride = 0;
     int64_t tail_cols = 0;
+    // Where set (backward data only: no bias, residual, ReLU or accumulation), the strip's full
+    // and masked tiles store their outputs spread into x by the plan instead of into C: row i's
+    // plane at spread_to + i * spread->in_size, column j being output spread_q + j (spread_q a
+    // multiple of the lanes); each tile writes the input positions its outputs own. C is then
+    // written only by the fused tail columns (tail_cols).
+    const PointwiseSpreadPlan* spread = nullptr;
+    T* spread_to = nullptr;
+    int64_t spread_q = 0;
 };
 
 template <class T>
@@ -141,6 +166,8 @@ struct PointwiseKernelInfo {
     // leaves 2 * short_rows - mr (PanelRows); other remainders go to a zero-padded mr-row panel.
     int short_rows = 0;
     PointwiseSpreadsPlanes spreads_planes = nullptr;
+    // Whether the strip kernel takes PointwiseStrip::spread.
+    bool spreads_in_stores = false;
 };
 
 PointwiseKernelInfo<float> pointwise_kernel_scalar(float);

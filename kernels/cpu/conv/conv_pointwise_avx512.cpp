@@ -58,6 +58,11 @@ struct Avx512FloatLanes : Avx512F32 {
     }
     // PointwiseSpreadBody's planes: v's first lanes, in order, into the lanes m picks, zeros between.
     static Reg expand(Reg v, Mask m) { return _mm512_maskz_expand_ps(m, v); }
+    // PointwiseStripBody's spread stores: lane l takes lane index[l] of (low, high), 0 outside keep.
+    static Reg spread2(Mask keep, const uint8_t* index, Reg low, Reg high) {
+        const __m512i lanes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(index)));
+        return _mm512_maskz_permutex2var_ps(keep, low, lanes, high);
+    }
 };
 
 struct Avx512DoubleLanes : Avx512F64 {
@@ -90,6 +95,10 @@ struct Avx512DoubleLanes : Avx512F64 {
     static Reg spread_low(Reg v) { return _mm512_maskz_permutexvar_pd(0x55, _mm512_setr_epi64(0, 0, 1, 1, 2, 2, 3, 3), v); }
     static Reg spread_high(Reg v) { return _mm512_maskz_permutexvar_pd(0x55, _mm512_setr_epi64(4, 4, 5, 5, 6, 6, 7, 7), v); }
     static Reg expand(Reg v, Mask m) { return _mm512_maskz_expand_pd(m, v); }
+    static Reg spread2(Mask keep, const uint8_t* index, Reg low, Reg high) {
+        const __m512i lanes = _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(index)));
+        return _mm512_maskz_permutex2var_pd(keep, low, lanes, high);
+    }
 };
 
 // Tail columns fused into a strip's first full tile: one as dot products (its sums in memory;
@@ -116,11 +125,11 @@ using DoubleSpread = PointwiseSpreadBody<Avx512DoubleLanes>;
 
 PointwiseKernelInfo<float> pointwise_kernel_avx512(float) {
     return {strip_f32, 8, FloatBody::kColumns, tail_f32, dot_f32, 6, 4, Avx512FloatLanes::width, 1, 2,
-            FloatSpread::spread_columns, 0, FloatSpread::spreads_planes};
+            FloatSpread::spread_columns, 0, FloatSpread::spreads_planes, true};
 }
 PointwiseKernelInfo<double> pointwise_kernel_avx512(double) {
     return {strip_f64, 8, DoubleBody::kColumns, tail_f64, dot_f64, 6, 4, Avx512DoubleLanes::width, 1, 2,
-            DoubleSpread::spread_columns, 0, DoubleSpread::spreads_planes};
+            DoubleSpread::spread_columns, 0, DoubleSpread::spreads_planes, true};
 }
 
 }  // namespace mln::kernels

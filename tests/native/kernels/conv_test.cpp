@@ -480,7 +480,13 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // the output (AVX-512 spreads them as one stream over the channels, its pattern repeating every
 // 5 or 7 registers in f32 and f64; rows of up to 16 outputs): 20 channels of 14 x 14 (rows of
 // 7), 2 images of 13 channels of 28 x 28 (an edge panel), 3 images of 9 channels of 6 x 10 (rows
-// of 5). An x of 8 MB (forward
+// of 5). Where those planes are whole registers (AVX-512) the strip kernel's stores spread the
+// outputs themselves, each tile the input positions its outputs own, through two registers of
+// outputs permuted: the 28 x 28 case above (4 tail columns spread after), 2 images of 21
+// channels of 20 x 24 (120 positions: a masked last tile, an edge panel), 16 channels of 32 x 32
+// (256 positions, the last tile one register), 8 channels of 48 x 32 (384 positions: at 2 and 3
+// threads blocks of them, each owning its input positions), in f64 24 channels of 26 x 4 (26
+// positions: two tail columns fused into the first tile, spread after). An x of 8 MB (forward
 // prefetches its next tile's columns). Below AVX-512, tasks of 4+ row panels on images of 784+
 // positions at most 128 deep prefetch them on every panel: forward 70 deep into 24 rows at 61 x 59
 // (a masked last tile), 9 deep into 30 rows gathered at stride 2 (29 x 28 outputs); backward
@@ -544,6 +550,10 @@ std::vector<ConvCase> pointwise_cases() {
         {{2, 13, 28, 28}, 40, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{3, 9, 6, 10}, 11, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 5, 6, 4}, 7, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 21, 20, 24}, 24, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 16, 32, 32}, 19, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 8, 48, 32}, 12, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 24, 26, 4}, 17, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
 }
 
