@@ -29,6 +29,8 @@
 // 7.6-7.9; ResNet-18's 3x3/2 from 64 channels (576 deep) 1 thread even (0.62), 2 threads
 // 0.45 -> 0.35-0.37 (CPU time per call 1.14-1.19 -> 0.95-0.99).
 //
+// At AVX-512 the 3x3/2 stem's tiles read x's rows in place instead (XRowTiles below): no planes.
+//
 // AVX2 runs the same driver and tile code (conv_phase_direct_tile.hpp) with 6 x 16 tiles; tiles
 // at a row's edge load their columns whole and clear the lanes outside the mask with an and
 // (vmaskmovps: 1.08-1.10x the layer's time), tiles inside the rows skip the masks (a masked
@@ -106,10 +108,18 @@ extern const PhaseDirectTiles phase_direct_tiles_avx512;
 // 3-wide kernels with one column of padding before (the 3x3/2 stem), output rows a whole number
 // of registers wide, at most kXRowMaxChannels channels (one depth block), AVX-512: the tiles
 // read x's rows in place and split their even and odd columns in registers, with no phase planes
-// (the split had been 12% of MobileNet-v2's stem at batch 1, its loads of x missing).
+// (the split had been 12% of MobileNet-v2's stem at batch 1, its loads of x missing, outside the
+// multiply-adds). Each tile runs every panel, the first storing its split columns (L1) for the
+// others. MobileNet-v2's stem, Zen 5, conv_vs_build against main (min / median), loaded machine:
+// batch 1 one thread 0.95-0.965 / 0.95 (main 1.03-1.09 / 1.03-1.05x of it the other way round),
+// batch 32 two threads 0.90-0.92 / 0.89-0.93 (main 1.15-1.17x). Each panel splitting x's
+// columns itself (panels outermost, as the planes' tiles) took 1.03-1.04x the time of this, with
+// the next tile's input prefetched in the first panel 0.99-1.00x of that.
 constexpr int kXRowKernel = 3;
 constexpr int64_t kXRowMaxChannels = 4;
 // Panel heights at most: 22 sums, 6 column registers (3 taps x 2) and the two permutes' indices.
+// Panels of at most 8 (4 of 8 for 32 channels): batch 1 0.98-1.00x the time, batch 32 on two
+// threads 1.03-1.04x (both ways round).
 constexpr int kXRowTileRows = 11;
 struct XRowTiles {
     const float* x;  // the image
