@@ -63,14 +63,16 @@ struct IsaKernels {
     PhaseDirectTiles tiles;
     decltype(&pack_phase_direct_panel_avx512) pack_panel;
     decltype(&split_phase_planes_rows_avx512) split_rows;
+    PhaseDirectXRowTiles x_row_tiles;  // nullptr where the ISA has none
 };
 
 // nullptr where the ISA has none.
 const IsaKernels* isa_kernels(mln_isa isa) {
     static const IsaKernels avx512{kAvx512Tile, kMaxChannels, phase_direct_tiles_avx512,
-                                       pack_phase_direct_panel_avx512, split_phase_planes_rows_avx512};
+                                       pack_phase_direct_panel_avx512, split_phase_planes_rows_avx512,
+                                       phase_direct_x_row_tiles_avx512};
     static const IsaKernels avx2{kAvx2Tile, kAvx2MaxChannels, phase_direct_tiles_avx2,
-                                     pack_phase_direct_panel_avx2, split_phase_planes_rows_avx2};
+                                     pack_phase_direct_panel_avx2, split_phase_planes_rows_avx2, nullptr};
     if (isa == MLN_ISA_AVX512) return &avx512;
     if (isa == MLN_ISA_AVX2) return &avx2;
     return nullptr;
@@ -273,8 +275,12 @@ void unpack_filters(const ConvArgs& a, mln_isa isa, const float* packed, float* 
 void conv_forward(const ConvArgs& a, const float* prepacked) {
 #if defined(MYELIN_X86_64_KERNELS)
     const IsaKernels& isa = *isa_kernels(cpu::active_isa());
-    const int64_t tile_rows = isa.tile.rows, tile_columns = isa.tile.columns;
     const WindowGeometry& g = a.geometry;
+    // The tiles read x's rows in place (XRowTiles, conv_phase_direct.hpp): no planes, no masks.
+    const bool x_rows = isa.x_row_tiles != nullptr && g.kernel[1] == kXRowKernel && g.kernel[2] == kXRowKernel &&
+                        g.pad_begin[2] == 1 && a.channels <= kXRowMaxChannels && g.out[2] % 16 == 0;
+    const int64_t tile_rows = x_rows ? std::min<int64_t>(isa.tile.rows, kXRowTileRows) : isa.tile.rows;
+    const int64_t tile_columns = isa.tile.columns;
     const int64_t depth = a.channels * g.kernel_size();
     const int64_t positions = g.out_size();
     // Panels of balanced heights, their first rows made once per call, not two divisions per
@@ -355,6 +361,7 @@ void conv_forward(const ConvArgs& a, const float* prepacked) {
                           block_input_bytes <= kPrefetchBlockBytes;
     auto start = [&] {
         const float* packed = pack_panels();
+        if (x_rows) return Scratch{packed, nullptr, nullptr};
         std::vector<float>& planes = thread_buffer<float, BlockPlanes>();
         planes.resize(static_cast<size_t>(block_planes_size + 2 * kGuard));
         std::vector<uint32_t>& masks = thread_buffer<uint32_t, TileMasks>();
@@ -408,7 +415,7 @@ void conv_forward(const ConvArgs& a, const float* prepacked) {
         const int64_t ih0 = std::clamp<int64_t>(2 * (row + l.first_row), 0, g.in[1]);
         const int64_t ih1 = std::clamp<int64_t>(2 * (row + rows + l.first_row + l.halo_rows), 0, g.in[1]);
         // Each tile's lane masks, tile after tile (whole tiles' from the table).
-        for (int64_t t = 0; t < tiles && l.tile_masks > 0; ++t) {
+        for (int64_t t = 0; t < tiles && l.tile_masks > 0 && !x_rows; ++t) {
             const int64_t q0 = begin + t * tile_columns, cols = std::min(tile_columns, end - q0);
             uint32_t* masks = scratch.masks + t * l.tile_masks;
             if (cols == tile_columns) {
@@ -424,7 +431,7 @@ void conv_forward(const ConvArgs& a, const float* prepacked) {
             const int64_t kc = std::min(block_depth, depth - pc);
             const bool first = pc == 0, last = pc + kc == depth;
             const int64_t needed = channels_through(pc + kc);
-            if (needed > split_channels) {
+            if (needed > split_channels && !x_rows) {
                 isa.split_rows(x_image_n + split_channels * g.in_size(), g, needed - split_channels, row + l.first_row,
                                rows + l.halo_rows, l.plane_stride, l.rows,
                                scratch.planes + split_channels * 4 * l.plane_stride);
@@ -440,17 +447,29 @@ void conv_forward(const ConvArgs& a, const float* prepacked) {
             }
             for (int64_t t0 = 0; t0 < tiles; t0 += per_call) {
                 const int64_t count = std::min(per_call, tiles - t0), q0 = begin + t0 * tile_columns;
+                const uint32_t columns = t0 + count == tiles ? last_columns : ~uint32_t{0};
+                const bool stream_y = stream && last && activation == nullptr;
+                if (x_rows) {
+                    // One depth block (at most 36 deep): first and last; all panels in one call.
+                    const XRowTiles source{x_image_n, a.channels, g.in_size(), g.in[1], g.in[2], l.width,
+                                           g.pad_begin[1], q0};
+                    const XRowPanels weights{scratch.packed, panel_rows_begin.data(), panels, depth};
+                    const int64_t at = n * y_image + q0;
+                    isa.x_row_tiles(count, source, weights, bias, residual != nullptr ? residual + at : nullptr,
+                                    positions, y + at, columns, relu, stream_y);
+                }
                 for (int64_t panel = 0; panel < panels; ++panel) {
                     const int64_t m0 = first_row(panel), panel_rows = first_row(panel + 1) - m0;
                     const int64_t at = n * y_image + m0 * positions + q0;
-                    isa.tiles(
-                        count, l.tile_rows, l.tile_masks, kc, scratch.packed + m0 * depth + pc * panel_rows,
-                        scratch.planes + l.plane_position(q0 - row * l.width), l.offsets.data() + pc,
-                        l.shift_index.data() + pc, scratch.masks + t0 * l.tile_masks,
-                        bias != nullptr && first ? bias + m0 : nullptr,
-                        residual != nullptr && last ? residual + at : nullptr, positions, y + at,
-                        static_cast<int>(panel_rows), t0 + count == tiles ? last_columns : ~uint32_t{0}, relu && last,
-                        !first, stream && last && activation == nullptr, prefetch_columns);
+                    if (!x_rows) {
+                        isa.tiles(count, l.tile_rows, l.tile_masks, kc, scratch.packed + m0 * depth + pc * panel_rows,
+                                  scratch.planes + l.plane_position(q0 - row * l.width), l.offsets.data() + pc,
+                                  l.shift_index.data() + pc, scratch.masks + t0 * l.tile_masks,
+                                  bias != nullptr && first ? bias + m0 : nullptr,
+                                  residual != nullptr && last ? residual + at : nullptr, positions, y + at,
+                                  static_cast<int>(panel_rows), columns, relu && last, !first, stream_y,
+                                  prefetch_columns);
+                    }
                     if (activation != nullptr && last) {
                         activation(y + at, panel_rows, std::min(count * tile_columns, end - q0), positions, 1);
                     }

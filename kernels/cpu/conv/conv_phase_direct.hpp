@@ -33,6 +33,8 @@
 // packing 2.5% (none with prepared filters); oneDNN's call, timed on input and weights reordered
 // before, has no such split.
 //
+// At AVX-512 the 3x3/2 stem's tiles read x's rows in place instead (XRowTiles below): no planes.
+//
 // AVX2 runs the same driver and tile code (conv_phase_direct_tile.hpp) with 6 x 16 tiles; tiles
 // at a row's edge load their columns whole and clear the lanes outside the mask with an and
 // (vmaskmovps: 1.08-1.10x the layer's time), tiles inside the rows skip the masks (a masked
@@ -115,6 +117,43 @@ using PhaseDirectTiles = void (*)(int64_t count, TileRows tile_rows, int64_t shi
                                   float* c, int rows, uint32_t columns, bool relu, bool accumulate, bool stream,
                                   bool prefetch);
 extern const PhaseDirectTiles phase_direct_tiles_avx512;
+// 3-wide kernels with one column of padding before (the 3x3/2 stem), output rows a whole number
+// of registers wide, at most kXRowMaxChannels channels (one depth block), AVX-512: the tiles
+// read x's rows in place and split their even and odd columns in registers, with no phase planes
+// (the split had been 12% of MobileNet-v2's stem at batch 1, its loads of x missing, outside the
+// multiply-adds). Each tile runs every panel, the first storing its split columns (L1) for the
+// others. MobileNet-v2's stem, Zen 5, conv_vs_build against main (min / median), loaded machine:
+// batch 1 one thread 0.95-0.965 / 0.95 (main 1.03-1.09 / 1.03-1.05x of it the other way round),
+// batch 32 two threads 0.90-0.92 / 0.89-0.93 (main 1.15-1.17x). Each panel splitting x's
+// columns itself (panels outermost, as the planes' tiles) took 1.03-1.04x the time of this, with
+// the next tile's input prefetched in the first panel 0.99-1.00x of that.
+constexpr int kXRowKernel = 3;
+constexpr int64_t kXRowMaxChannels = 4;
+// Panel heights at most: 22 sums, 6 column registers (3 taps x 2) and the two permutes' indices.
+// Panels of at most 8 (4 of 8 for 32 channels): batch 1 0.98-1.00x the time, batch 32 on two
+// threads 1.03-1.04x (both ways round).
+constexpr int kXRowTileRows = 11;
+struct XRowTiles {
+    const float* x;  // the image
+    int64_t channels, plane;
+    int64_t in_h, in_w, out_w;
+    int64_t pad_top;  // rows of padding above the image
+    int64_t q0;       // the first tile's first output position
+};
+// The weight panels: panel i holds output channels [begin[i], begin[i + 1]) (balanced heights,
+// each at most kXRowTileRows), packed at packed + begin[i] * depth.
+struct XRowPanels {
+    const float* packed;
+    const int64_t* begin;
+    int64_t count, depth;
+};
+// As PhaseDirectTiles without accumulation, prefetch or masks, over all the panels: `count` tiles
+// from position t.q0 on, each through every panel before the next (c, residual and bias at the
+// first tile and channel).
+using PhaseDirectXRowTiles = void (*)(int64_t count, const XRowTiles& t, const XRowPanels& panels, const float* bias,
+                                      const float* residual, int64_t ldc, float* c, uint32_t columns, bool relu,
+                                      bool stream);
+extern const PhaseDirectXRowTiles phase_direct_x_row_tiles_avx512;
 // panel[p * rows + i] = w[i * depth + p] for p < depth, i < rows <= 16: the tile's weight panel,
 // 16 depth rows at a time through a 16 x 16 transpose (the element-wise copy read the 14 rows
 // a float at a time: ResNet-18's 3x3/2 from 64 channels, 295 KB of weights packed per call,

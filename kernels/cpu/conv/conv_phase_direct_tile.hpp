@@ -29,56 +29,25 @@ struct TileColumnsOf {
     static constexpr int kVectors = kShape.columns / static_cast<int>(L::width);
 };
 
-// An MR x (kVectors * width) tile: MR is the panel's height, so no row of the FMAs is wasted on
-// padding. kPrefetch: each step prefetches the lines of the columns kPrefetchSteps ahead.
-// kMasked: some column shift's mask leaves out lanes (a tile at a row's edge); a tile inside the
-// rows loads its columns whole.
-template <class C, int MR, bool kAccumulate, bool kPrefetch, bool kMasked>
-MLN_ALWAYS_INLINE void tile(int64_t depth, const float* a, const float* source, const int32_t* offsets,
-                            const uint8_t* mask_index, const uint32_t* masks, const float* bias, const float* residual,
-                            int64_t ldc, float* c, uint32_t columns, bool relu, bool stream) {
+// A tile's sums from the bias (0 without one).
+template <class C, int MR>
+MLN_ALWAYS_INLINE void start_tile(const float* bias, typename C::Lanes::Reg (&acc)[MR][C::kVectors]) {
     using V = typename C::Lanes;
-    using Reg = typename V::Reg;
+    MLN_UNROLL(16)
+    for (int i = 0; i < MR; ++i) {
+        for (int v = 0; v < C::kVectors; ++v) acc[i][v] = bias != nullptr ? V::set1(bias[i]) : V::zero();
+    }
+}
+
+// A tile's sums (+ residual, then max(0, .) for relu) stored into the columns `columns` of c's
+// MR rows (kept: their lanes per register); whole tiles streamed where `stream`.
+template <class C, int MR>
+MLN_ALWAYS_INLINE void finish_tile(typename C::Lanes::Reg (&acc)[MR][C::kVectors],
+                                   const typename C::Lanes::Mask (&kept)[C::kVectors], const float* residual,
+                                   int64_t ldc, float* c, uint32_t columns, bool relu, bool stream) {
+    using V = typename C::Lanes;
     constexpr int NV = C::kVectors;
     constexpr int W = static_cast<int>(V::width);
-    typename V::Mask kept[NV];
-    for (int v = 0; v < NV; ++v) kept[v] = C::lanes(columns, v);
-    // Fully unrolled loops over constant indices: GCC keeps the whole array in registers.
-    Reg acc[MR][NV];
-    if constexpr (kAccumulate) {
-        MLN_UNROLL(16)
-        for (int i = 0; i < MR; ++i) {
-            for (int v = 0; v < NV; ++v) acc[i][v] = V::load(c + i * ldc + v * W, kept[v]);
-        }
-    } else {
-        MLN_UNROLL(16)
-        for (int i = 0; i < MR; ++i) {
-            for (int v = 0; v < NV; ++v) acc[i][v] = bias != nullptr ? V::set1(bias[i]) : V::zero();
-        }
-    }
-    for (int64_t p = 0; p < depth; ++p) {
-        const float* s = source + offsets[p];
-        if constexpr (kPrefetch) {
-            // The columns span a line more than their 64-byte pieces at most: each piece's first
-            // element's, and the last element's.
-            const float* ahead = source + offsets[p + kPrefetchSteps];
-            for (int j = 0; j < NV * W; j += 16) _mm_prefetch(reinterpret_cast<const char*>(ahead + j), _MM_HINT_T0);
-            _mm_prefetch(reinterpret_cast<const char*>(ahead + NV * W - 1), _MM_HINT_T0);
-        }
-        Reg b[NV];
-        if constexpr (kMasked) {
-            const uint32_t m = masks[mask_index[p]];
-            for (int v = 0; v < NV; ++v) b[v] = C::load_columns(s + v * W, m, v);
-        } else {
-            for (int v = 0; v < NV; ++v) b[v] = V::load(s + v * W, AllLanes{});
-        }
-        MLN_UNROLL(16)
-        for (int i = 0; i < MR; ++i) {
-            const Reg x = V::set1(a[i]);
-            for (int v = 0; v < NV; ++v) acc[i][v] = V::fmadd(x, b[v], acc[i][v]);
-        }
-        a += MR;
-    }
     if (residual != nullptr) {
         MLN_UNROLL(16)
         for (int i = 0; i < MR; ++i) {
@@ -110,6 +79,56 @@ MLN_ALWAYS_INLINE void tile(int64_t depth, const float* a, const float* source, 
     for (int i = 0; i < MR; ++i) {
         for (int v = 0; v < NV; ++v) V::store(c + i * ldc + v * W, acc[i][v], kept[v]);
     }
+}
+
+// An MR x (kVectors * width) tile: MR is the panel's height, so no row of the FMAs is wasted on
+// padding. kPrefetch: each step prefetches the lines of the columns kPrefetchSteps ahead.
+// kMasked: some column shift's mask leaves out lanes (a tile at a row's edge); a tile inside the
+// rows loads its columns whole.
+template <class C, int MR, bool kAccumulate, bool kPrefetch, bool kMasked>
+MLN_ALWAYS_INLINE void tile(int64_t depth, const float* a, const float* source, const int32_t* offsets,
+                            const uint8_t* mask_index, const uint32_t* masks, const float* bias, const float* residual,
+                            int64_t ldc, float* c, uint32_t columns, bool relu, bool stream) {
+    using V = typename C::Lanes;
+    using Reg = typename V::Reg;
+    constexpr int NV = C::kVectors;
+    constexpr int W = static_cast<int>(V::width);
+    typename V::Mask kept[NV];
+    for (int v = 0; v < NV; ++v) kept[v] = C::lanes(columns, v);
+    // Fully unrolled loops over constant indices: GCC keeps the whole array in registers.
+    Reg acc[MR][NV];
+    if constexpr (kAccumulate) {
+        MLN_UNROLL(16)
+        for (int i = 0; i < MR; ++i) {
+            for (int v = 0; v < NV; ++v) acc[i][v] = V::load(c + i * ldc + v * W, kept[v]);
+        }
+    } else {
+        start_tile<C, MR>(bias, acc);
+    }
+    for (int64_t p = 0; p < depth; ++p) {
+        const float* s = source + offsets[p];
+        if constexpr (kPrefetch) {
+            // The columns span a line more than their 64-byte pieces at most: each piece's first
+            // element's, and the last element's.
+            const float* ahead = source + offsets[p + kPrefetchSteps];
+            for (int j = 0; j < NV * W; j += 16) _mm_prefetch(reinterpret_cast<const char*>(ahead + j), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(ahead + NV * W - 1), _MM_HINT_T0);
+        }
+        Reg b[NV];
+        if constexpr (kMasked) {
+            const uint32_t m = masks[mask_index[p]];
+            for (int v = 0; v < NV; ++v) b[v] = C::load_columns(s + v * W, m, v);
+        } else {
+            for (int v = 0; v < NV; ++v) b[v] = V::load(s + v * W, AllLanes{});
+        }
+        MLN_UNROLL(16)
+        for (int i = 0; i < MR; ++i) {
+            const Reg x = V::set1(a[i]);
+            for (int v = 0; v < NV; ++v) acc[i][v] = V::fmadd(x, b[v], acc[i][v]);
+        }
+        a += MR;
+    }
+    finish_tile<C, MR>(acc, kept, residual, ldc, c, columns, relu, stream);
 }
 
 // A tile, masked where one of its `shifts` masks leaves out a lane. On AVX2 (Zen 3) a masked

@@ -1281,6 +1281,22 @@ TEST_F(ConvTest, PhaseDirectForwardIsTheSameBitsAtAnyThreadCount) {
     expect_phase_direct_forward_matches_reference(device_, cases, [](HostTensor<float>&, const ConvCase&) {});
 }
 
+// NaN in the first column of channel 0's rows 3, 19, 35, ... of every image and infinity in the
+// last column 6 rows below each: the outputs of the rows between stay finite (a padded row's
+// zeros read as anything else would show there).
+void mark_edge_columns(HostTensor<float>& x, const ConvCase& c) {
+    const int64_t height = c.x_shape[2], width = c.x_shape[3];
+    for (int64_t n = 0; n < c.x_shape[0]; ++n) {
+        const int64_t plane = n * c.x_shape[1];
+        for (int64_t row = 3; row < height; row += 16) {
+            x.at((plane * height + row) * width) = std::numeric_limits<float>::quiet_NaN();
+            if (row + 6 < height) {
+                x.at((plane * height + row + 6) * width + width - 1) = std::numeric_limits<float>::infinity();
+            }
+        }
+    }
+}
+
 // The polyphase direct forward over output rows a whole number of tiles wide (AVX2 16, AVX-512
 // 32): its planes' rows carry the zeros the column shifts read beside them, no tile masked. NaN
 // and infinities in the image's first and last columns (a few rows of channel 0) reach only the
@@ -1300,20 +1316,26 @@ TEST_F(ConvTest, PhaseDirectForwardPaddedRowsKeepNonFiniteInputsInTheirWindows) 
         {{1, 3, 36, 32}, 10, {8, 8}, {2, 2}, {1, 1}, {3, 3}, {4, 4}, 1},
     };
     if (phase_direct_isas().empty()) GTEST_SKIP() << "no AVX2 or AVX-512 here";
-    expect_phase_direct_forward_matches_reference(device_, cases, [](HostTensor<float>& x, const ConvCase& c) {
-        // In channel 0's rows 3 and 9 of every 16: the outputs of the rows between stay finite
-        // (a padded row's zeros read as anything else would show there).
-        const int64_t height = c.x_shape[2], width = c.x_shape[3];
-        for (int64_t n = 0; n < c.x_shape[0]; ++n) {
-            const int64_t plane = n * c.x_shape[1];
-            for (int64_t row = 3; row < height; row += 16) {
-                x.at((plane * height + row) * width) = std::numeric_limits<float>::quiet_NaN();
-                if (row + 6 < height) {
-                    x.at((plane * height + row + 6) * width + width - 1) = std::numeric_limits<float>::infinity();
-                }
-            }
-        }
-    });
+    expect_phase_direct_forward_matches_reference(device_, cases, mark_edge_columns);
+}
+
+// The polyphase direct forward of 3-wide kernels with one column of padding before, from at most 4
+// channels, output rows a whole number of 16-lane registers wide (AVX-512 reads x's rows in place
+// and splits their columns in registers: the 3x3/2 stem): 16-wide outputs from an odd width (a
+// tile over two rows; 17 rows, so a last tile of 16 columns), 48 wide from one channel (two panels
+// of 11), 32 wide from 4 channels with no padding above (three panels of 11), one output channel,
+// and 23 (panels of 7, 8 and 8) over 3 images; NaN and infinities in the first and last columns
+// as above. Within tolerance of the reference twin at 1 thread, the same bits at 2 and 3.
+TEST_F(ConvTest, PhaseDirectForwardReadsStemRowsInPlace) {
+    const std::vector<ConvCase> cases = {
+        {{1, 3, 33, 31}, 11, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{2, 1, 20, 96}, 22, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 4, 28, 64}, 33, {3, 3}, {2, 2}, {1, 1}, {0, 1}, {1, 1}, 1},
+        {{1, 2, 16, 32}, 1, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {0, 0}, 1},
+        {{3, 3, 40, 64}, 23, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+    };
+    if (phase_direct_isas().empty()) GTEST_SKIP() << "no AVX2 or AVX-512 here";
+    expect_phase_direct_forward_matches_reference(device_, cases, mark_edge_columns);
 }
 
 // MobileNet-v2's stem shape over a batch whose tensors pass the size where the f32 paths stop
