@@ -222,6 +222,19 @@ struct Panels {
     int64_t rows(int64_t panel) const { return begin(panel + 1) - begin(panel); }
 };
 
+// Whether the call's tiles read x's rows in place (XRowTiles, conv_phase_direct.hpp): no planes, no masks.
+bool reads_x_rows(const IsaKernels& isa, const ConvArgs& a) {
+    const WindowGeometry& g = a.geometry;
+    return isa.x_row_tiles != nullptr && g.kernel[1] == kXRowKernel && g.kernel[2] == kXRowKernel &&
+           g.pad_begin[2] == 1 && a.channels <= kXRowMaxChannels && g.out[2] % 16 == 0;
+}
+
+// The call's panels: the forward and the prepared filters (pack_filters, unpack_filters) share them.
+Panels panels_of(const IsaKernels& isa, const ConvArgs& a) {
+    return Panels(a.out_channels, reads_x_rows(isa, a) ? std::min<int64_t>(isa.tile.rows, kXRowTileRows)
+                                                        : isa.tile.rows);
+}
+
 void pack_all(const IsaKernels& isa, const Panels& panels, int64_t depth, const float* w, float* packed) {
     for (int64_t panel = 0; panel < panels.count(); ++panel) {
         const int64_t m0 = panels.begin(panel);
@@ -251,7 +264,7 @@ bool applies(const ConvArgs& a) {
 void pack_filters(const ConvArgs& a, const float* w, float* packed) {
 #if defined(MYELIN_X86_64_KERNELS)
     const IsaKernels& isa = *isa_kernels(cpu::active_isa());
-    pack_all(isa, Panels(a.out_channels, isa.tile.rows), a.channels * a.geometry.kernel_size(), w, packed);
+    pack_all(isa, panels_of(isa, a), a.channels * a.geometry.kernel_size(), w, packed);
 #else
     (void)a, (void)w, (void)packed;
 #endif
@@ -259,7 +272,7 @@ void pack_filters(const ConvArgs& a, const float* w, float* packed) {
 
 void unpack_filters(const ConvArgs& a, mln_isa isa, const float* packed, float* w) {
 #if defined(MYELIN_X86_64_KERNELS)
-    const Panels panels(a.out_channels, isa_kernels(isa)->tile.rows);
+    const Panels panels = panels_of(*isa_kernels(isa), a);
     const int64_t depth = a.channels * a.geometry.kernel_size();
     for (int64_t panel = 0; panel < panels.count(); ++panel) {
         const int64_t m0 = panels.begin(panel), rows = panels.rows(panel);
@@ -276,17 +289,14 @@ void conv_forward(const ConvArgs& a, const float* prepacked) {
 #if defined(MYELIN_X86_64_KERNELS)
     const IsaKernels& isa = *isa_kernels(cpu::active_isa());
     const WindowGeometry& g = a.geometry;
-    // The tiles read x's rows in place (XRowTiles, conv_phase_direct.hpp): no planes, no masks.
-    const bool x_rows = isa.x_row_tiles != nullptr && g.kernel[1] == kXRowKernel && g.kernel[2] == kXRowKernel &&
-                        g.pad_begin[2] == 1 && a.channels <= kXRowMaxChannels && g.out[2] % 16 == 0;
-    const int64_t tile_rows = x_rows ? std::min<int64_t>(isa.tile.rows, kXRowTileRows) : isa.tile.rows;
+    const bool x_rows = reads_x_rows(isa, a);
     const int64_t tile_columns = isa.tile.columns;
     const int64_t depth = a.channels * g.kernel_size();
     const int64_t positions = g.out_size();
     // Panels of balanced heights, their first rows made once per call, not two divisions per
     // panel of every tile (MobileNet-v2's 27-deep stem, batch 1, one thread, same-process A/B
     // both ways round: 0.993-0.996x).
-    const Panels panel_rows(a.out_channels, tile_rows);
+    const Panels panel_rows = panels_of(isa, a);
     const int64_t panels = panel_rows.count();
     auto first_row = [&](int64_t panel) { return panel_rows.begin(panel); };
     const Layout l = layout_of(a, depth, tile_columns);
@@ -325,7 +335,7 @@ void conv_forward(const ConvArgs& a, const float* prepacked) {
     // on two threads (min / median) 0.95-0.98x. The stems' tiles (27 and 147 deep, in L1) were
     // 1.01-1.03x slower.
     const bool prefetch_columns =
-        block_depth * (tile_columns + tile_rows) * static_cast<int64_t>(sizeof(float)) > kL1TileBytes;
+        block_depth * (tile_columns + isa.tile.rows) * static_cast<int64_t>(sizeof(float)) > kL1TileBytes;
     // Large outputs are written with non-temporal stores where every whole tile's rows start on
     // a cache line (they would not stay in cache, and a plain store first reads each line).
     // Below that, the next tile's lines of y prefetched (prefetcht0) before each tile of a call lost:
@@ -453,7 +463,7 @@ void conv_forward(const ConvArgs& a, const float* prepacked) {
                     // One depth block (at most 36 deep): first and last; all panels in one call.
                     const XRowTiles source{x_image_n, a.channels, g.in_size(), g.in[1], g.in[2], l.width,
                                            g.pad_begin[1], q0};
-                    const XRowPanels weights{scratch.packed, panel_rows_begin.data(), panels, depth};
+                    const XRowPanels weights{scratch.packed, panel_rows.first_rows.data(), panels, depth};
                     const int64_t at = n * y_image + q0;
                     isa.x_row_tiles(count, source, weights, bias, residual != nullptr ? residual + at : nullptr,
                                     positions, y + at, columns, relu, stream_y);

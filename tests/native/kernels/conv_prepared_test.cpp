@@ -22,12 +22,14 @@ namespace {
 // unevenly among threads, a batch), the plain implicit GEMM, Winograd, depthwise, pointwise,
 // groups, 1-d and 3-d, an empty batch; the polyphase direct kernel (stride 2 from at most 64
 // channels at AVX-512, 4 at AVX2: panels of 13, 13 and 14 rows over odd sizes, a 7x7/2 stem at
-// batch 2, a single output channel).
+// batch 2, a single output channel, a 3x3/2 stem whose tiles read x's rows in place, in panels of
+// at most 11 rows: 24 channels in 3 panels where the plane tiles would take 2).
 std::vector<ConvCase> cases() {
     return {
         {{1, 24, 29, 31}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 3, 30, 28}, 21, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
         {{1, 3, 17, 19}, 1, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 3, 20, 32}, 24, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 140, 7, 7}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 37, 7, 7}, 90, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 40, 14, 14}, 64, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
