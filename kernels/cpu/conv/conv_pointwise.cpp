@@ -120,6 +120,9 @@ constexpr int64_t kForwardPrefetchBytes = int64_t{8} << 20;
 // batch 1, C in cache (1-5% slower: forward 16->96 @112 1.05-1.09x), and likewise on every panel
 // the next tile's columns of B (AVX2's kEveryPanelPrefetch*: backward data 32->16 @112 1.06-1.09x,
 // 144->24 @56 1.10x at batch 1), W^T's columns 8 depth steps ahead into L1 (backward data 0.99-1.01x).
+// Lost, 2026-12-07: non-temporal stores of whole tiles instead (C of 16 MiB+ in rows of whole
+// lines, kStreamingStoreBytes), batch 32, 2 threads: forward 16->96 @112 1.30-1.46x the time (main
+// 0.71-0.72x run the other way round), 32->16 1.11-1.15x, 24->144 1.13x; backward data 1.04-1.17x.
 constexpr int64_t kStorePrefetchBytes = int64_t{8} << 20;
 // Below AVX-512, on images of at least kEveryPanelPrefetchPositions positions, tasks of at least
 // kEveryPanelPrefetchPanels row panels over a depth block of at most kEveryPanelPrefetchDepth
