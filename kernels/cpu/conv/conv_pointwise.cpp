@@ -128,6 +128,9 @@ constexpr int64_t kForwardPrefetchBytes = int64_t{8} << 20;
 // Lost, 2026-12-07: non-temporal stores of whole tiles instead (C of 16 MiB+ in rows of whole
 // lines, kStreamingStoreBytes), batch 32, 2 threads: forward 16->96 @112 1.30-1.46x the time (main
 // 0.71-0.72x run the other way round), 32->16 1.11-1.15x, 24->144 1.13x; backward data 1.04-1.17x.
+// Lost too, batch 1, 1 thread: prefetchw at every size (14x14 and 28x28, C in L2, included):
+// forward sum 1.01x, backward data 1.01-1.02x (one way round); from 1 MiB of dx, 32->16 @112
+// 1.00-1.05x (both ways).
 constexpr int64_t kStorePrefetchBytes = int64_t{8} << 20;
 // Below AVX-512, on images of at least kEveryPanelPrefetchPositions positions, tasks of at least
 // kEveryPanelPrefetchPanels row panels over a depth block of at most kEveryPanelPrefetchDepth

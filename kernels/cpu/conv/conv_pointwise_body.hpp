@@ -228,7 +228,11 @@ struct PointwiseStripBody {
         store_tile<R, V, kMasked>(s, c, residual, acc, mask);
     }
 
-    // The tile's epilogue: residual, ReLU, one store per output.
+    // The tile's epilogue: residual, ReLU, one store per output. Lost, 2026-12-07: whole tiles
+    // without residual through a loop with ReLU decided once and no per-row tests, the start
+    // without clamps (half of the ~300 instructions around an 8 x 48 tile's loop): batch 1, 1
+    // thread, MobileNet-v2's pointwise sums 0.99-1.01x main's time both ways round, 32->16 @112
+    // backward data (16 deep) 1.00x and 1.03x; the loop's FMAs hide them.
     template <int R, int V, bool kMasked>
     static void store_tile(const PointwiseStrip<T>& s, T* c, const T* residual, const Reg (&acc)[R][V],
                            const Mask (&mask)[NV]) {
