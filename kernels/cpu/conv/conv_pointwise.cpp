@@ -42,9 +42,14 @@ constexpr int64_t kImageBlockBytes = 512 << 10;
 // (1 thread, batch 32, A/B in one process on a loaded machine, 2 runs, the unchanged library
 // 0.96-1.03x itself: MobileNet-v2 forward 960->160 and 960->320 at 7x7 0.91-0.95x the time,
 // 576->96 and 576->160 0.96-0.99x; backward data 160->960 0.90-0.95x, 96->576 0.99x, 320->1280
-// 0.97-1.01x). Other ISAs keep the measured 2 KiB (Zen 3: 32 KiB L1).
+// 0.97-1.01x). Three times, 6 KiB, since 2026-12-07: 320->1280's backward data (1280 deep) in one
+// pass instead of two of 640, dx stored once rather than stored and read back (Zen 5, same-process
+// A/B against main, both ways round, min / median: batch 1, 1 thread, 0.89-0.99x the time in 3
+// runs, 8 KiB the same blocks 0.94-0.95x; 2 threads 0.97-0.98x; batch 32, 2 threads, 0.97-0.99x;
+// no other MobileNet-v2 or ResNet-18 layer is over 1024 deep). Other ISAs keep the measured 2 KiB
+// (Zen 3: 32 KiB L1).
 constexpr int64_t kDepthBlockBytes = 2 << 10;
-constexpr int64_t kDepthBlockBytesAvx512 = 4 << 10;
+constexpr int64_t kDepthBlockBytesAvx512 = 6 << 10;
 // Below AVX-512, images of kInPlaceMinPositions to kInPlaceMaxPositions positions (14x14) take depth
 // blocks of kInPlaceDepthBlockBytes with B read in place, never packed (kMinPackDepth): a tile's
 // depth rows of B (1-2 lines each at 784-byte rows) and the panel of A then fit Zen 3's L1
@@ -120,6 +125,12 @@ constexpr int64_t kForwardPrefetchBytes = int64_t{8} << 20;
 // batch 1, C in cache (1-5% slower: forward 16->96 @112 1.05-1.09x), and likewise on every panel
 // the next tile's columns of B (AVX2's kEveryPanelPrefetch*: backward data 32->16 @112 1.06-1.09x,
 // 144->24 @56 1.10x at batch 1), W^T's columns 8 depth steps ahead into L1 (backward data 0.99-1.01x).
+// Lost, 2026-12-07: non-temporal stores of whole tiles instead (C of 16 MiB+ in rows of whole
+// lines, kStreamingStoreBytes), batch 32, 2 threads: forward 16->96 @112 1.30-1.46x the time (main
+// 0.71-0.72x run the other way round), 32->16 1.11-1.15x, 24->144 1.13x; backward data 1.04-1.17x.
+// Lost too, batch 1, 1 thread: prefetchw at every size (14x14 and 28x28, C in L2, included):
+// forward sum 1.01x, backward data 1.01-1.02x (one way round); from 1 MiB of dx, 32->16 @112
+// 1.00-1.05x (both ways).
 constexpr int64_t kStorePrefetchBytes = int64_t{8} << 20;
 // Below AVX-512, on images of at least kEveryPanelPrefetchPositions positions, tasks of at least
 // kEveryPanelPrefetchPanels row panels over a depth block of at most kEveryPanelPrefetchDepth

@@ -62,6 +62,10 @@ struct PointwiseStripBody {
     // accumulators and B registers leave no room for them, and one load and store per FMA
     // every width depth steps cost less than keeping them in registers would.
     // kFirst: the sums start at 0 (the FMA adds 0: the bits of the tail kernel's).
+    // perf, 160->960 @7 forward, batch 1 (2026-12-07): these steps took 14% of the tile's samples
+    // for 1 of 49 columns, mostly at A's row loads after the sums' stores (4K aliasing suspected);
+    // all MR loads first, then the FMAs and stores: 7x7 forward 0.98-1.0x main's time, one way
+    // round only, not kept.
     template <bool kMasked, bool kFirst>
     static void tail_step(const PointwiseStrip<T>& s, const T* a, int64_t a_row_stride, int64_t k, Mask mask, T* sums) {
         for (int64_t j = 0; j < s.tail_cols; ++j) {
@@ -228,7 +232,11 @@ struct PointwiseStripBody {
         store_tile<R, V, kMasked>(s, c, residual, acc, mask);
     }
 
-    // The tile's epilogue: residual, ReLU, one store per output.
+    // The tile's epilogue: residual, ReLU, one store per output. Lost, 2026-12-07: whole tiles
+    // without residual through a loop with ReLU decided once and no per-row tests, the start
+    // without clamps (half of the ~300 instructions around an 8 x 48 tile's loop): batch 1, 1
+    // thread, MobileNet-v2's pointwise sums 0.99-1.01x main's time both ways round, 32->16 @112
+    // backward data (16 deep) 1.00x and 1.03x; the loop's FMAs hide them.
     template <int R, int V, bool kMasked>
     static void store_tile(const PointwiseStrip<T>& s, T* c, const T* residual, const Reg (&acc)[R][V],
                            const Mask (&mask)[NV]) {

@@ -445,7 +445,7 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // 6 x 8, scalar 4 x 4; AVX2's short panels of 4 rows: 16, 20, 22, 40, 64 and 70 rows, one or
 // two of them after the 6-row ones, 8 rows two alone) or dot tile (6 x 4, 3 x 3, 2 x 2), a depth of 300 (one pass over C in
 // f32, two in f64 below AVX-512), of 530 (two passes in f32 and three in f64 below AVX-512; at
-// AVX-512, whose passes are twice as deep, one and two) and of 1100 (at AVX-512 two passes in f32,
+// AVX-512, whose passes are three times as deep, one) and of 1600 (at AVX-512 two passes in f32,
 // three in f64) with images grouped per task,
 // batch 1 and 3, stride 2 (gathered forward, scattered backward data) and stride 3 on one axis,
 // groups, 1-d and 3-d; backward filter through the dot kernel (>= 256 positions: whole images
@@ -466,9 +466,9 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // positions at 2 and 3 threads, the last block ending in a one-register tile), images in uneven
 // groups (7 images of 7x7 in groups of 2 and 3). Forward tail columns of several images as one
 // strip (AVX-512 f32, half a register or more): 4 images of 196 positions (16 or 8 columns), 2
-// of 100 positions 1100 deep (8 columns over two depth blocks: C copied in and accumulated).
+// of 100 positions 1600 deep (8 columns over two depth blocks: C copied in and accumulated).
 // Tail columns fused into a strip's first full tile (AVX-512): 7x7 forward, one column, 700 deep (one
-// depth pass whose L2 budget once left the tail a block of its own) and 1100 (two passes, C
+// depth pass whose L2 budget once left the tail a block of its own) and 1600 (two passes, C
 // accumulated); backward data with rows across the lanes, one column (300 and 24 rows at 7x7)
 // and two (50 positions: 45 rows, the last panel an edge one; 2 images).
 // Strided backward data spreads each task's block into dx with the zeros between: 2 images of
@@ -532,8 +532,8 @@ std::vector<ConvCase> pointwise_cases() {
         {{1, 40, 28, 28}, 16, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{7, 24, 7, 7}, 40, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{4, 12, 14, 14}, 20, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
-        {{2, 1100, 10, 10}, 9, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
-        {{3, 1100, 7, 7}, 20, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{2, 1600, 10, 10}, 9, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{3, 1600, 7, 7}, 20, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 64, 130, 130}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 700, 7, 7}, 17, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 45, 5, 10}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
