@@ -2,8 +2,9 @@
 // 8 lanes of __m256, vector_math_avx512.hpp: 16 lanes of __m512). Both instantiations run the
 // same operations in the same order, so they give bit-identical results lane for lane (erf
 // excepted: its table has one permute's entries, vmath::ErfIntervals; log and log1p, which
-// AVX-512 takes by a table, vmath::log_interval; and tanh, which AVX-512 takes by intervals as
-// erf, vmath::TanhIntervals).
+// AVX-512 takes by a table, vmath::log_interval; tanh, which AVX-512 takes by intervals as
+// erf, vmath::TanhIntervals; and the tables of GELU, its derivative and softplus that only
+// AVX-512 has, vmath::GeluIntervals).
 //
 // Maximum errors in ulp of the exact value (double-precision std:: functions), measured by
 // tests/native/kernels/vector_math_test.cpp at every vector ISA over every 61st float bit
@@ -42,6 +43,7 @@
 #pragma once
 
 #include <bit>
+#include <limits>
 
 #include "kernels/cpu/common/force_inline.hpp"
 
@@ -369,23 +371,95 @@ struct TanhIntervals {
 };
 };
 
-// f(x) for an odd f (erf, tanh) on intervals of |x| (Intervals: kPerUnit intervals per unit,
-// kFirstNearOne, kLimit, kCoefficients; see ErfIntervals).
+// GELU at AVX-512 by intervals (interval_polynomial, 32 intervals of a = |x| of width 1/4): gelu(x) =
+// max(x, 0) - h(a), h(a) = a Phi(-a), so no erf, scaling, 0-or-1 term or sign. Interval 0 is
+// t P(t), P the fit of Phi(-t), so results near 0 keep their relative accuracy; intervals 1-30
+// (a < 7.625) the fits of h (degree 5, errors below 1e-9, mpmath.chebyfit, 40 digits, float
+// coefficients); interval 31 is 0 (h(7.625) = 9e-14), reached by the clamp to 7.75. Other bits
+// than AVX2's; over every float, 1.56 ulp for x >= -3 (2.2 to -4, where main's 1 + erf lost
+// hundreds), absolute error below 1.2e-8 for x < 0 and 0 for x <= -7.625 (-h there, at most -1e-13).
+struct GeluIntervals {
+    static constexpr float kPerUnit = 4.0f;
+    static constexpr float kLimit = 7.75f;
+    static constexpr float kCoefficients[6][32] = {
+    {-3.104081145e-03f, -1.389873400e-02f, -2.238683775e-02f, -2.276280895e-02f, -1.610213891e-02f, -6.201196928e-03f, 2.697076648e-03f, 7.899285294e-03f, 8.972399868e-03f, 7.166942582e-03f, 4.271287937e-03f, 1.675155712e-03f, 8.522146345e-06f, -7.296547992e-04f, -8.454301860e-04f, -6.724169943e-04f, -4.376339493e-04f, -2.466454753e-04f, -1.235609088e-04f, -5.582745871e-05f, -2.295666127e-05f, -8.644019545e-06f, -2.993366024e-06f, -9.564180345e-07f, -2.826579646e-07f, -7.742021069e-08f, -1.968412988e-08f, -4.651711016e-09f, -1.022858798e-09f, -2.094708296e-10f, -3.998311751e-11f, 0.000000000e+00f},
+    {6.682924181e-02f, 5.727211758e-02f, 3.385157511e-02f, 4.810938612e-03f, -2.002281323e-02f, -3.406007588e-02f, -3.597523272e-02f, -2.892237343e-02f, -1.800739020e-02f, -7.723103277e-03f, -5.477414816e-04f, 3.093409119e-03f, 4.044331145e-03f, 3.513753880e-03f, 2.485191217e-03f, 1.521486556e-03f, 8.287587552e-04f, 4.076918995e-04f, 1.827936067e-04f, 7.515575999e-05f, 2.845784911e-05f, 9.955325368e-06f, 3.225303317e-06f, 9.695468179e-07f, 2.708370914e-07f, 7.039239591e-08f, 1.703988772e-08f, 3.845078478e-09f, 8.093921089e-10f, 1.590379634e-10f, 2.918548736e-11f, 0.000000000e+00f},
+    {-1.511247046e-05f, 6.343743950e-02f, 1.100199744e-01f, 1.293946058e-01f, 1.209851876e-01f, 9.275154769e-02f, 5.666415393e-02f, 2.359167859e-02f, 1.528707543e-07f, -1.264621317e-02f, -1.643280126e-02f, -1.484813448e-02f, -1.107967086e-02f, -7.212664466e-03f, -4.199800082e-03f, -2.217498841e-03f, -1.070639119e-03f, -4.753186367e-04f, -1.947989222e-04f, -7.390838437e-05f, -2.601665255e-05f, -8.511315173e-06f, -2.591296834e-06f, -7.350049032e-07f, -1.944060983e-07f, -4.798501152e-08f, -1.106002667e-08f, -2.381770559e-09f, -4.794489805e-10f, -9.025314524e-11f, -1.589337689e-11f, 0.000000000e+00f},
+    {-3.989420533e-01f, -3.745836318e-01f, -3.080567420e-01f, -2.164428681e-01f, -1.209861934e-01f, -3.995540738e-02f, 1.618902944e-02f, 4.583454877e-02f, 5.399102718e-02f, 4.860158265e-02f, 3.724790737e-02f, 2.529167011e-02f, 1.551157609e-02f, 8.686895482e-03f, 4.472491797e-03f, 2.126571489e-03f, 9.367912426e-04f, 3.832259390e-04f, 1.458432234e-04f, 5.170531949e-05f, 1.709531534e-05f, 5.275896910e-06f, 1.520927526e-06f, 4.098044144e-07f, 1.032575838e-07f, 2.434068769e-08f, 5.369959588e-09f, 1.109114467e-09f, 2.145215255e-10f, 3.886525823e-11f, 6.596944779e-12f, 0.000000000e+00f},
+    {5.000000000e-01f, 3.046266437e-01f, 1.325048804e-01f, 7.742785965e-04f, -8.331546932e-02f, -1.226615831e-01f, -1.274691969e-01f, -1.109261513e-01f, -8.523180336e-02f, -5.918974429e-02f, -3.761108592e-02f, -2.202753350e-02f, -1.194564719e-02f, -6.017381325e-03f, -2.821760252e-03f, -1.233816496e-03f, -5.036496441e-04f, -1.921156800e-04f, -6.852916704e-05f, -2.287307871e-05f, -7.146946700e-06f, -2.091398073e-06f, -5.733473927e-07f, -1.472943723e-07f, -3.546873018e-08f, -8.007290830e-09f, -1.695053431e-09f, -3.365165091e-10f, -6.266333979e-11f, -1.094603835e-11f, -1.793836455e-12f, 0.000000000e+00f},
+    {0.000000000e+00f, 1.003234163e-01f, 1.542687714e-01f, 1.699705124e-01f, 1.586552560e-01f, 1.320622116e-01f, 1.002108008e-01f, 7.010352612e-02f, 4.550026357e-02f, 2.750506252e-02f, 1.552416291e-02f, 8.194348775e-03f, 4.049694166e-03f, 1.875331393e-03f, 8.142017759e-04f, 3.315648355e-04f, 1.266849868e-04f, 4.542624811e-05f, 1.528953726e-05f, 4.831148999e-06f, 1.433259513e-06f, 3.992611255e-07f, 1.044428544e-07f, 2.565758095e-08f, 5.919554180e-09f, 1.282672857e-09f, 2.610422156e-10f, 4.989828342e-11f, 8.958812858e-12f, 1.510824018e-12f, 2.393222068e-13f, 0.000000000e+00f},
+};
+};
+// GELU's derivative Phi(x) + x phi(x) as erf's tables: v(a) = Phi(-a) - a phi(a) is the
+// derivative at -a and 1 - v(a) at a (v(0) = 1/2, so -0 needs no care); fits of degree 5 (errors
+// below 3e-9), interval 31 0 (v(7.625) = -1e-12). 0.9 ulp over every float with x >= 0, 1.5 for
+// x in [-4, 0) away from the derivative's zero at -0.75, absolute error below 2.5e-8 for x < 0.
+struct GeluDerivativeIntervals {
+    static constexpr float kPerUnit = 4.0f;
+    static constexpr float kLimit = std::numeric_limits<float>::infinity();  // no clamp: the index capped
+    static constexpr float kCoefficients[6][32] = {
+    {-5.900969356e-02f, -4.776518792e-02f, -1.826245151e-02f, 1.445712149e-02f, 3.612944484e-02f, 4.010591283e-02f, 2.923787944e-02f, 1.213765051e-02f, -2.634444740e-03f, -1.055103820e-02f, -1.166494563e-02f, -8.695947006e-03f, -4.662046209e-03f, -1.466721296e-03f, 3.095404536e-04f, 9.229321731e-04f, 8.881163085e-04f, 6.268831203e-04f, 3.680589143e-04f, 1.881995122e-04f, 8.572413208e-05f, 3.524070053e-05f, 1.318496561e-05f, 4.515531600e-06f, 1.421504749e-06f, 4.126344209e-07f, 1.107195828e-07f, 2.751526651e-08f, 6.343130465e-09f, 1.358267943e-09f, 2.704572677e-10f, 0.000000000e+00f},
+    {-1.546687563e-04f, -6.939259171e-02f, -1.117831469e-01f, -1.136840135e-01f, -8.045223355e-02f, -3.102652356e-02f, 1.341568865e-02f, 3.942003846e-02f, 4.480984434e-02f, 3.581598029e-02f, 2.136304043e-02f, 8.393364958e-03f, 5.963470176e-05f, -3.637151094e-03f, -4.222179763e-03f, -3.361175535e-03f, -2.189074643e-03f, -1.234491239e-03f, -6.188013940e-04f, -2.797515772e-04f, -1.151043762e-04f, -4.336743950e-05f, -1.502729538e-05f, -4.804527634e-06f, -1.420874696e-06f, -3.894490419e-07f, -9.908881538e-08f, -2.343386107e-08f, -5.156799876e-09f, -1.056896570e-09f, -2.019021061e-10f, 0.000000000e+00f},
+    {2.659726739e-01f, 2.298349738e-01f, 1.356916726e-01f, 1.901775971e-02f, -8.065593243e-02f, -1.368670911e-01f, -1.443578303e-01f, -1.158791184e-01f, -7.198833674e-02f, -3.072749265e-02f, -2.008665353e-03f, 1.250951923e-02f, 1.625016145e-02f, 1.407791954e-02f, 9.935918264e-03f, 6.071519572e-03f, 3.301156452e-03f, 1.620972645e-03f, 7.254242664e-04f, 2.976830874e-04f, 1.124924092e-04f, 3.927090438e-05f, 1.269531003e-05f, 3.807677786e-06f, 1.061154080e-06f, 2.751277179e-07f, 6.643124806e-08f, 1.495085833e-08f, 3.138577620e-09f, 6.149574183e-10f, 1.125222762e-10f, 0.000000000e+00f},
+    {-3.446848496e-07f, 1.903111339e-01f, 3.300581574e-01f, 3.881823123e-01f, 3.629548848e-01f, 2.782548964e-01f, 1.699932814e-01f, 7.077593356e-02f, 1.069839755e-06f, -3.793841973e-02f, -4.929848015e-02f, -4.454460740e-02f, -3.323921189e-02f, -2.163812332e-02f, -1.259945799e-02f, -6.652507465e-03f, -3.211906878e-03f, -1.425941125e-03f, -5.843850668e-04f, -2.217179426e-04f, -7.804619236e-05f, -2.553221930e-05f, -7.773182006e-06f, -2.204751809e-06f, -5.831294629e-07f, -1.439275223e-07f, -3.317225250e-08f, -7.143258429e-09f, -1.437849173e-09f, -2.706476987e-10f, -4.765686804e-11f, 0.000000000e+00f},
+    {-7.978845835e-01f, -7.491694689e-01f, -6.161143184e-01f, -4.328850508e-01f, -2.419707328e-01f, -7.990897447e-02f, 3.237939999e-02f, 9.166964889e-02f, 1.079819351e-01f, 9.720268101e-02f, 7.449527830e-02f, 5.058294162e-02f, 3.102293797e-02f, 1.737372391e-02f, 8.944997564e-03f, 4.253185354e-03f, 1.873623114e-03f, 7.664805744e-04f, 2.917032689e-04f, 1.034192464e-04f, 3.419455243e-05f, 1.055340545e-05f, 3.042457820e-06f, 8.198151704e-07f, 2.065800970e-07f, 4.870022252e-08f, 1.074497380e-08f, 2.219484818e-09f, 4.293324862e-10f, 7.779247385e-11f, 1.320622084e-11f, 0.000000000e+00f},
+    {5.000000000e-01f, 3.046266437e-01f, 1.325048804e-01f, 7.742805756e-04f, -8.331546932e-02f, -1.226615831e-01f, -1.274691969e-01f, -1.109261513e-01f, -8.523180336e-02f, -5.918974429e-02f, -3.761108592e-02f, -2.202753350e-02f, -1.194564719e-02f, -6.017380860e-03f, -2.821760252e-03f, -1.233816496e-03f, -5.036497023e-04f, -1.921157091e-04f, -6.852918159e-05f, -2.287308780e-05f, -7.146951702e-06f, -2.091400347e-06f, -5.733483022e-07f, -1.472947133e-07f, -3.546884386e-08f, -8.007326358e-09f, -1.695063645e-09f, -3.365191736e-10f, -6.266398511e-11f, -1.094618406e-11f, -1.793866704e-12f, 0.000000000e+00f},
+};
+};
+// softplus's log1p(e^-a) at AVX-512 for a = |x| <= 7.75 (vector_loops::VecSoftplus): fits of degree 4
+// on 32 intervals of width 1/4 (errors below 2.1e-9 relative). 1.75 ulp over every float in
+// [-7.75, 7.75]; other bits than AVX2's.
+struct SoftplusIntervals {
+    static constexpr float kPerUnit = 4.0f;
+    static constexpr float kLimit = 7.75f;
+    static constexpr float kCoefficients[5][32] = {
+    {-5.186335649e-03f, -4.884001799e-03f, -4.011188168e-03f, -2.789648250e-03f, -1.473279553e-03f, -2.814177715e-04f, 6.500156596e-04f, 1.275247429e-03f, 1.616464579e-03f, 1.732346369e-03f, 1.691378420e-03f, 1.555307303e-03f, 1.371992286e-03f, 1.174501725e-03f, 9.833367076e-04f, 8.096335805e-04f, 6.581963971e-04f, 5.299063050e-04f, 4.234436783e-04f, 3.364243894e-04f, 2.660985338e-04f, 2.097477409e-04f, 1.648877806e-04f, 1.293529349e-04f, 1.013123256e-04f, 7.925061800e-05f, 6.193252193e-05f, 4.836205699e-05f, 3.774278230e-05f, 2.944172047e-05f, 2.295814738e-05f, 1.789737689e-05f},
+    {-3.171663593e-06f, -5.091534462e-03f, -9.575773031e-03f, -1.299354900e-02f, -1.512287278e-02f, -1.598381996e-02f, -1.577619277e-02f, -1.478975266e-02f, -1.332369447e-02f, -1.163436938e-02f, -9.912837297e-03f, -8.284154348e-03f, -6.818307564e-03f, -5.544912536e-03f, -4.467033781e-03f, -3.572172252e-03f, -2.840073314e-03f, -2.247800818e-03f, -1.772747142e-03f, -1.394226449e-03f, -1.094160601e-03f, -8.572280058e-04f, -6.707184948e-04f, -5.242503830e-04f, -4.094397300e-04f, -3.195733589e-04f, -2.493103384e-04f, -1.944221294e-04f, -1.515734184e-04f, -1.181410262e-04f, -9.206630784e-05f, -7.173650374e-05f},
+    {1.250001639e-01f, 1.230670214e-01f, 1.175018400e-01f, 1.089474931e-01f, 9.830597043e-02f, 8.655240387e-02f, 7.457324117e-02f, 6.306462735e-02f, 5.249680206e-02f, 4.312897846e-02f, 3.505186364e-02f, 2.823812328e-02f, 2.258833125e-02f, 1.796679571e-02f, 1.422651112e-02f, 1.122470386e-02f, 8.831351995e-03f, 6.932919845e-03f, 5.433114246e-03f, 4.251955543e-03f, 3.324027872e-03f, 2.596437465e-03f, 2.026785398e-03f, 1.581308199e-03f, 1.233254443e-03f, 9.615109884e-04f, 7.494642050e-04f, 5.840711528e-04f, 4.551105085e-04f, 3.545833169e-04f, 2.762364747e-04f, 2.151858062e-04f},
+    {-5.000000000e-01f, -4.378235340e-01f, -3.775407374e-01f, -3.208213747e-01f, -2.689414918e-01f, -2.227002084e-01f, -1.824255735e-01f, -1.480472237e-01f, -1.192029342e-01f, -9.534946829e-02f, -7.585817575e-02f, -6.008664146e-02f, -4.742586240e-02f, -3.732687607e-02f, -2.931221947e-02f, -2.297735959e-02f, -1.798620075e-02f, -1.406362001e-02f, -1.098693721e-02f, -8.577480912e-03f, -6.692847237e-03f, -5.220122635e-03f, -4.070135299e-03f, -3.172680968e-03f, -2.472621622e-03f, -1.926733530e-03f, -1.501181279e-03f, -1.169509487e-03f, -9.110506508e-04f, -7.096699555e-04f, -5.527783069e-04f, -4.305568000e-04f},
+    {6.931471825e-01f, 5.759394169e-01f, 4.740769863e-01f, 3.868710101e-01f, 3.132616878e-01f, 2.519290745e-01f, 2.014132738e-01f, 1.602241546e-01f, 1.269280165e-01f, 1.002065614e-01f, 7.888973504e-02f, 6.196758896e-02f, 4.858735204e-02f, 3.804137185e-02f, 2.975041792e-02f, 2.324546501e-02f, 1.814992726e-02f, 1.416345686e-02f, 1.104774512e-02f, 8.614484221e-03f, 6.715348456e-03f, 5.233798176e-03f, 4.078443162e-03f, 3.177726408e-03f, 2.475685207e-03f, 1.928593148e-03f, 1.502310159e-03f, 1.170194708e-03f, 9.114664281e-04f, 7.099223440e-04f, 5.529314512e-04f, 4.306497867e-04f},
+};
+};
+
+// The polynomial of interval k of a table of 32 intervals (Intervals: kPerUnit intervals per unit
+// centred on k / kPerUnit, kCoefficients: one row per coefficient, highest degree first; see
+// ErfIntervals) at a = |x| clamped to Intervals::kLimit by the caller (or NaN, which carries
+// through t), and k (a float).
+template <class W>
+struct IntervalValue {
+    typename W::V p, k;
+};
 template <class W, class Intervals>
-MLN_ALWAYS_INLINE typename W::V odd_by_intervals(typename W::V x) {
-    // min returns its second operand where either is NaN: x's NaN carries through t.
-    const auto axc = W::min(W::set1(Intervals::kLimit), W::abs(x));
-    // 1.5 2^23 + k, k = axc kPerUnit rounded to nearest (the float's unit is 1: the one FMA
-    // rounds, as exp_reduction's), capped at the last interval: k in the low bits for permute.
-    // One instruction fewer than a multiply, round, cap and add, and the same k.
+MLN_ALWAYS_INLINE IntervalValue<W> interval_polynomial(typename W::V a) {
+    // 1.5 2^23 + k, k = a kPerUnit rounded to nearest (the float's unit is 1: the one FMA
+    // rounds, as exp_reduction's), capped at the last interval where kLimit reaches beyond it: k
+    // in the low bits for permute. One instruction fewer than a multiply, round, cap and add, and
+    // the same k.
     const auto bias = W::set1(12582912.0f);
-    const auto index = W::min(W::set1(12582912.0f + (W::kPermuteEntries - 1)),
-                              W::fmadd(axc, W::set1(Intervals::kPerUnit), bias));
+    auto index = W::fmadd(a, W::set1(Intervals::kPerUnit), bias);
+    if constexpr (Intervals::kLimit * Intervals::kPerUnit >= W::kPermuteEntries - 0.5f) {
+        index = W::min(W::set1(12582912.0f + (W::kPermuteEntries - 1)), index);
+    }
     const auto k = W::sub(index, bias);
-    const auto t = W::fnmadd(k, W::set1(1.0f / Intervals::kPerUnit), axc);
+    const auto t = W::fnmadd(k, W::set1(1.0f / Intervals::kPerUnit), a);
     constexpr int rows = sizeof(Intervals::kCoefficients) / sizeof(Intervals::kCoefficients[0]);
     auto p = W::permute(Intervals::kCoefficients[0], index);
     for (int j = 1; j < rows; ++j) p = W::fmadd(p, t, W::permute(Intervals::kCoefficients[j], index));
+    return {p, k};
+}
+
+// interval_polynomial at |x| clamped to Intervals::kLimit.
+template <class W, class Intervals>
+MLN_ALWAYS_INLINE IntervalValue<W> interval_polynomial_of_abs(typename W::V x) {
+    // min returns its second operand where either is NaN: x's NaN carries through t.
+    return interval_polynomial<W, Intervals>(W::min(W::set1(Intervals::kLimit), W::abs(x)));
+}
+
+// f(x) for an odd f (erf, tanh) on intervals of |x| (Intervals: kPerUnit, kFirstNearOne, kLimit,
+// kCoefficients; see ErfIntervals).
+template <class W, class Intervals>
+MLN_ALWAYS_INLINE typename W::V odd_by_intervals(typename W::V x) {
+    const auto [p, k] = interval_polynomial_of_abs<W, Intervals>(x);
     const auto s = W::select(W::lt(k, W::set1(Intervals::kFirstNearOne)), W::zero(), W::set1(1.0f));
     // f is odd: the sign of x also gives f(-0) = -0.
     return W::copysign(W::add(s, p), x);
