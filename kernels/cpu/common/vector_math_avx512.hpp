@@ -59,6 +59,7 @@ struct Avx512F32 {
     // One classify (quiet NaN, +inf, signaling NaN) where two compares and two blends were.
     static Mask nan_or_positive_infinity(V a) { return _mm512_fpclass_ps_mask(a, 0x01 | 0x08 | 0x80); }
     static Mask mask_and(Mask a, Mask b) { return static_cast<Mask>(a & b); }
+    static bool all(Mask m) { return m == 0xffff; }
     static V select(Mask m, V if_true, V if_false) { return _mm512_mask_blend_ps(m, if_false, if_true); }
     // One instruction, rounded once: the same bits as Avx2F32's two exact-then-rounded products.
     static V scale_by_pow2(V a, V n) { return _mm512_scalef_ps(a, n); }

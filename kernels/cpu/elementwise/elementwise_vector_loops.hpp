@@ -129,9 +129,11 @@ struct VecLeakyRelu {
         return piecewise<W>(W::gt(x, W::zero()), W::set1(1.0f), W::le(x, W::zero()), p.alpha, x);
     }
 };
-// Exact GELU: x Phi(x); derivative Phi(x) + x phi(x). Not taken (counted, 2026-12-07): 0.5 x +
-// 0.5|x| erf(|x|/sqrt 2) as fma(0.5|x|, p, base) with erf's parts saves 2 instructions but, erf's p
-// staying at -erfc(4) beyond its last interval, needs a compare and select there (gelu(-inf)
+// Exact GELU: x Phi(x); derivative Phi(x) + x phi(x). Where one permute reaches 32 entries
+// (AVX-512) both straight from tables of intervals (vmath::GeluIntervals,
+// vmath::GeluDerivativeIntervals): no erf and no exp. Not taken (counted, 2026-12-07): 0.5 x +
+// 0.5|x| erf(|x|/sqrt 2) as fma(0.5|x|, p, base) with erf's parts saves 2 instructions but, erf's
+// p staying at -erfc(4) beyond its last interval, needs a compare and select there (gelu(-inf)
 // would be -4e-8, gelu(+inf) NaN), which takes them back.
 struct VecGelu {
     static constexpr bool kGradFromY = false;
@@ -144,13 +146,27 @@ struct VecGelu {
     }
     template <class W>
     MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) {
-        const auto e = vmath::erf<W>(W::mul(x, W::set1(0.70710678118654752f)));
-        return W::mul(W::mul(W::set1(0.5f), x), W::add(W::set1(1.0f), e));
+        if constexpr (W::kPermuteEntries == 32) {
+            // max(0, x) keeps x's -0; NaN: h is NaN.
+            const auto h = vmath::interval_polynomial_of_abs<W, vmath::GeluIntervals>(x).p;
+            return W::sub(W::max(W::zero(), x), h);
+        } else {
+            const auto e = vmath::erf<W>(W::mul(x, W::set1(0.70710678118654752f)));
+            return W::mul(W::mul(W::set1(0.5f), x), W::add(W::set1(1.0f), e));
+        }
     }
     template <class W>
     MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) {
-        const auto pdf = vmath::exp_of_nonpositive<W>(W::mul(W::set1(-0.5f), W::mul(x, x)));
-        return W::fmadd(W::mul(x, W::set1(0.39894228040143267794f)), pdf, cdf<W>(x));
+        if constexpr (W::kPermuteEntries == 32) {
+            // |x| unclamped (the table's index capped): +-inf gives t = inf and v = 0 inf = NaN, as
+            // the scalar definition's inf 0.
+            const auto v = vmath::interval_polynomial<W, vmath::GeluDerivativeIntervals>(W::abs(x)).p;
+            // 1 - v(|x|) for x >= 0 (-0 too: v(0) = 1/2); v itself for x < 0 and NaN.
+            return W::select(W::le(W::zero(), x), W::sub(W::set1(1.0f), v), v);
+        } else {
+            const auto pdf = vmath::exp_of_nonpositive<W>(W::mul(W::set1(-0.5f), W::mul(x, x)));
+            return W::fmadd(W::mul(x, W::set1(0.39894228040143267794f)), pdf, cdf<W>(x));
+        }
     }
 };
 // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
@@ -284,7 +300,22 @@ struct VecCelu {
 struct VecSoftplus {
     static constexpr bool kGradFromY = false;
     template <class W>
-    MLN_ALWAYS_INLINE static auto softplus(typename W::V x) {
+    MLN_ALWAYS_INLINE static typename W::V softplus(typename W::V x) {
+        if constexpr (W::kPermuteEntries == 32) {
+            // log1p(e^-|x|) from vmath::SoftplusIntervals (no exp and no log) where |x| <= 7.75;
+            // beyond (and NaN) the general form, only where a lane of the vector is there: each
+            // lane's bits never depend on the others'.
+            const auto a = W::abs(x);
+            const auto inside = W::le(a, W::set1(vmath::SoftplusIntervals::kLimit));
+            const auto near = W::add(W::max(x, W::zero()), vmath::interval_polynomial<W, vmath::SoftplusIntervals>(a).p);
+            if (W::all(inside)) return near;
+            return W::select(inside, near, general<W>(x));
+        } else {
+            return general<W>(x);
+        }
+    }
+    template <class W>
+    MLN_ALWAYS_INLINE static typename W::V general(typename W::V x) {
         const auto tail = vmath::log1p_of_fraction<W>(vmath::exp_of_nonpositive<W>(W::negative_abs(x)));
         return W::add(W::max(x, W::zero()), tail);
     }
