@@ -617,6 +617,17 @@ constexpr int64_t kDotPrefetchInputBytes = int64_t{8} << 20;
 // Profile of the stem at batch 1 (Zen 5, 2026-12-07): the first tile's calls 32% of the time, the
 // others' 54%; every block reading one row of x per channel instead (a diagnostic with wrong
 // results, x in L1) took 0.95x the time: x's misses are about 5% of the layer.
+// The rest is dy (same-process A/B against the first round's merge, batch 1, one thread, min /
+// median, 2026-12-07): the tiles reading block 0's positions of dy (all of dy from L2, none from
+// L3; wrong results) 0.85-0.88 / 0.83-0.85x the time, dy's first tile always (L1) 0.86 /
+// 0.81-0.86x: about 15% of the layer is each tile's first call reading its 32 KiB of dy from L3
+// (the other 8 calls read none; not tried: staggering the column tiles' row windows so that each
+// call reads about a row of new dy). Hiding it lost: the next tile's dy
+// prefetched by this tile's calls, a channel row each (a line a step), into L2 1.01-1.02 / 1.01x,
+// into L1 1.06-1.08 / 1.04-1.06x; dot_prefetch's dy stream alone at batch 1 1.13x; the tile's own
+// dy three rows ahead (8 prefetches a step) 1.35x; row tiles outermost over a slice's blocks (each
+// channel's dy read in one run, split rows kept per block) 1.05-1.07 / 1.05-1.06x; column tiles in
+// reverse order on odd row tiles (the last split rows still in L1) 1.00 / 0.96-1.01x.
 inline bool dot_reads_x_rows(const WindowGeometry& g) {
     return backward_filter_dot(cpu::active_isa()).dot_row != nullptr && g.kernel[2] == kDotCols &&
            g.pad_begin[2] == 1 && g.dilation[2] == 1;
