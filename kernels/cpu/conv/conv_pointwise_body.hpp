@@ -57,24 +57,36 @@ struct PointwiseStripBody {
     static constexpr int64_t kColumns = NV * kWidth;
 
     // The fused tail columns' dot products (PointwiseStrip::tail_cols) over the depth steps [k,
-    // k + width), the last ones masked when kMasked: sums[i * kTailSumRow + j * width ...] +=
-    // A(i, k ...) * B_tail(k ..., j) lane by lane. The sums stay in memory (L1): the tile's
-    // accumulators and B registers leave no room for them, and one load and store per FMA
-    // every width depth steps cost less than keeping them in registers would.
+    // k + kRegs * width), the last ones masked when kMasked (kRegs 1): sums[i * kTailSumRow + j *
+    // width ...] += A(i, k ...) * B_tail(k ..., j) lane by lane. The sums stay in memory (L1): the
+    // tile's accumulators and B registers leave no room for them, and a load and store per kRegs
+    // FMAs cost less than keeping them in registers would.
     // kFirst: the sums start at 0 (the FMA adds 0: the bits of the tail kernel's).
+    // kRegs registers of depth per call, each row's sum loaded and stored once for all of them
+    // (the same FMAs in the same order: same bits). Two (every 32 depth steps) against one: Zen 5,
+    // MobileNet-v2's 7x7 forward, batch 1, 1 thread, 0.97-0.99x the time (swapped 1.01-1.02x), batch
+    // 32, 2 threads, 0.97-0.99x (swapped 1.01-1.07x); four measured the same as two.
     // perf, 160->960 @7 forward, batch 1 (2026-12-07): these steps took 14% of the tile's samples
-    // for 1 of 49 columns, mostly at A's row loads after the sums' stores (4K aliasing suspected);
-    // all MR loads first, then the FMAs and stores: 7x7 forward 0.98-1.0x main's time, one way
-    // round only, not kept.
-    template <bool kMasked, bool kFirst>
+    // for 1 of 49 columns, mostly at A's row loads after the sums' stores; skipping all but the first
+    // (wrong sums) ran the 7x7 forward layers 0.88-0.89x the time. 4K aliasing not borne out: the
+    // sums 64 bytes or 2 KiB further on measured 0.99-1.01x; all MR loads first, then the FMAs and
+    // stores: 0.98-1.0x, one way round only, not kept.
+    template <bool kMasked, bool kFirst, int kRegs = 1>
     static void tail_step(const PointwiseStrip<T>& s, const T* a, int64_t a_row_stride, int64_t k, Mask mask, T* sums) {
+        static_assert(kRegs == 1 || !kMasked);
         for (int64_t j = 0; j < s.tail_cols; ++j) {
-            const Reg bv = load_lanes<L, kMasked>(s.tail_b + j * s.tail_b_stride + k, mask);
+            Reg bv[kRegs];
+            for (int r = 0; r < kRegs; ++r) {
+                bv[r] = load_lanes<L, kMasked>(s.tail_b + j * s.tail_b_stride + k + r * kWidth, mask);
+            }
             MLN_UNROLL(16)
             for (int i = 0; i < MR; ++i) {
                 T* const sum = sums + i * kTailSumRow + j * kWidth;
-                L::store(sum, L::fmadd(load_lanes<L, kMasked>(a + i * a_row_stride + k, mask), bv,
-                                       kFirst ? L::zero() : L::load(sum)));
+                Reg value = kFirst ? L::zero() : L::load(sum);
+                for (int r = 0; r < kRegs; ++r) {
+                    value = L::fmadd(load_lanes<L, kMasked>(a + i * a_row_stride + k + r * kWidth, mask), bv[r], value);
+                }
+                L::store(sum, value);
             }
         }
     }
@@ -207,14 +219,23 @@ struct PointwiseStripBody {
             alignas(64) T sums[MR * kTailSumRow];
             const T* const a_rows = s.a;
             int64_t k = 0;
-            if (depth >= kWidth) {
+            if (depth >= 2 * kWidth) {
+                for (int64_t q = 0; q < 2 * kWidth; ++q) step();
+                tail_step<false, true, 2>(s, a_rows, a_row_stride, 0, Mask{}, sums);
+                k = 2 * kWidth;
+                for (; k + 2 * kWidth <= depth; k += 2 * kWidth) {
+                    for (int64_t q = 0; q < 2 * kWidth; ++q) step();
+                    tail_step<false, false, 2>(s, a_rows, a_row_stride, k, Mask{}, sums);
+                }
+            }
+            if (k + kWidth <= depth) {
                 for (int64_t q = 0; q < kWidth; ++q) step();
-                tail_step<false, true>(s, a_rows, a_row_stride, 0, Mask{}, sums);
-                k = kWidth;
-                for (; k + kWidth <= depth; k += kWidth) {
-                    for (int64_t q = 0; q < kWidth; ++q) step();
+                if (k == 0) {
+                    tail_step<false, true>(s, a_rows, a_row_stride, k, Mask{}, sums);
+                } else {
                     tail_step<false, false>(s, a_rows, a_row_stride, k, Mask{}, sums);
                 }
+                k += kWidth;
             }
             if (k < depth) {
                 for (int64_t q = k; q < depth; ++q) step();

@@ -469,7 +469,8 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // of 100 positions 1600 deep (8 columns over two depth blocks: C copied in and accumulated).
 // Tail columns fused into a strip's first full tile (AVX-512): 7x7 forward, one column, 700 deep (one
 // depth pass whose L2 budget once left the tail a block of its own) and 1600 (two passes, C
-// accumulated); backward data with rows across the lanes, one column (300 and 24 rows at 7x7)
+// accumulated); its dot products 32 deep at a time, then 16, then masked (depths 12, 16, 24, 40,
+// 300, 700: each step first and later); backward data with rows across the lanes, one column (300 and 24 rows at 7x7)
 // and two (50 positions: 45 rows, the last panel an edge one; 2 images).
 // Strided backward data spreads each task's block into dx with the zeros between: 2 images of
 // 58 x 46 at stride 2, 300 deep (4 position blocks for the L2 budget, starting inside output
