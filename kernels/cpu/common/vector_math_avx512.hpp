@@ -62,6 +62,8 @@ struct Avx512F32 {
     static Mask mask_and(Mask a, Mask b) { return static_cast<Mask>(a & b); }
     static bool all(Mask m) { return m == 0xffff; }
     static V select(Mask m, V if_true, V if_false) { return _mm512_mask_blend_ps(m, if_false, if_true); }
+    // a + b where m, else a: one masked add.
+    static V add_where(Mask m, V a, V b) { return _mm512_mask_add_ps(a, m, a, b); }
     // One instruction, rounded once: the same bits as Avx2F32's two exact-then-rounded products.
     static V scale_by_pow2(V a, V n) { return _mm512_scalef_ps(a, n); }
     // table[the low 5 bits of each lane of index]: one two-table permute (vpermt2ps).
