@@ -20,7 +20,7 @@
 //                                       (AVX2 and AVX-512 alike)
 //   expm1    1.51 measured (bound 2)    expm1(-0) = -0, expm1(-inf) = -1
 //   log1p    1.38 measured (bound 2)    log1p(-1) = -inf, log1p(x < -1) = NaN
-//                                       1.51 at AVX-512 (vmath::log_interval), 1.71 over
+//                                       1.55 at AVX-512 (vmath::log_interval), 1.36 over
 //                                       every float in [-0.75, 2)
 // NaN in gives NaN out everywhere (log(x < 0) and log1p(x < -1) give the NaN 0xffc00000).
 // (Mish has its own one-exp form in elementwise_vector_loops.hpp: 4.12 ulp measured where its
@@ -217,7 +217,7 @@ struct ReducedNormalLog {
 // with the least error (at most 0.24 of its ulp; mpmath, 200 bits). Two permutes and a 4-term
 // polynomial, where halving m above sqrt 2 and log_of_reduced's 9-term one took 25 instructions:
 // log 0.56-0.63x and log1p 0.61-0.66x the time (Zen 5, in cache, one thread). Other bits than
-// AVX2's; over every float, log 1.24 ulp in [0.25, 4), log1p 1.71 in [-0.75, 2).
+// AVX2's; over every float, log 1.24 ulp in [0.25, 4), log1p 1.36 in [-0.75, 2) (vmath::log1p).
 inline constexpr float kLogInverseCentres[32] = {
     1.000000000e+00f, 9.411764741e-01f, 8.889499307e-01f, 8.421052694e-01f, 8.000000119e-01f, 7.619237304e-01f,
     7.272727489e-01f, 6.956859827e-01f, 6.736566424e-01f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
@@ -237,13 +237,13 @@ MLN_ALWAYS_INLINE LogInterval<W> log_interval(typename W::V m) {
     const auto index = W::bits_less_shifted_right(m, 0x3f7c0000, 19);
     return {W::permute(kLogInverseCentres, index), W::permute(kLogOfCentres, index)};
 }
-// e ln2 + log c + log(1 + r): e ln2 + log c rounded once (ln2 to float is 2.8e-9 relative off);
-// where it is not 0 it is at least 0.0316 in magnitude (interval -1), about twice |r| there.
+// e ln2 + log c + log(1 + r) from -e: e ln2 + log c rounded once (ln2 to float is 2.8e-9 relative
+// off); where it is not 0 it is at least 0.0316 in magnitude (interval -1), about twice |r| there.
 template <class W>
-MLN_ALWAYS_INLINE typename W::V log_of_interval(typename W::V e, typename W::V log_centre, typename W::V r) {
+MLN_ALWAYS_INLINE typename W::V log_of_interval(typename W::V minus_e, typename W::V log_centre, typename W::V r) {
     static constexpr float p[] = {1.995193362e-01f, -2.501523495e-01f, 3.333336115e-01f, -4.999999702e-01f};
     const auto q = W::fmadd(W::mul(r, r), polynomial_estrin<W>(r, p), r);
-    return W::add(W::fmadd(e, W::set1(0.693147182f), log_centre), q);
+    return W::add(W::fnmadd(minus_e, W::set1(0.693147182f), log_centre), q);
 }
 
 // log x = e ln2 + log(1 + f), x = (1 + f) 2^e, 1 + f in [sqrt(1/2), sqrt 2). W::reduce_for_log
@@ -254,9 +254,9 @@ MLN_ALWAYS_INLINE typename W::V log_of_interval(typename W::V e, typename W::V l
 template <class W>
 MLN_ALWAYS_INLINE typename W::V log(typename W::V x) {
     if constexpr (W::kLogByTable) {
-        const auto [e, m] = W::reduce_for_log_by_table(x);
+        const auto [minus_e, m] = W::reduce_for_log_by_table(x);
         const auto [inverse_centre, log_centre] = log_interval<W>(m);
-        return log_of_interval<W>(e, log_centre, W::fmsub(m, inverse_centre, W::set1(1.0f)));
+        return log_of_interval<W>(minus_e, log_centre, W::fmsub(m, inverse_centre, W::set1(1.0f)));
     } else {
         const auto r = W::reduce_for_log(x);
         return nan_passthrough<W>(x, log_of_reduced<W>(r.e, r.f));
@@ -460,9 +460,11 @@ MLN_ALWAYS_INLINE IntervalValue<W> interval_polynomial_of_abs(typename W::V x) {
 template <class W, class Intervals>
 MLN_ALWAYS_INLINE typename W::V odd_by_intervals(typename W::V x) {
     const auto [p, k] = interval_polynomial_of_abs<W, Intervals>(x);
-    const auto s = W::select(W::lt(k, W::set1(Intervals::kFirstNearOne)), W::zero(), W::set1(1.0f));
+    // 1 + p where k is near one, else p (0 + p's bits): a masked add at AVX-512, where a blend of
+    // 0 and 1 and an add took one instruction more.
+    const auto sp = W::add_where(W::le(W::set1(Intervals::kFirstNearOne), k), p, W::set1(1.0f));
     // f is odd: the sign of x also gives f(-0) = -0.
-    return W::copysign(W::add(s, p), x);
+    return W::copysign(sp, x);
 }
 template <class W>
 MLN_ALWAYS_INLINE typename W::V erf(typename W::V x) {
@@ -511,8 +513,8 @@ MLN_ALWAYS_INLINE typename W::V expm1(typename W::V x) {
     return W::copysign(W::scale_by_pow2(sum, m), x);
 }
 
-// log(1 + x) = log(w (1 + c / w)), w = 1 + x rounded and c its rounding error (Fast2Sum,
-// exact). With w = m 2^e, log(1 + x) = e ln2 + log(m + c 2^-e): c 2^-e joins m - 1 in one
+// AVX2: log(1 + x) = log(w (1 + c / w)), w = 1 + x rounded and c its rounding error (Fast2Sum,
+// exact; AVX-512 needs no c, below). With w = m 2^e, log(1 + x) = e ln2 + log(m + c 2^-e): c 2^-e joins m - 1 in one
 // rounding, no division. W::reduce_normal_for_log gives 2^-e finite everywhere (e = 127 only
 // where x >= 2^126, c = 1 there and its term far below m - 1's last bit; x = -1: w = 0,
 // e = -inf, c = 0); x < -1 gives a negative w and NaN. log1p has the sign of x, which also keeps
@@ -521,23 +523,25 @@ template <class W>
 MLN_ALWAYS_INLINE typename W::V log1p(typename W::V x) {
     const auto one = W::set1(1.0f);
     const auto w = W::add(one, x);
-    const auto c = W::sub(W::min(one, x), W::sub(w, W::max(one, x)));
-    typename W::V result;
     if constexpr (W::kLogByTable) {
-        // r = (m + c 2^-e) / centre - 1; -e capped at 32 for w = 0 (e = -inf, c = 0). scalef at
-        // AVX-512 rounds c 2^-e once for any c.
-        const auto [e, m] = W::reduce_for_log_by_table(w);
+        // No rounding correction: with w = m 2^e and s = 2^-e / centre (scalef, exact where s is
+        // normal), r = (1 + x) s - 1 = x s + (s - 1) in one FMA from x itself, so w's rounding never
+        // enters. s - 1 is exact where s >= 1/2; below (e >= 1, results above 0.28) it rounds by at
+        // most 2^-25. -e capped at 32 for w = 0 (x = -1: r = 0 and -inf from e). The classify
+        // passes x through where it is NaN, +inf or +-0 (log1p(-0) = -0), so no sign fix.
+        const auto [minus_e, m] = W::reduce_for_log_by_table(w);
         const auto [inverse_centre, log_centre] = log_interval<W>(m);
-        const auto scaled_c = W::scale_by_pow2(c, W::min(W::neg(e), W::set1(32.0f)));
-        const auto r = W::fmadd(scaled_c, inverse_centre, W::fmsub(m, inverse_centre, one));
-        result = W::copysign(log_of_interval<W>(e, log_centre, r), x);
+        const auto s = W::scale_by_pow2(inverse_centre, W::min(minus_e, W::set1(32.0f)));
+        const auto r = W::fmadd(x, s, W::sub(s, one));
+        return W::select(W::nan_zero_or_positive_infinity(x), x, log_of_interval<W>(minus_e, log_centre, r));
     } else {
+        const auto c = W::sub(W::min(one, x), W::sub(w, W::max(one, x)));
         const auto r = W::reduce_normal_for_log(w);  // w is 0 or at least 2^-24 (or negative, inf, NaN)
-        result = W::copysign(log_of_reduced<W>(r.e, W::fmadd(c, r.pow2_of_minus_e, r.f)), x);
+        const auto result = W::copysign(log_of_reduced<W>(r.e, W::fmadd(c, r.pow2_of_minus_e, r.f)), x);
+        // x itself where it is NaN or +inf (W::nan_or_positive_infinity: one classify at AVX-512,
+        // log1p 0.92-0.94x the time in cache on Zen 5).
+        return W::select(W::nan_or_positive_infinity(x), x, result);
     }
-    // x itself where it is NaN or +inf (W::nan_or_positive_infinity: one classify at AVX-512, log1p
-    // 0.92-0.94x the time in cache on Zen 5).
-    return W::select(W::nan_or_positive_infinity(x), x, result);
 }
 
 // log(1 + n) for n in [0, 1] (softplus's log1p(e^-|x|)): n + n^2 R(n), R the Chebyshev fit of

@@ -50,6 +50,8 @@ struct Avx2F32 {
     static Mask nan_or_positive_infinity(V a) { return _mm256_or_ps(unordered(a, a), eq(a, set1(__builtin_inff()))); }
     static Mask mask_and(Mask a, Mask b) { return _mm256_and_ps(a, b); }
     static V select(Mask m, V if_true, V if_false) { return _mm256_blendv_ps(if_false, if_true, m); }
+    // a + b where m, else a.
+    static V add_where(Mask m, V a, V b) { return select(m, add(a, b), a); }
     // In two halves, each a normal power of two: a 2^half is exact, so the one rounding is in
     // the second product (as AVX-512's scalef, which gives the same bits). The halves are split
     // in integers with the bias folded in: floor(n) + 254 = (half + 127) + (rest + 127), half =

@@ -58,9 +58,12 @@ struct Avx512F32 {
     static Mask unordered(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q); }
     // One classify (quiet NaN, +inf, signaling NaN) where two compares and two blends were.
     static Mask nan_or_positive_infinity(V a) { return _mm512_fpclass_ps_mask(a, 0x01 | 0x08 | 0x80); }
+    static Mask nan_zero_or_positive_infinity(V a) { return _mm512_fpclass_ps_mask(a, 0x01 | 0x02 | 0x04 | 0x08 | 0x80); }
     static Mask mask_and(Mask a, Mask b) { return static_cast<Mask>(a & b); }
     static bool all(Mask m) { return m == 0xffff; }
     static V select(Mask m, V if_true, V if_false) { return _mm512_mask_blend_ps(m, if_false, if_true); }
+    // a + b where m, else a: one masked add.
+    static V add_where(Mask m, V a, V b) { return _mm512_mask_add_ps(a, m, a, b); }
     // One instruction, rounded once: the same bits as Avx2F32's two exact-then-rounded products.
     static V scale_by_pow2(V a, V n) { return _mm512_scalef_ps(a, n); }
     // table[the low 5 bits of each lane of index]: one two-table permute (vpermt2ps).
@@ -86,15 +89,15 @@ struct Avx512F32 {
     static T reduce_max(V v) { return _mm512_reduce_max_ps(v); }
     // vmath::log by a table of intervals of m (vmath::log_interval).
     static constexpr bool kLogByTable = true;
-    // x = m 2^e, m in [0.75, 1.5): getmant, and e = getexp(x) - getexp(m) (getexp(m) is -1 or 0).
-    // Denormals need no care; +0 gives m = 1, e = -inf; -0 m = -1, e = -inf; inf m = 1, e = inf;
-    // x < 0 m = NaN (0xffc00000).
+    // x = m 2^e, m in [0.75, 1.5): getmant, and -e = getexp(m) - getexp(x) (getexp(m) is -1 or 0;
+    // -e rather than e, which log1p's scaling takes as it is). Denormals need no care; +0 gives
+    // m = 1, -e = inf; -0 m = -1, -e = inf; inf m = 1, -e = -inf; x < 0 m = NaN (0xffc00000).
     struct ReducedLogByTable {
-        V e, m;
+        V minus_e, m;
     };
     static ReducedLogByTable reduce_for_log_by_table(V x) {
         const V m = _mm512_getmant_ps(x, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_nan);
-        return {sub(_mm512_getexp_ps(x), _mm512_getexp_ps(m)), m};
+        return {sub(_mm512_getexp_ps(m), _mm512_getexp_ps(x)), m};
     }
     // (bits(a) - bits) >> shift in each lane's bits (an index for permute).
     static V bits_less_shifted_right(V a, unsigned bits, unsigned shift) {
