@@ -444,12 +444,15 @@ MLN_ALWAYS_INLINE void pair_stride2_window_sums(const float* xa, const float* xb
     const int64_t pad = g.pad_begin[1], whole_load_rows = c.whole_load_rows;
     // A source row's taps 1 (even) and 2 (odd) from its loads a, b, pinned to registers: each
     // vpermt2ps overwrites its table, and GCC loaded a twice and folded b's load into both
-    // permutes, four loads a row, each across two cache lines (about one a cycle on Zen 5).
+    // permutes, four loads a row, each across two cache lines (about one a cycle on Zen 5). MSVC
+    // has no such constraint: it compiles the plain form.
     struct Taps {
         __m512 even, odd;
     };
     auto split = [&](__m512 a, __m512 b) {
+#if defined(__GNUC__)
         __asm__("" : "+v"(a), "+v"(b));
+#endif
         return Taps{_mm512_permutex2var_ps(a, even_index, b), _mm512_permutex2var_ps(a, odd_index, b)};
     };
     // An output row's sums over taps 1 and 2 (with the bias) and over tap 0 (unshifted), and
