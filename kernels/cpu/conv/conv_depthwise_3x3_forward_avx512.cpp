@@ -336,7 +336,10 @@ void stride2_plane_window_sums(const float* x, const float* taps, float bias, co
 // prefetch_ahead of Lines lines from xa and from xb, one prefetch a line written out: the pair
 // kernels' prefetch_ahead calls over a plane were deleted by GCC 12 as dead code while it was
 // not inlined by force (no prefetch left in the binary); with these, dw576/2 @ 14 at batch 32
-// (one thread, from DRAM) took 0.66-0.75x the time, batch 1 the same.
+// (one thread, from DRAM) took 0.66-0.75x the time, batch 1 the same. At two threads (Zen 5,
+// conv_vs_build against main, 2026-12-07) none cost 1.42-1.57x; 4 or 6 KiB ahead in place of
+// kPrefetchBytes measured within noise (0.97-1.02x), 16 KiB 1.03-1.09x, prefetcht1 1.06-1.16x
+// (batch 1 1.23x).
 template <int Lines>
 MLN_ALWAYS_INLINE void prefetch_pair_lines(const float* xa, const float* xb) {
     for (const float* x : {xa, xb}) {
@@ -537,6 +540,14 @@ struct PairKernel {
 // stand-in's outputs not stored), one instance a pair kernel, none inlined into the forward:
 // beside each other there, the stride-2 kernel's registers spilled the stride-1 one's masks and
 // indices to the stack (dw960 @ 7, one thread: 1.4x slower).
+// Lost at batch 32 on two threads (Zen 5, conv_vs_build against main, 9 rounds, min / median,
+// 2026-12-07; a call's bytes over its time pass a copy's bandwidth, so x and y partly stay in
+// L3): 16 channels' outputs (whole lines) staged in L1, double-buffered, and written
+// non-temporally: dw960 @ 7 1.10 / 1.12x, dw576/2 @ 14 1.01 / 1.02x (batch 1 1.15 / 1.12x);
+// staged and copied out by aligned plain stores 1.32 / 1.34x; each pair's next planes
+// prefetched 4, 8 or 16 KiB ahead (prefetcht0) on dw960 @ 7 1.03-1.15x, 16 KiB ahead to L2
+// (prefetcht1) 1.02-1.21x (min); its outputs prefetched for writing (prefetchw, 8 KiB ahead)
+// 1.13 / 1.12x.
 template <typename Kernel>
 MLN_NOINLINE void pairs_forward(const float* x, const float* w, const float* bias, const WindowGeometry& g,
                                 int64_t channels, float* y, Kernel kernel) {
