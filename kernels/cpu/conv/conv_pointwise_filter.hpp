@@ -41,10 +41,11 @@ constexpr int64_t kImagesTileMaxCols = 32;
 // p < positions, of a[n * a_image_stride + i * lda + p] * b[(n * positions + p) * 32 + j] for
 // i < rows (1 to 8), j < cols (1 to 32): one tile of dW summed over several images in registers,
 // A's rows read in place image after image, B a panel of 32 columns packed across the images
-// (AVX-512 f32).
+// (AVX-512 f32). Where next_a is not null, the next tile's 8 rows of A (at next_a, A's strides)
+// are fetched into cache at the pace this tile reads its own.
 void pointwise_filter_images_tile_avx512(const float* a, int64_t lda, int64_t a_image_stride, int64_t rows,
                                          const float* b, int64_t images, int64_t positions, float* c, int64_t ldc,
-                                         int64_t cols, bool first);
+                                         int64_t cols, bool first, const float* next_a);
 
 // panel[p * 32 + j] = b[j * ldb + p] for p < positions, j < cols (1 to 32), 0 for cols <= j < 32:
 // a panel of B for pointwise_filter_images_tile_avx512, in 16 x 16 register transposes (AVX-512 f32).

@@ -945,7 +945,8 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // a slice, edge tiles of rows and columns: 300 -> 410 over 17 images of 49 positions (chunks of
 // 8, tiles of 2 rows and 12 columns, row tiles in the outer loop), transposed 203 -> 150 over 18
 // images of 196 (2 slices of 9 in chunks of 4), 330 -> 300 at stride 2 over 20 images of 49
-// positions (2 slices of 10 in chunks of 8, gathered per chunk, B's panels in the outer loop).
+// positions (2 slices of 10 in chunks of 8, gathered per chunk, B's panels in the outer loop);
+// these three take 1 MiB of A or more, so each tile fetches the next tile's rows as it goes.
 // Where x is B and its gathered rows hold 12 outputs or more, its rows of stride 2 are gathered
 // straight into B's panels (pieces of up to 16 outputs, the last of a row partial, the last of x
 // masked): the cases above with such rows, 40 -> 48 over 16 images of 6 x 20 (2 slices, a
