@@ -1514,6 +1514,33 @@ TEST_F(ConvTest, BackwardDataByFusedPhaseForwardsMatchesReferenceAndThreadCounts
     expect_backward_data_matches_reference_and_thread_counts_agree(cases);
 }
 
+// dx of at least kStreamingStoreBytes (17 MB), 64-byte aligned, rows 56 wide (phases of 28): the
+// fused forwards write dx's rows in pairs of whole cache lines with non-temporal stores
+// (FusedRows::stream, AVX-512); 33 channels: a partial 16-channel block. f32 at the best ISA, 1-3
+// threads: the same bits.
+TEST_F(ConvTest, BackwardDataByFusedPhaseForwardsStreamsLargeAlignedDx) {
+    const ConvCase c{{41, 33, 56, 56}, 7, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1};
+    HostTensor<float> dy(y_shape_of(c)), w(w_shape_of(c));
+    fill_random(dy);
+    fill_random(w);
+    const mln_conv_params p = params_of(c);
+    size_t count = 1;
+    for (const int64_t d : c.x_shape) count *= static_cast<size_t>(d);
+    std::vector<float> storage(count + 16);
+    float* const aligned = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(storage.data()) + 63) & ~uintptr_t{63});
+    expect_reference_at_one_thread_and_same_bits_at_more<float>(
+        device_, c.x_shape, tolerance<float>(c.out_channels * 16 * 16),
+        [&](const TensorView& want) { reference::conv_backward_data(p, dy.view(), w.view(), want); },
+        [&](HostTensor<float>& dx) {
+            mln_tensor_desc at = *dx.desc();
+            at.data = aligned;
+            std::fill(aligned, aligned + count, std::numeric_limits<float>::quiet_NaN());
+            const mln_status status = mln_conv_backward_data(device_, &p, dy.desc(), w.desc(), &at);
+            std::copy(aligned, aligned + count, dx.storage().begin());
+            return status;
+        });
+}
+
 // NaN and Inf reach the same outputs as in the reference twin on every backward path (depthwise
 // blocks, flipped-filter forward, GEMM + col2im, polyphase (fused too), pointwise) at every ISA: in dy for backward
 // data, in x for backward filter (padding never multiplies them, so no 0 * Inf appears; the
