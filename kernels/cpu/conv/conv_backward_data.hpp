@@ -448,10 +448,13 @@ constexpr int64_t kFusedMinImagePositions = 128;
 constexpr int64_t kFusedTaskPositions = 392;
 
 struct FusedPhaseWork;
-// Panel rows per block of dy channels (all taps of each): a 32 KiB panel. Blocks of 128 rows
-// (each tile's sums loaded and stored twice as often) took 1.02-1.08x the time (ResNet-18's
-// 3x3/2 layers, one thread, same-process A/B); 512 rows 0.97-1.00x, within noise.
-constexpr int64_t kFusedBlockRows = 256;
+// Panel rows per block of dy channels (all taps of each): a 64 KiB panel (each tile's sums loaded
+// and stored half as often as at 256 rows). Against 256 rows, Zen 5, conv_vs_build both ways round
+// (min / median, 2026-12-07): ResNet-18's 3x3/2 at batch 32 on two threads, layer2 0.93-0.98 /
+// 0.93-0.97 (256: 1.03-1.04 / 1.03-1.06x of it), layer3 0.97-0.99 / 0.96-0.98 (1.04 / 1.04);
+// batch 1, one thread, layer2 0.97 / 0.97-1.03 (1.02-1.03 / 1.03), layer3 and layer4 0.98-1.01.
+// Blocks of 128 rows took 1.02-1.08x the time of 256 (one thread, same-process A/B).
+constexpr int64_t kFusedBlockRows = 512;
 
 // Where every dx row interleaves two column phases of one width (stride 2 along the rows, an
 // even width, every phase with taps: phases (q1, 0) and (q1, 1) are phases[2 q1] and

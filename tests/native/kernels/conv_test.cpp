@@ -1485,9 +1485,9 @@ TEST_F(ConvTest, BackwardDataByPolyphaseMatchesReferenceAndThreadCountsAgree) {
 // the phases are 28 wide (ResNet-18's layer2 3x3/2, any batch), the phases' forwards fused in the
 // transposed form (AVX-512 f32, 2-d, one group, phases 7, 14 or a multiple of 14 wide:
 // conv_backward_data.hpp's fused_phase_forwards): ResNet-18's 3x3/2 to 7x7 and 14x14 in
-// small (64 and 90 dx channels: a partial last 32-channel panel; 40 dy channels: blocks of 28
-// and 12), odd heights (phases of 7 and 6 rows, different pads), a batch of 2, a 5x5/2 kernel
-// (phases of 9, 6, 6 and 4 taps), dilation 2 (one phase with all taps, the others none: zeros);
+// small (64 and 90 dx channels: a partial last 32-channel panel; 70 dy channels: blocks of 56
+// and 14), odd heights (phases of 7 and 6 rows, different pads), a batch of 2, a 5x5/2 kernel
+// (phases of 9, 6, 6 and 4 taps; 24 dy channels: blocks of 20 and 4), dilation 2 (one phase with all taps, the others none: zeros);
 // rows of 28 in two 14-position pieces (batch 1 and 3, phases of 28 and 27 rows, pad 0) and of
 // 42 in three (a middle piece that skips neither end column); several images a task (each w^T
 // panel over all of them): 5 of 7x7 phases in one slice split by 32-channel ranges, 14x14 phases
@@ -1498,11 +1498,11 @@ TEST_F(ConvTest, BackwardDataByPolyphaseMatchesReferenceAndThreadCountsAgree) {
 // steps), phases of unequal heights (13 and 55 rows of dx) included.
 TEST_F(ConvTest, BackwardDataByFusedPhaseForwardsMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
-        {{1, 64, 14, 14}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 64, 14, 14}, 70, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 90, 28, 28}, 30, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 64, 13, 14}, 24, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 64, 14, 14}, 20, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
-        {{1, 64, 28, 28}, 12, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, 1},
+        {{1, 64, 28, 28}, 24, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, 1},
         {{1, 32, 14, 14}, 16, {3, 3}, {2, 2}, {2, 2}, {2, 2}, {2, 2}, 1},
         {{1, 40, 56, 56}, 12, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{3, 33, 55, 56}, 10, {3, 3}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
