@@ -14,6 +14,7 @@
 // their own tasks (see their files).
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/dtype.hpp"
@@ -177,14 +178,10 @@ struct CpuPreparedFilters final : PreparedConvFilters {
            !is_depthwise(a) && !is_pointwise_geometry(a.geometry) && !winograd_wins(a, MLN_DTYPE_F32);
 }
 
-// Where it reaches the transposed form.
-[[maybe_unused]] bool forward_takes_transposed_form(const ConvArgs& a) {
-    return forward_takes_implicit_gemm(a) && implicit_gemm::takes_transposed_form<float>(a);
-}
-
-// Where it reaches the polyphase direct kernel.
-[[maybe_unused]] bool forward_takes_phase_direct(const ConvArgs& a) {
-    return forward_takes_implicit_gemm(a) && implicit_gemm::takes_phase_direct<float>(a);
+// The implicit GEMM's form it reaches there, else nullopt.
+[[maybe_unused]] std::optional<implicit_gemm::ForwardForm> forward_implicit_gemm_form(const ConvArgs& a) {
+    if (!forward_takes_implicit_gemm(a)) return std::nullopt;
+    return implicit_gemm::forward_form<float>(a);
 }
 
 // w back from the panels, for a call at another ISA.
@@ -387,7 +384,8 @@ std::unique_ptr<PreparedConvFilters> conv_prepare_filters(const ConvArgs& args) 
     const auto* w = static_cast<const unsigned char*>(args.w.data);
     const auto bytes = static_cast<size_t>(args.w.element_count) * dtype_size(args.w.dtype);
 #if defined(MYELIN_X86_64_KERNELS)
-    if (forward_takes_transposed_form(args)) {
+    const std::optional<implicit_gemm::ForwardForm> form = forward_implicit_gemm_form(args);
+    if (form == implicit_gemm::ForwardForm::kTransposed) {
         const implicit_gemm::transposed::FilterSource source =
             implicit_gemm::transposed::forward_filters(args, static_cast<const float*>(args.w.data));
         const int64_t size = implicit_gemm::transposed::packed_panels_size(source);
@@ -397,7 +395,7 @@ std::unique_ptr<PreparedConvFilters> conv_prepare_filters(const ConvArgs& args) 
         filters->isa = cpu::active_isa();
         return filters;
     }
-    if (forward_takes_phase_direct(args)) {
+    if (form == implicit_gemm::ForwardForm::kPhaseDirect) {
         filters->storage = cpu::HostBlock(bytes);
         phase_direct::pack_filters(args, static_cast<const float*>(args.w.data),
                                    static_cast<float*>(filters->storage.data()));
@@ -422,7 +420,8 @@ void conv_forward_prepared(const ConvArgs& args, const PreparedConvFilters& prep
     const implicit_gemm::transposed::FilterSource source = implicit_gemm::transposed::forward_filters(args, nullptr);
     const bool phase_direct_panels = filters.form == CpuPreparedFilters::Form::kPhaseDirect;
     if (filters.isa == cpu::active_isa() &&
-        (phase_direct_panels ? forward_takes_phase_direct(args) : forward_takes_transposed_form(args))) {
+        forward_implicit_gemm_form(args) == (phase_direct_panels ? implicit_gemm::ForwardForm::kPhaseDirect
+                                                                 : implicit_gemm::ForwardForm::kTransposed)) {
         if (phase_direct_panels) return phase_direct::conv_forward(args, filters.panels());
         return implicit_gemm::transposed::conv_forward<float>(args, source, filters.panels());
     }

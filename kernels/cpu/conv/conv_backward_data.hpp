@@ -35,12 +35,17 @@
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/common/blocking.hpp"
+#include "kernels/cpu/common/streaming_stores.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_backward_tile.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
 #include "kernels/cpu/gemm/gemm_microkernel.hpp"
 #include "kernels/cpu/gemm/gemm_pack.hpp"
+
+#if defined(MYELIN_X86_64_KERNELS)
+#include <xmmintrin.h>
+#endif
 
 namespace mln::kernels {
 namespace backward_data {
@@ -443,10 +448,13 @@ constexpr int64_t kFusedMinImagePositions = 128;
 constexpr int64_t kFusedTaskPositions = 392;
 
 struct FusedPhaseWork;
-// Panel rows per block of dy channels (all taps of each): a 32 KiB panel. Blocks of 128 rows
-// (each tile's sums loaded and stored twice as often) took 1.02-1.08x the time (ResNet-18's
-// 3x3/2 layers, one thread, same-process A/B); 512 rows 0.97-1.00x, within noise.
-constexpr int64_t kFusedBlockRows = 256;
+// Panel rows per block of dy channels (all taps of each): a 64 KiB panel (each tile's sums loaded
+// and stored half as often as at 256 rows). Against 256 rows, Zen 5, conv_vs_build both ways round
+// (min / median, 2026-12-07): ResNet-18's 3x3/2 at batch 32 on two threads, layer2 0.93-0.98 /
+// 0.93-0.97 (256: 1.03-1.04 / 1.03-1.06x of it), layer3 0.97-0.99 / 0.96-0.98 (1.04 / 1.04);
+// batch 1, one thread, layer2 0.97 / 0.97-1.03 (1.02-1.03 / 1.03), layer3 and layer4 0.98-1.01.
+// Blocks of 128 rows took 1.02-1.08x the time of 256 (one thread, same-process A/B).
+constexpr int64_t kFusedBlockRows = 512;
 
 // Where every dx row interleaves two column phases of one width (stride 2 along the rows, an
 // even width, every phase with taps: phases (q1, 0) and (q1, 1) are phases[2 q1] and
@@ -461,6 +469,12 @@ struct FusedRows {
     int64_t rows = 0;        // dx rows of a plane (in[1])
     int64_t row_phases = 0;  // the stride along them
     int64_t width = 0;       // the phases' width (in[2] / 2)
+    // Two row phases, dx's rows whole cache lines in pairs (in[2] a multiple of 8, dx 64-byte
+    // aligned) and dx too large to stay in cache (kStreamingStoreBytes): rows i and i + 1 written
+    // together with non-temporal stores (write_interleaved_row_pair_avx512), no read for ownership.
+    // ResNet-18's layer2 3x3/2 (26 MB of dx), batch 32, two threads, conv_vs_build against main
+    // (min / median): 0.91-0.97 / 0.91-0.97, main 0.99-1.09 / 1.02-1.07x of it the other way round.
+    bool stream = false;
 };
 
 // results (as conv_backward_data_polyphase's: each phase's planes of `images` images), or dx
@@ -583,6 +597,18 @@ inline void fused_phase_forwards(const float* dy, const float* w, int64_t images
                 for (int64_t n = 0; n < images; ++n) {
                     float* const dx_rows = rows.dx + (n * channels + c_begin) * plane;
                     const float* phase_sums = sums + n * image_sums;  // phase (q1, 0)'s
+                    if (rows.stream) {
+                        // Rows i and i + 1: row i / 2 of phases (0, .) and of phases (1, .).
+                        const int64_t first = phases[0].geometry.out_size(), second = phases[2].geometry.out_size();
+                        for (int64_t i = 0; i < rows.rows; i += 2) {
+                            const float* const even[2] = {phase_sums + i / 2 * width * ld,
+                                                          phase_sums + (2 * first + i / 2 * width) * ld};
+                            const float* const odd[2] = {even[0] + first * ld, even[1] + second * ld};
+                            write_interleaved_row_pair_avx512(even, odd, ld, width, c_end - c_begin, plane,
+                                                              dx_rows + i * 2 * width);
+                        }
+                        continue;
+                    }
                     for (int64_t q1 = 0; q1 < rows.row_phases; ++q1) {
                         const int64_t positions = phases[static_cast<size_t>(2 * q1)].geometry.out_size();
                         for (int64_t i = q1; i < rows.rows; i += rows.row_phases) {
@@ -593,6 +619,7 @@ inline void fused_phase_forwards(const float* dy, const float* w, int64_t images
                         phase_sums += 2 * positions * ld;
                     }
                 }
+                if (rows.stream) _mm_sfence();
                 return;
             }
             for (int64_t n = 0; n < images; ++n) {
@@ -831,6 +858,9 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
     // Where the fused forwards write dx's rows themselves (FusedRows): no results buffer.
     bool direct_rows = fused && g.stride[2] == 2 && g.in[2] % 2 == 0;
     for (const Phase& ph : phase_list) direct_rows = direct_rows && ph.size > 0 && ph.taps > 0;
+    const bool stream_rows = direct_rows && g.stride[1] == 2 && g.in[1] % 2 == 0 && g.in[2] % 8 == 0 &&
+                             reinterpret_cast<uintptr_t>(dx) % 64 == 0 &&
+                             a.batch * a.channels * g.in_size() * static_cast<int64_t>(sizeof(T)) >= kStreamingStoreBytes;
     const int64_t slice_results = direct_rows ? 0 : slice_images * image_size * a.channels;
     // Slice `slice` of the images: its phase forwards into `results`, then dx's planes from them.
     auto run_slice = [&](int64_t slice, T* results) {
@@ -843,7 +873,7 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
         if constexpr (std::is_same_v<T, float>) {
             if (fused) {
                 const FusedRows rows = direct_rows ? FusedRows{dx + n0 * a.channels * g.in_size(), g.in[1], g.stride[1],
-                                                               g.in[2] / 2}
+                                                               g.in[2] / 2, stream_rows}
                                                    : FusedRows{};
                 fused_phase_forwards(dy + n0 * a.out_channels * g.out_size(), w, images,
                                      slices_per_thread ? 1 : threads, a.out_channels, a.channels, kernel_size, padding,

@@ -1254,21 +1254,25 @@ void conv_forward(const ConvArgs& a, const GemmMicroKernelInfo<T>& micro, Column
 
 }  // namespace position_panels
 
-// Whether conv_forward takes the transposed form for a.
+// The implicit GEMM forward's forms, in the order conv_forward tries them: w^T's transposed form
+// (AVX-512), the position panels (AVX2), the polyphase direct kernel (conv_phase_direct.hpp, f32),
+// else lowered columns through the packed micro-kernels.
+enum class ForwardForm { kTransposed, kPositionPanels, kPhaseDirect, kLowered };
+
+// Which form conv_forward takes for a (depth and positions: one group's, as conv_forward's Plan):
+// the one place that order is written, for conv_forward and the prepared filters (conv.cpp).
 template <class T>
-bool takes_transposed_form(const ConvArgs& a) {
-    const int64_t depth = a.channels / a.groups * a.geometry.kernel_size();
-    return transposed::applies<T>(a, depth, a.geometry.out_size(), gemm_microkernel<T>(cpu::active_isa()));
+ForwardForm forward_form(const ConvArgs& a, int64_t depth, int64_t positions, const GemmMicroKernelInfo<T>& micro) {
+    if (transposed::applies<T>(a, depth, positions, micro)) return ForwardForm::kTransposed;
+    if (position_panels::applies<T>(a, depth, positions, micro)) return ForwardForm::kPositionPanels;
+    if (sizeof(T) == 4 && positions > 0 && phase_direct::applies(a)) return ForwardForm::kPhaseDirect;
+    return ForwardForm::kLowered;
 }
 
-// Whether conv_forward takes the polyphase direct kernel for a.
 template <class T>
-bool takes_phase_direct(const ConvArgs& a) {
-    const int64_t depth = a.channels / a.groups * a.geometry.kernel_size();
-    const int64_t positions = a.geometry.out_size();
-    const GemmMicroKernelInfo<T> micro = gemm_microkernel<T>(cpu::active_isa());
-    return sizeof(T) == 4 && positions > 0 && !transposed::applies<T>(a, depth, positions, micro) &&
-           !position_panels::applies<T>(a, depth, positions, micro) && phase_direct::applies(a);
+ForwardForm forward_form(const ConvArgs& a) {
+    return forward_form<T>(a, a.channels / a.groups * a.geometry.kernel_size(), a.geometry.out_size(),
+                           gemm_microkernel<T>(cpu::active_isa()));
 }
 
 // Backward data of a stride-1 convolution as the forward of dy (conv.cpp's
@@ -1282,14 +1286,14 @@ bool conv_forward_from_flipped_filters(const ConvArgs& forward) {
     const int64_t depth = forward.channels / forward.groups * k;
     const int64_t positions = forward.geometry.out_size();
     const GemmMicroKernelInfo<T> micro = gemm_microkernel<T>(cpu::active_isa());
-    if (transposed::applies<T>(forward, depth, positions, micro)) {
+    const ForwardForm form = forward_form<T>(forward, depth, positions, micro);
+    if (form == ForwardForm::kTransposed) {
         transposed::conv_forward<T>(forward, {static_cast<const float*>(forward.w.data), forward.channels * k, k,
                                               forward.out_channels, transposed::kPlainBlockUnit});
         return true;
     }
 #if defined(MYELIN_X86_64_KERNELS)
-    if (positions > 0 && micro.nr == kFlippedPanelWidthAvx2 &&
-        position_panels::applies<T>(forward, depth, positions, micro)) {
+    if (micro.nr == kFlippedPanelWidthAvx2 && form == ForwardForm::kPositionPanels) {
         position_panels::conv_forward<T>(forward, micro, column_panel_lowering<T>(cpu::active_isa()),
                                          {static_cast<const T*>(forward.w.data), k});
         return true;
@@ -1312,14 +1316,16 @@ void conv_forward(const ConvArgs& a) {
     p.depth = p.group_channels * a.geometry.kernel_size();
     p.out_size = a.geometry.out_size();
     if (p.out_size == 0) return;
-    if (transposed::applies<T>(a, p.depth, p.out_size, p.micro)) {
+    switch (forward_form<T>(a, p.depth, p.out_size, p.micro)) {
+    case ForwardForm::kTransposed:
         return transposed::conv_forward<T>(a, transposed::forward_filters(a, static_cast<const float*>(a.w.data)));
-    }
-    if (position_panels::applies<T>(a, p.depth, p.out_size, p.micro)) {
+    case ForwardForm::kPositionPanels:
         return position_panels::conv_forward<T>(a, p.micro, p.lower, {static_cast<const T*>(a.w.data), 0});
-    }
-    if constexpr (sizeof(T) == 4) {
-        if (phase_direct::applies(a)) return phase_direct::conv_forward(a);
+    case ForwardForm::kPhaseDirect:
+        if constexpr (sizeof(T) == 4) return phase_direct::conv_forward(a);
+        break;
+    case ForwardForm::kLowered:
+        break;
     }
     const int64_t threads = cpu::thread_pool().thread_count();
     const int64_t images = a.batch * a.groups;

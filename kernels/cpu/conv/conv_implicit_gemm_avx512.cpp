@@ -513,4 +513,26 @@ void write_interleaved_sums_avx512(const float* even, const float* odd, int64_t 
     }
 }
 
+// Rows i and i + 1 together as whole cache lines: a line of a channel is 8 positions of the pair's
+// run (row i's width, then row i + 1's), both column phases each, one transpose per 16 channels.
+void write_interleaved_row_pair_avx512(const float* const (&even)[2], const float* const (&odd)[2], int64_t ld,
+                                       int64_t width, int64_t channels, int64_t channel_stride, float* out) {
+    for (int64_t c0 = 0; c0 < channels; c0 += 16) {
+        const int64_t rows = std::min<int64_t>(16, channels - c0);
+        const __mmask16 row_mask = static_cast<__mmask16>((1u << rows) - 1u);
+        for (int64_t s0 = 0; s0 < 2 * width; s0 += 8) {
+            __m512 r[16];
+            MLN_UNROLL(8)
+            for (int64_t q = 0; q < 8; ++q) {
+                const int64_t s = s0 + q, row = s >= width ? 1 : 0, j = s - row * width;
+                r[2 * q] = _mm512_maskz_loadu_ps(row_mask, even[row] + j * ld + c0);
+                r[2 * q + 1] = _mm512_maskz_loadu_ps(row_mask, odd[row] + j * ld + c0);
+            }
+            transpose16x16(r);
+            float* at = out + c0 * channel_stride + 2 * s0;
+            for (int64_t i = 0; i < rows; ++i) _mm512_stream_ps(at + i * channel_stride, r[i]);
+        }
+    }
+}
+
 }  // namespace mln::kernels

@@ -114,6 +114,11 @@ void write_transposed_sums_avx512(const float* sums, int64_t ld, int64_t slices,
 // position-major sums of its two column phases (backward_data::fused_phase_forwards).
 void write_interleaved_sums_avx512(const float* even, const float* odd, int64_t ld, int64_t width, int64_t channels,
                                    int64_t channel_stride, float* out);
+// The same for two consecutive rows of dx at once, row i's column phases at even[0] and odd[0],
+// row i + 1's at even[1] and odd[1], with non-temporal stores of whole cache lines: 4 width a
+// multiple of 16, out 64-byte aligned, channel_stride a multiple of 16 (the caller fences).
+void write_interleaved_row_pair_avx512(const float* const (&even)[2], const float* const (&odd)[2], int64_t ld,
+                                       int64_t width, int64_t channels, int64_t channel_stride, float* out);
 // implicit_gemm::position_panels' write at AVX2: y[r * positions + q] = (sums[q * ld + r] +
 // bias[r]) + residual[r * positions + q] for r < rows, q < positions (bias, residual: none for
 // nullptr); the sums and the bias are read only for r < rows.

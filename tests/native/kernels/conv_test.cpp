@@ -1486,9 +1486,9 @@ TEST_F(ConvTest, BackwardDataByPolyphaseMatchesReferenceAndThreadCountsAgree) {
 // the phases are 28 wide (ResNet-18's layer2 3x3/2, any batch), the phases' forwards fused in the
 // transposed form (AVX-512 f32, 2-d, one group, phases 7, 14 or a multiple of 14 wide:
 // conv_backward_data.hpp's fused_phase_forwards): ResNet-18's 3x3/2 to 7x7 and 14x14 in
-// small (64 and 90 dx channels: a partial last 32-channel panel; 40 dy channels: blocks of 28
-// and 12), odd heights (phases of 7 and 6 rows, different pads), a batch of 2, a 5x5/2 kernel
-// (phases of 9, 6, 6 and 4 taps), dilation 2 (one phase with all taps, the others none: zeros);
+// small (64 and 90 dx channels: a partial last 32-channel panel; 70 dy channels: blocks of 56
+// and 14), odd heights (phases of 7 and 6 rows, different pads), a batch of 2, a 5x5/2 kernel
+// (phases of 9, 6, 6 and 4 taps; 24 dy channels: blocks of 20 and 4), dilation 2 (one phase with all taps, the others none: zeros);
 // rows of 28 in two 14-position pieces (batch 1 and 3, phases of 28 and 27 rows, pad 0) and of
 // 42 in three (a middle piece that skips neither end column); several images a task (each w^T
 // panel over all of them): 5 of 7x7 phases in one slice split by 32-channel ranges, 14x14 phases
@@ -1499,11 +1499,11 @@ TEST_F(ConvTest, BackwardDataByPolyphaseMatchesReferenceAndThreadCountsAgree) {
 // steps), phases of unequal heights (13 and 55 rows of dx) included.
 TEST_F(ConvTest, BackwardDataByFusedPhaseForwardsMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
-        {{1, 64, 14, 14}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{1, 64, 14, 14}, 70, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 90, 28, 28}, 30, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 64, 13, 14}, 24, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{2, 64, 14, 14}, 20, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
-        {{1, 64, 28, 28}, 12, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, 1},
+        {{1, 64, 28, 28}, 24, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, 1},
         {{1, 32, 14, 14}, 16, {3, 3}, {2, 2}, {2, 2}, {2, 2}, {2, 2}, 1},
         {{1, 40, 56, 56}, 12, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{3, 33, 55, 56}, 10, {3, 3}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
@@ -1513,6 +1513,33 @@ TEST_F(ConvTest, BackwardDataByFusedPhaseForwardsMatchesReferenceAndThreadCounts
         {{4, 40, 28, 28}, 33, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
     expect_backward_data_matches_reference_and_thread_counts_agree(cases);
+}
+
+// dx of at least kStreamingStoreBytes (17 MB), 64-byte aligned, rows 56 wide (phases of 28): the
+// fused forwards write dx's rows in pairs of whole cache lines with non-temporal stores
+// (FusedRows::stream, AVX-512); 33 channels: a partial 16-channel block. f32 at the best ISA, 1-3
+// threads: the same bits.
+TEST_F(ConvTest, BackwardDataByFusedPhaseForwardsStreamsLargeAlignedDx) {
+    const ConvCase c{{41, 33, 56, 56}, 7, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1};
+    HostTensor<float> dy(y_shape_of(c)), w(w_shape_of(c));
+    fill_random(dy);
+    fill_random(w);
+    const mln_conv_params p = params_of(c);
+    size_t count = 1;
+    for (const int64_t d : c.x_shape) count *= static_cast<size_t>(d);
+    std::vector<float> storage(count + 16);
+    float* const aligned = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(storage.data()) + 63) & ~uintptr_t{63});
+    expect_reference_at_one_thread_and_same_bits_at_more<float>(
+        device_, c.x_shape, tolerance<float>(c.out_channels * 16 * 16),
+        [&](const TensorView& want) { reference::conv_backward_data(p, dy.view(), w.view(), want); },
+        [&](HostTensor<float>& dx) {
+            mln_tensor_desc at = *dx.desc();
+            at.data = aligned;
+            std::fill(aligned, aligned + count, std::numeric_limits<float>::quiet_NaN());
+            const mln_status status = mln_conv_backward_data(device_, &p, dy.desc(), w.desc(), &at);
+            std::copy(aligned, aligned + count, dx.storage().begin());
+            return status;
+        });
 }
 
 // NaN and Inf reach the same outputs as in the reference twin on every backward path (depthwise
