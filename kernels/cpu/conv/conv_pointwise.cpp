@@ -575,7 +575,11 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
         // 5-10% faster; with fewer columns the masked register measured 3-8% slower at batch 1).
         // That form sums the tail along the depth in order, the dot products across the lanes: the
         // bits then depend on how many images a task holds (the thread count, the batch), so
-        // ConvArgs::batch_invariant_sums keeps the dot products.
+        // ConvArgs::batch_invariant_sums keeps the dot products. Lost, 2026-12-07 (Zen 5, batch 32,
+        // 2 threads, one way round, 5 rounds): every image of such a task packed side by side into
+        // one B (rows on cache lines, no tail columns; registers that straddle two images stored
+        // in two masked parts, tiles instantiated apart): 160->960 @7 0.99-1.01x main's time,
+        // 320->1280 @7 1.08x, 64->384 @14 1.10-1.19x, 96->576 @14 1.09x.
         const int64_t tail_width = (last_image - first_image) * tail_cols;
         const bool shared_tail =
             has_tail && tail_per_panel && p.shared_tails && p.groups == 1 && 2 * tail_width >= kernel.lanes;
