@@ -114,6 +114,9 @@ constexpr int64_t kMaxTailColumns = 4;
 // 0.96-1.06x itself: MobileNet-v2 144->32 and 192->32 at 28x28 0.75-0.82x the time, 96->24 and
 // 144->24 at 56x56 0.89-0.91x, 32->16 at 112x112 0.89-0.93x, 24->144 0.95x; 14x14, 7x7 and
 // ResNet-18's 1x1/2 within the noise; at batch 1, x in cache, 1.00-1.01x on the sum, so off there).
+// Lost, 2026-12-07 (batch 32, 2 threads): the next task's images (x, contiguous) prefetched a slice
+// per row panel where both tasks' fit 768 KiB, by prefetcht0 and prefetcht1: 384->64 @14
+// 1.02-1.07x the time, 192->64 @14 1.06-1.08x, 576->160 @7 1.00-1.05x, the others even.
 constexpr int64_t kForwardPrefetchBytes = int64_t{8} << 20;
 // Where C takes at least kStorePrefetchBytes (it then goes to memory: batch 32), each tile first
 // fetches its lines of C for writing (PointwiseStrip::prefetch_c; AVX-512's prefetchw), so that
@@ -130,7 +133,8 @@ constexpr int64_t kForwardPrefetchBytes = int64_t{8} << 20;
 // 0.71-0.72x run the other way round), 32->16 1.11-1.15x, 24->144 1.13x; backward data 1.04-1.17x.
 // Lost too, batch 1, 1 thread: prefetchw at every size (14x14 and 28x28, C in L2, included):
 // forward sum 1.01x, backward data 1.01-1.02x (one way round); from 1 MiB of dx, 32->16 @112
-// 1.00-1.05x (both ways).
+// 1.00-1.05x (both ways). Lost too, 2026-12-07: the forward pass's from 5 MiB of C (batch 32, 2
+// threads: 160->960 @7, 6 MiB, 0.99x the time, 320->1280 @7, 8 MiB, 1.01x).
 constexpr int64_t kStorePrefetchBytes = int64_t{8} << 20;
 // Below AVX-512, on images of at least kEveryPanelPrefetchPositions positions, tasks of at least
 // kEveryPanelPrefetchPanels row panels over a depth block of at most kEveryPanelPrefetchDepth
@@ -575,7 +579,13 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
         // 5-10% faster; with fewer columns the masked register measured 3-8% slower at batch 1).
         // That form sums the tail along the depth in order, the dot products across the lanes: the
         // bits then depend on how many images a task holds (the thread count, the batch), so
-        // ConvArgs::batch_invariant_sums keeps the dot products.
+        // ConvArgs::batch_invariant_sums keeps the dot products. Lost, 2026-12-07 (Zen 5, batch 32,
+        // 2 threads, one way round, 5 rounds): every image of such a task packed side by side into
+        // one B (rows on cache lines, no tail columns; registers that straddle two images stored
+        // in two masked parts, tiles instantiated apart): 160->960 @7 0.99-1.01x main's time,
+        // 320->1280 @7 1.08x, 64->384 @14 1.10-1.19x, 96->576 @14 1.09x. Lost too: at AVX-512 from a
+        // quarter of a register over several images (160->960 @7 at batch 32, 2 threads: 6-7
+        // images' one column each): 0.99-1.00x one way round, 1.04-1.06x the other.
         const int64_t tail_width = (last_image - first_image) * tail_cols;
         const bool shared_tail =
             has_tail && tail_per_panel && p.shared_tails && p.groups == 1 && 2 * tail_width >= kernel.lanes;
