@@ -81,7 +81,9 @@ constexpr int64_t kMinBlockTiles = 4;
 // 64->384 at 14x14 0.96-0.99x the time on 1 thread, 0.95-1.0x on 2; 32->192 at 28x28 0.95-0.97x
 // and 0.95-0.99x; layers without chunks moved 0.97-1.06x in the same runs). Backward data's
 // 384->64 and 192->64 (chunked at batch 1) measured 0.97-1.06x by the order of the runs: they
-// keep the chunks.
+// keep the chunks. Lost, 2026-12-07: backward data at 7x7 with image-outer order where an
+// image's B fits 32 KiB (960->160, 576->160 at batch 32: B from L1, W^T's panels from L2):
+// 0.97-1.05x the time both ways round, no gain; with the panels packed per task 1.06-1.08x.
 constexpr int64_t kL1ColumnBytes = 24 << 10;
 constexpr int64_t kMinChunkDepth = 32;
 constexpr int64_t kMinChunkPanels = 8;
@@ -100,6 +102,10 @@ constexpr int64_t kMinChunkTiles = 2;
 // 144->24 at 56x56 1.18-1.24x, 192->64 at 14x14 1.10-1.12x, backward data 24->144 1.19-1.29x);
 // B from memory (batch 32 at 14x14: 1.1-1.2x, the first panel's prefetch overlaps what the copy
 // waits for); packing backward data's W^T panels too, element by element (1.03-1.13x at 7x7).
+// Lost at AVX-512 too (Zen 5, batch 32, 2 threads, 2026-12-07): each task's W^T panels copied
+// contiguous once (8 rows a step; in place a panel's lines fall in a quarter of L1's sets or
+// fewer), 1.02-1.12x the time on the 7x7 and 14x14 layers (960->320 1.12x): the tiles hide
+// those lines' misses.
 constexpr int64_t kMinPackPanels = 4;
 constexpr int64_t kMinPackDepth = 256;
 // A task that gathers its strided columns (PointwiseGemm::strided_b) spends about this many row
@@ -134,7 +140,8 @@ constexpr int64_t kForwardPrefetchBytes = int64_t{8} << 20;
 // Lost too, batch 1, 1 thread: prefetchw at every size (14x14 and 28x28, C in L2, included):
 // forward sum 1.01x, backward data 1.01-1.02x (one way round); from 1 MiB of dx, 32->16 @112
 // 1.00-1.05x (both ways). Lost too, 2026-12-07: the forward pass's from 5 MiB of C (batch 32, 2
-// threads: 160->960 @7, 6 MiB, 0.99x the time, 320->1280 @7, 8 MiB, 1.01x).
+// threads: 160->960 @7, 6 MiB, 0.99x the time, 320->1280 @7, 8 MiB, 1.01x); backward data's from
+// 2 MiB of dx (batch 32: 960->160 and 576->160 at 7x7, 192->64 at 14x14), 0.98-1.04x.
 constexpr int64_t kStorePrefetchBytes = int64_t{8} << 20;
 // Below AVX-512, on images of at least kEveryPanelPrefetchPositions positions, tasks of at least
 // kEveryPanelPrefetchPanels row panels over a depth block of at most kEveryPanelPrefetchDepth
@@ -436,7 +443,9 @@ struct TaskBounds {
 // The split with the shortest estimated run on `threads` threads claiming tasks from a counter:
 // ceil(tasks / threads) rounds of the largest task (images x row panels x registers of columns).
 // Fewer tasks first: a split is taken over one with fewer tasks only if it is estimated at least
-// 2% faster (each task reads its panels of A and its images' block of B again).
+// 2% faster (each task reads its panels of A and its images' block of B again). Lost, 2026-12-07:
+// image groups up to the batch (batch 32, 960->160 at 7x7: 8 groups of 4 rather than 5 of 6-7,
+// estimated 9% shorter), 0.99-1.0x the time both ways round on 2 threads.
 TaskSplit split_tasks(const TaskBounds& b, int64_t threads) {
     TaskSplit best;
     double best_time = 0.0;

@@ -48,6 +48,26 @@ struct Avx512FloatLanes : Avx512F32 {
         s = _mm512_add_ps(s, _mm512_permute_ps(s, 0xB1));
         _mm_storeu_ps(out, _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), s)));
     }
+    // PointwiseStripBody's tail rows: c[i * ldc + j] = v[j][i] for i < rows, j < 4, a row's four
+    // columns in one store (by 4 x 4 transposes in each 128-bit quarter).
+    static void store_rows4(const Reg (&v)[4], float* c, int64_t ldc, int64_t rows) {
+        const __m512d t0 = _mm512_castps_pd(_mm512_unpacklo_ps(v[0], v[1]));
+        const __m512d t1 = _mm512_castps_pd(_mm512_unpackhi_ps(v[0], v[1]));
+        const __m512d t2 = _mm512_castps_pd(_mm512_unpacklo_ps(v[2], v[3]));
+        const __m512d t3 = _mm512_castps_pd(_mm512_unpackhi_ps(v[2], v[3]));
+        // Row 4 q + m in quarter q of u[m].
+        const __m512 u[4] = {_mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2)), _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2)),
+                             _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3)), _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3))};
+        auto quarter = [&]<int Q>() {
+            for (int m = 0; m < 4; ++m) {
+                if (4 * Q + m < rows) _mm_storeu_ps(c + (4 * Q + m) * ldc, _mm512_maskz_extractf32x4_ps(0xF, u[m], Q));
+            }
+        };
+        quarter.template operator()<0>();
+        quarter.template operator()<1>();
+        quarter.template operator()<2>();
+        quarter.template operator()<3>();
+    }
     // PointwiseSpreadBody's permutes: v's first or last eight lanes at the even lanes, zeros
     // between (by the zero-masked single-source permute).
     static Reg spread_low(Reg v) {

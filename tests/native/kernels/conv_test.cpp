@@ -456,7 +456,7 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // 196, 2 and 323 positions at AVX-512 f32, 49 at every vector ISA): forward on full and edge
 // panels (13 and 20 rows; 196 positions 37 deep into 22 rows, batch 1: four columns per pass
 // over 4 rows at a time, the edge panel's 6 rows a full and a partial pass), backward data with rows across lanes (530, 300, 20, 12 rows: full
-// and masked registers), 530 deep (two passes over C), stride 2 (49 gathered positions), groups;
+// and masked registers; AVX-512 f32 stores each row's four columns at once), 530 deep (two passes over C), stride 2 (49 gathered positions), groups;
 // an image of 2 positions is all tail. Strided forward on several threads gathers per task:
 // 31 x 23 outputs (position blocks that start inside an output row) and 3-d stride 2 (runs that
 // cross a plane), 2 images of 6 x 4 at stride 2 (6 positions 5 deep: the AVX-512 row gather's
