@@ -130,6 +130,10 @@ constexpr int64_t kUnblockedBlocksPerMember = 1;
 // kernel run on Zen 5 gave 0.99-1.01x, the AVX-512 double one 1.00-1.05x (256x1024x64 plain
 // 1.04-1.05x, fused 1.05-1.07x; 784x256x128 fused 1.01-1.02x). Prefetching the next row tile
 // of A (in place) across the current one's tiles lost (784x256x128, one thread, 1.01-1.02x).
+// In a team whose blocks share out the columns, strips of kStripTiles instead of row tile order
+// measured even (Zen 5, two threads, --baseline both ways round, 31 batches, 2026-12-07):
+// 784x256x128 0.96-1.01 plain and with bias + ReLU + residual, 1024x128x64 0.91-1.04,
+// 256x512x128 1.01-1.03.
 constexpr int64_t kStripTiles = 4;
 constexpr int64_t kStripL1Bytes = 48 << 10;
 constexpr int64_t kRowTileL1Bytes = 24 << 10;
@@ -658,7 +662,10 @@ void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t memb
         return run_unblocked_block(p, s, a_packed, b_packed, 0, p.m, 0, p.n);
     }
     // Blocks: kUnblockedBlocksPerMember per member, split by columns while there are columns
-    // enough, then by rows.
+    // enough, then by rows. Rows first lost (B then packed whole before the products, waited
+    // for): Zen 5, two threads, bias + ReLU + residual, gemm_vs_openblas --baseline, min of 21
+    // batches: 784x256x128 1.07-1.32x, 256^3 1.26-1.31x, 512^3 1.11-1.14x, 128x256x784
+    // 1.40-1.52x (2026-12-07).
     const int64_t row_panels = ceil_div(p.m, mr);
     const int64_t column_panels = ceil_div(p.n, nr);
     const int64_t blocks = kUnblockedBlocksPerMember * members;

@@ -83,6 +83,8 @@ TensorView validate_tensor(const char* name, const mln_tensor_desc* desc, Access
     }
     if (desc->data == nullptr) invalid(cat(name, " data is null but it has ", count, " elements"));
     const auto address = reinterpret_cast<std::uintptr_t>(desc->data);
+    // A mask instead of this division, with dtype_size inline, measured even (Zen 5, an 8^3
+    // mln_gemm of ~104 ns: within 1 ns): the division is off the critical path (2026-12-07).
     if (address % static_cast<std::uintptr_t>(element_size) != 0) {
         invalid(cat(name, " data ", desc->data, " is not aligned to its ", element_size, "-byte element size (",
                     dtype_name(desc->dtype), ")"));
