@@ -505,6 +505,9 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
                             : std::max<int64_t>(1, ceil_div(block_positions, max_block));
     // Small images go in groups that share each panel of A while it is in L1 (deep layers at
     // batch 32: one image per task streamed all of W from L3 per image, 1.2 MB for 49 positions).
+    // Lost, 2026-12-07: groups grown to 8 images (B up to kImageBlockBytes) so that 49-position
+    // images' tails take the shared tail strip: ResNet-18's 256->512 1x1/2 forward at batch 32 on
+    // 2 threads even (CPU samples 1.00x main's; the dot tail was 3% of the tile's samples there).
     bounds.group_images = bounds.min_blocks > 1 || block_positions > max_block ? 1
                                                 : std::max<int64_t>(1, std::min(max_block / p.positions,
                                                                                 ceil_div(p.images, threads)));
@@ -946,6 +949,8 @@ void conv_pointwise_forward(const ConvArgs& a) {
     // with the tasks' AVX-512 gather too, Zen 5). Lost at 1 thread, 2026-12-07: each column
     // chunk's columns (kL1ColumnBytes) gathered just before its panels, the next chunk's lines of
     // x prefetched into L2 meanwhile: 64->128 1.04-1.09x the time (1.06x with the prefetch).
+    // Lost too: the tasks' gather on one thread for 7x7 outputs (B's rows then 48 apart, the tail
+    // column from x): 256->512 forward and prepared 1.02-1.03x main's time (CPU samples 1.00x).
     if (strided(g) && cpu::thread_pool().thread_count() > 1) {
         p.strided_b = &g;
     } else if (strided(g)) {
@@ -1010,7 +1015,9 @@ void conv_pointwise_backward_data(const ConvArgs& a) {
         // 0.96-0.98x the time in 7 of 10 runs, even in the others; 2 threads 0.92-0.96x in 5 of
         // 10, even (0.98-1.03x) in the others. Lost: layer4's 14 x 14 planes (not whole registers:
         // stores across lines) 1.02-1.06x, layer2's rows of 28 (the row spread) 1.00x on 1 thread
-        // and 1.10x on 2, layer3 at batch 32 (dx to memory) 1.04-1.06x on 2 threads.
+        // and 1.10x on 2, layer3 at batch 32 (dx to memory) 1.04-1.06x on 2 threads. Again,
+        // 2026-12-07, batch 1, 1 thread, CPU samples against main: layer2 1.01x; with each tile's
+        // dx lines fetched for writing (prefetchw) before its depth loop 1.07x (layer3 1.01x).
         const PointwiseKernelInfo<T> kernel = pointwise_kernel<T>(cpu::active_isa());
         const int64_t dx_bytes = a.batch * a.channels * g.in_size() * static_cast<int64_t>(sizeof(T));
         if (kernel.spreads_in_stores && spreads_planes != nullptr && spreads_planes(g) &&
