@@ -243,6 +243,12 @@ MLN_ALWAYS_INLINE void prefetch_strip_ahead(const float* row, int64_t base, int6
 // band strips (three instances of the loop) ran dw96/2 @ 112 1.05-1.08x slower at batch 1, so
 // they keep the tested loop; so did the aligned form's plain strips alone (8 channels of 112 x
 // 112 in L2, a loaded machine: 1.2x the time a strip row, 2026-12-07).
+// Row 0 at pad 1 (its top source row above the plane) out of the tested loop too (kTopAbove),
+// with each group's planes in one call (stride2_one_strip_filter_sums): perf put the tested first
+// row and each plane's setup at about 15% of dw192/2 @ 28's cycles at batch 1, against 69% in
+// the inner rows. Zen 5, same-process A/B both ways round, batch 1: 0.94-0.98x the time one way,
+// the old code 0.98-1.06x this one's the other; batch 32 on two threads within noise
+// (0.93-1.02x), 2026-12-07.
 template <bool Masked, bool First, bool FewImages, int64_t Ahead = kPrefetchBytes, bool InnerRows = false,
           bool Aligned = false>
 MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g,
@@ -258,15 +264,18 @@ MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, con
     const int64_t pad = g.pad_begin[1];
     RowTaps carried;
     bool have_carried = false;  // carried holds the taps of source row 2 oh - pad
-    // Output row oh's products; Inner: its three source rows inside, the top one carried, so
-    // their tests left out (inner_begin to inner_end below).
-    const auto row = [&](int64_t oh, auto inner) MLN_LAMBDA_ALWAYS_INLINE {
-        constexpr bool kInner = decltype(inner)::value;
+    // Output row oh's products; kind kTested: each source row tested; kInside: its three source
+    // rows inside, the top one carried, so their tests left out (inner_begin to inner_end below);
+    // kTopAbove: row 0 at pad 1, its top source row above the plane, the other two inside.
+    enum RowKind { kTested, kInside, kTopAbove };
+    const auto row = [&](int64_t oh, auto kind) MLN_LAMBDA_ALWAYS_INLINE {
+        constexpr RowKind kKind = decltype(kind)::value;
+        constexpr bool kInner = kKind != kTested;
         const int64_t top = 2 * oh - pad;
         const float* dy_row = dy + oh * out_width + first_column;
         prefetch_strip_ahead<FewImages, Ahead>(x + (top + 1) * in_width, c.base, in_width, dy_row);
         const Stride2Dy d = stride2_filter_dy<Masked, First, Aligned>(dy_row, lanes);
-        if (kInner || (top >= 0 && top < in_rows)) {
+        if (kKind == kInside || (kKind == kTested && top >= 0 && top < in_rows)) {
             if (!kInner && !have_carried) carried = stride2_filter_taps<Masked, Aligned>(x + top * in_width, c);
             stride2_tap_products<Masked, Aligned>(carried, d, lanes, a);
         }
@@ -287,11 +296,15 @@ MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, con
         const int64_t inner_begin = std::clamp<int64_t>((pad + 1) / 2, std::min(oh_begin + 1, oh_end), oh_end);
         const int64_t inner_end = last_inner < 0 ? inner_begin : std::clamp(last_inner / 2 + 1, inner_begin, oh_end);
         int64_t oh = oh_begin;
-        for (; oh < inner_begin; ++oh) row(oh, std::false_type{});
-        for (; oh < inner_end; ++oh) row(oh, std::true_type{});
-        for (; oh < oh_end; ++oh) row(oh, std::false_type{});
+        if (oh == 0 && oh_end > 0 && pad == 1 && in_rows >= 2) {
+            row(0, std::integral_constant<RowKind, kTopAbove>{});
+            oh = 1;
+        }
+        for (; oh < inner_begin; ++oh) row(oh, std::integral_constant<RowKind, kTested>{});
+        for (; oh < inner_end; ++oh) row(oh, std::integral_constant<RowKind, kInside>{});
+        for (; oh < oh_end; ++oh) row(oh, std::integral_constant<RowKind, kTested>{});
     } else {
-        for (int64_t oh = oh_begin; oh < oh_end; ++oh) row(oh, std::false_type{});
+        for (int64_t oh = oh_begin; oh < oh_end; ++oh) row(oh, std::integral_constant<RowKind, kTested>{});
     }
     MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
@@ -395,17 +408,30 @@ void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& 
 // 1.2-1.35x.
 constexpr int64_t kOneStripPrefetchBytes = int64_t{4} << 10;
 
+// A group's planes (up to 16 channels) one after another in one call, the masks and geometry
+// copied to locals once a call (the closure, reached by reference, may be aliased by the sums'
+// stores); stride2_filter_strip's kTopAbove says what it bought with that row.
 template <bool FewImages>
 MLN_NOINLINE void stride2_one_strip_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
                                                 const FilterSumsLayout& layout, int64_t channels, int64_t images,
                                                 Stride2Columns c, Stride2FilterLanes l, float* dw) {
     const WindowGeometry plane = g;
-    const auto plane_sums = [c, l, plane](const float* xc, const float* dyc, __m512* acc, bool first_image) {
-        stride2_filter_strip<true, true, FewImages, kOneStripPrefetchBytes, true>(xc, dyc, plane, c, l, 0, 0,
-                                                                                 plane.out[1], acc, first_image);
-        stride2_last_column_tap_sums(xc, dyc, plane, acc);
+    const int64_t in_size = layout.in_size, out_size = layout.out_size;
+    const auto group_sums = [c, l, plane, in_size, out_size](const float* xc, const float* dyc, __m512* acc,
+                                                             int64_t count, bool first_image) {
+        const Stride2Columns columns = c;
+        const Stride2FilterLanes lanes = l;
+        const WindowGeometry geometry = plane;
+        const int64_t x_step = in_size, dy_step = out_size;
+        for (int64_t k = 0; k < count; ++k) {
+            const float* xk = xc + k * x_step;
+            const float* dyk = dyc + k * dy_step;
+            stride2_filter_strip<true, true, FewImages, kOneStripPrefetchBytes, true>(
+                xk, dyk, geometry, columns, lanes, 0, 0, geometry.out[1], acc + k * kTaps, first_image);
+            stride2_last_column_tap_sums(xk, dyk, geometry, acc + k * kTaps);
+        }
     };
-    filter_sums_by_channel_groups<16, 1, true>(x, dy, layout, channels, images, dw, plane_sums);
+    filter_sums_by_channel_groups<16, 16, true>(x, dy, layout, channels, images, dw, group_sums);
 }
 
 // acc[tap] += dy . the source at the tap over the planes of channels a (lanes 0-7) and b (8-15).
@@ -465,6 +491,13 @@ void pair_filter_sums_by_channel_groups(const float* x, const float* dy, const F
 
 }  // namespace
 
+// Fixed costs (perf, MobileNet-v2 batch 1, one thread, Zen 5, 2026-12-07): everything outside the
+// kernels (validation, the pool's dispatch, the benchmark's loop) 4-6% of the cycles of dw192/2 @
+// 28, dw576/2 @ 14, dw384 @ 14 and dw960 @ 7; the plans built per call (RowRegisterPlane,
+// Stride2PairPlane, stride2_columns and stride2_filter_lanes) 0.4-1.2%, so not cached per
+// geometry. The stride-2 split left out (the strips' vpermt2ps, the pair kernel's vshufps; wrong
+// sums, for the measure): dw192/2 @ 28 and dw576/2 @ 14 within noise (0.97-1.03x the time),
+// dw96/2 @ 112 and dw144/2 @ 56 0.96-1.0x: the loops wait on their loads, not on the split.
 void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, const WindowGeometry& g,
                                                int64_t channels, int64_t images, int64_t x_image_stride,
                                                int64_t dy_image_stride, float* dw) {

@@ -342,6 +342,12 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({3, 19, 29, 30, 2, 1, 1});
     cases.push_back({2, 17, 12, 33, 2, 0, 0});
     cases.push_back({5, 19, 29, 30, 2, 1, 1});  // over more than 4 images
+    // Planes of 1 to 3 source rows at pad 1 (output row 0 without the tests where its two lower
+    // source rows lie in the plane), and a pad of 1 before, 0 after.
+    cases.push_back({2, 17, 1, 30, 2, 1, 1});
+    cases.push_back({2, 17, 2, 30, 2, 1, 1});
+    cases.push_back({3, 17, 3, 29, 2, 1, 1});
+    cases.push_back({2, 3, 6, 31, 2, 1, 0});
     // Stride-2 filter two channels a register (rows of up to 7 outputs, pads 0 and 1 before; one
     // image in the cases above and in ThreeByThreePairKernels): the MobileNet-v2 plane with an
     // odd channel count under 16 (the last channel paired with itself), odd sizes with a group of
