@@ -346,6 +346,13 @@ struct PackedWeights;
 // thread, min of 2000): four_columns 0.63-0.73 ns a row, the panel's stores alone 0.38-0.42, and
 // 256-bit row pieces (rows b, 4 + b in one vector by an insert, 8 + b, 12 + b in another, one
 // 128-bit-block shuffle per 4 columns before the in-lane transposes) 0.63-0.73: no cheaper.
+// 2026-12-07: the packing is the plain call's whole gap to prepared weights (3x3/2 to 7x7, batch
+// 1, one thread: 0.591 against 0.519 ms, oneDNN 0.512-0.520; perf: 9.4% of samples against the
+// tiles' 68%), each panel already packed just before its tiles, its rows prefetched by the
+// previous panel's. At 0.7 ns a row the 1.18 M weights take ~52 us from L1, the rest is their
+// stream from L3. Not tried: panels left as four_columns' loads make them (4 depths a vector, the
+// tiles' sums reduced at write_rows), which saves only the shuffles (the loads bound it: ~3% of
+// the call) and cannot feed the in-place strided window tiles (7-11% won).
 // No packing at all, a micro-kernel reading the plain filters [oc][ic][3][3], does not pay by
 // the arithmetic (3x3/2 to 7x7: 512 channels, 49 positions, depth 2304): with the filters' rows
 // broadcast and positions in the vectors, 49 positions take 3 vectors and a fourth for 1 lane
