@@ -419,7 +419,9 @@ struct FusedPhase {
     WindowGeometry geometry;         // the phase's forward convolution
     PaddedTaps taps;                 // its taps over the common padded dy
     std::vector<PaddingSkip> skips;  // tile t's at t * taps.count
-    int tile_width;                  // fused_tile_width of the phase's width
+    // Tile t's kernel: phase_tile_avx512's where it fits (ResNet-18's 3x3/2 layers: every tile),
+    // padded_positions_tile_avx512's walk over the taps elsewhere.
+    std::vector<PaddedTileKernel> kernels;
     int64_t first_row;               // a block of b dy channels has the phase's rows from first_row * b
     int64_t result_offset;           // as Phase's
 };
@@ -554,9 +556,8 @@ inline void fused_phase_forwards(const float* dy, const float* w, int64_t images
                         const int64_t kc = block * ph.taps.count;
                         const float* const b = panel + ph.first_row * block * kPositionsTileColumns;
                         for (int64_t q = 0, tile = 0; q < positions; q += kPositionsTileRows, ++tile) {
-                            const int rows = static_cast<int>(std::min<int64_t>(kPositionsTileRows, positions - q));
                             const int64_t runs = std::min(runs_left, kc / run_lines);
-                            padded_positions_tile_avx512(rows, ph.tile_width)(
+                            ph.kernels[static_cast<size_t>(tile)](
                                 kc, image + q / width * layout.pitch + q % width, ph.taps,
                                 ph.skips.data() + tile * ph.taps.count, 0, layout.pitch, b, phase_sums + q * ld, ld,
                                 m0 > 0, PrefetchLines{next_run, run_stride, run_bytes, runs * run_lines});
@@ -797,8 +798,11 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
                         skips[t] = PaddingSkip::kNone;
                     }
                 }
+                const int rows = static_cast<int>(last + 1 - q), tile_width = fused_tile_width(width);
+                const PaddedTileKernel kernel = phase_tile_avx512(rows, tile_width, static_cast<int>(fg.kernel[1]),
+                                                                  static_cast<int>(fg.kernel[2]), skips);
+                f.kernels.push_back(kernel != nullptr ? kernel : padded_positions_tile_avx512(rows, tile_width));
             }
-            f.tile_width = fused_tile_width(width);
             f.first_row = first_row;
             first_row += ph.taps;
             f.result_offset = ph.result_offset;

@@ -50,6 +50,12 @@ using PaddedTileKernel = void (*)(int64_t kc, const float* a, const PaddedTaps& 
 PositionsTileKernel positions_tile_avx512(int rows);
 // (rows, width) = (14, 14), (14, 7) or (7, 7); nullptr for others. Call only at MLN_ISA_AVX512.
 PaddedTileKernel padded_positions_tile_avx512(int rows, int width);
+// The same for a tile of a strided backward data phase's forward (backward_data::
+// fused_phase_forwards) with its taps fixed at compile time: tap_rows x tap_columns taps of at most
+// 2 x 2 (a 3x3/2's phases), first_tap 0, kc whole channels of them, and skips (the tile's, one per
+// tap) that leave out only the last tap column's last-column products and the last tap row's
+// steps; the same bits as padded_positions_tile_avx512. nullptr for others.
+PaddedTileKernel phase_tile_avx512(int rows, int width, int tap_rows, int tap_columns, const PaddingSkip* skips);
 // Where a 3x3 window's taps read A (window_tile_avx512): tap (kh, kw) of channel m at m * channel
 // + kh * row + kw * column floats from the first tap.
 struct WindowSteps {

@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/text.hpp"
@@ -843,6 +844,81 @@ TEST(ConvLoweringTest, PhasePlanePanelsMatchIm2col) {
             }
         }
     }
+}
+
+// The backward data phase tiles with their taps fixed at compile time (phase_tile_avx512) against
+// the tap walk (padded_positions_tile_avx512), bit for bit: every tile shape, every phase kind of a
+// stride-2 window (1, 1 x 2, 2 x 1 and 2 x 2 taps) with and without the last column's and the last
+// tap row's products left out, 5 channels deep, stored and accumulated. What the skips leave out is
+// NaN (neither kernel may read it). Skips of other kinds, more taps or other shapes: none.
+TEST(ConvPhaseTileTest, FixedTapsMatchTheTapWalkBitForBit) {
+    const std::vector<mln_isa> isas = available_isas();
+    if (std::find(isas.begin(), isas.end(), MLN_ISA_AVX512) == isas.end()) GTEST_SKIP() << "no AVX-512 here";
+    using kernels::PaddingSkip;
+    constexpr int64_t kChannels = 5, kLd = 40;
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    for (const auto& [rows, width] : {std::pair{14, 14}, std::pair{14, 7}, std::pair{7, 7}}) {
+        const int64_t out_rows = rows / width, pitch = width + 3, plane = (out_rows + 2) * pitch;
+        for (int tap_rows = 1; tap_rows <= 2; ++tap_rows) {
+            for (int tap_columns = 1; tap_columns <= 2; ++tap_columns) {
+                for (const bool right : {false, true}) {
+                    for (const bool bottom : {false, true}) {
+                        if (bottom && tap_rows == 1) continue;
+                        const int taps_count = tap_rows * tap_columns;
+                        kernels::PaddedTaps taps{taps_count, plane, {}};
+                        std::vector<PaddingSkip> skips(static_cast<size_t>(taps_count));
+                        for (int t = 0; t < taps_count; ++t) {
+                            taps.offsets[t] = static_cast<int32_t>(t / tap_columns * pitch + t % tap_columns);
+                            skips[static_cast<size_t>(t)] = bottom && t >= tap_columns ? PaddingSkip::kStep
+                                                            : right && t % tap_columns == tap_columns - 1
+                                                                ? PaddingSkip::kLastColumn
+                                                                : PaddingSkip::kNone;
+                        }
+                        // The image: the column only the last tap column's last output column reads
+                        // NaN if right, the row only the last tap row reads NaN if bottom.
+                        std::vector<float> a(static_cast<size_t>(kChannels * plane));
+                        for (int64_t c = 0; c < kChannels; ++c) {
+                            for (int64_t r = 0; r < out_rows + 2; ++r) {
+                                for (int64_t j = 0; j < pitch; ++j) {
+                                    const bool left_out =
+                                        (right && j == width + tap_columns - 2) || (bottom && r == out_rows);
+                                    a[static_cast<size_t>(c * plane + r * pitch + j)] =
+                                        left_out ? nan : random_value<float>();
+                                }
+                            }
+                        }
+                        const int64_t kc = kChannels * taps_count;
+                        std::vector<float> b(static_cast<size_t>(kc * kernels::kPositionsTileColumns));
+                        for (float& v : b) v = random_value<float>();
+                        const kernels::PaddedTileKernel fixed = kernels::phase_tile_avx512(
+                            rows, width, tap_rows, tap_columns, skips.data());
+                        ASSERT_NE(fixed, nullptr) << rows << "x" << width << " taps " << tap_rows << "x" << tap_columns;
+                        for (const bool accumulate : {false, true}) {
+                            std::vector<float> want(static_cast<size_t>(rows * kLd)), got;
+                            for (float& v : want) v = random_value<float>();
+                            got = want;
+                            const kernels::PrefetchLines none{nullptr, 0, 0, 0};
+                            kernels::padded_positions_tile_avx512(rows, width)(kc, a.data(), taps, skips.data(), 0, pitch,
+                                                                               b.data(), want.data(), kLd, accumulate, none);
+                            fixed(kc, a.data(), taps, skips.data(), 0, pitch, b.data(), got.data(), kLd, accumulate, none);
+                            EXPECT_EQ(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)), 0)
+                                << rows << "x" << width << " taps " << tap_rows << "x" << tap_columns << " right " << right
+                                << " bottom " << bottom << " accumulate " << accumulate;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    const PaddingSkip first[2] = {PaddingSkip::kFirstColumn, PaddingSkip::kNone};
+    const PaddingSkip top[4] = {PaddingSkip::kStep, PaddingSkip::kStep, PaddingSkip::kNone, PaddingSkip::kNone};
+    const PaddingSkip mixed[4] = {PaddingSkip::kNone, PaddingSkip::kLastColumn, PaddingSkip::kNone, PaddingSkip::kNone};
+    const PaddingSkip plain[9] = {};
+    EXPECT_EQ(kernels::phase_tile_avx512(14, 14, 1, 2, first), nullptr);
+    EXPECT_EQ(kernels::phase_tile_avx512(14, 14, 2, 2, top), nullptr);
+    EXPECT_EQ(kernels::phase_tile_avx512(14, 14, 2, 2, mixed), nullptr);
+    EXPECT_EQ(kernels::phase_tile_avx512(14, 14, 3, 3, plain), nullptr);
+    EXPECT_EQ(kernels::phase_tile_avx512(14, 28, 1, 1, plain), nullptr);
 }
 #endif
 
