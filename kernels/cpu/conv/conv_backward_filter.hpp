@@ -621,8 +621,12 @@ constexpr int64_t kDotPrefetchInputBytes = int64_t{8} << 20;
 // median, 2026-12-07): the tiles reading block 0's positions of dy (all of dy from L2, none from
 // L3; wrong results) 0.85-0.88 / 0.83-0.85x the time, dy's first tile always (L1) 0.86 /
 // 0.81-0.86x: about 15% of the layer is each tile's first call reading its 32 KiB of dy from L3
-// (the other 8 calls read none; not tried: staggering the column tiles' row windows so that each
-// call reads about a row of new dy). Hiding it lost: the next tile's dy
+// (the other 8 calls read none). Hiding it lost: staggered row windows, each call reading about
+// a row of new dy (same bits; against wip/integ, 2026-12-07: batch 1, one thread, min / median,
+// then the baseline's time over this one's; batch 32 on two threads): column tile jt's windows
+// lagging the block's by 8 - jt rows (the rows before from L2) 1.11 / 1.11x, 0.96 / 0.91x; 1.06x;
+// the block's rows in chunks of 3, column tile jt on chunk s - jt at step s (a tile's 9 sums
+// live, 3x the calls) 1.15 / 1.14x, 0.86 / 0.86x; 1.08x; in chunks of 1 row 1.60 / 1.89x. The next tile's dy
 // prefetched by this tile's calls, a channel row each (a line a step), into L2 1.01-1.02 / 1.01x,
 // into L1 1.06-1.08 / 1.04-1.06x; dot_prefetch's dy stream alone at batch 1 1.13x; the tile's own
 // dy three rows ahead (8 prefetches a step) 1.35x; row tiles outermost over a slice's blocks (each
