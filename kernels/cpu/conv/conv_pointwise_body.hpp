@@ -57,38 +57,28 @@ struct PointwiseStripBody {
     static constexpr int64_t kColumns = NV * kWidth;
 
     // The fused tail columns' dot products (PointwiseStrip::tail_cols) over the depth steps [k,
-    // k + kRegs * width), the last ones masked when kMasked (kRegs 1): sums[i * kTailSumRow + j *
-    // width ...] += A(i, k ...) * B_tail(k ..., j) lane by lane. The sums stay in memory (L1): the
-    // tile's accumulators and B registers leave no room for them, and a load and store per kRegs
-    // FMAs cost less than keeping them in registers would.
-    // kFirst: the sums start at 0 (the FMA adds 0: the bits of the tail kernel's).
-    // kRegs registers of depth per call, each row's sum loaded and stored once for all of them
-    // (the same FMAs in the same order: same bits). Two (every 32 depth steps) against one: Zen 5,
-    // MobileNet-v2's 7x7 forward, batch 1, 1 thread, 0.97-0.99x the time (swapped 1.01-1.02x), batch
-    // 32, 2 threads, 0.97-0.99x (swapped 1.01-1.07x); four measured the same as two.
-    // perf, 160->960 @7 forward, batch 1 (2026-12-07): these steps took 14% of the tile's samples
-    // for 1 of 49 columns, mostly at A's row loads after the sums' stores; skipping all but the first
-    // (wrong sums) ran the 7x7 forward layers 0.88-0.89x the time. 4K aliasing not borne out: the
-    // sums 64 bytes or 2 KiB further on measured 0.99-1.01x; all MR loads first, then the FMAs and
-    // stores: 0.98-1.0x, one way round only, not kept. ResNet-18's 256->512 1x1/2 forward (batch 1,
-    // 1 thread, 2026-12-07): the steps take ~10% of the tile's samples; the 32 steps between them
-    // unrolled measured 1.03x main's CPU samples (1.12x the time).
-    template <bool kMasked, bool kFirst, int kRegs = 1>
+    // k + width), masked when kMasked: sums[i * kTailSumRow + j * width ...] += A(i, k ...) *
+    // B_tail(k ..., j) lane by lane, a: A's row 0 at step k. The sums stay in memory (L1): the
+    // tile's accumulators and B registers leave no room for them, and a load and store per row
+    // cost less than keeping them in registers would. They start at 0 (the FMA adds 0: the bits
+    // of the tail kernel's). Whole blocks of 2 * width steps take a row's sum between the tile's
+    // steps instead (tile); this takes the width steps and the masked ones after them.
+    // perf, 160->960 @7 forward, batch 1 (2026-12-07): as one step of 2 registers per row after
+    // every 32 depth steps (two against one: MobileNet-v2's 7x7 forward 0.97-0.99x the time, four
+    // the same as two) these took 14% of the tile's samples for 1 of 49 columns, mostly at A's row
+    // loads after the sums' stores; skipping all but the first (wrong sums) ran the 7x7 forward
+    // layers 0.88-0.89x the time. 4K aliasing not borne out: the sums 64 bytes or 2 KiB further on
+    // measured 0.99-1.01x; all MR loads first, then the FMAs and stores: 0.98-1.0x, one way round
+    // only, not kept. ResNet-18's 256->512 1x1/2 forward (batch 1, 1 thread, 2026-12-07): ~10% of
+    // the tile's samples; the 32 steps between them unrolled measured 1.12x the time.
+    template <bool kMasked>
     static void tail_step(const PointwiseStrip<T>& s, const T* a, int64_t a_row_stride, int64_t k, Mask mask, T* sums) {
-        static_assert(kRegs == 1 || !kMasked);
         for (int64_t j = 0; j < s.tail_cols; ++j) {
-            Reg bv[kRegs];
-            for (int r = 0; r < kRegs; ++r) {
-                bv[r] = load_lanes<L, kMasked>(s.tail_b + j * s.tail_b_stride + k + r * kWidth, mask);
-            }
+            const Reg bv = load_lanes<L, kMasked>(s.tail_b + j * s.tail_b_stride + k, mask);
             MLN_UNROLL(16)
             for (int i = 0; i < MR; ++i) {
                 T* const sum = sums + i * kTailSumRow + j * kWidth;
-                Reg value = kFirst ? L::zero() : L::load(sum);
-                for (int r = 0; r < kRegs; ++r) {
-                    value = L::fmadd(load_lanes<L, kMasked>(a + i * a_row_stride + k + r * kWidth, mask), bv[r], value);
-                }
-                L::store(sum, value);
+                L::store(sum, L::fmadd(load_lanes<L, kMasked>(a + i * a_row_stride, mask), bv, L::load(sum)));
             }
         }
     }
@@ -147,7 +137,9 @@ struct PointwiseStripBody {
         const bool prefetch_c = s.prefetch_c;
         const int64_t depth = s.depth;
         const int64_t a_row_stride = kUnitRowStride ? 1 : s.a_row_stride;
-        const int64_t a_col_stride = s.a_col_stride;
+        // The fused dot tail runs only where A's columns are adjacent (run): a constant stride
+        // keeps the compiler from versioning the step loop on it (two copies of each).
+        const int64_t a_col_stride = kTail == kDotTail ? 1 : s.a_col_stride;
         const int64_t b_row_stride = s.b_row_stride;
         Reg acc[R][V];
         MLN_UNROLL(16)
@@ -219,33 +211,55 @@ struct PointwiseStripBody {
         if constexpr (kTail == kDotTail) {
             static_assert(kFusedTail <= 4);
             alignas(64) T sums[MR * kTailSumRow];
-            const T* const a_rows = s.a;
+            for (int i = 0; i < MR; ++i) {
+                for (int j = 0; j < kFusedTail; ++j) L::store(sums + i * kTailSumRow + j * kWidth, L::zero());
+            }
+            // Each block of 2 * width depth steps takes one row's sum (2 registers of depth) after
+            // every 2 * width / MR of its steps, so the tail's loads and stores spread among the
+            // FMAs rather than stall the pipe in one burst after the block (the same FMAs in the
+            // same order: same bits). Zen 5, same-process A/B both ways round against wip/integ
+            // (2026-12-07), batch 1, 1 thread: ResNet-18's 256->512 1x1/2 forward 0.97-0.99x the
+            // time (swapped 1.00-1.01x), MobileNet-v2's 7x7 forward layers 0.98-0.99x (swapped
+            // 1.01-1.04x); batch 32, 2 threads: 0.92-0.99x (swapped 1.03-1.05x) and 1.00x (swapped
+            // 1.01-1.03x).
+            // Even alone, 2026-12-07: a constant A column stride (the step loop had been versioned
+            // on it, two copies of each), the sums zeroed first (no first-block copy) and the tail
+            // steps on the step loop's own A pointer (no spilled row pointers), with the whole
+            // block's tail step after it as before: 0.99-1.01x. Lost: with B_tail's lines
+            // prefetched a block ahead: 0.99-1.0x; B_tail loaded per row rather than held in 2
+            // registers (the zmm pressure spills two accumulators per block): 1.00-1.02x.
             int64_t k = 0;
-            if (depth >= 2 * kWidth) {
-                for (int64_t q = 0; q < 2 * kWidth; ++q) step();
-                tail_step<false, true, 2>(s, a_rows, a_row_stride, 0, Mask{}, sums);
-                k = 2 * kWidth;
-                for (; k + 2 * kWidth <= depth; k += 2 * kWidth) {
-                    for (int64_t q = 0; q < 2 * kWidth; ++q) step();
-                    tail_step<false, false, 2>(s, a_rows, a_row_stride, k, Mask{}, sums);
+            static_assert(2 * kWidth % MR == 0);
+            constexpr int64_t kRowSteps = 2 * kWidth / MR;
+            for (; k + 2 * kWidth <= depth; k += 2 * kWidth) {
+                Reg tb[kFusedTail][2];
+                for (int64_t j = 0; j < s.tail_cols; ++j) {
+                    tb[j][0] = L::load(s.tail_b + j * s.tail_b_stride + k);
+                    tb[j][1] = L::load(s.tail_b + j * s.tail_b_stride + k + kWidth);
+                }
+                const T* a_row = a;
+                T* sum_row = sums;
+                for (int i = 0; i < MR; ++i) {
+                    for (int64_t q = 0; q < kRowSteps; ++q) step();
+                    for (int64_t j = 0; j < s.tail_cols; ++j) {
+                        Reg value = L::load(sum_row + j * kWidth);
+                        value = L::fmadd(L::load(a_row), tb[j][0], value);
+                        value = L::fmadd(L::load(a_row + kWidth), tb[j][1], value);
+                        L::store(sum_row + j * kWidth, value);
+                    }
+                    a_row += a_row_stride;
+                    sum_row += kTailSumRow;
                 }
             }
             if (k + kWidth <= depth) {
                 for (int64_t q = 0; q < kWidth; ++q) step();
-                if (k == 0) {
-                    tail_step<false, true>(s, a_rows, a_row_stride, k, Mask{}, sums);
-                } else {
-                    tail_step<false, false>(s, a_rows, a_row_stride, k, Mask{}, sums);
-                }
+                tail_step<false>(s, a - kWidth, a_row_stride, k, Mask{}, sums);
                 k += kWidth;
             }
             if (k < depth) {
+                const T* const a_k = a;
                 for (int64_t q = k; q < depth; ++q) step();
-                if (k == 0) {
-                    tail_step<true, true>(s, a_rows, a_row_stride, k, L::first(depth - k), sums);
-                } else {
-                    tail_step<true, false>(s, a_rows, a_row_stride, k, L::first(depth - k), sums);
-                }
+                tail_step<true>(s, a_k, a_row_stride, k, L::first(depth - k), sums);
             }
             store_tile<R, V, kMasked>(s, c, residual, acc, mask);
             finish_tail_sums(s, sums);
