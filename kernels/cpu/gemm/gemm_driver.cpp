@@ -537,6 +537,10 @@ struct UnblockedSchedule {
     bool copy_b = false;
     bool pack_b_in_blocks = false;
     int64_t b_pack_begin;  // first column the packing before the products covers
+    // The last full panel's first column where it and the partial panel after it run as one
+    // tile through the edge micro-kernel (GemmMicroKernelInfo::edge_extra_cols; B in place, C
+    // of unit column stride), in the block that ends at N; else N.
+    int64_t wide_col;
     std::atomic<int64_t> next_task{0};
     std::atomic<int64_t> packed{0};
 };
@@ -548,8 +552,8 @@ void run_unblocked_block(const Problem<T>& p, const UnblockedSchedule& s, const 
     const int nr = p.micro.nr;
     for (int64_t strip = row_begin; strip < row_end; strip += s.row_strip) {
         const int64_t strip_end = std::min(row_end, strip + s.row_strip);
-        for (int64_t col = col_begin; col < col_end; col += nr) {
-            const int64_t cols = std::min<int64_t>(nr, p.n - col);
+        for (int64_t col = col_begin, cols = 0; col < col_end; col += cols) {
+            cols = col == s.wide_col && col_end == p.n ? p.n - col : std::min<int64_t>(nr, p.n - col);
             const bool b_in_place = col < s.full_cols;
             T* const b_panel = b_in_place ? nullptr : b_packed + (col - s.full_cols) * p.k;
             const T* const b = b_in_place ? &p.b(0, col) : b_panel;
@@ -640,6 +644,10 @@ void gemm_unblocked(const Problem<T>& p, const UnblockedPlan& plan, int32_t memb
     const bool edges_in_place = p.micro.edge != nullptr;
     s.full_rows = plan.a_in_place ? (edges_in_place ? p.m : p.m / mr * mr) : 0;
     s.full_cols = plan.b_in_place ? (edges_in_place ? p.n : p.n / nr * nr) : 0;
+    const int64_t partial_cols = p.n % nr;
+    const bool wide_edge = s.full_cols == p.n && p.c_col_stride == 1 && p.n > nr && partial_cols > 0 &&
+                           partial_cols <= p.micro.edge_extra_cols;
+    s.wide_col = wide_edge ? p.n - partial_cols - nr : p.n;
     // B packed whole (not read in place) by the blocks that use it where each block owns its
     // columns (UnblockedSchedule::copy_b); with the copying kernel, only the edge panel is packed
     // before the products. Without it, one member packs B whole first: panel by panel in the

@@ -40,8 +40,8 @@ using GemmCopyingMicroKernel = void (*)(int64_t kc, const T* a, int64_t a_row_st
                                         const T* b, int64_t b_row_stride, T* b_copy, T* c, int64_t ldc, T alpha,
                                         T beta, const GemmTileExtras<T>* extras);
 
-// A micro-kernel for an edge tile: the first `rows` x `cols` (1..MR, 1..NR) of a tile, as
-// GemmMicroKernel computes it, with any A strides. It reads no A row, B column, bias or residual
+// A micro-kernel for an edge tile: the first `rows` x `cols` (1..MR, 1..NR + the set's
+// edge_extra_cols) of a tile, as GemmMicroKernel computes it, with any A strides. It reads no A row, B column, bias or residual
 // element and reads or writes no C element outside those: operands are read in place, unpadded.
 template <class T>
 using GemmEdgeMicroKernel = void (*)(int rows, int cols, int64_t kc, const T* a, int64_t a_row_stride,
@@ -87,6 +87,10 @@ struct GemmMicroKernelInfo {
     GemmCopyingMicroKernel<T> strided_copying_b = nullptr;
     // Optional (nullptr: edge tiles run the full kernel on padded operands into a scratch tile).
     GemmEdgeMicroKernel<T> edge = nullptr;
+    // Columns past NR that `edge` also takes: the unblocked path runs a last partial panel of at
+    // most this many columns with the full panel before it as one tile (gemm_driver.cpp,
+    // UnblockedSchedule::wide_col), which spares a thin tile's start, stores and FMA latency.
+    int edge_extra_cols = 0;
     // Whether `packed` and `strided` prefetch a residual tile themselves as they start (the
     // driver's prefetch of deep tiles, kPrefetchResidualMinDepth, is then left out).
     bool prefetches_residual = false;

@@ -72,10 +72,16 @@ GemmMicroKernelInfo<float> sgemm_microkernel(mln_isa isa) {
         // thread, gemm_vs_openblas --baseline (time with / without, fastest / median of 41
         // batches), NN and TN: 1536x512x256 1.02-1.04 / 1.01, 4096x256x256 1.00-1.01 / 0.99-1.00,
         // 8192x128x256 1.00 / 1.00, 2048x384x256 0.99-1.01 / 0.99-1.01 (NT and TT, unchanged: 0.99-1.01).
-        return {"sgemm_avx512_8x32", 8, 32, sgemm_avx512_8x32_packed, sgemm_avx512_8x32_strided,
-                {sgemm_avx512_pack_a8_rows, sgemm_avx512_pack_b32_rows, sgemm_avx512_pack_b32_columns,
-                 sgemm_avx512_pack_a8_columns},
-                512 * 512 * 512, 2'000'000, true, sgemm_avx512_8x32_strided_copying_b, sgemm_avx512_8x32_edge};
+        GemmMicroKernelInfo<float> set{"sgemm_avx512_8x32", 8, 32, sgemm_avx512_8x32_packed,
+                                       sgemm_avx512_8x32_strided,
+                                       {sgemm_avx512_pack_a8_rows, sgemm_avx512_pack_b32_rows,
+                                        sgemm_avx512_pack_b32_columns, sgemm_avx512_pack_a8_columns},
+                                       512 * 512 * 512, 2'000'000, true, sgemm_avx512_8x32_strided_copying_b,
+                                       sgemm_avx512_8x32_edge};
+        // A last panel of up to 16 columns joins the full one before it (8 x 48 and narrower
+        // tiles, 24 accumulators).
+        set.edge_extra_cols = 16;
+        return set;
     }
     if (cpu::runs_avx2(isa)) {
         // Unblocked up to the default 96^3: on Zen 3 (one thread, same-process A/B, median time of

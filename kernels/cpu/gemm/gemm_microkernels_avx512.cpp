@@ -520,6 +520,15 @@ void gemm_avx512_edge_microkernel(int rows, int cols, int64_t kc, const typename
     } else if (cols <= Isa::kLanes) {
         gemm_avx512_microkernel<Isa, false, false, 1, true>(kc, a, a_row_stride, a_col_stride, b, b_row_stride, c,
                                                             ldc, alpha, beta, extras, nullptr, rows, cols);
+    } else if (cols > 2 * Isa::kLanes) {  // a full panel and a partial one (edge_extra_cols)
+        if (rows <= kRows / 2) {
+            gemm_avx512_microkernel<Isa, false, false, 3, true, kRows / 2>(kc, a, a_row_stride, a_col_stride, b,
+                                                                           b_row_stride, c, ldc, alpha, beta, extras,
+                                                                           nullptr, rows, cols);
+        } else {
+            gemm_avx512_microkernel<Isa, false, false, 3, true>(kc, a, a_row_stride, a_col_stride, b, b_row_stride,
+                                                                c, ldc, alpha, beta, extras, nullptr, rows, cols);
+        }
     } else if (rows <= kRows / 2) {
         gemm_avx512_microkernel<Isa, false, false, 2, true, kRows / 2>(kc, a, a_row_stride, a_col_stride, b,
                                                                        b_row_stride, c, ldc, alpha, beta, extras,

@@ -154,10 +154,13 @@ TEST_F(GemmTest, UnblockedAndBlockedPathsAgreeOnOneThread) {
 // through the edge micro-kernel: a last column panel of one vector (float 48: 16 columns, 65: 1,
 // 47: 15) or of two (49: 17 columns, 63: 31; double 30: 14) and a last row tile of 1 to 7 rows
 // (up to 4 with two vectors: the half-height tile), every transpose (B transposed is packed; A
-// transposed is read in place).
+// transposed is read in place). Where B is read in place, the AVX-512 float kernel runs a last
+// panel of up to 16 columns with the full one before it as one tile (edge_extra_cols): 48, 65,
+// 47, 97 (1 column past 96), 45 and 40 with 3 and 4 rows (the half-height form).
 TEST_F(GemmTest, EdgeTilesOfEveryWidthMatchReference) {
     ASSERT_EQ(mln_device_set_thread_count(device_, 1), MLN_STATUS_OK);
-    const int64_t sizes[][3] = {{48, 48, 48}, {65, 65, 65}, {63, 47, 33}, {7, 49, 40}, {15, 63, 64}, {36, 30, 20}};
+    const int64_t sizes[][3] = {{48, 48, 48}, {65, 65, 65}, {63, 47, 33}, {7, 49, 40}, {15, 63, 64},
+                                {36, 30, 20}, {29, 97, 53}, {3, 45, 9},   {4, 40, 71}};
     for (mln_isa isa : available_isas()) {
         ScopedIsa scoped(isa);
         for (const auto& size : sizes) {
@@ -175,14 +178,15 @@ TEST_F(GemmTest, EdgeTilesOfEveryWidthMatchReference) {
 // with an edge panel, the latter with an edge row tile too; the AVX2 kernels and double: 96^3),
 // where B transposed is packed panel by panel by the blocks, and by rows too (one column panel:
 // 1003 x 9 x 512 with an edge row tile, A^T of 2 MB read in place, B transposed packed by the
-// team first; 1024 x 40 x 128 on three, A^T rows of 4 KiB packed by the team), and on the
+// team first; 1024 x 40 x 128 on three, A^T rows of 4 KiB packed by the team; 300 x 112 x 96,
+// B in place, the last block's full and 16-column panels one tile: edge_extra_cols), and on the
 // blocked path (A^T of 1040 x 512 and B of 512 x 1040 are over the unblocked path's 2 MiB),
 // every transpose. At AVX2, 128 x 784 x 256 and 40 x 1000 x 300 (edge panels and tile, bias,
 // ReLU, random strides) run the blocked path with the columns split between the members (rows
 // in one block, B over team_column_split_b_bytes).
 TEST_F(GemmTest, TeamPathsAgreeWithReference) {
     const int64_t sizes[][3] = {{128, 128, 128}, {160, 170, 161}, {128, 784, 256}, {96, 96, 96},  {203, 77, 784},
-                                {1003, 9, 512},  {1024, 40, 128}, {1040, 9, 512},  {9, 1040, 512}};
+                                {1003, 9, 512},  {1024, 40, 128}, {1040, 9, 512},  {9, 1040, 512}, {300, 112, 96}};
     for (int32_t members : {2, 3}) {
         ASSERT_EQ(mln_device_set_thread_count(device_, members), MLN_STATUS_OK);
         for (mln_isa isa : available_isas()) {
@@ -373,13 +377,13 @@ void check_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
 }
 
 // The edge micro-kernel (where the set has one) against its contract on every rows x cols up
-// to MR x NR: A rows and B columns outside the edge, bias lanes past it and the residual outside
+// to MR x (NR + edge_extra_cols): A rows and B columns outside the edge, bias lanes past it and the residual outside
 // it hold NaN (read in place, unpadded, none may reach C), and C outside the edge is untouched.
 template <class T>
 void check_edge_microkernel(const kernels::GemmMicroKernelInfo<T>& micro) {
     if (micro.edge == nullptr) return;
     const int mr = micro.mr;
-    const int nr = micro.nr;
+    const int nr = micro.nr + micro.edge_extra_cols;  // the widest edge tile
     const T nan = std::numeric_limits<T>::quiet_NaN();
     const int64_t ldc = nr + 3;
     for (int rows = 1; rows <= mr; ++rows) {
