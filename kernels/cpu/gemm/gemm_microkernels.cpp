@@ -120,6 +120,7 @@ GemmMicroKernelInfo<double> dgemm_microkernel(mln_isa isa) {
         GemmMicroKernelInfo<double> set{"dgemm_avx512_8x16", 8, 16, dgemm_avx512_8x16_packed,
                                         dgemm_avx512_8x16_strided};
         set.edge = dgemm_avx512_8x16_edge;
+        set.edge_extra_cols = 8;  // 8 x 24 tiles, as the float set's 8 x 48
         return set;
     }
     if (cpu::runs_avx2(isa)) {

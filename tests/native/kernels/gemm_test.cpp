@@ -154,9 +154,10 @@ TEST_F(GemmTest, UnblockedAndBlockedPathsAgreeOnOneThread) {
 // through the edge micro-kernel: a last column panel of one vector (float 48: 16 columns, 65: 1,
 // 47: 15) or of two (49: 17 columns, 63: 31; double 30: 14) and a last row tile of 1 to 7 rows
 // (up to 4 with two vectors: the half-height tile), every transpose (B transposed is packed; A
-// transposed is read in place). Where B is read in place, the AVX-512 float kernel runs a last
-// panel of up to 16 columns with the full one before it as one tile (edge_extra_cols): 48, 65,
-// 47, 97 (1 column past 96), 45 and 40 with 3 and 4 rows (the half-height form).
+// transposed is read in place). Where B is read in place, the AVX-512 kernels run a last panel
+// of up to 16 columns (double 8) with the full one before it as one tile (edge_extra_cols):
+// float 48, 65, 47, 97 (1 column past 96), 45 and 40 with 3 and 4 rows (the half-height form);
+// double 65, 47, 97, 40.
 TEST_F(GemmTest, EdgeTilesOfEveryWidthMatchReference) {
     ASSERT_EQ(mln_device_set_thread_count(device_, 1), MLN_STATUS_OK);
     const int64_t sizes[][3] = {{48, 48, 48}, {65, 65, 65}, {63, 47, 33}, {7, 49, 40}, {15, 63, 64},
