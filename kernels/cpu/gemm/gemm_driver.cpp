@@ -509,6 +509,12 @@ UnblockedPlan plan_unblocked(const Problem<T>& p, int32_t members) {
     const auto bytes = [](int64_t rows, int64_t cols) { return rows * cols * static_cast<int64_t>(sizeof(T)); };
     plan.a_in_place = p.a.col_stride == 1 || ((members > 1 || bytes(p.m, p.k) <= kInPlaceTransposedABytes) &&
                                               bytes(1, p.a.col_stride) < kPageBytes);
+    // B transposed is packed (transposed into panels) even when small: a product with both
+    // operands transposed run as C^T = B A (the stored operands, NN, into C^T, a view of unit row
+    // stride) went through the strided-C scratch tiles and took longer (Zen 5, one thread, min of
+    // 21 batches, against TT as it is: 48^3 1.58x, 64^3 1.90x, 2026-12-07); a tile stored
+    // transposed from the registers would still move M x N values through shuffles where packing
+    // moves K x N.
     plan.b_in_place = p.b.col_stride == 1 && bytes(p.k, p.n) <= kInPlaceBBytes;
     // In place, only the last, partial panel is packed, and not even that with an edge kernel.
     const int64_t edge_panels = p.micro.edge != nullptr ? 0 : 1;

@@ -41,8 +41,9 @@ using GemmCopyingMicroKernel = void (*)(int64_t kc, const T* a, int64_t a_row_st
                                         T beta, const GemmTileExtras<T>* extras);
 
 // A micro-kernel for an edge tile: the first `rows` x `cols` (1..MR, 1..NR + the set's
-// edge_extra_cols) of a tile, as GemmMicroKernel computes it, with any A strides. It reads no A row, B column, bias or residual
-// element and reads or writes no C element outside those: operands are read in place, unpadded.
+// edge_extra_cols) of a tile, as GemmMicroKernel computes it, with any A strides. It reads no A
+// row, B column, bias or residual element and reads or writes no C element outside those:
+// operands are read in place, unpadded.
 template <class T>
 using GemmEdgeMicroKernel = void (*)(int rows, int cols, int64_t kc, const T* a, int64_t a_row_stride,
                                      int64_t a_col_stride, const T* b, int64_t b_row_stride, T* c, int64_t ldc,

@@ -505,7 +505,9 @@ MLN_NOINLINE void gemm_avx512_narrow_edge(int rows, int cols, int64_t kc, const 
 // An edge tile (kEdge above) with one vector per row where its columns fit in one, and two
 // vectors of half the rows where its rows fit in those: 8 accumulators still keep both FMA pipes
 // busy, so the rows dropped from a full-height tile cost time. One vector of half the rows would
-// have 4 accumulators, too few to hide the FMA latency: no faster than the full height.
+// have 4 accumulators, too few to hide the FMA latency: no faster than the full height. Past two
+// vectors (a full panel and a partial one as one tile: GemmMicroKernelInfo::edge_extra_cols),
+// three vectors, of half the rows too where those suffice.
 template <class Isa>
 void gemm_avx512_edge_microkernel(int rows, int cols, int64_t kc, const typename Isa::Scalar* a,
                                   int64_t a_row_stride, int64_t a_col_stride, const typename Isa::Scalar* b,
