@@ -590,7 +590,11 @@ constexpr int64_t kDotDeepPrefetchBlockPositions = 768;
 // (1 MiB L2), 2026-12-07, same-process A/B against main both ways round (min / median), batch 1,
 // one thread: from 1 MiB (batch 1 prefetching, blocks of 5 rows) 1.12-1.31 / 1.12-1.34x main's
 // time (main 0.87-0.90 / 0.79-0.91x of it the other way round); the next block's x rows alone
-// (blocks of 9 rows) 1.05-1.07 / 1.04-1.05x (main 0.98 / 0.96-0.97x of it).
+// (blocks of 9 rows) 1.05-1.07 / 1.04-1.05x (main 0.98 / 0.96-0.97x of it). With the kernel's
+// PrefetchCursor (2026-12-07, batch 1, one thread, min / median against main): the dy stream alone
+// (blocks of 5 rows) 1.19-1.20x; the prefetching kernels with empty streams 1.10-1.16x where the
+// plain kernels at the same blocks took 1.04-1.09x: the variant costs some 6-10% beyond its
+// prefetches (not found: its step loop has no spills left).
 constexpr int64_t kDotPrefetchInputBytes = int64_t{8} << 20;
 
 // Where the kernel is 3 wide with one column of left padding (kw - pad: -1, 0, 1), each column tile
@@ -725,6 +729,13 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         // A call's share all at once between calls left the misses queued behind one another:
         // MobileNet-v2's stem, batch 32, one thread, same-process A/B under load, in the kernel
         // 0.83-0.93 of the time (min and median over 15-21 alternating runs, 3 runs).
+        // Lost there since (batch 32, two threads, conv_vs_build against main, loaded machine,
+        // 2026-12-07): the streams as prefetcht1 1.12-1.15x the time, prefetchnta 1.01-1.05x; dy 2
+        // or 3 tiles ahead instead of 1 even (0.99-1.06x); row tiles outermost over the slice's
+        // blocks (each tile's 8 rows of dy read in runs of ~15 blocks for the hardware prefetcher,
+        // x split in registers by every row tile, no prefetches) 1.71x. Without the dy stream
+        // 1.30-1.32x, without x's 1.25-1.33x; every image reading image 0's inputs (in cache, no
+        // prefetches; wrong results) 0.66-0.73x: memory is about a third of the layer there.
         for (int64_t u = u_begin; u < u_end; ++u) {
             const int64_t n = u / p.position_blocks;
             const int64_t q0 = u % p.position_blocks * p.position_block;

@@ -13,6 +13,7 @@
 
 #include <myelin.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #include "core/nn_args.hpp"
@@ -92,6 +93,43 @@ MLN_ALWAYS_INLINE void prefetch_next_line(PrefetchRows& s, int64_t& left) {
         }
     }
 }
+
+// A stream's share of one call as the AVX-512 dot kernel's steps walk it: the next line, the lines
+// left in its row and in the share (all of the share's lines in the order prefetch_next_line asks
+// for them). Three general registers a stream and one test a step, where prefetch_next_line keeps
+// all of PrefetchRows and tests two counts, which beside the dot kernel's addressing GCC spilled
+// to the stack and reloaded every step (the direct kernel and AVX2, not measured, keep it).
+struct PrefetchCursor {
+    const char* line;
+    int64_t in_row, left;
+    explicit PrefetchCursor(const PrefetchRows& s)
+        : line(s.row + s.line * 64),
+          in_row(s.lines_per_row - s.line),
+          left(s.rows > 0 ? std::min(s.per_call, s.rows * s.lines_per_row - s.line) : 0) {}
+    // Asks for the next line if the share has one left.
+    MLN_ALWAYS_INLINE void step(const PrefetchRows& s) {
+        if (left > 0) {
+            prefetch_lines(line, 1);
+            --left;
+            line += 64;
+            if (--in_row == 0) {
+                line += s.stride - s.lines_per_row * 64;
+                in_row = s.lines_per_row;
+            }
+        }
+    }
+    // The lines of the share the steps did not reach, then s moved past the share (`share`: left
+    // as constructed).
+    MLN_ALWAYS_INLINE void finish(PrefetchRows& s, int64_t share) {
+        while (left > 0) step(s);
+        if (share > 0) {
+            const int64_t lines = s.line + share;
+            s.row += lines / s.lines_per_row * s.stride;
+            s.rows -= lines / s.lines_per_row;
+            s.line = lines % s.lines_per_row;
+        }
+    }
+};
 
 // The lane totals' walk (DotLaneTotals) for kLanes-lane sums, kLanes vectors at a time:
 // add_group(group, k0, n) gets the vectors k0.. k0 + n - 1 at `group`, a last partial group copied

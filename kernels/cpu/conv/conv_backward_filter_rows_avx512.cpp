@@ -105,18 +105,21 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
     float* split = x.split;
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-    int64_t left0 = 0, left1 = 0;
     // Local copies of the streams: through the pointer, every step stored their state back to
     // memory (the compiler cannot tell it apart from sums). MobileNet-v2's stem, one thread, batch
     // 8, same-process A/B in both orders: 0.92-0.94 of the time; batch 32 on two threads 0.96-0.98;
-    // ResNet-18's 7x7/2 stem at batch 8 0.98-1.01.
+    // ResNet-18's 7x7/2 stem at batch 8 0.98-1.01. Walked by cursors (PrefetchCursor) rather than
+    // prefetch_next_line: MobileNet-v2's stem, Zen 5, conv_vs_build against main, loaded machine
+    // (min / median, then main's time over this one's the other way round): batch 32 on two threads
+    // 0.91-0.93 / 0.92-0.95, 1.06-1.09 / 1.04-1.09; one thread 0.97 / 0.98, 1.04 / 1.05; batch 8 one
+    // thread 0.94 / 0.99, 1.09 / 1.06. ResNet-18's 7x7/2 stem at batch 32 on two threads even.
     PrefetchRows stream0{}, stream1{};
     if constexpr (kPrefetch) {
         stream0 = prefetch[0];
         stream1 = prefetch[1];
-        left0 = stream0.per_call;
-        left1 = stream1.per_call;
     }
+    PrefetchCursor cursor0(stream0), cursor1(stream1);
+    const int64_t share0 = cursor0.left, share1 = cursor1.left;
     for (int64_t r = 0; r < rows; ++r) {
         // Lane 15: the element before the row's first vector of column 0 (b2[-1], or the left
         // padding of x's row).
@@ -158,8 +161,8 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
                 acc[i][2] = _mm512_fmadd_ps(y, x2, acc[i][2]);
             }
             if constexpr (kPrefetch) {
-                prefetch_next_line(stream0, left0);
-                prefetch_next_line(stream1, left1);
+                cursor0.step(stream0);
+                cursor1.step(stream1);
             }
         }
         a += width;
@@ -170,8 +173,8 @@ void dot_kernel(int64_t rows, int64_t width, const float* a, int64_t a_row_strid
     }
     if constexpr (kPrefetch) {
         // Whatever the steps did not reach (a call of fewer steps than its share).
-        while (left0 > 0 && stream0.rows > 0) prefetch_next_line(stream0, left0);
-        while (left1 > 0 && stream1.rows > 0) prefetch_next_line(stream1, left1);
+        cursor0.finish(stream0, share0);
+        cursor1.finish(stream1, share1);
         prefetch[0] = stream0;
         prefetch[1] = stream1;
     }

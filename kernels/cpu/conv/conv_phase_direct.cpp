@@ -340,7 +340,9 @@ void conv_forward(const ConvArgs& a, const float* prepacked) {
     // a cache line (they would not stay in cache, and a plain store first reads each line).
     // Below that, the next tile's lines of y prefetched (prefetcht0) before each tile of a call lost:
     // MobileNet-v2's stem (y 1.6 MB), Zen 5, batch 1, one thread, same-process A/B both ways round
-    // (min / median): 0.95-1.07 / 1.01-1.08x main's time, main 0.93-0.98 / 0.93x of it.
+    // (min / median): 0.95-1.07 / 1.01-1.08x main's time, main 0.93-0.98 / 0.93x of it. The in-place
+    // tiles (x_row_tiles) asking for the next tile's y rows per panel with prefetchw, one or two
+    // tiles ahead: 1.01-1.04 / 1.01-1.05x, 1.02 / 1.00-1.03x (same run, loaded; prefetcht0 1.02 / 1.03x).
     const bool stream = a.batch * y_image * static_cast<int64_t>(sizeof(float)) >= kStreamingStoreBytes &&
                         positions % 16 == 0 && l.unit % 16 == 0 && reinterpret_cast<uintptr_t>(y) % 64 == 0;
 
