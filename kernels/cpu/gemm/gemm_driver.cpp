@@ -507,6 +507,9 @@ template <class T>
 UnblockedPlan plan_unblocked(const Problem<T>& p, int32_t members) {
     UnblockedPlan plan{};
     const auto bytes = [](int64_t rows, int64_t cols) { return rows * cols * static_cast<int64_t>(sizeof(T)); };
+    // A with contiguous rows packed whole on one thread from 64 KiB (the packed kernel's one
+    // sequential stream) lost: --baseline, 31 batches, 256^3 NN 1.00-1.05x, swapped 0.94-0.97;
+    // 784x256x128 NN 1.04, swapped 0.96 (2026-12-07).
     plan.a_in_place = p.a.col_stride == 1 || ((members > 1 || bytes(p.m, p.k) <= kInPlaceTransposedABytes) &&
                                               bytes(1, p.a.col_stride) < kPageBytes);
     plan.b_in_place = p.b.col_stride == 1 && bytes(p.k, p.n) <= kInPlaceBBytes;
