@@ -287,7 +287,9 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
     // 1.04-1.05 / 1.03-1.04 (bias + ReLU + residual 1.04-1.06; one residual row, in L1,
     // 1.01-1.02): ~2% of it is its own 800 KiB stream from L3. Adding it in a pass over each
     // 8-row strip after the strip's tiles (R one sequential 8 KiB run, C still in L1) lost:
-    // --baseline, 41 batches, 1.03-1.05x main's time, swapped 0.95-0.98 (2026-12-07).
+    // --baseline, 41 batches, 1.03-1.05x main's time, swapped 0.95-0.98 (2026-12-07). So did
+    // loading its first 4 rows into registers 16 depth steps before the end (bias + ReLU +
+    // residual, 784x256x128 1.01-1.06x, swapped 0.98-1.01; 2026-12-07).
     if (alpha != Scalar(1)) {  // x * 1 is x exactly (NaN, infinities and signed zeros included)
         const Vector alpha_vector = Isa::set1(alpha);
         MLN_UNROLL(16)
