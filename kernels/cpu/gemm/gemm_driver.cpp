@@ -129,7 +129,10 @@ constexpr int64_t kUnblockedBlocksPerMember = 1;
 // Only for kernels that measured faster (GemmMicroKernelInfo::row_tile_order): the AVX2 float
 // kernel run on Zen 5 gave 0.99-1.01x, the AVX-512 double one 1.00-1.05x (256x1024x64 plain
 // 1.04-1.05x, fused 1.05-1.07x; 784x256x128 fused 1.01-1.02x). Prefetching the next row tile
-// of A (in place) across the current one's tiles lost (784x256x128, one thread, 1.01-1.02x).
+// of A (in place) across the current one's tiles lost (784x256x128, one thread, 1.01-1.02x),
+// as did walking every other row tile's panels backwards, so the turn's B panel is read again
+// from L1 (bias + ReLU + residual, --baseline, 41 batches: 1.00-1.02x, swapped 0.99-1.01;
+// 2026-12-07).
 // In a team whose blocks share out the columns, strips of kStripTiles instead of row tile order
 // measured even (Zen 5, two threads, --baseline both ways round, 31 batches, 2026-12-07):
 // 784x256x128 0.96-1.01 plain and with bias + ReLU + residual, 1024x128x64 0.91-1.04,
