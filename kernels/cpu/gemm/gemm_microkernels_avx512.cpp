@@ -230,7 +230,7 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
     // this kernel over a product's tiles, same-process A/B, median of 41 batches): both lines of
     // each step, or 4, 16 or 32 steps ahead (784x256x128 in row tile order, B from L2: 0.99-1.02x
     // time, plain and fused); A's rows 16-64 steps ahead as well (256^3 panel by panel, A from
-    // L2: 1.00-1.01x). Nor no B prefetch where the panel stays in L1 (256^3, --baseline, 61
+    // L2: 1.00-1.01x). Nor was leaving it out where the panel stays in L1 (256^3, --baseline, 61
     // batches: 0.99-1.02x, swapped 0.99-1.01; 2026-12-07).
     if constexpr (kCopyB) {
         // The copy's end bounds the loop: no counter register (the strided form uses every other
