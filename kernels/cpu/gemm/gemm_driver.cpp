@@ -129,7 +129,10 @@ constexpr int64_t kUnblockedBlocksPerMember = 1;
 // Only for kernels that measured faster (GemmMicroKernelInfo::row_tile_order): the AVX2 float
 // kernel run on Zen 5 gave 0.99-1.01x, the AVX-512 double one 1.00-1.05x (256x1024x64 plain
 // 1.04-1.05x, fused 1.05-1.07x; 784x256x128 fused 1.01-1.02x). Prefetching the next row tile
-// of A (in place) across the current one's tiles lost (784x256x128, one thread, 1.01-1.02x).
+// of A (in place) across the current one's tiles lost (784x256x128, one thread, 1.01-1.02x),
+// as did walking every other row tile's panels backwards, so the turn's B panel is read again
+// from L1 (bias + ReLU + residual, --baseline, 41 batches: 1.00-1.02x, swapped 0.99-1.01;
+// 2026-12-07).
 // In a team whose blocks share out the columns, strips of kStripTiles instead of row tile order
 // measured even (Zen 5, two threads, --baseline both ways round, 31 batches, 2026-12-07):
 // 784x256x128 0.96-1.01 plain and with bias + ReLU + residual, 1024x128x64 0.91-1.04,
@@ -507,6 +510,9 @@ template <class T>
 UnblockedPlan plan_unblocked(const Problem<T>& p, int32_t members) {
     UnblockedPlan plan{};
     const auto bytes = [](int64_t rows, int64_t cols) { return rows * cols * static_cast<int64_t>(sizeof(T)); };
+    // A with contiguous rows packed whole on one thread from 64 KiB (the packed kernel's one
+    // sequential stream) lost: --baseline, 31 batches, 256^3 NN 1.00-1.05x, swapped 0.94-0.97;
+    // 784x256x128 NN 1.04, swapped 0.96 (2026-12-07).
     plan.a_in_place = p.a.col_stride == 1 || ((members > 1 || bytes(p.m, p.k) <= kInPlaceTransposedABytes) &&
                                               bytes(1, p.a.col_stride) < kPageBytes);
     // B transposed is packed (transposed into panels) even when small: a product with both

@@ -230,7 +230,8 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
     // this kernel over a product's tiles, same-process A/B, median of 41 batches): both lines of
     // each step, or 4, 16 or 32 steps ahead (784x256x128 in row tile order, B from L2: 0.99-1.02x
     // time, plain and fused); A's rows 16-64 steps ahead as well (256^3 panel by panel, A from
-    // L2: 1.00-1.01x).
+    // L2: 1.00-1.01x). Nor was leaving it out where the panel stays in L1 (256^3, --baseline, 61
+    // batches: 0.99-1.02x, swapped 0.99-1.01; 2026-12-07).
     if constexpr (kCopyB) {
         // The copy's end bounds the loop: no counter register (the strided form uses every other
         // general register already).
@@ -280,6 +281,15 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
     // 1.06 / 1.04 (64^3, all in L1: 1.04 / 1.01). Nor did spreading the residual tile's
     // prefetches over the first 16 depth steps, one line a step (784x256x128, one thread, fused /
     // plain, min of 41 batches, 3 runs: 1.038-1.050 against 1.030-1.050 without; 2026-12-07).
+    // Against reading C (784x256x128, one thread, time over the plain call, median / fastest of 61
+    // batches, 3 runs): beta 1 1.016-1.021 / 1.00-1.02 and a residual that is C itself 1.02-1.03 /
+    // 1.02-1.03 (C's lines, which the store reads for ownership anyway), a separate residual
+    // 1.04-1.05 / 1.03-1.04 (bias + ReLU + residual 1.04-1.06; one residual row, in L1,
+    // 1.01-1.02): ~2% of it is its own 800 KiB stream from L3. Adding it in a pass over each
+    // 8-row strip after the strip's tiles (R one sequential 8 KiB run, C still in L1) lost:
+    // --baseline, 41 batches, 1.03-1.05x main's time, swapped 0.95-0.98 (2026-12-07). So did
+    // loading its first 4 rows into registers 16 depth steps before the end (bias + ReLU +
+    // residual, 784x256x128 1.01-1.06x, swapped 0.98-1.01; 2026-12-07).
     if (alpha != Scalar(1)) {  // x * 1 is x exactly (NaN, infinities and signed zeros included)
         const Vector alpha_vector = Isa::set1(alpha);
         MLN_UNROLL(16)
