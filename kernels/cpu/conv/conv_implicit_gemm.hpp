@@ -323,7 +323,10 @@ struct PackedWeights;
 // Also tried and slower (one thread, same-process A/B of min per call, contended machine):
 // the last 7-row tile of a 49-position panel packing the next panel inside its depth loop (a
 // 16 x 4 piece every other step, double-buffered panels) 1.03-1.06x at 7x7 (1.13x with the other
-// tiles prefetching into L2), its pack loads stalling; the tiles prefetching their C rows before
+// tiles prefetching into L2), its pack loads stalling; again on 2026-12-07 (conv_vs_build, both
+// ways round), the other tiles prefetching into L2 and the pack its own lines into L1 32 steps
+// ahead: 1.03-1.05x (3x3/2 to 7x7), 1.10-1.16x (3x3 at 7x7), the tile's perf samples more than
+// the 7-row tile's and the packer's before; the tiles prefetching their C rows before
 // accumulating 1.01x; A rows prefetched 8 steps ahead 1.00-1.02x; depth blocks of 96 1.01-1.02x;
 // the depth loop unrolled by 2 1.00x; planes split per depth block inside each thread's slice
 // (instead of the whole image up front) 1.00x on one thread, 1.05-1.09x at 7x7 on two; the
