@@ -323,7 +323,10 @@ struct PackedWeights;
 // Also tried and slower (one thread, same-process A/B of min per call, contended machine):
 // the last 7-row tile of a 49-position panel packing the next panel inside its depth loop (a
 // 16 x 4 piece every other step, double-buffered panels) 1.03-1.06x at 7x7 (1.13x with the other
-// tiles prefetching into L2), its pack loads stalling; the tiles prefetching their C rows before
+// tiles prefetching into L2), its pack loads stalling; again on 2026-12-07 (conv_vs_build, both
+// ways round), the other tiles prefetching into L2 and the pack its own lines into L1 32 steps
+// ahead: 1.03-1.05x (3x3/2 to 7x7), 1.10-1.16x (3x3 at 7x7), the tile's perf samples more than
+// the 7-row tile's and the packer's before; the tiles prefetching their C rows before
 // accumulating 1.01x; A rows prefetched 8 steps ahead 1.00-1.02x; depth blocks of 96 1.01-1.02x;
 // the depth loop unrolled by 2 1.00x; planes split per depth block inside each thread's slice
 // (instead of the whole image up front) 1.00x on one thread, 1.05-1.09x at 7x7 on two; the
@@ -1286,7 +1289,13 @@ ForwardForm forward_form(const ConvArgs& a) {
 // conv_backward_data_as_forward builds `forward`: dy as x, dx as y) where that forward takes the
 // transposed form (AVX-512) or the position panels (AVX2): w^T's panels read straight from the
 // original filters forward.w (M x C x k, M = forward.channels, C = forward.out_channels), flipped
-// on the way. Returns false, computing nothing, where neither applies.
+// on the way. Returns false, computing nothing, where neither applies. Depth blocks of whole dy
+// channels where the window tiles apply (a 3x3 "same" at 7 or 14 wide): they leave out the
+// padding's products at compile time, as in the forward, where 8-deep blocks walked the taps.
+// ResNet-18's stride-1 backward data (Zen 5, conv_vs_build against main, min / median, then main
+// against this): batch 1, one thread, layer4 3x3 0.90-0.91 / 0.90 (1.06-1.11 / 1.06-1.11), two
+// threads 0.93 / 0.93 (1.07 / 1.10); layer3 3x3 even (0.96-1.00 / 0.97-1.00, 0.97-1.02 /
+// 0.99-1.02); batch 32 on two threads untouched (the same bits as main: another path there).
 template <class T>
 bool conv_forward_from_flipped_filters(const ConvArgs& forward) {
     const int64_t k = forward.geometry.kernel_size();
@@ -1296,7 +1305,7 @@ bool conv_forward_from_flipped_filters(const ConvArgs& forward) {
     const ForwardForm form = forward_form<T>(forward, depth, positions, micro);
     if (form == ForwardForm::kTransposed) {
         transposed::conv_forward<T>(forward, {static_cast<const float*>(forward.w.data), forward.channels * k, k,
-                                              forward.out_channels, transposed::kPlainBlockUnit});
+                                              forward.out_channels, transposed::depth_block_unit(forward.geometry)});
         return true;
     }
 #if defined(MYELIN_X86_64_KERNELS)

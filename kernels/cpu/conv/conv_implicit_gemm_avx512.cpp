@@ -376,7 +376,10 @@ PaddedTileKernel phase_tile_avx512(int rows, int width, int tap_rows, int tap_co
 // layer of 512 channels) share two L1 sets and evict each other), 4 columns at a time by
 // four_columns. Measured on Zen 5 (one thread, min of 300 passes over a 512 x 4608 layer's
 // weights in the transposed form's order) against transpose16x16: 0.27 -> 0.17 ms from memory,
-// 0.245 -> 0.12 ms from L1.
+// 0.245 -> 0.12 ms from L1. Eight columns at a time from 256-bit row pieces (rows j and j + 8 in
+// one register by an insert, the in-lane 4 x 4 transposes, then a merge-masked 128-bit-block
+// shuffle per column: 4 shuffles and 2 loads a column): 1.10-1.13x the time of four_columns over
+// 256 panels of 144 x 32 from L1, 1.00-1.15x from memory (Zen 5, loaded machine, 2026-12-07).
 void pack_transposed_weights_avx512(const float* w, int64_t row_stride, int64_t rows, int64_t kc, float* panel) {
     constexpr int64_t kWidth = kPositionsTileColumns;
     int64_t j0 = 0;

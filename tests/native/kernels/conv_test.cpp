@@ -1500,7 +1500,9 @@ TEST_F(ConvTest, DeepStemFilterPrefetchesInLongerBlocksAtTheSameBits) {
 // w^T panels packed straight from the unflipped filters: 14x14 with 90 dx channels (a partial
 // 32-channel panel: 16-row blocks and single rows; depth slices at 2 and 3 threads), 7x7 over a
 // batch of 3 (147 positions, w^T packed once; at AVX2 depth blocks of 184, not whole dy channels
-// of 9 taps), 117 positions; 7x7 at batch 1 with 80 dx channels (a last panel of exactly 16) and
+// of 9 taps; at AVX-512 the 3x3s at 14x14 and 7x7 take depth blocks of whole dy channels, 144
+// deep, and a last one of 72 or 9 taps for 24 and 33 dy channels, through the window tiles), 117
+// positions; 7x7 at batch 1 with 80 dx channels (a last panel of exactly 16) and
 // 33 dy channels (the split by channel panels at 2 threads), with 70 (AVX2: a last 16-lane panel
 // of 6); kernels of 4 taps (2x2, asymmetric pads), 3 taps (1x3: no whole 4-tap column, all taps
 // gathered) and 27 (3x3x3). Every ISA (the others take the column path) and f64, 1-3 threads,
