@@ -607,6 +607,9 @@ MLN_ALWAYS_INLINE void row_products(const __m512 (&s)[C][R][3], const __m512 (&d
 // dw384 @ 14 0.89-0.94x; batch 32 on one and two threads within noise (0.95-1.05x, a loaded
 // machine). A separate instance for the last image: one whose dw test ran at run time ran dw960
 // @ 7 1.0-1.04x slower than before at batch 32 (GCC 12's code for the row loop).
+// Where the time goes (dw960 @ 7, batch 1, one thread, perf, 2026-12-07): the row loop about 60%
+// of the cycles (its 18 masked FMAs a row of two registers near two a cycle), each call's setup
+// (masks, addresses, the first two source rows) about 12%, store_pair_halves_sums about 20%.
 // NextImage (the halves before the last image): the prefetches go to the same rows of the next
 // image (x_image_bytes and dy_image_bytes on), the planes read a span of 16 channels later,
 // not kFlatPrefetchBytes on in this image (read only after every image of the span). dw960 @ 7,
