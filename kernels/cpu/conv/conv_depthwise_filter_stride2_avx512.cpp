@@ -42,7 +42,7 @@ namespace {
 // Before the last image, the same rows of the next image (as the stride-1 rows of 7 prefetch,
 // conv_depthwise_filter_avx512.cpp; the distance a run-time value): same-process A/B both ways
 // round, batch 4 1.16-1.26x the time, batch 32 on two threads 0.84-0.99x, and batch 1 1.17x
-// (the run-time distance alone), 2026-12-07.
+// (the run-time distance alone), 2026-12-07. 512 bytes at batch 1: within noise (0.98-1.01x).
 constexpr int64_t kPairRowPrefetchBytes = int64_t{1} << 10;
 
 // The split registers (pair_source_row_products) hold in each 128-bit block k the even (odd)
