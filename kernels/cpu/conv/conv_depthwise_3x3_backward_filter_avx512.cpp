@@ -417,13 +417,11 @@ void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& 
 // ran dw144/2 @ 56 0.90-0.92x at batch 1 but 1.05-1.1x at 32, dw96/2 @ 112 1.16x at batch 4; at
 // 2 KiB dw96/2 1.08-1.1x at batch 1; 16 KiB 1.13-1.2x; T1 prefetches of the next bands into L2
 // 1.2-1.35x. (The unaligned band strips now take 4 KiB up to kStride2FilterBandsMaxImages
-// images: kFewImagesBandPrefetchBytes.)
+// images: kFewImagesBandPrefetchBytes.) These strips at 2 KiB up to kStride2FilterBandsMaxImages
+// images (dw192/2 @ 28, same-process A/B both ways round, 2026-12-07): batch 1 0.92-0.98x the
+// time and batch 4 0.97x on a loaded machine, but 0.97-1.05x on a quieter one; at batch 32 on
+// two threads 1.05-1.08x slower.
 constexpr int64_t kOneStripPrefetchBytes = int64_t{4} << 10;
-// Up to kStride2FilterBandsMaxImages images (FewImages) half that, about the next plane's first
-// half (dw192/2 @ 28, Zen 5, same-process A/B both ways round, a loaded machine, 2026-12-07:
-// batch 1 0.92-0.98x the time, batch 4 0.97x; 1 KiB at batch 1 0.98x). At batch 32 2 KiB ran
-// 1.05-1.08x slower on two threads (within noise on one).
-constexpr int64_t kOneStripFewImagesPrefetchBytes = int64_t{2} << 10;
 
 // A group's planes (up to 16 channels) one after another in one call, the masks and geometry
 // copied to locals once a call (the closure, reached by reference, may be aliased by the sums'
@@ -447,8 +445,7 @@ MLN_NOINLINE void stride2_one_strip_filter_sums(const float* x, const float* dy,
         for (int64_t k = 0; k < count; ++k) {
             const float* xk = xc + k * x_step;
             const float* dyk = dyc + k * dy_step;
-            constexpr int64_t kAhead = FewImages ? kOneStripFewImagesPrefetchBytes : kOneStripPrefetchBytes;
-            stride2_filter_strip<true, true, FewImages, kAhead, true>(
+            stride2_filter_strip<true, true, FewImages, kOneStripPrefetchBytes, true>(
                 xk, dyk, geometry, columns, lanes, 0, 0, geometry.out[1], acc + k * kTaps, first_image);
             stride2_last_column_tap_sums(xk, dyk, geometry, acc + k * kTaps);
         }
