@@ -345,7 +345,7 @@ MLN_ALWAYS_INLINE void stride2_last_column_tap_sums(const float* x, const float*
 
 // acc[tap] += dy . the source at the tap over one plane at stride 2 x 2 in bands of output rows,
 // each band one column strip after another.
-template <bool FewImages, bool Aligned = false>
+template <bool FewImages, bool Aligned = false, int64_t Ahead = kPrefetchBytes>
 MLN_ALWAYS_INLINE void stride2_filter_bands(const float* x, const float* dy, const WindowGeometry& g,
                                             const std::vector<Stride2Columns>& columns,
                                             const std::vector<Stride2FilterLanes>& lanes, __m512* acc) {
@@ -361,9 +361,8 @@ MLN_ALWAYS_INLINE void stride2_filter_bands(const float* x, const float* dy, con
         const int64_t oh1 = std::min(out_rows, oh0 + band);
         for (int64_t v = 0; v < column_count; ++v) {
             if (lanes[v].plain) {
-                stride2_filter_strip<false, false, FewImages, kPrefetchBytes, false, Aligned>(x, dy, g, columns[v],
-                                                                                             lanes[v], v * 16, oh0,
-                                                                                             oh1, a);
+                stride2_filter_strip<false, false, FewImages, Ahead, false, Aligned>(x, dy, g, columns[v], lanes[v],
+                                                                                    v * 16, oh0, oh1, a);
             } else if (Aligned && v + 1 == column_count) {
                 stride2_filter_strip<true, true, FewImages, kPrefetchBytes, false, true>(x, dy, g, columns[v],
                                                                                         lanes[v], v * 16, oh0, oh1, a);
@@ -371,15 +370,25 @@ MLN_ALWAYS_INLINE void stride2_filter_bands(const float* x, const float* dy, con
                 stride2_filter_strip<true, false, FewImages, kPrefetchBytes, false, true>(x, dy, g, columns[v],
                                                                                          lanes[v], v * 16, oh0, oh1, a);
             } else if (v == 0) {
-                stride2_filter_strip<true, true, FewImages>(x, dy, g, columns[v], lanes[v], 0, oh0, oh1, a);
+                stride2_filter_strip<true, true, FewImages, Ahead>(x, dy, g, columns[v], lanes[v], 0, oh0, oh1, a);
             } else {
-                stride2_filter_strip<true, false, FewImages>(x, dy, g, columns[v], lanes[v], v * 16, oh0, oh1, a);
+                stride2_filter_strip<true, false, FewImages, Ahead>(x, dy, g, columns[v], lanes[v], v * 16, oh0, oh1,
+                                                                  a);
             }
         }
     }
     MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
 }
+
+// The unaligned band strips' prefetch distance for up to kStride2FilterBandsMaxImages images
+// (their planes from L3 at batch 1: dw144/2 @ 56 reads 2.2 MiB). Against kPrefetchBytes, Zen 5,
+// same-process A/B both ways round, a loaded machine, 2026-12-07: dw144/2 @ 56 batch 1 0.92-0.96x
+// the time (2 and 6 KiB 0.87-0.99x), batch 2 0.93x, batch 4 0.89-0.92x. The aligned strips keep
+// kPrefetchBytes: dw96/2 @ 112 at batch 1 1.03-1.04x the time at 4 KiB, 1.12-1.18x at 12 KiB
+// (and 1.16x at 4 KiB at batch 4, kOneStripPrefetchBytes's note); so do more images (4 KiB
+// 1.05-1.1x at batch 32, the same note).
+constexpr int64_t kFewImagesBandPrefetchBytes = int64_t{4} << 10;
 
 // acc[tap] += dy . the source at the tap over one plane at stride 2 x 2: the forward's even/odd
 // split of 32 source columns per register of dy, by column strips or by rows.
@@ -388,7 +397,9 @@ void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& 
                          int64_t images, bool aligned, __m512* acc) {
     if (aligned) return stride2_filter_bands<true, true>(x, dy, g, columns, lanes, acc);
     stride2_last_column_tap_sums(x, dy, g, acc);
-    if (images <= kStride2FilterBandsMaxImages) return stride2_filter_bands<true>(x, dy, g, columns, lanes, acc);
+    if (images <= kStride2FilterBandsMaxImages) {
+        return stride2_filter_bands<true, false, kFewImagesBandPrefetchBytes>(x, dy, g, columns, lanes, acc);
+    }
     if (g.in_size() * static_cast<int64_t>(sizeof(float)) > kStride2FilterStripPlaneBytes) {
         return stride2_filter_sums_by_rows(x, dy, g, columns, lanes, acc);
     }
@@ -405,12 +416,20 @@ void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& 
 // the time, batch 4 0.85-0.93x, batch 32 on two threads 0.88-0.92x. The band strips at 4 KiB
 // ran dw144/2 @ 56 0.90-0.92x at batch 1 but 1.05-1.1x at 32, dw96/2 @ 112 1.16x at batch 4; at
 // 2 KiB dw96/2 1.08-1.1x at batch 1; 16 KiB 1.13-1.2x; T1 prefetches of the next bands into L2
-// 1.2-1.35x.
+// 1.2-1.35x. (The unaligned band strips now take 4 KiB up to kStride2FilterBandsMaxImages
+// images: kFewImagesBandPrefetchBytes.) These strips at 2 KiB up to kStride2FilterBandsMaxImages
+// images (dw192/2 @ 28, same-process A/B both ways round, 2026-12-07): batch 1 0.92-0.98x the
+// time and batch 4 0.97x on a loaded machine, but 0.97-1.05x on a quieter one; at batch 32 on
+// two threads 1.05-1.08x slower.
 constexpr int64_t kOneStripPrefetchBytes = int64_t{4} << 10;
 
 // A group's planes (up to 16 channels) one after another in one call, the masks and geometry
 // copied to locals once a call (the closure, reached by reference, may be aliased by the sums'
 // stores); stride2_filter_strip's kTopAbove says what it bought with that row.
+// Each channel's sums reduced and stored on the last image right after its strip
+// (store_channel_sums<1>, filter_sums_by_channel_groups's LastImageStores; a second instance of
+// the strip for the last image) instead of the group's reduction: dw192/2 @ 28 1.32-1.4x the time
+// at batch 1 (one thread, same-process A/B both ways round, 2026-12-07).
 template <bool FewImages>
 MLN_NOINLINE void stride2_one_strip_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
                                                 const FilterSumsLayout& layout, int64_t channels, int64_t images,

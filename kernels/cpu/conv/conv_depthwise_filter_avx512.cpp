@@ -588,6 +588,8 @@ MLN_ALWAYS_INLINE void row_products(const __m512 (&s)[C][R][3], const __m512 (&d
 // FMAs a cycle busy; 1.1x faster than one channel at batch 1 (dw576 and dw384 @ 14), 1.0-1.35x
 // at 32. Each row prefetches the lines of x and dy kFlatPrefetchBytes ahead, as the flat plane:
 // without, dw576 @ 14 ran 1.45x slower at batch 1 and 2.7x at 32 (loads from L2 and DRAM).
+// 8 KiB ahead for rows of several registers ran 1.07-1.09x slower at batch 1 on dw192 @ 28,
+// 1.0-1.03x on dw144 @ 56 (same-process A/B both ways round, 2026-12-07).
 // Unmasked loads where the row allows ran 3-7% slower than the masked ones. Loops unrolled by
 // force (MLN_UNROLL): without, GCC 12 kept the sums on the stack (a load and a masked store
 // around each FMA) and 14 x 14 ran 2.3-2.6x slower. Tried and lost (Zen 5, one thread, batch 1,
@@ -607,6 +609,9 @@ MLN_ALWAYS_INLINE void row_products(const __m512 (&s)[C][R][3], const __m512 (&d
 // dw384 @ 14 0.89-0.94x; batch 32 on one and two threads within noise (0.95-1.05x, a loaded
 // machine). A separate instance for the last image: one whose dw test ran at run time ran dw960
 // @ 7 1.0-1.04x slower than before at batch 32 (GCC 12's code for the row loop).
+// Where the time goes (dw960 @ 7, batch 1, one thread, perf, 2026-12-07): the row loop about 60%
+// of the cycles (its 18 masked FMAs a row of two registers near two a cycle), each call's setup
+// (masks, addresses, the first two source rows) about 12%, store_pair_halves_sums about 20%.
 // NextImage (the halves before the last image): the prefetches go to the same rows of the next
 // image (x_image_bytes and dy_image_bytes on), the planes read a span of 16 channels later,
 // not kFlatPrefetchBytes on in this image (read only after every image of the span). dw960 @ 7,

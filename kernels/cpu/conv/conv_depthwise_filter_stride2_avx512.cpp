@@ -42,7 +42,7 @@ namespace {
 // Before the last image, the same rows of the next image (as the stride-1 rows of 7 prefetch,
 // conv_depthwise_filter_avx512.cpp; the distance a run-time value): same-process A/B both ways
 // round, batch 4 1.16-1.26x the time, batch 32 on two threads 0.84-0.99x, and batch 1 1.17x
-// (the run-time distance alone), 2026-12-07.
+// (the run-time distance alone), 2026-12-07. 512 bytes at batch 1: within noise (0.98-1.01x).
 constexpr int64_t kPairRowPrefetchBytes = int64_t{1} << 10;
 
 // The split registers (pair_source_row_products) hold in each 128-bit block k the even (odd)
@@ -132,6 +132,12 @@ MLN_ALWAYS_INLINE void pair_source_row_products(const ChannelPair& u, const Stri
 // conv_depthwise_3x3_backward_filter_avx512.cpp): Zen 5, same-process A/B both ways round,
 // 0.93-1.0x the time at batches 1 and 2 and 0.73-0.94x at 32 while another process shared the
 // core, but 1.05-1.1x slower at batches 1 and 8 when it had the core alone.
+// Where the time goes (dw576/2 @ 14, batch 1, one thread, perf, 2026-12-07): these rows about 65%
+// of the cycles, each pair's setup and store_pair_tap_sums about 30%. Neither lines crossed nor L2
+// bound the rows (wrong sums, for the measure; same-process A/B both ways round): x's rows loaded
+// from 64-byte aligned addresses within noise (0.96-1.02x the time), every pair reading the first
+// pair's planes (all in L1) 0.90-0.97x. x's rows loaded unmasked (the taps' masks alone keeping
+// the lanes outside the row out of the sums) 1.03-1.05x the time.
 MLN_ALWAYS_INLINE void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& p, __m512* acc) {
     MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = _mm512_setzero_ps();
@@ -141,6 +147,9 @@ MLN_ALWAYS_INLINE void pair_plane_sums(const ChannelPair& u, const Stride2PairPl
         const int64_t top = 2 * oh - p.pad_h;
         const float* dya_row = u.dya + oh * p.out_width;
         const float* dyb_row = u.dyb + oh * p.out_width;
+        // Channel a's dy rows only: both channels' (a's rows at twice their pitch, b's plane
+        // following a's) ran 1.03-1.04x the time at batch 1, none 1.04x (dw576/2 @ 14, one thread,
+        // same-process A/B both ways round, 2026-12-07).
         _mm_prefetch(reinterpret_cast<const char*>(dya_row) + kPairRowPrefetchBytes, _MM_HINT_T0);
         // Channel a's row in lanes 0-7, b's in 8-15: two 256-bit loads and an insert. A load whose
         // 64 bytes cross a cache line takes two load slots on Zen 5 (a load-slot-bound loop: a
