@@ -988,6 +988,9 @@ void conv_pointwise_forward(const ConvArgs& a) {
     // x prefetched into L2 meanwhile: 64->128 1.04-1.09x the time (1.06x with the prefetch).
     // Lost too: the tasks' gather on one thread for 7x7 outputs (B's rows then 48 apart, the tail
     // column from x): 256->512 forward and prepared 1.02-1.03x main's time (CPU samples 1.00x).
+    // Nor did the separate pass win at batch 32 on 2 threads, its region then small against the
+    // call (2026-12-07, one way round, 7 rounds): ResNet-18's layer4 1x1/2 forward and prepared
+    // 0.98-1.0x the time, layer2 and layer3 0.96-1.14x (loaded machine).
     if (strided(g) && cpu::thread_pool().thread_count() > 1) {
         p.strided_b = &g;
     } else if (strided(g)) {
