@@ -132,7 +132,9 @@ constexpr int64_t kForwardPrefetchBytes = int64_t{8} << 20;
 // same-process A/B against main, both ways round, 9 rounds, twice (min / median): forward
 // 384->64 @14 0.96-0.97x the time (swapped, main's 1.03-1.07x), 384->96 @14 0.96-1.0x (1.01-1.05x);
 // 576->96 @14 (half its next image fits) and backward data 96->576 @14 even. Lost: at every size
-// of backward data's dy (its prefetch_b is unconditional), 192->64 and 384->64 @14 1.02-1.06x.
+// of backward data's dy (its prefetch_b is unconditional), 192->64 and 384->64 @14 1.02-1.06x;
+// a 1 MiB budget (more of 576->96's next image) against this one, 576->96 0.97-1.01x, 144->32 @28
+// 1.0-1.04x (one way round, 9 rounds, twice).
 constexpr int64_t kStreamL2Bytes = 896 << 10;
 // Where C takes at least kStorePrefetchBytes (it then goes to memory: batch 32), each tile first
 // fetches its lines of C for writing (PointwiseStrip::prefetch_c; AVX-512's prefetchw), so that
