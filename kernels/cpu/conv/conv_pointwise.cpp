@@ -124,6 +124,18 @@ constexpr int64_t kMaxTailColumns = 4;
 // per row panel where both tasks' fit 768 KiB, by prefetcht0 and prefetcht1: 384->64 @14
 // 1.02-1.07x the time, 192->64 @14 1.06-1.08x, 576->160 @7 1.00-1.05x, the others even.
 constexpr int64_t kForwardPrefetchBytes = int64_t{8} << 20;
+// AVX-512, where B takes kForwardPrefetchBytes or more and tasks take whole images: the panels
+// after a task's first prefetch the next task's images into L2 (PointwiseStrip::stream), one line
+// per depth step among the tiles' FMAs rather than a slice per panel as above, as far as the
+// task's own images and rows of A leave room in kStreamL2Bytes; the next task's first panel then
+// reads them from L2 instead of fetching them from memory alone. Zen 5, batch 32, 2 threads,
+// same-process A/B against main, both ways round, 9 rounds, twice (min / median): forward
+// 384->64 @14 0.96-0.97x the time (swapped, main's 1.03-1.07x), 384->96 @14 0.96-1.0x (1.01-1.05x);
+// 576->96 @14 (half its next image fits) and backward data 96->576 @14 even. Lost: at every size
+// of backward data's dy (its prefetch_b is unconditional), 192->64 and 384->64 @14 1.02-1.06x;
+// a 1 MiB budget (more of 576->96's next image) against this one, 576->96 0.97-1.01x, 144->32 @28
+// 1.0-1.04x (one way round, 9 rounds, twice).
+constexpr int64_t kStreamL2Bytes = 896 << 10;
 // Where C takes at least kStorePrefetchBytes (it then goes to memory: batch 32), each tile first
 // fetches its lines of C for writing (PointwiseStrip::prefetch_c; AVX-512's prefetchw), so that
 // the read for ownership of each line runs while the tile sums its depth rather than stalling
@@ -568,6 +580,9 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
         }
         return q0;
     };
+    const bool stream_next = cpu::active_isa() == MLN_ISA_AVX512 && p.prefetch_b && split.blocks.count == 1 &&
+                             p.strided_b == nullptr &&
+                             p.images * p.depth * p.positions * static_cast<int64_t>(sizeof(T)) >= kForwardPrefetchBytes;
     // Task: (group of images, block of positions, chunk of row panels); each depth block
     // accumulates into C, the bias added on the first, residual and ReLU on the last.
     auto run_task = [&](int64_t task) {
@@ -605,6 +620,24 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
         if (has_tail) {
             tail_b = shared_tail ? gather_tail(first_image, last_image, 1, tail_width)
                                  : gather_tail(first_image, last_image, p.depth, 1);
+        }
+        // The next task's images to prefetch (PointwiseStrip::stream), where it begins another
+        // image group: the thread's own next task unless another thread claims it.
+        const T* stream = nullptr;
+        int64_t stream_left = 0;  // lines
+        if (stream_next && task + 1 < split.tasks()) {
+            const int64_t next_group = (task + 1) / split.chunks / split.blocks.count;
+            if (next_group != image_group) {
+                const int64_t next_first = split_begin(next_group, split.image_groups, p.images);
+                const int64_t next_last = split_begin(next_group + 1, split.image_groups, p.images);
+                const int64_t panel_rows_here = std::min(p.rows, ceil_div(p.rows, split.chunks) + mr);
+                const int64_t used = ((last_image - first_image) * p.positions + panel_rows_here) * p.depth *
+                                     static_cast<int64_t>(sizeof(T));
+                stream = p.b + next_first * p.depth * p.positions;
+                stream_left = std::min(ceil_div((next_last - next_first) * p.depth * p.positions *
+                                                    static_cast<int64_t>(sizeof(T)), int64_t{64}),
+                                       std::max<int64_t>(0, kStreamL2Bytes - used) / 64);
+            }
         }
         // The strips spread dx in their stores (p.spread_plan) over one depth block.
         const bool spread_stores = p.spread_plan != nullptr && depth_blocks == 1;
@@ -722,6 +755,12 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
                 t.tail_cols = fused_tail || (fused_row_tail && block_end) ? tail_cols : 0;
                 t.tail_b = t.tail_cols > 0 ? tail_b + (image - first_image) * tail_cols * p.depth + k0 : nullptr;
                 t.tail_b_stride = p.depth;
+                if (stream_left > 0 && panel != first_panel && t.tail_cols == 0) {
+                    t.stream = stream;
+                    t.stream_lines = std::min(stream_left, t.cols / nr * t.depth);
+                    stream += t.stream_lines * (64 / static_cast<int64_t>(sizeof(T)));
+                    stream_left -= t.stream_lines;
+                }
                 if (spread_stores) {
                     t.spread = p.spread_plan;
                     t.spread_to = p.scatter_to + (image * p.rows + row) * p.scatter->in_size();
@@ -951,6 +990,9 @@ void conv_pointwise_forward(const ConvArgs& a) {
     // x prefetched into L2 meanwhile: 64->128 1.04-1.09x the time (1.06x with the prefetch).
     // Lost too: the tasks' gather on one thread for 7x7 outputs (B's rows then 48 apart, the tail
     // column from x): 256->512 forward and prepared 1.02-1.03x main's time (CPU samples 1.00x).
+    // Nor did the separate pass win at batch 32 on 2 threads, its region then small against the
+    // call (2026-12-07, one way round, 7 rounds): ResNet-18's layer4 1x1/2 forward and prepared
+    // 0.98-1.0x the time, layer2 and layer3 0.96-1.14x (loaded machine).
     if (strided(g) && cpu::thread_pool().thread_count() > 1) {
         p.strided_b = &g;
     } else if (strided(g)) {

@@ -68,6 +68,12 @@ struct PointwiseStrip {
     // Each tile first fetches its lines of C for writing (where the kernel's lanes can): C then
     // comes from memory.
     bool prefetch_c = false;
+    // Where stream_lines > 0: the strip's tiles without fused tail columns also prefetch into L2
+    // the stream_lines cache lines from `stream` on (64 bytes apart), one per depth step, tile t
+    // of the strip (from column t * NR) the lines from t * depth on: the next task's images,
+    // which its first panel would otherwise fetch from memory alone.
+    const T* stream = nullptr;
+    int64_t stream_lines = 0;
     // Where tail_cols > 0 (PointwiseKernelInfo's fused_tail_columns, fused_row_tail_columns):
     // the strip's first full tile also computes C's columns cols .. cols + tail_cols - 1, as
     // the tail kernel would (same sums, same order: dot products along the depth where A's

@@ -265,9 +265,21 @@ struct PointwiseStripBody {
             finish_tail_sums(s, sums);
             return;
         }
-        for (int64_t k = 0; k < depth; ++k) step();
+        int64_t k = 0;
+        // PointwiseStrip::stream: this tile's share of the lines, one per step.
+        const int64_t stream_first = col / kColumns * depth;
+        if (s.stream_lines > stream_first) {
+            const int64_t lines = std::min(depth, s.stream_lines - stream_first);
+            const T* line = s.stream + stream_first * kLineElements;
+            for (; k < lines; ++k, line += kLineElements) {
+                L::prefetch(line);
+                step();
+            }
+        }
+        for (; k < depth; ++k) step();
         store_tile<R, V, kMasked>(s, c, residual, acc, mask);
     }
+    static constexpr int64_t kLineElements = 64 / static_cast<int64_t>(sizeof(T));
 
     // The tile's epilogue: residual, ReLU, one store per output. Lost, 2026-12-07: whole tiles
     // without residual through a loop with ReLU decided once and no per-row tests, the start

@@ -573,6 +573,21 @@ TEST_F(ConvTest, PointwiseMatchesReferenceAtEveryIsaAndThreadCount) {
     });
 }
 
+// At AVX-512, where B takes 8 MB or more and tasks whole images, the panels after a task's first
+// prefetch the next task's images (PointwiseStrip::stream): 28 images of 14x14, forward 384 deep
+// into 9 rows (the second panel an edge one), backward data 384 out of 9 channels. f32 at 2
+// threads only: the reference twin over these sizes at every ISA and thread count outlasted the
+// test timeout on a loaded machine.
+TEST_F(ConvTest, PointwiseStreamsNextTaskImagesAtAvx512) {
+    const std::vector<mln_isa> isas = available_isas();
+    if (std::find(isas.begin(), isas.end(), MLN_ISA_AVX512) == isas.end()) GTEST_SKIP() << "no AVX-512 here";
+    ScopedIsa scoped(MLN_ISA_AVX512);
+    at_thread_counts(device_, {2}, [&] {
+        check_against_reference<float>(device_, {{28, 384, 14, 14}, 9, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1});
+        check_against_reference<float>(device_, {{28, 9, 14, 14}, 384, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1});
+    });
+}
+
 // Geometry of one image for the lowering tests: in/kernel/stride/dilation/pad per axis, out derived.
 WindowGeometry lowering_geometry(std::vector<int64_t> in, std::vector<int64_t> kernel, std::vector<int64_t> stride,
                                  std::vector<int64_t> dilation, std::vector<int64_t> pad) {
