@@ -125,6 +125,10 @@ struct Avx512DoubleLanes : Avx512F64 {
 // 14x14's four measured 0-2% slower fused than by the tail kernel: the dot products' fixed
 // costs, reductions and epilogue, then weigh on a 4-tile strip), up to 2 with rows across the
 // lanes (an accumulator each, with A's and B's registers: 28 + 4 of the 32).
+// Lost again, 2026-12-07 (Zen 5, batch 1, 1 thread, 64->384 @14 forward): the four fused in the
+// row-by-row spread of the 7x7 column (B_tail from L1, sum4 in the finish), all of a row's at once
+// or one column every step: CPU samples in one process even with main's (44.8-45.9 against
+// 45.0-46.3; the fused tile cost 1.6-1.7x a plain one, more than the tail kernel's 4-5%).
 using FloatBody = PointwiseStripBody<Avx512FloatLanes, 8, 3, 1, 2>;
 using DoubleBody = PointwiseStripBody<Avx512DoubleLanes, 8, 3, 1, 2>;
 // Dot kernel: 6 x 4 accumulators + 6 A registers + 1 B register = 31 of the 32.
