@@ -49,24 +49,6 @@ inline typename W::V piecewise(typename W::Mask positive, typename W::V one, typ
     return W::select(positive, one, W::select(non_positive, otherwise, v));
 }
 
-// Ops of many instructions a vector (the transcendentals) store their forward's output plainly
-// where the caller would stream it (kStreamingStoreBytes): their streamed loops hardly overlapped
-// the arithmetic with memory (tanh took a copy's time plus most of its time in cache). Zen 5 VM,
-// 64 Mi f32, 2 threads, against main in one process, both ways round: exp 0.81-0.90x, tanh
-// 0.73-0.77x, GELU 0.72-0.76x, log1p 0.72-0.75x the time with the VM's copy at 62-69 GB/s
-// (`bench eltwise`: tanh 68-71% -> 82-87% of a copy, erf 70-71% -> 88-94%, GELU 73-74% -> 89%,
-// log1p 68-69% -> 83-95%); one thread 0.83-0.91x; AVX2 0.72-0.89x; but 1.10-1.23x with the
-// copy down to 50 GB/s (the read-for-ownership's third stream then costs more than the overlap
-// gains) (2026-12-07). Not for the cheap ops (identity, leaky relu, square, sqrt, reciprocal
-// 1.04-1.17x) nor the backward loops (tanh, GELU, erf, log1p 1.1-1.2x; GELU's tanh form, Mish and
-// SiLU 0.86-0.98x). Blocks of 16 or 64 vectors computed into a buffer and then streamed out:
-// 1.02-1.21x.
-struct PlainStores {
-    static constexpr bool kPlainStores = true;
-};
-template <class Op>
-constexpr bool stores_plainly_v = requires { Op::kPlainStores; };
-
 // Unary ops: apply(p, x) is the forward; derivative(p, v) is op'(x) from v = y where
 // kGradFromY, else v = x (as the scalar struct of the same name). Forced inline, as vmath's
 // functions: GCC otherwise called some ops' apply out of line from the streaming loop (log1p
@@ -96,12 +78,12 @@ struct VecSqrt {
     template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return W::sqrt(x); }
     template <class W> MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V y) { return W::div(W::set1(0.5f), y); }
 };
-struct VecExp : PlainStores {
+struct VecExp {
     static constexpr bool kGradFromY = true;
     template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::exp<W>(x); }
     template <class W> MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V y) { return y; }
 };
-struct VecLog : PlainStores {
+struct VecLog {
     static constexpr bool kGradFromY = false;
     template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::log<W>(x); }
     template <class W> MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) { return W::div(W::set1(1.0f), x); }
@@ -116,19 +98,19 @@ struct VecRelu {
         return piecewise<W>(W::gt(y, W::zero()), W::set1(1.0f), W::eq(y, W::zero()), W::zero(), y);
     }
 };
-struct VecSigmoid : PlainStores {
+struct VecSigmoid {
     static constexpr bool kGradFromY = true;
     template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::sigmoid<W>(x); }
     template <class W>
     MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V y) { return W::mul(y, W::sub(W::set1(1.0f), y)); }
 };
-struct VecTanh : PlainStores {
+struct VecTanh {
     static constexpr bool kGradFromY = true;
     template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::tanh<W>(x); }
     template <class W>
     MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V y) { return W::fnmadd(y, y, W::set1(1.0f)); }
 };
-struct VecErf : PlainStores {
+struct VecErf {
     static constexpr bool kGradFromY = false;
     template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::erf<W>(x); }
     template <class W>
@@ -153,7 +135,7 @@ struct VecLeakyRelu {
 // 0.5|x| erf(|x|/sqrt 2) as fma(0.5|x|, p, base) with erf's parts saves 2 instructions but, erf's
 // p staying at -erfc(4) beyond its last interval, needs a compare and select there (gelu(-inf)
 // would be -4e-8, gelu(+inf) NaN), which takes them back.
-struct VecGelu : PlainStores {
+struct VecGelu {
     static constexpr bool kGradFromY = false;
     // (1 + e) / 2 as one FMA: halving is exact, so the bits of the add and multiply it replaces
     // (GELU's backward 0.97-0.99x the time in cache, Zen 5).
@@ -188,7 +170,7 @@ struct VecGelu : PlainStores {
     }
 };
 // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
-struct VecGeluTanh : PlainStores {
+struct VecGeluTanh {
     static constexpr bool kGradFromY = false;
     template <class W>
     MLN_ALWAYS_INLINE static auto inner(typename W::V x) {
@@ -209,7 +191,7 @@ struct VecGeluTanh : PlainStores {
     }
 };
 // SiLU: x sigmoid(x); derivative s (1 + x (1 - s)).
-struct VecSilu : PlainStores {
+struct VecSilu {
     static constexpr bool kGradFromY = false;
     template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return W::mul(x, vmath::sigmoid<W>(x)); }
     template <class W>
@@ -265,19 +247,19 @@ struct VecSquare {
     template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return W::mul(x, x); }
     template <class W> MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) { return W::add(x, x); }
 };
-struct VecExpm1 : PlainStores {
+struct VecExpm1 {
     static constexpr bool kGradFromY = true;
     template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::expm1<W>(x); }
     template <class W> MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V y) { return W::add(y, W::set1(1.0f)); }
 };
-struct VecLog1p : PlainStores {
+struct VecLog1p {
     static constexpr bool kGradFromY = false;
     template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::log1p<W>(x); }
     template <class W>
     MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) { return W::div(W::set1(1.0f), W::add(W::set1(1.0f), x)); }
 };
 // ELU: alpha (e^x - 1) below 0.
-struct VecElu : PlainStores {
+struct VecElu {
     static constexpr bool kGradFromY = false;
     template <class W>
     MLN_ALWAYS_INLINE static auto apply(const Params<W>& p, typename W::V x) {
@@ -289,7 +271,7 @@ struct VecElu : PlainStores {
     }
 };
 // SELU: beta (alpha (e^x - 1) below 0, x above).
-struct VecSelu : PlainStores {
+struct VecSelu {
     static constexpr bool kGradFromY = false;
     template <class W>
     MLN_ALWAYS_INLINE static auto apply(const Params<W>& p, typename W::V x) {
@@ -301,7 +283,7 @@ struct VecSelu : PlainStores {
     }
 };
 // CELU: alpha (e^(x / alpha) - 1) below 0.
-struct VecCelu : PlainStores {
+struct VecCelu {
     static constexpr bool kGradFromY = false;
     template <class W>
     MLN_ALWAYS_INLINE static auto apply(const Params<W>& p, typename W::V x) {
@@ -315,7 +297,7 @@ struct VecCelu : PlainStores {
 // Softplus: max(x, 0) + log1p(e^-|x|), no overflow; derivative sigmoid(x). A NaN x carries
 // through exp's clamp (max returns its second operand where either is NaN) into the tail, so no
 // passthrough select (2 instructions).
-struct VecSoftplus : PlainStores {
+struct VecSoftplus {
     static constexpr bool kGradFromY = false;
     template <class W>
     MLN_ALWAYS_INLINE static typename W::V softplus(typename W::V x) {
@@ -344,7 +326,7 @@ struct VecSoftplus : PlainStores {
 // t = tanh(log(1 + n)) = n (n + 2) / (n (n + 2) + 2) and sigmoid(x) = n / (1 + n): one exp and
 // no log. x is clamped to 20 for n, where t and sigmoid are 1 in float and n^2 is finite. A NaN
 // x gives NaN through the products with x.
-struct VecMish : PlainStores {
+struct VecMish {
     static constexpr bool kGradFromY = false;
     // exp's own clamp to [-104, 89] less its upper bound, which 20 already keeps (min(x, 20) is
     // never NaN: min returns its second operand where either is).
@@ -401,6 +383,13 @@ int64_t misaligned_head(const void* y, int64_t n) {
 // A software prefetch of the inputs 2 KiB ahead in the streamed loop took 0.98-1.00x the time
 // (64 Mi f32, 2 threads, Zen 5, 2026-12-07): the hardware prefetchers keep up; tanh's and exp's
 // with prefetches 1 or 4 KiB ahead into L1, 16 or 64 KiB into L2, 1.01-1.05x (one thread).
+// The transcendentals' streamed loops hardly overlap their arithmetic with memory (tanh takes a
+// copy's time plus most of its time in cache). Plain stores for their forwards (branch
+// wip/eltwise, 2138192) took 0.72-0.83x main's time on the Zen 5 VM at 2 threads with its copy at
+// 62-69 GB/s (bench eltwise: tanh 68-71% -> 82-87% of a copy, GELU 73-74% -> 89%, log1p 68-69%
+// -> 83-95%), 0.83-0.91x at one thread, but 1.07-1.23x with the copy at 50 GB/s: a third stream
+// (read-for-ownership) where memory is the bound, as on a machine with many threads, so not
+// taken. Blocks of 16 or 64 vectors computed into a buffer, then streamed: 1.02-1.21x (2026-12-07).
 template <class W, class Vector, class Partial>
 void run_vectors(typename W::T* y, int64_t n, bool stream, Vector&& vector, Partial&& partial) {
     constexpr int lanes = W::kLanes;
@@ -435,8 +424,7 @@ void on_padded(const typename W::T* const (&inputs)[Inputs], const int64_t (&ste
 template <class Op, class W>
 void unary_run(double alpha, double beta, const float* x, float* y, int64_t n, bool stream) {
     const Params<W> params = make_params<W>(alpha, beta);
-    run_vectors<W>(y, n, stream && !stores_plainly_v<Op>,
-                   [&](int64_t i) MLN_LAMBDA_ALWAYS_INLINE { return Op::template apply<W>(params, W::load(x + i)); },
+    run_vectors<W>(y, n, stream, [&](int64_t i) MLN_LAMBDA_ALWAYS_INLINE { return Op::template apply<W>(params, W::load(x + i)); },
                    [&](int64_t begin, int64_t count) {
                        on_padded<W, 1>({x + begin}, {1}, y + begin, count, [&](const auto& in) {
                            return Op::template apply<W>(params, W::load(in[0]));
