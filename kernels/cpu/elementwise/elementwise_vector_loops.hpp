@@ -381,7 +381,15 @@ int64_t misaligned_head(const void* y, int64_t n) {
 // the first aligned one), the partial head and tail through partial(begin, count), which
 // evaluates the same vector code on padded copies.
 // A software prefetch of the inputs 2 KiB ahead in the streamed loop took 0.98-1.00x the time
-// (64 Mi f32, 2 threads, Zen 5, 2026-12-07): the hardware prefetchers keep up.
+// (64 Mi f32, 2 threads, Zen 5, 2026-12-07): the hardware prefetchers keep up; tanh's and exp's
+// with prefetches 1 or 4 KiB ahead into L1, 16 or 64 KiB into L2, 1.01-1.05x (one thread).
+// The transcendentals' streamed loops hardly overlap their arithmetic with memory (tanh takes a
+// copy's time plus most of its time in cache). Plain stores for their forwards (branch
+// wip/eltwise, 2138192) took 0.72-0.83x main's time on the Zen 5 VM at 2 threads with its copy at
+// 62-69 GB/s (bench eltwise: tanh 68-71% -> 82-87% of a copy, GELU 73-74% -> 89%, log1p 68-69%
+// -> 83-95%), 0.83-0.91x at one thread, but 1.07-1.23x with the copy at 50 GB/s: a third stream
+// (read-for-ownership) where memory is the bound, as on a machine with many threads, so not
+// taken. Blocks of 16 or 64 vectors computed into a buffer, then streamed: 1.02-1.21x (2026-12-07).
 template <class W, class Vector, class Partial>
 void run_vectors(typename W::T* y, int64_t n, bool stream, Vector&& vector, Partial&& partial) {
     constexpr int lanes = W::kLanes;
