@@ -359,6 +359,17 @@ constexpr int64_t kMaxDirectTaps = 64;
 // from L2 (ResNet-18's layer3 and layer4 3x3, 2.4 and 9.4 MB of dW against 196 and 49 positions
 // per image: 1.3x and 2.4x the time of the lowered path).
 constexpr int64_t kDirectMaxFilterBytes = 1 << 20;
+// Positions per block at most in direct mode (whole output rows), above the lowered path's 256:
+// each micro-kernel call loads and stores its dW^T tile and sets up its prefetches once per block,
+// while a tile's A piece (MR channels x the block's rows) stays in L1 for all of dy's NR panels,
+// which stream from L2 either way (4 x 100 KiB at 784 positions and 128 output channels).
+// ResNet-18, conv_vs_build against 256 (min / median, then the other way round), Zen 5, 2026-12-07:
+// 28-wide layers one image a block (784), layer1 14 rows (784 of 56-wide); batch 32 on two
+// threads layer2 3x3/2 0.96-0.99 / 0.95-0.99, 1.01-1.02 / 1.01-1.02, layer1 3x3 0.97 / 0.98,
+// 1.02 / 1.02, layer2 3x3 even; batch 1 one thread 0.96-0.97 / 0.97, 1.04-1.05 / 1.03-1.04.
+// Lost: 512 (392 and 448 positions) about half the gain; layer1 whole images (3136 positions, its A
+// pieces past L1) 1.04-1.06x of 784 both ways round.
+constexpr int64_t kDirectBlockBytes = 1024 * 4;
 
 // At stride 2 (f32 where padded phase planes exist: AVX-512) A is read from the four phase
 // planes of each channel (conv_backward_filter_rows.hpp), tap (kh, kw) from plane ((kh - pad)
@@ -984,7 +995,8 @@ void conv_backward_filter(const ConvArgs& a) {
     p.dot_x_rows = p.dot && dot_reads_x_rows(a.geometry);
     const int64_t out_w = a.geometry.out[2], out_h = a.geometry.out[1];
     if (p.direct && out_w < max_block) {
-        p.position_block = ceil_div(out_h, ceil_div(out_h, max_block / out_w)) * out_w;
+        const int64_t max_rows = kDirectBlockBytes / static_cast<int64_t>(sizeof(T)) / out_w;
+        p.position_block = ceil_div(out_h, ceil_div(out_h, max_rows)) * out_w;
     } else if (p.dot) {
         const int64_t max_rows =
             std::max<int64_t>(1, (!p.dot_prefetch          ? kDotBlockPositions

@@ -1183,13 +1183,15 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
         {{1, 9, 3, 300}, 4, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 40, 24, 24}, 16, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, 1},
         // A long reduction against a small filter: 3 images of 50 position blocks in 12 slices
-        // (6 doubled; direct mode at AVX-512, the lowered path elsewhere).
-        {{3, 8, 800, 16}, 8, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+        // (6 doubled; direct mode at AVX-512, blocks of 64 rows, the lowered path elsewhere).
+        {{3, 8, 3200, 16}, 8, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
         // Direct mode at stride 2 from padded phase planes (AVX-512 f32, 16 channels or more):
         // 17 channels (a partial MR panel), 20 output channels, 2 images; a 4x5 kernel dilated
         // along the width, pads 2 / 0 (height) and 1 / 3 (width).
         {{2, 17, 35, 37}, 20, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         {{1, 16, 40, 45}, 8, {4, 5}, {2, 2}, {1, 2}, {2, 1}, {0, 3}, 1},
+        // Several position blocks of an image from its planes (46 x 45 outputs: rows 16, 16, 14).
+        {{2, 16, 92, 90}, 12, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
         // Dot mode (f32; AVX-512, and at AVX2 the kernels 3 wide with one column of left padding;
         // stride 2, at most 160 depth rows, 8 output channels or more, fewer than 16 channels; the 7x7/2 stem shape above too, 147 rows whose column tiles
         // straddle kernel rows): MobileNet-v2's stem shape at 3 images (slices over images); 12 output channels and 20
