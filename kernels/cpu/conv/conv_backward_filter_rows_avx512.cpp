@@ -20,6 +20,11 @@ constexpr int kDotLanes = static_cast<int>(Avx512Lanes::width);
 // prefetch: each stream's share of the call's lines spread over its output rows, a few lines at
 // the start of each, so that the misses of the next block's inputs overlap the multiply-adds
 // rather than queue behind one another between calls.
+// Lost on ResNet-18's layer2 3x3/2, batch 32, two threads, against this (conv_vs_build, both ways
+// round, 2026-12-07): prefetching each C row's second line too 1.01-1.015x; dy's panel 16 steps
+// ahead rather than 8 1.00-1.02x; the rows' shares from one division a call rather than two a row
+// 1.00-1.01x (loaded machine). In L1 (a loop outside the library) this 8 x 32 step runs at 209 GFLOP/s of 230, and so
+// do 12 x 32, 8 x 48 and 6 x 64: a wider tile would save loads, not time.
 void rows_kernel(int64_t rows, int64_t length, const float* a, int64_t a_row_stride, int64_t a_pitch, const float* b,
                  float* c, int64_t ldc, bool first, PrefetchRows* prefetch) {
     using Isa = Avx512F32;
