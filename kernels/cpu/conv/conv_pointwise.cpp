@@ -840,6 +840,13 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
                     for (int64_t panel = first_panel; panel < last_panel; ++panel) shared_tail_strip(panel);
                 }
             } else {
+                // Lost, 2026-12-07 (Zen 5, batch 32, 2 threads, same-process A/B against wip/integ
+                // both ways round, 11 rounds): a panel's images in one strip call (the kernel walking
+                // them, B, C and tail_b advanced per image) where they share A, to save this driver
+                // per strip: 160->960 @7 forward 0.98-1.0x the time one way, 0.99-1.02x the other,
+                // the other 7x7 and 14x14 layers 0.98-1.03x; backward data 1.00-1.03x and 0.99-1.01x.
+                // (The image loop in the kernel must keep its per-image body out of line: inlined
+                // twice it tipped GCC into calling store_tile out of line, 2.5-2.9x the time.)
                 for (int64_t panel = first_panel; panel < last_panel; ++panel) {
                     for (int64_t image = first_image; image < last_image; ++image) {
                         image_strip(panel, image, 0, s.cols, true, (p.prefetch_b && panel == first_panel) || prefetch_every_panel);

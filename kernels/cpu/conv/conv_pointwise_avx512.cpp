@@ -129,6 +129,12 @@ struct Avx512DoubleLanes : Avx512F64 {
 // row-by-row spread of the 7x7 column (B_tail from L1, sum4 in the finish), all of a row's at once
 // or one column every step: CPU samples in one process even with main's (44.8-45.9 against
 // 45.0-46.3; the fused tile cost 1.6-1.7x a plain one, more than the tail kernel's 4-5%).
+// Lost too, 2026-12-07 (batch 32, 2 threads, MobileNet-v2's 7x7 forward): the 49th column with
+// rows across the lanes (the backward data form) instead of dot products, A's 8 rows at a depth
+// step by a masked vgatherdps (stride a_row_stride): 1.56-1.84x the time, the gather binding the
+// step loop (61% of the tile's samples on the FMA after it); by each panel of W packed
+// transposed first (pack_edge_panel, once per panel for a task's images): 160->960 1.02x,
+// 576->160, 960->160 and 960->320 1.7-1.8x, 320->1280 1.2x.
 using FloatBody = PointwiseStripBody<Avx512FloatLanes, 8, 3, 1, 2>;
 using DoubleBody = PointwiseStripBody<Avx512DoubleLanes, 8, 3, 1, 2>;
 // Dot kernel: 6 x 4 accumulators + 6 A registers + 1 B register = 31 of the 32.
