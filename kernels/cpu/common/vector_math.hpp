@@ -441,6 +441,13 @@ MLN_ALWAYS_INLINE IntervalValue<W> interval_polynomial(typename W::V a) {
     // multiply more, the chain 3 FMAs after t rather than 5) was 0.95-0.98x the time but took tanh
     // to 3.27 ulp and GELU to 2.26, and t^2 overflows for GELU's derivative at huge |x|; two vectors
     // a loop iteration 0.98-1.03x.
+    static_assert(
+        [] {
+            float v = Intervals::kPerUnit;
+            while (v > 1.0f) v *= 0.5f;
+            return v == 1.0f;
+        }(),
+        "the add rounds a to k / kPerUnit only where kPerUnit is a power of two");
     constexpr float kBias = 12582912.0f / Intervals::kPerUnit;
     const auto bias = W::set1(kBias);
     auto index = W::add(a, bias);
