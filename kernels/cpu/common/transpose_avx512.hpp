@@ -1,4 +1,4 @@
-// The 16 x 16 f32 transpose in AVX-512 registers, for the kernels of the *_avx512.cpp files.
+// The 16 x 16 f32 transpose and the 4 x 4 transposes in each 128-bit quarter in AVX-512 registers, for the kernels of the *_avx512.cpp files.
 // Included only by files compiled with AVX-512 flags; the anonymous namespace gives each file its
 // own copy, so no instance compiled for another ISA can stand in for it at link time.
 #pragma once
@@ -46,6 +46,19 @@ MLN_ALWAYS_INLINE void transpose16x16(__m512 (&r)[16]) {
         r[i] = _mm512_maskz_shuffle_f32x4(kAll, t[i], t[i + 8], 0x88);
         r[i + 8] = _mm512_maskz_shuffle_f32x4(kAll, t[i], t[i + 8], 0xDD);
     }
+}
+
+// u[m] quarter q <- (r[0], r[1], r[2], r[3]) lane 4 q + m: a 4 x 4 transpose inside each 128-bit
+// quarter of four registers (32-bit pairs unpacked, then 64-bit ones), 8 shuffles.
+MLN_ALWAYS_INLINE void transpose4x4_in_quarters(const __m512 (&r)[4], __m512 (&u)[4]) {
+    const __m512d t0 = _mm512_castps_pd(_mm512_unpacklo_ps(r[0], r[1]));
+    const __m512d t1 = _mm512_castps_pd(_mm512_unpackhi_ps(r[0], r[1]));
+    const __m512d t2 = _mm512_castps_pd(_mm512_unpacklo_ps(r[2], r[3]));
+    const __m512d t3 = _mm512_castps_pd(_mm512_unpackhi_ps(r[2], r[3]));
+    u[0] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+    u[1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+    u[2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+    u[3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
 }
 
 }  // namespace

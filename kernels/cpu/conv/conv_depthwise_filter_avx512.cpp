@@ -16,6 +16,8 @@
 #include <numeric>
 #include <vector>
 
+#include "kernels/cpu/common/transpose_avx512.hpp"
+
 namespace mln::kernels::depthwise_filter {
 namespace {
 
@@ -245,12 +247,8 @@ inline void transpose_four_positions(const float* src, int64_t plane, int64_t ch
         }
         r[i] = v;
     }
-    const __m512d t0 = _mm512_castps_pd(_mm512_unpacklo_ps(r[0], r[1]));
-    const __m512d t1 = _mm512_castps_pd(_mm512_unpackhi_ps(r[0], r[1]));
-    const __m512d t2 = _mm512_castps_pd(_mm512_unpacklo_ps(r[2], r[3]));
-    const __m512d t3 = _mm512_castps_pd(_mm512_unpackhi_ps(r[2], r[3]));
-    const __m512 columns[4] = {_mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2)), _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2)),
-                               _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3)), _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3))};
+    __m512 columns[4];
+    transpose4x4_in_quarters(r, columns);
     for (int64_t j = 0; j < 4; ++j) {
         if (j < count) _mm512_store_ps(dst + j * 16, columns[j]);
     }
