@@ -493,12 +493,13 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
     const int64_t mr = kernel.mr;
     const int64_t nr = kernel.nr;
     const int64_t threads = cpu::thread_pool().thread_count();
+    const bool in_place_feed = kernel.feed == PointwiseFeed::kInPlace;
     // Depth blocks of equal size (no thin last one).
-    const bool in_place_blocks = cpu::active_isa() != MLN_ISA_AVX512 && p.positions >= kInPlaceMinPositions &&
-                                 p.positions <= kInPlaceMaxPositions;
-    const int64_t depth_block_bytes = cpu::active_isa() == MLN_ISA_AVX512 ? kDepthBlockBytesAvx512
-                                      : in_place_blocks                   ? kInPlaceDepthBlockBytes
-                                                                          : kDepthBlockBytes;
+    const bool in_place_blocks =
+        !in_place_feed && p.positions >= kInPlaceMinPositions && p.positions <= kInPlaceMaxPositions;
+    const int64_t depth_block_bytes = in_place_feed     ? kDepthBlockBytesAvx512
+                                      : in_place_blocks ? kInPlaceDepthBlockBytes
+                                                        : kDepthBlockBytes;
     const int64_t depth_blocks =
         std::max<int64_t>(1, ceil_div(p.depth, depth_block_bytes / static_cast<int64_t>(sizeof(T))));
     const int64_t depth_block = ceil_div(p.depth, depth_blocks);
@@ -580,7 +581,7 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
         }
         return q0;
     };
-    const bool stream_next = cpu::active_isa() == MLN_ISA_AVX512 && p.prefetch_b && split.blocks.count == 1 &&
+    const bool stream_next = in_place_feed && p.prefetch_b && split.blocks.count == 1 &&
                              p.strided_b == nullptr &&
                              p.images * p.depth * p.positions * static_cast<int64_t>(sizeof(T)) >= kForwardPrefetchBytes;
     // Task: (group of images, block of positions, chunk of row panels); each depth block
@@ -643,7 +644,7 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
         const bool spread_stores = p.spread_plan != nullptr && depth_blocks == 1;
         const int64_t first_panel = split_begin(chunk, split.chunks, panels);
         const int64_t last_panel = split_begin(chunk + 1, split.chunks, panels);
-        const bool pack_tiles = cpu::active_isa() != MLN_ISA_AVX512 && !in_place_blocks && p.strided_b == nullptr &&
+        const bool pack_tiles = !in_place_feed && !in_place_blocks && p.strided_b == nullptr &&
                                 kernel.fused_tail_columns == 0 && last_panel - first_panel >= kMinPackPanels &&
                                 depth_block >= kMinPackDepth &&
                                 p.images * p.depth * p.positions * static_cast<int64_t>(sizeof(T)) < kForwardPrefetchBytes;
@@ -654,8 +655,7 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
         const bool fused_row_tail = has_tail && !tail_per_panel && depth_blocks == 1 && p.a_row_stride == 1 &&
                                     tail_cols <= kernel.fused_row_tail_columns && s.cols >= nr &&
                                     (!pack_tiles || s.cols % nr == 0);
-        const bool prefetch_every_panel = cpu::active_isa() != MLN_ISA_AVX512 &&
-                                          p.positions >= kEveryPanelPrefetchPositions &&
+        const bool prefetch_every_panel = !in_place_feed && p.positions >= kEveryPanelPrefetchPositions &&
                                           last_panel - first_panel >= kEveryPanelPrefetchPanels &&
                                           depth_block <= kEveryPanelPrefetchDepth;
         // B(image, k, j) = b_task[(image - first_image) * b_image_stride + k * s.b_row_stride + j].
@@ -686,7 +686,7 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
         };
         // Column chunks (kL1ColumnBytes): whole tiles, the last chunk also the block's rest; not
         // for the forward pass (tail_per_panel) over a single image.
-        const bool chunked = cpu::active_isa() == MLN_ISA_AVX512 && depth_blocks == 1 && p.depth >= kMinChunkDepth &&
+        const bool chunked = in_place_feed && depth_blocks == 1 && p.depth >= kMinChunkDepth &&
                              last_panel - first_panel >= kMinChunkPanels && p.strided_b == nullptr &&
                              p.scatter == nullptr && (p.images > 1 || !tail_per_panel);
         const int64_t chunk_tiles = kL1ColumnBytes / (p.depth * static_cast<int64_t>(sizeof(T)) * nr);

@@ -152,6 +152,14 @@ using PointwiseSpreadColumns = void (*)(const WindowGeometry& g, const T* from, 
 // in registers, one stream over the channels.
 using PointwiseSpreadsPlanes = bool (*)(const WindowGeometry& g);
 
+// How run_pointwise_gemm feeds a strip kernel, each plan measured on the ISA that takes it.
+// kPackedTiles (AVX2 and scalar; Zen 3, 32 KiB L1): depth blocks of kDepthBlockBytes, a task's
+// tiles of B packed where it has enough panels (14x14 images read in place in blocks of
+// kInPlaceDepthBlockBytes instead), large images prefetching on every panel. kInPlace (AVX-512;
+// Zen 5, 48 KiB L1): depth blocks of kDepthBlockBytesAvx512 read in place, in L1 column chunks,
+// the next task's images streamed into L2 at batch 32.
+enum class PointwiseFeed { kPackedTiles, kInPlace };
+
 template <class T>
 struct PointwiseKernelInfo {
     PointwiseStripKernel<T> strip;
@@ -174,6 +182,7 @@ struct PointwiseKernelInfo {
     PointwiseSpreadsPlanes spreads_planes = nullptr;
     // Whether the strip kernel takes PointwiseStrip::spread.
     bool spreads_in_stores = false;
+    PointwiseFeed feed = PointwiseFeed::kPackedTiles;
 };
 
 PointwiseKernelInfo<float> pointwise_kernel_scalar(float);

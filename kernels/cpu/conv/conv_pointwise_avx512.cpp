@@ -152,11 +152,11 @@ using DoubleSpread = PointwiseSpreadBody<Avx512DoubleLanes>;
 
 PointwiseKernelInfo<float> pointwise_kernel_avx512(float) {
     return {strip_f32, 8, FloatBody::kColumns, tail_f32, dot_f32, 6, 4, Avx512FloatLanes::width, 1, 2,
-            FloatSpread::spread_columns, 0, FloatSpread::spreads_planes, true};
+            FloatSpread::spread_columns, 0, FloatSpread::spreads_planes, true, PointwiseFeed::kInPlace};
 }
 PointwiseKernelInfo<double> pointwise_kernel_avx512(double) {
     return {strip_f64, 8, DoubleBody::kColumns, tail_f64, dot_f64, 6, 4, Avx512DoubleLanes::width, 1, 2,
-            DoubleSpread::spread_columns, 0, DoubleSpread::spreads_planes, true};
+            DoubleSpread::spread_columns, 0, DoubleSpread::spreads_planes, true, PointwiseFeed::kInPlace};
 }
 
 }  // namespace mln::kernels
