@@ -1000,6 +1000,16 @@ void conv_pointwise_forward(const ConvArgs& a) {
     // Nor did the separate pass win at batch 32 on 2 threads, its region then small against the
     // call (2026-12-07, one way round, 7 rounds): ResNet-18's layer4 1x1/2 forward and prepared
     // 0.98-1.0x the time, layer2 and layer3 0.96-1.14x (loaded machine).
+    // Lost too, 2026-12-07 (batch 1, 1 thread, AVX-512, against main): the tasks' columns gathered
+    // straight into packed tiles of 48 (a tile's depth rows adjacent, a strip call per tile), so
+    // that the tiles read B's lines in order: 64->128 1.16-1.20x the time, 128->256 1.11-1.13x,
+    // 256->512 1.07-1.10x (swapped 0.88-0.94x): perf put the column gather at twice the row
+    // gather's time and the tiles at the same (depth rows of all tiles in turn, the tiles 12 KiB
+    // apart, a 4 KiB multiple, or a line more; or tile by tile, x's rows read out of order); the
+    // compact rows copied into tiles after the gather (pack_tiles) 1.13-1.14x, its tiles ~7%
+    // faster. The tiles' B from compact rows is not latency bound: an L1 prefetch 6 depth steps
+    // ahead on every panel measured 0.99-1.02x, the next tile's columns into L2 on every panel
+    // 1.02-1.03x, the compact block on a cache line 0.97-1.01x.
     if (strided(g) && cpu::thread_pool().thread_count() > 1) {
         p.strided_b = &g;
     } else if (strided(g)) {
