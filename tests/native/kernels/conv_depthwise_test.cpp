@@ -352,7 +352,10 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     // image in the cases above and in ThreeByThreePairKernels): the MobileNet-v2 plane with an
     // odd channel count under 16 (the last channel paired with itself), odd sizes with a group of
     // 16 and a tail, planes of 1 to 3 columns and of 1 to 3 rows, uneven pads, 5 and 17 images.
+    // The 14 x 14 plane at pad 1 before (the AVX-512 kernel's unrolled rows) with pads 1 and 0
+    // after.
     cases.push_back({2, 5, 14, 14, 2, 1, 1});
+    cases.push_back({3, 21, 14, 14, 2, 1, 0});
     cases.push_back({3, 19, 13, 13, 2, 0, 0});
     cases.push_back({5, 3, 9, 1, 2, 1, 1});
     cases.push_back({2, 3, 7, 2, 2, 0, 1});
