@@ -736,7 +736,9 @@ void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, i
 // last image), the instance that stores dw; the halves' other images prefetch the next image's.
 // The halves' 7 x 7 planes at pad 1 (MobileNet-v2's last stage) store dw from the unrolled rows
 // (FixedRows); the other images' instance so ran dw960 @ 7 1.16-1.25x slower at batch 32 on two
-// threads (same-process A/B both ways round, 2026-12-07), so it keeps the loop.
+// threads, 1.5x with the plane's sizes and steps constants too, so it keeps the loop; the last
+// image's with those constants (each row a constant offset, as the stride-2 pairs' FixedIn):
+// within noise at batch 1 (0.98-1.05x; same-process A/B both ways round, 2026-12-07).
 template <int64_t C, int64_t R, bool Halves = false>
 MLN_ALWAYS_INLINE void row_registers_sums(const float* x, const float* dy, const FilterSumsLayout& l,
                                           const RowRegisterPlane& p, __m512* acc, bool first_image,
