@@ -364,6 +364,9 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({2, 3, 3, 14, 2, 0, 0});
     cases.push_back({2, 7, 14, 13, 2, 1, 0});
     cases.push_back({17, 17, 14, 14, 2, 1, 1});
+    // MobileNet-v2's 28 x 28 at pad 1 (the AVX-512 one-strip planes' unrolled rows up to 4 images)
+    // with a pad of 0 after, over 3 images (1 after: ThreeByThreeFilterOverChannelSpansMatchesReference).
+    cases.push_back({3, 19, 28, 28, 2, 1, 0});
     // Rows of 64 outputs (whole registers) whose last output's tap 2 lies in the row (the 33rd
     // column of the last register, which the filter sums apart): by rows and in strips.
     cases.push_back({5, 2, 40, 129, 2, 0, 0});
