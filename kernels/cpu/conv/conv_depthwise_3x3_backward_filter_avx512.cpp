@@ -255,7 +255,9 @@ MLN_ALWAYS_INLINE void prefetch_strip_ahead(const float* row, int64_t base, int6
 // MobileNet-v2's 28 x 28 (stride2_one_strip_filter_sums, up to kStride2FilterBandsMaxImages
 // images). dw192/2 @ 28, Zen 5, same-process A/B both ways round, 2026-12-07: batch 1
 // 0.90-0.99x the time (swapped 1.03-1.06x; one run of five read 0.91x both ways), batch 4 within
-// noise (0.97-1.03x).
+// noise (0.97-1.03x). The instance for more images so ran 1.07-1.11x slower at batch 32 on two
+// threads (as the stride-1 rows of 7 in their other images' instance: unrolled rows whose loads
+// come from DRAM lost each time).
 template <bool Masked, bool First, bool FewImages, int64_t Ahead = kPrefetchBytes, bool InnerRows = false,
           bool Aligned = false, int64_t FixedIn = 0>
 MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g,
