@@ -127,9 +127,10 @@ MLN_ALWAYS_INLINE void pair_source_row_products(const ChannelPair& u, const Stri
 // split order). Two sets of sums, alternate output rows into each (half the FMA chains' length;
 // the loop of pair_channel_sums with the per-pair reduction): 1.3-1.4x slower at batch 1 (dw576/2
 // @ 14, Zen 5, one thread). The rows unrolled for 14 x 14 (no row tests): within 1%; with the
-// geometry constant too (FixedIn below), 0.83-0.87x the time. Two pairs at once (18 chains of FMAs) ran 1.5x slower at batch 1 (dw576/2 @ 14,
-// one thread). The rows whose three source rows lie inside in a loop of their own, without the
-// tests (36 instructions a pair's row, not 56, as the one-strip planes of
+// geometry constant too (FixedIn below), 0.83-0.87x the time. Two pairs at once (18 chains of
+// FMAs) ran 1.5x slower at batch 1 (dw576/2 @ 14, one thread). The rows whose three source rows
+// lie inside in a loop of their own, without the tests (36 instructions a pair's row, not 56, as
+// the one-strip planes of
 // conv_depthwise_3x3_backward_filter_avx512.cpp): Zen 5, same-process A/B both ways round,
 // 0.93-1.0x the time at batches 1 and 2 and 0.73-0.94x at 32 while another process shared the
 // core, but 1.05-1.1x slower at batches 1 and 8 when it had the core alone.
@@ -255,8 +256,8 @@ MLN_NOINLINE void pair_channel_sums(const float* x, const float* dy, const Filte
                 const bool paired = a + 1 < span;
                 const float *xa = x_image + x_at, *dya = dy_image + dy_at;
                 __m512 acc[kTaps];
-                pair_plane_sums<FixedIn>({xa, paired ? xa + layout.in_size : xa, dya, paired ? dya + layout.out_size : dya}, p,
-                                acc);
+                pair_plane_sums<FixedIn>(
+                    {xa, paired ? xa + layout.in_size : xa, dya, paired ? dya + layout.out_size : dya}, p, acc);
                 __m512* pair_sums = sums[a / 2];
                 if (last_image) {
                     if (n > 0) {
