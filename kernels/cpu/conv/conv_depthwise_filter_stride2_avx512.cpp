@@ -135,7 +135,9 @@ MLN_ALWAYS_INLINE void pair_source_row_products(const ChannelPair& u, const Stri
 // 0.93-1.0x the time at batches 1 and 2 and 0.73-0.94x at 32 while another process shared the
 // core, but 1.05-1.1x slower at batches 1 and 8 when it had the core alone.
 // Where the time goes (dw576/2 @ 14, batch 1, one thread, perf, 2026-12-07): these rows about 65%
-// of the cycles, each pair's setup and store_pair_tap_sums about 30%. Neither lines crossed nor L2
+// of the cycles, each pair's setup and store_pair_tap_sums about 30% (store_pair_tap_sums
+// replaced by one add a register: 0.91-0.94x the time; the rows' prefetches left out at batch 1
+// 1.23x; dy's rows unmasked, their lane 7 never in a product, 0.97-1.01x, 2026-12-07). Neither lines crossed nor L2
 // bound the rows (wrong sums, for the measure; same-process A/B both ways round): x's rows loaded
 // from 64-byte aligned addresses within noise (0.96-1.02x the time), every pair reading the first
 // pair's planes (all in L1) 0.90-0.97x. x's rows loaded unmasked (the taps' masks alone keeping
