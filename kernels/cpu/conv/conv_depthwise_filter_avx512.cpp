@@ -612,7 +612,7 @@ MLN_ALWAYS_INLINE void row_products(const __m512 (&s)[C][R][3], const __m512 (&d
 // (masks, addresses, the first two source rows) about 12%, store_pair_halves_sums about 20%.
 // Measured by leaving pieces out (wrong sums; same-process A/B, batch 1, 2026-12-07): the
 // reduction replaced by one add a register 0.84-0.92x the time; dy's halves as one 512-bit load
-// 0.88-0.91x; the prefetches none within noise. Tried and lost: channel b's half joined by a
+// 0.88-0.91x; no prefetches, within noise. Tried and lost: channel b's half joined by a
 // masked 512-bit merge load from 8 floats before its row instead of the insert 1.08x slower; dy's
 // halves unmasked (their lane 7 never in a product; the last row would still need masks)
 // 0.94-0.99x loaded, 0.98-0.99x on a quieter machine; x's halves unmasked 1.02-1.03x slower.
