@@ -249,8 +249,17 @@ MLN_ALWAYS_INLINE void prefetch_strip_ahead(const float* row, int64_t base, int6
 // the inner rows. Zen 5, same-process A/B both ways round, batch 1: 0.94-0.98x the time one way,
 // the old code 0.98-1.06x this one's the other; batch 32 on two threads within noise
 // (0.93-1.02x), 2026-12-07.
+// FixedIn (> 0, with InnerRows): a FixedIn x FixedIn plane at pad 1 (FixedIn / 2 x FixedIn / 2
+// outputs), its rows unrolled whole with the plane's sizes constants, each source row a constant
+// offset from the strip's column (as the stride-2 pairs' FixedIn, conv_depthwise_filter_stride2_avx512.cpp):
+// MobileNet-v2's 28 x 28 (stride2_one_strip_filter_sums, up to kStride2FilterBandsMaxImages
+// images). dw192/2 @ 28, Zen 5, same-process A/B both ways round, 2026-12-07: batch 1
+// 0.90-0.99x the time (swapped 1.03-1.06x; one run of five read 0.91x both ways), batch 4 within
+// noise (0.97-1.03x). The instance for more images so ran 1.07-1.11x slower at batch 32 on two
+// threads (as the stride-1 rows of 7 in their other images' instance: unrolled rows whose loads
+// come from DRAM lost each time).
 template <bool Masked, bool First, bool FewImages, int64_t Ahead = kPrefetchBytes, bool InnerRows = false,
-          bool Aligned = false>
+          bool Aligned = false, int64_t FixedIn = 0>
 MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, const WindowGeometry& g,
                                             const Stride2Columns& columns, const Stride2FilterLanes& filter_lanes,
                                             int64_t first_column, int64_t oh_begin, int64_t oh_end, __m512* acc,
@@ -260,8 +269,9 @@ MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, con
     __m512 a[kTaps];
     MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) a[t] = set_sums ? _mm512_setzero_ps() : acc[t];
-    const int64_t out_width = g.out[2], in_width = g.in[2], in_rows = g.in[1];
-    const int64_t pad = g.pad_begin[1];
+    constexpr bool kFixed = FixedIn > 0;
+    const int64_t out_width = kFixed ? FixedIn / 2 : g.out[2], in_width = kFixed ? FixedIn : g.in[2];
+    const int64_t in_rows = kFixed ? FixedIn : g.in[1], pad = kFixed ? 1 : g.pad_begin[1];
     RowTaps carried;
     bool have_carried = false;  // carried holds the taps of source row 2 oh - pad
     // Output row oh's products; kind kTested: each source row tested; kInside: its three source
@@ -289,7 +299,20 @@ MLN_ALWAYS_INLINE void stride2_filter_strip(const float* x, const float* dy, con
             stride2_tap_products<Masked, Aligned>(carried, d, lanes, a + 6);
         }
     };
-    if constexpr (InnerRows) {
+    if constexpr (kFixed) {
+        // Row 0 at pad 1 (its top source row above the plane), then rows whose three source rows
+        // lie inside; an odd FixedIn's last row tested (its bottom source row below the plane).
+        MLN_UNROLL(32)
+        for (int64_t oh = 0; oh < FixedIn / 2; ++oh) {
+            if (oh == 0) {
+                row(0, std::integral_constant<RowKind, kTopAbove>{});
+            } else if (2 * oh + 1 < FixedIn) {
+                row(oh, std::integral_constant<RowKind, kInside>{});
+            } else {
+                row(oh, std::integral_constant<RowKind, kTested>{});
+            }
+        }
+    } else if constexpr (InnerRows) {
         // Rows after the first whose top source row is inside (2 oh >= pad) and bottom one too
         // (2 oh - pad + 2 <= in_rows - 1).
         const int64_t last_inner = in_rows - 3 + pad;
@@ -430,7 +453,8 @@ constexpr int64_t kOneStripPrefetchBytes = int64_t{4} << 10;
 // (store_channel_sums<1>, filter_sums_by_channel_groups's LastImageStores; a second instance of
 // the strip for the last image) instead of the group's reduction: dw192/2 @ 28 1.32-1.4x the time
 // at batch 1 (one thread, same-process A/B both ways round, 2026-12-07).
-template <bool FewImages>
+// FixedIn: stride2_filter_strip's.
+template <bool FewImages, int64_t FixedIn = 0>
 MLN_NOINLINE void stride2_one_strip_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
                                                 const FilterSumsLayout& layout, int64_t channels, int64_t images,
                                                 Stride2Columns c, Stride2FilterLanes l, float* dw) {
@@ -445,7 +469,7 @@ MLN_NOINLINE void stride2_one_strip_filter_sums(const float* x, const float* dy,
         for (int64_t k = 0; k < count; ++k) {
             const float* xk = xc + k * x_step;
             const float* dyk = dyc + k * dy_step;
-            stride2_filter_strip<true, true, FewImages, kOneStripPrefetchBytes, true>(
+            stride2_filter_strip<true, true, FewImages, kOneStripPrefetchBytes, true, false, FixedIn>(
                 xk, dyk, geometry, columns, lanes, 0, 0, geometry.out[1], acc + k * kTaps, first_image);
             stride2_last_column_tap_sums(xk, dyk, geometry, acc + k * kTaps);
         }
@@ -543,6 +567,11 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
     const std::vector<Stride2FilterLanes>& lanes = stride2_filter_lanes(columns, g.out[2], g.in[2], aligned);
     if (columns.size() == 1) {
         if (images <= kStride2FilterBandsMaxImages) {
+            if (g.in[1] == 28 && g.in[2] == 28 && g.pad_begin[1] == 1 && g.pad_begin[2] == 1 && g.out[1] == 14 &&
+                g.out[2] == 14) {
+                return stride2_one_strip_filter_sums<true, 28>(x, dy, g, layout, channels, images, columns[0],
+                                                               lanes[0], dw);
+            }
             return stride2_one_strip_filter_sums<true>(x, dy, g, layout, channels, images, columns[0], lanes[0], dw);
         }
         return stride2_one_strip_filter_sums<false>(x, dy, g, layout, channels, images, columns[0], lanes[0], dw);

@@ -610,6 +610,12 @@ MLN_ALWAYS_INLINE void row_products(const __m512 (&s)[C][R][3], const __m512 (&d
 // Where the time goes (dw960 @ 7, batch 1, one thread, perf, 2026-12-07): the row loop about 60%
 // of the cycles (its 18 masked FMAs a row of two registers near two a cycle), each call's setup
 // (masks, addresses, the first two source rows) about 12%, store_pair_halves_sums about 20%.
+// Measured by leaving pieces out (wrong sums; same-process A/B, batch 1, 2026-12-07): the
+// reduction replaced by one add a register 0.84-0.92x the time; dy's halves as one 512-bit load
+// 0.88-0.91x; no prefetches, within noise. Tried and lost: channel b's half joined by a
+// masked 512-bit merge load from 8 floats before its row instead of the insert 1.08x slower; dy's
+// halves unmasked (their lane 7 never in a product; the last row would still need masks)
+// 0.94-0.99x loaded, 0.98-0.99x on a quieter machine; x's halves unmasked 1.02-1.03x slower.
 // NextImage (the halves before the last image): the prefetches go to the same rows of the next
 // image (x_image_bytes and dy_image_bytes on), the planes read a span of 16 channels later,
 // not kFlatPrefetchBytes on in this image (read only after every image of the span). dw960 @ 7,
@@ -618,7 +624,14 @@ MLN_ALWAYS_INLINE void row_products(const __m512 (&s)[C][R][3], const __m512 (&d
 // rows of one register (14 x 14) so ran dw384 and dw576 @ 14 1.2x slower at batch 4 and
 // 1.17-1.33x at 16 (a span's 14 x 14 planes 25 KiB, not 6), within noise at 32 on two threads
 // (0.95-1.03x), so they keep kFlatPrefetchBytes.
-template <int64_t C, int64_t R, bool Halves = false, bool StoresDw = false, bool NextImage = false>
+// FixedRows (> 0): the plane has that many rows in and out at pad 1, so the row loop is unrolled
+// whole: each row's border test and its source rows' moves between registers are settled at
+// compile time. The halves' 7 x 7 on the last image (row_registers_sums; dw960 @ 7, batch 1, one
+// thread, same-process A/B both ways round, 2026-12-07): 0.86-0.96x the time. The rows of one
+// register unrolled so at 14 x 14 ran dw576 @ 14 1.03-1.06x slower, dw384 @ 14 1.01-1.03x (the
+// code 3.5x as long), so they keep the loop.
+template <int64_t C, int64_t R, bool Halves = false, bool StoresDw = false, bool NextImage = false,
+          int64_t FixedRows = 0>
 void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, int64_t dy_step,
                               const RowRegisterPlane& p, __m512* acc, bool first_image, bool last_pair_full = true,
                               float* dw = nullptr, int64_t x_image_bytes = 0, int64_t dy_image_bytes = 0) {
@@ -655,7 +668,7 @@ void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, i
         for (int64_t kw = 0; kw < 3; ++kw) taps[k][kw] = p.interior_taps[k][kw];
         outputs[k] = lanes_below(p.width - 16 * k);
     }
-    const int64_t width = p.width, rows = p.rows;
+    const int64_t width = p.width;
     const int64_t x_ahead = NextImage ? x_image_bytes : kFlatPrefetchBytes;
     const int64_t dy_ahead = NextImage ? dy_image_bytes : kFlatPrefetchBytes;
     __m512 s[C][R][3];
@@ -671,7 +684,7 @@ void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, i
     }
     // The source row output row oh loads, from column -pad_w.
     const float* newest = x + p.source_offset(2 - p.pad_h);
-    for (int64_t oh = 0; oh < rows; ++oh, newest += width) {
+    const auto row = [&](int64_t oh) MLN_LAMBDA_ALWAYS_INLINE {
         const float* d_row = dy + oh * width;
         __m512 d[C][R];
         MLN_UNROLL(9)
@@ -687,7 +700,8 @@ void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, i
                 d[c][k] = load(d_row, dy_step, c, k, outputs[k]);
             }
         }
-        const unsigned inside = p.inside[oh];
+        // Fixed rows: the source rows above the first output row and below the last outside (pad 1).
+        const unsigned inside = FixedRows == 0 ? p.inside[oh] : oh == 0 ? 6u : oh + 1 == FixedRows ? 3u : 7u;
         // The row's border test once, around all of its products.
         if (inside == 7) {
             row_products<true>(s, d, taps, inside, a);
@@ -702,6 +716,13 @@ void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, i
                 s[c][k][1] = s[c][k][2];
             }
         }
+        newest += width;
+    };
+    if constexpr (FixedRows > 0) {
+        MLN_UNROLL(16)
+        for (int64_t oh = 0; oh < FixedRows; ++oh) row(oh);
+    } else {
+        for (int64_t oh = 0; oh < p.rows; ++oh) row(oh);
     }
     if constexpr (StoresDw) {
         if constexpr (Halves) {
@@ -719,11 +740,21 @@ void row_registers_plane_sums(const float* x, int64_t x_step, const float* dy, i
 
 // row_registers_plane_sums for filter_sums_by_channel_groups's LastImageStores: last_dw set (the
 // last image), the instance that stores dw; the halves' other images prefetch the next image's.
+// The halves' 7 x 7 planes at pad 1 (MobileNet-v2's last stage) store dw from the unrolled rows
+// (FixedRows); the other images' instance so ran dw960 @ 7 1.16-1.25x slower at batch 32 on two
+// threads, 1.5x with the plane's sizes and steps constants too, so it keeps the loop; the last
+// image's with those constants (each row a constant offset, as the stride-2 pairs' FixedIn):
+// within noise at batch 1 (0.98-1.05x; same-process A/B both ways round, 2026-12-07).
 template <int64_t C, int64_t R, bool Halves = false>
 MLN_ALWAYS_INLINE void row_registers_sums(const float* x, const float* dy, const FilterSumsLayout& l,
                                           const RowRegisterPlane& p, __m512* acc, bool first_image,
                                           bool last_pair_full, float* last_dw) {
     if (last_dw != nullptr) {
+        constexpr int64_t kFixedRows = 7;
+        if (Halves && p.rows == kFixedRows && p.pad_h == 1 && p.in_size == kFixedRows * p.width) {
+            return row_registers_plane_sums<C, R, Halves, true, false, Halves ? kFixedRows : 0>(
+                x, l.in_size, dy, l.out_size, p, acc, first_image, last_pair_full, last_dw);
+        }
         return row_registers_plane_sums<C, R, Halves, true>(x, l.in_size, dy, l.out_size, p, acc, first_image,
                                                             last_pair_full, last_dw);
     }

@@ -97,8 +97,9 @@ struct ChannelPair {
 // on, in the split order): its split carried from the output row before where `carried` (Kh 0), else loaded and
 // split (and kept for the next output row where Kh is 2). A function of a constant filter row:
 // a loop over the rows indexed the sums and kept them on the stack.
+// at: the row's column -pad_w in the plane.
 template <int64_t Kh>
-MLN_ALWAYS_INLINE void pair_source_row_products(const ChannelPair& u, const Stride2PairPlane& p, int64_t row,
+MLN_ALWAYS_INLINE void pair_source_row_products(const ChannelPair& u, const Stride2PairPlane& p, int64_t at,
                                                 bool carried, __m512 d, __m512 ds, __m512& carried_e,
                                                 __m512& carried_o, __m512* acc) {
     __m512 e, o;
@@ -106,7 +107,6 @@ MLN_ALWAYS_INLINE void pair_source_row_products(const ChannelPair& u, const Stri
         e = carried_e;
         o = carried_o;
     } else {
-        const int64_t at = row * p.in_width - p.pad_w;
         const __m512 a = _mm512_maskz_loadu_ps(p.load, u.xa + at);
         const __m512 b = _mm512_maskz_loadu_ps(p.load, u.xb + at);
         _mm_prefetch(reinterpret_cast<const char*>(u.xa + at) + kPairRowPrefetchBytes, _MM_HINT_T0);
@@ -126,27 +126,41 @@ MLN_ALWAYS_INLINE void pair_source_row_products(const ChannelPair& u, const Stri
 // acc[kh * 3 + kw] = dy . the source at the tap over the planes of a pair of channels (in the
 // split order). Two sets of sums, alternate output rows into each (half the FMA chains' length;
 // the loop of pair_channel_sums with the per-pair reduction): 1.3-1.4x slower at batch 1 (dw576/2
-// @ 14, Zen 5, one thread). The rows unrolled for 14 x 14 (no row tests): within 1%. Two pairs at once (18 chains of FMAs) ran 1.5x slower at batch 1 (dw576/2 @ 14,
-// one thread). The rows whose three source rows lie inside in a loop of their own, without the
-// tests (36 instructions a pair's row, not 56, as the one-strip planes of
+// @ 14, Zen 5, one thread). The rows unrolled for 14 x 14 (no row tests): within 1%; with the
+// geometry constant too (FixedIn below), 0.83-0.87x the time. Two pairs at once (18 chains of
+// FMAs) ran 1.5x slower at batch 1 (dw576/2 @ 14, one thread). The rows whose three source rows
+// lie inside in a loop of their own, without the tests (36 instructions a pair's row, not 56, as
+// the one-strip planes of
 // conv_depthwise_3x3_backward_filter_avx512.cpp): Zen 5, same-process A/B both ways round,
 // 0.93-1.0x the time at batches 1 and 2 and 0.73-0.94x at 32 while another process shared the
 // core, but 1.05-1.1x slower at batches 1 and 8 when it had the core alone.
 // Where the time goes (dw576/2 @ 14, batch 1, one thread, perf, 2026-12-07): these rows about 65%
-// of the cycles, each pair's setup and store_pair_tap_sums about 30%. Neither lines crossed nor L2
+// of the cycles, each pair's setup and store_pair_tap_sums about 30% (store_pair_tap_sums
+// replaced by one add a register: 0.91-0.94x the time; the rows' prefetches left out at batch 1
+// 1.23x; dy's rows unmasked, their lane 7 never in a product, 0.97-1.01x, 2026-12-07). Neither lines crossed nor L2
 // bound the rows (wrong sums, for the measure; same-process A/B both ways round): x's rows loaded
 // from 64-byte aligned addresses within noise (0.96-1.02x the time), every pair reading the first
 // pair's planes (all in L1) 0.90-0.97x. x's rows loaded unmasked (the taps' masks alone keeping
 // the lanes outside the row out of the sums) 1.03-1.05x the time.
+// FixedIn (> 0): a FixedIn x FixedIn plane at pad 1 before (FixedIn / 2 x FixedIn / 2 outputs;
+// MobileNet-v2's 14 x 14): its rows unrolled whole with the plane's sizes constants, so every
+// source row is a constant offset from the pair's planes (no row pointers stepped, no row or
+// carried-split tests). dw576/2 @ 14 (Zen 5, same-process A/B both ways round, 2026-12-07):
+// batch 1 0.83-0.87x the time, batch 8 0.92-0.93x, batch 32 on two threads 0.82-0.98x.
+template <int64_t FixedIn = 0>
 MLN_ALWAYS_INLINE void pair_plane_sums(const ChannelPair& u, const Stride2PairPlane& p, __m512* acc) {
+    constexpr bool kFixed = FixedIn > 0;
+    const int64_t in_rows = kFixed ? FixedIn : p.in_rows, in_width = kFixed ? FixedIn : p.in_width;
+    const int64_t out_rows = kFixed ? FixedIn / 2 : p.out_rows, out_width = kFixed ? FixedIn / 2 : p.out_width;
+    const int64_t pad_h = kFixed ? 1 : p.pad_h, pad_w = kFixed ? 1 : p.pad_w;
     MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = _mm512_setzero_ps();
     __m512 carried_e = _mm512_setzero_ps(), carried_o = _mm512_setzero_ps();
     bool have_carried = false;  // carried_* hold the split of source row 2 oh - pad_h
-    for (int64_t oh = 0; oh < p.out_rows; ++oh) {
-        const int64_t top = 2 * oh - p.pad_h;
-        const float* dya_row = u.dya + oh * p.out_width;
-        const float* dyb_row = u.dyb + oh * p.out_width;
+    const auto row = [&](int64_t oh) MLN_LAMBDA_ALWAYS_INLINE {
+        const int64_t top = 2 * oh - pad_h;
+        const float* dya_row = u.dya + oh * out_width;
+        const float* dyb_row = u.dyb + oh * out_width;
         // Channel a's dy rows only: both channels' (a's rows at twice their pitch, b's plane
         // following a's) ran 1.03-1.04x the time at batch 1, none 1.04x (dw576/2 @ 14, one thread,
         // same-process A/B both ways round, 2026-12-07).
@@ -160,14 +174,23 @@ MLN_ALWAYS_INLINE void pair_plane_sums(const ChannelPair& u, const Stride2PairPl
                                                _mm256_maskz_loadu_ps(p.d_row, dyb_row), 1);
         const __m512 d = _mm512_permutexvar_ps(p.to_split, rows);
         const __m512 ds = _mm512_permutexvar_ps(p.to_split_shifted, rows);
-        if (top >= 0 && top < p.in_rows) {
-            pair_source_row_products<0>(u, p, top, have_carried, d, ds, carried_e, carried_o, acc);
+        const int64_t at = top * in_width - pad_w;
+        if (top >= 0 && top < in_rows) {
+            pair_source_row_products<0>(u, p, at, have_carried, d, ds, carried_e, carried_o, acc);
         }
-        if (top + 1 >= 0 && top + 1 < p.in_rows) {
-            pair_source_row_products<1>(u, p, top + 1, false, d, ds, carried_e, carried_o, acc);
+        if (top + 1 >= 0 && top + 1 < in_rows) {
+            pair_source_row_products<1>(u, p, at + in_width, false, d, ds, carried_e, carried_o, acc);
         }
-        have_carried = top + 2 >= 0 && top + 2 < p.in_rows;
-        if (have_carried) pair_source_row_products<2>(u, p, top + 2, false, d, ds, carried_e, carried_o, acc);
+        have_carried = top + 2 >= 0 && top + 2 < in_rows;
+        if (have_carried) {
+            pair_source_row_products<2>(u, p, at + 2 * in_width, false, d, ds, carried_e, carried_o, acc);
+        }
+    };
+    if constexpr (kFixed) {
+        MLN_UNROLL(16)
+        for (int64_t oh = 0; oh < FixedIn / 2; ++oh) row(oh);
+    } else {
+        for (int64_t oh = 0; oh < out_rows; ++oh) row(oh);
     }
 }
 
@@ -214,6 +237,8 @@ MLN_ALWAYS_INLINE void store_pair_tap_sums(const __m512* acc, bool paired, float
 // the caller's copy) and the pointers set up took as long as the plane's rows at batch 1.
 constexpr int64_t kPairSpan = 16;
 
+// FixedIn: pair_plane_sums's.
+template <int64_t FixedIn = 0>
 MLN_NOINLINE void pair_channel_sums(const float* x, const float* dy, const FilterSumsLayout& l, int64_t channels,
                                     int64_t images, const Stride2PairPlane& plane, float* dw) {
     const Stride2PairPlane p = plane;
@@ -233,8 +258,8 @@ MLN_NOINLINE void pair_channel_sums(const float* x, const float* dy, const Filte
                 const bool paired = a + 1 < span;
                 const float *xa = x_image + x_at, *dya = dy_image + dy_at;
                 __m512 acc[kTaps];
-                pair_plane_sums({xa, paired ? xa + layout.in_size : xa, dya, paired ? dya + layout.out_size : dya}, p,
-                                acc);
+                pair_plane_sums<FixedIn>(
+                    {xa, paired ? xa + layout.in_size : xa, dya, paired ? dya + layout.out_size : dya}, p, acc);
                 __m512* pair_sums = sums[a / 2];
                 if (last_image) {
                     if (n > 0) {
@@ -262,7 +287,12 @@ bool stride2_pair_filter_fits(const WindowGeometry& g) {
 
 void stride2_pair_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
                                      const FilterSumsLayout& l, int64_t channels, int64_t images, float* dw) {
-    pair_channel_sums(x, dy, l, channels, images, Stride2PairPlane(g), dw);
+    const Stride2PairPlane plane(g);
+    if (plane.in_rows == 14 && plane.in_width == 14 && plane.pad_h == 1 && plane.pad_w == 1 && plane.out_rows == 7 &&
+        plane.out_width == 7) {
+        return pair_channel_sums<14>(x, dy, l, channels, images, plane, dw);
+    }
+    pair_channel_sums(x, dy, l, channels, images, plane, dw);
 }
 
 }  // namespace mln::kernels::depthwise_filter

@@ -352,7 +352,10 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     // image in the cases above and in ThreeByThreePairKernels): the MobileNet-v2 plane with an
     // odd channel count under 16 (the last channel paired with itself), odd sizes with a group of
     // 16 and a tail, planes of 1 to 3 columns and of 1 to 3 rows, uneven pads, 5 and 17 images.
+    // The 14 x 14 plane at pad 1 before (the AVX-512 kernel's unrolled rows) with pads 1 and 0
+    // after.
     cases.push_back({2, 5, 14, 14, 2, 1, 1});
+    cases.push_back({3, 21, 14, 14, 2, 1, 0});
     cases.push_back({3, 19, 13, 13, 2, 0, 0});
     cases.push_back({5, 3, 9, 1, 2, 1, 1});
     cases.push_back({2, 3, 7, 2, 2, 0, 1});
@@ -361,6 +364,9 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     cases.push_back({2, 3, 3, 14, 2, 0, 0});
     cases.push_back({2, 7, 14, 13, 2, 1, 0});
     cases.push_back({17, 17, 14, 14, 2, 1, 1});
+    // MobileNet-v2's 28 x 28 at pad 1 (the AVX-512 one-strip planes' unrolled rows up to 4 images)
+    // with a pad of 0 after, over 3 images (1 after: ThreeByThreeFilterOverChannelSpansMatchesReference).
+    cases.push_back({3, 19, 28, 28, 2, 1, 0});
     // Rows of 64 outputs (whole registers) whose last output's tap 2 lies in the row (the 33rd
     // column of the last register, which the filter sums apart): by rows and in strips.
     cases.push_back({5, 2, 40, 129, 2, 0, 0});
