@@ -28,6 +28,9 @@
 namespace mln::kernels {
 namespace {
 
+// Lost, 2026-12-07 (batch 32, 2 threads, both ways round, 9 rounds, twice): 16-deep backward
+// data (32->16 @112) in blocks of half (8 blocks) or twice (2 blocks) this: 1.0-1.02x the time
+// (main 1.02-1.04x swapped) and 1.02-1.05x (main 0.97-1.02x swapped), even.
 constexpr int64_t kColumnBlockBytes = 256 << 10;
 // An image whose depth x positions slice of B takes at most kImageBlockBytes is one block
 // nonetheless (its images then go one per task, as blocks of several tiles would): MobileNet-v2's
@@ -134,7 +137,12 @@ constexpr int64_t kForwardPrefetchBytes = int64_t{8} << 20;
 // 576->96 @14 (half its next image fits) and backward data 96->576 @14 even. Lost: at every size
 // of backward data's dy (its prefetch_b is unconditional), 192->64 and 384->64 @14 1.02-1.06x;
 // a 1 MiB budget (more of 576->96's next image) against this one, 576->96 0.97-1.01x, 144->32 @28
-// 1.0-1.04x (one way round, 9 rounds, twice).
+// 1.0-1.04x (one way round, 9 rounds, twice). Lost, 2026-12-07: tasks of one image's blocks of
+// positions (32->16 @112 backward data, 4 blocks of 16 x 3136) streaming the next task's block of
+// dy into L2 a row of lines at a time, which the 3 later panels' depth steps cover: 32->16
+// backward data 0.99-1.0x the time, forward 1.01-1.02x (batch 32, 2 threads, 7 rounds, twice);
+// CPU samples: the first panel's tiles 0.89x, the later panels' 1.18x (DRAM-bound: the prefetches
+// compete with dx's reads for ownership).
 constexpr int64_t kStreamL2Bytes = 896 << 10;
 // Where C takes at least kStorePrefetchBytes (it then goes to memory: batch 32), each tile first
 // fetches its lines of C for writing (PointwiseStrip::prefetch_c; AVX-512's prefetchw), so that
@@ -154,6 +162,17 @@ constexpr int64_t kStreamL2Bytes = 896 << 10;
 // 1.00-1.05x (both ways). Lost too, 2026-12-07: the forward pass's from 5 MiB of C (batch 32, 2
 // threads: 160->960 @7, 6 MiB, 0.99x the time, 320->1280 @7, 8 MiB, 1.01x); backward data's from
 // 2 MiB of dx (batch 32: 960->160 and 576->160 at 7x7, 192->64 at 14x14), 0.98-1.04x.
+// Again, 2026-12-07 (batch 32, 2 threads, 32->16 @112 backward data: 16 deep, dx 51 MB, whose
+// DRAM traffic with the reads for ownership, dy + 2 x dx = 128 MB, matches its 1.5-1.7 ms):
+// non-temporal stores of backward data's dx from 16 MiB, 64-byte aligned, an sfence per task:
+// 32->16 1.09-1.18x the time, 16->96 @112 1.07-1.09x, 96->24 @56 1.09-1.16x, 144->24 @56
+// 1.14-1.30x, 192->32 @28 1.04-1.06x (one way round, 7 rounds, twice); without the sfence
+// 1.16-1.21x (main 0.79-0.86x the other way); on a task's first panel only (the one reading dy
+// from memory; its tiles' CPU samples 0.88x, the later panels' 1.12x) 1.04-1.07x (main 0.94-0.97x
+// swapped). A synthetic test of the same 8-row, 3-line tile stores of 51 MB measured 0.7 ms by
+// non-temporal stores against 1.2 ms plain with prefetchw: the cause of the loss was not found.
+// Each tile fetching the next tile's lines for writing instead (its own too at the strip's
+// start): 32->16 1.00-1.01x (9 rounds, twice).
 constexpr int64_t kStorePrefetchBytes = int64_t{8} << 20;
 // Below AVX-512, on images of at least kEveryPanelPrefetchPositions positions, tasks of at least
 // kEveryPanelPrefetchPanels row panels over a depth block of at most kEveryPanelPrefetchDepth
@@ -1059,7 +1078,10 @@ void conv_pointwise_backward_data(const ConvArgs& a) {
     // at once; prefetching the next tile's columns measured faster there (1 thread, batch 32,
     // loaded machine, 4 paired runs: MobileNet-v2 16->96 at 112x112 1.08-1.37x -> 0.98-1.23x
     // oneDNN's time, 32->16 at 112x112 1.42-1.63x -> 1.27-1.44x); the forward pass does it only
-    // where x comes from memory (kForwardPrefetchBytes).
+    // where x comes from memory (kForwardPrefetchBytes). Even, 2026-12-07 (Zen 5, batch 32, 2
+    // threads, both ways round, 7 rounds, twice): shallow tiles prefetching 64 depth steps ahead
+    // (4 tiles at 16 deep, 1 from 64), 32->16 @112 0.98-1.03x the time (main 1.02-1.05x swapped),
+    // the forward's 32->16 0.95-1.01x (0.95-1.07x), the other 112x112, 56x56 and 28x28 layers even.
     p.prefetch_b = true;
     p.prefetch_c = p.images * p.rows * p.positions * static_cast<int64_t>(sizeof(T)) >= kStorePrefetchBytes;
     PointwiseSpreadPlan plan;
