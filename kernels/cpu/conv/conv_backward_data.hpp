@@ -657,7 +657,10 @@ struct PhasePanels {
 // main (min / median, loaded machine, 2026-12-07): 0.95 / 0.94 with the gather prefetch below, main
 // 1.076 / 1.079x of it the other way round; against the prefetch alone 0.954-0.958 / 0.935-0.962.
 // The single-tap phase through the transposed form too (no gather at all, not the pointwise path)
-// took 0.975-0.98 / 0.99-1.01x of this: left on the pointwise path.
+// took 0.975-0.98 / 0.99-1.01x of this: left on the pointwise path. Its filters written in this
+// pass (each dy channel's weights in L1, no separate gather) 0.99-1.00 / 0.99-1.00x; the images in
+// slices of 2, 4 or 8 (results in L2 for the interleaving; one slice a thread at a time) 1.02-1.03
+// / 1.00-1.02x (2026-12-07).
 inline void pack_phase_panels(const float* w, int64_t out_channels, int64_t channels, int64_t kernel_size,
                               const std::vector<int64_t>& tap_phase, const std::vector<int64_t>& tap_index,
                               const std::vector<PhasePanels>& phases) {
