@@ -35,10 +35,12 @@
 #include "cpu/isa.hpp"
 #include "cpu/thread_pool.hpp"
 #include "kernels/cpu/common/blocking.hpp"
+#include "kernels/cpu/common/prefetch.hpp"
 #include "kernels/cpu/common/streaming_stores.hpp"
 #include "kernels/cpu/common/thread_scratch.hpp"
 #include "kernels/cpu/conv/conv_backward_tile.hpp"
 #include "kernels/cpu/conv/conv_implicit_gemm.hpp"
+#include "kernels/cpu/conv/conv_winograd.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
 #include "kernels/cpu/gemm/gemm_microkernel.hpp"
 #include "kernels/cpu/gemm/gemm_pack.hpp"
@@ -403,6 +405,7 @@ constexpr int64_t kPolyphaseMaxRowPhases = 16;
 
 struct PhaseFilters;
 struct PhaseResults;
+struct PhasePanelBuffer;
 
 #if defined(MYELIN_X86_64_KERNELS)
 // Phases 7 or 14 wide, or a multiple of 14 (ResNet-18's 3x3/2 layers: 7, 14 and 28), take the
@@ -636,6 +639,58 @@ inline void fused_phase_forwards(const float* dy, const float* w, int64_t images
             }
         });
 }
+
+// Where a phase's forward takes the implicit GEMM's transposed form (separate phase forwards:
+// ResNet-18's layer4 3x3/2 at batch 16 and more), its w^T panels in that form's PackedPanels
+// layout (data: depth taps x dy channels deep, blocks of block_depth rows).
+struct PhasePanels {
+    float* data;
+    int64_t taps, block_depth;
+};
+
+// The panels of every phase that has them from one pass over w (out_channels x channels x
+// kernel_size, read in order: a dy channel's weights at a time, split among the threads): tap
+// k of dy channel m to row m * taps + tap_index[k] of phases[tap_phase[k]] (-1: a phase without
+// panels), each 32-channel panel's taps through pack_tap_columns_avx512. It replaces a gather of
+// w into phase filters (reading w with a stride of channels x kernel_size weights) and a packing
+// pass per phase: ResNet-18's layer4 3x3/2 at batch 32 on 2 threads, conv_vs_build against
+// main (min / median, loaded machine, 2026-12-07): 0.95 / 0.94 with the gather prefetch below, main
+// 1.076 / 1.079x of it the other way round; against the prefetch alone 0.954-0.958 / 0.935-0.962.
+// The single-tap phase through the transposed form too (no gather at all, not the pointwise path)
+// took 0.975-0.98 / 0.99-1.01x of this: left on the pointwise path. Its filters written in this
+// pass (each dy channel's weights in L1, no separate gather) 0.99-1.00 / 0.99-1.00x; the images in
+// slices of 2, 4 or 8 (results in L2 for the interleaving; one slice a thread at a time) 1.02-1.03
+// / 1.00-1.02x (2026-12-07).
+inline void pack_phase_panels(const float* w, int64_t out_channels, int64_t channels, int64_t kernel_size,
+                              const std::vector<int64_t>& tap_phase, const std::vector<int64_t>& tap_index,
+                              const std::vector<PhasePanels>& phases) {
+    const int64_t panels = ceil_div(channels, int64_t{kPositionsTileColumns});
+    cpu::parallel_for(out_channels, 4, [&](int64_t begin, int64_t end) {
+        float* tap_rows[kMaxPackedTaps];
+        for (int64_t m = begin; m < end; ++m) {
+            for (int64_t j = 0; j < panels; ++j) {
+                for (int64_t t0 = 0; t0 < kernel_size; t0 += kMaxPackedTaps) {
+                    const int64_t t1 = std::min(kernel_size, t0 + kMaxPackedTaps);
+                    for (int64_t k = t0; k < t1; ++k) {
+                        const int64_t q = tap_phase[static_cast<size_t>(k)];
+                        if (q < 0) {
+                            tap_rows[k - t0] = nullptr;
+                            continue;
+                        }
+                        const PhasePanels& ph = phases[static_cast<size_t>(q)];
+                        const int64_t row = m * ph.taps + tap_index[static_cast<size_t>(k)];
+                        tap_rows[k - t0] =
+                            ph.data + ((row / ph.block_depth * panels + j) * ph.block_depth + row % ph.block_depth) *
+                                          kPositionsTileColumns;
+                    }
+                    pack_tap_columns_avx512(w + (m * channels + j * kPositionsTileColumns) * kernel_size, kernel_size,
+                                            std::min<int64_t>(kPositionsTileColumns, channels - j * kPositionsTileColumns),
+                                            t0, t1, tap_rows);
+                }
+            }
+        }
+    });
+}
 #endif
 
 // dx by polyphase where it applies (a stride above 1, kPolyphaseMinChannels, no phase whose
@@ -661,6 +716,10 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
     struct Phase {
         const PhaseAxis* axis[3];
         int64_t size, taps, filter_offset, result_offset;  // result offset per image
+        // Its forward's w^T panels packed from w (pack_phase_panels) at panels_at, block_depth
+        // rows a block; its filters gathered otherwise (from_w false).
+        bool from_w = false;
+        int64_t panels_at = 0, block_depth = 0;
     };
     std::vector<Phase> phase_list(static_cast<size_t>(phases));
     const int64_t group_channels = a.channels / a.groups, group_out_channels = a.out_channels / a.groups;
@@ -809,23 +868,86 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
         }
     }
 #endif
-    if (!fused) {
+    // The phases whose forwards take the transposed form have their w^T panels packed from w
+    // (f32 at AVX-512, one group, more than one tap: a single tap's phase is pointwise; none
+    // where Winograd would serve); the others' filters are gathered.
+    bool gather = !fused;
+#if defined(MYELIN_X86_64_KERNELS)
+    std::vector<PhasePanels> panel_phases;
+    std::vector<int64_t> panel_phase(static_cast<size_t>(kernel_size), -1), panel_tap(static_cast<size_t>(kernel_size), 0);
+    float* panels = nullptr;
+    if constexpr (std::is_same_v<T, float>) {
+        gather = false;
+        int64_t panels_size = 0;
+        const int64_t* k = order.data();
+        for (Phase& ph : phase_list) {
+            if (ph.size == 0 || ph.taps == 0) continue;
+            const ConvArgs f = phase_forward(ph, 0, 1, nullptr, nullptr);
+            ph.from_w = !fused && a.groups == 1 && ph.taps > 1 && !winograd_wins(f, MLN_DTYPE_F32) &&
+                        implicit_gemm::forward_form<float>(f) == implicit_gemm::ForwardForm::kTransposed;
+            gather = gather || (!fused && !ph.from_w);
+            if (ph.from_w) {
+                const implicit_gemm::transposed::FilterSource source{nullptr, a.out_channels * ph.taps, 0, a.channels,
+                                                                     implicit_gemm::transposed::depth_block_unit(f.geometry)};
+                ph.block_depth = implicit_gemm::transposed::block_depth_of(0, source.depth, source.block_unit);
+                ph.panels_at = panels_size;
+                panels_size += round_up(implicit_gemm::transposed::packed_panels_size(source), implicit_gemm::kAlignElements<float>);
+                for (int64_t t = 0; t < ph.taps; ++t) {
+                    panel_phase[static_cast<size_t>(k[t])] = static_cast<int64_t>(panel_phases.size());
+                    panel_tap[static_cast<size_t>(k[t])] = t;
+                }
+                panel_phases.push_back(PhasePanels{nullptr, ph.taps, ph.block_depth});
+            }
+            k += ph.taps;
+        }
+        if (!panel_phases.empty()) {
+            std::vector<float>& panel_buffer = thread_buffer<float, PhasePanelBuffer>();
+            panel_buffer.resize(static_cast<size_t>(panels_size + implicit_gemm::kAlignElements<float>));
+            panels = implicit_gemm::cache_line_aligned(panel_buffer.data());
+            size_t q = 0;
+            for (const Phase& ph : phase_list) {
+                if (ph.from_w) panel_phases[q++].data = panels + ph.panels_at;
+            }
+            pack_phase_panels(w, a.out_channels, a.channels, kernel_size, panel_phase, panel_tap, panel_phases);
+        }
+    }
+#endif
+    if (gather) {
         // Phase filters: row (group, c) gathers the phase's taps of w[group][m][c] for every m, a
         // few rows at a time, m outermost, so that w is read in order and each phase's rows are
         // written in order (one row at a time read a cache line of w per weight).
         filter_buffer.resize(static_cast<size_t>(filter_size));
         filters = filter_buffer.data();
+        // The rows' weights of one m are a run (within a group), group_channels * kernel_size
+        // apart from the next m's, a stride the hardware prefetcher did not follow: the loads
+        // missed, the gather was ~10% of ResNet-18's layer4 3x3/2 at batch 32 on 2 threads. So
+        // each m prefetches the run kGatherAhead m's on (batch 32, 2 threads, conv_vs_build
+        // against it, loaded machine: 16 ahead, or 16 rows a run, even).
         constexpr int64_t kGatherRows = 8;
+        constexpr int64_t kGatherAhead = 8;
         cpu::parallel_for(ceil_div(a.channels, kGatherRows), 1, [&](int64_t begin, int64_t end) {
             for (int64_t row0 = begin * kGatherRows; row0 < std::min(a.channels, end * kGatherRows); row0 += kGatherRows) {
                 const int64_t row1 = std::min(a.channels, row0 + kGatherRows);
+                const int64_t first_group = row0 / group_channels;
+                const bool one_group = (row1 - 1) / group_channels == first_group;
+                const T* const run = w + (first_group * group_out_channels * group_channels + row0 % group_channels) * kernel_size;
+                const int64_t run_bytes = (row1 - row0) * kernel_size * static_cast<int64_t>(sizeof(T));
                 for (int64_t m = 0; m < group_out_channels; ++m) {
+                    if (one_group && m + kGatherAhead < group_out_channels) {
+                        const char* ahead = reinterpret_cast<const char*>(run + (m + kGatherAhead) * group_channels * kernel_size);
+                        const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(ahead) % 64);
+                        prefetch_lines(ahead - skew, run_bytes + skew);
+                    }
                     for (int64_t row = row0; row < row1; ++row) {
                         const int64_t group = row / group_channels, c = row % group_channels;
                         const T* src = w + ((group * group_out_channels + m) * group_channels + c) * kernel_size;
                         const int64_t* k = order.data();
                         for (const Phase& ph : phase_list) {
                             if (ph.size == 0 || ph.taps == 0) continue;
+                            if (ph.from_w) {
+                                k += ph.taps;
+                                continue;
+                            }
                             T* dst = filters + ph.filter_offset + (row * group_out_channels + m) * ph.taps;
                             for (int64_t t = 0; t < ph.taps; ++t) dst[t] = src[*k++];
                         }
@@ -853,6 +975,9 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
     // The fused forwards' slices go to the threads whole also where they share out evenly (2
     // threads, ResNet-18's layer2 3x3/2 at batch 4: 0.83-0.88x the time of each slice's panels
     // split between the threads, each padding the image; batch 2 0.95x).
+    // ResNet-18's layer4 3x3/2 at batch 32 on 2 threads (phase forwards of 49 positions, one
+    // slice of 32 images split among the threads) as two slices of 16, one a thread, took
+    // 1.08-1.13x the time (conv_vs_build, 2026-12-07): each thread packs all the w^T panels.
     const bool slices_per_thread =
         threads > 1 && (ceil_div(a.batch, slice_images) >= kPolyphaseSlicesPerThread * threads ||
                         (fused && a.batch % (slice_images * threads) == 0));
@@ -871,7 +996,19 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
         const int64_t n0 = slice * slice_images, images = std::min(slice_images, a.batch - n0);
         for (const Phase& ph : phase_list) {
             if (fused || ph.size == 0 || ph.taps == 0) continue;
-            forward(phase_forward(ph, n0, images, filters + ph.filter_offset, results + ph.result_offset * images));
+            T* const phase_results = results + ph.result_offset * images;
+#if defined(MYELIN_X86_64_KERNELS)
+            if constexpr (std::is_same_v<T, float>) {
+                if (ph.from_w) {
+                    const ConvArgs f = phase_forward(ph, n0, images, nullptr, phase_results);
+                    implicit_gemm::transposed::conv_forward<float>(
+                        f, {nullptr, a.out_channels * ph.taps, 0, a.channels, implicit_gemm::transposed::depth_block_unit(f.geometry)},
+                        panels + ph.panels_at);
+                    continue;
+                }
+            }
+#endif
+            forward(phase_forward(ph, n0, images, filters + ph.filter_offset, phase_results));
         }
 #if defined(MYELIN_X86_64_KERNELS)
         if constexpr (std::is_same_v<T, float>) {

@@ -163,8 +163,14 @@ void lower_column_panels_body(const T* x, const WindowGeometry& g, int64_t pc, i
 // 3x3/2 from 64 channels at batch 32, two threads, x from memory, Zen 5, conv_vs_build min /
 // median 0.95-0.96 / 0.95 (main 1.05 / 1.05-1.06x of it the other way round); batch 1 0.98-0.99;
 // the stems even (MobileNet-v2's batch 1 and 32, 0.98-1.02x; ResNet-18's 1.00). Prefetching
-// the rows of the channel 1, 2, 4 or 12 ahead changed nothing (that 3x3/2, where the split is
-// 5-8% of the layer at batch 1, one thread: 0.99-1.01x).
+// the rows of the channel 1, 2, 4 or 12 ahead changed nothing at batch 1 (that 3x3/2, where the
+// split is 5-8% of the layer, one thread: 0.99-1.01x), x in cache; at batch 32 x comes from
+// memory and the split was 20% of that layer's forward on two threads, each channel's run of x
+// restarting the hardware prefetcher: each plane row now prefetches the next channel's two input
+// rows. Zen 5, conv_vs_build against main (min / median, then main's time over this one's),
+// loaded machine, 2026-12-07: ResNet-18's layer2 3x3/2 forward at batch 32 on two threads
+// 0.92-0.95 / 0.91-0.945 (1.02-1.054 / 1.038-1.064), prepared alike; batch 1 one thread, the
+// 7x7/2 stem, the other 3x3/2 layers and the backward filters even.
 template <class Lanes>
 void split_phase_planes_rows_body(const float* x, const WindowGeometry& g, int64_t channels, int64_t first_row,
                                   int64_t rows, int64_t plane_stride, PhasePlaneRows padded, float* planes) {
@@ -175,6 +181,15 @@ void split_phase_planes_rows_body(const float* x, const WindowGeometry& g, int64
         const float* xc = x + c * g.in_size();
         float* pc = planes + c * 4 * plane_stride;
         for (int64_t r = 0; r < rows; ++r) {
+#if defined(__GNUC__) || defined(__clang__)
+            // The next channel's input rows of this plane row (a line a step of the split).
+            if (c + 1 < channels) {
+                const int64_t ih0 = std::clamp<int64_t>(2 * (first_row + r), 0, in_h);
+                const int64_t ih1 = std::clamp<int64_t>(2 * (first_row + r) + 2, 0, in_h);
+                const char* next = reinterpret_cast<const char*>(xc + g.in_size() + ih0 * in_w);
+                for (int64_t b = 0; b < (ih1 - ih0) * in_w * 4; b += 64) __builtin_prefetch(next + b);
+            }
+#endif
             for (int64_t ph = 0; ph < 2; ++ph) {
                 const int64_t ih = 2 * (first_row + r) + ph;
                 float* even_row = pc + ph * 2 * plane_stride + r * padded.stride + padded.lead;

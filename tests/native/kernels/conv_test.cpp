@@ -1577,6 +1577,22 @@ TEST_F(ConvTest, BackwardDataByPolyphaseMatchesReferenceAndThreadCountsAgree) {
     expect_backward_data_matches_reference_and_thread_counts_agree(cases);
 }
 
+// Backward data by polyphase where the phases' separate forwards take the transposed form
+// (AVX-512 f32), their w^T panels packed from w in one pass (conv_backward_data.hpp's
+// pack_phase_panels): 3x3/2 to 7x7 as ResNet's layer4 (the single-tap phase's filters gathered;
+// 64 dx channels: whole 32-channel panels; 40 dy channels: depth blocks of 80 for 4 taps), at
+// batch 21 (one slice) and 64 (at one thread slices of 21, a last one of 1 image); 5x5/2 to 6x6
+// (phases of 9, 6, 6 and 4 taps, none gathered; 33 dx channels: a partial panel). f32 at every ISA
+// and f64, 1-3 threads: the same bits.
+TEST_F(ConvTest, BackwardDataByPhasePanelsFromFiltersMatchesReferenceAndThreadCountsAgree) {
+    const std::vector<ConvCase> cases = {
+        {{21, 64, 14, 14}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{64, 64, 14, 14}, 40, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 1},
+        {{29, 33, 12, 12}, 20, {5, 5}, {2, 2}, {1, 1}, {2, 2}, {2, 2}, 1},
+    };
+    expect_backward_data_matches_reference_and_thread_counts_agree(cases);
+}
+
 // Backward data by polyphase where the column path would otherwise serve (few dx positions) or
 // the phases are 28 wide (ResNet-18's layer2 3x3/2, any batch), the phases' forwards fused in the
 // transposed form (AVX-512 f32, 2-d, one group, phases 7, 14 or a multiple of 14 wide:
