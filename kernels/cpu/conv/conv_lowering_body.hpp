@@ -11,6 +11,7 @@
 
 #include "core/nn_args.hpp"
 #include "kernels/cpu/common/float_lanes.hpp"
+#include "kernels/cpu/common/prefetch.hpp"
 #include "kernels/cpu/conv/im2col.hpp"
 
 namespace mln::kernels {
@@ -181,15 +182,12 @@ void split_phase_planes_rows_body(const float* x, const WindowGeometry& g, int64
         const float* xc = x + c * g.in_size();
         float* pc = planes + c * 4 * plane_stride;
         for (int64_t r = 0; r < rows; ++r) {
-#if defined(__GNUC__) || defined(__clang__)
             // The next channel's input rows of this plane row (a line a step of the split).
             if (c + 1 < channels) {
                 const int64_t ih0 = std::clamp<int64_t>(2 * (first_row + r), 0, in_h);
                 const int64_t ih1 = std::clamp<int64_t>(2 * (first_row + r) + 2, 0, in_h);
-                const char* next = reinterpret_cast<const char*>(xc + g.in_size() + ih0 * in_w);
-                for (int64_t b = 0; b < (ih1 - ih0) * in_w * 4; b += 64) __builtin_prefetch(next + b);
+                prefetch_lines(xc + g.in_size() + ih0 * in_w, (ih1 - ih0) * in_w * static_cast<int64_t>(sizeof(float)));
             }
-#endif
             for (int64_t ph = 0; ph < 2; ++ph) {
                 const int64_t ih = 2 * (first_row + r) + ph;
                 float* even_row = pc + ph * 2 * plane_stride + r * padded.stride + padded.lead;
