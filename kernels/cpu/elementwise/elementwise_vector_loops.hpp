@@ -390,14 +390,31 @@ int64_t misaligned_head(const void* y, int64_t n) {
 // -> 83-95%), 0.83-0.91x at one thread, but 1.07-1.23x with the copy at 50 GB/s: a third stream
 // (read-for-ownership) where memory is the bound, as on a machine with many threads, so not
 // taken. Blocks of 16 or 64 vectors computed into a buffer, then streamed: 1.02-1.21x (2026-12-07).
+// Streamed, each 1 KiB of y ending in one cache line of plain stores: with every line streamed,
+// the Zen 5 VM overlapped almost none of a loop's arithmetic with its memory traffic (tanh took a
+// copy's time plus its time in cache), and even a copy ran below the speed it reaches so. Against
+// main (359b0a7) in one process, alternating, both ways round, 64 Mi f32, min / median
+// (2026-12-07): 2 threads tanh 0.56-0.64x the time, gelu 0.55-0.69x, erf 0.56-0.65x, log1p
+// 0.54-0.63x, sigmoid, silu, mish, elu, softplus, exp 0.54-0.72x, their backwards 0.65-0.86x, the
+// copy (identity) 0.72-0.92x, relu 0.80-0.99x, add and mul even (0.92-1.10x); one thread tanh
+// 0.57-0.58x, gelu 0.61-0.65x, the copy 0.84-0.86x; AVX2 tanh and gelu 0.80-0.83x. The plain line
+// reads 1/16 of y. In a scratch loop: a dummy store to the stack in its place gained nothing, an
+// sfence there took 1.7x the time, a plain line per 512 B gained less (tanh 0.62-0.68x against
+// 0.54-0.59x), per 2 or 4 KiB anything between nothing and as much.
 template <class W, class Vector, class Partial>
 void run_vectors(typename W::T* y, int64_t n, bool stream, Vector&& vector, Partial&& partial) {
     constexpr int lanes = W::kLanes;
+    constexpr int plain_vectors = 64 / W::kBytes;  // one cache line
+    constexpr int group_vectors = 1024 / W::kBytes;
     int64_t i = 0;
     if (stream) {
         const int64_t head = misaligned_head<W>(y, n);
         if (head < lanes) {
             if (head > 0) partial(0, head), i = head;
+            for (; i + group_vectors * lanes <= n; i += group_vectors * lanes) {
+                for (int k = 0; k < group_vectors - plain_vectors; ++k) W::stream(y + i + k * lanes, vector(i + k * lanes));
+                for (int k = group_vectors - plain_vectors; k < group_vectors; ++k) W::store(y + i + k * lanes, vector(i + k * lanes));
+            }
             for (; i + lanes <= n; i += lanes) W::stream(y + i, vector(i));
             _mm_sfence();
         }
