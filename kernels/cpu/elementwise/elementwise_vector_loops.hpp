@@ -407,12 +407,14 @@ int64_t misaligned_head(const void* y, int64_t n) {
 // run's end it reads a line more, and never faults) measured even with the plain line (0.96-1.04x
 // both ways round; one thread beside a copying process 0.98-1.01x); against main, medians both ways
 // round: tanh 0.56-0.57x, gelu 0.62-0.67x, the other transcendental forwards 0.57-0.69x, backwards
-// 0.70-0.83x, the copy 0.78-0.87x, relu 0.87-0.98x, add and mul 0.93-1.03x. In a scratch loop: a
-// load or prefetchw of y's line 1 KiB ahead gained as much, a dummy store to the stack
-// nothing, an sfence each 1 KiB took 1.7x the time, a plain line per 512 B gained less (tanh
-// 0.62-0.68x against 0.54-0.59x), per 2 or 4 KiB between nothing and as much; y's offset from x
-// made no difference, nor did the 2-thread split (contiguous halves against the pool's interleaved
-// chunks: tanh 103-118% of the streamed copy's speed either way).
+// 0.70-0.83x, the copy 0.78-0.87x, relu 0.87-0.98x, add and mul 0.93-1.03x; with the VM's copy at
+// 35-48 GB/s the copy 0.80-0.91x, tanh 0.62-0.69x, relu and add even (min 0.83-1.04x, medians
+// noisier, mostly 0.98-1.06x). In a scratch loop: a load or prefetchw of y's line 1 KiB ahead
+// gained as much, a dummy store to the stack nothing, an sfence each 1 KiB took 1.7x the time, a
+// plain line per 512 B gained less (tanh 0.62-0.68x against 0.54-0.59x), per 2 or 4 KiB between
+// nothing and as much; y's offset from x made no difference, nor did the 2-thread split (contiguous
+// halves against the pool's interleaved chunks: tanh 103-118% of the streamed copy's speed either
+// way).
 template <class W, class Vector, class Partial>
 void run_vectors(typename W::T* y, int64_t n, bool stream, Vector&& vector, Partial&& partial) {
     constexpr int lanes = W::kLanes;
