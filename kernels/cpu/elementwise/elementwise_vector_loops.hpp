@@ -383,6 +383,8 @@ int64_t misaligned_head(const void* y, int64_t n) {
 // A software prefetch of the inputs 2 KiB ahead in the streamed loop took 0.98-1.00x the time
 // (64 Mi f32, 2 threads, Zen 5, 2026-12-07): the hardware prefetchers keep up; tanh's and exp's
 // with prefetches 1 or 4 KiB ahead into L1, 16 or 64 KiB into L2, 1.01-1.05x (one thread).
+// Prefetches of x into L2 in bursts of 16 lines each 1 KiB, 4, 8 or 16 KiB ahead: 1.02-1.19x the
+// time (2 threads; bursts of 64 lines 16 KiB ahead 1.27-1.36x; 2026-12-07, all lines streamed).
 // The transcendentals' streamed loops hardly overlap their arithmetic with memory (tanh takes a
 // copy's time plus most of its time in cache). Plain stores for their forwards (branch
 // wip/eltwise, 2138192) took 0.72-0.83x main's time on the Zen 5 VM at 2 threads with its copy at
@@ -390,14 +392,42 @@ int64_t misaligned_head(const void* y, int64_t n) {
 // -> 83-95%), 0.83-0.91x at one thread, but 1.07-1.23x with the copy at 50 GB/s: a third stream
 // (read-for-ownership) where memory is the bound, as on a machine with many threads, so not
 // taken. Blocks of 16 or 64 vectors computed into a buffer, then streamed: 1.02-1.21x (2026-12-07).
+// Streamed, with a prefetch of y's line 4 KiB ahead each 1 KiB: with only streaming stores the
+// Zen 5 VM overlapped almost none of a loop's arithmetic with its memory traffic (tanh took a
+// copy's time plus its time in cache), and even a copy ran below the speed it reaches so; what
+// helps is y's stream passing through the caches every 1 KiB. First taken as one plainly stored
+// line per 1 KiB (wip/eltwise fcf9402); against main (359b0a7) in one process, alternating, both
+// ways round, 64 Mi f32, min / median (2026-12-07): 2 threads tanh 0.56-0.64x the time, gelu
+// 0.55-0.69x, erf 0.56-0.65x, log1p 0.54-0.63x, sigmoid, silu, mish, elu, softplus, exp 0.54-0.72x,
+// their backwards 0.65-0.86x, the copy (identity) 0.72-0.92x, relu 0.80-0.99x, add and mul even;
+// one thread tanh 0.57-0.58x, gelu 0.61-0.65x, the copy 0.84-0.86x; AVX2 tanh and gelu 0.80-0.83x;
+// but with the VM's copy down to 50-54 GB/s relu took 1.12-1.15x (tanh, gelu, log1p 0.85-0.89x),
+// probably as a plain store commits only after its read for ownership, holding up the streamed
+// stores behind it. The prefetch (the same read of 1/16 of y, which no store waits for; past the
+// run's end it reads a line more, and never faults) measured even with the plain line (0.96-1.04x
+// both ways round; one thread beside a copying process 0.98-1.01x); against main, medians both ways
+// round: tanh 0.56-0.57x, gelu 0.62-0.67x, the other transcendental forwards 0.57-0.69x, backwards
+// 0.70-0.83x, the copy 0.78-0.87x, relu 0.87-0.98x, add and mul 0.93-1.03x; with the VM's copy at
+// 35-48 GB/s the copy 0.80-0.91x, tanh 0.62-0.69x, relu and add even (min 0.83-1.04x, medians
+// noisier, mostly 0.98-1.06x). In a scratch loop: a load or prefetchw of y's line 1 KiB ahead
+// gained as much, a dummy store to the stack nothing, an sfence each 1 KiB took 1.7x the time, a
+// plain line per 512 B gained less (tanh 0.62-0.68x against 0.54-0.59x), per 2 or 4 KiB between
+// nothing and as much; y's offset from x made no difference, nor did the 2-thread split (contiguous
+// halves against the pool's interleaved chunks: tanh 103-118% of the streamed copy's speed either
+// way).
 template <class W, class Vector, class Partial>
 void run_vectors(typename W::T* y, int64_t n, bool stream, Vector&& vector, Partial&& partial) {
     constexpr int lanes = W::kLanes;
+    constexpr int group_vectors = 1024 / W::kBytes;
     int64_t i = 0;
     if (stream) {
         const int64_t head = misaligned_head<W>(y, n);
         if (head < lanes) {
             if (head > 0) partial(0, head), i = head;
+            for (; i + group_vectors * lanes <= n; i += group_vectors * lanes) {
+                _mm_prefetch(reinterpret_cast<const char*>(y + i) + 4096, _MM_HINT_T0);
+                for (int k = 0; k < group_vectors; ++k) W::stream(y + i + k * lanes, vector(i + k * lanes));
+            }
             for (; i + lanes <= n; i += lanes) W::stream(y + i, vector(i));
             _mm_sfence();
         }

@@ -80,7 +80,8 @@ TEST_F(ElementwiseTest, UnaryFloatOpsMatchReference) {
         // Large enough to be split across the thread pool.
         check_unary_against_reference<float>(device_, MLN_UNARY_OP_SIGMOID, {301, 457}, true);
         check_unary_against_reference<float>(device_, MLN_UNARY_OP_GELU, {301, 457});
-        // Above kStreamingStoreBytes: non-temporal stores with an unaligned head.
+        // Above kStreamingStoreBytes: non-temporal stores with an unaligned head, each thread's run
+        // ending inside a 1 KiB group (run_vectors prefetches y once a group).
         check_unary_against_reference<float>(device_, MLN_UNARY_OP_TANH, {4200007}, true);
     }
 }
