@@ -234,7 +234,10 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
     // batches: 0.99-1.02x, swapped 0.99-1.01; 2026-12-07).
     if constexpr (kCopyB) {
         // The copy's end bounds the loop: no counter register (the strided form uses every other
-        // general register already).
+        // general register already). B from L3 stalls this loop on its loads (256^3: the first row
+        // tile per panel, 5-7% of the samples), yet prefetching both lines of B 16 steps ahead, or
+        // the copy's lines 8 steps ahead, measured even (256^3 and 784x256x128, --baseline, 61
+        // batches, 2 runs each way round, 0.98-1.02x; 2026-12-07).
         for (Scalar* const end = b_copy + kc * 2 * kLanes; b_copy != end; b_copy += 2 * kLanes) {
             _mm_prefetch(reinterpret_cast<const char*>(b + 8 * b_row_stride), _MM_HINT_T0);
             const Vector b_step[2] = {Isa::load(b), Isa::load(b + kLanes)};
@@ -289,7 +292,9 @@ void gemm_avx512_microkernel(int64_t kc, const typename Isa::Scalar* a, int64_t 
     // 8-row strip after the strip's tiles (R one sequential 8 KiB run, C still in L1) lost:
     // --baseline, 41 batches, 1.03-1.05x main's time, swapped 0.95-0.98 (2026-12-07). So did
     // loading its first 4 rows into registers 16 depth steps before the end (bias + ReLU +
-    // residual, 784x256x128 1.01-1.06x, swapped 0.98-1.01; 2026-12-07).
+    // residual, 784x256x128 1.01-1.06x, swapped 0.98-1.01; 2026-12-07). perf (cycles, 784x256x128
+    // fused): 6% of this kernel's samples fall on the residual's adds, 1% on the bias's, 1.5% on
+    // the stores, though no prefetch of the residual moved the time (2026-12-07).
     if (alpha != Scalar(1)) {  // x * 1 is x exactly (NaN, infinities and signed zeros included)
         const Vector alpha_vector = Isa::set1(alpha);
         MLN_UNROLL(16)
