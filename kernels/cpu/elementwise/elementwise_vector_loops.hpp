@@ -392,8 +392,8 @@ int64_t misaligned_head(const void* y, int64_t n) {
 // -> 83-95%), 0.83-0.91x at one thread, but 1.07-1.23x with the copy at 50 GB/s: a third stream
 // (read-for-ownership) where memory is the bound, as on a machine with many threads, so not
 // taken. Blocks of 16 or 64 vectors computed into a buffer, then streamed: 1.02-1.21x (2026-12-07).
-// Streamed, with a prefetch of y's line 4 KiB ahead each 1 KiB: with only streaming stores the
-// Zen 5 VM overlapped almost none of a loop's arithmetic with its memory traffic (tanh took a
+// Streamed, with a prefetch of y's line 4 KiB ahead each 1 KiB (prefetch_stream_ahead): with only
+// streaming stores the Zen 5 VM overlapped almost none of a loop's arithmetic with its memory traffic (tanh took a
 // copy's time plus its time in cache), and even a copy ran below the speed it reaches so; what
 // helps is y's stream passing through the caches every 1 KiB. First taken as one plainly stored
 // line per 1 KiB (wip/eltwise fcf9402); against main (359b0a7) in one process, alternating, both
@@ -418,14 +418,14 @@ int64_t misaligned_head(const void* y, int64_t n) {
 template <class W, class Vector, class Partial>
 void run_vectors(typename W::T* y, int64_t n, bool stream, Vector&& vector, Partial&& partial) {
     constexpr int lanes = W::kLanes;
-    constexpr int group_vectors = 1024 / W::kBytes;
+    constexpr int group_vectors = kStreamPrefetchEvery / W::kBytes;
     int64_t i = 0;
     if (stream) {
         const int64_t head = misaligned_head<W>(y, n);
         if (head < lanes) {
             if (head > 0) partial(0, head), i = head;
             for (; i + group_vectors * lanes <= n; i += group_vectors * lanes) {
-                _mm_prefetch(reinterpret_cast<const char*>(y + i) + 4096, _MM_HINT_T0);
+                prefetch_stream_ahead(y + i);
                 for (int k = 0; k < group_vectors; ++k) W::stream(y + i + k * lanes, vector(i + k * lanes));
             }
             for (; i + lanes <= n; i += lanes) W::stream(y + i, vector(i));
