@@ -157,7 +157,7 @@ using PointwiseSpreadsPlanes = bool (*)(const WindowGeometry& g);
 // tiles of B packed where it has enough panels (14x14 images read in place in blocks of
 // kInPlaceDepthBlockBytes instead), large images prefetching on every panel. kInPlace (AVX-512;
 // Zen 5, 48 KiB L1): depth blocks of kDepthBlockBytesAvx512 read in place, in L1 column chunks,
-// the next task's images streamed into L2 at batch 32.
+// the next task's images streamed into L2 at batch 32, the forward's tail columns once per task.
 enum class PointwiseFeed { kPackedTiles, kInPlace };
 
 template <class T>

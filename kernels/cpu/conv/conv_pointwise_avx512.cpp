@@ -49,6 +49,53 @@ struct Avx512FloatLanes : Avx512F32 {
         s = _mm512_add_ps(s, _mm512_permute_ps(s, 0xB1));
         _mm_storeu_ps(out, _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), s)));
     }
+    // PointwiseStripBody's 8 x 4 tail passes (kHasHalves): lanes [0, 8) from low, [8, 16) from
+    // high; masked, the first n of each half (n < 8), nothing else read.
+    static Reg load_halves(const float* low, const float* high) {
+        return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(low)), _mm256_loadu_ps(high), 1);
+    }
+    static Reg load_halves(const float* low, const float* high, int64_t n) {
+        const __mmask8 m = static_cast<__mmask8>((1u << n) - 1u);
+        return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_maskz_loadu_ps(m, low)), _mm256_maskz_loadu_ps(m, high), 1);
+    }
+    static Reg broadcast_half(const float* p) { return _mm512_broadcast_f32x8(_mm256_loadu_ps(p)); }
+    static Reg broadcast_half(const float* p, int64_t n) {
+        return _mm512_broadcast_f32x8(_mm256_maskz_loadu_ps(static_cast<__mmask8>((1u << n) - 1u), p));
+    }
+    // acc[p][j]: column j's partial sums of row 2 p (lanes [0, 8)) and 2 p + 1 (lanes [8, 16)).
+    // out[h] quarter r: row 4 h + r's four column sums. Per pair the columns' lanes are summed
+    // within each 128-bit quarter (unpacked 32-bit, then 64-bit), then two pairs' quarters.
+    static void sum_halves(const Reg (&acc)[4][4], Reg (&out)[2]) {
+        __m512 u[4];
+        for (int p = 0; p < 4; ++p) {
+            const __m512 t01 = _mm512_add_ps(_mm512_unpacklo_ps(acc[p][0], acc[p][1]), _mm512_unpackhi_ps(acc[p][0], acc[p][1]));
+            const __m512 t23 = _mm512_add_ps(_mm512_unpacklo_ps(acc[p][2], acc[p][3]), _mm512_unpackhi_ps(acc[p][2], acc[p][3]));
+            const __m512d d01 = _mm512_castps_pd(t01), d23 = _mm512_castps_pd(t23);
+            // Quarter q: the four columns' sums over lanes 4 q .. 4 q + 3.
+            u[p] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(d01, d23)), _mm512_castpd_ps(_mm512_unpackhi_pd(d01, d23)));
+        }
+        for (int h = 0; h < 2; ++h) {
+            out[h] = _mm512_add_ps(_mm512_shuffle_f32x4(u[2 * h], u[2 * h + 1], 0x88), _mm512_shuffle_f32x4(u[2 * h], u[2 * h + 1], 0xDD));
+        }
+    }
+    // Quarter r (r < n <= 4): p[r] in every lane; p[r * ld .. r * ld + 3]; stored there.
+    static Reg broadcast_quarters(const float* p, int64_t n) {
+        const __m512 v = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p);
+        return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3), v);
+    }
+    static Reg load_quarters(const float* p, int64_t ld, int64_t n) {
+        __m512 v = _mm512_zextps128_ps512(_mm_loadu_ps(p));
+        if (n > 1) v = _mm512_insertf32x4(v, _mm_loadu_ps(p + ld), 1);
+        if (n > 2) v = _mm512_insertf32x4(v, _mm_loadu_ps(p + 2 * ld), 2);
+        if (n > 3) v = _mm512_insertf32x4(v, _mm_loadu_ps(p + 3 * ld), 3);
+        return v;
+    }
+    static void store_quarters(float* p, int64_t ld, int64_t n, Reg v) {
+        _mm_storeu_ps(p, _mm512_castps512_ps128(v));
+        if (n > 1) _mm_storeu_ps(p + ld, _mm512_maskz_extractf32x4_ps(0xF, v, 1));
+        if (n > 2) _mm_storeu_ps(p + 2 * ld, _mm512_maskz_extractf32x4_ps(0xF, v, 2));
+        if (n > 3) _mm_storeu_ps(p + 3 * ld, _mm512_maskz_extractf32x4_ps(0xF, v, 3));
+    }
     // PointwiseStripBody's tail rows: c[i * ldc + j] = v[j][i] for i < rows, j < 4, a row's four
     // columns in one store (by 4 x 4 transposes in each 128-bit quarter).
     static void store_rows4(const Reg (&v)[4], float* c, int64_t ldc, int64_t rows) {

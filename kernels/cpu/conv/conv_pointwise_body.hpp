@@ -122,8 +122,12 @@ struct PointwiseStripBody {
     // columns, rows across the lanes.
     static constexpr int kDotTail = -1;
     static constexpr bool kPrefetchesStores = requires(T* p) { L::prefetch_store(p); };
+    // On a 64-byte boundary: the 8 x 4 tail passes' code moved the fused-dot-tail tile's start
+    // by 32 bytes mod 64 and ResNet-18's layer4 1x1/2 forward (its code and bits unchanged) took
+    // 1.013-1.025x main's time (swapped 0.973-0.982x); aligned 0.988-1.007x (swapped 0.986-1.021x),
+    // MobileNet-v2's pointwise forward and backward data even (Zen 5, batch 1, 1 thread).
     template <int R, int V, bool kMasked, bool kUnitRowStride, bool kPrefetch = false, int kTail = 0>
-    static void tile(const PointwiseStrip<T>& s, int64_t col, const Mask (&mask)[NV]) {
+    MLN_CODE_ALIGNED(64) static void tile(const PointwiseStrip<T>& s, int64_t col, const Mask (&mask)[NV]) {
         static_assert(R == MR || kTail != kDotTail);
         // Fields as locals first: the stores through c could alias s for all the compiler knows,
         // and would make it reload every flag after each store (a quarter of the instructions
@@ -496,6 +500,82 @@ struct PointwiseStripBody {
     // added) and finished as one (masked loads and stores per row): 14x14 forward at batch 1, 1
     // thread, 0.99-1.00x main's time both ways round; the tail's fixed costs per call remain.
     static constexpr bool kHasSum4 = requires(const Reg (&v)[4], T* out) { L::sum4(v, out); };
+
+    // Where L has the half-register ops (load_halves: two rows' width / 2 depth steps in one
+    // register, broadcast_half, sum_halves; and the quarter ops of the epilogue), the MR = 8 rows x
+    // 4 columns of a pass go as 4 pairs of rows x 4 columns: 16 accumulators, per width / 2 depth
+    // steps 4 broadcasts of B's halves, 4 registers of A's pairs and 16 FMAs, then 42 shuffles and
+    // adds leave each row's 4 sums in a 128-bit quarter, finished (bias, C, residual, ReLU as
+    // finish) and stored a row at a time. The sum4 passes took ~7% of MobileNet-v2's 64->384 @14
+    // forward at batch 1 (1 thread, Zen 5) for 2% of its FMAs: the loop 3.5%, reductions and the
+    // scalar finish 2.5%.
+    static constexpr bool kHasHalves = requires(const T* p, const Reg (&acc)[4][4], Reg (&out)[2], Reg v) {
+        L::load_halves(p, p);
+        L::load_halves(p, p, int64_t{});
+        L::broadcast_half(p);
+        L::broadcast_half(p, int64_t{});
+        L::sum_halves(acc, out);
+        L::broadcast_quarters(p, int64_t{});
+        L::load_quarters(p, int64_t{}, int64_t{});
+        L::store_quarters(static_cast<T*>(nullptr), int64_t{}, int64_t{}, v);
+    };
+
+    // Columns [col, col + 4) of the strip's rows (at most MR = 8; rows past `rows` repeat the last
+    // one and are not written), as kHasHalves says.
+    static void tail_columns_halves(const PointwiseStrip<T>& s, int64_t col) {
+        static_assert(MR == 8);
+        constexpr int64_t kHalf = kWidth / 2;
+        const int64_t rows = s.rows;
+        const T* a[MR];
+        MLN_UNROLL(8)
+        for (int i = 0; i < MR; ++i) a[i] = s.a + std::min<int64_t>(i, rows - 1) * s.a_row_stride;
+        const T* b[4];
+        MLN_UNROLL(4)
+        for (int j = 0; j < 4; ++j) b[j] = s.b + (col + j) * s.b_row_stride;
+        Reg acc[4][4];
+        MLN_UNROLL(4)
+        for (int p = 0; p < 4; ++p) {
+            MLN_UNROLL(4)
+            for (int j = 0; j < 4; ++j) acc[p][j] = L::zero();
+        }
+        auto step = [&]<bool kMasked>(int64_t k, int64_t n) {
+            Reg bv[4];
+            MLN_UNROLL(4)
+            for (int j = 0; j < 4; ++j) bv[j] = kMasked ? L::broadcast_half(b[j] + k, n) : L::broadcast_half(b[j] + k);
+            MLN_UNROLL(4)
+            for (int p = 0; p < 4; ++p) {
+                const Reg av = kMasked ? L::load_halves(a[2 * p] + k, a[2 * p + 1] + k, n)
+                                       : L::load_halves(a[2 * p] + k, a[2 * p + 1] + k);
+                MLN_UNROLL(4)
+                for (int j = 0; j < 4; ++j) acc[p][j] = L::fmadd(av, bv[j], acc[p][j]);
+            }
+        };
+        const int64_t depth = s.depth;
+        int64_t k = 0;
+        for (; k + kHalf <= depth; k += kHalf) step.template operator()<false>(k, kHalf);
+        if (k < depth) step.template operator()<true>(k, depth - k);
+        Reg sums[2];
+        L::sum_halves(acc, sums);
+        // Fields as locals: the stores through c could alias s (as in tile).
+        T* const c = s.c + col;
+        const int64_t ldc = s.ldc;
+        const T* const bias = s.bias;
+        const T* const residual = s.residual != nullptr ? s.residual + col : nullptr;
+        const bool accumulate = s.accumulate;
+        const bool relu = s.relu;
+        MLN_UNROLL(2)
+        for (int h = 0; h < 2; ++h) {
+            const int64_t n = std::min<int64_t>(4, rows - 4 * h);
+            if (n <= 0) break;
+            // As finish: (bias + C) + sum + residual, then ReLU (NaN comes through).
+            Reg value = bias != nullptr ? L::broadcast_quarters(bias + 4 * h, n) : L::zero();
+            if (accumulate) value = L::add(value, L::load_quarters(c + 4 * h * ldc, ldc, n));
+            value = L::add(value, sums[h]);
+            if (residual != nullptr) value = L::add(value, L::load_quarters(residual + 4 * h * ldc, ldc, n));
+            if (relu) value = L::relu(value);
+            L::store_quarters(c + 4 * h * ldc, ldc, n, value);
+        }
+    }
     static constexpr int kSum4Rows = 4;
     static constexpr int kTailColumns = 2;
 
@@ -597,7 +677,9 @@ struct PointwiseStripBody {
             rows.residual = s.residual != nullptr ? s.residual + row * s.ldc : nullptr;
             rows.rows = std::min<int64_t>(MR, s.rows - row);
             int64_t col = 0;
-            if constexpr (kHasSum4) {
+            if constexpr (kHasHalves) {
+                for (; col + 4 <= s.cols; col += 4) tail_columns_halves(rows, col);
+            } else if constexpr (kHasSum4) {
                 for (; col + 4 <= s.cols; col += 4) {
                     for (int64_t r = 0; r < rows.rows; r += kSum4Rows) tail_columns<kSum4Rows, 4>(rows, r, col);
                 }

@@ -456,7 +456,10 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // positions). The tail kernel (positions mod a register's lanes at most a quarter of them: 49,
 // 196, 2 and 323 positions at AVX-512 f32, 49 at every vector ISA): forward on full and edge
 // panels (13 and 20 rows; 196 positions 37 deep into 22 rows, batch 1: four columns per pass
-// over 4 rows at a time, the edge panel's 6 rows a full and a partial pass), backward data with rows across lanes (530, 300, 20, 12 rows: full
+// over 4 rows at a time, the edge panel's 6 rows a full and a partial pass; AVX-512 f32's 8 x 4
+// passes of two rows' halves, 37 deep a masked last half, once per task over its panels; 1600
+// deep into 13 rows, two depth blocks: per panel, C accumulated; 2 groups of 9 deep into 13
+// rows: the per-task pass per group), backward data with rows across lanes (530, 300, 20, 12 rows: full
 // and masked registers; AVX-512 f32 stores each row's four columns at once), 530 deep (two passes over C), stride 2 (49 gathered positions), groups;
 // an image of 2 positions is all tail. Strided forward on several threads gathers per task:
 // 31 x 23 outputs (position blocks that start inside an output row) and 3-d stride 2 (runs that
@@ -556,6 +559,8 @@ std::vector<ConvCase> pointwise_cases() {
         {{1, 16, 32, 32}, 19, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 8, 48, 32}, 12, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 24, 26, 4}, 17, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 1600, 14, 14}, 13, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{1, 18, 14, 14}, 26, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 2},
     };
 }
 
