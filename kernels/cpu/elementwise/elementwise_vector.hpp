@@ -40,6 +40,11 @@ constexpr double kSoftplusMaxUlp = 2.5;
 // The mish kernel (elementwise_vector_loops.hpp VecMish) where its result is normal (x >= -87):
 // 4.12 measured.
 constexpr double kMishMaxUlp = 4.5;
+// The GELU tanh-form kernel (elementwise_vector_loops.hpp VecGeluTanh: x / (1 + e^-2u)): 2.49
+// measured for x >= -1; below, where 2u's rounding is multiplied by |2u| in e^-2u, 2.33 (|2u| + 1)
+// measured down to x = -10; below -10.06 the result is -0 where the exact one is above -3e-38.
+constexpr double kGeluTanhMaxUlp = 3.0;
+constexpr double kGeluTanhPerTwiceInnerMaxUlp = 2.5;
 
 #if defined(MYELIN_X86_64_KERNELS)
 UnaryKernelF32 unary_avx2_f32(mln_unary_op op);

@@ -169,25 +169,32 @@ struct VecGelu {
         }
     }
 };
-// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+// 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), as x sigmoid(2u) = x / (1 + e^-2u):
+// one exp and a divide in place of tanh (forward 0.64-0.80x the time at AVX-512, 0.45-0.48x at
+// AVX2; backward 0.78-0.87x, 0.56-0.60x; in cache and at 64 Mi, Zen 5, 2026-12-07), with relative
+// accuracy where 1 + tanh lost every digit by x = -6 (kGeluTanhMaxUlp). Where e^-2u overflows (x <
+// -10.06) the result is -0 where the exact one is above -3e-38, as the scalar op's tanh = -1;
+// x = -inf gives -inf / inf = NaN as its -inf 0. Derivative s + x s (1 - s) 2u', s = sigmoid(2u).
 struct VecGeluTanh {
     static constexpr bool kGradFromY = false;
     template <class W>
-    MLN_ALWAYS_INLINE static auto inner(typename W::V x) {
-        const auto x3 = W::mul(W::mul(x, x), x);
-        return W::mul(W::set1(0.79788456080286536f), W::fmadd(W::set1(0.044715f), x3, x));
+    MLN_ALWAYS_INLINE static auto one_plus_exp_of_minus_twice_inner(typename W::V x, typename W::V xx) {
+        const auto minus_twice_inner = W::mul(x, W::fmadd(W::set1(static_cast<float>(-2 * 0.79788456080286536 * 0.044715)), xx,
+                                                          W::set1(-2 * 0.79788456080286536f)));
+        return W::add(W::set1(1.0f), vmath::exp<W>(minus_twice_inner));
     }
     template <class W>
     MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) {
-        return W::mul(W::mul(W::set1(0.5f), x), W::add(W::set1(1.0f), vmath::tanh<W>(inner<W>(x))));
+        return W::div(x, one_plus_exp_of_minus_twice_inner<W>(x, W::mul(x, x)));
     }
     template <class W>
     MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) {
-        const auto t = vmath::tanh<W>(inner<W>(x));
         const auto one = W::set1(1.0f);
-        const auto dinner = W::mul(W::set1(0.79788456080286536f), W::fmadd(W::set1(3 * 0.044715f), W::mul(x, x), one));
-        const auto half = W::set1(0.5f);
-        return W::fmadd(W::mul(W::mul(half, x), W::fnmadd(t, t, one)), dinner, W::mul(half, W::add(one, t)));
+        const auto xx = W::mul(x, x);
+        const auto s = W::div(one, one_plus_exp_of_minus_twice_inner<W>(x, xx));
+        const auto twice_dinner = W::fmadd(W::set1(static_cast<float>(2 * 0.79788456080286536 * 3 * 0.044715)), xx,
+                                           W::set1(2 * 0.79788456080286536f));
+        return W::fmadd(W::mul(W::mul(x, s), W::sub(one, s)), twice_dinner, s);
     }
 };
 // SiLU: x sigmoid(x); derivative s (1 + x (1 - s)).
