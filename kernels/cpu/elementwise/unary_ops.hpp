@@ -20,6 +20,7 @@
 #include "core/names.hpp"
 #include "core/text.hpp"
 #include "kernels/cpu/common/element_types.hpp"
+#include "kernels/cpu/elementwise/activation_constants.hpp"
 
 namespace mln::kernels {
 
@@ -44,14 +45,6 @@ template <class T>
 T stable_softplus(T x) {
     return std::fmax(x, T(0)) + std::log1p(std::exp(-std::fabs(x)));
 }
-
-constexpr double kSqrt2OverPi = 0.79788456080286535588;   // sqrt(2 / pi)
-constexpr double kInvSqrt2 = 0.70710678118654752440;       // 1 / sqrt(2)
-constexpr double kInvSqrt2Pi = 0.39894228040143267794;     // 1 / sqrt(2 pi)
-constexpr double kTwoOverSqrtPi = 1.12837916709551257390;  // 2 / sqrt(pi)
-constexpr double kGeluTanhCubic = 0.044715;
-constexpr double kSeluAlpha = 1.67326324235437728482;
-constexpr double kSeluLambda = 1.05070098735548049342;
 }  // namespace detail
 
 // Supports every float type; the common case.
