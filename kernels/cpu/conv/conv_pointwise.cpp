@@ -172,7 +172,11 @@ constexpr int64_t kStreamL2Bytes = 896 << 10;
 // swapped). A synthetic test of the same 8-row, 3-line tile stores of 51 MB measured 0.7 ms by
 // non-temporal stores against 1.2 ms plain with prefetchw: the cause of the loss was not found.
 // Each tile fetching the next tile's lines for writing instead (its own too at the strip's
-// start): 32->16 1.00-1.01x (9 rounds, twice).
+// start): 32->16 1.00-1.01x (9 rounds, twice). Once more with the streamed stores' own prefetch
+// (prefetch_stream_ahead_at_block before each register, no prefetchw, an sfence per task; batch
+// 32, 2 threads, both ways round, 7-9 rounds, three runs on the idle machine, medians): 32->16
+// 0.92-1.05x the time and main 1.01-1.04x of it swapped, 16->96 @112 1.01-1.09x (0.96-0.97x),
+// 96->24 and 144->24 @56 0.96-1.08x (0.96-1.06x): no consistent gain, not taken (2026-12-07).
 constexpr int64_t kStorePrefetchBytes = int64_t{8} << 20;
 // Below AVX-512, on images of at least kEveryPanelPrefetchPositions positions, tasks of at least
 // kEveryPanelPrefetchPanels row panels over a depth block of at most kEveryPanelPrefetchDepth
