@@ -567,8 +567,7 @@ void conv_depthwise_3x3_backward_filter_avx512(const float* x, const float* dy, 
     const std::vector<Stride2FilterLanes>& lanes = stride2_filter_lanes(columns, g.out[2], g.in[2], aligned);
     if (columns.size() == 1) {
         if (images <= kStride2FilterBandsMaxImages) {
-            if (g.in[1] == 28 && g.in[2] == 28 && g.pad_begin[1] == 1 && g.pad_begin[2] == 1 && g.out[1] == 14 &&
-                g.out[2] == 14) {
+            if (depthwise_filter::stride2_square_plane_at_pad1(g, 28)) {
                 return stride2_one_strip_filter_sums<true, 28>(x, dy, g, layout, channels, images, columns[0],
                                                                lanes[0], dw);
             }

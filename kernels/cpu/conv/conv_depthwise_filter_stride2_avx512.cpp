@@ -288,10 +288,7 @@ bool stride2_pair_filter_fits(const WindowGeometry& g) {
 void stride2_pair_filter_sums_avx512(const float* x, const float* dy, const WindowGeometry& g,
                                      const FilterSumsLayout& l, int64_t channels, int64_t images, float* dw) {
     const Stride2PairPlane plane(g);
-    if (plane.in_rows == 14 && plane.in_width == 14 && plane.pad_h == 1 && plane.pad_w == 1 && plane.out_rows == 7 &&
-        plane.out_width == 7) {
-        return pair_channel_sums<14>(x, dy, l, channels, images, plane, dw);
-    }
+    if (stride2_square_plane_at_pad1(g, 14)) return pair_channel_sums<14>(x, dy, l, channels, images, plane, dw);
     pair_channel_sums(x, dy, l, channels, images, plane, dw);
 }
 
