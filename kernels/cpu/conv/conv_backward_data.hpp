@@ -716,10 +716,11 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
     struct Phase {
         const PhaseAxis* axis[3];
         int64_t size, taps, filter_offset, result_offset;  // result offset per image
-        // Its forward's w^T panels packed from w (pack_phase_panels) at panels_at, block_depth
-        // rows a block; its filters gathered otherwise (from_w false).
+        // Its forward's w^T panels packed from w (pack_phase_panels) at panels_at, in
+        // panel_source's layout; its filters gathered otherwise (from_w false).
         bool from_w = false;
-        int64_t panels_at = 0, block_depth = 0;
+        int64_t panels_at = 0;
+        implicit_gemm::transposed::FilterSource panel_source{};
     };
     std::vector<Phase> phase_list(static_cast<size_t>(phases));
     const int64_t group_channels = a.channels / a.groups, group_out_channels = a.out_channels / a.groups;
@@ -887,16 +888,16 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
                         implicit_gemm::forward_form<float>(f) == implicit_gemm::ForwardForm::kTransposed;
             gather = gather || (!fused && !ph.from_w);
             if (ph.from_w) {
-                const implicit_gemm::transposed::FilterSource source{nullptr, a.out_channels * ph.taps, 0, a.channels,
-                                                                     implicit_gemm::transposed::depth_block_unit(f.geometry)};
-                ph.block_depth = implicit_gemm::transposed::block_depth_of(0, source.depth, source.block_unit);
+                const implicit_gemm::transposed::FilterSource& source = ph.panel_source =
+                    {nullptr, a.out_channels * ph.taps, 0, a.channels, implicit_gemm::transposed::depth_block_unit(f.geometry)};
                 ph.panels_at = panels_size;
                 panels_size += round_up(implicit_gemm::transposed::packed_panels_size(source), implicit_gemm::kAlignElements<float>);
                 for (int64_t t = 0; t < ph.taps; ++t) {
                     panel_phase[static_cast<size_t>(k[t])] = static_cast<int64_t>(panel_phases.size());
                     panel_tap[static_cast<size_t>(k[t])] = t;
                 }
-                panel_phases.push_back(PhasePanels{nullptr, ph.taps, ph.block_depth});
+                panel_phases.push_back(PhasePanels{
+                    nullptr, ph.taps, implicit_gemm::transposed::block_depth_of(0, source.depth, source.block_unit)});
             }
             k += ph.taps;
         }
@@ -1001,9 +1002,7 @@ bool conv_backward_data_polyphase(const ConvArgs& a, Forward&& forward) {
             if constexpr (std::is_same_v<T, float>) {
                 if (ph.from_w) {
                     const ConvArgs f = phase_forward(ph, n0, images, nullptr, phase_results);
-                    implicit_gemm::transposed::conv_forward<float>(
-                        f, {nullptr, a.out_channels * ph.taps, 0, a.channels, implicit_gemm::transposed::depth_block_unit(f.geometry)},
-                        panels + ph.panels_at);
+                    implicit_gemm::transposed::conv_forward<float>(f, ph.panel_source, panels + ph.panels_at);
                     continue;
                 }
             }
