@@ -376,6 +376,39 @@ struct VecCeil : PiecewiseConstantDerivative {
 struct VecRound : PiecewiseConstantDerivative {
     template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return W::round_nearest(x); }
 };
+// 1 or -1 by x's sign; keeps 0, -0 and NaN (the compares are false there).
+struct VecSign : PiecewiseConstantDerivative {
+    template <class W>
+    MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) {
+        return W::select(W::gt(x, W::zero()), W::set1(1.0f), W::select(W::lt(x, W::zero()), W::set1(-1.0f), x));
+    }
+};
+// Outside [-alpha, alpha] x shifted by beta towards 0, inside 0; NaN stays NaN.
+struct VecShrink {
+    static constexpr bool kGradFromY = false;
+    template <class W>
+    MLN_ALWAYS_INLINE static auto apply(const Params<W>& p, typename W::V x) {
+        const auto inside = vmath::nan_passthrough<W>(x, W::zero());
+        return W::select(W::lt(x, W::neg(p.alpha)), W::add(x, p.beta), W::select(W::gt(x, p.alpha), W::sub(x, p.beta), inside));
+    }
+    template <class W>
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>& p, typename W::V x) {
+        const auto one = W::set1(1.0f);
+        return W::select(W::lt(x, W::neg(p.alpha)), one, W::select(W::gt(x, p.alpha), one, vmath::nan_passthrough<W>(x, W::zero())));
+    }
+};
+// x where x > alpha, else 0; NaN stays NaN.
+struct VecThresholdedRelu {
+    static constexpr bool kGradFromY = false;
+    template <class W>
+    MLN_ALWAYS_INLINE static auto apply(const Params<W>& p, typename W::V x) {
+        return W::select(W::gt(x, p.alpha), x, vmath::nan_passthrough<W>(x, W::zero()));
+    }
+    template <class W>
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>& p, typename W::V x) {
+        return W::select(W::gt(x, p.alpha), W::set1(1.0f), vmath::nan_passthrough<W>(x, W::zero()));
+    }
+};
 
 // Elements before y + result is vector-aligned (all of n if y is not element-aligned).
 template <class W>
@@ -531,6 +564,9 @@ UnaryKernels<W> unary_kernels(mln_unary_op op) {
         case MLN_UNARY_OP_CELU: return kernels_of<VecCelu, W>();
         case MLN_UNARY_OP_SOFTPLUS: return kernels_of<VecSoftplus, W>();
         case MLN_UNARY_OP_MISH: return kernels_of<VecMish, W>();
+        case MLN_UNARY_OP_SIGN: return kernels_of<VecSign, W>();
+        case MLN_UNARY_OP_SHRINK: return kernels_of<VecShrink, W>();
+        case MLN_UNARY_OP_THRESHOLDED_RELU: return kernels_of<VecThresholdedRelu, W>();
         default: return {};
     }
 }

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <type_traits>
 #include <limits>
@@ -207,6 +208,34 @@ TEST_F(ElementwiseTest, RoundingOpsAndSign) {
     EXPECT_EQ(i.at(0), -1);
     EXPECT_EQ(i.at(1), 0);
     EXPECT_EQ(i.at(2), 1);
+}
+
+// The vector kernels of the piecewise ops give the scalar definitions' values at their edges:
+// the thresholds themselves, signed zeros, infinities and NaN (runs of 23: a vector body and tail).
+TEST_F(ElementwiseTest, PiecewiseOpsAtTheirEdgesMatchScalar) {
+    const float edges[] = {-INFINITY, -1.5f, -0.5f, -0.4999f, -0.0f, 0.0f, 0.5f, 0.5001f, 2.0f, INFINITY, NAN};
+    HostTensor<float> x({23});
+    for (int64_t i = 0; i < x.count(); ++i) x.at(i) = edges[static_cast<size_t>(i) % std::size(edges)];
+    for (mln_unary_op op : {MLN_UNARY_OP_SIGN, MLN_UNARY_OP_SHRINK, MLN_UNARY_OP_THRESHOLDED_RELU}) {
+        HostTensor<float> want({23});
+        {
+            ScopedIsa scalar(MLN_ISA_SCALAR);
+            ASSERT_EQ(mln_unary(device_, op, 0.5, 0.25, x.desc(), want.desc()), MLN_STATUS_OK) << mln_last_error();
+        }
+        for (mln_isa isa : available_isas()) {
+            ScopedIsa scoped(isa);
+            HostTensor<float> y({23});
+            ASSERT_EQ(mln_unary(device_, op, 0.5, 0.25, x.desc(), y.desc()), MLN_STATUS_OK) << mln_last_error();
+            for (int64_t i = 0; i < y.count(); ++i) {
+                if (std::isnan(want.at(i))) {
+                    EXPECT_TRUE(std::isnan(y.at(i))) << unary_op_name(op) << " isa " << isa << " at " << x.at(i);
+                } else {
+                    EXPECT_EQ(std::bit_cast<uint32_t>(y.at(i)), std::bit_cast<uint32_t>(want.at(i)))
+                        << unary_op_name(op) << " isa " << isa << " at " << x.at(i) << ": " << y.at(i) << " vs " << want.at(i);
+                }
+            }
+        }
+    }
 }
 
 TEST_F(ElementwiseTest, UnaryIntegerOpsMatchReference) {
