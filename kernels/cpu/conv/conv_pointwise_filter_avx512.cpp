@@ -616,8 +616,8 @@ void gather_stride2_columns_avx512(const float* x, int64_t depth, int64_t channe
     // machine, 2026-12-08: 0.86-0.99x the time, mostly 0.91-0.95x (swapped, main 1.04-1.12x of
     // it), prepared 0.91-0.94x (swapped 1.16-1.18x); batch 1, 2 threads, even. In this order
     // without the prefetch 1.02-1.15x, prefetching two rows ahead 1.03x; 128->256 (28 floats
-    // skipped) in this order 1.01-1.09x; channel after channel prefetching 4 or 8 rows ahead
-    // 1.0-1.04x.
+    // skipped) in this order 1.01-1.09x, with the prefetch even (0.97-1.05x, both ways round);
+    // channel after channel prefetching 4 or 8 rows ahead 1.0-1.04x.
     if (row_step - 2 * count >= kInterleavedMinSkip) {
         int64_t o = first_row, w = first_w;
         for (int64_t j = 0; j < n;) {
