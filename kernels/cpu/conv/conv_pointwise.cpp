@@ -604,6 +604,12 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
         }
         return q0;
     };
+    // Lost, 2026-12-08 (ResNet-18's 1x1/2 forward at batch 32, 2 threads, one way round, 7-9
+    // rounds, loaded machine): the strided forward streaming the even rows of x its next task's
+    // gather reads (the gather 30% of layer2's samples, 14% of layer3's, waiting on x): the gather's
+    // samples 0.67x, the tiles' 1.10x; layer2 1.09-1.25x the time, layer3 1.03-1.12x; at a quarter
+    // of the rows 1.07x / 1.02x, one prefetch every 2 or 4 steps 1.09-1.16x, by prefetcht0, t2 or nta
+    // 1.08-1.24x.
     const bool stream_next = in_place_feed && p.prefetch_b && split.blocks.count == 1 &&
                              p.strided_b == nullptr &&
                              p.images * p.depth * p.positions * static_cast<int64_t>(sizeof(T)) >= kForwardPrefetchBytes;

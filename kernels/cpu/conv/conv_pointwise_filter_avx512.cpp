@@ -579,27 +579,63 @@ void gather_stride2_columns_avx512(const float* x, int64_t depth, int64_t channe
     const int64_t x_floats = depth * channel_stride;
     const int64_t first_row = q0 / count, first_w = q0 % count;
     const int64_t end = (depth - 1) * to_stride + n;
-    for (int64_t k = 0; k < depth; ++k) {
+    // Channel k's run of outputs [j, j + run) from row o, column w on, whole stores inside `limit`
+    // (of channel k's row of `to`): the extra outputs land where later runs write. kPrefetch:
+    // each piece's inputs a row further on (the channel's next row) fetched into L1.
+    auto gather_run = [&]<bool kPrefetch>(int64_t k, int64_t o, int64_t w, int64_t j, int64_t run,
+                                          int64_t limit) MLN_LAMBDA_ALWAYS_INLINE {
         float* out = to + k * to_stride;
+        const int64_t row = k * channel_stride + o * row_step + 2 * w;
+        for (int64_t piece = 0; piece < run; piece += kLanes) {
+            const int64_t outputs = std::min(kLanes, run - piece);
+            const int64_t at = row + 2 * piece;
+            if constexpr (kPrefetch) {
+                if (at + row_step < x_floats) {
+                    const float* ahead = x + at + row_step;
+                    _mm_prefetch(reinterpret_cast<const char*>(ahead), _MM_HINT_T0);
+                    _mm_prefetch(reinterpret_cast<const char*>(ahead + kLanes), _MM_HINT_T0);
+                }
+            }
+            // Whole loads inside x, as the row gather's. Lost: a run's last piece masked where
+            // its whole loads reach a line past its inputs (batch 32, 2 threads: 7-output rows
+            // 1.13-1.20x the time, 28-output rows even).
+            const __m512 v = stride2_piece(x + at, at + 2 * kLanes <= x_floats, stride2_piece_masks(outputs));
+            if (j + piece + kLanes <= limit) {
+                _mm512_storeu_ps(out + j + piece, v);
+            } else {
+                _mm512_mask_storeu_ps(out + j + piece, static_cast<__mmask16>((1u << outputs) - 1), v);
+            }
+        }
+    };
+    // Where the skipped rows span kInterleavedMinSkip: row by row across the channels, as the row
+    // gather, each piece prefetching its channel's next row (the hardware prefetcher, which
+    // walking a channel's rows in order also fetched the skipped lines, no longer follows). A
+    // channel's later runs are written after its earlier ones, but the next channel's first run
+    // before: a run's whole stores stay inside its channel's row. ResNet-18's 64->128 1x1/2
+    // forward (x 56x56), batch 32, 2 threads, same-process A/B against main, 5-9 rounds, loaded
+    // machine, 2026-12-08: 0.86-0.99x the time, mostly 0.91-0.95x (swapped, main 1.04-1.12x of
+    // it), prepared 0.91-0.94x (swapped 1.16-1.18x); batch 1, 2 threads, even. In this order
+    // without the prefetch 1.02-1.15x, prefetching two rows ahead 1.03x; 128->256 (28 floats
+    // skipped) in this order 1.01-1.09x, with the prefetch even (0.97-1.05x, both ways round);
+    // channel after channel prefetching 4 or 8 rows ahead 1.0-1.04x.
+    if (row_step - 2 * count >= kInterleavedMinSkip) {
         int64_t o = first_row, w = first_w;
         for (int64_t j = 0; j < n;) {
             const int64_t run = std::min(count - w, n - j);
-            const int64_t row = k * channel_stride + o * row_step + 2 * w;
-            for (int64_t piece = 0; piece < run; piece += kLanes) {
-                const int64_t outputs = std::min(kLanes, run - piece);
-                const int64_t at = row + 2 * piece;
-                // Whole loads inside x, as the row gather's. Lost: a run's last piece masked where
-                // its whole loads reach a line past its inputs (batch 32, 2 threads: 7-output rows
-                // 1.13-1.20x the time, 28-output rows even).
-                const __m512 v = stride2_piece(x + at, at + 2 * kLanes <= x_floats, stride2_piece_masks(outputs));
-                // Whole stores inside to's last row's end: the extra outputs land where later
-                // pieces write (or between to's rows).
-                if (k * to_stride + j + piece + kLanes <= end) {
-                    _mm512_storeu_ps(out + j + piece, v);
-                } else {
-                    _mm512_mask_storeu_ps(out + j + piece, static_cast<__mmask16>((1u << outputs) - 1), v);
-                }
-            }
+            for (int64_t k = 0; k < depth; ++k) gather_run.template operator()<true>(k, o, w, j, run, n);
+            j += run;
+            w = 0;
+            ++o;
+        }
+        return;
+    }
+    for (int64_t k = 0; k < depth; ++k) {
+        int64_t o = first_row, w = first_w;
+        for (int64_t j = 0; j < n;) {
+            const int64_t run = std::min(count - w, n - j);
+            // Whole stores inside to's last row's end: the extra outputs land where later pieces
+            // write (or between to's rows).
+            gather_run.template operator()<false>(k, o, w, j, run, end - k * to_stride);
             j += run;
             w = 0;
             ++o;

@@ -464,7 +464,9 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // an image of 2 positions is all tail. Strided forward on several threads gathers per task:
 // 31 x 23 outputs (position blocks that start inside an output row) and 3-d stride 2 (runs that
 // cross a plane), 2 images of 6 x 4 at stride 2 (6 positions 5 deep: the AVX-512 row gather's
-// whole stores stop at the block's end). Task splits (split_tasks): position blocks on whole tiles of about equal
+// whole stores stop at the block's end); at AVX-512 rows whose skipped rows span 32+ floats (45 to
+// 58 wide) row by row across the channels, whole stores stopping at each channel's row end, the
+// last row's prefetch inside x. Task splits (split_tasks): position blocks on whole tiles of about equal
 // registers where the L2 budget takes two (196 positions 800 deep; 400 deep, 2 images: one
 // block each, the image under kImageBlockBytes, one image a task) or the pool more (784
 // positions at 2 and 3 threads, the last block ending in a one-register tile), images in uneven
