@@ -543,6 +543,9 @@ constexpr int64_t kOneStripPrefetchBytes = int64_t{4} << 10;
 // (store_channel_sums<1>, filter_sums_by_channel_groups's LastImageStores; a second instance of
 // the strip for the last image) instead of the group's reduction: dw192/2 @ 28 1.32-1.4x the time
 // at batch 1 (one thread, same-process A/B both ways round, 2026-12-07).
+// Every channel reading the first channel's planes (all in L1; wrong sums, for the measure):
+// dw192/2 @ 28 at batch 1 0.62-0.72x the time on a loaded machine (2026-12-08), so the rows
+// wait on L2 about a third of the time, their arithmetic (about 120 cycles a channel) the rest.
 // FixedIn: stride2_filter_strip's.
 template <bool FewImages, int64_t FixedIn = 0>
 MLN_NOINLINE void stride2_one_strip_filter_sums(const float* x, const float* dy, const WindowGeometry& g,
