@@ -204,8 +204,8 @@ constexpr int64_t kRowOrderPrefetchBytes = int64_t{2} << 10;
 // output row's top (rows of up to kRowOrderMaxColumns registers, the splits and dy on the stack).
 // Against stride2_filter_sums_by_rows (three source rows register by register, the top one
 // loaded again, 8 KiB prefetches), dw96/2 @ 112 (Zen 5, same-process A/B both ways round, a
-// loaded machine, 2026-12-08): batch 32 on two threads 0.86-0.88x the time (swapped
-// 1.11-1.15x), on one 0.87x, batch 16 0.92x, batch 8 even (1.01x). Prefetching 1 KiB ahead
+// loaded machine, 2026-12-08): batch 32 on two threads 0.85-0.88x the time (swapped
+// 1.11-1.21x), on one 0.87x, batch 16 0.92x, batch 8 even (1.01x). Prefetching 1 KiB ahead
 // 0.89-0.94x, 3 KiB 0.85-0.94x, 4 KiB 0.92-0.98x, dy's 8 KiB ahead even with by rows (1.0-1.03x),
 // none 1.8x slower. By rows with 4 or 6 KiB, or dy's prefetch 2 or 16 KiB ahead: within noise of
 // 8 KiB (0.97-1.04x); prefetcht1 1.06-1.38x, prefetcht2 1.17-1.25x, prefetchnta 1.02-1.04x,
