@@ -144,7 +144,8 @@ inline void stride2_tap_products(const RowTaps& t, const Stride2Dy& dy, const St
 }
 
 // acc[tap] += dy . the source at the tap over one plane at stride 2 x 2, output rows outermost:
-// the forward's even/odd split of 32 source columns per register of dy. Filter rows go in a
+// the forward's even/odd split of 32 source columns per register of dy. Rows of more than
+// kRowOrderMaxColumns registers of outputs (stride2_filter_sums_in_row_order takes the others). Filter rows go in a
 // loop of constant bounds (a missing one skipped), so the nine sums stay in registers: indexed
 // by a row list's entries they went through memory and ran slower than the channel-blocked
 // kernel. Splitting each source row once into even and odd columns (a per-thread buffer in L1,
@@ -189,6 +190,92 @@ void stride2_filter_sums_by_rows(const float* x, const float* dy, const WindowGe
             }
         }
     }
+    for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
+}
+
+// stride2_filter_sums_in_row_order's rows: registers of outputs at most (64 outputs a row).
+constexpr int64_t kRowOrderMaxColumns = 4;
+// Its prefetch distance, for the two source rows and the dy row each output row reads first.
+constexpr int64_t kRowOrderPrefetchBytes = int64_t{2} << 10;
+
+// acc[tap] += dy . the source at the tap over one plane at stride 2 x 2, output rows outermost,
+// reading the plane in memory order: each output row loads its dy row, then its middle source
+// row whole, then its bottom row whole, whose split (stride2_filter_taps) it keeps for the next
+// output row's top (rows of up to kRowOrderMaxColumns registers, the splits and dy on the stack).
+// Against stride2_filter_sums_by_rows (three source rows register by register, the top one
+// loaded again, 8 KiB prefetches), dw96/2 @ 112 (Zen 5, same-process A/B both ways round, a
+// loaded machine, 2026-12-08): batch 32 on two threads 0.85-0.88x the time (swapped
+// 1.11-1.21x), on one 0.87x, batch 16 0.92x, batch 8 even (1.01x). Prefetching 1 KiB ahead
+// 0.89-0.94x, 3 KiB 0.85-0.94x, 4 KiB 0.92-0.98x, dy's 8 KiB ahead even with by rows (1.0-1.03x),
+// none 1.8x slower. By rows with 4 or 6 KiB, or dy's prefetch 2 or 16 KiB ahead: within noise of
+// 8 KiB (0.97-1.04x); prefetcht1 1.06-1.38x, prefetcht2 1.17-1.25x, prefetchnta 1.02-1.04x,
+// every other line 2.2x slower. At batch 1 (in L3) this order ran dw96/2 @ 112 and dw144/2 @ 56
+// 1.5x slower than the band strips, and at batch 32 dw144/2 @ 56 1.03-1.1x slower than them.
+MLN_NOINLINE void stride2_filter_sums_in_row_order(const float* x, const float* dy, const WindowGeometry& g,
+                                                   const std::vector<Stride2Columns>& columns,
+                                                   const std::vector<Stride2FilterLanes>& lanes, __m512* acc) {
+    constexpr int64_t kMax = kRowOrderMaxColumns;
+    // Sums, masks and geometry in locals, the register loops unrolled (MLN_UNROLL): the sums
+    // reached through a pointer in a loop of run-time bounds stayed in memory (1.5-2.5x slower).
+    __m512 a[kTaps];
+    MLN_UNROLL(9)
+    for (int64_t t = 0; t < kTaps; ++t) a[t] = acc[t];
+    const int64_t out_width = g.out[2], out_rows = g.out[1], in_rows = g.in[1], in_width = g.in[2];
+    const int64_t pad = g.pad_begin[1], count = static_cast<int64_t>(columns.size());
+    Stride2Columns c[kMax];
+    Stride2FilterLanes l[kMax];
+    MLN_UNROLL(4)
+    for (int64_t v = 0; v < kMax; ++v) {
+        if (v >= count) break;
+        c[v] = columns[v];
+        l[v] = lanes[v];
+    }
+    RowTaps carried[kMax];
+    Stride2Dy d[kMax];
+    bool have_carried = false;  // carried holds the split of source row 2 oh - pad
+    for (int64_t oh = 0; oh < out_rows; ++oh) {
+        const int64_t top = 2 * oh - pad;
+        const float* dy_row = dy + oh * out_width;
+        prefetch_lines(reinterpret_cast<const char*>(x + 2 * oh * in_width) + kRowOrderPrefetchBytes,
+                       2 * in_width * static_cast<int64_t>(sizeof(float)));
+        prefetch_lines(reinterpret_cast<const char*>(dy_row) + kRowOrderPrefetchBytes,
+                       out_width * static_cast<int64_t>(sizeof(float)));
+        // dy a column earlier from this register and the previous one (as by rows).
+        __m512 previous = _mm512_setzero_ps();
+        MLN_UNROLL(4)
+        for (int64_t v = 0; v < kMax; ++v) {
+            if (v >= count) break;
+            const float* d_at = dy_row + v * 16;
+            d[v].d = l[v].plain ? _mm512_loadu_ps(d_at) : _mm512_maskz_loadu_ps(l[v].d, d_at);
+            d[v].shifted = _mm512_castsi512_ps(
+                _mm512_alignr_epi32(_mm512_castps_si512(d[v].d), _mm512_castps_si512(previous), 15));
+            previous = d[v].d;
+        }
+        MLN_UNROLL(3)
+        for (int64_t kh = 0; kh < 3; ++kh) {
+            const int64_t ih = top + kh;
+            if (ih < 0 || ih >= in_rows) continue;
+            const float* row = x + ih * in_width;
+            MLN_UNROLL(4)
+            for (int64_t v = 0; v < kMax; ++v) {
+                if (v >= count) break;
+                RowTaps t;
+                if (kh == 0 && have_carried) {
+                    t = carried[v];
+                } else {
+                    t = l[v].plain ? stride2_filter_taps<false>(row, c[v]) : stride2_filter_taps<true>(row, c[v]);
+                }
+                if (l[v].plain) {
+                    stride2_tap_products<false>(t, d[v], l[v], a + kh * 3);
+                } else {
+                    stride2_tap_products<true>(t, d[v], l[v], a + kh * 3);
+                }
+                if (kh == 2) carried[v] = t;
+            }
+        }
+        have_carried = top + 2 >= 0 && top + 2 < in_rows;
+    }
+    MLN_UNROLL(9)
     for (int64_t t = 0; t < kTaps; ++t) acc[t] = a[t];
 }
 
@@ -424,6 +511,9 @@ void stride2_filter_sums(const float* x, const float* dy, const WindowGeometry& 
         return stride2_filter_bands<true, false, kFewImagesBandPrefetchBytes>(x, dy, g, columns, lanes, acc);
     }
     if (g.in_size() * static_cast<int64_t>(sizeof(float)) > kStride2FilterStripPlaneBytes) {
+        if (static_cast<int64_t>(columns.size()) <= kRowOrderMaxColumns) {
+            return stride2_filter_sums_in_row_order(x, dy, g, columns, lanes, acc);
+        }
         return stride2_filter_sums_by_rows(x, dy, g, columns, lanes, acc);
     }
     stride2_filter_bands<false>(x, dy, g, columns, lanes, acc);
@@ -453,6 +543,9 @@ constexpr int64_t kOneStripPrefetchBytes = int64_t{4} << 10;
 // (store_channel_sums<1>, filter_sums_by_channel_groups's LastImageStores; a second instance of
 // the strip for the last image) instead of the group's reduction: dw192/2 @ 28 1.32-1.4x the time
 // at batch 1 (one thread, same-process A/B both ways round, 2026-12-07).
+// Every channel reading the first channel's planes (all in L1; wrong sums, for the measure):
+// dw192/2 @ 28 at batch 1 0.62-0.72x the time on a loaded machine (2026-12-08), so the rows
+// wait on L2 about a third of the time, their arithmetic (about 120 cycles a channel) the rest.
 // FixedIn: stride2_filter_strip's.
 template <bool FewImages, int64_t FixedIn = 0>
 MLN_NOINLINE void stride2_one_strip_filter_sums(const float* x, const float* dy, const WindowGeometry& g,

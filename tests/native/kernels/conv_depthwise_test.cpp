@@ -330,6 +330,16 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     // (the filter in bands of 15 output rows of column strips, carrying rows within a band).
     cases.push_back({1, 3, 40, 112, 2, 1, 1});
     cases.push_back({5, 3, 40, 112, 2, 1, 1});
+    // The AVX-512 filter's rows in memory order (over 16 KiB, more than 4 images, up to 4
+    // registers of outputs a row): pads 0 (the first source row loaded, not carried) and 2, odd
+    // heights, rows of 32 outputs (two full registers, the last output's tap 2 summed apart), 45
+    // and 50; 75 outputs a row go by rows.
+    cases.push_back({5, 3, 39, 112, 2, 0, 0});
+    cases.push_back({6, 2, 41, 112, 2, 2, 0});
+    cases.push_back({5, 2, 66, 64, 2, 1, 1});
+    cases.push_back({5, 2, 47, 90, 2, 1, 1});
+    cases.push_back({5, 3, 41, 100, 2, 1, 1});
+    cases.push_back({5, 2, 40, 150, 2, 1, 1});
     cases.push_back({2, 3, 31, 112, 2, 0, 0});
     cases.push_back({1, 5, 50, 67, 2, 1, 0});
     cases.push_back({1, 2, 29, 112, 2, 2, 0});
@@ -368,7 +378,7 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeAllPassesMatchReferenceAtEveryIsa) {
     // with a pad of 0 after, over 3 images (1 after: ThreeByThreeFilterOverChannelSpansMatchesReference).
     cases.push_back({3, 19, 28, 28, 2, 1, 0});
     // Rows of 64 outputs (whole registers) whose last output's tap 2 lies in the row (the 33rd
-    // column of the last register, which the filter sums apart): by rows and in strips.
+    // column of the last register, which the filter sums apart): rows in memory order and strips.
     cases.push_back({5, 2, 40, 129, 2, 0, 0});
     cases.push_back({1, 2, 9, 128, 2, 1, 1});
     // Stride-2 backward data two dx rows a step (NCHW, 9+ dy columns): planes of 2, 3 and 4
@@ -738,6 +748,8 @@ TEST_F(ConvDepthwiseTest, ThreeByThreeFilterWithNonFiniteDyMatchesReferenceAtVec
     // output for tap 0, its last lane past the row).
     cases.push_back({1, 5, 20, 56, 2, 1, 1});
     cases.push_back({3, 5, 9, 67, 2, 1, 1});
+    // Over 16 KiB at stride 2 over more than 4 images (the AVX-512 rows in memory order).
+    cases.push_back({5, 3, 41, 100, 2, 1, 1});
     for_cases_at_vector_isas(cases, [&](const Depthwise3x3Case& c) {
         const DepthwiseCase shape = shape_of(c);
         const mln_conv_params p = params_of(c);
