@@ -34,12 +34,16 @@ constexpr int64_t kLanes = 16;
 // Accumulators per register tile: 24 of the 32 zmm (12 rows against two registers of Bt, 8
 // against three, 6 against four), the others for Bt and a broadcast.
 constexpr int kTileRows = 24;
-// Rows of A are fetched this far ahead (a line per row every 16 positions).
+// Rows of A (and of B in the transposes) are fetched this far ahead (a line per row every 16
+// positions).
 constexpr int64_t kPrefetchPositions = 64;
 
 // B's rows in `groups` groups of N at each block of up to 16 positions, for the transposes below:
 // block(p, count, g, r) with r[j] = row g N + j at positions [p, p + count), zero past `rows`
-// and past the positions (nothing read there).
+// and past the positions (nothing read there). Each row's line kPrefetchPositions ahead is
+// fetched as it goes: at batch 32 B comes from memory, and its rows' loads waited on it (Zen 5,
+// 2 threads, same-process A/B against main, 5-7 rounds, both ways round: MobileNet-v2's 28x28
+// layers 0.88-0.97x the time, 56x56 0.91-0.97x, 112x112 0.93-0.98x; batch 1 even).
 template <int N, class Block>
 MLN_ALWAYS_INLINE void for_each_row_group(const float* b, int64_t ldb, int64_t rows, int64_t groups,
                                           int64_t positions, Block&& block) {
@@ -50,6 +54,9 @@ MLN_ALWAYS_INLINE void for_each_row_group(const float* b, int64_t ldb, int64_t r
             __m512 r[N];
             for (int64_t j = 0; j < N; ++j) {
                 const int64_t row = g * N + j;
+                if (row < rows) {
+                    _mm_prefetch(reinterpret_cast<const char*>(b + row * ldb + p + kPrefetchPositions), _MM_HINT_T0);
+                }
                 r[j] = row < rows ? _mm512_maskz_loadu_ps(mask, b + row * ldb + p) : _mm512_setzero_ps();
             }
             block(p, count, g, r);
