@@ -77,9 +77,13 @@ void transpose_block(const float* b, int64_t ldb, int64_t rows, int64_t width, i
 }
 
 // acc[r * W + j] += sum over p < positions of a[r * lda + p] * bt[p * W + j], r < R, j < W =
-// 16 NB (each broadcast feeds NB FMAs).
+// 16 NB (each broadcast feeds NB FMAs). The rows' lines are fetched kPrefetchPositions ahead,
+// those past the positions from the next tile's rows where next (its first row) is set, so that
+// a tile does not start on rows from memory: at batch 32 A comes from there (Zen 5, 2 threads,
+// same-process A/B, 5-7 rounds, both ways round: MobileNet-v2 28x28 layers 0.91-0.98x the time,
+// 56x56 (pairs) 0.93-0.99x, 16->96 @ 112 (quads) 0.93-0.98x; batch 1 even).
 template <int R, int NB>
-void accumulate_tile(const float* a, int64_t lda, const float* bt, int64_t positions, float* acc) {
+void accumulate_tile(const float* a, int64_t lda, const float* bt, int64_t positions, float* acc, const float* next) {
     constexpr int64_t width = NB * kLanes;
     __m512 s[R][NB];
     MLN_UNROLL(32)
@@ -100,9 +104,11 @@ void accumulate_tile(const float* a, int64_t lda, const float* bt, int64_t posit
     };
     int64_t p = 0;
     for (; p + kLanes <= positions; p += kLanes) {
+        const int64_t ahead = p + kPrefetchPositions;
+        const float* fetch = ahead < positions || next == nullptr ? a + ahead : next + (ahead - positions);
         MLN_UNROLL(32)
         for (int r = 0; r < R; ++r) {
-            _mm_prefetch(reinterpret_cast<const char*>(a + r * lda + p + kPrefetchPositions), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(fetch + r * lda), _MM_HINT_T0);
         }
         for (int64_t q = p; q < p + kLanes; ++q) position(q);
     }
@@ -120,12 +126,15 @@ template <int NB>
 void accumulate_rows(const float* a, int64_t lda, int64_t rows, const float* bt, int64_t positions, float* acc) {
     constexpr int full = kTileRows / NB;
     constexpr int64_t width = NB * kLanes;
+    auto next = [&](int64_t r) { return r < rows ? a + r * lda : nullptr; };
     int64_t r = 0;
-    for (; r + full <= rows; r += full) accumulate_tile<full, NB>(a + r * lda, lda, bt, positions, acc + r * width);
-    for (; r + 8 <= rows; r += 8) accumulate_tile<8, NB>(a + r * lda, lda, bt, positions, acc + r * width);
-    for (; r + 4 <= rows; r += 4) accumulate_tile<4, NB>(a + r * lda, lda, bt, positions, acc + r * width);
-    for (; r + 2 <= rows; r += 2) accumulate_tile<2, NB>(a + r * lda, lda, bt, positions, acc + r * width);
-    for (; r < rows; ++r) accumulate_tile<1, NB>(a + r * lda, lda, bt, positions, acc + r * width);
+    for (; r + full <= rows; r += full) {
+        accumulate_tile<full, NB>(a + r * lda, lda, bt, positions, acc + r * width, next(r + full));
+    }
+    for (; r + 8 <= rows; r += 8) accumulate_tile<8, NB>(a + r * lda, lda, bt, positions, acc + r * width, next(r + 8));
+    for (; r + 4 <= rows; r += 4) accumulate_tile<4, NB>(a + r * lda, lda, bt, positions, acc + r * width, next(r + 4));
+    for (; r + 2 <= rows; r += 2) accumulate_tile<2, NB>(a + r * lda, lda, bt, positions, acc + r * width, next(r + 2));
+    for (; r < rows; ++r) accumulate_tile<1, NB>(a + r * lda, lda, bt, positions, acc + r * width, next(r + 1));
 }
 
 // The pair form, for B of 17 to 24 channels (the two-register form would leave 8 of its 32
@@ -177,16 +186,21 @@ void transpose_pairs(const float* b, int64_t ldb, int64_t rows, int64_t position
 // the rows' next lines fetched kPrefetch positions ahead once a line (16 positions), then
 // group(g, tail) for a last partial group (tail reads only its positions). line(p, count) comes
 // before the groups of positions [p, p + count): a line, then the rest after the last line.
+// Where next is set (the next tile's first row, A's row stride), the fetches run on past the
+// positions into the next tile's rows, as accumulate_tile's.
 template <int R, int64_t kGroup, int64_t kPrefetch, class Group, class Whole, class Tail, class Line>
 MLN_ALWAYS_INLINE void walk_position_groups(const float* a, int64_t lda, int64_t positions, Group& group,
-                                            const Whole& whole, const Tail& tail, const Line& line) {
+                                            const Whole& whole, const Tail& tail, const Line& line,
+                                            const float* next = nullptr) {
     constexpr int64_t kGroupsPerLine = kLanes / kGroup;
     const int64_t groups = positions / kGroup;
     int64_t g = 0;
     for (; g + kGroupsPerLine <= groups; g += kGroupsPerLine) {
+        const int64_t ahead = kGroup * g + kPrefetch;
+        const float* fetch = ahead < positions || next == nullptr ? a + ahead : next + (ahead - positions);
         MLN_UNROLL(8)
         for (int r = 0; r < R; ++r) {
-            _mm_prefetch(reinterpret_cast<const char*>(a + r * lda + kGroup * g + kPrefetch), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(fetch + r * lda), _MM_HINT_T0);
         }
         line(kGroup * g, kLanes);
         for (int64_t k = g; k < g + kGroupsPerLine; ++k) group(k, whole);
@@ -200,7 +214,8 @@ MLN_ALWAYS_INLINE void walk_position_groups(const float* a, int64_t lda, int64_t
 // for r < R, from Bt in pairs (transpose_pairs); the tile's sums start at zero and are added to
 // acc once, the two lanes of each channel folded.
 template <int R>
-void accumulate_pair_tile(const float* a, int64_t lda, const float* bt, int64_t positions, float* acc) {
+void accumulate_pair_tile(const float* a, int64_t lda, const float* bt, int64_t positions, float* acc,
+                          const float* next) {
     __m512 s[R][kPairRegisters];
     MLN_UNROLL(8)
     for (int r = 0; r < R; ++r) {
@@ -224,7 +239,8 @@ void accumulate_pair_tile(const float* a, int64_t lda, const float* bt, int64_t 
     // A lone last position, paired with zero (not read past the row; and an infinite A times
     // the zero lanes of Bt would add NaN to its channels).
     auto first = [&](const float* x) { return pair_of({x[0], 0.0f}); };
-    walk_position_groups<R, 2, kPrefetchPositions>(a, lda, positions, pair, both, first, [](int64_t, int64_t) {});
+    walk_position_groups<R, 2, kPrefetchPositions>(a, lda, positions, pair, both, first, [](int64_t, int64_t) {},
+                                                   next);
     // Lane 2 jj + lane 2 jj + 1 into lane jj of the low 8.
     const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
     MLN_UNROLL(8)
@@ -242,11 +258,14 @@ void accumulate_pair_tile(const float* a, int64_t lda, const float* bt, int64_t 
 void accumulate_pair_rows(const float* a, int64_t lda, int64_t rows, const float* bt, int64_t positions, float* acc) {
     constexpr int full = kTileRows / kPairRegisters;
     constexpr int64_t width = 2 * kLanes;  // of acc
+    auto next = [&](int64_t r) { return r < rows ? a + r * lda : nullptr; };
     int64_t r = 0;
-    for (; r + full <= rows; r += full) accumulate_pair_tile<full>(a + r * lda, lda, bt, positions, acc + r * width);
-    for (; r + 4 <= rows; r += 4) accumulate_pair_tile<4>(a + r * lda, lda, bt, positions, acc + r * width);
-    for (; r + 2 <= rows; r += 2) accumulate_pair_tile<2>(a + r * lda, lda, bt, positions, acc + r * width);
-    for (; r < rows; ++r) accumulate_pair_tile<1>(a + r * lda, lda, bt, positions, acc + r * width);
+    for (; r + full <= rows; r += full) {
+        accumulate_pair_tile<full>(a + r * lda, lda, bt, positions, acc + r * width, next(r + full));
+    }
+    for (; r + 4 <= rows; r += 4) accumulate_pair_tile<4>(a + r * lda, lda, bt, positions, acc + r * width, next(r + 4));
+    for (; r + 2 <= rows; r += 2) accumulate_pair_tile<2>(a + r * lda, lda, bt, positions, acc + r * width, next(r + 2));
+    for (; r < rows; ++r) accumulate_pair_tile<1>(a + r * lda, lda, bt, positions, acc + r * width, next(r + 1));
 }
 
 // The quad form, for B of 9 to 16 channels: a register holds 4 channels at 4 positions (lane
@@ -293,7 +312,7 @@ void transpose_quads(const float* b, int64_t ldb, int64_t rows, int64_t position
 // fastest of 15-21 alternating batches, loaded machine: 0.96-0.99x the time (16->96 0.97-1.04x).
 template <int R, int NH, bool kTransposes>
 void accumulate_quad_tile(const float* a, int64_t lda, float* bt, int64_t positions, float* acc, const float* b,
-                          int64_t ldb, int64_t b_rows) {
+                          int64_t ldb, int64_t b_rows, const float* next) {
     __m512 s[R][NH];
     MLN_UNROLL(8)
     for (int r = 0; r < R; ++r) {
@@ -319,7 +338,7 @@ void accumulate_quad_tile(const float* a, int64_t lda, float* bt, int64_t positi
     auto line = [&](int64_t p, int64_t count) MLN_LAMBDA_ALWAYS_INLINE {
         if constexpr (kTransposes) transpose_quads<NH>(b + p, ldb, b_rows, count, bt + p / 4 * kQuadWidth<NH>);
     };
-    walk_position_groups<R, 4, kQuadPrefetchPositions>(a, lda, positions, quad, whole, partial, line);
+    walk_position_groups<R, 4, kQuadPrefetchPositions>(a, lda, positions, quad, whole, partial, line, next);
     // Lanes 4 jj to 4 jj + 3 into lane jj of the low 4.
     const __m512i firsts = _mm512_setr_epi32(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12);
     MLN_UNROLL(8)
@@ -338,13 +357,14 @@ void accumulate_quad_tile(const float* a, int64_t lda, float* bt, int64_t positi
 // A tile of `rows` (1 to R) rows of A against Bt in quads (accumulate_quad_tile).
 template <int NH, bool kTransposes, int R = kTileRows / NH>
 void accumulate_quad_tile_of(int64_t rows, const float* a, int64_t lda, float* bt, int64_t positions, float* acc,
-                             const float* b, int64_t ldb, int64_t b_rows) {
+                             const float* b, int64_t ldb, int64_t b_rows, const float* next) {
     if constexpr (R > 1) {
         if (rows < R) {
-            return accumulate_quad_tile_of<NH, kTransposes, R - 1>(rows, a, lda, bt, positions, acc, b, ldb, b_rows);
+            return accumulate_quad_tile_of<NH, kTransposes, R - 1>(rows, a, lda, bt, positions, acc, b, ldb, b_rows,
+                                                                   next);
         }
     }
-    accumulate_quad_tile<R, NH, kTransposes>(a, lda, bt, positions, acc, b, ldb, b_rows);
+    accumulate_quad_tile<R, NH, kTransposes>(a, lda, bt, positions, acc, b, ldb, b_rows, next);
 }
 
 // Rows [0, rows) of A against Bt in quads, in as few tiles of at most 24 / NH rows (24
@@ -360,11 +380,12 @@ void accumulate_quad_rows(const float* a, int64_t lda, int64_t rows, float* bt, 
     for (int64_t t = 0; t < tiles; ++t) {
         const int64_t r = rows * t / tiles;
         const int64_t tile_rows = rows * (t + 1) / tiles - r;
+        const float* next = t + 1 < tiles ? a + (r + tile_rows) * lda : nullptr;
         if (t == 0) {
-            accumulate_quad_tile_of<NH, true>(tile_rows, a, lda, bt, positions, acc, b, ldb, b_rows);
+            accumulate_quad_tile_of<NH, true>(tile_rows, a, lda, bt, positions, acc, b, ldb, b_rows, next);
         } else {
             accumulate_quad_tile_of<NH, false>(tile_rows, a + r * lda, lda, bt, positions, acc + r * kLanes, b, ldb,
-                                               b_rows);
+                                               b_rows, next);
         }
     }
 }
@@ -525,6 +546,9 @@ void pointwise_filter_broadcast_block_avx512(const float* b, int64_t ldb, int64_
         accumulate_quad_rows<4>(a, lda, a_rows, bt, positions, acc, b, ldb, b_rows);
         return;
     }
+    // (Lost, 2026-12-08: the first tile transposing B 16 positions before it reads them, as the
+    // quad form's: MobileNet-v2 32->192 @ 28, batch 32, 2 threads 1.02-1.06x the time both ways
+    // round, B's loads from memory then stalling the tile; batch 1 even.)
     transpose_block(b, ldb, b_rows, width, positions, bt);
     accumulate_rows<2>(a, lda, a_rows, bt, positions, acc);
 }
