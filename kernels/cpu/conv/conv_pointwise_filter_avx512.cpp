@@ -278,7 +278,8 @@ void accumulate_pair_rows(const float* a, int64_t lda, int64_t rows, const float
 // 32->16 0.88x; 12->72 at 56x56 0.66x; 16->96 at 56x56 batch 8 0.84x, at 28x28 batch 32 0.85x).
 // Its rows are fetched further ahead than the other forms' (fewer rows per tile, each read
 // faster): from DRAM (16->96 at 112x112, batch 32) 256 positions took 0.91x the time of 64
-// and matched the one-register form; 128 the same, 512 1.05x.
+// and matched the one-register form; 128 the same, 512 1.05x. (Lost, 2026-12-08, batch 32, 2
+// threads: into L2 (prefetcht1) at 256, or at 512 with a prefetcht0 at 64: 1.01-1.08x the time.)
 constexpr int64_t kQuadPrefetchPositions = 256;
 template <int NH>
 constexpr int64_t kQuadWidth = NH * kLanes;  // floats of Bt per quad of positions
