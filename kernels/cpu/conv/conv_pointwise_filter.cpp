@@ -339,7 +339,9 @@ struct InPlaceColumns;
 // then stays in L2 while the other streams past it, a row tile or a panel at a time). Against 64
 // Ki floats (batch 32, A/B in one process, loaded machine): 14x14 layers 0.95-0.98x the time on 1
 // thread, 0.96-0.99x on 2; 7x7 0.96-1.01x. (Chunks by B's floats alone, with row tiles always the
-// outer loop, left 960->320 one image a chunk: 1.04x main's time on 1 thread.)
+// outer loop, left 960->320 one image a chunk: 1.04x main's time on 1 thread.) 192 Ki floats (one
+// chunk of 8 images at 14x14), 2026-12-08, batch 32, 2 threads, both ways round: 14x14 layers
+// 0.93-0.97x the time in one run, even (0.98-1.02x) in the next; 7x7 even: not kept.
 constexpr int64_t kInPlaceChunkFloats = 128 << 10;
 // Where A (its rows over the batch) takes at least this much, it comes from memory and each tile
 // of sum_images_in_place fetches the next tile's rows of A as it goes. Zen 5, batch 32, 2
