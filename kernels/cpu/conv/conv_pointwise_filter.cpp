@@ -321,6 +321,17 @@ void sum_images_across(const GemmMicroKernelInfo<T>& micro, int64_t rows, int64_
     }
 }
 
+// The sums in place take the largest power of two of slices up to the shape's count: an odd
+// count (5 or 7 at 14x14) underfilled 2 threads, which then split each slice's rows, every task
+// packing all of the slice's B. Zen 5, batch 32, 2 threads, same-process A/B, 5 rounds:
+// MobileNet-v2 384->96 @ 14 (5 slices -> 4) 0.94-0.95x the time, 384->64 and 64->384 (7 -> 4)
+// 0.88-0.95x; 8 slices instead measured the same.
+int64_t in_place_slices(int64_t shape_slices) {
+    int64_t slices = 1;
+    while (slices * 2 <= shape_slices) slices *= 2;
+    return slices;
+}
+
 #if defined(MYELIN_X86_64_KERNELS)
 // Per-thread scratch: B's panels packed across a chunk's images (sum_images_in_place).
 struct InPlaceColumns;
@@ -328,7 +339,9 @@ struct InPlaceColumns;
 // then stays in L2 while the other streams past it, a row tile or a panel at a time). Against 64
 // Ki floats (batch 32, A/B in one process, loaded machine): 14x14 layers 0.95-0.98x the time on 1
 // thread, 0.96-0.99x on 2; 7x7 0.96-1.01x. (Chunks by B's floats alone, with row tiles always the
-// outer loop, left 960->320 one image a chunk: 1.04x main's time on 1 thread.)
+// outer loop, left 960->320 one image a chunk: 1.04x main's time on 1 thread.) 192 Ki floats (one
+// chunk of 8 images at 14x14), 2026-12-08, batch 32, 2 threads, both ways round: 14x14 layers
+// 0.93-0.97x the time in one run, even (0.98-1.02x) in the next; 7x7 even: not kept.
 constexpr int64_t kInPlaceChunkFloats = 128 << 10;
 // Where A (its rows over the batch) takes at least this much, it comes from memory and each tile
 // of sum_images_in_place fetches the next tile's rows of A as it goes. Zen 5, batch 32, 2
@@ -532,7 +545,9 @@ void conv_pointwise_backward_filter_gemm(const ConvArgs& a) {
     const bool across = !in_place && positions <= kAcrossMaxPositions && out_channels <= channels &&
                         out_channels * channels * static_cast<int64_t>(sizeof(T)) <= kAcrossMaxFilterBytes &&
                         a.batch >= kAcrossMinSliceImages * std::max(shape_slices, kAcrossMinSlices);
-    const int64_t slices = across ? std::max(shape_slices, kAcrossMinSlices) : shape_slices;
+    const int64_t slices = across     ? std::max(shape_slices, kAcrossMinSlices)
+                           : in_place ? in_place_slices(shape_slices)
+                                      : shape_slices;
     const int64_t chunk_depth = out_channels * channels * static_cast<int64_t>(sizeof(T)) > kLargeFilterBytes
                                     ? kLargeFilterChunkDepth
                                     : kChunkDepth;

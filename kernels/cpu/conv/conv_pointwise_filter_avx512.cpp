@@ -34,12 +34,19 @@ constexpr int64_t kLanes = 16;
 // Accumulators per register tile: 24 of the 32 zmm (12 rows against two registers of Bt, 8
 // against three, 6 against four), the others for Bt and a broadcast.
 constexpr int kTileRows = 24;
-// Rows of A are fetched this far ahead (a line per row every 16 positions).
+// Rows of A (and of B in the transposes) are fetched this far ahead (a line per row every 16
+// positions).
 constexpr int64_t kPrefetchPositions = 64;
 
 // B's rows in `groups` groups of N at each block of up to 16 positions, for the transposes below:
 // block(p, count, g, r) with r[j] = row g N + j at positions [p, p + count), zero past `rows`
-// and past the positions (nothing read there).
+// and past the positions (nothing read there). Each row's line kPrefetchPositions ahead is
+// fetched as it goes: at batch 32 B comes from memory, and its rows' loads waited on it (Zen 5,
+// 2 threads, same-process A/B against main, 5-7 rounds, both ways round: MobileNet-v2's 28x28
+// layers 0.88-0.97x the time, 56x56 0.91-0.97x, 112x112 0.93-0.98x; batch 1 even). Fetches
+// past the positions (into the next rows) stay: leaving them out took the 7 x 7 layers 1.02-1.04x
+// the time at batch 1 (15 rounds, both ways round, 2026-12-08); plain loads for whole blocks of
+// 16 positions instead of the masked ones, 1.00-1.08x at batch 32 (one way round).
 template <int N, class Block>
 MLN_ALWAYS_INLINE void for_each_row_group(const float* b, int64_t ldb, int64_t rows, int64_t groups,
                                           int64_t positions, Block&& block) {
@@ -50,6 +57,9 @@ MLN_ALWAYS_INLINE void for_each_row_group(const float* b, int64_t ldb, int64_t r
             __m512 r[N];
             for (int64_t j = 0; j < N; ++j) {
                 const int64_t row = g * N + j;
+                if (row < rows) {
+                    _mm_prefetch(reinterpret_cast<const char*>(b + row * ldb + p + kPrefetchPositions), _MM_HINT_T0);
+                }
                 r[j] = row < rows ? _mm512_maskz_loadu_ps(mask, b + row * ldb + p) : _mm512_setzero_ps();
             }
             block(p, count, g, r);
@@ -70,9 +80,13 @@ void transpose_block(const float* b, int64_t ldb, int64_t rows, int64_t width, i
 }
 
 // acc[r * W + j] += sum over p < positions of a[r * lda + p] * bt[p * W + j], r < R, j < W =
-// 16 NB (each broadcast feeds NB FMAs).
+// 16 NB (each broadcast feeds NB FMAs). The rows' lines are fetched kPrefetchPositions ahead,
+// those past the positions from the next tile's rows where next (its first row) is set, so that
+// a tile does not start on rows from memory: at batch 32 A comes from there (Zen 5, 2 threads,
+// same-process A/B, 5-7 rounds, both ways round: MobileNet-v2 28x28 layers 0.91-0.98x the time,
+// 56x56 (pairs) 0.93-0.99x, 16->96 @ 112 (quads) 0.93-0.98x; batch 1 even).
 template <int R, int NB>
-void accumulate_tile(const float* a, int64_t lda, const float* bt, int64_t positions, float* acc) {
+void accumulate_tile(const float* a, int64_t lda, const float* bt, int64_t positions, float* acc, const float* next) {
     constexpr int64_t width = NB * kLanes;
     __m512 s[R][NB];
     MLN_UNROLL(32)
@@ -93,9 +107,11 @@ void accumulate_tile(const float* a, int64_t lda, const float* bt, int64_t posit
     };
     int64_t p = 0;
     for (; p + kLanes <= positions; p += kLanes) {
+        const int64_t ahead = p + kPrefetchPositions;
+        const float* fetch = ahead < positions || next == nullptr ? a + ahead : next + (ahead - positions);
         MLN_UNROLL(32)
         for (int r = 0; r < R; ++r) {
-            _mm_prefetch(reinterpret_cast<const char*>(a + r * lda + p + kPrefetchPositions), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(fetch + r * lda), _MM_HINT_T0);
         }
         for (int64_t q = p; q < p + kLanes; ++q) position(q);
     }
@@ -113,12 +129,15 @@ template <int NB>
 void accumulate_rows(const float* a, int64_t lda, int64_t rows, const float* bt, int64_t positions, float* acc) {
     constexpr int full = kTileRows / NB;
     constexpr int64_t width = NB * kLanes;
+    auto next = [&](int64_t r) { return r < rows ? a + r * lda : nullptr; };
     int64_t r = 0;
-    for (; r + full <= rows; r += full) accumulate_tile<full, NB>(a + r * lda, lda, bt, positions, acc + r * width);
-    for (; r + 8 <= rows; r += 8) accumulate_tile<8, NB>(a + r * lda, lda, bt, positions, acc + r * width);
-    for (; r + 4 <= rows; r += 4) accumulate_tile<4, NB>(a + r * lda, lda, bt, positions, acc + r * width);
-    for (; r + 2 <= rows; r += 2) accumulate_tile<2, NB>(a + r * lda, lda, bt, positions, acc + r * width);
-    for (; r < rows; ++r) accumulate_tile<1, NB>(a + r * lda, lda, bt, positions, acc + r * width);
+    for (; r + full <= rows; r += full) {
+        accumulate_tile<full, NB>(a + r * lda, lda, bt, positions, acc + r * width, next(r + full));
+    }
+    for (; r + 8 <= rows; r += 8) accumulate_tile<8, NB>(a + r * lda, lda, bt, positions, acc + r * width, next(r + 8));
+    for (; r + 4 <= rows; r += 4) accumulate_tile<4, NB>(a + r * lda, lda, bt, positions, acc + r * width, next(r + 4));
+    for (; r + 2 <= rows; r += 2) accumulate_tile<2, NB>(a + r * lda, lda, bt, positions, acc + r * width, next(r + 2));
+    for (; r < rows; ++r) accumulate_tile<1, NB>(a + r * lda, lda, bt, positions, acc + r * width, next(r + 1));
 }
 
 // The pair form, for B of 17 to 24 channels (the two-register form would leave 8 of its 32
@@ -170,16 +189,21 @@ void transpose_pairs(const float* b, int64_t ldb, int64_t rows, int64_t position
 // the rows' next lines fetched kPrefetch positions ahead once a line (16 positions), then
 // group(g, tail) for a last partial group (tail reads only its positions). line(p, count) comes
 // before the groups of positions [p, p + count): a line, then the rest after the last line.
+// Where next is set (the next tile's first row, A's row stride), the fetches run on past the
+// positions into the next tile's rows, as accumulate_tile's.
 template <int R, int64_t kGroup, int64_t kPrefetch, class Group, class Whole, class Tail, class Line>
 MLN_ALWAYS_INLINE void walk_position_groups(const float* a, int64_t lda, int64_t positions, Group& group,
-                                            const Whole& whole, const Tail& tail, const Line& line) {
+                                            const Whole& whole, const Tail& tail, const Line& line,
+                                            const float* next = nullptr) {
     constexpr int64_t kGroupsPerLine = kLanes / kGroup;
     const int64_t groups = positions / kGroup;
     int64_t g = 0;
     for (; g + kGroupsPerLine <= groups; g += kGroupsPerLine) {
+        const int64_t ahead = kGroup * g + kPrefetch;
+        const float* fetch = ahead < positions || next == nullptr ? a + ahead : next + (ahead - positions);
         MLN_UNROLL(8)
         for (int r = 0; r < R; ++r) {
-            _mm_prefetch(reinterpret_cast<const char*>(a + r * lda + kGroup * g + kPrefetch), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(fetch + r * lda), _MM_HINT_T0);
         }
         line(kGroup * g, kLanes);
         for (int64_t k = g; k < g + kGroupsPerLine; ++k) group(k, whole);
@@ -193,7 +217,8 @@ MLN_ALWAYS_INLINE void walk_position_groups(const float* a, int64_t lda, int64_t
 // for r < R, from Bt in pairs (transpose_pairs); the tile's sums start at zero and are added to
 // acc once, the two lanes of each channel folded.
 template <int R>
-void accumulate_pair_tile(const float* a, int64_t lda, const float* bt, int64_t positions, float* acc) {
+void accumulate_pair_tile(const float* a, int64_t lda, const float* bt, int64_t positions, float* acc,
+                          const float* next) {
     __m512 s[R][kPairRegisters];
     MLN_UNROLL(8)
     for (int r = 0; r < R; ++r) {
@@ -217,7 +242,8 @@ void accumulate_pair_tile(const float* a, int64_t lda, const float* bt, int64_t 
     // A lone last position, paired with zero (not read past the row; and an infinite A times
     // the zero lanes of Bt would add NaN to its channels).
     auto first = [&](const float* x) { return pair_of({x[0], 0.0f}); };
-    walk_position_groups<R, 2, kPrefetchPositions>(a, lda, positions, pair, both, first, [](int64_t, int64_t) {});
+    walk_position_groups<R, 2, kPrefetchPositions>(a, lda, positions, pair, both, first, [](int64_t, int64_t) {},
+                                                   next);
     // Lane 2 jj + lane 2 jj + 1 into lane jj of the low 8.
     const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
     MLN_UNROLL(8)
@@ -235,11 +261,14 @@ void accumulate_pair_tile(const float* a, int64_t lda, const float* bt, int64_t 
 void accumulate_pair_rows(const float* a, int64_t lda, int64_t rows, const float* bt, int64_t positions, float* acc) {
     constexpr int full = kTileRows / kPairRegisters;
     constexpr int64_t width = 2 * kLanes;  // of acc
+    auto next = [&](int64_t r) { return r < rows ? a + r * lda : nullptr; };
     int64_t r = 0;
-    for (; r + full <= rows; r += full) accumulate_pair_tile<full>(a + r * lda, lda, bt, positions, acc + r * width);
-    for (; r + 4 <= rows; r += 4) accumulate_pair_tile<4>(a + r * lda, lda, bt, positions, acc + r * width);
-    for (; r + 2 <= rows; r += 2) accumulate_pair_tile<2>(a + r * lda, lda, bt, positions, acc + r * width);
-    for (; r < rows; ++r) accumulate_pair_tile<1>(a + r * lda, lda, bt, positions, acc + r * width);
+    for (; r + full <= rows; r += full) {
+        accumulate_pair_tile<full>(a + r * lda, lda, bt, positions, acc + r * width, next(r + full));
+    }
+    for (; r + 4 <= rows; r += 4) accumulate_pair_tile<4>(a + r * lda, lda, bt, positions, acc + r * width, next(r + 4));
+    for (; r + 2 <= rows; r += 2) accumulate_pair_tile<2>(a + r * lda, lda, bt, positions, acc + r * width, next(r + 2));
+    for (; r < rows; ++r) accumulate_pair_tile<1>(a + r * lda, lda, bt, positions, acc + r * width, next(r + 1));
 }
 
 // The quad form, for B of 9 to 16 channels: a register holds 4 channels at 4 positions (lane
@@ -252,7 +281,8 @@ void accumulate_pair_rows(const float* a, int64_t lda, int64_t rows, const float
 // 32->16 0.88x; 12->72 at 56x56 0.66x; 16->96 at 56x56 batch 8 0.84x, at 28x28 batch 32 0.85x).
 // Its rows are fetched further ahead than the other forms' (fewer rows per tile, each read
 // faster): from DRAM (16->96 at 112x112, batch 32) 256 positions took 0.91x the time of 64
-// and matched the one-register form; 128 the same, 512 1.05x.
+// and matched the one-register form; 128 the same, 512 1.05x. (Lost, 2026-12-08, batch 32, 2
+// threads: into L2 (prefetcht1) at 256, or at 512 with a prefetcht0 at 64: 1.01-1.08x the time.)
 constexpr int64_t kQuadPrefetchPositions = 256;
 template <int NH>
 constexpr int64_t kQuadWidth = NH * kLanes;  // floats of Bt per quad of positions
@@ -286,7 +316,7 @@ void transpose_quads(const float* b, int64_t ldb, int64_t rows, int64_t position
 // fastest of 15-21 alternating batches, loaded machine: 0.96-0.99x the time (16->96 0.97-1.04x).
 template <int R, int NH, bool kTransposes>
 void accumulate_quad_tile(const float* a, int64_t lda, float* bt, int64_t positions, float* acc, const float* b,
-                          int64_t ldb, int64_t b_rows) {
+                          int64_t ldb, int64_t b_rows, const float* next) {
     __m512 s[R][NH];
     MLN_UNROLL(8)
     for (int r = 0; r < R; ++r) {
@@ -312,7 +342,7 @@ void accumulate_quad_tile(const float* a, int64_t lda, float* bt, int64_t positi
     auto line = [&](int64_t p, int64_t count) MLN_LAMBDA_ALWAYS_INLINE {
         if constexpr (kTransposes) transpose_quads<NH>(b + p, ldb, b_rows, count, bt + p / 4 * kQuadWidth<NH>);
     };
-    walk_position_groups<R, 4, kQuadPrefetchPositions>(a, lda, positions, quad, whole, partial, line);
+    walk_position_groups<R, 4, kQuadPrefetchPositions>(a, lda, positions, quad, whole, partial, line, next);
     // Lanes 4 jj to 4 jj + 3 into lane jj of the low 4.
     const __m512i firsts = _mm512_setr_epi32(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12);
     MLN_UNROLL(8)
@@ -331,13 +361,14 @@ void accumulate_quad_tile(const float* a, int64_t lda, float* bt, int64_t positi
 // A tile of `rows` (1 to R) rows of A against Bt in quads (accumulate_quad_tile).
 template <int NH, bool kTransposes, int R = kTileRows / NH>
 void accumulate_quad_tile_of(int64_t rows, const float* a, int64_t lda, float* bt, int64_t positions, float* acc,
-                             const float* b, int64_t ldb, int64_t b_rows) {
+                             const float* b, int64_t ldb, int64_t b_rows, const float* next) {
     if constexpr (R > 1) {
         if (rows < R) {
-            return accumulate_quad_tile_of<NH, kTransposes, R - 1>(rows, a, lda, bt, positions, acc, b, ldb, b_rows);
+            return accumulate_quad_tile_of<NH, kTransposes, R - 1>(rows, a, lda, bt, positions, acc, b, ldb, b_rows,
+                                                                   next);
         }
     }
-    accumulate_quad_tile<R, NH, kTransposes>(a, lda, bt, positions, acc, b, ldb, b_rows);
+    accumulate_quad_tile<R, NH, kTransposes>(a, lda, bt, positions, acc, b, ldb, b_rows, next);
 }
 
 // Rows [0, rows) of A against Bt in quads, in as few tiles of at most 24 / NH rows (24
@@ -353,11 +384,12 @@ void accumulate_quad_rows(const float* a, int64_t lda, int64_t rows, float* bt, 
     for (int64_t t = 0; t < tiles; ++t) {
         const int64_t r = rows * t / tiles;
         const int64_t tile_rows = rows * (t + 1) / tiles - r;
+        const float* next = t + 1 < tiles ? a + (r + tile_rows) * lda : nullptr;
         if (t == 0) {
-            accumulate_quad_tile_of<NH, true>(tile_rows, a, lda, bt, positions, acc, b, ldb, b_rows);
+            accumulate_quad_tile_of<NH, true>(tile_rows, a, lda, bt, positions, acc, b, ldb, b_rows, next);
         } else {
             accumulate_quad_tile_of<NH, false>(tile_rows, a + r * lda, lda, bt, positions, acc + r * kLanes, b, ldb,
-                                               b_rows);
+                                               b_rows, next);
         }
     }
 }
@@ -394,6 +426,8 @@ void images_tile(const float* a, int64_t lda, int64_t a_image_stride, const floa
                 }
             }
             // B's panel is read once per tile from L2: a line ahead per step, as the GEMM's kernel.
+            // (Without it, 2026-12-08, batch 1, 1 thread, 15 rounds both ways round: 7 x 7 layers,
+            // whose panel stays in L1, 0.98-1.01x / 1.03x the time: no consistent gain.)
             _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kImagesTileVectors * kLanes), _MM_HINT_T0);
             const __m512 b0 = _mm512_loadu_ps(b);
             const __m512 b1 = _mm512_loadu_ps(b + kLanes);
@@ -518,6 +552,9 @@ void pointwise_filter_broadcast_block_avx512(const float* b, int64_t ldb, int64_
         accumulate_quad_rows<4>(a, lda, a_rows, bt, positions, acc, b, ldb, b_rows);
         return;
     }
+    // (Lost, 2026-12-08: the first tile transposing B 16 positions before it reads them, as the
+    // quad form's: MobileNet-v2 32->192 @ 28, batch 32, 2 threads 1.02-1.06x the time both ways
+    // round, B's loads from memory then stalling the tile; batch 1 even.)
     transpose_block(b, ldb, b_rows, width, positions, bt);
     accumulate_rows<2>(a, lda, a_rows, bt, positions, acc);
 }

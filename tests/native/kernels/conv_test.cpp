@@ -1049,7 +1049,9 @@ TEST_F(ConvTest, BackwardFilterChunksImagesAndLimitsSlices) {
 // straight into B's panels (pieces of up to 16 outputs, the last of a row partial, the last of x
 // masked): the cases above with such rows, 40 -> 48 over 16 images of 6 x 20 (2 slices, a
 // panel of 32 columns and one of 8, pieces of 16 and 4), 20 -> 24 at 12 outputs a row (one
-// piece) and at 11 (gathered compact).
+// piece) and at 11 (gathered compact). The sums in place take a power of two of the shape's
+// slices: 24 -> 24 over 7 images of 196 positions, 7 slices by the shape, runs 4 (of 1 and 2
+// images).
 TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
     const std::vector<ConvCase> cases = {
         {{27, 6, 4, 5}, 5, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
@@ -1097,6 +1099,7 @@ TEST_F(ConvTest, PointwiseBackwardFilterMatchesReferenceAndThreadCountsAgree) {
         {{2, 20, 9, 21}, 24, {1, 1}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{1, 56, 28, 28}, 112, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
         {{2, 88, 17, 17}, 88, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
+        {{7, 24, 14, 14}, 24, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
