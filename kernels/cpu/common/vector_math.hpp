@@ -124,11 +124,14 @@ MLN_ALWAYS_INLINE ExpParts<W> exp_parts(typename W::V xc) {
     return {m, index, q};
 }
 // W::scale_by_pow2 rounds once, so results that are denormal or overflow come out right
-// without a special case. exp_of_clamped takes x already in [-104, 89] (the callers' clamps).
-template <class W>
+// without a special case. exp_of_clamped takes x already in [-104, 89] (the callers' clamps);
+// with Pow2 it gives e^x 2^Pow2, rounded once (sinh's and cosh's e^x / 2 for x up to 89.5: finite
+// beyond 88.72, where e^x overflows).
+template <class W, int Pow2 = 0>
 MLN_ALWAYS_INLINE typename W::V exp_of_clamped(typename W::V xc) {
     const auto [m, index, q] = exp_parts<W>(xc);
     const auto table = W::lookup16(kPow2Sixteenths, index);
+    if constexpr (Pow2 != 0) return W::scale_by_pow2(W::fmadd(table, q, table), W::add(m, W::set1(float{Pow2})));
     return W::scale_by_pow2(W::fmadd(table, q, table), m);
 }
 // kPow2Sixteenths' bits less j << 19: adding index's bits shifted left by 19 (16k + j from bit 0,
@@ -572,6 +575,82 @@ MLN_ALWAYS_INLINE typename W::V log1p_of_fraction(typename W::V n) {
                                   1.156184524e-01f,  -1.584756523e-01f, 1.985410601e-01f,
                                   -2.498652637e-01f, 3.333284259e-01f,  -4.999999702e-01f};
     return W::fmadd(W::mul(n, n), polynomial<W>(n, r), n);
+}
+
+// The hyperbolic functions and their inverses (vector_loops::VecSinh ... VecAtanh), from exp and
+// log1p above. Their stated bounds (elementwise_vector.hpp kSinhMaxUlp ...) are measured as
+// exp's, over every 61st float (vector_math_test.cpp).
+
+// e^a / 2 for a >= 0 (or NaN), rounded once: sinh's and cosh's e^a / 2 -+ (1/4) / (e^a / 2),
+// which overflow where e^a / 2 does (a > 89.4159); a is clamped to 89.5, beyond it. At AVX2
+// exp_of_normal halved where every lane is within 87 (the halving is exact: the bits of
+// scale_by_pow2 by m - 1).
+template <class W>
+MLN_ALWAYS_INLINE typename W::V half_exp_of_nonnegative(typename W::V a) {
+    if constexpr (W::kScalesNormalByExponentBits) {
+        if (W::all(W::le(a, W::set1(87.0f)))) return W::mul(W::set1(0.5f), exp_of_normal<W>(a));
+    }
+    // min returns its second operand where either is NaN: a's NaN carries through.
+    return exp_of_clamped<W, -1>(W::min(W::set1(89.5f), a));
+}
+
+// cosh x = h + (1/4) / h, h = e^|x| / 2: no cancellation; cosh(+-inf) = inf, cosh(0) = 1.
+template <class W>
+MLN_ALWAYS_INLINE typename W::V cosh(typename W::V x) {
+    const auto h = half_exp_of_nonnegative<W>(W::abs(x));
+    return W::add(h, W::div(W::set1(0.25f), h));
+}
+
+// sinh x: |x| < 1: x + x u P(u), u = x^2, P the Chebyshev fit of degree 3 of (sinh(x) - x) / x^3
+// in u on [0, 1] (2e-10 absolute); else h - (1/4) / h with h = e^|x| / 2 (the term taken off at
+// most e^-2 of h: little cancellation) and x's sign. The sign of x also keeps sinh(-0) = -0; a
+// NaN takes the polynomial, which carries it.
+template <class W>
+MLN_ALWAYS_INLINE typename W::V sinh(typename W::V x) {
+    static constexpr float p[] = {2.806280236e-06f, 1.983810216e-04f, 8.333339356e-03f, 1.666666716e-01f};
+    const auto a = W::abs(x);
+    const auto u = W::mul(x, x);
+    const auto small = W::fmadd(W::mul(x, u), polynomial<W>(u, p), x);
+    const auto h = half_exp_of_nonnegative<W>(a);
+    const auto large = W::copysign(W::sub(h, W::div(W::set1(0.25f), h)), x);
+    return W::select(W::le(W::set1(1.0f), a), large, small);
+}
+
+// asinh x = sign(x) log1p(a + a^2 / (1 + sqrt(1 + a^2))), a = |x| (no cancellation in 1 + sqrt);
+// for a >= 2^12 log(2a) (within 0.03 ulp of asinh there: 1/(4a^2) relative to log(2a)) as
+// log1p(a - 1) + ln2, where a^2 would overflow (a > 1.8e19). One log1p on the selected argument.
+// asinh(-0) = -0, asinh(+-inf) = +-inf.
+template <class W>
+MLN_ALWAYS_INLINE typename W::V asinh(typename W::V x) {
+    const auto one = W::set1(1.0f);
+    const auto a = W::abs(x);
+    const auto large = W::le(W::set1(4096.0f), a);
+    const auto near = W::add(a, W::div(W::mul(a, a), W::add(one, W::sqrt(W::fmadd(a, a, one)))));
+    const auto y = log1p<W>(W::select(large, W::sub(a, one), near));
+    return W::copysign(W::add_where(large, y, W::set1(6.931471825e-01f)), x);
+}
+
+// acosh x = log1p(t + sqrt(t (t + 2))), t = x - 1 (exact for x in [1, 2^24]; t (t + 2) as
+// t t + 2t, one rounding), which keeps its accuracy near x = 1; for x >= 2^12 log(2x) (within
+// 0.03 ulp: 1/(4x^2) relative to log(2x)) as log1p(t) + ln2, where t^2 would overflow. NaN
+// below 1 (the form above gives -inf or a number for x <= -1); acosh(1) = 0, acosh(inf) = inf.
+template <class W>
+MLN_ALWAYS_INLINE typename W::V acosh(typename W::V x) {
+    const auto one = W::set1(1.0f);
+    const auto t = W::sub(x, one);
+    const auto large = W::le(W::set1(4096.0f), x);
+    const auto near = W::add(t, W::sqrt(W::fmadd(t, t, W::add(t, t))));
+    const auto y = W::add_where(large, log1p<W>(W::select(large, t, near)), W::set1(6.931471825e-01f));
+    return W::select(W::lt(x, one), W::set1(std::numeric_limits<float>::quiet_NaN()), y);
+}
+
+// atanh x = sign(x) log1p(2a / (1 - a)) / 2, a = |x|: atanh(+-1) = +-inf (2 / 0), and for a > 1
+// the argument is below -2, where log1p gives NaN; atanh(-0) = -0.
+template <class W>
+MLN_ALWAYS_INLINE typename W::V atanh(typename W::V x) {
+    const auto a = W::abs(x);
+    const auto y = log1p<W>(W::div(W::add(a, a), W::sub(W::set1(1.0f), a)));
+    return W::copysign(W::mul(W::set1(0.5f), y), x);
 }
 
 }  // namespace mln::kernels::vmath

@@ -329,12 +329,82 @@ TEST_F(VectorMathTest, MishWithinStatedUlp) {
     }
 }
 
+// The hyperbolic functions and their inverses (vmath::sinh ...), over every 61st float of both
+// signs (acosh and atanh NaN outside their domains), with the overflow edges of sinh and cosh
+// (finite up to 89.4159, where e^x overflows beyond 88.72) and the branch points of each form.
+TEST_F(VectorMathTest, HyperbolicFunctionsWithinStatedUlp) {
+    struct Case {
+        mln_unary_op op;
+        const char* name;
+        double (*exact)(double);
+        double bound;
+    };
+    const Case cases[] = {
+        {MLN_UNARY_OP_SINH, "sinh", [](double x) { return std::sinh(x); }, kernels::kSinhMaxUlp},
+        {MLN_UNARY_OP_COSH, "cosh", [](double x) { return std::cosh(x); }, kernels::kCoshMaxUlp},
+        {MLN_UNARY_OP_ASINH, "asinh", [](double x) { return std::asinh(x); }, kernels::kAsinhMaxUlp},
+        {MLN_UNARY_OP_ACOSH, "acosh", [](double x) { return x < 1 ? std::nan("") : std::acosh(x); }, kernels::kAcoshMaxUlp},
+        {MLN_UNARY_OP_ATANH, "atanh", [](double x) { return std::fabs(x) > 1 ? std::nan("") : std::atanh(x); },
+         kernels::kAtanhMaxUlp},
+    };
+    std::vector<float> edges;
+    for (float v : {1.0f, 4096.0f, 87.0f, 88.72f, 89.41f, 89.42f, 89.5f, 1.0f - 0x1p-24f, 1.0f + 0x1p-23f}) {
+        // The 1024 floats either side of v, both signs.
+        float w = v;
+        for (int k = 0; k < 1024; ++k) w = std::nextafter(w, 0.0f);
+        for (int k = 0; k < 2048; ++k, w = std::nextafter(w, INFINITY)) edges.push_back(w), edges.push_back(-w);
+    }
+    for (float v = 85.0f; v < 90.0f; v += 0.000731f) edges.push_back(v), edges.push_back(-v);
+    for (mln_isa isa : vector_isas()) {
+        for (const Case& c : cases) {
+            const Kernel f = vector_function(isa, c.op);
+            const Sweep s = sweep(f, c.exact, false);
+            std::printf("%s at isa %d: max %.3f ulp at x = %.9g\n", c.name, static_cast<int>(isa), s.max_ulp, s.worst_x);
+            EXPECT_LE(s.max_ulp, c.bound) << c.name << " at isa " << isa << ", worst x " << s.worst_x;
+            std::vector<float> y(edges.size());
+            f(edges.data(), y.data(), static_cast<int64_t>(edges.size()));
+            double edge_max = 0.0;
+            for (size_t i = 0; i < edges.size(); ++i) {
+                const double error = ulp_error(y[i], c.exact(edges[i]));
+                EXPECT_LE(error, c.bound) << c.name << " at isa " << isa << ", x " << edges[i];
+                edge_max = std::max(edge_max, error);
+            }
+            std::printf("%s at isa %d: max %.3f ulp at the edges\n", c.name, static_cast<int>(isa), edge_max);
+            EXPECT_TRUE(std::isnan(apply(f, NAN))) << c.name;
+        }
+        const Kernel sinh = vector_function(isa, MLN_UNARY_OP_SINH);
+        EXPECT_EQ(apply(sinh, INFINITY), INFINITY);
+        EXPECT_EQ(apply(sinh, -INFINITY), -INFINITY);
+        EXPECT_EQ(apply(sinh, 89.5f), INFINITY);
+        EXPECT_TRUE(std::signbit(apply(sinh, -0.0f)));
+        const Kernel cosh = vector_function(isa, MLN_UNARY_OP_COSH);
+        EXPECT_EQ(apply(cosh, INFINITY), INFINITY);
+        EXPECT_EQ(apply(cosh, -INFINITY), INFINITY);
+        EXPECT_EQ(apply(cosh, -89.5f), INFINITY);
+        EXPECT_EQ(apply(cosh, -0.0f), 1.0f);
+        const Kernel asinh = vector_function(isa, MLN_UNARY_OP_ASINH);
+        EXPECT_EQ(apply(asinh, INFINITY), INFINITY);
+        EXPECT_EQ(apply(asinh, -INFINITY), -INFINITY);
+        EXPECT_TRUE(std::signbit(apply(asinh, -0.0f)));
+        const Kernel acosh = vector_function(isa, MLN_UNARY_OP_ACOSH);
+        EXPECT_EQ(apply(acosh, 1.0f), 0.0f);
+        EXPECT_FALSE(std::signbit(apply(acosh, 1.0f)));
+        EXPECT_EQ(apply(acosh, INFINITY), INFINITY);
+        for (float v : {0.999f, 0.0f, -0.0f, -1.0f, -3.0f, -1e30f, -INFINITY}) EXPECT_TRUE(std::isnan(apply(acosh, v))) << v;
+        const Kernel atanh = vector_function(isa, MLN_UNARY_OP_ATANH);
+        EXPECT_EQ(apply(atanh, 1.0f), INFINITY);
+        EXPECT_EQ(apply(atanh, -1.0f), -INFINITY);
+        EXPECT_TRUE(std::signbit(apply(atanh, -0.0f)));
+        for (float v : {1.0f + 0x1p-23f, -1.5f, 2.0f, 1e30f, INFINITY, -INFINITY}) EXPECT_TRUE(std::isnan(apply(atanh, v))) << v;
+    }
+}
+
 // The vector ISAs run one template over different widths: every unary vector kernel must give
 // the same bits at each, whatever the run length (tails go through padded copies). The
 // exceptions: erf (AVX2 evaluates erf on 8 intervals, AVX-512 on 32: vmath::ErfIntervals), GELU
 // (AVX-512 by its own intervals: vmath::GeluIntervals), log and log1p (AVX-512 by a table of
 // intervals: vmath::log_interval), tanh (AVX-512 by intervals: vmath::TanhIntervals), softplus (AVX-512 by intervals within [-7.75, 7.75]:
-// vmath::SoftplusIntervals), each ISA checked against the stated bounds above and GELU against its
+// vmath::SoftplusIntervals), asinh, acosh and atanh (log1p's table at AVX-512), each ISA checked against the stated bounds above and GELU against its
 // double reference (elementwise_test.cpp).
 TEST_F(VectorMathTest, VectorIsasAgreeBitForBit) {
     const std::vector<mln_isa> isas = vector_isas();
@@ -351,7 +421,8 @@ TEST_F(VectorMathTest, VectorIsasAgreeBitForBit) {
         const auto code = static_cast<mln_unary_op>(op);
         if (code == MLN_UNARY_OP_ERF || code == MLN_UNARY_OP_GELU || code == MLN_UNARY_OP_LOG ||
             code == MLN_UNARY_OP_LOG1P || code == MLN_UNARY_OP_TANH ||
-            code == MLN_UNARY_OP_SOFTPLUS) {
+            code == MLN_UNARY_OP_SOFTPLUS || code == MLN_UNARY_OP_ASINH || code == MLN_UNARY_OP_ACOSH ||
+            code == MLN_UNARY_OP_ATANH) {
             continue;
         }
         std::vector<std::vector<float>> results;
