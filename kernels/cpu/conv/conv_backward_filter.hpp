@@ -126,6 +126,7 @@ struct Plan {
     // the first tile of dy rows stores for the others (run_dot_task). dot_panels: the block's dy
     // packed and MR depth rows at a time multiplied by it from the planes (see dot_takes_panels).
     bool dot, dot_prefetch, dot_x_rows, dot_panels;
+    int panel_rows;  // dot_panels: depth rows a panel (MR or kShortPanelRows)
     int64_t plane_top, plane_left;
 };
 
@@ -435,12 +436,12 @@ void accumulate_rows_tile(const Plan<T>& p, int64_t out_rows, int64_t length, co
                           PrefetchRows* prefetch) {
     const auto kernel = [&](T* tile, int64_t ld, bool beta0) {
         if (a_rows_at != nullptr) {
-            p.rows_at_kernel(out_rows, length, a, a_rows_at, p.padded_w, b, tile, ld, beta0, prefetch);
+            p.rows_at_kernel(p.panel_rows, out_rows, length, a, a_rows_at, p.padded_w, b, tile, ld, beta0, prefetch);
         } else {
             p.rows_kernel(out_rows, length, a, p.padded_channel, p.padded_w, b, tile, ld, beta0, prefetch);
         }
     };
-    if (rows == p.micro.mr && cols == p.micro.nr) {
+    if (rows == (a_rows_at != nullptr ? p.panel_rows : p.micro.mr) && cols == p.micro.nr) {
         kernel(c, ldc, first);
         return;
     }
@@ -728,8 +729,8 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         const int64_t tile_sums = kDotRows * kDotCols * lanes;
         float* const sums = ws.sums.data();
         // dot_panels: MR depth rows a panel against dy's NR-wide panels; dW^T kept panel by panel.
-        const int mr = p.micro.mr, nr = p.micro.nr;
-        const int64_t depth_panels = ceil_div(p.depth, mr);
+        const int pr = p.panel_rows, nr = p.micro.nr;
+        const int64_t depth_panels = p.dot_panels ? ceil_div(p.depth, pr) : 0;
         float* const dy_packed = ws.dy_packed.data();
         float* const dw_t = ws.dw_t.data();
         const int64_t block_calls = p.dot_panels ? depth_panels * ceil_div(out_channels, nr) : row_tiles * col_tiles;
@@ -838,11 +839,11 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                                             block_calls);
                 }
                 for (int64_t jp = 0; jp < depth_panels; ++jp) {
-                    const int64_t j0 = std::min(jp * mr, p.depth - mr);
+                    const int64_t j0 = std::min(jp * pr, p.depth - pr);
                     for (int64_t s = 0; s * nr < out_channels; ++s) {
                         accumulate_rows_tile(p, rows, out_w, planes, &column_offset[static_cast<size_t>(j0)],
-                                             dy_packed + s * nr * kc, dw_t + jp * mr * out_channels + s * nr,
-                                             out_channels, mr, std::min<int64_t>(nr, out_channels - s * nr),
+                                             dy_packed + s * nr * kc, dw_t + jp * pr * out_channels + s * nr,
+                                             out_channels, pr, std::min<int64_t>(nr, out_channels - s * nr),
                                              u == u_begin, next);
                     }
                 }
@@ -876,6 +877,8 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                     float* const tile_sums_at = sums + (it * col_tiles + jt) * tile_sums;
                     if (p.dot_x_rows) {
                         // Tap row kh of channel c: its output rows [r0, r1) of the block read rows of x.
+                        // Worked out once a block instead (run_dot_task's own time 5.6% of the stem's at
+                        // batch 1): 0.985-0.997x the time, swapped 0.98-1.01 (even; 2026-12-08).
                         const int64_t c = j0 / kernel_size;
                         const int64_t kh = j0 % kernel_size / kDotCols;
                         const int64_t ih0 = 2 * (q0 / out_w) + kh * geo.dilation[1] - geo.pad_begin[1];
@@ -912,9 +915,9 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             reinterpret_cast<float*>(slice == 0 ? p.dw : p.partials + (slice - 1) * p.dw_size) + g * out_channels * p.depth;
         if (p.dot_panels) {
             // dW^T's rows before the last panel, then the last panel's (as one channel of one tap each).
-            const int64_t last = p.depth - mr;
+            const int64_t last = p.depth - pr;
             p.untranspose(dw_t, out_channels, 0, last, 1, dw_group, p.depth);
-            p.untranspose(dw_t + (depth_panels - 1) * mr * out_channels, out_channels, 0, mr, 1, dw_group + last,
+            p.untranspose(dw_t + (depth_panels - 1) * pr * out_channels, out_channels, 0, pr, 1, dw_group + last,
                           p.depth);
             return;
         }
@@ -998,7 +1001,7 @@ void run_plan(Plan<T>& p, int64_t tasks, int64_t threads) {
                 ws.padded.resize(static_cast<size_t>(planes * p.padded_channel + implicit_gemm::kAlignElements<T>));
                 if (p.dot_panels) {
                     ws.dy_packed.resize(static_cast<size_t>(round_up(p.group_out_channels, nr) * p.position_block));
-                    ws.dw_t.resize(static_cast<size_t>(round_up(p.depth, mr) * p.group_out_channels));
+                    ws.dw_t.resize(static_cast<size_t>(round_up(p.depth, p.panel_rows) * p.group_out_channels));
                     return ws;
                 }
                 // The tiles' lane sums, then their totals.
@@ -1136,6 +1139,12 @@ void conv_backward_filter(const ConvArgs& a) {
         const DotTapRows taps = dot_tap_rows(a.geometry);
         p.padded_channel = 4 * p.padded_w * (p.position_block / out_w + taps.max_row - taps.min_row);
         if (p.dot_panels) {
+            // Panels of 7 rows where they compute fewer rows than 8 (the 7x7/2 stem's 147: 21 of 7
+            // against 19 of 8 whose last overlaps the one before, 3.3% more multiply-adds): Zen 5,
+            // conv_vs_build against 8-row panels (min / median, then the other way round),
+            // 2026-12-08, loaded machine: batch 1 0.984-0.986 / 0.984-0.989, 1.016-1.022 /
+            // 1.011-1.016; batch 32 two threads 0.958 / 0.966, 1.011-1.013.
+            p.panel_rows = round_up(p.depth, kShortPanelRows) < round_up(p.depth, mr) ? kShortPanelRows : mr;
             p.rows_at_kernel = direct_rows_at_kernel<T>(cpu::active_isa(), mr, nr);
             p.untranspose = direct_untranspose<T>(cpu::active_isa());
         }

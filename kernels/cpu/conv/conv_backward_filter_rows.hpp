@@ -39,10 +39,12 @@ using DirectRowsKernel = void (*)(int64_t rows, int64_t length, const T* a, int6
 
 // The same tile where row i of A starts at a + a_rows_at[i]: any MR depth rows, such as the taps of
 // a stem's few channels in their phase planes (conv_backward_filter.hpp, dot mode's panels).
+// panel_rows: MR, or kShortPanelRows.
 template <class T>
-using DirectRowsAtKernel = void (*)(int64_t rows, int64_t length, const T* a, const int64_t* a_rows_at,
-                                    int64_t a_pitch, const T* b, T* c, int64_t ldc, bool first,
-                                    PrefetchRows* prefetch);
+using DirectRowsAtKernel = void (*)(int panel_rows, int64_t rows, int64_t length, const T* a,
+                                    const int64_t* a_rows_at, int64_t a_pitch, const T* b, T* c, int64_t ldc,
+                                    bool first, PrefetchRows* prefetch);
+constexpr int kShortPanelRows = 7;
 
 // The end of a direct task: its dW^T tiles back into dW (row stride depth),
 //   dw[m * depth + c * kernel_size + t] = dw_t[(t * panel_channels + c) * out_channels + m]
@@ -172,9 +174,9 @@ void padded_phase_rows_avx512(const float* x, const WindowGeometry& g, int64_t c
                               int64_t plane_h, int64_t plane_w, int64_t i0, int64_t i1, float* planes);
 void backward_filter_rows_avx512(int64_t rows, int64_t length, const float* a, int64_t a_row_stride, int64_t a_pitch,
                                  const float* b, float* c, int64_t ldc, bool first, PrefetchRows* prefetch);
-void backward_filter_rows_at_avx512(int64_t rows, int64_t length, const float* a, const int64_t* a_rows_at,
-                                    int64_t a_pitch, const float* b, float* c, int64_t ldc, bool first,
-                                    PrefetchRows* prefetch);
+void backward_filter_rows_at_avx512(int panel_rows, int64_t rows, int64_t length, const float* a,
+                                    const int64_t* a_rows_at, int64_t a_pitch, const float* b, float* c, int64_t ldc,
+                                    bool first, PrefetchRows* prefetch);
 void backward_filter_untranspose_avx512(const float* dw_t, int64_t out_channels, int64_t panel_channels,
                                         int64_t channels, int64_t kernel_size, float* dw, int64_t depth);
 #endif
