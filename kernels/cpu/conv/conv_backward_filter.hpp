@@ -19,7 +19,7 @@
 // or its padded phase planes; dot mode (run_dot_task; stride 2, few depth rows) sums dy's rows
 // against the column rows read from padded phase planes (or, 3 wide with one column of left
 // padding, from x's rows in place) as dot products along the positions, or, with fewer output
-// channels than depth rows, packs dy's block and multiplies panels of any MR depth rows by it.
+// channels than depth rows, packs dy's block and multiplies panels of any 7 or 8 depth rows by it.
 //
 // Parallel unit: tasks of (reduction slice, group, blocks of depth rows = columns of dW, chunk of
 // output channels). A reduction slice is a run of (image, position block) pairs summed into its
@@ -124,7 +124,7 @@ struct Plan {
     // kDotDeepPrefetchBlockPositions). dot_x_rows: the column tiles read x's rows in place (see
     // dot_reads_x_rows), no planes; padded_w and padded_channel then lay out the split rows that
     // the first tile of dy rows stores for the others (run_dot_task). dot_panels: the block's dy
-    // packed and MR depth rows at a time multiplied by it from the planes (see dot_takes_panels).
+    // packed and panel_rows depth rows at a time multiplied by it from the planes (see dot_takes_panels).
     bool dot, dot_prefetch, dot_x_rows, dot_panels;
     int panel_rows;  // dot_panels: depth rows a panel (MR or kShortPanelRows)
     int64_t plane_top, plane_left;
@@ -679,9 +679,9 @@ bool dot_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
 }
 
 // Dot mode's panels (run_dot_task): where the column rows come from planes and dy has fewer rows
-// than the columns, dy's block is packed (as in direct mode) and the direct micro-kernel sums MR
-// depth rows at a time against it, each row read in place from its plane (any MR taps of any
-// channels: direct mode's panels hold MR channels of one tap, which the stems' 3 do not fill).
+// than the columns, dy's block is packed (as in direct mode) and the direct micro-kernel sums
+// panel_rows depth rows at a time against it, each row read in place from its plane (any taps of
+// any channels: direct mode's panels hold MR channels of one tap, which the stems' 3 do not fill).
 // No lane sums, no loads across cache lines (broadcasts of single elements): ResNet-18's 7x7/2
 // stem (147 rows, 64 output channels) ran its 8 x 3 dot tiles at ~75% of the FMA rate and spent
 // 4.5% adding lanes; its panels' kernel runs at ~94%, packing dy ~9% of the layer. Zen 5,
@@ -689,12 +689,15 @@ bool dot_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
 // 2026-12-08, loaded machine: batch 1 one thread 0.84-0.86 / 0.81-0.84, 1.12-1.18 / 1.12-1.19;
 // batch 32 two threads 0.72-0.82 / 0.82-0.86, 1.16 / 1.17. Its blocks prefetch the next one's
 // inputs at batch 1 too (dy from L3 while packing: 0.87-0.91 of the time against 0.92-0.93
-// without). MobileNet-v2's stem (27 rows against 32 output channels, dy packed for 27 multiply-adds
-// an element, 27 of 32 panel rows useful) took 1.29x its x-row dot kernels' time as panels.
+// without), in dot_prefetch's deep blocks of 6 rows of 112 (9 rows: batch 32 0.84-0.86 of main's
+// time against 0.82, batch 1 even). MobileNet-v2's stem (27 rows against 32 output channels, dy
+// packed for 27 multiply-adds an element, 27 of 32 rows of 8-row panels useful) took 1.29x its
+// x-row dot kernels' time as panels (1.46-1.49x prefetching at batch 1).
 template <class T>
 bool dot_takes_panels(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
     const GemmMicroKernelInfo<T> micro = gemm_microkernel<T>(cpu::active_isa());
-    return !dot_reads_x_rows(a.geometry) && direct_rows_at_kernel<T>(cpu::active_isa(), micro.mr, micro.nr) != nullptr &&
+    return !dot_reads_x_rows(a.geometry) &&
+           direct_rows_at_kernel<T>(cpu::active_isa(), micro.mr, micro.nr) != nullptr &&
            direct_untranspose<T>(cpu::active_isa()) != nullptr && group_out_channels < depth && depth >= micro.mr;
 }
 
@@ -728,7 +731,7 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         const int64_t lanes = kernels.lanes;
         const int64_t tile_sums = kDotRows * kDotCols * lanes;
         float* const sums = ws.sums.data();
-        // dot_panels: MR depth rows a panel against dy's NR-wide panels; dW^T kept panel by panel.
+        // dot_panels: pr depth rows a panel against dy's NR-wide panels; dW^T kept panel by panel.
         const int pr = p.panel_rows, nr = p.micro.nr;
         const int64_t depth_panels = p.dot_panels ? ceil_div(p.depth, pr) : 0;
         float* const dy_packed = ws.dy_packed.data();
@@ -823,8 +826,8 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                                         block_calls);
             }
             if (p.dot_panels) {
-                // B(k, m) = dy[m][q0 + k], then each panel of MR depth rows against it (the last
-                // panel overlapping the one before, in tiles of its own); the next block's dy rows
+                // B(k, m) = dy[m][q0 + k], then each panel of depth rows against it (a last panel
+                // that the depth leaves short overlaps the one before, in tiles of its own); the next block's dy rows
                 // prefetched over all of the block's calls.
                 const int64_t kc = rows * out_w;
                 pack_b_panels(MatrixRef<float>{dy + q0, 1, p.out_size}, 0, kc, 0, out_channels, nr, p.micro.packers,
@@ -1076,7 +1079,8 @@ void conv_backward_filter(const ConvArgs& a) {
     p.dot = !p.direct && dot_applies<T>(a, p.group_out_channels, p.depth);
     const int64_t input_elements = a.batch * (a.channels * a.geometry.in_size() + a.out_channels * p.out_size);
     p.dot_panels = p.dot && dot_takes_panels<T>(a, p.group_out_channels, p.depth);
-    p.dot_prefetch = p.dot && (p.dot_panels || input_elements * static_cast<int64_t>(sizeof(T)) >= kDotPrefetchInputBytes);
+    p.dot_prefetch =
+        p.dot && (p.dot_panels || input_elements * static_cast<int64_t>(sizeof(T)) >= kDotPrefetchInputBytes);
     p.dot_x_rows = p.dot && dot_reads_x_rows(a.geometry);
     const int64_t out_w = a.geometry.out[2], out_h = a.geometry.out[1];
     if (p.direct && out_w < max_block) {
