@@ -18,7 +18,8 @@
 // with 16+ channels) reads A, in place of the lowered rows, from a zero-padded copy of the image
 // or its padded phase planes; dot mode (run_dot_task; stride 2, few depth rows) sums dy's rows
 // against the column rows read from padded phase planes (or, 3 wide with one column of left
-// padding, from x's rows in place) as dot products along the positions.
+// padding, from x's rows in place) as dot products along the positions, or, with fewer output
+// channels than depth rows, packs dy's block and multiplies panels of any 7 or 8 depth rows by it.
 //
 // Parallel unit: tasks of (reduction slice, group, blocks of depth rows = columns of dW, chunk of
 // output channels). A reduction slice is a run of (image, position block) pairs summed into its
@@ -114,15 +115,18 @@ struct Plan {
     int64_t padded_w, padded_channel;
     int64_t chunk_channels, channel_chunks;
     DirectRowsKernel<T> rows_kernel;
+    DirectRowsAtKernel<T> rows_at_kernel;
     DirectUntranspose<T> untranspose;
     // Dot mode (see dot_applies): tasks are (slice, group); the phase planes of a channel's rows
     // that one position block reads (padded_channel: 4 planes, padded_w wide) with plane_top rows
-    // and plane_left columns of margin. dot_prefetch: the inputs come from memory, so each block
+    // and plane_left columns of margin. dot_prefetch: the inputs come from memory (or dot_panels), so each block
     // prefetches the next one's (run_dot_task) and blocks are shorter (kDotPrefetchBlockPositions,
     // kDotDeepPrefetchBlockPositions). dot_x_rows: the column tiles read x's rows in place (see
     // dot_reads_x_rows), no planes; padded_w and padded_channel then lay out the split rows that
-    // the first tile of dy rows stores for the others (run_dot_task).
-    bool dot, dot_prefetch, dot_x_rows;
+    // the first tile of dy rows stores for the others (run_dot_task). dot_panels: the block's dy
+    // packed and panel_rows depth rows at a time multiplied by it from the planes (see dot_takes_panels).
+    bool dot, dot_prefetch, dot_x_rows, dot_panels;
+    int panel_rows;  // dot_panels: depth rows a panel (MR or kShortPanelRows)
     int64_t plane_top, plane_left;
 };
 
@@ -423,17 +427,26 @@ void pad_channels(const T* x, const WindowGeometry& g, int64_t channels, int64_t
     }
 }
 
-// One dW^T tile (rows x cols of it) of direct mode through p.rows_kernel, as accumulate_tile:
-// edge tiles through a scratch tile, added in the same order as full ones.
+// One dW^T tile (rows x cols of it) of direct mode through p.rows_kernel (or, where a_rows_at is
+// set, p.rows_at_kernel: dot mode's panels), as accumulate_tile: edge tiles through a scratch
+// tile, added in the same order as full ones.
 template <class T>
-void accumulate_rows_tile(const Plan<T>& p, int64_t out_rows, int64_t length, const T* a, const T* b, T* c,
-                          int64_t ldc, int64_t rows, int64_t cols, bool first, PrefetchRows* prefetch) {
-    if (rows == p.micro.mr && cols == p.micro.nr) {
-        p.rows_kernel(out_rows, length, a, p.padded_channel, p.padded_w, b, c, ldc, first, prefetch);
+void accumulate_rows_tile(const Plan<T>& p, int64_t out_rows, int64_t length, const T* a, const int64_t* a_rows_at,
+                          const T* b, T* c, int64_t ldc, int64_t rows, int64_t cols, bool first,
+                          PrefetchRows* prefetch) {
+    const auto kernel = [&](T* tile, int64_t ld, bool beta0) {
+        if (a_rows_at != nullptr) {
+            p.rows_at_kernel(p.panel_rows, out_rows, length, a, a_rows_at, p.padded_w, b, tile, ld, beta0, prefetch);
+        } else {
+            p.rows_kernel(out_rows, length, a, p.padded_channel, p.padded_w, b, tile, ld, beta0, prefetch);
+        }
+    };
+    if (rows == (a_rows_at != nullptr ? p.panel_rows : p.micro.mr) && cols == p.micro.nr) {
+        kernel(c, ldc, first);
         return;
     }
     T tile[kMaxMicroTile];
-    p.rows_kernel(out_rows, length, a, p.padded_channel, p.padded_w, b, tile, p.micro.nr, true, prefetch);
+    kernel(tile, p.micro.nr, true);
     for (int64_t i = 0; i < rows; ++i) {
         T* target = c + i * ldc;
         const T* source = tile + i * p.micro.nr;
@@ -541,8 +554,8 @@ void run_direct_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                             const T* const a_rows = a_tap + oh * p.padded_w + ow;
                             const T* const b_rows = b + (q - q0) * nr;
                             const bool first = first_block && q == q0;
-                            accumulate_rows_tile(p, rows, length, a_rows, b_rows, tile, out_channels, tile_rows, cols,
-                                                 first, next);
+                            accumulate_rows_tile(p, rows, length, a_rows, nullptr, b_rows, tile, out_channels,
+                                                 tile_rows, cols, first, next);
                             q += rows * length;
                         }
                     }
@@ -665,6 +678,29 @@ bool dot_applies(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
            group_out_channels >= kDotRows && g.in_size() < (int64_t{1} << 30);
 }
 
+// Dot mode's panels (run_dot_task): where the column rows come from planes and dy has fewer rows
+// than the columns, dy's block is packed (as in direct mode) and the direct micro-kernel sums
+// panel_rows depth rows at a time against it, each row read in place from its plane (any taps of
+// any channels: direct mode's panels hold MR channels of one tap, which the stems' 3 do not fill).
+// No lane sums, no loads across cache lines (broadcasts of single elements): ResNet-18's 7x7/2
+// stem (147 rows, 64 output channels) ran its 8 x 3 dot tiles at ~75% of the FMA rate and spent
+// 4.5% adding lanes; its panels' kernel runs at ~94%, packing dy ~9% of the layer. Zen 5,
+// conv_vs_build against main (min / median, then main's time over this one's the other way round),
+// 2026-12-08, loaded machine: batch 1 one thread 0.84-0.86 / 0.81-0.84, 1.12-1.18 / 1.12-1.19;
+// batch 32 two threads 0.72-0.82 / 0.82-0.86, 1.16 / 1.17. Its blocks prefetch the next one's
+// inputs at batch 1 too (dy from L3 while packing: 0.87-0.91 of the time against 0.92-0.93
+// without), in dot_prefetch's deep blocks of 6 rows of 112 (9 rows: batch 32 0.84-0.86 of main's
+// time against 0.82, batch 1 even). MobileNet-v2's stem (27 rows against 32 output channels, dy
+// packed for 27 multiply-adds an element, 27 of 32 rows of 8-row panels useful) took 1.29x its
+// x-row dot kernels' time as panels (1.46-1.49x prefetching at batch 1).
+template <class T>
+bool dot_takes_panels(const ConvArgs& a, int64_t group_out_channels, int64_t depth) {
+    const GemmMicroKernelInfo<T> micro = gemm_microkernel<T>(cpu::active_isa());
+    return !dot_reads_x_rows(a.geometry) &&
+           direct_rows_at_kernel<T>(cpu::active_isa(), micro.mr, micro.nr) != nullptr &&
+           direct_untranspose<T>(cpu::active_isa()) != nullptr && group_out_channels < depth && depth >= micro.mr;
+}
+
 // The plane rows that the taps read relative to their output row, [min_row, max_row] (0 included).
 struct DotTapRows {
     int64_t min_row, max_row;
@@ -695,6 +731,12 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
         const int64_t lanes = kernels.lanes;
         const int64_t tile_sums = kDotRows * kDotCols * lanes;
         float* const sums = ws.sums.data();
+        // dot_panels: pr depth rows a panel against dy's NR-wide panels; dW^T kept panel by panel.
+        const int pr = p.panel_rows, nr = p.micro.nr;
+        const int64_t depth_panels = p.dot_panels ? ceil_div(p.depth, pr) : 0;
+        float* const dy_packed = ws.dy_packed.data();
+        float* const dw_t = ws.dw_t.data();
+        const int64_t block_calls = p.dot_panels ? depth_panels * ceil_div(out_channels, nr) : row_tiles * col_tiles;
         float* const planes = implicit_gemm::cache_line_aligned(ws.padded.data());
         const int64_t kernel_size = geo.kernel_size();
         const int64_t out_w = geo.out[2];
@@ -769,7 +811,7 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
             // (the first of block u + 1 after the last), over the current tile's calls. Past the
             // slice's end too: the thread that runs it usually runs the next slice next
             // (run_plan), whose first block would otherwise come from memory unasked.
-            const bool prefetching = p.dot_prefetch && (u + 1 < units || row_tiles > 1);
+            const bool prefetching = p.dot_prefetch && (u + 1 < units || (row_tiles > 1 && !p.dot_panels));
             PrefetchRows next[kPrefetchStreams] = {};
             if (prefetching && u + 1 < units) {
                 const int64_t next_n = (u + 1) / p.position_blocks;
@@ -781,7 +823,34 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                 const float* next_x_rows = x + (next_n * a.channels + g * p.group_channels) * geo.in_size() + ih0 * geo.in[2];
                 next[1] = prefetch_rows(next_x_rows, p.group_channels,
                                         std::max<int64_t>(0, ih1 - ih0) * geo.in[2] * 4, geo.in_size() * 4,
-                                        row_tiles * col_tiles);
+                                        block_calls);
+            }
+            if (p.dot_panels) {
+                // B(k, m) = dy[m][q0 + k], then each panel of depth rows against it (a last panel
+                // that the depth leaves short overlaps the one before, in tiles of its own); the next block's dy rows
+                // prefetched over all of the block's calls.
+                const int64_t kc = rows * out_w;
+                pack_b_panels(MatrixRef<float>{dy + q0, 1, p.out_size}, 0, kc, 0, out_channels, nr, p.micro.packers,
+                              dy_packed);
+                if (prefetching && u + 1 < units) {
+                    const int64_t next_q0 = (u + 1) % p.position_blocks * p.position_block;
+                    const float* next_dy = reinterpret_cast<const float*>(p.dy) +
+                                           ((u + 1) / p.position_blocks * a.out_channels + g * out_channels) * p.out_size +
+                                           next_q0;
+                    next[0] = prefetch_rows(next_dy, out_channels,
+                                            std::min(p.position_block, p.out_size - next_q0) * 4, p.out_size * 4,
+                                            block_calls);
+                }
+                for (int64_t jp = 0; jp < depth_panels; ++jp) {
+                    const int64_t j0 = std::min(jp * pr, p.depth - pr);
+                    for (int64_t s = 0; s * nr < out_channels; ++s) {
+                        accumulate_rows_tile(p, rows, out_w, planes, &column_offset[static_cast<size_t>(j0)],
+                                             dy_packed + s * nr * kc, dw_t + jp * pr * out_channels + s * nr,
+                                             out_channels, pr, std::min<int64_t>(nr, out_channels - s * nr),
+                                             u == u_begin, next);
+                    }
+                }
+                continue;
             }
             // A tile's sums start in registers at the task's first block, rather than from a zeroed
             // buffer (MobileNet-v2's stem at batch 1, one thread, CPU time, same-process A/B in
@@ -811,6 +880,8 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                     float* const tile_sums_at = sums + (it * col_tiles + jt) * tile_sums;
                     if (p.dot_x_rows) {
                         // Tap row kh of channel c: its output rows [r0, r1) of the block read rows of x.
+                        // Worked out once a block instead (run_dot_task's own time 5.6% of the stem's at
+                        // batch 1): 0.985-0.997x the time, swapped 0.98-1.01 (even; 2026-12-08).
                         const int64_t c = j0 / kernel_size;
                         const int64_t kh = j0 % kernel_size / kDotCols;
                         const int64_t ih0 = 2 * (q0 / out_w) + kh * geo.dilation[1] - geo.pad_begin[1];
@@ -843,12 +914,20 @@ void run_dot_task(const Plan<T>& p, int64_t task, Workspace<T>& ws) {
                 }
             }
         }
+        float* const dw_group =
+            reinterpret_cast<float*>(slice == 0 ? p.dw : p.partials + (slice - 1) * p.dw_size) + g * out_channels * p.depth;
+        if (p.dot_panels) {
+            // dW^T's rows before the last panel, then the last panel's (as one channel of one tap each).
+            const int64_t last = p.depth - pr;
+            p.untranspose(dw_t, out_channels, 0, last, 1, dw_group, p.depth);
+            p.untranspose(dw_t + (depth_panels - 1) * pr * out_channels, out_channels, 0, pr, 1, dw_group + last,
+                          p.depth);
+            return;
+        }
         // Each (m, j): its lanes added in one fixed order (the 16-lane sums were 8% of the stem's
         // time at batch 1 added one lane at a time).
         float* const totals = sums + row_tiles * col_tiles * tile_sums;
         kernels.totals(sums, row_tiles * col_tiles * kDotRows * kDotCols, totals);
-        float* const dw_group =
-            reinterpret_cast<float*>(slice == 0 ? p.dw : p.partials + (slice - 1) * p.dw_size) + g * out_channels * p.depth;
         for (int64_t it = 0; it < row_tiles; ++it) {
             const int64_t m0 = std::min(it * kDotRows, out_channels - kDotRows);
             for (int64_t jt = 0; jt < col_tiles; ++jt) {
@@ -923,6 +1002,11 @@ void run_plan(Plan<T>& p, int64_t tasks, int64_t threads) {
                 const int64_t planes = p.dot_x_rows ? ceil_div(p.depth, kDotCols) : p.group_channels;
                 const int64_t lanes = backward_filter_dot(cpu::active_isa()).lanes;
                 ws.padded.resize(static_cast<size_t>(planes * p.padded_channel + implicit_gemm::kAlignElements<T>));
+                if (p.dot_panels) {
+                    ws.dy_packed.resize(static_cast<size_t>(round_up(p.group_out_channels, nr) * p.position_block));
+                    ws.dw_t.resize(static_cast<size_t>(round_up(p.depth, p.panel_rows) * p.group_out_channels));
+                    return ws;
+                }
                 // The tiles' lane sums, then their totals.
                 ws.sums.resize(static_cast<size_t>(ceil_div(p.group_out_channels, kDotRows) *
                                                    ceil_div(p.depth, kDotCols) * kDotRows * kDotCols * (lanes + 1)));
@@ -994,7 +1078,9 @@ void conv_backward_filter(const ConvArgs& a) {
     p.direct = direct_applies<T>(a, p.group_out_channels, p.depth);
     p.dot = !p.direct && dot_applies<T>(a, p.group_out_channels, p.depth);
     const int64_t input_elements = a.batch * (a.channels * a.geometry.in_size() + a.out_channels * p.out_size);
-    p.dot_prefetch = p.dot && input_elements * static_cast<int64_t>(sizeof(T)) >= kDotPrefetchInputBytes;
+    p.dot_panels = p.dot && dot_takes_panels<T>(a, p.group_out_channels, p.depth);
+    p.dot_prefetch =
+        p.dot && (p.dot_panels || input_elements * static_cast<int64_t>(sizeof(T)) >= kDotPrefetchInputBytes);
     p.dot_x_rows = p.dot && dot_reads_x_rows(a.geometry);
     const int64_t out_w = a.geometry.out[2], out_h = a.geometry.out[1];
     if (p.direct && out_w < max_block) {
@@ -1056,6 +1142,16 @@ void conv_backward_filter(const ConvArgs& a) {
         // Planes of one position block's rows (run_dot_task).
         const DotTapRows taps = dot_tap_rows(a.geometry);
         p.padded_channel = 4 * p.padded_w * (p.position_block / out_w + taps.max_row - taps.min_row);
+        if (p.dot_panels) {
+            // Panels of 7 rows where they compute fewer rows than 8 (the 7x7/2 stem's 147: 21 of 7
+            // against 19 of 8 whose last overlaps the one before, 3.3% more multiply-adds): Zen 5,
+            // conv_vs_build against 8-row panels (min / median, then the other way round),
+            // 2026-12-08, loaded machine: batch 1 0.984-0.986 / 0.984-0.989, 1.016-1.022 /
+            // 1.011-1.016; batch 32 two threads 0.958 / 0.966, 1.011-1.013.
+            p.panel_rows = round_up(p.depth, kShortPanelRows) < round_up(p.depth, mr) ? kShortPanelRows : mr;
+            p.rows_at_kernel = direct_rows_at_kernel<T>(cpu::active_isa(), mr, nr);
+            p.untranspose = direct_untranspose<T>(cpu::active_isa());
+        }
         if (p.dot_x_rows) {
             const int64_t lanes = backward_filter_dot(cpu::active_isa()).lanes;
             p.padded_w = lanes + 2 * round_up(out_w, lanes);

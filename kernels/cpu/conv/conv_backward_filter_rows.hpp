@@ -37,6 +37,15 @@ template <class T>
 using DirectRowsKernel = void (*)(int64_t rows, int64_t length, const T* a, int64_t a_row_stride, int64_t a_pitch,
                                   const T* b, T* c, int64_t ldc, bool first, PrefetchRows* prefetch);
 
+// The same tile where row i of A starts at a + a_rows_at[i]: any MR depth rows, such as the taps of
+// a stem's few channels in their phase planes (conv_backward_filter.hpp, dot mode's panels).
+// panel_rows: MR, or kShortPanelRows.
+template <class T>
+using DirectRowsAtKernel = void (*)(int panel_rows, int64_t rows, int64_t length, const T* a,
+                                    const int64_t* a_rows_at, int64_t a_pitch, const T* b, T* c, int64_t ldc,
+                                    bool first, PrefetchRows* prefetch);
+constexpr int kShortPanelRows = 7;
+
 // The end of a direct task: its dW^T tiles back into dW (row stride depth),
 //   dw[m * depth + c * kernel_size + t] = dw_t[(t * panel_channels + c) * out_channels + m]
 // for c < channels, t < kernel_size, m < out_channels.
@@ -165,6 +174,9 @@ void padded_phase_rows_avx512(const float* x, const WindowGeometry& g, int64_t c
                               int64_t plane_h, int64_t plane_w, int64_t i0, int64_t i1, float* planes);
 void backward_filter_rows_avx512(int64_t rows, int64_t length, const float* a, int64_t a_row_stride, int64_t a_pitch,
                                  const float* b, float* c, int64_t ldc, bool first, PrefetchRows* prefetch);
+void backward_filter_rows_at_avx512(int panel_rows, int64_t rows, int64_t length, const float* a,
+                                    const int64_t* a_rows_at, int64_t a_pitch, const float* b, float* c, int64_t ldc,
+                                    bool first, PrefetchRows* prefetch);
 void backward_filter_untranspose_avx512(const float* dw_t, int64_t out_channels, int64_t panel_channels,
                                         int64_t channels, int64_t kernel_size, float* dw, int64_t depth);
 #endif
@@ -175,6 +187,20 @@ DirectRowsKernel<T> direct_rows_kernel(mln_isa isa, int mr, int nr) {
 #if defined(MYELIN_X86_64_KERNELS)
     if constexpr (sizeof(T) == 4) {
         if (isa == MLN_ISA_AVX512 && mr == 8 && nr == 32) return backward_filter_rows_avx512;
+    }
+#endif
+    (void)isa;
+    (void)mr;
+    (void)nr;
+    return nullptr;
+}
+
+// The any-rows kernel for `isa` and the GEMM micro-kernel's tile, or nullptr where none fits.
+template <class T>
+DirectRowsAtKernel<T> direct_rows_at_kernel(mln_isa isa, int mr, int nr) {
+#if defined(MYELIN_X86_64_KERNELS)
+    if constexpr (sizeof(T) == 4) {
+        if (isa == MLN_ISA_AVX512 && mr == 8 && nr == 32) return backward_filter_rows_at_avx512;
     }
 #endif
     (void)isa;

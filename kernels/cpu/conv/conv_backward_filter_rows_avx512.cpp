@@ -25,13 +25,19 @@ constexpr int kDotLanes = static_cast<int>(Avx512Lanes::width);
 // ahead rather than 8 1.00-1.02x; the rows' shares from one division a call rather than two a row
 // 1.00-1.01x (loaded machine). In L1 (a loop outside the library) this 8 x 32 step runs at 209 GFLOP/s of 230, and so
 // do 12 x 32, 8 x 48 and 6 x 64: a wider tile would save loads, not time.
-void rows_kernel(int64_t rows, int64_t length, const float* a, int64_t a_row_stride, int64_t a_pitch, const float* b,
-                 float* c, int64_t ldc, bool first, PrefetchRows* prefetch) {
+// kRowsAt: row i of A at a + a_rows_at[i] (any depth rows), else at a + i * a_row_stride. MR rows.
+template <bool kRowsAt, int MR = 8>
+void rows_kernel(int64_t rows, int64_t length, const float* a, int64_t a_row_stride, const int64_t* a_rows_at,
+                 int64_t a_pitch, const float* b, float* c, int64_t ldc, bool first, PrefetchRows* prefetch) {
     using Isa = Avx512F32;
     using Vector = Isa::V;
-    constexpr int MR = 8;
     constexpr int kLanes = Isa::kLanes;
     constexpr int NR = 2 * kLanes;
+    int64_t row_at[MR] = {};
+    if constexpr (kRowsAt) {
+        MLN_UNROLL(8)
+        for (int i = 0; i < MR; ++i) row_at[i] = a_rows_at[i];
+    }
     for (int i = 0; i < MR; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     Vector acc[MR][2];
     MLN_UNROLL(16)
@@ -48,7 +54,7 @@ void rows_kernel(int64_t rows, int64_t length, const float* a, int64_t a_row_str
             const Vector b1 = Isa::load(b + kLanes);
             MLN_UNROLL(16)
             for (int i = 0; i < MR; ++i) {
-                const Vector x = Isa::set1(a_row[i * a_row_stride + q]);
+                const Vector x = Isa::set1(kRowsAt ? a_row[row_at[i] + q] : a_row[i * a_row_stride + q]);
                 acc[i][0] = Isa::fmadd(x, b0, acc[i][0]);
                 acc[i][1] = Isa::fmadd(x, b1, acc[i][1]);
             }
@@ -289,7 +295,14 @@ void padded_phase_rows_avx512(const float* x, const WindowGeometry& g, int64_t c
 
 void backward_filter_rows_avx512(int64_t rows, int64_t length, const float* a, int64_t a_row_stride, int64_t a_pitch,
                                  const float* b, float* c, int64_t ldc, bool first, PrefetchRows* prefetch) {
-    rows_kernel(rows, length, a, a_row_stride, a_pitch, b, c, ldc, first, prefetch);
+    rows_kernel<false>(rows, length, a, a_row_stride, nullptr, a_pitch, b, c, ldc, first, prefetch);
+}
+
+void backward_filter_rows_at_avx512(int panel_rows, int64_t rows, int64_t length, const float* a,
+                                    const int64_t* a_rows_at, int64_t a_pitch, const float* b, float* c, int64_t ldc,
+                                    bool first, PrefetchRows* prefetch) {
+    const auto kernel = panel_rows == kShortPanelRows ? rows_kernel<true, kShortPanelRows> : rows_kernel<true>;
+    kernel(rows, length, a, 0, a_rows_at, a_pitch, b, c, ldc, first, prefetch);
 }
 
 // 8 x 8 blocks in registers: 8 tile rows (the columns j0..j0 + 7 of dW, each row a different

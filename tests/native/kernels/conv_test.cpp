@@ -1220,6 +1220,12 @@ TEST_F(ConvTest, BackwardFilterImplicitGemmMatchesReferenceAndThreadCountsAgree)
         {{2, 4, 31, 71}, 16, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, 2},
         {{2, 3, 29, 45}, 8, {5, 3}, {2, 2}, {2, 1}, {0, 1}, {3, 1}, 1},
         {{17, 3, 20, 55}, 9, {3, 3}, {2, 2}, {1, 1}, {2, 1}, {0, 1}, 1},
+        // Dot mode's panels (AVX-512 f32: column rows from planes, fewer output channels than
+        // depth rows; the 7x7/2, 2x2 (20 rows: 3 panels of 7, the last overlapping) and 5x4 (40
+        // rows: 5 of 8) cases above): the 7x7/2 stem's 147 rows (21 panels of 7) into 40 output
+        // channels (a full and a partial panel of dy) at batch 1, 50 x 45 outputs in three blocks of
+        // 17 rows (the next block prefetched).
+        {{1, 3, 100, 90}, 40, {7, 7}, {2, 2}, {1, 1}, {3, 3}, {3, 3}, 1},
     };
     expect_backward_filter_reference_and_same_bits(device_, cases);
 }
