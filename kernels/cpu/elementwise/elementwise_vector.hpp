@@ -45,6 +45,14 @@ constexpr double kMishMaxUlp = 4.5;
 // measured down to x = -10; below -10.06 the result is -0 where the exact one is above -3e-38.
 constexpr double kGeluTanhMaxUlp = 3.0;
 constexpr double kGeluTanhPerTwiceInnerMaxUlp = 2.5;
+// The trigonometric kernels (vmath::sin ...): sin, cos and tan within |x| <= vmath::kTrigLimit,
+// beyond it the scalar std:: functions.
+constexpr double kSinMaxUlp = 2.0;
+constexpr double kCosMaxUlp = 2.0;
+constexpr double kTanMaxUlp = 3.5;
+constexpr double kAsinMaxUlp = 2.5;
+constexpr double kAcosMaxUlp = 2.0;
+constexpr double kAtanMaxUlp = 2.5;
 
 #if defined(MYELIN_X86_64_KERNELS)
 UnaryKernelF32 unary_avx2_f32(mln_unary_op op);
