@@ -24,7 +24,7 @@
 //                                       every float in [-0.75, 2)
 //   sin      1.49 measured (bound 2)    sin(-0) = -0; every float up to kTrigLimit (65536)
 //   cos      1.49 measured (bound 2)    measured exhaustively; beyond (and NaN, +-inf: NaN) the
-//   tan      3.00 measured (bound 3.5)  scalar std:: functions, lane by lane (with_scalar_beyond)
+//   tan      3.35 measured (bound 3.5)  scalar std:: functions, lane by lane (with_scalar_beyond)
 //   asin     2.06 measured (bound 2.5)  |x| > 1: NaN; every float of [-1, 1] measured
 //   acos     1.35 measured (bound 2)    acos(1) = 0, acos(-1) = pi rounded
 //   atan     1.89 measured (bound 2.5)  atan(+-inf) = +-pi/2 rounded
@@ -628,29 +628,42 @@ MLN_ALWAYS_INLINE QuarterTurns<W> reduce_by_half_pi(typename W::V a) {
 }
 // sin r = r + r u S(u), cos r = 1 + u C(u), u = r^2: S, C the fits of (sin r / r - 1) / u and
 // (cos r - 1) / u on u in [0, (pi/4 + 0.01)^2] (3e-9 and 6e-10 relative).
+inline constexpr float kSinFit[] = {2.724209253e-06f, -1.984002593e-04f, 8.333331905e-03f, -1.666666716e-01f};
+inline constexpr float kCosFit[] = {2.445518840e-05f, -1.388752251e-03f, 4.166664928e-02f, -5.000000000e-01f};
 template <class W>
 struct SinCosOfReduced {
     typename W::V sin, cos;
 };
 template <class W>
 MLN_ALWAYS_INLINE SinCosOfReduced<W> sin_cos_of_reduced(typename W::V r) {
-    static constexpr float s[] = {2.724209253e-06f, -1.984002593e-04f, 8.333331905e-03f, -1.666666716e-01f};
-    static constexpr float c[] = {2.445518840e-05f, -1.388752251e-03f, 4.166664928e-02f, -5.000000000e-01f};
     const auto u = W::mul(r, r);
-    return {W::fmadd(W::mul(r, u), polynomial<W>(u, s), r), W::fmadd(u, polynomial<W>(u, c), W::set1(1.0f))};
+    return {W::fmadd(W::mul(r, u), polynomial<W>(u, kSinFit), r), W::fmadd(u, polynomial<W>(u, kCosFit), W::set1(1.0f))};
+}
+// cos r where `cos_lanes`, else sin r, with sin_cos_of_reduced's bits: one polynomial, its
+// coefficients picked per lane (blends, which leave the FMA pipes), where both polynomials and a
+// select took 1.04-1.15x the time (sin, cos and their backwards in cache, one thread, Zen 5,
+// 2026-12-08). tan needs both (one divide of the two): 69-70% of a copy at 2 threads (64 Mi f32)
+// against sin's and cos's 90-91%.
+template <class W>
+MLN_ALWAYS_INLINE typename W::V sin_or_cos_of_reduced(typename W::V r, typename W::Mask cos_lanes) {
+    constexpr int n = sizeof(kSinFit) / sizeof(kSinFit[0]);
+    const auto u = W::mul(r, r);
+    auto p = W::select(cos_lanes, W::set1(kCosFit[0]), W::set1(kSinFit[0]));
+    for (int i = 1; i < n; ++i) p = W::fmadd(p, u, W::select(cos_lanes, W::set1(kCosFit[i]), W::set1(kSinFit[i])));
+    return W::fmadd(W::select(cos_lanes, u, W::mul(r, u)), p, W::select(cos_lanes, W::set1(1.0f), r));
 }
 // sin(a) for quadrant k: sin r, cos r, -sin r, -cos r (bits 0 and 1 of index); sin is odd, so
 // x's sign is x ^ |x| (this keeps sin(-0) = -0).
 template <class W>
-MLN_ALWAYS_INLINE typename W::V sin_of_quadrant(typename W::V index, const SinCosOfReduced<W>& sc, typename W::V sign) {
-    const auto y = W::select(W::template bit_set<0>(index), sc.cos, sc.sin);
+MLN_ALWAYS_INLINE typename W::V sin_of_quadrant(typename W::V index, typename W::V r, typename W::V sign) {
+    const auto y = sin_or_cos_of_reduced<W>(r, W::template bit_set<0>(index));
     return W::bitwise_xor(y, W::bitwise_xor(W::template sign_of_bit<1>(index), sign));
 }
 template <class W>
 MLN_ALWAYS_INLINE typename W::V sin(typename W::V x) {
     const auto a = W::abs(x);
     const auto [r, index] = reduce_by_half_pi<W>(a);
-    const auto y = sin_of_quadrant<W>(index, sin_cos_of_reduced<W>(r), W::bitwise_xor(x, a));
+    const auto y = sin_of_quadrant<W>(index, r, W::bitwise_xor(x, a));
     return with_scalar_beyond<W>(x, y, kTrigLimit, [](float v) { return std::sin(v); });
 }
 // cos(a) = sin(a + pi/2): quadrant k + 1 (index + 1 is exact), the same r.
@@ -658,7 +671,7 @@ template <class W>
 MLN_ALWAYS_INLINE typename W::V cos(typename W::V x) {
     const auto a = W::abs(x);
     const auto [r, index] = reduce_by_half_pi<W>(a);
-    const auto y = sin_of_quadrant<W>(W::add(index, W::set1(1.0f)), sin_cos_of_reduced<W>(r), W::zero());
+    const auto y = sin_of_quadrant<W>(W::add(index, W::set1(1.0f)), r, W::zero());
     return with_scalar_beyond<W>(x, y, kTrigLimit, [](float v) { return std::cos(v); });
 }
 // tan(a) = sin r / cos r for even k, -cos r / sin r for odd k: one divide of the two fits.
