@@ -22,6 +22,12 @@
 //   log1p    1.38 measured (bound 2)    log1p(-1) = -inf, log1p(x < -1) = NaN
 //                                       1.55 at AVX-512 (vmath::log_interval), 1.36 over
 //                                       every float in [-0.75, 2)
+//   sin      1.49 measured (bound 2)    sin(-0) = -0; every float up to kTrigLimit (65536)
+//   cos      1.49 measured (bound 2)    measured exhaustively; beyond (and NaN, +-inf: NaN) the
+//   tan      3.35 measured (bound 3.5)  scalar std:: functions, lane by lane (with_scalar_beyond)
+//   asin     2.06 measured (bound 2.5)  |x| > 1: NaN; every float of [-1, 1] measured
+//   acos     1.35 measured (bound 2)    acos(1) = 0, acos(-1) = pi rounded
+//   atan     1.89 measured (bound 2.5)  atan(+-inf) = +-pi/2 rounded
 // NaN in gives NaN out everywhere (log(x < 0) and log1p(x < -1) give the NaN 0xffc00000).
 // (Mish has its own one-exp form in elementwise_vector_loops.hpp: 4.12 ulp measured where its
 // result is normal.)
@@ -29,7 +35,7 @@
 // Polynomials: coefficients are Chebyshev fits (mpmath.chebyfit, 40 digits) of the reduced
 // function on the stated interval, rounded to float.
 //
-// W provides: V (the float vector), Mask, set1, zero, add, sub, mul, div, fmadd (a b + c),
+// W provides: V (the float vector), Mask, kLanes, load, store, set1, zero, add, sub, mul, div, sqrt, fmadd (a b + c),
 // fnmadd (c - a b), fmsub (a b - c), min, max, round_nearest, floor, abs,
 // copysign, neg, negative_abs (-|a|), lt, gt, eq, unordered, nan_or_positive_infinity (NaN or +inf),
 // select (mask ? a : b), lookup16 (table[the low 4 bits
@@ -39,10 +45,12 @@
 // of AVX-512's getexp and getmant, where it is true reduce_for_log_by_table and
 // bits_less_shifted_right (log_interval);
 // kScalesNormalByExponentBits, and where it is true all (every lane of a mask) and
-// add_index_bits (exp_of_normal).
+// add_index_bits (exp_of_normal); bitwise_xor, bit_set<Bit> (lanes whose bit Bit is set) and
+// sign_of_bit<Bit> (that bit moved to the sign) for sin, cos and tan.
 #pragma once
 
 #include <bit>
+#include <cmath>
 #include <limits>
 
 #include "kernels/cpu/common/force_inline.hpp"
@@ -575,6 +583,176 @@ MLN_ALWAYS_INLINE typename W::V log1p_of_fraction(typename W::V n) {
                                   1.156184524e-01f,  -1.584756523e-01f, 1.985410601e-01f,
                                   -2.498652637e-01f, 3.333284259e-01f,  -4.999999702e-01f};
     return W::fmadd(W::mul(n, n), polynomial<W>(n, r), n);
+}
+
+// Trigonometric functions.
+//
+// Lanes of x beyond `limit` in magnitude (or NaN) take scalar(x) there, the scalar op's own
+// std:: function, the others `result`: one compare and a branch per vector where every lane is
+// within (a lane's bits never depend on the others').
+template <class W, class Scalar>
+[[gnu::noinline, gnu::cold]] typename W::V scalar_lanes_beyond(typename W::V x, typename W::V result, float limit,
+                                                               Scalar scalar) {
+    alignas(64) float xs[W::kLanes];
+    alignas(64) float ys[W::kLanes];
+    W::store(xs, x);
+    W::store(ys, result);
+    for (int i = 0; i < W::kLanes; ++i) {
+        if (!(std::fabs(xs[i]) <= limit)) ys[i] = scalar(xs[i]);
+    }
+    return W::load(ys);
+}
+template <class W, class Scalar>
+MLN_ALWAYS_INLINE typename W::V with_scalar_beyond(typename W::V x, typename W::V result, float limit, Scalar scalar) {
+    if (W::all(W::le(W::abs(x), W::set1(limit)))) return result;
+    return scalar_lanes_beyond<W>(x, result, limit, scalar);
+}
+
+// a = k pi/2 + r for a >= 0 (a = |x|), |r| <= pi/4 + 0.004 (k = a 2/pi rounded to nearest, 2/pi
+// rounded to float): index is k + 1.5 2^23, k in its low bits (the float's unit is 1, as in
+// exp_reduction), pi/2 in three float parts (Cody-Waite; with FMA each k part is exact and the
+// first difference too). Where a <= kTrigLimit the reduction's error (1e-23 k from the parts'
+// truncation, a rounding of r in each of the last two steps) keeps sin, cos and tan within their
+// stated bounds (measured over every float up to kTrigLimit); beyond, the callers take the scalar
+// functions (with_scalar_beyond), whose reduction is exact.
+inline constexpr float kTrigLimit = 65536.0f;
+template <class W>
+struct QuarterTurns {
+    typename W::V r, index;
+};
+template <class W>
+MLN_ALWAYS_INLINE QuarterTurns<W> reduce_by_half_pi(typename W::V a) {
+    const auto index = W::fmadd(a, W::set1(6.366197467e-01f), W::set1(12582912.0f));
+    const auto k = W::sub(index, W::set1(12582912.0f));
+    auto r = W::fnmadd(k, W::set1(1.570796371e+00f), a);
+    r = W::fnmadd(k, W::set1(-4.371138829e-08f), r);
+    r = W::fnmadd(k, W::set1(-1.715124510e-15f), r);
+    return {r, index};
+}
+// sin r = r + r u S(u), cos r = 1 + u C(u), u = r^2: S, C the fits of (sin r / r - 1) / u and
+// (cos r - 1) / u on u in [0, (pi/4 + 0.01)^2] (3e-9 and 6e-10 relative).
+inline constexpr float kSinFit[] = {2.724209253e-06f, -1.984002593e-04f, 8.333331905e-03f, -1.666666716e-01f};
+inline constexpr float kCosFit[] = {2.445518840e-05f, -1.388752251e-03f, 4.166664928e-02f, -5.000000000e-01f};
+template <class W>
+struct SinCosOfReduced {
+    typename W::V sin, cos;
+};
+template <class W>
+MLN_ALWAYS_INLINE SinCosOfReduced<W> sin_cos_of_reduced(typename W::V r) {
+    const auto u = W::mul(r, r);
+    return {W::fmadd(W::mul(r, u), polynomial<W>(u, kSinFit), r), W::fmadd(u, polynomial<W>(u, kCosFit), W::set1(1.0f))};
+}
+// cos r where `cos_lanes`, else sin r, with sin_cos_of_reduced's bits: one polynomial, its
+// coefficients picked per lane (blends, which leave the FMA pipes), where both polynomials and a
+// select took 1.04-1.15x the time (sin, cos and their backwards in cache, one thread, Zen 5,
+// 2026-12-08). tan needs both (one divide of the two): 69-70% of a copy at 2 threads (64 Mi f32)
+// against sin's and cos's 90-91%.
+template <class W>
+MLN_ALWAYS_INLINE typename W::V sin_or_cos_of_reduced(typename W::V r, typename W::Mask cos_lanes) {
+    constexpr int n = sizeof(kSinFit) / sizeof(kSinFit[0]);
+    const auto u = W::mul(r, r);
+    auto p = W::select(cos_lanes, W::set1(kCosFit[0]), W::set1(kSinFit[0]));
+    for (int i = 1; i < n; ++i) p = W::fmadd(p, u, W::select(cos_lanes, W::set1(kCosFit[i]), W::set1(kSinFit[i])));
+    return W::fmadd(W::select(cos_lanes, u, W::mul(r, u)), p, W::select(cos_lanes, W::set1(1.0f), r));
+}
+// sin(a) for quadrant k: sin r, cos r, -sin r, -cos r (bits 0 and 1 of index); sin is odd, so
+// x's sign is x ^ |x| (this keeps sin(-0) = -0).
+template <class W>
+MLN_ALWAYS_INLINE typename W::V sin_of_quadrant(typename W::V index, typename W::V r, typename W::V sign) {
+    const auto y = sin_or_cos_of_reduced<W>(r, W::template bit_set<0>(index));
+    return W::bitwise_xor(y, W::bitwise_xor(W::template sign_of_bit<1>(index), sign));
+}
+template <class W>
+MLN_ALWAYS_INLINE typename W::V sin(typename W::V x) {
+    const auto a = W::abs(x);
+    const auto [r, index] = reduce_by_half_pi<W>(a);
+    const auto y = sin_of_quadrant<W>(index, r, W::bitwise_xor(x, a));
+    return with_scalar_beyond<W>(x, y, kTrigLimit, [](float v) { return std::sin(v); });
+}
+// cos(a) = sin(a + pi/2): quadrant k + 1 (index + 1 is exact), the same r.
+template <class W>
+MLN_ALWAYS_INLINE typename W::V cos(typename W::V x) {
+    const auto a = W::abs(x);
+    const auto [r, index] = reduce_by_half_pi<W>(a);
+    const auto y = sin_of_quadrant<W>(W::add(index, W::set1(1.0f)), r, W::zero());
+    return with_scalar_beyond<W>(x, y, kTrigLimit, [](float v) { return std::cos(v); });
+}
+// tan(a) = sin r / cos r for even k, -cos r / sin r for odd k: one divide of the two fits.
+template <class W>
+MLN_ALWAYS_INLINE typename W::V tan(typename W::V x) {
+    const auto a = W::abs(x);
+    const auto [r, index] = reduce_by_half_pi<W>(a);
+    const auto sc = sin_cos_of_reduced<W>(r);
+    const auto odd = W::template bit_set<0>(index);
+    const auto y = W::div(W::select(odd, sc.cos, sc.sin), W::select(odd, W::neg(sc.sin), sc.cos));
+    return with_scalar_beyond<W>(x, W::bitwise_xor(y, W::bitwise_xor(x, a)), kTrigLimit,
+                                 [](float v) { return std::tan(v); });
+}
+
+// asin(a) for a = |x| <= 1/2 is s + q with s = a, q = s z P(z), z = a^2; above, asin(a) = pi/2 -
+// 2 asin(s) with s = sqrt(z), z = (1 - a) / 2 (exact) <= 1/4, the same fit: P the fit of
+// (asin(s) / s - 1) / z on z in [0, 1/4] (1.7e-8 relative). |x| > 1 gives z < 0 and NaN from
+// sqrt, a NaN x NaN z.
+template <class W>
+struct ArcsineParts {
+    typename W::V s, q;
+    typename W::Mask small;
+};
+template <class W>
+MLN_ALWAYS_INLINE ArcsineParts<W> arcsine_parts(typename W::V a) {
+    static constexpr float p[] = {3.808502480e-02f, 2.655454166e-02f, 4.500138015e-02f, 7.498855144e-02f,
+                                  1.666667312e-01f};
+    const auto small = W::le(a, W::set1(0.5f));
+    const auto half = W::set1(0.5f);
+    const auto z = W::select(small, W::mul(a, a), W::fnmadd(a, half, half));
+    const auto s = W::select(small, a, W::sqrt(z));
+    return {s, W::mul(W::mul(s, z), polynomial<W>(z, p)), small};
+}
+// pi/2 - 2 (s + q) as (pi/2_hi - 2s) + (pi/2_lo - 2q): 2s is exact, and the first difference
+// at least 0.57.
+template <class W>
+MLN_ALWAYS_INLINE typename W::V asin(typename W::V x) {
+    const auto [s, q, small] = arcsine_parts<W>(W::abs(x));
+    const auto two = W::set1(2.0f);
+    const auto large = W::add(W::fnmadd(two, s, W::set1(1.570796371e+00f)), W::fnmadd(two, q, W::set1(-4.371138829e-08f)));
+    // asin is odd: x's sign also keeps asin(-0) = -0.
+    return W::copysign(W::select(small, W::add(s, q), large), x);
+}
+// acos x = pi/2 - asin x: with s and q carrying x's sign, (pi/2_hi - s) + (pi/2_lo - q) for
+// |x| <= 1/2; above, 2 asin(s) for x > 0 and pi - 2 asin(s) for x < 0: base + 2s + 2q, base 0
+// or pi in two parts.
+template <class W>
+MLN_ALWAYS_INLINE typename W::V acos(typename W::V x) {
+    const auto [s, q, small] = arcsine_parts<W>(W::abs(x));
+    const auto negative = W::lt(x, W::zero());
+    const auto base_high = W::select(small, W::set1(1.570796371e+00f), W::select(negative, W::set1(3.141592741e+00f), W::zero()));
+    const auto base_low = W::select(small, W::set1(-4.371138829e-08f), W::select(negative, W::set1(-8.742277657e-08f), W::zero()));
+    const auto m = W::select(small, W::set1(-1.0f), W::set1(2.0f));
+    return W::add(W::fmadd(m, W::copysign(s, x), base_high), W::fmadd(m, W::copysign(q, x), base_low));
+}
+
+// atan(a), a = |x|: t = a (a <= tan(pi/8)), (a - 1) / (a + 1) + pi/4 (a <= tan(3pi/8)), -1/a + pi/2
+// above, one divide; |t| <= tan(pi/8) and atan(t) = t + t u P(u), u = t^2, P the fit of (atan(t)
+// / t - 1) / u on u in [0, tan(pi/8)^2] (2.9e-9 relative). a = inf gives t = -0 and pi/2.
+template <class W>
+MLN_ALWAYS_INLINE typename W::V atan(typename W::V x) {
+    static constexpr float p[] = {-6.449835002e-02f, 1.074309945e-01f, -1.426389664e-01f, 1.999953836e-01f,
+                                  -3.333333135e-01f};
+    const auto a = W::abs(x);
+    const auto one = W::set1(1.0f);
+    const auto above_eighth = W::lt(W::set1(4.142135624e-01f), a);
+    const auto above_three_eighths = W::lt(W::set1(2.414213562e+00f), a);
+    const auto numerator = W::select(above_three_eighths, W::set1(-1.0f), W::select(above_eighth, W::sub(a, one), a));
+    const auto denominator = W::select(above_three_eighths, a, W::select(above_eighth, W::add(a, one), one));
+    const auto t = W::div(numerator, denominator);
+    const auto u = W::mul(t, t);
+    const auto base_high = W::select(above_three_eighths, W::set1(1.570796371e+00f),
+                                     W::select(above_eighth, W::set1(7.853981853e-01f), W::zero()));
+    const auto base_low = W::select(above_three_eighths, W::set1(-4.371138829e-08f),
+                                    W::select(above_eighth, W::set1(-2.185569414e-08f), W::zero()));
+    const auto y = W::add(base_high, W::add(t, W::fmadd(W::mul(t, u), polynomial<W>(u, p), base_low)));
+    // atan is odd: x's sign also keeps atan(-0) = -0; a NaN x gives a NaN t.
+    return W::copysign(y, x);
 }
 
 // The hyperbolic functions and their inverses (vector_loops::VecSinh ... VecAtanh), from exp and

@@ -142,6 +142,19 @@ struct Avx2F32 {
         return {e, select(lt(w, zero()), nan_of_negative(), sub(m, set1(1.0f))),
                 _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23))};
     }
+    // vmath::sin, cos and tan: the quadrant's bits of the reduction's index.
+    static V bitwise_xor(V a, V b) { return _mm256_xor_ps(a, b); }
+    // Lanes whose bit Bit of a's bits is set (all ones there).
+    template <int Bit>
+    static Mask bit_set(V a) {
+        return _mm256_castsi256_ps(_mm256_srai_epi32(_mm256_slli_epi32(_mm256_castps_si256(a), 31 - Bit), 31));
+    }
+    // Bit Bit of a's bits moved to the sign, the other bits 0.
+    template <int Bit>
+    static V sign_of_bit(V a) {
+        return _mm256_and_ps(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(a), 31 - Bit)),
+                             _mm256_set1_ps(-0.0f));
+    }
 };
 
 struct Avx2F64 {

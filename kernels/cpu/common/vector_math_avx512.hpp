@@ -104,6 +104,19 @@ struct Avx512F32 {
         return _mm512_castsi512_ps(
             _mm512_srli_epi32(_mm512_sub_epi32(_mm512_castps_si512(a), _mm512_set1_epi32(static_cast<int>(bits))), shift));
     }
+    // vmath::sin, cos and tan: the quadrant's bits of the reduction's index.
+    static V bitwise_xor(V a, V b) { return _mm512_xor_ps(a, b); }
+    // Lanes whose bit Bit of a's bits is set.
+    template <int Bit>
+    static Mask bit_set(V a) {
+        return _mm512_test_epi32_mask(_mm512_castps_si512(a), _mm512_set1_epi32(1 << Bit));
+    }
+    // Bit Bit of a's bits moved to the sign, the other bits 0.
+    template <int Bit>
+    static V sign_of_bit(V a) {
+        return _mm512_and_ps(_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(a), 31 - Bit)),
+                             _mm512_set1_ps(-0.0f));
+    }
 };
 
 struct Avx512F64 {

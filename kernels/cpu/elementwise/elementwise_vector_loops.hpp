@@ -17,6 +17,7 @@
 #include <immintrin.h>
 
 #include "kernels/cpu/common/force_inline.hpp"
+#include "kernels/cpu/common/rounded.hpp"
 #include "kernels/cpu/common/vector_math.hpp"
 #include "kernels/cpu/elementwise/activation_constants.hpp"
 #include "kernels/cpu/elementwise/elementwise_vector.hpp"
@@ -454,6 +455,53 @@ struct VecThresholdedRelu {
     }
 };
 
+// Trigonometric ops (vmath::sin ...; their bounds kSinMaxUlp ... in elementwise_vector.hpp).
+struct VecSin {
+    static constexpr bool kGradFromY = false;
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::sin<W>(x); }
+    template <class W> MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) { return vmath::cos<W>(x); }
+};
+struct VecCos {
+    static constexpr bool kGradFromY = false;
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::cos<W>(x); }
+    template <class W>
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) { return W::neg(vmath::sin<W>(x)); }
+};
+struct VecTan {
+    static constexpr bool kGradFromY = true;
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::tan<W>(x); }
+    template <class W>
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V y) { return W::add(W::set1(1.0f), W::mul(y, y)); }
+};
+// 1 - x^2 with the product rounded, as the scalar op's (no FMA): near |x| = 1 that rounding
+// moves the result by up to 1e-4 relative.
+struct VecAsin {
+    static constexpr bool kGradFromY = false;
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::asin<W>(x); }
+    template <class W>
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) {
+        const auto one = W::set1(1.0f);
+        return W::div(one, W::sqrt(W::sub(one, rounded(W::mul(x, x)))));
+    }
+};
+struct VecAcos {
+    static constexpr bool kGradFromY = false;
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::acos<W>(x); }
+    template <class W>
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) {
+        return W::div(W::set1(-1.0f), W::sqrt(W::sub(W::set1(1.0f), rounded(W::mul(x, x)))));
+    }
+};
+struct VecAtan {
+    static constexpr bool kGradFromY = false;
+    template <class W> MLN_ALWAYS_INLINE static auto apply(const Params<W>&, typename W::V x) { return vmath::atan<W>(x); }
+    template <class W>
+    MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) {
+        const auto one = W::set1(1.0f);
+        return W::div(one, W::add(one, W::mul(x, x)));
+    }
+};
+
 // Elements before y + result is vector-aligned (all of n if y is not element-aligned).
 template <class W>
 int64_t misaligned_head(const void* y, int64_t n) {
@@ -616,6 +664,12 @@ UnaryKernels<W> unary_kernels(mln_unary_op op) {
         case MLN_UNARY_OP_ASINH: return kernels_of<VecAsinh, W>();
         case MLN_UNARY_OP_ACOSH: return kernels_of<VecAcosh, W>();
         case MLN_UNARY_OP_ATANH: return kernels_of<VecAtanh, W>();
+        case MLN_UNARY_OP_SIN: return kernels_of<VecSin, W>();
+        case MLN_UNARY_OP_COS: return kernels_of<VecCos, W>();
+        case MLN_UNARY_OP_TAN: return kernels_of<VecTan, W>();
+        case MLN_UNARY_OP_ASIN: return kernels_of<VecAsin, W>();
+        case MLN_UNARY_OP_ACOS: return kernels_of<VecAcos, W>();
+        case MLN_UNARY_OP_ATAN: return kernels_of<VecAtan, W>();
         default: return {};
     }
 }

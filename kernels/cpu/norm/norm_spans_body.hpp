@@ -10,6 +10,7 @@
 
 #include "kernels/cpu/common/float_lanes.hpp"
 #include "kernels/cpu/common/prefetch.hpp"
+#include "kernels/cpu/common/rounded.hpp"
 #include "kernels/cpu/common/streaming_stores.hpp"
 #include "kernels/cpu/norm/norm_spans.hpp"
 
@@ -24,16 +25,8 @@ constexpr int64_t kSumChunk = 1024;
 constexpr int64_t kColumnWidth = 256;
 constexpr int64_t kColumnRows = 64;
 
-// v, rounded as its own operation. GCC contracts a * b - c into one FMA in C++ even in ISO
-// mode wherever FMA is enabled (the ISA files), which keeps the product's rounding error; g =
-// gamma * dy must round as in the sums for a set of equal g to give dx = 0 exactly.
-template <class R>
-R rounded(R v) {
-#if defined(__GNUC__) && defined(__FMA__)
-    __asm__("" : "+v"(v));
-#endif
-    return v;
-}
+// g = gamma * dy is rounded (common/rounded.hpp) as in the sums, for a set of equal g to give
+// dx = 0 exactly.
 
 template <class V>
 struct NormSpans {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "test_support.hpp"
+#include "kernels/cpu/common/vector_math.hpp"
 #include "kernels/cpu/elementwise/elementwise_vector.hpp"
 
 namespace mln::test {
@@ -326,6 +327,123 @@ TEST_F(VectorMathTest, MishWithinStatedUlp) {
         std::printf("mish at isa %d: max %.3f ulp at x = %.9g\n", static_cast<int>(isa), s.max_ulp, s.worst_x);
         EXPECT_LE(s.max_ulp, kernels::kMishMaxUlp) << "isa " << isa << ", worst x " << s.worst_x;
         for (float x = -104.0f; x < -87.0f; x += 0.01f) EXPECT_NEAR(apply(f, x), exact(x), 1e-42) << x;
+    }
+}
+
+// sin, cos and tan reduce by pi/2 in three parts within |x| <= vmath::kTrigLimit and take the
+// scalar std:: functions beyond (and for NaN and infinities): the sweep covers both.
+TEST_F(VectorMathTest, SinCosTanWithinStatedUlp) {
+    struct Case {
+        mln_unary_op op;
+        double (*exact)(double);
+        double bound;
+        const char* name;
+    };
+    const Case cases[] = {
+        {MLN_UNARY_OP_SIN, [](double x) { return std::sin(x); }, kernels::kSinMaxUlp, "sin"},
+        {MLN_UNARY_OP_COS, [](double x) { return std::cos(x); }, kernels::kCosMaxUlp, "cos"},
+        {MLN_UNARY_OP_TAN, [](double x) { return std::tan(x); }, kernels::kTanMaxUlp, "tan"},
+    };
+    for (mln_isa isa : vector_isas()) {
+        for (const Case& c : cases) {
+            const Kernel f = vector_function(isa, c.op);
+            const Sweep s = sweep(f, c.exact, false);
+            std::printf("%s at isa %d: max %.3f ulp at x = %.9g\n", c.name, static_cast<int>(isa), s.max_ulp, s.worst_x);
+            EXPECT_LE(s.max_ulp, c.bound) << c.name << " isa " << isa << ", worst x " << s.worst_x;
+            // Every float of [kTrigLimit / 2, kTrigLimit], where the reduction's error is largest.
+            std::vector<float> x;
+            for (float v = kernels::vmath::kTrigLimit / 2; v <= kernels::vmath::kTrigLimit; v = std::nextafter(v, INFINITY)) {
+                x.push_back(v);
+            }
+            std::vector<float> y(x.size());
+            f(x.data(), y.data(), static_cast<int64_t>(x.size()));
+            for (size_t i = 0; i < x.size(); ++i) {
+                ASSERT_LE(ulp_error(y[i], c.exact(x[i])), c.bound) << c.name << " isa " << isa << " at " << x[i];
+            }
+            for (float v : {INFINITY, -INFINITY, NAN}) EXPECT_TRUE(std::isnan(apply(f, v))) << c.name << " at " << v;
+        }
+        const Kernel sin = vector_function(isa, MLN_UNARY_OP_SIN);
+        const Kernel cos = vector_function(isa, MLN_UNARY_OP_COS);
+        const Kernel tan = vector_function(isa, MLN_UNARY_OP_TAN);
+        EXPECT_TRUE(std::signbit(apply(sin, -0.0f)));
+        EXPECT_TRUE(std::signbit(apply(tan, -0.0f)));
+        EXPECT_EQ(apply(sin, 1e-40f), 1e-40f);
+        EXPECT_EQ(apply(tan, -1e-40f), -1e-40f);
+        EXPECT_EQ(apply(cos, -0.0f), 1.0f);
+        EXPECT_EQ(apply(cos, 1e-40f), 1.0f);
+    }
+}
+
+// Lanes beyond vmath::kTrigLimit take the scalar op's own function (the very bits of std::sin in
+// float), and leave the other lanes of their vector with the bits they have alone.
+TEST_F(VectorMathTest, TrigBeyondLimitTakesTheScalarFunctionsLaneByLane) {
+    std::vector<float> x;
+    for (float v = -20.0f; v <= 20.0f; v += 0.00731f) x.push_back(v);
+    x.resize(x.size() / 16 * 16);
+    std::vector<float> beyond = x;
+    for (size_t i = 0; i < beyond.size(); i += 16) {
+        beyond[i + 3] = 1e5f + static_cast<float>(i);
+        beyond[i + 12] = -3e9f - static_cast<float>(i);
+        beyond[i + 13] = i % 32 == 0 ? NAN : -INFINITY;
+    }
+    for (mln_isa isa : vector_isas()) {
+        for (mln_unary_op op : {MLN_UNARY_OP_SIN, MLN_UNARY_OP_COS, MLN_UNARY_OP_TAN}) {
+            const Kernel f = vector_function(isa, op);
+            std::vector<float> alone(x.size()), mixed(x.size());
+            f(x.data(), alone.data(), static_cast<int64_t>(x.size()));
+            f(beyond.data(), mixed.data(), static_cast<int64_t>(x.size()));
+            for (size_t i = 0; i < x.size(); ++i) {
+                const float v = beyond[i];
+                const float scalar = op == MLN_UNARY_OP_SIN ? std::sin(v) : op == MLN_UNARY_OP_COS ? std::cos(v) : std::tan(v);
+                const float want = i % 16 == 3 || i % 16 == 12 || i % 16 == 13 ? scalar : alone[i];
+                if (std::isnan(want)) {
+                    ASSERT_TRUE(std::isnan(mixed[i])) << "isa " << isa << ", op " << op << ", x " << v;
+                } else {
+                    ASSERT_EQ(std::memcmp(&mixed[i], &want, sizeof(float)), 0) << "isa " << isa << ", op " << op << ", x " << v;
+                }
+            }
+        }
+    }
+}
+
+TEST_F(VectorMathTest, AsinAcosAtanWithinStatedUlp) {
+    struct Case {
+        mln_unary_op op;
+        double (*exact)(double);
+        double bound;
+        const char* name;
+    };
+    const Case cases[] = {
+        {MLN_UNARY_OP_ASIN, [](double x) { return std::asin(x); }, kernels::kAsinMaxUlp, "asin"},
+        {MLN_UNARY_OP_ACOS, [](double x) { return std::acos(x); }, kernels::kAcosMaxUlp, "acos"},
+        {MLN_UNARY_OP_ATAN, [](double x) { return std::atan(x); }, kernels::kAtanMaxUlp, "atan"},
+    };
+    for (mln_isa isa : vector_isas()) {
+        for (const Case& c : cases) {
+            const Kernel f = vector_function(isa, c.op);
+            // The whole range: NaN (counted exact) for |x| > 1 at asin and acos.
+            const Sweep s = sweep(f, c.exact, false);
+            std::printf("%s at isa %d: max %.3f ulp at x = %.9g\n", c.name, static_cast<int>(isa), s.max_ulp, s.worst_x);
+            EXPECT_LE(s.max_ulp, c.bound) << c.name << " isa " << isa << ", worst x " << s.worst_x;
+            EXPECT_TRUE(std::isnan(apply(f, NAN))) << c.name;
+        }
+        const Kernel asin = vector_function(isa, MLN_UNARY_OP_ASIN);
+        const Kernel acos = vector_function(isa, MLN_UNARY_OP_ACOS);
+        const Kernel atan = vector_function(isa, MLN_UNARY_OP_ATAN);
+        for (float v : {1.0000001f, -1.0000001f, 2.0f, INFINITY, -INFINITY}) {
+            EXPECT_TRUE(std::isnan(apply(asin, v))) << v;
+            EXPECT_TRUE(std::isnan(apply(acos, v))) << v;
+        }
+        EXPECT_TRUE(std::signbit(apply(asin, -0.0f)));
+        EXPECT_TRUE(std::signbit(apply(atan, -0.0f)));
+        EXPECT_EQ(apply(asin, -1e-40f), -1e-40f);
+        EXPECT_EQ(apply(atan, 1e-40f), 1e-40f);
+        EXPECT_EQ(apply(asin, 1.0f), static_cast<float>(M_PI / 2));
+        EXPECT_EQ(apply(acos, 1.0f), 0.0f);
+        EXPECT_EQ(apply(acos, -1.0f), static_cast<float>(M_PI));
+        EXPECT_EQ(apply(acos, -0.0f), static_cast<float>(M_PI / 2));
+        EXPECT_EQ(apply(atan, INFINITY), static_cast<float>(M_PI / 2));
+        EXPECT_EQ(apply(atan, -INFINITY), static_cast<float>(-M_PI / 2));
     }
 }
 
