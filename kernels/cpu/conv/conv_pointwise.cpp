@@ -87,6 +87,10 @@ constexpr int64_t kMinBlockTiles = 4;
 // keep the chunks. Lost, 2026-12-07: backward data at 7x7 with image-outer order where an
 // image's B fits 32 KiB (960->160, 576->160 at batch 32: B from L1, W^T's panels from L2):
 // 0.97-1.05x the time both ways round, no gain; with the panels packed per task 1.06-1.08x.
+// Lost, 2026-12-08 (batch 1, 1 thread, both ways round, twice): chunks of 12 KiB (backward data
+// 144->32 and 192->32 @28, 32 deep, 2 tiles a chunk beside W^T's 18-24 KiB), 1.02-1.07x
+// the time; of 48 KiB (the 28x28 and 14x14 layers' chunks twice as wide, 384->96 and 576->96
+// chunked), 0.98-1.04x, even.
 constexpr int64_t kL1ColumnBytes = 24 << 10;
 constexpr int64_t kMinChunkDepth = 32;
 constexpr int64_t kMinChunkPanels = 8;
@@ -191,6 +195,8 @@ constexpr int64_t kStorePrefetchBytes = int64_t{8} << 20;
 // One prefetch per line instead, 1-4 tiles ahead by depth (clamp(64 / depth, 1, 4)), lost: batch
 // 32 forward 16->96 @112 and 24->144 @56 1.04-1.10x, 32->16 1.05-1.06x, batch 1 even.
 constexpr int64_t kEveryPanelPrefetchPositions = 3136;
+constexpr int64_t kEveryPanelPrefetchPanels = 4;
+constexpr int64_t kEveryPanelPrefetchDepth = 128;
 // AVX-512 backward data where a full tile's depth rows of dy take at most kL1PrefetchBytes (16
 // deep: 3 KiB at f32): every panel's full tiles prefetch the next tile's columns of dy into L1
 // (PointwiseStrip::prefetch_b_l1; the first panel's instead of prefetch_b's into L2). Each depth
@@ -198,13 +204,11 @@ constexpr int64_t kEveryPanelPrefetchPositions = 3136;
 // the loads. Zen 5, MobileNet-v2's 32->16 @112 (4 panels 16 deep), same-process A/B against
 // main, both ways round, min / median, loaded machine (2026-12-08): batch 1, 1 thread,
 // 0.94-0.95 / 0.94-0.97x the time (main 1.03-1.05x swapped); batch 32, 2 threads, 0.89-0.93 /
-// 0.90-0.91x (main 1.10-1.12x). A synthetic copy of its walk at batch 1: 0.93x, with the first
-// panel's prefetch into L2 kept 0.97x. Lost: 32 and 64 deep (144->32, 192->32 @28, 192->64,
-// 384->64 @14, whose later panels read B from L1 column chunks), 0.98-1.03x both ways round at
-// batch 1; at every depth the next tile's B outgrows L1 (64->384, 96->576 @14 1.07x).
+// 0.90-0.91x (main 1.10-1.12x). A synthetic copy of its walk at batch 1: 0.92-0.94x, with the
+// first panel's prefetch into L2 kept 0.96-0.98x. Lost: 32 and 64 deep (144->32, 192->32 @28,
+// 192->64, 384->64 @14, whose later panels read B from L1 column chunks), 0.98-1.03x both ways
+// round at batch 1; at every depth the next tile's B outgrows L1 (64->384, 96->576 @14 1.07x).
 constexpr int64_t kL1PrefetchBytes = 4 << 10;
-constexpr int64_t kEveryPanelPrefetchPanels = 4;
-constexpr int64_t kEveryPanelPrefetchDepth = 128;
 
 // Backward filter (the dot kernel): positions per chunk such that the chunk's rows of B (x's,
 // or dy's where x is A), which every row of tiles reads again, stay in L2 (kDotBlockBytes);

@@ -426,11 +426,15 @@ struct PointwiseStripBody {
         }
         if constexpr (kPrefetchesL1) {
             if (s.prefetch_b_l1) {
-                for (; col + kColumns <= s.cols; col += kColumns) tile<R, NV, false, kUnitRowStride, kPrefetchL1>(s, col, all);
+                for (; col + kColumns <= s.cols; col += kColumns) {
+                    tile<R, NV, false, kUnitRowStride, kPrefetchL1>(s, col, all);
+                }
             }
         }
         if (s.prefetch_b) {
-            for (; col + kColumns <= s.cols; col += kColumns) tile<R, NV, false, kUnitRowStride, kPrefetchL2>(s, col, all);
+            for (; col + kColumns <= s.cols; col += kColumns) {
+                tile<R, NV, false, kUnitRowStride, kPrefetchL2>(s, col, all);
+            }
         } else {
             for (; col + kColumns <= s.cols; col += kColumns) tile<R, NV, false, kUnitRowStride>(s, col, all);
         }
