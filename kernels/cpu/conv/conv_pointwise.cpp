@@ -204,7 +204,8 @@ constexpr int64_t kEveryPanelPrefetchDepth = 128;
 // the loads. Zen 5, MobileNet-v2's 32->16 @112 (4 panels 16 deep), same-process A/B against
 // main, both ways round, min / median, loaded machine (2026-12-08): batch 1, 1 thread,
 // 0.94-0.95 / 0.94-0.97x the time (main 1.03-1.05x swapped); batch 32, 2 threads, 0.89-0.93 /
-// 0.90-0.91x (main 1.10-1.12x). A synthetic copy of its walk at batch 1: 0.92-0.94x, with the
+// 0.90-0.91x (main 1.10-1.12x); on the quiet machine batch 1 0.98-1.0 / 0.94-0.97x (main
+// 1.02-1.04x), batch 32 0.93-0.97 / 0.93-0.98x (main 1.06-1.16x). A synthetic copy of its walk at batch 1: 0.92-0.94x, with the
 // first panel's prefetch into L2 kept 0.96-0.98x. Lost: 32 and 64 deep (144->32, 192->32 @28,
 // 192->64, 384->64 @14, whose later panels read B from L1 column chunks), 0.98-1.03x both ways
 // round at batch 1; at every depth the next tile's B outgrows L1 (64->384, 96->576 @14 1.07x).
