@@ -87,6 +87,10 @@ constexpr int64_t kMinBlockTiles = 4;
 // keep the chunks. Lost, 2026-12-07: backward data at 7x7 with image-outer order where an
 // image's B fits 32 KiB (960->160, 576->160 at batch 32: B from L1, W^T's panels from L2):
 // 0.97-1.05x the time both ways round, no gain; with the panels packed per task 1.06-1.08x.
+// Lost, 2026-12-08 (batch 1, 1 thread, both ways round, twice): chunks of 12 KiB (backward data
+// 144->32 and 192->32 @28, 32 deep, 2 tiles a chunk beside W^T's 18-24 KiB), 1.02-1.07x
+// the time; of 48 KiB (the 28x28 and 14x14 layers' chunks twice as wide, 384->96 and 576->96
+// chunked), 0.98-1.04x, even.
 constexpr int64_t kL1ColumnBytes = 24 << 10;
 constexpr int64_t kMinChunkDepth = 32;
 constexpr int64_t kMinChunkPanels = 8;
@@ -193,6 +197,19 @@ constexpr int64_t kStorePrefetchBytes = int64_t{8} << 20;
 constexpr int64_t kEveryPanelPrefetchPositions = 3136;
 constexpr int64_t kEveryPanelPrefetchPanels = 4;
 constexpr int64_t kEveryPanelPrefetchDepth = 128;
+// AVX-512 backward data where a full tile's depth rows of dy take at most kL1PrefetchBytes (16
+// deep: 3 KiB at f32): every panel's full tiles prefetch the next tile's columns of dy into L1
+// (PointwiseStrip::prefetch_b_l1; the first panel's instead of prefetch_b's into L2). Each depth
+// row is a stream of its own, 3 lines a tile, which the later panels otherwise read from L2 at
+// the loads. Zen 5, MobileNet-v2's 32->16 @112 (4 panels 16 deep), same-process A/B against
+// main, both ways round, min / median, loaded machine (2026-12-08): batch 1, 1 thread,
+// 0.94-0.95 / 0.94-0.97x the time (main 1.03-1.05x swapped); batch 32, 2 threads, 0.89-0.93 /
+// 0.90-0.91x (main 1.10-1.12x); on the quiet machine batch 1 0.98-1.0 / 0.94-0.97x (main
+// 1.02-1.04x), batch 32 0.93-0.97 / 0.93-0.98x (main 1.06-1.16x). A synthetic copy of its walk at batch 1: 0.92-0.94x, with the
+// first panel's prefetch into L2 kept 0.96-0.98x. Lost: 32 and 64 deep (144->32, 192->32 @28,
+// 192->64, 384->64 @14, whose later panels read B from L1 column chunks), 0.98-1.03x both ways
+// round at batch 1; at every depth the next tile's B outgrows L1 (64->384, 96->576 @14 1.07x).
+constexpr int64_t kL1PrefetchBytes = 4 << 10;
 
 // Backward filter (the dot kernel): positions per chunk such that the chunk's rows of B (x's,
 // or dy's where x is A), which every row of tiles reads again, stay in L2 (kDotBlockBytes);
@@ -259,6 +276,7 @@ struct PointwiseGemm {
     GemmActivation<T> activation = nullptr;  // after each strip, unless relu
     bool relu = false;                       // fused into the kernel's store
     bool prefetch_b = false;                 // PointwiseStrip::prefetch_b, on each task's first panel
+    bool prefetch_b_l1 = false;              // PointwiseStrip::prefetch_b_l1 at kL1PrefetchBytes
     bool prefetch_c = false;                 // PointwiseStrip::prefetch_c
     bool shared_tails = true;                // forward: a task's images' tail columns may share a strip
 };
@@ -699,6 +717,8 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
             has_tail && !fused_row_tail &&
             (!tail_per_panel || (in_place_feed && depth_blocks == 1 && !shared_tail &&
                                  tail_cols > kernel.fused_tail_columns));
+        const bool prefetch_l1 =
+            in_place_feed && p.prefetch_b_l1 && depth_block * nr * static_cast<int64_t>(sizeof(T)) <= kL1PrefetchBytes;
         const bool prefetch_every_panel = !in_place_feed && p.positions >= kEveryPanelPrefetchPositions &&
                                           last_panel - first_panel >= kEveryPanelPrefetchPanels &&
                                           depth_block <= kEveryPanelPrefetchDepth;
@@ -783,6 +803,7 @@ void run_pointwise_gemm(const PointwiseGemm<T>& p) {
                 t.rows = panel_rows.size(panel);
                 t.cols = cols;
                 t.prefetch_b = prefetch_b;
+                t.prefetch_b_l1 = prefetch_l1;
                 set_panel_a(t, row, group, k0);
                 t.b = b_task + (image - first_image) * b_image_stride + k0 * s.b_row_stride + col;
                 const int64_t c_offset = (image * p.rows + row) * p.positions + q0 + col;
@@ -1107,6 +1128,7 @@ void conv_pointwise_backward_data(const ConvArgs& a) {
     // (4 tiles at 16 deep, 1 from 64), 32->16 @112 0.98-1.03x the time (main 1.02-1.05x swapped),
     // the forward's 32->16 0.95-1.01x (0.95-1.07x), the other 112x112, 56x56 and 28x28 layers even.
     p.prefetch_b = true;
+    p.prefetch_b_l1 = true;
     p.prefetch_c = p.images * p.rows * p.positions * static_cast<int64_t>(sizeof(T)) >= kStorePrefetchBytes;
     PointwiseSpreadPlan plan;
     if (spread_in_tasks) {

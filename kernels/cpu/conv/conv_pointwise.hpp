@@ -65,6 +65,9 @@ struct PointwiseStrip {
     // B comes from memory in as many rows as the depth, more streams than the hardware
     // prefetchers follow.
     bool prefetch_b = false;
+    // Full tiles prefetch the next tile's columns of B into L1 instead (where the kernel can):
+    // a shallow depth, whose next tile's rows fit L1 beside the current one's.
+    bool prefetch_b_l1 = false;
     // Each tile first fetches its lines of C for writing (where the kernel's lanes can): C then
     // comes from memory.
     bool prefetch_c = false;

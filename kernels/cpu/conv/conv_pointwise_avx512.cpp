@@ -28,6 +28,7 @@ struct Avx512FloatLanes : Avx512F32 {
     static Reg relu(Reg x) { return _mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_setzero_ps(), x); }
     // Halves by the zero-masked extracts, for the same GCC 12 warning.
     static void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T1); }
+    static void prefetch_l1(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
     // PREFETCHW by hand: this file is not compiled with -mprfchw (every AVX-512 CPU has it).
     static void prefetch_store(float* p) { asm volatile("prefetchw %0" : : "m"(*p)); }
     static float sum(Reg v) {
@@ -141,6 +142,7 @@ struct Avx512DoubleLanes : Avx512F64 {
     static Reg broadcast(const double* p) { return _mm512_set1_pd(*p); }
     static Reg relu(Reg x) { return _mm512_maskz_max_pd(__mmask8(0xFF), _mm512_setzero_pd(), x); }
     static void prefetch(const double* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T1); }
+    static void prefetch_l1(const double* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
     static void prefetch_store(double* p) { asm volatile("prefetchw %0" : : "m"(*p)); }
     static double sum(Reg v) {
         const __m256d h = _mm256_add_pd(_mm512_maskz_extractf64x4_pd(0xF, v, 0), _mm512_maskz_extractf64x4_pd(0xF, v, 1));

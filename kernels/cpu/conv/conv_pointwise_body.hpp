@@ -4,7 +4,8 @@
 // (masked loads read nothing outside the mask and give 0 there), broadcast, set1, zero, add,
 // fmadd, relu (max(0, x) that lets NaN in x through, as ReluOp), sum (of the lanes), prefetch
 // (a line into L2), and optionally prefetch_store (a line fetched for writing: PointwiseStrip::
-// prefetch_c, else ignored). Internal linkage: the copies
+// prefetch_c, else ignored) and prefetch_l1 (a line into L1: PointwiseStrip::prefetch_b_l1, else
+// ignored). Internal linkage: the copies
 // compiled with different flags must never be merged by the linker.
 //
 // A tile is MR rows x V <= NV registers; its accumulators start at bias (plus C when
@@ -121,12 +122,15 @@ struct PointwiseStripBody {
     // fused tail columns too, kDotTail as dot products (tail_step), or a positive count of
     // columns, rows across the lanes.
     static constexpr int kDotTail = -1;
+    // kPrefetch: the next tile's columns of B into L2 (PointwiseStrip::prefetch_b) or L1 (prefetch_b_l1).
+    static constexpr int kNoPrefetch = 0, kPrefetchL2 = 1, kPrefetchL1 = 2;
     static constexpr bool kPrefetchesStores = requires(T* p) { L::prefetch_store(p); };
+    static constexpr bool kPrefetchesL1 = requires(const T* p) { L::prefetch_l1(p); };
     // On a 64-byte boundary: the 8 x 4 tail passes' code moved the fused-dot-tail tile's start
     // by 32 bytes mod 64 and ResNet-18's layer4 1x1/2 forward (its code and bits unchanged) took
     // 1.013-1.025x main's time (swapped 0.973-0.982x); aligned 0.988-1.007x (swapped 0.986-1.021x),
     // MobileNet-v2's pointwise forward and backward data even (Zen 5, batch 1, 1 thread).
-    template <int R, int V, bool kMasked, bool kUnitRowStride, bool kPrefetch = false, int kTail = 0>
+    template <int R, int V, bool kMasked, bool kUnitRowStride, int kPrefetch = kNoPrefetch, int kTail = 0>
     MLN_CODE_ALIGNED(64) static void tile(const PointwiseStrip<T>& s, int64_t col, const Mask (&mask)[NV]) {
         static_assert(R == MR || kTail != kDotTail);
         // Fields as locals first: the stores through c could alias s for all the compiler knows,
@@ -175,9 +179,12 @@ struct PointwiseStripBody {
             Reg bv[V];
             MLN_UNROLL(4)
             for (int v = 0; v < V; ++v) bv[v] = load_lanes<L, kMasked>(b + v * kWidth, mask[v]);
-            if constexpr (kPrefetch) {
+            if constexpr (kPrefetch == kPrefetchL2) {
                 MLN_UNROLL(4)
                 for (int v = 0; v < V; ++v) L::prefetch(b + kColumns + v * kWidth);
+            } else if constexpr (kPrefetch == kPrefetchL1) {
+                MLN_UNROLL(4)
+                for (int v = 0; v < V; ++v) L::prefetch_l1(b + kColumns + v * kWidth);
             }
             MLN_UNROLL(16)
             for (int i = 0; i < R; ++i) {
@@ -380,8 +387,8 @@ struct PointwiseStripBody {
             if (columns < J) return row_tail_tile<R, J - 1>(s, columns);
         }
         const Mask all[NV] = {};
-        if (s.prefetch_b) return tile<R, NV, false, true, true, J>(s, 0, all);
-        tile<R, NV, false, true, false, J>(s, 0, all);
+        if (s.prefetch_b) return tile<R, NV, false, true, kPrefetchL2, J>(s, 0, all);
+        tile<R, NV, false, true, kNoPrefetch, J>(s, 0, all);
     }
 
     // The strip's last tile: V registers for `cols` < kColumns columns, the last one masked.
@@ -404,9 +411,9 @@ struct PointwiseStripBody {
         if constexpr (kFusedTail > 0 && R == MR) {
             if (s.tail_cols > 0 && s.a_col_stride == 1) {
                 if (s.prefetch_b) {
-                    tile<MR, NV, false, kUnitRowStride, true, kDotTail>(s, col, all);
+                    tile<MR, NV, false, kUnitRowStride, kPrefetchL2, kDotTail>(s, col, all);
                 } else {
-                    tile<MR, NV, false, kUnitRowStride, false, kDotTail>(s, col, all);
+                    tile<MR, NV, false, kUnitRowStride, kNoPrefetch, kDotTail>(s, col, all);
                 }
                 col += kColumns;
             }
@@ -417,8 +424,17 @@ struct PointwiseStripBody {
                 col += kColumns;
             }
         }
+        if constexpr (kPrefetchesL1) {
+            if (s.prefetch_b_l1) {
+                for (; col + kColumns <= s.cols; col += kColumns) {
+                    tile<R, NV, false, kUnitRowStride, kPrefetchL1>(s, col, all);
+                }
+            }
+        }
         if (s.prefetch_b) {
-            for (; col + kColumns <= s.cols; col += kColumns) tile<R, NV, false, kUnitRowStride, true>(s, col, all);
+            for (; col + kColumns <= s.cols; col += kColumns) {
+                tile<R, NV, false, kUnitRowStride, kPrefetchL2>(s, col, all);
+            }
         } else {
             for (; col + kColumns <= s.cols; col += kColumns) tile<R, NV, false, kUnitRowStride>(s, col, all);
         }

@@ -497,7 +497,9 @@ TEST_F(ConvTest, ImplicitGemmForwardMatchesReferenceAcrossBlocksAndThreadCounts)
 // prefetches its next tile's columns). Below AVX-512, tasks of 4+ row panels on images of 784+
 // positions at most 128 deep prefetch them on every panel: forward 70 deep into 24 rows at 61 x 59
 // (a masked last tile), 9 deep into 30 rows gathered at stride 2 (29 x 28 outputs); backward
-// data 24 deep into 70 rows, 16 into 40 at 28 x 28, 5 into 64 at 130 x 130.
+// data 24 deep into 70 rows, 16 into 40 at 28 x 28, 5 into 64 at 130 x 130 (at AVX-512 these and
+// the other backward data cases up to 21 deep prefetch the next tile's dy columns into L1 on
+// every panel: masked last tiles, edge panels, tail columns, spread stores).
 // Column chunks (AVX-512), every panel over a chunk of tiles before the next (depth 32-64, 8 row
 // panels or more, stride 1): forward 40 deep into 70 rows (an edge panel), 3 images of 323
 // positions (their tail columns as one strip), 2 images 33 deep into 64 rows at 289 positions
