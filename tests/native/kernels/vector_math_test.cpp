@@ -102,6 +102,23 @@ float apply(const Kernel& kernel, float x) {
     return y;
 }
 
+// One op against its exact function (NaN where undefined) and stated bound.
+struct UlpCase {
+    mln_unary_op op;
+    const char* name;
+    double (*exact)(double);
+    double bound;
+};
+
+// The op's kernel at isa, after its sweep of both signs is checked against the bound.
+Kernel expect_sweep_within_bound(mln_isa isa, const UlpCase& c) {
+    const Kernel f = vector_function(isa, c.op);
+    const Sweep s = sweep(f, c.exact, false);
+    std::printf("%s at isa %d: max %.3f ulp at x = %.9g\n", c.name, static_cast<int>(isa), s.max_ulp, s.worst_x);
+    EXPECT_LE(s.max_ulp, c.bound) << c.name << " at isa " << isa << ", worst x " << s.worst_x;
+    return f;
+}
+
 class VectorMathTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -333,23 +350,14 @@ TEST_F(VectorMathTest, MishWithinStatedUlp) {
 // sin, cos and tan reduce by pi/2 in three parts within |x| <= vmath::kTrigLimit and take the
 // scalar std:: functions beyond (and for NaN and infinities): the sweep covers both.
 TEST_F(VectorMathTest, SinCosTanWithinStatedUlp) {
-    struct Case {
-        mln_unary_op op;
-        double (*exact)(double);
-        double bound;
-        const char* name;
-    };
-    const Case cases[] = {
-        {MLN_UNARY_OP_SIN, [](double x) { return std::sin(x); }, kernels::kSinMaxUlp, "sin"},
-        {MLN_UNARY_OP_COS, [](double x) { return std::cos(x); }, kernels::kCosMaxUlp, "cos"},
-        {MLN_UNARY_OP_TAN, [](double x) { return std::tan(x); }, kernels::kTanMaxUlp, "tan"},
+    const UlpCase cases[] = {
+        {MLN_UNARY_OP_SIN, "sin", [](double x) { return std::sin(x); }, kernels::kSinMaxUlp},
+        {MLN_UNARY_OP_COS, "cos", [](double x) { return std::cos(x); }, kernels::kCosMaxUlp},
+        {MLN_UNARY_OP_TAN, "tan", [](double x) { return std::tan(x); }, kernels::kTanMaxUlp},
     };
     for (mln_isa isa : vector_isas()) {
-        for (const Case& c : cases) {
-            const Kernel f = vector_function(isa, c.op);
-            const Sweep s = sweep(f, c.exact, false);
-            std::printf("%s at isa %d: max %.3f ulp at x = %.9g\n", c.name, static_cast<int>(isa), s.max_ulp, s.worst_x);
-            EXPECT_LE(s.max_ulp, c.bound) << c.name << " isa " << isa << ", worst x " << s.worst_x;
+        for (const UlpCase& c : cases) {
+            const Kernel f = expect_sweep_within_bound(isa, c);
             // Every float of [kTrigLimit / 2, kTrigLimit], where the reduction's error is largest.
             std::vector<float> x;
             for (float v = kernels::vmath::kTrigLimit / 2; v <= kernels::vmath::kTrigLimit; v = std::nextafter(v, INFINITY)) {
@@ -407,24 +415,15 @@ TEST_F(VectorMathTest, TrigBeyondLimitTakesTheScalarFunctionsLaneByLane) {
 }
 
 TEST_F(VectorMathTest, AsinAcosAtanWithinStatedUlp) {
-    struct Case {
-        mln_unary_op op;
-        double (*exact)(double);
-        double bound;
-        const char* name;
-    };
-    const Case cases[] = {
-        {MLN_UNARY_OP_ASIN, [](double x) { return std::asin(x); }, kernels::kAsinMaxUlp, "asin"},
-        {MLN_UNARY_OP_ACOS, [](double x) { return std::acos(x); }, kernels::kAcosMaxUlp, "acos"},
-        {MLN_UNARY_OP_ATAN, [](double x) { return std::atan(x); }, kernels::kAtanMaxUlp, "atan"},
+    // The whole range: NaN (counted exact) for |x| > 1 at asin and acos.
+    const UlpCase cases[] = {
+        {MLN_UNARY_OP_ASIN, "asin", [](double x) { return std::asin(x); }, kernels::kAsinMaxUlp},
+        {MLN_UNARY_OP_ACOS, "acos", [](double x) { return std::acos(x); }, kernels::kAcosMaxUlp},
+        {MLN_UNARY_OP_ATAN, "atan", [](double x) { return std::atan(x); }, kernels::kAtanMaxUlp},
     };
     for (mln_isa isa : vector_isas()) {
-        for (const Case& c : cases) {
-            const Kernel f = vector_function(isa, c.op);
-            // The whole range: NaN (counted exact) for |x| > 1 at asin and acos.
-            const Sweep s = sweep(f, c.exact, false);
-            std::printf("%s at isa %d: max %.3f ulp at x = %.9g\n", c.name, static_cast<int>(isa), s.max_ulp, s.worst_x);
-            EXPECT_LE(s.max_ulp, c.bound) << c.name << " isa " << isa << ", worst x " << s.worst_x;
+        for (const UlpCase& c : cases) {
+            const Kernel f = expect_sweep_within_bound(isa, c);
             EXPECT_TRUE(std::isnan(apply(f, NAN))) << c.name;
         }
         const Kernel asin = vector_function(isa, MLN_UNARY_OP_ASIN);
@@ -451,13 +450,7 @@ TEST_F(VectorMathTest, AsinAcosAtanWithinStatedUlp) {
 // signs (acosh and atanh NaN outside their domains), with the overflow edges of sinh and cosh
 // (finite up to 89.4159, where e^x overflows beyond 88.72) and the branch points of each form.
 TEST_F(VectorMathTest, HyperbolicFunctionsWithinStatedUlp) {
-    struct Case {
-        mln_unary_op op;
-        const char* name;
-        double (*exact)(double);
-        double bound;
-    };
-    const Case cases[] = {
+    const UlpCase cases[] = {
         {MLN_UNARY_OP_SINH, "sinh", [](double x) { return std::sinh(x); }, kernels::kSinhMaxUlp},
         {MLN_UNARY_OP_COSH, "cosh", [](double x) { return std::cosh(x); }, kernels::kCoshMaxUlp},
         {MLN_UNARY_OP_ASINH, "asinh", [](double x) { return std::asinh(x); }, kernels::kAsinhMaxUlp},
@@ -474,11 +467,8 @@ TEST_F(VectorMathTest, HyperbolicFunctionsWithinStatedUlp) {
     }
     for (float v = 85.0f; v < 90.0f; v += 0.000731f) edges.push_back(v), edges.push_back(-v);
     for (mln_isa isa : vector_isas()) {
-        for (const Case& c : cases) {
-            const Kernel f = vector_function(isa, c.op);
-            const Sweep s = sweep(f, c.exact, false);
-            std::printf("%s at isa %d: max %.3f ulp at x = %.9g\n", c.name, static_cast<int>(isa), s.max_ulp, s.worst_x);
-            EXPECT_LE(s.max_ulp, c.bound) << c.name << " at isa " << isa << ", worst x " << s.worst_x;
+        for (const UlpCase& c : cases) {
+            const Kernel f = expect_sweep_within_bound(isa, c);
             std::vector<float> y(edges.size());
             f(edges.data(), y.data(), static_cast<int64_t>(edges.size()));
             double edge_max = 0.0;
@@ -521,9 +511,10 @@ TEST_F(VectorMathTest, HyperbolicFunctionsWithinStatedUlp) {
 // the same bits at each, whatever the run length (tails go through padded copies). The
 // exceptions: erf (AVX2 evaluates erf on 8 intervals, AVX-512 on 32: vmath::ErfIntervals), GELU
 // (AVX-512 by its own intervals: vmath::GeluIntervals), log and log1p (AVX-512 by a table of
-// intervals: vmath::log_interval), tanh (AVX-512 by intervals: vmath::TanhIntervals), softplus (AVX-512 by intervals within [-7.75, 7.75]:
-// vmath::SoftplusIntervals), asinh, acosh and atanh (log1p's table at AVX-512), each ISA checked against the stated bounds above and GELU against its
-// double reference (elementwise_test.cpp).
+// intervals: vmath::log_interval), tanh (AVX-512 by intervals: vmath::TanhIntervals), softplus
+// (AVX-512 by intervals within [-7.75, 7.75]: vmath::SoftplusIntervals), asinh, acosh and atanh
+// (log1p's table at AVX-512), each ISA checked against the stated bounds above and GELU against
+// its double reference (elementwise_test.cpp).
 TEST_F(VectorMathTest, VectorIsasAgreeBitForBit) {
     const std::vector<mln_isa> isas = vector_isas();
     std::vector<float> x;
