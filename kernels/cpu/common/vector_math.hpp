@@ -66,9 +66,9 @@ MLN_ALWAYS_INLINE typename W::V nan_passthrough(typename W::V x, typename W::V r
     return W::select(W::unordered(x, x), x, result);
 }
 
-// Horner with FMA; coefficients highest degree first.
+// Horner with FMA; coefficients highest degree first (floats, or doubles for double traits).
 template <class W, int N>
-MLN_ALWAYS_INLINE typename W::V polynomial(typename W::V x, const float (&c)[N]) {
+MLN_ALWAYS_INLINE typename W::V polynomial(typename W::V x, const typename W::T (&c)[N]) {
     typename W::V p = W::set1(c[0]);
     for (int i = 1; i < N; ++i) p = W::fmadd(p, x, W::set1(c[i]));
     return p;

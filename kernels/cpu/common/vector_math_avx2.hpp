@@ -11,6 +11,8 @@ namespace mln::kernels {
 // compiled with one level's flags may stand in for another's at link time.
 namespace {
 
+struct Avx2F64;
+
 struct Avx2F32 {
     using T = float;
     using V = __m256;
@@ -102,6 +104,11 @@ struct Avx2F32 {
         m = _mm_max_ss(m, _mm_movehdup_ps(m));
         return _mm_cvtss_f32(m);
     }
+    // Each half of the lanes in double (Wide), and back, rounded once (VecPow's double halves).
+    using Wide = Avx2F64;
+    static __m256d widen_low(V v) { return _mm256_cvtps_pd(_mm256_castps256_ps128(v)); }
+    static __m256d widen_high(V v) { return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)); }
+    static V narrow(__m256d low, __m256d high) { return _mm256_set_m128(_mm256_cvtpd_ps(high), _mm256_cvtpd_ps(low)); }
     // vmath::log by log_of_reduced (reduce_for_log below).
     static constexpr bool kLogByTable = false;
     static V nan_of_negative() { return _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(0xffc00000u))); }
@@ -177,6 +184,12 @@ struct Avx2F64 {
     static V min(V a, V b) { return _mm256_min_pd(a, b); }
     static Mask unordered(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_UNORD_Q); }
     static V select(Mask m, V if_true, V if_false) { return _mm256_blendv_pd(if_false, if_true, m); }
+    // Integer arithmetic on each lane's 64 bits (VecPow's exponent split and 2^k).
+    static V add_bits(V a, int64_t bits) { return _mm256_castsi256_pd(_mm256_add_epi64(_mm256_castpd_si256(a), _mm256_set1_epi64x(bits))); }
+    static V sub_bits(V a, V b) { return _mm256_castsi256_pd(_mm256_sub_epi64(_mm256_castpd_si256(a), _mm256_castpd_si256(b))); }
+    static V or_bits(V a, V b) { return _mm256_or_pd(a, b); }
+    static V shift_bits_left(V a, unsigned shift) { return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(a), static_cast<int>(shift))); }
+    static V shift_bits_right(V a, unsigned shift) { return _mm256_castsi256_pd(_mm256_srli_epi64(_mm256_castpd_si256(a), static_cast<int>(shift))); }
 };
 
 }  // namespace

@@ -20,6 +20,8 @@ namespace mln::kernels {
 // compiled with one level's flags may stand in for another's at link time.
 namespace {
 
+struct Avx512F64;
+
 struct Avx512F32 {
     using T = float;
     using V = __m512;
@@ -99,6 +101,13 @@ struct Avx512F32 {
         const V m = _mm512_getmant_ps(x, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_nan);
         return {sub(_mm512_getexp_ps(m), _mm512_getexp_ps(x)), m};
     }
+    // Each half of the lanes in double (Wide), and back, rounded once (VecPow's double halves).
+    using Wide = Avx512F64;
+    static __m512d widen_low(V v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
+    static __m512d widen_high(V v) { return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))); }
+    static V narrow(__m512d low, __m512d high) {
+        return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(low)), _mm512_cvtpd_ps(high), 1);
+    }
     // (bits(a) - bits) >> shift in each lane's bits (an index for permute).
     static V bits_less_shifted_right(V a, unsigned bits, unsigned shift) {
         return _mm512_castsi512_ps(
@@ -139,6 +148,12 @@ struct Avx512F64 {
     static V min(V a, V b) { return _mm512_min_pd(a, b); }
     static Mask unordered(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_UNORD_Q); }
     static V select(Mask m, V if_true, V if_false) { return _mm512_mask_blend_pd(m, if_false, if_true); }
+    // Integer arithmetic on each lane's 64 bits (VecPow's exponent split and 2^k).
+    static V add_bits(V a, int64_t bits) { return _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(a), _mm512_set1_epi64(bits))); }
+    static V sub_bits(V a, V b) { return _mm512_castsi512_pd(_mm512_sub_epi64(_mm512_castpd_si512(a), _mm512_castpd_si512(b))); }
+    static V or_bits(V a, V b) { return _mm512_or_pd(a, b); }
+    static V shift_bits_left(V a, unsigned shift) { return _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_castpd_si512(a), shift)); }
+    static V shift_bits_right(V a, unsigned shift) { return _mm512_castsi512_pd(_mm512_srli_epi64(_mm512_castpd_si512(a), shift)); }
 };
 
 }  // namespace

@@ -548,5 +548,95 @@ TEST_F(VectorMathTest, VectorIsasAgreeBitForBit) {
     }
 }
 
+// pow (VecPow, binary): x^y in double rounded once. Where the exact result is a normal float,
+// within kPowMaxUlp of std::pow in double over a sweep of x with exponents that ONNX models use
+// (2, 0.5, 3, ...) and others, y a vector and a broadcast scalar, x of both signs; denormal
+// results within half the smallest denormal plus a tiny error. The special cases of C's pow
+// (zeros, x or y not finite, x < 0 with y not an integer: NaN) are std::pow's. Both ISAs give
+// the same bits.
+std::vector<float> pow_kernel(mln_isa isa, const std::vector<float>& a, const std::vector<float>& b) {
+    const kernels::BinaryKernel<float> kernel = kernels::vector_binary_f32(isa, MLN_BINARY_OP_POW);
+    std::vector<float> y(a.size());
+    const bool scalar_b = b.size() == 1;
+    kernel(a.data(), 1, b.data(), scalar_b ? 0 : 1, y.data(), static_cast<int64_t>(a.size()), false);
+    return y;
+}
+
+TEST_F(VectorMathTest, PowWithinStatedUlp) {
+    std::vector<float> x;
+    for (uint32_t bits = 0x00000001u; bits < 0x7f800000u; bits += 16411u) x.push_back(from_bits(bits));
+    for (float v : {1.0f, 0x1.000002p0f, 0x1.fffffep-1f, 2.0f, 0x1p-149f, 0x1p-126f, 0x1.fffffep127f}) x.push_back(v);
+    // x < 0: the same magnitudes with y's parity as sign (NaN for y not an integer).
+    for (size_t i = 0, n = x.size(); i < n; i += 3) x.push_back(-x[i]);
+    const std::vector<float> exponents = {2.0f, 0.5f, 3.0f, -1.0f, -2.0f, -0.5f, 1.0f / 3.0f, 1.0f, 0.0f, -0.0f, 1.5f,
+                                          4.0f, 7.0f, -3.25f, 0.123456f, 100.7f, -37.3f, 1e6f, -1e6f, 3e9f, 1e-7f};
+    std::vector<std::vector<float>> results;
+    for (mln_isa isa : vector_isas()) {
+        double max_ulp = 0.0;
+        float worst_x = 0.0f, worst_y = 0.0f;
+        size_t differ_from_powf = 0, compared = 0;
+        std::vector<float> all;
+        for (float e : exponents) {
+            const std::vector<float> vector_y(x.size(), e);
+            for (const auto& y : {pow_kernel(isa, x, {e}), pow_kernel(isa, x, vector_y)}) {
+                for (size_t i = 0; i < x.size(); ++i) {
+                    const double want = std::pow(static_cast<double>(x[i]), static_cast<double>(e));
+                    if (std::isnan(want)) {
+                        EXPECT_TRUE(std::isnan(y[i])) << "x " << x[i] << ", y " << e;
+                        continue;
+                    }
+                    if (std::fabs(want) < 0x1p-126) {
+                        EXPECT_NEAR(y[i], want, 0x1p-150 * (1 + 1e-6)) << "x " << x[i] << ", y " << e;
+                        continue;
+                    }
+                    const double error = ulp_error(y[i], want);
+                    if (error > max_ulp) max_ulp = error, worst_x = x[i], worst_y = e;
+                    ++compared;
+                    if (y[i] != std::pow(x[i], e)) ++differ_from_powf;
+                }
+                all.insert(all.end(), y.begin(), y.end());
+            }
+        }
+        std::printf("pow at isa %d: max %.6f ulp at x = %.9g, y = %.9g; %zu of %zu differ from std::pow(float)\n",
+                    static_cast<int>(isa), max_ulp, worst_x, worst_y, differ_from_powf, compared);
+        EXPECT_LE(max_ulp, kernels::kPowMaxUlp) << "isa " << isa << ", worst x " << worst_x << ", y " << worst_y;
+        results.push_back(std::move(all));
+    }
+    for (size_t k = 1; k < results.size(); ++k) {
+        EXPECT_EQ(std::memcmp(results[0].data(), results[k].data(), results[0].size() * sizeof(float)), 0);
+    }
+}
+
+TEST_F(VectorMathTest, PowSpecialCasesAreStdPows) {
+    const float values[] = {0.0f, -0.0f, 1.0f, -1.0f, INFINITY, -INFINITY, NAN, -NAN, 2.0f, -2.0f, 0.5f, -0.5f,
+                            3.0f, -3.0f, 2.5f, -2.5f, 1e-45f, -1e-45f, 0x1.fffffep127f, -0x1.fffffep127f, 1e30f, -1e30f,
+                            0x1p24f, -0x1p24f, 0x1.000002p24f, 1.0f / 3.0f, -7.0f, 0x1.000002p0f, 0x1.fffffep-1f};
+    std::vector<float> a, b;
+    for (float x : values) {
+        for (float y : values) a.push_back(x), b.push_back(y);
+    }
+    for (mln_isa isa : vector_isas()) {
+        const std::vector<float> got = pow_kernel(isa, a, b);
+        for (size_t i = 0; i < a.size(); ++i) {
+            const float want = std::pow(a[i], b[i]);
+            if (a[i] != 0.0f && std::isfinite(a[i]) && std::isfinite(b[i]) && !std::isnan(want)) {
+                EXPECT_LE(ulp_error(got[i], std::pow(static_cast<double>(a[i]), static_cast<double>(b[i]))), kernels::kPowMaxUlp)
+                    << "isa " << isa << ", x " << a[i] << ", y " << b[i];
+            } else {
+                EXPECT_TRUE(std::memcmp(&got[i], &want, sizeof(float)) == 0 || (std::isnan(got[i]) && std::isnan(want)))
+                    << "isa " << isa << ", x " << a[i] << ", y " << b[i] << ": " << got[i] << ", want " << want;
+            }
+        }
+        // A run's every start and length (tails through padded copies) gives the full run's bits.
+        for (size_t begin = 0; begin < 40; ++begin) {
+            for (size_t count = 1; begin + count <= 80; count += 7) {
+                const std::vector<float> part = pow_kernel(isa, std::vector<float>(a.begin() + begin, a.begin() + begin + count),
+                                                           std::vector<float>(b.begin() + begin, b.begin() + begin + count));
+                EXPECT_EQ(std::memcmp(part.data(), got.data() + begin, count * sizeof(float)), 0) << begin << " " << count;
+            }
+        }
+    }
+}
+
 }  // namespace
 }  // namespace mln::test
