@@ -322,7 +322,9 @@ void check_binary_against_reference(mln_device* device, mln_binary_op op, const 
         if (op == MLN_BINARY_OP_POW) {
             for (int64_t i = 0; i < y.count(); ++i) {
                 const float got = y.at(i), expected = want.at(i);
-                if (!same_element(got, expected)) EXPECT_NEAR(got, expected, std::fabs(expected) * 0x1p-22f) << i;
+                if (!same_element(got, expected)) {
+                    EXPECT_NEAR(got, expected, std::fabs(expected) * 0x1p-22f) << i;
+                }
             }
             return;
         }
