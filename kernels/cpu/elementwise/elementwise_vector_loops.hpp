@@ -388,7 +388,7 @@ struct VecAsinh {
     template <class W>
     MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) {
         const auto one = W::set1(1.0f);
-        return W::div(one, W::sqrt(W::add(W::mul(x, x), one)));
+        return W::div(one, W::sqrt(W::add(rounded(W::mul(x, x)), one)));
     }
 };
 struct VecAcosh {
@@ -406,7 +406,7 @@ struct VecAtanh {
     template <class W>
     MLN_ALWAYS_INLINE static auto derivative(const Params<W>&, typename W::V x) {
         const auto one = W::set1(1.0f);
-        return W::div(one, W::sub(one, W::mul(x, x)));
+        return W::div(one, W::sub(one, rounded(W::mul(x, x))));  // as the scalar op: see VecAsin
     }
 };
 
