@@ -17,6 +17,7 @@
 #include "kernels/cpu/conv/conv_pointwise_filter.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <type_traits>
 #include <vector>
 
@@ -327,9 +328,7 @@ void sum_images_across(const GemmMicroKernelInfo<T>& micro, int64_t rows, int64_
 // MobileNet-v2 384->96 @ 14 (5 slices -> 4) 0.94-0.95x the time, 384->64 and 64->384 (7 -> 4)
 // 0.88-0.95x; 8 slices instead measured the same.
 int64_t in_place_slices(int64_t shape_slices) {
-    int64_t slices = 1;
-    while (slices * 2 <= shape_slices) slices *= 2;
-    return slices;
+    return static_cast<int64_t>(std::bit_floor(static_cast<uint64_t>(shape_slices)));  // shape_slices >= 1
 }
 
 #if defined(MYELIN_X86_64_KERNELS)
