@@ -616,6 +616,11 @@ MLN_ALWAYS_INLINE typename W::V with_scalar_beyond(typename W::V x, typename W::
 // stated bounds (measured over every float up to kTrigLimit); beyond, the callers take the scalar
 // functions (with_scalar_beyond), whose reduction is exact.
 inline constexpr float kTrigLimit = 65536.0f;
+// pi/2 as floats high + low (+ third: the part the two leave, for the reduction); pi and pi/4
+// in two parts are high and low times 2 and 1/2 (exact).
+inline constexpr float kHalfPiHigh = 1.570796371e+00f;
+inline constexpr float kHalfPiLow = -4.371138829e-08f;
+inline constexpr float kHalfPiThird = -1.715124510e-15f;
 template <class W>
 struct QuarterTurns {
     typename W::V r, index;
@@ -624,9 +629,9 @@ template <class W>
 MLN_ALWAYS_INLINE QuarterTurns<W> reduce_by_half_pi(typename W::V a) {
     const auto index = W::fmadd(a, W::set1(6.366197467e-01f), W::set1(12582912.0f));
     const auto k = W::sub(index, W::set1(12582912.0f));
-    auto r = W::fnmadd(k, W::set1(1.570796371e+00f), a);
-    r = W::fnmadd(k, W::set1(-4.371138829e-08f), r);
-    r = W::fnmadd(k, W::set1(-1.715124510e-15f), r);
+    auto r = W::fnmadd(k, W::set1(kHalfPiHigh), a);
+    r = W::fnmadd(k, W::set1(kHalfPiLow), r);
+    r = W::fnmadd(k, W::set1(kHalfPiThird), r);
     return {r, index};
 }
 // sin r = r + r u S(u), cos r = 1 + u C(u), u = r^2: S, C the fits of (sin r / r - 1) / u and
@@ -714,7 +719,7 @@ template <class W>
 MLN_ALWAYS_INLINE typename W::V asin(typename W::V x) {
     const auto [s, q, small] = arcsine_parts<W>(W::abs(x));
     const auto two = W::set1(2.0f);
-    const auto large = W::add(W::fnmadd(two, s, W::set1(1.570796371e+00f)), W::fnmadd(two, q, W::set1(-4.371138829e-08f)));
+    const auto large = W::add(W::fnmadd(two, s, W::set1(kHalfPiHigh)), W::fnmadd(two, q, W::set1(kHalfPiLow)));
     // asin is odd: x's sign also keeps asin(-0) = -0.
     return W::copysign(W::select(small, W::add(s, q), large), x);
 }
@@ -725,8 +730,8 @@ template <class W>
 MLN_ALWAYS_INLINE typename W::V acos(typename W::V x) {
     const auto [s, q, small] = arcsine_parts<W>(W::abs(x));
     const auto negative = W::lt(x, W::zero());
-    const auto base_high = W::select(small, W::set1(1.570796371e+00f), W::select(negative, W::set1(3.141592741e+00f), W::zero()));
-    const auto base_low = W::select(small, W::set1(-4.371138829e-08f), W::select(negative, W::set1(-8.742277657e-08f), W::zero()));
+    const auto base_high = W::select(small, W::set1(kHalfPiHigh), W::select(negative, W::set1(2 * kHalfPiHigh), W::zero()));
+    const auto base_low = W::select(small, W::set1(kHalfPiLow), W::select(negative, W::set1(2 * kHalfPiLow), W::zero()));
     const auto m = W::select(small, W::set1(-1.0f), W::set1(2.0f));
     return W::add(W::fmadd(m, W::copysign(s, x), base_high), W::fmadd(m, W::copysign(q, x), base_low));
 }
@@ -746,10 +751,10 @@ MLN_ALWAYS_INLINE typename W::V atan(typename W::V x) {
     const auto denominator = W::select(above_three_eighths, a, W::select(above_eighth, W::add(a, one), one));
     const auto t = W::div(numerator, denominator);
     const auto u = W::mul(t, t);
-    const auto base_high = W::select(above_three_eighths, W::set1(1.570796371e+00f),
-                                     W::select(above_eighth, W::set1(7.853981853e-01f), W::zero()));
-    const auto base_low = W::select(above_three_eighths, W::set1(-4.371138829e-08f),
-                                    W::select(above_eighth, W::set1(-2.185569414e-08f), W::zero()));
+    const auto base_high =
+        W::select(above_three_eighths, W::set1(kHalfPiHigh), W::select(above_eighth, W::set1(kHalfPiHigh / 2), W::zero()));
+    const auto base_low =
+        W::select(above_three_eighths, W::set1(kHalfPiLow), W::select(above_eighth, W::set1(kHalfPiLow / 2), W::zero()));
     const auto y = W::add(base_high, W::add(t, W::fmadd(W::mul(t, u), polynomial<W>(u, p), base_low)));
     // atan is odd: x's sign also keeps atan(-0) = -0; a NaN x gives a NaN t.
     return W::copysign(y, x);
@@ -758,6 +763,9 @@ MLN_ALWAYS_INLINE typename W::V atan(typename W::V x) {
 // The hyperbolic functions and their inverses (vector_loops::VecSinh ... VecAtanh), from exp and
 // log1p above. Their stated bounds (elementwise_vector.hpp kSinhMaxUlp ...) are measured as
 // exp's, over every 61st float (vector_math_test.cpp).
+
+// ln 2 rounded to float: asinh's and acosh's log(2a) = log1p(a - 1) + ln 2.
+inline constexpr float kLn2 = 6.931471825e-01f;
 
 // e^a / 2 for a >= 0 (or NaN), rounded once: sinh's and cosh's e^a / 2 -+ (1/4) / (e^a / 2),
 // which overflow where e^a / 2 does (a > 89.4159); a is clamped to 89.5, beyond it. At AVX2
@@ -805,7 +813,7 @@ MLN_ALWAYS_INLINE typename W::V asinh(typename W::V x) {
     const auto large = W::le(W::set1(4096.0f), a);
     const auto near = W::add(a, W::div(W::mul(a, a), W::add(one, W::sqrt(W::fmadd(a, a, one)))));
     const auto y = log1p<W>(W::select(large, W::sub(a, one), near));
-    return W::copysign(W::add_where(large, y, W::set1(6.931471825e-01f)), x);
+    return W::copysign(W::add_where(large, y, W::set1(kLn2)), x);
 }
 
 // acosh x = log1p(t + sqrt(t (t + 2))), t = x - 1 (exact for x in [1, 2^24]; t (t + 2) as
@@ -818,7 +826,7 @@ MLN_ALWAYS_INLINE typename W::V acosh(typename W::V x) {
     const auto t = W::sub(x, one);
     const auto large = W::le(W::set1(4096.0f), x);
     const auto near = W::add(t, W::sqrt(W::fmadd(t, t, W::add(t, t))));
-    const auto y = W::add_where(large, log1p<W>(W::select(large, t, near)), W::set1(6.931471825e-01f));
+    const auto y = W::add_where(large, log1p<W>(W::select(large, t, near)), W::set1(kLn2));
     return W::select(W::lt(x, one), W::set1(std::numeric_limits<float>::quiet_NaN()), y);
 }
 
