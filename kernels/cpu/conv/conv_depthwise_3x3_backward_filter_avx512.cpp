@@ -130,6 +130,15 @@ inline Stride2Dy stride2_filter_dy(const float* dy_row, const Stride2FilterLanes
     return {_mm512_loadu_ps(dy_row), _mm512_loadu_ps(dy_row - 1)};
 }
 
+// A register of dy at d_at in a row walked register by register, its shifted taken from this
+// register and the one before (previous; zero for the row's first): one valignd (dw96/2 @ 112,
+// batch 32, from DRAM: within noise of the old taps), where a second load of dy as the strips'
+// ran 1.02-1.05x slower.
+inline Stride2Dy stride2_dy_after(const float* d_at, const Stride2FilterLanes& lanes, __m512 previous) {
+    const __m512 d = lanes.plain ? _mm512_loadu_ps(d_at) : _mm512_maskz_loadu_ps(lanes.d, d_at);
+    return {d, _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(d), _mm512_castps_si512(previous), 15))};
+}
+
 // acc[tap] += dy . taps (one source row's stride2_filter_taps, filter row acc[0..2]) for a
 // register of dy; Masked: each product only on the lanes of `lanes` (a padding tap is left out,
 // not multiplied by a zero).
@@ -144,11 +153,11 @@ inline void stride2_tap_products(const RowTaps& t, const Stride2Dy& dy, const St
 }
 
 // acc[tap] += dy . the source at the tap over one plane at stride 2 x 2, output rows outermost:
-// the forward's even/odd split of 32 source columns per register of dy. Rows of more than
-// kRowOrderMaxColumns registers of outputs (stride2_filter_sums_in_row_order takes the others). Filter rows go in a
-// loop of constant bounds (a missing one skipped), so the nine sums stay in registers: indexed
-// by a row list's entries they went through memory and ran slower than the channel-blocked
-// kernel. Splitting each source row once into even and odd columns (a per-thread buffer in L1,
+// the forward's even/odd split of 32 source columns per register of dy, for rows of more than
+// kRowOrderMaxColumns registers of outputs (stride2_filter_sums_in_row_order takes the others).
+// Filter rows go in a loop of constant bounds (a missing one skipped), so the nine sums stay in
+// registers: indexed by a row list's entries they went through memory and ran slower than the
+// channel-blocked kernel. Splitting each source row once into even and odd columns (a per-thread buffer in L1,
 // shared by the two output rows reading it; the taps then plain loads and one valignd) ran
 // 1.35-1.5x slower (dw96/2 @ 112, one thread, batch 1, also with 4 channels in L2).
 void stride2_filter_sums_by_rows(const float* x, const float* dy, const WindowGeometry& g,
@@ -167,18 +176,11 @@ void stride2_filter_sums_by_rows(const float* x, const float* dy, const WindowGe
         const float* dy_row = dy + oh * out_width;
         prefetch_ahead(x + oh * g.stride[1] * g.in[2], g.stride[1] * g.in[2]);
         prefetch_ahead(dy_row, out_width);
-        // dy a column earlier from this register and the previous one: one valignd (dw96/2 @ 112,
-        // batch 32, from DRAM: within noise of the old taps), where a second load of dy as the
-        // strips' ran 1.02-1.05x slower.
         __m512 previous = _mm512_setzero_ps();
         for (int64_t v = 0; v < column_count; ++v) {
             const Stride2Columns& c = columns[v];
             const Stride2FilterLanes& l = lanes[v];
-            const float* d_at = dy_row + v * 16;
-            Stride2Dy d;
-            d.d = l.plain ? _mm512_loadu_ps(d_at) : _mm512_maskz_loadu_ps(l.d, d_at);
-            d.shifted = _mm512_castsi512_ps(
-                _mm512_alignr_epi32(_mm512_castps_si512(d.d), _mm512_castps_si512(previous), 15));
+            const Stride2Dy d = stride2_dy_after(dy_row + v * 16, l, previous);
             previous = d.d;
             for (int64_t kh = 0; kh < 3; ++kh) {
                 if (rows[kh] == nullptr) continue;
@@ -240,15 +242,11 @@ MLN_NOINLINE void stride2_filter_sums_in_row_order(const float* x, const float* 
                        2 * in_width * static_cast<int64_t>(sizeof(float)));
         prefetch_lines(reinterpret_cast<const char*>(dy_row) + kRowOrderPrefetchBytes,
                        out_width * static_cast<int64_t>(sizeof(float)));
-        // dy a column earlier from this register and the previous one (as by rows).
         __m512 previous = _mm512_setzero_ps();
         MLN_UNROLL(4)
         for (int64_t v = 0; v < kMax; ++v) {
             if (v >= count) break;
-            const float* d_at = dy_row + v * 16;
-            d[v].d = l[v].plain ? _mm512_loadu_ps(d_at) : _mm512_maskz_loadu_ps(l[v].d, d_at);
-            d[v].shifted = _mm512_castsi512_ps(
-                _mm512_alignr_epi32(_mm512_castps_si512(d[v].d), _mm512_castps_si512(previous), 15));
+            d[v] = stride2_dy_after(dy_row + v * 16, l[v], previous);
             previous = d[v].d;
         }
         MLN_UNROLL(3)
