@@ -222,38 +222,14 @@ public class InterOpTests
         using CompiledGraph step = TrainingStep.Compile(mlp.Loss, mlp.Parameters, new Adam(learningRate: 1e-2), new CompileOptions { InterOpThreads = 2 });
         Dictionary<string, Tensor> feeds = MlpFeeds(32, 64, 10);
         Assert.That(step.PlanFor(feeds).Stages.Any(s => s.Count > 1), Is.True, "the step has stages of concurrent launches");
-        AssertNoAllocationPerRun(step, feeds);
+        SteadyState.AssertNoAllocationPerRun(step, feeds);
     }
 
     [Test]
     public void ConcurrentBranchyGraphAllocatesNothingAfterWarmUpOnAnyThread()
     {
         using CompiledGraph compiled = CompileBranchy(4);
-        AssertNoAllocationPerRun(compiled, BranchyFeeds());
-    }
-
-    // Steady state is what is asserted: which thread claims which launch, and whether the caller spins or sleeps, vary
-    // from run to run, so a one-time lazy allocation by the runtime on a thread's first such turn can fall inside the
-    // first window (seen once in many CI runs). A per-run allocation shows in every window.
-    private static void AssertNoAllocationPerRun(CompiledGraph compiled, Dictionary<string, Tensor> feeds)
-    {
-        for (int i = 0; i < 5; i++) compiled.Run(feeds);
-        (long Managed, long Workers, long Native) allocated = default;
-        for (int window = 0; window < 3; window++)
-        {
-            long native = Device.Cpu.GetMemoryStats().AllocationCount;
-            long managed = GC.GetAllocatedBytesForCurrentThread();
-            long workers = compiled.WorkerAllocatedBytes;
-            for (int i = 0; i < 20; i++) compiled.Run(feeds);
-            allocated = (GC.GetAllocatedBytesForCurrentThread() - managed, compiled.WorkerAllocatedBytes - workers,
-                Device.Cpu.GetMemoryStats().AllocationCount - native);
-            if (allocated == default) return;
-            TestContext.Out.WriteLine($"window {window}: {allocated}");
-        }
-
-        Assert.That(allocated.Managed, Is.Zero, "managed bytes on the calling thread over 20 runs, in each of 3 windows");
-        Assert.That(allocated.Workers, Is.Zero, "managed bytes on the inter-op workers over 20 runs, in each of 3 windows");
-        Assert.That(allocated.Native, Is.Zero, "native allocations over 20 runs, in each of 3 windows");
+        SteadyState.AssertNoAllocationPerRun(compiled, BranchyFeeds());
     }
 
     [Test]

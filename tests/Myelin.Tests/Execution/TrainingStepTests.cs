@@ -39,17 +39,7 @@ public class TrainingStepTests
     public void StepAfterWarmUpAllocatesNoManagedAndNoNativeMemory()
     {
         (CompiledGraph step, Dictionary<string, Tensor> feeds) = MakeMlpStep(32, [64, 32, 16, 10]);
-        using (step)
-        {
-            for (int i = 0; i < 5; i++) step.Run(feeds);
-            long native = Device.Cpu.GetMemoryStats().AllocationCount;
-            long managed = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 20; i++) step.Run(feeds);
-            long managedAllocated = GC.GetAllocatedBytesForCurrentThread() - managed;
-            long nativeAllocated = Device.Cpu.GetMemoryStats().AllocationCount - native;
-            Assert.That(managedAllocated, Is.Zero, "managed bytes over 20 steps");
-            Assert.That(nativeAllocated, Is.Zero, "native allocations over 20 steps");
-        }
+        using (step) SteadyState.AssertNoAllocationPerRun(step, feeds);
     }
 
     [Test]
